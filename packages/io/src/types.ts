@@ -1,0 +1,223 @@
+/**
+ * Public contract of `@lakesoul-ts/io`: object stores, scans, splits and writes. Implementations live
+ * in their own files; connectors and the CLI program against these types only.
+ */
+import type { RecordBatch, Schema, Table } from 'apache-arrow';
+import type { CommitResult } from '@lakesoul-ts/meta';
+
+// ------------------------------------------------------------------------------------------------
+// Object stores
+
+/** A byte range: `offset` + optional `length` (to the end when absent), or the last `suffix` bytes. */
+export type ByteRange = { offset: number; length?: number } | { suffix: number };
+
+/** Metadata of a stored object. `path` is the key inside its store (no leading slash). */
+export interface ObjectMeta {
+  path: string;
+  size: number;
+  lastModified: Date;
+  etag?: string;
+}
+
+/** Options of {@link ObjectStore.get}. */
+export interface GetOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link ObjectStore.put}. */
+export interface PutOptions {
+  signal?: AbortSignal;
+  /** Size hint for streaming puts; large or unknown sizes use multipart upload where the backend has it. */
+  contentLength?: number;
+}
+
+/** Options of list/head/delete. */
+export interface StoreCallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * The storage seam: five methods every backend implements (local disk, S3, memory). Paths are keys
+ * relative to the store's root, `/`-separated, without a leading slash. A missing object is a
+ * `LakeSoulError` of kind `NotFound` naming the path. Helpers (ranged reads with coalescing,
+ * concurrency limits, latency injection) wrap a store rather than extend this interface.
+ */
+export interface ObjectStore {
+  /** Short description for messages, e.g. `s3://bucket` or `file:///`. */
+  readonly description: string;
+  get(path: string, options?: GetOptions): Promise<Uint8Array>;
+  /** Atomic from a reader's view: the object appears whole or not at all. */
+  put(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void>;
+  head(path: string, options?: StoreCallOptions): Promise<ObjectMeta>;
+  /** Deleting a missing object is not an error. */
+  delete(path: string, options?: StoreCallOptions): Promise<void>;
+  /** Objects whose key starts with `prefix`, in any order, paginated transparently. */
+  list(prefix: string, options?: StoreCallOptions): AsyncIterable<ObjectMeta>;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Filters
+
+/** A comparison value. bigint for int64 columns beyond 2^53; Date or epoch ms for timestamps. */
+export type FilterValue = string | number | bigint | boolean | null | Date;
+
+/**
+ * A row filter, as JSON-serializable AST or a SQL-like string
+ * (`"label = 'cat' and score >= 0.5 or id in (1, 2, 3) and not (note is null)"`).
+ */
+export type FilterExpr =
+  | { op: 'and' | 'or'; args: FilterExpr[] }
+  | { op: 'not'; arg: FilterExpr }
+  | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; column: string; value: FilterValue }
+  | { op: 'in'; column: string; values: FilterValue[] }
+  | { op: 'isNull' | 'isNotNull'; column: string };
+
+/** A filter given by the caller. */
+export type Filter = string | FilterExpr;
+
+// ------------------------------------------------------------------------------------------------
+// Scans
+
+/** Per-column merge operators of LakeSoul (protocol §5). Default UseLast. */
+export type MergeOperator =
+  | 'UseLast'
+  | 'UseLastNotNull'
+  | 'SumAll'
+  | 'SumLast'
+  | 'JoinedLastByComma'
+  | 'JoinedLastBySemicolon'
+  | 'JoinedAllByComma'
+  | 'JoinedAllBySemicolon';
+
+/** How blob (file reference) columns are read; see docs/blobs.md. */
+export interface BlobReadOptions {
+  /** Reference columns whose bytes to fetch; each adds a binary column `<col>__bytes`. */
+  columns: string[];
+  /** Extra URI roots references may point into (the table's own path is always allowed). */
+  allowedRoots?: string[];
+  /** Missing object: 'error' (default) or a null value. */
+  onMissing?: 'error' | 'null';
+  /** Concurrent fetches (default 16). */
+  concurrency?: number;
+  /** Bytes in flight bound (default 64 MiB). */
+  maxBytesInFlight?: number;
+}
+
+/** Options of {@link LakeSoulTable.scan}. At most one of version / timestamp / incremental. */
+export interface ScanOptions {
+  /** partition_desc strings, or range-column values to match (`{ date: '2024-01-01' }`). */
+  partitions?: string[] | Record<string, string | number | null>;
+  /** Output columns (default: all, in schema order). */
+  columns?: string[];
+  filter?: Filter;
+  version?: number;
+  /** Epoch ms or Date; strict `timestamp < T` per partition. */
+  timestamp?: number | Date;
+  incremental?: { start: number | Date; end: number | Date };
+  /** Target rows per output batch (default 8192). */
+  batchSize?: number;
+  mergeOperators?: Record<string, MergeOperator>;
+  /** Blob columns to read as bytes (names, or full options). */
+  blobs?: string[] | BlobReadOptions;
+  /** Bound on bytes fetched ahead of the consumer (default 64 MiB). */
+  prefetchBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** A file of a split, JSON-safe. */
+export interface SplitFile {
+  path: string;
+  /** Size in bytes as a decimal string (bigint-safe JSON). */
+  size: string;
+  existCols: string[];
+}
+
+/**
+ * An independent unit of reading: PK tables: one partition x bucket; others: one file. Plain JSON:
+ * any process (a training rank, a Flight replica) reads it from storage alone, no catalog needed.
+ */
+export interface Split {
+  /** Stable id within a plan, e.g. `date=2024-01-01#3`. */
+  id: string;
+  tableId: string;
+  tableName: string;
+  namespace: string;
+  tablePath: string;
+  partitionDesc: string;
+  /** Range-column values decoded from partitionDesc (null for the null marker). */
+  partitionValues: Record<string, string | null>;
+  /** Bucket id for PK splits, null otherwise. */
+  bucket: number | null;
+  /** Files in merge order (later = newer). */
+  files: SplitFile[];
+  /** Row count when known (after {@link ScanPlan.withRowCounts}), else null. For PK splits an upper bound before merge. */
+  rowCount: number | null;
+}
+
+/** The serializable part of a plan: everything a worker needs to read its splits. */
+export interface ScanPlanJSON {
+  /** Table schema as Arrow-Java JSON (table_schema). */
+  tableSchemaJson: string;
+  primaryKeys: string[];
+  rangePartitions: string[];
+  cdcColumn: string | null;
+  /** Output columns. */
+  columns: string[];
+  filter: FilterExpr | null;
+  mergeOperators: Record<string, MergeOperator>;
+  /** 'snapshot' drops CDC deletes after the merge; 'incremental' keeps them. */
+  mode: 'snapshot' | 'incremental';
+  skipMergeOnRead: boolean;
+  blobs: BlobReadOptions | null;
+  /** Per partition_desc, the catalog version the plan read (for reproducibility/resume). */
+  partitionVersions: Record<string, number>;
+  splits: Split[];
+}
+
+/** Options of reading a plan or split. */
+export interface ReadOptions {
+  batchSize?: number;
+  prefetchBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** A planned scan: splits plus the output schema; reading it yields merged, filtered batches. */
+export interface ScanPlan {
+  readonly schema: Schema;
+  readonly splits: Split[];
+  /** All splits in order. Early `return()` cancels prefetch and frees buffers. */
+  read(options?: ReadOptions): AsyncIterable<RecordBatch>;
+  readSplit(split: Split, options?: ReadOptions): AsyncIterable<RecordBatch>;
+  /** Fill `rowCount` of every split from Parquet footers (ranged reads, no data pages). */
+  withRowCounts(options?: ReadOptions): Promise<ScanPlan>;
+  toJSON(): ScanPlanJSON;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Writes
+
+/** Data accepted by writers. */
+export type WriteInput =
+  | Table
+  | RecordBatch
+  | Iterable<Table | RecordBatch>
+  | AsyncIterable<Table | RecordBatch>;
+
+/** Options of {@link LakeSoulTable.write}. */
+export interface WriteOptions {
+  /** 'append' for any table; 'upsert' (PK tables): MergeCommit. Default: upsert for PK tables, else append. */
+  mode?: 'append' | 'upsert';
+  /** Roll to a new Parquet file past this many bytes of encoded data (default 128 MiB). */
+  targetFileSize?: number;
+  signal?: AbortSignal;
+}
+
+/** Result of a write. */
+export interface WriteResult extends CommitResult {
+  files: { path: string; size: bigint; rows: number; partitionDesc: string; bucket: number | null }[];
+  rows: number;
+}
+
+/** Re-exported for convenience. */
+export type { RecordBatch, Schema, Table };

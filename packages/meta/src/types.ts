@@ -1,0 +1,149 @@
+/**
+ * Public data types of the catalog. These are the contract between `@lakesoul-ts/meta` and its users
+ * (`@lakesoul-ts/io`, the connectors, the CLI); see ../../../docs/ and lakesoul-protocol.md §1-3.
+ */
+import type { Schema } from 'apache-arrow';
+
+/** The LakeSoul commit operations (partition_info.commit_op / data_commit_info.commit_op). */
+export type CommitOp = 'AppendCommit' | 'MergeCommit' | 'CompactionCommit' | 'UpdateCommit' | 'DeleteCommit';
+
+/** One entry of a commit's `file_ops` (the `data_file_op` composite type). */
+export interface DataFileOp {
+  /** Fully qualified URI of the data file (`file:///...`, `s3://bucket/...`). */
+  path: string;
+  op: 'add' | 'del';
+  /** File size in bytes. */
+  size: bigint;
+  /** Column names physically in the file (range columns excluded); stored comma-joined. */
+  existCols: string[];
+}
+
+/** A namespace row. */
+export interface NamespaceInfo {
+  name: string;
+  properties: Record<string, string>;
+  comment: string;
+  domain: string;
+}
+
+/** A table as the catalog knows it (table_info, decoded). */
+export interface TableInfo {
+  /** `table_<uuid>` */
+  tableId: string;
+  namespace: string;
+  name: string;
+  /** Fully qualified URI without trailing slash. */
+  path: string;
+  /** Full Arrow schema: data columns, range-partition columns and the CDC column. */
+  schema: Schema;
+  /** table_schema as stored (Arrow-Java JSON). */
+  schemaJson: string;
+  /** Range-partition columns, in order. */
+  rangePartitions: string[];
+  /** Primary-key columns, in order (empty for non-PK tables). */
+  primaryKeys: string[];
+  /** Hash bucket count; -1 for non-PK tables. */
+  hashBucketNum: number;
+  /** CDC change column name when the table is a CDC table. */
+  cdcColumn?: string;
+  /** table_info.properties (all values are strings). */
+  properties: Record<string, string>;
+  domain: string;
+}
+
+/** Options of {@link Catalog.createTable}. */
+export interface CreateTableOptions {
+  namespace?: string;
+  name: string;
+  /** Fully qualified table URI (no trailing slash is stored). */
+  path: string;
+  schema: Schema;
+  rangePartitions?: string[];
+  primaryKeys?: string[];
+  /** Power of two; required (>0) for PK tables, ignored (-1) otherwise. Default 4 for PK tables. */
+  hashBucketNum?: number;
+  cdcColumn?: string;
+  /** Extra properties (values become strings). */
+  properties?: Record<string, string | number | boolean>;
+  /** Return the existing table instead of failing with AlreadyExists when one with the name exists. */
+  ifNotExists?: boolean;
+}
+
+/** One partition's part of a commit. */
+export interface PartitionCommit {
+  /** Encoded partition_desc (`"date=2024-01-01"`, `"-5"` for unpartitioned tables). */
+  partitionDesc: string;
+  /** file_ops of this commit for this partition ('add' and, for UpdateCommit, 'del'). */
+  files: DataFileOp[];
+  /**
+   * For CompactionCommit / UpdateCommit: the partition version the writer read, so the catalog can
+   * compute `[new] ++ (current - read)` and detect interleaved Update/Compaction commits.
+   */
+  readVersion?: number;
+}
+
+/** Options of {@link Catalog.commit}. */
+export interface CommitRequest {
+  tableId: string;
+  op: CommitOp;
+  partitions: PartitionCommit[];
+  /** Client epoch-ms stamped on data_commit_info.timestamp; default Date.now(). */
+  timestamp?: number;
+  /** Conflict retries before failing with a Conflict error (default 5, like upstream). */
+  maxRetries?: number;
+  signal?: AbortSignal;
+}
+
+/** Result of a successful commit. */
+export interface CommitResult {
+  /** New version per partition_desc (a partition dropped from a CompactionCommit is absent). */
+  versions: Map<string, number>;
+  /** commit_id per partition_desc. */
+  commitIds: Map<string, string>;
+  /** Number of conflict retries it took. */
+  retries: number;
+}
+
+/** A data file in a resolved snapshot, in merge order. */
+export interface SnapshotFile {
+  path: string;
+  size: bigint;
+  existCols: string[];
+  /** Bucket id parsed from the file name (`_(\d+)(\..*)?$`), 0 when absent. */
+  bucket: number;
+  commitId: string;
+}
+
+/** One partition of a resolved snapshot. */
+export interface PartitionSnapshot {
+  partitionDesc: string;
+  /** Partition version this snapshot is at. */
+  version: number;
+  commitOp: CommitOp;
+  /** partition_info.timestamp (epoch ms) of that version. */
+  timestamp: number;
+  /** Files in merge priority order: later = newer. */
+  files: SnapshotFile[];
+}
+
+/** Which snapshot to read. At most one of version / timestamp / incremental. */
+export interface SnapshotOptions {
+  /** Partition version (applied to every selected partition). */
+  version?: number;
+  /** Epoch ms: per partition `max(version) where timestamp < T` (strict, like upstream native). */
+  timestamp?: number;
+  /** Incremental range of epoch ms, [start, end). */
+  incremental?: { start: number; end: number };
+  /** Restrict to these partition_desc values, or to partitions whose range values match. */
+  partitions?: string[] | Record<string, string | number | null>;
+  signal?: AbortSignal;
+}
+
+/** One version of one partition (history). */
+export interface PartitionVersion {
+  partitionDesc: string;
+  version: number;
+  commitOp: CommitOp;
+  timestamp: number;
+  snapshot: string[];
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Lint rule: package dependencies point one way, connector-* -> io -> meta (cli, e2e, bench and
+// examples may use all). Checks package.json dependencies and every import in src/. Exit 1 on a
+// violation, naming the file and the import.
+import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const allowed = {
+  meta: [],
+  io: ['meta'],
+  'connector-tfjs': ['io', 'meta'],
+  'connector-danfo': ['io', 'meta'],
+  'connector-flight': ['io', 'meta'],
+  cli: ['io', 'meta', 'connector-tfjs', 'connector-danfo', 'connector-flight'],
+};
+const problems = [];
+function* walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) { if (name !== 'node_modules' && name !== 'dist') yield* walk(p); }
+    else if (/\.(ts|mts|js|mjs)$/.test(name)) yield p;
+  }
+}
+for (const [pkg, deps] of Object.entries(allowed)) {
+  const dir = join(root, 'packages', pkg);
+  if (!existsSync(dir)) { problems.push(`packages/${pkg} is missing`); continue; }
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const declared = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies });
+  for (const d of declared) {
+    const m = /^@lakesoul-ts\/(.+)$/.exec(d);
+    if (m && !deps.includes(m[1])) problems.push(`packages/${pkg}/package.json depends on ${d}; ${pkg} may depend on: ${deps.join(', ') || 'no other package'}`);
+  }
+  for (const file of walk(join(dir, 'src'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]([^'"]+)['"]/g)) {
+      const spec = m[1];
+      const internal = /^@lakesoul-ts\/([^/]+)/.exec(spec);
+      if (internal && !deps.includes(internal[1])) problems.push(`${relative(root, file)} imports ${spec}: ${pkg} may not depend on ${internal[1]}`);
+      if (spec.startsWith('.') && resolve(dirname(file), spec).startsWith(join(root, 'packages')) && !resolve(dirname(file), spec).startsWith(dir)) {
+        problems.push(`${relative(root, file)} imports ${spec} across package boundaries: import the package by name`);
+      }
+    }
+  }
+}
+if (problems.length) {
+  console.error('dependency direction violated (connector-* -> io -> meta):\n  ' + problems.join('\n  '));
+  process.exit(1);
+}
+console.log('check-deps: dependency direction ok (connector-* -> io -> meta)');

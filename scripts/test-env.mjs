@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// The test environment: provides the real services the test suite runs against, runs a command
+// inside it, and stops what it started.
+//
+//   node scripts/test-env.mjs -- vitest run [files...]
+//
+// - PostgreSQL: LAKESOUL_PG_URL (+ LAKESOUL_PG_USERNAME / LAKESOUL_PG_PASSWORD) when set, otherwise a
+//   throwaway server started from the machine's PostgreSQL binaries (initdb + pg_ctl) in a temp dir.
+// - S3: a moto server (PyPI `moto[server]`) on a free loopback port, with its own credentials.
+// - Python: a virtual environment in .venv with the pinned packages of e2e/python/requirements.txt
+//   (pyarrow, moto, lakesoul), created or refreshed when the requirements change.
+// The command sees LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_S3_ENDPOINT, LAKESOUL_TEST_PYTHON and AWS_*.
+// Anything missing is reported with the way to get it; nothing is skipped silently.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, chownSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const sep = argv.indexOf('--');
+const command = sep >= 0 ? argv.slice(sep + 1) : argv;
+if (command.length === 0) {
+  console.error('usage: node scripts/test-env.mjs -- <command> [args...]   (e.g. -- vitest run packages/meta)');
+  process.exit(2);
+}
+
+const cleanups = [];
+let cleaning = false;
+async function cleanup() {
+  if (cleaning) return;
+  cleaning = true;
+  for (const fn of cleanups.reverse()) {
+    try { await fn(); } catch (e) { console.error(`[test-env] cleanup: ${e.message}`); }
+  }
+}
+function fail(message) {
+  console.error(`\n[test-env] ${message}\n`);
+  return cleanup().then(() => process.exit(1));
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => cleanup().then(() => process.exit(130)));
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => res(port)); });
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Python virtual environment
+function ensureVenv() {
+  const req = join(root, 'e2e/python/requirements.txt');
+  const venv = join(root, '.venv');
+  const py = join(venv, 'bin/python');
+  const stamp = join(venv, '.requirements.sha256');
+  const want = createHash('sha256').update(readFileSync(req)).digest('hex');
+  if (existsSync(py) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return py;
+  const python = process.env.PYTHON ?? 'python3';
+  const probe = spawnSync(python, ['-c', 'import sys, venv; print(sys.version_info[:2] >= (3, 9))'], { encoding: 'utf8' });
+  if (probe.status !== 0 || probe.stdout.trim() !== 'True') {
+    throw new Error(`Python >= 3.9 with the venv module is needed for the cross-language tests (tried '${python}'). ` +
+      `Install it (Debian: apt-get install -y python3 python3-venv) or set PYTHON to an interpreter.`);
+  }
+  console.error(`[test-env] creating the Python test environment in .venv (${req}) ...`);
+  const steps = [
+    [python, ['-m', 'venv', '--clear', venv]],
+    [py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]],
+  ];
+  for (const [cmd, args] of steps) {
+    const r = spawnSync(cmd, args, { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`'${cmd} ${args.join(' ')}' failed (exit ${r.status}); the Python test environment needs PyPI access.`);
+  }
+  writeFileSync(stamp, want + '\n');
+  return py;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+function jdbcToPg(url, user, password) {
+  const m = /^jdbc:postgresql:\/\/([^/?]+)\/([^?]+)(\?.*)?$/.exec(url);
+  if (!m) return url; // already postgres://
+  const auth = user ? `${encodeURIComponent(user)}${password ? ':' + encodeURIComponent(password) : ''}@` : '';
+  return `postgres://${auth}${m[1]}/${m[2]}`;
+}
+function findPgBin() {
+  const fromEnv = process.env.PG_BINDIR;
+  if (fromEnv && existsSync(join(fromEnv, 'initdb'))) return fromEnv;
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    if (existsSync(join(dir, 'initdb'))) return dir;
+  } catch { /* try the Debian layout */ }
+  const base = '/usr/lib/postgresql';
+  if (existsSync(base)) {
+    const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin/initdb'))).sort((a, b) => Number(b) - Number(a));
+    if (versions.length) return join(base, versions[0], 'bin');
+  }
+  return null;
+}
+async function startPostgres() {
+  if (process.env.LAKESOUL_PG_URL) {
+    const url = jdbcToPg(process.env.LAKESOUL_PG_URL, process.env.LAKESOUL_PG_USERNAME, process.env.LAKESOUL_PG_PASSWORD);
+    console.error('[test-env] PostgreSQL: using LAKESOUL_PG_URL');
+    return url;
+  }
+  const bin = findPgBin();
+  if (!bin) throw new Error('PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them (Debian: apt-get install -y postgresql), set PG_BINDIR, or point LAKESOUL_PG_URL at a server.');
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-pg-'));
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const asRoot = userInfo().uid === 0;
+  const run = (cmd, args) => {
+    const full = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+    const r = spawnSync(full[0], full[1], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} failed (exit ${r.status}): ${r.stderr || r.stdout}`);
+  };
+  if (asRoot) {
+    // PostgreSQL refuses to run as root; the Debian package creates the 'postgres' user.
+    const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    if (id.status !== 0) throw new Error("running as root needs the 'postgres' system user (created by apt-get install postgresql)");
+    const uid = Number(id.stdout.trim());
+    chownSync(dir, uid, uid);
+  }
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'lakesoul', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o',
+    `-p ${port} -h 127.0.0.1 -k ${dir} -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`, 'start']);
+  cleanups.push(() => run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']));
+  run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'lakesoul', 'lakesoul_test']);
+  console.error(`[test-env] PostgreSQL ${bin.split('/').at(-2)} started on 127.0.0.1:${port}`);
+  return `postgres://lakesoul:lakesoul@127.0.0.1:${port}/lakesoul_test`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// S3 (moto)
+async function startMoto(py) {
+  const port = await freePort();
+  const moto = join(dirname(py), 'moto_server');
+  const child = spawn(moto, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  let exited = null;
+  child.on('exit', (code) => { exited = code; });
+  cleanups.push(async () => { if (exited === null) { child.kill('SIGTERM'); await sleep(100); } });
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (exited !== null) throw new Error(`moto_server exited (code ${exited}): ${stderr}`);
+    try {
+      const r = await fetch(`${endpoint}/moto-api/`);
+      if (r.status < 500) { console.error(`[test-env] S3 (moto) started on ${endpoint}`); return endpoint; }
+    } catch { /* not up yet */ }
+    await sleep(100);
+  }
+  throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+let code = 1;
+try {
+  const py = ensureVenv();
+  const [pgUrl, s3] = await Promise.all([startPostgres(), startMoto(py)]);
+  const env = {
+    ...process.env,
+    LAKESOUL_TEST_PG_URL: pgUrl,
+    LAKESOUL_TEST_S3_ENDPOINT: s3,
+    LAKESOUL_TEST_PYTHON: py,
+    LAKESOUL_TEST_ENV: '1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    TURBO_TELEMETRY_DISABLED: '1',
+    PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,
+  };
+  const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env, cwd: root });
+  code = await new Promise((res) => child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0))));
+} catch (e) {
+  await fail(e.message);
+}
+await cleanup();
+process.exit(code);
