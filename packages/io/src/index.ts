@@ -1,1 +1,11 @@
+// Public API of @lakesoul-ts/io. Each area keeps its own barrel (owned by its module); this file only
+// re-exports them.
 export type * from './types.js';
+export * from './store/index.js';
+export * from './blob/index.js';
+export * from './hash/index.js';
+export * from './parquet/index.js';
+export * from './arrow/index.js';
+export * from './filter/index.js';
+export * from './merge/index.js';
+export * from './table/index.js';
