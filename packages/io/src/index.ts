@@ -9,3 +9,4 @@ export * from './arrow/index.js';
 export * from './filter/index.js';
 export * from './merge/index.js';
 export * from './table/index.js';
+export * from './prefetch/index.js';
