@@ -1,1 +1,13 @@
-export {};
+export { run, buildProgram } from './commands.js';
+export type { CliIO } from './commands.js';
+export { resolveCliConfig } from './cli-config.js';
+export type { CliConfig, GlobalFlags } from './cli-config.js';
+export { parseSchemaSpec, parseTypeSpec, formatType } from './schema-spec.js';
+export { parseCsv, readJsonl } from './csv-reader.js';
+export type { CsvRecord, ReadCsvOptions } from './csv-reader.js';
+export { rowsToBatch, inferSchema, inferType, convertValue } from './records-to-arrow.js';
+export { BatchPrinter, batchRows, toJsonValue } from './output-format.js';
+export type { OutputFormat } from './output-format.js';
+export { startProgress, formatBytes } from './progress.js';
+export type { Progress, ProgressOptions, ProgressUpdate } from './progress.js';
+export { ExitCode } from './cli-context.js';

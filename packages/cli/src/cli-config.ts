@@ -1,0 +1,84 @@
+/**
+ * Where the CLI's catalog and data live. Precedence, highest first:
+ *   1. flags: --catalog <postgres://...|jdbc:postgresql://...|directory>, --warehouse <uri>, --home <dir>
+ *   2. environment: LAKESOUL_PG_URL (+ LAKESOUL_PG_USERNAME/PASSWORD), `lakesoul_home` properties file,
+ *      LAKESOUL_TS_WAREHOUSE, LAKESOUL_TS_HOME; S3 settings from AWS_* like upstream LakeSoul
+ *   3. a config file: --config <file>, else `lakesoul-ts.json` in the working directory
+ *      ({ "catalog": "...", "warehouse": "...", "pgUsername": "...", "pgPassword": "..." })
+ *   4. embedded defaults: PGlite catalog in `<home>/catalog`, tables under `file://<home>/warehouse`,
+ *      with home = `./.lakesoul`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/** Global flags shared by every command. */
+export interface GlobalFlags {
+  catalog?: string;
+  pgUser?: string;
+  pgPassword?: string;
+  warehouse?: string;
+  home?: string;
+  config?: string;
+  quiet?: boolean;
+}
+
+/** The resolved configuration. */
+export interface CliConfig {
+  /** Options for Catalog.open: a server URL or an embedded directory. */
+  catalog: { url?: string; username?: string; password?: string; dataDir?: string };
+  /** Root URI for new tables. */
+  warehouse: string;
+  /** Human-readable description of where the catalog is, for messages. */
+  describe: string;
+  /** Which source decided the catalog. */
+  source: 'flag' | 'env' | 'config-file' | 'default';
+}
+
+function readConfigFile(path: string): Record<string, string> {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8'));
+    if (v === null || typeof v !== 'object') throw new Error('not a JSON object');
+    return v;
+  } catch (e) {
+    throw new LakeSoulError('InvalidArgument', `config file ${path}: ${(e as Error).message}`, { context: { file: path }, cause: e });
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+function isServerUrl(s: string): boolean {
+  return /^(postgres(ql)?:\/\/|jdbc:postgresql:\/\/)/.test(s);
+}
+
+/** Resolve the configuration from flags, environment, config file and defaults (see module doc). */
+export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliConfig {
+  const filePath = flags.config ? resolve(cwd, flags.config) : resolve(cwd, 'lakesoul-ts.json');
+  if (flags.config && !existsSync(filePath)) {
+    throw new LakeSoulError('NotFound', `config file ${filePath} does not exist`, { context: { file: filePath } });
+  }
+  const file = existsSync(filePath) ? readConfigFile(filePath) : {};
+  const home = resolve(cwd, flags.home ?? env.LAKESOUL_TS_HOME ?? file.home ?? '.lakesoul');
+  const warehouse = flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href;
+  const username = flags.pgUser ?? env.LAKESOUL_PG_USERNAME ?? file.pgUsername;
+  const password = flags.pgPassword ?? env.LAKESOUL_PG_PASSWORD ?? file.pgPassword;
+
+  const pick = (value: string, source: CliConfig['source']): CliConfig => isServerUrl(value)
+    ? { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${redact(value)}`, source }
+    : { catalog: { dataDir: resolve(cwd, value) }, warehouse, describe: `embedded PGlite in ${resolve(cwd, value)}`, source };
+
+  if (flags.catalog) return pick(flags.catalog, 'flag');
+  if (env.LAKESOUL_PG_URL) return pick(env.LAKESOUL_PG_URL, 'env');
+  if (env.lakesoul_home) {
+    const props = Object.fromEntries(readFileSync(env.lakesoul_home, 'utf8').split(/\r?\n/)
+      .map((l) => /^\s*([^#=\s][^=]*?)\s*=\s*(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!]));
+    const url = props['lakesoul.pg.url'];
+    if (!url) throw new LakeSoulError('InvalidArgument', `lakesoul_home file ${env.lakesoul_home} has no lakesoul.pg.url`, { context: { file: env.lakesoul_home } });
+    return { ...pick(url, 'env'), catalog: { url, username: username ?? props['lakesoul.pg.username'], password: password ?? props['lakesoul.pg.password'] } };
+  }
+  if (file.catalog) return pick(file.catalog, 'config-file');
+  return { ...pick(resolve(home, 'catalog'), 'default'), source: 'default' };
+}

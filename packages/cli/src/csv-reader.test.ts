@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { Int64, Schema, Field, Utf8, Float64, Timestamp, TimeUnit, DateDay, Bool } from 'apache-arrow';
+import { parseCsv } from './csv-reader.js';
+import { inferSchema, rowsToBatch } from './records-to-arrow.js';
+
+async function all(chunks: string[]) {
+  const out = [];
+  for await (const r of parseCsv(chunks, { name: 't.csv' })) out.push(r);
+  return out;
+}
+
+describe('CSV parser', () => {
+  it('handles quotes, escaped quotes, embedded newlines and CRLF, across chunk boundaries', async () => {
+    const text = 'a,b,c\r\n1,"x ""q"" y",\r\n2,"multi\nline",""\n3,plain,z';
+    for (const size of [1, 2, 3, 5, 1000]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+      const recs = await all(chunks);
+      expect(recs.map((r) => r.fields)).toEqual([['a', 'b', 'c'], ['1', 'x "q" y', ''], ['2', 'multi\nline', ''], ['3', 'plain', 'z']]);
+      expect(recs.map((r) => r.line)).toEqual([1, 2, 3, 5]);
+      expect(recs[1]!.quoted).toEqual([false, true, false]);
+      expect(recs[2]!.quoted).toEqual([false, true, true]);
+    }
+  });
+  it('reports an unterminated quote with its line', async () => {
+    await expect(all(['a\n1\n"open'])).rejects.toThrow(/t\.csv:3: unterminated quoted field/);
+  });
+});
+
+describe('records to Arrow', () => {
+  it('converts text to typed columns', () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true), new Field('x', new Float64(), true),
+      new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true), new Field('d', new DateDay(), true), new Field('b', new Bool(), true)]);
+    const b = rowsToBatch(schema, [['9007199254740993', 'a', '1.5', '2024-01-01T00:00:01Z', '2024-01-02', 'true'], ['2', null, null, null, null, null]],
+      [{ file: 'f', line: 2 }, { file: 'f', line: 3 }], true);
+    expect(b.getChild('id')!.get(0)).toBe(9007199254740993n);
+    expect(b.getChild('x')!.get(0)).toBe(1.5);
+    expect(b.getChild('ts')!.get(0)).toBe(Date.UTC(2024, 0, 1, 0, 0, 1));
+    expect(b.getChild('b')!.get(0)).toBe(true);
+    expect(b.getChild('s')!.get(1)).toBeNull();
+  });
+  it('names file, line and column on bad values and nulls in non-nullable columns', () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('x', new Float64(), true)]);
+    expect(() => rowsToBatch(schema, [['1', '2'], ['2', 'abc']], [{ file: 'f.csv', line: 2 }, { file: 'f.csv', line: 3 }], true))
+      .toThrow(/f\.csv:3: column 'x': "abc" is not a number/);
+    expect(() => rowsToBatch(schema, [[null, '2']], [{ file: 'f.csv', line: 7 }], true)).toThrow(/f\.csv:7: column 'id': null in a non-nullable column/);
+  });
+  it('infers types from samples', () => {
+    const s = inferSchema(['i', 'f', 's', 'd', 'ts', 'b'], [['1', '1.5', 'x', '2024-01-01', '2024-01-01T10:00:00Z', 'true'], ['2', '3', 'y', '2024-01-02', '2024-01-01 10:00:00', 'false']], true);
+    expect(s.fields.map((f) => String(f.type))).toEqual(['Int64', 'Float64', 'Utf8', 'Date32<DAY>', 'Timestamp<MICROSECOND, UTC>', 'Bool']);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * Progress reporting for long CLI work (import, export, compaction, long scans): a bar with rows, bytes,
+ * files, rate and ETA on a TTY; silent when stderr is not a TTY or with `--quiet`.
+ */
+import cliProgress from 'cli-progress';
+
+/** Counters a task reports. */
+export interface ProgressUpdate {
+  rows?: number;
+  bytes?: number;
+  files?: number;
+}
+
+/** A running progress display. */
+export interface Progress {
+  /** Add to the counters (and to the bar's value when `unit` matches). */
+  tick(update: ProgressUpdate): void;
+  /** Set the total (for ETA) once known. */
+  setTotal(total: number): void;
+  stop(): void;
+}
+
+/** Options of {@link startProgress}. */
+export interface ProgressOptions {
+  label: string;
+  /** Which counter drives the bar and the ETA. */
+  unit: 'rows' | 'bytes' | 'files';
+  total?: number;
+  quiet?: boolean;
+  stream?: NodeJS.WriteStream;
+}
+
+/** Human-readable byte count. */
+export function formatBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}
+
+/** Start a progress display; a no-op object when not on a TTY or quiet. */
+export function startProgress(options: ProgressOptions): Progress {
+  const stream = options.stream ?? process.stderr;
+  const counters = { rows: 0, bytes: 0, files: 0 };
+  if (options.quiet || !stream.isTTY) {
+    return { tick(u) { counters.rows += u.rows ?? 0; counters.bytes += u.bytes ?? 0; counters.files += u.files ?? 0; }, setTotal() {}, stop() {} };
+  }
+  const started = Date.now();
+  const bar = new cliProgress.SingleBar({
+    stream,
+    format: `${options.label} {bar} {percentage}% | {rows} rows | {bytesH} | {files} files | {rate} | ETA {eta_formatted}`,
+    barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10,
+  }, cliProgress.Presets.shades_classic);
+  const payload = () => {
+    const secs = Math.max((Date.now() - started) / 1000, 0.001);
+    const rate = options.unit === 'bytes' ? `${formatBytes(counters.bytes / secs)}/s` : `${Math.round(counters[options.unit] / secs)} ${options.unit}/s`;
+    return { rows: counters.rows, bytesH: formatBytes(counters.bytes), files: counters.files, rate };
+  };
+  // Without a known total the bar still shows counters and rate; the ETA reads N/A.
+  bar.start(options.total ?? 0, 0, payload());
+  return {
+    tick(u) {
+      counters.rows += u.rows ?? 0; counters.bytes += u.bytes ?? 0; counters.files += u.files ?? 0;
+      bar.update(counters[options.unit], payload());
+    },
+    setTotal(total) { bar.setTotal(total); },
+    stop() { bar.update(counters[options.unit], payload()); bar.stop(); },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Reading import files (CSV, JSONL, Parquet) as a stream of Arrow batches conformed to a schema, and
+ * inferring a schema from a file when the user gives none.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { RecordBatch, Schema, type Table } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { decodeParquet } from '@lakesoul-ts/io';
+import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
+import { inferSchema, rowsToBatch, type RecordOrigin } from './records-to-arrow.js';
+
+/** Input formats of `import`. */
+export type InputFormat = 'csv' | 'jsonl' | 'parquet';
+
+/** Pick the format from a flag or the file extension. */
+export function detectFormat(file: string, flag?: string): InputFormat {
+  const f = (flag ?? extname(file).slice(1)).toLowerCase();
+  if (f === 'csv' || f === 'tsv') return 'csv';
+  if (f === 'jsonl' || f === 'ndjson' || f === 'json') return 'jsonl';
+  if (f === 'parquet' || f === 'pq') return 'parquet';
+  throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${file}: use --format csv|jsonl|parquet|images`, { context: { file } });
+}
+
+async function ensureFile(file: string): Promise<number> {
+  try { return (await stat(file)).size; } catch {
+    throw new LakeSoulError('NotFound', `input file not found: ${file}`, { context: { file } });
+  }
+}
+
+/** Options of {@link readInput}. */
+export interface ReadInputOptions {
+  batchRows?: number;
+  delimiter?: string;
+  signal?: AbortSignal;
+  /** Called with bytes consumed so far (approximate for text formats). */
+  onBytes?: (n: number) => void;
+}
+
+/**
+ * Stream a file as batches of `schema`. Columns of the file not in the schema are an error naming
+ * them; schema columns missing from the file are left out of the batch (a partial-column upsert) unless
+ * `fullSchema` is set, in which case they are null.
+ */
+export async function* readInput(file: string, format: InputFormat, schema: Schema, options: ReadInputOptions = {}): AsyncGenerator<RecordBatch> {
+  await ensureFile(file);
+  const batchRows = options.batchRows ?? 65_536;
+  if (format === 'parquet') {
+    const bytes = new Uint8Array(await readFile(file));
+    let table: Table;
+    try { table = await decodeParquet(bytes); } catch (e) {
+      if (e instanceof LakeSoulError) throw e;
+      throw new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
+    }
+    checkColumns(file, table.schema.fields.map((f) => f.name), schema);
+    options.onBytes?.(bytes.length);
+    for (const b of table.batches) yield b;
+    return;
+  }
+  if (format === 'csv') {
+    let header: string[] | null = null;
+    let sub: Schema | null = null;
+    let idx: number[] = [];
+    let rows: unknown[][] = [];
+    let origins: RecordOrigin[] = [];
+    const flush = () => { const b = rowsToBatch(sub!, rows, origins, true); rows = []; origins = []; return b; };
+    let bytes = 0;
+    const chunks = (async function* () { for await (const c of readTextChunks(file, options.signal)) { bytes += Buffer.byteLength(c); options.onBytes?.(bytes); yield c; } })();
+    for await (const rec of parseCsv(chunks, { name: file, delimiter: options.delimiter, signal: options.signal })) {
+      if (!header) {
+        header = rec.fields.map((h) => h.trim());
+        checkColumns(file, header, schema);
+        sub = new Schema(schema.fields.filter((f) => header!.includes(f.name)));
+        idx = sub.fields.map((f) => header!.indexOf(f.name));
+        continue;
+      }
+      if (rec.fields.length !== header.length) {
+        throw new LakeSoulError('InvalidArgument', `${file}:${rec.line}: expected ${header.length} fields (as in the header), found ${rec.fields.length}`, { context: { file, row: rec.line } });
+      }
+      rows.push(idx.map((i) => csvCell(rec, i)));
+      origins.push({ file, line: rec.line });
+      if (rows.length >= batchRows) yield flush();
+    }
+    if (!header) throw new LakeSoulError('InvalidArgument', `${file}: empty CSV file (no header line)`, { context: { file } });
+    if (rows.length) yield flush();
+    return;
+  }
+  // jsonl
+  let rows: unknown[][] = [];
+  let origins: RecordOrigin[] = [];
+  const names = new Set(schema.fields.map((f) => f.name));
+  const seen = new Set<string>();
+  const flush = () => {
+    const sub = new Schema(schema.fields.filter((f) => seen.has(f.name)));
+    const b = rowsToBatch(sub, rows.map((r) => sub.fields.map((f) => (r[0] as Record<string, unknown>)[f.name])), origins, false);
+    rows = []; origins = [];
+    return b;
+  };
+  for await (const { line, value } of readJsonl(file, options.signal)) {
+    for (const k of Object.keys(value)) {
+      if (!names.has(k)) throw new LakeSoulError('SchemaMismatch', `${file}:${line}: column '${k}' is not in the table schema (${[...names].join(', ')})`, { context: { file, row: line, column: k } });
+      seen.add(k);
+    }
+    rows.push([value]);
+    origins.push({ file, line });
+    if (rows.length >= batchRows) yield flush();
+  }
+  if (rows.length) yield flush();
+}
+
+function csvCell(rec: CsvRecord, i: number): string | null {
+  const v = rec.fields[i]!;
+  return v === '' && !rec.quoted[i] ? null : v;
+}
+
+function checkColumns(file: string, present: string[], schema: Schema): void {
+  const names = new Set(schema.fields.map((f) => f.name));
+  const extra = present.filter((c) => !names.has(c));
+  if (extra.length) {
+    throw new LakeSoulError('SchemaMismatch', `${file}: column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `'${c}'`).join(', ')} not in the table schema (${[...names].join(', ')})`,
+      { context: { file, column: extra[0] } });
+  }
+}
+
+/** Infer a schema from the first rows of a file (CSV/JSONL) or its Parquet schema. */
+export async function inferFileSchema(file: string, format: InputFormat, sampleRows = 1000, delimiter?: string): Promise<Schema> {
+  await ensureFile(file);
+  if (format === 'parquet') return (await decodeParquet(new Uint8Array(await readFile(file)))).schema;
+  if (format === 'csv') {
+    let header: string[] | null = null;
+    const rows: unknown[][] = [];
+    for await (const rec of parseCsv(readTextChunks(file), { name: file, delimiter })) {
+      if (!header) { header = rec.fields.map((h) => h.trim()); continue; }
+      rows.push(rec.fields.map((_, i) => csvCell(rec, i)));
+      if (rows.length >= sampleRows) break;
+    }
+    if (!header) throw new LakeSoulError('InvalidArgument', `${file}: empty CSV file (no header line)`, { context: { file } });
+    return inferSchema(header, rows, true);
+  }
+  const names: string[] = [];
+  const objs: Record<string, unknown>[] = [];
+  for await (const { value } of readJsonl(file)) {
+    for (const k of Object.keys(value)) if (!names.includes(k)) names.push(k);
+    objs.push(value);
+    if (objs.length >= sampleRows) break;
+  }
+  return inferSchema(names, objs.map((o) => names.map((n) => o[n])), false);
+}
