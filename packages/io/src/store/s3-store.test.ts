@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { patternBytes } from '../testing/index.js';
+import { S3Store, s3OptionsFromEnv } from './s3-store.js';
+import { createTestBucket, deleteTestBucket, testS3Env } from './s3-test-env.js';
+
+describe('S3Store against moto', () => {
+  let bucket: string;
+  let store: S3Store;
+  beforeAll(async () => {
+    bucket = await createTestBucket('s3store');
+    store = S3Store.fromEnv(bucket, testS3Env(), { partSize: 5 * 1024 * 1024, multipartThreshold: 5 * 1024 * 1024 });
+  });
+  afterAll(async () => {
+    store?.destroy();
+    if (bucket) await deleteTestBucket(bucket);
+  });
+
+  it('reads the upstream environment variables', () => {
+    const o = s3OptionsFromEnv({ AWS_ENDPOINT: 'http://127.0.0.1:1', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' });
+    expect(o).toEqual({ endpoint: 'http://127.0.0.1:1', region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    expect(s3OptionsFromEnv({})).toEqual({});
+    expect(() => new S3Store({ bucket: '' })).toThrow(LakeSoulError);
+  });
+
+  it('uses multipart upload for large and streamed puts (etag has a part count)', async () => {
+    async function* gen() {
+      for (let i = 0; i < 12; i++) yield patternBytes(1024 * 1024, i);
+    }
+    await store.put('mp/streamed.bin', gen());
+    const m = await store.head('mp/streamed.bin');
+    expect(m.size).toBe(12 * 1024 * 1024);
+    expect(m.etag).toMatch(/-3"?$/); // 12 MiB in 5 MiB parts
+    await store.put('mp/small.bin', patternBytes(100));
+    expect((await store.head('mp/small.bin')).etag).not.toMatch(/-\d+"?$/);
+  });
+
+  it('lists more than 1000 keys through continuation tokens', async () => {
+    const keys = Array.from({ length: 1105 }, (_, i) => `many/k${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < keys.length; i += 64) await Promise.all(keys.slice(i, i + 64).map((k) => store.put(k, new Uint8Array([1]))));
+    const seen: string[] = [];
+    for await (const m of store.list('many/')) seen.push(m.path);
+    expect(seen.sort()).toEqual(keys);
+  });
+
+  it('maps a missing bucket and a refused connection to LakeSoulErrors', async () => {
+    const other = S3Store.fromEnv(`${bucket}-does-not-exist`, testS3Env());
+    const e1 = await other.get('x').catch((e) => e);
+    expect(LakeSoulError.is(e1, 'NotFound')).toBe(true);
+    expect(e1.message).toContain(`s3://${bucket}-does-not-exist/x`);
+    other.destroy();
+    const dead = new S3Store({ bucket, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const e2 = await dead.head('x').catch((e) => e);
+    expect(LakeSoulError.is(e2, 'Io')).toBe(true);
+    expect(e2.message).toContain(`s3://${bucket}/x`);
+    expect(e2.retryable).toBe(true);
+    dead.destroy();
+  });
+
+  it('cancels an in-flight get when the signal aborts', async () => {
+    await store.put('big/obj.bin', patternBytes(8 * 1024 * 1024, 5));
+    const ac = new AbortController();
+    const p = store.get('big/obj.bin', { signal: ac.signal });
+    ac.abort(new Error('stop'));
+    const e = await p.catch((x) => x);
+    expect(LakeSoulError.is(e, 'Aborted')).toBe(true);
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * S3 backend of {@link ObjectStore} (`@aws-sdk/client-s3`), for AWS and S3-compatible servers.
+ */
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
+import { abortedError, checkKey, checkPrefix, mapS3Error, throwIfAborted, validateRange } from './store-errors.js';
+
+/** Static credentials of an {@link S3Store}. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Options of the {@link S3Store} constructor. */
+export interface S3StoreOptions {
+  bucket: string;
+  /** Endpoint of an S3-compatible server, e.g. `http://127.0.0.1:9000`. */
+  endpoint?: string;
+  /** Default `us-east-1`. */
+  region?: string;
+  /** Path-style addressing (`endpoint/bucket/key`). Default: true when `endpoint` is set, else false. */
+  forcePathStyle?: boolean;
+  /** Static credentials; default: the AWS SDK's provider chain (environment, profile, instance role). */
+  credentials?: S3Credentials;
+  /** Byte arrays of at least this size are uploaded with multipart upload (default 16 MiB). */
+  multipartThreshold?: number;
+  /** Multipart part size (default 8 MiB, minimum 5 MiB as S3 requires). */
+  partSize?: number;
+  /** Parts uploaded concurrently by one multipart upload (default 4). */
+  uploadConcurrency?: number;
+  /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
+  listPageSize?: number;
+  /** Attempts per request, including retries of throttling and 5xx (default 3). */
+  maxAttempts?: number;
+  /** Use an existing client instead of creating one (endpoint/region/credentials are then ignored). */
+  client?: S3Client;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Objects in one S3 bucket. Puts below `multipartThreshold` are a single PutObject; larger byte arrays
+ * and every streamed put (`AsyncIterable`) use multipart upload with `partSize` parts, which S3 makes
+ * visible atomically on completion (a failed or aborted upload is aborted and leaves no object).
+ * Ranged gets send a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`); ranges are clamped to the
+ * object, and a range starting at or past its end reads zero bytes. Errors: 404/NoSuchKey ->
+ * `NotFound` naming `s3://bucket/key`; 5xx and throttling -> `Io` with `retryable: true`.
+ */
+export class S3Store implements ObjectStore {
+  readonly description: string;
+  readonly bucket: string;
+  /** The client, shared by every call of this store. */
+  readonly client: S3Client;
+  private readonly multipartThreshold: number;
+  private readonly partSize: number;
+  private readonly uploadConcurrency: number;
+  private readonly listPageSize: number;
+
+  constructor(options: S3StoreOptions) {
+    if (!options || typeof options.bucket !== 'string' || options.bucket === '' || options.bucket.includes('/')) {
+      throw new LakeSoulError('InvalidArgument', `S3Store needs a bucket name (got '${String(options?.bucket)}')`);
+    }
+    this.bucket = options.bucket;
+    this.description = `s3://${options.bucket}/`;
+    this.partSize = Math.max(5 * MIB, options.partSize ?? 8 * MIB);
+    this.multipartThreshold = Math.max(this.partSize, options.multipartThreshold ?? 16 * MIB);
+    this.uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
+    this.listPageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
+    if (options.client) {
+      this.client = options.client;
+    } else {
+      const config: S3ClientConfig = {
+        region: options.region ?? 'us-east-1',
+        forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+        maxAttempts: options.maxAttempts ?? 3,
+      };
+      if (options.endpoint !== undefined) {
+        config.endpoint = options.endpoint;
+        // S3-compatible servers differ in their support of the newer default checksums.
+        config.requestChecksumCalculation = 'WHEN_REQUIRED';
+        config.responseChecksumValidation = 'WHEN_REQUIRED';
+      }
+      if (options.credentials) config.credentials = { ...options.credentials };
+      this.client = new S3Client(config);
+    }
+  }
+
+  /**
+   * A store configured like upstream LakeSoul from environment variables: AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), AWS_REGION, AWS_ENDPOINT. `overrides` win.
+   */
+  static fromEnv(bucket: string, env: Record<string, string | undefined> = process.env, overrides: Partial<S3StoreOptions> = {}): S3Store {
+    return new S3Store({ ...s3OptionsFromEnv(env), ...overrides, bucket });
+  }
+
+  private uri(key: string): string {
+    return this.description + key;
+  }
+
+  async get(path: string, options: GetOptions = {}): Promise<Uint8Array> {
+    checkKey(path, this.description);
+    const uri = this.uri(path);
+    throwIfAborted(options.signal, `get ${uri}`);
+    let rangeHeader: string | undefined;
+    const r = options.range;
+    if (r) {
+      validateRange(r, uri);
+      const empty = 'suffix' in r ? r.suffix === 0 : r.length === 0;
+      if (empty) {
+        await this.head(path, options); // existence check: NotFound for a missing object
+        return new Uint8Array(0);
+      }
+      rangeHeader = 'suffix' in r ? `bytes=-${r.suffix}` : r.length === undefined ? `bytes=${r.offset}-` : `bytes=${r.offset}-${r.offset + r.length - 1}`;
+    }
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: options.signal });
+      if (!res.Body) return new Uint8Array(0);
+      const bytes = await res.Body.transformToByteArray();
+      throwIfAborted(options.signal, `get ${uri}`);
+      return bytes;
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 416 || (e as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
+      throw mapS3Error(e, uri, 'get');
+    }
+  }
+
+  async put(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<void> {
+    checkKey(path, this.description);
+    const uri = this.uri(path);
+    throwIfAborted(options.signal, `put ${uri}`);
+    if (data instanceof Uint8Array && data.length < this.multipartThreshold) {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: options.signal });
+        return;
+      } catch (e) {
+        throw mapS3Error(e, uri, 'put');
+      }
+    }
+    const body = data instanceof Uint8Array ? data : Readable.from(toBuffers(data));
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: path, Body: body },
+      partSize: this.partSize,
+      queueSize: this.uploadConcurrency,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => void upload.abort().catch(() => undefined);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+    } catch (e) {
+      if (options.signal?.aborted) throw abortedError(`put ${uri}`, options.signal.reason);
+      throw mapS3Error(e, uri, 'put');
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    throwIfAborted(options.signal, `put ${uri}`);
+  }
+
+  async head(path: string, options: StoreCallOptions = {}): Promise<ObjectMeta> {
+    checkKey(path, this.description);
+    const uri = this.uri(path);
+    throwIfAborted(options.signal, `head ${uri}`);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
+      return { path, size: Number(res.ContentLength ?? 0), lastModified: res.LastModified ?? new Date(0), etag: res.ETag };
+    } catch (e) {
+      throw mapS3Error(e, uri, 'head');
+    }
+  }
+
+  async delete(path: string, options: StoreCallOptions = {}): Promise<void> {
+    checkKey(path, this.description);
+    const uri = this.uri(path);
+    throwIfAborted(options.signal, `delete ${uri}`);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
+    } catch (e) {
+      const mapped = mapS3Error(e, uri, 'delete');
+      if (mapped.kind === 'NotFound' && mapped.code === 'OBJECT_NOT_FOUND') return;
+      throw mapped;
+    }
+  }
+
+  async *list(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
+    checkPrefix(prefix, this.description);
+    const uri = this.uri(prefix);
+    let token: string | undefined;
+    do {
+      throwIfAborted(options.signal, `list ${uri}`);
+      let res;
+      try {
+        res = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: this.listPageSize }),
+          { abortSignal: options.signal },
+        );
+      } catch (e) {
+        throw mapS3Error(e, uri, 'list');
+      }
+      for (const o of res.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        yield { path: o.Key, size: Number(o.Size ?? 0), lastModified: o.LastModified ?? new Date(0), etag: o.ETag };
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Releases the client's sockets. */
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+/** S3 options from upstream LakeSoul's environment variables (see {@link S3Store.fromEnv}). */
+export function s3OptionsFromEnv(env: Record<string, string | undefined>): Partial<S3StoreOptions> {
+  const out: Partial<S3StoreOptions> = {};
+  if (env.AWS_ENDPOINT) out.endpoint = env.AWS_ENDPOINT;
+  if (env.AWS_REGION) out.region = env.AWS_REGION;
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    out.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
+    if (env.AWS_SESSION_TOKEN) out.credentials.sessionToken = env.AWS_SESSION_TOKEN;
+  }
+  return out;
+}
+
+async function* toBuffers(data: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const c of data) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+}

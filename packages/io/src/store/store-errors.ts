@@ -1,0 +1,149 @@
+/**
+ * Error helpers shared by the store backends: abort checks and the mapping of Node and S3 failures to
+ * {@link LakeSoulError}. Internal to the store area (re-exported helpers are documented in index.ts).
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/** Throws a `LakeSoulError` of kind `Aborted` when `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw abortedError(what, signal.reason);
+}
+
+/** The error thrown when an operation is cancelled through its AbortSignal. */
+export function abortedError(what: string, reason?: unknown): LakeSoulError {
+  return new LakeSoulError('Aborted', `${what}: aborted`, { cause: reason, context: { file: what } });
+}
+
+/** True for the abort errors of Node (`AbortError`) and the AWS SDK. */
+export function isAbortError(e: unknown): boolean {
+  if (LakeSoulError.is(e, 'Aborted')) return true;
+  const name = (e as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || (e as { code?: unknown } | null)?.code === 'ABORT_ERR';
+}
+
+/** The error of a missing object, naming its URI. */
+export function notFoundError(uri: string, cause?: unknown): LakeSoulError {
+  return new LakeSoulError('NotFound', `object not found: ${uri}`, { code: 'OBJECT_NOT_FOUND', cause, context: { file: uri } });
+}
+
+const RETRYABLE_NODE_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
+
+/** Maps a Node fs error on `uri` to a LakeSoulError. */
+export function mapFsError(e: unknown, uri: string, op: string): LakeSoulError {
+  if (e instanceof LakeSoulError) return e;
+  if (isAbortError(e)) return abortedError(`${op} ${uri}`, e);
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return notFoundError(uri, e);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new LakeSoulError('PermissionDenied', `${op} ${uri}: permission denied`, { cause: e, context: { file: uri } });
+  }
+  const msg = (e as Error | null)?.message ?? String(e);
+  return new LakeSoulError('Io', `${op} ${uri} failed: ${msg}`, {
+    cause: e,
+    retryable: code !== undefined && RETRYABLE_NODE_CODES.has(code),
+    context: { file: uri },
+  });
+}
+
+const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed', 'TooManyRequests', 'InternalError', 'ServiceUnavailable']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError']);
+
+/** Maps an AWS SDK error of an S3 call on `uri` to a LakeSoulError. */
+export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
+  if (e instanceof LakeSoulError) return e;
+  if (isAbortError(e)) return abortedError(`${op} ${uri}`, e);
+  const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
+  const status = err?.$metadata?.httpStatusCode;
+  const name = err?.name ?? '';
+  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return notFoundError(uri, e);
+  if (name === 'NoSuchBucket') {
+    return new LakeSoulError('NotFound', `bucket not found: ${uri}`, { code: 'BUCKET_NOT_FOUND', cause: e, context: { file: uri } });
+  }
+  const detail = `${name || 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`;
+  if (status === 403 || name === 'AccessDenied') {
+    return new LakeSoulError('PermissionDenied', `${op} ${uri}: ${detail}`, { cause: e, context: { file: uri } });
+  }
+  if (status === 401) {
+    return new LakeSoulError('Unauthenticated', `${op} ${uri}: ${detail}`, { cause: e, context: { file: uri } });
+  }
+  const retryable =
+    (status !== undefined && (status >= 500 || status === 429)) ||
+    THROTTLING.has(name) ||
+    (status === undefined && (NETWORK_CODES.has(err?.code ?? '') || NETWORK_CODES.has(name)));
+  return new LakeSoulError('Io', `${op} ${uri} failed: ${detail}`, { cause: e, retryable, context: { file: uri } });
+}
+
+/** A sleep that rejects with an `Aborted` LakeSoulError when `signal` fires. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+  if (ms <= 0) {
+    throwIfAborted(signal, what);
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortedError(what, signal.reason));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortedError(what, signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Validates a byte range and returns `[start, endExclusive]` for an object of `size` bytes (clamped). */
+export function resolveRange(range: import('../types.js').ByteRange, size: number, uri: string): [number, number] {
+  if ('suffix' in range) {
+    checkNonNegInt(range.suffix, 'suffix', uri);
+    return [Math.max(0, size - range.suffix), size];
+  }
+  checkNonNegInt(range.offset, 'offset', uri);
+  if (range.length !== undefined) checkNonNegInt(range.length, 'length', uri);
+  const start = Math.min(range.offset, size);
+  const end = range.length === undefined ? size : Math.min(size, range.offset + range.length);
+  return [start, Math.max(start, end)];
+}
+
+/** Throws InvalidArgument unless the range fields are non-negative safe integers. */
+export function validateRange(range: import('../types.js').ByteRange, uri: string): void {
+  if ('suffix' in range) checkNonNegInt(range.suffix, 'suffix', uri);
+  else {
+    checkNonNegInt(range.offset, 'offset', uri);
+    if (range.length !== undefined) checkNonNegInt(range.length, 'length', uri);
+  }
+}
+
+function checkNonNegInt(v: number, what: string, uri: string): void {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new LakeSoulError('InvalidArgument', `invalid byte range ${what} ${v} for ${uri}`, { context: { file: uri } });
+  }
+}
+
+/** Validates an object key: relative, `/`-separated, without empty, `.` or `..` segments. */
+export function checkKey(key: string, description: string): void {
+  const bad =
+    typeof key !== 'string' ||
+    key === '' ||
+    key.includes('\0') ||
+    key.split('/').some((s) => s === '' || s === '.' || s === '..');
+  if (bad) {
+    throw new LakeSoulError('InvalidArgument', `invalid object key '${String(key)}' for ${description}: keys are relative, '/'-separated, without '.', '..' or empty segments`, {
+      context: { file: `${description}/${String(key)}` },
+    });
+  }
+}
+
+/** Validates a list prefix: empty, or relative without `.`/`..` segments (a trailing `/` is allowed). */
+export function checkPrefix(prefix: string, description: string): void {
+  const segs = prefix.split('/');
+  const bad =
+    typeof prefix !== 'string' ||
+    prefix.startsWith('/') ||
+    prefix.includes('\0') ||
+    segs.some((s, i) => s === '.' || s === '..' || (s === '' && i !== segs.length - 1));
+  if (bad) {
+    throw new LakeSoulError('InvalidArgument', `invalid list prefix '${String(prefix)}' for ${description}`, { context: { file: `${description}/${String(prefix)}` } });
+  }
+}

@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LocalStore } from './local-store.js';
+import { MemoryStore } from './memory-store.js';
+import { S3Store } from './s3-store.js';
+import { StoreRegistry } from './store-registry.js';
+import { joinUri, normalizeTablePath, parseUri, toFileUri } from './store-uri.js';
+import { createTestBucket, deleteTestBucket, testS3Env } from './s3-test-env.js';
+
+describe('URI helpers', () => {
+  it('parses the supported forms', () => {
+    expect(parseUri('file:///tmp/a/b')).toEqual({ scheme: 'file', authority: '', key: 'tmp/a/b' });
+    expect(parseUri('file:/tmp/a')).toEqual({ scheme: 'file', authority: '', key: 'tmp/a' });
+    expect(parseUri('/tmp/a')).toEqual({ scheme: 'file', authority: '', key: 'tmp/a' });
+    expect(parseUri('s3://bkt/x/y.parquet')).toEqual({ scheme: 's3', authority: 'bkt', key: 'x/y.parquet' });
+    expect(parseUri('s3a://bkt/x')).toEqual({ scheme: 's3', authority: 'bkt', key: 'x' });
+    expect(parseUri('memory://m/k')).toEqual({ scheme: 'memory', authority: 'm', key: 'k' });
+    expect(() => parseUri('relative/path')).toThrow(/relative location/);
+    expect(() => parseUri('s3:///nobucket')).toThrow(LakeSoulError);
+    expect(() => parseUri('file://remotehost/x')).toThrow(LakeSoulError);
+  });
+
+  it('normalizes table paths and joins', () => {
+    expect(normalizeTablePath('s3a://b/t/')).toBe('s3://b/t');
+    expect(normalizeTablePath('file:/tmp//t///')).toBe('file:///tmp/t');
+    expect(normalizeTablePath('/tmp/t/')).toBe('file:///tmp/t');
+    expect(joinUri('s3://b/t/', '/part=1/', 'f.parquet')).toBe('s3://b/t/part=1/f.parquet');
+    expect(joinUri('file:///', 'tmp', 'x')).toBe('file:///tmp/x');
+    expect(toFileUri('/tmp/x y')).toBe('file:///tmp/x y');
+    expect(toFileUri('rel')).toBe(`file://${process.cwd()}/rel`);
+  });
+});
+
+describe('StoreRegistry', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-registry-'));
+  let bucket: string | undefined;
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (bucket) await deleteTestBucket(bucket);
+  });
+
+  it('resolves file URIs to one LocalStore rooted at /', async () => {
+    const reg = new StoreRegistry();
+    const a = reg.resolve(toFileUri(join(dir, 'a.txt')));
+    const b = reg.resolve(`file://${dir}/sub/b.txt`);
+    expect(a.store).toBe(b.store);
+    expect(a.store).toBeInstanceOf(LocalStore);
+    expect(a.key).toBe(join(dir, 'a.txt').slice(1));
+    await a.store.put(a.key, new TextEncoder().encode('hello'));
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('hello');
+  });
+
+  it('caches one S3Store per bucket, configured from env, and reaches moto', async () => {
+    bucket = await createTestBucket('registry');
+    const reg = new StoreRegistry({ env: testS3Env() });
+    const x = reg.resolve(`s3://${bucket}/t/x.bin`);
+    const y = reg.resolve(`s3a://${bucket}/t/y.bin`);
+    const other = reg.resolve('s3://another-bucket/z');
+    expect(x.store).toBe(y.store);
+    expect(other.store).not.toBe(x.store);
+    expect(x.store).toBeInstanceOf(S3Store);
+    expect(x.key).toBe('t/x.bin');
+    await x.store.put(x.key, new Uint8Array([1, 2, 3]));
+    expect([...(await y.store.get('t/x.bin'))]).toEqual([1, 2, 3]);
+  });
+
+  it('keeps one MemoryStore per name', async () => {
+    const reg = new StoreRegistry();
+    const a = reg.resolve('memory://one/k');
+    await a.store.put(a.key, new Uint8Array([9]));
+    expect([...(await reg.resolve('memory://one/k').store.get('k'))]).toEqual([9]);
+    expect(reg.resolve('memory://two/k').store).not.toBe(a.store);
+  });
+
+  it('prefers the longest registered base, segment-wise, with keys relative to it', () => {
+    const reg = new StoreRegistry();
+    const m1 = new MemoryStore({ name: 'm1' });
+    const m2 = new MemoryStore({ name: 'm2' });
+    reg.register('s3://b/tables', m1).register('s3://b/tables/t1/', m2);
+    expect(reg.resolve('s3://b/tables/t1/x')).toMatchObject({ store: m2, key: 'x' });
+    expect(reg.resolve('s3://b/tables/t2/x')).toMatchObject({ store: m1, key: 't2/x' });
+    expect(reg.resolve('s3://b/tables2/x').store).not.toBe(m1);
+  });
+
+  it('applies wrap once to created stores', () => {
+    const seen: string[] = [];
+    const reg = new StoreRegistry({ wrap: (s, base) => (seen.push(base), s) });
+    reg.resolve('memory://w/a');
+    reg.resolve('memory://w/b');
+    reg.resolve('file:///tmp/x');
+    expect(seen).toEqual(['memory://w/', 'file:///']);
+  });
+
+  it('refuses unknown schemes and relative paths with InvalidArgument', () => {
+    const reg = new StoreRegistry();
+    for (const bad of ['http://example.com/x', 'gs://b/x', 'relative/x', '../x']) {
+      let err: unknown;
+      try {
+        reg.resolve(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(LakeSoulError.is(err, 'InvalidArgument'), bad).toBe(true);
+      expect((err as Error).message).toContain(bad);
+    }
+  });
+
+  it('checks keys: no escape from a LocalStore root', async () => {
+    const store = new LocalStore({ root: dir });
+    const e = await store.get('../etc/passwd').catch((x) => x);
+    expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
+    expect(testS3Env().AWS_ENDPOINT).toMatch(/^http:\/\/127\.0\.0\.1:/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Maps location URIs to object stores, creating and caching one store per bucket / memory name.
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { ObjectStore } from '../types.js';
+import { LocalStore } from './local-store.js';
+import { MemoryStore } from './memory-store.js';
+import { S3Store, s3OptionsFromEnv } from './s3-store.js';
+import type { S3StoreOptions } from './s3-store.js';
+import { formatUri, parseUri } from './store-uri.js';
+
+/** Options of the {@link StoreRegistry} constructor. */
+export interface StoreRegistryOptions {
+  /** Options of every S3Store the registry creates (over the values read from `env`). */
+  s3?: Partial<Omit<S3StoreOptions, 'bucket'>>;
+  /** Environment for S3 settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT); default `process.env`, read when a store is created. */
+  env?: Record<string, string | undefined>;
+  /** Applied once to every store the registry creates (not to registered ones), e.g. a latency wrapper. */
+  wrap?: (store: ObjectStore, baseUri: string) => ObjectStore;
+}
+
+/** A store and the key of a location inside it. */
+export interface ResolvedLocation {
+  store: ObjectStore;
+  key: string;
+  /** URI of the store's root (`file:///`, `s3://bucket/`, `memory://name/`, or a registered base). */
+  baseUri: string;
+}
+
+interface Registered {
+  scheme: string;
+  authority: string;
+  /** Key prefix segments of the registered base. */
+  segments: string[];
+  baseUri: string;
+  store: ObjectStore;
+}
+
+/**
+ * Resolves `file:///abs/path` (one LocalStore rooted at `/`), `s3://bucket/key` (one S3Store per
+ * bucket, cached so every read of a bucket shares one client) and `memory://name/key` (one
+ * MemoryStore per name). `register(baseUri, store)` overrides a location and everything below it
+ * (the longest registered base wins); keys are then relative to that base.
+ */
+export class StoreRegistry {
+  private readonly options: StoreRegistryOptions;
+  private readonly cache = new Map<string, ObjectStore>();
+  private readonly registered: Registered[] = [];
+
+  constructor(options: StoreRegistryOptions = {}) {
+    this.options = options;
+  }
+
+  /**
+   * Uses `store` for `baseUri` and every location below it (segment-wise: `s3://b/t` does not cover
+   * `s3://b/t2`). Keys passed to the store are relative to `baseUri`.
+   */
+  register(baseUri: string, store: ObjectStore): this {
+    const p = parseUri(baseUri);
+    const segments = p.key.split('/').filter((s) => s !== '');
+    const normalized = formatUri({ ...p, key: segments.length ? segments.join('/') + '/' : '' });
+    const i = this.registered.findIndex((r) => r.baseUri === normalized);
+    if (i >= 0) this.registered.splice(i, 1);
+    this.registered.push({ scheme: p.scheme, authority: p.authority, segments, baseUri: normalized, store });
+    this.registered.sort((a, b) => b.segments.length - a.segments.length);
+    return this;
+  }
+
+  /**
+   * The store and key of a location.
+   * @throws LakeSoulError InvalidArgument for relative paths, unknown schemes and URIs naming a
+   * directory root rather than an object key.
+   */
+  resolve(uri: string): ResolvedLocation {
+    const p = parseUri(uri);
+    const segments = p.key.split('/').filter((s) => s !== '');
+    for (const r of this.registered) {
+      if (r.scheme !== p.scheme || r.authority !== p.authority) continue;
+      if (r.segments.length > segments.length) continue;
+      if (r.segments.every((s, i) => segments[i] === s)) {
+        return { store: r.store, key: segments.slice(r.segments.length).join('/'), baseUri: r.baseUri };
+      }
+    }
+    const key = segments.join('/');
+    switch (p.scheme) {
+      case 'file':
+        return { store: this.cached('file:///', () => new LocalStore({ root: '/' })), key, baseUri: 'file:///' };
+      case 's3': {
+        const base = `s3://${p.authority}/`;
+        return {
+          store: this.cached(base, () => new S3Store({ ...s3OptionsFromEnv(this.options.env ?? process.env), ...this.options.s3, bucket: p.authority })),
+          key,
+          baseUri: base,
+        };
+      }
+      case 'memory': {
+        const base = `memory://${p.authority}/`;
+        return { store: this.cached(base, () => new MemoryStore({ name: p.authority })), key, baseUri: base };
+      }
+      default:
+        throw new LakeSoulError('InvalidArgument', `unsupported storage scheme '${p.scheme}' in '${uri}': expected file://, s3:// or memory://, or register a store for it`, {
+          code: 'UNSUPPORTED_SCHEME',
+          context: { file: uri },
+        });
+    }
+  }
+
+  /** The store of a location (same as `resolve(uri).store`). */
+  storeFor(uri: string): ObjectStore {
+    return this.resolve(uri).store;
+  }
+
+  private cached(base: string, make: () => ObjectStore): ObjectStore {
+    let s = this.cache.get(base);
+    if (!s) {
+      s = make();
+      if (this.options.wrap) s = this.options.wrap(s, base);
+      this.cache.set(base, s);
+    }
+    return s;
+  }
+}

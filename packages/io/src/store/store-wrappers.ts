@@ -1,0 +1,137 @@
+/**
+ * Wrappers adding cross-cutting behaviour to any {@link ObjectStore}: a bound on concurrent calls,
+ * and injected latency (for tests and prefetch benchmarks).
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
+import { abortableSleep, abortedError } from './store-errors.js';
+
+/** A FIFO counting semaphore whose waits honour an AbortSignal. */
+export class Semaphore {
+  private available: number;
+  private readonly waiters: { resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+
+  constructor(readonly permits: number) {
+    if (!Number.isInteger(permits) || permits < 1) {
+      throw new LakeSoulError('InvalidArgument', `a concurrency limit must be a positive integer (got ${permits})`);
+    }
+    this.available = permits;
+  }
+
+  /** Waits for a permit; rejects with `Aborted` when `signal` fires first. */
+  acquire(signal?: AbortSignal, what = 'wait for a store slot'): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortedError(what, signal.reason));
+    if (this.available > 0) {
+      this.available--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const w: (typeof this.waiters)[number] = { resolve, reject, signal };
+      if (signal) {
+        w.onAbort = () => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(abortedError(what, signal.reason));
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.waiters.push(w);
+    });
+  }
+
+  /** Returns a permit, waking the oldest waiter. */
+  release(): void {
+    const w = this.waiters.shift();
+    if (w) {
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      w.resolve();
+    } else {
+      this.available++;
+    }
+  }
+}
+
+/**
+ * A store whose calls run at most `limit` at a time (FIFO); waiting calls honour their AbortSignal.
+ * `list` takes a slot for each page it pulls from the underlying store, not for the whole iteration.
+ */
+export function withConcurrencyLimit(store: ObjectStore, limit: number): ObjectStore {
+  const sem = new Semaphore(limit);
+  const run = async <T>(signal: AbortSignal | undefined, what: string, fn: () => Promise<T>): Promise<T> => {
+    await sem.acquire(signal, what);
+    try {
+      return await fn();
+    } finally {
+      sem.release();
+    }
+  };
+  return {
+    description: store.description,
+    get: (path, options?: GetOptions) => run(options?.signal, `get ${store.description}${path}`, () => store.get(path, options)),
+    put: (path, data, options?: PutOptions) => run(options?.signal, `put ${store.description}${path}`, () => store.put(path, data, options)),
+    head: (path, options?: StoreCallOptions) => run(options?.signal, `head ${store.description}${path}`, () => store.head(path, options)),
+    delete: (path, options?: StoreCallOptions) => run(options?.signal, `delete ${store.description}${path}`, () => store.delete(path, options)),
+    list(prefix, options?: StoreCallOptions): AsyncIterable<ObjectMeta> {
+      return {
+        [Symbol.asyncIterator]() {
+          const it = store.list(prefix, options)[Symbol.asyncIterator]();
+          return {
+            next: () => run(options?.signal, `list ${store.description}${prefix}`, () => it.next()),
+            return: async (v?: unknown) => (await it.return?.(v)) ?? { done: true as const, value: undefined },
+          };
+        },
+      };
+    },
+  };
+}
+
+/** Options of {@link withLatency}. */
+export interface LatencyOptions {
+  /** Delay added to every request (and to every 1000 listed objects, like a listing page). */
+  perRequestMs: number;
+  /** When set, transfers additionally take `bytes / bytesPerSecond` seconds (per request). */
+  bytesPerSecond?: number;
+}
+
+/**
+ * A store that delays every request by `perRequestMs` (plus a transfer time when `bytesPerSecond` is
+ * set) before answering, like a remote object store's first-byte latency. Delays honour AbortSignals.
+ * Delays run concurrently: n parallel calls take about one delay, not n.
+ */
+export function withLatency(store: ObjectStore, options: LatencyOptions): ObjectStore {
+  const { perRequestMs, bytesPerSecond } = options;
+  if (!(perRequestMs >= 0) || (bytesPerSecond !== undefined && !(bytesPerSecond > 0))) {
+    throw new LakeSoulError('InvalidArgument', `invalid latency options ${JSON.stringify(options)}`);
+  }
+  const transferMs = (n: number) => (bytesPerSecond ? (n / bytesPerSecond) * 1000 : 0);
+  return {
+    description: store.description,
+    async get(path, opts?: GetOptions) {
+      await abortableSleep(perRequestMs, opts?.signal, `get ${store.description}${path}`);
+      const bytes = await store.get(path, opts);
+      await abortableSleep(transferMs(bytes.length), opts?.signal, `get ${store.description}${path}`);
+      return bytes;
+    },
+    async put(path, data, opts?: PutOptions) {
+      await abortableSleep(perRequestMs, opts?.signal, `put ${store.description}${path}`);
+      if (data instanceof Uint8Array) await abortableSleep(transferMs(data.length), opts?.signal, `put ${store.description}${path}`);
+      return store.put(path, data, opts);
+    },
+    async head(path, opts?: StoreCallOptions) {
+      await abortableSleep(perRequestMs, opts?.signal, `head ${store.description}${path}`);
+      return store.head(path, opts);
+    },
+    async delete(path, opts?: StoreCallOptions) {
+      await abortableSleep(perRequestMs, opts?.signal, `delete ${store.description}${path}`);
+      return store.delete(path, opts);
+    },
+    async *list(prefix, opts?: StoreCallOptions) {
+      let n = 0;
+      await abortableSleep(perRequestMs, opts?.signal, `list ${store.description}${prefix}`);
+      for await (const meta of store.list(prefix, opts)) {
+        if (++n % 1000 === 0) await abortableSleep(perRequestMs, opts?.signal, `list ${store.description}${prefix}`);
+        yield meta;
+      }
+    },
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The conformance suite of the {@link ObjectStore} seam: one set of vitest tests that every backend
+ * runs (local disk, memory, S3 against a real server).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { ObjectMeta, ObjectStore } from '../types.js';
+
+/** Options of {@link runObjectStoreConformance}. */
+export interface ConformanceOptions {
+  /** Number of keys written by the listing test; make it exceed the backend's page size (default 25). */
+  listKeys?: number;
+  /** Size of the streamed large upload (default 12 MiB). */
+  largeObjectBytes?: number;
+  /** Called after the suite, e.g. to delete a bucket. */
+  teardown?: (store: ObjectStore) => Promise<void> | void;
+}
+
+const MIB = 1024 * 1024;
+
+/** Deterministic pseudo-random bytes (xorshift) so failures are reproducible. */
+export function patternBytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+async function collect(it: AsyncIterable<ObjectMeta>): Promise<ObjectMeta[]> {
+  const out: ObjectMeta[] = [];
+  for await (const m of it) out.push(m);
+  return out;
+}
+
+async function expectKind(p: Promise<unknown>, kind: LakeSoulError['kind'], mentions?: string): Promise<LakeSoulError> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `expected a LakeSoulError ${kind}`).toBeInstanceOf(LakeSoulError);
+  const le = err as LakeSoulError;
+  expect(le.kind, le.message).toBe(kind);
+  if (mentions) expect(le.message).toContain(mentions);
+  return le;
+}
+
+/**
+ * Defines a vitest `describe` block named `ObjectStore conformance: <name>` exercising every method of
+ * the store returned by `makeStore` (called once, before the tests; each test writes below its own
+ * random prefix): put/get round trips, ranged gets (bounded, open-ended, suffix, clamped), head,
+ * idempotent delete, recursive prefix listing across pages, a large streamed (multipart) upload read
+ * back byte-exactly, NotFound for missing objects, and AbortSignal handling (an aborted streamed put
+ * leaves no object).
+ */
+export function runObjectStoreConformance(name: string, makeStore: () => ObjectStore | Promise<ObjectStore>, options: ConformanceOptions = {}): void {
+  describe(`ObjectStore conformance: ${name}`, () => {
+    let store: ObjectStore;
+    const run = randomBytes(4).toString('hex');
+    let n = 0;
+    const prefix = () => `conf-${run}/t${++n}`;
+
+    beforeAll(async () => {
+      store = await makeStore();
+    });
+    afterAll(async () => {
+      if (store && options.teardown) await options.teardown(store);
+    });
+
+    it('puts and gets bytes exactly, overwrites atomically', async () => {
+      const p = prefix();
+      const a = patternBytes(1000, 1);
+      await store.put(`${p}/a.bin`, a);
+      expect(Buffer.from(await store.get(`${p}/a.bin`)).equals(Buffer.from(a))).toBe(true);
+      const b = patternBytes(10, 2);
+      await store.put(`${p}/a.bin`, b);
+      expect(Buffer.from(await store.get(`${p}/a.bin`)).equals(Buffer.from(b))).toBe(true);
+      await store.put(`${p}/empty`, new Uint8Array(0));
+      expect((await store.get(`${p}/empty`)).length).toBe(0);
+      expect((await store.head(`${p}/empty`)).size).toBe(0);
+      // nested keys need no directory creation
+      await store.put(`${p}/deep/er/x.bin`, a.subarray(0, 3));
+      expect([...(await store.get(`${p}/deep/er/x.bin`))]).toEqual([...a.subarray(0, 3)]);
+      // the caller's buffer may change after put without changing the object
+      const c = patternBytes(16, 3);
+      await store.put(`${p}/c.bin`, c);
+      c[0] ^= 0xff;
+      expect((await store.get(`${p}/c.bin`))[0]).toBe(c[0] ^ 0xff);
+    });
+
+    it('streams puts from async iterables', async () => {
+      const p = prefix();
+      const parts = [patternBytes(100, 4), patternBytes(0, 5), patternBytes(333, 6)];
+      async function* gen() {
+        for (const x of parts) yield x;
+      }
+      await store.put(`${p}/s.bin`, gen());
+      expect(Buffer.from(await store.get(`${p}/s.bin`)).equals(Buffer.concat(parts))).toBe(true);
+    });
+
+    it('reads byte ranges: bounded, open-ended, suffix, clamped', async () => {
+      const p = prefix();
+      const data = patternBytes(4096, 7);
+      await store.put(`${p}/r.bin`, data);
+      const get = async (range: Parameters<ObjectStore['get']>[1] extends infer O ? O extends { range?: infer R } ? R : never : never) =>
+        Buffer.from(await store.get(`${p}/r.bin`, { range }));
+      const slice = (s: number, e?: number) => Buffer.from(data.subarray(s, e));
+      expect((await get({ offset: 0, length: 1 })).equals(slice(0, 1))).toBe(true);
+      expect((await get({ offset: 100, length: 900 })).equals(slice(100, 1000))).toBe(true);
+      expect((await get({ offset: 4000 })).equals(slice(4000))).toBe(true);
+      expect((await get({ offset: 0 })).equals(slice(0))).toBe(true);
+      expect((await get({ suffix: 10 })).equals(slice(4086))).toBe(true);
+      expect((await get({ suffix: 4096 })).equals(slice(0))).toBe(true);
+      expect((await get({ suffix: 100000 })).equals(slice(0))).toBe(true);
+      expect((await get({ offset: 4090, length: 100 })).equals(slice(4090))).toBe(true);
+      expect((await get({ offset: 10, length: 0 })).length).toBe(0);
+      expect((await get({ offset: 4096 })).length).toBe(0);
+      expect((await get({ offset: 5000, length: 10 })).length).toBe(0);
+      await expectKind(store.get(`${p}/r.bin`, { range: { offset: -1, length: 2 } }), 'InvalidArgument');
+    });
+
+    it('heads objects: size and modification time', async () => {
+      const p = prefix();
+      const before = Date.now();
+      await store.put(`${p}/h.bin`, patternBytes(1234, 8));
+      const m = await store.head(`${p}/h.bin`);
+      expect(m.path).toBe(`${p}/h.bin`);
+      expect(m.size).toBe(1234);
+      expect(m.lastModified).toBeInstanceOf(Date);
+      // second-granular clocks (S3) may round down
+      expect(m.lastModified.getTime()).toBeGreaterThanOrEqual(before - 2000);
+    });
+
+    it('reports missing objects as NotFound naming the path', async () => {
+      const p = prefix();
+      await expectKind(store.get(`${p}/missing.bin`), 'NotFound', `${p}/missing.bin`);
+      await expectKind(store.get(`${p}/missing.bin`, { range: { offset: 0, length: 10 } }), 'NotFound', `${p}/missing.bin`);
+      await expectKind(store.get(`${p}/missing.bin`, { range: { suffix: 5 } }), 'NotFound', `${p}/missing.bin`);
+      await expectKind(store.head(`${p}/missing.bin`), 'NotFound', `${p}/missing.bin`);
+      const e = await expectKind(store.get(`${p}/missing.bin`), 'NotFound');
+      expect(String(e.context.file)).toContain(`${p}/missing.bin`);
+    });
+
+    it('deletes idempotently', async () => {
+      const p = prefix();
+      await store.put(`${p}/d.bin`, patternBytes(10, 9));
+      await store.put(`${p}/keep.bin`, patternBytes(10, 10));
+      await store.delete(`${p}/d.bin`);
+      await expectKind(store.head(`${p}/d.bin`), 'NotFound');
+      await store.delete(`${p}/d.bin`);
+      await store.delete(`${p}/never-existed.bin`);
+      expect((await store.head(`${p}/keep.bin`)).size).toBe(10);
+    });
+
+    it('lists recursively by key prefix across pages', async () => {
+      const p = prefix();
+      const count = options.listKeys ?? 25;
+      const keys: string[] = [];
+      for (let i = 0; i < count; i++) keys.push(`${p}/dir/${i % 3}/k${String(i).padStart(5, '0')}.bin`);
+      keys.push(`${p}/dirx/other.bin`, `${p}/top.bin`);
+      const batch = 32;
+      for (let i = 0; i < keys.length; i += batch) {
+        await Promise.all(keys.slice(i, i + batch).map((k, j) => store.put(k, patternBytes(j % 7, i + j))));
+      }
+      const all = await collect(store.list(`${p}/`));
+      expect(all.map((m) => m.path).sort()).toEqual([...keys].sort());
+      const dir = await collect(store.list(`${p}/dir/`));
+      expect(dir.length).toBe(count);
+      expect(new Set(dir.map((m) => m.path)).size).toBe(count);
+      // a prefix is a key prefix, not only a directory
+      const dirAny = await collect(store.list(`${p}/dir`));
+      expect(dirAny.length).toBe(count + 1);
+      const one = await collect(store.list(`${p}/dir/1/`));
+      expect(one.map((m) => m.path).sort()).toEqual(keys.filter((k) => k.startsWith(`${p}/dir/1/`)).sort());
+      const sized = all.find((m) => m.path === keys[5]);
+      expect(sized?.size).toBe(5 % 7);
+      expect(await collect(store.list(`${p}/nothing-here/`))).toEqual([]);
+    });
+
+    it('uploads a large streamed object in parts and reads it back byte-exactly', async () => {
+      const p = prefix();
+      const total = options.largeObjectBytes ?? 12 * MIB;
+      const chunk = 1 * MIB + 12345; // not aligned with part sizes
+      const chunks: Uint8Array[] = [];
+      for (let off = 0, i = 0; off < total; off += chunk, i++) chunks.push(patternBytes(Math.min(chunk, total - off), 100 + i));
+      async function* gen() {
+        for (const c of chunks) yield c;
+      }
+      await store.put(`${p}/large.bin`, gen(), { contentLength: total });
+      const expected = Buffer.concat(chunks);
+      expect((await store.head(`${p}/large.bin`)).size).toBe(total);
+      const got = Buffer.from(await store.get(`${p}/large.bin`));
+      expect(got.length).toBe(total);
+      expect(got.equals(expected)).toBe(true);
+      const mid = Buffer.from(await store.get(`${p}/large.bin`, { range: { offset: 5 * MIB - 3, length: 10 } }));
+      expect(mid.equals(expected.subarray(5 * MIB - 3, 5 * MIB + 7))).toBe(true);
+      const tail = Buffer.from(await store.get(`${p}/large.bin`, { range: { suffix: 7 } }));
+      expect(tail.equals(expected.subarray(total - 7))).toBe(true);
+      // a large byte array (not streamed) too
+      await store.put(`${p}/large2.bin`, expected);
+      expect(Buffer.from(await store.get(`${p}/large2.bin`, { range: { offset: total - 100 } })).equals(expected.subarray(total - 100))).toBe(true);
+    });
+
+    it('honours AbortSignal on every method', async () => {
+      const p = prefix();
+      await store.put(`${p}/x.bin`, patternBytes(10, 11));
+      const signal = AbortSignal.abort(new Error('stop'));
+      await expectKind(store.get(`${p}/x.bin`, { signal }), 'Aborted');
+      await expectKind(store.put(`${p}/y.bin`, patternBytes(10, 12), { signal }), 'Aborted');
+      await expectKind(store.head(`${p}/x.bin`, { signal }), 'Aborted');
+      await expectKind(store.delete(`${p}/x.bin`, { signal }), 'Aborted');
+      await expectKind(collect(store.list(`${p}/`, { signal })), 'Aborted');
+      // nothing happened
+      expect((await store.head(`${p}/x.bin`)).size).toBe(10);
+      await expectKind(store.head(`${p}/y.bin`), 'NotFound');
+    });
+
+    it('an aborted streamed put leaves no object', async () => {
+      const p = prefix();
+      const ac = new AbortController();
+      async function* gen() {
+        yield patternBytes(6 * MIB, 13);
+        ac.abort(new Error('consumer gone'));
+        await new Promise((r) => setTimeout(r, 20));
+        yield patternBytes(6 * MIB, 14);
+      }
+      await expectKind(store.put(`${p}/partial.bin`, gen(), { signal: ac.signal }), 'Aborted');
+      await expectKind(store.head(`${p}/partial.bin`), 'NotFound');
+      expect(await collect(store.list(`${p}/`))).toEqual([]);
+    });
+  });
+}
