@@ -1,0 +1,172 @@
+/**
+ * Executes image pipelines: decode with tfjs-node (`tf.node.decodeImage`) when the injected tf has it,
+ * else sharp when it is installed, else pure JS (pngjs / jpeg-js); the JS path can run on a pool of
+ * `worker_threads` workers when decoding is the bottleneck.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { PNG } from 'pngjs';
+import jpeg from 'jpeg-js';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { IMAGE_KERNEL_FUNCTIONS, makeJsCodecs, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
+import type { ImagePipeline } from './image-pipeline.js';
+
+/** Which decoder runs the `decode` step. 'auto' picks tfjs-node, then sharp, then js. */
+export type ImageDecoderKind = 'auto' | 'js' | 'sharp' | 'tfjs-node';
+
+/** The part of a tfjs-node namespace used for decoding. */
+export interface TfNodeLike {
+  node?: {
+    decodeImage(contents: Uint8Array, channels?: number): { shape: number[]; dataSync(): ArrayLike<number>; dispose(): void };
+  };
+}
+
+/** Options of {@link createImageExecutor}. */
+export interface CreateImageExecutorOptions {
+  /** Default 'auto'. */
+  decoder?: ImageDecoderKind;
+  /** Worker threads for the pure-JS path (0 = decode on the calling thread; default 0). */
+  workers?: number;
+  /** The tf namespace (its `node.decodeImage` is used when present). */
+  tf?: TfNodeLike;
+}
+
+/** Runs one pipeline on one image's bytes. */
+export interface ImageExecutor {
+  /** The decoder actually in use. */
+  readonly kind: 'js' | 'js-workers' | 'sharp' | 'tfjs-node';
+  run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number, signal?: AbortSignal): Promise<RawImage>;
+  /** Stops worker threads (idempotent). */
+  close(): Promise<void>;
+}
+
+const jsCodecs: ImageCodecs = makeJsCodecs({ PNG, jpeg } as unknown as CodecLibraries);
+
+type SharpFn = (input: Uint8Array) => { raw(): { toBuffer(o: { resolveWithObject: true }): Promise<{ data: Uint8Array; info: { width: number; height: number; channels: number } }> } };
+
+async function loadSharp(): Promise<SharpFn | null> {
+  try {
+    // Optional peer: absent on most CI machines (it downloads libvips).
+    const mod = (await import(/* @vite-ignore */ 'sharp' as string)) as { default?: SharpFn };
+    return typeof mod.default === 'function' ? mod.default : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Creates an executor; see {@link CreateImageExecutorOptions}. */
+export async function createImageExecutor(options: CreateImageExecutorOptions = {}): Promise<ImageExecutor> {
+  const want = options.decoder ?? 'auto';
+  const workers = options.workers ?? 0;
+  if (!Number.isInteger(workers) || workers < 0) throw new LakeSoulError('InvalidArgument', `image workers must be a non-negative integer, got ${workers}`);
+  const tfNode = options.tf?.node?.decodeImage ? options.tf.node : undefined;
+  if (want === 'tfjs-node' || (want === 'auto' && tfNode)) {
+    if (!tfNode) throw new LakeSoulError('Unsupported', "decoder 'tfjs-node' needs the @tensorflow/tfjs-node namespace passed as `tf`", { code: 'TFJS_NODE_MISSING' });
+    const codecs: ImageCodecs = {
+      decodePng: (b) => decodeWithTfNode(tfNode, b),
+      decodeJpeg: (b) => decodeWithTfNode(tfNode, b),
+    };
+    return { kind: 'tfjs-node', run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, codecs), close: async () => {} };
+  }
+  if (want === 'sharp' || (want === 'auto' && workers === 0)) {
+    const sharp = await loadSharp();
+    if (sharp) {
+      return {
+        kind: 'sharp',
+        run: async (p, bytes, seed) => {
+          const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+          const raw: RawImage = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+          return runImageOps(raw, [...p.ops], seed, null);
+        },
+        close: async () => {},
+      };
+    }
+    if (want === 'sharp') throw new LakeSoulError('Unsupported', "decoder 'sharp' requested but the sharp package is not installed", { code: 'SHARP_MISSING' });
+  }
+  if (workers > 0) return new WorkerImageExecutor(workers);
+  return { kind: 'js', run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, jsCodecs), close: async () => {} };
+}
+
+function decodeWithTfNode(node: NonNullable<TfNodeLike['node']>, bytes: Uint8Array): RawImage {
+  const t = node.decodeImage(bytes, 3);
+  try {
+    const [height, width, channels] = t.shape;
+    return { width, height, channels, data: Uint8Array.from(t.dataSync()) };
+  } finally {
+    t.dispose();
+  }
+}
+
+function workerSource(): string {
+  const fns = IMAGE_KERNEL_FUNCTIONS.map((f) => f.toString()).join('\n\n');
+  return `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+var __name = (f) => f;
+${fns}
+const codecs = makeJsCodecs({ PNG: require(workerData.pngjs).PNG, jpeg: require(workerData.jpeg) });
+parentPort.on('message', (m) => {
+  try {
+    const img = runImageOps(m.bytes, m.ops, m.seed, codecs);
+    parentPort.postMessage({ id: m.id, ok: true, width: img.width, height: img.height, channels: img.channels, data: img.data }, [img.data.buffer]);
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, message: String(e && e.message || e) });
+  }
+});`;
+}
+
+interface Pending {
+  resolve(img: RawImage): void;
+  reject(e: unknown): void;
+}
+
+/** The pure-JS pipeline on a small pool of worker threads (least-busy dispatch). */
+class WorkerImageExecutor implements ImageExecutor {
+  readonly kind = 'js-workers' as const;
+  private readonly workers: { w: Worker; busy: number; pending: Map<number, Pending> }[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(count: number) {
+    const require = createRequire(import.meta.url);
+    const workerData = { pngjs: require.resolve('pngjs'), jpeg: require.resolve('jpeg-js') };
+    const src = workerSource();
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(src, { eval: true, workerData });
+      const slot = { w, busy: 0, pending: new Map<number, Pending>() };
+      w.unref();
+      w.on('message', (m: { id: number; ok: boolean; width: number; height: number; channels: number; data: Float32Array; message?: string }) => {
+        const p = slot.pending.get(m.id);
+        if (!p) return;
+        slot.pending.delete(m.id);
+        if (--slot.busy === 0) w.unref();
+        if (m.ok) p.resolve({ width: m.width, height: m.height, channels: m.channels, data: m.data });
+        else p.reject(new TypeError(m.message));
+      });
+      w.on('error', (e) => {
+        for (const p of slot.pending.values()) p.reject(e);
+        slot.pending.clear();
+      });
+      this.workers.push(slot);
+    }
+  }
+
+  run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number): Promise<RawImage> {
+    if (this.closed) return Promise.reject(new LakeSoulError('Aborted', 'image worker pool is closed'));
+    let slot = this.workers[0];
+    for (const s of this.workers) if (s.busy < slot.busy) slot = s;
+    const id = this.nextId++;
+    return new Promise<RawImage>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      if (slot.busy++ === 0) slot.w.ref();
+      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      const msg = { id, ops: pipeline.ops, seed: sampleSeed, bytes: own ? bytes : bytes.slice() };
+      slot.w.postMessage(msg, [msg.bytes.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((s) => s.w.terminate()));
+  }
+}

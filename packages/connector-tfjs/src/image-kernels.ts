@@ -1,0 +1,233 @@
+/**
+ * Pixel kernels of the image pipeline: format sniffing, channel conversion, bilinear resize, crops,
+ * flips, scaling and normalization over interleaved HWC buffers.
+ *
+ * Contract: every function here is self-contained (it references only its parameters, the other
+ * functions listed in {@link IMAGE_KERNEL_FUNCTIONS} and JS built-ins) because the worker pool ships
+ * their source text to `worker_threads` workers. Decoders are passed in (`ImageCodecs`), never imported.
+ */
+
+/** An interleaved HWC image. */
+export interface RawImage {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array | Float32Array;
+}
+
+/** One step of an image pipeline (plain JSON, so it can cross to a worker). */
+export type ImageOp =
+  | { op: 'decode'; channels: 1 | 3 | 4 }
+  | { op: 'resize'; height: number; width: number }
+  | { op: 'centerCrop'; height: number; width: number }
+  | { op: 'randomCrop'; height: number; width: number }
+  | { op: 'flip'; probability: number }
+  | { op: 'scale'; factor: number }
+  | { op: 'normalize'; mean: number[]; std: number[] };
+
+/** Pixel decoders: both return RGBA (or gray/RGB with `channels`) 8-bit pixels. */
+export interface ImageCodecs {
+  decodePng(bytes: Uint8Array): RawImage;
+  decodeJpeg(bytes: Uint8Array): RawImage;
+}
+
+/** 'png', 'jpeg' or null, from the leading magic bytes. */
+export function sniffImageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return null;
+}
+
+/** Converts between 1 (gray), 3 (RGB) and 4 (RGBA) channels; alpha is dropped, gray is luma (BT.601). */
+export function convertChannels(img: RawImage, channels: number): RawImage {
+  if (img.channels === channels) return img;
+  const n = img.width * img.height;
+  const src = img.data;
+  const out = src instanceof Float32Array ? new Float32Array(n * channels) : new Uint8Array(n * channels);
+  const c = img.channels;
+  for (let p = 0; p < n; p++) {
+    const si = p * c;
+    let r: number, g: number, b: number;
+    if (c >= 3) { r = src[si]; g = src[si + 1]; b = src[si + 2]; } else { r = g = b = src[si]; }
+    const a = c === 4 ? src[si + 3] : c === 2 ? src[si + 1] : 255;
+    const di = p * channels;
+    if (channels === 1) out[di] = out instanceof Uint8Array ? Math.round(0.299 * r + 0.587 * g + 0.114 * b) : 0.299 * r + 0.587 * g + 0.114 * b;
+    else {
+      out[di] = r; out[di + 1] = g; out[di + 2] = b;
+      if (channels === 4) out[di + 3] = a;
+    }
+  }
+  return { width: img.width, height: img.height, channels, data: out };
+}
+
+/**
+ * Bilinear resize with half-pixel centers (the convention of `tf.image.resizeBilinear(...,
+ * halfPixelCenters=true)` and of PIL/OpenCV). Output is float32.
+ */
+export function resizeBilinear(img: RawImage, height: number, width: number): RawImage {
+  const { width: sw, height: sh, channels: c, data: src } = img;
+  const out = new Float32Array(height * width * c);
+  const sy = sh / height;
+  const sx = sw / width;
+  const x0s = new Int32Array(width);
+  const x1s = new Int32Array(width);
+  const fxs = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    let fx = (x + 0.5) * sx - 0.5;
+    if (fx < 0) fx = 0;
+    let x0 = Math.floor(fx);
+    if (x0 > sw - 1) x0 = sw - 1;
+    x0s[x] = x0;
+    x1s[x] = Math.min(x0 + 1, sw - 1);
+    fxs[x] = fx - x0;
+  }
+  for (let y = 0; y < height; y++) {
+    let fy = (y + 0.5) * sy - 0.5;
+    if (fy < 0) fy = 0;
+    let y0 = Math.floor(fy);
+    if (y0 > sh - 1) y0 = sh - 1;
+    const y1 = Math.min(y0 + 1, sh - 1);
+    const wy = fy - y0;
+    const r0 = y0 * sw * c;
+    const r1 = y1 * sw * c;
+    let o = y * width * c;
+    for (let x = 0; x < width; x++) {
+      const a = x0s[x] * c;
+      const b = x1s[x] * c;
+      const wx = fxs[x];
+      for (let k = 0; k < c; k++) {
+        const top = src[r0 + a + k] + (src[r0 + b + k] - src[r0 + a + k]) * wx;
+        const bot = src[r1 + a + k] + (src[r1 + b + k] - src[r1 + a + k]) * wx;
+        out[o++] = top + (bot - top) * wy;
+      }
+    }
+  }
+  return { width, height, channels: c, data: out };
+}
+
+/** The `height` x `width` window at (`top`, `left`); throws when it does not fit. */
+export function cropImage(img: RawImage, top: number, left: number, height: number, width: number): RawImage {
+  if (top < 0 || left < 0 || top + height > img.height || left + width > img.width) {
+    throw new RangeError(`crop ${height}x${width} at (${top},${left}) does not fit a ${img.height}x${img.width} image`);
+  }
+  const c = img.channels;
+  const src = img.data;
+  const out = src instanceof Float32Array ? new Float32Array(height * width * c) : new Uint8Array(height * width * c);
+  for (let y = 0; y < height; y++) {
+    const s = ((top + y) * img.width + left) * c;
+    out.set(src.subarray(s, s + width * c), y * width * c);
+  }
+  return { width, height, channels: c, data: out };
+}
+
+/** Mirrors the image left-right. */
+export function flipHorizontal(img: RawImage): RawImage {
+  const { width: w, height: h, channels: c, data: src } = img;
+  const out = src instanceof Float32Array ? new Float32Array(src.length) : new Uint8Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const si = (y * w + x) * c;
+      const di = (y * w + (w - 1 - x)) * c;
+      for (let k = 0; k < c; k++) out[di + k] = src[si + k];
+    }
+  }
+  return { width: w, height: h, channels: c, data: out };
+}
+
+/** A tiny seeded generator (mulberry32) for per-sample augmentation decisions. */
+export function makeSampleRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The minimal surfaces of pngjs and jpeg-js the codecs use. */
+export interface CodecLibraries {
+  PNG: { sync: { read(buffer: Buffer): { width: number; height: number; data: Uint8Array } } };
+  jpeg: { decode(data: Uint8Array, opts: { useTArray: true; formatAsRGBA: boolean; maxMemoryUsageInMB?: number }): { width: number; height: number; data: Uint8Array } };
+}
+
+/** Pure-JS codecs over pngjs and jpeg-js (passed in, see the file contract). Output RGBA 8-bit. */
+export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
+  return {
+    decodePng(bytes) {
+      const png = libs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    },
+    decodeJpeg(bytes) {
+      const j = libs.jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+      const channels = j.data.length / (j.width * j.height);
+      return { width: j.width, height: j.height, channels, data: j.data };
+    },
+  };
+}
+
+/**
+ * Runs a pipeline on encoded image bytes (or on pixels decoded elsewhere) and returns float32 HWC
+ * pixels. `sampleSeed` drives the random ops (crop offsets, flips) so a sample's augmentation is
+ * reproducible.
+ */
+export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sampleSeed: number, codecs: ImageCodecs | null): RawImage {
+  const random = makeSampleRandom(sampleSeed);
+  let img: RawImage | null = null;
+  for (const step of ops) {
+    if (step.op === 'decode') {
+      if (!(input instanceof Uint8Array)) {
+        img = convertChannels(input, step.channels);
+        continue;
+      }
+      const bytes = input;
+      if (codecs === null) throw new TypeError('no image codecs');
+      const fmt = sniffImageFormat(bytes);
+      if (fmt === 'png') img = codecs.decodePng(bytes);
+      else if (fmt === 'jpeg') img = codecs.decodeJpeg(bytes);
+      else throw new TypeError(`unsupported image format (not PNG or JPEG; first bytes ${Array.from(bytes.subarray(0, 4)).map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+      img = convertChannels(img, step.channels);
+      continue;
+    }
+    if (img === null) throw new TypeError(`image op '${step.op}' before 'decode'`);
+    if (step.op === 'resize') img = resizeBilinear(img, step.height, step.width);
+    else if (step.op === 'centerCrop') img = cropImage(img, Math.floor((img.height - step.height) / 2), Math.floor((img.width - step.width) / 2), step.height, step.width);
+    else if (step.op === 'randomCrop') {
+      const top = Math.floor(random() * (img.height - step.height + 1));
+      const left = Math.floor(random() * (img.width - step.width + 1));
+      img = cropImage(img, top, left, step.height, step.width);
+    } else if (step.op === 'flip') {
+      if (random() < step.probability) img = flipHorizontal(img);
+    } else if (step.op === 'scale') {
+      const out: Float32Array = new Float32Array(img.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = img.data[i] * step.factor;
+      img = { ...img, data: out };
+    } else if (step.op === 'normalize') {
+      const c = img.channels;
+      if (step.mean.length !== c && step.mean.length !== 1) throw new RangeError(`normalize: ${step.mean.length} means for ${c} channels`);
+      if (step.std.length !== step.mean.length) throw new RangeError('normalize: mean and std lengths differ');
+      const out: Float32Array = new Float32Array(img.data.length);
+      for (let i = 0; i < out.length; i++) {
+        const k = step.mean.length === 1 ? 0 : i % c;
+        out[i] = (img.data[i] - step.mean[k]) / step.std[k];
+      }
+      img = { ...img, data: out };
+    }
+  }
+  if (img === null) throw new TypeError('image pipeline has no decode step');
+  if (!(img.data instanceof Float32Array)) img = { ...img, data: Float32Array.from(img.data) };
+  return img;
+}
+
+/** The kernels whose source the worker pool evaluates (see the contract at the top of this file). */
+export const IMAGE_KERNEL_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
+  sniffImageFormat,
+  convertChannels,
+  resizeBilinear,
+  cropImage,
+  flipHorizontal,
+  makeSampleRandom,
+  makeJsCodecs,
+  runImageOps,
+];
