@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DateDay, DateMillisecond, Dictionary, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, List,
+  RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Utf8, makeData, makeVector, vectorFromArray,
+} from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import {
+  castData, comparePkRows, concatBatches, nullColumn, projectBatch, sliceBatch, sortIndicesByPk, takeRows,
+  validateAgainstSchema,
+} from './index.js';
+import { plainRows, sampleAllTypesTable, seededRandom } from './sample-tables.js';
+
+const sample = sampleAllTypesTable(300, 7);
+
+describe('takeRows / concatBatches / slice / project', () => {
+  it('takes arbitrary rows of every type, with repeats', () => {
+    const rnd = seededRandom(3);
+    const idx = Array.from({ length: 500 }, () => Math.floor(rnd() * 300));
+    const out = takeRows(sample, idx);
+    const all = plainRows(sample);
+    expect(out.numRows).toBe(500);
+    expect(plainRows(out)).toEqual(idx.map((i) => all[i]));
+    expect(out.schema.fields.map((f) => String(f.type))).toEqual(sample.schema.fields.map((f) => String(f.type)));
+  });
+
+  it('takes from sliced batches (offsets into bitmaps, bools, lists, structs)', () => {
+    const b = sample.batches[0].slice(13, 200);
+    const all = plainRows(b);
+    const idx = [5, 0, 186, 77, 77, 3];
+    expect(plainRows(takeRows(b, idx))).toEqual(idx.map((i) => all[i]));
+  });
+
+  it('concatenates batches (including sliced and empty) and takes across a multi-batch table', () => {
+    const b = sample.batches[0];
+    const parts = [b.slice(0, 10), b.slice(10, 10), b.slice(10, 123), b.slice(123, 300)];
+    const c = concatBatches(parts);
+    expect(plainRows(c)).toEqual(plainRows(b));
+    const t = new Table(parts);
+    expect(plainRows(takeRows(t, [299, 0, 150, 10]))).toEqual([299, 0, 150, 10].map((i) => plainRows(b)[i]));
+    expect(() => takeRows(t, [300])).toThrow(LakeSoulError);
+  });
+
+  it('slices and projects', () => {
+    const b = sample.batches[0];
+    expect(plainRows(sliceBatch(b, 290, 50))).toEqual(plainRows(b).slice(290));
+    const p = projectBatch(b, ['s', 'id']);
+    expect(p.schema.fields.map((f) => f.name)).toEqual(['s', 'id']);
+    expect(p.getChild('id')!.get(3)).toBe(b.getChild('id')!.get(3));
+    expect(() => projectBatch(b, ['nope'])).toThrow(/nope/);
+  });
+
+  it('builds all-null columns of every type', () => {
+    for (const f of sample.schema.fields) {
+      const v = nullColumn(f, 5);
+      expect(v.length).toBe(5);
+      expect(v.nullCount).toBe(5);
+      expect(v.get(4)).toBe(null);
+    }
+  });
+});
+
+describe('PK ordering', () => {
+  it('orders nulls first, strings by UTF-8 bytes, numbers numerically, bigint exactly', () => {
+    const s = vectorFromArray([null, 'b', 'a', 'é', 'Z', 'ab', ''], new Utf8());
+    const cmp = (i: number, j: number) => Math.sign(comparePkRows([s], i, [s], j));
+    expect(cmp(0, 1)).toBe(-1);
+    expect(cmp(2, 5)).toBe(-1);
+    expect(cmp(4, 2)).toBe(-1); // 'Z' (0x5a) < 'a'
+    expect(cmp(3, 1)).toBe(1); // 'é' (0xc3..) > 'b'
+    expect(cmp(6, 4)).toBe(-1);
+    const big = vectorFromArray([-(2n ** 62n), 2n ** 62n, -1n, 0n], new Int64());
+    expect(Math.sign(comparePkRows([big], 0, [big], 2))).toBe(-1);
+    expect(Math.sign(comparePkRows([big], 1, [big], 3))).toBe(1);
+    expect(Math.sign(comparePkRows([big], 2, [big], 3))).toBe(-1);
+    const f = vectorFromArray([-0, 0, NaN, 1e300, -Infinity], new Float64());
+    expect(comparePkRows([f], 0, [f], 1)).toBe(0);
+    expect(Math.sign(comparePkRows([f], 2, [f], 3))).toBe(1);
+    expect(Math.sign(comparePkRows([f], 4, [f], 0))).toBe(-1);
+  });
+
+  it('sorts stably by a composite key', () => {
+    const rnd = seededRandom(11);
+    const n = 3000;
+    const a = Array.from({ length: n }, () => (rnd() < 0.1 ? null : Math.floor(rnd() * 5)));
+    const b = Array.from({ length: n }, () => (rnd() < 0.1 ? null : `k${Math.floor(rnd() * 8)}`));
+    const t = new Table({ a: vectorFromArray(a, new Int32()), b: vectorFromArray(b, new Utf8()) });
+    const idx = Array.from(sortIndicesByPk(t, ['a', 'b']));
+    const enc = new TextEncoder();
+    const cmpBytes = (x: string, y: string) => Buffer.compare(enc.encode(x), enc.encode(y));
+    const ref = Array.from({ length: n }, (_, i) => i).sort((x, y) => {
+      const ax = a[x], ay = a[y];
+      if (ax !== ay) {
+        if (ax === null) return -1;
+        if (ay === null) return 1;
+        return ax - ay;
+      }
+      const bx = b[x], by = b[y];
+      if (bx !== by) {
+        if (bx === null) return -1;
+        if (by === null) return 1;
+        return cmpBytes(bx, by);
+      }
+      return x - y;
+    });
+    expect(idx).toEqual(ref);
+    // numeric fast path keeps stability too
+    const k = Array.from({ length: n }, () => Math.floor(rnd() * 50));
+    const t2 = new Table({ k: vectorFromArray(k, new Float64()) });
+    const idx2 = Array.from(sortIndicesByPk(t2, ['k']));
+    expect(idx2).toEqual(Array.from({ length: n }, (_, i) => i).sort((x, y) => k[x] - k[y] || x - y));
+    // already sorted input: identity
+    expect(Array.from(sortIndicesByPk(takeRows(t2, idx2), ['k']))).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+});
+
+describe('castData', () => {
+  const ctx = { column: 'c', file: 'f.parquet' };
+  it('widens and narrows ints with range checks', () => {
+    const v = vectorFromArray([1, -5, null, 127], new Int32()).data[0];
+    const w = castData(v, new Int64(), ctx);
+    expect(makeVector(w).toArray()).toEqual(new BigInt64Array([1n, -5n, 0n, 127n]));
+    expect(makeVector(w).get(2)).toBe(null);
+    expect(makeVector(castData(w, new Int8(), ctx)).get(1)).toBe(-5);
+    expect(() => castData(v, new Uint8(), ctx)).toThrow(/-5 does not fit.*row 1|column 'c' of file 'f.parquet'/);
+  });
+  it('converts timestamps by unit exactly, dates, large utf8, dictionaries, lists', () => {
+    const ts = makeData({ type: new Timestamp(TimeUnit.MILLISECOND, null), length: 2, data: new BigInt64Array([1500n, -2n]) });
+    expect(Array.from(makeVector(castData(ts, new Timestamp(TimeUnit.MICROSECOND, 'UTC'), ctx)).data[0].values as BigInt64Array)).toEqual([1500000n, -2000n]);
+    expect(() => castData(ts, new Timestamp(TimeUnit.SECOND, null), ctx)).toThrow(/not exactly representable/);
+    const dm = makeData({ type: new DateMillisecond(), length: 1, data: new BigInt64Array([86400000n * 3n]) });
+    expect(makeVector(castData(dm, new DateDay(), ctx)).data[0].values[0]).toBe(3);
+    const s = vectorFromArray(['a', null, 'ccc'], new Utf8()).data[0];
+    expect(makeVector(castData(s, new LargeUtf8(), ctx)).toArray()).toEqual(['a', null, 'ccc']);
+    const dict = vectorFromArray(['x', 'y', null, 'x']);
+    expect(dict.type).toBeInstanceOf(Dictionary);
+    expect(makeVector(castData(dict.data[0], new Utf8(), ctx)).toArray()).toEqual(['x', 'y', null, 'x']);
+    const l = vectorFromArray([[1, 2], null, [3, 4]], new List(new Field('element', new Float32(), true))).data[0];
+    const fsl = castData(l, new FixedSizeList(2, new Field('item', new Float32(), true)), ctx);
+    expect(makeVector(fsl).get(2)!.toArray()).toEqual(new Float32Array([3, 4]));
+    expect(makeVector(fsl).get(1)).toBe(null);
+    const bad = vectorFromArray([[1, 2], [3]], new List(new Field('item', new Float32(), true))).data[0];
+    expect(() => castData(bad, new FixedSizeList(2, new Field('item', new Float32(), true)), ctx)).toThrow(/length 1.*row 1/);
+    expect(() => castData(s, new Int32(), ctx)).toThrow(/cannot convert Utf8 to Int32/);
+    const i = vectorFromArray([16777217], new Int32()).data[0];
+    expect(() => castData(i, new Float32(), ctx)).toThrow(/not exactly representable/);
+    expect(makeVector(castData(i, new Float64(), ctx)).get(0)).toBe(16777217);
+  });
+});
+
+describe('validateAgainstSchema', () => {
+  const schema = new Schema([
+    new Field('id', new Int64(), false),
+    new Field('name', new Utf8(), true),
+    new Field('score', new Float64(), true),
+    new Field('tags', new Struct([new Field('a', new Int16(), true)]), true),
+  ]);
+  const mk = (cols: Record<string, any>) => new Table(cols).batches[0] as RecordBatch;
+
+  it('conforms order and types (safe widenings, dictionary strings)', () => {
+    const b = mk({ score: vectorFromArray([1.5, null], new Float32()), id: vectorFromArray([1, 2], new Int32()), name: vectorFromArray(['a', 'b']), tags: vectorFromArray([{ a: 1 }, null], new Struct([new Field('a', new Int8(), true)])) });
+    const out = validateAgainstSchema(b, schema, { primaryKeys: ['id'], tableName: 't' });
+    expect(out.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
+    expect(out.getChild('id')!.get(1)).toBe(2n);
+    expect(out.getChild('name')!.get(0)).toBe('a');
+  });
+
+  it('partial columns when allowed; errors name the column and row', () => {
+    const b = mk({ id: vectorFromArray([1n, 2n], new Int64()), score: vectorFromArray([1, 2], new Float64()) });
+    const out = validateAgainstSchema(b, schema, { primaryKeys: ['id'], allowMissingNullable: true });
+    expect(out.schema.fields.map((f) => f.name)).toEqual(['id', 'score']);
+    const filled = validateAgainstSchema(b, schema, { primaryKeys: ['id'], allowMissingNullable: true, fillMissing: true });
+    expect(filled.schema.fields.map((f) => f.name)).toEqual(['id', 'name', 'score', 'tags']);
+    expect(filled.getChild('name')!.nullCount).toBe(2);
+    const err = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        expect(e).toBeInstanceOf(LakeSoulError);
+        return e as LakeSoulError;
+      }
+      throw new Error('expected an error');
+    };
+    let e = err(() => validateAgainstSchema(b, schema, { primaryKeys: ['id'], tableName: 't' }));
+    expect(e.kind).toBe('SchemaMismatch');
+    expect(e.message).toMatch(/missing nullable column 'name' of table 't'/);
+    e = err(() => validateAgainstSchema(mk({ name: vectorFromArray(['x'], new Utf8()) }), schema, { primaryKeys: ['id'], allowMissingNullable: true }));
+    expect(e.message).toMatch(/missing primary key column 'id'/);
+    e = err(() => validateAgainstSchema(mk({ id: vectorFromArray([1n, null, 3n], new Int64()) }), schema, { primaryKeys: ['id'], allowMissingNullable: true, tableName: 't' }));
+    expect(e.kind).toBe('InvalidArgument');
+    expect(e.message).toBe("null in primary key column 'id' of table 't' at row 1");
+    expect(e.context.row).toBe(1);
+    e = err(() => validateAgainstSchema(mk({ id: vectorFromArray([1n], new Int64()), name: vectorFromArray([1], new Int32()) }), schema, { allowMissingNullable: true }));
+    expect(e.kind).toBe('SchemaMismatch');
+    expect(e.message).toMatch(/column 'name'.*cannot convert Int32 to Utf8/);
+    e = err(() => validateAgainstSchema(mk({ id: vectorFromArray([1n], new Int64()), extra: vectorFromArray([1], new Int32()) }), schema, { allowMissingNullable: true }));
+    expect(e.message).toMatch(/column 'extra' is not in the schema/);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Low-level access to Arrow `Data` buffers shared by the arrow, hash, merge and filter areas.
+ *
+ * Buffer conventions of apache-arrow 21 (relied on here): after `Data.slice`, fixed-width `values`
+ * and `valueOffsets` are already sub-arrays starting at the slice, while the validity bitmap and the
+ * bit-packed values of booleans are indexed with `data.offset + i`; struct and fixed-size-list
+ * children are sliced along with their parent, list children are not (offsets index into them).
+ */
+import { Data, DataType, RecordBatch, Schema, Struct, Table, Type, makeData, type Vector } from 'apache-arrow';
+
+/** Whether row `i` of `data` is non-null. */
+export function isValidAt(data: Data, i: number): boolean {
+  const bitmap = data.nullBitmap;
+  if (bitmap === undefined || bitmap.length === 0 || data.nullCount === 0) return true;
+  const pos = data.offset + i;
+  return (bitmap[pos >> 3] & (1 << (pos & 7))) !== 0;
+}
+
+/**
+ * The validity of `data` as one byte per row (1 = valid), or `null` when every row is valid.
+ * Handy in hot loops that would otherwise re-check the bitmap.
+ */
+export function validityBytes(data: Data): Uint8Array | null {
+  const bitmap = data.nullBitmap;
+  if (data.typeId === Type.Null) return new Uint8Array(data.length);
+  if (bitmap === undefined || bitmap.length === 0 || data.nullCount === 0) return null;
+  const out = new Uint8Array(data.length);
+  const off = data.offset;
+  for (let i = 0; i < data.length; i++) {
+    const pos = off + i;
+    out[i] = (bitmap[pos >> 3] >> (pos & 7)) & 1;
+  }
+  return out;
+}
+
+/** Boolean value of row `i` (ignoring validity). */
+export function boolAt(data: Data, i: number): boolean {
+  const pos = data.offset + i;
+  return ((data.values as Uint8Array)[pos >> 3] & (1 << (pos & 7))) !== 0;
+}
+
+/** Byte range `[start, end)` of a variable-width (utf8/binary, large or not) value. */
+export function varRange(data: Data, i: number): [number, number] {
+  const offs = data.valueOffsets as Int32Array | BigInt64Array;
+  if (offs instanceof BigInt64Array) return [Number(offs[i]), Number(offs[i + 1])];
+  return [offs[i], offs[i + 1]];
+}
+
+/** True for utf8/binary and their large variants (offset + bytes layout). */
+export function isVarBinary(type: DataType): boolean {
+  const t = type.typeId;
+  return t === Type.Utf8 || t === Type.Binary || t === Type.LargeUtf8 || t === Type.LargeBinary;
+}
+
+/** The single `Data` of every column of a batch (a RecordBatch column is never chunked). */
+export function batchColumns(batch: RecordBatch): Data[] {
+  return batch.data.children as Data[];
+}
+
+/** Build a RecordBatch from a schema and one `Data` per field. */
+export function makeBatch(schema: Schema, children: Data[], length?: number): RecordBatch {
+  const len = length ?? (children.length > 0 ? children[0].length : 0);
+  const struct = makeData({ type: new Struct(schema.fields), length: len, nullCount: 0, children });
+  return new RecordBatch(schema, struct);
+}
+
+/** The batches of a table, or the batch itself. Empty-batch entries are kept. */
+export function batchesOf(input: RecordBatch | Table): RecordBatch[] {
+  return input instanceof RecordBatch ? [input] : input.batches;
+}
+
+/** The single Data of a column vector, combining chunks when needed. */
+export function singleData(vector: Vector): Data {
+  if (vector.data.length === 1) return vector.data[0];
+  throw new Error('singleData: chunked vector');
+}

@@ -1,0 +1,310 @@
+/**
+ * Total order over primary-key tuples (protocol §4): nulls first, strings and binaries by their
+ * UTF-8 bytes (unsigned lexicographic), numbers numerically (NaN after every number, -0.0 = 0.0),
+ * 64-bit integers exactly, booleans false < true, decimals by unscaled value. Keys are compared
+ * through {@link KeyColumn}s prepared once per batch, so hot loops touch typed arrays only.
+ */
+import { Data, RecordBatch, Table, Type, type Vector } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { batchColumns } from './data-access.js';
+import { decodeDictionary } from './take-rows.js';
+
+const K_NUM = 0;
+const K_I64 = 1;
+const K_U64 = 2;
+const K_BYTES = 3;
+const K_BOOL = 4;
+const K_DEC = 5;
+
+/** A key column prepared for comparisons (one `Data`). */
+export interface KeyColumn {
+  readonly kind: number;
+  /** Validity as one byte per row, or null when all rows are valid. */
+  readonly valid: Uint8Array | null;
+  /** K_NUM: numeric values; K_BOOL: 0/1 per row. */
+  readonly num: ArrayLike<number> | null;
+  /** K_I64/K_U64: [lo, hi] 32-bit words per row; K_DEC: 4 words per row (little-endian). */
+  readonly words: Int32Array | null;
+  /** K_BYTES: start offsets (n + 1) and bytes. */
+  readonly offsets: Int32Array | Float64Array | null;
+  readonly bytes: Uint8Array | null;
+  readonly length: number;
+}
+
+function validity(data: Data): Uint8Array | null {
+  const bm = data.nullBitmap;
+  if (bm === undefined || bm.length === 0 || data.nullCount === 0) return null;
+  const out = new Uint8Array(data.length);
+  const off = data.offset;
+  for (let i = 0; i < data.length; i++) {
+    const pos = off + i;
+    out[i] = (bm[pos >> 3] >> (pos & 7)) & 1;
+  }
+  return out;
+}
+
+/** Prepare one column's `Data` for key comparisons. Unsupported key types throw Unsupported. */
+export function keyColumn(data: Data, column = '?'): KeyColumn {
+  if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
+  const t = data.type as any;
+  const base = { valid: validity(data), num: null, words: null, offsets: null, bytes: null, length: data.length };
+  switch (data.typeId) {
+    case Type.Int:
+      if (t.bitWidth === 64) {
+        const v = data.values as BigInt64Array;
+        return { ...base, kind: t.isSigned ? K_I64 : K_U64, words: new Int32Array(v.buffer, v.byteOffset, v.length * 2) };
+      }
+      return { ...base, kind: K_NUM, num: data.values as ArrayLike<number> };
+    case Type.Float:
+      if (t.precision === 0) {
+        // float16: decode to float64
+        const h = data.values as Uint16Array;
+        const out = new Float64Array(h.length);
+        for (let i = 0; i < h.length; i++) out[i] = halfToFloat(h[i]);
+        return { ...base, kind: K_NUM, num: out };
+      }
+      return { ...base, kind: K_NUM, num: data.values as ArrayLike<number> };
+    case Type.Date:
+    case Type.Time:
+    case Type.Timestamp:
+    case Type.Duration: {
+      const v = data.values as any;
+      if (v instanceof BigInt64Array) return { ...base, kind: K_I64, words: new Int32Array(v.buffer, v.byteOffset, v.length * 2) };
+      return { ...base, kind: K_NUM, num: v };
+    }
+    case Type.Bool: {
+      const out = new Uint8Array(data.length);
+      const vals = data.values as Uint8Array;
+      for (let i = 0; i < data.length; i++) {
+        const pos = data.offset + i;
+        out[i] = (vals[pos >> 3] >> (pos & 7)) & 1;
+      }
+      return { ...base, kind: K_BOOL, num: out };
+    }
+    case Type.Utf8:
+    case Type.Binary:
+    case Type.FixedSizeBinary:
+    case Type.LargeUtf8:
+    case Type.LargeBinary: {
+      let offsets: Int32Array | Float64Array;
+      if (data.typeId === Type.FixedSizeBinary) {
+        offsets = new Float64Array(data.length + 1);
+        for (let i = 0; i <= data.length; i++) offsets[i] = i * t.byteWidth;
+      } else if (data.valueOffsets instanceof BigInt64Array) {
+        offsets = Float64Array.from(data.valueOffsets as BigInt64Array, Number);
+      } else {
+        offsets = data.valueOffsets as Int32Array;
+      }
+      return { ...base, kind: K_BYTES, offsets, bytes: data.values as Uint8Array };
+    }
+    case Type.Decimal: {
+      if (t.bitWidth !== 128) break;
+      const v = data.values as Uint32Array;
+      return { ...base, kind: K_DEC, words: new Int32Array(v.buffer, v.byteOffset, v.length) };
+    }
+    default:
+      break;
+  }
+  throw new LakeSoulError('Unsupported', `primary key column '${column}' has type ${data.type}, which cannot be compared`, {
+    context: { column },
+  });
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/**
+ * Compare value `i` of `a` with value `j` of `b` (same key kind). Nulls first.
+ * Returns <0, 0 or >0.
+ */
+export function compareKeyValues(a: KeyColumn, i: number, b: KeyColumn, j: number): number {
+  const va = a.valid === null ? 1 : a.valid[i];
+  const vb = b.valid === null ? 1 : b.valid[j];
+  if (va === 0 || vb === 0) return va - vb;
+  switch (a.kind) {
+    case K_NUM:
+    case K_BOOL: {
+      const x = a.num![i];
+      const y = b.num![j];
+      if (x < y) return -1;
+      if (x > y) return 1;
+      if (x === y) return 0;
+      // at least one NaN: NaN sorts after every number
+      const nx = x !== x ? 1 : 0;
+      const ny = y !== y ? 1 : 0;
+      return nx - ny;
+    }
+    case K_I64: {
+      const ha = a.words![2 * i + 1];
+      const hb = b.words![2 * j + 1];
+      if (ha !== hb) return ha < hb ? -1 : 1;
+      const la = a.words![2 * i] >>> 0;
+      const lb = b.words![2 * j] >>> 0;
+      return la < lb ? -1 : la > lb ? 1 : 0;
+    }
+    case K_U64: {
+      const ha = a.words![2 * i + 1] >>> 0;
+      const hb = b.words![2 * j + 1] >>> 0;
+      if (ha !== hb) return ha < hb ? -1 : 1;
+      const la = a.words![2 * i] >>> 0;
+      const lb = b.words![2 * j] >>> 0;
+      return la < lb ? -1 : la > lb ? 1 : 0;
+    }
+    case K_BYTES: {
+      const ao = a.offsets!;
+      const bo = b.offsets!;
+      let p = ao[i];
+      const pe = ao[i + 1];
+      let q = bo[j];
+      const qe = bo[j + 1];
+      const ab = a.bytes!;
+      const bb = b.bytes!;
+      const la = pe - p;
+      const lb = qe - q;
+      const m = la < lb ? la : lb;
+      for (let k = 0; k < m; k++, p++, q++) {
+        const d = ab[p] - bb[q];
+        if (d !== 0) return d;
+      }
+      return la - lb;
+    }
+    case K_DEC: {
+      const wa = a.words!;
+      const wb = b.words!;
+      const ha = wa[4 * i + 3];
+      const hb = wb[4 * j + 3];
+      if (ha !== hb) return ha < hb ? -1 : 1;
+      for (let k = 2; k >= 0; k--) {
+        const x = wa[4 * i + k] >>> 0;
+        const y = wb[4 * j + k] >>> 0;
+        if (x !== y) return x < y ? -1 : 1;
+      }
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+/** Compare row `i` of key tuple `a` with row `j` of key tuple `b` (same column kinds, in PK order). */
+export function compareKeyRows(a: readonly KeyColumn[], i: number, b: readonly KeyColumn[], j: number): number {
+  for (let c = 0; c < a.length; c++) {
+    const r = compareKeyValues(a[c], i, b[c], j);
+    if (r !== 0) return r;
+  }
+  return 0;
+}
+
+const keyCache = new WeakMap<Data, KeyColumn>();
+
+function cachedKey(data: Data, name: string): KeyColumn {
+  let k = keyCache.get(data);
+  if (k === undefined) {
+    k = keyColumn(data, name);
+    keyCache.set(data, k);
+  }
+  return k;
+}
+
+function locateChunk(v: Vector, row: number): [Data, number] {
+  let r = row;
+  for (const d of v.data) {
+    if (r < d.length) return [d, r];
+    r -= d.length;
+  }
+  throw new LakeSoulError('InvalidArgument', `row ${row} out of range [0, ${v.length})`);
+}
+
+/**
+ * Compare the PK tuple at `rowA` of `colsA` with the one at `rowB` of `colsB` (columns in PK order,
+ * same types pairwise). Total order: nulls first, strings by UTF-8 bytes, numbers numerically.
+ * Convenient but per-call; hot loops should use {@link keyColumn} + {@link compareKeyRows}.
+ */
+export function comparePkRows(colsA: readonly Vector[], rowA: number, colsB: readonly Vector[], rowB: number): number {
+  for (let c = 0; c < colsA.length; c++) {
+    const [da, ia] = locateChunk(colsA[c], rowA);
+    const [db, ib] = locateChunk(colsB[c], rowB);
+    const ka = cachedKey(da, `#${c}`);
+    const kb = cachedKey(db, `#${c}`);
+    if (ka.kind !== kb.kind) {
+      throw new LakeSoulError('SchemaMismatch', `primary key column #${c} compares ${da.type} with ${db.type}`);
+    }
+    const r = compareKeyValues(ka, ia, kb, ib);
+    if (r !== 0) return r;
+  }
+  return 0;
+}
+
+/** Key columns of a batch for the named PK columns; a missing column is InvalidArgument. */
+export function keyColumnsOf(batch: RecordBatch, pkColumns: readonly string[]): KeyColumn[] {
+  const cols = batchColumns(batch);
+  return pkColumns.map((name) => {
+    const k = batch.schema.fields.findIndex((f) => f.name === name);
+    if (k < 0) {
+      throw new LakeSoulError('InvalidArgument', `primary key column '${name}' is missing`, { context: { column: name } });
+    }
+    return keyColumn(cols[k], name);
+  });
+}
+
+/**
+ * Row indices of a batch (or table, global rows) in ascending PK order. STABLE: rows with equal keys
+ * keep their input order (so the last of equal keys stays last, as merge-on-read expects).
+ */
+export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly string[]): Uint32Array {
+  const batches = input instanceof RecordBatch ? [input] : input.batches;
+  const keys = batches.map((b) => keyColumnsOf(b, pkColumns));
+  const total = batches.reduce((s, b) => s + b.numRows, 0);
+  const batchOf = new Uint32Array(total);
+  const rowOf = new Uint32Array(total);
+  let p = 0;
+  for (let b = 0; b < batches.length; b++) {
+    for (let r = 0; r < batches[b].numRows; r++, p++) {
+      batchOf[p] = b;
+      rowOf[p] = r;
+    }
+  }
+  const cmp = (x: number, y: number): number => {
+    const r = compareKeyRows(keys[batchOf[x]], rowOf[x], keys[batchOf[y]], rowOf[y]);
+    return r !== 0 ? r : x - y;
+  };
+  // Fast path: already sorted (common: the writer's input often arrives in key order).
+  let sorted = true;
+  for (let i = 1; i < total; i++) {
+    if (cmp(i - 1, i) > 0) {
+      sorted = false;
+      break;
+    }
+  }
+  const idx = new Uint32Array(total);
+  for (let i = 0; i < total; i++) idx[i] = i;
+  if (sorted) return idx;
+  // Single numeric key without nulls: sort (key, index) pairs numerically.
+  if (keys.length > 0 && pkColumns.length === 1 && keys.every((k) => k[0].kind === K_NUM && k[0].valid === null)) {
+    const vals = new Float64Array(total);
+    let q = 0;
+    let hasNaN = false;
+    for (const k of keys) {
+      const num = k[0].num!;
+      for (let r = 0; r < k[0].length; r++, q++) {
+        const v = num[r];
+        if (v !== v) hasNaN = true;
+        vals[q] = v === 0 ? 0 : v;
+      }
+    }
+    if (!hasNaN) {
+      const arr = Array.from(idx);
+      arr.sort((x, y) => vals[x] - vals[y] || x - y);
+      return Uint32Array.from(arr);
+    }
+  }
+  const arr = Array.from(idx);
+  arr.sort(cmp);
+  return Uint32Array.from(arr);
+}
