@@ -1,3 +1,21 @@
 export { LakeSoulError } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
 export type * from './types.js';
+export { mapSqlError, mapConnectError } from './sql-driver.js';
+export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
+export { PgDriver, quoteIdent } from './pg-driver.js';
+export type { PgDriverOptions } from './pg-driver.js';
+export { PGliteDriver } from './pglite-driver.js';
+export type { PGliteDriverOptions } from './pglite-driver.js';
+export { resolveCatalogConfig, toPostgresUrl, parseProperties, DEFAULT_PGLITE_DIR } from './catalog-config.js';
+export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';
+export { bootstrapCatalogSchema, CATALOG_SCHEMA_STATEMENTS, COMPACTION_NOTIFY_CHANNEL, COMPACTION_NOTIFY_THRESHOLD } from './catalog-schema.js';
+export { arrowSchemaToJson, arrowSchemaFromJson } from './arrow-schema-json.js';
+export type { ArrowJavaSchemaJson, ArrowJavaFieldJson, ArrowJavaTypeJson } from './arrow-schema-json.js';
+export {
+  encodePartitionDesc, decodePartitionDesc, encodePartitionValue, decodePartitionValue, bucketFromFileName,
+  NO_PARTITION_DESC, NULL_PARTITION_VALUE, EMPTY_PARTITION_VALUE,
+} from './partition-desc.js';
+export type { PartitionValueInput } from './partition-desc.js';
+export { Catalog, DEFAULT_COMMIT_RETRIES, normalizeTablePath } from './catalog.js';
+export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './catalog.js';

@@ -147,3 +147,40 @@ export interface PartitionVersion {
   timestamp: number;
   snapshot: string[];
 }
+
+/** Options of {@link Catalog.createNamespace}. */
+export interface CreateNamespaceOptions {
+  /** namespace.properties (values become strings). */
+  properties?: Record<string, string | number | boolean>;
+  comment?: string;
+  /** Return the existing namespace instead of failing with AlreadyExists. */
+  ifNotExists?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Catalog.dropNamespace}. */
+export interface DropNamespaceOptions {
+  /** Also drop the namespace's tables (their data file paths are returned); otherwise a non-empty namespace is refused. */
+  cascade?: boolean;
+  /** Succeed when the namespace does not exist. */
+  ifExists?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Result of dropping a table or namespace: every data file path the dropped commits referenced. */
+export interface DropResult {
+  /** Fully qualified data file paths (deduplicated); the io layer deletes them on request. */
+  files: string[];
+}
+
+/** Options of the catalog's read calls (get/list/history). */
+export interface CatalogCallOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Catalog.history}. */
+export interface HistoryOptions {
+  /** Only this partition. */
+  partitionDesc?: string;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,160 @@
+/**
+ * Where the catalog lives: a PostgreSQL server or an embedded PGlite directory, resolved from explicit
+ * options, LakeSoul's environment variables, a LakeSoul properties file, or the embedded default.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LakeSoulError } from './errors.js';
+
+/** Default embedded catalog directory (relative to the working directory). */
+export const DEFAULT_PGLITE_DIR = './.lakesoul/catalog';
+
+/** A resolved PostgreSQL server configuration. */
+export interface PgCatalogConfig {
+  kind: 'pg';
+  /** `postgres://user:password@host:port/db` with the credentials folded in (URL-encoded). */
+  url: string;
+  /** Schema holding the catalog tables (search_path); absent = the server default (`public`). */
+  schema?: string;
+  /** Where the setting came from: `options`, `env`, `lakesoul_home`. */
+  source: 'options' | 'env' | 'lakesoul_home';
+}
+
+/** A resolved embedded configuration. */
+export interface PGliteCatalogConfig {
+  kind: 'pglite';
+  /** Absolute data directory, or undefined for an in-memory catalog. */
+  dataDir: string | undefined;
+  source: 'options' | 'default';
+}
+
+/** Result of {@link resolveCatalogConfig}. */
+export type CatalogConfig = PgCatalogConfig | PGliteCatalogConfig;
+
+/** Explicit catalog settings; each one beats every environment source. */
+export interface ResolveCatalogConfigOptions {
+  /** `postgres://...`/`postgresql://...` URL, or a LakeSoul `jdbc:postgresql://host:port/db` URL. */
+  url?: string;
+  /** User for a jdbc URL (or overriding the one in a postgres URL). */
+  username?: string;
+  /** Password for a jdbc URL (or overriding the one in a postgres URL). */
+  password?: string;
+  /** PostgreSQL schema for the catalog tables (server only). */
+  schema?: string;
+  /** Embedded catalog directory; `':memory:'` (or `memory://`) for an in-memory catalog. */
+  dataDir?: string;
+  /** Embedded directory used when nothing else is configured (default `./.lakesoul/catalog`). */
+  defaultDataDir?: string;
+}
+
+/**
+ * Parses `jdbc:postgresql://host[:port]/db[?params]` and folds in user/password, giving a
+ * `postgres://` URL. `sslmode` is kept; other JDBC parameters (e.g. `stringtype`) are dropped.
+ * A `postgres://`/`postgresql://` URL is returned with user/password overridden when given.
+ */
+export function toPostgresUrl(url: string, username?: string, password?: string): string {
+  let u: URL;
+  const jdbc = /^jdbc:(postgres(?:ql)?):\/\/(.*)$/i.exec(url.trim());
+  try {
+    u = new URL(jdbc ? `postgres://${jdbc[2]}` : url.trim());
+  } catch (e) {
+    throw new LakeSoulError('InvalidArgument', `invalid catalog URL '${redactUrl(url)}': expected postgres://host:port/db or jdbc:postgresql://host:port/db`, { cause: e });
+  }
+  if (!/^postgres(ql)?:$/.test(u.protocol)) {
+    throw new LakeSoulError('InvalidArgument', `invalid catalog URL '${redactUrl(url)}': unsupported scheme '${u.protocol}' (expected postgres:// or jdbc:postgresql://)`);
+  }
+  const out = new URL(`postgres://${u.host}${u.pathname}`);
+  const user = username ?? (u.username ? decodeURIComponent(u.username) : '') ?? '';
+  const pass = password ?? (u.password ? decodeURIComponent(u.password) : '');
+  if (user) out.username = encodeURIComponent(user);
+  if (pass) out.password = encodeURIComponent(pass);
+  for (const [k, v] of u.searchParams) {
+    if (!jdbc || k === 'sslmode') out.searchParams.set(k, v);
+  }
+  if (jdbc) {
+    const user2 = u.searchParams.get('user');
+    const pass2 = u.searchParams.get('password');
+    if (!user && user2) out.username = encodeURIComponent(user2);
+    if (!pass && pass2) out.password = encodeURIComponent(pass2);
+  }
+  return out.toString();
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@').replace(/(password=)[^&]*/i, '$1***');
+}
+
+/** Parses a Java-style properties file (`key=value` or `key: value`, `#`/`!` comments). */
+export function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.replace(/\\\r?\n\s*/g, '').split(/\r?\n/);
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
+    const m = /^((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) { out[line] = ''; continue; }
+    out[m[1].replace(/\\(.)/g, '$1')] = m[2].replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+const MEMORY = new Set([':memory:', 'memory://', 'memory']);
+
+/**
+ * Resolves where the catalog lives. Precedence (first match wins):
+ *
+ * 1. `options.url` (postgres:// or jdbc:postgresql://, with `options.username` / `options.password`);
+ * 2. `options.dataDir` (embedded PGlite; `':memory:'` for in-memory);
+ * 3. env `LAKESOUL_PG_URL` (jdbc or postgres URL) with `LAKESOUL_PG_USERNAME` / `LAKESOUL_PG_PASSWORD`;
+ * 4. the properties file named by env `lakesoul_home` (`lakesoul.pg.url`, `lakesoul.pg.username`,
+ *    `lakesoul.pg.password`), as upstream LakeSoul reads it;
+ * 5. embedded PGlite in `options.defaultDataDir` or `./.lakesoul/catalog`.
+ *
+ * Explicit `options.username`/`password` also override the credentials of sources 3 and 4. An
+ * unreadable `lakesoul_home` file or a malformed URL is an `InvalidArgument` error (never silently
+ * ignored).
+ */
+export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, env: Record<string, string | undefined> = process.env): CatalogConfig {
+  const schema = options.schema;
+  if (options.url) {
+    return withSchema({ kind: 'pg', url: toPostgresUrl(options.url, options.username, options.password), source: 'options' }, schema);
+  }
+  if (options.dataDir) {
+    return { kind: 'pglite', dataDir: MEMORY.has(options.dataDir) ? undefined : resolve(options.dataDir), source: 'options' };
+  }
+  const envUrl = env.LAKESOUL_PG_URL;
+  if (envUrl) {
+    return withSchema({
+      kind: 'pg',
+      url: toPostgresUrl(envUrl, options.username ?? env.LAKESOUL_PG_USERNAME, options.password ?? env.LAKESOUL_PG_PASSWORD),
+      source: 'env',
+    }, schema);
+  }
+  const home = env.lakesoul_home;
+  if (home) {
+    let text: string;
+    try {
+      text = readFileSync(home, 'utf8');
+    } catch (e) {
+      throw new LakeSoulError('InvalidArgument', `cannot read the LakeSoul properties file '${home}' named by env lakesoul_home: ${(e as Error).message}`, {
+        context: { file: home }, cause: e,
+      });
+    }
+    const props = parseProperties(text);
+    const url = props['lakesoul.pg.url'];
+    if (!url) {
+      throw new LakeSoulError('InvalidArgument', `the LakeSoul properties file '${home}' (env lakesoul_home) has no lakesoul.pg.url`, { context: { file: home } });
+    }
+    return withSchema({
+      kind: 'pg',
+      url: toPostgresUrl(url, options.username ?? props['lakesoul.pg.username'], options.password ?? props['lakesoul.pg.password']),
+      source: 'lakesoul_home',
+    }, schema);
+  }
+  const dir = options.defaultDataDir ?? DEFAULT_PGLITE_DIR;
+  return { kind: 'pglite', dataDir: MEMORY.has(dir) ? undefined : resolve(dir), source: 'default' };
+}
+
+function withSchema(c: PgCatalogConfig, schema: string | undefined): PgCatalogConfig {
+  return schema === undefined ? c : { ...c, schema };
+}

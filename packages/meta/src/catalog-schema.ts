@@ -1,0 +1,151 @@
+/**
+ * The LakeSoul catalog schema (lakesoul-protocol.md §1), created idempotently. Every statement is
+ * `IF NOT EXISTS` or guarded by a catalog lookup, so bootstrapping a database that upstream LakeSoul
+ * (script/meta_init.sql) created first changes nothing, and nothing is ever dropped.
+ */
+import type { SqlDriver } from './sql-driver.js';
+import { mapSqlError } from './sql-driver.js';
+
+/** NOTIFY channel of the compaction trigger (upstream's compaction service listens on it). */
+export const COMPACTION_NOTIFY_CHANNEL = 'lakesoul_compaction_notify';
+
+/** Versions since the last CompactionCommit from which the trigger notifies. */
+export const COMPACTION_NOTIFY_THRESHOLD = 10;
+
+/** Advisory lock key serializing concurrent bootstraps (arbitrary constant, 'LSBOOT'). */
+const BOOTSTRAP_LOCK = 0x4c53424f4f54;
+
+const EPOCH_MS_DEFAULT = `((date_part('epoch'::text, now()) * (1000)::double precision))::bigint`;
+
+/** The bootstrap statements, in order; each is one statement (no parameters). */
+export const CATALOG_SCHEMA_STATEMENTS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS namespace (
+     namespace  text,
+     properties json,
+     comment    text,
+     domain     text DEFAULT 'public',
+     PRIMARY KEY (namespace))`,
+  `INSERT INTO namespace (namespace, properties, comment) VALUES ('default', '{}', '') ON CONFLICT DO NOTHING`,
+  `CREATE TABLE IF NOT EXISTS table_info (
+     table_id                         text,
+     table_namespace                  text DEFAULT 'default',
+     table_name                       text,
+     table_path                       text,
+     table_schema                     text,
+     table_schema_arrow_ipc           bytea,
+     table_schema_arrow_ipc_json_hash text,
+     properties                       json,
+     partitions                       text,
+     domain                           text DEFAULT 'public',
+     PRIMARY KEY (table_id))`,
+  `CREATE INDEX IF NOT EXISTS table_info_name_index ON table_info (table_namespace, table_name)`,
+  `CREATE INDEX IF NOT EXISTS table_info_path_index ON table_info (table_path)`,
+  `CREATE TABLE IF NOT EXISTS table_name_id (
+     table_name      text,
+     table_id        text,
+     table_namespace text DEFAULT 'default',
+     domain          text DEFAULT 'public',
+     PRIMARY KEY (table_name, table_namespace))`,
+  `CREATE TABLE IF NOT EXISTS table_path_id (
+     table_path      text,
+     table_id        text,
+     table_namespace text DEFAULT 'default',
+     domain          text DEFAULT 'public',
+     PRIMARY KEY (table_path))`,
+  `DO $bootstrap$
+   BEGIN
+     IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                    WHERE t.typname = 'data_file_op' AND n.nspname = current_schema()) THEN
+       CREATE TYPE data_file_op AS (path text, file_op text, size bigint, file_exist_cols text);
+     END IF;
+   END
+   $bootstrap$`,
+  `CREATE TABLE IF NOT EXISTS data_commit_info (
+     table_id       text,
+     partition_desc text,
+     commit_id      uuid,
+     file_ops       data_file_op[],
+     commit_op      text,
+     committed      boolean DEFAULT false,
+     timestamp      bigint,
+     domain         text DEFAULT 'public',
+     PRIMARY KEY (table_id, partition_desc, commit_id))`,
+  `CREATE INDEX IF NOT EXISTS data_commit_info_commit_id ON data_commit_info (commit_id)`,
+  `CREATE TABLE IF NOT EXISTS partition_info (
+     table_id       text,
+     partition_desc text,
+     version        int,
+     commit_op      text,
+     timestamp      bigint DEFAULT ${EPOCH_MS_DEFAULT},
+     snapshot       uuid[],
+     expression     text,
+     domain         text DEFAULT 'public',
+     PRIMARY KEY (table_id, partition_desc, version))`,
+  `CREATE INDEX IF NOT EXISTS partition_info_timestamp ON partition_info (timestamp)`,
+  `CREATE INDEX IF NOT EXISTS partition_info_desc_gin_tsvector_index ON partition_info USING GIN (to_tsvector('english', partition_desc))`,
+  `CREATE TABLE IF NOT EXISTS global_config (
+     key   text,
+     value text,
+     PRIMARY KEY (key))`,
+  `CREATE TABLE IF NOT EXISTS discard_compressed_file_info (
+     file_path      text,
+     table_path     text,
+     partition_desc text,
+     timestamp      bigint DEFAULT ${EPOCH_MS_DEFAULT},
+     t_date         date,
+     PRIMARY KEY (file_path))`,
+  // The compaction notification: after each non-compaction version, when the partition has
+  // COMPACTION_NOTIFY_THRESHOLD or more versions since its last CompactionCommit (or since version 0),
+  // notify with {"table_path", "table_partition_desc", "table_namespace"}. Function and trigger are
+  // created only when absent (an upstream-created pair is left as it is).
+  `DO $bootstrap$
+   BEGIN
+     IF NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                    WHERE p.proname = 'partition_insert' AND n.nspname = current_schema()) THEN
+       EXECUTE $ddl$
+         CREATE FUNCTION partition_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+         DECLARE
+           last_compaction integer;
+           t record;
+         BEGIN
+           IF NEW.commit_op = 'CompactionCommit' THEN
+             RETURN NULL;
+           END IF;
+           SELECT max(version) INTO last_compaction FROM partition_info
+            WHERE table_id = NEW.table_id AND partition_desc = NEW.partition_desc
+              AND commit_op = 'CompactionCommit' AND version < NEW.version;
+           IF NEW.version - coalesce(last_compaction, 0) >= ${COMPACTION_NOTIFY_THRESHOLD} THEN
+             SELECT table_path, table_namespace INTO t FROM table_info WHERE table_id = NEW.table_id;
+             PERFORM pg_notify('${COMPACTION_NOTIFY_CHANNEL}', json_build_object(
+               'table_path', t.table_path,
+               'table_partition_desc', NEW.partition_desc,
+               'table_namespace', t.table_namespace)::text);
+           END IF;
+           RETURN NULL;
+         END
+         $fn$
+       $ddl$;
+     END IF;
+     IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                    WHERE tgrelid = to_regclass('partition_info') AND tgname = 'partition_table_change') THEN
+       CREATE TRIGGER partition_table_change AFTER INSERT ON partition_info
+         FOR EACH ROW EXECUTE PROCEDURE partition_insert();
+     END IF;
+   END
+   $bootstrap$`,
+];
+
+/**
+ * Creates the catalog schema in the driver's current schema, in one transaction serialized by an
+ * advisory lock (concurrent bootstraps from several processes are safe). Idempotent.
+ */
+export async function bootstrapCatalogSchema(driver: SqlDriver, signal?: AbortSignal): Promise<void> {
+  try {
+    await driver.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK], { signal });
+      for (const sql of CATALOG_SCHEMA_STATEMENTS) await tx.query(sql, [], { signal });
+    }, { signal });
+  } catch (e) {
+    throw mapSqlError(e, { operation: 'catalog schema bootstrap' });
+  }
+}

@@ -1,0 +1,882 @@
+/**
+ * The LakeSoul catalog: namespaces, tables, the two-phase commit protocol and snapshot resolution
+ * (lakesoul-protocol.md §1-3), over any {@link SqlDriver}. Every statement is parameterized.
+ */
+import { randomUUID } from 'node:crypto';
+import { Type, type Schema } from 'apache-arrow';
+import { arrowSchemaFromJson, arrowSchemaToJson } from './arrow-schema-json.js';
+import { bootstrapCatalogSchema } from './catalog-schema.js';
+import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
+import { LakeSoulError } from './errors.js';
+import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
+import { PgDriver } from './pg-driver.js';
+import { PGliteDriver } from './pglite-driver.js';
+import { checkAborted, mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
+import type {
+  CatalogCallOptions, CommitOp, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
+  DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
+  SnapshotFile, SnapshotOptions, TableInfo,
+} from './types.js';
+
+/** Default conflict retries of {@link Catalog.commit} (upstream LakeSoul allows 5). */
+export const DEFAULT_COMMIT_RETRIES = 5;
+
+const COMMIT_OPS: readonly CommitOp[] = ['AppendCommit', 'MergeCommit', 'CompactionCommit', 'UpdateCommit', 'DeleteCommit'];
+
+/** Which commit ops an Append/Merge may be rebased over (lakesoul-protocol.md §2). */
+const REBASE_OVER: Partial<Record<CommitOp, ReadonlySet<string>>> = {
+  AppendCommit: new Set(['CompactionCommit', 'AppendCommit', 'UpdateCommit']),
+  MergeCommit: new Set(['CompactionCommit', 'UpdateCommit', 'MergeCommit']),
+};
+
+/** Options of the {@link Catalog} constructor. */
+export interface CatalogOptions {
+  /**
+   * Serialize this library's own commits to one partition with a transaction-scoped advisory lock
+   * (default true). Conflicts with other writers (upstream engines) are still detected through
+   * partition_info's primary key; the lock only avoids retry storms between our own writers.
+   * Conflict semantics do not depend on it: a commit is checked against every version committed
+   * since the writer first read the partition.
+   */
+  commitLock?: boolean;
+  /** Default of {@link CommitRequest.maxRetries}. */
+  maxRetries?: number;
+}
+
+/** Options of {@link Catalog.open}. */
+export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, CatalogOptions {
+  /** Environment to resolve from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Create the catalog schema when missing (default true). */
+  bootstrap?: boolean;
+  /** Pool size for a PostgreSQL server. */
+  maxConnections?: number;
+  signal?: AbortSignal;
+}
+
+/** Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}. */
+export type PartitionFilter = string[] | Record<string, PartitionValueInput>;
+
+interface TableInfoRow {
+  table_id: string;
+  table_namespace: string;
+  table_name: string | null;
+  table_path: string;
+  table_schema: string;
+  properties: unknown;
+  partitions: string | null;
+  domain: string | null;
+}
+
+interface PartitionRow {
+  partition_desc: string;
+  version: number;
+  commit_op: string;
+  timestamp: string | number;
+  snapshot: string[] | null;
+}
+
+interface FileOpRow {
+  commit_id: string;
+  partition_desc: string;
+  path: string;
+  file_op: string;
+  size: string;
+  file_exist_cols: string | null;
+  ord: string | number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+  const onAbort = () => { clearTimeout(t); reject(new LakeSoulError('Aborted', 'commit aborted while backing off', { cause: signal?.reason })); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+});
+
+function properties(v: unknown): Record<string, string> {
+  let o = v;
+  if (typeof v === 'string') {
+    try { o = JSON.parse(v); } catch { o = {}; }
+  }
+  const out: Record<string, string> = {};
+  if (o && typeof o === 'object') for (const [k, x] of Object.entries(o as Record<string, unknown>)) out[k] = x == null ? '' : String(x);
+  return out;
+}
+
+function stringifyProps(p: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p ?? {})) out[k] = String(v);
+  return out;
+}
+
+/** Normalizes a table location: absolute local paths become `file://` URIs; trailing slashes are removed. */
+export function normalizeTablePath(path: string): string {
+  let p = path.trim();
+  if (p.startsWith('/')) p = `file://${p}`;
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(p)) {
+    throw new LakeSoulError('InvalidArgument', `table path '${path}' must be a fully qualified URI (file:///abs/path, s3://bucket/prefix)`, { context: { path } });
+  }
+  while (p.endsWith('/') && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/\/?$/.test(p)) p = p.slice(0, -1);
+  return p;
+}
+
+function splitCols(s: string | null | undefined): string[] {
+  return s ? s.split(',').filter((x) => x.length > 0) : [];
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+/**
+ * The catalog. Obtain one with {@link Catalog.open} (configuration resolved, driver opened, schema
+ * bootstrapped) or wrap a driver with `new Catalog(driver)`.
+ */
+export class Catalog {
+  /** The SQL driver (owned: {@link Catalog.close} closes it). */
+  readonly driver: SqlDriver;
+  private readonly commitLock: boolean;
+  private readonly defaultRetries: number;
+
+  /** Wraps a driver; call {@link Catalog.bootstrap} unless the schema exists. */
+  constructor(driver: SqlDriver, options: CatalogOptions = {}) {
+    this.driver = driver;
+    this.commitLock = options.commitLock ?? true;
+    this.defaultRetries = options.maxRetries ?? DEFAULT_COMMIT_RETRIES;
+  }
+
+  /**
+   * Resolves the configuration ({@link resolveCatalogConfig}), opens a {@link PgDriver} or
+   * {@link PGliteDriver}, and bootstraps the schema (unless `bootstrap: false`).
+   */
+  static async open(options: CatalogOpenOptions = {}): Promise<Catalog> {
+    const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
+    const driver: SqlDriver = config.kind === 'pg'
+      ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections })
+      : await PGliteDriver.open({ dataDir: config.dataDir });
+    const catalog = new Catalog(driver, options);
+    if (options.bootstrap !== false) {
+      try {
+        await catalog.bootstrap(options.signal);
+      } catch (e) {
+        await driver.close().catch(() => {});
+        throw e;
+      }
+    }
+    return catalog;
+  }
+
+  /** Creates the LakeSoul catalog schema when missing (idempotent; see catalog-schema.ts). */
+  async bootstrap(signal?: AbortSignal): Promise<void> {
+    await bootstrapCatalogSchema(this.driver, signal);
+  }
+
+  /** Closes the driver. */
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Namespaces
+
+  /** Creates a namespace. AlreadyExists (naming it) unless `ifNotExists`. */
+  async createNamespace(name: string, options: CreateNamespaceOptions = {}): Promise<NamespaceInfo> {
+    if (!name) throw new LakeSoulError('InvalidArgument', 'namespace name must not be empty');
+    const props = stringifyProps(options.properties);
+    try {
+      await this.driver.query(
+        'INSERT INTO namespace (namespace, properties, comment, domain) VALUES ($1, $2::json, $3, $4)',
+        [name, JSON.stringify(props), options.comment ?? '', 'public'], { signal: options.signal });
+    } catch (e) {
+      if (LakeSoulError.is(e, 'AlreadyExists')) {
+        if (options.ifNotExists) return this.getNamespace(name, { signal: options.signal });
+        throw new LakeSoulError('AlreadyExists', `namespace '${name}' already exists`, { context: { namespace: name }, cause: e });
+      }
+      throw e;
+    }
+    return { name, properties: props, comment: options.comment ?? '', domain: 'public' };
+  }
+
+  /** All namespaces, by name. */
+  async listNamespaces(options: CatalogCallOptions = {}): Promise<NamespaceInfo[]> {
+    const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
+      'SELECT namespace, properties, comment, domain FROM namespace ORDER BY namespace', [], { signal: options.signal });
+    return r.rows.map((x) => ({ name: x.namespace, properties: properties(x.properties), comment: x.comment ?? '', domain: x.domain ?? 'public' }));
+  }
+
+  /** One namespace; NotFound naming it. */
+  async getNamespace(name: string, options: CatalogCallOptions = {}): Promise<NamespaceInfo> {
+    const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
+      'SELECT namespace, properties, comment, domain FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
+    const x = r.rows[0];
+    if (!x) throw new LakeSoulError('NotFound', `namespace '${name}' not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name } });
+    return { name: x.namespace, properties: properties(x.properties), comment: x.comment ?? '', domain: x.domain ?? 'public' };
+  }
+
+  /**
+   * Drops a namespace. A namespace holding tables is refused (InvalidArgument naming it and its
+   * table count) unless `cascade`, which drops the tables too and returns their data file paths.
+   * The `default` namespace cannot be dropped.
+   */
+  async dropNamespace(name: string, options: DropNamespaceOptions = {}): Promise<DropResult> {
+    if (name === 'default') throw new LakeSoulError('InvalidArgument', "the 'default' namespace cannot be dropped", { context: { namespace: name } });
+    const exists = await this.driver.query('SELECT 1 FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
+    if (exists.rowCount === 0) {
+      if (options.ifExists) return { files: [] };
+      throw new LakeSoulError('NotFound', `namespace '${name}' not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name } });
+    }
+    const tables = await this.driver.query<{ table_id: string; table_name: string }>(
+      'SELECT table_id, table_name FROM table_info WHERE table_namespace = $1 ORDER BY table_name', [name], { signal: options.signal });
+    if (tables.rows.length > 0 && !options.cascade) {
+      throw new LakeSoulError('InvalidArgument',
+        `namespace '${name}' is not empty (${tables.rows.length} table(s): ${tables.rows.slice(0, 5).map((t) => t.table_name).join(', ')}); drop them first or pass cascade`,
+        { code: 'NAMESPACE_NOT_EMPTY', context: { namespace: name } });
+    }
+    const files = new Set<string>();
+    for (const t of tables.rows) for (const f of (await this.dropTable(t.table_id, { signal: options.signal })).files) files.add(f);
+    await this.driver.query('DELETE FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
+    return { files: [...files] };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tables
+
+  /**
+   * Creates a table: validates the options against the schema, then writes table_info, table_name_id
+   * and table_path_id in one transaction. AlreadyExists names the table (or the path's table).
+   */
+  async createTable(options: CreateTableOptions & { signal?: AbortSignal }): Promise<TableInfo> {
+    const namespace = options.namespace ?? 'default';
+    const name = options.name;
+    const qname = `${namespace}.${name}`;
+    const signal = options.signal;
+    const invalid = (msg: string, column?: string) => new LakeSoulError('InvalidArgument', `create table '${qname}': ${msg}`,
+      { context: { table: qname, namespace, column } });
+    if (!name) throw new LakeSoulError('InvalidArgument', 'table name must not be empty', { context: { namespace } });
+    const path = normalizeTablePath(options.path);
+    const schema = options.schema;
+    const names = schema.fields.map((f) => f.name);
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (seen.has(n)) throw invalid(`duplicate column '${n}'`, n);
+      seen.add(n);
+    }
+    const range = options.rangePartitions ?? [];
+    const pks = options.primaryKeys ?? [];
+    for (const c of range) {
+      if (!seen.has(c)) throw invalid(`range partition column '${c}' is not in the schema`, c);
+      if (c.includes(',') || c.includes(';') || c.includes('=')) throw invalid(`column name '${c}' cannot be a partition column (contains , ; or =)`, c);
+    }
+    for (const c of pks) {
+      if (!seen.has(c)) throw invalid(`primary key column '${c}' is not in the schema`, c);
+      if (c.includes(',') || c.includes(';')) throw invalid(`column name '${c}' cannot be a primary key column (contains , or ;)`, c);
+      if (range.includes(c)) throw invalid(`column '${c}' cannot be both a range partition column and a primary key`, c);
+    }
+    if (new Set(range).size !== range.length) throw invalid('range partition columns repeat');
+    if (new Set(pks).size !== pks.length) throw invalid('primary key columns repeat');
+    let buckets = -1;
+    if (pks.length > 0) {
+      buckets = options.hashBucketNum ?? 4;
+      if (!isPowerOfTwo(buckets)) throw invalid(`hashBucketNum ${buckets} must be a power of two (1, 2, 4, 8, ...)`);
+    }
+    if (options.cdcColumn !== undefined) {
+      const f = schema.fields.find((x) => x.name === options.cdcColumn);
+      if (!f) throw invalid(`CDC column '${options.cdcColumn}' is not in the schema`, options.cdcColumn);
+      if (f.type.typeId !== Type.Utf8 && f.type.typeId !== Type.LargeUtf8) throw invalid(`CDC column '${options.cdcColumn}' must be utf8, not ${String(f.type)}`, options.cdcColumn);
+      if (range.includes(options.cdcColumn) || pks.includes(options.cdcColumn)) throw invalid(`CDC column '${options.cdcColumn}' cannot be a partition or primary key column`, options.cdcColumn);
+    }
+    const schemaJson = arrowSchemaToJson(schema);
+    const props: Record<string, string> = { hashBucketNum: String(buckets), file_format: 'parquet' };
+    if (options.cdcColumn !== undefined) props.lakesoul_cdc_change_column = options.cdcColumn;
+    for (const [k, v] of Object.entries(stringifyProps(options.properties))) {
+      if (k === 'hashBucketNum' && v !== props.hashBucketNum) throw invalid(`property hashBucketNum '${v}' contradicts the bucket count ${props.hashBucketNum}`);
+      if (k === 'file_format' && v !== 'parquet') throw invalid(`file_format '${v}' is not supported (parquet only)`);
+      if (k === 'lakesoul_cdc_change_column' && v !== props.lakesoul_cdc_change_column) throw invalid(`property lakesoul_cdc_change_column must be set through cdcColumn`);
+      props[k] = v;
+    }
+    const partitions = `${range.join(',')};${pks.join(',')}`;
+    const tableId = `table_${randomUUID()}`;
+
+    await this.getNamespace(namespace, { signal });
+    if (options.ifNotExists) {
+      const existing = await this.findTable(name, namespace, signal);
+      if (existing) return existing;
+    }
+    try {
+      await this.driver.transaction(async (tx) => {
+        await tx.query('INSERT INTO table_name_id (table_name, table_id, table_namespace, domain) VALUES ($1, $2, $3, $4)',
+          [name, tableId, namespace, 'public']);
+        await tx.query('INSERT INTO table_path_id (table_path, table_id, table_namespace, domain) VALUES ($1, $2, $3, $4)',
+          [path, tableId, namespace, 'public']);
+        await tx.query(
+          `INSERT INTO table_info (table_id, table_namespace, table_name, table_path, table_schema, properties, partitions, domain)
+           VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)`,
+          [tableId, namespace, name, path, schemaJson, JSON.stringify(props), partitions, 'public']);
+      }, { signal });
+    } catch (e) {
+      if (LakeSoulError.is(e, 'AlreadyExists')) {
+        const constraint = String(e.context.constraint ?? '') + ' ' + e.message;
+        if (/table_path_id/.test(constraint)) {
+          const other = await this.getTableByPath(path, { signal }).catch(() => undefined);
+          throw new LakeSoulError('AlreadyExists', `create table '${qname}': path '${path}' is already used by table '${other ? `${other.namespace}.${other.name}` : '?'}'`,
+            { code: 'TABLE_PATH_EXISTS', context: { table: qname, namespace, path }, cause: e });
+        }
+        if (options.ifNotExists) {
+          const existing = await this.findTable(name, namespace, signal);
+          if (existing) return existing;
+        }
+        throw new LakeSoulError('AlreadyExists', `table '${qname}' already exists`, { code: 'TABLE_EXISTS', context: { table: qname, namespace }, cause: e });
+      }
+      throw e;
+    }
+    return {
+      tableId, namespace, name, path, schema, schemaJson, rangePartitions: [...range], primaryKeys: [...pks], hashBucketNum: buckets,
+      ...(options.cdcColumn !== undefined ? { cdcColumn: options.cdcColumn } : {}), properties: props, domain: 'public',
+    };
+  }
+
+  private decodeTable(r: TableInfoRow): TableInfo {
+    const qname = `${r.table_namespace}.${r.table_name ?? ''}`;
+    let schema: Schema;
+    try {
+      schema = arrowSchemaFromJson(r.table_schema);
+    } catch (e) {
+      const le = e as LakeSoulError;
+      throw new LakeSoulError(le.kind ?? 'SchemaMismatch', `table '${qname}' (${r.table_id}): ${le.message}`, { context: { ...le.context, table: qname }, cause: e });
+    }
+    const props = properties(r.properties);
+    const [rangePart, pkPart] = (r.partitions ?? ';').split(';');
+    const cdc = props.lakesoul_cdc_change_column;
+    const hb = props.hashBucketNum !== undefined ? Number(props.hashBucketNum) : -1;
+    return {
+      tableId: r.table_id, namespace: r.table_namespace, name: r.table_name ?? '', path: r.table_path, schema, schemaJson: r.table_schema,
+      rangePartitions: splitCols(rangePart), primaryKeys: splitCols(pkPart), hashBucketNum: Number.isFinite(hb) ? hb : -1,
+      ...(cdc ? { cdcColumn: cdc } : {}), properties: props, domain: r.domain ?? 'public',
+    };
+  }
+
+  private static readonly TABLE_COLS = 'table_id, table_namespace, table_name, table_path, table_schema, properties, partitions, domain';
+
+  private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<TableInfo | undefined> {
+    const r = await this.driver.query<TableInfoRow>(
+      `SELECT ${Catalog.TABLE_COLS.split(', ').map((c) => `t.${c}`).join(', ')}
+         FROM table_name_id n JOIN table_info t ON t.table_id = n.table_id
+        WHERE n.table_name = $1 AND n.table_namespace = $2`, [name, namespace], { signal });
+    return r.rows[0] ? this.decodeTable(r.rows[0]) : undefined;
+  }
+
+  /** A table by name; NotFound naming `namespace.name`. */
+  async getTable(name: string, namespace = 'default', options: CatalogCallOptions = {}): Promise<TableInfo> {
+    const t = await this.findTable(name, namespace, options.signal);
+    if (!t) {
+      throw new LakeSoulError('NotFound', `table '${namespace}.${name}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: `${namespace}.${name}`, namespace } });
+    }
+    return t;
+  }
+
+  /** A table by `table_id`; NotFound naming the id. */
+  async getTableById(tableId: string, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    const r = await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1`, [tableId], { signal: options.signal });
+    if (!r.rows[0]) throw new LakeSoulError('NotFound', `table with id '${tableId}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+    return this.decodeTable(r.rows[0]);
+  }
+
+  /** A table by its location (normalized: no trailing slash); NotFound naming the path. */
+  async getTableByPath(path: string, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    const p = normalizeTablePath(path);
+    const r = await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_path = $1`, [p], { signal: options.signal });
+    if (!r.rows[0]) throw new LakeSoulError('NotFound', `no table at path '${p}'`, { code: 'TABLE_NOT_FOUND', context: { path: p } });
+    return this.decodeTable(r.rows[0]);
+  }
+
+  /** Tables of one namespace (NotFound when it does not exist), or of all namespaces; by namespace and name. */
+  async listTables(namespace?: string, options: CatalogCallOptions = {}): Promise<TableInfo[]> {
+    if (namespace !== undefined) await this.getNamespace(namespace, options);
+    const r = namespace === undefined
+      ? await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info ORDER BY table_namespace, table_name`, [], { signal: options.signal })
+      : await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_namespace = $1 ORDER BY table_name`, [namespace], { signal: options.signal });
+    return r.rows.map((x) => this.decodeTable(x));
+  }
+
+  /**
+   * Removes every catalog row of the table (table_info, name/path ids, partition_info,
+   * data_commit_info, discard_compressed_file_info) in one transaction and returns every data file
+   * path its commits referenced, committed or not, so the io layer can delete the data on request.
+   */
+  async dropTable(tableId: string, options: CatalogCallOptions = {}): Promise<DropResult> {
+    const t = await this.getTableById(tableId, options);
+    return this.driver.transaction(async (tx) => {
+      const files = await tx.query<{ path: string }>(
+        `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
+          WHERE d.table_id = $1 ORDER BY o.path`, [tableId]);
+      await tx.query('DELETE FROM partition_info WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM data_commit_info WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM discard_compressed_file_info WHERE table_path = $1', [t.path]);
+      await tx.query('DELETE FROM table_name_id WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM table_path_id WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM table_info WHERE table_id = $1', [tableId]);
+      return { files: files.rows.map((x) => x.path) };
+    }, { signal: options.signal });
+  }
+
+  /**
+   * Sets (string value) or removes (null) table properties, atomically. `hashBucketNum`,
+   * `file_format` and `lakesoul_cdc_change_column` describe the data already written and cannot be
+   * changed here (InvalidArgument).
+   */
+  async updateTableProperties(tableId: string, patch: Record<string, string | null>, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    const fixed = new Set(['hashBucketNum', 'file_format', 'lakesoul_cdc_change_column']);
+    const row = await this.driver.transaction(async (tx) => {
+      const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
+      if (!r.rows[0]) throw new LakeSoulError('NotFound', `table with id '${tableId}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+      const cur = properties(r.rows[0].properties);
+      const qname = `${r.rows[0].table_namespace}.${r.rows[0].table_name}`;
+      for (const [k, v] of Object.entries(patch)) {
+        if (fixed.has(k) && (v === null ? k in cur : cur[k] !== String(v))) {
+          throw new LakeSoulError('InvalidArgument', `table '${qname}': property '${k}' cannot be changed`, { context: { table: qname, property: k } });
+        }
+        if (v === null) delete cur[k];
+        else cur[k] = String(v);
+      }
+      await tx.query('UPDATE table_info SET properties = $2::json WHERE table_id = $1', [tableId, JSON.stringify(cur)]);
+      return { ...r.rows[0], properties: cur };
+    }, { signal: options.signal });
+    return this.decodeTable(row);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Commits
+
+  /**
+   * Commits data files (lakesoul-protocol.md §2): one `data_commit_info` row per partition
+   * (committed=false), then ONE transaction inserting the new `partition_info` versions and marking
+   * the commit rows committed. A unique violation on partition_info (another writer took the
+   * version) rolls back, re-reads and retries with jittered backoff, up to `maxRetries`; then a
+   * retryable Conflict naming table and partition. Every commit is checked against all versions
+   * committed to its partitions since the writer's read (`readVersion`, else the version current
+   * when the commit started): Append rebases over Compaction/Append/Update, Merge over
+   * Compaction/Update/Merge; anything else is a non-retryable Conflict. A Compaction drops a
+   * partition from the commit if an Update, Compaction or Delete happened since its read. An Update
+   * fails if an Update, Compaction or Delete happened since its read (stricter than upstream for
+   * Compaction/Delete: rebasing over them would resurrect rows the update replaced). A Delete fails
+   * on any interleaved version. A failed commit leaves no committed rows.
+   */
+  async commit(req: CommitRequest): Promise<CommitResult> {
+    const { signal } = req;
+    const table = await this.getTableById(req.tableId, { signal });
+    const qname = `${table.namespace}.${table.name}`;
+    if (!COMMIT_OPS.includes(req.op)) {
+      throw new LakeSoulError('InvalidArgument', `table '${qname}': unknown commit op '${String(req.op)}'`, { context: { table: qname } });
+    }
+    if (req.partitions.length === 0) throw new LakeSoulError('InvalidArgument', `table '${qname}': a commit needs at least one partition`, { context: { table: qname } });
+    const descs = new Set<string>();
+    for (const p of req.partitions) {
+      this.validatePartitionCommit(table, qname, req.op, p);
+      if (descs.has(p.partitionDesc)) {
+        throw new LakeSoulError('InvalidArgument', `table '${qname}': partition '${p.partitionDesc}' appears twice in one commit`, { context: { table: qname, partition: p.partitionDesc } });
+      }
+      descs.add(p.partitionDesc);
+    }
+    const parts = [...req.partitions].sort((a, b) => (a.partitionDesc < b.partitionDesc ? -1 : a.partitionDesc > b.partitionDesc ? 1 : 0));
+    const maxRetries = req.maxRetries ?? this.defaultRetries;
+    const timestamp = req.timestamp ?? Date.now();
+
+    // The writer's read point: the version each partition is at now (unless it says what it read).
+    const current = await this.driver.query<{ partition_desc: string; version: number }>(
+      `SELECT partition_desc, max(version) AS version FROM partition_info
+        WHERE table_id = $1 AND partition_desc = ANY($2::text[]) GROUP BY partition_desc`,
+      [table.tableId, parts.map((p) => p.partitionDesc)], { signal });
+    const base = new Map<string, number>();
+    for (const p of parts) base.set(p.partitionDesc, -1);
+    for (const r of current.rows) base.set(r.partition_desc, Number(r.version));
+    for (const p of parts) if (p.readVersion !== undefined) base.set(p.partitionDesc, p.readVersion);
+
+    // Phase 1: the commit rows, not yet committed.
+    const commitIds = new Map<string, string>();
+    for (const p of parts) commitIds.set(p.partitionDesc, randomUUID());
+    await this.driver.transaction(async (tx) => {
+      for (const p of parts) {
+        const params: unknown[] = [table.tableId, p.partitionDesc, commitIds.get(p.partitionDesc), req.op, timestamp, table.domain];
+        const rows = p.files.map((f) => {
+          params.push(f.path, f.op, BigInt(f.size).toString(), f.existCols.join(','));
+          const n = params.length;
+          return `ROW($${n - 3}::text, $${n - 2}::text, $${n - 1}::bigint, $${n}::text)::data_file_op`;
+        });
+        const ops = rows.length ? `ARRAY[${rows.join(', ')}]` : `'{}'::data_file_op[]`;
+        await tx.query(
+          `INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp, domain)
+           VALUES ($1, $2, $3::uuid, ${ops}, $4, false, $5, $6)`, params);
+      }
+    }, { signal });
+
+    // Phase 2: versions, with conflict retries.
+    let attempt = 0;
+    try {
+      for (;;) {
+        checkAborted(signal, `commit to table '${qname}'`);
+        try {
+          const versions = await this.driver.transaction((tx) => this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds), { signal });
+          const ids = new Map<string, string>();
+          for (const d of versions.keys()) ids.set(d, commitIds.get(d)!);
+          const dropped = parts.filter((p) => !versions.has(p.partitionDesc)).map((p) => commitIds.get(p.partitionDesc)!);
+          if (dropped.length) await this.deleteUncommitted(table.tableId, dropped);
+          return { versions, commitIds: ids, retries: attempt };
+        } catch (e) {
+          const le = mapSqlError(e);
+          if (!(le.kind === 'Conflict' && le.code === 'COMMIT_CONFLICT')) throw le;
+          if (attempt >= maxRetries) {
+            const partition = String(le.context.partition ?? parts.map((p) => p.partitionDesc).join(' | '));
+            throw new LakeSoulError('Conflict',
+              `commit ${req.op} to table '${qname}' partition '${partition}' still conflicted after ${maxRetries} retries; retry the write`,
+              { code: 'COMMIT_CONFLICT', retryable: true, context: { table: qname, partition, op: req.op, retries: attempt }, cause: le });
+          }
+          attempt++;
+          await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt), signal);
+        }
+      }
+    } catch (e) {
+      await this.deleteUncommitted(table.tableId, [...commitIds.values()]).catch(() => {});
+      throw e;
+    }
+  }
+
+  private validatePartitionCommit(table: TableInfo, qname: string, op: CommitOp, p: PartitionCommit): void {
+    const ctx = { table: qname, partition: p.partitionDesc };
+    const cols = table.rangePartitions;
+    if (cols.length === 0) {
+      if (p.partitionDesc !== NO_PARTITION_DESC) {
+        throw new LakeSoulError('InvalidArgument', `table '${qname}' has no range partitions: partition_desc must be '-5', not '${p.partitionDesc}'`, { context: ctx });
+      }
+    } else {
+      const got = decodePartitionDesc(p.partitionDesc).map(([c]) => c);
+      if (got.join(',') !== cols.join(',')) {
+        throw new LakeSoulError('InvalidArgument', `table '${qname}': partition_desc '${p.partitionDesc}' does not match the range columns (${cols.join(', ')})`, { context: ctx });
+      }
+    }
+    if (op === 'DeleteCommit' && p.files.length > 0) {
+      throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${p.partitionDesc}': a DeleteCommit carries no files`, { context: ctx });
+    }
+    if (op === 'CompactionCommit' && p.readVersion === undefined) {
+      throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${p.partitionDesc}': a CompactionCommit needs readVersion`, { context: ctx });
+    }
+    for (const f of p.files as DataFileOp[]) {
+      const fctx = { ...ctx, file: f?.path };
+      if (!f || typeof f.path !== 'string' || f.path === '') throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${p.partitionDesc}': a file op has no path`, { context: fctx });
+      if (f.op !== 'add' && f.op !== 'del') throw new LakeSoulError('InvalidArgument', `table '${qname}' file '${f.path}': op must be 'add' or 'del', not '${String(f.op)}'`, { context: fctx });
+      if (f.op === 'del' && op !== 'UpdateCommit') throw new LakeSoulError('InvalidArgument', `table '${qname}' file '${f.path}': only an UpdateCommit may delete files`, { context: fctx });
+      let size: bigint;
+      try { size = BigInt(f.size); } catch { size = -1n; }
+      if (size < 0n) throw new LakeSoulError('InvalidArgument', `table '${qname}' file '${f.path}': invalid size ${String(f.size)}`, { context: fctx });
+      if (!Array.isArray(f.existCols)) throw new LakeSoulError('InvalidArgument', `table '${qname}' file '${f.path}': existCols must be an array`, { context: fctx });
+      for (const c of f.existCols) {
+        if (table.rangePartitions.includes(c)) throw new LakeSoulError('InvalidArgument', `table '${qname}' file '${f.path}': range column '${c}' must not be stored in data files`, { context: { ...fctx, column: c } });
+      }
+    }
+  }
+
+  private async commitPhase2(tx: SqlExecutor, table: TableInfo, qname: string, op: CommitOp, parts: PartitionCommit[],
+    base: Map<string, number>, commitIds: Map<string, string>): Promise<Map<string, number>> {
+    const versions = new Map<string, number>();
+    if (this.commitLock) {
+      for (const p of parts) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [table.tableId, p.partitionDesc]);
+    }
+    for (const p of parts) {
+      const desc = p.partitionDesc;
+      const ctx = { table: qname, partition: desc, op };
+      const id = commitIds.get(desc)!;
+      const b = base.get(desc)!;
+      const cur = (await tx.query<PartitionRow>(
+        `SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot FROM partition_info
+          WHERE table_id = $1 AND partition_desc = $2 ORDER BY version DESC LIMIT 1`, [table.tableId, desc])).rows[0];
+      const curVersion = cur ? Number(cur.version) : -1;
+      const curSnap = cur?.snapshot ?? [];
+      if (b > curVersion) {
+        throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${b} is newer than the current version ${curVersion}`, { context: ctx });
+      }
+      const since = curVersion > b
+        ? (await tx.query<{ version: number; commit_op: string }>(
+          'SELECT version, commit_op FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version > $3 ORDER BY version',
+          [table.tableId, desc, b])).rows
+        : [];
+      const readSnapshot = async (): Promise<string[]> => {
+        if (b < 0) return [];
+        const r = await tx.query<{ snapshot: string[] | null }>(
+          'SELECT snapshot::text[] AS snapshot FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version = $3', [table.tableId, desc, b]);
+        if (!r.rows[0]) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${b} does not exist`, { context: ctx });
+        return r.rows[0].snapshot ?? [];
+      };
+      const conflict = (other: { version: number; commit_op: string }, what: string) => new LakeSoulError('Conflict',
+        `${op} to table '${qname}' partition '${desc}' conflicts with ${other.commit_op} version ${other.version} committed since this writer read version ${b}: ${what}`,
+        { code: 'COMMIT_REBASE_FAILED', retryable: false, context: { ...ctx, conflictingOp: other.commit_op, conflictingVersion: Number(other.version), readVersion: b } });
+      let snapshot: string[];
+      switch (op) {
+        case 'AppendCommit':
+        case 'MergeCommit': {
+          const allowed = REBASE_OVER[op]!;
+          const bad = since.find((s) => !allowed.has(s.commit_op));
+          if (bad) throw conflict(bad, `${op} cannot be rebased over ${bad.commit_op}`);
+          snapshot = [...curSnap, id];
+          break;
+        }
+        case 'CompactionCommit': {
+          if (b < 0) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': nothing to compact (readVersion ${b})`, { context: ctx });
+          if (since.some((s) => s.commit_op === 'UpdateCommit' || s.commit_op === 'CompactionCommit' || s.commit_op === 'DeleteCommit')) continue; // dropped from the commit
+          const read = new Set(await readSnapshot());
+          snapshot = [id, ...curSnap.filter((c) => !read.has(c))];
+          break;
+        }
+        case 'UpdateCommit': {
+          const bad = since.find((s) => s.commit_op === 'UpdateCommit' || s.commit_op === 'CompactionCommit' || s.commit_op === 'DeleteCommit');
+          if (bad) throw conflict(bad, 're-read the partition and redo the update');
+          const read = new Set(await readSnapshot());
+          snapshot = [id, ...curSnap.filter((c) => !read.has(c))];
+          break;
+        }
+        case 'DeleteCommit': {
+          if (since.length > 0) throw conflict(since[0], 're-read the partition and redo the delete');
+          snapshot = [];
+          break;
+        }
+      }
+      const version = curVersion + 1;
+      try {
+        await tx.query(
+          `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain)
+           VALUES ($1, $2, $3, $4, $5::uuid[], '', $6)`, [table.tableId, desc, version, op, snapshot, table.domain]);
+      } catch (e) {
+        const le = mapSqlError(e);
+        if (le.kind === 'Conflict') {
+          throw new LakeSoulError('Conflict', `${op} to table '${qname}' partition '${desc}': version ${version} was taken by another writer`,
+            { code: 'COMMIT_CONFLICT', retryable: true, context: { ...ctx, version }, cause: le });
+        }
+        throw le;
+      }
+      await tx.query('UPDATE data_commit_info SET committed = true WHERE table_id = $1 AND partition_desc = $2 AND commit_id = $3::uuid',
+        [table.tableId, desc, id]);
+      versions.set(desc, version);
+    }
+    return versions;
+  }
+
+  private async deleteUncommitted(tableId: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.driver.query('DELETE FROM data_commit_info WHERE table_id = $1 AND commit_id = ANY($2::uuid[]) AND NOT committed', [tableId, ids]);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots and history
+
+  private matchFilter(table: TableInfo, filter: PartitionFilter | undefined): (desc: string) => boolean {
+    if (filter === undefined) return () => true;
+    if (Array.isArray(filter)) {
+      const set = new Set(filter);
+      return (d) => set.has(d);
+    }
+    const want = Object.entries(filter).map(([c, v]) => {
+      if (!table.rangePartitions.includes(c)) {
+        throw new LakeSoulError('InvalidArgument', `table '${table.namespace}.${table.name}': '${c}' is not a range partition column (${table.rangePartitions.join(', ') || 'none'})`,
+          { context: { table: `${table.namespace}.${table.name}`, column: c } });
+      }
+      return [c, encodePartitionValue(c, v)] as const;
+    });
+    return (d) => {
+      if (d === NO_PARTITION_DESC) return want.length === 0;
+      const got = new Map<string, string>();
+      for (const part of d.split(',')) {
+        const eq = part.indexOf('=');
+        got.set(part.slice(0, eq), part.slice(eq + 1));
+      }
+      return want.every(([c, v]) => got.get(c) === v);
+    };
+  }
+
+  private toVersion(r: PartitionRow): PartitionVersion {
+    return { partitionDesc: r.partition_desc, version: Number(r.version), commitOp: r.commit_op as CommitOp, timestamp: Number(r.timestamp), snapshot: r.snapshot ?? [] };
+  }
+
+  private async partitionRows(tableId: string, where: string, params: unknown[], latestOnly: boolean, signal?: AbortSignal): Promise<PartitionRow[]> {
+    const sql = latestOnly
+      ? `SELECT DISTINCT ON (partition_desc) partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot
+           FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc, version DESC`
+      : `SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot
+           FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc, version`;
+    return (await this.driver.query<PartitionRow>(sql, [tableId, ...params], { signal })).rows;
+  }
+
+  /** Loads file ops of the given commits: commit id -> ops in stored order (ids without a row are absent). */
+  private async loadFileOps(tableId: string, ids: Iterable<string>, signal?: AbortSignal): Promise<Map<string, FileOpRow[]>> {
+    const list = [...new Set(ids)];
+    const out = new Map<string, FileOpRow[]>();
+    const CHUNK = 5000;
+    for (let i = 0; i < list.length; i += CHUNK) {
+      const r = await this.driver.query<FileOpRow>(
+        `SELECT d.commit_id::text AS commit_id, d.partition_desc, o.path, o.file_op, o.size::text AS size, o.file_exist_cols, o.ord
+           FROM data_commit_info d
+           LEFT JOIN LATERAL unnest(d.file_ops) WITH ORDINALITY AS o(path, file_op, size, file_exist_cols, ord) ON true
+          WHERE d.table_id = $1 AND d.commit_id = ANY($2::uuid[])`, [tableId, list.slice(i, i + CHUNK)], { signal });
+      for (const row of r.rows) {
+        let arr = out.get(row.commit_id);
+        if (!arr) out.set(row.commit_id, (arr = []));
+        if (row.path !== null) arr.push(row);
+      }
+    }
+    for (const arr of out.values()) arr.sort((a, b) => Number(a.ord) - Number(b.ord));
+    return out;
+  }
+
+  /** Resolves an ordered list of commit ids to the live files (adds not deleted later), in merge order. */
+  private resolveFiles(table: TableInfo, desc: string, ids: string[], ops: Map<string, FileOpRow[]>): SnapshotFile[] {
+    const flat: FileOpRow[] = [];
+    for (const id of ids) {
+      const o = ops.get(id);
+      if (!o) {
+        const qname = `${table.namespace}.${table.name}`;
+        throw new LakeSoulError('Catalog', `table '${qname}' partition '${desc}': snapshot references commit ${id}, which has no data_commit_info row`,
+          { code: 'CATALOG_INCONSISTENT', context: { table: qname, partition: desc, commitId: id } });
+      }
+      flat.push(...o);
+    }
+    const deleted = new Set<string>();
+    const kept = new Set<string>();
+    const out: SnapshotFile[] = [];
+    for (let i = flat.length - 1; i >= 0; i--) {
+      const f = flat[i];
+      if (f.file_op === 'del') { deleted.add(f.path); continue; }
+      if (deleted.has(f.path) || kept.has(f.path)) continue;
+      kept.add(f.path);
+      out.push({ path: f.path, size: BigInt(f.size), existCols: splitCols(f.file_exist_cols), bucket: bucketFromFileName(f.path), commitId: f.commit_id });
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Resolves a snapshot (lakesoul-protocol.md §3): per selected partition its live files in merge
+   * order. Latest by default; `version` (partitions lacking it are left out); `timestamp` T =
+   * per partition `max(version) where timestamp < T` (strict, as upstream's native reader);
+   * `incremental` [start, end) = the commits added after the version in force before `start` up to
+   * `end` (a partition with nothing before `start` is read whole as of `end`; an UpdateCommit
+   * inside the range empties the increment; a CompactionCommit contributes its snapshot minus its
+   * first (compacted) commit). Partitions with an empty increment are left out.
+   */
+  async getSnapshot(tableId: string, options: SnapshotOptions = {}): Promise<PartitionSnapshot[]> {
+    const { signal } = options;
+    const modes = [options.version !== undefined, options.timestamp !== undefined, options.incremental !== undefined].filter(Boolean).length;
+    const table = await this.getTableById(tableId, { signal });
+    const qname = `${table.namespace}.${table.name}`;
+    if (modes > 1) throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': give at most one of version, timestamp, incremental`, { context: { table: qname } });
+    const match = this.matchFilter(table, options.partitions);
+    const selected: Array<{ row: PartitionRow; ids: string[] }> = [];
+    if (options.incremental) {
+      const { start, end } = options.incremental;
+      if (!(Number.isFinite(start) && Number.isFinite(end)) || start > end) {
+        throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid incremental range [${start}, ${end})`, { context: { table: qname } });
+      }
+      const rows = (await this.partitionRows(table.tableId, 'AND timestamp < $2', [end], false, signal)).filter((r) => match(r.partition_desc));
+      const byPart = new Map<string, PartitionRow[]>();
+      for (const r of rows) {
+        const a = byPart.get(r.partition_desc) ?? [];
+        a.push(r);
+        byPart.set(r.partition_desc, a);
+      }
+      for (const prs of byPart.values()) {
+        let pre = -1;
+        for (let i = 0; i < prs.length; i++) if (Number(prs[i].timestamp) < start) pre = i;
+        const last = prs[prs.length - 1];
+        if (pre < 0) {
+          selected.push({ row: last, ids: last.snapshot ?? [] });
+          continue;
+        }
+        const after = prs.slice(pre + 1);
+        if (after.length === 0) continue;
+        if (after.some((r) => r.commit_op === 'UpdateCommit')) continue;
+        const seen = new Set(prs[pre].snapshot ?? []);
+        const ids: string[] = [];
+        for (const r of after) {
+          const snap = r.commit_op === 'CompactionCommit' ? (r.snapshot ?? []).slice(1) : (r.snapshot ?? []);
+          for (const id of snap) {
+            if (seen.has(id)) continue;
+            seen.add(id);
+            ids.push(id);
+          }
+        }
+        selected.push({ row: last, ids });
+      }
+    } else {
+      let rows: PartitionRow[];
+      if (options.version !== undefined) {
+        if (!Number.isInteger(options.version) || options.version < 0) {
+          throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid version ${options.version}`, { context: { table: qname } });
+        }
+        rows = await this.partitionRows(table.tableId, 'AND version = $2', [options.version], false, signal);
+      } else if (options.timestamp !== undefined) {
+        rows = await this.partitionRows(table.tableId, 'AND timestamp < $2', [options.timestamp], true, signal);
+      } else {
+        rows = await this.partitionRows(table.tableId, '', [], true, signal);
+      }
+      rows = rows.filter((r) => match(r.partition_desc));
+      if (options.version !== undefined && rows.length === 0) {
+        throw new LakeSoulError('NotFound', `table '${qname}' has no partition at version ${options.version}`, { code: 'VERSION_NOT_FOUND', context: { table: qname, version: options.version } });
+      }
+      for (const r of rows) selected.push({ row: r, ids: r.snapshot ?? [] });
+    }
+    const ops = await this.loadFileOps(table.tableId, selected.flatMap((s) => s.ids), signal);
+    return selected.map(({ row, ids }) => ({
+      partitionDesc: row.partition_desc,
+      version: Number(row.version),
+      commitOp: row.commit_op as CommitOp,
+      timestamp: Number(row.timestamp),
+      files: this.resolveFiles(table, row.partition_desc, ids, ops),
+    }));
+  }
+
+  /** Latest version of each partition (optionally filtered by partition_desc list or range values), by partition_desc. */
+  async listPartitions(tableId: string, filter?: PartitionFilter, options: CatalogCallOptions = {}): Promise<PartitionVersion[]> {
+    const table = await this.getTableById(tableId, options);
+    const match = this.matchFilter(table, filter);
+    const rows = await this.partitionRows(table.tableId, '', [], true, options.signal);
+    return rows.filter((r) => match(r.partition_desc)).map((r) => this.toVersion(r));
+  }
+
+  /** Every version of every (or one) partition, ordered by partition_desc then version. */
+  async history(tableId: string, options: HistoryOptions = {}): Promise<PartitionVersion[]> {
+    const table = await this.getTableById(tableId, options);
+    const rows = options.partitionDesc === undefined
+      ? await this.partitionRows(table.tableId, '', [], false, options.signal)
+      : await this.partitionRows(table.tableId, 'AND partition_desc = $2', [options.partitionDesc], false, options.signal);
+    return rows.map((r) => this.toVersion(r));
+  }
+
+  /**
+   * Paths of the files live in any version in force at or after `epochMs` (per partition: the
+   * version in force at that instant, i.e. the last with timestamp <= epochMs, and every later one).
+   * Cleanup keeps these; the io layer deletes the rest.
+   */
+  async filesReferencedSince(tableId: string, epochMs: number, options: CatalogCallOptions = {}): Promise<string[]> {
+    const table = await this.getTableById(tableId, options);
+    const rows = await this.partitionRows(table.tableId, '', [], false, options.signal);
+    const byPart = new Map<string, PartitionRow[]>();
+    for (const r of rows) {
+      const a = byPart.get(r.partition_desc) ?? [];
+      a.push(r);
+      byPart.set(r.partition_desc, a);
+    }
+    const keep: PartitionRow[] = [];
+    for (const prs of byPart.values()) {
+      let from = 0;
+      for (let i = 0; i < prs.length; i++) if (Number(prs[i].timestamp) <= epochMs) from = i;
+      keep.push(...prs.slice(from));
+    }
+    const ops = await this.loadFileOps(table.tableId, keep.flatMap((r) => r.snapshot ?? []), options.signal);
+    const out = new Set<string>();
+    for (const r of keep) for (const f of this.resolveFiles(table, r.partition_desc, r.snapshot ?? [], ops)) out.add(f.path);
+    return [...out].sort();
+  }
+
+  /** Every data file path named by a committed commit of the table ('add' and 'del' ops), sorted. */
+  async allCommittedFilePaths(tableId: string, options: CatalogCallOptions = {}): Promise<string[]> {
+    await this.getTableById(tableId, options);
+    const r = await this.driver.query<{ path: string }>(
+      `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
+        WHERE d.table_id = $1 AND d.committed ORDER BY o.path`, [tableId], { signal: options.signal });
+    return r.rows.map((x) => x.path);
+  }
+}

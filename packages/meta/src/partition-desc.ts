@@ -1,0 +1,96 @@
+/**
+ * LakeSoul's `partition_desc` encoding (lakesoul-protocol.md §1) and the bucket id in data file names (§4).
+ */
+import { LakeSoulError } from './errors.js';
+
+/** partition_desc of a table without range-partition columns. */
+export const NO_PARTITION_DESC = '-5';
+/** Encoded null range value. */
+export const NULL_PARTITION_VALUE = '__L@KE$OUL_NULL__';
+/** Encoded empty-string range value. */
+export const EMPTY_PARTITION_VALUE = '__L@KE$OUL_EMPTY_STRING__';
+
+/** A range-partition value as given by callers. Dates encode as `YYYY-MM-DD` (UTC). */
+export type PartitionValueInput = string | number | bigint | boolean | Date | null | undefined;
+
+/** Encodes one range value (null -> `__L@KE$OUL_NULL__`, '' -> `__L@KE$OUL_EMPTY_STRING__`). */
+export function encodePartitionValue(column: string, value: PartitionValueInput): string {
+  let s: string;
+  if (value === null || value === undefined) return NULL_PARTITION_VALUE;
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw invalid(column, String(value), 'an invalid Date');
+    s = value.toISOString().slice(0, 10);
+  } else if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalid(column, String(value), 'a non-finite number');
+    s = Number.isInteger(value) ? BigInt(value).toString() : String(value);
+  } else {
+    s = String(value);
+  }
+  if (s === '') return EMPTY_PARTITION_VALUE;
+  if (s.includes(',') || s.includes('=')) throw invalid(column, s, "',' or '=', which the partition_desc encoding cannot hold");
+  return s;
+}
+
+function invalid(column: string, value: string, what: string): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `range partition column '${column}' value '${value}' contains ${what}`, {
+    code: 'INVALID_PARTITION_VALUE', context: { column, value },
+  });
+}
+
+/**
+ * Builds `partition_desc` = `"col=val,col2=val2"` in `rangeColumns` order, or `"-5"` when there are no
+ * range columns. `values` is a record by column name or an array in column order. A missing column
+ * is an `InvalidArgument` error naming it; a value containing `,` or `=` likewise names column and value.
+ */
+export function encodePartitionDesc(rangeColumns: readonly string[], values: Record<string, PartitionValueInput> | readonly PartitionValueInput[]): string {
+  if (rangeColumns.length === 0) return NO_PARTITION_DESC;
+  const parts = rangeColumns.map((c, i) => {
+    let v: PartitionValueInput;
+    if (Array.isArray(values)) {
+      if (i >= values.length) throw new LakeSoulError('InvalidArgument', `no value for range partition column '${c}'`, { context: { column: c } });
+      v = values[i];
+    } else {
+      const rec = values as Record<string, PartitionValueInput>;
+      if (!Object.prototype.hasOwnProperty.call(rec, c)) {
+        throw new LakeSoulError('InvalidArgument', `no value for range partition column '${c}'`, { context: { column: c } });
+      }
+      v = rec[c];
+    }
+    return `${c}=${encodePartitionValue(c, v)}`;
+  });
+  return parts.join(',');
+}
+
+/** Decodes one encoded range value (the null and empty-string markers become null and ''). */
+export function decodePartitionValue(raw: string): string | null {
+  if (raw === NULL_PARTITION_VALUE) return null;
+  if (raw === EMPTY_PARTITION_VALUE) return '';
+  return raw;
+}
+
+/**
+ * Decodes `partition_desc` into `[column, value]` pairs in order (`"-5"` and `""` give `[]`).
+ * Values are strings as stored (dates `YYYY-MM-DD`, integers decimal text); null is null.
+ */
+export function decodePartitionDesc(desc: string): Array<[column: string, value: string | null]> {
+  if (desc === NO_PARTITION_DESC || desc === '') return [];
+  return desc.split(',').map((part) => {
+    const eq = part.indexOf('=');
+    if (eq <= 0) {
+      throw new LakeSoulError('InvalidArgument', `malformed partition_desc '${desc}': '${part}' is not col=value`, { context: { partition: desc } });
+    }
+    return [part.slice(0, eq), decodePartitionValue(part.slice(eq + 1))];
+  });
+}
+
+const BUCKET_RE = /.*_(\d+)(?:\..*)?$/;
+
+/**
+ * Bucket id from a data file path (`..._0003.parquet` -> 3), by the upstream rule: the file name
+ * matched against `.*_(\d+)(?:\..*)?$`; no match gives 0.
+ */
+export function bucketFromFileName(path: string): number {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const m = BUCKET_RE.exec(name);
+  return m ? Number.parseInt(m[1], 10) : 0;
+}

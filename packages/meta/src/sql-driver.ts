@@ -1,0 +1,129 @@
+/**
+ * The SQL seam of the catalog: one small interface, two implementations ({@link PgDriver} for a
+ * PostgreSQL server, {@link PGliteDriver} for the embedded engine) that run the very same SQL.
+ */
+import { LakeSoulError, type LakeSoulErrorContext } from './errors.js';
+
+/** What a driver can do beyond plain queries. */
+export interface SqlDriverCapabilities {
+  /** Several transactions can be open at once (false for PGlite: one session, transactions are serialized). */
+  concurrentTransactions: boolean;
+  /** Other processes can share the catalog (a server); false for an embedded PGlite directory. */
+  multiProcess: boolean;
+  /** LISTEN/NOTIFY is available through {@link SqlDriver.listen}. */
+  listenNotify: boolean;
+}
+
+/** Result of {@link SqlExecutor.query}. */
+export interface SqlQueryResult<R> {
+  rows: R[];
+  /** Rows returned or affected. */
+  rowCount: number;
+}
+
+/** Options of a single query. */
+export interface SqlQueryOptions {
+  /** Checked before the statement is sent; an aborted signal fails with kind `Aborted`. */
+  signal?: AbortSignal;
+}
+
+/** Something that runs parameterized SQL: a driver, or the transaction handle given to `transaction(fn)`. */
+export interface SqlExecutor {
+  /**
+   * Runs ONE statement with `$1..$n` parameters. Errors are mapped to {@link LakeSoulError}
+   * (see {@link mapSqlError}); no driver error escapes.
+   */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], options?: SqlQueryOptions): Promise<SqlQueryResult<R>>;
+}
+
+/** The catalog's SQL driver. */
+export interface SqlDriver extends SqlExecutor {
+  readonly kind: 'pg' | 'pglite';
+  readonly capabilities: SqlDriverCapabilities;
+  /**
+   * Runs `fn` inside one transaction (READ COMMITTED): committed when `fn` resolves, rolled back when
+   * it throws (the error is rethrown, mapped). Statements must go through the given `tx`.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: SqlQueryOptions): Promise<T>;
+  /**
+   * Subscribes to a NOTIFY channel; resolves to an unsubscribe function. Fails with `Unsupported`
+   * when `capabilities.listenNotify` is false.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Releases connections / closes the embedded database. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface DbErrorLike {
+  code?: string;
+  message?: string;
+  table?: string;
+  constraint?: string;
+  detail?: string;
+  schema?: string;
+}
+
+/** Context of a failing statement, used in mapped error messages. */
+export interface SqlErrorContext extends LakeSoulErrorContext {
+  /** What was being done, e.g. "create table 'default.t'". */
+  operation?: string;
+}
+
+/**
+ * Maps an error thrown by pg or PGlite to a {@link LakeSoulError}. The SQLSTATE is kept in
+ * `context.sqlState` (and the constraint/table in `context.constraint` / `context.sqlTable`).
+ * A unique violation (23505) on `partition_info` is the commit conflict signal: kind `Conflict`,
+ * retryable. Other unique violations are `AlreadyExists`. Already mapped errors pass through.
+ */
+export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulError {
+  if (e instanceof LakeSoulError) return e;
+  const err = (e ?? {}) as DbErrorLike & { name?: string };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const what = ctx.operation ? `${ctx.operation}: ` : '';
+  const msg = `${what}${err.message ?? String(e)}`;
+  const context: LakeSoulErrorContext = { ...ctx, sqlState: code, constraint: err.constraint, sqlTable: err.table };
+  delete (context as SqlErrorContext).operation;
+  if (err.name === 'AbortError') return new LakeSoulError('Aborted', `${what}aborted`, { context, cause: e });
+  if (!code) {
+    return new LakeSoulError('Catalog', `catalog database error: ${msg}`, { context, cause: e, retryable: false });
+  }
+  if (code === '23505') {
+    const onPartitionInfo = err.table === 'partition_info' || (err.constraint ?? '').startsWith('partition_info') ||
+      /partition_info/.test(err.message ?? '');
+    if (onPartitionInfo) {
+      return new LakeSoulError('Conflict', `commit conflict: ${msg}`, { code: 'COMMIT_CONFLICT', retryable: true, context, cause: e });
+    }
+    return new LakeSoulError('AlreadyExists', msg, { context, cause: e });
+  }
+  if (code === '40001' || code === '40P01' || code === '55P03') {
+    return new LakeSoulError('Conflict', `transaction conflict: ${msg}`, { retryable: true, context, cause: e });
+  }
+  if (code === '57014') return new LakeSoulError('Aborted', `statement cancelled: ${msg}`, { context, cause: e });
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
+    return new LakeSoulError('Catalog', `catalog database unavailable: ${msg}`, { code: 'CATALOG_UNAVAILABLE', retryable: true, context, cause: e });
+  }
+  if (code.startsWith('28')) return new LakeSoulError('Unauthenticated', `catalog login failed: ${msg}`, { context, cause: e });
+  if (code === '42501') return new LakeSoulError('PermissionDenied', `catalog permission denied: ${msg}`, { context, cause: e });
+  if (code.startsWith('22') || code.startsWith('23')) return new LakeSoulError('InvalidArgument', msg, { context, cause: e });
+  if (code === '42P01' || code === '42883' || code === '3F000') {
+    return new LakeSoulError('Catalog', `catalog schema missing or incomplete (run bootstrap): ${msg}`, { code: 'CATALOG_SCHEMA', context, cause: e });
+  }
+  return new LakeSoulError('Catalog', `catalog database error (SQLSTATE ${code}): ${msg}`, { context, cause: e });
+}
+
+/** Maps a low-level connection error (no SQLSTATE: ECONNREFUSED, ENOTFOUND, ...) to a retryable Catalog error. */
+export function mapConnectError(e: unknown, where: string): LakeSoulError {
+  if (e instanceof LakeSoulError) return e;
+  const err = e as { code?: string; message?: string };
+  if (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) return mapSqlError(e, { operation: `connect to ${where}` });
+  return new LakeSoulError('Catalog', `cannot connect to the catalog database at ${where}: ${err?.message ?? String(e)}`, {
+    code: 'CATALOG_UNAVAILABLE', retryable: true, context: { database: where }, cause: e,
+  });
+}
+
+/** Throws an `Aborted` LakeSoulError when the signal is aborted. */
+export function checkAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) {
+    throw new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason });
+  }
+}
