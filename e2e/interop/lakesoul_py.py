@@ -1,0 +1,241 @@
+"""LakeSoul's own Python package (PyPI `lakesoul`), driven by the interop tests.
+
+    python lakesoul_py.py <command> '<json arguments>'
+
+Prints one JSON object on stdout. Tables travel as Arrow IPC files (paths in the arguments), so no
+value is re-typed on the way. Configuration is upstream's: LAKESOUL_PG_URL (jdbc:postgresql://...),
+LAKESOUL_PG_USERNAME, LAKESOUL_PG_PASSWORD, and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+AWS_REGION / AWS_ENDPOINT for s3:// tables. Every write uses format="parquet" (lakesoul 2.0.0
+defaults to Vortex, which the TypeScript reader does not read).
+
+Commands:
+  create        {name, namespace, path, schema: [[name, type], ...], partitionBy, primaryKeys, hashBucketNum}
+  write         {name, namespace, input}                 rows of the IPC file `input`, one commit
+  scan          {name, namespace, output, partitions?}   merged rows as IPC file `output`
+  file_rows     {paths, output}                          raw rows of data files, plus a `__file` column
+  bucket_oracle {input, primaryKeys, hashBucketNum, workdir, output}
+                rows of `input` bucketed by LakeSoul's own writer (no commit); adds `__bucket`
+  to_parquet    {input, output}                          IPC file -> Parquet file (for Spark)
+  make_bucket   {bucket}                                 creates an S3 bucket on AWS_ENDPOINT
+  versions      {}                                       lakesoul / core / pyarrow versions
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import traceback
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+_TYPES = {
+    "bool": pa.bool_(),
+    "int8": pa.int8(),
+    "int16": pa.int16(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "float32": pa.float32(),
+    "float64": pa.float64(),
+    "string": pa.string(),
+    "binary": pa.binary(),
+    "date32": pa.date32(),
+    "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
+}
+
+_BUCKET = re.compile(r".*_(\d+)(?:\..*)?$")
+
+
+def _catalog(namespace: str = "default"):
+    from lakesoul import LakeSoulCatalog
+
+    return LakeSoulCatalog.from_env(namespace=namespace)
+
+
+def _read_ipc(path: str) -> pa.Table:
+    with pa.memory_map(path) as source:
+        return ipc.open_file(source).read_all()
+
+
+def _write_ipc(table: pa.Table, path: str) -> None:
+    with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _filesystem(uri: str):
+    if uri.startswith("s3://"):
+        endpoint = os.environ["AWS_ENDPOINT"]
+        fs = pafs.S3FileSystem(
+            access_key=os.environ["AWS_ACCESS_KEY_ID"],
+            secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+            region=os.environ.get("AWS_REGION", "us-east-1"),
+            endpoint_override=endpoint,
+            scheme="http" if endpoint.startswith("http://") else "https",
+        )
+        return fs, uri[len("s3://"):]
+    if uri.startswith("file://"):
+        # LakeSoul's writer reports percent-encoded file URIs (a '+' in a directory name is %2B).
+        return pafs.LocalFileSystem(), unquote(uri[len("file://"):])
+    return pafs.LocalFileSystem(), uri
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Reorders/casts the IPC input to the table schema (the writer insists on an exact match)."""
+    columns = [table.column(field.name).cast(field.type) for field in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def cmd_versions(_args):
+    import lakesoul._lib as lib
+
+    return {
+        "lakesoul": lib.__version__,
+        "build": lib.__build_info__,
+        "core": lib.__core_version__,
+        "coreBuild": lib.__core_build_info__,
+        "pyarrow": pa.__version__,
+        "python": sys.version.split()[0],
+    }
+
+
+def cmd_create(args):
+    schema = pa.schema([pa.field(name, _TYPES[kind]) for name, kind in args["schema"]])
+    table = _catalog().create_table(
+        args["name"],
+        namespace=args.get("namespace", "default"),
+        path=args["path"],
+        schema=schema,
+        partition_by=args.get("partitionBy", []),
+        primary_keys=args.get("primaryKeys", []),
+        hash_bucket_num=args.get("hashBucketNum"),
+    )
+    return {
+        "tableId": table.id,
+        "path": table.path,
+        "properties": dict(table.properties),
+        "partitionBy": list(table.partition_by),
+        "primaryKeys": list(table.primary_keys),
+    }
+
+
+def cmd_write(args):
+    table = _catalog().table(args["name"], namespace=args.get("namespace", "default"))
+    data = _conform(_read_ipc(args["input"]), table.schema)
+    result = table.write_arrow(data, format="parquet")
+    return {
+        "rows": result.row_count,
+        "files": [
+            {
+                "partition": f.partition,
+                "path": f.path,
+                "size": f.size,
+                "existingColumns": list(f.existing_columns),
+                "rowCount": f.row_count,
+            }
+            for f in result.files
+        ],
+    }
+
+
+def cmd_scan(args):
+    table = _catalog().table(args["name"], namespace=args.get("namespace", "default"))
+    scan = table.scan(partitions=args.get("partitions") or None)
+    result = scan.to_arrow_table()
+    _write_ipc(result, args["output"])
+    return {"rows": result.num_rows, "columns": result.schema.names}
+
+
+def cmd_file_rows(args):
+    parts = []
+    for uri in args["paths"]:
+        fs, path = _filesystem(uri)
+        # partitioning=None: range columns are not in the files and must not be guessed from the path.
+        data = pq.read_table(path, filesystem=fs, partitioning=None)
+        data = data.append_column("__file", pa.array([uri] * data.num_rows, pa.string()))
+        parts.append(data)
+    result = pa.concat_tables(parts, promote_options="permissive")
+    _write_ipc(result, args["output"])
+    return {"rows": result.num_rows}
+
+
+def cmd_bucket_oracle(args):
+    from lakesoul.io import IOConfig, Writer
+
+    data = _read_ipc(args["input"])
+    keys = args["primaryKeys"]
+    fields = [
+        pa.field(f.name, f.type, nullable=f.name not in keys) for f in data.schema
+    ]
+    schema = pa.schema(fields)
+    data = pa.Table.from_arrays(data.columns, schema=schema)
+    config = IOConfig(
+        path=args["workdir"],
+        schema=schema,
+        format="parquet",
+        primary_keys=keys,
+        hash_bucket_num=args["hashBucketNum"],
+        thread_num=1,
+    )
+    with Writer(config) as writer:
+        writer.write(data)
+    parts = []
+    for info in writer.result.files:
+        match = _BUCKET.match(info.path)
+        if not match:
+            raise ValueError(f"no bucket in file name {info.path}")
+        fs, path = _filesystem(info.path)
+        rows = pq.read_table(path, filesystem=fs, partitioning=None)
+        rows = rows.append_column(
+            "__bucket", pa.array([int(match.group(1))] * rows.num_rows, pa.int32())
+        )
+        parts.append(rows)
+    result = pa.concat_tables(parts)
+    _write_ipc(result, args["output"])
+    return {"rows": result.num_rows, "files": len(parts)}
+
+
+def cmd_to_parquet(args):
+    data = _read_ipc(args["input"])
+    pq.write_table(data, args["output"])
+    return {"rows": data.num_rows}
+
+
+def cmd_make_bucket(args):
+    import boto3
+
+    boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT"]).create_bucket(
+        Bucket=args["bucket"]
+    )
+    return {"bucket": args["bucket"]}
+
+
+def main() -> int:
+    command = sys.argv[1]
+    args = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    handler = globals().get(f"cmd_{command}")
+    if handler is None:
+        print(json.dumps({"error": f"unknown command {command}"}))
+        return 2
+    try:
+        result = handler(args)
+    except Exception as error:  # reported to the test, which fails with the message
+        print(
+            json.dumps(
+                {
+                    "error": f"{type(error).__name__}: {error}",
+                    "traceback": traceback.format_exc(),
+                }
+            )
+        )
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
