@@ -54,6 +54,7 @@ export function sameType(a: DataType, b: DataType): boolean {
 
 function relabel(data: Data, target: DataType): Data {
   if (data.type === target) return data;
+  if (data.length === 0) return gatherData(target, [], null, new Int32Array(0));
   if (target.typeId === Type.Struct) {
     return data.clone(target as any, data.offset, data.length, (data as any)._nullCount, data as any,
       data.children.map((c, k) => relabel(c, target.children[k].type)));

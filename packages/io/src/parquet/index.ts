@@ -1,1 +1,23 @@
-export {};
+// Parquet: encode/decode through parquet-wasm, footer + statistics reader, casts after round trips.
+export {
+  encodeParquet,
+  decodeParquet,
+  castTableToSchema,
+  parquetWasm,
+  DEFAULT_ROW_GROUP_SIZE,
+  DEFAULT_DECODE_BATCH_SIZE,
+  type EncodeParquetOptions,
+  type DecodeParquetOptions,
+  type CastTableOptions,
+} from './parquet-codec.js';
+export {
+  readParquetFooter,
+  decodeFileMetaData,
+  assertParquetMagic,
+  unsupportedFormat,
+  type ParquetFooter,
+  type ParquetRowGroupInfo,
+  type ParquetColumnStats,
+  type StatValue,
+  type ReadFooterOptions,
+} from './parquet-footer.js';

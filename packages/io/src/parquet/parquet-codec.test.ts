@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { Field, Float64, Int16, Int32, Int64, LargeUtf8, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, FixedSizeList, Float32, List } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { castTableToSchema, decodeParquet, encodeParquet, readParquetFooter } from './index.js';
+import { plainRows, sampleAllTypesTable } from '../arrow/sample-tables.js';
+import { projectBatch } from '../arrow/index.js';
+
+const sample = sampleAllTypesTable(2000, 5);
+
+describe('encodeParquet / decodeParquet round trips', () => {
+  const bytes = { zstd: encodeParquet(sample), snappy: encodeParquet(sample, { compression: 'snappy' }), none: encodeParquet(sample, { compression: 'none' }) };
+
+  it.each(sample.schema.fields.map((f) => [f.name, String(f.type)]))('column %s (%s) round-trips with its exact type', async (name) => {
+    for (const [codec, b] of Object.entries(bytes)) {
+      const t = await decodeParquet(b, { columns: [name] });
+      expect(t.schema.fields.map((f) => f.name), codec).toEqual([name]);
+      const want = sample.schema.fields.find((f) => f.name === name)!;
+      expect(String(t.schema.fields[0].type)).toBe(String(want.type));
+      const back = castTableToSchema(t, new Schema([want]));
+      expect(plainRows(back)).toEqual(plainRows(new Table(projectBatch(sample.batches[0], [name]))));
+    }
+  });
+
+  it('whole table, codecs, and sizes', async () => {
+    expect(bytes.zstd.length).toBeLessThan(bytes.none.length);
+    const t = castTableToSchema(await decodeParquet(bytes.snappy), sample.schema);
+    expect(plainRows(t)).toEqual(plainRows(sample));
+  });
+
+  it('projection keeps the requested order; row groups select rows', async () => {
+    const b = encodeParquet(sample, { rowGroupSize: 500 });
+    const footer = await readParquetFooter(b, b.length);
+    expect(footer.rowGroups.map((g) => g.numRows)).toEqual([500, 500, 500, 500]);
+    const t = await decodeParquet(b, { columns: ['s', 'id'], rowGroups: [1, 3] });
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['s', 'id']);
+    expect(t.numRows).toBe(1000);
+    expect(t.getChild('id')!.get(0)).toBe(500n);
+    expect(t.getChild('id')!.get(500)).toBe(1500n);
+    const none = await decodeParquet(b, { columns: [], rowGroups: [0] });
+    expect(none.numRows).toBe(500);
+    await expect(decodeParquet(b, { columns: ['nope'], file: 'x.parquet' })).rejects.toThrow(/column 'nope' is not in file 'x.parquet'/);
+    await expect(decodeParquet(b, { rowGroups: [4] })).rejects.toThrow(/row group 4/);
+  });
+
+  it('empty tables', async () => {
+    const empty = new Table(sample.schema, []);
+    const b = encodeParquet(empty);
+    const t = castTableToSchema(await decodeParquet(b), sample.schema);
+    expect(t.numRows).toBe(0);
+    expect(t.schema.fields.length).toBe(sample.schema.fields.length);
+    expect((await readParquetFooter(b, b.length)).numRows).toBe(0);
+  });
+});
+
+describe('readParquetFooter', () => {
+  it('returns row groups with decoded min/max/nullCount for ints, floats, strings, bools, dates, timestamps', async () => {
+    const b = encodeParquet(sample, { rowGroupSize: 1000 });
+    const reads: { offset: number; length?: number }[] = [];
+    const footer = await readParquetFooter(async (r) => {
+      const range = r as { offset: number; length: number };
+      reads.push(range);
+      return b.subarray(range.offset, range.offset + range.length);
+    }, b.length, { file: 'f.parquet' });
+    expect(reads.length).toBeLessThanOrEqual(2);
+    expect(footer.numRows).toBe(2000);
+    expect(footer.columns).toEqual(sample.schema.fields.map((f) => f.name));
+    expect(footer.rowGroups).toHaveLength(2);
+    const part = sample.slice(1000, 2000);
+    const rg = footer.rowGroups[1];
+    const vals = (name: string) => [...part.getChild(name)!].filter((v) => v !== null);
+    const minmax = (xs: any[]) => [xs.reduce((a, b) => (b < a ? b : a)), xs.reduce((a, b) => (b > a ? b : a))];
+    for (const name of ['id', 'i8', 'i16', 'i32', 'i64', 'u8', 'u32', 'u64', 'f32', 'f64']) {
+      const [min, max] = minmax(vals(name));
+      expect(rg.columns[name].min, name).toBe(min);
+      expect(rg.columns[name].max, name).toBe(max);
+      expect(rg.columns[name].nullCount, name).toBe(1000 - vals(name).length);
+    }
+    const enc = new TextEncoder();
+    const strs = vals('s') as string[];
+    strs.sort((a, b) => Buffer.compare(enc.encode(a), enc.encode(b)));
+    expect(rg.columns.s.min).toBe(strs[0]);
+    expect(rg.columns.s.max).toBe(strs[strs.length - 1]);
+    expect(rg.columns.b.min).toBe(false);
+    expect(rg.columns.b.max).toBe(true);
+    const days = vals('d') as number[]; // ms since epoch from arrow-js
+    expect((rg.columns.d.min as Date).getTime()).toBe(Math.min(...days));
+    const us = [...part.getChild('ts_us')!.data].flatMap((d) => Array.from(d.values as BigInt64Array).filter((_, i) => d.getValid(i)));
+    const minUs = us.reduce((a, b) => (b < a ? b : a));
+    const maxUs = us.reduce((a, b) => (b > a ? b : a));
+    expect((rg.columns.ts_us.min as Date).getTime()).toBe(Number(minUs / 1000n));
+    expect((rg.columns.ts_us.max as Date).getTime()).toBe(Number((maxUs + 999n) / 1000n));
+    expect(rg.columns.dec.min).toBe(null);
+    expect(rg.columns.id.compressedSize).toBeGreaterThan(0);
+    expect(rg.columns.id.offset).toBeGreaterThanOrEqual(4);
+  });
+
+  it('rejects non-Parquet and Vortex files with "unsupported file format" naming the file', async () => {
+    const junk = new TextEncoder().encode('VTXF this is not parquet at all VTXF');
+    const err = await readParquetFooter(junk, junk.length, { file: 's3://b/t/part-x_0001.vortex' }).catch((e) => e);
+    expect(err).toBeInstanceOf(LakeSoulError);
+    expect(err.kind).toBe('Unsupported');
+    expect(err.message).toMatch(/unsupported file format.*part-x_0001\.vortex/);
+    const err2 = await decodeParquet(junk, { file: 'a.parquet' }).catch((e) => e);
+    expect(err2.kind).toBe('Unsupported');
+    expect(err2.message).toMatch(/unsupported file format: 'a.parquet'/);
+    const b = encodeParquet(sample);
+    const corrupt = b.slice();
+    corrupt.fill(7, b.length - 200, b.length - 8);
+    const err3 = await readParquetFooter(corrupt, corrupt.length, { file: 'c.parquet' }).catch((e) => e);
+    expect(err3).toBeInstanceOf(LakeSoulError);
+    expect(err3.message).toMatch(/c\.parquet/);
+    const body = b.slice();
+    body.fill(0, 4, 2000);
+    const err4 = await decodeParquet(body, { file: 'd.parquet' }).catch((e) => e);
+    expect(err4).toBeInstanceOf(LakeSoulError);
+    expect(err4.message).toMatch(/d\.parquet/);
+  });
+});
+
+describe('castTableToSchema', () => {
+  it('converts types changed by other writers and names column + file when impossible', async () => {
+    const t = new Table({
+      a: vectorFromArray([1, 2, null], new Int32()),
+      s: vectorFromArray(['x', 'y', 'z'], new Utf8()),
+      ts: vectorFromArray([1000, 2000, 3000], new Timestamp(TimeUnit.MILLISECOND, null)),
+      l: vectorFromArray([[1, 2], [3, 4], null], new List(new Field('element', new Float32(), true))),
+    });
+    const back = await decodeParquet(encodeParquet(t));
+    const target = new Schema([
+      new Field('l', new FixedSizeList(2, new Field('item', new Float32(), true)), true),
+      new Field('a', new Int64(), true),
+      new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true),
+      new Field('s', new LargeUtf8(), true),
+    ]);
+    const c = castTableToSchema(back, target, { file: 'f.parquet' });
+    expect(c.schema.fields.map((f) => String(f.type))).toEqual(target.fields.map((f) => String(f.type)));
+    expect(c.getChild('a')!.get(1)).toBe(2n);
+    expect(c.getChild('ts')!.data[0].values[2]).toBe(3000000n);
+    expect(c.getChild('s')!.get(2)).toBe('z');
+    expect(Array.from(c.getChild('l')!.get(1)!)).toEqual([3, 4]);
+    expect(() => castTableToSchema(back, new Schema([new Field('a', new Int16(), true), new Field('s', new Float64(), true)]), { file: 'f.parquet' })).toThrow(
+      /column 's' of file 'f.parquet': cannot convert Utf8 to Float64/,
+    );
+    expect(() => castTableToSchema(back, new Schema([new Field('zz', new Int16(), true)]), { file: 'f.parquet' })).toThrow(/'zz' is missing from file 'f.parquet'/);
+    expect(castTableToSchema(back, new Schema([new Field('zz', new Int16(), true)]), { missing: 'null' }).getChild('zz')!.nullCount).toBe(3);
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * Parquet encoding and decoding through parquet-wasm (Rust arrow-rs/parquet compiled to wasm), with
+ * Arrow IPC as the bridge to apache-arrow. parquet-wasm is loaded lazily on first use (no work at
+ * import time).
+ */
+import { createRequire } from 'node:module';
+import { Field, RecordBatch, Schema, Table, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
+import type * as ParquetWasm from 'parquet-wasm';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { castData } from '../arrow/cast-data.js';
+import { makeBatch } from '../arrow/data-access.js';
+import { gatherData } from '../arrow/take-rows.js';
+import { assertParquetMagic, decodeFileMetaData } from './parquet-footer.js';
+
+type PW = typeof ParquetWasm;
+let wasm: PW | undefined;
+
+/** The parquet-wasm module (node build), loaded on first call. */
+export function parquetWasm(): PW {
+  if (wasm === undefined) {
+    const require = createRequire(import.meta.url);
+    wasm = require('parquet-wasm') as PW;
+  }
+  return wasm;
+}
+
+/** Options of {@link encodeParquet}. */
+export interface EncodeParquetOptions {
+  /** Default 'zstd' (what LakeSoul writes); 'snappy' and 'none' for interop tests. */
+  compression?: 'zstd' | 'snappy' | 'none';
+  /** Maximum rows per row group (default 256Ki rows: a few row groups per large file, for pruning). */
+  rowGroupSize?: number;
+  /** Extra key/value metadata for the footer. */
+  metadata?: Record<string, string>;
+  /** File name for messages. */
+  file?: string;
+}
+
+/** Default maximum rows per row group written by {@link encodeParquet}. */
+export const DEFAULT_ROW_GROUP_SIZE = 256 * 1024;
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Encode an Arrow table as a Parquet file (zstd by default, chunk-level min/max/null statistics for
+ * every column). The Arrow schema is stored in the footer (ARROW:schema), so parquet-wasm and
+ * pyarrow read the exact types back.
+ */
+export function encodeParquet(table: Table | RecordBatch, options: EncodeParquetOptions = {}): Uint8Array {
+  const pw = parquetWasm();
+  const t = table instanceof RecordBatch ? new Table(table.schema, [table]) : table;
+  const compression =
+    options.compression === 'snappy' ? pw.Compression.SNAPPY : options.compression === 'none' ? pw.Compression.UNCOMPRESSED : pw.Compression.ZSTD;
+  let builder = new pw.WriterPropertiesBuilder()
+    .setCompression(compression)
+    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
+    .setMaxRowGroupSize(Math.max(1, options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE))
+    .setCreatedBy('lakesoul-ts (parquet-wasm 0.8.0)');
+  if (options.metadata !== undefined) builder = builder.setKeyValueMetadata(new Map(Object.entries(options.metadata)));
+  const props = builder.build();
+  try {
+    const wt = pw.Table.fromIPCStream(tableToIPC(t, 'stream'));
+    return pw.writeParquet(wt, props);
+  } catch (e) {
+    throw new LakeSoulError('Internal', `could not encode Parquet${options.file ? ` file '${options.file}'` : ''}: ${errorMessage(e)}`, {
+      context: { file: options.file },
+      cause: e,
+    });
+  }
+}
+
+/** Options of {@link decodeParquet}. */
+export interface DecodeParquetOptions {
+  /** Top-level columns to read (default all). An unknown name is InvalidArgument naming it and the file. */
+  columns?: string[];
+  /** Row groups to read, by index (default all). */
+  rowGroups?: number[];
+  /** Rows per decoded batch (default 64Ki). */
+  batchSize?: number;
+  /** File name for messages. */
+  file?: string;
+}
+
+/** Default rows per batch of {@link decodeParquet}. */
+export const DEFAULT_DECODE_BATCH_SIZE = 64 * 1024;
+
+/**
+ * Decode Parquet bytes to an Arrow table, honouring projection and row-group selection (through
+ * parquet-wasm's `ParquetFile`; its plain `readParquet` ignores `columns`). Columns come back in the
+ * file's order. Non-Parquet bytes are an Unsupported "unsupported file format" error naming the file;
+ * corrupt data is an Io error naming it.
+ */
+export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOptions = {}): Promise<Table> {
+  const { file } = options;
+  assertParquetMagic(bytes, file);
+  const pw = parquetWasm();
+  const len = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+  if (len + 12 > bytes.length) throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}'`, { context: { file } });
+  const footer = decodeFileMetaData(bytes.subarray(bytes.length - 8 - len, bytes.length - 8), file);
+  if (options.columns !== undefined) {
+    for (const c of options.columns) {
+      if (!footer.columns.includes(c)) {
+        throw new LakeSoulError('InvalidArgument', `column '${c}' is not in file '${file ?? '<bytes>'}' (columns: ${footer.columns.join(', ')})`, {
+          context: { file, column: c },
+        });
+      }
+    }
+  }
+  if (options.rowGroups !== undefined) {
+    for (const g of options.rowGroups) {
+      if (!Number.isInteger(g) || g < 0 || g >= footer.rowGroups.length) {
+        throw new LakeSoulError('InvalidArgument', `row group ${g} is not in file '${file ?? '<bytes>'}' (${footer.rowGroups.length} row groups)`, {
+          context: { file },
+        });
+      }
+    }
+  }
+  const batchSize = options.batchSize ?? DEFAULT_DECODE_BATCH_SIZE;
+  try {
+    let ipc: Uint8Array;
+    if (options.columns === undefined && options.rowGroups === undefined) {
+      // the synchronous reader is faster when nothing is pruned
+      const t = pw.readParquet(bytes, { batchSize });
+      ipc = t.intoIPCStream();
+    } else if (options.columns !== undefined && options.columns.length === 0) {
+      const rows = (options.rowGroups ?? footer.rowGroups.map((_, i) => i)).reduce((s, g) => s + footer.rowGroups[g].numRows, 0);
+      return new Table(makeBatch(new Schema([]), [], rows));
+    } else {
+      const pf = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+      try {
+        const t = await pf.read({ columns: options.columns, rowGroups: options.rowGroups, batchSize });
+        ipc = t.intoIPCStream();
+      } finally {
+        pf.free();
+      }
+    }
+    const table = tableFromIPC(ipc);
+    return options.columns !== undefined ? reorder(table, options.columns) : table;
+  } catch (e) {
+    if (e instanceof LakeSoulError) throw e;
+    throw new LakeSoulError('Io', `could not decode Parquet file '${file ?? '<bytes>'}': ${errorMessage(e)}`, {
+      code: 'CORRUPT_FILE',
+      context: { file },
+      cause: e,
+    });
+  }
+}
+
+function reorder(table: Table, columns: string[]): Table {
+  const names = table.schema.fields.map((f) => f.name);
+  if (names.length === columns.length && names.every((n, i) => n === columns[i])) return table;
+  return table.select(columns as any) as Table;
+}
+
+/** Options of {@link castTableToSchema}. */
+export interface CastTableOptions {
+  /** File name for messages. */
+  file?: string;
+  /** What to do with a schema field the table lacks: 'error' (default), 'omit' it, or fill with 'null'. */
+  missing?: 'error' | 'omit' | 'null';
+}
+
+/**
+ * Conform a decoded table to `schema` exactly: columns by name in the schema's order, each converted
+ * losslessly to the schema's type (Parquet round trips may change int widths, unsigned types, dates,
+ * timestamp units/timezones, large_utf8, fixed_size_list, decimal precision, dictionary encoding).
+ * A column that cannot be converted is a SchemaMismatch naming the column and the file.
+ */
+export function castTableToSchema(table: Table, schema: Schema, options: CastTableOptions = {}): Table {
+  const missing = options.missing ?? 'error';
+  const fields: Field[] = [];
+  const plan: { field: Field; index: number }[] = [];
+  for (const field of schema.fields) {
+    const index = table.schema.fields.findIndex((f) => f.name === field.name);
+    if (index < 0) {
+      if (missing === 'omit') continue;
+      if (missing === 'error') {
+        throw new LakeSoulError('SchemaMismatch', `column '${field.name}' is missing from file '${options.file ?? '<bytes>'}'`, {
+          context: { column: field.name, file: options.file },
+        });
+      }
+    }
+    fields.push(field);
+    plan.push({ field, index });
+  }
+  const outSchema = new Schema(fields, schema.metadata);
+  const batches = table.batches.map((b) => {
+    const cols: Data[] = plan.map(({ field, index }) =>
+      index < 0
+        ? gatherData(field.type, [], null, new Int32Array(b.numRows).fill(-1))
+        : castData(b.data.children[index] as Data, field.type, { column: field.name, file: options.file }),
+    );
+    return makeBatch(outSchema, cols, b.numRows);
+  });
+  return new Table(outSchema, batches);
+}

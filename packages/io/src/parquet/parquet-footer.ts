@@ -1,0 +1,288 @@
+/**
+ * Reading a Parquet footer (FileMetaData) with ranged reads, without parquet-wasm: row counts,
+ * column names and per-row-group column statistics for row-group pruning.
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { ByteRange } from '../types.js';
+import { ThriftDecodeError, readThriftStruct, type ThriftStruct, type ThriftValue } from './thrift-compact.js';
+
+/** A decoded statistics value (see {@link ParquetColumnStats}). */
+export type StatValue = number | bigint | string | boolean | Date | Uint8Array;
+
+/**
+ * Statistics of one column chunk. min/max are decoded to JS values: int8..int32 and uint8..uint32 ->
+ * number; int64/uint64 -> bigint; float/double -> number; utf8 -> string; other byte arrays ->
+ * Uint8Array; bool -> boolean; date -> Date (UTC midnight); timestamps -> Date with min rounded
+ * DOWN and max rounded UP to the millisecond (so the bounds stay valid bounds). Decimals, INT96,
+ * float16 and undecodable values -> null (no pruning). `nullCount` is null when not written.
+ */
+export interface ParquetColumnStats {
+  min: StatValue | null;
+  max: StatValue | null;
+  nullCount: number | null;
+  /** Byte offset of the chunk's first page (dictionary page if any). */
+  offset: number;
+  compressedSize: number;
+  /** Parquet physical type, e.g. INT64, BYTE_ARRAY. */
+  physicalType: string;
+}
+
+/** One row group of a footer. Column keys are the dotted paths (`id`, `st.x`, `lst.list.element`). */
+export interface ParquetRowGroupInfo {
+  numRows: number;
+  /** Byte range of the whole row group's column chunks. */
+  offset: number;
+  compressedSize: number;
+  columns: Record<string, ParquetColumnStats>;
+}
+
+/** A decoded Parquet footer. */
+export interface ParquetFooter {
+  numRows: number;
+  /** Top-level column names in file order. */
+  columns: string[];
+  rowGroups: ParquetRowGroupInfo[];
+  createdBy: string | null;
+  keyValueMetadata: Record<string, string>;
+  /** Size of the Thrift footer in bytes (without the 8-byte trailer). */
+  footerLength: number;
+}
+
+/** Options of {@link readParquetFooter}. */
+export interface ReadFooterOptions {
+  /** File name for messages. */
+  file?: string;
+  signal?: AbortSignal;
+}
+
+const PHYSICAL = ['BOOLEAN', 'INT32', 'INT64', 'INT96', 'FLOAT', 'DOUBLE', 'BYTE_ARRAY', 'FIXED_LEN_BYTE_ARRAY'];
+const MAGIC = [0x50, 0x41, 0x52, 0x31]; // PAR1
+
+/** The "unsupported file format" error for a file that is not Parquet. */
+export function unsupportedFormat(file: string | undefined, detail: string): LakeSoulError {
+  const name = file ?? '<bytes>';
+  const vortex = /\.vortex$/i.test(name);
+  return new LakeSoulError(
+    'Unsupported',
+    `unsupported file format: '${name}' is not a Parquet file${vortex ? ' (Vortex files, the LakeSoul 4.0 default, are not supported; set file_format=parquet)' : ''} (${detail})`,
+    { code: 'UNSUPPORTED_FILE_FORMAT', context: { file: name } },
+  );
+}
+
+/** Throw the unsupported-format error unless `bytes` starts and ends with the Parquet magic. */
+export function assertParquetMagic(bytes: Uint8Array, file?: string): void {
+  const n = bytes.length;
+  if (/\.vortex$/i.test(file ?? '')) throw unsupportedFormat(file, 'Vortex file');
+  if (n < 12) throw unsupportedFormat(file, `only ${n} bytes`);
+  for (let k = 0; k < 4; k++) {
+    if (bytes[k] !== MAGIC[k] || bytes[n - 4 + k] !== MAGIC[k]) throw unsupportedFormat(file, 'no PAR1 magic');
+  }
+}
+
+interface Leaf {
+  path: string;
+  physical: number;
+  logical: ThriftStruct | null;
+  converted: number | null;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function num(v: ThriftValue | undefined): number {
+  return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0;
+}
+
+function str(v: ThriftValue | undefined): string {
+  return v instanceof Uint8Array ? new TextDecoder().decode(v) : '';
+}
+
+/** Decode a plain-encoded statistics value for `leaf`; null when not decodable or not comparable. */
+function decodeStat(leaf: Leaf, raw: Uint8Array, bound: 'min' | 'max'): StatValue | null {
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const lt = leaf.logical;
+  const conv = leaf.converted;
+  const isDecimal = (lt !== null && lt.has(5)) || conv === 5;
+  if (isDecimal) return null;
+  const intType = lt?.get(10) as ThriftStruct | undefined;
+  const unsigned = (intType !== undefined && intType.get(2) === false) || (conv !== null && conv >= 11 && conv <= 14);
+  const tsType = lt?.get(8) as ThriftStruct | undefined;
+  const timestampUnit = tsType !== undefined ? unitOf(tsType.get(2) as ThriftStruct) : conv === 9 ? 1 : conv === 10 ? 1000 : conv === null ? 0 : 0;
+  // timestampUnit: ticks per millisecond (1 = ms, 1000 = us, 1e6 = ns), 0 = not a timestamp
+  const isDate = (lt !== null && lt.has(6)) || conv === 6;
+  try {
+    switch (leaf.physical) {
+      case 0:
+        return raw.length >= 1 ? raw[0] !== 0 : null;
+      case 1: {
+        if (raw.length < 4) return null;
+        if (isDate) return new Date(dv.getInt32(0, true) * 86400000);
+        return unsigned ? dv.getUint32(0, true) : dv.getInt32(0, true);
+      }
+      case 2: {
+        if (raw.length < 8) return null;
+        const v = unsigned ? dv.getBigUint64(0, true) : dv.getBigInt64(0, true);
+        if (timestampUnit > 0) {
+          const per = BigInt(timestampUnit);
+          let ms = v / per;
+          const rem = v % per;
+          if (rem !== 0n) {
+            if (bound === 'min' && v < 0n) ms -= 1n;
+            if (bound === 'max' && v > 0n) ms += 1n;
+          }
+          return new Date(Number(ms));
+        }
+        return v;
+      }
+      case 4:
+        return raw.length >= 4 ? dv.getFloat32(0, true) : null;
+      case 5:
+        return raw.length >= 8 ? dv.getFloat64(0, true) : null;
+      case 6: {
+        const isString = (lt !== null && (lt.has(1) || lt.has(4) || lt.has(12))) || conv === 0 || conv === 4 || conv === 19;
+        if (isString) return utf8.decode(raw);
+        return raw.slice();
+      }
+      default:
+        return null;
+    }
+  } catch {
+    return null; // e.g. a truncated multi-byte UTF-8 sequence
+  }
+}
+
+function unitOf(u: ThriftStruct | undefined): number {
+  if (u === undefined) return 0;
+  if (u.has(1)) return 1;
+  if (u.has(2)) return 1000;
+  if (u.has(3)) return 1_000_000;
+  return 0;
+}
+
+function leavesOf(schema: ThriftStruct[]): { leaves: Leaf[]; top: string[] } {
+  const leaves: Leaf[] = [];
+  const top: string[] = [];
+  let i = 1; // element 0 is the root
+  const walk = (prefix: string, depth: number): void => {
+    const el = schema[i++];
+    if (el === undefined) throw new ThriftDecodeError('schema ends early');
+    const name = str(el.get(4));
+    if (depth === 0) top.push(name);
+    const path = prefix === '' ? name : `${prefix}.${name}`;
+    const children = num(el.get(5));
+    if (el.has(5) && children >= 0 && !el.has(1)) {
+      for (let c = 0; c < children; c++) walk(path, depth + 1);
+    } else {
+      leaves.push({
+        path,
+        physical: num(el.get(1)),
+        logical: (el.get(10) as ThriftStruct | undefined) ?? null,
+        converted: el.has(6) ? num(el.get(6)) : null,
+      });
+    }
+  };
+  const rootChildren = num(schema[0]?.get(5));
+  for (let c = 0; c < rootChildren; c++) walk('', 0);
+  return { leaves, top };
+}
+
+/** Decode FileMetaData bytes (the Thrift footer without trailer). */
+export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFooter {
+  try {
+    const fm = readThriftStruct(footer);
+    const schema = (fm.get(2) as ThriftStruct[] | undefined) ?? [];
+    const { leaves, top } = leavesOf(schema);
+    const byPath = new Map(leaves.map((l) => [l.path, l]));
+    const rowGroups: ParquetRowGroupInfo[] = ((fm.get(4) as ThriftStruct[] | undefined) ?? []).map((rg) => {
+      const columns: Record<string, ParquetColumnStats> = {};
+      let start = Infinity;
+      let compressed = 0;
+      for (const cc of (rg.get(1) as ThriftStruct[] | undefined) ?? []) {
+        const md = cc.get(3) as ThriftStruct | undefined;
+        if (md === undefined) continue;
+        const path = ((md.get(3) as Uint8Array[] | undefined) ?? []).map((p) => str(p)).join('.');
+        const leaf = byPath.get(path) ?? { path, physical: num(md.get(1)), logical: null, converted: null };
+        const offset = md.has(11) ? num(md.get(11)) : num(md.get(9));
+        const size = num(md.get(7));
+        start = Math.min(start, offset);
+        compressed += size;
+        const st = md.get(12) as ThriftStruct | undefined;
+        let min: StatValue | null = null;
+        let max: StatValue | null = null;
+        let nullCount: number | null = null;
+        if (st !== undefined) {
+          const minRaw = (st.get(6) ?? (leaf.physical !== 6 && leaf.physical !== 7 ? st.get(2) : undefined)) as Uint8Array | undefined;
+          const maxRaw = (st.get(5) ?? (leaf.physical !== 6 && leaf.physical !== 7 ? st.get(1) : undefined)) as Uint8Array | undefined;
+          if (minRaw !== undefined && maxRaw !== undefined) {
+            min = decodeStat(leaf, minRaw, 'min');
+            max = decodeStat(leaf, maxRaw, 'max');
+            if (min === null || max === null) min = max = null;
+          }
+          if (st.has(3)) nullCount = num(st.get(3));
+        }
+        columns[path] = { min, max, nullCount, offset, compressedSize: size, physicalType: PHYSICAL[leaf.physical] ?? 'UNKNOWN' };
+      }
+      return { numRows: num(rg.get(3)), offset: start === Infinity ? 0 : start, compressedSize: compressed, columns };
+    });
+    const kv: Record<string, string> = {};
+    for (const e of (fm.get(5) as ThriftStruct[] | undefined) ?? []) kv[str(e.get(1))] = str(e.get(2));
+    return {
+      numRows: num(fm.get(3)),
+      columns: top,
+      rowGroups,
+      createdBy: fm.has(6) ? str(fm.get(6)) : null,
+      keyValueMetadata: kv,
+      footerLength: footer.length,
+    };
+  } catch (e) {
+    if (e instanceof ThriftDecodeError || e instanceof RangeError) {
+      throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}': ${e.message}`, {
+        code: 'CORRUPT_FILE',
+        context: { file },
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Read and decode the footer of a Parquet file of `fileSize` bytes, from its bytes or through a
+ * ranged-read function (two small reads: the 8-byte trailer, then the footer). A file that is not
+ * Parquet (e.g. `.vortex`) is an Unsupported "unsupported file format" error naming the file.
+ */
+export async function readParquetFooter(
+  source: Uint8Array | ((range: ByteRange) => Promise<Uint8Array>),
+  fileSize: number,
+  options: ReadFooterOptions = {},
+): Promise<ParquetFooter> {
+  const { file, signal } = options;
+  if (/\.vortex$/i.test(file ?? '')) throw unsupportedFormat(file, 'Vortex file');
+  if (fileSize < 12) throw unsupportedFormat(file, `only ${fileSize} bytes`);
+  const read = async (offset: number, length: number): Promise<Uint8Array> => {
+    signal?.throwIfAborted();
+    if (source instanceof Uint8Array) return source.subarray(offset, offset + length);
+    const out = await source({ offset, length });
+    if (out.length !== length) {
+      throw new LakeSoulError('Io', `short read of '${file ?? '<file>'}': wanted ${length} bytes at ${offset}, got ${out.length}`, {
+        context: { file },
+      });
+    }
+    return out;
+  };
+  // one read of the tail usually covers the footer too
+  const guess = Math.min(fileSize, 64 * 1024);
+  const tail = await read(fileSize - guess, guess);
+  const trailer = tail.subarray(tail.length - 8);
+  for (let k = 0; k < 4; k++) {
+    if (trailer[4 + k] !== MAGIC[k]) throw unsupportedFormat(file, 'no PAR1 magic at the end');
+  }
+  const len = new DataView(trailer.buffer, trailer.byteOffset, 8).getUint32(0, true);
+  if (len + 12 > fileSize) {
+    throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}': footer length ${len} exceeds the file`, {
+      code: 'CORRUPT_FILE',
+      context: { file },
+    });
+  }
+  const footer = len + 8 <= tail.length ? tail.subarray(tail.length - 8 - len, tail.length - 8) : await read(fileSize - 8 - len, len);
+  return decodeFileMetaData(footer, file);
+}
