@@ -1,0 +1,437 @@
+/**
+ * Arrow -> DataFrame cells. Reads Arrow buffers directly (no per-value `Vector.get`), converting each
+ * type as documented in docs/dataframes.md. Every value either converts exactly or the conversion
+ * fails with a `LakeSoulError` naming the column and row, unless the caller opted into a lossy mode.
+ */
+import { DataType, RecordBatch, Table, Type, makeVector, util } from 'apache-arrow';
+import type { Data, Field, Schema } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { DanfoConvertOptions, DanfoDtype, Int64Mode } from './danfo-options.js';
+import { FRACTION_DIGITS, UNITS_PER_SECOND, ZoneOffsets, formatDate, formatTime, formatTimestamp, resolveZone } from './temporal-codec.js';
+import { bytesToBase64, decimalToString, decodeUtf8 } from './value-codec.js';
+
+/** Reads the value at a (data-relative) index; null for a null slot. */
+type Reader = (i: number) => unknown;
+type ReaderFactory = (data: Data) => Reader;
+
+/** Thrown by readers for a value that cannot be converted; the column loop adds column and row. */
+class ValueError extends Error {
+  constructor(message: string, readonly code: string, readonly hint: string) {
+    super(message);
+  }
+}
+
+/** Conversion plan of one output column. */
+interface ColumnPlan {
+  name: string;
+  index: number;
+  dtype: DanfoDtype;
+  factory: ReaderFactory;
+}
+
+/** A decoding plan for a schema: which columns are kept, their Danfo dtypes and readers. */
+export interface DecodePlan {
+  readonly schema: Schema;
+  /** Output column names (dropped binary columns excluded). */
+  readonly names: string[];
+  readonly dtypes: DanfoDtype[];
+  /** Columns dropped (binary, `binary: 'drop'`). */
+  readonly dropped: string[];
+  readonly columns: ColumnPlan[];
+}
+
+/** Columns converted to JS values, column-major. */
+export interface DecodedColumns {
+  names: string[];
+  dtypes: DanfoDtype[];
+  /** One array per column, each `numRows` long. */
+  columns: unknown[][];
+  numRows: number;
+}
+
+/** Context for messages. */
+export interface DecodeContext {
+  table?: string;
+  namespace?: string;
+}
+
+const TWO32 = 4294967296;
+
+function validity(data: Data): ((i: number) => boolean) | null {
+  if (data.typeId === Type.Null) return () => false;
+  const bm = data.nullBitmap;
+  if (!bm || bm.length === 0 || data.nullCount === 0) return null;
+  const off = data.offset;
+  return (i) => ((bm[(off + i) >> 3] >> ((off + i) & 7)) & 1) === 1;
+}
+
+/** Wrap a value reader with the slot validity. */
+function withNulls(data: Data, read: Reader): Reader {
+  const valid = validity(data);
+  if (!valid) return read;
+  return (i) => (valid(i) ? read(i) : null);
+}
+
+function int64Mode(option: DanfoConvertOptions['int64'], column: string): Int64Mode {
+  if (option === undefined) return 'error';
+  if (typeof option === 'string') return option;
+  return option[column] ?? 'error';
+}
+
+function containsBinary(type: DataType): boolean {
+  if (DataType.isBinary(type) || DataType.isLargeBinary(type) || DataType.isFixedSizeBinary(type) || type.typeId === Type.BinaryView) return true;
+  return (type.children ?? []).some((c: Field) => containsBinary(c.type));
+}
+
+/** Reader of 64-bit integers as exact JS numbers (error beyond +-(2^53-1)), strings or rounded numbers. */
+function int64Factory(signed: boolean, mode: Int64Mode, column: string): ReaderFactory {
+  return (data) => {
+    const values = data.values as BigInt64Array | BigUint64Array;
+    if (mode === 'string') return withNulls(data, (i) => values[i].toString());
+    if (mode === 'number-unsafe') return withNulls(data, (i) => Number(values[i]));
+    // Read the two 32-bit halves: no BigInt allocation for the common (safe) case.
+    const lo = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    const hi = signed ? new Int32Array(values.buffer, values.byteOffset, values.length * 2) : lo;
+    return withNulls(data, (i) => {
+      const n = hi[2 * i + 1] * TWO32 + lo[2 * i];
+      if (Number.isSafeInteger(n)) return n;
+      throw new ValueError(
+        `int64 value ${values[i]} is beyond +-(2^53-1) and has no exact JS number`,
+        'INT64_OUT_OF_RANGE',
+        `read it with { int64: 'string' } (exact decimal strings) or { int64: { ${JSON.stringify(column)}: 'string' } }; 'number-unsafe' rounds`,
+      );
+    });
+  };
+}
+
+/** Value of a timestamp slot as a JS number when exact, else bigint. */
+function timestampFactory(type: DataType & { unit: number; timezone?: string | null }, options: DanfoConvertOptions, column: string): ReaderFactory {
+  const unit = type.unit;
+  const tz = type.timezone ?? null;
+  const zone = tz ? resolveZone(tz) : null;
+  if (tz && !zone) {
+    throw new LakeSoulError('Unsupported', `column "${column}": unknown time zone "${tz}" in its timestamp type`, {
+      code: 'UNKNOWN_TIME_ZONE', context: { column },
+    });
+  }
+  const offsets = zone ? new ZoneOffsets(zone) : null;
+  const utc = zone?.kind === 'fixed' && zone.utc;
+  const per = UNITS_PER_SECOND[unit];
+  const perN = Number(per);
+  const digits = FRACTION_DIGITS[unit];
+  if (options.timestamps === 'date') {
+    return (data) => {
+      const values = data.values as BigInt64Array;
+      const lo = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+      const hi = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+      return withNulls(data, (i) => {
+        const n = hi[2 * i + 1] * TWO32 + lo[2 * i];
+        if (unit === 0) return new Date(n * 1000);
+        if (unit === 1) return new Date(n);
+        if (Number.isSafeInteger(n)) return new Date(Math.floor(n / (perN / 1000)));
+        return new Date(Number(values[i] / (per / 1000n) - (values[i] < 0n && values[i] % (per / 1000n) !== 0n ? 1n : 0n)));
+      });
+    };
+  }
+  return (data) => {
+    const values = data.values as BigInt64Array;
+    const lo = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    const hi = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+    return withNulls(data, (i) => {
+      const n = hi[2 * i + 1] * TWO32 + lo[2 * i];
+      if (!Number.isSafeInteger(n) || !offsets || digits === 0) return formatTimestamp(values[i], unit, offsets, utc);
+      // Fast path (exact double arithmetic): the common case of a zoned, sub-second timestamp.
+      const secs = Math.floor(n / perN);
+      const frac = n - secs * perN;
+      const off = offsets.at(secs);
+      const local = secs + off * 60;
+      return isoFast(local, frac, digits, off, utc);
+    });
+  };
+}
+
+const p2 = (n: number): string => (n < 10 ? '0' : '') + n;
+
+function isoFast(local: number, frac: number, digits: number, off: number, utc: boolean): string {
+  const days = Math.floor(local / 86400);
+  const sod = local - days * 86400;
+  const h = Math.floor(sod / 3600), mi = Math.floor((sod % 3600) / 60), s = sod % 60;
+  let out = `${formatDate(days)}T${p2(h)}:${p2(mi)}:${p2(s)}.${String(frac).padStart(digits, '0')}`;
+  if (off === 0 && utc) return out + 'Z';
+  const a = Math.abs(off);
+  out += `${off < 0 ? '-' : '+'}${p2(Math.floor(a / 60))}:${p2(a % 60)}`;
+  return out;
+}
+
+function unsupported(type: DataType, column: string): never {
+  throw new LakeSoulError('Unsupported', `column "${column}": Arrow type ${String(type)} has no DataFrame mapping`, {
+    code: 'UNSUPPORTED_TYPE', context: { column },
+  });
+}
+
+/** Build the reader factory for a type. `column` names the top-level column for messages. */
+function makeFactory(type: DataType, options: DanfoConvertOptions, column: string): ReaderFactory {
+  const nestedJson = options.nested === 'json';
+  switch (type.typeId) {
+    case Type.Null:
+      return () => () => null;
+    case Type.Bool:
+      return (data) => {
+        const bits = data.values as Uint8Array;
+        const off = data.offset;
+        return withNulls(data, (i) => ((bits[(off + i) >> 3] >> ((off + i) & 7)) & 1) === 1);
+      };
+    case Type.Int: {
+      const t = type as DataType & { bitWidth: number; isSigned: boolean };
+      if (t.bitWidth === 64) return int64Factory(t.isSigned, int64Mode(options.int64, column), column);
+      return (data) => {
+        const values = data.values as Int32Array;
+        return withNulls(data, (i) => values[i]);
+      };
+    }
+    case Type.Float: {
+      const t = type as DataType & { precision: number };
+      if (t.precision === 0) {
+        return (data) => {
+          const values = data.values as Uint16Array;
+          return withNulls(data, (i) => util.uint16ToFloat64(values[i]));
+        };
+      }
+      return (data) => {
+        const values = data.values as Float64Array;
+        return withNulls(data, (i) => values[i]);
+      };
+    }
+    case Type.Decimal: {
+      const t = type as DataType & { scale: number; bitWidth: number };
+      const words = t.bitWidth / 32;
+      const asNumber = options.decimals === 'number';
+      return (data) => {
+        const values = data.values as Uint32Array;
+        return withNulls(data, (i) => {
+          const s = decimalToString(values, i * words, words, t.scale);
+          return asNumber ? Number(s) : s;
+        });
+      };
+    }
+    case Type.Utf8:
+    case Type.LargeUtf8:
+      return (data) => {
+        const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+        const bytes = data.values as Uint8Array;
+        if (offsets instanceof BigInt64Array) return withNulls(data, (i) => decodeUtf8(bytes, Number(offsets[i]), Number(offsets[i + 1])));
+        return withNulls(data, (i) => decodeUtf8(bytes, offsets[i], offsets[i + 1]));
+      };
+    case Type.Binary:
+    case Type.LargeBinary:
+      return (data) => {
+        const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+        const bytes = data.values as Uint8Array;
+        return withNulls(data, (i) => bytesToBase64(bytes.subarray(Number(offsets[i]), Number(offsets[i + 1]))));
+      };
+    case Type.FixedSizeBinary: {
+      const width = (type as DataType & { byteWidth: number }).byteWidth;
+      return (data) => {
+        const bytes = data.values as Uint8Array;
+        return withNulls(data, (i) => bytesToBase64(bytes.subarray(i * width, (i + 1) * width)));
+      };
+    }
+    case Type.Utf8View:
+    case Type.BinaryView:
+      return (data) => {
+        const v = makeVector(data);
+        const isText = type.typeId === Type.Utf8View;
+        return withNulls(data, (i) => (isText ? v.get(i) : bytesToBase64(v.get(i) as Uint8Array)));
+      };
+    case Type.Date: {
+      const t = type as DataType & { unit: number };
+      const asDate = options.dates === 'date';
+      if (t.unit === 0) {
+        return (data) => {
+          const values = data.values as Int32Array;
+          return withNulls(data, asDate ? (i) => new Date(values[i] * 86_400_000) : (i) => formatDate(values[i]));
+        };
+      }
+      return (data) => {
+        const values = data.values as BigInt64Array;
+        return withNulls(data, (i) => {
+          const ms = Number(values[i]);
+          if (asDate) return new Date(ms);
+          return ms % 86_400_000 === 0 ? formatDate(ms / 86_400_000) : formatTimestamp(values[i], 1, new ZoneOffsets({ kind: 'fixed', minutes: 0, utc: true }), true);
+        });
+      };
+    }
+    case Type.Timestamp:
+      return timestampFactory(type as DataType & { unit: number; timezone?: string | null }, options, column);
+    case Type.Time: {
+      const t = type as DataType & { unit: number; bitWidth: number };
+      return (data) => {
+        const values = data.values as Int32Array | BigInt64Array;
+        return withNulls(data, (i) => formatTime(BigInt(values[i]), t.unit));
+      };
+    }
+    case Type.List:
+    case Type.LargeList: {
+      const child = makeFactory((type.children[0] as Field).type, { ...options, nested: 'array' }, column);
+      return (data) => {
+        const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+        const read = child(data.children[0]);
+        return withNulls(data, (i) => {
+          const a = Number(offsets[i]), b = Number(offsets[i + 1]);
+          const out = new Array(b - a);
+          for (let k = a; k < b; k++) out[k - a] = read(k);
+          return nestedJson ? JSON.stringify(out) : out;
+        });
+      };
+    }
+    case Type.FixedSizeList: {
+      const size = (type as DataType & { listSize: number }).listSize;
+      const child = makeFactory((type.children[0] as Field).type, { ...options, nested: 'array' }, column);
+      return (data) => {
+        const read = child(data.children[0]);
+        return withNulls(data, (i) => {
+          const out = new Array(size);
+          for (let k = 0; k < size; k++) out[k] = read(i * size + k);
+          return nestedJson ? JSON.stringify(out) : out;
+        });
+      };
+    }
+    case Type.Struct: {
+      const fields = type.children as Field[];
+      const kids = fields.map((f) => makeFactory(f.type, { ...options, nested: 'array' }, column));
+      return (data) => {
+        const reads = kids.map((k, j) => k(data.children[j]));
+        return withNulls(data, (i) => {
+          const o: Record<string, unknown> = {};
+          for (let j = 0; j < fields.length; j++) o[fields[j].name] = reads[j](i);
+          return nestedJson ? JSON.stringify(o) : o;
+        });
+      };
+    }
+    case Type.Dictionary: {
+      const t = type as DataType & { dictionary: DataType };
+      const valueFactory = makeFactory(t.dictionary, options, column);
+      const cache = new WeakMap<object, unknown[]>();
+      return (data) => {
+        const dict = data.dictionary!;
+        let lookup = cache.get(dict);
+        if (!lookup) {
+          lookup = [];
+          for (const d of dict.data) {
+            const r = valueFactory(d);
+            for (let k = 0; k < d.length; k++) lookup.push(r(k));
+          }
+          cache.set(dict, lookup);
+        }
+        const idx = data.values as Int32Array;
+        const l = lookup;
+        return withNulls(data, (i) => l[Number(idx[i])]);
+      };
+    }
+    default:
+      return unsupported(type, column);
+  }
+}
+
+function dtypeOf(type: DataType, options: DanfoConvertOptions, column: string): DanfoDtype {
+  switch (type.typeId) {
+    case Type.Bool: return 'boolean';
+    case Type.Int: {
+      const t = type as DataType & { bitWidth: number };
+      return t.bitWidth === 64 && int64Mode(options.int64, column) === 'string' ? 'string' : 'int32';
+    }
+    case Type.Float: return 'float32';
+    case Type.Decimal: return options.decimals === 'number' ? 'float32' : 'string';
+    case Type.Date: return options.dates === 'date' ? 'datetime' : 'string';
+    case Type.Timestamp: return options.timestamps === 'date' ? 'datetime' : 'string';
+    case Type.Dictionary: return dtypeOf((type as DataType & { dictionary: DataType }).dictionary, options, column);
+    default: return 'string';
+  }
+}
+
+function warn(options: DanfoConvertOptions, message: string): void {
+  if (options.onWarning) return options.onWarning(message);
+  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: object) => void } }).process;
+  if (proc?.emitWarning) proc.emitWarning(message, { code: 'LAKESOUL_DANFO_BINARY_DROPPED' });
+  else console.warn(message);
+}
+
+/** Plan the conversion of a schema; warns once per dropped binary column. */
+export function planDecode(schema: Schema, options: DanfoConvertOptions = {}, context: DecodeContext = {}): DecodePlan {
+  const names: string[] = [];
+  const dtypes: DanfoDtype[] = [];
+  const dropped: string[] = [];
+  const columns: ColumnPlan[] = [];
+  schema.fields.forEach((f, index) => {
+    if (options.binary !== 'base64' && containsBinary(f.type)) {
+      dropped.push(f.name);
+      return;
+    }
+    try {
+      const plan = { name: f.name, index, dtype: dtypeOf(f.type, options, f.name), factory: makeFactory(f.type, options, f.name) };
+      columns.push(plan);
+      names.push(plan.name);
+      dtypes.push(plan.dtype);
+    } catch (e) {
+      if (LakeSoulError.is(e) && context.table) e.context.table = context.table;
+      throw e;
+    }
+  });
+  if (dropped.length > 0) {
+    const where = context.table ? ` of table "${context.table}"` : '';
+    warn(options, `binary column(s) ${dropped.map((d) => `"${d}"`).join(', ')}${where} dropped from the DataFrame; read with { binary: 'base64' } to keep them`);
+  }
+  return { schema, names, dtypes, dropped, columns };
+}
+
+/** The column data chunks of a Table or RecordBatch, by field index. */
+function chunksOf(input: Table | RecordBatch, index: number): readonly Data[] {
+  const child = input instanceof RecordBatch ? input.getChildAt(index) : (input as Table).getChildAt(index);
+  return child ? child.data : [];
+}
+
+/**
+ * Decode a Table or RecordBatch into column arrays under a plan. `rowBase` offsets the row numbers
+ * reported in errors (rows of earlier batches of the same scan).
+ */
+export function decodeColumns(input: Table | RecordBatch, plan: DecodePlan, rowBase = 0, context: DecodeContext = {}): DecodedColumns {
+  const numRows = input.numRows;
+  const columns: unknown[][] = [];
+  for (const col of plan.columns) {
+    const out = new Array<unknown>(numRows);
+    let pos = 0;
+    for (const data of chunksOf(input, col.index)) {
+      const read = col.factory(data);
+      const n = data.length;
+      try {
+        for (let i = 0; i < n; i++) out[pos + i] = read(i);
+      } catch (e) {
+        if (!(e instanceof ValueError)) throw e;
+        // Find the failing row: re-read up to it.
+        let bad = 0;
+        for (; bad < n; bad++) {
+          try { read(bad); } catch { break; }
+        }
+        const row = rowBase + pos + bad;
+        const where = context.table ? `table "${context.table}" ` : '';
+        throw new LakeSoulError('InvalidArgument', `${where}column "${col.name}" row ${row}: ${e.message}; ${e.hint}`, {
+          code: e.code, context: { table: context.table, namespace: context.namespace, column: col.name, row },
+        });
+      }
+      pos += n;
+    }
+    columns.push(out);
+  }
+  return { names: plan.names, dtypes: plan.dtypes, columns, numRows };
+}
+
+/**
+ * Convert an Arrow Table or RecordBatch to DataFrame-ready columns (column-major JS arrays plus the
+ * Danfo dtype of each), following the mapping of docs/dataframes.md.
+ */
+export function arrowToColumns(input: Table | RecordBatch, options: DanfoConvertOptions = {}, context: DecodeContext = {}): DecodedColumns {
+  if (!(input instanceof Table) && !(input instanceof RecordBatch)) {
+    throw new LakeSoulError('InvalidArgument', 'expected an Arrow Table or RecordBatch', { code: 'INVALID_INPUT' });
+  }
+  return decodeColumns(input, planDecode(input.schema, options, context), 0, context);
+}

@@ -1,0 +1,101 @@
+/**
+ * Option and structural types of the Danfo connector. The connector never imports Danfo's own types:
+ * it works with any module shaped like `danfojs` / `danfojs-node` (see {@link DanfoModule}), so that
+ * neither package is needed to compile against it.
+ */
+import type { Schema } from 'apache-arrow';
+import type { ReadOptions, ScanOptions, ScanPlan, WriteInput, WriteOptions, WriteResult } from '@lakesoul-ts/io';
+
+/** The dtypes Danfo.js 1.2 knows; the connector always passes them explicitly (no inference). */
+export type DanfoDtype = 'float32' | 'int32' | 'string' | 'boolean' | 'datetime';
+
+/** The part of a Danfo DataFrame the connector reads: column names and row-major cell values. */
+export interface DanfoDataFrameLike {
+  readonly columns: string[];
+  /** Row-major cells (`df.values`). */
+  readonly values: unknown;
+}
+
+/** Constructor options passed to `new dfd.DataFrame(rows, options)`. */
+export interface DanfoFrameInit {
+  columns: string[];
+  dtypes: DanfoDtype[];
+}
+
+/**
+ * A Danfo module: `danfojs`, `danfojs-node`, or anything exposing a compatible `DataFrame`
+ * constructor. Passing the imported module as `dfd` types the returned frames as that module's
+ * `DataFrame` and skips the connector's own dynamic import.
+ */
+export interface DanfoModule {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  DataFrame: new (data: any, options?: any) => DanfoDataFrameLike;
+}
+
+/** The DataFrame type a module builds. */
+export type FrameOf<M extends DanfoModule> = InstanceType<M['DataFrame']>;
+
+/**
+ * How an int64/uint64 value maps to JavaScript:
+ * - `'error'` (default): numbers when within +-2^53, a `LakeSoulError` naming the column and row otherwise;
+ * - `'string'`: every value of the column becomes its exact decimal string (Danfo dtype `string`);
+ * - `'number-unsafe'`: `Number(value)`, rounded to the nearest double beyond 2^53 (explicit opt-in).
+ */
+export type Int64Mode = 'error' | 'string' | 'number-unsafe';
+
+/** Options converting Arrow data to DataFrame cells. See docs/dataframes.md for the full mapping. */
+export interface DanfoConvertOptions {
+  /** One mode for all int64/uint64 columns, or per column name (unlisted columns: `'error'`). */
+  int64?: Int64Mode | Record<string, Int64Mode>;
+  /**
+   * Timestamps: `'string'` (default) ISO 8601 with the unit's full precision and the column's offset
+   * (`Z`, `+08:00`; none for zone-less columns), exact both ways; `'date'` JS `Date` (millisecond
+   * precision, the zone then lives only in the table schema).
+   */
+  timestamps?: 'string' | 'date';
+  /** Dates: `'string'` (default) `YYYY-MM-DD`; `'date'` a `Date` at UTC midnight. */
+  dates?: 'string' | 'date';
+  /** Decimals: `'string'` (default, exact) or `'number'` (nearest double). */
+  decimals?: 'string' | 'number';
+  /** Binary columns: `'drop'` (default, with a warning) or `'base64'` strings. */
+  binary?: 'drop' | 'base64';
+  /** List/struct columns: `'array'` (default) JS arrays/objects in the cells, or `'json'` strings. */
+  nested?: 'array' | 'json';
+  /** Receives warnings (dropped binary columns). Default: `process.emitWarning`, else `console.warn`. */
+  onWarning?: (message: string) => void;
+}
+
+/** Options of {@link readDataFrame} / {@link streamDataFrames} besides the scan options. */
+export interface DanfoReadOptions extends DanfoConvertOptions {
+  /** The Danfo module to build frames with; default: dynamic import of `danfojs-node`, then `danfojs`. */
+  dfd?: DanfoModule;
+}
+
+/** Options converting DataFrame cells back to Arrow under a target schema. */
+export interface DanfoEncodeOptions {
+  /** Table columns absent from the frame: `'error'` (default) or nulls (nullable columns only). */
+  missingColumns?: 'error' | 'null';
+  /** Frame columns absent from the schema: `'error'` (default) or ignored. */
+  extraColumns?: 'error' | 'ignore';
+  /** NaN in a float column: kept as NaN (default `'value'`) or written as null. NaN elsewhere is null. */
+  nan?: 'value' | 'null';
+  /** Names the table in error messages. */
+  table?: string;
+  namespace?: string;
+}
+
+/** Options of {@link writeDataFrame}. */
+export interface WriteDataFrameOptions extends Omit<DanfoEncodeOptions, 'table' | 'namespace'>, WriteOptions {}
+
+/**
+ * What the connector needs from a table: its schema and name, a scan and a write. `LakeSoulTable`
+ * of `@lakesoul-ts/io` satisfies it.
+ */
+export interface DanfoTable {
+  readonly info: { readonly name: string; readonly namespace: string; readonly schema: Schema };
+  scan(options?: ScanOptions): ScanPlan | Promise<ScanPlan>;
+  write(input: WriteInput, options?: WriteOptions): Promise<WriteResult>;
+}
+
+/** Scan options plus conversion options, as taken by {@link readDataFrame}. */
+export type ReadDataFrameOptions = ScanOptions & DanfoReadOptions & Pick<ReadOptions, 'batchSize'>;

@@ -1,0 +1,111 @@
+/**
+ * Tables and Arrow data -> Danfo DataFrames. Conversion follows docs/dataframes.md; dtypes are always
+ * passed to Danfo explicitly (its inference would read `"123"` strings as int32 and nullable booleans
+ * as float32).
+ */
+import { util } from 'apache-arrow';
+import type { RecordBatch, Table } from 'apache-arrow';
+import type { ScanOptions } from '@lakesoul-ts/io';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { decodeColumns, planDecode } from './arrow-decoder.js';
+import type { DecodedColumns } from './arrow-decoder.js';
+import { loadDanfo } from './danfo-loader.js';
+import type { DanfoConvertOptions, DanfoModule, DanfoReadOptions, DanfoTable, FrameOf, ReadDataFrameOptions } from './danfo-options.js';
+
+const CONVERT_KEYS = ['dfd', 'int64', 'timestamps', 'dates', 'decimals', 'binary', 'nested', 'onWarning'] as const;
+
+function split(options: ReadDataFrameOptions): { scan: ScanOptions; convert: DanfoConvertOptions; dfd?: DanfoModule } {
+  const scan: Record<string, unknown> = { ...options };
+  for (const k of CONVERT_KEYS) delete scan[k];
+  const { dfd, ...convert } = options;
+  return { scan: scan as ScanOptions, convert, dfd };
+}
+
+function toRows(decoded: DecodedColumns, into: unknown[][] = []): unknown[][] {
+  const { columns, numRows } = decoded;
+  const width = columns.length;
+  const base = into.length;
+  into.length = base + numRows;
+  for (let r = 0; r < numRows; r++) {
+    const row = new Array(width);
+    for (let j = 0; j < width; j++) row[j] = columns[j][r];
+    into[base + r] = row;
+  }
+  return into;
+}
+
+function frame<M extends DanfoModule>(dfd: M, rows: unknown[][], decoded: Pick<DecodedColumns, 'names' | 'dtypes'>): FrameOf<M> {
+  return new dfd.DataFrame(rows, { columns: decoded.names, dtypes: decoded.dtypes }) as FrameOf<M>;
+}
+
+function aborted(signal: AbortSignal | undefined, table?: string): void {
+  if (signal?.aborted) {
+    throw new LakeSoulError('Aborted', `reading ${table ? `table "${table}" ` : ''}into a DataFrame was aborted`, { code: 'ABORTED', cause: signal.reason, context: { table } });
+  }
+}
+
+/**
+ * Convert an Arrow Table or RecordBatch to a Danfo DataFrame (types per docs/dataframes.md).
+ * Throws a `LakeSoulError` naming the column and row for a value with no exact JS form (e.g. an int64
+ * beyond 2^53 under the default `int64: 'error'`).
+ */
+export async function toDataFrame<M extends DanfoModule = DanfoModule>(
+  input: Table | RecordBatch,
+  options: DanfoReadOptions & { dfd?: M } = {},
+): Promise<FrameOf<M>> {
+  if (!util.isArrowTable(input) && !util.isArrowRecordBatch(input)) {
+    throw new LakeSoulError('InvalidArgument', 'toDataFrame expects an Arrow Table or RecordBatch', { code: 'INVALID_INPUT' });
+  }
+  const { dfd, ...convert } = options;
+  const mod = (await loadDanfo(dfd)) as M;
+  const plan = planDecode(input.schema, convert);
+  const decoded = decodeColumns(input, plan);
+  return frame(mod, toRows(decoded), decoded);
+}
+
+/**
+ * Read a table (any scan: partitions, columns, filter, version/timestamp, incremental range) into one
+ * DataFrame. Dropped binary columns are reported through `onWarning`.
+ */
+export async function readDataFrame<M extends DanfoModule = DanfoModule>(
+  table: DanfoTable,
+  options: ReadDataFrameOptions & { dfd?: M } = {},
+): Promise<FrameOf<M>> {
+  const { scan, convert, dfd } = split(options);
+  const name = table.info.name;
+  aborted(scan.signal, name);
+  const mod = (await loadDanfo(dfd)) as M;
+  const plan = await table.scan(scan);
+  const context = { table: name, namespace: table.info.namespace };
+  const decodePlan = planDecode(plan.schema, convert, context);
+  const rows: unknown[][] = [];
+  for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
+    aborted(scan.signal, name);
+    toRows(decodeColumns(batch, decodePlan, rows.length, context), rows);
+  }
+  return frame(mod, rows, decodePlan);
+}
+
+/**
+ * Read a table as a stream of DataFrames, one per Arrow batch (`batchSize` rows, default 8192), for
+ * tables larger than memory. Stopping early (`break`) stops the scan and its prefetch.
+ */
+export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
+  table: DanfoTable,
+  options: ReadDataFrameOptions & { dfd?: M } = {},
+): AsyncGenerator<FrameOf<M>, void, undefined> {
+  const { scan, convert, dfd } = split(options);
+  const name = table.info.name;
+  aborted(scan.signal, name);
+  const mod = (await loadDanfo(dfd)) as M;
+  const plan = await table.scan(scan);
+  const context = { table: name, namespace: table.info.namespace };
+  const decodePlan = planDecode(plan.schema, convert, context);
+  let rowBase = 0;
+  for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
+    aborted(scan.signal, name);
+    const decoded = decodeColumns(batch, decodePlan, rowBase, context);
+    rowBase += decoded.numRows;
+    yield frame(mod, toRows(decoded), decodePlan);
+  }
+}

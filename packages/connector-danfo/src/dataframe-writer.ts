@@ -1,0 +1,24 @@
+/**
+ * Danfo DataFrames -> tables. The frame is converted and validated in full against the table schema
+ * before the single `table.write` call, so a bad cell commits nothing.
+ */
+import type { WriteResult } from '@lakesoul-ts/io';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { fromDataFrame } from './arrow-encoder.js';
+import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './danfo-options.js';
+
+/**
+ * Write a DataFrame to a table as an append or an upsert (`mode`; default: upsert for primary-key
+ * tables, append otherwise, as `table.write`). Columns are matched by name; types are restored from
+ * the table schema (see docs/dataframes.md). A missing, unknown or mistyped column fails with a
+ * `LakeSoulError` of kind `SchemaMismatch` naming the column (and row) before anything is written.
+ */
+export async function writeDataFrame(df: DanfoDataFrameLike, table: DanfoTable, options: WriteDataFrameOptions = {}): Promise<WriteResult> {
+  const { missingColumns, extraColumns, nan, ...write } = options;
+  const { name, namespace, schema } = table.info;
+  if (write.signal?.aborted) {
+    throw new LakeSoulError('Aborted', `writing a DataFrame to table "${name}" was aborted`, { code: 'ABORTED', cause: write.signal.reason, context: { table: name, namespace } });
+  }
+  const arrow = fromDataFrame(df, schema, { missingColumns, extraColumns, nan, table: name, namespace });
+  return table.write(arrow, write);
+}

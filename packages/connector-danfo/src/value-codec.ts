@@ -1,0 +1,133 @@
+/**
+ * Value-level codecs shared by the decoder and the encoder: UTF-8, base64 and fixed-point decimals.
+ */
+
+type NodeBufferLike = {
+  from(buf: ArrayBufferLike, byteOffset: number, length: number): { utf8Slice?: (s: number, e: number) => string; toString(enc: string, s?: number, e?: number): string };
+};
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
+const textDecoder = new TextDecoder('utf-8');
+
+const bufferCache = new WeakMap<Uint8Array, ReturnType<NodeBufferLike['from']>>();
+
+/** Decode `bytes[start, end)` as UTF-8 (Node's Buffer when present, else TextDecoder). */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  if (NodeBuffer) {
+    let b = bufferCache.get(bytes);
+    if (!b) {
+      b = NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      bufferCache.set(bytes, b);
+    }
+    return b.utf8Slice ? b.utf8Slice(start, end) : b.toString('utf8', start, end);
+  }
+  return textDecoder.decode(bytes.subarray(start, end));
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Standard (RFC 4648, padded) base64 of bytes. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
+  }
+  if (i < bytes.length) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8);
+    out += B64[n >> 18] + B64[(n >> 12) & 63] + (i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=') + '=';
+  }
+  return out;
+}
+
+/** Bytes of a standard base64 string (padding optional); null when the text is not base64. */
+export function base64ToBytes(text: string): Uint8Array | null {
+  const s = text.replace(/=+$/, '');
+  if (s.length % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4));
+  let acc = 0, bits = 0, o = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? B64_INDEX[c] : -1;
+    if (v < 0) return null;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** Decimal string of a two's-complement little-endian integer of `words` 32-bit words, at `scale`. */
+export function decimalToString(values: Uint32Array, start: number, words: number, scale: number): string {
+  let v = 0n;
+  for (let k = words - 1; k >= 0; k--) v = (v << 32n) | BigInt(values[start + k]);
+  const bits = BigInt(words * 32);
+  if (values[start + words - 1] & 0x80000000) v -= 1n << bits;
+  return formatScaled(v, scale);
+}
+
+/** Format an unscaled integer at a scale (`12345`, 2 -> `123.45`; negative scales multiply). */
+export function formatScaled(v: bigint, scale: number): string {
+  if (scale <= 0) return (v * 10n ** BigInt(-scale)).toString();
+  const neg = v < 0n;
+  const digits = (neg ? -v : v).toString().padStart(scale + 1, '0');
+  return (neg ? '-' : '') + digits.slice(0, -scale) + '.' + digits.slice(-scale);
+}
+
+/** Why a decimal was refused (the caller adds column and row). */
+export class DecimalParseError extends Error {}
+
+/**
+ * Unscaled integer of a decimal string at `scale` with at most `precision` digits. Digits beyond the
+ * scale must be zeros (no silent rounding); exponents (`1.5e3`) are accepted.
+ */
+export function parseDecimal(text: string, precision: number, scale: number): bigint {
+  const m = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) throw new DecimalParseError(`"${text}" is not a decimal number`);
+  let intPart = m[2] || '0';
+  let frac = m[3] ?? '';
+  const exp = m[4] ? Number(m[4]) : 0;
+  if (exp > 0) {
+    const take = frac.slice(0, exp).padEnd(exp, '0');
+    intPart += take;
+    frac = frac.slice(exp);
+  } else if (exp < 0) {
+    const k = -exp;
+    const padded = intPart.padStart(k + 1, '0');
+    frac = padded.slice(-k) + frac;
+    intPart = padded.slice(0, -k);
+  }
+  let unscaled: bigint;
+  if (scale >= 0) {
+    if (frac.length > scale && /[1-9]/.test(frac.slice(scale))) {
+      throw new DecimalParseError(`"${text}" has more than ${scale} fraction digits (the column's scale)`);
+    }
+    unscaled = BigInt(intPart + frac.slice(0, scale).padEnd(scale, '0'));
+  } else {
+    const div = 10n ** BigInt(-scale);
+    const whole = BigInt(intPart);
+    if (/[1-9]/.test(frac) || whole % div !== 0n) throw new DecimalParseError(`"${text}" is not a multiple of 10^${-scale} (the column's scale)`);
+    unscaled = whole / div;
+  }
+  if (m[1] === '-') unscaled = -unscaled;
+  const abs = unscaled < 0n ? -unscaled : unscaled;
+  if (abs.toString().length > precision && abs !== 0n) {
+    throw new DecimalParseError(`"${text}" has more than ${precision} significant digits (the column's precision)`);
+  }
+  return unscaled;
+}
+
+/** Write an unscaled integer as `words` little-endian two's-complement 32-bit words. */
+export function writeDecimalWords(v: bigint, out: Uint32Array, start: number, words: number): void {
+  const bits = BigInt(words * 32);
+  let u = v < 0n ? (1n << bits) + v : v;
+  for (let k = 0; k < words; k++) {
+    out[start + k] = Number(u & 0xffffffffn);
+    u >>= 32n;
+  }
+}
