@@ -791,7 +791,11 @@ export class Catalog {
         const seen = new Set(prs[pre].snapshot ?? []);
         const ids: string[] = [];
         for (const r of after) {
-          const snap = r.commit_op === 'CompactionCommit' ? (r.snapshot ?? []).slice(1) : (r.snapshot ?? []);
+          let snap = r.snapshot ?? [];
+          if (r.commit_op === 'CompactionCommit' && snap.length > 0) {
+            seen.add(snap[0]); // the compacted rewrite of data already counted (or before the baseline)
+            snap = snap.slice(1);
+          }
           for (const id of snap) {
             if (seen.has(id)) continue;
             seen.add(id);
