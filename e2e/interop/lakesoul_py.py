@@ -10,6 +10,8 @@ defaults to Vortex, which the TypeScript reader does not read).
 
 Commands:
   create        {name, namespace, path, schema: [[name, type], ...], partitionBy, primaryKeys, hashBucketNum}
+  describe      {name, namespace}                        the table as LakeSoul-Python loads it
+  namespaces    {namespace?}                             namespaces, and the tables of `namespace`
   write         {name, namespace, input}                 rows of the IPC file `input`, one commit
   scan          {name, namespace, output, partitions?}   merged rows as IPC file `output`
   file_rows     {paths, output}                          raw rows of data files, plus a `__file` column
@@ -121,6 +123,36 @@ def cmd_create(args):
         "partitionBy": list(table.partition_by),
         "primaryKeys": list(table.primary_keys),
     }
+
+
+def cmd_describe(args):
+    table = _catalog().table(args["name"], namespace=args.get("namespace", "default"))
+    schema = table.schema
+    return {
+        "tableId": table.id,
+        "path": table.path,
+        "namespace": table.namespace,
+        "schema": [[f.name, str(f.type), f.nullable] for f in schema],
+        "partitionBy": list(table.partition_by),
+        "primaryKeys": list(table.primary_keys),
+        "properties": dict(table.properties),
+        "hashBucketNum": _try(lambda: table.hash_bucket_num),
+    }
+
+
+def _try(fn):
+    try:
+        return fn()
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def cmd_namespaces(args):
+    catalog = _catalog()
+    result = {"namespaces": list(catalog.list_namespaces())}
+    if args.get("namespace"):
+        result["tables"] = list(catalog.list_tables(args["namespace"]))
+    return result
 
 
 def cmd_write(args):
