@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { bucketFromFileName, decodePartitionDesc, encodePartitionDesc } from './partition-desc.js';
+import { LakeSoulError } from './errors.js';
+
+describe('partition_desc encoding', () => {
+  it('encodes like upstream', () => {
+    expect(encodePartitionDesc([], {})).toBe('-5');
+    expect(encodePartitionDesc(['date'], { date: '2024-01-01' })).toBe('date=2024-01-01');
+    expect(encodePartitionDesc(['date', 'region'], { region: 'eu', date: new Date(Date.UTC(2024, 1, 29, 23, 0)) })).toBe('date=2024-02-29,region=eu');
+    expect(encodePartitionDesc(['a', 'b', 'c'], [null, '', 42])).toBe('a=__L@KE$OUL_NULL__,b=__L@KE$OUL_EMPTY_STRING__,c=42');
+    expect(encodePartitionDesc(['n'], { n: 9007199254740993n })).toBe('n=9007199254740993');
+    expect(encodePartitionDesc(['n'], { n: -7 })).toBe('n=-7');
+    expect(encodePartitionDesc(['n'], { n: 1e21 })).toBe('n=1000000000000000000000');
+  });
+
+  it('rejects , and = naming column and value', () => {
+    for (const v of ['a,b', 'x=y']) {
+      try {
+        encodePartitionDesc(['region'], { region: v });
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toBeInstanceOf(LakeSoulError);
+        expect((e as LakeSoulError).kind).toBe('InvalidArgument');
+        expect((e as LakeSoulError).message).toContain("'region'");
+        expect((e as LakeSoulError).message).toContain(`'${v}'`);
+      }
+    }
+    expect(() => encodePartitionDesc(['a', 'b'], { a: 1 })).toThrowError(/'b'/);
+  });
+
+  it('decodes', () => {
+    expect(decodePartitionDesc('-5')).toEqual([]);
+    expect(decodePartitionDesc('date=2024-01-01,b=__L@KE$OUL_EMPTY_STRING__,c=__L@KE$OUL_NULL__')).toEqual([['date', '2024-01-01'], ['b', ''], ['c', null]]);
+    expect(() => decodePartitionDesc('nonsense')).toThrowError(LakeSoulError);
+  });
+
+  it('takes the bucket from the file name', () => {
+    expect(bucketFromFileName('s3://b/t/date=2024-01-01/part-AbCdEfGh12345678_0003.parquet')).toBe(3);
+    expect(bucketFromFileName('file:///t/part-x_0012.snappy.parquet')).toBe(12);
+    expect(bucketFromFileName('file:///t/part-00000-abc.c000.parquet')).toBe(0);
+    expect(bucketFromFileName('file:///t_7/data.parquet')).toBe(0);
+  });
+});
