@@ -593,38 +593,11 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     return { ...s, row };
   }
 
-  const generator = async function* (): AsyncGenerator<TfjsElement> {
-    if (closed) throw new LakeSoulError('Aborted', 'tfjsDataset: iterated after close()');
-    // Each started iteration is the next epoch; the first one continues a resumed position.
-    const ep = started ? epoch + 1 : epoch;
-    const skip = started ? 0 : consumed;
-    started = true;
-    epoch = ep;
-    consumed = skip;
+  /** The epoch's samples after the resume position, grouped into batches; `last` marks the final one. */
+  async function* groups(ep: number, skip: number): AsyncGenerator<{ samples: Sample[]; first: number; last: boolean }> {
+    const it = epochStream(ep)[Symbol.asyncIterator]();
     let sampleIndex = 0;
-    let batchIndex = 0;
     let pending: Sample[] = [];
-    const stream = epochStream(ep);
-    const emit = async (samples: Sample[], firstIndex: number): Promise<TfjsElement> => {
-      const ready = await Promise.all(samples.map((s, i) => prepare(s, ep, firstIndex + i)));
-      let el = assembleBatch(tf, ready, mapping, tableName);
-      if (options.batchTransform) {
-        const input = el;
-        const hook = options.batchTransform;
-        const bi = batchIndex;
-        el = tf.tidy(() => hook(input, { epoch: ep, batchIndex: bi }) as never) as TfjsElement;
-        const keep = new Set(tensorsOf(el));
-        tf.dispose(tensorsOf(input).filter((t) => !keep.has(t)));
-      }
-      return el;
-    };
-    const it = stream[Symbol.asyncIterator]();
-    const finish = () => {
-      // A finished epoch: a resume continues with the next one.
-      epoch = ep + 1;
-      consumed = 0;
-      started = false;
-    };
     try {
       let res = await it.next();
       while (!res.done && sampleIndex < skip) {
@@ -638,19 +611,74 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
         res = await it.next();
         const last = res.done === true;
         if (pending.length === batchSize || (last && !options.dropRemainder)) {
-          const samples = pending;
+          yield { samples: pending, first: sampleIndex - pending.length, last };
           pending = [];
-          const el = await emit(samples, sampleIndex - samples.length);
-          if (last) finish();
-          else consumed += samples.length;
-          batchIndex++;
-          yield el;
         }
       }
-      if (started && epoch === ep) finish();
     } finally {
       await it.return?.(undefined);
     }
+  }
+
+  // With decode workers, the next batch is decoded while the consumer trains on the current one.
+  const decodeAhead = executor?.kind === 'js-workers' ? 1 : 0;
+
+  const generator = async function* (): AsyncGenerator<TfjsElement> {
+    if (closed) throw new LakeSoulError('Aborted', 'tfjsDataset: iterated after close()');
+    // Each started iteration is the next epoch; the first one continues a resumed position.
+    const ep = started ? epoch + 1 : epoch;
+    const skip = started ? 0 : consumed;
+    started = true;
+    epoch = ep;
+    consumed = skip;
+    let batchIndex = 0;
+    const finish = () => {
+      // A finished epoch: a resume continues with the next one.
+      epoch = ep + 1;
+      consumed = 0;
+      started = false;
+    };
+    const queue: { n: number; last: boolean; ready: Promise<Sample[]> }[] = [];
+    const toElement = async (q: { n: number; last: boolean; ready: Promise<Sample[]> }): Promise<TfjsElement> => {
+      const ready = await q.ready;
+      let el = assembleBatch(tf, ready, mapping, tableName);
+      if (options.batchTransform) {
+        const input = el;
+        const hook = options.batchTransform;
+        const bi = batchIndex;
+        try {
+          el = tf.tidy(() => hook(input, { epoch: ep, batchIndex: bi }) as never) as TfjsElement;
+        } catch (e) {
+          tf.dispose(tensorsOf(input));
+          throw e;
+        }
+        const keep = new Set(tensorsOf(el));
+        tf.dispose(tensorsOf(input).filter((t) => !keep.has(t)));
+      }
+      return el;
+    };
+    for await (const g of groups(ep, skip)) {
+      const ready = Promise.all(g.samples.map((s, i) => prepare(s, ep, g.first + i)));
+      ready.catch(() => {}); // awaited below; this only marks it handled while it waits in the queue
+      queue.push({ n: g.samples.length, last: g.last, ready });
+      if (queue.length > decodeAhead) {
+        const q = queue.shift()!;
+        const el = await toElement(q);
+        if (q.last) finish();
+        else consumed += q.n;
+        batchIndex++;
+        yield el;
+      }
+    }
+    while (queue.length > 0) {
+      const q = queue.shift()!;
+      const el = await toElement(q);
+      if (q.last) finish();
+      else consumed += q.n;
+      batchIndex++;
+      yield el;
+    }
+    if (started && epoch === ep) finish();
   };
 
   const ds = tf.data.generator(generator as unknown as () => AsyncGenerator<tfc.TensorContainer>) as unknown as tfd.Dataset<TfjsElement>;

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
+import jpeg from 'jpeg-js';
+import { images, ImagePipeline } from './image-pipeline.js';
+import { createImageExecutor } from './image-executor.js';
+import { cropImage, flipHorizontal, resizeBilinear, sniffImageFormat, type RawImage } from './image-kernels.js';
+
+function gradientRgba(w: number, h: number): Uint8Array {
+  const d = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 4;
+      d[i] = (x * 255) / (w - 1);
+      d[i + 1] = (y * 255) / (h - 1);
+      d[i + 2] = (x * y) % 256;
+      d[i + 3] = 255;
+    }
+  }
+  return d;
+}
+
+function encodePng(w: number, h: number, rgba: Uint8Array): Uint8Array {
+  const png = new PNG({ width: w, height: h });
+  png.data = Buffer.from(rgba);
+  return new Uint8Array(PNG.sync.write(png));
+}
+
+function encodeJpeg(w: number, h: number, rgba: Uint8Array): Uint8Array {
+  return new Uint8Array(jpeg.encode({ data: Buffer.from(rgba), width: w, height: h }, 95).data);
+}
+
+describe('image kernels', () => {
+  it('sniffs formats', () => {
+    const rgba = gradientRgba(4, 4);
+    expect(sniffImageFormat(encodePng(4, 4, rgba))).toBe('png');
+    expect(sniffImageFormat(encodeJpeg(4, 4, rgba))).toBe('jpeg');
+    expect(sniffImageFormat(new Uint8Array([1, 2, 3, 4]))).toBeNull();
+  });
+
+  it('bilinear resize matches tf.image.resizeBilinear(halfPixelCenters=true)', async () => {
+    const w = 37, h = 23;
+    const rgb = new Float32Array(w * h * 3).map((_, i) => (i * 7919) % 256);
+    const img: RawImage = { width: w, height: h, channels: 3, data: rgb };
+    for (const [oh, ow] of [[10, 16], [64, 50], [23, 37]]) {
+      const ours = resizeBilinear(img, oh, ow).data;
+      const theirs = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgb, [h, w, 3]), [oh, ow], false, true).dataSync());
+      expect(ours.length).toBe(theirs.length);
+      let maxDiff = 0;
+      for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i] - theirs[i]));
+      expect(maxDiff).toBeLessThan(1e-3);
+    }
+  });
+
+  it('crop and flip move the right pixels', () => {
+    const img: RawImage = { width: 3, height: 2, channels: 1, data: new Uint8Array([1, 2, 3, 4, 5, 6]) };
+    expect([...cropImage(img, 1, 1, 1, 2).data]).toEqual([5, 6]);
+    expect([...flipHorizontal(img).data]).toEqual([3, 2, 1, 6, 5, 4]);
+    expect(() => cropImage(img, 1, 1, 2, 2)).toThrow(/does not fit/);
+  });
+});
+
+describe('image pipelines', () => {
+  const w = 40, h = 30;
+  const rgba = gradientRgba(w, h);
+  const png = encodePng(w, h, rgba);
+  const jpg = encodeJpeg(w, h, rgba);
+
+  it('decodes PNG exactly and JPEG closely, to float32 of the declared shape', async () => {
+    const ex = await createImageExecutor({ decoder: 'js' });
+    expect(ex.kind).toBe('js');
+    const p = images.decode();
+    const a = await ex.run(p, png, 0);
+    expect([a.height, a.width, a.channels]).toEqual([h, w, 3]);
+    expect(a.data).toBeInstanceOf(Float32Array);
+    for (let i = 0; i < w * h; i++) for (let k = 0; k < 3; k++) expect(a.data[i * 3 + k]).toBe(rgba[i * 4 + k]);
+    const b = await ex.run(p, jpg, 0);
+    let err = 0;
+    for (let i = 0; i < w * h; i++) for (let k = 0; k < 3; k++) err += Math.abs(b.data[i * 3 + k] - rgba[i * 4 + k]);
+    expect(err / (w * h * 3)).toBeLessThan(6);
+    const gray = await ex.run(images.decode({ channels: 1 }), png, 0);
+    expect(gray.channels).toBe(1);
+    expect(gray.data[w * h - 1]).toBeCloseTo(Math.round(0.299 * rgba[(w * h - 1) * 4] + 0.587 * rgba[(w * h - 1) * 4 + 1] + 0.114 * rgba[(w * h - 1) * 4 + 2]), 5);
+  });
+
+  it('composes resize, crops, flip, scale and normalize; random ops follow the sample seed', async () => {
+    const ex = await createImageExecutor({ decoder: 'js' });
+    const p = images.resize(24, 32).randomCrop(16, 16).flip(0.5).scale(1 / 255).normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25]);
+    expect(p.outputShape()).toEqual([16, 16, 3]);
+    expect(p.isRandom).toBe(true);
+    const outs = await Promise.all([1, 1, 2, 3, 4, 5, 6].map((s) => ex.run(p, png, s)));
+    expect([...outs[0].data]).toEqual([...outs[1].data]);
+    const distinct = new Set(outs.map((o) => o.data.slice(0, 20).join(',')));
+    expect(distinct.size).toBeGreaterThan(2);
+    for (const o of outs) expect([o.height, o.width, o.channels]).toEqual([16, 16, 3]);
+    // normalize((x/255 - .5)/.25) keeps values in [-2, 2].
+    for (const v of outs[0].data) expect(v >= -2 - 1e-5 && v <= 2 + 1e-5).toBe(true);
+    const center = await ex.run(images.centerCrop(10, 20), png, 0);
+    // the centred 10x20 window starts at (10, 10): its first pixel is source pixel (10, 10).
+    expect(center.data[0]).toBe(rgba[(10 * w + 10) * 4]);
+    expect(center.data[1]).toBe(rgba[(10 * w + 10) * 4 + 1]);
+  });
+
+  it('rejects bad steps and undecodable bytes with messages', async () => {
+    expect(() => images.resize(0, 3)).toThrow(RangeError);
+    expect(() => images.decode().flip(2)).toThrow(RangeError);
+    expect(() => images.decode().normalize([1, 2], [1])).toThrow(RangeError);
+    expect(() => new ImagePipeline([{ op: 'resize', height: 1, width: 1 }])).toThrow(/starts with decode/);
+    const ex = await createImageExecutor({ decoder: 'js' });
+    await expect(ex.run(images.decode(), new Uint8Array([1, 2, 3, 4, 5]), 0)).rejects.toThrow(/unsupported image format/);
+    await expect(ex.run(images.decode(), png.subarray(0, 60), 0)).rejects.toThrow();
+  });
+
+  it('worker threads give the same pixels as the main thread', async () => {
+    const main = await createImageExecutor({ decoder: 'js' });
+    const pool = await createImageExecutor({ decoder: 'js', workers: 2 });
+    expect(pool.kind).toBe('js-workers');
+    try {
+      const p = images.resize(20, 20).randomCrop(12, 12).flip();
+      for (const [bytes, seed] of [[png, 1], [jpg, 2], [png, 3]] as const) {
+        const a = await main.run(p, bytes.slice(), seed);
+        const b = await pool.run(p, bytes.slice(), seed);
+        expect([b.height, b.width, b.channels]).toEqual([a.height, a.width, a.channels]);
+        expect([...b.data]).toEqual([...a.data]);
+      }
+      const many = await Promise.all(Array.from({ length: 16 }, (_, i) => pool.run(images.resize(8, 8), png.slice(), i)));
+      expect(many.every((m) => m.data.length === 8 * 8 * 3)).toBe(true);
+      await expect(pool.run(images.decode(), new Uint8Array([9, 9, 9]), 0)).rejects.toThrow(/unsupported image format/);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/closed/);
+  });
+});
