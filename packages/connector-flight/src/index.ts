@@ -1,1 +1,22 @@
-export {};
+// Public API of @lakesoul-ts/connector-flight: an Arrow Flight server over a lakehouse, a small
+// Flight client, and the protocol pieces (framing, tickets) they are built from.
+export { FlightClient, toDescriptor } from './flight-client.js';
+export type {
+  ConnectOptions, CallOptions, FlightDescriptorInput, FlightEndpoint, FlightInfo, FlightPutResult, ReadAllOptions,
+} from './flight-client.js';
+export { HmacTicketSigner } from './hmac-ticket-signer.js';
+export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.js';
+export { BearerAuth } from './bearer-auth.js';
+export type { BearerAuthOptions, Principal } from './bearer-auth.js';
+export { toGrpcStatus, fromGrpcError } from './grpc-status.js';
+export { parseReadCommand, parseWriteCommand, scanOptionsOf, DEFAULT_NAMESPACE } from './flight-command.js';
+export type { FlightReadCommand, FlightWriteCommand } from './flight-command.js';
+export { parseCreateTableRequest, parseTypeName } from './create-table-request.js';
+export type { CreateTableRequest } from './create-table-request.js';
+export {
+  DEFAULT_MAX_MESSAGE_BYTES, batchToFlightData, decodeFlightData, recordBatchesToFlightData, schemaFromIpcMessage,
+  schemaToFlightData, schemaToIpcMessage,
+} from './ipc-framing.js';
+export type { DecodedFlightStream, EncodeOptions } from './ipc-framing.js';
+export { FLIGHT_PROTO_PATH, FLIGHT_SERVICE_NAME, loadFlightProtocol } from './flight-proto.js';
+export type { FlightDataMessage, FlightDescriptorMessage, FlightInfoMessage } from './flight-proto.js';

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { BearerAuth } from './bearer-auth.js';
+
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+describe('BearerAuth', () => {
+  it('lets everything through when no token or user is configured', () => {
+    const a = new BearerAuth({ secret: 'x'.repeat(16) });
+    expect(a.enabled).toBe(false);
+    expect(a.authenticate([]).via).toBe('anonymous');
+  });
+
+  it('accepts configured bearer tokens and refuses others', () => {
+    const a = new BearerAuth({ secret: 'x'.repeat(16), tokens: ['t0ken'] });
+    expect(a.enabled).toBe(true);
+    expect(a.authenticate(['Bearer t0ken']).via).toBe('token');
+    expect(() => a.authenticate(['Bearer wrong'])).toThrow(/invalid bearer token/);
+    expect(() => a.authenticate([])).toThrow(/authentication required/);
+  });
+
+  it('issues signed tokens for Basic credentials, valid on another replica, until they expire', () => {
+    let now = 0;
+    const a = new BearerAuth({ secret: 'x'.repeat(16), users: { alice: 'pw' }, tokenTtlMs: 1000, now: () => now });
+    expect(() => a.checkBasic(basic('alice', 'nope'))).toThrow(/invalid user name or password/);
+    expect(() => a.checkBasic(basic('bob', 'pw'))).toThrow(/invalid user name or password/);
+    const token = a.issueToken(a.checkBasic(basic('alice', 'pw')));
+    const replica = new BearerAuth({ secret: 'x'.repeat(16), users: { alice: 'pw' }, now: () => now });
+    expect(replica.authenticate([`Bearer ${token}`]).user).toBe('alice');
+    const other = new BearerAuth({ secret: 'y'.repeat(16), users: { alice: 'pw' }, now: () => now });
+    expect(() => other.authenticate([`Bearer ${token}`])).toThrow(/invalid bearer token/);
+    now = 1000;
+    expect(() => a.authenticate([`Bearer ${token}`])).toThrow(/expired/);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Authentication of Flight calls: operator-configured bearer tokens, and HTTP Basic credentials
+ * exchanged in `Handshake` for a signed, expiring bearer token (what `pyarrow.flight`'s
+ * `authenticate_basic_token` does). Issued tokens are HMAC-signed, so every replica sharing the
+ * secret accepts them.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/** Options of {@link BearerAuth}. */
+export interface BearerAuthOptions {
+  /** Static bearer tokens accepted on every call. */
+  tokens?: string[];
+  /** Basic credentials (user -> password) accepted by Handshake. */
+  users?: Record<string, string>;
+  /** Key for issued tokens (the server's ticket secret). */
+  secret: string | Uint8Array;
+  /** Lifetime of tokens issued by Handshake (default 12 hours). */
+  tokenTtlMs?: number;
+  now?: () => number;
+}
+
+/** Who made a call. */
+export interface Principal {
+  user: string;
+  via: 'token' | 'basic' | 'anonymous';
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
+}
+
+/** Checks `authorization` headers and issues tokens for Basic credentials. */
+export class BearerAuth {
+  /** True when at least one token or user is configured: calls then need credentials. */
+  readonly enabled: boolean;
+  private readonly tokens: string[];
+  private readonly users: Record<string, string>;
+  private readonly key: Buffer;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(options: BearerAuthOptions) {
+    this.tokens = (options.tokens ?? []).filter((t) => t.length > 0);
+    this.users = options.users ?? {};
+    this.enabled = this.tokens.length > 0 || Object.keys(this.users).length > 0;
+    const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
+    this.key = createHmac('sha256', secret).update('lakesoul-ts flight bearer v1').digest();
+    this.ttlMs = options.tokenTtlMs ?? 12 * 3_600_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Checks Basic credentials (`Basic base64(user:password)`); returns the user. */
+  checkBasic(header: string): string {
+    const m = /^Basic\s+(\S+)$/i.exec(header.trim());
+    if (!m) throw new LakeSoulError('Unauthenticated', 'expected an "authorization: Basic ..." header');
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const user = colon < 0 ? decoded : decoded.slice(0, colon);
+    const password = colon < 0 ? '' : decoded.slice(colon + 1);
+    const want = Object.prototype.hasOwnProperty.call(this.users, user) ? this.users[user] : undefined;
+    // compare even for unknown users, so timing does not reveal which users exist
+    const ok = safeEqual(password, want ?? '\u0000invalid') && want !== undefined;
+    if (!ok) throw new LakeSoulError('Unauthenticated', `invalid user name or password for '${user}'`);
+    return user;
+  }
+
+  /** Issues a signed bearer token for `user`. */
+  issueToken(user: string): string {
+    const body = Buffer.from(JSON.stringify({ u: user, e: this.now() + this.ttlMs }), 'utf8').toString('base64url');
+    const mac = createHmac('sha256', this.key).update(body).digest('base64url');
+    return `lst1.${body}.${mac}`;
+  }
+
+  private checkIssued(token: string): Principal | null {
+    const parts = token.split('.');
+    if (parts.length !== 3 || parts[0] !== 'lst1') return null;
+    const want = createHmac('sha256', this.key).update(parts[1]).digest('base64url');
+    if (!safeEqual(parts[2], want)) return null;
+    const { u, e } = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { u: string; e: number };
+    if (this.now() >= e) throw new LakeSoulError('Unauthenticated', `bearer token of '${u}' expired at ${new Date(e).toISOString()}; authenticate again`);
+    return { user: u, via: 'basic' };
+  }
+
+  /**
+   * Authenticates a call from its `authorization` header values. With auth off every call passes as
+   * anonymous. Throws an `Unauthenticated` LakeSoulError otherwise.
+   */
+  authenticate(headers: string[]): Principal {
+    if (!this.enabled) return { user: 'anonymous', via: 'anonymous' };
+    const header = headers.find((h) => /^Bearer\s/i.test(h.trim()));
+    if (!header) {
+      throw new LakeSoulError('Unauthenticated', headers.length
+        ? 'expected an "authorization: Bearer <token>" header (use Handshake to exchange Basic credentials for a token)'
+        : 'authentication required: send "authorization: Bearer <token>"');
+    }
+    const token = header.trim().replace(/^Bearer\s+/i, '');
+    for (const t of this.tokens) if (safeEqual(token, t)) return { user: 'token', via: 'token' };
+    const issued = this.checkIssued(token);
+    if (issued) return issued;
+    throw new LakeSoulError('Unauthenticated', 'invalid bearer token');
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * A small Arrow Flight client (for tests, the CLI and JS users). It speaks standard Flight, so it
+ * also works against other Flight servers for the calls those implement.
+ */
+import { Metadata, credentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { RecordBatch, Schema, Table } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import {
+  loadFlightProtocol,
+  type ActionTypeMessage, type FlightDataMessage, type FlightDescriptorMessage, type FlightEndpointMessage, type FlightInfoMessage,
+  type HandshakeMessage, type PutResultMessage, type ResultMessage, type SchemaResultMessage,
+} from './flight-proto.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightData, schemaFromIpcMessage } from './ipc-framing.js';
+import { fromGrpcError } from './grpc-status.js';
+
+/** A descriptor as given by callers: a path, or a command (JSON object, string or bytes). */
+export type FlightDescriptorInput =
+  | { path: string[] }
+  | { cmd: string | Uint8Array | Record<string, unknown> };
+
+/** Options of {@link FlightClient.connect}. */
+export interface ConnectOptions {
+  /** Bearer token sent on every call. */
+  token?: string;
+  /** Basic credentials exchanged for a bearer token by Handshake at connect time. */
+  basic?: { username: string; password: string };
+  /** Max size of a received message (default 64 MiB). */
+  maxReceiveMessageBytes?: number;
+  /** Bound of one sent FlightData message (default 4 MiB, the servers' usual default). */
+  maxMessageBytes?: number;
+  /** Time to wait for the connection (default 10 s). */
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of single calls. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** A decoded endpoint. */
+export interface FlightEndpoint {
+  ticket: Uint8Array;
+  locations: string[];
+  /** When the ticket stops being redeemable (null = single use, no expiry given). */
+  expiresAt: Date | null;
+  appMetadata: Uint8Array;
+}
+
+/** A decoded FlightInfo. */
+export interface FlightInfo {
+  schema: Schema;
+  descriptor: FlightDescriptorMessage | null;
+  endpoints: FlightEndpoint[];
+  /** -1n when unknown. */
+  totalRecords: bigint;
+  /** -1n when unknown. */
+  totalBytes: bigint;
+  ordered: boolean;
+  appMetadata: Uint8Array;
+}
+
+/** Result of {@link FlightClient.doPut}. */
+export interface FlightPutResult {
+  /** app_metadata of each PutResult. */
+  messages: Uint8Array[];
+  /** The first PutResult's app_metadata parsed as JSON, when it is JSON. */
+  json: unknown;
+}
+
+/** Options of {@link FlightClient.readAll}. */
+export interface ReadAllOptions extends CallOptions {
+  /** Endpoints read at once (default 4). */
+  concurrency?: number;
+}
+
+/** Builds the wire descriptor of a {@link FlightDescriptorInput}. */
+export function toDescriptor(input: FlightDescriptorInput): FlightDescriptorMessage {
+  if ('path' in input) return { type: 'PATH', cmd: Buffer.alloc(0), path: input.path };
+  const cmd = input.cmd;
+  const bytes = typeof cmd === 'string' ? Buffer.from(cmd, 'utf8')
+    : cmd instanceof Uint8Array ? Buffer.from(cmd)
+      : Buffer.from(JSON.stringify(cmd), 'utf8');
+  return { type: 'CMD', cmd: bytes, path: [] };
+}
+
+function parseUrl(url: string): string {
+  const m = /^(?:grpc(?:\+tcp)?:\/\/)?([^/]+)\/?$/.exec(url.trim());
+  if (!m) throw new LakeSoulError('InvalidArgument', `unsupported Flight URL '${url}': use grpc://host:port (TLS is not supported by this client)`);
+  return m[1];
+}
+
+function decodeInfo(m: FlightInfoMessage): FlightInfo {
+  return {
+    schema: m.schema?.byteLength ? schemaFromIpcMessage(m.schema) : new Schema([]),
+    descriptor: m.flight_descriptor,
+    endpoints: (m.endpoint ?? []).map((e: FlightEndpointMessage) => ({
+      ticket: e.ticket?.ticket ?? Buffer.alloc(0),
+      locations: (e.location ?? []).map((l) => l.uri),
+      expiresAt: e.expiration_time ? new Date(Number(e.expiration_time.seconds) * 1000 + Math.floor(e.expiration_time.nanos / 1e6)) : null,
+      appMetadata: e.app_metadata ?? Buffer.alloc(0),
+    })),
+    totalRecords: BigInt(m.total_records ?? '-1'),
+    totalBytes: BigInt(m.total_bytes ?? '-1'),
+    ordered: !!m.ordered,
+    appMetadata: m.app_metadata ?? Buffer.alloc(0),
+  };
+}
+
+function tryJson(bytes: Uint8Array | undefined): unknown {
+  if (!bytes?.byteLength) return null;
+  try { return JSON.parse(Buffer.from(bytes).toString('utf8')); } catch { return null; }
+}
+
+/** Arrow Flight client over gRPC (insecure transport). */
+export class FlightClient {
+  private token: string | undefined;
+
+  private constructor(private readonly client: Client & Record<string, any>, private readonly maxMessageBytes: number, token?: string) {
+    this.token = token;
+  }
+
+  /** Connects to `url` (`grpc://host:port`), optionally authenticating with Basic credentials. */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<FlightClient> {
+    const { client: Ctor } = loadFlightProtocol();
+    const raw = new Ctor(parseUrl(url), credentials.createInsecure(), {
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
+    }) as Client & Record<string, any>;
+    const fc = new FlightClient(raw, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, options.token);
+    await new Promise<void>((resolve, reject) => {
+      raw.waitForReady(Date.now() + (options.connectTimeoutMs ?? 10_000), (err) => {
+        if (err) reject(new LakeSoulError('Io', `cannot connect to the Flight server at ${url}: ${err.message}`, { cause: err }));
+        else resolve();
+      });
+    }).catch((e) => { raw.close(); throw e; });
+    if (options.basic) {
+      try {
+        await fc.handshake(options.basic.username, options.basic.password, { signal: options.signal });
+      } catch (e) {
+        raw.close();
+        throw e;
+      }
+    }
+    return fc;
+  }
+
+  /** The bearer token in use (from `connect` or a handshake). */
+  get bearerToken(): string | undefined {
+    return this.token;
+  }
+
+  /** Closes the channel. */
+  close(): void {
+    this.client.close();
+  }
+
+  private metadata(extra?: Record<string, string>): Metadata {
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    for (const [k, v] of Object.entries(extra ?? {})) md.set(k, v);
+    return md;
+  }
+
+  private unary<Req, Res>(method: string, request: Req, options: CallOptions = {}): Promise<Res> {
+    options.signal?.throwIfAborted();
+    return new Promise<Res>((resolve, reject) => {
+      const call = this.client[method](request, this.metadata(), (err: ServiceError | null, res: Res) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(fromGrpcError(err, method));
+        else resolve(res);
+      });
+      const onAbort = () => call.cancel();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private async collect<Res>(call: ClientReadableStream<Res>, method: string, signal?: AbortSignal): Promise<Res[]> {
+    const onAbort = () => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const out: Res[] = [];
+    try {
+      for await (const m of call as AsyncIterable<Res>) out.push(m);
+    } catch (e) {
+      throw fromGrpcError(e, method);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    return out;
+  }
+
+  /**
+   * Exchanges Basic credentials for a bearer token (the way pyarrow's `authenticate_basic_token`
+   * does: `authorization: Basic ...` on Handshake, token in the `authorization` response header).
+   * The token is then used for every call.
+   */
+  async handshake(username: string, password: string, options: CallOptions = {}): Promise<string | undefined> {
+    const md = new Metadata();
+    md.set('authorization', `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`);
+    const call = this.client.Handshake(md) as ClientDuplexStream<HandshakeMessage, HandshakeMessage>;
+    let header: string | undefined;
+    call.on('metadata', (m: Metadata) => {
+      const v = m.get('authorization')[0];
+      if (v !== undefined) header = String(v);
+    });
+    call.write({ protocol_version: '0', payload: Buffer.alloc(0) });
+    call.end();
+    await this.collect(call, 'Handshake', options.signal);
+    const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
+    if (m) this.token = m[1];
+    return this.token;
+  }
+
+  /** All flights (tables) the server lists; `criteria` is passed as the Criteria expression (a namespace here). */
+  async listFlights(criteria?: string | Uint8Array, options: CallOptions = {}): Promise<FlightInfo[]> {
+    const expression = criteria === undefined ? Buffer.alloc(0) : Buffer.from(typeof criteria === 'string' ? Buffer.from(criteria, 'utf8') : criteria);
+    const call = this.client.ListFlights({ expression }, this.metadata());
+    return (await this.collect<FlightInfoMessage>(call, 'ListFlights', options.signal)).map(decodeInfo);
+  }
+
+  /** FlightInfo of a descriptor: schema, endpoints (one per split on lakesoul-ts servers), totals. */
+  async getFlightInfo(descriptor: FlightDescriptorInput, options: CallOptions = {}): Promise<FlightInfo> {
+    return decodeInfo(await this.unary<FlightDescriptorMessage, FlightInfoMessage>('GetFlightInfo', toDescriptor(descriptor), options));
+  }
+
+  /** Schema of a descriptor. */
+  async getSchema(descriptor: FlightDescriptorInput, options: CallOptions = {}): Promise<Schema> {
+    const r = await this.unary<FlightDescriptorMessage, SchemaResultMessage>('GetSchema', toDescriptor(descriptor), options);
+    return schemaFromIpcMessage(r.schema);
+  }
+
+  /**
+   * Reads one endpoint's stream. The returned iterable yields batches as they arrive; stopping early
+   * cancels the call.
+   */
+  async *doGet(ticket: Uint8Array | FlightEndpoint, options: CallOptions = {}): AsyncGenerator<RecordBatch> {
+    const bytes = ticket instanceof Uint8Array ? ticket : ticket.ticket;
+    options.signal?.throwIfAborted();
+    const call = this.client.DoGet({ ticket: Buffer.from(bytes) }, this.metadata()) as ClientReadableStream<FlightDataMessage>;
+    const onAbort = () => call.cancel();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let finished = false;
+    try {
+      const decoded = await decodeFlightData(call as AsyncIterable<FlightDataMessage>);
+      for await (const batch of decoded.batches) yield batch;
+      finished = true;
+    } catch (e) {
+      throw fromGrpcError(e, 'DoGet');
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (!finished) call.cancel();
+    }
+  }
+
+  /** Reads every endpoint of `info` (in parallel, up to `concurrency`) into one Table. */
+  async readAll(info: FlightInfo, options: ReadAllOptions = {}): Promise<Table> {
+    const results: RecordBatch[][] = new Array(info.endpoints.length);
+    let next = 0;
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= info.endpoints.length) return;
+        const out: RecordBatch[] = [];
+        for await (const b of this.doGet(info.endpoints[i], options)) out.push(b);
+        results[i] = out;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, info.endpoints.length)) }, worker));
+    const batches = results.flat();
+    return batches.length ? new Table(batches) : new Table(info.schema);
+  }
+
+  /**
+   * Writes `data` under `descriptor` (lakesoul-ts: CMD `{table, namespace?, mode}` or PATH) in one
+   * DoPut, with backpressure, and returns the server's PutResults. Aborting cancels the stream (the
+   * server then commits nothing).
+   */
+  async doPut(
+    descriptor: FlightDescriptorInput,
+    data: Table | RecordBatch | AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+    options: CallOptions & { schema?: Schema } = {},
+  ): Promise<FlightPutResult> {
+    options.signal?.throwIfAborted();
+    let schema = options.schema;
+    let batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
+    if (data instanceof Table) { schema ??= data.schema; batches = data.batches; }
+    else if (data instanceof RecordBatch) { schema ??= data.schema; batches = [data]; }
+    else batches = data;
+    if (!schema) {
+      // peek the first batch for the schema
+      const it = (Symbol.asyncIterator in batches ? (batches as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]() : (batches as Iterable<RecordBatch>)[Symbol.iterator]()) as AsyncIterator<RecordBatch> | Iterator<RecordBatch>;
+      const first = await it.next();
+      if (first.done) throw new LakeSoulError('InvalidArgument', 'doPut of an empty stream needs options.schema');
+      schema = first.value.schema;
+      batches = (async function* () {
+        yield first.value;
+        for (;;) { const n = await it.next(); if (n.done) return; yield n.value; }
+      })();
+    }
+    const call = this.client.DoPut(this.metadata()) as ClientDuplexStream<FlightDataMessage, PutResultMessage>;
+    const onAbort = () => call.cancel();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const responses: Promise<PutResultMessage[]> = this.collect(call, 'DoPut');
+    // keep the rejection observed while writing; it is awaited below
+    responses.catch(() => undefined);
+    try {
+      for await (const msg of recordBatchesToFlightData(schema, batches, { descriptor: toDescriptor(descriptor), maxMessageBytes: this.maxMessageBytes, signal: options.signal })) {
+        if (!call.write(msg)) {
+          await new Promise<void>((resolve, reject) => {
+            const done = () => { call.off('drain', done); call.off('error', fail); resolve(); };
+            const fail = (e: unknown) => { call.off('drain', done); reject(e); };
+            call.once('drain', done);
+            call.once('error', fail);
+          });
+        }
+      }
+      call.end();
+    } catch (e) {
+      call.cancel();
+      await responses.catch(() => undefined);
+      throw LakeSoulError.is(e) ? e : fromGrpcError(e, 'DoPut');
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    const messages = (await responses).map((r) => r.app_metadata ?? Buffer.alloc(0));
+    return { messages, json: tryJson(messages[0]) };
+  }
+
+  /** Runs an action; returns each Result body. */
+  async doAction(type: string, body: Uint8Array | string | Record<string, unknown> = {}, options: CallOptions = {}): Promise<Uint8Array[]> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body), 'utf8');
+    const call = this.client.DoAction({ type, body: bytes }, this.metadata());
+    return (await this.collect<ResultMessage>(call, `DoAction(${type})`, options.signal)).map((r) => r.body);
+  }
+
+  /** Runs an action whose single result is JSON, and parses it. */
+  async doActionJson<T = unknown>(type: string, body: Uint8Array | string | Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+    const results = await this.doAction(type, body, options);
+    return tryJson(results[0]) as T;
+  }
+
+  /** The actions the server offers. */
+  async listActions(options: CallOptions = {}): Promise<ActionTypeMessage[]> {
+    const call = this.client.ListActions({}, this.metadata());
+    return this.collect<ActionTypeMessage>(call, 'ListActions', options.signal);
+  }
+}

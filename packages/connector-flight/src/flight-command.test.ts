@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parseReadCommand, parseWriteCommand, scanOptionsOf } from './flight-command.js';
+import type { FlightDescriptorMessage } from './flight-proto.js';
+
+const cmd = (o: unknown): FlightDescriptorMessage => ({ type: 'CMD', cmd: Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)), path: [] });
+const path = (...p: string[]): FlightDescriptorMessage => ({ type: 'PATH', cmd: Buffer.alloc(0), path: p });
+
+describe('descriptor commands', () => {
+  it('reads paths [table] and [namespace, table]', () => {
+    expect(parseReadCommand(path('t'))).toEqual({ table: 't', namespace: 'default' });
+    expect(parseReadCommand(path('ml', 't'))).toEqual({ table: 't', namespace: 'ml' });
+    expect(() => parseReadCommand(path('a', 'b', 'c'))).toThrow(/\[namespace, table\]/);
+  });
+
+  it('reads JSON commands with time travel', () => {
+    const c = parseReadCommand(cmd({ table: 't', namespace: 'ml', columns: ['a'], filter: 'a > 1', partitions: { date: '2024-01-01' }, timestamp: '2024-01-02T00:00:00Z' }));
+    expect(c).toEqual({ table: 't', namespace: 'ml', columns: ['a'], filter: 'a > 1', partitions: { date: '2024-01-01' }, timestamp: Date.parse('2024-01-02T00:00:00Z') });
+    expect(scanOptionsOf(parseReadCommand(cmd({ table: 't', version: 3 })))).toMatchObject({ version: 3 });
+    expect(parseReadCommand(cmd({ table: 't', incremental: { start: 5, end: 10 } })).incremental).toEqual({ start: 5, end: 10 });
+  });
+
+  it('refuses bad commands with a clear message', () => {
+    expect(() => parseReadCommand(cmd('not json'))).toThrow(/not JSON/);
+    expect(() => parseReadCommand(cmd({ namespace: 'x' }))).toThrow(/"table"/);
+    expect(() => parseReadCommand(cmd({ table: 't', version: 1, timestamp: 5 }))).toThrow(/at most one of/);
+    expect(() => parseReadCommand(cmd({ table: 't', version: -1 }))).toThrow(/non-negative integer/);
+    expect(() => parseReadCommand(cmd({ table: 't', timestamp: 'yesterday' }))).toThrow(/epoch milliseconds or an ISO-8601/);
+    expect(() => parseReadCommand(cmd({ table: 't', columns: 'a' }))).toThrow(/list of column names/);
+  });
+
+  it('reads DoPut commands', () => {
+    expect(parseWriteCommand(cmd({ table: 't', mode: 'upsert' }))).toEqual({ table: 't', namespace: 'default', mode: 'upsert' });
+    expect(parseWriteCommand(path('ns', 't'))).toEqual({ table: 't', namespace: 'ns' });
+    expect(() => parseWriteCommand(cmd({ table: 't', mode: 'overwrite' }))).toThrow(/"append" or "upsert"/);
+    expect(() => parseWriteCommand(null)).toThrow(/descriptor/);
+  });
+});

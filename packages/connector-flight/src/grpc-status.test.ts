@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { Metadata, status } from '@grpc/grpc-js';
+import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { fromGrpcError, toGrpcStatus } from './grpc-status.js';
+
+describe('gRPC status mapping', () => {
+  const cases: [LakeSoulErrorKind, status][] = [
+    ['NotFound', status.NOT_FOUND], ['InvalidArgument', status.INVALID_ARGUMENT], ['SchemaMismatch', status.INVALID_ARGUMENT],
+    ['Conflict', status.ABORTED], ['AlreadyExists', status.ALREADY_EXISTS], ['PermissionDenied', status.PERMISSION_DENIED],
+    ['Unauthenticated', status.UNAUTHENTICATED], ['Io', status.INTERNAL], ['Internal', status.INTERNAL],
+  ];
+  for (const [kind, code] of cases) {
+    it(`${kind} -> ${status[code]}, table named`, () => {
+      const s = toGrpcStatus(new LakeSoulError(kind, 'boom', { context: { table: 'imgs', namespace: 'ml' } }));
+      expect(s.code).toBe(code);
+      expect(s.details).toBe('table ml.imgs: boom');
+    });
+  }
+
+  it('does not repeat a table already named, and maps foreign errors to INTERNAL', () => {
+    expect(toGrpcStatus(new LakeSoulError('NotFound', "table 'imgs' not found", { context: { table: 'imgs' } })).details).toBe("table 'imgs' not found");
+    expect(toGrpcStatus(new TypeError('x is undefined'))).toMatchObject({ code: status.INTERNAL, details: 'internal error: x is undefined' });
+  });
+
+  it('turns a client-side ServiceError back into the same LakeSoulError kind', () => {
+    const s = toGrpcStatus(new LakeSoulError('Conflict', 'commit conflict', { context: { table: 'images' } }));
+    const err = Object.assign(new Error('x'), { code: s.code, details: s.details, metadata: s.metadata as Metadata });
+    const e = fromGrpcError(err, 'DoPut');
+    expect(e.kind).toBe('Conflict');
+    expect(e.retryable).toBe(true);
+    expect(e.message).toContain('table images: commit conflict');
+    const bare = fromGrpcError(Object.assign(new Error('y'), { code: status.UNAUTHENTICATED, details: 'no', metadata: new Metadata() }), 'GetFlightInfo');
+    expect(bare.kind).toBe('Unauthenticated');
+  });
+});

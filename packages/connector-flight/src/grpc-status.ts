@@ -1,0 +1,75 @@
+/**
+ * Mapping between LakeSoulError kinds and gRPC status codes, at the boundary of the Flight server
+ * (errors out) and client (statuses in).
+ */
+import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+
+const KIND_TO_STATUS: Record<LakeSoulErrorKind, status> = {
+  NotFound: status.NOT_FOUND,
+  AlreadyExists: status.ALREADY_EXISTS,
+  InvalidArgument: status.INVALID_ARGUMENT,
+  SchemaMismatch: status.INVALID_ARGUMENT,
+  Conflict: status.ABORTED,
+  Aborted: status.ABORTED,
+  Unsupported: status.UNIMPLEMENTED,
+  PermissionDenied: status.PERMISSION_DENIED,
+  Unauthenticated: status.UNAUTHENTICATED,
+  Io: status.INTERNAL,
+  Catalog: status.INTERNAL,
+  Internal: status.INTERNAL,
+};
+
+const STATUS_TO_KIND: Partial<Record<status, LakeSoulErrorKind>> = {
+  [status.NOT_FOUND]: 'NotFound',
+  [status.ALREADY_EXISTS]: 'AlreadyExists',
+  [status.INVALID_ARGUMENT]: 'InvalidArgument',
+  [status.ABORTED]: 'Conflict',
+  [status.UNIMPLEMENTED]: 'Unsupported',
+  [status.PERMISSION_DENIED]: 'PermissionDenied',
+  [status.UNAUTHENTICATED]: 'Unauthenticated',
+  [status.CANCELLED]: 'Aborted',
+  [status.DEADLINE_EXCEEDED]: 'Aborted',
+  [status.UNAVAILABLE]: 'Io',
+  [status.RESOURCE_EXHAUSTED]: 'InvalidArgument',
+};
+
+/** Builds the message of an error: the table (when known and not already named) then the message. */
+function describe(e: LakeSoulError): string {
+  const table = e.context.table;
+  if (typeof table === 'string' && !e.message.includes(table)) {
+    const ns = typeof e.context.namespace === 'string' ? `${e.context.namespace}.` : '';
+    return `table ${ns}${table}: ${e.message}`;
+  }
+  return e.message;
+}
+
+/** The gRPC status of any error thrown inside a handler (the table named in the message). */
+export function toGrpcStatus(e: unknown): Partial<StatusObject> {
+  const metadata = new Metadata();
+  if (LakeSoulError.is(e)) {
+    metadata.set('x-lakesoul-error-kind', e.kind);
+    metadata.set('x-lakesoul-error-code', e.code);
+    return { code: KIND_TO_STATUS[e.kind] ?? status.INTERNAL, details: describe(e), metadata };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata };
+}
+
+/** The LakeSoulError for a failed client call (kind from the server's metadata or the status code). */
+export function fromGrpcError(e: unknown, what: string): LakeSoulError {
+  if (LakeSoulError.is(e)) return e;
+  const err = e as Partial<ServiceError>;
+  if (typeof err?.code === 'number') {
+    const kindHeader = err.metadata?.get('x-lakesoul-error-kind')[0];
+    const codeHeader = err.metadata?.get('x-lakesoul-error-code')[0];
+    const kind = (typeof kindHeader === 'string' && kindHeader in KIND_TO_STATUS ? kindHeader : STATUS_TO_KIND[err.code as status] ?? 'Internal') as LakeSoulErrorKind;
+    return new LakeSoulError(kind, `Flight ${what} failed (${status[err.code] ?? err.code}): ${err.details ?? err.message}`, {
+      code: typeof codeHeader === 'string' ? codeHeader : undefined,
+      retryable: err.code === status.UNAVAILABLE || err.code === status.ABORTED,
+      context: { grpcCode: err.code },
+      cause: e,
+    });
+  }
+  return new LakeSoulError('Internal', `Flight ${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}

@@ -1,0 +1,230 @@
+/**
+ * Arrow IPC <-> Flight framing. An IPC stream is a sequence of encapsulated messages
+ * (`0xFFFFFFFF`, int32 metadata length, flatbuffer `Message` padded to 8, body); a FlightData carries
+ * one of them, the flatbuffer in `data_header` and the body in `data_body`. The schema travels first
+ * with an empty body, then dictionary batches (if any) and record batches.
+ */
+import {
+  Message,
+  MessageHeader,
+  RecordBatch,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+  Table,
+} from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { FlightDataMessage, FlightDescriptorMessage } from './flight-proto.js';
+
+/** Default bound on one FlightData message: the 4 MiB default receive limit of gRPC clients. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** Room kept below the bound for the protobuf envelope (tags, lengths, descriptor, metadata). */
+const ENVELOPE_SLACK = 16 * 1024;
+
+const CONTINUATION = 0xffffffff;
+
+/** One IPC message: the flatbuffer header and the body bytes. */
+export interface IpcMessageParts {
+  header: Uint8Array;
+  body: Uint8Array;
+  headerType: MessageHeader;
+}
+
+/** Splits the bytes of an IPC stream into its messages (views into `bytes`, no copy). Stops at EOS. */
+export function splitIpcStream(bytes: Uint8Array): IpcMessageParts[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: IpcMessageParts[] = [];
+  let pos = 0;
+  while (pos + 4 <= bytes.byteLength) {
+    let len = view.getInt32(pos, true);
+    pos += 4;
+    if (len === -1) {
+      // continuation marker (>= 0.15 format); the real length follows
+      if (pos + 4 > bytes.byteLength) break;
+      len = view.getInt32(pos, true);
+      pos += 4;
+    }
+    if (len === 0) break; // end-of-stream
+    const header = bytes.subarray(pos, pos + len);
+    pos += len;
+    const message = Message.decode(header);
+    const bodyLength = Number(message.bodyLength);
+    const body = bytes.subarray(pos, pos + bodyLength);
+    pos += bodyLength;
+    out.push({ header, body, headerType: message.headerType });
+  }
+  return out;
+}
+
+/** The encapsulated IPC schema message of `schema` (FlightInfo.schema, SchemaResult.schema). */
+export function schemaToIpcMessage(schema: Schema): Uint8Array {
+  const writer = new RecordBatchStreamWriter();
+  writer.reset(undefined, schema);
+  const bytes = writer.finish().toUint8Array(true);
+  const parts = splitIpcStream(bytes);
+  const first = parts[0];
+  if (!first || first.headerType !== MessageHeader.Schema) throw new LakeSoulError('Internal', 'Arrow IPC writer did not produce a schema message');
+  return encapsulate(first.header, first.body);
+}
+
+/** Decodes an encapsulated IPC schema message (also accepts a bare flatbuffer `Message`). */
+export function schemaFromIpcMessage(bytes: Uint8Array): Schema {
+  if (bytes.byteLength === 0) throw new LakeSoulError('InvalidArgument', 'empty Arrow schema message');
+  let header = bytes;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength >= 8 && view.getUint32(0, true) === CONTINUATION) {
+    header = bytes.subarray(8, 8 + view.getInt32(4, true));
+  }
+  try {
+    const message = Message.decode(aligned(header));
+    if (!message.isSchema()) throw new Error(`message type ${MessageHeader[message.headerType]} is not a Schema`);
+    return message.header();
+  } catch (e) {
+    throw new LakeSoulError('InvalidArgument', `invalid Arrow IPC schema message: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** `0xFFFFFFFF`, padded length, header padded to 8, body: one encapsulated IPC message. */
+export function encapsulate(header: Uint8Array, body: Uint8Array): Uint8Array {
+  const padded = (header.byteLength + 7) & ~7;
+  const out = new Uint8Array(8 + padded + body.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, CONTINUATION, true);
+  view.setInt32(4, padded, true);
+  out.set(header, 8);
+  out.set(body, 8 + padded);
+  return out;
+}
+
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+}
+
+/** Options of {@link recordBatchesToFlightData}. */
+export interface EncodeOptions {
+  /** Bound on one FlightData message in bytes (default 4 MiB); larger batches are split by rows. */
+  maxMessageBytes?: number;
+  /** Descriptor to put on the first message (DoPut). */
+  descriptor?: FlightDescriptorMessage;
+  /** Stops the encoding between batches. */
+  signal?: AbortSignal;
+}
+
+/** Encodes the IPC messages of one batch (dictionaries + record batch; the schema is dropped). */
+function encodeBatch(batch: RecordBatch): IpcMessageParts[] {
+  const bytes = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+  return splitIpcStream(bytes).filter((m) => m.headerType !== MessageHeader.Schema);
+}
+
+function messageSize(parts: IpcMessageParts[]): number {
+  let max = 0;
+  for (const p of parts) max = Math.max(max, p.header.byteLength + p.body.byteLength);
+  return max;
+}
+
+/**
+ * Encodes `batch` into IPC messages of at most `limit` bytes each, splitting it by rows when needed.
+ * A single row that does not fit is an error naming its size and the bound.
+ */
+export function encodeBatchBounded(batch: RecordBatch, limit: number, what = 'batch'): IpcMessageParts[][] {
+  const parts = encodeBatch(batch);
+  const size = messageSize(parts);
+  if (size <= limit) return [parts];
+  if (batch.numRows <= 1) {
+    throw new LakeSoulError(
+      'InvalidArgument',
+      `a single row of ${what} encodes to ${size} bytes, over the Flight message bound of ${limit} bytes; raise maxMessageBytes (and the client's max receive message length)`,
+    );
+  }
+  // Split into pieces expected to fit, with some margin for uneven row sizes.
+  const pieces = Math.min(batch.numRows, Math.max(2, Math.ceil((size / limit) * 1.2)));
+  const step = Math.ceil(batch.numRows / pieces);
+  const out: IpcMessageParts[][] = [];
+  for (let begin = 0; begin < batch.numRows; begin += step) {
+    const slice = batch.slice(begin, Math.min(batch.numRows, begin + step));
+    out.push(...encodeBatchBounded(slice, limit, what));
+  }
+  return out;
+}
+
+function toFlightData(p: { header: Uint8Array; body: Uint8Array }, descriptor?: FlightDescriptorMessage): FlightDataMessage {
+  return {
+    flight_descriptor: descriptor ?? null,
+    data_header: Buffer.from(p.header.buffer, p.header.byteOffset, p.header.byteLength),
+    app_metadata: Buffer.alloc(0),
+    data_body: Buffer.from(p.body.buffer, p.body.byteOffset, p.body.byteLength),
+  };
+}
+
+/** The FlightData message carrying `schema` (empty body). */
+export function schemaToFlightData(schema: Schema, descriptor?: FlightDescriptorMessage): FlightDataMessage {
+  const encapsulated = schemaToIpcMessage(schema);
+  const len = new DataView(encapsulated.buffer, encapsulated.byteOffset).getInt32(4, true);
+  return toFlightData({ header: encapsulated.subarray(8, 8 + len), body: new Uint8Array(0) }, descriptor);
+}
+
+/** FlightData messages for one batch, each within `maxMessageBytes`. */
+export function batchToFlightData(batch: RecordBatch, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES, what?: string): FlightDataMessage[] {
+  const limit = Math.max(1024, maxMessageBytes - ENVELOPE_SLACK);
+  return encodeBatchBounded(batch, limit, what).flat().map((p) => toFlightData(p));
+}
+
+/**
+ * The FlightData stream of `schema` + `batches`: the schema message first (carrying the descriptor
+ * when given), then each batch split to fit `maxMessageBytes`. Lazy: pulls one batch at a time.
+ */
+export async function* recordBatchesToFlightData(
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+  options: EncodeOptions = {},
+): AsyncGenerator<FlightDataMessage> {
+  yield schemaToFlightData(schema, options.descriptor);
+  for await (const batch of batches) {
+    options.signal?.throwIfAborted();
+    if (batch.numRows === 0) continue;
+    for (const fd of batchToFlightData(batch, options.maxMessageBytes)) yield fd;
+  }
+}
+
+/** Turns FlightData messages back into the bytes of an IPC stream (aligned copies, one per message). */
+export async function* flightDataToIpcBytes(messages: AsyncIterable<FlightDataMessage>): AsyncGenerator<Uint8Array> {
+  for await (const m of messages) {
+    const header = m.data_header ?? Buffer.alloc(0);
+    if (header.byteLength === 0) continue; // app_metadata-only message
+    yield encapsulate(header, m.data_body ?? Buffer.alloc(0));
+  }
+  // explicit end-of-stream so the reader finishes cleanly
+  const eos = new Uint8Array(8);
+  new DataView(eos.buffer).setUint32(0, CONTINUATION, true);
+  yield eos;
+}
+
+/** A decoded FlightData stream: its schema and the batches (read lazily). */
+export interface DecodedFlightStream {
+  schema: Schema;
+  batches: AsyncIterable<RecordBatch>;
+}
+
+/**
+ * Decodes a FlightData stream: waits for the schema message, then yields record batches as they
+ * arrive (dictionary batches are applied by the reader). The stream must start with a schema.
+ */
+export async function decodeFlightData(messages: AsyncIterable<FlightDataMessage>): Promise<DecodedFlightStream> {
+  const reader = await RecordBatchReader.from(flightDataToIpcBytes(messages));
+  await reader.open();
+  const schema = reader.schema;
+  if (!schema) throw new LakeSoulError('InvalidArgument', 'Flight stream ended before its schema message');
+  return {
+    schema,
+    batches: (async function* () {
+      // the Arrow JS reader reports a schema-only stream as one empty batch: drop empty batches
+      for await (const batch of reader as AsyncIterable<RecordBatch>) if (batch.numRows > 0) yield batch;
+    })(),
+  };
+}
+
+/** Collects batches into a Table with `schema` (also for zero batches). */
+export function batchesToTable(schema: Schema, batches: RecordBatch[]): Table {
+  return batches.length ? new Table(batches) : new Table(schema);
+}
