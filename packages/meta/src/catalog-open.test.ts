@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { Field, Int64, Schema } from 'apache-arrow';
+import { Catalog } from './catalog.js';
+import { LakeSoulError } from './errors.js';
+import { PgDriver } from './pg-driver.js';
+import { PGliteDriver } from './pglite-driver.js';
+import { mapSqlError } from './sql-driver.js';
+
+function testUrl(): string {
+  const url = process.env.LAKESOUL_TEST_PG_URL;
+  if (!url) throw new Error('LAKESOUL_TEST_PG_URL is not set: run via pnpm test (node scripts/test-env.mjs -- vitest run ...) to get a PostgreSQL server');
+  return url;
+}
+
+const schema = new Schema([new Field('id', new Int64(), false)]);
+
+describe('Catalog.open', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-open-'));
+  const pgSchema = `open_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.LAKESOUL_TEST_PG_URL) return;
+    const c = new pg.Client({ connectionString: testUrl() });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+    await c.end();
+  });
+
+  it('opens an embedded catalog directory, which persists across reopen', async () => {
+    const dataDir = join(dir, 'catalog');
+    const c1 = await Catalog.open({ defaultDataDir: dataDir, env: {} });
+    expect(c1.driver.kind).toBe('pglite');
+    const t = await c1.createTable({ name: 'persisted', path: 'file:///tmp/persisted', schema });
+    await c1.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: 'file:///tmp/persisted/part-a_0000.parquet', op: 'add', size: 1n, existCols: ['id'] }] }] });
+    await c1.close();
+    await c1.close(); // idempotent
+    await expect(c1.getTable('persisted')).rejects.toMatchObject({ kind: 'Catalog', code: 'DRIVER_CLOSED' });
+    const c2 = await Catalog.open({ dataDir, env: { LAKESOUL_PG_URL: 'jdbc:postgresql://127.0.0.1:1/never' } });
+    expect((await c2.getTable('persisted')).tableId).toBe(t.tableId);
+    expect((await c2.getSnapshot(t.tableId))[0].files.map((f) => f.path)).toEqual(['file:///tmp/persisted/part-a_0000.parquet']);
+    await c2.close();
+  });
+
+  it('opens PostgreSQL from LAKESOUL_PG_URL (jdbc) + LAKESOUL_PG_USERNAME/PASSWORD, and from lakesoul_home', async () => {
+    const u = new URL(testUrl());
+    const jdbc = `jdbc:postgresql://${u.host}${u.pathname}?stringtype=unspecified`;
+    const env = { LAKESOUL_PG_URL: jdbc, LAKESOUL_PG_USERNAME: decodeURIComponent(u.username), LAKESOUL_PG_PASSWORD: decodeURIComponent(u.password) };
+    const c = await Catalog.open({ env, schema: pgSchema });
+    expect(c.driver.kind).toBe('pg');
+    await c.createTable({ name: 'from_env', path: 'file:///tmp/from_env', schema });
+    await c.close();
+    const props = join(dir, 'lakesoul.properties');
+    writeFileSync(props, `lakesoul.pg.url=${jdbc}\nlakesoul.pg.username=${env.LAKESOUL_PG_USERNAME}\nlakesoul.pg.password=${env.LAKESOUL_PG_PASSWORD}\n`);
+    const c2 = await Catalog.open({ env: { lakesoul_home: props }, schema: pgSchema });
+    expect((await c2.getTable('from_env')).path).toBe('file:///tmp/from_env');
+    await c2.close();
+  });
+
+  it('maps connection and SQL failures to LakeSoulError', async () => {
+    const e = await Catalog.open({ url: 'postgres://u:secret@127.0.0.1:1/none', env: {} }).catch((x) => x);
+    expect(e).toBeInstanceOf(LakeSoulError);
+    expect(e).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true });
+    expect(e.message).toContain('127.0.0.1:1');
+    expect(e.message).not.toContain('secret');
+    const d = await PgDriver.connect({ url: testUrl(), schema: pgSchema });
+    await expect(d.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ kind: 'Catalog', context: { sqlState: '42P01' } });
+    await expect(d.query('SELECT 1/0')).rejects.toMatchObject({ kind: 'InvalidArgument', context: { sqlState: '22012' } });
+    await expect(d.transaction(async (tx) => { await tx.query('SELECT 1'); throw new Error('boom'); })).rejects.toBeInstanceOf(LakeSoulError);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(d.query('SELECT 1', [], { signal: ac.signal })).rejects.toMatchObject({ kind: 'Aborted' });
+    await d.close();
+    const conflict = mapSqlError(Object.assign(new Error('duplicate key value violates unique constraint "partition_info_pkey"'), { code: '23505', table: 'partition_info', constraint: 'partition_info_pkey' }));
+    expect(conflict).toMatchObject({ kind: 'Conflict', retryable: true, code: 'COMMIT_CONFLICT' });
+    const dup = mapSqlError(Object.assign(new Error('dup'), { code: '23505', table: 'table_name_id' }));
+    expect(dup.kind).toBe('AlreadyExists');
+    const p = await PGliteDriver.open();
+    await expect(p.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ kind: 'Catalog', context: { sqlState: '42P01' } });
+    await p.close();
+  });
+});
