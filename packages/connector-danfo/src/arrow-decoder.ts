@@ -8,7 +8,7 @@ import type { Data, Field, Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { DanfoConvertOptions, DanfoDtype, Int64Mode } from './danfo-options.js';
 import { FRACTION_DIGITS, UNITS_PER_SECOND, ZoneOffsets, formatDate, formatTime, formatTimestamp, resolveZone } from './temporal-codec.js';
-import { bytesToBase64, decimalToString, decodeUtf8 } from './value-codec.js';
+import { IsoWriter, bytesToBase64, decimalToString, decodeUtf8 } from './value-codec.js';
 
 /** Reads the value at a (data-relative) index; null for a null slot. */
 type Reader = (i: number) => unknown;
@@ -133,34 +133,21 @@ function timestampFactory(type: DataType & { unit: number; timezone?: string | n
       });
     };
   }
+  const iso = new IsoWriter();
   return (data) => {
     const values = data.values as BigInt64Array;
     const lo = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     const hi = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
     return withNulls(data, (i) => {
       const n = hi[2 * i + 1] * TWO32 + lo[2 * i];
-      if (!Number.isSafeInteger(n) || !offsets || digits === 0) return formatTimestamp(values[i], unit, offsets, utc);
-      // Fast path (exact double arithmetic): the common case of a zoned, sub-second timestamp.
+      if (!Number.isSafeInteger(n)) return formatTimestamp(values[i], unit, offsets, utc);
+      // Fast path in exact double arithmetic, written as ASCII bytes (one flat string per value).
       const secs = Math.floor(n / perN);
       const frac = n - secs * perN;
-      const off = offsets.at(secs);
-      const local = secs + off * 60;
-      return isoFast(local, frac, digits, off, utc);
+      const off = offsets ? offsets.at(secs) : 0;
+      return iso.timestamp(secs + off * 60, frac, digits, offsets ? off : null, utc) ?? formatTimestamp(values[i], unit, offsets, utc);
     });
   };
-}
-
-const p2 = (n: number): string => (n < 10 ? '0' : '') + n;
-
-function isoFast(local: number, frac: number, digits: number, off: number, utc: boolean): string {
-  const days = Math.floor(local / 86400);
-  const sod = local - days * 86400;
-  const h = Math.floor(sod / 3600), mi = Math.floor((sod % 3600) / 60), s = sod % 60;
-  let out = `${formatDate(days)}T${p2(h)}:${p2(mi)}:${p2(s)}.${String(frac).padStart(digits, '0')}`;
-  if (off === 0 && utc) return out + 'Z';
-  const a = Math.abs(off);
-  out += `${off < 0 ? '-' : '+'}${p2(Math.floor(a / 60))}:${p2(a % 60)}`;
-  return out;
 }
 
 function unsupported(type: DataType, column: string): never {
@@ -249,7 +236,9 @@ function makeFactory(type: DataType, options: DanfoConvertOptions, column: strin
       if (t.unit === 0) {
         return (data) => {
           const values = data.values as Int32Array;
-          return withNulls(data, asDate ? (i) => new Date(values[i] * 86_400_000) : (i) => formatDate(values[i]));
+          let lastDay = NaN, lastText = '';
+          const text = (days: number): string => (days === lastDay ? lastText : ((lastDay = days), (lastText = formatDate(days))));
+          return withNulls(data, asDate ? (i) => new Date(values[i] * 86_400_000) : (i) => text(values[i]));
         };
       }
       return (data) => {

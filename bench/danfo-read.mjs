@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Benchmark: 1M rows into a Danfo DataFrame.
+//   baseline  : new dfd.DataFrame({...plain JS arrays...}, { dtypes }) with the very values the
+//               connector produces (what an analyst would do with data already in JS arrays);
+//   convert   : toDataFrame(arrowTable) from an in-memory Arrow table (pure conversion overhead);
+//   read      : readDataFrame(table) from a LakeSoul table on local disk with the embedded PGlite
+//               catalog (Parquet decode + merge + conversion), plus table.toArrow alone for reference.
+// Prints medians of N runs and the ratios against the baseline measured in the same run.
+// Usage: pnpm --filter @lakesoul-ts/connector-danfo build && node bench/danfo-read.mjs [rows] [runs]
+import * as A from 'apache-arrow';
+import * as danfo from 'danfojs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { toDataFrame, readDataFrame, arrowToColumns } from '@lakesoul-ts/connector-danfo';
+
+const ROWS = Number(process.argv[2] ?? 1_000_000);
+const RUNS = Number(process.argv[3] ?? 3);
+const dfd = danfo;
+
+function makeTable(n) {
+  const ids = new BigInt64Array(n);
+  const values = new Float64Array(n);
+  const ts = new BigInt64Array(n);
+  const flags = new Uint8Array(Math.ceil(n / 8) + 8);
+  const keys = new Array(n);
+  const names = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa'];
+  const t0 = 1_700_000_000_000_000n;
+  for (let i = 0; i < n; i++) {
+    ids[i] = BigInt(i) * 7919n;
+    values[i] = (i % 1000) / 8;
+    ts[i] = t0 + BigInt(i) * 1_000_001n;
+    if (i % 3 === 0) flags[i >> 3] |= 1 << (i & 7);
+    keys[i] = names[i % 10];
+  }
+  const schema = new A.Schema([
+    new A.Field('id', new A.Int64(), false),
+    new A.Field('key', new A.Utf8(), true),
+    new A.Field('value', new A.Float64(), true),
+    new A.Field('at', new A.Timestamp(A.TimeUnit.MICROSECOND, 'UTC'), true),
+    new A.Field('flag', new A.Bool(), true),
+  ]);
+  const children = [
+    A.makeData({ type: new A.Int64(), length: n, nullCount: 0, data: ids }),
+    A.vectorFromArray(keys, new A.Utf8()).data[0],
+    A.makeData({ type: new A.Float64(), length: n, nullCount: 0, data: values }),
+    A.makeData({ type: schema.fields[3].type, length: n, nullCount: 0, data: ts }),
+    A.makeData({ type: new A.Bool(), length: n, nullCount: 0, data: flags }),
+  ];
+  // Batches of 8192 rows, like a scan yields.
+  const whole = A.makeData({ type: new A.Struct(schema.fields), length: n, nullCount: 0, children });
+  const batches = [];
+  for (let o = 0; o < n; o += 8192) batches.push(new A.RecordBatch(schema, whole.slice(o, Math.min(8192, n - o))));
+  return new A.Table(schema, batches);
+}
+
+async function time(fn) {
+  const t = performance.now();
+  const out = await fn();
+  return [performance.now() - t, out];
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function measure(label, fn) {
+  const ms = [];
+  let out;
+  for (let r = 0; r < RUNS; r++) {
+    globalThis.gc?.();
+    const [t, o] = await time(fn);
+    ms.push(t);
+    out = o;
+  }
+  return { label, ms: median(ms), all: ms, out };
+}
+
+const table = makeTable(ROWS);
+// The plain JS arrays of the baseline: exactly the values the connector puts in the frame.
+const plain = arrowToColumns(table);
+const plainObj = Object.fromEntries(plain.names.map((n, j) => [n, plain.columns[j]]));
+
+const results = [];
+results.push(await measure('baseline: new DataFrame(plain JS arrays)', () => new dfd.DataFrame(plainObj, { dtypes: plain.dtypes })));
+results.push(await measure('convert: toDataFrame(in-memory Arrow)', () => toDataFrame(table, { dfd })));
+results.push(await measure('  of which Arrow -> JS arrays (arrowToColumns)', () => arrowToColumns(table)));
+
+let io;
+try {
+  io = await import('@lakesoul-ts/io');
+} catch (e) {
+  console.log(`(table read skipped: @lakesoul-ts/io not loadable: ${e.message})`);
+}
+let dir;
+if (io && typeof io.Lakehouse?.open === 'function') {
+  dir = await mkdtemp(join(tmpdir(), 'danfo-bench-'));
+  const lake = await io.Lakehouse.open({ warehouse: join(dir, 'warehouse'), catalog: { pglite: join(dir, 'catalog') } });
+  try {
+    const t = await lake.createTable('bench_read', table.schema, {});
+    await t.write(table, { mode: 'append' });
+    results.push(await measure('read: table.toArrow() (Parquet -> Arrow only)', () => t.toArrow()));
+    results.push(await measure('read: readDataFrame(table)', () => readDataFrame(t, { dfd })));
+  } finally {
+    await lake.close?.();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const base = results[0].ms;
+console.log(`danfo-read: ${ROWS} rows x 5 columns (int64, utf8, float64, timestamp[us, UTC], bool); median of ${RUNS}; ${cpus().length} x ${cpus()[0]?.model}; node ${process.version}`);
+for (const r of results) {
+  console.log(`${r.label.padEnd(52)} ${r.ms.toFixed(0).padStart(7)} ms   ratio ${(r.ms / base).toFixed(2)}x   runs ${r.all.map((x) => x.toFixed(0)).join('/')}`);
+}
+const shape = results[1].out.shape;
+if (shape[0] !== ROWS || shape[1] !== 5) throw new Error(`unexpected frame shape ${shape}`);
