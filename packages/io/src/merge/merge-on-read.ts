@@ -1,0 +1,677 @@
+/**
+ * Merge-on-read of primary-key tables (protocol §5): a streaming k-way merge of PK-sorted sources
+ * (the files of one partition/bucket, oldest first) that keeps, per key, the newest value of each
+ * column among the sources that have the column, or combines values with a merge operator.
+ *
+ * How it stays fast: sources are consumed batch by batch in ROUNDS. A round only merges keys below
+ * the smallest "last key of the current batch" over the unfinished sources, so every key it emits is
+ * complete. Keys are compared on typed arrays prepared once per batch (no per-row objects); the
+ * merge records, per output row, which batch and row wins, and output columns are built afterwards
+ * with one gather per column. A round where a single source holds all rows and has no duplicate
+ * keys passes its batch through without copying.
+ */
+import { Data, DataType, Field, RecordBatch, Schema, Type, makeData } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { MergeOperator } from '../types.js';
+import { castData } from '../arrow/cast-data.js';
+import { makeBatch } from '../arrow/data-access.js';
+import { compareKeyRows, keyColumn, type KeyColumn } from '../arrow/pk-compare.js';
+import { concatBatches, gatherData } from '../arrow/take-rows.js';
+
+/** One input of a merge: a file (or any stream) sorted by PK, with the columns it physically holds. */
+export interface MergeSource {
+  /** Batches sorted by the PK tuple (duplicates allowed, in arrival order: the last one wins). */
+  batches: AsyncIterable<RecordBatch>;
+  /** Columns present in this source (file_exist_cols). Output columns not listed are "absent". */
+  existCols: string[];
+}
+
+/** Options of {@link mergeSortedSources}. */
+export interface MergeOptions {
+  /** Primary-key columns in PK order; every source must hold them. */
+  primaryKeys: string[];
+  /** Fields to emit, in order (may include or omit the PK columns). */
+  outputSchema: Schema;
+  /** Per-column operators (default UseLast). */
+  mergeOperators?: Record<string, MergeOperator>;
+  /** Rows per output batch (default 8192). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** For messages. */
+  label?: string;
+}
+
+/** Default rows per output batch. */
+export const DEFAULT_MERGE_BATCH_SIZE = 8192;
+
+const OPERATORS: readonly MergeOperator[] = [
+  'UseLast', 'UseLastNotNull', 'SumAll', 'SumLast', 'JoinedLastByComma', 'JoinedLastBySemicolon', 'JoinedAllByComma', 'JoinedAllBySemicolon',
+];
+
+/** A window batch of one source, conformed to the output columns. */
+interface Entry {
+  /** Output column data by output column index (null when the source lacks the column). */
+  cols: (Data | null)[];
+  /** Index in the pending-output batch list, -1 when not referenced yet. */
+  local: number;
+}
+
+/** A conformed batch of a source: its output columns and prepared key columns. */
+interface Window {
+  batch: RecordBatch;
+  entry: Entry;
+  keys: KeyColumn[];
+}
+
+interface SourceState {
+  index: number;
+  iter: AsyncIterator<RecordBatch>;
+  /** The iterator is finished (no batch beyond `next`). */
+  done: boolean;
+  entry: Entry | null;
+  batch: RecordBatch | null;
+  keys: KeyColumn[];
+  pos: number;
+  len: number;
+  /** Row bound of the current round. */
+  end: number;
+  has: boolean[];
+  /** The following batch, read ahead: its first key bounds what the current window may hold. */
+  next: Window | null;
+}
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new LakeSoulError('Aborted', 'merge-on-read aborted', { cause: signal.reason });
+  }
+}
+
+/** Growable Int32 buffer. */
+class IntBuf {
+  a: Int32Array;
+  n = 0;
+  constructor(cap = 1024) {
+    this.a = new Int32Array(cap);
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  view(): Int32Array {
+    return this.a.subarray(0, this.n);
+  }
+}
+
+/**
+ * Merge PK-sorted sources (index 0 = oldest, last = newest) into one PK-sorted stream with unique
+ * keys. For equal keys the newer source wins and, inside a source, the later row wins; each output
+ * column takes its value only from sources that have it (`existCols`), and is null when none of
+ * them holds the key. Operators: see docs/merge-on-read.md. Output batches hold `batchSize` rows
+ * (the last one fewer; pass-through rounds may be shorter).
+ */
+export async function* mergeSortedSources(sources: MergeSource[], options: MergeOptions): AsyncGenerator<RecordBatch> {
+  const { primaryKeys, outputSchema, signal } = options;
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_MERGE_BATCH_SIZE);
+  const label = options.label ? ` (${options.label})` : '';
+  if (primaryKeys.length === 0) throw new LakeSoulError('InvalidArgument', `mergeSortedSources needs primary keys${label}`);
+  const fields = outputSchema.fields;
+  const ops: MergeOperator[] = fields.map((f) => {
+    const op = options.mergeOperators?.[f.name] ?? 'UseLast';
+    if (!OPERATORS.includes(op)) {
+      throw new LakeSoulError('InvalidArgument', `unknown merge operator '${op}' for column '${f.name}' (one of ${OPERATORS.join(', ')})`, {
+        context: { column: f.name },
+      });
+    }
+    checkOperatorType(op, f);
+    return op;
+  });
+  for (const name of Object.keys(options.mergeOperators ?? {})) {
+    if (primaryKeys.includes(name) && options.mergeOperators![name] !== 'UseLast') {
+      throw new LakeSoulError('InvalidArgument', `merge operator on primary key column '${name}'`, { context: { column: name } });
+    }
+  }
+  const anyOperator = ops.some((o) => o !== 'UseLast');
+  const k = sources.length;
+  // provider sets: output columns grouped by which sources have them (UseLast winners are shared)
+  const has = sources.map((s) => fields.map((f) => s.existCols.includes(f.name)));
+  const setOf = new Int32Array(fields.length);
+  const setKeys: string[] = [];
+  const setHas: boolean[][] = [];
+  fields.forEach((_, c) => {
+    const key = has.map((h) => (h[c] ? '1' : '0')).join('');
+    let p = setKeys.indexOf(key);
+    if (p < 0) {
+      p = setKeys.push(key) - 1;
+      setHas.push(has.map((h) => h[c]));
+    }
+    setOf[c] = p;
+  });
+  const P = setKeys.length;
+  const placeholders = fields.map((f) => gatherData(f.type, [], null, new Int32Array(0)));
+  const keyTypes: (DataType | null)[] = primaryKeys.map((pk) => fields.find((f) => f.name === pk)?.type ?? null);
+
+  const states: SourceState[] = sources.map((s, index) => ({
+    index,
+    iter: s.batches[Symbol.asyncIterator](),
+    done: false,
+    next: null,
+    entry: null,
+    batch: null,
+    keys: [],
+    pos: 0,
+    len: 0,
+    end: 0,
+    has: has[index],
+  }));
+
+  // ---- pending output
+  let pending: Entry[] = [];
+  let count = 0;
+  const winSrc: Int32Array[] = Array.from({ length: P }, () => new Int32Array(batchSize));
+  const winRow: Int32Array[] = Array.from({ length: P }, () => new Int32Array(batchSize));
+  // operator support: per output row, the group's ranges (local batch, start, end, source index)
+  const groupOff = new Int32Array(batchSize + 1);
+  const rLocal = new IntBuf();
+  const rStart = new IntBuf();
+  const rEnd = new IntBuf();
+  const rSrc = new IntBuf();
+  const out: RecordBatch[] = [];
+
+  const localOf = (e: Entry): number => {
+    if (e.local < 0) e.local = pending.push(e) - 1;
+    return e.local;
+  };
+
+  const flush = (): void => {
+    if (count === 0) return;
+    const n = count;
+    groupOff[n] = rLocal.n;
+    const cols: Data[] = fields.map((f, c) => {
+      const datas = pending.map((e) => e.cols[c] ?? placeholders[c]);
+      const op = ops[c];
+      if (op === 'UseLast') {
+        const p = setOf[c];
+        return gatherData(f.type, datas, winSrc[p].subarray(0, n), winRow[p].subarray(0, n));
+      }
+      return applyOperator(op, f, c, datas, n, groupOff, rLocal.a, rStart.a, rEnd.a, rSrc.a, states.map((s) => s.has[c]));
+    });
+    out.push(makeBatch(outputSchema, cols, n));
+    for (const e of pending) e.local = -1;
+    pending = [];
+    count = 0;
+    rLocal.n = rStart.n = rEnd.n = rSrc.n = 0;
+  };
+
+  const conform = (s: SourceState, batch: RecordBatch): Window => {
+    const names = batch.schema.fields.map((f) => f.name);
+    const keys: KeyColumn[] = primaryKeys.map((pk, i) => {
+      const idx = names.indexOf(pk);
+      if (idx < 0) {
+        throw new LakeSoulError('SchemaMismatch', `merge source ${s.index}${label} lacks primary key column '${pk}'`, { context: { column: pk } });
+      }
+      let d = batch.data.children[idx] as Data;
+      if (keyTypes[i] === null) keyTypes[i] = d.type;
+      d = castData(d, keyTypes[i]!, { column: pk });
+      return keyColumn(d, pk);
+    });
+    const cols = fields.map((f, c) => {
+      if (!s.has[c]) return null;
+      const idx = names.indexOf(f.name);
+      if (idx < 0) {
+        throw new LakeSoulError('SchemaMismatch', `merge source ${s.index}${label} lists column '${f.name}' in existCols but its data lacks it`, {
+          context: { column: f.name },
+        });
+      }
+      return castData(batch.data.children[idx] as Data, f.type, { column: f.name });
+    });
+    return { batch, entry: { cols, local: -1 }, keys };
+  };
+
+  const install = (s: SourceState, w: Window): void => {
+    s.batch = w.batch;
+    s.entry = w.entry;
+    s.keys = w.keys;
+    s.pos = 0;
+    s.len = w.batch.numRows;
+  };
+
+  /** Read the next non-empty batch of `s` into `s.next` (or mark the source done). */
+  const readAhead = async (s: SourceState): Promise<void> => {
+    s.next = null;
+    while (!s.done) {
+      const r = await s.iter.next();
+      if (r.done) {
+        s.done = true;
+        return;
+      }
+      if (r.value.numRows > 0) {
+        s.next = conform(s, r.value);
+        return;
+      }
+    }
+  };
+
+  /**
+   * Move `s` forward: a consumed window is replaced by the read-ahead batch; remaining rows whose key
+   * continues into the read-ahead batch are joined with it (the only copy, for keys straddling batches).
+   * Returns true when a read-ahead was consumed (so a new one must be read).
+   */
+  const advance = (s: SourceState): boolean => {
+    if (s.next === null) return false;
+    if (s.batch === null || s.pos >= s.len) {
+      install(s, s.next);
+      return true;
+    }
+    if (compareKeyRows(s.keys, s.pos, s.next.keys, 0) === 0) {
+      const rest = s.batch.slice(s.pos, s.len);
+      install(s, conform(s, concatBatches([rest, alignTo(s.next.batch, rest.schema, s.index, label)])));
+      return true;
+    }
+    return false;
+  };
+
+  // heap of source indices ordered by (key at pos, source index)
+  const heap: number[] = [];
+  const less = (a: number, b: number): boolean => {
+    const sa = states[a];
+    const sb = states[b];
+    const r = compareKeyRows(sa.keys, sa.pos, sb.keys, sb.pos);
+    return r < 0 || (r === 0 && a < b);
+  };
+  const siftDown = (i: number): void => {
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const m = r < n && less(heap[r], heap[l]) ? r : l;
+      if (!less(heap[m], heap[i])) return;
+      const t = heap[m];
+      heap[m] = heap[i];
+      heap[i] = t;
+      i = m;
+    }
+  };
+  const siftUp = (i: number): void => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(heap[i], heap[p])) return;
+      const t = heap[p];
+      heap[p] = heap[i];
+      heap[i] = t;
+      i = p;
+    }
+  };
+  const popTop = (): number => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      siftDown(0);
+    }
+    return top;
+  };
+
+  const group: number[] = [];
+  const groupEnd: number[] = new Array(k).fill(0);
+
+  const emitGroup = (): void => {
+    // group: source indices in merge order (ascending), each with rows [pos, groupEnd)
+    const i = count;
+    if (anyOperator) {
+      groupOff[i] = rLocal.n;
+      for (const si of group) {
+        const s = states[si];
+        rLocal.push(localOf(s.entry!));
+        rStart.push(s.pos);
+        rEnd.push(groupEnd[si]);
+        rSrc.push(si);
+      }
+    }
+    for (let p = 0; p < P; p++) {
+      const hp = setHas[p];
+      let w = -1;
+      for (let g = group.length - 1; g >= 0; g--) {
+        if (hp[group[g]]) {
+          w = group[g];
+          break;
+        }
+      }
+      if (w < 0) {
+        winRow[p][i] = -1;
+        winSrc[p][i] = 0;
+      } else {
+        const s = states[w];
+        winSrc[p][i] = localOf(s.entry!);
+        winRow[p][i] = groupEnd[w] - 1;
+      }
+    }
+    count++;
+    if (count === batchSize) flush();
+  };
+
+  /** Merge rows [pos, end) of every source. */
+  const mergeRound = (): void => {
+    heap.length = 0;
+    for (const s of states) if (s.pos < s.end) heap.push(s.index);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
+    while (heap.length > 0) {
+      const first = popTop();
+      group.length = 0;
+      group.push(first);
+      const f = states[first];
+      while (heap.length > 0) {
+        const t = states[heap[0]];
+        if (compareKeyRows(t.keys, t.pos, f.keys, f.pos) !== 0) break;
+        group.push(popTop());
+      }
+      // heap pops ties in ascending source index: group is in merge order
+      for (const si of group) {
+        const s = states[si];
+        let r = s.pos + 1;
+        while (r < s.end && compareKeyRows(s.keys, r, s.keys, s.pos) === 0) r++;
+        groupEnd[si] = r;
+      }
+      emitGroup();
+      for (const si of group) {
+        const s = states[si];
+        s.pos = groupEnd[si];
+        if (s.pos < s.end) {
+          heap.push(si);
+          siftUp(heap.length - 1);
+        }
+      }
+    }
+  };
+
+  /** Single source in a round: pass the range through when it has no duplicate keys. */
+  const passThrough = (s: SourceState): boolean => {
+    if (anyOperator) return false;
+    for (let r = s.pos + 1; r < s.end; r++) if (compareKeyRows(s.keys, r - 1, s.keys, r) === 0) return false;
+    flush();
+    const cols = fields.map((f, c) => {
+      const d = s.entry!.cols[c];
+      return d === null ? null : d;
+    });
+    for (let a = s.pos; a < s.end; a += batchSize) {
+      const b = Math.min(s.end, a + batchSize);
+      const len = b - a;
+      out.push(
+        makeBatch(
+          outputSchema,
+          cols.map((d, c) => (d === null ? gatherData(fields[c].type, [], null, new Int32Array(len).fill(-1)) : d.slice(a, len))),
+          len,
+        ),
+      );
+    }
+    s.pos = s.end;
+    return true;
+  };
+
+  try {
+    await Promise.all(states.map(readAhead));
+    for (;;) {
+      aborted(signal);
+      const moved = states.filter(advance);
+      if (moved.length > 0) {
+        await Promise.all(moved.map(readAhead));
+        continue; // a joined window may again straddle into the new read-ahead
+      }
+      const active = states.filter((s) => s.pos < s.len);
+      if (active.length === 0) break;
+      // bound: the smallest first key of the read-ahead batches; every key below it is complete
+      let boundSrc: SourceState | null = null;
+      for (const s of states) {
+        if (s.next === null) continue;
+        if (boundSrc === null || compareKeyRows(s.next.keys, 0, boundSrc.next!.keys, 0) < 0) boundSrc = s;
+      }
+      let rows = 0;
+      for (const s of active) {
+        if (boundSrc === null) s.end = s.len;
+        else {
+          const bk = boundSrc.next!.keys;
+          if (compareKeyRows(s.keys, s.len - 1, bk, 0) < 0) s.end = s.len;
+          else {
+            // first row >= bound
+            let lo = s.pos;
+            let hi = s.len;
+            while (lo < hi) {
+              const mid = (lo + hi) >> 1;
+              if (compareKeyRows(s.keys, mid, bk, 0) < 0) lo = mid + 1;
+              else hi = mid;
+            }
+            s.end = lo;
+          }
+        }
+        rows += s.end - s.pos;
+      }
+      for (const s of states) if (s.pos >= s.len) s.end = s.pos;
+      if (rows === 0) {
+        throw new LakeSoulError('Internal', `merge-on-read made no progress${label}: a source is not sorted by its primary key`);
+      }
+      const contributing = active.filter((s) => s.end > s.pos);
+      if (!(contributing.length === 1 && passThrough(contributing[0]))) mergeRound();
+      if (boundSrc === null) flush();
+      while (out.length > 0) {
+        aborted(signal);
+        yield out.shift()!;
+      }
+    }
+    flush();
+    while (out.length > 0) yield out.shift()!;
+  } finally {
+    await Promise.allSettled(states.map((s) => (s.done ? undefined : s.iter.return?.())));
+  }
+}
+
+/** A source batch with extra/reordered columns is fine; only names matter for concatenation. */
+function alignTo(b: RecordBatch, schema: Schema, index: number, label: string): RecordBatch {
+  const names = b.schema.fields.map((f) => f.name);
+  const children = schema.fields.map((f) => {
+    const i = names.indexOf(f.name);
+    if (i < 0) {
+      throw new LakeSoulError('SchemaMismatch', `merge source ${index}${label}: batches disagree on columns (missing '${f.name}')`, {
+        context: { column: f.name },
+      });
+    }
+    return castData(b.data.children[i] as Data, f.type, { column: f.name });
+  });
+  return makeBatch(schema, children, b.numRows);
+}
+
+function isNumeric(t: DataType): boolean {
+  return t.typeId === Type.Int || (t.typeId === Type.Float && (t as any).precision > 0);
+}
+
+function isString(t: DataType): boolean {
+  return t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8;
+}
+
+function checkOperatorType(op: MergeOperator, f: Field): void {
+  if ((op === 'SumAll' || op === 'SumLast') && !isNumeric(f.type)) {
+    throw new LakeSoulError('InvalidArgument', `merge operator ${op} needs a numeric column; '${f.name}' is ${f.type}`, { context: { column: f.name } });
+  }
+  if (op.startsWith('Joined') && !isString(f.type)) {
+    throw new LakeSoulError('InvalidArgument', `merge operator ${op} needs a string column; '${f.name}' is ${f.type}`, { context: { column: f.name } });
+  }
+}
+
+function validAt(d: Data, i: number): boolean {
+  const bm = d.nullBitmap;
+  if (d.typeId === Type.Null) return false;
+  if (bm === undefined || bm.length === 0 || d.nullCount === 0) return true;
+  const pos = d.offset + i;
+  return (bm[pos >> 3] & (1 << (pos & 7))) !== 0;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function strAt(d: Data, i: number): string {
+  const o = d.valueOffsets as Int32Array | BigInt64Array;
+  const a = Number(o[i]);
+  const b = Number(o[i + 1]);
+  return decoder.decode((d.values as Uint8Array).subarray(a, b));
+}
+
+/**
+ * Compute an operator column for `n` output rows from the recorded groups. Each group lists, in
+ * merge order, the row ranges of the sources holding the key; only sources that have the column take
+ * part. Semantics: docs/merge-on-read.md.
+ */
+function applyOperator(
+  op: MergeOperator,
+  field: Field,
+  _c: number,
+  datas: Data[],
+  n: number,
+  groupOff: Int32Array,
+  rLocal: Int32Array,
+  rStart: Int32Array,
+  rEnd: Int32Array,
+  rSrc: Int32Array,
+  srcHas: boolean[],
+): Data {
+  if (op === 'UseLastNotNull') {
+    const src = new Int32Array(n);
+    const rows = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      found: for (let g = groupOff[i + 1] - 1; g >= groupOff[i]; g--) {
+        if (!srcHas[rSrc[g]]) continue;
+        const d = datas[rLocal[g]];
+        for (let r = rEnd[g] - 1; r >= rStart[g]; r--) {
+          if (validAt(d, r)) {
+            src[i] = rLocal[g];
+            rows[i] = r;
+            break found;
+          }
+        }
+      }
+    }
+    return gatherData(field.type, datas, src, rows);
+  }
+  const all = op === 'SumAll' || op === 'JoinedAllByComma' || op === 'JoinedAllBySemicolon';
+  const bitmap = new Uint8Array(((n + 63) & ~63) >> 3);
+  let nulls = 0;
+  if (op === 'SumAll' || op === 'SumLast') {
+    const t = field.type as any;
+    const big = t.typeId === Type.Int && t.bitWidth === 64;
+    const out = new (t.ArrayType as any)(n);
+    for (let i = 0; i < n; i++) {
+      let acc: number | bigint = big ? 0n : 0;
+      let any = false;
+      let isNull = false;
+      for (let g = groupOff[i]; g < groupOff[i + 1] && !isNull; g++) {
+        if (!srcHas[rSrc[g]]) continue;
+        const d = datas[rLocal[g]];
+        const vals = d.values as any;
+        const from = all ? rStart[g] : rEnd[g] - 1;
+        for (let r = from; r < rEnd[g]; r++) {
+          if (!validAt(d, r)) {
+            isNull = true;
+            break;
+          }
+          any = true;
+          if (big) acc = (acc as bigint) + (vals[r] as bigint);
+          else acc = (acc as number) + vals[r];
+        }
+      }
+      if (isNull || !any) {
+        nulls++;
+        continue;
+      }
+      out[i] = big ? (t.isSigned ? BigInt.asIntN(64, acc as bigint) : BigInt.asUintN(64, acc as bigint)) : acc;
+      bitmap[i >> 3] |= 1 << (i & 7);
+    }
+    return makeData({ type: field.type as any, length: n, nullCount: nulls, nullBitmap: nulls === 0 ? new Uint8Array(0) : bitmap, data: out }) as Data;
+  }
+  // Joined*
+  const delim = op.endsWith('Comma') ? ',' : ';';
+  const parts: (string | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const vals: string[] = [];
+    let isNull = false;
+    for (let g = groupOff[i]; g < groupOff[i + 1] && !isNull; g++) {
+      if (!srcHas[rSrc[g]]) continue;
+      const d = datas[rLocal[g]];
+      const from = all ? rStart[g] : rEnd[g] - 1;
+      for (let r = from; r < rEnd[g]; r++) {
+        if (!validAt(d, r)) {
+          isNull = true;
+          break;
+        }
+        vals.push(strAt(d, r));
+      }
+    }
+    parts[i] = isNull || vals.length === 0 ? null : vals.join(delim);
+  }
+  const encoded = parts.map((s) => (s === null ? null : encoder.encode(s)));
+  const total = encoded.reduce((a, b) => a + (b?.length ?? 0), 0);
+  const values = new Uint8Array(total);
+  const large = field.type.typeId === Type.LargeUtf8;
+  const offs32 = large ? null : new Int32Array(n + 1);
+  const offs64 = large ? new BigInt64Array(n + 1) : null;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    if (offs32) offs32[i] = p;
+    else offs64![i] = BigInt(p);
+    const e = encoded[i];
+    if (e === null) {
+      nulls++;
+      continue;
+    }
+    values.set(e, p);
+    p += e.length;
+    bitmap[i >> 3] |= 1 << (i & 7);
+  }
+  if (offs32) offs32[n] = p;
+  else offs64![n] = BigInt(p);
+  return makeData({
+    type: field.type as any, length: n, nullCount: nulls, nullBitmap: nulls === 0 ? new Uint8Array(0) : bitmap,
+    valueOffsets: (offs32 ?? offs64) as any, data: values,
+  }) as Data;
+}
+
+/** Options of {@link concatSources}. */
+export interface ConcatOptions {
+  outputSchema: Schema;
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Non-PK tables (or `skip_merge_on_read`): the sources' rows one after the other, conformed to the
+ * output schema (columns a source lacks are null), in batches of at most `batchSize` rows.
+ */
+export async function* concatSources(sources: MergeSource[], options: ConcatOptions): AsyncGenerator<RecordBatch> {
+  const { outputSchema, signal } = options;
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_MERGE_BATCH_SIZE);
+  for (let si = 0; si < sources.length; si++) {
+    const s = sources[si];
+    const it = s.batches[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        aborted(signal);
+        const r = await it.next();
+        if (r.done) break;
+        const b = r.value;
+        if (b.numRows === 0) continue;
+        const names = b.schema.fields.map((f) => f.name);
+        const cols = outputSchema.fields.map((f) => {
+          const i = s.existCols.includes(f.name) ? names.indexOf(f.name) : -1;
+          return i < 0 ? gatherData(f.type, [], null, new Int32Array(b.numRows).fill(-1)) : castData(b.data.children[i] as Data, f.type, { column: f.name });
+        });
+        for (let a = 0; a < b.numRows; a += batchSize) {
+          const len = Math.min(batchSize, b.numRows - a);
+          yield makeBatch(outputSchema, cols.map((d) => (a === 0 && len === b.numRows ? d : d.slice(a, len))), len);
+        }
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+}
