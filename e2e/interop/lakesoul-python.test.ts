@@ -1,0 +1,344 @@
+/**
+ * Interoperability with LakeSoul itself: the same tables, in the same PostgreSQL catalog and on the
+ * same storage (local disk and the moto S3 server), written and read by LakeSoul's own Python package
+ * (PyPI lakesoul 2.0.0, Rust core 4.0.0) and by this project. See docs/interop.md.
+ */
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Catalog } from '@lakesoul-ts/meta';
+import { Lakehouse, computeBuckets } from '@lakesoul-ts/io';
+import {
+  bucketOfFile, canonicalRows, interopEnv, lakesoulPy, readIpc, scratchDir, writeIpc, type InteropEnv,
+} from './interop-env.js';
+import { MergeModel, PK_COLUMNS, PK_SCHEMA_SPEC, makeRows, pkSchema, rowsToArrow, type Row } from './interop-rows.js';
+
+const ALL = PK_COLUMNS.map(([n]) => n) as string[];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface PyWrite {
+  rows: number;
+  files: { partition: string; path: string; size: number; existingColumns: string[]; rowCount: number }[];
+}
+
+/** Canonical rows of the expected model (built through the same Arrow path as what is compared). */
+function expected(model: MergeModel): ReturnType<typeof canonicalRows> {
+  return canonicalRows(rowsToArrow(model.toRows()), ALL);
+}
+
+for (const storage of ['local', 's3'] as const) {
+  describe(`LakeSoul-Python 2.0.0 <-> lakesoul-ts on one catalog (${storage} storage)`, () => {
+    let env: InteropEnv;
+    let scratch: { dir: string; cleanup: () => void };
+    let catalog: Catalog;
+    let lake: Lakehouse;
+    let warehouse: string;
+    const suffix = randomBytes(4).toString('hex');
+    const tname = (what: string) => `interop_${what}_${storage}_${suffix}`;
+
+    /** LakeSoul-Python: write `rows` (optionally only `columns`) to a table, one commit. */
+    async function pyWrite(name: string, rows: Partial<Row>[], namespace = 'default'): Promise<PyWrite> {
+      const input = writeIpc(rowsToArrow(rows), join(scratch.dir, `${name}-${randomBytes(4).toString('hex')}.arrow`));
+      return lakesoulPy<PyWrite>(env, 'write', { name, namespace, input });
+    }
+
+    /** LakeSoul-Python: the merged rows of a table. */
+    async function pyScan(name: string, namespace = 'default'): Promise<Table> {
+      const output = join(scratch.dir, `${name}-scan-${randomBytes(4).toString('hex')}.arrow`);
+      await lakesoulPy(env, 'scan', { name, namespace, output });
+      return readIpc(output);
+    }
+
+    /** LakeSoul-Python: create the PK test table (range partition region, PK id, 4 buckets). */
+    async function pyCreate(name: string, namespace = 'default') {
+      return lakesoulPy(env, 'create', {
+        name, namespace, path: `${warehouse}/${namespace}/${name}`, schema: PK_SCHEMA_SPEC, partitionBy: ['region'], primaryKeys: ['id'], hashBucketNum: 4,
+      });
+    }
+
+    beforeAll(async () => {
+      env = interopEnv();
+      scratch = scratchDir(storage);
+      if (storage === 's3') {
+        const bucket = `interop-${suffix}`;
+        await lakesoulPy(env, 'make_bucket', { bucket });
+        warehouse = `s3://${bucket}/warehouse`;
+      } else {
+        warehouse = pathToFileURL(join(scratch.dir, 'warehouse')).href.replace(/\/+$/, '');
+      }
+      catalog = await Catalog.open({ url: env.pgUrl });
+      lake = await Lakehouse.open({
+        catalog,
+        warehouse,
+        stores: { env: { ...process.env, AWS_ENDPOINT: env.s3Endpoint } },
+      });
+    });
+
+    afterAll(async () => {
+      await lake?.close();
+      await catalog?.close();
+      scratch?.cleanup();
+    });
+
+    it('1. a table LakeSoul-Python created and wrote (range partition + PK, 4 buckets, parquet) reads back merged in TS', async () => {
+      const name = tname('pyw');
+      const created = await pyCreate(name);
+      expect(created.partitionBy).toEqual(['region']);
+      expect(created.primaryKeys).toEqual(['id']);
+      const model = new MergeModel();
+      const batches = [
+        makeRows([...Array(40).keys()], ['eu', 'us'], 1, 'b1'),
+        makeRows([...Array(30).keys()].map((i) => i * 2), ['eu', 'us', 'apac'], 2, 'b2'),
+        // a key twice in one batch: the later row wins on both sides
+        [...makeRows([5, 7, 100, 101], ['eu'], 3, 'b3'), ...makeRows([5], ['eu'], 4, 'b3dup')],
+      ];
+      for (const b of batches) {
+        const w = await pyWrite(name, b);
+        expect(w.rows).toBe(b.length);
+        for (const f of w.files) expect(f.path).toMatch(/_\d{4}\.parquet$/);
+        model.upsert(b);
+      }
+      const py = await pyScan(name);
+      expect(canonicalRows(py, ALL), 'LakeSoul-Python reads its own writes as the model says').toEqual(expected(model));
+
+      const table = await lake.table(name);
+      expect(table.info.primaryKeys).toEqual(['id']);
+      expect(table.info.rangePartitions).toEqual(['region']);
+      expect(table.info.hashBucketNum).toBe(4);
+      const ts = await table.toArrow();
+      expect(ts.numRows).toBe(model.toRows().length);
+      expect(canonicalRows(ts, ALL)).toEqual(expected(model));
+      // Partition pruning on a LakeSoul-written table.
+      const eu = await table.toArrow({ partitions: { region: 'eu' } });
+      expect(canonicalRows(eu, ALL)).toEqual(expected(model).filter((r) => r.region === 'eu'));
+    });
+
+    it('2. a table TS created, appended and upserted (full and partial columns) reads the same in LakeSoul-Python', async () => {
+      const name = tname('tsw');
+      const table = await lake.createTable(name, pkSchema(), { rangePartitions: ['region'], primaryKeys: ['id'], hashBucketNum: 4 });
+      const model = new MergeModel();
+      const base = makeRows([...Array(50).keys()], ['eu', 'us'], 11, 'base');
+      await table.write(rowsToArrow(base), { mode: 'append' });
+      model.upsert(base);
+      const up1 = makeRows([...Array(25).keys()].map((i) => i * 3), ['eu', 'us', 'apac'], 12, 'up1');
+      await table.write(rowsToArrow(up1), { mode: 'upsert' });
+      model.upsert(up1);
+      const partialCols: (keyof Row)[] = ['id', 'region', 'name', 'qty'];
+      const up2 = makeRows([1, 2, 3, 4, 9, 200], ['eu', 'us'], 13, 'partial');
+      await table.write(rowsToArrow(up2, partialCols), { mode: 'upsert' });
+      model.upsert(up2, partialCols);
+      const up3Cols: (keyof Row)[] = ['id', 'region', 'score', 'ts'];
+      const up3 = makeRows([2, 3, 300], ['eu', 'us'], 14, 'partial2');
+      await table.write(rowsToArrow(up3, up3Cols), { mode: 'upsert' });
+      model.upsert(up3, up3Cols);
+
+      const history = await table.history();
+      expect(history.map((h) => h.commitOp)).toContain('MergeCommit');
+      expect(history.filter((h) => h.commitOp === 'MergeCommit').length).toBeGreaterThanOrEqual(6);
+
+      const ts = await table.toArrow();
+      expect(canonicalRows(ts, ALL), 'TS reads its own writes as the model says').toEqual(expected(model));
+      const py = await pyScan(name);
+      expect(canonicalRows(py, ALL), 'LakeSoul-Python merges TS commits the same way').toEqual(expected(model));
+    });
+
+    it('3. mixed history: LakeSoul-Python base, TS upsert, LakeSoul-Python append; both agree, TS time travel follows the history', async () => {
+      const name = tname('mixed');
+      await pyCreate(name);
+      const model = new MergeModel();
+      const states: { at: number; model: MergeModel; py: ReturnType<typeof canonicalRows> }[] = [];
+      const step = async () => {
+        await sleep(15);
+        const py = canonicalRows(await pyScan(name), ALL);
+        states.push({ at: Date.now(), model: model.clone(), py });
+        await sleep(15);
+      };
+
+      const pyPaths: string[] = [];
+      const base = makeRows([...Array(60).keys()], ['eu', 'us'], 21, 'pybase');
+      pyPaths.push(...(await pyWrite(name, base)).files.map((f) => f.path));
+      model.upsert(base);
+      await step();
+
+      const table = await lake.table(name);
+      const up = makeRows([...Array(30).keys()].map((i) => i * 2 + 1), ['eu', 'us', 'apac'], 22, 'tsup');
+      const tsWrite = await table.write(rowsToArrow(up), { mode: 'upsert' });
+      expect(tsWrite.rows).toBe(up.length);
+      model.upsert(up);
+      await step();
+
+      const partialCols: (keyof Row)[] = ['id', 'region', 'flag', 'day'];
+      const tsPartial = makeRows([1, 3, 5, 61], ['eu', 'us'], 23, 'tspartial');
+      await table.write(rowsToArrow(tsPartial, partialCols), { mode: 'upsert' });
+      model.upsert(tsPartial, partialCols);
+      await step();
+
+      const again = makeRows([...Array(20).keys()].map((i) => i * 5), ['us', 'apac'], 24, 'pyagain');
+      pyPaths.push(...(await pyWrite(name, again)).files.map((f) => f.path));
+      model.upsert(again);
+      await step();
+
+      // Latest: both readers return the model.
+      const ts = await table.toArrow();
+      expect(canonicalRows(ts, ALL)).toEqual(expected(model));
+      expect(states.at(-1)!.py).toEqual(expected(model));
+
+      // Every intermediate state, as LakeSoul-Python saw it then, is what TS time travel returns now.
+      for (const [i, s] of states.entries()) {
+        expect(s.py, `LakeSoul-Python after step ${i + 1}`).toEqual(expected(s.model));
+        const past = await table.toArrow({ timestamp: s.at });
+        expect(canonicalRows(past, ALL), `TS time travel to step ${i + 1}`).toEqual(s.py);
+      }
+      // By version: each partition's history replays the same states.
+      const history = await table.history();
+      const eu = history.filter((h) => h.partitionDesc === 'region=eu');
+      expect(eu.length).toBeGreaterThanOrEqual(3);
+      for (const h of eu) {
+        const state = states.find((s) => s.at > h.timestamp)!;
+        const atVersion = await table.toArrow({ version: h.version, partitions: ['region=eu'] });
+        expect(canonicalRows(atVersion, ALL), `region=eu version ${h.version} (${h.commitOp})`).toEqual(state.py.filter((r) => r.region === 'eu'));
+      }
+
+      // 4. Bucketing of the files each side wrote in this table.
+      const snapshot = await table.snapshot();
+      const files = snapshot.flatMap((p) => p.files.map((f) => ({ ...f, partitionDesc: p.partitionDesc })));
+      const tsPaths = new Set(tsWrite.files.map((f) => f.path));
+      const tsFiles = files.filter((f) => tsPaths.has(f.path));
+      expect(tsFiles.length).toBe(tsPaths.size);
+      const live = new Set(files.map((f) => f.path));
+      for (const p of pyPaths) expect(live.has(p), `LakeSoul-Python file ${p} is live in the TS snapshot`).toBe(true);
+      // LakeSoul-Python's files, checked with the TS hash.
+      const pyRowsPath = join(scratch.dir, `${name}-pyfiles.arrow`);
+      await lakesoulPy(env, 'file_rows', { paths: pyPaths, output: pyRowsPath });
+      const pyRows = readIpc(pyRowsPath);
+      expect(pyRows.numRows).toBe(base.length + again.length);
+      for (const batch of pyRows.batches) {
+        const buckets = computeBuckets(batch, ['id'], 4);
+        const file = batch.getChild('__file')!;
+        for (let i = 0; i < batch.numRows; i++) {
+          expect(buckets[i], `row id=${batch.getChild('id')!.get(i)} of ${file.get(i)}`).toBe(bucketOfFile(file.get(i)));
+        }
+      }
+      // TS's files, checked with LakeSoul's own writer as the hash oracle.
+      const tsRowsPath = join(scratch.dir, `${name}-tsfiles.arrow`);
+      await lakesoulPy(env, 'file_rows', { paths: tsFiles.map((f) => f.path), output: tsRowsPath });
+      const tsRows = readIpc(tsRowsPath);
+      expect(tsRows.numRows).toBe(up.length);
+      const oracleIn = writeIpc(new Table(tsRows.batches).select(['id', '__file']), join(scratch.dir, `${name}-oracle-in.arrow`));
+      const oracleOut = join(scratch.dir, `${name}-oracle-out.arrow`);
+      await lakesoulPy(env, 'bucket_oracle', { input: oracleIn, primaryKeys: ['id'], hashBucketNum: 4, workdir: join(scratch.dir, `${name}-oracle`), output: oracleOut });
+      const oracle = readIpc(oracleOut);
+      expect(oracle.numRows).toBe(up.length);
+      for (let i = 0; i < oracle.numRows; i++) {
+        const f = oracle.getChild('__file')!.get(i) as string;
+        expect(oracle.getChild('__bucket')!.get(i), `row id=${oracle.getChild('id')!.get(i)} of ${f}`).toBe(bucketOfFile(f));
+      }
+    });
+
+    // Non-PK tables (test 5): rows of (k, region, yr, x), two range columns, in a namespace of their own.
+    type NpRow = { k: number; region: string | null; yr: number; x: number };
+    const npCols = ['k', 'region', 'yr', 'x'];
+    const npRows = (seed: number, n: number): NpRow[] => {
+      let a = seed;
+      return Array.from({ length: n }, (_, i) => {
+        a = (a * 1103515245 + 12345) % 2 ** 31;
+        return { k: seed * 1000 + i, region: ['eu', 'us', 'apac'][a % 3], yr: 2020 + (a % 4), x: (a % 10000) / 8 };
+      });
+    };
+    const npArrow = (rs: NpRow[]) => new Table({
+      k: makeVector(Int32Array.from(rs.map((r) => r.k))),
+      region: vectorFromArray(rs.map((r) => r.region), new Utf8()),
+      yr: makeVector(Int32Array.from(rs.map((r) => r.yr))),
+      x: makeVector(Float64Array.from(rs.map((r) => r.x))),
+    });
+    const npCanon = (t: Table) => canonicalRows(t, npCols);
+    const nsName = () => `interop_ns_${storage}_${suffix}`;
+    let nsCreated = false;
+    const npNamespace = async () => {
+      if (!nsCreated) await catalog.createNamespace(nsName());
+      nsCreated = true;
+      return nsName();
+    };
+    const pyWriteNp = async (name: string, ns: string, rs: NpRow[]) => {
+      const input = writeIpc(npArrow(rs), join(scratch.dir, `${name}-${randomBytes(4).toString('hex')}.arrow`));
+      return lakesoulPy<PyWrite>(env, 'write', { name, namespace: ns, input });
+    };
+
+    it('5a. non-PK table, two range columns, other namespace: LakeSoul-Python creates and writes, TS reads and appends, both read all rows', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_py');
+      await lakesoulPy(env, 'create', {
+        name, namespace: ns, path: `${warehouse}/${ns}/${name}`,
+        schema: [['k', 'int32'], ['region', 'string'], ['yr', 'int32'], ['x', 'float64']], partitionBy: ['region', 'yr'],
+      });
+      const all: NpRow[] = [];
+      for (const seed of [1, 2]) {
+        const rs = npRows(seed, 40);
+        const w = await pyWriteNp(name, ns, rs);
+        expect(w.rows).toBe(40);
+        all.push(...rs);
+      }
+      const table = await lake.table(name, ns);
+      expect(table.info.primaryKeys).toEqual([]);
+      expect(table.info.rangePartitions).toEqual(['region', 'yr']);
+      expect(npCanon(await table.toArrow())).toEqual(npCanon(npArrow(all)));
+      const more = npRows(3, 25);
+      await table.write(npArrow(more), { mode: 'append' });
+      all.push(...more);
+      expect(npCanon(await table.toArrow())).toEqual(npCanon(npArrow(all)));
+      expect(npCanon(await pyScan(name, ns))).toEqual(npCanon(npArrow(all)));
+      const partitions = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      expect(partitions.length).toBeGreaterThan(4);
+      for (const p of partitions) expect(p).toMatch(/^region=(eu|us|apac),yr=202[0-3]$/);
+      const us2021 = await table.toArrow({ partitions: { region: 'us', yr: 2021 } });
+      expect(npCanon(us2021)).toEqual(npCanon(npArrow(all.filter((r) => r.region === 'us' && r.yr === 2021))));
+    });
+
+    it('5b. non-PK table, two range columns, other namespace: TS creates and writes, LakeSoul-Python reads all rows', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_ts');
+      const table = await lake.createTable(name, npArrow([]).schema, { namespace: ns, rangePartitions: ['region', 'yr'] });
+      const all: NpRow[] = [];
+      for (const seed of [4, 5]) {
+        const rs = npRows(seed, 30);
+        await table.write(npArrow(rs), { mode: 'append' });
+        all.push(...rs);
+      }
+      expect(npCanon(await pyScan(name, ns))).toEqual(npCanon(npArrow(all)));
+      expect(npCanon(await table.toArrow())).toEqual(npCanon(npArrow(all)));
+    });
+
+    it('5c. LakeSoul-Python appends to a non-PK table TS created (needs no hashBucketNum "-1" property, docs/interop.md)', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_ts_pyappend');
+      const table = await lake.createTable(name, npArrow([]).schema, { namespace: ns, rangePartitions: ['region', 'yr'] });
+      const all = npRows(7, 30);
+      await table.write(npArrow(all), { mode: 'append' });
+      const pyMore = npRows(8, 20);
+      await pyWriteNp(name, ns, pyMore);
+      all.push(...pyMore);
+      expect(npCanon(await pyScan(name, ns))).toEqual(npCanon(npArrow(all)));
+      expect(npCanon(await table.toArrow())).toEqual(npCanon(npArrow(all)));
+    });
+
+    it('5d. null and empty-string range values written by TS read back as null and "" in LakeSoul-Python', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_nulls');
+      const table = await lake.createTable(name, npArrow([]).schema, { namespace: ns, rangePartitions: ['region', 'yr'] });
+      const rs: NpRow[] = [
+        { k: 1, region: null, yr: 2020, x: 1 },
+        { k: 2, region: '', yr: 2020, x: 2 },
+        { k: 3, region: 'eu', yr: 2021, x: 3 },
+        { k: 4, region: null, yr: 2021, x: 4 },
+      ];
+      await table.write(npArrow(rs), { mode: 'append' });
+      const descs = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      expect(descs).toEqual(['region=__L@KE$OUL_EMPTY_STRING__,yr=2020', 'region=__L@KE$OUL_NULL__,yr=2020', 'region=__L@KE$OUL_NULL__,yr=2021', 'region=eu,yr=2021']);
+      expect(npCanon(await table.toArrow())).toEqual(npCanon(npArrow(rs)));
+      expect(npCanon(await pyScan(name, ns))).toEqual(npCanon(npArrow(rs)));
+    });
+  });
+}
+
