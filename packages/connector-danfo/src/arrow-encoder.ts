@@ -4,8 +4,8 @@
  * or Dates, decimals from strings, bytes from base64); the first bad cell fails the whole conversion
  * with a `LakeSoulError` naming the column and row, so nothing partial ever reaches a writer.
  */
-import { DataType, Field, RecordBatch, Struct, Table, Type, makeData, makeVector, util } from 'apache-arrow';
-import type { Data, Schema } from 'apache-arrow';
+import { DataType, Field, RecordBatch, Schema, Struct, Table, Type, makeData, makeVector, util } from 'apache-arrow';
+import type { Data } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { DanfoDataFrameLike, DanfoEncodeOptions } from './danfo-options.js';
 import { TemporalParseError, UNITS_PER_SECOND, parseDateDays, parseTime, parseTimestamp } from './temporal-codec.js';
@@ -450,6 +450,10 @@ export function columnsToArrow(columns: ColumnValues, schema: Schema, options: D
   }
   const numRows = lengths.size === 1 ? [...lengths][0] : 0;
   const ctx: EncodeContext = { nan: options.nan ?? 'value', path: '' };
+  if (options.missingColumns === 'partial') {
+    const fields = schema.fields.filter((f) => columns[f.name] !== undefined);
+    schema = new Schema(fields, schema.metadata);
+  }
   const children = schema.fields.map((field) => {
     let values = columns[field.name];
     if (values === undefined) {
@@ -457,7 +461,7 @@ export function columnsToArrow(columns: ColumnValues, schema: Schema, options: D
       if (!canFill) {
         const hint = options.missingColumns === 'null'
           ? 'it is not nullable'
-          : `every table column must be present (binary columns are dropped on read unless { binary: 'base64' }); pass { missingColumns: 'null' } to write nulls`;
+          : `every table column must be present (binary columns are dropped on read unless { binary: 'base64' }); pass { missingColumns: 'partial' } for a partial upsert or 'null' to write nulls`;
         throw fieldMismatch(options, field.name, undefined, `missing from the DataFrame: ${hint}`, 'DATAFRAME_COLUMN_MISSING');
       }
       values = new Array(numRows).fill(null);

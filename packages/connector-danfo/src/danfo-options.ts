@@ -73,8 +73,12 @@ export interface DanfoReadOptions extends DanfoConvertOptions {
 
 /** Options converting DataFrame cells back to Arrow under a target schema. */
 export interface DanfoEncodeOptions {
-  /** Table columns absent from the frame: `'error'` (default) or nulls (nullable columns only). */
-  missingColumns?: 'error' | 'null';
+  /**
+   * Table columns absent from the frame: `'error'` (default); `'null'` writes nulls (nullable columns
+   * only); `'partial'` converts only the present columns (a partial upsert: primary-key and range
+   * columns must be present, the other columns keep their stored values).
+   */
+  missingColumns?: 'error' | 'null' | 'partial';
   /** Frame columns absent from the schema: `'error'` (default) or ignored. */
   extraColumns?: 'error' | 'ignore';
   /** NaN in a float column: kept as NaN (default `'value'`) or written as null. NaN elsewhere is null. */
