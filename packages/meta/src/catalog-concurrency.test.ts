@@ -144,6 +144,7 @@ describe('multi-process commits on PostgreSQL', () => {
       const snap = await catalog.getSnapshot(t.tableId, { version: cur.version });
       const path = `${t.path}/part-compact${i}_0000.parquet`;
       sources.set(path, snap[0].files.map((f) => f.path));
+      await new Promise((res) => setTimeout(res, 150)); // the compactor writes its file meanwhile
       const r = await catalog.commit({ tableId: t.tableId, op: 'CompactionCommit', partitions: [{ partitionDesc: '-5', readVersion: cur.version, files: [{ path, op: 'add', size: 1n, existCols: ['id'] }] }] });
       if (r.versions.has('-5')) compactions++;
       else sources.delete(path);
@@ -160,7 +161,7 @@ describe('multi-process commits on PostgreSQL', () => {
     expect(compactRows).toHaveLength(6);
     // at least one compaction really raced: appends landed between its read and its commit
     const raced = compactRows.filter((h) => h.snapshot.length > 1).length;
-    expect(raced).toBeGreaterThan(0);
+    expect(raced).toBeGreaterThan(2);
     console.info(`[concurrency] compactions racing appends: ${raced}/6 rebased over concurrent appends`);
   });
 

@@ -141,11 +141,12 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         const got: string[] = [];
         const stop = await driver.listen(COMPACTION_NOTIFY_CHANNEL, (p) => got.push(p));
         try {
-          const waitFor = async (n: number) => {
-            for (let i = 0; i < 100 && got.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+          // waits until n payloads arrived (or 2 s); for n beyond what should arrive, a short settle time
+          const waitFor = async (n: number, max = 100) => {
+            for (let i = 0; i < max && got.length < n; i++) await new Promise((r) => setTimeout(r, 20));
           };
           for (let v = 0; v < 10; v++) await commit(t, 'AppendCommit', '-5', [testFile(t, '-5', `a${v}`)]);
-          await waitFor(1);
+          await waitFor(1, 15);
           expect(got).toEqual([]); // versions 0..9
           await commit(t, 'AppendCommit', '-5', [testFile(t, '-5', 'a10')]); // version 10
           await waitFor(1);
@@ -153,7 +154,7 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
           expect(JSON.parse(got[0])).toEqual({ table_path: t.path, table_partition_desc: '-5', table_namespace: 'default' });
           await commit(t, 'CompactionCommit', '-5', [testFile(t, '-5', 'c11')], 10); // version 11
           for (let v = 12; v < 21; v++) await commit(t, 'AppendCommit', '-5', [testFile(t, '-5', `a${v}`)]);
-          await waitFor(2);
+          await waitFor(2, 15);
           expect(got.length).toBe(1); // 9 versions since the compaction
           await commit(t, 'AppendCommit', '-5', [testFile(t, '-5', 'a21')]);
           await waitFor(2);
