@@ -237,6 +237,69 @@ for (const storage of ['local', 's3'] as const) {
       }
     });
 
+    it('6. TS maintenance on a LakeSoul-Python table (delete by key = UpdateCommit, compaction = CompactionCommit): LakeSoul-Python reads the result', async () => {
+      const name = tname('maint');
+      await pyCreate(name);
+      const model = new MergeModel();
+      for (const [seed, ids] of [[31, [...Array(40).keys()]], [32, [...Array(20).keys()].map((i) => i * 3)]] as const) {
+        const rows = makeRows(ids as number[], ['eu', 'us'], seed, `m${seed}`);
+        await pyWrite(name, rows);
+        model.upsert(rows);
+      }
+      const table = await lake.table(name);
+      const partial = makeRows([2, 4, 6, 8], ['eu', 'us'], 33, 'mp');
+      await table.write(rowsToArrow(partial, ['id', 'region', 'name']), { mode: 'upsert' });
+      model.upsert(partial, ['id', 'region', 'name']);
+
+      const doomed = model.toRows().filter((r) => Number(r.id) % 7 === 0);
+      expect(doomed.length).toBeGreaterThan(3);
+      const del = await table.deleteByKeys(doomed.map((r) => ({ id: r.id, region: r.region })));
+      expect(del.rows).toBe(doomed.length);
+      const left = new MergeModel();
+      const doomedKeys = new Set(doomed.map((r) => `${r.region}/${r.id}`));
+      left.upsert(model.toRows().filter((r) => !doomedKeys.has(`${r.region}/${r.id}`)));
+      expect(canonicalRows(await table.toArrow(), ALL)).toEqual(expected(left));
+      expect(canonicalRows(await pyScan(name), ALL), 'LakeSoul-Python honours the UpdateCommit (del file ops)').toEqual(expected(left));
+
+      await table.compact();
+      const ops = (await table.history()).map((h) => h.commitOp);
+      expect(ops).toContain('UpdateCommit');
+      expect(ops).toContain('CompactionCommit');
+      for (const p of await table.snapshot()) {
+        const buckets = p.files.map((f) => f.bucket);
+        expect(new Set(buckets).size, `${p.partitionDesc}: one compacted file per bucket`).toBe(buckets.length);
+      }
+      expect(canonicalRows(await table.toArrow(), ALL)).toEqual(expected(left));
+      expect(canonicalRows(await pyScan(name), ALL), 'LakeSoul-Python reads the compacted table').toEqual(expected(left));
+
+      // LakeSoul-Python keeps writing on top of the compacted snapshot.
+      const after = makeRows([0, 1, 7, 14, 500], ['eu', 'us'], 34, 'after');
+      await pyWrite(name, after);
+      left.upsert(after);
+      expect(canonicalRows(await table.toArrow(), ALL)).toEqual(expected(left));
+      expect(canonicalRows(await pyScan(name), ALL)).toEqual(expected(left));
+    });
+
+    it('7. a Vortex file (the wheel\'s default format) is refused by the TS reader with an error naming the file', async () => {
+      const name = tname('vortex');
+      await pyCreate(name);
+      const rows = makeRows([1, 2, 3], ['eu'], 41, 'vx');
+      const input = writeIpc(rowsToArrow(rows), join(scratch.dir, `${name}.arrow`));
+      const w = await lakesoulPy<PyWrite>(env, 'write', { name, input, format: 'vortex' });
+      const vortex = w.files.map((f) => f.path);
+      expect(vortex.length).toBeGreaterThan(0);
+      for (const p of vortex) expect(p).toMatch(/\.vortex$/);
+      // The wheel reads its own Vortex file ...
+      expect(canonicalRows(await pyScan(name), ALL)).toEqual(expected(new MergeModel().upsert(rows)));
+      // ... lakesoul-ts refuses it, naming the file, instead of returning wrong rows.
+      const table = await lake.table(name);
+      const err = await table.toArrow().then(() => null, (e: unknown) => e as Error & { kind?: string });
+      expect(err).not.toBeNull();
+      expect(err!.name).toBe('LakeSoulError');
+      expect(err!.message).toMatch(/vortex/i);
+      expect(vortex.some((p) => err!.message.includes(p.split('/').at(-1)!))).toBe(true);
+    });
+
     // Non-PK tables (test 5): rows of (k, region, yr, x), two range columns, in a namespace of their own.
     type NpRow = { k: number; region: string | null; yr: number; x: number };
     const npCols = ['k', 'region', 'yr', 'x'];

@@ -12,7 +12,8 @@ Commands:
   create        {name, namespace, path, schema: [[name, type], ...], partitionBy, primaryKeys, hashBucketNum}
   describe      {name, namespace}                        the table as LakeSoul-Python loads it
   namespaces    {namespace?}                             namespaces, and the tables of `namespace`
-  write         {name, namespace, input}                 rows of the IPC file `input`, one commit
+  write         {name, namespace, input, format?}        rows of the IPC file `input`, one commit
+                                                         (format default "parquet")
   scan          {name, namespace, output, partitions?}   merged rows as IPC file `output`
   file_rows     {paths, output}                          raw rows of data files, plus a `__file` column
   bucket_oracle {input, primaryKeys, hashBucketNum, workdir, output}
@@ -158,7 +159,7 @@ def cmd_namespaces(args):
 def cmd_write(args):
     table = _catalog().table(args["name"], namespace=args.get("namespace", "default"))
     data = _conform(_read_ipc(args["input"]), table.schema)
-    result = table.write_arrow(data, format="parquet")
+    result = table.write_arrow(data, format=args.get("format", "parquet"))
     return {
         "rows": result.row_count,
         "files": [
