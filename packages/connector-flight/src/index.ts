@@ -1,5 +1,7 @@
 // Public API of @lakesoul-ts/connector-flight: an Arrow Flight server over a lakehouse, a small
 // Flight client, and the protocol pieces (framing, tickets) they are built from.
+export { createFlightServer, FlightServer, FLIGHT_ACTIONS } from './flight-server.js';
+export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
 export type {
   ConnectOptions, CallOptions, FlightDescriptorInput, FlightEndpoint, FlightInfo, FlightPutResult, ReadAllOptions,

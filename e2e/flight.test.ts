@@ -1,0 +1,373 @@
+/**
+ * Arrow Flight end to end, on the embedded PGlite catalog + local disk: the real pyarrow.flight client
+ * (from the test environment's venv) and our TS client against createFlightServer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, tableFromIPC, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '..');
+const PY_CLIENT = join(ROOT, 'e2e/python/flight_client.py');
+const SECRET = 'e2e-flight-ticket-secret-0123456789';
+
+function python(): string {
+  const py = process.env.LAKESOUL_TEST_PYTHON;
+  if (!py) throw new Error('LAKESOUL_TEST_PYTHON is not set: the Flight e2e tests need the pyarrow venv; run via pnpm test (node scripts/test-env.mjs -- vitest run e2e/flight.test.ts)');
+  return py;
+}
+
+async function py(command: string, url: string, args: Record<string, unknown> = {}): Promise<any> {
+  const { stdout } = await run(python(), [PY_CLIENT, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
+
+/** Deterministic "image" bytes: every byte value occurs, lengths vary, some are large. */
+function imageBytes(i: number, big = false): Uint8Array {
+  const digest = createHash('sha256').update(`img-${i}`).digest();
+  const n = big ? 600_000 + (i % 7) * 1000 : 64 + (i % 50) * 16;
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n; k++) out[k] = (digest[k % 32] + k) & 0xff;
+  out[0] = 0;
+  out[n - 1] = 255;
+  return out;
+}
+
+const eventsSchema = new Schema([
+  new Field('id', new Int64(), false),
+  new Field('date', new Utf8(), false),
+  new Field('label', new Utf8(), true),
+  new Field('score', new Float64(), true),
+  new Field('image', new Binary(), true),
+]);
+
+function eventsBatch(ids: number[], labelPrefix: string): Table {
+  return new Table(eventsSchema, {
+    id: makeVector(BigInt64Array.from(ids, BigInt)),
+    date: vectorFromArray(ids.map((i) => `2024-01-0${1 + (i % 2)}`), new Utf8()),
+    label: vectorFromArray(ids.map((i) => (i % 11 === 0 ? null : `${labelPrefix}-${i}`)), new Utf8()),
+    score: vectorFromArray(ids.map((i) => i * 0.5), new Float64()),
+    image: vectorFromArray(ids.map((i) => imageBytes(i)), new Binary()),
+  } as any);
+}
+
+/** Rows of a table as comparable JSON, sorted by id. */
+function rowsOf(t: Table): string[] {
+  const out: string[] = [];
+  const cols = t.schema.fields.map((f) => f.name).sort();
+  for (let r = 0; r < t.numRows; r++) {
+    const row: Record<string, unknown> = {};
+    for (const c of cols) {
+      const v = t.getChild(c)!.get(r);
+      row[c] = v instanceof Uint8Array ? createHash('sha256').update(v).digest('hex') + `:${v.byteLength}` : typeof v === 'bigint' ? v.toString() : v;
+    }
+    out.push(JSON.stringify(row));
+  }
+  return out.sort((a, b) => (JSON.parse(a).id as string).localeCompare(JSON.parse(b).id as string, 'en', { numeric: true }));
+}
+
+let dir: string;
+let lakehouse: Lakehouse;
+let server: FlightServer;
+let url: string;
+let events: LakeSoulTable;
+let tsBeforeUpsert: number;
+
+beforeAll(async () => {
+  python();
+  dir = mkdtempSync(join(tmpdir(), 'flight-e2e-'));
+  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
+  events = await lakehouse.createTable('events', eventsSchema, { rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 4 });
+  await events.write(eventsBatch(Array.from({ length: 2000 }, (_, i) => i), 'v1'), { mode: 'upsert' });
+  await new Promise((r) => setTimeout(r, 30));
+  tsBeforeUpsert = Date.now();
+  await new Promise((r) => setTimeout(r, 30));
+  await events.write(eventsBatch(Array.from({ length: 600 }, (_, i) => i * 3), 'v2'), { mode: 'upsert' });
+  // a non-PK table with large binary values: one split whose batches exceed 4 MiB
+  const photoIds = Array.from({ length: 24 }, (_, i) => i);
+  const photos = await lakehouse.createTable('photos', new Schema([new Field('id', new Int64(), false), new Field('jpeg', new Binary(), false)]));
+  await photos.write(new Table({ id: makeVector(BigInt64Array.from(photoIds, BigInt)), jpeg: vectorFromArray(photoIds.map((i) => imageBytes(i, true)), new Binary()) } as any));
+  server = createFlightServer({ lakehouse, ticketSecret: SECRET, ticketTtlMs: 60_000 });
+  const port = await server.listen(0, '127.0.0.1');
+  url = `grpc://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await server?.close(2000);
+  await lakehouse?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
+  it('lists the tables with their schemas and known row counts', async () => {
+    const r = await py('list', url);
+    const byName = Object.fromEntries(r.flights.map((f: any) => [f.path.join('.'), f]));
+    expect(Object.keys(byName).sort()).toEqual(['default.events', 'default.photos']);
+    expect(byName['default.events'].columns).toEqual(['id', 'date', 'label', 'score', 'image']);
+    expect(byName['default.events'].total_records).toBe(-1); // PK table: not known before the merge
+    expect(byName['default.photos'].total_records).toBe(24);
+  });
+
+  it('gives one endpoint per partition x bucket, and all endpoints read in parallel equal the TS scan', async () => {
+    const out = join(dir, 'events-py.arrow');
+    const r = await py('read', url, { path: ['default', 'events'], threads: 8, out });
+    expect(r.endpoints).toBe(8); // 2 partitions x 4 buckets
+    expect(r.ordered).toBe(false);
+    expect(r.expirations.every((e: number | null) => e !== null && e * 1000 > Date.now())).toBe(true);
+    expect(r.endpoint_rows.filter((n: number) => n > 0).length).toBe(8);
+    const fromPython = tableFromIPC(readFileSync(out));
+    const fromTs = await events.toArrow();
+    expect(fromTs.numRows).toBe(2000);
+    expect(r.rows).toBe(2000);
+    expect(rowsOf(fromPython)).toEqual(rowsOf(fromTs));
+    // merge-on-read happened: upserted rows carry v2 labels
+    const labels = new Map(rowsOf(fromPython).map((s) => JSON.parse(s)).map((o) => [o.id, o.label]));
+    expect(labels.get('3')).toBe('v2-3');
+    expect(labels.get('4')).toBe('v1-4');
+  });
+
+  it('travels in time through the CMD descriptor', async () => {
+    const out = join(dir, 'events-past.arrow');
+    const r = await py('read', url, { cmd: { table: 'events', timestamp: tsBeforeUpsert, columns: ['id', 'label'] }, out });
+    expect(r.rows).toBe(2000);
+    expect(r.columns).toEqual(['id', 'label']);
+    const past = tableFromIPC(readFileSync(out));
+    const tsPast = await events.toArrow({ timestamp: tsBeforeUpsert, columns: ['id', 'label'] });
+    expect(rowsOf(past)).toEqual(rowsOf(tsPast));
+    const labels = new Map(rowsOf(past).map((s) => JSON.parse(s)).map((o) => [o.id, o.label]));
+    expect(labels.get('3')).toBe('v1-3');
+    // a filter and a partition narrow the endpoints and rows
+    const one = await py('read', url, { cmd: { table: 'events', partitions: { date: '2024-01-02' }, filter: 'score < 100' } });
+    expect(one.endpoints).toBe(4);
+    expect(one.rows).toBe(100); // odd ids below 200
+  });
+
+  it('streams large binary values intact, each message under the 4 MiB default of the client', async () => {
+    const out = join(dir, 'photos-py.arrow');
+    const r = await py('read', url, { path: ['photos'], out });
+    expect(r.rows).toBe(24);
+    const t = tableFromIPC(readFileSync(out));
+    for (let i = 0; i < t.numRows; i++) {
+      const id = Number(t.getChild('id')!.get(i));
+      expect(Buffer.from(t.getChild('jpeg')!.get(i)).equals(Buffer.from(imageBytes(id, true)))).toBe(true);
+    }
+  });
+
+  it('writes a pyarrow table with DoPut (one commit) and reads it back from TS', async () => {
+    const before = await events.history();
+    const out = join(dir, 'put-py.arrow');
+    const r = await py('put', url, { cmd: { table: 'events', mode: 'upsert' }, rows: 400, start: 5000, columns: ['id', 'date', 'label', 'score', 'image'], out });
+    expect(r.error).toBeUndefined();
+    expect(r.result.rows).toBe(400);
+    expect(Object.keys(r.result.versions).sort()).toEqual(['date=2024-02-01', 'date=2024-02-02']);
+    const after = await events.history();
+    expect(after.length - before.length).toBe(2); // one commit: one new version per touched partition
+    const sent = tableFromIPC(readFileSync(out));
+    const back = await events.toArrow({ filter: 'id >= 5000' });
+    expect(rowsOf(back)).toEqual(rowsOf(sent));
+  });
+
+  it('maps errors to Flight status codes naming the table', async () => {
+    const missing = await py('read', url, { path: ['nope'] });
+    expect(missing.error).toMatch(/KeyError/);
+    expect(missing.message).toMatch(/nope/);
+    const bad = await py('put', url, { cmd: { table: 'events', mode: 'append' }, rows: 5, columns: ['id', 'label'] });
+    expect(bad.error).toMatch(/Invalid|Error/);
+    expect(bad.message).toMatch(/events/);
+    const badCmd = await py('read', url, { cmd: { table: 'events', version: 1, timestamp: 5 } });
+    expect(badCmd.error).toMatch(/ArrowInvalid/);
+  });
+
+  it('refuses a tampered ticket', async () => {
+    for (const pos of [6, 40]) {
+      const r = await py('tamper', url, { path: ['events'], pos });
+      expect(r.error).toBe('FlightUnauthorizedError');
+      expect(r.message).toMatch(/invalid Flight ticket/);
+    }
+  });
+
+  it('accepts retries of a ticket until it expires, then refuses it', async () => {
+    const short = createFlightServer({ lakehouse, ticketSecret: SECRET, ticketTtlMs: 2500 });
+    const port = await short.listen(0, '127.0.0.1');
+    try {
+      const r = await py('expire', `grpc://127.0.0.1:${port}`, { path: ['events'], sleep: 3 });
+      expect(r.first).toBeGreaterThan(0);
+      expect(r.again).toBe(r.first);
+      expect(r.error).toBe('FlightUnauthorizedError');
+      expect(r.message).toMatch(/expired at/);
+      // another replica with the same secret redeems tickets of this one
+      const info = await (await FlightClient.connect(`grpc://127.0.0.1:${port}`)).getFlightInfo({ path: ['events'] });
+      const other = await FlightClient.connect(url);
+      let rows = 0;
+      for await (const b of other.doGet(info.endpoints[0])) rows += b.numRows;
+      expect(rows).toBeGreaterThan(0);
+      other.close();
+    } finally {
+      await short.close(1000);
+    }
+  });
+
+  it('creates tables, compacts and lists history through DoAction', async () => {
+    const actions = await py('actions', url);
+    expect(actions.actions).toEqual(['create-table', 'compact', 'history']);
+    const { schemaIpc } = await py('schema_ipc', url);
+    const created = await py('action', url, { type: 'create-table', body: { name: 'people', namespace: 'default', schemaIpc, primaryKeys: ['id'], hashBucketNum: 2 } });
+    expect(created.results[0]).toMatchObject({ name: 'people', namespace: 'default', primaryKeys: ['id'], hashBucketNum: 2 });
+    const people = await lakehouse.table('people');
+    expect(people.info.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['id:Int64', 'name:Utf8', 'photo:Binary']);
+    const again = await py('action', url, { type: 'create-table', body: { name: 'people', schemaIpc } });
+    expect(again.error).toMatch(/ArrowException|AlreadyExists/);
+    expect(again.message).toMatch(/people/);
+    const hist = await py('action', url, { type: 'history', body: { table: 'events' } });
+    expect(hist.results[0].length).toBe((await events.history()).length);
+    const compacted = await py('action', url, { type: 'compact', body: { table: 'events' } });
+    expect(compacted.error).toBeUndefined();
+    expect(rowsOf(await events.toArrow()).length).toBe(2400);
+    const unknown = await py('action', url, { type: 'drop-everything', body: {} });
+    expect(unknown.message).toMatch(/unknown action 'drop-everything'/);
+  });
+
+  it('runs examples/flight_read_parallel.py into a pyarrow Table and a pandas DataFrame', async () => {
+    const { stdout } = await run(python(), [join(ROOT, 'examples/flight_read_parallel.py'), url, 'events'], { timeout: 120_000 });
+    const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(last).toMatchObject({ endpoints: 16, arrow_rows: 2400, pandas_rows: 2400 }); // 4 partitions (2 from the DoPut) x 4 buckets
+    expect(last.columns).toEqual(['id', 'date', 'label', 'score', 'image']);
+  });
+});
+
+describe('Flight auth', () => {
+  let secured: FlightServer;
+  let surl: string;
+  beforeAll(async () => {
+    secured = createFlightServer({ lakehouse, ticketSecret: SECRET, tokens: ['static-token-1'], users: { alice: 's3cret' } });
+    surl = `grpc://127.0.0.1:${await secured.listen(0, '127.0.0.1')}`;
+  });
+  afterAll(async () => { await secured?.close(1000); });
+
+  it('refuses anonymous calls and accepts Basic (handshake) and plain bearer tokens from pyarrow', async () => {
+    const basic = await py('auth', surl, { basic: ['alice', 's3cret'] });
+    expect(basic.anonymous).toBe('FlightUnauthenticatedError');
+    expect(basic.with_credentials).toBeGreaterThanOrEqual(3);
+    const bearer = await py('auth', surl, { bearer: 'static-token-1' });
+    expect(bearer.with_credentials).toBeGreaterThanOrEqual(3);
+    const wrong = await py('auth', surl, { bearer: 'nope' });
+    expect(wrong.with_credentials).toMatch(/FlightUnauthenticatedError.*invalid bearer token/);
+    const badPassword = await py('list', surl, { basic: ['alice', 'wrong'] });
+    expect(badPassword.error).toBe('FlightUnauthenticatedError');
+    // a full read with the handshake token
+    const r = await py('read', surl, { basic: ['alice', 's3cret'], path: ['events'] });
+    expect(r.rows).toBe(2400);
+  });
+
+  it('works the same from the TS client; auth off lets anonymous calls through', async () => {
+    await expect(FlightClient.connect(surl).then((c) => c.listFlights())).rejects.toMatchObject({ kind: 'Unauthenticated' });
+    const c = await FlightClient.connect(surl, { basic: { username: 'alice', password: 's3cret' } });
+    expect(c.bearerToken).toMatch(/^lst1\./);
+    expect((await c.listFlights()).length).toBeGreaterThanOrEqual(3);
+    c.close();
+    const t = await FlightClient.connect(surl, { token: 'static-token-1' });
+    expect((await t.getFlightInfo({ path: ['events'] })).endpoints).toHaveLength(16);
+    t.close();
+    const open = await FlightClient.connect(url);
+    expect((await open.listFlights()).length).toBeGreaterThanOrEqual(3);
+    open.close();
+  });
+});
+
+describe('Flight with the TS client', () => {
+  let client: FlightClient;
+  beforeAll(async () => { client = await FlightClient.connect(url); });
+  afterAll(() => client?.close());
+
+  it('reads all endpoints into the same rows as the scan, and the schema matches', async () => {
+    const info = await client.getFlightInfo({ cmd: { table: 'events' } });
+    const t = await client.readAll(info, { concurrency: 8 });
+    expect(rowsOf(t)).toEqual(rowsOf(await events.toArrow()));
+    const schema = await client.getSchema({ path: ['default', 'events'] });
+    expect(schema.fields.map((f) => f.name)).toEqual(['id', 'date', 'label', 'score', 'image']);
+  });
+
+  it('DoPut commits once at the end; a cancelled stream commits nothing', async () => {
+    const logs = await lakehouse.createTable('logs', new Schema([new Field('n', new Int64(), false), new Field('msg', new Utf8(), true)]));
+    const batch = (from: number) => new Table({ n: makeVector(BigInt64Array.from({ length: 100 }, (_, i) => BigInt(from + i))), msg: vectorFromArray(Array.from({ length: 100 }, (_, i) => `m${from + i}`), new Utf8()) } as any).batches[0];
+    const ok = await client.doPut({ cmd: { table: 'logs', mode: 'append' } }, (async function* () { for (let k = 0; k < 5; k++) yield batch(k * 100); })());
+    expect((ok.json as any).rows).toBe(500);
+    expect((await logs.history()).length).toBe(1);
+
+    const controller = new AbortController();
+    const stream = (async function* () {
+      yield batch(1000);
+      yield batch(1100);
+      await new Promise((r) => setTimeout(r, 300));
+      controller.abort();
+      await new Promise((r) => setTimeout(r, 50));
+      yield batch(1200);
+    })();
+    await expect(client.doPut({ cmd: { table: 'logs' } }, stream, { signal: controller.signal })).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await logs.history()).length).toBe(1);
+    expect((await logs.toArrow()).numRows).toBe(500);
+  });
+
+  it('DoPut with a wrong schema is INVALID_ARGUMENT naming the table and commits nothing', async () => {
+    const logs = await lakehouse.table('logs');
+    const wrong = new Table({ n: vectorFromArray(['not', 'a', 'number'], new Utf8()) } as any);
+    await expect(client.doPut({ path: ['logs'] }, wrong)).rejects.toMatchObject({ message: expect.stringMatching(/logs/) });
+    expect((await logs.history()).length).toBe(1);
+  });
+
+  it('creates a table from a field list through DoAction', async () => {
+    const r = await client.doActionJson<any>('create-table', { name: 'scores', schema: [{ name: 'k', type: 'int64', nullable: false }, { name: 'v', type: 'float64' }, { name: 'at', type: 'timestamp(us, UTC)' }], primaryKeys: ['k'], hashBucketNum: 2 });
+    expect(r).toMatchObject({ name: 'scores', primaryKeys: ['k'] });
+    const t = await lakehouse.table('scores');
+    expect(t.info.schema.fields.map((f) => String(f.type))).toEqual(['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>']);
+    await expect(client.doAction('create-table', { name: 'bad', schema: [{ name: 'x', type: 'int128' }] })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    expect((await client.listActions()).map((a) => a.type)).toEqual(['create-table', 'compact', 'history']);
+  });
+
+  it('applies backpressure: a slow reader does not make the server buffer the split', async () => {
+    const before = server.stats.peakBufferedBytes;
+    const info = await client.getFlightInfo({ path: ['photos'] });
+    let rows = 0;
+    for await (const b of client.doGet(info.endpoints[0])) {
+      rows += b.numRows;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(rows).toBe(24);
+    // at most the configured in-flight bound (2 x 4 MiB by default) was pending at once
+    expect(Math.max(before, server.stats.peakBufferedBytes)).toBeLessThanOrEqual(2 * 4 * 1024 * 1024);
+    expect(server.stats.peakBufferedBytes).toBeGreaterThan(0);
+  });
+
+  it('reports unknown tables as NotFound and PollFlightInfo/DoExchange as unimplemented', async () => {
+    await expect(client.getFlightInfo({ path: ['ghost'] })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringMatching(/ghost/) });
+    await expect(client.doGet(Buffer.from('forged-ticket-bytes-forged-ticket-bytes-forged-ticket')).next()).rejects.toMatchObject({ kind: 'PermissionDenied' });
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets a running DoGet finish, then refuses new calls', async () => {
+    const s = createFlightServer({ lakehouse, ticketSecret: SECRET });
+    const surl = `grpc://127.0.0.1:${await s.listen(0, '127.0.0.1')}`;
+    const c = await FlightClient.connect(surl);
+    const info = await c.getFlightInfo({ path: ['photos'] });
+    const it = c.doGet(info.endpoints[0]);
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    const closing = s.close(10_000);
+    let rows = (first.value as RecordBatch).numRows;
+    for await (const b of it) rows += b.numRows;
+    expect(rows).toBe(24);
+    await closing;
+    await expect(c.listFlights()).rejects.toBeInstanceOf(LakeSoulError);
+    c.close();
+  });
+});

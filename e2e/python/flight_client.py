@@ -1,0 +1,203 @@
+"""pyarrow.flight driver for the lakesoul-ts Flight e2e tests.
+
+Usage: python flight_client.py <command> <url> '<json args>'
+Prints one JSON object on stdout. Errors raised by Flight calls are reported as
+{"error": <exception class>, "message": ...} (exit code 0) so the test can assert on them.
+"""
+import base64
+import hashlib
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+import pyarrow.flight as fl
+import pyarrow.ipc as ipc
+
+
+def call_options(args):
+    headers = []
+    if args.get("bearer"):
+        headers.append((b"authorization", b"Bearer " + args["bearer"].encode()))
+    return fl.FlightCallOptions(headers=headers)
+
+
+def connect(url, args):
+    client = fl.FlightClient(url)
+    opts = call_options(args)
+    if args.get("basic"):
+        user, password = args["basic"]
+        header = client.authenticate_basic_token(user, password)
+        opts = fl.FlightCallOptions(headers=[header])
+    return client, opts
+
+
+def descriptor(args):
+    if "path" in args:
+        return fl.FlightDescriptor.for_path(*args["path"])
+    return fl.FlightDescriptor.for_command(json.dumps(args["cmd"]).encode())
+
+
+def cmd_list(client, opts, args):
+    out = []
+    for info in client.list_flights(options=opts):
+        out.append({
+            "path": [p.decode() if isinstance(p, bytes) else p for p in info.descriptor.path],
+            "total_records": info.total_records,
+            "columns": info.schema.names,
+            "endpoints": len(info.endpoints),
+        })
+    return {"flights": out}
+
+
+def read_endpoint(client, opts, endpoint):
+    reader = client.do_get(endpoint.ticket, options=opts)
+    return reader.read_all()
+
+
+def cmd_read(client, opts, args):
+    info = client.get_flight_info(descriptor(args), options=opts)
+    threads = int(args.get("threads", 8))
+    endpoints = info.endpoints
+    if args.get("endpoint") is not None:
+        endpoints = [endpoints[int(args["endpoint"])]]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        tables = list(pool.map(lambda e: read_endpoint(client, opts, e), endpoints))
+    elapsed = time.perf_counter() - started
+    table = pa.concat_tables(tables) if tables else info.schema.empty_table()
+    if args.get("out"):
+        with ipc.new_file(args["out"], table.schema) as w:
+            w.write_table(table)
+    expirations = [e.expiration_time.as_py().timestamp() if e.expiration_time is not None else None for e in info.endpoints]
+    return {
+        "endpoints": len(info.endpoints),
+        "endpoint_rows": [t.num_rows for t in tables],
+        "rows": table.num_rows,
+        "total_records": info.total_records,
+        "ordered": info.ordered,
+        "columns": table.schema.names,
+        "schema_columns": info.schema.names,
+        "expirations": expirations,
+        "locations": [[str(loc) for loc in e.locations] for e in info.endpoints],
+        "seconds": elapsed,
+        "bytes": table.nbytes,
+    }
+
+
+def cmd_schema(client, opts, args):
+    result = client.get_schema(descriptor(args), options=opts)
+    return {"columns": result.schema.names, "types": [str(t) for t in result.schema.types]}
+
+
+def cmd_tamper(client, opts, args):
+    info = client.get_flight_info(descriptor(args), options=opts)
+    ticket = bytearray(info.endpoints[0].ticket.ticket)
+    pos = int(args.get("pos", len(ticket) // 2))
+    ticket[pos] ^= 0x01
+    try:
+        client.do_get(fl.Ticket(bytes(ticket)), options=opts).read_all()
+        return {"error": None}
+    except (fl.FlightError, pa.ArrowException) as e:
+        return {"error": type(e).__name__, "message": str(e)}
+
+
+def cmd_expire(client, opts, args):
+    info = client.get_flight_info(descriptor(args), options=opts)
+    first = client.do_get(info.endpoints[0].ticket, options=opts).read_all().num_rows
+    # a retry of the same ticket before expiry works too
+    again = client.do_get(info.endpoints[0].ticket, options=opts).read_all().num_rows
+    time.sleep(float(args["sleep"]))
+    try:
+        client.do_get(info.endpoints[0].ticket, options=opts).read_all()
+        return {"first": first, "again": again, "error": None}
+    except (fl.FlightError, pa.ArrowException) as e:
+        return {"first": first, "again": again, "error": type(e).__name__, "message": str(e)}
+
+
+def cmd_put(client, opts, args):
+    n = int(args["rows"])
+    start = int(args.get("start", 0))
+    ids = pa.array(range(start, start + n), pa.int64())
+    images = [hashlib.sha256(str(i).encode()).digest() * (1 + i % 40) + bytes([0, 255, i % 256]) for i in range(start, start + n)]
+    cols = {
+        "id": ids,
+        "date": pa.array(["2024-02-0%d" % (1 + i % 2) for i in range(start, start + n)], pa.string()),
+        "label": pa.array(["py-%d" % i for i in range(start, start + n)], pa.string()),
+        "score": pa.array([i / 8 for i in range(start, start + n)], pa.float64()),
+        "image": pa.array(images, pa.binary()),
+    }
+    table = pa.table({k: cols[k] for k in args["columns"]})
+    if args.get("out"):
+        with ipc.new_file(args["out"], table.schema) as w:
+            w.write_table(table)
+    writer, reader = client.do_put(descriptor(args), table.schema, options=opts)
+    try:
+        # several batches in one stream: the server must commit once, at the end
+        writer.write_table(table, max_chunksize=max(1, n // 4))
+        writer.done_writing()
+        meta = reader.read()
+        writer.close()
+    except (fl.FlightError, pa.ArrowException) as e:
+        return {"error": type(e).__name__, "message": str(e)}
+    return {"result": json.loads(meta.to_pybytes().decode()) if meta is not None else None}
+
+
+def cmd_action(client, opts, args):
+    try:
+        results = list(client.do_action(fl.Action(args["type"], json.dumps(args["body"]).encode()), options=opts))
+        return {"results": [json.loads(r.body.to_pybytes().decode()) for r in results]}
+    except (fl.FlightError, pa.ArrowException) as e:
+        return {"error": type(e).__name__, "message": str(e)}
+
+
+def cmd_actions(client, opts, args):
+    return {"actions": [a.type for a in client.list_actions(options=opts)]}
+
+
+def cmd_schema_ipc(client, opts, args):
+    schema = pa.schema([("id", pa.int64(), False), ("name", pa.string()), ("photo", pa.binary())])
+    return {"schemaIpc": base64.b64encode(schema.serialize().to_pybytes()).decode()}
+
+
+def cmd_auth(client, opts, args):
+    """Tries list_flights without credentials, then with whatever args give; reports each outcome."""
+    out = {}
+    try:
+        bare = fl.FlightClient(args["url"])
+        out["anonymous"] = len(list(bare.list_flights()))
+    except (fl.FlightError, pa.ArrowException) as e:
+        out["anonymous"] = type(e).__name__
+    try:
+        out["with_credentials"] = len(list(client.list_flights(options=opts)))
+    except (fl.FlightError, pa.ArrowException) as e:
+        out["with_credentials"] = type(e).__name__ + ": " + str(e)
+    return out
+
+
+COMMANDS = {
+    "list": cmd_list, "read": cmd_read, "schema": cmd_schema, "tamper": cmd_tamper, "expire": cmd_expire,
+    "put": cmd_put, "action": cmd_action, "actions": cmd_actions, "schema_ipc": cmd_schema_ipc, "auth": cmd_auth,
+}
+
+
+def main():
+    command, url = sys.argv[1], sys.argv[2]
+    args = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    args["url"] = url
+    try:
+        client, opts = connect(url, args)
+    except (fl.FlightError, pa.ArrowException) as e:
+        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+        return
+    try:
+        print(json.dumps(COMMANDS[command](client, opts, args)))
+    except (fl.FlightError, pa.ArrowException) as e:
+        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,501 @@
+/**
+ * An Arrow Flight server over a lakehouse: tables are flights, splits are endpoints, tickets are
+ * signed splits. See docs/flight.md for the protocol details and the descriptor commands.
+ */
+import {
+  Metadata, Server, ServerCredentials, status,
+  type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Readable } from 'node:stream';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { TableInfo } from '@lakesoul-ts/meta';
+import { scanPlanFromJSON, type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
+import {
+  loadFlightProtocol,
+  type ActionMessage, type ActionTypeMessage, type CriteriaMessage, type FlightDataMessage, type FlightDescriptorMessage,
+  type FlightEndpointMessage, type FlightInfoMessage, type HandshakeMessage, type PutResultMessage, type ResultMessage,
+  type SchemaResultMessage, type TicketMessage,
+} from './flight-proto.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightData, schemaToIpcMessage } from './ipc-framing.js';
+import { HmacTicketSigner } from './hmac-ticket-signer.js';
+import { BearerAuth, type Principal } from './bearer-auth.js';
+import { toGrpcStatus } from './grpc-status.js';
+import { DEFAULT_NAMESPACE, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand } from './flight-command.js';
+import { parseCreateTableRequest } from './create-table-request.js';
+import { jsonBytes, toJsonSafe } from './json-safe.js';
+
+/** Options of {@link createFlightServer}. */
+export interface CreateFlightServerOptions {
+  /** The lakehouse whose tables are served. */
+  lakehouse: Lakehouse;
+  /** Stores to read splits from (default: the lakehouse's). */
+  stores?: StoreRegistry;
+  /** Secret signing tickets (and issued bearer tokens); the same on every replica. At least 16 bytes. */
+  ticketSecret: string | Uint8Array;
+  /** Ticket lifetime in ms (default 1 hour); endpoints carry the expiration time. */
+  ticketTtlMs?: number;
+  /** Bearer tokens accepted on every call. Auth is on when tokens or users are configured. */
+  tokens?: string[];
+  /** Basic credentials (user -> password) exchanged for a bearer token by Handshake. */
+  users?: Record<string, string>;
+  /** Lifetime of tokens issued by Handshake (default 12 hours). */
+  tokenTtlMs?: number;
+  /** Location URI put on endpoints (e.g. `grpc://host:port` of a load balancer); default none = "this service". */
+  location?: string;
+  /** Bound of one outgoing FlightData message (default 4 MiB, the gRPC clients' default receive limit). */
+  maxMessageBytes?: number;
+  /** Bound of one incoming message (default 64 MiB). */
+  maxReceiveMessageBytes?: number;
+  /** Bytes a DoGet may have written but not yet flushed to the client before it stops reading (default 2 x maxMessageBytes). */
+  maxBufferedBytes?: number;
+  /** Rows per batch read from storage (default: the reader's). */
+  batchSize?: number;
+  /** Read-ahead bound of the split reader in bytes (default: the reader's). */
+  prefetchBytes?: number;
+  /** Time `close()` lets running calls finish before cancelling them (default 10 s). */
+  shutdownTimeoutMs?: number;
+}
+
+/** Counters of a running server (for tests and monitoring). */
+export interface FlightServerStats {
+  doGetCalls: number;
+  doPutCalls: number;
+  /** Highest number of bytes any DoGet had written but not yet flushed. */
+  peakBufferedBytes: number;
+  /** Messages produced by DoGet calls. */
+  messagesSent: number;
+}
+
+/** The signed content of a ticket: the plan restricted to one split. */
+interface TicketPayload {
+  v: 1;
+  plan: ScanPlanJSON;
+}
+
+/** Action types served by DoAction. */
+export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
+  {
+    type: 'create-table',
+    description: 'Create a table. Body: JSON {name, namespace?, schema (Arrow-Java JSON or [{name,type,nullable}]) | schemaIpc (base64), rangePartitions?, primaryKeys?, hashBucketNum?, cdcColumn?, properties?}. Result: JSON {tableId, namespace, name, path}.',
+  },
+  { type: 'compact', description: 'Compact a table. Body: JSON {table, namespace?}. Result: JSON of the compaction outcome.' },
+  { type: 'history', description: 'Commit history of a table. Body: JSON {table, namespace?}. Result: JSON list of partition versions.' },
+];
+
+type Handler = UntypedServiceImplementation[string];
+
+function grpcError(e: unknown): any {
+  return toGrpcStatus(e);
+}
+
+function isPkTable(info: TableInfo): boolean {
+  return info.primaryKeys.length > 0;
+}
+
+function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(Buffer.from(body).toString('utf8') || '{}');
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch { /* reported below */ }
+  throw new LakeSoulError('InvalidArgument', `action ${action}: body must be a JSON object like {"table": "...", "namespace": "..."}`);
+}
+
+/**
+ * Arrow Flight server; create it with {@link createFlightServer}, then `listen()`. Tickets are
+ * self-contained, so several servers with the same `ticketSecret` are interchangeable replicas.
+ */
+export class FlightServer {
+  /** Counters; see {@link FlightServerStats}. */
+  readonly stats: FlightServerStats = { doGetCalls: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0 };
+  private readonly server: Server;
+  private readonly signer: HmacTicketSigner;
+  private readonly auth: BearerAuth;
+  private readonly lakehouse: Lakehouse;
+  private readonly stores: StoreRegistry;
+  private readonly maxMessageBytes: number;
+  private readonly maxBufferedBytes: number;
+  private readonly options: CreateFlightServerOptions;
+  private port: number | null = null;
+  private host = '127.0.0.1';
+  private closing: Promise<void> | null = null;
+
+  constructor(options: CreateFlightServerOptions) {
+    if (!options.lakehouse) throw new LakeSoulError('InvalidArgument', 'createFlightServer needs a lakehouse');
+    this.options = options;
+    this.lakehouse = options.lakehouse;
+    const stores = options.stores ?? (options.lakehouse as unknown as { stores?: StoreRegistry }).stores;
+    if (!stores) throw new LakeSoulError('InvalidArgument', 'createFlightServer needs stores (the lakehouse exposes none)');
+    this.stores = stores;
+    this.signer = new HmacTicketSigner({ secret: options.ticketSecret, ttlMs: options.ticketTtlMs });
+    this.auth = new BearerAuth({ secret: options.ticketSecret, tokens: options.tokens, users: options.users, tokenTtlMs: options.tokenTtlMs });
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageBytes;
+    const maxReceive = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
+    this.server = new Server({
+      'grpc.max_receive_message_length': maxReceive,
+      'grpc.max_send_message_length': Math.max(this.maxMessageBytes + 1024 * 1024, 4 * 1024 * 1024),
+    });
+    const { service } = loadFlightProtocol();
+    this.server.addService(service, this.implementation());
+  }
+
+  /** True when calls need a bearer token. */
+  get authEnabled(): boolean {
+    return this.auth.enabled;
+  }
+
+  /** `grpc://host:port` once listening. */
+  get url(): string {
+    if (this.port === null) throw new LakeSoulError('InvalidArgument', 'the Flight server is not listening yet');
+    return `grpc://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+  }
+
+  /** Binds `host:port` (port 0 = any free port) and starts serving; resolves to the bound port. */
+  listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) {
+          reject(new LakeSoulError('Io', `Flight server cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+          return;
+        }
+        this.port = bound;
+        this.host = host;
+        resolve(bound);
+      });
+    });
+  }
+
+  /**
+   * Graceful shutdown: stops accepting calls, lets running ones finish for `timeoutMs` (default the
+   * `shutdownTimeoutMs` option), then cancels what is left. Idempotent.
+   */
+  close(timeoutMs = this.options.shutdownTimeoutMs ?? 10_000): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.closing;
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private authenticate(metadata: Metadata): Principal {
+    return this.auth.authenticate(metadata.get('authorization').map((v) => String(v)));
+  }
+
+  private unary<Req, Res>(fn: (request: Req, call: ServerUnaryCall<Req, Res>, signal: AbortSignal) => Promise<Res>): Handler {
+    return ((call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort(new LakeSoulError('Aborted', 'call cancelled by the client')));
+      Promise.resolve()
+        .then(() => {
+          this.authenticate(call.metadata);
+          return fn(call.request, call, controller.signal);
+        })
+        .then((res) => callback(null, res), (e) => callback(grpcError(e)));
+    }) as Handler;
+  }
+
+  private serverStream<Req, Res>(fn: (request: Req, call: ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>): Handler {
+    return ((call: ServerWritableStream<Req, Res>) => {
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort(new LakeSoulError('Aborted', 'call cancelled by the client')));
+      Promise.resolve()
+        .then(() => {
+          this.authenticate(call.metadata);
+          return fn(call.request, call, controller.signal);
+        })
+        .then(
+          () => { if (!call.cancelled) call.end(); },
+          (e) => { if (!call.cancelled) call.emit('error', grpcError(e)); },
+        );
+    }) as Handler;
+  }
+
+  private async openTable(table: string, namespace: string, signal?: AbortSignal): Promise<LakeSoulTable> {
+    signal?.throwIfAborted();
+    return await this.lakehouse.table(table, namespace);
+  }
+
+  private async plan(cmd: FlightReadCommand, signal: AbortSignal): Promise<{ table: LakeSoulTable; plan: ScanPlan }> {
+    const table = await this.openTable(cmd.table, cmd.namespace, signal);
+    const plan = await table.scan(scanOptionsOf(cmd, signal));
+    return { table, plan };
+  }
+
+  /** Exact row count when the plan's splits give it (non-PK, non-CDC, unfiltered); else -1. */
+  private async totalRecords(info: TableInfo, plan: ScanPlan, filtered: boolean, signal: AbortSignal): Promise<{ plan: ScanPlan; total: string }> {
+    if (isPkTable(info) || info.cdcColumn || filtered) return { plan, total: '-1' };
+    const counted = await plan.withRowCounts({ signal });
+    let total = 0;
+    for (const s of counted.splits) {
+      if (s.rowCount === null) return { plan: counted, total: '-1' };
+      total += s.rowCount;
+    }
+    return { plan: counted, total: String(total) };
+  }
+
+  private flightInfo(info: TableInfo, schema: Schema, descriptor: FlightDescriptorMessage, endpoints: FlightEndpointMessage[], total: string): FlightInfoMessage {
+    return {
+      schema: Buffer.from(schemaToIpcMessage(schema)),
+      flight_descriptor: descriptor,
+      endpoint: endpoints,
+      total_records: total,
+      total_bytes: '-1',
+      ordered: false,
+      app_metadata: jsonBytes({
+        tableId: info.tableId, namespace: info.namespace, name: info.name, path: info.path,
+        primaryKeys: info.primaryKeys, rangePartitions: info.rangePartitions, hashBucketNum: info.hashBucketNum,
+        cdcColumn: info.cdcColumn ?? null,
+      }),
+    };
+  }
+
+  private endpoints(plan: ScanPlan): FlightEndpointMessage[] {
+    const json = plan.toJSON();
+    return plan.splits.map((split: Split) => {
+      const partitionVersions: Record<string, number> = {};
+      if (split.partitionDesc in json.partitionVersions) partitionVersions[split.partitionDesc] = json.partitionVersions[split.partitionDesc];
+      const payload: TicketPayload = { v: 1, plan: { ...json, partitionVersions, splits: [split] } };
+      const { ticket, expiresAt } = this.signer.sign(payload);
+      return {
+        ticket: { ticket },
+        location: this.options.location ? [{ uri: this.options.location }] : [],
+        expiration_time: { seconds: String(Math.floor(expiresAt / 1000)), nanos: (expiresAt % 1000) * 1_000_000 },
+        app_metadata: jsonBytes({ split: split.id, partition: split.partitionDesc, bucket: split.bucket, rowCount: split.rowCount, files: split.files.length }),
+      };
+    });
+  }
+
+  private async writeBounded(call: ServerWritableStream<unknown, FlightDataMessage>, msg: FlightDataMessage, state: { pending: number; wake: (() => void) | null }, signal: AbortSignal): Promise<void> {
+    const size = msg.data_header.byteLength + msg.data_body.byteLength;
+    state.pending += size;
+    if (state.pending > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = state.pending;
+    this.stats.messagesSent++;
+    call.write(msg, () => {
+      state.pending -= size;
+      const wake = state.wake;
+      state.wake = null;
+      wake?.();
+    });
+    // Wait until what is in flight fits the budget again (one message may always be in flight).
+    while (state.pending > 0 && state.pending + this.maxMessageBytes > this.maxBufferedBytes) {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const onAbort = () => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        state.wake = () => { signal.removeEventListener('abort', onAbort); resolve(); };
+      });
+    }
+  }
+
+  private implementation(): UntypedServiceImplementation {
+    return {
+      Handshake: ((call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>) => {
+        void this.handshake(call).catch((e) => { if (!call.cancelled) call.emit('error', grpcError(e)); });
+      }) as Handler,
+
+      ListFlights: this.serverStream<CriteriaMessage, FlightInfoMessage>(async (req, call, signal) => {
+        const namespace = req.expression?.byteLength ? Buffer.from(req.expression).toString('utf8') : undefined;
+        // no criteria: every namespace
+        const listed = await this.lakehouse.catalog.listTables(namespace, { signal });
+        for (const info of listed) {
+          signal.throwIfAborted();
+          let total = '-1';
+          if (!isPkTable(info) && !info.cdcColumn) {
+            const table = await this.openTable(info.name, info.namespace, signal);
+            total = (await this.totalRecords(info, await table.scan({ signal }), false, signal)).total;
+          }
+          const descriptor: FlightDescriptorMessage = { type: 'PATH', cmd: Buffer.alloc(0), path: [info.namespace, info.name] };
+          call.write(this.flightInfo(info, info.schema, descriptor, [], total));
+        }
+      }),
+
+      GetFlightInfo: this.unary<FlightDescriptorMessage, FlightInfoMessage>(async (req, _call, signal) => {
+        const cmd = parseReadCommand(req);
+        const { table, plan } = await this.plan(cmd, signal);
+        const { plan: counted, total } = await this.totalRecords(table.info, plan, cmd.filter !== undefined, signal);
+        return this.flightInfo(table.info, counted.schema, req, this.endpoints(counted), total);
+      }),
+
+      PollFlightInfo: ((_call: unknown, callback: sendUnaryData<unknown>) => {
+        callback({ code: status.UNIMPLEMENTED, details: 'PollFlightInfo is not implemented: FlightInfo is computed synchronously, use GetFlightInfo' });
+      }) as Handler,
+
+      GetSchema: this.unary<FlightDescriptorMessage, SchemaResultMessage>(async (req, _call, signal) => {
+        const cmd = parseReadCommand(req);
+        const { plan } = await this.plan(cmd, signal);
+        return { schema: Buffer.from(schemaToIpcMessage(plan.schema)) };
+      }),
+
+      DoGet: this.serverStream<TicketMessage, FlightDataMessage>(async (req, call, signal) => {
+        this.stats.doGetCalls++;
+        const { payload } = this.signer.verify<TicketPayload>(req.ticket ?? Buffer.alloc(0));
+        if (payload?.v !== 1 || !payload.plan || payload.plan.splits?.length !== 1) {
+          throw new LakeSoulError('PermissionDenied', 'invalid Flight ticket: unsupported payload version');
+        }
+        const plan = await scanPlanFromJSON(payload.plan, this.stores);
+        const split = plan.splits[0];
+        const batches = plan.readSplit(split, { signal, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes });
+        const state = { pending: 0, wake: null as (() => void) | null };
+        const what = `split ${split.id} of table ${split.namespace}.${split.tableName}`;
+        try {
+          for await (const msg of recordBatchesToFlightData(plan.schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
+            await this.writeBounded(call, msg, state, signal);
+          }
+        } catch (e) {
+          if (LakeSoulError.is(e) && !e.context.table) e.context.table = `${split.namespace}.${split.tableName}`;
+          if (LakeSoulError.is(e) && !e.message.includes(split.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
+          throw e;
+        }
+      }),
+
+      DoPut: ((call: ServerDuplexStream<FlightDataMessage, PutResultMessage>) => {
+        void this.doPut(call).then(
+          () => { if (!call.cancelled) call.end(); },
+          (e) => { if (!call.cancelled) call.emit('error', grpcError(e)); },
+        );
+      }) as Handler,
+
+      DoExchange: ((call: ServerDuplexStream<unknown, unknown>) => {
+        call.emit('error', { code: status.UNIMPLEMENTED, details: 'DoExchange is not implemented by the lakesoul-ts Flight server: use DoGet to read and DoPut to write' });
+      }) as Handler,
+
+      DoAction: this.serverStream<ActionMessage, ResultMessage>(async (req, call, signal) => {
+        for (const body of await this.doAction(req, signal)) call.write({ body });
+      }),
+
+      ListActions: this.serverStream<unknown, ActionTypeMessage>(async (_req, call) => {
+        for (const a of FLIGHT_ACTIONS) call.write(a);
+      }),
+    };
+  }
+
+  private async handshake(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>): Promise<void> {
+    const headers = call.metadata.get('authorization').map((v) => String(v));
+    let lastPayload: Buffer = Buffer.alloc(0);
+    for await (const req of (call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<HandshakeMessage>) {
+      if (req.payload?.byteLength) lastPayload = req.payload;
+    }
+    const basic = headers.find((h) => /^Basic\s/i.test(h.trim()));
+    const out = new Metadata();
+    let payload = lastPayload;
+    if (basic && this.auth.enabled) {
+      const user = this.auth.checkBasic(basic);
+      const token = this.auth.issueToken(user);
+      out.set('authorization', `Bearer ${token}`);
+      payload = Buffer.from(token, 'utf8');
+    } else if (this.auth.enabled) {
+      // A bearer token (header, or as the handshake payload) is validated and echoed.
+      const candidates = [...headers];
+      if (lastPayload.byteLength) candidates.push(`Bearer ${lastPayload.toString('utf8')}`);
+      this.auth.authenticate(candidates);
+    }
+    call.sendMetadata(out);
+    call.write({ protocol_version: '0', payload });
+    call.end(out);
+  }
+
+  private async doPut(call: ServerDuplexStream<FlightDataMessage, PutResultMessage>): Promise<void> {
+    this.stats.doPutCalls++;
+    this.authenticate(call.metadata);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    call.on('cancelled', () => controller.abort(new LakeSoulError('Aborted', 'DoPut cancelled by the client: nothing was committed')));
+    const iterator = ((call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>)[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done) throw new LakeSoulError('InvalidArgument', 'DoPut stream was empty: expected a descriptor and a schema message');
+    const cmd = parseWriteCommand(first.value.flight_descriptor);
+    const table = await this.openTable(cmd.table, cmd.namespace, signal);
+    const messages = (async function* (): AsyncGenerator<FlightDataMessage> {
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        yield next.value;
+      }
+      // A cancelled call can look like a clean end to the reader: never commit it.
+      if (call.cancelled || signal.aborted) throw new LakeSoulError('Aborted', `DoPut into ${cmd.namespace}.${cmd.table} was cancelled: nothing was committed`);
+    })();
+    let decoded;
+    try {
+      decoded = await decodeFlightData(messages);
+    } catch (e) {
+      if (LakeSoulError.is(e)) throw e;
+      throw new LakeSoulError('InvalidArgument', `DoPut into ${cmd.namespace}.${cmd.table}: invalid Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });
+    }
+    const input = (async function* (): AsyncGenerator<RecordBatch> {
+      try {
+        for await (const b of decoded.batches) yield b;
+      } catch (e) {
+        if (LakeSoulError.is(e)) throw e;
+        throw new LakeSoulError('InvalidArgument', `DoPut into ${cmd.namespace}.${cmd.table}: broken Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });
+      }
+    })();
+    const result = await table.write(input, { mode: cmd.mode, signal });
+    const reply = {
+      table: cmd.table,
+      namespace: cmd.namespace,
+      versions: result.versions,
+      commitIds: result.commitIds,
+      rows: result.rows,
+      files: result.files.length,
+    };
+    call.write({ app_metadata: jsonBytes(reply) });
+  }
+
+  private async doAction(req: ActionMessage, signal: AbortSignal): Promise<Buffer[]> {
+    const type = req.type;
+    const body = req.body ?? Buffer.alloc(0);
+    switch (type) {
+      case 'create-table': {
+        const r = parseCreateTableRequest(body);
+        const table = await this.lakehouse.createTable(r.name, r.schema, {
+          namespace: r.namespace,
+          rangePartitions: r.rangePartitions,
+          primaryKeys: r.primaryKeys,
+          hashBucketNum: r.hashBucketNum,
+          cdcColumn: r.cdcColumn,
+          properties: r.properties,
+          ifNotExists: r.ifNotExists,
+        });
+        const info = table.info;
+        return [jsonBytes({ tableId: info.tableId, namespace: info.namespace, name: info.name, path: info.path, primaryKeys: info.primaryKeys, rangePartitions: info.rangePartitions, hashBucketNum: info.hashBucketNum })];
+      }
+      case 'compact': {
+        const b = parseJsonBody(body, type);
+        const table = await this.tableFromBody(b, type, signal);
+        const result = await table.compact({ signal });
+        return [jsonBytes(result ?? {})];
+      }
+      case 'history': {
+        const b = parseJsonBody(body, type);
+        const table = await this.tableFromBody(b, type, signal);
+        const result = await table.history({ signal });
+        return [jsonBytes(toJsonSafe(result))];
+      }
+      default:
+        throw new LakeSoulError('Unsupported', `unknown action '${type}': the actions are ${FLIGHT_ACTIONS.map((a) => a.type).join(', ')}`);
+    }
+  }
+
+  private tableFromBody(b: Record<string, unknown>, action: string, signal: AbortSignal): Promise<LakeSoulTable> {
+    if (typeof b.table !== 'string' || !b.table) throw new LakeSoulError('InvalidArgument', `action ${action}: body needs a "table" name`);
+    const ns = typeof b.namespace === 'string' && b.namespace ? b.namespace : DEFAULT_NAMESPACE;
+    return this.openTable(b.table, ns, signal);
+  }
+}
+
+/** Creates a Flight server over `options.lakehouse`; call `listen()` to start it. */
+export function createFlightServer(options: CreateFlightServerOptions): FlightServer {
+  return new FlightServer(options);
+}
