@@ -300,6 +300,22 @@ for (const storage of ['local', 's3'] as const) {
       expect(vortex.some((p) => err!.message.includes(p.split('/').at(-1)!))).toBe(true);
     });
 
+    it('8. TS cleanup never reports LakeSoul-Python\'s live files (whose commit rows stay committed=false) as orphans', async () => {
+      const name = tname('cleanup');
+      await pyCreate(name);
+      const rows = makeRows([...Array(30).keys()], ['eu', 'us'], 51, 'cl');
+      const w = await pyWrite(name, rows);
+      const table = await lake.table(name);
+      await table.write(rowsToArrow(makeRows([1, 2, 3], ['eu'], 52, 'cl2')), { mode: 'upsert' });
+      const live = new Set((await table.snapshot()).flatMap((p) => p.files.map((f) => f.path)));
+      for (const f of w.files) expect(live.has(f.path)).toBe(true);
+      // Dry run (nothing is deleted); a zero safety window makes files of any age candidates, as they
+      // would be with the default 24 h window a day after LakeSoul-Python wrote them.
+      const report = await table.cleanup({ dryRun: true, orphanSafetyWindowMs: 0, retainSince: Date.now() });
+      const wrongly = report.files.filter((f) => live.has(f.path)).map((f) => `${f.path} (${f.reason})`);
+      expect(wrongly, 'live files cleanup would delete').toEqual([]);
+    });
+
     // Non-PK tables (test 5): rows of (k, region, yr, x), two range columns, in a namespace of their own.
     type NpRow = { k: number; region: string | null; yr: number; x: number };
     const npCols = ['k', 'region', 'yr', 'x'];
