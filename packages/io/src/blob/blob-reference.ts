@@ -1,0 +1,173 @@
+/**
+ * Blob references: their encodings, and their resolution inside the allowed roots.
+ */
+import { realpath } from 'node:fs/promises';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { formatUri, parseUri } from '../store/index.js';
+import type { ParsedUri } from '../store/index.js';
+
+/** A reference as read from a row: a location and an optional byte range inside it. */
+export interface BlobReference {
+  path: string;
+  offset?: number;
+  length?: number;
+}
+
+/** A reference resolved inside an allowed root. */
+export interface ResolvedBlobReference {
+  /** Canonical absolute URI (`file:///...`, `s3://bucket/...`, `memory://name/...`). */
+  uri: string;
+  parsed: ParsedUri;
+  /** Byte range, when the reference carries one. */
+  offset?: number;
+  length?: number;
+}
+
+const RANGE_SUFFIX = /#bytes=(\d+)-(\d+)$/;
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+const READABLE_SCHEMES = new Set(['file', 's3', 'memory']);
+
+/**
+ * Splits a string reference into path and range. `path#bytes=START-END` addresses bytes START..END
+ * inclusive (HTTP Range style: `#bytes=0-99` is the first 100 bytes).
+ */
+export function parseBlobReferenceString(ref: string): BlobReference {
+  const m = RANGE_SUFFIX.exec(ref);
+  if (!m) return { path: ref };
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) {
+    throw new LakeSoulError('InvalidArgument', `invalid byte range in blob reference '${ref}': expected #bytes=START-END with START <= END`);
+  }
+  return { path: ref.slice(0, m.index), offset: start, length: end - start + 1 };
+}
+
+interface Root {
+  parsed: ParsedUri;
+  segments: string[];
+  uri: string;
+  /** Real path of a file root (symlinks resolved), computed on first use. */
+  real?: Promise<string>;
+}
+
+/** Where references may point, and what relative references are relative to. */
+export interface BlobRootsOptions {
+  /** The table's location: always allowed; relative references resolve against it by default. */
+  tablePath: string;
+  /** Further allowed locations. */
+  allowedRoots?: string[];
+  /** Base of relative references instead of the table path (itself allowed). */
+  relativeRoot?: string;
+}
+
+/**
+ * The set of locations blob references may resolve into. Resolution is lexical (`.`/`..` segments are
+ * applied, an escape above a bucket or the filesystem root is refused) followed by a containment
+ * check, segment by segment, against every root; local files are checked once more after resolving
+ * symlinks ({@link BlobRoots.checkLocalRealPath}).
+ */
+export class BlobRoots {
+  private readonly roots: Root[];
+  private readonly base: Root;
+
+  constructor(options: BlobRootsOptions) {
+    const make = (uri: string): Root => {
+      const parsed = parseUri(uri);
+      const segments = parsed.key.split('/').filter((s) => s !== '' && s !== '.');
+      if (segments.includes('..')) {
+        throw new LakeSoulError('InvalidArgument', `an allowed blob root may not contain '..': ${uri}`, { context: { file: uri } });
+      }
+      return { parsed: { ...parsed, key: segments.join('/') }, segments, uri: formatUri({ ...parsed, key: segments.join('/') }) };
+    };
+    const table = make(options.tablePath);
+    this.base = options.relativeRoot ? make(options.relativeRoot) : table;
+    this.roots = [table, ...(options.allowedRoots ?? []).map(make)];
+    if (options.relativeRoot) this.roots.push(this.base);
+  }
+
+  /** Canonical URIs of the allowed roots. */
+  get allowed(): string[] {
+    return this.roots.map((r) => r.uri);
+  }
+
+  /**
+   * Resolves a reference path to a canonical URI inside the roots.
+   * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`) when it points elsewhere or uses
+   * another scheme; InvalidArgument for an empty or malformed reference.
+   */
+  resolve(ref: BlobReference): ResolvedBlobReference {
+    const path = ref.path;
+    if (path === '' || path.includes('\0')) {
+      throw new LakeSoulError('InvalidArgument', `empty or malformed blob reference '${path}'`, { code: 'BLOB_BAD_REFERENCE' });
+    }
+    let scheme: string;
+    let authority: string;
+    let segments: string[];
+    const m = SCHEME.exec(path);
+    if (m || path.startsWith('/')) {
+      let parsed: ParsedUri;
+      try {
+        parsed = parseUri(path);
+      } catch (e) {
+        throw denied(path, `it is not a readable location (${(e as Error).message})`);
+      }
+      if (!READABLE_SCHEMES.has(parsed.scheme)) throw denied(path, `scheme '${parsed.scheme}' is not allowed`);
+      scheme = parsed.scheme;
+      authority = parsed.authority;
+      segments = normalizeSegments(parsed.key.split('/'), path);
+    } else {
+      scheme = this.base.parsed.scheme;
+      authority = this.base.parsed.authority;
+      segments = normalizeSegments([...this.base.segments, ...path.split('/')], path);
+    }
+    if (segments.length === 0) throw denied(path, 'it names a root, not an object');
+    const inside = this.roots.some(
+      (r) => r.parsed.scheme === scheme && r.parsed.authority === authority && r.segments.length < segments.length && r.segments.every((s, i) => segments[i] === s),
+    );
+    if (!inside) throw denied(path, `it is outside the allowed roots (${this.allowed.join(', ')})`);
+    const parsed: ParsedUri = { scheme, authority, key: segments.join('/') };
+    return { uri: formatUri(parsed), parsed, offset: ref.offset, length: ref.length };
+  }
+
+  /**
+   * For local files: resolves symlinks of `absPath` and checks that the real file lies inside the real
+   * path of a local root. Returns false when the file does not exist.
+   * @throws LakeSoulError PermissionDenied when a symlink leads outside the roots.
+   */
+  async checkLocalRealPath(absPath: string, reference: string): Promise<boolean> {
+    let real: string;
+    try {
+      real = await realpath(absPath);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw new LakeSoulError('Io', `cannot resolve ${absPath}: ${(e as Error).message}`, { cause: e, context: { file: absPath } });
+    }
+    for (const r of this.roots) {
+      if (r.parsed.scheme !== 'file') continue;
+      const lexical = '/' + r.segments.join('/');
+      r.real ??= realpath(lexical).catch(() => lexical);
+      const root = await r.real;
+      if (real.startsWith(root === '/' ? '/' : root + '/')) return true;
+    }
+    throw denied(reference, `it resolves (through a symbolic link) to ${real}, outside the allowed roots (${this.allowed.join(', ')})`);
+  }
+}
+
+function normalizeSegments(parts: string[], ref: string): string[] {
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') {
+      if (out.length === 0) throw denied(ref, "'..' escapes above the root of its location");
+      out.pop();
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+function denied(ref: string, why: string): LakeSoulError {
+  return new LakeSoulError('PermissionDenied', `blob reference '${ref}' refused: ${why}`, { code: 'BLOB_OUTSIDE_ROOTS', context: { reference: ref } });
+}

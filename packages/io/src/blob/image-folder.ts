@@ -1,0 +1,195 @@
+/**
+ * Building reference tables from files: an image-folder layout and CSV/JSONL manifests.
+ */
+import { Bool, Float64, Int64, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import type { DataType, Vector } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { StoreRegistry } from '../store/index.js';
+import { formatUri, parseUri } from '../store/index.js';
+
+/** Default file extensions of {@link scanImageFolder} (lower case). */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.bmp', '.webp', '.tif', '.tiff'];
+
+/** Options of {@link scanImageFolder}. */
+export interface ScanImageFolderOptions {
+  stores: StoreRegistry;
+  /** File extensions to keep, case-insensitive (default {@link IMAGE_EXTENSIONS}). */
+  extensions?: string[];
+  /** `absolute` (default): full URIs; `relative`: paths relative to the folder. */
+  paths?: 'absolute' | 'relative';
+  signal?: AbortSignal;
+}
+
+/**
+ * Lists an image folder laid out as `<root>/<label>/<file>` (files deeper down take the first
+ * directory as label; files directly in the root have a null label) and returns an Arrow table
+ * `{ path: Utf8, label: Utf8 (nullable), size: Int64 }` sorted by path. Paths are absolute URIs by
+ * default, usable as blob references of a table anywhere once the folder is an allowed root; with
+ * `paths: 'relative'` they are relative to the folder (for tables whose location or relative root is
+ * the folder, or for copies under the table path).
+ */
+export async function scanImageFolder(rootUri: string, options: ScanImageFolderOptions): Promise<Table> {
+  const exts = (options.extensions ?? IMAGE_EXTENSIONS).map((e) => (e.startsWith('.') ? e : '.' + e).toLowerCase());
+  const root = parseUri(rootUri);
+  const rootKey = root.key.split('/').filter((s) => s !== '').join('/');
+  const base = formatUri({ ...root, key: rootKey });
+  const { store, key } = options.stores.resolve(base);
+  const prefix = key === '' ? '' : key + '/';
+  const rows: { path: string; label: string | null; size: bigint }[] = [];
+  for await (const meta of store.list(prefix, { signal: options.signal })) {
+    const rel = meta.path.slice(prefix.length);
+    const lower = rel.toLowerCase();
+    if (!exts.some((e) => lower.endsWith(e))) continue;
+    const parts = rel.split('/');
+    const label = parts.length >= 2 ? parts[0] : null;
+    rows.push({ path: options.paths === 'relative' ? rel : `${base.replace(/\/$/, '')}/${rel}`, label, size: BigInt(meta.size) });
+  }
+  rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return new Table({
+    path: vectorFromArray(rows.map((r) => r.path), new Utf8()),
+    label: vectorFromArray(rows.map((r) => r.label), new Utf8()),
+    size: makeVector(BigInt64Array.from(rows.map((r) => r.size))),
+  });
+}
+
+/** Options of {@link readManifest}. */
+export interface ReadManifestOptions {
+  stores: StoreRegistry;
+  /** Default: from the file extension (`.csv`, `.jsonl`/`.ndjson`). */
+  format?: 'csv' | 'jsonl';
+  /** The column holding file references; every row must have one. */
+  pathColumn: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads a manifest listing files and their attributes into an Arrow table. CSV: a header line, RFC 4180
+ * quoting, every column Utf8 (empty unquoted fields are null). JSONL: one object per line; a column
+ * whose values are all integers becomes Int64, all numbers Float64, all booleans Bool, otherwise Utf8
+ * (objects and arrays as JSON text); missing keys are null. Column order is first appearance.
+ * @throws LakeSoulError InvalidArgument naming the line for malformed input or a missing path value.
+ */
+export async function readManifest(uri: string, options: ReadManifestOptions): Promise<Table> {
+  const format = options.format ?? (/\.(jsonl|ndjson)$/i.test(uri) ? 'jsonl' : /\.csv$/i.test(uri) ? 'csv' : undefined);
+  if (!format) throw new LakeSoulError('InvalidArgument', `cannot tell the manifest format of ${uri}: pass format 'csv' or 'jsonl'`, { context: { file: uri } });
+  const { store, key } = options.stores.resolve(uri);
+  const text = new TextDecoder('utf-8').decode(await store.get(key, { signal: options.signal }));
+  const { columns, rows, lines } = format === 'csv' ? parseCsv(text, uri) : parseJsonl(text, uri);
+  if (!columns.includes(options.pathColumn)) {
+    throw new LakeSoulError('InvalidArgument', `manifest ${uri} has no column '${options.pathColumn}' (columns: ${columns.join(', ')})`, { context: { file: uri, column: options.pathColumn } });
+  }
+  rows.forEach((r, i) => {
+    const v = r[options.pathColumn];
+    if (v === null || v === undefined || v === '') {
+      throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${lines[i]}: empty '${options.pathColumn}'`, { context: { file: uri, column: options.pathColumn, row: lines[i] } });
+    }
+  });
+  const vectors: Record<string, Vector> = {};
+  for (const c of columns) vectors[c] = columnVector(rows.map((r) => r[c] ?? null), format === 'csv');
+  return new Table(vectors);
+}
+
+type Cell = string | number | boolean | null | object;
+
+function columnVector(values: Cell[], allText: boolean): Vector {
+  const present = values.filter((v) => v !== null);
+  let type: DataType = new Utf8();
+  if (!allText && present.length > 0) {
+    if (present.every((v) => typeof v === 'boolean')) type = new Bool();
+    else if (present.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) type = new Int64();
+    else if (present.every((v) => typeof v === 'number')) type = new Float64();
+  }
+  if (type instanceof Int64) return vectorFromArray(values.map((v) => (v === null ? null : BigInt(v as number))), new Int64());
+  if (type instanceof Utf8) return vectorFromArray(values.map((v) => (v === null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v))), new Utf8());
+  return vectorFromArray(values as (number | boolean | null)[], type);
+}
+
+function parseJsonl(text: string, uri: string) {
+  const columns: string[] = [];
+  const rows: Record<string, Cell>[] = [];
+  const lines: number[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${i + 1}: invalid JSON (${(e as Error).message})`, { context: { file: uri, row: i + 1 } });
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${i + 1}: expected a JSON object`, { context: { file: uri, row: i + 1 } });
+    }
+    for (const k of Object.keys(obj)) if (!columns.includes(k)) columns.push(k);
+    rows.push(obj as Record<string, Cell>);
+    lines.push(i + 1);
+  });
+  return { columns, rows, lines };
+}
+
+function parseCsv(text: string, uri: string) {
+  const records: { fields: (string | null)[]; line: number }[] = [];
+  let i = 0;
+  let line = 1;
+  const n = text.length;
+  if (text.charCodeAt(0) === 0xfeff) i = 1;
+  while (i < n) {
+    const startLine = line;
+    const fields: (string | null)[] = [];
+    for (;;) {
+      let value = '';
+      let quoted = false;
+      if (text[i] === '"') {
+        quoted = true;
+        i++;
+        for (;;) {
+          if (i >= n) throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${startLine}: unterminated quoted field`, { context: { file: uri, row: startLine } });
+          const ch = text[i];
+          if (ch === '"') {
+            if (text[i + 1] === '"') {
+              value += '"';
+              i += 2;
+            } else {
+              i++;
+              break;
+            }
+          } else {
+            if (ch === '\n') line++;
+            value += ch;
+            i++;
+          }
+        }
+      } else {
+        while (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') value += text[i++];
+      }
+      fields.push(!quoted && value === '' ? null : value);
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '\r') i++;
+      if (text[i] === '\n') {
+        i++;
+        line++;
+      } else if (i < n) {
+        throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${line}: unexpected character after a quoted field`, { context: { file: uri, row: line } });
+      }
+      break;
+    }
+    if (fields.length === 1 && fields[0] === null) continue; // blank line
+    records.push({ fields, line: startLine });
+  }
+  if (records.length === 0) throw new LakeSoulError('InvalidArgument', `manifest ${uri} is empty (expected a header line)`, { context: { file: uri } });
+  const header = records[0].fields.map((h, k) => (h ?? '').trim() || `column_${k}`);
+  const rows: Record<string, Cell>[] = [];
+  const lines: number[] = [];
+  for (const r of records.slice(1)) {
+    if (r.fields.length !== header.length) {
+      throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${r.line}: ${r.fields.length} fields, the header has ${header.length}`, { context: { file: uri, row: r.line } });
+    }
+    const obj: Record<string, Cell> = {};
+    header.forEach((h, k) => (obj[h] = r.fields[k]));
+    rows.push(obj);
+    lines.push(r.line);
+  }
+  return { columns: header, rows, lines };
+}
