@@ -1,1 +1,16 @@
-export {};
+// Table API: Lakehouse, LakeSoulTable, scans and maintenance (owned by the table area).
+export { Lakehouse } from './lakehouse.js';
+export type {
+  LakehouseOpenOptions,
+  LakehouseCreateTableOptions,
+  DropTableOptions,
+  CatalogOpenOptions,
+} from './lakehouse.js';
+export { LakeSoulTable } from './lakesoul-table.js';
+export type { DeleteOptions, DeleteResult } from './lakesoul-table.js';
+export { TableScanPlan, scanPlanFromJSON, rebatch, DEFAULT_BATCH_SIZE } from './scan-plan.js';
+export type { SplitReadOptions } from './scan-plan.js';
+export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES } from './table-writer.js';
+export type { TableWriteOptions } from './table-writer.js';
+export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';
+export type { CompactOptions, CleanupOptions, CleanupReport, CleanupFile, RewriteResult } from './table-maintenance.js';

@@ -1,0 +1,54 @@
+// Scan throughput with 20 ms injected per-request latency (withLatency on every store) vs none:
+// async prefetch should keep >= 80% of the throughput.
+import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { LocalStore, withLatency } from '@lakesoul-ts/io';
+import { benchLakehouse, medianMs, fmt } from './io-common.mjs';
+
+const FILES = Number(process.env.BENCH_FILES ?? 40);
+const ROWS = Number(process.env.BENCH_ROWS_PER_FILE ?? 25_000);
+const LATENCY = 20;
+const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true), new Field('score', new Float64(), true)]);
+
+let latency = 0;
+const env = await benchLakehouse();
+// The latency is switched per measurement through a store registered on the warehouse.
+const base = new LocalStore({ root: env.dir });
+const slow = withLatency(base, { perRequestMs: LATENCY });
+env.lh.stores.register(`file://${env.dir}`, {
+  description: base.description,
+  get: (p, o) => (latency ? slow : base).get(p, o),
+  put: (p, d, o) => base.put(p, d, o),
+  head: (p, o) => (latency ? slow : base).head(p, o),
+  delete: (p, o) => base.delete(p, o),
+  list: (p, o) => base.list(p, o),
+});
+try {
+  const t = await env.lh.createTable('files', schema, {});
+  for (let f = 0; f < FILES; f++) {
+    const ids = Array.from({ length: ROWS }, (_, i) => f * ROWS + i);
+    await t.write(new Table({
+      id: vectorFromArray(BigInt64Array.from(ids, BigInt), new Int64()),
+      name: vectorFromArray(ids.map((i) => `name-${i}`), new Utf8()),
+      score: vectorFromArray(Float64Array.from(ids, (i) => i / 3), new Float64()),
+    }));
+  }
+  const scan = async (opts = {}) => {
+    let n = 0;
+    for await (const b of t.read(opts)) n += b.numRows;
+    if (n !== FILES * ROWS) throw new Error(`read ${n} rows`);
+  };
+  latency = 0;
+  const noneMs = await medianMs(() => scan());
+  latency = LATENCY;
+  const slowMs = await medianMs(() => scan());
+  const serialMs = await medianMs(() => scan({ prefetchBytes: 1 }), 1, 0);
+  latency = 0;
+  const rows = FILES * ROWS;
+  console.log(`${FILES} files x ${ROWS} rows; ${LATENCY} ms per request injected`);
+  console.log(`no latency:                 ${fmt(noneMs, 0)} ms (${fmt(rows / (noneMs / 1000) / 1e6, 2)} M rows/s)`);
+  console.log(`20 ms latency, prefetch:    ${fmt(slowMs, 0)} ms (${fmt(rows / (slowMs / 1000) / 1e6, 2)} M rows/s)`);
+  console.log(`20 ms latency, no prefetch: ${fmt(serialMs, 0)} ms (prefetchBytes: 1, one file at a time)`);
+  console.log(`throughput kept with prefetch: ${fmt((noneMs / slowMs) * 100, 0)}% (target >= 80%); without: ${fmt((noneMs / serialMs) * 100, 0)}%`);
+} finally {
+  await env.close();
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Runs every benchmark of bench/ (each *.mjs file except this one, _* and *-common.mjs helpers) in sequence, each in its own
+// process, against the built packages (`pnpm bench` builds first). Prints what each prints.
+// Usage: node bench/run.mjs [name-filter]
+import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const filter = process.argv[2];
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.mjs') && f !== 'run.mjs' && !f.startsWith('_') && !f.endsWith('-common.mjs'))
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
+console.log(`# lakesoul-ts benchmarks  ${new Date().toISOString()}`);
+console.log(`# machine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, ${os.platform()} ${os.arch()}`);
+let failed = 0;
+for (const f of files) {
+  console.log(`\n## ${f}`);
+  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`!! ${f} exited with ${r.status ?? r.signal}`);
+  }
+}
+process.exit(failed ? 1 : 0);

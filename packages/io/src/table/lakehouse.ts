@@ -1,0 +1,142 @@
+/**
+ * Entry point of the table API: a catalog plus a store registry plus a warehouse root for new tables.
+ */
+import { resolve as resolvePath } from 'node:path';
+import type { Schema } from 'apache-arrow';
+import { Catalog, LakeSoulError, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
+import { joinUri, toFileUri } from '../store/index.js';
+import { LakeSoulTable } from './lakesoul-table.js';
+import { deleteUrisBestEffort } from './table-context.js';
+
+/** Options of {@link Catalog.open} (whatever the catalog accepts). */
+export type CatalogOpenOptions = NonNullable<Parameters<typeof Catalog.open>[0]>;
+
+/** Options of {@link Lakehouse.open}. */
+export interface LakehouseOpenOptions {
+  /** An open catalog (not closed by {@link Lakehouse.close}), or options to open one. */
+  catalog?: Catalog | CatalogOpenOptions;
+  /** A registry, or options to create one. */
+  stores?: StoreRegistry | StoreRegistryOptions;
+  /** URI root for new tables without an explicit path (default `file://<cwd>/.lakesoul/warehouse`). */
+  warehouse?: string;
+}
+
+/** Options of {@link Lakehouse.createTable}. */
+export interface LakehouseCreateTableOptions {
+  namespace?: string;
+  rangePartitions?: string[];
+  primaryKeys?: string[];
+  /** Power of two (default 4 for PK tables). */
+  hashBucketNum?: number;
+  /** CDC change column (usually `rowKinds`); must be a utf8 column of the schema. */
+  cdcColumn?: string;
+  properties?: Record<string, string | number | boolean>;
+  /** Table URI (default `<warehouse>/<namespace>/<name>`). */
+  path?: string;
+  /** Return the existing table instead of failing when the name exists. */
+  ifNotExists?: boolean;
+  /** Columns holding file references (stored as the `lakesoul_blob_columns` property). */
+  blobColumns?: string[];
+}
+
+/** Options of {@link Lakehouse.dropTable}. */
+export interface DropTableOptions {
+  namespace?: string;
+  /** Also delete the table's data files (every object under the table path). Default false. */
+  purge?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A catalog and stores: creates, opens, lists and drops tables. */
+export class Lakehouse {
+  private constructor(
+    /** The catalog. */
+    readonly catalog: Catalog,
+    /** The store registry. */
+    readonly stores: StoreRegistry,
+    /** Root URI of new tables. */
+    readonly warehouse: string,
+    private readonly ownsCatalog: boolean,
+  ) {}
+
+  /** Opens a lakehouse (a PGlite catalog in `./.lakesoul/catalog` unless configured otherwise). */
+  static async open(options: LakehouseOpenOptions = {}): Promise<Lakehouse> {
+    const owns = !(options.catalog instanceof Catalog);
+    const catalog = options.catalog instanceof Catalog ? options.catalog : await Catalog.open(options.catalog as CatalogOpenOptions);
+    const stores = options.stores instanceof StoreRegistry ? options.stores : new StoreRegistry(options.stores ?? {});
+    const warehouse = (options.warehouse ?? toFileUri(resolvePath('.lakesoul/warehouse'))).replace(/\/+$/, '');
+    return new Lakehouse(catalog, stores, warehouse, owns);
+  }
+
+  /** Creates a table (and its catalog entry; no files are written). */
+  async createTable(name: string, schema: Schema, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
+    const namespace = options.namespace ?? 'default';
+    const path = (options.path ?? joinUri(this.warehouse, namespace, name)).replace(/\/+$/, '');
+    const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
+    if (options.blobColumns && options.blobColumns.length > 0) {
+      for (const c of options.blobColumns) {
+        if (!schema.fields.some((f) => f.name === c)) {
+          throw new LakeSoulError('InvalidArgument', `blob column '${c}' is not in the schema of table '${name}'`, { context: { table: name, column: c } });
+        }
+      }
+      properties['lakesoul_blob_columns'] = options.blobColumns.join(',');
+    }
+    const create: CreateTableOptions = {
+      name,
+      namespace,
+      path,
+      schema,
+      rangePartitions: options.rangePartitions,
+      primaryKeys: options.primaryKeys,
+      hashBucketNum: options.hashBucketNum,
+      cdcColumn: options.cdcColumn,
+      properties,
+      ifNotExists: options.ifNotExists,
+    };
+    const info = await this.catalog.createTable(create);
+    return new LakeSoulTable(this.catalog, this.stores, info);
+  }
+
+  /** Opens a table by name. @throws LakeSoulError NotFound */
+  async table(name: string, namespace = 'default'): Promise<LakeSoulTable> {
+    const info = await this.catalog.getTable(name, namespace);
+    return new LakeSoulTable(this.catalog, this.stores, info);
+  }
+
+  /** Opens a table by its path URI. @throws LakeSoulError NotFound */
+  async tableByPath(uri: string): Promise<LakeSoulTable> {
+    const info = await this.catalog.getTableByPath(uri.replace(/\/+$/, ''));
+    return new LakeSoulTable(this.catalog, this.stores, info);
+  }
+
+  /** Tables of a namespace (default 'default'). */
+  async listTables(namespace = 'default'): Promise<TableInfo[]> {
+    return this.catalog.listTables(namespace);
+  }
+
+  /**
+   * Drops a table from the catalog; with `purge`, also deletes its data files (every committed file
+   * and every object under the table path).
+   */
+  async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
+    const namespace = options.namespace ?? 'default';
+    const info = await this.catalog.getTable(name, namespace);
+    const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
+    const files: string[] = [...(dropped?.files ?? [])];
+    if (options.purge) {
+      const { store, key: prefix } = this.stores.resolve(info.path);
+      for await (const m of store.list(prefix ? `${prefix}/` : '', { signal: options.signal })) {
+        const uri = prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`;
+        if (!files.includes(uri)) files.push(uri);
+      }
+      await deleteUrisBestEffort(this.stores, files);
+    }
+    return { files };
+  }
+
+  /** Closes the catalog when the lakehouse opened it. */
+  async close(): Promise<void> {
+    if (this.ownsCatalog) await this.catalog.close();
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * One LakeSoul table: writes, scans, deletes, compaction, cleanup and history, bound to a catalog and a
+ * store registry (see {@link Lakehouse}).
+ */
+import { DataType, RecordBatch, Schema, Table, vectorFromArray, type Int, type Vector } from 'apache-arrow';
+import {
+  LakeSoulError,
+  encodePartitionDesc,
+  type Catalog,
+  type CommitResult,
+  type PartitionSnapshot,
+  type PartitionVersion,
+  type HistoryOptions,
+  type SnapshotOptions,
+  type TableInfo,
+} from '@lakesoul-ts/meta';
+import type { Filter, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
+import type { StoreRegistry } from '../store/index.js';
+import { concatBatches, projectBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { computeBuckets } from '../hash/index.js';
+import { filterBatch, normalizeFilter, parseFilter, filterColumns } from './filter-bridge.js';
+import { writeTable, inputBatches, type TableWriteOptions } from './table-writer.js';
+import { buildScanPlan } from './scan-plan.js';
+import {
+  rewritePartitions,
+  compactionPolicy,
+  DEFAULT_ORPHAN_SAFETY_WINDOW_MS,
+  DEFAULT_RETENTION_MS,
+  type CleanupFile,
+  type CleanupOptions,
+  type CleanupReport,
+  type CompactOptions,
+  type RewriteResult,
+} from './table-maintenance.js';
+import type { TableContext } from './table-context.js';
+import { rangeValueText } from './partition-values.js';
+
+/** Options of delete operations. */
+export interface DeleteOptions {
+  signal?: AbortSignal;
+}
+
+/** Result of a delete: the commit and how many rows it removed (when known). */
+export interface DeleteResult extends CommitResult {
+  /** Rows removed; for CDC tables the number of delete markers written. */
+  rows: number;
+}
+
+function toMs(t: number | Date): number {
+  return t instanceof Date ? t.getTime() : t;
+}
+
+/** Key text of a PK tuple, comparable between user input and stored rows. */
+function keyText(values: unknown[]): string {
+  return JSON.stringify(values.map((v) => (v === null || v === undefined ? null : typeof v === 'bigint' ? `${v}` : v instanceof Date ? v.getTime() : typeof v === 'number' ? `${v}` : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
+}
+
+/** A LakeSoul table bound to a catalog and stores. Obtain it from {@link Lakehouse}. */
+export class LakeSoulTable {
+  /** The catalog entry (refreshed by {@link refresh}). */
+  info: TableInfo;
+
+  constructor(
+    /** Catalog holding the table. */
+    readonly catalog: Catalog,
+    /** Store registry resolving the table's URIs. */
+    readonly stores: StoreRegistry,
+    info: TableInfo,
+  ) {
+    this.info = info;
+  }
+
+  private get ctx(): TableContext {
+    return { catalog: this.catalog, stores: this.stores, info: this.info };
+  }
+
+  /** The table name. */
+  get name(): string {
+    return this.info.name;
+  }
+
+  /** The table's Arrow schema (data, range and CDC columns). */
+  get schema(): Schema {
+    return this.info.schema;
+  }
+
+  /** Re-reads the catalog entry (schema, properties). */
+  async refresh(): Promise<this> {
+    this.info = await this.catalog.getTable(this.info.name, this.info.namespace);
+    return this;
+  }
+
+  /**
+   * Writes data in one commit (AppendCommit for tables without primary keys, MergeCommit for
+   * upserts). Validates every batch first: a bad batch commits nothing and leaves no files.
+   * A subset of columns (PK and range columns required) is a partial upsert.
+   */
+  write(input: WriteInput, options: TableWriteOptions = {}): Promise<WriteResult> {
+    return writeTable(this.ctx, input, options);
+  }
+
+  /**
+   * Plans a scan: resolves the snapshot in the catalog (latest, `version`, `timestamp` or
+   * `incremental`) and returns its splits. Reading the plan needs only the stores.
+   */
+  async scan(options: ScanOptions = {}): Promise<ScanPlan> {
+    const modes = [options.version !== undefined, options.timestamp !== undefined, options.incremental !== undefined].filter(Boolean).length;
+    if (modes > 1) {
+      throw new LakeSoulError('InvalidArgument', `scan of table '${this.info.name}': give at most one of version, timestamp, incremental`, {
+        context: { table: this.info.name },
+      });
+    }
+    const snap: SnapshotOptions = { signal: options.signal };
+    if (options.partitions !== undefined) snap.partitions = options.partitions;
+    if (options.version !== undefined) snap.version = options.version;
+    if (options.timestamp !== undefined) snap.timestamp = toMs(options.timestamp);
+    if (options.incremental) snap.incremental = { start: toMs(options.incremental.start), end: toMs(options.incremental.end) };
+    const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
+    return buildScanPlan(this.info, snapshot, options, this.stores);
+  }
+
+  /** Scans and streams the batches (see {@link scan}). */
+  read(options: ScanOptions = {}): AsyncIterable<RecordBatch> {
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const plan = await self.scan(options);
+        yield* plan.read({ batchSize: options.batchSize, prefetchBytes: options.prefetchBytes, signal: options.signal });
+      },
+    };
+  }
+
+  /** Scans into one Arrow table. */
+  async toArrow(options: ScanOptions = {}): Promise<Table> {
+    const plan = await this.scan(options);
+    const batches: RecordBatch[] = [];
+    for await (const b of plan.read({ batchSize: options.batchSize, prefetchBytes: options.prefetchBytes, signal: options.signal })) batches.push(b);
+    return batches.length > 0 ? new Table(batches) : new Table(plan.schema);
+  }
+
+  /** The table's commit history (partition versions). */
+  history(options: HistoryOptions = {}): Promise<PartitionVersion[]> {
+    return this.catalog.history(this.info.tableId, options);
+  }
+
+  /** The latest snapshot of the selected partitions. */
+  snapshot(options: SnapshotOptions = {}): Promise<PartitionSnapshot[]> {
+    return this.catalog.getSnapshot(this.info.tableId, options);
+  }
+
+  /** Normalizes delete keys to one batch of the PK (and any given range) columns, typed per schema. */
+  private keysBatch(keys: Table | RecordBatch | Record<string, unknown>[]): RecordBatch | null {
+    const info = this.info;
+    const wanted = (names: string[]) => info.schema.fields.filter((f) => names.includes(f.name) && (info.primaryKeys.includes(f.name) || info.rangePartitions.includes(f.name)));
+    let batch: RecordBatch;
+    if (keys instanceof Table || keys instanceof RecordBatch) {
+      const b = keys instanceof Table ? (keys.batches.length === 1 ? keys.batches[0] : concatBatches(keys.batches, keys.schema)) : keys;
+      for (const k of info.primaryKeys) {
+        if (!b.getChild(k)) throw new LakeSoulError('InvalidArgument', `delete keys of table '${info.name}' lack primary-key column '${k}'`, { context: { table: info.name, column: k } });
+      }
+      const names = b.schema.fields.map((f) => f.name);
+      batch = projectBatch(b, wanted(names).map((f) => f.name));
+    } else {
+      if (!Array.isArray(keys)) throw new LakeSoulError('InvalidArgument', `delete keys of table '${info.name}' must be a Table, a RecordBatch or an array of objects`);
+      if (keys.length === 0) return null;
+      const present = new Set<string>();
+      for (const r of keys) for (const k of Object.keys(r)) present.add(k);
+      const fields = wanted([...present]);
+      for (const k of info.primaryKeys) {
+        if (!present.has(k)) throw new LakeSoulError('InvalidArgument', `delete keys of table '${info.name}' lack primary-key column '${k}'`, { context: { table: info.name, column: k } });
+      }
+      const vectors: Record<string, Vector> = {};
+      for (const f of fields) {
+        vectors[f.name] = vectorFromArray(
+          keys.map((r, i) => {
+            const v = r[f.name] ?? null;
+            if ((v === null || v === undefined) && info.primaryKeys.includes(f.name)) {
+              throw new LakeSoulError('InvalidArgument', `delete key ${i} of table '${info.name}' has a null primary-key value in '${f.name}'`, { context: { table: info.name, column: f.name, row: i } });
+            }
+            return typeof v === 'number' && DataType.isInt(f.type) && (f.type as Int).bitWidth === 64 ? BigInt(v) : v;
+          }) as never,
+          f.type,
+        );
+      }
+      batch = new Table(vectors).batches[0];
+    }
+    // Conform to the table's types (the bucket hash depends on them); range values may be null
+    // (= the key matches in every partition).
+    const sub = new Schema(
+      info.schema.fields
+        .filter((f) => batch.schema.fields.some((x) => x.name === f.name))
+        .map((f) => (info.rangePartitions.includes(f.name) ? f.clone({ nullable: true }) : f)),
+    );
+    return validateAgainstSchema(batch, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
+  }
+
+  /**
+   * Deletes rows by primary key. CDC tables: one MergeCommit of delete markers (the CDC column set to
+   * 'delete'); other PK tables: an UpdateCommit rewriting the affected buckets without the keys.
+   * Keys without range columns match in every partition.
+   */
+  async deleteByKeys(keys: Table | RecordBatch | Record<string, unknown>[], options: DeleteOptions = {}): Promise<DeleteResult> {
+    const info = this.info;
+    if (info.primaryKeys.length === 0) {
+      throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: use deleteWhere()`, { context: { table: info.name } });
+    }
+    const kb = this.keysBatch(keys);
+    if (!kb || kb.numRows === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, rows: 0 };
+    const matcher = new KeyMatcher(info.primaryKeys, info.rangePartitions, kb);
+    if (info.cdcColumn) {
+      let target = projectBatch(kb, kb.schema.fields.map((f) => f.name).filter((c) => info.primaryKeys.includes(c)));
+      const exact = matcher.exactRows();
+      if (info.rangePartitions.length > 0) {
+        // Keys with every range value name their partition; the others match wherever they exist.
+        const found: RecordBatch[] = [];
+        if (exact.length > 0) found.push(projectBatch(takeRows(kb, Int32Array.from(exact)), this.keyAndRangeColumns()));
+        if (matcher.hasWildcards) {
+          for await (const b of this.read({ columns: this.keyAndRangeColumns(), signal: options.signal })) {
+            const rows = matcher.wildcardMatches(b);
+            if (rows.length > 0) found.push(takeRows(b, Int32Array.from(rows)));
+          }
+        }
+        if (found.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, rows: 0 };
+        target = concatBatches(found);
+      }
+      const vectors: Record<string, Vector> = {};
+      for (const c of this.keyAndRangeColumns()) vectors[c] = target.getChild(c)!;
+      vectors[info.cdcColumn] = vectorFromArray(Array.from({ length: target.numRows }, () => 'delete'));
+      const r = await writeTable(this.ctx, new Table(vectors), { mode: 'upsert', signal: options.signal }, { allowMissingColumns: true });
+      return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rows };
+    }
+    // Non-CDC: rewrite the buckets holding the keys, in the partitions they may be in.
+    const buckets = new Set<number>();
+    const bk = computeBuckets(kb, info.primaryKeys, info.hashBucketNum);
+    for (let i = 0; i < kb.numRows; i++) buckets.add(Number(bk[i]));
+    const snap: SnapshotOptions = { signal: options.signal };
+    if (info.rangePartitions.length > 0 && !matcher.hasWildcards) snap.partitions = matcher.partitionDescs();
+    const snapshot = await this.catalog.getSnapshot(info.tableId, snap);
+    const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
+      always: false,
+      units: (_p, splits) => splits.map((split) => ({ split, rewrite: split.bucket !== null && buckets.has(split.bucket) })),
+      keep: (b) => {
+        const hit = matcher.matches(b);
+        const rows: number[] = [];
+        for (let i = 0; i < b.numRows; i++) if (!hit[i]) rows.push(i);
+        return rows.length === b.numRows ? b : takeRows(b, Int32Array.from(rows));
+      },
+    }, options.signal);
+    return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rowsRemoved };
+  }
+
+  private keyAndRangeColumns(): string[] {
+    const info = this.info;
+    return info.schema.fields.map((f) => f.name).filter((c) => info.primaryKeys.includes(c) || info.rangePartitions.includes(c));
+  }
+
+  /** Deletes every row matching `filter` (evaluated on merged rows) with one UpdateCommit rewrite. */
+  async deleteWhere(filter: Filter, options: DeleteOptions = {}): Promise<DeleteResult> {
+    const info = this.info;
+    const expr = normalizeFilter(parseFilter(filter), info.schema);
+    void filterColumns;
+    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
+    const notExpr = { op: 'not' as const, arg: expr };
+    const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
+      always: false,
+      keep: (b) => {
+        const matched = filterBatch(b, expr);
+        if (matched.numRows === 0) return b;
+        // Keep rows for which the predicate is false or unknown (SQL: only true deletes).
+        return keepNotMatching(b, expr, notExpr);
+      },
+    }, options.signal);
+    return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rowsRemoved };
+  }
+
+  /** Drops whole partitions (DeleteCommit per partition). */
+  async dropPartitions(partitions: string[] | Record<string, string | number | null>, options: DeleteOptions = {}): Promise<CommitResult> {
+    const info = this.info;
+    const latest = await this.catalog.listPartitions(info.tableId, partitions, { signal: options.signal });
+    const descs = latest.filter((p) => p.commitOp !== 'DeleteCommit').map((p) => p.partitionDesc);
+    if (descs.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0 };
+    return this.catalog.commit({
+      tableId: info.tableId,
+      op: 'DeleteCommit',
+      partitions: descs.map((partitionDesc) => ({ partitionDesc, files: [] })),
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Compacts partitions (or one bucket) into one sorted file per bucket with a CompactionCommit;
+   * reads before and after are identical.
+   */
+  async compact(options: CompactOptions = {}): Promise<RewriteResult> {
+    const policy = compactionPolicy(this.ctx, options);
+    const snap: SnapshotOptions = { signal: options.signal };
+    if (options.partitions !== undefined) snap.partitions = options.partitions;
+    const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
+    return rewritePartitions(this.ctx, 'CompactionCommit', snapshot, policy, options.signal);
+  }
+
+  /**
+   * Removes data files no version valid at or after `retainSince` references, and orphan files under
+   * the table path that no commit references and that are older than the safety window. Dry run by
+   * default: the report lists what would go.
+   */
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    const info = this.info;
+    const signal = options.signal;
+    const dryRun = options.dryRun ?? true;
+    const retainSince = options.retainSince === undefined ? Date.now() - DEFAULT_RETENTION_MS : toMs(options.retainSince);
+    const window = options.orphanSafetyWindowMs ?? DEFAULT_ORPHAN_SAFETY_WINDOW_MS;
+    const referenced = new Set<string>(await this.catalog.filesReferencedSince(info.tableId, retainSince));
+    const committed = new Set<string>(await this.catalog.allCommittedFilePaths(info.tableId));
+    const files: CleanupFile[] = [];
+    const { store, key: prefix } = this.stores.resolve(info.path);
+    const base = info.path;
+    const now = Date.now();
+    for await (const m of store.list(prefix ? `${prefix}/` : '', { signal })) {
+      const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
+      const uri = `${base}/${rel}`;
+      if (!/\.(parquet|vortex)$/i.test(rel)) continue;
+      if (committed.has(uri)) {
+        if (!referenced.has(uri)) files.push({ path: uri, size: m.size, reason: 'expired' });
+      } else if (now - m.lastModified.getTime() >= window) {
+        files.push({ path: uri, size: m.size, reason: 'orphan' });
+      }
+    }
+    let deleted = 0;
+    if (!dryRun) {
+      for (const f of files) {
+        await store.delete(prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1), { signal });
+        deleted++;
+      }
+    }
+    return { dryRun, retainSince, files, bytes: files.reduce((s, f) => s + f.size, 0), deleted };
+  }
+}
+
+/**
+ * Matches rows against delete keys: a key with every range value matches only in that partition; a
+ * key without (some) range values matches the primary key in every partition.
+ */
+class KeyMatcher {
+  private readonly exact = new Set<string>();
+  private readonly wild = new Set<string>();
+  private readonly exactIdx: number[] = [];
+  private readonly descs = new Set<string>();
+
+  constructor(
+    private readonly pks: string[],
+    private readonly ranges: string[],
+    kb: RecordBatch,
+  ) {
+    const pkV = pks.map((c) => kb.getChild(c)!);
+    const rV = ranges.map((c) => kb.getChild(c));
+    for (let i = 0; i < kb.numRows; i++) {
+      const pk = pkV.map((v) => v.get(i));
+      const rv = rV.map((v) => (v ? v.get(i) : null));
+      if (ranges.length > 0 && rv.every((x) => x !== null && x !== undefined)) {
+        this.exact.add(keyText([...rv, ...pk]));
+        this.exactIdx.push(i);
+        const types = ranges.map((c) => kb.schema.fields.find((f) => f.name === c)!.type);
+        this.descs.add(encodePartitionDesc(ranges, rv.map((x, k) => rangeValueText(x, types[k]))));
+      } else {
+        this.wild.add(keyText(pk));
+      }
+    }
+  }
+
+  get hasWildcards(): boolean {
+    return this.wild.size > 0;
+  }
+
+  exactRows(): number[] {
+    return this.exactIdx;
+  }
+
+  partitionDescs(): string[] {
+    return [...this.descs];
+  }
+
+  /** Rows of `b` (with PK and range columns) matched by a wildcard key. */
+  wildcardMatches(b: RecordBatch): number[] {
+    const pkV = this.pks.map((c) => b.getChild(c)!);
+    const out: number[] = [];
+    for (let i = 0; i < b.numRows; i++) if (this.wild.has(keyText(pkV.map((v) => v.get(i))))) out.push(i);
+    return out;
+  }
+
+  /** Per row of `b`: whether some key matches it. */
+  matches(b: RecordBatch): Uint8Array {
+    const pkV = this.pks.map((c) => b.getChild(c)!);
+    const rV = this.ranges.map((c) => b.getChild(c)!);
+    const out = new Uint8Array(b.numRows);
+    for (let i = 0; i < b.numRows; i++) {
+      const pk = pkV.map((v) => v.get(i));
+      if (this.wild.has(keyText(pk)) || (this.exact.size > 0 && this.exact.has(keyText([...rV.map((v) => v.get(i)), ...pk])))) out[i] = 1;
+    }
+    return out;
+  }
+}
+
+/** Rows of `b` for which `expr` is not true (false or null). */
+function keepNotMatching(b: RecordBatch, expr: import('../types.js').FilterExpr, notExpr: import('../types.js').FilterExpr): RecordBatch {
+  // Rows where expr is true are exactly filterBatch(b, expr); mark them by index.
+  const idx = new Int32Array(b.numRows).map((_, i) => i);
+  const tagged = withRowIndex(b, idx);
+  const hits = filterBatch(tagged, expr).getChild(ROW_INDEX)!;
+  const drop = new Set<number>();
+  for (let i = 0; i < hits.length; i++) drop.add(hits.get(i) as number);
+  const keep: number[] = [];
+  for (let i = 0; i < b.numRows; i++) if (!drop.has(i)) keep.push(i);
+  void notExpr;
+  return takeRows(b, Int32Array.from(keep));
+}
+
+const ROW_INDEX = '__lakesoul_row_index__';
+
+function withRowIndex(b: RecordBatch, idx: Int32Array): RecordBatch {
+  const vectors: Record<string, Vector> = {};
+  for (const f of b.schema.fields) vectors[f.name] = b.getChild(f.name)!;
+  vectors[ROW_INDEX] = vectorFromArray(idx);
+  return new Table(vectors).batches[0];
+}
+
+export { inputBatches };

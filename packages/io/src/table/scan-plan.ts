@@ -1,0 +1,494 @@
+/**
+ * Scans (DESIGN "Read path"): a plan of JSON-serializable splits, and the reading of each split:
+ * bounded async prefetch of its files -> Parquet decode with projection and row-group pruning ->
+ * merge-on-read (PK tables) or concatenation -> CDC delete filter -> range columns re-injected ->
+ * non-PK filters (after the merge) -> blobs -> projection -> re-batching.
+ *
+ * Only planning touches the catalog: {@link scanPlanFromJSON} rebuilds a readable plan from its JSON
+ * in any process holding the stores.
+ */
+import { Binary, Field, RecordBatch, Schema, Struct, Table, makeData, type Vector } from 'apache-arrow';
+import {
+  LakeSoulError,
+  arrowSchemaFromJson,
+  decodePartitionDesc,
+  type PartitionSnapshot,
+  type TableInfo,
+} from '@lakesoul-ts/meta';
+import type {
+  BlobReadOptions,
+  FilterExpr,
+  MergeOperator,
+  ReadOptions,
+  ScanOptions,
+  ScanPlan,
+  ScanPlanJSON,
+  Split,
+  SplitFile,
+} from '../types.js';
+import { readRanges, type StoreRegistry } from '../store/index.js';
+import { concatBatches, sliceBatch, nullColumn, takeRows } from '../arrow/index.js';
+import { filterBatch, filterColumns, normalizeFilter, parseFilter, rowGroupMayMatch, isPkOnly } from './filter-bridge.js';
+import { decodeParquet, readParquetFooter, castTableToSchema } from '../parquet/index.js';
+import { mergeSortedSources, concatSources } from '../merge/index.js';
+import { resolveBlobs } from '../blob/index.js';
+import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
+import { constantColumn } from './partition-values.js';
+import { checkAborted } from './table-context.js';
+
+/** Default rows per output batch. */
+export const DEFAULT_BATCH_SIZE = 8192;
+
+/** Resolved, validated scan settings (shared by planning and JSON restore). */
+interface PlanSettings {
+  tableSchema: Schema;
+  json: Omit<ScanPlanJSON, 'splits' | 'partitionVersions'>;
+}
+
+function fieldOf(schema: Schema, name: string, table: string): Field {
+  const f = schema.fields.find((x) => x.name === name);
+  if (!f) {
+    throw new LakeSoulError('InvalidArgument', `column '${name}' is not in the schema of table '${table}'`, {
+      code: 'UNKNOWN_COLUMN',
+      context: { table, column: name },
+    });
+  }
+  return f;
+}
+
+/** The schema of the batches a plan yields. */
+function outputSchemaOf(tableSchema: Schema, columns: string[], blobs: BlobReadOptions | null, table: string): Schema {
+  const fields = columns.map((c) => fieldOf(tableSchema, c, table));
+  for (const b of blobs?.columns ?? []) fields.push(new Field(`${b}__bytes`, new Binary(), true));
+  return new Schema(fields);
+}
+
+function normalizeBlobs(blobs: ScanOptions['blobs']): BlobReadOptions | null {
+  if (!blobs) return null;
+  if (Array.isArray(blobs)) return blobs.length > 0 ? { columns: [...blobs] } : null;
+  return blobs.columns.length > 0 ? { ...blobs, columns: [...blobs.columns] } : null;
+}
+
+/** Validates scan options against a table and fixes every setting a reader needs. */
+function settingsFor(info: TableInfo, options: ScanOptions, mode: 'snapshot' | 'incremental'): PlanSettings {
+  const schema = info.schema;
+  const columns = options.columns ? [...options.columns] : schema.fields.map((f) => f.name);
+  for (const c of columns) fieldOf(schema, c, info.name);
+  const filter = options.filter === undefined || options.filter === null ? null : normalizeFilter(parseFilter(options.filter), schema);
+  const mergeOperators: Record<string, MergeOperator> = { ...(options.mergeOperators ?? {}) };
+  for (const c of Object.keys(mergeOperators)) fieldOf(schema, c, info.name);
+  const blobs = normalizeBlobs(options.blobs);
+  for (const c of blobs?.columns ?? []) fieldOf(schema, c, info.name);
+  return {
+    tableSchema: schema,
+    json: {
+      tableSchemaJson: info.schemaJson,
+      primaryKeys: [...info.primaryKeys],
+      rangePartitions: [...info.rangePartitions],
+      cdcColumn: info.cdcColumn ?? null,
+      columns,
+      filter,
+      mergeOperators,
+      mode,
+      skipMergeOnRead: info.properties['skip_merge_on_read'] === 'true',
+      blobs,
+    },
+  };
+}
+
+/** Splits of a snapshot: PK tables one per partition x bucket, others one per file. */
+export function splitsOf(info: TableInfo, snapshot: PartitionSnapshot[]): Split[] {
+  const splits: Split[] = [];
+  const isPk = info.primaryKeys.length > 0;
+  for (const p of snapshot) {
+    const partitionValues = partitionValuesOf(p.partitionDesc, info.rangePartitions);
+    const base = {
+      tableId: info.tableId,
+      tableName: info.name,
+      namespace: info.namespace,
+      tablePath: info.path,
+      partitionDesc: p.partitionDesc,
+      partitionValues,
+      rowCount: null,
+    };
+    const toFile = (f: PartitionSnapshot['files'][number]): SplitFile => ({ path: f.path, size: f.size.toString(), existCols: [...f.existCols] });
+    if (isPk) {
+      const byBucket = new Map<number, SplitFile[]>();
+      for (const f of p.files) {
+        let l = byBucket.get(f.bucket);
+        if (!l) byBucket.set(f.bucket, (l = []));
+        l.push(toFile(f));
+      }
+      for (const b of [...byBucket.keys()].sort((x, y) => x - y)) {
+        splits.push({ id: `${p.partitionDesc}#${b}`, bucket: b, files: byBucket.get(b)!, ...base });
+      }
+    } else {
+      p.files.forEach((f, i) => splits.push({ id: `${p.partitionDesc}#f${i}`, bucket: null, files: [toFile(f)], ...base }));
+    }
+  }
+  return splits;
+}
+
+function partitionValuesOf(desc: string, rangePartitions: string[]): Record<string, string | null> {
+  if (rangePartitions.length === 0) return {};
+  const decoded = decodePartitionDesc(desc) as Record<string, string | null> | [string, string | null][];
+  const out: Record<string, string | null> = {};
+  if (Array.isArray(decoded)) for (const [k, v] of decoded) out[k] = v;
+  else Object.assign(out, decoded);
+  return out;
+}
+
+/** Conjuncts of `f` that can prune row groups of a single file (before any merge). */
+function prunableFilter(f: FilterExpr | null, s: ScanPlanJSON | PlanSettings['json']): FilterExpr | null {
+  if (!f) return null;
+  const conj = f.op === 'and' ? f.args : [f];
+  const isPk = s.primaryKeys.length > 0 && !s.skipMergeOnRead;
+  const ok = conj.filter((c) => {
+    const cols = filterColumns(c);
+    if (cols.some((x) => s.rangePartitions.includes(x))) return false;
+    if (s.cdcColumn && cols.includes(s.cdcColumn)) return false;
+    // In a merge, a predicate on non-key columns may hold for an old version and not the newest one:
+    // only PK-only predicates prune. Without a merge every row stands alone.
+    return isPk ? isPkOnly(c, s.primaryKeys) : true;
+  });
+  if (ok.length === 0) return null;
+  return ok.length === 1 ? ok[0] : { op: 'and', args: ok };
+}
+
+/** A file fetched for a split (bytes, or nothing when pruning removed every row group). */
+interface FetchedFile {
+  file: SplitFile;
+  bytes: Uint8Array | null;
+  rowGroups: number[] | undefined;
+}
+
+/** Options of reading, with the scan-level extras. */
+export interface SplitReadOptions extends ReadOptions {
+  /** Counters of the prefetch run (tests, benchmarks). */
+  prefetchStats?: PrefetchStats;
+}
+
+/** A plan built by {@link LakeSoulTable.scan} or restored by {@link scanPlanFromJSON}. */
+export class TableScanPlan implements ScanPlan {
+  readonly schema: Schema;
+  private readonly tableSchema: Schema;
+  private readonly physicalSchema: Schema;
+  private readonly readColumns: string[];
+  private readonly pruneFilter: FilterExpr | null;
+
+  constructor(
+    private readonly json: ScanPlanJSON,
+    private readonly stores: StoreRegistry,
+    tableSchema?: Schema,
+    private readonly defaults: { batchSize?: number; prefetchBytes?: number; signal?: AbortSignal } = {},
+  ) {
+    this.tableSchema = tableSchema ?? arrowSchemaFromJson(json.tableSchemaJson);
+    const table = json.splits[0]?.tableName ?? 'table';
+    this.schema = outputSchemaOf(this.tableSchema, json.columns, json.blobs, table);
+    const need = new Set<string>(json.columns);
+    for (const k of json.primaryKeys) need.add(k);
+    if (json.cdcColumn) need.add(json.cdcColumn);
+    if (json.filter) for (const c of filterColumns(json.filter)) need.add(c);
+    for (const c of json.blobs?.columns ?? []) need.add(c);
+    this.readColumns = this.tableSchema.fields.map((f) => f.name).filter((c) => need.has(c) && !json.rangePartitions.includes(c));
+    this.physicalSchema = new Schema(this.readColumns.map((c) => fieldOf(this.tableSchema, c, table)));
+    this.pruneFilter = prunableFilter(json.filter, json);
+  }
+
+  get splits(): Split[] {
+    return this.json.splits;
+  }
+
+  toJSON(): ScanPlanJSON {
+    return JSON.parse(JSON.stringify(this.json)) as ScanPlanJSON;
+  }
+
+  read(options: SplitReadOptions = {}): AsyncIterable<RecordBatch> {
+    return { [Symbol.asyncIterator]: () => this.readSplits(this.json.splits, options) };
+  }
+
+  readSplit(split: Split, options: SplitReadOptions = {}): AsyncIterable<RecordBatch> {
+    return { [Symbol.asyncIterator]: () => this.readSplits([split], options) };
+  }
+
+  async withRowCounts(options: ReadOptions = {}): Promise<ScanPlan> {
+    const signal = options.signal ?? this.defaults.signal;
+    const splits = await Promise.all(
+      this.json.splits.map(async (s) => {
+        let rows = 0;
+        for (const f of s.files) {
+          const footer = await this.footer(f, signal);
+          rows += Number(footer.numRows);
+        }
+        return { ...s, rowCount: rows };
+      }),
+    );
+    return new TableScanPlan({ ...this.toJSON(), splits }, this.stores, this.tableSchema, this.defaults);
+  }
+
+  private async footer(f: SplitFile, signal?: AbortSignal) {
+    const { store, key } = this.stores.resolve(f.path);
+    const size = Number(f.size);
+    try {
+      return await readParquetFooter((range) => store.get(key, { range, signal }), size, { file: f.path, signal });
+    } catch (e) {
+      throw withFile(e, f.path);
+    }
+  }
+
+  /** Prefetch tasks of every file of `splits`, in read order. */
+  private *tasks(splits: Split[]): Generator<PrefetchTask<FetchedFile>> {
+    for (const split of splits) {
+      for (const file of split.files) {
+        yield {
+          bytes: Number(file.size),
+          run: async (signal) => {
+            if (/\.vortex$/i.test(file.path)) {
+              throw new LakeSoulError('Unsupported', `unsupported file format: ${file.path} (only Parquet is supported)`, {
+                code: 'UNSUPPORTED_FILE_FORMAT',
+                context: { file: file.path, partition: split.partitionDesc },
+              });
+            }
+            const { store, key } = this.stores.resolve(file.path);
+            const size = Number(file.size);
+            const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
+            const projects = file.existCols.some((c) => !wanted.includes(c));
+            if (!this.pruneFilter && !projects) {
+              try {
+                return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
+              } catch (e) {
+                throw withFile(e, file.path);
+              }
+            }
+            // Footer first: prune row groups, then fetch only the needed column chunks into a
+            // sparse copy of the file (the decoder reads nothing else).
+            const footer = await this.footer(file, signal);
+            let keep = footer.rowGroups.map((_, i) => i);
+            if (this.pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(this.pruneFilter!, footer.rowGroups[i]));
+            if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
+            const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
+            const present = wanted.filter((c) => footer.columns.includes(c));
+            const ranges: { offset: number; length: number }[] = [];
+            for (const i of keep) {
+              for (const [path, chunk] of Object.entries(footer.rowGroups[i].columns)) {
+                const top = path.split('.')[0];
+                if (present.includes(top)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
+              }
+            }
+            const tail = footer.footerLength + 8;
+            ranges.push({ offset: size - tail, length: tail });
+            const fetchedBytes = ranges.reduce((x, r) => x + r.length, 0);
+            let bytes: Uint8Array;
+            try {
+              if (fetchedBytes >= size * 0.9) {
+                bytes = await store.get(key, { signal });
+              } else {
+                const parts = await readRanges(store, key, ranges, { signal, coalesceGap: 64 * 1024 });
+                bytes = new Uint8Array(size);
+                ranges.forEach((r, k) => bytes.set(parts[k], r.offset));
+                bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
+              }
+            } catch (e) {
+              throw withFile(e, file.path);
+            }
+            return { file, bytes, rowGroups };
+          },
+        };
+      }
+    }
+  }
+
+  private async *readSplits(splits: Split[], options: SplitReadOptions): AsyncGenerator<RecordBatch> {
+    const signal = options.signal ?? this.defaults.signal;
+    const batchSize = Math.max(1, options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE);
+    const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
+    const fetched = prefetchOrdered(this.tasks(splits), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
+    try {
+      for (const split of splits) {
+        const files: FetchedFile[] = [];
+        for (let i = 0; i < split.files.length; i++) {
+          const r = await fetched.next();
+          if (r.done) throw new LakeSoulError('Internal', `prefetch ended early in split ${split.id}`);
+          files.push(r.value);
+        }
+        let out = this.processSplit(split, files, batchSize, signal);
+        if (this.json.blobs) out = this.withBlobs(split, out, signal);
+        yield* rebatch(this.project(out), batchSize);
+      }
+    } finally {
+      await fetched.return?.(undefined);
+    }
+  }
+
+  private async decode(f: FetchedFile): Promise<RecordBatch[]> {
+    if (!f.bytes) return [];
+    const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
+    let table: Table;
+    try {
+      table = await decodeParquet(f.bytes, { columns: cols, rowGroups: f.rowGroups, file: f.file.path });
+      f.bytes = null; // the decoded columns are all we keep
+      const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+      table = castTableToSchema(table, fileSchema, { file: f.file.path, missing: 'null' });
+    } catch (e) {
+      throw withFile(e, f.file.path);
+    }
+    return table.batches;
+  }
+
+  private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+    const j = this.json;
+    const self = this;
+    const sources = files.map((f) => ({
+      // Decoded when the merge first pulls from it.
+      batches: (async function* () {
+        yield* await self.decode(f);
+      })(),
+      existCols: f.file.existCols.filter((c) => this.readColumns.includes(c)),
+    }));
+    const merge = j.primaryKeys.length > 0 && !j.skipMergeOnRead;
+    const merged = merge
+      ? mergeSortedSources(sources, {
+          primaryKeys: j.primaryKeys,
+          outputSchema: this.physicalSchema,
+          mergeOperators: j.mergeOperators,
+          batchSize,
+          signal,
+          label: `${split.tableName} ${split.id}`,
+        })
+      : concatSources(sources, { outputSchema: this.physicalSchema, batchSize, signal });
+    for await (const b of merged) {
+      checkAborted(signal, `scan of ${split.tableName}`);
+      let batch = b;
+      if (j.cdcColumn && j.mode === 'snapshot') batch = dropCdcDeletes(batch, j.cdcColumn);
+      if (batch.numRows === 0) continue;
+      batch = this.injectRange(split, batch);
+      if (j.filter) batch = filterBatch(batch, j.filter);
+      if (batch.numRows > 0) yield batch;
+    }
+  }
+
+  private injectRange(split: Split, batch: RecordBatch): RecordBatch {
+    const rp = this.json.rangePartitions;
+    if (rp.length === 0) return batch;
+    const vectors: Record<string, Vector> = {};
+    const fields: Field[] = [];
+    for (const f of this.tableSchema.fields) {
+      if (rp.includes(f.name)) {
+        const text = split.partitionValues[f.name] ?? null;
+        vectors[f.name] = constantColumn(f.type, text, batch.numRows, f.name);
+        fields.push(f);
+      } else {
+        const v = batch.getChild(f.name);
+        if (v) {
+          vectors[f.name] = v;
+          fields.push(batch.schema.fields.find((x) => x.name === f.name)!);
+        }
+      }
+    }
+    return batchFromVectors(new Schema(fields), vectors, batch.numRows);
+  }
+
+  private async *withBlobs(split: Split, input: AsyncIterable<RecordBatch>, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+    const b = this.json.blobs!;
+    yield* resolveBlobs(input, {
+      ...b,
+      tablePath: split.tablePath,
+      stores: this.stores,
+      keyColumns: this.json.primaryKeys,
+      signal,
+    }) as AsyncIterable<RecordBatch>;
+  }
+
+  private async *project(input: AsyncIterable<RecordBatch>): AsyncGenerator<RecordBatch> {
+    const names = this.schema.fields.map((f) => f.name);
+    for await (const b of input) {
+      const vectors: Record<string, Vector> = {};
+      for (const f of this.schema.fields) vectors[f.name] = b.getChild(f.name) ?? nullColumn(f, b.numRows);
+      yield batchFromVectors(this.schema, vectors, b.numRows);
+      void names;
+    }
+  }
+}
+
+/** Builds a batch of `schema` from one single-chunk vector per field. */
+function batchFromVectors(schema: Schema, vectors: Record<string, Vector>, numRows: number): RecordBatch {
+  const children = schema.fields.map((f) => {
+    const v = vectors[f.name];
+    if (v.data.length !== 1) throw new LakeSoulError('Internal', `column '${f.name}' has ${v.data.length} chunks where one is expected`);
+    return v.data[0];
+  });
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: numRows, nullCount: 0, children }));
+}
+
+function dropCdcDeletes(batch: RecordBatch, cdc: string): RecordBatch {
+  const v = batch.getChild(cdc);
+  if (!v) return batch;
+  const keep: number[] = [];
+  for (let i = 0; i < batch.numRows; i++) if (v.get(i) !== 'delete') keep.push(i);
+  if (keep.length === batch.numRows) return batch;
+  return takeRows(batch, Int32Array.from(keep));
+}
+
+/** Re-batches a stream to `batchSize` rows (the last batch may be shorter). */
+export async function* rebatch(input: AsyncIterable<RecordBatch>, batchSize: number): AsyncGenerator<RecordBatch> {
+  let pending: RecordBatch[] = [];
+  let rows = 0;
+  for await (const b of input) {
+    if (b.numRows === 0) continue;
+    if (rows === 0 && b.numRows === batchSize) {
+      yield b;
+      continue;
+    }
+    let off = 0;
+    while (off < b.numRows) {
+      const take = Math.min(batchSize - rows, b.numRows - off);
+      pending.push(off === 0 && take === b.numRows ? b : sliceBatch(b, off, take));
+      rows += take;
+      off += take;
+      if (rows === batchSize) {
+        yield pending.length === 1 ? pending[0] : concatBatches(pending);
+        pending = [];
+        rows = 0;
+      }
+    }
+  }
+  if (rows > 0) yield pending.length === 1 ? pending[0] : concatBatches(pending);
+}
+
+function withFile(e: unknown, path: string): unknown {
+  if (LakeSoulError.is(e)) {
+    e.context.file ??= path;
+    return e;
+  }
+  return new LakeSoulError('Io', `reading ${path} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e, context: { file: path } });
+}
+
+/** Builds a plan for `info` from scan options and a resolved snapshot. */
+export function buildScanPlan(
+  info: TableInfo,
+  snapshot: PartitionSnapshot[],
+  options: ScanOptions,
+  stores: StoreRegistry,
+): TableScanPlan {
+  const mode = options.incremental ? 'incremental' : 'snapshot';
+  const s = settingsFor(info, options, mode);
+  const partitionVersions: Record<string, number> = {};
+  for (const p of snapshot) partitionVersions[p.partitionDesc] = p.version;
+  const json: ScanPlanJSON = { ...s.json, partitionVersions, splits: splitsOf(info, snapshot) };
+  return new TableScanPlan(json, stores, info.schema, {
+    batchSize: options.batchSize,
+    prefetchBytes: options.prefetchBytes,
+    signal: options.signal,
+  });
+}
+
+/**
+ * Rebuilds a readable plan from its JSON (another process, a Flight replica): reads need only the
+ * stores, never the catalog.
+ */
+export function scanPlanFromJSON(json: ScanPlanJSON, stores: StoreRegistry): ScanPlan {
+  if (!json || !Array.isArray(json.splits) || typeof json.tableSchemaJson !== 'string') {
+    throw new LakeSoulError('InvalidArgument', 'not a scan plan JSON (splits and tableSchemaJson are required)');
+  }
+  return new TableScanPlan(json, stores);
+}

@@ -1,0 +1,87 @@
+/**
+ * What table operations share: the catalog, the store registry and the table's catalog entry, plus the
+ * small helpers every operation uses (resolving a file URI to its store, best-effort deletes).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { StoreRegistry } from '../store/index.js';
+
+/** Internal: the catalog + stores + table entry an operation runs against. */
+export interface TableContext {
+  catalog: Catalog;
+  stores: StoreRegistry;
+  info: TableInfo;
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** 16 random alphanumeric characters (protocol §4 file names). */
+export function randomAlnum16(): string {
+  const bytes = randomBytes(16);
+  let s = '';
+  for (let i = 0; i < 16; i++) s += ALNUM[bytes[i] % ALNUM.length];
+  return s;
+}
+
+/** Relative directory of a partition: `k=v/k2=v2`, empty for the unpartitioned `-5`. */
+export function partitionDir(partitionDesc: string, rangePartitions: string[]): string {
+  if (rangePartitions.length === 0 || partitionDesc === '-5') return '';
+  return partitionDesc.split(',').join('/');
+}
+
+/** File URI per protocol §4: `<table_path>/<k=v>/.../part-<16 alnum>_<bucket:04>.parquet`. */
+export function dataFileUri(tablePath: string, partitionDesc: string, rangePartitions: string[], bucket: number): string {
+  const dir = partitionDir(partitionDesc, rangePartitions);
+  const name = `part-${randomAlnum16()}_${String(bucket).padStart(4, '0')}.parquet`;
+  return dir ? `${tablePath}/${dir}/${name}` : `${tablePath}/${name}`;
+}
+
+/** Reads one whole object (or a range) by URI. */
+export async function readUri(
+  stores: StoreRegistry,
+  uri: string,
+  signal?: AbortSignal,
+  range?: { offset: number; length?: number } | { suffix: number },
+): Promise<Uint8Array> {
+  const { store, key } = stores.resolve(uri);
+  return store.get(key, { signal, range });
+}
+
+/** Writes one object by URI. */
+export async function writeUri(stores: StoreRegistry, uri: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  const { store, key } = stores.resolve(uri);
+  await store.put(key, bytes, { signal, contentLength: bytes.byteLength });
+}
+
+/** Deletes objects by URI, ignoring failures (used to undo uncommitted writes). */
+export async function deleteUrisBestEffort(stores: StoreRegistry, uris: string[]): Promise<void> {
+  await Promise.all(
+    uris.map(async (u) => {
+      try {
+        const { store, key } = stores.resolve(u);
+        await store.delete(key);
+      } catch {
+        /* best effort: an undeleted file is an orphan, removed later by cleanup() */
+      }
+    }),
+  );
+}
+
+/**
+ * Whether files may be deleted after `e` was thrown by a commit: only when the commit surely did not
+ * happen (conflict, validation, abort before the transaction). Ambiguous failures (connection lost
+ * mid-commit) leave the files for cleanup() to judge against the catalog.
+ */
+export function commitSurelyFailed(e: unknown): boolean {
+  return (
+    LakeSoulError.is(e) &&
+    (e.kind === 'Conflict' || e.kind === 'InvalidArgument' || e.kind === 'SchemaMismatch' || e.kind === 'NotFound' ||
+      e.kind === 'AlreadyExists' || e.kind === 'Unsupported')
+  );
+}
+
+/** Throws `Aborted` when the signal is aborted. */
+export function checkAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason });
+}

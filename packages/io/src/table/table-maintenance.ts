@@ -1,0 +1,187 @@
+/**
+ * Rewrites of committed data: deletes that rewrite files (UpdateCommit), compaction
+ * (CompactionCommit) and cleanup of unreferenced files.
+ *
+ * A rewrite reads each affected unit (PK: partition x bucket; otherwise files) merged at the
+ * partition version it planned from, writes the kept rows to new files, and commits per partition
+ * `surviving files + new files (+ 'del' of the replaced ones for UpdateCommit)` with `readVersion`,
+ * so the catalog forms `[new] ++ (current - read)` and applies the §2 conflict rules.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import type { Split } from '../types.js';
+import { concatBatches, projectBatch } from '../arrow/index.js';
+import { FileSink, commitFiles } from './table-writer.js';
+import { DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
+import { buildScanPlan, splitsOf, type TableScanPlan } from './scan-plan.js';
+import { checkAborted, type TableContext } from './table-context.js';
+
+/** A unit of a rewrite: the files read together and rewritten together. */
+export interface RewriteUnit {
+  split: Split;
+}
+
+/** What a rewrite does with one unit. */
+export interface RewritePolicy {
+  /** Units of a partition (default: the scan splits; PK tables per bucket). */
+  units?(p: PartitionSnapshot, splits: Split[]): { split: Split; rewrite: boolean }[];
+  /** Rows of a unit to keep (default: all). Called per merged batch (range columns included). */
+  keep?(batch: RecordBatch, split: Split): RecordBatch;
+  /** Rewrite a unit even when keep() removed nothing (compaction). */
+  always: boolean;
+}
+
+/** Result of a rewrite. */
+export interface RewriteResult extends CommitResult {
+  /** Files added. */
+  added: string[];
+  /** Files replaced (no longer in the new snapshot). */
+  removed: string[];
+  /** Rows removed by keep(). */
+  rowsRemoved: number;
+}
+
+/**
+ * Rewrites the units the policy selects in every partition of `snapshot` and commits them with `op`
+ * (UpdateCommit or CompactionCommit), one commit for all touched partitions.
+ */
+export async function rewritePartitions(
+  ctx: TableContext,
+  op: Extract<CommitOp, 'UpdateCommit' | 'CompactionCommit'>,
+  snapshot: PartitionSnapshot[],
+  policy: RewritePolicy,
+  signal?: AbortSignal,
+): Promise<RewriteResult> {
+  const info = ctx.info;
+  const allColumns = info.schema.fields.map((f) => f.name);
+  const fileCols = allColumns.filter((c) => !info.rangePartitions.includes(c));
+  const sink = new FileSink(ctx, signal, DEFAULT_ROW_GROUP_SIZE);
+  const partitions: PartitionCommit[] = [];
+  const added: string[] = [];
+  const removed: string[] = [];
+  let rowsRemoved = 0;
+  try {
+    for (const p of snapshot) {
+      checkAborted(signal, `rewrite of ${info.name}`);
+      const plan: TableScanPlan = buildScanPlan(info, [p], { columns: allColumns }, ctx.stores);
+      const splits = splitsOf(info, [p]);
+      const units = policy.units ? policy.units(p, splits) : splits.map((split) => ({ split, rewrite: true }));
+      const replaced = new Set<string>();
+      const newOps: DataFileOp[] = [];
+      for (const u of units) {
+        if (!u.rewrite) continue;
+        const kept: RecordBatch[] = [];
+        let before = 0;
+        let after = 0;
+        for await (const b of plan.readSplit(u.split, { signal })) {
+          before += b.numRows;
+          const k = policy.keep ? policy.keep(b, u.split) : b;
+          after += k.numRows;
+          if (k.numRows > 0) kept.push(projectBatch(k, fileCols));
+        }
+        if (!policy.always && before === after) continue;
+        rowsRemoved += before - after;
+        for (const f of u.split.files) replaced.add(f.path);
+        if (after > 0) {
+          const f = await sink.write(concatBatches(kept), p.partitionDesc, u.split.bucket ?? (info.primaryKeys.length > 0 ? 0 : null), fileCols);
+          newOps.push({ path: f.path, op: 'add', size: f.size, existCols: f.existCols });
+          added.push(f.path);
+        }
+      }
+      if (replaced.size === 0) continue;
+      const surviving: DataFileOp[] = p.files
+        .filter((f) => !replaced.has(f.path))
+        .map((f) => ({ path: f.path, op: 'add', size: f.size, existCols: [...f.existCols] }));
+      const dels: DataFileOp[] =
+        op === 'UpdateCommit'
+          ? p.files.filter((f) => replaced.has(f.path)).map((f) => ({ path: f.path, op: 'del', size: f.size, existCols: [...f.existCols] }))
+          : [];
+      removed.push(...replaced);
+      partitions.push({ partitionDesc: p.partitionDesc, files: [...surviving, ...newOps, ...dels], readVersion: p.version });
+    }
+    await sink.settle();
+  } catch (e) {
+    await sink.discard();
+    throw e;
+  }
+  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added, removed, rowsRemoved };
+  const result = await commitFiles(ctx, sink, op, partitions, signal);
+  return { ...result, added, removed, rowsRemoved };
+}
+
+/** Options of {@link LakeSoulTable.compact}. */
+export interface CompactOptions {
+  /** partition_desc strings or range values (default: every partition). */
+  partitions?: string[] | Record<string, string | number | null>;
+  /** Only this bucket (PK tables). */
+  bucket?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Compaction policy: PK tables one sorted file per bucket (buckets with several files or with a
+ * partial-column file); other tables one file per partition.
+ */
+export function compactionPolicy(ctx: TableContext, options: CompactOptions): RewritePolicy {
+  const info = ctx.info;
+  const fileCols = info.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
+  const isPk = info.primaryKeys.length > 0;
+  if (options.bucket !== undefined && (!isPk || !Number.isInteger(options.bucket) || options.bucket < 0 || options.bucket >= info.hashBucketNum)) {
+    throw new LakeSoulError('InvalidArgument', `bucket ${options.bucket} is not a bucket of table '${info.name}'`, {
+      context: { table: info.name },
+    });
+  }
+  return {
+    always: true,
+    units(p, splits) {
+      if (isPk) {
+        return splits.map((split) => ({
+          split,
+          rewrite:
+            (options.bucket === undefined || split.bucket === options.bucket) &&
+            (split.files.length > 1 || split.files.some((f) => fileCols.some((c) => !f.existCols.includes(c)))),
+        }));
+      }
+      if (p.files.length <= 1) return [];
+      const all: Split = { ...splits[0], id: `${p.partitionDesc}#all`, files: splits.flatMap((s) => s.files) };
+      return [{ split: all, rewrite: true }];
+    },
+  };
+}
+
+/** Options of {@link LakeSoulTable.cleanup}. */
+export interface CleanupOptions {
+  /**
+   * Retention point (epoch ms or Date): files referenced by any version valid at or after it are
+   * kept. Default: 7 days ago.
+   */
+  retainSince?: number | Date;
+  /** Orphan files (never committed) younger than this are kept: they may belong to a write in flight. Default 24 h. */
+  orphanSafetyWindowMs?: number;
+  /** Report only (default true). */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+}
+
+/** One file cleanup removes (or would remove). */
+export interface CleanupFile {
+  path: string;
+  size: number;
+  reason: 'expired' | 'orphan';
+}
+
+/** Result of {@link LakeSoulTable.cleanup}. */
+export interface CleanupReport {
+  dryRun: boolean;
+  retainSince: number;
+  files: CleanupFile[];
+  /** Sum of sizes. */
+  bytes: number;
+  /** Files actually deleted (0 in a dry run). */
+  deleted: number;
+}
+
+/** Default retention of {@link CleanupOptions.retainSince}: 7 days. */
+export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
+/** Default {@link CleanupOptions.orphanSafetyWindowMs}: 24 hours. */
+export const DEFAULT_ORPHAN_SAFETY_WINDOW_MS = 86_400_000;

@@ -1,0 +1,391 @@
+/**
+ * The write path (DESIGN "Write path"): validate -> group by range partition -> bucket by PK hash ->
+ * stable sort by PK -> Parquet (zstd) -> object store -> one catalog commit.
+ *
+ * Atomicity: files are uploaded first and become visible only through the single commit at the end.
+ * Any failure before the commit (validation, encoding, upload, abort) deletes the files written so far
+ * (best effort) and commits nothing.
+ */
+import { Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type DataType, type Vector } from 'apache-arrow';
+import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
+import { encodePartitionDesc } from '@lakesoul-ts/meta';
+import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
+import { concatBatches, projectBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { computeBuckets } from '../hash/index.js';
+import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
+import {
+  checkAborted,
+  commitSurelyFailed,
+  dataFileUri,
+  deleteUrisBestEffort,
+  writeUri,
+  type TableContext,
+} from './table-context.js';
+import { rangeValueText } from './partition-values.js';
+
+/** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
+export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
+/** Default bound on Arrow bytes buffered across all (partition, bucket) groups before a flush. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
+
+/** Options of {@link LakeSoulTable.write} beyond the contract's {@link WriteOptions}. */
+export interface TableWriteOptions extends WriteOptions {
+  /** Bound on Arrow bytes buffered before the largest group is flushed to a file (default 256 MiB). */
+  maxBufferedBytes?: number;
+  /** Rows per Parquet row group (default: the parquet area's DEFAULT_ROW_GROUP_SIZE). */
+  rowGroupSize?: number;
+}
+
+/** A data file written (not yet committed). */
+export interface WrittenFile {
+  path: string;
+  size: bigint;
+  rows: number;
+  partitionDesc: string;
+  bucket: number | null;
+  existCols: string[];
+}
+
+/** Approximate in-memory size of a batch. */
+export function batchBytes(batch: RecordBatch): number {
+  let n = 0;
+  for (const c of batch.data.children) n += c.byteLength;
+  return n;
+}
+
+function isTableOrBatch(x: unknown): x is Table | RecordBatch {
+  return x instanceof Table || x instanceof RecordBatch;
+}
+
+/** Normalizes every accepted input shape to a stream of record batches. */
+export async function* inputBatches(input: WriteInput): AsyncGenerator<RecordBatch> {
+  const one = function* (x: Table | RecordBatch): Generator<RecordBatch> {
+    if (x instanceof RecordBatch) {
+      if (x.numRows > 0) yield x;
+    } else for (const b of x.batches) if (b.numRows > 0) yield b;
+  };
+  if (isTableOrBatch(input)) {
+    yield* one(input);
+    return;
+  }
+  if (input && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    for await (const x of input as AsyncIterable<Table | RecordBatch>) {
+      if (!isTableOrBatch(x)) throw new LakeSoulError('InvalidArgument', 'write input items must be Arrow Tables or RecordBatches');
+      yield* one(x);
+    }
+    return;
+  }
+  if (input && typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const x of input as Iterable<Table | RecordBatch>) {
+      if (!isTableOrBatch(x)) throw new LakeSoulError('InvalidArgument', 'write input items must be Arrow Tables or RecordBatches');
+      yield* one(x);
+    }
+    return;
+  }
+  throw new LakeSoulError('InvalidArgument', 'write input must be an Arrow Table, a RecordBatch, or an (async) iterable of them');
+}
+
+/**
+ * Encodes and uploads data files, keeping the list of what was written so a failed operation can
+ * remove it. Uploads overlap with the caller's next encoding (bounded to two in flight).
+ */
+export class FileSink {
+  readonly files: WrittenFile[] = [];
+  private readonly pending: Promise<void>[] = [];
+  private readonly uris: string[] = [];
+  private failure: unknown;
+
+  constructor(
+    private readonly ctx: TableContext,
+    private readonly signal: AbortSignal | undefined,
+    private readonly rowGroupSize: number = DEFAULT_ROW_GROUP_SIZE,
+  ) {}
+
+  /** Encodes `batch` (no range columns; sorted already when needed) to one file and starts its upload. */
+  async write(batch: RecordBatch, partitionDesc: string, bucket: number | null, existCols: string[]): Promise<WrittenFile> {
+    checkAborted(this.signal, `write to ${this.ctx.info.name}`);
+    if (this.failure !== undefined) throw this.failure;
+    const info = this.ctx.info;
+    const uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeParquet(batch, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri });
+    } catch (e) {
+      if (LakeSoulError.is(e)) throw e;
+      throw new LakeSoulError('Internal', `encoding a Parquet file of table '${info.name}' failed: ${(e as Error).message}`, {
+        cause: e,
+        context: { table: info.name, partition: partitionDesc, file: uri },
+      });
+    }
+    const file: WrittenFile = { path: uri, size: BigInt(bytes.byteLength), rows: batch.numRows, partitionDesc, bucket, existCols };
+    this.uris.push(uri);
+    const p = writeUri(this.ctx.stores, uri, bytes, this.signal).then(
+      () => undefined,
+      (e) => {
+        this.failure ??= e;
+      },
+    );
+    this.pending.push(p);
+    this.files.push(file);
+    if (this.pending.length >= 2) await this.pending.shift();
+    if (this.failure !== undefined) throw this.failure;
+    return file;
+  }
+
+  /** Waits for every upload; throws the first upload failure. */
+  async settle(): Promise<void> {
+    while (this.pending.length > 0) await this.pending.shift();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Waits for uploads (ignoring failures) and deletes everything written. */
+  async discard(): Promise<void> {
+    while (this.pending.length > 0) await this.pending.shift();
+    await deleteUrisBestEffort(this.ctx.stores, this.uris);
+  }
+}
+
+/** The file_ops of `files` grouped per partition (in write order). */
+export function partitionCommits(files: WrittenFile[], extra?: Map<string, DataFileOp[]>, readVersions?: Map<string, number>): PartitionCommit[] {
+  const by = new Map<string, DataFileOp[]>();
+  for (const [desc, ops] of extra ?? []) by.set(desc, [...ops]);
+  for (const f of files) {
+    let ops = by.get(f.partitionDesc);
+    if (!ops) by.set(f.partitionDesc, (ops = []));
+    ops.push({ path: f.path, op: 'add', size: f.size, existCols: f.existCols });
+  }
+  return [...by].map(([partitionDesc, ops]) => {
+    const pc: PartitionCommit = { partitionDesc, files: ops };
+    const rv = readVersions?.get(partitionDesc);
+    if (rv !== undefined) pc.readVersion = rv;
+    return pc;
+  });
+}
+
+/** Runs `catalog.commit`, deleting the files when the commit surely failed. */
+export async function commitFiles(
+  ctx: TableContext,
+  sink: FileSink,
+  op: CommitOp,
+  partitions: PartitionCommit[],
+  signal: AbortSignal | undefined,
+): Promise<CommitResult> {
+  try {
+    checkAborted(signal, `commit to ${ctx.info.name}`);
+    return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal });
+  } catch (e) {
+    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
+    throw e;
+  }
+}
+
+interface Group {
+  partitionDesc: string;
+  bucket: number | null;
+  batches: RecordBatch[];
+  bytes: number;
+  rows: number;
+}
+
+function typeName(t: DataType): string {
+  return String(t);
+}
+
+/** The columns a write provides, checked against the table: unknown, missing and required ones. */
+function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boolean): string[] {
+  const info = ctx.info;
+  const table = info.name;
+  const known = new Set(info.schema.fields.map((f) => f.name));
+  const given = new Set<string>();
+  for (const f of batch.schema.fields) {
+    if (!known.has(f.name)) {
+      throw new LakeSoulError('SchemaMismatch', `column '${f.name}' is not in the schema of table '${table}'`, {
+        code: 'UNKNOWN_COLUMN',
+        context: { table, column: f.name },
+      });
+    }
+    if (given.has(f.name)) {
+      throw new LakeSoulError('SchemaMismatch', `column '${f.name}' appears twice in the data written to table '${table}'`, {
+        context: { table, column: f.name },
+      });
+    }
+    given.add(f.name);
+  }
+  for (const f of info.schema.fields) {
+    if (given.has(f.name)) continue;
+    if (f.name === info.cdcColumn) continue; // defaults to 'insert'
+    const required = info.primaryKeys.includes(f.name) || info.rangePartitions.includes(f.name) || (!f.nullable && !allowMissing);
+    if (required) {
+      const why = info.primaryKeys.includes(f.name)
+        ? 'primary-key column'
+        : info.rangePartitions.includes(f.name)
+          ? 'range-partition column'
+          : 'non-nullable column';
+      throw new LakeSoulError('SchemaMismatch', `${why} '${f.name}' (${typeName(f.type)}) is missing from the data written to table '${table}'`, {
+        code: 'MISSING_COLUMN',
+        context: { table, column: f.name },
+      });
+    }
+  }
+  return info.schema.fields.filter((f) => given.has(f.name)).map((f) => f.name);
+}
+
+function constantUtf8(value: string, n: number): Vector {
+  const b = makeBuilder({ type: new Utf8(), nullValues: [null, undefined] });
+  for (let i = 0; i < n; i++) b.append(value);
+  return b.finish().toVector();
+}
+
+/**
+ * Conforms one input batch to the table: column order of the schema, types cast/validated by the
+ * arrow area, the CDC column defaulted to 'insert'.
+ */
+function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]): RecordBatch {
+  const info = ctx.info;
+  let cols = columns;
+  let b = batch;
+  if (info.cdcColumn && !columns.includes(info.cdcColumn)) {
+    const vectors: Record<string, Vector> = {};
+    for (const f of b.schema.fields) vectors[f.name] = b.getChild(f.name)!;
+    vectors[info.cdcColumn] = constantUtf8('insert', b.numRows);
+    b = new Table(vectors).batches[0];
+    cols = info.schema.fields.filter((f) => cols.includes(f.name) || f.name === info.cdcColumn).map((f) => f.name);
+  }
+  const sub = new Schema(info.schema.fields.filter((f) => cols.includes(f.name)), info.schema.metadata);
+  const v = validateAgainstSchema(b, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
+  return (v instanceof RecordBatch ? v : projectBatch(b, cols)) as RecordBatch;
+}
+
+/** Per row: the partition_desc of the row (range columns of the table). */
+function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: string[]; perRow: Int32Array } {
+  const info = ctx.info;
+  const n = batch.numRows;
+  const perRow = new Int32Array(n);
+  if (info.rangePartitions.length === 0) return { descs: ['-5'], perRow };
+  const vecs = info.rangePartitions.map((c) => batch.getChild(c)!);
+  const types = info.rangePartitions.map((c) => info.schema.fields.find((f) => f.name === c)!.type);
+  const index = new Map<string, number>();
+  const descs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const texts = vecs.map((v, k) => rangeValueText(v.get(i), types[k]));
+    const key = JSON.stringify(texts);
+    let id = index.get(key);
+    if (id === undefined) {
+      let desc: string;
+      try {
+        desc = encodePartitionDesc(info.rangePartitions, texts);
+      } catch (e) {
+        if (LakeSoulError.is(e)) {
+          e.context.table ??= info.name;
+          e.context.row ??= i;
+          throw e;
+        }
+        throw e;
+      }
+      id = descs.length;
+      descs.push(desc);
+      index.set(key, id);
+    }
+    perRow[i] = id;
+  }
+  return { descs, perRow };
+}
+
+/**
+ * Writes `input` into the table as one commit: AppendCommit for tables without primary keys (or
+ * `mode: 'append'`), MergeCommit for upserts into PK tables.
+ */
+export async function writeTable(
+  ctx: TableContext,
+  input: WriteInput,
+  options: TableWriteOptions = {},
+  internal: { allowMissingColumns?: boolean } = {},
+): Promise<WriteResult> {
+  const info = ctx.info;
+  const signal = options.signal;
+  const isPk = info.primaryKeys.length > 0;
+  const mode = options.mode ?? (isPk ? 'upsert' : 'append');
+  if (mode === 'upsert' && !isPk) {
+    throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: upsert needs one (use mode 'append')`, {
+      context: { table: info.name },
+    });
+  }
+  const target = options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
+  const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+  const sink = new FileSink(ctx, signal, options.rowGroupSize);
+  const groups = new Map<string, Group>();
+  let buffered = 0;
+  let rows = 0;
+  let fileCols: string[] | undefined; // non-range columns physically written (same for the whole write)
+  let inputCols: string[] | undefined;
+
+  const flush = async (key: string, g: Group): Promise<void> => {
+    groups.delete(key);
+    buffered -= g.bytes;
+    let batch = g.batches.length === 1 ? g.batches[0] : concatBatches(g.batches);
+    g.batches = [];
+    if (isPk) batch = takeRows(batch, sortIndicesByPk(batch, info.primaryKeys));
+    await sink.write(batch, g.partitionDesc, g.bucket, fileCols!);
+  };
+
+  try {
+    for await (const raw of inputBatches(input)) {
+      checkAborted(signal, `write to ${info.name}`);
+      const cols = checkColumns(ctx, raw, internal.allowMissingColumns === true);
+      if (inputCols === undefined) inputCols = cols;
+      else if (cols.join(',') !== inputCols.join(',')) {
+        throw new LakeSoulError('SchemaMismatch', `all batches of one write to table '${info.name}' must have the same columns ([${inputCols.join(', ')}] then [${cols.join(', ')}])`, {
+          context: { table: info.name },
+        });
+      }
+      const batch = conformBatch(ctx, raw, cols);
+      const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
+      fileCols ??= dataCols;
+      const { descs, perRow } = partitionDescsOf(ctx, batch);
+      const data = info.rangePartitions.length > 0 ? projectBatch(batch, dataCols) : batch;
+      const buckets = isPk ? computeBuckets(batch, info.primaryKeys, info.hashBucketNum) : null;
+      // Row indices per (partition, bucket), in arrival order.
+      const idx = new Map<string, { desc: string; bucket: number | null; rows: number[] }>();
+      for (let i = 0; i < batch.numRows; i++) {
+        const desc = descs[perRow[i]];
+        const bucket = buckets ? Number(buckets[i]) : null;
+        const key = `${desc}\u0000${bucket ?? ''}`;
+        let e = idx.get(key);
+        if (!e) idx.set(key, (e = { desc, bucket, rows: [] }));
+        e.rows.push(i);
+      }
+      for (const [key, e] of idx) {
+        const part = idx.size === 1 ? data : takeRows(data, Int32Array.from(e.rows));
+        const bytes = batchBytes(part);
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { partitionDesc: e.desc, bucket: e.bucket, batches: [], bytes: 0, rows: 0 }));
+        g.batches.push(part);
+        g.bytes += bytes;
+        g.rows += part.numRows;
+        buffered += bytes;
+        if (g.bytes >= target) await flush(key, g);
+      }
+      rows += batch.numRows;
+      while (buffered > maxBuffered && groups.size > 0) {
+        let big: [string, Group] | undefined;
+        for (const kv of groups) if (!big || kv[1].bytes > big[1].bytes) big = kv;
+        await flush(big![0], big![1]);
+      }
+    }
+    for (const [key, g] of [...groups]) await flush(key, g);
+    await sink.settle();
+  } catch (e) {
+    await sink.discard();
+    throw e;
+  }
+  if (sink.files.length === 0) {
+    return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+  }
+  const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
+  const result = await commitFiles(ctx, sink, op, partitionCommits(sink.files), signal);
+  return {
+    ...result,
+    files: sink.files.map((f) => ({ path: f.path, size: f.size, rows: f.rows, partitionDesc: f.partitionDesc, bucket: f.bucket })),
+    rows,
+  };
+}
