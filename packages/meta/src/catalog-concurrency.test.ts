@@ -161,7 +161,7 @@ describe('multi-process commits on PostgreSQL', () => {
     expect(compactRows).toHaveLength(6);
     // at least one compaction really raced: appends landed between its read and its commit
     const raced = compactRows.filter((h) => h.snapshot.length > 1).length;
-    expect(raced).toBeGreaterThan(2);
+    expect(raced).toBeGreaterThan(0);
     console.info(`[concurrency] compactions racing appends: ${raced}/6 rebased over concurrent appends`);
   });
 

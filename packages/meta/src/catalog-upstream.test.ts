@@ -113,6 +113,6 @@ describe('bootstrap over an upstream-created catalog', () => {
   });
 
   it('is harmless on PGlite', async () => {
-    await checkHarmless(await PGliteDriver.open());
+    await checkHarmless(new PGliteDriver());
   });
 });

@@ -875,12 +875,21 @@ export class Catalog {
     return [...out].sort();
   }
 
-  /** Every data file path named by a committed commit of the table ('add' and 'del' ops), sorted. */
+  /**
+   * Every data file path named ('add' or 'del') by a committed commit of the table, sorted. A commit
+   * counts as committed when its `committed` flag is set OR some partition_info version's snapshot
+   * references it: LakeSoul-Python 2.0 never sets the flag on its commits (docs/interop.md), and
+   * their files must not look like orphans to a cleanup.
+   */
   async allCommittedFilePaths(tableId: string, options: CatalogCallOptions = {}): Promise<string[]> {
     await this.getTableById(tableId, options);
     const r = await this.driver.query<{ path: string }>(
       `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
-        WHERE d.table_id = $1 AND d.committed ORDER BY o.path`, [tableId], { signal: options.signal });
+        WHERE d.table_id = $1
+          AND (d.committed OR EXISTS (SELECT 1 FROM partition_info p
+                                       WHERE p.table_id = d.table_id AND p.partition_desc = d.partition_desc
+                                         AND d.commit_id = ANY (p.snapshot)))
+        ORDER BY o.path`, [tableId], { signal: options.signal });
     return r.rows.map((x) => x.path);
   }
 }

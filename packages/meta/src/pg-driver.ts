@@ -55,8 +55,12 @@ export class PgDriver implements SqlDriver {
   private readonly pool: pg.Pool;
   private closed = false;
 
-  /** Creates the pool (no connection is opened until the first query). Prefer {@link PgDriver.connect}. */
-  constructor(options: PgDriverOptions) {
+  /**
+   * Creates the pool from options or a `postgres://` URL (no connection is opened until the first
+   * query). Prefer {@link PgDriver.connect}, which checks the server and creates `schema`.
+   */
+  constructor(optionsOrUrl: PgDriverOptions | string) {
+    const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
     this.description = redact(options.url);
     this.schema = options.schema;
     const config: pg.PoolConfig = {
@@ -74,7 +78,8 @@ export class PgDriver implements SqlDriver {
   }
 
   /** Creates a driver, checks the server answers, and creates `options.schema` when missing. */
-  static async connect(options: PgDriverOptions): Promise<PgDriver> {
+  static async connect(optionsOrUrl: PgDriverOptions | string): Promise<PgDriver> {
+    const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
     const d = new PgDriver(options);
     try {
       const client = await d.pool.connect().catch((e) => { throw mapConnectError(e, d.description); });

@@ -31,10 +31,22 @@ export class PGliteDriver implements SqlDriver {
   readonly db: PGlite;
   private closed = false;
 
-  /** Wraps an already created PGlite instance. */
-  constructor(db: PGlite, description = 'pglite') {
-    this.db = db;
-    this.description = description;
+  /**
+   * Wraps an existing PGlite instance, or creates one: `new PGliteDriver()` (in memory),
+   * `new PGliteDriver('/data/dir')` or `new PGliteDriver({ dataDir })`. A created instance finishes
+   * starting in the background (the first query waits for it); {@link PGliteDriver.open} instead
+   * reports a failing start right away.
+   */
+  constructor(db?: PGlite | PGliteDriverOptions | string, description?: string) {
+    if (db instanceof PGlite || (typeof db === 'object' && typeof (db as { query?: unknown }).query === 'function')) {
+      this.db = db as PGlite;
+      this.description = description ?? 'pglite';
+    } else {
+      const dataDir = typeof db === 'string' ? db : db?.dataDir;
+      if (dataDir) mkdirSync(dataDir, { recursive: true });
+      this.db = dataDir ? new PGlite(dataDir) : new PGlite();
+      this.description = description ?? dataDir ?? 'memory://';
+    }
   }
 
   /** Opens (creating when needed) the database in `dataDir`, or in memory. */

@@ -543,6 +543,22 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(await catalog.filesReferencedSince(t.tableId, 3000)).toEqual([p('c2'), p('u3')].sort());
         expect(await catalog.filesReferencedSince(t.tableId, 5000)).toEqual([p('u3')]);
         expect(await catalog.allCommittedFilePaths(t.tableId)).toEqual([p('a0'), p('a1'), p('c2'), p('u3')].sort());
+        // a commit referenced by a version but never flagged committed (as LakeSoul-Python writes
+        // them) counts as committed; an unreferenced, unflagged one (in flight or abandoned) does not
+        const flagless = randomUUID();
+        const inflight = randomUUID();
+        for (const [id, name] of [[flagless, 'py4'], [inflight, 'lost']]) {
+          await driver.query(
+            `INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
+             VALUES ($1, '-5', $2::uuid, ARRAY[ROW($3, 'add', 7, 'id,v')::data_file_op], 'AppendCommit', false, 4500)`, [t.tableId, id, p(name)]);
+        }
+        await driver.query(
+          `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, timestamp, snapshot, expression)
+           SELECT table_id, partition_desc, 4, 'AppendCommit', 5000, snapshot || $2::uuid, '' FROM partition_info WHERE table_id = $1 AND version = 3`,
+          [t.tableId, flagless]);
+        expect(await catalog.allCommittedFilePaths(t.tableId)).toEqual([p('a0'), p('a1'), p('c2'), p('u3'), p('py4')].sort());
+        expect(names(await catalog.getSnapshot(t.tableId))).toEqual(['u3', 'py4']);
+        expect(await catalog.filesReferencedSince(t.tableId, 4500)).toEqual([p('u3'), p('py4')].sort());
       });
     });
   });
