@@ -357,7 +357,16 @@ export function planDecode(schema: Schema, options: DanfoConvertOptions = {}, co
       return;
     }
     try {
-      const plan = { name: f.name, index, dtype: dtypeOf(f.type, options, f.name), factory: makeFactory(f.type, options, f.name) };
+      const dtype = dtypeOf(f.type, options, f.name);
+      let factory = makeFactory(f.type, options, f.name);
+      if (options.numericNulls === 'nan' && (dtype === 'int32' || dtype === 'float32')) {
+        const inner = factory;
+        factory = (data) => {
+          const read = inner(data);
+          return (i) => read(i) ?? NaN;
+        };
+      }
+      const plan = { name: f.name, index, dtype, factory };
       columns.push(plan);
       names.push(plan.name);
       dtypes.push(plan.dtype);

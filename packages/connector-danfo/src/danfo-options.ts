@@ -57,6 +57,12 @@ export interface DanfoConvertOptions {
   dates?: 'string' | 'date';
   /** Decimals: `'string'` (default, exact) or `'number'` (nearest double). */
   decimals?: 'string' | 'number';
+  /**
+   * Nulls of numeric (int32/float32-dtype) columns: `null` (default) or `NaN`, pandas-style. Danfo 1.2
+   * skips nulls in sums/means but its `describe()` throws on them; NaN propagates instead. A NaN
+   * written back to an integer column is a null; to a float column pass `{ nan: 'null' }`.
+   */
+  numericNulls?: 'null' | 'nan';
   /** Binary columns: `'drop'` (default, with a warning) or `'base64'` strings. */
   binary?: 'drop' | 'base64';
   /** List/struct columns: `'array'` (default) JS arrays/objects in the cells, or `'json'` strings. */

@@ -354,3 +354,24 @@ describe('Danfo on converted frames', () => {
     await expect(loadDanfo({} as DanfoModule)).rejects.toMatchObject({ kind: 'InvalidArgument' });
   });
 });
+
+describe('numeric nulls', () => {
+  test("numericNulls: 'nan' gives NaN for null numbers (describe works) and writes back nulls", async () => {
+    const t = tableOf([
+      ['n', new A.Int32(), col(new A.Int32(), new Int32Array([1, 0, 3]), [true, false, true])],
+      ['x', new A.Float64(), col(new A.Float64(), new Float64Array([1.5, 0, NaN]), [true, false, true])],
+      ['s', new A.Utf8(), utf8(['a', null, 'c'])],
+    ]);
+    const df: AnyFrame = await toDataFrame(t, { dfd, numericNulls: 'nan' });
+    expect(cells(df, 'n')).toEqual([1, NaN, 3]);
+    expect(cells(df, 'x')).toEqual([1.5, NaN, NaN]);
+    expect(cells(df, 's')).toEqual(['a', null, 'c']);
+    expect(df.describe().columns).toEqual(['n', 'x']);
+    const back = fromDataFrame(df, t.schema, { nan: 'null' });
+    expect(raw(back, 'n')).toEqual([1, null, 3]);
+    expect(raw(back, 'x')).toEqual([1.5, null, null]);
+    // With the default (null cells), Danfo 1.2's describe() throws: documented in docs/dataframes.md.
+    const plain: AnyFrame = await toDataFrame(t, { dfd });
+    expect(() => plain.describe()).toThrow(/Cannot calculate mean/);
+  });
+});

@@ -12,7 +12,7 @@ import type { DecodedColumns } from './arrow-decoder.js';
 import { loadDanfo } from './danfo-loader.js';
 import type { DanfoConvertOptions, DanfoModule, DanfoReadOptions, DanfoTable, FrameOf, ReadDataFrameOptions } from './danfo-options.js';
 
-const CONVERT_KEYS = ['dfd', 'int64', 'timestamps', 'dates', 'decimals', 'binary', 'nested', 'onWarning'] as const;
+const CONVERT_KEYS = ['dfd', 'int64', 'timestamps', 'dates', 'decimals', 'numericNulls', 'binary', 'nested', 'onWarning'] as const;
 
 function split(options: ReadDataFrameOptions): { scan: ScanOptions; convert: DanfoConvertOptions; dfd?: DanfoModule } {
   const scan: Record<string, unknown> = { ...options };
