@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -8,7 +9,7 @@ import { Field, Int64, Schema } from 'apache-arrow';
 import { Catalog } from './catalog.js';
 import { LakeSoulError } from './errors.js';
 import { PgDriver } from './pg-driver.js';
-import { PGliteDriver } from './pglite-driver.js';
+import { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
 import { mapSqlError } from './sql-driver.js';
 
 function testUrl(): string {
@@ -44,6 +45,27 @@ describe('Catalog.open', () => {
     expect((await c2.getTable('persisted')).tableId).toBe(t.tableId);
     expect((await c2.getSnapshot(t.tableId))[0].files.map((f) => f.path)).toEqual(['file:///tmp/persisted/part-a_0000.parquet']);
     await c2.close();
+  });
+
+  it('keeps a second process out of an embedded catalog directory, and takes over a stale lock', async () => {
+    const dataDir = join(dir, 'locked');
+    mkdirSync(dataDir, { recursive: true });
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dataDir, PGLITE_LOCK_FILE), String(other.pid));
+      const e = await Catalog.open({ dataDir, env: {} }).catch((x) => x);
+      expect(e).toBeInstanceOf(LakeSoulError);
+      expect(e).toMatchObject({ kind: 'Catalog', code: 'CATALOG_LOCKED' });
+      expect(e.message).toContain(dataDir);
+      expect(e.message).toContain(String(other.pid));
+    } finally {
+      other.kill();
+      await new Promise((r) => other.once('exit', r));
+    }
+    const c = await Catalog.open({ dataDir, env: {} }); // the lock's process is gone
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(true);
+    await c.close();
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 
   it('opens PostgreSQL from LAKESOUL_PG_URL (jdbc) + LAKESOUL_PG_USERNAME/PASSWORD, and from lakesoul_home', async () => {

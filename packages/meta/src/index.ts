@@ -5,7 +5,7 @@ export { mapSqlError, mapConnectError } from './sql-driver.js';
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
 export { PgDriver, quoteIdent } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
-export { PGliteDriver } from './pglite-driver.js';
+export { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';
 export { resolveCatalogConfig, toPostgresUrl, parseProperties, DEFAULT_PGLITE_DIR } from './catalog-config.js';
 export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';

@@ -3,7 +3,8 @@
  * directory or in memory. One session: transactions are serialized by PGlite, and only one process
  * may open a directory at a time.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { LakeSoulError } from './errors.js';
 import {
@@ -15,6 +16,52 @@ import {
 export interface PGliteDriverOptions {
   /** Data directory (created when missing). Absent: an in-memory database, gone at close. */
   dataDir?: string;
+}
+
+/** Name of the lock file that keeps a second process out of an embedded catalog directory. */
+export const PGLITE_LOCK_FILE = '.lakesoul-ts.lock';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the directory's lock file (pid inside). PGlite is a single session: two processes on one
+ * directory would corrupt it, so a second process gets a clear error instead. A lock left by a dead
+ * process is taken over; the same process may open the directory again.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = join(dataDir, PGLITE_LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        try { unlinkSync(path); } catch { /* already gone */ }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let pid = NaN;
+      try { pid = Number.parseInt(readFileSync(path, 'utf8'), 10); } catch { /* vanished meanwhile */ }
+      if (pid === process.pid) return () => {};
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
+        throw new LakeSoulError('Catalog',
+          `the embedded catalog ${dataDir} is in use by process ${pid}; an embedded (PGlite) catalog serves one process at a time: stop the other process or use a PostgreSQL server (LAKESOUL_PG_URL)`,
+          { code: 'CATALOG_LOCKED', context: { dataDir, pid } });
+      }
+      try { unlinkSync(path); } catch { /* someone else took it over */ }
+    }
+  }
+  throw new LakeSoulError('Catalog', `could not lock the embedded catalog ${dataDir} (${path})`, { code: 'CATALOG_LOCKED', context: { dataDir } });
 }
 
 interface PGliteTx {
@@ -30,6 +77,7 @@ export class PGliteDriver implements SqlDriver {
   /** The underlying PGlite instance (for tools and tests). */
   readonly db: PGlite;
   private closed = false;
+  private unlock: () => void = () => {};
 
   /**
    * Wraps an existing PGlite instance, or creates one: `new PGliteDriver()` (in memory),
@@ -43,7 +91,10 @@ export class PGliteDriver implements SqlDriver {
       this.description = description ?? 'pglite';
     } else {
       const dataDir = typeof db === 'string' ? db : db?.dataDir;
-      if (dataDir) mkdirSync(dataDir, { recursive: true });
+      if (dataDir) {
+        mkdirSync(dataDir, { recursive: true });
+        this.unlock = lockDataDir(dataDir);
+      }
       this.db = dataDir ? new PGlite(dataDir) : new PGlite();
       this.description = description ?? dataDir ?? 'memory://';
     }
@@ -51,11 +102,19 @@ export class PGliteDriver implements SqlDriver {
 
   /** Opens (creating when needed) the database in `dataDir`, or in memory. */
   static async open(options: PGliteDriverOptions = {}): Promise<PGliteDriver> {
+    let unlock = () => {};
     try {
-      if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+      if (options.dataDir) {
+        mkdirSync(options.dataDir, { recursive: true });
+        unlock = lockDataDir(options.dataDir);
+      }
       const db = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create();
-      return new PGliteDriver(db, options.dataDir ?? 'memory://');
+      const d = new PGliteDriver(db, options.dataDir ?? 'memory://');
+      d.unlock = unlock;
+      return d;
     } catch (e) {
+      unlock();
+      if (e instanceof LakeSoulError) throw e;
       throw new LakeSoulError('Catalog', `cannot open the embedded catalog at ${options.dataDir ?? 'memory://'}: ${(e as Error)?.message ?? e}`, {
         code: 'CATALOG_UNAVAILABLE', context: { dataDir: options.dataDir }, cause: e,
       });
@@ -111,7 +170,9 @@ export class PGliteDriver implements SqlDriver {
     this.closed = true;
     try {
       await this.db.close();
+      this.unlock();
     } catch (e) {
+      this.unlock();
       throw new LakeSoulError('Catalog', `closing the embedded catalog ${this.description} failed: ${(e as Error)?.message ?? e}`, { cause: e });
     }
   }
