@@ -486,7 +486,9 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     throw invalid(`image column ${imageColumn} is not read as bytes by the plan (plan blob columns: [${blobColumnsOf(planJSON).join(', ')}]); plan with blobs: ['${imageColumn}']`, { column: imageColumn }, 'IMAGE_COLUMN_NOT_READ');
   }
   const tableName = planJSON.splits[0]?.tableName ?? (isScannable(source2) ? source2.info?.name : undefined) ?? ('table' in source && typeof source.table === 'string' ? source.table : '(plan)');
-  if ((numShards > 1 || equalize !== 'none') && planJSON.splits.some((s) => s.rowCount === null)) {
+  // Row counts come from Parquet footers (ranged reads, no data pages): they balance the shards and
+  // tell samplesPerEpoch before any data is read.
+  if (planJSON.splits.some((s) => s.rowCount === null)) {
     plan = await plan.withRowCounts({ signal: options.signal });
     planJSON = plan.toJSON();
   }

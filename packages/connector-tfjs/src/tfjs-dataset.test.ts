@@ -1,0 +1,318 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { Lakehouse, LakeSoulTable } from '@lakesoul-ts/io';
+import { tfjsDataset, type ResumeState, type TfjsDataset, type TfjsDatasetOptions, type TfjsDatasetSource } from './index.js';
+import { createTabularTable, openTestLakehouse, tabularRows } from './test-support/tables.js';
+
+// Seven files (= splits) of uneven sizes over two partitions: 28 rows, ids 0..27.
+const FILES = [
+  { date: '2024-01-01', rows: 5 },
+  { date: '2024-01-01', rows: 3 },
+  { date: '2024-01-02', rows: 7 },
+  { date: '2024-01-01', rows: 2 },
+  { date: '2024-01-02', rows: 6 },
+  { date: '2024-01-02', rows: 4 },
+  { date: '2024-01-01', rows: 1 },
+];
+
+let env: Awaited<ReturnType<typeof openTestLakehouse>>;
+let lakehouse: Lakehouse;
+let table: LakeSoulTable;
+let total: number;
+
+beforeAll(async () => {
+  env = await openTestLakehouse();
+  lakehouse = env.lakehouse;
+  ({ table, total } = await createTabularTable(lakehouse, 'rows', FILES));
+});
+afterAll(async () => env?.close());
+
+const allIds = () => Array.from({ length: total }, (_, i) => i);
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+/** Reads `batches` elements (all when omitted), crossing into new epochs by re-iterating; ids via the `id` tensor. */
+async function take(ds: TfjsDataset, batches = Infinity, epochs = 1): Promise<number[]> {
+  const ids: number[] = [];
+  let n = 0;
+  for (let e = 0; e < epochs && n < batches; e++) {
+    const it = await ds.iterator();
+    for (;;) {
+      if (n >= batches) break;
+      const r = await it.next();
+      if (r.done) break;
+      const el = r.value as Record<string, tf.Tensor>;
+      ids.push(...Array.from(el.id.dataSync()));
+      tf.dispose(Object.values(el));
+      n++;
+    }
+  }
+  return ids;
+}
+
+const base = (extra: Partial<TfjsDatasetOptions> = {}): TfjsDatasetOptions => ({ tf, features: { id: { column: 'id', dtype: 'int32' } }, batchSize: 4, ...extra });
+
+describe('sharding across ranks (worldSize 3, 7 uneven splits)', () => {
+  it("'none': ranks are disjoint, made of whole splits, and their union is the table", async () => {
+    const per: number[][] = [];
+    for (let rank = 0; rank < 3; rank++) {
+      const ds = await tfjsDataset(table, base({ rank, worldSize: 3, equalize: 'none', shuffle: { seed: 5, bufferSize: 8 } }));
+      const ids = await take(ds);
+      expect(ds.samplesPerEpoch).toBe(ids.length);
+      // Whole splits: each split's id range is either fully in this rank or not at all.
+      const mine = new Set(ids);
+      let start = 0;
+      for (const f of FILES) {
+        const inRank = Array.from({ length: f.rows }, (_, k) => mine.has(start + k));
+        expect(new Set(inRank).size).toBe(1);
+        start += f.rows;
+      }
+      per.push(ids);
+    }
+    const union = per.flat();
+    expect(sorted(union)).toEqual(allIds());
+    expect(new Set(union).size).toBe(total);
+    expect(per.every((p) => p.length > 0)).toBe(true);
+  });
+
+  it("'pad' and 'drop' give every rank the same sample count, known before reading", async () => {
+    for (const equalize of ['pad', 'drop'] as const) {
+      const per: number[][] = [];
+      const promised: (number | null)[] = [];
+      for (let rank = 0; rank < 3; rank++) {
+        const ds = await tfjsDataset(table, base({ rank, worldSize: 3, equalize, shuffle: { seed: 5, bufferSize: 8 } }));
+        promised.push(ds.samplesPerEpoch);
+        per.push(await take(ds));
+      }
+      const counts = per.map((p) => p.length);
+      expect(new Set(counts).size).toBe(1);
+      expect(promised).toEqual(counts);
+      if (equalize === 'pad') {
+        // every row appears; repeats only within a rank (its own rows).
+        expect(sorted([...new Set(per.flat())])).toEqual(allIds());
+        for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) expect(per[a].filter((x) => per[b].includes(x))).toEqual([]);
+        expect(counts[0] * 3).toBeGreaterThanOrEqual(total);
+      } else {
+        expect(new Set(per.flat()).size).toBe(counts[0] * 3);
+        expect(counts[0] * 3).toBeLessThanOrEqual(total);
+      }
+    }
+  });
+
+  it('workers within a rank: global shard = rank * workers + worker; all readers cover the table once', async () => {
+    const seen: number[] = [];
+    for (let rank = 0; rank < 2; rank++) {
+      for (let worker = 0; worker < 2; worker++) {
+        const ds = await tfjsDataset(table, base({ rank, worldSize: 2, workersPerRank: 2, worker }));
+        const ids = await take(ds);
+        seen.push(...ids);
+        const state = ds.getState();
+        expect([state.rank, state.worker, state.workersPerRank]).toEqual([rank, worker, 2]);
+      }
+    }
+    expect(sorted(seen)).toEqual(allIds());
+  });
+
+  it('never guesses rank or worldSize', async () => {
+    await expect(tfjsDataset(table, base({ rank: 1 }))).rejects.toThrow(/rank and worldSize go together/);
+    await expect(tfjsDataset(table, base({ rank: 3, worldSize: 3 }))).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'InvalidArgument'));
+    await expect(tfjsDataset(table, base({ worker: 1 }))).rejects.toThrow(/need rank and worldSize/);
+  });
+});
+
+describe('seeded shuffle', () => {
+  it('same seed -> same order; another seed or epoch -> another order; no shuffle -> split order', async () => {
+    const run = async (extra: Partial<TfjsDatasetOptions>) => take(await tfjsDataset(table, base(extra)));
+    const a = await run({ shuffle: { seed: 7, bufferSize: 6 } });
+    expect(await run({ shuffle: { seed: 7, bufferSize: 6 } })).toEqual(a);
+    expect(sorted(a)).toEqual(allIds());
+    expect(await run({ shuffle: { seed: 8, bufferSize: 6 } })).not.toEqual(a);
+    expect(await run({ shuffle: { seed: 7, bufferSize: 6 }, epoch: 1 })).not.toEqual(a);
+    // Re-iterating the dataset advances the epoch: its second pass equals a fresh epoch-1 dataset.
+    const two = await take(await tfjsDataset(table, base({ shuffle: { seed: 7, bufferSize: 6 } })), Infinity, 2);
+    expect(two.slice(0, total)).toEqual(a);
+    expect(two.slice(total)).toEqual(await run({ shuffle: { seed: 7, bufferSize: 6 }, epoch: 1 }));
+    const plain = await run({});
+    expect(plain).not.toEqual(a);
+    expect(sorted(plain)).toEqual(allIds());
+    // Unshuffled: splits in id order, rows in file order inside each split.
+    const plain2 = await run({});
+    expect(plain2).toEqual(plain);
+  });
+});
+
+describe('resume', () => {
+  const opts = (extra: Partial<TfjsDatasetOptions> = {}) => base({ shuffle: { seed: 11, bufferSize: 5 }, rank: 1, worldSize: 2, equalize: 'pad', ...extra });
+
+  /** Consumes `batches` elements across epochs, returning ids and the state after them. */
+  async function runFor(source: TfjsDatasetSource, batches: number, resumeFrom?: ResumeState): Promise<{ ids: number[]; state: ResumeState }> {
+    const ds = await tfjsDataset(source, opts(resumeFrom ? { resumeFrom } : {}));
+    const ids = await take(ds, batches, 10);
+    return { ids, state: JSON.parse(JSON.stringify(ds.getState())) as ResumeState };
+  }
+
+  it('a run interrupted twice and resumed yields exactly the uninterrupted sequence (across epochs)', async () => {
+    const ds = await tfjsDataset(table, opts());
+    const perEpoch = Math.ceil((ds.samplesPerEpoch as number) / 4);
+    const totalBatches = perEpoch * 3;
+    const full = await runFor(table, totalBatches);
+    expect(full.ids.length).toBe((ds.samplesPerEpoch as number) * 3);
+    // Stop mid-epoch 0, then mid-epoch 1, then finish.
+    const a = await runFor(table, 2);
+    expect(a.state.epoch).toBe(0);
+    expect(a.state.samplesConsumed).toBe(8);
+    const b = await runFor(table, perEpoch, a.state);
+    expect(b.state.epoch).toBe(1);
+    const c = await runFor(table, totalBatches - 2 - perEpoch, b.state);
+    expect([...a.ids, ...b.ids, ...c.ids]).toEqual(full.ids);
+    expect(c.state).toEqual(full.state);
+  });
+
+  it('a resume position at the end of an epoch continues with the next epoch', async () => {
+    const ds = await tfjsDataset(table, opts());
+    const perEpoch = Math.ceil((ds.samplesPerEpoch as number) / 4);
+    const a = await runFor(table, perEpoch);
+    expect(a.state).toMatchObject({ epoch: 1, samplesConsumed: 0 });
+  });
+
+  it('refuses a state taken on other table versions, another seed or another sharding', async () => {
+    const { table: t } = await createTabularTable(lakehouse, 'moving', [{ date: 'd', rows: 6 }]);
+    {
+      const first = await tfjsDataset(t, base({ shuffle: { seed: 1 } }));
+      await take(first, 1);
+      const state = first.getState();
+      await t.write(tabularRows([100, 101], 'd'), { mode: 'append' });
+      await expect(tfjsDataset(t, base({ shuffle: { seed: 1 }, resumeFrom: state }))).rejects.toThrow(/partition date=d .* was read at version/);
+      const pinned = await tfjsDataset(t, base({ shuffle: { seed: 1 }, resumeFrom: state, snapshot: { version: state.tableVersions['date=d'] } }));
+      const rest = await take(pinned);
+      expect(rest.length).toBe(2);
+      expect(rest.some((x) => x >= 100)).toBe(false);
+      await expect(tfjsDataset(t, base({ shuffle: { seed: 2 }, resumeFrom: state, snapshot: { version: state.tableVersions['date=d'] } }))).rejects.toThrow(/shuffle seed/);
+      await expect(tfjsDataset(t, base({ shuffle: { seed: 1 }, rank: 0, worldSize: 2, resumeFrom: state, snapshot: { version: state.tableVersions['date=d'] } }))).rejects.toThrow(/sharding/);
+    }
+  });
+});
+
+describe('feature and label mapping', () => {
+  it('numeric -> [B,1], list<float> -> [B,n], several columns concatenated, labels int32 or one-hot', async () => {
+    const first = async (o: Partial<TfjsDatasetOptions>) => {
+      const ds = await tfjsDataset(table, { tf, batchSize: 5, ...o });
+      const it = await ds.iterator();
+      return (await it.next()).value as { xs: tf.Tensor; ys: tf.Tensor } & Record<string, tf.Tensor>;
+    };
+    const a = await first({ features: 'x', labels: 'label' });
+    expect(a.xs.shape).toEqual([5, 1]);
+    expect(a.xs.dtype).toBe('float32');
+    expect(a.ys.shape).toEqual([5]);
+    expect(a.ys.dtype).toBe('int32');
+    const ids = Array.from(a.xs.dataSync()).map((x) => Math.round(x * 10));
+    expect(Array.from(a.ys.dataSync())).toEqual(ids.map((i) => i % 3));
+    const b = await first({ features: ['x', 'v'], labels: { column: 'label', oneHot: 3 } });
+    expect(b.xs.shape).toEqual([5, 4]);
+    expect(b.ys.shape).toEqual([5, 3]);
+    const xv = b.xs.arraySync() as number[][];
+    const oh = b.ys.arraySync() as number[][];
+    for (let r = 0; r < 5; r++) {
+      const id = Math.round(xv[r][0] * 10);
+      expect(xv[r].slice(1)).toEqual([id, -id, 0.5]);
+      expect(oh[r]).toEqual([0, 1, 2].map((k) => (k === id % 3 ? 1 : 0)));
+    }
+    const c = await first({ features: { vec: 'v', ident: { column: 'id', dtype: 'int32' } } });
+    expect(c.vec.shape).toEqual([5, 3]);
+    expect(c.ident.dtype).toBe('int32');
+    expect(c.xs).toBeUndefined();
+    const d = await first({ labels: 'label' });
+    // default features: every numeric/list column but the label (id, x, v) -> 1 + 1 + 3.
+    expect(d.xs.shape).toEqual([5, 5]);
+    tf.dispose([a, b, c, d].flatMap((e) => Object.values(e)) as tf.Tensor[]);
+  });
+
+  it('row and batch hooks; string labels with classes; errors name the column', async () => {
+    const ds = await tfjsDataset(table, {
+      tf,
+      batchSize: 4,
+      features: ['x'],
+      labels: { column: 'name', classes: ['zero', 'one', 'two'], oneHot: true },
+      transform: (row) => ({ ...row, name: ['zero', 'one', 'two'][Number(row.id) % 3] }),
+      batchTransform: (el) => {
+        const { xs, ys } = el as { xs: tf.Tensor; ys: tf.Tensor };
+        return { xs: xs.mul(10).round(), ys };
+      },
+      columns: ['id', 'x'],
+    }).catch((e) => e);
+    // 'name' is produced by the row hook, so it is not a scan column: refused up front.
+    expect(LakeSoulError.is(ds, 'InvalidArgument')).toBe(true);
+    expect((ds as Error).message).toMatch(/column '?name'? is not in the/);
+
+    const before = tf.memory().numTensors;
+    const ok = await tfjsDataset(table, {
+      tf,
+      batchSize: 4,
+      features: ['x'],
+      labels: { column: 'label', oneHot: 3 },
+      transform: (row) => ({ ...row, x: Number(row.id) }),
+      batchTransform: (el) => {
+        const { xs, ys } = el as { xs: tf.Tensor; ys: tf.Tensor };
+        return { xs: xs.add(1), ys };
+      },
+    });
+    const it = await ok.iterator();
+    const el = (await it.next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+    const xs = Array.from(el.xs.dataSync());
+    const ys = el.ys.arraySync() as number[][];
+    xs.forEach((x, r) => expect(ys[r][(x - 1) % 3]).toBe(1));
+    tf.dispose([el.xs, el.ys]);
+    expect(tf.memory().numTensors).toBe(before);
+
+    await expect(tfjsDataset(table, { tf, features: ['nope'] })).rejects.toThrow(/column nope is not in the scan of rows/);
+    const bad = await tfjsDataset(table, { tf, features: ['x'], transform: (row) => ({ ...row, x: row.id === 3n ? null : row.x }) });
+    await expect(take(bad)).rejects.toThrow(/split .*, row \d+, column x: null value/);
+  });
+});
+
+describe('scan options', () => {
+  it('partitions and snapshot reach the scan; the plan records partition versions', async () => {
+    const day1 = await tfjsDataset(table, base({ partitions: { date: '2024-01-01' } }));
+    const ids1 = await take(day1);
+    // 2024-01-01 files: rows 0-4, 5-7, 15-16, 27.
+    expect(sorted(ids1)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 15, 16, 27]);
+    expect(Object.keys(day1.plan.partitionVersions)).toEqual(['date=2024-01-01']);
+    const snap = await take(await tfjsDataset(table, base({ partitions: { date: '2024-01-02' }, snapshot: { version: 0 } })));
+    // version 0 of 2024-01-02 holds its first file only (rows 8-14).
+    expect(sorted(snap)).toEqual([8, 9, 10, 11, 12, 13, 14]);
+  });
+
+  it('opens by { lakehouse, table } and by a plan handed over as JSON', async () => {
+    const viaName = await take(await tfjsDataset({ lakehouse, table: 'rows' }, base()));
+    expect(sorted(viaName)).toEqual(allIds());
+    const { scanPlanFromJSON } = await import('@lakesoul-ts/io');
+    const planJSON = (await (await table.scan({ columns: ['id'] })).withRowCounts()).toJSON();
+    const json = JSON.parse(JSON.stringify(planJSON));
+    const viaJson = await take(await tfjsDataset({ planJSON: json, open: (j) => scanPlanFromJSON(j, lakehouse.stores) }, base({ rank: 0, worldSize: 2 })));
+    const viaJson1 = await take(await tfjsDataset({ planJSON: json, open: (j) => scanPlanFromJSON(j, lakehouse.stores) }, base({ rank: 1, worldSize: 2 })));
+    expect(sorted([...viaJson, ...viaJson1])).toEqual(allIds());
+  });
+});
+
+describe('memory', () => {
+  it('tensor count stays flat over epochs of iteration and of model.fitDataset', async () => {
+    const ds = await tfjsDataset(table, { tf, batchSize: 4, features: ['x', 'v'], labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 3 } });
+    const counts: number[] = [];
+    for (let e = 0; e < 3; e++) {
+      const it = await ds.iterator();
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        tf.dispose(Object.values(r.value as object) as tf.Tensor[]);
+        counts.push(tf.memory().numTensors);
+      }
+    }
+    expect(new Set(counts).size).toBe(1);
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 8, activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    await model.fitDataset(ds, { epochs: 1, verbose: 0 });
+    const after1 = tf.memory().numTensors;
+    const h = await model.fitDataset(ds, { epochs: 3, verbose: 0 });
+    expect(tf.memory().numTensors).toBe(after1);
+    expect(h.history.loss.length).toBe(3);
+    model.dispose();
+  });
+});

@@ -1,0 +1,107 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { LakeSoulTable } from '@lakesoul-ts/io';
+import { createImageExecutor, images, tfjsDataset } from './index.js';
+import { createImageTable, openTestLakehouse } from './test-support/tables.js';
+
+let env: Awaited<ReturnType<typeof openTestLakehouse>>;
+let table: LakeSoulTable;
+let bytesById: Map<number, Uint8Array>;
+
+beforeAll(async () => {
+  // The wasm backend, loaded from node_modules (its .wasm files resolve without configuration).
+  await tf.setBackend('wasm');
+  await tf.ready();
+  env = await openTestLakehouse();
+  ({ table, bytesById } = await createImageTable(env.lakehouse, 'shapes', { dates: ['2024-08-09', '2024-08-10'], perDate: 12, size: 20, filesPerDate: 2 }));
+});
+afterAll(async () => env?.close());
+
+describe('images from a blob column', () => {
+  it('runs on the wasm backend', () => {
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('decodes the referenced bytes into [B, H, W, C] float32 equal to a direct decode', async () => {
+    const pipeline = images.resize(12, 12).scale(1 / 255);
+    const ds = await tfjsDataset(table, { tf, partitions: { date: '2024-08-10' }, batchSize: 5, transform: pipeline, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
+    expect(ds.imageDecoder).toBe('js');
+    const ex = await createImageExecutor({ decoder: 'js' });
+    const it = await ds.iterator();
+    const seen: number[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      const el = r.value as { img: tf.Tensor; id: tf.Tensor };
+      const ids = Array.from(el.id.dataSync());
+      expect(el.img.shape).toEqual([ids.length, 12, 12, 3]);
+      expect(el.img.dtype).toBe('float32');
+      const px = el.img.dataSync();
+      for (let k = 0; k < ids.length; k++) {
+        const want = await ex.run(pipeline, bytesById.get(ids[k])!.slice(), 0);
+        const got = px.subarray(k * 432, (k + 1) * 432);
+        let maxDiff = 0;
+        for (let i = 0; i < 432; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want.data[i]));
+        expect(maxDiff).toBeLessThan(1e-6);
+      }
+      seen.push(...ids);
+      tf.dispose([el.img, el.id]);
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => 12 + i));
+  });
+
+  it('worker-thread decoding yields the same batches, augmentation reproducible per seed and epoch', async () => {
+    const pipeline = images.resize(16, 16).randomCrop(12, 12).flip(0.5);
+    const read = async (workers: number, epoch = 0) => {
+      const ds = await tfjsDataset(table, { tf, batchSize: 4, transform: pipeline, decode: { workers }, shuffle: { seed: 4, bufferSize: 6 }, epoch, labels: { column: 'label', oneHot: 3 } });
+      const out: number[][] = [];
+      const it = await ds.iterator();
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        const el = r.value as { xs: tf.Tensor; ys: tf.Tensor };
+        out.push(Array.from(el.xs.dataSync()));
+        tf.dispose([el.xs, el.ys]);
+      }
+      await ds.close();
+      return { out, kind: ds.imageDecoder };
+    };
+    const main = await read(0);
+    const pool = await read(2);
+    expect(pool.kind).toBe('js-workers');
+    expect(pool.out).toEqual(main.out);
+    expect(main.out.length).toBe(6);
+    expect((await read(0, 1)).out).not.toEqual(main.out);
+  });
+
+  it('trains with fitDataset and keeps the tensor count flat across epochs', async () => {
+    const ds = await tfjsDataset(table, { tf, batchSize: 6, transform: images.resize(16, 16).scale(1 / 255), labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 1 } });
+    // Pooling + dense: wasm 4.22 lacks the Conv2DBackpropFilter kernel needed to train convolutions.
+    const model = tf.sequential({ layers: [tf.layers.averagePooling2d({ inputShape: [16, 16, 3], poolSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+    model.compile({ optimizer: tf.train.adam(0.02), loss: 'categoricalCrossentropy' });
+    await model.fitDataset(ds, { epochs: 1, verbose: 0 });
+    const before = tf.memory().numTensors;
+    const h = await model.fitDataset(ds, { epochs: 8, verbose: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    const loss = h.history.loss as number[];
+    expect(loss[loss.length - 1]).toBeLessThan(loss[0]);
+    model.dispose();
+  });
+
+  it('an undecodable image fails with an error naming table, row, column and file', async () => {
+    const bad = await createImageTable(env.lakehouse, 'broken', { dates: ['d'], perDate: 3, size: 8 });
+    const root = fileURLToPath(bad.table.info.path);
+    writeFileSync(join(root, 'images', '1.png'), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    const ds = await tfjsDataset(bad.table, { tf, batchSize: 3, transform: images.resize(4, 4) });
+    const it = await ds.iterator();
+    const err = await it.next().then(() => null, (e: unknown) => e);
+    expect(LakeSoulError.is(err, 'InvalidArgument')).toBe(true);
+    expect((err as LakeSoulError).message).toMatch(/table broken, split .*, row 1, column image_path \(images\/1\.png\): cannot transform image: unsupported image format/);
+    expect((err as LakeSoulError).context).toMatchObject({ table: 'broken', column: 'image_path', row: 1, file: 'images/1.png' });
+  });
+
+  it('asks for the image column when the table has none declared', async () => {
+    await expect(tfjsDataset({ plan: await (await table.scan({})).withRowCounts() }, { tf, transform: images.resize(4, 4) })).rejects.toThrow(/say which reference column|not read as bytes/);
+  });
+});
