@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { scanPlanFromJSON, StoreRegistry } from '@lakesoul-ts/io';
-import { tfjsDataset } from '@lakesoul-ts/connector-tfjs';
+import { tfjsDataset } from '../../dist/index.js'; // this package, built
 
 const [planFile, rankArg, worldArg, epochsArg, outFile] = process.argv.slice(2);
 const planJSON = JSON.parse(readFileSync(planFile, 'utf8'));
