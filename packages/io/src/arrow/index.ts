@@ -17,6 +17,7 @@ export {
   keyColumnsOf,
   compareKeyRows,
   compareKeyValues,
+  numericKeys,
   type KeyColumn,
 } from './pk-compare.js';
 export { castData, sameType, type CastContext } from './cast-data.js';

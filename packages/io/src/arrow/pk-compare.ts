@@ -308,3 +308,44 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
   arr.sort(cmp);
   return Uint32Array.from(arr);
 }
+
+/**
+ * The keys of a single-column key as plain numbers ordered exactly like {@link compareKeyValues}, or
+ * null when that is not possible (strings, 64-bit values beyond ±2^53, floats with NaN, or nulls in
+ * a column that may hold -Infinity). Nulls map to -Infinity (nulls first). Lets merges of numeric
+ * keys compare with `<` and `===` on typed arrays.
+ */
+export function numericKeys(k: KeyColumn): ArrayLike<number> | null {
+  const n = k.length;
+  if (k.kind === K_NUM) {
+    const num = k.num!;
+    const isFloat = num instanceof Float32Array || num instanceof Float64Array;
+    if (isFloat) {
+      for (let i = 0; i < n; i++) {
+        const v = num[i];
+        if (v !== v && (k.valid === null || k.valid[i] === 1)) return null;
+        if (k.valid !== null && v === -Infinity && k.valid[i] === 1) return null;
+      }
+    }
+    if (k.valid === null) return num;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = k.valid[i] === 1 ? num[i] : -Infinity;
+    return out;
+  }
+  if (k.kind === K_I64 || k.kind === K_U64) {
+    const w = k.words!;
+    const out = new Float64Array(n);
+    const unsigned = k.kind === K_U64;
+    for (let i = 0; i < n; i++) {
+      if (k.valid !== null && k.valid[i] === 0) {
+        out[i] = -Infinity;
+        continue;
+      }
+      const hi = unsigned ? w[2 * i + 1] >>> 0 : w[2 * i + 1];
+      if (hi >= 0x200000 || hi < -0x200000) return null;
+      out[i] = hi * 4294967296 + (w[2 * i] >>> 0);
+    }
+    return out;
+  }
+  return null;
+}

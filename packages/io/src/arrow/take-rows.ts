@@ -29,7 +29,7 @@ function buildValidity(
   rows: Int32Array | Uint32Array,
 ): { bitmap: Uint8Array; nullCount: number } {
   const n = rows.length;
-  const bitmap = new Uint8Array(((n + 63) & ~63) >> 3);
+  let bitmap = new Uint8Array(0);
   let nulls = 0;
   // Pre-compute per-source bitmap access (null when the source has no nulls).
   const bms: (Uint8Array | null)[] = new Array(sources.length);
@@ -45,6 +45,13 @@ function buildValidity(
       offs[s] = d.offset;
     }
   }
+  if (bms.every((b) => b === null)) {
+    // no source has nulls: only selectors < 0 are null
+    let neg = 0;
+    for (let i = 0; i < n; i++) if ((rows[i] as number) < 0) neg++;
+    if (neg === 0) return { bitmap, nullCount: 0 };
+  }
+  bitmap = new Uint8Array(((n + 63) & ~63) >> 3);
   for (let i = 0; i < n; i++) {
     const r = rows[i] as number;
     if (r < 0) {

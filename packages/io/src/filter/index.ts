@@ -1,1 +1,3 @@
-export {};
+// Row filters: SQL-like parsing, normalization, evaluation on batches, row-group pruning.
+export { parseFilter, normalizeFilter, filterColumns, isPkOnly } from './filter-parse.js';
+export { evaluateFilter, filterBatch, rowGroupMayMatch, compareCodePoints, type ColumnStatsLike } from './filter-eval.js';

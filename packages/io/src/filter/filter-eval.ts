@@ -1,0 +1,437 @@
+/**
+ * Evaluating filters on Arrow batches (SQL three-valued logic) and on Parquet row-group statistics
+ * (conservative pruning).
+ */
+import { Data, RecordBatch, TimeUnit, Type } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { FilterExpr, FilterValue } from '../types.js';
+import { decodeDictionary, takeRows } from '../arrow/take-rows.js';
+
+const F = 0;
+const T = 1;
+const N = 2; // unknown (SQL NULL)
+
+const encoder = new TextEncoder();
+
+
+/** Compare strings by code point (= UTF-8 byte order, the order of PK strings). */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      // surrogates (U+D800..DFFF) encode code points above U+FFFF: move them above U+E000..FFFF
+      x = x >= 0xd800 && x <= 0xdfff ? x + 0x2000 : x >= 0xe000 ? x - 0x800 : x;
+      y = y >= 0xd800 && y <= 0xdfff ? y + 0x2000 : y >= 0xe000 ? y - 0x800 : y;
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+function cmpBytes(v: Uint8Array, a: number, b: number, lit: Uint8Array): number {
+  const la = b - a;
+  const m = la < lit.length ? la : lit.length;
+  for (let k = 0; k < m; k++) {
+    const d = v[a + k] - lit[k];
+    if (d !== 0) return d;
+  }
+  return la - lit.length;
+}
+
+type Cmp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+function test(op: Cmp, c: number): boolean {
+  switch (op) {
+    case '=':
+      return c === 0;
+    case '!=':
+      return c !== 0;
+    case '<':
+      return c < 0;
+    case '<=':
+      return c <= 0;
+    case '>':
+      return c > 0;
+    default:
+      return c >= 0;
+  }
+}
+
+function typeError(column: string, type: unknown, value: FilterValue): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with ${typeof value === 'string' ? `'${value}'` : String(value)} of another type`, {
+    context: { column },
+  });
+}
+
+const UNIT_PER_MS: Record<number, number> = {
+  [TimeUnit.SECOND]: 0.001,
+  [TimeUnit.MILLISECOND]: 1,
+  [TimeUnit.MICROSECOND]: 1000,
+  [TimeUnit.NANOSECOND]: 1_000_000,
+};
+
+function toMillis(v: FilterValue, column: string, type: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(v) || !/\d{2}:\d{2}/.test(v) ? v : `${v}Z`);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw typeError(column, type, v);
+}
+
+/**
+ * Compare every row of `data` with literal `value` using `op`, writing T/F/N into `out`.
+ * The literal is converted to the column's representation (see module docs of the filter area).
+ */
+function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, out: Uint8Array): void {
+  const n = data.length;
+  if (value === null) {
+    out.fill(N);
+    return;
+  }
+  if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
+  const type = data.type as any;
+  const vals = data.values as any;
+  switch (data.typeId) {
+    case Type.Int:
+    case Type.Float: {
+      if (typeof value !== 'number' && typeof value !== 'bigint') throw typeError(column, type, value);
+      if (data.typeId === Type.Float && type.precision === 0) throw typeError(column, type, value);
+      const isBig = vals instanceof BigInt64Array || vals instanceof BigUint64Array;
+      if (!isBig && typeof value === 'bigint') {
+        // a bigint beyond the range of a 32-bit column: compare as number is exact enough for order
+        const lit = Number(value);
+        for (let i = 0; i < n; i++) out[i] = test(op, vals[i] < lit ? -1 : vals[i] > lit ? 1 : 0) ? T : F;
+        return;
+      }
+      if (isBig) {
+        for (let i = 0; i < n; i++) {
+          const x = vals[i];
+          // mixed bigint/number comparisons are exact in JS
+          out[i] = test(op, x < value ? -1 : x > value ? 1 : 0) ? T : F;
+        }
+        return;
+      }
+      const lit = value as number;
+      switch (op) {
+        case '=':
+          for (let i = 0; i < n; i++) out[i] = vals[i] === lit ? T : F;
+          return;
+        case '!=':
+          for (let i = 0; i < n; i++) out[i] = vals[i] !== lit ? T : F;
+          return;
+        case '<':
+          for (let i = 0; i < n; i++) out[i] = vals[i] < lit ? T : F;
+          return;
+        case '<=':
+          for (let i = 0; i < n; i++) out[i] = vals[i] <= lit ? T : F;
+          return;
+        case '>':
+          for (let i = 0; i < n; i++) out[i] = vals[i] > lit ? T : F;
+          return;
+        default:
+          for (let i = 0; i < n; i++) out[i] = vals[i] >= lit ? T : F;
+          return;
+      }
+    }
+    case Type.Bool: {
+      if (typeof value !== 'boolean') throw typeError(column, type, value);
+      const lit = value ? 1 : 0;
+      for (let i = 0; i < n; i++) {
+        const pos = data.offset + i;
+        const x = (vals[pos >> 3] >> (pos & 7)) & 1;
+        out[i] = test(op, x - lit) ? T : F;
+      }
+      return;
+    }
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+    case Type.LargeBinary: {
+      if (typeof value !== 'string') throw typeError(column, type, value);
+      const lit = encoder.encode(value);
+      const offs = data.valueOffsets as Int32Array | BigInt64Array;
+      const big = offs instanceof BigInt64Array;
+      for (let i = 0; i < n; i++) {
+        const a = big ? Number(offs[i]) : (offs[i] as number);
+        const b = big ? Number(offs[i + 1]) : (offs[i + 1] as number);
+        out[i] = test(op, cmpBytes(vals, a, b, lit)) ? T : F;
+      }
+      return;
+    }
+    case Type.Timestamp: {
+      const ms = toMillis(value, column, type);
+      const per = UNIT_PER_MS[type.unit as number];
+      // compare in the column's unit; fractional literals compare exactly against integer values
+      const lit: number | bigint = Number.isInteger(ms) && per >= 1 ? BigInt(ms) * BigInt(per) : ms * per;
+      for (let i = 0; i < n; i++) {
+        const x = vals[i] as bigint;
+        out[i] = test(op, x < lit ? -1 : x > lit ? 1 : 0) ? T : F;
+      }
+      return;
+    }
+    case Type.Date: {
+      const ms = toMillis(value, column, type);
+      if (type.unit === 0) {
+        const lit = ms / 86400000;
+        for (let i = 0; i < n; i++) out[i] = test(op, vals[i] < lit ? -1 : vals[i] > lit ? 1 : 0) ? T : F;
+      } else {
+        for (let i = 0; i < n; i++) {
+          const x = vals[i] as bigint;
+          out[i] = test(op, x < ms ? -1 : x > ms ? 1 : 0) ? T : F;
+        }
+      }
+      return;
+    }
+    default:
+      throw new LakeSoulError('Unsupported', `filters on column '${column}' of type ${String(type)} are not supported`, { context: { column } });
+  }
+}
+
+function applyNulls(data: Data, out: Uint8Array): void {
+  const bm = data.nullBitmap;
+  if (data.typeId === Type.Null) {
+    out.fill(N);
+    return;
+  }
+  if (bm === undefined || bm.length === 0 || data.nullCount === 0) return;
+  for (let i = 0; i < data.length; i++) {
+    const pos = data.offset + i;
+    if ((bm[pos >> 3] & (1 << (pos & 7))) === 0) out[i] = N;
+  }
+}
+
+function columnData(batch: RecordBatch, column: string): Data {
+  const k = batch.schema.fields.findIndex((f) => f.name === column);
+  if (k < 0) {
+    throw new LakeSoulError('InvalidArgument', `filter names unknown column '${column}' (columns: ${batch.schema.fields.map((f) => f.name).join(', ')})`, {
+      context: { column },
+    });
+  }
+  return batch.data.children[k] as Data;
+}
+
+function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
+  const n = batch.numRows;
+  switch (expr.op) {
+    case 'and':
+    case 'or': {
+      const acc = evalNode(expr.args[0], batch);
+      for (let a = 1; a < expr.args.length; a++) {
+        const x = evalNode(expr.args[a], batch);
+        if (expr.op === 'and') {
+          for (let i = 0; i < n; i++) {
+            const p = acc[i];
+            const q = x[i];
+            acc[i] = p === F || q === F ? F : p === N || q === N ? N : T;
+          }
+        } else {
+          for (let i = 0; i < n; i++) {
+            const p = acc[i];
+            const q = x[i];
+            acc[i] = p === T || q === T ? T : p === N || q === N ? N : F;
+          }
+        }
+      }
+      return acc;
+    }
+    case 'not': {
+      const x = evalNode(expr.arg, batch);
+      for (let i = 0; i < n; i++) x[i] = x[i] === T ? F : x[i] === F ? T : N;
+      return x;
+    }
+    case 'isNull':
+    case 'isNotNull': {
+      const data = columnData(batch, expr.column);
+      const out = new Uint8Array(n).fill(expr.op === 'isNull' ? F : T);
+      const bm = data.nullBitmap;
+      const hasNulls = data.typeId === Type.Null || (bm !== undefined && bm.length > 0 && data.nullCount > 0);
+      if (hasNulls) {
+        for (let i = 0; i < n; i++) {
+          const pos = data.offset + i;
+          const isNull = data.typeId === Type.Null || (bm![pos >> 3] & (1 << (pos & 7))) === 0;
+          if (isNull) out[i] = expr.op === 'isNull' ? T : F;
+        }
+      }
+      return out;
+    }
+    case 'in': {
+      const data = columnData(batch, expr.column);
+      const out = new Uint8Array(n).fill(F);
+      const tmp = new Uint8Array(n);
+      let sawNull = false;
+      for (const v of expr.values) {
+        if (v === null) {
+          sawNull = true;
+          continue;
+        }
+        compareColumn(data, expr.column, '=', v, tmp);
+        for (let i = 0; i < n; i++) if (tmp[i] === T) out[i] = T;
+      }
+      // x IN (..., NULL) is NULL, not false, when no listed value matches
+      if (sawNull) for (let i = 0; i < n; i++) if (out[i] === F) out[i] = N;
+      applyNulls(data, out);
+      return out;
+    }
+    default: {
+      const data = columnData(batch, expr.column);
+      const out = new Uint8Array(n);
+      compareColumn(data, expr.column, expr.op, expr.value, out);
+      applyNulls(data, out);
+      return out;
+    }
+  }
+}
+
+/**
+ * Evaluate a filter on a batch: a mask with 1 for rows where the filter is TRUE (SQL three-valued
+ * logic: comparisons with NULL are unknown, NOT unknown is unknown, and rows with unknown are
+ * dropped). Literals are converted to the column's type: numbers/bigints for numeric columns (exact
+ * mixed comparisons), strings by UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings
+ * for timestamp and date columns. An unknown column or a mismatched literal is InvalidArgument.
+ */
+export function evaluateFilter(expr: FilterExpr, batch: RecordBatch): Uint8Array {
+  const r = evalNode(expr, batch);
+  for (let i = 0; i < r.length; i++) r[i] = r[i] === T ? 1 : 0;
+  return r;
+}
+
+/** The rows of `batch` where the filter is TRUE (the batch itself when all pass). */
+export function filterBatch(batch: RecordBatch, expr: FilterExpr): RecordBatch {
+  const mask = evaluateFilter(expr, batch);
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) count += mask[i];
+  if (count === batch.numRows) return batch;
+  if (count === 0) return batch.slice(0, 0);
+  const idx = new Uint32Array(count);
+  let p = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i] === 1) idx[p++] = i;
+  return takeRows(batch, idx);
+}
+
+/** Column statistics as used by {@link rowGroupMayMatch} (a subset of the Parquet footer's). */
+export interface ColumnStatsLike {
+  min: unknown;
+  max: unknown;
+  nullCount: number | null;
+}
+
+/** Compare a statistics value with a literal; undefined when they cannot be compared. */
+function cmpStat(stat: unknown, lit: FilterValue): number | undefined {
+  if (stat === null || stat === undefined || lit === null) return undefined;
+  if (stat instanceof Date) {
+    let ms: number;
+    if (lit instanceof Date) ms = lit.getTime();
+    else if (typeof lit === 'number') ms = lit;
+    else if (typeof lit === 'string') {
+      ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(lit) || !/\d{2}:\d{2}/.test(lit) ? lit : `${lit}Z`);
+      if (Number.isNaN(ms)) return undefined;
+    } else return undefined;
+    const s = stat.getTime();
+    return s < ms ? -1 : s > ms ? 1 : 0;
+  }
+  if (typeof stat === 'number' || typeof stat === 'bigint') {
+    if (typeof lit !== 'number' && typeof lit !== 'bigint') return undefined;
+    if (typeof stat === 'number' && Number.isNaN(stat)) return undefined;
+    return stat < lit ? -1 : stat > lit ? 1 : 0;
+  }
+  if (typeof stat === 'string') return typeof lit === 'string' ? Math.sign(compareCodePoints(stat, lit)) : undefined;
+  if (typeof stat === 'boolean') return typeof lit === 'boolean' ? Number(stat) - Number(lit) : undefined;
+  if (stat instanceof Uint8Array && typeof lit === 'string') {
+    const l = encoder.encode(lit);
+    return Math.sign(cmpBytes(stat, 0, stat.length, l));
+  }
+  return undefined;
+}
+
+interface Possible {
+  t: boolean;
+  f: boolean;
+  n: boolean;
+}
+
+const ANY: Possible = { t: true, f: true, n: true };
+
+function possible(expr: FilterExpr, stats: Record<string, ColumnStatsLike | undefined>, numRows: number): Possible {
+  switch (expr.op) {
+    case 'and': {
+      const ps = expr.args.map((a) => possible(a, stats, numRows));
+      return { t: ps.every((p) => p.t), f: ps.some((p) => p.f), n: ps.some((p) => p.n) };
+    }
+    case 'or': {
+      const ps = expr.args.map((a) => possible(a, stats, numRows));
+      return { t: ps.some((p) => p.t), f: ps.every((p) => p.f), n: ps.some((p) => p.n) };
+    }
+    case 'not': {
+      const p = possible(expr.arg, stats, numRows);
+      return { t: p.f, f: p.t, n: p.n };
+    }
+    default:
+      break;
+  }
+  const st = stats[expr.column];
+  if (st === undefined) return ANY;
+  const nulls = st.nullCount;
+  const someNull = nulls === null || nulls > 0;
+  const someValue = nulls === null || nulls < numRows;
+  if (expr.op === 'isNull') return { t: someNull, f: someValue, n: false };
+  if (expr.op === 'isNotNull') return { t: someValue, f: someNull, n: false };
+  if (!someValue) return { t: false, f: false, n: true };
+  // floats may hold NaN, which statistics leave out: NaN rows make comparisons false and != true
+  const maybeNaN = typeof st.min === 'number' || st.min === null || st.min === undefined;
+  const values = expr.op === 'in' ? expr.values : [(expr as { value: FilterValue }).value];
+  if (values.every((v) => v === null)) return { t: false, f: false, n: true };
+  let t = false;
+  let f = maybeNaN;
+  for (const v of values) {
+    if (v === null) continue;
+    const lo = cmpStat(st.min, v); // min vs v
+    const hi = cmpStat(st.max, v); // max vs v
+    if (lo === undefined || hi === undefined) return ANY;
+    const inRange = lo <= 0 && hi >= 0;
+    const allEqual = lo === 0 && hi === 0;
+    switch (expr.op) {
+      case '=':
+      case 'in':
+        t ||= inRange;
+        f ||= !allEqual;
+        break;
+      case '!=':
+        t ||= !allEqual || maybeNaN;
+        f ||= inRange;
+        break;
+      case '<':
+        t ||= lo < 0;
+        f ||= hi >= 0;
+        break;
+      case '<=':
+        t ||= lo <= 0;
+        f ||= hi > 0;
+        break;
+      case '>':
+        t ||= hi > 0;
+        f ||= lo <= 0;
+        break;
+      case '>=':
+        t ||= hi >= 0;
+        f ||= lo < 0;
+        break;
+    }
+  }
+  const n = someNull || (expr.op === 'in' && expr.values.includes(null));
+  return { t, f, n };
+}
+
+/**
+ * Conservative row-group pruning: false only when NO row of a row group with these statistics can
+ * satisfy the filter (so the group may be skipped); true when unsure (missing or incomparable
+ * statistics, NaN-capable floats under negation). `stats` maps column names to min/max/nullCount as
+ * returned by readParquetFooter.
+ */
+export function rowGroupMayMatch(expr: FilterExpr, stats: Record<string, ColumnStatsLike | undefined>, numRows: number): boolean {
+  return possible(expr, stats, numRows).t;
+}
+

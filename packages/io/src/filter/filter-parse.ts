@@ -1,0 +1,388 @@
+/**
+ * Parsing and normalizing row filters: a small SQL-like expression language onto the JSON
+ * {@link FilterExpr} AST of the io contract.
+ *
+ * Grammar (keywords case-insensitive):
+ * ```
+ * expr      := or
+ * or        := and ('or' and)*
+ * and       := unary ('and' unary)*
+ * unary     := 'not' unary | '(' expr ')' | predicate
+ * predicate := column cmp literal | literal cmp column | column ['not'] 'in' '(' literal (',' literal)* ')'
+ *            | column 'is' ['not'] 'null'
+ * cmp       := '=' | '!=' | '<>' | '<' | '<=' | '>' | '>='
+ * literal   := 'text' ('' escapes a quote) | [-]number | true | false | null
+ *            | TIMESTAMP 'YYYY-MM-DD[ T]hh:mm:ss[.fff][Z|±hh:mm]' | DATE 'YYYY-MM-DD'
+ * column    := identifier ([A-Za-z_][A-Za-z0-9_$.]*) | "quoted identifier" ("" escapes a quote)
+ * ```
+ * Integers beyond ±2^53 become bigint; TIMESTAMP/DATE literals become `Date` (UTC unless an offset
+ * is given; millisecond precision).
+ */
+import type { Schema } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { Filter, FilterExpr, FilterValue } from '../types.js';
+
+type Tok =
+  | { t: 'id'; v: string; pos: number; quoted: boolean }
+  | { t: 'str'; v: string; pos: number }
+  | { t: 'num'; v: number | bigint; pos: number }
+  | { t: 'op'; v: string; pos: number }
+  | { t: 'end'; pos: number };
+
+function syntax(text: string, pos: number, msg: string): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `filter syntax error at position ${pos}: ${msg} (in: ${text})`, {
+    code: 'FILTER_SYNTAX',
+    context: { position: pos, filter: text },
+  });
+}
+
+function tokenize(text: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (c === "'" || c === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        if (i >= n) throw syntax(text, start, `unterminated ${c === "'" ? 'string' : 'quoted identifier'}`);
+        if (text[i] === c) {
+          if (text[i + 1] === c) {
+            v += c;
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        v += text[i++];
+      }
+      out.push(c === "'" ? { t: 'str', v, pos: start } : { t: 'id', v, pos: start, quoted: true });
+      continue;
+    }
+    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
+      const m = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i))!;
+      const s = m[0];
+      i += s.length;
+      if (/^[0-9]+$/.test(s)) {
+        const b = BigInt(s);
+        out.push({ t: 'num', v: b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : b, pos: start });
+      } else out.push({ t: 'num', v: Number(s), pos: start });
+      if (i < n && /[A-Za-z_]/.test(text[i])) throw syntax(text, i, `unexpected '${text[i]}' after number`);
+      continue;
+    }
+    if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][A-Za-z0-9_$.]*/.exec(text.slice(i))!;
+      i += m[0].length;
+      out.push({ t: 'id', v: m[0], pos: start, quoted: false });
+      continue;
+    }
+    const two = text.slice(i, i + 2);
+    if (two === '<=' || two === '>=' || two === '!=' || two === '<>') {
+      out.push({ t: 'op', v: two === '<>' ? '!=' : two, pos: start });
+      i += 2;
+      continue;
+    }
+    if ('=<>(),-'.includes(c)) {
+      out.push({ t: 'op', v: c, pos: start });
+      i++;
+      continue;
+    }
+    throw syntax(text, start, `unexpected character '${c}'`);
+  }
+  out.push({ t: 'end', pos: n });
+  return out;
+}
+
+const CMP = new Set(['=', '!=', '<', '<=', '>', '>=']);
+const FLIP: Record<string, string> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
+/** Parse a TIMESTAMP literal body to a Date (UTC unless an offset is given). */
+function parseTimestamp(text: string, s: string, pos: number): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(s.trim());
+  if (m === null) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', tz] = m;
+  let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec, Number((frac + '000').slice(0, 3)));
+  if (tz !== undefined && tz.toUpperCase() !== 'Z') {
+    const sign = tz[0] === '-' ? -1 : 1;
+    const digits = tz.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
+  }
+  const date = new Date(ms);
+  if (Number.isNaN(ms) || date.getUTCDate() !== +d && tz === undefined) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
+  return date;
+}
+
+function parseDate(text: string, s: string, pos: number): Date {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
+  if (m === null) throw syntax(text, pos, `invalid DATE literal '${s}'`);
+  const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  if (date.getUTCMonth() !== +m[2] - 1 || date.getUTCDate() !== +m[3]) throw syntax(text, pos, `invalid DATE literal '${s}'`);
+  return date;
+}
+
+class Parser {
+  private i = 0;
+  constructor(private readonly text: string, private readonly toks: Tok[]) {}
+
+  private peek(): Tok {
+    return this.toks[this.i];
+  }
+  private next(): Tok {
+    return this.toks[this.i++];
+  }
+  private isKw(tok: Tok, kw: string): boolean {
+    return tok.t === 'id' && !tok.quoted && tok.v.toLowerCase() === kw;
+  }
+  private describe(tok: Tok): string {
+    switch (tok.t) {
+      case 'end':
+        return 'end of input';
+      case 'str':
+        return `'${tok.v}'`;
+      case 'num':
+        return String(tok.v);
+      default:
+        return `'${tok.v}'`;
+    }
+  }
+  private expectOp(op: string): void {
+    const tok = this.next();
+    if (tok.t !== 'op' || tok.v !== op) throw syntax(this.text, tok.pos, `expected '${op}', found ${this.describe(tok)}`);
+  }
+
+  parse(): FilterExpr {
+    const e = this.or();
+    const tok = this.peek();
+    if (tok.t !== 'end') throw syntax(this.text, tok.pos, `unexpected ${this.describe(tok)}`);
+    return e;
+  }
+
+  private or(): FilterExpr {
+    const args = [this.and()];
+    while (this.isKw(this.peek(), 'or')) {
+      this.next();
+      args.push(this.and());
+    }
+    return args.length === 1 ? args[0] : { op: 'or', args };
+  }
+
+  private and(): FilterExpr {
+    const args = [this.unary()];
+    while (this.isKw(this.peek(), 'and')) {
+      this.next();
+      args.push(this.unary());
+    }
+    return args.length === 1 ? args[0] : { op: 'and', args };
+  }
+
+  private unary(): FilterExpr {
+    const tok = this.peek();
+    if (this.isKw(tok, 'not')) {
+      this.next();
+      return { op: 'not', arg: this.unary() };
+    }
+    if (tok.t === 'op' && tok.v === '(') {
+      this.next();
+      const e = this.or();
+      this.expectOp(')');
+      return e;
+    }
+    return this.predicate();
+  }
+
+  private isLiteralStart(tok: Tok): boolean {
+    if (tok.t === 'str' || tok.t === 'num') return true;
+    if (tok.t === 'op' && tok.v === '-') return true;
+    return ['true', 'false', 'null', 'timestamp', 'date'].some((k) => this.isKw(tok, k)) && !this.isColumnAfterKeyword(tok);
+  }
+
+  /** `date` / `timestamp` followed by an operator is a column named date. */
+  private isColumnAfterKeyword(tok: Tok): boolean {
+    if (!(this.isKw(tok, 'date') || this.isKw(tok, 'timestamp'))) return false;
+    const after = this.toks[this.i + 1];
+    return after.t !== 'str';
+  }
+
+  private literal(): FilterValue {
+    const tok = this.next();
+    if (tok.t === 'str') return tok.v;
+    if (tok.t === 'num') return tok.v;
+    if (tok.t === 'op' && tok.v === '-') {
+      const n = this.next();
+      if (n.t !== 'num') throw syntax(this.text, n.pos, `expected a number after '-', found ${this.describe(n)}`);
+      if (typeof n.v === 'bigint') {
+        const neg = -n.v;
+        return neg >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(neg) : neg;
+      }
+      return -n.v;
+    }
+    if (this.isKw(tok, 'true')) return true;
+    if (this.isKw(tok, 'false')) return false;
+    if (this.isKw(tok, 'null')) return null;
+    if (this.isKw(tok, 'timestamp') || this.isKw(tok, 'date')) {
+      const s = this.next();
+      if (s.t !== 'str') throw syntax(this.text, s.pos, `expected a quoted ${tok.t === 'id' ? tok.v.toUpperCase() : ''} literal, found ${this.describe(s)}`);
+      return this.isKw(tok, 'date') ? parseDate(this.text, s.v, s.pos) : parseTimestamp(this.text, s.v, s.pos);
+    }
+    throw syntax(this.text, tok.pos, `expected a literal, found ${this.describe(tok)}`);
+  }
+
+  private column(): string {
+    const tok = this.next();
+    if (tok.t !== 'id') throw syntax(this.text, tok.pos, `expected a column name, found ${this.describe(tok)}`);
+    if (!tok.quoted && ['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false'].includes(tok.v.toLowerCase())) {
+      throw syntax(this.text, tok.pos, `expected a column name, found keyword '${tok.v}'`);
+    }
+    return tok.v;
+  }
+
+  private predicate(): FilterExpr {
+    const first = this.peek();
+    if (this.isLiteralStart(first)) {
+      const value = this.literal();
+      const op = this.next();
+      if (op.t !== 'op' || !CMP.has(op.v)) throw syntax(this.text, op.pos, `expected a comparison operator, found ${this.describe(op)}`);
+      const column = this.column();
+      return { op: FLIP[op.v] as '=', column, value };
+    }
+    const column = this.column();
+    const tok = this.next();
+    if (tok.t === 'op' && CMP.has(tok.v)) {
+      return { op: tok.v as '=', column, value: this.literal() };
+    }
+    if (this.isKw(tok, 'is')) {
+      let not = false;
+      if (this.isKw(this.peek(), 'not')) {
+        this.next();
+        not = true;
+      }
+      const n = this.next();
+      if (!this.isKw(n, 'null')) throw syntax(this.text, n.pos, `expected NULL, found ${this.describe(n)}`);
+      return { op: not ? 'isNotNull' : 'isNull', column };
+    }
+    let negate = false;
+    let inTok = tok;
+    if (this.isKw(tok, 'not')) {
+      negate = true;
+      inTok = this.next();
+    }
+    if (this.isKw(inTok, 'in')) {
+      this.expectOp('(');
+      const values: FilterValue[] = [this.literal()];
+      for (;;) {
+        const t = this.next();
+        if (t.t === 'op' && t.v === ')') break;
+        if (t.t !== 'op' || t.v !== ',') throw syntax(this.text, t.pos, `expected ',' or ')', found ${this.describe(t)}`);
+        values.push(this.literal());
+      }
+      const e: FilterExpr = { op: 'in', column, values };
+      return negate ? { op: 'not', arg: e } : e;
+    }
+    throw syntax(this.text, tok.pos, `expected a comparison, IN or IS after column '${column}', found ${this.describe(tok)}`);
+  }
+}
+
+/**
+ * Parse a SQL-like filter (grammar above). With `schema`, column names are checked: an unknown
+ * column is InvalidArgument naming it. Syntax errors are InvalidArgument with the position.
+ */
+export function parseFilter(text: string, schema?: Schema): FilterExpr {
+  const expr = new Parser(text, tokenize(text)).parse();
+  if (schema !== undefined) checkColumns(expr, schema);
+  return expr;
+}
+
+function checkColumns(expr: FilterExpr, schema: Schema): void {
+  for (const c of filterColumns(expr)) {
+    if (!schema.fields.some((f) => f.name === c)) {
+      throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${schema.fields.map((f) => f.name).join(', ')})`, {
+        context: { column: c },
+      });
+    }
+  }
+}
+
+/** Column names a filter reads, each once, in order of appearance. */
+export function filterColumns(expr: FilterExpr): string[] {
+  const out: string[] = [];
+  const walk = (e: FilterExpr): void => {
+    switch (e.op) {
+      case 'and':
+      case 'or':
+        e.args.forEach(walk);
+        return;
+      case 'not':
+        walk(e.arg);
+        return;
+      default:
+        if (!out.includes(e.column)) out.push(e.column);
+    }
+  };
+  walk(expr);
+  return out;
+}
+
+function isValue(v: unknown): v is FilterValue {
+  return v === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof v) || v instanceof Date;
+}
+
+/**
+ * A filter given as text or AST, checked and simplified: text is parsed; an AST is validated (known
+ * ops, column names, literal types); nested and/or are flattened and single-argument and/or unwrapped.
+ * With `schema`, unknown columns are rejected. Errors are InvalidArgument.
+ */
+export function normalizeFilter(filter: Filter, schema?: Schema): FilterExpr {
+  const expr = typeof filter === 'string' ? parseFilter(filter) : filter;
+  const bad = (msg: string): LakeSoulError => new LakeSoulError('InvalidArgument', `invalid filter: ${msg}`, { code: 'FILTER_INVALID' });
+  const norm = (e: any): FilterExpr => {
+    if (e === null || typeof e !== 'object') throw bad(`expected an object, got ${String(e)}`);
+    switch (e.op) {
+      case 'and':
+      case 'or': {
+        if (!Array.isArray(e.args) || e.args.length === 0) throw bad(`'${e.op}' needs a non-empty args array`);
+        const args: FilterExpr[] = [];
+        for (const a of e.args.map(norm)) {
+          if (a.op === e.op) args.push(...(a as { args: FilterExpr[] }).args);
+          else args.push(a);
+        }
+        return args.length === 1 ? args[0] : { op: e.op, args };
+      }
+      case 'not':
+        return { op: 'not', arg: norm(e.arg) };
+      case '=':
+      case '!=':
+      case '<':
+      case '<=':
+      case '>':
+      case '>=':
+        if (typeof e.column !== 'string' || e.column === '') throw bad(`'${e.op}' needs a column name`);
+        if (!isValue(e.value)) throw bad(`'${e.op}' on '${e.column}' has an unsupported value ${String(e.value)}`);
+        return { op: e.op, column: e.column, value: e.value };
+      case 'in':
+        if (typeof e.column !== 'string' || e.column === '') throw bad(`'in' needs a column name`);
+        if (!Array.isArray(e.values) || e.values.length === 0 || !e.values.every(isValue)) throw bad(`'in' on '${e.column}' needs a non-empty values array`);
+        return { op: 'in', column: e.column, values: [...e.values] };
+      case 'isNull':
+      case 'isNotNull':
+        if (typeof e.column !== 'string' || e.column === '') throw bad(`'${e.op}' needs a column name`);
+        return { op: e.op, column: e.column };
+      default:
+        throw bad(`unknown op '${String(e.op)}'`);
+    }
+  };
+  const out = norm(expr);
+  if (schema !== undefined) checkColumns(out, schema);
+  return out;
+}
+
+/** True when the filter reads only primary-key columns (so it may prune files and row groups). */
+export function isPkOnly(expr: FilterExpr, primaryKeys: readonly string[]): boolean {
+  return primaryKeys.length > 0 && filterColumns(expr).every((c) => primaryKeys.includes(c));
+}

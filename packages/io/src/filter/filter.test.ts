@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { Field, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { FilterExpr } from '../types.js';
+import { evaluateFilter, filterBatch, filterColumns, isPkOnly, normalizeFilter, parseFilter, rowGroupMayMatch } from './index.js';
+import { encodeParquet, readParquetFooter } from '../parquet/index.js';
+import { seededRandom } from '../arrow/sample-tables.js';
+
+describe('parseFilter', () => {
+  it('parses the documented grammar', () => {
+    expect(parseFilter("label = 'cat' and score >= 0.5 or id in (1, 2, 3) and not (note is null)")).toEqual({
+      op: 'or',
+      args: [
+        { op: 'and', args: [{ op: '=', column: 'label', value: 'cat' }, { op: '>=', column: 'score', value: 0.5 }] },
+        { op: 'and', args: [{ op: 'in', column: 'id', values: [1, 2, 3] }, { op: 'not', arg: { op: 'isNull', column: 'note' } }] },
+      ],
+    });
+    expect(parseFilter(`"my col" <> 'it''s' AND x IS NOT NULL`)).toEqual({
+      op: 'and',
+      args: [{ op: '!=', column: 'my col', value: "it's" }, { op: 'isNotNull', column: 'x' }],
+    });
+    expect(parseFilter('id = 9007199254740993')).toEqual({ op: '=', column: 'id', value: 9007199254740993n });
+    expect(parseFilter('id > -5')).toEqual({ op: '>', column: 'id', value: -5 });
+    expect(parseFilter('5 < id')).toEqual({ op: '>', column: 'id', value: 5 });
+    expect(parseFilter('b = true or b = false or b = null')).toMatchObject({ op: 'or' });
+    expect(parseFilter("ts >= TIMESTAMP '2024-01-02 03:04:05.678'")).toEqual({ op: '>=', column: 'ts', value: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678)) });
+    expect(parseFilter("ts < timestamp '2024-01-02T03:04:05+02:00'")).toEqual({ op: '<', column: 'ts', value: new Date(Date.UTC(2024, 0, 2, 1, 4, 5)) });
+    expect(parseFilter("d = DATE '2024-02-29'")).toEqual({ op: '=', column: 'd', value: new Date(Date.UTC(2024, 1, 29)) });
+    expect(parseFilter('x not in (1e3, .5)')).toEqual({ op: 'not', arg: { op: 'in', column: 'x', values: [1000, 0.5] } });
+    expect(parseFilter('date = 3')).toEqual({ op: '=', column: 'date', value: 3 });
+  });
+
+  it('reports syntax errors with the position', () => {
+    const err = (s: string) => {
+      try {
+        parseFilter(s);
+      } catch (e) {
+        expect(e).toBeInstanceOf(LakeSoulError);
+        expect((e as LakeSoulError).kind).toBe('InvalidArgument');
+        return (e as LakeSoulError).message;
+      }
+      throw new Error(`no error for ${s}`);
+    };
+    expect(err("a = 'x")).toMatch(/position 4: unterminated string/);
+    expect(err('a = ')).toMatch(/position 4: expected a literal, found end of input/);
+    expect(err('a == 1')).toMatch(/position 3: expected a literal/);
+    expect(err('(a = 1')).toMatch(/position 6: expected '\)'/);
+    expect(err('a = 1 b = 2')).toMatch(/position 6: unexpected 'b'/);
+    expect(err('a in (1 2)')).toMatch(/position 8: expected ',' or '\)'/);
+    expect(err("d = DATE '2024-02-30'")).toMatch(/invalid DATE literal/);
+    expect(err('a # 1')).toMatch(/position 2: unexpected character '#'/);
+    const schema = new Schema([new Field('a', new Int32())]);
+    expect(() => parseFilter('a = 1 and bogus = 2', schema)).toThrow(/unknown column 'bogus'/);
+  });
+
+  it('normalizes ASTs and strings; columns; pk-only', () => {
+    const n = normalizeFilter({ op: 'and', args: [{ op: 'and', args: [{ op: '=', column: 'a', value: 1 }] }, { op: 'or', args: [{ op: 'isNull', column: 'b' }] }] } as FilterExpr);
+    expect(n).toEqual({ op: 'and', args: [{ op: '=', column: 'a', value: 1 }, { op: 'isNull', column: 'b' }] });
+    expect(() => normalizeFilter({ op: 'like', column: 'a' } as any)).toThrow(/unknown op 'like'/);
+    expect(() => normalizeFilter({ op: 'in', column: 'a', values: [] } as any)).toThrow(/non-empty/);
+    expect(filterColumns(parseFilter('a = 1 and (b = 2 or a = 3) and not c is null'))).toEqual(['a', 'b', 'c']);
+    expect(isPkOnly(parseFilter('id > 3 and id < 9'), ['id'])).toBe(true);
+    expect(isPkOnly(parseFilter('id > 3 and x < 9'), ['id'])).toBe(false);
+  });
+});
+
+function sampleBatch(n: number, seed: number): RecordBatch {
+  const rnd = seededRandom(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+  const ts = new BigInt64Array(n);
+  const tsValid = new Uint8Array(((n + 63) & ~63) >> 3);
+  let tsNulls = 0;
+  for (let i = 0; i < n; i++) {
+    if (rnd() < 0.1) tsNulls++;
+    else {
+      ts[i] = BigInt(Date.UTC(2024, 0, 1 + Math.floor(rnd() * 10))) * 1000n + BigInt(Math.floor(rnd() * 1000));
+      tsValid[i >> 3] |= 1 << (i & 7);
+    }
+  }
+  const t = new Table({
+    i: vectorFromArray(Array.from({ length: n }, () => (rnd() < 0.1 ? null : Math.floor(rnd() * 20) - 10)), new Int32()),
+    big: vectorFromArray(Array.from({ length: n }, () => (rnd() < 0.1 ? null : BigInt(Math.floor(rnd() * 20)) * 2n ** 55n)), new Int64()),
+    f: vectorFromArray(Array.from({ length: n }, () => (rnd() < 0.1 ? null : pick([NaN, -1.5, 0, 2.25, 7]))), new Float64()),
+    s: vectorFromArray(Array.from({ length: n }, () => (rnd() < 0.1 ? null : pick(['a', 'b', 'é', 'Z', '', 'ab', '😀']))), new Utf8()),
+    b: vectorFromArray(Array.from({ length: n }, () => (rnd() < 0.1 ? null : rnd() < 0.5)), new Bool()),
+    d: makeVector(makeData({ type: new DateDay(), length: n, data: Int32Array.from({ length: n }, () => 19700 + Math.floor(rnd() * 10)) })),
+    ts: makeVector(makeData({ type: new Timestamp(TimeUnit.MICROSECOND, 'UTC'), length: n, nullCount: tsNulls, nullBitmap: tsValid, data: ts })),
+  });
+  return t.batches[0];
+}
+
+/** Reference evaluator on plain JS values (three-valued). */
+function refEval(e: FilterExpr, row: Record<string, any>): boolean | null {
+  const enc = new TextEncoder();
+  const cmp = (a: any, b: any): number | null => {
+    if (a === null || b === null) return null;
+    if (typeof a === 'string') return Buffer.compare(enc.encode(a), enc.encode(b));
+    if (typeof a === 'boolean') return Number(a) - Number(b);
+    if (typeof a === 'number' && Number.isNaN(a)) return NaN;
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+  switch (e.op) {
+    case 'and': {
+      const r = e.args.map((a) => refEval(a, row));
+      return r.includes(false) ? false : r.includes(null) ? null : true;
+    }
+    case 'or': {
+      const r = e.args.map((a) => refEval(a, row));
+      return r.includes(true) ? true : r.includes(null) ? null : false;
+    }
+    case 'not': {
+      const r = refEval(e.arg, row);
+      return r === null ? null : !r;
+    }
+    case 'isNull':
+      return row[e.column] === null;
+    case 'isNotNull':
+      return row[e.column] !== null;
+    case 'in': {
+      if (row[e.column] === null) return null;
+      const r = e.values.map((v) => refEval({ op: '=', column: e.column, value: v }, row));
+      return r.includes(true) ? true : r.includes(null) ? null : false;
+    }
+    default: {
+      let v: any = e.value;
+      if (v instanceof Date) v = e.column === 'ts' ? BigInt(v.getTime()) * 1000n : v.getTime();
+      const c = cmp(row[e.column], v);
+      if (c === null) return null;
+      if (Number.isNaN(c)) return e.op === '!=';
+      return { '=': c === 0, '!=': c !== 0, '<': c < 0, '<=': c <= 0, '>': c > 0, '>=': c >= 0 }[e.op];
+    }
+  }
+}
+
+function randomFilter(rnd: () => number, depth = 0): FilterExpr {
+  const r = rnd();
+  if (depth < 3 && r < 0.3) {
+    const op = rnd() < 0.5 ? 'and' : 'or';
+    return { op, args: [randomFilter(rnd, depth + 1), randomFilter(rnd, depth + 1)] };
+  }
+  if (depth < 3 && r < 0.4) return { op: 'not', arg: randomFilter(rnd, depth + 1) };
+  const cols = ['i', 'big', 'f', 's', 'b', 'd', 'ts'] as const;
+  const column = cols[Math.floor(rnd() * cols.length)];
+  const lit = (): any => {
+    if (rnd() < 0.05) return null;
+    switch (column) {
+      case 'i':
+        return Math.floor(rnd() * 24) - 12;
+      case 'big':
+        return rnd() < 0.5 ? BigInt(Math.floor(rnd() * 20)) * 2n ** 55n : Math.floor(rnd() * 20) * 2 ** 55;
+      case 'f':
+        return [-1.5, 0, 2.25, 7, 3][Math.floor(rnd() * 5)];
+      case 's':
+        return ['a', 'b', 'é', 'Z', '', 'ab', 'aa', '😀', '\uffff'][Math.floor(rnd() * 9)];
+      case 'b':
+        return rnd() < 0.5;
+      case 'd':
+        return new Date((19700 + Math.floor(rnd() * 12) - 1) * 86400000 + (rnd() < 0.3 ? 3600000 : 0));
+      default:
+        return new Date(Date.UTC(2024, 0, 1 + Math.floor(rnd() * 11)) + (rnd() < 0.5 ? 0 : Math.floor(rnd() * 1000)));
+    }
+  };
+  const k = rnd();
+  if (k < 0.1) return { op: rnd() < 0.5 ? 'isNull' : 'isNotNull', column };
+  if (k < 0.25) return { op: 'in', column, values: [lit(), lit(), lit()] };
+  const ops = ['=', '!=', '<', '<=', '>', '>='] as const;
+  return { op: ops[Math.floor(rnd() * 6)], column, value: lit() };
+}
+
+function rowsOf(b: RecordBatch): Record<string, any>[] {
+  const out: Record<string, any>[] = [];
+  for (let i = 0; i < b.numRows; i++) {
+    const row: Record<string, any> = {};
+    for (const f of b.schema.fields) {
+      const v = b.getChild(f.name)!;
+      if (!v.isValid(i)) row[f.name] = null;
+      else if (f.name === 'ts') row[f.name] = (v.data[0].values as BigInt64Array)[i];
+      else if (f.name === 'd') row[f.name] = (v.data[0].values as Int32Array)[i] * 86400000;
+      else row[f.name] = v.get(i);
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+describe('evaluateFilter / filterBatch', () => {
+  it('matches a reference three-valued evaluator on random filters', () => {
+    const batch = sampleBatch(400, 3);
+    const rows = rowsOf(batch);
+    const rnd = seededRandom(99);
+    for (let t = 0; t < 400; t++) {
+      const f = randomFilter(rnd);
+      const mask = evaluateFilter(f, batch);
+      const want = rows.map((r) => (refEval(f, r) === true ? 1 : 0));
+      expect(Array.from(mask), JSON.stringify(f, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))).toEqual(want);
+    }
+  });
+
+  it('filters batches; SQL nulls; type errors name the column', () => {
+    const t = new Table({ a: vectorFromArray([1, null, 3, 4], new Int32()), s: vectorFromArray(['x', 'y', null, 'x'], new Utf8()) }).batches[0];
+    expect(filterBatch(t, parseFilter("s = 'x'")).getChild('a')!.toArray()).toEqual(new Int32Array([1, 4]));
+    expect(filterBatch(t, parseFilter('not (a = 1)')).getChild('a')!.toArray()).toEqual(new Int32Array([3, 4]));
+    expect(filterBatch(t, parseFilter('a in (1, null)')).numRows).toBe(1);
+    expect(filterBatch(t, parseFilter('not a in (1, null)')).numRows).toBe(0);
+    expect(filterBatch(t, parseFilter('a = null')).numRows).toBe(0);
+    expect(filterBatch(t, parseFilter('a is null or s is null')).numRows).toBe(2);
+    expect(filterBatch(t, parseFilter('a > 0 or a is null'))).toBe(t); // all pass: no copy
+    expect(() => evaluateFilter(parseFilter("a = 'x'"), t)).toThrow(/column 'a' \(Int32\)/);
+    expect(() => evaluateFilter(parseFilter('zz = 1'), t)).toThrow(/unknown column 'zz'/);
+  });
+});
+
+describe('rowGroupMayMatch', () => {
+  it('never prunes a row group holding a matching row, and prunes PK ranges', async () => {
+    const n = 4000;
+    // sorted by i-ish so row groups have narrow ranges
+    const base = sampleBatch(n, 5);
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => (base.getChild('d')!.get(x) as number) - (base.getChild('d')!.get(y) as number) || x - y);
+    const { takeRows } = await import('../arrow/index.js');
+    const sorted = takeRows(base, order);
+    const bytes = encodeParquet(sorted, { rowGroupSize: 250 });
+    const footer = await readParquetFooter(bytes, bytes.length);
+    expect(footer.rowGroups.length).toBe(16);
+    const rnd = seededRandom(7);
+    let pruned = 0;
+    for (let t = 0; t < 300; t++) {
+      const f = randomFilter(rnd);
+      footer.rowGroups.forEach((g, gi) => {
+        const may = rowGroupMayMatch(f, g.columns, g.numRows);
+        if (!may) {
+          pruned++;
+          const part = sorted.slice(gi * 250, gi * 250 + 250);
+          const mask = evaluateFilter(f, part);
+          expect(mask.reduce((a, b) => a + b, 0), JSON.stringify(f, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))).toBe(0);
+        }
+      });
+    }
+    expect(pruned).toBeGreaterThan(100);
+    const day = (k: number) => new Date((19700 + k) * 86400000);
+    const kept = footer.rowGroups.filter((g) => rowGroupMayMatch({ op: '=', column: 'd', value: day(3) }, g.columns, g.numRows)).length;
+    expect(kept).toBeLessThanOrEqual(3);
+    expect(rowGroupMayMatch({ op: '=', column: 'nope', value: 1 }, footer.rowGroups[0].columns, 250)).toBe(true);
+  });
+});
