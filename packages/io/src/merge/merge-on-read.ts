@@ -15,7 +15,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { MergeOperator } from '../types.js';
 import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
-import { compareKeyRows, keyColumn, type KeyColumn } from '../arrow/pk-compare.js';
+import { compareKeyRows, keyColumn, numericKeys, type KeyColumn } from '../arrow/pk-compare.js';
 import { concatBatches, gatherData } from '../arrow/take-rows.js';
 
 /** One input of a merge: a file (or any stream) sorted by PK, with the columns it physically holds. */
@@ -61,6 +61,8 @@ interface Window {
   batch: RecordBatch;
   entry: Entry;
   keys: KeyColumn[];
+  /** Single numeric key as plain numbers (see numericKeys), else null. */
+  fk: ArrayLike<number> | null;
 }
 
 interface SourceState {
@@ -71,6 +73,7 @@ interface SourceState {
   entry: Entry | null;
   batch: RecordBatch | null;
   keys: KeyColumn[];
+  fk: ArrayLike<number> | null;
   pos: number;
   len: number;
   /** Row bound of the current round. */
@@ -159,6 +162,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     iter: s.batches[Symbol.asyncIterator](),
     done: false,
     next: null,
+    fk: null,
     entry: null,
     batch: null,
     keys: [],
@@ -228,13 +232,14 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
       }
       return castData(batch.data.children[idx] as Data, f.type, { column: f.name });
     });
-    return { batch, entry: { cols, local: -1 }, keys };
+    return { batch, entry: { cols, local: -1 }, keys, fk: keys.length === 1 ? numericKeys(keys[0]) : null };
   };
 
   const install = (s: SourceState, w: Window): void => {
     s.batch = w.batch;
     s.entry = w.entry;
     s.keys = w.keys;
+    s.fk = w.fk;
     s.pos = 0;
     s.len = w.batch.numRows;
   };
@@ -388,6 +393,109 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     }
   };
 
+  // ---- numeric single-column keys: compare plain numbers, cache each source's current key
+  const curKey = new Float64Array(k);
+  const lessF = (a: number, b: number): boolean => {
+    const x = curKey[a];
+    const y = curKey[b];
+    return x < y || (x === y && a < b);
+  };
+  const siftDownF = (i: number): void => {
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) return;
+      const r = l + 1;
+      const m = r < n && lessF(heap[r], heap[l]) ? r : l;
+      if (!lessF(heap[m], heap[i])) return;
+      const t = heap[m];
+      heap[m] = heap[i];
+      heap[i] = t;
+      i = m;
+    }
+  };
+  const siftUpF = (i: number): void => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!lessF(heap[i], heap[p])) return;
+      const t = heap[p];
+      heap[p] = heap[i];
+      heap[i] = t;
+      i = p;
+    }
+  };
+  const popTopF = (): number => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      siftDownF(0);
+    }
+    return top;
+  };
+
+  /** mergeRound for numeric keys: runs of one source below the next-best key skip the heap. */
+  const mergeRoundF = (): void => {
+    heap.length = 0;
+    for (const s of states) {
+      if (s.pos < s.end) {
+        curKey[s.index] = s.fk![s.pos];
+        heap.push(s.index);
+      }
+    }
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDownF(i);
+    while (heap.length > 0) {
+      const top = heap[0];
+      const key = curKey[top];
+      const n = heap.length;
+      const tie = (n > 1 && curKey[heap[1]] === key) || (n > 2 && curKey[heap[2]] === key);
+      if (!tie) {
+        const s = states[top];
+        const nextBest = n === 1 ? Infinity : n === 2 ? curKey[heap[1]] : Math.min(curKey[heap[1]], curKey[heap[2]]);
+        const fk = s.fk!;
+        const end = s.end;
+        let p = s.pos;
+        group.length = 1;
+        group[0] = top;
+        while (p < end && fk[p] < nextBest) {
+          const kv = fk[p];
+          let r = p + 1;
+          while (r < end && fk[r] === kv) r++;
+          s.pos = p;
+          groupEnd[top] = r;
+          emitGroup();
+          p = r;
+        }
+        s.pos = p;
+        if (p >= end) popTopF();
+        else {
+          curKey[top] = fk[p];
+          siftDownF(0);
+        }
+        continue;
+      }
+      group.length = 0;
+      while (heap.length > 0 && curKey[heap[0]] === key) group.push(popTopF());
+      for (const si of group) {
+        const s = states[si];
+        const fk = s.fk!;
+        let r = s.pos + 1;
+        while (r < s.end && fk[r] === key) r++;
+        groupEnd[si] = r;
+      }
+      emitGroup();
+      for (const si of group) {
+        const s = states[si];
+        s.pos = groupEnd[si];
+        if (s.pos < s.end) {
+          curKey[si] = s.fk![s.pos];
+          heap.push(si);
+          siftUpF(heap.length - 1);
+        }
+      }
+    }
+  };
+
   /** Single source in a round: pass the range through when it has no duplicate keys. */
   const passThrough = (s: SourceState): boolean => {
     if (anyOperator) return false;
@@ -454,7 +562,10 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         throw new LakeSoulError('Internal', `merge-on-read made no progress${label}: a source is not sorted by its primary key`);
       }
       const contributing = active.filter((s) => s.end > s.pos);
-      if (!(contributing.length === 1 && passThrough(contributing[0]))) mergeRound();
+      if (!(contributing.length === 1 && passThrough(contributing[0]))) {
+        if (contributing.every((s) => s.fk !== null)) mergeRoundF();
+        else mergeRound();
+      }
       if (boundSrc === null) flush();
       while (out.length > 0) {
         aborted(signal);
