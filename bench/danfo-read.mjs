@@ -12,6 +12,7 @@ import * as danfo from 'danfojs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { toDataFrame, readDataFrame, arrowToColumns } from '@lakesoul-ts/connector-danfo';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
@@ -92,14 +93,14 @@ try {
 let dir;
 if (io && typeof io.Lakehouse?.open === 'function') {
   dir = await mkdtemp(join(tmpdir(), 'danfo-bench-'));
-  const lake = await io.Lakehouse.open({ warehouse: join(dir, 'warehouse'), catalog: { pglite: join(dir, 'catalog') } });
+  const lake = await io.Lakehouse.open({ warehouse: pathToFileURL(join(dir, 'warehouse')).href, catalog: { dataDir: join(dir, 'catalog'), env: {} } });
   try {
     const t = await lake.createTable('bench_read', table.schema, {});
     await t.write(table, { mode: 'append' });
     results.push(await measure('read: table.toArrow() (Parquet -> Arrow only)', () => t.toArrow()));
     results.push(await measure('read: readDataFrame(table)', () => readDataFrame(t, { dfd })));
   } finally {
-    await lake.close?.();
+    await lake.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

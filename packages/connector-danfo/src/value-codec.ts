@@ -157,13 +157,14 @@ function civil(z: number): [number, number, number] {
 export class IsoWriter {
   private readonly buf: NodeBufferInstance | Uint8Array = NodeBuffer ? NodeBuffer.alloc(48) : new Uint8Array(48);
   private lastDays = NaN;
-  private ymd: [number, number, number] = [1970, 1, 1];
 
   private num(pos: number, v: number, width: number): number {
+    // Values here are < 2^31 (year, fields, fraction < 1e9): small-integer arithmetic.
     const b = this.buf;
     for (let k = width - 1; k >= 0; k--) {
-      b[pos + k] = 48 + (v % 10);
-      v = Math.floor(v / 10);
+      const q = (v / 10) | 0;
+      b[pos + k] = 48 + (v - q * 10);
+      v = q;
     }
     return pos + width;
   }
@@ -175,27 +176,28 @@ export class IsoWriter {
    */
   timestamp(local: number, frac: number, digits: number, off: number | null, utc: boolean): string | null {
     const days = Math.floor(local / 86400);
+    const b = this.buf;
     if (days !== this.lastDays) {
-      this.ymd = civil(days);
+      const [y, m, d] = civil(days);
+      if (y < 0 || y > 9999) { this.lastDays = NaN; return null; }
+      // The date prefix stays in the scratch buffer while consecutive values share the day.
+      let q = this.num(0, y, 4);
+      b[q++] = 45; q = this.num(q, m, 2);
+      b[q++] = 45; q = this.num(q, d, 2);
+      b[q] = 84;
       this.lastDays = days;
     }
-    const [y, m, d] = this.ymd;
-    if (y < 0 || y > 9999) return null;
-    const b = this.buf;
-    const sod = local - days * 86400;
-    let p = this.num(0, y, 4);
-    b[p++] = 45; p = this.num(p, m, 2);
-    b[p++] = 45; p = this.num(p, d, 2);
-    b[p++] = 84; p = this.num(p, Math.floor(sod / 3600), 2);
-    b[p++] = 58; p = this.num(p, Math.floor((sod % 3600) / 60), 2);
+    const sod = (local - days * 86400) | 0;
+    let p = this.num(11, (sod / 3600) | 0, 2);
+    b[p++] = 58; p = this.num(p, ((sod % 3600) / 60) | 0, 2);
     b[p++] = 58; p = this.num(p, sod % 60, 2);
-    if (digits > 0) { b[p++] = 46; p = this.num(p, frac, digits); }
+    if (digits > 0) { b[p++] = 46; p = this.num(p, frac | 0, digits); }
     if (off !== null) {
       if (off === 0 && utc) b[p++] = 90;
       else {
         b[p++] = off < 0 ? 45 : 43;
         const a = Math.abs(off);
-        p = this.num(p, Math.floor(a / 60), 2);
+        p = this.num(p, (a / 60) | 0, 2);
         b[p++] = 58; p = this.num(p, a % 60, 2);
       }
     }
