@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, computeBuckets } from '@lakesoul-ts/io';
@@ -14,6 +14,9 @@ import {
   bucketOfFile, canonicalRows, interopEnv, lakesoulPy, readIpc, scratchDir, writeIpc, type InteropEnv,
 } from './interop-env.js';
 import { MergeModel, PK_COLUMNS, PK_SCHEMA_SPEC, makeRows, pkSchema, rowsToArrow, type Row } from './interop-rows.js';
+
+/** Each scenario starts several LakeSoul-Python processes: allow for a loaded 2-core machine. */
+const it = (name: string, fn: () => Promise<void>) => vitestIt(name, fn, 600_000);
 
 const ALL = PK_COLUMNS.map(([n]) => n) as string[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
