@@ -319,6 +319,26 @@ for (const storage of ['local', 's3'] as const) {
       expect(wrongly, 'live files cleanup would delete').toEqual([]);
     });
 
+    it('9. CDC table: TS delete markers and LakeSoul-Python-written delete rows merge the same; the wheel leaves delete rows for the caller to drop', async () => {
+      const name = tname('cdc');
+      const cdc = (ids: bigint[], v: string[], kinds: string[]) => new Table({
+        id: makeVector(BigInt64Array.from(ids)),
+        v: vectorFromArray(v, new Utf8()),
+        rowkinds: vectorFromArray(kinds, new Utf8()),
+      });
+      const table = await lake.createTable(name, cdc([], [], []).schema, { primaryKeys: ['id'], cdcColumn: 'rowkinds', hashBucketNum: 2 });
+      await table.write(cdc([1n, 2n, 3n, 4n, 5n], ['a', 'b', 'c', 'd', 'e'], ['insert', 'insert', 'insert', 'insert', 'insert']));
+      await table.deleteByKeys([{ id: 2n }]);
+      // LakeSoul-Python writes an update, a delete and an insert as CDC rows.
+      const input = writeIpc(cdc([1n, 4n, 6n], ['A', 'd', 'f'], ['update', 'delete', 'insert']), join(scratch.dir, `${name}.arrow`));
+      await lakesoulPy(env, 'write', { name, input });
+      const want = [{ id: '1n', v: 'A', rowkinds: 'update' }, { id: '3n', v: 'c', rowkinds: 'insert' }, { id: '5n', v: 'e', rowkinds: 'insert' }, { id: '6n', v: 'f', rowkinds: 'insert' }];
+      expect(canonicalRows(await table.toArrow())).toEqual(want);
+      const py = canonicalRows(await pyScan(name));
+      expect(py.filter((r) => r.rowkinds !== 'delete'), 'the wheel merges to the same live rows').toEqual(want);
+      expect(py.filter((r) => r.rowkinds === 'delete').map((r) => r.id).sort(), 'the wheel keeps the delete markers').toEqual(['2n', '4n']);
+    });
+
     // Non-PK tables (test 5): rows of (k, region, yr, x), two range columns, in a namespace of their own.
     type NpRow = { k: number; region: string | null; yr: number; x: number };
     const npCols = ['k', 'region', 'yr', 'x'];

@@ -14,7 +14,8 @@ Commands:
   namespaces    {namespace?}                             namespaces, and the tables of `namespace`
   write         {name, namespace, input, format?}        rows of the IPC file `input`, one commit
                                                          (format default "parquet")
-  scan          {name, namespace, output, partitions?}   merged rows as IPC file `output`
+  scan          {name, namespace, output, partitions?, readerOptions?}
+                                                         merged rows as IPC file `output`
   file_rows     {paths, output}                          raw rows of data files, plus a `__file` column
   bucket_oracle {input, primaryKeys, hashBucketNum, workdir, output}
                 rows of `input` bucketed by LakeSoul's own writer (no commit); adds `__bucket`
@@ -178,6 +179,8 @@ def cmd_write(args):
 def cmd_scan(args):
     table = _catalog().table(args["name"], namespace=args.get("namespace", "default"))
     scan = table.scan(partitions=args.get("partitions") or None)
+    if args.get("readerOptions"):
+        scan = scan.options(reader_options=args["readerOptions"])
     result = scan.to_arrow_table()
     _write_ipc(result, args["output"])
     return {"rows": result.num_rows, "columns": result.schema.names}
