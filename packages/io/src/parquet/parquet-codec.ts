@@ -4,7 +4,7 @@
  * import time).
  */
 import { createRequire } from 'node:module';
-import { Field, RecordBatch, Schema, Table, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
+import { DataType, Field, FixedSizeList, List, RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Type, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castData } from '../arrow/cast-data.js';
@@ -46,11 +46,12 @@ function errorMessage(e: unknown): string {
 /**
  * Encode an Arrow table as a Parquet file (zstd by default, chunk-level min/max/null statistics for
  * every column). The Arrow schema is stored in the footer (ARROW:schema), so parquet-wasm and
- * pyarrow read the exact types back.
+ * pyarrow read the types back; timestamp[s] columns are written as timestamp[ms] (Parquet has no
+ * seconds unit) and come back through {@link castTableToSchema}.
  */
 export function encodeParquet(table: Table | RecordBatch, options: EncodeParquetOptions = {}): Uint8Array {
   const pw = parquetWasm();
-  const t = table instanceof RecordBatch ? new Table(table.schema, [table]) : table;
+  const t = withoutSecondTimestamps(table instanceof RecordBatch ? new Table(table.schema, [table]) : table);
   const compression =
     options.compression === 'snappy' ? pw.Compression.SNAPPY : options.compression === 'none' ? pw.Compression.UNCOMPRESSED : pw.Compression.ZSTD;
   let builder = new pw.WriterPropertiesBuilder()
@@ -69,6 +70,46 @@ export function encodeParquet(table: Table | RecordBatch, options: EncodeParquet
       cause: e,
     });
   }
+}
+
+/** The type with every timestamp[s] (at any nesting depth) replaced by timestamp[ms], or null if none. */
+function secondsToMillis(type: DataType): DataType | null {
+  if (type.typeId === Type.Timestamp && (type as Timestamp).unit === TimeUnit.SECOND) {
+    return new Timestamp(TimeUnit.MILLISECOND, (type as Timestamp).timezone);
+  }
+  const children = type.children;
+  if (!children || children.length === 0) return null;
+  const mapped = children.map((f: Field) => secondsToMillis(f.type));
+  if (mapped.every((m: DataType | null) => m === null)) return null;
+  const fields = children.map((f: Field, k: number) => (mapped[k] === null ? f : new Field(f.name, mapped[k]!, f.nullable, f.metadata)));
+  switch (type.typeId) {
+    case Type.Struct:
+      return new Struct(fields);
+    case Type.List:
+      return new List(fields[0]);
+    case Type.FixedSizeList:
+      return new FixedSizeList((type as FixedSizeList).listSize, fields[0]);
+    default:
+      return null;
+  }
+}
+
+/**
+ * Parquet has no seconds unit: arrow-rs would store timestamp[s] as a bare INT64 that other engines
+ * (DuckDB, Spark) read as a number. Write such columns as timestamp[ms] instead (exact);
+ * castTableToSchema converts them back.
+ */
+function withoutSecondTimestamps(t: Table): Table {
+  const mapped = t.schema.fields.map((f) => secondsToMillis(f.type));
+  if (mapped.every((m) => m === null)) return t;
+  const fields = t.schema.fields.map((f, k) => (mapped[k] === null ? f : new Field(f.name, mapped[k]!, f.nullable, f.metadata)));
+  const schema = new Schema(fields, t.schema.metadata);
+  return new Table(
+    schema,
+    t.batches.map((b) =>
+      makeBatch(schema, fields.map((f, k) => (mapped[k] === null ? (b.data.children[k] as Data) : castData(b.data.children[k] as Data, f.type, { column: f.name }))), b.numRows),
+    ),
+  );
 }
 
 /** Options of {@link decodeParquet}. */
