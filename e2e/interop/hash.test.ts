@@ -104,7 +104,11 @@ describe('bucket hash vs LakeSoul and Spark', () => {
     const v = rows.getChild('c_unicode')!;
     const ids = Array.from({ length: ROWS }, (_, i) => i).filter((i) => hasHighTailByte(v.get(i)));
     expect(ids.length).toBeGreaterThan(1000);
-    const outPath = join(scratch.dir, 'oracle-out-c_unicode.arrow');
+    const outPath = join(scratch.dir, 'oracle-out-c_unicode-own.arrow');
+    await lakesoulPy(env, 'bucket_oracle', {
+      input: writeIpc(project(rows, keys), join(scratch.dir, 'oracle-in-c_unicode-own.arrow')),
+      primaryKeys: keys, hashBucketNum: BUCKETS, workdir: join(scratch.dir, 'oracle-c_unicode-own'), output: outPath,
+    });
     const oracle = readIpc(outPath);
     const ob = new Map<number, number>();
     rowIds(oracle).forEach((id, i) => ob.set(id, oracle.getChild('__bucket')!.get(i) as number));
