@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, tableFromIPC, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
+import { FlightClient, createFlightServer, decodeFlightData, type FlightDataMessage, type FlightServer } from '@lakesoul-ts/connector-flight';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
@@ -150,7 +150,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     expect(one.rows).toBe(100); // odd ids below 200
   });
 
-  it('streams large binary values intact, each message under the 4 MiB default of the client', async () => {
+  it('streams large binary values intact to pyarrow', async () => {
     const out = join(dir, 'photos-py.arrow');
     const r = await py('read', url, { path: ['photos'], out });
     expect(r.rows).toBe(24);
@@ -333,6 +333,23 @@ describe('Flight with the TS client', () => {
     expect((await client.listActions()).map((a) => a.type)).toEqual(['create-table', 'compact', 'history']);
   });
 
+  it('keeps every message within a client limited to the 4 MiB gRPC default (batches of ~15 MB are split)', async () => {
+    const limited = await FlightClient.connect(url, { maxReceiveMessageBytes: 4 * 1024 * 1024 });
+    try {
+      const info = await limited.getFlightInfo({ path: ['photos'] });
+      const sentBefore = server.stats.messagesSent;
+      const t = await limited.readAll(info);
+      expect(t.numRows).toBe(24);
+      expect(server.stats.messagesSent - sentBefore).toBeGreaterThanOrEqual(5); // schema + >= 4 pieces of ~15 MB
+      for (let i = 0; i < t.numRows; i++) {
+        const id = Number(t.getChild('id')!.get(i));
+        expect(Buffer.from(t.getChild('jpeg')!.get(i)).equals(Buffer.from(imageBytes(id, true)))).toBe(true);
+      }
+    } finally {
+      limited.close();
+    }
+  });
+
   it('applies backpressure: a slow reader does not make the server buffer the split', async () => {
     const before = server.stats.peakBufferedBytes;
     const info = await client.getFlightInfo({ path: ['photos'] });
@@ -345,6 +362,40 @@ describe('Flight with the TS client', () => {
     // at most the configured in-flight bound (2 x 4 MiB by default) was pending at once
     expect(Math.max(before, server.stats.peakBufferedBytes)).toBeLessThanOrEqual(2 * 4 * 1024 * 1024);
     expect(server.stats.peakBufferedBytes).toBeGreaterThan(0);
+  });
+
+  it('stops reading the split while a client does not consume (flow control reaches the reader)', async () => {
+    const ids = Array.from({ length: 64 }, (_, i) => 1000 + i);
+    const big = await lakehouse.createTable('bigphotos', new Schema([new Field('id', new Int64(), false), new Field('jpeg', new Binary(), false)]));
+    await big.write(new Table({ id: makeVector(BigInt64Array.from(ids, BigInt)), jpeg: vectorFromArray(ids.map((i) => imageBytes(i, true)), new Binary()) } as any));
+    // 1 MiB messages: one ~600 KB row each, 64 data messages (~39 MB) for the split
+    const s = createFlightServer({ lakehouse, ticketSecret: SECRET, maxMessageBytes: 1024 * 1024, maxBufferedBytes: 2 * 1024 * 1024 });
+    const surl = `grpc://127.0.0.1:${await s.listen(0, '127.0.0.1')}`;
+    const c = await FlightClient.connect(surl);
+    try {
+      const info = await c.getFlightInfo({ path: ['bigphotos'] });
+      expect(info.endpoints).toHaveLength(1);
+      const call = c.doGetMessages(info.endpoints[0]);
+      call.on('error', () => undefined); // a failed assertion below cancels the call on close
+      const received: FlightDataMessage[] = [];
+      await new Promise<void>((resolve) => call.once('data', (m: FlightDataMessage) => { received.push(m); call.pause(); resolve(); }));
+      await new Promise((r) => setTimeout(r, 1500));
+      const sentWhilePaused = s.stats.messagesSent;
+      // the paused client let the server write only a part of the 65 messages, within the pending bound
+      expect(sentWhilePaused).toBeLessThan(32); // of 65: only what fits the socket buffers and the pending bound
+      expect(s.stats.peakBufferedBytes).toBeLessThanOrEqual(2 * 1024 * 1024 + 1024 * 1024);
+      call.on('data', (m: FlightDataMessage) => received.push(m));
+      call.resume();
+      await new Promise<void>((resolve, reject) => { call.on('end', resolve); call.on('error', reject); });
+      expect(s.stats.messagesSent).toBe(65);
+      const decoded = await decodeFlightData((async function* () { yield* received; })());
+      let rows = 0;
+      for await (const b of decoded.batches) rows += b.numRows;
+      expect(rows).toBe(64);
+    } finally {
+      c.close();
+      await s.close(1000);
+    }
   });
 
   it('reports unknown tables as NotFound and PollFlightInfo/DoExchange as unimplemented', async () => {

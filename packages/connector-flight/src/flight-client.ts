@@ -107,6 +107,12 @@ function decodeInfo(m: FlightInfoMessage): FlightInfo {
   };
 }
 
+/** Cancels a call whose outcome nobody awaits any more, keeping its CANCELLED error from going unhandled. */
+function cancelQuietly(call: { cancel(): void; on(event: 'error', fn: (e: unknown) => void): unknown }): void {
+  call.on('error', () => undefined);
+  call.cancel();
+}
+
 function tryJson(bytes: Uint8Array | undefined): unknown {
   if (!bytes?.byteLength) return null;
   try { return JSON.parse(Buffer.from(bytes).toString('utf8')); } catch { return null; }
@@ -248,8 +254,18 @@ export class FlightClient {
       throw fromGrpcError(e, 'DoGet');
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
-      if (!finished) call.cancel();
+      if (!finished) cancelQuietly(call);
     }
+  }
+
+  /**
+   * Low level: the raw DoGet stream of FlightData messages (a Node Readable in object mode), for
+   * callers that manage flow control themselves (`pause()`/`resume()`) or forward IPC messages as
+   * they are. Decode it with `decodeFlightData`. Errors are gRPC errors (see `fromGrpcError`).
+   */
+  doGetMessages(ticket: Uint8Array | FlightEndpoint): ClientReadableStream<FlightDataMessage> {
+    const bytes = ticket instanceof Uint8Array ? ticket : ticket.ticket;
+    return this.client.DoGet({ ticket: Buffer.from(bytes) }, this.metadata()) as ClientReadableStream<FlightDataMessage>;
   }
 
   /** Reads every endpoint of `info` (in parallel, up to `concurrency`) into one Table. */
@@ -316,7 +332,7 @@ export class FlightClient {
       }
       call.end();
     } catch (e) {
-      call.cancel();
+      cancelQuietly(call);
       await responses.catch(() => undefined);
       throw LakeSoulError.is(e) ? e : fromGrpcError(e, 'DoPut');
     } finally {
