@@ -44,6 +44,12 @@ function aborted(signal: AbortSignal | undefined, table?: string): void {
   }
 }
 
+/** An error surfacing from an aborted scan, as a LakeSoulError of kind Aborted. */
+function abortError(e: unknown, signal: AbortSignal | undefined, table: string): unknown {
+  if (LakeSoulError.is(e) || !signal?.aborted) return e;
+  return new LakeSoulError('Aborted', `reading table "${table}" into a DataFrame was aborted`, { code: 'ABORTED', cause: e, context: { table } });
+}
+
 /**
  * Convert an Arrow Table or RecordBatch to a Danfo DataFrame (types per docs/dataframes.md).
  * Throws a `LakeSoulError` naming the column and row for a value with no exact JS form (e.g. an int64
@@ -79,9 +85,13 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   const context = { table: name, namespace: table.info.namespace };
   const decodePlan = planDecode(plan.schema, convert, context);
   const rows: unknown[][] = [];
-  for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
-    aborted(scan.signal, name);
-    toRows(decodeColumns(batch, decodePlan, rows.length, context), rows);
+  try {
+    for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
+      aborted(scan.signal, name);
+      toRows(decodeColumns(batch, decodePlan, rows.length, context), rows);
+    }
+  } catch (e) {
+    throw abortError(e, scan.signal, name);
   }
   return frame(mod, rows, decodePlan);
 }
@@ -102,10 +112,23 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
   const context = { table: name, namespace: table.info.namespace };
   const decodePlan = planDecode(plan.schema, convert, context);
   let rowBase = 0;
-  for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
-    aborted(scan.signal, name);
-    const decoded = decodeColumns(batch, decodePlan, rowBase, context);
-    rowBase += decoded.numRows;
-    yield frame(mod, toRows(decoded), decodePlan);
+  const batches = plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<RecordBatch>;
+      try {
+        next = await batches.next();
+        aborted(scan.signal, name);
+      } catch (e) {
+        throw abortError(e, scan.signal, name);
+      }
+      if (next.done) return;
+      const decoded = decodeColumns(next.value, decodePlan, rowBase, context);
+      rowBase += decoded.numRows;
+      yield frame(mod, toRows(decoded), decodePlan);
+    }
+  } finally {
+    // Stopping early (break, return, error) stops the scan and its prefetch.
+    await batches.return?.();
   }
 }

@@ -125,6 +125,16 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(Math.max(...sizes)).toBeLessThanOrEqual(20);
     expect(sizes.length).toBeGreaterThanOrEqual(5);
     expect([...seen].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 95 }, (_, i) => i));
+    const aborted = AbortSignal.abort();
+    await expect(readDataFrame(table, { dfd, signal: aborted })).rejects.toMatchObject({ kind: 'Aborted', context: { table: 'streamed' } });
+    await expect(writeDataFrame(frame({ id: [1], k: ['x'] }), table, { signal: aborted })).rejects.toMatchObject({ kind: 'Aborted' });
+    const controller = new AbortController();
+    const stopped = (async () => {
+      let n = 0;
+      for await (const _df of streamDataFrames(table, { dfd, batchSize: 10, signal: controller.signal })) if (++n === 2) controller.abort();
+      return n;
+    })();
+    await expect(stopped).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e) && e.kind === 'Aborted');
     let frames = 0;
     for await (const _df of streamDataFrames(table, { dfd, batchSize: 20 })) {
       if (++frames === 2) break;
