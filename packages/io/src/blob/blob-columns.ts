@@ -7,6 +7,12 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 /** Table property listing blob columns, comma-separated: `lakesoul_blob_columns=image_path,audio`. */
 export const BLOB_COLUMNS_PROPERTY = 'lakesoul_blob_columns';
 
+/**
+ * Table property listing extra roots blob references of the table may point into, comma-separated
+ * (set by `importImages` in reference mode). Readers add them to `allowedRoots`.
+ */
+export const BLOB_ROOTS_PROPERTY = 'lakesoul_blob_roots';
+
 /** Arrow field metadata key marking a blob column (value `true`). */
 export const BLOB_FIELD_METADATA = 'lakesoul.blob';
 
@@ -52,4 +58,10 @@ export function blobColumnsOf(table: BlobTableDescription): string[] {
     if (v !== undefined && v.toLowerCase() === 'true' && !out.includes(f.name)) out.push(f.name);
   }
   return out;
+}
+
+/** The extra allowed roots a table declares in its `lakesoul_blob_roots` property (empty when none). */
+export function blobRootsOf(table: { properties?: Record<string, string> }): string[] {
+  const v = table.properties?.[BLOB_ROOTS_PROPERTY];
+  return v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }

@@ -91,6 +91,14 @@ describe('scanImageFolder and readManifest', () => {
     const bytes = out.flatMap((b) => [...b.getChild('path__bytes')!]) as Uint8Array[];
     const byPath = new Map(files.map(([p, b]) => [p, b]));
     rel.getChild('path')!.toArray().forEach((p: string, i: number) => expect(Buffer.from(bytes[i]).equals(Buffer.from(byPath.get(p)!))).toBe(true));
+    // with the folder's size column no HEAD request is needed
+    const stats = { fetched: 0, heads: 0, bytesFetched: 0, peakBytesInFlight: 0, peakConcurrent: 0, batches: 0, cancelled: false };
+    const out2 = [];
+    for await (const b of resolveBlobs(asAsync(rel.batches), { columns: ['path'], tablePath: root, stores, keyColumns: [], sizeColumns: { path: 'size' }, stats })) out2.push(b);
+    expect(stats.heads).toBe(0);
+    expect(stats.fetched).toBe(14);
+    const bytes2 = out2.flatMap((b) => [...b.getChild('path__bytes')!]) as Uint8Array[];
+    bytes2.forEach((b, i) => expect(Buffer.from(b).equals(Buffer.from(bytes[i]))).toBe(true));
   });
 
   it('lists an image folder on S3 (moto)', async () => {

@@ -44,6 +44,12 @@ export interface ResolveBlobsOptions extends BlobReadOptions {
   keyColumns: string[];
   /** Base of relative references instead of the table path (automatically an allowed root). */
   relativeRoot?: string;
+  /**
+   * Columns holding each blob's size in bytes, by blob column (`{ image_path: 'size' }`, as
+   * {@link scanImageFolder} produces): rows with a size skip the HEAD request that otherwise learns
+   * it. The size is trusted for the byte bound until the object arrives; then its real length counts.
+   */
+  sizeColumns?: Record<string, string>;
   signal?: AbortSignal;
   /** Filled while reading. */
   stats?: BlobReadStats;
@@ -93,7 +99,7 @@ const MAX_BINARY_BYTES = 2 ** 31 - 1;
  *
  * Fetching: at most `concurrency` requests run at once, and the bytes of objects being fetched or
  * fetched but not yet handed to the consumer stay within `maxBytesInFlight` (one object always
- * proceeds, even when larger). Sizes come from the reference's length, else from a HEAD request.
+ * proceeds, even when larger). Sizes come from the reference's length, else from `sizeColumns`, else from a HEAD request.
  * Fetches run ahead of the consumer across batch boundaries; batches come out in input order. When a
  * batch does not fit the byte bound, its finished leading rows are emitted as a smaller batch to make
  * room, so output batches may be slices of input batches. An early `return()` (or the signal) aborts
@@ -196,6 +202,13 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     const b: BatchState = { batch, rowOffset: rowsSeen, tasks: [], emitted: 0, donePrefix: 0 };
     rowsSeen += batch.numRows;
     const readers = columns.map((c) => referenceReader(batch.getChild(c)!));
+    const sizeReaders = columns.map((c) => {
+      const name = options.sizeColumns?.[c];
+      if (name === undefined) return undefined;
+      const v = batch.getChild(name);
+      if (!v) throw new LakeSoulError('InvalidArgument', `size column '${name}' of blob column '${c}' is not among the read columns`, { context: { column: name } });
+      return v;
+    });
     for (let row = 0; row < batch.numRows; row++) {
       for (let col = 0; col < columns.length; col++) {
         const t: Task = { seq: seq++, batch: b, row, col, done: false, result: null, reserved: 0, granted: false };
@@ -218,6 +231,10 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
             localPath: resolved.parsed.scheme === 'file' && loc.baseUri === 'file:///' ? '/' + loc.key : undefined,
           };
           if (resolved.length !== undefined) t.size = resolved.length;
+          else {
+            const sv = sizeReaders[col]?.get(row);
+            if (sv !== null && sv !== undefined) t.size = toSafeInt(sv, 'size', ref.path);
+          }
         } catch (e) {
           t.done = true;
           t.error = taskError(t, asLakeSoulError(e), original || '(unreadable reference)');
@@ -542,7 +559,8 @@ function binaryData(values: (Uint8Array | null)[]): Data<Binary> {
     else total += v.length;
   }
   const offsets = new Int32Array(n + 1);
-  const data = new Uint8Array(total);
+  // every byte is written below: skip the zero-fill of a fresh allocation
+  const data = new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total);
   const bitmap = new Uint8Array((n + 7) >> 3);
   let off = 0;
   for (let i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
 // Blob (file reference) columns: declaration, safe resolution, prefetching reads, folder/manifest helpers.
-export { blobColumnsOf, blobBytesColumnName, BLOB_COLUMNS_PROPERTY, BLOB_FIELD_METADATA, BLOB_BYTES_SUFFIX } from './blob-columns.js';
+export { blobColumnsOf, blobRootsOf, blobBytesColumnName, BLOB_COLUMNS_PROPERTY, BLOB_ROOTS_PROPERTY, BLOB_FIELD_METADATA, BLOB_BYTES_SUFFIX } from './blob-columns.js';
 export type { BlobTableDescription } from './blob-columns.js';
 export { BlobRoots, parseBlobReferenceString } from './blob-reference.js';
 export type { BlobReference, BlobRootsOptions, ResolvedBlobReference } from './blob-reference.js';
@@ -7,3 +7,5 @@ export { resolveBlobs, DEFAULT_BLOB_CONCURRENCY, DEFAULT_BLOB_BYTES_IN_FLIGHT } 
 export type { BlobReadStats, ResolveBlobsOptions } from './blob-resolver.js';
 export { scanImageFolder, readManifest, IMAGE_EXTENSIONS } from './image-folder.js';
 export type { ScanImageFolderOptions, ReadManifestOptions } from './image-folder.js';
+export { importImages } from './image-import.js';
+export type { ImageSource, ImportImagesOptions, ImportImagesResult } from './image-import.js';

@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
+import type { ObjectStore } from '../types.js';
+import { StoreRegistry, toFileUri } from '../store/index.js';
+import { createTestBucket, deleteTestBucket, testS3Env } from '../store/s3-test-env.js';
+import { Lakehouse } from '../table/index.js';
+import { blobColumnsOf, blobRootsOf } from './blob-columns.js';
+import { importImages } from './image-import.js';
+import { makePng } from './blob-test-fixtures.js';
+
+const LABELS = ['cat', 'dog', 'owl'];
+const COUNT = 150;
+
+describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-import-'));
+  const folder = join(dir, 'photos');
+  const files = new Map<string, Uint8Array>(); // relative path -> bytes
+  let bucket: string;
+  let catalog: Catalog;
+  const puts: string[] = [];
+  let lhLocal: Lakehouse;
+  let lhS3: Lakehouse;
+
+  beforeAll(async () => {
+    for (let i = 0; i < COUNT; i++) {
+      const rel = `${LABELS[i % 3]}/p${String(i).padStart(4, '0')}.png`;
+      const png = makePng(1000 + i, 6 + (i % 17), 6 + (i % 5));
+      mkdirSync(join(folder, LABELS[i % 3]), { recursive: true });
+      writeFileSync(join(folder, rel), png);
+      files.set(rel, png);
+    }
+    writeFileSync(join(folder, 'notes.txt'), 'not an image');
+    bucket = await createTestBucket('import');
+    catalog = await Catalog.open({ dataDir: ':memory:' });
+    const track = (s: ObjectStore): ObjectStore => ({
+      description: s.description,
+      get: (p, o) => s.get(p, o),
+      head: (p, o) => s.head(p, o),
+      delete: (p, o) => s.delete(p, o),
+      list: (p, o) => s.list(p, o),
+      put: (p, d, o) => (puts.push(p), s.put(p, d, o)),
+    });
+    lhLocal = await Lakehouse.open({ catalog, stores: new StoreRegistry({ wrap: track }), warehouse: toFileUri(join(dir, 'wh')) });
+    lhS3 = await Lakehouse.open({ catalog, stores: new StoreRegistry({ env: testS3Env(), wrap: track }), warehouse: `s3://${bucket}/wh` });
+  });
+  afterAll(async () => {
+    await catalog?.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (bucket) await deleteTestBucket(bucket);
+  });
+
+  async function readAll(t: Awaited<ReturnType<typeof importImages>>['table'], extra: Record<string, unknown> = {}) {
+    const out = await t.toArrow({ blobs: { columns: ['path'], allowedRoots: blobRootsOf(t.info) }, ...extra });
+    return out.toArray().map((r) => ({ path: r.path as string, label: r.label as string | null, size: r.size as bigint, bytes: r.path__bytes as Uint8Array }));
+  }
+
+  it('reference mode: rows point at the files in place; bytes round-trip exactly', async () => {
+    const res = await importImages(lhLocal, 'photos_ref', { folder: toFileUri(folder) });
+    expect(res.rows).toBe(COUNT);
+    expect(res.copied).toBe(0);
+    const info = (await lhLocal.table('photos_ref')).info;
+    expect(blobColumnsOf(info)).toEqual(['path']);
+    expect(blobRootsOf(info)).toEqual([toFileUri(folder)]);
+    const rows = await readAll(res.table);
+    expect(rows.length).toBe(COUNT);
+    for (const r of rows) {
+      const rel = r.path.slice(toFileUri(folder).length + 1);
+      expect(Buffer.from(r.bytes).equals(Buffer.from(files.get(rel)!)), r.path).toBe(true);
+      expect(r.label).toBe(rel.split('/')[0]);
+      expect(Number(r.size)).toBe(files.get(rel)!.length);
+    }
+    // projected: only the label and the bytes
+    const proj = await res.table.toArrow({ columns: ['label', 'path'], blobs: { columns: ['path'], allowedRoots: blobRootsOf(info) } });
+    expect(proj.schema.fields.map((f) => f.name)).toEqual(['label', 'path', 'path__bytes']);
+    // without the declared root the references are refused
+    const e = await res.table.toArrow({ blobs: ['path'] }).catch((x) => x);
+    expect(LakeSoulError.is(e, 'PermissionDenied')).toBe(true);
+    expect(e.message).toMatch(/path=file:\/\/\//);
+  });
+
+  it('copy mode onto S3: files under <table>/_blobs, relative references, label upserts leave files alone', async () => {
+    puts.length = 0;
+    const res = await importImages(lhS3, 'photos_copy', { folder: toFileUri(folder) }, { mode: 'copy' });
+    expect(res.copied).toBe(COUNT);
+    expect(res.table.info.path).toBe(`s3://${bucket}/wh/default/photos_copy`);
+    expect(puts.filter((p) => p.includes('/_blobs/')).length).toBe(COUNT);
+    const rows = await readAll(res.table);
+    expect(rows.length).toBe(COUNT);
+    for (const r of rows) {
+      expect(r.path.startsWith('_blobs/')).toBe(true);
+      expect(Buffer.from(r.bytes).equals(Buffer.from(files.get(r.path.slice('_blobs/'.length))!))).toBe(true);
+    }
+    // upsert new labels for the same files: no object under _blobs is written again
+    puts.length = 0;
+    const relabel = rows.filter((_, i) => i % 2 === 0).map((r) => r.path);
+    await res.table.write(new Table({ path: vectorFromArray(relabel, new Utf8()), label: vectorFromArray(relabel.map(() => 'relabelled'), new Utf8()) }), { mode: 'upsert' });
+    expect(puts.filter((p) => p.includes('/_blobs/'))).toEqual([]);
+    const after = await readAll(res.table);
+    expect(after.length).toBe(COUNT);
+    expect(after.filter((r) => r.label === 'relabelled').length).toBe(relabel.length);
+    for (const r of after) expect(Buffer.from(r.bytes).equals(Buffer.from(files.get(r.path.slice('_blobs/'.length))!))).toBe(true);
+    // importing again copies nothing (same sizes already there)
+    const again = await importImages(lhS3, 'photos_copy', { folder: toFileUri(folder) }, { mode: 'copy' });
+    expect(again.copied).toBe(0);
+  });
+
+  it('imports a manifest; a row escaping the table is refused through scan, naming its key', async () => {
+    writeFileSync(join(folder, 'manifest.csv'), 'file,caption\n' + [...files.keys()].slice(0, 10).map((p, i) => `${p},caption ${i}`).join('\n') + '\n');
+    const res = await importImages(lhLocal, 'captions', { manifest: toFileUri(join(folder, 'manifest.csv')), pathColumn: 'file' }, { mode: 'copy' });
+    expect(res.rows).toBe(10);
+    const rows = await res.table.toArrow({ blobs: ['path'] });
+    expect(rows.schema.fields.map((f) => f.name)).toEqual(['path', 'caption', 'size', 'path__bytes']);
+    for (const r of rows.toArray()) expect(Buffer.from(r.path__bytes).equals(Buffer.from(files.get(r.path.slice('_blobs/'.length))!))).toBe(true);
+    await res.table.write(new Table({ path: vectorFromArray(['../../../../../../etc/passwd'], new Utf8()), caption: vectorFromArray(['evil'], new Utf8()) }), { mode: 'upsert' });
+    const e = await res.table.toArrow({ blobs: ['path'] }).catch((x) => x);
+    expect(LakeSoulError.is(e, 'PermissionDenied')).toBe(true);
+    expect(e.message).toContain('path=../../../../../../etc/passwd');
+  });
+});

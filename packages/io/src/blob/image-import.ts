@@ -1,0 +1,168 @@
+/**
+ * Creating a reference table from an image folder or a manifest through the `Lakehouse` API.
+ */
+import { Schema, Field, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import type { Vector } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { Lakehouse, LakeSoulTable } from '../table/index.js';
+import { formatUri, joinUri, parseUri } from '../store/index.js';
+import { Semaphore } from '../store/index.js';
+import { scanImageFolder, readManifest } from './image-folder.js';
+import { BLOB_ROOTS_PROPERTY } from './blob-columns.js';
+
+/** Where the files come from. */
+export type ImageSource =
+  | { folder: string; extensions?: string[] }
+  | { manifest: string; format?: 'csv' | 'jsonl'; pathColumn: string };
+
+/** Options of {@link importImages}. */
+export interface ImportImagesOptions {
+  /**
+   * `reference` (default): rows point at the files where they are (absolute URIs; the source root is
+   * recorded in the `lakesoul_blob_roots` property and must be an allowed root when reading).
+   * `copy`: files are copied under `<table_path>/_blobs/` and rows hold paths relative to the table.
+   */
+  mode?: 'reference' | 'copy';
+  namespace?: string;
+  /** Hash buckets of the table (the path is its primary key); default 4. */
+  hashBucketNum?: number;
+  /** Concurrent copies in copy mode (default 16). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** Result of {@link importImages}. */
+export interface ImportImagesResult {
+  table: LakeSoulTable;
+  rows: number;
+  /** Files copied (copy mode); files already present with the same size are not copied again. */
+  copied: number;
+  /** Bytes copied. */
+  bytesCopied: number;
+}
+
+/**
+ * Creates (or, when it exists, upserts into) table `tableName` listing the files of `source`: an image
+ * folder (`<root>/<label>/<file>` -> columns `path`, `label`, `size`) or a manifest (its columns, the
+ * path column renamed `path`, plus `size`). `path` is the primary key and the blob column
+ * (`lakesoul_blob_columns=path`), so a later upsert of new labels for the same paths rewrites rows,
+ * never the files. The whole listing is written in one commit.
+ */
+export async function importImages(lakehouse: Lakehouse, tableName: string, source: ImageSource, options: ImportImagesOptions = {}): Promise<ImportImagesResult> {
+  const mode = options.mode ?? 'reference';
+  const stores = lakehouse.stores;
+  const signal = options.signal;
+  let rootUri: string;
+  let listing: Table;
+  if ('folder' in source) {
+    rootUri = trimSlash(source.folder);
+    listing = await scanImageFolder(rootUri, { stores, extensions: source.extensions, paths: 'relative', signal });
+  } else {
+    const m = parseUri(source.manifest);
+    const segs = m.key.split('/').filter((s) => s !== '');
+    rootUri = formatUri({ ...m, key: segs.slice(0, -1).join('/') });
+    const raw = await readManifest(source.manifest, { stores, format: source.format, pathColumn: source.pathColumn, signal });
+    listing = await withSizes(raw, source.pathColumn, rootUri, lakehouse, signal);
+  }
+  if (listing.numRows === 0) {
+    throw new LakeSoulError('InvalidArgument', `no files to import from ${'folder' in source ? source.folder : source.manifest}`, { context: { table: tableName } });
+  }
+  const rel = listing.getChild('path')!.toArray() as string[];
+  const absolute = rel.map((p) => absoluteOf(p, rootUri));
+
+  // path is the key; every other column may be null (later partial upserts need not carry them)
+  const schema = new Schema(listing.schema.fields.map((f) => (f.name === 'path' ? new Field('path', new Utf8(), false) : new Field(f.name, f.type, true))));
+  const table = await lakehouse.createTable(tableName, schema, {
+    namespace: options.namespace,
+    primaryKeys: ['path'],
+    hashBucketNum: options.hashBucketNum ?? 4,
+    blobColumns: ['path'],
+    properties: mode === 'reference' ? { [BLOB_ROOTS_PROPERTY]: rootUri } : {},
+    ifNotExists: true,
+  });
+  const tablePath = table.info.path;
+  let copied = 0;
+  let bytesCopied = 0;
+  let paths: string[];
+  if (mode === 'copy') {
+    paths = rel.map((p, i) => `_blobs/${copyName(p, absolute[i], rootUri)}`);
+    const sem = new Semaphore(options.concurrency ?? 16);
+    await Promise.all(
+      paths.map(async (dst, i) => {
+        await sem.acquire(signal);
+        try {
+          const from = stores.resolve(absolute[i]);
+          const to = stores.resolve(joinUri(tablePath, dst));
+          const meta = await from.store.head(from.key, { signal });
+          const existing = await to.store.head(to.key, { signal }).catch((e) => {
+            if (LakeSoulError.is(e, 'NotFound')) return null;
+            throw e;
+          });
+          if (existing && existing.size === meta.size) return;
+          const bytes = await from.store.get(from.key, { signal });
+          await to.store.put(to.key, bytes, { signal });
+          copied++;
+          bytesCopied += bytes.length;
+        } finally {
+          sem.release();
+        }
+      }),
+    );
+  } else {
+    paths = absolute;
+  }
+  const vectors: Record<string, Vector> = {};
+  for (const f of listing.schema.fields) {
+    vectors[f.name] = f.name === 'path' ? vectorFromArray(paths, new Utf8()) : listing.getChild(f.name)!;
+  }
+  await table.write(new Table(vectors), { mode: 'upsert', signal });
+  return { table, rows: listing.numRows, copied, bytesCopied };
+}
+
+function trimSlash(uri: string): string {
+  const p = parseUri(uri);
+  return formatUri({ ...p, key: p.key.split('/').filter((s) => s !== '').join('/') });
+}
+
+/** Absolute URI of a listed path: relative paths are below `root`; `..` may not leave it. */
+function absoluteOf(path: string, root: string): string {
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) || path.startsWith('/')) return formatUri(parseUri(path));
+  const segs: string[] = [];
+  for (const s of path.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (segs.length === 0) throw new LakeSoulError('InvalidArgument', `manifest path '${path}' leaves the manifest's directory ${root}`, { context: { file: path } });
+      segs.pop();
+    } else segs.push(s);
+  }
+  return joinUri(root, ...segs);
+}
+
+/** Name of a copy below `_blobs/`: the path relative to the source root, or `ext/<authority>/<key>`. */
+function copyName(rel: string, abs: string, root: string): string {
+  const r = root.endsWith('/') ? root : root + '/';
+  if (abs.startsWith(r)) return abs.slice(r.length);
+  const p = parseUri(abs);
+  return ['ext', p.scheme, p.authority || 'local', p.key].filter((s) => s !== '').join('/');
+}
+
+/** Adds a `size` column (HEAD of every file) and renames the path column to `path`. */
+async function withSizes(raw: Table, pathColumn: string, root: string, lakehouse: Lakehouse, signal?: AbortSignal): Promise<Table> {
+  const paths = raw.getChild(pathColumn)!.toArray() as string[];
+  const sem = new Semaphore(16);
+  const sizes = await Promise.all(
+    paths.map(async (p) => {
+      await sem.acquire(signal);
+      try {
+        const { store, key } = lakehouse.stores.resolve(absoluteOf(p, root));
+        return BigInt((await store.head(key, { signal })).size);
+      } finally {
+        sem.release();
+      }
+    }),
+  );
+  const vectors: Record<string, Vector> = { path: raw.getChild(pathColumn)! };
+  for (const f of raw.schema.fields) if (f.name !== pathColumn && f.name !== 'path' && f.name !== 'size') vectors[f.name] = raw.getChild(f.name)!;
+  vectors.size = makeVector(BigInt64Array.from(sizes));
+  return new Table(vectors);
+}
