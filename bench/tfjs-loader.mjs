@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// Benchmark of the tfjs loader (connector-tfjs), against baselines measured in the same run:
+//   - tabular rows and 224x224 images: loader samples/s alone, and feeding a small model via
+//     model.fitDataset, vs the model's own step rate on pre-made tensors (ratio > 1: the loader is
+//     not the bottleneck for that model);
+//   - the same with 20 ms injected latency per storage request (withLatency) vs none;
+//   - image decoding on the main thread vs a worker pool.
+//
+//   pnpm build && node bench/tfjs-loader.mjs [--rows 40000] [--images 160] [--backend wasm|cpu]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { Field, Float32, Int32, Int64, List, Schema, Utf8, makeTable, vectorFromArray } from 'apache-arrow';
+import { Lakehouse, StoreRegistry, joinUri, scanPlanFromJSON, toFileUri, withLatency } from '@lakesoul-ts/io';
+import { images, tfjsDataset } from '@lakesoul-ts/connector-tfjs';
+import { shapeImage } from '../examples/tfjs-train-images.mjs';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const ROWS = Number(arg('rows', 40000));
+const IMAGES = Number(arg('images', 160));
+const LATENCY_MS = 20;
+// The wasm backend (several times faster than cpu). tfjs-backend-wasm 4.22 has no
+// Conv2DBackpropFilter kernel, so the image model is pooling + dense (a CNN trains on cpu/tfjs-node).
+const TAB_BACKEND = arg('backend', 'wasm');
+const IMG_BACKEND = arg('image-backend', TAB_BACKEND);
+await tf.setBackend(TAB_BACKEND);
+await tf.ready();
+
+const dir = mkdtempSync(join(tmpdir(), 'lakesoul-bench-tfjs-'));
+const lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: toFileUri(join(dir, 'warehouse')) });
+const plainStores = new StoreRegistry();
+const slowStores = new StoreRegistry({ wrap: (s) => withLatency(s, { perRequestMs: LATENCY_MS }) });
+const results = [];
+const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+const report = (name, samples, ms) => {
+  const rate = (samples / ms) * 1000;
+  results.push({ name, samples, ms: Math.round(ms), samplesPerSec: Math.round(rate) });
+  console.log(`${name.padEnd(52)} ${String(samples).padStart(7)} samples  ${fmt(ms).padStart(8)} ms  ${fmt(rate).padStart(9)} samples/s`);
+  return rate;
+};
+const REPS = Number(arg('reps', 3));
+/** Runs `fn` REPS times (returns [samples, ms]); reports the median run. */
+const time = async (fn) => {
+  const runs = [];
+  for (let i = 0; i < REPS; i++) {
+    const t0 = performance.now();
+    const n = await fn();
+    runs.push([n, performance.now() - t0]);
+  }
+  runs.sort((a, b) => a[1] / a[0] - b[1] / b[0]);
+  return runs[Math.floor(runs.length / 2)];
+};
+
+async function drain(ds) {
+  let n = 0;
+  const it = await ds.iterator();
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const el = r.value;
+    n += (el.xs ?? Object.values(el)[0]).shape[0];
+    tf.dispose(el);
+  }
+  return n;
+}
+
+async function fit(model, ds) {
+  let n = 0;
+  await model.fitDataset(ds, { epochs: 1, verbose: 0, callbacks: { onBatchEnd: async (_b, logs) => void (n += logs.size) } });
+  return n;
+}
+
+async function modelSteps(model, xs, ys, steps) {
+  await model.trainOnBatch(xs, ys); // warm-up
+  return time(async () => {
+    for (let i = 0; i < steps; i++) await model.trainOnBatch(xs, ys);
+    return steps * xs.shape[0];
+  });
+}
+
+console.log(`tfjs loader benchmark: tf ${tf.version.tfjs}, backends tabular=${TAB_BACKEND} images=${IMG_BACKEND}, node ${process.version}, ${cpus().length} x ${cpus()[0]?.model}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; median of ${REPS} runs`);
+
+// ---------------------------------------------------------------------------------------------- tabular
+{
+  const D = 16;
+  const schema = new Schema([new Field('id', new Int64(), false), new Field('x', new Float32(), false), new Field('v', new List(new Field('item', new Float32(), true)), false), new Field('label', new Int32(), false), new Field('date', new Utf8(), false)]);
+  const table = await lakehouse.createTable('tab', schema, { rangePartitions: ['date'] });
+  const files = 8;
+  for (let f = 0; f < files; f++) {
+    const ids = Array.from({ length: ROWS / files }, (_, i) => f * (ROWS / files) + i);
+    await table.write(makeTable({
+      id: vectorFromArray(ids.map(BigInt), new Int64()),
+      x: vectorFromArray(ids.map((i) => (i % 100) / 100), new Float32()),
+      v: vectorFromArray(ids.map((i) => Array.from({ length: D }, (_, k) => Math.sin(i + k))), new List(new Field('item', new Float32(), true))),
+      label: vectorFromArray(ids.map((i) => i % 10), new Int32()),
+      date: vectorFromArray(ids.map(() => `d${f % 2}`), new Utf8()),
+    }));
+  }
+  const planJSON = (await (await table.scan({})).withRowCounts()).toJSON();
+  const B = 256;
+  const open = (stores) => ({ planJSON, open: (j) => scanPlanFromJSON(j, stores) });
+  const opts = { tf, batchSize: B, features: ['x', 'v'], labels: { column: 'label', oneHot: 10 }, shuffle: { seed: 1, bufferSize: 4096 } };
+  const makeModel = () => {
+    const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [D + 1], units: 64, activation: 'relu' }), tf.layers.dense({ units: 10, activation: 'softmax' })] });
+    m.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    return m;
+  };
+  console.log(`\n-- tabular: ${ROWS} rows in ${files} splits, features x + v[${D}] -> [${B}, ${D + 1}] float32, one-hot labels; MLP ${D + 1}-64-10`);
+  await drain(await tfjsDataset(open(plainStores), opts)); // warm-up (parquet-wasm init)
+  const loader = report('loader alone', ...(await time(async () => drain(await tfjsDataset(open(plainStores), opts)))));
+  const loaderSlow = report(`loader alone, ${LATENCY_MS} ms storage latency`, ...(await time(async () => drain(await tfjsDataset(open(slowStores), opts)))));
+  const model = makeModel();
+  const xs = tf.randomNormal([B, D + 1]);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 10), 'int32'), 10);
+  const step = report('model step alone (pre-made tensors)', ...(await modelSteps(model, xs, ys, Math.ceil(ROWS / B))));
+  const fed = report('loader feeding the model (fitDataset)', ...(await time(async () => fit(model, await tfjsDataset(open(plainStores), opts)))));
+  const fedSlow = report(`loader feeding the model, ${LATENCY_MS} ms latency`, ...(await time(async () => fit(model, await tfjsDataset(open(slowStores), opts)))));
+  tf.dispose([xs, ys]);
+  model.dispose();
+  console.log(`ratios: loader/model-step ${fmt(loader / step)}x, fed/model-step ${fmt(fed / step)}x, latency/no-latency loader ${fmt(loaderSlow / loader)}x, fed ${fmt(fedSlow / fed)}x`);
+  results.push({ ratios: { tabularLoaderOverModel: loader / step, tabularFedOverModel: fed / step, tabularLatencyLoader: loaderSlow / loader, tabularLatencyFed: fedSlow / fed } });
+}
+
+// ---------------------------------------------------------------------------------------------- images
+await tf.setBackend(IMG_BACKEND);
+await tf.ready();
+{
+  const SRC = 256;
+  const schema = new Schema([new Field('id', new Int64(), false), new Field('image_path', new Utf8(), false), new Field('label', new Int32(), false), new Field('date', new Utf8(), false)]);
+  const table = await lakehouse.createTable('img', schema, { rangePartitions: ['date'], blobColumns: ['image_path'] });
+  const files = 4;
+  let bytes = 0;
+  for (let f = 0; f < files; f++) {
+    const ids = Array.from({ length: IMAGES / files }, (_, i) => f * (IMAGES / files) + i);
+    const paths = [];
+    for (const id of ids) {
+      const png = shapeImage(id % 3, SRC, id);
+      bytes += png.length;
+      const rel = `images/${id}.png`;
+      const { store, key } = lakehouse.stores.resolve(joinUri(table.info.path, rel));
+      await store.put(key, png);
+      paths.push(rel);
+    }
+    await table.write(makeTable({
+      id: vectorFromArray(ids.map(BigInt), new Int64()),
+      image_path: vectorFromArray(paths, new Utf8()),
+      label: vectorFromArray(ids.map((i) => i % 3), new Int32()),
+      date: vectorFromArray(ids.map(() => 'd'), new Utf8()),
+    }));
+  }
+  const planJSON = (await (await table.scan({ blobs: ['image_path'] })).withRowCounts()).toJSON();
+  const B = 16;
+  const open = (stores) => ({ planJSON, open: (j) => scanPlanFromJSON(j, stores) });
+  const opts = (workers) => ({ tf, batchSize: B, transform: images.resize(224, 224).scale(1 / 255), labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 1, bufferSize: 64 }, decode: { workers } });
+  const makeModel = () => {
+    const m = tf.sequential({ layers: [
+      tf.layers.averagePooling2d({ inputShape: [224, 224, 3], poolSize: 4 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 32, activation: 'relu' }),
+      tf.layers.dense({ units: 3, activation: 'softmax' }),
+    ] });
+    m.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    return m;
+  };
+  console.log(`\n-- images: ${IMAGES} PNG ${SRC}x${SRC} (${(bytes / IMAGES / 1024).toFixed(0)} KiB avg) in ${files} splits -> decode + resize 224x224 + scale -> [${B}, 224, 224, 3]; small model (avg-pool 4, dense 32, dense 3)`);
+  const workers = Math.max(1, Math.min(4, cpus().length));
+  await drain(await tfjsDataset(open(plainStores), opts(0))); // warm-up
+  const main = report('loader alone, decode on main thread', ...(await time(async () => drain(await tfjsDataset(open(plainStores), opts(0))))));
+  let ds = await tfjsDataset(open(plainStores), opts(workers));
+  const pool = report(`loader alone, decode on ${workers} worker threads`, ...(await time(() => drain(ds))));
+  await ds.close();
+  ds = await tfjsDataset(open(slowStores), opts(workers));
+  const poolSlow = report(`loader alone, ${workers} workers, ${LATENCY_MS} ms latency`, ...(await time(() => drain(ds))));
+  await ds.close();
+  const model = makeModel();
+  const xs = tf.randomUniform([B, 224, 224, 3]);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 3), 'int32'), 3);
+  const step = report('model step alone (pre-made tensors)', ...(await modelSteps(model, xs, ys, Math.ceil(IMAGES / B))));
+  const fedMain = report('loader (main thread) feeding the model', ...(await time(async () => fit(model, await tfjsDataset(open(plainStores), opts(0))))));
+  ds = await tfjsDataset(open(plainStores), opts(workers));
+  const fedPool = report(`loader (${workers} workers) feeding the model`, ...(await time(() => fit(model, ds))));
+  await ds.close();
+  ds = await tfjsDataset(open(slowStores), opts(workers));
+  const fedSlow = report(`loader (${workers} workers) feeding, ${LATENCY_MS} ms latency`, ...(await time(() => fit(model, ds))));
+  await ds.close();
+  tf.dispose([xs, ys]);
+  model.dispose();
+  console.log(`ratios: loader/model-step main ${fmt(main / step)}x, workers ${fmt(pool / step)}x; fed/model-step main ${fmt(fedMain / step)}x, workers ${fmt(fedPool / step)}x; workers/main ${fmt(pool / main)}x; latency/no-latency loader ${fmt(poolSlow / pool)}x, fed ${fmt(fedSlow / fedPool)}x`);
+  results.push({ ratios: { imageLoaderMainOverModel: main / step, imageLoaderWorkersOverModel: pool / step, imageFedMainOverModel: fedMain / step, imageFedWorkersOverModel: fedPool / step, workersOverMain: pool / main, imageLatencyLoader: poolSlow / pool, imageLatencyFed: fedSlow / fedPool } });
+}
+
+await lakehouse.close();
+rmSync(dir, { recursive: true, force: true });
+if (process.argv.includes('--json')) console.log(JSON.stringify(results));
