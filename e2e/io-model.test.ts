@@ -70,10 +70,10 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
     for (let i = 0; i < ops; i++) {
       const r = rnd();
       if (r < 0.4 || model.size === 0) {
-        const n = 1 + int(30);
+        const n = 1 + int(50);
         const rows: Row[] = [];
         for (let k = 0; k < n; k++) {
-          rows.push({ part: PARTS[int(3)], id: int(60), a: rnd() < 0.1 ? null : int(1000), b: rnd() < 0.1 ? null : `s${int(50)}` });
+          rows.push({ part: PARTS[int(3)], id: int(80), a: rnd() < 0.1 ? null : int(1000), b: rnd() < 0.1 ? null : `s${int(50)}` });
         }
         step = `#${i} upsert ${n} rows`;
         const res = await t.write(batchOf(rows, ['a', 'b']));
@@ -88,7 +88,7 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
         const col: 'a' | 'b' = rnd() < 0.5 ? 'a' : 'b';
         const n = 1 + int(20);
         const rows: Row[] = [];
-        for (let k = 0; k < n; k++) rows.push({ part: PARTS[int(3)], id: int(60), a: rnd() < 0.1 ? null : int(1000), b: rnd() < 0.1 ? null : `t${int(50)}` });
+        for (let k = 0; k < n; k++) rows.push({ part: PARTS[int(3)], id: int(80), a: rnd() < 0.1 ? null : int(1000), b: rnd() < 0.1 ? null : `t${int(50)}` });
         step = `#${i} partial upsert of '${col}' (${n} rows)`;
         const res = await t.write(batchOf(rows, [col]));
         for (const row of rows) {
@@ -107,7 +107,7 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
           if (all.length > 0 && rnd() < 0.85) {
             const x = all[int(all.length)];
             keys.push({ id: BigInt(x.id), part: x.part });
-          } else keys.push({ id: BigInt(60 + int(10)), part: PARTS[int(3)] });
+          } else keys.push({ id: BigInt(80 + int(10)), part: PARTS[int(3)] });
         }
         step = `#${i} deleteByKeys ${keys.map((k) => `${k.part}/${k.id}`).join(' ')}`;
         const res = await t.deleteByKeys(keys);
@@ -184,13 +184,13 @@ const seedOf = () => (process.env.LAKESOUL_MODEL_SEED ? Number(process.env.LAKES
 
 describe('randomized model test', () => {
   it('PGlite catalog + local disk: hundreds of commits, checked at latest and every version', async () => {
-    const r = await runModel('pglite', 'local', 220, seedOf());
-    expect(r.commits).toBeGreaterThan(150);
-    expect(r.rows).toBeGreaterThan(1500);
+    const r = await runModel('pglite', 'local', 160, seedOf());
+    expect(r.commits).toBeGreaterThan(110);
+    expect(r.rows).toBeGreaterThan(2000);
   }, 180_000);
 
   it('PostgreSQL catalog + S3 (moto)', async () => {
-    const r = await runModel('pg', 's3', 60, seedOf());
-    expect(r.commits).toBeGreaterThan(30);
+    const r = await runModel('pg', 's3', 40, seedOf());
+    expect(r.commits).toBeGreaterThan(25);
   }, 180_000);
 });

@@ -18,7 +18,7 @@ import type { Filter, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../
 import type { StoreRegistry } from '../store/index.js';
 import { concatBatches, projectBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
-import { filterBatch, normalizeFilter, parseFilter, filterColumns } from './filter-bridge.js';
+import { evaluateFilter, normalizeFilter } from '../filter/index.js';
 import { writeTable, inputBatches, type TableWriteOptions } from './table-writer.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
@@ -257,17 +257,16 @@ export class LakeSoulTable {
   /** Deletes every row matching `filter` (evaluated on merged rows) with one UpdateCommit rewrite. */
   async deleteWhere(filter: Filter, options: DeleteOptions = {}): Promise<DeleteResult> {
     const info = this.info;
-    const expr = normalizeFilter(parseFilter(filter), info.schema);
-    void filterColumns;
+    const expr = normalizeFilter(filter, info.schema);
     const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
-    const notExpr = { op: 'not' as const, arg: expr };
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,
       keep: (b) => {
-        const matched = filterBatch(b, expr);
-        if (matched.numRows === 0) return b;
-        // Keep rows for which the predicate is false or unknown (SQL: only true deletes).
-        return keepNotMatching(b, expr, notExpr);
+        // Keep rows for which the predicate is false or unknown (SQL: only TRUE deletes).
+        const hit = evaluateFilter(expr, b);
+        const rows: number[] = [];
+        for (let i = 0; i < b.numRows; i++) if (hit[i] !== 1) rows.push(i);
+        return rows.length === b.numRows ? b : takeRows(b, Int32Array.from(rows));
       },
     }, options.signal);
     return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rowsRemoved };
@@ -320,8 +319,11 @@ export class LakeSoulTable {
       const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
       const uri = `${base}/${rel}`;
       if (!/\.(parquet|vortex)$/i.test(rel)) continue;
+      // Live files are never touched, whatever their commit rows say (LakeSoul-Python leaves its
+      // commit rows committed=false while partition_info references them).
+      if (referenced.has(uri)) continue;
       if (committed.has(uri)) {
-        if (!referenced.has(uri)) files.push({ path: uri, size: m.size, reason: 'expired' });
+        files.push({ path: uri, size: m.size, reason: 'expired' });
       } else if (now - m.lastModified.getTime() >= window) {
         files.push({ path: uri, size: m.size, reason: 'orphan' });
       }
@@ -399,29 +401,6 @@ class KeyMatcher {
     }
     return out;
   }
-}
-
-/** Rows of `b` for which `expr` is not true (false or null). */
-function keepNotMatching(b: RecordBatch, expr: import('../types.js').FilterExpr, notExpr: import('../types.js').FilterExpr): RecordBatch {
-  // Rows where expr is true are exactly filterBatch(b, expr); mark them by index.
-  const idx = new Int32Array(b.numRows).map((_, i) => i);
-  const tagged = withRowIndex(b, idx);
-  const hits = filterBatch(tagged, expr).getChild(ROW_INDEX)!;
-  const drop = new Set<number>();
-  for (let i = 0; i < hits.length; i++) drop.add(hits.get(i) as number);
-  const keep: number[] = [];
-  for (let i = 0; i < b.numRows; i++) if (!drop.has(i)) keep.push(i);
-  void notExpr;
-  return takeRows(b, Int32Array.from(keep));
-}
-
-const ROW_INDEX = '__lakesoul_row_index__';
-
-function withRowIndex(b: RecordBatch, idx: Int32Array): RecordBatch {
-  const vectors: Record<string, Vector> = {};
-  for (const f of b.schema.fields) vectors[f.name] = b.getChild(f.name)!;
-  vectors[ROW_INDEX] = vectorFromArray(idx);
-  return new Table(vectors).batches[0];
 }
 
 export { inputBatches };

@@ -28,7 +28,7 @@ import type {
 } from '../types.js';
 import { readRanges, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows } from '../arrow/index.js';
-import { filterBatch, filterColumns, normalizeFilter, parseFilter, rowGroupMayMatch, isPkOnly } from './filter-bridge.js';
+import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, readParquetFooter, castTableToSchema } from '../parquet/index.js';
 import { mergeSortedSources, concatSources } from '../merge/index.js';
 import { resolveBlobs } from '../blob/index.js';
@@ -38,6 +38,11 @@ import { checkAborted } from './table-context.js';
 
 /** Default rows per output batch. */
 export const DEFAULT_BATCH_SIZE = 8192;
+
+/** Bytes read from a file's end to get its footer (and, for small files, everything). */
+const TAIL_READ = 64 * 1024;
+/** Column chunks closer than this are fetched in one request. */
+const COALESCE_GAP = 8 * 1024;
 
 /** Resolved, validated scan settings (shared by planning and JSON restore). */
 interface PlanSettings {
@@ -74,7 +79,7 @@ function settingsFor(info: TableInfo, options: ScanOptions, mode: 'snapshot' | '
   const schema = info.schema;
   const columns = options.columns ? [...options.columns] : schema.fields.map((f) => f.name);
   for (const c of columns) fieldOf(schema, c, info.name);
-  const filter = options.filter === undefined || options.filter === null ? null : normalizeFilter(parseFilter(options.filter), schema);
+  const filter = options.filter === undefined || options.filter === null ? null : normalizeFilter(options.filter, schema);
   const mergeOperators: Record<string, MergeOperator> = { ...(options.mergeOperators ?? {}) };
   for (const c of Object.keys(mergeOperators)) fieldOf(schema, c, info.name);
   const blobs = normalizeBlobs(options.blobs);
@@ -260,11 +265,29 @@ export class TableScanPlan implements ScanPlan {
                 throw withFile(e, file.path);
               }
             }
-            // Footer first: prune row groups, then fetch only the needed column chunks into a
-            // sparse copy of the file (the decoder reads nothing else).
-            const footer = await this.footer(file, signal);
+            // Footer first (one read of the file's tail, which small files fit in whole): prune row
+            // groups, then fetch only the needed column chunks into a sparse copy of the file (the
+            // decoder reads nothing else).
+            let tail: Uint8Array;
+            const tailStart = Math.max(0, size - TAIL_READ);
+            try {
+              tail = await store.get(key, { range: { offset: tailStart, length: size - tailStart }, signal });
+            } catch (e) {
+              throw withFile(e, file.path);
+            }
+            const fromTail = (offset: number, length: number) =>
+              offset >= tailStart && offset + length <= size ? tail.subarray(offset - tailStart, offset - tailStart + length) : null;
+            const footer = await readParquetFooter(
+              async (r) => {
+                const o = 'offset' in r ? r.offset : size - r.suffix;
+                const l = 'offset' in r ? (r.length ?? size - o) : r.suffix;
+                return fromTail(o, l) ?? store.get(key, { range: r, signal });
+              },
+              size,
+              { file: file.path, signal },
+            );
             let keep = footer.rowGroups.map((_, i) => i);
-            if (this.pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(this.pruneFilter!, footer.rowGroups[i]));
+            if (this.pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(this.pruneFilter!, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
             if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
             const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
             const present = wanted.filter((c) => footer.columns.includes(c));
@@ -275,18 +298,14 @@ export class TableScanPlan implements ScanPlan {
                 if (present.includes(top)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
               }
             }
-            const tail = footer.footerLength + 8;
-            ranges.push({ offset: size - tail, length: tail });
-            const fetchedBytes = ranges.reduce((x, r) => x + r.length, 0);
-            let bytes: Uint8Array;
+            const bytes = new Uint8Array(size);
+            bytes.set(tail, tailStart);
+            bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
+            const missing = ranges.filter((r) => fromTail(r.offset, r.length) === null);
             try {
-              if (fetchedBytes >= size * 0.9) {
-                bytes = await store.get(key, { signal });
-              } else {
-                const parts = await readRanges(store, key, ranges, { signal, coalesceGap: 64 * 1024 });
-                bytes = new Uint8Array(size);
-                ranges.forEach((r, k) => bytes.set(parts[k], r.offset));
-                bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
+              if (missing.length > 0) {
+                const parts = await readRanges(store, key, missing, { signal, coalesceGap: COALESCE_GAP });
+                missing.forEach((r, k) => bytes.set(parts[k], r.offset));
               }
             } catch (e) {
               throw withFile(e, file.path);

@@ -262,28 +262,63 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: strin
   const n = batch.numRows;
   const perRow = new Int32Array(n);
   if (info.rangePartitions.length === 0) return { descs: ['-5'], perRow };
-  const vecs = info.rangePartitions.map((c) => batch.getChild(c)!);
-  const types = info.rangePartitions.map((c) => info.schema.fields.find((f) => f.name === c)!.type);
-  const index = new Map<string, number>();
+  const cols = info.rangePartitions;
+  const types = cols.map((c) => info.schema.fields.find((f) => f.name === c)!.type);
+  // Per column: a small code per distinct value (consecutive equal values skip the lookup).
+  const codes: Int32Array[] = [];
+  const values: unknown[][] = [];
+  for (const c of cols) {
+    const v = batch.getChild(c)!;
+    const code = new Int32Array(n);
+    const seen = new Map<unknown, number>();
+    const distinct: unknown[] = [];
+    let prev: unknown = Symbol('none');
+    let prevCode = -1;
+    for (let i = 0; i < n; i++) {
+      const x = v.get(i);
+      if (x !== prev || prevCode < 0) {
+        const key = x instanceof Date ? x.getTime() : x instanceof Uint8Array ? Buffer.from(x).toString('latin1') : x;
+        let k = seen.get(key);
+        if (k === undefined) {
+          k = distinct.length;
+          distinct.push(x);
+          seen.set(key, k);
+        }
+        prev = x;
+        prevCode = k;
+      }
+      code[i] = prevCode;
+    }
+    codes.push(code);
+    values.push(distinct);
+  }
+  const index = new Map<number | string, number>();
   const descs: string[] = [];
   for (let i = 0; i < n; i++) {
-    const texts = vecs.map((v, k) => rangeValueText(v.get(i), types[k]));
-    const key = JSON.stringify(texts);
+    let key: number | string;
+    if (codes.length === 1) key = codes[0][i];
+    else {
+      key = '';
+      for (let k = 0; k < codes.length; k++) key += `${codes[k][i]},`;
+    }
     let id = index.get(key);
     if (id === undefined) {
+      const texts = cols.map((_, k) => rangeValueText(values[k][codes[k][i]], types[k]));
       let desc: string;
       try {
-        desc = encodePartitionDesc(info.rangePartitions, texts);
+        desc = encodePartitionDesc(cols, texts);
       } catch (e) {
         if (LakeSoulError.is(e)) {
           e.context.table ??= info.name;
           e.context.row ??= i;
-          throw e;
         }
         throw e;
       }
-      id = descs.length;
-      descs.push(desc);
+      id = descs.indexOf(desc);
+      if (id < 0) {
+        id = descs.length;
+        descs.push(desc);
+      }
       index.set(key, id);
     }
     perRow[i] = id;
@@ -344,26 +379,35 @@ export async function writeTable(
       const { descs, perRow } = partitionDescsOf(ctx, batch);
       const data = info.rangePartitions.length > 0 ? projectBatch(batch, dataCols) : batch;
       const buckets = isPk ? computeBuckets(batch, info.primaryKeys, info.hashBucketNum) : null;
-      // Row indices per (partition, bucket), in arrival order.
-      const idx = new Map<string, { desc: string; bucket: number | null; rows: number[] }>();
-      for (let i = 0; i < batch.numRows; i++) {
-        const desc = descs[perRow[i]];
-        const bucket = buckets ? Number(buckets[i]) : null;
-        const key = `${desc}\u0000${bucket ?? ''}`;
-        let e = idx.get(key);
-        if (!e) idx.set(key, (e = { desc, bucket, rows: [] }));
-        e.rows.push(i);
+      // Row indices per (partition, bucket), in arrival order (a counting sort on the group id).
+      const nb = buckets ? Math.max(1, info.hashBucketNum) : 1;
+      const n = batch.numRows;
+      const gid = new Int32Array(n);
+      const counts = new Int32Array(descs.length * nb);
+      for (let i = 0; i < n; i++) {
+        const g = perRow[i] * nb + (buckets ? buckets[i] : 0);
+        gid[i] = g;
+        counts[g]++;
       }
-      for (const [key, e] of idx) {
-        const part = idx.size === 1 ? data : takeRows(data, Int32Array.from(e.rows));
+      const starts = new Int32Array(counts.length + 1);
+      for (let g = 0; g < counts.length; g++) starts[g + 1] = starts[g] + counts[g];
+      const order = new Int32Array(n);
+      const fill = starts.slice(0, counts.length);
+      for (let i = 0; i < n; i++) order[fill[gid[i]]++] = i;
+      const used = [...counts.keys()].filter((g) => counts[g] > 0);
+      for (const g of used) {
+        const desc = descs[Math.floor(g / nb)];
+        const bucket = buckets ? g % nb : null;
+        const key = `${desc}\u0000${bucket ?? ''}`;
+        const part = used.length === 1 ? data : takeRows(data, order.subarray(starts[g], starts[g + 1]));
         const bytes = batchBytes(part);
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { partitionDesc: e.desc, bucket: e.bucket, batches: [], bytes: 0, rows: 0 }));
-        g.batches.push(part);
-        g.bytes += bytes;
-        g.rows += part.numRows;
+        let grp = groups.get(key);
+        if (!grp) groups.set(key, (grp = { partitionDesc: desc, bucket, batches: [], bytes: 0, rows: 0 }));
+        grp.batches.push(part);
+        grp.bytes += bytes;
+        grp.rows += part.numRows;
         buffered += bytes;
-        if (g.bytes >= target) await flush(key, g);
+        if (grp.bytes >= target) await flush(key, grp);
       }
       rows += batch.numRows;
       while (buffered > maxBuffered && groups.size > 0) {
