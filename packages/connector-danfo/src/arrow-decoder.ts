@@ -389,6 +389,40 @@ function chunksOf(input: Table | RecordBatch, index: number): readonly Data[] {
 }
 
 /**
+ * Decode a Table or RecordBatch straight into row arrays (Danfo's layout), appended to `rows`: no
+ * intermediate column arrays. `rowBase` offsets the row numbers reported in errors.
+ */
+export function decodeRows(input: Table | RecordBatch, plan: DecodePlan, rows: unknown[][], rowBase = 0, context: DecodeContext = {}): void {
+  const numRows = input.numRows;
+  const width = plan.columns.length;
+  const base = rows.length;
+  for (let r = 0; r < numRows; r++) rows.push(new Array(width));
+  plan.columns.forEach((col, j) => {
+    let pos = base;
+    for (const data of chunksOf(input, col.index)) {
+      const read = col.factory(data);
+      const n = data.length;
+      let i = 0;
+      try {
+        for (; i < n; i++) rows[pos + i][j] = read(i);
+      } catch (e) {
+        rows.length = base;
+        throw cellError(e, col, rowBase + pos - base + i, context);
+      }
+      pos += n;
+    }
+  });
+}
+
+function cellError(e: unknown, col: ColumnPlan, row: number, context: DecodeContext): unknown {
+  if (!(e instanceof ValueError)) return e;
+  const where = context.table ? `table "${context.table}" ` : '';
+  return new LakeSoulError('InvalidArgument', `${where}column "${col.name}" row ${row}: ${e.message}; ${e.hint}`, {
+    code: e.code, context: { table: context.table, namespace: context.namespace, column: col.name, row },
+  });
+}
+
+/**
  * Decode a Table or RecordBatch into column arrays under a plan. `rowBase` offsets the row numbers
  * reported in errors (rows of earlier batches of the same scan).
  */
@@ -401,20 +435,11 @@ export function decodeColumns(input: Table | RecordBatch, plan: DecodePlan, rowB
     for (const data of chunksOf(input, col.index)) {
       const read = col.factory(data);
       const n = data.length;
+      let i = 0;
       try {
-        for (let i = 0; i < n; i++) out[pos + i] = read(i);
+        for (; i < n; i++) out[pos + i] = read(i);
       } catch (e) {
-        if (!(e instanceof ValueError)) throw e;
-        // Find the failing row: re-read up to it.
-        let bad = 0;
-        for (; bad < n; bad++) {
-          try { read(bad); } catch { break; }
-        }
-        const row = rowBase + pos + bad;
-        const where = context.table ? `table "${context.table}" ` : '';
-        throw new LakeSoulError('InvalidArgument', `${where}column "${col.name}" row ${row}: ${e.message}; ${e.hint}`, {
-          code: e.code, context: { table: context.table, namespace: context.namespace, column: col.name, row },
-        });
+        throw cellError(e, col, rowBase + pos + i, context);
       }
       pos += n;
     }

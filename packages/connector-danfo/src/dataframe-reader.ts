@@ -7,8 +7,8 @@ import { util } from 'apache-arrow';
 import type { RecordBatch, Table } from 'apache-arrow';
 import type { ScanOptions } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { decodeColumns, planDecode } from './arrow-decoder.js';
-import type { DecodedColumns } from './arrow-decoder.js';
+import { decodeRows, planDecode } from './arrow-decoder.js';
+import type { DecodePlan } from './arrow-decoder.js';
 import { loadDanfo } from './danfo-loader.js';
 import type { DanfoConvertOptions, DanfoModule, DanfoReadOptions, DanfoTable, FrameOf, ReadDataFrameOptions } from './danfo-options.js';
 
@@ -21,20 +21,7 @@ function split(options: ReadDataFrameOptions): { scan: ScanOptions; convert: Dan
   return { scan: scan as ScanOptions, convert, dfd };
 }
 
-function toRows(decoded: DecodedColumns, into: unknown[][] = []): unknown[][] {
-  const { columns, numRows } = decoded;
-  const width = columns.length;
-  const base = into.length;
-  into.length = base + numRows;
-  for (let r = 0; r < numRows; r++) {
-    const row = new Array(width);
-    for (let j = 0; j < width; j++) row[j] = columns[j][r];
-    into[base + r] = row;
-  }
-  return into;
-}
-
-function frame<M extends DanfoModule>(dfd: M, rows: unknown[][], decoded: Pick<DecodedColumns, 'names' | 'dtypes'>): FrameOf<M> {
+function frame<M extends DanfoModule>(dfd: M, rows: unknown[][], decoded: Pick<DecodePlan, 'names' | 'dtypes'>): FrameOf<M> {
   return new dfd.DataFrame(rows, { columns: decoded.names, dtypes: decoded.dtypes }) as FrameOf<M>;
 }
 
@@ -65,8 +52,9 @@ export async function toDataFrame<M extends DanfoModule = DanfoModule>(
   const { dfd, ...convert } = options;
   const mod = (await loadDanfo(dfd)) as M;
   const plan = planDecode(input.schema, convert);
-  const decoded = decodeColumns(input, plan);
-  return frame(mod, toRows(decoded), decoded);
+  const rows: unknown[][] = [];
+  decodeRows(input, plan, rows);
+  return frame(mod, rows, plan);
 }
 
 /**
@@ -88,7 +76,7 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   try {
     for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
       aborted(scan.signal, name);
-      toRows(decodeColumns(batch, decodePlan, rows.length, context), rows);
+      decodeRows(batch, decodePlan, rows, rows.length, context);
     }
   } catch (e) {
     throw abortError(e, scan.signal, name);
@@ -123,9 +111,10 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
         throw abortError(e, scan.signal, name);
       }
       if (next.done) return;
-      const decoded = decodeColumns(next.value, decodePlan, rowBase, context);
-      rowBase += decoded.numRows;
-      yield frame(mod, toRows(decoded), decodePlan);
+      const rows: unknown[][] = [];
+      decodeRows(next.value, decodePlan, rows, rowBase, context);
+      rowBase += rows.length;
+      yield frame(mod, rows, decodePlan);
     }
   } finally {
     // Stopping early (break, return, error) stops the scan and its prefetch.
