@@ -43,11 +43,11 @@ function keyCmp(spec: KeySpec, a: Row, b: Row): number {
   return 0;
 }
 
-function randomSources(rnd: () => number, spec: KeySpec, k: number) {
+function randomSources(rnd: () => number, spec: KeySpec, k: number, full = false) {
   const src: { rows: Row[]; existCols: string[]; batchSizes: number[] }[] = [];
   for (let s = 0; s < k; s++) {
     const n = Math.floor(rnd() * (rnd() < 0.3 ? 5 : 120));
-    const existCols = [...spec.fields.map((f) => f.name), ...VALUE_FIELDS.filter(() => rnd() < 0.7).map((f) => f.name)];
+    const existCols = [...spec.fields.map((f) => f.name), ...VALUE_FIELDS.filter(() => full || rnd() < 0.7).map((f) => f.name)];
     const rows: Row[] = [];
     for (let i = 0; i < n; i++) {
       const key = spec.gen(rnd);
@@ -157,8 +157,8 @@ describe('mergeSortedSources vs a naive reference', () => {
       const rnd = seededRandom(specName.length * 1000 + 17);
       for (let trial = 0; trial < 60; trial++) {
         const k = 1 + Math.floor(rnd() * 6);
-        const sources = randomSources(rnd, spec, k);
-        const ops = opSets[trial % opSets.length];
+        const sources = randomSources(rnd, spec, k, trial % 3 === 0); // every third trial: full-row upserts
+        const ops = opSets[Math.floor(trial / 3) % opSets.length];
         const withPk = rnd() < 0.5;
         const outFields = [...(withPk ? spec.fields : []), ...VALUE_FIELDS.filter(() => rnd() < 0.85)];
         const batchSize = 1 + Math.floor(rnd() * 40);

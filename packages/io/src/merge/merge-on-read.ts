@@ -154,6 +154,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     setOf[c] = p;
   });
   const P = setKeys.length;
+  const simpleWinners = P === 1 && !ops.some((o) => o !== 'UseLast');
   const placeholders = fields.map((f) => gatherData(f.type, [], null, new Int32Array(0)));
   const keyTypes: (DataType | null)[] = primaryKeys.map((pk) => fields.find((f) => f.name === pk)?.type ?? null);
 
@@ -455,16 +456,38 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         const fk = s.fk!;
         const end = s.end;
         let p = s.pos;
-        group.length = 1;
-        group[0] = top;
-        while (p < end && fk[p] < nextBest) {
-          const kv = fk[p];
-          let r = p + 1;
-          while (r < end && fk[r] === kv) r++;
-          s.pos = p;
-          groupEnd[top] = r;
-          emitGroup();
-          p = r;
+        if (simpleWinners) {
+          // every column is UseLast and shares one provider set: write the winners directly
+          const has0 = setHas[0][top];
+          const ws = winSrc[0];
+          const wr = winRow[0];
+          let loc = has0 ? localOf(s.entry!) : 0;
+          while (p < end) {
+            const kv = fk[p];
+            if (!(kv < nextBest)) break;
+            let r = p + 1;
+            while (r < end && fk[r] === kv) r++;
+            ws[count] = loc;
+            wr[count] = has0 ? r - 1 : -1;
+            count++;
+            if (count === batchSize) {
+              flush();
+              if (has0) loc = localOf(s.entry!);
+            }
+            p = r;
+          }
+        } else {
+          group.length = 1;
+          group[0] = top;
+          while (p < end && fk[p] < nextBest) {
+            const kv = fk[p];
+            let r = p + 1;
+            while (r < end && fk[r] === kv) r++;
+            s.pos = p;
+            groupEnd[top] = r;
+            emitGroup();
+            p = r;
+          }
         }
         s.pos = p;
         if (p >= end) popTopF();
@@ -472,6 +495,34 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
           curKey[top] = fk[p];
           siftDownF(0);
         }
+        continue;
+      }
+      if (simpleWinners) {
+        // equal keys in several sources: advance each past the key in (key, source) order; the
+        // last one that has the columns wins
+        let winner: SourceState | null = null;
+        let winnerRow = -1;
+        const has0 = setHas[0];
+        while (heap.length > 0 && curKey[heap[0]] === key) {
+          const si = heap[0];
+          const s = states[si];
+          const fk = s.fk!;
+          let r = s.pos + 1;
+          while (r < s.end && fk[r] === key) r++;
+          if (has0[si]) {
+            winner = s;
+            winnerRow = r - 1;
+          }
+          s.pos = r;
+          if (r < s.end) {
+            curKey[si] = fk[r];
+            siftDownF(0);
+          } else popTopF();
+        }
+        winSrc[0][count] = winner === null ? 0 : localOf(winner.entry!);
+        winRow[0][count] = winnerRow;
+        count++;
+        if (count === batchSize) flush();
         continue;
       }
       group.length = 0;
