@@ -282,6 +282,16 @@ describe('scan options', () => {
     expect(sorted(snap)).toEqual([8, 9, 10, 11, 12, 13, 14]);
   });
 
+  it('snapshot by timestamp reads the table as it was', async () => {
+    const { table: t } = await createTabularTable(lakehouse, 'timed', [{ date: 'd', rows: 3 }]);
+    await new Promise((r) => setTimeout(r, 20));
+    const cut = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await t.write(tabularRows([50, 51], 'd'), { mode: 'append' });
+    expect(sorted(await take(await tfjsDataset(t, base({ snapshot: { timestamp: cut } }))))).toEqual([0, 1, 2]);
+    expect(sorted(await take(await tfjsDataset(t, base())))).toEqual([0, 1, 2, 50, 51]);
+  });
+
   it('opens by { lakehouse, table } and by a plan handed over as JSON', async () => {
     const viaName = await take(await tfjsDataset({ lakehouse, table: 'rows' }, base()));
     expect(sorted(viaName)).toEqual(allIds());
