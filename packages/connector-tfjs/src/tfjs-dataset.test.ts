@@ -282,6 +282,16 @@ describe('scan options', () => {
     expect(sorted(snap)).toEqual([8, 9, 10, 11, 12, 13, 14]);
   });
 
+  it('filter and columns reach the scan; counts under a filter are not promised up front', async () => {
+    const ds = await tfjsDataset(table, base({ filter: 'label = 1', columns: ['id'] }));
+    expect(sorted(await take(ds))).toEqual(allIds().filter((i) => i % 3 === 1));
+    expect(ds.samplesPerEpoch).toBeNull();
+    expect(ds.plan.columns).toEqual(['id']);
+    const sharded = [];
+    for (let rank = 0; rank < 3; rank++) sharded.push(...(await take(await tfjsDataset(table, base({ filter: { op: '>=', column: 'id', value: 20 }, rank, worldSize: 3 })))));
+    expect(sorted(sharded)).toEqual(allIds().filter((i) => i >= 20));
+  });
+
   it('snapshot by timestamp reads the table as it was', async () => {
     const { table: t } = await createTabularTable(lakehouse, 'timed', [{ date: 'd', rows: 3 }]);
     await new Promise((r) => setTimeout(r, 20));
