@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
+import { arrowSchemaToJson } from '@lakesoul-ts/meta';
+import { parseCreateTableRequest, parseTypeName } from './create-table-request.js';
+import { schemaToIpcMessage } from './ipc-framing.js';
+
+const body = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+describe('create-table request', () => {
+  it('parses type names', () => {
+    expect(String(parseTypeName('int64', 'c'))).toBe('Int64');
+    expect(String(parseTypeName('string', 'c'))).toBe('Utf8');
+    expect(String(parseTypeName('timestamp(us, UTC)', 'c'))).toBe('Timestamp<MICROSECOND, UTC>');
+    expect(String(parseTypeName('timestamp[ms]', 'c'))).toBe('Timestamp<MILLISECOND>');
+    expect(String(parseTypeName('list<float32>', 'c'))).toBe('List<Float32>');
+    expect(() => parseTypeName('int128', 'c')).toThrow(/unknown type 'int128' for column 'c'/);
+  });
+
+  it('accepts a field list, Arrow-Java JSON and an IPC schema, with options', () => {
+    const fromList = parseCreateTableRequest(body({ name: 't', schema: [{ name: 'id', type: 'int64', nullable: false }, { name: 's', type: 'utf8' }], primaryKeys: ['id'], hashBucketNum: 4, rangePartitions: 'date', properties: { a: 1 } }));
+    expect(fromList).toMatchObject({ name: 't', namespace: 'default', primaryKeys: ['id'], hashBucketNum: 4, rangePartitions: ['date'], properties: { a: 1 } });
+    expect(fromList.schema.fields.map((f) => [f.name, String(f.type), f.nullable])).toEqual([['id', 'Int64', false], ['s', 'Utf8', true]]);
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true)]);
+    const fromJava = parseCreateTableRequest(body({ name: 't', namespace: 'ml', schema: JSON.parse(arrowSchemaToJson(schema)) }));
+    expect(fromJava.namespace).toBe('ml');
+    expect(fromJava.schema.fields.map((f) => String(f.type))).toEqual(['Int64', 'Utf8']);
+    const fromIpc = parseCreateTableRequest(body({ name: 't', schemaIpc: Buffer.from(schemaToIpcMessage(schema)).toString('base64') }));
+    expect(fromIpc.schema.fields.map((f) => f.name)).toEqual(['id', 'name']);
+  });
+
+  it('refuses incomplete or malformed bodies', () => {
+    expect(() => parseCreateTableRequest(Buffer.from('{'))).toThrow(/not JSON/);
+    expect(() => parseCreateTableRequest(body({ schema: [] }))).toThrow(/"name"/);
+    expect(() => parseCreateTableRequest(body({ name: 't' }))).toThrow(/needs "schema"/);
+    expect(() => parseCreateTableRequest(body({ name: 't', schema: [{ name: 'x' }] }))).toThrow(/"name" and "type"/);
+    expect(() => parseCreateTableRequest(body({ name: 't', schema: [{ name: 'x', type: 'int8' }], hashBucketNum: 1.5 }))).toThrow(/integer/);
+  });
+});
