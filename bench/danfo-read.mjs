@@ -10,7 +10,7 @@
 import * as A from 'apache-arrow';
 import * as danfo from 'danfojs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { toDataFrame, readDataFrame, arrowToColumns } from '@lakesoul-ts/connector-danfo';
@@ -106,7 +106,7 @@ if (io && typeof io.Lakehouse?.open === 'function') {
 }
 
 const base = results[0].ms;
-console.log(`danfo-read: ${ROWS} rows x 5 columns (int64, utf8, float64, timestamp[us, UTC], bool); median of ${RUNS}; ${cpus().length} x ${cpus()[0]?.model}; node ${process.version}`);
+console.log(`danfo-read: ${ROWS} rows x 5 columns (int64, utf8, float64, timestamp[us, UTC], bool); median of ${RUNS}; ${cpus().length} x ${cpus()[0]?.model}; node ${process.version}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 for (const r of results) {
   console.log(`${r.label.padEnd(52)} ${r.ms.toFixed(0).padStart(7)} ms   ratio ${(r.ms / base).toFixed(2)}x   runs ${r.all.map((x) => x.toFixed(0)).join('/')}`);
 }

@@ -142,7 +142,7 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(frames).toBe(2);
   });
 
-  test('scan options pass through: partitions, columns, version, timestamp', async () => {
+  test('scan options pass through: partitions, columns, version, timestamp, incremental (filter below)', async () => {
     const schema = new A.Schema([
       new A.Field('id', new A.Int64(), false),
       new A.Field('date', new A.Utf8(), false),
@@ -161,9 +161,20 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(Object.fromEntries((v0.values as unknown[][]).map((r) => [r[0], r[2]]))).toEqual({ 1: 1, 2: 2 });
     const past: AnyFrame = await readDataFrame(table, { dfd, timestamp: between + 5 });
     expect(Object.fromEntries((past.values as unknown[][]).map((r) => [r[0], r[2]]))).toEqual({ 1: 1, 2: 2, 3: 3, 4: 4 });
+    const changed: AnyFrame = await readDataFrame(table, { dfd, incremental: { start: between, end: Date.now() + 1 } });
+    expect(Object.fromEntries((changed.values as unknown[][]).map((r) => [r[0], r[2]]))).toEqual({ 1: 10, 3: 30 });
     const none: AnyFrame = await readDataFrame(table, { dfd, partitions: { date: 'd9' } });
     expect(none.shape[0]).toBe(0);
     expect(none.columns).toEqual(['id', 'date', 'v']);
+  });
+
+  test('a row filter is pushed to the scan', async () => {
+    const table = await lake.table('parted');
+    const filtered: AnyFrame = await readDataFrame(table, { dfd, filter: 'v >= 4' });
+    expect(cells(filtered, 'id').sort()).toEqual([1, 3, 4]);
+    const empty: AnyFrame = await readDataFrame(table, { dfd, filter: { op: '>', column: 'v', value: 1000 } });
+    expect(empty.shape[0]).toBe(0);
+    expect(empty.columns).toEqual(['id', 'date', 'v']);
   });
 
   test('a bad cell commits nothing; partial upsert writes only the given columns', async () => {
