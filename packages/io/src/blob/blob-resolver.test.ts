@@ -371,4 +371,115 @@ describe('resolveBlobs details', () => {
     expect(out[1].schema.metadata.get('k')).toBe('v');
     expect([...(out[1].getChild('p__bytes')!.get(0) as Uint8Array)]).toEqual([1, 2, 3]);
   });
+
+  it('handles several blob columns under a tight bound, objects larger than the bound, and source errors', async () => {
+    const reg = new StoreRegistry();
+    const mem = reg.resolve('memory://mc/t/x').store;
+    const sizes = [10, 3000, 20, 5000, 7, 0, 4096, 1];
+    for (let i = 0; i < sizes.length; i++) {
+      await mem.put(`t/a${i}`, new Uint8Array(sizes[i]).fill(i + 1));
+      await mem.put(`t/b${i}`, new Uint8Array(i + 1).fill(100 + i));
+    }
+    const rows = 40;
+    const a = Array.from({ length: rows }, (_, i) => (i % 9 === 8 ? null : `a${i % sizes.length}`));
+    const b = Array.from({ length: rows }, (_, i) => `b${i % sizes.length}`);
+    const mk = () => batchesOf({ id: a.map((_, i) => i), a, b }, 13, { id: 'int32', a: 'utf8', b: 'utf8' });
+    const stats: BlobReadStats = { fetched: 0, heads: 0, bytesFetched: 0, peakBytesInFlight: 0, peakConcurrent: 0, batches: 0, cancelled: false };
+    const out = await collect(resolveBlobs(asAsync(mk()), { columns: ['a', 'b'], tablePath: 'memory://mc/t', stores: reg, keyColumns: ['id'], concurrency: 5, maxBytesInFlight: 2000, stats }));
+    expect(rowsOf(out, 'id')).toEqual(Array.from({ length: rows }, (_, i) => i));
+    const ab = rowsOf(out, 'a__bytes') as (Uint8Array | null)[];
+    const bb = rowsOf(out, 'b__bytes') as Uint8Array[];
+    for (let i = 0; i < rows; i++) {
+      if (a[i] === null) expect(ab[i]).toBeNull();
+      else expect([ab[i]!.length, ab[i]![0]]).toEqual([sizes[i % sizes.length], sizes[i % sizes.length] ? (i % sizes.length) + 1 : undefined]);
+      expect([...bb[i]]).toEqual(new Array((i % sizes.length) + 1).fill(100 + (i % sizes.length)));
+    }
+    // rows larger than the 2000-byte bound (a 5000-byte object + 4 bytes) went through on their own
+    expect(stats.peakBytesInFlight).toBeLessThanOrEqual(5004);
+    expect(stats.peakBytesInFlight).toBeGreaterThanOrEqual(5000);
+    expect(stats.batches).toBeGreaterThan(Math.ceil(rows / 13));
+
+    // the source fails after two batches: those rows come first, then its error
+    async function* failing() {
+      const bs = mk();
+      yield bs[0];
+      yield bs[1];
+      throw new LakeSoulError('Io', 'source broke');
+    }
+    const got: RecordBatch[] = [];
+    const e = await errorOf((async () => {
+      for await (const x of resolveBlobs(failing(), { columns: ['b'], tablePath: 'memory://mc/t', stores: reg, keyColumns: ['id'] })) got.push(x);
+    })());
+    expect(e.message).toBe('source broke');
+    expect(rowsOf(got, 'id')).toEqual(Array.from({ length: 26 }, (_, i) => i));
+  });
+
+  it('randomized: any sizes, bounds, concurrency, batch sizes and completion orders give every row in order', async () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const mem = new StoreRegistry().resolve('memory://rnd/t/x').store;
+    const objSizes: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      objSizes.push(rnd(4) === 0 ? rnd(20000) : rnd(500));
+      await mem.put(`t/o${i}`, new Uint8Array(objSizes[i]).fill(i));
+    }
+    // every request waits a random 0-3 ms, so completions come back out of order
+    const jitter: ObjectStore = {
+      description: mem.description,
+      get: async (p, o) => (await new Promise((r) => setTimeout(r, rnd(4))), mem.get(p, o)),
+      head: async (p, o) => (await new Promise((r) => setTimeout(r, rnd(4))), mem.head(p, o)),
+      put: (p, d, o) => mem.put(p, d, o),
+      delete: (p, o) => mem.delete(p, o),
+      list: (p, o) => mem.list(p, o),
+    };
+    const reg = new StoreRegistry();
+    reg.register('memory://rnd/', jitter);
+    for (let iter = 0; iter < 60; iter++) {
+      const rows = 1 + rnd(120);
+      const cols = 1 + rnd(3);
+      const refs = Array.from({ length: cols }, () => Array.from({ length: rows }, () => (rnd(10) === 0 ? null : rnd(60))));
+      const data: Record<string, (string | number | null)[]> = { id: Array.from({ length: rows }, (_, i) => i) };
+      const types: Record<string, 'utf8' | 'int32'> = { id: 'int32' };
+      refs.forEach((r, c) => {
+        data[`c${c}`] = r.map((x) => (x === null ? null : `o${x}`));
+        types[`c${c}`] = 'utf8';
+      });
+      const maxBytes = 1 + rnd(40000);
+      const concurrency = 1 + rnd(12);
+      const stats: BlobReadStats = { fetched: 0, heads: 0, bytesFetched: 0, peakBytesInFlight: 0, peakConcurrent: 0, batches: 0, cancelled: false };
+      const out: RecordBatch[] = [];
+      const stopAt = rnd(4) === 0 ? rnd(rows) : -1;
+      let seen = 0;
+      for await (const b of resolveBlobs(asAsync(batchesOf(data, 1 + rnd(30), types)), {
+        columns: refs.map((_, c) => `c${c}`),
+        tablePath: 'memory://rnd/t',
+        stores: reg,
+        keyColumns: ['id'],
+        concurrency,
+        maxBytesInFlight: maxBytes,
+        stats,
+      })) {
+        out.push(b);
+        seen += b.numRows;
+        if (rnd(3) === 0) await new Promise((r) => setTimeout(r, rnd(3)));
+        if (stopAt >= 0 && seen > stopAt) break;
+      }
+      const ids = rowsOf(out, 'id');
+      if (stopAt < 0) expect(ids.length, `iteration ${iter}`).toBe(rows);
+      expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i));
+      refs.forEach((r, c) => {
+        const got = rowsOf(out, `c${c}__bytes`) as (Uint8Array | null)[];
+        got.forEach((g, i) => {
+          if (r[i] === null) expect(g).toBeNull();
+          else expect([g!.length, g!.length ? g![0] : r[i]]).toEqual([objSizes[r[i]!], r[i]]);
+        });
+      });
+      const maxRow = Math.max(...Array.from({ length: rows }, (_, i) => refs.reduce((s, r) => s + (r[i] === null ? 0 : objSizes[r[i]!]), 0)));
+      expect(stats.peakBytesInFlight, `iteration ${iter}`).toBeLessThanOrEqual(Math.max(maxBytes, maxRow));
+      expect(stats.peakConcurrent).toBeLessThanOrEqual(concurrency);
+    }
+  });
 });

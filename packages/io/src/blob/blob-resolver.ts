@@ -98,8 +98,8 @@ const MAX_BINARY_BYTES = 2 ** 31 - 1;
  * `PermissionDenied` LakeSoulError naming the row's key and the reference, thrown before any read.
  *
  * Fetching: at most `concurrency` requests run at once, and the bytes of objects being fetched or
- * fetched but not yet handed to the consumer stay within `maxBytesInFlight` (one object always
- * proceeds, even when larger). Sizes come from the reference's length, else from `sizeColumns`, else from a HEAD request.
+ * fetched but not yet handed to the consumer stay within `maxBytesInFlight`, except that the objects
+ * of the first row not yet handed over always proceed (so one row larger than the bound still reads). Sizes come from the reference's length, else from `sizeColumns`, else from a HEAD request.
  * Fetches run ahead of the consumer across batch boundaries; batches come out in input order. When a
  * batch does not fit the byte bound, its finished leading rows are emitted as a smaller batch to make
  * room, so output batches may be slices of input batches. An early `return()` (or the signal) aborts
@@ -248,7 +248,10 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     while (needBytes.length > 0) {
       const t = needBytes[0];
       if (t.size === undefined) return;
-      if (reserved > 0 && reserved + t.size > maxBytes) return;
+      // The first row not yet handed to the consumer always proceeds (else a row whose objects
+      // exceed the bound together could never complete); later rows wait for room.
+      const headOfLine = pending[0] === t.batch && t.row === t.batch.emitted;
+      if (!headOfLine && reserved > 0 && reserved + t.size > maxBytes) return;
       needBytes.shift();
       t.granted = true;
       reserved += t.size;
@@ -377,7 +380,9 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
 
   const pressure = (): boolean => {
     const t = needBytes[0];
-    return t !== undefined && t.size !== undefined && reserved > 0 && reserved + t.size > maxBytes;
+    if (t === undefined || t.size === undefined) return false;
+    const headOfLine = pending[0] === t.batch && t.row === t.batch.emitted;
+    return !headOfLine && reserved > 0 && reserved + t.size > maxBytes;
   };
 
   /** The next output: a batch, an error to throw, 'end', or null (wait for a change). */
