@@ -124,12 +124,19 @@ function timestampFactory(type: DataType & { unit: number; timezone?: string | n
       const values = data.values as BigInt64Array;
       const lo = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
       const hi = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
-      return withNulls(data, (i) => {
+      const toDate = (i: number): Date => {
         const n = hi[2 * i + 1] * TWO32 + lo[2 * i];
         if (unit === 0) return new Date(n * 1000);
         if (unit === 1) return new Date(n);
         if (Number.isSafeInteger(n)) return new Date(Math.floor(n / (perN / 1000)));
         return new Date(Number(values[i] / (per / 1000n) - (values[i] < 0n && values[i] % (per / 1000n) !== 0n ? 1n : 0n)));
+      };
+      return withNulls(data, (i) => {
+        const d = toDate(i);
+        if (Number.isNaN(d.getTime())) {
+          throw new ValueError(`timestamp ${values[i]} is beyond the range of a JS Date`, 'TIMESTAMP_OUT_OF_RANGE', "read it with { timestamps: 'string' }");
+        }
+        return d;
       });
     };
   }
@@ -142,8 +149,10 @@ function timestampFactory(type: DataType & { unit: number; timezone?: string | n
       const n = hi[2 * i + 1] * TWO32 + lo[2 * i];
       if (!Number.isSafeInteger(n)) return formatTimestamp(values[i], unit, offsets, utc);
       // Fast path in exact double arithmetic, written as ASCII bytes (one flat string per value).
-      const secs = Math.floor(n / perN);
-      const frac = n - secs * perN;
+      let secs = Math.floor(n / perN);
+      let frac = n - secs * perN;
+      // The quotient is a rounded double: correct an off-by-one at second boundaries.
+      if (frac < 0) { secs -= 1; frac += perN; } else if (frac >= perN) { secs += 1; frac -= perN; }
       const off = offsets ? offsets.at(secs) : 0;
       return iso.timestamp(secs + off * 60, frac, digits, offsets ? off : null, utc) ?? formatTimestamp(values[i], unit, offsets, utc);
     });

@@ -158,11 +158,13 @@ export function formatTimestamp(value: bigint, unit: number, offsets: ZoneOffset
   let secs = value / per;
   let frac = value % per;
   if (frac < 0n) { frac += per; secs -= 1n; }
-  const epochSeconds = Number(secs);
-  const off = offsets ? offsets.at(epochSeconds) : 0;
-  const local = epochSeconds + off * 60;
-  const days = Math.floor(local / 86400);
-  const sod = local - days * 86400;
+  // Seconds of an int64 in seconds exceed 2^53: split into days in bigint first.
+  const off = offsets ? offsets.at(Number(secs)) : 0;
+  const local = secs + BigInt(off * 60);
+  let bigDays = local / 86400n;
+  if (local % 86400n < 0n) bigDays -= 1n;
+  const days = Number(bigDays);
+  const sod = Number(local - bigDays * 86400n);
   const h = Math.floor(sod / 3600), mi = Math.floor((sod % 3600) / 60), s = sod % 60;
   let out = `${formatDate(days)}T${pad2(h)}:${pad2(mi)}:${pad2(s)}`;
   const digits = FRACTION_DIGITS[unit];
@@ -174,8 +176,8 @@ export function formatTimestamp(value: bigint, unit: number, offsets: ZoneOffset
 /** Why a timestamp string was refused (the caller adds column and row). */
 export class TemporalParseError extends Error {}
 
-const TS_RE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-const DATE_RE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})$/;
+const TS_RE = /^([+-]\d{6,}|\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const DATE_RE = /^([+-]\d{6,}|\d{4})-(\d{2})-(\d{2})$/;
 
 /**
  * Parse an ISO 8601 timestamp string to an integer count of `unit`. A zoned column needs an offset
