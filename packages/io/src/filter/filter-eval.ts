@@ -186,9 +186,46 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
       }
       return;
     }
+    case Type.Decimal: {
+      if (type.bitWidth !== 128) break;
+      const lit = decimalLiteral(value, column, type);
+      const words = data.values as Uint32Array;
+      const sc = BigInt(type.scale);
+      const right = lit.unscaled * 10n ** sc; // literal scaled to (literal scale + column scale)
+      const leftMul = 10n ** BigInt(lit.scale);
+      for (let i = 0; i < n; i++) {
+        let v = 0n;
+        for (let w = 3; w >= 0; w--) v = (v << 32n) | BigInt(words[4 * i + w]);
+        const left = BigInt.asIntN(128, v) * leftMul;
+        out[i] = test(op, left < right ? -1 : left > right ? 1 : 0) ? T : F;
+      }
+      return;
+    }
     default:
-      throw new LakeSoulError('Unsupported', `filters on column '${column}' of type ${String(type)} are not supported`, { context: { column } });
+      break;
   }
+  throw new LakeSoulError('Unsupported', `filters on column '${column}' of type ${String(type)} are not supported`, { context: { column } });
+}
+
+/** A decimal literal as an exact (unscaled, scale) pair; numbers use their shortest decimal form. */
+function decimalLiteral(value: FilterValue, column: string, type: unknown): { unscaled: bigint; scale: number } {
+  if (typeof value === 'bigint') return { unscaled: value, scale: 0 };
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw typeError(column, type, value);
+    text = String(value);
+  } else if (typeof value === 'string') text = value.trim();
+  else throw typeError(column, type, value);
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (m === null || (m[2] === '' && (m[3] ?? '') === '')) throw typeError(column, type, value);
+  const digits = `${m[2]}${m[3] ?? ''}`.replace(/^0+(?=\d)/, '') || '0';
+  let scale = (m[3] ?? '').length - Number(m[4] ?? 0);
+  let unscaled = BigInt(digits);
+  if (scale < 0) {
+    unscaled *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { unscaled: m[1] === '-' ? -unscaled : unscaled, scale };
 }
 
 function applyNulls(data: Data, out: Uint8Array): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Field, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Decimal, Field, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { evaluateFilter, filterBatch, filterColumns, isPkOnly, normalizeFilter, parseFilter, rowGroupMayMatch } from './index.js';
@@ -206,6 +206,14 @@ describe('evaluateFilter / filterBatch', () => {
     expect(filterBatch(t, parseFilter('a is null or s is null')).numRows).toBe(2);
     expect(filterBatch(t, parseFilter('a > 0 or a is null'))).toBe(t); // all pass: no copy
     expect(() => evaluateFilter(parseFilter("a = 'x'"), t)).toThrow(/column 'a' \(Int32\)/);
+    // decimals compare exactly against numbers, bigints and decimal strings
+    const dec = makeVector(makeData({ type: new Decimal(2, 10, 128), length: 4, data: new Uint32Array([12345, 0, 0, 0, 100, 0, 0, 0, 0xffffff9c, 0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0, 0]) }));
+    const db = new Table({ dec }).batches[0]; // 123.45, 1.00, -1.00, 0.00
+    expect(Array.from(evaluateFilter(parseFilter('dec = 123.45'), db))).toEqual([1, 0, 0, 0]);
+    expect(Array.from(evaluateFilter(parseFilter("dec = '1.000'"), db))).toEqual([0, 1, 0, 0]);
+    expect(Array.from(evaluateFilter(parseFilter('dec < 0'), db))).toEqual([0, 0, 1, 0]);
+    expect(Array.from(evaluateFilter(parseFilter('dec >= 1.001'), db))).toEqual([1, 0, 0, 0]);
+    expect(Array.from(evaluateFilter({ op: '>', column: 'dec', value: 1n }, db))).toEqual([1, 0, 0, 0]);
     expect(() => evaluateFilter(parseFilter('zz = 1'), t)).toThrow(/unknown column 'zz'/);
   });
 });
