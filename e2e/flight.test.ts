@@ -195,6 +195,16 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     expect(badCmd.error).toMatch(/ArrowInvalid/);
   });
 
+  it('answers PollFlightInfo and DoExchange with UNIMPLEMENTED', async () => {
+    const r = await py('unimplemented', url, { path: ['events'] });
+    // pyarrow 20 has no poll_flight_info: PollFlightInfo is checked from the TS client
+    const c = await FlightClient.connect(url);
+    await expect(c.pollFlightInfo({ path: ['events'] })).rejects.toMatchObject({ kind: 'Unsupported', message: expect.stringMatching(/PollFlightInfo is not implemented/) });
+    c.close();
+    expect(r.exchange).toBe('ArrowNotImplementedError');
+    expect(r.exchange_message).toMatch(/DoExchange is not implemented/);
+  });
+
   it('refuses a tampered ticket', async () => {
     for (const pos of [6, 40]) {
       const r = await py('tamper', url, { path: ['events'], pos });
@@ -414,7 +424,7 @@ describe('Flight with the TS client', () => {
     }
   });
 
-  it('reports unknown tables as NotFound and PollFlightInfo/DoExchange as unimplemented', async () => {
+  it('reports unknown tables as NotFound and forged tickets as PermissionDenied', async () => {
     await expect(client.getFlightInfo({ path: ['ghost'] })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringMatching(/ghost/) });
     await expect(client.doGet(Buffer.from('forged-ticket-bytes-forged-ticket-bytes-forged-ticket')).next()).rejects.toMatchObject({ kind: 'PermissionDenied' });
   });

@@ -176,7 +176,22 @@ def cmd_auth(client, opts, args):
     return out
 
 
+def cmd_unimplemented(client, opts, args):
+    out = {}
+    try:
+        writer, reader = client.do_exchange(descriptor(args), options=opts)
+        writer.begin(pa.schema([("x", pa.int64())]))
+        writer.done_writing()
+        reader.read_all()
+        out["exchange"] = None
+    except (fl.FlightError, pa.ArrowException) as e:
+        out["exchange"] = type(e).__name__
+        out["exchange_message"] = str(e)
+    return out
+
+
 COMMANDS = {
+    "unimplemented": cmd_unimplemented,
     "list": cmd_list, "read": cmd_read, "schema": cmd_schema, "tamper": cmd_tamper, "expire": cmd_expire,
     "put": cmd_put, "action": cmd_action, "actions": cmd_actions, "schema_ipc": cmd_schema_ipc, "auth": cmd_auth,
 }

@@ -229,6 +229,16 @@ export class FlightClient {
     return decodeInfo(await this.unary<FlightDescriptorMessage, FlightInfoMessage>('GetFlightInfo', toDescriptor(descriptor), options));
   }
 
+  /**
+   * PollFlightInfo (long-running queries). lakesoul-ts servers answer UNIMPLEMENTED (an
+   * `Unsupported` LakeSoulError): their FlightInfo is ready at once. Returns the FlightInfo a server
+   * supporting it reports (null while none is available yet).
+   */
+  async pollFlightInfo(descriptor: FlightDescriptorInput, options: CallOptions = {}): Promise<FlightInfo | null> {
+    const r = await this.unary<FlightDescriptorMessage, { info: FlightInfoMessage | null }>('PollFlightInfo', toDescriptor(descriptor), options);
+    return r.info ? decodeInfo(r.info) : null;
+  }
+
   /** Schema of a descriptor. */
   async getSchema(descriptor: FlightDescriptorInput, options: CallOptions = {}): Promise<Schema> {
     const r = await this.unary<FlightDescriptorMessage, SchemaResultMessage>('GetSchema', toDescriptor(descriptor), options);

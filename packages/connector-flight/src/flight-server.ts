@@ -3,7 +3,7 @@
  * signed splits. See docs/flight.md for the protocol details and the descriptor commands.
  */
 import {
-  Metadata, Server, ServerCredentials, status,
+  Metadata, Server, ServerCredentials,
   type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
@@ -327,9 +327,9 @@ export class FlightServer {
         return this.flightInfo(table.info, counted.schema, req, this.endpoints(counted), total);
       }),
 
-      PollFlightInfo: ((_call: unknown, callback: sendUnaryData<unknown>) => {
-        callback({ code: status.UNIMPLEMENTED, details: 'PollFlightInfo is not implemented: FlightInfo is computed synchronously, use GetFlightInfo' });
-      }) as Handler,
+      PollFlightInfo: this.unary<FlightDescriptorMessage, never>(async () => {
+        throw new LakeSoulError('Unsupported', 'PollFlightInfo is not implemented: FlightInfo is computed synchronously, use GetFlightInfo');
+      }),
 
       GetSchema: this.unary<FlightDescriptorMessage, SchemaResultMessage>(async (req, _call, signal) => {
         const cmd = parseReadCommand(req);
@@ -367,7 +367,12 @@ export class FlightServer {
       }) as Handler,
 
       DoExchange: ((call: ServerDuplexStream<unknown, unknown>) => {
-        call.emit('error', { code: status.UNIMPLEMENTED, details: 'DoExchange is not implemented by the lakesoul-ts Flight server: use DoGet to read and DoPut to write' });
+        try {
+          this.authenticate(call.metadata);
+          call.emit('error', grpcError(new LakeSoulError('Unsupported', 'DoExchange is not implemented by the lakesoul-ts Flight server: use DoGet to read and DoPut to write')));
+        } catch (e) {
+          call.emit('error', grpcError(e));
+        }
       }) as Handler,
 
       DoAction: this.serverStream<ActionMessage, ResultMessage>(async (req, call, signal) => {
