@@ -16,12 +16,6 @@ export interface DanfoDataFrameLike {
   readonly values: unknown;
 }
 
-/** Constructor options passed to `new dfd.DataFrame(rows, options)`. */
-export interface DanfoFrameInit {
-  columns: string[];
-  dtypes: DanfoDtype[];
-}
-
 /**
  * A Danfo module: `danfojs`, `danfojs-node`, or anything exposing a compatible `DataFrame`
  * constructor. Passing the imported module as `dfd` types the returned frames as that module's

@@ -12,7 +12,6 @@ export type {
   DanfoDataFrameLike,
   DanfoDtype,
   DanfoEncodeOptions,
-  DanfoFrameInit,
   DanfoModule,
   DanfoReadOptions,
   DanfoTable,
