@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, throwIfAborted, validateRange } from './store-errors.js';
 
@@ -94,6 +95,11 @@ export class LocalStore implements ObjectStore {
     } catch (e) {
       await fh?.close().catch(() => undefined);
       await rm(tmp, { force: true }).catch(() => undefined);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
+        // a directory sits where the object goes, or a file where a parent directory goes
+        throw new LakeSoulError('InvalidArgument', `put ${uri}: the path collides with an existing ${code === 'ENOTDIR' || code === 'EEXIST' ? 'file in its parent path' : 'directory'}`, { cause: e, context: { file: uri } });
+      }
       throw mapFsError(e, uri, 'put');
     }
   }

@@ -108,6 +108,19 @@ describe('StoreRegistry', () => {
     }
   });
 
+  it('LocalStore: a put colliding with a directory or a file parent is InvalidArgument and leaves no temp file', async () => {
+    const store = new LocalStore({ root: dir });
+    await store.put('coll/a/b.bin', new Uint8Array([1]));
+    const e1 = await store.put('coll/a', new Uint8Array([2])).catch((x) => x);
+    expect(LakeSoulError.is(e1, 'InvalidArgument')).toBe(true);
+    const e2 = await store.put('coll/a/b.bin/c', new Uint8Array([2])).catch((x) => x);
+    expect(LakeSoulError.is(e2, 'InvalidArgument')).toBe(true);
+    const left: string[] = [];
+    for await (const m of store.list('coll/')) left.push(m.path);
+    expect(left).toEqual(['coll/a/b.bin']);
+    expect(readFileSync(join(dir, 'coll/a/b.bin'))[0]).toBe(1);
+  });
+
   it('checks keys: no escape from a LocalStore root', async () => {
     const store = new LocalStore({ root: dir });
     const e = await store.get('../etc/passwd').catch((x) => x);
