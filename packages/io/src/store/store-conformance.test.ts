@@ -5,6 +5,7 @@ import { runObjectStoreConformance } from '../testing/index.js';
 import { LocalStore } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
 import { S3Store } from './s3-store.js';
+import { withConcurrencyLimit, withLatency } from './store-wrappers.js';
 import { createTestBucket, deleteTestBucket, testS3Env } from './s3-test-env.js';
 
 let localDir: string | undefined;
@@ -31,6 +32,11 @@ runObjectStoreConformance('LocalStore rooted at /', () => {
 }, { largeObjectBytes: 6 * 1024 * 1024 });
 
 runObjectStoreConformance('MemoryStore', () => new MemoryStore({ name: 'conformance' }));
+
+// wrappers keep the contract
+runObjectStoreConformance('withConcurrencyLimit(withLatency(MemoryStore))', () =>
+  withConcurrencyLimit(withLatency(new MemoryStore({ name: 'wrapped' }), { perRequestMs: 1 }), 4),
+);
 
 let bucket: string | undefined;
 runObjectStoreConformance(
