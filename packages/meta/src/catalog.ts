@@ -421,7 +421,7 @@ export class Catalog {
   /**
    * Sets (string value) or removes (null) table properties, atomically. `hashBucketNum`,
    * `file_format` and `lakesoul_cdc_change_column` describe the data already written and cannot be
-   * changed here (InvalidArgument).
+   * changed here (InvalidArgument), except that a non-PK table's `hashBucketNum: "-1"` may be removed.
    */
   async updateTableProperties(tableId: string, patch: Record<string, string | null>, options: CatalogCallOptions = {}): Promise<TableInfo> {
     const fixed = new Set(['hashBucketNum', 'file_format', 'lakesoul_cdc_change_column']);
@@ -431,7 +431,10 @@ export class Catalog {
       const cur = properties(r.rows[0].properties);
       const qname = `${r.rows[0].table_namespace}.${r.rows[0].table_name}`;
       for (const [k, v] of Object.entries(patch)) {
-        if (fixed.has(k) && (v === null ? k in cur : cur[k] !== String(v))) {
+        // Removing a non-PK table's hashBucketNum "-1" changes nothing (missing reads as -1) and lets
+        // writers that refuse "-1" (the lakesoul 2.0 Python wheel, docs/interop.md) write the table.
+        const harmless = k === 'hashBucketNum' && v === null && cur[k] === '-1';
+        if (fixed.has(k) && !harmless && (v === null ? k in cur : cur[k] !== String(v))) {
           throw new LakeSoulError('InvalidArgument', `table '${qname}': property '${k}' cannot be changed`, { context: { table: qname, property: k } });
         }
         if (v === null) delete cur[k];
