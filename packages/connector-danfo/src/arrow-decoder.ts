@@ -3,8 +3,8 @@
  * type as documented in docs/dataframes.md. Every value either converts exactly or the conversion
  * fails with a `LakeSoulError` naming the column and row, unless the caller opted into a lossy mode.
  */
-import { DataType, RecordBatch, Table, Type, makeVector, util } from 'apache-arrow';
-import type { Data, Field, Schema } from 'apache-arrow';
+import { DataType, Type, makeVector, util } from 'apache-arrow';
+import type { Data, Field, RecordBatch, Schema, Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { DanfoConvertOptions, DanfoDtype, Int64Mode } from './danfo-options.js';
 import { FRACTION_DIGITS, UNITS_PER_SECOND, ZoneOffsets, formatDate, formatTime, formatTimestamp, resolveZone } from './temporal-codec.js';
@@ -354,8 +354,31 @@ function warn(options: DanfoConvertOptions, message: string): void {
   else console.warn(message);
 }
 
+const CHOICES: Record<string, readonly string[]> = {
+  timestamps: ['string', 'date'], dates: ['string', 'date'], decimals: ['string', 'number'],
+  numericNulls: ['null', 'nan'], binary: ['drop', 'base64'], nested: ['array', 'json'],
+};
+const INT64_MODES: readonly string[] = ['error', 'string', 'number-unsafe'];
+
+function checkOptions(options: DanfoConvertOptions): void {
+  const bad = (name: string, value: unknown, allowed: readonly string[]): never => {
+    throw new LakeSoulError('InvalidArgument', `option ${name}: ${JSON.stringify(value)} is not one of ${allowed.map((a) => `'${a}'`).join(', ')}`, { code: 'INVALID_ARGUMENT' });
+  };
+  for (const [name, allowed] of Object.entries(CHOICES)) {
+    const v = (options as Record<string, unknown>)[name];
+    if (v !== undefined && !allowed.includes(v as string)) bad(name, v, allowed);
+  }
+  const i = options.int64;
+  if (typeof i === 'string' || (i !== undefined && (typeof i !== 'object' || i === null))) {
+    if (!INT64_MODES.includes(i as string)) bad('int64', i, INT64_MODES);
+  } else if (i) {
+    for (const [col, mode] of Object.entries(i)) if (!INT64_MODES.includes(mode)) bad(`int64.${col}`, mode, INT64_MODES);
+  }
+}
+
 /** Plan the conversion of a schema; warns once per dropped binary column. */
 export function planDecode(schema: Schema, options: DanfoConvertOptions = {}, context: DecodeContext = {}): DecodePlan {
+  checkOptions(options);
   const names: string[] = [];
   const dtypes: DanfoDtype[] = [];
   const dropped: string[] = [];
@@ -393,7 +416,7 @@ export function planDecode(schema: Schema, options: DanfoConvertOptions = {}, co
 
 /** The column data chunks of a Table or RecordBatch, by field index. */
 function chunksOf(input: Table | RecordBatch, index: number): readonly Data[] {
-  const child = input instanceof RecordBatch ? input.getChildAt(index) : (input as Table).getChildAt(index);
+  const child = (input as Table | RecordBatch).getChildAt(index);
   return child ? child.data : [];
 }
 
@@ -462,7 +485,7 @@ export function decodeColumns(input: Table | RecordBatch, plan: DecodePlan, rowB
  * Danfo dtype of each), following the mapping of docs/dataframes.md.
  */
 export function arrowToColumns(input: Table | RecordBatch, options: DanfoConvertOptions = {}, context: DecodeContext = {}): DecodedColumns {
-  if (!(input instanceof Table) && !(input instanceof RecordBatch)) {
+  if (!util.isArrowTable(input) && !util.isArrowRecordBatch(input)) {
     throw new LakeSoulError('InvalidArgument', 'expected an Arrow Table or RecordBatch', { code: 'INVALID_INPUT' });
   }
   return decodeColumns(input, planDecode(input.schema, options, context), 0, context);

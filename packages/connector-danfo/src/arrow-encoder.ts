@@ -436,6 +436,15 @@ function fieldMismatch(options: DanfoEncodeOptions, column: string, row: number 
  * row for a bad cell.
  */
 export function columnsToArrow(columns: ColumnValues, schema: Schema, options: DanfoEncodeOptions = {}): Table {
+  const choices: [keyof DanfoEncodeOptions, readonly string[]][] = [
+    ['missingColumns', ['error', 'null', 'partial']], ['extraColumns', ['error', 'ignore']], ['nan', ['value', 'null']],
+  ];
+  for (const [name, allowed] of choices) {
+    const v = options[name];
+    if (v !== undefined && !allowed.includes(v as string)) {
+      throw new LakeSoulError('InvalidArgument', `option ${name}: ${JSON.stringify(v)} is not one of ${allowed.map((a) => `'${a}'`).join(', ')}`, { code: 'INVALID_ARGUMENT' });
+    }
+  }
   const names = Object.keys(columns);
   const known = new Set(schema.fields.map((f) => f.name));
   if (options.extraColumns !== 'ignore') {

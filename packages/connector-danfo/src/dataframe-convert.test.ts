@@ -375,3 +375,17 @@ describe('numeric nulls', () => {
     expect(() => plain.describe()).toThrow(/Cannot calculate mean/);
   });
 });
+
+test('invalid conversion options are refused naming the option', async () => {
+  const t = tableOf([['n', new A.Int64(), col(new A.Int64(), new BigInt64Array([1n]))]]);
+  await expect(toDataFrame(t, { dfd, int64: 'strng' as never })).rejects.toThrow(/option int64: "strng" is not one of 'error', 'string', 'number-unsafe'/);
+  await expect(toDataFrame(t, { dfd, int64: { n: 'big' as never } })).rejects.toThrow(/option int64.n/);
+  await expect(toDataFrame(t, { dfd, timestamps: 'iso' as never })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+  await expect(toDataFrame({} as never, { dfd })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+});
+
+test('invalid write options are refused naming the option', () => {
+  const schema = new A.Schema([new A.Field('n', new A.Int64(), true)]);
+  expect(() => columnsToArrow({ n: [1] }, schema, { missingColumns: 'skip' as never })).toThrow(/option missingColumns: "skip"/);
+  expect(() => columnsToArrow({ n: [1] }, schema, { nan: 'drop' as never })).toThrow(/option nan/);
+});
