@@ -57,6 +57,13 @@ describe('S3Store against moto', () => {
     dead.destroy();
   });
 
+  it('serves many parallel requests through one client', async () => {
+    const n = 150;
+    await Promise.all(Array.from({ length: n }, (_, i) => store.put(`par/k${i}`, patternBytes(100 + i, i))));
+    const got = await Promise.all(Array.from({ length: n }, (_, i) => store.get(`par/k${i}`)));
+    got.forEach((b, i) => expect(Buffer.from(b).equals(Buffer.from(patternBytes(100 + i, i)))).toBe(true));
+  });
+
   it('cancels an in-flight get when the signal aborts', async () => {
     await store.put('big/obj.bin', patternBytes(8 * 1024 * 1024, 5));
     const ac = new AbortController();

@@ -44,6 +44,11 @@ export interface S3StoreOptions {
   listPageSize?: number;
   /** Attempts per request, including retries of throttling and 5xx (default 3). */
   maxAttempts?: number;
+  /**
+   * Sockets per client (default 256, the SDK's own default is 50). Parallel readers such as blob
+   * prefetch issue many small requests at once; beyond this count they queue in the client.
+   */
+  maxSockets?: number;
   /** Use an existing client instead of creating one (endpoint/region/credentials are then ignored). */
   client?: S3Client;
 }
@@ -85,6 +90,10 @@ export class S3Store implements ObjectStore {
         region: options.region ?? 'us-east-1',
         forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
         maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: {
+          httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
+          httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
+        },
       };
       if (options.endpoint !== undefined) {
         config.endpoint = options.endpoint;
