@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { createServer, type AddressInfo } from 'node:net';
 import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, tableFromIPC, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -123,6 +124,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     expect(r.ordered).toBe(false);
     expect(r.expirations.every((e: number | null) => e !== null && e * 1000 > Date.now())).toBe(true);
     expect(r.endpoint_rows.filter((n: number) => n > 0).length).toBe(8);
+    expect(r.locations.every((l: string[]) => l.length === 0)).toBe(true); // redeem on this same service
     const fromPython = tableFromIPC(readFileSync(out));
     const fromTs = await events.toArrow();
     expect(fromTs.numRows).toBe(2000);
@@ -231,6 +233,22 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
       other.close();
     } finally {
       await short.close(1000);
+    }
+  });
+
+  it('puts the configured location on every endpoint, and clients redeem tickets there', async () => {
+    const port = await new Promise<number>((res) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as AddressInfo).port; srv.close(() => res(p)); }); });
+    const location = `grpc://127.0.0.1:${port}`;
+    const located = createFlightServer({ lakehouse, ticketSecret: SECRET, location });
+    await located.listen(port, '127.0.0.1');
+    try {
+      const r = await py('read', location, { path: ['photos'] });
+      expect(r.locations).toEqual([[location]]);
+      expect(r.rows).toBe(24);
+      const { stdout } = await run(python(), [join(ROOT, 'examples/flight_read_parallel.py'), location, 'photos'], { timeout: 120_000 });
+      expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ endpoints: 1, arrow_rows: 24, pandas_rows: 24 });
+    } finally {
+      await located.close(1000);
     }
   });
 

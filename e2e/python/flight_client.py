@@ -80,7 +80,7 @@ def cmd_read(client, opts, args):
         "columns": table.schema.names,
         "schema_columns": info.schema.names,
         "expirations": expirations,
-        "locations": [[str(loc) for loc in e.locations] for e in info.endpoints],
+        "locations": [[loc.uri.decode() for loc in e.locations] for e in info.endpoints],
         "seconds": elapsed,
         "bytes": table.nbytes,
     }
