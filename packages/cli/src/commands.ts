@@ -5,10 +5,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson } from '@lakesoul-ts/meta';
-import { encodeParquet, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { encodeParquet, importImages, toFileUri, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { openContext, exitCodeOf, messageOf, ExitCode, type CliContext } from './cli-context.js';
 import type { GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
@@ -233,7 +234,7 @@ Examples:
 
   // ---- import / export
   program.command('import <table> <files...>')
-    .description('import CSV, JSONL or Parquet files (or an image folder with --format images) into a table')
+    .description('import CSV, JSONL or Parquet files into a table, or an image folder (--format images; creates the table when missing)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(new Option('-f, --format <fmt>', 'input format (default: from the extension)').choices(['csv', 'jsonl', 'parquet', 'images']))
     .addOption(new Option('-m, --mode <mode>', 'append, or upsert for primary-key tables').choices(['append', 'upsert']))
@@ -242,15 +243,18 @@ Examples:
     .option('--copy', 'images: copy the files under the table path instead of referencing them in place')
     .addHelpText('after', '\nExamples:\n  $ lakesoul-ts import events day1.csv day2.csv --mode upsert\n  $ lakesoul-ts import pets ./photos --format images    # <root>/<label>/<file>')
     .action((name: string, files: string[], o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
       if (o.format === 'images') {
-        const { importImages } = await import('@lakesoul-ts/io');
         for (const dir of files) {
-          const r = await importImages(ctx.lakehouse, name, resolve(dir), { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
-          out(`imported ${r.rows} images from ${dir} into ${t.info.namespace}.${t.info.name}`);
+          const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
+          try {
+            const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
+            progress.tick({ files: r.rows, bytes: r.bytesCopied });
+            out(`imported ${r.rows} images from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
+          } finally { progress.stop(); }
         }
         return;
       }
+      const t = await openTable(ctx, name, o.namespace);
       for (const file of files) {
         const fmt: InputFormat = detectFormat(file, o.format);
         const progress = startProgress({ label: `import ${file}`, unit: 'bytes', quiet: quiet() });
@@ -360,13 +364,13 @@ Examples:
       const t = await openTable(ctx, name, o.namespace);
       const progress = startProgress({ label: `compact ${name}`, unit: 'files', quiet: quiet() });
       const res = await t.compact({ partitions: parsePartitionFlags(o.partition) });
-      progress.tick({ files: res.files?.length ?? 0 });
+      progress.tick({ files: res.added.length });
       progress.stop();
-      out(`compacted ${name}: versions ${[...res.versions].map(([p, v]) => `${p}@${v}`).join(' ') || '(nothing to compact)'}`);
+      out(`compacted ${name}: ${res.removed.length} files into ${res.added.length}; versions ${[...res.versions].map(([p, v]) => `${p}@${v}`).join(' ') || '(nothing to compact)'}`);
     }));
   program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
-    .option('--retain-since <time>', 'keep files of versions at or after this time (ISO or epoch ms; default: latest only)')
+    .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
     .option('--orphan-window <minutes>', 'only delete unreferenced files older than this', (v) => Number(v), 60)
     .option('--execute', 'really delete (default is a dry run)')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
@@ -375,9 +379,8 @@ Examples:
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
         orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute,
       });
-      const files = report.files ?? [];
-      for (const f of files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason ?? ''}${f.size !== undefined ? ', ' + formatBytes(Number(f.size)) : ''})`);
-      out(`${files.length} file(s) ${o.execute ? 'deleted' : 'would be deleted; run again with --execute to delete them'}`);
+      for (const f of report.files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason}, ${formatBytes(f.size)})`);
+      out(`${report.files.length} file(s), ${formatBytes(report.bytes)} ${o.execute ? 'deleted' : 'would be deleted; run again with --execute to delete them'}`);
     }));
 
   // ---- serve
@@ -392,7 +395,7 @@ Examples:
       const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
       const server = createFlightServer({
         lakehouse: ctx.lakehouse, tokens,
-        ticketSecret: o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET, ticketTtlMs: o.ticketTtl * 1000,
+        ticketSecret: o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
       });
       const port = await server.listen(o.port, o.host);
       out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}${tokens ? ', bearer auth on' : ''})`);

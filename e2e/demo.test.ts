@@ -1,0 +1,26 @@
+/**
+ * The main job (`pnpm demo`) runs end to end, small: the table is built and corrected, time travel
+ * sees the noisy labels, the model's loss falls, and Flight returns every row.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../packages/cli/src/demo.js';
+
+describe('demo (the main job)', () => {
+  it('builds, corrects, time-travels, trains, summarizes and serves', async () => {
+    const lines: string[] = [];
+    const r = await runDemo({ dir: mkdtempSync(join(tmpdir(), 'lakesoul-demo-test-')), images: 96, epochs: 4, out: (s) => lines.push(s) });
+    const text = lines.join('\n');
+    expect(r.rows).toBe(96);
+    expect(r.wrongLabelsBefore).toBeGreaterThan(0);
+    expect(r.wrongLabelsAfter).toBe(0);
+    expect(r.losses).toHaveLength(4);
+    expect(r.losses.at(-1)!).toBeLessThan(r.losses[0]!);
+    expect(r.flightEndpoints).toBeGreaterThan(1);
+    expect(r.flightRows).toBe(96);
+    for (let s = 1; s <= 7; s++) expect(text).toContain(`[${s}/7]`);
+    expect(text).toMatch(/MergeCommit/);
+  });
+});
