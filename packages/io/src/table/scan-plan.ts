@@ -344,7 +344,9 @@ export class TableScanPlan implements ScanPlan {
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
     let table: Table;
     try {
-      table = await decodeParquet(f.bytes, { columns: cols, rowGroups: f.rowGroups, file: f.file.path });
+      // Without projection or pruning, let the decoder take its fast whole-file path.
+      const whole = f.rowGroups === undefined && cols.length === f.file.existCols.length;
+      table = await decodeParquet(f.bytes, { columns: whole ? undefined : cols, rowGroups: f.rowGroups, file: f.file.path });
       f.bytes = null; // the decoded columns are all we keep
       const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
       table = castTableToSchema(table, fileSchema, { file: f.file.path, missing: 'null' });
@@ -448,30 +450,43 @@ function dropCdcDeletes(batch: RecordBatch, cdc: string): RecordBatch {
   return takeRows(batch, Int32Array.from(keep));
 }
 
-/** Re-batches a stream to `batchSize` rows (the last batch may be shorter). */
+/**
+ * Re-batches a stream to batches of at most `batchSize` rows. Batches of at least half that size pass
+ * through without a copy (larger ones are sliced); smaller fragments (the tail of a split, a filtered
+ * batch) are gathered until they reach `batchSize`. Every batch but the last has at least
+ * `batchSize / 2` rows.
+ */
 export async function* rebatch(input: AsyncIterable<RecordBatch>, batchSize: number): AsyncGenerator<RecordBatch> {
+  const half = Math.max(1, Math.floor(batchSize / 2));
   let pending: RecordBatch[] = [];
   let rows = 0;
+  const flush = (): RecordBatch => {
+    const out = pending.length === 1 ? pending[0] : concatBatches(pending);
+    pending = [];
+    rows = 0;
+    return out;
+  };
   for await (const b of input) {
     if (b.numRows === 0) continue;
-    if (rows === 0 && b.numRows === batchSize) {
-      yield b;
-      continue;
-    }
     let off = 0;
+    if (rows === 0 && b.numRows >= half) {
+      // Zero-copy: whole slices of at most batchSize; a small remainder goes to pending.
+      while (b.numRows - off >= half) {
+        const take = Math.min(batchSize, b.numRows - off);
+        yield off === 0 && take === b.numRows ? b : sliceBatch(b, off, take);
+        off += take;
+      }
+      if (off === b.numRows) continue;
+    }
     while (off < b.numRows) {
       const take = Math.min(batchSize - rows, b.numRows - off);
       pending.push(off === 0 && take === b.numRows ? b : sliceBatch(b, off, take));
       rows += take;
       off += take;
-      if (rows === batchSize) {
-        yield pending.length === 1 ? pending[0] : concatBatches(pending);
-        pending = [];
-        rows = 0;
-      }
+      if (rows === batchSize) yield flush();
     }
   }
-  if (rows > 0) yield pending.length === 1 ? pending[0] : concatBatches(pending);
+  if (rows > 0) yield flush();
 }
 
 function withFile(e: unknown, path: string): unknown {
