@@ -155,6 +155,15 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     expect(v.rows).toBe(2000);
     expect(rowsOf(tableFromIPC(readFileSync(vOut)))).toEqual(rowsOf(tsV));
     expect(rowsOf(tsV).map((x) => JSON.parse(x).label).filter((l) => l?.startsWith('v2-'))).toEqual([]);
+    // incremental: only what the second write changed
+    const incOut = join(dir, 'events-inc.arrow');
+    const end = Date.now() + 1;
+    const inc = await py('read', url, { cmd: { table: 'events', incremental: { start: tsBeforeUpsert, end } }, out: incOut });
+    const tsInc = await events.toArrow({ incremental: { start: tsBeforeUpsert, end } });
+    expect(tsInc.numRows).toBeGreaterThan(0);
+    expect(tsInc.numRows).toBeLessThan(2000);
+    expect(inc.rows).toBe(tsInc.numRows);
+    expect(rowsOf(tableFromIPC(readFileSync(incOut)))).toEqual(rowsOf(tsInc));
     // a filter and a partition narrow the endpoints and rows
     const one = await py('read', url, { cmd: { table: 'events', partitions: { date: '2024-01-02' }, filter: 'score < 100' } });
     expect(one.endpoints).toBe(4);
