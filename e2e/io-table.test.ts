@@ -247,6 +247,29 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     expect([...latest.values()]).toEqual(['UpdateCommit', 'UpdateCommit']);
   });
 
+  it('blob columns: scan with blobs appends <col>__bytes, fetched from the store; escaping references are refused', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('img', new Utf8(), true), new Field('label', new Utf8(), true)]);
+    const t = await env.lh.createTable(`blobs_${storage}`, schema, { primaryKeys: ['id'], hashBucketNum: 2, blobColumns: ['img'] });
+    expect(t.info.properties['lakesoul_blob_columns']).toBe('img');
+    const payload = (i: number) => new Uint8Array(Array.from({ length: 100 + i }, (_, k) => (k * 31 + i) & 255));
+    for (let i = 0; i < 5; i++) {
+      const { store, key } = env.lh.stores.resolve(`${t.info.path}/images/${i}.bin`);
+      await store.put(key, payload(i));
+    }
+    await t.write(new Table({
+      id: vectorFromArray([0n, 1n, 2n, 3n, 4n, 5n], new Int64()),
+      img: vectorFromArray(['images/0.bin', 'images/1.bin', `${t.info.path}/images/2.bin`, 'images/3.bin', 'images/4.bin', null]),
+      label: vectorFromArray(['a', 'b', 'c', 'd', 'e', 'f']),
+    }));
+    const got = await t.toArrow({ columns: ['id', 'label'], blobs: ['img'], filter: 'id < 6' });
+    expect(got.schema.fields.map((f) => f.name)).toEqual(['id', 'label', 'img__bytes']);
+    const rows = sortRows(rowsOf(got), ['id']);
+    for (let i = 0; i < 5; i++) expect(rows[i].img__bytes).toBe(Buffer.from(payload(i)).toString('hex'));
+    expect(rows[5].img__bytes).toBeNull();
+    await t.write(new Table({ id: vectorFromArray([9n], new Int64()), img: vectorFromArray(['../../../etc/passwd']), label: vectorFromArray(['x']) }));
+    await expect(t.toArrow({ blobs: ['img'] })).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'PermissionDenied'));
+  });
+
   it('a plan serializes to JSON and is read elsewhere without the catalog; row-group pruning on PK predicates', async () => {
     const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Float64(), true)]);
     const t = await env.lh.createTable(`prune_${storage}`, schema, { primaryKeys: ['id'], hashBucketNum: 1 });
