@@ -79,3 +79,26 @@ describe('ShuffleBuffer', () => {
     expect(() => new ShuffleBuffer(2.5, new SeededRandom(1))).toThrow(RangeError);
   });
 });
+
+describe('simulateShuffle', () => {
+  it('positions a restored buffer exactly where the real stream stood', async () => {
+    const { simulateShuffle } = await import('./shuffle-buffer.js');
+    const n = 57;
+    const cap = 8;
+    const full: number[] = [];
+    for await (const x of shuffleStream(Array.from({ length: n }, (_, i) => i), cap, new SeededRandom(3))) full.push(x);
+    for (const emitted of [0, 1, 7, 8, 20, 49, 50, 56, 57]) {
+      const sim = simulateShuffle(n, cap, new SeededRandom(3), emitted);
+      const buf = ShuffleBuffer.restore(cap, [...sim.slots], sim.rngState);
+      const rest: number[] = [];
+      for (let p = sim.pushed; p < n; p++) {
+        const out = buf.push(p);
+        if (out) rest.push(out.value);
+      }
+      for (let out = buf.pop(); out; out = buf.pop()) rest.push(out.value);
+      expect(rest).toEqual(full.slice(emitted));
+      // Resident slots are exactly the pushed-but-not-emitted positions.
+      expect([...sim.slots].sort((a, b) => a - b)).toEqual(Array.from({ length: sim.pushed }, (_, i) => i).filter((p) => !full.slice(0, emitted).includes(p)));
+    }
+  });
+});

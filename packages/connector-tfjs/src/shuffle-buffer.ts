@@ -3,7 +3,7 @@
  * most `capacity` items; once full, each incoming item replaces a uniformly chosen resident, which is
  * emitted. The output order is a pure function of the input order, the capacity and the generator.
  */
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom, type SeededRandomState } from './seeded-random.js';
 
 /** A bounded shuffle buffer over items of type `T`. */
 export class ShuffleBuffer<T> {
@@ -18,6 +18,17 @@ export class ShuffleBuffer<T> {
     private readonly rng: SeededRandom,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ShuffleBuffer: capacity must be a positive integer, got ${capacity}`);
+  }
+
+  /**
+   * A buffer continuing from a simulated position ({@link simulateShuffle}): `items` are the resident
+   * items in slot order, `rngState` the generator state at that point.
+   */
+  static restore<T>(capacity: number, items: T[], rngState: SeededRandomState): ShuffleBuffer<T> {
+    const b = new ShuffleBuffer<T>(capacity, SeededRandom.fromState(rngState));
+    if (items.length > capacity) throw new RangeError(`ShuffleBuffer.restore: ${items.length} items exceed capacity ${capacity}`);
+    b.items.push(...items);
+    return b;
   }
 
   /** Items currently held. */
@@ -57,4 +68,34 @@ export async function* shuffleStream<T>(source: AsyncIterable<T> | Iterable<T>, 
     if (out) yield out.value;
   }
   for (let out = buf.pop(); out; out = buf.pop()) yield out.value;
+}
+
+/** Where a shuffled stream stands after some emissions; see {@link simulateShuffle}. */
+export interface ShuffleSimulation {
+  /** Input items consumed (pushed) so far: the stream continues with input position `pushed`. */
+  pushed: number;
+  /** Input positions resident in the buffer, in slot order. */
+  slots: number[];
+  /** Generator state to continue with. */
+  rngState: SeededRandomState;
+}
+
+/**
+ * Replays a {@link ShuffleBuffer} over input positions `0..n-1` (data-free) until `emitted` items came
+ * out, so a stream can restart there by re-reading only the resident items and the inputs from
+ * `pushed` on. The draws are exactly those of `shuffleStream(input of length n, capacity, rng)`.
+ */
+export function simulateShuffle(n: number, capacity: number, rng: SeededRandom, emitted: number): ShuffleSimulation {
+  if (emitted > n) throw new RangeError(`simulateShuffle: ${emitted} emissions from ${n} items`);
+  const buf = new ShuffleBuffer<number>(capacity, rng);
+  let out = 0;
+  let pushed = 0;
+  while (out < emitted && pushed < n) {
+    if (buf.push(pushed++)) out++;
+  }
+  while (out < emitted) {
+    buf.pop();
+    out++;
+  }
+  return { pushed, slots: [...(buf as unknown as { items: number[] }).items], rngState: rng.getState() };
 }

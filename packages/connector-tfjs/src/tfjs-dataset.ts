@@ -17,7 +17,7 @@ import { createImageExecutor, type ImageDecoderKind, type ImageExecutor } from '
 import { ImagePipeline } from './image-pipeline.js';
 import { SeededRandom, permute } from './seeded-random.js';
 import { assignShards, equalizedSampleCount, shardIndex, type EqualizeMode } from './shard-assign.js';
-import { shuffleStream } from './shuffle-buffer.js';
+import { ShuffleBuffer, shuffleStream, simulateShuffle } from './shuffle-buffer.js';
 
 // ------------------------------------------------------------------------------------------------
 // Types
@@ -530,32 +530,110 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
 
   const executor: ImageExecutor | null = pipeline ? await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, tf }) : null;
 
-  /** The epoch's rows of this shard, shuffled, before equalization. */
-  async function* onePass(ep: number): AsyncGenerator<Sample> {
-    const order = shuffle ? permute(shardSplits, new SeededRandom(shuffle.seed, 'splits', ep, shard)) : shardSplits;
-    async function* rows(): AsyncGenerator<Sample> {
-      for (const split of order) {
-        let index = 0;
-        for await (const batch of plan.readSplit(split, { batchSize: readBatchSize, signal: options.signal })) {
-          for (const row of batchToRows(batch, readColumns)) yield { row, splitId: split.id, index: index++ };
-        }
-      }
+  const bufferSize = shuffle?.bufferSize ?? 1024;
+  const splitOrder = (ep: number) => (shuffle ? permute(shardSplits, new SeededRandom(shuffle.seed, 'splits', ep, shard)) : shardSplits);
+
+  async function* splitRows(split: Split): AsyncGenerator<Sample> {
+    let index = 0;
+    for await (const batch of plan.readSplit(split, { batchSize: readBatchSize, signal: options.signal })) {
+      for (const row of batchToRows(batch, readColumns)) yield { row, splitId: split.id, index: index++ };
     }
-    if (shuffle) yield* shuffleStream(rows(), shuffle.bufferSize ?? 1024, new SeededRandom(shuffle.seed, 'buffer', ep, shard));
+  }
+
+  /** The epoch's rows of this shard, shuffled, before equalization (a full pass from its start). */
+  async function* onePass(ep: number): AsyncGenerator<Sample> {
+    const order = splitOrder(ep);
+    async function* rows(): AsyncGenerator<Sample> {
+      for (const split of order) yield* splitRows(split);
+    }
+    if (shuffle) yield* shuffleStream(rows(), bufferSize, new SeededRandom(shuffle.seed, 'buffer', ep, shard));
     else yield* rows();
   }
 
-  /** The equalized epoch stream: exactly `target` samples when equalizing. */
-  async function* epochStream(ep: number): AsyncGenerator<Sample> {
+  /**
+   * A pass from its `skip`-th sample on, for exact split row counts (no primary key, no filter): the
+   * position is computed without data, and only splits holding rows still to come (resident in the
+   * shuffle buffer, or not yet read) are read.
+   */
+  async function* passFrom(ep: number, skip: number): AsyncGenerator<Sample> {
+    if (skip === 0) {
+      yield* onePass(ep);
+      return;
+    }
+    const order = splitOrder(ep);
+    const starts: number[] = [];
     let n = 0;
-    for await (const s of onePass(ep)) {
+    for (const sp of order) {
+      starts.push(n);
+      n += sp.rowCount as number;
+    }
+    if (skip >= n) return;
+    const sim = shuffle ? simulateShuffle(n, bufferSize, new SeededRandom(shuffle.seed, 'buffer', ep, shard), skip) : { pushed: skip, slots: [] as number[], rngState: null };
+    const slotOf = new Map(sim.slots.map((pos, i) => [pos, i]));
+    const resident: Sample[] = new Array(sim.slots.length);
+    // Built once every resident row is back (all of them precede input position `pushed`).
+    let buffer: ShuffleBuffer<Sample> | null = null;
+    const restored = (): ShuffleBuffer<Sample> => {
+      if (buffer === null) {
+        if (resident.some((r) => r === undefined)) throw new LakeSoulError('Internal', `resume of ${tableName}: a resident shuffle-buffer row was not found`, { code: 'RESUME_POSITION' });
+        buffer = ShuffleBuffer.restore<Sample>(bufferSize, resident, sim.rngState!);
+      }
+      return buffer;
+    };
+    for (let i = 0; i < order.length; i++) {
+      const split = order[i];
+      const a = starts[i];
+      const b = a + (split.rowCount as number);
+      if (b <= sim.pushed && !sim.slots.some((pos) => pos >= a && pos < b)) continue;
+      let pos = a;
+      for await (const s of splitRows(split)) {
+        if (pos >= b) break;
+        if (pos < sim.pushed) {
+          const slot = slotOf.get(pos);
+          if (slot !== undefined) resident[slot] = s;
+        } else if (sim.rngState) {
+          const out = restored().push(s);
+          if (out) yield out.value;
+        } else yield s;
+        pos++;
+      }
+      if (pos !== b) {
+        throw new LakeSoulError('Internal', `split ${split.id} of ${tableName} yielded ${pos - a} rows, its footers say ${b - a}; cannot position the resumed stream`, {
+          code: 'ROW_COUNT_MISMATCH',
+          context: { table: tableName, partition: split.partitionDesc },
+        });
+      }
+    }
+    if (sim.rngState) {
+      const buf = restored();
+      for (let out = buf.pop(); out; out = buf.pop()) yield out.value;
+    }
+  }
+
+  /** The equalized epoch stream from its `skip`-th sample: `target` samples in all when equalizing. */
+  async function* epochStream(ep: number, skip: number): AsyncGenerator<Sample> {
+    if (skip > 0 && !exactCounts) {
+      // Row counts are upper bounds (merge) or unknown (filter): replay and drop the first `skip`
+      // samples (no decoding, no tensors).
+      let k = 0;
+      for await (const s of epochStream(ep, 0)) if (k++ >= skip) yield s;
+      return;
+    }
+    let n = skip;
+    // With 'pad', whole passes before the position are skipped by arithmetic once the pass length is known.
+    const passLen = exactCounts ? shardSplits.reduce((acc, sp) => acc + (sp.rowCount as number), 0) : null;
+    let passSkip = skip;
+    if (equalize === 'pad' && passLen !== null && passLen > 0) passSkip = skip % passLen;
+    let inPass = passSkip;
+    for await (const s of passFrom(ep, passSkip)) {
       if (target !== null && n >= target) return;
       yield s;
       n++;
+      inPass++;
     }
-    if (target === null || n === target) return;
-    if (equalize === 'drop' || n === 0) {
-      throw new LakeSoulError('Conflict', `equalize '${equalize}': shard ${shard} of ${tableName} yielded ${n} rows but the metadata promised at least ${target} (a filter or primary-key merge removed rows); use 'pad'`, {
+    if (target === null || n >= target) return;
+    if (equalize === 'drop' || inPass === 0) {
+      throw new LakeSoulError('Conflict', `equalize '${equalize}': shard ${shard} of ${tableName} yielded ${inPass} rows but the metadata promised at least ${target} (a filter or primary-key merge removed rows); use 'pad'`, {
         code: 'EQUALIZE_SHORT',
         context: { table: tableName, shard },
       });
@@ -597,15 +675,11 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
 
   /** The epoch's samples after the resume position, grouped into batches; `last` marks the final one. */
   async function* groups(ep: number, skip: number): AsyncGenerator<{ samples: Sample[]; first: number; last: boolean }> {
-    const it = epochStream(ep)[Symbol.asyncIterator]();
-    let sampleIndex = 0;
+    const it = epochStream(ep, skip)[Symbol.asyncIterator]();
+    let sampleIndex = skip;
     let pending: Sample[] = [];
     try {
       let res = await it.next();
-      while (!res.done && sampleIndex < skip) {
-        sampleIndex++;
-        res = await it.next();
-      }
       while (!res.done) {
         pending.push(res.value);
         sampleIndex++;
