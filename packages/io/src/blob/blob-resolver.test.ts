@@ -346,6 +346,18 @@ function blobSuite(name: string, makeEnv: () => Env | Promise<Env>) {
       const clash = new Table({ image_path: vectorFromArray([refs[0]], new Utf8()), image_path__bytes: vectorFromArray(['x'], new Utf8()) });
       const e3 = await errorOf(collect(resolveBlobs(asAsync(clash.batches), baseOptions(reg))));
       expect(e3.message).toContain('image_path__bytes');
+      // the source is closed after such an error
+      let closed = false;
+      async function* src() {
+        try {
+          yield* table(refs.slice(0, 2));
+          yield* table(refs.slice(0, 2));
+        } finally {
+          closed = true;
+        }
+      }
+      await errorOf(collect(resolveBlobs(src(), baseOptions(reg, { columns: ['nope'] }))));
+      expect(closed).toBe(true);
     });
   });
 }

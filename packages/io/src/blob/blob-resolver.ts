@@ -131,6 +131,8 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
 
   const input = batches[Symbol.asyncIterator]();
   let inputDone = false;
+  /** The source ended or threw by itself (else it is closed with return() at the end). */
+  let inputEnded = false;
   let inputError: unknown;
   let pulling: Promise<void> | undefined;
   let rowsSeen = 0;
@@ -335,7 +337,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     pulling = input.next().then(
       (r) => {
         pulling = undefined;
-        if (r.done) inputDone = true;
+        if (r.done) inputDone = inputEnded = true;
         else if (!signal.aborted) {
           try {
             addBatch(r.value);
@@ -350,7 +352,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
       (e) => {
         pulling = undefined;
         inputError = e;
-        inputDone = true;
+        inputDone = inputEnded = true;
         notify();
       },
     );
@@ -493,7 +495,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
         /* the source's own cleanup failed; nothing more to free here */
       }
     };
-    if (!inputDone) {
+    if (!inputEnded) {
       if (pulling) void pulling.then(closeInput);
       else await closeInput();
     }
