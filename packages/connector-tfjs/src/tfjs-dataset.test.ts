@@ -342,6 +342,19 @@ describe('scan options', () => {
   });
 });
 
+describe('tf instance', () => {
+  it('without `tf`, tensors come from the peer @tensorflow/tfjs-core, the engine @tensorflow/tfjs uses', async () => {
+    const ds = await tfjsDataset(table, { features: ['x'], labels: 'label', batchSize: 4 });
+    const before = tf.memory().numTensors;
+    const it = await ds.iterator();
+    const el = (await it.next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+    expect(el.xs).toBeInstanceOf(tf.Tensor);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    tf.dispose([el.xs, el.ys]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('memory', () => {
   it('tensor count stays flat over epochs of iteration and of model.fitDataset', async () => {
     const ds = await tfjsDataset(table, { tf, batchSize: 4, features: ['x', 'v'], labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 3 } });
