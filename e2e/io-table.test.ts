@@ -519,3 +519,77 @@ describe('maintenance', () => {
     }
   });
 });
+
+describe('concurrent rewrites (protocol §2 conflict rules through the table API)', () => {
+  let env: TestLakehouse;
+  const root = mkdtempSync(join(tmpdir(), 'lakesoul-io-gate-'));
+  let armed = false;
+  let reached: () => void = () => undefined;
+  let release: () => void = () => undefined;
+  let gate: Promise<void> = Promise.resolve();
+  /** Blocks the next put (the rewrite's new file) until release(). */
+  function arm(): Promise<void> {
+    armed = true;
+    gate = new Promise<void>((r) => (release = r));
+    return new Promise<void>((r) => (reached = r));
+  }
+  beforeAll(async () => {
+    env = await openTestLakehouse('pglite', 'local');
+    const inner = new LocalStore({ root });
+    env.lh.stores.register(`file://${root}`, {
+      description: inner.description,
+      async put(p, d, o) {
+        if (armed) {
+          armed = false;
+          reached();
+          await gate;
+        }
+        return inner.put(p, d, o);
+      },
+      get: (p, o) => inner.get(p, o),
+      head: (p, o) => inner.head(p, o),
+      delete: (p, o) => inner.delete(p, o),
+      list: (p, o) => inner.list(p, o),
+    });
+  });
+  afterAll(async () => {
+    await env?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const kv = (ids: number[], v: string) => new Table({ id: vectorFromArray(ids.map(BigInt), new Int64()), v: vectorFromArray(ids.map(() => v)) });
+  const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true)]);
+
+  it('an upsert committed while a compaction runs survives it (compaction rebased: [new] ++ (current - read))', async () => {
+    const t = await env.lh.createTable('race1', schema, { primaryKeys: ['id'], hashBucketNum: 1, path: `file://${root}/race1` });
+    await t.write(kv([1, 2, 3], 'a'));
+    await t.write(kv([2], 'b'));
+    const hold = arm();
+    const compaction = t.compact();
+    await hold;
+    await t.write(kv([3, 4], 'c'));
+    release();
+    const c = await compaction;
+    expect(c.versions.get('-5')).toBe(3);
+    expect(await all(t)).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }, { id: 4, v: 'c' }]);
+    const snap = await t.snapshot();
+    expect(snap[0].files.length).toBe(2); // compacted file, then the concurrent upsert's file
+  });
+
+  it('a delete rewrite racing a compaction fails with Conflict, commits nothing and removes its files', async () => {
+    const t = await env.lh.createTable('race2', schema, { primaryKeys: ['id'], hashBucketNum: 1, path: `file://${root}/race2` });
+    await t.write(kv([1, 2, 3], 'a'));
+    await t.write(kv([2], 'b'));
+    const hold = arm();
+    const del = t.deleteWhere('id = 1');
+    await hold;
+    await t.compact();
+    release();
+    await expect(del).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'Conflict'));
+    expect(await all(t)).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'a' }]);
+    const live = new Set((await t.snapshot())[0].files.map((f) => f.path));
+    const dry = await t.cleanup({ orphanSafetyWindowMs: 0, retainSince: 0 });
+    expect(dry.files.filter((f) => f.reason === 'orphan')).toEqual([]);
+    expect(live.size).toBe(1);
+  });
+});

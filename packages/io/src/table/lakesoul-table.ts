@@ -19,7 +19,7 @@ import type { StoreRegistry } from '../store/index.js';
 import { concatBatches, projectBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
-import { writeTable, inputBatches, type TableWriteOptions } from './table-writer.js';
+import { writeTable, type TableWriteOptions } from './table-writer.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
   rewritePartitions,
@@ -403,4 +403,3 @@ class KeyMatcher {
   }
 }
 
-export { inputBatches };

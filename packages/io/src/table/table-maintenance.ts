@@ -14,7 +14,7 @@ import { concatBatches, projectBatch } from '../arrow/index.js';
 import { FileSink, commitFiles } from './table-writer.js';
 import { DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import { buildScanPlan, splitsOf, type TableScanPlan } from './scan-plan.js';
-import { checkAborted, type TableContext } from './table-context.js';
+import { checkAborted, deleteUrisBestEffort, type TableContext } from './table-context.js';
 
 /** A unit of a rewrite: the files read together and rewritten together. */
 export interface RewriteUnit {
@@ -58,7 +58,7 @@ export async function rewritePartitions(
   const sink = new FileSink(ctx, signal, DEFAULT_ROW_GROUP_SIZE);
   const partitions: PartitionCommit[] = [];
   const added: string[] = [];
-  const removed: string[] = [];
+  const removedBy = new Map<string, string[]>();
   let rowsRemoved = 0;
   try {
     for (const p of snapshot) {
@@ -96,7 +96,7 @@ export async function rewritePartitions(
         op === 'UpdateCommit'
           ? p.files.filter((f) => replaced.has(f.path)).map((f) => ({ path: f.path, op: 'del', size: f.size, existCols: [...f.existCols] }))
           : [];
-      removed.push(...replaced);
+      removedBy.set(p.partitionDesc, [...replaced]);
       partitions.push({ partitionDesc: p.partitionDesc, files: [...surviving, ...newOps, ...dels], readVersion: p.version });
     }
     await sink.settle();
@@ -104,9 +104,19 @@ export async function rewritePartitions(
     await sink.discard();
     throw e;
   }
-  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added, removed, rowsRemoved };
+  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added: [], removed: [], rowsRemoved: 0 };
   const result = await commitFiles(ctx, sink, op, partitions, signal);
-  return { ...result, added, removed, rowsRemoved };
+  // A CompactionCommit drops partitions updated or compacted concurrently: their new files were
+  // never committed; remove them now rather than leaving orphans for cleanup().
+  const droppedFiles = sink.files.filter((f) => !result.versions.has(f.partitionDesc)).map((f) => f.path);
+  if (droppedFiles.length > 0) await deleteUrisBestEffort(ctx.stores, droppedFiles);
+  const dropped = new Set(droppedFiles);
+  return {
+    ...result,
+    added: added.filter((f) => !dropped.has(f)),
+    removed: [...removedBy].filter(([desc]) => result.versions.has(desc)).flatMap(([, files]) => files),
+    rowsRemoved,
+  };
 }
 
 /** Options of {@link LakeSoulTable.compact}. */
