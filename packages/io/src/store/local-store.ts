@@ -13,6 +13,12 @@ import { checkKey, checkPrefix, mapFsError, resolveRange, throwIfAborted, valida
 export interface LocalStoreOptions {
   /** Directory that keys are relative to (default `/`). */
   root?: string;
+  /**
+   * Flush a put's bytes to disk (fsync) before the rename makes it visible, so an object a catalog
+   * commit refers to survives a power loss (default false: about 5 ms more per put on a typical
+   * disk; the rename alone already makes puts atomic for readers and survives process crashes).
+   */
+  fsync?: boolean;
 }
 
 /** Temp files of in-progress puts carry this marker; `list` skips them. */
@@ -20,17 +26,20 @@ const TEMP_MARKER = '.lakesoul-tmp-';
 const READ_CHUNK = 8 * 1024 * 1024;
 
 /**
- * Objects as files below a root directory. `put` writes a temp file in the target directory and renames
- * it over the target, so readers see the old object or the new one, never a partial file. Parent
- * directories are created as needed. `list` walks directories recursively.
+ * Objects as files below a root directory. `put` writes a temp file in the target directory (flushed
+ * with fsync when asked) and renames it over the target, so readers see the old object or the new
+ * one, never a partial file. Parent directories are created as needed. `list` walks directories
+ * recursively.
  */
 export class LocalStore implements ObjectStore {
   /** Absolute root directory. */
   readonly root: string;
   readonly description: string;
+  private readonly fsync: boolean;
 
   constructor(options: LocalStoreOptions = {}) {
     this.root = resolvePath(options.root ?? '/');
+    this.fsync = options.fsync ?? false;
     this.description = `file://${this.root === '/' ? '/' : this.root + '/'}`;
   }
 
@@ -88,6 +97,7 @@ export class LocalStore implements ObjectStore {
           await writeAll(fh, chunk, options.signal, uri);
         }
       }
+      if (this.fsync) await fh.sync();
       await fh.close();
       fh = undefined;
       throwIfAborted(options.signal, `put ${uri}`);

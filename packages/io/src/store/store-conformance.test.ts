@@ -9,9 +9,9 @@ import { withConcurrencyLimit, withLatency } from './store-wrappers.js';
 import { createTestBucket, deleteTestBucket, testS3Env } from './s3-test-env.js';
 
 let localDir: string | undefined;
-runObjectStoreConformance('LocalStore', () => {
+runObjectStoreConformance('LocalStore (fsync)', () => {
   localDir = mkdtempSync(join(tmpdir(), 'lakesoul-local-store-'));
-  return new LocalStore({ root: localDir });
+  return new LocalStore({ root: localDir, fsync: true });
 }, { teardown: () => rmSync(localDir!, { recursive: true, force: true }) });
 
 runObjectStoreConformance('LocalStore rooted at /', () => {

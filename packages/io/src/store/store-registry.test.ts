@@ -67,6 +67,13 @@ describe('StoreRegistry', () => {
     expect([...(await y.store.get('t/x.bin'))]).toEqual([1, 2, 3]);
   });
 
+  it('passes local options (fsync) to its LocalStore; fsync puts read back', async () => {
+    const reg = new StoreRegistry({ local: { fsync: true } });
+    const { store, key } = reg.resolve(toFileUri(join(dir, 'synced', 'x.bin')));
+    await store.put(key, new Uint8Array([4, 5]));
+    expect(readFileSync(join(dir, 'synced', 'x.bin'))).toEqual(Buffer.from([4, 5]));
+  });
+
   it('keeps one MemoryStore per name', async () => {
     const reg = new StoreRegistry();
     const a = reg.resolve('memory://one/k');

@@ -4,6 +4,7 @@
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { ObjectStore } from '../types.js';
 import { LocalStore } from './local-store.js';
+import type { LocalStoreOptions } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
 import { S3Store, s3OptionsFromEnv } from './s3-store.js';
 import type { S3StoreOptions } from './s3-store.js';
@@ -11,6 +12,8 @@ import { formatUri, parseUri } from './store-uri.js';
 
 /** Options of the {@link StoreRegistry} constructor. */
 export interface StoreRegistryOptions {
+  /** Options of the LocalStore the registry creates for `file://` (e.g. `{ fsync: true }`). */
+  local?: Omit<LocalStoreOptions, 'root'>;
   /** Options of every S3Store the registry creates (over the values read from `env`). */
   s3?: Partial<Omit<S3StoreOptions, 'bucket'>>;
   /** Environment for S3 settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT); default `process.env`, read when a store is created. */
@@ -84,7 +87,7 @@ export class StoreRegistry {
     const key = segments.join('/');
     switch (p.scheme) {
       case 'file':
-        return { store: this.cached('file:///', () => new LocalStore({ root: '/' })), key, baseUri: 'file:///' };
+        return { store: this.cached('file:///', () => new LocalStore({ ...this.options.local, root: '/' })), key, baseUri: 'file:///' };
       case 's3': {
         const base = `s3://${p.authority}/`;
         return {
