@@ -108,6 +108,19 @@ describe('PK ordering', () => {
     const t2 = new Table({ k: vectorFromArray(k, new Float64()) });
     const idx2 = Array.from(sortIndicesByPk(t2, ['k']));
     expect(idx2).toEqual(Array.from({ length: n }, (_, i) => i).sort((x, y) => k[x] - k[y] || x - y));
+    // single int64 key with nulls, small values (numeric path) and huge values (exact path)
+    for (const scale of [1n, 2n ** 58n]) {
+      const v = Array.from({ length: n }, () => (rnd() < 0.1 ? null : BigInt(Math.floor(rnd() * 40) - 20) * scale));
+      const t3 = new Table({ k: vectorFromArray(v, new Int64()) });
+      const want = Array.from({ length: n }, (_, i) => i).sort((x, y) => {
+        const a = v[x], b = v[y];
+        if (a === b) return x - y;
+        if (a === null) return -1;
+        if (b === null) return 1;
+        return a < b ? -1 : a > b ? 1 : x - y;
+      });
+      expect(Array.from(sortIndicesByPk(t3, ['k']))).toEqual(want);
+    }
     // already sorted input: identity
     expect(Array.from(sortIndicesByPk(takeRows(t2, idx2), ['k']))).toEqual(Array.from({ length: n }, (_, i) => i));
   });

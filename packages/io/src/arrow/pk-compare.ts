@@ -285,22 +285,19 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
   const idx = new Uint32Array(total);
   for (let i = 0; i < total; i++) idx[i] = i;
   if (sorted) return idx;
-  // Single numeric key without nulls: sort (key, index) pairs numerically.
-  if (keys.length > 0 && pkColumns.length === 1 && keys.every((k) => k[0].kind === K_NUM && k[0].valid === null)) {
-    const vals = new Float64Array(total);
-    let q = 0;
-    let hasNaN = false;
-    for (const k of keys) {
-      const num = k[0].num!;
-      for (let r = 0; r < k[0].length; r++, q++) {
-        const v = num[r];
-        if (v !== v) hasNaN = true;
-        vals[q] = v === 0 ? 0 : v;
-      }
-    }
-    if (!hasNaN) {
+  // Single numeric key (see numericKeys): sort indices by plain numbers, ties by index (stable).
+  if (pkColumns.length === 1) {
+    const nums = keys.map((k) => numericKeys(k[0]));
+    if (nums.every((x) => x !== null)) {
+      const vals = new Float64Array(total);
+      let q = 0;
+      for (const x of nums) for (let r = 0; r < x!.length; r++) vals[q++] = x![r];
       const arr = Array.from(idx);
-      arr.sort((x, y) => vals[x] - vals[y] || x - y);
+      arr.sort((x, y) => {
+        const a = vals[x];
+        const b = vals[y];
+        return a < b ? -1 : a > b ? 1 : x - y;
+      });
       return Uint32Array.from(arr);
     }
   }

@@ -161,27 +161,47 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
     case Type.LargeUtf8:
     case Type.LargeBinary: {
       const large = typeId === Type.LargeUtf8 || typeId === Type.LargeBinary;
-      const starts = new Float64Array(n);
-      const offsets32 = large ? null : new Int32Array(n + 1);
-      const offsets64 = large ? new BigInt64Array(n + 1) : null;
-      let total = 0;
-      const offArrays = sources.map((d) => d.valueOffsets as Int32Array | BigInt64Array);
+      const anyBig = sources.some((d) => d.valueOffsets instanceof BigInt64Array);
+      // Int32 starts keep typed-array indexing on small integers (the fast path for utf8/binary)
+      const starts: Int32Array | Float64Array = anyBig ? new Float64Array(n) : new Int32Array(n);
       const lens = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        const r = rows[i] as number;
-        if (r >= 0) {
+      let total = 0;
+      if (anyBig) {
+        const offArrays = sources.map((d) => d.valueOffsets as Int32Array | BigInt64Array);
+        for (let i = 0; i < n; i++) {
+          const r = rows[i] as number;
+          if (r < 0) continue;
           const o = offArrays[single ? 0 : src[i]];
-          let a: number, b: number;
-          if (o instanceof BigInt64Array) {
-            a = Number(o[r]);
-            b = Number(o[r + 1]);
-          } else {
-            a = o[r];
-            b = o[r + 1];
-          }
+          const a = Number(o[r]);
+          const b = Number(o[r + 1]);
           starts[i] = a;
           lens[i] = b - a;
           total += b - a;
+        }
+      } else {
+        const offArrays = sources.map((d) => d.valueOffsets as Int32Array);
+        if (single) {
+          const o = offArrays.length > 0 ? offArrays[0] : new Int32Array(1);
+          for (let i = 0; i < n; i++) {
+            const r = rows[i] as number;
+            if (r < 0) continue;
+            const a = o[r];
+            const len = o[r + 1] - a;
+            starts[i] = a;
+            lens[i] = len;
+            total += len;
+          }
+        } else {
+          for (let i = 0; i < n; i++) {
+            const r = rows[i] as number;
+            if (r < 0) continue;
+            const o = offArrays[src[i]];
+            const a = o[r];
+            const len = o[r + 1] - a;
+            starts[i] = a;
+            lens[i] = len;
+            total += len;
+          }
         }
       }
       if (!large && total > 0x7fffffff) {
@@ -189,22 +209,40 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
       }
       const out = new Uint8Array(total);
       const vals = sources.map((d) => d.values as Uint8Array);
+      const offsets32 = large ? null : new Int32Array(n + 1);
+      const offsets64 = large ? new BigInt64Array(n + 1) : null;
       let pos = 0;
+      // copy contiguous byte ranges of consecutive rows of one source at once
+      let segSrc = -1;
+      let segStart = 0;
+      let segEnd = 0;
+      let segPos = 0;
+      const copySeg = (): void => {
+        const len = segEnd - segStart;
+        if (len <= 0) return;
+        const v = vals[segSrc];
+        if (len < 32) for (let k = 0; k < len; k++) out[segPos + k] = v[segStart + k];
+        else out.set(v.subarray(segStart, segEnd), segPos);
+      };
       for (let i = 0; i < n; i++) {
         if (offsets32 !== null) offsets32[i] = pos;
         else offsets64![i] = BigInt(pos);
         const len = lens[i];
-        if (len > 0) {
-          const v = vals[single ? 0 : src![i]];
-          const a = starts[i];
-          if (len < 32) {
-            for (let k = 0; k < len; k++) out[pos + k] = v[a + k];
-          } else {
-            out.set(v.subarray(a, a + len), pos);
-          }
-          pos += len;
+        if (len === 0) continue;
+        const s = single ? 0 : src![i];
+        const a = starts[i];
+        if (s === segSrc && a === segEnd) {
+          segEnd += len;
+        } else {
+          copySeg();
+          segSrc = s;
+          segStart = a;
+          segEnd = a + len;
+          segPos = pos;
         }
+        pos += len;
       }
+      copySeg();
       if (offsets32 !== null) offsets32[n] = pos;
       else offsets64![n] = BigInt(pos);
       return makeData({
