@@ -388,17 +388,24 @@ Examples:
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 = any free port)', (v) => Number(v), 8815)
     .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b)', collect)
+    .option('--user <name:password>', 'accept Basic login via Handshake for this user (repeatable)', collect)
     .option('--ticket-secret <secret>', 'HMAC secret for tickets, shared by replicas (else env LAKESOUL_FLIGHT_SECRET, else random)')
     .option('--ticket-ttl <seconds>', 'ticket lifetime', (v) => Number(v), 3600)
     .action((o) => withContext(program, io, async (ctx) => {
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
       const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
+      const users: Record<string, string> | undefined = o.user ? {} : undefined;
+      for (const u of (o.user as string[] | undefined) ?? []) {
+        const i = u.indexOf(':');
+        if (i <= 0) throw new LakeSoulError('InvalidArgument', `--user '${u}': expected name:password`);
+        users![u.slice(0, i)] = u.slice(i + 1);
+      }
       const server = createFlightServer({
-        lakehouse: ctx.lakehouse, tokens,
+        lakehouse: ctx.lakehouse, tokens, users,
         ticketSecret: o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
       });
       const port = await server.listen(o.port, o.host);
-      out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}${tokens ? ', bearer auth on' : ''})`);
+      out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}${tokens || users ? ', auth on' : ''})`);
       await new Promise<void>((res) => {
         const stop = () => { note('shutting down...'); res(); };
         process.once('SIGINT', stop);
@@ -409,7 +416,7 @@ Examples:
 
   program.command('demo').description('the main job: build a multimodal table, upsert, time travel, train, summarize, serve Flight')
     .option('--dir <dir>', 'where to put the demo lakehouse (default: a fresh temp dir)')
-    .option('--images <n>', 'images to generate', (v) => Number(v), 240)
+    .option('--images <n>', 'images to generate', (v) => Number(v), 180)
     .option('--epochs <n>', 'training epochs', (v) => Number(v), 4)
     .action(async (o) => {
       const { runDemo } = await import('./demo.js');

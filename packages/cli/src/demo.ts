@@ -50,7 +50,7 @@ const DATES = ['2023-08-09', '2023-08-10'];
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const out = options.out ?? ((s: string) => console.log(s));
   const started = Date.now();
-  const n = options.images ?? 240;
+  const n = options.images ?? 180;
   const size = options.size ?? 24;
   const epochs = options.epochs ?? 4;
   const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), 'lakesoul-demo-')));
@@ -71,7 +71,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       new Field('date', new Utf8(), false),
       new Field('label', new Utf8(), true),
       new Field('label_id', new Int32(), true),
-      new Field('image_path', new Utf8(), false),
+      new Field('image_path', new Utf8(), true),
     ]);
     const table = await lake.createTable('images', schema, {
       rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 4, blobColumns: ['image_path'],
@@ -164,7 +164,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     } finally { await server.close(); }
 
     const seconds = (Date.now() - started) / 1000;
-    step(`Done in ${seconds.toFixed(1)} s. The lakehouse is in ${dir}`);
+    out(`\nDone in ${seconds.toFixed(1)} s. The lakehouse is in ${dir}`);
     out(`  try: lakesoul-ts --home ${dir} ... or  lakesoul-ts --catalog ${join(dir, 'catalog')} --warehouse ${toFileUri(join(dir, 'warehouse'))} history images`);
     return { rows: latest.numRows, wrongLabelsBefore: wrongBefore, wrongLabelsAfter: wrongAfter, losses, flightEndpoints: endpoints, flightRows, seconds };
   } finally {
@@ -186,7 +186,7 @@ async function train(table: LakeSoulTable, size: number, epochs: number, out: (s
     transform: images.resize(size, size).scale(1 / 255),
     labels: { column: 'label_id', oneHot: DEMO_CLASSES.length },
   });
-  out(`  ${ds.samplesPerEpoch ?? '?'} images, pinned to versions ${JSON.stringify(ds.plan.partitionVersions)}, decoder ${ds.imageDecoder}`);
+  out(`  ${ds.samplesPerEpoch === null ? `${ds.shardSplits.length} splits` : `${ds.samplesPerEpoch} images`}, pinned to versions ${JSON.stringify(ds.plan.partitionVersions)}, decoder ${ds.imageDecoder}`);
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [size, size, 3], filters: 8, kernelSize: 3, activation: 'relu' }),
