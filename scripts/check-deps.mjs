@@ -37,7 +37,7 @@ for (const [pkg, deps] of Object.entries(allowed)) {
     for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]([^'"]+)['"]/g)) {
       const spec = m[1];
       const internal = /^@lakesoul-ts\/([^/]+)/.exec(spec);
-      if (internal && !deps.includes(internal[1])) problems.push(`${relative(root, file)} imports ${spec}: ${pkg} may not depend on ${internal[1]}`);
+      if (internal && internal[1] !== pkg && !deps.includes(internal[1])) problems.push(`${relative(root, file)} imports ${spec}: ${pkg} may not depend on ${internal[1]}`);
       if (spec.startsWith('.') && resolve(dirname(file), spec).startsWith(join(root, 'packages')) && !resolve(dirname(file), spec).startsWith(dir)) {
         problems.push(`${relative(root, file)} imports ${spec} across package boundaries: import the package by name`);
       }
