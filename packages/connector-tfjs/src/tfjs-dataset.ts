@@ -289,6 +289,9 @@ function valueParts(v: RowValue, where: () => string): { shape: number[]; values
   if (v instanceof Uint8Array && !(v instanceof Uint8ClampedArray)) {
     throw invalid(`${where()}: binary value needs an image pipeline or a transform`, {}, 'BINARY_FEATURE');
   }
+  if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint16Array || v instanceof Uint32Array) {
+    return { shape: [v.length], values: v };
+  }
   if (typeof v === 'object' && 'length' in v) {
     const arr = v as ArrayLike<number | bigint>;
     const out = new Array<number>(arr.length);
@@ -318,6 +321,12 @@ function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table:
   const made: tfc.Tensor[] = [];
   try {
     const featureTensor = (spec: OutputSpec, flat: boolean): { values: Float32Array | Int32Array; shape: number[] } => {
+      // Fast path: plain numeric scalars.
+      if (samples.every((x) => typeof x.row[spec.column] === 'number')) {
+        const out = spec.dtype === 'int32' ? new Int32Array(b) : new Float32Array(b);
+        for (let i = 0; i < b; i++) out[i] = samples[i].row[spec.column] as number;
+        return { values: out, shape: [b, 1] };
+      }
       let shape: number[] | null = null;
       let out: Float32Array | Int32Array | null = null;
       let width = 0;
@@ -498,7 +507,10 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   const exactCounts = planJSON.primaryKeys.length === 0 && planJSON.filter === null && shardSplits.every((s) => s.rowCount !== null);
   const samplesPerEpoch = target ?? (exactCounts ? shardSplits.reduce((a, s) => a + (s.rowCount as number), 0) : null);
   const mapping = resolveMapping(plan.schema, options, imageColumn, tableName);
-  const readColumns = plan.schema.fields.map((f) => f.name);
+  // Without a row hook only the mapped columns are materialized per row; a hook sees every column.
+  const readColumns = rowHook
+    ? plan.schema.fields.map((f) => f.name)
+    : [...new Set([...mapping.features.map((f) => f.column), ...(mapping.label ? [mapping.label.column] : []), ...(imageColumn ? [imageColumn, `${imageColumn}__bytes`] : [])])];
 
   // Resume.
   let epoch = options.epoch ?? 0;
@@ -533,21 +545,48 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   const bufferSize = shuffle?.bufferSize ?? 1024;
   const splitOrder = (ep: number) => (shuffle ? permute(shardSplits, new SeededRandom(shuffle.seed, 'splits', ep, shard)) : shardSplits);
 
-  async function* splitRows(split: Split): AsyncGenerator<Sample> {
+  // Streams below carry chunks (the rows of one Arrow batch), not single samples: one async step per
+  // batch keeps per-row overhead to plain loops.
+
+  async function* splitRows(split: Split): AsyncGenerator<Sample[]> {
     let index = 0;
     for await (const batch of plan.readSplit(split, { batchSize: readBatchSize, signal: options.signal })) {
-      for (const row of batchToRows(batch, readColumns)) yield { row, splitId: split.id, index: index++ };
+      const rows = batchToRows(batch, readColumns);
+      if (rows.length > 0) yield rows.map((row) => ({ row, splitId: split.id, index: index++ }));
     }
   }
 
   /** The epoch's rows of this shard, shuffled, before equalization (a full pass from its start). */
-  async function* onePass(ep: number): AsyncGenerator<Sample> {
+  async function* onePass(ep: number): AsyncGenerator<Sample[]> {
     const order = splitOrder(ep);
-    async function* rows(): AsyncGenerator<Sample> {
+    if (!shuffle) {
       for (const split of order) yield* splitRows(split);
+      return;
     }
-    if (shuffle) yield* shuffleStream(rows(), bufferSize, new SeededRandom(shuffle.seed, 'buffer', ep, shard));
-    else yield* rows();
+    const buffer = new ShuffleBuffer<Sample>(bufferSize, new SeededRandom(shuffle.seed, 'buffer', ep, shard));
+    for (const split of order) {
+      for await (const chunk of splitRows(split)) {
+        const out: Sample[] = [];
+        for (const s of chunk) {
+          const r = buffer.push(s);
+          if (r) out.push(r.value);
+        }
+        if (out.length > 0) yield out;
+      }
+    }
+    yield* drain(buffer);
+  }
+
+  function* drain(buffer: ShuffleBuffer<Sample>): Generator<Sample[]> {
+    let out: Sample[] = [];
+    for (let r = buffer.pop(); r; r = buffer.pop()) {
+      out.push(r.value);
+      if (out.length === readBatchSize) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   /**
@@ -555,7 +594,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
    * position is computed without data, and only splits holding rows still to come (resident in the
    * shuffle buffer, or not yet read) are read.
    */
-  async function* passFrom(ep: number, skip: number): AsyncGenerator<Sample> {
+  async function* passFrom(ep: number, skip: number): AsyncGenerator<Sample[]> {
     if (skip === 0) {
       yield* onePass(ep);
       return;
@@ -586,16 +625,20 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
       const b = a + (split.rowCount as number);
       if (b <= sim.pushed && !sim.slots.some((pos) => pos >= a && pos < b)) continue;
       let pos = a;
-      for await (const s of splitRows(split)) {
-        if (pos >= b) break;
-        if (pos < sim.pushed) {
-          const slot = slotOf.get(pos);
-          if (slot !== undefined) resident[slot] = s;
-        } else if (sim.rngState) {
-          const out = restored().push(s);
-          if (out) yield out.value;
-        } else yield s;
-        pos++;
+      for await (const chunk of splitRows(split)) {
+        const out: Sample[] = [];
+        for (const s of chunk) {
+          if (pos >= b) break;
+          if (pos < sim.pushed) {
+            const slot = slotOf.get(pos);
+            if (slot !== undefined) resident[slot] = s;
+          } else if (sim.rngState) {
+            const r = restored().push(s);
+            if (r) out.push(r.value);
+          } else out.push(s);
+          pos++;
+        }
+        if (out.length > 0) yield out;
       }
       if (pos !== b) {
         throw new LakeSoulError('Internal', `split ${split.id} of ${tableName} yielded ${pos - a} rows, its footers say ${b - a}; cannot position the resumed stream`, {
@@ -604,32 +647,40 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
         });
       }
     }
-    if (sim.rngState) {
-      const buf = restored();
-      for (let out = buf.pop(); out; out = buf.pop()) yield out.value;
-    }
+    if (sim.rngState) yield* drain(restored());
   }
 
   /** The equalized epoch stream from its `skip`-th sample: `target` samples in all when equalizing. */
-  async function* epochStream(ep: number, skip: number): AsyncGenerator<Sample> {
+  async function* epochStream(ep: number, skip: number): AsyncGenerator<Sample[]> {
     if (skip > 0 && !exactCounts) {
       // Row counts are upper bounds (merge) or unknown (filter): replay and drop the first `skip`
       // samples (no decoding, no tensors).
       let k = 0;
-      for await (const s of epochStream(ep, 0)) if (k++ >= skip) yield s;
+      for await (const chunk of epochStream(ep, 0)) {
+        if (k + chunk.length <= skip) k += chunk.length;
+        else {
+          yield k >= skip ? chunk : chunk.slice(skip - k);
+          k = skip;
+        }
+      }
       return;
     }
     let n = skip;
-    // With 'pad', whole passes before the position are skipped by arithmetic once the pass length is known.
+    // With 'pad', whole passes before the position are skipped by arithmetic (the pass length is known).
     const passLen = exactCounts ? shardSplits.reduce((acc, sp) => acc + (sp.rowCount as number), 0) : null;
-    let passSkip = skip;
-    if (equalize === 'pad' && passLen !== null && passLen > 0) passSkip = skip % passLen;
+    const passSkip = equalize === 'pad' && passLen !== null && passLen > 0 ? skip % passLen : skip;
     let inPass = passSkip;
-    for await (const s of passFrom(ep, passSkip)) {
-      if (target !== null && n >= target) return;
-      yield s;
-      n++;
-      inPass++;
+    const limit = (chunk: Sample[]): Sample[] | null => {
+      if (target === null) return chunk;
+      if (n >= target) return null;
+      return n + chunk.length > target ? chunk.slice(0, target - n) : chunk;
+    };
+    for await (const chunk of passFrom(ep, passSkip)) {
+      const c = limit(chunk);
+      if (c === null) return;
+      yield c;
+      n += c.length;
+      inPass += c.length;
     }
     if (target === null || n >= target) return;
     if (equalize === 'drop' || inPass === 0) {
@@ -640,10 +691,11 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     }
     // 'pad': replay the same epoch stream from its start.
     while (n < target) {
-      for await (const s of onePass(ep)) {
-        if (n >= target) return;
-        yield s;
-        n++;
+      for await (const chunk of onePass(ep)) {
+        const c = limit(chunk);
+        if (c === null) return;
+        yield c;
+        n += c.length;
       }
     }
   }
@@ -679,17 +731,21 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     let sampleIndex = skip;
     let pending: Sample[] = [];
     try {
-      let res = await it.next();
-      while (!res.done) {
-        pending.push(res.value);
-        sampleIndex++;
-        // One sample of lookahead tells whether this batch is the epoch's last.
-        res = await it.next();
-        const last = res.done === true;
-        if (pending.length === batchSize || (last && !options.dropRemainder)) {
-          yield { samples: pending, first: sampleIndex - pending.length, last };
-          pending = [];
+      let cur = await it.next();
+      while (!cur.done) {
+        // One chunk of lookahead tells whether a batch is the epoch's last.
+        const next = await it.next();
+        const chunk = cur.value;
+        for (let i = 0; i < chunk.length; i++) {
+          pending.push(chunk[i]);
+          sampleIndex++;
+          const last = next.done === true && i === chunk.length - 1;
+          if (pending.length === batchSize || (last && !options.dropRemainder)) {
+            yield { samples: pending, first: sampleIndex - pending.length, last };
+            pending = [];
+          }
         }
+        cur = next;
       }
     } finally {
       await it.return?.(undefined);
@@ -734,7 +790,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
       return el;
     };
     for await (const g of groups(ep, skip)) {
-      const ready = Promise.all(g.samples.map((s, i) => prepare(s, ep, g.first + i)));
+      const ready = pipeline || rowHook ? Promise.all(g.samples.map((s, i) => prepare(s, ep, g.first + i))) : Promise.resolve(g.samples);
       ready.catch(() => {}); // awaited below; this only marks it handled while it waits in the queue
       queue.push({ n: g.samples.length, last: g.last, ready });
       if (queue.length > decodeAhead) {
