@@ -174,6 +174,7 @@ export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
  */
 export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sampleSeed: number, codecs: ImageCodecs | null): RawImage {
   const random = makeSampleRandom(sampleSeed);
+  const inputData = input instanceof Uint8Array ? input : input.data;
   let img: RawImage | null = null;
   for (const step of ops) {
     if (step.op === 'decode') {
@@ -200,17 +201,20 @@ export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sample
     } else if (step.op === 'flip') {
       if (random() < step.probability) img = flipHorizontal(img);
     } else if (step.op === 'scale') {
-      const out: Float32Array = new Float32Array(img.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = img.data[i] * step.factor;
+      // Float32 data here was allocated by an earlier step of this run: scale it in place.
+      const src = img.data;
+      const out: Float32Array = src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
+      for (let i = 0; i < out.length; i++) out[i] = src[i] * step.factor;
       img = { ...img, data: out };
     } else if (step.op === 'normalize') {
       const c = img.channels;
       if (step.mean.length !== c && step.mean.length !== 1) throw new RangeError(`normalize: ${step.mean.length} means for ${c} channels`);
       if (step.std.length !== step.mean.length) throw new RangeError('normalize: mean and std lengths differ');
-      const out: Float32Array = new Float32Array(img.data.length);
+      const src = img.data;
+      const out: Float32Array = src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
       for (let i = 0; i < out.length; i++) {
         const k = step.mean.length === 1 ? 0 : i % c;
-        out[i] = (img.data[i] - step.mean[k]) / step.std[k];
+        out[i] = (src[i] - step.mean[k]) / step.std[k];
       }
       img = { ...img, data: out };
     }
