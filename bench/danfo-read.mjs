@@ -5,7 +5,8 @@
 //   convert   : toDataFrame(arrowTable) from an in-memory Arrow table (pure conversion overhead);
 //   read      : readDataFrame(table) from a LakeSoul table on local disk with the embedded PGlite
 //               catalog (Parquet decode + merge + conversion), plus table.toArrow alone for reference.
-// Prints medians of N runs and the ratios against the baseline measured in the same run.
+// Prints medians of N interleaved runs and, per variant, the median over runs of its time divided by
+// the baseline's time in the same round.
 // Usage: pnpm --filter @lakesoul-ts/connector-danfo build && node bench/danfo-read.mjs [rows] [runs]
 import * as A from 'apache-arrow';
 import * as danfo from 'danfojs';
@@ -62,16 +63,20 @@ async function time(fn) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(label, fn) {
-  const ms = [];
-  let out;
+// Variants run interleaved (one run of each per round) so that load changes on a shared machine hit
+// all of them alike; only the shape of each result is kept, so results do not weigh on later GCs.
+async function measureAll(variants) {
+  const times = variants.map(() => []);
+  const shapes = [];
   for (let r = 0; r < RUNS; r++) {
-    globalThis.gc?.();
-    const [t, o] = await time(fn);
-    ms.push(t);
-    out = o;
+    for (const [i, [, fn]] of variants.entries()) {
+      globalThis.gc?.();
+      const [t, o] = await time(fn);
+      times[i].push(t);
+      shapes[i] = o.shape ?? [o.numRows, o.numCols ?? o.names?.length];
+    }
   }
-  return { label, ms: median(ms), all: ms, out };
+  return variants.map(([label], i) => ({ label, ms: median(times[i]), all: times[i], shape: shapes[i] }));
 }
 
 const table = makeTable(ROWS);
@@ -79,10 +84,11 @@ const table = makeTable(ROWS);
 const plain = arrowToColumns(table);
 const plainObj = Object.fromEntries(plain.names.map((n, j) => [n, plain.columns[j]]));
 
-const results = [];
-results.push(await measure('baseline: new DataFrame(plain JS arrays)', () => new dfd.DataFrame(plainObj, { dtypes: plain.dtypes })));
-results.push(await measure('convert: toDataFrame(in-memory Arrow)', () => toDataFrame(table, { dfd })));
-results.push(await measure('  of which Arrow -> JS arrays (arrowToColumns)', () => arrowToColumns(table)));
+const variants = [
+  ['baseline: new DataFrame(plain JS arrays)', () => new dfd.DataFrame(plainObj, { dtypes: plain.dtypes })],
+  ['convert: toDataFrame(in-memory Arrow)', () => toDataFrame(table, { dfd })],
+  ['  of which Arrow -> JS arrays (arrowToColumns)', () => arrowToColumns(table)],
+];
 
 let io;
 try {
@@ -91,24 +97,29 @@ try {
   console.log(`(table read skipped: @lakesoul-ts/io not loadable: ${e.message})`);
 }
 let dir;
+let lake;
 if (io && typeof io.Lakehouse?.open === 'function') {
   dir = await mkdtemp(join(tmpdir(), 'danfo-bench-'));
-  const lake = await io.Lakehouse.open({ warehouse: pathToFileURL(join(dir, 'warehouse')).href, catalog: { dataDir: join(dir, 'catalog'), env: {} } });
-  try {
-    const t = await lake.createTable('bench_read', table.schema, {});
-    await t.write(table, { mode: 'append' });
-    results.push(await measure('read: table.toArrow() (Parquet -> Arrow only)', () => t.toArrow()));
-    results.push(await measure('read: readDataFrame(table)', () => readDataFrame(t, { dfd })));
-  } finally {
-    await lake.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  lake = await io.Lakehouse.open({ warehouse: pathToFileURL(join(dir, 'warehouse')).href, catalog: { dataDir: join(dir, 'catalog'), env: {} } });
+  const t = await lake.createTable('bench_read', table.schema, {});
+  await t.write(table, { mode: 'append' });
+  variants.push(['read: table.toArrow() (Parquet -> Arrow only)', () => t.toArrow()]);
+  variants.push(['read: readDataFrame(table)', () => readDataFrame(t, { dfd })]);
+}
+let results;
+try {
+  results = await measureAll(variants);
+} finally {
+  await lake?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 }
 
-const base = results[0].ms;
+// Ratio: median over rounds of (variant / baseline of the same round).
+const ratio = (r) => median(r.all.map((t, i) => t / results[0].all[i]));
 console.log(`danfo-read: ${ROWS} rows x 5 columns (int64, utf8, float64, timestamp[us, UTC], bool); median of ${RUNS}; ${cpus().length} x ${cpus()[0]?.model}; node ${process.version}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 for (const r of results) {
-  console.log(`${r.label.padEnd(52)} ${r.ms.toFixed(0).padStart(7)} ms   ratio ${(r.ms / base).toFixed(2)}x   runs ${r.all.map((x) => x.toFixed(0)).join('/')}`);
+  console.log(`${r.label.padEnd(52)} ${r.ms.toFixed(0).padStart(7)} ms   ratio ${ratio(r).toFixed(2)}x   runs ${r.all.map((x) => x.toFixed(0)).join('/')}`);
 }
-const shape = results[1].out.shape;
-if (shape[0] !== ROWS || shape[1] !== 5) throw new Error(`unexpected frame shape ${shape}`);
+for (const r of results) {
+  if (r.shape[0] !== ROWS || r.shape[1] !== 5) throw new Error(`${r.label}: unexpected result shape ${r.shape}`);
+}

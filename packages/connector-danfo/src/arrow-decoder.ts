@@ -425,6 +425,15 @@ function chunksOf(input: Table | RecordBatch, index: number): readonly Data[] {
  * intermediate column arrays. `rowBase` offsets the row numbers reported in errors.
  */
 export function decodeRows(input: Table | RecordBatch, plan: DecodePlan, rows: unknown[][], rowBase = 0, context: DecodeContext = {}): void {
+  if (util.isArrowTable(input)) {
+    // Batch by batch: each batch's row arrays stay in cache while all its columns are written.
+    let base = rowBase;
+    for (const batch of (input as Table).batches) {
+      decodeRows(batch, plan, rows, base, context);
+      base += batch.numRows;
+    }
+    return;
+  }
   const numRows = input.numRows;
   const width = plan.columns.length;
   const base = rows.length;
