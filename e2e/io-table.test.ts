@@ -295,6 +295,7 @@ describe('reads: prefetch, early return and abort', () => {
   let aborted = 0;
   let requests = 0;
   let bytesRead = 0;
+  let delayMs = 15;
   const root = mkdtempSync(join(tmpdir(), 'lakesoul-io-slow-'));
   function slowStore(inner: ObjectStore): ObjectStore {
     return {
@@ -305,7 +306,7 @@ describe('reads: prefetch, early return and abort', () => {
         maxInFlight = Math.max(maxInFlight, inFlight);
         try {
           await new Promise<void>((res, rej) => {
-            const t = setTimeout(res, 15);
+            const t = setTimeout(res, delayMs);
             opts?.signal?.addEventListener('abort', () => {
               clearTimeout(t);
               aborted++;
@@ -357,14 +358,18 @@ describe('reads: prefetch, early return and abort', () => {
 
     aborted = 0;
     requests = 0;
-    for await (const b of t.read({ batchSize: 100 })) {
-      expect(b.numRows).toBe(100);
+    // One file ahead at most: the next file is in flight (slow requests) when the consumer stops
+    // after one batch.
+    delayMs = 300;
+    for await (const b of t.read({ batchSize: 100, prefetchBytes: 1 })) {
+      expect(b.numRows).toBeLessThanOrEqual(100);
       break;
     }
     await sleep(50);
     expect(inFlight).toBe(0);
     expect(aborted).toBeGreaterThan(0);
-    expect(requests).toBeLessThan(12);
+    expect(requests).toBeLessThanOrEqual(3);
+    delayMs = 15;
 
     const ac = new AbortController();
     const it = t.read({ signal: ac.signal, batchSize: 10 })[Symbol.asyncIterator]();

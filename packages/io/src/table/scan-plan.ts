@@ -332,7 +332,12 @@ export class TableScanPlan implements ScanPlan {
         }
         let out = this.processSplit(split, files, batchSize, signal);
         if (this.json.blobs) out = this.withBlobs(split, out, signal);
-        yield* rebatch(this.project(out), batchSize);
+        for await (const b of rebatch(this.project(out), batchSize)) {
+          yield b;
+          // Let I/O callbacks run: while results are ready the consumer advances on microtasks
+          // alone, and the fetches in flight (macrotasks) would otherwise wait for it.
+          await yieldToEventLoop();
+        }
       }
     } finally {
       await fetched.return?.(undefined);
@@ -429,6 +434,11 @@ export class TableScanPlan implements ScanPlan {
       void names;
     }
   }
+}
+
+/** Resolves after pending I/O callbacks have run (one turn of the event loop). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Builds a batch of `schema` from one single-chunk vector per field. */
