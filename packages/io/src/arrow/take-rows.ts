@@ -119,31 +119,16 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
       const outWords = big ? new Int32Array(n * stride * 2) : new Ctor(n * stride);
       if (big) stride *= 2;
       const out: any = outWords;
-      if (stride === 1) {
-        if (single) {
-          const v = sources.length > 0 ? view(sources[0].values) : null;
-          for (let i = 0; i < n; i++) {
-            const r = rows[i] as number;
-            if (r >= 0) out[i] = v[r];
-          }
-        } else {
-          const vals = sources.map((d) => view(d.values));
-          for (let i = 0; i < n; i++) {
-            const r = rows[i] as number;
-            if (r >= 0) out[i] = vals[src[i]][r];
-          }
-        }
-      } else if (stride === 2) {
-        const vals = sources.map((d) => view(d.values));
+      const vals = sources.map((d) => view(d.values));
+      if (stride === 1 && out instanceof Float64Array) gatherF64(out, vals as Float64Array[], src, rows);
+      else if (stride === 1 && out instanceof Int32Array) gatherI32(out, vals as Int32Array[], src, rows);
+      else if (stride === 2 && out instanceof Int32Array) gatherI32x2(out, vals as Int32Array[], src, rows);
+      else if (stride === 1) {
         for (let i = 0; i < n; i++) {
           const r = rows[i] as number;
-          if (r < 0) continue;
-          const v = vals[single ? 0 : src[i]];
-          out[2 * i] = v[2 * r];
-          out[2 * i + 1] = v[2 * r + 1];
+          if (r >= 0) out[i] = vals[single ? 0 : src[i]][r];
         }
       } else {
-        const vals = sources.map((d) => view(d.values));
         for (let i = 0; i < n; i++) {
           const r = rows[i] as number;
           if (r < 0) continue;
@@ -328,6 +313,50 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
     }
     default:
       throw unsupported(type, 'gathering rows');
+  }
+}
+
+// Monomorphic gathers for the common value layouts (each loop sees one typed-array kind).
+function gatherF64(out: Float64Array, vals: Float64Array[], src: SourceIndex, rows: Int32Array | Uint32Array): void {
+  const n = rows.length;
+  if (src === null) {
+    const v = vals[0];
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      if (r >= 0) out[i] = v[r];
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      if (r >= 0) out[i] = vals[src[i]][r];
+    }
+  }
+}
+
+function gatherI32(out: Int32Array, vals: Int32Array[], src: SourceIndex, rows: Int32Array | Uint32Array): void {
+  const n = rows.length;
+  if (src === null) {
+    const v = vals[0];
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      if (r >= 0) out[i] = v[r];
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      if (r >= 0) out[i] = vals[src[i]][r];
+    }
+  }
+}
+
+function gatherI32x2(out: Int32Array, vals: Int32Array[], src: SourceIndex, rows: Int32Array | Uint32Array): void {
+  const n = rows.length;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    if (r < 0) continue;
+    const v = vals[src === null ? 0 : src[i]];
+    out[2 * i] = v[2 * r];
+    out[2 * i + 1] = v[2 * r + 1];
   }
 }
 
