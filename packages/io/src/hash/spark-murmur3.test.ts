@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Bool, Binary, DateDay, Decimal, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, RecordBatch, Table,
+  Bool, Binary, DateDay, DateMillisecond, Decimal, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, RecordBatch, Table,
   TimeUnit, Timestamp, Utf8, makeData, makeVector, vectorFromArray,
 } from 'apache-arrow';
 import { computeBuckets, hashPkRow, murmur3Bytes, murmur3Float32, murmur3Float64, murmur3Int32, murmur3Int64, pmod } from './index.js';
@@ -45,6 +45,9 @@ describe('Spark Murmur3 (protocol §4 test vectors)', () => {
     expect(one(vectorFromArray([enc.encode('4')], new Binary()))).toBe(-2142269034);
     // date32 day 1 hashes like int32 1
     expect(one(makeVector(makeData({ type: new DateDay(), length: 1, data: new Int32Array([1]) })))).toBe(-559580957);
+    // date64 hashes its day number like date32
+    expect(one(makeVector(makeData({ type: new DateMillisecond(), length: 1, data: new BigInt64Array([86400000n]) })))).toBe(-559580957);
+    expect(one(makeVector(makeData({ type: new DateMillisecond(), length: 1, data: new BigInt64Array([-1n]) })))).toBe(murmur3Int32(-1, 42));
     // timestamps hash their microseconds: 1 µs == 1000 ns; 1 ms == 1000 µs
     const ts = (unit: TimeUnit, v: bigint) =>
       makeVector(makeData({ type: new Timestamp(unit, 'UTC'), length: 1, data: new BigInt64Array([v]) }));

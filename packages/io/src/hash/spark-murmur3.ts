@@ -2,8 +2,8 @@
  * Spark's Murmur3_x86_32 (the bucket hash of LakeSoul, protocol §4), written from the algorithm's
  * description: seed 42 folded over the primary-key columns, `pmod(h, numBuckets)`.
  *
- * Value mapping (as Spark hashes each Catalyst type): bool -> int32 0/1; int8/16/32, uint8/16 and
- * date32 -> int32; int64, uint32, uint64 (bit pattern) and date64/time/duration -> int64; timestamps
+ * Value mapping (as Spark hashes each Catalyst type): bool -> int32 0/1; int8/16/32, uint8/16,
+ * date32 and date64 (as days) -> int32; int64, uint32, uint64 (bit pattern) and 64-bit time/duration -> int64; timestamps
  * -> int64 MICROseconds (s/ms scaled up, ns floor-divided like Spark's conversion); float32 -> its
  * int bits, float64 -> its long bits (-0.0 hashed as 0.0, NaN canonicalized); utf8/binary -> bytes;
  * decimal128 with precision <= 18 -> its unscaled long, larger precisions -> the big-endian two's
@@ -174,8 +174,20 @@ export function foldColumnHash(data: Data, hashes: Int32Array, column = '?'): vo
       }
       return;
     }
-    case Type.Int:
     case Type.Date:
+      if (t.unit !== 0) {
+        // date64 (ms): Spark's DateType is int32 days
+        const ms = data.values as BigInt64Array;
+        for (let i = 0; i < n; i++) {
+          if (!valid(i)) continue;
+          const v = ms[i];
+          const q = v / 86400000n;
+          hashes[i] = murmur3Int32(Number(v < 0n && q * 86400000n !== v ? q - 1n : q), hashes[i]);
+        }
+        return;
+      }
+    // falls through: date32 days hash as int32
+    case Type.Int:
     case Type.Time:
     case Type.Duration: {
       const vals = data.values as any;
