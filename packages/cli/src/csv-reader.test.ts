@@ -50,3 +50,12 @@ describe('records to Arrow', () => {
     expect(s.fields.map((f) => String(f.type))).toEqual(['Int64', 'Float64', 'Utf8', 'Date32<DAY>', 'Timestamp<MICROSECOND, UTC>', 'Bool']);
   });
 });
+
+describe('decimal output', () => {
+  it('formats unscaled values with their scale', async () => {
+    const { formatDecimal } = await import('./output-format.js');
+    expect(formatDecimal(1990n, 2)).toBe('19.90');
+    expect(formatDecimal(-5n, 2)).toBe('-0.05');
+    expect(formatDecimal(7n, 0)).toBe('7');
+  });
+});

@@ -3,10 +3,18 @@
  * without loss: int64 as decimal text, timestamps as ISO 8601, binary as a size summary (table) or
  * base64 (JSONL/CSV).
  */
-import { DataType, Type, type RecordBatch, type Schema } from 'apache-arrow';
+import { DataType, Type, util, type Decimal, type RecordBatch, type Schema } from 'apache-arrow';
 
 /** Output formats of scan/head/export. */
 export type OutputFormat = 'table' | 'jsonl' | 'csv';
+
+/** Render an unscaled decimal value with its scale (`1990`, 2 -> `19.90`). */
+export function formatDecimal(unscaled: bigint, scale: number): string {
+  const neg = unscaled < 0n;
+  const digits = (neg ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
+  const text = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return neg ? `-${text}` : text;
+}
 
 /** Convert one Arrow cell to a JSON-safe value. */
 export function toJsonValue(v: unknown, type: DataType): unknown {
@@ -16,7 +24,7 @@ export function toJsonValue(v: unknown, type: DataType): unknown {
     case Type.Timestamp: return new Date(Number(v)).toISOString();
     case Type.Date: return new Date(Number(v)).toISOString().slice(0, 10);
     case Type.Binary: case Type.LargeBinary: return Buffer.from(v as Uint8Array).toString('base64');
-    case Type.Decimal: return String(v);
+    case Type.Decimal: return formatDecimal(util.bigNumToBigInt(v as never), (type as Decimal).scale);
     case Type.List: case Type.FixedSizeList: {
       const child = type.children[0]!.type;
       return Array.from(v as Iterable<unknown>, (x) => toJsonValue(x, child));
