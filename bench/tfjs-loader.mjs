@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { Field, Float32, Int32, Int64, List, Schema, Utf8, makeTable, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, StoreRegistry, joinUri, scanPlanFromJSON, toFileUri, withLatency } from '@lakesoul-ts/io';
-import { images, tfjsDataset } from '@lakesoul-ts/connector-tfjs';
+import { createImageExecutor, images, tfjsDataset } from '@lakesoul-ts/connector-tfjs';
 import { shapeImage } from '../examples/tfjs-train-images.mjs';
 
 const arg = (name, dflt) => {
@@ -154,7 +154,10 @@ await tf.ready();
   const planJSON = (await (await table.scan({ blobs: ['image_path'] })).withRowCounts()).toJSON();
   const B = 16;
   const open = (stores) => ({ planJSON, open: (j) => scanPlanFromJSON(j, stores) });
-  const opts = (workers) => ({ tf, batchSize: B, transform: images.resize(224, 224).scale(1 / 255), labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 1, bufferSize: 64 }, decode: { workers } });
+  const workers = Math.max(1, Math.min(4, cpus().length));
+  // One worker pool for every run (warmed up once), as a training job keeps it across epochs.
+  const pool = await createImageExecutor({ decoder: 'js', workers });
+  const opts = (w) => ({ tf, batchSize: B, transform: images.resize(224, 224).scale(1 / 255), labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 1, bufferSize: 64 }, decode: w ? { executor: pool } : { decoder: 'js' } });
   const makeModel = () => {
     const m = tf.sequential({ layers: [
       tf.layers.averagePooling2d({ inputShape: [224, 224, 3], poolSize: 4 }),
@@ -166,14 +169,15 @@ await tf.ready();
     return m;
   };
   console.log(`\n-- images: ${IMAGES} PNG ${SRC}x${SRC} (${(bytes / IMAGES / 1024).toFixed(0)} KiB avg) in ${files} splits -> decode + resize 224x224 + scale -> [${B}, 224, 224, 3]; small model (avg-pool 4, dense 32, dense 3)`);
-  const workers = Math.max(1, Math.min(4, cpus().length));
   await drain(await tfjsDataset(open(plainStores), opts(0))); // warm-up
+  await drain(await tfjsDataset(open(plainStores), opts(workers))); // warm-up of the pool
   const main = report('loader alone, decode on main thread', ...(await time(async () => drain(await tfjsDataset(open(plainStores), opts(0))))));
   let ds = await tfjsDataset(open(plainStores), opts(workers));
-  const pool = report(`loader alone, decode on ${workers} worker threads`, ...(await time(() => drain(ds))));
+  const poolRate = report(`loader alone, decode on ${workers} worker threads`, ...(await time(() => drain(ds))));
   await ds.close();
   ds = await tfjsDataset(open(slowStores), opts(workers));
   const poolSlow = report(`loader alone, ${workers} workers, ${LATENCY_MS} ms latency`, ...(await time(() => drain(ds))));
+  const mainSlow = report(`loader alone, main thread, ${LATENCY_MS} ms latency`, ...(await time(async () => drain(await tfjsDataset(open(slowStores), opts(0))))));
   await ds.close();
   const model = makeModel();
   const xs = tf.randomUniform([B, 224, 224, 3]);
@@ -188,8 +192,10 @@ await tf.ready();
   await ds.close();
   tf.dispose([xs, ys]);
   model.dispose();
-  console.log(`ratios: loader/model-step main ${fmt(main / step)}x, workers ${fmt(pool / step)}x; fed/model-step main ${fmt(fedMain / step)}x, workers ${fmt(fedPool / step)}x; workers/main ${fmt(pool / main)}x; latency/no-latency loader ${fmt(poolSlow / pool)}x, fed ${fmt(fedSlow / fedPool)}x`);
-  results.push({ ratios: { imageLoaderMainOverModel: main / step, imageLoaderWorkersOverModel: pool / step, imageFedMainOverModel: fedMain / step, imageFedWorkersOverModel: fedPool / step, workersOverMain: pool / main, imageLatencyLoader: poolSlow / pool, imageLatencyFed: fedSlow / fedPool } });
+  await pool.close();
+  console.log(`main-thread latency/no-latency loader ${fmt(mainSlow / main)}x`);
+  console.log(`ratios: loader/model-step main ${fmt(main / step)}x, workers ${fmt(poolRate / step)}x; fed/model-step main ${fmt(fedMain / step)}x, workers ${fmt(fedPool / step)}x; workers/main ${fmt(poolRate / main)}x; latency/no-latency loader ${fmt(poolSlow / poolRate)}x, fed ${fmt(fedSlow / fedPool)}x`);
+  results.push({ ratios: { imageLoaderMainOverModel: main / step, imageLoaderWorkersOverModel: poolRate / step, imageFedMainOverModel: fedMain / step, imageFedWorkersOverModel: fedPool / step, workersOverMain: poolRate / main, imageLatencyLoader: poolSlow / poolRate, imageLatencyFed: fedSlow / fedPool } });
 }
 
 await lakehouse.close();

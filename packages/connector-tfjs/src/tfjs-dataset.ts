@@ -140,8 +140,12 @@ export interface TfjsDatasetOptions {
   transform?: ImagePipeline | RowTransform;
   /** A per-batch hook on tensors. */
   batchTransform?: BatchTransform;
-  /** Image decoding: decoder choice and worker threads for the pure-JS decoder (default 0). */
-  decode?: { decoder?: ImageDecoderKind; workers?: number };
+  /**
+   * Image decoding: decoder choice and worker threads for the pure-JS decoder (default 0), or an
+   * `executor` from {@link createImageExecutor} shared between datasets (then owned by the caller:
+   * `close()` leaves it running).
+   */
+  decode?: { decoder?: ImageDecoderKind; workers?: number; executor?: ImageExecutor };
 
   /** The tf namespace to build tensors with (default: `@tensorflow/tfjs-core` + `@tensorflow/tfjs-data`). */
   tf?: TfLike;
@@ -540,7 +544,8 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   let started = false;
   let closed = false;
 
-  const executor: ImageExecutor | null = pipeline ? await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, tf }) : null;
+  const ownsExecutor = options.decode?.executor === undefined;
+  const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, tf }))) : null;
 
   const bufferSize = shuffle?.bufferSize ?? 1024;
   const splitOrder = (ep: number) => (shuffle ? permute(shardSplits, new SeededRandom(shuffle.seed, 'splits', ep, shard)) : shardSplits);
@@ -835,7 +840,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     imageDecoder: executor?.kind ?? null,
     close: async () => {
       closed = true;
-      await executor?.close();
+      if (ownsExecutor) await executor?.close();
     },
   };
   return Object.assign(ds, extra) as TfjsDataset;

@@ -73,6 +73,21 @@ describe('images from a blob column', () => {
     expect(pool.out).toEqual(main.out);
     expect(main.out.length).toBe(6);
     expect((await read(0, 1)).out).not.toEqual(main.out);
+    // A pool shared by several datasets stays open when a dataset closes.
+    const shared = await createImageExecutor({ decoder: 'js', workers: 2 });
+    try {
+      for (let k = 0; k < 2; k++) {
+        const ds = await tfjsDataset(table, { tf, batchSize: 4, transform: pipeline, decode: { executor: shared }, shuffle: { seed: 4, bufferSize: 6 }, labels: { column: 'label', oneHot: 3 } });
+        expect(ds.imageDecoder).toBe('js-workers');
+        const it = await ds.iterator();
+        const el = (await it.next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+        expect(Array.from(el.xs.dataSync())).toEqual(main.out[0]);
+        tf.dispose([el.xs, el.ys]);
+        await ds.close();
+      }
+    } finally {
+      await shared.close();
+    }
   });
 
   it('trains with fitDataset and keeps the tensor count flat across epochs', async () => {
