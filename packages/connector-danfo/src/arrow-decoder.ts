@@ -8,7 +8,7 @@ import type { Data, Field, RecordBatch, Schema, Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { DanfoConvertOptions, DanfoDtype, Int64Mode } from './danfo-options.js';
 import { FRACTION_DIGITS, UNITS_PER_SECOND, ZoneOffsets, formatDate, formatTime, formatTimestamp, resolveZone } from './temporal-codec.js';
-import { IsoWriter, bytesToBase64, decimalToString, decodeUtf8 } from './value-codec.js';
+import { IsoWriter, Utf8Interner, bytesToBase64, decimalToString } from './value-codec.js';
 
 /** Reads the value at a (data-relative) index; null for a null slot. */
 type Reader = (i: number) => unknown;
@@ -212,12 +212,15 @@ function makeFactory(type: DataType, options: DanfoConvertOptions, column: strin
     }
     case Type.Utf8:
     case Type.LargeUtf8:
+    {
+      const interner = new Utf8Interner();
       return (data) => {
         const offsets = data.valueOffsets as Int32Array | BigInt64Array;
         const bytes = data.values as Uint8Array;
-        if (offsets instanceof BigInt64Array) return withNulls(data, (i) => decodeUtf8(bytes, Number(offsets[i]), Number(offsets[i + 1])));
-        return withNulls(data, (i) => decodeUtf8(bytes, offsets[i], offsets[i + 1]));
+        if (offsets instanceof BigInt64Array) return withNulls(data, (i) => interner.decode(bytes, Number(offsets[i]), Number(offsets[i + 1])));
+        return withNulls(data, (i) => interner.decode(bytes, offsets[i], offsets[i + 1]));
       };
+    }
     case Type.Binary:
     case Type.LargeBinary:
       return (data) => {

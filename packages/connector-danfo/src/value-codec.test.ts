@@ -34,3 +34,22 @@ test('base64 matches Node and inverts', () => {
   }
   expect(base64ToBytes('not base64!')).toBeNull();
 });
+
+test('interned UTF-8 decoding returns exactly the encoded strings', async () => {
+  const { Utf8Interner } = await import('./value-codec.js');
+  const alphabet = ['a', 'b', 'Z', '0', ' ', 'é', '🌍', '\u0000'];
+  const strings: string[] = [];
+  for (let i = 0; i < 20000; i++) {
+    const len = Math.floor(rand() * (i % 3 === 0 ? 40 : 6));
+    let s = '';
+    for (let k = 0; k < len; k++) s += alphabet[Math.floor(rand() * (i % 5 === 0 ? alphabet.length : 4))];
+    strings.push(s);
+  }
+  const enc = new TextEncoder();
+  const parts = strings.map((s) => enc.encode(s));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  const offsets = [0];
+  for (const p of parts) { bytes.set(p, offsets[offsets.length - 1]); offsets.push(offsets[offsets.length - 1] + p.length); }
+  const interner = new Utf8Interner();
+  strings.forEach((s, i) => expect(interner.decode(bytes, offsets[i], offsets[i + 1])).toBe(s));
+});

@@ -16,6 +16,36 @@ const textDecoder = new TextDecoder('utf-8');
 
 const bufferCache = new WeakMap<Uint8Array, ReturnType<NodeBufferLike['from']>>();
 
+/**
+ * UTF-8 decoding with interning of short ASCII strings: categorical columns repeat a few values, and
+ * sharing one string per value saves an allocation per cell (and the frame's memory). Bounded.
+ */
+export class Utf8Interner {
+  private readonly cache = new Map<number, string>();
+
+  decode(bytes: Uint8Array, start: number, end: number): string {
+    const len = end - start;
+    if (len === 0) return '';
+    if (len > 24) return decodeUtf8(bytes, start, end);
+    let h = 0x811c9dc5 ^ len;
+    for (let k = start; k < end; k++) {
+      const c = bytes[k];
+      if (c >= 0x80) return decodeUtf8(bytes, start, end);
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const hit = this.cache.get(h);
+    if (hit !== undefined && hit.length === len) {
+      let same = true;
+      for (let k = 0; k < len; k++) if (hit.charCodeAt(k) !== bytes[start + k]) { same = false; break; }
+      if (same) return hit;
+    }
+    const text = decodeUtf8(bytes, start, end);
+    if (this.cache.size >= 4096) this.cache.clear();
+    this.cache.set(h, text);
+    return text;
+  }
+}
+
 /** Decode `bytes[start, end)` as UTF-8 (Node's Buffer when present, else TextDecoder). */
 export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
   if (NodeBuffer) {
