@@ -48,3 +48,29 @@ export function prng(seed) {
 }
 
 export const fmt = (n, d = 1) => n.toFixed(d);
+
+/**
+ * Runs the variants interleaved for `rounds` rounds (after one warm-up round) and returns, per
+ * variant, the median ms, plus the median over rounds of each variant's time relative to the first
+ * one (ratios taken within a round are robust to load changes between rounds).
+ */
+export async function interleaved(variants, rounds = 5) {
+  for (const v of variants) await v.run();
+  const times = variants.map(() => []);
+  const ratios = variants.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    const t = [];
+    for (const v of variants) {
+      globalThis.gc?.();
+      const t0 = performance.now();
+      await v.run();
+      t.push(performance.now() - t0);
+    }
+    t.forEach((x, i) => {
+      times[i].push(x);
+      ratios[i].push(x / t[0]);
+    });
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  return variants.map((v, i) => ({ name: v.name, ms: med(times[i]), ratio: med(ratios[i]) }));
+}

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { decodeParquet } from '@lakesoul-ts/io';
-import { benchLakehouse, medianMs, prng, fmt } from './io-common.mjs';
+import { benchLakehouse, interleaved, prng, fmt } from './io-common.mjs';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const LAYERS = 10;
@@ -19,41 +19,40 @@ function batch(ids, tag) {
 
 const env = await benchLakehouse();
 try {
-  const t = await env.lh.createTable('merge', schema, { primaryKeys: ['id'], hashBucketNum: 4 });
-  // Base: N rows; then 10 upsert layers of N/10 random keys each.
-  await t.write(batch(Array.from({ length: N }, (_, i) => i), 'base'));
-  const rnd = prng(7);
-  for (let l = 0; l < LAYERS; l++) {
-    const ids = Array.from({ length: N / LAYERS }, () => Math.floor(rnd() * N));
-    await t.write(batch(ids, `l${l}`));
+  // Two identical tables: one stays with its 11 layers, the other is compacted.
+  const tables = [];
+  for (const name of ['layers', 'compacted']) {
+    const t = await env.lh.createTable(name, schema, { primaryKeys: ['id'], hashBucketNum: 4 });
+    await t.write(batch(Array.from({ length: N }, (_, i) => i), 'base'));
+    const rnd = prng(7);
+    for (let l = 0; l < LAYERS; l++) {
+      const ids = Array.from({ length: N / LAYERS }, () => Math.floor(rnd() * N));
+      await t.write(batch(ids, `l${l}`));
+    }
+    tables.push(t);
   }
-  const snap = await t.snapshot();
+  const [layered, compacted] = tables;
+  await compacted.compact();
+  const snap = await layered.snapshot();
   const files = snap.flatMap((p) => p.files.map((f) => f.path));
   const bytes = files.map((f) => readFileSync(fileURLToPath(f)));
   const totalBytes = bytes.reduce((s, b) => s + b.length, 0);
   let inputRows = 0;
-
-  const decodeMs = await medianMs(async () => {
-    inputRows = 0;
-    for (const b of bytes) inputRows += (await decodeParquet(b)).numRows;
-  });
-  let outRows = 0;
-  const mergeMs = await medianMs(async () => {
-    outRows = 0;
-    for await (const b of t.read({ batchSize: 65536 })) outRows += b.numRows;
-  });
-  await t.compact();
-  let compactRows = 0;
-  const compactMs = await medianMs(async () => {
-    compactRows = 0;
-    for await (const b of t.read({ batchSize: 65536 })) compactRows += b.numRows;
-  });
-  if (outRows !== N || compactRows !== N) throw new Error(`row counts: merged ${outRows}, compacted ${compactRows}, expected ${N}`);
+  const scan = async (t) => {
+    let n = 0;
+    for await (const b of t.read({ batchSize: 65536 })) n += b.numRows;
+    if (n !== N) throw new Error(`read ${n} rows, expected ${N}`);
+  };
+  const [dec, merge, comp] = await interleaved([
+    { name: 'decode', run: async () => { inputRows = 0; for (const b of bytes) inputRows += (await decodeParquet(b)).numRows; } },
+    { name: 'merge', run: () => scan(layered) },
+    { name: 'compacted', run: () => scan(compacted) },
+  ], Number(process.env.BENCH_ROUNDS ?? 5));
   console.log(`table: ${N} keys, ${LAYERS} upsert layers, ${files.length} files, ${fmt(totalBytes / 1e6)} MB, ${inputRows} stored rows`);
-  console.log(`plain parquet-wasm decode of the same bytes: ${fmt(decodeMs, 0)} ms (${fmt(inputRows / (decodeMs / 1000) / 1e6, 2)} M rows/s)`);
-  console.log(`merge-on-read scan:                         ${fmt(mergeMs, 0)} ms (${fmt(N / (mergeMs / 1000) / 1e6, 2)} M rows/s out)`);
-  console.log(`scan after compaction:                      ${fmt(compactMs, 0)} ms`);
-  console.log(`ratio merge / decode: ${fmt(mergeMs / decodeMs, 2)}x (target <= 2x)   merge / compacted: ${fmt(mergeMs / compactMs, 2)}x`);
+  console.log(`plain parquet-wasm decode of the same bytes: ${fmt(dec.ms, 0)} ms (${fmt(inputRows / (dec.ms / 1000) / 1e6, 2)} M rows/s)`);
+  console.log(`merge-on-read scan:                         ${fmt(merge.ms, 0)} ms (${fmt(N / (merge.ms / 1000) / 1e6, 2)} M rows/s out)`);
+  console.log(`scan after compaction:                      ${fmt(comp.ms, 0)} ms`);
+  console.log(`ratio merge / decode: ${fmt(merge.ratio, 2)}x (target <= 2x)   merge / compacted: ${fmt(merge.ratio / comp.ratio, 2)}x   (medians of per-round ratios)`);
 } finally {
   await env.close();
 }

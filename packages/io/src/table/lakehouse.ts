@@ -36,6 +36,7 @@ export interface LakehouseCreateTableOptions {
   path?: string;
   /** Return the existing table instead of failing when the name exists. */
   ifNotExists?: boolean;
+  signal?: AbortSignal;
   /** Columns holding file references (stored as the `lakesoul_blob_columns` property). */
   blobColumns?: string[];
 }
@@ -69,7 +70,7 @@ export class Lakehouse {
     return new Lakehouse(catalog, stores, warehouse, owns);
   }
 
-  /** Creates a table (and its catalog entry; no files are written). */
+  /** Creates a table (its catalog entry, and its namespace when missing; no files are written). */
   async createTable(name: string, schema: Schema, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     const namespace = options.namespace ?? 'default';
     const path = (options.path ?? joinUri(this.warehouse, namespace, name)).replace(/\/+$/, '');
@@ -94,25 +95,27 @@ export class Lakehouse {
       properties,
       ifNotExists: options.ifNotExists,
     };
-    const info = await this.catalog.createTable(create);
+    // A namespace other than 'default' is created on first use.
+    if (namespace !== 'default') await this.catalog.createNamespace(namespace, { ifNotExists: true, signal: options.signal });
+    const info = await this.catalog.createTable({ ...create, signal: options.signal });
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
 
   /** Opens a table by name. @throws LakeSoulError NotFound */
-  async table(name: string, namespace = 'default'): Promise<LakeSoulTable> {
-    const info = await this.catalog.getTable(name, namespace);
+  async table(name: string, namespace = 'default', options: { signal?: AbortSignal } = {}): Promise<LakeSoulTable> {
+    const info = await this.catalog.getTable(name, namespace, options);
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
 
   /** Opens a table by its path URI. @throws LakeSoulError NotFound */
-  async tableByPath(uri: string): Promise<LakeSoulTable> {
-    const info = await this.catalog.getTableByPath(uri.replace(/\/+$/, ''));
+  async tableByPath(uri: string, options: { signal?: AbortSignal } = {}): Promise<LakeSoulTable> {
+    const info = await this.catalog.getTableByPath(uri.replace(/\/+$/, ''), options);
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
 
-  /** Tables of a namespace (default 'default'). */
-  async listTables(namespace = 'default'): Promise<TableInfo[]> {
-    return this.catalog.listTables(namespace);
+  /** Tables of a namespace (every namespace when omitted). */
+  async listTables(namespace?: string, options: { signal?: AbortSignal } = {}): Promise<TableInfo[]> {
+    return this.catalog.listTables(namespace, options);
   }
 
   /**
@@ -121,7 +124,7 @@ export class Lakehouse {
    */
   async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
     const namespace = options.namespace ?? 'default';
-    const info = await this.catalog.getTable(name, namespace);
+    const info = await this.catalog.getTable(name, namespace, { signal: options.signal });
     const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
     const files: string[] = [...(dropped?.files ?? [])];
     if (options.purge) {

@@ -85,8 +85,8 @@ export class LakeSoulTable {
   }
 
   /** Re-reads the catalog entry (schema, properties). */
-  async refresh(): Promise<this> {
-    this.info = await this.catalog.getTable(this.info.name, this.info.namespace);
+  async refresh(options: { signal?: AbortSignal } = {}): Promise<this> {
+    this.info = await this.catalog.getTable(this.info.name, this.info.namespace, options);
     return this;
   }
 

@@ -200,22 +200,27 @@ export class TableScanPlan implements ScanPlan {
     this.pruneFilter = prunableFilter(json.filter, json);
   }
 
+  /** The plan's splits (JSON-safe), in read order. */
   get splits(): Split[] {
     return this.json.splits;
   }
 
+  /** A deep copy of the plan as plain JSON (see {@link scanPlanFromJSON}). */
   toJSON(): ScanPlanJSON {
     return JSON.parse(JSON.stringify(this.json)) as ScanPlanJSON;
   }
 
+  /** Every split in order, with prefetch across split boundaries. */
   read(options: SplitReadOptions = {}): AsyncIterable<RecordBatch> {
     return { [Symbol.asyncIterator]: () => this.readSplits(this.json.splits, options) };
   }
 
+  /** One split (of this plan or of its JSON in another process). */
   readSplit(split: Split, options: SplitReadOptions = {}): AsyncIterable<RecordBatch> {
     return { [Symbol.asyncIterator]: () => this.readSplits([split], options) };
   }
 
+  /** A copy of the plan whose splits carry row counts read from the Parquet footers. */
   async withRowCounts(options: ReadOptions = {}): Promise<ScanPlan> {
     const signal = options.signal ?? this.defaults.signal;
     const splits = await Promise.all(
