@@ -4,6 +4,7 @@ export {
   gatherData,
   takeRows,
   concatBatches,
+  concatData,
   sliceBatch,
   projectBatch,
   nullColumn,
