@@ -106,6 +106,13 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(LakeSoulError.is(err)).toBe(true);
     expect(err).toMatchObject({ code: 'INT64_OUT_OF_RANGE', context: { table: 'big_ints', column: 'v', row: 37 } });
     expect((err as Error).message).toMatch(/table "big_ints" column "v" row 37/);
+    let streamed = 0;
+    const streamErr = await (async () => {
+      for await (const df of streamDataFrames(table, { dfd, batchSize: 10 })) streamed += (df as AnyFrame).shape[0];
+    })().catch((e: unknown) => e);
+    expect(streamErr).toMatchObject({ code: 'INT64_OUT_OF_RANGE', context: { column: 'v', row: 37 } });
+    expect(streamed).toBeGreaterThan(0);
+    expect(streamed).toBeLessThanOrEqual(37);
     const ok: AnyFrame = await readDataFrame(table, { dfd, int64: { v: 'string' } });
     expect(cells(ok, 'v')[37]).toBe('9007199254740993');
     expect(cells(ok, 'id')[37]).toBe(37);
