@@ -175,6 +175,8 @@ try {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: 'us-east-1',
     TURBO_TELEMETRY_DISABLED: '1',
+    // The AWS SDK pinned for Node 20 notes on every process start that later releases need Node 22.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,
   };
   const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env, cwd: root });
