@@ -41,6 +41,8 @@ export const DEFAULT_BATCH_SIZE = 8192;
 
 /** Bytes read from a file's end to get its footer (and, for small files, everything). */
 const TAIL_READ = 64 * 1024;
+/** The reader yields to the event loop when it has run this long without doing so. */
+const YIELD_EVERY_MS = 2;
 /** Column chunks closer than this are fetched in one request. */
 const COALESCE_GAP = 8 * 1024;
 
@@ -327,6 +329,7 @@ export class TableScanPlan implements ScanPlan {
     const batchSize = Math.max(1, options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE);
     const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
     const fetched = prefetchOrdered(this.tasks(splits), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
+    let lastYield = performance.now();
     try {
       for (const split of splits) {
         const files: FetchedFile[] = [];
@@ -341,7 +344,10 @@ export class TableScanPlan implements ScanPlan {
           yield b;
           // Let I/O callbacks run: while results are ready the consumer advances on microtasks
           // alone, and the fetches in flight (macrotasks) would otherwise wait for it.
-          await yieldToEventLoop();
+          if (performance.now() - lastYield > YIELD_EVERY_MS) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
         }
       }
     } finally {
