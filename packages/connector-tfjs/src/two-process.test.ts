@@ -3,7 +3,8 @@ import { existsSync, readFileSync, statSync, writeFileSync, readdirSync } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTabularTable, openTestLakehouse } from './test-support/tables.js';
+import { toFileUri } from '@lakesoul-ts/io';
+import { createTabularTable, openTestLakehouse, tabularRows } from './test-support/tables.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const packages = join(here, '..', '..');
@@ -16,7 +17,7 @@ function checkBuilt(): void {
     if (pkg !== 'connector-tfjs') continue;
     const built = statSync(dist).mtimeMs;
     const src = join(packages, pkg, 'src');
-    const newest = Math.max(...readdirSync(src, { recursive: true, withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.ts') && !d.name.endsWith('.test.ts')).map((d) => statSync(join(d.parentPath, d.name)).mtimeMs));
+    const newest = Math.max(...readdirSync(src, { recursive: true, withFileTypes: true }).map((d) => ({ d, dir: d.parentPath ?? (d as unknown as { path: string }).path })).filter(({ d, dir }) => d.isFile() && d.name.endsWith('.ts') && !d.name.endsWith('.test.ts') && !dir.includes('test-support')).map(({ d, dir }) => statSync(join(dir, d.name)).mtimeMs));
     if (newest > built) throw new Error(`${pkg}/dist is older than ${pkg}/src: rebuild (pnpm exec turbo run build --filter=@lakesoul-ts/connector-tfjs) or run via pnpm test`);
   }
 }
@@ -27,9 +28,9 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-function runChild(args: string[]): Promise<void> {
+function runChild(args: string[], script = 'train-rank.mjs'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'test-support', 'train-rank.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, 'test-support', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
@@ -69,5 +70,41 @@ it('two processes train from one plan (handed over as JSON) and cover the data o
   for (const r of results) {
     expect(r.losses.length).toBe(epochs);
     expect(r.losses.every(Number.isFinite)).toBe(true);
+  }
+});
+
+it('two processes each open the table through the PostgreSQL catalog, pinned to one version, and step in lock step', async () => {
+  checkBuilt();
+  const url = process.env.LAKESOUL_TEST_PG_URL;
+  if (!url) throw new Error('LAKESOUL_TEST_PG_URL is not set: run via pnpm test (scripts/test-env.mjs starts PostgreSQL)');
+  const pg = await openTestLakehouse({ pgUrl: url });
+  try {
+    const { table, total } = await createTabularTable(pg.lakehouse, 'two_proc_pg', [
+      { date: 'a', rows: 9 },
+      { date: 'a', rows: 4 },
+      { date: 'a', rows: 6 },
+    ]);
+    const version = (await table.scan({})).toJSON().partitionVersions['date=a'];
+    // A later commit the pinned ranks must not see.
+    await table.write(tabularRows([1000, 1001, 1002], 'a'), { mode: 'append' });
+    const schema = pg.pgSchema;
+    const epochs = 2;
+    const outs = [0, 1].map((r) => join(pg.dir, `pg-rank${r}.json`));
+    await Promise.all([0, 1].map((r) => runChild([url, schema as string, toFileUri(join(pg.dir, 'warehouse')), 'two_proc_pg', String(version), String(r), '2', String(epochs), outs[r]], 'train-rank-pg.mjs')));
+    const results = outs.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { seen: Record<string, number[]>; losses: number[]; samplesPerEpoch: number; versions: Record<string, number> });
+    expect(results[0].versions).toEqual({ 'date=a': version });
+    expect(results[0].samplesPerEpoch).toBe(results[1].samplesPerEpoch);
+    for (let e = 0; e < epochs; e++) {
+      const a = results[0].seen[e];
+      const b = results[1].seen[e];
+      expect(a.length).toBe(results[0].samplesPerEpoch);
+      expect(b.length).toBe(a.length);
+      // 'pad': every row of the pinned version is seen, nothing newer, ranks share no row.
+      expect([...new Set([...a, ...b])].sort((x, y) => x - y)).toEqual(Array.from({ length: total }, (_, i) => i));
+      expect(new Set(a).size + new Set(b).size).toBe(total);
+    }
+    for (const r of results) expect(r.losses.every(Number.isFinite)).toBe(true);
+  } finally {
+    await pg.close();
   }
 });

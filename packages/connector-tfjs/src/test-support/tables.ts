@@ -10,15 +10,17 @@ import { Lakehouse, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import { PNG } from 'pngjs';
 
 /** A lakehouse in a temp dir; `close()` removes it. */
-export async function openTestLakehouse(options: { pgUrl?: string } = {}): Promise<{ lakehouse: Lakehouse; dir: string; close(): Promise<void> }> {
+export async function openTestLakehouse(options: { pgUrl?: string } = {}): Promise<{ lakehouse: Lakehouse; dir: string; pgSchema: string | null; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'lakesoul-tfjs-'));
+  const pgSchema = options.pgUrl ? `tfjs_${process.pid}_${Date.now()}` : null;
   const lakehouse = await Lakehouse.open({
-    catalog: options.pgUrl ? { url: options.pgUrl, schema: `tfjs_${process.pid}_${Date.now()}` } : { dataDir: join(dir, 'catalog') },
+    catalog: options.pgUrl ? { url: options.pgUrl, schema: pgSchema! } : { dataDir: join(dir, 'catalog') },
     warehouse: toFileUri(join(dir, 'warehouse')),
   });
   return {
     lakehouse,
     dir,
+    pgSchema,
     async close() {
       await lakehouse.close();
       rmSync(dir, { recursive: true, force: true });
