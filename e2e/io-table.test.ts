@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Field, Float64, Int32, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { LocalStore, scanPlanFromJSON, type LakeSoulTable, type ObjectStore } from '@lakesoul-ts/io';
+import { LocalStore, scanPlanFromJSON, type LakeSoulTable, type ObjectStore, type TableScanPlan } from '@lakesoul-ts/io';
 import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -281,6 +281,17 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     const rows: RecordBatch[] = [];
     for await (const b of remote.read()) rows.push(b);
     expect(sortRows(rowsOf(new Table(rows)), ['id'])).toEqual(Array.from({ length: 10 }, (_, i) => ({ id: 5000 + i, v: (5000 + i) * 0.5 })));
+    // Decoding row group by row group (as for large files) merges to the same rows.
+    const streamed: RecordBatch[] = [];
+    for await (const b of (remote as TableScanPlan).read({ streamDecodeMinBytes: 0 })) streamed.push(b);
+    expect(sortRows(rowsOf(new Table(streamed)), ['id'])).toEqual(Array.from({ length: 10 }, (_, i) => ({ id: 5000 + i, v: (5000 + i) * 0.5 })));
+    await t.write(new Table({ id: vectorFromArray([5003n, 19_999n], new Int64()), v: vectorFromArray([-1, -2], new Float64()) }));
+    const all1 = await t.toArrow();
+    const plan2 = (await t.scan()) as TableScanPlan;
+    const streamedAll: RecordBatch[] = [];
+    for await (const b of plan2.read({ streamDecodeMinBytes: 0, batchSize: 777 })) streamedAll.push(b);
+    expect(sortRows(rowsOf(new Table(streamedAll)), ['id'])).toEqual(sortRows(rowsOf(all1), ['id']));
+    expect(rowsOf(all1).filter((r) => (r.v as number) < 0).length).toBe(2);
     const one = remote.splits[0];
     let k = 0;
     for await (const b of remote.readSplit(one)) k += b.numRows;

@@ -41,6 +41,8 @@ export const DEFAULT_BATCH_SIZE = 8192;
 
 /** Bytes read from a file's end to get its footer (and, for small files, everything). */
 const TAIL_READ = 64 * 1024;
+/** Files at least this large with several row groups are decoded one row group at a time. */
+const STREAM_DECODE_MIN_BYTES = 32 * 1024 * 1024;
 /** The reader yields to the event loop when it has run this long without doing so. */
 const YIELD_EVERY_MS = 2;
 /** Column chunks closer than this are fetched in one request. */
@@ -173,6 +175,11 @@ interface FetchedFile {
 export interface SplitReadOptions extends ReadOptions {
   /** Counters of the prefetch run (tests, benchmarks). */
   prefetchStats?: PrefetchStats;
+  /**
+   * Files at least this large (bytes) with several row groups are decoded one row group at a time
+   * while the merge consumes them (default 32 MiB), bounding decoded memory per split.
+   */
+  streamDecodeMinBytes?: number;
 }
 
 /** A plan built by {@link LakeSoulTable.scan} or restored by {@link scanPlanFromJSON}. */
@@ -338,7 +345,7 @@ export class TableScanPlan implements ScanPlan {
           if (r.done) throw new LakeSoulError('Internal', `prefetch ended early in split ${split.id}`);
           files.push(r.value);
         }
-        let out = this.processSplit(split, files, batchSize, signal);
+        let out = this.processSplit(split, files, batchSize, options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES, signal);
         if (this.json.blobs) out = this.withBlobs(split, out, signal);
         for await (const b of rebatch(this.project(out), batchSize)) {
           yield b;
@@ -355,31 +362,50 @@ export class TableScanPlan implements ScanPlan {
     }
   }
 
-  private async decode(f: FetchedFile): Promise<RecordBatch[]> {
-    if (!f.bytes) return [];
+  /**
+   * Decodes a fetched file lazily. Large files with several row groups are decoded one row group at
+   * a time as the merge pulls, so a split holds one decoded row group per file (plus the compressed
+   * bytes) rather than every file decoded whole.
+   */
+  private async *decode(f: FetchedFile, streamMin: number): AsyncGenerator<RecordBatch> {
+    const bytes = f.bytes;
+    if (!bytes) return;
+    f.bytes = null;
+    const file = f.file.path;
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
-    let table: Table;
-    try {
-      // Without projection or pruning, let the decoder take its fast whole-file path.
-      const whole = f.rowGroups === undefined && cols.length === f.file.existCols.length;
-      table = await decodeParquet(f.bytes, { columns: whole ? undefined : cols, rowGroups: f.rowGroups, file: f.file.path });
-      f.bytes = null; // the decoded columns are all we keep
-      const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
-      table = castTableToSchema(table, fileSchema, { file: f.file.path, missing: 'null' });
-    } catch (e) {
-      throw withFile(e, f.file.path);
+    const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+    const decodeGroups = async (rowGroups: number[] | undefined, whole: boolean): Promise<RecordBatch[]> => {
+      try {
+        const t = await decodeParquet(bytes, { columns: whole ? undefined : cols, rowGroups, file });
+        return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
+      } catch (e) {
+        throw withFile(e, file);
+      }
+    };
+    let groups = f.rowGroups;
+    if (bytes.length >= streamMin) {
+      let footer;
+      try {
+        footer = await readParquetFooter(bytes, bytes.length, { file });
+      } catch (e) {
+        throw withFile(e, file);
+      }
+      groups ??= footer.rowGroups.map((_, i) => i);
+      if (groups.length > 1) {
+        for (const g of groups) yield* await decodeGroups([g], false);
+        return;
+      }
     }
-    return table.batches;
+    // Without projection or pruning, the decoder takes its fast whole-file path.
+    yield* await decodeGroups(f.rowGroups, f.rowGroups === undefined && cols.length === f.file.existCols.length);
   }
 
-  private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     const j = this.json;
     const self = this;
     const sources = files.map((f) => ({
       // Decoded when the merge first pulls from it.
-      batches: (async function* () {
-        yield* await self.decode(f);
-      })(),
+      batches: self.decode(f, streamMin),
       existCols: f.file.existCols.filter((c) => this.readColumns.includes(c)),
     }));
     const merge = j.primaryKeys.length > 0 && !j.skipMergeOnRead;
