@@ -274,24 +274,24 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
     const r = compareKeyRows(keys[batchOf[x]], rowOf[x], keys[batchOf[y]], rowOf[y]);
     return r !== 0 ? r : x - y;
   };
-  // Fast path: already sorted (common: the writer's input often arrives in key order).
-  let sorted = true;
-  for (let i = 1; i < total; i++) {
-    if (cmp(i - 1, i) > 0) {
-      sorted = false;
-      break;
-    }
-  }
   const idx = new Uint32Array(total);
   for (let i = 0; i < total; i++) idx[i] = i;
-  if (sorted) return idx;
-  // Single numeric key (see numericKeys): sort indices by plain numbers, ties by index (stable).
-  if (pkColumns.length === 1) {
-    const nums = keys.map((k) => numericKeys(k[0]));
-    if (nums.every((x) => x !== null)) {
-      const vals = new Float64Array(total);
-      let q = 0;
-      for (const x of nums) for (let r = 0; r < x!.length; r++) vals[q++] = x![r];
+  // Single numeric key (see numericKeys): compare plain numbers.
+  const nums = pkColumns.length === 1 ? keys.map((k) => numericKeys(k[0])) : [];
+  if (pkColumns.length === 1 && nums.every((x) => x !== null)) {
+    const vals = new Float64Array(total);
+    let q = 0;
+    for (const x of nums) for (let r = 0; r < x!.length; r++) vals[q++] = x![r];
+    // already sorted (common: input often arrives in key order): identity
+    let sorted = true;
+    for (let i = 1; i < total; i++) {
+      if (vals[i - 1] > vals[i]) {
+        sorted = false;
+        break;
+      }
+    }
+    if (sorted) return idx;
+    {
       const arr = Array.from(idx);
       arr.sort((x, y) => {
         const a = vals[x];
@@ -301,6 +301,14 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
       return Uint32Array.from(arr);
     }
   }
+  let sorted = true;
+  for (let i = 1; i < total; i++) {
+    if (cmp(i - 1, i) > 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return idx;
   const arr = Array.from(idx);
   arr.sort(cmp);
   return Uint32Array.from(arr);

@@ -550,7 +550,12 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
   /** Single source in a round: pass the range through when it has no duplicate keys. */
   const passThrough = (s: SourceState): boolean => {
     if (anyOperator) return false;
-    for (let r = s.pos + 1; r < s.end; r++) if (compareKeyRows(s.keys, r - 1, s.keys, r) === 0) return false;
+    const fk = s.fk;
+    if (fk !== null) {
+      for (let r = s.pos + 1; r < s.end; r++) if (fk[r - 1] === fk[r]) return false;
+    } else {
+      for (let r = s.pos + 1; r < s.end; r++) if (compareKeyRows(s.keys, r - 1, s.keys, r) === 0) return false;
+    }
     flush();
     const cols = fields.map((f, c) => {
       const d = s.entry!.cols[c];

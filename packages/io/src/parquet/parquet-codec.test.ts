@@ -50,6 +50,9 @@ describe('encodeParquet / decodeParquet round trips', () => {
     expect(t.numRows).toBe(0);
     expect(t.schema.fields.length).toBe(sample.schema.fields.length);
     expect((await readParquetFooter(b, b.length)).numRows).toBe(0);
+    const projected = await decodeParquet(b, { columns: ['s', 'id'] });
+    expect(projected.numRows).toBe(0);
+    expect(projected.schema.fields.map((f) => f.name)).toEqual(['s', 'id']);
   });
 });
 
