@@ -6,16 +6,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Field, Float32, Int32, Int64, List, Schema, Utf8, vectorFromArray, makeTable, type Table } from 'apache-arrow';
-import { Lakehouse, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
+import { Lakehouse, joinUri, toFileUri, type LakeSoulTable, type StoreRegistryOptions } from '@lakesoul-ts/io';
 import { PNG } from 'pngjs';
 
 /** A lakehouse in a temp dir; `close()` removes it. */
-export async function openTestLakehouse(options: { pgUrl?: string } = {}): Promise<{ lakehouse: Lakehouse; dir: string; pgSchema: string | null; close(): Promise<void> }> {
+export async function openTestLakehouse(options: { pgUrl?: string; warehouse?: string; stores?: StoreRegistryOptions } = {}): Promise<{ lakehouse: Lakehouse; dir: string; pgSchema: string | null; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'lakesoul-tfjs-'));
   const pgSchema = options.pgUrl ? `tfjs_${process.pid}_${Date.now()}` : null;
   const lakehouse = await Lakehouse.open({
     catalog: options.pgUrl ? { url: options.pgUrl, schema: pgSchema! } : { dataDir: join(dir, 'catalog') },
-    warehouse: toFileUri(join(dir, 'warehouse')),
+    warehouse: options.warehouse ?? toFileUri(join(dir, 'warehouse')),
+    stores: options.stores,
   });
   return {
     lakehouse,
@@ -94,11 +95,7 @@ export async function createImageTable(
   name: string,
   options: { dates: string[]; perDate: number; size: number; filesPerDate?: number },
 ): Promise<{ table: LakeSoulTable; total: number; bytesById: Map<number, Uint8Array> }> {
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
   const table = await lakehouse.createTable(name, imageSchema, { rangePartitions: ['date'], blobColumns: ['image_path'] });
-  const root = fileURLToPath(table.info.path);
-  mkdirSync(join(root, 'images'), { recursive: true });
   const bytesById = new Map<number, Uint8Array>();
   let id = 0;
   const filesPerDate = options.filesPerDate ?? 1;
@@ -110,9 +107,13 @@ export async function createImageTable(
       const paths = ids.map((i) => {
         const bytes = shapePng(i % 3, options.size, (i % 5) - 2);
         bytesById.set(i, bytes);
-        writeFileSync(join(root, 'images', `${i}.png`), bytes);
         return `images/${i}.png`;
       });
+      // Image files live under the table location, on whatever store backs it (disk or S3).
+      for (const [k, rel] of paths.entries()) {
+        const { store, key } = lakehouse.stores.resolve(joinUri(table.info.path, rel));
+        await store.put(key, bytesById.get(ids[k])!);
+      }
       await table.write(
         makeTable({
           id: vectorFromArray(ids.map(BigInt), new Int64()),
