@@ -54,14 +54,28 @@ async function loadSharp(): Promise<SharpFn | null> {
   }
 }
 
+/**
+ * Only when 'tfjs-node' is asked for explicitly: importing it registers and activates its backend,
+ * a side effect 'auto' must not have on a process training with plain tfjs.
+ */
+async function loadTfNode(): Promise<TfNodeLike['node']> {
+  try {
+    const mod = (await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string)) as TfNodeLike & { default?: TfNodeLike };
+    return mod.node ?? mod.default?.node;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates an executor; see {@link CreateImageExecutorOptions}. */
 export async function createImageExecutor(options: CreateImageExecutorOptions = {}): Promise<ImageExecutor> {
   const want = options.decoder ?? 'auto';
   const workers = options.workers ?? 0;
   if (!Number.isInteger(workers) || workers < 0) throw new LakeSoulError('InvalidArgument', `image workers must be a non-negative integer, got ${workers}`);
-  const tfNode = options.tf?.node?.decodeImage ? options.tf.node : undefined;
+  let tfNode = options.tf?.node?.decodeImage ? options.tf.node : undefined;
+  if (want === 'tfjs-node' && !tfNode) tfNode = await loadTfNode();
   if (want === 'tfjs-node' || (want === 'auto' && tfNode)) {
-    if (!tfNode) throw new LakeSoulError('Unsupported', "decoder 'tfjs-node' needs the @tensorflow/tfjs-node namespace passed as `tf`", { code: 'TFJS_NODE_MISSING' });
+    if (!tfNode) throw new LakeSoulError('Unsupported', "decoder 'tfjs-node' requested but @tensorflow/tfjs-node is not installed (or pass its namespace as `tf`)", { code: 'TFJS_NODE_MISSING' });
     const codecs: ImageCodecs = {
       decodePng: (b) => decodeWithTfNode(tfNode, b),
       decodeJpeg: (b) => decodeWithTfNode(tfNode, b),

@@ -131,4 +131,25 @@ describe('image pipelines', () => {
     }
     await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/closed/);
   });
+
+  it('an explicitly requested native decoder that is not installed is an Unsupported error', async () => {
+    // sharp and @tensorflow/tfjs-node download native binaries at install; where they are absent the
+    // request fails clearly, where present it is used (and 'auto' prefers sharp).
+    const { createRequire } = await import('node:module');
+    const resolvable = (name: string) => {
+      try {
+        createRequire(import.meta.url).resolve(name);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (resolvable('sharp')) expect((await createImageExecutor({ decoder: 'sharp' })).kind).toBe('sharp');
+    else {
+      await expect(createImageExecutor({ decoder: 'sharp' })).rejects.toMatchObject({ kind: 'Unsupported', code: 'SHARP_MISSING' });
+      expect((await createImageExecutor({})).kind).toBe('js');
+    }
+    if (resolvable('@tensorflow/tfjs-node')) expect((await createImageExecutor({ decoder: 'tfjs-node' })).kind).toBe('tfjs-node');
+    else await expect(createImageExecutor({ decoder: 'tfjs-node' })).rejects.toMatchObject({ kind: 'Unsupported', code: 'TFJS_NODE_MISSING' });
+  });
 });
