@@ -530,6 +530,28 @@ describe('maintenance', () => {
       expect(r.versions.get('-5')).toBe(0);
       const got = await t.toArrow({ columns: ['id'] });
       expect(got.numRows).toBe(50_000);
+      // One large batch is cut by rows too.
+      const one = await env.lh.createTable('big1', schema, {});
+      const ids = Array.from({ length: 30_000 }, (_, i) => BigInt(i));
+      const r1 = await one.write(new Table({ id: vectorFromArray(ids, new Int64()), s: vectorFromArray(ids.map((i) => `row-${i}-${'z'.repeat(30)}`)) }), { targetFileSize: 256 * 1024 });
+      expect(r1.files.length).toBeGreaterThanOrEqual(4);
+      expect(r1.files.reduce((n, f) => n + f.rows, 0)).toBe(30_000);
+      expect((await one.toArrow()).numRows).toBe(30_000);
+      // An abort in the middle of a streamed write commits nothing and leaves no files.
+      const ac = new AbortController();
+      async function* slow() {
+        for (let b = 0; b < 10; b++) {
+          if (b === 3) ac.abort();
+          const ids2 = Array.from({ length: 1000 }, (_, i) => BigInt(100_000 + b * 1000 + i));
+          yield new Table({ id: vectorFromArray(ids2, new Int64()), s: vectorFromArray(ids2.map((i) => `x${i}`)) });
+        }
+      }
+      await expect(t.write(slow(), { signal: ac.signal, targetFileSize: 16 * 1024 })).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'Aborted'));
+      expect((await t.history()).length).toBe(1);
+      const live = new Set((await t.snapshot()).flatMap((p) => p.files.map((f) => f.path)));
+      const orphans = (await t.cleanup({ orphanSafetyWindowMs: 0, retainSince: 0 })).files.filter((f) => f.reason === 'orphan');
+      expect(orphans).toEqual([]);
+      expect(live.size).toBe(r.files.length);
     } finally {
       await env.close();
     }

@@ -10,7 +10,7 @@ import { Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type DataTy
 import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
 import { encodePartitionDesc } from '@lakesoul-ts/meta';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
-import { concatBatches, projectBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, projectBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import {
@@ -400,14 +400,23 @@ export async function writeTable(
         const bucket = buckets ? g % nb : null;
         const key = `${desc}\u0000${bucket ?? ''}`;
         const part = used.length === 1 ? data : takeRows(data, order.subarray(starts[g], starts[g + 1]));
-        const bytes = batchBytes(part);
-        let grp = groups.get(key);
-        if (!grp) groups.set(key, (grp = { partitionDesc: desc, bucket, batches: [], bytes: 0, rows: 0 }));
-        grp.batches.push(part);
-        grp.bytes += bytes;
-        grp.rows += part.numRows;
-        buffered += bytes;
-        if (grp.bytes >= target) await flush(key, grp);
+        const perRow = batchBytes(part) / Math.max(1, part.numRows);
+        // Files roll at the target size: a part larger than the room left is cut by rows.
+        let off = 0;
+        while (off < part.numRows) {
+          let grp = groups.get(key);
+          if (!grp) groups.set(key, (grp = { partitionDesc: desc, bucket, batches: [], bytes: 0, rows: 0 }));
+          const room = Math.max(1, Math.ceil((target - grp.bytes) / Math.max(perRow, 1e-9)));
+          const take = Math.min(room, part.numRows - off);
+          const piece = off === 0 && take === part.numRows ? part : sliceBatch(part, off, take);
+          const bytes = take * perRow;
+          grp.batches.push(piece);
+          grp.bytes += bytes;
+          grp.rows += take;
+          buffered += bytes;
+          off += take;
+          if (grp.bytes >= target || take === room) await flush(key, grp);
+        }
       }
       rows += batch.numRows;
       while (buffered > maxBuffered && groups.size > 0) {
