@@ -185,6 +185,9 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     const inc = await all(t, { incremental: { start: t1, end: Date.now() + 60_000 } });
     // The increment holds only the delete marker (key + CDC column; other columns null).
     expect(inc).toEqual([{ id: 2, v: null, rowKinds: 'delete' }]);
+    // CDC values are checked
+    await expect(t.write(new Table({ id: vectorFromArray([7n], new Int64()), v: vectorFromArray(['x']), rowKinds: vectorFromArray(['upsert']) })))
+      .rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'InvalidArgument') && e.context.column === 'rowKinds' && e.context.row === 0);
     // re-insert after delete
     await t.write(new Table({ id: vectorFromArray([2n], new Int64()), v: vectorFromArray(['b2']) }));
     expect(await all(t, { columns: ['id', 'v'] })).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b2' }, { id: 3, v: 'c' }]);

@@ -8,7 +8,7 @@ import { dataFileUri, partitionDir, randomAlnum16 } from './table-context.js';
 async function* batchesOf(sizes: number[]): AsyncGenerator<RecordBatch> {
   let k = 0;
   for (const n of sizes) {
-    const t = new Table({ x: vectorFromArray(Int32Array.from({ length: n }, () => k++), new Int32()) });
+    const t = new Table({ x: vectorFromArray(Array.from({ length: n }, () => k++), new Int32()) });
     yield t.batches[0];
   }
 }

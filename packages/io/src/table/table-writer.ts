@@ -252,8 +252,19 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]):
     cols = info.schema.fields.filter((f) => cols.includes(f.name) || f.name === info.cdcColumn).map((f) => f.name);
   }
   const sub = new Schema(info.schema.fields.filter((f) => cols.includes(f.name)), info.schema.metadata);
-  const v = validateAgainstSchema(b, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
-  return (v instanceof RecordBatch ? v : projectBatch(b, cols)) as RecordBatch;
+  const out = validateAgainstSchema(b, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
+  if (info.cdcColumn && columns.includes(info.cdcColumn)) {
+    const v = out.getChild(info.cdcColumn)!;
+    for (let i = 0; i < out.numRows; i++) {
+      const x = v.get(i);
+      if (x !== null && x !== 'insert' && x !== 'update' && x !== 'delete') {
+        throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds '${String(x)}' at row ${i}: expected 'insert', 'update' or 'delete'`, {
+          context: { table: info.name, column: info.cdcColumn, row: i },
+        });
+      }
+    }
+  }
+  return out;
 }
 
 /** Per row: the partition_desc of the row (range columns of the table). */
