@@ -296,10 +296,16 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       return out;
     }
     case 'in': {
-      const data = columnData(batch, expr.column);
+      let data = columnData(batch, expr.column);
       const out = new Uint8Array(n).fill(F);
       const tmp = new Uint8Array(n);
       let sawNull = false;
+      if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
+      if (expr.values.length > 8 && inWithSet(data, expr.column, expr.values, out)) {
+        if (expr.values.includes(null)) for (let i = 0; i < n; i++) if (out[i] === F) out[i] = N;
+        applyNulls(data, out);
+        return out;
+      }
       for (const v of expr.values) {
         if (v === null) {
           sawNull = true;
@@ -321,6 +327,44 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       return out;
     }
   }
+}
+
+/**
+ * `column IN (many values)` in one pass with a hash set, for int (up to 32 bits), float, int64 and
+ * utf8 columns. Returns false (nothing written) for other column types, which take the
+ * value-by-value path. Literal types are checked like comparisons.
+ */
+function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8Array): boolean {
+  const n = data.length;
+  const type = data.type as any;
+  const lits = values.filter((v) => v !== null);
+  const vals = data.values as any;
+  if (data.typeId === Type.Int || (data.typeId === Type.Float && type.precision > 0)) {
+    for (const v of lits) if (typeof v !== 'number' && typeof v !== 'bigint') throw typeError(column, type, v);
+    if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
+      const set = new Set<bigint>();
+      for (const v of lits) if (typeof v === 'bigint' || Number.isInteger(v)) set.add(BigInt(v as number | bigint));
+      for (let i = 0; i < n; i++) if (set.has(vals[i])) out[i] = T;
+      return true;
+    }
+    const set = new Set<number>();
+    for (const v of lits) if (!Number.isNaN(Number(v))) set.add(Number(v) === 0 ? 0 : Number(v)); // IEEE: NaN equals nothing
+    for (let i = 0; i < n; i++) if (set.has(vals[i])) out[i] = T; // Set uses SameValueZero: -0 matches 0, NaN never listed
+    return true;
+  }
+  if (data.typeId === Type.Utf8 || data.typeId === Type.LargeUtf8) {
+    for (const v of lits) if (typeof v !== 'string') throw typeError(column, type, v);
+    const set = new Set(lits as string[]);
+    const dec = new TextDecoder();
+    const offs = data.valueOffsets as Int32Array | BigInt64Array;
+    for (let i = 0; i < n; i++) {
+      const a = Number(offs[i]);
+      const b = Number(offs[i + 1]);
+      if (set.has(dec.decode((vals as Uint8Array).subarray(a, b)))) out[i] = T;
+    }
+    return true;
+  }
+  return false;
 }
 
 /**

@@ -162,7 +162,7 @@ function randomFilter(rnd: () => number, depth = 0): FilterExpr {
   };
   const k = rnd();
   if (k < 0.1) return { op: rnd() < 0.5 ? 'isNull' : 'isNotNull', column };
-  if (k < 0.25) return { op: 'in', column, values: [lit(), lit(), lit()] };
+  if (k < 0.25) return { op: 'in', column, values: Array.from({ length: rnd() < 0.5 ? 3 : 12 }, lit) }; // > 8 values: hash-set path
   const ops = ['=', '!=', '<', '<=', '>', '>='] as const;
   return { op: ops[Math.floor(rnd() * 6)], column, value: lit() };
 }
