@@ -37,6 +37,11 @@ describe('encodeParquet / decodeParquet round trips', () => {
     expect(t.numRows).toBe(1000);
     expect(t.getChild('id')!.get(0)).toBe(500n);
     expect(t.getChild('id')!.get(500)).toBe(1500n);
+    const reversed = sample.schema.fields.map((f) => f.name).reverse();
+    const all = await decodeParquet(b, { columns: reversed });
+    expect(all.schema.fields.map((f) => f.name)).toEqual(reversed);
+    expect(all.numRows).toBe(2000);
+    expect(all.getChild('id')!.get(1999)).toBe(1999n);
     const none = await decodeParquet(b, { columns: [], rowGroups: [0] });
     expect(none.numRows).toBe(500);
     await expect(decodeParquet(b, { columns: ['nope'], file: 'x.parquet' })).rejects.toThrow(/column 'nope' is not in file 'x.parquet'/);

@@ -161,7 +161,10 @@ export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOpt
   const batchSize = options.batchSize ?? DEFAULT_DECODE_BATCH_SIZE;
   try {
     let ipc: Uint8Array;
-    if (options.columns === undefined && options.rowGroups === undefined) {
+    const allColumns =
+      options.columns === undefined ||
+      (options.columns.length === footer.columns.length && footer.columns.every((c) => options.columns!.includes(c)));
+    if (allColumns && options.rowGroups === undefined && footer.columns.length > 0) {
       // the synchronous reader is faster when nothing is pruned
       const t = pw.readParquet(bytes, { batchSize });
       ipc = t.intoIPCStream();
