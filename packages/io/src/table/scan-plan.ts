@@ -375,6 +375,8 @@ export class TableScanPlan implements ScanPlan {
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
     const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
     const decodeGroups = async (rowGroups: number[] | undefined, whole: boolean): Promise<RecordBatch[]> => {
+      // Decoding is one long synchronous call: let the I/O of fetches in flight run first.
+      await yieldToEventLoop();
       try {
         const t = await decodeParquet(bytes, { columns: whole ? undefined : cols, rowGroups, file });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
