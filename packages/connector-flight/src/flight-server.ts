@@ -328,7 +328,7 @@ export class FlightServer {
       }),
 
       PollFlightInfo: this.unary<FlightDescriptorMessage, never>(async () => {
-        throw new LakeSoulError('Unsupported', 'PollFlightInfo is not implemented: FlightInfo is computed synchronously, use GetFlightInfo');
+        throw new LakeSoulError('Unsupported', 'PollFlightInfo is not offered: FlightInfo is computed synchronously, use GetFlightInfo');
       }),
 
       GetSchema: this.unary<FlightDescriptorMessage, SchemaResultMessage>(async (req, _call, signal) => {
@@ -369,7 +369,7 @@ export class FlightServer {
       DoExchange: ((call: ServerDuplexStream<unknown, unknown>) => {
         try {
           this.authenticate(call.metadata);
-          call.emit('error', grpcError(new LakeSoulError('Unsupported', 'DoExchange is not implemented by the lakesoul-ts Flight server: use DoGet to read and DoPut to write')));
+          call.emit('error', grpcError(new LakeSoulError('Unsupported', 'DoExchange is not offered by the lakesoul-ts Flight server: use DoGet to read and DoPut to write')));
         } catch (e) {
           call.emit('error', grpcError(e));
         }
