@@ -437,6 +437,17 @@ describe('files written by other engines', () => {
         { id: 2, v: null, n: 2 },
         { id: 3, v: 'C', n: 3 },
       ]);
+      // A file whose file_exist_cols names a column it lacks: the column reads as null (projected
+      // and whole-file reads alike).
+      const path2 = `${fileURLToPath(t.info.path)}/part-duckdbwritten0002_0000.parquet`;
+      await duckRows(`COPY (SELECT 1::BIGINT AS id, 'one' AS v) TO '${path2}' (FORMAT parquet)`);
+      await env.lh.catalog.commit({
+        tableId: t.info.tableId,
+        op: 'MergeCommit',
+        partitions: [{ partitionDesc: '-5', files: [{ path: `${t.info.path}/part-duckdbwritten0002_0000.parquet`, op: 'add', size: BigInt(readFileSync(path2).length), existCols: ['id', 'v', 'n'] }] }],
+      });
+      expect(await all(t, { columns: ['id', 'n'] })).toEqual([{ id: 0, n: null }, { id: 1, n: null }, { id: 2, n: 2 }, { id: 3, n: 3 }]);
+      expect((await all(t)).find((r) => r.id === 1)).toEqual({ id: 1, v: 'one', n: null });
     } finally {
       await env.close();
     }

@@ -374,32 +374,38 @@ export class TableScanPlan implements ScanPlan {
     const file = f.file.path;
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
     const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+    let footer: Awaited<ReturnType<typeof readParquetFooter>> | undefined;
+    const readFooter = async () => {
+      try {
+        return (footer ??= await readParquetFooter(bytes, bytes.length, { file }));
+      } catch (e) {
+        throw withFile(e, file);
+      }
+    };
     const decodeGroups = async (rowGroups: number[] | undefined, whole: boolean): Promise<RecordBatch[]> => {
       // Decoding is one long synchronous call: let the I/O of fetches in flight run first.
       await yieldToEventLoop();
+      // A file written elsewhere may lack a column its file_exist_cols lists: it reads as null.
+      const projected = whole ? undefined : cols.filter((c) => footer === undefined || footer.columns.includes(c));
       try {
-        const t = await decodeParquet(bytes, { columns: whole ? undefined : cols, rowGroups, file });
+        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
       }
     };
+    const whole = f.rowGroups === undefined && cols.length === f.file.existCols.length;
     let groups = f.rowGroups;
-    if (bytes.length >= streamMin) {
-      let footer;
-      try {
-        footer = await readParquetFooter(bytes, bytes.length, { file });
-      } catch (e) {
-        throw withFile(e, file);
-      }
-      groups ??= footer.rowGroups.map((_, i) => i);
-      if (groups.length > 1) {
+    if (bytes.length >= streamMin || !whole) {
+      const ft = await readFooter();
+      groups ??= ft.rowGroups.map((_, i) => i);
+      if (bytes.length >= streamMin && groups.length > 1) {
         for (const g of groups) yield* await decodeGroups([g], false);
         return;
       }
     }
     // Without projection or pruning, the decoder takes its fast whole-file path.
-    yield* await decodeGroups(f.rowGroups, f.rowGroups === undefined && cols.length === f.file.existCols.length);
+    yield* await decodeGroups(f.rowGroups, whole);
   }
 
   private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
