@@ -11,12 +11,12 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Int32, Int64, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { StoreRegistry, resolveBlobs, toFileUri, withLatency } from '@lakesoul-ts/io';
+import { DEFAULT_BLOB_CONCURRENCY, StoreRegistry, resolveBlobs, toFileUri, withLatency } from '@lakesoul-ts/io';
 
 const IMAGES = Number(process.env.BENCH_BLOB_IMAGES ?? 1200);
 const SIDE = Number(process.env.BENCH_BLOB_SIDE ?? 160); // pixels; RGB noise PNGs of ~SIDE*SIDE*3 bytes
 const LATENCY = 20;
-const CONCURRENCY = Number(process.env.BENCH_BLOB_CONCURRENCY ?? 256);
+const CONCURRENCY = Number(process.env.BENCH_BLOB_CONCURRENCY ?? DEFAULT_BLOB_CONCURRENCY);
 const BOUND = Number(process.env.BENCH_BLOB_BOUND_MB ?? 32) * 1024 * 1024;
 const BATCH = 64;
 const RUNS = Number(process.env.BENCH_BLOB_RUNS ?? 5);

@@ -13,7 +13,7 @@ import { BlobRoots, parseBlobReferenceString } from './blob-reference.js';
 import type { BlobReference, ResolvedBlobReference } from './blob-reference.js';
 
 /** Default number of concurrent fetches of blob bytes. */
-export const DEFAULT_BLOB_CONCURRENCY = 16;
+export const DEFAULT_BLOB_CONCURRENCY = 256;
 /** Default bound on blob bytes fetched ahead of the consumer: 64 MiB. */
 export const DEFAULT_BLOB_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
