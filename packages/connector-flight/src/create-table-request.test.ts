@@ -35,4 +35,10 @@ describe('create-table request', () => {
     expect(() => parseCreateTableRequest(body({ name: 't', schema: [{ name: 'x' }] }))).toThrow(/"name" and "type"/);
     expect(() => parseCreateTableRequest(body({ name: 't', schema: [{ name: 'x', type: 'int8' }], hashBucketNum: 1.5 }))).toThrow(/integer/);
   });
+
+  it('refuses blob roots from clients (they would widen what blob columns may read)', () => {
+    const e = (() => { try { parseCreateTableRequest(body({ name: 't', schema: [{ name: 'p', type: 'utf8' }], properties: { lakesoul_blob_roots: 'file:///etc' } })); } catch (x) { return x; } })();
+    expect(e).toMatchObject({ kind: 'PermissionDenied' });
+    expect((e as Error).message).toMatch(/lakesoul_blob_roots.*table t/);
+  });
 });

@@ -11,6 +11,7 @@ import {
 import { LakeSoulError, arrowSchemaFromJson } from '@lakesoul-ts/meta';
 import { schemaFromIpcMessage } from './ipc-framing.js';
 import { DEFAULT_NAMESPACE } from './flight-command.js';
+import { BLOB_ROOTS_PROPERTY } from '@lakesoul-ts/io';
 
 /** A decoded create-table request. */
 export interface CreateTableRequest {
@@ -107,6 +108,10 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
   if (typeof body.cdcColumn === 'string' && body.cdcColumn) req.cdcColumn = body.cdcColumn;
   if (body.properties !== undefined && body.properties !== null) {
     if (typeof body.properties !== 'object' || Array.isArray(body.properties)) throw bad(`"properties" must be an object (table ${name})`);
+    // Blob roots grant reads outside the table's location: an operator's decision, not a client's.
+    if (BLOB_ROOTS_PROPERTY in body.properties) {
+      throw new LakeSoulError('PermissionDenied', `property '${BLOB_ROOTS_PROPERTY}' cannot be set through Flight (table ${name}): it widens what blob columns may read; an operator sets it`, { context: { table: name } });
+    }
     req.properties = body.properties as Record<string, string | number | boolean>;
   }
   if (body.ifNotExists === true) req.ifNotExists = true;

@@ -76,8 +76,13 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     // projected: only the label and the bytes
     const proj = await res.table.toArrow({ columns: ['label', 'path'], blobs: { columns: ['path'], allowedRoots: blobRootsOf(info) } });
     expect(proj.schema.fields.map((f) => f.name)).toEqual(['label', 'path', 'path__bytes']);
+    // scans honour the root the table declares, without the caller repeating it
+    const plain = await res.table.toArrow({ blobs: ['path'] });
+    expect(plain.numRows).toBe(COUNT);
+    expect(plain.getChild('path__bytes')!.nullCount).toBe(0);
     // without the declared root the references are refused
-    const e = await res.table.toArrow({ blobs: ['path'] }).catch((x) => x);
+    await lhLocal.catalog.updateTableProperties(info.tableId, { lakesoul_blob_roots: null });
+    const e = await (await lhLocal.table('photos_ref')).toArrow({ blobs: ['path'] }).catch((x) => x);
     expect(LakeSoulError.is(e, 'PermissionDenied')).toBe(true);
     expect(e.message).toMatch(/path=file:\/\/\//);
   });

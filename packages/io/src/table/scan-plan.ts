@@ -31,7 +31,7 @@ import { concatBatches, sliceBatch, nullColumn, takeRows } from '../arrow/index.
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, readParquetFooter, castTableToSchema } from '../parquet/index.js';
 import { mergeSortedSources, concatSources } from '../merge/index.js';
-import { resolveBlobs } from '../blob/index.js';
+import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { checkAborted } from './table-context.js';
@@ -72,10 +72,18 @@ function outputSchemaOf(tableSchema: Schema, columns: string[], blobs: BlobReadO
   return new Schema(fields);
 }
 
-function normalizeBlobs(blobs: ScanOptions['blobs']): BlobReadOptions | null {
+/**
+ * Blob options of a scan. Besides the table path and the caller's `allowedRoots`, references may point
+ * into the roots the table declares in `lakesoul_blob_roots` (set by an operator, e.g. by
+ * `importImages` in reference mode).
+ */
+function normalizeBlobs(info: TableInfo, blobs: ScanOptions['blobs']): BlobReadOptions | null {
   if (!blobs) return null;
-  if (Array.isArray(blobs)) return blobs.length > 0 ? { columns: [...blobs] } : null;
-  return blobs.columns.length > 0 ? { ...blobs, columns: [...blobs.columns] } : null;
+  const opts: BlobReadOptions = Array.isArray(blobs) ? { columns: [...blobs] } : { ...blobs, columns: [...blobs.columns] };
+  if (opts.columns.length === 0) return null;
+  const declared = blobRootsOf(info);
+  if (declared.length > 0) opts.allowedRoots = [...new Set([...(opts.allowedRoots ?? []), ...declared])];
+  return opts;
 }
 
 /** Validates scan options against a table and fixes every setting a reader needs. */
@@ -86,7 +94,7 @@ function settingsFor(info: TableInfo, options: ScanOptions, mode: 'snapshot' | '
   const filter = options.filter === undefined || options.filter === null ? null : normalizeFilter(options.filter, schema);
   const mergeOperators: Record<string, MergeOperator> = { ...(options.mergeOperators ?? {}) };
   for (const c of Object.keys(mergeOperators)) fieldOf(schema, c, info.name);
-  const blobs = normalizeBlobs(options.blobs);
+  const blobs = normalizeBlobs(info, options.blobs);
   for (const c of blobs?.columns ?? []) fieldOf(schema, c, info.name);
   return {
     tableSchema: schema,
