@@ -7,18 +7,6 @@ import { PNG } from 'pngjs';
 /** The demo's classes, in label-id order. */
 export const DEMO_CLASSES = ['disc', 'square', 'stripes'] as const;
 
-/** A deterministic PRNG (mulberry32) so a demo run is reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Draw one image of class `label` (index into DEMO_CLASSES) as PNG bytes. */
 export function drawDemoImage(label: number, size: number, rand: () => number): Buffer {
   const png = new PNG({ width: size, height: size });

@@ -12,7 +12,8 @@ import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray } from 'apach
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, joinUri, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import type { GlobalFlags } from './cli-config.js';
-import { DEMO_CLASSES, drawDemoImage, mulberry32 } from './demo-images.js';
+import { SeededRandom } from '@lakesoul-ts/connector-tfjs';
+import { DEMO_CLASSES, drawDemoImage } from './demo-images.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -76,7 +77,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const table = await lake.createTable('images', schema, {
       rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 4, blobColumns: ['image_path'],
     });
-    const rand = mulberry32(42);
+    const prng = new SeededRandom(42);
+    const rand = () => prng.next();
     const truth: number[] = [];
     const noisy: number[] = [];
     const paths: string[] = [];
