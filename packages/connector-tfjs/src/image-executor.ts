@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { IMAGE_KERNEL_FUNCTIONS, makeJsCodecs, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
+import { IMAGE_KERNEL_FUNCTIONS, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
 
 /** Which decoder runs the `decode` step. 'auto' picks tfjs-node, then sharp, then js. */
@@ -88,6 +88,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
       return {
         kind: 'sharp',
         run: async (p, bytes, seed) => {
+          requireImageFormat(bytes); // the same formats and message as the other decoders
           const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
           const raw: RawImage = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
           return runImageOps(raw, [...p.ops], seed, null);

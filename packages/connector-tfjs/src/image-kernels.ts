@@ -38,6 +38,13 @@ export function sniffImageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
   return null;
 }
 
+/** The format of `bytes`; a TypeError naming the first bytes when it is neither PNG nor JPEG. */
+export function requireImageFormat(bytes: Uint8Array): 'png' | 'jpeg' {
+  const fmt = sniffImageFormat(bytes);
+  if (fmt) return fmt;
+  throw new TypeError(`unsupported image format (not PNG or JPEG; first bytes ${Array.from(bytes.subarray(0, 4)).map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+}
+
 /** Converts between 1 (gray), 3 (RGB) and 4 (RGBA) channels; alpha is dropped, gray is luma (BT.601). */
 export function convertChannels(img: RawImage, channels: number): RawImage {
   if (img.channels === channels) return img;
@@ -184,10 +191,7 @@ export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sample
       }
       const bytes = input;
       if (codecs === null) throw new TypeError('no image codecs');
-      const fmt = sniffImageFormat(bytes);
-      if (fmt === 'png') img = codecs.decodePng(bytes);
-      else if (fmt === 'jpeg') img = codecs.decodeJpeg(bytes);
-      else throw new TypeError(`unsupported image format (not PNG or JPEG; first bytes ${Array.from(bytes.subarray(0, 4)).map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+      img = requireImageFormat(bytes) === 'png' ? codecs.decodePng(bytes) : codecs.decodeJpeg(bytes);
       img = convertChannels(img, step.channels);
       continue;
     }
@@ -227,6 +231,7 @@ export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sample
 /** The kernels whose source the worker pool evaluates (see the contract at the top of this file). */
 export const IMAGE_KERNEL_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   sniffImageFormat,
+  requireImageFormat,
   convertChannels,
   resizeBilinear,
   cropImage,
