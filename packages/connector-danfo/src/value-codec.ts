@@ -1,6 +1,7 @@
 /**
  * Value-level codecs shared by the decoder and the encoder: UTF-8, base64 and fixed-point decimals.
  */
+import { civilFromDays } from './temporal-codec.js';
 
 type NodeBufferInstance = Uint8Array & {
   utf8Slice?: (s: number, e: number) => string;
@@ -168,18 +169,6 @@ export function writeDecimalWords(v: bigint, out: Uint32Array, start: number, wo
   }
 }
 
-function civil(z: number): [number, number, number] {
-  z += 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return [era * 400 + yoe + (m <= 2 ? 1 : 0), m, d];
-}
-
 /**
  * Formats ISO 8601 timestamps by writing ASCII digits into a scratch buffer and slicing one flat
  * string per value: string concatenation builds rope strings whose garbage dominates at 1M rows.
@@ -208,7 +197,7 @@ export class IsoWriter {
     const days = Math.floor(local / 86400);
     const b = this.buf;
     if (days !== this.lastDays) {
-      const [y, m, d] = civil(days);
+      const [y, m, d] = civilFromDays(days);
       if (y < 0 || y > 9999) { this.lastDays = NaN; return null; }
       // The date prefix stays in the scratch buffer while consecutive values share the day.
       let q = this.num(0, y, 4);
