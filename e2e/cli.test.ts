@@ -215,6 +215,19 @@ describe('lakesoul-ts binary', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/--primary-key/);
     expect(r.out).toMatch(/Example/);
+    const { buildProgram } = await import('@lakesoul-ts/cli');
+    const leaves: string[] = [];
+    const walk = (c: { name(): string; commands: readonly unknown[]; helpInformation(): string }, path: string) => {
+      if (c.commands.length === 0 && path) {
+        let help = '';
+        (c as unknown as { outputHelp(o: { error: boolean }): void; configureOutput(o: object): void }).configureOutput({ writeOut: (s: string) => { help += s; } });
+        (c as unknown as { outputHelp(): void }).outputHelp();
+        if (!/Examples?:/.test(help + c.helpInformation())) leaves.push(path);
+      }
+      for (const sub of c.commands as typeof c[]) walk(sub, path ? `${path} ${sub.name()}` : sub.name());
+    };
+    walk(buildProgram({ stdout: process.stdout, stderr: process.stderr }), '');
+    expect(leaves, 'every command shows examples in --help').toEqual([]);
   });
   it('serve starts a Flight endpoint, answers, and shuts down on SIGINT', async () => {
     const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));

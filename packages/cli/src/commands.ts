@@ -423,7 +423,37 @@ Examples:
       await runDemo({ dir: o.dir, images: o.images, epochs: o.epochs, quiet: quiet(), out, flags: program.opts<GlobalFlags>() });
     });
 
+  addExamples(program);
   return program;
+}
+
+/** Examples shown by `--help` of the commands that do not list their own. */
+const EXAMPLES: Record<string, string[]> = {
+  init: ['lakesoul-ts init', 'lakesoul-ts --catalog postgres://lakesoul:secret@localhost:5432/lakesoul init'],
+  'ns create': ['lakesoul-ts ns create analytics --comment "team analytics"'],
+  'ns list': ['lakesoul-ts ns list', 'LAKESOUL_PG_URL=jdbc:postgresql://localhost:5432/lakesoul lakesoul-ts ns list'],
+  'ns drop': ['lakesoul-ts ns drop analytics', 'lakesoul-ts ns drop analytics --cascade    # also drops its tables (metadata)'],
+  'table list': ['lakesoul-ts table list', 'lakesoul-ts table list -n analytics'],
+  'table describe': ['lakesoul-ts table describe events', 'lakesoul-ts table describe events --json'],
+  'table drop': ['lakesoul-ts table drop events', 'lakesoul-ts table drop events --purge    # and delete its data files'],
+  export: ['lakesoul-ts export events events.parquet', 'lakesoul-ts export events day1.csv --partition date=2024-01-01 --version 0'],
+  head: ['lakesoul-ts head events', 'lakesoul-ts head events -l 3 --format jsonl'],
+  history: ['lakesoul-ts history events', 'lakesoul-ts history events --partition date=2024-01-01 --json'],
+  compact: ['lakesoul-ts compact events', 'lakesoul-ts compact events --partition date=2024-01-01'],
+  cleanup: ['lakesoul-ts cleanup events                       # dry run: lists what would go',
+    'lakesoul-ts cleanup events --retain-since 2024-06-01T00:00:00Z --execute'],
+  serve: ['lakesoul-ts serve --port 8815', 'lakesoul-ts serve --token s3cret --user alice:pw --ticket-secret "$SHARED_SECRET"',
+    'python examples/flight_read_parallel.py grpc://127.0.0.1:8815 events --token s3cret'],
+  demo: ['lakesoul-ts demo', 'lakesoul-ts demo --dir ./demo-lake --images 600 --epochs 6'],
+};
+
+function addExamples(cmd: Command, prefix = ''): void {
+  for (const sub of cmd.commands) {
+    const path = prefix ? `${prefix} ${sub.name()}` : sub.name();
+    const lines = EXAMPLES[path];
+    if (lines) sub.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`);
+    addExamples(sub, path);
+  }
 }
 
 /** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
