@@ -29,8 +29,12 @@ describe('images from a blob column', () => {
 
   it('decodes the referenced bytes into [B, H, W, C] float32 equal to a direct decode', async () => {
     const pipeline = images.resize(12, 12).scale(1 / 255);
-    const ds = await tfjsDataset(table, { tf, partitions: { date: '2024-08-10' }, batchSize: 5, transform: pipeline, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
-    expect(ds.imageDecoder).toBe('sharp'); // 'auto' prefers sharp, a devDependency here
+    // The pure-JS decoder, to compare bytes exactly (sharp's libvips resize rounds differently).
+    const ds = await tfjsDataset(table, { tf, partitions: { date: '2024-08-10' }, batchSize: 5, transform: pipeline, decode: { decoder: 'js' }, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
+    expect(ds.imageDecoder).toBe('js');
+    const auto = await tfjsDataset(table, { tf, partitions: { date: '2024-08-10' }, batchSize: 5, transform: pipeline });
+    expect(auto.imageDecoder).toBe('sharp'); // 'auto' prefers sharp, a devDependency here
+    await auto.close();
     const ex = await createImageExecutor({ decoder: 'js' }); // the reference decode
     const it = await ds.iterator();
     const seen: number[] = [];
@@ -56,7 +60,7 @@ describe('images from a blob column', () => {
   it('worker-thread decoding yields the same batches, augmentation reproducible per seed and epoch', async () => {
     const pipeline = images.resize(16, 16).randomCrop(12, 12).flip(0.5);
     const read = async (workers: number, epoch = 0) => {
-      const ds = await tfjsDataset(table, { tf, batchSize: 4, transform: pipeline, decode: { workers }, shuffle: { seed: 4, bufferSize: 6 }, epoch, labels: { column: 'label', oneHot: 3 } });
+      const ds = await tfjsDataset(table, { tf, batchSize: 4, transform: pipeline, decode: { decoder: 'js', workers }, shuffle: { seed: 4, bufferSize: 6 }, epoch, labels: { column: 'label', oneHot: 3 } });
       const out: number[][] = [];
       const it = await ds.iterator();
       for (let r = await it.next(); !r.done; r = await it.next()) {

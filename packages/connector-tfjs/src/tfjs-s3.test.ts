@@ -33,7 +33,7 @@ afterAll(async () => env?.close());
 it('streams image bytes referenced from an S3 table, decoded exactly', async () => {
   expect(images_.table.info.path.startsWith(`s3://${bucket}/`)).toBe(true);
   const pipeline = images.resize(8, 8).scale(1 / 255);
-  const ds = await tfjsDataset(images_.table, { tf, batchSize: 5, transform: pipeline, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } }, shuffle: { seed: 3 } });
+  const ds = await tfjsDataset(images_.table, { tf, batchSize: 5, transform: pipeline, decode: { decoder: 'js' }, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } }, shuffle: { seed: 3 } });
   const ex = await createImageExecutor({ decoder: 'js' });
   const seen: number[] = [];
   const it2 = await ds.iterator();
