@@ -4,4 +4,10 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { run } = await import('./commands.js');
 
-process.exitCode = await run(process.argv.slice(2));
+const code = await run(process.argv.slice(2));
+// Every command closes what it opened, but a dependency may still hold a timer or socket (PGlite
+// re-arms one, pg's pool idles): the command's work is done, so exit once the output is flushed.
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((res) => {
+  if (s.writableLength === 0) res(); else s.write('', () => res());
+})));
+process.exit(code);

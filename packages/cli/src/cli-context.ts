@@ -29,7 +29,9 @@ export interface CliContext {
 export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CliContext> {
   const config = resolveCliConfig(flags);
   const catalog = await Catalog.open(config.catalog);
-  const lakehouse = await Lakehouse.open({ catalog, warehouse: config.warehouse });
+  // The lakehouse owns the catalog: closing it must release PGlite's timers and pg's pool, or the
+  // process would linger after the command's work is done.
+  const lakehouse = await Lakehouse.open({ catalog, ownCatalog: true, warehouse: config.warehouse });
   return { config, lakehouse, flags, ...io };
 }
 

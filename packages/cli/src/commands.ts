@@ -391,6 +391,7 @@ Examples:
     .option('--user <name:password>', 'accept Basic login via Handshake for this user (repeatable)', collect)
     .option('--ticket-secret <secret>', 'HMAC secret for tickets, shared by replicas (else env LAKESOUL_FLIGHT_SECRET, else random)')
     .option('--ticket-ttl <seconds>', 'ticket lifetime', (v) => Number(v), 3600)
+    .option('--drain <seconds>', 'on SIGINT/SIGTERM, how long running calls may finish', (v) => Number(v), 10)
     .action((o) => withContext(program, io, async (ctx) => {
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
       const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
@@ -406,12 +407,20 @@ Examples:
       });
       const port = await server.listen(o.port, o.host);
       out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}${tokens || users ? ', auth on' : ''})`);
+      // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.
+      // A second signal while draining stops at once.
       await new Promise<void>((res) => {
-        const stop = () => { note('shutting down...'); res(); };
+        const stop = (sig: NodeJS.Signals) => {
+          note(`${sig}: shutting down (draining running calls for up to ${o.drain} s; again to stop now)...`);
+          process.once('SIGINT', () => process.exit(130));
+          process.once('SIGTERM', () => process.exit(143));
+          res();
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await server.close();
+      await server.close(o.drain * 1000);
+      note('stopped');
     }));
 
   program.command('demo').description('the main job: build a multimodal table, upsert, time travel, train, summarize, serve Flight')

@@ -175,6 +175,11 @@ export class Catalog {
     await this.driver.close();
   }
 
+  /** `await using catalog = await Catalog.open()` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Namespaces
 

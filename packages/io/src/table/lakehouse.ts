@@ -14,8 +14,13 @@ export type CatalogOpenOptions = NonNullable<Parameters<typeof Catalog.open>[0]>
 
 /** Options of {@link Lakehouse.open}. */
 export interface LakehouseOpenOptions {
-  /** An open catalog (not closed by {@link Lakehouse.close}), or options to open one. */
+  /**
+   * An open catalog, or options to open one. A catalog the lakehouse opens itself is closed by
+   * {@link Lakehouse.close}; a passed-in one stays open (its caller closes it) unless `ownCatalog`.
+   */
   catalog?: Catalog | CatalogOpenOptions;
+  /** Close a passed-in `catalog` in {@link Lakehouse.close} too (hand over its ownership). Default false. */
+  ownCatalog?: boolean;
   /** A registry, or options to create one. */
   stores?: StoreRegistry | StoreRegistryOptions;
   /** URI root for new tables without an explicit path (default `file://<cwd>/.lakesoul/warehouse`). */
@@ -63,7 +68,7 @@ export class Lakehouse {
 
   /** Opens a lakehouse (a PGlite catalog in `./.lakesoul/catalog` unless configured otherwise). */
   static async open(options: LakehouseOpenOptions = {}): Promise<Lakehouse> {
-    const owns = !(options.catalog instanceof Catalog);
+    const owns = !(options.catalog instanceof Catalog) || options.ownCatalog === true;
     const catalog = options.catalog instanceof Catalog ? options.catalog : await Catalog.open(options.catalog as CatalogOpenOptions);
     const stores = options.stores instanceof StoreRegistry ? options.stores : new StoreRegistry(options.stores ?? {});
     const warehouse = (options.warehouse ?? toFileUri(resolvePath('.lakesoul/warehouse'))).replace(/\/+$/, '');
@@ -138,8 +143,13 @@ export class Lakehouse {
     return { files };
   }
 
-  /** Closes the catalog when the lakehouse opened it. */
+  /** Closes the catalog when the lakehouse owns it (it opened it, or `ownCatalog` was set). Idempotent. */
   async close(): Promise<void> {
     if (this.ownsCatalog) await this.catalog.close();
+  }
+
+  /** `await using lake = await Lakehouse.open()` closes it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
