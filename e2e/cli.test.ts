@@ -196,6 +196,16 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(badSchema.code).toBe(4);
     expect(badSchema.err).toMatch(/unknown type 'int65'/);
 
+    // issue 12 §2: the CLI refuses the names the catalog refuses (one rule), creating nothing
+    for (const args of [['/'], ['victim/nested'], ['..'], ['x', '-n', 'default/events']]) {
+      const bad = await cli([...g, 'table', 'create', ...args, '--schema', 'id:int64']);
+      expect(bad.code).toBe(4);
+      expect(bad.err).toMatch(/name .* allowed: letters and digits/);
+    }
+    const badNs = await cli([...g, 'ns', 'create', 'a/b']);
+    expect(badNs.code).toBe(4);
+    expect(badNs.err).toMatch(/namespace name 'a\/b' contains '\/'/);
+
     const usage = await cli([...g, 'scan']);
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/missing required argument 'table'/);

@@ -272,6 +272,14 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     const again = await py('action', url, { type: 'create-table', body: { name: 'people', schemaIpc } });
     expect(again.error).toMatch(/ArrowException|AlreadyExists/);
     expect(again.message).toMatch(/people/);
+    // issue 12 §2: names that would make a path of another directory are refused, nothing created
+    for (const [name, namespace] of [['/', 'default'], ['people/nested', 'default'], ['..', 'default'], ['x', 'default/events'], ['y'.repeat(5000), 'default']]) {
+      const r = await py('action', url, { type: 'create-table', body: { name, namespace, schemaIpc } });
+      expect(r.error).toMatch(/ArrowInvalid|InvalidArgument/);
+      expect(r.message).toMatch(/name .* allowed: letters and digits/);
+      expect(r.message.length).toBeLessThan(1000);
+    }
+    expect((await lakehouse.listTables()).map((t) => t.name)).not.toContain('/');
     const hist = await py('action', url, { type: 'history', body: { table: 'events' } });
     expect(hist.results[0].length).toBe((await events.history()).length);
     const beforeCompaction = rowsOf(await events.toArrow());

@@ -36,6 +36,12 @@ describe('create-table request', () => {
     expect(() => parseCreateTableRequest(body({ name: 't', schema: [{ name: 'x', type: 'int8' }], hashBucketNum: 1.5 }))).toThrow(/integer/);
   });
 
+  it('refuses names and namespaces the catalog refuses, before reading the schema (issue 12 §2)', () => {
+    for (const b of [{ name: '/' }, { name: 'victim/nested' }, { name: '..' }, { name: 'a\u0000' }, { name: 't', namespace: 'default/events' }, { name: 't', namespace: 7 }]) {
+      expect(() => parseCreateTableRequest(body({ ...b, schema: [{ name: 'x', type: 'int128' }] }))).toThrow(/name .* allowed: letters and digits/);
+    }
+  });
+
   it('refuses blob roots from clients (they would widen what blob columns may read)', () => {
     const e = (() => { try { parseCreateTableRequest(body({ name: 't', schema: [{ name: 'p', type: 'utf8' }], properties: { lakesoul_blob_roots: 'file:///etc' } })); } catch (x) { return x; } })();
     expect(e).toMatchObject({ kind: 'PermissionDenied' });

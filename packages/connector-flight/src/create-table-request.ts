@@ -8,7 +8,7 @@ import {
   Binary, Bool, DataType, DateDay, Field, Float32, Float64, Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, List,
   Schema, TimeUnit, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8,
 } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaFromJson } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaFromJson, validateNamespaceName, validateTableName } from '@lakesoul-ts/meta';
 import { schemaFromIpcMessage } from './ipc-framing.js';
 import { DEFAULT_NAMESPACE } from './flight-command.js';
 import { BLOB_ROOTS_PROPERTY } from '@lakesoul-ts/io';
@@ -92,9 +92,13 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
   }
   if (!body || typeof body !== 'object' || typeof body.name !== 'string' || !body.name) throw bad('create-table body needs a non-empty "name"');
   const name = body.name;
+  // The catalog's one name rule, before the name reaches any message or path.
+  validateTableName(name);
+  const namespace = body.namespace === undefined || body.namespace === null || body.namespace === '' ? DEFAULT_NAMESPACE : body.namespace;
+  validateNamespaceName(namespace);
   const req: CreateTableRequest = {
     name,
-    namespace: typeof body.namespace === 'string' && body.namespace ? body.namespace : DEFAULT_NAMESPACE,
+    namespace,
     schema: schemaOf(body, name),
   };
   const rp = stringList(body.rangePartitions, 'rangePartitions');

@@ -8,6 +8,7 @@ import { arrowSchemaFromJson, arrowSchemaToJson } from './arrow-schema-json.js';
 import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
 import { LakeSoulError } from './errors.js';
+import { quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
 import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
@@ -17,6 +18,9 @@ import type {
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
   SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
+
+/** Advisory lock key serializing table creation (arbitrary constant, 'LSCRT'). */
+const CREATE_TABLE_LOCK = 0x4c53435254;
 
 /** Default conflict retries of {@link Catalog.commit} (upstream LakeSoul allows 5). */
 export const DEFAULT_COMMIT_RETRIES = 5;
@@ -108,15 +112,43 @@ function stringifyProps(p: Record<string, string | number | boolean> | undefined
   return out;
 }
 
-/** Normalizes a table location: absolute local paths become `file://` URIs; trailing slashes are removed. */
+/**
+ * Normalizes a table location: absolute local paths become `file://` URIs; trailing slashes are
+ * removed. A location with a `.`, `..` or empty segment, or a control character, is refused
+ * (InvalidArgument `INVALID_TABLE_PATH`): two spellings of one directory would defeat the rule that
+ * no table's path contains another's.
+ */
 export function normalizeTablePath(path: string): string {
   let p = path.trim();
   if (p.startsWith('/')) p = `file://${p}`;
-  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(p)) {
-    throw new LakeSoulError('InvalidArgument', `table path '${path}' must be a fully qualified URI (file:///abs/path, s3://bucket/prefix)`, { context: { path } });
-  }
+  const bad = (why: string) => new LakeSoulError('InvalidArgument', `table path ${quoteInput(path, 200)} ${why}`, { code: 'INVALID_TABLE_PATH', context: { path: path.slice(0, 200) } });
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(p);
+  if (!scheme) throw bad('must be a fully qualified URI (file:///abs/path, s3://bucket/prefix)');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) throw bad('contains a control character');
   while (p.endsWith('/') && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/\/?$/.test(p)) p = p.slice(0, -1);
+  const rest = p.slice(scheme[0].length);
+  const segments = (rest.startsWith('/') ? rest.slice(1) : rest).split('/');
+  if (rest !== '' && rest !== '/' && segments.some((x) => x === '' || x === '.' || x === '..')) throw bad("has an empty, '.' or '..' segment");
   return p;
+}
+
+/**
+ * The location a path names (the `file://` scheme and trailing slashes dropped), for comparing paths that other engines may spell differently
+ * (`file:///a` and `/a` are one directory; a trailing slash changes nothing).
+ */
+export function locationKey(path: string): string {
+  let p = path;
+  if (p.startsWith('file://')) p = p.slice('file://'.length);
+  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}
+
+/** True when `inner` equals `outer` or lies inside it (by path segments, after {@link locationKey}). */
+export function pathWithin(inner: string, outer: string): boolean {
+  const i = locationKey(inner);
+  const o = locationKey(outer);
+  return i === o || i.startsWith(o.endsWith('/') ? o : `${o}/`);
 }
 
 function splitCols(s: string | null | undefined): string[] {
@@ -185,7 +217,7 @@ export class Catalog {
 
   /** Creates a namespace. AlreadyExists (naming it) unless `ifNotExists`. */
   async createNamespace(name: string, options: CreateNamespaceOptions = {}): Promise<NamespaceInfo> {
-    if (!name) throw new LakeSoulError('InvalidArgument', 'namespace name must not be empty');
+    validateNamespaceName(name);
     const props = stringifyProps(options.properties);
     try {
       await this.driver.query(
@@ -252,11 +284,12 @@ export class Catalog {
   async createTable(options: CreateTableOptions & { signal?: AbortSignal }): Promise<TableInfo> {
     const namespace = options.namespace ?? 'default';
     const name = options.name;
+    validateNamespaceName(namespace);
+    validateTableName(name);
     const qname = `${namespace}.${name}`;
     const signal = options.signal;
     const invalid = (msg: string, column?: string) => new LakeSoulError('InvalidArgument', `create table '${qname}': ${msg}`,
       { context: { table: qname, namespace, column } });
-    if (!name) throw new LakeSoulError('InvalidArgument', 'table name must not be empty', { context: { namespace } });
     const path = normalizeTablePath(options.path);
     const schema = options.schema;
     const names = schema.fields.map((f) => f.name);
@@ -308,6 +341,12 @@ export class Catalog {
     }
     try {
       await this.driver.transaction(async (tx) => {
+        // Serializes creates so that the overlap check below and the inserts act as one step
+        // (two concurrent creates of `a` and `a/b` cannot both pass).
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_TABLE_LOCK]);
+        const taken = await tx.query('SELECT 1 FROM table_name_id WHERE table_name = $1 AND table_namespace = $2', [name, namespace]);
+        if (taken.rowCount > 0) throw new LakeSoulError('AlreadyExists', `table '${qname}' already exists`, { code: 'TABLE_EXISTS', context: { table: qname, namespace } });
+        await this.checkPathOverlap(tx, qname, namespace, path);
         await tx.query('INSERT INTO table_name_id (table_name, table_id, table_namespace, domain) VALUES ($1, $2, $3, $4)',
           [name, tableId, namespace, 'public']);
         await tx.query('INSERT INTO table_path_id (table_path, table_id, table_namespace, domain) VALUES ($1, $2, $3, $4)',
@@ -319,8 +358,8 @@ export class Catalog {
       }, { signal });
     } catch (e) {
       if (LakeSoulError.is(e, 'AlreadyExists')) {
-        const constraint = String(e.context.constraint ?? '') + ' ' + e.message;
-        if (/table_path_id/.test(constraint)) {
+        if (e.code === 'TABLE_PATH_EXISTS' || e.code === 'TABLE_PATH_OVERLAP') throw e;
+        if (e.context.constraint === 'table_path_id_pkey') {
           const other = await this.getTableByPath(path, { signal }).catch(() => undefined);
           throw new LakeSoulError('AlreadyExists', `create table '${qname}': path '${path}' is already used by table '${other ? `${other.namespace}.${other.name}` : '?'}'`,
             { code: 'TABLE_PATH_EXISTS', context: { table: qname, namespace, path }, cause: e });
@@ -337,6 +376,24 @@ export class Catalog {
       tableId, namespace, name, path, schema, schemaJson, rangePartitions: [...range], primaryKeys: [...pks], hashBucketNum: buckets,
       ...(options.cdcColumn !== undefined ? { cdcColumn: options.cdcColumn } : {}), properties: props, domain: 'public',
     };
+  }
+
+  /**
+   * Refuses a location that equals, contains or lies inside another table's (whatever engine
+   * created it): such a table's cleanup or purge would reach the other table's files.
+   */
+  private async checkPathOverlap(tx: SqlExecutor, qname: string, namespace: string, path: string): Promise<void> {
+    const rows = await tx.query<{ table_namespace: string; table_name: string | null; table_path: string }>(
+      'SELECT table_namespace, table_name, table_path FROM table_info');
+    for (const r of rows.rows) {
+      const how = pathWithin(r.table_path, path) ? (pathWithin(path, r.table_path) ? 'is the path of' : 'contains the path of')
+        : pathWithin(path, r.table_path) ? 'lies inside the path of' : undefined;
+      if (how === undefined) continue;
+      const other = `${r.table_namespace}.${r.table_name ?? ''}`;
+      const same = how === 'is the path of';
+      throw new LakeSoulError('AlreadyExists', `create table '${qname}': path '${path}' ${how} table '${other}' ('${r.table_path}'); a table's files must not mix with another's`,
+        { code: same ? 'TABLE_PATH_EXISTS' : 'TABLE_PATH_OVERLAP', context: { table: qname, namespace, path, otherTable: other, otherPath: r.table_path } });
+    }
   }
 
   private decodeTable(r: TableInfoRow): TableInfo {
@@ -881,6 +938,26 @@ export class Catalog {
     const out = new Set<string>();
     for (const r of keep) for (const f of this.resolveFiles(table, r.partition_desc, r.snapshot ?? [], ops)) out.add(f.path);
     return [...out].sort();
+  }
+
+  /**
+   * What other tables claim under a location: the paths of tables (other than `exceptTableId`)
+   * equal to or inside `path`, and every data file path at or under `path` that a commit of another
+   * table names (committed or not, 'add' or 'del'). Cleanup and purge of the table at `path` leave
+   * both alone, so even a catalog holding nested tables (made before nesting was refused, or by
+   * another engine) never loses one table's files to another's maintenance.
+   */
+  async foreignClaimsUnder(path: string, options: CatalogCallOptions & { exceptTableId?: string } = {}): Promise<{ tablePaths: string[]; files: string[] }> {
+    const except = options.exceptTableId ?? '';
+    const tables = await this.driver.query<{ table_path: string }>(
+      'SELECT table_path FROM table_info WHERE table_id <> $1', [except], { signal: options.signal });
+    const tablePaths = tables.rows.map((r) => r.table_path).filter((p) => pathWithin(p, path)).sort();
+    // position() is a coarse filter (any spelling of the location contains its key); pathWithin decides.
+    const r = await this.driver.query<{ path: string }>(
+      `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
+        WHERE d.table_id <> $1 AND position($2 in o.path) > 0`, [except, locationKey(path)], { signal: options.signal });
+    const files = r.rows.map((x) => x.path).filter((p) => pathWithin(p, path)).sort();
+    return { tablePaths, files };
   }
 
   /**

@@ -3,11 +3,12 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import type { Schema } from 'apache-arrow';
-import { Catalog, LakeSoulError, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, pathWithin, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { deleteUrisBestEffort } from './table-context.js';
+import { ownedFileFilter } from './table-maintenance.js';
 
 /** Options of {@link Catalog.open} (whatever the catalog accepts). */
 export type CatalogOpenOptions = NonNullable<Parameters<typeof Catalog.open>[0]>;
@@ -78,7 +79,11 @@ export class Lakehouse {
   /** Creates a table (its catalog entry, and its namespace when missing; no files are written). */
   async createTable(name: string, schema: Schema, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     const namespace = options.namespace ?? 'default';
+    // Before the names become path segments: `/` or `..` would make the path another directory.
+    validateNamespaceName(namespace);
+    validateTableName(name);
     const path = (options.path ?? joinUri(this.warehouse, namespace, name)).replace(/\/+$/, '');
+    if (options.path !== undefined) await this.checkNotNamespaceDir(name, namespace, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
     if (options.blobColumns && options.blobColumns.length > 0) {
       for (const c of options.blobColumns) {
@@ -106,6 +111,22 @@ export class Lakehouse {
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
 
+  /**
+   * An explicit table path must not be, or contain, the warehouse root or a namespace directory
+   * (`<warehouse>/<namespace>`): its cleanup would then walk the tables created there by default.
+   */
+  private async checkNotNamespaceDir(name: string, namespace: string, path: string, signal?: AbortSignal): Promise<void> {
+    const namespaces = (await this.catalog.listNamespaces({ signal })).map((n) => n.name);
+    if (!namespaces.includes(namespace)) namespaces.push(namespace);
+    for (const dir of [this.warehouse, ...namespaces.map((n) => joinUri(this.warehouse, n))]) {
+      if (pathWithin(dir, path)) {
+        throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': path '${path}' is or contains ${dir === this.warehouse ? 'the warehouse root' : 'the namespace directory'} '${dir}', where other tables live`, {
+          code: 'TABLE_PATH_OVERLAP', context: { table: `${namespace}.${name}`, namespace, path },
+        });
+      }
+    }
+  }
+
   /** Opens a table by name. @throws LakeSoulError NotFound */
   async table(name: string, namespace = 'default', options: { signal?: AbortSignal } = {}): Promise<LakeSoulTable> {
     const info = await this.catalog.getTable(name, namespace, options);
@@ -124,8 +145,10 @@ export class Lakehouse {
   }
 
   /**
-   * Drops a table from the catalog; with `purge`, also deletes its data files (every committed file
-   * and every object under the table path).
+   * Drops a table from the catalog; with `purge`, also deletes its data files: every object under
+   * the table path and every file its commits named there, except files under another table's path
+   * or named by another table's commits (those are never deleted; files outside the table path
+   * neither). Returns the files dropped (with `purge`: the files deleted).
    */
   async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
     const namespace = options.namespace ?? 'default';
@@ -133,12 +156,17 @@ export class Lakehouse {
     const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
     const files: string[] = [...(dropped?.files ?? [])];
     if (options.purge) {
+      // After the drop, so every claim left in the catalog is another table's.
+      const owned = await ownedFileFilter(this.catalog, info, options.signal);
+      const seen = new Set(files);
       const { store, key: prefix } = this.stores.resolve(info.path);
       for await (const m of store.list(prefix ? `${prefix}/` : '', { signal: options.signal })) {
         const uri = prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`;
-        if (!files.includes(uri)) files.push(uri);
+        if (!seen.has(uri)) { seen.add(uri); files.push(uri); }
       }
-      await deleteUrisBestEffort(this.stores, files);
+      const purged = files.filter(owned);
+      await deleteUrisBestEffort(this.stores, purged);
+      return { files: purged };
     }
     return { files };
   }

@@ -24,6 +24,7 @@ import { buildScanPlan } from './scan-plan.js';
 import {
   rewritePartitions,
   compactionPolicy,
+  ownedFileFilter,
   DEFAULT_ORPHAN_SAFETY_WINDOW_MS,
   DEFAULT_RETENTION_MS,
   type CleanupFile,
@@ -301,7 +302,8 @@ export class LakeSoulTable {
   /**
    * Removes data files no version valid at or after `retainSince` references, and orphan files under
    * the table path that no commit references and that are older than the safety window. Dry run by
-   * default: the report lists what would go.
+   * default: the report lists what would go. Never listed: files under another table's path or named
+   * by another table's commits ({@link ownedFileFilter}).
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     const info = this.info;
@@ -311,6 +313,7 @@ export class LakeSoulTable {
     const window = options.orphanSafetyWindowMs ?? DEFAULT_ORPHAN_SAFETY_WINDOW_MS;
     const referenced = new Set<string>(await this.catalog.filesReferencedSince(info.tableId, retainSince));
     const committed = new Set<string>(await this.catalog.allCommittedFilePaths(info.tableId));
+    const owned = await ownedFileFilter(this.catalog, info, signal);
     const files: CleanupFile[] = [];
     const { store, key: prefix } = this.stores.resolve(info.path);
     const base = info.path;
@@ -319,6 +322,7 @@ export class LakeSoulTable {
       const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
       const uri = `${base}/${rel}`;
       if (!/\.(parquet|vortex)$/i.test(rel)) continue;
+      if (!owned(uri)) continue;
       // Live files are never touched, whatever their commit rows say (LakeSoul-Python leaves its
       // commit rows committed=false while partition_info references them).
       if (referenced.has(uri)) continue;

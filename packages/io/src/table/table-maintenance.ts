@@ -8,7 +8,7 @@
  * so the catalog forms `[new] ++ (current - read)` and applies the §2 conflict rules.
  */
 import type { RecordBatch } from 'apache-arrow';
-import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import { LakeSoulError, locationKey, pathWithin, type Catalog, type TableInfo, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import type { Split } from '../types.js';
 import { concatBatches, projectBatch } from '../arrow/index.js';
 import { FileSink, commitFiles } from './table-writer.js';
@@ -195,3 +195,16 @@ export interface CleanupReport {
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 /** Default {@link CleanupOptions.orphanSafetyWindowMs}: 24 hours. */
 export const DEFAULT_ORPHAN_SAFETY_WINDOW_MS = 86_400_000;
+
+/**
+ * The files cleanup and purge of a table may delete: a predicate true only for a URI under the
+ * table's own path that lies under no other table's path and that no commit of another table names
+ * (issue 12 §2: one table's maintenance never reaches another's files, even in a catalog where paths
+ * nest because another engine, or an older version of this one, created them so).
+ */
+export async function ownedFileFilter(catalog: Catalog, info: TableInfo, signal?: AbortSignal): Promise<(uri: string) => boolean> {
+  const claims = await catalog.foreignClaimsUnder(info.path, { exceptTableId: info.tableId, signal });
+  const foreignFiles = new Set(claims.files.map(locationKey));
+  return (uri) => pathWithin(uri, info.path) && locationKey(uri) !== locationKey(info.path) &&
+    !foreignFiles.has(locationKey(uri)) && !claims.tablePaths.some((p) => pathWithin(uri, p));
+}

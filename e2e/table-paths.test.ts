@@ -1,0 +1,114 @@
+/**
+ * Issue 12 §2 / §8: table names and paths. Names are validated at create (API, catalog, Flight's
+ * request parser share one rule); no table's path equals, contains or lies inside another's or a
+ * namespace directory; cleanup and purge never touch files under another table's path or named by
+ * another table's commits. PGlite + local disk and PostgreSQL + the moto S3 server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Field, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { LakeSoulError, MAX_NAME_BYTES } from '@lakesoul-ts/meta';
+import { joinUri, type LakeSoulTable } from '@lakesoul-ts/io';
+import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
+
+const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true)]);
+const rows = (ids: number[]) => new Table({ id: vectorFromArray(ids.map(BigInt), new Int64()), v: vectorFromArray(ids.map((i) => `v${i}`), new Utf8()) });
+const ids = async (t: LakeSoulTable) => sortRows(rowsOf(await t.toArrow()), ['id']).map((r) => r.id);
+
+async function refused(p: Promise<unknown>, kind: string, code: string): Promise<LakeSoulError> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(LakeSoulError.is(e), `expected a LakeSoulError, got ${String(e)}`).toBe(true);
+  const le = e as LakeSoulError;
+  expect([le.kind, le.code], le.message).toEqual([kind, code]);
+  return le;
+}
+
+const ENVS: [CatalogKind, StorageKind][] = [['pglite', 'local'], ['pg', 's3']];
+
+describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) => {
+  let env: TestLakehouse;
+  beforeAll(async () => { env = await openTestLakehouse(catalogKind, storage); });
+  afterAll(async () => { await env?.close(); });
+
+  it('refuses bad table names and namespaces at create, leaving nothing in the catalog', async () => {
+    const before = (await env.lh.listTables()).length;
+    const nsBefore = (await env.lh.catalog.listNamespaces()).length;
+    const bad = ['/', 'victim/nested', '..', '.', '', 'a\u0000b', 'tab\there', 'x'.repeat(300), 'y'.repeat(5000), 'a#b', 'a?b', 'c:\\x', ' lead',
+      'é'.repeat(128) /* 256 bytes */];
+    for (const name of bad) {
+      const e = await refused(env.lh.createTable(name, schema), 'InvalidArgument', 'INVALID_NAME');
+      expect(e.message).toContain('allowed: letters and digits');
+      expect(e.message.length).toBeLessThan(400); // a 5,000-character name is not echoed
+      await refused(env.lh.catalog.createTable({ name, path: joinUri(env.warehouse, 'explicit', 'p'), schema }), 'InvalidArgument', 'INVALID_NAME');
+    }
+    for (const ns of ['default/events', '..', '/', 'a\u0000']) {
+      await refused(env.lh.createTable('ok', schema, { namespace: ns }), 'InvalidArgument', 'INVALID_NAME');
+      await refused(env.lh.catalog.createNamespace(ns), 'InvalidArgument', 'INVALID_NAME');
+    }
+    expect((await env.lh.listTables()).length).toBe(before);
+    expect((await env.lh.catalog.listNamespaces()).length).toBe(nsBefore);
+    // what is allowed: any script, dots inside, the longest name
+    for (const name of ['événements_2024', 'v1.2-final', 'd'.repeat(MAX_NAME_BYTES), '数据表']) {
+      const t = await env.lh.createTable(name, schema);
+      await t.write(rows([1]));
+      expect(await ids(t)).toEqual([1]);
+    }
+  });
+
+  it('refuses a path that equals, contains or lies inside another table or a namespace directory', async () => {
+    const victim = await env.lh.createTable('victim', schema);
+    await victim.write(rows([1, 2]));
+    const inside = joinUri(victim.info.path, 'nested');
+    await refused(env.lh.createTable('nested', schema, { path: inside }), 'AlreadyExists', 'TABLE_PATH_OVERLAP');
+    await refused(env.lh.createTable('same', schema, { path: victim.info.path }), 'AlreadyExists', 'TABLE_PATH_EXISTS');
+    await refused(env.lh.createTable('same2', schema, { path: `${victim.info.path}/` }), 'AlreadyExists', 'TABLE_PATH_EXISTS');
+    await refused(env.lh.createTable('ns_dir', schema, { path: joinUri(env.warehouse, 'default') }), 'InvalidArgument', 'TABLE_PATH_OVERLAP');
+    await refused(env.lh.createTable('root', schema, { path: env.warehouse }), 'InvalidArgument', 'TABLE_PATH_OVERLAP');
+    // the catalog alone (no warehouse known) still refuses containment either way
+    await refused(env.lh.catalog.createTable({ name: 'outer', path: joinUri(env.warehouse, 'default'), schema }), 'AlreadyExists', 'TABLE_PATH_OVERLAP');
+    await refused(env.lh.catalog.createTable({ name: 'dots', path: `${victim.info.path}/../victim2`, schema }), 'InvalidArgument', 'INVALID_TABLE_PATH');
+    // concurrent creates of a path and a path inside it: exactly one wins
+    const base = joinUri(env.warehouse, 'race');
+    const r = await Promise.allSettled([
+      env.lh.catalog.createTable({ name: 'race_outer', path: base, schema }),
+      env.lh.catalog.createTable({ name: 'race_inner', path: `${base}/inner`, schema }),
+    ]);
+    expect(r.filter((x) => x.status === 'fulfilled').length).toBe(1);
+    expect(await ids(victim)).toEqual([1, 2]);
+  });
+
+  it('cleanup and purge keep files under another table path or named by another table', async () => {
+    const outer = await env.lh.createTable('outer_t', schema);
+    await outer.write(rows([1, 2]));
+    // A nested table as an older version or another engine could have made it: moved by SQL.
+    const inner = await env.lh.createTable('inner_t', schema);
+    const innerPath = joinUri(outer.info.path, 'inner');
+    await env.lh.catalog.driver.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [inner.info.tableId, innerPath]);
+    await env.lh.catalog.driver.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [inner.info.tableId, innerPath]);
+    const innerT = await env.lh.table('inner_t');
+    await innerT.write(rows([10, 11]));
+    // An object under outer's path that a commit of a third table names.
+    const other = await env.lh.createTable('other_t', schema);
+    const w = await other.write(rows([20]));
+    const src = w.files[0].path;
+    const borrowed = `${outer.info.path}/borrowed-0000_0000.parquet`;
+    const s = env.lh.stores.resolve(src);
+    const bytes = await s.store.get(s.key);
+    const d = env.lh.stores.resolve(borrowed);
+    await d.store.put(d.key, bytes);
+    await env.lh.catalog.commit({ tableId: other.info.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: borrowed, op: 'add', size: BigInt(bytes.length), existCols: ['id', 'v'] }] }] });
+    // A real orphan of outer.
+    const orphan = `${outer.info.path}/part-orphan0000000001_0000.parquet`;
+    const o = env.lh.stores.resolve(orphan);
+    await o.store.put(o.key, new Uint8Array([1, 2, 3]));
+
+    const dry = await outer.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0 });
+    expect(dry.files.map((f) => f.path)).toEqual([orphan]);
+    const real = await outer.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, dryRun: false });
+    expect(real.deleted).toBe(1);
+    const purged = await env.lh.dropTable('outer_t', { purge: true });
+    expect(purged.files.some((f) => f.startsWith(`${innerPath}/`) || f === borrowed)).toBe(false);
+    expect(purged.files.length).toBeGreaterThan(0);
+    expect(await ids(innerT)).toEqual([10, 11]);
+    expect(await ids(other)).toEqual([20, 20]);
+  });
+});
