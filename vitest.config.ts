@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@lakesoul-ts\/(meta|io)\/testing$/, replacement: pkg('$1/src/testing/index.ts') },
-      { find: /^@lakesoul-ts\/(meta|io|connector-tfjs|connector-danfo|connector-flight|cli)$/, replacement: pkg('$1/src/index.ts') },
+      { find: /^@lakesoul-ts\/(meta|io|connector-tfjs|connector-danfo|connector-flight|cli|ui)$/, replacement: pkg('$1/src/index.ts') },
     ],
   },
   test: {

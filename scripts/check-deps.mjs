@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Lint rule: package dependencies point one way, connector-* -> io -> meta (cli, e2e, bench and
-// examples may use all). Checks package.json dependencies and every import in src/. Exit 1 on a
+// Lint rule: package dependencies point one way, connector-* -> io -> meta and ui -> io -> meta (cli,
+// e2e, bench and examples may use all). Checks package.json dependencies and every import in src/. Exit 1 on a
 // violation, naming the file and the import.
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -13,7 +13,8 @@ const allowed = {
   'connector-tfjs': ['io', 'meta'],
   'connector-danfo': ['io', 'meta'],
   'connector-flight': ['io', 'meta'],
-  cli: ['io', 'meta', 'connector-tfjs', 'connector-danfo', 'connector-flight'],
+  ui: ['io', 'meta'],
+  cli: ['io', 'meta', 'connector-tfjs', 'connector-danfo', 'connector-flight', 'ui'],
 };
 const problems = [];
 function* walk(dir) {

@@ -423,6 +423,32 @@ Examples:
       note('stopped');
     }));
 
+  // ---- ui
+  program.command('ui').description('browse the lakehouse in a local, read-only web UI until interrupted')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port (0 = any free port)', (v) => Number(v), 8816)
+    .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b, as serve)', collect)
+    .action((o) => withContext(program, io, async (ctx) => {
+      const { startUi } = await import('@lakesoul-ts/ui');
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new LakeSoulError('InvalidArgument', `--port must be 0..65535 (got ${o.port})`);
+      const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
+      const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
+      out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
+      // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.
+      const sig = await new Promise<NodeJS.Signals>((res) => {
+        const stop = (s: NodeJS.Signals) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          res(s);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      note(`${sig}: stopping the UI`);
+      await server.close();
+      note('stopped');
+    }));
+
   program.command('demo').description('the main job: build a multimodal table, upsert, time travel, train, summarize, serve Flight')
     .option('--dir <dir>', 'where to put the demo lakehouse (default: a fresh temp dir)')
     .option('--images <n>', 'images to generate', (v) => Number(v), 180)
@@ -453,6 +479,7 @@ const EXAMPLES: Record<string, string[]> = {
     'lakesoul-ts cleanup events --retain-since 2024-06-01T00:00:00Z --execute'],
   serve: ['lakesoul-ts serve --port 8815', 'lakesoul-ts serve --token s3cret --user alice:pw --ticket-secret "$SHARED_SECRET"',
     'python examples/flight_read_parallel.py grpc://127.0.0.1:8815 events --token s3cret'],
+  ui: ['lakesoul-ts ui                       # then open http://127.0.0.1:8816/', 'lakesoul-ts ui --port 0 --token s3cret   # open the printed URL with ?token=s3cret'],
   demo: ['lakesoul-ts demo', 'lakesoul-ts demo --dir ./demo-lake --images 600 --epochs 6'],
 };
 

@@ -1,0 +1,108 @@
+/**
+ * `lakesoul-ts ui` as a person starts it (the built CLI, stopped by SIGINT), and the UI's API over the
+ * real PostgreSQL catalog and the moto S3 server: blobs on S3 become thumbnails, a reference into
+ * another bucket is refused, history, time travel, diff and statistics answer as on PGlite.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lakehouse } from '@lakesoul-ts/io';
+import { startUi, type UiServer } from '@lakesoul-ts/ui';
+import { fillDemoLakehouse, SECRET_MARKER, type DemoLakehouse } from '../packages/ui/src/ui-fixtures.js';
+import { freshBucket, testEnv, uniqueName } from './cli-env.js';
+
+const bin = resolve(import.meta.dirname, '../packages/cli/dist/bin.js');
+
+describe('lakesoul-ts ui (the built CLI)', () => {
+  it('serves the page and the API, asks for the token when set, and stops on the first SIGINT', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lakesoul-ui-cli-'));
+    const p = spawn(process.execPath, [bin, '--home', home, 'ui', '--port', '0', '--token', 'tok-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    const url = await new Promise<string>((res, rej) => {
+      p.stdout.on('data', (d) => { out += d; const m = /LakeSoul UI on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out); if (m) res(m[1]!); });
+      p.on('exit', (c) => rej(new Error(`ui exited ${c}: ${err}`)));
+    });
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module" src="app.js"></script>');
+    expect((await fetch(`${url}app.js`)).headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await fetch(`${url}api/namespaces`)).status).toBe(401);
+    const ok = await fetch(`${url}api/namespaces`, { headers: { authorization: 'Bearer tok-1' } });
+    expect(await ok.json()).toEqual([{ name: 'default', comment: '', tables: [] }]);
+    const started = Date.now();
+    const code = await new Promise<number | null>((res) => { p.on('exit', res); p.kill('SIGINT'); });
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(err).toContain('SIGINT: stopping the UI');
+  });
+});
+
+describe('the UI API over PostgreSQL + S3 (moto)', () => {
+  let lake: DemoLakehouse;
+  let lakehouse: Lakehouse;
+  let ui: UiServer;
+  let ns: string;
+  const get = async (path: string, params: Record<string, string | number>) => {
+    const q = new URLSearchParams(Object.entries({ ns, table: 'images', ...params }).map(([k, v]) => [k, String(v)]));
+    const r = await fetch(`${ui.url}api/${path}?${q}`);
+    return { status: r.status, body: await r.text() };
+  };
+
+  beforeAll(async () => {
+    const pgUrl = testEnv('LAKESOUL_TEST_PG_URL');
+    const endpoint = testEnv('LAKESOUL_TEST_S3_ENDPOINT');
+    const bucket = await freshBucket('ui-tables');
+    const other = await freshBucket('ui-outside');
+    lakehouse = await Lakehouse.open({
+      catalog: { url: pgUrl },
+      stores: { s3: { endpoint, region: 'us-east-1', forcePathStyle: true } },
+      warehouse: `s3://${bucket}/warehouse`,
+    });
+    ns = uniqueName('ui');
+    lake = await fillDemoLakehouse(lakehouse, { namespace: ns, outside: `s3://${other}/outside` });
+    ui = await startUi({ lakehouse, port: 0 });
+  });
+
+  afterAll(async () => {
+    await ui?.close();
+    await lakehouse?.close();
+  });
+
+  it('pages rows with thumbnails of S3 blobs; the reference into another bucket is refused', async () => {
+    const r = await get('rows', { offset: 0, limit: 50 });
+    expect(r.status).toBe(200);
+    const page = JSON.parse(r.body);
+    expect(page.rows).toHaveLength(42);
+    const previews = page.previews.image_path as Array<{ kind: string; code?: string; type?: string; width?: number }>;
+    const ids = page.rows.map((row: unknown[]) => row[0]);
+    expect(previews[ids.indexOf(lake.refusedId)]).toMatchObject({ kind: 'refused', code: 'BLOB_OUTSIDE_ROOTS' });
+    expect(previews[ids.indexOf(lake.audioId)]).toMatchObject({ kind: 'file', type: 'audio/wav', size: 844 });
+    expect(previews.filter((p) => p.kind === 'image' && p.width === 48)).toHaveLength(40);
+    const refused = await get('blob', { filter: `id = ${lake.refusedId}`, row: 0, column: 'image_path' });
+    expect(refused.status).toBe(403);
+    expect(refused.body).not.toContain(SECRET_MARKER);
+    expect(JSON.parse(refused.body).error).toMatchObject({ kind: 'PermissionDenied', code: 'BLOB_OUTSIDE_ROOTS' });
+    const full = await fetch(`${ui.url}api/blob?${new URLSearchParams({ ns, table: 'images', filter: 'id = 4', row: '0', column: 'image_path', mode: 'full' })}`);
+    expect(full.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await full.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('history, time travel, diff and statistics', async () => {
+    const h = JSON.parse((await get('history', {})).body);
+    expect(h.commits.map((c: { timestamp: number }) => c.timestamp)).toEqual([...lake.commits].reverse());
+    const old = JSON.parse((await get('rows', { at: lake.commits[0]!, offset: 0, limit: 50 })).body);
+    expect(old.rows).toHaveLength(40);
+    const d = JSON.parse((await get('diff', { from: lake.commits[0]!, to: lake.commits[3]! })).body);
+    expect(d.counts).toEqual({ added: 4, changed: 5, deleted: 2, unchanged: 0 });
+    expect(d.partitions).toEqual({ 'date=2024-05-01': 'snapshots', 'date=2024-05-02': 'incremental' });
+    const s = JSON.parse((await get('stats', { column: 'label', at: lake.commits[1]! })).body);
+    expect(s.values).toEqual([{ value: 'disc', count: 15 }, { value: 'square', count: 13 }, { value: 'stripes', count: 12 }]);
+    const bad = await get('rows', { filter: 'nosuch = 1', offset: 0, limit: 10 });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.message).toMatch(/nosuch/);
+  });
+});

@@ -1,0 +1,581 @@
+/**
+ * What the UI's JSON API answers, computed with the table API only (`Lakehouse`, `LakeSoulTable`,
+ * scans): catalog listings, snapshots, history, scans with filters, projections, time travel and
+ * incremental reads, and blob bytes from scans with `blobs` (so references are confined to the blob
+ * roots exactly as for every other reader). Nothing here reads a path or queries the catalog itself.
+ */
+import { Type, type DataType, type RecordBatch, type Schema } from 'apache-arrow';
+import { LakeSoulError, decodePartitionDesc, type PartitionVersion } from '@lakesoul-ts/meta';
+import { blobBytesColumnName, blobColumnsOf, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
+import { fullImageOf, previewOf, sniffType, type BlobPreview } from './ui-images.js';
+
+/** Most rows one page may ask for. */
+export const MAX_PAGE_ROWS = 200;
+/** Most rows a diff or a statistic reads from one snapshot before it stops and says so. */
+export const MAX_ANALYSIS_ROWS = 200_000;
+/** Most changed rows a diff lists per kind (added, changed, deleted); the counts are always complete. */
+export const MAX_DIFF_LIST = 200;
+/** Bins of a histogram. */
+export const HISTOGRAM_BINS = 20;
+/** Values a value count lists (the rest are summed as "others"). */
+export const MAX_COUNT_VALUES = 30;
+/** Longest cell text of the row detail view. */
+export const MAX_DETAIL_CHARS = 100_000;
+
+/** Which table, and which state of it, a request looks at. */
+export interface TableView {
+  namespace: string;
+  table: string;
+  /** A commit time (epoch ms): read the table as of that commit (scan `timestamp` = at + 1). Latest when absent. */
+  at?: number;
+  /** Only this partition (its partition_desc). */
+  partition?: string;
+  /** A row filter in the filter grammar. */
+  filter?: string;
+  /** Output columns (default all). */
+  columns?: string[];
+}
+
+/** A column as the UI describes it. */
+export interface ColumnJson {
+  name: string;
+  type: string;
+  nullable: boolean;
+  primaryKey: boolean;
+  rangePartition: boolean;
+  blob: boolean;
+  cdc: boolean;
+  numeric: boolean;
+}
+
+/** One entry of a per-partition history. */
+export interface PartitionEntryJson {
+  partition: string;
+  version: number;
+  op: string;
+  timestamp: number;
+  /** Commits making up this version's snapshot. */
+  commits: number;
+}
+
+/** One commit across partitions: the partition versions it made. */
+export interface CommitEntryJson {
+  timestamp: number;
+  partitions: Array<{ partition: string; version: number; op: string }>;
+}
+
+/** A page of rows. */
+export interface RowsJson {
+  columns: ColumnJson[];
+  offset: number;
+  rows: CellJson[][];
+  /** Whether rows follow this page. */
+  more: boolean;
+  /** Per blob column among `columns`: one preview per row of the page. */
+  previews: Record<string, BlobPreview[]>;
+}
+
+/** Cells of a diff entry, keyed by column. */
+type RowObject = Record<string, CellJson>;
+
+/** A diff of two commits. */
+export interface DiffJson {
+  from: number;
+  to: number;
+  primaryKeys: string[];
+  columns: string[];
+  counts: { added: number; changed: number; deleted: number; unchanged: number };
+  added: RowObject[];
+  changed: Array<{ key: RowObject; before: RowObject; after: RowObject; columns: string[] }>;
+  deleted: RowObject[];
+  /** How each partition was compared: `incremental` (keys from an incremental read) or `snapshots` (an update or delete commit in the range: both snapshots compared). */
+  partitions: Record<string, 'incremental' | 'snapshots'>;
+  truncated: boolean;
+}
+
+/** A histogram or value counts of one column. */
+export type StatsJson =
+  | { kind: 'histogram'; column: string; count: number; nulls: number; min: number | null; max: number | null; bins: Array<{ lo: number; hi: number; count: number }>; truncated: boolean }
+  | { kind: 'counts'; column: string; count: number; nulls: number; distinct: number; values: Array<{ value: CellJson; count: number }>; others: number; truncated: boolean };
+
+/** Bytes of one blob for the browser. */
+export interface BlobBytes {
+  bytes: Uint8Array;
+  type: string;
+  /** Name for a download. */
+  fileName: string;
+}
+
+function describeType(t: DataType): string {
+  return String(t);
+}
+
+function invalid(message: string, code: string, context: Record<string, unknown> = {}): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', message, { code, context });
+}
+
+/** The read-only operations behind the UI's JSON API. */
+export class UiApi {
+  constructor(private readonly lakehouse: Lakehouse) {}
+
+  private async open(view: TableView, signal?: AbortSignal): Promise<LakeSoulTable> {
+    return this.lakehouse.table(view.table, view.namespace, { signal });
+  }
+
+  private columnsOf(t: LakeSoulTable): ColumnJson[] {
+    const info = t.info;
+    const blobs = new Set(blobColumnsOf(info));
+    return info.schema.fields.map((f) => ({
+      name: f.name,
+      type: describeType(f.type),
+      nullable: f.nullable,
+      primaryKey: info.primaryKeys.includes(f.name),
+      rangePartition: info.rangePartitions.includes(f.name),
+      blob: blobs.has(f.name),
+      cdc: info.cdcColumn === f.name,
+      numeric: isNumericType(f.type),
+    }));
+  }
+
+  /** Snapshot settings of a view (time travel and partition), without filter or columns. */
+  private snapshotOptions(view: TableView): ScanOptions {
+    const o: ScanOptions = {};
+    if (view.at !== undefined) o.timestamp = view.at + 1;
+    if (view.partition !== undefined) o.partitions = [view.partition];
+    return o;
+  }
+
+  private scanOptions(view: TableView, signal?: AbortSignal): ScanOptions {
+    const o = this.snapshotOptions(view);
+    if (view.filter !== undefined && view.filter.trim() !== '') o.filter = view.filter;
+    if (view.columns !== undefined) o.columns = view.columns;
+    if (signal) o.signal = signal;
+    return o;
+  }
+
+  /** Namespaces with their tables. */
+  async namespaces(signal?: AbortSignal): Promise<Array<{ name: string; comment: string; tables: Array<{ name: string; primaryKeys: string[]; rangePartitions: string[]; blobColumns: string[] }> }>> {
+    const namespaces = await this.lakehouse.catalog.listNamespaces({ signal });
+    const tables = await this.lakehouse.listTables(undefined, { signal });
+    return namespaces.map((ns) => ({
+      name: ns.name,
+      comment: ns.comment,
+      tables: tables.filter((t) => t.namespace === ns.name).map((t) => {
+        let blobs: string[] = [];
+        try { blobs = blobColumnsOf(t); } catch { /* a bad declaration shows on the table's page */ }
+        return { name: t.name, primaryKeys: t.primaryKeys, rangePartitions: t.rangePartitions, blobColumns: blobs };
+      }),
+    }));
+  }
+
+  /** A table's schema, properties and partitions (with files, sizes and buckets) as of the view. */
+  async table(view: TableView, signal?: AbortSignal) {
+    const t = await this.open(view, signal);
+    const info = t.info;
+    const snapshot = await t.snapshot({ ...this.snapshotOptions(view) as { timestamp?: number; partitions?: string[] }, signal });
+    const partitions = snapshot.map((p) => {
+      const buckets = new Map<number, { files: number; bytes: number }>();
+      let bytes = 0;
+      for (const f of p.files) {
+        const b = buckets.get(f.bucket) ?? { files: 0, bytes: 0 };
+        b.files++;
+        b.bytes += Number(f.size);
+        bytes += Number(f.size);
+        buckets.set(f.bucket, b);
+      }
+      return {
+        partition: p.partitionDesc,
+        values: Object.fromEntries(decodePartitionDesc(p.partitionDesc)),
+        version: p.version,
+        op: p.commitOp,
+        timestamp: p.timestamp,
+        files: p.files.length,
+        bytes,
+        buckets: [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([bucket, v]) => ({ bucket, ...v })),
+      };
+    });
+    return {
+      namespace: info.namespace,
+      name: info.name,
+      path: info.path,
+      columns: this.columnsOf(t),
+      primaryKeys: info.primaryKeys,
+      rangePartitions: info.rangePartitions,
+      hashBucketNum: info.hashBucketNum,
+      cdcColumn: info.cdcColumn ?? null,
+      properties: info.properties,
+      partitions,
+    };
+  }
+
+  /** The commit history: per partition (newest first) and across partitions (one entry per commit, newest first). */
+  async history(view: TableView, signal?: AbortSignal): Promise<{ partitions: Record<string, PartitionEntryJson[]>; commits: CommitEntryJson[] }> {
+    const t = await this.open(view, signal);
+    const versions: PartitionVersion[] = await t.history({ signal, ...(view.partition !== undefined ? { partitionDesc: view.partition } : {}) });
+    const partitions: Record<string, PartitionEntryJson[]> = {};
+    // A commit stamps one timestamp on every partition version it makes, so equal timestamps are one commit.
+    const commits = new Map<number, CommitEntryJson>();
+    for (const v of versions) {
+      (partitions[v.partitionDesc] ??= []).push({ partition: v.partitionDesc, version: v.version, op: v.commitOp, timestamp: v.timestamp, commits: v.snapshot.length });
+      let c = commits.get(v.timestamp);
+      if (!c) commits.set(v.timestamp, (c = { timestamp: v.timestamp, partitions: [] }));
+      c.partitions.push({ partition: v.partitionDesc, version: v.version, op: v.commitOp });
+    }
+    for (const list of Object.values(partitions)) list.sort((a, b) => b.version - a.version);
+    return { partitions, commits: [...commits.values()].sort((a, b) => b.timestamp - a.timestamp) };
+  }
+
+  /** Reads rows `offset .. offset + limit` of the view, stopping the scan as soon as the page is full. */
+  private async readPage(t: LakeSoulTable, view: TableView, offset: number, limit: number, signal?: AbortSignal): Promise<{ schema: Schema; batches: RecordBatch[]; more: boolean }> {
+    const plan = await t.scan(this.scanOptions(view, signal));
+    const batches: RecordBatch[] = [];
+    let skip = offset;
+    let need = limit;
+    let more = false;
+    for await (const b of plan.read({ signal })) {
+      let start = 0;
+      if (skip > 0) {
+        const s = Math.min(skip, b.numRows);
+        skip -= s;
+        start = s;
+      }
+      if (start >= b.numRows) continue;
+      if (need === 0) {
+        more = true;
+        break;
+      }
+      const take = Math.min(need, b.numRows - start);
+      batches.push(b.slice(start, start + take));
+      need -= take;
+      if (start + take < b.numRows) {
+        more = true;
+        break;
+      }
+    }
+    return { schema: plan.schema, batches, more };
+  }
+
+  /** A page of rows with previews of its blob columns. */
+  async rows(view: TableView, offset: number, limit: number, signal?: AbortSignal): Promise<RowsJson> {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalid(`offset must be a non-negative integer (got ${offset})`, 'UI_BAD_OFFSET');
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_ROWS) throw invalid(`limit must be 1..${MAX_PAGE_ROWS} (got ${limit})`, 'UI_BAD_LIMIT');
+    const t = await this.open(view, signal);
+    const all = this.columnsOf(t);
+    const page = await this.readPage(t, view, offset, limit, signal);
+    const columns = page.schema.fields.map((f) => all.find((c) => c.name === f.name)!);
+    const rows: CellJson[][] = [];
+    for (const b of page.batches) for (let r = 0; r < b.numRows; r++) rows.push(page.schema.fields.map((f) => cellJson(b.getChild(f.name)?.get(r), f.type)));
+    const previews: Record<string, BlobPreview[]> = {};
+    for (const c of columns) {
+      if (!c.blob) continue;
+      previews[c.name] = await this.previews(t, view, c.name, page.batches, offset, signal);
+    }
+    return { columns, offset, rows, more: page.more, previews };
+  }
+
+  /**
+   * Previews of the blobs of column `column` in `batches` (a page starting at `offset`). String
+   * references are fetched by one scan filtered to the page's references; when that scan is refused
+   * (a reference outside the blob roots), each reference is fetched alone, so one bad reference shows
+   * as refused without hiding the others. Struct references are fetched positionally.
+   */
+  private async previews(t: LakeSoulTable, view: TableView, column: string, batches: RecordBatch[], offset: number, signal?: AbortSignal): Promise<BlobPreview[]> {
+    const refs: unknown[] = [];
+    for (const b of batches) for (let r = 0; r < b.numRows; r++) refs.push(b.getChild(column)?.get(r) ?? null);
+    const field = t.info.schema.fields.find((f) => f.name === column)!;
+    if (field.type.typeId === Type.Utf8 || field.type.typeId === Type.LargeUtf8) {
+      const distinct = [...new Set(refs.filter((r): r is string => typeof r === 'string'))];
+      let bytes: Map<string, Uint8Array | null | LakeSoulError>;
+      try {
+        bytes = await this.blobsByRef(t, view, column, distinct, signal);
+      } catch (e) {
+        if (!(e instanceof LakeSoulError) || e.kind === 'Aborted') throw e;
+        bytes = new Map();
+        for (const ref of distinct) {
+          try {
+            for (const [k, v] of await this.blobsByRef(t, view, column, [ref], signal)) bytes.set(k, v);
+          } catch (e2) {
+            if (!(e2 instanceof LakeSoulError) || e2.kind === 'Aborted') throw e2;
+            bytes.set(ref, e2);
+          }
+        }
+      }
+      const out: BlobPreview[] = [];
+      for (const r of refs) out.push(typeof r === 'string' ? await this.previewOfResult(bytes.get(r)) : { kind: 'missing' });
+      return out;
+    }
+    try {
+      const got = await this.blobsByPosition(t, view, column, offset, refs.length, signal);
+      return Promise.all(got.map((g) => this.previewOfResult(g)));
+    } catch (e) {
+      if (!(e instanceof LakeSoulError) || e.kind === 'Aborted') throw e;
+      return refs.map(() => ({ kind: 'refused', code: e.code, message: e.message }) as BlobPreview);
+    }
+  }
+
+  private async previewOfResult(v: Uint8Array | null | LakeSoulError | undefined): Promise<BlobPreview> {
+    if (v instanceof LakeSoulError) return { kind: 'refused', code: v.code, message: v.message };
+    if (v === null || v === undefined) return { kind: 'missing' };
+    return previewOf(v);
+  }
+
+  /** Bytes of string references: a scan of the view's snapshot filtered to `ref in (...)`, with `blobs`. */
+  private async blobsByRef(t: LakeSoulTable, view: TableView, column: string, refs: string[], signal?: AbortSignal): Promise<Map<string, Uint8Array | null>> {
+    const out = new Map<string, Uint8Array | null>();
+    if (refs.length === 0) return out;
+    const filter: FilterExpr = refs.length === 1 ? { op: '=', column, value: refs[0]! } : { op: 'in', column, values: refs };
+    const bytesCol = blobBytesColumnName(column);
+    for await (const b of t.read({ ...this.snapshotOptions(view), columns: [column], filter, blobs: { columns: [column], onMissing: 'null' }, signal })) {
+      const refVec = b.getChild(column)!;
+      const bytesVec = b.getChild(bytesCol)!;
+      for (let r = 0; r < b.numRows; r++) {
+        const ref = refVec.get(r) as string | null;
+        if (ref !== null && !out.has(ref)) out.set(ref, (bytesVec.get(r) as Uint8Array | null) ?? null);
+      }
+    }
+    return out;
+  }
+
+  /** Bytes of rows `offset .. offset + count` of the view: the same scan, with `blobs`. */
+  private async blobsByPosition(t: LakeSoulTable, view: TableView, column: string, offset: number, count: number, signal?: AbortSignal): Promise<Array<Uint8Array | null>> {
+    const v: TableView = { ...view, columns: [column] };
+    const plan = await t.scan({ ...this.scanOptions(v, signal), blobs: { columns: [column], onMissing: 'null' } });
+    const out: Array<Uint8Array | null> = [];
+    let index = 0;
+    for await (const b of plan.read({ signal })) {
+      const bytesVec = b.getChild(blobBytesColumnName(column))!;
+      for (let r = 0; r < b.numRows; r++, index++) {
+        if (index < offset) continue;
+        out.push((bytesVec.get(r) as Uint8Array | null) ?? null);
+        if (out.length === count) return out;
+      }
+    }
+    return out;
+  }
+
+  /** One row of the view (row `index` of its scan), untruncated, with previews of its blobs. */
+  async row(view: TableView, index: number, signal?: AbortSignal) {
+    if (!Number.isSafeInteger(index) || index < 0) throw invalid(`row must be a non-negative integer (got ${index})`, 'UI_BAD_ROW');
+    const t = await this.open(view, signal);
+    const full: TableView = { ...view, columns: undefined };
+    const page = await this.readPage(t, full, index, 1, signal);
+    const b = page.batches[0];
+    if (!b) throw new LakeSoulError('NotFound', `table '${view.namespace}.${view.table}' has no row ${index} in this view`, { code: 'UI_NO_ROW', context: { table: view.table, namespace: view.namespace, row: index } });
+    const columns = this.columnsOf(t);
+    const values = page.schema.fields.map((f) => cellJson(b.getChild(f.name)?.get(0), f.type, MAX_DETAIL_CHARS));
+    const previews: Record<string, BlobPreview> = {};
+    for (const c of columns) if (c.blob) previews[c.name] = (await this.previews(t, full, c.name, [b], index, signal))[0]!;
+    return { columns, index, values, previews };
+  }
+
+  /**
+   * The bytes of blob column `column` of row `index` of the view: for `full`, an image a browser
+   * shows (the original, or a PNG made from formats browsers lack); otherwise the original bytes.
+   * @throws LakeSoulError PermissionDenied when the reference lies outside the blob roots, NotFound when missing.
+   */
+  async blob(view: TableView, index: number, column: string, mode: 'full' | 'original', signal?: AbortSignal): Promise<BlobBytes> {
+    if (!Number.isSafeInteger(index) || index < 0) throw invalid(`row must be a non-negative integer (got ${index})`, 'UI_BAD_ROW');
+    const t = await this.open(view, signal);
+    const name = `${view.namespace}.${view.table}`;
+    if (!blobColumnsOf(t.info).includes(column)) {
+      throw invalid(`column '${column}' of table '${name}' is not a blob column`, 'UI_NOT_BLOB_COLUMN', { table: name, column });
+    }
+    const full: TableView = { ...view, columns: undefined };
+    const page = await this.readPage(t, full, index, 1, signal);
+    const b = page.batches[0];
+    if (!b) throw new LakeSoulError('NotFound', `table '${name}' has no row ${index} in this view`, { code: 'UI_NO_ROW', context: { table: name, row: index } });
+    const ref = b.getChild(column)?.get(0) ?? null;
+    if (ref === null) throw new LakeSoulError('NotFound', `row ${index} of table '${name}' has no ${column}`, { code: 'UI_NO_BLOB', context: { table: name, column, row: index } });
+    let bytes: Uint8Array | null;
+    const field = t.info.schema.fields.find((f) => f.name === column)!;
+    if (typeof ref === 'string') {
+      // onMissing 'null' keeps a missing object distinguishable from a refusal, which still throws.
+      bytes = (await this.blobsByRef(t, view, column, [ref], signal)).get(ref) ?? null;
+    } else {
+      bytes = (await this.blobsByPosition(t, full, column, index, 1, signal))[0] ?? null;
+    }
+    if (bytes === null) throw new LakeSoulError('NotFound', `blob of row ${index}, column '${column}' of table '${name}' is missing: ${typeof ref === 'string' ? ref : cellJson(ref, field.type)}`, { code: 'OBJECT_NOT_FOUND', context: { table: name, column, row: index } });
+    const refText = typeof ref === 'string' ? ref : String((ref as { path?: unknown }).path ?? 'blob');
+    const base = refText.replace(/#.*$/, '').split('/').pop() || 'blob';
+    if (mode === 'full') {
+      const img = await fullImageOf(bytes);
+      if (!img) throw new LakeSoulError('Unsupported', `blob of row ${index}, column '${column}' of table '${name}' is not an image (${sniffType(bytes)}, ${bytes.length} bytes)`, { code: 'UI_NOT_IMAGE', context: { table: name, column, row: index } });
+      return { bytes: img.bytes, type: img.type, fileName: base };
+    }
+    return { bytes, type: sniffType(bytes), fileName: base };
+  }
+
+  /** Reads every row of a snapshot of some partitions (at most {@link MAX_ANALYSIS_ROWS}). */
+  private async readAll(t: LakeSoulTable, options: ScanOptions, signal?: AbortSignal): Promise<{ schema: Schema; batches: RecordBatch[]; truncated: boolean }> {
+    const plan = await t.scan({ ...options, signal });
+    const batches: RecordBatch[] = [];
+    let n = 0;
+    for await (const b of plan.read({ signal })) {
+      if (n + b.numRows > MAX_ANALYSIS_ROWS) {
+        batches.push(b.slice(0, MAX_ANALYSIS_ROWS - n));
+        return { schema: plan.schema, batches, truncated: true };
+      }
+      batches.push(b);
+      n += b.numRows;
+    }
+    return { schema: plan.schema, batches, truncated: false };
+  }
+
+  /**
+   * Rows added, changed and deleted between the commits at `from` and `to` (from < to). The keys that
+   * changed come from an incremental read of (from, to]; their values before and after from the
+   * snapshots at `from` and `to`. A partition with an UpdateCommit or DeleteCommit in the range (which
+   * incremental reads cannot express) is compared snapshot to snapshot. Tables without primary keys
+   * only append, so their increment is the added rows (rows compared as whole values otherwise).
+   */
+  async diff(view: TableView, from: number, to: number, signal?: AbortSignal): Promise<DiffJson> {
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) throw invalid(`diff needs two commit times with from < to (got ${from}, ${to})`, 'UI_BAD_DIFF_RANGE');
+    const t = await this.open(view, signal);
+    const info = t.info;
+    const pks = info.primaryKeys;
+    const cdc = info.cdcColumn;
+    const columns = info.schema.fields.map((f) => f.name).filter((c) => c !== cdc);
+    const partFilter = view.partition !== undefined ? { partitions: [view.partition] } : {};
+    const history = await t.history({ signal, ...(view.partition !== undefined ? { partitionDesc: view.partition } : {}) });
+    const method: Record<string, 'incremental' | 'snapshots'> = {};
+    for (const h of history) {
+      if (h.timestamp <= from || h.timestamp > to) continue;
+      if (h.commitOp === 'UpdateCommit' || h.commitOp === 'DeleteCommit' || pks.length === 0 && h.commitOp !== 'AppendCommit' && h.commitOp !== 'CompactionCommit') method[h.partitionDesc] = 'snapshots';
+      else method[h.partitionDesc] ??= 'incremental';
+    }
+    const touched = Object.keys(method);
+    const result: DiffJson = { from, to, primaryKeys: pks, columns, counts: { added: 0, changed: 0, deleted: 0, unchanged: 0 }, added: [], changed: [], deleted: [], partitions: method, truncated: false };
+    if (touched.length === 0) return result;
+    const incParts = touched.filter((p) => method[p] === 'incremental');
+    const snapParts = touched.filter((p) => method[p] === 'snapshots');
+    const toObject = (schema: Schema, b: RecordBatch, r: number): RowObject => {
+      const o: RowObject = {};
+      for (const f of schema.fields) if (f.name !== cdc) o[f.name] = cellJson(b.getChild(f.name)?.get(r), f.type);
+      return o;
+    };
+    const rowsOf = (read: { schema: Schema; batches: RecordBatch[] }): RowObject[] => {
+      const out: RowObject[] = [];
+      for (const b of read.batches) for (let r = 0; r < b.numRows; r++) out.push(toObject(read.schema, b, r));
+      return out;
+    };
+    const keyOf = (o: RowObject) => JSON.stringify(pks.map((k) => o[k] ?? null));
+    const push = <T>(list: T[], v: T) => { if (list.length < MAX_DIFF_LIST) list.push(v); else result.truncated = true; };
+    const snapshotAt = async (ts: number, parts: string[]) => {
+      if (parts.length === 0) return [] as RowObject[];
+      try {
+        const read = await this.readAll(t, { timestamp: ts + 1, partitions: parts }, signal);
+        if (read.truncated) result.truncated = true;
+        return rowsOf(read);
+      } catch (e) {
+        // A partition that did not exist yet (or no longer exists) at `ts` has no rows then.
+        if (e instanceof LakeSoulError && e.kind === 'NotFound') return [];
+        throw e;
+      }
+    };
+    const compareByKey = (keys: Set<string> | null, before: RowObject[], after: RowObject[], deletedKeys: Set<string>) => {
+      const b = new Map(before.map((o) => [keyOf(o), o]));
+      const a = new Map(after.map((o) => [keyOf(o), o]));
+      const all = keys ?? new Set([...b.keys(), ...a.keys()]);
+      for (const k of all) {
+        const x = b.get(k);
+        const y = a.get(k);
+        if (!x && y) { result.counts.added++; push(result.added, y); }
+        else if (x && !y) { result.counts.deleted++; push(result.deleted, x); }
+        else if (x && y) {
+          const changedCols = columns.filter((c) => JSON.stringify(x[c]) !== JSON.stringify(y[c]));
+          if (changedCols.length === 0) { if (keys !== null && !deletedKeys.has(k)) result.counts.unchanged++; }
+          else { result.counts.changed++; push(result.changed, { key: Object.fromEntries(pks.map((p) => [p, y[p] ?? null])), before: x, after: y, columns: changedCols }); }
+        }
+      }
+    };
+    if (pks.length > 0) {
+      if (incParts.length > 0) {
+        const inc = await this.readAll(t, { incremental: { start: from + 1, end: to + 1 }, partitions: incParts }, signal);
+        if (inc.truncated) result.truncated = true;
+        const keys = new Set<string>();
+        const deletedKeys = new Set<string>();
+        for (const b of inc.batches) {
+          for (let r = 0; r < b.numRows; r++) {
+            const o = toObject(inc.schema, b, r);
+            keys.add(keyOf(o));
+            if (cdc && b.getChild(cdc)?.get(r) === 'delete') deletedKeys.add(keyOf(o));
+          }
+        }
+        compareByKey(keys, await snapshotAt(from, incParts), await snapshotAt(to, incParts), deletedKeys);
+      }
+      if (snapParts.length > 0) compareByKey(null, await snapshotAt(from, snapParts), await snapshotAt(to, snapParts), new Set());
+    } else {
+      if (incParts.length > 0) {
+        const inc = await this.readAll(t, { incremental: { start: from + 1, end: to + 1 }, partitions: incParts }, signal);
+        if (inc.truncated) result.truncated = true;
+        for (const o of rowsOf(inc)) { result.counts.added++; push(result.added, o); }
+      }
+      if (snapParts.length > 0) {
+        // Whole rows as a multiset: a row counts as deleted (added) as many times as it lost (gained) copies.
+        const before = await snapshotAt(from, snapParts);
+        const after = await snapshotAt(to, snapParts);
+        const bag = new Map<string, { row: RowObject; n: number }>();
+        for (const o of before) { const k = JSON.stringify(o); const e = bag.get(k) ?? { row: o, n: 0 }; e.n++; bag.set(k, e); }
+        for (const o of after) { const k = JSON.stringify(o); const e = bag.get(k) ?? { row: o, n: 0 }; e.n--; bag.set(k, e); }
+        for (const { row, n } of bag.values()) {
+          for (let i = 0; i < n; i++) { result.counts.deleted++; push(result.deleted, row); }
+          for (let i = 0; i < -n; i++) { result.counts.added++; push(result.added, row); }
+        }
+      }
+    }
+    return result;
+  }
+
+  /** A histogram (numeric column) or value counts (any other column) over the view's rows. */
+  async stats(view: TableView, column: string, signal?: AbortSignal): Promise<StatsJson> {
+    const t = await this.open(view, signal);
+    const field = t.info.schema.fields.find((f) => f.name === column);
+    if (!field) throw invalid(`column '${column}' is not in the schema of table '${view.namespace}.${view.table}'`, 'UNKNOWN_COLUMN', { table: view.table, column });
+    const read = await this.readAll(t, this.scanOptions({ ...view, columns: [column] }), signal);
+    let nulls = 0;
+    let count = 0;
+    if (isNumericType(field.type)) {
+      const values: number[] = [];
+      for (const b of read.batches) {
+        const v = b.getChild(column)!;
+        for (let r = 0; r < b.numRows; r++) {
+          count++;
+          const n = numericValue(v.get(r), field.type);
+          if (n === null) nulls++;
+          else values.push(n);
+        }
+      }
+      let min = Infinity;
+      let max = -Infinity;
+      for (const x of values) { if (x < min) min = x; if (x > max) max = x; }
+      if (values.length === 0) return { kind: 'histogram', column, count, nulls, min: null, max: null, bins: [], truncated: read.truncated };
+      const integral = field.type.typeId === Type.Int;
+      const span = max - min;
+      // Integer columns with few distinct values get one bin per value, so no bin straddles two integers.
+      const nBins = span === 0 ? 1 : integral && span < HISTOGRAM_BINS ? span + 1 : HISTOGRAM_BINS;
+      const width = span === 0 ? 1 : integral && span < HISTOGRAM_BINS ? 1 : span / nBins;
+      const lo0 = integral && span < HISTOGRAM_BINS ? min - 0.5 : min;
+      const bins = Array.from({ length: nBins }, (_, i) => ({ lo: lo0 + i * width, hi: lo0 + (i + 1) * width, count: 0 }));
+      for (const x of values) bins[Math.min(nBins - 1, Math.floor((x - lo0) / width))]!.count++;
+      return { kind: 'histogram', column, count, nulls, min, max, bins, truncated: read.truncated };
+    }
+    const counts = new Map<string, { value: CellJson; count: number }>();
+    for (const b of read.batches) {
+      const v = b.getChild(column)!;
+      for (let r = 0; r < b.numRows; r++) {
+        count++;
+        const c = cellJson(v.get(r), field.type);
+        if (c === null) { nulls++; continue; }
+        const k = JSON.stringify(c);
+        const e = counts.get(k);
+        if (e) e.count++;
+        else counts.set(k, { value: c, count: 1 });
+      }
+    }
+    const sorted = [...counts.values()].sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));
+    const shown = sorted.slice(0, MAX_COUNT_VALUES);
+    const others = sorted.slice(MAX_COUNT_VALUES).reduce((s, e) => s + e.count, 0);
+    return { kind: 'counts', column, count, nulls, distinct: counts.size, values: shown, others, truncated: read.truncated };
+  }
+}

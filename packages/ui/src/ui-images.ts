@@ -1,0 +1,95 @@
+/**
+ * Blob bytes for the browser: the type read from their first bytes, server-made thumbnails (sharp),
+ * and the full image in a format every browser shows. Bytes always come from an io scan with `blobs`
+ * (see ui-api.ts), never from a path read here.
+ */
+import sharp from 'sharp';
+
+/** Largest blob (bytes) the UI decodes for a thumbnail or a full view; larger ones are listed by type and size only. */
+export const MAX_DECODE_BYTES = 32 * 1024 * 1024;
+/** Largest image (pixels) sharp is allowed to decode: guards against decompression bombs. */
+export const MAX_DECODE_PIXELS = 40_000_000;
+/** Longest side of a thumbnail, in pixels. */
+export const THUMB_SIZE = 96;
+/** Longest side of the full view of an image that has to be converted (formats browsers do not show). */
+export const FULL_VIEW_MAX_SIDE = 4096;
+
+/** Types a browser shows in an `<img>` without running anything (SVG is deliberately absent). */
+const BROWSER_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+const SIGNATURES: Array<[string, (b: Uint8Array) => boolean]> = [
+  ['image/png', (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47],
+  ['image/jpeg', (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
+  ['image/gif', (b) => b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38],
+  ['image/webp', (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP'],
+  ['image/tiff', (b) => (b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a)],
+  ['image/avif', (b) => ascii(b, 4, 8) === 'ftypavif'],
+  ['audio/wav', (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WAVE'],
+  ['audio/mpeg', (b) => ascii(b, 0, 3) === 'ID3' || (b[0] === 0xff && (b[1]! & 0xe0) === 0xe0)],
+  ['audio/flac', (b) => ascii(b, 0, 4) === 'fLaC'],
+  ['audio/ogg', (b) => ascii(b, 0, 4) === 'OggS'],
+  ['video/mp4', (b) => ascii(b, 4, 4) === 'ftyp'],
+  ['application/pdf', (b) => ascii(b, 0, 5) === '%PDF-'],
+  ['application/zip', (b) => b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04],
+  ['application/gzip', (b) => b[0] === 0x1f && b[1] === 0x8b],
+];
+
+function ascii(b: Uint8Array, at: number, n: number): string {
+  if (b.length < at + n) return '';
+  return String.fromCharCode(...b.subarray(at, at + n));
+}
+
+/** The media type of `bytes` from their signature; `application/octet-stream` when unknown. */
+export function sniffType(bytes: Uint8Array): string {
+  for (const [type, test] of SIGNATURES) if (test(bytes)) return type;
+  return 'application/octet-stream';
+}
+
+/** Whether a browser may be handed these bytes as an image as they are. */
+export function isBrowserImage(type: string): boolean {
+  return BROWSER_IMAGES.has(type);
+}
+
+/** What the row list shows for one blob value. */
+export type BlobPreview =
+  | { kind: 'image'; type: string; size: number; width: number; height: number; thumbnail: string }
+  | { kind: 'file'; type: string; size: number; note?: string }
+  | { kind: 'missing' }
+  | { kind: 'refused'; code: string; message: string };
+
+function decoder(bytes: Uint8Array): sharp.Sharp {
+  return sharp(bytes, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'error' });
+}
+
+/**
+ * A preview of one blob: a WebP thumbnail (as a `data:` URI) when sharp decodes it as an image within
+ * the limits, else its type and size.
+ */
+export async function previewOf(bytes: Uint8Array): Promise<BlobPreview> {
+  const type = sniffType(bytes);
+  if (!type.startsWith('image/')) return { kind: 'file', type, size: bytes.length };
+  if (bytes.length > MAX_DECODE_BYTES) return { kind: 'file', type, size: bytes.length, note: `larger than ${MAX_DECODE_BYTES} bytes: no thumbnail` };
+  try {
+    const meta = await decoder(bytes).metadata();
+    const thumb = await decoder(bytes).rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: false }).webp({ quality: 80 }).toBuffer();
+    return { kind: 'image', type, size: bytes.length, width: meta.width ?? 0, height: meta.height ?? 0, thumbnail: `data:image/webp;base64,${thumb.toString('base64')}` };
+  } catch (e) {
+    return { kind: 'file', type, size: bytes.length, note: `not decodable as an image: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * The bytes to show as the full image: the original when browsers show its format, else a PNG made
+ * by sharp (longest side at most {@link FULL_VIEW_MAX_SIDE}); null when it is no decodable image.
+ */
+export async function fullImageOf(bytes: Uint8Array): Promise<{ type: string; bytes: Uint8Array } | null> {
+  const type = sniffType(bytes);
+  if (isBrowserImage(type)) return { type, bytes };
+  if (!type.startsWith('image/') || bytes.length > MAX_DECODE_BYTES) return null;
+  try {
+    const png = await decoder(bytes).rotate().resize(FULL_VIEW_MAX_SIDE, FULL_VIEW_MAX_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
+    return { type: 'image/png', bytes: new Uint8Array(png) };
+  } catch {
+    return null;
+  }
+}

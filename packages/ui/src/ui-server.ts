@@ -1,0 +1,244 @@
+/**
+ * The UI's HTTP server (node:http): the bundled front end, and a read-only JSON API over a
+ * {@link Lakehouse} (see ui-api.ts). Loopback by default; with tokens set, every API call needs
+ * `authorization: Bearer <token>` (as `lakesoul-ts serve`). Only GET and HEAD are served.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import type { Lakehouse } from '@lakesoul-ts/io';
+import { UiApi, MAX_PAGE_ROWS, type TableView } from './ui-api.js';
+
+/** Default port of `lakesoul-ts ui`. */
+export const DEFAULT_UI_PORT = 8816;
+
+/** Options of {@link startUi}. */
+export interface StartUiOptions {
+  /** The lakehouse to show (stays open: its owner closes it after {@link UiServer.close}). */
+  lakehouse: Lakehouse;
+  /** Address to bind (default `127.0.0.1`: only this machine). */
+  host?: string;
+  /** Port (default {@link DEFAULT_UI_PORT}; 0 = any free port). */
+  port?: number;
+  /** Bearer tokens; when any is set, every API call must carry one. */
+  tokens?: string[];
+  /** Directory of the built front end (default: the package's `dist/web`). */
+  assetsDir?: string;
+}
+
+/** A running UI server. */
+export interface UiServer {
+  /** Base URL, e.g. `http://127.0.0.1:8816/`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting connections, ends open ones, and resolves when the server is closed. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** HTTP status of each error kind (exhaustive: a new kind fails to compile until it has one). */
+const STATUS: Record<LakeSoulErrorKind, number> = {
+  NotFound: 404,
+  AlreadyExists: 409,
+  InvalidArgument: 400,
+  SchemaMismatch: 400,
+  Conflict: 409,
+  Unsupported: 415,
+  Io: 502,
+  Catalog: 502,
+  PermissionDenied: 403,
+  Unauthenticated: 401,
+  Aborted: 499,
+  Internal: 500,
+};
+
+/** The front end's files: a fixed list, so no request path ever reaches the file system. */
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+};
+
+/**
+ * Headers of every response. The CSP lets the page run only its own script and style, show images
+ * only from itself, `data:` thumbnails and `blob:` URLs it made, and talk only to this server: even
+ * a rendering bug could not run script from table data.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function tokenMatches(given: string, tokens: string[]): boolean {
+  const g = digest(given);
+  let ok = false;
+  for (const t of tokens) if (timingSafeEqual(g, digest(t))) ok = true;
+  return ok;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Uint8Array | string, extra: Record<string, string> = {}): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': String(bytes.length), ...extra });
+  res.end(res.req.method === 'HEAD' ? undefined : bytes);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+function sendError(res: ServerResponse, e: unknown): void {
+  const err = e instanceof LakeSoulError ? e : new LakeSoulError('Internal', `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  const extra: Record<string, string> = err.kind === 'Unauthenticated' ? { 'www-authenticate': 'Bearer' } : {};
+  if (res.headersSent) { res.destroy(); return; }
+  const body = JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, context: err.context } }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  send(res, STATUS[err.kind] ?? 500, 'application/json; charset=utf-8', body, extra);
+}
+
+function intParam(q: URLSearchParams, name: string, fallback?: number): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return fallback;
+  if (!/^-?\d+$/.test(v)) throw new LakeSoulError('InvalidArgument', `query parameter '${name}' must be an integer (got '${v}')`, { code: 'UI_BAD_PARAMETER' });
+  return Number(v);
+}
+
+function requiredParam(q: URLSearchParams, name: string): string {
+  const v = q.get(name);
+  if (v === null || v === '') throw new LakeSoulError('InvalidArgument', `query parameter '${name}' is required`, { code: 'UI_BAD_PARAMETER' });
+  return v;
+}
+
+function viewOf(q: URLSearchParams): TableView {
+  const view: TableView = { namespace: q.get('ns') || 'default', table: requiredParam(q, 'table') };
+  const at = intParam(q, 'at');
+  if (at !== undefined) view.at = at;
+  const partition = q.get('partition');
+  if (partition) view.partition = partition;
+  const filter = q.get('filter');
+  if (filter) view.filter = filter;
+  const columns = q.get('columns');
+  if (columns) view.columns = columns.split(',').map((s) => s.trim()).filter(Boolean);
+  return view;
+}
+
+/** An ASCII-only file name for Content-Disposition (the full name goes in `filename*`). */
+function dispositionOf(name: string): string {
+  const ascii = name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || 'blob';
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/**
+ * Starts the UI on `host:port` and resolves once it listens.
+ * @throws LakeSoulError InvalidArgument when a token is empty; the listen error (EADDRINUSE, ...) otherwise.
+ */
+export async function startUi(options: StartUiOptions): Promise<UiServer> {
+  const host = options.host ?? '127.0.0.1';
+  const tokens = options.tokens ?? [];
+  if (tokens.some((t) => t.length === 0)) throw new LakeSoulError('InvalidArgument', 'an empty UI token would accept any caller', { code: 'UI_EMPTY_TOKEN' });
+  const assetsDir = options.assetsDir ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
+  const api = new UiApi(options.lakehouse);
+  const loopbackOnly = isLoopback(host);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'application/json; charset=utf-8', JSON.stringify({ error: { kind: 'Unsupported', code: 'UI_READ_ONLY', message: `the UI is read-only: ${req.method} is not allowed` } }), { allow: 'GET, HEAD' });
+      return;
+    }
+    // On loopback, a request naming another host comes through DNS rebinding from some web page: refuse it.
+    const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (loopbackOnly && !isLoopback(hostHeader) && isIP(hostHeader) === 0) {
+      throw new LakeSoulError('PermissionDenied', `host '${hostHeader}' refused: the UI listens on loopback and answers only to localhost names`, { code: 'UI_HOST_REFUSED' });
+    }
+    const url = new URL(req.url ?? '/', 'http://ui.invalid');
+    const asset = ASSETS[url.pathname];
+    if (asset) {
+      let body: Buffer;
+      try {
+        body = await readFile(join(assetsDir, asset.file));
+      } catch (e) {
+        throw new LakeSoulError('Internal', `the UI's front end is not built (${join(assetsDir, asset.file)} is missing): run 'pnpm turbo run build'`, { code: 'UI_NOT_BUILT', cause: e });
+      }
+      send(res, 200, asset.type, body);
+      return;
+    }
+    if (!url.pathname.startsWith('/api/')) throw new LakeSoulError('NotFound', `no such page: ${url.pathname}`, { code: 'UI_NO_ROUTE' });
+    if (tokens.length > 0) {
+      const header = req.headers.authorization ?? '';
+      const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+      if (!m) throw new LakeSoulError('Unauthenticated', 'authentication required: send "authorization: Bearer <token>"', { code: 'UI_AUTH_REQUIRED' });
+      if (!tokenMatches(m[1]!, tokens)) throw new LakeSoulError('Unauthenticated', 'invalid bearer token', { code: 'UI_BAD_TOKEN' });
+    }
+    const abort = new AbortController();
+    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+    const signal = abort.signal;
+    const q = url.searchParams;
+    switch (url.pathname) {
+      case '/api/namespaces':
+        return sendJson(res, 200, await api.namespaces(signal));
+      case '/api/table':
+        return sendJson(res, 200, await api.table(viewOf(q), signal));
+      case '/api/history':
+        return sendJson(res, 200, await api.history(viewOf(q), signal));
+      case '/api/rows':
+        return sendJson(res, 200, await api.rows(viewOf(q), intParam(q, 'offset', 0)!, intParam(q, 'limit', 50)!, signal));
+      case '/api/row':
+        return sendJson(res, 200, await api.row(viewOf(q), intParam(q, 'row', 0)!, signal));
+      case '/api/blob': {
+        const mode = q.get('mode') === 'full' ? 'full' : 'original';
+        const b = await api.blob(viewOf(q), intParam(q, 'row', 0)!, requiredParam(q, 'column'), mode, signal);
+        // Originals go out as opaque downloads; only images a browser shows are served as images.
+        if (mode === 'full') return send(res, 200, b.type, b.bytes, { 'content-disposition': 'inline' });
+        return send(res, 200, 'application/octet-stream', b.bytes, { 'content-disposition': dispositionOf(b.fileName), 'x-blob-type': b.type });
+      }
+      case '/api/diff':
+        return sendJson(res, 200, await api.diff(viewOf(q), intParam(q, 'from')!, intParam(q, 'to')!, signal));
+      case '/api/stats':
+        return sendJson(res, 200, await api.stats(viewOf(q), requiredParam(q, 'column'), signal));
+      case '/api/limits':
+        return sendJson(res, 200, { maxPageRows: MAX_PAGE_ROWS });
+      default:
+        throw new LakeSoulError('NotFound', `no such API call: ${url.pathname}`, { code: 'UI_NO_ROUTE' });
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e) => sendError(res, e));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_UI_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? DEFAULT_UI_PORT);
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    return closing;
+  };
+  return { url: `http://${urlHost}:${port}/`, host, port, close, [Symbol.asyncDispose]: close };
+}
