@@ -38,8 +38,9 @@ async function shot(name: string): Promise<void> {
   writeFileSync(join(artifacts, `${name}.png`), png);
   if (docShots) {
     mkdirSync(docShots, { recursive: true });
-    // Palette PNGs stay small enough to commit.
-    await sharp(png).resize({ width: 1000, withoutEnlargement: true }).png({ palette: true, quality: 70, effort: 10 }).toFile(join(docShots, `ui-${name}.png`));
+    // The visible part only, as palette PNGs: small enough to commit.
+    const view = await page.screenshot();
+    await sharp(view).resize({ width: 1000, withoutEnlargement: true }).png({ palette: true, quality: 70, effort: 10 }).toFile(join(docShots, `ui-${name}.png`));
   }
 }
 

@@ -150,7 +150,7 @@ export async function fillDemoLakehouse(lakehouse: Lakehouse, options: DemoLakeh
   await stamp(images.write(batch({ ids: fix, dates: fix.map((i) => dates[Number(i)]!), labels: fix.map((i) => LABELS[Number(i) % 3]!) })));
   const add: number[] = [40, 41, 42, 43];
   for (const i of add) await put(joinUri(images.info.path, 'media', `img_${i}.png`), await drawPng(i % 3, i + 1));
-  await stamp(images.write(batch({ ids: add.map(BigInt), dates: add.map(() => '2024-05-02'), labels: add.map((i) => LABELS[i % 3]!), scores: add.map((i) => 0.5 + i / 100), paths: add.map((i) => `media/img_${i}.png`) })));
+  await stamp(images.write(batch({ ids: add.map(BigInt), dates: add.map(() => '2024-05-02'), labels: add.map((i) => LABELS[i % 3]!), scores: add.map((i) => (50 + i) / 100), paths: add.map((i) => `media/img_${i}.png`) })));
   await stamp(images.deleteByKeys([{ id: 1n, date: '2024-05-01' }, { id: 2n, date: '2024-05-01' }]));
   if (options.hostile) {
     if (!options.sql) throw new Error('a hostile table needs the catalog SQL driver (options.sql)');

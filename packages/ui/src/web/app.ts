@@ -390,8 +390,9 @@ type Stats =
   | { kind: 'histogram'; column: string; count: number; nulls: number; min: number | null; max: number | null; bins: Array<{ lo: number; hi: number; count: number }>; truncated: boolean }
   | { kind: 'counts'; column: string; count: number; nulls: number; distinct: number; values: Array<{ value: Cell; count: number }>; others: number; truncated: boolean };
 
+/** A bin edge or summary number, short enough to sit under a 40 px bar. */
 function num(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toPrecision(4);
+  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(3)));
 }
 
 async function statsView(route: Route): Promise<void> {
