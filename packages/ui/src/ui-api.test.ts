@@ -1,0 +1,147 @@
+/**
+ * The UI's API and server without a browser, on the embedded catalog and local disk: CDC and
+ * append-only diffs, struct blob references (byte ranges of a packed file), an image beyond the decode
+ * limit, and the server's refusals (DNS-rebinding hosts, unknown paths, bad parameters).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { Field, Int32, Int64, Schema, Struct, Table, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Lakehouse, joinUri, toFileUri } from '@lakesoul-ts/io';
+import { UiApi } from './ui-api.js';
+import { startUi, type UiServer } from './ui-server.js';
+import { drawPng } from './ui-fixtures.js';
+import { MAX_DECODE_PIXELS } from './ui-images.js';
+
+let lake: Lakehouse;
+let api: UiApi;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const lastCommit = async (t: { history(): Promise<Array<{ timestamp: number }>> }) => {
+  const ts = Math.max(...(await t.history()).map((h) => h.timestamp));
+  await sleep(5);
+  return ts;
+};
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ui-api-'));
+  lake = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: toFileUri(join(dir, 'warehouse')) });
+  api = new UiApi(lake);
+});
+
+afterAll(async () => {
+  await lake?.close();
+});
+
+describe('diff', () => {
+  it('a CDC table: deletes come from the incremental read (delete markers), upserts as changed', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true), new Field('rowKinds', new Utf8(), true)]);
+    const t = await lake.createTable('cdc', schema, { primaryKeys: ['id'], hashBucketNum: 1, cdcColumn: 'rowKinds' });
+    const rows = (ids: number[], v: string[], kinds: string[]) => new Table({
+      id: vectorFromArray(ids.map(BigInt), new Int64()), v: vectorFromArray(v, new Utf8()), rowKinds: vectorFromArray(kinds, new Utf8()),
+    });
+    await t.write(rows([1, 2, 3], ['a', 'b', 'c'], ['insert', 'insert', 'insert']));
+    const c0 = await lastCommit(t);
+    await t.write(rows([2, 3, 4], ['b', 'C', 'd'], ['delete', 'update', 'insert']));
+    const c1 = await lastCommit(t);
+    const d = await api.diff({ namespace: 'default', table: 'cdc' }, c0, c1);
+    expect(d.partitions).toEqual({ '-5': 'incremental' });
+    expect(d.counts).toEqual({ added: 1, changed: 1, deleted: 1, unchanged: 0 });
+    expect(d.columns).toEqual(['id', 'v']);
+    expect(d.added).toEqual([{ id: 4, v: 'd' }]);
+    expect(d.deleted).toEqual([{ id: 2, v: 'b' }]);
+    expect(d.changed).toEqual([{ key: { id: 3 }, before: { id: 3, v: 'c' }, after: { id: 3, v: 'C' }, columns: ['v'] }]);
+  });
+
+  it('an append-only table: the increment is the added rows; a bad range is refused', async () => {
+    const schema = new Schema([new Field('n', new Int32(), true), new Field('tag', new Utf8(), true)]);
+    const t = await lake.createTable('appends', schema);
+    await t.write(new Table({ n: vectorFromArray([1, 2, 2], new Int32()), tag: vectorFromArray(['x', 'y', 'y'], new Utf8()) }));
+    const c0 = await lastCommit(t);
+    await t.write(new Table({ n: vectorFromArray([5, 2], new Int32()), tag: vectorFromArray(['z', 'y'], new Utf8()) }));
+    const c1 = await lastCommit(t);
+    const d = await api.diff({ namespace: 'default', table: 'appends' }, c0, c1);
+    expect(d.counts).toEqual({ added: 2, changed: 0, deleted: 0, unchanged: 0 });
+    expect(d.added).toEqual([{ n: 5, tag: 'z' }, { n: 2, tag: 'y' }]);
+    await expect(api.diff({ namespace: 'default', table: 'appends' }, c1, c0)).rejects.toMatchObject({ kind: 'InvalidArgument', code: 'UI_BAD_DIFF_RANGE' });
+    // An integer column with few values: one bin per value, so no bin straddles two integers.
+    const s = await api.stats({ namespace: 'default', table: 'appends' }, 'n');
+    expect(s.kind === 'histogram' && s.bins.map((b) => [b.lo + 0.5, b.count])).toEqual([[1, 1], [2, 3], [3, 0], [4, 0], [5, 1]]);
+  });
+});
+
+describe('blobs', () => {
+  it('struct references (byte ranges of one packed file) are read positionally through the scan', async () => {
+    const a = await drawPng(0, 1, 30);
+    const b = await drawPng(1, 2, 20);
+    const ref = new Struct([new Field('path', new Utf8(), false), new Field('offset', new Int64(), true), new Field('length', new Int64(), true)]);
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('img', ref, true)]);
+    const t = await lake.createTable('packed', schema, { primaryKeys: ['id'], hashBucketNum: 1, blobColumns: ['img'] });
+    const { store, key } = lake.stores.resolve(joinUri(t.info.path, 'packed.bin'));
+    await store.put(key, new Uint8Array(Buffer.concat([a, b])));
+    const img = makeVector(makeData({
+      type: ref, length: 2, nullCount: 0,
+      children: [vectorFromArray(['packed.bin', 'packed.bin'], new Utf8()).data[0]!, vectorFromArray([0n, BigInt(a.length)], new Int64()).data[0]!, vectorFromArray([BigInt(a.length), BigInt(b.length)], new Int64()).data[0]!],
+    }));
+    await t.write(new RecordBatch({ id: vectorFromArray([1n, 2n], new Int64()).data[0]!, img: img.data[0]! }));
+    const page = await api.rows({ namespace: 'default', table: 'packed' }, 1, 10);
+    expect(page.rows.map((r) => r[0])).toEqual([2]);
+    expect(page.previews.img).toMatchObject([{ kind: 'image', type: 'image/png', width: 20, height: 20, size: b.length }]);
+    const full = await api.blob({ namespace: 'default', table: 'packed' }, 0, 'img', 'full');
+    expect(Buffer.from(full.bytes).equals(a)).toBe(true);
+    expect(full.fileName).toBe('packed.bin');
+  });
+
+  it('an image beyond the decode limit gets no thumbnail, only its type and size', async () => {
+    const side = Math.ceil(Math.sqrt(MAX_DECODE_PIXELS)) + 16;
+    const huge = await sharp({ create: { width: side, height: side, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer();
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('path', new Utf8(), true)]);
+    const t = await lake.createTable('huge', schema, { primaryKeys: ['id'], hashBucketNum: 1, blobColumns: ['path'] });
+    const { store, key } = lake.stores.resolve(joinUri(t.info.path, 'huge.png'));
+    await store.put(key, new Uint8Array(huge));
+    await t.write(new Table({ id: vectorFromArray([1n], new Int64()), path: vectorFromArray(['huge.png'], new Utf8()) }));
+    const page = await api.rows({ namespace: 'default', table: 'huge' }, 0, 10);
+    expect(page.previews.path![0]).toMatchObject({ kind: 'file', type: 'image/png', size: huge.length });
+    expect((page.previews.path![0] as { note: string }).note).toMatch(/pixel limit/i);
+    await expect(api.blob({ namespace: 'default', table: 'huge' }, 0, 'path', 'original')).resolves.toMatchObject({ type: 'image/png' });
+  });
+});
+
+describe('server', () => {
+  let ui: UiServer;
+  beforeAll(async () => { ui = await startUi({ lakehouse: lake, port: 0 }); });
+  afterAll(async () => { await ui?.close(); });
+
+  const raw = (path: string, headers: Record<string, string> = {}, method = 'GET') => new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((res, rej) => {
+    const r = request({ host: '127.0.0.1', port: ui.port, path, method, headers }, (resp) => {
+      let body = '';
+      resp.on('data', (d) => { body += d; });
+      resp.on('end', () => res({ status: resp.statusCode!, body, headers: resp.headers }));
+    });
+    r.on('error', rej);
+    r.end();
+  });
+
+  it('refuses a foreign Host on loopback (DNS rebinding), unknown paths, writes and bad parameters', async () => {
+    const rebound = await raw('/api/namespaces', { host: 'attacker.example:80' });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body).error.code).toBe('UI_HOST_REFUSED');
+    expect((await raw('/api/namespaces', { host: `localhost:${ui.port}` })).status).toBe(200);
+    const traversal = await raw('/../package.json');
+    expect(traversal.status).toBe(404);
+    expect(traversal.body).not.toContain('@lakesoul-ts/ui');
+    expect((await raw('/app.js/../../package.json')).status).toBe(404);
+    expect((await raw('/api/namespaces', {}, 'DELETE')).status).toBe(405);
+    const bad = await raw('/api/rows?table=appends&offset=abc');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatchObject({ kind: 'InvalidArgument', code: 'UI_BAD_PARAMETER' });
+    const missing = await raw('/api/table?table=nosuch');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body).error.message).toMatch(/nosuch/);
+    const page = await raw('/');
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
