@@ -1,7 +1,6 @@
 /**
  * Blob references: their encodings, and their resolution inside the allowed roots.
  */
-import { realpath } from 'node:fs/promises';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { formatUri, parseUri } from '../store/index.js';
 import type { ParsedUri } from '../store/index.js';
@@ -46,8 +45,6 @@ interface Root {
   parsed: ParsedUri;
   segments: string[];
   uri: string;
-  /** Real path of a file root (symlinks resolved), computed on first use. */
-  real?: Promise<string>;
 }
 
 /** Where references may point, and what relative references are relative to. */
@@ -63,8 +60,9 @@ export interface BlobRootsOptions {
 /**
  * The set of locations blob references may resolve into. Resolution is lexical (`.`/`..` segments are
  * applied, an escape above a bucket or the filesystem root is refused) followed by a containment
- * check, segment by segment, against every root; local files are checked once more after resolving
- * symlinks ({@link BlobRoots.checkLocalRealPath}).
+ * check, segment by segment, against every root. Local files are confined once more when read: the
+ * store opens the file and checks where the opened descriptor really lies
+ * (`ConfinedReader` of the store, with the prefixes of {@link BlobRoots.localConfinement}).
  */
 export class BlobRoots {
   private readonly roots: Root[];
@@ -130,27 +128,25 @@ export class BlobRoots {
   }
 
   /**
-   * For local files: resolves symlinks of `absPath` and checks that the real file lies inside the real
-   * path of a local root. Returns false when the file does not exist.
-   * @throws LakeSoulError PermissionDenied when a symlink leads outside the roots.
+   * Where a local store whose root is `baseUri` (a `file://` URI, as `StoreRegistry.resolve` reports
+   * it) must confine reads: the store-relative key prefixes of the local roots that overlap the store
+   * (`''` when a root contains the store's whole root), and the absolute directories of the other local
+   * roots (a symlink in the store may lead into them, as it may with the default `file:///` store).
+   * Every reference that {@link BlobRoots.resolve} accepts into that store lies under one of the prefixes.
    */
-  async checkLocalRealPath(absPath: string, reference: string): Promise<boolean> {
-    let real: string;
-    try {
-      real = await realpath(absPath);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-      throw new LakeSoulError('Io', `cannot resolve ${absPath}: ${(e as Error).message}`, { cause: e, context: { file: absPath } });
-    }
+  localConfinement(baseUri: string): string[] {
+    const base = parseUri(baseUri);
+    const baseSegs = base.key.split('/').filter((s) => s !== '');
+    const out = new Set<string>();
     for (const r of this.roots) {
-      if (r.parsed.scheme !== 'file') continue;
-      const lexical = '/' + r.segments.join('/');
-      r.real ??= realpath(lexical).catch(() => lexical);
-      const root = await r.real;
-      if (real.startsWith(root === '/' ? '/' : root + '/')) return true;
+      if (r.parsed.scheme !== base.scheme || r.parsed.authority !== base.authority) continue;
+      if (baseSegs.every((s, i) => i >= r.segments.length || r.segments[i] === s)) {
+        out.add(r.segments.length > baseSegs.length ? r.segments.slice(baseSegs.length).join('/') : '');
+      } else {
+        out.add('/' + r.segments.join('/'));
+      }
     }
-    throw denied(reference, `it resolves (through a symbolic link) to ${real}, outside the allowed roots (${this.allowed.join(', ')})`);
+    return [...out];
   }
 }
 
@@ -168,6 +164,11 @@ function normalizeSegments(parts: string[], ref: string): string[] {
   return out;
 }
 
-function denied(ref: string, why: string): LakeSoulError {
-  return new LakeSoulError('PermissionDenied', `blob reference '${ref}' refused: ${why}`, { code: 'BLOB_OUTSIDE_ROOTS', context: { reference: ref } });
+/** How to widen the roots, quoted in every refusal. */
+export const ALLOW_ROOT_HINT =
+  "to allow a location, add it to the table property 'lakesoul_blob_roots' (an operator's decision; importImages records its source folder there) or to the read's allowedRoots";
+
+/** The refusal of a reference outside the roots (kind PermissionDenied, code `BLOB_OUTSIDE_ROOTS`). */
+export function denied(ref: string, why: string, context: Record<string, string> = {}): LakeSoulError {
+  return new LakeSoulError('PermissionDenied', `blob reference '${ref}' refused: ${why}; ${ALLOW_ROOT_HINT}`, { code: 'BLOB_OUTSIDE_ROOTS', context: { reference: ref, ...context } });
 }

@@ -7,9 +7,10 @@ import { Binary, Field, makeData, RecordBatch, Schema, Struct, DataType } from '
 import type { Data, Vector } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { BlobReadOptions, ObjectStore } from '../types.js';
-import type { StoreRegistry } from '../store/index.js';
+import { confinedReaderOf } from '../store/index.js';
+import type { ConfinedReader, StoreRegistry } from '../store/index.js';
 import { blobBytesColumnName } from './blob-columns.js';
-import { BlobRoots, parseBlobReferenceString } from './blob-reference.js';
+import { BlobRoots, denied, parseBlobReferenceString } from './blob-reference.js';
 import type { BlobReference, ResolvedBlobReference } from './blob-reference.js';
 
 /** Default number of concurrent fetches of blob bytes. */
@@ -55,7 +56,11 @@ export interface ResolveBlobsOptions extends BlobReadOptions {
   stats?: BlobReadStats;
 }
 
-type Ref = ResolvedBlobReference & { store: ObjectStore; key: string; localPath?: string; original: string };
+/**
+ * A reference ready to read. `confined` is set for every `file:` reference: the local store reads it
+ * only if the file it opens lies inside `within` (see `ConfinedReader`).
+ */
+type Ref = ResolvedBlobReference & { store: ObjectStore; key: string; confined?: { reader: ConfinedReader; within: string[] }; original: string };
 
 interface Task {
   seq: number;
@@ -94,8 +99,12 @@ const MAX_BINARY_BYTES = 2 ** 31 - 1;
  * relative to the table (or `relativeRoot`), optionally suffixed `#bytes=START-END` (inclusive); or
  * a struct column `{ path, offset, length }` (offset/length null for the whole object). References
  * resolve only inside the table path, `allowedRoots` and `relativeRoot`; anything else (`..`
- * escapes, absolute paths elsewhere, other buckets, other schemes, symlinks leading out) is a
- * `PermissionDenied` LakeSoulError naming the row's key and the reference, thrown before any read.
+ * escapes, absolute paths elsewhere, other buckets, other schemes) is a `PermissionDenied`
+ * LakeSoulError (code `BLOB_OUTSIDE_ROOTS`) naming the row's key and the reference, thrown before any
+ * read. Local files are read only through the store's confined read (`ConfinedReader`), which opens
+ * the file and refuses it, before reading a byte, when the opened file lies outside the roots (a
+ * symlink leading out, even one swapped in during the read); a `file:` store without that capability
+ * is refused (`BLOB_STORE_NOT_CONFINED`).
  *
  * Fetching: at most `concurrency` requests run at once, and the bytes of objects being fetched or
  * fetched but not yet handed to the consumer stay within `maxBytesInFlight`, except that the objects
@@ -199,6 +208,22 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     }
   };
 
+  const confinements = new Map<string, string[]>();
+  /** Every local read goes through the store's confined read, whichever store the registry gives. */
+  const confinementOf = (store: ObjectStore, baseUri: string, reference: string): { reader: ConfinedReader; within: string[] } => {
+    const reader = confinedReaderOf(store);
+    if (!reader) {
+      throw new LakeSoulError(
+        'PermissionDenied',
+        `blob reference '${reference}' refused: the store for ${baseUri} (${store.description}) cannot confine reads to the allowed roots (it offers no getConfined/headConfined); register a LocalStore there, or make the wrapper forward those methods`,
+        { code: 'BLOB_STORE_NOT_CONFINED', context: { reference, file: baseUri } },
+      );
+    }
+    let within = confinements.get(baseUri);
+    if (!within) confinements.set(baseUri, (within = roots.localConfinement(baseUri)));
+    return { reader, within };
+  };
+
   const addBatch = (batch: RecordBatch): void => {
     checkSchema(batch);
     const b: BatchState = { batch, rowOffset: rowsSeen, tasks: [], emitted: 0, donePrefix: 0 };
@@ -225,13 +250,8 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
           original = ref.offset !== undefined ? `${ref.path} [${ref.offset}, +${ref.length ?? 'end'})` : ref.path;
           const resolved = roots.resolve(ref);
           const loc = options.stores.resolve(resolved.uri);
-          t.ref = {
-            ...resolved,
-            store: loc.store,
-            key: loc.key,
-            original,
-            localPath: resolved.parsed.scheme === 'file' && loc.baseUri === 'file:///' ? '/' + loc.key : undefined,
-          };
+          t.ref = { ...resolved, store: loc.store, key: loc.key, original };
+          if (resolved.parsed.scheme === 'file') t.ref.confined = confinementOf(loc.store, loc.baseUri, ref.path);
           if (resolved.length !== undefined) t.size = resolved.length;
           else {
             const sv = sizeReaders[col]?.get(row);
@@ -276,13 +296,9 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   const runTask = async (t: Task): Promise<void> => {
     const ref = t.ref!;
     try {
-      if (ref.localPath !== undefined) {
-        const exists = await roots.checkLocalRealPath(ref.localPath, ref.original);
-        if (!exists) throw new LakeSoulError('NotFound', `object not found: ${ref.uri}`, { code: 'OBJECT_NOT_FOUND', context: { file: ref.uri } });
-      }
       if (t.size === undefined) {
         stats.heads++;
-        const meta = await ref.store.head(ref.key, { signal });
+        const meta = ref.confined ? await ref.confined.reader.headConfined(ref.key, ref.confined.within, { signal }) : await ref.store.head(ref.key, { signal });
         t.size = ref.offset !== undefined ? Math.max(0, meta.size - ref.offset) : meta.size;
       }
       if (!t.granted) {
@@ -295,7 +311,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
       }
       if (signal.aborted) return;
       const range = ref.offset !== undefined ? { offset: ref.offset, length: ref.length } : undefined;
-      const bytes = await ref.store.get(ref.key, { range, signal });
+      const bytes = ref.confined ? await ref.confined.reader.getConfined(ref.key, ref.confined.within, { range, signal }) : await ref.store.get(ref.key, { range, signal });
       if (ref.length !== undefined && bytes.length !== ref.length) {
         throw new LakeSoulError('InvalidArgument', `byte range [${ref.offset}, ${ref.offset! + ref.length}) of ${ref.uri} lies beyond the end of the object (got ${bytes.length} of ${ref.length} bytes)`, {
           code: 'BLOB_RANGE_OUT_OF_BOUNDS',
@@ -314,7 +330,11 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     } catch (e) {
       dropWaiter(t);
       release(t);
-      const le = asLakeSoulError(e);
+      let le = asLakeSoulError(e);
+      if (le.code === 'PATH_OUTSIDE_ROOT') {
+        const real = String(le.context.realPath ?? '');
+        le = denied(ref.original, real ? `it resolves (through a symbolic link) to ${real}, outside the allowed roots (${roots.allowed.join(', ')})` : `the file opened could not be placed inside the allowed roots (${roots.allowed.join(', ')})`, real ? { realPath: real } : {});
+      }
       if (le.kind === 'NotFound' && onMissing === 'null' && !signal.aborted) {
         t.result = null;
       } else {

@@ -5,6 +5,8 @@ import pngjs from 'pngjs';
 import { Int32, RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
 import type { GetOptions, ObjectStore } from '../types.js';
+import { confinedReaderOf } from '../store/index.js';
+import type { ConfinedReader } from '../store/index.js';
 
 /** A PNG of `w` x `h` pixels whose content depends on `seed` (real, decodable PNG bytes). */
 export function makePng(seed: number, w: number, h: number): Uint8Array {
@@ -54,9 +56,7 @@ export async function* asAsync<T>(items: T[], onPull?: (i: number) => void): Asy
 /** Instrumented store: records every key read and the bytes of concurrently running gets. */
 export function trackingStore(inner: ObjectStore, sizeOf: (key: string) => number | undefined, delayMs = 0) {
   const stats = { keys: [] as string[], gets: 0, heads: 0, inFlightBytes: 0, peakInFlightBytes: 0, inFlight: 0, peakInFlight: 0, bytesReturned: 0, aborted: 0 };
-  const store: ObjectStore = {
-    description: inner.description,
-    async get(path: string, o?: GetOptions) {
+  const tracked = async (path: string, o: GetOptions | undefined, read: () => Promise<Uint8Array>): Promise<Uint8Array> => {
       stats.keys.push(path);
       stats.gets++;
       const expected = o?.range && 'length' in o.range && o.range.length !== undefined ? o.range.length : (sizeOf(path) ?? 0);
@@ -75,14 +75,17 @@ export function trackingStore(inner: ObjectStore, sizeOf: (key: string) => numbe
             }, { once: true });
           });
         }
-        const b = await inner.get(path, o);
+        const b = await read();
         stats.bytesReturned += b.length;
         return b;
       } finally {
         stats.inFlight--;
         stats.inFlightBytes -= expected;
       }
-    },
+  };
+  const store: ObjectStore = {
+    description: inner.description,
+    get: (path: string, o?: GetOptions) => tracked(path, o, () => inner.get(path, o)),
     put: (p, d, o) => inner.put(p, d, o),
     async head(p, o) {
       stats.keys.push(p);
@@ -92,5 +95,17 @@ export function trackingStore(inner: ObjectStore, sizeOf: (key: string) => numbe
     delete: (p, o) => inner.delete(p, o),
     list: (p, o) => inner.list(p, o),
   };
+  // a local store keeps its confined reads (the resolver refuses local stores without them)
+  const confined = confinedReaderOf(inner);
+  if (confined) {
+    Object.assign(store, {
+      getConfined: (path, within, o) => tracked(path, o, () => confined.getConfined(path, within, o)),
+      async headConfined(p, within, o) {
+        stats.keys.push(p);
+        stats.heads++;
+        return confined.headConfined(p, within, o);
+      },
+    } satisfies ConfinedReader);
+  }
   return { store, stats };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
 import type { ObjectStore } from '../types.js';
-import { StoreRegistry, toFileUri } from '../store/index.js';
+import { StoreRegistry, confinedReaderOf, toFileUri } from '../store/index.js';
 import { createTestBucket, deleteTestBucket, testS3Env } from '../store/s3-test-env.js';
 import { Lakehouse } from '../table/index.js';
 import { blobColumnsOf, blobRootsOf } from './blob-columns.js';
@@ -36,14 +36,19 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     writeFileSync(join(folder, 'notes.txt'), 'not an image');
     bucket = await createTestBucket('import');
     catalog = await Catalog.open({ dataDir: ':memory:' });
-    const track = (s: ObjectStore): ObjectStore => ({
-      description: s.description,
-      get: (p, o) => s.get(p, o),
-      head: (p, o) => s.head(p, o),
-      delete: (p, o) => s.delete(p, o),
-      list: (p, o) => s.list(p, o),
-      put: (p, d, o) => (puts.push(p), s.put(p, d, o)),
-    });
+    const track = (s: ObjectStore): ObjectStore => {
+      const confined = confinedReaderOf(s);
+      return {
+        description: s.description,
+        get: (p, o) => s.get(p, o),
+        head: (p, o) => s.head(p, o),
+        delete: (p, o) => s.delete(p, o),
+        list: (p, o) => s.list(p, o),
+        put: (p, d, o) => (puts.push(p), s.put(p, d, o)),
+        // local blob reads need the confined read of the wrapped store
+        ...(confined ? { getConfined: confined.getConfined.bind(confined), headConfined: confined.headConfined.bind(confined) } : {}),
+      };
+    };
     lhLocal = await Lakehouse.open({ catalog, stores: new StoreRegistry({ wrap: track }), warehouse: toFileUri(join(dir, 'wh')) });
     lhS3 = await Lakehouse.open({ catalog, stores: new StoreRegistry({ env: testS3Env(), wrap: track }), warehouse: `s3://${bucket}/wh` });
   });

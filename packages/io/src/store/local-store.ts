@@ -2,11 +2,12 @@
  * Local-filesystem backend of {@link ObjectStore}: keys are paths below `root`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
+import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions, ByteRange } from '../types.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, throwIfAborted, validateRange } from './store-errors.js';
 
 /** Options of the {@link LocalStore} constructor. */
@@ -21,6 +22,67 @@ export interface LocalStoreOptions {
   fsync?: boolean;
 }
 
+/**
+ * Capability of stores over a real filesystem: reads confined to directories of the store, checked on
+ * the file actually opened (so neither a symlink in place before the call nor one swapped in during it
+ * can lead a read outside). {@link LocalStore} implements it and the wrappers of `store-wrappers.ts`
+ * forward it; use {@link confinedReaderOf} to find it on a store.
+ */
+export interface ConfinedReader {
+  /**
+   * Like `head`, but only for a regular file whose real location (after every symlink) lies inside one
+   * of `within`: key prefixes of this store (`''` is the store's root) or absolute directories
+   * (starting with `/`, for allowed locations outside the store that a symlink in it may lead to),
+   * each taken at its real location.
+   * @throws LakeSoulError PermissionDenied, code `PATH_OUTSIDE_ROOT` (context `realPath`), when the file
+   * opened lies elsewhere; NotFound when it does not exist.
+   */
+  headConfined(path: string, within: readonly string[], options?: StoreCallOptions): Promise<ObjectMeta>;
+  /** Like `get`, confined as {@link ConfinedReader.headConfined}: no byte of a file outside `within` is returned. */
+  getConfined(path: string, within: readonly string[], options?: GetOptions): Promise<Uint8Array>;
+}
+
+/** The store's {@link ConfinedReader} capability, or undefined when it has none (it is then no local store, or a wrapper that drops it). */
+export function confinedReaderOf(store: ObjectStore): (ObjectStore & ConfinedReader) | undefined {
+  const s = store as Partial<ConfinedReader>;
+  return typeof s.getConfined === 'function' && typeof s.headConfined === 'function' ? (store as ObjectStore & ConfinedReader) : undefined;
+}
+
+/**
+ * Opens for reading without side effects on special files: O_NONBLOCK so that a FIFO does not block the
+ * open (it is refused as not a regular file right after), O_NOCTTY so that a terminal is never adopted.
+ */
+const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
+
+/** Whether `/proc/self/fd/N` names the open files (Linux): learned on first use. */
+let procFdWorks: boolean | undefined;
+
+/**
+ * The real path of the file open as `fh`, opened from `file`. On Linux the kernel's own name of the
+ * descriptor (`/proc/self/fd/N`). Elsewhere `realpath(file)`, accepted only if the entry at that real path
+ * (not following a final symlink) is the very file open (same device and inode), so that a link
+ * swapped between the open and the realpath is detected; returns null when it cannot be established.
+ */
+async function openedRealPath(fh: FileHandle, file: string): Promise<string | null> {
+  if (procFdWorks !== false) {
+    try {
+      const p = await readlink(`/proc/self/fd/${fh.fd}`);
+      procFdWorks = true;
+      return p.startsWith('/') ? p : null;
+    } catch (e) {
+      if (procFdWorks === true) throw e;
+      procFdWorks = false;
+    }
+  }
+  try {
+    const real = await realpath(file);
+    const [opened, entry] = await Promise.all([fh.stat(), lstat(real)]);
+    return opened.dev === entry.dev && opened.ino === entry.ino ? real : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Temp files of in-progress puts carry this marker; `list` skips them. */
 const TEMP_MARKER = '.lakesoul-tmp-';
 const READ_CHUNK = 8 * 1024 * 1024;
@@ -31,7 +93,7 @@ const READ_CHUNK = 8 * 1024 * 1024;
  * one, never a partial file. Parent directories are created as needed. `list` walks directories
  * recursively.
  */
-export class LocalStore implements ObjectStore {
+export class LocalStore implements ObjectStore, ConfinedReader {
   /** Absolute root directory. */
   readonly root: string;
   readonly description: string;
@@ -61,21 +123,62 @@ export class LocalStore implements ObjectStore {
     let fh: FileHandle | undefined;
     try {
       fh = await open(file, 'r');
-      const st = await fh.stat();
-      if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-      const [start, end] = options.range ? resolveRange(options.range, st.size, uri) : [0, st.size];
-      const out = new Uint8Array(end - start);
-      let filled = 0;
-      while (filled < out.length) {
-        throwIfAborted(options.signal, `get ${uri}`);
-        const want = Math.min(READ_CHUNK, out.length - filled);
-        const { bytesRead } = await fh.read(out, filled, want, start + filled);
-        if (bytesRead === 0) break; // file shrank concurrently
-        filled += bytesRead;
-      }
-      return filled === out.length ? out : out.subarray(0, filled);
+      return await readOpened(fh, uri, options.range, options.signal);
     } catch (e) {
       throw mapFsError(e, uri, 'get');
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+
+  async headConfined(path: string, within: readonly string[], options: StoreCallOptions = {}): Promise<ObjectMeta> {
+    return this.withConfined(path, within, 'head', options.signal, async (fh) => {
+      const st = await fh.stat();
+      return { path, size: st.size, lastModified: st.mtime, etag: `${st.mtimeMs.toString(16)}-${st.size.toString(16)}` };
+    });
+  }
+
+  async getConfined(path: string, within: readonly string[], options: GetOptions = {}): Promise<Uint8Array> {
+    if (options.range) validateRange(options.range, this.uri(path));
+    return this.withConfined(path, within, 'get', options.signal, (fh, uri) => readOpened(fh, uri, options.range, options.signal));
+  }
+
+  /**
+   * Opens `path` (following symlinks, as any open does), then checks where the opened descriptor really
+   * lies before anything is read from it: open first, verify what was opened. Checking a path and then
+   * opening it separately would let a symlink swapped in between win the race.
+   */
+  private async withConfined<T>(path: string, within: readonly string[], op: string, signal: AbortSignal | undefined, use: (fh: FileHandle, uri: string) => Promise<T>): Promise<T> {
+    const file = this.localPath(path);
+    const uri = this.uri(path);
+    if (within.length === 0) throw new LakeSoulError('InvalidArgument', `${op} ${uri}: a confined read needs at least one directory to confine it to`, { context: { file: uri } });
+    for (const w of within) if (w !== '' && !w.startsWith('/')) checkPrefix(w, this.description);
+    throwIfAborted(signal, `${op} ${uri}`);
+    let fh: FileHandle | undefined;
+    try {
+      const roots = await Promise.all(
+        within.map((w) =>
+          realpath(w.startsWith('/') ? w : w === '' ? this.root : join(this.root, w)).catch((e: NodeJS.ErrnoException) => {
+            if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return null; // nothing can lie inside a missing root
+            throw e;
+          }),
+        ),
+      );
+      fh = await open(file, READ_FLAGS);
+      const real = await openedRealPath(fh, file);
+      const inside = real !== null && roots.some((r) => r !== null && (r === '/' || real === r || real.startsWith(r + '/')));
+      if (!inside) {
+        const where = real === null ? 'a location that could not be established (it changed while being opened)' : real;
+        throw new LakeSoulError('PermissionDenied', `${op} ${uri}: the file opened lies at ${where}, outside ${within.map((w) => (w.startsWith('/') ? w : this.description + w)).join(', ')}`, {
+          code: 'PATH_OUTSIDE_ROOT',
+          context: { file: uri, realPath: real ?? '' },
+        });
+      }
+      const st = await fh.stat();
+      if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      return await use(fh, uri);
+    } catch (e) {
+      throw mapFsError(e, uri, op);
     } finally {
       await fh?.close().catch(() => undefined);
     }
@@ -185,6 +288,23 @@ export class LocalStore implements ObjectStore {
       }
     }
   }
+}
+
+/** Reads a regular file open as `fh`, whole or a range of it. */
+async function readOpened(fh: FileHandle, uri: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  const st = await fh.stat();
+  if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  const [start, end] = range ? resolveRange(range, st.size, uri) : [0, st.size];
+  const out = new Uint8Array(end - start);
+  let filled = 0;
+  while (filled < out.length) {
+    throwIfAborted(signal, `get ${uri}`);
+    const want = Math.min(READ_CHUNK, out.length - filled);
+    const { bytesRead } = await fh.read(out, filled, want, start + filled);
+    if (bytesRead === 0) break; // file shrank concurrently
+    filled += bytesRead;
+  }
+  return filled === out.length ? out : out.subarray(0, filled);
 }
 
 async function writeAll(fh: FileHandle, data: Uint8Array, signal: AbortSignal | undefined, uri: string): Promise<void> {

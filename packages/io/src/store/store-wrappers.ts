@@ -5,6 +5,8 @@
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { abortableSleep, abortedError } from './store-errors.js';
+import { confinedReaderOf } from './local-store.js';
+import type { ConfinedReader } from './local-store.js';
 
 /** A FIFO counting semaphore whose waits honour an AbortSignal. */
 export class Semaphore {
@@ -65,7 +67,8 @@ export function withConcurrencyLimit(store: ObjectStore, limit: number): ObjectS
       sem.release();
     }
   };
-  return {
+  const confined = confinedReaderOf(store);
+  const wrapped: ObjectStore = {
     description: store.description,
     get: (path, options?: GetOptions) => run(options?.signal, `get ${store.description}${path}`, () => store.get(path, options)),
     put: (path, data, options?: PutOptions) => run(options?.signal, `put ${store.description}${path}`, () => store.put(path, data, options)),
@@ -83,6 +86,12 @@ export function withConcurrencyLimit(store: ObjectStore, limit: number): ObjectS
       };
     },
   };
+  if (!confined) return wrapped;
+  // a wrapper keeps the capabilities of what it wraps: a limited local store still confines reads
+  return Object.assign(wrapped, {
+    headConfined: (path, within, options?: StoreCallOptions) => run(options?.signal, `head ${store.description}${path}`, () => confined.headConfined(path, within, options)),
+    getConfined: (path, within, options?: GetOptions) => run(options?.signal, `get ${store.description}${path}`, () => confined.getConfined(path, within, options)),
+  } satisfies ConfinedReader);
 }
 
 /** Options of {@link withLatency}. */
@@ -104,7 +113,8 @@ export function withLatency(store: ObjectStore, options: LatencyOptions): Object
     throw new LakeSoulError('InvalidArgument', `invalid latency options ${JSON.stringify(options)}`);
   }
   const transferMs = (n: number) => (bytesPerSecond ? (n / bytesPerSecond) * 1000 : 0);
-  return {
+  const confined = confinedReaderOf(store);
+  const wrapped: ObjectStore = {
     description: store.description,
     async get(path, opts?: GetOptions) {
       await abortableSleep(perRequestMs, opts?.signal, `get ${store.description}${path}`);
@@ -134,4 +144,17 @@ export function withLatency(store: ObjectStore, options: LatencyOptions): Object
       }
     },
   };
+  if (!confined) return wrapped;
+  return Object.assign(wrapped, {
+    async headConfined(path, within, opts?: StoreCallOptions) {
+      await abortableSleep(perRequestMs, opts?.signal, `head ${store.description}${path}`);
+      return confined.headConfined(path, within, opts);
+    },
+    async getConfined(path, within, opts?: GetOptions) {
+      await abortableSleep(perRequestMs, opts?.signal, `get ${store.description}${path}`);
+      const bytes = await confined.getConfined(path, within, opts);
+      await abortableSleep(transferMs(bytes.length), opts?.signal, `get ${store.description}${path}`);
+      return bytes;
+    },
+  } satisfies ConfinedReader);
 }
