@@ -197,17 +197,36 @@ export interface ScanPlan {
 // ------------------------------------------------------------------------------------------------
 // Writes
 
-/** Data accepted by writers. */
+/**
+ * Data accepted by writers: Arrow tables or batches (of any type convertible exactly to the table's,
+ * see the arrow area's value codec), or plain objects, one per row, keyed by column name.
+ */
 export type WriteInput =
   | Table
   | RecordBatch
+  | readonly Record<string, unknown>[]
   | Iterable<Table | RecordBatch>
   | AsyncIterable<Table | RecordBatch>;
 
 /** Options of {@link LakeSoulTable.write}. */
 export interface WriteOptions {
-  /** 'append' for any table; 'upsert' (PK tables): MergeCommit. Default: upsert for PK tables, else append. */
-  mode?: 'append' | 'upsert';
+  /**
+   * 'append' for any table; 'upsert' (PK tables): MergeCommit; 'overwrite': replace the table's rows
+   * (or the partitions chosen by `replacePartitions` / `replaceWhere`) with the data, in one
+   * UpdateCommit that deletes every current file of those partitions and adds the new ones. Default:
+   * upsert for PK tables, else append.
+   */
+  mode?: 'append' | 'upsert' | 'overwrite';
+  /**
+   * With `mode: 'overwrite'`: only these range partitions are replaced (partition_desc strings or
+   * range values, as in scans); every written row must belong to one of them.
+   */
+  replacePartitions?: string[] | Record<string, string | number | null>;
+  /**
+   * With `mode: 'overwrite'`: only the partitions whose range values satisfy this filter (on range
+   * columns only) are replaced; every written row must satisfy it.
+   */
+  replaceWhere?: Filter;
   /** Roll to a new Parquet file past this many bytes of encoded data (default 128 MiB). */
   targetFileSize?: number;
   signal?: AbortSignal;

@@ -16,12 +16,19 @@ import {
 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { decodeDictionary, gatherData } from './take-rows.js';
+import { codecConverts, convertData } from './value-codec.js';
 
 /** Where the data comes from, for error messages. */
 export interface CastContext {
   column: string;
   file?: string;
   table?: string;
+  /**
+   * Also convert through the exact value codec when no direct conversion exists (float -> int when
+   * integral, text -> temporal/decimal, numbers -> decimal, ...): the writer's input path. Readers
+   * leave it off, so a file of an unexpected type fails instead of being reinterpreted.
+   */
+  convertValues?: boolean;
 }
 
 function where(ctx: CastContext): string {
@@ -299,7 +306,25 @@ export function castData(data: Data, target: DataType, ctx: CastContext): Data {
   const from = data.type;
   if (from.typeId === Type.Dictionary) return castData(decodeDictionary(data), target, ctx);
   if (from.typeId === Type.Null) return gatherData(target, [], null, new Int32Array(data.length).fill(-1));
-  const cannot = () => mismatch(ctx, `cannot convert ${from} to ${target}`);
+  if (ctx.convertValues) {
+    try {
+      return castDirect(data, target, ctx);
+    } catch (e) {
+      if (!(e instanceof CannotCast) || !codecConverts(data.type, target)) throw e;
+      return convertData(data, target, ctx);
+    }
+  }
+  return castDirect(data, target, ctx);
+}
+
+/** No direct conversion exists between the two types. */
+class CannotCast extends LakeSoulError {}
+
+function castDirect(data: Data, target: DataType, ctx: CastContext): Data {
+  const from = data.type;
+  const cannot = () => new CannotCast('SchemaMismatch', `${where(ctx)}: cannot convert ${from} to ${target}`, {
+    context: { column: ctx.column, file: ctx.file, table: ctx.table },
+  });
   switch (target.typeId) {
     case Type.Int:
       if (from.typeId === Type.Int) return castInt(data, from as Int, target as Int, ctx);

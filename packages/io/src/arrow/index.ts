@@ -23,3 +23,37 @@ export {
 } from './pk-compare.js';
 export { castData, sameType, type CastContext } from './cast-data.js';
 export { validateAgainstSchema, type ValidateOptions } from './schema-validate.js';
+export {
+  encodeColumn,
+  recordsToBatch,
+  plainValueAt,
+  plainValues,
+  convertData,
+  codecConverts,
+  jsonSafe,
+  plainText,
+  parseJsonExact,
+  inferSchema,
+  ExactNumber,
+  ValueConversionError,
+  type ValueContext,
+  type RecordsToBatchOptions,
+  type InferSchemaOptions,
+} from './value-codec.js';
+export { DecimalParseError, decimalToString, formatScaled, parseDecimal, writeDecimalWords } from './decimal-codec.js';
+export {
+  FRACTION_DIGITS,
+  TemporalParseError,
+  UNITS_PER_SECOND,
+  ZoneOffsets,
+  civilFromDays,
+  daysFromCivil,
+  formatDate,
+  formatTime,
+  formatTimestamp,
+  parseDateDays,
+  parseTime,
+  parseTimestamp,
+  resolveZone,
+  type Zone,
+} from './temporal-codec.js';

@@ -73,7 +73,7 @@ export function validateAgainstSchema(batch: RecordBatch, tableSchema: Schema, o
       }
       continue;
     }
-    const data = castData(cols[k], field.type, { column: field.name, table });
+    const data = castData(cols[k], field.type, { column: field.name, table, convertValues: true });
     if ((pks.has(field.name) || !field.nullable) && data.nullCount > 0) {
       let row = 0;
       const bm = data.nullBitmap!;

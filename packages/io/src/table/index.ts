@@ -5,9 +5,10 @@ export type {
   LakehouseCreateTableOptions,
   DropTableOptions,
   CatalogOpenOptions,
+  TableSource,
 } from './lakehouse.js';
 export { LakeSoulTable } from './lakesoul-table.js';
-export type { DeleteOptions, DeleteResult } from './lakesoul-table.js';
+export type { DeleteOptions, DeleteResult, UpdateResult } from './lakesoul-table.js';
 export { TableScanPlan, scanPlanFromJSON, rebatch, DEFAULT_BATCH_SIZE } from './scan-plan.js';
 export type { SplitReadOptions } from './scan-plan.js';
 export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES } from './table-writer.js';

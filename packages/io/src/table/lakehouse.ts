@@ -2,11 +2,12 @@
  * Entry point of the table API: a catalog plus a store registry plus a warehouse root for new tables.
  */
 import { resolve as resolvePath } from 'node:path';
-import type { Schema } from 'apache-arrow';
+import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
 import { Catalog, LakeSoulError, pathWithin, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
+import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
 import { ownedFileFilter } from './table-maintenance.js';
 
@@ -45,7 +46,12 @@ export interface LakehouseCreateTableOptions {
   signal?: AbortSignal;
   /** Columns holding file references (stored as the `lakesoul_blob_columns` property). */
   blobColumns?: string[];
+  /** When the schema is inferred from plain objects: the type of integral numbers (default int64). */
+  integers?: 'int64' | 'int32';
 }
+
+/** What a table can be created from: a schema, or data whose schema is inferred. */
+export type TableSource = Schema | Table | RecordBatch | readonly Record<string, unknown>[];
 
 /** Options of {@link Lakehouse.dropTable}. */
 export interface DropTableOptions {
@@ -76,8 +82,53 @@ export class Lakehouse {
     return new Lakehouse(catalog, stores, warehouse, owns);
   }
 
-  /** Creates a table (its catalog entry, and its namespace when missing; no files are written). */
-  async createTable(name: string, schema: Schema, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
+  /**
+   * Creates a table (its catalog entry, and its namespace when missing). From a Schema no files are
+   * written. From data (an Arrow Table/RecordBatch, or an array of plain objects) the schema is
+   * inferred (Arrow: its types, dictionaries decoded; objects: see the arrow area's `inferSchema`,
+   * integers int64 unless `integers: 'int32'`), primary-key columns become non-nullable and all others
+   * nullable, and the data
+   * is written as the first commit. With `ifNotExists` an existing table is returned as it is (its
+   * schema is not compared and the data is NOT written).
+   */
+  async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
+    const fromData = !(source instanceof Schema);
+    if (fromData && options.ifNotExists) {
+      const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
+      if (existing) return existing;
+    }
+    const schema = fromData ? schemaOfData(name, source, options) : source;
+    const table = await this.createFromSchema(name, schema, options);
+    if (fromData) await table.write(source as Table | RecordBatch | Record<string, unknown>[], { signal: options.signal });
+    return table;
+  }
+
+  /**
+   * Opens the table when it exists, else creates it from `source` (see {@link createTable}; data is
+   * written only when the table is created).
+   */
+  async openOrCreate(name: string, source: TableSource, options: Omit<LakehouseCreateTableOptions, 'ifNotExists'> = {}): Promise<LakeSoulTable> {
+    const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
+    if (existing) return existing;
+    try {
+      return await this.createTable(name, source, options);
+    } catch (e) {
+      // Created concurrently: open it.
+      if (LakeSoulError.is(e, 'AlreadyExists')) return this.table(name, options.namespace ?? 'default', { signal: options.signal });
+      throw e;
+    }
+  }
+
+  private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<LakeSoulTable | null> {
+    try {
+      return await this.table(name, namespace, { signal });
+    } catch (e) {
+      if (LakeSoulError.is(e, 'NotFound')) return null;
+      throw e;
+    }
+  }
+
+  private async createFromSchema(name: string, schema: Schema, options: LakehouseCreateTableOptions): Promise<LakeSoulTable> {
     const namespace = options.namespace ?? 'default';
     // Before the names become path segments: `/` or `..` would make the path another directory.
     validateNamespaceName(namespace);
@@ -180,4 +231,33 @@ export class Lakehouse {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The schema of data a table is created from (see {@link Lakehouse.createTable}). */
+function schemaOfData(name: string, source: Exclude<TableSource, Schema>, options: LakehouseCreateTableOptions): Schema {
+  const pks = options.primaryKeys ?? [];
+  let schema: Schema;
+  if (source instanceof Table || source instanceof RecordBatch) {
+    schema = new Schema(
+      source.schema.fields.map((f) => {
+        const type = DataType.isDictionary(f.type) ? (f.type as Dictionary).dictionary : f.type;
+        return new Field(f.name, type, f.nullable, f.metadata);
+      }),
+      source.schema.metadata,
+    );
+  } else if (Array.isArray(source)) {
+    if (source.length === 0) {
+      throw new LakeSoulError('InvalidArgument', `cannot infer the schema of table '${name}' from no rows: give a Schema`, { context: { table: name } });
+    }
+    schema = inferSchema(source, { integers: options.integers, table: name });
+  } else {
+    throw new LakeSoulError('InvalidArgument', `table '${name}': createTable takes a Schema, an Arrow Table or RecordBatch, or an array of objects`, { context: { table: name } });
+  }
+  for (const k of pks) {
+    if (!schema.fields.some((f) => f.name === k)) {
+      throw new LakeSoulError('InvalidArgument', `primary-key column '${k}' is not in the data of table '${name}'`, { context: { table: name, column: k } });
+    }
+  }
+  // Primary keys are non-null; every other column nullable, whatever the source said (later writes may hold nulls).
+  return new Schema(schema.fields.map((f) => f.clone({ nullable: !pks.includes(f.name) })), schema.metadata);
 }

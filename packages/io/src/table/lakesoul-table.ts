@@ -2,7 +2,7 @@
  * One LakeSoul table: writes, scans, deletes, compaction, cleanup and history, bound to a catalog and a
  * store registry (see {@link Lakehouse}).
  */
-import { DataType, RecordBatch, Schema, Table, vectorFromArray, type Int, type Vector } from 'apache-arrow';
+import { RecordBatch, Schema, Table, vectorFromArray, type Data, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
   encodePartitionDesc,
@@ -16,7 +16,7 @@ import {
 } from '@lakesoul-ts/meta';
 import type { Filter, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
-import { concatBatches, projectBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
 import { writeTable, type TableWriteOptions } from './table-writer.js';
@@ -39,6 +39,12 @@ import { rangeValueText } from './partition-values.js';
 /** Options of delete operations. */
 export interface DeleteOptions {
   signal?: AbortSignal;
+}
+
+/** Result of {@link LakeSoulTable.update}: the commit and how many rows it changed. */
+export interface UpdateResult extends CommitResult {
+  /** Rows the predicate selected (each rewritten with the new values). */
+  rows: number;
 }
 
 /** Result of a delete: the commit and how many rows it removed (when known). */
@@ -170,20 +176,14 @@ export class LakeSoulTable {
       for (const k of info.primaryKeys) {
         if (!present.has(k)) throw new LakeSoulError('InvalidArgument', `delete keys of table '${info.name}' lack primary-key column '${k}'`, { context: { table: info.name, column: k } });
       }
-      const vectors: Record<string, Vector> = {};
-      for (const f of fields) {
-        vectors[f.name] = vectorFromArray(
-          keys.map((r, i) => {
-            const v = r[f.name] ?? null;
-            if ((v === null || v === undefined) && info.primaryKeys.includes(f.name)) {
-              throw new LakeSoulError('InvalidArgument', `delete key ${i} of table '${info.name}' has a null primary-key value in '${f.name}'`, { context: { table: info.name, column: f.name, row: i } });
-            }
-            return typeof v === 'number' && DataType.isInt(f.type) && (f.type as Int).bitWidth === 64 ? BigInt(v) : v;
-          }) as never,
-          f.type,
-        );
+      // The value codec: JS numbers, strings and Dates convert exactly to the key columns' types.
+      const keySchema = new Schema(fields.map((f) => (info.rangePartitions.includes(f.name) ? f.clone({ nullable: true }) : f)));
+      try {
+        batch = recordsToBatch(keys, keySchema, { table: info.name, strict: false });
+      } catch (e) {
+        if (LakeSoulError.is(e)) e.message = `delete keys: ${e.message}`;
+        throw e;
       }
-      batch = new Table(vectors).batches[0];
     }
     // Conform to the table's types (the bucket hash depends on them); range values may be null
     // (= the key matches in every partition).
@@ -271,6 +271,61 @@ export class LakeSoulTable {
       },
     }, options.signal);
     return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rowsRemoved };
+  }
+
+  /**
+   * Sets columns to literal values in every row matching `where` (null: every row), evaluated on
+   * merged rows, with one UpdateCommit rewriting the affected files (PK tables: buckets) of the
+   * affected partitions. Values convert exactly to the column types (the value codec). Primary-key,
+   * range-partition and CDC columns cannot be set (they decide where a row lives).
+   * @throws LakeSoulError InvalidArgument naming the column; Conflict when another update,
+   *   compaction or delete committed to a partition meanwhile (nothing is committed).
+   */
+  async update(where: Filter | null, set: Record<string, unknown>, options: DeleteOptions = {}): Promise<UpdateResult> {
+    const info = this.info;
+    const names = Object.keys(set);
+    if (names.length === 0) throw new LakeSoulError('InvalidArgument', `update of table '${info.name}': nothing to set`, { context: { table: info.name } });
+    const literals = new Map<number, Data>();
+    for (const c of names) {
+      const idx = info.schema.fields.findIndex((f) => f.name === c);
+      if (idx < 0) {
+        throw new LakeSoulError('SchemaMismatch', `update of table '${info.name}': column '${c}' is not in the schema`, { code: 'UNKNOWN_COLUMN', context: { table: info.name, column: c } });
+      }
+      const why = info.primaryKeys.includes(c) ? 'a primary-key column' : info.rangePartitions.includes(c) ? 'a range-partition column' : c === info.cdcColumn ? 'the CDC column' : null;
+      if (why) throw new LakeSoulError('InvalidArgument', `update of table '${info.name}': column '${c}' is ${why} and cannot be updated (delete and write the rows instead)`, { context: { table: info.name, column: c } });
+      const f = info.schema.fields[idx];
+      const v = set[c];
+      if ((v === null || v === undefined) && !f.nullable) {
+        throw new LakeSoulError('InvalidArgument', `update of table '${info.name}': column '${c}' is not nullable`, { context: { table: info.name, column: c } });
+      }
+      literals.set(idx, encodeColumn([v ?? null], f.type, { column: c, table: info.name }));
+    }
+    const expr = where === null ? null : normalizeFilter(where, info.schema);
+    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
+    const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
+      always: false,
+      update: (b) => {
+        const hit = expr === null ? null : evaluateFilter(expr, b);
+        let changed = 0;
+        const src = new Uint8Array(b.numRows);
+        const rows = new Int32Array(b.numRows);
+        for (let i = 0; i < b.numRows; i++) {
+          if (hit === null || hit[i] === 1) {
+            src[i] = 1;
+            changed++;
+          } else rows[i] = i;
+        }
+        if (changed === 0) return { batch: b, changed };
+        const children = b.schema.fields.map((f, k) => {
+          const col = b.data.children[k] as Data;
+          const tableIdx = info.schema.fields.findIndex((x) => x.name === f.name);
+          const lit = literals.get(tableIdx);
+          return lit ? gatherData(f.type, [col, lit], src, rows) : col;
+        });
+        return { batch: makeBatch(b.schema, children, b.numRows), changed };
+      },
+    }, options.signal);
+    return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rowsChanged };
   }
 
   /** Drops whole partitions (DeleteCommit per partition). */

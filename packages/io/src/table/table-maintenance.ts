@@ -27,7 +27,12 @@ export interface RewritePolicy {
   units?(p: PartitionSnapshot, splits: Split[]): { split: Split; rewrite: boolean }[];
   /** Rows of a unit to keep (default: all). Called per merged batch (range columns included). */
   keep?(batch: RecordBatch, split: Split): RecordBatch;
-  /** Rewrite a unit even when keep() removed nothing (compaction). */
+  /**
+   * Rows of a unit rewritten in place (update): the new batch (same rows, same order) and how many
+   * rows it changed. Applied after keep().
+   */
+  update?(batch: RecordBatch, split: Split): { batch: RecordBatch; changed: number };
+  /** Rewrite a unit even when keep() removed nothing and update() changed nothing (compaction). */
   always: boolean;
 }
 
@@ -39,6 +44,8 @@ export interface RewriteResult extends CommitResult {
   removed: string[];
   /** Rows removed by keep(). */
   rowsRemoved: number;
+  /** Rows changed by update(). */
+  rowsChanged: number;
 }
 
 /**
@@ -60,6 +67,7 @@ export async function rewritePartitions(
   const added: string[] = [];
   const removedBy = new Map<string, string[]>();
   let rowsRemoved = 0;
+  let rowsChanged = 0;
   try {
     for (const p of snapshot) {
       checkAborted(signal, `rewrite of ${info.name}`);
@@ -73,14 +81,21 @@ export async function rewritePartitions(
         const kept: RecordBatch[] = [];
         let before = 0;
         let after = 0;
+        let changed = 0;
         for await (const b of plan.readSplit(u.split, { signal })) {
           before += b.numRows;
-          const k = policy.keep ? policy.keep(b, u.split) : b;
+          let k = policy.keep ? policy.keep(b, u.split) : b;
+          if (policy.update && k.numRows > 0) {
+            const r = policy.update(k, u.split);
+            k = r.batch;
+            changed += r.changed;
+          }
           after += k.numRows;
           if (k.numRows > 0) kept.push(projectBatch(k, fileCols));
         }
-        if (!policy.always && before === after) continue;
+        if (!policy.always && before === after && changed === 0) continue;
         rowsRemoved += before - after;
+        rowsChanged += changed;
         for (const f of u.split.files) replaced.add(f.path);
         if (after > 0) {
           const f = await sink.write(concatBatches(kept), p.partitionDesc, u.split.bucket ?? (info.primaryKeys.length > 0 ? 0 : null), fileCols);
@@ -104,7 +119,7 @@ export async function rewritePartitions(
     await sink.discard();
     throw e;
   }
-  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added: [], removed: [], rowsRemoved: 0 };
+  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added: [], removed: [], rowsRemoved: 0, rowsChanged: 0 };
   const result = await commitFiles(ctx, sink, op, partitions, signal);
   // A CompactionCommit drops partitions updated or compacted concurrently: their new files were
   // never committed; remove them now rather than leaving orphans for cleanup().
@@ -116,6 +131,7 @@ export async function rewritePartitions(
     added: added.filter((f) => !dropped.has(f)),
     removed: [...removedBy].filter(([desc]) => result.versions.has(desc)).flatMap(([, files]) => files),
     rowsRemoved,
+    rowsChanged,
   };
 }
 

@@ -7,10 +7,11 @@
  * (best effort) and commits nothing.
  */
 import { Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type DataType, type Vector } from 'apache-arrow';
-import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
-import { encodePartitionDesc } from '@lakesoul-ts/meta';
+import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import { decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
+import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
-import { concatBatches, projectBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import {
@@ -21,7 +22,7 @@ import {
   writeUri,
   type TableContext,
 } from './table-context.js';
-import { rangeValueText } from './partition-values.js';
+import { constantColumn, rangeValueText } from './partition-values.js';
 
 /** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -57,8 +58,17 @@ function isTableOrBatch(x: unknown): x is Table | RecordBatch {
   return x instanceof Table || x instanceof RecordBatch;
 }
 
-/** Normalizes every accepted input shape to a stream of record batches. */
-export async function* inputBatches(input: WriteInput): AsyncGenerator<RecordBatch> {
+function isRecordArray(x: unknown): x is readonly Record<string, unknown>[] {
+  return Array.isArray(x) && x.length > 0 && !x.some(isTableOrBatch);
+}
+
+/**
+ * Normalizes every accepted input shape to a stream of record batches. Plain objects (an array of
+ * them, one per row) are encoded exactly to the types of `schema` (the value codec; a key not in the
+ * schema is UNKNOWN_COLUMN, a value that does not convert exactly VALUE_NOT_CONVERTIBLE, both naming
+ * the row and column); columns no object has are left out (a partial-column write).
+ */
+export async function* inputBatches(input: WriteInput, schema?: Schema, table?: string): AsyncGenerator<RecordBatch> {
   const one = function* (x: Table | RecordBatch): Generator<RecordBatch> {
     if (x instanceof RecordBatch) {
       if (x.numRows > 0) yield x;
@@ -68,21 +78,32 @@ export async function* inputBatches(input: WriteInput): AsyncGenerator<RecordBat
     yield* one(input);
     return;
   }
+  if (isRecordArray(input)) {
+    if (!schema) throw new LakeSoulError('InvalidArgument', 'writing plain objects needs the table schema');
+    yield recordsToBatch(input, schema, { table, omitMissing: true });
+    return;
+  }
+  const notArrow = () =>
+    new LakeSoulError('InvalidArgument', `write input items${table ? ` for table '${table}'` : ''} must be Arrow Tables or RecordBatches (or write one array of plain objects)`, {
+      context: { table },
+    });
   if (input && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
     for await (const x of input as AsyncIterable<Table | RecordBatch>) {
-      if (!isTableOrBatch(x)) throw new LakeSoulError('InvalidArgument', 'write input items must be Arrow Tables or RecordBatches');
+      if (!isTableOrBatch(x)) throw notArrow();
       yield* one(x);
     }
     return;
   }
   if (input && typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const x of input as Iterable<Table | RecordBatch>) {
-      if (!isTableOrBatch(x)) throw new LakeSoulError('InvalidArgument', 'write input items must be Arrow Tables or RecordBatches');
+      if (!isTableOrBatch(x)) throw notArrow();
       yield* one(x);
     }
     return;
   }
-  throw new LakeSoulError('InvalidArgument', 'write input must be an Arrow Table, a RecordBatch, or an (async) iterable of them');
+  throw new LakeSoulError('InvalidArgument', 'write input must be an Arrow Table, a RecordBatch, an array of plain objects, or an (async) iterable of Tables/RecordBatches', {
+    context: { table },
+  });
 }
 
 /**
@@ -356,6 +377,13 @@ export async function writeTable(
       context: { table: info.name },
     });
   }
+  if (mode !== 'overwrite' && (options.replacePartitions !== undefined || options.replaceWhere !== undefined)) {
+    throw new LakeSoulError('InvalidArgument', `write to table '${info.name}': replacePartitions and replaceWhere need mode 'overwrite'`, {
+      context: { table: info.name },
+    });
+  }
+  // Overwrite: the partitions to replace, as read now (their versions are the commit's readVersion).
+  const replace = mode === 'overwrite' ? await overwriteTarget(ctx, options) : null;
   const target = options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const sink = new FileSink(ctx, signal, options.rowGroupSize);
@@ -375,7 +403,7 @@ export async function writeTable(
   };
 
   try {
-    for await (const raw of inputBatches(input)) {
+    for await (const raw of inputBatches(input, info.schema, info.name)) {
       checkAborted(signal, `write to ${info.name}`);
       const cols = checkColumns(ctx, raw, internal.allowMissingColumns === true);
       if (inputCols === undefined) inputCols = cols;
@@ -388,6 +416,16 @@ export async function writeTable(
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
       fileCols ??= dataCols;
       const { descs, perRow } = partitionDescsOf(ctx, batch);
+      if (replace) {
+        for (const d of descs) {
+          if (!replace.selects(d)) {
+            throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': rows of partition '${d}' are outside the partitions being replaced`, {
+              code: 'OUTSIDE_OVERWRITE',
+              context: { table: info.name, partition: d },
+            });
+          }
+        }
+      }
       const data = info.rangePartitions.length > 0 ? projectBatch(batch, dataCols) : batch;
       const buckets = isPk ? computeBuckets(batch, info.primaryKeys, info.hashBucketNum) : null;
       // Row indices per (partition, bucket), in arrival order (a counting sort on the group id).
@@ -442,14 +480,102 @@ export async function writeTable(
     await sink.discard();
     throw e;
   }
-  if (sink.files.length === 0) {
-    return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+  let result: CommitResult;
+  if (replace) {
+    // One UpdateCommit: per replaced or written partition, the new files plus a 'del' of every
+    // file it had when read (the catalog forms [new] ++ (current - read)).
+    const extra = new Map<string, DataFileOp[]>();
+    const readVersions = new Map<string, number>();
+    for (const p of replace.partitions) {
+      if (p.files.length === 0 && !sink.files.some((f) => f.partitionDesc === p.partitionDesc)) continue;
+      extra.set(p.partitionDesc, p.files.map((f) => ({ path: f.path, op: 'del', size: f.size, existCols: [...f.existCols] })));
+      readVersions.set(p.partitionDesc, p.version);
+    }
+    const commits = partitionCommits(sink.files, extra, readVersions).map((c) => ({
+      ...c,
+      files: [...c.files.filter((f) => f.op === 'add'), ...c.files.filter((f) => f.op === 'del')],
+    }));
+    if (commits.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+    result = await commitFiles(ctx, sink, 'UpdateCommit', commits, signal);
+  } else {
+    if (sink.files.length === 0) {
+      return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+    }
+    const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
+    result = await commitFiles(ctx, sink, op, partitionCommits(sink.files), signal);
   }
-  const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
-  const result = await commitFiles(ctx, sink, op, partitionCommits(sink.files), signal);
   return {
     ...result,
     files: sink.files.map((f) => ({ path: f.path, size: f.size, rows: f.rows, partitionDesc: f.partitionDesc, bucket: f.bucket })),
     rows,
   };
+}
+
+/** What an overwrite replaces: the selected partitions as read, and the test for written rows. */
+interface OverwriteTarget {
+  partitions: PartitionSnapshot[];
+  selects(partitionDesc: string): boolean;
+}
+
+/**
+ * The partitions an overwrite replaces: every partition of the table, or those chosen by
+ * `replacePartitions` (descs or range values) or `replaceWhere` (a filter on range columns,
+ * evaluated on each partition's range values).
+ */
+async function overwriteTarget(ctx: TableContext, options: TableWriteOptions): Promise<OverwriteTarget> {
+  const info = ctx.info;
+  if (options.replacePartitions !== undefined && options.replaceWhere !== undefined) {
+    throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': give replacePartitions or replaceWhere, not both`, { context: { table: info.name } });
+  }
+  let selects: (desc: string) => boolean = () => true;
+  const sel = options.replacePartitions;
+  if (sel !== undefined) {
+    if (info.rangePartitions.length === 0) {
+      throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': the table has no range partitions to choose from`, { context: { table: info.name } });
+    }
+    if (Array.isArray(sel)) {
+      const set = new Set(sel);
+      selects = (d) => set.has(d);
+    } else {
+      const want = Object.entries(sel).map(([c, v]) => {
+        if (!info.rangePartitions.includes(c)) {
+          throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': '${c}' is not a range partition column (${info.rangePartitions.join(', ')})`, {
+            context: { table: info.name, column: c },
+          });
+        }
+        return [c, encodePartitionValue(c, v)] as const;
+      });
+      selects = (d) => {
+        const got = new Map(d.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+        return want.every(([c, v]) => got.get(c) === v);
+      };
+    }
+  } else if (options.replaceWhere !== undefined) {
+    const expr = normalizeFilter(options.replaceWhere, info.schema);
+    for (const c of filterColumns(expr)) {
+      if (!info.rangePartitions.includes(c)) {
+        throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replaceWhere may use range partition columns only (${info.rangePartitions.join(', ') || 'none'}), not '${c}'`, {
+          code: 'NOT_A_RANGE_COLUMN',
+          context: { table: info.name, column: c },
+        });
+      }
+    }
+    const memo = new Map<string, boolean>();
+    selects = (d) => {
+      let hit = memo.get(d);
+      if (hit === undefined) {
+        const values = new Map(decodePartitionDesc(d));
+        const vectors: Record<string, Vector> = {};
+        for (const c of info.rangePartitions) {
+          const f = info.schema.fields.find((x) => x.name === c)!;
+          vectors[c] = constantColumn(f.type, values.get(c) ?? null, 1, c);
+        }
+        hit = evaluateFilter(expr, new Table(vectors).batches[0])[0] === 1;
+        memo.set(d, hit);
+      }
+      return hit;
+    };
+  }
+  const snapshot = await ctx.catalog.getSnapshot(info.tableId, { signal: options.signal });
+  return { partitions: snapshot.filter((p) => selects(p.partitionDesc)), selects };
 }
