@@ -433,6 +433,7 @@ Examples:
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new LakeSoulError('InvalidArgument', `--port must be 0..65535 (got ${o.port})`);
       const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
       const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
+      if (!tokens?.length && !/^(127\.|localhost$|::1$|\[::1\]$)/.test(o.host)) note(`warning: the UI listens on ${o.host} without a token: anyone who can reach it reads every table (add --token)`);
       out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
       // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.
       const sig = await new Promise<NodeJS.Signals>((res) => {

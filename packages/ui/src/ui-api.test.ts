@@ -94,6 +94,21 @@ describe('blobs', () => {
     expect(full.fileName).toBe('packed.bin');
   });
 
+  it('one page mixes an image, a malformed reference, a missing object and a refused one, each shown for what it is', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('path', new Utf8(), true)]);
+    const t = await lake.createTable('mixed', schema, { primaryKeys: ['id'], hashBucketNum: 1, blobColumns: ['path'] });
+    const { store, key } = lake.stores.resolve(joinUri(t.info.path, 'ok.png'));
+    await store.put(key, new Uint8Array(await drawPng(2, 3, 16)));
+    const paths = ['ok.png', 'ok.png#bytes=9-1', 'gone.png', '../../../escape.png', null];
+    await t.write(new Table({ id: vectorFromArray([1n, 2n, 3n, 4n, 5n], new Int64()), path: vectorFromArray(paths, new Utf8()) }));
+    const page = await api.rows({ namespace: 'default', table: 'mixed' }, 0, 10);
+    expect(page.rows.map((r) => r[1])).toEqual(paths);
+    const kinds = page.previews.path!.map((p) => ('code' in p ? `${p.kind}:${p.code}` : p.kind));
+    expect(kinds[0]).toBe('image');
+    expect(kinds[1]).toMatch(/^error:/);
+    expect(kinds.slice(2)).toEqual(['missing', 'refused:BLOB_OUTSIDE_ROOTS', 'missing']);
+  });
+
   it('an image beyond the decode limit gets no thumbnail, only its type and size', async () => {
     const side = Math.ceil(Math.sqrt(MAX_DECODE_PIXELS)) + 16;
     const huge = await sharp({ create: { width: side, height: side, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer();

@@ -301,21 +301,21 @@ export class UiApi {
           }
         }
       }
-      const out: BlobPreview[] = [];
-      for (const r of refs) out.push(typeof r === 'string' ? await this.previewOfResult(bytes.get(r)) : { kind: 'missing' });
-      return out;
+      // One preview per distinct reference, made concurrently (sharp works on libuv's thread pool).
+      const made = new Map(await Promise.all(distinct.map(async (r) => [r, await this.previewOfResult(bytes.get(r))] as const)));
+      return refs.map((r): BlobPreview => (typeof r === 'string' ? made.get(r)! : { kind: 'missing' }));
     }
     try {
       const got = await this.blobsByPosition(t, view, column, offset, refs.length, signal);
       return Promise.all(got.map((g) => this.previewOfResult(g)));
     } catch (e) {
       if (!(e instanceof LakeSoulError) || e.kind === 'Aborted') throw e;
-      return refs.map(() => ({ kind: 'refused', code: e.code, message: e.message }) as BlobPreview);
+      return refs.map((): BlobPreview => ({ kind: e.kind === 'PermissionDenied' ? 'refused' : 'error', code: e.code, message: e.message }));
     }
   }
 
   private async previewOfResult(v: Uint8Array | null | LakeSoulError | undefined): Promise<BlobPreview> {
-    if (v instanceof LakeSoulError) return { kind: 'refused', code: v.code, message: v.message };
+    if (v instanceof LakeSoulError) return { kind: v.kind === 'PermissionDenied' ? 'refused' : 'error', code: v.code, message: v.message };
     if (v === null || v === undefined) return { kind: 'missing' };
     return previewOf(v);
   }

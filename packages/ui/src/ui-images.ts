@@ -55,7 +55,10 @@ export type BlobPreview =
   | { kind: 'image'; type: string; size: number; width: number; height: number; thumbnail: string }
   | { kind: 'file'; type: string; size: number; note?: string }
   | { kind: 'missing' }
-  | { kind: 'refused'; code: string; message: string };
+  /** The reference lies outside the blob roots (the scan refused it). */
+  | { kind: 'refused'; code: string; message: string }
+  /** Reading it failed otherwise (a bad reference, a store error). */
+  | { kind: 'error'; code: string; message: string };
 
 function decoder(bytes: Uint8Array): sharp.Sharp {
   return sharp(bytes, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'error' });

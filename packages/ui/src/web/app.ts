@@ -12,7 +12,7 @@ type Preview =
   | { kind: 'image'; type: string; size: number; width: number; height: number; thumbnail: string }
   | { kind: 'file'; type: string; size: number; note?: string }
   | { kind: 'missing' }
-  | { kind: 'refused'; code: string; message: string };
+  | { kind: 'refused' | 'error'; code: string; message: string };
 interface ApiError { kind: string; code: string; message: string }
 interface CommitEntry { timestamp: number; partitions: Array<{ partition: string; version: number; op: string }> }
 interface PartitionEntry { partition: string; version: number; op: string; timestamp: number; commits: number }
@@ -237,7 +237,8 @@ function previewCell(p: Preview | undefined, onOpen: (() => void) | null): Child
     case 'missing':
       return h('span', { class: 'muted' }, 'missing');
     case 'refused':
-      return h('span', { class: 'refused', title: p.message }, `refused (${p.code})`);
+    case 'error':
+      return h('span', { class: 'refused', title: p.message }, `${p.kind} (${p.code})`);
   }
 }
 
@@ -316,8 +317,8 @@ async function rowView(route: Route): Promise<void> {
     } else if (p?.kind === 'file') {
       box.appendChild(h('div', null, `${p.type}, ${bytes(p.size)}`, p.note ? h('span', { class: 'muted' }, ` (${p.note})`) : null, ' ',
         h('button', { type: 'button', class: 'download', onclick: () => void download(route, index, c.name) }, 'download')));
-    } else if (p?.kind === 'refused') {
-      box.appendChild(h('div', { class: 'error refused', role: 'alert' }, h('strong', null, `Refused (${p.code})`), ': ', p.message));
+    } else if (p?.kind === 'refused' || p?.kind === 'error') {
+      box.appendChild(h('div', { class: 'error refused', role: 'alert' }, h('strong', null, `${p.kind === 'refused' ? 'Refused' : 'Error'} (${p.code})`), ': ', p.message));
     } else {
       box.appendChild(h('div', { class: 'muted' }, 'missing'));
     }
