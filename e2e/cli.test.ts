@@ -185,6 +185,19 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(mismatch.code).toBe(4);
     expect(mismatch.err).toMatch(/column 'color' not in the table schema/);
 
+    // issue 12 §8: a corrupt Parquet footer names the file, not '<bytes>'
+    const corrupt = join(dir, 'corrupt.parquet');
+    const cb = new Uint8Array(42);
+    cb.set([0x50, 0x41, 0x52, 0x31]);
+    cb.fill(0xff, 4, 34);
+    new DataView(cb.buffer).setUint32(34, 10, true);
+    cb.set([0x50, 0x41, 0x52, 0x31], 38);
+    writeFileSync(corrupt, cb);
+    const corrupted = await cli([...g, 'import', name, corrupt]);
+    expect(corrupted.code).not.toBe(0);
+    expect(corrupted.err).toContain(`corrupt Parquet footer in '${corrupt}'`);
+    expect(corrupted.err).not.toContain('<bytes>');
+
     const missing = await cli([...g, 'import', name, join(dir, 'nope.csv')]);
     expect(missing.code).toBe(3);
     expect(missing.err).toMatch(/nope\.csv/);

@@ -76,6 +76,21 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     expect(await ids(victim)).toEqual([1, 2]);
   });
 
+  it('refuses partition values equal to the null / empty-string markers, committing nothing (§8)', async () => {
+    const ps = new Schema([new Field('id', new Int64(), false), new Field('region', new Utf8(), false)]);
+    const t = await env.lh.createTable(`markers_${storage}`, ps, { rangePartitions: ['region'] });
+    for (const marker of ['__L@KE$OUL_NULL__', '__L@KE$OUL_EMPTY_STRING__']) {
+      const batch = new Table({ id: vectorFromArray([1n, 2n], new Int64()), region: vectorFromArray(['eu', marker], new Utf8()) });
+      const e = await refused(t.write(batch), 'InvalidArgument', 'INVALID_PARTITION_VALUE');
+      expect(e.message).toContain("'region'");
+      expect(e.message).toContain(marker);
+      expect(e.context.table).toBe(t.info.name);
+    }
+    expect(await t.history()).toEqual([]);
+    await t.write(new Table({ id: vectorFromArray([3n], new Int64()), region: vectorFromArray([''], new Utf8()) }));
+    expect(rowsOf(await t.toArrow())).toEqual([{ id: 3, region: '' }]);
+  });
+
   it('cleanup and purge keep files under another table path or named by another table', async () => {
     const outer = await env.lh.createTable('outer_t', schema);
     await outer.write(rows([1, 2]));

@@ -48,7 +48,7 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
   if (format === 'parquet') {
     const bytes = new Uint8Array(await readFile(file));
     let table: Table;
-    try { table = await decodeParquet(bytes); } catch (e) {
+    try { table = await decodeParquet(bytes, { file }); } catch (e) {
       if (e instanceof LakeSoulError) throw e;
       throw new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
     }
@@ -125,7 +125,7 @@ function checkColumns(file: string, present: string[], schema: Schema): void {
 /** Infer a schema from the first rows of a file (CSV/JSONL) or its Parquet schema. */
 export async function inferFileSchema(file: string, format: InputFormat, sampleRows = 1000, delimiter?: string): Promise<Schema> {
   await ensureFile(file);
-  if (format === 'parquet') return (await decodeParquet(new Uint8Array(await readFile(file)))).schema;
+  if (format === 'parquet') return (await decodeParquet(new Uint8Array(await readFile(file)), { file })).schema;
   if (format === 'csv') {
     let header: string[] | null = null;
     const rows: unknown[][] = [];

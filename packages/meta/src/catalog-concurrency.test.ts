@@ -19,6 +19,7 @@ import type { TableInfo } from './types.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, '..');
 const worker = join(here, 'testing', 'commit-worker.mjs');
+const openWorker = join(here, 'testing', 'open-worker.mjs');
 
 function testUrl(): string {
   const url = process.env.LAKESOUL_TEST_PG_URL;
@@ -54,9 +55,9 @@ describe('multi-process commits on PostgreSQL', () => {
     await c.end();
   });
 
-  function run(table: TableInfo, name: string, op: string, count: number, startAt: number, extra: Record<string, string> = {}): Promise<WorkerLine[]> {
+  function run(table: TableInfo, name: string, op: string, count: number, startAt: number, extra: Record<string, string> = {}, script = worker): Promise<WorkerLine[]> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [worker], {
+      const child = spawn(process.execPath, [script], {
         env: {
           ...process.env, META_DIST: join(buildDir, 'dist'), PG_URL: testUrl(), PG_SCHEMA: schema, TABLE_ID: table.tableId, TABLE_PATH: table.path,
           OP: op, COUNT: String(count), PARTITION: '-5', NAME: name, START_AT: String(startAt), ...extra,
@@ -110,6 +111,54 @@ describe('multi-process commits on PostgreSQL', () => {
     expect(new Set(snap[0].files.map((f) => f.path))).toEqual(new Set(lines.map((l) => l.path)));
     const uncommitted = await catalog.driver.query('SELECT 1 FROM data_commit_info WHERE table_id = $1 AND NOT committed', [t.tableId]);
     expect(uncommitted.rowCount).toBe(0);
+  });
+
+  it('catalogs opened by other processes never fail or block commits (2 x 100 Merges vs 2 x 40 opens)', async () => {
+    // issue 12 §8: opening an existing catalog used to run CREATE INDEX IF NOT EXISTS, whose lock on
+    // partition_info deadlocked with a commit's UPDATE data_commit_info; both sides failed.
+    const t = await table(true);
+    const startAt = Date.now() + 2500;
+    const [m1, m2, o1, o2] = await Promise.all([
+      run(t, 'p', 'MergeCommit', 100, startAt),
+      run(t, 'q', 'MergeCommit', 100, startAt),
+      run(t, 'o1', 'OPEN', 40, startAt, {}, openWorker),
+      run(t, 'o2', 'OPEN', 40, startAt, {}, openWorker),
+    ]);
+    const commits = [...m1, ...m2];
+    expect(commits.filter((l) => !l.ok)).toEqual([]);
+    expect([...o1, ...o2].filter((l) => !l.ok)).toEqual([]);
+    expect(commits).toHaveLength(200);
+    expect(o1.length + o2.length).toBe(80);
+    expect(commits.map((l) => l.version).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('a commit the database aborts as a deadlock victim (40P01) is retried and succeeds', async () => {
+    const t = await table(false);
+    const other = new pg.Client({ connectionString: testUrl(), options: `-c search_path="${schema}"` });
+    await other.connect();
+    try {
+      // The other session holds partition_info in SHARE mode: the commit's INSERT waits on it while
+      // holding its partition advisory lock; then the other session asks for that advisory lock.
+      // The commit waited first, so its deadlock check fires first and it is the victim.
+      await other.query('BEGIN');
+      await other.query('LOCK TABLE partition_info IN SHARE MODE');
+      const committing = catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: `${t.path}/part-dl_0000.parquet`, op: 'add', size: 1n, existCols: ['id'] }] }] });
+      for (let i = 0; i < 100; i++) {
+        const w = await other.query("SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = 'partition_info'");
+        if (w.rowCount) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const otherLock = other.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [t.tableId, '-5']);
+      await otherLock; // granted once the commit's transaction was aborted
+      await other.query('COMMIT');
+      const r = await committing;
+      expect(r.retries).toBeGreaterThanOrEqual(1);
+      expect(r.versions.get('-5')).toBe(0);
+      expect((await catalog.getSnapshot(t.tableId))[0].files.map((f) => f.path)).toEqual([`${t.path}/part-dl_0000.parquet`]);
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      await other.end();
+    }
   });
 
   it('without the advisory lock, the primary-key conflict signal drives rebase and retry (4 x 25 Merges)', async () => {

@@ -3,8 +3,9 @@
  * `IF NOT EXISTS` or guarded by a catalog lookup, so bootstrapping a database that upstream LakeSoul
  * (script/meta_init.sql) created first changes nothing, and nothing is ever dropped.
  */
+import { LakeSoulError } from './errors.js';
 import type { SqlDriver } from './sql-driver.js';
-import { mapSqlError } from './sql-driver.js';
+import { abortableSleep, mapSqlError } from './sql-driver.js';
 
 /** NOTIFY channel of the compaction trigger (upstream's compaction service listens on it). */
 export const COMPACTION_NOTIFY_CHANNEL = 'lakesoul_compaction_notify';
@@ -135,17 +136,57 @@ export const CATALOG_SCHEMA_STATEMENTS: readonly string[] = [
    $bootstrap$`,
 ];
 
+/** Relations (tables and indexes) the bootstrap creates; all present means no DDL is needed. */
+const CATALOG_RELATIONS = [
+  'namespace', 'table_info', 'table_info_name_index', 'table_info_path_index', 'table_name_id', 'table_path_id',
+  'data_commit_info', 'data_commit_info_commit_id', 'partition_info', 'partition_info_timestamp',
+  'partition_info_desc_gin_tsvector_index', 'global_config', 'discard_compressed_file_info',
+];
+
 /**
- * Creates the catalog schema in the driver's current schema, in one transaction serialized by an
- * advisory lock (concurrent bootstraps from several processes are safe). Idempotent.
+ * True when every object the bootstrap creates exists in the current schema and the `default`
+ * namespace row is there. Reads the system catalogs only (`to_regclass` takes no lock), so it never
+ * waits on, nor blocks, a commit.
+ */
+export async function catalogSchemaComplete(driver: SqlDriver, signal?: AbortSignal): Promise<boolean> {
+  const r = await driver.query<{ relations: number; type: boolean; fn: boolean; trigger: boolean }>(
+    `SELECT (SELECT count(*)::int FROM unnest($1::text[]) AS r(name) WHERE to_regclass(r.name) IS NOT NULL) AS relations,
+            EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                     WHERE t.typname = 'data_file_op' AND n.nspname = current_schema()) AS type,
+            EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                     WHERE p.proname = 'partition_insert' AND n.nspname = current_schema()) AS fn,
+            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('partition_info') AND tgname = 'partition_table_change') AS trigger`,
+    [CATALOG_RELATIONS], { signal });
+  const row = r.rows[0];
+  if (!row || row.relations !== CATALOG_RELATIONS.length || !row.type || !row.fn || !row.trigger) return false;
+  const d = await driver.query('SELECT 1 FROM namespace WHERE namespace = $1', ['default'], { signal });
+  return d.rowCount > 0;
+}
+
+/** Attempts of a bootstrap the database aborted (deadlock, serialization failure) before giving up. */
+const BOOTSTRAP_ATTEMPTS = 5;
+
+/**
+ * Creates the catalog schema in the driver's current schema when anything is missing, in one
+ * transaction serialized by an advisory lock (concurrent bootstraps from several processes are
+ * safe). Idempotent. On a complete schema it runs no DDL at all ({@link catalogSchemaComplete}):
+ * `CREATE INDEX IF NOT EXISTS` locks its table even when the index exists, and on a shared server
+ * that lock deadlocked with commits (issue 12 §8). A DDL transaction the database aborts
+ * (`TRANSACTION_CONFLICT`) is retried.
  */
 export async function bootstrapCatalogSchema(driver: SqlDriver, signal?: AbortSignal): Promise<void> {
-  try {
-    await driver.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK], { signal });
-      for (const sql of CATALOG_SCHEMA_STATEMENTS) await tx.query(sql, [], { signal });
-    }, { signal });
-  } catch (e) {
-    throw mapSqlError(e, { operation: 'catalog schema bootstrap' });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (await catalogSchemaComplete(driver, signal)) return;
+      await driver.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK], { signal });
+        for (const sql of CATALOG_SCHEMA_STATEMENTS) await tx.query(sql, [], { signal });
+      }, { signal });
+      return;
+    } catch (e) {
+      const le = mapSqlError(e, { operation: 'catalog schema bootstrap' });
+      if (!LakeSoulError.hasCode(le, 'TRANSACTION_CONFLICT') || attempt >= BOOTSTRAP_ATTEMPTS) throw le;
+      await abortableSleep(Math.random() * 50 * 2 ** attempt, signal, 'catalog schema bootstrap');
+    }
   }
 }

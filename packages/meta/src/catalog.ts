@@ -12,7 +12,8 @@ import { quoteInput, validateNamespaceName, validateTableName } from './table-na
 import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
-import { checkAborted, mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
+import { abortableSleep, checkAborted, mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
+import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion } from './commit-rules.js';
 import type {
   CatalogCallOptions, CommitOp, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
@@ -25,13 +26,26 @@ const CREATE_TABLE_LOCK = 0x4c53435254;
 /** Default conflict retries of {@link Catalog.commit} (upstream LakeSoul allows 5). */
 export const DEFAULT_COMMIT_RETRIES = 5;
 
-const COMMIT_OPS: readonly CommitOp[] = ['AppendCommit', 'MergeCommit', 'CompactionCommit', 'UpdateCommit', 'DeleteCommit'];
+/** Jittered exponential backoff before retry `attempt` (1-based) of a commit: up to 20 ms, 40 ms, ... 1 s. */
+function commitBackoffMs(attempt: number): number {
+  return Math.random() * Math.min(1000, 10 * 2 ** attempt);
+}
 
-/** Which commit ops an Append/Merge may be rebased over (lakesoul-protocol.md §2). */
-const REBASE_OVER: Partial<Record<CommitOp, ReadonlySet<string>>> = {
-  AppendCommit: new Set(['CompactionCommit', 'AppendCommit', 'UpdateCommit']),
-  MergeCommit: new Set(['CompactionCommit', 'UpdateCommit', 'MergeCommit']),
-};
+/**
+ * Runs `fn` (one whole transaction) again, up to `retries` times, when the database aborted it
+ * (`TRANSACTION_CONFLICT`: deadlock or serialization failure), after which it wrote nothing.
+ */
+async function retryAbortedTransaction<T>(what: string, retries: number, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const le = mapSqlError(e);
+      if (!LakeSoulError.hasCode(le, 'TRANSACTION_CONFLICT') || attempt >= retries) throw le;
+      await abortableSleep(commitBackoffMs(attempt + 1), signal, what);
+    }
+  }
+}
 
 /** Options of the {@link Catalog} constructor. */
 export interface CatalogOptions {
@@ -89,12 +103,6 @@ interface FileOpRow {
   file_exist_cols: string | null;
   ord: string | number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-  const onAbort = () => { clearTimeout(t); reject(new LakeSoulError('Aborted', 'commit aborted while backing off', { cause: signal?.reason })); };
-  signal?.addEventListener('abort', onAbort, { once: true });
-});
 
 function properties(v: unknown): Record<string, string> {
   let o = v;
@@ -514,16 +522,15 @@ export class Catalog {
   /**
    * Commits data files (lakesoul-protocol.md §2): one `data_commit_info` row per partition
    * (committed=false), then ONE transaction inserting the new `partition_info` versions and marking
-   * the commit rows committed. A unique violation on partition_info (another writer took the
-   * version) rolls back, re-reads and retries with jittered backoff, up to `maxRetries`; then a
-   * retryable Conflict naming table and partition. Every commit is checked against all versions
-   * committed to its partitions since the writer's read (`readVersion`, else the version current
-   * when the commit started): Append rebases over Compaction/Append/Update, Merge over
-   * Compaction/Update/Merge; anything else is a non-retryable Conflict. A Compaction drops a
-   * partition from the commit if an Update, Compaction or Delete happened since its read. An Update
-   * fails if an Update, Compaction or Delete happened since its read (stricter than upstream for
-   * Compaction/Delete: rebasing over them would resurrect rows the update replaced). A Delete fails
-   * on any interleaved version. A failed commit leaves no committed rows.
+   * the commit rows committed. Every partition is checked against all versions committed to it
+   * since the writer's read (`readVersion`, else the version current when the commit started) by
+   * the rules of commit-rules.ts ({@link COMMIT_RULES}): Append and Merge rebase over the ops they
+   * may, a Compaction overtaken by a rewrite leaves that partition out, anything else is a
+   * non-retryable Conflict `COMMIT_REBASE_FAILED`. When another writer took the version
+   * (`COMMIT_CONFLICT`, by partition_info's primary key) or the database aborted the transaction
+   * (`TRANSACTION_CONFLICT`: deadlock, serialization failure), the attempt wrote nothing: it re-reads
+   * and retries with jittered backoff, up to `maxRetries`; then a retryable Conflict naming table
+   * and partition. A failed commit leaves no committed rows.
    */
   async commit(req: CommitRequest): Promise<CommitResult> {
     const { signal } = req;
@@ -558,7 +565,8 @@ export class Catalog {
     // Phase 1: the commit rows, not yet committed.
     const commitIds = new Map<string, string>();
     for (const p of parts) commitIds.set(p.partitionDesc, randomUUID());
-    await this.driver.transaction(async (tx) => {
+    // A transaction the database aborted (deadlock, serialization failure) wrote nothing: run it again.
+    await retryAbortedTransaction(`commit to table '${qname}'`, maxRetries, signal, () => this.driver.transaction(async (tx) => {
       for (const p of parts) {
         const params: unknown[] = [table.tableId, p.partitionDesc, commitIds.get(p.partitionDesc), req.op, timestamp, table.domain];
         const rows = p.files.map((f) => {
@@ -571,7 +579,7 @@ export class Catalog {
           `INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp, domain)
            VALUES ($1, $2, $3::uuid, ${ops}, $4, false, $5, $6)`, params);
       }
-    }, { signal });
+    }, { signal }));
 
     // Phase 2: versions, with conflict retries.
     let attempt = 0;
@@ -587,7 +595,9 @@ export class Catalog {
           return { versions, commitIds: ids, retries: attempt };
         } catch (e) {
           const le = mapSqlError(e);
-          if (!(le.kind === 'Conflict' && le.code === 'COMMIT_CONFLICT')) throw le;
+          // Another writer took the version, or the database aborted the transaction: nothing of
+          // this attempt was written; re-read and try again. Anything else is final.
+          if (!LakeSoulError.hasCode(le, 'COMMIT_CONFLICT', 'TRANSACTION_CONFLICT')) throw le;
           if (attempt >= maxRetries) {
             const partition = String(le.context.partition ?? parts.map((p) => p.partitionDesc).join(' | '));
             throw new LakeSoulError('Conflict',
@@ -595,7 +605,7 @@ export class Catalog {
               { code: 'COMMIT_CONFLICT', retryable: true, context: { table: qname, partition, op: req.op, retries: attempt }, cause: le });
           }
           attempt++;
-          await sleep(Math.random() * Math.min(1000, 10 * 2 ** attempt), signal);
+          await abortableSleep(commitBackoffMs(attempt), signal, `commit to table '${qname}'`);
         }
       }
     } catch (e) {
@@ -638,6 +648,11 @@ export class Catalog {
     }
   }
 
+  /**
+   * Phase 2 for every partition, in one transaction: reads what was committed since the writer's
+   * read, asks {@link checkCommit} for a verdict, and executes it (insert the new version and mark
+   * the commit row committed, leave the partition out, or throw). Returns partition -> new version.
+   */
   private async commitPhase2(tx: SqlExecutor, table: TableInfo, qname: string, op: CommitOp, parts: PartitionCommit[],
     base: Map<string, number>, commitIds: Map<string, string>): Promise<Map<string, number>> {
     const versions = new Map<string, number>();
@@ -653,55 +668,31 @@ export class Catalog {
         `SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot FROM partition_info
           WHERE table_id = $1 AND partition_desc = $2 ORDER BY version DESC LIMIT 1`, [table.tableId, desc])).rows[0];
       const curVersion = cur ? Number(cur.version) : -1;
-      const curSnap = cur?.snapshot ?? [];
       if (b > curVersion) {
         throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${b} is newer than the current version ${curVersion}`, { context: ctx });
       }
-      const since = curVersion > b
+      const since: CommittedVersion[] = curVersion > b
         ? (await tx.query<{ version: number; commit_op: string }>(
           'SELECT version, commit_op FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version > $3 ORDER BY version',
-          [table.tableId, desc, b])).rows
+          [table.tableId, desc, b])).rows.map((r) => ({ version: Number(r.version), op: r.commit_op as CommitOp }))
         : [];
-      const readSnapshot = async (): Promise<string[]> => {
-        if (b < 0) return [];
+      const verdict = checkCommit(op, since, b);
+      if (verdict.action === 'drop') continue;
+      if (verdict.action === 'invalid') throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': ${verdict.message}`, { context: ctx });
+      if (verdict.action === 'conflict') {
+        const c = verdict.conflict;
+        throw new LakeSoulError('Conflict',
+          `${op} to table '${qname}' partition '${desc}' conflicts with ${c.other.op} version ${c.other.version} committed since this writer read version ${b}: ${c.hint}`,
+          { code: 'COMMIT_REBASE_FAILED', retryable: false, context: { ...ctx, check: c.check, conflictingOp: c.other.op, conflictingVersion: c.other.version, readVersion: b } });
+      }
+      let read: string[] = [];
+      if (verdict.snapshot === 'replace-read' && b >= 0) {
         const r = await tx.query<{ snapshot: string[] | null }>(
           'SELECT snapshot::text[] AS snapshot FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version = $3', [table.tableId, desc, b]);
         if (!r.rows[0]) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${b} does not exist`, { context: ctx });
-        return r.rows[0].snapshot ?? [];
-      };
-      const conflict = (other: { version: number; commit_op: string }, what: string) => new LakeSoulError('Conflict',
-        `${op} to table '${qname}' partition '${desc}' conflicts with ${other.commit_op} version ${other.version} committed since this writer read version ${b}: ${what}`,
-        { code: 'COMMIT_REBASE_FAILED', retryable: false, context: { ...ctx, conflictingOp: other.commit_op, conflictingVersion: Number(other.version), readVersion: b } });
-      let snapshot: string[];
-      switch (op) {
-        case 'AppendCommit':
-        case 'MergeCommit': {
-          const allowed = REBASE_OVER[op]!;
-          const bad = since.find((s) => !allowed.has(s.commit_op));
-          if (bad) throw conflict(bad, `${op} cannot be rebased over ${bad.commit_op}`);
-          snapshot = [...curSnap, id];
-          break;
-        }
-        case 'CompactionCommit': {
-          if (b < 0) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': nothing to compact (readVersion ${b})`, { context: ctx });
-          if (since.some((s) => s.commit_op === 'UpdateCommit' || s.commit_op === 'CompactionCommit' || s.commit_op === 'DeleteCommit')) continue; // dropped from the commit
-          const read = new Set(await readSnapshot());
-          snapshot = [id, ...curSnap.filter((c) => !read.has(c))];
-          break;
-        }
-        case 'UpdateCommit': {
-          const bad = since.find((s) => s.commit_op === 'UpdateCommit' || s.commit_op === 'CompactionCommit' || s.commit_op === 'DeleteCommit');
-          if (bad) throw conflict(bad, 're-read the partition and redo the update');
-          const read = new Set(await readSnapshot());
-          snapshot = [id, ...curSnap.filter((c) => !read.has(c))];
-          break;
-        }
-        case 'DeleteCommit': {
-          if (since.length > 0) throw conflict(since[0], 're-read the partition and redo the delete');
-          snapshot = [];
-          break;
-        }
+        read = r.rows[0].snapshot ?? [];
       }
+      const snapshot = formSnapshot(verdict.snapshot, cur?.snapshot ?? [], read, id);
       const version = curVersion + 1;
       try {
         await tx.query(
@@ -709,7 +700,7 @@ export class Catalog {
            VALUES ($1, $2, $3, $4, $5::uuid[], '', $6)`, [table.tableId, desc, version, op, snapshot, table.domain]);
       } catch (e) {
         const le = mapSqlError(e);
-        if (le.kind === 'Conflict') {
+        if (LakeSoulError.hasCode(le, 'COMMIT_CONFLICT')) {
           throw new LakeSoulError('Conflict', `${op} to table '${qname}' partition '${desc}': version ${version} was taken by another writer`,
             { code: 'COMMIT_CONFLICT', retryable: true, context: { ...ctx, version }, cause: le });
         }

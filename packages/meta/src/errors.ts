@@ -19,6 +19,36 @@ export type LakeSoulErrorKind =
   | 'Aborted'
   | 'Internal';
 
+/**
+ * The codes control flow branches on (retry loops, create-if-missing, probes for a missing object),
+ * each with the kind it comes with. Branch through {@link LakeSoulError.hasCode}, whose argument is
+ * this union, so a misspelt or retired code fails to compile. Errors may carry other codes (the
+ * field is open): those are for people and logs, not for branching.
+ */
+export type LakeSoulErrorCode =
+  /** Conflict, retryable: another writer took the partition version; re-read and commit again. */
+  | 'COMMIT_CONFLICT'
+  /** Conflict, not retryable as is: the commit cannot be rebased over a version committed since its read. */
+  | 'COMMIT_REBASE_FAILED'
+  /** Conflict, retryable: the database aborted the transaction (40001 serialization failure, 40P01 deadlock, 55P03 lock not available). */
+  | 'TRANSACTION_CONFLICT'
+  /** AlreadyExists: a unique key other than a partition version (the constraint is in `context.constraint`). */
+  | 'ALREADY_EXISTS'
+  | 'TABLE_EXISTS'
+  | 'TABLE_PATH_EXISTS'
+  | 'TABLE_PATH_OVERLAP'
+  | 'TABLE_NOT_FOUND'
+  | 'NAMESPACE_NOT_FOUND'
+  | 'VERSION_NOT_FOUND'
+  | 'OBJECT_NOT_FOUND'
+  | 'INVALID_NAME'
+  | 'INVALID_TABLE_PATH'
+  | 'INVALID_PARTITION_VALUE'
+  /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
+  | 'CATALOG_UNAVAILABLE'
+  /** Catalog: the catalog schema is missing or incomplete. */
+  | 'CATALOG_SCHEMA';
+
 /** Structured context attached to an error: what it was about. */
 export interface LakeSoulErrorContext {
   table?: string;
@@ -33,7 +63,7 @@ export interface LakeSoulErrorContext {
 /** Options of the {@link LakeSoulError} constructor. */
 export interface LakeSoulErrorOptions {
   /** Stable machine-readable code, e.g. `TABLE_NOT_FOUND`. Defaults to the kind in SNAKE_CASE. */
-  code?: string;
+  code?: LakeSoulErrorCode | (string & {});
   /** True when retrying the same operation may succeed (commit conflicts, throttling, timeouts). */
   retryable?: boolean;
   context?: LakeSoulErrorContext;
@@ -44,7 +74,8 @@ export interface LakeSoulErrorOptions {
 export class LakeSoulError extends Error {
   override readonly name = 'LakeSoulError';
   readonly kind: LakeSoulErrorKind;
-  readonly code: string;
+  /** Stable code; those callers branch on are {@link LakeSoulErrorCode}s. */
+  readonly code: LakeSoulErrorCode | (string & {});
   readonly retryable: boolean;
   readonly context: LakeSoulErrorContext;
 
@@ -54,6 +85,11 @@ export class LakeSoulError extends Error {
     this.code = options.code ?? kind.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
     this.retryable = options.retryable ?? false;
     this.context = options.context ?? {};
+  }
+
+  /** True when `e` is a LakeSoulError whose code is one of `codes` (typed: see {@link LakeSoulErrorCode}). */
+  static hasCode(e: unknown, ...codes: LakeSoulErrorCode[]): e is LakeSoulError {
+    return e instanceof LakeSoulError && (codes as string[]).includes(e.code);
   }
 
   /** True when `e` is a LakeSoulError, optionally of the given kind. */

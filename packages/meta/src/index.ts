@@ -1,7 +1,7 @@
 export { LakeSoulError } from './errors.js';
-export type { LakeSoulErrorKind, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
+export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
 export type * from './types.js';
-export { mapSqlError, mapConnectError } from './sql-driver.js';
+export { mapSqlError, mapConnectError, abortableSleep, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
 export { PgDriver, quoteIdent } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
@@ -9,7 +9,7 @@ export { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';
 export { resolveCatalogConfig, toPostgresUrl, parseProperties, DEFAULT_PGLITE_DIR } from './catalog-config.js';
 export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';
-export { bootstrapCatalogSchema, CATALOG_SCHEMA_STATEMENTS, COMPACTION_NOTIFY_CHANNEL, COMPACTION_NOTIFY_THRESHOLD } from './catalog-schema.js';
+export { bootstrapCatalogSchema, catalogSchemaComplete, CATALOG_SCHEMA_STATEMENTS, COMPACTION_NOTIFY_CHANNEL, COMPACTION_NOTIFY_THRESHOLD } from './catalog-schema.js';
 export { arrowSchemaToJson, arrowSchemaFromJson } from './arrow-schema-json.js';
 export type { ArrowJavaSchemaJson, ArrowJavaFieldJson, ArrowJavaTypeJson } from './arrow-schema-json.js';
 export {
@@ -23,3 +23,5 @@ export {
 } from './table-names.js';
 export type { NameKind } from './table-names.js';
 export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './catalog.js';
+export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
+export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';

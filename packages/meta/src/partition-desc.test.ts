@@ -28,6 +28,18 @@ describe('partition_desc encoding', () => {
     expect(() => encodePartitionDesc(['a', 'b'], { a: 1 })).toThrowError(/'b'/);
   });
 
+  it('refuses values equal to the null and empty-string markers (they would read back as null or \'\')', () => {
+    for (const [v, what] of [['__L@KE$OUL_NULL__', /encoding of a null range value/], ['__L@KE$OUL_EMPTY_STRING__', /encoding of an empty range value/]] as const) {
+      let e: unknown;
+      try { encodePartitionDesc(['region'], { region: v }); } catch (x) { e = x; }
+      expect(LakeSoulError.hasCode(e, 'INVALID_PARTITION_VALUE')).toBe(true);
+      expect((e as LakeSoulError).message).toMatch(what);
+      expect((e as LakeSoulError).message).toContain("'region'");
+    }
+    // the real null and '' still encode to the markers
+    expect(encodePartitionDesc(['a', 'b'], [null, ''])).toBe('a=__L@KE$OUL_NULL__,b=__L@KE$OUL_EMPTY_STRING__');
+  });
+
   it('decodes', () => {
     expect(decodePartitionDesc('-5')).toEqual([]);
     expect(decodePartitionDesc('date=2024-01-01,b=__L@KE$OUL_EMPTY_STRING__,c=__L@KE$OUL_NULL__')).toEqual([['date', '2024-01-01'], ['b', ''], ['c', null]]);

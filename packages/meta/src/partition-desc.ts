@@ -2,6 +2,7 @@
  * LakeSoul's `partition_desc` encoding (lakesoul-protocol.md §1) and the bucket id in data file names (§4).
  */
 import { LakeSoulError } from './errors.js';
+import { MAX_QUOTED_INPUT, quoteInput } from './table-names.js';
 
 /** partition_desc of a table without range-partition columns. */
 export const NO_PARTITION_DESC = '-5';
@@ -13,27 +14,34 @@ export const EMPTY_PARTITION_VALUE = '__L@KE$OUL_EMPTY_STRING__';
 /** A range-partition value as given by callers. Dates encode as `YYYY-MM-DD` (UTC). */
 export type PartitionValueInput = string | number | bigint | boolean | Date | null | undefined;
 
-/** Encodes one range value (null -> `__L@KE$OUL_NULL__`, '' -> `__L@KE$OUL_EMPTY_STRING__`). */
+/**
+ * Encodes one range value (null -> `__L@KE$OUL_NULL__`, '' -> `__L@KE$OUL_EMPTY_STRING__`). A value
+ * holding `,` or `=`, or equal to one of the two markers, is InvalidArgument `INVALID_PARTITION_VALUE`
+ * naming the column: stored, it would read back as something else.
+ */
 export function encodePartitionValue(column: string, value: PartitionValueInput): string {
   let s: string;
   if (value === null || value === undefined) return NULL_PARTITION_VALUE;
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw invalid(column, String(value), 'an invalid Date');
+    if (Number.isNaN(value.getTime())) throw invalid(column, String(value), 'is an invalid Date');
     s = value.toISOString().slice(0, 10);
   } else if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(column, String(value), 'a non-finite number');
+    if (!Number.isFinite(value)) throw invalid(column, String(value), 'is a non-finite number');
     s = Number.isInteger(value) ? BigInt(value).toString() : String(value);
   } else {
     s = String(value);
   }
   if (s === '') return EMPTY_PARTITION_VALUE;
-  if (s.includes(',') || s.includes('=')) throw invalid(column, s, "',' or '=', which the partition_desc encoding cannot hold");
+  if (s.includes(',') || s.includes('=')) throw invalid(column, s, "contains ',' or '=', which the partition_desc encoding cannot hold");
+  // The markers stand for null and ''; stored as themselves they would read back as null or ''.
+  if (s === NULL_PARTITION_VALUE) throw invalid(column, s, 'is the encoding of a null range value (write null instead)');
+  if (s === EMPTY_PARTITION_VALUE) throw invalid(column, s, "is the encoding of an empty range value (write '' instead)");
   return s;
 }
 
 function invalid(column: string, value: string, what: string): LakeSoulError {
-  return new LakeSoulError('InvalidArgument', `range partition column '${column}' value '${value}' contains ${what}`, {
-    code: 'INVALID_PARTITION_VALUE', context: { column, value },
+  return new LakeSoulError('InvalidArgument', `range partition column '${column}' value ${quoteInput(value)} ${what}`, {
+    code: 'INVALID_PARTITION_VALUE', context: { column, value: value.slice(0, MAX_QUOTED_INPUT) },
   });
 }
 

@@ -70,10 +70,20 @@ export interface SqlErrorContext extends LakeSoulErrorContext {
 }
 
 /**
+ * Constraint whose unique violation is the commit conflict signal: partition_info's primary key
+ * `(table_id, partition_desc, version)`, named so by PostgreSQL's default naming both here
+ * (catalog-schema.ts) and in upstream LakeSoul's meta_init.sql.
+ */
+export const PARTITION_VERSION_CONSTRAINT = 'partition_info_pkey';
+
+/**
  * Maps an error thrown by pg or PGlite to a {@link LakeSoulError}. The SQLSTATE is kept in
  * `context.sqlState` (and the constraint/table in `context.constraint` / `context.sqlTable`).
- * A unique violation (23505) on `partition_info` is the commit conflict signal: kind `Conflict`,
- * retryable. Other unique violations are `AlreadyExists`. Already mapped errors pass through.
+ * Tagged by the error's constraint name, never its message: a unique violation (23505) of
+ * {@link PARTITION_VERSION_CONSTRAINT} is the commit conflict signal (`Conflict`
+ * `COMMIT_CONFLICT`, retryable); other unique violations are `AlreadyExists` `ALREADY_EXISTS`.
+ * 40001, 40P01 and 55P03 are `Conflict` `TRANSACTION_CONFLICT`, retryable. Already mapped errors
+ * pass through.
  */
 export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
@@ -88,15 +98,13 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
     return new LakeSoulError('Catalog', `catalog database error: ${msg}`, { context, cause: e, retryable: false });
   }
   if (code === '23505') {
-    const onPartitionInfo = err.table === 'partition_info' || (err.constraint ?? '').startsWith('partition_info') ||
-      /partition_info/.test(err.message ?? '');
-    if (onPartitionInfo) {
+    if (err.constraint === PARTITION_VERSION_CONSTRAINT) {
       return new LakeSoulError('Conflict', `commit conflict: ${msg}`, { code: 'COMMIT_CONFLICT', retryable: true, context, cause: e });
     }
-    return new LakeSoulError('AlreadyExists', msg, { context, cause: e });
+    return new LakeSoulError('AlreadyExists', msg, { code: 'ALREADY_EXISTS', context, cause: e });
   }
   if (code === '40001' || code === '40P01' || code === '55P03') {
-    return new LakeSoulError('Conflict', `transaction conflict: ${msg}`, { retryable: true, context, cause: e });
+    return new LakeSoulError('Conflict', `transaction conflict: ${msg}`, { code: 'TRANSACTION_CONFLICT', retryable: true, context, cause: e });
   }
   if (code === '57014') return new LakeSoulError('Aborted', `statement cancelled: ${msg}`, { context, cause: e });
   if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
@@ -126,4 +134,17 @@ export function checkAborted(signal: AbortSignal | undefined, what: string): voi
   if (signal?.aborted) {
     throw new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason });
   }
+}
+
+/** Waits `ms`, or fails with an `Aborted` LakeSoulError naming `what` as soon as the signal aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason }));
+      return;
+    }
+    const onAbort = () => { clearTimeout(t); reject(new LakeSoulError('Aborted', `${what}: aborted while backing off`, { cause: signal?.reason })); };
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

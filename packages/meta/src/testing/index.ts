@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, Schema, Utf8, DateDay, Float64 } from 'apache-arrow';
 import { Catalog } from '../catalog.js';
 import { LakeSoulError } from '../errors.js';
-import { COMPACTION_NOTIFY_CHANNEL } from '../catalog-schema.js';
+import { catalogSchemaComplete, COMPACTION_NOTIFY_CHANNEL } from '../catalog-schema.js';
 import type { SqlDriver } from '../sql-driver.js';
 import type { CommitOp, DataFileOp, TableInfo } from '../types.js';
 
@@ -134,6 +134,36 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(trig.rows[0].n).toBe(1);
         const ns = await catalog.getNamespace('default');
         expect(ns).toMatchObject({ name: 'default', domain: 'public' });
+      });
+
+      it('checks a complete schema without DDL and completes an incomplete one', async () => {
+        expect(await catalogSchemaComplete(driver)).toBe(true);
+        await driver.query('DROP INDEX partition_info_timestamp');
+        expect(await catalogSchemaComplete(driver)).toBe(false);
+        await catalog.bootstrap();
+        expect(await catalogSchemaComplete(driver)).toBe(true);
+        await driver.query("DELETE FROM namespace WHERE namespace = 'default'");
+        expect(await catalogSchemaComplete(driver)).toBe(false);
+        await catalog.bootstrap();
+        expect((await catalog.getNamespace('default')).name).toBe('default');
+      });
+
+      it('tags unique violations by constraint name: only partition_info_pkey is a commit conflict', async () => {
+        await driver.query('CREATE TABLE IF NOT EXISTS partition_info_notes (k int PRIMARY KEY)');
+        try {
+          await driver.query('INSERT INTO partition_info_notes VALUES (1)');
+          const e1 = await driver.query('INSERT INTO partition_info_notes VALUES (1)').then(() => undefined, (e: unknown) => e);
+          expect(LakeSoulError.hasCode(e1, 'ALREADY_EXISTS')).toBe(true);
+          expect((e1 as LakeSoulError).context.constraint).toBe('partition_info_notes_pkey');
+          const t = await plainTable();
+          await commit(t, 'AppendCommit', '-5', [testFile(t, '-5', 'k0')]);
+          const e2 = await driver.query(`INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot) VALUES ($1, '-5', 0, 'AppendCommit', '{}')`, [t.tableId])
+            .then(() => undefined, (e: unknown) => e);
+          expect(LakeSoulError.hasCode(e2, 'COMMIT_CONFLICT')).toBe(true);
+          expect((e2 as LakeSoulError).retryable).toBe(true);
+        } finally {
+          await driver.query('DROP TABLE IF EXISTS partition_info_notes');
+        }
       });
 
       it('notifies lakesoul_compaction_notify once a partition has 10+ versions since its last compaction', async () => {
