@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Field, Int32, Int64, Schema, Struct, Table, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Binary, Field, Int32, Int64, Schema, Struct, Table, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, joinUri, toFileUri } from '@lakesoul-ts/io';
 import { UiApi } from './ui-api.js';
 import { startUi, type UiServer } from './ui-server.js';
@@ -107,6 +107,20 @@ describe('blobs', () => {
     expect(kinds[0]).toBe('image');
     expect(kinds[1]).toMatch(/^error:/);
     expect(kinds.slice(2)).toEqual(['missing', 'refused:BLOB_OUTSIDE_ROOTS', 'missing']);
+  });
+
+  it('a binary column holding image bytes itself is previewed from its values, and opens in full', async () => {
+    const png = await drawPng(0, 9, 12);
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('bytes', new Binary(), true)]);
+    const t = await lake.createTable('inline', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write(new Table({ id: vectorFromArray([1n, 2n, 3n], new Int64()), bytes: vectorFromArray([new Uint8Array(png), new Uint8Array([1, 2, 3]), null], new Binary()) }));
+    const page = await api.rows({ namespace: 'default', table: 'inline' }, 0, 10);
+    expect(page.columns.find((c) => c.name === 'bytes')).toMatchObject({ blob: false, binary: true });
+    expect(page.rows.map((r) => r[1])).toEqual([`<${png.length} bytes>`, '<3 bytes>', null]);
+    expect(page.previews.bytes).toMatchObject([{ kind: 'image', width: 12, height: 12 }, { kind: 'file', type: 'application/octet-stream', size: 3 }, { kind: 'missing' }]);
+    const full = await api.blob({ namespace: 'default', table: 'inline' }, 0, 'bytes', 'full');
+    expect(Buffer.from(full.bytes).equals(png)).toBe(true);
+    await expect(api.blob({ namespace: 'default', table: 'inline' }, 0, 'id', 'original')).rejects.toMatchObject({ code: 'UI_NOT_BLOB_COLUMN' });
   });
 
   it('an image beyond the decode limit gets no thumbnail, only its type and size', async () => {

@@ -44,7 +44,10 @@ export interface ColumnJson {
   nullable: boolean;
   primaryKey: boolean;
   rangePartition: boolean;
+  /** A file-reference column: its previews come from a scan with `blobs`. */
   blob: boolean;
+  /** A binary column holding the bytes themselves: previewed from the values read. */
+  binary: boolean;
   cdc: boolean;
   numeric: boolean;
 }
@@ -107,6 +110,17 @@ export interface BlobBytes {
   fileName: string;
 }
 
+function isBinaryType(t: DataType): boolean {
+  return t.typeId === Type.Binary || t.typeId === Type.LargeBinary;
+}
+
+/** Previews of the values of a binary column (bytes held in the table itself). */
+function inlinePreviews(batches: RecordBatch[], column: string): Promise<BlobPreview[]> {
+  const values: Array<Uint8Array | null> = [];
+  for (const b of batches) for (let r = 0; r < b.numRows; r++) values.push((b.getChild(column)?.get(r) as Uint8Array | null) ?? null);
+  return Promise.all(values.map((v) => (v === null ? ({ kind: 'missing' } as BlobPreview) : previewOf(v))));
+}
+
 function describeType(t: DataType): string {
   return String(t);
 }
@@ -133,6 +147,7 @@ export class UiApi {
       primaryKey: info.primaryKeys.includes(f.name),
       rangePartition: info.rangePartitions.includes(f.name),
       blob: blobs.has(f.name),
+      binary: !blobs.has(f.name) && isBinaryType(f.type),
       cdc: info.cdcColumn === f.name,
       numeric: isNumericType(f.type),
     }));
@@ -268,8 +283,8 @@ export class UiApi {
     for (const b of page.batches) for (let r = 0; r < b.numRows; r++) rows.push(page.schema.fields.map((f) => cellJson(b.getChild(f.name)?.get(r), f.type)));
     const previews: Record<string, BlobPreview[]> = {};
     for (const c of columns) {
-      if (!c.blob) continue;
-      previews[c.name] = await this.previews(t, view, c.name, page.batches, offset, signal);
+      if (c.blob) previews[c.name] = await this.previews(t, view, c.name, page.batches, offset, signal);
+      else if (c.binary) previews[c.name] = await inlinePreviews(page.batches, c.name);
     }
     return { columns, offset, rows, more: page.more, previews };
   }
@@ -365,21 +380,27 @@ export class UiApi {
     const columns = this.columnsOf(t);
     const values = page.schema.fields.map((f) => cellJson(b.getChild(f.name)?.get(0), f.type, MAX_DETAIL_CHARS));
     const previews: Record<string, BlobPreview> = {};
-    for (const c of columns) if (c.blob) previews[c.name] = (await this.previews(t, full, c.name, [b], index, signal))[0]!;
+    for (const c of columns) {
+      if (c.blob) previews[c.name] = (await this.previews(t, full, c.name, [b], index, signal))[0]!;
+      else if (c.binary) previews[c.name] = (await inlinePreviews([b], c.name))[0]!;
+    }
     return { columns, index, values, previews };
   }
 
   /**
-   * The bytes of blob column `column` of row `index` of the view: for `full`, an image a browser
-   * shows (the original, or a PNG made from formats browsers lack); otherwise the original bytes.
+   * The bytes of blob column `column` (or of binary column `column`) of row `index` of the view:
+   * for `full`, an image a browser shows (the original, or a PNG made from formats browsers lack);
+   * otherwise the original bytes.
    * @throws LakeSoulError PermissionDenied when the reference lies outside the blob roots, NotFound when missing.
    */
   async blob(view: TableView, index: number, column: string, mode: 'full' | 'original', signal?: AbortSignal): Promise<BlobBytes> {
     if (!Number.isSafeInteger(index) || index < 0) throw invalid(`row must be a non-negative integer (got ${index})`, 'UI_BAD_ROW');
     const t = await this.open(view, signal);
     const name = `${view.namespace}.${view.table}`;
-    if (!blobColumnsOf(t.info).includes(column)) {
-      throw invalid(`column '${column}' of table '${name}' is not a blob column`, 'UI_NOT_BLOB_COLUMN', { table: name, column });
+    const field = t.info.schema.fields.find((f) => f.name === column);
+    const inline = field !== undefined && isBinaryType(field.type) && !blobColumnsOf(t.info).includes(column);
+    if (!field || (!inline && !blobColumnsOf(t.info).includes(column))) {
+      throw invalid(`column '${column}' of table '${name}' is neither a blob column nor a binary column`, 'UI_NOT_BLOB_COLUMN', { table: name, column });
     }
     const full: TableView = { ...view, columns: undefined };
     const page = await this.readPage(t, full, index, 1, signal);
@@ -388,15 +409,16 @@ export class UiApi {
     const ref = b.getChild(column)?.get(0) ?? null;
     if (ref === null) throw new LakeSoulError('NotFound', `row ${index} of table '${name}' has no ${column}`, { code: 'UI_NO_BLOB', context: { table: name, column, row: index } });
     let bytes: Uint8Array | null;
-    const field = t.info.schema.fields.find((f) => f.name === column)!;
-    if (typeof ref === 'string') {
+    if (inline) {
+      bytes = ref as Uint8Array;
+    } else if (typeof ref === 'string') {
       // onMissing 'null' keeps a missing object distinguishable from a refusal, which still throws.
       bytes = (await this.blobsByRef(t, view, column, [ref], signal)).get(ref) ?? null;
     } else {
       bytes = (await this.blobsByPosition(t, full, column, index, 1, signal))[0] ?? null;
     }
     if (bytes === null) throw new LakeSoulError('NotFound', `blob of row ${index}, column '${column}' of table '${name}' is missing: ${typeof ref === 'string' ? ref : cellJson(ref, field.type)}`, { code: 'OBJECT_NOT_FOUND', context: { table: name, column, row: index } });
-    const refText = typeof ref === 'string' ? ref : String((ref as { path?: unknown }).path ?? 'blob');
+    const refText = inline ? `${column}-${index + 1}` : typeof ref === 'string' ? ref : String((ref as { path?: unknown }).path ?? 'blob');
     const base = refText.replace(/#.*$/, '').split('/').pop() || 'blob';
     if (mode === 'full') {
       const img = await fullImageOf(bytes);

@@ -7,7 +7,7 @@
 import { h, replace, type Child } from './dom.js';
 
 type Cell = string | number | boolean | null;
-interface Column { name: string; type: string; nullable: boolean; primaryKey: boolean; rangePartition: boolean; blob: boolean; cdc: boolean; numeric: boolean }
+interface Column { name: string; type: string; nullable: boolean; primaryKey: boolean; rangePartition: boolean; blob: boolean; binary: boolean; cdc: boolean; numeric: boolean }
 type Preview =
   | { kind: 'image'; type: string; size: number; width: number; height: number; thumbnail: string }
   | { kind: 'file'; type: string; size: number; note?: string }
@@ -283,7 +283,7 @@ async function rowsView(route: Route): Promise<void> {
       h('a', { href: rowHref(i), class: 'row-link' }, String(offset + i + 1)),
       ...r.map((v, j) => {
         const c = page.columns[j]!;
-        if (!c.blob) return h('span', { class: v === null ? 'null' : 'cell' }, cellText(v));
+        if (!c.blob && !c.binary) return h('span', { class: v === null ? 'null' : 'cell' }, cellText(v));
         const p = page.previews[c.name]?.[i];
         return h('div', { class: 'blob-cell' }, previewCell(p, () => go(rowHref(i))),
           p?.kind === 'file' ? h('button', { type: 'button', class: 'download', onclick: () => void download(route, offset + i, c.name) }, 'download') : null,
@@ -304,7 +304,7 @@ async function rowView(route: Route): Promise<void> {
   const r = await api<{ columns: Column[]; index: number; values: Cell[]; previews: Record<string, Preview> }>('row', params);
   const images: Child[] = [];
   for (const c of r.columns) {
-    if (!c.blob) continue;
+    if (!c.blob && !c.binary) continue;
     const p = r.previews[c.name];
     const box = h('figure', { class: 'full', 'data-column': c.name }, h('figcaption', null, c.name));
     images.push(box);
@@ -400,7 +400,7 @@ async function statsView(route: Route): Promise<void> {
   const ns = route.ns!;
   const name = route.table!;
   const t = await api<TableJson>('table', { ns, table: name, ...keep(route) });
-  const usable = t.columns.filter((c) => !c.blob);
+  const usable = t.columns.filter((c) => !c.blob && !c.binary);
   const column = route.q.get('column') ?? (usable.find((c) => c.numeric) ?? usable[0])?.name;
   const filter = route.q.get('filter') ?? '';
   const sel = h('select', { name: 'column' }, t.columns.map((c) => {
