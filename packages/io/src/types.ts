@@ -64,14 +64,19 @@ export type FilterValue = string | number | bigint | boolean | null | Date;
 
 /**
  * A row filter, as JSON-serializable AST or a SQL-like string
- * (`"label = 'cat' and score >= 0.5 or id in (1, 2, 3) and not (note is null)"`).
+ * (`"label = 'cat' and score >= 0.5 or id in (1, 2, 3) and not (note is null)"`, also
+ * `x between 1 and 5`, `name like 'ab%'`, `a <> b`, `id not in (1, 2)`; see the filter area's parser).
  */
 export type FilterExpr =
   | { op: 'and' | 'or'; args: FilterExpr[] }
   | { op: 'not'; arg: FilterExpr }
   | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; column: string; value: FilterValue }
   | { op: 'in'; column: string; values: FilterValue[] }
-  | { op: 'isNull' | 'isNotNull'; column: string };
+  | { op: 'isNull' | 'isNotNull'; column: string }
+  /** SQL LIKE on a text column: `%` any run, `_` one character, `\` escapes the next character. */
+  | { op: 'like'; column: string; pattern: string }
+  /** Column-to-column comparison (`a < b`), row by row; never pruned by statistics. */
+  | { op: 'compare'; left: string; cmp: '=' | '!=' | '<' | '<=' | '>' | '>='; right: string };
 
 /** A filter given by the caller. */
 export type Filter = string | FilterExpr;

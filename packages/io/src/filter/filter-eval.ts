@@ -42,7 +42,9 @@ function cmpBytes(v: Uint8Array, a: number, b: number, lit: Uint8Array): number 
 
 type Cmp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
+/** `c` is the sign of a comparison; NaN (an unordered float pair) satisfies only '!='. */
 function test(op: Cmp, c: number): boolean {
+  if (c !== c) return op === '!=';
   switch (op) {
     case '=':
       return c === 0;
@@ -319,6 +321,25 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       applyNulls(data, out);
       return out;
     }
+    case 'like': {
+      let data = columnData(batch, expr.column);
+      if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
+      if (data.typeId !== Type.Utf8 && data.typeId !== Type.LargeUtf8) {
+        throw new LakeSoulError('InvalidArgument', `filter: LIKE needs a text column, '${expr.column}' is ${String(data.type)}`, { context: { column: expr.column } });
+      }
+      const re = likeRegExp(expr.pattern);
+      const out = new Uint8Array(n);
+      const vals = data.values as Uint8Array;
+      const offs = data.valueOffsets as Int32Array | BigInt64Array;
+      const dec = new TextDecoder();
+      for (let i = 0; i < n; i++) out[i] = re.test(dec.decode(vals.subarray(Number(offs[i]), Number(offs[i + 1])))) ? T : F;
+      applyNulls(data, out);
+      return out;
+    }
+    case 'compare': {
+      const out = compareColumns(columnData(batch, expr.left), expr.left, expr.cmp, columnData(batch, expr.right), expr.right);
+      return out;
+    }
     default: {
       const data = columnData(batch, expr.column);
       const out = new Uint8Array(n);
@@ -327,6 +348,80 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       return out;
     }
   }
+}
+
+/** A RegExp for a SQL LIKE pattern: `%` any run, `_` one code point, `\\` escapes the next character. */
+export function likeRegExp(pattern: string): RegExp {
+  let src = '';
+  const chars = [...pattern];
+  for (let k = 0; k < chars.length; k++) {
+    const c = chars[k];
+    if (c === '\\' && k + 1 < chars.length) src += chars[++k].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    else if (c === '%') src += '[\\s\\S]*';
+    else if (c === '_') src += '[\\s\\S]';
+    else src += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`, 'u');
+}
+
+/** The literal prefix of a LIKE pattern (before its first wildcard). */
+export function likePrefix(pattern: string): string {
+  let out = '';
+  const chars = [...pattern];
+  for (let k = 0; k < chars.length; k++) {
+    const c = chars[k];
+    if (c === '%' || c === '_') break;
+    if (c === '\\' && k + 1 < chars.length) out += chars[++k];
+    else out += c;
+  }
+  return out;
+}
+
+const NUMERIC = new Set([Type.Int, Type.Float]);
+
+/**
+ * `left cmp right` row by row. Numbers compare exactly across int/float widths (mixed bigint/number
+ * comparisons are exact in JS); text by code points; timestamps, dates and times only against the
+ * same type (same unit); a null on either side is unknown.
+ */
+function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string): Uint8Array {
+  if (a.typeId === Type.Dictionary) a = decodeDictionary(a);
+  if (b.typeId === Type.Dictionary) b = decodeDictionary(b);
+  const n = a.length;
+  const out = new Uint8Array(n);
+  const ta = a.type as any;
+  const tb = b.type as any;
+  const text = (t: Data) => t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8;
+  const bad = () =>
+    new LakeSoulError('InvalidArgument', `filter compares column '${left}' (${String(ta)}) with column '${right}' (${String(tb)}): the types are not comparable`, {
+      context: { column: left },
+    });
+  if (NUMERIC.has(a.typeId) && NUMERIC.has(b.typeId)) {
+    if ((a.typeId === Type.Float && ta.precision === 0) || (b.typeId === Type.Float && tb.precision === 0)) throw bad();
+    const x = a.values as any;
+    const y = b.values as any;
+    for (let i = 0; i < n; i++) {
+      const p = x[i];
+      const q = y[i];
+      out[i] = test(cmp, p < q ? -1 : p > q ? 1 : p == q ? 0 : NaN) ? T : F; // eslint-disable-line eqeqeq
+    }
+  } else if (text(a) && text(b)) {
+    const dec = new TextDecoder();
+    const s = (d: Data, i: number) => dec.decode((d.values as Uint8Array).subarray(Number(d.valueOffsets[i]), Number(d.valueOffsets[i + 1])));
+    for (let i = 0; i < n; i++) out[i] = test(cmp, Math.sign(compareCodePoints(s(a, i), s(b, i)))) ? T : F;
+  } else if (String(ta) === String(tb) && (a.typeId === Type.Timestamp || a.typeId === Type.Date || a.typeId === Type.Time || a.typeId === Type.Bool)) {
+    if (a.typeId === Type.Bool) {
+      const bit = (d: Data, i: number) => ((d.values as Uint8Array)[(d.offset + i) >> 3] >> ((d.offset + i) & 7)) & 1;
+      for (let i = 0; i < n; i++) out[i] = test(cmp, bit(a, i) - bit(b, i)) ? T : F;
+    } else {
+      const x = a.values as any;
+      const y = b.values as any;
+      for (let i = 0; i < n; i++) out[i] = test(cmp, x[i] < y[i] ? -1 : x[i] > y[i] ? 1 : 0) ? T : F;
+    }
+  } else throw bad();
+  applyNulls(a, out);
+  applyNulls(b, out);
+  return out;
 }
 
 /**
@@ -450,6 +545,8 @@ function possible(expr: FilterExpr, stats: Record<string, ColumnStatsLike | unde
       const p = possible(expr.arg, stats, numRows);
       return { t: p.f, f: p.t, n: p.n };
     }
+    case 'compare':
+      return ANY;
     default:
       break;
   }
@@ -461,6 +558,16 @@ function possible(expr: FilterExpr, stats: Record<string, ColumnStatsLike | unde
   if (expr.op === 'isNull') return { t: someNull, f: someValue, n: false };
   if (expr.op === 'isNotNull') return { t: someValue, f: someNull, n: false };
   if (!someValue) return { t: false, f: false, n: true };
+  if (expr.op === 'like') {
+    // A literal prefix bounds the matching strings to [prefix, the first string after all prefix+x).
+    const prefix = likePrefix(expr.pattern);
+    const asText = (v: unknown) => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : null);
+    const min = asText(st.min);
+    const max = asText(st.max);
+    if (prefix === '' || min === null || max === null) return ANY;
+    const t = compareCodePoints(max, prefix) >= 0 && (compareCodePoints(min, prefix) <= 0 || min.startsWith(prefix));
+    return { t, f: true, n: someNull };
+  }
   // floats may hold NaN, which statistics leave out: NaN rows make comparisons false and != true
   const maybeNaN = typeof st.min === 'number' || st.min === null || st.min === undefined;
   const values = expr.op === 'in' ? expr.values : [(expr as { value: FilterValue }).value];

@@ -8,7 +8,10 @@
  * or        := and ('or' and)*
  * and       := unary ('and' unary)*
  * unary     := 'not' unary | '(' expr ')' | predicate
- * predicate := column cmp literal | literal cmp column | column ['not'] 'in' '(' literal (',' literal)* ')'
+ * predicate := column cmp literal | literal cmp column | column cmp column
+ *            | column ['not'] 'in' '(' literal (',' literal)* ')'
+ *            | column ['not'] 'between' literal 'and' literal
+ *            | column ['not'] 'like' 'pattern'
  *            | column 'is' ['not'] 'null'
  * cmp       := '=' | '!=' | '<>' | '<' | '<=' | '>' | '>='
  * literal   := 'text' ('' escapes a quote) | [-]number | true | false | null
@@ -16,7 +19,9 @@
  * column    := identifier ([A-Za-z_][A-Za-z0-9_$.]*) | "quoted identifier" ("" escapes a quote)
  * ```
  * Integers beyond ±2^53 become bigint; TIMESTAMP/DATE literals become `Date` (UTC unless an offset
- * is given; millisecond precision).
+ * is given; millisecond precision). `a BETWEEN x AND y` is `a >= x AND a <= y` (so statistics prune
+ * it like the two comparisons); LIKE patterns use `%` and `_` (`\` escapes); an identifier on the
+ * right of a comparison is a column (`a < b`), a quoted string a literal.
  */
 import type { Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -237,7 +242,7 @@ class Parser {
   private column(): string {
     const tok = this.next();
     if (tok.t !== 'id') throw syntax(this.text, tok.pos, `expected a column name, found ${this.describe(tok)}`);
-    if (!tok.quoted && ['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false'].includes(tok.v.toLowerCase())) {
+    if (!tok.quoted && ['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false', 'between', 'like'].includes(tok.v.toLowerCase())) {
       throw syntax(this.text, tok.pos, `expected a column name, found keyword '${tok.v}'`);
     }
     return tok.v;
@@ -255,6 +260,10 @@ class Parser {
     const column = this.column();
     const tok = this.next();
     if (tok.t === 'op' && CMP.has(tok.v)) {
+      const rhs = this.peek();
+      if (rhs.t === 'id' && !this.isLiteralStart(rhs)) {
+        return { op: 'compare', left: column, cmp: tok.v as '=', right: this.column() };
+      }
       return { op: tok.v as '=', column, value: this.literal() };
     }
     if (this.isKw(tok, 'is')) {
@@ -285,7 +294,21 @@ class Parser {
       const e: FilterExpr = { op: 'in', column, values };
       return negate ? { op: 'not', arg: e } : e;
     }
-    throw syntax(this.text, tok.pos, `expected a comparison, IN or IS after column '${column}', found ${this.describe(tok)}`);
+    if (this.isKw(inTok, 'between')) {
+      const lo = this.literal();
+      const and = this.next();
+      if (!this.isKw(and, 'and')) throw syntax(this.text, and.pos, `expected AND in BETWEEN, found ${this.describe(and)}`);
+      const hi = this.literal();
+      const e: FilterExpr = { op: 'and', args: [{ op: '>=', column, value: lo }, { op: '<=', column, value: hi }] };
+      return negate ? { op: 'not', arg: e } : e;
+    }
+    if (this.isKw(inTok, 'like')) {
+      const p = this.next();
+      if (p.t !== 'str') throw syntax(this.text, p.pos, `expected a quoted LIKE pattern, found ${this.describe(p)}`);
+      const e: FilterExpr = { op: 'like', column, pattern: p.v };
+      return negate ? { op: 'not', arg: e } : e;
+    }
+    throw syntax(this.text, tok.pos, `expected a comparison, IN, BETWEEN, LIKE or IS after column '${column}', found ${this.describe(tok)}`);
   }
 }
 
@@ -300,7 +323,20 @@ export function parseFilter(text: string, schema?: Schema): FilterExpr {
 }
 
 function checkColumns(expr: FilterExpr, schema: Schema): void {
+  const rights = new Set<string>();
+  const walk = (e: FilterExpr): void => {
+    if (e.op === 'and' || e.op === 'or') e.args.forEach(walk);
+    else if (e.op === 'not') walk(e.arg);
+    else if (e.op === 'compare') rights.add(e.right);
+  };
+  walk(expr);
   for (const c of filterColumns(expr)) {
+    if (!schema.fields.some((f) => f.name === c) && rights.has(c)) {
+      throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${schema.fields.map((f) => f.name).join(', ')}); to compare with the text, quote it: '${c.replace(/'/g, "''")}'`, {
+        code: 'FILTER_UNKNOWN_COLUMN',
+        context: { column: c },
+      });
+    }
     if (!schema.fields.some((f) => f.name === c)) {
       throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${schema.fields.map((f) => f.name).join(', ')})`, {
         context: { column: c },
@@ -320,6 +356,10 @@ export function filterColumns(expr: FilterExpr): string[] {
         return;
       case 'not':
         walk(e.arg);
+        return;
+      case 'compare':
+        if (!out.includes(e.left)) out.push(e.left);
+        if (!out.includes(e.right)) out.push(e.right);
         return;
       default:
         if (!out.includes(e.column)) out.push(e.column);
@@ -373,6 +413,14 @@ export function normalizeFilter(filter: Filter, schema?: Schema): FilterExpr {
       case 'isNotNull':
         if (typeof e.column !== 'string' || e.column === '') throw bad(`'${e.op}' needs a column name`);
         return { op: e.op, column: e.column };
+      case 'like':
+        if (typeof e.column !== 'string' || e.column === '') throw bad(`'like' needs a column name`);
+        if (typeof e.pattern !== 'string') throw bad(`'like' on '${e.column}' needs a string pattern`);
+        return { op: 'like', column: e.column, pattern: e.pattern };
+      case 'compare':
+        if (typeof e.left !== 'string' || e.left === '' || typeof e.right !== 'string' || e.right === '') throw bad(`'compare' needs left and right column names`);
+        if (!['=', '!=', '<', '<=', '>', '>='].includes(e.cmp)) throw bad(`'compare' has an unknown operator '${String(e.cmp)}'`);
+        return { op: 'compare', left: e.left, cmp: e.cmp, right: e.right };
       default:
         throw bad(`unknown op '${String(e.op)}'`);
     }

@@ -30,6 +30,35 @@ describe('parseFilter', () => {
     expect(parseFilter('date = 3')).toEqual({ op: '=', column: 'date', value: 3 });
   });
 
+  it('parses BETWEEN, LIKE, NOT IN, <> and column-to-column comparisons', () => {
+    expect(parseFilter('x between 1 and 5 and y = 2')).toEqual({
+      op: 'and',
+      args: [{ op: 'and', args: [{ op: '>=', column: 'x', value: 1 }, { op: '<=', column: 'x', value: 5 }] }, { op: '=', column: 'y', value: 2 }],
+    });
+    expect(normalizeFilter('x between 1 and 5 and y = 2')).toEqual({
+      op: 'and',
+      args: [{ op: '>=', column: 'x', value: 1 }, { op: '<=', column: 'x', value: 5 }, { op: '=', column: 'y', value: 2 }],
+    });
+    expect(parseFilter("x NOT BETWEEN DATE '2024-01-01' AND DATE '2024-02-01'")).toEqual({
+      op: 'not',
+      arg: { op: 'and', args: [{ op: '>=', column: 'x', value: new Date(Date.UTC(2024, 0, 1)) }, { op: '<=', column: 'x', value: new Date(Date.UTC(2024, 1, 1)) }] },
+    });
+    expect(parseFilter("name like 'ab%'")).toEqual({ op: 'like', column: 'name', pattern: 'ab%' });
+    expect(parseFilter("name not like '%x_'")).toEqual({ op: 'not', arg: { op: 'like', column: 'name', pattern: '%x_' } });
+    expect(parseFilter('a <> b')).toEqual({ op: 'compare', left: 'a', cmp: '!=', right: 'b' });
+    expect(parseFilter('a < "b c" or a >= date')).toEqual({
+      op: 'or',
+      args: [{ op: 'compare', left: 'a', cmp: '<', right: 'b c' }, { op: 'compare', left: 'a', cmp: '>=', right: 'date' }],
+    });
+    expect(parseFilter("a != 'b'")).toEqual({ op: '!=', column: 'a', value: 'b' });
+    expect(parseFilter('id not in (1, 2)')).toEqual({ op: 'not', arg: { op: 'in', column: 'id', values: [1, 2] } });
+    expect(() => parseFilter('x between 1 or 2')).toThrow(/expected AND in BETWEEN/);
+    expect(() => parseFilter('x like 3')).toThrow(/expected a quoted LIKE pattern/);
+    // An unquoted word on the right is a column: with a schema, the error says to quote text.
+    const schema = new Schema([new Field('kind', new Utf8())]);
+    expect(() => parseFilter('kind = click', schema)).toThrow(/unknown column 'click'.*quote it: 'click'/);
+  });
+
   it('reports syntax errors with the position', () => {
     const err = (s: string) => {
       try {
@@ -56,7 +85,9 @@ describe('parseFilter', () => {
   it('normalizes ASTs and strings; columns; pk-only', () => {
     const n = normalizeFilter({ op: 'and', args: [{ op: 'and', args: [{ op: '=', column: 'a', value: 1 }] }, { op: 'or', args: [{ op: 'isNull', column: 'b' }] }] } as FilterExpr);
     expect(n).toEqual({ op: 'and', args: [{ op: '=', column: 'a', value: 1 }, { op: 'isNull', column: 'b' }] });
-    expect(() => normalizeFilter({ op: 'like', column: 'a' } as any)).toThrow(/unknown op 'like'/);
+    expect(() => normalizeFilter({ op: 'bogus', column: 'a' } as any)).toThrow(/unknown op 'bogus'/);
+    expect(() => normalizeFilter({ op: 'like', column: 'a' } as any)).toThrow(/'like' on 'a' needs a string pattern/);
+    expect(() => normalizeFilter({ op: 'compare', left: 'a', cmp: '~', right: 'b' } as any)).toThrow(/unknown operator '~'/);
     expect(() => normalizeFilter({ op: 'in', column: 'a', values: [] } as any)).toThrow(/non-empty/);
     expect(filterColumns(parseFilter('a = 1 and (b = 2 or a = 3) and not c is null'))).toEqual(['a', 'b', 'c']);
     expect(isPkOnly(parseFilter('id > 3 and id < 9'), ['id'])).toBe(true);
@@ -97,6 +128,7 @@ function refEval(e: FilterExpr, row: Record<string, any>): boolean | null {
     if (typeof a === 'string') return Buffer.compare(enc.encode(a), enc.encode(b));
     if (typeof a === 'boolean') return Number(a) - Number(b);
     if (typeof a === 'number' && Number.isNaN(a)) return NaN;
+    if (typeof b === 'number' && Number.isNaN(b)) return NaN;
     return a < b ? -1 : a > b ? 1 : 0;
   };
   switch (e.op) {
@@ -116,6 +148,27 @@ function refEval(e: FilterExpr, row: Record<string, any>): boolean | null {
       return row[e.column] === null;
     case 'isNotNull':
       return row[e.column] !== null;
+    case 'like': {
+      if (row[e.column] === null) return null;
+      // Reference LIKE: backtracking over code points.
+      const str = [...(row[e.column] as string)];
+      const pat = [...e.pattern];
+      const m = (i: number, j: number): boolean => {
+        if (j === pat.length) return i === str.length;
+        if (pat[j] === '%') return m(i, j + 1) || (i < str.length && m(i + 1, j));
+        if (i === str.length) return false;
+        if (pat[j] === '_') return m(i + 1, j + 1);
+        const lit = pat[j] === '\\' && j + 1 < pat.length ? pat[++j] : pat[j];
+        return str[i] === lit && m(i + 1, j + 1);
+      };
+      return m(0, 0);
+    }
+    case 'compare': {
+      const c = cmp(row[e.left], row[e.right]);
+      if (c === null) return null;
+      if (Number.isNaN(c)) return e.cmp === '!=';
+      return { '=': c === 0, '!=': c !== 0, '<': c < 0, '<=': c <= 0, '>': c > 0, '>=': c >= 0 }[e.cmp];
+    }
     case 'in': {
       if (row[e.column] === null) return null;
       const r = e.values.map((v) => refEval({ op: '=', column: e.column, value: v }, row));
@@ -161,6 +214,15 @@ function randomFilter(rnd: () => number, depth = 0): FilterExpr {
     }
   };
   const k = rnd();
+  if (k < 0.05) {
+    const pairs = [['i', 'big'], ['i', 'f'], ['big', 'f'], ['s', 's'], ['ts', 'ts'], ['d', 'd'], ['b', 'b'], ['f', 'i']] as const;
+    const [left, right] = pairs[Math.floor(rnd() * pairs.length)];
+    const ops = ['=', '!=', '<', '<=', '>', '>='] as const;
+    return { op: 'compare', left, cmp: ops[Math.floor(rnd() * 6)], right };
+  }
+  if (k < 0.1 && column === 's') {
+    return { op: 'like', column, pattern: ['a%', '%b', '_', 'a_', '%', '', 'é%', '😀', 'a\\%', '\uffff%'][Math.floor(rnd() * 10)] };
+  }
   if (k < 0.1) return { op: rnd() < 0.5 ? 'isNull' : 'isNotNull', column };
   if (k < 0.25) return { op: 'in', column, values: Array.from({ length: rnd() < 0.5 ? 3 : 12 }, lit) }; // > 8 values: hash-set path
   const ops = ['=', '!=', '<', '<=', '>', '>='] as const;
@@ -215,6 +277,24 @@ describe('evaluateFilter / filterBatch', () => {
     expect(Array.from(evaluateFilter(parseFilter('dec >= 1.001'), db))).toEqual([1, 0, 0, 0]);
     expect(Array.from(evaluateFilter({ op: '>', column: 'dec', value: 1n }, db))).toEqual([1, 0, 0, 0]);
     expect(() => evaluateFilter(parseFilter('zz = 1'), t)).toThrow(/unknown column 'zz'/);
+    expect(() => evaluateFilter(parseFilter('a < s'), t)).toThrow(/column 'a' \(Int32\) with column 's' \(Utf8\)/);
+    expect(() => evaluateFilter(parseFilter("a like 'x'"), t)).toThrow(/LIKE needs a text column, 'a'/);
+    expect(Array.from(evaluateFilter(parseFilter("s like 'x' or s like '_'"), t))).toEqual([1, 1, 0, 1]);
+  });
+
+  it('LIKE with a literal prefix prunes row groups of sorted text', async () => {
+    const words = Array.from({ length: 2000 }, (_, i) => `w${String(i).padStart(4, '0')}`);
+    const b = new Table({ s: vectorFromArray(words, new Utf8()) }).batches[0];
+    const bytes = encodeParquet(b, { rowGroupSize: 200 });
+    const footer = await readParquetFooter(bytes, bytes.length);
+    const kept = (pattern: string) => footer.rowGroups.filter((g) => rowGroupMayMatch({ op: 'like', column: 's', pattern }, g.columns, g.numRows)).length;
+    expect(kept('w05%')).toBe(1);
+    expect(kept('w1%')).toBe(5);
+    expect(kept('w05_1')).toBe(1);
+    expect(kept('%5')).toBe(10);
+    expect(kept('x%')).toBe(0);
+    const between = footer.rowGroups.filter((g) => rowGroupMayMatch(normalizeFilter("s between 'w0100' and 'w0250'"), g.columns, g.numRows)).length;
+    expect(between).toBe(2);
   });
 });
 
