@@ -127,7 +127,7 @@ describe('Flight over PostgreSQL + S3 (moto)', () => {
 
   it('pyarrow DoPut lands in S3 and the catalog, read back from TS', async () => {
     const out = join(dir, 'put.arrow');
-    const r = await py('put', urlB, { cmd: { table: 'scans', namespace: table.info.namespace, mode: 'upsert' }, rows: 200, start: 10_000, columns: ['id', 'date', 'label', 'score', 'image'], out });
+    const r = await py('put', urlB, { cmd: { table: 'scans', namespace: table.info.namespace, mode: 'upsert', expectedRows: 200 }, rows: 200, start: 10_000, columns: ['id', 'date', 'label', 'score', 'image'], out });
     expect(r.result.rows).toBe(200);
     const back = await table.toArrow({ filter: 'id >= 10000' });
     expect(rowsOf(back)).toEqual(rowsOf(tableFromIPC(readFileSync(out))));

@@ -184,7 +184,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
   it('writes a pyarrow table with DoPut (one commit) and reads it back from TS', async () => {
     const before = await events.history();
     const out = join(dir, 'put-py.arrow');
-    const r = await py('put', url, { cmd: { table: 'events', mode: 'upsert' }, rows: 400, start: 5000, columns: ['id', 'date', 'label', 'score', 'image'], out });
+    const r = await py('put', url, { cmd: { table: 'events', mode: 'upsert', expectedRows: 400 }, rows: 400, start: 5000, columns: ['id', 'date', 'label', 'score', 'image'], out });
     expect(r.error).toBeUndefined();
     expect(r.result.rows).toBe(400);
     expect(Object.keys(r.result.versions).sort()).toEqual(['date=2024-02-01', 'date=2024-02-02']);
@@ -199,7 +199,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     const missing = await py('read', url, { path: ['nope'] });
     expect(missing.error).toMatch(/KeyError/);
     expect(missing.message).toMatch(/nope/);
-    const bad = await py('put', url, { cmd: { table: 'events', mode: 'append' }, rows: 5, columns: ['id', 'label'] });
+    const bad = await py('put', url, { cmd: { table: 'events', mode: 'append', expectedRows: 5 }, rows: 5, columns: ['id', 'label'] });
     expect(bad.error).toMatch(/Invalid|Error/);
     expect(bad.message).toMatch(/events/);
     const badCmd = await py('read', url, { cmd: { table: 'events', version: 1, timestamp: 5 } });
@@ -263,7 +263,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
 
   it('creates tables, compacts and lists history through DoAction', async () => {
     const actions = await py('actions', url);
-    expect(actions.actions).toEqual(['create-table', 'compact', 'history']);
+    expect(actions.actions).toEqual(['create-table', 'compact', 'history', 'begin', 'commit', 'rollback']);
     const { schemaIpc } = await py('schema_ipc', url);
     const created = await py('action', url, { type: 'create-table', body: { name: 'people', namespace: 'default', schemaIpc, primaryKeys: ['id'], hashBucketNum: 2 } });
     expect(created.results[0]).toMatchObject({ name: 'people', namespace: 'default', primaryKeys: ['id'], hashBucketNum: 2 });
@@ -391,7 +391,7 @@ describe('Flight with the TS client', () => {
     const t = await lakehouse.table('scores');
     expect(t.info.schema.fields.map((f) => String(f.type))).toEqual(['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>']);
     await expect(client.doAction('create-table', { name: 'bad', schema: [{ name: 'x', type: 'int128' }] })).rejects.toMatchObject({ kind: 'InvalidArgument' });
-    expect((await client.listActions()).map((a) => a.type)).toEqual(['create-table', 'compact', 'history']);
+    expect((await client.listActions()).map((a) => a.type)).toEqual(['create-table', 'compact', 'history', 'begin', 'commit', 'rollback']);
   });
 
   it('keeps every message within a client limited to the 4 MiB gRPC default (batches of ~15 MB are split)', async () => {
@@ -462,6 +462,23 @@ describe('Flight with the TS client', () => {
   it('reports unknown tables as NotFound and forged tickets as PermissionDenied', async () => {
     await expect(client.getFlightInfo({ path: ['ghost'] })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringMatching(/ghost/) });
     await expect(client.doGet(Buffer.from('forged-ticket-bytes-forged-ticket-bytes-forged-ticket')).next()).rejects.toMatchObject({ kind: 'PermissionDenied' });
+  });
+
+  it('refuses the unexpired tickets of a dropped table, also after a table of the same name is created', async () => {
+    const t = await lakehouse.createTable('dropme', eventsSchema, { primaryKeys: ['id'], hashBucketNum: 2 });
+    await t.write(eventsBatch(Array.from({ length: 300 }, (_, i) => i), 'd'));
+    const info = await client.getFlightInfo({ path: ['dropme'] });
+    expect((await client.readAll(info)).numRows).toBe(300); // the tickets work
+    await lakehouse.dropTable('dropme');
+    for (const e of info.endpoints) {
+      await expect(client.doGet(e).next()).rejects.toMatchObject({ kind: 'NotFound', code: 'TICKET_TABLE_DROPPED', message: expect.stringMatching(/dropme.*dropped/) });
+    }
+    const again = await lakehouse.createTable('dropme', eventsSchema, { primaryKeys: ['id'], hashBucketNum: 2 });
+    await again.write(eventsBatch([1, 2, 3], 'new'));
+    await expect(client.doGet(info.endpoints[0]).next()).rejects.toMatchObject({ code: 'TICKET_TABLE_DROPPED' });
+    // from pyarrow: a stale ticket of the dropped table is refused, fresh ones read the new table
+    const fresh = await py('read', url, { path: ['dropme'] });
+    expect(fresh.rows).toBe(3);
   });
 });
 

@@ -116,6 +116,113 @@ def cmd_expire(client, opts, args):
         return {"first": first, "again": again, "error": type(e).__name__, "message": str(e)}
 
 
+def make_table(args, start, n):
+    ids = pa.array(range(start, start + n), pa.int64())
+    images = [hashlib.sha256(str(i).encode()).digest() * (1 + i % 40) + bytes([0, 255, i % 256]) for i in range(start, start + n)]
+    cols = {
+        "id": ids,
+        "date": pa.array(["2024-02-0%d" % (1 + i % 2) for i in range(start, start + n)], pa.string()),
+        "label": pa.array(["py-%d" % i for i in range(start, start + n)], pa.string()),
+        "score": pa.array([i / 8 for i in range(start, start + n)], pa.float64()),
+        "image": pa.array(images, pa.binary()),
+    }
+    return pa.table({k: cols[k] for k in args["columns"]})
+
+
+def action_json(client, opts, kind, body):
+    results = list(client.do_action(fl.Action(kind, json.dumps(body).encode()), options=opts))
+    return json.loads(results[0].body.to_pybytes().decode())
+
+
+def cmd_put_fail(client, opts, args):
+    """A producer that fails mid-stream the ways pyarrow lets it: raises inside `with writer`, returns
+    without done_writing(), or calls writer.close() without done_writing()."""
+    n = int(args["rows"])
+    table = make_table(args, int(args.get("start", 0)), n)
+    batches = table.to_batches(max_chunksize=max(1, n // 5))
+    writer, reader = client.do_put(descriptor(args), table.schema, options=opts)
+    how = args["how"]
+    sent = 0
+    try:
+        if how == "raise":
+            try:
+                with writer:
+                    for b in batches[:3]:
+                        writer.write_batch(b)
+                        sent += b.num_rows
+                    raise RuntimeError("producer failed")
+            except RuntimeError:
+                pass
+        elif how == "close_only":
+            for b in batches[:3]:
+                writer.write_batch(b)
+                sent += b.num_rows
+            writer.close()
+        elif how == "no_done":
+            for b in batches[:3]:
+                writer.write_batch(b)
+                sent += b.num_rows
+            # the producer returns: writer and reader are dropped, the client closes below
+            del writer, reader
+        else:
+            raise ValueError(how)
+    except (fl.FlightError, pa.ArrowException) as e:
+        return {"sent": sent, "error": type(e).__name__, "message": str(e)}
+    return {"sent": sent}
+
+
+def cmd_txn(client, opts, args):
+    """begin -> `workers` concurrent DoPut streams from separate clients -> commit / rollback / nothing."""
+    body = {"table": args["table"]}
+    if args.get("namespace"):
+        body["namespace"] = args["namespace"]
+    tid = action_json(client, opts, "begin", body)["transaction"]
+    workers = int(args.get("workers", 2))
+    n = int(args["rows"])
+    start = int(args.get("start", 0))
+
+    def worker(k):
+        c = fl.FlightClient(args["url"])
+        try:
+            part = make_table(args, start + k * n, n)
+            cmd = dict(body, transaction=tid)
+            if args.get("mode"):
+                cmd["mode"] = args["mode"]
+            writer, reader = c.do_put(fl.FlightDescriptor.for_command(json.dumps(cmd).encode()), part.schema, options=opts)
+            if k == args.get("fail_worker"):
+                with writer:
+                    writer.write_batch(part.to_batches(max_chunksize=max(1, n // 4))[0])
+                    raise RuntimeError("worker failed")
+            writer.write_table(part, max_chunksize=max(1, n // 4))
+            writer.done_writing()
+            meta = reader.read()
+            writer.close()
+            return json.loads(meta.to_pybytes().decode())
+        except RuntimeError as e:
+            return {"failed": str(e)}
+        except (fl.FlightError, pa.ArrowException) as e:
+            return {"error": type(e).__name__, "message": str(e)}
+        finally:
+            c.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        puts = list(pool.map(worker, range(workers)))
+    out = {"transaction": tid, "puts": puts}
+    end = args.get("end", "commit")
+    try:
+        if end == "commit":
+            commit_body = {"transaction": tid}
+            if args.get("expectedRows") is not None:
+                commit_body["expectedRows"] = args["expectedRows"]
+            out["commit"] = action_json(client, opts, "commit", commit_body)
+        elif end == "rollback":
+            out["rollback"] = action_json(client, opts, "rollback", {"transaction": tid})
+    except (fl.FlightError, pa.ArrowException) as e:
+        out["error"] = type(e).__name__
+        out["message"] = str(e)
+    return out
+
+
 def cmd_put(client, opts, args):
     n = int(args["rows"])
     start = int(args.get("start", 0))
@@ -193,7 +300,7 @@ def cmd_unimplemented(client, opts, args):
 COMMANDS = {
     "unimplemented": cmd_unimplemented,
     "list": cmd_list, "read": cmd_read, "schema": cmd_schema, "tamper": cmd_tamper, "expire": cmd_expire,
-    "put": cmd_put, "action": cmd_action, "actions": cmd_actions, "schema_ipc": cmd_schema_ipc, "auth": cmd_auth,
+    "put": cmd_put, "put_fail": cmd_put_fail, "txn": cmd_txn, "action": cmd_action, "actions": cmd_actions, "schema_ipc": cmd_schema_ipc, "auth": cmd_auth,
 }
 
 

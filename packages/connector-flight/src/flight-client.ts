@@ -118,6 +118,20 @@ function tryJson(bytes: Uint8Array | undefined): unknown {
   try { return JSON.parse(Buffer.from(bytes).toString('utf8')); } catch { return null; }
 }
 
+/** The JSON command object of a descriptor (PATH -> {table, namespace}); null when it is not one. */
+function commandOf(input: FlightDescriptorInput): Record<string, unknown> & { table?: unknown } | null {
+  if ('path' in input) {
+    const p = input.path;
+    return p.length === 2 ? { namespace: p[0], table: p[1] } : p.length === 1 ? { table: p[0] } : null;
+  }
+  const cmd = input.cmd;
+  if (typeof cmd === 'string' || cmd instanceof Uint8Array) {
+    const parsed = tryJson(typeof cmd === 'string' ? Buffer.from(cmd, 'utf8') : cmd);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  }
+  return cmd;
+}
+
 /** Arrow Flight client over gRPC (insecure transport). */
 export class FlightClient {
   private token: string | undefined;
@@ -297,14 +311,41 @@ export class FlightClient {
   }
 
   /**
-   * Writes `data` under `descriptor` (lakesoul-ts: CMD `{table, namespace?, mode}` or PATH) in one
-   * DoPut, with backpressure, and returns the server's PutResults. Aborting cancels the stream (the
-   * server then commits nothing).
+   * Writes `data` under `descriptor` (lakesoul-ts: CMD `{table, namespace?, mode}` or PATH) with
+   * backpressure, and returns the server's PutResults. The stream's end is always declared, so a
+   * failure commits nothing: a Table, a RecordBatch or an array of batches is sent with its row count
+   * (`expectedRows`); any other iterable is written in a transaction (begin, DoPut, commit; rolled back
+   * when the iterable throws or the call fails), whose commit result is returned. A descriptor that
+   * already names a `transaction` or `expectedRows` is sent as given. Aborting cancels the stream.
    */
   async doPut(
     descriptor: FlightDescriptorInput,
     data: Table | RecordBatch | AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
     options: CallOptions & { schema?: Schema } = {},
+  ): Promise<FlightPutResult> {
+    options.signal?.throwIfAborted();
+    const cmd = commandOf(descriptor);
+    if (cmd === null || cmd.transaction !== undefined || cmd.expectedRows !== undefined) return this.putStream(toDescriptor(descriptor), data, options);
+    const counted = data instanceof Table ? data.numRows : data instanceof RecordBatch ? data.numRows
+      : Array.isArray(data) ? (data as RecordBatch[]).reduce((n, b) => n + b.numRows, 0) : undefined;
+    if (counted !== undefined) return this.putStream(toDescriptor({ cmd: { ...cmd, expectedRows: counted } }), data, options);
+    const begun = await this.doActionJson<{ transaction: string }>('begin', { table: cmd.table, ...(cmd.namespace !== undefined ? { namespace: cmd.namespace } : {}) }, options);
+    try {
+      await this.putStream(toDescriptor({ cmd: { ...cmd, transaction: begun.transaction } }), data, options);
+      const committed = await this.doAction('commit', { transaction: begun.transaction }, options);
+      return { messages: committed, json: tryJson(committed[0]) };
+    } catch (e) {
+      // Best effort: a transaction that is not rolled back expires on the server anyway.
+      await this.doAction('rollback', { transaction: begun.transaction }).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** One DoPut stream of `data` under `descriptor`, sent as given. */
+  private async putStream(
+    descriptor: FlightDescriptorMessage,
+    data: Table | RecordBatch | AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+    options: CallOptions & { schema?: Schema },
   ): Promise<FlightPutResult> {
     options.signal?.throwIfAborted();
     let schema = options.schema;
@@ -330,7 +371,7 @@ export class FlightClient {
     // keep the rejection observed while writing; it is awaited below
     responses.catch(() => undefined);
     try {
-      for await (const msg of recordBatchesToFlightData(schema, batches, { descriptor: toDescriptor(descriptor), maxMessageBytes: this.maxMessageBytes, signal: options.signal })) {
+      for await (const msg of recordBatchesToFlightData(schema, batches, { descriptor, maxMessageBytes: this.maxMessageBytes, signal: options.signal })) {
         if (!call.write(msg)) {
           await new Promise<void>((resolve, reject) => {
             const done = () => { call.off('drain', done); call.off('error', fail); resolve(); };

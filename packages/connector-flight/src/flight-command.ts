@@ -1,11 +1,17 @@
 /**
  * Decoding of Flight descriptors into table requests: PATH `[namespace, table]` or `[table]`, or CMD
  * = UTF-8 JSON `{ table, namespace?, partitions?, columns?, filter?, version? | timestamp? |
- * incremental?, mode? }`.
+ * incremental? }` (reads) or `{ table, namespace?, mode?, transaction?, expectedRows? }` (DoPut).
+ * Every field is checked here, within the limits of flight-limits.ts, before anything reaches the
+ * catalog; unknown keys are refused.
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, ScanOptions } from '@lakesoul-ts/io';
 import type { FlightDescriptorMessage } from './flight-proto.js';
+import {
+  MAX_COMMAND_BYTES, MAX_FILTER_CHARS, MAX_LIST_ENTRIES, MAX_NAME_CHARS, MAX_PATH_ELEMENTS,
+  clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
+} from './flight-limits.js';
 
 /** Namespace used when a descriptor names none. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -29,43 +35,77 @@ export interface FlightWriteCommand {
   namespace: string;
   /** Absent: the table's default (upsert for PK tables, else append). */
   mode?: 'append' | 'upsert';
+  /** Stage under this transaction (DoAction `begin`) instead of committing at the stream's end. */
+  transaction?: string;
+  /** The rows the client will send: the stream commits (or stages) only when exactly these arrived. */
+  expectedRows?: number;
 }
 
-function bad(message: string): LakeSoulError {
-  return new LakeSoulError('InvalidArgument', message);
+/** Keys a read command may hold. */
+export const READ_COMMAND_KEYS = ['table', 'namespace', 'partitions', 'columns', 'filter', 'version', 'timestamp', 'incremental'] as const;
+/** Keys a DoPut command may hold. */
+export const WRITE_COMMAND_KEYS = ['table', 'namespace', 'mode', 'transaction', 'expectedRows'] as const;
+
+/** Largest partition version (the catalog stores it as a PostgreSQL integer). */
+const MAX_VERSION = 2 ** 31 - 1;
+/** Epoch ms of the JS Date range (±100 000 000 days): anything beyond is no date. */
+const MAX_EPOCH_MS = 8.64e15;
+const EXAMPLE = '{"table": "events", "namespace": "default"}';
+
+function bad(message: string, code?: string): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', message, code ? { code } : {});
 }
 
 function toEpochMs(value: unknown, what: string): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string') {
+  let ms = NaN;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string' && value.length <= 64) {
     const asNumber = Number(value);
-    if (value.trim() !== '' && Number.isFinite(asNumber)) return asNumber;
-    const ms = Date.parse(value);
-    if (Number.isFinite(ms)) return ms;
+    ms = value.trim() !== '' && Number.isFinite(asNumber) ? asNumber : Date.parse(value);
   }
-  throw bad(`${what} must be epoch milliseconds or an ISO-8601 date-time, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_EPOCH_MS) {
+    throw bad(`${what} must be epoch milliseconds or an ISO-8601 date-time (within ±${MAX_EPOCH_MS} ms), got ${quote(value)}`);
+  }
+  return Math.trunc(ms);
 }
 
-function parseCmd(descriptor: FlightDescriptorMessage): Record<string, unknown> {
-  const text = Buffer.from(descriptor.cmd ?? []).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw bad(`descriptor command is not JSON (expected {"table": ..., ...}): ${(e as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('descriptor command must be a JSON object with a "table" field');
+/** Refuses NUL characters in any string or key of a client value (PostgreSQL text cannot hold them). */
+function refuseNul(value: unknown, what: string): void {
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) throw bad(`${what} holds a NUL character in ${quote(v)}: names and values cannot contain NUL`, 'NUL_CHARACTER');
+    } else if (Array.isArray(v)) {
+      if (v.length > MAX_LIST_ENTRIES) throw limitError(`a list in ${what} (${v.length} entries)`, `of ${MAX_LIST_ENTRIES} entries`);
+      v.forEach(walk);
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      if (entries.length > MAX_LIST_ENTRIES) throw limitError(`an object in ${what} (${entries.length} keys)`, `of ${MAX_LIST_ENTRIES} keys`);
+      for (const [k, x] of entries) {
+        walk(k);
+        walk(x);
+      }
+    }
+  };
+  walk(value);
+}
+
+function parseCmd(descriptor: FlightDescriptorMessage, allowed: readonly string[], what: string): Record<string, unknown> {
+  const value = parseClientJson(Buffer.from(descriptor.cmd ?? []), `${what} command`, MAX_COMMAND_BYTES, EXAMPLE);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`${what} command must be a JSON object like ${EXAMPLE}`);
   const obj = value as Record<string, unknown>;
-  if (typeof obj.table !== 'string' || obj.table === '') throw bad('descriptor command needs a non-empty "table" string');
-  if (obj.namespace !== undefined && typeof obj.namespace !== 'string') throw bad('"namespace" must be a string');
+  refuseNul(obj, `${what} command`);
+  refuseUnknownKeys(obj, allowed, `${what} command`);
+  clientName(obj.table, `"table" of the ${what} command`);
+  if (obj.namespace !== undefined && obj.namespace !== null) clientName(obj.namespace, `"namespace" of the ${what} command`);
   return obj;
 }
 
-function fromPath(descriptor: FlightDescriptorMessage): { table: string; namespace: string } {
+function fromPath(descriptor: FlightDescriptorMessage, what: string): { table: string; namespace: string } {
   const path = descriptor.path ?? [];
-  if (path.length === 1 && path[0]) return { table: path[0], namespace: DEFAULT_NAMESPACE };
-  if (path.length === 2 && path[0] && path[1]) return { namespace: path[0], table: path[1] };
-  throw bad(`descriptor path must be [namespace, table] or [table], got ${JSON.stringify(path)}`);
+  if (path.length > MAX_PATH_ELEMENTS) throw limitError(`${what} descriptor path (${path.length} elements)`, `of ${MAX_PATH_ELEMENTS} elements ([namespace, table] or [table])`);
+  if (path.length === 1) return { table: clientName(path[0], `${what} path table name`), namespace: DEFAULT_NAMESPACE };
+  if (path.length === 2) return { namespace: clientName(path[0], `${what} path namespace`), table: clientName(path[1], `${what} path table name`) };
+  throw bad(`${what} descriptor path must be [namespace, table] or [table], got an empty path`);
 }
 
 function descriptorType(descriptor: FlightDescriptorMessage): 'PATH' | 'CMD' {
@@ -78,37 +118,51 @@ function descriptorType(descriptor: FlightDescriptorMessage): 'PATH' | 'CMD' {
   throw bad('empty flight descriptor: give a path [namespace, table] or a JSON command');
 }
 
+function stringList(v: unknown, what: string, of: string): string[] {
+  if (!Array.isArray(v) || !v.every((c) => typeof c === 'string')) throw bad(`${what} must be a list of ${of}, got ${quote(v)}`);
+  for (const c of v as string[]) if (c.length > MAX_NAME_CHARS) throw limitError(`an entry of ${what} ${quote(c)}`, `of ${MAX_NAME_CHARS} characters`);
+  return v as string[];
+}
+
 /** Decodes a read descriptor; bad input is an `InvalidArgument` LakeSoulError saying what is wrong. */
 export function parseReadCommand(descriptor: FlightDescriptorMessage | null | undefined): FlightReadCommand {
   if (!descriptor) throw bad('missing flight descriptor');
-  if (descriptorType(descriptor) === 'PATH') return fromPath(descriptor);
-  const obj = parseCmd(descriptor);
+  if (descriptorType(descriptor) === 'PATH') return fromPath(descriptor, 'read');
+  const obj = parseCmd(descriptor, READ_COMMAND_KEYS, 'read');
   const cmd: FlightReadCommand = { table: obj.table as string, namespace: (obj.namespace as string | undefined) ?? DEFAULT_NAMESPACE };
   const travel = ['version', 'timestamp', 'incremental'].filter((k) => obj[k] !== undefined && obj[k] !== null);
-  if (travel.length > 1) throw bad(`give at most one of version / timestamp / incremental (got ${travel.join(', ')}) for table ${cmd.table}`);
-  if (obj.partitions !== undefined) {
+  if (travel.length > 1) throw bad(`give at most one of version / timestamp / incremental (got ${travel.join(', ')}) for table ${quote(cmd.table)}`);
+  if (obj.partitions !== undefined && obj.partitions !== null) {
     const p = obj.partitions;
-    const okList = Array.isArray(p) && p.every((x) => typeof x === 'string');
-    const okMap = p !== null && typeof p === 'object' && !Array.isArray(p);
-    if (!okList && !okMap) throw bad('"partitions" must be a list of partition descriptions or an object of range-column values');
-    cmd.partitions = p as FlightReadCommand['partitions'];
+    if (Array.isArray(p)) cmd.partitions = stringList(p, '"partitions"', 'partition descriptions');
+    else if (typeof p === 'object') {
+      for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
+        if (v !== null && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
+          throw bad(`"partitions" value of ${quote(k)} must be a string, a number or null, got ${quote(v)}`);
+        }
+        if (k.length > MAX_NAME_CHARS || (typeof v === 'string' && v.length > MAX_NAME_CHARS)) throw limitError(`a "partitions" entry ${quote(k)}`, `of ${MAX_NAME_CHARS} characters`);
+      }
+      cmd.partitions = p as Record<string, string | number | null>;
+    } else throw bad('"partitions" must be a list of partition descriptions or an object of range-column values');
   }
-  if (obj.columns !== undefined) {
-    if (!Array.isArray(obj.columns) || !obj.columns.every((c) => typeof c === 'string')) throw bad('"columns" must be a list of column names');
-    cmd.columns = obj.columns as string[];
-  }
+  if (obj.columns !== undefined && obj.columns !== null) cmd.columns = stringList(obj.columns, '"columns"', 'column names');
   if (obj.filter !== undefined && obj.filter !== null) {
-    if (typeof obj.filter !== 'string' && typeof obj.filter !== 'object') throw bad('"filter" must be a SQL-like string or a filter expression object');
+    if (typeof obj.filter === 'string') {
+      if (obj.filter.length > MAX_FILTER_CHARS) throw limitError(`"filter" (${obj.filter.length} characters)`, `of ${MAX_FILTER_CHARS} characters`);
+    } else if (typeof obj.filter !== 'object' || Array.isArray(obj.filter)) throw bad(`"filter" must be a SQL-like string or a filter expression object, got ${quote(obj.filter)}`);
     cmd.filter = obj.filter as Filter;
   }
   if (obj.version !== undefined && obj.version !== null) {
-    if (!Number.isInteger(obj.version) || (obj.version as number) < 0) throw bad(`"version" must be a non-negative integer, got ${JSON.stringify(obj.version)}`);
+    if (!Number.isInteger(obj.version) || (obj.version as number) < 0 || (obj.version as number) > MAX_VERSION) {
+      throw bad(`"version" must be a non-negative integer at most ${MAX_VERSION}, got ${quote(obj.version)}`);
+    }
     cmd.version = obj.version as number;
   }
   if (obj.timestamp !== undefined && obj.timestamp !== null) cmd.timestamp = toEpochMs(obj.timestamp, '"timestamp"');
   if (obj.incremental !== undefined && obj.incremental !== null) {
     const inc = obj.incremental as Record<string, unknown>;
-    if (typeof inc !== 'object') throw bad('"incremental" must be {"start": ..., "end": ...}');
+    if (typeof inc !== 'object' || Array.isArray(inc)) throw bad('"incremental" must be {"start": ..., "end": ...}');
+    refuseUnknownKeys(inc, ['start', 'end'], '"incremental"');
     cmd.incremental = { start: toEpochMs(inc.start, '"incremental.start"'), end: toEpochMs(inc.end ?? Date.now(), '"incremental.end"') };
   }
   return cmd;
@@ -126,15 +180,26 @@ export function scanOptionsOf(cmd: FlightReadCommand, signal?: AbortSignal): Sca
   return options;
 }
 
-/** Decodes a DoPut descriptor (CMD with `mode`, or PATH = the table's default mode). */
+/**
+ * Decodes a DoPut descriptor: CMD `{table, namespace?, mode?, transaction?, expectedRows?}`, or PATH
+ * (the table's default mode). Whether the stream's end is declared is the server's check.
+ */
 export function parseWriteCommand(descriptor: FlightDescriptorMessage | null | undefined): FlightWriteCommand {
   if (!descriptor) throw bad('DoPut needs a flight descriptor on its first message');
-  if (descriptorType(descriptor) === 'PATH') return fromPath(descriptor);
-  const obj = parseCmd(descriptor);
+  if (descriptorType(descriptor) === 'PATH') return fromPath(descriptor, 'DoPut');
+  const obj = parseCmd(descriptor, WRITE_COMMAND_KEYS, 'DoPut');
   const cmd: FlightWriteCommand = { table: obj.table as string, namespace: (obj.namespace as string | undefined) ?? DEFAULT_NAMESPACE };
   if (obj.mode !== undefined && obj.mode !== null) {
-    if (obj.mode !== 'append' && obj.mode !== 'upsert') throw bad(`"mode" must be "append" or "upsert", got ${JSON.stringify(obj.mode)} (table ${cmd.table})`);
+    if (obj.mode !== 'append' && obj.mode !== 'upsert') throw bad(`"mode" must be "append" or "upsert", got ${quote(obj.mode)} (table ${quote(cmd.table)})`);
     cmd.mode = obj.mode;
+  }
+  if (obj.transaction !== undefined && obj.transaction !== null) {
+    if (typeof obj.transaction !== 'string') throw bad(`"transaction" must be the id string returned by the begin action, got ${quote(obj.transaction)}`);
+    cmd.transaction = obj.transaction;
+  }
+  if (obj.expectedRows !== undefined && obj.expectedRows !== null) {
+    if (!Number.isSafeInteger(obj.expectedRows) || (obj.expectedRows as number) < 0) throw bad(`"expectedRows" must be a non-negative integer, got ${quote(obj.expectedRows)}`);
+    cmd.expectedRows = obj.expectedRows as number;
   }
   return cmd;
 }

@@ -24,6 +24,10 @@ import { toGrpcStatus } from './grpc-status.js';
 import { DEFAULT_NAMESPACE, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand } from './flight-command.js';
 import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
+import { FlightTransactions } from './flight-transactions.js';
+import {
+  MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
+} from './flight-limits.js';
 
 /** Options of {@link createFlightServer}. */
 export interface CreateFlightServerOptions {
@@ -55,6 +59,10 @@ export interface CreateFlightServerOptions {
   prefetchBytes?: number;
   /** Time `close()` lets running calls finish before cancelling them (default 10 s). */
   shutdownTimeoutMs?: number;
+  /** Idle time after which an open write transaction is rolled back and its staged files deleted (default 10 min). */
+  transactionTtlMs?: number;
+  /** Write transactions open at once (default 256); `begin` beyond it is RESOURCE_EXHAUSTED. */
+  maxOpenTransactions?: number;
 }
 
 /** Counters of a running server (for tests and monitoring). */
@@ -81,7 +89,25 @@ export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
   },
   { type: 'compact', description: 'Compact a table. Body: JSON {table, namespace?}. Result: JSON of the compaction outcome.' },
   { type: 'history', description: 'Commit history of a table. Body: JSON {table, namespace?}. Result: JSON list of partition versions.' },
+  {
+    type: 'begin',
+    description: 'Begin a write transaction on a table. Body: JSON {table, namespace?}. Result: JSON {transaction, expiresAt, ttlMs}. DoPut streams with CMD {table, transaction} stage into it; nothing is visible before commit.',
+  },
+  {
+    type: 'commit',
+    description: 'Commit a write transaction as one catalog commit. Body: JSON {transaction, expectedRows?}. Result: JSON {versions, rows, files, streams}. Refused (and rolled back) when one of its DoPut streams failed or expectedRows differs.',
+  },
+  { type: 'rollback', description: 'Roll back a write transaction, deleting what it staged. Body: JSON {transaction}. Result: JSON {streams, rows}.' },
 ];
+
+/** Keys each JSON action body may hold (create-table is checked by its own parser). */
+const ACTION_KEYS: Record<string, readonly string[]> = {
+  compact: ['table', 'namespace'],
+  history: ['table', 'namespace'],
+  begin: ['table', 'namespace'],
+  commit: ['transaction', 'expectedRows'],
+  rollback: ['transaction'],
+};
 
 type Handler = UntypedServiceImplementation[string];
 
@@ -94,11 +120,11 @@ function isPkTable(info: TableInfo): boolean {
 }
 
 function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(Buffer.from(body).toString('utf8') || '{}');
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch { /* reported below */ }
-  throw new LakeSoulError('InvalidArgument', `action ${action}: body must be a JSON object like {"table": "...", "namespace": "..."}`);
+  const example = action === 'commit' || action === 'rollback' ? '{"transaction": "..."}' : '{"table": "...", "namespace": "..."}';
+  const v = body.byteLength === 0 ? {} : parseClientJson(body, `action ${action} body`, MAX_ACTION_BODY_BYTES, example);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new LakeSoulError('InvalidArgument', `action ${action}: body must be a JSON object like ${example}`);
+  refuseUnknownKeys(v as Record<string, unknown>, ACTION_KEYS[action] ?? [], `action ${action} body`);
+  return v as Record<string, unknown>;
 }
 
 /**
@@ -116,6 +142,7 @@ export class FlightServer {
   private readonly maxMessageBytes: number;
   private readonly maxBufferedBytes: number;
   private readonly options: CreateFlightServerOptions;
+  private readonly transactions: FlightTransactions;
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
@@ -129,6 +156,7 @@ export class FlightServer {
     this.stores = stores;
     this.signer = new HmacTicketSigner({ secret: options.ticketSecret, ttlMs: options.ticketTtlMs });
     this.auth = new BearerAuth({ secret: options.ticketSecret, tokens: options.tokens, users: options.users, tokenTtlMs: options.tokenTtlMs });
+    this.transactions = new FlightTransactions({ ttlMs: options.transactionTtlMs, maxOpen: options.maxOpenTransactions });
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageBytes;
     const maxReceive = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
@@ -168,7 +196,8 @@ export class FlightServer {
 
   /**
    * Graceful shutdown: stops accepting calls, lets running ones finish for `timeoutMs` (default the
-   * `shutdownTimeoutMs` option), then cancels what is left. Idempotent.
+   * `shutdownTimeoutMs` option), then cancels what is left, and rolls back the write transactions
+   * still open (their staged files are deleted). Idempotent.
    */
   close(timeoutMs = this.options.shutdownTimeoutMs ?? 10_000): Promise<void> {
     if (this.closing) return this.closing;
@@ -182,7 +211,7 @@ export class FlightServer {
         clearTimeout(timer);
         resolve();
       });
-    });
+    }).then(() => this.transactions.close());
     return this.closing;
   }
 
@@ -339,10 +368,13 @@ export class FlightServer {
 
       DoGet: this.serverStream<TicketMessage, FlightDataMessage>(async (req, call, signal) => {
         this.stats.doGetCalls++;
-        const { payload } = this.signer.verify<TicketPayload>(req.ticket ?? Buffer.alloc(0));
+        const ticket = req.ticket ?? Buffer.alloc(0);
+        if (ticket.byteLength > MAX_TICKET_BYTES) throw limitError(`ticket (${ticket.byteLength} bytes)`, `of ${MAX_TICKET_BYTES} bytes`);
+        const { payload } = this.signer.verify<TicketPayload>(ticket);
         if (payload?.v !== 1 || !payload.plan || payload.plan.splits?.length !== 1) {
           throw new LakeSoulError('PermissionDenied', 'invalid Flight ticket: unsupported payload version');
         }
+        await this.checkTableLive(payload.plan.splits[0], signal);
         const plan = await scanPlanFromJSON(payload.plan, this.stores);
         const split = plan.splits[0];
         const batches = plan.readSplit(split, { signal, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes });
@@ -422,7 +454,19 @@ export class FlightServer {
     const first = await iterator.next();
     if (first.done) throw new LakeSoulError('InvalidArgument', 'DoPut stream was empty: expected a descriptor and a schema message');
     const cmd = parseWriteCommand(first.value.flight_descriptor);
+    const where = `${cmd.namespace}.${cmd.table}`;
+    if (cmd.transaction === undefined && cmd.expectedRows === undefined) {
+      // pyarrow ends a stream cleanly when its producer raises or closes without done_writing(): the
+      // server cannot tell such an end from a complete one, so it commits only ends the client declared.
+      throw new LakeSoulError('InvalidArgument', `DoPut into ${where}: the stream does not declare its end, so a client failing mid-stream could commit part of its data. `
+        + 'Use a CMD descriptor with "expectedRows": N (commits only when exactly N rows arrived), or a transaction: '
+        + 'DoAction "begin" {"table"} -> DoPut CMD {"table", "transaction"} (any number of streams) -> DoAction "commit" {"transaction"} or "rollback"', {
+        code: 'DOPUT_END_UNDECLARED',
+        context: { table: cmd.table, namespace: cmd.namespace },
+      });
+    }
     const table = await this.openTable(cmd.table, cmd.namespace, signal);
+    const mode = cmd.mode ?? (isPkTable(table.info) ? 'upsert' : 'append');
     const messages = (async function* (): AsyncGenerator<FlightDataMessage> {
       yield first.value;
       for (;;) {
@@ -431,24 +475,43 @@ export class FlightServer {
         yield next.value;
       }
       // A cancelled call can look like a clean end to the reader: never commit it.
-      if (call.cancelled || signal.aborted) throw new LakeSoulError('Aborted', `DoPut into ${cmd.namespace}.${cmd.table} was cancelled: nothing was committed`);
+      if (call.cancelled || signal.aborted) throw new LakeSoulError('Aborted', `DoPut into ${where} was cancelled: nothing was committed`);
     })();
     let decoded;
     try {
       decoded = await decodeFlightData(messages);
     } catch (e) {
       if (LakeSoulError.is(e)) throw e;
-      throw new LakeSoulError('InvalidArgument', `DoPut into ${cmd.namespace}.${cmd.table}: invalid Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });
+      throw new LakeSoulError('InvalidArgument', `DoPut into ${where}: invalid Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });
     }
+    const expected = cmd.expectedRows;
     const input = (async function* (): AsyncGenerator<RecordBatch> {
+      let rows = 0;
       try {
-        for await (const b of decoded.batches) yield b;
+        for await (const b of decoded.batches) {
+          rows += b.numRows;
+          if (expected !== undefined && rows > expected) {
+            throw new LakeSoulError('InvalidArgument', `DoPut into ${where}: more rows arrived than the ${expected} declared in "expectedRows": nothing was committed`, { code: 'DOPUT_ROW_COUNT' });
+          }
+          yield b;
+        }
       } catch (e) {
         if (LakeSoulError.is(e)) throw e;
-        throw new LakeSoulError('InvalidArgument', `DoPut into ${cmd.namespace}.${cmd.table}: broken Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });
+        throw new LakeSoulError('InvalidArgument', `DoPut into ${where}: broken Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });
+      }
+      if (expected !== undefined && rows !== expected) {
+        throw new LakeSoulError('InvalidArgument', `DoPut into ${where}: the stream ended after ${rows} of the ${expected} rows declared in "expectedRows" (did the client fail or close without done_writing()?): nothing was committed`, {
+          code: 'DOPUT_ROW_COUNT',
+          context: { table: cmd.table, namespace: cmd.namespace },
+        });
       }
     })();
-    const result = await table.write(input, { mode: cmd.mode, signal });
+    if (cmd.transaction !== undefined) {
+      const staged = await this.transactions.stageInto(cmd.transaction, table.info, mode, () => table.stage(input, { mode, signal }));
+      call.write({ app_metadata: jsonBytes({ table: cmd.table, namespace: cmd.namespace, transaction: cmd.transaction, staged: true, rows: staged.rows, files: staged.files.length }) });
+      return;
+    }
+    const result = await table.write(input, { mode, signal });
     const reply = {
       table: cmd.table,
       namespace: cmd.namespace,
@@ -461,8 +524,10 @@ export class FlightServer {
   }
 
   private async doAction(req: ActionMessage, signal: AbortSignal): Promise<Buffer[]> {
-    const type = req.type;
+    const type = req.type ?? '';
     const body = req.body ?? Buffer.alloc(0);
+    if (type.length > MAX_ACTION_TYPE_CHARS) throw limitError(`action type ${quote(type)}`, `of ${MAX_ACTION_TYPE_CHARS} characters`);
+    if (body.byteLength > MAX_ACTION_BODY_BYTES) throw limitError(`action ${quote(type)} body (${body.byteLength} bytes)`, `of ${MAX_ACTION_BODY_BYTES} bytes`);
     switch (type) {
       case 'create-table': {
         const r = parseCreateTableRequest(body);
@@ -490,19 +555,74 @@ export class FlightServer {
         const result = await table.history({ signal });
         return [jsonBytes(toJsonSafe(result))];
       }
+      case 'begin': {
+        const b = parseJsonBody(body, type);
+        const table = await this.tableFromBody(b, type, signal);
+        return [jsonBytes(this.transactions.begin(table))];
+      }
+      case 'commit': {
+        const b = parseJsonBody(body, type);
+        const id = transactionOf(b, type);
+        let expectedRows: number | undefined;
+        if (b.expectedRows !== undefined && b.expectedRows !== null) {
+          if (!Number.isSafeInteger(b.expectedRows) || (b.expectedRows as number) < 0) {
+            throw new LakeSoulError('InvalidArgument', `action commit: "expectedRows" must be a non-negative integer, got ${quote(b.expectedRows)}`);
+          }
+          expectedRows = b.expectedRows as number;
+        }
+        const r = await this.transactions.commit(id, { expectedRows, signal });
+        return [jsonBytes({ transaction: id, versions: r.versions, commitIds: r.commitIds, rows: r.rows, files: r.files.length, streams: r.streams })];
+      }
+      case 'rollback': {
+        const b = parseJsonBody(body, type);
+        const id = transactionOf(b, type);
+        return [jsonBytes({ transaction: id, rolledBack: true, ...(await this.transactions.rollback(id)) })];
+      }
       default:
-        throw new LakeSoulError('Unsupported', `unknown action '${type}': the actions are ${FLIGHT_ACTIONS.map((a) => a.type).join(', ')}`);
+        throw new LakeSoulError('Unsupported', `unknown action ${quote(type)}: the actions are ${FLIGHT_ACTIONS.map((a) => a.type).join(', ')}`);
     }
   }
 
   private tableFromBody(b: Record<string, unknown>, action: string, signal: AbortSignal): Promise<LakeSoulTable> {
-    if (typeof b.table !== 'string' || !b.table) throw new LakeSoulError('InvalidArgument', `action ${action}: body needs a "table" name`);
-    const ns = typeof b.namespace === 'string' && b.namespace ? b.namespace : DEFAULT_NAMESPACE;
-    return this.openTable(b.table, ns, signal);
+    const table = clientName(b.table, `action ${action}: "table"`);
+    const ns = b.namespace === undefined || b.namespace === null ? DEFAULT_NAMESPACE : clientName(b.namespace, `action ${action}: "namespace"`);
+    return this.openTable(table, ns, signal);
+  }
+
+  /**
+   * Refuses a ticket whose table was dropped (or dropped and re-created under the same name) after
+   * the ticket was issued: its files may be gone or reused, and a drop revokes read access.
+   */
+  private async checkTableLive(split: Split, signal: AbortSignal): Promise<void> {
+    let info: TableInfo;
+    try {
+      info = await this.lakehouse.catalog.getTableById(split.tableId, { signal });
+    } catch (e) {
+      if (LakeSoulError.is(e, 'NotFound')) {
+        throw new LakeSoulError('NotFound', `table ${split.namespace}.${split.tableName} (id ${split.tableId}) was dropped after this ticket was issued: the ticket is no longer valid`, {
+          code: 'TICKET_TABLE_DROPPED',
+          context: { table: split.tableName, namespace: split.namespace },
+        });
+      }
+      throw e;
+    }
+    if (info.path !== split.tablePath) {
+      throw new LakeSoulError('NotFound', `table ${split.namespace}.${split.tableName} (id ${split.tableId}) no longer lives at the path this ticket names: the ticket is no longer valid`, {
+        code: 'TICKET_TABLE_DROPPED',
+        context: { table: split.tableName, namespace: split.namespace },
+      });
+    }
   }
 }
 
 /** Creates a Flight server over `options.lakehouse`; call `listen()` to start it. */
 export function createFlightServer(options: CreateFlightServerOptions): FlightServer {
   return new FlightServer(options);
+}
+
+function transactionOf(b: Record<string, unknown>, action: string): string {
+  if (typeof b.transaction !== 'string' || b.transaction === '') {
+    throw new LakeSoulError('InvalidArgument', `action ${action}: body needs the "transaction" id returned by the begin action, got ${quote(b.transaction)}`);
+  }
+  return b.transaction;
 }

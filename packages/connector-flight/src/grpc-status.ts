@@ -34,14 +34,28 @@ const STATUS_TO_KIND: Partial<Record<status, LakeSoulErrorKind>> = {
   [status.RESOURCE_EXHAUSTED]: 'InvalidArgument',
 };
 
+/**
+ * Longest status message sent. Status details travel in trailers, which clients bound (gRPC's default
+ * metadata limit is 8 KiB): a longer message would turn the error into RESOURCE_EXHAUSTED on the
+ * client. Parsers quote at most a short prefix of client input; this is the last guard.
+ */
+export const MAX_STATUS_DETAILS_CHARS = 2048;
+
+/** Error codes answered with RESOURCE_EXHAUSTED (a server limit reached; retry later). */
+const RESOURCE_EXHAUSTED_CODES = new Set(['RESOURCE_EXHAUSTED']);
+
+function truncate(text: string): string {
+  return text.length > MAX_STATUS_DETAILS_CHARS ? `${text.slice(0, MAX_STATUS_DETAILS_CHARS)}... (message truncated)` : text;
+}
+
 /** Builds the message of an error: the table (when known and not already named) then the message. */
 function describe(e: LakeSoulError): string {
   const table = e.context.table;
   if (typeof table === 'string' && !e.message.includes(table)) {
     const ns = typeof e.context.namespace === 'string' ? `${e.context.namespace}.` : '';
-    return `table ${ns}${table}: ${e.message}`;
+    return truncate(`table ${ns}${table.length > 128 ? `${table.slice(0, 128)}...` : table}: ${e.message}`);
   }
-  return e.message;
+  return truncate(e.message);
 }
 
 /** The gRPC status of any error thrown inside a handler (the table named in the message). */
@@ -50,10 +64,11 @@ export function toGrpcStatus(e: unknown): Partial<StatusObject> {
   if (LakeSoulError.is(e)) {
     metadata.set('x-lakesoul-error-kind', e.kind);
     metadata.set('x-lakesoul-error-code', e.code);
-    return { code: KIND_TO_STATUS[e.kind] ?? status.INTERNAL, details: describe(e), metadata };
+    const code = RESOURCE_EXHAUSTED_CODES.has(e.code) ? status.RESOURCE_EXHAUSTED : KIND_TO_STATUS[e.kind] ?? status.INTERNAL;
+    return { code, details: describe(e), metadata };
   }
   const message = e instanceof Error ? e.message : String(e);
-  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata };
+  return { code: status.INTERNAL, details: truncate(`internal error: ${message}`), metadata };
 }
 
 /** The LakeSoulError for a failed client call (kind from the server's metadata or the status code). */

@@ -13,6 +13,8 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 const MAGIC = Buffer.from('LST1', 'ascii');
 const MAC_BYTES = 32;
 const MIN_BYTES = MAGIC.length + 8 + MAC_BYTES;
+/** Bytes a ticket payload may inflate to (matches flight-limits' MAX_TICKET_PAYLOAD_BYTES). */
+const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
 /** Options of {@link HmacTicketSigner}. */
 export interface TicketSignerOptions {
@@ -79,7 +81,8 @@ export class HmacTicketSigner {
     }
     let payload: T;
     try {
-      payload = JSON.parse(inflateRawSync(signed.subarray(MAGIC.length + 8)).toString('utf8')) as T;
+      // Bounded: only signed tickets get here, but a bound costs nothing.
+      payload = JSON.parse(inflateRawSync(signed.subarray(MAGIC.length + 8), { maxOutputLength: MAX_PAYLOAD_BYTES }).toString('utf8')) as T;
     } catch (e) {
       throw new LakeSoulError('PermissionDenied', 'invalid Flight ticket: undecodable payload', { code: 'TICKET_INVALID', cause: e });
     }

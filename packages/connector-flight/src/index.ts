@@ -3,6 +3,10 @@
 export { createFlightServer, FlightServer, FLIGHT_ACTIONS } from './flight-server.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
+export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS } from './flight-transactions.js';
+export type { FlightTransactionsOptions, BegunTransaction } from './flight-transactions.js';
+export * from './flight-limits.js';
+export { MAX_STATUS_DETAILS_CHARS } from './grpc-status.js';
 export type {
   ConnectOptions, CallOptions, FlightDescriptorInput, FlightEndpoint, FlightInfo, FlightPutResult, ReadAllOptions,
 } from './flight-client.js';
@@ -11,7 +15,7 @@ export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.j
 export { BearerAuth } from './bearer-auth.js';
 export type { BearerAuthOptions, Principal } from './bearer-auth.js';
 export { toGrpcStatus, fromGrpcError } from './grpc-status.js';
-export { parseReadCommand, parseWriteCommand, scanOptionsOf, DEFAULT_NAMESPACE } from './flight-command.js';
+export { parseReadCommand, parseWriteCommand, scanOptionsOf, DEFAULT_NAMESPACE, READ_COMMAND_KEYS, WRITE_COMMAND_KEYS } from './flight-command.js';
 export type { FlightReadCommand, FlightWriteCommand } from './flight-command.js';
 export { parseCreateTableRequest, parseTypeName } from './create-table-request.js';
 export type { CreateTableRequest } from './create-table-request.js';

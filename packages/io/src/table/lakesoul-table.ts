@@ -20,6 +20,7 @@ import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recor
 import { computeBuckets } from '../hash/index.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
 import { writeTable, type TableWriteOptions } from './table-writer.js';
+import { commitStagedWrites, discardStagedWrites, stageWrite, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
   rewritePartitions,
@@ -104,6 +105,28 @@ export class LakeSoulTable {
    */
   write(input: WriteInput, options: TableWriteOptions = {}): Promise<WriteResult> {
     return writeTable(this.ctx, input, options);
+  }
+
+  /**
+   * Writes data files like {@link write} but commits nothing: the result is committed later by
+   * {@link commitStaged} (possibly together with other staged writes, as one commit) or deleted by
+   * {@link discardStaged}. Readers see nothing of a staged write before its commit.
+   */
+  stage(input: WriteInput, options: TableWriteOptions = {}): Promise<StagedWrite> {
+    return stageWrite(this.ctx, input, options);
+  }
+
+  /**
+   * Commits staged writes of this table as one catalog commit (all appends or all upserts), their
+   * files in the given order. A commit that surely failed deletes their files.
+   */
+  commitStaged(staged: StagedWrite[], options: { signal?: AbortSignal } = {}): Promise<WriteResult> {
+    return commitStagedWrites(this.ctx, staged, options);
+  }
+
+  /** Deletes the files of staged writes that will not be committed (best effort). */
+  discardStaged(staged: StagedWrite[]): Promise<void> {
+    return discardStagedWrites(this.ctx, staged);
   }
 
   /**

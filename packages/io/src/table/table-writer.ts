@@ -47,6 +47,23 @@ export interface WrittenFile {
   existCols: string[];
 }
 
+/**
+ * Data files written and uploaded but not committed (see table-staging.ts): what one write would have
+ * committed. Plain data, so a holder can keep it until it commits or discards it.
+ */
+export interface StagedWrite {
+  /** The table written (a staged write commits only into this table id). */
+  tableId: string;
+  /** The commit the write would have made. */
+  op: CommitOp;
+  /** Per partition, the file_ops to commit. */
+  partitions: PartitionCommit[];
+  /** The uploaded files (deleted by a discard). */
+  files: WrittenFile[];
+  /** Rows written. */
+  rows: number;
+}
+
 /** Approximate in-memory size of a batch. */
 export function batchBytes(batch: RecordBatch): number {
   let n = 0;
@@ -366,7 +383,7 @@ export async function writeTable(
   ctx: TableContext,
   input: WriteInput,
   options: TableWriteOptions = {},
-  internal: { allowMissingColumns?: boolean } = {},
+  internal: { allowMissingColumns?: boolean; stage?: (staged: StagedWrite) => void } = {},
 ): Promise<WriteResult> {
   const info = ctx.info;
   const signal = options.signal;
@@ -496,13 +513,23 @@ export async function writeTable(
       files: [...c.files.filter((f) => f.op === 'add'), ...c.files.filter((f) => f.op === 'del')],
     }));
     if (commits.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+    if (internal.stage) {
+      // Staging (see table-staging.ts): the files stay uploaded and uncommitted; the caller commits them later.
+      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: commits, files: [...sink.files], rows });
+      return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
+    }
     result = await commitFiles(ctx, sink, 'UpdateCommit', commits, signal);
   } else {
     if (sink.files.length === 0) {
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
     }
     const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
-    result = await commitFiles(ctx, sink, op, partitionCommits(sink.files), signal);
+    const partitions = partitionCommits(sink.files);
+    if (internal.stage) {
+      internal.stage({ tableId: info.tableId, op, partitions, files: [...sink.files], rows });
+      return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
+    }
+    result = await commitFiles(ctx, sink, op, partitions, signal);
   }
   return {
     ...result,

@@ -1,0 +1,231 @@
+/**
+ * DoPut commits only what a client declared complete (docs/flight.md "Writing"): pyarrow producers
+ * that fail mid-stream commit nothing however they end, a plain undeclared DoPut is refused, a
+ * declared row count autocommits, and transactions (begin -> DoPut streams from several clients ->
+ * commit / rollback / expiry) make one catalog commit or none. Real pyarrow.flight client, PGlite
+ * catalog, local disk.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
+import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '..');
+const PY_CLIENT = join(ROOT, 'e2e/python/flight_client.py');
+const SECRET = 'e2e-flight-txn-secret-0123456789';
+const COLUMNS = ['id', 'date', 'label', 'score', 'image'];
+
+function python(): string {
+  const py = process.env.LAKESOUL_TEST_PYTHON;
+  if (!py) throw new Error('LAKESOUL_TEST_PYTHON is not set: run via node scripts/test-env.mjs -- vitest run e2e/flight-transactions.test.ts');
+  return py;
+}
+
+async function py(command: string, url: string, args: Record<string, unknown> = {}): Promise<any> {
+  const { stdout } = await run(python(), [PY_CLIENT, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
+
+const schema = new Schema([
+  new Field('id', new Int64(), false),
+  new Field('date', new Utf8(), false),
+  new Field('label', new Utf8(), true),
+  new Field('score', new Float64(), true),
+  new Field('image', new Binary(), true),
+]);
+
+/** Rows of the test schema with the given ids. */
+function rows(ids: number[]): Table {
+  return new Table(schema, {
+    id: makeVector(BigInt64Array.from(ids, BigInt)),
+    date: vectorFromArray(ids.map((i) => `2024-02-0${1 + (i % 2)}`), new Utf8()),
+    label: vectorFromArray(ids.map((i) => `ts-${i}`), new Utf8()),
+    score: vectorFromArray(ids.map((i) => i / 2), new Float64()),
+    image: vectorFromArray(ids.map(() => null), new Binary()),
+  } as any);
+}
+
+/** Every data file under a local directory (relative paths, sorted). */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p, `${rel}${n}/`);
+      else out.push(`${rel}${n}`);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}
+
+let dir: string;
+let lakehouse: Lakehouse;
+let server: FlightServer;
+let url: string;
+
+beforeAll(async () => {
+  python();
+  dir = mkdtempSync(join(tmpdir(), 'flight-txn-e2e-'));
+  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
+  server = createFlightServer({ lakehouse, ticketSecret: SECRET });
+  url = `grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+});
+
+afterAll(async () => {
+  await server?.close(2000);
+  await lakehouse?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function freshTable(name: string, pk = true): Promise<LakeSoulTable> {
+  return lakehouse.createTable(name, schema, pk ? { rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 2 } : { rangePartitions: ['date'] });
+}
+
+function tableDir(t: LakeSoulTable): string {
+  return fileURLToPath(t.info.path);
+}
+
+/** What a table shows: versions, rows and files on disk. */
+async function stateOf(t: LakeSoulTable): Promise<{ versions: number; rows: number; files: string[] }> {
+  return { versions: (await t.history()).length, rows: (await t.toArrow()).numRows, files: filesUnder(tableDir(t)) };
+}
+
+describe('DoPut commits only declared, complete streams (pyarrow)', () => {
+  it('a producer failing mid-stream commits nothing, however it ends and whatever the descriptor', async () => {
+    const t = await freshTable('failing');
+    await t.write(rows([1, 2]));
+    const before = await stateOf(t);
+    expect(before.rows).toBe(2);
+    const cases: { how: string; cmd: Record<string, unknown> }[] = [];
+    for (const how of ['raise', 'no_done', 'close_only']) {
+      cases.push({ how, cmd: { table: 'failing', mode: 'upsert' } }); // undeclared: refused up front
+      cases.push({ how, cmd: { table: 'failing', mode: 'upsert', expectedRows: 1000 } }); // declared: 600 of 1000 arrive
+    }
+    for (const c of cases) {
+      const r = await py('put_fail', url, { cmd: c.cmd, how: c.how, rows: 1000, start: 100, columns: COLUMNS });
+      expect(r.sent, JSON.stringify(c)).toBeGreaterThan(0);
+      // pyarrow may or may not surface the server's refusal to a producer that stopped; the table must not move.
+      await new Promise((res) => setTimeout(res, 150));
+      expect(await stateOf(t), JSON.stringify(c)).toEqual(before);
+    }
+    // A pyarrow path descriptor cannot declare an end either: refused, naming what to use.
+    const refused = await py('put', url, { path: ['failing'], rows: 10, start: 5000, columns: COLUMNS });
+    expect(refused.error).toBe('ArrowInvalid');
+    expect(refused.message).toMatch(/expectedRows/);
+    expect(refused.message).toMatch(/begin/);
+    expect(await stateOf(t)).toEqual(before);
+  });
+
+  it('a declared row count commits once at the end of a complete stream', async () => {
+    const t = await freshTable('declared');
+    const r = await py('put', url, { cmd: { table: 'declared', mode: 'upsert', expectedRows: 400 }, rows: 400, start: 0, columns: COLUMNS });
+    expect(r.error).toBeUndefined();
+    expect(r.result.rows).toBe(400);
+    expect((await t.history()).length).toBe(2); // one commit: one version per touched partition
+    expect((await t.toArrow()).numRows).toBe(400);
+    // A count that does not match what arrives commits nothing.
+    const over = await py('put', url, { cmd: { table: 'declared', expectedRows: 100 }, rows: 400, start: 1000, columns: COLUMNS });
+    expect(over.error).toBe('ArrowInvalid');
+    expect(over.message).toMatch(/expectedRows/);
+    expect((await t.toArrow()).numRows).toBe(400);
+  });
+
+  it('a transaction gathers DoPut streams of two concurrent clients into one commit, visible only after it', async () => {
+    const t = await freshTable('txn');
+    const before = await stateOf(t);
+    const r = await py('txn', url, { table: 'txn', workers: 2, rows: 500, start: 0, columns: COLUMNS, end: 'none' });
+    expect(r.puts).toHaveLength(2);
+    for (const p of r.puts) expect(p).toMatchObject({ staged: true, rows: 500, transaction: r.transaction });
+    // staged, not committed: readers see nothing
+    const staged = await stateOf(t);
+    expect(staged.versions).toBe(before.versions);
+    expect(staged.rows).toBe(0);
+    expect(staged.files.length).toBeGreaterThan(0);
+    const client = await FlightClient.connect(url);
+    try {
+      const committed = await client.doActionJson<any>('commit', { transaction: r.transaction, expectedRows: 1000 });
+      expect(committed).toMatchObject({ rows: 1000, streams: 2 });
+      const history = await t.history();
+      expect(history.length).toBe(2); // two partitions, one commit
+      expect((await t.toArrow()).numRows).toBe(1000);
+      // the transaction is over
+      await expect(client.doActionJson('commit', { transaction: r.transaction })).rejects.toMatchObject({ kind: 'NotFound' });
+    } finally {
+      client.close();
+    }
+    // from pyarrow end to end, with the commit in the same script
+    const again = await py('txn', url, { table: 'txn', workers: 2, rows: 300, start: 5000, columns: COLUMNS, end: 'commit' });
+    expect(again.commit).toMatchObject({ rows: 600, streams: 2 });
+    expect((await t.toArrow()).numRows).toBe(1600);
+  });
+
+  it('a transaction one of whose writers failed is refused at commit and leaves no files', async () => {
+    const t = await freshTable('txnfail');
+    const before = await stateOf(t);
+    const r = await py('txn', url, { table: 'txnfail', workers: 2, rows: 400, start: 0, columns: COLUMNS, fail_worker: 1, end: 'commit', expectedRows: 800 });
+    expect(r.puts[1].failed ?? r.puts[1].error).toBeTruthy();
+    // the failed writer's half stream either staged 100 rows (pyarrow ended it cleanly) or failed: the
+    // coordinator's expected count refuses the commit either way, and rolls back
+    expect(r.error).toBeDefined();
+    expect(await stateOf(t)).toEqual(before);
+  });
+
+  it('rollback deletes what was staged; an abandoned transaction expires and its files are reclaimed', async () => {
+    const t = await freshTable('txnroll');
+    const before = await stateOf(t);
+    const rolled = await py('txn', url, { table: 'txnroll', workers: 2, rows: 200, columns: COLUMNS, end: 'rollback' });
+    expect(rolled.rollback).toMatchObject({ rolledBack: true, streams: 2, rows: 400 });
+    expect(await stateOf(t)).toEqual(before);
+
+    const short = createFlightServer({ lakehouse, ticketSecret: SECRET, transactionTtlMs: 2000 });
+    const shortUrl = `grpc://127.0.0.1:${await short.listen(0, '127.0.0.1')}`;
+    try {
+      const abandoned = await py('txn', shortUrl, { table: 'txnroll', workers: 2, rows: 200, columns: COLUMNS, end: 'none' });
+      expect(abandoned.puts.every((p: any) => p.staged), JSON.stringify(abandoned)).toBe(true);
+      expect(filesUnder(tableDir(t)).length).toBeGreaterThan(before.files.length);
+      await new Promise((res) => setTimeout(res, 3500));
+      expect(await stateOf(t)).toEqual(before);
+      const client = await FlightClient.connect(shortUrl);
+      try {
+        await expect(client.doActionJson('commit', { transaction: abandoned.transaction })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringMatching(/expired/) });
+      } finally {
+        client.close();
+      }
+    } finally {
+      await short.close(1000);
+    }
+  });
+
+  it('refuses a transaction of another table, a malformed id and mixed modes', async () => {
+    await freshTable('txna');
+    await freshTable('txnb', false);
+    const client = await FlightClient.connect(url);
+    try {
+      const { transaction } = await client.doActionJson<any>('begin', { table: 'txna' });
+      const batch = rows([1]);
+      await expect(client.doPut({ cmd: { table: 'txnb', transaction } }, batch)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/txna/) });
+      await expect(client.doPut({ cmd: { table: 'txna', transaction: 'nope' } }, batch)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/32-hex-digit/) });
+      await client.doPut({ cmd: { table: 'txna', transaction, mode: 'upsert' } }, batch);
+      await expect(client.doPut({ cmd: { table: 'txna', transaction, mode: 'append' } }, batch)).rejects.toMatchObject({ message: expect.stringMatching(/upsert/) });
+      // the failed stream poisoned the transaction: commit refuses and rolls back
+      await expect(client.doActionJson('commit', { transaction })).rejects.toMatchObject({ kind: 'Aborted', message: expect.stringMatching(/rolled back/) });
+      expect((await (await lakehouse.table('txna')).toArrow()).numRows).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+});

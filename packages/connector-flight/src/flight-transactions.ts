@@ -1,0 +1,243 @@
+/**
+ * Flight write transactions: DoAction `begin` opens one for a table, any number of DoPut streams (from
+ * any number of clients) stage their files under its id, DoAction `commit` makes ONE catalog commit of
+ * everything staged, `rollback` deletes it. A transaction idle for longer than its time-to-live is
+ * rolled back by a sweep (its staged files are deleted), so abandoned ones cost nothing for long.
+ *
+ * Contracts:
+ * - The id is 128 random bits: holding it is what lets a client stage into or end the transaction.
+ * - A DoPut that fails while staging (bad data, broken or cancelled stream) marks the transaction
+ *   failed: a later `commit` is refused and rolls it back, so a coordinator cannot commit a
+ *   transaction one of whose writers failed.
+ * - `commit` is refused while a DoPut of the transaction is still streaming (retryable): a client
+ *   commits after every writer got its PutResult.
+ * - Transactions live in the memory of the server that began them: behind a load balancer, route a
+ *   transaction's calls to one replica. A server that stops rolls back the ones it holds.
+ */
+import { randomBytes } from 'node:crypto';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { LakeSoulTable, StagedWrite, WriteResult } from '@lakesoul-ts/io';
+
+/** Default idle time after which an open transaction is rolled back: 10 minutes. */
+export const DEFAULT_TRANSACTION_TTL_MS = 10 * 60_000;
+/** Default bound on transactions open at once on one server. */
+export const DEFAULT_MAX_OPEN_TRANSACTIONS = 256;
+
+type State = 'open' | 'committing' | 'ended';
+
+/** One open transaction. */
+interface Transaction {
+  id: string;
+  table: LakeSoulTable;
+  staged: StagedWrite[];
+  /** DoPut streams of this transaction still running. */
+  active: number;
+  /** Why a DoPut of it failed (the commit is then refused). */
+  failure: string | null;
+  /** Mode of the first DoPut: one commit holds appends or upserts. */
+  mode: 'append' | 'upsert' | null;
+  state: State;
+  /** Idle deadline (epoch ms), pushed back by every DoPut. */
+  expiresAt: number;
+}
+
+/** Options of {@link FlightTransactions}. */
+export interface FlightTransactionsOptions {
+  /** Idle time-to-live in ms (default {@link DEFAULT_TRANSACTION_TTL_MS}). */
+  ttlMs?: number;
+  /** Transactions open at once (default {@link DEFAULT_MAX_OPEN_TRANSACTIONS}). */
+  maxOpen?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** What `begin` answers. */
+export interface BegunTransaction {
+  transaction: string;
+  table: string;
+  namespace: string;
+  /** Epoch ms after which an idle transaction is rolled back. */
+  expiresAt: number;
+  ttlMs: number;
+}
+
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+
+function short(id: string): string {
+  return id.length > 40 ? `${id.slice(0, 40)}...` : id;
+}
+
+/** The open transactions of one server; see the module comment. */
+export class FlightTransactions {
+  readonly ttlMs: number;
+  private readonly maxOpen: number;
+  private readonly now: () => number;
+  private readonly open = new Map<string, Transaction>();
+  private readonly timer: NodeJS.Timeout;
+  /** Rollbacks of expired transactions still deleting files (awaited by close()). */
+  private readonly reclaiming = new Set<Promise<void>>();
+
+  constructor(options: FlightTransactionsOptions = {}) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_TRANSACTION_TTL_MS;
+    if (!(this.ttlMs > 0)) throw new LakeSoulError('InvalidArgument', `transactionTtlMs must be positive, got ${this.ttlMs}`);
+    this.maxOpen = options.maxOpen ?? DEFAULT_MAX_OPEN_TRANSACTIONS;
+    this.now = options.now ?? Date.now;
+    this.timer = setInterval(() => this.sweep(), Math.max(50, Math.min(30_000, Math.floor(this.ttlMs / 4))));
+    this.timer.unref();
+  }
+
+  /** Transactions currently open. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Opens a transaction writing into `table`. */
+  begin(table: LakeSoulTable): BegunTransaction {
+    this.sweep();
+    if (this.open.size >= this.maxOpen) {
+      throw new LakeSoulError('Aborted', `too many open Flight transactions (${this.open.size}, the limit is ${this.maxOpen}): commit or roll back some, or retry later`, {
+        code: 'RESOURCE_EXHAUSTED',
+        retryable: true,
+      });
+    }
+    const id = randomBytes(16).toString('hex');
+    const expiresAt = this.now() + this.ttlMs;
+    this.open.set(id, { id, table, staged: [], active: 0, failure: null, mode: null, state: 'open', expiresAt });
+    return { transaction: id, table: table.info.name, namespace: table.info.namespace, expiresAt, ttlMs: this.ttlMs };
+  }
+
+  private get(id: string, what: string): Transaction {
+    if (!ID_PATTERN.test(id)) {
+      throw new LakeSoulError('InvalidArgument', `${what}: "transaction" must be the 32-hex-digit id returned by the begin action, got '${short(id)}'`, { code: 'TRANSACTION_INVALID' });
+    }
+    const t = this.open.get(id);
+    if (!t || t.state === 'ended') {
+      throw new LakeSoulError('NotFound', `${what}: transaction ${id} is not open on this server (never begun here, committed, rolled back, or expired after ${this.ttlMs} ms idle and rolled back)`, {
+        code: 'TRANSACTION_NOT_FOUND',
+      });
+    }
+    return t;
+  }
+
+  /**
+   * Runs `stage` (a DoPut's staging) under transaction `id`, which must be open and write into the
+   * same table. Its staged write joins the transaction; its failure marks the transaction failed.
+   */
+  async stageInto(id: string, table: { tableId: string; name: string; namespace: string }, mode: 'append' | 'upsert', stage: () => Promise<StagedWrite>): Promise<StagedWrite> {
+    const t = this.get(id, `DoPut into ${table.namespace}.${table.name}`);
+    const info = t.table.info;
+    if (t.state !== 'open') {
+      throw new LakeSoulError('Conflict', `transaction ${id} is being committed: no more DoPut streams`, { code: 'TRANSACTION_BUSY' });
+    }
+    t.active++;
+    t.expiresAt = this.now() + this.ttlMs;
+    try {
+      if (info.tableId !== table.tableId) {
+        throw new LakeSoulError('InvalidArgument', `transaction ${id} writes table ${info.namespace}.${info.name}, not ${table.namespace}.${table.name}`, {
+          code: 'TRANSACTION_WRONG_TABLE',
+          context: { table: info.name, namespace: info.namespace },
+        });
+      }
+      if (t.mode !== null && t.mode !== mode) {
+        throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${info.namespace}.${info.name} holds ${t.mode} streams: a ${mode} stream cannot join (one commit holds appends or upserts, not both)`, {
+          code: 'TRANSACTION_MIXED_MODES',
+          context: { table: info.name, namespace: info.namespace },
+        });
+      }
+      t.mode = mode;
+      const staged = await stage();
+      if ((t.state as State) === 'ended') {
+        // Rolled back (or the server closed) while this stream ran: its files are not kept either.
+        await t.table.discardStaged([staged]);
+        throw new LakeSoulError('Aborted', `transaction ${id} ended while this DoPut was streaming: nothing was staged`, { code: 'TRANSACTION_ENDED' });
+      }
+      t.staged.push(staged);
+      return staged;
+    } catch (e) {
+      // Any stream of the transaction that fails poisons it: its writer's data is incomplete.
+      t.failure ??= e instanceof Error ? e.message.slice(0, 200) : String(e).slice(0, 200);
+      throw e;
+    } finally {
+      t.active--;
+      t.expiresAt = this.now() + this.ttlMs;
+    }
+  }
+
+  /**
+   * Commits everything staged under `id` as one catalog commit. `expectedRows`, when given, must equal
+   * the rows staged. Refused while a DoPut still streams; a failed DoPut or a count mismatch rolls
+   * the transaction back.
+   */
+  async commit(id: string, options: { expectedRows?: number; signal?: AbortSignal } = {}): Promise<WriteResult & { streams: number }> {
+    const t = this.get(id, 'commit');
+    const name = `${t.table.info.namespace}.${t.table.info.name}`;
+    if (t.state === 'committing') throw new LakeSoulError('Conflict', `transaction ${id} on ${name} is already being committed`, { code: 'TRANSACTION_BUSY' });
+    if (t.active > 0) {
+      throw new LakeSoulError('Conflict', `transaction ${id} on ${name} has ${t.active} DoPut stream(s) still running: commit after every writer got its PutResult`, {
+        code: 'TRANSACTION_BUSY',
+        retryable: true,
+      });
+    }
+    if (t.failure !== null) {
+      await this.end(t);
+      throw new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${t.failure})`, {
+        code: 'TRANSACTION_FAILED',
+        context: { table: t.table.info.name, namespace: t.table.info.namespace },
+      });
+    }
+    const rows = t.staged.reduce((n, s) => n + s.rows, 0);
+    if (options.expectedRows !== undefined && options.expectedRows !== rows) {
+      await this.end(t);
+      throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: ${rows} rows were staged, the commit expected ${options.expectedRows}`, {
+        code: 'TRANSACTION_ROW_COUNT',
+        context: { table: t.table.info.name, namespace: t.table.info.namespace },
+      });
+    }
+    t.state = 'committing';
+    try {
+      const result = await t.table.commitStaged(t.staged, { signal: options.signal });
+      return { ...result, streams: t.staged.length };
+    } finally {
+      // Committed, or failed (commitStaged deleted the files when the commit surely failed, and left
+      // them for cleanup() when its outcome is unknown): the transaction is over either way.
+      t.state = 'ended';
+      this.open.delete(t.id);
+    }
+  }
+
+  /** Rolls back `id`: deletes what its streams staged. Returns the number of streams dropped. */
+  async rollback(id: string): Promise<{ streams: number; rows: number }> {
+    const t = this.get(id, 'rollback');
+    if (t.state === 'committing') throw new LakeSoulError('Conflict', `transaction ${id} is being committed and can no longer be rolled back`, { code: 'TRANSACTION_BUSY' });
+    const out = { streams: t.staged.length, rows: t.staged.reduce((n, s) => n + s.rows, 0) };
+    await this.end(t);
+    return out;
+  }
+
+  private async end(t: Transaction): Promise<void> {
+    t.state = 'ended';
+    this.open.delete(t.id);
+    const staged = t.staged;
+    t.staged = [];
+    await t.table.discardStaged(staged);
+  }
+
+  /** Rolls back every transaction idle past its deadline (no DoPut running). */
+  sweep(): void {
+    const now = this.now();
+    for (const t of [...this.open.values()]) {
+      if (t.state === 'open' && t.active === 0 && now >= t.expiresAt) {
+        const p = this.end(t).catch(() => undefined);
+        this.reclaiming.add(p);
+        void p.finally(() => this.reclaiming.delete(p));
+      }
+    }
+  }
+
+  /** Rolls back every open transaction and stops the sweep (server shutdown). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const open = [...this.open.values()].filter((t) => t.state === 'open');
+    await Promise.all([...open.map((t) => this.end(t).catch(() => undefined)), ...this.reclaiming]);
+  }
+}

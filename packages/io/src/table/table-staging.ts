@@ -1,0 +1,95 @@
+/**
+ * Staged writes: write data files now, commit them later in one catalog commit together with other
+ * staged writes of the same table (Flight transactions: several DoPut streams, from several clients,
+ * become one commit), or discard them.
+ *
+ * Contract: staging uploads files and touches no catalog row, so until {@link commitStagedWrites}
+ * readers see nothing of it. A staged write that is never committed leaves files that
+ * {@link discardStagedWrites} deletes (or, if the process dies first, that `cleanup()` removes as
+ * orphans after its safety window).
+ */
+import { LakeSoulError, type CommitOp, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
+import type { WriteInput, WriteResult } from '../types.js';
+import { writeTable, type StagedWrite, type TableWriteOptions } from './table-writer.js';
+import { checkAborted, commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
+
+export type { StagedWrite } from './table-writer.js';
+
+/**
+ * Validates and writes `input` like `LakeSoulTable.write`, uploads its files and returns them
+ * uncommitted. A failure deletes what was written, as in a write.
+ */
+export async function stageWrite(ctx: TableContext, input: WriteInput, options: TableWriteOptions = {}): Promise<StagedWrite> {
+  let staged: StagedWrite | undefined;
+  await writeTable(ctx, input, options, { stage: (s) => { staged = s; } });
+  if (staged) return staged;
+  // Nothing was written (empty input): an empty staged write of the op the write would have made.
+  const isPk = ctx.info.primaryKeys.length > 0;
+  const op: CommitOp = isPk && (options.mode ?? 'upsert') === 'upsert' ? 'MergeCommit' : options.mode === 'overwrite' ? 'UpdateCommit' : 'AppendCommit';
+  return { tableId: ctx.info.tableId, op, partitions: [], files: [], rows: 0 };
+}
+
+/** Deletes the files of staged writes (best effort: an undeleted file is an orphan for `cleanup()`). */
+export async function discardStagedWrites(ctx: TableContext, staged: StagedWrite[]): Promise<void> {
+  await deleteUrisBestEffort(ctx.stores, staged.flatMap((s) => s.files.map((f) => f.path)));
+}
+
+/**
+ * Commits staged writes of one table as ONE catalog commit, their files in the order given (for an
+ * upsert of the same key in two staged writes, the later one wins). Several must all be appends or
+ * all upserts of this table; a single one may be any write (an overwrite too). When the commit surely failed, the files are deleted; when its outcome is
+ * unknown (connection lost mid-commit) they are kept for `cleanup()` to judge.
+ */
+export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[], options: { signal?: AbortSignal } = {}): Promise<WriteResult> {
+  const info = ctx.info;
+  const rows = staged.reduce((n, s) => n + s.rows, 0);
+  for (const s of staged) {
+    if (s.tableId !== info.tableId) {
+      throw new LakeSoulError('InvalidArgument', `a staged write of table id ${s.tableId} cannot be committed into table '${info.name}' (${info.tableId})`, {
+        code: 'STAGED_WRONG_TABLE',
+        context: { table: info.name, namespace: info.namespace },
+      });
+    }
+  }
+  const nonEmpty = staged.filter((s) => s.files.length > 0);
+  if (nonEmpty.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
+  const ops = [...new Set(nonEmpty.map((s) => s.op))];
+  if (ops.length > 1) {
+    throw new LakeSoulError('InvalidArgument', `staged writes of table '${info.name}' mix ${ops.join(' and ')}: one commit holds appends or upserts, not both`, {
+      code: 'STAGED_MIXED_OPS',
+      context: { table: info.name, namespace: info.namespace },
+    });
+  }
+  const by = new Map<string, DataFileOp[]>();
+  // One staged write commits exactly as its write would have (an overwrite included); several are
+  // combined, which only makes sense for added files.
+  const single = nonEmpty.length === 1 ? nonEmpty[0].partitions : null;
+  for (const s of single ? [] : nonEmpty) {
+    for (const p of s.partitions) {
+      if (p.readVersion !== undefined || p.files.some((f) => f.op !== 'add')) {
+        throw new LakeSoulError('InvalidArgument', `a staged ${s.op} of table '${info.name}' rewrites partition ${p.partitionDesc}: only added files can be combined into one commit`, {
+          code: 'STAGED_NOT_COMBINABLE',
+          context: { table: info.name, partition: p.partitionDesc },
+        });
+      }
+      let files = by.get(p.partitionDesc);
+      if (!files) by.set(p.partitionDesc, (files = []));
+      files.push(...p.files);
+    }
+  }
+  const partitions: PartitionCommit[] = single ?? [...by].map(([partitionDesc, files]) => ({ partitionDesc, files }));
+  const written = nonEmpty.flatMap((s) => s.files);
+  let result;
+  try {
+    checkAborted(options.signal, `commit to ${info.name}`);
+    result = await ctx.catalog.commit({ tableId: info.tableId, op: ops[0], partitions, signal: options.signal });
+  } catch (e) {
+    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await discardStagedWrites(ctx, nonEmpty);
+    throw e;
+  }
+  return {
+    ...result,
+    files: written.map((f) => ({ path: f.path, size: f.size, rows: f.rows, partitionDesc: f.partitionDesc, bucket: f.bucket })),
+    rows,
+  };
+}
