@@ -177,6 +177,13 @@ export interface ScanPlanJSON {
   blobs: BlobReadOptions | null;
   /** Per partition_desc, the catalog version the plan read (for reproducibility/resume). */
   partitionVersions: Record<string, number>;
+  /**
+   * Incremental plans only: partitions rewritten (UpdateCommit) or dropped (DeleteCommit) within
+   * the range. Their splits hold the partition's whole content as of the end of the range (none
+   * when dropped), which replaces what the reader built for it from earlier increments; the splits
+   * of other partitions are additions. Absent in snapshot plans.
+   */
+  resetPartitions?: string[];
   splits: Split[];
 }
 

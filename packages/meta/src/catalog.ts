@@ -809,9 +809,12 @@ export class Catalog {
    * order. Latest by default; `version` (partitions lacking it are left out); `timestamp` T =
    * per partition `max(version) where timestamp < T` (strict, as upstream's native reader);
    * `incremental` [start, end) = the commits added after the version in force before `start` up to
-   * `end` (a partition with nothing before `start` is read whole as of `end`; an UpdateCommit
-   * inside the range empties the increment; a CompactionCommit contributes its snapshot minus its
-   * first (compacted) commit). Partitions with an empty increment are left out.
+   * `end` (a partition with nothing before `start` is read whole as of `end`; a CompactionCommit
+   * contributes its snapshot minus its first (compacted) commit). A partition with an UpdateCommit
+   * or DeleteCommit inside the range comes whole as of `end` (no files when dropped) with
+   * `reset: true`: it replaces what the reader had. So applying the increments of consecutive ranges
+   * to the state at the first start gives the state at the last end. Partitions with nothing new
+   * are left out.
    */
   async getSnapshot(tableId: string, options: SnapshotOptions = {}): Promise<PartitionSnapshot[]> {
     const { signal } = options;
@@ -820,7 +823,7 @@ export class Catalog {
     const qname = `${table.namespace}.${table.name}`;
     if (modes > 1) throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': give at most one of version, timestamp, incremental`, { context: { table: qname } });
     const match = this.matchFilter(table, options.partitions);
-    const selected: Array<{ row: PartitionRow; ids: string[] }> = [];
+    const selected: Array<{ row: PartitionRow; ids: string[]; reset?: boolean }> = [];
     if (options.incremental) {
       const { start, end } = options.incremental;
       if (!(Number.isFinite(start) && Number.isFinite(end)) || start > end) {
@@ -843,7 +846,12 @@ export class Catalog {
         }
         const after = prs.slice(pre + 1);
         if (after.length === 0) continue;
-        if (after.some((r) => r.commit_op === 'UpdateCommit')) continue;
+        // A rewrite (UpdateCommit) or drop (DeleteCommit) in the range removed rows an increment of
+        // added files cannot express: the partition's whole content as of `end`, flagged `reset`.
+        if (after.some((r) => r.commit_op === 'UpdateCommit' || r.commit_op === 'DeleteCommit')) {
+          selected.push({ row: last, ids: last.snapshot ?? [], reset: true });
+          continue;
+        }
         const seen = new Set(prs[pre].snapshot ?? []);
         const ids: string[] = [];
         for (const r of after) {
@@ -879,12 +887,13 @@ export class Catalog {
       for (const r of rows) selected.push({ row: r, ids: r.snapshot ?? [] });
     }
     const ops = await this.loadFileOps(table.tableId, selected.flatMap((s) => s.ids), signal);
-    return selected.map(({ row, ids }) => ({
+    return selected.map(({ row, ids, reset }) => ({
       partitionDesc: row.partition_desc,
       version: Number(row.version),
       commitOp: row.commit_op as CommitOp,
       timestamp: Number(row.timestamp),
       files: this.resolveFiles(table, row.partition_desc, ids, ops),
+      ...(reset ? { reset: true } : {}),
     }));
   }
 

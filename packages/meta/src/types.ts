@@ -124,6 +124,13 @@ export interface PartitionSnapshot {
   timestamp: number;
   /** Files in merge priority order: later = newer. */
   files: SnapshotFile[];
+  /**
+   * Incremental snapshots only: the partition was rewritten (UpdateCommit) or dropped (DeleteCommit)
+   * within the range, so `files` is its whole content as of the end of the range (none when it was
+   * dropped), which REPLACES whatever the reader built for this partition from earlier increments.
+   * Absent otherwise (the files are additions on top of the reader's state).
+   */
+  reset?: boolean;
 }
 
 /** Which snapshot to read. At most one of version / timestamp / incremental. */

@@ -572,6 +572,7 @@ export function buildScanPlan(
   const partitionVersions: Record<string, number> = {};
   for (const p of snapshot) partitionVersions[p.partitionDesc] = p.version;
   const json: ScanPlanJSON = { ...s.json, partitionVersions, splits: splitsOf(info, snapshot) };
+  if (mode === 'incremental') json.resetPartitions = snapshot.filter((p) => p.reset).map((p) => p.partitionDesc);
   return new TableScanPlan(json, stores, info.schema, {
     batchSize: options.batchSize,
     prefetchBytes: options.prefetchBytes,

@@ -529,15 +529,29 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         // a compaction in range: its first (compacted) commit is excluded; later appends are included
         expect(await inc(3500, 5500)).toEqual(['a4']);
         expect(await inc(2500, 4500)).toEqual(['a2']);
-        // an update in range empties the increment
-        expect(await inc(4500, 6500)).toEqual([]);
-        expect(await inc(1500, 7500)).toEqual([]);
+        // an update in range: the whole partition as of end, flagged reset (it replaces the reader's state)
+        const resets = async (start: number, end: number) => (await catalog.getSnapshot(t.tableId, { incremental: { start, end } })).map((x) => x.reset ?? false);
+        expect(await inc(4500, 6500)).toEqual(['u5']);
+        expect(await resets(4500, 6500)).toEqual([true]);
+        expect(await inc(1500, 7500)).toEqual(['u5', 'a6']);
+        expect(await resets(1500, 7500)).toEqual([true]);
+        expect(await resets(1500, 3500)).toEqual([false]);
         // after the update
         expect(await inc(6500, 7500)).toEqual(['a6']);
         const p = await catalog.getSnapshot(t.tableId, { incremental: { start: 6500, end: 7500 } });
         expect(p[0]).toMatchObject({ version: 6, commitOp: 'AppendCommit', timestamp: 7000 });
         // an empty range leaves the partition out
         expect(await catalog.getSnapshot(t.tableId, { incremental: { start: 7500, end: 9000 } })).toEqual([]);
+        // a drop (DeleteCommit) in range: the partition comes with no files, flagged reset
+        await commit(t, 'DeleteCommit', d, []); // v7 @10000
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a8')]); // v8 @11000
+        await setTimestamps(t, d, [1000, 2000, 3000, 4000, 5000, 6000, 7000, 10000, 11000]);
+        const dropped = await catalog.getSnapshot(t.tableId, { incremental: { start: 9500, end: 10500 } });
+        expect(dropped).toMatchObject([{ version: 7, commitOp: 'DeleteCommit', reset: true, files: [] }]);
+        expect(await inc(9500, 11500)).toEqual(['a8']);
+        expect(await resets(9500, 11500)).toEqual([true]);
+        expect(await inc(10500, 11500)).toEqual(['a8']);
+        expect(await resets(10500, 11500)).toEqual([false]);
       });
 
       it('filters partitions by partition_desc or range values, lists and orders them', async () => {
