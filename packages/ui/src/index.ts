@@ -4,18 +4,17 @@ export {
   UiApi,
   MAX_PAGE_ROWS,
   MAX_ANALYSIS_ROWS,
-  MAX_DIFF_LIST,
   HISTOGRAM_BINS,
   MAX_COUNT_VALUES,
   MAX_DETAIL_CHARS,
   type TableView,
   type ColumnJson,
   type RowsJson,
-  type DiffJson,
   type StatsJson,
   type PartitionEntryJson,
   type CommitEntryJson,
   type BlobBytes,
 } from './ui-api.js';
+export { MAX_DIFF_LIST, diffMethods, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
 export { sniffType, previewOf, fullImageOf, MAX_DECODE_BYTES, MAX_DECODE_PIXELS, THUMB_SIZE, FULL_VIEW_MAX_SIDE, type BlobPreview } from './ui-images.js';
 export { cellJson, MAX_CELL_CHARS, type CellJson } from './ui-values.js';

@@ -9,13 +9,12 @@ import { LakeSoulError, decodePartitionDesc, type PartitionVersion } from '@lake
 import { blobBytesColumnName, blobColumnsOf, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
 import { fullImageOf, previewOf, sniffType, type BlobPreview } from './ui-images.js';
+import { DiffBuilder, compareAsBags, compareByKey, diffMethods, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
 
 /** Most rows one page may ask for. */
 export const MAX_PAGE_ROWS = 200;
 /** Most rows a diff or a statistic reads from one snapshot before it stops and says so. */
 export const MAX_ANALYSIS_ROWS = 200_000;
-/** Most changed rows a diff lists per kind (added, changed, deleted); the counts are always complete. */
-export const MAX_DIFF_LIST = 200;
 /** Bins of a histogram. */
 export const HISTOGRAM_BINS = 20;
 /** Values a value count lists (the rest are summed as "others"). */
@@ -77,24 +76,6 @@ export interface RowsJson {
   more: boolean;
   /** Per blob column among `columns`: one preview per row of the page. */
   previews: Record<string, BlobPreview[]>;
-}
-
-/** Cells of a diff entry, keyed by column. */
-type RowObject = Record<string, CellJson>;
-
-/** A diff of two commits. */
-export interface DiffJson {
-  from: number;
-  to: number;
-  primaryKeys: string[];
-  columns: string[];
-  counts: { added: number; changed: number; deleted: number; unchanged: number };
-  added: RowObject[];
-  changed: Array<{ key: RowObject; before: RowObject; after: RowObject; columns: string[] }>;
-  deleted: RowObject[];
-  /** How each partition was compared: `incremental` (keys from an incremental read) or `snapshots` (an update or delete commit in the range: both snapshots compared). */
-  partitions: Record<string, 'incremental' | 'snapshots'>;
-  truncated: boolean;
 }
 
 /** A histogram or value counts of one column. */
@@ -454,99 +435,47 @@ export class UiApi {
   async diff(view: TableView, from: number, to: number, signal?: AbortSignal): Promise<DiffJson> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) throw invalid(`diff needs two commit times with from < to (got ${from}, ${to})`, 'UI_BAD_DIFF_RANGE');
     const t = await this.open(view, signal);
-    const info = t.info;
-    const pks = info.primaryKeys;
-    const cdc = info.cdcColumn;
-    const columns = info.schema.fields.map((f) => f.name).filter((c) => c !== cdc);
-    const partFilter = view.partition !== undefined ? { partitions: [view.partition] } : {};
+    const { primaryKeys: pks, cdcColumn: cdc } = t.info;
+    const columns = t.info.schema.fields.map((f) => f.name).filter((c) => c !== cdc);
     const history = await t.history({ signal, ...(view.partition !== undefined ? { partitionDesc: view.partition } : {}) });
-    const method: Record<string, 'incremental' | 'snapshots'> = {};
-    for (const h of history) {
-      if (h.timestamp <= from || h.timestamp > to) continue;
-      if (h.commitOp === 'UpdateCommit' || h.commitOp === 'DeleteCommit' || pks.length === 0 && h.commitOp !== 'AppendCommit' && h.commitOp !== 'CompactionCommit') method[h.partitionDesc] = 'snapshots';
-      else method[h.partitionDesc] ??= 'incremental';
-    }
-    const touched = Object.keys(method);
-    const result: DiffJson = { from, to, primaryKeys: pks, columns, counts: { added: 0, changed: 0, deleted: 0, unchanged: 0 }, added: [], changed: [], deleted: [], partitions: method, truncated: false };
-    if (touched.length === 0) return result;
-    const incParts = touched.filter((p) => method[p] === 'incremental');
-    const snapParts = touched.filter((p) => method[p] === 'snapshots');
-    const toObject = (schema: Schema, b: RecordBatch, r: number): RowObject => {
-      const o: RowObject = {};
-      for (const f of schema.fields) if (f.name !== cdc) o[f.name] = cellJson(b.getChild(f.name)?.get(r), f.type);
-      return o;
+    const methods = diffMethods(history, from, to, pks.length > 0);
+    const diff = new DiffBuilder(from, to, pks, columns, methods);
+    const parts = (m: DiffMethod) => Object.keys(methods).filter((p) => methods[p] === m);
+    const read = async (options: ScanOptions): Promise<{ schema: Schema; batches: RecordBatch[] }> => {
+      const r = await this.readAll(t, options, signal);
+      if (r.truncated) diff.truncate();
+      return r;
     };
-    const rowsOf = (read: { schema: Schema; batches: RecordBatch[] }): RowObject[] => {
-      const out: RowObject[] = [];
-      for (const b of read.batches) for (let r = 0; r < b.numRows; r++) out.push(toObject(read.schema, b, r));
-      return out;
-    };
-    const keyOf = (o: RowObject) => JSON.stringify(pks.map((k) => o[k] ?? null));
-    const push = <T>(list: T[], v: T) => { if (list.length < MAX_DIFF_LIST) list.push(v); else result.truncated = true; };
-    const snapshotAt = async (ts: number, parts: string[]) => {
-      if (parts.length === 0) return [] as RowObject[];
+    const snapshotAt = async (ts: number, partitions: string[]): Promise<RowObject[]> => {
       try {
-        const read = await this.readAll(t, { timestamp: ts + 1, partitions: parts }, signal);
-        if (read.truncated) result.truncated = true;
-        return rowsOf(read);
+        const r = await read({ timestamp: ts + 1, partitions });
+        return rowObjects(r.schema, r.batches, cdc);
       } catch (e) {
         // A partition that did not exist yet (or no longer exists) at `ts` has no rows then.
         if (e instanceof LakeSoulError && e.kind === 'NotFound') return [];
         throw e;
       }
     };
-    const compareByKey = (keys: Set<string> | null, before: RowObject[], after: RowObject[], deletedKeys: Set<string>) => {
-      const b = new Map(before.map((o) => [keyOf(o), o]));
-      const a = new Map(after.map((o) => [keyOf(o), o]));
-      const all = keys ?? new Set([...b.keys(), ...a.keys()]);
-      for (const k of all) {
-        const x = b.get(k);
-        const y = a.get(k);
-        if (!x && y) { result.counts.added++; push(result.added, y); }
-        else if (x && !y) { result.counts.deleted++; push(result.deleted, x); }
-        else if (x && y) {
-          const changedCols = columns.filter((c) => JSON.stringify(x[c]) !== JSON.stringify(y[c]));
-          if (changedCols.length === 0) { if (keys !== null && !deletedKeys.has(k)) result.counts.unchanged++; }
-          else { result.counts.changed++; push(result.changed, { key: Object.fromEntries(pks.map((p) => [p, y[p] ?? null])), before: x, after: y, columns: changedCols }); }
-        }
-      }
-    };
-    if (pks.length > 0) {
-      if (incParts.length > 0) {
-        const inc = await this.readAll(t, { incremental: { start: from + 1, end: to + 1 }, partitions: incParts }, signal);
-        if (inc.truncated) result.truncated = true;
-        const keys = new Set<string>();
-        const deletedKeys = new Set<string>();
-        for (const b of inc.batches) {
-          for (let r = 0; r < b.numRows; r++) {
-            const o = toObject(inc.schema, b, r);
-            keys.add(keyOf(o));
-            if (cdc && b.getChild(cdc)?.get(r) === 'delete') deletedKeys.add(keyOf(o));
-          }
-        }
-        compareByKey(keys, await snapshotAt(from, incParts), await snapshotAt(to, incParts), deletedKeys);
-      }
-      if (snapParts.length > 0) compareByKey(null, await snapshotAt(from, snapParts), await snapshotAt(to, snapParts), new Set());
-    } else {
-      if (incParts.length > 0) {
-        const inc = await this.readAll(t, { incremental: { start: from + 1, end: to + 1 }, partitions: incParts }, signal);
-        if (inc.truncated) result.truncated = true;
-        for (const o of rowsOf(inc)) { result.counts.added++; push(result.added, o); }
-      }
-      if (snapParts.length > 0) {
-        // Whole rows as a multiset: a row counts as deleted (added) as many times as it lost (gained) copies.
-        const before = await snapshotAt(from, snapParts);
-        const after = await snapshotAt(to, snapParts);
-        const bag = new Map<string, { row: RowObject; n: number }>();
-        for (const o of before) { const k = JSON.stringify(o); const e = bag.get(k) ?? { row: o, n: 0 }; e.n++; bag.set(k, e); }
-        for (const o of after) { const k = JSON.stringify(o); const e = bag.get(k) ?? { row: o, n: 0 }; e.n--; bag.set(k, e); }
-        for (const { row, n } of bag.values()) {
-          for (let i = 0; i < n; i++) { result.counts.deleted++; push(result.deleted, row); }
-          for (let i = 0; i < -n; i++) { result.counts.added++; push(result.added, row); }
-        }
+    const incremental = parts('incremental');
+    if (incremental.length > 0) {
+      const inc = await read({ incremental: { start: from + 1, end: to + 1 }, partitions: incremental });
+      const rows = rowObjects(inc.schema, inc.batches, cdc);
+      if (pks.length > 0) {
+        // CDC delete markers carry the key too, so a deleted key is among them and compares as deleted.
+        const keys = new Set(rows.map((o) => pkText(pks, o)));
+        compareByKey(diff, pks, await snapshotAt(from, incremental), await snapshotAt(to, incremental), keys);
+      } else {
+        for (const o of rows) diff.added(o);
       }
     }
-    return result;
+    const snapshots = parts('snapshots');
+    if (snapshots.length > 0) {
+      const before = await snapshotAt(from, snapshots);
+      const after = await snapshotAt(to, snapshots);
+      if (pks.length > 0) compareByKey(diff, pks, before, after, null);
+      else compareAsBags(diff, before, after);
+    }
+    return diff.result;
   }
 
   /** A histogram (numeric column) or value counts (any other column) over the view's rows. */
