@@ -98,7 +98,7 @@ describe('the UI API over PostgreSQL + S3 (moto)', () => {
     expect(old.rows).toHaveLength(40);
     const d = JSON.parse((await get('diff', { from: lake.commits[0]!, to: lake.commits[3]! })).body);
     expect(d.counts).toEqual({ added: 4, changed: 5, deleted: 2, unchanged: 0 });
-    expect(d.partitions).toEqual({ 'date=2024-05-01': 'snapshots', 'date=2024-05-02': 'incremental' });
+    expect(d.partitions).toEqual({ 'date=2024-05-01': 'reset', 'date=2024-05-02': 'incremental' });
     const s = JSON.parse((await get('stats', { column: 'label', at: lake.commits[1]! })).body);
     expect(s.values).toEqual([{ value: 'disc', count: 15 }, { value: 'square', count: 13 }, { value: 'stripes', count: 12 }]);
     const bad = await get('rows', { filter: 'nosuch = 1', offset: 0, limit: 10 });

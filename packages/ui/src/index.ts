@@ -15,6 +15,6 @@ export {
   type CommitEntryJson,
   type BlobBytes,
 } from './ui-api.js';
-export { MAX_DIFF_LIST, diffMethods, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
+export { MAX_DIFF_LIST, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
 export { sniffType, previewOf, fullImageOf, MAX_DECODE_BYTES, MAX_DECODE_PIXELS, THUMB_SIZE, FULL_VIEW_MAX_SIDE, type BlobPreview } from './ui-images.js';
 export { cellJson, MAX_CELL_CHARS, type CellJson } from './ui-values.js';

@@ -9,7 +9,7 @@ import { LakeSoulError, decodePartitionDesc, type PartitionVersion } from '@lake
 import { blobBytesColumnName, blobColumnsOf, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
 import { fullImageOf, previewOf, sniffType, type BlobPreview } from './ui-images.js';
-import { DiffBuilder, compareAsBags, compareByKey, diffMethods, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
+import { DiffBuilder, compareAsBags, compareByKey, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
 
 /** Most rows one page may ask for. */
 export const MAX_PAGE_ROWS = 200;
@@ -426,52 +426,58 @@ export class UiApi {
   }
 
   /**
-   * Rows added, changed and deleted between the commits at `from` and `to` (from < to). The keys that
-   * changed come from an incremental read of (from, to]; their values before and after from the
-   * snapshots at `from` and `to`. A partition with an UpdateCommit or DeleteCommit in the range (which
-   * incremental reads cannot express) is compared snapshot to snapshot. Tables without primary keys
-   * only append, so their increment is the added rows (rows compared as whole values otherwise).
+   * Rows added, changed and deleted between the commits at `from` and `to` (from < to), from one
+   * incremental read of (from, to]. For a partition it lists as reset (rewritten or dropped in the
+   * range) it holds the whole partition as of `to`, compared with the partition as of `from`. For the
+   * others it holds what was added: in PK tables the keys that changed (CDC deletes included), whose
+   * values before and after come from the snapshots at `from` and `to` (an increment may hold only
+   * some columns of a row); in tables without primary keys, the added rows themselves.
    */
   async diff(view: TableView, from: number, to: number, signal?: AbortSignal): Promise<DiffJson> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) throw invalid(`diff needs two commit times with from < to (got ${from}, ${to})`, 'UI_BAD_DIFF_RANGE');
     const t = await this.open(view, signal);
     const { primaryKeys: pks, cdcColumn: cdc } = t.info;
     const columns = t.info.schema.fields.map((f) => f.name).filter((c) => c !== cdc);
-    const history = await t.history({ signal, ...(view.partition !== undefined ? { partitionDesc: view.partition } : {}) });
-    const methods = diffMethods(history, from, to, pks.length > 0);
+    const plan = await t.scan({ incremental: { start: from + 1, end: to + 1 }, ...(view.partition !== undefined ? { partitions: [view.partition] } : {}), signal });
+    const reset = new Set(plan.toJSON().resetPartitions ?? []);
+    const methods: Record<string, DiffMethod> = {};
+    for (const p of reset) methods[p] = 'reset';
+    for (const s of plan.splits) methods[s.partitionDesc] ??= 'incremental';
     const diff = new DiffBuilder(from, to, pks, columns, methods);
-    const parts = (m: DiffMethod) => Object.keys(methods).filter((p) => methods[p] === m);
-    const read = async (options: ScanOptions): Promise<{ schema: Schema; batches: RecordBatch[] }> => {
-      const r = await this.readAll(t, options, signal);
-      if (r.truncated) diff.truncate();
-      return r;
-    };
-    const snapshotAt = async (ts: number, partitions: string[]): Promise<RowObject[]> => {
-      try {
-        const r = await read({ timestamp: ts + 1, partitions });
-        return rowObjects(r.schema, r.batches, cdc);
-      } catch (e) {
-        // A partition that did not exist yet (or no longer exists) at `ts` has no rows then.
-        if (e instanceof LakeSoulError && e.kind === 'NotFound') return [];
-        throw e;
-      }
-    };
-    const incremental = parts('incremental');
-    if (incremental.length > 0) {
-      const inc = await read({ incremental: { start: from + 1, end: to + 1 }, partitions: incremental });
-      const rows = rowObjects(inc.schema, inc.batches, cdc);
-      if (pks.length > 0) {
-        // CDC delete markers carry the key too, so a deleted key is among them and compares as deleted.
-        const keys = new Set(rows.map((o) => pkText(pks, o)));
-        compareByKey(diff, pks, await snapshotAt(from, incremental), await snapshotAt(to, incremental), keys);
-      } else {
-        for (const o of rows) diff.added(o);
+    // The increment, by partition (a reset partition's rows are its whole state as of `to`).
+    const increment = new Map<string, RowObject[]>();
+    let rows = 0;
+    read: for (const split of plan.splits) {
+      for await (const b of plan.readSplit(split, { signal })) {
+        const list = increment.get(split.partitionDesc) ?? [];
+        increment.set(split.partitionDesc, list);
+        list.push(...rowObjects(plan.schema, [b], cdc));
+        rows += b.numRows;
+        if (rows > MAX_ANALYSIS_ROWS) {
+          diff.truncate();
+          break read;
+        }
       }
     }
-    const snapshots = parts('snapshots');
-    if (snapshots.length > 0) {
-      const before = await snapshotAt(from, snapshots);
-      const after = await snapshotAt(to, snapshots);
+    const snapshotAt = async (ts: number, partitions: string[]): Promise<RowObject[]> => {
+      if (partitions.length === 0) return [];
+      const r = await this.readAll(t, { timestamp: ts + 1, partitions }, signal);
+      if (r.truncated) diff.truncate();
+      return rowObjects(r.schema, r.batches, cdc);
+    };
+    const parts = (m: DiffMethod) => Object.keys(methods).filter((p) => methods[p] === m);
+    const incremental = parts('incremental');
+    const incRows = incremental.flatMap((p) => increment.get(p) ?? []);
+    if (pks.length > 0) {
+      const keys = new Set(incRows.map((o) => pkText(pks, o)));
+      if (keys.size > 0) compareByKey(diff, pks, await snapshotAt(from, incremental), await snapshotAt(to, incremental), keys);
+    } else {
+      for (const o of incRows) diff.added(o);
+    }
+    const resets = parts('reset');
+    if (resets.length > 0) {
+      const before = await snapshotAt(from, resets);
+      const after = resets.flatMap((p) => increment.get(p) ?? []);
       if (pks.length > 0) compareByKey(diff, pks, before, after, null);
       else compareAsBags(diff, before, after);
     }

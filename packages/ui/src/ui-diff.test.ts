@@ -1,22 +1,6 @@
-/** The diff's pure steps, as tables: which method each partition gets, and how rows compare. */
+/** The diff's pure steps: how rows compare. */
 import { describe, expect, it } from 'vitest';
-import type { CommitOp, PartitionVersion } from '@lakesoul-ts/meta';
-import { DiffBuilder, MAX_DIFF_LIST, compareAsBags, compareByKey, diffMethods, pkText } from './ui-diff.js';
-
-const v = (partitionDesc: string, timestamp: number, commitOp: CommitOp): PartitionVersion => ({ partitionDesc, version: 0, commitOp, timestamp, snapshot: [] });
-
-describe('diffMethods', () => {
-  it.each([
-    ['PK: merges and compactions are incremental', true, [v('p', 2, 'MergeCommit'), v('p', 3, 'CompactionCommit')], { p: 'incremental' }],
-    ['PK: an update in the range means snapshots', true, [v('p', 2, 'MergeCommit'), v('p', 3, 'UpdateCommit')], { p: 'snapshots' }],
-    ['PK: a dropped partition means snapshots', true, [v('p', 2, 'DeleteCommit')], { p: 'snapshots' }],
-    ['commits at or before from, or after to, do not count', true, [v('p', 1, 'UpdateCommit'), v('q', 5, 'UpdateCommit'), v('r', 4, 'MergeCommit')], { r: 'incremental' }],
-    ['no PK: appends are incremental', false, [v('p', 2, 'AppendCommit')], { p: 'incremental' }],
-    ['no PK: anything but appends and compactions means snapshots', false, [v('p', 2, 'AppendCommit'), v('p', 3, 'MergeCommit')], { p: 'snapshots' }],
-  ] as const)('%s', (_name, pk, history, expected) => {
-    expect(diffMethods([...history], 1, 4, pk)).toEqual(expected);
-  });
-});
+import { DiffBuilder, MAX_DIFF_LIST, compareAsBags, compareByKey, pkText } from './ui-diff.js';
 
 describe('comparing rows', () => {
   it('by key: added, deleted, changed with the columns that differ, unchanged only for keys of an increment', () => {

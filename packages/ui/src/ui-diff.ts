@@ -1,10 +1,8 @@
 /**
- * The diff of two commits, as pure steps over rows already read (ui-api.ts does the reading): which
- * partitions an incremental read can describe, and how rows before and after compare (by primary key,
- * or as whole-row multisets for tables without one).
+ * The diff of two commits, as pure steps over rows already read (ui-api.ts does the reading): how
+ * rows before and after compare, by primary key, or as whole-row multisets for tables without one.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
-import type { PartitionVersion } from '@lakesoul-ts/meta';
 import { cellJson, type CellJson } from './ui-values.js';
 
 /** Most changed rows a diff lists per kind (added, changed, deleted); the counts are always complete. */
@@ -14,11 +12,12 @@ export const MAX_DIFF_LIST = 200;
 export type RowObject = Record<string, CellJson>;
 
 /**
- * How a partition is compared: `incremental` (the keys that changed come from an incremental read)
- * or `snapshots` (an update or delete commit in the range, which an incremental read cannot express:
- * the two snapshots are compared whole).
+ * How a partition was compared: `incremental` (its increment holds only what was added: the keys that
+ * changed, or for tables without primary keys the added rows) or `reset` (rewritten or dropped in
+ * the range: the incremental read returned it whole as of the end, compared with its state at the
+ * start).
  */
-export type DiffMethod = 'incremental' | 'snapshots';
+export type DiffMethod = 'incremental' | 'reset';
 
 /** A diff of two commits. */
 export interface DiffJson {
@@ -33,23 +32,6 @@ export interface DiffJson {
   /** How each partition the range touched was compared. */
   partitions: Record<string, DiffMethod>;
   truncated: boolean;
-}
-
-/**
- * The partitions with a commit in (from, to], each with its method. Incremental reads skip a
- * partition whose range holds an UpdateCommit or DeleteCommit, and a table without primary keys can
- * only be diffed incrementally while it just appends (or compacts).
- */
-export function diffMethods(history: PartitionVersion[], from: number, to: number, hasPrimaryKey: boolean): Record<string, DiffMethod> {
-  const methods: Record<string, DiffMethod> = {};
-  for (const h of history) {
-    if (h.timestamp <= from || h.timestamp > to) continue;
-    const rewrites = h.commitOp === 'UpdateCommit' || h.commitOp === 'DeleteCommit';
-    const notAppend = !hasPrimaryKey && h.commitOp !== 'AppendCommit' && h.commitOp !== 'CompactionCommit';
-    if (rewrites || notAppend) methods[h.partitionDesc] = 'snapshots';
-    else methods[h.partitionDesc] ??= 'incremental';
-  }
-  return methods;
 }
 
 /** Rows of batches as objects of their cells, without the `exclude`d column (the CDC column). */

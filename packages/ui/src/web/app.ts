@@ -374,7 +374,7 @@ async function diffView(route: Route): Promise<void> {
     const rowsTable = (rows: Record<string, Cell>[], cls: string) => table(cols, rows.map((r) => cols.map((c) => cellText(r[c] ?? null))), { class: `diff ${cls}` });
     content = [
       h('p', { 'data-testid': 'diff-counts' }, `${d.counts.added} added, ${d.counts.changed} changed, ${d.counts.deleted} deleted`, d.counts.unchanged ? `, ${d.counts.unchanged} rewritten unchanged` : '', d.truncated ? ' (lists truncated)' : ''),
-      h('p', { class: 'muted' }, 'Compared by: ', Object.entries(d.partitions).map(([p, m]) => `${p}: ${m === 'incremental' ? 'incremental read' : 'snapshots (update or delete commit in range)'}`).join('; ') || 'no partition changed'),
+      h('p', { class: 'muted' }, 'Compared by: ', Object.entries(d.partitions).map(([p, m]) => `${p}: ${m === 'incremental' ? 'incremental read' : 'reset (rewritten or dropped in the range: compared whole)'}`).join('; ') || 'no partition changed'),
       d.added.length ? [h('h2', null, `Added (${d.counts.added})`), rowsTable(d.added, 'added')] : null,
       d.changed.length ? [h('h2', null, `Changed (${d.counts.changed})`), table(['key', 'column', 'before', 'after'], d.changed.flatMap((c) => c.columns.map((col, i) => [
         i === 0 ? Object.entries(c.key).map(([k, v]) => `${k}=${cellText(v)}`).join(', ') : '', col, h('span', { class: 'before' }, cellText(c.before[col] ?? null)), h('span', { class: 'after' }, cellText(c.after[col] ?? null)),
