@@ -3,7 +3,9 @@
  * `file:line, column 'x'`.
  */
 import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { parseJsonExact } from '@lakesoul-ts/io';
 
 /** One parsed record and the line it started on (1-based). */
 export interface CsvRecord {
@@ -77,16 +79,82 @@ export async function* parseCsv(chunks: AsyncIterable<string> | Iterable<string>
   if (any || field !== '' || fields.length > 0) { endField(); yield { line: recordLine, fields, quoted }; }
 }
 
-/** Read a file as UTF-8 text chunks. */
+/** Index of the first byte of `bytes` that is not valid UTF-8, or -1. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  const n = bytes.length;
+  while (i < n) {
+    const b = bytes[i];
+    if (b < 0x80) { i++; continue; }
+    let len: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) { len = 2; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { len = 3; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { len = 4; min = 0x10000; }
+    else return i;
+    if (i + len > n) return i;
+    let cp = b & (0xff >> (len + 1));
+    for (let k = 1; k < len; k++) {
+      const c = bytes[i + k];
+      if ((c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += len;
+  }
+  return -1;
+}
+
+/** Bytes at the end of `bytes` that start a multi-byte sequence the chunk does not complete. */
+function incompleteTail(bytes: Uint8Array): number {
+  for (let k = 1; k <= Math.min(3, bytes.length); k++) {
+    const b = bytes[bytes.length - k];
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: look further back
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > k ? k : 0;
+  }
+  return 0;
+}
+
+function countNewlines(bytes: Uint8Array, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) if (bytes[i] === 10) n++;
+  return n;
+}
+
+/**
+ * Read a file as UTF-8 text chunks. Invalid UTF-8 is refused (InvalidArgument `INVALID_UTF8`, naming
+ * the file and the line), never replaced by U+FFFD: a wrong encoding must not be committed silently.
+ */
 export async function* readTextChunks(path: string, signal?: AbortSignal): AsyncGenerator<string> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20, signal });
+  const stream = createReadStream(path, { highWaterMark: 1 << 20, signal });
+  let carry: Uint8Array = new Uint8Array(0);
+  let line = 1;
+  const check = (bytes: Uint8Array) => {
+    if (isUtf8(bytes)) return;
+    const at = firstInvalidUtf8(bytes);
+    const where = line + countNewlines(bytes, at < 0 ? bytes.length : at);
+    throw new LakeSoulError('InvalidArgument', `${path}:${where}: invalid UTF-8 (byte 0x${(bytes[at] ?? 0).toString(16).padStart(2, '0')}); convert the file to UTF-8 first`, {
+      code: 'INVALID_UTF8',
+      context: { file: path, row: where },
+    });
+  };
   try {
-    for await (const chunk of stream) yield chunk as string;
+    for await (const chunk of stream) {
+      const buf: Uint8Array = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+      const cut = buf.length - incompleteTail(buf);
+      const whole = buf.subarray(0, cut);
+      check(whole);
+      carry = buf.slice(cut);
+      line += countNewlines(whole, whole.length);
+      yield Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('utf8');
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new LakeSoulError('NotFound', `file not found: ${path}`, { context: { file: path }, cause: e });
     throw e;
   }
+  if (carry.length > 0) check(carry);
 }
 
 /** Stream the lines of a JSONL file as parsed objects with line numbers. */
@@ -97,7 +165,8 @@ export async function* readJsonl(path: string, signal?: AbortSignal): AsyncGener
     line++;
     if (text.trim() === '') return null;
     let value: unknown;
-    try { value = JSON.parse(text); } catch (e) {
+    // Exact numbers: integers beyond 2^53 stay exact (bigint), long decimals keep their digits.
+    try { value = parseJsonExact(text); } catch (e) {
       throw new LakeSoulError('InvalidArgument', `${path}:${line}: not valid JSON (${(e as Error).message})`, { context: { file: path, row: line }, cause: e });
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {

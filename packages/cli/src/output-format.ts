@@ -1,48 +1,43 @@
 /**
  * Printing scan results: an aligned table for people, JSONL or CSV for scripts. Values are rendered
- * without loss: int64 as decimal text, timestamps as ISO 8601, binary as a size summary (table) or
+ * without loss through io's value codec (see {@link cellValue}): int64 beyond 2^53 as decimal text,
+ * timestamps as ISO 8601 at their unit, NaN/±Infinity as text, binary as a size summary (table) or
  * base64 (JSONL/CSV).
  */
-import { DataType, Type, util, type Decimal, type RecordBatch, type Schema } from 'apache-arrow';
+import type { Data, RecordBatch, Schema } from 'apache-arrow';
+import { formatScaled, isValidAt, jsonSafe, plainText, plainValueAt } from '@lakesoul-ts/io';
 
 /** Output formats of scan/head/export. */
 export type OutputFormat = 'table' | 'jsonl' | 'csv';
 
 /** Render an unscaled decimal value with its scale (`1990`, 2 -> `19.90`). */
 export function formatDecimal(unscaled: bigint, scale: number): string {
-  const neg = unscaled < 0n;
-  const digits = (neg ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
-  const text = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
-  return neg ? `-${text}` : text;
+  return formatScaled(unscaled, scale);
 }
 
-/** Convert one Arrow cell to a JSON-safe value. */
-export function toJsonValue(v: unknown, type: DataType): unknown {
-  if (v === null || v === undefined) return null;
-  switch (type.typeId) {
-    case Type.Int: return typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v;
-    case Type.Timestamp: return new Date(Number(v)).toISOString();
-    case Type.Date: return new Date(Number(v)).toISOString().slice(0, 10);
-    case Type.Binary: case Type.LargeBinary: return Buffer.from(v as Uint8Array).toString('base64');
-    case Type.Decimal: return formatDecimal(util.bigNumToBigInt(v as never), (type as Decimal).scale);
-    case Type.List: case Type.FixedSizeList: {
-      const child = type.children[0]!.type;
-      return Array.from(v as Iterable<unknown>, (x) => toJsonValue(x, child));
-    }
-    case Type.Struct: {
-      const out: Record<string, unknown> = {};
-      for (const f of type.children) out[f.name] = toJsonValue((v as Record<string, unknown>)[f.name], f.type);
-      return out;
-    }
-    default: return typeof v === 'bigint' ? v.toString() : v;
-  }
+/**
+ * The JSON-safe exact value of row `i` of a column (io's value codec): timestamps as ISO 8601 with
+ * every digit of their unit and their zone, int64 beyond 2^53 as decimal strings, decimals as text,
+ * NaN and infinities as the strings `NaN`/`Infinity`/`-Infinity` (never null), binary as base64,
+ * lists and structs as arrays and objects. `import` reads each back to the same value.
+ */
+export function cellValue(data: Data, i: number): unknown {
+  return jsonSafe(plainValueAt(data, i));
 }
 
-function cellText(v: unknown, type: DataType, forTable: boolean): string {
+/** Text of one cell: CSV (null = empty field) or the human table (null = `null`, binary summarized). */
+function cellText(data: Data, i: number, forTable: boolean): string {
+  const v = plainValueAt(data, i);
   if (v === null || v === undefined) return forTable ? 'null' : '';
-  if (forTable && (type.typeId === Type.Binary || type.typeId === Type.LargeBinary)) return `<${(v as Uint8Array).length} bytes>`;
-  const j = toJsonValue(v, type);
-  return typeof j === 'string' ? j : JSON.stringify(j);
+  if (forTable && v instanceof Uint8Array) return `<${v.length} bytes>`;
+  return plainText(v);
+}
+
+/** A CSV field; an empty string is quoted (`""`) because an empty unquoted field reads back as null. */
+function csvField(data: Data, i: number): string {
+  if (!isValidAt(data, i)) return '';
+  const s = cellText(data, i, false);
+  return s === '' || /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 function csvEscape(s: string): string {
@@ -51,10 +46,10 @@ function csvEscape(s: string): string {
 
 /** Row objects (JSON-safe) of a batch. */
 export function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
-  const cols = batch.schema.fields.map((f, i) => [f, batch.getChildAt(i)!] as const);
+  const cols = batch.schema.fields.map((f, i) => [f, batch.data.children[i] as Data] as const);
   for (let r = 0; r < batch.numRows; r++) {
     const row: Record<string, unknown> = {};
-    for (const [f, col] of cols) row[f.name] = toJsonValue(col.get(r), f.type);
+    for (const [f, col] of cols) row[f.name] = cellValue(col, r);
     yield row;
   }
 }
@@ -74,18 +69,18 @@ export class BatchPrinter {
       this.out.write(s);
       return;
     }
-    const cols = fields.map((_, i) => batch.getChildAt(i)!);
+    const cols = fields.map((_, i) => batch.data.children[i] as Data);
     if (this.format === 'csv') {
       let s = '';
       if (!this.headerDone) { s += fields.map((f) => csvEscape(f.name)).join(',') + '\n'; this.headerDone = true; }
-      for (let r = 0; r < batch.numRows; r++) s += cols.map((c, i) => csvEscape(cellText(c.get(r), fields[i]!.type, false))).join(',') + '\n';
+      for (let r = 0; r < batch.numRows; r++) s += cols.map((c) => csvField(c, r)).join(',') + '\n';
       this.out.write(s);
       return;
     }
     if (!this.headerDone) { this.rows.push(fields.map((f) => f.name)); this.headerDone = true; }
     for (let r = 0; r < batch.numRows; r++) {
-      this.rows.push(cols.map((c, i) => {
-        const t = cellText(c.get(r), fields[i]!.type, true);
+      this.rows.push(cols.map((c) => {
+        const t = cellText(c, r, true);
         return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
       }));
     }

@@ -1,0 +1,155 @@
+/**
+ * Exact values through the CLI (issue 13 §4): import and scan/export use io's one value codec, so
+ * µs and ns timestamps, zones, int64 beyond 2^53 (JSONL too), decimals, NaN/±Infinity, binary and
+ * nested values survive export -> import unchanged, in CSV and in JSONL; invalid UTF-8 is refused
+ * naming file and line. Runs the spawned binary (packages/cli/dist/bin.js) on PGlite + local disk and
+ * on PostgreSQL + the moto S3 server.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Binary, Bool, DateDay, Decimal, Field, FixedSizeList, Float32, Float64, Int64, List, Schema, Struct, TimeUnit, Timestamp, Utf8 } from 'apache-arrow';
+import { arrowSchemaToJson } from '@lakesoul-ts/meta';
+import { freshBucket, testEnv, uniqueName } from './cli-env.js';
+
+interface Result { code: number; out: string; err: string }
+
+const bin = resolve(import.meta.dirname, '../packages/cli/dist/bin.js');
+
+function cli(args: string[]): Promise<Result> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => { p.kill('SIGKILL'); rej(new Error(`timeout: lakesoul-ts ${args.join(' ')}\n${err}`)); }, 90_000);
+    p.on('close', (code) => { clearTimeout(timer); res({ code: code ?? -1, out, err }); });
+  });
+}
+
+const schema = new Schema([
+  new Field('id', new Int64(), false),
+  new Field('big', new Int64(), true),
+  new Field('f', new Float64(), true),
+  new Field('f32', new Float32(), true),
+  new Field('dec', new Decimal(6, 30, 128), true),
+  new Field('s', new Utf8(), true),
+  new Field('bin', new Binary(), true),
+  new Field('ok', new Bool(), true),
+  new Field('day', new DateDay(), true),
+  new Field('us', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true),
+  new Field('ns', new Timestamp(TimeUnit.NANOSECOND, 'UTC'), true),
+  new Field('zoned', new Timestamp(TimeUnit.MICROSECOND, '+08:00'), true),
+  new Field('wall', new Timestamp(TimeUnit.MILLISECOND), true),
+  new Field('xs', new List(new Field('item', new Int64(), true)), true),
+  new Field('vec', new FixedSizeList(2, new Field('item', new Float32(), true)), true),
+  new Field('p', new Struct([new Field('a', new Utf8(), true), new Field('t', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true)]), true),
+]);
+
+/** Rows in JSONL as the CLI prints them: every value exact. */
+const rows = [
+  {
+    id: 1, big: '9007199254740993', f: 'NaN', f32: 0.5, dec: '123456789012345678.123456', s: 'héllo, "world"\nline 2', bin: 'AAEC/w==', ok: true,
+    day: '2024-02-29', us: '2024-01-01T00:00:00.123456Z', ns: '2024-01-01T00:00:00.123456789Z', zoned: '2024-01-01T08:00:00.000001+08:00',
+    wall: '2024-03-10T02:30:00.500', xs: [1, '-9223372036854775808', null], vec: [1.5, -2], p: { a: 'x', t: '1969-12-31T23:59:59.999999Z' },
+  },
+  { id: 2, big: -5, f: 'Infinity', f32: null, dec: '-0.000001', s: '', bin: '', ok: false, day: null, us: null, ns: null, zoned: null, wall: null, xs: [], vec: null, p: null },
+  { id: 3, big: null, f: '-Infinity', f32: -0, dec: null, s: null, bin: null, ok: null, day: '1900-01-01', us: '9999-12-31T23:59:59.999999Z', ns: '1677-09-21T00:12:43.145224192Z', zoned: null, wall: null, xs: null, vec: [0, 0], p: { a: null, t: null } },
+];
+
+const backends = [
+  { name: 'embedded PGlite + local disk', setup: async (dir: string) => ['--home', join(dir, 'home')] },
+  {
+    name: 'PostgreSQL + S3 (moto)',
+    setup: async () => ['--catalog', testEnv('LAKESOUL_TEST_PG_URL'), '--warehouse', `s3://${await freshBucket('cliv')}/warehouse`],
+  },
+];
+
+describe.each(backends)('exact values through the lakesoul-ts binary on $name', ({ setup }) => {
+  let dir: string;
+  let g: string[];
+  const ns = uniqueName('vals');
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-values-'));
+    g = await setup(dir);
+    expect((await cli([...g, 'init'])).code).toBe(0);
+    expect((await cli([...g, 'ns', 'create', ns])).code).toBe(0);
+  }, 300_000);
+
+  async function createTable(name: string): Promise<void> {
+    const file = join(dir, `${name}.schema.json`);
+    writeFileSync(file, arrowSchemaToJson(schema));
+    const r = await cli([...g, 'table', 'create', name, '-n', ns, '--schema', `@${file}`, '--primary-key', 'id']);
+    expect(r.code, r.err).toBe(0);
+  }
+
+  it('JSONL import -> scan -> export (JSONL, CSV) -> import gives identical values for every type', async () => {
+    await createTable('v1');
+    const src = join(dir, 'v1.jsonl');
+    writeFileSync(src, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    let r = await cli([...g, 'import', 'v1', src, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'v1', '-n', ns, '--format', 'jsonl']);
+    expect(r.code, r.err).toBe(0);
+    const scanned = r.out.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id);
+    // Every value as written (int64 within 2^53 as numbers, beyond as text; -0 prints as 0 in JSON).
+    expect(scanned).toEqual(JSON.parse(JSON.stringify(rows)));
+    expect(scanned[0].big).toBe('9007199254740993');
+    expect(scanned[0].ns).toBe('2024-01-01T00:00:00.123456789Z');
+    expect(scanned[0].f).toBe('NaN');
+
+    for (const fmt of ['jsonl', 'csv'] as const) {
+      const out = join(dir, `v1-export.${fmt}`);
+      r = await cli([...g, 'export', 'v1', out, '-n', ns]);
+      expect(r.code, r.err).toBe(0);
+      const name = `v1_${fmt}`;
+      await createTable(name);
+      r = await cli([...g, 'import', name, out, '-n', ns]);
+      expect(r.code, r.err).toBe(0);
+      r = await cli([...g, 'export', name, join(dir, `${name}-again.${fmt}`), '-n', ns]);
+      expect(r.code, r.err).toBe(0);
+      const sortLines = (t: string) => t.trim().split('\n').sort();
+      const again = readFileSync(join(dir, `${name}-again.${fmt}`), 'utf8');
+      expect(sortLines(again), `${fmt} export -> import -> export is the identity`).toEqual(sortLines(readFileSync(out, 'utf8')));
+      if (fmt === 'csv') {
+        const text = readFileSync(out, 'utf8');
+        expect(text).toContain(',NaN,');
+        expect(text).toContain(',Infinity,');
+        expect(text).toContain('2024-01-01T00:00:00.123456789Z');
+        expect(text).toContain('9007199254740993');
+      }
+    }
+  }, 600_000);
+
+  it('a bare JSONL integer beyond 2^53 is stored exactly; lossy values and invalid UTF-8 are refused naming file and line', async () => {
+    await createTable('v2');
+    const src = join(dir, 'v2.jsonl');
+    writeFileSync(src, '{"id":1,"big":9007199254740993,"dec":12345678901234567890.123456}\n');
+    let r = await cli([...g, 'import', 'v2', src, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'v2', '-n', ns, '--format', 'jsonl', '--columns', 'id,big,dec']);
+    expect(JSON.parse(r.out.trim())).toEqual({ id: 1, big: '9007199254740993', dec: '12345678901234567890.123456' });
+
+    const lossy = join(dir, 'lossy.csv');
+    writeFileSync(lossy, 'id,us\n2,2024-01-01T00:00:00.1234567Z\n');
+    r = await cli([...g, 'import', 'v2', lossy, '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/lossy\.csv:2: column 'us'.*more precision than the column's unit/);
+
+    const bad = join(dir, 'latin1.csv');
+    writeFileSync(bad, Buffer.concat([Buffer.from('id,s\n3,ok\n4,caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    r = await cli([...g, 'import', 'v2', bad, '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/latin1\.csv:3: invalid UTF-8/);
+    const badj = join(dir, 'latin1.jsonl');
+    writeFileSync(badj, Buffer.concat([Buffer.from('{"id":5,"s":"ok"}\n{"id":6,"s":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]));
+    r = await cli([...g, 'import', 'v2', badj, '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/latin1\.jsonl:2: invalid UTF-8/);
+    r = await cli([...g, 'scan', 'v2', '-n', ns, '--format', 'jsonl', '--columns', 'id']);
+    expect(r.out.trim().split('\n').map((l) => JSON.parse(l).id), 'refused imports commit nothing').toEqual([1]);
+  }, 600_000);
+});
