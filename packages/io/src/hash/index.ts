@@ -11,3 +11,4 @@ export {
   hashPkRow,
   computeBuckets,
 } from './spark-murmur3.js';
+export type { BucketRule } from './spark-murmur3.js';

@@ -286,10 +286,18 @@ export function hashPkRow(columns: readonly Vector[], row: number, seed = 42): n
 }
 
 /**
- * Bucket id of every row of `batch`: Spark Murmur3 (seed 42) folded over `pkColumns`, then
- * `pmod(h, numBuckets)`. A missing PK column is InvalidArgument naming it.
+ * How a key's hash picks its bucket. `pmod`: Spark's non-negative remainder of the signed hash (the
+ * Java engines). `uint32`: the hash read as an unsigned 32-bit integer, modulo the count (LakeSoul's
+ * Rust core, the `lakesoul` wheel's writer). They agree whenever the bucket count is a power of two.
  */
-export function computeBuckets(batch: RecordBatch, pkColumns: readonly string[], numBuckets: number): Int32Array {
+export type BucketRule = 'pmod' | 'uint32';
+
+/**
+ * Bucket id of every row of `batch`: Spark Murmur3 (seed 42) folded over `pkColumns`, then
+ * `pmod(h, numBuckets)` (or `(uint32)h % numBuckets` with rule `uint32`). A missing PK column is
+ * InvalidArgument naming it.
+ */
+export function computeBuckets(batch: RecordBatch, pkColumns: readonly string[], numBuckets: number, rule: BucketRule = 'pmod'): Int32Array {
   if (!Number.isInteger(numBuckets) || numBuckets <= 0) {
     throw new LakeSoulError('InvalidArgument', `hash bucket count must be a positive integer, got ${numBuckets}`);
   }
@@ -300,6 +308,7 @@ export function computeBuckets(batch: RecordBatch, pkColumns: readonly string[],
     if (k < 0) throw new LakeSoulError('InvalidArgument', `primary key column '${name}' is missing`, { context: { column: name } });
     foldColumnHash(batch.data.children[k] as Data, h, name);
   }
-  for (let i = 0; i < n; i++) h[i] = pmod(h[i], numBuckets);
+  if (rule === 'uint32') for (let i = 0; i < n; i++) h[i] = (h[i] >>> 0) % numBuckets;
+  else for (let i = 0; i < n; i++) h[i] = pmod(h[i], numBuckets);
   return h;
 }

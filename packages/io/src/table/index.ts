@@ -15,3 +15,5 @@ export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES } from './table-wr
 export type { TableWriteOptions, StagedWrite, WrittenFile } from './table-writer.js';
 export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';
 export type { CompactOptions, CleanupOptions, CleanupReport, CleanupFile, RewriteResult } from './table-maintenance.js';
+export { partitionDirName, nativeDataFileUri } from './data-file-paths.js';
+export { bucketRuleOf } from './bucket-rule.js';

@@ -18,6 +18,7 @@ import type { Filter, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../
 import type { StoreRegistry } from '../store/index.js';
 import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
+import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
 import { writeTable, type TableWriteOptions } from './table-writer.js';
 import { commitStagedWrites, discardStagedWrites, stageWrite, type StagedWrite } from './table-staging.js';
@@ -36,6 +37,7 @@ import {
 } from './table-maintenance.js';
 import type { TableContext } from './table-context.js';
 import { rangeValueText } from './partition-values.js';
+import { nativeDataFileUri } from './data-file-paths.js';
 
 /** Options of delete operations. */
 export interface DeleteOptions {
@@ -255,7 +257,7 @@ export class LakeSoulTable {
     }
     // Non-CDC: rewrite the buckets holding the keys, in the partitions they may be in.
     const buckets = new Set<number>();
-    const bk = computeBuckets(kb, info.primaryKeys, info.hashBucketNum);
+    const bk = computeBuckets(kb, info.primaryKeys, info.hashBucketNum, bucketRuleOf(info));
     for (let i = 0; i < kb.numRows; i++) buckets.add(Number(bk[i]));
     const snap: SnapshotOptions = { signal: options.signal };
     if (info.rangePartitions.length > 0 && !matcher.hasWildcards) snap.partitions = matcher.partitionDescs();
@@ -389,8 +391,10 @@ export class LakeSoulTable {
     const dryRun = options.dryRun ?? true;
     const retainSince = options.retainSince === undefined ? Date.now() - DEFAULT_RETENTION_MS : toMs(options.retainSince);
     const window = options.orphanSafetyWindowMs ?? DEFAULT_ORPHAN_SAFETY_WINDOW_MS;
-    const referenced = new Set<string>(await this.catalog.filesReferencedSince(info.tableId, retainSince));
-    const committed = new Set<string>(await this.catalog.allCommittedFilePaths(info.tableId));
+    // Also under the spelling LakeSoul's native IO reads (the wheel stores raw paths with `?`, `#`,
+    // tabs... but writes the files where URL parsing puts them): such live files are not orphans.
+    const referenced = withNativeSpellings(await this.catalog.filesReferencedSince(info.tableId, retainSince));
+    const committed = withNativeSpellings(await this.catalog.allCommittedFilePaths(info.tableId));
     const owned = await ownedFileFilter(this.catalog, info, signal);
     const files: CleanupFile[] = [];
     const { store, key: prefix } = this.stores.resolve(info.path);
@@ -485,3 +489,9 @@ class KeyMatcher {
   }
 }
 
+/** The paths, each also as LakeSoul's native IO resolves it ({@link nativeDataFileUri}). */
+function withNativeSpellings(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const p of paths) out.add(p).add(nativeDataFileUri(p));
+  return out;
+}

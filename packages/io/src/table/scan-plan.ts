@@ -19,6 +19,7 @@ import type {
   BlobReadOptions,
   FilterExpr,
   MergeOperator,
+  ObjectStore,
   ReadOptions,
   ScanOptions,
   ScanPlan,
@@ -35,6 +36,7 @@ import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { checkAborted } from './table-context.js';
+import { locateDataFile } from './data-file-paths.js';
 
 /** Default rows per output batch. */
 export const DEFAULT_BATCH_SIZE = 8192;
@@ -254,9 +256,9 @@ export class TableScanPlan implements ScanPlan {
   }
 
   private async footer(f: SplitFile, signal?: AbortSignal) {
-    const { store, key } = this.stores.resolve(f.path);
     const size = Number(f.size);
     try {
+      const { store, key } = await locateDataFile(this.stores, f.path, signal);
       return await readParquetFooter((range) => store.get(key, { range, signal }), size, { file: f.path, signal });
     } catch (e) {
       throw withFile(e, f.path);
@@ -276,7 +278,13 @@ export class TableScanPlan implements ScanPlan {
                 context: { file: file.path, partition: split.partitionDesc },
               });
             }
-            const { store, key } = this.stores.resolve(file.path);
+            let loc: { store: ObjectStore; key: string };
+            try {
+              loc = await locateDataFile(this.stores, file.path, signal);
+            } catch (e) {
+              throw withFile(e, file.path);
+            }
+            const { store, key } = loc;
             const size = Number(file.size);
             const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
             const projects = file.existCols.some((c) => !wanted.includes(c));

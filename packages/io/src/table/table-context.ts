@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { StoreRegistry } from '../store/index.js';
+import { partitionDirName } from './data-file-paths.js';
 
 /** Internal: the catalog + stores + table entry an operation runs against. */
 export interface TableContext {
@@ -24,10 +25,19 @@ export function randomAlnum16(): string {
   return s;
 }
 
-/** Relative directory of a partition: `k=v/k2=v2`, empty for the unpartitioned `-5`. */
+/**
+ * Relative directory of a partition: `k=v/k2=v2`, empty for the unpartitioned `-5`. Each level is
+ * URL-safe ({@link partitionDirName}: `?` is written `~3F`), so LakeSoul's native IO finds the files.
+ */
 export function partitionDir(partitionDesc: string, rangePartitions: string[]): string {
   if (rangePartitions.length === 0 || partitionDesc === '-5') return '';
-  return partitionDesc.split(',').join('/');
+  return partitionDesc
+    .split(',')
+    .map((kv) => {
+      const eq = kv.indexOf('=');
+      return partitionDirName(kv.slice(0, eq), kv.slice(eq + 1));
+    })
+    .join('/');
 }
 
 /** File URI per protocol §4: `<table_path>/<k=v>/.../part-<16 alnum>_<bucket:04>.parquet`. */

@@ -4,6 +4,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { constantColumn, formatDate, parseRangeValue, rangeValueText } from './partition-values.js';
 import { rebatch } from './scan-plan.js';
 import { dataFileUri, partitionDir, randomAlnum16 } from './table-context.js';
+import { nativeDataFileUri, partitionDirName } from './data-file-paths.js';
 
 async function* batchesOf(sizes: number[]): AsyncGenerator<RecordBatch> {
   let k = 0;
@@ -66,5 +67,35 @@ describe('file names', () => {
     expect(partitionDir('-5', [])).toBe('');
     expect(dataFileUri('s3://b/t', 'a=1,b=x', ['a', 'b'], 7)).toMatch(/^s3:\/\/b\/t\/a=1\/b=x\/part-[A-Za-z0-9]{16}_0007\.parquet$/);
     expect(dataFileUri('file:///w/t', '-5', [], 0)).toMatch(/^file:\/\/\/w\/t\/part-[A-Za-z0-9]{16}_0000\.parquet$/);
+  });
+
+  it('partition directories survive URL parsing: characters it changes are written ~HH, injectively', () => {
+    expect(partitionDir('p=a?b,q=c#d', ['p', 'q'])).toBe('p=a~3Fb/q=c~23d');
+    expect(partitionDirName('p', 'tab\there\nx\r%41\\/~')).toBe('p=tab~09here~0Ax~0D~2541~5C~2F~7E');
+    // spaces, non-ASCII and other punctuation survive parsing and stay as they are
+    expect(partitionDirName('p', 'sp ace é日本 +;&:"*[]')).toBe('p=sp ace é日本 +;&:"*[]');
+    const values = ['a?b', 'a~3Fb', 'a#b', 'a%3Fb', 'a/b', 'a\\b', 'a\tb', 'ab', '..', '.'];
+    const names = values.map((v) => partitionDirName('p', v));
+    expect(new Set(names).size).toBe(values.length);
+    for (const n of names) {
+      const uri = `file:///w/t/${n}/part-x_0000.parquet`;
+      expect(nativeDataFileUri(uri)).toBe(uri);
+      expect(nativeDataFileUri(`s3://b/t/${n}/part-x_0000.parquet`)).toBe(`s3://b/t/${n}/part-x_0000.parquet`);
+    }
+  });
+
+  it('stored paths resolve as LakeSoul\'s native IO parses them', () => {
+    const base = 'file:///w/t/p=';
+    expect(nativeDataFileUri(`${base}tab\there/f.parquet`)).toBe('file:///w/t/p=tabhere/f.parquet');
+    expect(nativeDataFileUri(`${base}nl\nx\r/f.parquet`)).toBe('file:///w/t/p=nlx/f.parquet');
+    expect(nativeDataFileUri(`${base}pct%41x/f.parquet`)).toBe('file:///w/t/p=pctAx/f.parquet');
+    expect(nativeDataFileUri(`${base}pct%zz/f.parquet`)).toBe('file:///w/t/p=pct%zz/f.parquet');
+    expect(nativeDataFileUri(`${base}q?x/f.parquet`)).toBe('file:///w/t/p=q');
+    expect(nativeDataFileUri(`${base}h#x/f.parquet`)).toBe('file:///w/t/p=h');
+    expect(nativeDataFileUri(`${base}back\\slash/f.parquet`)).toBe('file:///w/t/p=back/slash/f.parquet');
+    expect(nativeDataFileUri('s3://b/t/p=back\\slash/f.parquet')).toBe('s3://b/t/p=back\\slash/f.parquet');
+    expect(nativeDataFileUri(`${base}%C3%A9/f.parquet`)).toBe('file:///w/t/p=é/f.parquet');
+    expect(nativeDataFileUri('file:///w/t/a/../b/./f.parquet')).toBe('file:///w/t/b/f.parquet');
+    expect(nativeDataFileUri('/w/t/p=q?x/f.parquet')).toBe('/w/t/p=q?x/f.parquet');
   });
 });

@@ -13,6 +13,7 @@ import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
+import { bucketRuleOf } from './bucket-rule.js';
 import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import {
   checkAborted,
@@ -388,6 +389,8 @@ export async function writeTable(
   const info = ctx.info;
   const signal = options.signal;
   const isPk = info.primaryKeys.length > 0;
+  // before any file is written: a table whose bucket rule is unknown is refused whole
+  const bucketRule = isPk ? bucketRuleOf(info) : 'pmod';
   const mode = options.mode ?? (isPk ? 'upsert' : 'append');
   if (mode === 'upsert' && !isPk) {
     throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: upsert needs one (use mode 'append')`, {
@@ -444,7 +447,7 @@ export async function writeTable(
         }
       }
       const data = info.rangePartitions.length > 0 ? projectBatch(batch, dataCols) : batch;
-      const buckets = isPk ? computeBuckets(batch, info.primaryKeys, info.hashBucketNum) : null;
+      const buckets = isPk ? computeBuckets(batch, info.primaryKeys, info.hashBucketNum, bucketRule) : null;
       // Row indices per (partition, bucket), in arrival order (a counting sort on the group id).
       const nb = buckets ? Math.max(1, info.hashBucketNum) : 1;
       const n = batch.numRows;

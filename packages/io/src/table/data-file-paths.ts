@@ -1,0 +1,122 @@
+/**
+ * Data-file locations at the LakeSoul boundary: directory names this project writes, and how a path
+ * stored in `file_ops` is turned into an object location the way LakeSoul's native IO (the Rust core of
+ * the `lakesoul` wheel, Spark's and Flink's native readers) does it.
+ *
+ * LakeSoul's native IO parses every stored path as a URL (WHATWG rules, as the Rust `url` crate
+ * applies them) and percent-decodes the URL's path. So a stored path is not read where its raw text
+ * points when it holds a tab, newline or carriage return (removed), `?` or `#` (the rest becomes a query
+ * or fragment), `%XX` (decoded), a backslash in a `file:` URL (a path separator), or `.`/`..`
+ * segments (applied). The wheel itself writes to that parsed location while storing the raw text.
+ */
+import type { ObjectStore } from '../types.js';
+import type { StoreRegistry } from '../store/index.js';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/**
+ * Characters escaped in partition directory names: those that URL parsing changes or drops (`%`, `?`,
+ * `#`, `\`, `/`, and the control characters, which include tab, newline and carriage return), and `~`,
+ * the escape character itself. Everything else (spaces, non-ASCII letters, other punctuation)
+ * survives URL parsing and percent-decoding unchanged.
+ */
+const UNSAFE_IN_DIR = /[\u0000-\u001f\u007f%?#\\/~]/gu;
+
+/**
+ * One `column=value` directory name of a partition, as this project writes it: characters URL parsing
+ * would change are written `~HH` (uppercase hex of each UTF-8 byte; `?` is `~3F`, `~` is `~7E`), so the
+ * name reads back unchanged through LakeSoul's native IO, and distinct values get distinct names. The
+ * value itself lives in `partition_desc`; readers never parse it from the path.
+ */
+export function partitionDirName(column: string, value: string): string {
+  return `${escapeDirText(column)}=${escapeDirText(value)}`;
+}
+
+function escapeDirText(text: string): string {
+  return text.replace(UNSAFE_IN_DIR, (c) => [...Buffer.from(c, 'utf8')].map((b) => `~${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+}
+
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+/** Schemes the WHATWG URL standard calls special: a backslash in their path is a separator. */
+const SPECIAL = new Set(['file', 'http', 'https', 'ws', 'wss', 'ftp']);
+
+/**
+ * The location LakeSoul's native IO reads for a path stored in `file_ops`, as a URI in this project's
+ * raw (not percent-encoded) form: tabs and newlines removed, the query and fragment cut, backslashes
+ * of `file:` URLs turned into `/`, dot segments applied, and the path percent-decoded (a `%` not
+ * followed by two hex digits stays). Paths without a scheme are returned unchanged.
+ */
+export function nativeDataFileUri(stored: string): string {
+  // The URL parser trims leading and trailing C0 controls and spaces, and drops every tab and newline.
+  let s = stored.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '');
+  const m = SCHEME.exec(s);
+  if (!m) return stored;
+  const scheme = m[1].toLowerCase();
+  const cut = s.search(/[?#]/);
+  if (cut >= 0) s = s.slice(0, cut);
+  let rest = s.slice(m[0].length);
+  if (SPECIAL.has(scheme)) rest = rest.replace(/\\/g, '/');
+  let authority = '';
+  let path = rest;
+  if (rest.startsWith('//')) {
+    const slash = rest.indexOf('/', 2);
+    authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    path = slash < 0 ? '' : rest.slice(slash);
+  }
+  const segments: string[] = [];
+  const parts = path.split('/').slice(1);
+  parts.forEach((p, i) => {
+    const low = p.toLowerCase();
+    const last = i === parts.length - 1;
+    if (low === '.' || low === '%2e') {
+      if (last) segments.push('');
+    } else if (low === '..' || low === '.%2e' || low === '%2e.' || low === '%2e%2e') {
+      segments.pop();
+      if (last) segments.push('');
+    } else {
+      segments.push(p);
+    }
+  });
+  const decoded = percentDecode('/' + segments.join('/'));
+  return `${m[1]}://${authority}${decoded}`;
+}
+
+/** Percent-decodes `%XX` sequences into UTF-8 bytes; other text (and a lone `%`) is kept. */
+function percentDecode(text: string): string {
+  if (!text.includes('%')) return text;
+  const bytes: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === '%' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else {
+      const cp = text.codePointAt(i)!;
+      const ch = String.fromCodePoint(cp);
+      bytes.push(...enc.encode(ch));
+      i += ch.length;
+    }
+  }
+  return new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
+}
+
+/**
+ * The store and key of a data file whose path is stored in `file_ops`. Where LakeSoul's native IO
+ * would read another location than the raw text names ({@link nativeDataFileUri}), that location is
+ * used when it exists (files the wheel wrote live there); otherwise the raw spelling (files written
+ * by lakesoul-ts before its directory names were made URL-safe live there).
+ * @throws LakeSoulError from the store's `head` other than NotFound.
+ */
+export async function locateDataFile(stores: StoreRegistry, stored: string, signal?: AbortSignal): Promise<{ store: ObjectStore; key: string }> {
+  const native = nativeDataFileUri(stored);
+  const raw = stores.resolve(stored);
+  if (native === stored) return raw;
+  const loc = stores.resolve(native);
+  if (loc.store === raw.store && loc.key === raw.key) return raw;
+  try {
+    await loc.store.head(loc.key, { signal });
+    return loc;
+  } catch (e) {
+    if (e instanceof LakeSoulError && e.kind === 'NotFound') return raw;
+    throw e;
+  }
+}
