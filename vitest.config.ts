@@ -1,7 +1,17 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error -- a plain .mjs script without type declarations
+import { nativeStatus } from './scripts/native-status.mjs';
 
 const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
+
+// The tfjs and Danfo suites run a second time on native TensorFlow when `pnpm setup:native` has built
+// @tensorflow/tfjs-node's addon (`.ci/run` does): `@tensorflow/tfjs` resolves to tfjs-node (the same
+// API plus the `tensorflow` backend and `tf.node`) and `danfojs` to danfojs-node. Without the addon
+// that project is not defined, and the config says so.
+const native = nativeStatus(fileURLToPath(new URL('.', import.meta.url))) as { ready: boolean; reason: string | null };
+const NATIVE_SUITES = ['packages/connector-tfjs/src/**/*.test.ts', 'packages/connector-danfo/src/**/*.test.ts', 'examples/tfjs-train-images.test.ts', 'examples/danfo-analysis.test.ts'];
+if (!native.ready && !process.env.VITEST_WORKER_ID) console.log(`[vitest] native TensorFlow suites not defined: @tensorflow/tfjs-node ${native.reason}`);
 
 // Tests import workspace packages from source, so `vitest run` needs no build step.
 export default defineConfig({
@@ -12,10 +22,20 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],
+    projects: [
+      // `include` lives in each project: `extends: true` would concatenate a root list with the native one.
+      { extends: true, test: { name: 'js', include: ['packages/*/src/**/*.test.ts', 'e2e/**/*.test.ts', 'examples/**/*.test.ts'] } },
+      ...(native.ready
+        ? [{
+            extends: true,
+            resolve: { alias: [{ find: /^@tensorflow\/tfjs$/, replacement: '@tensorflow/tfjs-node' }, { find: /^danfojs$/, replacement: 'danfojs-node' }] },
+            test: { name: 'native', include: NATIVE_SUITES, env: { LAKESOUL_TFJS_BACKEND: 'tensorflow', TF_CPP_MIN_LOG_LEVEL: '2' } },
+          }]
+        : []),
+    ],
   },
 });

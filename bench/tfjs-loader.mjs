@@ -4,9 +4,12 @@
 //     model.fitDataset, vs the model's own step rate on pre-made tensors (ratio > 1: the loader is
 //     not the bottleneck for that model);
 //   - the same with 20 ms injected latency per storage request (withLatency) vs none;
-//   - image decoding on the main thread vs a worker pool.
+//   - image decoding on the main thread vs a worker pool;
+//   - the sharp path (what 'auto' picks when sharp is installed) against the sharp limit: sharp's own
+//     decode + resize of the same PNGs with 8 calls in flight, no loader around it. The loader's target
+//     is >= 0.8x that limit; `concurrency: 1` is the loader as it was (one batch decoded at a time).
 //
-//   pnpm build && node bench/tfjs-loader.mjs [--rows 40000] [--images 160] [--backend wasm|cpu]
+//   pnpm build && node bench/tfjs-loader.mjs [--rows 40000] [--images 160] [--backend wasm|cpu] [--only images]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,8 +86,9 @@ async function modelSteps(model, xs, ys, steps) {
 
 console.log(`tfjs loader benchmark: tf ${tf.version.tfjs}, backends tabular=${TAB_BACKEND} images=${IMG_BACKEND}, node ${process.version}, ${cpus().length} x ${cpus()[0]?.model}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; median of ${REPS} runs`);
 
+const ONLY = arg('only', null);
 // ---------------------------------------------------------------------------------------------- tabular
-{
+if (ONLY === null || ONLY === 'tabular') {
   const D = 16;
   const schema = new Schema([new Field('id', new Int64(), false), new Field('x', new Float32(), false), new Field('v', new List(new Field('item', new Float32(), true)), false), new Field('label', new Int32(), false), new Field('date', new Utf8(), false)]);
   const table = await lakehouse.createTable('tab', schema, { rangePartitions: ['date'] });
@@ -154,6 +158,47 @@ await tf.ready();
   const planJSON = (await (await table.scan({ blobs: ['image_path'] })).withRowCounts()).toJSON();
   const B = 16;
   const open = (stores) => ({ planJSON, open: (j) => scanPlanFromJSON(j, stores) });
+  {
+    // The sharp path against sharp alone, on the same PNG bytes (in memory: no storage, no Parquet).
+    const { default: sharp } = await import('sharp');
+    const pngs = [];
+    for (let id = 0; id < IMAGES; id++) pngs.push(shapeImage(id % 3, SRC, id));
+    const IN_FLIGHT = 8;
+    const sharpAlone = async () => {
+      let next = 0;
+      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < pngs.length) await sharp(pngs[next++]).resize(224, 224, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+      }));
+      return pngs.length;
+    };
+    const sharpOpts = (concurrency) => ({ tf, batchSize: B, transform: images.resize(224, 224).scale(1 / 255), labels: { column: 'label', oneHot: 3 }, shuffle: { seed: 1, bufferSize: 64 }, decode: { decoder: 'sharp', concurrency } });
+    console.log(`\n-- sharp path: ${IMAGES} PNG ${SRC}x${SRC} -> decode + resize 224x224 + scale -> [${B}, 224, 224, 3] float32`);
+    await sharpAlone(); // warm-up
+    await drain(await tfjsDataset(open(plainStores), sharpOpts(IN_FLIGHT)));
+    // Interleaved so that load from other processes hits both alike.
+    const limit = [], loaderRuns = [], oldRuns = [];
+    const once = async (fn) => {
+      const t0 = performance.now();
+      const n = await fn();
+      return [n, performance.now() - t0];
+    };
+    for (let r = 0; r < REPS; r++) {
+      limit.push(await once(sharpAlone));
+      loaderRuns.push(await once(async () => drain(await tfjsDataset(open(plainStores), sharpOpts(IN_FLIGHT)))));
+      oldRuns.push(await once(async () => drain(await tfjsDataset(open(plainStores), sharpOpts(1)))));
+    }
+    const median = (runs) => runs.sort((a, b) => a[1] / a[0] - b[1] / b[0])[Math.floor(runs.length / 2)];
+    const lim = report(`sharp limit: decode + resize, ${IN_FLIGHT} in flight`, ...median(limit));
+    const ld = report(`loader alone, sharp, ${IN_FLIGHT} in flight, no batch barrier`, ...median(loaderRuns));
+    const old = report('loader alone, sharp, one batch at a time (concurrency 1)', ...median(oldRuns));
+    console.log(`ratios: loader/sharp-limit ${fmt(ld / lim)}x (target >= 0.8), one-batch-at-a-time/sharp-limit ${fmt(old / lim)}x`);
+    results.push({ ratios: { sharpLoaderOverLimit: ld / lim, sharpBatchAtATimeOverLimit: old / lim } });
+  }
+  if (ONLY === 'images') {
+    await lakehouse.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   const workers = Math.max(1, Math.min(4, cpus().length));
   // One worker pool for every run (warmed up once), as a training job keeps it across epochs.
   const pool = await createImageExecutor({ decoder: 'js', workers });

@@ -5,8 +5,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../packages/cli/src/demo.js';
+// @ts-expect-error -- a plain .mjs script without type declarations
+import { nativeStatus } from '../scripts/native-status.mjs';
 
 describe('demo (the main job)', () => {
   it('builds, corrects, time-travels, trains, summarizes and serves', async () => {
@@ -22,5 +25,8 @@ describe('demo (the main job)', () => {
     expect(r.flightRows).toBe(96);
     for (let s = 1; s <= 7; s++) expect(text).toContain(`[${s}/7]`);
     expect(text).toMatch(/MergeCommit/);
+    // Native TensorFlow once `pnpm setup:native` built tfjs-node's addon (.ci/run does), and it says so.
+    const native = (nativeStatus(fileURLToPath(new URL('..', import.meta.url))) as { ready: boolean }).ready;
+    expect(text).toMatch(native ? /backend: tensorflow \(native TensorFlow/ : /backend: cpu \(pure JS; native TensorFlow unavailable/);
   });
 });

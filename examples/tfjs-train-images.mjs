@@ -6,17 +6,16 @@
 // them. It loads ONE partition as a tf.data.Dataset (image bytes fetched with the scan, decoded and
 // resized by the loader), and trains with model.fitDataset, printing the loss per epoch.
 //
-//   pnpm build && node examples/tfjs-train-images.mjs [--per-date 96] [--size 32] [--epochs 5] [--dir DIR] [--backend cpu|wasm]
+//   pnpm build && node examples/tfjs-train-images.mjs [--per-date 96] [--size 32] [--epochs 5] [--dir DIR] [--backend auto|tensorflow|cpu]
 //
-// The backend defaults to 'cpu': tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel, so it
-// cannot train convolutions (it does train dense models, several times faster than cpu).
+// The backend: 'auto' (default) trains on native TensorFlow through @tensorflow/tfjs-node when its
+// addon is built (`pnpm setup:native`), else on tfjs's pure-JS 'cpu' backend, and says which. (The
+// wasm backend of tfjs 4.22 has no Conv2DBackpropFilter kernel, so it cannot train this CNN.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { Field, Int32, Int64, Schema, Utf8, makeTable, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, toFileUri, joinUri } from '@lakesoul-ts/io';
 import { images, tfjsDataset } from '@lakesoul-ts/connector-tfjs';
@@ -72,12 +71,40 @@ export function shapeImage(label, size, seed) {
 }
 
 /**
+ * tf on the requested backend: 'tensorflow' is @tensorflow/tfjs-node (native TensorFlow), 'cpu' the
+ * pure-JS backend of @tensorflow/tfjs, 'auto' the first when its addon loads. Returns the namespace, the
+ * backend in use and, when 'auto' fell back, why.
+ */
+export async function loadTf(backend = 'auto') {
+  let fallback = null;
+  if (backend === 'auto' || backend === 'tensorflow') {
+    try {
+      const mod = await import('@tensorflow/tfjs-node');
+      const tf = mod.default ?? mod;
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      return { tf, backend: 'tensorflow', fallback };
+    } catch (e) {
+      const why = String(e?.message ?? e).split('\n')[0];
+      if (backend === 'tensorflow') throw new Error(`backend 'tensorflow' needs @tensorflow/tfjs-node with its addon (pnpm setup:native): ${why}`);
+      fallback = `native TensorFlow unavailable (${why}); pnpm setup:native builds it`;
+    }
+  }
+  const mod = await import('@tensorflow/tfjs');
+  const tf = mod.default ?? mod;
+  await tf.setBackend(backend === 'auto' ? 'cpu' : backend);
+  await tf.ready();
+  return { tf, backend: tf.getBackend(), fallback };
+}
+
+/**
  * Generates the table (dates x perDate images), loads partition `dates[0]` and trains a small CNN.
  * Returns the per-epoch losses. `log` receives progress lines.
  */
-export async function trainImages({ dir, dates = ['2023-08-09', '2023-08-10'], perDate = 96, size = 32, epochs = 5, batchSize = 16, backend = 'cpu', log = console.log } = {}) {
-  await tf.setBackend(backend);
-  await tf.ready();
+export async function trainImages({ dir, dates = ['2023-08-09', '2023-08-10'], perDate = 96, size = 32, epochs = 5, batchSize = 16, backend = 'auto', log = console.log } = {}) {
+  const loaded = await loadTf(backend);
+  const { tf } = loaded;
+  log(loaded.backend === 'tensorflow' ? 'backend: tensorflow (native TensorFlow through @tensorflow/tfjs-node)' : `backend: ${loaded.backend} (pure JS, @tensorflow/tfjs)${loaded.fallback ? `: ${loaded.fallback}` : ''}`);
   const lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: toFileUri(join(dir, 'warehouse')) });
   try {
     const schema = new Schema([
@@ -143,7 +170,7 @@ export async function trainImages({ dir, dates = ['2023-08-09', '2023-08-10'], p
     });
     model.dispose();
     await ds.close();
-    return { losses, accuracies, images: ds.samplesPerEpoch };
+    return { losses, accuracies, images: ds.samplesPerEpoch, backend: loaded.backend };
   } finally {
     await lakehouse.close();
   }
@@ -157,7 +184,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const own = !arg('dir');
   const dir = arg('dir') ?? mkdtempSync(join(tmpdir(), 'lakesoul-tfjs-example-'));
   try {
-    await trainImages({ dir, perDate: Number(arg('per-date', 96)), size: Number(arg('size', 32)), epochs: Number(arg('epochs', 5)), backend: arg('backend', 'cpu') });
+    await trainImages({ dir, perDate: Number(arg('per-date', 96)), size: Number(arg('size', 32)), epochs: Number(arg('epochs', 5)), backend: arg('backend', 'auto') });
   } finally {
     if (own) rmSync(dir, { recursive: true, force: true });
   }

@@ -174,11 +174,33 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
-async function train(table: LakeSoulTable, size: number, epochs: number, out: (s: string) => void): Promise<number[]> {
+type Tf = typeof import('@tensorflow/tfjs');
+
+/**
+ * Native TensorFlow (@tensorflow/tfjs-node, whose addon `pnpm setup:native` builds) when it loads, else
+ * tfjs's pure-JS cpu backend (tfjs-backend-wasm 4.22 lacks the Conv2D gradient kernels a CNN needs).
+ */
+async function loadTf(): Promise<{ tf: Tf; label: string }> {
+  let why: string;
+  try {
+    const spec: string = '@tensorflow/tfjs-node'; // an optional peer: resolved at run time only
+    const mod = (await import(spec)) as Tf & { default?: Tf };
+    const tf = mod.default ?? mod;
+    await tf.setBackend('tensorflow');
+    await tf.ready();
+    return { tf, label: 'tensorflow (native TensorFlow through @tensorflow/tfjs-node)' };
+  } catch (e) {
+    why = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+  }
   const tf = await import('@tensorflow/tfjs');
-  // The cpu backend: tfjs-backend-wasm 4.22 lacks the Conv2D gradient kernels a CNN needs.
   await tf.setBackend('cpu');
   await tf.ready();
+  return { tf, label: `cpu (pure JS; native TensorFlow unavailable: ${why}; pnpm setup:native builds it)` };
+}
+
+async function train(table: LakeSoulTable, size: number, epochs: number, out: (s: string) => void): Promise<number[]> {
+  const { tf, label } = await loadTf();
+  out(`  backend: ${label}`);
   const { tfjsDataset, images } = await import('@lakesoul-ts/connector-tfjs');
   const ds = await tfjsDataset(table, {
     tf,

@@ -1,7 +1,8 @@
 /**
- * Executes image pipelines: decode with tfjs-node (`tf.node.decodeImage`) when the injected tf has it,
- * else sharp when it is installed, else pure JS (pngjs / jpeg-js); the JS path can run on a pool of
- * `worker_threads` workers when decoding is the bottleneck.
+ * Executes image pipelines: decode with sharp when it is installed (libvips decodes and resizes off the
+ * main thread, several calls at once), else with tfjs-node (`tf.node.decodeImage`) when the injected tf
+ * has it and its `tensorflow` backend is active, else pure JS (pngjs / jpeg-js); the JS path can run on
+ * a pool of `worker_threads` workers when decoding is the bottleneck.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -11,15 +12,30 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { IMAGE_KERNEL_FUNCTIONS, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
 
-/** Which decoder runs the `decode` step. 'auto' picks tfjs-node, then sharp, then js. */
+/**
+ * Which decoder runs the `decode` step. 'auto' picks sharp, then tfjs-node (only while the
+ * `tensorflow` backend is active: its decoder refuses to run on another), then js. Sharp comes first
+ * because it decodes on libuv's threads: 1.5x tfjs-node's main-thread decode with 8 calls in flight
+ * (224x224 PNGs, 2 cores).
+ */
 export type ImageDecoderKind = 'auto' | 'js' | 'sharp' | 'tfjs-node';
 
 /** The part of a tfjs-node namespace used for decoding. */
 export interface TfNodeLike {
+  /** The active backend (`tensorflow` when tfjs-node's own backend is in use). */
+  getBackend?(): string;
   node?: {
     decodeImage(contents: Uint8Array, channels?: number): { shape: number[]; dataSync(): ArrayLike<number>; dispose(): void };
   };
 }
+
+/**
+ * Sharp calls a loader keeps in flight by default. Sharp runs each call on one of libuv's 4 threads
+ * (UV_THREADPOOL_SIZE) and, on glibc without jemalloc, gives libvips one thread per image, so parallelism
+ * comes from calls in flight: 8 keeps the 4 threads fed while the main thread scales and batches
+ * finished images (the sharp limit the benchmark compares against is measured with 8 too).
+ */
+export const DEFAULT_SHARP_CONCURRENCY = 8;
 
 /** Options of {@link createImageExecutor}. */
 export interface CreateImageExecutorOptions {
@@ -27,6 +43,8 @@ export interface CreateImageExecutorOptions {
   decoder?: ImageDecoderKind;
   /** Worker threads for the pure-JS path (0 = decode on the calling thread; default 0). */
   workers?: number;
+  /** Sharp calls worth keeping in flight (default {@link DEFAULT_SHARP_CONCURRENCY}). */
+  concurrency?: number;
   /** The tf namespace (its `node.decodeImage` is used when present). */
   tf?: TfNodeLike;
 }
@@ -35,6 +53,11 @@ export interface CreateImageExecutorOptions {
 export interface ImageExecutor {
   /** The decoder actually in use. */
   readonly kind: 'js' | 'js-workers' | 'sharp' | 'tfjs-node';
+  /**
+   * How many `run` calls can usefully overlap: 1 for decoders that run on the calling thread, more for
+   * sharp and worker pools. A loader keeps at least this many images decoding ahead of its consumer.
+   */
+  readonly concurrency: number;
   run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number, signal?: AbortSignal): Promise<RawImage>;
   /** Stops worker threads (idempotent). */
   close(): Promise<void>;
@@ -62,12 +85,13 @@ async function loadSharp(): Promise<SharpFn | null> {
  * Only when 'tfjs-node' is asked for explicitly: importing it registers and activates its backend,
  * a side effect 'auto' must not have on a process training with plain tfjs.
  */
-async function loadTfNode(): Promise<TfNodeLike['node']> {
+async function loadTfNode(): Promise<{ node: TfNodeLike['node']; failure?: unknown }> {
   try {
     const mod = (await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string)) as TfNodeLike & { default?: TfNodeLike };
-    return mod.node ?? mod.default?.node;
-  } catch {
-    return undefined;
+    const node = mod.node ?? mod.default?.node;
+    return node ? { node } : { node, failure: new Error('the module has no `node` namespace') };
+  } catch (e) {
+    return { node: undefined, failure: e };
   }
 }
 
@@ -76,31 +100,45 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   const want = options.decoder ?? 'auto';
   const workers = options.workers ?? 0;
   if (!Number.isInteger(workers) || workers < 0) throw new LakeSoulError('InvalidArgument', `image workers must be a non-negative integer, got ${workers}`);
+  const concurrency = options.concurrency ?? DEFAULT_SHARP_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new LakeSoulError('InvalidArgument', `image decode concurrency must be a positive integer, got ${concurrency}`);
+  const sharp = want === 'sharp' || (want === 'auto' && workers === 0) ? await loadSharp() : null;
   let tfNode = options.tf?.node?.decodeImage ? options.tf.node : undefined;
-  if (want === 'tfjs-node' && !tfNode) tfNode = await loadTfNode();
-  if (want === 'tfjs-node' || (want === 'auto' && tfNode)) {
-    if (!tfNode) throw new LakeSoulError('Unsupported', "decoder 'tfjs-node' requested but @tensorflow/tfjs-node is not installed (or pass its namespace as `tf`)", { code: 'TFJS_NODE_MISSING' });
+  let tfNodeFailure: unknown;
+  if (want === 'tfjs-node' && !tfNode) ({ node: tfNode, failure: tfNodeFailure } = await loadTfNode());
+  const tfNodeActive = tfNode !== undefined && options.tf?.getBackend?.() === 'tensorflow';
+  if (want === 'tfjs-node' || (want === 'auto' && !sharp && tfNodeActive)) {
+    if (!tfNode) {
+      throw new LakeSoulError('Unsupported', `decoder 'tfjs-node' requested but @tensorflow/tfjs-node does not load (not installed, or its addon not built: in this workspace \`pnpm setup:native\`; or pass its namespace as \`tf\`): ${String((tfNodeFailure as Error)?.message ?? tfNodeFailure).split('\n')[0]}`, { code: 'TFJS_NODE_MISSING', cause: tfNodeFailure });
+    }
+    const node = tfNode;
     const codecs: ImageCodecs = {
-      decodePng: (b) => decodeWithTfNode(tfNode, b),
-      decodeJpeg: (b) => decodeWithTfNode(tfNode, b),
+      decodePng: (b) => decodeWithTfNode(node, b),
+      decodeJpeg: (b) => decodeWithTfNode(node, b),
     };
-    return { kind: 'tfjs-node', run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, codecs), close: async () => {} };
+    return { kind: 'tfjs-node', concurrency: 1, run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, codecs), close: async () => {} };
   }
   if (want === 'sharp' || (want === 'auto' && workers === 0)) {
-    const sharp = await loadSharp();
     if (sharp) {
       return {
         kind: 'sharp',
+        concurrency,
+        // The float conversion (scale / normalize, one fused pass) runs as each image's continuation
+        // while the others are still in libvips: the loader keeps `concurrency` calls in flight, so no
+        // batch waits for another's stragglers. (It stays in JS: sharp's `linear` rounds back to 8 bits,
+        // and its float-preserving `recomb` runs before the resize, whose output is 8-bit again.)
         run: async (p, bytes, seed) => {
           requireImageFormat(bytes); // the same formats and message as the other decoders
           // A resize right after the decode runs inside libvips (bilinear, off the main thread), several
           // times faster than the JS kernel; pixels can differ from it by interpolation rounding.
           const ops = [...p.ops];
           let img = sharp(bytes);
-          if (ops[0]?.op === 'decode' && ops[1]?.op === 'resize') {
+          let next = 1;
+          if (ops[1]?.op === 'resize') {
             img = img.resize(ops[1].width, ops[1].height, { fit: 'fill', kernel: 'linear' });
-            ops.splice(1, 1);
+            next = 2;
           }
+          ops.splice(1, next - 1);
           const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
           const raw: RawImage = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
           return runImageOps(raw, ops, seed, null);
@@ -111,7 +149,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
     if (want === 'sharp') throw new LakeSoulError('Unsupported', "decoder 'sharp' requested but the sharp package is not installed", { code: 'SHARP_MISSING' });
   }
   if (workers > 0) return new WorkerImageExecutor(workers);
-  return { kind: 'js', run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, jsCodecs), close: async () => {} };
+  return { kind: 'js', concurrency: 1, run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, jsCodecs), close: async () => {} };
 }
 
 function decodeWithTfNode(node: NonNullable<TfNodeLike['node']>, bytes: Uint8Array): RawImage {
@@ -149,11 +187,14 @@ interface Pending {
 /** The pure-JS pipeline on a small pool of worker threads (least-busy dispatch). */
 class WorkerImageExecutor implements ImageExecutor {
   readonly kind = 'js-workers' as const;
+  /** Two per worker: one decoding, one queued behind it so the worker never waits for a message. */
+  readonly concurrency: number;
   private readonly workers: { w: Worker; busy: number; pending: Map<number, Pending> }[] = [];
   private nextId = 0;
   private closed = false;
 
   constructor(count: number) {
+    this.concurrency = 2 * count;
     const require = createRequire(import.meta.url);
     const workerData = { pngjs: require.resolve('pngjs'), jpeg: require.resolve('jpeg-js') };
     const src = workerSource();

@@ -153,6 +153,68 @@ export function makeSampleRandom(seed: number): () => number {
   };
 }
 
+/**
+ * `out[i] = src[i] * mul[c] + add[c]` for channel `c = i % channels`, into `out` (which may be `src`).
+ * Separate loops per source type keep V8's element access monomorphic: one loop shared by Uint8Array
+ * and Float32Array sources ran about 10x slower.
+ */
+export function affineU8(src: Uint8Array, out: Float32Array, channels: number, mul: Float64Array, add: Float64Array): void {
+  const n = src.length;
+  if (channels === 3) {
+    const m0 = mul[0], m1 = mul[1], m2 = mul[2], a0 = add[0], a1 = add[1], a2 = add[2];
+    for (let i = 0; i < n; i += 3) {
+      out[i] = src[i] * m0 + a0;
+      out[i + 1] = src[i + 1] * m1 + a1;
+      out[i + 2] = src[i + 2] * m2 + a2;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) out[i] = src[i] * mul[i % channels] + add[i % channels];
+}
+
+/** {@link affineU8} for float32 sources. */
+export function affineF32(src: Float32Array, out: Float32Array, channels: number, mul: Float64Array, add: Float64Array): void {
+  const n = src.length;
+  if (channels === 3) {
+    const m0 = mul[0], m1 = mul[1], m2 = mul[2], a0 = add[0], a1 = add[1], a2 = add[2];
+    for (let i = 0; i < n; i += 3) {
+      out[i] = src[i] * m0 + a0;
+      out[i + 1] = src[i + 1] * m1 + a1;
+      out[i + 2] = src[i + 2] * m2 + a2;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) out[i] = src[i] * mul[i % channels] + add[i % channels];
+}
+
+/**
+ * The run of `scale` / `normalize` steps starting at `ops[start]` as one per-channel affine map
+ * `x * mul[c] + add[c]`, and the index after the run (`end === start` when there is none).
+ */
+export function affineRun(ops: readonly ImageOp[], start: number, channels: number): { mul: Float64Array; add: Float64Array; end: number } {
+  const mul = new Float64Array(channels).fill(1);
+  const add = new Float64Array(channels);
+  let o = start;
+  for (; o < ops.length; o++) {
+    const a = ops[o];
+    if (a.op === 'scale') {
+      for (let k = 0; k < channels; k++) {
+        mul[k] *= a.factor;
+        add[k] *= a.factor;
+      }
+    } else if (a.op === 'normalize') {
+      if (a.mean.length !== channels && a.mean.length !== 1) throw new RangeError(`normalize: ${a.mean.length} means for ${channels} channels`);
+      if (a.std.length !== a.mean.length) throw new RangeError('normalize: mean and std lengths differ');
+      for (let k = 0; k < channels; k++) {
+        const j = a.mean.length === 1 ? 0 : k;
+        mul[k] /= a.std[j];
+        add[k] = (add[k] - a.mean[j]) / a.std[j];
+      }
+    } else break;
+  }
+  return { mul, add, end: o };
+}
+
 /** The minimal surfaces of pngjs and jpeg-js the codecs use. */
 export interface CodecLibraries {
   PNG: { sync: { read(buffer: Buffer): { width: number; height: number; data: Uint8Array } } };
@@ -182,8 +244,9 @@ export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
 export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sampleSeed: number, codecs: ImageCodecs | null): RawImage {
   const random = makeSampleRandom(sampleSeed);
   const inputData = input instanceof Uint8Array ? input : input.data;
-  let img: RawImage | null = null;
-  for (const step of ops) {
+  let img = null as RawImage | null;
+  for (let o = 0; o < ops.length; o++) {
+    const step = ops[o];
     if (step.op === 'decode') {
       if (!(input instanceof Uint8Array)) {
         img = convertChannels(input, step.channels);
@@ -204,27 +267,26 @@ export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sample
       img = cropImage(img, top, left, step.height, step.width);
     } else if (step.op === 'flip') {
       if (random() < step.probability) img = flipHorizontal(img);
-    } else if (step.op === 'scale') {
-      // Float32 data here was allocated by an earlier step of this run: scale it in place.
-      const src = img.data;
-      const out: Float32Array = src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
-      for (let i = 0; i < out.length; i++) out[i] = src[i] * step.factor;
-      img = { ...img, data: out };
-    } else if (step.op === 'normalize') {
+    } else if (step.op === 'scale' || step.op === 'normalize') {
+      // A run of scale / normalize steps is one per-channel affine map, applied in one pass.
       const c = img.channels;
-      if (step.mean.length !== c && step.mean.length !== 1) throw new RangeError(`normalize: ${step.mean.length} means for ${c} channels`);
-      if (step.std.length !== step.mean.length) throw new RangeError('normalize: mean and std lengths differ');
-      const src = img.data;
-      const out: Float32Array = src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
-      for (let i = 0; i < out.length; i++) {
-        const k = step.mean.length === 1 ? 0 : i % c;
-        out[i] = (src[i] - step.mean[k]) / step.std[k];
+      const { mul, add, end } = affineRun(ops, o, c);
+      o = end - 1;
+      // Float32 data here was allocated by an earlier step of this run: map it in place.
+      const src: Uint8Array | Float32Array = img.data;
+      if (src instanceof Float32Array) {
+        const out: Float32Array = src !== inputData ? src : new Float32Array(src.length);
+        affineF32(src, out, c, mul, add);
+        img = { ...img, data: out };
+      } else {
+        const out: Float32Array = new Float32Array(src.length);
+        affineU8(src, out, c, mul, add);
+        img = { ...img, data: out };
       }
-      img = { ...img, data: out };
     }
   }
   if (img === null) throw new TypeError('image pipeline has no decode step');
-  if (!(img.data instanceof Float32Array)) img = { ...img, data: Float32Array.from(img.data) };
+  if (!(img.data instanceof Float32Array)) img = { ...img, data: new Float32Array(img.data) }; // typed copy: no iterator
   return img;
 }
 
@@ -238,5 +300,8 @@ export const IMAGE_KERNEL_FUNCTIONS: readonly ((...args: never[]) => unknown)[] 
   flipHorizontal,
   makeSampleRandom,
   makeJsCodecs,
+  affineRun,
+  affineU8,
+  affineF32,
   runImageOps,
 ];

@@ -1,9 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { images, ImagePipeline } from './image-pipeline.js';
 import { createImageExecutor } from './image-executor.js';
+// @ts-expect-error -- a plain .mjs script without type declarations
+import { nativeStatus } from '../../../scripts/native-status.mjs';
 import { cropImage, flipHorizontal, resizeBilinear, sniffImageFormat, type RawImage } from './image-kernels.js';
 
 function gradientRgba(w: number, h: number): Uint8Array {
@@ -164,8 +167,41 @@ describe('image pipelines', () => {
     await expect(sharp.run(images.decode(), new Uint8Array([9, 9, 9]), 0)).rejects.toThrow();
   });
 
-  it('tfjs-node, requested explicitly but not installed, is an Unsupported error', async () => {
-    // @tensorflow/tfjs-node downloads libtensorflow at install, which this machine cannot do.
-    await expect(createImageExecutor({ decoder: 'tfjs-node' })).rejects.toMatchObject({ kind: 'Unsupported', code: 'TFJS_NODE_MISSING' });
+  it('tfjs-node, requested explicitly, decodes like the JS decoder once `pnpm setup:native` built it; without its addon it is an Unsupported error naming the fix', async () => {
+    // tfjs-node is installed in the workspace without its install script; whether its addon exists
+    // is decided by `pnpm setup:native` (run by .ci/run), so both outcomes are checked here.
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    if (!nativeStatus(root).ready) {
+      const err = await createImageExecutor({ decoder: 'tfjs-node' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'Unsupported', code: 'TFJS_NODE_MISSING' });
+      expect((err as Error).message).toMatch(/pnpm setup:native/);
+      return;
+    }
+    const ex = await createImageExecutor({ decoder: 'tfjs-node' });
+    expect(ex.kind).toBe('tfjs-node');
+    const png = encodePng(9, 7, gradientRgba(9, 7));
+    const js = await createImageExecutor({ decoder: 'js' });
+    const [a, b] = [await ex.run(images.decode(), png, 0), await js.run(images.decode(), png, 0)];
+    expect([a.width, a.height, a.channels]).toEqual([9, 7, 3]);
+    expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true); // PNG is lossless
+    await expect(ex.run(images.decode(), new Uint8Array([9, 9, 9]), 0)).rejects.toThrow(/unsupported image format/);
+  });
+
+  it("'auto' takes sharp over tfjs-node, and tfjs-node over js only while the tensorflow backend is active", async () => {
+    // `tf` is tfjs in the pure-JS project and tfjs-node in the native one (vitest.config.ts).
+    const native = process.env.LAKESOUL_TFJS_BACKEND === 'tensorflow';
+    expect((await createImageExecutor({ tf })).kind).toBe('sharp');
+    const before = tf.getBackend();
+    const withWorkers = await createImageExecutor({ tf, workers: 1 }); // workers: sharp is not considered
+    expect(withWorkers.kind).toBe(native ? 'tfjs-node' : 'js-workers');
+    await withWorkers.close();
+    await tf.setBackend('cpu');
+    try {
+      const onCpu = await createImageExecutor({ tf, workers: 1 });
+      expect(onCpu.kind).toBe('js-workers'); // tfjs-node's decoder would refuse to run on cpu
+      await onCpu.close();
+    } finally {
+      await tf.setBackend(before);
+    }
   });
 });

@@ -31,7 +31,9 @@ export interface TfLike {
   tidy: typeof tfc.tidy;
   dispose: typeof tfc.dispose;
   data: { generator: typeof tfd.generator };
-  /** Present in tfjs-node: used to decode images natively. */
+  /** The active backend: the tfjs-node decoder is picked automatically only while it is `tensorflow`. */
+  getBackend?(): string;
+  /** Present in tfjs-node: used to decode images natively (when sharp is not installed). */
   node?: { decodeImage(contents: Uint8Array, channels?: number): { shape: number[]; dataSync(): ArrayLike<number>; dispose(): void } };
 }
 
@@ -141,11 +143,11 @@ export interface TfjsDatasetOptions {
   /** A per-batch hook on tensors. */
   batchTransform?: BatchTransform;
   /**
-   * Image decoding: decoder choice and worker threads for the pure-JS decoder (default 0), or an
-   * `executor` from {@link createImageExecutor} shared between datasets (then owned by the caller:
-   * `close()` leaves it running).
+   * Image decoding: decoder choice, worker threads for the pure-JS decoder (default 0), sharp calls
+   * kept in flight (default 8), or an `executor` from {@link createImageExecutor} shared between
+   * datasets (then owned by the caller: `close()` leaves it running).
    */
-  decode?: { decoder?: ImageDecoderKind; workers?: number; executor?: ImageExecutor };
+  decode?: { decoder?: ImageDecoderKind; workers?: number; concurrency?: number; executor?: ImageExecutor };
 
   /** The tf namespace to build tensors with (default: `@tensorflow/tfjs-core` + `@tensorflow/tfjs-data`). */
   tf?: TfLike;
@@ -545,7 +547,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   let closed = false;
 
   const ownsExecutor = options.decode?.executor === undefined;
-  const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, tf }))) : null;
+  const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, concurrency: options.decode?.concurrency, tf }))) : null;
 
   const bufferSize = shuffle?.bufferSize ?? 1024;
   const splitOrder = (ep: number) => (shuffle ? permute(shardSplits, new SeededRandom(shuffle.seed, 'splits', ep, shard)) : shardSplits);
@@ -757,8 +759,10 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     }
   }
 
-  // With decode workers, the next batch is decoded while the consumer trains on the current one.
-  const decodeAhead = executor?.kind === 'js-workers' ? 1 : 0;
+  // Batches started before the one awaited: with a decoder that overlaps calls (sharp, workers), at
+  // least `concurrency` images keep decoding while a finished batch is assembled and trained on, so
+  // batch boundaries are no barrier. Decoders on the calling thread gain nothing from it.
+  const decodeAhead = executor && executor.concurrency > 1 ? Math.max(1, Math.ceil(executor.concurrency / batchSize)) : 0;
 
   const generator = async function* (): AsyncGenerator<TfjsElement> {
     if (closed) throw new LakeSoulError('Aborted', 'tfjsDataset: iterated after close()');

@@ -8,14 +8,16 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { LakeSoulTable } from '@lakesoul-ts/io';
 import { createImageExecutor, images, tfjsDataset } from './index.js';
 import { createImageTable, openTestLakehouse } from './test-support/tables.js';
+import { testBackend } from './test-support/backend.js';
 
 let env: Awaited<ReturnType<typeof openTestLakehouse>>;
 let table: LakeSoulTable;
 let bytesById: Map<number, Uint8Array>;
 
 beforeAll(async () => {
-  // The wasm backend, loaded from node_modules (its .wasm files resolve without configuration).
-  await tf.setBackend('wasm');
+  // The wasm backend, loaded from node_modules (its .wasm files resolve without configuration), or
+  // tensorflow in the native project.
+  await tf.setBackend(testBackend('wasm'));
   await tf.ready();
   env = await openTestLakehouse();
   ({ table, bytesById } = await createImageTable(env.lakehouse, 'shapes', { dates: ['2024-08-09', '2024-08-10'], perDate: 12, size: 20, filesPerDate: 2 }));
@@ -23,8 +25,8 @@ beforeAll(async () => {
 afterAll(async () => env?.close());
 
 describe('images from a blob column', () => {
-  it('runs on the wasm backend', () => {
-    expect(tf.getBackend()).toBe('wasm');
+  it('runs on the wasm backend (tensorflow in the native project)', () => {
+    expect(tf.getBackend()).toBe(testBackend('wasm'));
   });
 
   it('decodes the referenced bytes into [B, H, W, C] float32 equal to a direct decode', async () => {
@@ -92,6 +94,58 @@ describe('images from a blob column', () => {
     } finally {
       await shared.close();
     }
+  });
+
+  it('on the sharp path, images decode ahead across batch boundaries: more calls in flight than a batch holds', async () => {
+    const sharp = await createImageExecutor({ decoder: 'sharp', concurrency: 8 });
+    // The real sharp executor, counting the calls in flight.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const counting = {
+      kind: sharp.kind,
+      concurrency: sharp.concurrency,
+      run: async (...args: Parameters<typeof sharp.run>) => {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        try {
+          return await sharp.run(...args);
+        } finally {
+          inFlight--;
+        }
+      },
+      close: () => sharp.close(),
+    };
+    const pipeline = images.resize(12, 12).scale(1 / 255);
+    const ds = await tfjsDataset(table, { tf, batchSize: 3, transform: pipeline, decode: { executor: counting }, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
+    const it = await ds.iterator();
+    const ids: number[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      const el = r.value as { img: tf.Tensor; id: tf.Tensor };
+      expect(el.img.shape.slice(1)).toEqual([12, 12, 3]);
+      ids.push(...Array.from(el.id.dataSync()));
+      tf.dispose([el.img, el.id]);
+    }
+    expect(ids).toEqual(Array.from({ length: 24 }, (_, i) => i)); // order kept
+    // One batch at a time would never exceed 3; 8 in flight means ceil(8 / 3) = 3 batches started ahead.
+    expect(maxInFlight).toBeGreaterThan(3);
+    expect(maxInFlight).toBeLessThanOrEqual(12);
+    await ds.close();
+  });
+
+  it('on the sharp path, scale and normalize (one fused pass) give the values of scaling its 8-bit resize step by step', async () => {
+    const sharp = await createImageExecutor({ decoder: 'sharp' });
+    const bytes = bytesById.get(5)!;
+    const mean = [0.485, 0.456, 0.406];
+    const std = [0.229, 0.224, 0.225];
+    const fused = await sharp.run(images.resize(10, 14).scale(1 / 255).normalize(mean, std), bytes, 0);
+    const plain = await sharp.run(images.resize(10, 14), bytes, 0); // 8-bit values as float32
+    expect([fused.height, fused.width, fused.channels]).toEqual([10, 14, 3]);
+    expect(fused.data).toBeInstanceOf(Float32Array);
+    let maxDiff = 0;
+    for (let i = 0; i < plain.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fused.data[i]! - (plain.data[i]! / 255 - mean[i % 3]!) / std[i % 3]!));
+    expect(maxDiff).toBeLessThan(1e-5);
+    // Steps after the fused ones still run (here a deterministic flip).
+    const flipped = await sharp.run(images.resize(10, 14).scale(1 / 255).flip(1), bytes, 0);
+    expect(flipped.data[0]).toBeCloseTo(plain.data[13 * 3]! / 255, 6);
   });
 
   it('trains with fitDataset and keeps the tensor count flat across epochs', async () => {
