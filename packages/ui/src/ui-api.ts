@@ -6,7 +6,7 @@
  */
 import { Type, type DataType, type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, decodePartitionDesc, type PartitionVersion } from '@lakesoul-ts/meta';
-import { blobBytesColumnName, blobColumnsOf, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { blobBytesColumnName, blobColumnsOf, scanPlanFromJSON, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
 import { fullImageOf, previewOf, sniffType, type BlobPreview } from './ui-images.js';
 import { DiffBuilder, compareAsBags, compareByKey, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
@@ -224,9 +224,21 @@ export class UiApi {
 
   /** Reads rows `offset .. offset + limit` of the view, stopping the scan as soon as the page is full. */
   private async readPage(t: LakeSoulTable, view: TableView, offset: number, limit: number, signal?: AbortSignal): Promise<{ schema: Schema; batches: RecordBatch[]; more: boolean }> {
-    const plan = await t.scan(this.scanOptions(view, signal));
-    const batches: RecordBatch[] = [];
+    let plan = await t.scan(this.scanOptions(view, signal));
     let skip = offset;
+    // Without primary keys (no merge) and without a filter, every row of a file is a row of the scan:
+    // the files' footers tell how many rows each holds, so a deep page skips whole files unread.
+    if (skip > 0 && t.info.primaryKeys.length === 0 && !view.filter?.trim()) {
+      const counted = await plan.withRowCounts({ signal });
+      let first = 0;
+      for (const s of counted.splits) {
+        if (s.rowCount === null || s.rowCount > skip) break;
+        skip -= s.rowCount;
+        first++;
+      }
+      if (first > 0) plan = scanPlanFromJSON({ ...counted.toJSON(), splits: counted.splits.slice(first) }, t.stores);
+    }
+    const batches: RecordBatch[] = [];
     let need = limit;
     let more = false;
     for await (const b of plan.read({ signal })) {
