@@ -44,6 +44,13 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
       await refused(env.lh.createTable('ok', schema, { namespace: ns }), 'InvalidArgument', 'INVALID_NAME');
       await refused(env.lh.catalog.createNamespace(ns), 'InvalidArgument', 'INVALID_NAME');
     }
+    // lookups of such names: NotFound quoting a short prefix, never PostgreSQL's words
+    for (const name of ['q'.repeat(1_000_000), 'a\u0000b']) {
+      const e = await refused(env.lh.table(name), 'NotFound', 'TABLE_NOT_FOUND');
+      expect(e.message.length).toBeLessThan(200);
+      expect(e.message).not.toMatch(/byte sequence|UTF8/);
+      await refused(env.lh.catalog.getNamespace(name), 'NotFound', 'NAMESPACE_NOT_FOUND');
+    }
     expect((await env.lh.listTables()).length).toBe(before);
     expect((await env.lh.catalog.listNamespaces()).length).toBe(nsBefore);
     // what is allowed: any script, dots inside, the longest name

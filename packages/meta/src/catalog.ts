@@ -8,7 +8,7 @@ import { arrowSchemaFromJson, arrowSchemaToJson } from './arrow-schema-json.js';
 import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
 import { LakeSoulError } from './errors.js';
-import { quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
+import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
 import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
@@ -25,6 +25,11 @@ const CREATE_TABLE_LOCK = 0x4c53435254;
 
 /** Default conflict retries of {@link Catalog.commit} (upstream LakeSoul allows 5). */
 export const DEFAULT_COMMIT_RETRIES = 5;
+
+/** NotFound for a namespace, quoting at most a short prefix of the (untrusted) name. */
+function namespaceNotFound(name: string): LakeSoulError {
+  return new LakeSoulError('NotFound', `namespace ${quoteInput(name)} not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name.slice(0, MAX_QUOTED_INPUT) } });
+}
 
 /** Jittered exponential backoff before retry `attempt` (1-based) of a commit: up to 20 ms, 40 ms, ... 1 s. */
 function commitBackoffMs(attempt: number): number {
@@ -250,10 +255,11 @@ export class Catalog {
 
   /** One namespace; NotFound naming it. */
   async getNamespace(name: string, options: CatalogCallOptions = {}): Promise<NamespaceInfo> {
+    if (name.includes('\u0000')) throw namespaceNotFound(name); // PostgreSQL text cannot hold NUL
     const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
       'SELECT namespace, properties, comment, domain FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
     const x = r.rows[0];
-    if (!x) throw new LakeSoulError('NotFound', `namespace '${name}' not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name } });
+    if (!x) throw namespaceNotFound(name);
     return { name: x.namespace, properties: properties(x.properties), comment: x.comment ?? '', domain: x.domain ?? 'public' };
   }
 
@@ -267,7 +273,7 @@ export class Catalog {
     const exists = await this.driver.query('SELECT 1 FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
     if (exists.rowCount === 0) {
       if (options.ifExists) return { files: [] };
-      throw new LakeSoulError('NotFound', `namespace '${name}' not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name } });
+      throw namespaceNotFound(name);
     }
     const tables = await this.driver.query<{ table_id: string; table_name: string }>(
       'SELECT table_id, table_name FROM table_info WHERE table_namespace = $1 ORDER BY table_name', [name], { signal: options.signal });
@@ -366,7 +372,7 @@ export class Catalog {
       }, { signal });
     } catch (e) {
       if (LakeSoulError.is(e, 'AlreadyExists')) {
-        if (e.code === 'TABLE_PATH_EXISTS' || e.code === 'TABLE_PATH_OVERLAP') throw e;
+        if (LakeSoulError.hasCode(e, 'TABLE_PATH_EXISTS', 'TABLE_PATH_OVERLAP')) throw e;
         if (e.context.constraint === 'table_path_id_pkey') {
           const other = await this.getTableByPath(path, { signal }).catch(() => undefined);
           throw new LakeSoulError('AlreadyExists', `create table '${qname}': path '${path}' is already used by table '${other ? `${other.namespace}.${other.name}` : '?'}'`,
@@ -427,6 +433,8 @@ export class Catalog {
   private static readonly TABLE_COLS = 'table_id, table_namespace, table_name, table_path, table_schema, properties, partitions, domain';
 
   private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<TableInfo | undefined> {
+    // PostgreSQL text cannot hold NUL (its error would name neither table nor namespace): no such table.
+    if (name.includes('\u0000') || namespace.includes('\u0000')) return undefined;
     const r = await this.driver.query<TableInfoRow>(
       `SELECT ${Catalog.TABLE_COLS.split(', ').map((c) => `t.${c}`).join(', ')}
          FROM table_name_id n JOIN table_info t ON t.table_id = n.table_id
@@ -438,7 +446,9 @@ export class Catalog {
   async getTable(name: string, namespace = 'default', options: CatalogCallOptions = {}): Promise<TableInfo> {
     const t = await this.findTable(name, namespace, options.signal);
     if (!t) {
-      throw new LakeSoulError('NotFound', `table '${namespace}.${name}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: `${namespace}.${name}`, namespace } });
+      throw new LakeSoulError('NotFound', `table ${quoteInput(`${namespace}.${name}`)} not found`, {
+        code: 'TABLE_NOT_FOUND', context: { table: `${namespace}.${name}`.slice(0, MAX_QUOTED_INPUT), namespace: namespace.slice(0, MAX_QUOTED_INPUT) },
+      });
     }
     return t;
   }

@@ -11,4 +11,13 @@ describe('LakeSoulError', () => {
     expect(LakeSoulError.is(e, 'NotFound')).toBe(true);
     expect(LakeSoulError.is(e, 'Conflict')).toBe(false);
   });
+
+  it('branches on typed codes: hasCode matches only the listed codes, and a misspelt code does not compile', () => {
+    const e = new LakeSoulError('Conflict', 'x', { code: 'TRANSACTION_CONFLICT', retryable: true });
+    expect(LakeSoulError.hasCode(e, 'COMMIT_CONFLICT', 'TRANSACTION_CONFLICT')).toBe(true);
+    expect(LakeSoulError.hasCode(e, 'COMMIT_CONFLICT')).toBe(false);
+    expect(LakeSoulError.hasCode(new Error('TRANSACTION_CONFLICT'), 'TRANSACTION_CONFLICT')).toBe(false);
+    // @ts-expect-error 'COMIT_CONFLICT' is not a LakeSoulErrorCode (checked by `pnpm lint`: tsc over the tests)
+    expect(LakeSoulError.hasCode(e, 'COMIT_CONFLICT')).toBe(false);
+  });
 });

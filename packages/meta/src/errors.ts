@@ -88,7 +88,7 @@ export class LakeSoulError extends Error {
   }
 
   /** True when `e` is a LakeSoulError whose code is one of `codes` (typed: see {@link LakeSoulErrorCode}). */
-  static hasCode(e: unknown, ...codes: LakeSoulErrorCode[]): e is LakeSoulError {
+  static hasCode<C extends LakeSoulErrorCode>(e: unknown, ...codes: C[]): e is LakeSoulError & { readonly code: C } {
     return e instanceof LakeSoulError && (codes as string[]).includes(e.code);
   }
 

@@ -199,7 +199,7 @@ export class S3Store implements ObjectStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
     } catch (e) {
       const mapped = mapS3Error(e, uri, 'delete');
-      if (mapped.kind === 'NotFound' && mapped.code === 'OBJECT_NOT_FOUND') return;
+      if (LakeSoulError.hasCode(mapped, 'OBJECT_NOT_FOUND')) return;
       throw mapped;
     }
   }
