@@ -4,7 +4,7 @@
  * `await using`. On PGlite + local disk and on PostgreSQL + the moto S3 server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decimal, Field, Float64, Int64, Schema, Timestamp, TimeUnit, Utf8, DateDay, tableFromArrays, tableFromJSON } from 'apache-arrow';
+import { Decimal, Field, Float32, Float64, Int32, Int64, Schema, Timestamp, TimeUnit, Utf8, DateDay, tableFromArrays, tableFromJSON } from 'apache-arrow';
 import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
 import { Lakehouse, plainValues, type LakeSoulTable } from '@lakesoul-ts/io';
 import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
@@ -202,6 +202,69 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     // deleteWhere still works after updates.
     await plain.deleteWhere('n IS NULL');
     expect((await rows(plain, {}, ['k'])).map((x) => x.k)).toEqual(['b', 'c']);
+  });
+
+  it('§5 schema evolution: add nullable columns (explicitly and with schemaMode merge), widen int32/float32; old files read nulls; partial upserts merge across schemas', async () => {
+    const t = await lh.createTable('evolve_pk', new Schema([
+      new Field('id', new Int64(), false),
+      new Field('qty', new Int32(), true),
+      new Field('w', new Float32(), true),
+    ]), { primaryKeys: ['id'], hashBucketNum: 2 });
+    await t.write([{ id: 1, qty: 10, w: 0.5 }, { id: 2, qty: 20, w: 1.5 }, { id: 3, qty: 30, w: 2.5 }]);
+
+    // Strict by default.
+    expect((await refusal(t.write([{ id: 1, colour: 'red' }]))).code).toBe('UNKNOWN_COLUMN');
+    // Explicit add.
+    await t.addColumns([new Field('note', new Utf8(), true)]);
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['id', 'qty', 'w', 'note']);
+    expect(await rows(t)).toEqual([
+      { id: 1, qty: 10, w: 0.5, note: null },
+      { id: 2, qty: 20, w: 1.5, note: null },
+      { id: 3, qty: 30, w: 2.5, note: null },
+    ]);
+    // Merge on write: a partial upsert that brings a new column; other columns keep their values.
+    await t.write([{ id: 2, colour: 'red' }, { id: 4, colour: 'blue', note: 'new' }], { schemaMode: 'merge' });
+    expect(t.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(['id:Int64:false', 'qty:Int32:true', 'w:Float32:true', 'note:Utf8:true', 'colour:Utf8:true']);
+    expect(await rows(t)).toEqual([
+      { id: 1, qty: 10, w: 0.5, note: null, colour: null },
+      { id: 2, qty: 20, w: 1.5, note: null, colour: 'red' },
+      { id: 3, qty: 30, w: 2.5, note: null, colour: null },
+      { id: 4, qty: null, w: null, note: 'new', colour: 'blue' },
+    ]);
+    // Widen explicitly, then write a value only the wider type holds.
+    await t.widenColumns({ qty: new Int64() });
+    await t.write([{ id: 3, qty: 2n ** 40n }]);
+    // Widen from the data's type with schemaMode merge (a Float64 column into float32).
+    await t.write(tableFromArrays({ id: BigInt64Array.from([1n]), w: Float64Array.from([0.1]) }), { schemaMode: 'merge' });
+    expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['id:Int64', 'qty:Int64', 'w:Float64', 'note:Utf8', 'colour:Utf8']);
+    const got = await rows(t);
+    expect(got.map((r) => [r.id, r.qty, r.w])).toEqual([[1, 10, 0.1], [2, 20, 1.5], [3, 2 ** 40, 2.5], [4, null, null]]);
+    // After compaction (old and new files rewritten together) the rows are the same.
+    await t.compact();
+    expect(await rows(t)).toEqual(got);
+
+    const versions = (await t.history()).length;
+    expect((await refusal(t.addColumns([new Field('must', new Utf8(), false)]))).code).toBe('SCHEMA_EVOLUTION_REFUSED');
+    const k32 = await lh.createTable('evolve_pk32', new Schema([new Field('id', new Int32(), false)]), { primaryKeys: ['id'] });
+    expect((await refusal(k32.widenColumns({ id: new Int64() }))).message).toMatch(/'id' is a primary-key column; its type cannot change/);
+    expect((await refusal(t.widenColumns({ qty: new Int32() }))).message).toMatch(/column 'qty' cannot change type from Int64 to Int32/);
+    expect((await refusal(t.widenColumns({ note: new Int64() }))).code).toBe('SCHEMA_EVOLUTION_REFUSED');
+    expect((await refusal(t.addColumns([new Field('qty', new Utf8(), true)]))).message).toMatch(/'qty' appears twice/);
+    expect((await t.history()).length).toBe(versions);
+  });
+
+  it('§5 schemaMode merge on a non-PK partitioned table: old files read the new column as null', async () => {
+    const t = await lh.createTable('evolve_plain', [{ day: '2024-01-01', n: 1 }], { rangePartitions: ['day'] });
+    await t.write([{ day: '2024-01-02', n: 2, tag: 'x', score: 0.5 }], { schemaMode: 'merge' });
+    expect(await rows(t, {}, ['n'])).toEqual([
+      { day: '2024-01-01', n: 1, tag: null, score: null },
+      { day: '2024-01-02', n: 2, tag: 'x', score: 0.5 },
+    ]);
+    expect(await rows(t, { filter: 'tag is null' }, ['n'])).toEqual([{ day: '2024-01-01', n: 1, tag: null, score: null }]);
+    // A refused merge write changes neither data nor schema.
+    expect((await refusal(t.write([{ day: '2024-01-03', n: 1.5, more: 1 }], { schemaMode: 'merge' }))).code).toBe('VALUE_NOT_CONVERTIBLE');
+    await t.refresh();
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['day', 'n', 'tag', 'score']);
   });
 
   it('§6 await using closes a lakehouse that owns its catalog, and leaves a passed-in one open', async () => {

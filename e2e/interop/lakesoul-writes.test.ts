@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import type { Table } from 'apache-arrow';
+import { Int64, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { canonicalRows, interopEnv, lakesoulPy, readIpc, scratchDir, writeIpc, type InteropEnv } from './interop-env.js';
@@ -91,6 +91,46 @@ for (const storage of ['local', 's3'] as const) {
       expect(canonicalRows(await pyScan(name), ALL), 'the wheel sees only the new rows').toEqual(want3);
       const ops = (await table.history()).filter((h) => h.commitOp === 'UpdateCommit');
       expect(new Set(ops.map((h) => h.partitionDesc))).toEqual(new Set(['region=eu', 'region=us', 'region=apac']));
+    });
+
+    it('schema evolution both ways: TS adds a column and widens one; the wheel reads old and new files, and its writes with the new column read here', async () => {
+      const name = tname('evo');
+      await lakesoulPy(env, 'create', {
+        name, namespace: 'default', path: `${warehouse}/default/${name}`, schema: PK_SCHEMA_SPEC, partitionBy: ['region'], primaryKeys: ['id'], hashBucketNum: 4,
+      });
+      const base = makeRows([...Array(20).keys()], ['eu', 'us'], 7, 'e');
+      await pyWrite(name, base);
+      const table = await lake.table(name);
+      // TS: a new nullable column via a merge write (partial upsert of some keys), then an explicit widen.
+      await table.write([{ id: 1n, region: 'eu', label: 'one' }, { id: 100n, region: 'us', label: 'hundred' }], { schemaMode: 'merge' });
+      await table.widenColumns({ qty: new Int64() });
+      expect(table.schema.fields.map((f) => `${f.name}:${f.type}`)).toContain('label:Utf8');
+      // qty is int64 now: canonical int64 values are "<n>n".
+      const byKey = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => (`${a.region}/${a.id}` < `${b.region}/${b.id}` ? -1 : 1));
+      const withLabels = (model: MergeModel, extra: Map<string, string | null>) =>
+        byKey(canonicalRows(rowsToArrow(model.toRows()), ALL).map((r) => ({ ...r, qty: r.qty === null ? null : `${r.qty}n`, label: extra.get(`${r.region}/${String(r.id).replace(/n$/, '')}`) ?? null })));
+      const expectRows = (extra: Map<string, string | null>) => withLabels(new MergeModel().upsert(base).upsert([{ id: 1n, region: 'eu' }, { id: 100n, region: 'us' }]), extra);
+      const labels = new Map<string, string | null>([['eu/1', 'one'], ['us/100', 'hundred']]);
+      const want = expectRows(labels);
+      const cols = [...ALL, 'label'];
+      expect(byKey(canonicalRows(await table.toArrow(), cols))).toEqual(want);
+      const py = await pyScan(name);
+      expect(py.schema.fields.map((f) => f.name)).toContain('label');
+      expect(byKey(canonicalRows(py, cols)), 'the wheel reads old files with label null and widened qty').toEqual(want);
+
+      // The wheel writes rows with the new column (its writer conforms to the evolved schema).
+      const more = makeRows([1, 2], ['eu'], 8, 'py2');
+      const arrow = rowsToArrow(more);
+      const withLabel = arrow.assign(new Table({ label: vectorFromArray(['py-one', null], new Utf8()) }));
+      const input = writeIpc(withLabel, join(scratch.dir, `${name}-evo.arrow`));
+      await lakesoulPy(env, 'write', { name, namespace: 'default', input });
+      const model2 = new MergeModel().upsert(base).upsert([{ id: 1n, region: 'eu' }, { id: 100n, region: 'us' }]).upsert(more);
+      labels.set('eu/1', 'py-one');
+      labels.set('eu/2', null);
+      const want2 = withLabels(model2, labels);
+      await table.refresh();
+      expect(byKey(canonicalRows(await table.toArrow(), cols))).toEqual(want2);
+      expect(byKey(canonicalRows(await pyScan(name), cols))).toEqual(want2);
     });
 
     it('TS update(where, set) on a LakeSoul-Python table reads the same in the wheel', async () => {

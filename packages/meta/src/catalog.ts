@@ -13,6 +13,7 @@ import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTI
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
 import { abortableSleep, checkAborted, mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
+import { checkSchemaEvolution } from './schema-evolution.js';
 import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion } from './commit-rules.js';
 import type {
   CatalogCallOptions, CommitOp, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
@@ -522,6 +523,36 @@ export class Catalog {
       }
       await tx.query('UPDATE table_info SET properties = $2::json WHERE table_id = $1', [tableId, JSON.stringify(cur)]);
       return { ...r.rows[0], properties: cur };
+    }, { signal: options.signal });
+    return this.decodeTable(row);
+  }
+
+  /**
+   * Replaces a table's schema with an evolution of it (schema-evolution.ts: nullable columns appended,
+   * integer and float widening), atomically. `table_schema_arrow_ipc` and its hash are cleared so no
+   * reader sees the old schema there. Concurrent evolutions serialize on the table row; each is checked
+   * against the schema current at that moment. Range, primary-key and CDC columns never change.
+   * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED`; NotFound.
+   */
+  async evolveTableSchema(tableId: string, evolve: (current: Schema) => Schema, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    const row = await this.driver.transaction(async (tx) => {
+      const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
+      if (!r.rows[0]) throw new LakeSoulError('NotFound', `table with id '${tableId}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+      const info = this.decodeTable(r.rows[0]);
+      const next = evolve(info.schema);
+      const { widened } = checkSchemaEvolution(`${info.namespace}.${info.name}`, info.schema, next);
+      for (const f of widened) {
+        // The bucket hash and partition_desc depend on the key and range types: they never change.
+        if (info.primaryKeys.includes(f.name) || info.rangePartitions.includes(f.name)) {
+          throw new LakeSoulError('SchemaMismatch', `schema change of table '${info.namespace}.${info.name}' refused: column '${f.name}' is a ${info.primaryKeys.includes(f.name) ? 'primary-key' : 'range-partition'} column; its type cannot change`, {
+            code: 'SCHEMA_EVOLUTION_REFUSED', context: { table: `${info.namespace}.${info.name}`, column: f.name },
+          });
+        }
+      }
+      const json = arrowSchemaToJson(next);
+      if (json === r.rows[0].table_schema) return r.rows[0];
+      await tx.query('UPDATE table_info SET table_schema = $2, table_schema_arrow_ipc = NULL, table_schema_arrow_ipc_json_hash = NULL WHERE table_id = $1', [tableId, json]);
+      return { ...r.rows[0], table_schema: json };
     }, { signal: options.signal });
     return this.decodeTable(row);
   }

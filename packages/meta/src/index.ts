@@ -25,3 +25,4 @@ export type { NameKind } from './table-names.js';
 export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './catalog.js';
 export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
 export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';
+export { checkSchemaEvolution } from './schema-evolution.js';

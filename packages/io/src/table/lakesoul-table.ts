@@ -2,7 +2,7 @@
  * One LakeSoul table: writes, scans, deletes, compaction, cleanup and history, bound to a catalog and a
  * store registry (see {@link Lakehouse}).
  */
-import { RecordBatch, Schema, Table, vectorFromArray, type Data, type Vector } from 'apache-arrow';
+import { RecordBatch, Schema, Table, vectorFromArray, type Data, type DataType, type Field, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
   encodePartitionDesc,
@@ -102,11 +102,47 @@ export class LakeSoulTable {
 
   /**
    * Writes data in one commit (AppendCommit for tables without primary keys, MergeCommit for
-   * upserts). Validates every batch first: a bad batch commits nothing and leaves no files.
-   * A subset of columns (PK and range columns required) is a partial upsert.
+   * upserts, UpdateCommit for `mode: 'overwrite'`). Validates every batch first: a bad batch commits
+   * nothing and leaves no files. A subset of columns (PK and range columns required) is a partial
+   * upsert. With `schemaMode: 'merge'` new columns are added to the table (see TableWriteOptions);
+   * this object's schema is refreshed afterwards.
    */
-  write(input: WriteInput, options: TableWriteOptions = {}): Promise<WriteResult> {
-    return writeTable(this.ctx, input, options);
+  async write(input: WriteInput, options: TableWriteOptions = {}): Promise<WriteResult> {
+    try {
+      return await writeTable(this.ctx, input, options);
+    } finally {
+      if (options.schemaMode === 'merge') await this.refresh({ signal: options.signal });
+    }
+  }
+
+  /**
+   * Adds nullable columns at the end of the schema (LakeSoul-compatible evolution: files written
+   * before read them as null). One catalog update; no data file is touched.
+   * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED` (a non-nullable or existing column).
+   */
+  async addColumns(fields: Field[] | Schema, options: { signal?: AbortSignal } = {}): Promise<this> {
+    const add = fields instanceof Schema ? fields.fields : fields;
+    this.info = await this.catalog.evolveTableSchema(this.info.tableId, (cur) => new Schema([...cur.fields, ...add], cur.metadata), options);
+    return this;
+  }
+
+  /**
+   * Widens column types (int8/16/32 -> a wider signed int, float32 -> float64; not key or range
+   * columns). Old files are cast exactly on read. One catalog update; no data file is touched.
+   * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED` for any other change.
+   */
+  async widenColumns(types: Record<string, DataType>, options: { signal?: AbortSignal } = {}): Promise<this> {
+    for (const c of Object.keys(types)) {
+      if (!this.info.schema.fields.some((f) => f.name === c)) {
+        throw new LakeSoulError('SchemaMismatch', `column '${c}' is not in the schema of table '${this.info.name}'`, { code: 'UNKNOWN_COLUMN', context: { table: this.info.name, column: c } });
+      }
+    }
+    this.info = await this.catalog.evolveTableSchema(
+      this.info.tableId,
+      (cur) => new Schema(cur.fields.map((f) => (types[f.name] ? f.clone({ type: types[f.name] }) : f)), cur.metadata),
+      options,
+    );
+    return this;
   }
 
   /**

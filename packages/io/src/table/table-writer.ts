@@ -6,12 +6,12 @@
  * Any failure before the commit (validation, encoding, upload, abort) deletes the files written so far
  * (best effort) and commits nothing.
  */
-import { Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type DataType, type Vector } from 'apache-arrow';
+import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import { decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
-import { concatBatches, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, inferSchema, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
@@ -34,6 +34,13 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 export interface TableWriteOptions extends WriteOptions {
   /** Bound on Arrow bytes buffered before the largest group is flushed to a file (default 256 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * `strict` (default): a column the table lacks is UNKNOWN_COLUMN. `merge`: such columns are added
+   * to the table as nullable (types from the Arrow data, or inferred from plain objects), and
+   * columns the data holds in a wider type are widened (int32 -> int64, float32 -> float64), in the
+   * catalog just before the data commits; old files read the new columns as null.
+   */
+  schemaMode?: 'strict' | 'merge';
   /** Rows per Parquet row group (default: the parquet area's DEFAULT_ROW_GROUP_SIZE). */
   rowGroupSize?: number;
 }
@@ -86,7 +93,7 @@ function isRecordArray(x: unknown): x is readonly Record<string, unknown>[] {
  * schema is UNKNOWN_COLUMN, a value that does not convert exactly VALUE_NOT_CONVERTIBLE, both naming
  * the row and column); columns no object has are left out (a partial-column write).
  */
-export async function* inputBatches(input: WriteInput, schema?: Schema, table?: string): AsyncGenerator<RecordBatch> {
+export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatch>, schema?: Schema, table?: string): AsyncGenerator<RecordBatch> {
   const one = function* (x: Table | RecordBatch): Generator<RecordBatch> {
     if (x instanceof RecordBatch) {
       if (x.numRows > 0) yield x;
@@ -386,6 +393,92 @@ export async function writeTable(
   options: TableWriteOptions = {},
   internal: { allowMissingColumns?: boolean; stage?: (staged: StagedWrite) => void } = {},
 ): Promise<WriteResult> {
+  if (options.schemaMode === undefined || options.schemaMode === 'strict') return writeConformed(ctx, input, options, internal);
+  if (options.schemaMode !== 'merge') {
+    throw new LakeSoulError('InvalidArgument', `write to table '${ctx.info.name}': schemaMode must be 'strict' or 'merge', not '${String(options.schemaMode)}'`, { context: { table: ctx.info.name } });
+  }
+  const { schema, batches } = await mergedInput(ctx, input);
+  if (schema === null) return writeConformed(ctx, batches, options, internal);
+  const evolved: TableContext = { ...ctx, info: { ...ctx.info, schema } };
+  return writeConformed(evolved, batches, options, {
+    ...internal,
+    // The schema changes just before the data commits: a write refused earlier changes nothing.
+    beforeCommit: async () => {
+      await ctx.catalog.evolveTableSchema(ctx.info.tableId, (cur) => mergeSchemas(cur, schema, fixedColumns(ctx)), { signal: options.signal });
+    },
+  });
+}
+
+/** Whether `to` widens `from` in a way LakeSoul's readers accept (wider signed int, float32 -> float64). */
+function widens(from: DataType, to: DataType): boolean {
+  if (from.typeId === Type.Int && to.typeId === Type.Int) {
+    const a = from as Int;
+    const b = to as Int;
+    return a.isSigned && b.isSigned && b.bitWidth > a.bitWidth;
+  }
+  return from.typeId === Type.Float && to.typeId === Type.Float && (from as Float).precision === 1 && (to as Float).precision === 2;
+}
+
+/**
+ * The table schema extended by `incoming`: columns it lacks appended as nullable (dictionaries
+ * decoded), and columns the data holds in a wider type widened, except the `fixed` ones (primary-key
+ * and range columns: the bucket hash and partition_desc depend on their types). Other type
+ * differences are left to the value conversion (which refuses what is lossy).
+ */
+export function mergeSchemas(current: Schema, incoming: Schema, fixed: readonly string[] = []): Schema {
+  const fields = current.fields.map((f) => {
+    if (fixed.includes(f.name)) return f;
+    const g = incoming.fields.find((x) => x.name === f.name);
+    const t = g && (DataType.isDictionary(g.type) ? (g.type as Dictionary).dictionary : g.type);
+    return t && widens(f.type, t) ? f.clone({ type: t }) : f;
+  });
+  for (const g of incoming.fields) {
+    if (current.fields.some((f) => f.name === g.name)) continue;
+    const t = DataType.isDictionary(g.type) ? (g.type as Dictionary).dictionary : g.type;
+    fields.push(new Field(g.name, t, true, g.metadata));
+  }
+  return new Schema(fields, current.metadata);
+}
+
+function fixedColumns(ctx: TableContext): string[] {
+  return [...ctx.info.primaryKeys, ...ctx.info.rangePartitions];
+}
+
+/** The input of a `schemaMode: 'merge'` write and the evolved schema (null when nothing changes). */
+async function mergedInput(ctx: TableContext, input: WriteInput): Promise<{ schema: Schema | null; batches: AsyncIterable<RecordBatch> }> {
+  const info = ctx.info;
+  let incoming: Schema | null = null;
+  let batches: AsyncIterable<RecordBatch>;
+  if (isRecordArray(input)) {
+    const known = new Set(info.schema.fields.map((f) => f.name));
+    const extra = [...new Set(input.flatMap((r) => Object.keys(r)))].filter((k) => !known.has(k));
+    if (extra.length > 0) {
+      incoming = inferSchema(input.map((r) => Object.fromEntries(extra.map((k) => [k, r[k]]))), { table: info.name });
+    }
+    const schema = incoming ? mergeSchemas(info.schema, incoming, fixedColumns(ctx)) : info.schema;
+    batches = inputBatches(input, schema, info.name);
+  } else {
+    const gen = inputBatches(input, info.schema, info.name);
+    const first = await gen.next();
+    if (!first.done) incoming = first.value.schema;
+    batches = (async function* () {
+      if (!first.done) yield first.value;
+      yield* gen;
+    })();
+  }
+  if (incoming === null) return { schema: null, batches };
+  const merged = mergeSchemas(info.schema, incoming, fixedColumns(ctx));
+  const same = merged.fields.length === info.schema.fields.length && merged.fields.every((f, i) => String(f.type) === String(info.schema.fields[i].type));
+  return { schema: same ? null : merged, batches };
+}
+
+/** {@link writeTable} once the table schema is settled. */
+async function writeConformed(
+  ctx: TableContext,
+  input: WriteInput | AsyncIterable<RecordBatch>,
+  options: TableWriteOptions,
+  internal: { allowMissingColumns?: boolean; stage?: (staged: StagedWrite) => void; beforeCommit?: () => Promise<void> },
+): Promise<WriteResult> {
   const info = ctx.info;
   const signal = options.signal;
   const isPk = info.primaryKeys.length > 0;
@@ -516,6 +609,7 @@ export async function writeTable(
       files: [...c.files.filter((f) => f.op === 'add'), ...c.files.filter((f) => f.op === 'del')],
     }));
     if (commits.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+    await beforeCommit(sink, internal.beforeCommit);
     if (internal.stage) {
       // Staging (see table-staging.ts): the files stay uploaded and uncommitted; the caller commits them later.
       internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: commits, files: [...sink.files], rows });
@@ -528,6 +622,7 @@ export async function writeTable(
     }
     const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
     const partitions = partitionCommits(sink.files);
+    await beforeCommit(sink, internal.beforeCommit);
     if (internal.stage) {
       internal.stage({ tableId: info.tableId, op, partitions, files: [...sink.files], rows });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
@@ -539,6 +634,17 @@ export async function writeTable(
     files: sink.files.map((f) => ({ path: f.path, size: f.size, rows: f.rows, partitionDesc: f.partitionDesc, bucket: f.bucket })),
     rows,
   };
+}
+
+/** Runs the pre-commit step (schema evolution); on failure the written files are removed. */
+async function beforeCommit(sink: FileSink, step: (() => Promise<void>) | undefined): Promise<void> {
+  if (!step) return;
+  try {
+    await step();
+  } catch (e) {
+    await sink.discard();
+    throw e;
+  }
 }
 
 /** What an overwrite replaces: the selected partitions as read, and the test for written rows. */

@@ -1,0 +1,57 @@
+/**
+ * Schema evolution rules (LakeSoul-compatible): which changes of a table schema keep every file
+ * already written readable by this project and by LakeSoul's own readers. SQL-free; the catalog
+ * applies the verdict in one transaction.
+ *
+ * Allowed: new columns appended at the end, nullable (old files read them as null); widening an
+ * integer column to a wider signed integer (int8/16/32 -> int16/32/64) and float32 -> float64 (old
+ * files are cast on read, exactly). Everything else (dropping, renaming, reordering, narrowing,
+ * changing nullability of existing columns, new non-nullable columns) is refused.
+ */
+import { DataType, Type, type Field, type Schema } from 'apache-arrow';
+import { LakeSoulError } from './errors.js';
+
+function widening(from: DataType, to: DataType): boolean {
+  if (from.typeId === Type.Int && to.typeId === Type.Int) {
+    const a = from as unknown as { bitWidth: number; isSigned: boolean };
+    const b = to as unknown as { bitWidth: number; isSigned: boolean };
+    return a.isSigned && b.isSigned && b.bitWidth > a.bitWidth;
+  }
+  if (from.typeId === Type.Float && to.typeId === Type.Float) {
+    return (from as unknown as { precision: number }).precision === 1 && (to as unknown as { precision: number }).precision === 2;
+  }
+  return false;
+}
+
+/**
+ * Checks that `next` is an allowed evolution of `current` (see the module comment) and returns a
+ * description of the change (empty when the schemas are equal).
+ * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED` naming the table and the column.
+ */
+export function checkSchemaEvolution(table: string, current: Schema, next: Schema): { added: Field[]; widened: Field[] } {
+  const refuse = (column: string, why: string) =>
+    new LakeSoulError('SchemaMismatch', `schema change of table '${table}' refused: column '${column}' ${why}`, {
+      code: 'SCHEMA_EVOLUTION_REFUSED',
+      context: { table, column },
+    });
+  const added: Field[] = [];
+  const widened: Field[] = [];
+  current.fields.forEach((f, i) => {
+    const g = next.fields[i];
+    if (!g) throw refuse(f.name, 'would be dropped (columns can only be added)');
+    if (g.name !== f.name) throw refuse(f.name, `would become '${g.name}' (columns cannot be renamed or reordered; new columns go at the end)`);
+    if (g.nullable !== f.nullable) throw refuse(f.name, 'would change nullability');
+    if (String(g.type) !== String(f.type)) {
+      if (!widening(f.type, g.type)) throw refuse(f.name, `cannot change type from ${f.type} to ${g.type} (allowed: wider signed integers, float32 -> float64)`);
+      widened.push(g);
+    }
+  });
+  const names = new Set(current.fields.map((f) => f.name));
+  for (const g of next.fields.slice(current.fields.length)) {
+    if (names.has(g.name)) throw refuse(g.name, 'appears twice');
+    if (!g.nullable) throw refuse(g.name, 'is new and must be nullable (old files have no values for it)');
+    names.add(g.name);
+    added.push(g);
+  }
+  return { added, widened };
+}
