@@ -74,7 +74,9 @@ export async function previewOf(bytes: Uint8Array): Promise<BlobPreview> {
   if (bytes.length > MAX_DECODE_BYTES) return { kind: 'file', type, size: bytes.length, note: `larger than ${MAX_DECODE_BYTES} bytes: no thumbnail` };
   try {
     const meta = await decoder(bytes).metadata();
-    const thumb = await decoder(bytes).rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: false }).webp({ quality: 80 }).toBuffer();
+    // Small images are enlarged with nearest-neighbour sampling, so their pixels stay sharp instead of blurring.
+    const small = Math.max(meta.width ?? 0, meta.height ?? 0) < THUMB_SIZE;
+    const thumb = await decoder(bytes).rotate().resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside', withoutEnlargement: false, kernel: small ? 'nearest' : 'lanczos3' }).webp({ quality: 80 }).toBuffer();
     return { kind: 'image', type, size: bytes.length, width: meta.width ?? 0, height: meta.height ?? 0, thumbnail: `data:image/webp;base64,${thumb.toString('base64')}` };
   } catch (e) {
     return { kind: 'file', type, size: bytes.length, note: `not decodable as an image: ${(e as Error).message}` };

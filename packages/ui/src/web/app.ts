@@ -311,6 +311,8 @@ async function rowView(route: Route): Promise<void> {
     if (p?.kind === 'image') {
       request('blob', { ...params, column: c.name, mode: 'full' }).then(async (res) => {
         const img = h('img', { src: URL.createObjectURL(await res.blob()), alt: `${c.name} of row ${index + 1}`, class: 'full-image' });
+        // Small images are shown enlarged with sharp pixels; larger ones at most 640 px wide, smoothly.
+        img.addEventListener('load', () => { if (img.naturalWidth < 256) img.classList.add('enlarged'); });
         box.appendChild(img);
         box.appendChild(h('div', { class: 'muted' }, `${p.type}, ${p.width}×${p.height}, ${bytes(p.size)} `, h('button', { type: 'button', class: 'download', onclick: () => void download(route, index, c.name) }, 'download original')));
       }).catch((e) => box.appendChild(errorBox(e)));
