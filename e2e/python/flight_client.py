@@ -223,6 +223,42 @@ def cmd_txn(client, opts, args):
     return out
 
 
+def cmd_hostile(client, opts, args):
+    """Sends the largest and deepest hostile inputs; reports each error's class and message."""
+    big = "x" * (1 << 20)
+    cases = {
+        "path_1mb_name": lambda: client.get_flight_info(fl.FlightDescriptor.for_path(big), options=opts),
+        "schema_1mb_name": lambda: client.get_schema(fl.FlightDescriptor.for_path("default", big), options=opts),
+        "cmd_30mb": lambda: client.get_flight_info(fl.FlightDescriptor.for_command(json.dumps({"table": "events", "pad": "p" * (30 << 20)}).encode()), options=opts),
+        "cmd_1mb_table": lambda: client.get_flight_info(fl.FlightDescriptor.for_command(json.dumps({"table": big}).encode()), options=opts),
+        "filter_parens": lambda: client.get_flight_info(fl.FlightDescriptor.for_command(json.dumps({"table": "events", "filter": "(" * 10000 + "id > 1" + ")" * 10000}).encode()), options=opts),
+        "filter_not": lambda: client.get_flight_info(fl.FlightDescriptor.for_command(json.dumps({"table": "events", "filter": "not " * 5000 + "id > 1"}).encode()), options=opts),
+        "version_1e300": lambda: client.get_flight_info(fl.FlightDescriptor.for_command(b'{"table": "events", "version": 1e300}'), options=opts),
+        "nul_table": lambda: client.get_flight_info(fl.FlightDescriptor.for_path("default", "ev\u0000ents"), options=opts),
+        "type_list_5000": lambda: list(client.do_action(fl.Action("create-table", json.dumps({"name": "deep", "schema": [{"name": "c", "type": "list<" * 5000 + "int64" + ">" * 5000}]}).encode()), options=opts)),
+        "ticket_garbage": lambda: client.do_get(fl.Ticket(b"LST1" + bytes(range(256)) * 4), options=opts).read_all(),
+        "action_1mb_type": lambda: list(client.do_action(fl.Action(big, b"{}"), options=opts)),
+        "put_filter_key": lambda: put_with(client, opts, {"table": "sink", "filter": "id > 1", "expectedRows": 1}),
+    }
+    out = {}
+    for name, fn in cases.items():
+        try:
+            fn()
+            out[name] = {"error": None, "message": ""}
+        except (fl.FlightError, pa.ArrowException, KeyError) as e:
+            out[name] = {"error": type(e).__name__, "message": str(e)[:5000]}
+    return out
+
+
+def put_with(client, opts, cmd):
+    table = pa.table({"id": pa.array([1], pa.int64()), "date": ["2024-01-01"], "label": ["x"], "score": [1.0]})
+    writer, reader = client.do_put(fl.FlightDescriptor.for_command(json.dumps(cmd).encode()), table.schema, options=opts)
+    writer.write_table(table)
+    writer.done_writing()
+    reader.read()
+    writer.close()
+
+
 def cmd_put(client, opts, args):
     n = int(args["rows"])
     start = int(args.get("start", 0))
@@ -300,7 +336,7 @@ def cmd_unimplemented(client, opts, args):
 COMMANDS = {
     "unimplemented": cmd_unimplemented,
     "list": cmd_list, "read": cmd_read, "schema": cmd_schema, "tamper": cmd_tamper, "expire": cmd_expire,
-    "put": cmd_put, "put_fail": cmd_put_fail, "txn": cmd_txn, "action": cmd_action, "actions": cmd_actions, "schema_ipc": cmd_schema_ipc, "auth": cmd_auth,
+    "put": cmd_put, "put_fail": cmd_put_fail, "hostile": cmd_hostile, "txn": cmd_txn, "action": cmd_action, "actions": cmd_actions, "schema_ipc": cmd_schema_ipc, "auth": cmd_auth,
 }
 
 

@@ -11,6 +11,17 @@ import {
 import { LakeSoulError, arrowSchemaFromJson, validateNamespaceName, validateTableName } from '@lakesoul-ts/meta';
 import { schemaFromIpcMessage } from './ipc-framing.js';
 import { DEFAULT_NAMESPACE } from './flight-command.js';
+import {
+  MAX_ACTION_BODY_BYTES, MAX_JSON_DEPTH, MAX_NAME_CHARS, MAX_TYPE_CHARS, MAX_TYPE_DEPTH,
+  jsonDepth, limitError, parseClientJson, quote, refuseNul, refuseUnknownKeys,
+} from './flight-limits.js';
+
+/** Keys a create-table body may hold. */
+export const CREATE_TABLE_KEYS = [
+  'name', 'namespace', 'schema', 'schemaIpc', 'rangePartitions', 'primaryKeys', 'hashBucketNum', 'cdcColumn', 'properties', 'ifNotExists',
+] as const;
+/** Largest hashBucketNum (the catalog stores it as text, readers as a 32-bit integer). */
+const MAX_HASH_BUCKETS = 2 ** 31 - 1;
 import { BLOB_ROOTS_PROPERTY } from '@lakesoul-ts/io';
 
 /** A decoded create-table request. */
@@ -41,35 +52,50 @@ function bad(message: string, column?: string): LakeSoulError {
   return new LakeSoulError('InvalidArgument', message, { context: column ? { column } : {} });
 }
 
-/** Parses a type name: the simple names above, `timestamp(us[, UTC])` / `timestamp[us, tz=UTC]`, `list<T>`. */
-export function parseTypeName(text: string, column: string): DataType {
+/**
+ * Parses a type name: the simple names above, `timestamp(us[, UTC])` / `timestamp[us, tz=UTC]`,
+ * `list<T>`; at most {@link MAX_TYPE_CHARS} characters and {@link MAX_TYPE_DEPTH} nested lists.
+ */
+export function parseTypeName(text: string, column: string, depth = 1): DataType {
+  if (text.length > MAX_TYPE_CHARS) throw limitError(`type ${quote(text)} of column ${quote(column)}`, `of ${MAX_TYPE_CHARS} characters`);
+  if (depth > MAX_TYPE_DEPTH) throw limitError(`type of column ${quote(column)}`, `of ${MAX_TYPE_DEPTH} nested lists`);
   const t = text.trim();
   const lower = t.toLowerCase();
   if (SIMPLE_TYPES[lower]) return SIMPLE_TYPES[lower]();
   const ts = /^timestamp\s*[([]\s*(s|ms|us|ns)\s*(?:,\s*(?:tz\s*=\s*)?([^)\]]+?))?\s*[)\]]$/i.exec(t);
   if (ts) return new Timestamp(UNITS[ts[1].toLowerCase()], ts[2] ? ts[2].trim() : null);
   const list = /^list\s*<\s*(.+)\s*>$/i.exec(t);
-  if (list) return new List(new Field('item', parseTypeName(list[1], column), true));
-  throw bad(`unknown type '${text}' for column '${column}' (use ${Object.keys(SIMPLE_TYPES).join(', ')}, timestamp(us, UTC), list<T>)`, column);
+  if (list) return new List(new Field('item', parseTypeName(list[1], column, depth + 1), true));
+  throw bad(`unknown type ${quote(text)} for column ${quote(column)} (use ${Object.keys(SIMPLE_TYPES).join(', ')}, timestamp(us, UTC), list<T>)`, column);
 }
 
 function schemaOf(body: Record<string, unknown>, table: string): Schema {
-  if (typeof body.schemaIpc === 'string') return schemaFromIpcMessage(Buffer.from(body.schemaIpc, 'base64'));
+  if (typeof body.schemaIpc === 'string') {
+    try {
+      return schemaFromIpcMessage(Buffer.from(body.schemaIpc, 'base64'));
+    } catch (e) {
+      throw bad(`"schemaIpc" of table ${table} is not the base64 of an encapsulated IPC schema message: ${LakeSoulError.is(e) ? e.message : (e as Error).message}`.slice(0, 400));
+    }
+  }
   const s = body.schema;
   if (Array.isArray(s)) {
     const fields = s.map((f, i) => {
       const o = f as Record<string, unknown>;
       if (!o || typeof o.name !== 'string' || typeof o.type !== 'string') throw bad(`schema field ${i} of table ${table} needs "name" and "type" strings`);
+      if (o.name.length > MAX_NAME_CHARS) throw limitError(`column name ${quote(o.name)} of table ${table}`, `of ${MAX_NAME_CHARS} characters`);
       return new Field(o.name, parseTypeName(o.type, o.name), o.nullable !== false);
     });
     return new Schema(fields);
   }
   if (typeof s === 'string' || (s !== null && typeof s === 'object')) {
+    const text = typeof s === 'string' ? s : JSON.stringify(s);
+    // A schema given as a string was not depth-checked with the body.
+    if (jsonDepth(text) > MAX_JSON_DEPTH) throw limitError(`schema of table ${table} (nesting depth ${jsonDepth(text)})`, `of depth ${MAX_JSON_DEPTH}`);
     try {
-      return arrowSchemaFromJson(typeof s === 'string' ? s : JSON.stringify(s));
+      return arrowSchemaFromJson(text);
     } catch (e) {
-      if (LakeSoulError.is(e)) throw e;
-      throw bad(`schema of table ${table} is not valid Arrow-Java schema JSON: ${(e as Error).message}`);
+      if (LakeSoulError.is(e)) throw new LakeSoulError(e.kind, e.message.slice(0, 400), { code: e.code, context: e.context, cause: e });
+      throw bad(`schema of table ${table} is not valid Arrow-Java schema JSON: ${(e as Error).message.slice(0, 200)}`);
     }
   }
   throw bad(`create-table for ${table} needs "schema" (Arrow-Java JSON or a field list) or "schemaIpc" (base64 IPC schema message)`);
@@ -78,24 +104,27 @@ function schemaOf(body: Record<string, unknown>, table: string): Schema {
 function stringList(v: unknown, what: string): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  throw bad(`"${what}" must be a list of column names`);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
+    for (const c of v as string[]) if (c.length > MAX_NAME_CHARS) throw limitError(`an entry of "${what}" ${quote(c)}`, `of ${MAX_NAME_CHARS} characters`);
+    return v as string[];
+  }
+  throw bad(`"${what}" must be a list of column names, got ${quote(v)}`);
 }
 
 /** Decodes the JSON body of a create-table action. */
 export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableRequest {
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(Buffer.from(bodyBytes).toString('utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw bad(`create-table body is not JSON: ${(e as Error).message}`);
-  }
-  if (!body || typeof body !== 'object' || typeof body.name !== 'string' || !body.name) throw bad('create-table body needs a non-empty "name"');
+  const parsed = parseClientJson(bodyBytes, 'create-table body', MAX_ACTION_BODY_BYTES, '{"name": "events", "schema": [{"name": "id", "type": "int64"}]}');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('create-table body must be a JSON object with a non-empty "name"');
+  const body = parsed as Record<string, unknown>;
+  refuseUnknownKeys(body, CREATE_TABLE_KEYS, 'create-table body');
+  if (typeof body.name !== 'string' || !body.name) throw bad('create-table body needs a non-empty "name"');
   const name = body.name;
   // The catalog's one name rule, before the name reaches any message or path.
   validateTableName(name);
   const namespace = body.namespace === undefined || body.namespace === null || body.namespace === '' ? DEFAULT_NAMESPACE : body.namespace;
   validateNamespaceName(namespace);
+  // Names are checked above by the catalog's rule; every other string must be free of NUL too.
+  refuseNul(body, 'create-table body');
   const req: CreateTableRequest = {
     name,
     namespace,
@@ -106,15 +135,26 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
   const pk = stringList(body.primaryKeys, 'primaryKeys');
   if (pk) req.primaryKeys = pk;
   if (body.hashBucketNum !== undefined && body.hashBucketNum !== null) {
-    if (!Number.isInteger(body.hashBucketNum)) throw bad(`"hashBucketNum" must be an integer (table ${name})`);
+    if (!Number.isInteger(body.hashBucketNum) || (body.hashBucketNum as number) < 1 || (body.hashBucketNum as number) > MAX_HASH_BUCKETS) {
+      throw bad(`"hashBucketNum" must be an integer from 1 to ${MAX_HASH_BUCKETS} (table ${name}), got ${quote(body.hashBucketNum)}`);
+    }
     req.hashBucketNum = body.hashBucketNum as number;
   }
-  if (typeof body.cdcColumn === 'string' && body.cdcColumn) req.cdcColumn = body.cdcColumn;
+  if (body.cdcColumn !== undefined && body.cdcColumn !== null && body.cdcColumn !== '') {
+    if (typeof body.cdcColumn !== 'string' || body.cdcColumn.length > MAX_NAME_CHARS) throw bad(`"cdcColumn" must be a column name (table ${name}), got ${quote(body.cdcColumn)}`);
+    req.cdcColumn = body.cdcColumn;
+  }
   if (body.properties !== undefined && body.properties !== null) {
     if (typeof body.properties !== 'object' || Array.isArray(body.properties)) throw bad(`"properties" must be an object (table ${name})`);
     // Blob roots grant reads outside the table's location: an operator's decision, not a client's.
     if (BLOB_ROOTS_PROPERTY in body.properties) {
       throw new LakeSoulError('PermissionDenied', `property '${BLOB_ROOTS_PROPERTY}' cannot be set through Flight (table ${name}): it widens what blob columns may read; an operator sets it`, { context: { table: name } });
+    }
+    for (const [k, v] of Object.entries(body.properties)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v) || (typeof v === 'number' && !Number.isFinite(v))) {
+        throw bad(`property ${quote(k)} of table ${name} must be a string, a number or a boolean, got ${quote(v)}`);
+      }
+      if (k.length > MAX_NAME_CHARS || (typeof v === 'string' && v.length > 64 * 1024)) throw limitError(`property ${quote(k)} of table ${name}`, `of ${MAX_NAME_CHARS} characters per key and 65536 per value`);
     }
     req.properties = body.properties as Record<string, string | number | boolean>;
   }

@@ -328,10 +328,19 @@ export class FlightClient {
     if (cmd === null || cmd.transaction !== undefined || cmd.expectedRows !== undefined) return this.putStream(toDescriptor(descriptor), data, options);
     const counted = data instanceof Table ? data.numRows : data instanceof RecordBatch ? data.numRows
       : Array.isArray(data) ? (data as RecordBatch[]).reduce((n, b) => n + b.numRows, 0) : undefined;
-    if (counted !== undefined) return this.putStream(toDescriptor({ cmd: { ...cmd, expectedRows: counted } }), data, options);
+    // A command the server will refuse anyway (too deep to re-encode here) goes as given, for the server to answer.
+    const extended = (extra: Record<string, unknown>): FlightDescriptorMessage | null => {
+      try {
+        return toDescriptor({ cmd: { ...cmd, ...extra } });
+      } catch {
+        return null;
+      }
+    };
+    if (extended({}) === null) return this.putStream(toDescriptor(descriptor), data, options);
+    if (counted !== undefined) return this.putStream(extended({ expectedRows: counted })!, data, options);
     const begun = await this.doActionJson<{ transaction: string }>('begin', { table: cmd.table, ...(cmd.namespace !== undefined ? { namespace: cmd.namespace } : {}) }, options);
     try {
-      await this.putStream(toDescriptor({ cmd: { ...cmd, transaction: begun.transaction } }), data, options);
+      await this.putStream(extended({ transaction: begun.transaction })!, data, options);
       const committed = await this.doAction('commit', { transaction: begun.transaction }, options);
       return { messages: committed, json: tryJson(committed[0]) };
     } catch (e) {
@@ -397,7 +406,7 @@ export class FlightClient {
   async doAction(type: string, body: Uint8Array | string | Record<string, unknown> = {}, options: CallOptions = {}): Promise<Uint8Array[]> {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body), 'utf8');
     const call = this.client.DoAction({ type, body: bytes }, this.metadata());
-    return (await this.collect<ResultMessage>(call, `DoAction(${type})`, options.signal)).map((r) => r.body);
+    return (await this.collect<ResultMessage>(call, `DoAction(${type.length > 64 ? `${type.slice(0, 64)}...` : type})`, options.signal)).map((r) => r.body);
   }
 
   /** Runs an action whose single result is JSON, and parses it. */

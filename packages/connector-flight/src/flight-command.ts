@@ -9,8 +9,8 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, ScanOptions } from '@lakesoul-ts/io';
 import type { FlightDescriptorMessage } from './flight-proto.js';
 import {
-  MAX_COMMAND_BYTES, MAX_FILTER_CHARS, MAX_LIST_ENTRIES, MAX_NAME_CHARS, MAX_PATH_ELEMENTS,
-  clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
+  MAX_COMMAND_BYTES, MAX_FILTER_CHARS, MAX_NAME_CHARS, MAX_PATH_ELEMENTS,
+  clientName, limitError, parseClientJson, quote, refuseNul, refuseUnknownKeys,
 } from './flight-limits.js';
 
 /** Namespace used when a descriptor names none. */
@@ -67,26 +67,6 @@ function toEpochMs(value: unknown, what: string): number {
     throw bad(`${what} must be epoch milliseconds or an ISO-8601 date-time (within ±${MAX_EPOCH_MS} ms), got ${quote(value)}`);
   }
   return Math.trunc(ms);
-}
-
-/** Refuses NUL characters in any string or key of a client value (PostgreSQL text cannot hold them). */
-function refuseNul(value: unknown, what: string): void {
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw bad(`${what} holds a NUL character in ${quote(v)}: names and values cannot contain NUL`, 'NUL_CHARACTER');
-    } else if (Array.isArray(v)) {
-      if (v.length > MAX_LIST_ENTRIES) throw limitError(`a list in ${what} (${v.length} entries)`, `of ${MAX_LIST_ENTRIES} entries`);
-      v.forEach(walk);
-    } else if (v !== null && typeof v === 'object') {
-      const entries = Object.entries(v as Record<string, unknown>);
-      if (entries.length > MAX_LIST_ENTRIES) throw limitError(`an object in ${what} (${entries.length} keys)`, `of ${MAX_LIST_ENTRIES} keys`);
-      for (const [k, x] of entries) {
-        walk(k);
-        walk(x);
-      }
-    }
-  };
-  walk(value);
 }
 
 function parseCmd(descriptor: FlightDescriptorMessage, allowed: readonly string[], what: string): Record<string, unknown> {

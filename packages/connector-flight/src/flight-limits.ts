@@ -127,3 +127,28 @@ export function refuseUnknownKeys(obj: Record<string, unknown>, allowed: readonl
     });
   }
 }
+
+/**
+ * Refuses NUL characters in any string or key of a client value (PostgreSQL text cannot hold them,
+ * and would answer in its own words), and lists or objects over {@link MAX_LIST_ENTRIES}.
+ */
+export function refuseNul(value: unknown, what: string): void {
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) {
+        throw new LakeSoulError('InvalidArgument', `${what} holds a NUL character in ${quote(v)}: names and values cannot contain NUL`, { code: 'NUL_CHARACTER' });
+      }
+    } else if (Array.isArray(v)) {
+      if (v.length > MAX_LIST_ENTRIES) throw limitError(`a list in ${what} (${v.length} entries)`, `of ${MAX_LIST_ENTRIES} entries`);
+      v.forEach(walk);
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      if (entries.length > MAX_LIST_ENTRIES) throw limitError(`an object in ${what} (${entries.length} keys)`, `of ${MAX_LIST_ENTRIES} keys`);
+      for (const [k, x] of entries) {
+        walk(k);
+        walk(x);
+      }
+    }
+  };
+  walk(value);
+}

@@ -334,7 +334,7 @@ export class FlightServer {
       }) as Handler,
 
       ListFlights: this.serverStream<CriteriaMessage, FlightInfoMessage>(async (req, call, signal) => {
-        const namespace = req.expression?.byteLength ? Buffer.from(req.expression).toString('utf8') : undefined;
+        const namespace = req.expression?.byteLength ? clientName(Buffer.from(req.expression).toString('utf8'), 'ListFlights criteria (a namespace)') : undefined;
         // no criteria: every namespace
         const listed = await this.lakehouse.catalog.listTables(namespace, { signal });
         for (const info of listed) {

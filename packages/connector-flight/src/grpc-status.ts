@@ -44,8 +44,14 @@ export const MAX_STATUS_DETAILS_CHARS = 2048;
 /** Error codes answered with RESOURCE_EXHAUSTED (a server limit reached; retry later). */
 const RESOURCE_EXHAUSTED_CODES = new Set(['RESOURCE_EXHAUSTED']);
 
+/**
+ * A status message that can travel: at most {@link MAX_STATUS_DETAILS_CHARS} characters, and no
+ * unpaired surrogate (gRPC percent-encodes the message with `encodeURIComponent`, which throws on
+ * one, and the call would never be answered).
+ */
 function truncate(text: string): string {
-  return text.length > MAX_STATUS_DETAILS_CHARS ? `${text.slice(0, MAX_STATUS_DETAILS_CHARS)}... (message truncated)` : text;
+  const cut = text.length > MAX_STATUS_DETAILS_CHARS ? `${text.slice(0, MAX_STATUS_DETAILS_CHARS)}... (message truncated)` : text;
+  return cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 /** Builds the message of an error: the table (when known and not already named) then the message. */

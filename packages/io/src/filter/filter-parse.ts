@@ -34,10 +34,26 @@ type Tok =
   | { t: 'op'; v: string; pos: number }
   | { t: 'end'; pos: number };
 
+/** Characters of a filter string: filters are written by people, 64 Ki leaves room for long IN lists. */
+export const MAX_FILTER_LENGTH = 64 * 1024;
+/** Nesting depth of a filter (parentheses, NOT, nested and/or of an AST): bounds the recursion of every pass over it. */
+export const MAX_FILTER_DEPTH = 64;
+/** Characters of filter input quoted in an error (a megabyte filter is never echoed). */
+const QUOTE_CHARS = 120;
+
+/** A short quote of filter input for error messages. */
+function clip(text: string, max = QUOTE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
+}
+
+function tooDeep(): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `filter nesting exceeds the limit of depth ${MAX_FILTER_DEPTH}`, { code: 'LIMIT_EXCEEDED' });
+}
+
 function syntax(text: string, pos: number, msg: string): LakeSoulError {
-  return new LakeSoulError('InvalidArgument', `filter syntax error at position ${pos}: ${msg} (in: ${text})`, {
+  return new LakeSoulError('InvalidArgument', `filter syntax error at position ${pos}: ${clip(msg)} (in: ${clip(text)})`, {
     code: 'FILTER_SYNTAX',
-    context: { position: pos, filter: text },
+    context: { position: pos, filter: clip(text) },
   });
 }
 
@@ -187,15 +203,22 @@ class Parser {
     return args.length === 1 ? args[0] : { op: 'and', args };
   }
 
+  private depth = 0;
+
   private unary(): FilterExpr {
     const tok = this.peek();
     if (this.isKw(tok, 'not')) {
       this.next();
-      return { op: 'not', arg: this.unary() };
+      if (++this.depth > MAX_FILTER_DEPTH) throw tooDeep();
+      const arg = this.unary();
+      this.depth--;
+      return { op: 'not', arg };
     }
     if (tok.t === 'op' && tok.v === '(') {
       this.next();
+      if (++this.depth > MAX_FILTER_DEPTH) throw tooDeep();
       const e = this.or();
+      this.depth--;
       this.expectOp(')');
       return e;
     }
@@ -317,6 +340,9 @@ class Parser {
  * column is InvalidArgument naming it. Syntax errors are InvalidArgument with the position.
  */
 export function parseFilter(text: string, schema?: Schema): FilterExpr {
+  if (text.length > MAX_FILTER_LENGTH) {
+    throw new LakeSoulError('InvalidArgument', `filter of ${text.length} characters exceeds the limit of ${MAX_FILTER_LENGTH} characters`, { code: 'LIMIT_EXCEEDED' });
+  }
   const expr = new Parser(text, tokenize(text)).parse();
   if (schema !== undefined) checkColumns(expr, schema);
   return expr;
@@ -380,22 +406,23 @@ function isValue(v: unknown): v is FilterValue {
  */
 export function normalizeFilter(filter: Filter, schema?: Schema): FilterExpr {
   const expr = typeof filter === 'string' ? parseFilter(filter) : filter;
-  const bad = (msg: string): LakeSoulError => new LakeSoulError('InvalidArgument', `invalid filter: ${msg}`, { code: 'FILTER_INVALID' });
-  const norm = (e: any): FilterExpr => {
+  const bad = (msg: string): LakeSoulError => new LakeSoulError('InvalidArgument', `invalid filter: ${clip(msg, 3 * QUOTE_CHARS)}`, { code: 'FILTER_INVALID' });
+  const norm = (e: any, depth: number): FilterExpr => {
+    if (depth > MAX_FILTER_DEPTH) throw tooDeep();
     if (e === null || typeof e !== 'object') throw bad(`expected an object, got ${String(e)}`);
     switch (e.op) {
       case 'and':
       case 'or': {
         if (!Array.isArray(e.args) || e.args.length === 0) throw bad(`'${e.op}' needs a non-empty args array`);
         const args: FilterExpr[] = [];
-        for (const a of e.args.map(norm)) {
+        for (const a of e.args.map((x: unknown) => norm(x, depth + 1))) {
           if (a.op === e.op) args.push(...(a as { args: FilterExpr[] }).args);
           else args.push(a);
         }
         return args.length === 1 ? args[0] : { op: e.op, args };
       }
       case 'not':
-        return { op: 'not', arg: norm(e.arg) };
+        return { op: 'not', arg: norm(e.arg, depth + 1) };
       case '=':
       case '!=':
       case '<':
@@ -425,7 +452,7 @@ export function normalizeFilter(filter: Filter, schema?: Schema): FilterExpr {
         throw bad(`unknown op '${String(e.op)}'`);
     }
   };
-  const out = norm(expr);
+  const out = norm(expr, 1);
   if (schema !== undefined) checkColumns(out, schema);
   return out;
 }
