@@ -1,6 +1,8 @@
 /**
  * Randomized model test of the table engine (issue 3 "Done when"): random upserts, partial upserts,
- * deletes (by key and by predicate), compactions and partition drops across partitions and buckets,
+ * deletes (by key and by predicate), compactions, partition drops, overwrites (whole table and one
+ * partition), updates by predicate and one schema evolution (a column added by a merge write, issue
+ * 14) across partitions and buckets,
  * checked after every commit against an in-memory reference model, then at every earlier version of
  * every partition (time travel). Seeded: the seed is printed on failure (LAKESOUL_MODEL_SEED=<n>
  * replays it).
@@ -10,8 +12,8 @@ import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray } from 'apach
 import { scanPlanFromJSON, type LakeSoulTable } from '@lakesoul-ts/io';
 import { openTestLakehouse, prng, rowsOf, sortRows, type CatalogKind, type StorageKind } from './io-harness.js';
 
-type Row = { part: string; id: number; a: number | null; b: string | null };
-type Model = Map<string, Map<number, { a: number | null; b: string | null }>>;
+type Row = { part: string; id: number; a: number | null; b: string | null; c?: number | null };
+type Model = Map<string, Map<number, { a: number | null; b: string | null; c?: number | null }>>;
 
 const PARTS = ['p0', 'p1', 'p2'];
 const schema = new Schema([
@@ -21,13 +23,14 @@ const schema = new Schema([
   new Field('b', new Utf8(), true),
 ]);
 
-function batchOf(rows: Row[], cols: ('a' | 'b')[]): Table {
+function batchOf(rows: Row[], cols: ('a' | 'b' | 'c')[]): Table {
   const vectors: Record<string, ReturnType<typeof vectorFromArray>> = {
     id: vectorFromArray(rows.map((r) => BigInt(r.id)), new Int64()),
     part: vectorFromArray(rows.map((r) => r.part), new Utf8()),
   };
   if (cols.includes('a')) vectors.a = vectorFromArray(rows.map((r) => r.a), new Int32());
   if (cols.includes('b')) vectors.b = vectorFromArray(rows.map((r) => r.b), new Utf8());
+  if (cols.includes('c')) vectors.c = vectorFromArray(rows.map((r) => (r.c === null || r.c === undefined ? null : BigInt(r.c))), new Int64());
   return new Table(vectors);
 }
 
@@ -35,13 +38,13 @@ function modelRows(m: Model, part?: string): Row[] {
   const out: Row[] = [];
   for (const [p, rows] of m) {
     if (part !== undefined && p !== part) continue;
-    for (const [id, v] of rows) out.push({ part: p, id, a: v.a, b: v.b });
+    for (const [id, v] of rows) out.push(v.c === undefined ? { part: p, id, a: v.a, b: v.b } : { part: p, id, a: v.a, b: v.b, c: v.c });
   }
   return sortRows(out as never, ['part', 'id']) as unknown as Row[];
 }
 
-async function tableRows(t: LakeSoulTable, opts: Parameters<LakeSoulTable['toArrow']>[0] = {}): Promise<Row[]> {
-  const got = rowsOf(await t.toArrow({ ...opts, columns: ['part', 'id', 'a', 'b'] }));
+async function tableRows(t: LakeSoulTable, opts: Parameters<LakeSoulTable['toArrow']>[0] = {}, withC = false): Promise<Row[]> {
+  const got = rowsOf(await t.toArrow({ ...opts, columns: withC ? ['part', 'id', 'a', 'b', 'c'] : ['part', 'id', 'a', 'b'] }));
   return sortRows(got, ['part', 'id']) as unknown as Row[];
 }
 
@@ -51,6 +54,9 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
   const int = (n: number) => Math.floor(rnd() * n);
   const model: Model = new Map();
   const hist = new Map<string, Map<number, Row[]>>();
+  // After the schema evolution every model row has `c` and scans read it.
+  let evolved = false;
+  const dataCols = (): ('a' | 'b' | 'c')[] => (evolved ? ['a', 'b', 'c'] : ['a', 'b']);
   let commits = 0;
   let checks = 0;
   let rowsWritten = 0;
@@ -68,14 +74,69 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
         const part = desc.slice('part='.length);
         let h = hist.get(desc);
         if (!h) hist.set(desc, (h = new Map()));
-        h.set(v, modelRows(model, part));
+        // Versions recorded before the evolution are compared without `c`.
+        h.set(v, modelRows(model, part).map((r) => ({ ...r })));
       }
       if (versions.size > 0) commits++;
     };
     const existingKeys = () => modelRows(model);
     for (let i = 0; i < ops; i++) {
       const r = rnd();
-      if (r < 0.4 || model.size === 0) {
+      const extra = rnd();
+      if (!evolved && !cdc && i >= ops / 3 && extra < 0.15) {
+        // Schema evolution: a partial upsert that brings a new column `c` (schemaMode 'merge').
+        const n = 1 + int(20);
+        const rows: Row[] = [];
+        for (let k = 0; k < n; k++) rows.push({ part: PARTS[int(3)], id: int(80), a: null, b: null, c: rnd() < 0.1 ? null : int(1e6) });
+        step = `#${i} schema-merge write of 'c' (${n} rows)`;
+        const res = await t.write(batchOf(rows, ['c']), { schemaMode: 'merge' });
+        expect(t.schema.fields.map((f) => f.name)).toContain('c');
+        evolved = true;
+        for (const [, m] of model) for (const [id, v] of m) m.set(id, { ...v, c: null });
+        for (const row of rows) {
+          let m = model.get(row.part);
+          if (!m) model.set(row.part, (m = new Map()));
+          m.set(row.id, { ...(m.get(row.id) ?? { a: null, b: null, c: null }), c: row.c });
+        }
+        rowsWritten += n;
+        record(res.versions);
+      } else if (extra < 0.22 && model.size > 0) {
+        // Overwrite: the whole table, or one partition.
+        const whole = rnd() < 0.3;
+        const part = PARTS[int(3)];
+        const n = int(30);
+        const rows: Row[] = [];
+        for (let k = 0; k < n; k++) {
+          rows.push({ part: whole ? PARTS[int(3)] : part, id: int(80), a: rnd() < 0.1 ? null : int(1000), b: rnd() < 0.1 ? null : `o${int(50)}`, c: evolved ? int(1000) : undefined });
+        }
+        step = `#${i} overwrite ${whole ? 'table' : part} with ${n} rows`;
+        const res = await t.write(batchOf(rows, dataCols()), whole ? { mode: 'overwrite' } : { mode: 'overwrite', replacePartitions: { part } });
+        if (whole) model.clear();
+        else model.delete(part);
+        for (const row of rows) {
+          let m = model.get(row.part);
+          if (!m) model.set(row.part, (m = new Map()));
+          m.set(row.id, evolved ? { a: row.a, b: row.b, c: row.c ?? null } : { a: row.a, b: row.b });
+        }
+        rowsWritten += n;
+        record(res.versions);
+      } else if (extra < 0.3 && model.size > 0) {
+        const x = int(1000);
+        const val = `u${int(50)}`;
+        step = `#${i} update b = '${val}' where a < ${x}`;
+        const res = await t.update(`a < ${x}`, { b: val });
+        let changed = 0;
+        for (const [, m] of model) {
+          for (const [id, v] of m) {
+            if (v.a !== null && v.a < x) {
+              m.set(id, { ...v, b: val });
+              changed++;
+            }
+          }
+        }
+        expect(res.rows, step).toBe(changed);
+        record(res.versions);
+      } else if (r < 0.4 || model.size === 0) {
         const n = 1 + int(50);
         const rows: Row[] = [];
         for (let k = 0; k < n; k++) {
@@ -86,7 +147,8 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
         for (const row of rows) {
           let m = model.get(row.part);
           if (!m) model.set(row.part, (m = new Map()));
-          m.set(row.id, { a: row.a, b: row.b });
+          // After the evolution this is a partial upsert: `c` keeps its value (null for a new key).
+          m.set(row.id, evolved ? { a: row.a, b: row.b, c: m.get(row.id)?.c ?? null } : { a: row.a, b: row.b });
         }
         rowsWritten += n;
         record(res.versions);
@@ -100,8 +162,8 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
         for (const row of rows) {
           let m = model.get(row.part);
           if (!m) model.set(row.part, (m = new Map()));
-          const old = m.get(row.id) ?? { a: null, b: null };
-          m.set(row.id, col === 'a' ? { a: row.a, b: old.b } : { a: old.a, b: row.b });
+          const old = m.get(row.id) ?? (evolved ? { a: null, b: null, c: null } : { a: null, b: null });
+          m.set(row.id, col === 'a' ? { ...old, a: row.a } : { ...old, b: row.b });
         }
         rowsWritten += n;
         record(res.versions);
@@ -154,7 +216,7 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
         model.delete(part);
         record(res.versions);
       }
-      const got = await tableRows(t);
+      const got = await tableRows(t, {}, evolved);
       checks++;
       expect(got, `after ${step}`).toEqual(modelRows(model));
     }
@@ -162,14 +224,15 @@ async function runModel(catalogKind: CatalogKind, storage: StorageKind, ops: num
     for (const [desc, versions] of hist) {
       for (const [v, rows] of versions) {
         step = `time travel ${desc}@${v}`;
-        const got = await tableRows(t, { partitions: [desc], version: v });
+        const withC = rows.some((r) => r.c !== undefined);
+        const got = await tableRows(t, { partitions: [desc], version: v }, withC);
         checks++;
         expect(got, step).toEqual(rows);
       }
     }
     // A plan rebuilt from its JSON (another process) reads the same.
     step = 'plan JSON round trip';
-    const plan = await t.scan({ columns: ['part', 'id', 'a', 'b'] });
+    const plan = await t.scan({ columns: evolved ? ['part', 'id', 'a', 'b', 'c'] : ['part', 'id', 'a', 'b'] });
     const again = scanPlanFromJSON(JSON.parse(JSON.stringify(plan.toJSON())), env.lh.stores);
     const batches = [];
     for await (const b of again.read()) batches.push(b);
