@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decimal, Field, Float32, Float64, Int32, Int64, Schema, Timestamp, TimeUnit, Utf8, DateDay, tableFromArrays, tableFromJSON } from 'apache-arrow';
 import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
 import { Lakehouse, plainValues, type LakeSoulTable } from '@lakesoul-ts/io';
+import { createConnection } from 'node:net';
+import { createFlightServer } from '@lakesoul-ts/connector-flight';
 import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
 
 const ENVS: [CatalogKind, StorageKind][] = [
@@ -24,6 +26,14 @@ async function exact(t: LakeSoulTable, column: string, keys = ['id']): Promise<u
   const order = sortRows(rowsOf(tab).map((r, i) => ({ ...r, __i: i })), keys).map((r) => r.__i as number);
   const all = tab.batches.flatMap((b) => plainValues(b.getChild(column)!.data[0]));
   return order.map((i) => all[i]);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('error', () => res(false));
+  });
 }
 
 async function refusal(p: Promise<unknown>): Promise<LakeSoulError> {
@@ -281,5 +291,15 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     }
     // Owned: closed at the end of the scope.
     await expect(cat.listTables()).rejects.toThrow();
+  });
+
+  it('§6 await using closes a Flight server at the end of its scope', async () => {
+    let port = 0;
+    {
+      await using server = createFlightServer({ lakehouse: lh, ticketSecret: 'docs-secret-0123456789abcdef0123' });
+      port = await server.listen(0, '127.0.0.1');
+      expect(await canConnect(port)).toBe(true);
+    }
+    expect(await canConnect(port)).toBe(false);
   });
 });

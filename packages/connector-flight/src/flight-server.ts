@@ -215,6 +215,11 @@ export class FlightServer {
     return this.closing;
   }
 
+  /** `await using server = createFlightServer(...)` closes it (see {@link close}) at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   // ----------------------------------------------------------------------------------------------
 
   private authenticate(metadata: Metadata): Principal {
