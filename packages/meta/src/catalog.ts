@@ -148,11 +148,13 @@ export function normalizeTablePath(path: string): string {
 }
 
 /**
- * The location a path names (the `file://` scheme and trailing slashes dropped), for comparing paths that other engines may spell differently
- * (`file:///a` and `/a` are one directory; a trailing slash changes nothing).
+ * The location a path names (the `file://` scheme and trailing slashes dropped), for comparing
+ * paths that other engines may spell differently (`file:///a` and `/a` are one directory, as are
+ * `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing).
  */
 export function locationKey(path: string): string {
-  let p = path;
+  // s3a:// and s3n:// (Hadoop's spellings, used by Spark-created tables) name the same objects as s3://.
+  let p = path.replace(/^s3[an]:\/\//i, 's3://');
   if (p.startsWith('file://')) p = p.slice('file://'.length);
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
   return p;
@@ -996,7 +998,7 @@ export class Catalog {
     // position() is a coarse filter (any spelling of the location contains its key); pathWithin decides.
     const r = await this.driver.query<{ path: string }>(
       `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
-        WHERE d.table_id <> $1 AND position($2 in o.path) > 0`, [except, locationKey(path)], { signal: options.signal });
+        WHERE d.table_id <> $1 AND position($2 in o.path) > 0`, [except, locationKey(path).replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '')], { signal: options.signal });
     const files = r.rows.map((x) => x.path).filter((p) => pathWithin(p, path)).sort();
     return { tablePaths, files };
   }

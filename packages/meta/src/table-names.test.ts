@@ -43,5 +43,7 @@ describe('table and namespace names', () => {
     expect(pathWithin('/w/default/t/x.parquet', 'file:///w/default/t')).toBe(true);
     expect(pathWithin('file:///w/default/t2', 'file:///w/default/t')).toBe(false);
     expect(pathWithin('s3://b/w/t', 's3://b/w/t/')).toBe(true);
+    expect(pathWithin('s3a://b/w/t/x.parquet', 's3://b/w/t')).toBe(true);
+    expect(pathWithin('s3://b/w', 's3n://b/w/t')).toBe(false);
   });
 });
