@@ -9,11 +9,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The PySpark release the cross-check runs against. */
-export const PYSPARK_REQUIREMENT = 'pyspark==4.0.1';
+/**
+ * The PySpark release the cross-check and the lakesoul_ts Spark source run against (4.1: the first
+ * with filter pushdown into Python data sources).
+ */
+export const PYSPARK_REQUIREMENT = 'pyspark==4.1.4';
+/** What else the venv holds: the Arrow and pandas the Spark source and PySpark's Arrow path use. */
+const EXTRA_REQUIREMENTS = ['pyarrow==20.0.0', 'pandas==2.3.3'];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const venv = join(root, 'node_modules/.cache/lakesoul-interop/spark-venv');
+/** The lakesoul_ts Python package (Spark data source), installed editable so edits need no reinstall. */
+export const CLIENTS_PYTHON = join(root, 'clients/python');
 /** Spark SQL hash driver. */
 export const SPARK_HASH_PY = join(root, 'e2e/interop/spark_hash.py');
 
@@ -33,12 +40,15 @@ function run(cmd: string, args: string[], timeoutMs: number, env?: Record<string
 export async function sparkPython(): Promise<string> {
   const py = join(venv, 'bin/python');
   const stamp = join(venv, '.lakesoul-interop-requirement');
-  if (existsSync(py) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === PYSPARK_REQUIREMENT) return py;
+  const want = [PYSPARK_REQUIREMENT, ...EXTRA_REQUIREMENTS, `-e ${CLIENTS_PYTHON}`].join('\n');
+  if (existsSync(py) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return py;
   mkdirSync(dirname(venv), { recursive: true });
   const base = process.env.PYTHON ?? 'python3';
-  await run(base, ['-m', 'venv', '--clear', venv], 120_000);
-  await run(py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', PYSPARK_REQUIREMENT], 900_000);
-  writeFileSync(stamp, PYSPARK_REQUIREMENT + '\n');
+  if (!existsSync(py)) await run(base, ['-m', 'venv', '--clear', venv], 120_000);
+  const pip = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check'];
+  await run(py, [...pip, PYSPARK_REQUIREMENT, ...EXTRA_REQUIREMENTS], 900_000);
+  await run(py, [...pip, '--no-deps', '-e', CLIENTS_PYTHON], 300_000);
+  writeFileSync(stamp, want + '\n');
   return py;
 }
 

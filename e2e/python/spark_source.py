@@ -1,0 +1,103 @@
+"""Drives the lakesoul_ts Spark data source (clients/python) in one local[2] Spark session for
+e2e/spark-source.test.ts.
+
+Usage: python spark_source.py '<json: {"steps": [...], "bytesUrl": url}>'
+Each step is {"op": "read" | "write" | "exec", ...}; the answers are printed as one JSON line (a list, one
+entry per step). A write step that fails reports {"error": ...} instead of raising, so the test
+asserts on it. bytesUrl answers the number of bytes the Flight server has sent so far (the test's
+counting proxy), read before and after each step.
+"""
+import json
+import os
+import sys
+import time
+import urllib.request
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+from pyspark import TaskContext
+from pyspark.sql import SparkSession
+
+from lakesoul_ts.spark import register
+
+
+def sent_bytes(url):
+    with urllib.request.urlopen(url) as r:
+        return json.loads(r.read())["bytes"]
+
+
+def read_step(spark, step):
+    reader = spark.read.format("lakesoul_ts")
+    for k, v in step["options"].items():
+        reader = reader.option(k, v)
+    if step.get("schema"):
+        reader = reader.schema(step["schema"])
+    df = reader.load()
+    if step.get("where"):
+        df = df.filter(step["where"])
+    if step.get("select"):
+        df = df.select(*step["select"])
+    table = df.toArrow()
+    with ipc.new_file(step["out"], table.schema) as w:
+        w.write_table(table)
+    return {"rows": table.num_rows, "columns": table.schema.names, "partitions": df.rdd.getNumPartitions() if not step.get("where") else None}
+
+
+def kill_second_partition(batches):
+    # Task 1 is killed mid-write: its Python worker dies after handing rows to the writer, late enough
+    # that task 0 has staged its files in the transaction (which the rollback must then delete).
+    ctx = TaskContext.get()
+    for b in batches:
+        yield b
+        if ctx.partitionId() == 1:
+            time.sleep(5)
+            os._exit(1)
+
+
+def exec_step(spark, step):
+    # A documentation example, run as written in this session (docs/flight.md, "Spark").
+    try:
+        exec(compile(step["code"], step.get("name", "<doc>"), "exec"), {"spark": spark})
+    except Exception:  # noqa: BLE001 - reported to the test
+        import traceback
+        return {"error": traceback.format_exc()[-3000:]}
+    return {"ok": True}
+
+
+def write_step(spark, step):
+    with ipc.open_file(step["input"]) as f:
+        table = f.read_all()
+    df = spark.createDataFrame(table).repartition(step.get("tasks", 2))
+    if step.get("kill"):
+        df = df.mapInArrow(kill_second_partition, df.schema)
+    w = df.write.format("lakesoul_ts").mode(step.get("mode", "append"))
+    for k, v in step["options"].items():
+        w = w.option(k, v)
+    try:
+        w.save()
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        return {"error": type(e).__name__, "message": str(e)[:2000]}
+    return {"ok": True}
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    spark = (SparkSession.builder.master("local[2]").appName("lakesoul_ts-e2e")
+             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+             .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    register(spark)
+    out = []
+    try:
+        for step in args["steps"]:
+            before = sent_bytes(args["bytesUrl"])
+            answer = {"read": read_step, "write": write_step, "exec": exec_step}[step["op"]](spark, step)
+            answer["bytes"] = sent_bytes(args["bytesUrl"]) - before
+            out.append(answer)
+    finally:
+        spark.stop()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
