@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { TableInfo } from '@lakesoul-ts/meta';
-import { scanPlanFromJSON, type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
+import { scanPlanFromJSON, type SplitReadOptions, type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
 import {
   loadFlightProtocol,
   type ActionMessage, type ActionTypeMessage, type CriteriaMessage, type FlightDataMessage, type FlightDescriptorMessage,
@@ -21,10 +21,11 @@ import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightData,
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { BearerAuth, type Principal } from './bearer-auth.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { DEFAULT_NAMESPACE, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand } from './flight-command.js';
+import { DEFAULT_NAMESPACE, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
 import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
 import { FlightTransactions } from './flight-transactions.js';
+import { ByteBudget } from './byte-budget.js';
 import {
   MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
 } from './flight-limits.js';
@@ -63,7 +64,35 @@ export interface CreateFlightServerOptions {
   transactionTtlMs?: number;
   /** Write transactions open at once (default 256); `begin` beyond it is RESOURCE_EXHAUSTED. */
   maxOpenTransactions?: number;
+  /**
+   * DoGet and DoPut streams running or waiting for memory at once (default 64); one more is answered
+   * RESOURCE_EXHAUSTED at once.
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Server-wide byte budget shared by all DoGet and DoPut streams (default 1 GiB): each stream reserves
+   * its estimated peak memory before it reads and waits in line while the budget is spent. See
+   * docs/flight.md "Memory" for the estimate and the resulting bound.
+   */
+  memoryBudgetBytes?: number;
+  /** How long a stream waits for its reservation before RESOURCE_EXHAUSTED (default 60 s). */
+  memoryWaitMs?: number;
+  /** Arrow bytes a DoPut buffers before writing a file (default 32 MiB; files roll at this size). */
+  putBufferBytes?: number;
 }
+
+/** Default of {@link CreateFlightServerOptions.maxConcurrentStreams}. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
+/** Default of {@link CreateFlightServerOptions.memoryBudgetBytes}: 1 GiB. */
+export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
+/** Default of {@link CreateFlightServerOptions.putBufferBytes}: 32 MiB. */
+export const DEFAULT_PUT_BUFFER_BYTES = 32 * 1024 * 1024;
+/**
+ * Reservation of a DoGet per byte of its split's files: the compressed files are held while the merge
+ * reads them (1x) and each file is decoded one row group at a time (estimated at up to 2x the
+ * compressed bytes held at once across the split's files).
+ */
+const DOGET_BYTES_PER_FILE_BYTE = 3;
 
 /** Counters of a running server (for tests and monitoring). */
 export interface FlightServerStats {
@@ -73,6 +102,12 @@ export interface FlightServerStats {
   peakBufferedBytes: number;
   /** Messages produced by DoGet calls. */
   messagesSent: number;
+  /** DoGet and DoPut streams running or waiting for memory now. */
+  activeStreams: number;
+  /** Streams refused with RESOURCE_EXHAUSTED (stream limit or memory wait). */
+  streamsRefused: number;
+  /** Highest number of bytes reserved from the memory budget at once. */
+  peakReservedBytes: number;
 }
 
 /** The signed content of a ticket: the plan restricted to one split. */
@@ -133,7 +168,7 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, activeStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -143,6 +178,8 @@ export class FlightServer {
   private readonly maxBufferedBytes: number;
   private readonly options: CreateFlightServerOptions;
   private readonly transactions: FlightTransactions;
+  private readonly budget: ByteBudget;
+  private readonly maxStreams: number;
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
@@ -157,6 +194,8 @@ export class FlightServer {
     this.signer = new HmacTicketSigner({ secret: options.ticketSecret, ttlMs: options.ticketTtlMs });
     this.auth = new BearerAuth({ secret: options.ticketSecret, tokens: options.tokens, users: options.users, tokenTtlMs: options.tokenTtlMs });
     this.transactions = new FlightTransactions({ ttlMs: options.transactionTtlMs, maxOpen: options.maxOpenTransactions });
+    this.budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES);
+    this.maxStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageBytes;
     const maxReceive = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
@@ -253,6 +292,36 @@ export class FlightServer {
           (e) => { if (!call.cancelled) call.emit('error', grpcError(e)); },
         );
     }) as Handler;
+  }
+
+  /**
+   * Admits one DoGet/DoPut stream under the stream limit, then reserves `bytes()` from the memory
+   * budget (waiting in line); runs `fn` and releases both however it ends.
+   */
+  private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: () => Promise<T>): Promise<T> {
+    if (this.stats.activeStreams >= this.maxStreams) {
+      this.stats.streamsRefused++;
+      throw new LakeSoulError('Aborted', `${what}: the server runs its limit of ${this.maxStreams} concurrent streams: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
+    }
+    this.stats.activeStreams++;
+    try {
+      const need = await bytes();
+      let release: () => void;
+      try {
+        release = await this.budget.acquire(need, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what });
+      } catch (e) {
+        if (LakeSoulError.is(e) && e.code === 'RESOURCE_EXHAUSTED') this.stats.streamsRefused++;
+        throw e;
+      }
+      this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.budget.peak);
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    } finally {
+      this.stats.activeStreams--;
+    }
   }
 
   private async openTable(table: string, namespace: string, signal?: AbortSignal): Promise<LakeSoulTable> {
@@ -379,21 +448,27 @@ export class FlightServer {
         if (payload?.v !== 1 || !payload.plan || payload.plan.splits?.length !== 1) {
           throw new LakeSoulError('PermissionDenied', 'invalid Flight ticket: unsupported payload version');
         }
-        await this.checkTableLive(payload.plan.splits[0], signal);
-        const plan = await scanPlanFromJSON(payload.plan, this.stores);
-        const split = plan.splits[0];
-        const batches = plan.readSplit(split, { signal, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes });
-        const state = { pending: 0, wake: null as (() => void) | null };
-        const what = `split ${split.id} of table ${split.namespace}.${split.tableName}`;
-        try {
-          for await (const msg of recordBatchesToFlightData(plan.schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
-            await this.writeBounded(call, msg, state, signal);
+        const ticketSplit = payload.plan.splits[0];
+        const splitBytes = (ticketSplit.files ?? []).reduce((n, f) => n + Number(f.size), 0);
+        const what = `DoGet of split ${ticketSplit.id} of table ${ticketSplit.namespace}.${ticketSplit.tableName}`;
+        await this.withStream(what, signal, () => DOGET_BYTES_PER_FILE_BYTE * splitBytes + this.maxBufferedBytes, async () => {
+          await this.checkTableLive(ticketSplit, signal);
+          const plan = await scanPlanFromJSON(payload.plan, this.stores);
+          const split = plan.splits[0];
+          // One row group at a time per file (streamDecodeMinBytes 0): what the reservation assumes.
+          const readOptions: SplitReadOptions = { signal, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, streamDecodeMinBytes: 0 };
+          const batches = plan.readSplit(split, readOptions);
+          const state = { pending: 0, wake: null as (() => void) | null };
+          try {
+            for await (const msg of recordBatchesToFlightData(plan.schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
+              await this.writeBounded(call, msg, state, signal);
+            }
+          } catch (e) {
+            if (LakeSoulError.is(e) && !e.context.table) e.context.table = `${split.namespace}.${split.tableName}`;
+            if (LakeSoulError.is(e) && !e.message.includes(split.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
+            throw e;
           }
-        } catch (e) {
-          if (LakeSoulError.is(e) && !e.context.table) e.context.table = `${split.namespace}.${split.tableName}`;
-          if (LakeSoulError.is(e) && !e.message.includes(split.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
-          throw e;
-        }
+        });
       }),
 
       DoPut: ((call: ServerDuplexStream<FlightDataMessage, PutResultMessage>) => {
@@ -470,8 +545,25 @@ export class FlightServer {
         context: { table: cmd.table, namespace: cmd.namespace },
       });
     }
+    const putBuffer = this.options.putBufferBytes ?? DEFAULT_PUT_BUFFER_BYTES;
+    // The write buffers putBuffer bytes of Arrow data (plus the file being encoded); one incoming
+    // message is bounded by the receive limit.
+    const reserve = 2 * putBuffer + (this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
+    await this.withStream(`DoPut into ${where}`, signal, () => reserve, () => this.doPutStream(call, cmd, first.value, iterator, signal, putBuffer));
+  }
+
+  private async doPutStream(
+    call: ServerDuplexStream<FlightDataMessage, PutResultMessage>,
+    cmd: FlightWriteCommand,
+    firstMessage: FlightDataMessage,
+    iterator: AsyncIterator<FlightDataMessage>,
+    signal: AbortSignal,
+    putBuffer: number,
+  ): Promise<void> {
+    const where = `${cmd.namespace}.${cmd.table}`;
     const table = await this.openTable(cmd.table, cmd.namespace, signal);
     const mode = cmd.mode ?? (isPkTable(table.info) ? 'upsert' : 'append');
+    const first = { value: firstMessage };
     const messages = (async function* (): AsyncGenerator<FlightDataMessage> {
       yield first.value;
       for (;;) {
@@ -512,11 +604,11 @@ export class FlightServer {
       }
     })();
     if (cmd.transaction !== undefined) {
-      const staged = await this.transactions.stageInto(cmd.transaction, table.info, mode, () => table.stage(input, { mode, signal }));
+      const staged = await this.transactions.stageInto(cmd.transaction, table.info, mode, () => table.stage(input, { mode, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer }));
       call.write({ app_metadata: jsonBytes({ table: cmd.table, namespace: cmd.namespace, transaction: cmd.transaction, staged: true, rows: staged.rows, files: staged.files.length }) });
       return;
     }
-    const result = await table.write(input, { mode, signal });
+    const result = await table.write(input, { mode, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer });
     const reply = {
       table: cmd.table,
       namespace: cmd.namespace,

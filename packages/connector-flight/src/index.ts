@@ -1,6 +1,9 @@
 // Public API of @lakesoul-ts/connector-flight: an Arrow Flight server over a lakehouse, a small
 // Flight client, and the protocol pieces (framing, tickets) they are built from.
-export { createFlightServer, FlightServer, FLIGHT_ACTIONS } from './flight-server.js';
+export {
+  createFlightServer, FlightServer, FLIGHT_ACTIONS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MEMORY_BUDGET_BYTES, DEFAULT_PUT_BUFFER_BYTES,
+} from './flight-server.js';
+export { ByteBudget } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
 export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS } from './flight-transactions.js';

@@ -1,0 +1,154 @@
+/**
+ * Bounded server memory (issue 12 §4): 50 slow DoGet clients share one server-wide byte budget, so
+ * the process RSS stays under the documented bound (docs/flight.md "Memory"); one stream more than
+ * the stream limit is answered RESOURCE_EXHAUSTED at once. PGlite catalog, local disk, in-process
+ * gRPC clients that read one message and then stop reading.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Binary, Field, Int64, Schema, Table, makeVector, vectorFromArray } from 'apache-arrow';
+import { Lakehouse } from '@lakesoul-ts/io';
+import { FlightClient, createFlightServer, decodeFlightData, type FlightDataMessage, type FlightServer } from '@lakesoul-ts/connector-flight';
+
+const MiB = 1024 * 1024;
+const FILES = 4;
+const ROWS_PER_FILE = 3000;
+const BLOB = 2048; // incompressible bytes per row: ~6 MiB per file, in row groups of 500 rows (~1 MiB)
+const BUDGET = 64 * MiB;
+const CLIENTS = 50;
+/** The bound the test holds RSS growth to: the budget plus what the 50 open streams, the in-process clients' socket buffers and the JS heap's slack cost. */
+const RSS_BOUND = BUDGET + 160 * MiB;
+
+const schema = new Schema([new Field('id', new Int64(), false), new Field('blob', new Binary(), false)]);
+
+let dir: string;
+let lakehouse: Lakehouse;
+let server: FlightServer;
+let url: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flight-mem-'));
+  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
+  const t = await lakehouse.createTable('blobs', schema);
+  for (let f = 0; f < FILES; f++) {
+    const ids = Array.from({ length: ROWS_PER_FILE }, (_, i) => f * ROWS_PER_FILE + i);
+    await t.write(new Table(schema, {
+      id: makeVector(BigInt64Array.from(ids, BigInt)),
+      blob: vectorFromArray(ids.map(() => randomBytes(BLOB)), new Binary()),
+    } as any), { rowGroupSize: 500 });
+  }
+  server = createFlightServer({ lakehouse, ticketSecret: 'e2e-flight-memory-secret-0123456789', memoryBudgetBytes: BUDGET, maxConcurrentStreams: CLIENTS,
+    // Small batches: a paused client's buffers (16 messages) cannot swallow a whole split, so a slow client stays slow.
+    batchSize: 100 });
+  url = `grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+});
+
+afterAll(async () => {
+  await server?.close(2000);
+  await lakehouse?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Flight server memory', () => {
+  it('answers one stream more than maxConcurrentStreams with RESOURCE_EXHAUSTED at once', async () => {
+    const s = createFlightServer({ lakehouse, ticketSecret: 'e2e-flight-memory-secret-0123456789', maxConcurrentStreams: 1 });
+    const c = await FlightClient.connect(`grpc://127.0.0.1:${await s.listen(0, '127.0.0.1')}`);
+    try {
+      const info = await c.getFlightInfo({ path: ['blobs'] });
+      // a DoPut whose producer has not finished holds the only stream
+      let finish!: () => void;
+      const held = new Promise<void>((r) => { finish = r; });
+      const one = new Table(schema, { id: makeVector(BigInt64Array.from([999_999n])), blob: vectorFromArray([randomBytes(8)], new Binary()) } as any);
+      await lakehouse.createTable('holder', schema);
+      const put = c.doPut({ cmd: { table: 'holder', expectedRows: 1 } }, (async function* () { yield one.batches[0]; await held; })() as AsyncIterable<any>, { schema });
+      const deadline = Date.now() + 10_000;
+      while (s.stats.activeStreams < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(s.stats.activeStreams).toBe(1);
+      const t0 = Date.now();
+      await expect(c.doGet(info.endpoints[0]).next()).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/limit of 1 concurrent streams/) });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(s.stats.streamsRefused).toBe(1);
+      finish();
+      expect(((await put).json as any).rows).toBe(1);
+      // the stream is free again
+      let rows = 0;
+      for await (const b of c.doGet(info.endpoints[0])) rows += b.numRows;
+      expect(rows).toBeGreaterThanOrEqual(ROWS_PER_FILE);
+    } finally {
+      c.close();
+      await s.close(1000);
+    }
+  });
+
+  it(`keeps RSS under budget + 160 MiB with ${CLIENTS} slow clients, then serves them all`, async () => {
+    const client = await FlightClient.connect(url);
+    try {
+      const info = await client.getFlightInfo({ path: ['blobs'] });
+      expect(info.endpoints).toHaveLength(FILES);
+      const splitBytes = JSON.parse(Buffer.from(info.endpoints[0].appMetadata).toString('utf8'));
+      expect(splitBytes.files).toBe(1);
+      // warm up the decoder and the channel, then take the baseline
+      await client.readAll(info, { concurrency: 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      let slowPeak = baseline;
+      const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+      try {
+        const slow = { over: false };
+        // 50 clients: each reads one message, then stops reading.
+        const streams = Array.from({ length: CLIENTS }, (_, i) => {
+          const stream = client.doGetMessages(info.endpoints[i % FILES]);
+          const messages: FlightDataMessage[] = [];
+          let gotFirst: () => void;
+          const first = new Promise<void>((r) => { gotFirst = r; });
+          // On its end a client counts its rows and drops the messages (a client keeping 50 splits would measure itself).
+          const ended = new Promise<number>((resolve, reject) => {
+            stream.on('end', () => {
+              const kept = messages.splice(0);
+              void decodeFlightData((async function* () { yield* kept; })()).then(async (decoded) => {
+                let rows = 0;
+                for await (const b of decoded.batches) rows += b.numRows;
+                resolve(rows);
+              }, reject);
+            });
+            stream.on('error', reject);
+          });
+          ended.catch(() => undefined); // awaited below; a failed test must not leave it unhandled
+          stream.on('data', (m: FlightDataMessage) => {
+            messages.push(m);
+            if (messages.length === 2 && !slow.over) { stream.pause(); gotFirst(); } // schema + one batch
+          });
+          return { stream, messages, first, ended };
+        });
+        await new Promise((r) => setTimeout(r, 3000));
+        slowPeak = peak;
+        expect(server.stats.peakReservedBytes).toBeLessThanOrEqual(BUDGET);
+        const started = streams.filter((s) => s.messages.length >= 2).length;
+        // Streams that never started wait for memory (active, holding nothing); a paused client's
+        // socket buffers may have taken a whole split, and that stream is over on the server.
+        expect(server.stats.activeStreams).toBeGreaterThanOrEqual(CLIENTS - started);
+        expect(started).toBeGreaterThan(0);
+        expect(started).toBeLessThan(CLIENTS / 2); // the others wait for memory, holding none
+        // the slow clients resume: every one gets its whole split
+        slow.over = true;
+        for (const s of streams) s.stream.resume();
+        const counts = await Promise.all(streams.map((s) => s.ended));
+        expect(counts).toEqual(streams.map(() => ROWS_PER_FILE));
+      } finally {
+        clearInterval(sampler);
+      }
+      const grown = peak - baseline;
+      console.log(`flight memory: ${CLIENTS} clients, budget ${BUDGET / MiB} MiB, RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak growth while slow ${((slowPeak - baseline) / MiB).toFixed(0)} MiB, over the whole run ${(grown / MiB).toFixed(0)} MiB, peak reserved ${(server.stats.peakReservedBytes / MiB).toFixed(0)} MiB`);
+      expect(slowPeak - baseline).toBeLessThan(RSS_BOUND);
+      expect(grown).toBeLessThan(RSS_BOUND);
+      expect(server.stats.peakReservedBytes).toBeLessThanOrEqual(BUDGET);
+      expect(server.stats.activeStreams).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+});
