@@ -1,29 +1,23 @@
 /**
- * Drives every `lakesoul-ts` command against the embedded default (PGlite + local disk) and against the
- * real PostgreSQL server + the S3 test server, including the bad-input cases a person hits.
+ * Drives every `lakesoul-ts` command, as the real binary linked by `pnpm install` (spawned, with a
+ * timeout: a command that does not exit fails), against the embedded default (PGlite + local disk) and
+ * against the real PostgreSQL server + the S3 test server, including the bad-input cases a person hits
+ * and their documented exit codes.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { PNG } from 'pngjs';
-import { run } from '@lakesoul-ts/cli';
 import { decodeParquet } from '@lakesoul-ts/io';
 import { freshBucket, testEnv, uniqueName } from './cli-env.js';
+import { runCli, waitForOutput, DIST_BIN, type CliResult } from './cli-run.js';
 
-interface Result { code: number; out: string; err: string }
+/** Every command must exit by itself well within this (PGlite's first start is the slowest step). */
+const COMMAND_TIMEOUT_MS = 60_000;
 
-async function cli(args: string[]): Promise<Result> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => { out += d; });
-  stderr.on('data', (d) => { err += d; });
-  const code = await run(args, { stdout, stderr });
-  return { code, out, err };
+async function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, { timeoutMs: COMMAND_TIMEOUT_MS });
 }
 
 function jsonl(text: string): Record<string, unknown>[] {
@@ -118,10 +112,17 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     const now = String(Date.now() + 1);
     const dry = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0']);
     expect(dry.code).toBe(0);
-    expect(dry.out).toMatch(/would delete\s+\S+\.parquet\s+\(expired/);
-    expect(dry.out).toMatch(/would be deleted; run again with --execute/);
+    // a summary by default, one line per file with --verbose, one record per file in json
+    expect(dry.out).not.toMatch(/\.parquet/);
+    expect(dry.out).toMatch(/^(\d+) file\(s\), .* would be deleted: \1 expired/m);
+    expect(dry.out).toMatch(/dry run: run again with --execute/);
+    const verbose = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0', '--verbose']);
+    expect(verbose.out).toMatch(/would delete\s+\S+\.parquet\s+\(expired/);
+    const dryJson = JSON.parse((await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0', '--format', 'json'])).out);
+    expect(dryJson.length).toBe(Number(/^(\d+) file/m.exec(dry.out)![1]));
+    expect(dryJson[0]).toMatchObject({ action: 'would delete', reason: 'expired' });
     const exec = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0', '--execute']);
-    expect(exec.out).toMatch(/deleted\s+\S+\.parquet\s+\(expired/);
+    expect(exec.out).toMatch(/file\(s\), .* deleted: \d+ expired/);
     const again = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0']);
     expect(again.out).toMatch(/^0 file\(s\)/m);
     const still = jsonl((await cli([...g, 'scan', 'events', '-n', ns, '--format', 'jsonl'])).out);
@@ -223,21 +224,113 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/missing required argument 'table'/);
   }, 600_000);
+
+  it('every printing command speaks --format table|json|jsonl|csv; unpartitioned shows as such', async () => {
+    const name = uniqueName('fmt');
+    expect((await cli([...g, 'table', 'create', name, '--schema', 'id:int64!,v:utf8', '--primary-key', 'id', '--buckets', '1'])).code).toBe(0);
+    const f = join(dir, `${name}.csv`);
+    writeFileSync(f, 'id,v\n1,"a,b"\n2,c\n');
+    expect((await cli([...g, 'import', name, f])).code).toBe(0);
+    const formats = async (args: string[]) => {
+      const r: Record<string, string> = {};
+      for (const fmt of ['table', 'json', 'jsonl', 'csv']) {
+        const x = await cli([...g, ...args, '--format', fmt]);
+        expect(x.code, `${args.join(' ')} --format ${fmt}: ${x.err}`).toBe(0);
+        r[fmt] = x.out;
+      }
+      return r;
+    };
+    const scan = await formats(['scan', name]);
+    expect(JSON.parse(scan.json!)).toEqual([{ id: 1, v: 'a,b' }, { id: 2, v: 'c' }]);
+    expect(jsonl(scan.jsonl!)).toEqual([{ id: 1, v: 'a,b' }, { id: 2, v: 'c' }]);
+    expect(scan.csv).toBe('id,v\n1,"a,b"\n2,c\n');
+    expect(scan.table!.split('\n')[0]).toMatch(/^id\s+v$/);
+
+    const list = await formats(['table', 'list']);
+    expect(JSON.parse(list.json!).find((t: { table: string }) => t.table === name)).toMatchObject({ namespace: 'default', 'primary key': ['id'], partitions: [], buckets: 1 });
+    expect(list.csv!.split('\n')[0]).toBe('namespace,table,primary key,partitions,buckets,path');
+
+    const nsl = await formats(['ns', 'list']);
+    expect(JSON.parse(nsl.json!).map((n: { namespace: string }) => n.namespace)).toContain('default');
+
+    const desc = await formats(['table', 'describe', name]);
+    expect(JSON.parse(desc.json!)).toMatchObject({ name, primaryKeys: ['id'] });
+    expect(JSON.parse(desc.jsonl!.trim())).toMatchObject({ name });
+    expect(desc.csv!.split('\n').slice(0, 2)).toEqual(['column,type,nullable,roles', 'id,int64,false,primary key']);
+    expect(desc.table).toMatch(/^\s+\(unpartitioned\)\s+version 0/m);
+
+    const hist = await formats(['history', name]);
+    expect(hist.table).toMatch(/^\(unpartitioned\)\s+0\s+\w+Commit/m);
+    expect(hist.table).not.toMatch(/-5/);
+    expect(jsonl(hist.jsonl!)[0]).toMatchObject({ partition: '-5', version: 0, files: 1, rows: 2 });
+    expect(JSON.parse(hist.json!)).toHaveLength(1);
+
+    const compact = await cli([...g, 'compact', name, '--format', 'json']);
+    expect(JSON.parse(compact.out)).toEqual([expect.objectContaining({ table: name, files_added: expect.any(Number) })]);
+    const cleanup = await cli([...g, 'cleanup', name, '--format', 'csv']);
+    expect(cleanup.out.split('\n')[0]).toBe('action,path,reason,bytes');
+  }, 600_000);
+
+  it('errors a person can act on: partitions, versions, filters, folders, cleaned-up versions', async () => {
+    const name = uniqueName('err');
+    expect((await cli([...g, 'table', 'create', name, '--schema', 'id:int64!,date:utf8!,kind:utf8', '--partition-by', 'date',
+      '--primary-key', 'id', '--buckets', '1'])).code).toBe(0);
+    const f = join(dir, `${name}.csv`);
+    writeFileSync(f, 'id,date,kind\n1,2024-01-01,view\n2,2024-01-02,click\n3,2024-01-02,view\n');
+    expect((await cli([...g, 'import', name, f])).code).toBe(0);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await cli([...g, 'import', name, f, '--mode', 'upsert'])).code).toBe(0);
+
+    const noPart = await cli([...g, 'scan', name, '-p', 'date=2024-13-01']);
+    expect(noPart.code).toBe(3);
+    expect(noPart.err).toMatch(/has no partition date=2024-13-01: it has 2 partitions: date=2024-01-01, date=2024-01-02/);
+
+    // a version without a partition on a multi-partition table is refused, saying what to use
+    const v = await cli([...g, 'scan', name, '--version', '0']);
+    expect(v.code).toBe(4);
+    expect(v.err).toMatch(/versions are per partition and this scan selects 2 partitions.*--partition date=.*--timestamp/);
+    const v0 = jsonl((await cli([...g, 'scan', name, '-p', 'date=2024-01-02', '--version', '0', '--format', 'jsonl'])).out);
+    expect(v0.map((r) => r.id)).toEqual([2, 3]);
+    const asOf = jsonl((await cli([...g, 'scan', name, '--timestamp', String(t0), '--format', 'jsonl'])).out);
+    expect(asOf).toHaveLength(3);
+
+    const bare = await cli([...g, 'scan', name, '--filter', 'kind = click']);
+    expect(bare.code).toBe(4);
+    expect(bare.err).toMatch(/strings are quoted: kind = 'click'/);
+
+    const folder = join(dir, 'photos');
+    mkdirSync(folder, { recursive: true });
+    const fi = await cli([...g, 'import', name, folder]);
+    expect(fi.code).toBe(4);
+    expect(fi.err).toMatch(/photos is a folder: .*--format images/);
+
+    // an upsert keeps version 0's files in version 1; compaction replaces them, then cleanup deletes them
+    expect((await cli([...g, 'compact', name])).code).toBe(0);
+    const later = String(Date.now() + 1);
+    const cleaned = await cli([...g, 'cleanup', name, '--retain-since', later, '--orphan-window', '0', '--execute']);
+    expect(cleaned.out).toMatch(/file\(s\), .* deleted: \d+ expired/);
+    const gone = await cli([...g, 'scan', name, '-p', 'date=2024-01-02', '--version', '0']);
+    expect(gone.code).toBe(3);
+    expect(gone.err).toMatch(/version 0 of partition date=2024-01-02 of table '.*' was cleaned up \(committed .*Z, replaced by version 1 at .*Z\)/);
+  }, 600_000);
 });
 
 describe('lakesoul-ts binary', () => {
-  const bin = resolve(import.meta.dirname, '../packages/cli/dist/bin.js');
-  it('prints help with examples', async () => {
-    expect(existsSync(bin), 'packages/cli is built by `pnpm test` (turbo run build)').toBe(true);
-    const r = await new Promise<{ code: number; out: string }>((res) => {
-      const p = spawn(process.execPath, [bin, 'table', 'create', '--help']);
-      let out = '';
-      p.stdout.on('data', (d) => { out += d; });
-      p.on('exit', (code) => res({ code: code ?? 1, out }));
-    });
+  it('prints help with examples, exit codes and its version', async () => {
+    expect(existsSync(DIST_BIN), 'packages/cli is built by `pnpm test` (turbo run build)').toBe(true);
+    const r = await runCli(['table', 'create', '--help'], { direct: true });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/--primary-key/);
     expect(r.out).toMatch(/Example/);
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.out).toMatch(/Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 invalid input, 5 conflict/);
+    const pkg = JSON.parse(readFileSync(new URL('../packages/cli/package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const v = await cli([flag]);
+      expect(v).toMatchObject({ code: 0, out: `${pkg.version}\n` });
+    }
     const { buildProgram } = await import('@lakesoul-ts/cli');
     const leaves: string[] = [];
     const walk = (c: { name(): string; commands: readonly unknown[]; helpInformation(): string }, path: string) => {
@@ -252,22 +345,46 @@ describe('lakesoul-ts binary', () => {
     walk(buildProgram({ stdout: process.stdout, stderr: process.stderr }), '');
     expect(leaves, 'every command shows examples in --help').toEqual([]);
   });
-  it('serve starts a Flight endpoint, answers, and shuts down on SIGINT', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));
-    const p = spawn(process.execPath, [bin, '--home', home, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stderr.on('data', (d) => { err += d; });
-    const port = await new Promise<number>((res, rej) => {
-      p.stdout.on('data', (d) => { out += d; const m = /grpc:\/\/127\.0\.0\.1:(\d+)/.exec(out); if (m) res(Number(m[1])); });
-      p.on('exit', (c) => rej(new Error(`serve exited ${c}: ${err}`)));
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`serve starts a Flight endpoint, answers, says how it is exposed, and stops on the first ${signal}`, async () => {
+      const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));
+      const run = runCli(['--home', home, 'serve', '--port', '0'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      const m = await waitForOutput(run.child, /grpc:\/\/127\.0\.0\.1:(\d+) .*auth: none \(loopback: only this machine can connect\)/);
+      const { FlightClient } = await import('@lakesoul-ts/connector-flight');
+      const client = await FlightClient.connect(`grpc://127.0.0.1:${m[1]}`);
+      const actions = await client.listActions();
+      expect(actions.map((a: { type: string }) => a.type)).toContain('create-table');
+      client.close();
+      // while it serves, another command on the same embedded home says what to do
+      const busy = await cli(['--home', home, 'table', 'list']);
+      expect(busy.code).toBe(1);
+      expect(busy.err).toMatch(/in use by process \d+.*lakesoul-ts serve/s);
+      run.child.kill(signal);
+      const r = await run;
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(new RegExp(`${signal}: shutting down`));
+      expect(r.err).toMatch(/stopped/);
+      expect(r.ms).toBeLessThan(COMMAND_TIMEOUT_MS);
     });
-    const { FlightClient } = await import('@lakesoul-ts/connector-flight');
-    const client = await FlightClient.connect(`grpc://127.0.0.1:${port}`);
-    const actions = await client.listActions();
-    expect(actions.map((a: { type: string }) => a.type)).toContain('create-table');
-    client.close();
-    const code = await new Promise<number | null>((res) => { p.on('exit', res); p.kill('SIGINT'); });
-    expect(code).toBe(0);
+  }
+
+  it('serve refuses a non-loopback address without auth unless --insecure-no-auth, and then warns', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));
+    const refused = await cli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(refused.code).toBe(4);
+    expect(refused.err).toMatch(/serve --host 0\.0\.0\.0: .*--token .*--insecure-no-auth/);
+    const insecure = runCli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0', '--insecure-no-auth'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    await waitForOutput(insecure.child, /grpc:\/\/0\.0\.0\.0:\d+ .*auth: NONE \(--insecure-no-auth\)/);
+    insecure.child.kill('SIGTERM');
+    const r1 = await insecure;
+    expect(r1.code, `${r1.signal} ${r1.err}`).toBe(0);
+    expect(r1.err).toMatch(/warning: serving 0\.0\.0\.0 without authentication/);
+    const withToken = runCli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0', '--token', 'a-long-enough-token'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    await waitForOutput(withToken.child, /auth: bearer token\)/);
+    withToken.child.kill('SIGINT');
+    const r2 = await withToken;
+    expect(r2.code, `${r2.signal} ${r2.err}`).toBe(0);
+    expect(r2.err).not.toMatch(/warning/);
   });
 });

@@ -2,8 +2,12 @@
  * Opening the lakehouse for a command, and turning errors into messages and exit codes a person can act
  * on.
  */
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LakeSoulError, Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
+import { restoreCatalogImage } from './catalog-image.js';
+import { cliName } from './cli-name.js';
 import { resolveCliConfig, type CliConfig, type GlobalFlags } from './cli-config.js';
 
 /** Exit codes of `lakesoul-ts`. */
@@ -28,7 +32,9 @@ export interface CliContext {
 /** Open the catalog and stores for one command; the caller closes `lakehouse`. */
 export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CliContext> {
   const config = resolveCliConfig(flags);
-  const catalog = await Catalog.open(config.catalog);
+  // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
+  const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
+  const catalog = await Catalog.open({ ...config.catalog, bootstrap: !restored });
   // The lakehouse owns the catalog: closing it must release PGlite's timers and pg's pool, or the
   // process would linger after the command's work is done.
   const lakehouse = await Lakehouse.open({ catalog, ownCatalog: true, warehouse: config.warehouse });
@@ -46,10 +52,43 @@ export function exitCodeOf(e: unknown): number {
   }
 }
 
+/** File next to an embedded catalog's lock that says which server holds it. */
+const SERVE_INFO_FILE = '.lakesoul-ts.serve.json';
+
+/**
+ * While `serve` holds an embedded catalog, records its pid and address next to the catalog, so that
+ * other commands refused by the lock can say how to reach it. Returns the function that removes it.
+ */
+export function advertiseServer(ctx: CliContext, url: string): () => void {
+  const dir = ctx.config.catalog.dataDir;
+  if (!dir) return () => {};
+  const path = join(dir, SERVE_INFO_FILE);
+  try { writeFileSync(path, JSON.stringify({ pid: process.pid, url })); } catch { return () => {}; }
+  return () => { try { unlinkSync(path); } catch { /* already gone */ } };
+}
+
+function lockedCatalogMessage(e: LakeSoulError): string {
+  const dataDir = String(e.context.dataDir ?? '');
+  const pid = Number(e.context.pid);
+  let server: { pid?: number; url?: string } = {};
+  try { server = JSON.parse(readFileSync(join(dataDir, SERVE_INFO_FILE), 'utf8')); } catch { /* not a server */ }
+  const holder = server.pid === pid && server.url ? ` (\`lakesoul-ts serve\` on ${server.url})` : '';
+  const reach = holder ? `, or reach the tables through that server (Arrow Flight: ${server.url})` : '';
+  return `the embedded catalog ${dataDir} is in use by process ${pid}${holder}: an embedded (PGlite) catalog serves one process at a time. ` +
+    `Stop that process (Ctrl-C in its terminal, or \`kill ${pid}\`) and run the command again${reach}; ` +
+    'to run servers and commands side by side, keep the catalog on PostgreSQL (--catalog postgres://... or LAKESOUL_PG_URL)';
+}
+
 /** Message for an error: LakeSoulErrors already name the thing; others get their cause chain. */
 export function messageOf(e: unknown): string {
   if (e instanceof LakeSoulError) {
-    const hint = e.kind === 'NotFound' && e.context.table ? ` (see: lakesoul-ts table list${e.context.namespace ? ' -n ' + e.context.namespace : ''})` : '';
+    if (e.code === 'CATALOG_LOCKED' && e.context.pid !== undefined) return lockedCatalogMessage(e);
+    if (e.code === 'BLOB_OUTSIDE_ROOTS' && !/lakesoul_blob_roots/.test(e.message)) {
+      return `${e.message}. To allow a folder, list it in the table property lakesoul_blob_roots ` +
+        `(comma-separated URIs, e.g. \`${cliName()} table create <table> ... --property lakesoul_blob_roots=file:///data/images\`), ` +
+        `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
+    }
+    const hint = e.kind === 'NotFound' && e.context.table && !e.message.includes('(see: ') ? ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + e.context.namespace : ''})` : '';
     return `${e.message}${hint}`;
   }
   if (e instanceof Error) return e.message + (e.cause instanceof Error ? ` (cause: ${e.cause.message})` : '');

@@ -2,18 +2,22 @@
  * The `lakesoul-ts` command tree. Each command opens the lakehouse from the resolved configuration
  * (see cli-config.ts), does its work, prints to stdout (data) and stderr (progress, notes), and closes.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson } from '@lakesoul-ts/meta';
-import { encodeParquet, importImages, toFileUri, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
-import { openContext, exitCodeOf, messageOf, ExitCode, type CliContext } from './cli-context.js';
+import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
+import { importImages, toFileUri, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { openContext, exitCodeOf, messageOf, advertiseServer, ExitCode, type CliContext } from './cli-context.js';
 import type { GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
-import { BatchPrinter, type OutputFormat } from './output-format.js';
+import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './output-format.js';
+import { writeParquetStream } from './parquet-export.js';
+import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
+import { checkServeExposure } from './serve-exposure.js';
+import { cliName } from './cli-name.js';
 import { startProgress, formatBytes } from './progress.js';
 import { detectFormat, inferFileSchema, readInput, type InputFormat } from './table-input.js';
 
@@ -98,6 +102,38 @@ function describeSchema(schema: Schema, t: LakeSoulTable['info']): string {
   }).join('\n');
 }
 
+/** The `--format` option of a printing command. */
+function formatOption(defaultFormat: OutputFormat = 'table'): Option {
+  return new Option('--format <fmt>', 'output format').choices(OUTPUT_FORMATS as string[]).default(defaultFormat);
+}
+
+/** Prints a small result (metadata rows) in the chosen format. */
+async function printRecords(out: NodeJS.WritableStream, format: OutputFormat, columns: string[], rows: unknown[][]): Promise<void> {
+  const printer = new RowPrinter(out, format, Number.POSITIVE_INFINITY);
+  await printer.writeRows(columns, rows);
+  await printer.end(columns);
+}
+
+/** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
+function showPartition(desc: string): string {
+  return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
+}
+
+/**
+ * Rows a plan will read (before merge-on-read), from the Parquet footers: the total of a progress
+ * bar. Only worth the footer reads when a bar is shown (stderr is a terminal).
+ */
+async function plannedRows(plan: Awaited<ReturnType<LakeSoulTable['scan']>>): Promise<number | undefined> {
+  if (!process.stderr.isTTY) return undefined;
+  const counted = await plan.withRowCounts();
+  return counted.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
+}
+
+/** The CLI's version, from its package.json. */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /** Build the command tree. `io` receives the output; errors propagate to {@link run}. */
 export function buildProgram(io: CliIO): Command {
   const out = (s: string) => io.stdout.write(s + '\n');
@@ -116,6 +152,10 @@ export function buildProgram(io: CliIO): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
   program.addHelpText('after', `
+  -V, --version (before any command) prints the version of lakesoul-ts.
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found, 4 invalid input, 5 conflict (retry).
+
 Examples:
   $ lakesoul-ts init
   $ lakesoul-ts table create events --schema "id:int64!,date:date32!,kind:utf8,score:float64" --partition-by date --primary-key id --buckets 4
@@ -141,9 +181,11 @@ Examples:
       await ctx.lakehouse.catalog.createNamespace(name, { comment: o.comment, ifNotExists: o.ifNotExists });
       out(`namespace '${name}' created`);
     }));
-  ns.command('list').description('list namespaces').action(() => withContext(program, io, async (ctx) => {
-    for (const n of await ctx.lakehouse.catalog.listNamespaces()) out(n.comment ? `${n.name}\t${n.comment}` : n.name);
-  }));
+  ns.command('list').description('list namespaces').addOption(formatOption())
+    .action((o) => withContext(program, io, async (ctx) => {
+      const rows = (await ctx.lakehouse.catalog.listNamespaces()).map((n) => [n.name, n.comment ?? '']);
+      await printRecords(io.stdout, o.format, ['namespace', 'comment'], rows);
+    }));
   ns.command('drop <name>').description('drop a namespace (refuses a non-empty one unless --cascade)')
     .option('--cascade', 'also drop its tables (metadata only)')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
@@ -193,25 +235,34 @@ Examples:
       out(`table '${t.info.namespace}.${t.info.name}' created at ${t.info.path}`);
       out(describeSchema(t.info.schema, t.info));
     }));
-  table.command('list').description('list tables').option('-n, --namespace <ns>', 'only this namespace')
+  table.command('list').description('list tables').option('-n, --namespace <ns>', 'only this namespace').addOption(formatOption())
     .action((o) => withContext(program, io, async (ctx) => {
       const tables = await ctx.lakehouse.catalog.listTables(o.namespace);
-      const printer = new BatchPrinter(io.stdout, 'table');
-      const rows = tables.map((t) => [t.namespace, t.name, t.primaryKeys.join(',') || '-', t.rangePartitions.join(',') || '-', String(t.hashBucketNum), t.path]);
-      printer.end();
-      if (rows.length === 0) { note('no tables'); return; }
-      const head = ['namespace', 'table', 'primary key', 'partitions', 'buckets', 'path'];
-      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      out(head.map((h, i) => h.padEnd(widths[i]!)).join('  ').trimEnd());
-      for (const r of rows) out(r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd());
+      const structured = o.format !== 'table';
+      const rows = tables.map((t) => [t.namespace, t.name,
+        structured ? t.primaryKeys : t.primaryKeys.join(',') || '-', structured ? t.rangePartitions : t.rangePartitions.join(',') || '-',
+        structured ? t.hashBucketNum : String(t.hashBucketNum), t.path]);
+      if (rows.length === 0 && o.format === 'table') { note('no tables'); return; }
+      await printRecords(io.stdout, o.format, ['namespace', 'table', 'primary key', 'partitions', 'buckets', 'path'], rows);
     }));
   table.command('describe <name>').description('schema, keys, partitions, properties and latest versions')
-    .option('-n, --namespace <ns>', 'namespace', 'default').option('--json', 'print the catalog row as JSON')
+    .option('-n, --namespace <ns>', 'namespace', 'default').option('--json', 'the same as --format json')
+    .addOption(formatOption())
+    .addHelpText('after', '\nFormats: table (for people); json / jsonl (the catalog row, schema and partitions as one object);\ncsv (one line per column: name, type, nullable, roles).')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
       const parts = await ctx.lakehouse.catalog.listPartitions(t.info.tableId);
-      if (o.json) {
-        out(JSON.stringify({ ...t.info, schema: JSON.parse(arrowSchemaToJson(t.info.schema)), schemaJson: undefined, partitions: parts }, null, 2));
+      const format: OutputFormat = o.json ? 'json' : o.format;
+      if (format === 'json' || format === 'jsonl') {
+        const doc = { ...t.info, schema: JSON.parse(arrowSchemaToJson(t.info.schema)), schemaJson: undefined, partitions: parts };
+        out(format === 'json' ? JSON.stringify(doc, null, 2) : JSON.stringify(doc));
+        return;
+      }
+      if (format === 'csv') {
+        await printRecords(io.stdout, 'csv', ['column', 'type', 'nullable', 'roles'], t.info.schema.fields.map((f) => [f.name, formatType(f.type), f.nullable, [
+          t.info.primaryKeys.includes(f.name) ? 'primary key' : '', t.info.rangePartitions.includes(f.name) ? 'range partition' : '',
+          t.info.cdcColumn === f.name ? 'cdc' : '',
+        ].filter(Boolean).join(';')]));
         return;
       }
       out(`table ${t.info.namespace}.${t.info.name}  (${t.info.tableId})`);
@@ -223,7 +274,7 @@ Examples:
       out('properties');
       for (const [k, v] of Object.entries(t.info.properties)) out(`  ${k} = ${v}`);
       out(`partitions (${parts.length})`);
-      for (const p of parts) out(`  ${p.partitionDesc}  version ${p.version}  ${p.commitOp}  ${new Date(p.timestamp).toISOString()}`);
+      for (const p of parts) out(`  ${showPartition(p.partitionDesc)}  version ${p.version}  ${p.commitOp}  ${new Date(p.timestamp).toISOString()}`);
     }));
   table.command('drop <name>').description('drop a table (metadata; data files too with --purge)')
     .option('-n, --namespace <ns>', 'namespace', 'default').option('--purge', 'also delete the data files')
@@ -254,6 +305,14 @@ Examples:
         }
         return;
       }
+      for (const file of files) {
+        const st = await stat(file).catch(() => undefined);
+        if (st?.isDirectory()) {
+          throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
+            code: 'INPUT_IS_FOLDER', context: { file, table: name },
+          });
+        }
+      }
       const t = await openTable(ctx, name, o.namespace);
       for (const file of files) {
         const fmt: InputFormat = detectFormat(file, o.format);
@@ -283,109 +342,153 @@ Examples:
       const t = await openTable(ctx, name, o.namespace);
       const fmt = (o.format ?? output.split('.').pop()) as string;
       if (!['parquet', 'csv', 'jsonl'].includes(fmt)) throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${output}: use --format parquet|csv|jsonl`);
-      const plan = await t.scan(scanOptionsFrom(o));
-      const progress = startProgress({ label: `export ${name}`, unit: 'rows', quiet: quiet() });
+      const scanOpts = scanOptionsFrom(o);
+      await checkPartitionsExist(t, scanOpts);
+      const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
+      const total = quiet() ? undefined : await plannedRows(plan);
+      const progress = startProgress({ label: `export ${name}`, unit: 'rows', quiet: quiet(), total });
       let rows = 0;
-      if (fmt === 'parquet') {
-        const batches: RecordBatch[] = [];
-        for await (const b of plan.read()) { batches.push(b); rows += b.numRows; progress.tick({ rows: b.numRows }); }
-        const { Table } = await import('apache-arrow');
-        const bytes = encodeParquet(batches.length ? new Table(batches) : new Table(plan.schema));
-        await writeFile(output, bytes);
-        progress.tick({ bytes: bytes.length, files: 1 });
-      } else {
-        const stream = createWriteStream(output);
-        const printer = new BatchPrinter(stream, fmt as OutputFormat);
-        for await (const b of plan.read()) { printer.write(b); rows += b.numRows; progress.tick({ rows: b.numRows }); }
-        await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
-        progress.tick({ files: 1 });
-      }
-      progress.stop();
+      const counted = (async function* () {
+        try {
+          for await (const b of plan.read()) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
+        } catch (e) { throw await explainReadError(e, t, plan); }
+      })();
+      try {
+        if (fmt === 'parquet') {
+          const bytes = await writeParquetStream(counted, plan.schema, output);
+          progress.tick({ bytes, files: 1 });
+        } else {
+          const stream = createWriteStream(output);
+          const printer = new RowPrinter(stream, fmt as OutputFormat);
+          for await (const b of counted) await printer.write(b);
+          await printer.end(plan.schema);
+          await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
+          progress.tick({ files: 1 });
+        }
+      } finally { progress.stop(); }
       out(`exported ${rows} rows to ${output}`);
     }));
 
   // ---- scan / head
   const scanAction = (limitDefault?: number) => (name: string, o: Record<string, unknown>) => withContext(program, io, async (ctx) => {
     const t = await openTable(ctx, name, o.namespace as string);
-    const plan = await t.scan(scanOptionsFrom(o));
+    const scanOpts = scanOptionsFrom(o);
+    await checkPartitionsExist(t, scanOpts);
+    const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
     const limit = o.limit !== undefined ? Number(o.limit) : limitDefault;
-    const printer = new BatchPrinter(io.stdout, (o.format as OutputFormat) ?? 'table');
-    const progress = startProgress({ label: `scan ${name}`, unit: 'rows', quiet: quiet() || o.format === 'table' });
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new LakeSoulError('InvalidArgument', `--limit must be a non-negative integer, not '${o.limit}'`);
+    const format = (o.format as OutputFormat) ?? 'table';
+    const printer = new RowPrinter(io.stdout, format);
+    // stdout carries the rows: a bar on stderr is useful only when stdout is not the same terminal.
+    const total = quiet() ? undefined : await plannedRows(plan);
+    const progress = startProgress({ label: `scan ${name}`, unit: 'rows', quiet: quiet() || (io.stdout as NodeJS.WriteStream).isTTY === true,
+      total: limit === undefined ? total : Math.min(limit, total ?? limit) });
     let rows = 0;
-    for await (const b of plan.read()) {
-      const take = limit === undefined ? b : b.slice(0, Math.min(b.numRows, limit - rows));
-      printer.write(take);
-      rows += take.numRows;
-      progress.tick({ rows: take.numRows });
-      if (limit !== undefined && rows >= limit) break;
-    }
-    progress.stop();
-    printer.end(plan.schema);
-    if (o.format === 'table' || o.format === undefined) note(`(${rows} row${rows === 1 ? '' : 's'})`);
+    try {
+      if (limit !== 0) {
+        for await (const b of plan.read()) {
+          const take = limit === undefined ? b : b.slice(0, Math.min(b.numRows, limit - rows));
+          await printer.write(take);
+          rows += take.numRows;
+          progress.tick({ rows: take.numRows });
+          if (limit !== undefined && rows >= limit) break;
+        }
+      }
+    } catch (e) {
+      throw await explainReadError(e, t, plan);
+    } finally { progress.stop(); }
+    await printer.end(plan.schema);
+    if (format === 'table') note(`(${rows} row${rows === 1 ? '' : 's'})`);
   });
-  addScanOptions(program.command('scan <table>').description('print rows (merged on read) as a table, JSONL or CSV'))
+  addScanOptions(program.command('scan <table>').description('print rows (merged on read) as a table, JSON, JSONL or CSV'))
     .option('-n, --namespace <ns>', 'namespace', 'default')
-    .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'jsonl', 'csv']).default('table'))
+    .addOption(formatOption())
     .option('--limit <n>', 'stop after n rows')
     .addHelpText('after', `\nExamples:\n  $ lakesoul-ts scan events --partition date=2024-01-01 --columns id,kind\n  $ lakesoul-ts scan events --version 0 --format jsonl\n  $ lakesoul-ts scan events --incremental 2024-01-01T00:00:00Z..2024-01-02T00:00:00Z`)
     .action(scanAction());
   addScanOptions(program.command('head <table>').description('print the first rows'))
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-l, --limit <n>', 'rows', '10')
-    .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'jsonl', 'csv']).default('table'))
+    .addOption(formatOption())
     .action(scanAction(10));
 
   // ---- history / maintenance
   program.command('history <table>').description('versions per partition: commit op, time, files and rows (rows before merge)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-p, --partition <desc>', 'only this partition_desc (e.g. date=2024-01-01)')
-    .option('--json', 'JSONL output')
+    .option('--json', 'the same as --format jsonl')
+    .addOption(formatOption())
+    .addHelpText('after', '\nVersions are per partition (LakeSoul): read one with `scan <table> -p <partition> --version <n>`,\nor the whole table as of a commit with `scan <table> --timestamp <time + 1 ms>`.')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
       const versions = await t.history(o.partition ? { partitionDesc: o.partition } : undefined);
-      const rows: string[][] = [];
+      const format: OutputFormat = o.json ? 'jsonl' : o.format;
+      const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
+      const columns = ['partition', 'version', 'op', 'time', 'files', 'rows'];
       for (const v of versions) {
         const plan = await (await t.scan({ partitions: [v.partitionDesc], version: v.version })).withRowCounts();
         const files = plan.splits.reduce((n, s) => n + s.files.length, 0);
         const count = plan.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
-        if (o.json) out(JSON.stringify({ partition: v.partitionDesc, version: v.version, op: v.commitOp, time: new Date(v.timestamp).toISOString(), files, rows: count }));
-        else rows.push([v.partitionDesc, String(v.version), v.commitOp, new Date(v.timestamp).toISOString(), String(files), String(count)]);
+        const partition = format === 'table' ? showPartition(v.partitionDesc) : v.partitionDesc;
+        await printer.writeRows(columns, [[partition, v.version, v.commitOp, new Date(v.timestamp).toISOString(), files, count]]);
       }
-      if (o.json) return;
-      const head = ['partition', 'version', 'op', 'time', 'files', 'rows'];
-      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      out(head.map((h, i) => h.padEnd(widths[i]!)).join('  ').trimEnd());
-      for (const r of rows) out(r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd());
+      await printer.end(columns);
     }));
   program.command('compact <table>').description('merge each partition (or one) into one sorted file per bucket')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-p, --partition <col=value>', 'only this partition (repeatable)', collect)
+    .addOption(formatOption())
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
-      const progress = startProgress({ label: `compact ${name}`, unit: 'files', quiet: quiet() });
-      const res = await t.compact({ partitions: parsePartitionFlags(o.partition) });
-      progress.tick({ files: res.added.length });
-      progress.stop();
-      out(`compacted ${name}: ${res.removed.length} files into ${res.added.length}; versions ${[...res.versions].map(([p, v]) => `${p}@${v}`).join(' ') || '(nothing to compact)'}`);
+      const partitions = parsePartitionFlags(o.partition);
+      await checkPartitionsExist(t, { partitions });
+      // Compaction reports no progress of its own: a bar would be a guess, so a note says it runs.
+      if (!quiet() && process.stderr.isTTY) note(`compacting ${name}...`);
+      const res = await t.compact({ partitions });
+      const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
+      if (o.format === 'table') {
+        out(`compacted ${name}: ${res.removed.length} files into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ') || '(nothing to compact)'}`);
+      } else {
+        await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
+          [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions]]);
+      }
     }));
   program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
     .option('--orphan-window <minutes>', 'only delete unreferenced files older than this', (v) => Number(v), 60)
     .option('--execute', 'really delete (default is a dry run)')
+    .option('--verbose', 'list every file (table format); json/jsonl/csv always list them')
+    .addOption(formatOption())
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
+      if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0`);
       const report = await t.cleanup({
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
         orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute,
       });
-      for (const f of report.files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason}, ${formatBytes(f.size)})`);
-      out(`${report.files.length} file(s), ${formatBytes(report.bytes)} ${o.execute ? 'deleted' : 'would be deleted; run again with --execute to delete them'}`);
+      if (o.format !== 'table') {
+        await printRecords(io.stdout, o.format, ['action', 'path', 'reason', 'bytes'],
+          report.files.map((f) => [o.execute ? 'deleted' : 'would delete', f.path, f.reason, f.size]));
+        return;
+      }
+      if (o.verbose) for (const f of report.files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason}, ${formatBytes(f.size)})`);
+      const byReason = new Map<string, { n: number; bytes: number }>();
+      for (const f of report.files) {
+        const r = byReason.get(f.reason) ?? { n: 0, bytes: 0 };
+        r.n++; r.bytes += f.size;
+        byReason.set(f.reason, r);
+      }
+      const reasons = [...byReason].map(([reason, r]) => `${r.n} ${reason} (${formatBytes(r.bytes)})`).join(', ');
+      out(`${report.files.length} file(s), ${formatBytes(report.bytes)} ${o.execute ? 'deleted' : 'would be deleted'}${reasons ? `: ${reasons}` : ''}`);
+      out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
+      if (!o.execute && report.files.length > 0) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
     }));
 
   // ---- serve
-  program.command('serve').description('serve the tables over Arrow Flight (gRPC) until interrupted')
-    .option('--host <host>', 'address to bind', '127.0.0.1')
+  program.command('serve').description('serve the tables over Arrow Flight (gRPC) until interrupted; binds 127.0.0.1 (this machine only) without auth by default')
+    .option('--host <host>', 'address to bind; anything but loopback needs --token or --user (or --insecure-no-auth)', '127.0.0.1')
+    .option('--insecure-no-auth', 'allow a non-loopback --host without --token/--user: anyone who can reach the port reads and writes every table')
     .option('--port <port>', 'port (0 = any free port)', (v) => Number(v), 8815)
     .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b)', collect)
     .option('--user <name:password>', 'accept Basic login via Handshake for this user (repeatable)', collect)
@@ -401,15 +504,16 @@ Examples:
         if (i <= 0) throw new LakeSoulError('InvalidArgument', `--user '${u}': expected name:password`);
         users![u.slice(0, i)] = u.slice(i + 1);
       }
+      const exposure = checkServeExposure({ host: o.host, tokens: tokens?.length ?? 0, users: Object.keys(users ?? {}).length, insecureNoAuth: Boolean(o.insecureNoAuth) });
+      if (exposure.warning) note(`warning: ${exposure.warning}`);
       const server = createFlightServer({
         lakehouse: ctx.lakehouse, tokens, users,
         ticketSecret: o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
       });
-      const port = await server.listen(o.port, o.host);
-      out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}${tokens || users ? ', auth on' : ''})`);
       // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.
-      // A second signal while draining stops at once.
-      await new Promise<void>((res) => {
+      // A second signal while draining stops at once. The handlers are in place before the address
+      // is printed: a supervisor that signals as soon as it reads the line must not kill us outright.
+      const stopped = new Promise<void>((res) => {
         const stop = (sig: NodeJS.Signals) => {
           note(`${sig}: shutting down (draining running calls for up to ${o.drain} s; again to stop now)...`);
           process.once('SIGINT', () => process.exit(130));
@@ -419,7 +523,11 @@ Examples:
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await server.close(o.drain * 1000);
+      const port = await server.listen(o.port, o.host);
+      const unadvertise = advertiseServer(ctx, `grpc://${o.host}:${port}`);
+      out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}; auth: ${exposure.auth})`);
+      await stopped;
+      try { await server.close(o.drain * 1000); } finally { unadvertise(); }
       note('stopped');
     }));
 
@@ -496,6 +604,14 @@ function addExamples(cmd: Command, prefix = ''): void {
 /** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
 export async function run(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram(io);
+  // `--version`/`-V` before any command prints the CLI's version; after a command, `--version <n>` is
+  // that command's own option (time travel), which commander's built-in version flag would swallow.
+  const first = argv.findIndex((a) => program.commands.some((c) => c.name() === a));
+  const versionAt = argv.findIndex((a) => a === '--version' || a === '-V');
+  if (versionAt >= 0 && (first < 0 || versionAt < first)) {
+    io.stdout.write(`${cliVersion()}\n`);
+    return ExitCode.ok;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Catalog } from '@lakesoul-ts/meta';
+import { cliName } from './cli-name.js';
 import { Lakehouse, joinUri, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import type { GlobalFlags } from './cli-config.js';
 import { SeededRandom } from '@lakesoul-ts/connector-tfjs';
@@ -119,7 +120,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     // ------------------------------------------------------------------------------------------
     step('History and time travel');
-    for (const h of await table.history()) out(`  ${h.partitionDesc.padEnd(16)} v${h.version}  ${h.commitOp.padEnd(12)} ${new Date(h.timestamp).toISOString()}`);
+    const history = await table.history();
+    for (const h of history) out(`  ${h.partitionDesc.padEnd(16)} v${h.version}  ${h.commitOp.padEnd(12)} ${new Date(h.timestamp).toISOString()}`);
     const countWrong = (t: Table) => {
       const id = t.getChild('id')!;
       const lab = t.getChild('label_id')!;
@@ -127,10 +129,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       for (let r = 0; r < t.numRows; r++) if (lab.get(r) !== truth[Number(id.get(r))]) wrong++;
       return wrong;
     };
-    const v0 = await table.toArrow({ version: 0, columns: ['id', 'label_id'] });
+    // Versions are per partition: the table as of its first commit is read by time, just after the
+    // version 0 of every partition.
+    const firstCommit = Math.max(...history.filter((h) => h.version === 0).map((h) => h.timestamp));
+    const v0 = await table.toArrow({ timestamp: firstCommit + 1, columns: ['id', 'label_id'] });
     const asOf = await table.toArrow({ timestamp: cleanTs, columns: ['id', 'label_id'] });
     const latest = await table.toArrow({ columns: ['id', 'label_id', 'image_path'] });
-    out(`  version 0: ${v0.numRows} rows, ${countWrong(v0)} wrong labels`);
+    out(`  first commit (version 0 of each partition): ${v0.numRows} rows, ${countWrong(v0)} wrong labels`);
     out(`  as of ${new Date(cleanTs).toISOString()} (before the fix): ${asOf.numRows} rows, ${countWrong(asOf)} wrong labels`);
     out(`  latest: ${latest.numRows} rows, ${countWrong(latest)} wrong labels; image_path kept for every row: ${latest.getChild('image_path')!.nullCount === 0}`);
     const wrongAfter = countWrong(latest);
@@ -167,7 +172,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     const seconds = (Date.now() - started) / 1000;
     out(`\nDone in ${seconds.toFixed(1)} s. The lakehouse is in ${dir}`);
-    out(`  try: lakesoul-ts --home ${dir} ... or  lakesoul-ts --catalog ${join(dir, 'catalog')} --warehouse ${toFileUri(join(dir, 'warehouse'))} history images`);
+    out(`  try: ${cliName()} --home ${dir} history images`);
     return { rows: latest.numRows, wrongLabelsBefore: wrongBefore, wrongLabelsAfter: wrongAfter, losses, flightEndpoints: endpoints, flightRows, seconds };
   } finally {
     await lake.close();

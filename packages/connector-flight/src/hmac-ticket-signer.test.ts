@@ -55,4 +55,16 @@ describe('HmacTicketSigner', () => {
     expect(() => s.verify(Buffer.from('hello'))).toThrow(/not a ticket issued by this service/);
     expect(() => new HmacTicketSigner({ secret: 'short' })).toThrow(/at least 16 bytes/);
   });
+
+  it('a missing secret (an unset environment variable) is a clear InvalidArgument, not a TypeError', () => {
+    const env: Record<string, string | undefined> = {};
+    try {
+      new HmacTicketSigner({ secret: env.FLIGHT_TICKET_SECRET! });
+      expect.unreachable();
+    } catch (e) {
+      expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
+      expect((e as LakeSoulError).code).toBe('TICKET_SECRET_REQUIRED');
+      expect((e as Error).message).toMatch(/ticketSecret is required: .*got undefined/);
+    }
+  });
 });

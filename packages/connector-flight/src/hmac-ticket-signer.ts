@@ -40,6 +40,11 @@ export class HmacTicketSigner {
   private readonly now: () => number;
 
   constructor(options: TicketSignerOptions) {
+    if (typeof options.secret !== 'string' && !(options.secret instanceof Uint8Array)) {
+      throw new LakeSoulError('InvalidArgument',
+        `ticketSecret is required: a string or bytes of at least 16 bytes, the same on every replica (e.g. from an environment variable such as FLIGHT_TICKET_SECRET); got ${options.secret === undefined ? 'undefined' : typeof options.secret}`,
+        { code: 'TICKET_SECRET_REQUIRED' });
+    }
     const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
     if (secret.byteLength < 16) throw new LakeSoulError('InvalidArgument', 'ticketSecret must be at least 16 bytes long');
     // Derive a ticket-specific key so the same secret can key other things (bearer tokens).

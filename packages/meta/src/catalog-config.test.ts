@@ -26,6 +26,9 @@ describe('catalog configuration', () => {
     // 1. explicit url
     expect(resolveCatalogConfig({ url: 'postgres://o:p@opt:1/db', dataDir: '/x' }, env)).toEqual({ kind: 'pg', url: 'postgres://o:p@opt:1/db', source: 'options' });
     expect(resolveCatalogConfig({ url: 'jdbc:postgresql://opt:2/db', username: 'u', password: 'p' }, env)).toEqual({ kind: 'pg', url: 'postgres://u:p@opt:2/db', source: 'options' });
+    // an explicit URL without credentials (e.g. { url: process.env.LAKESOUL_PG_URL }) takes LakeSoul's env user
+    expect(resolveCatalogConfig({ url: env.LAKESOUL_PG_URL }, env)).toEqual({ kind: 'pg', url: 'postgres://eu:ep@envhost:5432/envdb', source: 'options' });
+    expect(resolveCatalogConfig({ url: 'jdbc:postgresql://opt:2/db?user=q' }, env)).toEqual({ kind: 'pg', url: 'postgres://q@opt:2/db', source: 'options' });
     // 2. explicit embedded directory
     expect(resolveCatalogConfig({ dataDir: 'rel/cat' }, env)).toEqual({ kind: 'pglite', dataDir: resolve('rel/cat'), source: 'options' });
     expect(resolveCatalogConfig({ dataDir: ':memory:' }, env)).toEqual({ kind: 'pglite', dataDir: undefined, source: 'options' });

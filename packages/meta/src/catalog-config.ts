@@ -110,14 +110,20 @@ const MEMORY = new Set([':memory:', 'memory://', 'memory']);
  *    `lakesoul.pg.password`), as upstream LakeSoul reads it;
  * 5. embedded PGlite in `options.defaultDataDir` or `./.lakesoul/catalog`.
  *
- * Explicit `options.username`/`password` also override the credentials of sources 3 and 4. An
+ * Explicit `options.username`/`password` also override the credentials of sources 3 and 4; a
+ * `options.url` without credentials takes them from `LAKESOUL_PG_USERNAME`/`LAKESOUL_PG_PASSWORD`. An
  * unreadable `lakesoul_home` file or a malformed URL is an `InvalidArgument` error (never silently
  * ignored).
  */
 export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, env: Record<string, string | undefined> = process.env): CatalogConfig {
   const schema = options.schema;
   if (options.url) {
-    return withSchema({ kind: 'pg', url: toPostgresUrl(options.url, options.username, options.password), source: 'options' }, schema);
+    // A URL without credentials (LakeSoul's `jdbc:postgresql://host/db`) takes them from the same
+    // environment LakeSoul reads: `{ url: process.env.LAKESOUL_PG_URL }` works as the env alone does.
+    const bare = new URL(toPostgresUrl(options.url)).username === '';
+    const username = options.username ?? (bare ? env.LAKESOUL_PG_USERNAME : undefined);
+    const password = options.password ?? (bare ? env.LAKESOUL_PG_PASSWORD : undefined);
+    return withSchema({ kind: 'pg', url: toPostgresUrl(options.url, username, password), source: 'options' }, schema);
   }
   if (options.dataDir) {
     return { kind: 'pglite', dataDir: MEMORY.has(options.dataDir) ? undefined : resolve(options.dataDir), source: 'options' };

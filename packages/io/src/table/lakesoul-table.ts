@@ -180,11 +180,34 @@ export class LakeSoulTable {
     }
     const snap: SnapshotOptions = { signal: options.signal };
     if (options.partitions !== undefined) snap.partitions = options.partitions;
-    if (options.version !== undefined) snap.version = options.version;
+    if (options.version !== undefined) {
+      await this.checkVersionScope(options);
+      snap.version = options.version;
+    }
     if (options.timestamp !== undefined) snap.timestamp = toMs(options.timestamp);
     if (options.incremental) snap.incremental = { start: toMs(options.incremental.start), end: toMs(options.incremental.end) };
     const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
     return buildScanPlan(this.info, snapshot, options, this.stores);
+  }
+
+  /**
+   * LakeSoul numbers versions per partition: version n of one partition says nothing about another.
+   * A version is therefore only meaningful for a scan that selects one partition (or an unpartitioned
+   * table); otherwise the scan would silently mix partitions that happen to have a version n.
+   * @throws LakeSoulError InvalidArgument (code `VERSION_NEEDS_PARTITION`) naming what to use instead.
+   */
+  private async checkVersionScope(options: ScanOptions): Promise<void> {
+    const info = this.info;
+    if (info.rangePartitions.length === 0) return;
+    const parts = await this.catalog.listPartitions(info.tableId, options.partitions, { signal: options.signal });
+    if (parts.length <= 1) return;
+    const qname = `${info.namespace}.${info.name}`;
+    throw new LakeSoulError('InvalidArgument',
+      `scan of table '${qname}' at version ${options.version}: versions are per partition and this scan selects ${parts.length} partitions ` +
+      `(e.g. ${parts.slice(0, 3).map((p) => p.partitionDesc).join(', ')}). Select one partition (partitions: { ${info.rangePartitions.map((c) => `${c}: ...`).join(', ')} }; ` +
+      `CLI: --partition ${info.rangePartitions.map((c) => `${c}=...`).join(' --partition ')}) or read the whole table as of a time ` +
+      `(timestamp: the commit time from history() + 1 ms; CLI: --timestamp)`,
+      { code: 'VERSION_NEEDS_PARTITION', context: { table: qname, version: options.version } });
   }
 
   /** Scans and streams the batches (see {@link scan}). */

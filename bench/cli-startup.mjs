@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Start-up of the `lakesoul-ts` command (issue 13 §2), spawned as a person runs it, against the
+// baseline `node -e ''` measured in the same run. Targets: a fresh `init` <= 3 s; metadata commands
+// (table list, table describe, history) <= 0.5 s median on the embedded catalog.
+// Usage: node bench/cli-startup.mjs [runs]   (packages/cli must be built: `pnpm build`)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+const runs = Number(process.argv[2] ?? 7);
+const root = mkdtempSync(join(tmpdir(), 'lakesoul-startup-'));
+
+function timed(args) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const series = (args, n = runs) => median(Array.from({ length: n }, () => timed(args)));
+
+try {
+  const baseline = series(['-e', '']);
+  // A fresh home each time: what a new user's first command costs.
+  const inits = Array.from({ length: Math.max(3, Math.floor(runs / 2)) }, (_, i) => timed([bin, '--home', join(root, `fresh-${i}`), 'init']));
+  const home = join(root, 'home');
+  const g = [bin, '--home', home];
+  timed([...g, 'init']);
+  timed([...g, 'table', 'create', 'events', '--schema', 'id:int64!,date:utf8!,v:float64', '--partition-by', 'date', '--primary-key', 'id', '--buckets', '2']);
+  const csv = join(root, 'events.csv');
+  writeFileSync(csv, 'id,date,v\n' + Array.from({ length: 1000 }, (_, i) => `${i},2024-01-0${(i % 3) + 1},${i / 7}`).join('\n') + '\n');
+  timed([...g, 'import', 'events', csv, '--mode', 'upsert']);
+  const rows = [
+    ['node -e \'\' (baseline)', baseline],
+    ['lakesoul-ts --version', series([bin, '--version'])],
+    ['init (fresh home)', median(inits)],
+    ['table list', series([...g, 'table', 'list'])],
+    ['table describe', series([...g, 'table', 'describe', 'events'])],
+    ['history', series([...g, 'history', 'events'])],
+    ['head -l 5', series([...g, 'head', 'events', '-l', '5'])],
+  ];
+  console.log(`runs per command: ${runs} (init: ${inits.length}); median wall time`);
+  console.log('command                     median ms   x baseline   minus baseline');
+  for (const [name, ms] of rows) {
+    console.log(`${name.padEnd(28)}${ms.toFixed(0).padStart(9)}   ${(ms / baseline).toFixed(1).padStart(10)}   ${(ms - baseline).toFixed(0).padStart(14)}`);
+  }
+  const get = (n) => rows.find((r) => r[0] === n)[1];
+  console.log(`targets: init <= 3000 ms: ${get('init (fresh home)') <= 3000 ? 'met' : 'NOT met'}; ` +
+    `list/describe/history <= 500 ms: ${['table list', 'table describe', 'history'].every((n) => get(n) <= 500) ? 'met' : 'NOT met'}`);
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,60 @@
+/**
+ * Streaming Parquet export: batches are encoded as they arrive (parquet-wasm's streaming writer, one
+ * row group per {@link EXPORT_ROW_GROUP_ROWS} rows) and written to the file, so memory holds about a
+ * row group, not the table.
+ */
+import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
+import { parquetWasm } from '@lakesoul-ts/io';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/** Rows per row group of an exported file (the bound on what the writer buffers). */
+export const EXPORT_ROW_GROUP_ROWS = 128 * 1024;
+
+/**
+ * Writes `batches` (all of `schema`) to a zstd-compressed Parquet file at `path`; an empty input gives
+ * a file with the schema and no rows. Returns the bytes written.
+ */
+export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, schema: Schema, path: string): Promise<number> {
+  const pw = parquetWasm();
+  const props = new pw.WriterPropertiesBuilder()
+    .setCompression(pw.Compression.ZSTD)
+    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
+    .setMaxRowGroupSize(EXPORT_ROW_GROUP_ROWS)
+    .setCreatedBy('lakesoul-ts export (parquet-wasm 0.8.0)')
+    .build();
+  const iterator = batches[Symbol.asyncIterator]();
+  let sawRows = false;
+  let done = false;
+  const toWasm = (t: Table) => pw.Table.fromIPCStream(tableToIPC(t, 'stream')).recordBatches();
+  const source = new ReadableStream({
+    async pull(controller) {
+      if (done) return;
+      const next = await iterator.next();
+      if (next.done) {
+        done = true;
+        // parquet-wasm needs at least one batch to learn the schema.
+        if (!sawRows) for (const b of toWasm(new Table(schema))) controller.enqueue(b);
+        controller.close();
+        return;
+      }
+      if (next.value.numRows === 0) return;
+      sawRows = true;
+      for (const b of toWasm(new Table(schema, [next.value]))) controller.enqueue(b);
+    },
+    async cancel() { await iterator.return?.(); },
+  }, { highWaterMark: 1 });
+  let bytes = 0;
+  const file = createWriteStream(path);
+  const counting = new TransformStream<Uint8Array, Uint8Array>({ transform(chunk, c) { bytes += chunk.byteLength; c.enqueue(chunk); } });
+  try {
+    const encoded = await pw.transformParquetStream(source, props);
+    await encoded.pipeThrough(counting).pipeTo(Writable.toWeb(file));
+  } catch (e) {
+    file.destroy();
+    if (e instanceof LakeSoulError) throw e;
+    throw new LakeSoulError('Internal', `could not write Parquet file ${path}: ${(e as Error)?.message ?? e}`, { context: { file: path }, cause: e });
+  }
+  return bytes;
+}

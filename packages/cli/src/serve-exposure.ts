@@ -1,0 +1,57 @@
+/**
+ * What `lakesoul-ts serve` exposes: the address it binds and the authentication it asks for. By default
+ * it binds loopback (127.0.0.1) without authentication, which only processes on the same machine can
+ * reach. Binding any other address without a token or user needs `--insecure-no-auth`, and then prints
+ * a warning: everyone who can reach the port could read, write and drop every table.
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/** Inputs of {@link checkServeExposure}. */
+export interface ServeExposureOptions {
+  host: string;
+  /** Number of bearer tokens configured. */
+  tokens: number;
+  /** Number of Basic-login users configured. */
+  users: number;
+  insecureNoAuth: boolean;
+}
+
+/** Verdict of {@link checkServeExposure}. */
+export interface ServeExposure {
+  /** Human-readable authentication summary for the start-up line. */
+  auth: string;
+  /** Whether `host` is a loopback address (only this machine can connect). */
+  loopback: boolean;
+  /** A warning to print, when the combination is unsafe but was asked for explicitly. */
+  warning?: string;
+}
+
+/** Whether `host` names only the local machine: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/**
+ * Decides whether `serve` may start with these settings.
+ * @throws LakeSoulError InvalidArgument (code `SERVE_UNAUTHENTICATED_EXPOSURE`) for a non-loopback host
+ *   with no token and no user, unless `insecureNoAuth`.
+ */
+export function checkServeExposure(o: ServeExposureOptions): ServeExposure {
+  const loopback = isLoopbackHost(o.host);
+  const kinds = [o.tokens ? `bearer token${o.tokens > 1 ? 's' : ''}` : '', o.users ? `Basic login (${o.users} user${o.users > 1 ? 's' : ''})` : ''].filter(Boolean);
+  if (kinds.length) return { auth: kinds.join(' + '), loopback };
+  if (loopback) return { auth: 'none (loopback: only this machine can connect)', loopback };
+  if (!o.insecureNoAuth) {
+    throw new LakeSoulError('InvalidArgument',
+      `serve --host ${o.host}: binding an address other machines can reach without authentication would let anyone read, write and drop every table. ` +
+      'Give --token <secret> (or env LAKESOUL_FLIGHT_TOKENS) or --user name:password; or bind 127.0.0.1; ' +
+      'or, on a network you trust entirely, pass --insecure-no-auth',
+      { code: 'SERVE_UNAUTHENTICATED_EXPOSURE', context: { host: o.host } });
+  }
+  return {
+    auth: 'NONE (--insecure-no-auth)',
+    loopback,
+    warning: `serving ${o.host} without authentication (--insecure-no-auth): anyone who can reach this port can read, write and drop every table`,
+  };
+}
