@@ -36,7 +36,7 @@ export async function checkPartitionsExist(t: LakeSoulTable, options: Pick<ScanO
  * `kind = click`, `click` was meant as the string `'click'`.
  */
 export function explainFilterError(e: unknown, filter: ScanOptions['filter']): unknown {
-  if (!(e instanceof LakeSoulError) || typeof filter !== 'string') return e;
+  if (!(e instanceof LakeSoulError) || typeof filter !== 'string' || /\bquote/.test(e.message)) return e;
   // The parser reports a bare word after an operator as a syntax error ("expected a literal, found
   // 'click'"); with a schema it may report it as an unknown column.
   const found = /expected a literal, found '([A-Za-z_]\w*)'/.exec(e.message)?.[1];
