@@ -34,8 +34,23 @@ try {
   const csv = join(root, 'events.csv');
   writeFileSync(csv, 'id,date,v\n' + Array.from({ length: 1000 }, (_, i) => `${i},2024-01-0${(i % 3) + 1},${i / 7}`).join('\n') + '\n');
   timed([...g, 'import', 'events', csv, '--mode', 'upsert']);
+  // What opening the embedded catalog costs by itself: import @lakesoul-ts/meta and open PGlite on
+  // the home's catalog, in a bare node process.
+  const openOnly = `const { PGliteDriver } = await import('@lakesoul-ts/meta'); const d = await PGliteDriver.open({ dataDir: ${JSON.stringify(join(home, 'catalog'))} }); await d.close(); process.exit(0);`;
+  const importOnly = `await import('@lakesoul-ts/meta'); process.exit(0);`;
+  const benchDir = fileURLToPath(new URL('.', import.meta.url));
+  const inBench = (code) => median(Array.from({ length: runs }, () => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: benchDir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return performance.now() - t0;
+  }));
+  const metaImport = inBench(importOnly);
+  const pgliteOpen = inBench(openOnly);
   const rows = [
     ['node -e \'\' (baseline)', baseline],
+    ['import @lakesoul-ts/meta', metaImport],
+    ['  + open PGlite (existing)', pgliteOpen],
     ['lakesoul-ts --version', series([bin, '--version'])],
     ['init (fresh home)', median(inits)],
     ['table list', series([...g, 'table', 'list'])],

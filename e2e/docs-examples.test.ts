@@ -14,8 +14,9 @@
  *   training runs) or need a server of your own. Checked, not run: bash parses it, every
  *   `pnpm <script>` names a script of package.json and every repository path it names exists.
  * - ```python: run with the test's Python (pyarrow) against `lakesoul-ts serve` serving a table
- *   `events` (id, date, label, score), tokens `s3cret` and `static-token`, user alice:password; the
- *   server's address is in env LAKESOUL_FLIGHT_URL.
+ *   `events` (id, date, label, score) on loopback without auth (so blocks that send the docs' tokens
+ *   or Basic login and blocks that omit them both run; auth itself is tested in e2e/flight.test.ts);
+ *   the server's address is in env LAKESOUL_FLIGHT_URL.
  * - ```python fragment: the same, after the stated Python context FRAGMENT_PRELUDE below.
  * - ``` (no language), ```text: output or layout, not code.
  * Any other fence fails the test, so a new kind of block gets a rule here first.
@@ -34,13 +35,18 @@ const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.docs-examples');
 const BLOCK_TIMEOUT_MS = 180_000;
 
-/** The Python context of ```python fragment blocks. */
+/**
+ * The Python context of ```python fragment blocks: a client of the served table, call options, and
+ * rows of the table's schema to write (`table`, and the same split in `parts`).
+ */
 const FRAGMENT_PRELUDE = `import json, os
 from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 import pyarrow.flight as fl
 client = fl.FlightClient(os.environ["LAKESOUL_FLIGHT_URL"])
 options = fl.FlightCallOptions(headers=[(b"authorization", b"Bearer s3cret")])
+table = pa.table({"id": pa.array([10, 11, 12], pa.int64()), "date": ["2024-01-03"] * 3, "label": ["cat", "dog", "cat"], "score": [0.1, 0.2, 0.3]})
+parts = [table.slice(0, 1), table.slice(1)]
 `;
 
 interface Block { file: string; line: number; lang: string; attrs: string[]; code: string; id: string }
@@ -185,7 +191,7 @@ describe('every fenced block of README.md and docs/*.md runs as written', () => 
         const csv = join(home, 'events.csv');
         writeFileSync(csv, 'id,date,label,score\n1,2024-01-01,cat,0.5\n2,2024-01-01,dog,0.9\n3,2024-01-02,cat,0.7\n');
         await ok(['import', 'events', csv]);
-        server = runCli([...g, 'serve', '--port', '0', '--token', 's3cret', '--token', 'static-token', '--user', 'alice:password'], { timeoutMs: 3_600_000 });
+        server = runCli([...g, 'serve', '--port', '0'], { timeoutMs: 3_600_000 });
         const m = await waitForOutput(server.child, /grpc:\/\/127\.0\.0\.1:(\d+)/);
         env.LAKESOUL_FLIGHT_URL = `grpc://127.0.0.1:${m[1]}`;
       }

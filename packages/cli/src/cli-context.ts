@@ -5,7 +5,7 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LakeSoulError, Catalog } from '@lakesoul-ts/meta';
-import { Lakehouse } from '@lakesoul-ts/io';
+import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName } from './cli-name.js';
 import { resolveCliConfig, type CliConfig, type GlobalFlags } from './cli-config.js';
@@ -29,12 +29,28 @@ export interface CliContext {
   stderr: NodeJS.WritableStream;
 }
 
-/** Open the catalog and stores for one command; the caller closes `lakehouse`. */
-export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CliContext> {
+/** A metadata command's view: the catalog only (no stores, no Parquet, no S3 client loaded). */
+export interface CatalogContext {
+  config: CliConfig;
+  catalog: Catalog;
+}
+
+/** Open the catalog for one command; the caller closes it. */
+export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
   // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
   const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
   const catalog = await Catalog.open({ ...config.catalog, bootstrap: !restored });
+  return { config, catalog };
+}
+
+/**
+ * Open the catalog and stores for one command; the caller closes `lakehouse`. The table API
+ * (`@lakesoul-ts/io`, with Parquet and the S3 client) is loaded here, only by commands that read or
+ * write tables: metadata commands start faster without it.
+ */
+export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CliContext> {
+  const [{ config, catalog }, { Lakehouse }] = await Promise.all([openCatalogContext(flags), import('@lakesoul-ts/io')]);
   // The lakehouse owns the catalog: closing it must release PGlite's timers and pg's pool, or the
   // process would linger after the command's work is done.
   const lakehouse = await Lakehouse.open({ catalog, ownCatalog: true, warehouse: config.warehouse });

@@ -9,17 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
-import { importImages, toFileUri, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
-import { openContext, exitCodeOf, messageOf, advertiseServer, ExitCode, type CliContext } from './cli-context.js';
+import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
+import { openContext, openCatalogContext, exitCodeOf, messageOf, advertiseServer, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
 import type { GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './output-format.js';
-import { writeParquetStream } from './parquet-export.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
 import { cliName } from './cli-name.js';
 import { startProgress, formatBytes } from './progress.js';
-import { detectFormat, inferFileSchema, readInput, type InputFormat } from './table-input.js';
+import type { InputFormat } from './table-input.js';
 
 /** Streams a command writes to (injectable for tests). */
 export interface CliIO {
@@ -83,6 +82,12 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
 async function withContext(program: Command, io: CliIO, fn: (ctx: CliContext) => Promise<void>): Promise<void> {
   const ctx = await openContext(program.opts<GlobalFlags>(), io);
   try { await fn(ctx); } finally { await ctx.lakehouse.close(); }
+}
+
+/** Runs a metadata command on the catalog alone (the table API and its dependencies stay unloaded). */
+async function withCatalog(program: Command, fn: (ctx: CatalogContext) => Promise<void>): Promise<void> {
+  const ctx = await openCatalogContext(program.opts<GlobalFlags>());
+  try { await fn(ctx); } finally { await ctx.catalog.close(); }
 }
 
 async function openTable(ctx: CliContext, name: string, ns?: string): Promise<LakeSoulTable> {
@@ -167,7 +172,7 @@ Examples:
 
   program.command('init')
     .description('create the catalog schema (idempotent) and the warehouse directory; prints where they are')
-    .action(() => withContext(program, io, async (ctx) => {
+    .action(() => withCatalog(program, async (ctx) => {
       if (ctx.config.warehouse.startsWith('file://')) await mkdir(new URL(ctx.config.warehouse), { recursive: true });
       out(`catalog:   ${ctx.config.describe}`);
       out(`warehouse: ${ctx.config.warehouse}`);
@@ -177,19 +182,19 @@ Examples:
   const ns = program.command('ns').description('namespaces: create, list, drop');
   ns.command('create <name>').description('create a namespace')
     .option('--comment <text>', 'comment').option('--if-not-exists', 'no error when it exists')
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      await ctx.lakehouse.catalog.createNamespace(name, { comment: o.comment, ifNotExists: o.ifNotExists });
+    .action((name: string, o) => withCatalog(program, async (ctx) => {
+      await ctx.catalog.createNamespace(name, { comment: o.comment, ifNotExists: o.ifNotExists });
       out(`namespace '${name}' created`);
     }));
   ns.command('list').description('list namespaces').addOption(formatOption())
-    .action((o) => withContext(program, io, async (ctx) => {
-      const rows = (await ctx.lakehouse.catalog.listNamespaces()).map((n) => [n.name, n.comment ?? '']);
+    .action((o) => withCatalog(program, async (ctx) => {
+      const rows = (await ctx.catalog.listNamespaces()).map((n) => [n.name, n.comment ?? '']);
       await printRecords(io.stdout, o.format, ['namespace', 'comment'], rows);
     }));
   ns.command('drop <name>').description('drop a namespace (refuses a non-empty one unless --cascade)')
     .option('--cascade', 'also drop its tables (metadata only)')
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      await ctx.lakehouse.catalog.dropNamespace(name, { cascade: o.cascade });
+    .action((name: string, o) => withCatalog(program, async (ctx) => {
+      await ctx.catalog.dropNamespace(name, { cascade: o.cascade });
       out(`namespace '${name}' dropped`);
     }));
 
@@ -218,6 +223,7 @@ Examples:
           throw new LakeSoulError('NotFound', `schema file not found: ${spec.slice(1)}`, { context: { file: spec.slice(1) } });
         }) : spec);
       } else if (o.from) {
+        const { inferFileSchema, detectFormat } = await import('./table-input.js');
         schema = await inferFileSchema(o.from, detectFormat(o.from));
       } else {
         throw new LakeSoulError('InvalidArgument', `table create ${name}: a schema is needed: --schema "id:int64!,..." or --from <file>`);
@@ -236,8 +242,8 @@ Examples:
       out(describeSchema(t.info.schema, t.info));
     }));
   table.command('list').description('list tables').option('-n, --namespace <ns>', 'only this namespace').addOption(formatOption())
-    .action((o) => withContext(program, io, async (ctx) => {
-      const tables = await ctx.lakehouse.catalog.listTables(o.namespace);
+    .action((o) => withCatalog(program, async (ctx) => {
+      const tables = await ctx.catalog.listTables(o.namespace);
       const structured = o.format !== 'table';
       const rows = tables.map((t) => [t.namespace, t.name,
         structured ? t.primaryKeys : t.primaryKeys.join(',') || '-', structured ? t.rangePartitions : t.rangePartitions.join(',') || '-',
@@ -249,9 +255,9 @@ Examples:
     .option('-n, --namespace <ns>', 'namespace', 'default').option('--json', 'the same as --format json')
     .addOption(formatOption())
     .addHelpText('after', '\nFormats: table (for people); json / jsonl (the catalog row, schema and partitions as one object);\ncsv (one line per column: name, type, nullable, roles).')
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
-      const parts = await ctx.lakehouse.catalog.listPartitions(t.info.tableId);
+    .action((name: string, o) => withCatalog(program, async (ctx) => {
+      const t = { info: await ctx.catalog.getTable(name, o.namespace) };
+      const parts = await ctx.catalog.listPartitions(t.info.tableId);
       const format: OutputFormat = o.json ? 'json' : o.format;
       if (format === 'json' || format === 'jsonl') {
         const doc = { ...t.info, schema: JSON.parse(arrowSchemaToJson(t.info.schema)), schemaJson: undefined, partitions: parts };
@@ -298,6 +304,7 @@ Examples:
         for (const dir of files) {
           const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
           try {
+            const { importImages, toFileUri } = await import('@lakesoul-ts/io');
             const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
             progress.tick({ files: r.rows, bytes: r.bytesCopied });
             out(`imported ${r.rows} images from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
@@ -315,8 +322,10 @@ Examples:
       }
       const t = await openTable(ctx, name, o.namespace);
       for (const file of files) {
+        const { detectFormat, readInput } = await import('./table-input.js');
         const fmt: InputFormat = detectFormat(file, o.format);
-        const progress = startProgress({ label: `import ${file}`, unit: 'bytes', quiet: quiet() });
+        const size = (await stat(file).catch(() => undefined))?.size;
+        const progress = startProgress({ label: `import ${file}`, unit: 'bytes', quiet: quiet(), total: size });
         let rows = 0;
         let last = 0;
         const batches = (async function* () {
@@ -355,6 +364,7 @@ Examples:
       })();
       try {
         if (fmt === 'parquet') {
+          const { writeParquetStream } = await import('./parquet-export.js');
           const bytes = await writeParquetStream(counted, plan.schema, output);
           progress.tick({ bytes, files: 1 });
         } else {

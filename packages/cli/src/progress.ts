@@ -46,9 +46,14 @@ export function startProgress(options: ProgressOptions): Progress {
     return { tick(u) { counters.rows += u.rows ?? 0; counters.bytes += u.bytes ?? 0; counters.files += u.files ?? 0; }, setTotal() {}, stop() {} };
   }
   const started = Date.now();
+  // With a total, the bar and ETA show the share done; without one there is no share to show (a bar
+  // would read 100% from the first frame), so only the counters and the rate.
+  const known = options.total !== undefined && options.total > 0;
   const bar = new cliProgress.SingleBar({
     stream,
-    format: `${options.label} {bar} {percentage}% | {rows} rows | {bytesH} | {files} files | {rate} | ETA {eta_formatted}`,
+    format: known
+      ? `${options.label} {bar} {percentage}% | {rows} rows | {bytesH} | {files} files | {rate} | ETA {eta_formatted}`
+      : `${options.label} | {rows} rows | {bytesH} | {files} files | {rate}`,
     barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10,
   }, cliProgress.Presets.shades_classic);
   const payload = () => {
@@ -56,14 +61,13 @@ export function startProgress(options: ProgressOptions): Progress {
     const rate = options.unit === 'bytes' ? `${formatBytes(counters.bytes / secs)}/s` : `${Math.round(counters[options.unit] / secs)} ${options.unit}/s`;
     return { rows: counters.rows, bytesH: formatBytes(counters.bytes), files: counters.files, rate };
   };
-  // Without a known total the bar still shows counters and rate; the ETA reads N/A.
-  bar.start(options.total ?? 0, 0, payload());
+  bar.start(known ? options.total! : 1, 0, payload());
   return {
     tick(u) {
       counters.rows += u.rows ?? 0; counters.bytes += u.bytes ?? 0; counters.files += u.files ?? 0;
-      bar.update(counters[options.unit], payload());
+      bar.update(known ? counters[options.unit] : 0, payload());
     },
-    setTotal(total) { bar.setTotal(total); },
-    stop() { bar.update(counters[options.unit], payload()); bar.stop(); },
+    setTotal(total) { if (known) bar.setTotal(total); },
+    stop() { bar.update(known ? counters[options.unit] : 0, payload()); bar.stop(); },
   };
 }
