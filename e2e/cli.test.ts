@@ -4,6 +4,7 @@
  * against the real PostgreSQL server + the S3 test server, including the bad-input cases a person hits
  * and their documented exit codes.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -344,6 +345,20 @@ describe('lakesoul-ts binary', () => {
     };
     walk(buildProgram({ stdout: process.stdout, stderr: process.stderr }), '');
     expect(leaves, 'every command shows examples in --help').toEqual([]);
+  });
+
+  it('after the README set-up `pnpm lakesoul-ts` runs, and the hints it prints run as printed', async () => {
+    const root = join(import.meta.dirname, '..');
+    const pnpm = (args: string[]) => spawnSync('pnpm', args, { cwd: root, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
+    const pkg = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')) as { version: string };
+    expect(pnpm(['lakesoul-ts', '--version']).stdout).toBe(`${pkg.version}\n`);
+    const home = mkdtempSync(join(tmpdir(), 'lakesoul-hint-'));
+    const missing = pnpm(['lakesoul-ts', '--home', home, 'scan', 'nope']);
+    expect(missing.status).toBe(3);
+    const hint = /\(see: (pnpm lakesoul-ts --home \S+ table list[^)]*)\)/.exec(missing.stderr);
+    expect(hint, missing.stderr).not.toBeNull();
+    const again = spawnSync('bash', ['-c', hint![1]!], { cwd: root, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
+    expect(again.status, again.stderr).toBe(0);
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

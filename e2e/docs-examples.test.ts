@@ -19,6 +19,10 @@
  *   the server's address is in env LAKESOUL_FLIGHT_URL.
  * - ```python fragment: the same, after the stated Python context FRAGMENT_PRELUDE below.
  * - ``` (no language), ```text: output or layout, not code.
+ * - every block of a page listed in RUN_ELSEWHERE: run as written by that page's own test (which
+ *   starts what the page needs, e.g. two Flight replicas); here it is checked that the test exists
+ *   and reads the page.
+ * `bash` is the same as `sh`.
  * Any other fence fails the test, so a new kind of block gets a rule here first.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -34,6 +38,9 @@ import { runCli, waitForOutput, LINKED_BIN } from './cli-run.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.docs-examples');
 const BLOCK_TIMEOUT_MS = 180_000;
+
+/** Pages whose blocks another test runs as written (see the module doc). */
+const RUN_ELSEWHERE: Record<string, string> = { 'docs/scale-out.md': 'e2e/scale-out.test.ts' };
 
 /**
  * The Python context of ```python fragment blocks: a client of the served table, call options, and
@@ -75,12 +82,13 @@ function extractBlocks(): Block[] {
 const blocks = extractBlocks();
 const kind = (b: Block): string => {
   const a = b.attrs.join(' ');
+  if (RUN_ELSEWHERE[b.file]) return 'elsewhere';
   if (b.lang === '' || b.lang === 'text') return 'text';
   if ((b.lang === 'ts' || b.lang === 'typescript') && a === '') return 'ts';
   if ((b.lang === 'ts' || b.lang === 'typescript') && a === 'fragment') return 'ts-fragment';
   if (b.lang === 'js' && a === '') return 'js';
-  if (b.lang === 'sh' && a === '') return 'sh';
-  if (b.lang === 'sh' && a === 'norun') return 'sh-norun';
+  if ((b.lang === 'sh' || b.lang === 'bash') && a === '') return 'sh';
+  if ((b.lang === 'sh' || b.lang === 'bash') && a === 'norun') return 'sh-norun';
   if (b.lang === 'python' && a === '') return 'python';
   if (b.lang === 'python' && a === 'fragment') return 'python-fragment';
   return `unknown: \`\`\`${b.lang} ${a}`;
@@ -115,6 +123,13 @@ describe('every fenced block of README.md and docs/*.md runs as written', () => 
   it('every fence is of a known kind', () => {
     expect(blocks.length).toBeGreaterThan(20);
     expect(blocks.filter((b) => kind(b).startsWith('unknown')).map((b) => `${where(b)}: ${kind(b)}`)).toEqual([]);
+  });
+
+  it('pages whose blocks another test runs name a test that reads them', () => {
+    for (const [page, test] of Object.entries(RUN_ELSEWHERE)) {
+      expect(blocks.some((b) => b.file === page), `${page} has blocks`).toBe(true);
+      expect(readFileSync(join(ROOT, test), 'utf8'), `${test} reads ${page}`).toContain(page);
+    }
   });
 
   it('TypeScript blocks (programs and fragments) type-check', () => {

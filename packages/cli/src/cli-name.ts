@@ -16,11 +16,41 @@ function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
   return false;
 }
 
-/** The command as a person can type it in their shell now (see module doc). */
+/** Global options that say where the catalog and data are: a hint must repeat them to reach the same lakehouse. */
+const LOCATION_FLAGS = new Set(['--catalog', '--warehouse', '--home', '--config', '--pg-user']);
+let locationArgs: string[] = [];
+
+/**
+ * Records the global options of this run (from its argv, before the command) that a hint must
+ * repeat. `--pg-password` is never repeated (hints are printed); LAKESOUL_PG_PASSWORD serves instead.
+ */
+export function setInvocation(argv: readonly string[]): void {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length && argv[i]!.startsWith('-'); i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const takesValue = LOCATION_FLAGS.has(flag) || flag === '--pg-password';
+    const value = inline ?? (takesValue ? argv[++i] : undefined);
+    if (LOCATION_FLAGS.has(flag) && value !== undefined) kept.push(flag, value);
+  }
+  locationArgs = kept;
+}
+
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command as a person can type it in their shell now (see module doc), with the options of this
+ * run that select the lakehouse, so that a printed hint reaches the same tables.
+ */
 export function cliName(env: NodeJS.ProcessEnv = process.env): string {
-  if ((env.npm_config_user_agent ?? '').startsWith('pnpm/')) return 'pnpm lakesoul-ts';
-  if (onPath('lakesoul-ts', env)) return 'lakesoul-ts';
-  const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
-  const rel = relative(process.cwd(), bin);
-  return `node ${rel.startsWith('..') || rel === '' ? bin : rel}`;
+  let name: string;
+  if ((env.npm_config_user_agent ?? '').startsWith('pnpm/')) name = 'pnpm lakesoul-ts';
+  else if (onPath('lakesoul-ts', env)) name = 'lakesoul-ts';
+  else {
+    const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
+    const rel = relative(process.cwd(), bin);
+    name = `node ${rel.startsWith('..') || rel === '' ? bin : rel}`;
+  }
+  return [name, ...locationArgs.map(quote)].join(' ');
 }

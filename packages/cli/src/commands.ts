@@ -16,7 +16,7 @@ import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './output-format.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
-import { cliName } from './cli-name.js';
+import { cliName, setInvocation } from './cli-name.js';
 import { startProgress, formatBytes } from './progress.js';
 import type { InputFormat } from './table-input.js';
 
@@ -614,6 +614,7 @@ function addExamples(cmd: Command, prefix = ''): void {
 /** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
 export async function run(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram(io);
+  setInvocation(argv);
   // `--version`/`-V` before any command prints the CLI's version; after a command, `--version <n>` is
   // that command's own option (time travel), which commander's built-in version flag would swallow.
   const first = argv.findIndex((a) => program.commands.some((c) => c.name() === a));
