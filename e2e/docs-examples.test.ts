@@ -1,7 +1,7 @@
 /**
  * Every fenced block of README.md and docs/*.md runs as written (issue 13 §8). What a fence means:
  *
- * - ```ts / ```js: a program. Type-checked (tsc, strict, NodeNext; `js` is not type-checked), then run
+ * - ```ts / ```js (```ts runnable says the same): a program. Type-checked (tsc, strict, NodeNext; `js` is not type-checked), then run
  *   with node in a fresh working directory (so `Lakehouse.open()` gets a new embedded home in
  *   ./.lakesoul), with the test's S3 server as AWS_ENDPOINT and its buckets `bucket`, `my-bucket` and
  *   `lake` created.
@@ -39,8 +39,14 @@ const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.docs-examples');
 const BLOCK_TIMEOUT_MS = 180_000;
 
-/** Pages whose blocks another test runs as written (see the module doc). */
-const RUN_ELSEWHERE: Record<string, string> = { 'docs/scale-out.md': 'e2e/scale-out.test.ts' };
+/**
+ * Pages (or `page#section`, a `## section` of it) whose blocks another test runs as written, with what
+ * they need (see the module doc).
+ */
+const RUN_ELSEWHERE: Record<string, string> = {
+  'docs/scale-out.md': 'e2e/scale-out.test.ts',            // two Flight replicas on PostgreSQL + S3
+  'docs/flight.md#Spark': 'e2e/spark-source.test.ts',      // PySpark 4 with the lakesoul_ts data source
+};
 
 /**
  * The Python context of ```python fragment blocks: a client of the served table, call options, and
@@ -56,14 +62,17 @@ table = pa.table({"id": pa.array([10, 11, 12], pa.int64()), "date": ["2024-01-03
 parts = [table.slice(0, 1), table.slice(1)]
 `;
 
-interface Block { file: string; line: number; lang: string; attrs: string[]; code: string; id: string }
+interface Block { file: string; section: string; line: number; lang: string; attrs: string[]; code: string; id: string }
 
 function extractBlocks(): Block[] {
   const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
   const blocks: Block[] = [];
   for (const file of files) {
     const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
+    let section = '';
     for (let i = 0; i < lines.length; i++) {
+      const heading = /^## (.*)$/.exec(lines[i]!);
+      if (heading) section = heading[1]!.trim();
       const open = /^(\s*)(```+)(.*)$/.exec(lines[i]!);
       if (!open) continue;
       const [, indent, ticks, info] = open;
@@ -72,7 +81,7 @@ function extractBlocks(): Block[] {
       for (; j < lines.length && !new RegExp(`^${indent}${ticks}\\s*$`).test(lines[j]!); j++) body.push(lines[j]!.slice(indent!.length));
       if (j >= lines.length) throw new Error(`${file}:${i + 1}: fence never closed`);
       const [lang = '', ...attrs] = info!.trim().split(/\s+/).filter(Boolean);
-      blocks.push({ file, line: i + 1, lang, attrs, code: body.join('\n') + '\n', id: `${file.replace(/[/.]/g, '_')}_L${i + 1}` });
+      blocks.push({ file, section, line: i + 1, lang, attrs, code: body.join('\n') + '\n', id: `${file.replace(/[/.]/g, '_')}_L${i + 1}` });
       i = j;
     }
   }
@@ -82,9 +91,9 @@ function extractBlocks(): Block[] {
 const blocks = extractBlocks();
 const kind = (b: Block): string => {
   const a = b.attrs.join(' ');
-  if (RUN_ELSEWHERE[b.file]) return 'elsewhere';
+  if (RUN_ELSEWHERE[b.file] || RUN_ELSEWHERE[`${b.file}#${b.section}`]) return 'elsewhere';
   if (b.lang === '' || b.lang === 'text') return 'text';
-  if ((b.lang === 'ts' || b.lang === 'typescript') && a === '') return 'ts';
+  if ((b.lang === 'ts' || b.lang === 'typescript') && (a === '' || a === 'runnable')) return 'ts';
   if ((b.lang === 'ts' || b.lang === 'typescript') && a === 'fragment') return 'ts-fragment';
   if (b.lang === 'js' && a === '') return 'js';
   if ((b.lang === 'sh' || b.lang === 'bash') && a === '') return 'sh';
@@ -126,8 +135,9 @@ describe('every fenced block of README.md and docs/*.md runs as written', () => 
   });
 
   it('pages whose blocks another test runs name a test that reads them', () => {
-    for (const [page, test] of Object.entries(RUN_ELSEWHERE)) {
-      expect(blocks.some((b) => b.file === page), `${page} has blocks`).toBe(true);
+    for (const [where_, test] of Object.entries(RUN_ELSEWHERE)) {
+      const [page, section] = where_.split('#') as [string, string | undefined];
+      expect(blocks.some((b) => b.file === page && (section === undefined || b.section === section)), `${where_} has blocks`).toBe(true);
       expect(readFileSync(join(ROOT, test), 'utf8'), `${test} reads ${page}`).toContain(page);
     }
   });
