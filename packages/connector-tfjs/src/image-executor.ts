@@ -58,7 +58,11 @@ export interface ImageExecutor {
    * sharp and worker pools. A loader keeps at least this many images decoding ahead of its consumer.
    */
   readonly concurrency: number;
-  run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number, signal?: AbortSignal): Promise<RawImage>;
+  /**
+   * `out`, when given, receives the result if it has the result's length (then `data === out`);
+   * executors that cannot write there (worker threads) return their own buffer.
+   */
+  run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number, signal?: AbortSignal, out?: Float32Array): Promise<RawImage>;
   /** Stops worker threads (idempotent). */
   close(): Promise<void>;
 }
@@ -116,7 +120,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
       decodePng: (b) => decodeWithTfNode(node, b),
       decodeJpeg: (b) => decodeWithTfNode(node, b),
     };
-    return { kind: 'tfjs-node', concurrency: 1, run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, codecs), close: async () => {} };
+    return { kind: 'tfjs-node', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, codecs, out), close: async () => {} };
   }
   if (want === 'sharp' || (want === 'auto' && workers === 0)) {
     if (sharp) {
@@ -127,7 +131,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
         // while the others are still in libvips: the loader keeps `concurrency` calls in flight, so no
         // batch waits for another's stragglers. (It stays in JS: sharp's `linear` rounds back to 8 bits,
         // and its float-preserving `recomb` runs before the resize, whose output is 8-bit again.)
-        run: async (p, bytes, seed) => {
+        run: async (p, bytes, seed, _signal, out) => {
           requireImageFormat(bytes); // the same formats and message as the other decoders
           // A resize right after the decode runs inside libvips (bilinear, off the main thread), several
           // times faster than the JS kernel; pixels can differ from it by interpolation rounding.
@@ -141,7 +145,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
           ops.splice(1, next - 1);
           const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
           const raw: RawImage = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-          return runImageOps(raw, ops, seed, null);
+          return runImageOps(raw, ops, seed, null, out);
         },
         close: async () => {},
       };
@@ -149,7 +153,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
     if (want === 'sharp') throw new LakeSoulError('Unsupported', "decoder 'sharp' requested but the sharp package is not installed", { code: 'SHARP_MISSING' });
   }
   if (workers > 0) return new WorkerImageExecutor(workers);
-  return { kind: 'js', concurrency: 1, run: async (p, bytes, seed) => runImageOps(bytes, [...p.ops], seed, jsCodecs), close: async () => {} };
+  return { kind: 'js', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, jsCodecs, out), close: async () => {} };
 }
 
 function decodeWithTfNode(node: NonNullable<TfNodeLike['node']>, bytes: Uint8Array): RawImage {

@@ -239,9 +239,11 @@ export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
 /**
  * Runs a pipeline on encoded image bytes (or on pixels decoded elsewhere) and returns float32 HWC
  * pixels. `sampleSeed` drives the random ops (crop offsets, flips) so a sample's augmentation is
- * reproducible.
+ * reproducible. When `out` is given and has the result's length, the result is written into it (a
+ * final scale / normalize writes there directly) and returned as the image's data: a loader passes a
+ * slice of its batch buffer and copies nothing afterwards.
  */
-export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sampleSeed: number, codecs: ImageCodecs | null): RawImage {
+export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sampleSeed: number, codecs: ImageCodecs | null, out?: Float32Array): RawImage {
   const random = makeSampleRandom(sampleSeed);
   const inputData = input instanceof Uint8Array ? input : input.data;
   let img = null as RawImage | null;
@@ -272,20 +274,21 @@ export function runImageOps(input: Uint8Array | RawImage, ops: ImageOp[], sample
       const c = img.channels;
       const { mul, add, end } = affineRun(ops, o, c);
       o = end - 1;
-      // Float32 data here was allocated by an earlier step of this run: map it in place.
+      // Float32 data here was allocated by an earlier step of this run: map it in place. The last step
+      // writes into `out` when it fits.
       const src: Uint8Array | Float32Array = img.data;
-      if (src instanceof Float32Array) {
-        const out: Float32Array = src !== inputData ? src : new Float32Array(src.length);
-        affineF32(src, out, c, mul, add);
-        img = { ...img, data: out };
-      } else {
-        const out: Float32Array = new Float32Array(src.length);
-        affineU8(src, out, c, mul, add);
-        img = { ...img, data: out };
-      }
+      const last = end === ops.length;
+      const target: Float32Array = last && out !== undefined && out.length === src.length ? out : src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
+      if (src instanceof Float32Array) affineF32(src, target, c, mul, add);
+      else affineU8(src, target, c, mul, add);
+      img = { ...img, data: target };
     }
   }
   if (img === null) throw new TypeError('image pipeline has no decode step');
+  if (out !== undefined && out.length === img.data.length && img.data !== out) {
+    out.set(img.data);
+    return { ...img, data: out };
+  }
   if (!(img.data instanceof Float32Array)) img = { ...img, data: new Float32Array(img.data) }; // typed copy: no iterator
   return img;
 }

@@ -187,6 +187,22 @@ describe('image pipelines', () => {
     await expect(ex.run(images.decode(), new Uint8Array([9, 9, 9]), 0)).rejects.toThrow(/unsupported image format/);
   });
 
+  it('writes the result into a given buffer of the right length, and only then', async () => {
+    const png = encodePng(6, 5, gradientRgba(6, 5));
+    const js = await createImageExecutor({ decoder: 'js' });
+    const want = await js.run(images.decode().scale(0.5), png, 0);
+    for (const pipeline of [images.decode().scale(0.5), images.decode().scale(0.5).flip(0)]) {
+      const out = new Float32Array(6 * 5 * 3);
+      const got = await js.run(pipeline, png, 0, undefined, out);
+      expect(got.data).toBe(out);
+      expect([...out]).toEqual([...want.data]);
+    }
+    const small = new Float32Array(4);
+    const other = await js.run(images.decode().scale(0.5), png, 0, undefined, small);
+    expect(other.data).not.toBe(small);
+    expect([...small]).toEqual([0, 0, 0, 0]);
+  });
+
   it("'auto' takes sharp over tfjs-node, and tfjs-node over js only while the tensorflow backend is active", async () => {
     // `tf` is tfjs in the pure-JS project and tfjs-node in the native one (vitest.config.ts).
     const native = process.env.LAKESOUL_TFJS_BACKEND === 'tensorflow';

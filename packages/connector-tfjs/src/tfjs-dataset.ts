@@ -321,6 +321,25 @@ function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/**
+ * The one Float32Array covering every sample's `column` value when those are RowTensors of one shape
+ * whose values are consecutive slices of a single buffer, in sample order, from its start to its end.
+ */
+function contiguousFloat32(samples: Sample[], column: string): Float32Array | null {
+  const first = samples[0]?.row[column] as RowTensor | undefined;
+  if (!first || typeof first !== 'object' || !('values' in first) || !(first.values instanceof Float32Array)) return null;
+  const base = first.values;
+  const width = base.length;
+  if (base.byteOffset !== 0) return null;
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i].row[column] as RowTensor | undefined;
+    const vals = v && typeof v === 'object' && 'values' in v ? v.values : null;
+    if (!(vals instanceof Float32Array) || vals.buffer !== base.buffer || vals.length !== width || vals.byteOffset !== i * width * 4 || !sameShape(v!.shape, first.shape)) return null;
+  }
+  if (base.buffer.byteLength !== samples.length * width * 4) return null;
+  return new Float32Array(base.buffer, 0, samples.length * width);
+}
+
 function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string): TfjsElement {
   const b = samples.length;
   const where = (s: Sample, col: string) => () => `table ${table}, split ${s.splitId}, row ${s.index}, column ${col}`;
@@ -332,6 +351,13 @@ function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table:
         const out = spec.dtype === 'int32' ? new Int32Array(b) : new Float32Array(b);
         for (let i = 0; i < b; i++) out[i] = samples[i].row[spec.column] as number;
         return { values: out, shape: [b, 1] };
+      }
+      // Fast path: float32 values already laid out back to back in one buffer (images decoded into
+      // their batch slice): that buffer is the batch.
+      const contiguous = contiguousFloat32(samples, spec.column);
+      if (contiguous && spec.dtype === 'float32') {
+        const first = samples[0].row[spec.column] as RowTensor;
+        return { values: contiguous, shape: flat ? [b, contiguous.length / b] : [b, ...first.shape] };
       }
       let shape: number[] | null = null;
       let out: Float32Array | Int32Array | null = null;
@@ -549,6 +575,9 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   const ownsExecutor = options.decode?.executor === undefined;
   const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, concurrency: options.decode?.concurrency, tf }))) : null;
 
+  const fixedShape = pipeline?.outputShape() ?? null;
+  /** Floats per decoded image when the pipeline fixes the shape (0: unknown until decoded). */
+  const imageSize = fixedShape ? fixedShape[0] * fixedShape[1] * fixedShape[2] : 0;
   const bufferSize = shuffle?.bufferSize ?? 1024;
   const splitOrder = (ep: number) => (shuffle ? permute(shardSplits, new SeededRandom(shuffle.seed, 'splits', ep, shard)) : shardSplits);
 
@@ -707,7 +736,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     }
   }
 
-  async function prepare(s: Sample, ep: number, sampleIndex: number): Promise<Sample> {
+  async function prepare(s: Sample, ep: number, sampleIndex: number, out?: Float32Array): Promise<Sample> {
     let row = s.row;
     const ctx: TransformContext = { epoch: ep, sampleIndex, splitId: s.splitId };
     if (pipeline && executor && imageColumn) {
@@ -718,7 +747,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
       const seed = pipeline.isRandom ? new SeededRandom(shuffle?.seed ?? 0, 'augment', ep, shard, sampleIndex).nextUint32() : 0;
       let img;
       try {
-        img = await executor.run(pipeline, bytes, seed, options.signal);
+        img = await executor.run(pipeline, bytes, seed, options.signal, out);
       } catch (e) {
         throw new LakeSoulError('InvalidArgument', `table ${tableName}, split ${s.splitId}, row ${s.index}, column ${imageColumn} (${String(row[imageColumn])}): cannot transform image: ${(e as Error).message}`, {
           code: 'IMAGE_DECODE',
@@ -799,7 +828,13 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
       return el;
     };
     for await (const g of groups(ep, skip)) {
-      const ready = pipeline || rowHook ? Promise.all(g.samples.map((s, i) => prepare(s, ep, g.first + i))) : Promise.resolve(g.samples);
+      // With a fixed image shape the batch's pixel buffer exists up front: each image is written into
+      // its slice as it is decoded, and assembleBatch finds them contiguous and copies nothing.
+      const perImage = imageSize;
+      const batchPixels = perImage > 0 ? new Float32Array(g.samples.length * perImage) : null;
+      const ready = pipeline || rowHook
+        ? Promise.all(g.samples.map((s, i) => prepare(s, ep, g.first + i, batchPixels?.subarray(i * perImage, (i + 1) * perImage))))
+        : Promise.resolve(g.samples);
       ready.catch(() => {}); // awaited below; this only marks it handled while it waits in the queue
       queue.push({ n: g.samples.length, last: g.last, ready });
       if (queue.length > decodeAhead) {

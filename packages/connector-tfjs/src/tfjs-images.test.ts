@@ -101,13 +101,18 @@ describe('images from a blob column', () => {
     // The real sharp executor, counting the calls in flight.
     let inFlight = 0;
     let maxInFlight = 0;
+    const targets: (Float32Array | undefined)[] = [];
+    const results: Float32Array[] = [];
     const counting = {
       kind: sharp.kind,
       concurrency: sharp.concurrency,
       run: async (...args: Parameters<typeof sharp.run>) => {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
+        targets.push(args[4]);
         try {
-          return await sharp.run(...args);
+          const img = await sharp.run(...args);
+          results.push(img.data as Float32Array);
+          return img;
         } finally {
           inFlight--;
         }
@@ -128,6 +133,10 @@ describe('images from a blob column', () => {
     // One batch at a time would never exceed 3; 8 in flight means ceil(8 / 3) = 3 batches started ahead.
     expect(maxInFlight).toBeGreaterThan(3);
     expect(maxInFlight).toBeLessThanOrEqual(12);
+    // Each image was decoded straight into its slice of the batch buffer (no copy when batching).
+    expect(targets.every((t) => t instanceof Float32Array && t.length === 12 * 12 * 3)).toBe(true);
+    expect(results.every((r) => r.buffer.byteLength === 3 * 12 * 12 * 3 * 4)).toBe(true); // views of a batch-sized buffer
+    expect(new Set(targets.map((t) => t!.buffer)).size).toBe(8); // 24 images, one buffer per batch of 3
     await ds.close();
   });
 
