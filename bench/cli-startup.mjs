@@ -13,9 +13,9 @@ const bin = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url
 const runs = Number(process.argv[2] ?? 7);
 const root = mkdtempSync(join(tmpdir(), 'lakesoul-startup-'));
 
-function timed(args) {
+function timed(args, env = process.env) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -26,7 +26,10 @@ const series = (args, n = runs) => median(Array.from({ length: n }, () => timed(
 try {
   const baseline = series(['-e', '']);
   // A fresh home each time: what a new user's first command costs.
-  const inits = Array.from({ length: Math.max(3, Math.floor(runs / 2)) }, (_, i) => timed([bin, '--home', join(root, `fresh-${i}`), 'init']));
+  const initRuns = Math.max(3, Math.floor(runs / 2));
+  const inits = Array.from({ length: initRuns }, (_, i) => timed([bin, '--home', join(root, `fresh-${i}`), 'init']));
+  // The same without the shipped catalog image (initdb + the catalog's DDL), for the ratio.
+  const slowInits = Array.from({ length: initRuns }, (_, i) => timed([bin, '--home', join(root, `slow-${i}`), 'init'], { ...process.env, LAKESOUL_TS_NO_CATALOG_IMAGE: '1' }));
   const home = join(root, 'home');
   const g = [bin, '--home', home];
   timed([...g, 'init']);
@@ -53,6 +56,7 @@ try {
     ['  + open PGlite (existing)', pgliteOpen],
     ['lakesoul-ts --version', series([bin, '--version'])],
     ['init (fresh home)', median(inits)],
+    ['init without the image', median(slowInits)],
     ['table list', series([...g, 'table', 'list'])],
     ['table describe', series([...g, 'table', 'describe', 'events'])],
     ['history', series([...g, 'history', 'events'])],

@@ -2,6 +2,13 @@
 // The AWS SDK release pinned for Node 20 warns on every start that later releases need Node 22; the
 // CLI is supported on Node 20, so the note is noise for its users (library users still see it once).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// `lakesoul-ts --version` (before any command) needs nothing else: answer before loading the CLI.
+const first = process.argv[2];
+if (first === '--version' || first === '-V') {
+  const { readFileSync } = await import('node:fs');
+  process.stdout.write(`${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
+  process.exit(0);
+}
 const { run } = await import('./commands.js');
 
 const code = await run(process.argv.slice(2));

@@ -62,6 +62,8 @@ export function extractTar(tar: Buffer, root: string): number {
  * home cannot interleave their files: the second rename fails and its copy is discarded.
  */
 export function restoreCatalogImage(dataDir: string): boolean {
+  // LAKESOUL_TS_NO_CATALOG_IMAGE=1 creates the catalog the slow way (initdb + DDL), for comparison.
+  if (process.env.LAKESOUL_TS_NO_CATALOG_IMAGE === '1') return false;
   if (!isFreshDataDir(dataDir) || !existsSync(CATALOG_IMAGE_PATH)) return false;
   const tar = gunzipSync(readFileSync(CATALOG_IMAGE_PATH));
   mkdirSync(dirname(resolve(dataDir)), { recursive: true });

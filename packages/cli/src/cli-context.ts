@@ -29,7 +29,7 @@ export interface CliContext {
   stderr: NodeJS.WritableStream;
 }
 
-/** A metadata command's view: the catalog only (no stores, no Parquet, no S3 client loaded). */
+/** A metadata command's view: the catalog only (no stores opened). */
 export interface CatalogContext {
   config: CliConfig;
   catalog: Catalog;
@@ -45,9 +45,8 @@ export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogCon
 }
 
 /**
- * Open the catalog and stores for one command; the caller closes `lakehouse`. The table API
- * (`@lakesoul-ts/io`, with Parquet and the S3 client) is loaded here, only by commands that read or
- * write tables: metadata commands start faster without it.
+ * Open the catalog and stores for one command; the caller closes `lakehouse`. Metadata commands use
+ * {@link openCatalogContext} instead and open no stores.
  */
 export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CliContext> {
   const [{ config, catalog }, { Lakehouse }] = await Promise.all([openCatalogContext(flags), import('@lakesoul-ts/io')]);
