@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Binary, Field, Int64, Schema, Table, makeVector, vectorFromArray } from 'apache-arrow';
-import { Lakehouse } from '@lakesoul-ts/io';
+import { Lakehouse, LocalStore, StoreRegistry, scanPlanFromJSON, type ObjectStore, type SplitReadOptions } from '@lakesoul-ts/io';
 import { FlightClient, createFlightServer, decodeFlightData, type FlightDataMessage, type FlightServer } from '@lakesoul-ts/connector-flight';
 
 const MiB = 1024 * 1024;
@@ -53,6 +53,38 @@ afterAll(async () => {
 });
 
 describe('Flight server memory', () => {
+  it('reads a split one row group at a time on the server path (streamDecodeMinBytes 0): no read of a whole file', async () => {
+    const t = await lakehouse.table('blobs');
+    const plan = await t.scan();
+    const root = join(dir, 'warehouse');
+    const local = new LocalStore({ root });
+    const gets: number[] = [];
+    const counting: ObjectStore = {
+      description: 'counting local store',
+      get: async (p, o) => { const b = await local.get(p, o); gets.push(b.byteLength); return b; },
+      put: (p, d, o) => local.put(p, d, o),
+      head: (p, o) => local.head(p, o),
+      delete: (p, o) => local.delete(p, o),
+      list: (p, o) => local.list(p, o),
+    };
+    const restored = scanPlanFromJSON(plan.toJSON(), new StoreRegistry().register(`file://${root}/`, counting));
+    const split = restored.splits[0];
+    const fileSize = Number(split.files[0].size);
+    const rowsOf = async (options: SplitReadOptions) => {
+      gets.length = 0;
+      let rows = 0;
+      for await (const b of restored.readSplit(split, options)) rows += b.numRows;
+      return rows;
+    };
+    expect(await rowsOf({ streamDecodeMinBytes: 0 })).toBe(ROWS_PER_FILE);
+    // 6 row groups of ~1 MiB: every read is the footer or one row group's chunks
+    expect(gets.length).toBeGreaterThan(6);
+    expect(Math.max(...gets)).toBeLessThan(fileSize / 4);
+    // below the default threshold (32 MiB) the file is read whole, in one request
+    expect(await rowsOf({})).toBe(ROWS_PER_FILE);
+    expect(gets).toEqual([fileSize]);
+  });
+
   it('answers one stream more than maxConcurrentStreams with RESOURCE_EXHAUSTED at once', async () => {
     const s = createFlightServer({ lakehouse, ticketSecret: 'e2e-flight-memory-secret-0123456789', maxConcurrentStreams: 1 });
     const c = await FlightClient.connect(`grpc://127.0.0.1:${await s.listen(0, '127.0.0.1')}`);

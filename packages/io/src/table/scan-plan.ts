@@ -179,6 +179,23 @@ interface FetchedFile {
   file: SplitFile;
   bytes: Uint8Array | null;
   rowGroups: number[] | undefined;
+  /**
+   * A large file read one row group at a time: its tail (footer) is here, and each row group's
+   * column chunks are fetched when the merge reaches it, so a split holds one row group per file.
+   */
+  lazy?: LazyFile;
+}
+
+/** What decoding a file row group by row group needs (see {@link FetchedFile.lazy}). */
+interface LazyFile {
+  size: number;
+  tail: Uint8Array;
+  tailStart: number;
+  /** Columns of the file to decode. */
+  columns: string[];
+  /** Per row group to read: its index and the byte ranges of its chunks not in the tail. */
+  groups: { index: number; ranges: { offset: number; length: number }[] }[];
+  fetch(ranges: { offset: number; length: number }[], signal?: AbortSignal): Promise<Uint8Array[]>;
 }
 
 /** Options of reading, with the scan-level extras. */
@@ -186,8 +203,10 @@ export interface SplitReadOptions extends ReadOptions {
   /** Counters of the prefetch run (tests, benchmarks). */
   prefetchStats?: PrefetchStats;
   /**
-   * Files at least this large (bytes) with several row groups are decoded one row group at a time
-   * while the merge consumes them (default 32 MiB), bounding decoded memory per split.
+   * Files at least this large (bytes) with several row groups are fetched and decoded one row group
+   * at a time while the merge consumes them (default 32 MiB), so a split holds one row group per file
+   * (compressed and decoded) rather than whole files. 0 reads every multi-row-group file this way
+   * (the Flight server does, to bound its memory).
    */
   streamDecodeMinBytes?: number;
 }
@@ -266,7 +285,7 @@ export class TableScanPlan implements ScanPlan {
   }
 
   /** Prefetch tasks of every file of `splits`, in read order. */
-  private *tasks(splits: Split[]): Generator<PrefetchTask<FetchedFile>> {
+  private *tasks(splits: Split[], streamMin: number): Generator<PrefetchTask<FetchedFile>> {
     for (const split of splits) {
       for (const file of split.files) {
         yield {
@@ -288,7 +307,7 @@ export class TableScanPlan implements ScanPlan {
             const size = Number(file.size);
             const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
             const projects = file.existCols.some((c) => !wanted.includes(c));
-            if (!this.pruneFilter && !projects) {
+            if (!this.pruneFilter && !projects && size < streamMin) {
               try {
                 return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
               } catch (e) {
@@ -321,6 +340,23 @@ export class TableScanPlan implements ScanPlan {
             if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
             const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
             const present = wanted.filter((c) => footer.columns.includes(c));
+            if (size >= streamMin && keep.length > 1) {
+              const groups = keep.map((i) => ({
+                index: i,
+                ranges: Object.entries(footer.rowGroups[i].columns)
+                  .filter(([path]) => present.includes(path.split('.')[0]))
+                  .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
+                  .filter((r) => fromTail(r.offset, r.length) === null),
+              }));
+              const fetch = async (rs: { offset: number; length: number }[], sig?: AbortSignal) => {
+                try {
+                  return rs.length === 0 ? [] : await readRanges(store, key, rs, { signal: sig, coalesceGap: COALESCE_GAP });
+                } catch (e) {
+                  throw withFile(e, file.path);
+                }
+              };
+              return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, columns: present, groups, fetch } };
+            }
             const ranges: { offset: number; length: number }[] = [];
             for (const i of keep) {
               for (const [path, chunk] of Object.entries(footer.rowGroups[i].columns)) {
@@ -351,7 +387,8 @@ export class TableScanPlan implements ScanPlan {
     const signal = options.signal ?? this.defaults.signal;
     const batchSize = Math.max(1, options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE);
     const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
-    const fetched = prefetchOrdered(this.tasks(splits), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
+    const streamMin = options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES;
+    const fetched = prefetchOrdered(this.tasks(splits, streamMin), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
     let lastYield = performance.now();
     try {
       for (const split of splits) {
@@ -383,7 +420,37 @@ export class TableScanPlan implements ScanPlan {
    * a time as the merge pulls, so a split holds one decoded row group per file (plus the compressed
    * bytes) rather than every file decoded whole.
    */
-  private async *decode(f: FetchedFile, streamMin: number): AsyncGenerator<RecordBatch> {
+  /** Fetches and decodes a lazy file's row groups one at a time (a sparse copy of the file per group). */
+  private async *decodeLazy(f: FetchedFile, lazy: LazyFile, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+    const file = f.file.path;
+    f.lazy = undefined;
+    const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
+    const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+    for (const g of lazy.groups) {
+      const parts = await lazy.fetch(g.ranges, signal);
+      // Zero pages of the untouched parts of the copy are not resident: only the tail and this row
+      // group's chunks are.
+      const bytes = new Uint8Array(lazy.size);
+      bytes.set(lazy.tail, lazy.tailStart);
+      bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
+      g.ranges.forEach((r, k) => bytes.set(parts[k], r.offset));
+      await yieldToEventLoop();
+      let batches: RecordBatch[];
+      try {
+        const t = await decodeParquet(bytes, { columns: lazy.columns, rowGroups: [g.index], file });
+        batches = castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
+      } catch (e) {
+        throw withFile(e, file);
+      }
+      yield* batches;
+    }
+  }
+
+  private async *decode(f: FetchedFile, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+    if (f.lazy) {
+      yield* this.decodeLazy(f, f.lazy, signal);
+      return;
+    }
     const bytes = f.bytes;
     if (!bytes) return;
     f.bytes = null;
@@ -429,7 +496,7 @@ export class TableScanPlan implements ScanPlan {
     const self = this;
     const sources = files.map((f) => ({
       // Decoded when the merge first pulls from it.
-      batches: self.decode(f, streamMin),
+      batches: self.decode(f, streamMin, signal),
       existCols: f.file.existCols.filter((c) => this.readColumns.includes(c)),
     }));
     const merge = j.primaryKeys.length > 0 && !j.skipMergeOnRead;
