@@ -156,7 +156,10 @@ describe('Flight server memory', () => {
           });
           return { stream, messages, first, ended };
         });
-        await new Promise((r) => setTimeout(r, 3000));
+        // until the first streams have started (a loaded machine may take a while), then a while more
+        const deadline = Date.now() + 60_000;
+        while (streams.every((s) => s.messages.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 1500));
         slowPeak = peak;
         expect(server.stats.peakReservedBytes).toBeLessThanOrEqual(BUDGET);
         const started = streams.filter((s) => s.messages.length >= 2).length;
