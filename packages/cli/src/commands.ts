@@ -13,7 +13,7 @@ import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, advertiseServer, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
 import type { GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
-import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './output-format.js';
+import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
 import { cliName, setInvocation } from './cli-name.js';
@@ -369,7 +369,8 @@ Examples:
           progress.tick({ bytes, files: 1 });
         } else {
           const stream = createWriteStream(output);
-          const printer = new RowPrinter(stream, fmt as OutputFormat);
+          const { BatchPrinter } = await import('./output-format.js');
+          const printer = new BatchPrinter(stream, fmt as OutputFormat);
           for await (const b of counted) await printer.write(b);
           await printer.end(plan.schema);
           await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
@@ -388,7 +389,8 @@ Examples:
     const limit = o.limit !== undefined ? Number(o.limit) : limitDefault;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new LakeSoulError('InvalidArgument', `--limit must be a non-negative integer, not '${o.limit}'`);
     const format = (o.format as OutputFormat) ?? 'table';
-    const printer = new RowPrinter(io.stdout, format);
+    const { BatchPrinter } = await import('./output-format.js');
+    const printer = new BatchPrinter(io.stdout, format);
     // stdout carries the rows: a bar on stderr is useful only when stdout is not the same terminal.
     const total = quiet() ? undefined : await plannedRows(plan);
     const progress = startProgress({ label: `scan ${name}`, unit: 'rows', quiet: quiet() || (io.stdout as NodeJS.WriteStream).isTTY === true,

@@ -5,15 +5,13 @@
  * {@link cellValue}): int64 beyond 2^53 as decimal text, timestamps as ISO 8601 at their unit,
  * NaN/±Infinity as text, binary as a size summary (table) or base64 (JSON/JSONL/CSV).
  */
-import type { Data, RecordBatch, Schema } from 'apache-arrow';
+import type { Data, RecordBatch } from 'apache-arrow';
 import { formatScaled, isValidAt, jsonSafe, plainText, plainValueAt } from '@lakesoul-ts/io';
 
-/** Output formats of scan/head (and of every printing command). */
-export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv';
+import { RowPrinter, writeWithBackpressure } from './row-printer.js';
 
-/** Every {@link OutputFormat}, for option choices. */
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'jsonl', 'csv'];
-
+export { RowPrinter, OUTPUT_FORMATS, TABLE_WIDTH_SAMPLE_ROWS, writeWithBackpressure } from './row-printer.js';
+export type { OutputFormat } from './row-printer.js';
 /** Render an unscaled decimal value with its scale (`1990`, 2 -> `19.90`). */
 export function formatDecimal(unscaled: bigint, scale: number): string {
   return formatScaled(unscaled, scale);
@@ -58,74 +56,8 @@ export function* batchRows(batch: RecordBatch): Generator<Record<string, unknown
   }
 }
 
-/**
- * Writes `text` and resolves once the stream can take more (its `'drain'`), so a producer that awaits
- * every write holds at most one chunk beyond the stream's high-water mark.
- */
-export function writeWithBackpressure(out: NodeJS.WritableStream, text: string): Promise<void> | void {
-  if (text.length === 0 || out.write(text)) return;
-  return new Promise<void>((res, rej) => {
-    const done = (err?: Error) => { out.off('drain', onDrain); out.off('error', onError); if (err) rej(err); else res(); };
-    const onDrain = () => done();
-    const onError = (e: Error) => done(e);
-    out.once('drain', onDrain);
-    out.once('error', onError);
-  });
-}
-
-/**
- * Rows of the aligned `table` format are printed in blocks: the column widths come from the first
- * block (at most this many rows) and later rows are padded to them (a longer cell widens only its own
- * line). This keeps the table streaming: nothing waits for the last row.
- */
-export const TABLE_WIDTH_SAMPLE_ROWS = 1000;
-
-/**
- * Writes rows in one format to a stream. `write` returns a promise to await (backpressure);
- * `end` closes the document (JSON's `]`, a table with no rows still prints its header).
- */
-export class RowPrinter {
-  private pending: string[][] = [];
-  private widths: number[] | undefined;
-  private started = false;
-  private columns: string[] | undefined;
-  /** Rows written so far. */
-  rows = 0;
-
-  constructor(private readonly out: NodeJS.WritableStream, private readonly format: OutputFormat, private readonly maxCellWidth = 40) {}
-
-  /** Print rows given as cells already rendered for this format (`values` are JSON-safe values). */
-  async writeRows(columns: string[], rows: Iterable<unknown[]>): Promise<void> {
-    this.columns ??= columns;
-    let s = '';
-    const flushAt = 64 * 1024;
-    for (const values of rows) {
-      this.rows++;
-      if (this.format === 'jsonl' || this.format === 'json') {
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i < columns.length; i++) o[columns[i]!] = values[i];
-        const line = JSON.stringify(o);
-        if (this.format === 'jsonl') s += line + '\n';
-        else { s += (this.started ? ',\n' : '[\n') + line; this.started = true; }
-      } else if (this.format === 'csv') {
-        if (!this.started) { s += columns.map(csvEscape).join(',') + '\n'; this.started = true; }
-        s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v))).join(',') + '\n';
-      } else {
-        const cells = values.map((v) => {
-          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v);
-          return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
-        });
-        if (this.widths) s += this.line(cells) + '\n';
-        else {
-          this.pending.push(cells);
-          if (this.pending.length >= TABLE_WIDTH_SAMPLE_ROWS) s += this.flushTable();
-        }
-      }
-      if (s.length >= flushAt) { await writeWithBackpressure(this.out, s); s = ''; }
-    }
-    await writeWithBackpressure(this.out, s);
-  }
-
+/** A {@link RowPrinter} that also prints Arrow batches, their values through io's codec. */
+export class BatchPrinter extends RowPrinter {
   /** Print one Arrow batch (values through io's codec: {@link cellValue}, CSV fields, table cells). */
   async write(batch: RecordBatch): Promise<void> {
     const columns = batch.schema.fields.map((f) => f.name);
@@ -149,36 +81,4 @@ export class RowPrinter {
     })());
   }
 
-  /** Close the output; `columns` (or `schema`) gives the header when no row arrived. */
-  async end(columns?: string[] | Schema): Promise<void> {
-    this.columns ??= Array.isArray(columns) ? columns : columns?.fields.map((f) => f.name);
-    let s = '';
-    if (this.format === 'json') s = this.started ? '\n]\n' : '[]\n';
-    else if (this.format === 'csv' && !this.started && this.columns) s = this.columns.map(csvEscape).join(',') + '\n';
-    else if (this.format === 'table') s = this.flushTable();
-    this.started = true;
-    await writeWithBackpressure(this.out, s);
-  }
-
-  private line(cells: string[]): string {
-    return cells.map((v, c) => v.padEnd(this.widths![c] ?? 0)).join('  ').trimEnd();
-  }
-
-  private flushTable(): string {
-    if (!this.widths) {
-      if (!this.columns) return '';
-      const all = [this.columns, ...this.pending];
-      this.widths = this.columns.map((_, c) => {
-        let w = 0;
-        for (const r of all) w = Math.max(w, r[c]?.length ?? 0);
-        return w;
-      });
-      const text = [this.line(this.columns), this.widths.map((w) => '─'.repeat(w)).join('  '), ...this.pending.map((r) => this.line(r))].join('\n') + '\n';
-      this.pending = [];
-      return text;
-    }
-    const text = this.pending.map((r) => this.line(r) + '\n').join('');
-    this.pending = [];
-    return text;
-  }
 }

@@ -1,0 +1,120 @@
+/**
+ * Writing rows in one output format (an aligned table for people; JSON, JSONL or CSV for scripts) to a
+ * stream, with its backpressure respected, so memory does not grow with the number of rows. Values
+ * arrive already rendered (see output-format.ts for Arrow batches); this module loads nothing heavy,
+ * so metadata commands print through it without the table API.
+ */
+import type { Schema } from 'apache-arrow';
+
+/** Output formats of scan/head (and of every printing command). */
+export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv';
+
+/** Every {@link OutputFormat}, for option choices. */
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'jsonl', 'csv'];
+
+
+function csvEscape(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Writes `text` and resolves once the stream can take more (its `'drain'`), so a producer that awaits
+ * every write holds at most one chunk beyond the stream's high-water mark.
+ */
+export function writeWithBackpressure(out: NodeJS.WritableStream, text: string): Promise<void> | void {
+  if (text.length === 0 || out.write(text)) return;
+  return new Promise<void>((res, rej) => {
+    const done = (err?: Error) => { out.off('drain', onDrain); out.off('error', onError); if (err) rej(err); else res(); };
+    const onDrain = () => done();
+    const onError = (e: Error) => done(e);
+    out.once('drain', onDrain);
+    out.once('error', onError);
+  });
+}
+
+/**
+ * Rows of the aligned `table` format are printed in blocks: the column widths come from the first
+ * block (at most this many rows) and later rows are padded to them (a longer cell widens only its own
+ * line). This keeps the table streaming: nothing waits for the last row.
+ */
+export const TABLE_WIDTH_SAMPLE_ROWS = 1000;
+
+/**
+ * Writes rows in one format to a stream. `write` returns a promise to await (backpressure);
+ * `end` closes the document (JSON's `]`, a table with no rows still prints its header).
+ */
+export class RowPrinter {
+  protected pending: string[][] = [];
+  protected widths: number[] | undefined;
+  protected started = false;
+  protected columns: string[] | undefined;
+  /** Rows written so far. */
+  rows = 0;
+
+  constructor(protected readonly out: NodeJS.WritableStream, protected readonly format: OutputFormat, protected readonly maxCellWidth = 40) {}
+
+  /** Print rows given as cells already rendered for this format (`values` are JSON-safe values). */
+  async writeRows(columns: string[], rows: Iterable<unknown[]>): Promise<void> {
+    this.columns ??= columns;
+    let s = '';
+    const flushAt = 64 * 1024;
+    for (const values of rows) {
+      this.rows++;
+      if (this.format === 'jsonl' || this.format === 'json') {
+        const o: Record<string, unknown> = {};
+        for (let i = 0; i < columns.length; i++) o[columns[i]!] = values[i];
+        const line = JSON.stringify(o);
+        if (this.format === 'jsonl') s += line + '\n';
+        else { s += (this.started ? ',\n' : '[\n') + line; this.started = true; }
+      } else if (this.format === 'csv') {
+        if (!this.started) { s += columns.map(csvEscape).join(',') + '\n'; this.started = true; }
+        s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v))).join(',') + '\n';
+      } else {
+        const cells = values.map((v) => {
+          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v);
+          return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
+        });
+        if (this.widths) s += this.line(cells) + '\n';
+        else {
+          this.pending.push(cells);
+          if (this.pending.length >= TABLE_WIDTH_SAMPLE_ROWS) s += this.flushTable();
+        }
+      }
+      if (s.length >= flushAt) { await writeWithBackpressure(this.out, s); s = ''; }
+    }
+    await writeWithBackpressure(this.out, s);
+  }
+
+  /** Close the output; `columns` (or `schema`) gives the header when no row arrived. */
+  async end(columns?: string[] | Schema): Promise<void> {
+    this.columns ??= Array.isArray(columns) ? columns : columns?.fields.map((f) => f.name);
+    let s = '';
+    if (this.format === 'json') s = this.started ? '\n]\n' : '[]\n';
+    else if (this.format === 'csv' && !this.started && this.columns) s = this.columns.map(csvEscape).join(',') + '\n';
+    else if (this.format === 'table') s = this.flushTable();
+    this.started = true;
+    await writeWithBackpressure(this.out, s);
+  }
+
+  private line(cells: string[]): string {
+    return cells.map((v, c) => v.padEnd(this.widths![c] ?? 0)).join('  ').trimEnd();
+  }
+
+  private flushTable(): string {
+    if (!this.widths) {
+      if (!this.columns) return '';
+      const all = [this.columns, ...this.pending];
+      this.widths = this.columns.map((_, c) => {
+        let w = 0;
+        for (const r of all) w = Math.max(w, r[c]?.length ?? 0);
+        return w;
+      });
+      const text = [this.line(this.columns), this.widths.map((w) => '─'.repeat(w)).join('  '), ...this.pending.map((r) => this.line(r))].join('\n') + '\n';
+      this.pending = [];
+      return text;
+    }
+    const text = this.pending.map((r) => this.line(r) + '\n').join('');
+    this.pending = [];
+    return text;
+  }
+}
