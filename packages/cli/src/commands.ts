@@ -139,6 +139,18 @@ export function cliVersion(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** What every group of commands shares: the program (its global flags), the output and the `--quiet` flag. */
+interface ProgramParts {
+  program: Command;
+  io: CliIO;
+  /** Writes a line to stdout (results). */
+  out: (s: string) => void;
+  /** Writes a line to stderr (notes). */
+  note: (s: string) => void;
+  /** True under `--quiet`. */
+  quiet: () => boolean;
+}
+
 /** Build the command tree. `io` receives the output; errors propagate to {@link run}. */
 export function buildProgram(io: CliIO): Command {
   const out = (s: string) => io.stdout.write(s + '\n');
@@ -178,6 +190,19 @@ Examples:
       out(`warehouse: ${ctx.config.warehouse}`);
     }));
 
+  const parts: ProgramParts = { program, io, out, note, quiet };
+  addNamespaceCommands(parts);
+  addTableCommands(parts);
+  addImportExportCommands(parts);
+  addScanCommands(parts);
+  addMaintenanceCommands(parts);
+  addServerCommands(parts);
+  addExamples(program);
+  return program;
+}
+
+/** Adds `ns create|list|drop`. */
+function addNamespaceCommands({ program, io, out }: ProgramParts): void {
   // ---- namespaces
   const ns = program.command('ns').description('namespaces: create, list, drop');
   ns.command('create <name>').description('create a namespace')
@@ -197,7 +222,10 @@ Examples:
       await ctx.catalog.dropNamespace(name, { cascade: o.cascade });
       out(`namespace '${name}' dropped`);
     }));
+}
 
+/** Adds `table create|list|describe|drop`. */
+function addTableCommands({ program, io, out, note }: ProgramParts): void {
   // ---- tables
   const table = program.command('table').description('tables: create, list, describe, drop');
   table.command('create <name>')
@@ -288,7 +316,10 @@ Examples:
       await ctx.lakehouse.dropTable(name, { namespace: o.namespace, purge: o.purge });
       out(`table '${o.namespace}.${name}' dropped${o.purge ? ' and its data files deleted' : ''}`);
     }));
+}
 
+/** Adds `import` and `export`. */
+function addImportExportCommands({ program, io, out, quiet }: ProgramParts): void {
   // ---- import / export
   program.command('import <table> <files...>')
     .description('import CSV, JSONL or Parquet files into a table, or an image folder (--format images; creates the table when missing)')
@@ -379,7 +410,10 @@ Examples:
       } finally { progress.stop(); }
       out(`exported ${rows} rows to ${output}`);
     }));
+}
 
+/** Adds `scan` and `head`. */
+function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
   // ---- scan / head
   const scanAction = (limitDefault?: number) => (name: string, o: Record<string, unknown>) => withContext(program, io, async (ctx) => {
     const t = await openTable(ctx, name, o.namespace as string);
@@ -423,7 +457,10 @@ Examples:
     .option('-l, --limit <n>', 'rows', '10')
     .addOption(formatOption())
     .action(scanAction(10));
+}
 
+/** Adds `history`, `compact` and `cleanup`. */
+function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts): void {
   // ---- history / maintenance
   program.command('history <table>').description('versions per partition: commit op, time, files and rows (rows before merge)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
@@ -496,7 +533,10 @@ Examples:
       out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
       if (!o.execute && report.files.length > 0) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
     }));
+}
 
+/** Adds `serve` (Flight), `ui` and `demo`. */
+function addServerCommands({ program, io, out, note, quiet }: ProgramParts): void {
   // ---- serve
   program.command('serve').description('serve the tables over Arrow Flight (gRPC) until interrupted; binds 127.0.0.1 (this machine only) without auth by default')
     .option('--host <host>', 'address to bind; anything but loopback needs --token or --user (or --insecure-no-auth)', '127.0.0.1')
@@ -578,10 +618,8 @@ Examples:
       const { runDemo } = await import('./demo.js');
       await runDemo({ dir: o.dir, images: o.images, epochs: o.epochs, quiet: quiet(), out, flags: program.opts<GlobalFlags>() });
     });
-
-  addExamples(program);
-  return program;
 }
+
 
 /** Examples shown by `--help` of the commands that do not list their own. */
 const EXAMPLES: Record<string, string[]> = {

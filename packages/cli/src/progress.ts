@@ -17,6 +17,7 @@ export interface Progress {
   tick(update: ProgressUpdate): void;
   /** Set the total (for ETA) once known. */
   setTotal(total: number): void;
+  /** Draws the final counts and releases the terminal line; call once, when the work ends. */
   stop(): void;
 }
 

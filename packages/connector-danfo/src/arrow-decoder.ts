@@ -165,7 +165,11 @@ function unsupported(type: DataType, column: string): never {
   });
 }
 
-/** Build the reader factory for a type. `column` names the top-level column for messages. */
+/**
+ * Build the reader factory for a type. `column` names the top-level column for messages.
+ *
+ * Why long: one short case per Arrow type of the type-support table (packages/meta/src/type-support.ts); the switch is the one place this site dispatches on the type, so splitting it would scatter that dispatch.
+ */
 function makeFactory(type: DataType, options: DanfoConvertOptions, column: string): ReaderFactory {
   const nestedJson = options.nested === 'json';
   switch (type.typeId) {

@@ -115,7 +115,11 @@ function parseJsonCell(v: string, k: number, type: DataType, want: 'array' | 'ob
   return parsed;
 }
 
-/** Encode `values` (one per slot) as Arrow data of `field`'s type. */
+/**
+ * Encode `values` (one per slot) as Arrow data of `field`'s type.
+ *
+ * Why long: one short case per Arrow type of the type-support table (packages/meta/src/type-support.ts); the switch is the one place this site dispatches on the type, so splitting it would scatter that dispatch.
+ */
 function encode(field: Field, values: ArrayLike<unknown>, ctx: EncodeContext): Data {
   const type = field.type as DataType;
   const n = values.length;

@@ -97,7 +97,9 @@ export interface WriteDataFrameOptions extends Omit<DanfoEncodeOptions, 'table' 
  */
 export interface DanfoTable {
   readonly info: { readonly name: string; readonly namespace: string; readonly schema: Schema };
+  /** Plans a scan of the table (read by `readDataFrame`). */
   scan(options?: ScanOptions): ScanPlan | Promise<ScanPlan>;
+  /** Writes Arrow data into the table (used by `writeDataFrame`). */
   write(input: WriteInput, options?: WriteOptions): Promise<WriteResult>;
 }
 

@@ -6,7 +6,7 @@
 import { util } from 'apache-arrow';
 import type { RecordBatch, Table } from 'apache-arrow';
 import type { ScanOptions } from '@lakesoul-ts/io';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { abortedErrorFor, LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import { decodeRows, planDecode } from './arrow-decoder.js';
 import type { DecodePlan } from './arrow-decoder.js';
 import { loadDanfo } from './danfo-loader.js';
@@ -25,17 +25,8 @@ function frame<M extends DanfoModule>(dfd: M, rows: unknown[][], decoded: Pick<D
   return new dfd.DataFrame(rows, { columns: decoded.names, dtypes: decoded.dtypes }) as FrameOf<M>;
 }
 
-function aborted(signal: AbortSignal | undefined, table?: string): void {
-  if (signal?.aborted) {
-    throw new LakeSoulError('Aborted', `reading ${table ? `table "${table}" ` : ''}into a DataFrame was aborted`, { code: 'ABORTED', cause: signal.reason, context: { table } });
-  }
-}
-
-/** An error surfacing from an aborted scan, as a LakeSoulError of kind Aborted. */
-function abortError(e: unknown, signal: AbortSignal | undefined, table: string): unknown {
-  if (LakeSoulError.is(e) || !signal?.aborted) return e;
-  return new LakeSoulError('Aborted', `reading table "${table}" into a DataFrame was aborted`, { code: 'ABORTED', cause: e, context: { table } });
-}
+/** What an aborted read is called in its error: `reading table "t" into a DataFrame`. */
+const readingInto = (table: string): string => `reading table "${table}" into a DataFrame`;
 
 /**
  * Convert an Arrow Table or RecordBatch to a Danfo DataFrame (types per docs/dataframes.md).
@@ -67,7 +58,7 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
 ): Promise<FrameOf<M>> {
   const { scan, convert, dfd } = split(options);
   const name = table.info.name;
-  aborted(scan.signal, name);
+  throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
   const plan = await table.scan(scan);
   const context = { table: name, namespace: table.info.namespace };
@@ -75,11 +66,11 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   const rows: unknown[][] = [];
   try {
     for await (const batch of plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })) {
-      aborted(scan.signal, name);
+      throwIfAborted(scan.signal, readingInto(name), { table: name });
       decodeRows(batch, decodePlan, rows, rows.length, context);
     }
   } catch (e) {
-    throw abortError(e, scan.signal, name);
+    throw abortedErrorFor(e, scan.signal, readingInto(name), { table: name });
   }
   return frame(mod, rows, decodePlan);
 }
@@ -94,7 +85,7 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
 ): AsyncGenerator<FrameOf<M>, void, undefined> {
   const { scan, convert, dfd } = split(options);
   const name = table.info.name;
-  aborted(scan.signal, name);
+  throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
   const plan = await table.scan(scan);
   const context = { table: name, namespace: table.info.namespace };
@@ -106,9 +97,9 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
       let next: IteratorResult<RecordBatch>;
       try {
         next = await batches.next();
-        aborted(scan.signal, name);
+        throwIfAborted(scan.signal, readingInto(name), { table: name });
       } catch (e) {
-        throw abortError(e, scan.signal, name);
+        throw abortedErrorFor(e, scan.signal, readingInto(name), { table: name });
       }
       if (next.done) return;
       const rows: unknown[][] = [];

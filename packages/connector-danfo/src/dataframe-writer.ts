@@ -3,7 +3,7 @@
  * before the single `table.write` call, so a bad cell commits nothing.
  */
 import type { WriteResult } from '@lakesoul-ts/io';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { throwIfAborted } from '@lakesoul-ts/meta';
 import { fromDataFrame } from './arrow-encoder.js';
 import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './danfo-options.js';
 
@@ -16,9 +16,7 @@ import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './da
 export async function writeDataFrame(df: DanfoDataFrameLike, table: DanfoTable, options: WriteDataFrameOptions = {}): Promise<WriteResult> {
   const { missingColumns, extraColumns, nan, ...write } = options;
   const { name, namespace, schema } = table.info;
-  if (write.signal?.aborted) {
-    throw new LakeSoulError('Aborted', `writing a DataFrame to table "${name}" was aborted`, { code: 'ABORTED', cause: write.signal.reason, context: { table: name, namespace } });
-  }
+  throwIfAborted(write.signal, `writing a DataFrame to table "${name}"`, { table: name, namespace });
   const arrow = fromDataFrame(df, schema, { missingColumns, extraColumns, nan, table: name, namespace });
   return table.write(arrow, write);
 }

@@ -17,6 +17,7 @@ export interface BearerAuthOptions {
   secret: string | Uint8Array;
   /** Lifetime of tokens issued by Handshake (default 12 hours). */
   tokenTtlMs?: number;
+  /** The clock, in ms since the epoch (default `Date.now`; tests set it to expire tokens). */
   now?: () => number;
 }
 

@@ -113,7 +113,8 @@ export interface CriteriaMessage {
   expression: Buffer;
 }
 
-interface LoadedFlight {
+/** The Flight service loaded from its .proto: the server's service definition and the client constructor. */
+export interface LoadedFlight {
   service: ServiceDefinition;
   client: ServiceClientConstructor;
 }

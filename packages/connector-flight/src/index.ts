@@ -28,4 +28,7 @@ export {
 } from './ipc-framing.js';
 export type { DecodedFlightStream, EncodeOptions } from './ipc-framing.js';
 export { FLIGHT_PROTO_PATH, FLIGHT_SERVICE_NAME, loadFlightProtocol } from './flight-proto.js';
-export type { FlightDataMessage, FlightDescriptorMessage, FlightInfoMessage } from './flight-proto.js';
+export type {
+  ActionTypeMessage, DescriptorTypeName, FlightDataMessage, FlightDescriptorMessage, FlightEndpointMessage, FlightInfoMessage, LoadedFlight,
+  LocationMessage, ProtoTimestamp, TicketMessage,
+} from './flight-proto.js';

@@ -25,7 +25,14 @@ export interface TfNodeLike {
   /** The active backend (`tensorflow` when tfjs-node's own backend is in use). */
   getBackend?(): string;
   node?: {
-    decodeImage(contents: Uint8Array, channels?: number): { shape: number[]; dataSync(): ArrayLike<number>; dispose(): void };
+    /** Decodes PNG/JPEG bytes into an image tensor of `channels` channels. */
+    decodeImage(contents: Uint8Array, channels?: number): {
+      shape: number[];
+      /** The pixel values, row-major. */
+      dataSync(): ArrayLike<number>;
+      /** Frees the tensor. */
+      dispose(): void;
+    };
   };
 }
 

@@ -27,7 +27,9 @@ export type ImageOp =
 
 /** Pixel decoders: both return RGBA (or gray/RGB with `channels`) 8-bit pixels. */
 export interface ImageCodecs {
+  /** Decodes a PNG file's bytes. */
   decodePng(bytes: Uint8Array): RawImage;
+  /** Decodes a JPEG file's bytes. */
   decodeJpeg(bytes: Uint8Array): RawImage;
 }
 

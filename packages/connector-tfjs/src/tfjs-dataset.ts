@@ -27,24 +27,42 @@ import { ShuffleBuffer, shuffleStream, simulateShuffle } from './shuffle-buffer.
  * `@tensorflow/tfjs-node`. Pass it as `options.tf` so the dataset and your model share one instance.
  */
 export interface TfLike {
+  /** `tf.tensor`: builds the feature and label tensors. */
   tensor: typeof tfc.tensor;
+  /** `tf.tidy`: frees the intermediates of a batch. */
   tidy: typeof tfc.tidy;
+  /** `tf.dispose`: frees tensors the dataset no longer hands out. */
   dispose: typeof tfc.dispose;
-  data: { generator: typeof tfd.generator };
+  /** `tf.data`, of which only the generator dataset is used. */
+  data: {
+    /** `tf.data.generator`: wraps the batch iterator as a `tf.data.Dataset`. */
+    generator: typeof tfd.generator;
+  };
   /** The active backend: the tfjs-node decoder is picked automatically only while it is `tensorflow`. */
   getBackend?(): string;
   /** Present in tfjs-node: used to decode images natively (when sharp is not installed). */
-  node?: { decodeImage(contents: Uint8Array, channels?: number): { shape: number[]; dataSync(): ArrayLike<number>; dispose(): void } };
+  node?: {
+    /** Decodes PNG/JPEG bytes into an image tensor of `channels` channels. */
+    decodeImage(contents: Uint8Array, channels?: number): {
+      shape: number[];
+      /** The pixel values, row-major. */
+      dataSync(): ArrayLike<number>;
+      /** Frees the tensor. */
+      dispose(): void;
+    };
+  };
 }
 
 /** A table handle as `@lakesoul-ts/io` provides it (`LakeSoulTable`): only `scan` is used. */
 export interface ScannableTable {
+  /** Plans a scan of the table. */
   scan(options: ScanOptions): ScanPlan | Promise<ScanPlan>;
   readonly info?: { name?: string; properties?: Record<string, string> };
 }
 
 /** Something that opens tables by name (`Lakehouse` of `@lakesoul-ts/io`). */
 export interface TableOpener {
+  /** Opens the table `name` of `namespace` (default `default`). */
   table(name: string, namespace?: string): ScannableTable | Promise<ScannableTable>;
 }
 
@@ -57,7 +75,11 @@ export type TfjsDatasetSource =
   | ScannableTable
   | { lakehouse: TableOpener; table: string; namespace?: string }
   | { plan: ScanPlan }
-  | { planJSON: ScanPlanJSON; open: (json: ScanPlanJSON) => ScanPlan | Promise<ScanPlan> };
+  | {
+    planJSON: ScanPlanJSON;
+    /** Turns the plan's JSON back into a plan, e.g. `(json) => scanPlanFromJSON(json, lakehouse)`. */
+    open: (json: ScanPlanJSON) => ScanPlan | Promise<ScanPlan>;
+  };
 
 /** A feature column and the tensor dtype it becomes (default float32). */
 export interface FeatureSpec {

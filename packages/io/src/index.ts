@@ -1,6 +1,7 @@
 // Public API of @lakesoul-ts/io. Each area keeps its own barrel (owned by its module); this file only
 // re-exports them.
 export type * from './types.js';
+export { OBJECT_STORE_METHODS } from './types.js';
 export * from './store/index.js';
 export * from './blob/index.js';
 export * from './hash/index.js';
@@ -10,3 +11,4 @@ export * from './filter/index.js';
 export * from './merge/index.js';
 export * from './table/index.js';
 export * from './prefetch/index.js';
+export * from './import/index.js';

@@ -39,22 +39,69 @@ export interface StoreCallOptions {
 
 /**
  * The storage seam: five methods every backend implements (local disk, S3, memory). Paths are keys
- * relative to the store's root, `/`-separated, without a leading slash. A missing object is a
- * `LakeSoulError` of kind `NotFound` naming the path. Helpers (ranged reads with coalescing,
- * concurrency limits, latency injection) wrap a store rather than extend this interface.
+ * relative to the store's root, `/`-separated, without a leading slash. Helpers (ranged reads with
+ * coalescing, concurrency limits, latency injection) wrap a store rather than extend this interface.
+ *
+ * # Contract
+ * Every method fails only with a `LakeSoulError` (no backend error escapes; the backend's error is
+ * its `cause`), naming the object's URI. The kinds, the same for every backend:
+ * - `NotFound` (code `OBJECT_NOT_FOUND`): `get` and `head` of a missing object (`delete` and `list`
+ *   never throw it); S3's missing bucket is `NotFound` `BUCKET_NOT_FOUND` on any method.
+ * - `InvalidArgument`: a malformed key or prefix (empty, a NUL, an empty, `.` or `..` segment) or byte range
+ *   (negative, not an integer), before any I/O.
+ * - `Aborted`: the call's `signal` aborted (checked before the call and while it runs); an aborted
+ *   `put` leaves no object.
+ * - `PermissionDenied` / `Unauthenticated`: the backend refused access (EACCES, HTTP 403 / 401).
+ * - `Io`: anything else; `retryable` is true for throttling, 5xx, timeouts and connection resets.
+ * `runObjectStoreConformance` (`@lakesoul-ts/io/testing`) checks these for a backend.
+ *
+ * # Wrappers
+ * A wrapper (`withConcurrencyLimit`, `withLatency`) forwards every method of {@link OBJECT_STORE_METHODS}
+ * with the same arguments and keeps the wrapped store's errors and extra capabilities (a
+ * `ConfinedReader` stays one); `store-wrappers.test.ts` fails when a wrapper misses a method.
  */
 export interface ObjectStore {
   /** Short description for messages, e.g. `s3://bucket` or `file:///`. */
   readonly description: string;
+  /**
+   * The object's bytes, or those of `options.range` (clamped to the object's size).
+   * @throws LakeSoulError `NotFound`, `InvalidArgument` (key, range), `Aborted`, `PermissionDenied`, `Io`.
+   */
   get(path: string, options?: GetOptions): Promise<Uint8Array>;
-  /** Atomic from a reader's view: the object appears whole or not at all. */
+  /**
+   * Writes the object, replacing any. Atomic from a reader's view: the object appears whole or not
+   * at all; a failed or aborted put leaves no (new) object.
+   * @throws LakeSoulError `InvalidArgument` (key), `Aborted`, `PermissionDenied`, `Io`.
+   */
   put(path: string, data: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void>;
+  /**
+   * Size and modification time of the object.
+   * @throws LakeSoulError `NotFound`, `InvalidArgument` (key), `Aborted`, `PermissionDenied`, `Io`.
+   */
   head(path: string, options?: StoreCallOptions): Promise<ObjectMeta>;
-  /** Deleting a missing object is not an error. */
+  /**
+   * Deletes the object. Deleting a missing object is not an error.
+   * @throws LakeSoulError `InvalidArgument` (key), `Aborted`, `PermissionDenied`, `Io`.
+   */
   delete(path: string, options?: StoreCallOptions): Promise<void>;
-  /** Objects whose key starts with `prefix`, in any order, paginated transparently. */
+  /**
+   * Objects whose key starts with `prefix`, in any order, paginated transparently. A prefix with no
+   * objects lists nothing (no `NotFound`). Errors surface from the iteration.
+   * @throws LakeSoulError `InvalidArgument` (prefix), `Aborted`, `PermissionDenied`, `Io`.
+   */
   list(prefix: string, options?: StoreCallOptions): AsyncIterable<ObjectMeta>;
 }
+
+/**
+ * The methods of {@link ObjectStore}, for wrappers and their test: a method added to the interface
+ * and not listed here fails to compile (see `ObjectStoreMethodsComplete`).
+ */
+export const OBJECT_STORE_METHODS = ['get', 'put', 'head', 'delete', 'list'] as const;
+
+/** Compile-time proof that {@link OBJECT_STORE_METHODS} lists every method of {@link ObjectStore}. */
+export type ObjectStoreMethodsComplete = Exclude<keyof ObjectStore, 'description' | (typeof OBJECT_STORE_METHODS)[number]> extends never ? true : never;
+const objectStoreMethodsComplete: ObjectStoreMethodsComplete = true;
+void objectStoreMethodsComplete;
 
 // ------------------------------------------------------------------------------------------------
 // Filters
@@ -200,9 +247,11 @@ export interface ScanPlan {
   readonly splits: Split[];
   /** All splits in order. Early `return()` cancels prefetch and frees buffers. */
   read(options?: ReadOptions): AsyncIterable<RecordBatch>;
+  /** One split (of this plan, or received as JSON by another process), merged and filtered. */
   readSplit(split: Split, options?: ReadOptions): AsyncIterable<RecordBatch>;
   /** Fill `rowCount` of every split from Parquet footers (ranged reads, no data pages). */
   withRowCounts(options?: ReadOptions): Promise<ScanPlan>;
+  /** The plan as plain JSON, for another process to read splits of (see `scanPlanFromJSON`). */
   toJSON(): ScanPlanJSON;
 }
 

@@ -5,7 +5,8 @@
  */
 import { LakeSoulError } from './errors.js';
 import type { SqlDriver } from './sql-driver.js';
-import { abortableSleep, mapSqlError } from './sql-driver.js';
+import { abortableSleep } from './abort.js';
+import { mapSqlError } from './sql-driver.js';
 
 /** NOTIFY channel of the compaction trigger (upstream's compaction service listens on it). */
 export const COMPACTION_NOTIFY_CHANNEL = 'lakesoul_compaction_notify';

@@ -12,7 +12,8 @@ import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName 
 import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
-import { abortableSleep, checkAborted, mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
+import { abortableSleep, throwIfAborted } from './abort.js';
+import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution } from './schema-evolution.js';
 import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion } from './commit-rules.js';
 import type {
@@ -628,7 +629,7 @@ export class Catalog {
     let attempt = 0;
     try {
       for (;;) {
-        checkAborted(signal, `commit to table '${qname}'`);
+        throwIfAborted(signal, `commit to table '${qname}'`);
         try {
           const versions = await this.driver.transaction((tx) => this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds), { signal });
           const ids = new Map<string, string>();

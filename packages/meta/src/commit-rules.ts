@@ -59,7 +59,9 @@ export interface CommitRuleInput {
 
 /** A named check: returns a verdict to stop at, or undefined to pass. */
 export interface CommitCheck {
+  /** The check's name, quoted in the conflict it returns. */
   name: string;
+  /** The verdict refusing (or rebasing) the commit, or undefined when this check lets it through. */
   check(input: CommitRuleInput): Exclude<CommitVerdict, { action: 'commit' }> | undefined;
 }
 

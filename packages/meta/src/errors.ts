@@ -41,6 +41,8 @@ export type LakeSoulErrorCode =
   | 'NAMESPACE_NOT_FOUND'
   | 'VERSION_NOT_FOUND'
   | 'OBJECT_NOT_FOUND'
+  /** PermissionDenied: a confined read resolved (through a symbolic link) outside the allowed roots (`context.realPath`). */
+  | 'PATH_OUTSIDE_ROOT'
   | 'INVALID_NAME'
   | 'INVALID_TABLE_PATH'
   | 'INVALID_PARTITION_VALUE'

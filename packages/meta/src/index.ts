@@ -1,7 +1,8 @@
 export { LakeSoulError } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
 export type * from './types.js';
-export { mapSqlError, mapConnectError, abortableSleep, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';
+export { mapSqlError, mapConnectError, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';
+export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAborted } from './abort.js';
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
 export { PgDriver, quoteIdent } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
@@ -26,3 +27,5 @@ export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './cata
 export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
 export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';
 export { checkSchemaEvolution } from './schema-evolution.js';
+export { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowTypeSupport } from './type-support.js';
+export type { ArrowTypeSupport, TypeCapability } from './type-support.js';

@@ -3,8 +3,9 @@
  */
 import pg from 'pg';
 import { LakeSoulError } from './errors.js';
+import { throwIfAborted } from './abort.js';
 import {
-  checkAborted, mapConnectError, mapSqlError,
+  mapConnectError, mapSqlError,
   type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult,
 } from './sql-driver.js';
 
@@ -100,7 +101,7 @@ export class PgDriver implements SqlDriver {
 
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
     this.checkOpen();
-    checkAborted(options.signal, 'catalog query');
+    throwIfAborted(options.signal, 'catalog query');
     try {
       const r = await this.pool.query(text, params);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
@@ -111,7 +112,7 @@ export class PgDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
     this.checkOpen();
-    checkAborted(options.signal, 'catalog transaction');
+    throwIfAborted(options.signal, 'catalog transaction');
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -122,7 +123,7 @@ export class PgDriver implements SqlDriver {
     const tx: SqlExecutor = {
       query: async <R>(text: string, params: unknown[] = [], o: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> => {
         if (done) throw new LakeSoulError('Internal', 'transaction handle used after the transaction ended');
-        checkAborted(o.signal ?? options.signal, 'catalog query');
+        throwIfAborted(o.signal ?? options.signal, 'catalog query');
         try {
           const r = await client.query(text, params);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };

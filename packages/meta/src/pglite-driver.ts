@@ -7,8 +7,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { LakeSoulError } from './errors.js';
+import { throwIfAborted } from './abort.js';
 import {
-  checkAborted, mapSqlError,
+  mapSqlError,
   type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult,
 } from './sql-driver.js';
 
@@ -123,7 +124,7 @@ export class PGliteDriver implements SqlDriver {
 
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
     this.checkOpen();
-    checkAborted(options.signal, 'catalog query');
+    throwIfAborted(options.signal, 'catalog query');
     try {
       const r = await this.db.query<R>(text, params);
       return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };
@@ -134,12 +135,12 @@ export class PGliteDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
     this.checkOpen();
-    checkAborted(options.signal, 'catalog transaction');
+    throwIfAborted(options.signal, 'catalog transaction');
     try {
       return await this.db.transaction(async (t: PGliteTx) => {
         const tx: SqlExecutor = {
           query: async <R>(text: string, params: unknown[] = [], o: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> => {
-            checkAborted(o.signal ?? options.signal, 'catalog query');
+            throwIfAborted(o.signal ?? options.signal, 'catalog query');
             try {
               const r = await t.query<R>(text, params);
               return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };

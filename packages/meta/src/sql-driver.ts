@@ -36,21 +36,50 @@ export interface SqlExecutor {
   query<R = Record<string, unknown>>(text: string, params?: unknown[], options?: SqlQueryOptions): Promise<SqlQueryResult<R>>;
 }
 
-/** The catalog's SQL driver. */
+/**
+ * The catalog's SQL driver.
+ *
+ * # Contract
+ * Every method fails only with a {@link LakeSoulError} (the driver's error is its `cause`, the
+ * SQLSTATE in `context.sqlState`), mapped by {@link mapSqlError} the same way for every driver:
+ * - `Conflict`, retryable: `COMMIT_CONFLICT` (a unique violation of
+ *   {@link PARTITION_VERSION_CONSTRAINT}) or `TRANSACTION_CONFLICT` (40001, 40P01, 55P03);
+ * - `AlreadyExists` `ALREADY_EXISTS`: any other unique violation (`context.constraint` names it);
+ * - `InvalidArgument`: other data or integrity errors (SQLSTATE classes 22, 23);
+ * - `Aborted`: the call's `signal` was aborted before the statement was sent, or the statement was
+ *   cancelled (57014);
+ * - `Catalog`: `CATALOG_UNAVAILABLE` (retryable: connection refused or lost, server shutting down,
+ *   too many connections), `CATALOG_SCHEMA` (a catalog table or function is missing: bootstrap),
+ *   `DRIVER_CLOSED` (a call after {@link SqlDriver.close}), or any other database error;
+ * - `Unauthenticated` (class 28) and `PermissionDenied` (42501).
+ * `runCatalogConformance` (`@lakesoul-ts/meta/testing`) runs the catalog over a driver, on PGlite
+ * and PostgreSQL alike.
+ *
+ * # Wrappers
+ * A driver that wraps another forwards `query`, `transaction`, `listen` and `close` with the same
+ * arguments, keeps `kind` and `capabilities` (a wrapper must not claim what the wrapped driver
+ * lacks) and lets the wrapped driver's `LakeSoulError`s through unchanged.
+ */
 export interface SqlDriver extends SqlExecutor {
   readonly kind: 'pg' | 'pglite';
   readonly capabilities: SqlDriverCapabilities;
   /**
    * Runs `fn` inside one transaction (READ COMMITTED): committed when `fn` resolves, rolled back when
    * it throws (the error is rethrown, mapped). Statements must go through the given `tx`.
+   * @throws LakeSoulError the kinds of `query` (BEGIN and COMMIT included: a serialization failure at
+   * COMMIT is `Conflict` `TRANSACTION_CONFLICT`), or what `fn` threw, mapped when not yet a LakeSoulError.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: SqlQueryOptions): Promise<T>;
   /**
-   * Subscribes to a NOTIFY channel; resolves to an unsubscribe function. Fails with `Unsupported`
-   * when `capabilities.listenNotify` is false.
+   * Subscribes to a NOTIFY channel; resolves to an unsubscribe function.
+   * @throws LakeSoulError `Unsupported` when `capabilities.listenNotify` is false; `Catalog` when the
+   * listening connection cannot be opened.
    */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
-  /** Releases connections / closes the embedded database. Idempotent. */
+  /**
+   * Releases connections / closes the embedded database. Idempotent.
+   * @throws LakeSoulError `Catalog` when the embedded database fails to close (a server pool's close does not throw).
+   */
   close(): Promise<void>;
 }
 
@@ -129,22 +158,3 @@ export function mapConnectError(e: unknown, where: string): LakeSoulError {
   });
 }
 
-/** Throws an `Aborted` LakeSoulError when the signal is aborted. */
-export function checkAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) {
-    throw new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason });
-  }
-}
-
-/** Waits `ms`, or fails with an `Aborted` LakeSoulError naming `what` as soon as the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason }));
-      return;
-    }
-    const onAbort = () => { clearTimeout(t); reject(new LakeSoulError('Aborted', `${what}: aborted while backing off`, { cause: signal?.reason })); };
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

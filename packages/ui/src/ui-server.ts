@@ -38,6 +38,7 @@ export interface UiServer {
   readonly port: number;
   /** Stops accepting connections, ends open ones, and resolves when the server is closed. Idempotent. */
   close(): Promise<void>;
+  /** {@link UiServer.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -309,6 +309,8 @@ function validity(values: readonly unknown[]): { bitmap: Uint8Array; nullCount: 
  * Encodes JS values into one Arrow column of `type` (see the module comment for what is accepted).
  * `rows` maps each value to the caller's row number for messages (nested children), default the index.
  * @throws LakeSoulError SchemaMismatch `VALUE_NOT_CONVERTIBLE` naming the row and the column.
+ *
+ * Why long: one short case per Arrow type of the type-support table (packages/meta/src/type-support.ts); the switch is the one place this site dispatches on the type, so splitting it would scatter that dispatch.
  */
 export function encodeColumn(values: readonly unknown[], type: DataType, ctx: ValueContext, rows?: ArrayLike<number>): Data {
   const n = values.length;

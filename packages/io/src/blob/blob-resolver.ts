@@ -331,7 +331,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
       dropWaiter(t);
       release(t);
       let le = asLakeSoulError(e);
-      if (le.code === 'PATH_OUTSIDE_ROOT') {
+      if (LakeSoulError.hasCode(le, 'PATH_OUTSIDE_ROOT')) {
         const real = String(le.context.realPath ?? '');
         le = denied(ref.original, real ? `it resolves (through a symbolic link) to ${real}, outside the allowed roots (${roots.allowed.join(', ')})` : `the file opened could not be placed inside the allowed roots (${roots.allowed.join(', ')})`, real ? { realPath: real } : {});
       }

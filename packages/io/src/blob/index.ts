@@ -7,5 +7,3 @@ export { resolveBlobs, DEFAULT_BLOB_CONCURRENCY, DEFAULT_BLOB_BYTES_IN_FLIGHT } 
 export type { BlobReadStats, ResolveBlobsOptions } from './blob-resolver.js';
 export { scanImageFolder, readManifest, IMAGE_EXTENSIONS } from './image-folder.js';
 export type { ScanImageFolderOptions, ReadManifestOptions } from './image-folder.js';
-export { importImages } from './image-import.js';
-export type { ImageSource, ImportImagesOptions, ImportImagesResult } from './image-import.js';

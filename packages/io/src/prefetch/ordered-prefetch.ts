@@ -5,7 +5,7 @@
  * drops every buffered result.
  */
 import { setMaxListeners } from 'node:events';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { abortedError } from '@lakesoul-ts/meta';
 
 /** Default bound on bytes fetched ahead of the consumer: 64 MiB. */
 export const DEFAULT_PREFETCH_BYTES = 64 * 1024 * 1024;
@@ -50,10 +50,6 @@ interface Slot<T> {
   promise: Promise<T>;
 }
 
-function abortError(signal: AbortSignal | undefined): LakeSoulError {
-  return new LakeSoulError('Aborted', 'the read was aborted', { cause: signal?.reason });
-}
-
 /**
  * Runs `tasks` ahead of the consumer and yields their results in order.
  *
@@ -74,7 +70,7 @@ export function prefetchOrdered<T>(
   const st: PrefetchStats = stats ?? { started: 0, completed: 0, peakBytes: 0, peakRunning: 0, cancelled: false };
 
   async function* run(): AsyncGenerator<T> {
-    if (outer?.aborted) throw abortError(outer);
+    if (outer?.aborted) throw abortedError('read', outer.reason);
     const ac = new AbortController();
     setMaxListeners(0, ac.signal); // every running task listens on it
     const onAbort = () => ac.abort(outer?.reason);
@@ -119,17 +115,17 @@ export function prefetchOrdered<T>(
         try {
           value = await head.promise;
         } catch (e) {
-          if (outer?.aborted) throw abortError(outer);
+          if (outer?.aborted) throw abortedError('read', outer.reason);
           throw e;
         }
         reserved -= head.bytes;
-        if (outer?.aborted) throw abortError(outer);
+        if (outer?.aborted) throw abortedError('read', outer.reason);
         fill();
         yield value;
       }
     } finally {
       if (queue.length > 0 || running > 0 || next) st.cancelled = true;
-      ac.abort(new LakeSoulError('Aborted', 'prefetch cancelled by the consumer'));
+      ac.abort(abortedError('prefetch cancelled by the consumer'));
       outer?.removeEventListener('abort', onAbort);
       queue.length = 0;
       next = undefined;

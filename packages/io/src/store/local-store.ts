@@ -6,9 +6,9 @@ import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions, ByteRange } from '../types.js';
-import { checkKey, checkPrefix, mapFsError, resolveRange, throwIfAborted, validateRange } from './store-errors.js';
+import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
 /** Options of the {@link LocalStore} constructor. */
 export interface LocalStoreOptions {

@@ -2,7 +2,8 @@
  * In-memory backend of {@link ObjectStore}, for tests and ephemeral tables.
  */
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
-import { checkKey, checkPrefix, notFoundError, resolveRange, throwIfAborted, validateRange } from './store-errors.js';
+import { throwIfAborted } from '@lakesoul-ts/meta';
+import { checkKey, checkPrefix, notFoundError, resolveRange, validateRange } from './store-errors.js';
 
 /** Options of the {@link MemoryStore} constructor. */
 export interface MemoryStoreOptions {

@@ -1,9 +1,9 @@
 /**
  * Ranged reads of several byte ranges of one object, coalescing nearby ranges into fewer requests.
  */
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { ByteRange, ObjectStore } from '../types.js';
-import { throwIfAborted, validateRange } from './store-errors.js';
+import { validateRange } from './store-errors.js';
 
 /** Options of {@link readRanges}. */
 export interface ReadRangesOptions {

@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { abortedError, LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
-import { abortedError, checkKey, checkPrefix, mapS3Error, throwIfAborted, validateRange } from './store-errors.js';
+import { checkKey, checkPrefix, mapS3Error, validateRange } from './store-errors.js';
 
 /** Static credentials of an {@link S3Store}. */
 export interface S3Credentials {

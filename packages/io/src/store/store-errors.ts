@@ -1,25 +1,8 @@
 /**
- * Error helpers shared by the store backends: abort checks and the mapping of Node and S3 failures to
+ * Error helpers shared by the store backends: the mapping of Node and S3 failures to
  * {@link LakeSoulError}. Internal to the store area (re-exported helpers are documented in index.ts).
  */
-import { LakeSoulError } from '@lakesoul-ts/meta';
-
-/** Throws a `LakeSoulError` of kind `Aborted` when `signal` is aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw abortedError(what, signal.reason);
-}
-
-/** The error thrown when an operation is cancelled through its AbortSignal. */
-export function abortedError(what: string, reason?: unknown): LakeSoulError {
-  return new LakeSoulError('Aborted', `${what}: aborted`, { cause: reason, context: { file: what } });
-}
-
-/** True for the abort errors of Node (`AbortError`) and the AWS SDK. */
-export function isAbortError(e: unknown): boolean {
-  if (LakeSoulError.is(e, 'Aborted')) return true;
-  const name = (e as { name?: unknown } | null)?.name;
-  return name === 'AbortError' || (e as { code?: unknown } | null)?.code === 'ABORT_ERR';
-}
+import { abortedError, isAbortError, LakeSoulError } from '@lakesoul-ts/meta';
 
 /** The error of a missing object, naming its URI. */
 export function notFoundError(uri: string, cause?: unknown): LakeSoulError {
@@ -31,7 +14,7 @@ const RETRYABLE_NODE_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ET
 /** Maps a Node fs error on `uri` to a LakeSoulError. */
 export function mapFsError(e: unknown, uri: string, op: string): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
-  if (isAbortError(e)) return abortedError(`${op} ${uri}`, e);
+  if (isAbortError(e)) return abortedError(`${op} ${uri}`, e, { file: uri });
   const code = (e as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return notFoundError(uri, e);
   if (code === 'EACCES' || code === 'EPERM') {
@@ -51,7 +34,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE
 /** Maps an AWS SDK error of an S3 call on `uri` to a LakeSoulError. */
 export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
-  if (isAbortError(e)) return abortedError(`${op} ${uri}`, e);
+  if (isAbortError(e)) return abortedError(`${op} ${uri}`, e, { file: uri });
   const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
   const status = err?.$metadata?.httpStatusCode;
   const name = err?.name ?? '';
@@ -71,26 +54,6 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     THROTTLING.has(name) ||
     (status === undefined && (NETWORK_CODES.has(err?.code ?? '') || NETWORK_CODES.has(name)));
   return new LakeSoulError('Io', `${op} ${uri} failed: ${detail}`, { cause: e, retryable, context: { file: uri } });
-}
-
-/** A sleep that rejects with an `Aborted` LakeSoulError when `signal` fires. */
-export function abortableSleep(ms: number, signal: AbortSignal | undefined, what: string): Promise<void> {
-  if (ms <= 0) {
-    throwIfAborted(signal, what);
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(what, signal.reason));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedError(what, signal?.reason));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Validates a byte range and returns `[start, endExclusive]` for an object of `size` bytes (clamped). */

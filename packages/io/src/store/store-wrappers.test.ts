@@ -1,6 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { GetOptions, ObjectStore } from '../types.js';
+import { OBJECT_STORE_METHODS, type GetOptions, type ObjectStore } from '../types.js';
+import { confinedReaderOf, LocalStore, type ConfinedReader } from './local-store.js';
 import { patternBytes } from '../testing/index.js';
 import { MemoryStore } from './memory-store.js';
 import { readRanges } from './range-reader.js';
@@ -128,5 +132,74 @@ describe('readRanges', () => {
     const { store: s3, stats: st3 } = probe(mem, 0);
     await readRanges(s3, 'f', ranges.slice(0, 4), { coalesceGap: 10_000 });
     expect(st3.gets).toBe(1);
+  });
+});
+
+/**
+ * A real store that records each method called on it with its arguments (the wrappers under test
+ * must hand every call through unchanged).
+ */
+function recording(inner: ObjectStore & Partial<ConfinedReader>) {
+  const calls: Array<{ method: string; args: unknown[] }> = [];
+  const store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function' || typeof prop !== 'string') return v;
+      return (...args: unknown[]) => {
+        calls.push({ method: prop, args });
+        return v.apply(target, args);
+      };
+    },
+  });
+  return { store, calls };
+}
+
+const WRAPPERS: Array<[string, (s: ObjectStore) => ObjectStore]> = [
+  ['withConcurrencyLimit', (s) => withConcurrencyLimit(s, 2)],
+  ['withLatency', (s) => withLatency(s, { perRequestMs: 1 })],
+];
+
+/** Calls `method` of `store` with arguments it can run; returns the path/prefix given. */
+async function callEach(store: ObjectStore & Partial<ConfinedReader>, method: string): Promise<unknown[]> {
+  const signal = new AbortController().signal;
+  switch (method) {
+    case 'get': await store.get('dir/a', { range: { offset: 1, length: 2 }, signal }); return ['dir/a', { range: { offset: 1, length: 2 }, signal }];
+    case 'put': await store.put('dir/b', new Uint8Array([1]), { signal }); return ['dir/b', new Uint8Array([1]), { signal }];
+    case 'head': await store.head('dir/a', { signal }); return ['dir/a', { signal }];
+    case 'delete': await store.delete('dir/b', { signal }); return ['dir/b', { signal }];
+    case 'list': for await (const _ of store.list('dir/', { signal })) { /* drain */ } return ['dir/', { signal }];
+    case 'getConfined': await store.getConfined!('dir/a', ['dir'], { signal }); return ['dir/a', ['dir'], { signal }];
+    case 'headConfined': await store.headConfined!('dir/a', ['dir'], { signal }); return ['dir/a', ['dir'], { signal }];
+    default: throw new Error(`the forwarding test does not know how to call ${method}: add it to callEach`);
+  }
+}
+
+describe('ObjectStore wrappers forward every method (the # Wrappers contract of ObjectStore)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lakesoul-wrappers-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const CONFINED_METHODS = ['getConfined', 'headConfined'] as const satisfies readonly (keyof ConfinedReader)[];
+
+  for (const [name, wrap] of WRAPPERS) {
+    for (const backend of ['memory', 'local'] as const) {
+      const methods: readonly string[] = backend === 'local' ? [...OBJECT_STORE_METHODS, ...CONFINED_METHODS] : OBJECT_STORE_METHODS;
+      for (const method of methods) {
+        it(`${name} over a ${backend} store forwards ${method} with its arguments`, async () => {
+          const inner = backend === 'memory' ? new MemoryStore() : new LocalStore({ root });
+          await inner.put('dir/a', patternBytes(8));
+          const { store, calls } = recording(inner);
+          const wrapped = wrap(store) as ObjectStore & Partial<ConfinedReader>;
+          expect(typeof (wrapped as unknown as Record<string, unknown>)[method], `${name} lacks ${method}`).toBe('function');
+          expect(wrapped.description).toBe(inner.description);
+          const args = await callEach(wrapped, method);
+          const forwarded = calls.filter((c) => c.method === method);
+          expect(forwarded, `${name}.${method} did not reach the wrapped store`).toHaveLength(1);
+          expect(forwarded[0].args.slice(0, args.length)).toEqual(args);
+        });
+      }
+    }
+  }
+
+  it('keeps a wrapped store that is not a ConfinedReader free of confined methods', () => {
+    for (const [, wrap] of WRAPPERS) expect(confinedReaderOf(wrap(new MemoryStore()))).toBeUndefined();
   });
 });

@@ -2,9 +2,8 @@
  * Wrappers adding cross-cutting behaviour to any {@link ObjectStore}: a bound on concurrent calls,
  * and injected latency (for tests and prefetch benchmarks).
  */
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { abortableSleep, abortedError, LakeSoulError } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
-import { abortableSleep, abortedError } from './store-errors.js';
 import { confinedReaderOf } from './local-store.js';
 import type { ConfinedReader } from './local-store.js';
 

@@ -11,6 +11,7 @@ import { Binary, Field, RecordBatch, Schema, Struct, Table, makeData, type Vecto
 import {
   LakeSoulError,
   arrowSchemaFromJson,
+  throwIfAborted,
   decodePartitionDesc,
   type PartitionSnapshot,
   type TableInfo,
@@ -35,7 +36,6 @@ import { mergeSortedSources, concatSources } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
-import { checkAborted } from './table-context.js';
 import { locateDataFile } from './data-file-paths.js';
 
 /** Default rows per output batch. */
@@ -511,7 +511,7 @@ export class TableScanPlan implements ScanPlan {
         })
       : concatSources(sources, { outputSchema: this.physicalSchema, batchSize, signal });
     for await (const b of merged) {
-      checkAborted(signal, `scan of ${split.tableName}`);
+      throwIfAborted(signal, `scan of ${split.tableName}`);
       let batch = b;
       if (j.cdcColumn && j.mode === 'snapshot') batch = dropCdcDeletes(batch, j.cdcColumn);
       if (batch.numRows === 0) continue;

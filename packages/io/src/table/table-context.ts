@@ -91,7 +91,8 @@ export function commitSurelyFailed(e: unknown): boolean {
   );
 }
 
-/** Throws `Aborted` when the signal is aborted. */
-export function checkAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new LakeSoulError('Aborted', `${what}: aborted`, { cause: signal.reason });
-}
+/**
+ * The abort check of `@lakesoul-ts/meta` under its former name, kept for table-writer.ts only (being
+ * rewritten by issue 15); new code imports `throwIfAborted` from `@lakesoul-ts/meta`.
+ */
+export { throwIfAborted as checkAborted } from '@lakesoul-ts/meta';

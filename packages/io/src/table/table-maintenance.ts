@@ -8,13 +8,13 @@
  * so the catalog forms `[new] ++ (current - read)` and applies the §2 conflict rules.
  */
 import type { RecordBatch } from 'apache-arrow';
-import { LakeSoulError, locationKey, pathWithin, type Catalog, type TableInfo, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import { LakeSoulError, throwIfAborted, locationKey, pathWithin, type Catalog, type TableInfo, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import type { Split } from '../types.js';
 import { concatBatches, projectBatch } from '../arrow/index.js';
 import { FileSink, commitFiles } from './table-writer.js';
 import { DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import { buildScanPlan, splitsOf, type TableScanPlan } from './scan-plan.js';
-import { checkAborted, deleteUrisBestEffort, type TableContext } from './table-context.js';
+import { deleteUrisBestEffort, type TableContext } from './table-context.js';
 
 /** A unit of a rewrite: the files read together and rewritten together. */
 export interface RewriteUnit {
@@ -70,7 +70,7 @@ export async function rewritePartitions(
   let rowsChanged = 0;
   try {
     for (const p of snapshot) {
-      checkAborted(signal, `rewrite of ${info.name}`);
+      throwIfAborted(signal, `rewrite of ${info.name}`);
       const plan: TableScanPlan = buildScanPlan(info, [p], { columns: allColumns }, ctx.stores);
       const splits = splitsOf(info, [p]);
       const units = policy.units ? policy.units(p, splits) : splits.map((split) => ({ split, rewrite: true }));

@@ -8,10 +8,10 @@
  * {@link discardStagedWrites} deletes (or, if the process dies first, that `cleanup()` removes as
  * orphans after its safety window).
  */
-import { LakeSoulError, type CommitOp, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
+import { LakeSoulError, throwIfAborted, type CommitOp, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
 import type { WriteInput, WriteResult } from '../types.js';
 import { writeTable, type StagedWrite, type TableWriteOptions } from './table-writer.js';
-import { checkAborted, commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
+import { commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
 
 export type { StagedWrite } from './table-writer.js';
 
@@ -81,7 +81,7 @@ export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[
   const written = nonEmpty.flatMap((s) => s.files);
   let result;
   try {
-    checkAborted(options.signal, `commit to ${info.name}`);
+    throwIfAborted(options.signal, `commit to ${info.name}`);
     result = await ctx.catalog.commit({ tableId: info.tableId, op: ops[0], partitions, signal: options.signal });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await discardStagedWrites(ctx, nonEmpty);

@@ -61,6 +61,9 @@ async function expectKind(p: Promise<unknown>, kind: LakeSoulError['kind'], ment
  * idempotent delete, recursive prefix listing across pages, a large streamed (multipart) upload read
  * back byte-exactly, NotFound for missing objects, and AbortSignal handling (an aborted streamed put
  * leaves no object).
+ *
+ * Why long: one `it` per clause of the ObjectStore contract over one shared store and prefix; each
+ * test is short and independent, and a backend's author reads the contract top to bottom here.
  */
 export function runObjectStoreConformance(name: string, makeStore: () => ObjectStore | Promise<ObjectStore>, options: ConformanceOptions = {}): void {
   describe(`ObjectStore conformance: ${name}`, () => {

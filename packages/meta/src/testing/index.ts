@@ -45,6 +45,9 @@ async function expectError(p: Promise<unknown>, kind: string, ...mentions: strin
  * Registers the catalog conformance tests as a vitest `describe` block named `name`, against the
  * driver `makeDriver()` returns (bootstrapped by the suite). Tests use unique table/namespace names,
  * so the driver's database may hold other data.
+ *
+ * Why long: one `it` per clause of the catalog contract over one shared driver and catalog; each test
+ * is short and independent, and a driver's author reads the contract top to bottom here.
  */
 export function runCatalogConformance(name: string, makeDriver: MakeDriver): void {
   describe(`catalog conformance: ${name}`, () => {

@@ -8,9 +8,9 @@ import type { ObjectStore } from '../types.js';
 import { StoreRegistry, confinedReaderOf, toFileUri } from '../store/index.js';
 import { createTestBucket, deleteTestBucket, testS3Env } from '../store/s3-test-env.js';
 import { Lakehouse } from '../table/index.js';
-import { blobColumnsOf, blobRootsOf } from './blob-columns.js';
+import { blobColumnsOf, blobRootsOf } from '../blob/blob-columns.js';
 import { importImages } from './image-import.js';
-import { makePng } from './blob-test-fixtures.js';
+import { makePng } from '../blob/blob-test-fixtures.js';
 
 const LABELS = ['cat', 'dog', 'owl'];
 const COUNT = 150;

@@ -1,5 +1,7 @@
 /**
- * Creating a reference table from an image folder or a manifest through the `Lakehouse` API.
+ * Creating a reference table from an image folder or a manifest through the `Lakehouse` API. It is a
+ * use of the table API, so it lives above `table/` (which itself uses `blob/`): `blob/` stays free of
+ * table imports and io has no import cycle (checked by `scripts/check-code.mjs`).
  */
 import { Schema, Field, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
@@ -7,8 +9,8 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Lakehouse, LakeSoulTable } from '../table/index.js';
 import { formatUri, joinUri, parseUri } from '../store/index.js';
 import { Semaphore } from '../store/index.js';
-import { scanImageFolder, readManifest } from './image-folder.js';
-import { BLOB_ROOTS_PROPERTY } from './blob-columns.js';
+import { scanImageFolder, readManifest } from '../blob/image-folder.js';
+import { BLOB_ROOTS_PROPERTY } from '../blob/blob-columns.js';
 
 /** Where the files come from. */
 export type ImageSource =
