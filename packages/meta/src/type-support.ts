@@ -33,7 +33,7 @@ export const TYPE_CAPABILITIES: ReadonlyArray<{ capability: TypeCapability; titl
 
 /** One row of {@link ARROW_TYPE_SUPPORT}: a type, sample values, and where it is supported. */
 export interface ArrowTypeSupport {
-  /** The type as docs/types.md and the CLI's `--schema` write it, e.g. `timestamp[us, UTC]`. */
+  /** The type as docs/types.md writes it, e.g. `timestamp[us, UTC]` (the CLI's `--schema` has its own spelling). */
   name: string;
   /** A type of this row. */
   type: () => DataType;
@@ -92,7 +92,7 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'struct<a: int32, b: utf8>', type: () => new Struct([new Field('a', new Int32(), true), new Field('b', new Utf8(), true)]), samples: [{ a: 1, b: 'x' }, { a: 2, b: 'y' }, { a: 3, b: 'z' }], supported: all({ pk: false, partition: false, filter: false, hash: false }), note: 'a partition value of this type is not refused: it comes back wrong (to fix)' },
   {
     name: 'map<utf8, int32>',
-    type: () => new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)),
+    type: () => new Map_(new Field('entries', new Struct<{ key: Utf8; value: Int32 }>([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)),
     samples: [[['a', 1]], [['b', 2]], [['c', 3]]],
     supported: all({ pk: false, partition: false, filter: false, hash: false, danfo: false, cli: false }),
     note: 'a partition value of this type is not refused: it comes back wrong (to fix)',
