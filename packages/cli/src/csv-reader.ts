@@ -15,7 +15,7 @@ export interface CsvRecord {
   quoted: boolean[];
 }
 
-/** Options of {@link readCsv}. */
+/** Options of {@link parseCsv}. */
 export interface ReadCsvOptions {
   delimiter?: string;
   /** File name for messages. */

@@ -18,7 +18,7 @@ export interface RecordOrigin {
  * Text (`fromText`, CSV) is parsed per column type: integers exactly (beyond 2^53 too), floats incl.
  * `NaN`/`Infinity`/`-Infinity`, decimals without rounding, ISO timestamps at the column's unit (µs
  * and ns digits kept) and zone, dates, base64 binary, JSON for lists and structs. JSONL values are the
- * exact values of {@link parseJsonExact}. Errors name the file, line and column; non-nullable
+ * exact values of `parseJsonExact` (`@lakesoul-ts/io`). Errors name the file, line and column; non-nullable
  * columns reject nulls.
  */
 export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOrigin[], fromText: boolean): RecordBatch {

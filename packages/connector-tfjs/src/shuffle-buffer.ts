@@ -21,7 +21,7 @@ export class ShuffleBuffer<T> {
   }
 
   /**
-   * A buffer continuing from a simulated position ({@link simulateShuffle}): `items` are the resident
+   * A buffer continuing from a simulated position (`simulateShuffle`): `items` are the resident
    * items in slot order, `rngState` the generator state at that point.
    */
   static restore<T>(capacity: number, items: T[], rngState: SeededRandomState): ShuffleBuffer<T> {
@@ -70,7 +70,7 @@ export async function* shuffleStream<T>(source: AsyncIterable<T> | Iterable<T>, 
   for (let out = buf.pop(); out; out = buf.pop()) yield out.value;
 }
 
-/** Where a shuffled stream stands after some emissions; see {@link simulateShuffle}. */
+/** Where a shuffled stream stands after some emissions; see `simulateShuffle`. */
 export interface ShuffleSimulation {
   /** Input items consumed (pushed) so far: the stream continues with input position `pushed`. */
   pushed: number;

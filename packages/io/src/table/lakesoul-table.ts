@@ -442,7 +442,7 @@ export class LakeSoulTable {
    * Removes data files no version valid at or after `retainSince` references, and orphan files under
    * the table path that no commit references and that are older than the safety window. Dry run by
    * default: the report lists what would go. Never listed: files under another table's path or named
-   * by another table's commits ({@link ownedFileFilter}).
+   * by another table's commits (`ownedFileFilter`).
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     const info = this.info;
