@@ -22,6 +22,7 @@ import { arrowToColumns } from '../packages/connector-danfo/src/arrow-decoder.js
 import { columnsToArrow } from '../packages/connector-danfo/src/arrow-encoder.js';
 import { cellValue } from '../packages/cli/src/output-format.js';
 import { rowsToBatch } from '../packages/cli/src/records-to-arrow.js';
+import { cellJson } from '../packages/ui/src/ui-values.js';
 
 const DOC = new URL('../docs/types.md', import.meta.url);
 
@@ -125,6 +126,14 @@ const PROBES: Record<TypeCapability, Probe> = {
     const got: Data[] = [];
     for await (const b of decoded.batches) got.push(...b.getChildAt(0)!.data);
     expect(valuesOf(got)).toEqual(expected(batch));
+  },
+  ui(_row, batch) {
+    const col = batch.getChildAt(0)!;
+    const cells = expected(batch).map((_, i) => JSON.stringify(cellJson(col.get(i), col.type)));
+    const values = expected(batch).map((v) => JSON.stringify(v));
+    for (let i = 0; i < values.length; i++) {
+      for (let j = 0; j < values.length; j++) if (values[i] !== values[j]) expect(cells[i], `rows ${i} and ${j}`).not.toBe(cells[j]);
+    }
   },
 };
 

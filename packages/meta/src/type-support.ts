@@ -1,9 +1,10 @@
 /**
  * The one list of Arrow types lakesoul-ts supports, and where: write (schema JSON, Parquet, value
- * conversion), primary key, range partition, filter, bucket hash, Danfo, CLI and Flight. Each
+ * conversion), primary key, range partition, filter, bucket hash, Danfo, CLI, Flight and the web UI. Each
  * dispatch site (`switch (type.typeId)` in io's take-rows, cast-data, pk-compare, filter-eval,
  * spark-murmur3, parquet-codec, partition-values and value-codec, danfo's encoder/decoder, the
- * CLI's records-to-arrow and output-format, this package's arrow-schema-json, Flight's IPC framing)
+ * CLI's records-to-arrow and output-format, this package's arrow-schema-json, Flight's IPC framing,
+ * the UI's ui-values)
  * decides on its own; `e2e/type-support.test.ts` exercises every site with a column of every type
  * below and fails when a site and this table disagree, and docs/types.md is generated from it.
  * Adding a type: add its row, run that test, fix the sites it names, regenerate docs/types.md.
@@ -17,7 +18,7 @@ import {
 } from 'apache-arrow';
 
 /** The places a column type can be used; the columns of docs/types.md. */
-export type TypeCapability = 'write' | 'pk' | 'partition' | 'filter' | 'hash' | 'danfo' | 'cli' | 'flight';
+export type TypeCapability = 'write' | 'pk' | 'partition' | 'filter' | 'hash' | 'danfo' | 'cli' | 'flight' | 'ui';
 
 /** The capabilities in the order docs/types.md shows them, with what each means there. */
 export const TYPE_CAPABILITIES: ReadonlyArray<{ capability: TypeCapability; title: string; meaning: string }> = [
@@ -29,6 +30,7 @@ export const TYPE_CAPABILITIES: ReadonlyArray<{ capability: TypeCapability; titl
   { capability: 'danfo', title: 'Danfo', meaning: 'converted to a Danfo.js DataFrame column and back exactly' },
   { capability: 'cli', title: 'CLI', meaning: 'printed by `scan`/`head`/`export` and imported from JSON lines by `import`, the same values' },
   { capability: 'flight', title: 'Flight', meaning: 'sent through Arrow Flight (DoGet/DoPut IPC framing) and received unchanged' },
+  { capability: 'ui', title: 'UI', meaning: 'shown by `lakesoul-ts ui` with distinct values in distinct cells' },
 ];
 
 /** One row of {@link ARROW_TYPE_SUPPORT}: a type, sample values, and where it is supported. */
@@ -49,14 +51,14 @@ export interface ArrowTypeSupport {
   note?: string;
 }
 
-const ALL: Record<TypeCapability, boolean> = { write: true, pk: true, partition: true, filter: true, hash: true, danfo: true, cli: true, flight: true };
-const NONE: Record<TypeCapability, boolean> = { write: false, pk: false, partition: false, filter: false, hash: false, danfo: false, cli: false, flight: false };
+const ALL: Record<TypeCapability, boolean> = { write: true, pk: true, partition: true, filter: true, hash: true, danfo: true, cli: true, flight: true, ui: true };
+const NONE: Record<TypeCapability, boolean> = { write: false, pk: false, partition: false, filter: false, hash: false, danfo: false, cli: false, flight: false, ui: false };
 const all = (except: Partial<Record<TypeCapability, boolean>> = {}): Record<TypeCapability, boolean> => ({ ...ALL, ...except });
 const none = (except: Partial<Record<TypeCapability, boolean>> = {}): Record<TypeCapability, boolean> => ({ ...NONE, ...except });
 
 /** Every Arrow type lakesoul-ts knows, with where it is supported (see the module comment). */
 export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
-  { name: 'null', type: () => new Null(), samples: [null, null, null], supported: none({ write: true, danfo: true, cli: true, flight: true }), note: 'all values null' },
+  { name: 'null', type: () => new Null(), samples: [null, null, null], supported: none({ write: true, danfo: true, cli: true, flight: true, ui: true }), note: 'all values null' },
   { name: 'bool', type: () => new Bool(), samples: [false, true, true], supported: all() },
   { name: 'int8', type: () => new Int8(), samples: [-3, 1, 7], supported: all() },
   { name: 'int16', type: () => new Int16(), samples: [-3, 1, 7], supported: all() },
@@ -72,8 +74,8 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'decimal(10, 2)', type: () => new Decimal(2, 10, 128), samples: ['-1.50', '0.25', '3.00'], supported: all({ partition: false }), note: 'a decimal partition column fails on write without a clear error (to fix)' },
   { name: 'utf8', type: () => new Utf8(), samples: ['a', 'b', 'c'], supported: all() },
   { name: 'large_utf8', type: () => new LargeUtf8(), samples: ['a', 'b', 'c'], supported: all() },
-  { name: 'binary', type: () => new Binary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ danfo: false }), note: 'Danfo conversion back to Arrow fails without a clear error (to fix)' },
-  { name: 'large_binary', type: () => new LargeBinary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ danfo: false }), note: 'as binary' },
+  { name: 'binary', type: () => new Binary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ danfo: false, ui: false }), note: 'Danfo conversion back to Arrow fails without a clear error (to fix); the UI shows a binary cell as its size' },
+  { name: 'large_binary', type: () => new LargeBinary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ danfo: false, ui: false }), note: 'as binary' },
   { name: 'fixed_size_binary[2]', type: () => new FixedSizeBinary(2), samples: [Uint8Array.of(1, 1), Uint8Array.of(1, 2), Uint8Array.of(2, 0)], supported: all({ partition: false, filter: false, danfo: false, cli: false }) },
   { name: 'date32', type: () => new DateDay(), samples: ['2024-01-01', '2024-01-02', '2024-02-01'], supported: all() },
   { name: 'date64', type: () => new DateMillisecond(), samples: ['2024-01-01', '2024-01-02', '2024-02-01'], supported: all() },
@@ -81,11 +83,11 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'time64[us]', type: () => new TimeMicrosecond(), samples: ['01:00:00', '01:00:00.000001', '23:59:59'], supported: all({ filter: false }) },
   { name: 'timestamp[s]', type: () => new TimestampSecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:01', '2024-06-01T12:00:00'], supported: all({ write: false }), note: 'stored as timestamp[ms]: Parquet has no second unit' },
   { name: 'timestamp[ms]', type: () => new TimestampMillisecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.001', '2024-06-01T12:00:00'], supported: all() },
-  { name: 'timestamp[us]', type: () => new TimestampMicrosecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.000001', '2024-06-01T12:00:00'], supported: all({ partition: false, filter: false }), note: 'partition values and filter literals keep milliseconds only' },
-  { name: 'timestamp[us, UTC]', type: () => new TimestampMicrosecond('UTC'), samples: ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00.000001Z', '2024-06-01T12:00:00Z'], supported: all({ partition: false, filter: false }), note: 'as timestamp[us]' },
-  { name: 'timestamp[ns]', type: () => new TimestampNanosecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.000000001', '2024-06-01T12:00:00'], supported: all({ partition: false, filter: false }), note: 'as timestamp[us]' },
+  { name: 'timestamp[us]', type: () => new TimestampMicrosecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.000001', '2024-06-01T12:00:00'], supported: all({ partition: false, filter: false, ui: false }), note: 'partition values, filter literals and the UI keep milliseconds only' },
+  { name: 'timestamp[us, UTC]', type: () => new TimestampMicrosecond('UTC'), samples: ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00.000001Z', '2024-06-01T12:00:00Z'], supported: all({ partition: false, filter: false, ui: false }), note: 'as timestamp[us]' },
+  { name: 'timestamp[ns]', type: () => new TimestampNanosecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.000000001', '2024-06-01T12:00:00'], supported: all({ partition: false, filter: false, ui: false }), note: 'as timestamp[us]' },
   { name: 'duration[ms]', type: () => new DurationMillisecond(), samples: [1n, 2n, 7n], supported: none({ pk: true, hash: true }), note: 'not in the LakeSoul schema JSON, so no table column' },
-  { name: 'interval[day_time]', type: () => new IntervalDayTime(), samples: [null, null, null], supported: none({ write: true, flight: true }), note: 'checked with null values only: the value codec has no interval values' },
+  { name: 'interval[day_time]', type: () => new IntervalDayTime(), samples: [null, null, null], supported: none({ write: true, flight: true, ui: true }), note: 'checked with null values only: the value codec has no interval values' },
   { name: 'list<int32>', type: () => new List(new Field('item', new Int32(), true)), samples: [[1], [1, 2], [3]], supported: all({ pk: false, partition: false, filter: false, hash: false }), note: 'a partition value of this type is not refused: it comes back wrong (to fix)' },
   { name: 'large_list<int32>', type: () => new LargeList(new Field('item', new Int32(), true)), samples: [[1], [1, 2], [3]], supported: all({ write: false, pk: false, partition: false, filter: false, hash: false }), note: 'not in the LakeSoul schema JSON' },
   { name: 'fixed_size_list<float32>[2]', type: () => new FixedSizeList(2, new Field('item', new Float32(), true)), samples: [[1, 2], [1, 3], [2, 0]], supported: all({ pk: false, partition: false, filter: false, hash: false }), note: 'a partition value of this type is not refused: it comes back wrong (to fix)' },
