@@ -78,4 +78,30 @@ describe.each(ENVS)('staged writes on %s catalog + %s storage', (catalogKind, st
     expect((await t.commitStaged([empty])).versions.size).toBe(0);
     expect(await t.history()).toEqual([]);
   });
+
+  it('stages several writes under one overwrite plan and commits them as one UpdateCommit', async () => {
+    const t = await env.lh.createTable(`plan_${storage}`, schema, { rangePartitions: ['city'], primaryKeys: ['id'], hashBucketNum: 2 });
+    await t.write(rows([1, 2, 3, 4, 5, 6], (i) => i));
+    const plan = await t.planOverwrite({ replacePartitions: { city: 'paris' } });
+    expect(plan.partitions.map((p) => p.partitionDesc)).toEqual(['city=paris']);
+    const a = await t.stage(rows([10, 12], (i) => i * 100), { overwrite: plan });
+    const b = await t.stage(rows([12, 14], (i) => i * 1000), { overwrite: plan });
+    await expect(t.stage(rows([11], (i) => i), { overwrite: plan })).rejects.toMatchObject({ code: 'OUTSIDE_OVERWRITE', message: expect.stringMatching(/city=oslo/) });
+    await expect(t.stage(rows([10], (i) => i), { overwrite: plan, mode: 'upsert' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    // Staged under a plan: not committable without it, nor with a plain staged write.
+    await expect(t.commitStaged([a])).rejects.toMatchObject({ code: 'STAGED_OTHER_PLAN' });
+    const plain = await t.stage(rows([20], (i) => i));
+    await expect(t.commitStaged([a, plain], { overwrite: plan })).rejects.toMatchObject({ code: 'STAGED_OTHER_PLAN' });
+    await t.discardStaged([plain]);
+    expect((await t.history()).length).toBe(2);
+    const r = await t.commitStaged([a, b], { overwrite: plan });
+    expect([...r.versions.keys()]).toEqual(['city=paris']);
+    expect((await t.history()).length).toBe(3); // one commit, one partition
+    // paris replaced by the staged rows (the later staged write wins key 12); oslo untouched
+    expect(sortRows(rowsOf(await t.toArrow()), ['id']).map((x) => [x.id, x.score])).toEqual([[1, 1], [3, 3], [5, 5], [10, 1000], [12, 12000], [14, 14000]]);
+    // nothing staged under a plan: the replaced partitions are emptied
+    const truncate = await t.planOverwrite();
+    await t.commitStaged([await t.stage(new Table(schema), { overwrite: truncate })], { overwrite: truncate });
+    expect((await t.toArrow()).numRows).toBe(0);
+  });
 });

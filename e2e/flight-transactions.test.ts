@@ -2,7 +2,8 @@
  * DoPut commits only what a client declared complete (docs/flight.md "Writing"): pyarrow producers
  * that fail mid-stream commit nothing however they end, a plain undeclared DoPut is refused, a
  * declared row count autocommits, and transactions (begin -> DoPut streams from several clients ->
- * commit / rollback / expiry) make one catalog commit or none. Real pyarrow.flight client, PGlite
+ * commit / rollback / expiry) make one catalog commit or none; a transaction in mode overwrite replaces
+ * the table or the chosen partitions with one UpdateCommit. Real pyarrow.flight client, PGlite
  * catalog, local disk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +225,60 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
       // the failed stream poisoned the transaction: commit refuses and rolls back
       await expect(client.doActionJson('commit', { transaction })).rejects.toMatchObject({ kind: 'Aborted', message: expect.stringMatching(/rolled back/) });
       expect((await (await lakehouse.table('txna')).toArrow()).numRows).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a transaction in mode overwrite replaces the whole table with what its concurrent streams staged, in one commit', async () => {
+    const t = await freshTable('txnover', false);
+    await t.write(rows(Array.from({ length: 100 }, (_, i) => i)));
+    const before = await t.history();
+    const r = await py('txn', url, { table: 'txnover', begin: { mode: 'overwrite' }, workers: 2, rows: 30, start: 1000, columns: COLUMNS, end: 'commit', expectedRows: 60 });
+    expect(r.error, JSON.stringify(r)).toBeUndefined();
+    expect(r.commit).toMatchObject({ rows: 60, streams: 2 });
+    const ids = Array.from((await t.toArrow()).getChild('id')!.toArray() as BigInt64Array, Number).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 60 }, (_, i) => 1000 + i));
+    const history = await t.history();
+    expect(history.length).toBe(before.length + 2); // one commit: one new version per partition
+    expect(history.filter((h) => !before.some((b) => b.partitionDesc === h.partitionDesc && b.version === h.version)).map((h) => h.commitOp)).toEqual(['UpdateCommit', 'UpdateCommit']);
+    // The replaced files are no longer part of the table; they are reclaimed by cleanup(), not by the commit.
+    expect((await t.scan()).splits.flatMap((s) => s.files).length).toBe(2);
+  });
+
+  it('overwrite with replaceWhere replaces only the chosen partition; nothing staged empties it; bad requests commit nothing', async () => {
+    const t = await freshTable('txnwhere');
+    await t.write(rows(Array.from({ length: 20 }, (_, i) => i)));
+    const client = await FlightClient.connect(url);
+    const dateOf = (tbl: Table) => Array.from({ length: tbl.numRows }, (_, i) => [Number(tbl.getChild('id')!.get(i)), tbl.getChild('date')!.get(i)]);
+    try {
+      const begun = await client.doActionJson<any>('begin', { table: 'txnwhere', mode: 'overwrite', replaceWhere: "date = '2024-02-01'" });
+      expect(begun).toMatchObject({ mode: 'overwrite', replaces: ['date=2024-02-01'] });
+      const even = [100, 102, 104];
+      await client.doPut({ cmd: { table: 'txnwhere', transaction: begun.transaction } }, rows(even));
+      expect((await t.toArrow()).numRows).toBe(20); // staged: invisible
+      expect(await client.doActionJson<any>('commit', { transaction: begun.transaction, expectedRows: 3 })).toMatchObject({ rows: 3, streams: 1 });
+      const after = dateOf(await t.toArrow()).sort((a, b) => (a[0] as number) - (b[0] as number));
+      expect(after).toEqual([...Array.from({ length: 10 }, (_, k) => [2 * k + 1, '2024-02-02']), ...even.map((i) => [i, '2024-02-01'])]);
+
+      // Rows outside the replaced partitions poison the transaction: the commit refuses and rolls back.
+      const outside = await client.doActionJson<any>('begin', { table: 'txnwhere', mode: 'overwrite', replacePartitions: ['date=2024-02-01'] });
+      await expect(client.doPut({ cmd: { table: 'txnwhere', transaction: outside.transaction } }, rows([200, 201]))).rejects.toMatchObject({ message: expect.stringMatching(/date=2024-02-02.*outside the partitions being replaced/) });
+      await expect(client.doActionJson('commit', { transaction: outside.transaction })).rejects.toMatchObject({ kind: 'Aborted' });
+      // A stream of an overwrite transaction gives no mode of its own.
+      const moded = await client.doActionJson<any>('begin', { table: 'txnwhere', mode: 'overwrite' });
+      await expect(client.doPut({ cmd: { table: 'txnwhere', transaction: moded.transaction, mode: 'upsert' } }, rows([300]))).rejects.toMatchObject({ message: expect.stringMatching(/overwrite/) });
+      await client.doActionJson('rollback', { transaction: moded.transaction });
+      // Refused at begin: a selection without mode overwrite, a non-range column, a bad mode.
+      await expect(client.doActionJson('begin', { table: 'txnwhere', replaceWhere: "date = 'x'" })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/"mode": "overwrite"/) });
+      await expect(client.doActionJson('begin', { table: 'txnwhere', mode: 'overwrite', replaceWhere: 'score > 1' })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/'score'/) });
+      await expect(client.doActionJson('begin', { table: 'txnwhere', mode: 'replace' })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/"overwrite"/) });
+      expect(dateOf(await t.toArrow()).length).toBe(13);
+
+      // An overwrite of a partition that gets no rows empties it (an empty DataFrame overwritten).
+      const empty = await client.doActionJson<any>('begin', { table: 'txnwhere', mode: 'overwrite', replacePartitions: { date: '2024-02-02' } });
+      expect(await client.doActionJson<any>('commit', { transaction: empty.transaction, expectedRows: 0 })).toMatchObject({ rows: 0, streams: 0 });
+      expect(dateOf(await t.toArrow()).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual(even.map((i) => [i, '2024-02-01']));
     } finally {
       client.close();
     }

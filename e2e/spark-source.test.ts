@@ -62,6 +62,10 @@ let sink: LakeSoulTable;
 let afterFirst: number;
 let afterSecond: number;
 let docTable: LakeSoulTable;
+let over: LakeSoulTable;
+let part: LakeSoulTable;
+/** Object keys of `over`'s files before the Spark session (its first overwrite replaces them). */
+let overOldKeys: string[];
 const ns = `spark_${randomBytes(3).toString('hex')}`;
 const ALL = ['id', 'date', 'label', 'score', 'payload'];
 
@@ -112,6 +116,23 @@ async function s3DeletedKeys(prefix: string): Promise<string[]> {
   return [...new Set((page.DeleteMarkers ?? []).filter((m) => m.IsLatest).map((m) => m.Key!))].sort();
 }
 
+/** The bucket key of an s3:// file path. */
+function keyOf(path: string): string {
+  return new URL(path).pathname.replace(/^\/+/, '');
+}
+
+/** Object keys of the files of `table`'s current version. */
+async function committedKeys(table: LakeSoulTable): Promise<string[]> {
+  return (await table.scan()).splits.flatMap((s) => s.files.map((f) => keyOf(f.path))).sort();
+}
+
+/** The table's rows as the lakesoul wheel reads them. */
+async function wheelRows(name: string): Promise<Record<string, unknown>[]> {
+  const file = join(scratch.dir, `${name}-wheel.arrow`);
+  await lakesoulPy(env, 'scan', { name, namespace: ns, output: file });
+  return canonicalRows(readIpc(file), ALL);
+}
+
 /** A fenced block of docs/flight.md's section `heading`. */
 function docBlock(heading: string, lang: string): string {
   const text = readFileSync(resolve(__dirname, '../docs/flight.md'), 'utf8');
@@ -121,7 +142,7 @@ function docBlock(heading: string, lang: string): string {
   return m[1];
 }
 
-let results: any[];
+let results: Record<string, any>;
 let py: string;
 const out = (name: string) => join(scratch.dir, `${name}.arrow`);
 
@@ -145,6 +166,11 @@ beforeAll(async () => {
   await events.write(rows(Array.from({ length: 4_000 }, (_, i) => 10_000 + i), 'two')); // 2 000 upserted, 2 000 new: merge-on-read
   afterSecond = Date.now();
   sink = await lake.createTable('sink', schema, { namespace: ns, rangePartitions: ['date'] });
+  over = await lake.createTable('over', schema, { namespace: ns, rangePartitions: ['date'] });
+  await over.write(rows(Array.from({ length: 900 }, (_, i) => i), 'over-old'));
+  overOldKeys = (await over.scan()).splits.flatMap((s) => s.files.map((f) => keyOf(f.path)));
+  part = await lake.createTable('part', schema, { namespace: ns, rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 2 });
+  await part.write(rows(Array.from({ length: 3_000 }, (_, i) => i), 'part-old'));
   const docSchema = new Schema([new Field('id', new Int64(), false), new Field('score', new Float64(), true)]);
   docTable = await lake.createTable(`docs_${randomBytes(4).toString('hex')}`, docSchema, { namespace: 'default' });
   await docTable.write(new Table(docSchema, {
@@ -169,20 +195,35 @@ beforeAll(async () => {
   const appendInput = writeIpc(rows(Array.from({ length: 3_000 }, (_, i) => 50_000 + i), 'spark'), out('append-input'));
   const upsertInput = writeIpc(rows(Array.from({ length: 300 }, (_, i) => i * 3), 'upserted'), out('upsert-input'));
   const killInput = writeIpc(rows(Array.from({ length: 2_000 }, (_, i) => 90_000 + i), 'killed'), out('kill-input'));
-  results = await spark(py, [
-    { op: 'read', options: base, out: out('full') },
-    { op: 'read', options: base, where: 'score > 0.5', select: ['id', 'score'], schema: 'id long, score double', out: out('pushed') },
+  const overInput = writeIpc(rows(Array.from({ length: 2_500 }, (_, i) => 70_000 + i), 'over'), out('over-input'));
+  const partInput = writeIpc(rows(Array.from({ length: 600 }, (_, i) => i * 3), 'part-new'), out('part-input')); // date 2024-05-01 only
+  const overOpts = { uri, table: 'over', namespace: ns };
+  const partOpts = { uri, table: 'part', namespace: ns };
+  const steps: (Record<string, unknown> & { name: string })[] = [
+    { name: 'full', op: 'read', options: base, out: out('full') },
+    { name: 'pushed', op: 'read', options: base, where: 'score > 0.5', select: ['id', 'score'], schema: 'id long, score double', out: out('pushed') },
     // The same predicate as an expression Spark cannot push: every row of the two columns is sent.
-    { op: 'read', options: base, where: 'score * 1.0 > 0.5', select: ['id', 'score'], schema: 'id long, score double', out: out('not-pushed') },
-    { op: 'read', options: { ...base, timestampAsOf: String(afterFirst) }, out: out('as-of') },
-    { op: 'read', options: { ...base, startTimestamp: String(afterFirst), endTimestamp: String(afterSecond) }, out: out('incremental') },
-    { op: 'write', options: { uri, table: 'sink', namespace: ns }, input: appendInput, tasks: 3 },
-    { op: 'read', options: { uri, table: 'sink', namespace: ns }, out: out('sink-back') },
-    { op: 'write', options: { ...base, writeMode: 'upsert' }, input: upsertInput, tasks: 2 },
-    { op: 'write', options: { uri, table: 'sink', namespace: ns }, input: killInput, tasks: 2, kill: true },
-    { op: 'write', options: { uri, table: 'sink', namespace: ns }, input: killInput, mode: 'overwrite' },
-    { op: 'exec', name: 'docs/flight.md#spark', code: docBlock('Spark', 'python').replaceAll('grpc://127.0.0.1:8815', uri).replaceAll('"events"', `"${docTable.info.name}"`) },
-  ]);
+    { name: 'not-pushed', op: 'read', options: base, where: 'score * 1.0 > 0.5', select: ['id', 'score'], schema: 'id long, score double', out: out('not-pushed') },
+    { name: 'as-of', op: 'read', options: { ...base, timestampAsOf: String(afterFirst) }, out: out('as-of') },
+    { name: 'incremental', op: 'read', options: { ...base, startTimestamp: String(afterFirst), endTimestamp: String(afterSecond) }, out: out('incremental') },
+    { name: 'append', op: 'write', options: { uri, table: 'sink', namespace: ns }, input: appendInput, tasks: 3 },
+    { name: 'sink-back', op: 'read', options: { uri, table: 'sink', namespace: ns }, out: out('sink-back') },
+    { name: 'upsert', op: 'write', options: { ...base, writeMode: 'upsert' }, input: upsertInput, tasks: 2 },
+    { name: 'upsert-back', op: 'read', options: base, out: out('upsert-back') },
+    { name: 'kill', op: 'write', options: { uri, table: 'sink', namespace: ns }, input: killInput, tasks: 2, kill: true },
+    { name: 'overwrite', op: 'write', options: overOpts, input: overInput, tasks: 3, mode: 'overwrite' },
+    { name: 'over-back', op: 'read', options: overOpts, out: out('over-back') },
+    // The writer's own Python worker dies mid-DoPut, in an overwrite: the table keeps the rows above.
+    { name: 'overwrite-killed', op: 'write', format: 'lakesoul_ts_killed', options: overOpts, input: killInput, tasks: 2, mode: 'overwrite' },
+    { name: 'replace-where', op: 'write', options: { ...partOpts, replaceWhere: "date = '2024-05-01'" }, input: partInput, tasks: 2, mode: 'overwrite' },
+    { name: 'part-back', op: 'read', options: partOpts, out: out('part-back') },
+    // Rows outside the partitions replaced: the write fails and commits nothing.
+    { name: 'replace-outside', op: 'write', options: { ...partOpts, replacePartitions: 'date=2024-05-02' }, input: partInput, tasks: 2, mode: 'overwrite' },
+    { name: 'overwrite-writeMode', op: 'write', options: { ...overOpts, writeMode: 'upsert' }, input: overInput, mode: 'overwrite' },
+    { name: 'docs', op: 'exec', code: docBlock('Spark', 'python').replaceAll('grpc://127.0.0.1:8815', uri).replaceAll('"events"', `"${docTable.info.name}"`) },
+  ];
+  const answers = await spark(py, steps);
+  results = Object.fromEntries(steps.map((s, i) => [s.name, answers[i]]));
   if (process.env.SPARK_SOURCE_DEBUG) console.log(JSON.stringify(results, null, 1));
 }, 900_000);
 
@@ -198,7 +239,7 @@ afterAll(async () => {
 describe('Spark (local[2]) reads and writes through the lakesoul_ts data source', () => {
   it('a read has one Spark partition per Flight endpoint and equals the in-process read (rows and checksum)', async () => {
     const info = await (await lake.table('events', ns)).scan();
-    expect(results[0].partitions).toBe(info.splits.length);
+    expect(results.full.partitions).toBe(info.splits.length);
     expect(info.splits.length).toBe(6); // 3 dates x 2 buckets
     const spark = readIpc(out('full'));
     // As of the read: the upsert step ran later in the session.
@@ -217,8 +258,8 @@ describe('Spark (local[2]) reads and writes through the lakesoul_ts data source'
     expect(canonicalRows(notPushed)).toEqual(canonicalRows(local));
     expect(local.numRows).toBeGreaterThan(3000);
     // Without pushdown every row of the two columns crosses the wire; with it only the matching half.
-    expect(results[1].bytes).toBeLessThan(results[2].bytes * 0.75);
-    expect(results[2].bytes).toBeLessThan(results[0].bytes); // the projection alone already saves the other columns
+    expect(results.pushed.bytes).toBeLessThan(results['not-pushed'].bytes * 0.75);
+    expect(results['not-pushed'].bytes).toBeLessThan(results.full.bytes); // the projection alone already saves the other columns
   });
 
   it('time travel and incremental reads as options', async () => {
@@ -233,30 +274,76 @@ describe('Spark (local[2]) reads and writes through the lakesoul_ts data source'
   });
 
   it('a write is one commit, read back identically by Spark, by this project and by the lakesoul wheel', async () => {
-    expect(results[5]).toMatchObject({ ok: true });
+    expect(results.append).toMatchObject({ ok: true });
     const want = canonicalRows(readIpc(out('append-input')), ALL);
     expect(canonicalRows(await sink.toArrow({ timestamp: Date.now() }), ALL)).toEqual(want);
     expect(canonicalRows(readIpc(out('sink-back')), ALL)).toEqual(want);
-    const wheel = join(scratch.dir, 'sink-wheel.arrow');
-    await lakesoulPy(env, 'scan', { name: 'sink', namespace: ns, output: wheel });
-    expect(canonicalRows(readIpc(wheel), ALL)).toEqual(want);
+    expect(await wheelRows('sink')).toEqual(want);
     // Three tasks, three partitions (dates): ONE commit, so every partition is at its first version.
     const versions = (await (await lake.table('sink', ns)).scan()).toJSON().partitionVersions;
     expect(Object.keys(versions)).toHaveLength(3);
     for (const v of Object.values(versions)) expect(v).toBe(0);
   });
 
-  it('upsert on a primary-key table', async () => {
-    expect(results[7]).toMatchObject({ ok: true });
+  it('upsert on a primary-key table, read back identically by Spark, by this project and by the lakesoul wheel', async () => {
+    expect(results.upsert).toMatchObject({ ok: true });
     const now = await (await lake.table('events', ns)).toArrow();
     expect(now.numRows).toBe(14_000);
     const byId = new Map(canonicalRows(now, ALL).map((r) => [r.id, r]));
     const upserted = canonicalRows(readIpc(out('upsert-input')), ALL);
     for (const r of upserted) expect(byId.get(r.id)).toEqual(r);
+    expect(canonicalRows(readIpc(out('upsert-back')), ALL)).toEqual(canonicalRows(now, ALL));
+    expect(await wheelRows('events')).toEqual(canonicalRows(now, ALL));
   });
 
-  it('a killed task commits nothing and its staged files are reclaimed; overwrite is refused naming what is offered', async () => {
-    expect(results[8].message).toContain('Python worker exited unexpectedly');
+  it('overwrite replaces the whole table in one commit, read back identically by Spark, by this project and by the lakesoul wheel', async () => {
+    expect(results.overwrite).toMatchObject({ ok: true });
+    const want = canonicalRows(readIpc(out('over-input')), ALL);
+    expect(canonicalRows(readIpc(out('over-back')), ALL)).toEqual(want);
+    const table = await lake.table('over', ns);
+    expect(canonicalRows(await table.toArrow(), ALL)).toEqual(want);
+    expect(await wheelRows('over')).toEqual(want);
+    // Three tasks, three partitions: ONE UpdateCommit, so every partition is at its second version.
+    const history = await table.history();
+    expect(history.filter((h) => h.commitOp === 'UpdateCommit').map((h) => h.version)).toEqual([1, 1, 1]);
+    for (const v of Object.values((await table.scan()).toJSON().partitionVersions)) expect(v).toBe(1);
+  });
+
+  it('a Python worker killed mid-DoPut in an overwrite commits nothing and its staged files are reclaimed', async () => {
+    expect(results['overwrite-killed'].error, JSON.stringify(results['overwrite-killed'])).toBeDefined();
+    const table = await lake.table('over', ns);
+    expect(canonicalRows(await table.toArrow(), ALL)).toEqual(canonicalRows(readIpc(out('over-input')), ALL));
+    for (const v of Object.values((await table.scan()).toJSON().partitionVersions)) expect(v).toBe(1);
+    // What is stored: the current files and those the overwrite replaced (kept until cleanup()), nothing staged.
+    const prefix = keyOf(table.info.path);
+    const keys = (await s3Keys(prefix)).filter((k) => k.endsWith('.parquet'));
+    expect(keys).toEqual([...new Set([...(await committedKeys(table)), ...overOldKeys])].sort());
+    // ... and the task that finished had staged files, which the rollback deleted.
+    const deleted = await s3DeletedKeys(prefix);
+    expect(deleted.length).toBeGreaterThan(0);
+    for (const k of deleted) expect(keys).not.toContain(k);
+  });
+
+  it('overwrite with replaceWhere replaces only those partitions; rows outside them fail the write', async () => {
+    expect(results['replace-where']).toMatchObject({ ok: true });
+    const table = await lake.table('part', ns);
+    const old = canonicalRows(rows(Array.from({ length: 3_000 }, (_, i) => i), 'part-old'), ALL).filter((r) => r.date !== '2024-05-01');
+    const want = [...old, ...canonicalRows(readIpc(out('part-input')), ALL)];
+    const byId = (a: Record<string, unknown>[]) => [...a].sort((x, y) => Number(x.id) - Number(y.id));
+    expect(byId(canonicalRows(await table.toArrow(), ALL))).toEqual(byId(want));
+    expect(byId(canonicalRows(readIpc(out('part-back')), ALL))).toEqual(byId(want));
+    expect(byId(await wheelRows('part'))).toEqual(byId(want));
+    const versions = (await table.scan()).toJSON().partitionVersions;
+    expect(versions).toEqual({ 'date=2024-05-01': 1, 'date=2024-05-02': 0, 'date=2024-05-03': 0 });
+    // replacePartitions date=2024-05-02 with rows of 2024-05-01: refused, naming the partition; nothing moved.
+    expect(results['replace-outside'].message).toMatch(/date=2024-05-01.*outside the partitions being replaced/s);
+    expect((await table.scan()).toJSON().partitionVersions).toEqual(versions);
+    // writeMode (append / upsert) does not go with an overwrite.
+    expect(results['overwrite-writeMode'].message).toContain('"writeMode" goes with mode "append"');
+  });
+
+  it('a killed task commits nothing and its staged files are reclaimed', async () => {
+    expect(results.kill.message).toContain('Python worker exited unexpectedly');
     const table = await lake.table('sink', ns);
     const back = await table.toArrow();
     expect(back.numRows).toBe(3_000);
@@ -268,14 +355,14 @@ describe('Spark (local[2]) reads and writes through the lakesoul_ts data source'
     expect(keys.filter((k) => k.endsWith('.parquet')).sort()).toEqual([...committed].sort());
     // ... and files were staged (by the task that finished) and deleted by the rollback.
     expect((await s3DeletedKeys(new URL(table.info.path).pathname.replace(/^\/+/, ''))).length).toBeGreaterThan(0);
-    expect(results[9].error).toBeDefined();
-    expect(results[9].message).toContain("mode 'overwrite' is not offered");
   });
 });
 
 describe('docs/flight.md, section Spark', () => {
-  it('runs as written: read, pushed filter, one-commit append, time travel', async () => {
-    expect(results[10]).toMatchObject({ ok: true });
-    expect((await (await lake.table(docTable.info.name)).toArrow()).numRows).toBe(510);
+  it('runs as written: read, pushed filter, one-commit append, time travel, overwrite', async () => {
+    expect(results.docs).toMatchObject({ ok: true });
+    const table = await lake.table(docTable.info.name);
+    expect((await table.toArrow()).numRows).toBe(100);
+    expect((await table.toArrow({ version: 1 })).numRows).toBe(510);
   });
 });

@@ -172,11 +172,12 @@ def cmd_put_fail(client, opts, args):
 
 
 def cmd_txn(client, opts, args):
-    """begin -> `workers` concurrent DoPut streams from separate clients -> commit / rollback / nothing."""
+    """begin (with the fields of args["begin"]) -> `workers` concurrent DoPut streams from separate clients -> commit / rollback / nothing."""
     body = {"table": args["table"]}
     if args.get("namespace"):
         body["namespace"] = args["namespace"]
-    tid = action_json(client, opts, "begin", body)["transaction"]
+    # extra begin fields (mode, replacePartitions, replaceWhere): the begin body only, not the DoPut CMD
+    tid = action_json(client, opts, "begin", dict(body, **args.get("begin", {})))["transaction"]
     workers = int(args.get("workers", 2))
     n = int(args["rows"])
     start = int(args.get("start", 0))

@@ -18,7 +18,35 @@ import pyarrow.ipc as ipc
 from pyspark import TaskContext
 from pyspark.sql import SparkSession
 
-from lakesoul_ts.spark import register
+from lakesoul_ts.spark import LakeSoulTsDataSource, LakeSoulTsWriter, register
+
+
+class KilledWriter(LakeSoulTsWriter):
+    """The source's writer, except that the Python worker writing partition 1 dies mid-stream: after
+    its first batch went into its DoPut, before the stream's end (5 s later, when the other task has
+    staged its files in the transaction)."""
+
+    def write(self, iterator):
+        if TaskContext.get().partitionId() != 1:
+            return super().write(iterator)
+
+        def dying():
+            for b in iterator:
+                yield b
+                time.sleep(5)
+                os._exit(1)
+        return super().write(dying())
+
+
+class KilledSource(LakeSoulTsDataSource):
+    """Format "lakesoul_ts_killed": lakesoul_ts with {@link KilledWriter} (the kill test)."""
+
+    @classmethod
+    def name(cls):
+        return "lakesoul_ts_killed"
+
+    def writer(self, schema, overwrite):
+        return KilledWriter(self.options, overwrite)
 
 
 def sent_bytes(url):
@@ -68,15 +96,17 @@ def write_step(spark, step):
     with ipc.open_file(step["input"]) as f:
         table = f.read_all()
     df = spark.createDataFrame(table).repartition(step.get("tasks", 2))
+    if step.get("where"):
+        df = df.filter(step["where"])
     if step.get("kill"):
         df = df.mapInArrow(kill_second_partition, df.schema)
-    w = df.write.format("lakesoul_ts").mode(step.get("mode", "append"))
+    w = df.write.format(step.get("format", "lakesoul_ts")).mode(step.get("mode", "append"))
     for k, v in step["options"].items():
         w = w.option(k, v)
     try:
         w.save()
     except Exception as e:  # noqa: BLE001 - reported to the test
-        return {"error": type(e).__name__, "message": str(e)[:2000]}
+        return {"error": type(e).__name__, "message": str(e)[:20000]}
     return {"ok": True}
 
 
@@ -87,6 +117,7 @@ def main():
              .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     register(spark)
+    spark.dataSource.register(KilledSource)
     out = []
     try:
         for step in args["steps"]:

@@ -16,7 +16,10 @@ the ``columns`` option or a user schema naming a subset of the columns.
 Writes: the driver begins one Flight write transaction; every task streams its rows with DoPut under
 it (staged, invisible); the driver commits once with the total row count, or rolls back when any task
 failed or the job was aborted, which deletes the staged files. A task killed mid-stream breaks its
-DoPut, which poisons the transaction on the server, so it can never commit.
+DoPut, which poisons the transaction on the server, so it can never commit. ``mode("append")`` adds
+the rows (``writeMode`` "upsert" merges them by primary key, the default of primary-key tables);
+``mode("overwrite")`` begins the transaction in mode overwrite: its one commit replaces the table, or
+only the partitions chosen by ``replaceWhere`` / ``replacePartitions``, with the DataFrame's rows.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ FORMAT = "lakesoul_ts"
 #: Options read by the source (case-insensitive, as Spark passes them).
 OPTIONS = (
     "uri", "table", "namespace", "token", "user", "password", "columns", "filter",
-    "versionAsOf", "timestampAsOf", "startTimestamp", "endTimestamp", "writeMode",
+    "versionAsOf", "timestampAsOf", "startTimestamp", "endTimestamp", "writeMode", "replaceWhere", "replacePartitions",
 )
 
 
@@ -271,20 +274,24 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
         self.options = dict(options)
         self.settings = _settings(self.options)
         table = f'{self.settings["namespace"]}.{self.settings["table"]}'
-        if overwrite:
-            raise LakeSoulTsOptionError(
-                f"lakesoul_ts (table {table}): mode 'overwrite' is not offered: the Flight server's DoPut stages appends "
-                "and upserts only; use mode 'append' (with writeMode 'append' or 'upsert')")
         mode = _opt(self.options, "writeMode")
         if mode not in (None, "append", "upsert"):
             raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "writeMode" must be "append" or "upsert", got {mode!r}')
+        begin: Dict[str, Any] = {"table": self.settings["table"], "namespace": self.settings["namespace"]}
+        if overwrite:
+            if mode is not None:
+                raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "writeMode" goes with mode "append"; mode "overwrite" replaces the rows')
+            begin.update(_replace_options(self.options, table))
+        elif _opt(self.options, "replaceWhere") is not None or _opt(self.options, "replacePartitions") is not None:
+            raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "replaceWhere" and "replacePartitions" need mode "overwrite"')
+        # DoPut streams of an overwrite transaction give no mode: the transaction's commit decides.
         self.mode = mode
         client, call = _connect(self.settings)
         try:
             # The table's schema: each task casts Spark's Arrow types (nullable, Spark's widths) to it.
             base = {"table": self.settings["table"], "namespace": self.settings["namespace"]}
             self.schema_ipc = client.get_schema(_descriptor(base), call).schema.serialize().to_pybytes()
-            self.transaction = _action(client, call, "begin", base)["transaction"]
+            self.transaction = _action(client, call, "begin", begin)["transaction"]
         finally:
             client.close()
 
@@ -330,6 +337,28 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
             client.close()
 
 
+def _replace_options(options: Dict[str, str], table: str) -> Dict[str, Any]:
+    """The ``begin`` fields of an overwrite: mode overwrite, and ``replaceWhere`` (the filter grammar, on
+    range partition columns) or ``replacePartitions`` (a JSON list of partition descriptions or a JSON
+    object of range-column values, or one description such as ``date=2024-05-01``)."""
+    out: Dict[str, Any] = {"mode": "overwrite"}
+    where, parts = _opt(options, "replaceWhere"), _opt(options, "replacePartitions")
+    if where is not None and parts is not None:
+        raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): give "replaceWhere" or "replacePartitions", not both')
+    if where is not None:
+        out["replaceWhere"] = where
+    if parts is not None:
+        text = parts.strip()
+        if text[:1] in ("[", "{"):
+            try:
+                out["replacePartitions"] = json.loads(text)
+            except ValueError as e:
+                raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "replacePartitions" is not valid JSON ({e}): {parts!r}') from None
+        else:
+            out["replacePartitions"] = [text]
+    return out
+
+
 def _conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
     """``batch`` with the table's columns, in the table's order and types (a missing column is an error
     naming it; a value that does not fit the type fails the cast, and so the task and the write)."""
@@ -354,7 +383,8 @@ class LakeSoulTsDataSource(DataSource):
     (required), ``namespace`` (default "default"), ``token`` or ``user``+``password``; reads:
     ``columns`` (comma-separated), ``filter`` (the server's grammar), ``versionAsOf``,
     ``timestampAsOf`` (epoch ms or ISO-8601), ``startTimestamp``/``endTimestamp`` (an incremental
-    read); writes: ``writeMode`` ("append" or "upsert"; default: the table's)."""
+    read); writes: ``writeMode`` ("append" or "upsert"; default: the table's) with mode append,
+    ``replaceWhere`` or ``replacePartitions`` with mode overwrite."""
 
     @classmethod
     def name(cls) -> str:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReadCommand, parseWriteCommand, scanOptionsOf } from './flight-command.js';
+import { parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf } from './flight-command.js';
 import type { FlightDescriptorMessage } from './flight-proto.js';
 
 const cmd = (o: unknown): FlightDescriptorMessage => ({ type: 'CMD', cmd: Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)), path: [] });
@@ -33,5 +33,16 @@ describe('descriptor commands', () => {
     expect(parseWriteCommand(path('ns', 't'))).toEqual({ table: 't', namespace: 'ns' });
     expect(() => parseWriteCommand(cmd({ table: 't', mode: 'overwrite' }))).toThrow(/"append" or "upsert"/);
     expect(() => parseWriteCommand(null)).toThrow(/descriptor/);
+  });
+
+  it('reads begin bodies: a mode, and the partitions an overwrite replaces', () => {
+    expect(parseBeginCommand({ table: 't' })).toEqual({ table: 't', namespace: 'default' });
+    expect(parseBeginCommand({ table: 't', namespace: 'ml', mode: 'overwrite', replaceWhere: "date = '2024-01-01'" }))
+      .toEqual({ table: 't', namespace: 'ml', mode: 'overwrite', replaceWhere: "date = '2024-01-01'" });
+    expect(parseBeginCommand({ table: 't', mode: 'overwrite', replacePartitions: ['date=2024-01-01'] }).replacePartitions).toEqual(['date=2024-01-01']);
+    expect(() => parseBeginCommand({ table: 't', mode: 'replace' })).toThrow(/"append", "upsert" or "overwrite"/);
+    expect(() => parseBeginCommand({ table: 't', mode: 'append', replaceWhere: 'x = 1' })).toThrow(/need "mode": "overwrite"/);
+    expect(() => parseBeginCommand({ table: 't', mode: 'overwrite', replacePartitions: 5 })).toThrow(/list of partition descriptions/);
+    expect(() => parseBeginCommand({ table: 't', mode: 'overwrite', replaceWhere: [1] })).toThrow(/filter expression/);
   });
 });

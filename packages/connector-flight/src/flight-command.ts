@@ -104,6 +104,27 @@ function stringList(v: unknown, what: string, of: string): string[] {
   return v as string[];
 }
 
+/** A partition selection: a list of partition descriptions or an object of range-column values. */
+function partitionSelection(p: unknown, what: string): string[] | Record<string, string | number | null> {
+  if (Array.isArray(p)) return stringList(p, what, 'partition descriptions');
+  if (p === null || typeof p !== 'object') throw bad(`${what} must be a list of partition descriptions or an object of range-column values`);
+  for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
+    if (v !== null && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
+      throw bad(`${what} value of ${quote(k)} must be a string, a number or null, got ${quote(v)}`);
+    }
+    if (k.length > MAX_NAME_CHARS || (typeof v === 'string' && v.length > MAX_NAME_CHARS)) throw limitError(`a ${what} entry ${quote(k)}`, `of ${MAX_NAME_CHARS} characters`);
+  }
+  return p as Record<string, string | number | null>;
+}
+
+/** A filter: the SQL-like grammar as a string, or an expression object. */
+function filterValue(f: unknown, what: string): Filter {
+  if (typeof f === 'string') {
+    if (f.length > MAX_FILTER_CHARS) throw limitError(`${what} (${f.length} characters)`, `of ${MAX_FILTER_CHARS} characters`);
+  } else if (f === null || typeof f !== 'object' || Array.isArray(f)) throw bad(`${what} must be a SQL-like string or a filter expression object, got ${quote(f)}`);
+  return f as Filter;
+}
+
 /** Decodes a read descriptor; bad input is an `InvalidArgument` LakeSoulError saying what is wrong. */
 export function parseReadCommand(descriptor: FlightDescriptorMessage | null | undefined): FlightReadCommand {
   if (!descriptor) throw bad('missing flight descriptor');
@@ -112,26 +133,9 @@ export function parseReadCommand(descriptor: FlightDescriptorMessage | null | un
   const cmd: FlightReadCommand = { table: obj.table as string, namespace: (obj.namespace as string | undefined) ?? DEFAULT_NAMESPACE };
   const travel = ['version', 'timestamp', 'incremental'].filter((k) => obj[k] !== undefined && obj[k] !== null);
   if (travel.length > 1) throw bad(`give at most one of version / timestamp / incremental (got ${travel.join(', ')}) for table ${quote(cmd.table)}`);
-  if (obj.partitions !== undefined && obj.partitions !== null) {
-    const p = obj.partitions;
-    if (Array.isArray(p)) cmd.partitions = stringList(p, '"partitions"', 'partition descriptions');
-    else if (typeof p === 'object') {
-      for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
-        if (v !== null && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
-          throw bad(`"partitions" value of ${quote(k)} must be a string, a number or null, got ${quote(v)}`);
-        }
-        if (k.length > MAX_NAME_CHARS || (typeof v === 'string' && v.length > MAX_NAME_CHARS)) throw limitError(`a "partitions" entry ${quote(k)}`, `of ${MAX_NAME_CHARS} characters`);
-      }
-      cmd.partitions = p as Record<string, string | number | null>;
-    } else throw bad('"partitions" must be a list of partition descriptions or an object of range-column values');
-  }
+  if (obj.partitions !== undefined && obj.partitions !== null) cmd.partitions = partitionSelection(obj.partitions, '"partitions"');
   if (obj.columns !== undefined && obj.columns !== null) cmd.columns = stringList(obj.columns, '"columns"', 'column names');
-  if (obj.filter !== undefined && obj.filter !== null) {
-    if (typeof obj.filter === 'string') {
-      if (obj.filter.length > MAX_FILTER_CHARS) throw limitError(`"filter" (${obj.filter.length} characters)`, `of ${MAX_FILTER_CHARS} characters`);
-    } else if (typeof obj.filter !== 'object' || Array.isArray(obj.filter)) throw bad(`"filter" must be a SQL-like string or a filter expression object, got ${quote(obj.filter)}`);
-    cmd.filter = obj.filter as Filter;
-  }
+  if (obj.filter !== undefined && obj.filter !== null) cmd.filter = filterValue(obj.filter, '"filter"');
   if (obj.version !== undefined && obj.version !== null) {
     if (!Number.isInteger(obj.version) || (obj.version as number) < 0 || (obj.version as number) > MAX_VERSION) {
       throw bad(`"version" must be a non-negative integer at most ${MAX_VERSION}, got ${quote(obj.version)}`);
@@ -181,5 +185,45 @@ export function parseWriteCommand(descriptor: FlightDescriptorMessage | null | u
     if (!Number.isSafeInteger(obj.expectedRows) || (obj.expectedRows as number) < 0) throw bad(`"expectedRows" must be a non-negative integer, got ${quote(obj.expectedRows)}`);
     cmd.expectedRows = obj.expectedRows as number;
   }
+  return cmd;
+}
+
+/** The body of DoAction `begin`: the table, and what the transaction's single commit does. */
+export interface FlightBeginCommand {
+  table: string;
+  namespace: string;
+  /**
+   * Absent: each DoPut stream chooses (append or upsert; the table's default). "append" / "upsert":
+   * every stream of the transaction writes so. "overwrite": the commit replaces the table's rows (or
+   * the partitions of `replacePartitions` / `replaceWhere`) with everything staged, as one UpdateCommit.
+   */
+  mode?: 'append' | 'upsert' | 'overwrite';
+  /** With mode "overwrite": only these range partitions (descriptions, or range-column values). */
+  replacePartitions?: string[] | Record<string, string | number | null>;
+  /** With mode "overwrite": only the partitions whose range values satisfy this filter. */
+  replaceWhere?: Filter;
+}
+
+/** Keys the body of `begin` may hold. */
+export const BEGIN_COMMAND_KEYS = ['table', 'namespace', 'mode', 'replacePartitions', 'replaceWhere'] as const;
+
+/** Checks the (already JSON-decoded, unknown keys refused) body of `begin`. */
+export function parseBeginCommand(obj: Record<string, unknown>): FlightBeginCommand {
+  const table = clientName(obj.table, 'action begin: "table"');
+  const namespace = obj.namespace === undefined || obj.namespace === null ? DEFAULT_NAMESPACE : clientName(obj.namespace, 'action begin: "namespace"');
+  const cmd: FlightBeginCommand = { table, namespace };
+  if (obj.mode !== undefined && obj.mode !== null) {
+    if (obj.mode !== 'append' && obj.mode !== 'upsert' && obj.mode !== 'overwrite') {
+      throw bad(`action begin: "mode" must be "append", "upsert" or "overwrite", got ${quote(obj.mode)} (table ${quote(table)})`);
+    }
+    cmd.mode = obj.mode;
+  }
+  const hasPartitions = obj.replacePartitions !== undefined && obj.replacePartitions !== null;
+  const hasWhere = obj.replaceWhere !== undefined && obj.replaceWhere !== null;
+  if ((hasPartitions || hasWhere) && cmd.mode !== 'overwrite') {
+    throw bad(`action begin: "replacePartitions" and "replaceWhere" need "mode": "overwrite" (table ${quote(table)})`);
+  }
+  if (hasPartitions) cmd.replacePartitions = partitionSelection(obj.replacePartitions, 'action begin: "replacePartitions"');
+  if (hasWhere) cmd.replaceWhere = filterValue(obj.replaceWhere, 'action begin: "replaceWhere"');
   return cmd;
 }

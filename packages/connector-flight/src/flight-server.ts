@@ -21,7 +21,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightData,
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { BearerAuth, type Principal } from './bearer-auth.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { DEFAULT_NAMESPACE, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
+import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
 import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
 import { FlightTransactions } from './flight-transactions.js';
@@ -126,7 +126,7 @@ export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
   { type: 'history', description: 'Commit history of a table. Body: JSON {table, namespace?}. Result: JSON list of partition versions.' },
   {
     type: 'begin',
-    description: 'Begin a write transaction on a table. Body: JSON {table, namespace?}. Result: JSON {transaction, expiresAt, ttlMs}. DoPut streams with CMD {table, transaction} stage into it; nothing is visible before commit.',
+    description: 'Begin a write transaction on a table. Body: JSON {table, namespace?, mode? ("append" | "upsert" | "overwrite"), replacePartitions?, replaceWhere? (overwrite only)}. Result: JSON {transaction, expiresAt, ttlMs, mode?, replaces?}. DoPut streams with CMD {table, transaction} stage into it; nothing is visible before commit, which for mode overwrite replaces the table (or the chosen partitions) with what was staged.',
   },
   {
     type: 'commit',
@@ -139,7 +139,7 @@ export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
 const ACTION_KEYS: Record<string, readonly string[]> = {
   compact: ['table', 'namespace'],
   history: ['table', 'namespace'],
-  begin: ['table', 'namespace'],
+  begin: BEGIN_COMMAND_KEYS,
   commit: ['transaction', 'expectedRows'],
   rollback: ['transaction'],
 };
@@ -562,7 +562,6 @@ export class FlightServer {
   ): Promise<void> {
     const where = `${cmd.namespace}.${cmd.table}`;
     const table = await this.openTable(cmd.table, cmd.namespace, signal);
-    const mode = cmd.mode ?? (isPkTable(table.info) ? 'upsert' : 'append');
     const first = { value: firstMessage };
     const messages = (async function* (): AsyncGenerator<FlightDataMessage> {
       yield first.value;
@@ -604,10 +603,11 @@ export class FlightServer {
       }
     })();
     if (cmd.transaction !== undefined) {
-      const staged = await this.transactions.stageInto(cmd.transaction, table.info, mode, () => table.stage(input, { mode, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer }));
+      const staged = await this.transactions.stageInto(cmd.transaction, table.info, cmd.mode, (o) => table.stage(input, { ...o, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer }));
       call.write({ app_metadata: jsonBytes({ table: cmd.table, namespace: cmd.namespace, transaction: cmd.transaction, staged: true, rows: staged.rows, files: staged.files.length }) });
       return;
     }
+    const mode = cmd.mode ?? (isPkTable(table.info) ? 'upsert' : 'append');
     const result = await table.write(input, { mode, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer });
     const reply = {
       table: cmd.table,
@@ -653,9 +653,11 @@ export class FlightServer {
         return [jsonBytes(toJsonSafe(result))];
       }
       case 'begin': {
-        const b = parseJsonBody(body, type);
-        const table = await this.tableFromBody(b, type, signal);
-        return [jsonBytes(this.transactions.begin(table))];
+        const b = parseBeginCommand(parseJsonBody(body, type));
+        const table = await this.openTable(b.table, b.namespace, signal);
+        // Mode overwrite: the partitions replaced are read now (an error in the selection refuses the begin).
+        const plan = b.mode === 'overwrite' ? await table.planOverwrite({ replacePartitions: b.replacePartitions, replaceWhere: b.replaceWhere, signal }) : undefined;
+        return [jsonBytes(this.transactions.begin(table, { mode: b.mode, plan }))];
       }
       case 'commit': {
         const b = parseJsonBody(body, type);

@@ -11,12 +11,15 @@
  *   transaction one of whose writers failed.
  * - `commit` is refused while a DoPut of the transaction is still streaming (retryable): a client
  *   commits after every writer got its PutResult.
+ * - A transaction begun with mode overwrite holds the overwrite plan read at `begin` (the partitions it
+ *   replaces): its streams stage rows of those partitions only, and the commit is one UpdateCommit
+ *   replacing them with everything staged (nothing staged: they are emptied).
  * - Transactions live in the memory of the server that began them: behind a load balancer, route a
  *   transaction's calls to one replica. A server that stops rolls back the ones it holds.
  */
 import { randomBytes } from 'node:crypto';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { LakeSoulTable, StagedWrite, WriteResult } from '@lakesoul-ts/io';
+import type { LakeSoulTable, OverwritePlan, StageOptions, StagedWrite, WriteResult } from '@lakesoul-ts/io';
 
 /** Default idle time after which an open transaction is rolled back: 10 minutes. */
 export const DEFAULT_TRANSACTION_TTL_MS = 10 * 60_000;
@@ -34,12 +37,17 @@ interface Transaction {
   active: number;
   /** Why a DoPut of it failed (the commit is then refused). */
   failure: string | null;
-  /** Mode of the first DoPut: one commit holds appends or upserts. */
-  mode: 'append' | 'upsert' | null;
+  /** Mode of `begin`, else of the first DoPut: one commit holds appends, upserts or an overwrite. */
+  mode: TransactionMode | null;
+  /** The overwrite plan (mode overwrite). */
+  plan: OverwritePlan | null;
   state: State;
   /** Idle deadline (epoch ms), pushed back by every DoPut. */
   expiresAt: number;
 }
+
+/** What one transaction's commit does. */
+export type TransactionMode = 'append' | 'upsert' | 'overwrite';
 
 /** Options of {@link FlightTransactions}. */
 export interface FlightTransactionsOptions {
@@ -59,6 +67,10 @@ export interface BegunTransaction {
   /** Epoch ms after which an idle transaction is rolled back. */
   expiresAt: number;
   ttlMs: number;
+  /** The mode given to `begin` (absent: each DoPut chooses). */
+  mode?: TransactionMode;
+  /** Mode overwrite: the partitions the commit replaces, as read at `begin`. */
+  replaces?: string[];
 }
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -91,8 +103,16 @@ export class FlightTransactions {
     return this.open.size;
   }
 
-  /** Opens a transaction writing into `table`. */
-  begin(table: LakeSoulTable): BegunTransaction {
+  /**
+   * Opens a transaction writing into `table`. `mode` fixes what its commit does (absent: the first
+   * DoPut's mode); mode overwrite needs the `plan` (`table.planOverwrite`).
+   */
+  begin(table: LakeSoulTable, options: { mode?: TransactionMode; plan?: OverwritePlan } = {}): BegunTransaction {
+    const mode = options.mode ?? null;
+    const plan = options.plan ?? null;
+    if ((mode === 'overwrite') !== (plan !== null)) {
+      throw new LakeSoulError('InvalidArgument', `begin on ${table.info.namespace}.${table.info.name}: an overwrite plan goes with mode overwrite, and only with it`);
+    }
     this.sweep();
     if (this.open.size >= this.maxOpen) {
       throw new LakeSoulError('Aborted', `too many open Flight transactions (${this.open.size}, the limit is ${this.maxOpen}): commit or roll back some, or retry later`, {
@@ -102,8 +122,12 @@ export class FlightTransactions {
     }
     const id = randomBytes(16).toString('hex');
     const expiresAt = this.now() + this.ttlMs;
-    this.open.set(id, { id, table, staged: [], active: 0, failure: null, mode: null, state: 'open', expiresAt });
-    return { transaction: id, table: table.info.name, namespace: table.info.namespace, expiresAt, ttlMs: this.ttlMs };
+    this.open.set(id, { id, table, staged: [], active: 0, failure: null, mode, plan, state: 'open', expiresAt });
+    return {
+      transaction: id, table: table.info.name, namespace: table.info.namespace, expiresAt, ttlMs: this.ttlMs,
+      ...(mode ? { mode } : {}),
+      ...(plan ? { replaces: plan.partitions.map((p) => p.partitionDesc) } : {}),
+    };
   }
 
   private get(id: string, what: string): Transaction {
@@ -121,9 +145,16 @@ export class FlightTransactions {
 
   /**
    * Runs `stage` (a DoPut's staging) under transaction `id`, which must be open and write into the
-   * same table. Its staged write joins the transaction; its failure marks the transaction failed.
+   * same table, with the stage options the transaction decides: the DoPut's `requested` mode (absent:
+   * the transaction's, else the table's default), or the overwrite plan. Its staged write joins the
+   * transaction; its failure marks the transaction failed.
    */
-  async stageInto(id: string, table: { tableId: string; name: string; namespace: string }, mode: 'append' | 'upsert', stage: () => Promise<StagedWrite>): Promise<StagedWrite> {
+  async stageInto(
+    id: string,
+    table: { tableId: string; name: string; namespace: string; primaryKeys: readonly string[] },
+    requested: 'append' | 'upsert' | undefined,
+    stage: (options: Pick<StageOptions, 'mode' | 'overwrite'>) => Promise<StagedWrite>,
+  ): Promise<StagedWrite> {
     const t = this.get(id, `DoPut into ${table.namespace}.${table.name}`);
     const info = t.table.info;
     if (t.state !== 'open') {
@@ -138,14 +169,16 @@ export class FlightTransactions {
           context: { table: info.name, namespace: info.namespace },
         });
       }
+      const mode: TransactionMode = t.plan && requested === undefined ? 'overwrite' : requested ?? t.mode ?? (table.primaryKeys.length > 0 ? 'upsert' : 'append');
       if (t.mode !== null && t.mode !== mode) {
-        throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${info.namespace}.${info.name} holds ${t.mode} streams: a ${mode} stream cannot join (one commit holds appends or upserts, not both)`, {
+        throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${info.namespace}.${info.name} holds ${t.mode} streams: a ${mode} stream cannot join (one commit holds appends, upserts or an overwrite, not a mix)`
+          + (t.plan ? '; DoPut streams of an overwrite transaction give no "mode"' : ''), {
           code: 'TRANSACTION_MIXED_MODES',
           context: { table: info.name, namespace: info.namespace },
         });
       }
       t.mode = mode;
-      const staged = await stage();
+      const staged = await stage(t.plan ? { overwrite: t.plan } : { mode: mode as 'append' | 'upsert' });
       if ((t.state as State) === 'ended') {
         // Rolled back (or the server closed) while this stream ran: its files are not kept either.
         await t.table.discardStaged([staged]);
@@ -195,7 +228,7 @@ export class FlightTransactions {
     }
     t.state = 'committing';
     try {
-      const result = await t.table.commitStaged(t.staged, { signal: options.signal });
+      const result = await t.table.commitStaged(t.staged, { signal: options.signal, ...(t.plan ? { overwrite: t.plan } : {}) });
       return { ...result, streams: t.staged.length };
     } finally {
       // Committed, or failed (commitStaged deleted the files when the commit surely failed, and left

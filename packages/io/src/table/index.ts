@@ -12,7 +12,8 @@ export type { DeleteOptions, DeleteResult, UpdateResult } from './lakesoul-table
 export { TableScanPlan, scanPlanFromJSON, rebatch, DEFAULT_BATCH_SIZE } from './scan-plan.js';
 export type { SplitReadOptions } from './scan-plan.js';
 export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES } from './table-writer.js';
-export type { TableWriteOptions, StagedWrite, WrittenFile } from './table-writer.js';
+export type { TableWriteOptions, StagedWrite, WrittenFile, OverwritePlan } from './table-writer.js';
+export type { StageOptions, CommitStagedOptions } from './table-staging.js';
 export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';
 export type { CompactOptions, CleanupOptions, CleanupReport, CleanupFile, RewriteResult } from './table-maintenance.js';
 export { partitionDirName, nativeDataFileUri } from './data-file-paths.js';

@@ -20,8 +20,8 @@ import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recor
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
-import { writeTable, type TableWriteOptions } from './table-writer.js';
-import { commitStagedWrites, discardStagedWrites, stageWrite, type StagedWrite } from './table-staging.js';
+import { planOverwrite, writeTable, type TableWriteOptions } from './table-writer.js';
+import { commitStagedWrites, discardStagedWrites, stageWrite, type CommitStagedOptions, type OverwritePlan, type StageOptions, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
   rewritePartitions,
@@ -150,15 +150,27 @@ export class LakeSoulTable {
    * {@link commitStaged} (possibly together with other staged writes, as one commit) or deleted by
    * {@link discardStaged}. Readers see nothing of a staged write before its commit.
    */
-  stage(input: WriteInput, options: TableWriteOptions = {}): Promise<StagedWrite> {
+  stage(input: WriteInput, options: StageOptions = {}): Promise<StagedWrite> {
     return stageWrite(this.ctx, input, options);
   }
 
   /**
-   * Commits staged writes of this table as one catalog commit (all appends or all upserts), their
-   * files in the given order. A commit that surely failed deletes their files.
+   * Plans an overwrite whose data is staged later, possibly by several writers: reads the partitions
+   * it replaces now (all, or those chosen by `replacePartitions` / `replaceWhere`, as in
+   * `write(..., { mode: 'overwrite' })`). Stage with `stage(input, { overwrite: plan })`, commit with
+   * `commitStaged(staged, { overwrite: plan })`: one UpdateCommit, which empties a replaced partition
+   * that got no rows.
    */
-  commitStaged(staged: StagedWrite[], options: { signal?: AbortSignal } = {}): Promise<WriteResult> {
+  planOverwrite(options: Pick<TableWriteOptions, 'replacePartitions' | 'replaceWhere' | 'signal'> = {}): Promise<OverwritePlan> {
+    return planOverwrite(this.ctx, options);
+  }
+
+  /**
+   * Commits staged writes of this table as one catalog commit (all appends, all upserts, or all
+   * staged under the overwrite plan given), their files in the given order. A commit that surely
+   * failed deletes their files.
+   */
+  commitStaged(staged: StagedWrite[], options: CommitStagedOptions = {}): Promise<WriteResult> {
     return commitStagedWrites(this.ctx, staged, options);
   }
 

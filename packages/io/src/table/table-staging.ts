@@ -10,23 +10,53 @@
  */
 import { LakeSoulError, throwIfAborted, type CommitOp, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
 import type { WriteInput, WriteResult } from '../types.js';
-import { writeTable, type StagedWrite, type TableWriteOptions } from './table-writer.js';
+import { overwriteCommits, writeTable, type OverwritePlan, type StagedWrite, type TableWriteOptions } from './table-writer.js';
 import { commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
 
-export type { StagedWrite } from './table-writer.js';
+export type { StagedWrite, OverwritePlan } from './table-writer.js';
+
+/** Options of {@link stageWrite}: a write's options, and optionally the overwrite plan to write under. */
+export interface StageOptions extends TableWriteOptions {
+  /**
+   * Stage part of the overwrite `plan` (from `LakeSoulTable.planOverwrite`): rows must fall in its
+   * partitions, `mode` must be absent or 'overwrite', `replacePartitions` / `replaceWhere` absent (the
+   * plan holds them). Commit with `commitStaged(staged, { overwrite: plan })`.
+   */
+  overwrite?: OverwritePlan;
+}
+
+function checkPlan(ctx: TableContext, plan: OverwritePlan, what: string): void {
+  if (plan.tableId !== ctx.info.tableId) {
+    throw new LakeSoulError('InvalidArgument', `${what}: the overwrite plan is of table id ${plan.tableId}, not of table '${ctx.info.name}' (${ctx.info.tableId})`, {
+      code: 'STAGED_WRONG_TABLE',
+      context: { table: ctx.info.name, namespace: ctx.info.namespace },
+    });
+  }
+}
 
 /**
  * Validates and writes `input` like `LakeSoulTable.write`, uploads its files and returns them
  * uncommitted. A failure deletes what was written, as in a write.
  */
-export async function stageWrite(ctx: TableContext, input: WriteInput, options: TableWriteOptions = {}): Promise<StagedWrite> {
+export async function stageWrite(ctx: TableContext, input: WriteInput, options: StageOptions = {}): Promise<StagedWrite> {
+  const { overwrite: plan, ...writeOptions } = options;
+  if (plan) {
+    checkPlan(ctx, plan, `staging into table '${ctx.info.name}'`);
+    if ((writeOptions.mode ?? 'overwrite') !== 'overwrite' || writeOptions.replacePartitions !== undefined || writeOptions.replaceWhere !== undefined) {
+      throw new LakeSoulError('InvalidArgument', `staging into table '${ctx.info.name}' under an overwrite plan: give no mode (or 'overwrite'), replacePartitions or replaceWhere (the plan holds them)`, {
+        context: { table: ctx.info.name, namespace: ctx.info.namespace },
+      });
+    }
+    writeOptions.mode = 'overwrite';
+  }
   let staged: StagedWrite | undefined;
-  await writeTable(ctx, input, options, { stage: (s) => { staged = s; } });
+  await writeTable(ctx, input, writeOptions, { stage: (s) => { staged = s; }, overwrite: plan });
   if (staged) return staged;
   // Nothing was written (empty input): an empty staged write of the op the write would have made.
   const isPk = ctx.info.primaryKeys.length > 0;
-  const op: CommitOp = isPk && (options.mode ?? 'upsert') === 'upsert' ? 'MergeCommit' : options.mode === 'overwrite' ? 'UpdateCommit' : 'AppendCommit';
-  return { tableId: ctx.info.tableId, op, partitions: [], files: [], rows: 0 };
+  const mode = writeOptions.mode;
+  const op: CommitOp = mode === 'overwrite' ? 'UpdateCommit' : isPk && (mode ?? 'upsert') === 'upsert' ? 'MergeCommit' : 'AppendCommit';
+  return { tableId: ctx.info.tableId, op, partitions: [], files: [], rows: 0, ...(plan ? { plan } : {}) };
 }
 
 /** Deletes the files of staged writes (best effort: an undeleted file is an orphan for `cleanup()`). */
@@ -34,13 +64,25 @@ export async function discardStagedWrites(ctx: TableContext, staged: StagedWrite
   await deleteUrisBestEffort(ctx.stores, staged.flatMap((s) => s.files.map((f) => f.path)));
 }
 
+/** Options of {@link commitStagedWrites}. */
+export interface CommitStagedOptions {
+  signal?: AbortSignal;
+  /**
+   * Commit the overwrite `plan`: every staged write must have been staged under it, and the one
+   * UpdateCommit replaces the plan's partitions with their files (none staged: the partitions are
+   * emptied).
+   */
+  overwrite?: OverwritePlan;
+}
+
 /**
  * Commits staged writes of one table as ONE catalog commit, their files in the order given (for an
  * upsert of the same key in two staged writes, the later one wins). Several must all be appends or
- * all upserts of this table; a single one may be any write (an overwrite too). When the commit surely failed, the files are deleted; when its outcome is
- * unknown (connection lost mid-commit) they are kept for `cleanup()` to judge.
+ * all upserts of this table, or all staged under the overwrite plan given; a single one may be any
+ * write (an overwrite too). When the commit surely failed, the files are deleted; when its outcome
+ * is unknown (connection lost mid-commit) they are kept for `cleanup()` to judge.
  */
-export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[], options: { signal?: AbortSignal } = {}): Promise<WriteResult> {
+export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[], options: CommitStagedOptions = {}): Promise<WriteResult> {
   const info = ctx.info;
   const rows = staged.reduce((n, s) => n + s.rows, 0);
   for (const s of staged) {
@@ -51,7 +93,21 @@ export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[
       });
     }
   }
-  const nonEmpty = staged.filter((s) => s.files.length > 0);
+  const plan = options.overwrite;
+  if (plan) checkPlan(ctx, plan, `commit to table '${info.name}'`);
+  for (const s of staged) {
+    if (s.plan !== plan) {
+      throw new LakeSoulError('InvalidArgument', plan
+        ? `a staged write of table '${info.name}' was not staged under the overwrite plan being committed: stage it with { overwrite: plan }`
+        : `a staged write of table '${info.name}' belongs to an overwrite plan: commit it with { overwrite: plan }`, {
+        code: 'STAGED_OTHER_PLAN',
+        context: { table: info.name, namespace: info.namespace },
+      });
+    }
+  }
+  if (plan) return commitPartitions(ctx, 'UpdateCommit', overwriteCommits(plan, staged.flatMap((s) => s.files)), staged, rows, options.signal);
+  // A staged overwrite without files (empty input) still deletes: it is not empty.
+  const nonEmpty = staged.filter((s) => s.partitions.length > 0);
   if (nonEmpty.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
   const ops = [...new Set(nonEmpty.map((s) => s.op))];
   if (ops.length > 1) {
@@ -78,13 +134,20 @@ export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[
     }
   }
   const partitions: PartitionCommit[] = single ?? [...by].map(([partitionDesc, files]) => ({ partitionDesc, files }));
-  const written = nonEmpty.flatMap((s) => s.files);
+  return commitPartitions(ctx, ops[0], partitions, nonEmpty, rows, options.signal);
+}
+
+/** The one catalog commit of staged writes; a commit that surely failed deletes their files. */
+async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: PartitionCommit[], staged: StagedWrite[], rows: number, signal: AbortSignal | undefined): Promise<WriteResult> {
+  const info = ctx.info;
+  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
+  const written = staged.flatMap((s) => s.files);
   let result;
   try {
-    throwIfAborted(options.signal, `commit to ${info.name}`);
-    result = await ctx.catalog.commit({ tableId: info.tableId, op: ops[0], partitions, signal: options.signal });
+    throwIfAborted(signal, `commit to ${info.name}`);
+    result = await ctx.catalog.commit({ tableId: info.tableId, op, partitions, signal });
   } catch (e) {
-    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await discardStagedWrites(ctx, nonEmpty);
+    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await discardStagedWrites(ctx, staged);
     throw e;
   }
   return {

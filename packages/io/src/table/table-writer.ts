@@ -70,6 +70,26 @@ export interface StagedWrite {
   files: WrittenFile[];
   /** Rows written. */
   rows: number;
+  /**
+   * Set when staged under an overwrite plan ({@link planOverwrite}): `partitions` then hold only the
+   * added files, and the commit (`commitStaged(staged, { overwrite: plan })`) adds the deletes.
+   */
+  plan?: OverwritePlan;
+}
+
+/**
+ * An overwrite planned now and written later, possibly by several staged writes (Flight transactions
+ * in mode overwrite): the partitions it replaces, as read when planned. Their files are deleted by the
+ * one UpdateCommit that commits the staged writes, with the versions read as its readVersion, so
+ * files committed to them after the plan survive (the catalog forms [new] ++ (current - read)).
+ */
+export interface OverwritePlan {
+  /** The table planned (the plan commits only into this table id). */
+  readonly tableId: string;
+  /** The partitions replaced, as read when planned. */
+  readonly partitions: readonly PartitionSnapshot[];
+  /** Whether rows of partition `partitionDesc` belong to the partitions replaced (others are OUTSIDE_OVERWRITE). */
+  selects(partitionDesc: string): boolean;
 }
 
 /** Approximate in-memory size of a batch. */
@@ -383,6 +403,15 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: strin
   return { descs, perRow };
 }
 
+/** What the table area's other write paths (staging, partial updates) ask of {@link writeTable}. */
+export interface WriteInternals {
+  allowMissingColumns?: boolean;
+  /** Stage instead of committing: receives what the commit would have held. */
+  stage?: (staged: StagedWrite) => void;
+  /** With `mode: 'overwrite'` and `stage`: the plan to write under (instead of reading one now). */
+  overwrite?: OverwritePlan;
+}
+
 /**
  * Writes `input` into the table as one commit: AppendCommit for tables without primary keys (or
  * `mode: 'append'`), MergeCommit for upserts into PK tables.
@@ -391,7 +420,7 @@ export async function writeTable(
   ctx: TableContext,
   input: WriteInput,
   options: TableWriteOptions = {},
-  internal: { allowMissingColumns?: boolean; stage?: (staged: StagedWrite) => void } = {},
+  internal: WriteInternals = {},
 ): Promise<WriteResult> {
   if (options.schemaMode === undefined || options.schemaMode === 'strict') return writeConformed(ctx, input, options, internal);
   if (options.schemaMode !== 'merge') {
@@ -477,7 +506,7 @@ async function writeConformed(
   ctx: TableContext,
   input: WriteInput | AsyncIterable<RecordBatch>,
   options: TableWriteOptions,
-  internal: { allowMissingColumns?: boolean; stage?: (staged: StagedWrite) => void; beforeCommit?: () => Promise<void> },
+  internal: WriteInternals & { beforeCommit?: () => Promise<void> },
 ): Promise<WriteResult> {
   const info = ctx.info;
   const signal = options.signal;
@@ -496,7 +525,7 @@ async function writeConformed(
     });
   }
   // Overwrite: the partitions to replace, as read now (their versions are the commit's readVersion).
-  const replace = mode === 'overwrite' ? await overwriteTarget(ctx, options) : null;
+  const replace = mode === 'overwrite' ? (internal.overwrite ?? await planOverwrite(ctx, options)) : null;
   const target = options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const sink = new FileSink(ctx, signal, options.rowGroupSize);
@@ -595,19 +624,14 @@ async function writeConformed(
   }
   let result: CommitResult;
   if (replace) {
-    // One UpdateCommit: per replaced or written partition, the new files plus a 'del' of every
-    // file it had when read (the catalog forms [new] ++ (current - read)).
-    const extra = new Map<string, DataFileOp[]>();
-    const readVersions = new Map<string, number>();
-    for (const p of replace.partitions) {
-      if (p.files.length === 0 && !sink.files.some((f) => f.partitionDesc === p.partitionDesc)) continue;
-      extra.set(p.partitionDesc, p.files.map((f) => ({ path: f.path, op: 'del', size: f.size, existCols: [...f.existCols] })));
-      readVersions.set(p.partitionDesc, p.version);
+    if (internal.overwrite && internal.stage) {
+      // Staged under a plan: only the added files; the commit of the plan adds the deletes.
+      if (sink.files.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
+      await beforeCommit(sink, internal.beforeCommit);
+      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: partitionCommits(sink.files), files: [...sink.files], rows, plan: internal.overwrite });
+      return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
-    const commits = partitionCommits(sink.files, extra, readVersions).map((c) => ({
-      ...c,
-      files: [...c.files.filter((f) => f.op === 'add'), ...c.files.filter((f) => f.op === 'del')],
-    }));
+    const commits = overwriteCommits(replace, sink.files);
     if (commits.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
     await beforeCommit(sink, internal.beforeCommit);
     if (internal.stage) {
@@ -647,18 +671,31 @@ async function beforeCommit(sink: FileSink, step: (() => Promise<void>) | undefi
   }
 }
 
-/** What an overwrite replaces: the selected partitions as read, and the test for written rows. */
-interface OverwriteTarget {
-  partitions: PartitionSnapshot[];
-  selects(partitionDesc: string): boolean;
+/**
+ * The partition commits of an overwrite writing `files` under `plan`: per replaced or written
+ * partition, the new files (first) plus a 'del' of every file it had when planned, with the version
+ * planned as readVersion. A replaced partition that had no files and gets none is left out.
+ */
+export function overwriteCommits(plan: OverwritePlan, files: readonly WrittenFile[]): PartitionCommit[] {
+  const extra = new Map<string, DataFileOp[]>();
+  const readVersions = new Map<string, number>();
+  for (const p of plan.partitions) {
+    if (p.files.length === 0 && !files.some((f) => f.partitionDesc === p.partitionDesc)) continue;
+    extra.set(p.partitionDesc, p.files.map((f) => ({ path: f.path, op: 'del', size: f.size, existCols: [...f.existCols] })));
+    readVersions.set(p.partitionDesc, p.version);
+  }
+  return partitionCommits([...files], extra, readVersions).map((c) => ({
+    ...c,
+    files: [...c.files.filter((f) => f.op === 'add'), ...c.files.filter((f) => f.op === 'del')],
+  }));
 }
 
 /**
- * The partitions an overwrite replaces: every partition of the table, or those chosen by
+ * Plans an overwrite: the partitions it replaces are every partition of the table, or those chosen by
  * `replacePartitions` (descs or range values) or `replaceWhere` (a filter on range columns,
- * evaluated on each partition's range values).
+ * evaluated on each partition's range values), read now.
  */
-async function overwriteTarget(ctx: TableContext, options: TableWriteOptions): Promise<OverwriteTarget> {
+export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteOptions, 'replacePartitions' | 'replaceWhere' | 'signal'>): Promise<OverwritePlan> {
   const info = ctx.info;
   if (options.replacePartitions !== undefined && options.replaceWhere !== undefined) {
     throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': give replacePartitions or replaceWhere, not both`, { context: { table: info.name } });
@@ -713,5 +750,5 @@ async function overwriteTarget(ctx: TableContext, options: TableWriteOptions): P
     };
   }
   const snapshot = await ctx.catalog.getSnapshot(info.tableId, { signal: options.signal });
-  return { partitions: snapshot.filter((p) => selects(p.partitionDesc)), selects };
+  return { tableId: info.tableId, partitions: snapshot.filter((p) => selects(p.partitionDesc)), selects };
 }
