@@ -234,6 +234,8 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
     const t = await freshTable('txnover', false);
     await t.write(rows(Array.from({ length: 100 }, (_, i) => i)));
     const before = await t.history();
+    const filesOf = async () => (await t.scan()).splits.flatMap((s) => s.files.map((f) => f.path));
+    const oldFiles = await filesOf();
     const r = await py('txn', url, { table: 'txnover', begin: { mode: 'overwrite' }, workers: 2, rows: 30, start: 1000, columns: COLUMNS, end: 'commit', expectedRows: 60 });
     expect(r.error, JSON.stringify(r)).toBeUndefined();
     expect(r.commit).toMatchObject({ rows: 60, streams: 2 });
@@ -242,8 +244,10 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
     const history = await t.history();
     expect(history.length).toBe(before.length + 2); // one commit: one new version per partition
     expect(history.filter((h) => !before.some((b) => b.partitionDesc === h.partitionDesc && b.version === h.version)).map((h) => h.commitOp)).toEqual(['UpdateCommit', 'UpdateCommit']);
-    // The replaced files are no longer part of the table; they are reclaimed by cleanup(), not by the commit.
-    expect((await t.scan()).splits.flatMap((s) => s.files).length).toBe(2);
+    // The table's files are the two streams' (one per stream and partition); the replaced ones are no longer part of it.
+    const now = await filesOf();
+    expect(now).toHaveLength(4);
+    expect(now.filter((f) => oldFiles.includes(f))).toEqual([]);
   });
 
   it('overwrite with replaceWhere replaces only the chosen partition; nothing staged empties it; bad requests commit nothing', async () => {
