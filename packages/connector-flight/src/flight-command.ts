@@ -1,7 +1,8 @@
 /**
  * Decoding of Flight descriptors into table requests: PATH `[namespace, table]` or `[table]`, or CMD
  * = UTF-8 JSON `{ table, namespace?, partitions?, columns?, filter?, version? | timestamp? |
- * incremental? }` (reads) or `{ table, namespace?, mode?, transaction?, expectedRows? }` (DoPut).
+ * incremental? }` (reads) or `{ table, namespace?, mode?, transaction?, expectedRows? }` (DoPut), and
+ * the body of DoAction `begin` (`{ table, namespace?, mode?, replacePartitions?, replaceWhere? }`).
  * Every field is checked here, within the limits of flight-limits.ts, before anything reaches the
  * catalog; unknown keys are refused.
  */

@@ -7,7 +7,7 @@ export { ByteBudget } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
 export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS } from './flight-transactions.js';
-export type { FlightTransactionsOptions, BegunTransaction } from './flight-transactions.js';
+export type { FlightTransactionsOptions, BegunTransaction, TransactionMode } from './flight-transactions.js';
 export * from './flight-limits.js';
 export { MAX_STATUS_DETAILS_CHARS } from './grpc-status.js';
 export type {
@@ -18,8 +18,8 @@ export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.j
 export { BearerAuth } from './bearer-auth.js';
 export type { BearerAuthOptions, Principal } from './bearer-auth.js';
 export { toGrpcStatus, fromGrpcError } from './grpc-status.js';
-export { parseReadCommand, parseWriteCommand, scanOptionsOf, DEFAULT_NAMESPACE, READ_COMMAND_KEYS, WRITE_COMMAND_KEYS } from './flight-command.js';
-export type { FlightReadCommand, FlightWriteCommand } from './flight-command.js';
+export { parseReadCommand, parseWriteCommand, parseBeginCommand, scanOptionsOf, DEFAULT_NAMESPACE, READ_COMMAND_KEYS, WRITE_COMMAND_KEYS, BEGIN_COMMAND_KEYS } from './flight-command.js';
+export type { FlightReadCommand, FlightWriteCommand, FlightBeginCommand } from './flight-command.js';
 export { parseCreateTableRequest, parseTypeName } from './create-table-request.js';
 export type { CreateTableRequest } from './create-table-request.js';
 export {
