@@ -15,7 +15,7 @@ import { commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './t
 
 export type { StagedWrite, OverwritePlan } from './table-writer.js';
 
-/** Options of {@link stageWrite}: a write's options, and optionally the overwrite plan to write under. */
+/** Options of `LakeSoulTable.stage`: a write's options, and optionally the overwrite plan to write under. */
 export interface StageOptions extends TableWriteOptions {
   /**
    * Stage part of the overwrite `plan` (from `LakeSoulTable.planOverwrite`): rows must fall in its
@@ -64,7 +64,7 @@ export async function discardStagedWrites(ctx: TableContext, staged: StagedWrite
   await deleteUrisBestEffort(ctx.stores, staged.flatMap((s) => s.files.map((f) => f.path)));
 }
 
-/** Options of {@link commitStagedWrites}. */
+/** Options of `LakeSoulTable.commitStaged`. */
 export interface CommitStagedOptions {
   signal?: AbortSignal;
   /**

@@ -71,7 +71,7 @@ export interface StagedWrite {
   /** Rows written. */
   rows: number;
   /**
-   * Set when staged under an overwrite plan ({@link planOverwrite}): `partitions` then hold only the
+   * Set when staged under an overwrite plan (`LakeSoulTable.planOverwrite`): `partitions` then hold only the
    * added files, and the commit (`commitStaged(staged, { overwrite: plan })`) adds the deletes.
    */
   plan?: OverwritePlan;
