@@ -77,13 +77,13 @@ async function listen(s: Server | HttpServer): Promise<number> {
 function spark(py: string, steps: unknown[]): Promise<any[]> {
   return new Promise((res, rej) => {
     execFile(py, [DRIVER, JSON.stringify({ steps, bytesUrl })], {
-      env: { ...process.env, PYSPARK_PYTHON: py, SPARK_LOCAL_IP: '127.0.0.1' }, maxBuffer: 64 * 1024 * 1024, timeout: 600_000,
+      env: { ...process.env, PYSPARK_PYTHON: py, SPARK_LOCAL_IP: '127.0.0.1' }, maxBuffer: 64 * 1024 * 1024, timeout: 1_200_000,
     }, (error, stdout, stderr) => {
       const last = stdout.trim().split('\n').at(-1) ?? '';
       try {
         res(JSON.parse(last));
       } catch {
-        rej(new Error(`spark_source.py failed: ${error?.message}\n${stdout.slice(-4000)}\n${stderr.slice(-8000)}`));
+        rej(new Error(`spark_source.py failed${error?.killed ? " (killed: the 20 min limit)" : ""}: ${error?.message}\n${stdout.slice(-4000)}\n${stderr.slice(-8000)}`));
       }
     });
   });
@@ -225,7 +225,7 @@ beforeAll(async () => {
   const answers = await spark(py, steps);
   results = Object.fromEntries(steps.map((s, i) => [s.name, answers[i]]));
   if (process.env.SPARK_SOURCE_DEBUG) console.log(JSON.stringify(results, null, 1));
-}, 900_000);
+}, 1_500_000);
 
 afterAll(async () => {
   await server?.close(1000);
