@@ -68,10 +68,9 @@ function sampleDistinct(chunks: readonly Data[], want: number): { distinct: numb
     const byteArray = d.typeId === Type.Utf8 || d.typeId === Type.Binary || d.typeId === Type.LargeUtf8 || d.typeId === Type.LargeBinary;
     // values and offsets of an Arrow Data start at its offset already; the validity bitmap does not
     const vals = d.values as ArrayLike<number> & ArrayBufferView;
-    const width = d.length > 0 ? vals.byteLength / d.length : 0;
     // 8-byte values are keyed by hi * 2^32 + lo (lo signed): a distinct number per value below 2^53;
     // beyond, a collision only lowers the estimate
-    const wide = !byteArray && width === 8 ? new Int32Array(vals.buffer, vals.byteOffset, 2 * d.length) : null;
+    const wide = vals instanceof BigInt64Array || vals instanceof BigUint64Array ? new Int32Array(vals.buffer, vals.byteOffset, 2 * d.length) : null;
     const offsets = byteArray ? (d.valueOffsets as ArrayLike<number | bigint>) : null;
     for (; next < base + d.length; next += step) {
       const i = next - base;

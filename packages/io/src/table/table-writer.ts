@@ -249,6 +249,8 @@ export async function commitFiles(
 interface GroupPart {
   batch: RecordBatch;
   rows: Int32Array | null;
+  /** The input batch whose memory the part keeps (`batch` or the batch it is a slice of). */
+  source: RecordBatch;
 }
 
 interface Group {
@@ -285,7 +287,7 @@ function gatherGroup(parts: readonly GroupPart[], primaryKeys: readonly string[]
   if (sources.length > 1 && schema.fields.some((f) => DataType.isDictionary(f.type))) {
     // dictionary columns of different batches may not share their dictionary: copy, then sort
     const whole = concatBatches(parts.map((p) => (p.rows === null ? p.batch : takeRows(p.batch, p.rows))));
-    return gatherGroup([{ batch: whole, rows: null }], primaryKeys);
+    return gatherGroup([{ batch: whole, rows: null, source: whole }], primaryKeys);
   }
   let src = sources.length > 1 ? new Uint32Array(total) : null;
   let rows = new Int32Array(total);
@@ -603,15 +605,35 @@ async function writeConformed(
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const sink = new FileSink(ctx, signal, options.rowGroupSize);
   const groups = new Map<string, Group>();
+  // Groups hold rows of input batches (gathered at flush): `buffered` counts each input batch whole
+  // while any group still holds rows of it, so the bound is on the memory really kept.
   let buffered = 0;
+  const retained = new Map<RecordBatch, { bytes: number; parts: number }>();
+  const retain = (source: RecordBatch, bytes: number): void => {
+    let r = retained.get(source);
+    if (r === undefined) {
+      retained.set(source, (r = { bytes, parts: 0 }));
+      buffered += bytes;
+    }
+    r.parts++;
+  };
+  const release = (parts: readonly GroupPart[]): void => {
+    for (const p of parts) {
+      const r = retained.get(p.source)!;
+      if (--r.parts === 0) {
+        retained.delete(p.source);
+        buffered -= r.bytes;
+      }
+    }
+  };
   let rows = 0;
   let fileCols: string[] | undefined; // non-range columns physically written (same for the whole write)
   let inputCols: string[] | undefined;
 
   const flush = async (key: string, g: Group): Promise<void> => {
     groups.delete(key);
-    buffered -= g.bytes;
     const batch = gatherGroup(g.parts, isPk ? info.primaryKeys : null);
+    release(g.parts);
     g.parts = [];
     await sink.write(batch, g.partitionDesc, g.bucket, fileCols!);
   };
@@ -658,7 +680,8 @@ async function writeConformed(
       const fill = starts.slice(0, counts.length);
       for (let i = 0; i < n; i++) order[fill[gid[i]]++] = i;
       const used = [...counts.keys()].filter((g) => counts[g] > 0);
-      const perRow = batchBytes(data) / Math.max(1, n);
+      const dataBytes = batchBytes(data);
+      const perRow = dataBytes / Math.max(1, n);
       for (const g of used) {
         const desc = descs[Math.floor(g / nb)];
         const bucket = buckets ? g % nb : null;
@@ -675,13 +698,13 @@ async function writeConformed(
           const take = Math.min(room, partLength - off);
           const piece: GroupPart =
             partRows !== null
-              ? { batch: data, rows: off === 0 && take === partLength ? partRows : partRows.subarray(off, off + take) }
-              : { batch: off === 0 && take === partLength ? data : sliceBatch(data, off, take), rows: null };
+              ? { batch: data, rows: off === 0 && take === partLength ? partRows : partRows.subarray(off, off + take), source: data }
+              : { batch: off === 0 && take === partLength ? data : sliceBatch(data, off, take), rows: null, source: data };
           const bytes = take * perRow;
+          retain(data, dataBytes);
           grp.parts.push(piece);
           grp.bytes += bytes;
           grp.rows += take;
-          buffered += bytes;
           off += take;
           if (grp.bytes >= target || take === room) await flush(key, grp);
         }
