@@ -42,7 +42,13 @@ function rows(ids, tag) {
 }
 const rnd = prng(7);
 const base = rows(Array.from({ length: N }, (_, i) => i), 'base');
-const layers = Array.from({ length: LAYERS }, (_, l) => rows(Array.from({ length: N / LAYERS }, () => Math.floor(rnd() * N)), `l${l}`));
+/** `n` distinct random keys below N (LanceDB's mergeInsert refuses a source holding a key twice). */
+function distinctKeys(n) {
+  const seen = new Set();
+  while (seen.size < n) seen.add(Math.floor(rnd() * N));
+  return [...seen];
+}
+const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(N / LAYERS), `l${l}`));
 const upsert = layers[0];
 
 const dir = mkdtempSync(join(tmpdir(), 'write-peers-bench-'));
