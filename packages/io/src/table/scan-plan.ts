@@ -34,6 +34,7 @@ import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly
 import { decodeParquet, readParquetFooter, castTableToSchema } from '../parquet/index.js';
 import { mergeSortedSources, concatSources } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
+import { BlobFetcher } from '../blob/blob-fetch.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
@@ -399,7 +400,7 @@ export class TableScanPlan implements ScanPlan {
           files.push(r.value);
         }
         let out = this.processSplit(split, files, batchSize, options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES, signal);
-        if (this.json.blobs) out = this.withBlobs(split, out, signal);
+        if (this.json.blobs && options.blobBytes !== false) out = this.withBlobs(split, out, signal);
         for await (const b of rebatch(this.project(out), batchSize)) {
           yield b;
           // Let I/O callbacks run: while results are ready the consumer advances on microtasks
@@ -540,6 +541,12 @@ export class TableScanPlan implements ScanPlan {
       }
     }
     return batchFromVectors(new Schema(fields), vectors, batch.numRows);
+  }
+
+  /** See {@link ScanPlan.blobFetcher}. */
+  blobFetcher(split: Split): BlobFetcher | null {
+    const b = this.json.blobs;
+    return b ? new BlobFetcher({ tablePath: split.tablePath, allowedRoots: b.allowedRoots, stores: this.stores, onMissing: b.onMissing }) : null;
   }
 
   private async *withBlobs(split: Split, input: AsyncIterable<RecordBatch>, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
