@@ -107,6 +107,16 @@ const MAX_BINARY_BYTES = 2 ** 31 - 1;
  * every in-flight request and drops every buffer.
  */
 export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options: ResolveBlobsOptions): AsyncGenerator<RecordBatch> {
+  // Why long: one function with its own scheduler rather than a client of prefetchOrdered
+  // (prefetch/ordered-prefetch.ts): that scheduler takes a synchronous list of tasks whose byte sizes
+  // are known before they start, and yields one result per task. Here the tasks come from an async
+  // input read while fetching; a task's size may be learned only after it starts (HEAD), so its
+  // byte grant happens mid-task; the one-oversized exception is per row (all its blob columns), not
+  // per task; and under byte pressure the finished leading rows of a batch are emitted early to make
+  // room. Those four rules share the counters below (running, reserved, the waiters, the emit
+  // frontier), which is why they stay in one closure. What each reference goes through (parse,
+  // roots, confinement, HEAD, GET, error mapping) is not here: it is BlobFetcher (blob-fetch.ts),
+  // which per-sample readers (connector-tfjs) call directly.
   const columns = [...options.columns];
   const outer = options.signal;
   if (outer?.aborted) throw aborted(outer.reason);
