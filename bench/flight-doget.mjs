@@ -8,9 +8,9 @@
 //   - TS scan of one split (readSplit, in process)        vs  pyarrow do_get of that endpoint
 //   - TS scan of the whole plan, splits in parallel        vs  pyarrow reading all endpoints in parallel
 // and prints MB/s (Arrow in-memory bytes as pyarrow counts them) and the ratio Flight / in-process.
-// Needs the packages built (pnpm build) and Python with pyarrow (LAKESOUL_TEST_PYTHON or .venv).
+// Needs the packages built (pnpm build) and Python with pyarrow (LAKESOUL_TEST_PYTHON, or the test venv .venv, created when missing).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { createFlightServer } from '@lakesoul-ts/connector-flight';
+import { ensureTestVenv } from '../scripts/python-envs.mjs';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,11 +29,8 @@ const arg = (name, def) => {
 const ROWS = arg('rows', 400_000);
 const BUCKETS = arg('buckets', 4);
 const REPEAT = arg('repeat', 3);
-const python = process.env.LAKESOUL_TEST_PYTHON ?? join(root, '.venv/bin/python');
-if (!existsSync(python)) {
-  console.error(`pyarrow Python not found at ${python}: set LAKESOUL_TEST_PYTHON or create .venv (node scripts/test-env.mjs -- true)`);
-  process.exit(1);
-}
+// the test venv (pyarrow), created when missing
+const python = process.env.LAKESOUL_TEST_PYTHON ?? ensureTestVenv();
 
 const schema = new Schema([
   new Field('id', new Int64(), false),

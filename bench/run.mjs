@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Runs every benchmark of bench/ (each *.mjs file except this one, _* and *-common.mjs helpers) in sequence, each in its own
 // process, against the built packages (`pnpm bench` builds first). Prints what each prints.
+// The benchmarks run inside the test environment (scripts/test-env.mjs: a throwaway PostgreSQL, an
+// S3 server, the Python venv with pyarrow and the lakesoul wheel, created when missing), so a fresh
+// clone needs nothing set up beforehand.
 // Usage: node bench/run.mjs [name-filter]
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -9,13 +12,17 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 
 const dir = dirname(fileURLToPath(import.meta.url));
+if (process.env.LAKESOUL_TEST_ENV !== '1') {
+  const r = spawnSync(process.execPath, [join(dir, '../scripts/test-env.mjs'), '--', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 const filter = process.argv[2];
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.mjs') && f !== 'run.mjs' && !f.startsWith('_') && !f.endsWith('-common.mjs'))
   .filter((f) => !filter || f.includes(filter))
   .sort();
 console.log(`# lakesoul-ts benchmarks  ${new Date().toISOString()}`);
-console.log(`# machine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, ${os.platform()} ${os.arch()}`);
+console.log(`# machine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, ${os.platform()} ${os.arch()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 let failed = 0;
 for (const f of files) {
   console.log(`\n## ${f}`);

@@ -11,10 +11,10 @@
 //   - write: Spark local[2] writing the same number of generated rows (8 tasks, one transaction)
 //     vs one pyarrow DoPut of those rows (expectedRows).
 // Prints seconds and the ratios Spark / pyarrow (time: above 1 = Spark slower). Needs the packages
-// built and the PySpark venv (node_modules/.cache/lakesoul-interop/spark-venv: created by the first
-// run of e2e/spark-source.test.ts).
+// built and the PySpark venv (node_modules/.cache/lakesoul-interop/spark-venv: created on first use by
+// scripts/python-envs.mjs, shared with the Spark tests).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { Field, Float64, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { createFlightServer } from '@lakesoul-ts/connector-flight';
+import { ensureSparkVenv } from '../scripts/python-envs.mjs';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,11 +32,8 @@ const arg = (name, def) => {
 };
 const ROWS = arg('rows', 4_000_000);
 const COMMITS = arg('commits', 8);
-const python = join(root, 'node_modules/.cache/lakesoul-interop/spark-venv/bin/python');
-if (!existsSync(python)) {
-  console.error(`PySpark venv not found at ${python}: run the Spark test once (node scripts/test-env.mjs -- vitest run e2e/spark-source.test.ts)`);
-  process.exit(1);
-}
+// the PySpark venv of the Spark tests, created on first use (a ~430 MB download from PyPI)
+const python = await ensureSparkVenv();
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('date', new Utf8(), false), new Field('score', new Float64(), true)]);
 function chunk(from, n) {

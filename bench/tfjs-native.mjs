@@ -8,7 +8,8 @@
 //     ResNet-style model's step rate alone, and the loader feeding that model through fitDataset:
 //     loader/model > 1 means the loader is not the bottleneck.
 //
-//   pnpm build && pnpm setup:native && node bench/tfjs-native.mjs [--images 160] [--js-steps 1] [--js-batch 2]
+//   pnpm build && pnpm setup:native && node bench/tfjs-native.mjs [--images 160] [--js-steps 1] [--js-batch 2] [--only loader]
+//   (--only loader: just the loader against the ResNet-style step on native, not native vs pure JS)
 //
 // Rates are compared per sample. The pure-JS ResNet-style step runs at batch --js-batch (default 2):
 // at batch 16 one step took 18 minutes on a loaded 2-core machine.
@@ -111,6 +112,7 @@ async function stepsPerSecond(backend, make, size, batch, steps, warm) {
 
 // ---------------------------------------------------------------------------------------------- models
 const B = 16;
+if (arg('only', null) !== 'loader') {
 console.log(`\n-- training on pre-made tensors, samples/s (native: batch ${B}, warmed up; pure JS: ${JS_STEPS} step(s), no warm-up, CNN batch ${B}, ResNet-style batch ${JS_BATCH})`);
 const cnnNative = report('example CNN 32x32, native tensorflow', B * (await stepsPerSecond('tensorflow', exampleCnn, 32, B, 50, 3)), 'samples/s');
 const cnnJs = report('example CNN 32x32, pure-JS cpu', B * (await stepsPerSecond('cpu', exampleCnn, 32, B, Math.max(3, JS_STEPS), 1)), 'samples/s');
@@ -118,6 +120,7 @@ const resNative = report('ResNet-style 224x224, native tensorflow', B * (await s
 const resJs = report('ResNet-style 224x224, pure-JS cpu', JS_BATCH * (await stepsPerSecond('cpu', resnetStyle, 224, JS_BATCH, JS_STEPS, 0)), 'samples/s');
 console.log(`ratios: native/pure-JS example CNN ${fmt(cnnNative / cnnJs)}x, ResNet-style ${fmt(resNative / resJs)}x; native steps/s (batch ${B}): CNN ${fmt(cnnNative / B)}, ResNet-style ${fmt(resNative / B)}`);
 results.push({ ratios: { cnnNativeOverJs: cnnNative / cnnJs, resnetNativeOverJs: resNative / resJs } });
+}
 
 // ---------------------------------------------------------------------------------------------- loader vs model
 await tf.setBackend('tensorflow');

@@ -46,6 +46,7 @@ const BLOCK_TIMEOUT_MS = 180_000;
 const RUN_ELSEWHERE: Record<string, string> = {
   'docs/scale-out.md': 'e2e/scale-out.test.ts',            // two Flight replicas on PostgreSQL + S3
   'docs/flight.md#Spark': 'e2e/spark-source.test.ts',      // PySpark 4 with the lakesoul_ts data source
+  'docs/flight.md#Flight SQL from Java (JDBC)': 'e2e/flight-sql.test.ts', // the JDBC driver fetched with mvn, Java 17
 };
 
 /**

@@ -263,7 +263,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
 
   it('creates tables, compacts and lists history through DoAction', async () => {
     const actions = await py('actions', url);
-    expect(actions.actions).toEqual(['create-table', 'compact', 'history', 'begin', 'commit', 'rollback']);
+    expect(actions.actions).toEqual(['create-table', 'compact', 'history', 'begin', 'commit', 'rollback', 'CreatePreparedStatement', 'ClosePreparedStatement']);
     const { schemaIpc } = await py('schema_ipc', url);
     const created = await py('action', url, { type: 'create-table', body: { name: 'people', namespace: 'default', schemaIpc, primaryKeys: ['id'], hashBucketNum: 2 } });
     expect(created.results[0]).toMatchObject({ name: 'people', namespace: 'default', primaryKeys: ['id'], hashBucketNum: 2 });
@@ -391,7 +391,7 @@ describe('Flight with the TS client', () => {
     const t = await lakehouse.table('scores');
     expect(t.info.schema.fields.map((f) => String(f.type))).toEqual(['Int64', 'Float64', 'Timestamp<MICROSECOND, UTC>']);
     await expect(client.doAction('create-table', { name: 'bad', schema: [{ name: 'x', type: 'int128' }] })).rejects.toMatchObject({ kind: 'InvalidArgument' });
-    expect((await client.listActions()).map((a) => a.type)).toEqual(['create-table', 'compact', 'history', 'begin', 'commit', 'rollback']);
+    expect((await client.listActions()).map((a) => a.type)).toEqual(['create-table', 'compact', 'history', 'begin', 'commit', 'rollback', 'CreatePreparedStatement', 'ClosePreparedStatement']);
   });
 
   it('keeps every message within a client limited to the 4 MiB gRPC default (batches of ~15 MB are split)', async () => {

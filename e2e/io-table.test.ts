@@ -397,16 +397,18 @@ describe('reads: prefetch, early return and abort', () => {
   it('pruning by PK reads fewer bytes than a full scan', async () => {
     const schema = new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true)]);
     const t = await env.lh.createTable('prunebytes', schema, { primaryKeys: ['id'], hashBucketNum: 1, path: `file://${root}/prunebytes` });
+    // payloads with enough entropy that each file (~0.6 MB) dwarfs the 64 KiB tail read per footer
+    const payload = (i: bigint) => `payload-${i}-${(i * 7919n) % 1000003n}-${(i * 104729n) % 999983n}-${(i * 15485863n) % 2147483647n}`;
     for (let f = 0; f < 4; f++) {
       const ids = Array.from({ length: 40_000 }, (_, i) => BigInt(f * 40_000 + i));
-      await t.write(new Table({ id: vectorFromArray(ids, new Int64()), s: vectorFromArray(ids.map((i) => `payload-${i}-${(i * 7919n) % 1000003n}`)) }), { rowGroupSize: 4000 });
+      await t.write(new Table({ id: vectorFromArray(ids, new Int64()), s: vectorFromArray(ids.map(payload)) }), { rowGroupSize: 4000 });
     }
     bytesRead = 0;
     expect((await t.toArrow()).numRows).toBe(160_000);
     const full = bytesRead;
     bytesRead = 0;
     const got = await t.toArrow({ filter: 'id = 7' });
-    expect(rowsOf(got)).toEqual([{ id: 7, s: `payload-7-${(7n * 7919n) % 1000003n}` }]);
+    expect(rowsOf(got)).toEqual([{ id: 7, s: payload(7n) }]);
     // Footers of all files + one row group of one file.
     expect(bytesRead).toBeLessThan(full / 4);
     // Projection to the key column reads only its chunks.
@@ -551,6 +553,25 @@ describe('maintenance', () => {
       expect(r1.files.length).toBeGreaterThanOrEqual(4);
       expect(r1.files.reduce((n, f) => n + f.rows, 0)).toBe(30_000);
       expect((await one.toArrow()).numRows).toBe(30_000);
+      // The same batch object four times in one stream through small buffers: files roll and groups
+      // flush while other groups still hold rows of that batch; every occurrence is written whole.
+      const sameIds = Array.from({ length: 3000 }, (_, i) => BigInt(i));
+      const same = new Table({ id: vectorFromArray(sameIds, new Int64()), s: vectorFromArray(sameIds.map((i) => `same-${i}-${'w'.repeat(20)}`)) });
+      async function* again() {
+        for (let i = 0; i < 4; i++) yield same;
+      }
+      for (const [name, opts] of [['same_append', {}], ['same_pk', { primaryKeys: ['id'], hashBucketNum: 2 }]] as const) {
+        const st = await env.lh.createTable(name, schema, opts);
+        const rs = await st.write(again(), { targetFileSize: 32 * 1024, maxBufferedBytes: 64 * 1024 });
+        expect(rs.rows).toBe(12_000);
+        expect(rs.files.length).toBeGreaterThan(4);
+        expect(rs.files.reduce((n, f) => n + f.rows, 0)).toBe(12_000);
+        const back = await st.toArrow();
+        expect(back.numRows).toBe(name === 'same_pk' ? 3000 : 12_000);
+        const ids = [...back.getChild('id')!].map(Number).sort((a, b) => a - b);
+        expect(ids.filter((x, i) => i === 0 || x !== ids[i - 1]).length).toBe(3000);
+        expect(back.getChild('s')!.get(0)).toMatch(/^same-\d+-w{20}$/);
+      }
       // An abort in the middle of a streamed write commits nothing and leaves no files.
       const ac = new AbortController();
       async function* slow() {

@@ -1,6 +1,6 @@
 /**
  * More than one server: `lakesoul-ts serve` processes on the same PostgreSQL catalog and the same moto
- * S3 warehouse. Runs the two examples of docs/scale-out.md as written (only the ports, the bucket, the
+ * S3 warehouse. Runs the examples of docs/scale-out.md as written (only the ports, the bucket, the
  * table name and the service addresses are replaced by the test's), then shows what they claim: an
  * endpoint planned by one process is redeemed at another even after the planner stopped, a replica
  * without the shared secret refuses it, and a transaction lives on the replica that began it.
@@ -130,6 +130,17 @@ describe('more than one server on one PostgreSQL catalog and one S3 warehouse', 
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out.trim()).toBe('4 endpoints, 1000 rows');
+  }, 120_000);
+
+  it('the docs/scale-out.md Flight SQL client (ADBC) reads the same rows through either replica', async () => {
+    const code = docBlock('Standard clients (ADBC, JDBC) behind the balancer', 'python')
+      .replaceAll('default.events', `default.${table}`)
+      .replaceAll('127.0.0.1:8815', `127.0.0.1:${portA}`)
+      .replaceAll('127.0.0.1:8816', `127.0.0.1:${portB}`);
+    const r = await runPython(code, {});
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe('500 rows through either replica');
   }, 120_000);
 
   it('tickets outlive the replica that planned them; a replica without the shared secret refuses them', async () => {

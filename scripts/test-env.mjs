@@ -8,16 +8,16 @@
 //   throwaway server started from the machine's PostgreSQL binaries (initdb + pg_ctl) in a temp dir.
 // - S3: a moto server (PyPI `moto[server]`) on a free loopback port, with its own credentials.
 // - Python: a virtual environment in .venv with the pinned packages of e2e/python/requirements.txt
-//   (pyarrow, moto, lakesoul), created or refreshed when the requirements change.
+//   (pyarrow, moto, lakesoul), created or refreshed when the requirements change (python-envs.mjs).
 // The command sees LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_S3_ENDPOINT, LAKESOUL_TEST_PYTHON and AWS_*.
 // Anything missing is reported with the way to get it; nothing is skipped silently.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, chownSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readdirSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTestVenv } from './python-envs.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -52,34 +52,6 @@ function freePort() {
   });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Python virtual environment
-function ensureVenv() {
-  const req = join(root, 'e2e/python/requirements.txt');
-  const venv = join(root, '.venv');
-  const py = join(venv, 'bin/python');
-  const stamp = join(venv, '.requirements.sha256');
-  const want = createHash('sha256').update(readFileSync(req)).digest('hex');
-  if (existsSync(py) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return py;
-  const python = process.env.PYTHON ?? 'python3';
-  const probe = spawnSync(python, ['-c', 'import sys, venv; print(sys.version_info[:2] >= (3, 9))'], { encoding: 'utf8' });
-  if (probe.status !== 0 || probe.stdout.trim() !== 'True') {
-    throw new Error(`Python >= 3.9 with the venv module is needed for the cross-language tests (tried '${python}'). ` +
-      `Install it (Debian: apt-get install -y python3 python3-venv) or set PYTHON to an interpreter.`);
-  }
-  console.error(`[test-env] creating the Python test environment in .venv (${req}) ...`);
-  const steps = [
-    [python, ['-m', 'venv', '--clear', venv]],
-    [py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]],
-  ];
-  for (const [cmd, args] of steps) {
-    const r = spawnSync(cmd, args, { stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`'${cmd} ${args.join(' ')}' failed (exit ${r.status}); the Python test environment needs PyPI access.`);
-  }
-  writeFileSync(stamp, want + '\n');
-  return py;
-}
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -163,7 +135,7 @@ async function startMoto(py) {
 // ---------------------------------------------------------------------------------------------
 let code = 1;
 try {
-  const py = ensureVenv();
+  const py = ensureTestVenv();
   const [pgUrl, s3] = await Promise.all([startPostgres(), startMoto(py)]);
   const env = {
     ...process.env,

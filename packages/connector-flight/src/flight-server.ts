@@ -26,6 +26,7 @@ import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
 import { FlightTransactions } from './flight-transactions.js';
 import { ByteBudget } from './byte-budget.js';
+import { FLIGHT_SQL_ACTIONS, FlightSqlService } from './flight-sql/flight-sql-service.js';
 import {
   MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
 } from './flight-limits.js';
@@ -110,10 +111,14 @@ export interface FlightServerStats {
   peakReservedBytes: number;
 }
 
-/** The signed content of a ticket: the plan restricted to one split. */
+/**
+ * The signed content of a ticket: the plan restricted to one split, or (a Flight SQL statement with
+ * LIMIT) several splits read in order until `limit` rows.
+ */
 interface TicketPayload {
   v: 1;
   plan: ScanPlanJSON;
+  limit?: number;
 }
 
 /** Action types served by DoAction. */
@@ -180,6 +185,7 @@ export class FlightServer {
   private readonly transactions: FlightTransactions;
   private readonly budget: ByteBudget;
   private readonly maxStreams: number;
+  private readonly sql: FlightSqlService;
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
@@ -202,6 +208,12 @@ export class FlightServer {
     this.server = new Server({
       'grpc.max_receive_message_length': maxReceive,
       'grpc.max_send_message_length': Math.max(this.maxMessageBytes + 1024 * 1024, 4 * 1024 * 1024),
+    });
+    this.sql = new FlightSqlService({
+      lakehouse: this.lakehouse,
+      location: options.location,
+      readInfo: async (read, limit, descriptor, signal) => this.readInfo(read, descriptor, signal, limit),
+      readSchema: async (read, signal) => (await this.plan(read, signal)).plan.schema,
     });
     const { service } = loadFlightProtocol();
     this.server.addService(service, this.implementation());
@@ -363,19 +375,38 @@ export class FlightServer {
     };
   }
 
+  /** FlightInfo of a read; see {@link FlightSqlHost.readInfo} for `limit`. */
+  private async readInfo(cmd: FlightReadCommand, descriptor: FlightDescriptorMessage, signal: AbortSignal, limit?: number): Promise<FlightInfoMessage> {
+    const { table, plan } = await this.plan(cmd, signal);
+    const { plan: counted, total } = await this.totalRecords(table.info, plan, cmd.filter !== undefined, signal);
+    const endpoints = limit === undefined ? this.endpoints(counted) : this.limitEndpoint(counted, limit);
+    const records = limit === undefined || total === '-1' ? total : String(Math.min(limit, Number(total)));
+    return this.flightInfo(table.info, counted.schema, descriptor, endpoints, records);
+  }
+
+  private endpoint(payload: TicketPayload, appMetadata: Record<string, unknown>): FlightEndpointMessage {
+    const { ticket, expiresAt } = this.signer.sign(payload);
+    return {
+      ticket: { ticket },
+      location: this.options.location ? [{ uri: this.options.location }] : [],
+      expiration_time: { seconds: String(Math.floor(expiresAt / 1000)), nanos: (expiresAt % 1000) * 1_000_000 },
+      app_metadata: jsonBytes(appMetadata),
+    };
+  }
+
+  /** One endpoint reading every split of `plan` in order, stopping after `limit` rows. */
+  private limitEndpoint(plan: ScanPlan, limit: number): FlightEndpointMessage[] {
+    if (limit === 0 || plan.splits.length === 0) return [];
+    return [this.endpoint({ v: 1, plan: plan.toJSON(), limit }, { splits: plan.splits.length, limit })];
+  }
+
   private endpoints(plan: ScanPlan): FlightEndpointMessage[] {
     const json = plan.toJSON();
     return plan.splits.map((split: Split) => {
       const partitionVersions: Record<string, number> = {};
       if (split.partitionDesc in json.partitionVersions) partitionVersions[split.partitionDesc] = json.partitionVersions[split.partitionDesc];
       const payload: TicketPayload = { v: 1, plan: { ...json, partitionVersions, splits: [split] } };
-      const { ticket, expiresAt } = this.signer.sign(payload);
-      return {
-        ticket: { ticket },
-        location: this.options.location ? [{ uri: this.options.location }] : [],
-        expiration_time: { seconds: String(Math.floor(expiresAt / 1000)), nanos: (expiresAt % 1000) * 1_000_000 },
-        app_metadata: jsonBytes({ split: split.id, partition: split.partitionDesc, bucket: split.bucket, rowCount: split.rowCount, files: split.files.length }),
-      };
+      return this.endpoint(payload, { split: split.id, partition: split.partitionDesc, bucket: split.bucket, rowCount: split.rowCount, files: split.files.length });
     });
   }
 
@@ -398,6 +429,14 @@ export class FlightServer {
         signal.addEventListener('abort', onAbort, { once: true });
         state.wake = () => { signal.removeEventListener('abort', onAbort); resolve(); };
       });
+    }
+  }
+
+  /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
+  private async writeStream(call: ServerWritableStream<unknown, FlightDataMessage>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal): Promise<void> {
+    const state = { pending: 0, wake: null as (() => void) | null };
+    for await (const msg of recordBatchesToFlightData(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
+      await this.writeBounded(call, msg, state, signal);
     }
   }
 
@@ -424,10 +463,9 @@ export class FlightServer {
       }),
 
       GetFlightInfo: this.unary<FlightDescriptorMessage, FlightInfoMessage>(async (req, _call, signal) => {
-        const cmd = parseReadCommand(req);
-        const { table, plan } = await this.plan(cmd, signal);
-        const { plan: counted, total } = await this.totalRecords(table.info, plan, cmd.filter !== undefined, signal);
-        return this.flightInfo(table.info, counted.schema, req, this.endpoints(counted), total);
+        const sql = FlightSqlService.command(req);
+        if (sql) return this.sql.getFlightInfo(sql, req, signal);
+        return this.readInfo(parseReadCommand(req), req, signal);
       }),
 
       PollFlightInfo: this.unary<FlightDescriptorMessage, never>(async () => {
@@ -435,6 +473,8 @@ export class FlightServer {
       }),
 
       GetSchema: this.unary<FlightDescriptorMessage, SchemaResultMessage>(async (req, _call, signal) => {
+        const sql = FlightSqlService.command(req);
+        if (sql) return { schema: await this.sql.getSchema(sql, signal) };
         const cmd = parseReadCommand(req);
         const { plan } = await this.plan(cmd, signal);
         return { schema: Buffer.from(schemaToIpcMessage(plan.schema)) };
@@ -444,28 +484,36 @@ export class FlightServer {
         this.stats.doGetCalls++;
         const ticket = req.ticket ?? Buffer.alloc(0);
         if (ticket.byteLength > MAX_TICKET_BYTES) throw limitError(`ticket (${ticket.byteLength} bytes)`, `of ${MAX_TICKET_BYTES} bytes`);
+        const metadata = this.sql.metadataTicket(ticket, signal);
+        if (metadata) {
+          await this.writeStream(call, metadata.schema, metadata.batches, signal);
+          return;
+        }
         const { payload } = this.signer.verify<TicketPayload>(ticket);
-        if (payload?.v !== 1 || !payload.plan || payload.plan.splits?.length !== 1) {
+        const splits = payload?.plan?.splits ?? [];
+        const limit = payload?.limit;
+        const validSplits = limit === undefined ? splits.length === 1 : splits.length >= 1 && Number.isSafeInteger(limit) && limit >= 0;
+        if (payload?.v !== 1 || !payload.plan || !validSplits) {
           throw new LakeSoulError('PermissionDenied', 'invalid Flight ticket: unsupported payload version');
         }
-        const ticketSplit = payload.plan.splits[0];
-        const splitBytes = (ticketSplit.files ?? []).reduce((n, f) => n + Number(f.size), 0);
-        const what = `DoGet of split ${ticketSplit.id} of table ${ticketSplit.namespace}.${ticketSplit.tableName}`;
+        const ticketSplit = splits[0]!;
+        const bytesOf = (s: Split) => (s.files ?? []).reduce((n, f) => n + Number(f.size), 0);
+        // A limited read goes through its splits in order, prefetching across one boundary at most.
+        const sizes = splits.map(bytesOf).sort((a, b) => b - a);
+        const splitBytes = (sizes[0] ?? 0) + (limit === undefined ? 0 : sizes[1] ?? 0);
+        const table = `${ticketSplit.namespace}.${ticketSplit.tableName}`;
+        const what = limit === undefined ? `DoGet of split ${ticketSplit.id} of table ${table}` : `DoGet of ${splits.length} splits (LIMIT ${limit}) of table ${table}`;
         await this.withStream(what, signal, () => DOGET_BYTES_PER_FILE_BYTE * splitBytes + this.maxBufferedBytes, async () => {
           await this.checkTableLive(ticketSplit, signal);
           const plan = await scanPlanFromJSON(payload.plan, this.stores);
-          const split = plan.splits[0];
           // One row group at a time per file (streamDecodeMinBytes 0): what the reservation assumes.
           const readOptions: SplitReadOptions = { signal, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, streamDecodeMinBytes: 0 };
-          const batches = plan.readSplit(split, readOptions);
-          const state = { pending: 0, wake: null as (() => void) | null };
+          const batches = limit === undefined ? plan.readSplit(plan.splits[0]!, readOptions) : firstRows(plan.read(readOptions), limit);
           try {
-            for await (const msg of recordBatchesToFlightData(plan.schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
-              await this.writeBounded(call, msg, state, signal);
-            }
+            await this.writeStream(call, plan.schema, batches, signal);
           } catch (e) {
-            if (LakeSoulError.is(e) && !e.context.table) e.context.table = `${split.namespace}.${split.tableName}`;
-            if (LakeSoulError.is(e) && !e.message.includes(split.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
+            if (LakeSoulError.is(e) && !e.context.table) e.context.table = table;
+            if (LakeSoulError.is(e) && !e.message.includes(ticketSplit.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
             throw e;
           }
         });
@@ -492,7 +540,7 @@ export class FlightServer {
       }),
 
       ListActions: this.serverStream<unknown, ActionTypeMessage>(async (_req, call) => {
-        for (const a of FLIGHT_ACTIONS) call.write(a);
+        for (const a of [...FLIGHT_ACTIONS, ...FLIGHT_SQL_ACTIONS]) call.write(a);
       }),
     };
   }
@@ -533,6 +581,11 @@ export class FlightServer {
     const iterator = ((call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>)[Symbol.asyncIterator]();
     const first = await iterator.next();
     if (first.done) throw new LakeSoulError('InvalidArgument', 'DoPut stream was empty: expected a descriptor and a schema message');
+    if (FlightSqlService.isCommandBytes(first.value.flight_descriptor?.cmd)) {
+      throw new LakeSoulError('Unsupported', 'DoPut with a Flight SQL command (updates, bound parameters) is not offered: Flight SQL here is read-only and statements take no parameters; write with plain Flight DoPut (docs/flight.md)', {
+        code: 'FLIGHT_SQL_UNSUPPORTED_COMMAND',
+      });
+    }
     const cmd = parseWriteCommand(first.value.flight_descriptor);
     const where = `${cmd.namespace}.${cmd.table}`;
     if (cmd.transaction === undefined && cmd.expectedRows === undefined) {
@@ -677,8 +730,11 @@ export class FlightServer {
         const id = transactionOf(b, type);
         return [jsonBytes({ transaction: id, rolledBack: true, ...(await this.transactions.rollback(id)) })];
       }
-      default:
-        throw new LakeSoulError('Unsupported', `unknown action ${quote(type)}: the actions are ${FLIGHT_ACTIONS.map((a) => a.type).join(', ')}`);
+      default: {
+        const sqlResult = await this.sql.doAction(type, body, signal);
+        if (sqlResult) return sqlResult;
+        throw new LakeSoulError('Unsupported', `unknown action ${quote(type)}: the actions are ${[...FLIGHT_ACTIONS, ...FLIGHT_SQL_ACTIONS].map((a) => a.type).join(', ')}`);
+      }
     }
   }
 
@@ -711,6 +767,20 @@ export class FlightServer {
         context: { table: split.tableName, namespace: split.namespace },
       });
     }
+  }
+}
+
+/** The first `limit` rows of `batches`; stops reading (and releases the source) once they are out. */
+async function* firstRows(batches: AsyncIterable<RecordBatch>, limit: number): AsyncGenerator<RecordBatch> {
+  let left = limit;
+  if (left <= 0) return;
+  for await (const b of batches) {
+    if (b.numRows >= left) {
+      yield b.numRows === left ? b : b.slice(0, left);
+      return;
+    }
+    left -= b.numRows;
+    yield b;
   }
 }
 

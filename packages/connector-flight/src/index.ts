@@ -32,3 +32,11 @@ export type {
   ActionTypeMessage, DescriptorTypeName, FlightDataMessage, FlightDescriptorMessage, FlightEndpointMessage, FlightInfoMessage, LoadedFlight,
   LocationMessage, ProtoTimestamp, TicketMessage,
 } from './flight-proto.js';
+export { FlightSqlService, FLIGHT_SQL_ACTIONS, statementOfHandle } from './flight-sql/flight-sql-service.js';
+export type { FlightSqlHost, FlightSqlResult } from './flight-sql/flight-sql-service.js';
+export { parseSqlSelect, SUPPORTED_SQL, FLIGHT_SQL_CATALOG } from './flight-sql/sql-statement.js';
+export type { SqlSelect } from './flight-sql/sql-statement.js';
+export { FLIGHT_SQL_TYPE_PREFIX, SUPPORTED_COMMANDS as FLIGHT_SQL_COMMANDS, decodeCommand as decodeFlightSqlCommand, packAny as packFlightSqlAny } from './flight-sql/flight-sql-messages.js';
+export type { FlightSqlCommand } from './flight-sql/flight-sql-messages.js';
+export { SQL_INFO_IDS, sqlInfoBatch, likePattern } from './flight-sql/flight-sql-metadata.js';
+export type { SqlInfoValue } from './flight-sql/flight-sql-metadata.js';

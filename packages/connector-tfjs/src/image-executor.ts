@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { Semaphore } from '@lakesoul-ts/io';
 import { IMAGE_KERNEL_FUNCTIONS, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
 
@@ -131,6 +132,9 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   }
   if (want === 'sharp' || (want === 'auto' && workers === 0)) {
     if (sharp) {
+      // At most `concurrency` calls are inside libvips: the rest wait here, not in libuv's queue, where
+      // they would hold up the blob and Parquet file reads that share its threads.
+      const gate = new Semaphore(concurrency);
       return {
         kind: 'sharp',
         concurrency,
@@ -138,7 +142,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
         // while the others are still in libvips: the loader keeps `concurrency` calls in flight, so no
         // batch waits for another's stragglers. (It stays in JS: sharp's `linear` rounds back to 8 bits,
         // and its float-preserving `recomb` runs before the resize, whose output is 8-bit again.)
-        run: async (p, bytes, seed, _signal, out) => {
+        run: async (p, bytes, seed, signal, out) => {
           requireImageFormat(bytes); // the same formats and message as the other decoders
           // A resize right after the decode runs inside libvips (bilinear, off the main thread), several
           // times faster than the JS kernel; pixels can differ from it by interpolation rounding.
@@ -150,7 +154,14 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
             next = 2;
           }
           ops.splice(1, next - 1);
-          const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+          await gate.acquire(signal, 'wait for an image decode slot');
+          let decoded;
+          try {
+            decoded = await img.raw().toBuffer({ resolveWithObject: true });
+          } finally {
+            gate.release();
+          }
+          const { data, info } = decoded;
           const raw: RawImage = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
           return runImageOps(raw, ops, seed, null, out);
         },

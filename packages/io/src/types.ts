@@ -239,6 +239,23 @@ export interface ReadOptions {
   batchSize?: number;
   prefetchBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Fetch the bytes of the plan's blob columns into `<col>__bytes` (default true). False leaves those
+   * columns null: a consumer that fetches each object itself, when it needs it, through
+   * {@link ScanPlan.blobFetcher} (each object's own buffer, no batch-wide copy).
+   */
+  blobBytes?: boolean;
+}
+
+/** Reads the objects blob references point to, one at a time (io's `BlobFetcher`). */
+export interface BlobValueFetcher {
+  /**
+   * The bytes the reference cell `value` points to (a string, or a `{ path, offset, length }` struct
+   * value), as the store returned them; null for a null reference, or a missing object when the
+   * plan's blob options say `onMissing: 'null'`. References outside the allowed roots are refused
+   * (`PermissionDenied`, code `BLOB_OUTSIDE_ROOTS`) before any read.
+   */
+  fetch(value: unknown, signal?: AbortSignal): Promise<Uint8Array | null>;
 }
 
 /** A planned scan: splits plus the output schema; reading it yields merged, filtered batches. */
@@ -251,6 +268,11 @@ export interface ScanPlan {
   readSplit(split: Split, options?: ReadOptions): AsyncIterable<RecordBatch>;
   /** Fill `rowCount` of every split from Parquet footers (ranged reads, no data pages). */
   withRowCounts(options?: ReadOptions): Promise<ScanPlan>;
+  /**
+   * Reads blob references of `split` one at a time, inside the roots and with the `onMissing` rule
+   * the plan's blob options give (null when the plan reads no blob columns).
+   */
+  blobFetcher(split: Split): BlobValueFetcher | null;
   /** The plan as plain JSON, for another process to read splits of (see `scanPlanFromJSON`). */
   toJSON(): ScanPlanJSON;
 }

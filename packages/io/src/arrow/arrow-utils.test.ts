@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DateDay, DateMillisecond, Dictionary, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, List,
-  RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Utf8, makeData, makeVector, vectorFromArray,
+  RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Uint32, Uint64, Utf8, makeData, makeVector, vectorFromArray, type DataType,
 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import {
@@ -123,6 +123,35 @@ describe('PK ordering', () => {
     }
     // already sorted input: identity
     expect(Array.from(sortIndicesByPk(takeRows(t2, idx2), ['k']))).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it('sorts single integer keys (radix path) stably, nulls first, over several batches', () => {
+    const rnd = seededRandom(5);
+    const n = 5000;
+    const ref = (v: (bigint | number | null)[]) =>
+      Array.from({ length: v.length }, (_, i) => i).sort((x, y) => {
+        const a = v[x], b = v[y];
+        if (a === b) return x - y;
+        if (a === null) return -1;
+        if (b === null) return 1;
+        return a < b ? -1 : a > b ? 1 : x - y;
+      });
+    const i64 = (bits: bigint) => Array.from({ length: n }, () => (rnd() < 0.05 ? null : BigInt.asIntN(64, BigInt(Math.floor(rnd() * 2 ** 30)) * bits + BigInt(Math.floor(rnd() * 7)))));
+    const cases: [string, (bigint | number | null)[], DataType][] = [
+      ['int64 full range', i64(2n ** 34n), new Int64()],
+      ['int64 small', i64(1n), new Int64()],
+      ['uint64 above 2^63', Array.from({ length: n }, () => 2n ** 63n + BigInt(Math.floor(rnd() * 1000)) * 2n ** 40n - 5n * 2n ** 40n), new Uint64()],
+      ['int32 negative', Array.from({ length: n }, () => (rnd() < 0.05 ? null : Math.floor(rnd() * 2 ** 32) - 2 ** 31)), new Int32()],
+      ['uint32', Array.from({ length: n }, () => Math.floor(rnd() * 2 ** 32)), new Uint32()],
+      ['int16 repeats', Array.from({ length: n }, () => Math.floor(rnd() * 100) - 50), new Int16()],
+    ];
+    for (const [name, v, type] of cases) {
+      const whole = new Table({ k: vectorFromArray(v, type) });
+      expect(Array.from(sortIndicesByPk(whole, ['k'])), name).toEqual(ref(v));
+      // the same rows in three batches: global row indices
+      const parts = [v.slice(0, 1000), v.slice(1000, 3500), v.slice(3500)].map((p) => new Table({ k: vectorFromArray(p, type) }).batches[0]);
+      expect(Array.from(sortIndicesByPk(new Table(parts), ['k'])), `${name} (batches)`).toEqual(ref(v));
+    }
   });
 });
 

@@ -276,6 +276,9 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
   };
   const idx = new Uint32Array(total);
   for (let i = 0; i < total; i++) idx[i] = i;
+  // Single integer key: radix sort (no comparator calls).
+  const radix = pkColumns.length === 1 ? integerSortKeys(keys.map((k) => k[0]), total) : null;
+  if (radix !== null) return radixSortIndices(radix.lo, radix.hi, radix.nulls, idx);
   // Single numeric key (see numericKeys): compare plain numbers.
   const nums = pkColumns.length === 1 ? keys.map((k) => numericKeys(k[0])) : [];
   if (pkColumns.length === 1 && nums.every((x) => x !== null)) {
@@ -353,4 +356,140 @@ export function numericKeys(k: KeyColumn): ArrayLike<number> | null {
     return out;
   }
   return null;
+}
+
+/** Integer sort keys of one key column over all batches: unsigned 32-bit words ordered like the keys. */
+interface IntegerSortKeys {
+  lo: Uint32Array;
+  /** High words (64-bit keys), or null when the keys fit 32 bits. */
+  hi: Uint32Array | null;
+  /** Rows whose key is null (they sort first), or null when there are none. */
+  nulls: Uint8Array | null;
+}
+
+/**
+ * The keys of a single integer key column (over the key columns of several batches) as unsigned
+ * words whose unsigned order is the key order: signed values have their sign bit flipped. Null for
+ * other key kinds (floats, strings, decimals, booleans).
+ */
+function integerSortKeys(cols: readonly KeyColumn[], total: number): IntegerSortKeys | null {
+  const kind = cols[0]?.kind;
+  if (kind === undefined || cols.some((c) => c.kind !== kind)) return null;
+  const wide = kind === K_I64 || kind === K_U64;
+  if (!wide) {
+    if (kind !== K_NUM) return null;
+    // 8/16/32-bit integers only (floats keep the comparator: NaN and -0.0 rules)
+    for (const c of cols) {
+      const num = c.num!;
+      if (!(num instanceof Int8Array || num instanceof Int16Array || num instanceof Int32Array || num instanceof Uint8Array || num instanceof Uint16Array || num instanceof Uint32Array)) return null;
+    }
+  }
+  const lo = new Uint32Array(total);
+  const hi = wide ? new Uint32Array(total) : null;
+  let nulls: Uint8Array | null = null;
+  let p = 0;
+  for (const c of cols) {
+    const n = c.length;
+    if (wide) {
+      const w = c.words!;
+      const flip = kind === K_I64 ? 0x80000000 : 0;
+      for (let i = 0; i < n; i++, p++) {
+        lo[p] = w[2 * i];
+        hi![p] = w[2 * i + 1] ^ flip;
+      }
+    } else {
+      const num = c.num! as Int32Array | Uint32Array;
+      const flip = num instanceof Uint8Array || num instanceof Uint16Array || num instanceof Uint32Array ? 0 : 0x80000000;
+      for (let i = 0; i < n; i++, p++) lo[p] = num[i] ^ flip;
+    }
+    if (c.valid !== null) {
+      nulls ??= new Uint8Array(total);
+      const base = p - n;
+      for (let i = 0; i < n; i++) nulls[base + i] = c.valid[i] ^ 1;
+    }
+  }
+  return { lo, hi, nulls };
+}
+
+/**
+ * Stable LSD radix sort of `idx` by (hi, lo) (16-bit digits; the histograms of all digits come from
+ * one pass, and a digit that is the same for every row costs no pass, so keys of small range or
+ * with a constant high word sort in one or two passes). Keys travel with the indices, so every pass
+ * reads sequentially. Null rows come first, in input order.
+ */
+function radixSortIndices(lo: Uint32Array, hi: Uint32Array | null, nulls: Uint8Array | null, idx: Uint32Array): Uint32Array {
+  let a: Uint32Array = idx;
+  let ka: Uint32Array = lo;
+  let kb: Uint32Array | null = hi;
+  let head: Uint32Array | null = null;
+  if (nulls !== null) {
+    // stable partition: null rows first, the rest sorted below
+    let k = 0;
+    for (let i = 0; i < idx.length; i++) if (nulls[i] === 1) k++;
+    head = new Uint32Array(k);
+    const rest = new Uint32Array(idx.length - k);
+    const rlo = new Uint32Array(rest.length);
+    const rhi = hi === null ? null : new Uint32Array(rest.length);
+    let x = 0;
+    let y = 0;
+    for (let i = 0; i < idx.length; i++) {
+      if (nulls[i] === 1) head[x++] = i;
+      else {
+        rlo[y] = lo[i];
+        if (rhi !== null) rhi[y] = hi![i];
+        rest[y++] = i;
+      }
+    }
+    a = rest;
+    ka = rlo;
+    kb = rhi;
+  }
+  const n = a.length;
+  const digits = kb === null ? 2 : 4;
+  const hist = new Uint32Array(digits * 65536);
+  for (let i = 0; i < n; i++) {
+    const l = ka[i];
+    hist[l & 0xffff]++;
+    hist[65536 + (l >>> 16)]++;
+  }
+  if (kb !== null) {
+    for (let i = 0; i < n; i++) {
+      const h = kb[i];
+      hist[131072 + (h & 0xffff)]++;
+      hist[196608 + (h >>> 16)]++;
+    }
+  }
+  let b: Uint32Array = new Uint32Array(n);
+  // the key arrays are this sort's own (built by integerSortKeys or above): reordered in place
+  let la: Uint32Array = ka;
+  let lb: Uint32Array = new Uint32Array(n);
+  let ha: Uint32Array | null = kb;
+  let hb: Uint32Array | null = kb === null ? null : new Uint32Array(n);
+  for (let d = 0; d < digits && n > 0; d++) {
+    const base = d * 65536;
+    const shift = (d & 1) * 16;
+    const fromHi = d >= 2;
+    const keys = fromHi ? ha! : la;
+    if (hist[base + ((keys[0] >>> shift) & 0xffff)] === n) continue;
+    let sum = 0;
+    for (let v = 0; v < 65536; v++) {
+      const c = hist[base + v];
+      hist[base + v] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const pos = hist[base + ((keys[i] >>> shift) & 0xffff)]++;
+      b[pos] = a[i];
+      lb[pos] = la[i];
+      if (hb !== null) hb[pos] = ha![i];
+    }
+    [a, b] = [b, a];
+    [la, lb] = [lb, la];
+    if (hb !== null) [ha, hb] = [hb, ha];
+  }
+  if (head === null) return a;
+  const out = new Uint32Array(head.length + n);
+  out.set(head, 0);
+  out.set(a, head.length);
+  return out;
 }

@@ -4,14 +4,12 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Binary, Field, makeData, RecordBatch, Schema, Struct, DataType } from 'apache-arrow';
-import type { Data, Vector } from 'apache-arrow';
+import type { Data } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { BlobReadOptions, ObjectStore } from '../types.js';
-import { confinedReaderOf } from '../store/index.js';
-import type { ConfinedReader, StoreRegistry } from '../store/index.js';
+import type { BlobReadOptions } from '../types.js';
+import type { StoreRegistry } from '../store/index.js';
 import { blobBytesColumnName } from './blob-columns.js';
-import { BlobRoots, denied, parseBlobReferenceString } from './blob-reference.js';
-import type { BlobReference, ResolvedBlobReference } from './blob-reference.js';
+import { asBlobError, BlobFetcher, blobReferenceReader, describeReference, toSafeInt, type BlobTarget } from './blob-fetch.js';
 
 /** Default number of concurrent fetches of blob bytes. */
 export const DEFAULT_BLOB_CONCURRENCY = 256;
@@ -56,18 +54,12 @@ export interface ResolveBlobsOptions extends BlobReadOptions {
   stats?: BlobReadStats;
 }
 
-/**
- * A reference ready to read. `confined` is set for every `file:` reference: the local store reads it
- * only if the file it opens lies inside `within` (see `ConfinedReader`).
- */
-type Ref = ResolvedBlobReference & { store: ObjectStore; key: string; confined?: { reader: ConfinedReader; within: string[] }; original: string };
-
 interface Task {
   seq: number;
   batch: BatchState;
   row: number;
   col: number;
-  ref?: Ref;
+  ref?: BlobTarget;
   size?: number;
   done: boolean;
   result: Uint8Array | null;
@@ -115,6 +107,16 @@ const MAX_BINARY_BYTES = 2 ** 31 - 1;
  * every in-flight request and drops every buffer.
  */
 export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options: ResolveBlobsOptions): AsyncGenerator<RecordBatch> {
+  // Why long: one function with its own scheduler rather than a client of prefetchOrdered
+  // (prefetch/ordered-prefetch.ts): that scheduler takes a synchronous list of tasks whose byte sizes
+  // are known before they start, and yields one result per task. Here the tasks come from an async
+  // input read while fetching; a task's size may be learned only after it starts (HEAD), so its
+  // byte grant happens mid-task; the one-oversized exception is per row (all its blob columns), not
+  // per task; and under byte pressure the finished leading rows of a batch are emitted early to make
+  // room. Those four rules share the counters below (running, reserved, the waiters, the emit
+  // frontier), which is why they stay in one closure. What each reference goes through (parse,
+  // roots, confinement, HEAD, GET, error mapping) is not here: it is BlobFetcher (blob-fetch.ts),
+  // which per-sample readers (connector-tfjs) call directly.
   const columns = [...options.columns];
   const outer = options.signal;
   if (outer?.aborted) throw aborted(outer.reason);
@@ -130,7 +132,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new LakeSoulError('InvalidArgument', `blob concurrency must be a positive integer (got ${concurrency})`);
   if (!(maxBytes > 0)) throw new LakeSoulError('InvalidArgument', `blob maxBytesInFlight must be positive (got ${maxBytes})`);
   const onMissing = options.onMissing ?? 'error';
-  const roots = new BlobRoots({ tablePath: options.tablePath, allowedRoots: options.allowedRoots, relativeRoot: options.relativeRoot });
+  const fetcher = new BlobFetcher({ tablePath: options.tablePath, allowedRoots: options.allowedRoots, relativeRoot: options.relativeRoot, stores: options.stores, onMissing });
   const stats: BlobReadStats = options.stats ?? { fetched: 0, heads: 0, bytesFetched: 0, peakBytesInFlight: 0, peakConcurrent: 0, batches: 0, cancelled: false };
   const maxPendingBatches = concurrency + 1;
 
@@ -208,27 +210,11 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     }
   };
 
-  const confinements = new Map<string, string[]>();
-  /** Every local read goes through the store's confined read, whichever store the registry gives. */
-  const confinementOf = (store: ObjectStore, baseUri: string, reference: string): { reader: ConfinedReader; within: string[] } => {
-    const reader = confinedReaderOf(store);
-    if (!reader) {
-      throw new LakeSoulError(
-        'PermissionDenied',
-        `blob reference '${reference}' refused: the store for ${baseUri} (${store.description}) cannot confine reads to the allowed roots (it offers no getConfined/headConfined); register a LocalStore there, or make the wrapper forward those methods`,
-        { code: 'BLOB_STORE_NOT_CONFINED', context: { reference, file: baseUri } },
-      );
-    }
-    let within = confinements.get(baseUri);
-    if (!within) confinements.set(baseUri, (within = roots.localConfinement(baseUri)));
-    return { reader, within };
-  };
-
   const addBatch = (batch: RecordBatch): void => {
     checkSchema(batch);
     const b: BatchState = { batch, rowOffset: rowsSeen, tasks: [], emitted: 0, donePrefix: 0 };
     rowsSeen += batch.numRows;
-    const readers = columns.map((c) => referenceReader(batch.getChild(c)!));
+    const readers = columns.map((c) => blobReferenceReader(batch.getChild(c)!));
     const sizeReaders = columns.map((c) => {
       const name = options.sizeColumns?.[c];
       if (name === undefined) return undefined;
@@ -247,19 +233,16 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
             t.done = true;
             continue;
           }
-          original = ref.offset !== undefined ? `${ref.path} [${ref.offset}, +${ref.length ?? 'end'})` : ref.path;
-          const resolved = roots.resolve(ref);
-          const loc = options.stores.resolve(resolved.uri);
-          t.ref = { ...resolved, store: loc.store, key: loc.key, original };
-          if (resolved.parsed.scheme === 'file') t.ref.confined = confinementOf(loc.store, loc.baseUri, ref.path);
-          if (resolved.length !== undefined) t.size = resolved.length;
+          original = describeReference(ref);
+          t.ref = fetcher.target(ref);
+          if (t.ref.length !== undefined) t.size = t.ref.length;
           else {
             const sv = sizeReaders[col]?.get(row);
             if (sv !== null && sv !== undefined) t.size = toSafeInt(sv, 'size', ref.path);
           }
         } catch (e) {
           t.done = true;
-          t.error = taskError(t, asLakeSoulError(e), original || '(unreadable reference)');
+          t.error = taskError(t, asBlobError(e), original || '(unreadable reference)');
         }
       }
     }
@@ -298,8 +281,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     try {
       if (t.size === undefined) {
         stats.heads++;
-        const meta = ref.confined ? await ref.confined.reader.headConfined(ref.key, ref.confined.within, { signal }) : await ref.store.head(ref.key, { signal });
-        t.size = ref.offset !== undefined ? Math.max(0, meta.size - ref.offset) : meta.size;
+        t.size = await fetcher.size(ref, signal);
       }
       if (!t.granted) {
         await new Promise<void>((resolve) => {
@@ -310,13 +292,10 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
         });
       }
       if (signal.aborted) return;
-      const range = ref.offset !== undefined ? { offset: ref.offset, length: ref.length } : undefined;
-      const bytes = ref.confined ? await ref.confined.reader.getConfined(ref.key, ref.confined.within, { range, signal }) : await ref.store.get(ref.key, { range, signal });
-      if (ref.length !== undefined && bytes.length !== ref.length) {
-        throw new LakeSoulError('InvalidArgument', `byte range [${ref.offset}, ${ref.offset! + ref.length}) of ${ref.uri} lies beyond the end of the object (got ${bytes.length} of ${ref.length} bytes)`, {
-          code: 'BLOB_RANGE_OUT_OF_BOUNDS',
-          context: { file: ref.uri },
-        });
+      const bytes = await fetcher.get(ref, signal);
+      if (bytes === null) {
+        release(t); // missing, onMissing: 'null'
+        return;
       }
       if (bytes.length !== t.reserved) {
         // the object changed size since HEAD: keep the accounting exact
@@ -330,17 +309,10 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     } catch (e) {
       dropWaiter(t);
       release(t);
-      let le = asLakeSoulError(e);
-      if (LakeSoulError.hasCode(le, 'PATH_OUTSIDE_ROOT')) {
-        const real = String(le.context.realPath ?? '');
-        le = denied(ref.original, real ? `it resolves (through a symbolic link) to ${real}, outside the allowed roots (${roots.allowed.join(', ')})` : `the file opened could not be placed inside the allowed roots (${roots.allowed.join(', ')})`, real ? { realPath: real } : {});
-      }
-      if (le.kind === 'NotFound' && onMissing === 'null' && !signal.aborted) {
-        t.result = null;
-      } else {
-        t.error = signal.aborted && !outer?.aborted ? undefined : taskError(t, le, ref.original);
-        t.result = null;
-      }
+      const le = asBlobError(e);
+      // a HEAD of a missing object, onMissing: 'null'
+      if (!(le.kind === 'NotFound' && onMissing === 'null' && !signal.aborted)) t.error = signal.aborted && !outer?.aborted ? undefined : taskError(t, le, ref.original);
+      t.result = null;
     } finally {
       t.done = true;
       running--;
@@ -526,11 +498,6 @@ function aborted(reason: unknown): LakeSoulError {
   return new LakeSoulError('Aborted', 'blob read aborted', { cause: reason });
 }
 
-function asLakeSoulError(e: unknown): LakeSoulError {
-  if (e instanceof LakeSoulError) return e;
-  return new LakeSoulError('Internal', `unexpected error while reading a blob: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-}
-
 function isReferenceType(t: DataType): boolean {
   if (DataType.isUtf8(t) || DataType.isLargeUtf8(t)) return true;
   if (DataType.isDictionary(t)) return DataType.isUtf8(t.dictionary) || DataType.isLargeUtf8(t.dictionary);
@@ -539,42 +506,6 @@ function isReferenceType(t: DataType): boolean {
     return p !== undefined && (DataType.isUtf8(p.type) || DataType.isLargeUtf8(p.type));
   }
   return false;
-}
-
-/** Returns a reader of row `i`'s reference (null for a null value). */
-function referenceReader(vec: Vector): (i: number) => BlobReference | null {
-  const t = vec.type as DataType;
-  if (DataType.isStruct(t)) {
-    const path = vec.getChild('path')!;
-    const off = vec.getChild('offset');
-    const len = vec.getChild('length');
-    return (i) => {
-      if (!vec.isValid(i)) return null;
-      const p = path.get(i) as string | null;
-      if (p === null) return null;
-      const o = off?.get(i);
-      const l = len?.get(i);
-      const ref: BlobReference = { path: p };
-      if (o !== null && o !== undefined) ref.offset = toSafeInt(o, 'offset', p);
-      if (l !== null && l !== undefined) {
-        ref.offset ??= 0;
-        ref.length = toSafeInt(l, 'length', p);
-      }
-      return ref;
-    };
-  }
-  return (i) => {
-    const v = vec.get(i) as string | null;
-    return v === null || v === undefined ? null : parseBlobReferenceString(v);
-  };
-}
-
-function toSafeInt(v: unknown, what: string, path: string): number {
-  const n = typeof v === 'bigint' ? Number(v) : (v as number);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new LakeSoulError('InvalidArgument', `invalid ${what} ${String(v)} in blob reference to '${path}'`, { code: 'BLOB_BAD_REFERENCE' });
-  }
-  return n;
 }
 
 function binaryData(values: (Uint8Array | null)[]): Data<Binary> {

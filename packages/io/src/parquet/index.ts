@@ -13,9 +13,6 @@ export {
 export {
   readParquetFooter,
   decodeFileMetaData,
-  decodeOffsetIndex,
-  decodeColumnIndex,
-  type PageLocation,
   assertParquetMagic,
   unsupportedFormat,
   type ParquetFooter,
@@ -24,4 +21,3 @@ export {
   type StatValue,
   type ReadFooterOptions,
 } from './parquet-footer.js';
-export { columnFileOfPages, pageRowCounts, pagesOfRows, positionsInPages, type ColumnFileOptions } from './page-select.js';

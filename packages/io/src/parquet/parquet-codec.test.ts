@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Field, Float64, Int16, Int32, Int64, LargeUtf8, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, FixedSizeList, Float32, List } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { castTableToSchema, decodeParquet, encodeParquet, readParquetFooter } from './index.js';
+import { castTableToSchema, decodeParquet, encodeParquet, parquetWasm, readParquetFooter } from './index.js';
 import { plainRows, sampleAllTypesTable } from '../arrow/sample-tables.js';
 import { projectBatch } from '../arrow/index.js';
 
@@ -58,6 +58,53 @@ describe('encodeParquet / decodeParquet round trips', () => {
     const projected = await decodeParquet(b, { columns: ['s', 'id'] });
     expect(projected.numRows).toBe(0);
     expect(projected.schema.fields.map((f) => f.name)).toEqual(['s', 'id']);
+  });
+});
+
+describe('encodeParquet column encodings', () => {
+  /** Per column: the encodings of its chunk in row group 0 (parquet-wasm's metadata reader). */
+  async function encodingsOf(bytes: Uint8Array): Promise<Record<string, string[]>> {
+    const pw = parquetWasm();
+    const pf = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    try {
+      const rg = pf.metadata().rowGroup(0);
+      const out: Record<string, string[]> = {};
+      for (let c = 0; c < rg.numColumns(); c++) {
+        const col = rg.column(c);
+        out[col.columnPath().join('.')] = col.encodings().map((e) => pw.Encoding[e]);
+      }
+      return out;
+    } finally {
+      pf.free();
+    }
+  }
+  const n = 20_000;
+  const t = new Table({
+    id: vectorFromArray(Array.from({ length: n }, (_, i) => BigInt(i * 3)), new Int64()),
+    name: vectorFromArray(Array.from({ length: n }, (_, i) => `name-${i * 3}`), new Utf8()),
+    city: vectorFromArray(Array.from({ length: n }, (_, i) => `city-${i % 20}`), new Utf8()),
+    small: vectorFromArray(Array.from({ length: n }, (_, i) => i % 7), new Int32()),
+    score: vectorFromArray(Array.from({ length: n }, (_, i) => i * 0.5), new Float64()),
+  });
+
+  it('dictionary only where values repeat; delta encodings for unique integers and strings; smaller than all-dictionary', async () => {
+    const auto = encodeParquet(t);
+    const always = encodeParquet(t, { dictionary: 'always' });
+    const enc = await encodingsOf(auto);
+    expect(enc.id).toContain('DELTA_BINARY_PACKED');
+    expect(enc.id).not.toContain('RLE_DICTIONARY');
+    expect(enc.name).toContain('DELTA_BYTE_ARRAY');
+    expect(enc.name).not.toContain('RLE_DICTIONARY');
+    expect(enc.city).toContain('RLE_DICTIONARY');
+    expect(enc.small).toContain('RLE_DICTIONARY');
+    expect((await encodingsOf(always)).id).toContain('RLE_DICTIONARY');
+    expect(auto.length).toBeLessThan(always.length * 0.8);
+    // same values back, and the statistics are still there
+    expect(plainRows(castTableToSchema(await decodeParquet(auto), t.schema))).toEqual(plainRows(t));
+    const footer = await readParquetFooter(auto, auto.length);
+    const stats = footer.rowGroups[0].columns;
+    expect(stats.id).toMatchObject({ min: 0n, max: BigInt((n - 1) * 3), nullCount: 0 });
+    expect(stats.name.min).toBe('name-0');
   });
 });
 

@@ -11,6 +11,7 @@ import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
 import { gatherData } from '../arrow/take-rows.js';
 import { assertParquetMagic, decodeFileMetaData } from './parquet-footer.js';
+import { chooseColumnEncodings } from './column-encodings.js';
 
 type PW = typeof ParquetWasm;
 let wasm: PW | undefined;
@@ -34,14 +35,13 @@ export interface EncodeParquetOptions {
   metadata?: Record<string, string>;
   /** File name for messages. */
   file?: string;
+  /**
+   * 'auto' (default): dictionary encoding only for columns whose sampled values repeat, delta
+   * encodings for the other integer and byte-array columns (see column-encodings.ts). 'always':
+   * parquet-wasm's default, a dictionary for every column (falling back to plain past 1 MiB).
+   */
+  dictionary?: 'auto' | 'always';
 }
-
-/**
- * Bytes of encoded values per data page (arrow-rs checks it every 1024 values): small pages, each
- * with min/max in the page index, let a selective read fetch and decode only the pages holding the
- * rows it selects (1-2.5k rows per page; files grow ~0.6% over 1 MiB pages).
- */
-const DATA_PAGE_SIZE_LIMIT = 4 * 1024;
 
 /** Default maximum rows per row group written by {@link encodeParquet}. */
 export const DEFAULT_ROW_GROUP_SIZE = 256 * 1024;
@@ -51,8 +51,8 @@ function errorMessage(e: unknown): string {
 }
 
 /**
- * Encode an Arrow table as a Parquet file (zstd by default, chunk- and page-level min/max/null
- * statistics for every column, with the page index: ColumnIndex and OffsetIndex). The Arrow schema is stored in the footer (ARROW:schema), so parquet-wasm and
+ * Encode an Arrow table as a Parquet file (zstd by default, chunk-level min/max/null statistics for
+ * every column, dictionary encoding where it pays: {@link EncodeParquetOptions.dictionary}). The Arrow schema is stored in the footer (ARROW:schema), so parquet-wasm and
  * pyarrow read the types back; timestamp[s] columns are written as timestamp[ms] (Parquet has no
  * seconds unit) and come back through {@link castTableToSchema}.
  */
@@ -63,11 +63,16 @@ export function encodeParquet(table: Table | RecordBatch, options: EncodeParquet
     options.compression === 'snappy' ? pw.Compression.SNAPPY : options.compression === 'none' ? pw.Compression.UNCOMPRESSED : pw.Compression.ZSTD;
   let builder = new pw.WriterPropertiesBuilder()
     .setCompression(compression)
-    .setStatisticsEnabled(pw.EnabledStatistics.Page)
-    .setDataPageSizeLimit(DATA_PAGE_SIZE_LIMIT)
+    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setMaxRowGroupSize(Math.max(1, options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE))
     .setCreatedBy('lakesoul-ts (parquet-wasm 0.8.0)');
   if (options.metadata !== undefined) builder = builder.setKeyValueMetadata(new Map(Object.entries(options.metadata)));
+  if ((options.dictionary ?? 'auto') === 'auto') {
+    for (const c of chooseColumnEncodings(t)) {
+      builder = builder.setColumnDictionaryEnabled(c.column, c.dictionary);
+      if (c.encoding !== undefined) builder = builder.setColumnEncoding(c.column, pw.Encoding[c.encoding]);
+    }
+  }
   const props = builder.build();
   try {
     const wt = pw.Table.fromIPCStream(tableToIPC(t, 'stream'));

@@ -14,7 +14,7 @@ import {
   type SnapshotOptions,
   type TableInfo,
 } from '@lakesoul-ts/meta';
-import type { Filter, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
+import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
 import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
@@ -464,14 +464,26 @@ export class LakeSoulTable {
     const window = options.orphanSafetyWindowMs ?? DEFAULT_ORPHAN_SAFETY_WINDOW_MS;
     // Also under the spelling LakeSoul's native IO reads (the wheel stores raw paths with `?`, `#`,
     // tabs... but writes the files where URL parsing puts them): such live files are not orphans.
-    const referenced = withNativeSpellings(await this.catalog.filesReferencedSince(info.tableId, retainSince));
-    const committed = withNativeSpellings(await this.catalog.allCommittedFilePaths(info.tableId));
-    const owned = await ownedFileFilter(this.catalog, info, signal);
-    const files: CleanupFile[] = [];
     const { store, key: prefix } = this.stores.resolve(info.path);
+    // The catalog reads and the listing run at the same time. A file listed but unknown to the
+    // catalog reads (written meanwhile) is an orphan, deleted only past the safety window.
+    const listing = (async () => {
+      const out: ObjectMeta[] = [];
+      for await (const m of store.list(prefix ? `${prefix}/` : '', { signal })) out.push(m);
+      return out;
+    })();
+    const [referencedPaths, committedPaths, owned, listed] = await Promise.all([
+      this.catalog.filesReferencedSince(info.tableId, retainSince, { signal }),
+      this.catalog.allCommittedFilePaths(info.tableId, { signal }),
+      ownedFileFilter(this.catalog, info, signal),
+      listing,
+    ]);
+    const referenced = withNativeSpellings(referencedPaths);
+    const committed = withNativeSpellings(committedPaths);
+    const files: CleanupFile[] = [];
     const base = info.path;
     const now = Date.now();
-    for await (const m of store.list(prefix ? `${prefix}/` : '', { signal })) {
+    for (const m of listed) {
       const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
       const uri = `${base}/${rel}`;
       if (!/\.(parquet|vortex)$/i.test(rel)) continue;
@@ -487,10 +499,22 @@ export class LakeSoulTable {
     }
     let deleted = 0;
     if (!dryRun) {
-      for (const f of files) {
-        await store.delete(prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1), { signal });
-        deleted++;
-      }
+      // bounded parallel deletes; the first failure stops the rest and is thrown
+      let next = 0;
+      let failed = false;
+      const worker = async (): Promise<void> => {
+        while (!failed && next < files.length) {
+          const f = files[next++];
+          try {
+            await store.delete(prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1), { signal });
+          } catch (e) {
+            failed = true;
+            throw e;
+          }
+          deleted++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CLEANUP_DELETE_CONCURRENCY, files.length) }, worker));
     }
     return { dryRun, retainSince, files, bytes: files.reduce((s, f) => s + f.size, 0), deleted };
   }
@@ -561,6 +585,12 @@ class KeyMatcher {
 }
 
 /** The paths, each also as LakeSoul's native IO resolves it ({@link nativeDataFileUri}). */
+/**
+ * Deletes cleanup() keeps in flight: enough to hide an object store's round trips, few enough not
+ * to flood a local disk or an S3 endpoint's request rate.
+ */
+const CLEANUP_DELETE_CONCURRENCY = 10;
+
 function withNativeSpellings(paths: Iterable<string>): Set<string> {
   const out = new Set<string>();
   for (const p of paths) out.add(p).add(nativeDataFileUri(p));

@@ -6,12 +6,12 @@
  * Any failure before the commit (validation, encoding, upload, abort) deletes the files written so far
  * (best effort) and commits nothing.
  */
-import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
+import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import { decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
-import { concatBatches, inferSchema, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, gatherData, inferSchema, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
@@ -245,12 +245,87 @@ export async function commitFiles(
   }
 }
 
+/** Rows of one input batch that belong to a group: all of them, in order, when `rows` is null. */
+interface GroupPart {
+  batch: RecordBatch;
+  rows: Int32Array | null;
+  /** The input batch whose memory the part keeps (`batch` or the batch it is a slice of). */
+  source: RecordBatch;
+}
+
 interface Group {
   partitionDesc: string;
   bucket: number | null;
-  batches: RecordBatch[];
+  parts: GroupPart[];
   bytes: number;
   rows: number;
+}
+
+/**
+ * The rows of a group's parts as one batch, sorted by `primaryKeys` (stable) when given. Rows are
+ * located first and every column is gathered once, from all input batches at the same time (no
+ * per-part copy, no concatenation, no second gather for the sort).
+ */
+function gatherGroup(parts: readonly GroupPart[], primaryKeys: readonly string[] | null): RecordBatch {
+  const first = parts[0].batch;
+  const schema = first.schema;
+  if (parts.length === 1 && parts[0].rows === null) {
+    if (primaryKeys === null) return first;
+    const order = sortIndicesByPk(first, primaryKeys);
+    return isIdentity(order) ? first : takeRows(first, order);
+  }
+  const sources: RecordBatch[] = [];
+  const sourceOf = new Map<RecordBatch, number>();
+  let total = 0;
+  for (const p of parts) {
+    if (!sourceOf.has(p.batch)) {
+      sourceOf.set(p.batch, sources.length);
+      sources.push(p.batch);
+    }
+    total += p.rows === null ? p.batch.numRows : p.rows.length;
+  }
+  if (sources.length > 1 && schema.fields.some((f) => DataType.isDictionary(f.type))) {
+    // dictionary columns of different batches may not share their dictionary: copy, then sort
+    const whole = concatBatches(parts.map((p) => (p.rows === null ? p.batch : takeRows(p.batch, p.rows))));
+    return gatherGroup([{ batch: whole, rows: null, source: whole }], primaryKeys);
+  }
+  let src = sources.length > 1 ? new Uint32Array(total) : null;
+  let rows = new Int32Array(total);
+  let at = 0;
+  for (const p of parts) {
+    const s = sourceOf.get(p.batch)!;
+    const n = p.rows === null ? p.batch.numRows : p.rows.length;
+    if (src !== null) src.fill(s, at, at + n);
+    if (p.rows === null) for (let i = 0; i < n; i++) rows[at + i] = i;
+    else rows.set(p.rows, at);
+    at += n;
+  }
+  const columnsOf = (k: number): Data[] => sources.map((b) => b.data.children[k] as Data);
+  if (primaryKeys !== null) {
+    const ks = primaryKeys.map((name) => schema.fields.findIndex((f) => f.name === name));
+    const keyBatch = makeBatch(
+      new Schema(ks.map((k) => schema.fields[k])),
+      ks.map((k) => gatherData(schema.fields[k].type, columnsOf(k), src, rows)),
+      total,
+    );
+    const order = sortIndicesByPk(keyBatch, primaryKeys);
+    if (!isIdentity(order)) {
+      const r2 = new Int32Array(total);
+      for (let i = 0; i < total; i++) r2[i] = rows[order[i]];
+      rows = r2;
+      if (src !== null) {
+        const s2 = new Uint32Array(total);
+        for (let i = 0; i < total; i++) s2[i] = src[order[i]];
+        src = s2;
+      }
+    }
+  }
+  return makeBatch(schema, schema.fields.map((f, k) => gatherData(f.type, columnsOf(k), src, rows)), total);
+}
+
+function isIdentity(order: Uint32Array): boolean {
+  for (let i = 0; i < order.length; i++) if (order[i] !== i) return false;
+  return true;
 }
 
 function typeName(t: DataType): string {
@@ -530,17 +605,36 @@ async function writeConformed(
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const sink = new FileSink(ctx, signal, options.rowGroupSize);
   const groups = new Map<string, Group>();
+  // Groups hold rows of input batches (gathered at flush): `buffered` counts each input batch whole
+  // while any group still holds rows of it, so the bound is on the memory really kept.
   let buffered = 0;
+  const retained = new Map<RecordBatch, { bytes: number; parts: number }>();
+  const retain = (source: RecordBatch, bytes: number): void => {
+    let r = retained.get(source);
+    if (r === undefined) {
+      retained.set(source, (r = { bytes, parts: 0 }));
+      buffered += bytes;
+    }
+    r.parts++;
+  };
+  const release = (parts: readonly GroupPart[]): void => {
+    for (const p of parts) {
+      const r = retained.get(p.source)!;
+      if (--r.parts === 0) {
+        retained.delete(p.source);
+        buffered -= r.bytes;
+      }
+    }
+  };
   let rows = 0;
   let fileCols: string[] | undefined; // non-range columns physically written (same for the whole write)
   let inputCols: string[] | undefined;
 
   const flush = async (key: string, g: Group): Promise<void> => {
     groups.delete(key);
-    buffered -= g.bytes;
-    let batch = g.batches.length === 1 ? g.batches[0] : concatBatches(g.batches);
-    g.batches = [];
-    if (isPk) batch = takeRows(batch, sortIndicesByPk(batch, info.primaryKeys));
+    const batch = gatherGroup(g.parts, isPk ? info.primaryKeys : null);
+    release(g.parts);
+    g.parts = [];
     await sink.write(batch, g.partitionDesc, g.bucket, fileCols!);
   };
 
@@ -557,7 +651,7 @@ async function writeConformed(
       const batch = conformBatch(ctx, raw, cols);
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
       fileCols ??= dataCols;
-      const { descs, perRow } = partitionDescsOf(ctx, batch);
+      const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch);
       if (replace) {
         for (const d of descs) {
           if (!replace.selects(d)) {
@@ -576,7 +670,7 @@ async function writeConformed(
       const gid = new Int32Array(n);
       const counts = new Int32Array(descs.length * nb);
       for (let i = 0; i < n; i++) {
-        const g = perRow[i] * nb + (buckets ? buckets[i] : 0);
+        const g = partitionOfRow[i] * nb + (buckets ? buckets[i] : 0);
         gid[i] = g;
         counts[g]++;
       }
@@ -586,25 +680,31 @@ async function writeConformed(
       const fill = starts.slice(0, counts.length);
       for (let i = 0; i < n; i++) order[fill[gid[i]]++] = i;
       const used = [...counts.keys()].filter((g) => counts[g] > 0);
+      const dataBytes = batchBytes(data);
+      const perRow = dataBytes / Math.max(1, n);
       for (const g of used) {
         const desc = descs[Math.floor(g / nb)];
         const bucket = buckets ? g % nb : null;
         const key = `${desc}\u0000${bucket ?? ''}`;
-        const part = used.length === 1 ? data : takeRows(data, order.subarray(starts[g], starts[g + 1]));
-        const perRow = batchBytes(part) / Math.max(1, part.numRows);
+        // the group's rows of this batch (gathered only when the group is flushed)
+        const partRows = used.length === 1 ? null : order.subarray(starts[g], starts[g + 1]);
+        const partLength = counts[g];
         // Files roll at the target size: a part larger than the room left is cut by rows.
         let off = 0;
-        while (off < part.numRows) {
+        while (off < partLength) {
           let grp = groups.get(key);
-          if (!grp) groups.set(key, (grp = { partitionDesc: desc, bucket, batches: [], bytes: 0, rows: 0 }));
+          if (!grp) groups.set(key, (grp = { partitionDesc: desc, bucket, parts: [], bytes: 0, rows: 0 }));
           const room = Math.max(1, Math.ceil((target - grp.bytes) / Math.max(perRow, 1e-9)));
-          const take = Math.min(room, part.numRows - off);
-          const piece = off === 0 && take === part.numRows ? part : sliceBatch(part, off, take);
+          const take = Math.min(room, partLength - off);
+          const piece: GroupPart =
+            partRows !== null
+              ? { batch: data, rows: off === 0 && take === partLength ? partRows : partRows.subarray(off, off + take), source: data }
+              : { batch: off === 0 && take === partLength ? data : sliceBatch(data, off, take), rows: null, source: data };
           const bytes = take * perRow;
-          grp.batches.push(piece);
+          retain(data, dataBytes);
+          grp.parts.push(piece);
           grp.bytes += bytes;
           grp.rows += take;
-          buffered += bytes;
           off += take;
           if (grp.bytes >= target || take === room) await flush(key, grp);
         }

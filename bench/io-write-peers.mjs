@@ -1,0 +1,146 @@
+// Write, upsert, compaction and cleanup against the peers, measured in the same run:
+//   - the `lakesoul` wheel (LakeSoul's Rust core, in the test venv) on one writer thread, on the same
+//     PostgreSQL catalog (bench/lakesoul_wheel_write.py, its own timing, a fresh process per round);
+//   - LanceDB's TypeScript SDK (`@lancedb/lancedb`, native; createTable, mergeInsert on `id`,
+//     optimize) on local disk.
+// Data: 1M rows (id int64 PK, 4 buckets; name utf8; score float64), then an upsert of 100k random
+// keys; for compaction, the 1M rows plus 10 upsert layers of 100k. Fresh tables every round; medians
+// of interleaved rounds. Ratios are this project / peer (time: <= 1.0 meets the target; bytes: <= 1.05).
+// Needs PostgreSQL and the Python venv: bench/run.mjs runs every benchmark inside scripts/test-env.mjs.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { Field, Float64, Int64, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import * as A18 from 'apache-arrow-18';
+import * as lancedb from '@lancedb/lancedb';
+import { Catalog } from '@lakesoul-ts/meta';
+import { Lakehouse } from '@lakesoul-ts/io';
+import { fmt, prng } from './io-common.mjs';
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LAYERS = 10;
+const BUCKETS = 4;
+const pgUrl = process.env.LAKESOUL_TEST_PG_URL;
+const python = process.env.LAKESOUL_TEST_PYTHON;
+if (!pgUrl || !python) {
+  console.error('io-write-peers needs PostgreSQL and the Python venv (LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_PYTHON): run it through bench/run.mjs (pnpm bench), which provides them');
+  process.exit(1);
+}
+
+const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true), new Field('score', new Float64(), true)]);
+/** The rows of keys `ids` (names tagged with `tag`), as an apache-arrow 21 table and as plain columns. */
+function rows(ids, tag) {
+  const cols = { id: BigInt64Array.from(ids, (x) => BigInt(x)), name: Array.from(ids, (x) => `${tag}-${x}`), score: Float64Array.from(ids, (x) => x * 0.5) };
+  const table = new Table({ id: vectorFromArray(cols.id, new Int64()), name: vectorFromArray(cols.name, new Utf8()), score: vectorFromArray(cols.score, new Float64()) });
+  return { table, lance: A18.tableFromArrays(cols) };
+}
+const rnd = prng(7);
+const base = rows(Array.from({ length: N }, (_, i) => i), 'base');
+/** `n` distinct random keys below N (LanceDB's mergeInsert refuses a source holding a key twice). */
+function distinctKeys(n) {
+  const seen = new Set();
+  while (seen.size < n) seen.add(Math.floor(rnd() * N));
+  return [...seen];
+}
+const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(N / LAYERS), `l${l}`));
+const upsert = layers[0];
+
+const dir = mkdtempSync(join(tmpdir(), 'write-peers-bench-'));
+const baseIpc = join(dir, 'base.arrow');
+const upsertIpc = join(dir, 'upsert.arrow');
+writeFileSync(baseIpc, tableToIPC(base.table, 'file'));
+writeFileSync(upsertIpc, tableToIPC(upsert.table, 'file'));
+const u = new URL(pgUrl);
+const wheelEnv = {
+  ...process.env,
+  LAKESOUL_PG_URL: `jdbc:postgresql://${u.host}${u.pathname}`,
+  LAKESOUL_PG_USERNAME: decodeURIComponent(u.username),
+  LAKESOUL_PG_PASSWORD: decodeURIComponent(u.password),
+  RUST_BACKTRACE: '0',
+};
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const catalog = await Catalog.open({ url: pgUrl });
+const lake = await Lakehouse.open({ catalog, warehouse: pathToFileURL(join(dir, 'ours')).href });
+const db = await lancedb.connect(join(dir, 'lance'));
+let k = 0;
+const timed = async (fn) => {
+  globalThis.gc?.();
+  const t0 = performance.now();
+  const r = await fn();
+  return { ms: performance.now() - t0, r };
+};
+
+const sides = {
+  async ours() {
+    const t = await lake.createTable(`ours_${k++}`, schema, { primaryKeys: ['id'], hashBucketNum: BUCKETS });
+    const w = await timed(() => t.write(base.table));
+    const up = await timed(() => t.write(upsert.table));
+    return { writeMs: w.ms, upsertMs: up.ms, bytes: w.r.files.reduce((s, f) => s + Number(f.size), 0) };
+  },
+  async wheel() {
+    const name = `wheel_${process.pid}_${k++}`;
+    const args = { name, path: pathToFileURL(join(dir, 'wheel', name)).href, base: baseIpc, upsert: upsertIpc, buckets: BUCKETS, threads: 1 };
+    const { stdout } = await run(python, [join(root, 'bench/lakesoul_wheel_write.py'), JSON.stringify(args)], { env: wheelEnv, maxBuffer: 1 << 24 });
+    return JSON.parse(stdout.trim().split('\n').at(-1));
+  },
+  async lance() {
+    const w = await timed(() => db.createTable(`lance_${k++}`, base.lance));
+    const lt = w.r;
+    const up = await timed(() => lt.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(upsert.lance));
+    return { writeMs: w.ms, upsertMs: up.ms };
+  },
+};
+
+/** A layered table on each side (untimed), then compaction and cleanup (timed). */
+const maintenance = {
+  async ours() {
+    const t = await lake.createTable(`ours_m_${k++}`, schema, { primaryKeys: ['id'], hashBucketNum: BUCKETS });
+    await t.write(base.table);
+    for (const l of layers) await t.write(l.table);
+    const c = await timed(() => t.compact());
+    const cl = await timed(() => t.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, dryRun: false }));
+    if (cl.r.deleted === 0) throw new Error('cleanup after compaction deleted nothing');
+    return { compactMs: c.ms, cleanupMs: cl.ms, files: cl.r.deleted };
+  },
+  async lance() {
+    const lt = await db.createTable(`lance_m_${k++}`, base.lance);
+    for (const l of layers) await lt.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(l.lance);
+    // default cleanupOlderThan (7 days): compaction only; then a cleanup of every old version
+    const c = await timed(() => lt.optimize());
+    const cl = await timed(() => lt.optimize({ cleanupOlderThan: new Date(), deleteUnverified: true }));
+    return { compactMs: c.ms, cleanupMs: cl.ms, files: cl.r.prune.oldVersionsRemoved };
+  },
+};
+
+try {
+  // one warm-up round, then interleaved rounds
+  const results = { ours: [], wheel: [], lance: [], oursM: [], lanceM: [] };
+  for (let r = 0; r <= ROUNDS; r++) {
+    const got = { ours: await sides.ours(), wheel: await sides.wheel(), lance: await sides.lance(), oursM: await maintenance.ours(), lanceM: await maintenance.lance() };
+    if (r > 0) for (const [side, v] of Object.entries(got)) results[side].push(v);
+  }
+  const m = (side, key) => median(results[side].map((x) => x[key]));
+  // ratios per round (robust to load changes between rounds), then the median
+  const ratio = (a, b, key) => median(results[a].map((x, i) => x[key] / results[b][i][key]));
+  const line = (what, key, a, b) =>
+    `${what.padEnd(34)} ${fmt(m(a, key), 0).padStart(6)} ms   vs ${b === 'wheel' ? 'wheel (1 thread)' : 'LanceDB TS'.padEnd(16)} ${fmt(m(b, key), 0).padStart(6)} ms   ratio ${fmt(ratio(a, b, key), 2)}x`;
+  console.log(`rows: ${N} (id int64 PK, ${BUCKETS} buckets; name utf8; score float64); upsert ${N / LAYERS} keys; medians of ${ROUNDS} interleaved rounds`);
+  console.log(line(`write ${N} rows`, 'writeMs', 'ours', 'wheel'));
+  console.log(line(`write ${N} rows`, 'writeMs', 'ours', 'lance'));
+  console.log(line(`upsert ${N / LAYERS} rows`, 'upsertMs', 'ours', 'wheel'));
+  console.log(line(`upsert ${N / LAYERS} rows`, 'upsertMs', 'ours', 'lance'));
+  console.log(`bytes written (${N} rows):           ${fmt(m('ours', 'bytes') / 1e6, 2)} MB  vs wheel ${fmt(m('wheel', 'bytes') / 1e6, 2)} MB   ratio ${fmt(m('ours', 'bytes') / m('wheel', 'bytes'), 2)}x (target <= 1.05)`);
+  console.log(line(`compact (${LAYERS} layers) / optimize`, 'compactMs', 'oursM', 'lanceM'));
+  console.log(line('cleanup / optimize(cleanup)', 'cleanupMs', 'oursM', 'lanceM'));
+} finally {
+  await lake.close();
+  await catalog.close();
+  rmSync(dir, { recursive: true, force: true });
+}

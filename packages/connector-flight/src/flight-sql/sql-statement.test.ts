@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { parseSqlSelect } from './sql-statement.js';
+
+function refusal(sql: string): LakeSoulError {
+  try {
+    parseSqlSelect(sql);
+  } catch (e) {
+    if (LakeSoulError.is(e)) return e;
+    throw e;
+  }
+  throw new Error(`${sql} was accepted`);
+}
+
+describe('parseSqlSelect', () => {
+  it('maps the supported shape onto a read command', () => {
+    expect(parseSqlSelect('SELECT id, score FROM default.events WHERE score > 0.5')).toEqual({
+      read: { table: 'events', namespace: 'default', columns: ['id', 'score'], filter: 'score > 0.5' },
+    });
+    expect(parseSqlSelect('select * from events')).toEqual({ read: { table: 'events', namespace: 'default' } });
+    expect(parseSqlSelect('SELECT "my col", b FROM lakesoul."ns x".t LIMIT 10;')).toEqual({
+      read: { table: 't', namespace: 'ns x', columns: ['my col', 'b'] }, limit: 10,
+    });
+    expect(parseSqlSelect('SELECT a FROM t FOR VERSION AS OF 3 WHERE a = 1').read).toMatchObject({ version: 3, filter: 'a = 1' });
+    expect(parseSqlSelect("SELECT a FROM t WHERE a = 1 FOR TIMESTAMP AS OF '2024-01-02T00:00:00Z' LIMIT 5")).toEqual({
+      read: { table: 't', namespace: 'default', columns: ['a'], filter: 'a = 1', timestamp: Date.parse('2024-01-02T00:00:00Z') }, limit: 5,
+    });
+  });
+
+  it('keeps keywords inside string literals and quoted names in the filter', () => {
+    const r = parseSqlSelect("SELECT a FROM t WHERE label = 'x LIMIT 3 FOR VERSION AS OF 2' AND \"LIMIT\" = 'it''s'");
+    expect(r.read.filter).toBe("label = 'x LIMIT 3 FOR VERSION AS OF 2' AND \"LIMIT\" = 'it''s'");
+    expect(r.limit).toBeUndefined();
+    expect(r.read.version).toBeUndefined();
+  });
+
+  it('refuses everything else with INVALID_ARGUMENT naming the supported subset', () => {
+    for (const sql of ['DELETE FROM t', 'SELECT a + 1 FROM t', 'SELECT a FROM t JOIN u ON t.a = u.a', 'SELECT a FROM t ORDER BY a', 'SELECT a FROM t LIMIT -1', "SELECT a FROM t WHERE b = 'open"]) {
+      const e = refusal(sql);
+      expect(e.kind, sql).toBe('InvalidArgument');
+      expect(e.message, sql).toContain('SELECT * | col, ... FROM [namespace.]table [WHERE <filter>]');
+    }
+    expect(refusal('UPDATE t SET a = 1').message).toContain('UPDATE statements are not served');
+    expect(refusal('SELECT a FROM t FOR VERSION AS OF 1 WHERE a = 1 FOR VERSION AS OF 2').message).toContain('more than one FOR ... AS OF');
+    expect(refusal('SELECT a FROM other.ns.t').kind).toBe('NotFound');
+    expect(refusal("SELECT a FROM t FOR TIMESTAMP AS OF 'not a date'").message).toMatch(/"timestamp" must be epoch milliseconds or an ISO-8601/);
+  });
+});

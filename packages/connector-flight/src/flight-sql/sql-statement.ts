@@ -1,0 +1,141 @@
+/**
+ * The SQL that Flight SQL statements may hold here: one query shape, mapped onto the read command of
+ * plain Flight (so it goes through the same checks and the same planner):
+ *
+ * ```
+ * SELECT * | col [, col ...] FROM [catalog.][namespace.]table
+ *   [WHERE <filter>] [FOR VERSION AS OF n | FOR TIMESTAMP AS OF '<ISO-8601>'] [LIMIT n] [;]
+ * ```
+ *
+ * Keywords are case-insensitive; identifiers are `[A-Za-z_][A-Za-z0-9_$]*` or "double quoted" (""
+ * escapes a quote); `<filter>` is the filter grammar of the io package (docs/tables.md). Anything else
+ * is an `InvalidArgument` error that says what is supported.
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { DEFAULT_NAMESPACE, parseReadCommand, type FlightReadCommand } from '../flight-command.js';
+import { MAX_COMMAND_BYTES, limitError, quote } from '../flight-limits.js';
+
+/** The one catalog this server exposes to Flight SQL clients; namespaces are its schemas. */
+export const FLIGHT_SQL_CATALOG = 'lakesoul';
+
+/** The statement subset, as error messages and docs state it. */
+export const SUPPORTED_SQL = `SELECT * | col, ... FROM [namespace.]table [WHERE <filter>] [FOR VERSION AS OF n | FOR TIMESTAMP AS OF '<ISO-8601>'] [LIMIT n]`;
+
+/** A parsed statement: the read it asks for, and its row limit. */
+export interface SqlSelect {
+  read: FlightReadCommand;
+  limit?: number;
+}
+
+const IDENT = String.raw`(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"]*")`;
+const TRAVEL = String.raw`FOR\s+(VERSION|TIMESTAMP)\s+AS\s+OF\s+(\d+|'[^']*')`;
+const SELECT_RE = new RegExp(
+  String.raw`^\s*SELECT\s+(\*|${IDENT}(?:\s*,\s*${IDENT})*)\s+FROM\s+(${IDENT}(?:\s*\.\s*${IDENT}){0,2})`
+  + String.raw`(?:\s+${TRAVEL})?(?:\s+WHERE\s+(.+?))?(?:\s+${TRAVEL})?(?:\s+LIMIT\s+(\d+))?\s*;?\s*$`,
+  'is',
+);
+
+/**
+ * The statement with the contents of quoted strings and identifiers replaced by `_` (same length), so
+ * that keywords inside them are not seen as clauses; the quotes themselves stay.
+ */
+function mask(sql: string): string {
+  const out = sql.split('');
+  let quoteChar: string | null = null;
+  for (let i = 0; i < out.length; i++) {
+    const c = sql[i]!;
+    if (quoteChar === null) {
+      if (c === "'" || c === '"') quoteChar = c;
+      continue;
+    }
+    if (c === quoteChar) {
+      if (sql[i + 1] === quoteChar) {
+        out[i] = '_';
+        out[i + 1] = '_';
+        i++;
+        continue;
+      }
+      quoteChar = null;
+      continue;
+    }
+    out[i] = '_';
+  }
+  if (quoteChar !== null) throw unsupported(sql, `unterminated ${quoteChar === "'" ? 'string literal' : 'quoted identifier'}`);
+  return out.join('');
+}
+
+function unsupported(sql: string, why: string): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `unsupported Flight SQL statement (${why}): this server answers only ${SUPPORTED_SQL}, got ${quote(sql)}`, {
+    code: 'FLIGHT_SQL_UNSUPPORTED_STATEMENT',
+  });
+}
+
+function unquoteIdent(text: string): string {
+  const t = text.trim();
+  return t.startsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
+}
+
+/** Splits `original` at the positions of `sep` found in `masked` (outside quotes). */
+function splitOutside(original: string, masked: string, sep: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < masked.length; i++) {
+    if (masked[i] === sep) {
+      parts.push(original.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(original.slice(start));
+  return parts;
+}
+
+/** The text of group `g` of `m` (matched on the masked statement) in the original statement. */
+function groupText(original: string, m: RegExpExecArray, g: number): string | undefined {
+  const at = m.indices?.[g];
+  return at ? original.slice(at[0], at[1]) : undefined;
+}
+
+/** Parses a Flight SQL statement of the supported subset into a read command and a limit. */
+export function parseSqlSelect(sql: string): SqlSelect {
+  if (Buffer.byteLength(sql, 'utf8') > MAX_COMMAND_BYTES) throw limitError(`Flight SQL statement (${Buffer.byteLength(sql, 'utf8')} bytes)`, `of ${MAX_COMMAND_BYTES} bytes`);
+  if (sql.includes('\0')) throw unsupported(sql, 'NUL character');
+  const masked = mask(sql);
+  const re = new RegExp(SELECT_RE.source, 'isd');
+  const m = re.exec(masked);
+  if (!m) {
+    const first = /^\s*(\w+)/.exec(masked)?.[1]?.toUpperCase();
+    throw unsupported(sql, first && first !== 'SELECT' ? `${first} statements are not served` : 'not of the supported form');
+  }
+  const colsText = groupText(sql, m, 1)!;
+  const columns = colsText.trim() === '*' ? undefined : splitOutside(colsText, m[1]!, ',').map(unquoteIdent);
+  const nameParts = splitOutside(groupText(sql, m, 2)!, m[2]!, '.').map(unquoteIdent);
+  if (nameParts.length === 3 && nameParts[0] !== FLIGHT_SQL_CATALOG) {
+    throw new LakeSoulError('NotFound', `catalog ${quote(nameParts[0])} does not exist: the only catalog is ${quote(FLIGHT_SQL_CATALOG)} (write namespace.table)`, { code: 'FLIGHT_SQL_NO_CATALOG' });
+  }
+  const table = nameParts.at(-1)!;
+  const namespace = nameParts.length >= 2 ? nameParts.at(-2)! : DEFAULT_NAMESPACE;
+  if (m[3] !== undefined && m[6] !== undefined) throw unsupported(sql, 'more than one FOR ... AS OF clause');
+  const travelKind = (m[3] ?? m[6])?.toUpperCase();
+  const travelValue = groupText(sql, m, m[3] !== undefined ? 4 : 7);
+  const cmd: Record<string, unknown> = { table, namespace };
+  if (columns) cmd.columns = columns;
+  const filter = groupText(sql, m, 5);
+  if (filter !== undefined) cmd.filter = filter.trim();
+  if (travelKind === 'VERSION') {
+    if (!/^\d+$/.test(travelValue!)) throw unsupported(sql, `FOR VERSION AS OF needs an integer, got ${quote(travelValue)}`);
+    cmd.version = Number(travelValue);
+  } else if (travelKind === 'TIMESTAMP') {
+    if (!travelValue!.startsWith("'")) throw unsupported(sql, `FOR TIMESTAMP AS OF needs a quoted ISO-8601 date-time, got ${quote(travelValue)}`);
+    cmd.timestamp = travelValue!.slice(1, -1);
+  }
+  let limit: number | undefined;
+  const limitText = m[8];
+  if (limitText !== undefined) {
+    limit = Number(limitText);
+    if (!Number.isSafeInteger(limit)) throw unsupported(sql, `LIMIT ${limitText} is not a safe integer`);
+  }
+  // The same checks as a JSON read command of plain Flight.
+  const read = parseReadCommand({ type: 'CMD', cmd: Buffer.from(JSON.stringify(cmd), 'utf8'), path: [] });
+  return limit === undefined ? { read } : { read, limit };
+}
+

@@ -1,0 +1,257 @@
+/**
+ * Columns to tensors: which columns become `xs` / `ys` ({@link resolveMapping}, checked against the
+ * scan's schema before any data is read), and one batch of samples as tensors ({@link assembleBatch}).
+ */
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { Field, Schema } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { isBinaryType, isNumericListType, isNumericType, type Row, type RowTensor, type RowValue } from './arrow-rows.js';
+import type { FeatureSpec, LabelSpec, TfjsDatasetOptions, TfjsElement, TfLike } from './tfjs-dataset.js';
+
+/** A bad dataset option or value, as an InvalidArgument error with `code`. */
+export function invalid(message: string, context: Record<string, unknown> = {}, code = 'BAD_DATASET_OPTION'): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', message, { code, context });
+}
+
+/** One output tensor: its name in `xs`, the column it comes from, its dtype. */
+export interface OutputSpec {
+  name: string;
+  column: string;
+  dtype: 'float32' | 'int32';
+}
+
+/** How a batch's columns map to `xs` and `ys`. */
+export interface ResolvedMapping {
+  /** xs layout: 'single' (one tensor), 'concat' (numeric columns concatenated), 'dict'. */
+  xsMode: 'single' | 'concat' | 'dict';
+  features: OutputSpec[];
+  label: (LabelSpec & { numClasses: number | null; kind: 'int' | 'float' | 'string' }) | null;
+}
+
+function fieldOf(schema: Schema, column: string, table: string): Field {
+  const f = schema.fields.find((x) => x.name === column);
+  if (!f) throw invalid(`column ${column} is not in the scan of ${table} (columns: ${schema.fields.map((x) => x.name).join(', ')})`, { table, column }, 'COLUMN_NOT_FOUND');
+  return f;
+}
+
+/** The output mapping of `options` over the scan schema `schema` (unknown columns fail here). */
+export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imageColumn: string | null, table: string): ResolvedMapping {
+  let label: ResolvedMapping['label'] = null;
+  if (options.labels !== undefined) {
+    const spec: LabelSpec = typeof options.labels === 'string' ? { column: options.labels } : options.labels;
+    const f = fieldOf(schema, spec.column, table);
+    let kind: 'int' | 'float' | 'string';
+    if (spec.classes) kind = 'string';
+    else if (isNumericType(f.type)) kind = String(f.type).startsWith('Float') ? 'float' : 'int';
+    else throw invalid(`label column ${spec.column} of ${table} is ${String(f.type)}: give \`classes\` for string labels`, { table, column: spec.column });
+    let numClasses: number | null = null;
+    if (spec.oneHot === true) {
+      if (!spec.classes) throw invalid('labels.oneHot: true needs `classes`; or give the class count', { column: spec.column });
+      numClasses = spec.classes.length;
+    } else if (typeof spec.oneHot === 'number') {
+      if (!Number.isInteger(spec.oneHot) || spec.oneHot < 1) throw invalid(`labels.oneHot must be a positive integer, got ${spec.oneHot}`, { column: spec.column });
+      numClasses = spec.oneHot;
+    }
+    label = { ...spec, numClasses, kind };
+  }
+  const toSpec = (name: string, s: string | FeatureSpec): OutputSpec => {
+    const spec = typeof s === 'string' ? { column: s } : s;
+    if (spec.column !== imageColumn) fieldOf(schema, spec.column, table);
+    return { name, column: spec.column, dtype: spec.dtype ?? 'float32' };
+  };
+  const f = options.features;
+  if (f === undefined) {
+    let cols: string[];
+    if (imageColumn) cols = [imageColumn];
+    else {
+      const skip = new Set([label?.column, ...blobColumnsDerived(schema)]);
+      cols = schema.fields.filter((x) => !skip.has(x.name) && (isNumericType(x.type) || isNumericListType(x.type))).map((x) => x.name);
+      if (cols.length === 0) throw invalid(`no numeric feature columns in the scan of ${table}; set \`features\``, { table });
+    }
+    return label ? { xsMode: cols.length === 1 ? 'single' : 'concat', features: cols.map((c) => toSpec(c, c)), label } : { xsMode: 'dict', features: cols.map((c) => toSpec(c, c)), label };
+  }
+  if (typeof f === 'string') return { xsMode: label ? 'single' : 'dict', features: [toSpec(f, f)], label };
+  if (Array.isArray(f)) {
+    if (f.length === 0) throw invalid('features: empty list');
+    return { xsMode: label ? (f.length === 1 ? 'single' : 'concat') : 'dict', features: f.map((c) => toSpec(c, c)), label };
+  }
+  const entries = Object.entries(f);
+  if (entries.length === 0) throw invalid('features: empty dict');
+  return { xsMode: 'dict', features: entries.map(([k, v]) => toSpec(k, v)), label };
+}
+
+function blobColumnsDerived(schema: Schema): string[] {
+  return schema.fields.filter((x) => x.name.endsWith('__bytes') && isBinaryType(x.type)).map((x) => x.name);
+}
+
+/** Shape and values of one row's feature value: scalars are `[1]`, lists `[n]`, tensors their shape. */
+function valueParts(v: RowValue, where: () => string): { shape: number[]; values: ArrayLike<number> } {
+  if (typeof v === 'number') return { shape: [1], values: [v] };
+  if (typeof v === 'bigint') {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw invalid(`${where()}: int64 value ${v} does not fit a tensor number`);
+    return { shape: [1], values: [Number(v)] };
+  }
+  if (typeof v === 'boolean') return { shape: [1], values: [v ? 1 : 0] };
+  if (v === null || v === undefined) throw invalid(`${where()}: null value cannot become a tensor (filter it or fill it in a transform)`, {}, 'NULL_FEATURE');
+  if (typeof v === 'object' && 'shape' in v && 'values' in v) return v as RowTensor;
+  if (v instanceof Uint8Array && !(v instanceof Uint8ClampedArray)) {
+    throw invalid(`${where()}: binary value needs an image pipeline or a transform`, {}, 'BINARY_FEATURE');
+  }
+  if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint16Array || v instanceof Uint32Array) {
+    return { shape: [v.length], values: v };
+  }
+  if (typeof v === 'object' && 'length' in v) {
+    const arr = v as ArrayLike<number | bigint>;
+    const out = new Array<number>(arr.length);
+    for (let i = 0; i < arr.length; i++) {
+      const x = arr[i];
+      if (x === null || x === undefined) throw invalid(`${where()}: null element in list`, {}, 'NULL_FEATURE');
+      out[i] = Number(x);
+    }
+    return { shape: [arr.length], values: out };
+  }
+  throw invalid(`${where()}: ${typeof v === 'string' ? 'string' : String(v)} value cannot become a tensor (map it in a transform)`, {}, 'UNSUPPORTED_FEATURE');
+}
+
+/** A row in the epoch stream: its values, the split it came from and its index there. */
+export interface Sample {
+  row: Row;
+  splitId: string;
+  index: number;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The one Float32Array covering every sample's `column` value when those are RowTensors of one shape
+ * whose values are consecutive slices of a single buffer, in sample order, from its start to its end.
+ */
+function contiguousFloat32(samples: Sample[], column: string): Float32Array | null {
+  const first = samples[0]?.row[column] as RowTensor | undefined;
+  if (!first || typeof first !== 'object' || !('values' in first) || !(first.values instanceof Float32Array)) return null;
+  const base = first.values;
+  const width = base.length;
+  if (base.byteOffset !== 0) return null;
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i].row[column] as RowTensor | undefined;
+    const vals = v && typeof v === 'object' && 'values' in v ? v.values : null;
+    if (!(vals instanceof Float32Array) || vals.buffer !== base.buffer || vals.length !== width || vals.byteOffset !== i * width * 4 || !sameShape(v!.shape, first.shape)) return null;
+  }
+  if (base.buffer.byteLength !== samples.length * width * 4) return null;
+  return new Float32Array(base.buffer, 0, samples.length * width);
+}
+
+/** One batch of samples as tensors (`{ xs, ys }` or a dict); nothing leaks when a value is refused. */
+export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string): TfjsElement {
+  const b = samples.length;
+  const where = (s: Sample, col: string) => () => `table ${table}, split ${s.splitId}, row ${s.index}, column ${col}`;
+  const made: tfc.Tensor[] = [];
+  try {
+    const featureTensor = (spec: OutputSpec, flat: boolean): { values: Float32Array | Int32Array; shape: number[] } => {
+      // Fast path: plain numeric scalars.
+      if (samples.every((x) => typeof x.row[spec.column] === 'number')) {
+        const out = spec.dtype === 'int32' ? new Int32Array(b) : new Float32Array(b);
+        for (let i = 0; i < b; i++) out[i] = samples[i].row[spec.column] as number;
+        return { values: out, shape: [b, 1] };
+      }
+      // Fast path: float32 values already laid out back to back in one buffer (images decoded into
+      // their batch slice): that buffer is the batch.
+      const contiguous = contiguousFloat32(samples, spec.column);
+      if (contiguous && spec.dtype === 'float32') {
+        const first = samples[0].row[spec.column] as RowTensor;
+        return { values: contiguous, shape: flat ? [b, contiguous.length / b] : [b, ...first.shape] };
+      }
+      let shape: number[] | null = null;
+      let out: Float32Array | Int32Array | null = null;
+      let width = 0;
+      samples.forEach((s, i) => {
+        const p = valueParts(s.row[spec.column], where(s, spec.column));
+        if (shape === null) {
+          shape = p.shape;
+          width = p.values.length;
+          out = spec.dtype === 'int32' ? new Int32Array(b * width) : new Float32Array(b * width);
+        } else if (!sameShape(shape, p.shape)) {
+          throw invalid(`${where(s, spec.column)()}: shape [${p.shape}] differs from [${shape}] of the batch's first row (resize images / pad lists)`, {}, 'RAGGED_FEATURE');
+        }
+        (out as Float32Array).set(p.values as ArrayLike<number>, i * width);
+      });
+      const sh = shape as unknown as number[];
+      return { values: out as unknown as Float32Array, shape: flat ? [b, width] : [b, ...sh] };
+    };
+    const mk = (values: Float32Array | Int32Array, shape: number[], dtype: 'float32' | 'int32') => {
+      const t = tf.tensor(values, shape, dtype);
+      made.push(t);
+      return t;
+    };
+    let xs: tfc.Tensor | Record<string, tfc.Tensor>;
+    if (m.xsMode === 'concat') {
+      const parts = m.features.map((f) => featureTensor(f, true));
+      const width = parts.reduce((a, p) => a + p.shape[1], 0);
+      const all = new Float32Array(b * width);
+      for (let i = 0; i < b; i++) {
+        let off = i * width;
+        for (const p of parts) {
+          const w = p.shape[1];
+          all.set(p.values.subarray(i * w, (i + 1) * w), off);
+          off += w;
+        }
+      }
+      xs = mk(all, [b, width], 'float32');
+    } else if (m.xsMode === 'single') {
+      const f = m.features[0];
+      const p = featureTensor(f, false);
+      xs = mk(p.values, p.shape, f.dtype);
+    } else {
+      xs = {};
+      for (const f of m.features) {
+        const p = featureTensor(f, false);
+        xs[f.name] = mk(p.values, p.shape, f.dtype);
+      }
+    }
+    if (!m.label) return xs as Record<string, tfc.Tensor>;
+    const l = m.label;
+    const ids = new Float64Array(b);
+    samples.forEach((s, i) => {
+      const v = s.row[l.column];
+      if (v === null || v === undefined) throw invalid(`${where(s, l.column)()}: null label`, {}, 'NULL_LABEL');
+      let x: number;
+      if (l.kind === 'string') {
+        x = l.classes!.indexOf(String(v));
+        if (x < 0) throw invalid(`${where(s, l.column)()}: label ${String(v)} is not one of classes [${l.classes!.join(', ')}]`, {}, 'UNKNOWN_LABEL');
+      } else x = typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : (v as number);
+      if (l.numClasses !== null && (!Number.isInteger(x) || x < 0 || x >= l.numClasses)) {
+        throw invalid(`${where(s, l.column)()}: label ${x} outside [0, ${l.numClasses}) for one-hot`, {}, 'LABEL_OUT_OF_RANGE');
+      }
+      ids[i] = x;
+    });
+    let ys: tfc.Tensor;
+    if (l.numClasses !== null) {
+      const oh = new Float32Array(b * l.numClasses);
+      for (let i = 0; i < b; i++) oh[i * l.numClasses + ids[i]] = 1;
+      ys = mk(oh, [b, l.numClasses], l.dtype ?? 'float32');
+    } else if (l.kind === 'float' || l.dtype === 'float32') {
+      ys = mk(Float32Array.from(ids), [b, 1], 'float32');
+    } else {
+      ys = mk(Int32Array.from(ids), [b], 'int32');
+    }
+    return { xs, ys };
+  } catch (e) {
+    tf.dispose(made);
+    throw e;
+  }
+}
+
+/** Every tensor of an element. */
+export function tensorsOf(el: TfjsElement): tfc.Tensor[] {
+  const out: tfc.Tensor[] = [];
+  const visit = (v: unknown) => {
+    if (v === null || v === undefined) return;
+    if (typeof (v as tfc.Tensor).dispose === 'function' && 'shape' in (v as object)) out.push(v as tfc.Tensor);
+    else if (typeof v === 'object') for (const x of Object.values(v as object)) visit(x);
+  };
+  visit(el);
+  return out;
+}
+

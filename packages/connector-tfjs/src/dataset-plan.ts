@@ -1,0 +1,200 @@
+/**
+ * The stages of {@link tfjsDataset} that run before any data is read: the options checked, the scan
+ * planned (image column, row counts from Parquet footers, this reader's shard, the column mapping),
+ * and the position a `resumeFrom` state continues from.
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { BLOB_COLUMNS_PROPERTY, blobColumnsOf, type ScanOptions, type ScanPlan, type ScanPlanJSON, type Split } from '@lakesoul-ts/io';
+import { invalid, resolveMapping, type ResolvedMapping } from './dataset-mapping.js';
+import { ImagePipeline } from './image-pipeline.js';
+import { assignShards, equalizedSampleCount, shardIndex, type EqualizeMode } from './shard-assign.js';
+import type { RowTransform, ScannableTable, TfjsDatasetOptions, TfjsDatasetSource } from './tfjs-dataset.js';
+
+/** The options of a dataset, checked, with their defaults. */
+export interface DatasetSettings {
+  batchSize: number;
+  readBatchSize: number;
+  equalize: EqualizeMode;
+  rank: number;
+  worldSize: number;
+  workersPerRank: number;
+  worker: number;
+  /** This reader's global shard, of `numShards`. */
+  shard: number;
+  numShards: number;
+  shuffle: { seed: number; bufferSize: number } | null;
+  pipeline: ImagePipeline | undefined;
+  rowHook: RowTransform | undefined;
+}
+
+/** Checks `options` (before any catalog or storage access). */
+export function validateOptions(options: TfjsDatasetOptions): DatasetSettings {
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${batchSize}`);
+  const equalize: EqualizeMode = options.equalize ?? 'none';
+  if (!['pad', 'drop', 'none'].includes(equalize)) throw invalid(`equalize must be 'pad', 'drop' or 'none', got ${String(equalize)}`);
+  if ((options.rank === undefined) !== (options.worldSize === undefined)) {
+    throw invalid('rank and worldSize go together: give both (sharded) or neither (one reader)', { rank: options.rank, worldSize: options.worldSize }, 'BAD_SHARD_OPTION');
+  }
+  if ((options.workersPerRank !== undefined || options.worker !== undefined) && options.rank === undefined) {
+    throw invalid('workersPerRank/worker need rank and worldSize', {}, 'BAD_SHARD_OPTION');
+  }
+  const rank = options.rank ?? 0;
+  const worldSize = options.worldSize ?? 1;
+  const workersPerRank = options.workersPerRank ?? 1;
+  const worker = options.worker ?? 0;
+  const { shard, numShards } = shardIndex({ rank, worldSize, workersPerRank, worker });
+  const shuffle = options.shuffle;
+  if (shuffle) {
+    if (!Number.isInteger(shuffle.seed)) throw invalid(`shuffle.seed must be an integer, got ${shuffle.seed}`);
+    if (shuffle.bufferSize !== undefined && (!Number.isInteger(shuffle.bufferSize) || shuffle.bufferSize < 1)) throw invalid(`shuffle.bufferSize must be a positive integer, got ${shuffle.bufferSize}`);
+  }
+  return {
+    batchSize,
+    readBatchSize: options.readBatchSize ?? 1024,
+    equalize,
+    rank,
+    worldSize,
+    workersPerRank,
+    worker,
+    shard,
+    numShards,
+    shuffle: shuffle ? { seed: shuffle.seed, bufferSize: shuffle.bufferSize ?? 1024 } : null,
+    pipeline: options.image ?? (options.transform instanceof ImagePipeline ? options.transform : undefined),
+    rowHook: typeof options.transform === 'function' ? options.transform : undefined,
+  };
+}
+
+/** A planned dataset: the scan, this reader's shard of it, and how its rows become tensors. */
+export interface PlannedDataset {
+  plan: ScanPlan;
+  planJSON: ScanPlanJSON;
+  tableName: string;
+  /** The reference column the image pipeline decodes (null without one). */
+  imageColumn: string | null;
+  shardSplits: Split[];
+  /** Samples per epoch when equalizing (else null). */
+  target: number | null;
+  /** Split row counts are exact (no primary key, no filter): positions can be computed without data. */
+  exactCounts: boolean;
+  samplesPerEpoch: number | null;
+  mapping: ResolvedMapping;
+  /** The columns materialized per row. */
+  readColumns: string[];
+}
+
+/** Plans the scan of `source` for `options`; row counts come from Parquet footers when missing. */
+export async function planDataset(source: TfjsDatasetSource, options: TfjsDatasetOptions, settings: DatasetSettings): Promise<PlannedDataset> {
+  const { pipeline, rowHook } = settings;
+  const scanOptions = scanOptionsOf(options, settings.readBatchSize);
+  let table: TfjsDatasetSource = source;
+  let imageColumn: string | null = pipeline?.column ?? null;
+  if (pipeline && imageColumn === null && isScannable(source)) imageColumn = declaredImageColumn(source.info);
+  if (pipeline && imageColumn === null && 'lakehouse' in source) {
+    table = await source.lakehouse.table(source.table, source.namespace);
+    imageColumn = declaredImageColumn(table.info);
+  }
+  if (pipeline && imageColumn !== null) scanOptions.blobs = [imageColumn];
+  if (options.columns !== undefined) scanOptions.columns = columnsToScan(options, imageColumn);
+  let plan = await resolvePlan(table, scanOptions);
+  let planJSON = plan.toJSON();
+  const blobs = planJSON.blobs?.columns ?? [];
+  if (pipeline && imageColumn === null) {
+    if (blobs.length !== 1) throw invalid(`image pipeline: say which reference column to decode with images....on('<column>') (plan blob columns: [${blobs.join(', ')}])`, {}, 'IMAGE_COLUMN_REQUIRED');
+    imageColumn = blobs[0];
+  }
+  if (pipeline && imageColumn !== null && !blobs.includes(imageColumn)) {
+    throw invalid(`image column ${imageColumn} is not read as bytes by the plan (plan blob columns: [${blobs.join(', ')}]); plan with blobs: ['${imageColumn}']`, { column: imageColumn }, 'IMAGE_COLUMN_NOT_READ');
+  }
+  const tableName = planJSON.splits[0]?.tableName ?? (isScannable(table) ? table.info?.name : undefined) ?? ('table' in source && typeof source.table === 'string' ? source.table : '(plan)');
+  // Row counts come from Parquet footers (ranged reads, no data pages): they balance the shards and
+  // tell samplesPerEpoch before any data is read.
+  if (planJSON.splits.some((s) => s.rowCount === null)) {
+    plan = await plan.withRowCounts({ signal: options.signal });
+    planJSON = plan.toJSON();
+  }
+  const shards = assignShards(plan.splits, settings.numShards);
+  const shardSplits = shards[settings.shard];
+  const target = equalizedSampleCount(shards, settings.equalize);
+  const exactCounts = planJSON.primaryKeys.length === 0 && planJSON.filter === null && shardSplits.every((s) => s.rowCount !== null);
+  const samplesPerEpoch = target ?? (exactCounts ? shardSplits.reduce((a, s) => a + (s.rowCount as number), 0) : null);
+  const mapping = resolveMapping(plan.schema, options, imageColumn, tableName);
+  // Without a row hook only the mapped columns are materialized per row; a hook sees every column.
+  const readColumns = rowHook
+    ? plan.schema.fields.map((f) => f.name)
+    : [...new Set([...mapping.features.map((f) => f.column), ...(mapping.label ? [mapping.label.column] : []), ...(imageColumn ? [imageColumn, `${imageColumn}__bytes`] : [])])];
+  return { plan, planJSON, tableName, imageColumn, shardSplits, target, exactCounts, samplesPerEpoch, mapping, readColumns };
+}
+
+/** The epoch and position `options` start from (`resumeFrom` checked against this reader and plan). */
+export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, p: PlannedDataset): { epoch: number; consumed: number } {
+  const epoch = options.epoch ?? 0;
+  if (!Number.isInteger(epoch) || epoch < 0) throw invalid(`epoch must be a non-negative integer, got ${epoch}`);
+  const r = options.resumeFrom;
+  if (!r) return { epoch, consumed: 0 };
+  const mismatch = (what: string, was: unknown, now: unknown) =>
+    new LakeSoulError('Conflict', `resumeFrom: ${what} was ${JSON.stringify(was)}, this reader has ${JSON.stringify(now)}; resume with the same ${what}`, { code: 'RESUME_MISMATCH', context: { table: p.tableName } });
+  if (r.rank !== s.rank || r.worldSize !== s.worldSize || r.workersPerRank !== s.workersPerRank || r.worker !== s.worker) {
+    throw mismatch('sharding', [r.rank, r.worldSize, r.workersPerRank, r.worker], [s.rank, s.worldSize, s.workersPerRank, s.worker]);
+  }
+  if ((r.seed ?? null) !== (s.shuffle?.seed ?? null)) throw mismatch('shuffle seed', r.seed, s.shuffle?.seed ?? null);
+  const now = p.planJSON.partitionVersions;
+  for (const k of new Set([...Object.keys(now), ...Object.keys(r.tableVersions)])) {
+    if (now[k] !== r.tableVersions[k]) {
+      throw new LakeSoulError('Conflict', `resumeFrom: partition ${k} of ${p.tableName} was read at version ${r.tableVersions[k] ?? 'none'}, the plan now has ${now[k] ?? 'none'}; pass snapshot: { version } or the same plan`, {
+        code: 'RESUME_VERSION_MISMATCH',
+        context: { table: p.tableName, partition: k },
+      });
+    }
+  }
+  if (!Number.isInteger(r.epoch) || r.epoch < 0 || !Number.isInteger(r.samplesConsumed) || r.samplesConsumed < 0) throw invalid('resumeFrom: bad epoch/samplesConsumed');
+  return { epoch: r.epoch, consumed: r.samplesConsumed };
+}
+
+function scanOptionsOf(options: TfjsDatasetOptions, readBatchSize: number): ScanOptions {
+  const scan: ScanOptions = { batchSize: readBatchSize, signal: options.signal };
+  if (options.partitions !== undefined) scan.partitions = options.partitions;
+  if (options.filter !== undefined) scan.filter = options.filter;
+  if (options.snapshot) {
+    if ('version' in options.snapshot) scan.version = options.snapshot.version;
+    else scan.timestamp = options.snapshot.timestamp;
+  }
+  return scan;
+}
+
+/** `options.columns` plus every column the image, labels and features need. */
+function columnsToScan(options: TfjsDatasetOptions, imageColumn: string | null): string[] {
+  const want = new Set(options.columns);
+  const addCol = (c: string | undefined) => c !== undefined && want.add(c);
+  if (imageColumn) addCol(imageColumn);
+  if (typeof options.labels === 'string') addCol(options.labels);
+  else if (options.labels) addCol(options.labels.column);
+  const feats = options.features;
+  if (typeof feats === 'string') addCol(feats);
+  else if (Array.isArray(feats)) feats.forEach(addCol);
+  else if (feats) Object.values(feats).forEach((v) => addCol(typeof v === 'string' ? v : v.column));
+  return [...want];
+}
+
+function isScannable(s: unknown): s is ScannableTable {
+  return typeof (s as ScannableTable)?.scan === 'function';
+}
+
+async function resolvePlan(source: TfjsDatasetSource, scan: ScanOptions): Promise<ScanPlan> {
+  if ('plan' in source && source.plan) return source.plan;
+  if ('planJSON' in source) return source.open(source.planJSON);
+  let table: ScannableTable;
+  if (isScannable(source)) table = source;
+  else if ('lakehouse' in source) table = await source.lakehouse.table(source.table, source.namespace);
+  else throw new LakeSoulError('InvalidArgument', 'tfjsDataset: source must be a table, { lakehouse, table }, { plan } or { planJSON, open }');
+  return table.scan(scan);
+}
+
+/** The table's only declared blob column (io's rule: property, then field metadata), else null. */
+function declaredImageColumn(info: ScannableTable['info']): string | null {
+  if (!info) return null;
+  const cols = info.schema
+    ? blobColumnsOf({ schema: info.schema, properties: info.properties, name: info.name })
+    : (info.properties?.[BLOB_COLUMNS_PROPERTY] ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  return cols.length === 1 ? cols[0] : null;
+}
