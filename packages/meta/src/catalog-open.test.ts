@@ -9,6 +9,7 @@ import { Field, Int64, Schema } from 'apache-arrow';
 import { Catalog } from './catalog.js';
 import { LakeSoulError } from './errors.js';
 import { PgDriver } from './pg-driver.js';
+import { PGlite } from '@electric-sql/pglite';
 import { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
 import { mapSqlError } from './sql-driver.js';
 
@@ -66,6 +67,34 @@ describe('Catalog.open', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(true);
     await c.close();
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+  });
+
+  it('runs an embedded catalog with small buffers and WAL, on new directories and on ones created with PostgreSQL defaults', async () => {
+    const show = async (d: PGliteDriver, name: string) => (await d.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+    const fresh = await PGliteDriver.open({ dataDir: join(dir, 'small') });
+    expect(await show(fresh, 'shared_buffers')).toBe('8MB');
+    expect(await show(fresh, 'max_connections')).toBe('3');
+    expect(await show(fresh, 'max_wal_size')).toBe('64MB');
+    expect(await show(fresh, 'wal_segment_size')).toBe('1MB');
+    expect(await show(fresh, 'min_wal_size')).toBe('2MB');
+    await fresh.close();
+    const tuned = await PGliteDriver.open({ dataDir: join(dir, 'small'), settings: { shared_buffers: '16MB' } });
+    expect(await show(tuned, 'shared_buffers')).toBe('16MB');
+    await tuned.close();
+    // A directory created by PGlite itself (16 MB WAL segments, 128 MB buffers in its postgresql.conf):
+    // it opens with the small buffers, and min_wal_size follows its segment size (2 segments).
+    const legacyDir = join(dir, 'legacy');
+    const legacy = await PGlite.create(legacyDir);
+    await legacy.close();
+    const reopened = await PGliteDriver.open({ dataDir: legacyDir });
+    expect(await show(reopened, 'wal_segment_size')).toBe('16MB');
+    expect(await show(reopened, 'min_wal_size')).toBe('32MB');
+    expect(await show(reopened, 'shared_buffers')).toBe('8MB');
+    await reopened.close();
+    const bad = await PGliteDriver.open({ dataDir: join(dir, 'small'), settings: { shared_buffers: 'lots' } }).catch((x) => x);
+    expect(bad).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE' });
+    expect(bad.message).toContain(join(dir, 'small'));
+    expect(existsSync(join(dir, 'small', PGLITE_LOCK_FILE))).toBe(false);
   });
 
   it('opens PostgreSQL from LAKESOUL_PG_URL (jdbc) + LAKESOUL_PG_USERNAME/PASSWORD, and from lakesoul_home', async () => {

@@ -6,7 +6,7 @@ export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAbo
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
 export { PgDriver, quoteIdent } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
-export { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
+export { PGliteDriver, PGLITE_LOCK_FILE, PGLITE_CATALOG_SETTINGS, PGLITE_WAL_SEGMENT_MB } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';
 export { resolveCatalogConfig, toPostgresUrl, parseProperties, DEFAULT_PGLITE_DIR } from './catalog-config.js';
 export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';

@@ -3,7 +3,7 @@
  * directory or in memory. One session: transactions are serialized by PGlite, and only one process
  * may open a directory at a time.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { LakeSoulError } from './errors.js';
@@ -17,6 +17,63 @@ import {
 export interface PGliteDriverOptions {
   /** Data directory (created when missing). Absent: an in-memory database, gone at close. */
   dataDir?: string;
+  /**
+   * PostgreSQL settings for this session, on top of {@link PGLITE_CATALOG_SETTINGS} (e.g.
+   * `{ shared_buffers: '64MB' }` for a large catalog). Passed on the command line, so they apply to
+   * existing directories without editing their files; an invalid value fails the open.
+   */
+  settings?: Record<string, string>;
+}
+
+/**
+ * PostgreSQL settings an embedded catalog runs with. PostgreSQL's defaults are sized for a shared
+ * server: 128 MB of shared buffers (which PGlite zeroes at every start: ~150 ms and ~130 MiB of
+ * resident memory) and slots for 100 connections, where PGlite serves one session. A LakeSoul catalog
+ * is a few MB; 8 MB of buffers holds it, and the operating system caches the rest of its files.
+ * `max_wal_size` bounds the write-ahead log between checkpoints (the default lets it reach 1 GB).
+ * Command-line settings win over the directory's postgresql.conf, so every catalog, new or existing,
+ * gets them on open and nothing in the directory is rewritten.
+ */
+export const PGLITE_CATALOG_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '8MB',
+  max_connections: '3',
+  autovacuum_worker_slots: '1',
+  max_wal_senders: '0',
+  max_replication_slots: '0',
+  max_wal_size: '64MB',
+};
+
+/**
+ * WAL segment size of catalogs this driver creates (`initdb --wal-segsize`, in MB). PostgreSQL's 16 MB
+ * default makes a new catalog's log 16 MB before anything is written; 1 MB segments keep a fresh
+ * catalog small. Existing catalogs keep the size they were created with.
+ */
+export const PGLITE_WAL_SEGMENT_MB = 1;
+
+/**
+ * `min_wal_size` for a directory: two segments, the least PostgreSQL accepts (the default, 80 MB, keeps
+ * that much recycled log on disk). Derived from the size of the directory's WAL segment files, as it
+ * cannot be lowered below twice the segment size the catalog was created with.
+ */
+function minWalSize(dataDir: string | undefined): string {
+  let segmentBytes = PGLITE_WAL_SEGMENT_MB * 2 ** 20;
+  if (dataDir && existsSync(join(dataDir, 'PG_VERSION'))) {
+    try {
+      const segment = readdirSync(join(dataDir, 'pg_wal')).find((f) => /^[0-9A-F]{24}$/.test(f));
+      if (segment) segmentBytes = statSync(join(dataDir, 'pg_wal', segment)).size;
+    } catch { /* no pg_wal: PostgreSQL will report it */ }
+  }
+  return `${Math.max(2, Math.ceil((2 * segmentBytes) / 2 ** 20))}MB`;
+}
+
+/** PGlite options for a directory (or an in-memory database): start-up settings and initdb arguments. */
+function pgliteOptions(dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[] } {
+  const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? [];
+  const all = { ...PGLITE_CATALOG_SETTINGS, min_wal_size: minWalSize(dataDir), ...settings };
+  return {
+    startParams: [...defaults, ...Object.entries(all).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    initDbStartParams: [`--wal-segsize=${PGLITE_WAL_SEGMENT_MB}`],
+  };
 }
 
 /** Name of the lock file that keeps a second process out of an embedded catalog directory. */
@@ -96,7 +153,8 @@ export class PGliteDriver implements SqlDriver {
         mkdirSync(dataDir, { recursive: true });
         this.unlock = lockDataDir(dataDir);
       }
-      this.db = dataDir ? new PGlite(dataDir) : new PGlite();
+      const options = pgliteOptions(dataDir, typeof db === 'object' ? (db as PGliteDriverOptions).settings : undefined);
+      this.db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
       this.description = description ?? dataDir ?? 'memory://';
     }
   }
@@ -109,14 +167,17 @@ export class PGliteDriver implements SqlDriver {
         mkdirSync(options.dataDir, { recursive: true });
         unlock = lockDataDir(options.dataDir);
       }
-      const db = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create();
+      const pgOptions = pgliteOptions(options.dataDir, options.settings);
+      const db = options.dataDir ? await PGlite.create(options.dataDir, pgOptions) : await PGlite.create(pgOptions);
       const d = new PGliteDriver(db, options.dataDir ?? 'memory://');
       d.unlock = unlock;
       return d;
     } catch (e) {
       unlock();
       if (e instanceof LakeSoulError) throw e;
-      throw new LakeSoulError('Catalog', `cannot open the embedded catalog at ${options.dataDir ?? 'memory://'}: ${(e as Error)?.message ?? e}`, {
+      const custom = Object.entries(options.settings ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+      const hint = custom ? ` (check the settings passed to it: ${custom})` : '';
+      throw new LakeSoulError('Catalog', `cannot open the embedded catalog at ${options.dataDir ?? 'memory://'}: ${(e as Error)?.message ?? e}${hint}`, {
         code: 'CATALOG_UNAVAILABLE', context: { dataDir: options.dataDir }, cause: e,
       });
     }
