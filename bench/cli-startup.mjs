@@ -38,22 +38,41 @@ try {
   writeFileSync(csv, 'id,date,v\n' + Array.from({ length: 1000 }, (_, i) => `${i},2024-01-0${(i % 3) + 1},${i / 7}`).join('\n') + '\n');
   timed([...g, 'import', 'events', csv, '--mode', 'upsert']);
   // What opening the embedded catalog costs by itself: import @lakesoul-ts/meta and open PGlite on
-  // the home's catalog, in a bare node process.
-  const openOnly = `const { PGliteDriver } = await import('@lakesoul-ts/meta'); const d = await PGliteDriver.open({ dataDir: ${JSON.stringify(join(home, 'catalog'))} }); await d.close(); process.exit(0);`;
-  const importOnly = `await import('@lakesoul-ts/meta'); process.exit(0);`;
+  // the home's catalog, in a bare node process; once with the driver's settings (8 MB shared buffers,
+  // 3 connection slots) and once with PostgreSQL's defaults (what every open used before), the
+  // baseline of that change. Each child reports its CPU time (user + system, less sensitive to a
+  // busy machine than wall time) and its RSS once open.
+  const catalogDir = JSON.stringify(join(home, 'catalog'));
+  const report = 'const c = process.cpuUsage(); console.log(JSON.stringify({ cpu: (c.user + c.system) / 1000, rss: process.memoryUsage().rss / 2 ** 20, openMs }));';
+  const openOnly = (settings) => `const { PGliteDriver } = await import('@lakesoul-ts/meta'); const t0 = performance.now(); const d = await PGliteDriver.open({ dataDir: ${catalogDir}, settings: ${JSON.stringify(settings)} }); const openMs = performance.now() - t0; ${report} await d.close(); process.exit(0);`;
+  const lakehouseOpen = `const { Lakehouse } = await import('@lakesoul-ts/io'); const t0 = performance.now(); const l = await Lakehouse.open({ catalog: { dataDir: ${catalogDir} } }); const openMs = performance.now() - t0; ${report} await l.close(); process.exit(0);`;
+  const importOnly = `await import('@lakesoul-ts/meta'); const openMs = 0; ${report} process.exit(0);`;
   const benchDir = fileURLToPath(new URL('.', import.meta.url));
-  const inBench = (code) => median(Array.from({ length: runs }, () => {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: benchDir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(r.stderr);
-    return performance.now() - t0;
-  }));
+  const inBench = (code) => {
+    const samples = Array.from({ length: runs }, () => {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: benchDir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return { wall: performance.now() - t0, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
+    });
+    return { wall: median(samples.map((x) => x.wall)), cpu: median(samples.map((x) => x.cpu)), rss: median(samples.map((x) => x.rss)), openMs: median(samples.map((x) => x.openMs)) };
+  };
   const metaImport = inBench(importOnly);
-  const pgliteOpen = inBench(openOnly);
+  const pgliteOpen = inBench(openOnly({}));
+  const pgliteDefaults = inBench(openOnly({ shared_buffers: '128MB', max_connections: '100', autovacuum_worker_slots: '16', max_wal_senders: '10', max_replication_slots: '10' }));
+  const lakehouse = inBench(lakehouseOpen);
+  const du = (dir) => Number(spawnSync('du', ['-sk', dir], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024;
+  console.log('in-process figures (median): wall ms / CPU ms (user+sys) / RSS MiB after open / the open call alone, ms');
+  for (const [name, x] of [['import @lakesoul-ts/meta', metaImport], ['  + PGliteDriver.open (existing)', pgliteOpen],
+    ['  same, PostgreSQL defaults', pgliteDefaults], ['Lakehouse.open (existing)', lakehouse]]) {
+    console.log(`${name.padEnd(34)}${x.wall.toFixed(0).padStart(7)}${x.cpu.toFixed(0).padStart(7)}${x.rss.toFixed(0).padStart(7)}${x.openMs.toFixed(0).padStart(7)}`);
+  }
+  console.log(`PGliteDriver.open CPU vs PostgreSQL defaults: ${(pgliteOpen.cpu / pgliteDefaults.cpu).toFixed(2)}x; RSS ${(pgliteOpen.rss / pgliteDefaults.rss).toFixed(2)}x`);
+  console.log(`catalog on disk: fresh home (image) ${du(join(root, 'fresh-0', 'catalog')).toFixed(1)} MiB; without the image ${du(join(root, 'slow-0', 'catalog')).toFixed(1)} MiB; after the commands above ${du(join(home, 'catalog')).toFixed(1)} MiB`);
   const rows = [
     ['node -e \'\' (baseline)', baseline],
-    ['import @lakesoul-ts/meta', metaImport],
-    ['  + open PGlite (existing)', pgliteOpen],
+    ['import @lakesoul-ts/meta', metaImport.wall],
+    ['  + open PGlite (existing)', pgliteOpen.wall],
     ['lakesoul-ts --version', series([bin, '--version'])],
     ['init (fresh home)', median(inits)],
     ['init without the image', median(slowInits)],

@@ -92,10 +92,21 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(head.out.trim().split('\n')).toHaveLength(4); // header, rule, 2 rows
     expect(head.err).toMatch(/\(2 rows\)/);
 
+    // One line per commit across partitions: the first import wrote version 0 of both partitions, the
+    // second version 1 of one.
     const hist = await cli([...g, 'history', 'events', '-n', ns]);
     expect(hist.code).toBe(0);
-    expect(hist.out).toMatch(/date=2024-01-01\s+0\s+MergeCommit/);
-    expect(hist.out).toMatch(/date=2024-01-01\s+1\s+MergeCommit/);
+    const commits = hist.out.trim().split('\n').slice(2);
+    expect(commits).toHaveLength(2);
+    expect(commits[0]).toMatch(/^\S+Z\s+MergeCommit\s+date=2024-01-01@0, date=2024-01-02@0\s+2\s+3$/);
+    expect(commits[1]).toMatch(/^\S+Z\s+MergeCommit\s+date=2024-01-01@1\s+2\s+4$/);
+    const histJson = JSON.parse((await cli([...g, 'history', 'events', '-n', ns, '--format', 'json'])).out);
+    expect(histJson.map((c: { versions: unknown }) => c.versions)).toEqual([
+      [{ partition: 'date=2024-01-01', version: 0 }, { partition: 'date=2024-01-02', version: 0 }],
+      [{ partition: 'date=2024-01-01', version: 1 }],
+    ]);
+    const onePartition = await cli([...g, 'history', 'events', '-n', ns, '-p', 'date=2024-01-02', '--format', 'csv']);
+    expect(onePartition.out.trim().split('\n')).toEqual(['time,op,versions,files,rows', expect.stringMatching(/^\S+Z,MergeCommit,date=2024-01-02@0,1,1$/)]);
 
     for (const fmt of ['parquet', 'csv', 'jsonl']) {
       const file = join(dir, `out.${fmt}`);
@@ -261,9 +272,9 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(desc.table).toMatch(/^\s+\(unpartitioned\)\s+version 0/m);
 
     const hist = await formats(['history', name]);
-    expect(hist.table).toMatch(/^\(unpartitioned\)\s+0\s+\w+Commit/m);
+    expect(hist.table).toMatch(/\w+Commit\s+\(unpartitioned\)@0\s/m);
     expect(hist.table).not.toMatch(/-5/);
-    expect(jsonl(hist.jsonl!)[0]).toMatchObject({ partition: '-5', version: 0, files: 1, rows: 2 });
+    expect(jsonl(hist.jsonl!)[0]).toMatchObject({ op: expect.stringMatching(/Commit$/), versions: [{ partition: '-5', version: 0 }], files: 1, rows: 2 });
     expect(JSON.parse(hist.json!)).toHaveLength(1);
 
     const compact = await cli([...g, 'compact', name, '--format', 'json']);

@@ -17,7 +17,7 @@ import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js'
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
 import { cliName, setInvocation } from './cli-name.js';
-import { startProgress, formatBytes } from './progress.js';
+import { startProgress, formatBytes, type Progress } from './progress.js';
 import type { InputFormat } from './table-input.js';
 
 /** Streams a command writes to (injectable for tests). */
@@ -120,6 +120,21 @@ async function printRecords(out: NodeJS.WritableStream, format: OutputFormat, co
 }
 
 /** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
+/**
+ * Groups partition versions into commits, oldest first: a commit writes all its partitions' versions
+ * with one commit time (one catalog transaction), so versions sharing time and op are one commit.
+ */
+function commitsOf<V extends { partitionDesc: string; version: number; commitOp: string; timestamp: number }>(versions: V[]): V[][] {
+  const sorted = [...versions].sort((a, b) => a.timestamp - b.timestamp || a.commitOp.localeCompare(b.commitOp) || a.partitionDesc.localeCompare(b.partitionDesc));
+  const commits: V[][] = [];
+  for (const v of sorted) {
+    const last = commits.at(-1)?.[0];
+    if (last && last.timestamp === v.timestamp && last.commitOp === v.commitOp) commits.at(-1)!.push(v);
+    else commits.push([v]);
+  }
+  return commits;
+}
+
 function showPartition(desc: string): string {
   return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
 }
@@ -462,24 +477,30 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
 /** Adds `history`, `compact` and `cleanup`. */
 function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts): void {
   // ---- history / maintenance
-  program.command('history <table>').description('versions per partition: commit op, time, files and rows (rows before merge)')
+  program.command('history <table>').description('commits, one line each: time, op, the partition versions it wrote, files and rows (before merge) of those partitions')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-p, --partition <desc>', 'only this partition_desc (e.g. date=2024-01-01)')
     .option('--json', 'the same as --format jsonl')
     .addOption(formatOption())
-    .addHelpText('after', '\nVersions are per partition (LakeSoul): read one with `scan <table> -p <partition> --version <n>`,\nor the whole table as of a commit with `scan <table> --timestamp <time + 1 ms>`.')
+    .addHelpText('after', '\nA commit writes one new version of each partition it touches (LakeSoul numbers versions per partition).\n' +
+      'Read one partition at a version with `scan <table> -p <partition> --version <n>`,\nor the whole table as of a commit with `scan <table> --timestamp <time + 1 ms>`.')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
-      const versions = await t.history(o.partition ? { partitionDesc: o.partition } : undefined);
       const format: OutputFormat = o.json ? 'jsonl' : o.format;
       const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
-      const columns = ['partition', 'version', 'op', 'time', 'files', 'rows'];
-      for (const v of versions) {
-        const plan = await (await t.scan({ partitions: [v.partitionDesc], version: v.version })).withRowCounts();
-        const files = plan.splits.reduce((n, s) => n + s.files.length, 0);
-        const count = plan.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
-        const partition = format === 'table' ? showPartition(v.partitionDesc) : v.partitionDesc;
-        await printer.writeRows(columns, [[partition, v.version, v.commitOp, new Date(v.timestamp).toISOString(), files, count]]);
+      const columns = ['time', 'op', 'versions', 'files', 'rows'];
+      for (const commit of commitsOf(await t.history(o.partition ? { partitionDesc: o.partition } : undefined))) {
+        let files = 0;
+        let rows = 0;
+        for (const v of commit) {
+          const plan = await (await t.scan({ partitions: [v.partitionDesc], version: v.version })).withRowCounts();
+          files += plan.splits.reduce((n, s) => n + s.files.length, 0);
+          rows += plan.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
+        }
+        const versions = format === 'json' || format === 'jsonl'
+          ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))
+          : commit.map((v) => `${format === 'table' ? showPartition(v.partitionDesc) : v.partitionDesc}@${v.version}`).join(format === 'table' ? ', ' : ' ');
+        await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rows]]);
       }
       await printer.end(columns);
     }));
@@ -491,9 +512,19 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       const t = await openTable(ctx, name, o.namespace);
       const partitions = parsePartitionFlags(o.partition);
       await checkPartitionsExist(t, { partitions });
-      // Compaction reports no progress of its own: a bar would be a guess, so a note says it runs.
-      if (!quiet() && process.stderr.isTTY) note(`compacting ${name}...`);
-      const res = await t.compact({ partitions });
+      // The bar starts with compaction's first report, which carries the totals (the input files of
+      // every bucket/partition to rewrite); it advances as each one is written.
+      let progress: Progress | undefined;
+      const done = { rows: 0, bytes: 0, files: 0 };
+      const res = await t.compact({
+        partitions,
+        onProgress: (p) => {
+          if (p.filesTotal === 0) return;
+          progress ??= startProgress({ label: `compact ${name}`, unit: 'bytes', quiet: quiet(), total: p.bytesTotal });
+          progress.tick({ rows: p.rowsRead - done.rows, bytes: p.bytesDone - done.bytes, files: p.filesDone - done.files });
+          Object.assign(done, { rows: p.rowsRead, bytes: p.bytesDone, files: p.filesDone });
+        },
+      }).finally(() => progress?.stop());
       const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
       if (o.format === 'table') {
         out(`compacted ${name}: ${res.removed.length} files into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ') || '(nothing to compact)'}`);

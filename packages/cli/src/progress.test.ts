@@ -18,6 +18,10 @@ describe('progress', () => {
     p.stop();
     expect(t.text()).toMatch(/scan .*25% \| 250 rows/);
     expect(t.text()).not.toMatch(/100%/);
+    // Before anything is done there is no rate to estimate from: '-', never NaN/Infinity.
+    expect(t.text()).toMatch(/0% \| 0 rows .*ETA -/);
+    expect(t.text()).toMatch(/25% \| 250 rows .*ETA \d+s/);
+    expect(t.text()).not.toMatch(/NaN|NF|Inf/);
   });
 
   it('without a total shows counters and rate, no percentage', () => {

@@ -50,17 +50,25 @@ export function startProgress(options: ProgressOptions): Progress {
   // With a total, the bar and ETA show the share done; without one there is no share to show (a bar
   // would read 100% from the first frame), so only the counters and the rate.
   const known = options.total !== undefined && options.total > 0;
+  let total = options.total ?? 0;
   const bar = new cliProgress.SingleBar({
     stream,
     format: known
-      ? `${options.label} {bar} {percentage}% | {rows} rows | {bytesH} | {files} files | {rate} | ETA {eta_formatted}`
+      ? `${options.label} {bar} {percentage}% | {rows} rows | {bytesH} | {files} files | {rate} | ETA {etaH}`
       : `${options.label} | {rows} rows | {bytesH} | {files} files | {rate}`,
     barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10,
   }, cliProgress.Presets.shades_classic);
   const payload = () => {
     const secs = Math.max((Date.now() - started) / 1000, 0.001);
     const rate = options.unit === 'bytes' ? `${formatBytes(counters.bytes / secs)}/s` : `${Math.round(counters[options.unit] / secs)} ${options.unit}/s`;
-    return { rows: counters.rows, bytesH: formatBytes(counters.bytes), files: counters.files, rate };
+    return { rows: counters.rows, bytesH: formatBytes(counters.bytes), files: counters.files, rate, etaH: eta(secs) };
+  };
+  // Remaining time at the rate so far; '-' until something is done (no rate to go by yet).
+  const eta = (secs: number): string => {
+    const done = counters[options.unit];
+    if (!known || done <= 0) return '-';
+    const left = Math.max(0, ((total - done) * secs) / done);
+    return left < 60 ? `${Math.round(left)}s` : left < 3600 ? `${Math.floor(left / 60)}m${Math.round(left % 60)}s` : `${Math.floor(left / 3600)}h${Math.floor((left % 3600) / 60)}m`;
   };
   bar.start(known ? options.total! : 1, 0, payload());
   return {
@@ -68,7 +76,7 @@ export function startProgress(options: ProgressOptions): Progress {
       counters.rows += u.rows ?? 0; counters.bytes += u.bytes ?? 0; counters.files += u.files ?? 0;
       bar.update(known ? counters[options.unit] : 0, payload());
     },
-    setTotal(total) { if (known) bar.setTotal(total); },
+    setTotal(n) { if (known) { total = n; bar.setTotal(n); } },
     stop() { bar.update(known ? counters[options.unit] : 0, payload()); bar.stop(); },
   };
 }

@@ -447,7 +447,7 @@ export class LakeSoulTable {
     const snap: SnapshotOptions = { signal: options.signal };
     if (options.partitions !== undefined) snap.partitions = options.partitions;
     const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
-    return rewritePartitions(this.ctx, 'CompactionCommit', snapshot, policy, options.signal);
+    return rewritePartitions(this.ctx, 'CompactionCommit', snapshot, policy, options.signal, options.onProgress);
   }
 
   /**

@@ -49,6 +49,23 @@ export interface RewriteResult extends CommitResult {
 }
 
 /**
+ * How far a rewrite is, reported to {@link CompactOptions.onProgress}: first before anything is read
+ * (the totals are known from the plan), then after every batch read and every unit written.
+ */
+export interface RewriteProgress {
+  /** Input files of every unit the rewrite reads. */
+  filesTotal: number;
+  /** Their size in bytes (as committed). */
+  bytesTotal: number;
+  /** Input files of the units written so far. */
+  filesDone: number;
+  /** Their size in bytes. */
+  bytesDone: number;
+  /** Rows read so far. */
+  rowsRead: number;
+}
+
+/**
  * Rewrites the units the policy selects in every partition of `snapshot` and commits them with `op`
  * (UpdateCommit or CompactionCommit), one commit for all touched partitions.
  */
@@ -58,6 +75,7 @@ export async function rewritePartitions(
   snapshot: PartitionSnapshot[],
   policy: RewritePolicy,
   signal?: AbortSignal,
+  onProgress?: (progress: RewriteProgress) => void,
 ): Promise<RewriteResult> {
   const info = ctx.info;
   const allColumns = info.schema.fields.map((f) => f.name);
@@ -68,22 +86,32 @@ export async function rewritePartitions(
   const removedBy = new Map<string, string[]>();
   let rowsRemoved = 0;
   let rowsChanged = 0;
+  // Plan every partition's units first, so that the progress has its totals before the first read.
+  const planned = snapshot.map((p) => {
+    const splits = splitsOf(info, [p]);
+    return { p, units: (policy.units ? policy.units(p, splits) : splits.map((split) => ({ split, rewrite: true }))).filter((u) => u.rewrite) };
+  });
+  const unitFiles = planned.flatMap((x) => x.units.flatMap((u) => u.split.files));
+  const progress: RewriteProgress = {
+    filesTotal: unitFiles.length, bytesTotal: unitFiles.reduce((n, f) => n + Number(f.size), 0), filesDone: 0, bytesDone: 0, rowsRead: 0,
+  };
+  const report = () => onProgress?.({ ...progress });
+  report();
   try {
-    for (const p of snapshot) {
+    for (const { p, units } of planned) {
       throwIfAborted(signal, `rewrite of ${info.name}`);
       const plan: TableScanPlan = buildScanPlan(info, [p], { columns: allColumns }, ctx.stores);
-      const splits = splitsOf(info, [p]);
-      const units = policy.units ? policy.units(p, splits) : splits.map((split) => ({ split, rewrite: true }));
       const replaced = new Set<string>();
       const newOps: DataFileOp[] = [];
       for (const u of units) {
-        if (!u.rewrite) continue;
         const kept: RecordBatch[] = [];
         let before = 0;
         let after = 0;
         let changed = 0;
         for await (const b of plan.readSplit(u.split, { signal })) {
           before += b.numRows;
+          progress.rowsRead += b.numRows;
+          report();
           let k = policy.keep ? policy.keep(b, u.split) : b;
           if (policy.update && k.numRows > 0) {
             const r = policy.update(k, u.split);
@@ -93,7 +121,12 @@ export async function rewritePartitions(
           after += k.numRows;
           if (k.numRows > 0) kept.push(projectBatch(k, fileCols));
         }
-        if (!policy.always && before === after && changed === 0) continue;
+        const unitDone = () => {
+          progress.filesDone += u.split.files.length;
+          progress.bytesDone += u.split.files.reduce((n, f) => n + Number(f.size), 0);
+          report();
+        };
+        if (!policy.always && before === after && changed === 0) { unitDone(); continue; }
         rowsRemoved += before - after;
         rowsChanged += changed;
         for (const f of u.split.files) replaced.add(f.path);
@@ -102,6 +135,7 @@ export async function rewritePartitions(
           newOps.push({ path: f.path, op: 'add', size: f.size, existCols: f.existCols });
           added.push(f.path);
         }
+        unitDone();
       }
       if (replaced.size === 0) continue;
       const surviving: DataFileOp[] = p.files
@@ -142,6 +176,8 @@ export interface CompactOptions {
   /** Only this bucket (PK tables). */
   bucket?: number;
   signal?: AbortSignal;
+  /** Called with the compaction's progress: once with the totals, then after every batch read and unit written. */
+  onProgress?: (progress: RewriteProgress) => void;
 }
 
 /**

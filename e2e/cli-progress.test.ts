@@ -1,0 +1,55 @@
+/**
+ * Progress bars of the real binary on a real terminal (a pseudo-terminal from util-linux `script`):
+ * `compact` shows how much of the files to rewrite is done, from 0% to 100%; with stderr not a
+ * terminal it prints no bar at all.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LINKED_BIN, runCli } from './cli-run.js';
+
+/** Runs the linked binary on a pseudo-terminal; returns what the terminal showed and the exit code. */
+function onTerminal(args: string[]): { code: number | null; screen: string } {
+  const command = [LINKED_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TERM: 'xterm', COLUMNS: '160' } });
+  if (r.error) throw r.error;
+  return { code: r.status, screen: r.stdout };
+}
+
+describe('lakesoul-ts progress on a terminal', () => {
+  it('compact shows real progress on a terminal and nothing when stderr is not one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-progress-'));
+    const g = ['--home', join(dir, 'home')];
+    const ok = async (args: string[]) => {
+      const r = await runCli([...g, ...args], { timeoutMs: 120_000 });
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+      return r;
+    };
+    await ok(['table', 'create', 'events', '--schema', 'id:int64!,date:utf8!,v:float64', '--partition-by', 'date', '--primary-key', 'id', '--buckets', '1']);
+    // Two upserts: each partition (one bucket) gets two files, so compaction rewrites all four.
+    for (const [i, ids] of [[0, [1, 2, 3, 4, 5, 6]], [1, [4, 5, 6, 7, 8, 9]]] as const) {
+      const f = join(dir, `v${i}.csv`);
+      writeFileSync(f, 'id,date,v\n' + ids.map((id) => `${id},2024-01-0${(id % 2) + 1},${id + i / 10}`).join('\n') + '\n');
+      await ok(['import', 'events', f, '--mode', 'upsert']);
+    }
+    const filesBefore = JSON.parse((await ok(['history', 'events', '--format', 'json'])).out).at(-1).files as number;
+    expect(filesBefore).toBeGreaterThan(2);
+
+    const shown = onTerminal([...g, 'compact', 'events']);
+    expect(shown.code, shown.screen).toBe(0);
+    // The first frame is at 0% of the planned bytes, the last at 100%, with every input file read and
+    // the 9 rows (ids 1-9, merged by key).
+    expect(shown.screen).toMatch(/compact events \S* 0% \| 0 rows \| 0 B \| 0 files \| 0 B\/s \| ETA -/);
+    expect(shown.screen).toMatch(new RegExp(`compact events \\S* 100% \\| 9 rows \\| [\\d.]+ KiB \\| ${filesBefore} files \\| .* \\| ETA 0s`));
+    expect(shown.screen).not.toMatch(/NaN|NF|Infinity/);
+    expect(shown.screen).toMatch(/compacted events: \d+ files into \d+/);
+
+    // Nothing to compact now: no bar; and with stderr a pipe, never a bar.
+    const again = onTerminal([...g, 'compact', 'events']);
+    expect(again.screen).not.toMatch(/%/);
+    const piped = await ok(['compact', 'events']);
+    expect(piped.err).toBe('');
+  }, 300_000);
+});
