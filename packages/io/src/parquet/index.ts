@@ -13,6 +13,9 @@ export {
 export {
   readParquetFooter,
   decodeFileMetaData,
+  decodeOffsetIndex,
+  decodeColumnIndex,
+  type PageLocation,
   assertParquetMagic,
   unsupportedFormat,
   type ParquetFooter,
@@ -21,3 +24,4 @@ export {
   type StatValue,
   type ReadFooterOptions,
 } from './parquet-footer.js';
+export { columnFileOfPages, pageRowCounts, pagesOfRows, positionsInPages, type ColumnFileOptions } from './page-select.js';

@@ -25,6 +25,16 @@ export interface ParquetColumnStats {
   compressedSize: number;
   /** Parquet physical type, e.g. INT64, BYTE_ARRAY. */
   physicalType: string;
+  /** Byte offset of the first data page. */
+  dataPageOffset: number;
+  /** Byte offset of the dictionary page, or null without one. */
+  dictionaryPageOffset: number | null;
+  /** Values in the chunk (rows, for a flat column). */
+  numValues: number;
+  /** Where the chunk's OffsetIndex (page locations) is, when the writer wrote a page index. */
+  offsetIndex: { offset: number; length: number } | null;
+  /** Where the chunk's ColumnIndex (per-page min/max/null counts) is, when written. */
+  columnIndex: { offset: number; length: number } | null;
 }
 
 /** One row group of a footer. Column keys are the dotted paths (`id`, `st.x`, `lst.list.element`). */
@@ -46,7 +56,12 @@ export interface ParquetFooter {
   keyValueMetadata: Record<string, string>;
   /** Size of the Thrift footer in bytes (without the 8-byte trailer). */
   footerLength: number;
+  /** The Thrift-encoded FileMetaData (a view into the bytes it was decoded from). */
+  metadata: Uint8Array;
 }
+
+/** Schema leaves of decoded footers, for decoding page statistics later ({@link decodeColumnIndex}). */
+const leavesOfFooter = new WeakMap<ParquetFooter, Map<string, Leaf>>();
 
 /** Options of {@link readParquetFooter}. */
 export interface ReadFooterOptions {
@@ -219,20 +234,36 @@ export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFo
           }
           if (st.has(3)) nullCount = num(st.get(3));
         }
-        columns[path] = { min, max, nullCount, offset, compressedSize: size, physicalType: PHYSICAL[leaf.physical] ?? 'UNKNOWN' };
+        const range = (o: number, l: number) => (cc.has(o) && cc.has(l) ? { offset: num(cc.get(o)), length: num(cc.get(l)) } : null);
+        columns[path] = {
+          min,
+          max,
+          nullCount,
+          offset,
+          compressedSize: size,
+          physicalType: PHYSICAL[leaf.physical] ?? 'UNKNOWN',
+          dataPageOffset: num(md.get(9)),
+          dictionaryPageOffset: md.has(11) ? num(md.get(11)) : null,
+          numValues: num(md.get(5)),
+          offsetIndex: range(4, 5),
+          columnIndex: range(6, 7),
+        };
       }
       return { numRows: num(rg.get(3)), offset: start === Infinity ? 0 : start, compressedSize: compressed, columns };
     });
     const kv: Record<string, string> = {};
     for (const e of (fm.get(5) as ThriftStruct[] | undefined) ?? []) kv[str(e.get(1))] = str(e.get(2));
-    return {
+    const out: ParquetFooter = {
       numRows: num(fm.get(3)),
       columns: top,
       rowGroups,
       createdBy: fm.has(6) ? str(fm.get(6)) : null,
       keyValueMetadata: kv,
       footerLength: footer.length,
+      metadata: footer,
     };
+    leavesOfFooter.set(out, byPath);
+    return out;
   } catch (e) {
     if (e instanceof ThriftDecodeError || e instanceof RangeError) {
       throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}': ${e.message}`, {
@@ -285,4 +316,50 @@ export async function readParquetFooter(
   }
   const footer = len + 8 <= tail.length ? tail.subarray(tail.length - 8 - len, tail.length - 8) : await read(fileSize - 8 - len, len);
   return decodeFileMetaData(footer, file);
+}
+
+/** Location of one data page of a column chunk (from its OffsetIndex). */
+export interface PageLocation {
+  offset: number;
+  compressedSize: number;
+  /** Index within the row group of the page's first row. */
+  firstRow: number;
+}
+
+/** Decodes a column chunk's OffsetIndex (the Thrift bytes at {@link ParquetColumnStats.offsetIndex}). */
+export function decodeOffsetIndex(bytes: Uint8Array, file?: string): PageLocation[] {
+  try {
+    const oi = readThriftStruct(bytes);
+    return ((oi.get(1) as ThriftStruct[] | undefined) ?? []).map((p) => ({ offset: num(p.get(1)), compressedSize: num(p.get(2)), firstRow: num(p.get(3)) }));
+  } catch (e) {
+    throw corruptIndex(e, file);
+  }
+}
+
+/**
+ * Decodes a column chunk's ColumnIndex into per-page statistics (same decoding as chunk statistics;
+ * a page holding only nulls has no min/max). Null when its values cannot be decoded for this column.
+ */
+export function decodeColumnIndex(bytes: Uint8Array, footer: ParquetFooter, path: string, file?: string): Pick<ParquetColumnStats, 'min' | 'max' | 'nullCount'>[] | null {
+  const leaf = leavesOfFooter.get(footer)?.get(path);
+  if (leaf === undefined) return null;
+  try {
+    const ci = readThriftStruct(bytes);
+    const nullPages = (ci.get(1) as boolean[] | undefined) ?? [];
+    const mins = (ci.get(2) as Uint8Array[] | undefined) ?? [];
+    const maxs = (ci.get(3) as Uint8Array[] | undefined) ?? [];
+    const nulls = ci.get(5) as ThriftValue[] | undefined;
+    return nullPages.map((allNull, i) => {
+      const min = allNull ? null : decodeStat(leaf, mins[i], 'min');
+      const max = allNull ? null : decodeStat(leaf, maxs[i], 'max');
+      return { min: min === null || max === null ? null : min, max: min === null || max === null ? null : max, nullCount: nulls ? num(nulls[i]) : null };
+    });
+  } catch (e) {
+    throw corruptIndex(e, file);
+  }
+}
+
+function corruptIndex(e: unknown, file: string | undefined): unknown {
+  if (!(e instanceof ThriftDecodeError || e instanceof RangeError)) return e;
+  return new LakeSoulError('Io', `corrupt Parquet page index in '${file ?? '<bytes>'}': ${e.message}`, { code: 'CORRUPT_FILE', context: { file }, cause: e });
 }

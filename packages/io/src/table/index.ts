@@ -11,6 +11,8 @@ export { LakeSoulTable } from './lakesoul-table.js';
 export type { DeleteOptions, DeleteResult, UpdateResult } from './lakesoul-table.js';
 export { TableScanPlan, scanPlanFromJSON, rebatch, DEFAULT_BATCH_SIZE } from './scan-plan.js';
 export type { SplitReadOptions } from './scan-plan.js';
+export { bucketsOfFilter } from './scan-plan.js';
+export type { SelectiveReadStats } from './selective-read.js';
 export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES } from './table-writer.js';
 export type { TableWriteOptions, StagedWrite, WrittenFile, OverwritePlan } from './table-writer.js';
 export type { StageOptions, CommitStagedOptions } from './table-staging.js';

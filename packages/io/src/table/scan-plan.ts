@@ -7,7 +7,7 @@
  * Only planning touches the catalog: {@link scanPlanFromJSON} rebuilds a readable plan from its JSON
  * in any process holding the stores.
  */
-import { Binary, Field, RecordBatch, Schema, Struct, Table, makeData, type Vector } from 'apache-arrow';
+import { Binary, DataType, Field, Int, RecordBatch, Schema, Struct, Table, makeData, vectorFromArray, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
   arrowSchemaFromJson,
@@ -27,6 +27,7 @@ import type {
   ScanPlanJSON,
   Split,
   SplitFile,
+  FilterValue,
 } from '../types.js';
 import { readRanges, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows } from '../arrow/index.js';
@@ -38,6 +39,9 @@ import { BlobFetcher } from '../blob/blob-fetch.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
+import { bucketRuleOf } from './bucket-rule.js';
+import { computeBuckets } from '../hash/index.js';
+import { canReadSelective, readSelective, type SelectiveReadOptions, type SelectiveReadStats } from './selective-read.js';
 
 /** Default rows per output batch. */
 export const DEFAULT_BATCH_SIZE = 8192;
@@ -175,6 +179,26 @@ function prunableFilter(f: FilterExpr | null, s: ScanPlanJSON | PlanSettings['js
   return ok.length === 1 ? ok[0] : { op: 'and', args: ok };
 }
 
+/**
+ * The filter a file's rows may be filtered by before the merge, read page by page
+ * (selective-read.ts). Without a merge every row stands alone: every conjunct but those on range
+ * or CDC columns. In a merge, PK-only conjuncts keep every version of each key they select. Other
+ * conjuncts only where the split has one file holding each key once (checked on the key column as
+ * it is read) and no merge operator combines versions: then each key has a single version, and
+ * dropping it or not is the filter's answer on it; elsewhere the PK-only part is the fallback.
+ */
+function prefilterFor(split: Split, s: ScanPlanJSON): { filter: FilterExpr; uniqueKey?: { column: string; fallback: FilterExpr | null } } | null {
+  const merge = s.primaryKeys.length > 0 && !s.skipMergeOnRead;
+  const keyOnly = prunableFilter(s.filter, s);
+  if (!merge) return keyOnly ? { filter: keyOnly } : null;
+  if (split.files.length === 1 && s.primaryKeys.length === 1 && Object.keys(s.mergeOperators).length === 0) {
+    const all = prunableFilter(s.filter, { ...s, primaryKeys: [] });
+    const count = (f: FilterExpr | null) => (f === null ? 0 : f.op === 'and' ? f.args.length : 1);
+    if (all && count(all) > count(keyOnly)) return { filter: all, uniqueKey: { column: s.primaryKeys[0], fallback: keyOnly } };
+  }
+  return keyOnly ? { filter: keyOnly } : null;
+}
+
 /** A file fetched for a split (bytes, or nothing when pruning removed every row group). */
 interface FetchedFile {
   file: SplitFile;
@@ -185,6 +209,8 @@ interface FetchedFile {
    * column chunks are fetched when the merge reaches it, so a split holds one row group per file.
    */
   lazy?: LazyFile;
+  /** A file read page by page through its page index, keeping only rows its prefilter selects. */
+  selective?: SelectiveReadOptions;
 }
 
 /** What decoding a file row group by row group needs (see {@link FetchedFile.lazy}). */
@@ -203,6 +229,8 @@ interface LazyFile {
 export interface SplitReadOptions extends ReadOptions {
   /** Counters of the prefetch run (tests, benchmarks). */
   prefetchStats?: PrefetchStats;
+  /** Counters of row groups and pages read and skipped by filters (see {@link SelectiveReadStats}). */
+  selectiveStats?: SelectiveReadStats;
   /**
    * Files at least this large (bytes) with several row groups are fetched and decoded one row group
    * at a time while the merge consumes them (default 32 MiB), so a split holds one row group per file
@@ -286,8 +314,9 @@ export class TableScanPlan implements ScanPlan {
   }
 
   /** Prefetch tasks of every file of `splits`, in read order. */
-  private *tasks(splits: Split[], streamMin: number): Generator<PrefetchTask<FetchedFile>> {
+  private *tasks(splits: Split[], streamMin: number, stats?: SelectiveReadStats): Generator<PrefetchTask<FetchedFile>> {
     for (const split of splits) {
+      const pre = prefilterFor(split, this.json);
       for (const file of split.files) {
         yield {
           bytes: Number(file.size),
@@ -308,7 +337,7 @@ export class TableScanPlan implements ScanPlan {
             const size = Number(file.size);
             const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
             const projects = file.existCols.some((c) => !wanted.includes(c));
-            if (!this.pruneFilter && !projects && size < streamMin) {
+            if (!this.pruneFilter && !pre && !projects && size < streamMin) {
               try {
                 return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
               } catch (e) {
@@ -341,6 +370,24 @@ export class TableScanPlan implements ScanPlan {
             if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
             const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
             const present = wanted.filter((c) => footer.columns.includes(c));
+            if (pre && present.length === wanted.length && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
+              const fromTailOrStore = async (rs: { offset: number; length: number }[]) => {
+                const out: Uint8Array[] = rs.map((r) => fromTail(r.offset, r.length) ?? new Uint8Array(0));
+                const missing = rs.map((r, k) => ({ r, k })).filter(({ r }) => fromTail(r.offset, r.length) === null);
+                if (missing.length > 0) {
+                  try {
+                    const parts = await readRanges(store, key, missing.map((m) => m.r), { signal, coalesceGap: COALESCE_GAP });
+                    missing.forEach((m, i) => (out[m.k] = parts[i]));
+                  } catch (e) {
+                    throw withFile(e, file.path);
+                  }
+                }
+                return out;
+              };
+              const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+              const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats };
+              return { file, bytes: null, rowGroups: keep, selective };
+            }
             if (size >= streamMin && keep.length > 1) {
               const groups = keep.map((i) => ({
                 index: i,
@@ -389,7 +436,7 @@ export class TableScanPlan implements ScanPlan {
     const batchSize = Math.max(1, options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE);
     const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
     const streamMin = options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES;
-    const fetched = prefetchOrdered(this.tasks(splits, streamMin), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
+    const fetched = prefetchOrdered(this.tasks(splits, streamMin, options.selectiveStats), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
     let lastYield = performance.now();
     try {
       for (const split of splits) {
@@ -448,6 +495,19 @@ export class TableScanPlan implements ScanPlan {
   }
 
   private async *decode(f: FetchedFile, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+    if (f.selective) {
+      const sel = f.selective;
+      f.selective = undefined;
+      try {
+        for await (const b of readSelective(sel)) {
+          throwIfAborted(signal, `read of ${f.file.path}`);
+          yield b;
+        }
+      } catch (e) {
+        throw withFile(e, f.file.path);
+      }
+      return;
+    }
     if (f.lazy) {
       yield* this.decodeLazy(f, f.lazy, signal);
       return;
@@ -642,6 +702,53 @@ function withFile(e: unknown, path: string): unknown {
   return new LakeSoulError('Io', `reading ${path} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e, context: { file: path } });
 }
 
+/** A key literal as a value of the key column's type; undefined when no key of that type equals it. */
+function keyValueOf(v: FilterValue, type: DataType): number | bigint | string | undefined {
+  if (DataType.isInt(type)) {
+    const t = type as Int;
+    if (typeof v !== 'number' && typeof v !== 'bigint') return undefined;
+    if (typeof v === 'number' && !Number.isInteger(v)) return undefined;
+    const b = BigInt(v);
+    const lo = t.isSigned ? -(1n << BigInt(t.bitWidth - 1)) : 0n;
+    const hi = t.isSigned ? (1n << BigInt(t.bitWidth - 1)) - 1n : (1n << BigInt(t.bitWidth)) - 1n;
+    if (b < lo || b > hi) return undefined;
+    return t.bitWidth === 64 ? b : Number(b);
+  }
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * The buckets that can hold rows of `filter` on a table with a one-column primary key: the hash
+ * buckets of the literals of a `pk = v` or `pk IN (...)` conjunct (protocol §4). Null when every
+ * bucket can (no such conjunct, a composite key, a key type other than integers and strings, or an
+ * unknown bucket rule).
+ */
+export function bucketsOfFilter(info: TableInfo, filter: FilterExpr | null): Set<number> | null {
+  if (!filter || info.primaryKeys.length !== 1 || !(info.hashBucketNum > 0)) return null;
+  const pk = info.primaryKeys[0];
+  const field = info.schema.fields.find((f) => f.name === pk);
+  if (!field || !(DataType.isInt(field.type) || DataType.isUtf8(field.type))) return null;
+  let literals: FilterValue[] | null = null;
+  for (const c of filter.op === 'and' ? filter.args : [filter]) {
+    if (c.op === '=' && c.column === pk) literals = [c.value];
+    else if (c.op === 'in' && c.column === pk) literals = c.values;
+    if (literals) break;
+  }
+  if (literals === null) return null;
+  // A literal of another type is the evaluator's error to report: no pruning then.
+  const isInt = DataType.isInt(field.type);
+  if (literals.some((v) => v !== null && (isInt ? typeof v !== 'number' && typeof v !== 'bigint' : typeof v !== 'string'))) return null;
+  const keys = literals.filter((v) => v !== null).map((v) => keyValueOf(v, field.type)).filter((v) => v !== undefined);
+  if (keys.length === 0) return new Set();
+  try {
+    const rule = bucketRuleOf(info);
+    const batch = new RecordBatch({ [pk]: vectorFromArray(keys as never[], field.type).data[0] });
+    return new Set(computeBuckets(batch, [pk], info.hashBucketNum, rule));
+  } catch {
+    return null; // e.g. a table whose bucket rule is unknown: read every bucket
+  }
+}
+
 /** Builds a plan for `info` from scan options and a resolved snapshot. */
 export function buildScanPlan(
   info: TableInfo,
@@ -653,7 +760,10 @@ export function buildScanPlan(
   const s = settingsFor(info, options, mode);
   const partitionVersions: Record<string, number> = {};
   for (const p of snapshot) partitionVersions[p.partitionDesc] = p.version;
-  const json: ScanPlanJSON = { ...s.json, partitionVersions, splits: splitsOf(info, snapshot) };
+  // Key equality selects buckets: the splits of the others hold no matching row.
+  const buckets = bucketsOfFilter(info, s.json.filter);
+  const splits = splitsOf(info, snapshot).filter((sp) => buckets === null || sp.bucket === null || buckets.has(sp.bucket));
+  const json: ScanPlanJSON = { ...s.json, partitionVersions, splits };
   if (mode === 'incremental') json.resetPartitions = snapshot.filter((p) => p.reset).map((p) => p.partitionDesc);
   return new TableScanPlan(json, stores, info.schema, {
     batchSize: options.batchSize,

@@ -1,0 +1,191 @@
+/**
+ * Reading selected data pages of one column chunk. parquet-wasm decodes whole column chunks, so the
+ * pages a row selection needs (found through the chunk's OffsetIndex) are copied into a small
+ * Parquet file of their own: one column (its schema element copied), one row group whose chunk
+ * describes only those pages (dictionary page kept). Pages are self-contained (levels and values of
+ * whole rows), so the decoder reads them as it would the full chunk. The file has no ARROW:schema:
+ * callers cast the decoded column to the table's type.
+ */
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { CompactWriter, fieldSpans, listSpans, readThriftStruct, I32, I64, LIST, STRUCT, type FieldSpan, type ThriftStruct } from './thrift-compact.js';
+import type { PageLocation, ParquetFooter } from './parquet-footer.js';
+
+const utf8 = new TextDecoder();
+
+/** Rows of each page of a chunk: `pages[i].firstRow` up to the next page's (or the row group's end). */
+export function pageRowCounts(pages: PageLocation[], rowGroupRows: number): number[] {
+  return pages.map((p, i) => (i + 1 < pages.length ? pages[i + 1].firstRow : rowGroupRows) - p.firstRow);
+}
+
+/**
+ * Indices of the pages holding at least one of `rows` (sorted ascending row indices within the row
+ * group).
+ */
+export function pagesOfRows(pages: PageLocation[], rows: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  let p = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    while (p + 1 < pages.length && pages[p + 1].firstRow <= r) p++;
+    if (out[out.length - 1] !== p) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Positions of `rows` (sorted row indices within the row group) in the decoded concatenation of the
+ * pages `selected` (sorted page indices that together hold every row of `rows`).
+ */
+export function positionsInPages(pages: PageLocation[], selected: number[], rows: ArrayLike<number>, rowGroupRows: number): Int32Array {
+  const counts = pageRowCounts(pages, rowGroupRows);
+  const out = new Int32Array(rows.length);
+  let s = 0;
+  let base = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    while (s < selected.length && r >= pages[selected[s]].firstRow + counts[selected[s]]) {
+      base += counts[selected[s]];
+      s++;
+    }
+    if (s >= selected.length || r < pages[selected[s]].firstRow) throw new LakeSoulError('Internal', `row ${r} is not in the selected pages`);
+    out[k] = base + (r - pages[selected[s]].firstRow);
+  }
+  return out;
+}
+
+function spanBytes(buf: Uint8Array, f: FieldSpan): Uint8Array {
+  return buf.subarray(f.start, f.end);
+}
+
+/** Options of {@link columnFileOfPages}. */
+export interface ColumnFileOptions {
+  footer: ParquetFooter;
+  rowGroup: number;
+  /** Top-level name of a flat (non-nested) column. */
+  column: string;
+  /** The chunk's page locations (its OffsetIndex). */
+  pages: PageLocation[];
+  /** Indices of the pages to keep, ascending. */
+  selected: number[];
+  /** The chunk's dictionary page, if it has one (bytes from the dictionary page offset to the first data page). */
+  dictionary: Uint8Array | null;
+  /** The bytes of each selected page, in `selected` order. */
+  pageBytes: Uint8Array[];
+  /** File name for messages. */
+  file?: string;
+}
+
+/**
+ * A Parquet file holding only the selected pages of one flat column chunk (see the module comment):
+ * decoded, it yields the selected pages' rows in order.
+ */
+export function columnFileOfPages(o: ColumnFileOptions): Uint8Array {
+  const { footer, column, pages, selected } = o;
+  const rg = footer.rowGroups[o.rowGroup];
+  const counts = pageRowCounts(pages, rg.numRows);
+  const rows = selected.reduce((s, i) => s + counts[i], 0);
+  const dictLen = o.dictionary?.length ?? 0;
+  const bodyLen = dictLen + o.pageBytes.reduce((s, b) => s + b.length, 0);
+  const meta = footer.metadata;
+  const top = fieldSpans(meta);
+  const decoded = readThriftStruct(meta);
+  const elements = (decoded.get(2) as ThriftStruct[] | undefined) ?? [];
+  // The leaf's position among schema elements and among leaves (for column_orders).
+  let el = -1;
+  let leaf = -1;
+  {
+    let i = 1;
+    let leaves = 0;
+    const skip = (): void => {
+      const e = elements[i++];
+      const kids = e.has(1) ? 0 : Number(e.get(5) ?? 0);
+      if (kids === 0) leaves++;
+      for (let k = 0; k < kids; k++) skip();
+    };
+    const roots = Number(elements[0]?.get(5) ?? 0);
+    for (let k = 0; k < roots && el < 0; k++) {
+      const e = elements[i];
+      if (e.has(1) && utf8.decode(e.get(4) as Uint8Array) === column) {
+        el = i;
+        leaf = leaves;
+      } else skip();
+    }
+  }
+  if (el < 0) throw new LakeSoulError('Internal', `column '${column}' is not a flat column of '${o.file ?? '<bytes>'}'`);
+  const w = new CompactWriter();
+  for (const f of top.fields) {
+    if (f.id === 2) {
+      // the root, with one child, and the column's element
+      const items = listSpans(meta, f.start).items;
+      w.field(2, LIST).listHeader(2, STRUCT).begin(null);
+      for (const rf of fieldSpans(meta, items[0].start).fields) {
+        if (rf.id === 5) w.int(5, I32, 1);
+        else w.raw(rf.id, rf.type, spanBytes(meta, rf));
+      }
+      w.stop().bytes(meta.subarray(items[el].start, items[el].end));
+    } else if (f.id === 3) w.int(3, I64, rows);
+    else if (f.id === 4) {
+      const rgSpan = listSpans(meta, f.start).items[o.rowGroup];
+      w.field(4, LIST).listHeader(1, STRUCT).begin(null);
+      for (const rf of fieldSpans(meta, rgSpan.start).fields) {
+        if (rf.id === 1) {
+          const cc = listSpans(meta, rf.start).items[leaf];
+          w.field(1, LIST).listHeader(1, STRUCT);
+          writeChunk(w, meta, cc.start, { rows, dictLen, bodyLen });
+        } else if (rf.id === 3) w.int(3, I64, rows);
+        else if (rf.id === 2 || rf.id === 7) w.raw(rf.id, rf.type, spanBytes(meta, rf));
+      }
+      w.stop();
+    } else if (f.id === 7) {
+      const orders = listSpans(meta, f.start);
+      const it = orders.items[leaf];
+      if (it) w.field(7, LIST).listHeader(1, orders.type).bytes(meta.subarray(it.start, it.end));
+    } else if (f.id !== 5) w.raw(f.id, f.type, spanBytes(meta, f));
+    // key/value metadata (5) is left out: its ARROW:schema describes every column
+  }
+  w.stop();
+  const thrift = w.finish();
+  const out = new Uint8Array(4 + bodyLen + thrift.length + 8);
+  out.set([0x50, 0x41, 0x52, 0x31], 0);
+  let p = 4;
+  if (o.dictionary) {
+    out.set(o.dictionary, p);
+    p += dictLen;
+  }
+  for (const b of o.pageBytes) {
+    out.set(b, p);
+    p += b.length;
+  }
+  out.set(thrift, p);
+  p += thrift.length;
+  new DataView(out.buffer).setUint32(p, thrift.length, true);
+  out.set([0x50, 0x41, 0x52, 0x31], p + 4);
+  return out;
+}
+
+
+/** Writes the column's ColumnChunk, rewritten to describe the copied pages. */
+function writeChunk(w: CompactWriter, meta: Uint8Array, start: number, sel: { rows: number; dictLen: number; bodyLen: number }): void {
+  const cc = fieldSpans(meta, start).fields;
+  w.begin(null);
+  for (const f of cc) {
+    // page index locations (4-7) and encryption (8, 9) refer to the original file: left out
+    if (f.id === 2) w.int(2, I64, 4);
+    else if (f.id === 1) w.raw(f.id, f.type, spanBytes(meta, f));
+    else if (f.id === 3) {
+      const md = fieldSpans(meta, f.start).fields;
+      w.begin(3);
+      for (const m of md) {
+        if (m.id === 5) w.int(5, I64, sel.rows);
+        else if (m.id === 7) w.int(7, I64, sel.bodyLen);
+        else if (m.id === 9) w.int(9, I64, 4 + sel.dictLen);
+        else if (m.id === 11) {
+          if (sel.dictLen > 0) w.int(11, I64, 4);
+        } else if (m.id === 1 || m.id === 2 || m.id === 3 || m.id === 4 || m.id === 6 || m.id === 8) w.raw(m.id, m.type, spanBytes(meta, m));
+        // statistics, encoding stats, bloom filter and size statistics describe the whole chunk: dropped
+      }
+      w.stop();
+    }
+  }
+  w.stop();
+}

@@ -1,0 +1,336 @@
+/**
+ * Selective reading of one Parquet file (issue 15, "reads pay for what they select"): for each row
+ * group kept by chunk statistics, the page index narrows the rows a filter can match; only the
+ * pages of the filter columns holding such rows are fetched and decoded; the filter is evaluated on
+ * them row by row; then only the pages of the other columns holding matching rows are fetched and
+ * decoded, and the matching rows gathered. The result is exactly the file's rows that satisfy the
+ * filter, in file order (what a full decode followed by the filter would give).
+ *
+ * Whether evaluating a filter on a file's rows before a merge is correct is the caller's decision
+ * (see `prefilterFor` in scan-plan.ts); the one check made here is the key check: a filter that is
+ * only safe when the file holds each key once is kept for a row group only when no matching row
+ * shares its key with a neighbouring row (keys are sorted, so versions of a key are neighbours),
+ * and otherwise replaced by its fallback.
+ */
+import { Schema, makeVector, type Data, type RecordBatch, type Table } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import type { FilterExpr } from '../types.js';
+import { makeBatch, takeRows } from '../arrow/index.js';
+import { compareCodePoints, evaluateFilter, filterColumns, rowGroupMayMatch } from '../filter/index.js';
+import {
+  castTableToSchema,
+  decodeColumnIndex,
+  decodeOffsetIndex,
+  decodeParquet,
+  columnFileOfPages,
+  pageRowCounts,
+  pagesOfRows,
+  positionsInPages,
+  type PageLocation,
+  type ParquetColumnStats,
+  type ParquetFooter,
+} from '../parquet/index.js';
+
+/** Counters of selective reads (tests, benchmarks, explain output). */
+export interface SelectiveReadStats {
+  /** Row groups looked at (after chunk-statistics pruning). */
+  rowGroups: number;
+  /** Of those, row groups whose page index showed no page can match (nothing fetched). */
+  rowGroupsSkipped: number;
+  /** Data pages of the needed column chunks. */
+  pages: number;
+  /** Pages fetched and decoded (a page decoded twice, e.g. for the key check, counts twice). */
+  pagesRead: number;
+  /** Rows returned. */
+  rows: number;
+}
+
+/** A fresh set of zeroed counters. */
+export function emptySelectiveStats(): SelectiveReadStats {
+  return { rowGroups: 0, rowGroupsSkipped: 0, pages: 0, pagesRead: 0, rows: 0 };
+}
+
+type Range = { offset: number; length: number };
+
+/** What {@link readSelective} needs. */
+export interface SelectiveReadOptions {
+  footer: ParquetFooter;
+  /** File name for messages. */
+  file: string;
+  /** Row groups to read (already pruned by chunk statistics), ascending. */
+  rowGroups: number[];
+  /** Fields of the file columns to return, in output order (each cast to its field's type). */
+  schema: Schema;
+  /** The filter, evaluated on each row; its columns must be among `schema`'s. */
+  filter: FilterExpr;
+  /**
+   * When set, `filter` holds only where the file holds each key once: row groups where a matching
+   * row's key repeats use `fallback` instead (null: every row).
+   */
+  uniqueKey?: { column: string; fallback: FilterExpr | null };
+  /** Ranged reads of the file, one result per range. */
+  read(ranges: Range[]): Promise<Uint8Array[]>;
+  stats?: SelectiveReadStats;
+}
+
+/** True when `name` is a flat top-level column of every row group listed, with a page index. */
+function hasPageIndex(footer: ParquetFooter, rowGroups: number[], name: string): boolean {
+  return rowGroups.every((g) => {
+    const cols = footer.rowGroups[g].columns;
+    const c = cols[name];
+    return c !== undefined && c.offsetIndex !== null && !Object.keys(cols).some((k) => k.startsWith(`${name}.`));
+  });
+}
+
+/**
+ * Whether {@link readSelective} can read `columns` of these row groups of the file: each a flat
+ * column with an OffsetIndex (files written without a page index, or nested columns, are decoded
+ * the usual way), and, with a unique-key filter, key ranges of the row groups that do not touch.
+ */
+export function canReadSelective(footer: ParquetFooter, rowGroups: number[], columns: string[], uniqueKey?: string): boolean {
+  if (!columns.every((c) => hasPageIndex(footer, rowGroups, c))) return false;
+  if (uniqueKey !== undefined) {
+    for (let i = 1; i < footer.rowGroups.length; i++) {
+      const a = footer.rowGroups[i - 1].columns[uniqueKey];
+      const b = footer.rowGroups[i].columns[uniqueKey];
+      if (!a || !b || compareKeys(a.max, b.min) !== -1) return false;
+    }
+  }
+  return true;
+}
+
+/** -1/0/1 comparing two key values of one column; null when they cannot be compared. */
+function compareKeys(a: unknown, b: unknown): number | null {
+  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return Math.sign(compareCodePoints(a, b));
+  if (a instanceof Date && b instanceof Date) return Math.sign(a.getTime() - b.getTime());
+  return null;
+}
+
+/** `rows` with each row's neighbours (sorted, distinct, within [0, numRows)). */
+function neighbourRows(rows: Int32Array, numRows: number): Int32Array {
+  const out: number[] = [];
+  for (let k = 0; k < rows.length; k++) {
+    for (let r = rows[k] - 1; r <= rows[k] + 1; r++) if (r >= 0 && r < numRows && (out.length === 0 || out[out.length - 1] < r)) out.push(r);
+  }
+  return Int32Array.from(out);
+}
+
+function conjunctsOf(f: FilterExpr): FilterExpr[] {
+  return f.op === 'and' ? f.args : [f];
+}
+
+/** Sorted disjoint [start, end) row ranges. */
+type Ranges = [number, number][];
+
+function intersect(a: Ranges, b: Ranges): Ranges {
+  const out: Ranges = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const s = Math.max(a[i][0], b[j][0]);
+    const e = Math.min(a[i][1], b[j][1]);
+    if (s < e) out.push([s, e]);
+    if (a[i][1] < b[j][1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+function rowsOf(ranges: Ranges): Int32Array {
+  const n = ranges.reduce((s, [a, b]) => s + b - a, 0);
+  const out = new Int32Array(n);
+  let p = 0;
+  for (const [a, b] of ranges) for (let r = a; r < b; r++) out[p++] = r;
+  return out;
+}
+
+/** Per row group: the page locations of every needed column and the page statistics of filter columns. */
+interface RowGroupIndex {
+  pages: Map<string, PageLocation[]>;
+  pageStats: Map<string, Pick<ParquetColumnStats, 'min' | 'max' | 'nullCount'>[] | null>;
+}
+
+async function loadIndexes(o: SelectiveReadOptions, columns: string[], statColumns: string[]): Promise<Map<number, RowGroupIndex>> {
+  const wanted: { g: number; column: string; kind: 'offset' | 'column'; range: Range }[] = [];
+  for (const g of o.rowGroups) {
+    const cols = o.footer.rowGroups[g].columns;
+    for (const c of columns) wanted.push({ g, column: c, kind: 'offset', range: cols[c].offsetIndex! });
+    for (const c of statColumns) if (cols[c].columnIndex) wanted.push({ g, column: c, kind: 'column', range: cols[c].columnIndex! });
+  }
+  const bytes = await o.read(wanted.map((w) => w.range));
+  const out = new Map<number, RowGroupIndex>();
+  wanted.forEach((w, k) => {
+    let idx = out.get(w.g);
+    if (!idx) out.set(w.g, (idx = { pages: new Map(), pageStats: new Map() }));
+    if (w.kind === 'offset') idx.pages.set(w.column, decodeOffsetIndex(bytes[k], o.file));
+    else idx.pageStats.set(w.column, decodeColumnIndex(bytes[k], o.footer, w.column, o.file));
+  });
+  return out;
+}
+
+/**
+ * The rows of the file that satisfy `o.filter`, fetched and decoded page by page (see the module
+ * comment), one batch per row group with matches. Check {@link canReadSelective} first.
+ */
+export async function* readSelective(o: SelectiveReadOptions): AsyncGenerator<RecordBatch> {
+  const columns = o.schema.fields.map((f) => f.name);
+  const filterCols = [...new Set([...filterColumns(o.filter), ...(o.uniqueKey?.fallback ? filterColumns(o.uniqueKey.fallback) : [])])];
+  for (const c of filterCols) {
+    if (!columns.includes(c)) throw new LakeSoulError('Internal', `selective read of '${o.file}': filter column '${c}' is not read`);
+  }
+  const indexes = await loadIndexes(o, columns, filterCols);
+  for (const g of o.rowGroups) {
+    const b = await readRowGroup(o, g, indexes.get(g)!, o.filter, o.uniqueKey);
+    if (b !== null && b.numRows > 0) {
+      if (o.stats) o.stats.rows += b.numRows;
+      yield b;
+    }
+  }
+}
+
+/** Fetches and decodes the selected pages of several columns of row group `g` (one batch of reads). */
+async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupIndex, want: { column: string; selected: number[] }[]): Promise<Map<string, Table>> {
+  const ranges: Range[] = [];
+  const parts: { column: string; selected: number[]; pages: PageLocation[]; dict: number; first: number }[] = [];
+  for (const w of want) {
+    const pages = idx.pages.get(w.column)!;
+    const chunk = o.footer.rowGroups[g].columns[w.column];
+    let dict = -1;
+    if (chunk.dictionaryPageOffset !== null && pages.length > 0 && chunk.dictionaryPageOffset < pages[0].offset) {
+      dict = ranges.length;
+      ranges.push({ offset: chunk.dictionaryPageOffset, length: pages[0].offset - chunk.dictionaryPageOffset });
+    }
+    parts.push({ ...w, pages, dict, first: ranges.length });
+    for (const i of w.selected) ranges.push({ offset: pages[i].offset, length: pages[i].compressedSize });
+  }
+  const bytes = await o.read(ranges);
+  const out = new Map<string, Table>();
+  for (const p of parts) {
+    if (o.stats) o.stats.pagesRead += p.selected.length;
+    const file = columnFileOfPages({
+      footer: o.footer,
+      rowGroup: g,
+      column: p.column,
+      pages: p.pages,
+      selected: p.selected,
+      dictionary: p.dict >= 0 ? bytes[p.dict] : null,
+      pageBytes: bytes.slice(p.first, p.first + p.selected.length),
+      file: o.file,
+    });
+    const field = o.schema.fields.find((f) => f.name === p.column)!;
+    const t = await decodeParquet(file, { file: o.file });
+    out.set(p.column, castTableToSchema(t, new Schema([field]), { file: o.file }));
+  }
+  return out;
+}
+
+/** The one column of `t` at `positions` (all rows when null), as a single chunk. */
+function gather(t: Table, positions: Int32Array | null): Data {
+  const b = positions === null && t.batches.length === 1 ? t.batches[0] : takeRows(t, positions ?? rowsOf([[0, t.numRows]]));
+  return b.data.children[0] as Data;
+}
+
+function allPages(pages: PageLocation[]): number[] {
+  return pages.map((_, i) => i);
+}
+
+async function readRowGroup(
+  o: SelectiveReadOptions,
+  g: number,
+  idx: RowGroupIndex,
+  filter: FilterExpr | null,
+  uniqueKey: SelectiveReadOptions['uniqueKey'],
+): Promise<RecordBatch | null> {
+  const numRows = o.footer.rowGroups[g].numRows;
+  const columns = o.schema.fields.map((f) => f.name);
+  if (o.stats) {
+    o.stats.rowGroups++;
+    for (const c of columns) o.stats.pages += idx.pages.get(c)!.length;
+  }
+  const conj = filter ? conjunctsOf(filter) : [];
+  const fcols = filter ? filterColumns(filter) : [];
+  // 1. Page statistics of each filter column narrow the candidate rows.
+  let candidate: Ranges = [[0, numRows]];
+  for (const c of fcols) {
+    const own = conj.filter((x) => filterColumns(x).every((y) => y === c));
+    const stats = idx.pageStats.get(c);
+    if (own.length === 0 || !stats) continue;
+    const expr: FilterExpr = own.length === 1 ? own[0] : { op: 'and', args: own };
+    const pages = idx.pages.get(c)!;
+    const counts = pageRowCounts(pages, numRows);
+    const kept: Ranges = [];
+    pages.forEach((p, i) => {
+      if (stats[i] && !rowGroupMayMatch(expr, { [c]: stats[i] }, counts[i])) return;
+      const last = kept[kept.length - 1];
+      if (last && last[1] === p.firstRow) last[1] = p.firstRow + counts[i];
+      else kept.push([p.firstRow, p.firstRow + counts[i]]);
+    });
+    candidate = intersect(candidate, kept);
+  }
+  if (candidate.length === 0) {
+    if (o.stats) o.stats.rowGroupsSkipped++;
+    return null;
+  }
+  // 2. Decode the filter columns on the pages holding candidate rows; evaluate the filter.
+  const candRows = rowsOf(candidate);
+  const whole = candRows.length === numRows;
+  const firstSel = fcols.map((c) => {
+    const pages = idx.pages.get(c)!;
+    return { column: c, selected: whole ? allPages(pages) : pagesOfRows(pages, candRows) };
+  });
+  const first = await decodePages(o, g, idx, firstSel);
+  const posOf = (column: string, selected: number[], rows: Int32Array): Int32Array | null =>
+    selected.length === idx.pages.get(column)!.length && rows.length === numRows ? null : positionsInPages(idx.pages.get(column)!, selected, rows, numRows);
+  let matched: Int32Array = candRows;
+  const firstData = new Map<string, Data>();
+  if (filter) {
+    const fschema = new Schema(fcols.map((c) => o.schema.fields.find((f) => f.name === c)!));
+    const candData = fcols.map((c, k) => gather(first.get(c)!, posOf(c, firstSel[k].selected, candRows)));
+    const cand = makeBatch(fschema, candData, candRows.length);
+    const mask = evaluateFilter(filter, cand);
+    let n = 0;
+    for (let i = 0; i < mask.length; i++) n += mask[i];
+    if (n === 0) return null;
+    const hit = new Int32Array(n);
+    matched = new Int32Array(n);
+    for (let i = 0, p = 0; i < mask.length; i++) {
+      if (mask[i] === 1) {
+        hit[p] = i;
+        matched[p++] = candRows[i];
+      }
+    }
+    const taken = n === candRows.length ? cand : takeRows(cand, hit);
+    fcols.forEach((c, k) => firstData.set(c, taken.data.children[k] as Data));
+  }
+  const keyCol = uniqueKey?.column;
+  if (keyCol !== undefined) {
+    // Keys are sorted, so the versions of a key are neighbours: a matching row whose neighbour has
+    // its key means the filter could pick an older version. Then the fallback filter is used.
+    const near = neighbourRows(matched, numRows);
+    const pages = idx.pages.get(keyCol)!;
+    const sel = pagesOfRows(pages, near);
+    const keys = gather((await decodePages(o, g, idx, [{ column: keyCol, selected: sel }])).get(keyCol)!, posOf(keyCol, sel, near));
+    const v = makeVector(keys);
+    const at = new Int32Array(matched.length);
+    let j = 0;
+    for (let k = 0; k < matched.length; k++) {
+      while (near[j] !== matched[k]) j++;
+      at[k] = j;
+      const x = v.get(j);
+      if (x === null || (j > 0 && near[j - 1] === matched[k] - 1 && compareKeys(v.get(j - 1), x) === 0) || (j + 1 < near.length && near[j + 1] === matched[k] + 1 && compareKeys(v.get(j + 1), x) === 0)) {
+        if (o.stats) {
+          o.stats.rowGroups--;
+          for (const c of columns) o.stats.pages -= idx.pages.get(c)!.length;
+        }
+        return readRowGroup(o, g, idx, uniqueKey!.fallback, undefined);
+      }
+    }
+    if (!firstData.has(keyCol)) firstData.set(keyCol, takeRows(makeBatch(new Schema([o.schema.fields.find((f) => f.name === keyCol)!]), [keys], keys.length), at).data.children[0] as Data);
+  }
+  // 3. The other columns on the pages holding matching rows.
+  const restSel = columns.filter((c) => !firstData.has(c)).map((c) => ({ column: c, selected: pagesOfRows(idx.pages.get(c)!, matched) }));
+  const rest = restSel.length > 0 ? await decodePages(o, g, idx, restSel) : new Map<string, Table>();
+  for (const s of restSel) firstData.set(s.column, gather(rest.get(s.column)!, posOf(s.column, s.selected, matched)));
+  return makeBatch(o.schema, columns.map((c) => firstData.get(c)!), matched.length);
+}
