@@ -23,8 +23,6 @@ const BEING_REWRITTEN = {
   'packages/io/src/merge/merge-on-read.ts': 'being rewritten by issue 15 (merge stages)',
   'packages/io/src/arrow/take-rows.ts': 'being rewritten by issue 15',
   'packages/io/src/table/table-writer.ts': 'being rewritten by issue 15 (writes)',
-  'packages/io/src/blob/blob-resolver.ts': 'being rewritten by issue 16 (one scheduler)',
-  'packages/connector-tfjs/src/tfjs-dataset.ts': 'being rewritten by issue 16 (dataset stages)',
 };
 const ABORT_MODULE = 'packages/meta/src/abort.ts';
 // The shapes the seven former local copies had: a check, an error factory, a test, a sleep.

@@ -5,7 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { Binary, Field, makeData, RecordBatch, Schema, Struct, DataType } from 'apache-arrow';
 import type { Data } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import type { BlobReadOptions } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
 import { blobBytesColumnName } from './blob-columns.js';
@@ -119,10 +119,10 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   // which per-sample readers (connector-tfjs) call directly.
   const columns = [...options.columns];
   const outer = options.signal;
-  if (outer?.aborted) throw aborted(outer.reason);
+  if (outer?.aborted) throw abortedError('blob read', outer.reason);
   if (columns.length === 0) {
     for await (const b of batches) {
-      if (outer?.aborted) throw aborted(outer.reason);
+      if (outer?.aborted) throw abortedError('blob read', outer.reason);
       yield b;
     }
     return;
@@ -459,7 +459,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   try {
     pump();
     for (;;) {
-      if (outer?.aborted) throw aborted(outer.reason);
+      if (outer?.aborted) throw abortedError('blob read', outer.reason);
       const out = tryEmit();
       if (out === 'end') {
         finished = true;
@@ -492,10 +492,6 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
       else await closeInput();
     }
   }
-}
-
-function aborted(reason: unknown): LakeSoulError {
-  return new LakeSoulError('Aborted', 'blob read aborted', { cause: reason });
 }
 
 function isReferenceType(t: DataType): boolean {

@@ -11,7 +11,7 @@
  * keys passes its batch through without copying.
  */
 import { Data, DataType, Field, RecordBatch, Schema, Type, makeData } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { MergeOperator } from '../types.js';
 import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
@@ -81,12 +81,6 @@ interface SourceState {
   has: boolean[];
   /** The following batch, read ahead: its first key bounds what the current window may hold. */
   next: Window | null;
-}
-
-function aborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new LakeSoulError('Aborted', 'merge-on-read aborted', { cause: signal.reason });
-  }
 }
 
 /** Growable Int32 buffer. */
@@ -581,7 +575,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
   try {
     await Promise.all(states.map(readAhead));
     for (;;) {
-      aborted(signal);
+      throwIfAborted(signal, 'merge-on-read');
       const moved = states.filter(advance);
       if (moved.length > 0) {
         await Promise.all(moved.map(readAhead));
@@ -626,7 +620,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
       }
       if (boundSrc === null) flush();
       while (out.length > 0) {
-        aborted(signal);
+        throwIfAborted(signal, 'merge-on-read');
         yield out.shift()!;
       }
     }
@@ -824,7 +818,7 @@ export async function* concatSources(sources: MergeSource[], options: ConcatOpti
     const it = s.batches[Symbol.asyncIterator]();
     try {
       for (;;) {
-        aborted(signal);
+        throwIfAborted(signal, 'merge-on-read');
         const r = await it.next();
         if (r.done) break;
         const b = r.value;
