@@ -370,7 +370,10 @@ export class TableScanPlan implements ScanPlan {
             if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
             const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
             const present = wanted.filter((c) => footer.columns.includes(c));
-            if (pre && present.length === wanted.length && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
+            // A file written before a filter column was added (schema evolution) reads it as null:
+            // only the whole-file path fills it in, so such a file is not read selectively.
+            const preCols = pre ? [...filterColumns(pre.filter), ...(pre.uniqueKey?.fallback ? filterColumns(pre.uniqueKey.fallback) : [])] : [];
+            if (pre && present.length === wanted.length && preCols.every((c) => present.includes(c)) && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
               const fromTailOrStore = async (rs: { offset: number; length: number }[]) => {
                 const out: Uint8Array[] = rs.map((r) => fromTail(r.offset, r.length) ?? new Uint8Array(0));
                 const missing = rs.map((r, k) => ({ r, k })).filter(({ r }) => fromTail(r.offset, r.length) === null);
