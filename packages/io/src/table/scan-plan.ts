@@ -391,13 +391,21 @@ export class TableScanPlan implements ScanPlan {
               const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats };
               return { file, bytes: null, rowGroups: keep, selective };
             }
+            // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
+            // written before the footer): the decoder reads it whenever the footer points at it.
+            const pageIndex = footer.rowGroups
+              .flatMap((rg) => Object.values(rg.columns).flatMap((c) => [c.columnIndex, c.offsetIndex]))
+              .filter((r): r is { offset: number; length: number } => r !== null && fromTail(r.offset, r.length) === null);
             if (size >= streamMin && keep.length > 1) {
               const groups = keep.map((i) => ({
                 index: i,
-                ranges: Object.entries(footer.rowGroups[i].columns)
-                  .filter(([path]) => present.includes(path.split('.')[0]))
-                  .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
-                  .filter((r) => fromTail(r.offset, r.length) === null),
+                ranges: [
+                  ...Object.entries(footer.rowGroups[i].columns)
+                    .filter(([path]) => present.includes(path.split('.')[0]))
+                    .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
+                    .filter((r) => fromTail(r.offset, r.length) === null),
+                  ...pageIndex,
+                ],
               }));
               const fetch = async (rs: { offset: number; length: number }[], sig?: AbortSignal) => {
                 try {
@@ -415,6 +423,7 @@ export class TableScanPlan implements ScanPlan {
                 if (present.includes(top)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
               }
             }
+            ranges.push(...pageIndex);
             const bytes = new Uint8Array(size);
             bytes.set(tail, tailStart);
             bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
