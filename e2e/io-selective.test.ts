@@ -7,21 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { type LakeSoulTable, type ObjectStore, type SelectiveReadStats, type TableScanPlan } from '@lakesoul-ts/io';
-import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
+import { openTestLakehouse, prng, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
 
 type Row = Record<string, unknown>;
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true), new Field('score', new Float64(), true), new Field('op', new Utf8(), true)]);
 
