@@ -40,7 +40,7 @@ describe('examples/postgres-s3.sh', () => {
       '1001,2024-03-01,ada,19.90,new', '1002,2024-03-01,bob,7.50,paid', '1003,2024-03-02,cy,120.50,new', '1004,2024-03-02,dee,42.00,new',
     ]);
     expect(r.out).toContain('"order_id":1002,"day":"2024-03-01","customer":"bob","amount":"5.00","status":"new"');
-    expect(r.out).toMatch(/day=2024-03-01\s+1\s+MergeCommit/);
+    expect(r.out).toMatch(/MergeCommit\s+day=2024-03-01@1, day=2024-03-02@1\s+5\s+5\n/);
     expect(r.out).toMatch(/\{"order_id":1002,[^\n]*"status":"paid"\}\n$/);
   }, 600_000);
 });
