@@ -32,10 +32,11 @@ export function ensureTestVenv() {
   const stamp = join(venv, '.requirements.sha256');
   const want = createHash('sha256').update(readFileSync(req)).digest('hex');
   if (existsSync(py) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return py;
-  const python = basePython();
-  console.error(`[python-envs] creating the Python test environment in .venv (${req}) ...`);
+  console.error(`[python-envs] creating or updating the Python test environment in .venv (${req}) ...`);
+  // An existing venv is updated in place (pip installs the new pins over the old ones) rather than
+  // cleared: clearing it under a test run that is using it breaks that run.
   const steps = [
-    [python, ['-m', 'venv', '--clear', venv]],
+    ...(existsSync(py) ? [] : [[basePython(), ['-m', 'venv', venv]]]),
     [py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', req]],
   ];
   for (const [cmd, args] of steps) {
