@@ -3,10 +3,13 @@
  * A trailing `!` makes a field non-nullable. Also accepts JSON: Arrow-Java schema JSON (`{"fields":[...]}`)
  * or a list of `{ "name", "type", "nullable" }` with the same type names.
  */
+// Arrow's submodules, not its root: see arrow-schema-json.ts.
 import {
-  Binary, Bool, DataType, DateDay, Decimal, Field, FixedSizeList, Float32, Float64, Int16, Int32, Int64, Int8,
-  LargeBinary, LargeUtf8, List, Schema, TimeUnit, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8,
-} from 'apache-arrow';
+  Binary, Bool, DataType, DateDay, Decimal, FixedSizeList, Float32, Float64, Int16, Int32, Int64, Int8,
+  LargeBinary, LargeUtf8, List, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8,
+} from 'apache-arrow/type';
+import { TimeUnit } from 'apache-arrow/enum';
+import { Field, Schema } from 'apache-arrow/schema';
 import { LakeSoulError, arrowSchemaFromJson } from '@lakesoul-ts/meta';
 
 const simple: Record<string, () => DataType> = {

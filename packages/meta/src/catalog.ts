@@ -3,7 +3,9 @@
  * (lakesoul-protocol.md §1-3), over any {@link SqlDriver}. Every statement is parameterized.
  */
 import { randomUUID } from 'node:crypto';
-import { Type, type Schema } from 'apache-arrow';
+// Arrow's submodules, not its root: see arrow-schema-json.ts.
+import { Type } from 'apache-arrow/enum';
+import type { Schema } from 'apache-arrow';
 import { arrowSchemaFromJson, arrowSchemaToJson } from './arrow-schema-json.js';
 import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';

@@ -1,13 +1,23 @@
 /**
  * {@link SqlDriver} over a PostgreSQL server through a node-postgres connection pool.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { LakeSoulError } from './errors.js';
 import { throwIfAborted } from './abort.js';
 import {
   mapConnectError, mapSqlError,
   type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult,
 } from './sql-driver.js';
+
+/**
+ * node-postgres, loaded on first use: importing it costs ~0.1-0.25 s (its stream set-up loads
+ * undici), which a process on the embedded catalog (every CLI command on a home) never needs.
+ */
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  return (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg);
+}
 
 /** Options of {@link PgDriver}. */
 export interface PgDriverOptions {
@@ -73,7 +83,7 @@ export class PgDriver implements SqlDriver {
     if (options.user !== undefined) config.user = options.user;
     if (options.password !== undefined) config.password = options.password;
     if (options.schema !== undefined) config.options = `-c search_path=${quoteIdent(options.schema)}`;
-    this.pool = new pg.Pool(config);
+    this.pool = new (loadPg().Pool)(config);
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => {});
   }

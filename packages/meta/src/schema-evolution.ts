@@ -8,7 +8,10 @@
  * files are cast on read, exactly). Everything else (dropping, renaming, reordering, narrowing,
  * changing nullability of existing columns, new non-nullable columns) is refused.
  */
-import { DataType, Type, type Field, type Schema } from 'apache-arrow';
+// Arrow's submodules, not its root: see arrow-schema-json.ts.
+import { DataType } from 'apache-arrow/type';
+import { Type } from 'apache-arrow/enum';
+import type { Field, Schema } from 'apache-arrow';
 import { LakeSoulError } from './errors.js';
 
 function widening(from: DataType, to: DataType): boolean {

@@ -9,13 +9,15 @@
  * below and fails when a site and this table disagree, and docs/types.md is generated from it.
  * Adding a type: add its row, run that test, fix the sites it names, regenerate docs/types.md.
  */
+// Arrow's submodules, not its root: see arrow-schema-json.ts.
 import {
-  Binary, Bool, DateDay, DateMillisecond, Decimal, Dictionary, DurationMillisecond, Field, FixedSizeBinary,
-  FixedSizeList, Float16, Float32, Float64, Int16, Int32, Int64, Int8, IntervalDayTime, LargeBinary, LargeList,
-  LargeUtf8, List, Map_, Null, Struct, TimeMicrosecond, TimeMillisecond, TimestampMicrosecond,
+  Binary, Bool, DateDay, DateMillisecond, Decimal, Dictionary, DurationMillisecond, FixedSizeBinary,
+  FixedSizeList, Float16, Float32, Float64, Int16, Int32, Int64, Int8, IntervalDayTime, LargeBinary,
+  LargeList, LargeUtf8, List, Map_, Null, Struct, TimeMicrosecond, TimeMillisecond, TimestampMicrosecond,
   TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8, Utf8,
-  type DataType,
-} from 'apache-arrow';
+} from 'apache-arrow/type';
+import { Field } from 'apache-arrow/schema';
+import type { DataType } from 'apache-arrow';
 
 /** The places a column type can be used; the columns of docs/types.md. */
 export type TypeCapability = 'write' | 'pk' | 'partition' | 'filter' | 'hash' | 'danfo' | 'cli' | 'flight' | 'ui';
