@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Field, Float64, Int32, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import { Decimal, Field, Float64, Int32, Int64, List, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import { plainValues, recordsToBatch } from '../packages/io/src/arrow/value-codec.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { LocalStore, scanPlanFromJSON, type LakeSoulTable, type ObjectStore, type TableScanPlan } from '@lakesoul-ts/io';
@@ -99,6 +100,46 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
         for (const r of rows) expect(r).toEqual({ id: r.id, name: `n${Number(r.id)}`, score: Number(r.id) / 2 });
         expect(rows.length).toBe(f.rows);
       }
+    }
+  });
+
+  it('micro- and nanosecond timestamp range partitions: partition_desc as LakeSoul writes it, values and filters exact; unpartitionable types refused', async () => {
+    const schema = new Schema([
+      new Field('id', new Int32(), false),
+      new Field('us', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true),
+      new Field('ns', new Timestamp(TimeUnit.NANOSECOND), true),
+    ]);
+    const t = await env.lh.createTable(`ts_parts_${storage}`, schema, { rangePartitions: ['us', 'ns'] });
+    const rows = [
+      { id: 1, us: '2024-01-01T00:00:00.123456Z', ns: '2024-01-01T00:00:00.123456789' },
+      { id: 2, us: '2024-01-01T00:00:00.123457Z', ns: '2024-01-01T00:00:00.123456788' },
+      { id: 3, us: '2024-01-01T00:00:00.123000Z', ns: '2024-01-01T00:00:00.123456789' },
+    ];
+    const res = await t.write(recordsToBatch(rows, schema));
+    // three partitions: values one microsecond / nanosecond apart are not merged by ms truncation
+    expect(new Set(res.files.map((f) => f.partitionDesc))).toEqual(new Set([
+      'us=2024-01-01T00:00:00.123456,ns=2024-01-01T00:00:00.123456789',
+      'us=2024-01-01T00:00:00.123457,ns=2024-01-01T00:00:00.123456788',
+      'us=2024-01-01T00:00:00.123000,ns=2024-01-01T00:00:00.123456789',
+    ]));
+    const read = async (filter?: string) => {
+      const out: Record<string, unknown>[] = [];
+      for (const b of (await t.toArrow(filter ? { filter } : {})).batches) {
+        const cols = schema.fields.map((f) => plainValues(b.getChild(f.name)!.data[0]));
+        for (let i = 0; i < b.numRows; i++) out.push(Object.fromEntries(schema.fields.map((f, k) => [f.name, cols[k][i]])));
+      }
+      return out.sort((a, b) => Number(a.id) - Number(b.id));
+    };
+    expect(await read()).toEqual(rows);
+    expect((await read("us = '2024-01-01T00:00:00.123456'")).map((r) => r.id)).toEqual([1]);
+    expect((await read("us > '2024-01-01T00:00:00.123456Z'")).map((r) => r.id)).toEqual([2]);
+    expect((await read("ns = TIMESTAMP '2024-01-01T00:00:00.123456789'")).map((r) => r.id)).toEqual([1, 3]);
+    expect((await read("ns < '2024-01-01T00:00:00.123456789'")).map((r) => r.id)).toEqual([2]);
+    for (const [name, type] of [['dec', new Decimal(2, 10, 128)], ['lst', new List(new Field('item', new Int32(), true))]] as const) {
+      const bad = new Schema([new Field('id', new Int32(), false), new Field('p', type, true)]);
+      const e = await env.lh.createTable(`${name}_parts_${storage}`, bad, { rangePartitions: ['p'] }).catch((x: unknown) => x);
+      expect(LakeSoulError.is(e, 'Unsupported'), String(e)).toBe(true);
+      expect((e as LakeSoulError).message).toMatch(new RegExp(`table '[^']*${name}_parts_${storage}': column 'p' of type .* cannot be a range partition column`));
     }
   });
 

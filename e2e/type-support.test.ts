@@ -7,7 +7,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Field, RecordBatch, Schema, Struct, Table, Type, makeData, makeVector, vectorFromArray, type Data, type DataType, type Dictionary } from 'apache-arrow';
-import { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowSchemaFromJson, arrowSchemaToJson, type ArrowTypeSupport, type TypeCapability } from '@lakesoul-ts/meta';
+import {
+  ARROW_TYPE_SUPPORT, LakeSoulError, TYPE_CAPABILITIES, arrowSchemaFromJson, arrowSchemaToJson, checkRangePartitionType, type ArrowTypeSupport, type TypeCapability,
+} from '@lakesoul-ts/meta';
 import { batchToFlightData, decodeFlightData, schemaToFlightData } from '@lakesoul-ts/connector-flight';
 import { encodeColumn, plainValues } from '../packages/io/src/arrow/value-codec.js';
 import { castData } from '../packages/io/src/arrow/cast-data.js';
@@ -15,7 +17,7 @@ import { concatBatches, takeRows } from '../packages/io/src/arrow/take-rows.js';
 import { compareKeyValues, keyColumn } from '../packages/io/src/arrow/pk-compare.js';
 import { computeBuckets } from '../packages/io/src/hash/spark-murmur3.js';
 import { decodeParquet, encodeParquet } from '../packages/io/src/parquet/parquet-codec.js';
-import { constantColumn, rangeValueText } from '../packages/io/src/table/partition-values.js';
+import { constantColumn, rangeCellReader, rangeValueText } from '../packages/io/src/table/partition-values.js';
 import { filterBatch } from '../packages/io/src/filter/filter-eval.js';
 import { normalizeFilter } from '../packages/io/src/filter/filter-parse.js';
 import { arrowToColumns } from '../packages/connector-danfo/src/arrow-decoder.js';
@@ -93,8 +95,10 @@ const PROBES: Record<TypeCapability, Probe> = {
   },
   partition(row, batch) {
     const type = batch.schema.fields[0].type;
-    // as the writer does: the Arrow value into partition_desc text, and the scan's constant column back
-    const text = rangeValueText(batch.getChildAt(0)!.get(1), type);
+    // as createTable and the writer do: refuse the type, or turn the Arrow value into partition_desc
+    // text; then the scan's constant column back
+    checkRangePartitionType('t', 'c', type);
+    const text = rangeValueText(rangeCellReader(batch.getChildAt(0)!)(1), type);
     expect(typeof text).toBe('string');
     expect(valuesOf(constantColumn(type, text, 1, 'c').data[0])).toEqual([expected(batch)[1]]);
   },
@@ -109,7 +113,8 @@ const PROBES: Record<TypeCapability, Probe> = {
     for (const b of a) expect(b).toBeGreaterThanOrEqual(0);
   },
   danfo(row, batch) {
-    const cols = arrowToColumns(batch);
+    // binary columns travel as base64 text (without the option they are dropped, with a warning)
+    const cols = arrowToColumns(batch, { binary: 'base64' });
     const back = columnsToArrow({ c: cols.columns[0] }, batch.schema);
     expect(valuesOf(back.getChildAt(0)!.data)).toEqual(expected(batch));
   },
@@ -187,6 +192,25 @@ describe('type support: the table and every dispatch site agree', () => {
       expect(disagree, `type ${row.name}`).toEqual([]);
     });
   }
+
+  it('a type the table marks unpartitionable is refused as a range partition column: Unsupported, naming table and column', () => {
+    for (const row of ARROW_TYPE_SUPPORT) {
+      const check = () => checkRangePartitionType('db.t', 'c', row.type());
+      if (row.supported.partition) {
+        expect(check, row.name).not.toThrow();
+        continue;
+      }
+      let error: unknown;
+      try {
+        check();
+      } catch (e) {
+        error = e;
+      }
+      expect(LakeSoulError.is(error, 'Unsupported'), `${row.name}: ${String(error)}`).toBe(true);
+      expect((error as LakeSoulError).context, row.name).toMatchObject({ table: 'db.t', column: 'c' });
+      expect((error as LakeSoulError).message, row.name).toMatch(/table 'db\.t': column 'c' of type .* cannot be a range partition column/);
+    }
+  });
 
   it('docs/types.md is generated from the table', () => {
     const want = renderTypesDoc();

@@ -449,7 +449,8 @@ export function columnsToArrow(columns: ColumnValues, schema: Schema, options: D
       throw new LakeSoulError('InvalidArgument', `option ${name}: ${JSON.stringify(v)} is not one of ${allowed.map((a) => `'${a}'`).join(', ')}`, { code: 'INVALID_ARGUMENT' });
     }
   }
-  const names = Object.keys(columns);
+  // A column given as undefined is a missing column (reported below by name), not a crash.
+  const names = Object.keys(columns).filter((c) => columns[c] !== undefined);
   const known = new Set(schema.fields.map((f) => f.name));
   if (options.extraColumns !== 'ignore') {
     const extra = names.filter((c) => !known.has(c));

@@ -229,6 +229,10 @@ describe('Arrow -> DataFrame -> Arrow', () => {
     expect(warnings[0]).toMatch(/"img".*binary: 'base64'/);
     // Writing the frame back needs the column: the error says so.
     expect(() => fromDataFrame(dropped, t.schema)).toThrow(/column "img": missing from the DataFrame/);
+    // So does a column object whose binary entry is undefined (the columns of a frame read without base64).
+    const decoded = arrowToColumns(t, { onWarning: () => {} });
+    expect(decoded.names).toEqual(['id']);
+    expect(() => columnsToArrow({ id: decoded.columns[0], img: undefined as unknown as unknown[] }, t.schema)).toThrow(/column "img": missing from the DataFrame/);
     const filled = fromDataFrame(dropped, t.schema, { missingColumns: 'null' });
     expect(raw(filled, 'img')).toEqual([null, null, null]);
 

@@ -11,7 +11,7 @@ import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
 import { LakeSoulError } from './errors.js';
 import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
-import { bucketFromFileName, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
+import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
@@ -323,6 +323,7 @@ export class Catalog {
     for (const c of range) {
       if (!seen.has(c)) throw invalid(`range partition column '${c}' is not in the schema`, c);
       if (c.includes(',') || c.includes(';') || c.includes('=')) throw invalid(`column name '${c}' cannot be a partition column (contains , ; or =)`, c);
+      checkRangePartitionType(qname, c, schema.fields.find((f) => f.name === c)!.type);
     }
     for (const c of pks) {
       if (!seen.has(c)) throw invalid(`primary key column '${c}' is not in the schema`, c);

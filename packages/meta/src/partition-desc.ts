@@ -1,6 +1,8 @@
 /**
  * LakeSoul's `partition_desc` encoding (lakesoul-protocol.md §1) and the bucket id in data file names (§4).
  */
+import { Type } from 'apache-arrow/enum';
+import type { DataType } from 'apache-arrow';
 import { LakeSoulError } from './errors.js';
 import { MAX_QUOTED_INPUT, quoteInput } from './table-names.js';
 
@@ -13,6 +15,58 @@ export const EMPTY_PARTITION_VALUE = '__L@KE$OUL_EMPTY_STRING__';
 
 /** A range-partition value as given by callers. Dates encode as `YYYY-MM-DD` (UTC). */
 export type PartitionValueInput = string | number | bigint | boolean | Date | null | undefined;
+
+/**
+ * Why a column of `type` cannot be a range-partition column, or `undefined` when it can. Range values
+ * are stored as text in partition_desc, so only types whose values have one agreed text are allowed:
+ * booleans, integers, floats, strings, binaries, dates, times, timestamps, and dictionaries of these.
+ * Nested types have no such text (LakeSoul-Python writes a list as `[1, 2]`, which holds a `,` and which
+ * its own reader refuses); a decimal's text differs between LakeSoul's engines and the protocol does
+ * not fix it (LakeSoul-Python 2.0.0 writes the unscaled integer: 12.50 as `1250`).
+ */
+export function rangePartitionTypeProblem(type: DataType): string | undefined {
+  switch (type.typeId) {
+    case Type.Bool:
+    case Type.Int:
+    case Type.Float:
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+    case Type.LargeBinary:
+    case Type.Date:
+    case Type.Time:
+    case Type.Timestamp:
+      return undefined;
+    case Type.Dictionary:
+      return rangePartitionTypeProblem((type as DataType & { dictionary: DataType }).dictionary);
+    case Type.Decimal:
+      return 'the LakeSoul protocol fixes no text for a decimal range value (its engines write different ones)';
+    case Type.List:
+    case Type.LargeList:
+    case Type.FixedSizeList:
+    case Type.Struct:
+    case Type.Map:
+    case Type.Union:
+    case Type.DenseUnion:
+    case Type.SparseUnion:
+      return 'a nested value has no partition_desc text';
+    default:
+      return 'values of this type have no partition_desc text';
+  }
+}
+
+/**
+ * Throws Unsupported `UNSUPPORTED_PARTITION_TYPE` naming the table (when known) and column when `type` cannot be a
+ * range-partition column (see {@link rangePartitionTypeProblem}).
+ */
+export function checkRangePartitionType(table: string | undefined, column: string, type: DataType): void {
+  const problem = rangePartitionTypeProblem(type);
+  if (problem === undefined) return;
+  throw new LakeSoulError('Unsupported',
+    `${table === undefined ? '' : `table '${table}': `}column '${column}' of type ${String(type)} cannot be a range partition column: ${problem}; partition by a column of another type (for example a utf8 copy of it) or by none`, {
+      code: 'UNSUPPORTED_PARTITION_TYPE', context: { table, column },
+    });
+}
 
 /**
  * Encodes one range value (null -> `__L@KE$OUL_NULL__`, '' -> `__L@KE$OUL_EMPTY_STRING__`). A value

@@ -2,10 +2,11 @@
  * Evaluating filters on Arrow batches (SQL three-valued logic) and on Parquet row-group statistics
  * (conservative pruning).
  */
-import { Data, RecordBatch, TimeUnit, Type } from 'apache-arrow';
+import { Data, RecordBatch, TimeUnit, Type, util } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr, FilterValue } from '../types.js';
 import { decodeDictionary, takeRows } from '../arrow/take-rows.js';
+import { TemporalParseError, UNITS_PER_SECOND, parseDateDays, parseTimestamp } from '../arrow/temporal-codec.js';
 
 const F = 0;
 const T = 1;
@@ -67,13 +68,6 @@ function typeError(column: string, type: unknown, value: FilterValue): LakeSoulE
   });
 }
 
-const UNIT_PER_MS: Record<number, number> = {
-  [TimeUnit.SECOND]: 0.001,
-  [TimeUnit.MILLISECOND]: 1,
-  [TimeUnit.MICROSECOND]: 1000,
-  [TimeUnit.NANOSECOND]: 1_000_000,
-};
-
 function toMillis(v: FilterValue, column: string, type: unknown): number {
   if (v instanceof Date) return v.getTime();
   if (typeof v === 'number') return v;
@@ -83,6 +77,62 @@ function toMillis(v: FilterValue, column: string, type: unknown): number {
   }
   throw typeError(column, type, v);
 }
+
+const NS_PER_MS = 1_000_000n;
+const OFFSET_RE = /(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * A timestamp literal as exact nanoseconds since the epoch (UTC): a Date or a number is epoch ms, a
+ * string ISO 8601 (a wall time without offset is UTC; a bare date is midnight) with up to 9 fraction
+ * digits, none of which is dropped. Undefined when `v` is not a timestamp.
+ */
+export function timestampLiteralNanos(v: FilterValue): bigint | undefined {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : BigInt(v.getTime()) * NS_PER_MS;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return undefined;
+    return Number.isInteger(v) ? BigInt(v) * NS_PER_MS : BigInt(Math.round(v * 1e6));
+  }
+  if (typeof v !== 'string') return undefined;
+  const text = v.trim();
+  const zoned = OFFSET_RE.test(text) && /\d{2}:\d{2}/.test(text);
+  // int64 nanoseconds end in 2262: beyond, the same text in whole seconds (sub-second digits then refuse).
+  for (const unit of [TimeUnit.NANOSECOND, TimeUnit.SECOND]) {
+    try {
+      return parseTimestamp(text, unit, zoned) * (1_000_000_000n / UNITS_PER_SECOND[unit]);
+    } catch (e) {
+      if (!(e instanceof TemporalParseError)) throw e;
+    }
+  }
+  try {
+    return BigInt(parseDateDays(text)) * 86_400_000_000_000n;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Compares the integer timestamps of a column in `unit` with an exact nanosecond literal: the sign of
+ * `x - literal` for each value, never rounding the literal (a literal between two values of the unit
+ * lies strictly between them).
+ */
+function timestampComparer(unit: number, lit: bigint): (x: bigint) => number {
+  const nsPer = 1_000_000_000n / UNITS_PER_SECOND[unit];
+  let floor = lit / nsPer;
+  const rem = lit - floor * nsPer;
+  if (rem < 0n) floor -= 1n;
+  const between = rem !== 0n;
+  return (x) => (x < floor ? -1 : x > floor ? 1 : between ? -1 : 0);
+}
+
+/** A float16 column's values as numbers (Arrow stores them as uint16 bit patterns). */
+function halfFloatValues(data: Data): Float64Array {
+  const h = data.values as Uint16Array;
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < out.length; i++) out[i] = util.uint16ToFloat64(h[i]);
+  return out;
+}
+
+const isHalf = (data: Data): boolean => data.typeId === Type.Float && (data.type as unknown as { precision: number }).precision === 0;
 
 /**
  * Compare every row of `data` with literal `value` using `op`, writing T/F/N into `out`.
@@ -96,12 +146,11 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
   }
   if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
   const type = data.type as any;
-  const vals = data.values as any;
+  const vals = (isHalf(data) ? halfFloatValues(data) : data.values) as any;
   switch (data.typeId) {
     case Type.Int:
     case Type.Float: {
       if (typeof value !== 'number' && typeof value !== 'bigint') throw typeError(column, type, value);
-      if (data.typeId === Type.Float && type.precision === 0) throw typeError(column, type, value);
       const isBig = vals instanceof BigInt64Array || vals instanceof BigUint64Array;
       if (!isBig && typeof value === 'bigint') {
         // a bigint beyond the range of a 32-bit column: compare as number is exact enough for order
@@ -165,14 +214,10 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
       return;
     }
     case Type.Timestamp: {
-      const ms = toMillis(value, column, type);
-      const per = UNIT_PER_MS[type.unit as number];
-      // compare in the column's unit; fractional literals compare exactly against integer values
-      const lit: number | bigint = Number.isInteger(ms) && per >= 1 ? BigInt(ms) * BigInt(per) : ms * per;
-      for (let i = 0; i < n; i++) {
-        const x = vals[i] as bigint;
-        out[i] = test(op, x < lit ? -1 : x > lit ? 1 : 0) ? T : F;
-      }
+      const lit = timestampLiteralNanos(value);
+      if (lit === undefined) throw typeError(column, type, value);
+      const cmp = timestampComparer(type.unit as number, lit);
+      for (let i = 0; i < n; i++) out[i] = test(op, cmp(vals[i] as bigint)) ? T : F;
       return;
     }
     case Type.Date: {
@@ -397,9 +442,8 @@ function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string)
       context: { column: left },
     });
   if (NUMERIC.has(a.typeId) && NUMERIC.has(b.typeId)) {
-    if ((a.typeId === Type.Float && ta.precision === 0) || (b.typeId === Type.Float && tb.precision === 0)) throw bad();
-    const x = a.values as any;
-    const y = b.values as any;
+    const x = (isHalf(a) ? halfFloatValues(a) : a.values) as any;
+    const y = (isHalf(b) ? halfFloatValues(b) : b.values) as any;
     for (let i = 0; i < n; i++) {
       const p = x[i];
       const q = y[i];
@@ -499,14 +543,14 @@ export interface ColumnStatsLike {
 function cmpStat(stat: unknown, lit: FilterValue): number | undefined {
   if (stat === null || stat === undefined || lit === null) return undefined;
   if (stat instanceof Date) {
-    let ms: number;
-    if (lit instanceof Date) ms = lit.getTime();
-    else if (typeof lit === 'number') ms = lit;
-    else if (typeof lit === 'string') {
-      ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(lit) || !/\d{2}:\d{2}/.test(lit) ? lit : `${lit}Z`);
-      if (Number.isNaN(ms)) return undefined;
-    } else return undefined;
-    const s = stat.getTime();
+    const ns = timestampLiteralNanos(lit);
+    if (ns === undefined) return undefined;
+    // Statistics are whole milliseconds (widened outwards): the literal's sub-millisecond part decides
+    // nothing against them, except that a statistic in the literal's own millisecond is incomparable.
+    const s = BigInt(stat.getTime());
+    let ms = ns / NS_PER_MS;
+    if (ns - ms * NS_PER_MS < 0n) ms -= 1n;
+    if (ms * NS_PER_MS !== ns && s === ms) return undefined;
     return s < ms ? -1 : s > ms ? 1 : 0;
   }
   if (typeof stat === 'number' || typeof stat === 'bigint') {

@@ -19,7 +19,7 @@
  * column    := identifier ([A-Za-z_][A-Za-z0-9_$.]*) | "quoted identifier" ("" escapes a quote)
  * ```
  * Integers beyond ±2^53 become bigint; TIMESTAMP/DATE literals become `Date` (UTC unless an offset
- * is given; millisecond precision). `a BETWEEN x AND y` is `a >= x AND a <= y` (so statistics prune
+ * is given), or for a timestamp with micro- or nanoseconds its text (a Date holds milliseconds only). `a BETWEEN x AND y` is `a >= x AND a <= y` (so statistics prune
  * it like the two comparisons); LIKE patterns use `%` and `_` (`\` escapes); an identifier on the
  * right of a comparison is a column (`a < b`), a quoted string a literal.
  */
@@ -124,8 +124,11 @@ function tokenize(text: string): Tok[] {
 const CMP = new Set(['=', '!=', '<', '<=', '>', '>=']);
 const FLIP: Record<string, string> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
-/** Parse a TIMESTAMP literal body to a Date (UTC unless an offset is given). */
-function parseTimestamp(text: string, s: string, pos: number): Date {
+/**
+ * Parse a TIMESTAMP literal body to a Date (UTC unless an offset is given); with non-zero digits
+ * below the millisecond, which a Date cannot hold, to its checked text (compared exactly).
+ */
+function parseTimestamp(text: string, s: string, pos: number): Date | string {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(s.trim());
   if (m === null) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', tz] = m;
@@ -137,7 +140,7 @@ function parseTimestamp(text: string, s: string, pos: number): Date {
   }
   const date = new Date(ms);
   if (Number.isNaN(ms) || date.getUTCDate() !== +d && tz === undefined) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
-  return date;
+  return /[1-9]/.test(frac.slice(3)) ? s.trim() : date;
 }
 
 function parseDate(text: string, s: string, pos: number): Date {

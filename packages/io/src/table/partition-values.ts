@@ -2,8 +2,9 @@
  * Range-partition values: turning Arrow cells into the text of partition_desc and back into typed
  * constant columns when a reader re-injects them (protocol §1, §4).
  */
-import { DataType, Type, makeBuilder, type Vector } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { DataType, Type, TimeUnit, makeBuilder, makeData, makeVector, type Timestamp, type Vector } from 'apache-arrow';
+import { LakeSoulError, checkRangePartitionType } from '@lakesoul-ts/meta';
+import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
 
 const DAY_MS = 86_400_000;
 
@@ -17,10 +18,33 @@ export function formatDate(ms: number): string {
   return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
 }
 
+/** True for timestamps finer than milliseconds, whose range values are kept as integer counts of their unit. */
+function subMillisecond(type: DataType): boolean {
+  return type.typeId === Type.Timestamp && ((type as Timestamp).unit === TimeUnit.MICROSECOND || (type as Timestamp).unit === TimeUnit.NANOSECOND);
+}
+
+/**
+ * Reads the cells of a range-partition column as {@link rangeValueText} takes them: `v.get(i)`, except
+ * for micro- and nanosecond timestamps, whose exact int64 count is read (Arrow's getter rounds to ms).
+ */
+export function rangeCellReader(v: Vector): (i: number) => unknown {
+  if (!subMillisecond(v.type)) return (i) => v.get(i);
+  const raw = new BigInt64Array(v.length);
+  let at = 0;
+  for (const d of v.data) {
+    raw.set((d.values as BigInt64Array).subarray(0, d.length), at);
+    at += d.length;
+  }
+  return (i) => (v.isValid(i) ? raw[i] : null);
+}
+
 /**
  * Text of one range value as partition_desc stores it (before the null/empty-string markers, which
  * the catalog's encoder applies): integers as decimal, dates `YYYY-MM-DD`, booleans `true`/`false`.
- * `null` for a null cell.
+ * Micro- and nanosecond timestamps (given as their int64 count, see {@link rangeCellReader}) as
+ * LakeSoul writes them: the UTC wall time with all 6 or 9 fraction digits and no zone suffix
+ * (`2024-01-01T00:00:00.123456`); millisecond and second timestamps as `toISOString()`. `null` for a
+ * null cell.
  */
 export function rangeValueText(value: unknown, type: DataType): string | null {
   if (value === null || value === undefined) return null;
@@ -28,6 +52,7 @@ export function rangeValueText(value: unknown, type: DataType): string | null {
     case Type.Date:
       return formatDate(value instanceof Date ? value.getTime() : Number(value));
     case Type.Timestamp: {
+      if (typeof value === 'bigint' && subMillisecond(type)) return formatTimestamp(value, (type as Timestamp).unit, null, false);
       const ms = value instanceof Date ? value.getTime() : Number(value);
       return new Date(ms).toISOString();
     }
@@ -77,6 +102,7 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
       return new Date(Math.floor(ms / DAY_MS) * DAY_MS);
     }
     case Type.Timestamp: {
+      if (subMillisecond(type)) return timestampCount(text, type as Timestamp, bad);
       const ms = Date.parse(text);
       if (Number.isNaN(ms)) throw bad();
       return new Date(ms);
@@ -89,9 +115,33 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
   }
 }
 
-/** A column of `length` copies of one range value, typed per the table schema. */
-export function constantColumn(type: DataType, text: string | null, length: number, column: string): Vector {
+/**
+ * The exact count of `type`'s unit of a range value's text: a wall time read as UTC, with `Z` or an
+ * offset allowed (values written before the LakeSoul format ended in `Z`).
+ */
+function timestampCount(text: string, type: Timestamp, bad: () => LakeSoulError): bigint {
+  const zoned = /(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/.test(text) && /[T ]\d{2}:\d{2}/.test(text);
+  try {
+    return parseTimestamp(text, type.unit, zoned);
+  } catch (e) {
+    if (e instanceof TemporalParseError) throw bad();
+    throw e;
+  }
+}
+
+/**
+ * A column of `length` copies of one range value, typed per the table schema. A column whose type
+ * cannot be a range partition (a table another engine created) is Unsupported naming the column.
+ */
+export function constantColumn(type: DataType, text: string | null, length: number, column: string, table?: string): Vector {
+  checkRangePartitionType(table, column, type);
   const value = parseRangeValue(text, type, column);
+  if (subMillisecond(type)) {
+    const values = new BigInt64Array(length);
+    if (value !== null) values.fill(value as bigint);
+    const nullBitmap = value === null ? new Uint8Array((length + 7) >> 3) : undefined;
+    return makeVector(makeData({ type: type as Timestamp, length, nullCount: value === null ? length : 0, data: values, nullBitmap }));
+  }
   const b = makeBuilder({ type, nullValues: [null, undefined] });
   for (let i = 0; i < length; i++) b.append(value);
   return b.finish().toVector();

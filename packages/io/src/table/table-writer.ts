@@ -8,7 +8,7 @@
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
-import { decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
+import { checkRangePartitionType, decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
@@ -23,7 +23,7 @@ import {
   writeUri,
   type TableContext,
 } from './table-context.js';
-import { constantColumn, rangeValueText } from './partition-values.js';
+import { constantColumn, rangeCellReader, rangeValueText } from './partition-values.js';
 
 /** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -419,15 +419,17 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: strin
   // Per column: a small code per distinct value (consecutive equal values skip the lookup).
   const codes: Int32Array[] = [];
   const values: unknown[][] = [];
-  for (const c of cols) {
+  for (const [k, c] of cols.entries()) {
+    checkRangePartitionType(info.name, c, types[k]);
     const v = batch.getChild(c)!;
+    const cell = rangeCellReader(v);
     const code = new Int32Array(n);
     const seen = new Map<unknown, number>();
     const distinct: unknown[] = [];
     let prev: unknown = Symbol('none');
     let prevCode = -1;
     for (let i = 0; i < n; i++) {
-      const x = v.get(i);
+      const x = cell(i);
       if (x !== prev || prevCode < 0) {
         const key = x instanceof Date ? x.getTime() : x instanceof Uint8Array ? Buffer.from(x).toString('latin1') : x;
         let k = seen.get(key);
@@ -841,7 +843,7 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
         const vectors: Record<string, Vector> = {};
         for (const c of info.rangePartitions) {
           const f = info.schema.fields.find((x) => x.name === c)!;
-          vectors[c] = constantColumn(f.type, values.get(c) ?? null, 1, c);
+          vectors[c] = constantColumn(f.type, values.get(c) ?? null, 1, c, info.name);
         }
         hit = evaluateFilter(expr, new Table(vectors).batches[0])[0] === 1;
         memo.set(d, hit);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, Schema, Utf8, DateDay, Float64 } from 'apache-arrow';
 import { Catalog } from '../catalog.js';
 import { LakeSoulError } from '../errors.js';
+import { ARROW_TYPE_SUPPORT } from '../type-support.js';
 import { catalogSchemaComplete, COMPACTION_NOTIFY_CHANNEL } from '../catalog-schema.js';
 import type { SqlDriver } from '../sql-driver.js';
 import type { CommitOp, DataFileOp, TableInfo } from '../types.js';
@@ -292,6 +293,22 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         const e = await expectError(catalog.createTable({ ...base, name: 'bad9', primaryKeys: ['nope'] }), 'InvalidArgument');
         expect(e.context).toMatchObject({ table: 'default.bad9', column: 'nope' });
         for (const n of ['bad1', 'bad2', 'bad3', 'bad4', 'bad5', 'bad6', 'bad7', 'bad8', 'bad9']) await expectError(catalog.getTable(n), 'NotFound', `default.${n}`);
+      });
+
+      it('refuses a range partition column of a type partition_desc cannot hold (every type the type-support table marks so), naming table and column', async () => {
+        for (const row of ARROW_TYPE_SUPPORT.filter((r) => r.supported.write)) {
+          const name = `part_${uniq()}`;
+          const schema = new Schema([new Field('id', new Int64(), false), new Field('p', row.type(), true)]);
+          const create = catalog.createTable({ name, path: `file:///tmp/lakesoul-conf/${name}`, schema, rangePartitions: ['p'] });
+          if (row.supported.partition) {
+            expect((await create).rangePartitions, row.name).toEqual(['p']);
+            continue;
+          }
+          const e = await expectError(create, 'Unsupported', `default.${name}`, "column 'p'", 'cannot be a range partition column');
+          expect(e.context, row.name).toMatchObject({ table: `default.${name}`, column: 'p' });
+          expect(e.code, row.name).toBe('UNSUPPORTED_PARTITION_TYPE');
+          await expectError(catalog.getTable(name), 'NotFound', `default.${name}`);
+        }
       });
 
       it('refuses a second table with the same name or path, unless ifNotExists', async () => {
