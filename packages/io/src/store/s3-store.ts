@@ -1,20 +1,25 @@
 /**
  * S3 backend of {@link ObjectStore} (`@aws-sdk/client-s3`), for AWS and S3-compatible servers.
  */
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
 import { abortedError, LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { checkKey, checkPrefix, mapS3Error, validateRange } from './store-errors.js';
+
+/**
+ * The AWS SDK, loaded when the first S3 store is made: importing it costs 0.2-0.4 s, which a process
+ * on local disk only (most CLI commands, `Lakehouse.open` on a local warehouse) never needs. Both
+ * packages are CommonJS only, so `require` returns the same module instance an `import` would.
+ */
+const requireSdk = createRequire(import.meta.url);
+let clientS3: typeof ClientS3 | undefined;
+let libStorage: typeof LibStorage | undefined;
+const s3Sdk = (): typeof ClientS3 => (clientS3 ??= requireSdk('@aws-sdk/client-s3') as typeof ClientS3);
+const storageSdk = (): typeof LibStorage => (libStorage ??= requireSdk('@aws-sdk/lib-storage') as typeof LibStorage);
 
 /** Static credentials of an {@link S3Store}. */
 export interface S3Credentials {
@@ -68,6 +73,8 @@ export class S3Store implements ObjectStore {
   readonly bucket: string;
   /** The client, shared by every call of this store. */
   readonly client: S3Client;
+  /** `@aws-sdk/client-s3`, loaded by the first store made. */
+  private readonly sdk = s3Sdk();
   private readonly multipartThreshold: number;
   private readonly partSize: number;
   private readonly uploadConcurrency: number;
@@ -102,7 +109,7 @@ export class S3Store implements ObjectStore {
         config.responseChecksumValidation = 'WHEN_REQUIRED';
       }
       if (options.credentials) config.credentials = { ...options.credentials };
-      this.client = new S3Client(config);
+      this.client = new this.sdk.S3Client(config);
     }
   }
 
@@ -134,7 +141,7 @@ export class S3Store implements ObjectStore {
       rangeHeader = 'suffix' in r ? `bytes=-${r.suffix}` : r.length === undefined ? `bytes=${r.offset}-` : `bytes=${r.offset}-${r.offset + r.length - 1}`;
     }
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: options.signal });
+      const res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: options.signal });
       if (!res.Body) return new Uint8Array(0);
       const bytes = await res.Body.transformToByteArray();
       throwIfAborted(options.signal, `get ${uri}`);
@@ -152,14 +159,14 @@ export class S3Store implements ObjectStore {
     throwIfAborted(options.signal, `put ${uri}`);
     if (data instanceof Uint8Array && data.length < this.multipartThreshold) {
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: options.signal });
+        await this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: options.signal });
         return;
       } catch (e) {
         throw mapS3Error(e, uri, 'put');
       }
     }
     const body = data instanceof Uint8Array ? data : Readable.from(toBuffers(data));
-    const upload = new Upload({
+    const upload = new (storageSdk().Upload)({
       client: this.client,
       params: { Bucket: this.bucket, Key: path, Body: body },
       partSize: this.partSize,
@@ -184,7 +191,7 @@ export class S3Store implements ObjectStore {
     const uri = this.uri(path);
     throwIfAborted(options.signal, `head ${uri}`);
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
+      const res = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
       return { path, size: Number(res.ContentLength ?? 0), lastModified: res.LastModified ?? new Date(0), etag: res.ETag };
     } catch (e) {
       throw mapS3Error(e, uri, 'head');
@@ -196,7 +203,7 @@ export class S3Store implements ObjectStore {
     const uri = this.uri(path);
     throwIfAborted(options.signal, `delete ${uri}`);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
     } catch (e) {
       const mapped = mapS3Error(e, uri, 'delete');
       if (LakeSoulError.hasCode(mapped, 'OBJECT_NOT_FOUND')) return;
@@ -213,7 +220,7 @@ export class S3Store implements ObjectStore {
       let res;
       try {
         res = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: this.listPageSize }),
+          new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: this.listPageSize }),
           { abortSignal: options.signal },
         );
       } catch (e) {
