@@ -84,6 +84,14 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     expect(plan.splits.map((s) => s.id).sort()).toEqual(['city=oslo#0', 'city=oslo#1', 'city=paris#0', 'city=paris#1']);
     const counted = await plan.withRowCounts();
     expect(counted.splits.reduce((s, x) => s + (x.rowCount ?? 0), 0)).toBe(200);
+    // Counts shared across plans: every file counted once, a known count taken as given, not re-read.
+    const rowCounts = new Map<string, number>();
+    await plan.withRowCounts({ rowCounts });
+    expect(rowCounts.size).toBe(plan.splits.reduce((n, s) => n + s.files.length, 0));
+    const firstFile = plan.splits[0]!.files[0]!.path;
+    rowCounts.set(firstFile, rowCounts.get(firstFile)! + 1000);
+    const recounted = await (await t.scan()).withRowCounts({ rowCounts });
+    expect(recounted.splits.reduce((s, x) => s + (x.rowCount ?? 0), 0)).toBe(1200);
     // Projection + partition selection
     const paris = await all(t, { partitions: { city: 'paris' }, columns: ['id', 'city'] });
     expect(paris.length).toBe(67);

@@ -519,11 +519,13 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       const format: OutputFormat = o.json ? 'jsonl' : o.format;
       const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
       const columns = ['time', 'op', 'versions', 'files', 'rows'];
+      // Consecutive snapshots share most files: each file's footer is read once.
+      const rowCounts = new Map<string, number>();
       for (const commit of commitsOf(await t.history(o.partition ? { partitionDesc: o.partition } : undefined))) {
         let files = 0;
         let rows = 0;
         for (const v of commit) {
-          const plan = await (await t.scan({ partitions: [v.partitionDesc], version: v.version })).withRowCounts();
+          const plan = await (await t.scan({ partitions: [v.partitionDesc], version: v.version })).withRowCounts({ rowCounts });
           files += plan.splits.reduce((n, s) => n + s.files.length, 0);
           rows += plan.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
         }

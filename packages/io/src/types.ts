@@ -259,6 +259,16 @@ export interface BlobValueFetcher {
 }
 
 /** A planned scan: splits plus the output schema; reading it yields merged, filtered batches. */
+/** Options of {@link ScanPlan.withRowCounts}. */
+export interface RowCountOptions extends ReadOptions {
+  /**
+   * Row counts by stored file path, shared across plans: files found here are not read again, and
+   * the counts read are added. Counting many snapshots of one table (such as one per commit, which
+   * share most files) then reads each file's footer once.
+   */
+  rowCounts?: Map<string, number>;
+}
+
 export interface ScanPlan {
   readonly schema: Schema;
   readonly splits: Split[];
@@ -267,7 +277,7 @@ export interface ScanPlan {
   /** One split (of this plan, or received as JSON by another process), merged and filtered. */
   readSplit(split: Split, options?: ReadOptions): AsyncIterable<RecordBatch>;
   /** Fill `rowCount` of every split from Parquet footers (ranged reads, no data pages). */
-  withRowCounts(options?: ReadOptions): Promise<ScanPlan>;
+  withRowCounts(options?: RowCountOptions): Promise<ScanPlan>;
   /**
    * Reads blob references of `split` one at a time, inside the roots and with the `onMissing` rule
    * the plan's blob options give (null when the plan reads no blob columns).

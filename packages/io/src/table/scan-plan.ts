@@ -22,6 +22,7 @@ import type {
   MergeOperator,
   ObjectStore,
   ReadOptions,
+  RowCountOptions,
   ScanOptions,
   ScanPlan,
   ScanPlanJSON,
@@ -288,14 +289,16 @@ export class TableScanPlan implements ScanPlan {
   }
 
   /** A copy of the plan whose splits carry row counts read from the Parquet footers. */
-  async withRowCounts(options: ReadOptions = {}): Promise<ScanPlan> {
+  async withRowCounts(options: RowCountOptions = {}): Promise<ScanPlan> {
     const signal = options.signal ?? this.defaults.signal;
+    const known = options.rowCounts ?? new Map<string, number>();
     const splits = await Promise.all(
       this.json.splits.map(async (s) => {
         let rows = 0;
         for (const f of s.files) {
-          const footer = await this.footer(f, signal);
-          rows += Number(footer.numRows);
+          let n = known.get(f.path);
+          if (n === undefined) known.set(f.path, (n = Number((await this.footer(f, signal)).numRows)));
+          rows += n;
         }
         return { ...s, rowCount: rows };
       }),
