@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import { Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Field, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { plainValues, recordsToBatch } from '../../packages/io/src/arrow/value-codec.js';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, computeBuckets } from '@lakesoul-ts/io';
 import {
@@ -429,6 +430,53 @@ for (const storage of ['local', 's3'] as const) {
       all.push(...pyMore);
       expect(npCanon(await pyScan(name, ns))).toEqual(npCanon(npArrow(all)));
       expect(npCanon(await (await lake.table(name, ns)).toArrow())).toEqual(npCanon(npArrow(all)));
+    });
+
+    it('5e. micro- and nanosecond timestamp range columns: LakeSoul-Python and TS write the same partition_desc text and read each other\'s values exactly', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_ts_parts');
+      await lakesoulPy(env, 'create', {
+        name, namespace: ns, path: `${warehouse}/${ns}/${name}`,
+        schema: [['k', 'int32'], ['ts', 'timestamp_us_utc'], ['tn', 'timestamp_ns'], ['x', 'float64']], partitionBy: ['ts', 'tn'],
+      });
+      const schema = new Schema([
+        new Field('k', new Int32(), true), new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true),
+        new Field('tn', new Timestamp(TimeUnit.NANOSECOND), true), new Field('x', new Float64(), true),
+      ]);
+      type TsRow = { k: number; ts: string; tn: string; x: number };
+      const rowsOfTable = (t: Table): TsRow[] => {
+        const out: TsRow[] = [];
+        for (const b of t.batches) {
+          const cols = schema.fields.map((f) => plainValues(b.getChild(f.name)!.data[0]));
+          for (let i = 0; i < b.numRows; i++) out.push(Object.fromEntries(schema.fields.map((f, c) => [f.name, cols[c][i]])) as TsRow);
+        }
+        return out.sort((a, b) => a.k - b.k);
+      };
+      const py: TsRow[] = [
+        { k: 1, ts: '2024-01-01T00:00:00.123456Z', tn: '2024-01-01T00:00:00.123456789', x: 1 },
+        { k: 2, ts: '2024-01-01T00:00:00.123457Z', tn: '2024-01-01T00:00:00.123456788', x: 2 },
+      ];
+      const input = writeIpc(new Table([recordsToBatch(py, schema)]), join(scratch.dir, `${name}-py.arrow`));
+      await lakesoulPy(env, 'write', { name, namespace: ns, input });
+      const table = await lake.table(name, ns);
+      const pyDescs = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      expect(pyDescs).toEqual([
+        'ts=2024-01-01T00:00:00.123456,tn=2024-01-01T00:00:00.123456789',
+        'ts=2024-01-01T00:00:00.123457,tn=2024-01-01T00:00:00.123456788',
+      ]);
+      expect(rowsOfTable(await table.toArrow())).toEqual(py);
+      // TS appends the same values and one new one: the same partitions get a version, one new partition appears.
+      const ts: TsRow[] = [
+        { k: 3, ts: '2024-01-01T00:00:00.123456Z', tn: '2024-01-01T00:00:00.123456789', x: 3 },
+        { k: 4, ts: '2024-01-01T00:00:00.123000Z', tn: '2024-01-01T00:00:00.123000000', x: 4 },
+      ];
+      await table.write(recordsToBatch(ts, schema), { mode: 'append' });
+      const snapshot = await table.snapshot();
+      expect(snapshot.map((p) => p.partitionDesc).sort()).toEqual([...pyDescs, 'ts=2024-01-01T00:00:00.123000,tn=2024-01-01T00:00:00.123000000'].sort());
+      expect(snapshot.find((p) => p.partitionDesc === pyDescs[0])!.version).toBe(1);
+      expect(rowsOfTable(await table.toArrow())).toEqual([...py, ...ts]);
+      expect(rowsOfTable(await pyScan(name, ns))).toEqual([...py, ...ts]);
+      expect(rowsOfTable(await table.toArrow({ filter: "ts = '2024-01-01T00:00:00.123456Z' and tn = '2024-01-01T00:00:00.123456789'" })).map((r) => r.k)).toEqual([1, 3]);
     });
 
     it('5d. null and empty-string range values written by TS read back as null and "" in LakeSoul-Python', async () => {

@@ -50,6 +50,7 @@ _TYPES = {
     "binary": pa.binary(),
     "date32": pa.date32(),
     "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
+    "timestamp_ns": pa.timestamp("ns"),
 }
 
 _BUCKET = re.compile(r".*_(\d+)(?:\..*)?$")

@@ -102,10 +102,9 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
       return new Date(Math.floor(ms / DAY_MS) * DAY_MS);
     }
     case Type.Timestamp: {
-      if (subMillisecond(type)) return timestampCount(text, type as Timestamp, bad);
-      const ms = Date.parse(text);
-      if (Number.isNaN(ms)) throw bad();
-      return new Date(ms);
+      if (subMillisecond(type)) return timestampCount(text, (type as Timestamp).unit, bad);
+      // Whole milliseconds (LakeSoul's engines write `...00.123`, lakesoul-ts `...00.123Z`): UTC either way.
+      return new Date(Number(timestampCount(text, TimeUnit.MILLISECOND, bad)));
     }
     case Type.Binary:
     case Type.LargeBinary:
@@ -116,13 +115,13 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
 }
 
 /**
- * The exact count of `type`'s unit of a range value's text: a wall time read as UTC, with `Z` or an
+ * The exact count of `unit` of a range value's text: a wall time read as UTC, with `Z` or an
  * offset allowed (values written before the LakeSoul format ended in `Z`).
  */
-function timestampCount(text: string, type: Timestamp, bad: () => LakeSoulError): bigint {
+function timestampCount(text: string, unit: TimeUnit, bad: () => LakeSoulError): bigint {
   const zoned = /(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/.test(text) && /[T ]\d{2}:\d{2}/.test(text);
   try {
-    return parseTimestamp(text, type.unit, zoned);
+    return parseTimestamp(text, unit, zoned);
   } catch (e) {
     if (e instanceof TemporalParseError) throw bad();
     throw e;

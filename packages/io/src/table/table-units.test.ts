@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bool, DateDay, Int32, Int64, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import { Bool, DateDay, Int32, Int64, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { constantColumn, formatDate, parseRangeValue, rangeValueText } from './partition-values.js';
 import { rebatch } from './scan-plan.js';
@@ -47,6 +47,25 @@ describe('range values', () => {
     expect(rangeValueText(null, new Utf8())).toBeNull();
     expect(parseRangeValue('9007199254740993', new Int64(), 'k')).toBe(9007199254740993n);
     expect(() => parseRangeValue('x', new Int32(), 'k')).toThrow(LakeSoulError);
+  });
+  it('timestamps: micro/nanoseconds exact in LakeSoul\'s text, milliseconds read as UTC whatever the local zone', () => {
+    const us = new Timestamp(TimeUnit.MICROSECOND, 'UTC');
+    expect(rangeValueText(1704067200123456n, us)).toBe('2024-01-01T00:00:00.123456');
+    expect(rangeValueText(1704067200123456789n, new Timestamp(TimeUnit.NANOSECOND))).toBe('2024-01-01T00:00:00.123456789');
+    expect(parseRangeValue('2024-01-01T00:00:00.123456', us, 'ts')).toBe(1704067200123456n);
+    expect(parseRangeValue('2024-01-01T00:00:00.123000Z', us, 'ts')).toBe(1704067200123000n);
+    expect(() => parseRangeValue('2024-01-01T00:00:00.1234567', us, 'ts')).toThrow(/range value .* of column 'ts' does not parse/);
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Kathmandu';
+    try {
+      const ms = new Timestamp(TimeUnit.MILLISECOND);
+      for (const text of ['2024-01-01T00:00:00.123', '2024-01-01T00:00:00.123Z']) {
+        expect((parseRangeValue(text, ms, 'ts') as Date).getTime(), text).toBe(Date.UTC(2024, 0, 1, 0, 0, 0, 123));
+      }
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
   it('builds typed constant columns (re-injected range columns)', () => {
     const d = constantColumn(new DateDay(), '2024-03-01', 3, 'day');
