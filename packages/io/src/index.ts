@@ -12,3 +12,4 @@ export * from './merge/index.js';
 export * from './table/index.js';
 export * from './prefetch/index.js';
 export * from './import/index.js';
+export * from './workers/index.js';

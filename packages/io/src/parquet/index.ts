@@ -1,6 +1,7 @@
 // Parquet: encode/decode through parquet-wasm, footer + statistics reader, casts after round trips.
 export {
   encodeParquet,
+  encodeParquetInPool,
   decodeParquet,
   castTableToSchema,
   parquetWasm,

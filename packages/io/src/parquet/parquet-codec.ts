@@ -3,27 +3,18 @@
  * Arrow IPC as the bridge to apache-arrow. parquet-wasm is loaded lazily on first use (no work at
  * import time).
  */
-import { createRequire } from 'node:module';
 import { DataType, Field, FixedSizeList, List, RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Type, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
-import type * as ParquetWasm from 'parquet-wasm';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
 import { gatherData } from '../arrow/take-rows.js';
+import type { ParquetPool } from '../workers/parquet-pool.js';
+import { WORKER_TASK_FAILED } from '../workers/worker-pool.js';
 import { assertParquetMagic, decodeFileMetaData } from './parquet-footer.js';
 import { chooseColumnEncodings } from './column-encodings.js';
+import { decodeToIPC, encodeFromIPC, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
-type PW = typeof ParquetWasm;
-let wasm: PW | undefined;
-
-/** The parquet-wasm module (node build), loaded on first call. */
-export function parquetWasm(): PW {
-  if (wasm === undefined) {
-    const require = createRequire(import.meta.url);
-    wasm = require('parquet-wasm') as PW;
-  }
-  return wasm;
-}
+export { parquetWasm } from './parquet-wasm-ops.js';
 
 /** Options of {@link encodeParquet}. */
 export interface EncodeParquetOptions {
@@ -43,13 +34,6 @@ export interface EncodeParquetOptions {
   dictionary?: 'auto' | 'always';
 }
 
-/**
- * Bytes of encoded values per data page (arrow-rs checks it every 1024 values): small pages, each
- * with min/max in the page index, let a selective read fetch and decode only the pages holding the
- * rows it selects (1-2.5k rows per page; files grow ~0.6% over 1 MiB pages).
- */
-const DATA_PAGE_SIZE_LIMIT = 4 * 1024;
-
 /** Default maximum rows per row group written by {@link encodeParquet}. */
 export const DEFAULT_ROW_GROUP_SIZE = 256 * 1024;
 
@@ -65,33 +49,45 @@ function errorMessage(e: unknown): string {
  * seconds unit) and come back through {@link castTableToSchema}.
  */
 export function encodeParquet(table: Table | RecordBatch, options: EncodeParquetOptions = {}): Uint8Array {
-  const pw = parquetWasm();
-  const t = withoutSecondTimestamps(table instanceof RecordBatch ? new Table(table.schema, [table]) : table);
-  const compression =
-    options.compression === 'snappy' ? pw.Compression.SNAPPY : options.compression === 'none' ? pw.Compression.UNCOMPRESSED : pw.Compression.ZSTD;
-  let builder = new pw.WriterPropertiesBuilder()
-    .setCompression(compression)
-    .setStatisticsEnabled(pw.EnabledStatistics.Page)
-    .setDataPageSizeLimit(DATA_PAGE_SIZE_LIMIT)
-    .setMaxRowGroupSize(Math.max(1, options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE))
-    .setCreatedBy('lakesoul-ts (parquet-wasm 0.8.0)');
-  if (options.metadata !== undefined) builder = builder.setKeyValueMetadata(new Map(Object.entries(options.metadata)));
-  if ((options.dictionary ?? 'auto') === 'auto') {
-    for (const c of chooseColumnEncodings(t)) {
-      builder = builder.setColumnDictionaryEnabled(c.column, c.dictionary);
-      if (c.encoding !== undefined) builder = builder.setColumnEncoding(c.column, pw.Encoding[c.encoding]);
-    }
-  }
-  const props = builder.build();
+  const req = encodeRequest(table, options);
   try {
-    const wt = pw.Table.fromIPCStream(tableToIPC(t, 'stream'));
-    return pw.writeParquet(wt, props);
+    return encodeFromIPC(req);
   } catch (e) {
-    throw new LakeSoulError('Internal', `could not encode Parquet${options.file ? ` file '${options.file}'` : ''}: ${errorMessage(e)}`, {
-      context: { file: options.file },
-      cause: e,
-    });
+    throw encodeError(e, options.file);
   }
+}
+
+/**
+ * {@link encodeParquet} on a worker of `pool` (the calling thread stays free; several calls encode in
+ * parallel). The same bytes as {@link encodeParquet}.
+ */
+export async function encodeParquetInPool(table: Table | RecordBatch, pool: ParquetPool, options: EncodeParquetOptions & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  const req = encodeRequest(table, options);
+  try {
+    return await pool.run({ op: 'encode', ...req }, { transfer: [req.ipc.buffer as ArrayBuffer], signal: options.signal });
+  } catch (e) {
+    if (LakeSoulError.is(e, 'Aborted')) throw e;
+    throw encodeError(e, options.file);
+  }
+}
+
+function encodeRequest(table: Table | RecordBatch, options: EncodeParquetOptions): RawEncodeRequest {
+  const t = withoutSecondTimestamps(table instanceof RecordBatch ? new Table(table.schema, [table]) : table);
+  return {
+    ipc: tableToIPC(t, 'stream'),
+    compression: options.compression ?? 'zstd',
+    rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
+    metadata: options.metadata,
+    createdBy: 'lakesoul-ts (parquet-wasm 0.8.0)',
+    encodings: (options.dictionary ?? 'auto') === 'auto' ? chooseColumnEncodings(t) : [],
+  };
+}
+
+function encodeError(e: unknown, file: string | undefined): LakeSoulError {
+  return new LakeSoulError('Internal', `could not encode Parquet${file ? ` file '${file}'` : ''}: ${errorMessage(e)}`, {
+    context: { file },
+    cause: e,
+  });
 }
 
 /** The type with every timestamp[s] (at any nesting depth) replaced by timestamp[ms], or null if none. */
@@ -144,6 +140,14 @@ export interface DecodeParquetOptions {
   batchSize?: number;
   /** File name for messages. */
   file?: string;
+  /** Decode on a worker of this pool (default: on the calling thread). */
+  pool?: ParquetPool | null;
+  /**
+   * With `pool`: the caller gives `bytes` up, so its buffer moves to the worker without a copy (it is
+   * unusable afterwards). Default false: the worker gets a copy.
+   */
+  transferBytes?: boolean;
+  signal?: AbortSignal;
 }
 
 /** Default rows per batch of {@link decodeParquet}. */
@@ -158,7 +162,6 @@ export const DEFAULT_DECODE_BATCH_SIZE = 64 * 1024;
 export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOptions = {}): Promise<Table> {
   const { file } = options;
   assertParquetMagic(bytes, file);
-  const pw = parquetWasm();
   const len = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
   if (len + 12 > bytes.length) throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}'`, { context: { file } });
   const footer = decodeFileMetaData(bytes.subarray(bytes.length - 8 - len, bytes.length - 8), file);
@@ -181,31 +184,33 @@ export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOpt
     }
   }
   const batchSize = options.batchSize ?? DEFAULT_DECODE_BATCH_SIZE;
+  if (options.columns !== undefined && options.columns.length === 0) {
+    const rows = (options.rowGroups ?? footer.rowGroups.map((_, i) => i)).reduce((s, g) => s + footer.rowGroups[g].numRows, 0);
+    return new Table(makeBatch(new Schema([]), [], rows));
+  }
+  const allColumns =
+    options.columns === undefined || (options.columns.length === footer.columns.length && footer.columns.every((c) => options.columns!.includes(c)));
+  const req = {
+    bytes,
+    columns: allColumns ? undefined : options.columns,
+    // (a file without columns goes through the row-group reader, which reports its row count)
+    rowGroups: options.rowGroups ?? (footer.columns.length === 0 ? footer.rowGroups.map((_, i) => i) : undefined),
+    batchSize,
+  };
   try {
     let ipc: Uint8Array;
-    const allColumns =
-      options.columns === undefined ||
-      (options.columns.length === footer.columns.length && footer.columns.every((c) => options.columns!.includes(c)));
-    if (allColumns && options.rowGroups === undefined && footer.columns.length > 0) {
-      // the synchronous reader is faster when nothing is pruned
-      const t = pw.readParquet(bytes, { batchSize });
-      ipc = t.intoIPCStream();
-    } else if (options.columns !== undefined && options.columns.length === 0) {
-      const rows = (options.rowGroups ?? footer.rowGroups.map((_, i) => i)).reduce((s, g) => s + footer.rowGroups[g].numRows, 0);
-      return new Table(makeBatch(new Schema([]), [], rows));
+    if (options.pool) {
+      // A view on part of a buffer (or a buffer kept by the caller) travels as a copy of just the view.
+      const own = options.transferBytes === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer);
+      const sent = own ? bytes : bytes.slice();
+      ipc = await options.pool.run({ op: 'decode', ...req, bytes: sent }, { transfer: [sent.buffer as ArrayBuffer], signal: options.signal });
     } else {
-      const pf = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-      try {
-        const t = await pf.read({ columns: options.columns, rowGroups: options.rowGroups, batchSize });
-        ipc = t.intoIPCStream();
-      } finally {
-        pf.free();
-      }
+      ipc = await decodeToIPC(req);
     }
     const table = tableFromIPC(ipc);
     return options.columns !== undefined ? reorder(table, options.columns) : table;
   } catch (e) {
-    if (e instanceof LakeSoulError) throw e;
+    if (e instanceof LakeSoulError && e.code !== WORKER_TASK_FAILED) throw e;
     throw new LakeSoulError('Io', `could not decode Parquet file '${file ?? '<bytes>'}': ${errorMessage(e)}`, {
       code: 'CORRUPT_FILE',
       context: { file },

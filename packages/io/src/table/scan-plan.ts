@@ -37,6 +37,7 @@ import { decodeParquet, readParquetFooter, castTableToSchema } from '../parquet/
 import { mergeSortedSources, concatSources } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
+import { sharedParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
@@ -204,6 +205,8 @@ function prefilterFor(split: Split, s: ScanPlanJSON): { filter: FilterExpr; uniq
 interface FetchedFile {
   file: SplitFile;
   bytes: Uint8Array | null;
+  /** `bytes` is a buffer this reader allocated (a sparse copy): it may move to a decode worker. */
+  owned?: boolean;
   rowGroups: number[] | undefined;
   /**
    * A large file read one row group at a time: its tail (footer) is here, and each row group's
@@ -439,7 +442,7 @@ export class TableScanPlan implements ScanPlan {
             } catch (e) {
               throw withFile(e, file.path);
             }
-            return { file, bytes, rowGroups };
+            return { file, bytes, owned: true, rowGroups };
           },
         };
       }
@@ -500,7 +503,7 @@ export class TableScanPlan implements ScanPlan {
       await yieldToEventLoop();
       let batches: RecordBatch[];
       try {
-        const t = await decodeParquet(bytes, { columns: lazy.columns, rowGroups: [g.index], file });
+        const t = await decodeParquet(bytes, { columns: lazy.columns, rowGroups: [g.index], file, pool: sharedParquetPool(), transferBytes: true, signal });
         batches = castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
@@ -529,6 +532,7 @@ export class TableScanPlan implements ScanPlan {
     }
     const bytes = f.bytes;
     if (!bytes) return;
+    const owned = f.owned === true;
     f.bytes = null;
     const file = f.file.path;
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
@@ -541,13 +545,13 @@ export class TableScanPlan implements ScanPlan {
         throw withFile(e, file);
       }
     };
-    const decodeGroups = async (rowGroups: number[] | undefined, whole: boolean): Promise<RecordBatch[]> => {
+    const decodeGroups = async (rowGroups: number[] | undefined, whole: boolean, last: boolean): Promise<RecordBatch[]> => {
       // Decoding is one long synchronous call: let the I/O of fetches in flight run first.
       await yieldToEventLoop();
       // A file written elsewhere may lack a column its file_exist_cols lists: it reads as null.
       const projected = whole ? undefined : cols.filter((c) => footer === undefined || footer.columns.includes(c));
       try {
-        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file });
+        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file, pool: sharedParquetPool(), transferBytes: owned && last, signal });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
@@ -559,12 +563,12 @@ export class TableScanPlan implements ScanPlan {
       const ft = await readFooter();
       groups ??= ft.rowGroups.map((_, i) => i);
       if (bytes.length >= streamMin && groups.length > 1) {
-        for (const g of groups) yield* await decodeGroups([g], false);
+        for (let k = 0; k < groups.length; k++) yield* await decodeGroups([groups[k]], false, k === groups.length - 1);
         return;
       }
     }
     // Without projection or pruning, the decoder takes its fast whole-file path.
-    yield* await decodeGroups(f.rowGroups, whole);
+    yield* await decodeGroups(f.rowGroups, whole, true);
   }
 
   private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {

@@ -1,0 +1,85 @@
+/**
+ * The raw parquet-wasm calls, bytes in and bytes out (Arrow IPC streams on the Arrow side), shared by
+ * the main thread and the Parquet worker threads (`workers/parquet-worker.ts`). This module imports
+ * nothing but parquet-wasm (loaded on first use), so a worker starts light. Validation and error
+ * messages naming the file live in `parquet-codec.ts`.
+ */
+import { createRequire } from 'node:module';
+import type * as ParquetWasm from 'parquet-wasm';
+
+type PW = typeof ParquetWasm;
+let wasm: PW | undefined;
+
+/** The parquet-wasm module (node build), loaded on first call. */
+export function parquetWasm(): PW {
+  if (wasm === undefined) {
+    const require = createRequire(import.meta.url);
+    wasm = require('parquet-wasm') as PW;
+  }
+  return wasm;
+}
+
+/** A decode of Parquet bytes to an Arrow IPC stream (already validated by the caller). */
+export interface RawDecodeRequest {
+  bytes: Uint8Array;
+  /** Top-level columns to read; undefined reads all. */
+  columns?: string[];
+  /** Row groups to read; undefined reads all. */
+  rowGroups?: number[];
+  batchSize: number;
+}
+
+/** Decodes Parquet bytes to an Arrow IPC stream (columns in the file's order). */
+export async function decodeToIPC(req: RawDecodeRequest): Promise<Uint8Array> {
+  const pw = parquetWasm();
+  if (req.columns === undefined && req.rowGroups === undefined) {
+    // the synchronous reader is faster when nothing is pruned (it ignores projection, hence only here)
+    return pw.readParquet(req.bytes, { batchSize: req.batchSize }).intoIPCStream();
+  }
+  const pf = await pw.ParquetFile.fromFile(new Blob([req.bytes as Uint8Array<ArrayBuffer>]));
+  try {
+    const t = await pf.read({ columns: req.columns, rowGroups: req.rowGroups, batchSize: req.batchSize });
+    return t.intoIPCStream();
+  } finally {
+    pf.free();
+  }
+}
+
+/** An encode of an Arrow IPC stream to Parquet bytes. */
+export interface RawEncodeRequest {
+  ipc: Uint8Array;
+  compression: 'zstd' | 'snappy' | 'none';
+  rowGroupSize: number;
+  metadata?: Record<string, string>;
+  createdBy: string;
+  /** Per-column dictionary and value-encoding choices (see `column-encodings.ts`). */
+  encodings: { column: string; dictionary: boolean; encoding?: 'DELTA_BINARY_PACKED' | 'DELTA_BYTE_ARRAY' }[];
+}
+
+/**
+ * Bytes of encoded values per data page (arrow-rs checks it every 1024 values): small pages, each
+ * with min/max in the page index, let a selective read fetch and decode only the pages holding the
+ * rows it selects (1-2.5k rows per page; files grow ~0.6% over 1 MiB pages).
+ */
+const DATA_PAGE_SIZE_LIMIT = 4 * 1024;
+
+/**
+ * Encodes an Arrow IPC stream as Parquet (chunk- and page-level statistics on every column, with the
+ * page index: ColumnIndex and OffsetIndex).
+ */
+export function encodeFromIPC(req: RawEncodeRequest): Uint8Array {
+  const pw = parquetWasm();
+  const compression = req.compression === 'snappy' ? pw.Compression.SNAPPY : req.compression === 'none' ? pw.Compression.UNCOMPRESSED : pw.Compression.ZSTD;
+  let builder = new pw.WriterPropertiesBuilder()
+    .setCompression(compression)
+    .setStatisticsEnabled(pw.EnabledStatistics.Page)
+    .setDataPageSizeLimit(DATA_PAGE_SIZE_LIMIT)
+    .setMaxRowGroupSize(Math.max(1, req.rowGroupSize))
+    .setCreatedBy(req.createdBy);
+  if (req.metadata !== undefined) builder = builder.setKeyValueMetadata(new Map(Object.entries(req.metadata)));
+  for (const c of req.encodings) {
+    builder = builder.setColumnDictionaryEnabled(c.column, c.dictionary);
+    if (c.encoding !== undefined) builder = builder.setColumnEncoding(c.column, pw.Encoding[c.encoding]);
+  }
+  return pw.writeParquet(pw.Table.fromIPCStream(req.ipc), builder.build());
+}
