@@ -9,6 +9,7 @@ export {
   DEFAULT_DECODE_BATCH_SIZE,
   type EncodeParquetOptions,
   type DecodeParquetOptions,
+  type SparseParquetFile,
   type CastTableOptions,
 } from './parquet-codec.js';
 export {

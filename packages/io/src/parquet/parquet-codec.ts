@@ -12,9 +12,9 @@ import type { ParquetPool } from '../workers/parquet-pool.js';
 import { WORKER_TASK_FAILED } from '../workers/worker-pool.js';
 import { assertParquetMagic, decodeFileMetaData } from './parquet-footer.js';
 import { chooseColumnEncodings } from './column-encodings.js';
-import { decodeToIPC, encodeFromIPC, type RawEncodeRequest } from './parquet-wasm-ops.js';
+import { decodeToIPC, encodeFromIPC, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
 
-export { parquetWasm } from './parquet-wasm-ops.js';
+export { parquetWasm, type SparseParquetFile } from './parquet-wasm-ops.js';
 
 /** Options of {@link encodeParquet}. */
 export interface EncodeParquetOptions {
@@ -143,8 +143,8 @@ export interface DecodeParquetOptions {
   /** Decode on a worker of this pool (default: on the calling thread). */
   pool?: ParquetPool | null;
   /**
-   * With `pool`: the caller gives `bytes` up, so its buffer moves to the worker without a copy (it is
-   * unusable afterwards). Default false: the worker gets a copy.
+   * With `pool`: the caller gives `bytes` (or a sparse file's pieces) up, so buffers move to the
+   * worker without a copy (they are unusable afterwards). Default false: the worker gets copies.
    */
   transferBytes?: boolean;
   signal?: AbortSignal;
@@ -154,17 +154,19 @@ export interface DecodeParquetOptions {
 export const DEFAULT_DECODE_BATCH_SIZE = 64 * 1024;
 
 /**
- * Decode Parquet bytes to an Arrow table, honouring projection and row-group selection (through
+ * Decode Parquet bytes (or a {@link SparseParquetFile}) to an Arrow table, honouring projection and row-group selection (through
  * parquet-wasm's `ParquetFile`; its plain `readParquet` ignores `columns`). Columns come back in the
  * file's order. Non-Parquet bytes are an Unsupported "unsupported file format" error naming the file;
  * corrupt data is an Io error naming it.
  */
-export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOptions = {}): Promise<Table> {
+export async function decodeParquet(bytes: Uint8Array | SparseParquetFile, options: DecodeParquetOptions = {}): Promise<Table> {
   const { file } = options;
-  assertParquetMagic(bytes, file);
-  const len = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
-  if (len + 12 > bytes.length) throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}'`, { context: { file } });
-  const footer = decodeFileMetaData(bytes.subarray(bytes.length - 8 - len, bytes.length - 8), file);
+  const tail = bytes instanceof Uint8Array ? bytes : sparseTail(bytes, file);
+  const size = bytes instanceof Uint8Array ? bytes.length : bytes.size;
+  assertParquetMagic(tail, file, tail.length < size);
+  const len = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 4).getUint32(0, true);
+  if (len + 12 > size || len + 8 > tail.length) throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}'`, { context: { file } });
+  const footer = decodeFileMetaData(tail.subarray(tail.length - 8 - len, tail.length - 8), file);
   if (options.columns !== undefined) {
     for (const c of options.columns) {
       if (!footer.columns.includes(c)) {
@@ -200,10 +202,9 @@ export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOpt
   try {
     let ipc: Uint8Array;
     if (options.pool) {
-      // A view on part of a buffer (or a buffer kept by the caller) travels as a copy of just the view.
-      const own = options.transferBytes === true && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer);
-      const sent = own ? bytes : bytes.slice();
-      ipc = await options.pool.run({ op: 'decode', ...req, bytes: sent }, { transfer: [sent.buffer as ArrayBuffer], signal: options.signal });
+      const transfer: ArrayBuffer[] = [];
+      const sent = bytes instanceof Uint8Array ? sendable(bytes, options.transferBytes === true, transfer) : { size: bytes.size, pieces: bytes.pieces.map((p) => ({ offset: p.offset, bytes: sendable(p.bytes, options.transferBytes === true, transfer) })) };
+      ipc = await options.pool.run({ op: 'decode', ...req, bytes: sent }, { transfer, signal: options.signal });
     } else {
       ipc = await decodeToIPC(req);
     }
@@ -217,6 +218,24 @@ export async function decodeParquet(bytes: Uint8Array, options: DecodeParquetOpt
       cause: e,
     });
   }
+}
+
+/**
+ * `b` as sent to a worker: moved when the caller gave it up and it spans its whole buffer, else a copy
+ * of just the view (posting a view copies its whole underlying buffer).
+ */
+function sendable(b: Uint8Array, give: boolean, transfer: ArrayBuffer[]): Uint8Array {
+  const own = give && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && !transfer.includes(b.buffer);
+  const sent = own ? b : b.slice();
+  transfer.push(sent.buffer as ArrayBuffer);
+  return sent;
+}
+
+/** The piece of a sparse file that ends at its end (it holds the footer). */
+function sparseTail(f: SparseParquetFile, file: string | undefined): Uint8Array {
+  const p = f.pieces.find((x) => x.offset + x.bytes.length === f.size);
+  if (!p) throw new LakeSoulError('Internal', `a sparse copy of '${file ?? '<bytes>'}' lacks the file's tail`, { context: { file } });
+  return p.bytes;
 }
 
 function reorder(table: Table, columns: string[]): Table {

@@ -84,13 +84,16 @@ export function unsupportedFormat(file: string | undefined, detail: string): Lak
   );
 }
 
-/** Throw the unsupported-format error unless `bytes` starts and ends with the Parquet magic. */
-export function assertParquetMagic(bytes: Uint8Array, file?: string): void {
+/**
+ * Throw the unsupported-format error unless `bytes` starts and ends with the Parquet magic (only ends,
+ * with `tailOnly`: `bytes` is the end of a file).
+ */
+export function assertParquetMagic(bytes: Uint8Array, file?: string, tailOnly = false): void {
   const n = bytes.length;
   if (/\.vortex$/i.test(file ?? '')) throw unsupportedFormat(file, 'Vortex file');
-  if (n < 12) throw unsupportedFormat(file, `only ${n} bytes`);
+  if (n < (tailOnly ? 8 : 12)) throw unsupportedFormat(file, `only ${n} bytes`);
   for (let k = 0; k < 4; k++) {
-    if (bytes[k] !== MAGIC[k] || bytes[n - 4 + k] !== MAGIC[k]) throw unsupportedFormat(file, 'no PAR1 magic');
+    if ((!tailOnly && bytes[k] !== MAGIC[k]) || bytes[n - 4 + k] !== MAGIC[k]) throw unsupportedFormat(file, 'no PAR1 magic');
   }
 }
 

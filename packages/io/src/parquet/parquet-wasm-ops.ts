@@ -19,9 +19,27 @@ export function parquetWasm(): PW {
   return wasm;
 }
 
+/**
+ * A Parquet file of which only some byte ranges are known (a row group's column chunks and the
+ * footer): the decoder reads nothing else. Assembled into a zero-filled buffer of the file's size
+ * where it is decoded, whose untouched pages are never resident.
+ */
+export interface SparseParquetFile {
+  size: number;
+  pieces: { offset: number; bytes: Uint8Array }[];
+}
+
+/** The bytes of a sparse file at their offsets, with the leading magic the decoder checks. */
+export function assembleSparse(f: SparseParquetFile): Uint8Array {
+  const out = new Uint8Array(f.size);
+  for (const p of f.pieces) out.set(p.bytes, p.offset);
+  out.set([0x50, 0x41, 0x52, 0x31], 0);
+  return out;
+}
+
 /** A decode of Parquet bytes to an Arrow IPC stream (already validated by the caller). */
 export interface RawDecodeRequest {
-  bytes: Uint8Array;
+  bytes: Uint8Array | SparseParquetFile;
   /** Top-level columns to read; undefined reads all. */
   columns?: string[];
   /** Row groups to read; undefined reads all. */
@@ -32,11 +50,12 @@ export interface RawDecodeRequest {
 /** Decodes Parquet bytes to an Arrow IPC stream (columns in the file's order). */
 export async function decodeToIPC(req: RawDecodeRequest): Promise<Uint8Array> {
   const pw = parquetWasm();
+  const bytes = req.bytes instanceof Uint8Array ? req.bytes : assembleSparse(req.bytes);
   if (req.columns === undefined && req.rowGroups === undefined) {
     // the synchronous reader is faster when nothing is pruned (it ignores projection, hence only here)
-    return pw.readParquet(req.bytes, { batchSize: req.batchSize }).intoIPCStream();
+    return pw.readParquet(bytes, { batchSize: req.batchSize }).intoIPCStream();
   }
-  const pf = await pw.ParquetFile.fromFile(new Blob([req.bytes as Uint8Array<ArrayBuffer>]));
+  const pf = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
   try {
     const t = await pf.read({ columns: req.columns, rowGroups: req.rowGroups, batchSize: req.batchSize });
     return t.intoIPCStream();

@@ -50,8 +50,11 @@ export const DEFAULT_BATCH_SIZE = 8192;
 
 /** Bytes read from a file's end to get its footer (and, for small files, everything). */
 const TAIL_READ = 64 * 1024;
-/** Files at least this large with several row groups are decoded one row group at a time. */
-const STREAM_DECODE_MIN_BYTES = 32 * 1024 * 1024;
+/**
+ * Files at least this large with several row groups are decoded one row group at a time: all of them,
+ * so decoded memory depends on the row-group size and the files per split, not on the table size.
+ */
+const STREAM_DECODE_MIN_BYTES = 0;
 /** The reader yields to the event loop when it has run this long without doing so. */
 const YIELD_EVERY_MS = 2;
 /** Column chunks closer than this are fetched in one request. */
@@ -237,9 +240,10 @@ export interface SplitReadOptions extends ReadOptions {
   selectiveStats?: SelectiveReadStats;
   /**
    * Files at least this large (bytes) with several row groups are fetched and decoded one row group
-   * at a time while the merge consumes them (default 32 MiB), so a split holds one row group per file
-   * (compressed and decoded) rather than whole files. 0 reads every multi-row-group file this way
-   * (the Flight server does, to bound its memory).
+   * at a time while the merge consumes them, the next row group decoding on a worker meanwhile, so a
+   * split holds about two row groups per file (compressed and decoded) rather than whole files.
+   * Default 0: every multi-row-group file is read this way, which bounds a scan's memory whatever the
+   * table's size. A larger value trades memory for fewer, larger requests.
    */
   streamDecodeMinBytes?: number;
 }
@@ -481,37 +485,33 @@ export class TableScanPlan implements ScanPlan {
     }
   }
 
-  /**
-   * Decodes a fetched file lazily. Large files with several row groups are decoded one row group at
-   * a time as the merge pulls, so a split holds one decoded row group per file (plus the compressed
-   * bytes) rather than every file decoded whole.
-   */
   /** Fetches and decodes a lazy file's row groups one at a time (a sparse copy of the file per group). */
   private async *decodeLazy(f: FetchedFile, lazy: LazyFile, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     const file = f.file.path;
     f.lazy = undefined;
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
     const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
-    for (const g of lazy.groups) {
+    const load = async (g: LazyFile['groups'][number]): Promise<RecordBatch[]> => {
       const parts = await lazy.fetch(g.ranges, signal);
-      // Zero pages of the untouched parts of the copy are not resident: only the tail and this row
-      // group's chunks are.
-      const bytes = new Uint8Array(lazy.size);
-      bytes.set(lazy.tail, lazy.tailStart);
-      bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
-      g.ranges.forEach((r, k) => bytes.set(parts[k], r.offset));
+      // Only the tail and this row group's chunks travel; the worker assembles the sparse file (its
+      // untouched zero pages are never resident). The tail is kept for the next group: a copy goes.
+      const pieces = [{ offset: lazy.tailStart, bytes: lazy.tail.slice() }, ...g.ranges.map((r, k) => ({ offset: r.offset, bytes: parts[k] }))];
       await yieldToEventLoop();
-      let batches: RecordBatch[];
       try {
-        const t = await decodeParquet(bytes, { columns: lazy.columns, rowGroups: [g.index], file, pool: sharedParquetPool(), transferBytes: true, signal });
-        batches = castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
+        const t = await decodeParquet({ size: lazy.size, pieces }, { columns: lazy.columns, rowGroups: [g.index], file, pool: sharedParquetPool(), transferBytes: true, signal });
+        return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
       }
-      yield* batches;
-    }
+    };
+    for await (const batches of oneAhead(lazy.groups, load)) yield* batches;
   }
 
+  /**
+   * Decodes a fetched file when the merge first pulls from it, on the shared Parquet pool (several
+   * files of a split decode at once). Multi-row-group files at least `streamMin` bytes decode one row
+   * group at a time, one ahead of the merge.
+   */
   private async *decode(f: FetchedFile, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     if (f.selective) {
       const sel = f.selective;
@@ -563,7 +563,8 @@ export class TableScanPlan implements ScanPlan {
       const ft = await readFooter();
       groups ??= ft.rowGroups.map((_, i) => i);
       if (bytes.length >= streamMin && groups.length > 1) {
-        for (let k = 0; k < groups.length; k++) yield* await decodeGroups([groups[k]], false, k === groups.length - 1);
+        const gs = groups;
+        for await (const batches of oneAhead(gs, (g, k) => decodeGroups([g], false, k === gs.length - 1))) yield* batches;
         return;
       }
     }
@@ -647,6 +648,22 @@ export class TableScanPlan implements ScanPlan {
       yield batchFromVectors(this.schema, vectors, b.numRows);
       void names;
     }
+  }
+}
+
+/**
+ * `load(item)` for each item in order, the next one started while the consumer handles the current
+ * (so a row group decodes on a worker while the merge consumes the previous one): at most two results
+ * are held. A failure surfaces when its result is reached; stopping early leaves at most one load
+ * running to completion, its result dropped.
+ */
+async function* oneAhead<T, R>(items: readonly T[], load: (item: T, index: number) => Promise<R>): AsyncGenerator<R> {
+  let next: Promise<R> | null = items.length > 0 ? load(items[0], 0) : null;
+  for (let k = 0; next !== null; k++) {
+    const current = next;
+    next = k + 1 < items.length ? load(items[k + 1], k + 1) : null;
+    next?.catch(() => undefined); // awaited on the next turn; not an unhandled rejection if we stop first
+    yield await current;
   }
 }
 
