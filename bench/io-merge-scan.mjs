@@ -1,9 +1,11 @@
 // Merge-on-read scan of a 1M-row PK table with 10 upsert layers vs (a) a plain parquet-wasm decode of
-// the same file bytes (target: merge <= 2x decode) and (b) the same table after compaction.
+// the same file bytes on the calling thread (target: merge <= 2x decode), (b) the same table after
+// compaction and (c) the same merge with decoding on the calling thread (LAKESOUL_PARQUET_THREADS=0)
+// instead of the Parquet worker pool.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { decodeParquet } from '@lakesoul-ts/io';
+import { decodeParquet, closeSharedParquetPool, PARQUET_THREADS_ENV } from '@lakesoul-ts/io';
 import { benchLakehouse, interleaved, prng, fmt } from './io-common.mjs';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -43,15 +45,28 @@ try {
     for await (const b of t.read({ batchSize: 65536 })) n += b.numRows;
     if (n !== N) throw new Error(`read ${n} rows, expected ${N}`);
   };
-  const [dec, merge, comp] = await interleaved([
+  // The shared pool reads the variable when it is created: close it around the one-thread variant.
+  const oneThread = async (fn) => {
+    process.env[PARQUET_THREADS_ENV] = '0';
+    await closeSharedParquetPool();
+    try {
+      await fn();
+    } finally {
+      delete process.env[PARQUET_THREADS_ENV];
+      await closeSharedParquetPool();
+    }
+  };
+  const [dec, merge, comp, merge1] = await interleaved([
     { name: 'decode', run: async () => { inputRows = 0; for (const b of bytes) inputRows += (await decodeParquet(b)).numRows; } },
     { name: 'merge', run: () => scan(layered) },
     { name: 'compacted', run: () => scan(compacted) },
+    { name: 'merge, one thread', run: () => oneThread(() => scan(layered)) },
   ], Number(process.env.BENCH_ROUNDS ?? 5));
   console.log(`table: ${N} keys, ${LAYERS} upsert layers, ${files.length} files, ${fmt(totalBytes / 1e6)} MB, ${inputRows} stored rows`);
   console.log(`plain parquet-wasm decode of the same bytes: ${fmt(dec.ms, 0)} ms (${fmt(inputRows / (dec.ms / 1000) / 1e6, 2)} M rows/s)`);
   console.log(`merge-on-read scan:                         ${fmt(merge.ms, 0)} ms (${fmt(N / (merge.ms / 1000) / 1e6, 2)} M rows/s out)`);
   console.log(`scan after compaction:                      ${fmt(comp.ms, 0)} ms`);
+  console.log(`merge-on-read scan, decode on one thread:   ${fmt(merge1.ms, 0)} ms (pool / one thread: ${fmt(merge.ratio / merge1.ratio, 2)}x; the pool's first decode of a round starts its workers)`);
   console.log(`ratio merge / decode: ${fmt(merge.ratio, 2)}x (target <= 2x)   merge / compacted: ${fmt(merge.ratio / comp.ratio, 2)}x   (medians of per-round ratios)`);
 } finally {
   await env.close();
