@@ -16,7 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError, throwIfAborted } from '@lakesoul-ts/meta';
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -109,7 +109,7 @@ export class WorkerPool<Req, Res> {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
     if (this.closed) throw new LakeSoulError('InvalidArgument', `the ${this.name} pool is closed`);
-    if (signal?.aborted) throw abortError(this.name, signal);
+    throwIfAborted(signal, `a ${this.name} request`);
     return new Promise<Res>((resolve, reject) => {
       const job: Job<Req, Res> = { id: this.nextId++, request, transfer: options.transfer ?? [], resolve, reject, settled: false, signal };
       if (signal) {
@@ -119,7 +119,7 @@ export class WorkerPool<Req, Res> {
             this.queue.splice(q, 1);
             this.wakeOne();
           }
-          this.settle(job, () => reject(abortError(this.name, signal)));
+          this.settle(job, () => reject(abortedError(`a ${this.name} request`, signal.reason)));
         };
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
@@ -211,10 +211,6 @@ export class WorkerPool<Req, Res> {
     this.slots.push(slot);
     return slot;
   }
-}
-
-function abortError(name: string, signal: AbortSignal): LakeSoulError {
-  return new LakeSoulError('Aborted', `a ${name} request was aborted`, { cause: signal.reason });
 }
 
 /** Code of the error a worker's error reply rejects with (unless the worker named its own). */
