@@ -37,7 +37,7 @@ import { decodeParquet, readParquetFooter, castTableToSchema } from '../parquet/
 import { mergeSortedSources, concatSources } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
-import { sharedParquetPool } from '../workers/index.js';
+import { sharedParquetPool, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
@@ -498,7 +498,8 @@ export class TableScanPlan implements ScanPlan {
       const pieces = [{ offset: lazy.tailStart, bytes: lazy.tail.slice() }, ...g.ranges.map((r, k) => ({ offset: r.offset, bytes: parts[k] }))];
       await yieldToEventLoop();
       try {
-        const t = await decodeParquet({ size: lazy.size, pieces }, { columns: lazy.columns, rowGroups: [g.index], file, pool: sharedParquetPool(), transferBytes: true, signal });
+        const pool = poolFor(pieces.reduce((n, p) => n + p.bytes.length, 0));
+        const t = await decodeParquet({ size: lazy.size, pieces }, { columns: lazy.columns, rowGroups: [g.index], file, pool, transferBytes: true, signal });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
@@ -551,7 +552,7 @@ export class TableScanPlan implements ScanPlan {
       // A file written elsewhere may lack a column its file_exist_cols lists: it reads as null.
       const projected = whole ? undefined : cols.filter((c) => footer === undefined || footer.columns.includes(c));
       try {
-        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file, pool: sharedParquetPool(), transferBytes: owned && last, signal });
+        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file, pool: poolFor(bytes.length), transferBytes: owned && last, signal });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
@@ -665,6 +666,11 @@ async function* oneAhead<T, R>(items: readonly T[], load: (item: T, index: numbe
     next?.catch(() => undefined); // awaited on the next turn; not an unhandled rejection if we stop first
     yield await current;
   }
+}
+
+/** The shared Parquet pool for an input of `bytes` compressed bytes, or null to decode it here. */
+function poolFor(bytes: number): ParquetPool | null {
+  return bytes >= PARQUET_POOL_MIN_BYTES ? sharedParquetPool() : null;
 }
 
 /** Resolves after pending I/O callbacks have run (one turn of the event loop). */

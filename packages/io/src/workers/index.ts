@@ -6,6 +6,7 @@ export {
   closeSharedParquetPool,
   parquetWorkerScript,
   PARQUET_THREADS_ENV,
+  PARQUET_POOL_MIN_BYTES,
   type ParquetPool,
   type ParquetTask,
 } from './parquet-pool.js';

@@ -39,6 +39,12 @@ export function createParquetPool(options: WorkerPoolOptions = {}): ParquetPool 
   return new WorkerPool<ParquetTask, Uint8Array>(script, { name: 'Parquet worker', ...options });
 }
 
+/**
+ * Parquet inputs smaller than this (compressed bytes) decode on the calling thread even when a pool
+ * is at hand: posting to a worker and back costs more than decoding them.
+ */
+export const PARQUET_POOL_MIN_BYTES = 256 * 1024;
+
 /** Environment variable: worker threads of the shared Parquet pool; `0` decodes on the calling thread. */
 export const PARQUET_THREADS_ENV = 'LAKESOUL_PARQUET_THREADS';
 
