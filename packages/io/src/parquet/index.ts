@@ -10,6 +10,8 @@ export {
   type EncodeParquetOptions,
   type DecodeParquetOptions,
   type SparseParquetFile,
+  type RawDecodeRequest,
+  type RawEncodeRequest,
   type CastTableOptions,
 } from './parquet-codec.js';
 export {

@@ -14,7 +14,7 @@ import { assertParquetMagic, decodeFileMetaData } from './parquet-footer.js';
 import { chooseColumnEncodings } from './column-encodings.js';
 import { decodeToIPC, encodeFromIPC, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
 
-export { parquetWasm, type SparseParquetFile } from './parquet-wasm-ops.js';
+export { parquetWasm, type SparseParquetFile, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
 /** Options of {@link encodeParquet}. */
 export interface EncodeParquetOptions {
