@@ -80,8 +80,12 @@ describe('Flight server memory', () => {
     // 6 row groups of ~1 MiB: every read is the footer or one row group's chunks
     expect(gets.length).toBeGreaterThan(6);
     expect(Math.max(...gets)).toBeLessThan(fileSize / 4);
-    // below the default threshold (32 MiB) the file is read whole, in one request
+    // the default (0 since the Parquet worker pool) reads the same way
     expect(await rowsOf({})).toBe(ROWS_PER_FILE);
+    expect(gets.length).toBeGreaterThan(6);
+    expect(Math.max(...gets)).toBeLessThan(fileSize / 4);
+    // below a threshold larger than the file, the file is read whole, in one request
+    expect(await rowsOf({ streamDecodeMinBytes: 32 * MiB })).toBe(ROWS_PER_FILE);
     expect(gets).toEqual([fileSize]);
   });
 

@@ -20,21 +20,62 @@ export function parquetWasm(): PW {
 }
 
 /**
- * A Parquet file of which only some byte ranges are known (a row group's column chunks and the
- * footer): the decoder reads nothing else. Assembled into a zero-filled buffer of the file's size
- * where it is decoded, whose untouched pages are never resident.
+ * A Parquet file of which only some byte ranges are known (a row group's column chunks, the page
+ * index and the footer): the decoder reads nothing else. The decoder is served the ranges it asks for
+ * from the pieces (zeros elsewhere), so no buffer of the file's size is made.
  */
 export interface SparseParquetFile {
   size: number;
   pieces: { offset: number; bytes: Uint8Array }[];
 }
 
+/** The Parquet magic. */
+const PAR1 = [0x50, 0x41, 0x52, 0x31];
+
 /** The bytes of a sparse file at their offsets, with the leading magic the decoder checks. */
 export function assembleSparse(f: SparseParquetFile): Uint8Array {
   const out = new Uint8Array(f.size);
   for (const p of f.pieces) out.set(p.bytes, p.offset);
-  out.set([0x50, 0x41, 0x52, 0x31], 0);
+  out.set(PAR1, 0);
   return out;
+}
+
+/** What parquet-wasm's `ParquetFile.fromFile` uses of a `Blob`: its size and ranges' bytes. */
+interface RangeReader {
+  size: number;
+  slice(start?: number, end?: number): { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+/**
+ * A stand-in for the `Blob` that `ParquetFile.fromFile` reads ranges from: each range the decoder asks
+ * for is copied out of `src` (a sparse file's pieces, zeros elsewhere and the leading magic, as
+ * {@link assembleSparse} would hold) when asked. A real Blob copies the whole file up front, and on
+ * a worker thread those copies do not count towards V8's heap, so garbage collection lagged far
+ * behind them (1.3 GB of RSS after 200 row-group decodes of a 6 MiB file on one worker); the
+ * ArrayBuffers this returns do count.
+ */
+function rangeReader(src: Uint8Array | SparseParquetFile): RangeReader {
+  const size = src instanceof Uint8Array ? src.length : src.size;
+  const read = (start: number, end: number): ArrayBuffer => {
+    if (src instanceof Uint8Array) return src.slice(start, end).buffer;
+    const out = new Uint8Array(end - start);
+    for (const p of src.pieces) {
+      const a = Math.max(start, p.offset);
+      const b = Math.min(end, p.offset + p.bytes.length);
+      if (a < b) out.set(p.bytes.subarray(a - p.offset, b - p.offset), a - start);
+    }
+    for (let k = start; k < Math.min(end, 4); k++) out[k - start] = PAR1[k];
+    return out.buffer;
+  };
+  const clamp = (x: number) => Math.min(size, Math.max(0, x < 0 ? size + x : x));
+  return {
+    size,
+    slice(start = 0, end = size) {
+      const a = clamp(start);
+      const b = Math.max(a, clamp(end));
+      return { arrayBuffer: async () => read(a, b) };
+    },
+  };
 }
 
 /** A decode of Parquet bytes to an Arrow IPC stream (already validated by the caller). */
@@ -50,12 +91,12 @@ export interface RawDecodeRequest {
 /** Decodes Parquet bytes to an Arrow IPC stream (columns in the file's order). */
 export async function decodeToIPC(req: RawDecodeRequest): Promise<Uint8Array> {
   const pw = parquetWasm();
-  const bytes = req.bytes instanceof Uint8Array ? req.bytes : assembleSparse(req.bytes);
   if (req.columns === undefined && req.rowGroups === undefined) {
     // the synchronous reader is faster when nothing is pruned (it ignores projection, hence only here)
+    const bytes = req.bytes instanceof Uint8Array ? req.bytes : assembleSparse(req.bytes);
     return pw.readParquet(bytes, { batchSize: req.batchSize }).intoIPCStream();
   }
-  const pf = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  const pf = await pw.ParquetFile.fromFile(rangeReader(req.bytes) as unknown as Blob);
   try {
     const t = await pf.read({ columns: req.columns, rowGroups: req.rowGroups, batchSize: req.batchSize });
     return t.intoIPCStream();
