@@ -37,6 +37,8 @@ export interface RunOptions {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** `1 row`, `2 rows`. */
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 function parsePartitionFlags(values: string[] | undefined): Record<string, string | null> | undefined {
@@ -383,7 +385,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
             const { importImages, toFileUri } = await import('@lakesoul-ts/io');
             const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
             progress.tick({ files: r.rows, bytes: r.bytesCopied });
-            out(`imported ${r.rows} images from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
+            out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
           } finally { progress.stop(); }
         }
         return;
@@ -414,7 +416,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           const res = await t.write(batches, { mode: o.mode });
           progress.tick({ files: res.files.length });
           progress.stop();
-          out(`imported ${rows} rows from ${file} into ${t.info.namespace}.${t.info.name}: ${res.files.length} files, versions ${[...res.versions].map(([p, v]) => `${p}@${v}`).join(' ')}`);
+          out(`imported ${count(rows, 'row')} from ${file} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${p}@${v}`).join(' ')}`);
         } catch (e) { progress.stop(); throw e; }
       }
     }));
@@ -559,7 +561,8 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       }).finally(() => progress?.stop());
       const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
       if (o.format === 'table') {
-        out(`compacted ${name}: ${res.removed.length} files into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ') || '(nothing to compact)'}`);
+        if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions?.length ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
+        else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ')}`);
       } else {
         await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
           [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions]]);
