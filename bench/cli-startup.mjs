@@ -48,10 +48,10 @@ try {
   const lakehouseOpen = `const { Lakehouse } = await import('@lakesoul-ts/io'); const t0 = performance.now(); const l = await Lakehouse.open({ catalog: { dataDir: ${catalogDir} } }); const openMs = performance.now() - t0; ${report} await l.close(); process.exit(0);`;
   const importOnly = `await import('@lakesoul-ts/meta'); const openMs = 0; ${report} process.exit(0);`;
   const benchDir = fileURLToPath(new URL('.', import.meta.url));
-  const inBench = (code, nodeFlags = []) => {
+  const inBench = (code, env = {}) => {
     const samples = Array.from({ length: runs }, () => {
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', code], { cwd: benchDir, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: benchDir, encoding: 'utf8', env: { ...process.env, ...env } });
       if (r.status !== 0) throw new Error(r.stderr);
       return { wall: performance.now() - t0, ...JSON.parse(r.stdout.trim().split('\n').pop()) };
     });
@@ -59,19 +59,19 @@ try {
   };
   const metaImport = inBench(importOnly);
   const pgliteOpen = inBench(openOnly({}));
-  // The CLI's metadata commands compile WebAssembly with V8's baseline tier only (commands.ts,
-  // catalogOnlyWasm): the same open with and without that, in the same run.
-  const pgliteLiftoff = inBench(openOnly({}), ['--liftoff-only']);
+  // PGlite's module is compiled by V8's baseline tier only (meta's pglite-module.ts); the same open
+  // with V8's default tiering, in the same run.
+  const pgliteTiered = inBench(openOnly({}), { LAKESOUL_PGLITE_TIERING: 'default' });
   const pgliteDefaults = inBench(openOnly({ shared_buffers: '128MB', max_connections: '100', autovacuum_worker_slots: '16', max_wal_senders: '10', max_replication_slots: '10' }));
   const lakehouse = inBench(lakehouseOpen);
   const du = (dir) => Number(spawnSync('du', ['-sk', dir], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024;
   console.log('in-process figures (median): wall ms / CPU ms (user+sys) / RSS MiB after open / the open call alone, ms');
   for (const [name, x] of [['import @lakesoul-ts/meta', metaImport], ['  + PGliteDriver.open (existing)', pgliteOpen],
-    ['  same, --liftoff-only', pgliteLiftoff], ['  same, PostgreSQL defaults', pgliteDefaults], ['Lakehouse.open (existing)', lakehouse]]) {
+    ['  same, V8 default tiering', pgliteTiered], ['  same, PostgreSQL defaults', pgliteDefaults], ['Lakehouse.open (existing)', lakehouse]]) {
     console.log(`${name.padEnd(34)}${x.wall.toFixed(0).padStart(7)}${x.cpu.toFixed(0).padStart(7)}${x.rss.toFixed(0).padStart(7)}${x.openMs.toFixed(0).padStart(7)}`);
   }
   console.log(`PGliteDriver.open CPU vs PostgreSQL defaults: ${(pgliteOpen.cpu / pgliteDefaults.cpu).toFixed(2)}x; RSS ${(pgliteOpen.rss / pgliteDefaults.rss).toFixed(2)}x`);
-  console.log(`PGliteDriver.open with --liftoff-only vs without: wall ${(pgliteLiftoff.wall / pgliteOpen.wall).toFixed(2)}x, CPU ${(pgliteLiftoff.cpu / pgliteOpen.cpu).toFixed(2)}x; RSS ${(pgliteLiftoff.rss / pgliteOpen.rss).toFixed(2)}x`);
+  console.log(`PGliteDriver.open, baseline tier vs V8 default tiering: wall ${(pgliteOpen.wall / pgliteTiered.wall).toFixed(2)}x, CPU ${(pgliteOpen.cpu / pgliteTiered.cpu).toFixed(2)}x; RSS ${(pgliteOpen.rss / pgliteTiered.rss).toFixed(2)}x`);
   console.log(`catalog on disk: fresh home (image) ${du(join(root, 'fresh-0', 'catalog')).toFixed(1)} MiB; without the image ${du(join(root, 'slow-0', 'catalog')).toFixed(1)} MiB; after the commands above ${du(join(home, 'catalog')).toFixed(1)} MiB`);
   const rows = [
     ['node -e \'\' (baseline)', baseline],

@@ -11,7 +11,7 @@ if (first === '--version' || first === '-V') {
 }
 const { run } = await import('./commands.js');
 
-const code = await run(process.argv.slice(2), undefined, { ownsProcess: true });
+const code = await run(process.argv.slice(2));
 // Every command closes what it opened, but a dependency may still hold a timer or socket (PGlite
 // re-arms one, pg's pool idles): the command's work is done, so exit once the output is flushed.
 await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((res) => {

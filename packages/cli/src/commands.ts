@@ -6,7 +6,6 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
@@ -25,15 +24,6 @@ import type { InputFormat } from './table-input.js';
 export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** Options of {@link run}. */
-export interface RunOptions {
-  /**
-   * The CLI is the whole process (the `lakesoul-ts` binary), so it may tune process-wide settings
-   * for one command, such as V8's WebAssembly tiers for a metadata command. Default false.
-   */
-  ownsProcess?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -91,33 +81,13 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
   return opts;
 }
 
-/**
- * Opens the catalog and stores for one command. `wasm: 'catalog'` says the command compiles no
- * WebAssembly but PGlite's (it reads no Parquet pages; footers are parsed in JS): see {@link catalogOnlyWasm}.
- */
-async function withContext(program: Command, io: CliIO, fn: (ctx: CliContext) => Promise<void>, wasm: 'any' | 'catalog' = 'any'): Promise<void> {
-  if (wasm === 'catalog') catalogOnlyWasm();
+async function withContext(program: Command, io: CliIO, fn: (ctx: CliContext) => Promise<void>): Promise<void> {
   const ctx = await openContext(program.opts<GlobalFlags>(), io);
   try { await fn(ctx); } finally { await ctx.lakehouse.close(); }
 }
 
-/** Set by {@link run} when the CLI is the whole process (the `lakesoul-ts` binary). */
-let ownsProcess = false;
-
-/**
- * For a command that runs a few catalog queries and compiles no WebAssembly but PGlite's: without
- * V8's optimizing tier for WebAssembly, PGlite's 9 MB module is not recompiled in the background
- * while postgres boots, so opening the embedded catalog takes ~40% less time and ~60 MiB less
- * memory (bench/cli-startup.mjs). Process-wide, so only when the CLI owns the process: a library
- * caller decoding Parquet in the same process needs the optimizing tier.
- */
-function catalogOnlyWasm(): void {
-  if (ownsProcess) setFlagsFromString('--liftoff-only');
-}
-
 /** Runs a metadata command on the catalog alone (the table API and its dependencies stay unloaded). */
 async function withCatalog(program: Command, fn: (ctx: CatalogContext) => Promise<void>): Promise<void> {
-  catalogOnlyWasm();
   const ctx = await openCatalogContext(program.opts<GlobalFlags>());
   try { await fn(ctx); } finally { await ctx.catalog.close(); }
 }
@@ -315,7 +285,7 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
       });
       out(`table '${t.info.namespace}.${t.info.name}' created at ${t.info.path}`);
       out(describeSchema(t.info.schema, t.info));
-    }, o.from ? 'any' : 'catalog'));
+    }));
   table.command('list').description('list tables').option('-n, --namespace <ns>', 'only this namespace').addOption(formatOption())
     .action((o) => withCatalog(program, async (ctx) => {
       const tables = await ctx.catalog.listTables(o.namespace);
@@ -537,7 +507,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
         await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rows]]);
       }
       await printer.end(columns);
-    }, 'catalog'));
+    }));
   program.command('compact <table>').description('merge each partition (or one) into one sorted file per bucket')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-p, --partition <col=value>', 'only this partition (repeatable)', collect)
@@ -561,7 +531,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       }).finally(() => progress?.stop());
       const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
       if (o.format === 'table') {
-        if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions?.length ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
+        if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
         else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ')}`);
       } else {
         await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
@@ -717,12 +687,8 @@ function addExamples(cmd: Command, prefix = ''): void {
   }
 }
 
-/**
- * Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit.
- * @param options - see {@link RunOptions}.
- */
-export async function run(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }, options: RunOptions = {}): Promise<number> {
-  ownsProcess = options.ownsProcess ?? false;
+/** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
+export async function run(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram(io);
   setInvocation(argv);
   // `--version`/`-V` before any command prints the CLI's version; after a command, `--version <n>` is

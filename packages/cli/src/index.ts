@@ -1,5 +1,5 @@
 export { run, buildProgram } from './commands.js';
-export type { CliIO, RunOptions } from './commands.js';
+export type { CliIO } from './commands.js';
 export { resolveCliConfig } from './cli-config.js';
 export type { CliConfig, GlobalFlags } from './cli-config.js';
 export { parseSchemaSpec, parseTypeSpec, formatType } from './schema-spec.js';

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { LakeSoulError } from './errors.js';
+import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
 import { throwIfAborted } from './abort.js';
 import {
   mapSqlError,
@@ -67,12 +68,14 @@ function minWalSize(dataDir: string | undefined): string {
 }
 
 /** PGlite options for a directory (or an in-memory database): start-up settings and initdb arguments. */
-function pgliteOptions(dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[] } {
+function pgliteOptions(dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[]; pgliteWasmModule?: WasmModule } {
   const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? [];
   const all = { ...PGLITE_CATALOG_SETTINGS, min_wal_size: minWalSize(dataDir), ...settings };
+  const wasmModule = pgliteWasmModule();
   return {
     startParams: [...defaults, ...Object.entries(all).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
     initDbStartParams: [`--wal-segsize=${PGLITE_WAL_SEGMENT_MB}`],
+    ...(wasmModule ? { pgliteWasmModule: wasmModule } : {}),
   };
 }
 
