@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal, Field, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Decimal, Field, Float16, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { evaluateFilter, filterBatch, filterColumns, isPkOnly, normalizeFilter, parseFilter, rowGroupMayMatch } from './index.js';
@@ -295,6 +295,40 @@ describe('evaluateFilter / filterBatch', () => {
     expect(kept('x%')).toBe(0);
     const between = footer.rowGroups.filter((g) => rowGroupMayMatch(normalizeFilter("s between 'w0100' and 'w0250'"), g.columns, g.numRows)).length;
     expect(between).toBe(2);
+  });
+});
+
+describe('exact comparisons: float16 and sub-millisecond timestamps', () => {
+  it('float16 columns compare as floats, against literals and against other columns', () => {
+    // -1.5, 0.5, 0.25, 2 and NaN as IEEE half floats
+    const half = makeVector(makeData({ type: new Float16(), length: 5, nullCount: 0, data: Uint16Array.of(0xbe00, 0x3800, 0x3400, 0x4000, 0x7e00) }));
+    const other = vectorFromArray([0, 0.5, 0.5, 3, 1], new Float64());
+    const batch = new Table({ h: half, o: other }).batches[0];
+    const rows = (f: string) => [...evaluateFilter(normalizeFilter(f), batch)].flatMap((m, i) => (m ? [i] : []));
+    expect(rows('h > 0.5')).toEqual([3]);
+    expect(rows('h >= 0.25')).toEqual([1, 2, 3]);
+    expect(rows('h = 0.5')).toEqual([1]);
+    expect(rows('h != 0.5')).toEqual([0, 2, 3, 4]);
+    expect(rows('h in (0.25, 2)')).toEqual([2, 3]);
+    expect(rows('h < o')).toEqual([0, 2, 3]);
+  });
+
+  it('timestamp literals keep every fraction digit, in any column unit; statistics do not prune inside the literal\'s millisecond', () => {
+    const us = makeVector(makeData({ type: new Timestamp(TimeUnit.MICROSECOND), length: 3, nullCount: 0, data: BigInt64Array.of(1704067200000000n, 1704067200000001n, 1704067200001000n) }));
+    const ms = makeVector(makeData({ type: new Timestamp(TimeUnit.MILLISECOND), length: 3, nullCount: 0, data: BigInt64Array.of(1704067200000n, 1704067200001n, 1704067200002n) }));
+    const batch = new Table({ us, ms }).batches[0];
+    const rows = (f: string) => [...evaluateFilter(normalizeFilter(f), batch)].flatMap((m, i) => (m ? [i] : []));
+    expect(rows("us = '2024-01-01T00:00:00.000001'")).toEqual([1]);
+    expect(rows("us = TIMESTAMP '2024-01-01 00:00:00.000001'")).toEqual([1]);
+    expect(rows("us < '2024-01-01T00:00:00.000001Z'")).toEqual([0]);
+    expect(rows("us > '2024-01-01T00:00:00.0000005'")).toEqual([1, 2]);
+    // a literal between two milliseconds lies strictly between them
+    expect(rows("ms > '2024-01-01T00:00:00.0015'")).toEqual([2]);
+    expect(rows("ms = '2024-01-01T00:00:00.0015'")).toEqual([]);
+    expect(rows("ms <= '2024-01-01T00:00:00.0015'")).toEqual([0, 1]);
+    const stats = { us: { min: new Date(1704067200000), max: new Date(1704067200000), nullCount: 0 } };
+    expect(rowGroupMayMatch(normalizeFilter("us < '2024-01-01T00:00:00.000001'"), stats, 10)).toBe(true);
+    expect(rowGroupMayMatch(normalizeFilter("us < '2024-01-01T00:00:00.000000'"), stats, 10)).toBe(false);
   });
 });
 
