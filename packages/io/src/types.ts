@@ -258,7 +258,6 @@ export interface BlobValueFetcher {
   fetch(value: unknown, signal?: AbortSignal): Promise<Uint8Array | null>;
 }
 
-/** A planned scan: splits plus the output schema; reading it yields merged, filtered batches. */
 /** Options of {@link ScanPlan.withRowCounts}. */
 export interface RowCountOptions extends ReadOptions {
   /**
@@ -269,6 +268,7 @@ export interface RowCountOptions extends ReadOptions {
   rowCounts?: Map<string, number>;
 }
 
+/** A planned scan: splits plus the output schema; reading it yields merged, filtered batches. */
 export interface ScanPlan {
   readonly schema: Schema;
   readonly splits: Split[];
