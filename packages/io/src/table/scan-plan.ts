@@ -229,6 +229,8 @@ interface LazyFile {
   columns: string[];
   /** Per row group to read: its index and the byte ranges of its chunks not in the tail. */
   groups: { index: number; ranges: { offset: number; length: number }[] }[];
+  /** The file's page index ranges not in the tail: fetched once, part of every row group's copy. */
+  pageIndex: { offset: number; length: number }[];
   fetch(ranges: { offset: number; length: number }[], signal?: AbortSignal): Promise<Uint8Array[]>;
 }
 
@@ -409,13 +411,10 @@ export class TableScanPlan implements ScanPlan {
             if (size >= streamMin && keep.length > 1) {
               const groups = keep.map((i) => ({
                 index: i,
-                ranges: [
-                  ...Object.entries(footer.rowGroups[i].columns)
-                    .filter(([path]) => present.includes(path.split('.')[0]))
-                    .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
-                    .filter((r) => fromTail(r.offset, r.length) === null),
-                  ...pageIndex,
-                ],
+                ranges: Object.entries(footer.rowGroups[i].columns)
+                  .filter(([path]) => present.includes(path.split('.')[0]))
+                  .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
+                  .filter((r) => fromTail(r.offset, r.length) === null),
               }));
               const fetch = async (rs: { offset: number; length: number }[], sig?: AbortSignal) => {
                 try {
@@ -424,7 +423,7 @@ export class TableScanPlan implements ScanPlan {
                   throw withFile(e, file.path);
                 }
               };
-              return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, columns: present, groups, fetch } };
+              return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, columns: present, groups, pageIndex, fetch } };
             }
             const ranges: { offset: number; length: number }[] = [];
             for (const i of keep) {
@@ -491,11 +490,15 @@ export class TableScanPlan implements ScanPlan {
     f.lazy = undefined;
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
     const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+    // The page index is fetched once, by the first load, and goes with every row group's copy.
+    let index: Promise<Uint8Array[]> | undefined;
     const load = async (g: LazyFile['groups'][number]): Promise<RecordBatch[]> => {
-      const parts = await lazy.fetch(g.ranges, signal);
-      // Only the tail and this row group's chunks travel; the worker assembles the sparse file (its
-      // untouched zero pages are never resident). The tail is kept for the next group: a copy goes.
-      const pieces = [{ offset: lazy.tailStart, bytes: lazy.tail.slice() }, ...g.ranges.map((r, k) => ({ offset: r.offset, bytes: parts[k] }))];
+      index ??= lazy.fetch(lazy.pageIndex, signal);
+      const [parts, indexParts] = await Promise.all([lazy.fetch(g.ranges, signal), index]);
+      // Only the tail, the page index and this row group's chunks travel; the decoder reads nothing
+      // else of the file. The tail and the page index are kept for the next group: copies go.
+      const kept = [{ offset: lazy.tailStart, bytes: lazy.tail }, ...lazy.pageIndex.map((r, k) => ({ offset: r.offset, bytes: indexParts[k] }))];
+      const pieces = [...kept.map((p) => ({ offset: p.offset, bytes: p.bytes.slice() })), ...g.ranges.map((r, k) => ({ offset: r.offset, bytes: parts[k] }))];
       await yieldToEventLoop();
       try {
         const pool = poolFor(pieces.reduce((n, p) => n + p.bytes.length, 0));
