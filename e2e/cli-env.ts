@@ -3,7 +3,10 @@
  * failure when a test runs outside it.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 /** A required variable of the test environment. */
 export function testEnv(name: 'LAKESOUL_TEST_PG_URL' | 'LAKESOUL_TEST_S3_ENDPOINT' | 'LAKESOUL_TEST_PYTHON'): string {
@@ -27,4 +30,14 @@ export async function freshBucket(prefix = 'lakesoul-e2e'): Promise<string> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   s3.destroy();
   return bucket;
+}
+
+/**
+ * Runs one command of a Python test client (`e2e/python/<script>`, in the test venv) against the
+ * server at `url`, with `args` as JSON, and returns the JSON object the client prints last.
+ */
+export async function runPythonClient(script: 'flight_client.py' | 'flight_sql_client.py', command: string, url: string, args: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<any> {
+  const client = resolve(import.meta.dirname, 'python', script);
+  const { stdout } = await promisify(execFile)(testEnv('LAKESOUL_TEST_PYTHON'), [client, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }

@@ -3,19 +3,15 @@
  * pyarrow.flight client; two server replicas share the ticket secret.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
+import { runPythonClient } from './cli-env.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(__dirname, '..');
-const PY_CLIENT = join(ROOT, 'e2e/python/flight_client.py');
 const SECRET = 'pg-s3-flight-ticket-secret-abcdef';
 
 function env(name: string): string {
@@ -24,10 +20,7 @@ function env(name: string): string {
   return v;
 }
 
-async function py(command: string, url: string, args: Record<string, unknown> = {}): Promise<any> {
-  const { stdout } = await run(env('LAKESOUL_TEST_PYTHON'), [PY_CLIENT, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
+const py = (command: string, url: string, args: Record<string, unknown> = {}) => runPythonClient('flight_client.py', command, url, args);
 
 function imageBytes(i: number): Uint8Array {
   const d = createHash('sha256').update(`s3-img-${i}`).digest();

@@ -13,11 +13,10 @@ import { promisify } from 'node:util';
 import { Field, Float64, Int64, Schema, Table, Utf8, makeVector, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
-import { freshBucket, testEnv, uniqueName } from './cli-env.js';
+import { freshBucket, runPythonClient, testEnv, uniqueName } from './cli-env.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
-const PY_CLIENT = join(ROOT, 'e2e/python/flight_sql_client.py');
 const SECRET = 'e2e-flight-sql-ticket-secret-0123456789';
 const TOKEN = 'flight-sql-t0ken';
 const USERS = { alice: 'alice-pw' };
@@ -26,10 +25,7 @@ const JDBC_DRIVER = 'org.apache.arrow:flight-sql-jdbc-driver:18.3.0';
 /** The docs section whose Java block is the JDBC test program. */
 const JDBC_DOC = { page: 'docs/flight.md', section: 'Flight SQL from Java (JDBC)' };
 
-async function py(command: string, url: string, args: Record<string, unknown> = {}): Promise<any> {
-  const { stdout } = await run(testEnv('LAKESOUL_TEST_PYTHON'), [PY_CLIENT, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: 180_000 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
+const py = (command: string, url: string, args: Record<string, unknown> = {}) => runPythonClient('flight_sql_client.py', command, url, args, 180_000);
 
 const eventsSchema = new Schema([
   new Field('id', new Int64(), false),

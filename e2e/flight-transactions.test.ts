@@ -7,19 +7,15 @@
  * catalog, local disk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
+import { runPythonClient } from './cli-env.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(__dirname, '..');
-const PY_CLIENT = join(ROOT, 'e2e/python/flight_client.py');
 const SECRET = 'e2e-flight-txn-secret-0123456789';
 const COLUMNS = ['id', 'date', 'label', 'score', 'image'];
 
@@ -29,10 +25,7 @@ function python(): string {
   return py;
 }
 
-async function py(command: string, url: string, args: Record<string, unknown> = {}): Promise<any> {
-  const { stdout } = await run(python(), [PY_CLIENT, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
+const py = (command: string, url: string, args: Record<string, unknown> = {}) => runPythonClient('flight_client.py', command, url, args);
 
 const schema = new Schema([
   new Field('id', new Int64(), false),

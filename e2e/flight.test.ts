@@ -14,10 +14,10 @@ import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, tableFr
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { FlightClient, createFlightServer, decodeFlightData, type FlightDataMessage, type FlightServer } from '@lakesoul-ts/connector-flight';
+import { runPythonClient } from './cli-env.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
-const PY_CLIENT = join(ROOT, 'e2e/python/flight_client.py');
 const SECRET = 'e2e-flight-ticket-secret-0123456789';
 
 function python(): string {
@@ -26,10 +26,7 @@ function python(): string {
   return py;
 }
 
-async function py(command: string, url: string, args: Record<string, unknown> = {}): Promise<any> {
-  const { stdout } = await run(python(), [PY_CLIENT, command, url, JSON.stringify(args)], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
-}
+const py = (command: string, url: string, args: Record<string, unknown> = {}) => runPythonClient('flight_client.py', command, url, args);
 
 /** Deterministic "image" bytes: every byte value occurs, lengths vary, some are large. */
 function imageBytes(i: number, big = false): Uint8Array {
