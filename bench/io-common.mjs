@@ -35,17 +35,7 @@ export async function medianMs(fn, runs = 3, warmup = 1) {
   return times[Math.floor(times.length / 2)];
 }
 
-/** Seeded PRNG (mulberry32). */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '@lakesoul-ts/meta/testing/prng';
 
 export const fmt = (n, d = 1) => n.toFixed(d);
 

@@ -84,17 +84,7 @@ export async function openTestLakehouse(catalogKind: CatalogKind, storage: Stora
   };
 }
 
-/** Seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '@lakesoul-ts/meta/testing/prng';
 
 /** Rows of an Arrow table as plain objects (bigint -> number when safe), for comparisons. */
 export function rowsOf(t: { toArray(): unknown[]; schema: { fields: { name: string }[] } }): Record<string, unknown>[] {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Bool, DateDay, Field, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
 import { castTableToSchema, columnFileOfPages, decodeColumnIndex, decodeOffsetIndex, decodeParquet, encodeParquet, pagesOfRows, positionsInPages, readParquetFooter } from './index.js';
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '@lakesoul-ts/meta/testing/prng';
 
 describe('selected pages of a column chunk (page index)', () => {
   const n = 30_000;

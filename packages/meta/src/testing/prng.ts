@@ -1,0 +1,14 @@
+/**
+ * A seeded pseudo-random generator (mulberry32) for tests and benchmarks: the same seed gives the same
+ * sequence in every run, so a failing randomized case can be replayed. Not for anything secret.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
