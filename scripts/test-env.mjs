@@ -147,6 +147,10 @@ try {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: 'us-east-1',
     TURBO_TELEMETRY_DISABLED: '1',
+    // The CLI leaves a background catalog server on each embedded home it opens (5 min idle); the suite
+    // opens hundreds of homes, so it runs the commands without it, and e2e/cli-catalog-server.test.ts
+    // turns it on to test it.
+    LAKESOUL_CATALOG_SERVER: process.env.LAKESOUL_CATALOG_SERVER ?? 'off',
     // The AWS SDK pinned for Node 20 notes on every process start that later releases need Node 22.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,

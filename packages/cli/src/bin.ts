@@ -9,9 +9,25 @@ if (first === '--version' || first === '-V') {
   process.stdout.write(`${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
   process.exit(0);
 }
+// A reader that stops early (`lakesoul-ts scan t | head`) closes the pipe: stop quietly, as other
+// command-line tools do, instead of crashing on the next write.
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
 const { run } = await import('./commands.js');
 
 const code = await run(process.argv.slice(2));
+// A command that opened an embedded catalog itself leaves a background catalog server behind, so that
+// the next commands on that home skip PGlite's start (catalog-daemon.ts; LAKESOUL_CATALOG_SERVER=off).
+const { embeddedCatalogOpenedDirectly } = await import('./cli-context.js');
+const home = embeddedCatalogOpenedDirectly();
+if (home !== undefined) {
+  const { catalogServerEnabled, startCatalogServerInBackground } = await import('./catalog-daemon.js');
+  if (catalogServerEnabled()) startCatalogServerInBackground(home);
+}
 // Every command closes what it opened, but a dependency may still hold a timer or socket (PGlite
 // re-arms one, pg's pool idles): the command's work is done, so exit once the output is flushed.
 await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((res) => {

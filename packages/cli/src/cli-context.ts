@@ -2,9 +2,7 @@
  * Opening the lakehouse for a command, and turning errors into messages and exit codes a person can act
  * on.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { LakeSoulError, Catalog } from '@lakesoul-ts/meta';
+import { LakeSoulError, Catalog, PGliteDriver, claimCatalogServer, readCatalogServerInfo, serveCatalog } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName } from './cli-name.js';
@@ -35,12 +33,24 @@ export interface CatalogContext {
   catalog: Catalog;
 }
 
+/** The embedded catalog directory this process opened itself (not through a catalog server), if any. */
+let openedDirectly: string | undefined;
+
+/**
+ * The embedded catalog directory the last command opened itself rather than through a catalog server,
+ * and has not served to others: `bin.ts` starts the background catalog server for it.
+ */
+export function embeddedCatalogOpenedDirectly(): string | undefined {
+  return openedDirectly;
+}
+
 /** Open the catalog for one command; the caller closes it. */
 export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
   // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
   const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
   const catalog = await Catalog.open({ ...config.catalog, bootstrap: !restored });
+  if (config.catalog.dataDir && catalog.driver instanceof PGliteDriver) openedDirectly = config.catalog.dataDir;
   return { config, catalog };
 }
 
@@ -67,31 +77,37 @@ export function exitCodeOf(e: unknown): number {
   }
 }
 
-/** File next to an embedded catalog's lock that says which server holds it. */
-const SERVE_INFO_FILE = '.lakesoul-ts.serve.json';
-
 /**
- * While `serve` holds an embedded catalog, records its pid and address next to the catalog, so that
- * other commands refused by the lock can say how to reach it. Returns the function that removes it.
+ * While a long-running command (`serve`, `ui`) holds an embedded catalog, serves it to other processes
+ * on a unix socket (see `serveCatalog` in `@lakesoul-ts/meta`), so that commands and programs on the
+ * same home run beside it instead of failing on the catalog's lock. Returns the function that stops
+ * serving. Nothing to do when the catalog is a PostgreSQL server or already reached through a server.
  */
-export function advertiseServer(ctx: CliContext, url: string): () => void {
+export async function shareEmbeddedCatalog(ctx: CliContext, role: string): Promise<() => Promise<void>> {
   const dir = ctx.config.catalog.dataDir;
-  if (!dir) return () => {};
-  const path = join(dir, SERVE_INFO_FILE);
-  try { writeFileSync(path, JSON.stringify({ pid: process.pid, url })); } catch { return () => {}; }
-  return () => { try { unlinkSync(path); } catch { /* already gone */ } };
+  const driver = ctx.lakehouse.catalog.driver;
+  if (!dir || !(driver instanceof PGliteDriver)) return async () => {};
+  openedDirectly = undefined; // served here while it runs: no background server afterwards
+  // A background server that lost the race for the lock may still hold the claim for a moment.
+  let claim = claimCatalogServer(dir, role);
+  for (let i = 0; !claim && i < 40; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    claim = claimCatalogServer(dir, role);
+  }
+  if (!claim) return async () => {};
+  const server = await serveCatalog(driver, claim);
+  return () => server.close();
 }
 
 function lockedCatalogMessage(e: LakeSoulError): string {
   const dataDir = String(e.context.dataDir ?? '');
   const pid = Number(e.context.pid);
-  let server: { pid?: number; url?: string } = {};
-  try { server = JSON.parse(readFileSync(join(dataDir, SERVE_INFO_FILE), 'utf8')); } catch { /* not a server */ }
-  const holder = server.pid === pid && server.url ? ` (\`lakesoul-ts serve\` on ${server.url})` : '';
-  const reach = holder ? `, or reach the tables through that server (Arrow Flight: ${server.url})` : '';
-  return `the embedded catalog ${dataDir} is in use by process ${pid}${holder}: an embedded (PGlite) catalog serves one process at a time. ` +
-    `Stop that process (Ctrl-C in its terminal, or \`kill ${pid}\`) and run the command again${reach}; ` +
-    'to run servers and commands side by side, keep the catalog on PostgreSQL (--catalog postgres://... or LAKESOUL_PG_URL)';
+  const server = readCatalogServerInfo(dataDir);
+  const holder = server?.pid === pid && server.role ? ` (${server.role})` : '';
+  return `the embedded catalog ${dataDir} is in use by process ${pid}${holder}: an embedded (PGlite) catalog is opened by one process at a time ` +
+    '(`serve`, `ui` and the background catalog server share it with other commands; other commands hold it until they finish). ' +
+    `Wait for that process or stop it (Ctrl-C in its terminal, or \`kill ${pid}\`) and run the command again; ` +
+    'to run many programs side by side, keep the catalog on PostgreSQL (--catalog postgres://... or LAKESOUL_PG_URL)';
 }
 
 /** Message for an error: LakeSoulErrors already name the thing; others get their cause chain. */

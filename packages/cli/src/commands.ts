@@ -8,14 +8,15 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC, readCatalogServerInfo } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
-import { openContext, openCatalogContext, exitCodeOf, messageOf, advertiseServer, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
-import type { GlobalFlags } from './cli-config.js';
+import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
+import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
+import { catalogServerIdleSeconds, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
 import { cliName, setInvocation } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
 import type { InputFormat } from './table-input.js';
@@ -612,10 +613,10 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         process.once('SIGTERM', stop);
       });
       const port = await server.listen(o.port, o.host);
-      const unadvertise = advertiseServer(ctx, `grpc://${o.host}:${port}`);
+      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts serve on grpc://${o.host}:${port}`);
       out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}; auth: ${exposure.auth})`);
       await stopped;
-      try { await server.close(o.drain * 1000); } finally { unadvertise(); }
+      try { await server.close(o.drain * 1000); } finally { await unshare(); }
       note('stopped');
     }));
 
@@ -629,6 +630,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new LakeSoulError('InvalidArgument', `--port must be 0..65535 (got ${o.port})`);
       const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
       const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
+      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts ui on ${server.url}`);
       if (!tokens?.length && !/^(127\.|localhost$|::1$|\[::1\]$)/.test(o.host)) note(`warning: the UI listens on ${o.host} without a token: anyone who can reach it reads every table (add --token)`);
       out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
       // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.
@@ -642,9 +644,30 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         process.on('SIGTERM', stop);
       });
       note(`${sig}: stopping the UI`);
-      await server.close();
+      try { await server.close(); } finally { await unshare(); }
       note('stopped');
     }));
+
+  program.command('catalog-server').description('keep the embedded catalog open for other commands (they start it in the background; see LAKESOUL_CATALOG_SERVER)')
+    .option('--idle <seconds>', 'stop after this long without a client', (v) => Number(v), catalogServerIdleSeconds())
+    .option('--stop', 'stop the running catalog server of this home')
+    .option('--status', 'say whether a catalog server runs for this home')
+    .action(async (o) => {
+      const dataDir = resolveCliConfig(program.opts<GlobalFlags>()).catalog.dataDir;
+      if (!dataDir) throw new LakeSoulError('InvalidArgument', 'catalog-server is for an embedded catalog; this configuration uses a PostgreSQL server, which other processes share already');
+      if (o.status) {
+        const info = readCatalogServerInfo(dataDir);
+        out(info ? `catalog server for ${dataDir}: process ${info.pid} (${info.role ?? 'unknown'}), socket ${info.socket}` : `no catalog server for ${dataDir}`);
+        return;
+      }
+      if (o.stop) {
+        const pid = await stopCatalogServer(dataDir);
+        out(pid === undefined ? `no catalog server for ${dataDir}` : `stopped the catalog server for ${dataDir} (process ${pid})`);
+        return;
+      }
+      if (!(o.idle > 0)) throw new LakeSoulError('InvalidArgument', `--idle must be a positive number of seconds (got ${o.idle})`);
+      await runCatalogServer(dataDir, { idleSeconds: o.idle, note: quiet() ? () => {} : note });
+    });
 
   program.command('demo').description('the main job: build a multimodal table, upsert, time travel, train, summarize, serve Flight')
     .option('--dir <dir>', 'where to put the demo lakehouse (default: a fresh temp dir)')
@@ -675,6 +698,8 @@ const EXAMPLES: Record<string, string[]> = {
   serve: ['lakesoul-ts serve --port 8815', 'lakesoul-ts serve --token s3cret --user alice:pw --ticket-secret "$SHARED_SECRET"',
     'python examples/flight_read_parallel.py grpc://127.0.0.1:8815 events --token s3cret'],
   ui: ['lakesoul-ts ui                       # then open http://127.0.0.1:8816/', 'lakesoul-ts ui --port 0 --token s3cret   # open the printed URL with ?token=s3cret'],
+  'catalog-server': ['lakesoul-ts catalog-server --status', 'lakesoul-ts catalog-server --stop',
+    'LAKESOUL_CATALOG_SERVER=off lakesoul-ts table list    # open the catalog in this command only'],
   demo: ['lakesoul-ts demo', 'lakesoul-ts demo --dir ./demo-lake --images 600 --epochs 6'],
 };
 

@@ -14,6 +14,7 @@ import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName 
 import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
+import { openEmbeddedDriver } from './catalog-server.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution } from './schema-evolution.js';
@@ -197,13 +198,17 @@ export class Catalog {
 
   /**
    * Resolves the configuration ({@link resolveCatalogConfig}), opens a {@link PgDriver} or
-   * {@link PGliteDriver}, and bootstraps the schema (unless `bootstrap: false`).
+   * {@link PGliteDriver}, and bootstraps the schema (unless `bootstrap: false`). An embedded catalog
+   * directory that another process serves (`lakesoul-ts serve`, the CLI's catalog server: see
+   * {@link serveCatalog}) is used through that process ({@link SocketDriver}).
    */
   static async open(options: CatalogOpenOptions = {}): Promise<Catalog> {
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
       ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections })
-      : await PGliteDriver.open({ dataDir: config.dataDir });
+      : config.dataDir
+        ? await openEmbeddedDriver(config.dataDir, () => PGliteDriver.open({ dataDir: config.dataDir }))
+        : await PGliteDriver.open({});
     const catalog = new Catalog(driver, options);
     if (options.bootstrap !== false) {
       try {

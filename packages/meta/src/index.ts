@@ -8,6 +8,10 @@ export { PgDriver, quoteIdent } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
 export { PGliteDriver, PGLITE_LOCK_FILE, PGLITE_CATALOG_SETTINGS, PGLITE_WAL_SEGMENT_MB } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';
+export {
+  CATALOG_SERVER_FILE, claimCatalogServer, openEmbeddedDriver, readCatalogServerInfo, serveCatalog, SocketDriver,
+} from './catalog-server.js';
+export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions } from './catalog-server.js';
 export { resolveCatalogConfig, toPostgresUrl, parseProperties, DEFAULT_PGLITE_DIR } from './catalog-config.js';
 export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';
 export { bootstrapCatalogSchema, catalogSchemaComplete, CATALOG_SCHEMA_STATEMENTS, COMPACTION_NOTIFY_CHANNEL, COMPACTION_NOTIFY_THRESHOLD } from './catalog-schema.js';

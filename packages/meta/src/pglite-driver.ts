@@ -4,8 +4,9 @@
  * may open a directory at a time.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { LakeSoulError } from './errors.js';
 import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
 import { throwIfAborted } from './abort.js';
@@ -67,9 +68,25 @@ function minWalSize(dataDir: string | undefined): string {
   return `${Math.max(2, Math.ceil((2 * segmentBytes) / 2 ** 20))}MB`;
 }
 
+type PGliteModule = typeof import('@electric-sql/pglite');
+let pgliteModule: PGliteModule | undefined;
+
+/**
+ * PGlite's package, loaded on first use: a process that reaches its catalog through a catalog server
+ * or PostgreSQL never loads it (about 60 ms of a command's start).
+ */
+async function loadPGlite(): Promise<PGliteModule> {
+  return pgliteModule ??= await import('@electric-sql/pglite');
+}
+
+/** The same, synchronously (for the constructor), through the package's CommonJS build. */
+function loadPGliteSync(): PGliteModule {
+  return pgliteModule ??= createRequire(import.meta.url)('@electric-sql/pglite') as PGliteModule;
+}
+
 /** PGlite options for a directory (or an in-memory database): start-up settings and initdb arguments. */
-function pgliteOptions(dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[]; pgliteWasmModule?: WasmModule } {
-  const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? [];
+function pgliteOptions(pglite: PGliteModule, dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[]; pgliteWasmModule?: WasmModule } {
+  const defaults = (pglite.PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? [];
   const all = { ...PGLITE_CATALOG_SETTINGS, min_wal_size: minWalSize(dataDir), ...settings };
   const wasmModule = pgliteWasmModule();
   return {
@@ -147,7 +164,7 @@ export class PGliteDriver implements SqlDriver {
    * reports a failing start right away.
    */
   constructor(db?: PGlite | PGliteDriverOptions | string, description?: string) {
-    if (db instanceof PGlite || (typeof db === 'object' && typeof (db as { query?: unknown }).query === 'function')) {
+    if (typeof db === 'object' && typeof (db as { query?: unknown }).query === 'function') {
       this.db = db as PGlite;
       this.description = description ?? 'pglite';
     } else {
@@ -156,8 +173,9 @@ export class PGliteDriver implements SqlDriver {
         mkdirSync(dataDir, { recursive: true });
         this.unlock = lockDataDir(dataDir);
       }
-      const options = pgliteOptions(dataDir, typeof db === 'object' ? (db as PGliteDriverOptions).settings : undefined);
-      this.db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
+      const pglite = loadPGliteSync();
+      const options = pgliteOptions(pglite, dataDir, typeof db === 'object' ? (db as PGliteDriverOptions).settings : undefined);
+      this.db = dataDir ? new pglite.PGlite(dataDir, options) : new pglite.PGlite(options);
       this.description = description ?? dataDir ?? 'memory://';
     }
   }
@@ -170,8 +188,9 @@ export class PGliteDriver implements SqlDriver {
         mkdirSync(options.dataDir, { recursive: true });
         unlock = lockDataDir(options.dataDir);
       }
-      const pgOptions = pgliteOptions(options.dataDir, options.settings);
-      const db = options.dataDir ? await PGlite.create(options.dataDir, pgOptions) : await PGlite.create(pgOptions);
+      const pglite = await loadPGlite();
+      const pgOptions = pgliteOptions(pglite, options.dataDir, options.settings);
+      const db = options.dataDir ? await pglite.PGlite.create(options.dataDir, pgOptions) : await pglite.PGlite.create(pgOptions);
       const d = new PGliteDriver(db, options.dataDir ?? 'memory://');
       d.unlock = unlock;
       return d;

@@ -1,0 +1,156 @@
+/**
+ * The background catalog server (packages/cli/src/catalog-daemon.ts), as a person meets it: the real
+ * binary, spawned with a timeout, on an embedded home with `LAKESOUL_CATALOG_SERVER` at its default.
+ * A command leaves a server behind; the next commands, other processes and concurrent writers go
+ * through it; it stops when asked, when idle, when its home is deleted, and a killed server is replaced.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Catalog, CATALOG_SERVER_FILE, PGLITE_LOCK_FILE, readCatalogServerInfo, SocketDriver } from '@lakesoul-ts/meta';
+import { runCli, waitForOutput, type CliResult } from './cli-run.js';
+
+const TIMEOUT_MS = 60_000;
+/** The server at its default; the suite's environment turns it off for every other test. */
+const AUTO = { LAKESOUL_CATALOG_SERVER: 'auto' };
+
+function cli(args: string[], env: NodeJS.ProcessEnv = AUTO): Promise<CliResult> {
+  return runCli(args, { env, timeoutMs: TIMEOUT_MS });
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+function newHome(): { home: string; catalogDir: string; g: string[] } {
+  const home = mkdtempSync(join(tmpdir(), 'lakesoul-catsrv-'));
+  return { home, catalogDir: join(home, 'catalog'), g: ['--home', home] };
+}
+
+/** The pid of the background server once it answers on its socket. */
+async function serverUp(catalogDir: string): Promise<number> {
+  const info = await until('the background catalog server', () => {
+    const i = readCatalogServerInfo(catalogDir);
+    return i && existsSync(i.socket) && alive(i.pid) ? i : undefined;
+  });
+  return info.pid;
+}
+
+describe('background catalog server', () => {
+  it('is left by a command, serves the next commands and other processes, and stops on --stop', async () => {
+    const { home, catalogDir, g } = newHome();
+    const init = await cli([...g, 'init']);
+    expect(init.code, init.err).toBe(0);
+    const pid = await serverUp(catalogDir);
+    expect(pid).not.toBe(process.pid);
+    const info = readCatalogServerInfo(catalogDir)!;
+    expect(info.role).toBe('lakesoul-ts catalog-server');
+    // Only its user can reach the socket.
+    expect(statSync(dirname(info.socket)).mode & 0o777).toBe(0o700);
+
+    const created = await cli([...g, 'table', 'create', 'events', '--schema', 'id:int64!,kind:utf8', '--primary-key', 'id', '--buckets', '2']);
+    expect(created.code, created.err).toBe(0);
+    // Four writers at once, each its own process, all through the one server: every commit lands.
+    const csvs = [0, 1, 2, 3].map((w) => {
+      const f = join(home, `w${w}.csv`);
+      writeFileSync(f, 'id,kind\n' + Array.from({ length: 50 }, (_, i) => `${w * 1000 + i},w${w}`).join('\n') + '\n');
+      return f;
+    });
+    const writes = await Promise.all(csvs.map((f) => cli([...g, 'import', 'events', f, '--mode', 'upsert'])));
+    for (const w of writes) expect(w.code, w.err).toBe(0);
+    const scan = await cli([...g, 'scan', 'events', '--format', 'jsonl']);
+    expect(scan.code, scan.err).toBe(0);
+    expect(scan.out.trim().split('\n')).toHaveLength(200);
+    const history = await cli([...g, 'history', 'events', '--format', 'jsonl']);
+    expect(history.out.trim().split('\n')).toHaveLength(4);
+    // The same server all along: it still holds the catalog's lock.
+    expect(readCatalogServerInfo(catalogDir)?.pid).toBe(pid);
+    expect(readFileSync(join(catalogDir, PGLITE_LOCK_FILE), 'utf8')).toBe(String(pid));
+
+    // A program on the same home (here: this test process) goes through it too.
+    const catalog = await Catalog.open({ dataDir: catalogDir });
+    try {
+      expect(catalog.driver).toBeInstanceOf(SocketDriver);
+      expect((await catalog.listTables()).map((t) => t.name)).toEqual(['events']);
+    } finally {
+      await catalog.close();
+    }
+
+    const status = await cli([...g, 'catalog-server', '--status']);
+    expect(status.out).toMatch(new RegExp(`process ${pid} \\(lakesoul-ts catalog-server\\), socket `));
+    const stop = await cli([...g, 'catalog-server', '--stop']);
+    expect(stop.code, stop.err).toBe(0);
+    expect(stop.out).toMatch(new RegExp(`stopped the catalog server for .* \\(process ${pid}\\)`));
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(join(catalogDir, CATALOG_SERVER_FILE))).toBe(false);
+    expect(existsSync(join(catalogDir, PGLITE_LOCK_FILE))).toBe(false);
+    expect(existsSync(dirname(info.socket))).toBe(false);
+
+    // Turned off: the command opens the catalog itself and leaves nothing running.
+    const off = await cli([...g, 'table', 'list'], { LAKESOUL_CATALOG_SERVER: 'off' });
+    expect(off.out).toMatch(/events/);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
+    expect((await cli([...g, 'catalog-server', '--stop'])).out).toMatch(/no catalog server for /);
+  });
+
+  it('stops by itself when idle, and at once when its home is deleted', async () => {
+    const a = newHome();
+    expect((await cli([...a.g, 'init'], { ...AUTO, LAKESOUL_CATALOG_SERVER_IDLE: '1' })).code).toBe(0);
+    const idlePid = await serverUp(a.catalogDir);
+    await until('the idle server to stop', () => !alive(idlePid), 15_000);
+    expect(existsSync(join(a.catalogDir, CATALOG_SERVER_FILE))).toBe(false);
+    expect(existsSync(join(a.catalogDir, PGLITE_LOCK_FILE))).toBe(false);
+
+    const b = newHome();
+    expect((await cli([...b.g, 'init'])).code).toBe(0);
+    const pid = await serverUp(b.catalogDir);
+    rmSync(b.home, { recursive: true, force: true });
+    await until('the server of a deleted home to stop', () => !alive(pid), 10_000);
+    expect(existsSync(b.home)).toBe(false); // and it did not write into the deleted path on its way out
+  });
+
+  it('a killed server is replaced: its claim and lock are taken over by the next command', async () => {
+    const { catalogDir, g } = newHome();
+    expect((await cli([...g, 'init'])).code).toBe(0);
+    expect((await cli([...g, 'ns', 'create', 'kept'])).code).toBe(0);
+    const pid = await serverUp(catalogDir);
+    process.kill(pid, 'SIGKILL');
+    await until('the killed server to be gone', () => !alive(pid));
+    const list = await cli([...g, 'ns', 'list']);
+    expect(list.code, list.err).toBe(0);
+    expect(list.out).toMatch(/kept/);
+    const next = await serverUp(catalogDir);
+    expect(next).not.toBe(pid);
+    expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
+  });
+
+  it('`serve` shares its catalog: commands run beside it, and --stop names it instead of stopping it', async () => {
+    const { catalogDir, g } = newHome();
+    const off = { LAKESOUL_CATALOG_SERVER: 'off' };
+    const serve = runCli([...g, 'serve', '--port', '0'], { env: off, timeoutMs: TIMEOUT_MS });
+    await waitForOutput(serve.child, /grpc:\/\/127\.0\.0\.1:\d+/);
+    await until('serve to share its catalog', () => readCatalogServerInfo(catalogDir)?.pid === serve.child.pid);
+    const created = await cli([...g, 'table', 'create', 'beside', '--schema', 'id:int64!'], off);
+    expect(created.code, created.err).toBe(0);
+    const stop = await cli([...g, 'catalog-server', '--stop'], off);
+    expect(stop.code).toBe(4);
+    expect(stop.err).toMatch(new RegExp(`served by lakesoul-ts serve on grpc://127\\.0\\.0\\.1:\\d+ \\(process ${serve.child.pid}\\).*kill ${serve.child.pid}`));
+    serve.child.kill('SIGTERM');
+    expect((await serve).code).toBe(0);
+    expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
+    const list = await cli([...g, 'table', 'list'], off);
+    expect(list.out).toMatch(/beside/);
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The background catalog server: a process that keeps an embedded home's catalog open between commands.
+ *
+ * Opening PGlite costs a command about 0.4 s (unpacking PostgreSQL's files in memory, booting it).
+ * After a command has opened an embedded catalog itself, `bin.ts` starts `lakesoul-ts catalog-server`
+ * in the background ({@link startCatalogServerInBackground}); the next commands on that home find it
+ * through the home's server file and run their statements through its socket (`Catalog.open` does
+ * that: see `@lakesoul-ts/meta`'s catalog-server module). It stops after `LAKESOUL_CATALOG_SERVER_IDLE`
+ * seconds without a client (default 300), on SIGINT/SIGTERM, on `catalog-server --stop`, and at once
+ * when its home is deleted or claimed by another server. `LAKESOUL_CATALOG_SERVER=off` turns it off.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { claimCatalogServer, LakeSoulError, PGliteDriver, readCatalogServerInfo, serveCatalog, type SqlDriver } from '@lakesoul-ts/meta';
+
+/** The role the background server writes in the home's server file. */
+export const CATALOG_SERVER_ROLE = 'lakesoul-ts catalog-server';
+
+/** Default idle time of the background catalog server, in seconds. */
+export const DEFAULT_CATALOG_SERVER_IDLE_S = 300;
+
+/** Whether commands may start the background catalog server (`LAKESOUL_CATALOG_SERVER`, default on). */
+export function catalogServerEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !/^(off|0|false|no)$/i.test(env.LAKESOUL_CATALOG_SERVER ?? '');
+}
+
+/** Idle seconds from `LAKESOUL_CATALOG_SERVER_IDLE` (default {@link DEFAULT_CATALOG_SERVER_IDLE_S}). */
+export function catalogServerIdleSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.LAKESOUL_CATALOG_SERVER_IDLE);
+  return env.LAKESOUL_CATALOG_SERVER_IDLE !== undefined && Number.isFinite(v) && v > 0 ? v : DEFAULT_CATALOG_SERVER_IDLE_S;
+}
+
+/**
+ * Starts `lakesoul-ts catalog-server` for `dataDir` as a detached background process (its output
+ * discarded), unless one already serves it. Returns the new process's pid, or undefined.
+ */
+export function startCatalogServerInBackground(dataDir: string): number | undefined {
+  const info = readCatalogServerInfo(dataDir);
+  if (info && processAlive(info.pid)) return undefined;
+  const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, bin, '--catalog', dataDir, 'catalog-server', '--idle', String(catalogServerIdleSeconds())], {
+    detached: true, stdio: 'ignore', env: process.env,
+  });
+  child.on('error', () => { /* not started: commands open the catalog themselves */ });
+  child.unref();
+  return child.pid;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Options of {@link runCatalogServer}. */
+export interface RunCatalogServerOptions {
+  /** Stop after this many seconds without a client. */
+  idleSeconds: number;
+  /** Progress lines (started, stopping). */
+  note: (line: string) => void;
+}
+
+/**
+ * Serves the embedded catalog in `dataDir` until idle, signalled or displaced (see the module comment).
+ * @throws LakeSoulError `AlreadyExists` when a live process already serves it; `Catalog` `CATALOG_LOCKED`
+ * when another process holds the directory.
+ */
+export async function runCatalogServer(dataDir: string, options: RunCatalogServerOptions): Promise<void> {
+  const claim = claimCatalogServer(dataDir, CATALOG_SERVER_ROLE);
+  if (!claim) {
+    const info = readCatalogServerInfo(dataDir);
+    throw new LakeSoulError('AlreadyExists', `the embedded catalog ${dataDir} is already served by process ${info?.pid} (socket ${info?.socket})`,
+      { context: { dataDir, pid: info?.pid } });
+  }
+  let driver: SqlDriver;
+  try {
+    driver = await PGliteDriver.open({ dataDir });
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
+  let stop!: (why: string) => void;
+  const stopped = new Promise<string>((res) => { stop = res; });
+  const server = await serveCatalog(driver, claim, { idleMs: options.idleSeconds * 1000, onIdle: () => stop(`no client for ${options.idleSeconds} s`) });
+  // A home deleted (or re-created, or claimed by another server) under a running server: leave at once,
+  // without closing PGlite, whose shutdown would write into whatever directory now has that path.
+  const watch = setInterval(() => {
+    const info = readCatalogServerInfo(dataDir);
+    if (info?.pid !== process.pid || info.socket !== server.socket) process.exit(0);
+  }, 1000);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop(sig));
+  options.note(`catalog server for ${dataDir}: process ${process.pid}, socket ${server.socket}; stops after ${options.idleSeconds} s without a client`);
+  const why = await stopped;
+  clearInterval(watch);
+  options.note(`${why}: stopping the catalog server`);
+  await server.close();
+  await driver.close();
+}
+
+/**
+ * Stops the catalog server of `dataDir` (SIGTERM, then waits up to 10 s for it to release the
+ * catalog). Returns the stopped process's pid, or undefined when none was running.
+ */
+export async function stopCatalogServer(dataDir: string): Promise<number | undefined> {
+  const info = readCatalogServerInfo(dataDir);
+  if (!info || !processAlive(info.pid)) return undefined;
+  if (info.role !== CATALOG_SERVER_ROLE) {
+    throw new LakeSoulError('InvalidArgument', `the embedded catalog ${dataDir} is served by ${info.role ?? 'another program'} (process ${info.pid}), not by a background catalog server: stop that program itself (Ctrl-C in its terminal, or \`kill ${info.pid}\`)`,
+      { context: { dataDir, pid: info.pid } });
+  }
+  process.kill(info.pid, 'SIGTERM');
+  for (let i = 0; i < 400 && processAlive(info.pid); i++) await new Promise((res) => setTimeout(res, 25));
+  if (processAlive(info.pid)) {
+    throw new LakeSoulError('Catalog', `the catalog server of ${dataDir} (process ${info.pid}) did not stop within 10 s: \`kill -9 ${info.pid}\``, { context: { dataDir, pid: info.pid } });
+  }
+  return info.pid;
+}

@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Catalog } from './catalog.js';
+import {
+  CATALOG_SERVER_FILE, claimCatalogServer, openEmbeddedDriver, readCatalogServerInfo, serveCatalog, SocketDriver,
+  type CatalogServer,
+} from './catalog-server.js';
+import { LakeSoulError } from './errors.js';
+import { PGliteDriver } from './pglite-driver.js';
+import { runCatalogConformance } from './testing/index.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'lakesoul-catalog-server-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A directory's catalog opened here and served on a socket. */
+async function served(): Promise<{ dir: string; driver: PGliteDriver; server: CatalogServer }> {
+  const dir = tempDir();
+  const claim = claimCatalogServer(dir)!;
+  const driver = await PGliteDriver.open({ dataDir: dir });
+  await new Catalog(driver).bootstrap();
+  return { dir, driver, server: await serveCatalog(driver, claim) };
+}
+
+const shared = served();
+afterAll(async () => {
+  const { server, driver } = await shared;
+  await server.close();
+  await driver.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+// Every catalog rule, through the socket: values (bigints, dates, JSON) and errors (kinds, codes,
+// retryable conflicts) must arrive exactly as the served driver produced them.
+runCatalogConformance('PGlite served on a unix socket', async () => {
+  const { server, dir } = await shared;
+  return SocketDriver.connect(server.socket, dir);
+});
+
+describe('catalog server', () => {
+  it('advertises itself in the directory and takes over a dead claim, not a live one', async () => {
+    const { dir, server } = await shared;
+    expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket });
+    expect(claimCatalogServer(dir)).toBeUndefined();
+
+    const other = tempDir();
+    writeFileSync(join(other, CATALOG_SERVER_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, socket: '/nonexistent' }));
+    const claim = claimCatalogServer(other)!;
+    expect(readCatalogServerInfo(other)?.pid).toBe(process.pid);
+    claim.release();
+    expect(existsSync(join(other, CATALOG_SERVER_FILE))).toBe(false);
+  });
+
+  it('rolls back the open transaction of a client that goes away, and serves the next one', async () => {
+    const { server, dir } = await shared;
+    const a = await SocketDriver.connect(server.socket, dir);
+    let inside!: () => void;
+    const entered = new Promise<void>((res) => { inside = res; });
+    const abandoned = a.transaction(async (tx) => {
+      await tx.query("INSERT INTO namespace (namespace, properties, comment, domain) VALUES ('gone_ns', '{}'::json, '', 'public')");
+      inside();
+      await new Promise(() => {});
+    });
+    abandoned.catch(() => {});
+    await entered;
+    (a as unknown as { socket: { destroy(): void } }).socket.destroy();
+    await expect(a.query('SELECT 1')).rejects.toMatchObject({ code: 'CATALOG_UNAVAILABLE', retryable: true });
+
+    const b = await SocketDriver.connect(server.socket, dir);
+    const r = await b.query<{ n: number }>("SELECT count(*)::int AS n FROM namespace WHERE namespace = 'gone_ns'");
+    expect(r.rows[0].n).toBe(0);
+    await b.close();
+    await expect(b.query('SELECT 1')).rejects.toMatchObject({ code: 'DRIVER_CLOSED' });
+  });
+
+  it('keeps bigints, dates and bytes exact, and maps errors with their codes', async () => {
+    const { server, dir } = await shared;
+    const c = await SocketDriver.connect(server.socket, dir);
+    const r = await c.query<{ b: bigint | string; t: Date; x: Uint8Array }>(
+      "SELECT 9007199254740993::int8 AS b, TIMESTAMPTZ '2024-01-01 00:00:00.123+00' AS t, '\\x00ff10'::bytea AS x");
+    expect(String(r.rows[0].b)).toBe('9007199254740993');
+    expect(r.rows[0].t).toEqual(new Date('2024-01-01T00:00:00.123Z'));
+    expect([...r.rows[0].x]).toEqual([0, 255, 16]);
+    const err = await c.query('SELECT * FROM no_such_table').catch((e) => e);
+    expect(err).toBeInstanceOf(LakeSoulError);
+    expect(err).toMatchObject({ kind: 'Catalog', code: 'CATALOG_SCHEMA' });
+    await c.close();
+  });
+
+  it('openEmbeddedDriver waits for a server that is starting, then goes through its socket', async () => {
+    const dir = tempDir();
+    // A "server" that claimed the directory but is not listening yet: the client waits for the socket.
+    const claim = claimCatalogServer(dir)!;
+    writeFileSync(join(dir, CATALOG_SERVER_FILE), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, CATALOG_SERVER_FILE), 'utf8')), pid: process.ppid }));
+    const opening = openEmbeddedDriver(dir, () => Promise.reject(new Error('must not open the directory itself')));
+    await new Promise((res) => setTimeout(res, 300));
+    const driver = await PGliteDriver.open({ dataDir: dir });
+    const server = await serveCatalog(driver, claim);
+    const client = await opening;
+    expect(client).toBeInstanceOf(SocketDriver);
+    expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await client.close();
+    await server.close();
+    await driver.close();
+    rmSync(join(dir, CATALOG_SERVER_FILE)); // the claim was relabelled with another pid above
+    // No server any more: the directory is opened directly.
+    const direct = await openEmbeddedDriver(dir, () => PGliteDriver.open({ dataDir: dir }));
+    expect(direct).toBeInstanceOf(PGliteDriver);
+    await direct.close();
+  });
+
+  it('calls onIdle once no client has been connected for idleMs', async () => {
+    const dir = tempDir();
+    const driver = await PGliteDriver.open({ dataDir: dir });
+    let idle = 0;
+    const server = await serveCatalog(driver, claimCatalogServer(dir)!, { idleMs: 200, onIdle: () => { idle++; } });
+    const c = await SocketDriver.connect(server.socket, dir);
+    await new Promise((res) => setTimeout(res, 400));
+    expect(idle).toBe(0);
+    await c.close();
+    await new Promise((res) => setTimeout(res, 500));
+    expect(idle).toBe(1);
+    await server.close();
+    await driver.close();
+    expect(readCatalogServerInfo(dir)).toBeUndefined();
+  });
+});

@@ -1,0 +1,407 @@
+/**
+ * One embedded catalog, several processes. PGlite is a single session inside one process, so a catalog
+ * directory has one holder (its lock file). The holder can serve its driver on a unix socket
+ * ({@link serveCatalog}): `lakesoul-ts serve` does while it runs, and so does the CLI's background catalog
+ * server, which keeps a home's catalog open between commands so that a command does not pay PGlite's
+ * start (about 0.4 s) each time. Any other process that opens the directory ({@link openEmbeddedDriver},
+ * used by `Catalog.open`) then runs its statements through that socket with a {@link SocketDriver}
+ * instead of failing on the lock.
+ *
+ * # The server file
+ * `<dataDir>/.lakesoul-ts.server.json` holds `{ pid, socket }`. A server claims it with an exclusive
+ * create BEFORE it opens the directory, so a client that finds the lock held by a process that also
+ * owns the server file knows a server is starting and waits for its socket. A claim left by a dead
+ * process is taken over. The socket itself lives in a private directory (mode 0700) under the system's
+ * temporary directory: only the user who runs the server can connect, and the path stays short.
+ *
+ * # Wire format
+ * Frames of a 4-byte big-endian length and a value in V8's serialization format (`node:v8`), which keeps
+ * bigints, dates and byte arrays exact. A request is `{ id, op, text?, params?, tx? }` with `op` one of
+ * `query`, `begin`, `commit`, `rollback`; a reply is `{ id, rows, rowCount }`, `{ id, tx }` or
+ * `{ id, error }` with the error's kind, message, code, retryable flag and context. A transaction is
+ * the server's driver transaction held open across requests; a connection that closes rolls back its
+ * open transactions.
+ */
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { abortableSleep, throwIfAborted } from './abort.js';
+import { LakeSoulError, type LakeSoulErrorKind } from './errors.js';
+import { mapSqlError, type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult } from './sql-driver.js';
+
+/** Name of the file in an embedded catalog directory that says which process serves it, and where. */
+export const CATALOG_SERVER_FILE = '.lakesoul-ts.server.json';
+
+/** Contents of {@link CATALOG_SERVER_FILE}. */
+export interface CatalogServerInfo {
+  /** Process that holds (or is opening) the catalog. */
+  pid: number;
+  /** Unix socket it serves the catalog on. */
+  socket: string;
+  /** What the process is, for messages (e.g. "lakesoul-ts serve"). */
+  role?: string;
+}
+
+interface Request { id: number; op: 'query' | 'begin' | 'commit' | 'rollback' | 'listen' | 'unlisten'; text?: string; params?: unknown[]; tx?: number; channel?: string; listener?: number }
+interface WireError { kind: LakeSoulErrorKind; message: string; code: string; retryable: boolean; context: Record<string, unknown> }
+interface Reply { id: number; rows?: unknown[]; rowCount?: number; tx?: number; listener?: number; error?: WireError }
+/** Pushed by the server (id 0): a NOTIFY payload for a client's `listen`. */
+interface Notification { id: 0; listener: number; payload: string }
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The server file of `dataDir`, or undefined when there is none (or it cannot be read). */
+export function readCatalogServerInfo(dataDir: string): CatalogServerInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(join(dataDir, CATALOG_SERVER_FILE), 'utf8')) as CatalogServerInfo;
+    return Number.isInteger(info.pid) && typeof info.socket === 'string' ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A claim on serving a directory: the socket path to listen on, and the release of the claim. */
+export interface CatalogServerClaim {
+  /** Where to listen (in a fresh private directory). */
+  socket: string;
+  /** Removes the server file (when it is still this process's) and the socket's directory. Idempotent. */
+  release(): void;
+}
+
+/**
+ * Claims serving `dataDir`: creates its server file exclusively (`role` says what serves it, for
+ * messages). Undefined when a live process holds the claim (the claim of a dead process is taken over; this process's own claim is not taken twice).
+ */
+export function claimCatalogServer(dataDir: string, role?: string): CatalogServerClaim | undefined {
+  const path = join(dataDir, CATALOG_SERVER_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const held = readCatalogServerInfo(dataDir);
+    if (held && pidAlive(held.pid)) return undefined;
+    if (held) { try { unlinkSync(path); } catch { /* someone else cleaned up */ } }
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ts-catalog-'));
+    const socket = join(dir, 'catalog.sock');
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx');
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+    writeSync(fd, JSON.stringify({ pid: process.pid, socket, ...(role ? { role } : {}) } satisfies CatalogServerInfo));
+    closeSync(fd);
+    let released = false;
+    return {
+      socket,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (readCatalogServerInfo(dataDir)?.pid === process.pid) { try { unlinkSync(path); } catch { /* gone */ } }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  return undefined;
+}
+
+/** Writes frames: a 4-byte length then the serialized value. */
+function send(socket: Socket, value: unknown): void {
+  const body = serialize(value);
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length);
+  socket.write(Buffer.concat([head, body]));
+}
+
+/** Calls `onFrame` with each value read from `socket`. */
+function readFrames(socket: Socket, onFrame: (value: unknown) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 4) {
+      const n = pending.readUInt32BE(0);
+      if (pending.length < 4 + n) break;
+      const frame = pending.subarray(4, 4 + n);
+      pending = pending.subarray(4 + n);
+      onFrame(deserialize(frame));
+    }
+  });
+}
+
+function toWire(e: unknown): WireError {
+  const err = mapSqlError(e);
+  const context: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(err.context)) {
+    if (v === undefined || ['string', 'number', 'boolean', 'bigint'].includes(typeof v)) context[k] = v;
+  }
+  return { kind: err.kind, message: err.message, code: err.code, retryable: err.retryable, context };
+}
+
+/** Options of {@link serveCatalog}. */
+export interface ServeCatalogOptions {
+  /** Called once no client has been connected for `idleMs`. */
+  onIdle?: () => void;
+  /** Idle time before `onIdle`, in ms (default 5 minutes). */
+  idleMs?: number;
+}
+
+/** A catalog served on a unix socket; see {@link serveCatalog}. */
+export interface CatalogServer {
+  /** The socket clients connect to. */
+  readonly socket: string;
+  /** Clients connected now. */
+  readonly connections: number;
+  /** Stops accepting, drops the clients (rolling back their open transactions) and releases the claim. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A transaction a client holds open on the server's driver. */
+interface OpenTx { tx: SqlExecutor; finish(commit: boolean): Promise<void> }
+
+function openTransaction(driver: SqlDriver): Promise<OpenTx> {
+  return new Promise<OpenTx>((resolveOpen, rejectOpen) => {
+    let end!: (commit: boolean) => void;
+    const decided = new Promise<boolean>((res) => { end = res; });
+    // Thrown to roll back; a LakeSoulError, so the driver rethrows this very object.
+    const ROLLBACK = new LakeSoulError('Aborted', 'rolled back by the client');
+    const done = driver.transaction(async (tx) => {
+      resolveOpen({ tx, finish: (commit) => { end(commit); return done.then(() => {}, (e) => { if (e !== ROLLBACK) throw e; }); } });
+      if (!(await decided)) throw ROLLBACK;
+    });
+    done.catch((e) => rejectOpen(e));
+  });
+}
+
+/**
+ * Serves `driver` (the holder's open catalog driver) to other processes on `claim.socket`: see the
+ * module comment. The claim is released on {@link CatalogServer.close}.
+ */
+export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim, options: ServeCatalogOptions = {}): Promise<CatalogServer> {
+  const clients = new Set<Socket>();
+  const idleMs = options.idleMs ?? 5 * 60_000;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const armIdle = (): void => {
+    if (!options.onIdle || clients.size > 0) return;
+    idleTimer = setTimeout(options.onIdle, idleMs);
+  };
+  const server: Server = createServer((socket) => {
+    clearTimeout(idleTimer);
+    clients.add(socket);
+    const txs = new Map<number, OpenTx>();
+    const listeners = new Map<number, () => Promise<void>>();
+    let nextTx = 1;
+    const handle = async (req: Request): Promise<Reply> => {
+      if (req.op === 'listen') {
+        const listener = nextTx++;
+        listeners.set(listener, await driver.listen(req.channel ?? '', (payload) => {
+          if (!socket.destroyed) send(socket, { id: 0, listener, payload } satisfies Notification);
+        }));
+        return { id: req.id, listener };
+      }
+      if (req.op === 'unlisten') {
+        await listeners.get(req.listener ?? -1)?.();
+        listeners.delete(req.listener ?? -1);
+        return { id: req.id };
+      }
+      if (req.op === 'query') {
+        const on: SqlExecutor = req.tx === undefined ? driver : txs.get(req.tx)?.tx ?? unknownTx(req.tx);
+        const r = await on.query(req.text ?? '', req.params ?? []);
+        return { id: req.id, rows: r.rows, rowCount: r.rowCount };
+      }
+      if (req.op === 'begin') {
+        const tx = nextTx++;
+        const open = await openTransaction(driver);
+        // A client gone while its BEGIN waited for another transaction: never leave this one open.
+        if (socket.destroyed) { await open.finish(false); return { id: req.id }; }
+        txs.set(tx, open);
+        return { id: req.id, tx };
+      }
+      const open = txs.get(req.tx ?? -1);
+      if (!open) unknownTx(req.tx);
+      txs.delete(req.tx!);
+      await open!.finish(req.op === 'commit');
+      return { id: req.id };
+    };
+    readFrames(socket, (value) => {
+      const req = value as Request;
+      handle(req).then((reply) => send(socket, reply), (e) => send(socket, { id: req.id, error: toWire(e) } satisfies Reply));
+    });
+    socket.on('error', () => { /* the client went away: handled on close */ });
+    socket.on('close', () => {
+      clients.delete(socket);
+      for (const open of txs.values()) open.finish(false).catch(() => {});
+      txs.clear();
+      for (const stop of listeners.values()) stop().catch(() => {});
+      listeners.clear();
+      armIdle();
+    });
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(claim.socket, () => { server.off('error', rej); res(); });
+  });
+  armIdle();
+  let closing: Promise<void> | undefined;
+  return {
+    socket: claim.socket,
+    get connections() { return clients.size; },
+    close: () => closing ??= new Promise<void>((res) => {
+      clearTimeout(idleTimer);
+      claim.release();
+      for (const c of clients) c.destroy();
+      server.close(() => res());
+    }),
+  };
+}
+
+function unknownTx(tx: number | undefined): never {
+  throw new LakeSoulError('Catalog', `catalog server: no open transaction ${tx}`, { code: 'CATALOG_UNAVAILABLE' });
+}
+
+/** {@link SqlDriver} that runs statements on a catalog served by another process ({@link serveCatalog}). */
+export class SocketDriver implements SqlDriver {
+  readonly kind = 'pglite' as const;
+  readonly capabilities: SqlDriverCapabilities = { concurrentTransactions: false, multiProcess: true, listenNotify: true };
+  /** The catalog directory and the serving process, for messages. */
+  readonly description: string;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  private readonly listeners = new Map<number, (payload: string) => void>();
+  private nextId = 1;
+  private closed = false;
+  private lost: LakeSoulError | undefined;
+
+  private constructor(private readonly socket: Socket, description: string) {
+    this.description = description;
+    readFrames(socket, (value) => {
+      const reply = value as Reply;
+      if (reply.id === 0) {
+        const { listener, payload } = value as Notification;
+        this.listeners.get(listener)?.(payload);
+        return;
+      }
+      const p = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      p?.resolve(reply);
+    });
+    socket.on('error', () => { /* reported on close */ });
+    socket.on('close', () => {
+      this.lost = new LakeSoulError('Catalog', `lost the connection to the catalog server of ${this.description}`, { code: 'CATALOG_UNAVAILABLE', retryable: true });
+      for (const p of this.pending.values()) p.reject(this.lost);
+      this.pending.clear();
+    });
+  }
+
+  /** Connects to the server listening on `socketPath`; `description` names the catalog in errors. */
+  static connect(socketPath: string, description: string): Promise<SocketDriver> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(socketPath);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new SocketDriver(socket, description));
+      });
+    });
+  }
+
+  private async call(req: Omit<Request, 'id'>): Promise<Reply> {
+    if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.description} is closed`, { code: 'DRIVER_CLOSED' });
+    if (this.lost) throw this.lost;
+    const id = this.nextId++;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      send(this.socket, { ...req, id });
+    });
+    if (reply.error) {
+      const { kind, message, code, retryable, context } = reply.error;
+      throw new LakeSoulError(kind, message, { code, retryable, context });
+    }
+    return reply;
+  }
+
+  private async run<R>(text: string, params: unknown[], tx: number | undefined, signal: AbortSignal | undefined): Promise<SqlQueryResult<R>> {
+    throwIfAborted(signal, 'catalog query');
+    const r = await this.call({ op: 'query', text, params, tx });
+    return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+  }
+
+  async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
+    return this.run<R>(text, params, undefined, options.signal);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
+    throwIfAborted(options.signal, 'catalog transaction');
+    const { tx } = await this.call({ op: 'begin' });
+    let result: T;
+    try {
+      result = await fn({ query: (text, params = [], o = {}) => this.run(text, params, tx, o.signal ?? options.signal) });
+    } catch (e) {
+      await this.call({ op: 'rollback', tx }).catch(() => {});
+      throw mapSqlError(e);
+    }
+    await this.call({ op: 'commit', tx });
+    return result;
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    const { listener } = await this.call({ op: 'listen', channel });
+    this.listeners.set(listener!, onPayload);
+    return async () => {
+      if (!this.listeners.delete(listener!) || this.closed || this.lost) return;
+      await this.call({ op: 'unlisten', listener });
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((res) => { this.socket.end(() => res()); this.socket.once('close', () => res()); });
+  }
+}
+
+/**
+ * The driver for an embedded catalog directory: through the process that serves it when there is one
+ * ({@link SocketDriver}), else `openDirect()` (the directory opened in this process). A server that is
+ * starting (its claim made, its socket not yet up) or stopping (its lock not yet released) is waited
+ * for, up to `waitMs` (default 15 s).
+ */
+export async function openEmbeddedDriver(dataDir: string, openDirect: () => Promise<SqlDriver>, waitMs = 15_000): Promise<SqlDriver> {
+  const deadline = Date.now() + waitMs;
+  let lastServer: CatalogServerInfo | undefined;
+  for (;;) {
+    const info = readCatalogServerInfo(dataDir);
+    if (info && info.pid !== process.pid && pidAlive(info.pid)) {
+      lastServer = info;
+      try {
+        return await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`);
+      } catch (e) {
+        if (Date.now() > deadline) {
+          throw new LakeSoulError('Catalog',
+            `the embedded catalog ${dataDir} is served by process ${info.pid}, whose socket ${info.socket} does not answer (${(e as Error).message}): stop that process (\`kill ${info.pid}\`) and run the command again`,
+            { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { dataDir, pid: info.pid } });
+        }
+        await abortableSleep(25, undefined, 'waiting for the catalog server');
+        continue;
+      }
+    }
+    try {
+      return await openDirect();
+    } catch (e) {
+      // The lock of a server that is starting (claim not yet visible) or stopping: wait for either.
+      const holder = e instanceof LakeSoulError && e.code === 'CATALOG_LOCKED' ? Number(e.context.pid) : NaN;
+      const serving = readCatalogServerInfo(dataDir);
+      if (Date.now() < deadline && (holder === lastServer?.pid || holder === serving?.pid)) {
+        await abortableSleep(25, undefined, 'waiting for the catalog server');
+        continue;
+      }
+      throw e;
+    }
+  }
+}
