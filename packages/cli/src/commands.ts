@@ -487,20 +487,25 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .addOption(formatOption())
     .addHelpText('after', '\nA commit writes one new version of each partition it touches (LakeSoul numbers versions per partition).\n' +
       'Read one partition at a version with `scan <table> -p <partition> --version <n>`,\nor the whole table as of a commit with `scan <table> --timestamp <time + 1 ms>`.')
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
+    .action((name: string, o) => withCatalog(program, async ({ catalog }) => {
+      // The catalog and the files' footers are all it reads: the light entry point of io keeps the
+      // reading machinery (Arrow, Parquet decoding, merge) unloaded.
+      const { StoreRegistry, countFileRows } = await import('@lakesoul-ts/io/footers');
+      const stores = new StoreRegistry();
+      const t = await catalog.getTable(name, o.namespace);
       const format: OutputFormat = o.json ? 'jsonl' : o.format;
       const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
       const columns = ['time', 'op', 'versions', 'files', 'rows'];
       // Consecutive snapshots share most files: each file's footer is read once.
       const rowCounts = new Map<string, number>();
-      for (const commit of commitsOf(await t.history(o.partition ? { partitionDesc: o.partition } : undefined))) {
+      for (const commit of commitsOf(await catalog.history(t.tableId, o.partition ? { partitionDesc: o.partition } : undefined))) {
         let files = 0;
         let rows = 0;
         for (const v of commit) {
-          const plan = await (await t.scan({ partitions: [v.partitionDesc], version: v.version })).withRowCounts({ rowCounts });
-          files += plan.splits.reduce((n, s) => n + s.files.length, 0);
-          rows += plan.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
+          for (const p of await catalog.getSnapshot(t.tableId, { partitions: [v.partitionDesc], version: v.version })) {
+            files += p.files.length;
+            rows += await countFileRows(stores, p.files, rowCounts);
+          }
         }
         const versions = format === 'json' || format === 'jsonl'
           ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))

@@ -2,7 +2,11 @@
  * Progress reporting for long CLI work (import, export, compaction, long scans): a bar with rows, bytes,
  * files, rate and ETA on a TTY; silent when stderr is not a TTY or with `--quiet`.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
+
+/** cli-progress (CommonJS), loaded when a bar is first shown: commands without one skip its 17 modules. */
+const loadCliProgress = (): typeof CliProgress => createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
 
 /** Counters a task reports. */
 export interface ProgressUpdate {
@@ -51,6 +55,7 @@ export function startProgress(options: ProgressOptions): Progress {
   // would read 100% from the first frame), so only the counters and the rate.
   const known = options.total !== undefined && options.total > 0;
   let total = options.total ?? 0;
+  const cliProgress = loadCliProgress();
   const bar = new cliProgress.SingleBar({
     stream,
     format: known

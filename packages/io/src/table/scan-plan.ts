@@ -41,6 +41,7 @@ import { sharedParquetPool, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
+import { countFileRows, withFile } from './row-counts.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { computeBuckets } from '../hash/index.js';
 import { canReadSelective, readSelective, type SelectiveReadOptions, type SelectiveReadStats } from './selective-read.js';
@@ -302,27 +303,9 @@ export class TableScanPlan implements ScanPlan {
     const signal = options.signal ?? this.defaults.signal;
     const known = options.rowCounts ?? new Map<string, number>();
     const splits = await Promise.all(
-      this.json.splits.map(async (s) => {
-        let rows = 0;
-        for (const f of s.files) {
-          let n = known.get(f.path);
-          if (n === undefined) known.set(f.path, (n = Number((await this.footer(f, signal)).numRows)));
-          rows += n;
-        }
-        return { ...s, rowCount: rows };
-      }),
+      this.json.splits.map(async (s) => ({ ...s, rowCount: await countFileRows(this.stores, s.files, known, signal) })),
     );
     return new TableScanPlan({ ...this.toJSON(), splits }, this.stores, this.tableSchema, this.defaults);
-  }
-
-  private async footer(f: SplitFile, signal?: AbortSignal) {
-    const size = Number(f.size);
-    try {
-      const { store, key } = await locateDataFile(this.stores, f.path, signal);
-      return await readParquetFooter((range) => store.get(key, { range, signal }), size, { file: f.path, signal });
-    } catch (e) {
-      throw withFile(e, f.path);
-    }
   }
 
   /** Prefetch tasks of every file of `splits`, in read order. */
@@ -737,14 +720,6 @@ export async function* rebatch(input: AsyncIterable<RecordBatch>, batchSize: num
     }
   }
   if (rows > 0) yield flush();
-}
-
-function withFile(e: unknown, path: string): unknown {
-  if (LakeSoulError.is(e)) {
-    e.context.file ??= path;
-    return e;
-  }
-  return new LakeSoulError('Io', `reading ${path} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e, context: { file: path } });
 }
 
 /** A key literal as a value of the key column's type; undefined when no key of that type equals it. */
