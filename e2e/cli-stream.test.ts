@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, decodeParquet } from '@lakesoul-ts/io';
-import { runCli } from './cli-run.js';
+import { spawnSync } from 'node:child_process';
+import { LINKED_BIN, runCli } from './cli-run.js';
 
 const ROWS = 1_000_000;
 /**
@@ -62,6 +63,13 @@ describe('lakesoul-ts output streams with bounded memory (1M rows)', () => {
     expect(r.out.trim().split('\n').map((l) => JSON.parse(l))).toHaveLength(3);
     console.log(`head -l 3: peak RSS ${(r.peakRss! / 2 ** 20).toFixed(0)} MiB, ${r.ms} ms`);
     expect(r.peakRss!).toBeLessThan(RSS_BOUND);
+  });
+
+  it('a reader that stops early (`scan | head -2`) ends the scan quietly, with exit code 0', () => {
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${LINKED_BIN}" ${g.join(' ')} scan big --format jsonl | head -2`], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l))).toHaveLength(2);
+    expect(r.stderr).toBe('');
   });
 
   for (const ext of ['parquet', 'csv', 'jsonl']) {

@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { claimCatalogServer, LakeSoulError, PGliteDriver, readCatalogServerInfo, serveCatalog, type SqlDriver } from '@lakesoul-ts/meta';
+import { claimCatalogServer, LakeSoulError, PGliteDriver, processAlive, readCatalogServerInfo, serveCatalog, type SqlDriver } from '@lakesoul-ts/meta';
 
 /** The role the background server writes in the home's server file. */
 export const CATALOG_SERVER_ROLE = 'lakesoul-ts catalog-server';
@@ -46,14 +46,6 @@ export function startCatalogServerInBackground(dataDir: string): number | undefi
   return child.pid;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Options of {@link runCatalogServer}. */
 export interface RunCatalogServerOptions {

@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { abortableSleep, throwIfAborted } from './abort.js';
+import { processAlive } from './process-alive.js';
 import { LakeSoulError, type LakeSoulErrorKind } from './errors.js';
 import { mapSqlError, type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult } from './sql-driver.js';
 
@@ -50,14 +51,6 @@ interface Reply { id: number; rows?: unknown[]; rowCount?: number; tx?: number; 
 /** Pushed by the server (id 0): a NOTIFY payload for a client's `listen`. */
 interface Notification { id: 0; listener: number; payload: string }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The server file of `dataDir`, or undefined when there is none (or it cannot be read). */
 export function readCatalogServerInfo(dataDir: string): CatalogServerInfo | undefined {
@@ -85,7 +78,7 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
   const path = join(dataDir, CATALOG_SERVER_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     const held = readCatalogServerInfo(dataDir);
-    if (held && pidAlive(held.pid)) return undefined;
+    if (held && processAlive(held.pid)) return undefined;
     if (held) { try { unlinkSync(path); } catch { /* someone else cleaned up */ } }
     const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ts-catalog-'));
     const socket = join(dir, 'catalog.sock');
@@ -377,7 +370,7 @@ export async function openEmbeddedDriver(dataDir: string, openDirect: () => Prom
   let lastServer: CatalogServerInfo | undefined;
   for (;;) {
     const info = readCatalogServerInfo(dataDir);
-    if (info && info.pid !== process.pid && pidAlive(info.pid)) {
+    if (info && info.pid !== process.pid && processAlive(info.pid)) {
       lastServer = info;
       try {
         return await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`);

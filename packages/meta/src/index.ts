@@ -11,6 +11,7 @@ export type { PGliteDriverOptions } from './pglite-driver.js';
 export {
   CATALOG_SERVER_FILE, claimCatalogServer, openEmbeddedDriver, readCatalogServerInfo, serveCatalog, SocketDriver,
 } from './catalog-server.js';
+export { processAlive } from './process-alive.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions } from './catalog-server.js';
 export { resolveCatalogConfig, toPostgresUrl, parseProperties, DEFAULT_PGLITE_DIR } from './catalog-config.js';
 export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import { processAlive } from './process-alive.js';
 import { LakeSoulError } from './errors.js';
 import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
 import { throwIfAborted } from './abort.js';
@@ -99,14 +100,6 @@ function pgliteOptions(pglite: PGliteModule, dataDir: string | undefined, settin
 /** Name of the lock file that keeps a second process out of an embedded catalog directory. */
 export const PGLITE_LOCK_FILE = '.lakesoul-ts.lock';
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the directory's lock file (pid inside). PGlite is a single session: two processes on one
@@ -131,7 +124,7 @@ function lockDataDir(dataDir: string): () => void {
       let pid = NaN;
       try { pid = Number.parseInt(readFileSync(path, 'utf8'), 10); } catch { /* vanished meanwhile */ }
       if (pid === process.pid) return () => {};
-      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new LakeSoulError('Catalog',
           `the embedded catalog ${dataDir} is in use by process ${pid}; an embedded (PGlite) catalog serves one process at a time: stop the other process or use a PostgreSQL server (LAKESOUL_PG_URL)`,
           { code: 'CATALOG_LOCKED', context: { dataDir, pid } });
