@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,26 @@ describe('catalog server', () => {
     const direct = await openEmbeddedDriver(dir, () => PGliteDriver.open({ dataDir: dir }));
     expect(direct).toBeInstanceOf(PGliteDriver);
     await direct.close();
+  });
+
+  it('survives a client that does not speak the protocol, and a silent server fails calls instead of hanging them', async () => {
+    const { server, dir } = await shared;
+    for (const junk of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0, 0, 0, 3, 1, 2, 3]), Buffer.from([0xff, 0xff, 0xff, 0xff])]) {
+      const s = createConnection(server.socket);
+      await new Promise<void>((res) => s.on('connect', () => { s.write(junk); }).on('close', () => res()));
+    }
+    const ok = await SocketDriver.connect(server.socket, dir);
+    expect((await ok.query<{ n: number }>('SELECT 2 AS n')).rows).toEqual([{ n: 2 }]);
+    await ok.close();
+
+    const silentPath = join(tempDir(), 'silent.sock');
+    const silent = createServer(() => { /* accepts, never answers */ });
+    await new Promise<void>((res) => silent.listen(silentPath, () => res()));
+    const client = await SocketDriver.connect(silentPath, 'silent');
+    client.callTimeoutMs = 200;
+    await expect(client.query('SELECT 1')).rejects.toMatchObject({ code: 'CATALOG_UNAVAILABLE', retryable: true, message: expect.stringMatching(/did not answer within 0\.2 s/) });
+    await client.close();
+    silent.close();
   });
 
   it('calls onIdle once no client has been connected for idleMs', async () => {

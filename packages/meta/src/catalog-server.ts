@@ -114,17 +114,31 @@ function send(socket: Socket, value: unknown): void {
   socket.write(Buffer.concat([head, body]));
 }
 
-/** Calls `onFrame` with each value read from `socket`. */
+/** Largest frame accepted (a catalog's rows are small; anything bigger is not this protocol). */
+const MAX_FRAME_BYTES = 256 * 2 ** 20;
+
+/**
+ * Calls `onFrame` with each value read from `socket`. A frame that is too large or does not
+ * deserialize ends the connection (the peer does not speak this protocol).
+ */
 function readFrames(socket: Socket, onFrame: (value: unknown) => void): void {
   let pending: Buffer = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     while (pending.length >= 4) {
       const n = pending.readUInt32BE(0);
+      if (n > MAX_FRAME_BYTES) { socket.destroy(); return; }
       if (pending.length < 4 + n) break;
       const frame = pending.subarray(4, 4 + n);
       pending = pending.subarray(4 + n);
-      onFrame(deserialize(frame));
+      let value: unknown;
+      try {
+        value = deserialize(frame);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      onFrame(value);
     }
   });
 }
@@ -225,6 +239,7 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
     };
     readFrames(socket, (value) => {
       const req = value as Request;
+      if (typeof req !== 'object' || req === null || typeof req.id !== 'number') { socket.destroy(); return; }
       handle(req).then((reply) => send(socket, reply), (e) => send(socket, { id: req.id, error: toWire(e) } satisfies Reply));
     });
     socket.on('error', () => { /* the client went away: handled on close */ });
@@ -270,6 +285,8 @@ export class SocketDriver implements SqlDriver {
   private nextId = 1;
   private closed = false;
   private lost: LakeSoulError | undefined;
+  /** How long one call may wait for its reply (a wait behind other clients' transactions included). */
+  callTimeoutMs = 120_000;
 
   private constructor(private readonly socket: Socket, description: string) {
     this.description = description;
@@ -309,7 +326,16 @@ export class SocketDriver implements SqlDriver {
     if (this.lost) throw this.lost;
     const id = this.nextId++;
     const reply = await new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      // A server that stopped answering (suspended, wedged) fails the call instead of hanging it.
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new LakeSoulError('Catalog', `the catalog server of ${this.description} did not answer within ${this.callTimeoutMs / 1000} s`,
+          { code: 'CATALOG_UNAVAILABLE', retryable: true }));
+      }, this.callTimeoutMs);
+      this.pending.set(id, {
+        resolve: (r) => { clearTimeout(timer); resolve(r); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
       send(this.socket, { ...req, id });
     });
     if (reply.error) {
