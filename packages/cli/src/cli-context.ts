@@ -83,20 +83,26 @@ export function exitCodeOf(e: unknown): number {
  * same home run beside it instead of failing on the catalog's lock. Returns the function that stops
  * serving. Nothing to do when the catalog is a PostgreSQL server or already reached through a server.
  */
-export async function shareEmbeddedCatalog(ctx: CliContext, role: string): Promise<() => Promise<void>> {
+export async function shareEmbeddedCatalog(ctx: CliContext, role: string, note: (line: string) => void): Promise<() => Promise<void>> {
   const dir = ctx.config.catalog.dataDir;
   const driver = ctx.lakehouse.catalog.driver;
   if (!dir || !(driver instanceof PGliteDriver)) return async () => {};
   openedDirectly = undefined; // served here while it runs: no background server afterwards
-  // A background server that lost the race for the lock may still hold the claim for a moment.
-  let claim = claimCatalogServer(dir, role);
-  for (let i = 0; !claim && i < 40; i++) {
-    await new Promise((res) => setTimeout(res, 50));
-    claim = claimCatalogServer(dir, role);
+  try {
+    // A background server that lost the race for the lock may still hold the claim for a moment.
+    let claim = claimCatalogServer(dir, role);
+    for (let i = 0; !claim && i < 40; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      claim = claimCatalogServer(dir, role);
+    }
+    if (!claim) throw new Error(`process ${readCatalogServerInfo(dir)?.pid} claims to serve it`);
+    const server = await serveCatalog(driver, claim);
+    return () => server.close();
+  } catch (e) {
+    // Serving still works; only commands beside it are refused, as before the catalog server existed.
+    note(`warning: the embedded catalog ${dir} is not shared with other commands while this runs (${(e as Error).message})`);
+    return async () => {};
   }
-  if (!claim) return async () => {};
-  const server = await serveCatalog(driver, claim);
-  return () => server.close();
 }
 
 function lockedCatalogMessage(e: LakeSoulError): string {

@@ -17,6 +17,7 @@ import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js'
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
 import { catalogServerIdleSeconds, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
+import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, setInvocation } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
 import type { InputFormat } from './table-input.js';
@@ -618,7 +619,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         process.once('SIGTERM', stop);
       });
       const port = await server.listen(o.port, o.host);
-      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts serve on grpc://${o.host}:${port}`);
+      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts serve on grpc://${o.host}:${port}`, note);
       out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}; auth: ${exposure.auth})`);
       await stopped;
       try { await server.close(o.drain * 1000); } finally { await unshare(); }
@@ -635,7 +636,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new LakeSoulError('InvalidArgument', `--port must be 0..65535 (got ${o.port})`);
       const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
       const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
-      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts ui on ${server.url}`);
+      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts ui on ${server.url}`, note);
       if (!tokens?.length && !/^(127\.|localhost$|::1$|\[::1\]$)/.test(o.host)) note(`warning: the UI listens on ${o.host} without a token: anyone who can reach it reads every table (add --token)`);
       out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
       // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.
@@ -671,6 +672,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         return;
       }
       if (!(o.idle > 0)) throw new LakeSoulError('InvalidArgument', `--idle must be a positive number of seconds (got ${o.idle})`);
+      restoreCatalogImage(dataDir); // a new home starts from the shipped catalog image, as with any command
       await runCatalogServer(dataDir, { idleSeconds: o.idle, note: quiet() ? () => {} : note });
     });
 
