@@ -108,7 +108,8 @@ try {
   ];
   console.log(`runs per command: ${runs} (init: ${inits.length}); median wall time`);
   const print = (title, table) => {
-    console.log(`${title.padEnd(28)}median ms   x baseline   minus baseline`);
+    console.log(`${title}:`);
+    console.log(`${'command'.padEnd(28)}median ms   x baseline   minus baseline`);
     for (const [name, ms] of table) {
       console.log(`${name.padEnd(28)}${ms.toFixed(0).padStart(9)}   ${(ms / baseline).toFixed(1).padStart(10)}   ${(ms - baseline).toFixed(0).padStart(14)}`);
     }
