@@ -2,9 +2,11 @@
  * Local-filesystem backend of {@link ObjectStore}: keys are paths below `root`.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { close as closeCb, constants as fsConstants, fstat as fstatCb, open as openCb, read as readCb, readlinkSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions, ByteRange } from '../types.js';
@@ -54,19 +56,28 @@ export function confinedReaderOf(store: ObjectStore): (ObjectStore & ConfinedRea
  */
 const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
 
+// Reads go through plain descriptors and the callback API: a FileHandle costs a promise wrapper and
+// a GC-tracked object per call, which showed up in loaders that read one small object per sample.
+const openFd = promisify(openCb);
+const fstatFd = promisify(fstatCb);
+const readFd = promisify(readCb);
+const closeFd = promisify(closeCb);
+
 /** Whether `/proc/self/fd/N` names the open files (Linux): learned on first use. */
 let procFdWorks: boolean | undefined;
 
 /**
- * The real path of the file open as `fh`, opened from `file`. On Linux the kernel's own name of the
- * descriptor (`/proc/self/fd/N`). Elsewhere `realpath(file)`, accepted only if the entry at that real path
- * (not following a final symlink) is the very file open (same device and inode), so that a link
- * swapped between the open and the realpath is detected; returns null when it cannot be established.
+ * The real path of the file open as `fd`, opened from `file`. On Linux the kernel's own name of the
+ * descriptor (`/proc/self/fd/N`), read synchronously: procfs answers from the kernel's memory, with no
+ * file-system I/O, so this never waits on a disk or a network mount (and saves a thread-pool round
+ * trip per read). Elsewhere `realpath(file)`, accepted only if the entry at that real path (not
+ * following a final symlink) is the very file open (same device and inode), so that a link swapped
+ * between the open and the realpath is detected; returns null when it cannot be established.
  */
-async function openedRealPath(fh: FileHandle, file: string): Promise<string | null> {
+async function openedRealPath(fd: number, file: string): Promise<string | null> {
   if (procFdWorks !== false) {
     try {
-      const p = await readlink(`/proc/self/fd/${fh.fd}`);
+      const p = readlinkSync(`/proc/self/fd/${fd}`);
       procFdWorks = true;
       return p.startsWith('/') ? p : null;
     } catch (e) {
@@ -76,7 +87,7 @@ async function openedRealPath(fh: FileHandle, file: string): Promise<string | nu
   }
   try {
     const real = await realpath(file);
-    const [opened, entry] = await Promise.all([fh.stat(), lstat(real)]);
+    const [opened, entry] = await Promise.all([fstatFd(fd), lstat(real)]);
     return opened.dev === entry.dev && opened.ino === entry.ino ? real : null;
   } catch {
     return null;
@@ -120,27 +131,24 @@ export class LocalStore implements ObjectStore, ConfinedReader {
     const uri = this.uri(path);
     if (options.range) validateRange(options.range, uri);
     throwIfAborted(options.signal, `get ${uri}`);
-    let fh: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      fh = await open(file, 'r');
-      return await readOpened(fh, uri, options.range, options.signal);
+      fd = await openFd(file, 'r');
+      return await readOpened(fd, await regularFile(fd), uri, options.range, options.signal);
     } catch (e) {
       throw mapFsError(e, uri, 'get');
     } finally {
-      await fh?.close().catch(() => undefined);
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
     }
   }
 
   async headConfined(path: string, within: readonly string[], options: StoreCallOptions = {}): Promise<ObjectMeta> {
-    return this.withConfined(path, within, 'head', options.signal, async (fh) => {
-      const st = await fh.stat();
-      return { path, size: st.size, lastModified: st.mtime, etag: `${st.mtimeMs.toString(16)}-${st.size.toString(16)}` };
-    });
+    return this.withConfined(path, within, 'head', options.signal, async (_fd, st) => ({ path, size: st.size, lastModified: st.mtime, etag: `${st.mtimeMs.toString(16)}-${st.size.toString(16)}` }));
   }
 
   async getConfined(path: string, within: readonly string[], options: GetOptions = {}): Promise<Uint8Array> {
     if (options.range) validateRange(options.range, this.uri(path));
-    return this.withConfined(path, within, 'get', options.signal, (fh, uri) => readOpened(fh, uri, options.range, options.signal));
+    return this.withConfined(path, within, 'get', options.signal, (fd, st, uri) => readOpened(fd, st, uri, options.range, options.signal));
   }
 
   /**
@@ -148,15 +156,16 @@ export class LocalStore implements ObjectStore, ConfinedReader {
    * lies before anything is read from it: open first, verify what was opened. Checking a path and then
    * opening it separately would let a symlink swapped in between win the race.
    */
-  private async withConfined<T>(path: string, within: readonly string[], op: string, signal: AbortSignal | undefined, use: (fh: FileHandle, uri: string) => Promise<T>): Promise<T> {
+  private async withConfined<T>(path: string, within: readonly string[], op: string, signal: AbortSignal | undefined, use: (fd: number, st: Stats, uri: string) => Promise<T>): Promise<T> {
     const file = this.localPath(path);
     const uri = this.uri(path);
     if (within.length === 0) throw new LakeSoulError('InvalidArgument', `${op} ${uri}: a confined read needs at least one directory to confine it to`, { context: { file: uri } });
     for (const w of within) if (w !== '' && !w.startsWith('/')) checkPrefix(w, this.description);
     throwIfAborted(signal, `${op} ${uri}`);
-    let fh: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      const roots = await Promise.all(
+      // The roots' real locations are looked up while the file opens; both are needed for the check.
+      const rootsReady = Promise.all(
         within.map((w) =>
           realpath(w.startsWith('/') ? w : w === '' ? this.root : join(this.root, w)).catch((e: NodeJS.ErrnoException) => {
             if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return null; // nothing can lie inside a missing root
@@ -164,8 +173,10 @@ export class LocalStore implements ObjectStore, ConfinedReader {
           }),
         ),
       );
-      fh = await open(file, READ_FLAGS);
-      const real = await openedRealPath(fh, file);
+      rootsReady.catch(() => undefined); // awaited below unless the open fails first
+      fd = await openFd(file, READ_FLAGS);
+      const roots = await rootsReady;
+      const real = await openedRealPath(fd, file);
       const inside = real !== null && roots.some((r) => r !== null && (r === '/' || real === r || real.startsWith(r + '/')));
       if (!inside) {
         const where = real === null ? 'a location that could not be established (it changed while being opened)' : real;
@@ -174,13 +185,11 @@ export class LocalStore implements ObjectStore, ConfinedReader {
           context: { file: uri, realPath: real ?? '' },
         });
       }
-      const st = await fh.stat();
-      if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-      return await use(fh, uri);
+      return await use(fd, await regularFile(fd), uri);
     } catch (e) {
       throw mapFsError(e, uri, op);
     } finally {
-      await fh?.close().catch(() => undefined);
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
     }
   }
 
@@ -290,21 +299,31 @@ export class LocalStore implements ObjectStore, ConfinedReader {
   }
 }
 
-/** Reads a regular file open as `fh`, whole or a range of it. */
-async function readOpened(fh: FileHandle, uri: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
-  const st = await fh.stat();
+/** The stats of the file open as `fd`; refused (as not found) unless it is a regular file. */
+async function regularFile(fd: number): Promise<Stats> {
+  const st = await fstatFd(fd);
   if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  return st;
+}
+
+/**
+ * Reads the regular file open as `fd` (of stats `st`), whole or a range of it, into a buffer that is
+ * not zeroed first (every byte returned was read; a file that shrank meanwhile gives a fresh copy of
+ * the bytes read, so no unread memory is ever reachable from the result).
+ */
+async function readOpened(fd: number, st: Stats, uri: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
   const [start, end] = range ? resolveRange(range, st.size, uri) : [0, st.size];
-  const out = new Uint8Array(end - start);
+  const n = end - start;
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
   let filled = 0;
   while (filled < out.length) {
     throwIfAborted(signal, `get ${uri}`);
     const want = Math.min(READ_CHUNK, out.length - filled);
-    const { bytesRead } = await fh.read(out, filled, want, start + filled);
+    const { bytesRead } = await readFd(fd, out, filled, want, start + filled);
     if (bytesRead === 0) break; // file shrank concurrently
     filled += bytesRead;
   }
-  return filled === out.length ? out : out.subarray(0, filled);
+  return filled === out.length ? out : out.slice(0, filled);
 }
 
 async function writeAll(fh: FileHandle, data: Uint8Array, signal: AbortSignal | undefined, uri: string): Promise<void> {
