@@ -144,14 +144,21 @@ describe('images from a blob column', () => {
     await ds.close();
   });
 
-  it('a recycled batch buffer never changes a batch already made: each batch equals its images decoded one by one', async () => {
+  it('recycled batch and file buffers never change a batch already made: each batch equals its images decoded one by one', async () => {
     const sharp = await createImageExecutor({ decoder: 'sharp', concurrency: 8 });
+    // The real sharp executor, noting the buffers the image files were read into.
+    const inputs = new Set<ArrayBufferLike>();
+    const noting = { kind: sharp.kind, concurrency: sharp.concurrency, run: (...args: Parameters<typeof sharp.run>) => (inputs.add(args[1].buffer), sharp.run(...args)), close: () => sharp.close() };
     const pipeline = images.resize(12, 12).scale(1 / 255);
-    const ds = await tfjsDataset(table, { tf, batchSize: 4, transform: pipeline, decode: { executor: sharp }, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
+    const ds = await tfjsDataset(table, { tf, batchSize: 4, transform: pipeline, decode: { executor: noting }, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
     const it = await ds.iterator();
     const kept: { img: tf.Tensor; id: tf.Tensor }[] = [];
     for (let r = await it.next(); !r.done; r = await it.next()) kept.push(r.value as { img: tf.Tensor; id: tf.Tensor }); // none disposed
     expect(kept.length).toBe(6);
+    // 24 local files, read into buffers handed back once their decode is done: at most 3 batches of 4
+    // (the one awaited and ceil(8 / 4) ahead) are fetched or decoding at once, so at most 12 buffers.
+    expect(inputs.size).toBeGreaterThan(0);
+    expect(inputs.size).toBeLessThanOrEqual(12);
     for (const el of kept) {
       const got = el.img.dataSync();
       const ids = Array.from(el.id.dataSync());

@@ -23,6 +23,13 @@ export interface ObjectMeta {
 export interface GetOptions {
   range?: ByteRange;
   signal?: AbortSignal;
+  /**
+   * Where to put the bytes, for callers that recycle buffers: called once with the byte count when the
+   * store learns it before reading (local files), it returns a buffer of at least that many bytes, and
+   * the result is a view of its start. A hint: stores that receive the bytes in buffers of their own
+   * (S3, memory) ignore it, so a caller checks the result's `buffer` before reusing it.
+   */
+  into?: (size: number) => Uint8Array;
 }
 
 /** Options of {@link ObjectStore.put}. */
@@ -253,9 +260,10 @@ export interface BlobValueFetcher {
    * The bytes the reference cell `value` points to (a string, or a `{ path, offset, length }` struct
    * value), as the store returned them; null for a null reference, or a missing object when the
    * plan's blob options say `onMissing: 'null'`. References outside the allowed roots are refused
-   * (`PermissionDenied`, code `BLOB_OUTSIDE_ROOTS`) before any read.
+   * (`PermissionDenied`, code `BLOB_OUTSIDE_ROOTS`) before any read. `into` is passed to the store
+   * read (see `GetOptions.into`): local files are read into the buffer it returns.
    */
-  fetch(value: unknown, signal?: AbortSignal): Promise<Uint8Array | null>;
+  fetch(value: unknown, signal?: AbortSignal, into?: (size: number) => Uint8Array): Promise<Uint8Array | null>;
 }
 
 /** Options of {@link ScanPlan.withRowCounts}. */

@@ -241,4 +241,31 @@ describe('the confined read of LocalStore', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads into the buffer `into` gives (plain and confined reads), refuses one too small, and fills nothing from outside', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-confined-into-'));
+    try {
+      mkdirSync(join(dir, 'root'), { recursive: true });
+      writeFileSync(join(dir, 'root', 'a.txt'), ALLOWED);
+      writeFileSync(join(dir, 'secret.txt'), SECRET);
+      symlinkSync(join(dir, 'secret.txt'), join(dir, 'root', 'out'));
+      const store = new LocalStore({ root: join(dir, 'root') });
+      const given = new Uint8Array(4096);
+      for (const read of [() => store.get('a.txt', { into: () => given }), () => store.getConfined('a.txt', [''], { into: () => given })]) {
+        given.fill(0);
+        const got = await read();
+        expect(got.buffer).toBe(given.buffer);
+        expect(Buffer.from(got).toString()).toBe(ALLOWED);
+      }
+      const small = await errorOf(store.getConfined('a.txt', [''], { into: (n) => new Uint8Array(n - 1) }));
+      expect(small.message).toContain(`its ${ALLOWED.length} bytes holds ${ALLOWED.length - 1}`);
+      given.fill(0);
+      let asked = false;
+      expect((await errorOf(store.getConfined('out', [''], { into: () => ((asked = true), given) }))).code).toBe('PATH_OUTSIDE_ROOT');
+      expect(asked).toBe(false);
+      expect(given.every((b) => b === 0)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

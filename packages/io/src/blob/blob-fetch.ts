@@ -48,9 +48,9 @@ export class BlobFetcher implements BlobValueFetcher {
   }
 
   /** See {@link BlobValueFetcher.fetch}. */
-  async fetch(value: unknown, signal?: AbortSignal): Promise<Uint8Array | null> {
+  async fetch(value: unknown, signal?: AbortSignal, into?: (size: number) => Uint8Array): Promise<Uint8Array | null> {
     const ref = blobReferenceOf(value);
-    return ref === null ? null : this.get(this.target(ref), signal);
+    return ref === null ? null : this.get(this.target(ref), signal, into);
   }
 
   /**
@@ -78,15 +78,15 @@ export class BlobFetcher implements BlobValueFetcher {
 
   /**
    * The object's bytes (its own buffer, as the store returned it), or null for a missing object with
-   * `onMissing: 'null'`.
+   * `onMissing: 'null'`. `into`: see `GetOptions.into`.
    * @throws LakeSoulError NotFound, PermissionDenied (a link out of the roots), InvalidArgument
    *   (`BLOB_RANGE_OUT_OF_BOUNDS`), or the store's error.
    */
-  async get(t: BlobTarget, signal?: AbortSignal): Promise<Uint8Array | null> {
+  async get(t: BlobTarget, signal?: AbortSignal, into?: (size: number) => Uint8Array): Promise<Uint8Array | null> {
     let bytes: Uint8Array;
     try {
       const range = t.offset !== undefined ? { offset: t.offset, length: t.length } : undefined;
-      bytes = t.confined ? await t.confined.reader.getConfined(t.key, t.confined.within, { range, signal }) : await t.store.get(t.key, { range, signal });
+      bytes = t.confined ? await t.confined.reader.getConfined(t.key, t.confined.within, { range, signal, into }) : await t.store.get(t.key, { range, signal, into });
     } catch (e) {
       const le = this.readError(t, e);
       if (le.kind === 'NotFound' && this.options.onMissing === 'null' && !signal?.aborted) return null;

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
-import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions, ByteRange } from '../types.js';
+import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
 /** Options of the {@link LocalStore} constructor. */
@@ -134,7 +134,7 @@ export class LocalStore implements ObjectStore, ConfinedReader {
     let fd: number | undefined;
     try {
       fd = await openFd(file, 'r');
-      return await readOpened(fd, await regularFile(fd), uri, options.range, options.signal);
+      return await readOpened(fd, await regularFile(fd), uri, options);
     } catch (e) {
       throw mapFsError(e, uri, 'get');
     } finally {
@@ -148,7 +148,7 @@ export class LocalStore implements ObjectStore, ConfinedReader {
 
   async getConfined(path: string, within: readonly string[], options: GetOptions = {}): Promise<Uint8Array> {
     if (options.range) validateRange(options.range, this.uri(path));
-    return this.withConfined(path, within, 'get', options.signal, (fd, st, uri) => readOpened(fd, st, uri, options.range, options.signal));
+    return this.withConfined(path, within, 'get', options.signal, (fd, st, uri) => readOpened(fd, st, uri, options));
   }
 
   /**
@@ -307,14 +307,21 @@ async function regularFile(fd: number): Promise<Stats> {
 }
 
 /**
- * Reads the regular file open as `fd` (of stats `st`), whole or a range of it, into a buffer that is
- * not zeroed first (every byte returned was read; a file that shrank meanwhile gives a fresh copy of
- * the bytes read, so no unread memory is ever reachable from the result).
+ * Reads the regular file open as `fd` (of stats `st`), whole or `options.range` of it, into the buffer
+ * `options.into` gives, else into one that is not zeroed first: every byte returned was read, and a
+ * file that shrank meanwhile gives a fresh copy of the bytes read, so no unread memory is reachable
+ * from the result.
  */
-async function readOpened(fd: number, st: Stats, uri: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
+async function readOpened(fd: number, st: Stats, uri: string, options: GetOptions): Promise<Uint8Array> {
+  const { range, signal, into } = options;
   const [start, end] = range ? resolveRange(range, st.size, uri) : [0, st.size];
   const n = end - start;
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+  let out: Uint8Array;
+  if (into) {
+    const given = into(n);
+    if (!(given instanceof Uint8Array) || given.length < n) throw new TypeError(`the buffer given for its ${n} bytes holds ${given instanceof Uint8Array ? given.length : 'no'} bytes`);
+    out = given.length === n ? given : given.subarray(0, n);
+  } else out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
   let filled = 0;
   while (filled < out.length) {
     throwIfAborted(signal, `get ${uri}`);

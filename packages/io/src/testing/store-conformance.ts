@@ -131,6 +131,25 @@ export function runObjectStoreConformance(name: string, makeStore: () => ObjectS
       await expectKind(store.get(`${p}/r.bin`, { range: { offset: -1, length: 2 } }), 'InvalidArgument');
     });
 
+    it('reads into a buffer the caller gives when the store honours `into`, exactly either way', async () => {
+      const p = prefix();
+      const data = patternBytes(5000, 11);
+      await store.put(`${p}/i.bin`, data);
+      for (const range of [undefined, { offset: 1000, length: 300 }]) {
+        const want = Buffer.from(range ? data.subarray(1000, 1300) : data);
+        const given = new Uint8Array(8192).fill(0xee);
+        const sizes: number[] = [];
+        const got = await store.get(`${p}/i.bin`, { range, into: (size) => (sizes.push(size), given) });
+        expect(Buffer.from(got).equals(want)).toBe(true);
+        if (got.buffer === given.buffer) {
+          // honoured: a view of the given buffer's start, asked for once with the exact size
+          expect(got.byteOffset).toBe(0);
+          expect(sizes).toEqual([want.length]);
+          expect(given[want.length]).toBe(0xee);
+        }
+      }
+    });
+
     it('heads objects: size and modification time', async () => {
       const p = prefix();
       const before = Date.now();
