@@ -8,10 +8,11 @@
 //   - the sharp path (what 'auto' picks when sharp is installed) against the sharp limit: sharp's own
 //     decode + resize of the same PNGs with 8 calls in flight, no loader around it. The loader's target
 //     is >= 0.8x that limit; `concurrency: 1` (one sharp call at a time) shows what overlapping calls buys.
+//     On Linux it also prints CPU per image on each side, by thread group (main, V8 platform/GC, libuv, libvips).
 //     Use --images 640 or more on a busy machine: 160 images is a few hundred ms per run.
 //
 //   pnpm build && node bench/tfjs-loader.mjs [--rows 40000] [--images 160] [--backend wasm|cpu] [--only images]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -48,6 +49,35 @@ const report = (name, samples, ms) => {
   return rate;
 };
 const REPS = Number(arg('reps', 3));
+
+/**
+ * CPU time (ms) per thread group of this process, from /proc/self/task (Linux; null elsewhere): the
+ * main thread, the first 6 threads Node starts (V8's platform workers: mostly garbage collection),
+ * libvips' workers, and the rest (libuv's thread pool: sharp calls and file reads).
+ */
+function threadCpu() {
+  let tids;
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return null;
+  }
+  const main = String(process.pid);
+  const startup = new Set(tids.filter((t) => t !== main).sort((a, b) => Number(a) - Number(b)).slice(0, 6));
+  const out = { main: 0, gc: 0, libvips: 0, libuv: 0 };
+  for (const t of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(f[11]) + Number(f[12])) * 10; // utime + stime, in 10 ms clock ticks
+      const comm = readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+      out[t === main ? 'main' : startup.has(t) ? 'gc' : comm.startsWith('libvips') ? 'libvips' : 'libuv'] += ms;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
 /** Runs `fn` REPS times (returns [samples, ms]); reports the median run. */
 const time = async (fn) => {
   const runs = [];
@@ -178,14 +208,22 @@ await tf.ready();
     await drain(await tfjsDataset(open(plainStores), sharpOpts(IN_FLIGHT)));
     // Interleaved so that load from other processes hits both alike.
     const limit = [], loaderRuns = [], oldRuns = [];
-    const once = async (fn) => {
+    const cpu = { limit: { main: 0, gc: 0, libvips: 0, libuv: 0, n: 0 }, loader: { main: 0, gc: 0, libvips: 0, libuv: 0, n: 0 } };
+    const once = async (fn, cpuInto) => {
+      const c0 = threadCpu();
       const t0 = performance.now();
       const n = await fn();
-      return [n, performance.now() - t0];
+      const ms = performance.now() - t0;
+      const c1 = threadCpu();
+      if (c0 && c1 && cpuInto) {
+        for (const k of ['main', 'gc', 'libvips', 'libuv']) cpuInto[k] += c1[k] - c0[k];
+        cpuInto.n += n;
+      }
+      return [n, ms];
     };
     for (let r = 0; r < REPS; r++) {
-      limit.push(await once(sharpAlone));
-      loaderRuns.push(await once(async () => drain(await tfjsDataset(open(plainStores), sharpOpts(IN_FLIGHT)))));
+      limit.push(await once(sharpAlone, cpu.limit));
+      loaderRuns.push(await once(async () => drain(await tfjsDataset(open(plainStores), sharpOpts(IN_FLIGHT))), cpu.loader));
       oldRuns.push(await once(async () => drain(await tfjsDataset(open(plainStores), sharpOpts(1)))));
     }
     const median = (runs) => runs.sort((a, b) => a[1] / a[0] - b[1] / b[0])[Math.floor(runs.length / 2)];
@@ -193,6 +231,11 @@ await tf.ready();
     const ld = report(`loader alone, sharp, ${IN_FLIGHT} in flight, no batch barrier`, ...median(loaderRuns));
     const old = report('loader alone, sharp, one call at a time (concurrency 1)', ...median(oldRuns));
     console.log(`ratios: loader/sharp-limit ${fmt(ld / lim)}x (target >= 0.8), one-call-at-a-time/sharp-limit ${fmt(old / lim)}x`);
+    const perImage = (c) => {
+      const g = Object.fromEntries(['main', 'gc', 'libvips', 'libuv'].map((k) => [k, c[k] / c.n]));
+      return `${(g.main + g.gc + g.libvips + g.libuv).toFixed(2)} ms (main ${g.main.toFixed(2)}, V8 platform/GC ${g.gc.toFixed(2)}, libuv pool ${g.libuv.toFixed(2)}, libvips ${g.libvips.toFixed(2)})`;
+    };
+    if (cpu.limit.n > 0) console.log(`CPU per image, all ${REPS} runs (/proc/self/task): sharp limit ${perImage(cpu.limit)}; loader ${perImage(cpu.loader)}`);
     results.push({ ratios: { sharpLoaderOverLimit: ld / lim, sharpOneCallAtATimeOverLimit: old / lim } });
   }
   if (ONLY === 'images') {
