@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from '@lakesoul-ts/meta';
-import { Lakehouse, StoreRegistry, toFileUri } from '@lakesoul-ts/io';
+import { Lakehouse, StoreRegistry, toFileUri, closeSharedParquetPool, PARQUET_THREADS_ENV } from '@lakesoul-ts/io';
 
 /** A lakehouse on an in-memory PGlite catalog and a temp directory. */
 export async function benchLakehouse(registryOptions = {}) {
@@ -63,4 +63,20 @@ export async function interleaved(variants, rounds = 5) {
   }
   const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   return variants.map((v, i) => ({ name: v.name, ms: med(times[i]), ratio: med(ratios[i]) }));
+}
+
+/**
+ * Runs `fn` with Parquet work on the calling thread (no worker pool): the shared pool reads
+ * LAKESOUL_PARQUET_THREADS when it is created, so it is closed around `fn`. The pool's next use starts
+ * its workers again (a cost that lands on the pool variant's timing).
+ */
+export async function oneThread(fn) {
+  process.env[PARQUET_THREADS_ENV] = '0';
+  await closeSharedParquetPool();
+  try {
+    await fn();
+  } finally {
+    delete process.env[PARQUET_THREADS_ENV];
+    await closeSharedParquetPool();
+  }
 }

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { decodeParquet, closeSharedParquetPool, PARQUET_THREADS_ENV } from '@lakesoul-ts/io';
-import { benchLakehouse, interleaved, prng, fmt } from './io-common.mjs';
+import { decodeParquet } from '@lakesoul-ts/io';
+import { benchLakehouse, interleaved, prng, fmt, oneThread } from './io-common.mjs';
 
 const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const LAYERS = 10;
@@ -44,17 +44,6 @@ try {
     let n = 0;
     for await (const b of t.read({ batchSize: 65536 })) n += b.numRows;
     if (n !== N) throw new Error(`read ${n} rows, expected ${N}`);
-  };
-  // The shared pool reads the variable when it is created: close it around the one-thread variant.
-  const oneThread = async (fn) => {
-    process.env[PARQUET_THREADS_ENV] = '0';
-    await closeSharedParquetPool();
-    try {
-      await fn();
-    } finally {
-      delete process.env[PARQUET_THREADS_ENV];
-      await closeSharedParquetPool();
-    }
   };
   const [dec, merge, comp, merge1] = await interleaved([
     { name: 'decode', run: async () => { inputRows = 0; for (const b of bytes) inputRows += (await decodeParquet(b)).numRows; } },

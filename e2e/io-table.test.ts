@@ -577,6 +577,32 @@ describe('maintenance', () => {
     }
   });
 
+  it('files encoded in parallel on the Parquet workers keep their order: a key repeated across rolled files reads as its last value', async () => {
+    const env = await openTestLakehouse('pglite', 'local');
+    try {
+      const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true)]);
+      const t = await env.lh.createTable('rolled', schema, { primaryKeys: ['id'], hashBucketNum: 2 });
+      const KEYS = 40_000; // files of ~1 MiB: about 17k rows each, encoded on the pool (>= 8,192 rows)
+      async function* gen() {
+        for (let b = 0; b < 6; b++) {
+          const ids = Array.from({ length: KEYS }, (_, i) => BigInt((i * 7919) % KEYS));
+          yield new Table({ id: vectorFromArray(ids, new Int64()), v: vectorFromArray(ids.map((i) => `b${b}-${i}-${'p'.repeat(40)}`)) });
+        }
+      }
+      const r = await t.write(gen(), { targetFileSize: 1 << 20, maxBufferedBytes: 2 << 20 });
+      expect(r.rows).toBe(6 * KEYS);
+      expect(r.files.length).toBeGreaterThanOrEqual(6);
+      const got = await t.toArrow();
+      expect(got.numRows).toBe(KEYS);
+      const ids = got.getChild('id')!.toArray() as BigInt64Array;
+      const vs = got.getChild('v')!.toArray() as string[];
+      const wrong = [...ids].map((id, i) => [id, vs[i]] as const).filter(([id, v]) => v !== `b5-${id}-${'p'.repeat(40)}`);
+      expect(wrong.slice(0, 5)).toEqual([]);
+    } finally {
+      await env.close();
+    }
+  });
+
   it('large inputs roll files at targetFileSize with bounded buffering', async () => {
     const env = await openTestLakehouse('pglite', 'local');
     try {

@@ -14,7 +14,8 @@ import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
-import { encodeParquet, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
+import { encodeParquet, encodeParquetInPool, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
+import { sharedParquetPool, type ParquetPool } from '../workers/index.js';
 import {
   checkAborted,
   commitSurelyFailed,
@@ -151,13 +152,20 @@ export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatc
   });
 }
 
+/** Batches with fewer rows than this are encoded on the calling thread: a worker round trip would cost more. */
+export const POOL_ENCODE_MIN_ROWS = 8192;
+
 /**
  * Encodes and uploads data files, keeping the list of what was written so a failed operation can
- * remove it. Uploads overlap with the caller's next encoding (bounded to two in flight).
+ * remove it. {@link FileSink.write} encodes on the calling thread and returns the file;
+ * {@link FileSink.enqueue} encodes on the Parquet worker pool when one is at hand, so several files
+ * (a write's buckets and partitions) encode in parallel while the caller gathers the next one. Uploads
+ * overlap with the encoding. `files` keeps the order files were submitted in (later = newer within a
+ * bucket); read it after {@link FileSink.settle}.
  */
 export class FileSink {
   readonly files: WrittenFile[] = [];
-  private readonly pending: Promise<void>[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly uris: string[] = [];
   private failure: unknown;
 
@@ -165,49 +173,98 @@ export class FileSink {
     private readonly ctx: TableContext,
     private readonly signal: AbortSignal | undefined,
     private readonly rowGroupSize: number = DEFAULT_ROW_GROUP_SIZE,
+    private readonly pool: ParquetPool | null = null,
   ) {}
 
-  /** Encodes `batch` (no range columns; sorted already when needed) to one file and starts its upload. */
+  /** Encodes `batch` (no range columns; sorted already when needed) to one file here and starts its upload. */
   async write(batch: RecordBatch, partitionDesc: string, bucket: number | null, existCols: string[]): Promise<WrittenFile> {
-    checkAborted(this.signal, `write to ${this.ctx.info.name}`);
-    if (this.failure !== undefined) throw this.failure;
-    const info = this.ctx.info;
-    const uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
+    const { uri, place } = this.begin(partitionDesc, bucket);
     let bytes: Uint8Array;
     try {
       bytes = encodeParquet(batch, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri });
     } catch (e) {
-      if (LakeSoulError.is(e)) throw e;
-      throw new LakeSoulError('Internal', `encoding a Parquet file of table '${info.name}' failed: ${(e as Error).message}`, {
-        cause: e,
-        context: { table: info.name, partition: partitionDesc, file: uri },
-      });
+      throw this.encodeFailure(e, partitionDesc, uri);
     }
-    const file: WrittenFile = { path: uri, size: BigInt(bytes.byteLength), rows: batch.numRows, partitionDesc, bucket, existCols };
-    this.uris.push(uri);
-    const p = writeUri(this.ctx.stores, uri, bytes, this.signal).then(
-      () => undefined,
-      (e) => {
-        this.failure ??= e;
-      },
-    );
-    this.pending.push(p);
-    this.files.push(file);
-    if (this.pending.length >= 2) await this.pending.shift();
-    if (this.failure !== undefined) throw this.failure;
+    const file = place(bytes, batch.numRows, existCols);
+    await this.track(this.upload(uri, bytes), 2);
     return file;
   }
 
-  /** Waits for every upload; throws the first upload failure. */
+  /**
+   * Like {@link FileSink.write}, but encodes on the worker pool (batches of at least
+   * {@link POOL_ENCODE_MIN_ROWS} rows) and returns once fewer than the pool's size plus one files are
+   * being encoded or uploaded. A failure surfaces at a later call or at {@link FileSink.settle}.
+   */
+  async enqueue(batch: RecordBatch, partitionDesc: string, bucket: number | null, existCols: string[]): Promise<void> {
+    if (this.pool === null || batch.numRows < POOL_ENCODE_MIN_ROWS) {
+      await this.write(batch, partitionDesc, bucket, existCols);
+      return;
+    }
+    const { uri, place } = this.begin(partitionDesc, bucket);
+    const task = encodeParquetInPool(batch, this.pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri, signal: this.signal })
+      .then(
+        (bytes) => {
+          place(bytes, batch.numRows, existCols);
+          return this.upload(uri, bytes);
+        },
+        (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
+      );
+    await this.track(task, this.pool.size + 1);
+  }
+
+  /** Waits for every encode and upload; throws the first failure. */
   async settle(): Promise<void> {
-    while (this.pending.length > 0) await this.pending.shift();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Waits for uploads (ignoring failures) and deletes everything written. */
+  /** Waits for encodes and uploads (ignoring failures) and deletes everything written. */
   async discard(): Promise<void> {
-    while (this.pending.length > 0) await this.pending.shift();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await deleteUrisBestEffort(this.ctx.stores, this.uris);
+  }
+
+  /** Checks the state, names the next file, and reserves its place in `files` (submission order). */
+  private begin(partitionDesc: string, bucket: number | null): { uri: string; place: (bytes: Uint8Array, rows: number, existCols: string[]) => WrittenFile } {
+    checkAborted(this.signal, `write to ${this.ctx.info.name}`);
+    if (this.failure !== undefined) throw this.failure;
+    const info = this.ctx.info;
+    const uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
+    this.uris.push(uri);
+    const index = this.files.length;
+    this.files.length++;
+    return {
+      uri,
+      place: (bytes, rows, existCols) => (this.files[index] = { path: uri, size: BigInt(bytes.byteLength), rows, partitionDesc, bucket, existCols }),
+    };
+  }
+
+  private upload(uri: string, bytes: Uint8Array): Promise<void> {
+    return writeUri(this.ctx.stores, uri, bytes, this.signal).then(() => undefined);
+  }
+
+  /** Keeps `task` in flight (its failure recorded), then waits while `limit` or more are. */
+  private async track(task: Promise<void>, limit: number): Promise<void> {
+    const p: Promise<void> = task.then(
+      () => { this.inFlight.delete(p); },
+      (e) => { this.inFlight.delete(p); this.failure ??= e; },
+    );
+    this.inFlight.add(p);
+    while (this.inFlight.size >= limit) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private encodeFailure(e: unknown, partitionDesc: string, uri: string): unknown {
+    const info = this.ctx.info;
+    if (LakeSoulError.is(e)) {
+      e.context.table ??= info.name;
+      e.context.partition ??= partitionDesc;
+      return e;
+    }
+    return new LakeSoulError('Internal', `encoding a Parquet file of table '${info.name}' failed: ${(e as Error).message}`, {
+      cause: e,
+      context: { table: info.name, partition: partitionDesc, file: uri },
+    });
   }
 }
 
@@ -605,7 +662,7 @@ async function writeConformed(
   const replace = mode === 'overwrite' ? (internal.overwrite ?? await planOverwrite(ctx, options)) : null;
   const target = options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
-  const sink = new FileSink(ctx, signal, options.rowGroupSize);
+  const sink = new FileSink(ctx, signal, options.rowGroupSize, sharedParquetPool());
   const groups = new Map<string, Group>();
   // Groups hold rows of input batches (gathered at flush): `buffered` counts each input batch whole
   // while any group still holds rows of it, so the bound is on the memory really kept.
@@ -637,7 +694,7 @@ async function writeConformed(
     const batch = gatherGroup(g.parts, isPk ? info.primaryKeys : null);
     release(g.parts);
     g.parts = [];
-    await sink.write(batch, g.partitionDesc, g.bucket, fileCols!);
+    await sink.enqueue(batch, g.partitionDesc, g.bucket, fileCols!);
   };
 
   try {
