@@ -10,7 +10,8 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { Semaphore } from '@lakesoul-ts/io';
-import { IMAGE_KERNEL_FUNCTIONS, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
+import { simdAffineU8 } from './affine-simd.js';
+import { IMAGE_KERNEL_FUNCTIONS, affineU8, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
 
 /**
@@ -115,6 +116,8 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   const concurrency = options.concurrency ?? DEFAULT_SHARP_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new LakeSoulError('InvalidArgument', `image decode concurrency must be a positive integer, got ${concurrency}`);
   const sharp = want === 'sharp' || (want === 'auto' && workers === 0) ? await loadSharp() : null;
+  // Decoders on this thread scale 8-bit pixels to float32 with the WebAssembly SIMD kernel.
+  const scaleU8 = simdAffineU8() ?? affineU8;
   let tfNode = options.tf?.node?.decodeImage ? options.tf.node : undefined;
   let tfNodeFailure: unknown;
   if (want === 'tfjs-node' && !tfNode) ({ node: tfNode, failure: tfNodeFailure } = await loadTfNode());
@@ -128,7 +131,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
       decodePng: (b) => decodeWithTfNode(node, b),
       decodeJpeg: (b) => decodeWithTfNode(node, b),
     };
-    return { kind: 'tfjs-node', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, codecs, out), close: async () => {} };
+    return { kind: 'tfjs-node', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, codecs, out, scaleU8), close: async () => {} };
   }
   if (want === 'sharp' || (want === 'auto' && workers === 0)) {
     if (sharp) {
@@ -140,8 +143,9 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
         concurrency,
         // The float conversion (scale / normalize, one fused pass) runs as each image's continuation
         // while the others are still in libvips: the loader keeps `concurrency` calls in flight, so no
-        // batch waits for another's stragglers. (It stays in JS: sharp's `linear` rounds back to 8 bits,
-        // and its float-preserving `recomb` runs before the resize, whose output is 8-bit again.)
+        // batch waits for another's stragglers. (It stays out of libvips, in the WebAssembly SIMD kernel:
+        // sharp's `linear` rounds back to 8 bits, and its float-preserving `recomb` runs before the
+        // resize, whose output is 8-bit again.)
         run: async (p, bytes, seed, signal, out) => {
           requireImageFormat(bytes); // the same formats and message as the other decoders
           // A resize right after the decode runs inside libvips (bilinear, off the main thread), several
@@ -163,7 +167,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
           }
           const { data, info } = decoded;
           const raw: RawImage = { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-          return runImageOps(raw, ops, seed, null, out);
+          return runImageOps(raw, ops, seed, null, out, scaleU8);
         },
         close: async () => {},
       };
@@ -171,7 +175,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
     if (want === 'sharp') throw new LakeSoulError('Unsupported', "decoder 'sharp' requested but the sharp package is not installed", { code: 'SHARP_MISSING' });
   }
   if (workers > 0) return new WorkerImageExecutor(workers);
-  return { kind: 'js', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, jsCodecs, out), close: async () => {} };
+  return { kind: 'js', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, jsCodecs, out, scaleU8), close: async () => {} };
 }
 
 function decodeWithTfNode(node: NonNullable<TfNodeLike['node']>, bytes: Uint8Array): RawImage {
