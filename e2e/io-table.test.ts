@@ -577,7 +577,7 @@ describe('maintenance', () => {
     }
   });
 
-  it('files encoded in parallel on the Parquet workers keep their order: a key repeated across rolled files reads as its last value', async () => {
+  it('files encoded in parallel on the Parquet workers keep their order: a key repeated across rolled files reads as its last value, before and after a compaction encoded there too', async () => {
     const env = await openTestLakehouse('pglite', 'local');
     try {
       const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true)]);
@@ -598,6 +598,21 @@ describe('maintenance', () => {
       const vs = got.getChild('v')!.toArray() as string[];
       const wrong = [...ids].map((id, i) => [id, vs[i]] as const).filter(([id, v]) => v !== `b5-${id}-${'p'.repeat(40)}`);
       expect(wrong.slice(0, 5)).toEqual([]);
+      // Compaction encodes its units (here two buckets of ~20k rows) on the pool too: one file per
+      // bucket, committed with the sizes the files have, and the same rows read back.
+      const c = await t.compact();
+      expect(c.added.length).toBe(2);
+      const snap = await env.lh.catalog.getSnapshot(t.info.tableId);
+      const committed = snap.flatMap((p) => p.files);
+      expect(committed.map((f) => f.path).sort()).toEqual([...c.added].sort());
+      for (const f of committed) {
+        const { store, key } = env.lh.stores.resolve(f.path);
+        expect((await store.head(key)).size).toBe(Number(f.size));
+      }
+      const after = await t.toArrow();
+      expect(after.numRows).toBe(KEYS);
+      const byId = new Map([...(after.getChild('id')!.toArray() as BigInt64Array)].map((id, i) => [id, after.getChild('v')!.get(i) as string]));
+      expect([...ids].filter((id) => byId.get(id) !== `b5-${id}-${'p'.repeat(40)}`).slice(0, 5)).toEqual([]);
     } finally {
       await env.close();
     }

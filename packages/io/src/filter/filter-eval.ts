@@ -468,6 +468,23 @@ function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string)
   return out;
 }
 
+const TWO_POW_53 = 2n ** 53n;
+
+/**
+ * `IN` on a 64-bit integer column whose literals all lie in [-2^53, 2^53): each value is read as
+ * its two 32-bit halves (no BigInt per row) and, when it lies in that range too, looked up exactly
+ * as a double; a value outside it equals no literal.
+ */
+function in64Safe(vals: BigInt64Array | BigUint64Array, set: Set<number>, n: number, out: Uint8Array): void {
+  const halves = new Int32Array(vals.buffer, vals.byteOffset, 2 * n); // little-endian: low, high
+  const signed = vals instanceof BigInt64Array;
+  for (let i = 0; i < n; i++) {
+    const high = signed ? halves[2 * i + 1] : halves[2 * i + 1] >>> 0;
+    if (high >= 0x200000 || high < -0x200000) continue;
+    if (set.has(high * 4294967296 + (halves[2 * i] >>> 0))) out[i] = T;
+  }
+}
+
 /**
  * `column IN (many values)` in one pass with a hash set, for int (up to 32 bits), float, int64 and
  * utf8 columns. Returns false (nothing written) for other column types, which take the
@@ -483,6 +500,10 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
     if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
       const set = new Set<bigint>();
       for (const v of lits) if (typeof v === 'bigint' || Number.isInteger(v)) set.add(BigInt(v as number | bigint));
+      if ([...set].every((v) => v >= -TWO_POW_53 && v < TWO_POW_53)) {
+        in64Safe(vals, new Set([...set].map(Number)), n, out);
+        return true;
+      }
       for (let i = 0; i < n; i++) if (set.has(vals[i])) out[i] = T;
       return true;
     }

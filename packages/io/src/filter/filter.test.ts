@@ -298,6 +298,26 @@ describe('evaluateFilter / filterBatch', () => {
   });
 });
 
+describe('IN on 64-bit integer columns', () => {
+  it('is exact at and beyond 2^53, for signed and unsigned columns, with and without large literals', () => {
+    const P = 2n ** 53n;
+    const values = [0n, -1n, 1n, P - 1n, P, P + 1n, -P, -P - 1n, -P + 1n, 2n ** 62n, -(2n ** 63n), 4294967296n, 4294967295n, -4294967296n, 123456789012345n];
+    const batch = new Table({ id: vectorFromArray(values, new Int64()) }).batches[0];
+    const rows = (f: FilterExpr) => [...evaluateFilter(f, batch)].flatMap((m, i) => (m ? [i] : []));
+    const at = (...vs: bigint[]) => vs.map((v) => values.indexOf(v)).sort((a, b) => a - b);
+    // literals inside [-2^53, 2^53): rows outside that range never match, even where a double would round onto a literal
+    expect(rows({ op: 'in', column: 'id', values: [Number(P - 1n), -Number(P), 4294967296, -1, 0] })).toEqual(at(P - 1n, -P, 4294967296n, -1n, 0n));
+    expect(rows({ op: 'in', column: 'id', values: [-4294967296, 4294967295, 123456789012345, 7, 1.5] })).toEqual(at(-4294967296n, 4294967295n, 123456789012345n));
+    // a literal at 2^53 or beyond takes the exact BigInt path
+    expect(rows({ op: 'in', column: 'id', values: [P, P + 1n, -P - 1n, 2n ** 62n, -(2n ** 63n), 1] })).toEqual(at(P, P + 1n, -P - 1n, 2n ** 62n, -(2n ** 63n), 1n));
+    const unsigned = [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n, 4294967296n];
+    const ub = new Table({ u: makeVector(BigUint64Array.from(unsigned)) }).batches[0];
+    const urows = (f: FilterExpr) => [...evaluateFilter(f, ub)].flatMap((m, i) => (m ? [i] : []));
+    expect(urows({ op: 'in', column: 'u', values: [1, Number(2n ** 53n - 1n), 4294967296] })).toEqual([1, 2, 5]);
+    expect(urows({ op: 'in', column: 'u', values: [2n ** 64n - 1n, 0] })).toEqual([0, 4]);
+  });
+});
+
 describe('exact comparisons: float16 and sub-millisecond timestamps', () => {
   it('float16 columns compare as floats, against literals and against other columns', () => {
     // -1.5, 0.5, 0.25, 2 and NaN as IEEE half floats

@@ -28,9 +28,16 @@ export interface ColumnEncodingChoice {
   encoding?: 'DELTA_BINARY_PACKED' | 'DELTA_BYTE_ARRAY';
 }
 
-/** Value encoding of a column written without a dictionary (by Arrow type), or undefined for PLAIN. */
-function plainEncodingOf(typeId: Type): ColumnEncodingChoice['encoding'] {
+/**
+ * Value encoding of a column written without a dictionary (by Arrow type): undefined for PLAIN
+ * (floating point), null for a type whose encoding is left to the writer.
+ */
+function plainEncodingOf(typeId: Type): ColumnEncodingChoice['encoding'] | null {
   switch (typeId) {
+    // Unique floats (measurements, scores) gain nothing from a dictionary either: PLAIN is smaller,
+    // and a selective read of a few pages does not have to decode a 1 MiB dictionary page first.
+    case Type.Float:
+      return undefined;
     // physical INT32 / INT64
     case Type.Int:
     case Type.Date:
@@ -43,7 +50,7 @@ function plainEncodingOf(typeId: Type): ColumnEncodingChoice['encoding'] {
     case Type.LargeBinary:
       return 'DELTA_BYTE_ARRAY';
     default:
-      return undefined;
+      return null;
   }
 }
 
@@ -92,19 +99,19 @@ function sampleDistinct(chunks: readonly Data[], want: number): { distinct: numb
 
 /**
  * Per top-level column of `table`: whether a dictionary pays (judged from a sample of
- * {@link ENCODING_SAMPLE_ROWS} rows) and, when it does not, the value encoding to use. Only
- * integer-like and byte-array columns are judged; other columns keep the writer's defaults.
+ * {@link ENCODING_SAMPLE_ROWS} rows) and, when it does not, the value encoding to use. Integer-like,
+ * floating-point and byte-array columns are judged; other columns keep the writer's defaults.
  */
 export function chooseColumnEncodings(table: Table): ColumnEncodingChoice[] {
   const out: ColumnEncodingChoice[] = [];
   if (table.numRows === 0) return out;
   table.schema.fields.forEach((field, k) => {
     const encoding = plainEncodingOf(field.type.typeId);
-    if (encoding === undefined) return;
+    if (encoding === null) return;
     const chunks = table.batches.map((b) => b.data.children[k] as Data);
     const { distinct, sampled } = sampleDistinct(chunks, ENCODING_SAMPLE_ROWS);
     if (sampled === 0 || distinct < sampled * DICTIONARY_DISTINCT_SHARE) return;
-    out.push({ column: field.name, dictionary: false, encoding });
+    out.push(encoding === undefined ? { column: field.name, dictionary: false } : { column: field.name, dictionary: false, encoding });
   });
   return out;
 }

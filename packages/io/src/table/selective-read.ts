@@ -15,7 +15,7 @@
 import { Schema, makeVector, type Data, type RecordBatch, type Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
-import { makeBatch, takeRows } from '../arrow/index.js';
+import { concatData, makeBatch, takeRows } from '../arrow/index.js';
 import { compareCodePoints, evaluateFilter, filterColumns, rowGroupMayMatch } from '../filter/index.js';
 import {
   castTableToSchema,
@@ -227,8 +227,8 @@ async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupInde
 
 /** The one column of `t` at `positions` (all rows when null), as a single chunk. */
 function gather(t: Table, positions: Int32Array | null): Data {
-  const b = positions === null && t.batches.length === 1 ? t.batches[0] : takeRows(t, positions ?? rowsOf([[0, t.numRows]]));
-  return b.data.children[0] as Data;
+  if (positions === null) return concatData(t.schema.fields[0].type, t.batches.map((b) => b.data.children[0] as Data)); // block copies
+  return takeRows(t, positions).data.children[0] as Data;
 }
 
 function allPages(pages: PageLocation[]): number[] {

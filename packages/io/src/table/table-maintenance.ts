@@ -12,6 +12,7 @@ import { LakeSoulError, throwIfAborted, locationKey, pathWithin, type Catalog, t
 import type { Split } from '../types.js';
 import { concatBatches, projectBatch } from '../arrow/index.js';
 import { FileSink, commitFiles } from './table-writer.js';
+import { sharedParquetPool } from '../workers/index.js';
 import { DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import { buildScanPlan, splitsOf, type TableScanPlan } from './scan-plan.js';
 import { deleteUrisBestEffort, type TableContext } from './table-context.js';
@@ -80,7 +81,10 @@ export async function rewritePartitions(
   const info = ctx.info;
   const allColumns = info.schema.fields.map((f) => f.name);
   const fileCols = allColumns.filter((c) => !info.rangePartitions.includes(c));
-  const sink = new FileSink(ctx, signal, DEFAULT_ROW_GROUP_SIZE);
+  // Units encode on the Parquet worker pool (as a write's buckets do) while the next unit is read and
+  // merged; each partition's commit is assembled once every file is encoded and its size known.
+  const sink = new FileSink(ctx, signal, DEFAULT_ROW_GROUP_SIZE, sharedParquetPool());
+  const pending: { p: PartitionSnapshot; replaced: Set<string>; newFiles: number[] }[] = [];
   const partitions: PartitionCommit[] = [];
   const added: string[] = [];
   const removedBy = new Map<string, string[]>();
@@ -102,7 +106,7 @@ export async function rewritePartitions(
       throwIfAborted(signal, `rewrite of ${info.name}`);
       const plan: TableScanPlan = buildScanPlan(info, [p], { columns: allColumns }, ctx.stores);
       const replaced = new Set<string>();
-      const newOps: DataFileOp[] = [];
+      const newFiles: number[] = []; // indexes into sink.files
       for (const u of units) {
         const kept: RecordBatch[] = [];
         let before = 0;
@@ -131,13 +135,20 @@ export async function rewritePartitions(
         rowsChanged += changed;
         for (const f of u.split.files) replaced.add(f.path);
         if (after > 0) {
-          const f = await sink.write(concatBatches(kept), p.partitionDesc, u.split.bucket ?? (info.primaryKeys.length > 0 ? 0 : null), fileCols);
-          newOps.push({ path: f.path, op: 'add', size: f.size, existCols: f.existCols });
-          added.push(f.path);
+          newFiles.push(sink.files.length); // the slot enqueue reserves
+          await sink.enqueue(concatBatches(kept), p.partitionDesc, u.split.bucket ?? (info.primaryKeys.length > 0 ? 0 : null), fileCols);
         }
         unitDone();
       }
-      if (replaced.size === 0) continue;
+      if (replaced.size > 0) pending.push({ p, replaced, newFiles });
+    }
+    await sink.settle();
+    for (const { p, replaced, newFiles } of pending) {
+      const newOps: DataFileOp[] = newFiles.map((i) => {
+        const f = sink.files[i];
+        added.push(f.path);
+        return { path: f.path, op: 'add', size: f.size, existCols: f.existCols };
+      });
       const surviving: DataFileOp[] = p.files
         .filter((f) => !replaced.has(f.path))
         .map((f) => ({ path: f.path, op: 'add', size: f.size, existCols: [...f.existCols] }));
@@ -148,7 +159,6 @@ export async function rewritePartitions(
       removedBy.set(p.partitionDesc, [...replaced]);
       partitions.push({ partitionDesc: p.partitionDesc, files: [...surviving, ...newOps, ...dels], readVersion: p.version });
     }
-    await sink.settle();
   } catch (e) {
     await sink.discard();
     throw e;
@@ -176,7 +186,7 @@ export interface CompactOptions {
   /** Only this bucket (PK tables). */
   bucket?: number;
   signal?: AbortSignal;
-  /** Called with the compaction's progress: once with the totals, then after every batch read and unit written. */
+  /** Called with the compaction's progress: once with the totals, then after every batch read and every unit handed to the encoder. */
   onProgress?: (progress: RewriteProgress) => void;
 }
 
