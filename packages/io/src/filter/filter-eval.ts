@@ -468,20 +468,46 @@ function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string)
   return out;
 }
 
-const TWO_POW_53 = 2n ** 53n;
-
 /**
- * `IN` on a 64-bit integer column whose literals all lie in [-2^53, 2^53): each value is read as
- * its two 32-bit halves (no BigInt per row) and, when it lies in that range too, looked up exactly
- * as a double; a value outside it equals no literal.
+ * `IN` on a 64-bit integer column, exact and without a BigInt per row: the literals' 64-bit patterns
+ * go into an open-addressing table keyed by their low 32 bits, and each row's two 32-bit halves are
+ * looked up there (a literal outside the column type's range is left out: it equals no value).
  */
-function in64Safe(vals: BigInt64Array | BigUint64Array, set: Set<number>, n: number, out: Uint8Array): void {
-  const halves = new Int32Array(vals.buffer, vals.byteOffset, 2 * n); // little-endian: low, high
+function in64(vals: BigInt64Array | BigUint64Array, literals: Iterable<bigint>, n: number, out: Uint8Array): void {
   const signed = vals instanceof BigInt64Array;
+  const patterns: [number, number][] = [];
+  for (const v of literals) {
+    if (signed ? v < -(2n ** 63n) || v >= 2n ** 63n : v < 0n || v >= 2n ** 64n) continue;
+    const bits = BigInt.asUintN(64, v);
+    patterns.push([Number(bits & 0xffffffffn) | 0, Number(bits >> 32n) | 0]);
+  }
+  if (patterns.length === 0) return;
+  let bitsOfSize = 2;
+  while (1 << bitsOfSize < 4 * patterns.length) bitsOfSize++;
+  const size = 1 << bitsOfSize;
+  const mask = size - 1;
+  const shift = 32 - bitsOfSize;
+  const slotLow = new Int32Array(size);
+  const slotHigh = new Int32Array(size);
+  const used = new Uint8Array(size);
+  for (const [low, high] of patterns) {
+    let h = Math.imul(low, 0x9e3779b1) >>> shift;
+    while (used[h] === 1 && !(slotLow[h] === low && slotHigh[h] === high)) h = (h + 1) & mask;
+    used[h] = 1;
+    slotLow[h] = low;
+    slotHigh[h] = high;
+  }
+  const halves = new Int32Array(vals.buffer, vals.byteOffset, 2 * n); // little-endian: low, high
   for (let i = 0; i < n; i++) {
-    const high = signed ? halves[2 * i + 1] : halves[2 * i + 1] >>> 0;
-    if (high >= 0x200000 || high < -0x200000) continue;
-    if (set.has(high * 4294967296 + (halves[2 * i] >>> 0))) out[i] = T;
+    const low = halves[2 * i];
+    let h = Math.imul(low, 0x9e3779b1) >>> shift;
+    while (used[h] === 1) {
+      if (slotLow[h] === low && slotHigh[h] === halves[2 * i + 1]) {
+        out[i] = T;
+        break;
+      }
+      h = (h + 1) & mask;
+    }
   }
 }
 
@@ -500,11 +526,7 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
     if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
       const set = new Set<bigint>();
       for (const v of lits) if (typeof v === 'bigint' || Number.isInteger(v)) set.add(BigInt(v as number | bigint));
-      if ([...set].every((v) => v >= -TWO_POW_53 && v < TWO_POW_53)) {
-        in64Safe(vals, new Set([...set].map(Number)), n, out);
-        return true;
-      }
-      for (let i = 0; i < n; i++) if (set.has(vals[i])) out[i] = T;
+      in64(vals, set, n, out);
       return true;
     }
     const set = new Set<number>();

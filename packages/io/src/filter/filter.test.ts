@@ -316,6 +316,21 @@ describe('IN on 64-bit integer columns', () => {
     expect(urows({ op: 'in', column: 'u', values: [1, Number(2n ** 53n - 1n), 4294967296] })).toEqual([1, 2, 5]);
     expect(urows({ op: 'in', column: 'u', values: [2n ** 64n - 1n, 0] })).toEqual([0, 4]);
   });
+
+  it('agrees with a BigInt set on random values and many literals (colliding low halves included)', () => {
+    const rnd = seededRandom(64);
+    const word = () => BigInt(Math.floor(rnd() * 2 ** 32));
+    const pick = () => BigInt.asIntN(64, (word() << 32n) | word());
+    const n = 20_000;
+    const values = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? BigInt(i) : i % 3 === 1 ? (BigInt(i) << 32n) | 7n : pick()));
+    const batch = new Table({ id: vectorFromArray(values, new Int64()) }).batches[0];
+    const literals = [...Array.from({ length: 700 }, () => values[Math.floor(rnd() * n)]), ...Array.from({ length: 300 }, pick), ...Array.from({ length: 50 }, (_, k) => (BigInt(k) << 32n) | 7n)];
+    const want = new Set(literals);
+    const got = evaluateFilter({ op: 'in', column: 'id', values: literals }, batch);
+    const bad = values.map((v, i) => (got[i] === 1) !== want.has(v)).filter(Boolean).length;
+    expect(bad).toBe(0);
+    expect(got.reduce((a, b) => a + b, 0)).toBeGreaterThan(600);
+  });
 });
 
 describe('exact comparisons: float16 and sub-millisecond timestamps', () => {

@@ -205,6 +205,23 @@ function prefilterFor(split: Split, s: ScanPlanJSON): { filter: FilterExpr; uniq
   return keyOnly ? { filter: keyOnly } : null;
 }
 
+/**
+ * Selective reads of one scan started before the merge reaches their file: their matching rows wait
+ * in memory, so this bounds how many files' worth can (the prefetch budget counts file bytes).
+ */
+const SELECTIVE_READS_AHEAD = 4;
+
+/** Every batch of `it`, collected; a failure is kept for whoever awaits the result (none may). */
+function collectBatches(it: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
+  const p = (async () => {
+    const out: RecordBatch[] = [];
+    for await (const b of it) out.push(b);
+    return out;
+  })();
+  p.catch(() => {}); // handled where awaited; a read stopped early never awaits it
+  return p;
+}
+
 /** A file fetched for a split (bytes, or nothing when pruning removed every row group). */
 interface FetchedFile {
   file: SplitFile;
@@ -217,8 +234,12 @@ interface FetchedFile {
    * column chunks are fetched when the merge reaches it, so a split holds one row group per file.
    */
   lazy?: LazyFile;
-  /** A file read page by page through its page index, keeping only rows its prefilter selects. */
-  selective?: SelectiveReadOptions;
+  /**
+   * A file read page by page through its page index, keeping only rows its prefilter selects:
+   * `start` begins the read (once; it may have begun already) and gives its batches, matching rows
+   * only; `done` is called once they are handed on.
+   */
+  selectiveBatches?: { start(): Promise<RecordBatch[]>; done(): void };
 }
 
 /** What decoding a file row group by row group needs (see {@link FetchedFile.lazy}). */
@@ -310,6 +331,7 @@ export class TableScanPlan implements ScanPlan {
 
   /** Prefetch tasks of every file of `splits`, in read order. */
   private *tasks(splits: Split[], streamMin: number, stats?: SelectiveReadStats): Generator<PrefetchTask<FetchedFile>> {
+    const selectiveAhead = { n: 0 }; // selective reads started early and not yet consumed
     for (const split of splits) {
       const pre = prefilterFor(split, this.json);
       for (const file of split.files) {
@@ -383,8 +405,18 @@ export class TableScanPlan implements ScanPlan {
                 return out;
               };
               const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
-              const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats };
-              return { file, bytes: null, rowGroups: keep, selective };
+              const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool() };
+              // The read starts now, ahead of the merge (as the prefetch fetches bytes ahead), for
+              // up to SELECTIVE_READS_AHEAD files at once: the files of later splits then fetch and
+              // decode pages while earlier ones are consumed. Past that it starts when consumed.
+              let started: Promise<RecordBatch[]> | undefined;
+              const start = () => (started ??= collectBatches(readSelective(selective)));
+              const early = selectiveAhead.n < SELECTIVE_READS_AHEAD;
+              if (early) {
+                selectiveAhead.n++;
+                start();
+              }
+              return { file, bytes: null, rowGroups: keep, selectiveBatches: { start, done: () => void (early && selectiveAhead.n--) } };
             }
             // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
             // written before the footer): the decoder reads it whenever the footer points at it.
@@ -500,17 +532,19 @@ export class TableScanPlan implements ScanPlan {
    * group at a time, one ahead of the merge.
    */
   private async *decode(f: FetchedFile, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
-    if (f.selective) {
-      const sel = f.selective;
-      f.selective = undefined;
+    if (f.selectiveBatches) {
+      const sel = f.selectiveBatches;
+      f.selectiveBatches = undefined;
+      let batches: RecordBatch[];
       try {
-        for await (const b of readSelective(sel)) {
-          throwIfAborted(signal, `read of ${f.file.path}`);
-          yield b;
-        }
+        batches = await sel.start();
       } catch (e) {
         throw withFile(e, f.file.path);
+      } finally {
+        sel.done();
       }
+      throwIfAborted(signal, `read of ${f.file.path}`);
+      yield* batches;
       return;
     }
     if (f.lazy) {

@@ -16,6 +16,7 @@ import { Schema, makeVector, type Data, type RecordBatch, type Table } from 'apa
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { concatData, makeBatch, takeRows } from '../arrow/index.js';
+import type { ParquetPool } from '../workers/index.js';
 import { compareCodePoints, evaluateFilter, filterColumns, rowGroupMayMatch } from '../filter/index.js';
 import {
   castTableToSchema,
@@ -70,6 +71,8 @@ export interface SelectiveReadOptions {
   uniqueKey?: { column: string; fallback: FilterExpr | null };
   /** Ranged reads of the file, one result per range. */
   read(ranges: Range[]): Promise<Uint8Array[]>;
+  /** Workers to decode pages on (default: the calling thread). */
+  pool?: ParquetPool | null;
   stats?: SelectiveReadStats;
 }
 
@@ -205,8 +208,10 @@ async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupInde
     for (const i of w.selected) ranges.push({ offset: pages[i].offset, length: pages[i].compressedSize });
   }
   const bytes = await o.read(ranges);
-  const out = new Map<string, Table>();
-  for (const p of parts) {
+  // The columns decode at the same time: on the Parquet workers when their pages are large enough
+  // to be worth the trip (the one-column files are built here, so their buffers move there).
+  const pool = o.pool ?? null;
+  const decoded = await Promise.all(parts.map(async (p) => {
     if (o.stats) o.stats.pagesRead += p.selected.length;
     const file = columnFileOfPages({
       footer: o.footer,
@@ -219,11 +224,15 @@ async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupInde
       file: o.file,
     });
     const field = o.schema.fields.find((f) => f.name === p.column)!;
-    const t = await decodeParquet(file, { file: o.file });
-    out.set(p.column, castTableToSchema(t, new Schema([field]), { file: o.file }));
-  }
-  return out;
+    const onPool = pool !== null && file.length >= SELECTIVE_POOL_MIN_BYTES ? pool : null;
+    const t = await decodeParquet(file, { file: o.file, pool: onPool, transferBytes: onPool !== null });
+    return [p.column, castTableToSchema(t, new Schema([field]), { file: o.file })] as const;
+  }));
+  return new Map(decoded);
 }
+
+/** One-column files at least this large decode on the worker pool (when the read has one). */
+const SELECTIVE_POOL_MIN_BYTES = 32 * 1024;
 
 /** The one column of `t` at `positions` (all rows when null), as a single chunk. */
 function gather(t: Table, positions: Int32Array | null): Data {
