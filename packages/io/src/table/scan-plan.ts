@@ -206,8 +206,9 @@ function prefilterFor(split: Split, s: ScanPlanJSON): { filter: FilterExpr; uniq
 }
 
 /**
- * Selective reads of one scan started before the merge reaches their file: their matching rows wait
- * in memory, so this bounds how many files' worth can (the prefetch budget counts file bytes).
+ * Selective reads of one scan started before the merge reaches their file: their matching rows (of
+ * one row group each) wait in memory, so this bounds how many can (the prefetch budget counts file
+ * bytes).
  */
 const SELECTIVE_READS_AHEAD = 4;
 
@@ -234,12 +235,13 @@ interface FetchedFile {
    * column chunks are fetched when the merge reaches it, so a split holds one row group per file.
    */
   lazy?: LazyFile;
+  /** A file to read page by page through its page index, keeping only rows its prefilter selects. */
+  selective?: SelectiveReadOptions;
   /**
-   * A file read page by page through its page index, keeping only rows its prefilter selects:
-   * `start` begins the read (once; it may have begun already) and gives its batches, matching rows
-   * only; `done` is called once they are handed on.
+   * Such a file (of one row group) whose read is under way: its batches, matching rows only; `done`
+   * is called once they are handed on.
    */
-  selectiveBatches?: { start(): Promise<RecordBatch[]>; done(): void };
+  selectiveBatches?: { batches: Promise<RecordBatch[]>; done(): void };
 }
 
 /** What decoding a file row group by row group needs (see {@link FetchedFile.lazy}). */
@@ -406,17 +408,14 @@ export class TableScanPlan implements ScanPlan {
               };
               const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
               const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool() };
-              // The read starts now, ahead of the merge (as the prefetch fetches bytes ahead), for
-              // up to SELECTIVE_READS_AHEAD files at once: the files of later splits then fetch and
-              // decode pages while earlier ones are consumed. Past that it starts when consumed.
-              let started: Promise<RecordBatch[]> | undefined;
-              const start = () => (started ??= collectBatches(readSelective(selective)));
-              const early = selectiveAhead.n < SELECTIVE_READS_AHEAD;
-              if (early) {
-                selectiveAhead.n++;
-                start();
-              }
-              return { file, bytes: null, rowGroups: keep, selectiveBatches: { start, done: () => void (early && selectiveAhead.n--) } };
+              // A file with one row group to read starts now, ahead of the merge (as the prefetch
+              // fetches bytes ahead), up to SELECTIVE_READS_AHEAD files at once: the files of later
+              // splits then fetch and decode pages while earlier ones are consumed. Other files
+              // stream row group by row group when the merge reaches them (bounded memory).
+              if (keep.length !== 1 || selectiveAhead.n >= SELECTIVE_READS_AHEAD) return { file, bytes: null, rowGroups: keep, selective };
+              selectiveAhead.n++;
+              const batches = collectBatches(readSelective(selective));
+              return { file, bytes: null, rowGroups: keep, selectiveBatches: { batches, done: () => void selectiveAhead.n-- } };
             }
             // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
             // written before the footer): the decoder reads it whenever the footer points at it.
@@ -537,7 +536,7 @@ export class TableScanPlan implements ScanPlan {
       f.selectiveBatches = undefined;
       let batches: RecordBatch[];
       try {
-        batches = await sel.start();
+        batches = await sel.batches;
       } catch (e) {
         throw withFile(e, f.file.path);
       } finally {
@@ -545,6 +544,19 @@ export class TableScanPlan implements ScanPlan {
       }
       throwIfAborted(signal, `read of ${f.file.path}`);
       yield* batches;
+      return;
+    }
+    if (f.selective) {
+      const sel = f.selective;
+      f.selective = undefined;
+      try {
+        for await (const b of readSelective(sel)) {
+          throwIfAborted(signal, `read of ${f.file.path}`);
+          yield b;
+        }
+      } catch (e) {
+        throw withFile(e, f.file.path);
+      }
       return;
     }
     if (f.lazy) {
