@@ -20,6 +20,8 @@ const GROUP = 12;
 /** Bytes of the multiplier and addend tables at the start of the memory. */
 const TABLE_BYTES = 2 * GROUP * 8;
 const PAGE = 65536;
+/** Elements per kernel call at most (a multiple of GROUP): about 5 MiB of scratch memory. */
+const MAX_SLICE = GROUP * 87_381;
 
 let cached: AffineU8 | null | undefined;
 
@@ -57,9 +59,12 @@ function instantiate(): AffineU8 | null {
       affineU8(src, out, channels, mul, add);
       return;
     }
+    // Large images go through in slices, so the scratch memory (never given back) stays small.
+    const done = groups * GROUP;
+    const slice = Math.min(done, MAX_SLICE);
     const srcAt = TABLE_BYTES;
-    const dstAt = Math.ceil((srcAt + n + 16) / 16) * 16;
-    const need = dstAt + 4 * n;
+    const dstAt = Math.ceil((srcAt + slice + 16) / 16) * 16;
+    const need = dstAt + 4 * slice;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     const heap = memory.buffer;
     const table = new Float64Array(heap, 0, 2 * GROUP);
@@ -67,10 +72,14 @@ function instantiate(): AffineU8 | null {
       table[k] = mul[k % channels];
       table[GROUP + k] = add[k % channels];
     }
-    new Uint8Array(heap, srcAt, n).set(src);
-    const done = groups * GROUP;
-    affine12(srcAt, dstAt, groups);
-    out.set(new Float32Array(heap, dstAt, done));
+    const input = new Uint8Array(heap, srcAt, slice);
+    const output = new Float32Array(heap, dstAt, slice);
+    for (let at = 0; at < done; at += slice) {
+      const len = Math.min(slice, done - at); // a multiple of GROUP: the channel pattern stays aligned
+      input.set(src.subarray(at, at + len));
+      affine12(srcAt, dstAt, len / GROUP);
+      out.set(len === slice ? output : output.subarray(0, len), at);
+    }
     for (let i = done; i < n; i++) out[i] = src[i] * mul[i % channels] + add[i % channels];
   };
 }
