@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { type LakeSoulTable, type ObjectStore, type SelectiveReadStats, type TableScanPlan } from '@lakesoul-ts/io';
+import { scanPlanFromJSON, type LakeSoulTable, type ObjectStore, type ScanPlanJSON, type SelectiveReadStats, type TableScanPlan } from '@lakesoul-ts/io';
 import { openTestLakehouse, prng, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
 
 type Row = Record<string, unknown>;
@@ -28,6 +28,7 @@ const cases: { filter: string; pred: (r: Row) => boolean }[] = [
   { filter: 'score < 0.02 and id >= 3000', pred: (r) => (r.score as number) < 0.02 && (r.id as number) >= 3000 },
   { filter: 'id IN (5, 77, 1234, 4999, 7001, 9999, 123456)', pred: (r) => [5, 77, 1234, 4999, 7001, 9999].includes(r.id as number) },
   { filter: 'id = 4242', pred: (r) => r.id === 4242 },
+  { filter: 'score > 0.3 and id IN (6, 78, 1235, 5000, 7002, 9998, null)', pred: (r) => (r.score as number) > 0.3 && [6, 78, 1235, 5000, 7002, 9998].includes(r.id as number) },
   { filter: "name = 'l1-17' or score >= 0.999", pred: (r) => r.name === 'l1-17' || (r.score as number) >= 0.999 },
   { filter: 'id between 2000 and 2100 and score > 0.5', pred: (r) => (r.id as number) >= 2000 && (r.id as number) <= 2100 && (r.score as number) > 0.5 },
 ];
@@ -133,6 +134,27 @@ describe.each([
     stats = zeroStats();
     expect(await readAll(t, `id IN (${keys.join(', ')})`, stats)).toEqual(full.filter((r) => keys.includes(r.id as number)));
     expect(stats.pagesRead).toBeLessThan(stats.pages / 2);
+
+    // each bucket's split tests only the keys of its bucket: every key in exactly one split, and
+    // fewer pages read than with the whole list tested against every file
+    const inPlan = (await t.scan({ filter: `id IN (${keys.join(', ')})` })) as TableScanPlan;
+    const json = inPlan.toJSON();
+    expect(json.splits.length).toBe(4);
+    expect(json.splits.flatMap((sp) => sp.keyLiterals ?? []).sort((a, b) => a - b)).toEqual(keys.map((_, i) => i));
+    const readPlan = async (j: ScanPlanJSON, st: SelectiveReadStats) => {
+      const out: Row[] = [];
+      for await (const b of scanPlanFromJSON(j, env.lh.stores).read({ selectiveStats: st })) out.push(...rowsOf(b as unknown as Table));
+      return sortRows(out, ['id']);
+    };
+    const whole = zeroStats();
+    const unnarrowed = await readPlan({ ...json, splits: json.splits.map(({ keyLiterals: _, ...sp }) => sp) }, whole);
+    expect(unnarrowed).toEqual(full.filter((r) => keys.includes(r.id as number)));
+    expect(stats.pagesRead).toBeLessThan(whole.pagesRead);
+    // positions select from the plan's own list only: a tampered plan cannot widen its filter
+    const tampered = { ...json, splits: json.splits.map((sp) => ({ ...sp, keyLiterals: [-1, 0, 2.5, ...keys.map((_, i) => i), keys.length, 1e9] })) };
+    expect(await readPlan(tampered, zeroStats())).toEqual(unnarrowed);
+    const emptied = { ...json, splits: json.splits.map((sp) => ({ ...sp, keyLiterals: [keys.length + 3] })) };
+    expect(await readPlan(emptied, zeroStats())).toEqual([]);
 
     // a non-key filter matching a clustered run: only the pages holding it
     counter.bytes = 0;

@@ -212,6 +212,14 @@ export interface Split {
   files: SplitFile[];
   /** Row count when known (after {@link ScanPlan.withRowCounts}), else null. For PK splits an upper bound before merge. */
   rowCount: number | null;
+  /**
+   * Set on the bucket splits of a plan whose filter holds a primary-key `IN` list: the positions in
+   * that list of the literals that hash to this split's bucket. The split's reads test only those
+   * (its rows can hold no other key), so page statistics skip the pages that only the other buckets'
+   * keys would need. Positions outside the list are ignored; a reader that ignores the field reads
+   * the same rows.
+   */
+  keyLiterals?: number[];
 }
 
 /** The serializable part of a plan: everything a worker needs to read its splits. */

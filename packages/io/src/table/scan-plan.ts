@@ -335,7 +335,9 @@ export class TableScanPlan implements ScanPlan {
   private *tasks(splits: Split[], streamMin: number, stats?: SelectiveReadStats): Generator<PrefetchTask<FetchedFile>> {
     const selectiveAhead = { n: 0 }; // selective reads started early and not yet consumed
     for (const split of splits) {
-      const pre = prefilterFor(split, this.json);
+      const filter = filterForSplit(this.json.filter, split, this.json.primaryKeys);
+      const pre = prefilterFor(split, filter === this.json.filter ? this.json : { ...this.json, filter });
+      const pruneFilter = filter === this.json.filter ? this.pruneFilter : prunableFilter(filter, this.json);
       for (const file of split.files) {
         yield {
           bytes: Number(file.size),
@@ -356,7 +358,7 @@ export class TableScanPlan implements ScanPlan {
             const size = Number(file.size);
             const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
             const projects = file.existCols.some((c) => !wanted.includes(c));
-            if (!this.pruneFilter && !pre && !projects && size < streamMin) {
+            if (!pruneFilter && !pre && !projects && size < streamMin) {
               try {
                 return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
               } catch (e) {
@@ -385,7 +387,7 @@ export class TableScanPlan implements ScanPlan {
               { file: file.path, signal },
             );
             let keep = footer.rowGroups.map((_, i) => i);
-            if (this.pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(this.pruneFilter!, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
+            if (pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(pruneFilter, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
             if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
             const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
             const present = wanted.filter((c) => footer.columns.includes(c));
@@ -607,6 +609,7 @@ export class TableScanPlan implements ScanPlan {
 
   private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     const j = this.json;
+    const filter = filterForSplit(j.filter, split, j.primaryKeys);
     const self = this;
     const sources = files.map((f) => ({
       // Decoded when the merge first pulls from it.
@@ -630,7 +633,7 @@ export class TableScanPlan implements ScanPlan {
       if (j.cdcColumn && j.mode === 'snapshot') batch = dropCdcDeletes(batch, j.cdcColumn);
       if (batch.numRows === 0) continue;
       batch = this.injectRange(split, batch);
-      if (j.filter) batch = filterBatch(batch, j.filter);
+      if (filter) batch = filterBatch(batch, filter);
       if (batch.numRows > 0) yield batch;
     }
   }
@@ -784,35 +787,71 @@ function keyValueOf(v: FilterValue, type: DataType): number | bigint | string | 
 }
 
 /**
+ * The position among `filter`'s top-level conjuncts of the one that selects primary-key buckets: the
+ * first `pk = v` or `pk IN (...)` on a one-column key (-1 when there is none).
+ */
+function keyConjunctIndex(filter: FilterExpr, pk: string): number {
+  const conj = filter.op === 'and' ? filter.args : [filter];
+  return conj.findIndex((c) => (c.op === '=' || c.op === 'in') && c.column === pk);
+}
+
+/**
+ * The hash bucket of each literal of the key conjunct of `filter` (see {@link keyConjunctIndex}),
+ * in the conjunct's order: null for a literal no row can equal (null, out of the key type's range).
+ * Null when buckets cannot be told: no such conjunct, a composite key, a key type other than integers
+ * and strings, a literal of another type (the evaluator's error to report), or an unknown bucket rule.
+ */
+function literalBuckets(info: TableInfo, filter: FilterExpr | null): { conjunct: number; buckets: (number | null)[] } | null {
+  if (!filter || info.primaryKeys.length !== 1 || !(info.hashBucketNum > 0)) return null;
+  const pk = info.primaryKeys[0];
+  const field = info.schema.fields.find((f) => f.name === pk);
+  if (!field || !(DataType.isInt(field.type) || DataType.isUtf8(field.type))) return null;
+  const conjunct = keyConjunctIndex(filter, pk);
+  if (conjunct < 0) return null;
+  const c = (filter.op === 'and' ? filter.args : [filter])[conjunct] as { op: '=' | 'in'; value?: FilterValue; values?: FilterValue[] };
+  const literals = c.op === 'in' ? c.values! : [c.value!];
+  const isInt = DataType.isInt(field.type);
+  if (literals.some((v) => v !== null && (isInt ? typeof v !== 'number' && typeof v !== 'bigint' : typeof v !== 'string'))) return null;
+  const keys = literals.map((v) => (v === null ? undefined : keyValueOf(v, field.type)));
+  const present = keys.filter((v) => v !== undefined);
+  if (present.length === 0) return { conjunct, buckets: keys.map(() => null) };
+  try {
+    const rule = bucketRuleOf(info);
+    const batch = new RecordBatch({ [pk]: vectorFromArray(present as never[], field.type).data[0] });
+    const hashed = computeBuckets(batch, [pk], info.hashBucketNum, rule);
+    let k = 0;
+    return { conjunct, buckets: keys.map((v) => (v === undefined ? null : hashed[k++])) };
+  } catch {
+    return null; // e.g. a table whose bucket rule is unknown: read every bucket
+  }
+}
+
+/**
  * The buckets that can hold rows of `filter` on a table with a one-column primary key: the hash
  * buckets of the literals of a `pk = v` or `pk IN (...)` conjunct (protocol §4). Null when every
  * bucket can (no such conjunct, a composite key, a key type other than integers and strings, or an
  * unknown bucket rule).
  */
 export function bucketsOfFilter(info: TableInfo, filter: FilterExpr | null): Set<number> | null {
-  if (!filter || info.primaryKeys.length !== 1 || !(info.hashBucketNum > 0)) return null;
-  const pk = info.primaryKeys[0];
-  const field = info.schema.fields.find((f) => f.name === pk);
-  if (!field || !(DataType.isInt(field.type) || DataType.isUtf8(field.type))) return null;
-  let literals: FilterValue[] | null = null;
-  for (const c of filter.op === 'and' ? filter.args : [filter]) {
-    if (c.op === '=' && c.column === pk) literals = [c.value];
-    else if (c.op === 'in' && c.column === pk) literals = c.values;
-    if (literals) break;
-  }
-  if (literals === null) return null;
-  // A literal of another type is the evaluator's error to report: no pruning then.
-  const isInt = DataType.isInt(field.type);
-  if (literals.some((v) => v !== null && (isInt ? typeof v !== 'number' && typeof v !== 'bigint' : typeof v !== 'string'))) return null;
-  const keys = literals.filter((v) => v !== null).map((v) => keyValueOf(v, field.type)).filter((v) => v !== undefined);
-  if (keys.length === 0) return new Set();
-  try {
-    const rule = bucketRuleOf(info);
-    const batch = new RecordBatch({ [pk]: vectorFromArray(keys as never[], field.type).data[0] });
-    return new Set(computeBuckets(batch, [pk], info.hashBucketNum, rule));
-  } catch {
-    return null; // e.g. a table whose bucket rule is unknown: read every bucket
-  }
+  const lb = literalBuckets(info, filter);
+  return lb === null ? null : new Set(lb.buckets.filter((b): b is number => b !== null));
+}
+
+/**
+ * The filter `split` is read with: the plan's, with its primary-key `IN` list cut down to the
+ * literals of the split's bucket ({@link Split.keyLiterals}). The positions only ever select from
+ * the plan's own list, so a split cannot widen what the plan's filter selects.
+ */
+function filterForSplit(filter: FilterExpr | null, split: Split, primaryKeys: readonly string[]): FilterExpr | null {
+  const at = split.keyLiterals;
+  if (!filter || !Array.isArray(at) || primaryKeys.length !== 1) return filter;
+  const i = keyConjunctIndex(filter, primaryKeys[0]);
+  const conj = filter.op === 'and' ? filter.args : [filter];
+  const c = conj[i];
+  if (i < 0 || c.op !== 'in') return filter;
+  const values = [...new Set(at)].filter((k) => Number.isInteger(k) && k >= 0 && k < c.values.length).sort((a, b) => a - b).map((k) => c.values[k]);
+  const narrowed: FilterExpr = { op: 'in', column: c.column, values };
+  return filter.op === 'and' ? { op: 'and', args: conj.map((x, k) => (k === i ? narrowed : x)) } : narrowed;
 }
 
 /** Builds a plan for `info` from scan options and a resolved snapshot. */
@@ -826,9 +865,18 @@ export function buildScanPlan(
   const s = settingsFor(info, options, mode);
   const partitionVersions: Record<string, number> = {};
   for (const p of snapshot) partitionVersions[p.partitionDesc] = p.version;
-  // Key equality selects buckets: the splits of the others hold no matching row.
-  const buckets = bucketsOfFilter(info, s.json.filter);
+  // Key equality selects buckets: the splits of the others hold no matching row. A key IN list is
+  // cut down per bucket, so that each split's page statistics are tested against its own keys only.
+  const lb = literalBuckets(info, s.json.filter);
+  const buckets = lb === null ? null : new Set(lb.buckets.filter((b): b is number => b !== null));
   const splits = splitsOf(info, snapshot).filter((sp) => buckets === null || sp.bucket === null || buckets.has(sp.bucket));
+  const keyConj = lb === null ? null : (s.json.filter!.op === 'and' ? s.json.filter!.args : [s.json.filter!])[lb.conjunct];
+  if (lb !== null && keyConj?.op === 'in' && buckets!.size > 1) {
+    for (const sp of splits) {
+      if (sp.bucket === null) continue;
+      sp.keyLiterals = lb.buckets.flatMap((b, k) => (b === sp.bucket ? [k] : []));
+    }
+  }
   const json: ScanPlanJSON = { ...s.json, partitionVersions, splits };
   if (mode === 'incremental') json.resetPartitions = snapshot.filter((p) => p.reset).map((p) => p.partitionDesc);
   return new TableScanPlan(json, stores, info.schema, {
