@@ -28,4 +28,4 @@ export {
   type StatValue,
   type ReadFooterOptions,
 } from './parquet-footer.js';
-export { columnFileOfPages, pageRowCounts, pagesOfRows, positionsInPages, type ColumnFileOptions } from './page-select.js';
+export { columnFileOfPages, pageRowCounts, pagesOfRanges, pagesOfRows, positionsInPages, rowsOfPages, type ColumnFileOptions } from './page-select.js';

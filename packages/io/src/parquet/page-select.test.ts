@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Bool, DateDay, Field, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
-import { castTableToSchema, columnFileOfPages, decodeColumnIndex, decodeOffsetIndex, decodeParquet, encodeParquet, pagesOfRows, positionsInPages, readParquetFooter } from './index.js';
+import { castTableToSchema, columnFileOfPages, decodeColumnIndex, decodeOffsetIndex, decodeParquet, encodeParquet, pagesOfRanges, pagesOfRows, positionsInPages, readParquetFooter, rowsOfPages } from './index.js';
 import { prng } from '@lakesoul-ts/meta/testing/prng';
 
 describe('selected pages of a column chunk (page index)', () => {
@@ -66,6 +66,29 @@ describe('selected pages of a column chunk (page index)', () => {
           }
         }
       }
+    }
+  });
+});
+
+describe('pages of row ranges', () => {
+  it('pagesOfRanges equals pagesOfRows of every row of the ranges; rowsOfPages counts their rows', () => {
+    const rnd = prng(21);
+    for (let trial = 0; trial < 300; trial++) {
+      const numRows = 1 + Math.floor(rnd() * 500);
+      const starts = [0, ...new Set(Array.from({ length: Math.floor(rnd() * 12) }, () => 1 + Math.floor(rnd() * (numRows - 1))).filter((x) => x < numRows))].sort((a, b) => a - b);
+      const pages = starts.map((firstRow) => ({ offset: 0, compressedSize: 0, firstRow }));
+      const ranges: [number, number][] = [];
+      for (let r = 0; r < numRows; ) {
+        const len = 1 + Math.floor(rnd() * 40);
+        if (rnd() < 0.5) ranges.push([r, Math.min(numRows, r + len)]);
+        r += len + Math.floor(rnd() * 30);
+      }
+      const rows = ranges.flatMap(([a, b]) => Array.from({ length: b - a }, (_, k) => a + k));
+      const sel = pagesOfRanges(pages, ranges, numRows);
+      expect(sel).toEqual(pagesOfRows(pages, rows));
+      const held = sel.reduce((n, i) => n + (i + 1 < pages.length ? pages[i + 1].firstRow : numRows) - pages[i].firstRow, 0);
+      expect(rowsOfPages(pages, sel, numRows)).toBe(held);
+      expect(held).toBeGreaterThanOrEqual(rows.length);
     }
   });
 });

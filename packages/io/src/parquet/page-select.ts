@@ -33,6 +33,31 @@ export function pagesOfRows(pages: PageLocation[], rows: ArrayLike<number>): num
 }
 
 /**
+ * Indices of the pages overlapping at least one of `ranges` (sorted, disjoint [start, end) row
+ * ranges within the row group): {@link pagesOfRows} of every row of the ranges, without listing them.
+ */
+export function pagesOfRanges(pages: PageLocation[], ranges: readonly (readonly [number, number])[], rowGroupRows: number): number[] {
+  const out: number[] = [];
+  let p = 0;
+  for (const [start, end] of ranges) {
+    if (end <= start) continue;
+    while (p + 1 < pages.length && pages[p + 1].firstRow <= start) p++;
+    for (let q = p; q < pages.length && pages[q].firstRow < end && pages[q].firstRow < rowGroupRows; q++) {
+      if (out[out.length - 1] !== q) out.push(q);
+      p = q;
+    }
+  }
+  return out;
+}
+
+/** Rows held by the pages `selected` of a chunk (see {@link pageRowCounts}). */
+export function rowsOfPages(pages: PageLocation[], selected: readonly number[], rowGroupRows: number): number {
+  let n = 0;
+  for (const i of selected) n += (i + 1 < pages.length ? pages[i + 1].firstRow : rowGroupRows) - pages[i].firstRow;
+  return n;
+}
+
+/**
  * Positions of `rows` (sorted row indices within the row group) in the decoded concatenation of the
  * pages `selected` (sorted page indices that together hold every row of `rows`).
  */

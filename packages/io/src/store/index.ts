@@ -1,6 +1,6 @@
 // Object stores: backends, registry, URI helpers and wrappers.
-export { LocalStore, confinedReaderOf } from './local-store.js';
-export type { LocalStoreOptions, ConfinedReader } from './local-store.js';
+export { LocalStore, confinedReaderOf, rangeReaderOf } from './local-store.js';
+export type { LocalStoreOptions, ConfinedReader, RangeReader } from './local-store.js';
 export { MemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
 export { S3Store, s3OptionsFromEnv } from './s3-store.js';

@@ -51,6 +51,26 @@ export function confinedReaderOf(store: ObjectStore): (ObjectStore & ConfinedRea
 }
 
 /**
+ * Capability of stores that read several byte ranges of one object in one call, cheaper than a `get`
+ * per range: {@link LocalStore} opens the file once for all of them. {@link readRanges} uses it when
+ * a store has it; find it with {@link rangeReaderOf}. Wrappers that must see each request (latency,
+ * counting) simply do not offer it.
+ */
+export interface RangeReader {
+  /**
+   * The bytes of each of `ranges` of the object at `path`, in the order given; each is clamped at the
+   * object's end like {@link ObjectStore.get}'s range (its bytes past the end are not returned).
+   * @throws LakeSoulError NotFound when the object does not exist; InvalidArgument for a bad range.
+   */
+  getRanges(path: string, ranges: readonly { offset: number; length: number }[], options?: StoreCallOptions): Promise<Uint8Array[]>;
+}
+
+/** The store's {@link RangeReader} capability, or undefined when it has none. */
+export function rangeReaderOf(store: ObjectStore): (ObjectStore & RangeReader) | undefined {
+  return typeof (store as Partial<RangeReader>).getRanges === 'function' ? (store as ObjectStore & RangeReader) : undefined;
+}
+
+/**
  * Opens for reading without side effects on special files: O_NONBLOCK so that a FIFO does not block the
  * open (it is refused as not a regular file right after), O_NOCTTY so that a terminal is never adopted.
  */
@@ -104,7 +124,7 @@ const READ_CHUNK = 8 * 1024 * 1024;
  * one, never a partial file. Parent directories are created as needed. `list` walks directories
  * recursively.
  */
-export class LocalStore implements ObjectStore, ConfinedReader {
+export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
   /** Absolute root directory. */
   readonly root: string;
   readonly description: string;
@@ -135,6 +155,25 @@ export class LocalStore implements ObjectStore, ConfinedReader {
     try {
       fd = await openFd(file, 'r');
       return await readOpened(fd, await regularFile(fd), uri, options);
+    } catch (e) {
+      throw mapFsError(e, uri, 'get');
+    } finally {
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
+    }
+  }
+
+  async getRanges(path: string, ranges: readonly { offset: number; length: number }[], options: StoreCallOptions = {}): Promise<Uint8Array[]> {
+    const file = this.localPath(path);
+    const uri = this.uri(path);
+    for (const r of ranges) validateRange(r, uri);
+    throwIfAborted(options.signal, `get ${uri}`);
+    let fd: number | undefined;
+    try {
+      // One open and one stat for every range; the reads themselves run side by side on the thread pool.
+      fd = await openFd(file, 'r');
+      const st = await regularFile(fd);
+      const at = fd;
+      return await Promise.all(ranges.map((range) => readOpened(at, st, uri, { range, signal: options.signal })));
     } catch (e) {
       throw mapFsError(e, uri, 'get');
     } finally {

@@ -4,6 +4,7 @@
 import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { ByteRange, ObjectStore } from '../types.js';
 import { validateRange } from './store-errors.js';
+import { rangeReaderOf } from './local-store.js';
 
 /** Options of {@link readRanges}. */
 export interface ReadRangesOptions {
@@ -47,18 +48,20 @@ export async function readRanges(store: ObjectStore, path: string, ranges: ByteR
       groups.push({ start: r.start, end: r.end, members: [r] });
     }
   }
-  const fetches = groups.map(async (g) => {
-    if (g.end === g.start) {
-      for (const m of g.members) out[m.i] = new Uint8Array(0);
-      return;
-    }
-    const bytes = await store.get(path, { range: { offset: g.start, length: g.end - g.start }, signal: options.signal });
+  const place = (g: (typeof groups)[number], bytes: Uint8Array) => {
     for (const m of g.members) {
       const s = Math.min(m.start - g.start, bytes.length);
       const e = Math.min(m.end - g.start, bytes.length);
       out[m.i] = bytes.subarray(s, e);
     }
-  });
+  };
+  const nonEmpty = groups.filter((g) => g.end > g.start);
+  for (const g of groups) if (g.end === g.start) for (const m of g.members) out[m.i] = new Uint8Array(0);
+  // A store that reads many ranges in one call (a local file opened once) gets them all at once.
+  const many = nonEmpty.length > 1 ? rangeReaderOf(store) : undefined;
+  const fetches = many
+    ? [many.getRanges(path, nonEmpty.map((g) => ({ offset: g.start, length: g.end - g.start })), { signal: options.signal }).then((parts) => nonEmpty.forEach((g, k) => place(g, parts[k])))]
+    : nonEmpty.map(async (g) => place(g, await store.get(path, { range: { offset: g.start, length: g.end - g.start }, signal: options.signal })));
   await Promise.all([...single, ...fetches]);
   return out;
 }

@@ -133,6 +133,43 @@ describe('readRanges', () => {
     await readRanges(s3, 'f', ranges.slice(0, 4), { coalesceGap: 10_000 });
     expect(st3.gets).toBe(1);
   });
+
+  it('reads every range of a local file through one open (LocalStore.getRanges), with the bytes of separate gets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ranges-'));
+    try {
+      const local = new LocalStore({ root: dir });
+      const data = patternBytes(50_000, 7);
+      await local.put('d/f', data);
+      const ranges = [
+        { offset: 30_000, length: 100 },
+        { offset: 0, length: 10 },
+        { offset: 20, length: 30 },
+        { offset: 49_990, length: 100 }, // clamped at the end
+        { offset: 60_000, length: 5 }, // past the end: empty
+        { suffix: 7 },
+      ];
+      const viaGets = await Promise.all(ranges.map((range) => local.get('d/f', { range })));
+      expect(viaGets[4].length).toBe(0);
+      const direct = await local.getRanges('d/f', ranges.slice(0, 5) as { offset: number; length: number }[]);
+      expect(direct.map((b) => Buffer.from(b).toString('hex'))).toEqual(viaGets.slice(0, 5).map((b) => Buffer.from(b).toString('hex')));
+      // readRanges takes that path for several requests: one open, the same answers
+      const opens: string[] = [];
+      const counted = Object.assign(Object.create(local) as LocalStore, {
+        getRanges: (path: string, rs: { offset: number; length: number }[]) => {
+          opens.push(path);
+          return local.getRanges(path, rs);
+        },
+      });
+      const out = await readRanges(counted, 'd/f', ranges, { coalesceGap: 0 });
+      expect(out.map((b) => Buffer.from(b).toString('hex'))).toEqual(viaGets.map((b) => Buffer.from(b).toString('hex')));
+      expect(opens).toEqual(['d/f']);
+      await expect(local.getRanges('d/missing', [{ offset: 0, length: 1 }])).rejects.toMatchObject({ kind: 'NotFound' });
+      await expect(local.getRanges('d', [{ offset: 0, length: 1 }])).rejects.toBeInstanceOf(LakeSoulError);
+      await expect(local.getRanges('d/f', [{ offset: -1, length: 1 }])).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /**

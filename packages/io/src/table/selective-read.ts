@@ -25,8 +25,10 @@ import {
   decodeParquet,
   columnFileOfPages,
   pageRowCounts,
+  pagesOfRanges,
   pagesOfRows,
   positionsInPages,
+  rowsOfPages,
   type PageLocation,
   type ParquetColumnStats,
   type ParquetFooter,
@@ -286,11 +288,16 @@ async function readRowGroup(
   const whole = candRows.length === numRows;
   const firstSel = fcols.map((c) => {
     const pages = idx.pages.get(c)!;
-    return { column: c, selected: whole ? allPages(pages) : pagesOfRows(pages, candRows) };
+    return { column: c, selected: whole ? allPages(pages) : pagesOfRanges(pages, candidate, numRows) };
   });
   const first = await decodePages(o, g, idx, firstSel);
-  const posOf = (column: string, selected: number[], rows: Int32Array): Int32Array | null =>
-    selected.length === idx.pages.get(column)!.length && rows.length === numRows ? null : positionsInPages(idx.pages.get(column)!, selected, rows, numRows);
+  // Null (every decoded row, in order) when the selected pages hold exactly `rows`: they hold each
+  // of them by construction, so equal counts mean nothing else. A single filter column's candidate
+  // rows are whole pages of it, so its values are taken as decoded, without a per-row gather.
+  const posOf = (column: string, selected: number[], rows: Int32Array): Int32Array | null => {
+    const pages = idx.pages.get(column)!;
+    return rowsOfPages(pages, selected, numRows) === rows.length ? null : positionsInPages(pages, selected, rows, numRows);
+  };
   let matched: Int32Array = candRows;
   const firstData = new Map<string, Data>();
   if (filter) {
