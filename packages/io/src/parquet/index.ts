@@ -29,3 +29,4 @@ export {
   type ReadFooterOptions,
 } from './parquet-footer.js';
 export { columnFileOfPages, pageRowCounts, pagesOfRanges, pagesOfRows, positionsInPages, rowsOfPages, type ColumnFileOptions } from './page-select.js';
+export { ParquetMetaCache, sharedParquetMetaCache, fileMetaKey, META_CACHE_BYTES_ENV, DEFAULT_META_CACHE_BYTES } from './meta-cache.js';

@@ -29,6 +29,7 @@ import {
   pagesOfRows,
   positionsInPages,
   rowsOfPages,
+  type ParquetMetaCache,
   type PageLocation,
   type ParquetColumnStats,
   type ParquetFooter,
@@ -75,6 +76,8 @@ export interface SelectiveReadOptions {
   read(ranges: Range[]): Promise<Uint8Array[]>;
   /** Workers to decode pages on (default: the calling thread). */
   pool?: ParquetPool | null;
+  /** Where decoded page indexes are kept across reads, and this file's key in it ({@link fileMetaKey}). */
+  metaCache?: { cache: ParquetMetaCache; fileKey: string };
   stats?: SelectiveReadStats;
 }
 
@@ -163,13 +166,24 @@ async function loadIndexes(o: SelectiveReadOptions, columns: string[], statColum
     for (const c of columns) wanted.push({ g, column: c, kind: 'offset', range: cols[c].offsetIndex! });
     for (const c of statColumns) if (cols[c].columnIndex) wanted.push({ g, column: c, kind: 'column', range: cols[c].columnIndex! });
   }
-  const bytes = await o.read(wanted.map((w) => w.range));
+  // Indexes decoded by an earlier read of the file are taken from the cache; the others are fetched
+  // in one batch of ranged reads.
+  const mc = o.metaCache;
+  const cacheKey = (w: (typeof wanted)[number]) => `${w.kind}-index:${w.g}:${w.column}:${mc!.fileKey}`;
+  const decoded: unknown[] = wanted.map((w) => (mc ? mc.cache.get(cacheKey(w)) : undefined));
+  const missing = wanted.map((w, k) => ({ w, k })).filter(({ k }) => decoded[k] === undefined);
+  const bytes = missing.length > 0 ? await o.read(missing.map(({ w }) => w.range)) : [];
+  missing.forEach(({ w, k }, i) => {
+    decoded[k] = w.kind === 'offset' ? decodeOffsetIndex(bytes[i], o.file) : decodeColumnIndex(bytes[i], o.footer, w.column, o.file);
+    // Decoded, an index takes a few times its encoded size (one object per page).
+    mc?.cache.set(cacheKey(w), decoded[k], 256 + 6 * w.range.length);
+  });
   const out = new Map<number, RowGroupIndex>();
   wanted.forEach((w, k) => {
     let idx = out.get(w.g);
     if (!idx) out.set(w.g, (idx = { pages: new Map(), pageStats: new Map() }));
-    if (w.kind === 'offset') idx.pages.set(w.column, decodeOffsetIndex(bytes[k], o.file));
-    else idx.pageStats.set(w.column, decodeColumnIndex(bytes[k], o.footer, w.column, o.file));
+    if (w.kind === 'offset') idx.pages.set(w.column, decoded[k] as PageLocation[]);
+    else idx.pageStats.set(w.column, decoded[k] as ReturnType<typeof decodeColumnIndex>);
   });
   return out;
 }
