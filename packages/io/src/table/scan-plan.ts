@@ -33,7 +33,7 @@ import type {
 import { readRanges, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
-import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter } from '../parquet/index.js';
+import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
 import { mergeSortedSources, concatSources } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
@@ -205,6 +205,60 @@ function prefilterFor(split: Split, s: ScanPlanJSON): { filter: FilterExpr; uniq
   return keyOnly ? { filter: keyOnly } : null;
 }
 
+/** A data file's end: its parsed footer and the bytes of its tail (see {@link openFileEnd}). */
+interface FileEnd {
+  footer: ParquetFooter;
+  /** The bytes at [offset, offset + length) when the tail read so far holds them, else null. */
+  fromTail(offset: number, length: number): Uint8Array | null;
+  /** The tail's bytes and where they start in the file (read now when the footer came from the cache). */
+  tail(): Promise<{ tail: Uint8Array; tailStart: number }>;
+  cache: ParquetMetaCache;
+  /** The file's key in `cache`. */
+  fileKey: string;
+}
+
+/**
+ * Reads the last {@link TAIL_READ} bytes of a file (its footer, and all of a small file) and parses
+ * the footer. The footer of a file larger than that is kept in the process's metadata cache
+ * (meta-cache.ts): a later read of the file gets it from there and reads the tail only if it needs
+ * its bytes (a sparse copy for the decoder holds the footer's bytes; a selective read does not).
+ */
+async function openFileEnd(store: ObjectStore, key: string, size: number, path: string, signal: AbortSignal | undefined): Promise<FileEnd> {
+  const cache = sharedParquetMetaCache();
+  const fileKey = fileMetaKey(`${store.description}${key}`, size);
+  const cached = size > TAIL_READ ? cache.get<ParquetFooter>(`footer:${fileKey}`) : undefined;
+  let tail: Uint8Array = new Uint8Array(0);
+  let tailStart = size;
+  const readTail = async () => {
+    if (tailStart < size || size === 0) return;
+    const start = Math.max(0, size - TAIL_READ);
+    try {
+      tail = await store.get(key, { range: { offset: start, length: size - start }, signal });
+    } catch (e) {
+      throw withFile(e, path);
+    }
+    tailStart = start;
+  };
+  const fromTail = (offset: number, length: number) => (offset >= tailStart && offset + length <= size ? tail.subarray(offset - tailStart, offset - tailStart + length) : null);
+  if (cached) return { footer: cached, fromTail, tail: async () => (await readTail(), { tail, tailStart }), cache, fileKey };
+  await readTail();
+  const footer = await readParquetFooter(
+    async (r) => {
+      const o = 'offset' in r ? r.offset : size - r.suffix;
+      const l = 'offset' in r ? (r.length ?? size - o) : r.suffix;
+      return fromTail(o, l) ?? store.get(key, { range: r, signal });
+    },
+    size,
+    { file: path, signal },
+  );
+  if (size > TAIL_READ && tail.length >= 8) {
+    // Parsed, a footer takes a few times its encoded length (the 4 bytes before the magic).
+    const footerLength = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 4).getUint32(0, true);
+    cache.set(`footer:${fileKey}`, footer, 1024 + 6 * footerLength);
+  }
+  return { footer, fromTail, tail: async () => ({ tail, tailStart }), cache, fileKey };
+}
+
 /**
  * Selective reads of one scan started before the merge reaches their file: their matching rows (of
  * one row group each) wait in memory, so this bounds how many can (the prefetch budget counts file
@@ -367,40 +421,9 @@ export class TableScanPlan implements ScanPlan {
             }
             // Footer first (one read of the file's tail, which small files fit in whole): prune row
             // groups, then fetch only the needed column chunks into a sparse copy of the file (the
-            // decoder reads nothing else). The footer of a file larger than the tail read is kept
-            // for later reads of the file (meta-cache.ts); a small file's tail holds its data too.
-            const metaCache = sharedParquetMetaCache();
-            const fileKey = fileMetaKey(`${store.description}${key}`, size);
-            const cachedFooter = size > TAIL_READ ? metaCache.get<ParquetFooter>(`footer:${fileKey}`) : undefined;
-            let tail: Uint8Array = new Uint8Array(0);
-            let tailStart = size;
-            const readTail = async () => {
-              tailStart = Math.max(0, size - TAIL_READ);
-              try {
-                tail = await store.get(key, { range: { offset: tailStart, length: size - tailStart }, signal });
-              } catch (e) {
-                throw withFile(e, file.path);
-              }
-            };
-            if (!cachedFooter) await readTail();
-            const fromTail = (offset: number, length: number) =>
-              offset >= tailStart && offset + length <= size ? tail.subarray(offset - tailStart, offset - tailStart + length) : null;
-            const footer =
-              cachedFooter ??
-              (await readParquetFooter(
-                async (r) => {
-                  const o = 'offset' in r ? r.offset : size - r.suffix;
-                  const l = 'offset' in r ? (r.length ?? size - o) : r.suffix;
-                  return fromTail(o, l) ?? store.get(key, { range: r, signal });
-                },
-                size,
-                { file: file.path, signal },
-              ));
-            if (!cachedFooter && size > TAIL_READ && tail.length >= 8) {
-              // Parsed, a footer takes a few times its encoded length (the 4 bytes before the magic).
-              const footerLength = new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 4).getUint32(0, true);
-              metaCache.set(`footer:${fileKey}`, footer, 1024 + 6 * footerLength);
-            }
+            // decoder reads nothing else).
+            const end = await openFileEnd(store, key, size, file.path, signal);
+            const { footer, fromTail } = end;
             let keep = footer.rowGroups.map((_, i) => i);
             if (pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(pruneFilter, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
             if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
@@ -424,7 +447,7 @@ export class TableScanPlan implements ScanPlan {
                 return out;
               };
               const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
-              const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: metaCache, fileKey } };
+              const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: end.cache, fileKey: end.fileKey } };
               // A file with one row group to read starts now, ahead of the merge (as the prefetch
               // fetches bytes ahead), up to SELECTIVE_READS_AHEAD files at once: the files of later
               // splits then fetch and decode pages while earlier ones are consumed. Other files
@@ -435,7 +458,7 @@ export class TableScanPlan implements ScanPlan {
               return { file, bytes: null, rowGroups: keep, selectiveBatches: { batches, done: () => void selectiveAhead.n-- } };
             }
             // The decoder reads the footer's bytes, which a cached footer came without.
-            if (tailStart === size) await readTail();
+            const { tail, tailStart } = await end.tail();
             // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
             // written before the footer): the decoder reads it whenever the footer points at it.
             const pageIndex = footer.rowGroups
