@@ -6,13 +6,14 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { BlobValueFetcher } from '@lakesoul-ts/io';
-import type { RowValue } from './arrow-rows.js';
-import { assembleBatch, invalid, tensorsOf, type Sample } from './dataset-mapping.js';
+import type { RowTensor, RowValue } from './arrow-rows.js';
+import { assembleBatch, invalid, tensorsOf, type PrebuiltFeature, type Sample } from './dataset-mapping.js';
 import type { DatasetSettings, PlannedDataset } from './dataset-plan.js';
 import type { EpochStream } from './epoch-stream.js';
-import type { ImageExecutor } from './image-executor.js';
+import type { ImageExecutor, PixelTarget } from './image-executor.js';
 import { SeededRandom } from './seeded-random.js';
 import type { TfjsDatasetOptions, TfjsElement, TfLike, TransformContext } from './tfjs-dataset.js';
+import { residentBatchAllocator, type ResidentBatch } from './wasm-resident.js';
 
 /** What a {@link BatchStream} needs: the dataset's settings, plan, epoch stream and decoder. */
 export interface BatchStreamContext {
@@ -40,7 +41,11 @@ interface PendingBatch {
   n: number;
   last: boolean;
   ready: Promise<Sample[]>;
+  /** Settles once no decode of the batch can still write into its pixels. */
+  settled: Promise<unknown>;
   pixels: Float32Array | null;
+  /** The batch's pixels when they live in the wasm backend's heap (then `pixels` is null). */
+  resident: ResidentBatch | null;
 }
 
 /** Batches of tensors for an epoch (see the file comment). */
@@ -57,33 +62,63 @@ export class BatchStream {
    * batch boundaries are no barrier. Decoders on the calling thread gain nothing from it.
    */
   private readonly decodeAhead: number;
+  /** The pipeline's fixed output shape, or null. */
+  private readonly imageShape: readonly number[] | null;
+  /** Allocates batch pixels in the wasm backend's heap, where that works (see {@link residentFor}). */
+  private readonly allocResident: ((count: number, image: readonly number[]) => ResidentBatch) | null;
 
   constructor(private readonly c: BatchStreamContext) {
     const shape = c.settings.pipeline?.outputShape() ?? null;
+    this.imageShape = shape;
     this.imageSize = shape ? shape[0] * shape[1] * shape[2] : 0;
     const ex = c.executor;
     this.decodeAhead = ex && ex.concurrency > 1 ? Math.max(1, Math.ceil(ex.concurrency / c.settings.batchSize)) : 0;
     this.pixelPool = new PixelBufferPool(c.tf.getBackend?.() === 'wasm');
+    this.allocResident = this.residentFor();
     // Worker threads take their input by transfer, so only decoders on this process's memory (sharp,
     // tfjs-node, JS on this thread) read from recycled buffers. Enough are kept for every image that
     // can be fetched and waiting at once.
     this.bytePool = c.fetchImages && ex && ex.kind !== 'js-workers' ? new ByteBufferPool((this.decodeAhead + 1) * c.settings.batchSize + ex.concurrency) : null;
   }
 
+  /**
+   * Batch pixels go straight into tfjs-backend-wasm's heap (no copy when the tensor is made) when the
+   * backend allows it, the decoder writes into the slots it is given (not worker threads), no row hook
+   * can see the pixels (a view of a heap that grew in between reads as empty), and exactly one float32
+   * feature of a 'single' or 'dict' layout takes the image column.
+   */
+  private residentFor(): ((count: number, image: readonly number[]) => ResidentBatch) | null {
+    const { executor, settings, planned } = this.c;
+    if (!this.imageShape || !executor || executor.kind === 'js-workers' || settings.rowHook) return null;
+    const m = planned.mapping;
+    const uses = m.features.filter((f) => f.column === planned.imageColumn);
+    if (m.xsMode === 'concat' || uses.length !== 1 || uses[0].dtype !== 'float32' || m.label?.column === planned.imageColumn) return null;
+    return residentBatchAllocator(this.c.tf);
+  }
+
   /** The batches of epoch `ep` after its first `skip` samples, in order. */
   async *batches(ep: number, skip: number): AsyncGenerator<MadeBatch> {
     const queue: PendingBatch[] = [];
     let batchIndex = 0;
-    for await (const g of this.groups(ep, skip)) {
-      queue.push(this.start(g.samples, g.first, g.last, ep));
-      if (queue.length > this.decodeAhead) {
+    // tf.data drops an iterator it stops using without ending it: this generator then stays suspended
+    // until collected, and its started batches' wasm memory (not the garbage collector's) is freed then.
+    const alive = {};
+    if (this.allocResident) abandonedQueues.register(alive, queue, alive);
+    try {
+      for await (const g of this.groups(ep, skip)) {
+        queue.push(this.start(g.samples, g.first, g.last, ep));
+        if (queue.length > this.decodeAhead) {
+          const q = queue.shift()!;
+          yield { element: await this.element(q, ep, batchIndex++), n: q.n, last: q.last };
+        }
+      }
+      while (queue.length > 0) {
         const q = queue.shift()!;
         yield { element: await this.element(q, ep, batchIndex++), n: q.n, last: q.last };
       }
-    }
-    while (queue.length > 0) {
-      const q = queue.shift()!;
-      yield { element: await this.element(q, ep, batchIndex++), n: q.n, last: q.last };
+    } finally {
+      abandonedQueues.unregister(alive);
+      freeWhenSettled(queue);
     }
   }
 
@@ -93,12 +128,14 @@ export class BatchStream {
     // With a fixed image shape the batch's pixel buffer exists up front: each image is written into
     // its slice as it is decoded, and assembleBatch finds them contiguous and copies nothing.
     const perImage = this.imageSize;
-    const pixels = perImage > 0 ? this.pixelPool.take(samples.length * perImage) : null;
-    const ready = pipeline || rowHook
-      ? Promise.all(samples.map((s, i) => this.prepare(s, ep, first + i, pixels?.subarray(i * perImage, (i + 1) * perImage))))
-      : Promise.resolve(samples);
+    const resident = perImage > 0 && this.allocResident ? this.allocResident(samples.length, this.imageShape!) : null;
+    const pixels = perImage > 0 && !resident ? this.pixelPool.take(samples.length * perImage) : null;
+    const slot = (i: number) => (resident ? () => resident.slot(i) : pixels?.subarray(i * perImage, (i + 1) * perImage));
+    const prepared = pipeline || rowHook ? samples.map((s, i) => this.prepare(s, ep, first + i, slot(i))) : null;
+    const ready = prepared ? Promise.all(prepared) : Promise.resolve(samples);
     ready.catch(() => {}); // awaited in element(); this only marks it handled while it waits in the queue
-    return { n: samples.length, last, ready, pixels };
+    const settled = prepared ? Promise.allSettled(prepared) : ready;
+    return { n: samples.length, last, ready, settled, pixels, resident };
   }
 
   /** A started batch as tensors, after the per-batch hook. */
@@ -107,10 +144,20 @@ export class BatchStream {
     let ready: Sample[];
     try {
       ready = await q.ready;
+    } catch (e) {
+      freeWhenSettled([q]);
+      throw e;
     } finally {
       if (q.pixels && !this.pixelPool.reusable) q.pixels = null;
     }
-    let el = assembleBatch(tf, ready, planned.mapping, planned.tableName);
+    let el: TfjsElement;
+    let prebuilt: PrebuiltFeature | undefined;
+    if (q.resident) [ready, prebuilt] = residentFeature(q.resident, ready, planned.imageColumn!);
+    try {
+      el = assembleBatch(tf, ready, planned.mapping, planned.tableName, prebuilt);
+    } finally {
+      q.resident?.free(); // nothing when the batch's tensor took the memory
+    }
     if (q.pixels) this.pixelPool.release(q.pixels); // the backend copied it into its own memory
     if (options.batchTransform) {
       const input = el;
@@ -156,7 +203,7 @@ export class BatchStream {
   }
 
   /** One sample through the image pipeline (into `out` when given) and the row hook. */
-  private async prepare(s: Sample, ep: number, sampleIndex: number, out?: Float32Array): Promise<Sample> {
+  private async prepare(s: Sample, ep: number, sampleIndex: number, out?: PixelTarget): Promise<Sample> {
     const { settings, executor, options } = this.c;
     const { pipeline, rowHook, shuffle, shard } = settings;
     const { imageColumn, tableName } = this.c.planned;
@@ -208,6 +255,37 @@ export class BatchStream {
       });
     }
   }
+}
+
+/**
+ * Frees the wasm memory of batches started but never handed out (the consumer stopped, or one failed)
+ * once their decodes have stopped writing.
+ */
+function freeWhenSettled(queue: readonly PendingBatch[]): void {
+  for (const q of queue) if (q.resident) void q.settled.then(() => q.resident!.free());
+}
+
+/** Queues of batch generators collected while suspended (see {@link BatchStream.batches}). */
+const abandonedQueues = new FinalizationRegistry<PendingBatch[]>(freeWhenSettled);
+
+/**
+ * The image feature of a batch whose pixels are `resident`: the memory itself when every sample's
+ * image was written into its slot with the batch's image shape; otherwise the samples with JavaScript
+ * copies of whatever slots they hold (the caller then frees the memory).
+ */
+function residentFeature(resident: ResidentBatch, samples: Sample[], column: string): [Sample[], PrebuiltFeature | undefined] {
+  const image = resident.shape.slice(1);
+  const inSlot = samples.map((s, i) => {
+    const v = s.row[column] as RowTensor | undefined;
+    return typeof v === 'object' && v !== null && resident.holds(i, v.values) && v.shape.length === image.length && v.shape.every((d, k) => d === image[k]);
+  });
+  if (samples.length === resident.count && inSlot.every(Boolean)) return [samples, { column, shape: resident.shape, tensor: () => resident.tensor() }];
+  const copied = samples.map((s, i) => {
+    const v = s.row[column] as RowTensor | undefined;
+    if (!resident.holds(i, v?.values)) return s;
+    return { ...s, row: { ...s.row, [column]: { shape: v!.shape, values: resident.copyOf(i) } } };
+  });
+  return [copied, undefined];
 }
 
 /**

@@ -143,8 +143,22 @@ function contiguousFloat32(samples: Sample[], column: string): Float32Array | nu
   return new Float32Array(base.buffer, 0, samples.length * width);
 }
 
-/** One batch of samples as tensors (`{ xs, ys }` or a dict); nothing leaks when a value is refused. */
-export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string): TfjsElement {
+/** A feature whose batch tensor exists already (images decoded into a tensor's own memory). */
+export interface PrebuiltFeature {
+  /** The source column. */
+  column: string;
+  /** The tensor's shape, `[batch, ...]`. */
+  shape: readonly number[];
+  /** Hands the tensor over (once). */
+  tensor(): tfc.Tensor;
+}
+
+/**
+ * One batch of samples as tensors (`{ xs, ys }` or a dict); nothing leaks when a value is refused.
+ * `prebuilt`, for a float32 feature of a 'single' or 'dict' layout, replaces building that tensor from
+ * the rows' values.
+ */
+export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string, prebuilt?: PrebuiltFeature): TfjsElement {
   const b = samples.length;
   const where = (s: Sample, col: string) => () => `table ${table}, split ${s.splitId}, row ${s.index}, column ${col}`;
   const made: tfc.Tensor[] = [];
@@ -185,6 +199,16 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
       made.push(t);
       return t;
     };
+    const tensorOf = (f: OutputSpec): tfc.Tensor => {
+      if (prebuilt && f.column === prebuilt.column && f.dtype === 'float32' && prebuilt.shape[0] === b) {
+        const t = prebuilt.tensor();
+        made.push(t);
+        prebuilt = undefined; // handed over once
+        return t;
+      }
+      const p = featureTensor(f, false);
+      return mk(p.values, p.shape, f.dtype);
+    };
     let xs: tfc.Tensor | Record<string, tfc.Tensor>;
     if (m.xsMode === 'concat') {
       const parts = m.features.map((f) => featureTensor(f, true));
@@ -200,15 +224,10 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
       }
       xs = mk(all, [b, width], 'float32');
     } else if (m.xsMode === 'single') {
-      const f = m.features[0];
-      const p = featureTensor(f, false);
-      xs = mk(p.values, p.shape, f.dtype);
+      xs = tensorOf(m.features[0]);
     } else {
       xs = {};
-      for (const f of m.features) {
-        const p = featureTensor(f, false);
-        xs[f.name] = mk(p.values, p.shape, f.dtype);
-      }
+      for (const f of m.features) xs[f.name] = tensorOf(f);
     }
     if (!m.label) return xs as Record<string, tfc.Tensor>;
     const l = m.label;

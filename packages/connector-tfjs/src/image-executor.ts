@@ -58,6 +58,13 @@ export interface CreateImageExecutorOptions {
   tf?: TfNodeLike;
 }
 
+/**
+ * Where an executor writes a decoded image: an array, or a function returning one that the executor
+ * calls once, synchronously, right before writing (for memory that can move between the call and the
+ * write, such as a WebAssembly heap that grows).
+ */
+export type PixelTarget = Float32Array | (() => Float32Array);
+
 /** Runs one pipeline on one image's bytes. */
 export interface ImageExecutor {
   /** The decoder actually in use. */
@@ -71,7 +78,7 @@ export interface ImageExecutor {
    * `out`, when given, receives the result if it has the result's length (then `data === out`);
    * executors that cannot write there (worker threads) return their own buffer.
    */
-  run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number, signal?: AbortSignal, out?: Float32Array): Promise<RawImage>;
+  run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number, signal?: AbortSignal, out?: PixelTarget): Promise<RawImage>;
   /** Stops worker threads (idempotent). */
   close(): Promise<void>;
 }

@@ -243,17 +243,21 @@ export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
  * pixels. `sampleSeed` drives the random ops (crop offsets, flips) so a sample's augmentation is
  * reproducible. When `out` is given and has the result's length, the result is written into it (a
  * final scale / normalize writes there directly) and returned as the image's data: a loader passes a
- * slice of its batch buffer and copies nothing afterwards. `scaleU8` maps 8-bit pixels to float32
- * (default `affineU8`, the JavaScript kernel; the main thread passes the WebAssembly SIMD one of `affine-simd.ts`).
+ * slice of its batch buffer and copies nothing afterwards. `out` may be a function returning that
+ * slice: it is called once, right before the write (memory that can move, such as a WebAssembly heap,
+ * is viewed only then). `scaleU8` maps 8-bit pixels to float32 (default `affineU8`, the JavaScript
+ * kernel; the main thread passes the WebAssembly SIMD one of `affine-simd.ts`).
  */
 export function runImageOps(
   input: Uint8Array | RawImage,
   ops: ImageOp[],
   sampleSeed: number,
   codecs: ImageCodecs | null,
-  out?: Float32Array,
+  outSlot?: Float32Array | (() => Float32Array),
   scaleU8: (src: Uint8Array, out: Float32Array, channels: number, mul: Float64Array, add: Float64Array) => void = affineU8,
 ): RawImage {
+  let resolved: Float32Array | undefined;
+  const outNow = (): Float32Array | undefined => (typeof outSlot === 'function' ? (resolved ??= outSlot()) : outSlot);
   const random = makeSampleRandom(sampleSeed);
   const inputData = input instanceof Uint8Array ? input : input.data;
   let img = null as RawImage | null;
@@ -288,13 +292,15 @@ export function runImageOps(
       // writes into `out` when it fits.
       const src: Uint8Array | Float32Array = img.data;
       const last = end === ops.length;
-      const target: Float32Array = last && out !== undefined && out.length === src.length ? out : src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
+      const out = last ? outNow() : undefined;
+      const target: Float32Array = out !== undefined && out.length === src.length ? out : src instanceof Float32Array && src !== inputData ? src : new Float32Array(src.length);
       if (src instanceof Float32Array) affineF32(src, target, c, mul, add);
       else scaleU8(src, target, c, mul, add);
       img = { ...img, data: target };
     }
   }
   if (img === null) throw new TypeError('image pipeline has no decode step');
+  const out = outNow();
   if (out !== undefined && out.length === img.data.length && img.data !== out) {
     out.set(img.data);
     return { ...img, data: out };

@@ -42,6 +42,10 @@ export interface TfLike {
   };
   /** The active backend: the tfjs-node decoder is picked automatically only while it is `tensorflow`. */
   getBackend?(): string;
+  /** `tf.backend()`: on the wasm backend, batch images are decoded straight into its heap. */
+  backend?(): unknown;
+  /** `tf.engine()`: makes the tensor over such a batch's memory. */
+  engine?(): unknown;
   /** Present in tfjs-node: used to decode images natively (when sharp is not installed). */
   node?: {
     /** Decodes PNG/JPEG bytes into an image tensor of `channels` channels. */
