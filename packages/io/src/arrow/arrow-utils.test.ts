@@ -5,12 +5,41 @@ import {
 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import {
-  castData, comparePkRows, concatBatches, nullColumn, projectBatch, sliceBatch, sortIndicesByPk, takeRows,
+  castData, comparePkRows, concatBatches, gatherData, nullColumn, projectBatch, sliceBatch, sortIndicesByPk, takeRows,
   validateAgainstSchema,
 } from './index.js';
 import { plainRows, sampleAllTypesTable, seededRandom } from './sample-tables.js';
 
 const sample = sampleAllTypesTable(300, 7);
+
+describe('gatherData of strings', () => {
+  it('equals a row-by-row gather: several sources (sliced, with nulls), runs of consecutive rows, null selectors', () => {
+    const rnd = seededRandom(11);
+    for (let round = 0; round < 40; round++) {
+      const sources = Array.from({ length: 1 + Math.floor(rnd() * 3) }, (_, s) => {
+        const n = 1 + Math.floor(rnd() * 200);
+        const values = Array.from({ length: n }, (_, i) => (rnd() < 0.1 ? null : `s${s}-${i}-${'x'.repeat(Math.floor(rnd() * (rnd() < 0.1 ? 100 : 6)))}`));
+        const whole = vectorFromArray(values, new Utf8()).data[0];
+        const from = Math.floor(rnd() * Math.min(5, n));
+        return { data: whole.slice(from, n - from), values: values.slice(from) };
+      });
+      const total = Math.floor(rnd() * 400);
+      const src = sources.length > 1 ? new Uint8Array(total) : null;
+      const rows = new Int32Array(total);
+      for (let i = 0; i < total; i++) {
+        const s = src === null ? 0 : Math.floor(rnd() * sources.length);
+        if (src !== null) src[i] = s;
+        const len = sources[s].data.length;
+        // runs: often the row after the previous one of the same source
+        const prev = i > 0 && (src === null || src[i - 1] === s) ? rows[i - 1] : -2;
+        rows[i] = rnd() < 0.08 ? -1 : prev >= 0 && prev + 1 < len && rnd() < 0.6 ? prev + 1 : Math.floor(rnd() * len);
+      }
+      const got = makeVector(gatherData(new Utf8(), sources.map((x) => x.data), src, rows));
+      const want = Array.from(rows, (r, i) => (r < 0 ? null : sources[src === null ? 0 : src[i]].values[r]));
+      expect(got.toArray()).toEqual(want);
+    }
+  });
+});
 
 describe('takeRows / concatBatches / slice / project', () => {
   it('takes arbitrary rows of every type, with repeats', () => {
