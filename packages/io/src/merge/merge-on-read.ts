@@ -543,6 +543,33 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     }
   };
 
+  /**
+   * mergeRoundF for UseLast winners when the round's keys are int32 values: the winners come from one
+   * sort of every source's keys at once ({@link sortedWinners}) instead of a heap step per key. False
+   * (nothing done) for a small round or a key outside int32.
+   */
+  const sortScratch = new SortScratch();
+  const mergeRoundSorted = (contributing: readonly SourceState[]): boolean => {
+    const n = sortedWinners(contributing, setHas[0], sortScratch);
+    if (n < 0) return false;
+    const ws = winSrc[0];
+    const wr = winRow[0];
+    const { winS, winR } = sortScratch;
+    for (let i = 0; i < n; i++) {
+      const si = winS[i];
+      if (si < 0) {
+        ws[count] = 0;
+        wr[count] = -1;
+      } else {
+        ws[count] = localOf(states[si].entry!);
+        wr[count] = winR[i];
+      }
+      if (++count === batchSize) flush();
+    }
+    for (const st of contributing) st.pos = st.end;
+    return true;
+  };
+
   /** Single source in a round: pass the range through when it has no duplicate keys. */
   const passThrough = (s: SourceState): boolean => {
     if (anyOperator) return false;
@@ -615,8 +642,8 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
       }
       const contributing = active.filter((s) => s.end > s.pos);
       if (!(contributing.length === 1 && passThrough(contributing[0]))) {
-        if (contributing.every((s) => s.fk !== null)) mergeRoundF();
-        else mergeRound();
+        if (!contributing.every((s) => s.fk !== null)) mergeRound();
+        else if (!(simpleWinners && contributing.length > 1 && mergeRoundSorted(contributing))) mergeRoundF();
       }
       if (boundSrc === null) flush();
       while (out.length > 0) {
@@ -669,6 +696,119 @@ function validAt(d: Data, i: number): boolean {
   if (bm === undefined || bm.length === 0 || d.nullCount === 0) return true;
   const pos = d.offset + i;
   return (bm[pos >> 3] & (1 << (pos & 7))) !== 0;
+}
+
+/** Rounds smaller than this merge through the heap (the sort's fixed cost is two 64Ki-entry histograms). */
+const SORTED_MERGE_MIN_ROWS = 4096;
+
+/** Buffers of {@link sortedWinners}, grown on demand and reused across a merge's rounds. */
+class SortScratch {
+  keys = new Uint32Array(0);
+  payload = new Uint32Array(0);
+  keys2 = new Uint32Array(0);
+  payload2 = new Uint32Array(0);
+  /** Per distinct key: the winning source's index (-1: no source has the columns) and row. */
+  winS = new Int32Array(0);
+  winR = new Int32Array(0);
+  /** One 2048-entry histogram per 11-bit digit. */
+  readonly counts = new Uint32Array(3 * 2048);
+
+  ensure(m: number): void {
+    if (this.keys.length >= m) return;
+    const n = Math.max(m, this.keys.length * 2);
+    this.keys = new Uint32Array(n);
+    this.payload = new Uint32Array(n);
+    this.keys2 = new Uint32Array(n);
+    this.payload2 = new Uint32Array(n);
+    this.winS = new Int32Array(n);
+    this.winR = new Int32Array(n);
+  }
+}
+
+/** Rows of one source a round may hold for {@link sortedWinners} (its row offset shares a word with the source). */
+const SORTED_MERGE_MAX_SOURCE_ROWS = 1 << 24;
+
+/**
+ * The UseLast winners of one merge round whose keys are int32 values. Every source's rows
+ * `[pos, end)` (sources in merge order) are sorted by key at once with a stable LSD radix sort (11-bit
+ * digits, a pass skipped when all keys share its digit), carrying each row's source and row offset in
+ * one word, so equal keys stay in (source, row) order and each key's winner is its last row in a source
+ * that has the columns (`has[index]`), as the heap merge picks it. Returns the number of distinct keys
+ * (their winners in `sc.winS` / `sc.winR`, ascending by key), or -1 (nothing that matters written)
+ * when the round is small, a key is not an int32, or a source or row offset does not fit the word.
+ */
+function sortedWinners(sources: readonly { index: number; fk: ArrayLike<number> | null; pos: number; end: number }[], has: readonly boolean[], sc: SortScratch): number {
+  let m = 0;
+  for (const s of sources) {
+    if (s.index > 255 || s.end - s.pos > SORTED_MERGE_MAX_SOURCE_ROWS) return -1;
+    m += s.end - s.pos;
+  }
+  if (m < SORTED_MERGE_MIN_ROWS) return -1;
+  sc.ensure(m);
+  const { counts, winS, winR } = sc;
+  let keys = sc.keys;
+  let payload = sc.payload;
+  let keys2 = sc.keys2;
+  let payload2 = sc.payload2;
+  counts.fill(0);
+  let at = 0;
+  for (const s of sources) {
+    const fk = s.fk!;
+    const tag = s.index << 24;
+    for (let r = s.pos; r < s.end; r++) {
+      const x = fk[r];
+      if ((x | 0) !== x) return -1; // not an int32 (fractions, NaN, beyond 2^31)
+      const u = (x + 2147483648) >>> 0;
+      keys[at] = u;
+      payload[at] = (tag | (r - s.pos)) >>> 0;
+      counts[u & 2047]++;
+      counts[2048 + ((u >>> 11) & 2047)]++;
+      counts[4096 + (u >>> 22)]++;
+      at++;
+    }
+  }
+  for (let pass = 0; pass < 3; pass++) {
+    const base = pass * 2048;
+    const shift = pass * 11;
+    let single = false;
+    for (let d = 0, sum = 0; d < 2048; d++) {
+      const c = counts[base + d];
+      if (c === m) single = true;
+      counts[base + d] = sum;
+      sum += c;
+    }
+    if (single) continue; // every key has this digit: the order stands
+    for (let i = 0; i < m; i++) {
+      const u = keys[i];
+      const to = counts[base + ((u >>> shift) & 2047)]++;
+      keys2[to] = u;
+      payload2[to] = payload[i];
+    }
+    [keys, keys2] = [keys2, keys];
+    [payload, payload2] = [payload2, payload];
+  }
+  const posOf = new Int32Array(256);
+  for (const s of sources) posOf[s.index] = s.pos;
+  let n = 0;
+  for (let i = 0; i < m; ) {
+    const key = keys[i];
+    let win = -1;
+    do {
+      const p = payload[i];
+      if (has[p >>> 24]) win = p;
+      i++;
+    } while (i < m && keys[i] === key);
+    if (win < 0) {
+      winS[n] = -1;
+      winR[n] = -1;
+    } else {
+      const si = win >>> 24;
+      winS[n] = si;
+      winR[n] = posOf[si] + (win & 0xffffff);
+    }
+    n++;
+  }
+  return n;
 }
 
 const decoder = new TextDecoder();
