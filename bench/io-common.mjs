@@ -80,3 +80,33 @@ export async function oneThread(fn) {
     await closeSharedParquetPool();
   }
 }
+
+/**
+ * What the benchmarks against the `lakesoul` wheel need from bench/run.mjs's test environment: the
+ * PostgreSQL URL, the venv's Python and the wheel's environment (upstream's LAKESOUL_PG_* variables
+ * for the same catalog). Exits with a message naming `bench` when they are missing.
+ */
+export function wheelPeerEnv(bench) {
+  const pgUrl = process.env.LAKESOUL_TEST_PG_URL;
+  const python = process.env.LAKESOUL_TEST_PYTHON;
+  if (!pgUrl || !python) {
+    console.error(`${bench} needs PostgreSQL and the Python venv (LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_PYTHON): run it through bench/run.mjs (pnpm bench), which provides them`);
+    process.exit(1);
+  }
+  const u = new URL(pgUrl);
+  const wheelEnv = {
+    ...process.env,
+    LAKESOUL_PG_URL: `jdbc:postgresql://${u.host}${u.pathname}`,
+    LAKESOUL_PG_USERNAME: decodeURIComponent(u.username),
+    LAKESOUL_PG_PASSWORD: decodeURIComponent(u.password),
+    RUST_BACKTRACE: '0',
+  };
+  return { pgUrl, python, wheelEnv };
+}
+
+/** `n` distinct keys in [0, below) drawn from `rnd` (LanceDB's mergeInsert refuses a source holding a key twice). */
+export function distinctKeys(rnd, n, below) {
+  const seen = new Set();
+  while (seen.size < n) seen.add(Math.floor(rnd() * below));
+  return [...seen];
+}

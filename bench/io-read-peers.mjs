@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
-import { fmt, prng } from './io-common.mjs';
+import { distinctKeys, fmt, prng, wheelPeerEnv } from './io-common.mjs';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,12 +28,7 @@ const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LAYERS = 10;
 const BUCKETS = 4;
-const pgUrl = process.env.LAKESOUL_TEST_PG_URL;
-const python = process.env.LAKESOUL_TEST_PYTHON;
-if (!pgUrl || !python) {
-  console.error('io-read-peers needs PostgreSQL and the Python venv (LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_PYTHON): run it through bench/run.mjs (pnpm bench), which provides them');
-  process.exit(1);
-}
+const { pgUrl, python, wheelEnv } = wheelPeerEnv('io-read-peers');
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true), new Field('score', new Float64(), true)]);
 function rows(ids, tag) {
@@ -42,24 +37,10 @@ function rows(ids, tag) {
   return { table };
 }
 const rnd = prng(7);
-/** `n` distinct random keys below N (each layer updates `n` keys). */
-function distinctKeys(n) {
-  const seen = new Set();
-  while (seen.size < n) seen.add(Math.floor(rnd() * N));
-  return [...seen];
-}
 const base = rows(Array.from({ length: N }, (_, i) => i), 'base');
-const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(N / LAYERS), `l${l}`));
+const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(rnd, N / LAYERS, N), `l${l}`));
 
 const dir = mkdtempSync(join(tmpdir(), 'read-peers-bench-'));
-const u = new URL(pgUrl);
-const wheelEnv = {
-  ...process.env,
-  LAKESOUL_PG_URL: `jdbc:postgresql://${u.host}${u.pathname}`,
-  LAKESOUL_PG_USERNAME: decodeURIComponent(u.username),
-  LAKESOUL_PG_PASSWORD: decodeURIComponent(u.password),
-  RUST_BACKTRACE: '0',
-};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const catalog = await Catalog.open({ url: pgUrl });
 const lake = await Lakehouse.open({ catalog, warehouse: pathToFileURL(join(dir, 'ours')).href });

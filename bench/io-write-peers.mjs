@@ -18,7 +18,7 @@ import * as A18 from 'apache-arrow-18';
 import * as lancedb from '@lancedb/lancedb';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
-import { fmt, prng } from './io-common.mjs';
+import { distinctKeys, fmt, prng, wheelPeerEnv } from './io-common.mjs';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,12 +26,7 @@ const N = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LAYERS = 10;
 const BUCKETS = 4;
-const pgUrl = process.env.LAKESOUL_TEST_PG_URL;
-const python = process.env.LAKESOUL_TEST_PYTHON;
-if (!pgUrl || !python) {
-  console.error('io-write-peers needs PostgreSQL and the Python venv (LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_PYTHON): run it through bench/run.mjs (pnpm bench), which provides them');
-  process.exit(1);
-}
+const { pgUrl, python, wheelEnv } = wheelPeerEnv('io-write-peers');
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true), new Field('score', new Float64(), true)]);
 /** The rows of keys `ids` (names tagged with `tag`), as an apache-arrow 21 table and as plain columns. */
@@ -42,13 +37,7 @@ function rows(ids, tag) {
 }
 const rnd = prng(7);
 const base = rows(Array.from({ length: N }, (_, i) => i), 'base');
-/** `n` distinct random keys below N (LanceDB's mergeInsert refuses a source holding a key twice). */
-function distinctKeys(n) {
-  const seen = new Set();
-  while (seen.size < n) seen.add(Math.floor(rnd() * N));
-  return [...seen];
-}
-const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(N / LAYERS), `l${l}`));
+const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(rnd, N / LAYERS, N), `l${l}`));
 const upsert = layers[0];
 
 const dir = mkdtempSync(join(tmpdir(), 'write-peers-bench-'));
@@ -56,14 +45,6 @@ const baseIpc = join(dir, 'base.arrow');
 const upsertIpc = join(dir, 'upsert.arrow');
 writeFileSync(baseIpc, tableToIPC(base.table, 'file'));
 writeFileSync(upsertIpc, tableToIPC(upsert.table, 'file'));
-const u = new URL(pgUrl);
-const wheelEnv = {
-  ...process.env,
-  LAKESOUL_PG_URL: `jdbc:postgresql://${u.host}${u.pathname}`,
-  LAKESOUL_PG_USERNAME: decodeURIComponent(u.username),
-  LAKESOUL_PG_PASSWORD: decodeURIComponent(u.password),
-  RUST_BACKTRACE: '0',
-};
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const catalog = await Catalog.open({ url: pgUrl });
