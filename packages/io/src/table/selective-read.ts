@@ -260,6 +260,78 @@ function allPages(pages: PageLocation[]): number[] {
   return pages.map((_, i) => i);
 }
 
+/**
+ * Positions of the ones in a 0/1 mask, ascending; null when there are none. Selective masks are
+ * mostly zeros, so the mask is walked four bytes at a time (a word's ones are summed by one multiply).
+ */
+function maskPositions(mask: Uint8Array): Int32Array | null {
+  const words = mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, mask.length >>> 2) : new Uint32Array(0);
+  const tail = words.length * 4;
+  let n = 0;
+  for (let w = 0; w < words.length; w++) {
+    const x = words[w];
+    if (x !== 0) n += Math.imul(x, 0x01010101) >>> 24;
+  }
+  for (let i = tail; i < mask.length; i++) n += mask[i];
+  if (n === 0) return null;
+  const out = new Int32Array(n);
+  let p = 0;
+  for (let w = 0; w < words.length; w++) {
+    if (words[w] === 0) continue;
+    for (let i = 4 * w; i < 4 * w + 4; i++) if (mask[i] === 1) out[p++] = i;
+  }
+  for (let i = tail; i < mask.length; i++) if (mask[i] === 1) out[p++] = i;
+  return out;
+}
+
+/** Rows passing the filter and the filter columns' values at them. */
+type FilterHits = { rows: Int32Array; columns: Data[] };
+
+/**
+ * The general case: the filter columns' values at every candidate row (`candData`, one chunk each)
+ * are evaluated as one batch.
+ */
+function filterCandidates(schema: Schema, filter: FilterExpr, fcols: string[], candData: Data[], candRows: Int32Array): FilterHits | null {
+  const cand = makeBatch(new Schema(fcols.map((c) => schema.fields.find((f) => f.name === c)!)), candData, candRows.length);
+  const hit = maskPositions(evaluateFilter(filter, cand));
+  if (hit === null) return null;
+  const rows = new Int32Array(hit.length);
+  for (let k = 0; k < hit.length; k++) rows[k] = candRows[hit[k]];
+  const taken = hit.length === candRows.length ? cand : takeRows(cand, hit);
+  return { rows, columns: fcols.map((_, k) => taken.data.children[k] as Data) };
+}
+
+/**
+ * One filter column whose decoded pages hold exactly the candidate rows, in order: the filter runs
+ * on each decoded batch as it is (no copy of the column into one chunk, no array of every candidate
+ * row), and only the hits' values and rows are kept.
+ */
+function filterDecoded(filter: FilterExpr, column: string, decoded: Table, candidate: Ranges): FilterHits | null {
+  const rows: Int32Array[] = [];
+  const values: Data[] = [];
+  let range = 0;
+  let before = 0; // candidate rows in the ranges before `range`
+  let seen = 0; // decoded rows before the current batch
+  for (const b of decoded.batches) {
+    const hit = maskPositions(evaluateFilter(filter, b));
+    if (hit !== null) {
+      const at = new Int32Array(hit.length);
+      for (let k = 0; k < hit.length; k++) {
+        const pos = seen + hit[k];
+        while (pos - before >= candidate[range][1] - candidate[range][0]) before += candidate[range][1] - candidate[range++][0];
+        at[k] = candidate[range][0] + pos - before;
+      }
+      rows.push(at);
+      values.push((hit.length === b.numRows ? b : takeRows(b, hit)).getChild(column)!.data[0] as Data);
+    }
+    seen += b.numRows;
+  }
+  if (rows.length === 0) return null;
+  const all = new Int32Array(rows.reduce((s, r) => s + r.length, 0));
+  rows.reduce((p, r) => (all.set(r, p), p + r.length), 0);
+  return { rows: all, columns: [concatData(decoded.schema.fields[0].type, values)] };
+}
+
 async function readRowGroup(
   o: SelectiveReadOptions,
   g: number,
@@ -298,8 +370,8 @@ async function readRowGroup(
     return null;
   }
   // 2. Decode the filter columns on the pages holding candidate rows; evaluate the filter.
-  const candRows = rowsOf(candidate);
-  const whole = candRows.length === numRows;
+  const candCount = candidate.reduce((s, [a, b]) => s + b - a, 0);
+  const whole = candCount === numRows;
   const firstSel = fcols.map((c) => {
     const pages = idx.pages.get(c)!;
     return { column: c, selected: whole ? allPages(pages) : pagesOfRanges(pages, candidate, numRows) };
@@ -312,27 +384,21 @@ async function readRowGroup(
     const pages = idx.pages.get(column)!;
     return rowsOfPages(pages, selected, numRows) === rows.length ? null : positionsInPages(pages, selected, rows, numRows);
   };
-  let matched: Int32Array = candRows;
+  let matched: Int32Array | null = null;
   const firstData = new Map<string, Data>();
   if (filter) {
-    const fschema = new Schema(fcols.map((c) => o.schema.fields.find((f) => f.name === c)!));
-    const candData = fcols.map((c, k) => gather(first.get(c)!, posOf(c, firstSel[k].selected, candRows)));
-    const cand = makeBatch(fschema, candData, candRows.length);
-    const mask = evaluateFilter(filter, cand);
-    let n = 0;
-    for (let i = 0; i < mask.length; i++) n += mask[i];
-    if (n === 0) return null;
-    const hit = new Int32Array(n);
-    matched = new Int32Array(n);
-    for (let i = 0, p = 0; i < mask.length; i++) {
-      if (mask[i] === 1) {
-        hit[p] = i;
-        matched[p++] = candRows[i];
-      }
+    let hits: FilterHits | null;
+    if (fcols.length === 1 && rowsOfPages(idx.pages.get(fcols[0])!, firstSel[0].selected, numRows) === candCount) {
+      hits = filterDecoded(filter, fcols[0], first.get(fcols[0])!, candidate);
+    } else {
+      const candRows = rowsOf(candidate);
+      hits = filterCandidates(o.schema, filter, fcols, fcols.map((c, k) => gather(first.get(c)!, posOf(c, firstSel[k].selected, candRows))), candRows);
     }
-    const taken = n === candRows.length ? cand : takeRows(cand, hit);
-    fcols.forEach((c, k) => firstData.set(c, taken.data.children[k] as Data));
+    if (hits === null) return null;
+    matched = hits.rows;
+    fcols.forEach((c, k) => firstData.set(c, hits.columns[k]));
   }
+  matched ??= rowsOf(candidate);
   const keyCol = uniqueKey?.column;
   if (keyCol !== undefined) {
     // Keys are sorted, so the versions of a key are neighbours: a matching row whose neighbour has
