@@ -261,6 +261,11 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
   const batches = input instanceof RecordBatch ? [input] : input.batches;
   const keys = batches.map((b) => keyColumnsOf(b, pkColumns));
   const total = batches.reduce((s, b) => s + b.numRows, 0);
+  const idx = new Uint32Array(total);
+  for (let i = 0; i < total; i++) idx[i] = i;
+  // Single integer key: radix sort (no comparator calls).
+  const radix = pkColumns.length === 1 ? integerSortKeys(keys.map((k) => k[0]), total) : null;
+  if (radix !== null) return ascending(radix) ? idx : radixSortIndices(radix.lo, radix.hi, radix.nulls, idx);
   const batchOf = new Uint32Array(total);
   const rowOf = new Uint32Array(total);
   let p = 0;
@@ -274,11 +279,6 @@ export function sortIndicesByPk(input: RecordBatch | Table, pkColumns: readonly 
     const r = compareKeyRows(keys[batchOf[x]], rowOf[x], keys[batchOf[y]], rowOf[y]);
     return r !== 0 ? r : x - y;
   };
-  const idx = new Uint32Array(total);
-  for (let i = 0; i < total; i++) idx[i] = i;
-  // Single integer key: radix sort (no comparator calls).
-  const radix = pkColumns.length === 1 ? integerSortKeys(keys.map((k) => k[0]), total) : null;
-  if (radix !== null) return radixSortIndices(radix.lo, radix.hi, radix.nulls, idx);
   // Single numeric key (see numericKeys): compare plain numbers.
   const nums = pkColumns.length === 1 ? keys.map((k) => numericKeys(k[0])) : [];
   if (pkColumns.length === 1 && nums.every((x) => x !== null)) {
@@ -409,6 +409,25 @@ function integerSortKeys(cols: readonly KeyColumn[], total: number): IntegerSort
     }
   }
   return { lo, hi, nulls };
+}
+
+/**
+ * True when the keys are already in order, without nulls (input often arrives in key order: then the
+ * identity order is the stable sort, found in one pass that stops at the first descent).
+ */
+function ascending({ lo, hi, nulls }: IntegerSortKeys): boolean {
+  if (nulls !== null) return false;
+  const n = lo.length;
+  if (hi === null) {
+    for (let i = 1; i < n; i++) if (lo[i - 1] > lo[i]) return false;
+    return true;
+  }
+  for (let i = 1; i < n; i++) {
+    const a = hi[i - 1];
+    const b = hi[i];
+    if (a > b || (a === b && lo[i - 1] > lo[i])) return false;
+  }
+  return true;
 }
 
 /**

@@ -7,7 +7,16 @@
  * without a dictionary, and integers and byte arrays then use the delta encodings (sorted keys and
  * shared prefixes cost almost nothing). These encodings are part of the Parquet format and read by
  * arrow-rs (LakeSoul's native IO, the `lakesoul` wheel), pyarrow, DuckDB and Spark >= 3.3.
+ *
+ * Compression is chosen per column too. The codec (zstd by default) compresses each data page on its
+ * own, and its cost is paid per page on every write and every read; a column of bit-packed deltas
+ * or of high-entropy floats gains a few percent from it (measured on 250k rows: sorted int64 keys
+ * 2.4% at 2.4x the encode time; uniform random doubles 3.7% at 6x the encode and 5x the decode
+ * time). Integer columns written DELTA_BINARY_PACKED are left uncompressed, and PLAIN floats when a
+ * run of their values does not deflate by at least {@link MIN_COMPRESSION_GAIN}. Uncompressed column
+ * chunks are plain Parquet, read by every reader.
  */
+import { deflateRawSync } from 'node:zlib';
 import { type Data, type Table, Type } from 'apache-arrow';
 
 /** Rows sampled per column to estimate how many distinct values it holds. */
@@ -26,6 +35,27 @@ export interface ColumnEncodingChoice {
   dictionary: boolean;
   /** The value encoding used without a dictionary (undefined: the writer's default, PLAIN). */
   encoding?: 'DELTA_BINARY_PACKED' | 'DELTA_BYTE_ARRAY';
+  /** false: the column's pages are written uncompressed, whatever the file's codec. */
+  compressed?: boolean;
+}
+
+/** Share of its size a float column's sample must lose to deflate for the column to be compressed. */
+export const MIN_COMPRESSION_GAIN = 0.1;
+
+/**
+ * Whether the values of a fixed-width column compress: one contiguous run of up to
+ * {@link ENCODING_SAMPLE_ROWS} values (pages compress runs of neighbouring values, so a strided
+ * sample would understate it) from the middle of its largest chunk, deflated at the fastest level.
+ */
+function valuesCompress(chunks: readonly Data[]): boolean {
+  const d = chunks.reduce((a, b) => (b.length > a.length ? b : a));
+  const vals = d.values as ArrayBufferView & { length: number };
+  const width = vals.byteLength / Math.max(1, vals.length);
+  const n = Math.min(d.length, ENCODING_SAMPLE_ROWS);
+  if (n === 0) return true;
+  const start = (d.length - n) >> 1;
+  const bytes = new Uint8Array(vals.buffer, vals.byteOffset + start * width, n * width);
+  return deflateRawSync(bytes, { level: 1 }).length <= bytes.length * (1 - MIN_COMPRESSION_GAIN);
 }
 
 /**
@@ -99,8 +129,9 @@ function sampleDistinct(chunks: readonly Data[], want: number): { distinct: numb
 
 /**
  * Per top-level column of `table`: whether a dictionary pays (judged from a sample of
- * {@link ENCODING_SAMPLE_ROWS} rows) and, when it does not, the value encoding to use. Integer-like,
- * floating-point and byte-array columns are judged; other columns keep the writer's defaults.
+ * {@link ENCODING_SAMPLE_ROWS} rows) and, when it does not, the value encoding to use and whether
+ * its pages are compressed. Integer-like, floating-point and byte-array columns are judged; other
+ * columns keep the writer's defaults.
  */
 export function chooseColumnEncodings(table: Table): ColumnEncodingChoice[] {
   const out: ColumnEncodingChoice[] = [];
@@ -111,7 +142,9 @@ export function chooseColumnEncodings(table: Table): ColumnEncodingChoice[] {
     const chunks = table.batches.map((b) => b.data.children[k] as Data);
     const { distinct, sampled } = sampleDistinct(chunks, ENCODING_SAMPLE_ROWS);
     if (sampled === 0 || distinct < sampled * DICTIONARY_DISTINCT_SHARE) return;
-    out.push(encoding === undefined ? { column: field.name, dictionary: false } : { column: field.name, dictionary: false, encoding });
+    const choice: ColumnEncodingChoice = encoding === undefined ? { column: field.name, dictionary: false } : { column: field.name, dictionary: false, encoding };
+    if (encoding === 'DELTA_BINARY_PACKED' || (encoding === undefined && !valuesCompress(chunks))) choice.compressed = false;
+    out.push(choice);
   });
   return out;
 }

@@ -85,6 +85,7 @@ describe('encodeParquet column encodings', () => {
     city: vectorFromArray(Array.from({ length: n }, (_, i) => `city-${i % 20}`), new Utf8()),
     small: vectorFromArray(Array.from({ length: n }, (_, i) => i % 7), new Int32()),
     score: vectorFromArray(Array.from({ length: n }, (_, i) => i * 0.5), new Float64()),
+    noise: vectorFromArray(Array.from({ length: n }, () => Math.random()), new Float64()),
   });
 
   it('dictionary only where values repeat; delta encodings for unique integers and strings; smaller than all-dictionary', async () => {
@@ -105,6 +106,27 @@ describe('encodeParquet column encodings', () => {
     const stats = footer.rowGroups[0].columns;
     expect(stats.id).toMatchObject({ min: 0n, max: BigInt((n - 1) * 3), nullCount: 0 });
     expect(stats.name.min).toBe('name-0');
+  });
+
+  it('compresses only the columns that gain from it: not bit-packed deltas, not high-entropy floats', async () => {
+    const pw = parquetWasm();
+    const codecs = async (bytes: Uint8Array): Promise<Record<string, string>> => {
+      const pf = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+      try {
+        const rg = pf.metadata().rowGroup(0);
+        const out: Record<string, string> = {};
+        for (let c = 0; c < rg.numColumns(); c++) out[rg.column(c).columnPath().join('.')] = pw.Compression[rg.column(c).compression()];
+        return out;
+      } finally {
+        pf.free();
+      }
+    };
+    const auto = encodeParquet(t);
+    expect(await codecs(auto)).toEqual({ id: 'UNCOMPRESSED', name: 'ZSTD', city: 'ZSTD', small: 'ZSTD', score: 'ZSTD', noise: 'UNCOMPRESSED' });
+    // the file's codec still applies to the others; explicit dictionaries keep it everywhere
+    expect(Object.values(await codecs(encodeParquet(t, { compression: 'snappy' })))).toContain('SNAPPY');
+    expect(new Set(Object.values(await codecs(encodeParquet(t, { dictionary: 'always' }))))).toEqual(new Set(['ZSTD']));
+    expect(plainRows(castTableToSchema(await decodeParquet(auto), t.schema))).toEqual(plainRows(t));
   });
 });
 

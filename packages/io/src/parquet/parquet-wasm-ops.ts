@@ -113,7 +113,7 @@ export interface RawEncodeRequest {
   metadata?: Record<string, string>;
   createdBy: string;
   /** Per-column dictionary and value-encoding choices (see `column-encodings.ts`). */
-  encodings: { column: string; dictionary: boolean; encoding?: 'DELTA_BINARY_PACKED' | 'DELTA_BYTE_ARRAY' }[];
+  encodings: { column: string; dictionary: boolean; encoding?: 'DELTA_BINARY_PACKED' | 'DELTA_BYTE_ARRAY'; compressed?: boolean }[];
 }
 
 /**
@@ -145,6 +145,7 @@ export function encodeFromIPC(req: RawEncodeRequest): Uint8Array {
   for (const c of req.encodings) {
     builder = builder.setColumnDictionaryEnabled(c.column, c.dictionary);
     if (c.encoding !== undefined) builder = builder.setColumnEncoding(c.column, pw.Encoding[c.encoding]);
+    if (c.compressed === false) builder = builder.setColumnCompression(c.column, pw.Compression.UNCOMPRESSED);
   }
   return pw.writeParquet(pw.Table.fromIPCStream(req.ipc), builder.build());
 }

@@ -635,6 +635,28 @@ async function mergedInput(ctx: TableContext, input: WriteInput): Promise<{ sche
   return { schema: same ? null : merged, batches };
 }
 
+/**
+ * Row indices grouped by (partition, bucket), each group in arrival order: a counting sort on the
+ * group id `partition * nb + bucket`. Kept out of the large async writer so its loops are optimized
+ * (inside it they ran in the interpreter: ~70 ms per million rows).
+ */
+function groupRows(partitionOfRow: Int32Array, buckets: Int32Array | null, nb: number, partitions: number): { counts: Int32Array; starts: Int32Array; order: Int32Array } {
+  const n = partitionOfRow.length;
+  const gid = new Int32Array(n);
+  const counts = new Int32Array(partitions * nb);
+  for (let i = 0; i < n; i++) {
+    const g = partitionOfRow[i] * nb + (buckets !== null ? buckets[i] : 0);
+    gid[i] = g;
+    counts[g]++;
+  }
+  const starts = new Int32Array(counts.length + 1);
+  for (let g = 0; g < counts.length; g++) starts[g + 1] = starts[g] + counts[g];
+  const order = new Int32Array(n);
+  const fill = starts.slice(0, counts.length);
+  for (let i = 0; i < n; i++) order[fill[gid[i]]++] = i;
+  return { counts, starts, order };
+}
+
 /** {@link writeTable} once the table schema is settled. */
 async function writeConformed(
   ctx: TableContext,
@@ -726,18 +748,7 @@ async function writeConformed(
       // Row indices per (partition, bucket), in arrival order (a counting sort on the group id).
       const nb = buckets ? Math.max(1, info.hashBucketNum) : 1;
       const n = batch.numRows;
-      const gid = new Int32Array(n);
-      const counts = new Int32Array(descs.length * nb);
-      for (let i = 0; i < n; i++) {
-        const g = partitionOfRow[i] * nb + (buckets ? buckets[i] : 0);
-        gid[i] = g;
-        counts[g]++;
-      }
-      const starts = new Int32Array(counts.length + 1);
-      for (let g = 0; g < counts.length; g++) starts[g + 1] = starts[g] + counts[g];
-      const order = new Int32Array(n);
-      const fill = starts.slice(0, counts.length);
-      for (let i = 0; i < n; i++) order[fill[gid[i]]++] = i;
+      const { counts, starts, order } = groupRows(partitionOfRow, buckets, nb, descs.length);
       const used = [...counts.keys()].filter((g) => counts[g] > 0);
       const dataBytes = batchBytes(data);
       const perRow = dataBytes / Math.max(1, n);
