@@ -100,6 +100,12 @@ describe('Spark Murmur3 (protocol §4 test vectors)', () => {
         if ((nb & (nb - 1)) === 0) expect(b[i]).toBe((h >>> 0) % nb); // upstream Rust's (uint32)h % n
       }
     }
+    // tables whose count is not a power of two (LakeSoul-Python's): the unsigned remainder
+    for (const nb of [3, 5, 6, 1000]) {
+      const b = computeBuckets(batch, ['id', 'name'], nb, 'uint32');
+      for (let i = 0; i < n; i += 37) expect(b[i]).toBe((hashPkRow([t.getChild('id')!, t.getChild('name')!], i) >>> 0) % nb);
+    }
+    expect(() => computeBuckets(batch, ['id'], 2 ** 31)).toThrow(/below 2\^31/);
     // buckets spread over all 16
     expect(new Set(computeBuckets(batch, ['id'], 16)).size).toBe(16);
     expect(() => computeBuckets(batch, ['nope'], 4)).toThrow(/nope/);

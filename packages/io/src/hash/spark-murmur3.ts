@@ -293,13 +293,34 @@ export function hashPkRow(columns: readonly Vector[], row: number, seed = 42): n
 export type BucketRule = 'pmod' | 'uint32';
 
 /**
+ * Hashes to buckets in place. With a power-of-two count both rules are the low bits of the hash
+ * (Java's non-negative modulo of a 32-bit value by 2^k, and the unsigned remainder alike); other
+ * counts divide as int32 (`| 0` lets V8 use an integer division instead of a float remainder call).
+ */
+function bucketsOfHashes(h: Int32Array, numBuckets: number, rule: BucketRule): void {
+  const n = h.length;
+  const nb = numBuckets | 0;
+  if ((nb & (nb - 1)) === 0) {
+    const mask = nb - 1;
+    for (let i = 0; i < n; i++) h[i] = h[i] & mask;
+  } else if (rule === 'uint32') {
+    for (let i = 0; i < n; i++) h[i] = (h[i] >>> 0) % nb;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const r = h[i] % nb;
+      h[i] = r < 0 ? r + nb : r;
+    }
+  }
+}
+
+/**
  * Bucket id of every row of `batch`: Spark Murmur3 (seed 42) folded over `pkColumns`, then
  * `pmod(h, numBuckets)` (or `(uint32)h % numBuckets` with rule `uint32`). A missing PK column is
  * InvalidArgument naming it.
  */
 export function computeBuckets(batch: RecordBatch, pkColumns: readonly string[], numBuckets: number, rule: BucketRule = 'pmod'): Int32Array {
-  if (!Number.isInteger(numBuckets) || numBuckets <= 0) {
-    throw new LakeSoulError('InvalidArgument', `hash bucket count must be a positive integer, got ${numBuckets}`);
+  if (!Number.isInteger(numBuckets) || numBuckets <= 0 || numBuckets > 0x7fffffff) {
+    throw new LakeSoulError('InvalidArgument', `hash bucket count must be a positive integer below 2^31, got ${numBuckets}`);
   }
   const n = batch.numRows;
   const h = new Int32Array(n).fill(42);
@@ -308,7 +329,6 @@ export function computeBuckets(batch: RecordBatch, pkColumns: readonly string[],
     if (k < 0) throw new LakeSoulError('InvalidArgument', `primary key column '${name}' is missing`, { context: { column: name } });
     foldColumnHash(batch.data.children[k] as Data, h, name);
   }
-  if (rule === 'uint32') for (let i = 0; i < n; i++) h[i] = (h[i] >>> 0) % numBuckets;
-  else for (let i = 0; i < n; i++) h[i] = pmod(h[i], numBuckets);
+  bucketsOfHashes(h, numBuckets, rule);
   return h;
 }
