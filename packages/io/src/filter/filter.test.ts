@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Decimal, Field, Float16, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
-import { evaluateFilter, filterBatch, filterColumns, isPkOnly, normalizeFilter, parseFilter, rowGroupMayMatch } from './index.js';
+import { evaluateFilter, filterBatch, filterColumns, isPkOnly, maskPositions, normalizeFilter, parseFilter, rowGroupMayMatch } from './index.js';
 import { encodeParquet, readParquetFooter } from '../parquet/index.js';
 import { seededRandom } from '../arrow/sample-tables.js';
 
@@ -244,6 +244,27 @@ function rowsOf(b: RecordBatch): Record<string, any>[] {
   }
   return out;
 }
+
+describe('maskPositions', () => {
+  it('equals a byte-by-byte scan on random masks, aligned or not, dense or sparse', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    for (const density of [0, 0.001, 0.3, 1]) {
+      for (const len of [0, 1, 3, 4, 5, 63, 1000, 4099]) {
+        const buf = new Uint8Array(len + 3);
+        for (let i = 0; i < buf.length; i++) buf[i] = rnd() < density ? 1 : 0;
+        for (const start of [0, 1, 3]) {
+          const mask = buf.subarray(start, start + len);
+          const want: number[] = [];
+          mask.forEach((b, i) => b === 1 && want.push(i));
+          const got = maskPositions(mask);
+          expect(got === null ? [] : Array.from(got)).toEqual(want);
+          if (want.length === 0) expect(got).toBeNull();
+        }
+      }
+    }
+  });
+});
 
 describe('evaluateFilter / filterBatch', () => {
   it('matches a reference three-valued evaluator on random filters', () => {

@@ -698,7 +698,7 @@ function validAt(d: Data, i: number): boolean {
   return (bm[pos >> 3] & (1 << (pos & 7))) !== 0;
 }
 
-/** Rounds smaller than this merge through the heap (the sort's fixed cost is two 64Ki-entry histograms). */
+/** Rounds smaller than this merge through the heap (the sort's fixed cost: three 2048-entry histograms and their prefix sums). */
 const SORTED_MERGE_MIN_ROWS = 4096;
 
 /** Buffers of {@link sortedWinners}, grown on demand and reused across a merge's rounds. */

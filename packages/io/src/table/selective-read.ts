@@ -17,7 +17,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { concatData, makeBatch, takeRows } from '../arrow/index.js';
 import type { ParquetPool } from '../workers/index.js';
-import { compareCodePoints, evaluateFilter, filterColumns, rowGroupMayMatch } from '../filter/index.js';
+import { compareCodePoints, evaluateFilter, filterColumns, maskPositions, rowGroupMayMatch } from '../filter/index.js';
 import {
   castTableToSchema,
   decodeColumnIndex,
@@ -258,30 +258,6 @@ function gather(t: Table, positions: Int32Array | null): Data {
 
 function allPages(pages: PageLocation[]): number[] {
   return pages.map((_, i) => i);
-}
-
-/**
- * Positions of the ones in a 0/1 mask, ascending; null when there are none. Selective masks are
- * mostly zeros, so the mask is walked four bytes at a time (a word's ones are summed by one multiply).
- */
-function maskPositions(mask: Uint8Array): Int32Array | null {
-  const words = mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, mask.length >>> 2) : new Uint32Array(0);
-  const tail = words.length * 4;
-  let n = 0;
-  for (let w = 0; w < words.length; w++) {
-    const x = words[w];
-    if (x !== 0) n += Math.imul(x, 0x01010101) >>> 24;
-  }
-  for (let i = tail; i < mask.length; i++) n += mask[i];
-  if (n === 0) return null;
-  const out = new Int32Array(n);
-  let p = 0;
-  for (let w = 0; w < words.length; w++) {
-    if (words[w] === 0) continue;
-    for (let i = 4 * w; i < 4 * w + 4; i++) if (mask[i] === 1) out[p++] = i;
-  }
-  for (let i = tail; i < mask.length; i++) if (mask[i] === 1) out[p++] = i;
-  return out;
 }
 
 /** Rows passing the filter and the filter columns' values at them. */
