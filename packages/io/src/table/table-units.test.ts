@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bool, DateDay, Int32, Int64, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import { Binary, Bool, DateDay, DateMillisecond, Dictionary, Float32, Float64, Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, Table, TimeMillisecond, TimeUnit, Timestamp, Uint8, Utf8, makeBuilder, tableFromIPC, tableToIPC, vectorFromArray, type DataType, type RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { constantColumn, formatDate, parseRangeValue, rangeValueText } from './partition-values.js';
 import { rebatch } from './scan-plan.js';
@@ -76,6 +76,44 @@ describe('range values', () => {
     expect(n.nullCount).toBe(2);
     const s = constantColumn(new Utf8(), '', 1, 's');
     expect(s.get(0)).toBe('');
+  });
+  it('builds constant columns equal to a builder appending the value per row, for every range type', () => {
+    const cases: [DataType, (string | null)[]][] = [
+      [new Utf8(), ['2024-01-01', '', 'ünïcode', null]],
+      [new LargeUtf8(), ['abc', '', null]],
+      [new Binary(), ['bytes', '', null]],
+      [new LargeBinary(), ['xyz', null]],
+      [new Bool(), ['true', 'false', null]],
+      [new Int8(), ['-7', null]], [new Int16(), ['300', null]], [new Int32(), ['-123456', null]], [new Uint8(), ['200', null]],
+      [new Int64(), ['-9007199254740993', null]],
+      [new Float32(), ['1.5', null]], [new Float64(), ['-0.125', null]],
+      [new DateDay(), ['2024-03-01', null]], [new DateMillisecond(), ['1999-12-31', null]],
+      [new TimeMillisecond(), ['12:34:56.789', null]],
+      [new Timestamp(TimeUnit.MILLISECOND), ['2024-01-01T00:00:00.123', null]],
+      [new Dictionary(new Utf8(), new Int32()), ['red', null]],
+    ];
+    for (const [type, texts] of cases) {
+      for (const text of texts) {
+        for (const n of [0, 1, 7, 8, 9, 1000]) {
+          const what = `${String(type)} ${JSON.stringify(text)} x${n}`;
+          const got = constantColumn(type, text, n, 'c');
+          const b = makeBuilder({ type, nullValues: [null, undefined] });
+          const value = parseRangeValue(text, type, 'c');
+          for (let i = 0; i < n; i++) b.append(value);
+          const want = b.finish().toVector();
+          expect(got.length, what).toBe(n);
+          expect(got.nullCount, what).toBe(text === null ? n : 0);
+          expect(String(got.type), what).toBe(String(type));
+          // through Arrow IPC, as Flight and toArrow hand it on: the buffers, not only the getters
+          const back = tableFromIPC(tableToIPC(new Table({ c: got }))).getChild('c')!;
+          for (let i = 0; i < n; i++) {
+            const w = want.get(i);
+            expect(got.get(i), `${what} row ${i}`).toEqual(w);
+            expect(back.get(i), `${what} row ${i} after IPC`).toEqual(w);
+          }
+        }
+      }
+    }
   });
 });
 
