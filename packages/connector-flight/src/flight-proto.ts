@@ -122,6 +122,16 @@ export interface LoadedFlight {
 let loaded: LoadedFlight | undefined;
 
 /**
+ * `service` with DoGet's response serializer passing a Buffer through unchanged: an already serialized
+ * FlightData (`recordBatchesToFlightFrames`) is written as it is; a message object is serialized as before.
+ */
+export function withPreEncodedFlightData(service: ServiceDefinition): ServiceDefinition {
+  const doGet = service.DoGet;
+  const serialize = doGet.responseSerialize;
+  return { ...service, DoGet: { ...doGet, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) } };
+}
+
+/**
  * Parses Flight.proto (once per process, on first use, never at import) and returns the service
  * definition for servers and the generic client constructor for clients.
  */

@@ -13,11 +13,12 @@ import type { TableInfo } from '@lakesoul-ts/meta';
 import { scanPlanFromJSON, type SplitReadOptions, type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
 import {
   loadFlightProtocol,
+  withPreEncodedFlightData,
   type ActionMessage, type ActionTypeMessage, type CriteriaMessage, type FlightDataMessage, type FlightDescriptorMessage,
   type FlightEndpointMessage, type FlightInfoMessage, type HandshakeMessage, type PutResultMessage, type ResultMessage,
   type SchemaResultMessage, type TicketMessage,
 } from './flight-proto.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightData, schemaToIpcMessage } from './ipc-framing.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightFrames, schemaToIpcMessage } from './ipc-framing.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { BearerAuth, type Principal } from './bearer-auth.js';
 import { toGrpcStatus } from './grpc-status.js';
@@ -216,7 +217,7 @@ export class FlightServer {
       readSchema: async (read, signal) => (await this.plan(read, signal)).plan.schema,
     });
     const { service } = loadFlightProtocol();
-    this.server.addService(service, this.implementation());
+    this.server.addService(withPreEncodedFlightData(service), this.implementation());
   }
 
   /** True when calls need a bearer token. */
@@ -410,8 +411,8 @@ export class FlightServer {
     });
   }
 
-  private async writeBounded(call: ServerWritableStream<unknown, FlightDataMessage>, msg: FlightDataMessage, state: { pending: number; wake: (() => void) | null }, signal: AbortSignal): Promise<void> {
-    const size = msg.data_header.byteLength + msg.data_body.byteLength;
+  private async writeBounded(call: ServerWritableStream<unknown, Buffer>, msg: Buffer, state: { pending: number; wake: (() => void) | null }, signal: AbortSignal): Promise<void> {
+    const size = msg.byteLength;
     state.pending += size;
     if (state.pending > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = state.pending;
     this.stats.messagesSent++;
@@ -433,9 +434,9 @@ export class FlightServer {
   }
 
   /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
-  private async writeStream(call: ServerWritableStream<unknown, FlightDataMessage>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal): Promise<void> {
+  private async writeStream(call: ServerWritableStream<unknown, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal): Promise<void> {
     const state = { pending: 0, wake: null as (() => void) | null };
-    for await (const msg of recordBatchesToFlightData(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
+    for await (const msg of recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
       await this.writeBounded(call, msg, state, signal);
     }
   }
@@ -480,7 +481,8 @@ export class FlightServer {
         return { schema: Buffer.from(schemaToIpcMessage(plan.schema)) };
       }),
 
-      DoGet: this.serverStream<TicketMessage, FlightDataMessage>(async (req, call, signal) => {
+      // responses are serialized FlightData (withPreEncodedFlightData)
+      DoGet: this.serverStream<TicketMessage, Buffer>(async (req, call, signal) => {
         this.stats.doGetCalls++;
         const ticket = req.ticket ?? Buffer.alloc(0);
         if (ticket.byteLength > MAX_TICKET_BYTES) throw limitError(`ticket (${ticket.byteLength} bytes)`, `of ${MAX_TICKET_BYTES} bytes`);

@@ -5,6 +5,7 @@
  * with an empty body, then dictionary batches (if any) and record batches.
  */
 import {
+  DataType,
   Message,
   MessageHeader,
   RecordBatch,
@@ -12,7 +13,10 @@ import {
   RecordBatchStreamWriter,
   Schema,
   Table,
+  type Field,
 } from 'apache-arrow';
+import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FlightDataMessage, FlightDescriptorMessage } from './flight-proto.js';
 
@@ -185,6 +189,100 @@ export async function* recordBatchesToFlightData(
     if (batch.numRows === 0) continue;
     for (const fd of batchToFlightData(batch, options.maxMessageBytes)) yield fd;
   }
+}
+
+/**
+ * The FlightData stream of `schema` + `batches` as serialized protobuf messages (what a server writes
+ * with {@link withPreEncodedFlightData}): the same messages as {@link recordBatchesToFlightData}
+ * (no descriptor), but each batch's buffers are copied once, straight into its message, and its size
+ * is known before any copy (a batch over the bound is split by rows without being encoded first).
+ */
+export async function* recordBatchesToFlightFrames(
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+  options: Omit<EncodeOptions, 'descriptor'> = {},
+): AsyncGenerator<Buffer> {
+  const header = schemaToIpcMessage(schema);
+  yield serializeFlightData(header.subarray(8, 8 + new DataView(header.buffer, header.byteOffset).getInt32(4, true)), 0, [], []);
+  const limit = Math.max(1024, (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - ENVELOPE_SLACK);
+  const plain = !schema.fields.some((f) => hasDictionary(f.type));
+  for await (const batch of batches) {
+    options.signal?.throwIfAborted();
+    if (batch.numRows === 0) continue;
+    if (plain) yield* batchFrames(batch, limit);
+    else for (const p of encodeBatchBounded(batch, limit).flat()) yield serializeFlightData(p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
+  }
+}
+
+/** True when `type` or a type nested in it is dictionary-encoded (its dictionaries travel in their own messages). */
+function hasDictionary(type: DataType): boolean {
+  return DataType.isDictionary(type) || (type.children ?? []).some((c: Field) => hasDictionary(c.type));
+}
+
+/** The serialized FlightData of `batch` (no dictionaries), split by rows into messages of at most `limit` bytes. */
+function* batchFrames(batch: RecordBatch, limit: number, what = 'batch'): Generator<Buffer> {
+  const assembled = VectorAssembler.assemble(batch);
+  const bodyLength = assembled.byteLength;
+  const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts), bodyLength));
+  const size = header.byteLength + bodyLength;
+  if (size <= limit) {
+    yield serializeFlightData(header, bodyLength, assembled.buffers, assembled.bufferRegions);
+    return;
+  }
+  if (batch.numRows <= 1) {
+    throw new LakeSoulError(
+      'InvalidArgument',
+      `a single row of ${what} encodes to ${size} bytes, over the Flight message bound of ${limit} bytes; raise maxMessageBytes (and the client's max receive message length)`,
+    );
+  }
+  const pieces = Math.min(batch.numRows, Math.max(2, Math.ceil((size / limit) * 1.2)));
+  const step = Math.ceil(batch.numRows / pieces);
+  for (let begin = 0; begin < batch.numRows; begin += step) yield* batchFrames(batch.slice(begin, Math.min(batch.numRows, begin + step)), limit, what);
+}
+
+/** Protobuf key of FlightData.data_header (field 2, length-delimited). */
+const DATA_HEADER_KEY = (2 << 3) | 2;
+/** Protobuf key of FlightData.data_body (field 1000, length-delimited) as its two varint bytes. */
+const DATA_BODY_KEY = [(((1000 << 3) | 2) & 0x7f) | 0x80, ((1000 << 3) | 2) >> 7] as const;
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) { n = Math.floor(n / 128); len++; }
+  return len;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) { out[at++] = (n & 0x7f) | 0x80; n = Math.floor(n / 128); }
+  out[at++] = n;
+  return at;
+}
+
+/**
+ * One FlightData message serialized: `data_header` = `header`, `data_body` = `bodyLength` bytes holding
+ * each of `buffers` at its region's offset, zeros between (Arrow's 8-byte padding).
+ */
+function serializeFlightData(header: Uint8Array, bodyLength: number, buffers: readonly ArrayBufferView[], regions: readonly { offset: number }[]): Buffer {
+  const bodyPart = bodyLength === 0 ? 0 : 2 + varintLength(bodyLength) + bodyLength;
+  const out = Buffer.allocUnsafe(1 + varintLength(header.byteLength) + header.byteLength + bodyPart);
+  out[0] = DATA_HEADER_KEY;
+  let at = writeVarint(out, 1, header.byteLength);
+  out.set(header, at);
+  at += header.byteLength;
+  if (bodyLength === 0) return out;
+  out[at++] = DATA_BODY_KEY[0];
+  out[at++] = DATA_BODY_KEY[1];
+  at = writeVarint(out, at, bodyLength);
+  const body = at;
+  let end = body;
+  for (let i = 0; i < buffers.length; i++) {
+    const b = buffers[i];
+    const start = body + regions[i].offset;
+    if (start > end) out.fill(0, end, start);
+    out.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), start);
+    end = start + b.byteLength;
+  }
+  out.fill(0, end, body + bodyLength);
+  return out;
 }
 
 /** Turns FlightData messages back into the bytes of an IPC stream (aligned copies, one per message). */
