@@ -131,7 +131,11 @@ try {
     // bytes: Arrow buffer bytes (TS) and pyarrow Table.nbytes (Flight) - the same data, counted each side
     console.log(`${name.padEnd(31)} | ${ts.toFixed(3).padStart(9)} | ${mbps(tb, ts).toFixed(1).padStart(7)} | ${fl.toFixed(3).padStart(17)} | ${mbps(fb, fl).toFixed(1).padStart(11)} | ${(ts / fl).toFixed(2)}`);
   }
-  console.log(JSON.stringify({ bench: 'flight-doget', rows: allRows, splits: splits.length, results: rows.map(([name, ts, tb, fl, fb]) => ({ name, tsSeconds: ts, tsMBps: mbps(tb, ts), flightSeconds: fl, flightMBps: mbps(fb, fl), ratio: ts / fl })) }));
+  // scale-out: throughput of all endpoints at once over one endpoint (Flight), and the same for the in-process read
+  const flightScale = mbps(pyAllBytes, median(flAll)) / mbps(pyOneBytes, median(flOne));
+  const tsScale = mbps(allBytes, median(tsAll)) / mbps(oneBytes, median(tsOne));
+  console.log(`all endpoints / one endpoint throughput: Flight ${flightScale.toFixed(2)}x, in-process ${tsScale.toFixed(2)}x`);
+  console.log(JSON.stringify({ bench: 'flight-doget', flightScale, tsScale, rows: allRows, splits: splits.length, results: rows.map(([name, ts, tb, fl, fb]) => ({ name, tsSeconds: ts, tsMBps: mbps(tb, ts), flightSeconds: fl, flightMBps: mbps(fb, fl), ratio: ts / fl })) }));
 } finally {
   await server?.close(2000);
   await lakehouse?.close();

@@ -74,6 +74,9 @@ describe('a blob column of symlinks leading out, read through Flight', () => {
     expect(raw.includes(Buffer.from('root:x:0:0'))).toBe(false);
     const got = tableFromIPC(raw);
     expect(got.toArray().map((x) => x.path as string).sort()).toEqual([...REFS].sort());
+    // a registered store covers file://: DoGet stays on the server's thread (its workers could not use it)
+    expect(server.stats.doGetCalls).toBeGreaterThan(0);
+    expect(server.stats.doGetOnWorkers).toBe(0);
   });
 
   it('our TS client: the same, on every endpoint', async () => {

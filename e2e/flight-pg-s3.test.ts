@@ -103,6 +103,8 @@ describe('Flight over PostgreSQL + S3 (moto)', () => {
     expect(r.endpoints).toBe(6); // 3 partitions x 2 buckets
     expect(r.rows).toBe(1500);
     expect(rowsOf(tableFromIPC(readFileSync(out)))).toEqual(rowsOf(await table.toArrow()));
+    // read on the DoGet worker threads, which reached moto with the registry's S3 settings
+    expect(replicaA.stats.doGetOnWorkers).toBe(6);
   });
 
   it('tickets from one replica are redeemed by the other', async () => {

@@ -116,7 +116,9 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
 
   it('gives one endpoint per partition x bucket, and all endpoints read in parallel equal the TS scan', async () => {
     const out = join(dir, 'events-py.arrow');
+    const onWorkers = server.stats.doGetOnWorkers;
     const r = await py('read', url, { path: ['default', 'events'], threads: 8, out });
+    expect(server.stats.doGetOnWorkers - onWorkers).toBe(8); // read on the DoGet worker threads
     expect(r.endpoints).toBe(8); // 2 partitions x 4 buckets
     expect(r.ordered).toBe(false);
     expect(r.expirations.every((e: number | null) => e !== null && e * 1000 > Date.now())).toBe(true);
@@ -131,6 +133,24 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     const labels = new Map(rowsOf(fromPython).map((s) => JSON.parse(s)).map((o) => [o.id, o.label]));
     expect(labels.get('3')).toBe('v2-3');
     expect(labels.get('4')).toBe('v1-4');
+  });
+
+  it('reads the same rows with DoGet on the server thread (doGetThreads: 0) as on its workers', async () => {
+    const here = createFlightServer({ lakehouse, ticketSecret: SECRET, doGetThreads: 0 });
+    try {
+      const hereUrl = `grpc://127.0.0.1:${await here.listen(0, '127.0.0.1')}`;
+      const [a, b] = [join(dir, 'events-here.arrow'), join(dir, 'events-workers.arrow')];
+      const onHere = await py('read', hereUrl, { path: ['default', 'events'], threads: 8, out: a });
+      const onWorkers = await py('read', url, { path: ['default', 'events'], threads: 8, out: b });
+      expect(onHere.rows).toBe(2000);
+      expect(onWorkers.rows).toBe(2000);
+      expect(rowsOf(tableFromIPC(readFileSync(a)))).toEqual(rowsOf(tableFromIPC(readFileSync(b))));
+      expect(here.stats.doGetCalls).toBe(8);
+      expect(here.stats.doGetOnWorkers).toBe(0);
+      expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, doGetThreads: -1 })).toThrow(/doGetThreads must be a whole number/);
+    } finally {
+      await here.close(1000);
+    }
   });
 
   it('travels in time through the CMD descriptor', async () => {

@@ -7,10 +7,11 @@ import {
   type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
+import { availableParallelism } from 'node:os';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { TableInfo } from '@lakesoul-ts/meta';
-import { scanPlanFromJSON, type SplitReadOptions, type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
+import { type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
 import {
   loadFlightProtocol,
   withPreEncodedFlightData,
@@ -19,6 +20,8 @@ import {
   type SchemaResultMessage, type TicketMessage,
 } from './flight-proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightFrames, schemaToIpcMessage } from './ipc-framing.js';
+import { doGetFrames, type DoGetRead } from './doget-read.js';
+import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { BearerAuth, type Principal } from './bearer-auth.js';
 import { toGrpcStatus } from './grpc-status.js';
@@ -81,6 +84,12 @@ export interface CreateFlightServerOptions {
   memoryWaitMs?: number;
   /** Arrow bytes a DoPut buffers before writing a file (default 32 MiB; files roll at this size). */
   putBufferBytes?: number;
+  /**
+   * Worker threads DoGet streams are read, merged and serialized on (default: the available
+   * parallelism; 0 = on the server's thread). A stream whose files the workers cannot reach (a
+   * `memory://` store, a registered store or a `wrap` of the registry) runs on the server's thread.
+   */
+  doGetThreads?: number;
 }
 
 /** Default of {@link CreateFlightServerOptions.maxConcurrentStreams}. */
@@ -99,6 +108,8 @@ const DOGET_BYTES_PER_FILE_BYTE = 3;
 /** Counters of a running server (for tests and monitoring). */
 export interface FlightServerStats {
   doGetCalls: number;
+  /** DoGet streams read on the DoGet worker threads (the others ran on the server's thread). */
+  doGetOnWorkers: number;
   doPutCalls: number;
   /** Highest number of bytes any DoGet had written but not yet flushed. */
   peakBufferedBytes: number;
@@ -174,7 +185,7 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, activeStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, activeStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -187,6 +198,9 @@ export class FlightServer {
   private readonly budget: ByteBudget;
   private readonly maxStreams: number;
   private readonly sql: FlightSqlService;
+  private readonly doGetWorkers: DoGetWorkers | null;
+  /** DoGet streams reading on this thread now. */
+  private doGetsHere = 0;
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
@@ -216,6 +230,10 @@ export class FlightServer {
       readInfo: async (read, limit, descriptor, signal) => this.readInfo(read, descriptor, signal, limit),
       readSchema: async (read, signal) => (await this.plan(read, signal)).plan.schema,
     });
+    const threads = options.doGetThreads ?? availableParallelism();
+    if (!(Number.isInteger(threads) && threads >= 0)) throw new LakeSoulError('InvalidArgument', `doGetThreads must be a whole number of threads (0 = none), got ${threads}`);
+    const script = threads > 0 ? doGetWorkerScript() : null;
+    this.doGetWorkers = script ? new DoGetWorkers(script, threads) : null;
     const { service } = loadFlightProtocol();
     this.server.addService(withPreEncodedFlightData(service), this.implementation());
   }
@@ -263,7 +281,7 @@ export class FlightServer {
         clearTimeout(timer);
         resolve();
       });
-    }).then(() => this.transactions.close());
+    }).then(() => Promise.all([this.transactions.close(), this.doGetWorkers?.close()])).then(() => undefined);
     return this.closing;
   }
 
@@ -435,10 +453,13 @@ export class FlightServer {
 
   /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
   private async writeStream(call: ServerWritableStream<unknown, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal): Promise<void> {
+    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal }), signal);
+  }
+
+  /** Writes serialized FlightData messages, never more than the buffer bound ahead of the client. */
+  private async writeFrames(call: ServerWritableStream<unknown, Buffer>, frames: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
     const state = { pending: 0, wake: null as (() => void) | null };
-    for await (const msg of recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal })) {
-      await this.writeBounded(call, msg, state, signal);
-    }
+    for await (const msg of frames) await this.writeBounded(call, msg, state, signal);
   }
 
   private implementation(): UntypedServiceImplementation {
@@ -505,18 +526,31 @@ export class FlightServer {
         const splitBytes = (sizes[0] ?? 0) + (limit === undefined ? 0 : sizes[1] ?? 0);
         const table = `${ticketSplit.namespace}.${ticketSplit.tableName}`;
         const what = limit === undefined ? `DoGet of split ${ticketSplit.id} of table ${table}` : `DoGet of ${splits.length} splits (LIMIT ${limit}) of table ${table}`;
-        await this.withStream(what, signal, () => DOGET_BYTES_PER_FILE_BYTE * splitBytes + this.maxBufferedBytes, async () => {
+        const read: DoGetRead = { plan: payload.plan, limit, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, maxMessageBytes: this.maxMessageBytes };
+        // May go to a worker when the workers' registry reaches the files; it then holds up to one more buffer bound.
+        const portable = this.doGetWorkers ? this.stores.portableOptions(splits.flatMap((s) => (s.files ?? []).map((f) => f.path))) : null;
+        const aheadBytes = portable ? this.maxBufferedBytes : 0;
+        await this.withStream(what, signal, () => DOGET_BYTES_PER_FILE_BYTE * splitBytes + this.maxBufferedBytes + aheadBytes, async () => {
           await this.checkTableLive(ticketSplit, signal);
-          const plan = await scanPlanFromJSON(payload.plan, this.stores);
-          // One row group at a time per file (streamDecodeMinBytes 0): what the reservation assumes.
-          const readOptions: SplitReadOptions = { signal, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, streamDecodeMinBytes: 0 };
-          const batches = limit === undefined ? plan.readSplit(plan.splits[0]!, readOptions) : firstRows(plan.read(readOptions), limit);
+          // A lone stream reads here (this thread merges while the Parquet pool decodes: the lowest
+          // latency); while one does, the others go to the workers, which merge in parallel.
+          const onWorker = portable !== null && this.doGetWorkers !== null && this.doGetsHere > 0;
+          if (!onWorker) this.doGetsHere++;
           try {
-            await this.writeStream(call, plan.schema, batches, signal);
+            let frames: AsyncIterable<Buffer>;
+            if (onWorker) {
+              this.stats.doGetOnWorkers++;
+              frames = this.doGetWorkers!.frames(read, portable!, this.maxBufferedBytes, signal);
+            } else {
+              frames = doGetFrames(read, this.stores, signal);
+            }
+            await this.writeFrames(call, frames, signal);
           } catch (e) {
             if (LakeSoulError.is(e) && !e.context.table) e.context.table = table;
             if (LakeSoulError.is(e) && !e.message.includes(ticketSplit.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
             throw e;
+          } finally {
+            if (!onWorker) this.doGetsHere--;
           }
         });
       }),
@@ -769,20 +803,6 @@ export class FlightServer {
         context: { table: split.tableName, namespace: split.namespace },
       });
     }
-  }
-}
-
-/** The first `limit` rows of `batches`; stops reading (and releases the source) once they are out. */
-async function* firstRows(batches: AsyncIterable<RecordBatch>, limit: number): AsyncGenerator<RecordBatch> {
-  let left = limit;
-  if (left <= 0) return;
-  for await (const b of batches) {
-    if (b.numRows >= left) {
-      yield b.numRows === left ? b : b.slice(0, left);
-      return;
-    }
-    left -= b.numRows;
-    yield b;
   }
 }
 

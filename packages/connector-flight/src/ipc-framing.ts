@@ -135,20 +135,24 @@ export function encodeBatchBounded(batch: RecordBatch, limit: number, what = 'ba
   const parts = encodeBatch(batch);
   const size = messageSize(parts);
   if (size <= limit) return [parts];
+  return rowPieces(batch, size, limit, what).flatMap((piece) => encodeBatchBounded(piece, limit, what));
+}
+
+/**
+ * `batch` (of `size` encoded bytes, over `limit`) cut by rows into pieces expected to fit, with some
+ * margin for uneven row sizes. A single row is an error naming its size and the bound.
+ */
+function rowPieces(batch: RecordBatch, size: number, limit: number, what: string): RecordBatch[] {
   if (batch.numRows <= 1) {
     throw new LakeSoulError(
       'InvalidArgument',
       `a single row of ${what} encodes to ${size} bytes, over the Flight message bound of ${limit} bytes; raise maxMessageBytes (and the client's max receive message length)`,
     );
   }
-  // Split into pieces expected to fit, with some margin for uneven row sizes.
   const pieces = Math.min(batch.numRows, Math.max(2, Math.ceil((size / limit) * 1.2)));
   const step = Math.ceil(batch.numRows / pieces);
-  const out: IpcMessageParts[][] = [];
-  for (let begin = 0; begin < batch.numRows; begin += step) {
-    const slice = batch.slice(begin, Math.min(batch.numRows, begin + step));
-    out.push(...encodeBatchBounded(slice, limit, what));
-  }
+  const out: RecordBatch[] = [];
+  for (let begin = 0; begin < batch.numRows; begin += step) out.push(batch.slice(begin, Math.min(batch.numRows, begin + step)));
   return out;
 }
 
@@ -225,19 +229,8 @@ function* batchFrames(batch: RecordBatch, limit: number, what = 'batch'): Genera
   const bodyLength = assembled.byteLength;
   const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts), bodyLength));
   const size = header.byteLength + bodyLength;
-  if (size <= limit) {
-    yield serializeFlightData(header, bodyLength, assembled.buffers, assembled.bufferRegions);
-    return;
-  }
-  if (batch.numRows <= 1) {
-    throw new LakeSoulError(
-      'InvalidArgument',
-      `a single row of ${what} encodes to ${size} bytes, over the Flight message bound of ${limit} bytes; raise maxMessageBytes (and the client's max receive message length)`,
-    );
-  }
-  const pieces = Math.min(batch.numRows, Math.max(2, Math.ceil((size / limit) * 1.2)));
-  const step = Math.ceil(batch.numRows / pieces);
-  for (let begin = 0; begin < batch.numRows; begin += step) yield* batchFrames(batch.slice(begin, Math.min(batch.numRows, begin + step)), limit, what);
+  if (size <= limit) yield serializeFlightData(header, bodyLength, assembled.buffers, assembled.bufferRegions);
+  else for (const piece of rowPieces(batch, size, limit, what)) yield* batchFrames(piece, limit, what);
 }
 
 /** Protobuf key of FlightData.data_header (field 2, length-delimited). */

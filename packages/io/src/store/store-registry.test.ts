@@ -101,6 +101,24 @@ describe('StoreRegistry', () => {
     expect(seen).toEqual(['memory://w/', 'file:///']);
   });
 
+  it('gives portable options only where another thread resolves the same objects', async () => {
+    const env = { AWS_ENDPOINT: 'http://127.0.0.1:1', AWS_REGION: 'eu-west-3', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' };
+    const reg = new StoreRegistry({ env, local: { fsync: true }, s3: { maxAttempts: 2 } });
+    expect(reg.portableOptions(['file:///tmp/a.parquet'])).toEqual({ env: {}, local: { fsync: true } });
+    const s3 = reg.portableOptions(['file:///tmp/a', 's3://bkt/t/b.parquet'])!;
+    expect(s3.s3).toEqual({ endpoint: 'http://127.0.0.1:1', region: 'eu-west-3', credentials: { accessKeyId: 'k', secretAccessKey: 's' }, maxAttempts: 2 });
+    // built from a structured clone (as a worker receives it), the S3 store is configured alike
+    const other = new StoreRegistry(structuredClone(s3));
+    expect((other.storeFor('s3://bkt/x') as S3Store).description).toBe((reg.storeFor('s3://bkt/x') as S3Store).description);
+    expect(reg.portableOptions(['memory://m/k'])).toBeNull();
+    expect(new StoreRegistry({ wrap: (st) => st }).portableOptions(['file:///tmp/a'])).toBeNull();
+    expect(new StoreRegistry().register('file:///tmp/t', new MemoryStore()).portableOptions(['file:///elsewhere/a'])).toBeNull();
+    expect(new StoreRegistry().register('s3://other/', new MemoryStore()).portableOptions(['s3://bkt/a'])).not.toBeNull();
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    expect(new StoreRegistry({ s3: { client: new S3Client({ region: 'us-east-1' }) } }).portableOptions(['s3://bkt/a'])).toBeNull();
+    expect(new StoreRegistry({ s3: { client: new S3Client({ region: 'us-east-1' }) } }).portableOptions(['file:///tmp/a'])).not.toBeNull();
+  });
+
   it('refuses unknown schemes and relative paths with InvalidArgument', () => {
     const reg = new StoreRegistry();
     for (const bad of ['http://example.com/x', 'gs://b/x', 'relative/x', '../x']) {

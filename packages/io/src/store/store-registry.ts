@@ -108,6 +108,30 @@ export class StoreRegistry {
     }
   }
 
+  /**
+   * Options from which another thread builds a registry (`new StoreRegistry(options)`) resolving
+   * `uris` to the same objects, or null when it cannot: `wrap` or a registered store would be involved,
+   * a `memory://` store lives in this thread only, or the S3 options hold a client object. S3 settings
+   * read from the environment are resolved here, so the other thread needs none.
+   */
+  portableOptions(uris: Iterable<string>): StoreRegistryOptions | null {
+    if (this.options.wrap) return null;
+    let s3 = false;
+    for (const uri of uris) {
+      const p = parseUri(uri);
+      if (p.scheme !== 'file' && p.scheme !== 's3') return null;
+      if (this.registered.some((r) => r.scheme === p.scheme && r.authority === p.authority)) return null;
+      s3 ||= p.scheme === 's3';
+    }
+    const out: StoreRegistryOptions = { env: {} };
+    if (this.options.local) out.local = { ...this.options.local };
+    if (s3) {
+      if (this.options.s3?.client) return null;
+      out.s3 = { ...s3OptionsFromEnv(this.options.env ?? process.env), ...this.options.s3 };
+    }
+    return out;
+  }
+
   /** The store of a location (same as `resolve(uri).store`). */
   storeFor(uri: string): ObjectStore {
     return this.resolve(uri).store;
