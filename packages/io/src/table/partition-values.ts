@@ -39,6 +39,108 @@ export function rangeCellReader(v: Vector): (i: number) => unknown {
 }
 
 /**
+ * The range values of column `v` as small codes: `codes[i]` indexes `distinct`, which holds each
+ * distinct value once as {@link rangeCellReader} reads it (first occurrence order; null included).
+ * Strings and byte arrays are compared as bytes, so a value is decoded once, not once per row.
+ */
+export function rangeValueCodes(v: Vector): { codes: Int32Array; distinct: unknown[] } {
+  const codes = new Int32Array(v.length);
+  const distinct: unknown[] = [];
+  const id = v.type.typeId;
+  if (id === Type.Utf8 || id === Type.Binary || id === Type.LargeUtf8 || id === Type.LargeBinary) {
+    byteValueCodes(v, codes, distinct);
+    return { codes, distinct };
+  }
+  const cell = rangeCellReader(v);
+  const seen = new Map<unknown, number>();
+  let prev: unknown = Symbol('none');
+  let prevCode = -1;
+  for (let i = 0; i < codes.length; i++) {
+    const x = cell(i);
+    if (x !== prev || prevCode < 0) {
+      const key = x instanceof Date ? x.getTime() : x;
+      let k = seen.get(key);
+      if (k === undefined) {
+        k = distinct.length;
+        distinct.push(x);
+        seen.set(key, k);
+      }
+      prev = x;
+      prevCode = k;
+    }
+    codes[i] = prevCode;
+  }
+  return { codes, distinct };
+}
+
+/** {@link rangeValueCodes} of a string or binary column: rows hashed (FNV-1a) and compared as bytes. */
+function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void {
+  const bytesOf: Uint8Array[] = []; // the bytes of each code's value (empty for null)
+  const byHash = new Map<number, number[]>();
+  let nullCode = -1;
+  let row = 0;
+  for (const d of v.data) {
+    const offsets = d.valueOffsets as Int32Array | BigInt64Array;
+    const big = offsets instanceof BigInt64Array;
+    const values = d.values as Uint8Array;
+    const nulls = d.nullCount > 0 ? (d.nullBitmap ?? null) : null;
+    let prevStart = 0;
+    let prevEnd = 0;
+    let prevCode = -1; // the previous row's code when it was not null
+    for (let i = 0; i < d.length; i++, row++) {
+      const j = d.offset + i;
+      if (nulls !== null && (nulls[j >> 3] & (1 << (j & 7))) === 0) {
+        if (nullCode < 0) {
+          nullCode = distinct.length;
+          distinct.push(null);
+          bytesOf.push(new Uint8Array(0));
+        }
+        codes[row] = nullCode;
+        prevCode = -1;
+        continue;
+      }
+      // a sliced Data's offsets start at its first row already (its validity bitmap does not)
+      const start = big ? Number(offsets[i]) : (offsets[i] as number);
+      const end = big ? Number(offsets[i + 1]) : (offsets[i + 1] as number);
+      if (prevCode >= 0 && sameBytes(values, start, end, values, prevStart, prevEnd)) {
+        codes[row] = prevCode;
+        continue;
+      }
+      let h = 0x811c9dc5;
+      for (let k = start; k < end; k++) h = Math.imul(h ^ values[k], 0x01000193);
+      let code = -1;
+      const candidates = byHash.get(h);
+      if (candidates !== undefined) {
+        for (const c of candidates) {
+          if (sameBytes(values, start, end, bytesOf[c], 0, bytesOf[c].length)) {
+            code = c;
+            break;
+          }
+        }
+      }
+      if (code < 0) {
+        code = distinct.length;
+        distinct.push(v.get(row));
+        bytesOf.push(values.slice(start, end));
+        if (candidates === undefined) byHash.set(h, [code]);
+        else candidates.push(code);
+      }
+      codes[row] = code;
+      prevStart = start;
+      prevEnd = end;
+      prevCode = code;
+    }
+  }
+}
+
+function sameBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): boolean {
+  const n = aEnd - aStart;
+  if (n !== bEnd - bStart) return false;
+  for (let k = 0; k < n; k++) if (a[aStart + k] !== b[bStart + k]) return false;
+  return true;
+}
+
+/**
  * Text of one range value as partition_desc stores it (before the null/empty-string markers, which
  * the catalog's encoder applies): integers as decimal, dates `YYYY-MM-DD`, booleans `true`/`false`.
  * Micro- and nanosecond timestamps (given as their int64 count, see {@link rangeCellReader}) as

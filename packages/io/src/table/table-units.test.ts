@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Binary, Bool, DateDay, DateMillisecond, Dictionary, Float32, Float64, Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, Table, TimeMillisecond, TimeUnit, Timestamp, Uint8, Utf8, makeBuilder, tableFromIPC, tableToIPC, vectorFromArray, type DataType, type RecordBatch } from 'apache-arrow';
+import { Vector, Binary, Bool, DateDay, DateMillisecond, Dictionary, Float32, Float64, Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, Table, TimeMillisecond, TimeUnit, Timestamp, Uint8, Utf8, makeBuilder, tableFromIPC, tableToIPC, vectorFromArray, type DataType, type RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { constantColumn, formatDate, parseRangeValue, rangeValueText } from './partition-values.js';
+import { constantColumn, formatDate, parseRangeValue, rangeValueCodes, rangeValueText } from './partition-values.js';
 import { rebatch } from './scan-plan.js';
 import { dataFileUri, partitionDir, randomAlnum16 } from './table-context.js';
 import { nativeDataFileUri, partitionDirName } from './data-file-paths.js';
@@ -113,6 +113,36 @@ describe('range values', () => {
           }
         }
       }
+    }
+  });
+});
+
+describe('range value codes', () => {
+  it('give each distinct value (null included) one code, in first-occurrence order, for bytes compared as bytes', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const pool = ['2024-01-01', '2024-01-02', '', 'é', 'ab', 'ba', 'a', '2024-01-01 ', '\u0000'];
+    const texts = Array.from({ length: 5000 }, (_, i) => (i % 97 === 0 ? null : rnd() < 0.3 && i > 0 ? 'RUN' : pool[Math.floor(rnd() * pool.length)]));
+    const bytes = texts.map((t) => (t === null ? null : new TextEncoder().encode(t)));
+    const whole = vectorFromArray(texts, new Utf8());
+    const cases: [string, Vector][] = [
+      ['utf8', whole],
+      ['utf8 in three chunks, one sliced', new Vector([...whole.slice(0, 1000).data, ...whole.slice(1003, 4000).data, ...whole.slice(4000).data]).slice(0)],
+      ['large utf8', vectorFromArray(texts, new LargeUtf8())],
+      ['binary', vectorFromArray(bytes, new Binary())],
+      ['int32', vectorFromArray(texts.map((t) => (t === null ? null : t.length)), new Int32())],
+    ];
+    for (const [what, v] of cases) {
+      const { codes, distinct } = rangeValueCodes(v);
+      expect(codes.length, what).toBe(v.length);
+      const keyOf = (x: unknown) => (x instanceof Uint8Array ? `b:${Array.from(x).join(',')}` : JSON.stringify(x));
+      const want: string[] = [];
+      for (let i = 0; i < v.length; i++) {
+        const k = keyOf(v.get(i));
+        if (!want.includes(k)) want.push(k);
+        expect(keyOf(distinct[codes[i]]), `${what} row ${i}`).toBe(k);
+      }
+      expect(distinct.map(keyOf), what).toEqual(want);
     }
   });
 });

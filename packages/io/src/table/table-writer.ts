@@ -24,7 +24,7 @@ import {
   writeUri,
   type TableContext,
 } from './table-context.js';
-import { constantColumn, rangeCellReader, rangeValueText } from './partition-values.js';
+import { constantColumn, rangeValueCodes, rangeValueText } from './partition-values.js';
 
 /** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -473,46 +473,29 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: strin
   if (info.rangePartitions.length === 0) return { descs: ['-5'], perRow };
   const cols = info.rangePartitions;
   const types = cols.map((c) => info.schema.fields.find((f) => f.name === c)!.type);
-  // Per column: a small code per distinct value (consecutive equal values skip the lookup).
+  // Per column: a small code per distinct value.
   const codes: Int32Array[] = [];
   const values: unknown[][] = [];
   for (const [k, c] of cols.entries()) {
     checkRangePartitionType(info.name, c, types[k]);
-    const v = batch.getChild(c)!;
-    const cell = rangeCellReader(v);
-    const code = new Int32Array(n);
-    const seen = new Map<unknown, number>();
-    const distinct: unknown[] = [];
-    let prev: unknown = Symbol('none');
-    let prevCode = -1;
-    for (let i = 0; i < n; i++) {
-      const x = cell(i);
-      if (x !== prev || prevCode < 0) {
-        const key = x instanceof Date ? x.getTime() : x instanceof Uint8Array ? Buffer.from(x).toString('latin1') : x;
-        let k = seen.get(key);
-        if (k === undefined) {
-          k = distinct.length;
-          distinct.push(x);
-          seen.set(key, k);
-        }
-        prev = x;
-        prevCode = k;
-      }
-      code[i] = prevCode;
-    }
-    codes.push(code);
-    values.push(distinct);
+    const coded = rangeValueCodes(batch.getChild(c)!);
+    codes.push(coded.codes);
+    values.push(coded.distinct);
   }
-  const index = new Map<number | string, number>();
+  // partition id per combination of codes: an array for one column, a map of the joined codes otherwise
+  const byCode = codes.length === 1 ? new Int32Array(values[0].length).fill(-1) : null;
+  const index = new Map<string, number>();
   const descs: string[] = [];
   for (let i = 0; i < n; i++) {
-    let key: number | string;
-    if (codes.length === 1) key = codes[0][i];
-    else {
-      key = '';
+    let key = '';
+    let id: number | undefined;
+    if (byCode !== null) {
+      id = byCode[codes[0][i]];
+      if (id < 0) id = undefined;
+    } else {
       for (let k = 0; k < codes.length; k++) key += `${codes[k][i]},`;
+      id = index.get(key);
     }
-    let id = index.get(key);
     if (id === undefined) {
       const texts = cols.map((_, k) => rangeValueText(values[k][codes[k][i]], types[k]));
       let desc: string;
@@ -530,7 +513,8 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: strin
         id = descs.length;
         descs.push(desc);
       }
-      index.set(key, id);
+      if (byCode !== null) byCode[codes[0][i]] = id;
+      else index.set(key, id);
     }
     perRow[i] = id;
   }
