@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   DateDay, DateMillisecond, Dictionary, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, List,
-  RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Uint32, Uint64, Utf8, makeData, makeVector, vectorFromArray, type DataType,
+  RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Uint32, Uint64, Utf8, makeData, makeVector, vectorFromArray, type DataType, type Vector,
 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import {
-  castData, comparePkRows, concatBatches, gatherData, nullColumn, projectBatch, sliceBatch, sortIndicesByPk, takeRows,
+  castData, comparePkRows, concatBatches, gatherData, matchWords, nullColumn, projectBatch, sliceBatch, sortIndicesByPk, takeRows,
   validateAgainstSchema,
 } from './index.js';
 import { plainRows, sampleAllTypesTable, seededRandom } from './sample-tables.js';
@@ -267,3 +267,28 @@ describe('validateAgainstSchema', () => {
     expect(e.message).toMatch(/column 'extra' is not in the schema/);
   });
 });
+
+describe('matchWords', () => {
+  it('finds the words of UTF-8 columns by their bytes, also sliced, large and dictionary-encoded', () => {
+    const rnd = seededRandom(11);
+    const pool = ['insert', 'update', 'delete', 'delet', 'deletes', 'Delete', '', 'é', null];
+    const texts = Array.from({ length: 3000 }, () => pool[Math.floor(rnd() * pool.length)]);
+    const words = ['insert', 'update', 'delete'];
+    const utf8 = vectorFromArray(texts, new Utf8());
+    const cases: [string, Vector, (string | null)[]][] = [
+      ['utf8', utf8, texts],
+      ['utf8 sliced', utf8.slice(17, 2900), texts.slice(17, 2900)],
+      ['large utf8', vectorFromArray(texts, new LargeUtf8()), texts],
+      ['dictionary', vectorFromArray(texts, new Dictionary(new Utf8(), new Int32())), texts],
+    ];
+    for (const [what, v, want] of cases) {
+      const got = matchWords(v, words);
+      expect(got.length, what).toBe(want.length);
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i];
+        expect(got[i], `${what} row ${i} (${JSON.stringify(w)})`).toBe(w === null ? 0 : words.indexOf(w) + 1 || 255);
+      }
+    }
+  });
+});
+

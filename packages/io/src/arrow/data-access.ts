@@ -74,3 +74,42 @@ export function singleData(vector: Vector): Data {
   if (vector.data.length === 1) return vector.data[0];
   throw new Error('singleData: chunked vector');
 }
+
+/**
+ * Per row of `v`, which of `words` it holds: `k + 1` for `words[k]`, 0 for null, 255 for any other
+ * value (at most 254 words). UTF-8 columns are compared as bytes, without decoding a string per row.
+ */
+export function matchWords(v: Vector, words: readonly string[]): Uint8Array {
+  const out = new Uint8Array(v.length);
+  const encoded = words.map((w) => new TextEncoder().encode(w));
+  let row = 0;
+  for (const d of v.data) {
+    const id = d.typeId;
+    if (id !== Type.Utf8 && id !== Type.LargeUtf8) {
+      for (let i = 0; i < d.length; i++, row++) {
+        const x = v.get(row);
+        out[row] = x === null ? 0 : words.indexOf(x as string) + 1 || 255;
+      }
+      continue;
+    }
+    const offsets = d.valueOffsets as Int32Array | BigInt64Array;
+    const values = d.values as Uint8Array;
+    const valid = validityBytes(d);
+    for (let i = 0; i < d.length; i++, row++) {
+      if (valid !== null && valid[i] === 0) continue; // 0: null
+      const start = Number(offsets[i]);
+      const len = Number(offsets[i + 1]) - start;
+      let match = 255;
+      for (let k = 0; k < encoded.length && match === 255; k++) {
+        const w = encoded[k];
+        if (w.length !== len) continue;
+        let same = true;
+        for (let b = 0; b < len && same; b++) same = values[start + b] === w[b];
+        if (same) match = k + 1;
+      }
+      out[row] = match;
+    }
+  }
+  return out;
+}
+

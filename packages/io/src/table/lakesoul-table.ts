@@ -2,7 +2,7 @@
  * One LakeSoul table: writes, scans, deletes, compaction, cleanup and history, bound to a catalog and a
  * store registry (see {@link Lakehouse}).
  */
-import { RecordBatch, Schema, Table, vectorFromArray, type Data, type DataType, type Field, type Vector } from 'apache-arrow';
+import { RecordBatch, Schema, Table, Utf8, type Data, type DataType, type Field, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
   encodePartitionDesc,
@@ -36,7 +36,7 @@ import {
   type RewriteResult,
 } from './table-maintenance.js';
 import type { TableContext } from './table-context.js';
-import { rangeValueText } from './partition-values.js';
+import { constantVector, rangeValueText } from './partition-values.js';
 import { nativeDataFileUri } from './data-file-paths.js';
 
 /** Options of delete operations. */
@@ -322,7 +322,7 @@ export class LakeSoulTable {
       }
       const vectors: Record<string, Vector> = {};
       for (const c of this.keyAndRangeColumns()) vectors[c] = target.getChild(c)!;
-      vectors[info.cdcColumn] = vectorFromArray(Array.from({ length: target.numRows }, () => 'delete'));
+      vectors[info.cdcColumn] = constantVector(new Utf8(), 'delete', target.numRows);
       const r = await writeTable(this.ctx, new Table(vectors), { mode: 'upsert', signal: options.signal }, { allowMissingColumns: true });
       return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rows };
     }

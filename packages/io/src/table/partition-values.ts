@@ -243,8 +243,15 @@ export function constantColumn(type: DataType, text: string | null, length: numb
     const nullBitmap = value === null ? new Uint8Array((length + 7) >> 3) : undefined;
     return makeVector(makeData({ type: type as Timestamp, length, nullCount: value === null ? length : 0, data: values, nullBitmap }));
   }
-  // One cell through Arrow's builder (its conversions for every type), then its buffers repeated: a
-  // builder appending `length` times encoded the text once per row (half of a partitioned read's time).
+  return constantVector(type, value, length);
+}
+
+/**
+ * A column of `length` copies of `value` (a value Arrow's builder of `type` accepts; null: all null).
+ * One cell goes through the builder (its conversions for every type), then its buffers are repeated:
+ * a builder appending `length` times encoded a string once per row (half of a partitioned read's time).
+ */
+export function constantVector(type: DataType, value: unknown, length: number): Vector {
   const b = makeBuilder({ type, nullValues: [null, undefined] });
   b.append(value);
   return makeVector(repeatCell(b.finish().toVector().data[0], length));

@@ -31,7 +31,7 @@ import type {
   FilterValue,
 } from '../types.js';
 import { readRanges, type StoreRegistry } from '../store/index.js';
-import { concatBatches, sliceBatch, nullColumn, takeRows } from '../arrow/index.js';
+import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
 import { mergeSortedSources, concatSources } from '../merge/index.js';
@@ -766,10 +766,13 @@ function batchFromVectors(schema: Schema, vectors: Record<string, Vector>, numRo
 function dropCdcDeletes(batch: RecordBatch, cdc: string): RecordBatch {
   const v = batch.getChild(cdc);
   if (!v) return batch;
-  const keep: number[] = [];
-  for (let i = 0; i < batch.numRows; i++) if (v.get(i) !== 'delete') keep.push(i);
-  if (keep.length === batch.numRows) return batch;
-  return takeRows(batch, Int32Array.from(keep));
+  const kinds = matchWords(v, ['delete']);
+  let deletes = 0;
+  for (let i = 0; i < kinds.length; i++) deletes += kinds[i] === 1 ? 1 : 0;
+  if (deletes === 0) return batch;
+  const keep = new Int32Array(batch.numRows - deletes);
+  for (let i = 0, k = 0; i < kinds.length; i++) if (kinds[i] !== 1) keep[k++] = i;
+  return takeRows(batch, keep);
 }
 
 /**

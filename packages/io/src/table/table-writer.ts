@@ -6,12 +6,12 @@
  * Any failure before the commit (validation, encoding, upload, abort) deletes the files written so far
  * (best effort) and commits nothing.
  */
-import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, makeBuilder, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
+import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import { checkRangePartitionType, decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
-import { concatBatches, gatherData, inferSchema, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { encodeParquet, encodeParquetInPool, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
@@ -24,7 +24,7 @@ import {
   writeUri,
   type TableContext,
 } from './table-context.js';
-import { constantColumn, rangeValueCodes, rangeValueText } from './partition-values.js';
+import { constantColumn, constantVector, rangeValueCodes, rangeValueText } from './partition-values.js';
 
 /** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -429,9 +429,7 @@ function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boole
 }
 
 function constantUtf8(value: string, n: number): Vector {
-  const b = makeBuilder({ type: new Utf8(), nullValues: [null, undefined] });
-  for (let i = 0; i < n; i++) b.append(value);
-  return b.finish().toVector();
+  return constantVector(new Utf8(), value, n);
 }
 
 /**
@@ -453,13 +451,11 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]):
   const out = validateAgainstSchema(b, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
   if (info.cdcColumn && columns.includes(info.cdcColumn)) {
     const v = out.getChild(info.cdcColumn)!;
-    for (let i = 0; i < out.numRows; i++) {
-      const x = v.get(i);
-      if (x !== null && x !== 'insert' && x !== 'update' && x !== 'delete') {
-        throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds '${String(x)}' at row ${i}: expected 'insert', 'update' or 'delete'`, {
-          context: { table: info.name, column: info.cdcColumn, row: i },
-        });
-      }
+    const i = matchWords(v, ['insert', 'update', 'delete']).indexOf(255);
+    if (i >= 0) {
+      throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds '${String(v.get(i))}' at row ${i}: expected 'insert', 'update' or 'delete'`, {
+        context: { table: info.name, column: info.cdcColumn, row: i },
+      });
     }
   }
   return out;
