@@ -172,10 +172,15 @@ describe('Flight server memory', () => {
         expect(server.stats.peakReservedBytes).toBeLessThanOrEqual(BUDGET);
         const started = streams.filter((s) => s.messages.length >= 2).length;
         // Streams that never started wait for memory (active, holding nothing); a paused client's
-        // socket buffers may have taken a whole split, and that stream is over on the server.
+        // socket buffers may have taken a whole split, and that stream is over on the server (how
+        // many did in this window depends on the server's speed, not on the budget).
         expect(server.stats.activeStreams).toBeGreaterThanOrEqual(CLIENTS - started);
         expect(started).toBeGreaterThan(0);
-        expect(started).toBeLessThan(CLIENTS / 2); // the others wait for memory, holding none
+        // what the budget decides: the streams holding a reservation now fit in it (each reserves 3 x its
+        // 6.4 MB file + 8 MiB, + 8 MiB when it may go to a DoGet worker: at most two at once in 64 MiB)
+        const holding = server.stats.activeStreams - server.stats.waitingStreams;
+        expect(holding).toBeLessThanOrEqual(2);
+        if (server.stats.waitingStreams > 0) expect(holding).toBeGreaterThan(0); // someone holds what they wait for
         // the slow clients resume: every one gets its whole split
         slow.over = true;
         for (const s of streams) s.stream.resume();
@@ -190,6 +195,7 @@ describe('Flight server memory', () => {
       expect(grown).toBeLessThan(RSS_BOUND);
       expect(server.stats.peakReservedBytes).toBeLessThanOrEqual(BUDGET);
       expect(server.stats.activeStreams).toBe(0);
+      expect(server.stats.waitingStreams).toBe(0);
     } finally {
       client.close();
     }

@@ -82,7 +82,8 @@ beforeAll(async () => {
     score: vectorFromArray(ids.map((i) => i / 3), new Float64()),
     image: vectorFromArray(ids.map(imageBytes), new Binary()),
   } as any));
-  replicaA = createFlightServer({ lakehouse, ticketSecret: SECRET });
+  // replica A reads every DoGet on its worker threads (they reach moto with the registry's S3 settings)
+  replicaA = createFlightServer({ lakehouse, ticketSecret: SECRET, maxDoGetsOnServerThread: 0 });
   replicaB = createFlightServer({ lakehouse, ticketSecret: SECRET });
   urlA = `grpc://127.0.0.1:${await replicaA.listen(0, '127.0.0.1')}`;
   urlB = `grpc://127.0.0.1:${await replicaB.listen(0, '127.0.0.1')}`;

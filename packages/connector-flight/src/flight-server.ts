@@ -90,6 +90,12 @@ export interface CreateFlightServerOptions {
    * `memory://` store, a registered store or a `wrap` of the registry) runs on the server's thread.
    */
   doGetThreads?: number;
+  /**
+   * DoGet streams that read on the server's thread at once before further ones go to the workers
+   * (default 1: a lone stream gets the server's thread and the Parquet pool, the lowest latency;
+   * 0 = every stream the workers can reach goes to them).
+   */
+  maxDoGetsOnServerThread?: number;
 }
 
 /** Default of {@link CreateFlightServerOptions.maxConcurrentStreams}. */
@@ -117,6 +123,8 @@ export interface FlightServerStats {
   messagesSent: number;
   /** DoGet and DoPut streams running or waiting for memory now. */
   activeStreams: number;
+  /** Of those, the streams waiting for their memory reservation now (holding no data). */
+  waitingStreams: number;
   /** Streams refused with RESOURCE_EXHAUSTED (stream limit or memory wait). */
   streamsRefused: number;
   /** Highest number of bytes reserved from the memory budget at once. */
@@ -185,7 +193,7 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, activeStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, activeStreams: 0, waitingStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -199,8 +207,9 @@ export class FlightServer {
   private readonly maxStreams: number;
   private readonly sql: FlightSqlService;
   private readonly doGetWorkers: DoGetWorkers | null;
-  /** DoGet streams reading on this thread now. */
+  /** DoGet streams reading on this thread now, and how many may (see `maxDoGetsOnServerThread`). */
   private doGetsHere = 0;
+  private readonly maxDoGetsHere: number;
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
@@ -234,6 +243,8 @@ export class FlightServer {
     if (!(Number.isInteger(threads) && threads >= 0)) throw new LakeSoulError('InvalidArgument', `doGetThreads must be a whole number of threads (0 = none), got ${threads}`);
     const script = threads > 0 ? doGetWorkerScript() : null;
     this.doGetWorkers = script ? new DoGetWorkers(script, threads) : null;
+    this.maxDoGetsHere = options.maxDoGetsOnServerThread ?? 1;
+    if (!(Number.isInteger(this.maxDoGetsHere) && this.maxDoGetsHere >= 0)) throw new LakeSoulError('InvalidArgument', `maxDoGetsOnServerThread must be a whole number of streams (0 = none), got ${this.maxDoGetsHere}`);
     const { service } = loadFlightProtocol();
     this.server.addService(withPreEncodedFlightData(service), this.implementation());
   }
@@ -338,11 +349,14 @@ export class FlightServer {
     try {
       const need = await bytes();
       let release: () => void;
+      this.stats.waitingStreams++;
       try {
         release = await this.budget.acquire(need, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what });
       } catch (e) {
         if (LakeSoulError.is(e) && e.code === 'RESOURCE_EXHAUSTED') this.stats.streamsRefused++;
         throw e;
+      } finally {
+        this.stats.waitingStreams--;
       }
       this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.budget.peak);
       try {
@@ -533,8 +547,8 @@ export class FlightServer {
         await this.withStream(what, signal, () => DOGET_BYTES_PER_FILE_BYTE * splitBytes + this.maxBufferedBytes + aheadBytes, async () => {
           await this.checkTableLive(ticketSplit, signal);
           // A lone stream reads here (this thread merges while the Parquet pool decodes: the lowest
-          // latency); while one does, the others go to the workers, which merge in parallel.
-          const onWorker = portable !== null && this.doGetWorkers !== null && this.doGetsHere > 0;
+          // latency); while `maxDoGetsHere` do, the others go to the workers, which merge in parallel.
+          const onWorker = portable !== null && this.doGetWorkers !== null && this.doGetsHere >= this.maxDoGetsHere;
           if (!onWorker) this.doGetsHere++;
           try {
             let frames: AsyncIterable<Buffer>;
