@@ -1,5 +1,5 @@
 /**
- * Low-level access to Arrow `Data` buffers shared by the arrow, hash, merge and filter areas.
+ * Low-level access to Arrow `Data` buffers (and the byte helpers of string columns) shared across io.
  *
  * Buffer conventions of apache-arrow 21 (relied on here): after `Data.slice`, fixed-width `values`
  * and `valueOffsets` are already sub-arrays starting at the slice, while the validity bitmap and the
@@ -101,11 +101,7 @@ export function matchWords(v: Vector, words: readonly string[]): Uint8Array {
       const len = Number(offsets[i + 1]) - start;
       let match = 255;
       for (let k = 0; k < encoded.length && match === 255; k++) {
-        const w = encoded[k];
-        if (w.length !== len) continue;
-        let same = true;
-        for (let b = 0; b < len && same; b++) same = values[start + b] === w[b];
-        if (same) match = k + 1;
+        if (sameBytes(values, start, start + len, encoded[k], 0, encoded[k].length)) match = k + 1;
       }
       out[row] = match;
     }
@@ -113,3 +109,17 @@ export function matchWords(v: Vector, words: readonly string[]): Uint8Array {
   return out;
 }
 
+/** FNV-1a hash of bytes [start, end), plus the length (a collision of different lengths is impossible). */
+export function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return (h >>> 0) + (end - start) * 4294967296;
+}
+
+/** Whether bytes [aStart, aEnd) of `a` equal bytes [bStart, bEnd) of `b`. */
+export function sameBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): boolean {
+  const n = aEnd - aStart;
+  if (n !== bEnd - bStart) return false;
+  for (let k = 0; k < n; k++) if (a[aStart + k] !== b[bStart + k]) return false;
+  return true;
+}

@@ -18,6 +18,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { type Data, type Table, Type } from 'apache-arrow';
+import { hashBytes } from '../arrow/data-access.js';
 
 /** Rows sampled per column to estimate how many distinct values it holds. */
 export const ENCODING_SAMPLE_ROWS = 4096;
@@ -84,14 +85,10 @@ function plainEncodingOf(typeId: Type): ColumnEncodingChoice['encoding'] | null 
   }
 }
 
-/** FNV-1a hash of bytes [start, end), plus the length (distinct-value estimates only: a collision lowers the count). */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return (h >>> 0) + (end - start) * 4294967296;
-}
-
-/** Number of distinct non-null values among `want` rows sampled evenly from `chunks`, and the rows sampled. */
+/**
+ * Number of distinct non-null values among `want` rows sampled evenly from `chunks`, and the rows
+ * sampled (byte values by their hash: an estimate, a collision lowers the count).
+ */
 function sampleDistinct(chunks: readonly Data[], want: number): { distinct: number; sampled: number } {
   const total = chunks.reduce((s, d) => s + d.length, 0);
   const step = Math.max(1, Math.ceil(total / want));

@@ -5,6 +5,7 @@
 import { DataType, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Timestamp, type Vector } from 'apache-arrow';
 import { LakeSoulError, checkRangePartitionType } from '@lakesoul-ts/meta';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
+import { hashBytes, isValidAt, sameBytes } from '../arrow/data-access.js';
 
 const DAY_MS = 86_400_000;
 
@@ -73,7 +74,7 @@ export function rangeValueCodes(v: Vector): { codes: Int32Array; distinct: unkno
   return { codes, distinct };
 }
 
-/** {@link rangeValueCodes} of a string or binary column: rows hashed (FNV-1a) and compared as bytes. */
+/** {@link rangeValueCodes} of a string or binary column: rows hashed and compared as bytes. */
 function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void {
   const bytesOf: Uint8Array[] = []; // the bytes of each code's value (empty for null)
   const byHash = new Map<number, number[]>();
@@ -83,13 +84,11 @@ function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void
     const offsets = d.valueOffsets as Int32Array | BigInt64Array;
     const big = offsets instanceof BigInt64Array;
     const values = d.values as Uint8Array;
-    const nulls = d.nullCount > 0 ? (d.nullBitmap ?? null) : null;
     let prevStart = 0;
     let prevEnd = 0;
     let prevCode = -1; // the previous row's code when it was not null
     for (let i = 0; i < d.length; i++, row++) {
-      const j = d.offset + i;
-      if (nulls !== null && (nulls[j >> 3] & (1 << (j & 7))) === 0) {
+      if (!isValidAt(d, i)) {
         if (nullCode < 0) {
           nullCode = distinct.length;
           distinct.push(null);
@@ -106,8 +105,7 @@ function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void
         codes[row] = prevCode;
         continue;
       }
-      let h = 0x811c9dc5;
-      for (let k = start; k < end; k++) h = Math.imul(h ^ values[k], 0x01000193);
+      const h = hashBytes(values, start, end);
       let code = -1;
       const candidates = byHash.get(h);
       if (candidates !== undefined) {
@@ -131,13 +129,6 @@ function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void
       prevCode = code;
     }
   }
-}
-
-function sameBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): boolean {
-  const n = aEnd - aStart;
-  if (n !== bEnd - bStart) return false;
-  for (let k = 0; k < n; k++) if (a[aStart + k] !== b[bStart + k]) return false;
-  return true;
 }
 
 /**

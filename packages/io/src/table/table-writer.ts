@@ -428,10 +428,6 @@ function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boole
   return info.schema.fields.filter((f) => given.has(f.name)).map((f) => f.name);
 }
 
-function constantUtf8(value: string, n: number): Vector {
-  return constantVector(new Utf8(), value, n);
-}
-
 /**
  * Conforms one input batch to the table: column order of the schema, types cast/validated by the
  * arrow area, the CDC column defaulted to 'insert'.
@@ -443,7 +439,7 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]):
   if (info.cdcColumn && !columns.includes(info.cdcColumn)) {
     const vectors: Record<string, Vector> = {};
     for (const f of b.schema.fields) vectors[f.name] = b.getChild(f.name)!;
-    vectors[info.cdcColumn] = constantUtf8('insert', b.numRows);
+    vectors[info.cdcColumn] = constantVector(new Utf8(), 'insert', b.numRows);
     b = new Table(vectors).batches[0];
     cols = info.schema.fields.filter((f) => cols.includes(f.name) || f.name === info.cdcColumn).map((f) => f.name);
   }
