@@ -217,12 +217,20 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+interface WorkerSlot {
+  w: Worker;
+  busy: number;
+  pending: Map<number, Pending>;
+  /** Set by `close` while the worker is busy: called when its last image is back (or it failed). */
+  onIdle?: () => void;
+}
+
 /** The pure-JS pipeline on a small pool of worker threads (least-busy dispatch). */
 class WorkerImageExecutor implements ImageExecutor {
   readonly kind = 'js-workers' as const;
   /** Two per worker: one decoding, one queued behind it so the worker never waits for a message. */
   readonly concurrency: number;
-  private readonly workers: { w: Worker; busy: number; pending: Map<number, Pending> }[] = [];
+  private readonly workers: WorkerSlot[] = [];
   private nextId = 0;
   private closed = false;
 
@@ -233,20 +241,27 @@ class WorkerImageExecutor implements ImageExecutor {
     const src = workerSource();
     for (let i = 0; i < count; i++) {
       const w = new Worker(src, { eval: true, workerData });
-      const slot = { w, busy: 0, pending: new Map<number, Pending>() };
+      const slot: WorkerSlot = { w, busy: 0, pending: new Map<number, Pending>() };
       w.unref();
       w.on('message', (m: { id: number; ok: boolean; width: number; height: number; channels: number; data: Float32Array; message?: string }) => {
         const p = slot.pending.get(m.id);
         if (!p) return;
         slot.pending.delete(m.id);
-        if (--slot.busy === 0) w.unref();
+        if (--slot.busy === 0) {
+          w.unref();
+          slot.onIdle?.();
+        }
         if (m.ok) p.resolve({ width: m.width, height: m.height, channels: m.channels, data: m.data });
         else p.reject(new TypeError(m.message));
       });
-      w.on('error', (e) => {
+      const fail = (e: unknown) => {
         for (const p of slot.pending.values()) p.reject(e);
         slot.pending.clear();
-      });
+        slot.busy = 0;
+        slot.onIdle?.();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => fail(new Error(`an image worker thread exited (code ${code})`)));
       this.workers.push(slot);
     }
   }
@@ -265,9 +280,20 @@ class WorkerImageExecutor implements ImageExecutor {
     });
   }
 
+  /**
+   * Lets every image already sent finish (their `run` calls resolve as usual), then ends the workers.
+   * A worker is never terminated in the middle of an image: pngjs inflates with node:zlib, and
+   * terminating a thread between a zlib handle's creation and its init aborts the whole process
+   * (Node 20: `Assertion failed: init_done_ && "close before init"`, node_zlib.cc).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.workers.map((s) => s.w.terminate()));
+    await Promise.all(
+      this.workers.map(async (s) => {
+        if (s.busy > 0) await new Promise<void>((resolve) => (s.onIdle = resolve));
+        await s.w.terminate();
+      }),
+    );
   }
 }

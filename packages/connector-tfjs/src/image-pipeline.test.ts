@@ -135,6 +135,17 @@ describe('image pipelines', () => {
     await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/closed/);
   });
 
+  it('closing a worker pool with images in flight lets them finish before the threads end', async () => {
+    // Terminating a thread inside pngjs's zlib call can abort the process (see WorkerImageExecutor.close).
+    const pool = await createImageExecutor({ decoder: 'js', workers: 2 });
+    const runs = Array.from({ length: 24 }, (_, i) => pool.run(images.resize(8, 8), png.slice(), i));
+    await pool.close();
+    const settled = await Promise.allSettled(runs);
+    expect(settled.map((s) => s.status)).toEqual(runs.map(() => 'fulfilled'));
+    expect(settled.every((s) => s.status === 'fulfilled' && s.value.data.length === 8 * 8 * 3)).toBe(true);
+    await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/closed/);
+  });
+
   it('sharp (a devDependency here) decodes to the same pixels as the pure-JS decoder, and auto prefers it', async () => {
     const rgba = gradientRgba(37, 23);
     const png = encodePng(37, 23, rgba);
