@@ -514,16 +514,34 @@ export class TableScanPlan implements ScanPlan {
     const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
     const streamMin = options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES;
     const fetched = prefetchOrdered(this.tasks(splits, streamMin, options.selectiveStats), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
+    // A split's files are taken from the prefetch in order and start decoding at once; the next split's
+    // are taken and started while this one is merged and consumed, so its decoding (on the Parquet
+    // pool's other threads) overlaps this split's merge instead of following it. At most two splits'
+    // first decoded row groups are held.
+    const merge = this.json.primaryKeys.length > 0 && !this.json.skipMergeOnRead;
+    const open = async (split: Split): Promise<DecodingSource[]> => {
+      const files: FetchedFile[] = [];
+      for (let i = 0; i < split.files.length; i++) {
+        const r = await fetched.next();
+        if (r.done) throw new LakeSoulError('Internal', `prefetch ended early in split ${split.id}`);
+        files.push(r.value);
+      }
+      // A merge pulls from every file at once; a concatenation reads them one after another, so only
+      // its first starts early.
+      return files.map((f, i) => {
+        const batches = this.decode(f, streamMin, signal);
+        return { batches: merge || i === 0 ? started(batches) : batches, existCols: f.file.existCols.filter((c) => this.readColumns.includes(c)) };
+      });
+    };
     let lastYield = performance.now();
+    let next: Promise<DecodingSource[]> | null = splits.length > 0 ? open(splits[0]) : null;
     try {
-      for (const split of splits) {
-        const files: FetchedFile[] = [];
-        for (let i = 0; i < split.files.length; i++) {
-          const r = await fetched.next();
-          if (r.done) throw new LakeSoulError('Internal', `prefetch ended early in split ${split.id}`);
-          files.push(r.value);
-        }
-        let out = this.processSplit(split, files, batchSize, options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES, signal);
+      for (let k = 0; k < splits.length; k++) {
+        const split = splits[k];
+        const sources = await next!;
+        next = k + 1 < splits.length ? open(splits[k + 1]) : null;
+        next?.catch(() => undefined); // awaited on the next turn; not an unhandled rejection if we stop first
+        let out = this.processSplit(split, sources, batchSize, signal);
         if (this.json.blobs && options.blobBytes !== false) out = this.withBlobs(split, out, signal);
         for await (const b of rebatch(this.project(out), batchSize)) {
           yield b;
@@ -647,17 +665,10 @@ export class TableScanPlan implements ScanPlan {
     yield* await decodeGroups(f.rowGroups, whole, true);
   }
 
-  private async *processSplit(split: Split, files: FetchedFile[], batchSize: number, streamMin: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  private async *processSplit(split: Split, sources: DecodingSource[], batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     const j = this.json;
     const filter = filterForSplit(j.filter, split, j.primaryKeys);
-    const self = this;
-    const sources = files.map((f) => ({
-      // Decoded when the merge first pulls from it.
-      batches: self.decode(f, streamMin, signal),
-      existCols: f.file.existCols.filter((c) => this.readColumns.includes(c)),
-    }));
-    const merge = j.primaryKeys.length > 0 && !j.skipMergeOnRead;
-    const merged = merge
+    const merged = j.primaryKeys.length > 0 && !j.skipMergeOnRead
       ? mergeSortedSources(sources, {
           primaryKeys: j.primaryKeys,
           outputSchema: this.physicalSchema,
@@ -741,6 +752,31 @@ async function* oneAhead<T, R>(items: readonly T[], load: (item: T, index: numbe
     next?.catch(() => undefined); // awaited on the next turn; not an unhandled rejection if we stop first
     yield await current;
   }
+}
+
+/** A file of a split being decoded: the merge's input. */
+interface DecodingSource {
+  batches: AsyncIterable<RecordBatch>;
+  existCols: string[];
+}
+
+/**
+ * `it`, started now: its first result is on its way before anyone asks (a decode posted to a worker).
+ * A failure surfaces when that result is reached. Returning the wrapper returns `it`.
+ */
+function started<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
+  const first = it.next();
+  first.catch(() => undefined);
+  return (async function* () {
+    try {
+      const r = await first;
+      if (r.done) return;
+      yield r.value;
+      yield* it;
+    } finally {
+      await it.return(undefined);
+    }
+  })();
 }
 
 /** The shared Parquet pool for an input of `bytes` compressed bytes, or null to decode it here. */
