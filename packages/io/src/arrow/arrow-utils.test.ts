@@ -13,13 +13,16 @@ import { plainRows, sampleAllTypesTable, seededRandom } from './sample-tables.js
 const sample = sampleAllTypesTable(300, 7);
 
 describe('gatherData of strings', () => {
-  it('equals a row-by-row gather: several sources (sliced, with nulls), runs of consecutive rows, null selectors', () => {
+  it.each([
+    ['utf8', new Utf8()],
+    ['large utf8', new LargeUtf8()],
+  ] as const)('equals a row-by-row gather (%s): several sources (sliced, with nulls), runs of consecutive rows, null selectors', (_name, type) => {
     const rnd = seededRandom(11);
     for (let round = 0; round < 40; round++) {
       const sources = Array.from({ length: 1 + Math.floor(rnd() * 3) }, (_, s) => {
         const n = 1 + Math.floor(rnd() * 200);
         const values = Array.from({ length: n }, (_, i) => (rnd() < 0.1 ? null : `s${s}-${i}-${'x'.repeat(Math.floor(rnd() * (rnd() < 0.1 ? 100 : 6)))}`));
-        const whole = vectorFromArray(values, new Utf8()).data[0];
+        const whole = vectorFromArray(values, type).data[0];
         const from = Math.floor(rnd() * Math.min(5, n));
         return { data: whole.slice(from, n - from), values: values.slice(from) };
       });
@@ -34,7 +37,7 @@ describe('gatherData of strings', () => {
         const prev = i > 0 && (src === null || src[i - 1] === s) ? rows[i - 1] : -2;
         rows[i] = rnd() < 0.08 ? -1 : prev >= 0 && prev + 1 < len && rnd() < 0.6 ? prev + 1 : Math.floor(rnd() * len);
       }
-      const got = makeVector(gatherData(new Utf8(), sources.map((x) => x.data), src, rows));
+      const got = makeVector(gatherData(type, sources.map((x) => x.data), src, rows));
       const want = Array.from(rows, (r, i) => (r < 0 ? null : sources[src === null ? 0 : src[i]].values[r]));
       expect(got.toArray()).toEqual(want);
     }

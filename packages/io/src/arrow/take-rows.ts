@@ -152,47 +152,20 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
         const { data, valueOffsets } = gatherBytes32(sources.map((d) => d.values as Uint8Array), offs.length > 0 ? offs : [new Int32Array(1)], src, rows, type);
         return makeData({ type: type as any, length: n, nullCount, nullBitmap, valueOffsets, data }) as Data;
       }
-      // Int32 starts keep typed-array indexing on small integers (the fast path for utf8/binary)
-      const starts: Int32Array | Float64Array = anyBig ? new Float64Array(n) : new Int32Array(n);
+      // Large types (64-bit offsets, BigInt64Array from apache-arrow) and sources mixing offset widths.
+      const starts = new Float64Array(n);
       const lens = new Int32Array(n);
       let total = 0;
-      if (anyBig) {
-        const offArrays = sources.map((d) => d.valueOffsets as Int32Array | BigInt64Array);
-        for (let i = 0; i < n; i++) {
-          const r = rows[i] as number;
-          if (r < 0) continue;
-          const o = offArrays[single ? 0 : src[i]];
-          const a = Number(o[r]);
-          const b = Number(o[r + 1]);
-          starts[i] = a;
-          lens[i] = b - a;
-          total += b - a;
-        }
-      } else {
-        const offArrays = sources.map((d) => d.valueOffsets as Int32Array);
-        if (single) {
-          const o = offArrays.length > 0 ? offArrays[0] : new Int32Array(1);
-          for (let i = 0; i < n; i++) {
-            const r = rows[i] as number;
-            if (r < 0) continue;
-            const a = o[r];
-            const len = o[r + 1] - a;
-            starts[i] = a;
-            lens[i] = len;
-            total += len;
-          }
-        } else {
-          for (let i = 0; i < n; i++) {
-            const r = rows[i] as number;
-            if (r < 0) continue;
-            const o = offArrays[src[i]];
-            const a = o[r];
-            const len = o[r + 1] - a;
-            starts[i] = a;
-            lens[i] = len;
-            total += len;
-          }
-        }
+      const offArrays = sources.map((d) => d.valueOffsets as Int32Array | BigInt64Array);
+      for (let i = 0; i < n; i++) {
+        const r = rows[i] as number;
+        if (r < 0) continue;
+        const o = offArrays[single ? 0 : src[i]];
+        const a = Number(o[r]);
+        const b = Number(o[r + 1]);
+        starts[i] = a;
+        lens[i] = b - a;
+        total += b - a;
       }
       if (!large && total > 0x7fffffff) {
         throw new LakeSoulError('Unsupported', `gathered ${type} column exceeds 2 GiB of values; use smaller batches`);
