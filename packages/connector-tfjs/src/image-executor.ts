@@ -223,6 +223,8 @@ interface WorkerSlot {
   pending: Map<number, Pending>;
   /** Set by `close` while the worker is busy: called when its last image is back (or it failed). */
   onIdle?: () => void;
+  /** Why the thread stopped (an uncaught error or its exit); no image goes to it after. */
+  lost?: Error;
 }
 
 /** The pure-JS pipeline on a small pool of worker threads (least-busy dispatch). */
@@ -254,7 +256,8 @@ class WorkerImageExecutor implements ImageExecutor {
         if (m.ok) p.resolve({ width: m.width, height: m.height, channels: m.channels, data: m.data });
         else p.reject(new TypeError(m.message));
       });
-      const fail = (e: unknown) => {
+      const fail = (e: Error) => {
+        slot.lost ??= e;
         for (const p of slot.pending.values()) p.reject(e);
         slot.pending.clear();
         slot.busy = 0;
@@ -268,15 +271,17 @@ class WorkerImageExecutor implements ImageExecutor {
 
   run(pipeline: ImagePipeline, bytes: Uint8Array, sampleSeed: number): Promise<RawImage> {
     if (this.closed) return Promise.reject(new LakeSoulError('Aborted', 'image worker pool is closed'));
-    let slot = this.workers[0];
-    for (const s of this.workers) if (s.busy < slot.busy) slot = s;
+    let slot: WorkerSlot | undefined;
+    for (const s of this.workers) if (!s.lost && (slot === undefined || s.busy < slot.busy)) slot = s;
+    if (slot === undefined) return Promise.reject(new LakeSoulError('Internal', `every image worker thread stopped: ${this.workers[0]?.lost?.message}`));
     const id = this.nextId++;
+    const to = slot;
     return new Promise<RawImage>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      if (slot.busy++ === 0) slot.w.ref();
+      to.pending.set(id, { resolve, reject });
+      if (to.busy++ === 0) to.w.ref();
       const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
       const msg = { id, ops: pipeline.ops, seed: sampleSeed, bytes: own ? bytes : bytes.slice() };
-      slot.w.postMessage(msg, [msg.bytes.buffer as ArrayBuffer]);
+      to.w.postMessage(msg, [msg.bytes.buffer as ArrayBuffer]);
     });
   }
 

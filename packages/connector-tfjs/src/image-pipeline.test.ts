@@ -146,6 +146,22 @@ describe('image pipelines', () => {
     await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/closed/);
   });
 
+  it('a worker thread that stops takes no more images; when all have stopped, a run fails instead of hanging', async () => {
+    const pool = await createImageExecutor({ decoder: 'js', workers: 2 });
+    const threads = (pool as unknown as { workers: { w: { terminate(): Promise<number> } }[] }).workers;
+    try {
+      await threads[0].w.terminate();
+      await new Promise((r) => setTimeout(r, 50)); // its exit event
+      const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.run(images.resize(8, 8), png.slice(), i)));
+      expect(runs.every((m) => m.data.length === 8 * 8 * 3)).toBe(true);
+      await threads[1].w.terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/every image worker thread stopped/);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('sharp (a devDependency here) decodes to the same pixels as the pure-JS decoder, and auto prefers it', async () => {
     const rgba = gradientRgba(37, 23);
     const png = encodePng(37, 23, rgba);
