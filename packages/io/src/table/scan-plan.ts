@@ -34,7 +34,7 @@ import { readRanges, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
-import { mergeSortedSources, concatSources } from '../merge/index.js';
+import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
 import { sharedParquetPool, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
@@ -518,8 +518,8 @@ export class TableScanPlan implements ScanPlan {
     // are taken and started while this one is merged and consumed, so its decoding (on the Parquet
     // pool's other threads) overlaps this split's merge instead of following it. At most two splits'
     // first decoded row groups are held.
-    const merge = this.json.primaryKeys.length > 0 && !this.json.skipMergeOnRead;
-    const open = async (split: Split): Promise<DecodingSource[]> => {
+    const merge = this.mergesOnRead;
+    const open = async (split: Split): Promise<MergeSource[]> => {
       const files: FetchedFile[] = [];
       for (let i = 0; i < split.files.length; i++) {
         const r = await fetched.next();
@@ -534,7 +534,7 @@ export class TableScanPlan implements ScanPlan {
       });
     };
     let lastYield = performance.now();
-    let next: Promise<DecodingSource[]> | null = splits.length > 0 ? open(splits[0]) : null;
+    let next: Promise<MergeSource[]> | null = splits.length > 0 ? open(splits[0]) : null;
     try {
       for (let k = 0; k < splits.length; k++) {
         const split = splits[k];
@@ -665,10 +665,15 @@ export class TableScanPlan implements ScanPlan {
     yield* await decodeGroups(f.rowGroups, whole, true);
   }
 
-  private async *processSplit(split: Split, sources: DecodingSource[], batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  /** Whether a split's files are merged by primary key (else concatenated). */
+  private get mergesOnRead(): boolean {
+    return this.json.primaryKeys.length > 0 && !this.json.skipMergeOnRead;
+  }
+
+  private async *processSplit(split: Split, sources: MergeSource[], batchSize: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     const j = this.json;
     const filter = filterForSplit(j.filter, split, j.primaryKeys);
-    const merged = j.primaryKeys.length > 0 && !j.skipMergeOnRead
+    const merged = this.mergesOnRead
       ? mergeSortedSources(sources, {
           primaryKeys: j.primaryKeys,
           outputSchema: this.physicalSchema,
@@ -752,12 +757,6 @@ async function* oneAhead<T, R>(items: readonly T[], load: (item: T, index: numbe
     next?.catch(() => undefined); // awaited on the next turn; not an unhandled rejection if we stop first
     yield await current;
   }
-}
-
-/** A file of a split being decoded: the merge's input. */
-interface DecodingSource {
-  batches: AsyncIterable<RecordBatch>;
-  existCols: string[];
 }
 
 /**
