@@ -1,4 +1,4 @@
-// Parquet: encode/decode through parquet-wasm, footer + statistics reader, casts after round trips.
+// Parquet: encode/decode through the native codec or parquet-wasm, footer + statistics reader, casts after round trips.
 export {
   encodeParquet,
   encodeParquetInPool,
@@ -30,3 +30,4 @@ export {
 } from './parquet-footer.js';
 export { columnFileOfPages, pageRowCounts, pagesOfRanges, pagesOfRows, positionsInPages, rowsOfPages, type ColumnFileOptions } from './page-select.js';
 export { ParquetMetaCache, sharedParquetMetaCache, fileMetaKey, META_CACHE_BYTES_ENV, DEFAULT_META_CACHE_BYTES } from './meta-cache.js';
+export { nativeParquet, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON, type NativeParquet } from './parquet-native.js';

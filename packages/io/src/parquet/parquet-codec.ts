@@ -1,18 +1,19 @@
 /**
- * Parquet encoding and decoding through parquet-wasm (Rust arrow-rs/parquet compiled to wasm), with
- * Arrow IPC as the bridge to apache-arrow. parquet-wasm is loaded lazily on first use (no work at
- * import time).
+ * Parquet encoding and decoding through arrow-rs's parquet crate, natively (`parquet-native.ts`, when
+ * `pnpm setup:native` built it) or compiled to WebAssembly (parquet-wasm), with Arrow IPC as the
+ * bridge to apache-arrow. Both are loaded lazily on first use (no work at import time).
  */
 import { DataType, Field, FixedSizeList, List, RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Type, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
 import { gatherData } from '../arrow/take-rows.js';
-import type { ParquetPool } from '../workers/parquet-pool.js';
+import { NativeParquetPool, type ParquetPool } from '../workers/parquet-pool.js';
 import { WORKER_TASK_FAILED } from '../workers/worker-pool.js';
 import { assertParquetMagic, decodeFileMetaData } from './parquet-footer.js';
 import { chooseColumnEncodings } from './column-encodings.js';
-import { decodeToIPC, encodeFromIPC, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
+import { nativeParquet } from './parquet-native.js';
+import { decodeToIPC, encodeFromIPC, type RawDecodeRequest, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
 
 export { parquetWasm, type SparseParquetFile, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
@@ -51,15 +52,16 @@ function errorMessage(e: unknown): string {
 export function encodeParquet(table: Table | RecordBatch, options: EncodeParquetOptions = {}): Uint8Array {
   const req = encodeRequest(table, options);
   try {
-    return encodeFromIPC(req);
+    const native = nativeParquet();
+    return native ? native.encodeSync(req) : encodeFromIPC(req);
   } catch (e) {
     throw encodeError(e, options.file);
   }
 }
 
 /**
- * {@link encodeParquet} on a worker of `pool` (the calling thread stays free; several calls encode in
- * parallel). The same bytes as {@link encodeParquet}.
+ * {@link encodeParquet} on `pool` (the calling thread stays free; several calls encode in parallel).
+ * The same bytes as {@link encodeParquet}.
  */
 export async function encodeParquetInPool(table: Table | RecordBatch, pool: ParquetPool, options: EncodeParquetOptions & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
   const req = encodeRequest(table, options);
@@ -78,9 +80,15 @@ function encodeRequest(table: Table | RecordBatch, options: EncodeParquetOptions
     compression: options.compression ?? 'zstd',
     rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     metadata: options.metadata,
-    createdBy: 'lakesoul-ts (parquet-wasm 0.8.0)',
+    createdBy: createdBy(),
     encodings: (options.dictionary ?? 'auto') === 'auto' ? chooseColumnEncodings(t) : [],
   };
+}
+
+/** The writer named in a file's footer: the codec that encodes it. */
+function createdBy(): string {
+  const native = nativeParquet();
+  return native ? `lakesoul-ts (parquet-rs ${native.version})` : 'lakesoul-ts (parquet-wasm 0.8.0)';
 }
 
 function encodeError(e: unknown, file: string | undefined): LakeSoulError {
@@ -140,11 +148,12 @@ export interface DecodeParquetOptions {
   batchSize?: number;
   /** File name for messages. */
   file?: string;
-  /** Decode on a worker of this pool (default: on the calling thread). */
+  /** Decode on this pool (default: on the calling thread). */
   pool?: ParquetPool | null;
   /**
-   * With `pool`: the caller gives `bytes` (or a sparse file's pieces) up, so buffers move to the
-   * worker without a copy (they are unusable afterwards). Default false: the worker gets copies.
+   * With a pool of worker threads: the caller gives `bytes` (or a sparse file's pieces) up, so
+   * buffers move to the worker without a copy (they are unusable afterwards). Default false: the
+   * worker gets copies.
    */
   transferBytes?: boolean;
   signal?: AbortSignal;
@@ -201,12 +210,14 @@ export async function decodeParquet(bytes: Uint8Array | SparseParquetFile, optio
   };
   try {
     let ipc: Uint8Array;
-    if (options.pool) {
+    if (options.pool instanceof NativeParquetPool) {
+      ipc = await options.pool.run({ op: 'decode', ...req }, { signal: options.signal });
+    } else if (options.pool) {
       const transfer: ArrayBuffer[] = [];
       const sent = bytes instanceof Uint8Array ? sendable(bytes, options.transferBytes === true, transfer) : { size: bytes.size, pieces: bytes.pieces.map((p) => ({ offset: p.offset, bytes: sendable(p.bytes, options.transferBytes === true, transfer) })) };
       ipc = await options.pool.run({ op: 'decode', ...req, bytes: sent }, { transfer, signal: options.signal });
     } else {
-      ipc = await decodeToIPC(req);
+      ipc = await decodeHere(req);
     }
     const table = tableFromIPC(ipc);
     return options.columns !== undefined ? reorder(table, options.columns) : table;
@@ -218,6 +229,12 @@ export async function decodeParquet(bytes: Uint8Array | SparseParquetFile, optio
       cause: e,
     });
   }
+}
+
+/** Decodes on the calling thread, with the native codec when it is there. */
+function decodeHere(req: RawDecodeRequest): Promise<Uint8Array> | Uint8Array {
+  const native = nativeParquet();
+  return native ? native.decodeSync(req) : decodeToIPC(req);
 }
 
 /**

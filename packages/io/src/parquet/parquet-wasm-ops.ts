@@ -126,7 +126,7 @@ export interface RawEncodeRequest {
  * full reads equal within the noise (interleaved A/B of a merge-on-read read: -8% and +8% in two
  * runs); files ~5% larger. 1 KiB made the full read 10-17% slower (a zstd frame per page).
  */
-const DATA_PAGE_SIZE_LIMIT = 2 * 1024;
+export const DATA_PAGE_SIZE_LIMIT = 2 * 1024;
 
 /**
  * Encodes an Arrow IPC stream as Parquet (chunk- and page-level statistics on every column, with the

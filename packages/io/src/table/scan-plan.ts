@@ -37,7 +37,7 @@ import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, share
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
-import { sharedParquetPool, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
+import { sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
@@ -780,7 +780,7 @@ function started<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
 
 /** The shared Parquet pool for an input of `bytes` compressed bytes, or null to decode it here. */
 function poolFor(bytes: number): ParquetPool | null {
-  return bytes >= PARQUET_POOL_MIN_BYTES ? sharedParquetPool() : null;
+  return poolForSize(sharedParquetPool(), bytes, PARQUET_POOL_MIN_BYTES);
 }
 
 /** Resolves after pending I/O callbacks have run (one turn of the event loop). */

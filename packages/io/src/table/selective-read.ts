@@ -16,7 +16,7 @@ import { Schema, makeVector, type Data, type RecordBatch, type Table } from 'apa
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { concatData, makeBatch, takeRows } from '../arrow/index.js';
-import type { ParquetPool } from '../workers/index.js';
+import { poolForSize, type ParquetPool } from '../workers/index.js';
 import { compareCodePoints, evaluateFilter, filterColumns, maskPositions, rowGroupMayMatch } from '../filter/index.js';
 import {
   castTableToSchema,
@@ -240,14 +240,14 @@ async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupInde
       file: o.file,
     });
     const field = o.schema.fields.find((f) => f.name === p.column)!;
-    const onPool = pool !== null && file.length >= SELECTIVE_POOL_MIN_BYTES ? pool : null;
+    const onPool = poolForSize(pool, file.length, SELECTIVE_POOL_MIN_BYTES);
     const t = await decodeParquet(file, { file: o.file, pool: onPool, transferBytes: onPool !== null });
     return [p.column, castTableToSchema(t, new Schema([field]), { file: o.file })] as const;
   }));
   return new Map(decoded);
 }
 
-/** One-column files at least this large decode on the worker pool (when the read has one). */
+/** One-column files at least this large decode on a worker-thread pool (when the read has one; on a native pool, all). */
 const SELECTIVE_POOL_MIN_BYTES = 32 * 1024;
 
 /** The one column of `t` at `positions` (all rows when null), as a single chunk. */

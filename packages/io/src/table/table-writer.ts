@@ -15,7 +15,7 @@ import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectB
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { encodeParquet, encodeParquetInPool, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
-import { sharedParquetPool, type ParquetPool } from '../workers/index.js';
+import { sharedParquetPool, poolForSize, type ParquetPool } from '../workers/index.js';
 import {
   checkAborted,
   commitSurelyFailed,
@@ -152,7 +152,7 @@ export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatc
   });
 }
 
-/** Batches with fewer rows than this are encoded on the calling thread: a worker round trip would cost more. */
+/** Batches with fewer rows than this are encoded on the calling thread when the pool is of worker threads: a round trip would cost more. */
 export const POOL_ENCODE_MIN_ROWS = 8192;
 
 /**
@@ -196,12 +196,13 @@ export class FileSink {
    * being encoded or uploaded. A failure surfaces at a later call or at {@link FileSink.settle}.
    */
   async enqueue(batch: RecordBatch, partitionDesc: string, bucket: number | null, existCols: string[]): Promise<void> {
-    if (this.pool === null || batch.numRows < POOL_ENCODE_MIN_ROWS) {
+    const pool = poolForSize(this.pool, batch.numRows, POOL_ENCODE_MIN_ROWS);
+    if (pool === null) {
       await this.write(batch, partitionDesc, bucket, existCols);
       return;
     }
     const { uri, place } = this.begin(partitionDesc, bucket);
-    const task = encodeParquetInPool(batch, this.pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri, signal: this.signal })
+    const task = encodeParquetInPool(batch, pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri, signal: this.signal })
       .then(
         (bytes) => {
           place(bytes, batch.numRows, existCols);
@@ -209,7 +210,7 @@ export class FileSink {
         },
         (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
       );
-    await this.track(task, this.pool.size + 1);
+    await this.track(task, pool.size + 1);
   }
 
   /** Waits for every encode and upload; throws the first failure. */

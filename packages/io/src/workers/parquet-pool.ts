@@ -1,20 +1,108 @@
 /**
- * The Parquet worker pool: parquet-wasm decode and encode on worker threads, so a scan decodes
- * several files or row groups at once on every core while the main thread merges, and a writer
- * encodes buckets in parallel. Requests and replies are bytes (Parquet, Arrow IPC streams), moved
- * between threads without copies where the caller gives its buffer up.
+ * The Parquet pool: decodes and encodes off the calling thread, so a scan decodes several files or
+ * row groups at once on every core while the main thread merges, and a writer encodes buckets in
+ * parallel. With the native codec (`parquet/parquet-native.ts`) it is a {@link NativeParquetPool}:
+ * at most `size` calls at once on libuv's threads. Without it, parquet-wasm on worker threads (a
+ * {@link WorkerPool} running `parquet-worker.js`): requests and replies are bytes (Parquet, Arrow
+ * IPC streams), moved between threads without copies where the caller gives its buffer up.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError, throwIfAborted } from '@lakesoul-ts/meta';
+import { nativeParquet, type NativeParquet } from '../parquet/parquet-native.js';
 import type { RawDecodeRequest, RawEncodeRequest } from '../parquet/parquet-wasm-ops.js';
-import { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
+import { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './worker-pool.js';
 
 /** One request to a Parquet worker. */
 export type ParquetTask = ({ op: 'decode' } & RawDecodeRequest) | ({ op: 'encode' } & RawEncodeRequest);
 
-/** A pool of Parquet worker threads (a {@link WorkerPool} running `parquet-worker.js`). */
-export type ParquetPool = WorkerPool<ParquetTask, Uint8Array>;
+/** A Parquet pool: worker threads running parquet-wasm, or the native codec's bounded calls. */
+export type ParquetPool = WorkerPool<ParquetTask, Uint8Array> | NativeParquetPool;
+
+/**
+ * The native codec as a Parquet pool: `run` has at most `size` decodes or encodes on libuv's
+ * threads at once (the rest wait in order), which leaves libuv threads for file reads. Inputs are
+ * copied by the codec, so `transfer` is ignored. Aborting a waiting request removes it; aborting a
+ * running one rejects at once (the call finishes in the background, its result dropped).
+ */
+export class NativeParquetPool {
+  /** Calls at once at most. */
+  readonly size: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly codec: NativeParquet,
+    size?: number,
+  ) {
+    this.size = Math.max(1, Math.floor(size ?? availableParallelism()));
+  }
+
+  /** Requests running or waiting. */
+  get pending(): number {
+    return this.running + this.waiting.length;
+  }
+
+  /** Decodes (to an Arrow IPC stream) or encodes (to a Parquet file) `task`. */
+  async run(task: ParquetTask, options: WorkerRunOptions = {}): Promise<Uint8Array> {
+    const { signal } = options;
+    if (this.closed) throw new LakeSoulError('InvalidArgument', 'the native Parquet pool is closed');
+    throwIfAborted(signal, 'a Parquet request');
+    if (this.running >= this.size) await this.turn(signal);
+    this.running++;
+    try {
+      const work = task.op === 'decode' ? this.codec.decode(task) : this.codec.encode(task);
+      if (!signal) return await work;
+      let onAbort = (): void => {};
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(abortedError('a Parquet request', signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return await Promise.race([work, aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        work.catch(() => {});
+      }
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Waits for a free place (or rejects when `signal` aborts first). */
+  private turn(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const k = this.waiting.indexOf(go);
+        if (k >= 0) this.waiting.splice(k, 1);
+        reject(abortedError('a Parquet request', signal!.reason));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(go);
+    });
+  }
+
+  /** Later `run`s fail; running calls finish. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/**
+ * `pool` when work of `size` (bytes or rows) should go to it: always for the native codec (a call
+ * costs microseconds), from `min` for worker threads (posting to a thread and back costs more than
+ * decoding a small file).
+ */
+export function poolForSize(pool: ParquetPool | null, size: number, min: number): ParquetPool | null {
+  return pool !== null && (pool instanceof NativeParquetPool || size >= min) ? pool : null;
+}
 
 /**
  * Where the compiled worker script is: next to this module in `dist/`; when this module runs from
@@ -28,10 +116,10 @@ export function parquetWorkerScript(): URL | null {
 }
 
 /**
- * A new Parquet pool (size defaults to the available parallelism). Throws `Internal` when the worker
- * script is missing, i.e. `@lakesoul-ts/io` was not built.
+ * A new pool of parquet-wasm worker threads (size defaults to the available parallelism). Throws
+ * `Internal` when the worker script is missing, i.e. `@lakesoul-ts/io` was not built.
  */
-export function createParquetPool(options: WorkerPoolOptions = {}): ParquetPool {
+export function createParquetPool(options: WorkerPoolOptions = {}): WorkerPool<ParquetTask, Uint8Array> {
   const script = parquetWorkerScript();
   if (!script) {
     throw new LakeSoulError('Internal', 'the Parquet worker script is missing: build @lakesoul-ts/io first (pnpm turbo run build)');
@@ -45,16 +133,21 @@ export function createParquetPool(options: WorkerPoolOptions = {}): ParquetPool 
  */
 export const PARQUET_POOL_MIN_BYTES = 256 * 1024;
 
-/** Environment variable: worker threads of the shared Parquet pool; `0` decodes on the calling thread. */
+/**
+ * Environment variable: threads of the shared Parquet pool (worker threads, or concurrent native
+ * calls); `0` decodes and encodes on the calling thread.
+ */
 export const PARQUET_THREADS_ENV = 'LAKESOUL_PARQUET_THREADS';
 
 let shared: ParquetPool | null | undefined;
 
 /**
- * The process-wide Parquet pool scans use, created on first call: `LAKESOUL_PARQUET_THREADS` workers
- * (default: available parallelism). Null when that variable is `0` or the worker script is not built
- * (callers then decode on their own thread). Its idle workers never keep the process alive, so
- * nothing has to close it; {@link closeSharedParquetPool} does for tests and tools that want to.
+ * The process-wide Parquet pool scans and writers use, created on first call, of
+ * `LAKESOUL_PARQUET_THREADS` threads (default: available parallelism): a {@link NativeParquetPool}
+ * when the native codec is there, else parquet-wasm worker threads. Null when that variable is `0`
+ * or, without the native codec, the worker script is not built (callers then decode on their own
+ * thread). It never keeps the process alive (idle workers are unref'd), so nothing has to close it;
+ * {@link closeSharedParquetPool} does for tests and tools that want to.
  */
 export function sharedParquetPool(): ParquetPool | null {
   if (shared !== undefined) return shared;
@@ -62,6 +155,11 @@ export function sharedParquetPool(): ParquetPool | null {
   const size = env === undefined || env === '' ? undefined : Number(env);
   if (size !== undefined && !(Number.isInteger(size) && size >= 0)) {
     throw new LakeSoulError('InvalidArgument', `${PARQUET_THREADS_ENV} must be a whole number of threads (0 = none), got '${env}'`);
+  }
+  const native = size === 0 ? null : nativeParquet();
+  if (native) {
+    shared = new NativeParquetPool(native, size);
+    return shared;
   }
   const script = size === 0 ? null : parquetWorkerScript();
   shared = script ? new WorkerPool<ParquetTask, Uint8Array>(script, { name: 'Parquet worker', size }) : null;

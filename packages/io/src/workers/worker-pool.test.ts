@@ -10,6 +10,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { WorkerPool, WORKER_TASK_FAILED } from './worker-pool.js';
 import { createParquetPool, parquetWorkerScript, type ParquetPool } from './parquet-pool.js';
 import { decodeParquet, encodeParquet, encodeParquetInPool } from '../parquet/parquet-codec.js';
+import { PARQUET_CODEC_ENV } from '../parquet/parquet-native.js';
 
 // A worker speaking the pool's envelope: doubles `n`, sleeps `ms` first, fails on 'fail', dies on 'crash'.
 const TEST_WORKER = `
@@ -103,7 +104,7 @@ describe('WorkerPool', () => {
   });
 });
 
-describe('Parquet pool', () => {
+describe('Parquet pool (worker threads: parquet-wasm, also on the calling thread)', () => {
   const N = 50_000;
   const table = new Table({
     id: makeVector(BigInt64Array.from({ length: N }, (_, i) => BigInt(i))),
@@ -114,8 +115,12 @@ describe('Parquet pool', () => {
   beforeAll(() => {
     expect(parquetWorkerScript(), 'the worker script is built (pnpm turbo run build)').not.toBeNull();
     pool = createParquetPool({ size: 2 });
+    process.env[PARQUET_CODEC_ENV] = 'wasm';
   });
-  afterAll(() => pool.close());
+  afterAll(async () => {
+    delete process.env[PARQUET_CODEC_ENV];
+    await pool.close();
+  });
 
   it('decodes and encodes the same as the calling thread, with projection and row groups', async () => {
     const bytes = encodeParquet(table, { rowGroupSize: 10_000 });
@@ -155,7 +160,8 @@ describe('Parquet pool', () => {
       const back = await io.decodeParquet(io.encodeParquet(t), { pool });
       console.log(back.numRows, pool.workers);`;
     const t0 = performance.now();
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('../..', import.meta.url).pathname, timeout: 60_000 });
+    const env = { ...process.env, [PARQUET_CODEC_ENV]: 'wasm' };
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('../..', import.meta.url).pathname, timeout: 60_000, env });
     expect(stdout.trim()).toBe('3 1');
     // it exits right after its work (a kept-alive worker would hold it until the 60 s timeout)
     expect(performance.now() - t0).toBeLessThan(30_000);

@@ -1,0 +1,320 @@
+//! Parquet <-> Arrow IPC stream, bytes in and bytes out, for `@lakesoul-ts/io`
+//! (`src/parquet/parquet-native.ts`). The same contract as `parquet-wasm-ops.ts`: a decode reads the
+//! whole file or some of its ranges (a sparse file: the pieces a selective read fetched, zeros
+//! elsewhere) and returns an Arrow IPC stream; an encode takes an IPC stream and writer choices and
+//! returns the file. Every call exists synchronously and as a task on libuv's thread pool.
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use arrow_array::RecordBatchReader;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use bytes::Bytes;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{ChunkReader, Length};
+use parquet::schema::types::ColumnPath;
+
+fn reason<E: std::fmt::Display>(e: E) -> Error {
+  Error::from_reason(e.to_string())
+}
+
+/// Runs `f`, turning a panic into an error (a panic on a libuv thread would end the process).
+fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+  match catch_unwind(AssertUnwindSafe(f)) {
+    Ok(r) => r,
+    Err(p) => {
+      let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+      Err(Error::from_reason(format!("the Parquet codec failed: {what}")))
+    }
+  }
+}
+
+/// The leading magic: a sparse file's first bytes are not fetched, and readers may check them.
+const PAR1: &[u8; 4] = b"PAR1";
+
+/// A file of which only some ranges are known; reads elsewhere see zeros (and the magic at 0).
+struct Sparse {
+  size: u64,
+  /// (offset, bytes), sorted by offset.
+  pieces: Vec<(u64, Bytes)>,
+}
+
+impl Sparse {
+  fn fill(&self, start: u64, out: &mut [u8]) {
+    let end = start + out.len() as u64;
+    for (off, b) in &self.pieces {
+      let a = start.max(*off);
+      let z = end.min(off + b.len() as u64);
+      if a < z {
+        out[(a - start) as usize..(z - start) as usize].copy_from_slice(&b[(a - off) as usize..(z - off) as usize]);
+      }
+    }
+    for k in start..end.min(4) {
+      out[(k - start) as usize] = PAR1[k as usize];
+    }
+  }
+}
+
+impl Length for Sparse {
+  fn len(&self) -> u64 {
+    self.size
+  }
+}
+
+/// Sequential reads of a [`Sparse`] file from an offset.
+struct SparseRead {
+  src: Arc<Sparse>,
+  pos: u64,
+}
+
+impl Read for SparseRead {
+  fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    let n = (self.src.size.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
+    self.src.fill(self.pos, &mut buf[..n]);
+    self.pos += n as u64;
+    Ok(n)
+  }
+}
+
+#[derive(Clone)]
+struct SparseSource(Arc<Sparse>);
+
+impl Length for SparseSource {
+  fn len(&self) -> u64 {
+    self.0.size
+  }
+}
+
+impl ChunkReader for SparseSource {
+  type T = SparseRead;
+  fn get_read(&self, start: u64) -> parquet::errors::Result<SparseRead> {
+    Ok(SparseRead { src: self.0.clone(), pos: start })
+  }
+  fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+    if start + length as u64 > self.0.size {
+      return Err(ParquetError::EOF(format!("range {start}+{length} is past the file's end ({})", self.0.size)));
+    }
+    // a range inside one piece is a view of it; otherwise assembled
+    for (off, b) in &self.0.pieces {
+      if start >= *off && start + length as u64 <= off + b.len() as u64 && start >= 4 {
+        return Ok(b.slice((start - off) as usize..(start - off) as usize + length));
+      }
+    }
+    let mut out = vec![0u8; length];
+    self.0.fill(start, &mut out);
+    Ok(Bytes::from(out))
+  }
+}
+
+/// One decode: the file, which top-level columns (None: all) and row groups (None: all).
+pub struct DecodeTask {
+  source: Sparse,
+  columns: Option<Vec<String>>,
+  row_groups: Option<Vec<u32>>,
+  batch_size: u32,
+}
+
+fn decode_with<R: ChunkReader + 'static>(src: R, t: &DecodeTask) -> Result<Vec<u8>> {
+  let mut b = ParquetRecordBatchReaderBuilder::try_new(src).map_err(reason)?;
+  if let Some(cols) = &t.columns {
+    let descr = b.metadata().file_metadata().schema_descr_ptr();
+    let roots: Vec<usize> = descr.root_schema().get_fields().iter().enumerate().filter(|(_, f)| cols.iter().any(|c| c == f.name())).map(|(i, _)| i).collect();
+    b = b.with_projection(ProjectionMask::roots(&descr, roots));
+  }
+  if let Some(rg) = &t.row_groups {
+    b = b.with_row_groups(rg.iter().map(|x| *x as usize).collect());
+  }
+  let reader = b.with_batch_size(t.batch_size.max(1) as usize).build().map_err(reason)?;
+  let schema = reader.schema();
+  let mut out = Vec::new();
+  let mut w = StreamWriter::try_new(&mut out, &schema).map_err(reason)?;
+  for batch in reader {
+    w.write(&batch.map_err(reason)?).map_err(reason)?;
+  }
+  w.finish().map_err(reason)?;
+  drop(w);
+  Ok(out)
+}
+
+impl DecodeTask {
+  fn run(&mut self) -> Result<Vec<u8>> {
+    guarded(|| {
+      let whole = self.source.pieces.len() == 1 && self.source.pieces[0].0 == 0 && self.source.pieces[0].1.len() as u64 == self.source.size;
+      if whole {
+        decode_with(self.source.pieces[0].1.clone(), self)
+      } else {
+        let sparse = Sparse { size: self.source.size, pieces: std::mem::take(&mut self.source.pieces) };
+        decode_with(SparseSource(Arc::new(sparse)), self)
+      }
+    })
+  }
+}
+
+impl Task for DecodeTask {
+  type Output = Vec<u8>;
+  type JsValue = Buffer;
+  fn compute(&mut self) -> Result<Vec<u8>> {
+    self.run()
+  }
+  fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Buffer> {
+    Ok(out.into())
+  }
+}
+
+/// What to decode, as JS passes it.
+#[napi(object)]
+pub struct DecodeRequest {
+  /// The file's size in bytes.
+  pub size: f64,
+  /// Known ranges: `pieces[k]` starts at `offsets[k]`. One piece at 0 of `size` bytes is the whole file.
+  pub pieces: Vec<Uint8Array>,
+  pub offsets: Vec<f64>,
+  pub columns: Option<Vec<String>>,
+  pub row_groups: Option<Vec<u32>>,
+  pub batch_size: u32,
+}
+
+fn decode_task(req: DecodeRequest) -> Result<DecodeTask> {
+  if req.pieces.len() != req.offsets.len() {
+    return Err(Error::from_reason("pieces and offsets differ in length"));
+  }
+  let mut pieces: Vec<(u64, Bytes)> = req.pieces.iter().zip(&req.offsets).map(|(p, o)| (*o as u64, Bytes::copy_from_slice(p))).collect();
+  pieces.sort_by_key(|(o, _)| *o);
+  Ok(DecodeTask { source: Sparse { size: req.size as u64, pieces }, columns: req.columns, row_groups: req.row_groups, batch_size: req.batch_size })
+}
+
+/// Decodes on libuv's thread pool; resolves with an Arrow IPC stream.
+#[napi]
+pub fn decode(req: DecodeRequest) -> Result<AsyncTask<DecodeTask>> {
+  Ok(AsyncTask::new(decode_task(req)?))
+}
+
+/// Decodes on the calling thread; returns an Arrow IPC stream.
+#[napi]
+pub fn decode_sync(req: DecodeRequest) -> Result<Buffer> {
+  Ok(decode_task(req)?.run()?.into())
+}
+
+/// A column's writer choices.
+#[napi(object)]
+pub struct ColumnChoice {
+  pub column: String,
+  pub dictionary: bool,
+  /// 'DELTA_BINARY_PACKED' or 'DELTA_BYTE_ARRAY'; default: the writer's.
+  pub encoding: Option<String>,
+  /// false: this column's pages are not compressed.
+  pub compressed: Option<bool>,
+}
+
+/// What to encode, as JS passes it.
+#[napi(object)]
+pub struct EncodeRequest {
+  /// An Arrow IPC stream.
+  pub ipc: Uint8Array,
+  /// 'zstd', 'snappy' or 'none'.
+  pub compression: String,
+  pub row_group_size: u32,
+  pub data_page_size_limit: u32,
+  /// Footer key/value metadata as [key, value] pairs.
+  pub metadata: Option<Vec<Vec<String>>>,
+  pub created_by: String,
+  pub encodings: Vec<ColumnChoice>,
+}
+
+/// One encode (the request with its IPC bytes copied out of JS memory).
+pub struct EncodeTask {
+  ipc: Vec<u8>,
+  props: WriterProperties,
+}
+
+fn writer_properties(req: &EncodeRequest) -> Result<WriterProperties> {
+  let compression = match req.compression.as_str() {
+    "zstd" => Compression::ZSTD(ZstdLevel::default()),
+    "snappy" => Compression::SNAPPY,
+    "none" => Compression::UNCOMPRESSED,
+    other => return Err(Error::from_reason(format!("unknown compression '{other}' (zstd, snappy or none)"))),
+  };
+  let mut p = WriterProperties::builder()
+    .set_compression(compression)
+    .set_statistics_enabled(EnabledStatistics::Page)
+    .set_data_page_size_limit(req.data_page_size_limit.max(1) as usize)
+    .set_max_row_group_row_count(Some(req.row_group_size.max(1) as usize))
+    .set_created_by(req.created_by.clone());
+  if let Some(md) = &req.metadata {
+    let kv = md.iter().map(|pair| KeyValue::new(pair.first().cloned().unwrap_or_default(), pair.get(1).cloned())).collect();
+    p = p.set_key_value_metadata(Some(kv));
+  }
+  for c in &req.encodings {
+    let path = ColumnPath::from(c.column.clone());
+    p = p.set_column_dictionary_enabled(path.clone(), c.dictionary);
+    if let Some(e) = &c.encoding {
+      let enc = match e.as_str() {
+        "DELTA_BINARY_PACKED" => Encoding::DELTA_BINARY_PACKED,
+        "DELTA_BYTE_ARRAY" => Encoding::DELTA_BYTE_ARRAY,
+        other => return Err(Error::from_reason(format!("unknown encoding '{other}' for column '{}'", c.column))),
+      };
+      p = p.set_column_encoding(path.clone(), enc);
+    }
+    if c.compressed == Some(false) {
+      p = p.set_column_compression(path, Compression::UNCOMPRESSED);
+    }
+  }
+  Ok(p.build())
+}
+
+impl EncodeTask {
+  fn run(&mut self) -> Result<Vec<u8>> {
+    let props = self.props.clone();
+    guarded(|| {
+      let reader = StreamReader::try_new(std::io::Cursor::new(&self.ipc), None).map_err(reason)?;
+      let mut out = Vec::new();
+      let mut w = ArrowWriter::try_new(&mut out, reader.schema(), Some(props)).map_err(reason)?;
+      for batch in reader {
+        w.write(&batch.map_err(reason)?).map_err(reason)?;
+      }
+      w.close().map_err(reason)?;
+      Ok(out)
+    })
+  }
+}
+
+impl Task for EncodeTask {
+  type Output = Vec<u8>;
+  type JsValue = Buffer;
+  fn compute(&mut self) -> Result<Vec<u8>> {
+    self.run()
+  }
+  fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Buffer> {
+    Ok(out.into())
+  }
+}
+
+fn encode_task(req: EncodeRequest) -> Result<EncodeTask> {
+  Ok(EncodeTask { props: writer_properties(&req)?, ipc: req.ipc.to_vec() })
+}
+
+/// Encodes on libuv's thread pool; resolves with the Parquet file.
+#[napi]
+pub fn encode(req: EncodeRequest) -> Result<AsyncTask<EncodeTask>> {
+  Ok(AsyncTask::new(encode_task(req)?))
+}
+
+/// Encodes on the calling thread; returns the Parquet file.
+#[napi]
+pub fn encode_sync(req: EncodeRequest) -> Result<Buffer> {
+  Ok(encode_task(req)?.run()?.into())
+}
+
+/// The parquet crate's version this addon was built with.
+#[napi]
+pub fn parquet_version() -> &'static str {
+  "59.3.0"
+}

@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { castTableToSchema, decodeParquet, encodeParquet, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
+import { parquetWasm } from './parquet-wasm-ops.js';
+import { NativeParquetPool } from '../workers/parquet-pool.js';
+import { plainRows, sampleAllTypesTable } from '../arrow/sample-tables.js';
+import { existsSync } from 'node:fs';
+
+// The native codec is built by `pnpm setup:native`, which CI runs: there it must be present, and
+// every other io test runs on it. These tests compare it with parquet-wasm on the same tables.
+const built = existsSync(NATIVE_PARQUET_ADDON);
+const sample = sampleAllTypesTable(3000, 11);
+
+function withCodec<T>(codec: 'native' | 'wasm', fn: () => T): T {
+  const before = process.env[PARQUET_CODEC_ENV];
+  process.env[PARQUET_CODEC_ENV] = codec;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env[PARQUET_CODEC_ENV];
+    else process.env[PARQUET_CODEC_ENV] = before;
+  }
+}
+
+afterEach(() => {
+  delete process.env[PARQUET_CODEC_ENV];
+});
+
+describe('the native Parquet codec', () => {
+  it.runIf(process.env.CI === 'true')('is built in CI (pnpm setup:native)', () => {
+    expect(built, NATIVE_PARQUET_ADDON).toBe(true);
+  });
+
+  describe.runIf(built)('against parquet-wasm', () => {
+    const byNative = withCodec('native', () => encodeParquet(sample, { rowGroupSize: 1000 }));
+    const byWasm = withCodec('wasm', () => encodeParquet(sample, { rowGroupSize: 1000 }));
+
+    it('each reads what the other wrote, every type exact', async () => {
+      for (const [writer, bytes] of [['native', byNative], ['wasm', byWasm]] as const) {
+        for (const reader of ['native', 'wasm'] as const) {
+          const t = await withCodec(reader, () => decodeParquet(bytes, { file: `${writer}.parquet` }));
+          expect(plainRows(castTableToSchema(t, sample.schema)), `${writer} -> ${reader}`).toEqual(plainRows(sample));
+        }
+      }
+    });
+
+    it('names itself in created_by and writes the same layout: row groups, statistics, page index', async () => {
+      const [n, w] = [await readParquetFooter(byNative, byNative.length), await readParquetFooter(byWasm, byWasm.length)];
+      expect(n.createdBy).toBe(`lakesoul-ts (parquet-rs ${nativeParquet()!.version})`);
+      expect(w.createdBy).toBe('lakesoul-ts (parquet-wasm 0.8.0)');
+      expect(n.rowGroups.map((g) => g.numRows)).toEqual([1000, 1000, 1000]);
+      expect(n.rowGroups.map((g) => g.numRows)).toEqual(w.rowGroups.map((g) => g.numRows));
+      for (const [k, g] of n.rowGroups.entries()) {
+        for (const [c, stats] of Object.entries(g.columns)) {
+          const other = w.rowGroups[k].columns[c];
+          const same = (s: typeof stats) => ({ min: s.min, max: s.max, nullCount: s.nullCount, physicalType: s.physicalType, numValues: s.numValues, pageIndex: s.offsetIndex !== null && s.columnIndex !== null });
+          expect(same(stats), `row group ${k}, column ${c}`).toEqual(same(other));
+        }
+      }
+    });
+
+    it('projection and row groups, the same as parquet-wasm', async () => {
+      const opts = { columns: ['s', 'id'], rowGroups: [2, 0] };
+      const [n, w] = await Promise.all([withCodec('native', () => decodeParquet(byWasm, opts)), withCodec('wasm', () => decodeParquet(byWasm, opts))]);
+      expect(n.schema.fields.map((f) => f.name)).toEqual(['s', 'id']);
+      expect(plainRows(n)).toEqual(plainRows(w));
+      expect(n.numRows).toBe(2000);
+    });
+
+    it('a sparse file (some ranges known) decodes the row groups those ranges hold', async () => {
+      const footer = await readParquetFooter(byNative, byNative.length);
+      const g = footer.rowGroups[1];
+      const [start, end] = [g.offset, g.offset + g.compressedSize];
+      expect(start).toBeGreaterThan(4);
+      const tail = byNative.length - footer.footerLength - 8;
+      const sparse = { size: byNative.length, pieces: [{ offset: start, bytes: byNative.slice(start, end) }, { offset: tail - 1, bytes: byNative.slice(tail - 1) }] };
+      const t = await withCodec('native', () => decodeParquet(sparse, { rowGroups: [1], file: 'sparse.parquet' }));
+      expect(plainRows(castTableToSchema(t, sample.schema))).toEqual(plainRows(sample).slice(1000, 2000));
+    });
+
+    it('corrupt bytes are an Io error naming the file, on the calling thread and on the pool', async () => {
+      const bad = byNative.slice();
+      bad.fill(7, 200, bad.length - 400);
+      const pool = new NativeParquetPool(nativeParquet()!, 1);
+      for (const p of [null, pool]) {
+        const err = await withCodec('native', () => decodeParquet(bad, { file: 'bad.parquet', pool: p })).catch((e: unknown) => e);
+        expect(LakeSoulError.is(err, 'Io'), String(err)).toBe(true);
+        expect((err as Error).message).toContain("'bad.parquet'");
+      }
+    });
+  });
+
+  describe.runIf(built)('NativeParquetPool', () => {
+    it('runs at most its size at once and answers every request', async () => {
+      const pool = new NativeParquetPool(nativeParquet()!, 2);
+      const bytes = withCodec('native', () => encodeParquet(sample));
+      let most = 0;
+      const all = Array.from({ length: 7 }, () => {
+        const p = pool.run({ op: 'decode', bytes, batchSize: 1024 });
+        most = Math.max(most, pool.pending);
+        return p;
+      });
+      const outs = await Promise.all(all);
+      expect(outs.every((o) => o.length > 0 && o.length === outs[0].length)).toBe(true);
+      expect(most).toBe(7);
+      expect(pool.pending).toBe(0);
+    });
+
+    it('aborting a waiting request rejects it without running it; the others finish', async () => {
+      const pool = new NativeParquetPool(nativeParquet()!, 1);
+      const bytes = withCodec('native', () => encodeParquet(sample));
+      const ac = new AbortController();
+      const first = pool.run({ op: 'decode', bytes, batchSize: 1024 });
+      const second = pool.run({ op: 'decode', bytes, batchSize: 1024 }, { signal: ac.signal });
+      const third = pool.run({ op: 'decode', bytes, batchSize: 1024 });
+      ac.abort();
+      await expect(second).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'Aborted'));
+      expect((await first).length).toBeGreaterThan(0);
+      expect((await third).length).toBeGreaterThan(0);
+      await pool.close();
+      await expect(pool.run({ op: 'decode', bytes, batchSize: 1024 })).rejects.toThrow(/closed/);
+    });
+  });
+
+  it('LAKESOUL_PARQUET_CODEC: wasm uses parquet-wasm; an unknown value is refused naming the choices', () => {
+    process.env[PARQUET_CODEC_ENV] = 'wasm';
+    expect(nativeParquet()).toBeNull();
+    expect(typeof parquetWasm().readParquet).toBe('function');
+    process.env[PARQUET_CODEC_ENV] = 'fast';
+    expect(() => nativeParquet()).toThrow(/must be native, wasm or auto, got 'fast'/);
+    process.env[PARQUET_CODEC_ENV] = 'native';
+    if (built) expect(nativeParquet()).not.toBeNull();
+    else expect(() => nativeParquet()).toThrow(/pnpm setup:native/);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * The native Parquet codec: `packages/io/native`, the parquet crate parquet-wasm compiles to
+ * WebAssembly (same version, same writer settings) built as a Node-API addon by `pnpm setup:native`.
+ * It decodes and encodes the same files 1.5x (decode) to 4x (encode) faster than parquet-wasm on one
+ * thread, and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
+ * (`NativeParquetPool` in `workers/parquet-pool.ts`).
+ *
+ * `LAKESOUL_PARQUET_CODEC` chooses: `native` (fail when not built), `wasm` (parquet-wasm), or unset /
+ * `auto`: native when built, else parquet-wasm.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { DATA_PAGE_SIZE_LIMIT, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
+
+/** Environment variable choosing the Parquet codec: `native`, `wasm`, or `auto` (the default). */
+export const PARQUET_CODEC_ENV = 'LAKESOUL_PARQUET_CODEC';
+
+/** What the addon takes for a decode (see `native/src/lib.rs`). */
+interface NativeDecodeRequest {
+  size: number;
+  pieces: Uint8Array[];
+  offsets: number[];
+  columns?: string[];
+  rowGroups?: number[];
+  batchSize: number;
+}
+
+/** What the addon takes for an encode. */
+interface NativeEncodeRequest {
+  ipc: Uint8Array;
+  compression: string;
+  rowGroupSize: number;
+  dataPageSizeLimit: number;
+  metadata?: string[][];
+  createdBy: string;
+  encodings: RawEncodeRequest['encodings'];
+}
+
+/** The addon's functions: Arrow IPC streams out of decodes, Parquet files out of encodes. */
+interface NativeAddon {
+  decode(req: NativeDecodeRequest): Promise<Uint8Array>;
+  decodeSync(req: NativeDecodeRequest): Uint8Array;
+  encode(req: NativeEncodeRequest): Promise<Uint8Array>;
+  encodeSync(req: NativeEncodeRequest): Uint8Array;
+  parquetVersion(): string;
+}
+
+/** The native codec's calls on the requests parquet-wasm takes. */
+export interface NativeParquet {
+  /** Decodes on libuv's thread pool. */
+  decode(req: RawDecodeRequest): Promise<Uint8Array>;
+  /** Decodes on the calling thread. */
+  decodeSync(req: RawDecodeRequest): Uint8Array;
+  /** Encodes on libuv's thread pool. */
+  encode(req: RawEncodeRequest): Promise<Uint8Array>;
+  /** Encodes on the calling thread. */
+  encodeSync(req: RawEncodeRequest): Uint8Array;
+  /** The parquet crate's version, for files' `created_by`. */
+  readonly version: string;
+}
+
+/** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
+export const NATIVE_PARQUET_ADDON = fileURLToPath(new URL('../../native/lakesoul-parquet.node', import.meta.url));
+
+let loaded: NativeParquet | null | undefined;
+let loadError: unknown;
+
+function load(): NativeParquet | null {
+  if (!existsSync(NATIVE_PARQUET_ADDON)) return null;
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(NATIVE_PARQUET_ADDON) as NativeAddon;
+  } catch (e) {
+    loadError = e;
+    process.emitWarning(`the native Parquet codec at ${NATIVE_PARQUET_ADDON} does not load (${e instanceof Error ? e.message : String(e)}); using parquet-wasm. Rebuild it with: pnpm setup:native`);
+    return null;
+  }
+  return {
+    decode: async (req) => plain(await addon.decode(decodeRequest(req))),
+    decodeSync: (req) => plain(addon.decodeSync(decodeRequest(req))),
+    encode: async (req) => plain(await addon.encode(encodeRequest(req))),
+    encodeSync: (req) => plain(addon.encodeSync(encodeRequest(req))),
+    version: addon.parquetVersion(),
+  };
+}
+
+/**
+ * The native codec, or null when parquet-wasm is to be used (`LAKESOUL_PARQUET_CODEC=wasm`, or unset
+ * and the addon not built). Throws `InvalidArgument` for `LAKESOUL_PARQUET_CODEC=native` without a
+ * loadable addon, and for a value it does not know.
+ */
+export function nativeParquet(): NativeParquet | null {
+  const choice = process.env[PARQUET_CODEC_ENV] ?? '';
+  if (choice === 'wasm') return null;
+  if (choice !== '' && choice !== 'auto' && choice !== 'native') {
+    throw new LakeSoulError('InvalidArgument', `${PARQUET_CODEC_ENV} must be native, wasm or auto, got '${choice}'`);
+  }
+  if (loaded === undefined) loaded = load();
+  if (loaded === null && choice === 'native') {
+    const why = loadError === undefined ? 'it is not built' : `it does not load: ${loadError instanceof Error ? loadError.message : String(loadError)}`;
+    throw new LakeSoulError('InvalidArgument', `${PARQUET_CODEC_ENV}=native, but the native Parquet codec (${NATIVE_PARQUET_ADDON}): ${why}. Build it with: pnpm setup:native`);
+  }
+  return loaded;
+}
+
+/**
+ * The addon's Buffer as a plain Uint8Array over the same memory: callers expect `slice()` to copy
+ * (Buffer's makes a view) and byte views to compare equal to parquet-wasm's.
+ */
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function decodeRequest(req: RawDecodeRequest): NativeDecodeRequest {
+  const b = req.bytes;
+  const file = b instanceof Uint8Array ? { size: b.length, pieces: [b], offsets: [0] } : { size: b.size, pieces: b.pieces.map((p) => p.bytes), offsets: b.pieces.map((p) => p.offset) };
+  return {
+    ...file,
+    columns: req.columns,
+    rowGroups: req.rowGroups,
+    batchSize: req.batchSize,
+  };
+}
+
+function encodeRequest(req: RawEncodeRequest): NativeEncodeRequest {
+  return {
+    ipc: req.ipc,
+    compression: req.compression,
+    rowGroupSize: req.rowGroupSize,
+    dataPageSizeLimit: DATA_PAGE_SIZE_LIMIT,
+    metadata: req.metadata === undefined ? undefined : Object.entries(req.metadata),
+    createdBy: req.createdBy,
+    encodings: req.encodings,
+  };
+}
