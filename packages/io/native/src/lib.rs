@@ -169,6 +169,15 @@ impl Task for DecodeTask {
   }
 }
 
+/// A JS byte array kept alive (by a reference) while the codec reads it.
+struct JsBytes(Uint8Array);
+
+impl AsRef<[u8]> for JsBytes {
+  fn as_ref(&self) -> &[u8] {
+    &self.0
+  }
+}
+
 /// What to decode, as JS passes it.
 #[napi(object)]
 pub struct DecodeRequest {
@@ -186,7 +195,8 @@ fn decode_task(req: DecodeRequest) -> Result<DecodeTask> {
   if req.pieces.len() != req.offsets.len() {
     return Err(Error::from_reason("pieces and offsets differ in length"));
   }
-  let mut pieces: Vec<(u64, Bytes)> = req.pieces.iter().zip(&req.offsets).map(|(p, o)| (*o as u64, Bytes::copy_from_slice(p))).collect();
+  // the caller's bytes, not copies: JS holds them unchanged until the promise settles
+  let mut pieces: Vec<(u64, Bytes)> = req.pieces.into_iter().zip(&req.offsets).map(|(p, o)| (*o as u64, Bytes::from_owner(JsBytes(p)))).collect();
   pieces.sort_by_key(|(o, _)| *o);
   Ok(DecodeTask { source: Sparse { size: req.size as u64, pieces }, columns: req.columns, row_groups: req.row_groups, batch_size: req.batch_size })
 }
@@ -317,4 +327,73 @@ pub fn encode_sync(req: EncodeRequest) -> Result<Buffer> {
 #[napi]
 pub fn parquet_version() -> &'static str {
   "59.3.0"
+}
+
+/// An f64 as a u64 ordered like the numbers (no NaN here; -0 is 0, as JavaScript's `===` has it).
+fn ordered_bits(x: f64) -> u64 {
+  let b = if x == 0.0 { 0u64 } else { x.to_bits() };
+  if b >> 63 == 1 {
+    !b
+  } else {
+    b | (1 << 63)
+  }
+}
+
+/// The UseLast winners of one merge-on-read round (`merge/merge-on-read.ts`, `sortedWinners`): the
+/// rows `[starts[k], ends[k])` of every source's numeric keys `keys[k]` (each ascending; sources in
+/// merge order) in one stable sort, so equal keys stay in (source, row) order, and per distinct key
+/// the last of its rows whose source has the columns (`has[k]`). Writes, per distinct key in
+/// ascending order, the winner's `indexes[k]` (or -1 when no source of the key has the columns) to
+/// `win_s` and its row to `win_r`; returns the number of distinct keys.
+#[napi]
+pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>, indexes: Vec<i32>, has: Vec<bool>, mut win_s: Int32Array, mut win_r: Int32Array) -> Result<i32> {
+  let k = keys.len();
+  if starts.len() != k || ends.len() != k || indexes.len() != k || has.len() != k {
+    return Err(Error::from_reason("sortedWinners: per-source arguments differ in length"));
+  }
+  let mut total = 0usize;
+  for s in 0..k {
+    if starts[s] > ends[s] || ends[s] as usize > keys[s].len() {
+      return Err(Error::from_reason(format!("sortedWinners: source {s}'s rows [{}, {}) are outside its {} keys", starts[s], ends[s], keys[s].len())));
+    }
+    total += (ends[s] - starts[s]) as usize;
+  }
+  if win_s.len() < total || win_r.len() < total {
+    return Err(Error::from_reason(format!("sortedWinners: winner arrays hold {} and {}, the round has {total} rows", win_s.len(), win_r.len())));
+  }
+  let mut rows: Vec<(u64, u32, u32)> = Vec::with_capacity(total);
+  for s in 0..k {
+    let ks: &[f64] = &keys[s];
+    for r in starts[s]..ends[s] {
+      rows.push((ordered_bits(ks[r as usize]), s as u32, r));
+    }
+  }
+  // stable, and linear-ish here: the sources are ascending runs, which the sort merges
+  rows.sort_by_key(|e| e.0);
+  let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
+  let mut n = 0usize;
+  let mut i = 0usize;
+  while i < rows.len() {
+    let key = rows[i].0;
+    let mut win: Option<(u32, u32)> = None;
+    while i < rows.len() && rows[i].0 == key {
+      let (_, s, r) = rows[i];
+      if has[s as usize] {
+        win = Some((s, r));
+      }
+      i += 1;
+    }
+    match win {
+      Some((s, r)) => {
+        ws[n] = indexes[s as usize];
+        wr[n] = r as i32;
+      }
+      None => {
+        ws[n] = -1;
+        wr[n] = -1;
+      }
+    }
+    n += 1;
+  }
+  Ok(n as i32)
 }

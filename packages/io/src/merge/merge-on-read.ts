@@ -17,6 +17,7 @@ import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
 import { compareKeyRows, keyColumn, numericKeys, type KeyColumn } from '../arrow/pk-compare.js';
 import { concatBatches, gatherData } from '../arrow/take-rows.js';
+import { nativeParquet, type NativeParquet } from '../parquet/parquet-native.js';
 
 /** One input of a merge: a file (or any stream) sorted by PK, with the columns it physically holds. */
 export interface MergeSource {
@@ -549,8 +550,9 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
    * (nothing done) for a small round or a key outside int32.
    */
   const sortScratch = new SortScratch();
+  const native = nativeParquet();
   const mergeRoundSorted = (contributing: readonly SourceState[]): boolean => {
-    const n = sortedWinners(contributing, setHas[0], sortScratch);
+    const n = (native !== null ? nativeSortedWinners(native, contributing, setHas[0], sortScratch) : null) ?? sortedWinners(contributing, setHas[0], sortScratch);
     if (n < 0) return false;
     const ws = winSrc[0];
     const wr = winRow[0];
@@ -713,6 +715,14 @@ class SortScratch {
   /** One 2048-entry histogram per 11-bit digit. */
   readonly counts = new Uint32Array(3 * 2048);
 
+  /** Room for `m` winners only (the native sort keeps its own keys). */
+  ensureWinners(m: number): void {
+    if (this.winS.length >= m) return;
+    const n = Math.max(m, this.winS.length * 2);
+    this.winS = new Int32Array(n);
+    this.winR = new Int32Array(n);
+  }
+
   ensure(m: number): void {
     if (this.keys.length >= m) return;
     const n = Math.max(m, this.keys.length * 2);
@@ -809,6 +819,30 @@ function sortedWinners(sources: readonly { index: number; fk: ArrayLike<number> 
     n++;
   }
   return n;
+}
+
+/**
+ * {@link sortedWinners} by the native addon, which takes any numeric keys (sorting ~5x faster than
+ * the radix sort here): null when a source's keys are not a Float64Array (the radix sort decides
+ * then), -1 for a small round.
+ */
+function nativeSortedWinners(native: NativeParquet, sources: readonly { index: number; fk: ArrayLike<number> | null; pos: number; end: number }[], has: readonly boolean[], sc: SortScratch): number | null {
+  let m = 0;
+  for (const s of sources) {
+    if (!(s.fk instanceof Float64Array)) return null;
+    m += s.end - s.pos;
+  }
+  if (m < SORTED_MERGE_MIN_ROWS) return -1;
+  sc.ensureWinners(m);
+  return native.sortedWinners(
+    sources.map((s) => s.fk as Float64Array),
+    sources.map((s) => s.pos),
+    sources.map((s) => s.end),
+    sources.map((s) => s.index),
+    sources.map((s) => has[s.index] === true),
+    sc.winS,
+    sc.winR,
+  );
 }
 
 const decoder = new TextDecoder();

@@ -3,7 +3,8 @@
  * WebAssembly (same version, same writer settings) built as a Node-API addon by `pnpm setup:native`.
  * It decodes and encodes the same files 1.5x (decode) to 4x (encode) faster than parquet-wasm on one
  * thread, and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
- * (`NativeParquetPool` in `workers/parquet-pool.ts`).
+ * (`NativeParquetPool` in `workers/parquet-pool.ts`). The addon also sorts a merge-on-read round's
+ * keys (`sortedWinners`), the merge's costliest step in JavaScript.
  *
  * `LAKESOUL_PARQUET_CODEC` chooses: `native` (fail when not built), `wasm` (parquet-wasm), or unset /
  * `auto`: native when built, else parquet-wasm.
@@ -45,6 +46,7 @@ interface NativeAddon {
   encode(req: NativeEncodeRequest): Promise<Uint8Array>;
   encodeSync(req: NativeEncodeRequest): Uint8Array;
   parquetVersion(): string;
+  sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -59,6 +61,12 @@ export interface NativeParquet {
   encodeSync(req: RawEncodeRequest): Uint8Array;
   /** The parquet crate's version, for files' `created_by`. */
   readonly version: string;
+  /**
+   * The winners of one merge-on-read round over numeric keys, as `merge/merge-on-read.ts`'s radix sort
+   * finds them (see `native/src/lib.rs`, `sorted_winners`): per distinct key, ascending, the source
+   * index (-1: none has the columns) and row of its last row in a source that has the columns.
+   */
+  sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
 }
 
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
@@ -83,6 +91,7 @@ function load(): NativeParquet | null {
     encode: async (req) => plain(await addon.encode(encodeRequest(req))),
     encodeSync: (req) => plain(addon.encodeSync(encodeRequest(req))),
     version: addon.parquetVersion(),
+    sortedWinners: (...args) => addon.sortedWinners(...args),
   };
 }
 
