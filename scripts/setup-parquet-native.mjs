@@ -67,7 +67,9 @@ if (args.has('--force') || !existsSync(cached)) {
 } else {
   say(`cached: ${cached}`);
 }
-copyFileSync(cached, target);
+// a new file renamed into place: processes running the old addon keep their mapping of it
+copyFileSync(cached, `${target}.tmp-${process.pid}`);
+renameSync(`${target}.tmp-${process.pid}`, target);
 
 // Prove it loads and round-trips a table through Parquet.
 const probe = `

@@ -144,7 +144,26 @@ fn decode_with<R: ChunkReader + 'static>(src: R, t: &DecodeTask) -> Result<Vec<u
   Ok(out)
 }
 
-impl DecodeTask {
+/// A codec call, bytes out: run on the calling thread, or as a [`Work`] on libuv's thread pool.
+pub trait Job: Send {
+  fn run(&mut self) -> Result<Vec<u8>>;
+}
+
+/// A [`Job`] as a task on libuv's thread pool, resolving with its bytes as a Buffer (not copied).
+pub struct Work<J: Job>(J);
+
+impl<J: Job> Task for Work<J> {
+  type Output = Vec<u8>;
+  type JsValue = Buffer;
+  fn compute(&mut self) -> Result<Vec<u8>> {
+    self.0.run()
+  }
+  fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Buffer> {
+    Ok(out.into())
+  }
+}
+
+impl Job for DecodeTask {
   fn run(&mut self) -> Result<Vec<u8>> {
     guarded(|| {
       let whole = self.source.pieces.len() == 1 && self.source.pieces[0].0 == 0 && self.source.pieces[0].1.len() as u64 == self.source.size;
@@ -158,16 +177,6 @@ impl DecodeTask {
   }
 }
 
-impl Task for DecodeTask {
-  type Output = Vec<u8>;
-  type JsValue = Buffer;
-  fn compute(&mut self) -> Result<Vec<u8>> {
-    self.run()
-  }
-  fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Buffer> {
-    Ok(out.into())
-  }
-}
 
 /// A JS byte array kept alive (by a reference) while the codec reads it.
 struct JsBytes(Uint8Array);
@@ -195,7 +204,8 @@ fn decode_task(req: DecodeRequest) -> Result<DecodeTask> {
   if req.pieces.len() != req.offsets.len() {
     return Err(Error::from_reason("pieces and offsets differ in length"));
   }
-  // the caller's bytes, not copies: JS holds them unchanged until the promise settles
+  // the caller's bytes, not copies: JS keeps them unchanged until the call settles (an aborted call's
+  // result is dropped, so a later change can only affect bytes nobody reads)
   let mut pieces: Vec<(u64, Bytes)> = req.pieces.into_iter().zip(&req.offsets).map(|(p, o)| (*o as u64, Bytes::from_owner(JsBytes(p)))).collect();
   pieces.sort_by_key(|(o, _)| *o);
   Ok(DecodeTask { source: Sparse { size: req.size as u64, pieces }, columns: req.columns, row_groups: req.row_groups, batch_size: req.batch_size })
@@ -203,8 +213,8 @@ fn decode_task(req: DecodeRequest) -> Result<DecodeTask> {
 
 /// Decodes on libuv's thread pool; resolves with an Arrow IPC stream.
 #[napi]
-pub fn decode(req: DecodeRequest) -> Result<AsyncTask<DecodeTask>> {
-  Ok(AsyncTask::new(decode_task(req)?))
+pub fn decode(req: DecodeRequest) -> Result<AsyncTask<Work<DecodeTask>>> {
+  Ok(AsyncTask::new(Work(decode_task(req)?)))
 }
 
 /// Decodes on the calling thread; returns an Arrow IPC stream.
@@ -239,9 +249,9 @@ pub struct EncodeRequest {
   pub encodings: Vec<ColumnChoice>,
 }
 
-/// One encode (the request with its IPC bytes copied out of JS memory).
+/// One encode (the caller's IPC bytes, not a copy: JS keeps them unchanged until the call settles).
 pub struct EncodeTask {
-  ipc: Vec<u8>,
+  ipc: Uint8Array,
   props: WriterProperties,
 }
 
@@ -280,11 +290,11 @@ fn writer_properties(req: &EncodeRequest) -> Result<WriterProperties> {
   Ok(p.build())
 }
 
-impl EncodeTask {
+impl Job for EncodeTask {
   fn run(&mut self) -> Result<Vec<u8>> {
     let props = self.props.clone();
     guarded(|| {
-      let reader = StreamReader::try_new(std::io::Cursor::new(&self.ipc), None).map_err(reason)?;
+      let reader = StreamReader::try_new(std::io::Cursor::new(&self.ipc[..]), None).map_err(reason)?;
       let mut out = Vec::new();
       let mut w = ArrowWriter::try_new(&mut out, reader.schema(), Some(props)).map_err(reason)?;
       for batch in reader {
@@ -296,25 +306,15 @@ impl EncodeTask {
   }
 }
 
-impl Task for EncodeTask {
-  type Output = Vec<u8>;
-  type JsValue = Buffer;
-  fn compute(&mut self) -> Result<Vec<u8>> {
-    self.run()
-  }
-  fn resolve(&mut self, _env: Env, out: Vec<u8>) -> Result<Buffer> {
-    Ok(out.into())
-  }
-}
 
 fn encode_task(req: EncodeRequest) -> Result<EncodeTask> {
-  Ok(EncodeTask { props: writer_properties(&req)?, ipc: req.ipc.to_vec() })
+  Ok(EncodeTask { props: writer_properties(&req)?, ipc: req.ipc })
 }
 
 /// Encodes on libuv's thread pool; resolves with the Parquet file.
 #[napi]
-pub fn encode(req: EncodeRequest) -> Result<AsyncTask<EncodeTask>> {
-  Ok(AsyncTask::new(encode_task(req)?))
+pub fn encode(req: EncodeRequest) -> Result<AsyncTask<Work<EncodeTask>>> {
+  Ok(AsyncTask::new(Work(encode_task(req)?)))
 }
 
 /// Encodes on the calling thread; returns the Parquet file.
