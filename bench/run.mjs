@@ -2,10 +2,10 @@
 // Runs every benchmark of bench/ (each *.mjs file except this one, _* and *-common.mjs helpers) in sequence, each in its own
 // process, against the built packages (`pnpm bench` builds first). Prints what each prints.
 // The benchmarks run inside the test environment (scripts/test-env.mjs: a throwaway PostgreSQL, an
-// S3 server, the Python venv with pyarrow and the lakesoul wheel, created when missing), so a fresh
-// clone needs nothing set up beforehand.
+// S3 server, the Python venv with pyarrow and the lakesoul wheel, created when missing), and the native
+// Parquet codec is built when missing, so a fresh clone needs nothing set up beforehand.
 // Usage: node bench/run.mjs [name-filter]
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,12 @@ const dir = dirname(fileURLToPath(import.meta.url));
 if (process.env.LAKESOUL_TEST_ENV !== '1') {
   const r = spawnSync(process.execPath, [join(dir, '../scripts/test-env.mjs'), '--', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
+}
+// The native Parquet codec is what io uses when built (every io figure depends on it): build it when
+// missing, as the test environment creates the Python venvs (cached after the first build).
+if (process.env.LAKESOUL_PARQUET_CODEC !== 'wasm' && !existsSync(join(dir, '../packages/io/native/lakesoul-parquet.node'))) {
+  const r = spawnSync(process.execPath, [join(dir, '../scripts/setup-parquet-native.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) console.log('!! the native Parquet codec could not be built: io runs on parquet-wasm (set LAKESOUL_PARQUET_CODEC=wasm to measure parquet-wasm on purpose)');
 }
 const filter = process.argv[2];
 const files = readdirSync(dir)
