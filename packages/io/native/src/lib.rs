@@ -3,7 +3,9 @@
 //! whole file or some of its ranges (a sparse file: the pieces a selective read fetched, zeros
 //! elsewhere) and returns an Arrow IPC stream; an encode takes an IPC stream and writer choices and
 //! returns the file. Every call exists synchronously and as a task on libuv's thread pool.
+use std::cell::Cell;
 use std::io::Read;
+use std::sync::Once;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -26,9 +28,27 @@ fn reason<E: std::fmt::Display>(e: E) -> Error {
   Error::from_reason(e.to_string())
 }
 
-/// Runs `f`, turning a panic into an error (a panic on a libuv thread would end the process).
+thread_local! {
+  /// Whether this thread runs a [`guarded`] call (whose panics become errors, unprinted).
+  static GUARDED: Cell<bool> = const { Cell::new(false) };
+}
+static QUIET_HOOK: Once = Once::new();
+
+/// Runs `f`, turning a panic into an error (a panic on a libuv thread would end the process; corrupt
+/// files can make the parquet crate panic). Such panics are not printed: the error says it.
 fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-  match catch_unwind(AssertUnwindSafe(f)) {
+  QUIET_HOOK.call_once(|| {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+      if !GUARDED.with(|g| g.get()) {
+        previous(info)
+      }
+    }));
+  });
+  let outer = GUARDED.with(|g| g.replace(true));
+  let result = catch_unwind(AssertUnwindSafe(f));
+  GUARDED.with(|g| g.set(outer));
+  match result {
     Ok(r) => r,
     Err(p) => {
       let what = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();

@@ -268,7 +268,8 @@ export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFo
     leavesOfFooter.set(out, byPath);
     return out;
   } catch (e) {
-    if (e instanceof ThriftDecodeError || e instanceof RangeError) {
+    // a field of another Thrift type than the format's makes the accessors throw TypeError
+    if (e instanceof ThriftDecodeError || e instanceof RangeError || e instanceof TypeError) {
       throw new LakeSoulError('Io', `corrupt Parquet footer in '${file ?? '<bytes>'}': ${e.message}`, {
         code: 'CORRUPT_FILE',
         context: { file },

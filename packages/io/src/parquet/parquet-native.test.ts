@@ -3,7 +3,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castTableToSchema, decodeParquet, encodeParquet, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
 import { parquetWasm } from './parquet-wasm-ops.js';
 import { NativeParquetPool } from '../workers/parquet-pool.js';
-import { plainRows, sampleAllTypesTable } from '../arrow/sample-tables.js';
+import { plainRows, sampleAllTypesTable, seededRandom } from '../arrow/sample-tables.js';
 import { existsSync } from 'node:fs';
 
 // The native codec is built by `pnpm setup:native`, which CI runs: there it must be present, and
@@ -87,6 +87,31 @@ describe('the native Parquet codec', () => {
         expect(LakeSoulError.is(err, 'Io'), String(err)).toBe(true);
         expect((err as Error).message).toContain("'bad.parquet'");
       }
+    });
+  });
+
+  describe('corrupt files: an error naming the file, never a crash or a bare TypeError', () => {
+    const good = encodeParquet(sample, { rowGroupSize: 700 });
+    it.each(built ? (['native', 'wasm'] as const) : (['wasm'] as const))('%s: 600 files with random bytes changed (a third in the footer)', async (codec) => {
+      const rnd = seededRandom(99);
+      const pool = codec === 'native' ? new NativeParquetPool(nativeParquet()!, 2) : null;
+      let failed = 0;
+      for (let i = 0; i < 600; i++) {
+        const b = good.slice();
+        for (let f = 1 + Math.floor(rnd() * 8); f > 0; f--) {
+          const at = rnd() < 0.35 ? b.length - 8 - Math.floor(rnd() * 900) : Math.floor(rnd() * b.length);
+          b[at] = Math.floor(rnd() * 256);
+        }
+        const err = await withCodec(codec, () => decodeParquet(b, { file: `bad-${i}.parquet`, pool: i % 2 === 0 ? pool : null })).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        if (err === null) continue; // a changed value in a data page goes unnoticed: Parquet has no checksum by default
+        failed++;
+        expect(LakeSoulError.is(err, 'Io') || LakeSoulError.is(err, 'Unsupported'), `file ${i}: ${String(err)}`).toBe(true);
+        expect((err as Error).message, `file ${i}`).toContain(`'bad-${i}.parquet'`);
+      }
+      expect(failed).toBeGreaterThan(300);
     });
   });
 
