@@ -1,8 +1,8 @@
 /**
  * The native Parquet codec: `packages/io/native`, the parquet crate parquet-wasm compiles to
  * WebAssembly (same version, same writer settings) built as a Node-API addon by `pnpm setup:native`.
- * It decodes and encodes the same files 1.5x (decode) to 4x (encode) faster than parquet-wasm on one
- * thread, and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
+ * It encodes the same files 2.4x and decodes them 2.1x faster than parquet-wasm on one thread
+ * (`bench/parquet-codec.mjs`), and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
  * (`NativeParquetPool` in `workers/parquet-pool.ts`). The addon also sorts a merge-on-read round's
  * keys (`sortedWinners`), the merge's costliest step in JavaScript.
  *
