@@ -3,7 +3,7 @@
 //! whole file or some of its ranges (a sparse file: the pieces a selective read fetched, zeros
 //! elsewhere) and returns an Arrow IPC stream; an encode takes an IPC stream and writer choices and
 //! returns the file. Every call exists synchronously and as a task on libuv's thread pool.
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::sync::Once;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -359,9 +359,52 @@ fn ordered_bits(x: f64) -> u64 {
   }
 }
 
+thread_local! {
+  /// Key and payload buffers of [`sorted_winners`], kept between calls: fresh memory costs a page
+  /// fault per 4 KiB on first touch, more than the merge itself.
+  static SCRATCH: RefCell<[Vec<u64>; 4]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// Merges adjacent runs pairwise, pass after pass, from `(k0, p0)` into `(k1, p1)` and back, the
+/// earlier run first among equal keys; `bounds` are the runs' starts plus the end. Returns whether
+/// the result is in `(k1, p1)`.
+fn merge_passes(k0: &mut [u64], p0: &mut [u64], k1: &mut [u64], p1: &mut [u64], mut bounds: Vec<usize>) -> bool {
+  let mut flipped = false;
+  while bounds.len() > 2 {
+    let (ks, ps, kd, pd) = if flipped { (&*k1, &*p1, &mut *k0, &mut *p0) } else { (&*k0, &*p0, &mut *k1, &mut *p1) };
+    let mut next = Vec::with_capacity(bounds.len() / 2 + 2);
+    let mut r = 0;
+    while r + 1 < bounds.len() {
+      let (lo, mid) = (bounds[r], bounds[r + 1]);
+      let hi = if r + 2 < bounds.len() { bounds[r + 2] } else { mid };
+      next.push(lo);
+      // branch-free: the interleaving of two runs is random
+      let (mut i, mut j, mut o) = (lo, mid, lo);
+      while i < mid && j < hi {
+        let take_b = ks[j] < ks[i];
+        kd[o] = if take_b { ks[j] } else { ks[i] };
+        pd[o] = if take_b { ps[j] } else { ps[i] };
+        j += take_b as usize;
+        i += !take_b as usize;
+        o += 1;
+      }
+      kd[o..o + mid - i].copy_from_slice(&ks[i..mid]);
+      pd[o..o + mid - i].copy_from_slice(&ps[i..mid]);
+      o += mid - i;
+      kd[o..o + hi - j].copy_from_slice(&ks[j..hi]);
+      pd[o..o + hi - j].copy_from_slice(&ps[j..hi]);
+      r += 2;
+    }
+    next.push(*bounds.last().unwrap());
+    bounds = next;
+    flipped = !flipped;
+  }
+  flipped
+}
+
 /// The UseLast winners of one merge-on-read round (`merge/merge-on-read.ts`, `sortedWinners`): the
 /// rows `[starts[k], ends[k])` of every source's numeric keys `keys[k]` (each ascending; sources in
-/// merge order) in one stable sort, so equal keys stay in (source, row) order, and per distinct key
+/// merge order) merged into one order in which equal keys stay in (source, row) order, and per distinct key
 /// the last of its rows whose source has the columns (`has[k]`). Writes, per distinct key in
 /// ascending order, the winner's `indexes[k]` (or -1 when no source of the key has the columns) to
 /// `win_s` and its row to `win_r`; returns the number of distinct keys.
@@ -381,32 +424,56 @@ pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>,
   if win_s.len() < total || win_r.len() < total {
     return Err(Error::from_reason(format!("sortedWinners: winner arrays hold {} and {}, the round has {total} rows", win_s.len(), win_r.len())));
   }
-  let mut rows: Vec<(u64, u32, u32)> = Vec::with_capacity(total);
-  for s in 0..k {
-    let ks: &[f64] = &keys[s];
-    for r in starts[s]..ends[s] {
-      rows.push((ordered_bits(ks[r as usize]), s as u32, r));
+  // each source is an ascending run: merge them pairwise, ties to the earlier source, so equal keys
+  // stay in (source, row) order
+  SCRATCH.with(|cell| {
+    let mut scratch = cell.borrow_mut();
+    for v in scratch.iter_mut() {
+      if v.len() < total {
+        v.resize(total, 0); // grown once; every slot below `total` is written before it is read
+      }
     }
-  }
-  // stable, and linear-ish here: the sources are ascending runs, which the sort merges
-  rows.sort_by_key(|e| e.0);
+    let [k0, p0, k1, p1] = &mut *scratch;
+    let (k0, p0, k1, p1) = (&mut k0[..total], &mut p0[..total], &mut k1[..total], &mut p1[..total]);
+    let mut bounds = Vec::with_capacity(k + 1);
+    let mut at = 0;
+    for s in 0..k {
+      bounds.push(at);
+      let ks: &[f64] = &keys[s];
+      for r in starts[s]..ends[s] {
+        k0[at] = ordered_bits(ks[r as usize]);
+        p0[at] = ((s as u64) << 32) | u64::from(r);
+        at += 1;
+      }
+    }
+    bounds.push(total);
+    let flipped = merge_passes(k0, p0, k1, p1, bounds);
+    let (mk, mp): (&[u64], &[u64]) = if flipped { (k1, p1) } else { (k0, p0) };
+    write_winners(mk, mp, &indexes, &has, &mut win_s, &mut win_r)
+  })
+}
+
+/// Per distinct key of the merged `keys` (payload `source << 32 | row`), the last row whose source
+/// has the columns: its `indexes[source]` (-1 when none) and row. Returns the number of keys.
+fn write_winners(keys: &[u64], pay: &[u64], indexes: &[i32], has: &[bool], win_s: &mut Int32Array, win_r: &mut Int32Array) -> Result<i32> {
   let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
   let mut n = 0usize;
   let mut i = 0usize;
-  while i < rows.len() {
-    let key = rows[i].0;
-    let mut win: Option<(u32, u32)> = None;
-    while i < rows.len() && rows[i].0 == key {
-      let (_, s, r) = rows[i];
-      if has[s as usize] {
-        win = Some((s, r));
+  let len = keys.len();
+  while i < len {
+    let key = keys[i];
+    let mut win: Option<u64> = None;
+    while i < len && keys[i] == key {
+      let p = pay[i];
+      if has[(p >> 32) as usize] {
+        win = Some(p);
       }
       i += 1;
     }
     match win {
-      Some((s, r)) => {
-        ws[n] = indexes[s as usize];
-        wr[n] = r as i32;
+      Some(p) => {
+        ws[n] = indexes[(p >> 32) as usize];
+        wr[n] = (p & 0xffff_ffff) as i32;
       }
       None => {
         ws[n] = -1;
