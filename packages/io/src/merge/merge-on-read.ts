@@ -822,9 +822,10 @@ function sortedWinners(sources: readonly { index: number; fk: ArrayLike<number> 
 }
 
 /**
- * {@link sortedWinners} by the native addon, which takes any numeric keys (sorting ~5x faster than
- * the radix sort here): null when a source's keys are not a Float64Array (the radix sort decides
- * then), -1 for a small round.
+ * {@link sortedWinners} by the native addon, which takes any numeric keys and merges the sources'
+ * ascending runs instead of sorting every key (about half the radix sort's time in a layered read):
+ * null when a source's keys are not a Float64Array (the radix sort decides then), -1 for a small
+ * round.
  */
 function nativeSortedWinners(native: NativeParquet, sources: readonly { index: number; fk: ArrayLike<number> | null; pos: number; end: number }[], has: readonly boolean[], sc: SortScratch): number | null {
   let m = 0;
