@@ -484,3 +484,55 @@ fn write_winners(keys: &[u64], pay: &[u64], indexes: &[i32], has: &[bool], win_s
   }
   Ok(n as i32)
 }
+
+/// Variable-width values (32-bit offsets) of the rows `rows` (negative: a null, no bytes) gathered from
+/// the sources `values[s]` / `offsets[s]`, row `i` from source `src[i]` (all from source 0 without
+/// `src`), as `take-rows.ts`'s `gatherBytes32` does in JavaScript: writes the output offsets
+/// (`rows.len() + 1`) to `out_offsets` and returns the bytes. Consecutive rows of one source are
+/// copied as one range. Every offset is checked against its source, so bad input is an error.
+#[napi]
+pub fn gather_bytes(values: Vec<Uint8Array>, offsets: Vec<Int32Array>, src: Option<Uint32Array>, rows: Int32Array, mut out_offsets: Int32Array) -> Result<Buffer> {
+  let n = rows.len();
+  if out_offsets.len() != n + 1 || values.len() != offsets.len() || values.is_empty() || src.as_ref().is_some_and(|s| s.len() != n) {
+    return Err(Error::from_reason("gatherBytes: arguments of inconsistent lengths"));
+  }
+  let bounds = |i: usize| -> Result<(usize, usize, usize)> {
+    let s = src.as_ref().map_or(0, |s| s[i] as usize);
+    let r = rows[i] as usize;
+    let (o, v) = (offsets.get(s), values.get(s));
+    match (o, v) {
+      (Some(o), Some(v)) if r + 1 < o.len() && o[r] >= 0 && o[r] <= o[r + 1] && o[r + 1] as usize <= v.len() => Ok((s, o[r] as usize, o[r + 1] as usize)),
+      _ => Err(Error::from_reason(format!("gatherBytes: row {r} of source {s} is outside its values"))),
+    }
+  };
+  let oo = unsafe { out_offsets.as_mut() };
+  let mut total = 0usize;
+  for i in 0..n {
+    oo[i] = total as i32;
+    if rows[i] >= 0 {
+      let (_, a, b) = bounds(i)?;
+      total += b - a;
+      if total > i32::MAX as usize {
+        return Err(Error::from_reason("gatherBytes: the gathered values exceed 2 GiB"));
+      }
+    }
+  }
+  oo[n] = total as i32;
+  let mut data = Vec::with_capacity(total);
+  let mut i = 0;
+  while i < n {
+    if rows[i] < 0 {
+      i += 1;
+      continue;
+    }
+    let (s, a, mut b) = bounds(i)?;
+    let mut j = i + 1;
+    while j < n && rows[j] == rows[j - 1] + 1 && src.as_ref().is_none_or(|x| x[j] as usize == s) {
+      b = bounds(j)?.2;
+      j += 1;
+    }
+    data.extend_from_slice(&values[s][a..b]);
+    i = j;
+  }
+  Ok(data.into())
+}

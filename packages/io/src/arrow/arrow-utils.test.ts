@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { existsSync } from 'node:fs';
+import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV } from '../parquet/parquet-native.js';
 import {
   DateDay, DateMillisecond, Dictionary, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, List,
   RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Uint32, Uint64, Utf8, makeData, makeVector, vectorFromArray, type DataType, type Vector,
@@ -13,10 +15,18 @@ import { plainRows, sampleAllTypesTable, seededRandom } from './sample-tables.js
 const sample = sampleAllTypesTable(300, 7);
 
 describe('gatherData of strings', () => {
-  it.each([
+  // utf8 gathers of 256 rows or more with a 32-bit source index go to the native addon when it is
+  // built (LAKESOUL_PARQUET_CODEC=wasm keeps them in JavaScript)
+  const codecs = existsSync(NATIVE_PARQUET_ADDON) ? ['native', 'wasm'] : ['wasm'];
+  const cases = [
     ['utf8', new Utf8()],
     ['large utf8', new LargeUtf8()],
-  ] as const)('equals a row-by-row gather (%s): several sources (sliced, with nulls), runs of consecutive rows, null selectors', (_name, type) => {
+  ] as const;
+  it.each(cases.flatMap(([name, type]) => codecs.flatMap((codec) => [[name, type, codec, 8], [name, type, codec, 32]] as const)))('equals a row-by-row gather (%s as %s, %s build, %i-bit source index): several sources (sliced, with nulls), runs of consecutive rows, null selectors', (_name, type, codec, bits) => {
+    process.env[PARQUET_CODEC_ENV] = codec;
+    onTestFinished(() => {
+      delete process.env[PARQUET_CODEC_ENV];
+    });
     const rnd = seededRandom(11);
     for (let round = 0; round < 40; round++) {
       const sources = Array.from({ length: 1 + Math.floor(rnd() * 3) }, (_, s) => {
@@ -26,8 +36,8 @@ describe('gatherData of strings', () => {
         const from = Math.floor(rnd() * Math.min(5, n));
         return { data: whole.slice(from, n - from), values: values.slice(from) };
       });
-      const total = Math.floor(rnd() * 400);
-      const src = sources.length > 1 ? new Uint8Array(total) : null;
+      const total = Math.floor(rnd() * 1200);
+      const src = sources.length > 1 ? (bits === 8 ? new Uint8Array(total) : new Uint32Array(total)) : null;
       const rows = new Int32Array(total);
       for (let i = 0; i < total; i++) {
         const s = src === null ? 0 : Math.floor(rnd() * sources.length);

@@ -19,6 +19,7 @@ import {
 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { batchColumns, batchesOf, makeBatch } from './data-access.js';
+import { nativeParquet } from '../parquet/parquet-native.js';
 
 /** Row selectors of {@link gatherData}: an optional source index per output row and a row index (-1 = null). */
 export type SourceIndex = Uint8Array | Uint16Array | Uint32Array | Int32Array | null;
@@ -294,6 +295,28 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
   }
 }
 
+/** Gathers of fewer rows stay in JavaScript (a native call costs a few microseconds). */
+const NATIVE_GATHER_MIN_ROWS = 256;
+
+/**
+ * {@link gatherBytes32} by the native addon (3-5x faster on random rows, where the JavaScript loops
+ * wait on memory), or null to do it here: no addon, a source index of 8 or 16 bits, or input the
+ * addon refuses (the loops below then report it their way).
+ */
+function nativeGather(vals: Uint8Array[], offs: Int32Array[], src: SourceIndex, rows: Int32Array | Uint32Array, type: DataType): { data: Uint8Array; valueOffsets: Int32Array } | null {
+  const native = nativeParquet();
+  if (native === null || !(src === null || src instanceof Uint32Array || src instanceof Int32Array)) return null;
+  const r32 = rows instanceof Int32Array ? rows : new Int32Array(rows.buffer, rows.byteOffset, rows.length);
+  const s32 = src === null || src instanceof Uint32Array ? src : new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const valueOffsets = new Int32Array(rows.length + 1);
+  try {
+    return { data: native.gatherBytes(vals, offs, s32, r32, valueOffsets), valueOffsets };
+  } catch (e) {
+    if (e instanceof Error && e.message.includes('2 GiB')) throw new LakeSoulError('Unsupported', `gathered ${type} column exceeds 2 GiB of values; use smaller batches`);
+    return null;
+  }
+}
+
 /**
  * Variable-width values with 32-bit offsets: the output offsets first (one pass over the lengths),
  * then the bytes, a run of consecutive rows of one source copied as one range. Everything the loops
@@ -302,6 +325,8 @@ export function gatherData(type: DataType, sources: readonly Data[], src: Source
  */
 function gatherBytes32(vals: Uint8Array[], offs: Int32Array[], src: SourceIndex, rows: Int32Array | Uint32Array, type: DataType): { data: Uint8Array; valueOffsets: Int32Array } {
   const n = rows.length;
+  const native = n >= NATIVE_GATHER_MIN_ROWS ? nativeGather(vals, offs, src, rows, type) : null;
+  if (native !== null) return native;
   const valueOffsets = new Int32Array(n + 1);
   let total = 0;
   if (src === null) {

@@ -3,8 +3,9 @@
  * WebAssembly (same version, same writer settings) built as a Node-API addon by `pnpm setup:native`.
  * It encodes the same files 2.4x and decodes them 2.1x faster than parquet-wasm on one thread
  * (`bench/parquet-codec.mjs`), and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
- * (`NativeParquetPool` in `workers/parquet-pool.ts`). The addon also sorts a merge-on-read round's
- * keys (`sortedWinners`), the merge's costliest step in JavaScript.
+ * (`NativeParquetPool` in `workers/parquet-pool.ts`). The addon also has two kernels of the read
+ * and write paths that cost most in JavaScript: a merge-on-read round's winners (`sortedWinners`)
+ * and gathering variable-width values by row (`gatherBytes`).
  *
  * `LAKESOUL_PARQUET_CODEC` chooses: `native` (fail when not built), `wasm` (parquet-wasm), or unset /
  * `auto`: native when built, else parquet-wasm.
@@ -47,6 +48,7 @@ interface NativeAddon {
   encodeSync(req: NativeEncodeRequest): Uint8Array;
   parquetVersion(): string;
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -67,6 +69,12 @@ export interface NativeParquet {
    * index (-1: none has the columns) and row of its last row in a source that has the columns.
    */
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  /**
+   * Variable-width values (32-bit offsets) gathered by row, as `arrow/take-rows.ts`'s `gatherBytes32`
+   * does (rows < 0 are nulls; `src` picks each row's source, all from the first without it): fills
+   * `outOffsets` (rows + 1) and returns the bytes. Throws on offsets outside their source's values.
+   */
+  gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
 }
 
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
@@ -92,6 +100,7 @@ function load(): NativeParquet | null {
     encodeSync: (req) => plain(addon.encodeSync(encodeRequest(req))),
     version: addon.parquetVersion(),
     sortedWinners: (...args) => addon.sortedWinners(...args),
+    gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
   };
 }
 
