@@ -545,9 +545,10 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
   };
 
   /**
-   * mergeRoundF for UseLast winners when the round's keys are int32 values: the winners come from one
-   * sort of every source's keys at once ({@link sortedWinners}) instead of a heap step per key. False
-   * (nothing done) for a small round or a key outside int32.
+   * mergeRoundF for UseLast winners: the winners come from one merge of the sources' key runs in the
+   * native addon (Float64 keys, {@link nativeSortedWinners}) or one radix sort of every source's keys
+   * at once ({@link sortedWinners}: int32 keys) instead of a heap step per key. False (nothing done)
+   * for a small round, or a key neither can take.
    */
   const sortScratch = new SortScratch();
   const native = nativeParquet();

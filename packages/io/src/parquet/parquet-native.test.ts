@@ -116,18 +116,32 @@ describe('the native Parquet codec', () => {
   });
 
   describe.runIf(built)('NativeParquetPool', () => {
-    it('runs at most its size at once and answers every request', async () => {
-      const pool = new NativeParquetPool(nativeParquet()!, 2);
-      const bytes = withCodec('native', () => encodeParquet(sample));
+    it('runs at most its size at once, also while calls finish and new ones arrive, and answers every request', async () => {
+      const codec = nativeParquet()!;
+      let inFlight = 0;
       let most = 0;
-      const all = Array.from({ length: 7 }, () => {
-        const p = pool.run({ op: 'decode', bytes, batchSize: 1024 });
-        most = Math.max(most, pool.pending);
-        return p;
-      });
+      const counted = {
+        ...codec,
+        decode: async (req: Parameters<typeof codec.decode>[0]) => {
+          most = Math.max(most, ++inFlight);
+          try {
+            return await codec.decode(req);
+          } finally {
+            inFlight--;
+          }
+        },
+      };
+      const pool = new NativeParquetPool(counted, 2);
+      const bytes = withCodec('native', () => encodeParquet(sample));
+      const all: Promise<Uint8Array>[] = [];
+      for (let i = 0; i < 7; i++) all.push(pool.run({ op: 'decode', bytes, batchSize: 1024 }));
+      expect(pool.pending).toBe(7);
+      // newcomers while the first calls finish must not take a place beyond the size
+      await all[0];
+      for (let i = 0; i < 5; i++) all.push(pool.run({ op: 'decode', bytes, batchSize: 1024 }));
       const outs = await Promise.all(all);
       expect(outs.every((o) => o.length > 0 && o.length === outs[0].length)).toBe(true);
-      expect(most).toBe(7);
+      expect(most).toBe(2);
       expect(pool.pending).toBe(0);
     });
 

@@ -22,9 +22,11 @@ export type ParquetPool = WorkerPool<ParquetTask, Uint8Array> | NativeParquetPoo
 
 /**
  * The native codec as a Parquet pool: `run` has at most `size` decodes or encodes on libuv's
- * threads at once (the rest wait in order), which leaves libuv threads for file reads. Inputs are
- * copied by the codec, so `transfer` is ignored. Aborting a waiting request removes it; aborting a
- * running one rejects at once (the call finishes in the background, its result dropped).
+ * threads at once (the rest wait in order; a finishing call hands its place to the next), which
+ * leaves libuv threads for file reads. The codec reads the inputs in place (callers leave them
+ * unchanged until the call settles), so `transfer` is ignored. Aborting a waiting request removes
+ * it; aborting a running one rejects at once (the call finishes in the background, its result
+ * dropped, and keeps its place until then).
  */
 export class NativeParquetPool {
   /** Calls at once at most. */
@@ -50,8 +52,8 @@ export class NativeParquetPool {
     const { signal } = options;
     if (this.closed) throw new LakeSoulError('InvalidArgument', 'the native Parquet pool is closed');
     throwIfAborted(signal, 'a Parquet request');
-    if (this.running >= this.size) await this.turn(signal);
-    this.running++;
+    if (this.running < this.size) this.running++;
+    else await this.turn(signal); // the place of the call that finished passes to this one
     try {
       const work = task.op === 'decode' ? this.codec.decode(task) : this.codec.encode(task);
       if (!signal) return await work;
@@ -67,12 +69,13 @@ export class NativeParquetPool {
         work.catch(() => {});
       }
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 
-  /** Waits for a free place (or rejects when `signal` aborts first). */
+  /** Waits until a finishing call hands over its place (or rejects when `signal` aborts first). */
   private turn(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const go = (): void => {
