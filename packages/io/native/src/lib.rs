@@ -9,8 +9,12 @@ use std::sync::Once;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use arrow_array::RecordBatchReader;
-use arrow_ipc::reader::StreamReader;
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, RecordBatchReader, UInt32Array};
+use arrow_ipc::reader::StreamDecoder;
+use arrow_schema::SchemaRef;
+use arrow_select::concat::concat_batches;
+use arrow_select::interleave::interleave;
+use arrow_select::take::take;
 use arrow_ipc::writer::StreamWriter;
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
@@ -252,13 +256,21 @@ pub struct ColumnChoice {
   pub encoding: Option<String>,
   /// false: this column's pages are not compressed.
   pub compressed: Option<bool>,
+  /// Bytes of encoded values per data page for this column (default: the request's limit).
+  pub page_size_limit: Option<u32>,
 }
 
 /// What to encode, as JS passes it.
 #[napi(object)]
 pub struct EncodeRequest {
-  /// An Arrow IPC stream.
+  /// An Arrow IPC stream: the rows to encode; with `rows`, ignored (may be empty).
   pub ipc: Uint8Array,
+  /// With `rows`: the Arrow IPC streams (one schema) whose rows are taken.
+  pub sources: Option<Vec<Uint8Array>>,
+  /// With `rows`: each output row's source (all from the first without it).
+  pub src: Option<Uint32Array>,
+  /// The output rows, by row of their source: the file holds these rows in this order.
+  pub rows: Option<Int32Array>,
   /// 'zstd', 'snappy' or 'none'.
   pub compression: String,
   pub row_group_size: u32,
@@ -269,10 +281,81 @@ pub struct EncodeRequest {
   pub encodings: Vec<ColumnChoice>,
 }
 
-/// One encode (the caller's IPC bytes, not a copy: JS keeps them unchanged until the call settles).
+/// What an encode writes: a stream's batches, or rows taken from sources.
+enum EncodeInput {
+  Stream(Bytes),
+  Rows { sources: Vec<Bytes>, src: Option<Uint32Array>, rows: Int32Array },
+}
+
+/// One encode (the caller's IPC bytes and row indexes, not copies: JS keeps them unchanged until the
+/// call settles).
 pub struct EncodeTask {
-  ipc: Uint8Array,
+  input: EncodeInput,
   props: WriterProperties,
+}
+
+/// The batches of an Arrow IPC stream, read in place (`bytes` is the caller's memory; only buffers
+/// not aligned for their type are copied).
+fn read_ipc(bytes: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+  let mut buf = arrow_buffer::Buffer::from(bytes);
+  let mut decoder = StreamDecoder::new();
+  let mut batches = Vec::new();
+  while !buf.is_empty() {
+    match decoder.decode(&mut buf).map_err(reason)? {
+      Some(b) => batches.push(b),
+      None if buf.is_empty() => break,
+      None => {}
+    }
+  }
+  decoder.finish().map_err(reason)?;
+  let schema = decoder.schema().ok_or_else(|| Error::from_reason("the Arrow IPC stream has no schema"))?;
+  Ok((schema, batches))
+}
+
+/// Rows `rows` (of source `src[i]`, or of the first) of `sources`, as one batch; each source is one
+/// Arrow IPC stream of the same schema. Checks every row against its source's length.
+fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32]) -> Result<(SchemaRef, RecordBatch)> {
+  let mut schema: Option<SchemaRef> = None;
+  let mut batches = Vec::with_capacity(sources.len());
+  for (k, s) in sources.iter().enumerate() {
+    let (sch, parts) = read_ipc(s.clone())?;
+    if let Some(first) = &schema {
+      if first.fields() != sch.fields() {
+        return Err(Error::from_reason(format!("source {k} has another schema than source 0")));
+      }
+    }
+    let batch = if parts.len() == 1 { parts.into_iter().next().unwrap() } else { concat_batches(&sch, &parts).map_err(reason)? };
+    schema.get_or_insert(sch);
+    batches.push(batch);
+  }
+  let schema = schema.ok_or_else(|| Error::from_reason("rows to encode without a source"))?;
+  if let Some(s) = src {
+    if s.len() != rows.len() {
+      return Err(Error::from_reason(format!("src has {} entries for {} rows", s.len(), rows.len())));
+    }
+  }
+  let lens: Vec<usize> = batches.iter().map(|b| b.num_rows()).collect();
+  for (i, &r) in rows.iter().enumerate() {
+    let s = src.map_or(0, |s| s[i] as usize);
+    if s >= lens.len() || r < 0 || r as usize >= lens[s] {
+      return Err(Error::from_reason(format!("row {i}: ({s}, {r}) is outside the sources ({} of {:?} rows)", lens.len(), lens)));
+    }
+  }
+  let columns: Vec<ArrayRef> = if batches.len() == 1 {
+    let idx = UInt32Array::from_iter_values(rows.iter().map(|&r| r as u32));
+    batches[0].columns().iter().map(|c| take(c.as_ref(), &idx, None)).collect::<std::result::Result<_, _>>().map_err(reason)?
+  } else {
+    let pairs: Vec<(usize, usize)> = rows.iter().enumerate().map(|(i, &r)| (src.map_or(0, |s| s[i] as usize), r as usize)).collect();
+    (0..schema.fields().len())
+      .map(|k| {
+        let cols: Vec<&dyn Array> = batches.iter().map(|b| b.column(k).as_ref()).collect();
+        interleave(&cols, &pairs)
+      })
+      .collect::<std::result::Result<_, _>>()
+      .map_err(reason)?
+  };
+  let out = RecordBatch::try_new_with_options(schema.clone(), columns, &RecordBatchOptions::new().with_row_count(Some(rows.len()))).map_err(reason)?;
+  Ok((schema, out))
 }
 
 fn writer_properties(req: &EncodeRequest) -> Result<WriterProperties> {
@@ -303,6 +386,9 @@ fn writer_properties(req: &EncodeRequest) -> Result<WriterProperties> {
       };
       p = p.set_column_encoding(path.clone(), enc);
     }
+    if let Some(limit) = c.page_size_limit {
+      p = p.set_column_data_page_size_limit(path.clone(), limit.max(1) as usize);
+    }
     if c.compressed == Some(false) {
       p = p.set_column_compression(path, Compression::UNCOMPRESSED);
     }
@@ -314,11 +400,17 @@ impl Job for EncodeTask {
   fn run(&mut self) -> Result<Vec<u8>> {
     let props = self.props.clone();
     guarded(|| {
-      let reader = StreamReader::try_new(std::io::Cursor::new(&self.ipc[..]), None).map_err(reason)?;
+      let (schema, batches) = match &self.input {
+        EncodeInput::Stream(ipc) => read_ipc(ipc.clone())?,
+        EncodeInput::Rows { sources, src, rows } => {
+          let (schema, batch) = take_rows(sources, src.as_deref(), rows)?;
+          (schema, vec![batch])
+        }
+      };
       let mut out = Vec::new();
-      let mut w = ArrowWriter::try_new(&mut out, reader.schema(), Some(props)).map_err(reason)?;
-      for batch in reader {
-        w.write(&batch.map_err(reason)?).map_err(reason)?;
+      let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(reason)?;
+      for batch in &batches {
+        w.write(batch).map_err(reason)?;
       }
       w.close().map_err(reason)?;
       Ok(out)
@@ -328,7 +420,12 @@ impl Job for EncodeTask {
 
 
 fn encode_task(req: EncodeRequest) -> Result<EncodeTask> {
-  Ok(EncodeTask { props: writer_properties(&req)?, ipc: req.ipc })
+  let props = writer_properties(&req)?;
+  let input = match req.rows {
+    None => EncodeInput::Stream(Bytes::from_owner(JsBytes(req.ipc))),
+    Some(rows) => EncodeInput::Rows { sources: req.sources.unwrap_or_default().into_iter().map(|s| Bytes::from_owner(JsBytes(s))).collect(), src: req.src, rows },
+  };
+  Ok(EncodeTask { input, props })
 }
 
 /// Encodes on libuv's thread pool; resolves with the Parquet file.

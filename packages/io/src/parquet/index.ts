@@ -2,6 +2,8 @@
 export {
   encodeParquet,
   encodeParquetInPool,
+  encodeRowsInPool,
+  type RowSelection,
   decodeParquet,
   castTableToSchema,
   parquetWasm,

@@ -28,6 +28,11 @@ export interface EncodeParquetOptions {
   /** File name for messages. */
   file?: string;
   /**
+   * Columns a selective read looks rows up by (the primary keys): the native codec cuts their data
+   * pages at 2 KiB of encoded values and the other columns' at 8 KiB (parquet-wasm: all at 2 KiB).
+   */
+  keyColumns?: readonly string[];
+  /**
    * 'auto' (default): dictionary encoding only for columns whose sampled values repeat, delta
    * encodings for the other integer and byte-array columns (see column-encodings.ts). 'always':
    * parquet-wasm's default, a dictionary for every column (falling back to plain past 1 MiB).
@@ -73,6 +78,61 @@ export async function encodeParquetInPool(table: Table | RecordBatch, pool: Parq
   }
 }
 
+/**
+ * Rows of one or more batches of the same schema, in the order a file is to hold them: output row
+ * `i` is row `rows[i]` of `sources[src ? src[i] : 0]` (every row index within its source).
+ */
+export interface RowSelection {
+  sources: readonly RecordBatch[];
+  src: Uint32Array | null;
+  rows: Int32Array;
+}
+
+/**
+ * Each source batch's Arrow IPC stream and column encodings, made once however many files take rows
+ * of it.
+ */
+const sourceStreams = new WeakMap<RecordBatch, { ipc: Uint8Array; encodings: RawEncodeRequest['encodings'] }>();
+
+function sourceStream(b: RecordBatch): { ipc: Uint8Array; encodings: RawEncodeRequest['encodings'] } {
+  let s = sourceStreams.get(b);
+  if (s === undefined) {
+    const t = withoutSecondTimestamps(new Table(b.schema, [b]));
+    sourceStreams.set(b, (s = { ipc: tableToIPC(t, 'stream'), encodings: chooseColumnEncodings(t) }));
+  }
+  return s;
+}
+
+/**
+ * The selected rows encoded as one file on the native pool: the rows are taken inside the encode
+ * (arrow-rs's take and interleave, on the pool's thread), so the calling thread neither gathers them
+ * nor serializes the copy; each source is serialized once (kept while the batch is) and read in place.
+ * The same file as {@link encodeParquetInPool} of the gathered rows, except that the column encodings
+ * are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
+ */
+export async function encodeRowsInPool(selection: RowSelection, pool: NativeParquetPool, options: EncodeParquetOptions & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  const { sources, src, rows } = selection;
+  const streams = sources.map(sourceStream);
+  const auto = (options.dictionary ?? 'auto') === 'auto';
+  const req: RawEncodeRequest = {
+    ipc: new Uint8Array(0),
+    take: { sources: streams.map((s) => s.ipc), src, rows },
+    compression: options.compression ?? 'zstd',
+    rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
+    metadata: options.metadata,
+    keyColumns: options.keyColumns,
+    createdBy: createdBy(),
+    // one source: its choices; several: chosen again on all of them
+    encodings: !auto ? [] : streams.length === 1 ? streams[0].encodings : chooseColumnEncodings(withoutSecondTimestamps(new Table(sources[0].schema, [...sources]))),
+  };
+  try {
+    return await pool.run({ op: 'encode', ...req }, { signal: options.signal });
+  } catch (e) {
+    if (LakeSoulError.is(e, 'Aborted')) throw e;
+    throw encodeError(e, options.file);
+  }
+}
+
 function encodeRequest(table: Table | RecordBatch, options: EncodeParquetOptions): RawEncodeRequest {
   const t = withoutSecondTimestamps(table instanceof RecordBatch ? new Table(table.schema, [table]) : table);
   return {
@@ -80,6 +140,7 @@ function encodeRequest(table: Table | RecordBatch, options: EncodeParquetOptions
     compression: options.compression ?? 'zstd',
     rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     metadata: options.metadata,
+    keyColumns: options.keyColumns,
     createdBy: createdBy(),
     encodings: (options.dictionary ?? 'auto') === 'auto' ? chooseColumnEncodings(t) : [],
   };

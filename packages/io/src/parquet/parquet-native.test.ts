@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { castTableToSchema, decodeParquet, encodeParquet, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
+import { castTableToSchema, decodeOffsetIndex, decodeParquet, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
+import { KEY_PAGE_SIZE_LIMIT, VALUE_PAGE_SIZE_LIMIT } from './parquet-native.js';
+import { takeRows } from '../arrow/take-rows.js';
 import { parquetWasm } from './parquet-wasm-ops.js';
 import { NativeParquetPool } from '../workers/parquet-pool.js';
 import { plainRows, sampleAllTypesTable, seededRandom } from '../arrow/sample-tables.js';
@@ -112,6 +114,53 @@ describe('the native Parquet codec', () => {
         expect((err as Error).message, `file ${i}`).toContain(`'bad-${i}.parquet'`);
       }
       expect(failed).toBeGreaterThan(300);
+    });
+  });
+
+  describe.runIf(built)('rows taken from sources inside the encode (encodeRowsInPool)', () => {
+    const pool = () => new NativeParquetPool(nativeParquet()!, 2);
+    // two sources of every type, rows picked at random from both (repeats included)
+    const a = sampleAllTypesTable(2000, 3).batches[0];
+    const b = sampleAllTypesTable(1500, 4).batches[0];
+    const rnd = seededRandom(5);
+    const n = 2500;
+    const src = Uint32Array.from({ length: n }, () => (rnd() < 0.5 ? 0 : 1));
+    const rows = Int32Array.from(src, (s) => Math.floor(rnd() * (s === 0 ? a.numRows : b.numRows)));
+
+    it('holds exactly the rows picked, every type, from one source and from several', async () => {
+      const one = Int32Array.from({ length: 900 }, () => Math.floor(rnd() * a.numRows));
+      const fromOne = await decodeParquet(await encodeRowsInPool({ sources: [a], src: null, rows: one }, pool()));
+      expect(plainRows(castTableToSchema(fromOne, a.schema))).toEqual(plainRows(takeRows(a, one)));
+      const fromTwo = await decodeParquet(await encodeRowsInPool({ sources: [a, b], src, rows }, pool(), { rowGroupSize: 1000 }));
+      const expected = Array.from(rows, (r, i) => plainRows(takeRows(src[i] === 0 ? a : b, [r]))[0]);
+      expect(fromTwo.numRows).toBe(n);
+      expect(plainRows(castTableToSchema(fromTwo, a.schema))).toEqual(expected);
+    });
+
+    it('a row outside its source is an error naming the file, nothing is written', async () => {
+      const bad = rows.slice();
+      bad[17] = b.numRows + 3;
+      const err = await encodeRowsInPool({ sources: [a, b], src: src.map((s, i) => (i === 17 ? 1 : s)), rows: bad }, pool(), { file: 'bad.parquet' }).catch((e) => e);
+      expect(LakeSoulError.is(err, 'Internal')).toBe(true);
+      expect(err.message).toMatch(/bad\.parquet.*row 17/);
+      const noSource = await encodeRowsInPool({ sources: [a], src: Uint32Array.of(0, 1), rows: Int32Array.of(0, 0) }, pool()).catch((e) => e);
+      expect(noSource.message).toMatch(/row 1: \(1, 0\) is outside the sources/);
+    });
+
+    it('writes key columns in small pages and the others in larger ones', async () => {
+      const t = sampleAllTypesTable(60_000, 6).batches[0];
+      const all = Int32Array.from({ length: t.numRows }, (_, i) => i);
+      const pagesOf = async (keyColumns: string[]) => {
+        const bytes = await encodeRowsInPool({ sources: [t], src: null, rows: all }, pool(), { keyColumns });
+        const footer = await readParquetFooter(bytes, bytes.length);
+        const at = footer.rowGroups[0].columns.f64.offsetIndex!;
+        return decodeOffsetIndex(bytes.subarray(at.offset, at.offset + at.length)).length;
+      };
+      // f64 (random doubles, PLAIN): pages of its limit's worth of values
+      const asKey = await pagesOf(['f64']);
+      const asValue = await pagesOf(['i64']);
+      expect(asKey / asValue).toBeGreaterThan((VALUE_PAGE_SIZE_LIMIT / KEY_PAGE_SIZE_LIMIT) * 0.75);
+      expect(asValue).toBeLessThanOrEqual(Math.ceil((t.numRows * 8) / VALUE_PAGE_SIZE_LIMIT) + 1);
     });
   });
 

@@ -107,10 +107,18 @@ export async function decodeToIPC(req: RawDecodeRequest): Promise<Uint8Array> {
 
 /** An encode of an Arrow IPC stream to Parquet bytes. */
 export interface RawEncodeRequest {
+  /** The rows to encode, as an Arrow IPC stream (unused with `take`). */
   ipc: Uint8Array;
+  /**
+   * The native codec only: encode rows taken from sources instead, output row `i` being row
+   * `rows[i]` of `sources[src ? src[i] : 0]` (each source an Arrow IPC stream of the same schema).
+   */
+  take?: { sources: Uint8Array[]; src: Uint32Array | null; rows: Int32Array };
   compression: 'zstd' | 'snappy' | 'none';
   rowGroupSize: number;
   metadata?: Record<string, string>;
+  /** Columns written in small pages (the native codec; parquet-wasm has one limit for all columns). */
+  keyColumns?: readonly string[];
   createdBy: string;
   /** Per-column dictionary and value-encoding choices (see `column-encodings.ts`). */
   encodings: { column: string; dictionary: boolean; encoding?: 'DELTA_BINARY_PACKED' | 'DELTA_BYTE_ARRAY'; compressed?: boolean }[];
@@ -118,8 +126,9 @@ export interface RawEncodeRequest {
 
 /**
  * Bytes of encoded values per data page: small pages, each with min/max in the page index, let a
- * selective read fetch and decode only the pages holding the rows it selects. The limit is one for
- * all columns (parquet-wasm has no per-column setting), and a sorted integer key in
+ * selective read fetch and decode only the pages holding the rows it selects. parquet-wasm has one
+ * limit for all columns; the native codec uses it for key columns only (`KEY_PAGE_SIZE_LIMIT` in
+ * `parquet-native.ts`). A sorted integer key in
  * DELTA_BINARY_PACKED takes a fraction of a byte per value, so its pages hold the most rows: at
  * 2 KiB ~3.7k keys per page (7.5k at 4 KiB), 256 doubles, 100-250 short strings. 2 KiB against
  * 4 KiB on the 1M-row benchmark tables: `id IN (100 keys)` 105 -> 82 ms (`bench/io-selective.mjs`);
@@ -133,6 +142,7 @@ export const DATA_PAGE_SIZE_LIMIT = 2 * 1024;
  * page index: ColumnIndex and OffsetIndex).
  */
 export function encodeFromIPC(req: RawEncodeRequest): Uint8Array {
+  if (req.take !== undefined) throw new Error('parquet-wasm encodes IPC streams only: rows taken from sources need the native codec');
   const pw = parquetWasm();
   const compression = req.compression === 'snappy' ? pw.Compression.SNAPPY : req.compression === 'none' ? pw.Compression.UNCOMPRESSED : pw.Compression.ZSTD;
   let builder = new pw.WriterPropertiesBuilder()

@@ -14,8 +14,8 @@ import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
-import { encodeParquet, encodeParquetInPool, DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
-import { sharedParquetPool, poolForSize, type ParquetPool } from '../workers/index.js';
+import { encodeParquet, encodeParquetInPool, encodeRowsInPool, DEFAULT_ROW_GROUP_SIZE, type RowSelection } from '../parquet/index.js';
+import { NativeParquetPool, sharedParquetPool, poolForSize, type ParquetPool } from '../workers/index.js';
 import {
   checkAborted,
   commitSurelyFailed,
@@ -181,7 +181,7 @@ export class FileSink {
     const { uri, place } = this.begin(partitionDesc, bucket);
     let bytes: Uint8Array;
     try {
-      bytes = encodeParquet(batch, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri });
+      bytes = encodeParquet(batch, { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri });
     } catch (e) {
       throw this.encodeFailure(e, partitionDesc, uri);
     }
@@ -202,10 +202,36 @@ export class FileSink {
       return;
     }
     const { uri, place } = this.begin(partitionDesc, bucket);
-    const task = encodeParquetInPool(batch, pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, file: uri, signal: this.signal })
+    const task = encodeParquetInPool(batch, pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri, signal: this.signal })
       .then(
         (bytes) => {
           place(bytes, batch.numRows, existCols);
+          return this.upload(uri, bytes);
+        },
+        (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
+      );
+    await this.track(task, pool.size + 1);
+  }
+
+  /**
+   * Whether {@link FileSink.enqueueRows} can be used: the pool is the native codec's, which takes a
+   * file's rows from their input batches itself.
+   */
+  get takesRows(): boolean {
+    return this.pool instanceof NativeParquetPool;
+  }
+
+  /**
+   * Like {@link FileSink.enqueue} for the rows `selection` picks (sorted already when needed), taken
+   * from their batches inside the native encode; only when {@link FileSink.takesRows}.
+   */
+  async enqueueRows(selection: RowSelection, partitionDesc: string, bucket: number | null, existCols: string[]): Promise<void> {
+    const pool = this.pool as NativeParquetPool;
+    const { uri, place } = this.begin(partitionDesc, bucket);
+    const task = encodeRowsInPool(selection, pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri, signal: this.signal })
+      .then(
+        (bytes) => {
+          place(bytes, selection.rows.length, existCols);
           return this.upload(uri, bytes);
         },
         (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
@@ -332,6 +358,41 @@ function gatherGroup(parts: readonly GroupPart[], primaryKeys: readonly string[]
     const order = sortIndicesByPk(first, primaryKeys);
     return isIdentity(order) ? first : takeRows(first, order);
   }
+  if (needsCopyFirst(parts)) {
+    // dictionary columns of different batches may not share their dictionary: copy, then sort
+    const whole = concatBatches(parts.map((p) => (p.rows === null ? p.batch : takeRows(p.batch, p.rows))));
+    return gatherGroup([{ batch: whole, rows: null, source: whole }], primaryKeys);
+  }
+  const { sources, src, rows } = groupSelection(parts, primaryKeys);
+  const columnsOf = (k: number): Data[] => sources.map((b) => b.data.children[k] as Data);
+  return makeBatch(schema, schema.fields.map((f, k) => gatherData(f.type, columnsOf(k), src, rows)), rows.length);
+}
+
+/** Whether the parts come from several batches with a dictionary column (they may not share it). */
+function needsCopyFirst(parts: readonly GroupPart[]): boolean {
+  return parts.some((p) => p.batch !== parts[0].batch) && parts[0].batch.schema.fields.some((f) => DataType.isDictionary(f.type));
+}
+
+/**
+ * A group as a file to write: the whole batch when it is one in order, else the rows of its parts
+ * (sorted by `primaryKeys` when given) for {@link FileSink.enqueueRows}.
+ */
+function groupFile(parts: readonly GroupPart[], primaryKeys: readonly string[] | null): RecordBatch | RowSelection {
+  const first = parts[0].batch;
+  if (parts.length === 1 && parts[0].rows === null) {
+    if (primaryKeys === null) return first;
+    const order = sortIndicesByPk(first, primaryKeys);
+    return isIdentity(order) ? first : { sources: [first], src: null, rows: new Int32Array(order.buffer, order.byteOffset, order.length) };
+  }
+  return needsCopyFirst(parts) ? gatherGroup(parts, primaryKeys) : groupSelection(parts, primaryKeys);
+}
+
+/**
+ * The rows of a group's parts located in their batches, sorted by `primaryKeys` (stable) when given:
+ * only the key columns are gathered (for the sort).
+ */
+function groupSelection(parts: readonly GroupPart[], primaryKeys: readonly string[] | null): RowSelection {
+  const schema = parts[0].batch.schema;
   const sources: RecordBatch[] = [];
   const sourceOf = new Map<RecordBatch, number>();
   let total = 0;
@@ -341,11 +402,6 @@ function gatherGroup(parts: readonly GroupPart[], primaryKeys: readonly string[]
       sources.push(p.batch);
     }
     total += p.rows === null ? p.batch.numRows : p.rows.length;
-  }
-  if (sources.length > 1 && schema.fields.some((f) => DataType.isDictionary(f.type))) {
-    // dictionary columns of different batches may not share their dictionary: copy, then sort
-    const whole = concatBatches(parts.map((p) => (p.rows === null ? p.batch : takeRows(p.batch, p.rows))));
-    return gatherGroup([{ batch: whole, rows: null, source: whole }], primaryKeys);
   }
   let src = sources.length > 1 ? new Uint32Array(total) : null;
   let rows = new Int32Array(total);
@@ -378,7 +434,7 @@ function gatherGroup(parts: readonly GroupPart[], primaryKeys: readonly string[]
       }
     }
   }
-  return makeBatch(schema, schema.fields.map((f, k) => gatherData(f.type, columnsOf(k), src, rows)), total);
+  return { sources, src, rows };
 }
 
 function isIdentity(order: Uint32Array): boolean {
@@ -690,10 +746,12 @@ async function writeConformed(
 
   const flush = async (key: string, g: Group): Promise<void> => {
     groups.delete(key);
-    const batch = gatherGroup(g.parts, isPk ? info.primaryKeys : null);
+    const pks = isPk ? info.primaryKeys : null;
+    const file = sink.takesRows ? groupFile(g.parts, pks) : gatherGroup(g.parts, pks);
     release(g.parts);
     g.parts = [];
-    await sink.enqueue(batch, g.partitionDesc, g.bucket, fileCols!);
+    if (file instanceof RecordBatch) await sink.enqueue(file, g.partitionDesc, g.bucket, fileCols!);
+    else await sink.enqueueRows(file, g.partitionDesc, g.bucket, fileCols!);
   };
 
   try {
@@ -748,7 +806,8 @@ async function writeConformed(
               ? { batch: data, rows: off === 0 && take === partLength ? partRows : partRows.subarray(off, off + take), source: data }
               : { batch: off === 0 && take === partLength ? data : sliceBatch(data, off, take), rows: null, source: data };
           const bytes = take * perRow;
-          retain(data, dataBytes);
+          // the native encode takes rows from an IPC copy of the batch, kept as long as the batch
+          retain(data, sink.takesRows ? 2 * dataBytes : dataBytes);
           grp.parts.push(piece);
           grp.bytes += bytes;
           grp.rows += take;
