@@ -633,3 +633,83 @@ pub fn gather_bytes(values: Vec<Uint8Array>, offsets: Vec<Int32Array>, src: Opti
   }
   Ok(data.into())
 }
+
+// Spark's Murmur3_x86_32 (LakeSoul's bucket hash), folded over a key column: `hashes[i]` is the
+// running hash of row i (the seed, or the previous key columns' hash) and becomes this column's
+// hash of it. Columns without nulls only (the caller hashes others in JavaScript, which skips
+// nulls). The same arithmetic as `src/hash/spark-murmur3.ts`, which documents the value mapping.
+
+fn mix_k1(k: u32) -> u32 {
+  k.wrapping_mul(0xcc9e2d51).rotate_left(15).wrapping_mul(0x1b873593)
+}
+
+fn mix_h1(h: u32, k: u32) -> u32 {
+  (h ^ k).rotate_left(13).wrapping_mul(5).wrapping_add(0xe6546b64)
+}
+
+fn fmix(mut h: u32, len: u32) -> u32 {
+  h ^= len;
+  h ^= h >> 16;
+  h = h.wrapping_mul(0x85ebca6b);
+  h ^= h >> 13;
+  h = h.wrapping_mul(0xc2b2ae35);
+  h ^ (h >> 16)
+}
+
+/// Spark `hashInt` of each value (int32, date32, and the smaller ints widened by the caller).
+#[napi]
+pub fn fold_hash_i32(values: Int32Array, mut hashes: Int32Array) -> Result<()> {
+  if values.len() != hashes.len() {
+    return Err(Error::from_reason(format!("{} values for {} hashes", values.len(), hashes.len())));
+  }
+  // SAFETY: JS does not touch `hashes` during this synchronous call.
+  let out = unsafe { hashes.as_mut() };
+  for (h, &v) in out.iter_mut().zip(values.iter()) {
+    *h = fmix(mix_h1(*h as u32, mix_k1(v as u32)), 4) as i32;
+  }
+  Ok(())
+}
+
+/// Spark `hashLong` of each value, given as pairs of 32-bit words (low, high).
+#[napi]
+pub fn fold_hash_i64(words: Int32Array, mut hashes: Int32Array) -> Result<()> {
+  if words.len() != 2 * hashes.len() {
+    return Err(Error::from_reason(format!("{} words for {} hashes", words.len(), hashes.len())));
+  }
+  // SAFETY: JS does not touch `hashes` during this synchronous call.
+  let out = unsafe { hashes.as_mut() };
+  for (h, w) in out.iter_mut().zip(words.chunks_exact(2)) {
+    let x = mix_h1(*h as u32, mix_k1(w[0] as u32));
+    *h = fmix(mix_h1(x, mix_k1(w[1] as u32)), 8) as i32;
+  }
+  Ok(())
+}
+
+/// Spark `hashUnsafeBytes` of each value (`values[offsets[i]..offsets[i + 1]]`): whole little-endian
+/// words, then each remaining byte on its own, sign-extended. Offsets are checked.
+#[napi]
+pub fn fold_hash_bytes(values: Uint8Array, offsets: Int32Array, mut hashes: Int32Array) -> Result<()> {
+  if offsets.len() != hashes.len() + 1 {
+    return Err(Error::from_reason(format!("{} offsets for {} hashes", offsets.len(), hashes.len())));
+  }
+  let v: &[u8] = &values;
+  // SAFETY: JS does not touch `hashes` during this synchronous call.
+  let out = unsafe { hashes.as_mut() };
+  for (i, h) in out.iter_mut().enumerate() {
+    let (a, z) = (offsets[i], offsets[i + 1]);
+    if a < 0 || z < a || z as usize > v.len() {
+      return Err(Error::from_reason(format!("value {i}: offsets {a}..{z} outside the {} bytes of values", v.len())));
+    }
+    let bytes = &v[a as usize..z as usize];
+    let mut x = *h as u32;
+    let mut words = bytes.chunks_exact(4);
+    for w in &mut words {
+      x = mix_h1(x, mix_k1(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+    }
+    for &b in words.remainder() {
+      x = mix_h1(x, mix_k1(b as i8 as i32 as u32));
+    }
+    *h = fmix(x, bytes.len() as u32) as i32;
+  }
+  Ok(())
+}

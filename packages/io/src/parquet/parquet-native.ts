@@ -4,8 +4,8 @@
  * It encodes the same files 2.4x and decodes them 2.1x faster than parquet-wasm on one thread
  * (`bench/parquet-codec.mjs`), and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
  * (`NativeParquetPool` in `workers/parquet-pool.ts`). The addon also has two kernels of the read
- * and write paths that cost most in JavaScript: a merge-on-read round's winners (`sortedWinners`)
- * and gathering variable-width values by row (`gatherBytes`).
+ * and write paths that cost most in JavaScript: a merge-on-read round's winners (`sortedWinners`),
+ * gathering variable-width values by row (`gatherBytes`) and the bucket hash of key columns (`foldHash`).
  *
  * `LAKESOUL_PARQUET_CODEC` chooses: `native` (fail when not built), `wasm` (parquet-wasm), or unset /
  * `auto`: native when built, else parquet-wasm.
@@ -52,6 +52,9 @@ interface NativeAddon {
   parquetVersion(): string;
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
+  foldHashI32(values: Int32Array, hashes: Int32Array): void;
+  foldHashI64(words: Int32Array, hashes: Int32Array): void;
+  foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -78,6 +81,17 @@ export interface NativeParquet {
    * `outOffsets` (rows + 1) and returns the bytes. Throws on offsets outside their source's values.
    */
   gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
+  /**
+   * Spark's Murmur3 folded over a key column without nulls, as `hash/spark-murmur3.ts` computes it:
+   * `hashes[i]` (the running hash of row i) becomes the hash of value i with it as the seed. Int32
+   * values (`hashInt`), int64 values as (low, high) word pairs (`hashLong`), and byte values by
+   * 32-bit offsets (`hashUnsafeBytes`; offsets are checked). Throws when the lengths disagree.
+   */
+  readonly foldHash: {
+    i32(values: Int32Array, hashes: Int32Array): void;
+    i64(words: Int32Array, hashes: Int32Array): void;
+    bytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
+  };
 }
 
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
@@ -104,6 +118,7 @@ function load(): NativeParquet | null {
     version: addon.parquetVersion(),
     sortedWinners: (...args) => addon.sortedWinners(...args),
     gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
+    foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }
 
