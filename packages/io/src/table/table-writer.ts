@@ -236,7 +236,9 @@ export class FileSink {
         },
         (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
       );
-    await this.track(task, pool.size + 1);
+    // a waiting task holds only its row indexes (the rows stay in their batch), so the caller may
+    // sort the next groups while the pool is busy
+    await this.track(task, 2 * pool.size + 1);
   }
 
   /** Waits for every encode and upload; throws the first failure. */
