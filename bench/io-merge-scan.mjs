@@ -1,4 +1,4 @@
-// Merge-on-read scan of a 1M-row PK table with 10 upsert layers vs (a) a plain parquet-wasm decode of
+// Merge-on-read scan of a 1M-row PK table with 10 upsert layers vs (a) a plain decode (decodeParquet: the native codec when built, else parquet-wasm) of
 // the same file bytes on the calling thread (target: merge <= 2x decode), (b) the same table after
 // compaction and (c) the same merge with decoding on the calling thread (LAKESOUL_PARQUET_THREADS=0)
 // instead of the Parquet worker pool.
@@ -52,7 +52,7 @@ try {
     { name: 'merge, one thread', run: () => oneThread(() => scan(layered)) },
   ], Number(process.env.BENCH_ROUNDS ?? 5));
   console.log(`table: ${N} keys, ${LAYERS} upsert layers, ${files.length} files, ${fmt(totalBytes / 1e6)} MB, ${inputRows} stored rows`);
-  console.log(`plain parquet-wasm decode of the same bytes: ${fmt(dec.ms, 0)} ms (${fmt(inputRows / (dec.ms / 1000) / 1e6, 2)} M rows/s)`);
+  console.log(`plain decode of the same bytes (decodeParquet, one thread): ${fmt(dec.ms, 0)} ms (${fmt(inputRows / (dec.ms / 1000) / 1e6, 2)} M rows/s)`);
   console.log(`merge-on-read scan:                         ${fmt(merge.ms, 0)} ms (${fmt(N / (merge.ms / 1000) / 1e6, 2)} M rows/s out)`);
   console.log(`scan after compaction:                      ${fmt(comp.ms, 0)} ms`);
   console.log(`merge-on-read scan, decode on one thread:   ${fmt(merge1.ms, 0)} ms (pool / one thread: ${fmt(merge.ratio / merge1.ratio, 2)}x; the pool's first decode of a round starts its workers)`);

@@ -713,3 +713,23 @@ pub fn fold_hash_bytes(values: Uint8Array, offsets: Int32Array, mut hashes: Int3
   }
   Ok(())
 }
+
+/// Int64 keys (pairs of 32-bit words, low then high) as doubles, into `out`; false (with `out`
+/// partly written) when a key is beyond +-2^53, where doubles stop being exact.
+#[napi]
+pub fn i64_keys_as_f64(words: Int32Array, mut out: Float64Array) -> Result<bool> {
+  if words.len() != 2 * out.len() {
+    return Err(Error::from_reason(format!("{} words for {} keys", words.len(), out.len())));
+  }
+  // SAFETY: JS does not touch `out` during this synchronous call.
+  let o = unsafe { out.as_mut() };
+  const LIMIT: i64 = 1 << 53;
+  for (x, w) in o.iter_mut().zip(words.chunks_exact(2)) {
+    let v = (i64::from(w[1]) << 32) | i64::from(w[0] as u32);
+    if !(-LIMIT..LIMIT).contains(&v) {
+      return Ok(false);
+    }
+    *x = v as f64;
+  }
+  Ok(true)
+}

@@ -8,6 +8,7 @@ import { Data, RecordBatch, Table, Type, type Vector } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { batchColumns } from './data-access.js';
 import { decodeDictionary } from './take-rows.js';
+import { nativeParquet } from '../parquet/parquet-native.js';
 
 const K_NUM = 0;
 const K_I64 = 1;
@@ -343,6 +344,8 @@ export function numericKeys(k: KeyColumn): ArrayLike<number> | null {
   if (k.kind === K_I64 || k.kind === K_U64) {
     const w = k.words!;
     const out = new Float64Array(n);
+    const native = k.kind === K_I64 && k.valid === null && n >= 1024 ? nativeParquet() : null;
+    if (native !== null) return native.i64KeysAsF64(w.length === 2 * n ? w : w.subarray(0, 2 * n), out) ? out : null;
     const unsigned = k.kind === K_U64;
     for (let i = 0; i < n; i++) {
       if (k.valid !== null && k.valid[i] === 0) {

@@ -55,6 +55,7 @@ interface NativeAddon {
   foldHashI32(values: Int32Array, hashes: Int32Array): void;
   foldHashI64(words: Int32Array, hashes: Int32Array): void;
   foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
+  i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -92,6 +93,11 @@ export interface NativeParquet {
     i64(words: Int32Array, hashes: Int32Array): void;
     bytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
   };
+  /**
+   * Signed int64 keys, as (low, high) word pairs, written to `out` as doubles; false when one is
+   * beyond +-2^53 (doubles are not exact there; `out` is then partly written).
+   */
+  i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
 }
 
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
@@ -118,6 +124,7 @@ function load(): NativeParquet | null {
     version: addon.parquetVersion(),
     sortedWinners: (...args) => addon.sortedWinners(...args),
     gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
+    i64KeysAsF64: (w, o) => addon.i64KeysAsF64(w, o),
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }
