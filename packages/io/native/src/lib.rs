@@ -9,7 +9,7 @@ use std::sync::Once;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, RecordBatchReader, UInt32Array};
+use arrow_array::{Array, ArrayRef, Int32Array as ArrowInt32Array, Int64Array, RecordBatch, RecordBatchOptions, RecordBatchReader, UInt32Array};
 use arrow_ipc::reader::StreamDecoder;
 use arrow_schema::SchemaRef;
 use arrow_select::concat::concat_batches;
@@ -271,6 +271,11 @@ pub struct EncodeRequest {
   pub src: Option<Uint32Array>,
   /// The output rows, by row of their source: the file holds these rows in this order.
   pub rows: Option<Int32Array>,
+  /**
+   * With `rows`: the index of an int32 or int64 column (without nulls) that orders the rows first,
+   * stably (equal keys keep the order of `rows`).
+   */
+  pub sort_key: Option<u32>,
   /// 'zstd', 'snappy' or 'none'.
   pub compression: String,
   pub row_group_size: u32,
@@ -284,7 +289,7 @@ pub struct EncodeRequest {
 /// What an encode writes: a stream's batches, or rows taken from sources.
 enum EncodeInput {
   Stream(Bytes),
-  Rows { sources: Vec<Bytes>, src: Option<Uint32Array>, rows: Int32Array },
+  Rows { sources: Vec<Bytes>, src: Option<Uint32Array>, rows: Int32Array, sort_key: Option<u32> },
 }
 
 /// One encode (the caller's IPC bytes and row indexes, not copies: JS keeps them unchanged until the
@@ -314,7 +319,32 @@ fn read_ipc(bytes: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>)> {
 
 /// Rows `rows` (of source `src[i]`, or of the first) of `sources`, as one batch; each source is one
 /// Arrow IPC stream of the same schema. Checks every row against its source's length.
-fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32]) -> Result<(SchemaRef, RecordBatch)> {
+/// The rows (and their sources) ordered by the int32 or int64 column `k` of the sources, stably.
+fn sort_by_key(batches: &[RecordBatch], k: usize, src: Option<&[u32]>, rows: &[i32]) -> Result<(Option<Vec<u32>>, Vec<i32>)> {
+  let mut keyed: Vec<(i64, u32)> = Vec::with_capacity(rows.len());
+  let cols: Vec<&ArrayRef> = batches.iter().map(|b| b.column(k)).collect();
+  if cols.iter().any(|c| c.null_count() > 0) {
+    return Err(Error::from_reason(format!("the sort key (column {k}) has nulls")));
+  }
+  if let Some(c) = cols.iter().map(|c| c.as_any().downcast_ref::<Int64Array>()).collect::<Option<Vec<_>>>() {
+    for (i, &r) in rows.iter().enumerate() {
+      keyed.push((c[src.map_or(0, |s| s[i] as usize)].value(r as usize), i as u32));
+    }
+  } else if let Some(c) = cols.iter().map(|c| c.as_any().downcast_ref::<ArrowInt32Array>()).collect::<Option<Vec<_>>>() {
+    for (i, &r) in rows.iter().enumerate() {
+      keyed.push((i64::from(c[src.map_or(0, |s| s[i] as usize)].value(r as usize)), i as u32));
+    }
+  } else {
+    return Err(Error::from_reason(format!("the sort key (column {k}) is {}, not int32 or int64", cols[0].data_type())));
+  }
+  // (key, position) pairs are distinct: an unstable sort of them is a stable sort by key
+  keyed.sort_unstable();
+  let out_rows = keyed.iter().map(|&(_, i)| rows[i as usize]).collect();
+  let out_src = src.map(|s| keyed.iter().map(|&(_, i)| s[i as usize]).collect());
+  Ok((out_src, out_rows))
+}
+
+fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32], sort_key: Option<u32>) -> Result<(SchemaRef, RecordBatch)> {
   let mut schema: Option<SchemaRef> = None;
   let mut batches = Vec::with_capacity(sources.len());
   for (k, s) in sources.iter().enumerate() {
@@ -341,6 +371,15 @@ fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32]) -> Result<(Sc
       return Err(Error::from_reason(format!("row {i}: ({s}, {r}) is outside the sources ({} of {:?} rows)", lens.len(), lens)));
     }
   }
+  let sorted;
+  let (src, rows) = match sort_key {
+    None => (src, rows),
+    Some(k) if k as usize >= schema.fields().len() => return Err(Error::from_reason(format!("sort key column {k} of {}", schema.fields().len()))),
+    Some(k) => {
+      sorted = sort_by_key(&batches, k as usize, src, rows)?;
+      (sorted.0.as_deref(), &sorted.1[..])
+    }
+  };
   let columns: Vec<ArrayRef> = if batches.len() == 1 {
     let idx = UInt32Array::from_iter_values(rows.iter().map(|&r| r as u32));
     batches[0].columns().iter().map(|c| take(c.as_ref(), &idx, None)).collect::<std::result::Result<_, _>>().map_err(reason)?
@@ -402,8 +441,8 @@ impl Job for EncodeTask {
     guarded(|| {
       let (schema, batches) = match &self.input {
         EncodeInput::Stream(ipc) => read_ipc(ipc.clone())?,
-        EncodeInput::Rows { sources, src, rows } => {
-          let (schema, batch) = take_rows(sources, src.as_deref(), rows)?;
+        EncodeInput::Rows { sources, src, rows, sort_key } => {
+          let (schema, batch) = take_rows(sources, src.as_deref(), rows, *sort_key)?;
           (schema, vec![batch])
         }
       };
@@ -423,7 +462,7 @@ fn encode_task(req: EncodeRequest) -> Result<EncodeTask> {
   let props = writer_properties(&req)?;
   let input = match req.rows {
     None => EncodeInput::Stream(Bytes::from_owner(JsBytes(req.ipc))),
-    Some(rows) => EncodeInput::Rows { sources: req.sources.unwrap_or_default().into_iter().map(|s| Bytes::from_owner(JsBytes(s))).collect(), src: req.src, rows },
+    Some(rows) => EncodeInput::Rows { sources: req.sources.unwrap_or_default().into_iter().map(|s| Bytes::from_owner(JsBytes(s))).collect(), src: req.src, rows, sort_key: req.sort_key },
   };
   Ok(EncodeTask { input, props })
 }

@@ -86,6 +86,11 @@ export interface RowSelection {
   sources: readonly RecordBatch[];
   src: Uint32Array | null;
   rows: Int32Array;
+  /**
+   * The index of an int32 or int64 column without nulls that orders the rows, stably (equal keys
+   * keep the order of `rows`): sorted inside the encode, on the pool's thread.
+   */
+  sortKey?: number;
 }
 
 /**
@@ -111,12 +116,12 @@ function sourceStream(b: RecordBatch): { ipc: Uint8Array; encodings: RawEncodeRe
  * are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
  */
 export async function encodeRowsInPool(selection: RowSelection, pool: NativeParquetPool, options: EncodeParquetOptions & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-  const { sources, src, rows } = selection;
+  const { sources } = selection;
   const streams = sources.map(sourceStream);
   const auto = (options.dictionary ?? 'auto') === 'auto';
   const req: RawEncodeRequest = {
     ipc: new Uint8Array(0),
-    take: { sources: streams.map((s) => s.ipc), src, rows },
+    take: { sources: streams.map((s) => s.ipc), src: selection.src, rows: selection.rows, sortKey: selection.sortKey },
     compression: options.compression ?? 'zstd',
     rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     metadata: options.metadata,

@@ -7,6 +7,7 @@ import { parquetWasm } from './parquet-wasm-ops.js';
 import { NativeParquetPool } from '../workers/parquet-pool.js';
 import { plainRows, sampleAllTypesTable, seededRandom } from '../arrow/sample-tables.js';
 import { existsSync } from 'node:fs';
+import { Table, makeVector } from 'apache-arrow';
 
 // The native codec is built by `pnpm setup:native`, which CI runs: there it must be present, and
 // every other io test runs on it. These tests compare it with parquet-wasm on the same tables.
@@ -135,6 +136,35 @@ describe('the native Parquet codec', () => {
       const expected = Array.from(rows, (r, i) => plainRows(takeRows(src[i] === 0 ? a : b, [r]))[0]);
       expect(fromTwo.numRows).toBe(n);
       expect(plainRows(castTableToSchema(fromTwo, a.schema))).toEqual(expected);
+    });
+
+    it('sortKey orders the rows by an int32 or int64 column, stably, across sources', async () => {
+      // keys with many repeats; the tag column records each row's place in `rows`
+      const mk = (n: number, seed: number) => {
+        const r = seededRandom(seed);
+        return new Table({
+          k64: makeVector(BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 50) - 25) * 10_000_000_000n)),
+          k32: makeVector(Int32Array.from({ length: n }, () => Math.floor(r() * 50) - 25)),
+          tag: makeVector(Int32Array.from({ length: n }, (_, i) => i + seed * 100_000)),
+        }).batches[0];
+      };
+      const [x, y] = [mk(700, 1), mk(500, 2)];
+      const m = 900;
+      const src2 = Uint32Array.from({ length: m }, () => (rnd() < 0.5 ? 0 : 1));
+      const rows2 = Int32Array.from(src2, (s) => Math.floor(rnd() * (s === 0 ? x.numRows : y.numRows)));
+      for (const key of ['k64', 'k32']) {
+        const k = x.schema.fields.findIndex((f) => f.name === key);
+        const out = await decodeParquet(await encodeRowsInPool({ sources: [x, y], src: src2, rows: rows2, sortKey: k }, pool()));
+        const picked = Array.from(rows2, (r, i) => ({ key: Number((src2[i] === 0 ? x : y).getChildAt(k)!.get(r)), tag: (src2[i] === 0 ? x : y).getChildAt(2)!.get(r) as number, i }));
+        const expected = [...picked].sort((p, q) => p.key - q.key || p.i - q.i); // stable: equal keys in the order picked
+        expect(Array.from(out.getChild(key)!.toArray() as ArrayLike<number | bigint>, Number), key).toEqual(expected.map((e) => e.key));
+        expect(Array.from(out.getChild('tag')!.toArray() as Int32Array), key).toEqual(expected.map((e) => e.tag));
+      }
+      const floats = new Table({ f: makeVector(Float64Array.of(2, 1)) }).batches[0];
+      const notInt = await encodeRowsInPool({ sources: [floats], src: null, rows: Int32Array.of(0, 1), sortKey: 0 }, pool()).catch((e) => e);
+      expect(notInt.message).toMatch(/sort key \(column \d+\) is Float64, not int32 or int64/);
+      const withNulls = await encodeRowsInPool({ sources: [a], src: null, rows: Int32Array.of(0, 1), sortKey: a.schema.fields.findIndex((f) => f.name === 'i64') }, pool()).catch((e) => e);
+      expect(withNulls.message).toMatch(/sort key \(column \d+\) has nulls/);
     });
 
     it('a row outside its source is an error naming the file, nothing is written', async () => {

@@ -35,6 +35,7 @@ interface NativeEncodeRequest {
   sources?: Uint8Array[];
   src?: Uint32Array;
   rows?: Int32Array;
+  sortKey?: number;
   compression: string;
   rowGroupSize: number;
   dataPageSizeLimit: number;
@@ -195,6 +196,7 @@ function encodeRequest(req: RawEncodeRequest): NativeEncodeRequest {
     sources: req.take?.sources,
     src: req.take?.src ?? undefined,
     rows: req.take?.rows,
+    sortKey: req.take?.sortKey,
     compression: req.compression,
     rowGroupSize: req.rowGroupSize,
     dataPageSizeLimit: VALUE_PAGE_SIZE_LIMIT,

@@ -381,12 +381,21 @@ function needsCopyFirst(parts: readonly GroupPart[]): boolean {
  */
 function groupFile(parts: readonly GroupPart[], primaryKeys: readonly string[] | null): RecordBatch | RowSelection {
   const first = parts[0].batch;
+  if (needsCopyFirst(parts)) return gatherGroup(parts, primaryKeys);
+  // one signed int32/int64 key: sorted inside the encode (pool thread), not here
+  const sortKey = primaryKeys?.length === 1 ? first.schema.fields.findIndex((f) => f.name === primaryKeys[0]) : -1;
+  const nativeSort = sortKey >= 0 && DataType.isInt(first.schema.fields[sortKey].type) && (first.schema.fields[sortKey].type as Int).isSigned && (first.schema.fields[sortKey].type as Int).bitWidth >= 32;
   if (parts.length === 1 && parts[0].rows === null) {
     if (primaryKeys === null) return first;
+    if (nativeSort) {
+      const rows = new Int32Array(first.numRows);
+      for (let i = 0; i < rows.length; i++) rows[i] = i;
+      return { sources: [first], src: null, rows, sortKey };
+    }
     const order = sortIndicesByPk(first, primaryKeys);
     return isIdentity(order) ? first : { sources: [first], src: null, rows: new Int32Array(order.buffer, order.byteOffset, order.length) };
   }
-  return needsCopyFirst(parts) ? gatherGroup(parts, primaryKeys) : groupSelection(parts, primaryKeys);
+  return nativeSort ? { ...groupSelection(parts, null), sortKey } : groupSelection(parts, primaryKeys);
 }
 
 /**
