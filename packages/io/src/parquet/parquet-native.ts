@@ -90,8 +90,11 @@ export interface NativeParquet {
    * 32-bit offsets (`hashUnsafeBytes`; offsets are checked). Throws when the lengths disagree.
    */
   readonly foldHash: {
+    /** Int32 values (`hashInt`). */
     i32(values: Int32Array, hashes: Int32Array): void;
+    /** Int64 values as (low, high) word pairs (`hashLong`). */
     i64(words: Int32Array, hashes: Int32Array): void;
+    /** Byte values by 32-bit offsets (`hashUnsafeBytes`); offsets are checked. */
     bytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
   };
   /**
