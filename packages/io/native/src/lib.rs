@@ -772,3 +772,30 @@ pub fn i64_keys_as_f64(words: Int32Array, mut out: Float64Array) -> Result<bool>
   }
   Ok(true)
 }
+
+/// Fixed-width values gathered by row: output row `i` is the `width` bytes of row `rows[i]` of
+/// `values[src[i]]` (of `values[0]` without `src`); rows < 0 are left as they are in `out` (nulls).
+/// Every row is checked against its source.
+#[napi]
+pub fn gather_fixed(values: Vec<Uint8Array>, width: u32, src: Option<Uint32Array>, rows: Int32Array, mut out: Uint8Array) -> Result<()> {
+  let (n, w) = (rows.len(), width as usize);
+  if w == 0 || out.len() != n * w || values.is_empty() || src.as_ref().is_some_and(|s| s.len() != n) {
+    return Err(Error::from_reason("gatherFixed: arguments of inconsistent lengths"));
+  }
+  let vals: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+  // SAFETY: JS does not touch `out` during this synchronous call.
+  let o = unsafe { out.as_mut() };
+  for i in 0..n {
+    let r = rows[i];
+    if r < 0 {
+      continue;
+    }
+    let s = src.as_ref().map_or(0, |s| s[i] as usize);
+    let a = r as usize * w;
+    match vals.get(s) {
+      Some(v) if a + w <= v.len() => o[i * w..(i + 1) * w].copy_from_slice(&v[a..a + w]),
+      _ => return Err(Error::from_reason(format!("gatherFixed: row {r} of source {s} is outside its values"))),
+    }
+  }
+  Ok(())
+}

@@ -14,6 +14,25 @@ import { plainRows, sampleAllTypesTable, seededRandom } from './sample-tables.js
 
 const sample = sampleAllTypesTable(300, 7);
 
+/**
+ * Up to 1200 random row selectors into sources of `lengths` rows: a source index of `bits` bits when
+ * there are several, 8% null selectors (-1), and with probability `runs` the row after the previous
+ * one of the same source.
+ */
+function randomSelectors(rnd: () => number, lengths: number[], bits: number, runs: number): { src: Uint8Array | Uint32Array | null; rows: Int32Array } {
+  const total = Math.floor(rnd() * 1200);
+  const src = lengths.length > 1 ? (bits === 8 ? new Uint8Array(total) : new Uint32Array(total)) : null;
+  const rows = new Int32Array(total);
+  for (let i = 0; i < total; i++) {
+    const s = src === null ? 0 : Math.floor(rnd() * lengths.length);
+    if (src !== null) src[i] = s;
+    const len = lengths[s];
+    const prev = i > 0 && (src === null || src[i - 1] === s) ? rows[i - 1] : -2;
+    rows[i] = rnd() < 0.08 ? -1 : prev >= 0 && prev + 1 < len && rnd() < runs ? prev + 1 : Math.floor(rnd() * len);
+  }
+  return { src, rows };
+}
+
 describe('gatherData of strings', () => {
   // utf8 gathers of 256 rows or more with a 32-bit source index go to the native addon when it is
   // built (LAKESOUL_PARQUET_CODEC=wasm keeps them in JavaScript)
@@ -36,20 +55,43 @@ describe('gatherData of strings', () => {
         const from = Math.floor(rnd() * Math.min(5, n));
         return { data: whole.slice(from, n - from), values: values.slice(from) };
       });
-      const total = Math.floor(rnd() * 1200);
-      const src = sources.length > 1 ? (bits === 8 ? new Uint8Array(total) : new Uint32Array(total)) : null;
-      const rows = new Int32Array(total);
-      for (let i = 0; i < total; i++) {
-        const s = src === null ? 0 : Math.floor(rnd() * sources.length);
-        if (src !== null) src[i] = s;
-        const len = sources[s].data.length;
-        // runs: often the row after the previous one of the same source
-        const prev = i > 0 && (src === null || src[i - 1] === s) ? rows[i - 1] : -2;
-        rows[i] = rnd() < 0.08 ? -1 : prev >= 0 && prev + 1 < len && rnd() < 0.6 ? prev + 1 : Math.floor(rnd() * len);
-      }
+      const { src, rows } = randomSelectors(rnd, sources.map((x) => x.data.length), bits, 0.6);
       const got = makeVector(gatherData(type, sources.map((x) => x.data), src, rows));
       const want = Array.from(rows, (r, i) => (r < 0 ? null : sources[src === null ? 0 : src[i]].values[r]));
       expect(got.toArray()).toEqual(want);
+    }
+  });
+});
+
+describe('gatherData of fixed-width values', () => {
+  // gathers of 256 rows or more with a 32-bit source index go to the native addon when it is built
+  const codecs = existsSync(NATIVE_PARQUET_ADDON) ? ['native', 'wasm'] : ['wasm'];
+  const cases: [string, DataType, (r: () => number) => unknown][] = [
+    ['int64', new Int64(), (r) => BigInt(Math.floor(r() * 2 ** 40) - 2 ** 39) * 4099n],
+    ['float64', new Float64(), (r) => r() * 1e6 - 5e5],
+    ['int32', new Int32(), (r) => Math.floor(r() * 2 ** 32) - 2 ** 31],
+    ['int8', new Int8(), (r) => Math.floor(r() * 256) - 128],
+    ['timestamp[ms]', new Timestamp(TimeUnit.MILLISECOND), (r) => Math.floor(r() * 4e12)],
+  ];
+  it.each(cases.flatMap(([name, type, gen]) => codecs.flatMap((codec) => [[name, type, gen, codec, 8], [name, type, gen, codec, 32]] as const)))('equals a row-by-row gather (%s, %s build, %i-bit source index): several sources (sliced, with nulls), null selectors', (_name, type, gen, codec, bits) => {
+    process.env[PARQUET_CODEC_ENV] = codec;
+    onTestFinished(() => {
+      delete process.env[PARQUET_CODEC_ENV];
+    });
+    const rnd = seededRandom(12);
+    for (let round = 0; round < 30; round++) {
+      const sources = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
+        const n = 1 + Math.floor(rnd() * 300);
+        const values = Array.from({ length: n }, () => (rnd() < 0.1 ? null : gen(rnd)));
+        const whole = vectorFromArray(values as never[], type).data[0];
+        const from = Math.floor(rnd() * Math.min(5, n));
+        return { data: whole.slice(from, n - from), vector: makeVector(whole.slice(from, n - from)) };
+      });
+      const { src, rows } = randomSelectors(rnd, sources.map((x) => x.data.length), bits, 0);
+      const total = rows.length;
+      const got = makeVector(gatherData(type, sources.map((x) => x.data), src, rows));
+      const want = Array.from(rows, (r, i) => (r < 0 ? null : sources[src === null ? 0 : src[i]].vector.get(r)));
+      expect(Array.from({ length: total }, (_, i) => got.get(i))).toEqual(want);
     }
   });
 });

@@ -57,6 +57,7 @@ interface NativeAddon {
   foldHashI64(words: Int32Array, hashes: Int32Array): void;
   foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
   i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
+  gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -102,6 +103,11 @@ export interface NativeParquet {
    * beyond +-2^53 (doubles are not exact there; `out` is then partly written).
    */
   i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
+  /**
+   * Fixed-width values (`width` bytes each) gathered by row into `out` (rows < 0 left as they are:
+   * nulls), as `arrow/take-rows.ts`'s loops do. Throws on a row outside its source.
+   */
+  gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
 }
 
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
@@ -129,6 +135,7 @@ function load(): NativeParquet | null {
     sortedWinners: (...args) => addon.sortedWinners(...args),
     gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
     i64KeysAsF64: (w, o) => addon.i64KeysAsF64(w, o),
+    gatherFixed: (...args) => addon.gatherFixed(...args),
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }
