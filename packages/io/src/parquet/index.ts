@@ -4,6 +4,7 @@ export {
   encodeParquetInPool,
   encodeRowsInPool,
   type RowSelection,
+  type RowSource,
   decodeParquet,
   castTableToSchema,
   parquetWasm,

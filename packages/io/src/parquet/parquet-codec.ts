@@ -93,31 +93,42 @@ export interface RowSelection {
   sortKey?: number;
 }
 
-/**
- * Each source batch's Arrow IPC stream and column encodings, made once however many files take rows
- * of it.
- */
-const sourceStreams = new WeakMap<RecordBatch, { ipc: Uint8Array; encodings: RawEncodeRequest['encodings'] }>();
+/** A source batch of {@link encodeRowsInPool} as the encode reads it: its Arrow IPC stream and column encodings. */
+export interface RowSource {
+  ipc: Uint8Array;
+  encodings: RawEncodeRequest['encodings'];
+}
 
-function sourceStream(b: RecordBatch): { ipc: Uint8Array; encodings: RawEncodeRequest['encodings'] } {
-  let s = sourceStreams.get(b);
+/**
+ * `b` as a {@link RowSource}, from `cache` when it holds it (the caller decides how long a copy
+ * lives: a writer drops it once no group holds rows of the batch).
+ */
+function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefined): RowSource {
+  let s = cache?.get(b);
   if (s === undefined) {
     const t = withoutSecondTimestamps(new Table(b.schema, [b]));
-    sourceStreams.set(b, (s = { ipc: tableToIPC(t, 'stream'), encodings: chooseColumnEncodings(t) }));
+    s = { ipc: tableToIPC(t, 'stream'), encodings: chooseColumnEncodings(t) };
+    cache?.set(b, s);
   }
   return s;
 }
 
 /**
  * The selected rows encoded as one file on the native pool: the rows are taken inside the encode
- * (arrow-rs's take and interleave, on the pool's thread), so the calling thread neither gathers them
- * nor serializes the copy; each source is serialized once (kept while the batch is) and read in place.
- * The same file as {@link encodeParquetInPool} of the gathered rows, except that the column encodings
- * are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
+ * (arrow-rs's take and interleave, on the pool's thread; a `sortKey` is sorted there too), so the
+ * calling thread neither gathers them nor serializes the copy. Each source is serialized to Arrow
+ * IPC once per `options.sources` cache (every call without one), before this returns its promise:
+ * the caller may drop the cache entry right after the call, as the running encode keeps its own
+ * reference. The same file as {@link encodeParquetInPool} of the gathered rows, except that the
+ * column encodings are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
  */
-export async function encodeRowsInPool(selection: RowSelection, pool: NativeParquetPool, options: EncodeParquetOptions & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+export async function encodeRowsInPool(
+  selection: RowSelection,
+  pool: NativeParquetPool,
+  options: EncodeParquetOptions & { signal?: AbortSignal; sources?: Map<RecordBatch, RowSource> } = {},
+): Promise<Uint8Array> {
   const { sources } = selection;
-  const streams = sources.map(sourceStream);
+  const streams = sources.map((b) => rowSource(b, options.sources));
   const auto = (options.dictionary ?? 'auto') === 'auto';
   const req: RawEncodeRequest = {
     ipc: new Uint8Array(0),

@@ -187,10 +187,10 @@ export const KEY_PAGE_SIZE_LIMIT = DATA_PAGE_SIZE_LIMIT;
 /**
  * Bytes of encoded values per data page of the other columns. Each page is a zstd frame of its own
  * (with a compression context made for it) and a page-index entry, so at 2 KiB the frames cost more
- * than the values: on 250k rows of (int64 key, short string, double), 16 KiB pages for the string
- * and the double encode in 25 ms instead of 33, decode in 16 instead of 20, and take 257 KiB
- * instead of 466 (`bench/io-write-peers.mjs`, `io-read-peers.mjs` and `io-selective.mjs` give the
- * effect on whole tables).
+ * than the values: on 250k rows of (int64 key, short string, double), 8 KiB pages for the string and
+ * the double encode in 22 ms instead of 33, decode in 17 instead of 20, and take 295 KiB instead of
+ * 466. 16 KiB was no faster and made `id IN (100 keys)` slower (`bench/io-selective.mjs`; see
+ * docs/benchmarks.md).
  */
 export const VALUE_PAGE_SIZE_LIMIT = 8 * 1024;
 

@@ -14,7 +14,7 @@ import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
-import { encodeParquet, encodeParquetInPool, encodeRowsInPool, DEFAULT_ROW_GROUP_SIZE, type RowSelection } from '../parquet/index.js';
+import { encodeParquet, encodeParquetInPool, encodeRowsInPool, DEFAULT_ROW_GROUP_SIZE, type RowSelection, type RowSource } from '../parquet/index.js';
 import { NativeParquetPool, sharedParquetPool, poolForSize, type ParquetPool } from '../workers/index.js';
 import {
   checkAborted,
@@ -181,7 +181,7 @@ export class FileSink {
     const { uri, place } = this.begin(partitionDesc, bucket);
     let bytes: Uint8Array;
     try {
-      bytes = encodeParquet(batch, { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri });
+      bytes = encodeParquet(batch, this.encodeOptions(uri));
     } catch (e) {
       throw this.encodeFailure(e, partitionDesc, uri);
     }
@@ -202,15 +202,8 @@ export class FileSink {
       return;
     }
     const { uri, place } = this.begin(partitionDesc, bucket);
-    const task = encodeParquetInPool(batch, pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri, signal: this.signal })
-      .then(
-        (bytes) => {
-          place(bytes, batch.numRows, existCols);
-          return this.upload(uri, bytes);
-        },
-        (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
-      );
-    await this.track(task, pool.size + 1);
+    const encoded = encodeParquetInPool(batch, pool, { ...this.encodeOptions(uri), signal: this.signal });
+    await this.track(this.placed(encoded, uri, place, batch.numRows, existCols, partitionDesc), pool.size + 1);
   }
 
   /**
@@ -228,17 +221,31 @@ export class FileSink {
   async enqueueRows(selection: RowSelection, partitionDesc: string, bucket: number | null, existCols: string[]): Promise<void> {
     const pool = this.pool as NativeParquetPool;
     const { uri, place } = this.begin(partitionDesc, bucket);
-    const task = encodeRowsInPool(selection, pool, { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri, signal: this.signal })
-      .then(
-        (bytes) => {
-          place(bytes, selection.rows.length, existCols);
-          return this.upload(uri, bytes);
-        },
-        (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
-      );
+    const encoded = encodeRowsInPool(selection, pool, { ...this.encodeOptions(uri), signal: this.signal, sources: this.rowSources });
     // a waiting task holds only its row indexes (the rows stay in their batch), so the caller may
     // sort the next groups while the pool is busy
-    await this.track(task, 2 * pool.size + 1);
+    await this.track(this.placed(encoded, uri, place, selection.rows.length, existCols, partitionDesc), 2 * pool.size + 1);
+  }
+
+  /**
+   * The input batches' IPC copies {@link FileSink.enqueueRows} made, by batch: the writer drops a
+   * batch's copy once no group holds rows of it (running encodes keep their own reference).
+   */
+  readonly rowSources = new Map<RecordBatch, RowSource>();
+
+  private encodeOptions(uri: string): { compression: 'zstd'; rowGroupSize: number; keyColumns: readonly string[]; file: string } {
+    return { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri };
+  }
+
+  /** `encoded` placed in `files` and uploaded; an encode failure named for the table and partition. */
+  private placed(encoded: Promise<Uint8Array>, uri: string, place: (bytes: Uint8Array, rows: number, existCols: string[]) => WrittenFile, rows: number, existCols: string[], partitionDesc: string): Promise<void> {
+    return encoded.then(
+      (bytes) => {
+        place(bytes, rows, existCols);
+        return this.upload(uri, bytes);
+      },
+      (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
+    );
   }
 
   /** Waits for every encode and upload; throws the first failure. */
@@ -744,9 +751,12 @@ async function writeConformed(
   };
   const release = (parts: readonly GroupPart[]): void => {
     for (const p of parts) {
+      // a slice is one group's part only; the batch's copy goes with the batch's last part
+      if (p.batch !== p.source) sink.rowSources.delete(p.batch);
       const r = retained.get(p.source)!;
       if (--r.parts === 0) {
         retained.delete(p.source);
+        sink.rowSources.delete(p.source);
         buffered -= r.bytes;
       }
     }
@@ -759,10 +769,11 @@ async function writeConformed(
     groups.delete(key);
     const pks = isPk ? info.primaryKeys : null;
     const file = sink.takesRows ? groupFile(g.parts, pks) : gatherGroup(g.parts, pks);
+    // started before the release: enqueueRows makes its IPC copies of the batches synchronously
+    const queued = file instanceof RecordBatch ? sink.enqueue(file, g.partitionDesc, g.bucket, fileCols!) : sink.enqueueRows(file, g.partitionDesc, g.bucket, fileCols!);
     release(g.parts);
     g.parts = [];
-    if (file instanceof RecordBatch) await sink.enqueue(file, g.partitionDesc, g.bucket, fileCols!);
-    else await sink.enqueueRows(file, g.partitionDesc, g.bucket, fileCols!);
+    await queued;
   };
 
   try {
@@ -817,7 +828,7 @@ async function writeConformed(
               ? { batch: data, rows: off === 0 && take === partLength ? partRows : partRows.subarray(off, off + take), source: data }
               : { batch: off === 0 && take === partLength ? data : sliceBatch(data, off, take), rows: null, source: data };
           const bytes = take * perRow;
-          // the native encode takes rows from an IPC copy of the batch, kept as long as the batch
+          // the native encode takes rows from an IPC copy of the batch, dropped with the batch's last part
           retain(data, sink.takesRows ? 2 * dataBytes : dataBytes);
           grp.parts.push(piece);
           grp.bytes += bytes;
