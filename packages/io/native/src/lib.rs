@@ -544,6 +544,11 @@ fn merge_passes(k0: &mut [u64], p0: &mut [u64], k1: &mut [u64], p1: &mut [u64], 
 /// the last of its rows whose source has the columns (`has[k]`). Writes, per distinct key in
 /// ascending order, the winner's `indexes[k]` (or -1 when no source of the key has the columns) to
 /// `win_s` and its row to `win_r`; returns the number of distinct keys.
+///
+/// The last row of a key in that order is its greatest (source, row) pair, so the runs may be merged
+/// in any order: every source but the one with the most rows is merged pairwise in scratch buffers,
+/// and that largest one (a layered table's base file) is read in place by the last merge, which
+/// writes the winners as it goes instead of laying out the whole merged round first.
 #[napi]
 pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>, indexes: Vec<i32>, has: Vec<bool>, mut win_s: Int32Array, mut win_r: Int32Array) -> Result<i32> {
   let k = keys.len();
@@ -560,20 +565,22 @@ pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>,
   if win_s.len() < total || win_r.len() < total {
     return Err(Error::from_reason(format!("sortedWinners: winner arrays hold {} and {}, the round has {total} rows", win_s.len(), win_r.len())));
   }
-  // each source is an ascending run: merge them pairwise, ties to the earlier source, so equal keys
-  // stay in (source, row) order
+  let Some(big) = (0..k).max_by_key(|&s| ends[s] - starts[s]) else { return Ok(0) };
+  let rest = total - (ends[big] - starts[big]) as usize;
+  // the other sources, each an ascending run: merged pairwise, ties to the earlier source, so equal
+  // keys stay in (source, row) order
   SCRATCH.with(|cell| {
     let mut scratch = cell.borrow_mut();
     for v in scratch.iter_mut() {
-      if v.len() < total {
-        v.resize(total, 0); // grown once; every slot below `total` is written before it is read
+      if v.len() < rest {
+        v.resize(rest, 0); // grown once; every slot below `rest` is written before it is read
       }
     }
     let [k0, p0, k1, p1] = &mut *scratch;
-    let (k0, p0, k1, p1) = (&mut k0[..total], &mut p0[..total], &mut k1[..total], &mut p1[..total]);
+    let (k0, p0, k1, p1) = (&mut k0[..rest], &mut p0[..rest], &mut k1[..rest], &mut p1[..rest]);
     let mut bounds = Vec::with_capacity(k + 1);
     let mut at = 0;
-    for s in 0..k {
+    for s in (0..k).filter(|&s| s != big) {
       bounds.push(at);
       let ks: &[f64] = &keys[s];
       for r in starts[s]..ends[s] {
@@ -582,29 +589,52 @@ pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>,
         at += 1;
       }
     }
-    bounds.push(total);
+    bounds.push(rest);
     let flipped = merge_passes(k0, p0, k1, p1, bounds);
     let (mk, mp): (&[u64], &[u64]) = if flipped { (k1, p1) } else { (k0, p0) };
-    write_winners(mk, mp, &indexes, &has, &mut win_s, &mut win_r)
+    let big_run = Run { keys: &keys[big][starts[big] as usize..ends[big] as usize], source: big, first_row: starts[big] };
+    let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
+    Ok(merged_winners(mk, mp, &big_run, &indexes, &has, ws, wr) as i32)
   })
 }
 
-/// Per distinct key of the merged `keys` (payload `source << 32 | row`), the last row whose source
-/// has the columns: its `indexes[source]` (-1 when none) and row. Returns the number of keys.
-fn write_winners(keys: &[u64], pay: &[u64], indexes: &[i32], has: &[bool], win_s: &mut Int32Array, win_r: &mut Int32Array) -> Result<i32> {
-  let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
-  let mut n = 0usize;
-  let mut i = 0usize;
-  let len = keys.len();
-  while i < len {
-    let key = keys[i];
+/// One source's keys read in place by [`merged_winners`]: `keys[i]` is row `first_row + i`.
+struct Run<'a> {
+  keys: &'a [f64],
+  source: usize,
+  first_row: u32,
+}
+
+/// Merges the merged runs `mk` (ordered keys, payload `source << 32 | row`, in (key, payload) order)
+/// with `big`, and writes per distinct key the greatest (source, row) of a source that has the
+/// columns: its `indexes[source]` (-1 when none) and row. Returns the number of keys.
+fn merged_winners(mk: &[u64], mp: &[u64], big: &Run, indexes: &[i32], has: &[bool], ws: &mut [i32], wr: &mut [i32]) -> usize {
+  let (m, b) = (mk.len(), big.keys.len());
+  let big_has = has[big.source];
+  let big_pay = (big.source as u64) << 32;
+  let (mut i, mut j, mut n) = (0usize, 0usize, 0usize);
+  let mut bk = if b > 0 { ordered_bits(big.keys[0]) } else { 0 };
+  while i < m || j < b {
+    let key = if j >= b { mk[i] } else if i >= m { bk } else { mk[i].min(bk) };
     let mut win: Option<u64> = None;
-    while i < len && keys[i] == key {
-      let p = pay[i];
-      if has[(p >> 32) as usize] {
+    while i < m && mk[i] == key {
+      let p = mp[i];
+      if has[(p >> 32) as usize] && win.map_or(true, |w| p > w) {
         win = Some(p);
       }
       i += 1;
+    }
+    while j < b && bk == key {
+      if big_has {
+        let p = big_pay | u64::from(big.first_row + j as u32);
+        if win.map_or(true, |w| p > w) {
+          win = Some(p);
+        }
+      }
+      j += 1;
+      if j < b {
+        bk = ordered_bits(big.keys[j]);
+      }
     }
     match win {
       Some(p) => {
@@ -618,7 +648,7 @@ fn write_winners(keys: &[u64], pay: &[u64], indexes: &[i32], has: &[bool], win_s
     }
     n += 1;
   }
-  Ok(n as i32)
+  n
 }
 
 /// Variable-width values (32-bit offsets) of the rows `rows` (negative: a null, no bytes) gathered from

@@ -551,6 +551,8 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
    * for a small round, or a key neither can take.
    */
   const sortScratch = new SortScratch();
+  /** Per source index: its place in the pending output batch (filled by mergeRoundSorted). */
+  const localBySource = new Int32Array(k);
   const native = nativeParquet();
   const mergeRoundSorted = (contributing: readonly SourceState[]): boolean => {
     const n = (native !== null ? nativeSortedWinners(native, contributing, setHas[0], sortScratch) : null) ?? sortedWinners(contributing, setHas[0], sortScratch);
@@ -558,16 +560,15 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     const ws = winSrc[0];
     const wr = winRow[0];
     const { winS, winR } = sortScratch;
-    for (let i = 0; i < n; i++) {
-      const si = winS[i];
-      if (si < 0) {
-        ws[count] = 0;
-        wr[count] = -1;
-      } else {
-        ws[count] = localOf(states[si].entry!);
-        wr[count] = winR[i];
-      }
-      if (++count === batchSize) flush();
+    // a batch's worth of winners at a time: each contributing source's place in the pending batch is
+    // taken once per output batch (a flush starts a new one), not looked up per row
+    for (let i = 0; i < n;) {
+      for (const st of contributing) localBySource[st.index] = localOf(st.entry!);
+      const take = Math.min(n - i, batchSize - count);
+      copyWinners(winS, winR, i, take, localBySource, ws, wr, count);
+      i += take;
+      count += take;
+      if (count === batchSize) flush();
     }
     for (const st of contributing) st.pos = st.end;
     return true;
@@ -733,6 +734,21 @@ class SortScratch {
     this.payload2 = new Uint32Array(n);
     this.winS = new Int32Array(n);
     this.winR = new Int32Array(n);
+  }
+}
+
+/**
+ * Winners `[from, from + take)` of a sorted round (`winS`: source index, -1 for none; `winR`: row)
+ * written to a pending batch's selectors at `at`, each source as its place `local[source]` in the
+ * batch (none: source 0, row -1). A module function, not a closure of the merge: a merge's closures
+ * are new functions for every split, and V8's optimized code for a loop that calls them is thrown
+ * away ("wrong call target") at each new split, so this loop would run unoptimized.
+ */
+function copyWinners(winS: Int32Array, winR: Int32Array, from: number, take: number, local: Int32Array, ws: Int32Array, wr: Int32Array, at: number): void {
+  for (let j = 0; j < take; j++) {
+    const si = winS[from + j];
+    ws[at + j] = si < 0 ? 0 : local[si];
+    wr[at + j] = si < 0 ? -1 : winR[from + j];
   }
 }
 

@@ -194,6 +194,54 @@ describe('the native Parquet codec', () => {
     });
   });
 
+  describe.runIf(built)('sortedWinners (the merge-on-read round of numeric keys)', () => {
+    /** The winners by definition: every (key, source, row) in that order; per key, the last whose source has the columns. */
+    function expected(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[]): [number, number][] {
+      const all: [number, number, number][] = [];
+      keys.forEach((ks, s) => { for (let r = starts[s]; r < ends[s]; r++) all.push([ks[r], s, r]); });
+      all.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+      const out: [number, number][] = [];
+      for (let i = 0; i < all.length;) {
+        let win: [number, number] = [-1, -1];
+        const key = all[i][0];
+        for (; i < all.length && all[i][0] === key; i++) if (has[all[i][1]]) win = [indexes[all[i][1]], all[i][2]];
+        out.push(win);
+      }
+      return out;
+    }
+
+    it('agrees with the definition on random rounds: skewed sizes, duplicate keys, -0 and 0, sources without the columns', () => {
+      const native = nativeParquet()!;
+      const rnd = seededRandom(29);
+      for (let round = 0; round < 300; round++) {
+        const k = 1 + Math.floor(rnd() * 12);
+        const range = [4, 50, 5000][round % 3];
+        const keys = Array.from({ length: k }, (_, s) => {
+          const n = Math.floor(rnd() * (s === round % k ? 3000 : 300));
+          return Float64Array.from(Array.from({ length: n }, () => (rnd() < 0.02 ? (rnd() < 0.5 ? -0 : 0) : Math.floor(rnd() * range) - range / 2)).sort((a, b) => a - b));
+        });
+        const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
+        const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
+        const indexes = keys.map(() => Math.floor(rnd() * 100));
+        const has = keys.map(() => rnd() < 0.8);
+        const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
+        const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
+        const n = native.sortedWinners(keys, starts, ends, indexes, has, winS, winR);
+        const want = expected(keys, starts, ends, indexes, has);
+        expect(n, `round ${round}`).toBe(want.length);
+        expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), `round ${round}`).toEqual(want);
+      }
+    });
+
+    it('refuses rows outside a source and winner arrays too small for the round', () => {
+      const native = nativeParquet()!;
+      const keys = [Float64Array.of(1, 2, 3), Float64Array.of(2, 4)];
+      expect(() => native.sortedWinners(keys, [0, 0], [3, 3], [0, 1], [true, true], new Int32Array(6), new Int32Array(6))).toThrow(/source 1's rows \[0, 3\) are outside its 2 keys/);
+      expect(() => native.sortedWinners(keys, [0, 0], [3, 2], [0, 1], [true, true], new Int32Array(4), new Int32Array(5))).toThrow(/winner arrays hold 4 and 5, the round has 5 rows/);
+      expect(native.sortedWinners([], [], [], [], [], new Int32Array(0), new Int32Array(0))).toBe(0);
+    });
+  });
+
   describe.runIf(built)('NativeParquetPool', () => {
     it('runs at most its size at once, also while calls finish and new ones arrive, and answers every request', async () => {
       const codec = nativeParquet()!;
