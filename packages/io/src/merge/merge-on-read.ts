@@ -579,7 +579,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     if (anyOperator) return false;
     const fk = s.fk;
     if (fk !== null) {
-      for (let r = s.pos + 1; r < s.end; r++) if (fk[r - 1] === fk[r]) return false;
+      if (hasEqualNeighbours(fk, s.pos, s.end)) return false;
     } else {
       for (let r = s.pos + 1; r < s.end; r++) if (compareKeyRows(s.keys, r - 1, s.keys, r) === 0) return false;
     }
@@ -735,6 +735,12 @@ class SortScratch {
     this.winS = new Int32Array(n);
     this.winR = new Int32Array(n);
   }
+}
+
+/** Whether two neighbouring keys of `[from, to)` are equal (a module function, as {@link copyWinners} explains). */
+function hasEqualNeighbours(fk: ArrayLike<number>, from: number, to: number): boolean {
+  for (let r = from + 1; r < to; r++) if (fk[r - 1] === fk[r]) return true;
+  return false;
 }
 
 /**
