@@ -496,18 +496,27 @@ fn ordered_bits(x: f64) -> u64 {
 }
 
 thread_local! {
-  /// Key and payload buffers of [`sorted_winners`], kept between calls: fresh memory costs a page
-  /// fault per 4 KiB on first touch, more than the merge itself.
-  static SCRATCH: RefCell<[Vec<u64>; 4]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+  /// Merge buffers of [`sorted_winners`] ((ordered key, payload) pairs) and [`sorted_winners_bytes`]
+  /// (payloads), kept between calls: fresh memory costs a page fault per 4 KiB on first touch, more
+  /// than the merge itself.
+  static PAIRS: RefCell<[Vec<(u64, u64)>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+  static PAYLOADS: RefCell<[Vec<u64>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
 }
 
-/// Merges adjacent runs pairwise, pass after pass, from `(k0, p0)` into `(k1, p1)` and back, the
-/// earlier run first among equal keys; `bounds` are the runs' starts plus the end. Returns whether
-/// the result is in `(k1, p1)`.
-fn merge_passes(k0: &mut [u64], p0: &mut [u64], k1: &mut [u64], p1: &mut [u64], mut bounds: Vec<usize>) -> bool {
+/// `v` grown to at least `n` entries (once; every slot below `n` is written before it is read).
+fn at_least<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+  if v.len() < n {
+    v.resize(n, T::default());
+  }
+}
+
+/// Merges adjacent runs pairwise, pass after pass, from `a` into `b` and back, the earlier run first
+/// among equal entries (`before(x, y)`: x sorts strictly before y); `bounds` are the runs' starts
+/// plus the end. Returns whether the result is in `b`.
+fn merge_passes<T: Copy>(a: &mut [T], b: &mut [T], mut bounds: Vec<usize>, before: impl Fn(&T, &T) -> bool) -> bool {
   let mut flipped = false;
   while bounds.len() > 2 {
-    let (ks, ps, kd, pd) = if flipped { (&*k1, &*p1, &mut *k0, &mut *p0) } else { (&*k0, &*p0, &mut *k1, &mut *p1) };
+    let (src, dst) = if flipped { (&*b, &mut *a) } else { (&*a, &mut *b) };
     let mut next = Vec::with_capacity(bounds.len() / 2 + 2);
     let mut r = 0;
     while r + 1 < bounds.len() {
@@ -517,18 +526,15 @@ fn merge_passes(k0: &mut [u64], p0: &mut [u64], k1: &mut [u64], p1: &mut [u64], 
       // branch-free: the interleaving of two runs is random
       let (mut i, mut j, mut o) = (lo, mid, lo);
       while i < mid && j < hi {
-        let take_b = ks[j] < ks[i];
-        kd[o] = if take_b { ks[j] } else { ks[i] };
-        pd[o] = if take_b { ps[j] } else { ps[i] };
+        let take_b = before(&src[j], &src[i]);
+        dst[o] = if take_b { src[j] } else { src[i] };
         j += take_b as usize;
         i += !take_b as usize;
         o += 1;
       }
-      kd[o..o + mid - i].copy_from_slice(&ks[i..mid]);
-      pd[o..o + mid - i].copy_from_slice(&ps[i..mid]);
+      dst[o..o + mid - i].copy_from_slice(&src[i..mid]);
       o += mid - i;
-      kd[o..o + hi - j].copy_from_slice(&ks[j..hi]);
-      pd[o..o + hi - j].copy_from_slice(&ps[j..hi]);
+      dst[o..o + hi - j].copy_from_slice(&src[j..hi]);
       r += 2;
     }
     next.push(*bounds.last().unwrap());
@@ -536,6 +542,98 @@ fn merge_passes(k0: &mut [u64], p0: &mut [u64], k1: &mut [u64], p1: &mut [u64], 
     flipped = !flipped;
   }
   flipped
+}
+
+/// Checks one round's per-source arguments (`lens[s]`: the keys source `s` holds) and returns its rows.
+fn round_rows(lens: &[usize], starts: &[u32], ends: &[u32], indexes: &[i32], has: &[bool], win_s: &Int32Array, win_r: &Int32Array) -> Result<usize> {
+  let k = lens.len();
+  if starts.len() != k || ends.len() != k || indexes.len() != k || has.len() != k {
+    return Err(Error::from_reason("sortedWinners: per-source arguments differ in length"));
+  }
+  let mut total = 0usize;
+  for s in 0..k {
+    if starts[s] > ends[s] || ends[s] as usize > lens[s] {
+      return Err(Error::from_reason(format!("sortedWinners: source {s}'s rows [{}, {}) are outside its {} keys", starts[s], ends[s], lens[s])));
+    }
+    total += (ends[s] - starts[s]) as usize;
+  }
+  if win_s.len() < total || win_r.len() < total {
+    return Err(Error::from_reason(format!("sortedWinners: winner arrays hold {} and {}, the round has {total} rows", win_s.len(), win_r.len())));
+  }
+  Ok(total)
+}
+
+/// The source with the most rows in the round (read in place by the last merge), or None without sources.
+fn largest(starts: &[u32], ends: &[u32]) -> Option<usize> {
+  (0..starts.len()).max_by_key(|&s| ends[s] - starts[s])
+}
+
+/// Calls `each(at, source << 32 | row)` for the rows of every source but `skip`, in source order
+/// (`at` counting from 0); returns the runs' bounds (their starts plus the end).
+fn payloads_except(starts: &[u32], ends: &[u32], skip: usize, mut each: impl FnMut(usize, u64)) -> Vec<usize> {
+  let mut bounds = Vec::with_capacity(starts.len() + 1);
+  let mut at = 0;
+  for s in (0..starts.len()).filter(|&s| s != skip) {
+    bounds.push(at);
+    for r in starts[s]..ends[s] {
+      each(at, ((s as u64) << 32) | u64::from(r));
+      at += 1;
+    }
+  }
+  bounds.push(at);
+  bounds
+}
+
+/// Where a round's winners go: per distinct key, the greatest (source, row) of a source that has the
+/// columns, as its `indexes[source]` (-1 when none) and row.
+struct Winners<'a> {
+  indexes: &'a [i32],
+  has: &'a [bool],
+  ws: &'a mut [i32],
+  wr: &'a mut [i32],
+}
+
+impl Winners<'_> {
+  /// Merges the `m` merged entries (key `m_key(i)`, payload `m_pay(i)`, in key order) with the
+  /// `b` keys `b_key(j)` of source `big` (row `first + j`), writing each distinct key's winner.
+  /// Returns the number of keys.
+  #[allow(clippy::too_many_arguments)]
+  fn merge<K: PartialOrd + Copy>(self, m: usize, m_key: impl Fn(usize) -> K, m_pay: impl Fn(usize) -> u64, b: usize, b_key: impl Fn(usize) -> K, big: usize, first: u32) -> usize {
+    let big_has = self.has[big];
+    let big_pay = (big as u64) << 32;
+    let (mut i, mut j, mut n) = (0usize, 0usize, 0usize);
+    while i < m || j < b {
+      let key = if j >= b {
+        m_key(i)
+      } else if i >= m {
+        b_key(j)
+      } else {
+        let (x, y) = (m_key(i), b_key(j));
+        if y < x { y } else { x }
+      };
+      let mut win: Option<u64> = None;
+      while i < m && m_key(i) == key {
+        let p = m_pay(i);
+        if self.has[(p >> 32) as usize] && win.map_or(true, |w| p > w) {
+          win = Some(p);
+        }
+        i += 1;
+      }
+      while j < b && b_key(j) == key {
+        let p = big_pay | u64::from(first + j as u32);
+        if big_has && win.map_or(true, |w| p > w) {
+          win = Some(p);
+        }
+        j += 1;
+      }
+      (self.ws[n], self.wr[n]) = match win {
+        Some(p) => (self.indexes[(p >> 32) as usize], (p & 0xffff_ffff) as i32),
+        None => (-1, -1),
+      };
+      n += 1;
+    }
+    n
+  }
 }
 
 /// The UseLast winners of one merge-on-read round (`merge/merge-on-read.ts`, `sortedWinners`): the
@@ -551,104 +649,63 @@ fn merge_passes(k0: &mut [u64], p0: &mut [u64], k1: &mut [u64], p1: &mut [u64], 
 /// writes the winners as it goes instead of laying out the whole merged round first.
 #[napi]
 pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>, indexes: Vec<i32>, has: Vec<bool>, mut win_s: Int32Array, mut win_r: Int32Array) -> Result<i32> {
-  let k = keys.len();
-  if starts.len() != k || ends.len() != k || indexes.len() != k || has.len() != k {
-    return Err(Error::from_reason("sortedWinners: per-source arguments differ in length"));
-  }
-  let mut total = 0usize;
-  for s in 0..k {
-    if starts[s] > ends[s] || ends[s] as usize > keys[s].len() {
-      return Err(Error::from_reason(format!("sortedWinners: source {s}'s rows [{}, {}) are outside its {} keys", starts[s], ends[s], keys[s].len())));
-    }
-    total += (ends[s] - starts[s]) as usize;
-  }
-  if win_s.len() < total || win_r.len() < total {
-    return Err(Error::from_reason(format!("sortedWinners: winner arrays hold {} and {}, the round has {total} rows", win_s.len(), win_r.len())));
-  }
-  let Some(big) = (0..k).max_by_key(|&s| ends[s] - starts[s]) else { return Ok(0) };
+  let lens: Vec<usize> = keys.iter().map(|k| k.len()).collect();
+  let total = round_rows(&lens, &starts, &ends, &indexes, &has, &win_s, &win_r)?;
+  let Some(big) = largest(&starts, &ends) else { return Ok(0) };
   let rest = total - (ends[big] - starts[big]) as usize;
-  // the other sources, each an ascending run: merged pairwise, ties to the earlier source, so equal
-  // keys stay in (source, row) order
-  SCRATCH.with(|cell| {
+  PAIRS.with(|cell| {
     let mut scratch = cell.borrow_mut();
-    for v in scratch.iter_mut() {
-      if v.len() < rest {
-        v.resize(rest, 0); // grown once; every slot below `rest` is written before it is read
-      }
-    }
-    let [k0, p0, k1, p1] = &mut *scratch;
-    let (k0, p0, k1, p1) = (&mut k0[..rest], &mut p0[..rest], &mut k1[..rest], &mut p1[..rest]);
-    let mut bounds = Vec::with_capacity(k + 1);
-    let mut at = 0;
-    for s in (0..k).filter(|&s| s != big) {
-      bounds.push(at);
-      let ks: &[f64] = &keys[s];
-      for r in starts[s]..ends[s] {
-        k0[at] = ordered_bits(ks[r as usize]);
-        p0[at] = ((s as u64) << 32) | u64::from(r);
-        at += 1;
-      }
-    }
-    bounds.push(rest);
-    let flipped = merge_passes(k0, p0, k1, p1, bounds);
-    let (mk, mp): (&[u64], &[u64]) = if flipped { (k1, p1) } else { (k0, p0) };
-    let big_run = Run { keys: &keys[big][starts[big] as usize..ends[big] as usize], source: big, first_row: starts[big] };
+    let [a, b] = &mut *scratch;
+    at_least(a, rest);
+    at_least(b, rest);
+    let (a, b) = (&mut a[..rest], &mut b[..rest]);
+    let bounds = payloads_except(&starts, &ends, big, |at, p| {
+      a[at] = (ordered_bits(keys[(p >> 32) as usize][(p & 0xffff_ffff) as usize]), p);
+    });
+    let merged: &[(u64, u64)] = if merge_passes(a, b, bounds, |x, y| x.0 < y.0) { b } else { a };
+    let big_keys = &keys[big][starts[big] as usize..ends[big] as usize];
     let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
-    Ok(merged_winners(mk, mp, &big_run, &indexes, &has, ws, wr) as i32)
+    let winners = Winners { indexes: &indexes, has: &has, ws, wr };
+    Ok(winners.merge(merged.len(), |i| merged[i].0, |i| merged[i].1, big_keys.len(), |j| ordered_bits(big_keys[j]), big, starts[big]) as i32)
   })
 }
 
-/// One source's keys read in place by [`merged_winners`]: `keys[i]` is row `first_row + i`.
-struct Run<'a> {
-  keys: &'a [f64],
-  source: usize,
-  first_row: u32,
-}
-
-/// Merges the merged runs `mk` (ordered keys, payload `source << 32 | row`, in (key, payload) order)
-/// with `big`, and writes per distinct key the greatest (source, row) of a source that has the
-/// columns: its `indexes[source]` (-1 when none) and row. Returns the number of keys.
-fn merged_winners(mk: &[u64], mp: &[u64], big: &Run, indexes: &[i32], has: &[bool], ws: &mut [i32], wr: &mut [i32]) -> usize {
-  let (m, b) = (mk.len(), big.keys.len());
-  let big_has = has[big.source];
-  let big_pay = (big.source as u64) << 32;
-  let (mut i, mut j, mut n) = (0usize, 0usize, 0usize);
-  let mut bk = if b > 0 { ordered_bits(big.keys[0]) } else { 0 };
-  while i < m || j < b {
-    let key = if j >= b { mk[i] } else if i >= m { bk } else { mk[i].min(bk) };
-    let mut win: Option<u64> = None;
-    while i < m && mk[i] == key {
-      let p = mp[i];
-      if has[(p >> 32) as usize] && win.map_or(true, |w| p > w) {
-        win = Some(p);
-      }
-      i += 1;
-    }
-    while j < b && bk == key {
-      if big_has {
-        let p = big_pay | u64::from(big.first_row + j as u32);
-        if win.map_or(true, |w| p > w) {
-          win = Some(p);
-        }
-      }
-      j += 1;
-      if j < b {
-        bk = ordered_bits(big.keys[j]);
-      }
-    }
-    match win {
-      Some(p) => {
-        ws[n] = indexes[(p >> 32) as usize];
-        wr[n] = (p & 0xffff_ffff) as i32;
-      }
-      None => {
-        ws[n] = -1;
-        wr[n] = -1;
-      }
-    }
-    n += 1;
+/// [`sorted_winners`] for keys of bytes (strings, binaries) with 32-bit offsets: source `k`'s key of
+/// row `r` is `values[k][offsets[k][r]..offsets[k][r + 1]]`, ordered by unsigned bytes, a prefix
+/// first (as `arrow/pk-compare.ts` orders them). Every offset of the round is checked against its
+/// source's bytes.
+#[napi]
+pub fn sorted_winners_bytes(values: Vec<Uint8Array>, offsets: Vec<Int32Array>, starts: Vec<u32>, ends: Vec<u32>, indexes: Vec<i32>, has: Vec<bool>, mut win_s: Int32Array, mut win_r: Int32Array) -> Result<i32> {
+  if values.len() != offsets.len() {
+    return Err(Error::from_reason("sortedWinnersBytes: values and offsets differ in length"));
   }
-  n
+  let lens: Vec<usize> = offsets.iter().map(|o| o.len().saturating_sub(1)).collect();
+  let total = round_rows(&lens, &starts, &ends, &indexes, &has, &win_s, &win_r)?;
+  for s in 0..values.len() {
+    let (o, v) = (&offsets[s][..], values[s].len() as i64);
+    let (lo, hi) = (starts[s] as usize, ends[s] as usize);
+    if lo < hi && (o[lo] < 0 || o[lo..=hi].windows(2).any(|w| w[1] < w[0]) || i64::from(o[hi]) > v) {
+      return Err(Error::from_reason(format!("sortedWinnersBytes: source {s}'s offsets of rows [{lo}, {hi}) are not within its {v} bytes")));
+    }
+  }
+  let Some(big) = largest(&starts, &ends) else { return Ok(0) };
+  let rest = total - (ends[big] - starts[big]) as usize;
+  let key = |s: usize, r: usize| -> &[u8] { &values[s][offsets[s][r] as usize..offsets[s][r + 1] as usize] };
+  let key_of = |p: u64| key((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+  PAYLOADS.with(|cell| {
+    let mut scratch = cell.borrow_mut();
+    let [a, b] = &mut *scratch;
+    at_least(a, rest);
+    at_least(b, rest);
+    let (a, b) = (&mut a[..rest], &mut b[..rest]);
+    let bounds = payloads_except(&starts, &ends, big, |at, p| a[at] = p);
+    let merged: &[u64] = if merge_passes(a, b, bounds, |x, y| key_of(*x) < key_of(*y)) { b } else { a };
+    let first = starts[big];
+    let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
+    let winners = Winners { indexes: &indexes, has: &has, ws, wr };
+    let n = (ends[big] - first) as usize;
+    Ok(winners.merge(merged.len(), |i| key_of(merged[i]), |i| merged[i], n, |j| key(big, first as usize + j), big, first) as i32)
+  })
 }
 
 /// Variable-width values (32-bit offsets) of the rows `rows` (negative: a null, no bytes) gathered from

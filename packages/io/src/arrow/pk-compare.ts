@@ -111,6 +111,14 @@ export function keyColumn(data: Data, column = '?'): KeyColumn {
   });
 }
 
+/**
+ * The bytes and 32-bit offsets of a key column of strings or binaries without nulls (row r's key:
+ * `values` from `offsets[r]` to `offsets[r + 1]`), or null for any other key column.
+ */
+export function byteKeyParts(k: KeyColumn): { values: Uint8Array; offsets: Int32Array } | null {
+  return k.kind === K_BYTES && k.valid === null && k.offsets instanceof Int32Array && k.bytes !== null ? { values: k.bytes, offsets: k.offsets } : null;
+}
+
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;

@@ -1,11 +1,11 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { existsSync } from 'node:fs';
 import { Field, Float64, Int32, Int64, List, RecordBatch, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import type { MergeOperator } from '../types.js';
 import { concatSources, mergeSortedSources, type MergeSource } from './index.js';
 import { plainRows, seededRandom } from '../arrow/sample-tables.js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV } from '../parquet/parquet-native.js';
+import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV, nativeParquet } from '../parquet/parquet-native.js';
 
 type Row = Record<string, any>;
 const enc = new TextEncoder();
@@ -182,13 +182,18 @@ describe('mergeSortedSources vs a naive reference', () => {
     });
   }
 
-  // the native addon sorts rounds of Float64 keys (int64 here) when it is built; the radix sort in
-  // JavaScript does without it (and for int32 keys either way)
+  // the native addon sorts rounds of Float64 keys (int64 here) and merges rounds of string keys when
+  // it is built; the radix sort in JavaScript does without it (and for int32 keys either way), and
+  // strings then go through the heap
   const sorts = existsSync(NATIVE_PARQUET_ADDON) ? (['native', 'wasm'] as const) : (['wasm'] as const);
-  it.each(sorts)('large rounds of integer keys (one sort per round instead of the heap) pick the same winners (%s build)', async (codec) => {
+  it.each(sorts)('large rounds of integer and string keys (one sort or merge per round instead of the heap) pick the same winners (%s build)', async (codec) => {
     process.env[PARQUET_CODEC_ENV] = codec;
+    // the native build must take the addon's paths, not fall back to the heap
+    const native = codec === 'native' ? nativeParquet() : null;
+    const used = native ? [vi.spyOn(native, 'sortedWinners'), vi.spyOn(native, 'sortedWinnersBytes')] : [];
     onTestFinished(() => {
       delete process.env[PARQUET_CODEC_ENV];
+      for (const spy of used) spy.mockRestore();
     });
     const rnd = seededRandom(4242);
     const specs: [string, KeySpec][] = [
@@ -196,6 +201,9 @@ describe('mergeSortedSources vs a naive reference', () => {
       ['int64', { fields: [new Field('k', new Int64(), false)], gen: (r) => [BigInt(Math.floor(r() * 30000))] }],
       // keys beyond int32 in some rounds: those rounds go through the heap
       ['int64 wide', { fields: [new Field('k', new Int64(), false)], gen: (r) => [BigInt(Math.floor(r() * 3000)) * (r() < 0.02 ? 10n ** 12n : 1n)] }],
+      // strings: the addon merges their bytes (native build), the heap compares them (wasm build);
+      // shared prefixes, the empty prefix and multi-byte characters test the unsigned byte order
+      ['utf8', { fields: [new Field('k', new Utf8(), false)], gen: (r) => [['', 'a', 'ab', 'é', 'Z', 'ü'][Math.floor(r() * 6)] + String(Math.floor(r() * 9000))] }],
     ];
     for (const [name, spec] of specs) {
       for (let trial = 0; trial < 4; trial++) {
@@ -239,6 +247,7 @@ describe('mergeSortedSources vs a naive reference', () => {
         expect(merged.flatMap((b) => plainRows(b)), `${name} trial ${trial} k=${k}`).toEqual(reference(spec, sources, outFields, {}));
       }
     }
+    for (const spy of used) expect(spy).toHaveBeenCalled();
   });
 
   it('single source without duplicates passes batches through (zero-copy)', async () => {

@@ -15,7 +15,7 @@ import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { MergeOperator } from '../types.js';
 import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
-import { compareKeyRows, keyColumn, numericKeys, type KeyColumn } from '../arrow/pk-compare.js';
+import { byteKeyParts, compareKeyRows, keyColumn, numericKeys, type KeyColumn } from '../arrow/pk-compare.js';
 import { concatBatches, gatherData } from '../arrow/take-rows.js';
 import { nativeParquet, type NativeParquet } from '../parquet/parquet-native.js';
 
@@ -554,8 +554,10 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
   /** Per source index: its place in the pending output batch (filled by mergeRoundSorted). */
   const localBySource = new Int32Array(k);
   const native = nativeParquet();
-  const mergeRoundSorted = (contributing: readonly SourceState[]): boolean => {
-    const n = (native !== null ? nativeSortedWinners(native, contributing, setHas[0], sortScratch) : null) ?? sortedWinners(contributing, setHas[0], sortScratch);
+  const mergeRoundSorted = (contributing: readonly SourceState[], byteKeys: boolean): boolean => {
+    const n = byteKeys
+      ? (native !== null ? nativeSortedWinnersBytes(native, contributing, setHas[0], sortScratch) : null) ?? -1
+      : (native !== null ? nativeSortedWinners(native, contributing, setHas[0], sortScratch) : null) ?? sortedWinners(contributing, setHas[0], sortScratch);
     if (n < 0) return false;
     const ws = winSrc[0];
     const wr = winRow[0];
@@ -646,8 +648,10 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
       }
       const contributing = active.filter((s) => s.end > s.pos);
       if (!(contributing.length === 1 && passThrough(contributing[0]))) {
-        if (!contributing.every((s) => s.fk !== null)) mergeRound();
-        else if (!(simpleWinners && contributing.length > 1 && mergeRoundSorted(contributing))) mergeRoundF();
+        const sortable = simpleWinners && contributing.length > 1;
+        if (!contributing.every((s) => s.fk !== null)) {
+          if (!(sortable && mergeRoundSorted(contributing, true))) mergeRound();
+        } else if (!(sortable && mergeRoundSorted(contributing, false))) mergeRoundF();
       }
       if (boundSrc === null) flush();
       while (out.length > 0) {
@@ -860,6 +864,34 @@ function nativeSortedWinners(native: NativeParquet, sources: readonly { index: n
   sc.ensureWinners(m);
   return native.sortedWinners(
     sources.map((s) => s.fk as Float64Array),
+    sources.map((s) => s.pos),
+    sources.map((s) => s.end),
+    sources.map((s) => s.index),
+    sources.map((s) => has[s.index] === true),
+    sc.winS,
+    sc.winR,
+  );
+}
+
+/**
+ * {@link nativeSortedWinners} for a single key column of strings or binaries (32-bit offsets, no
+ * nulls: {@link byteKeyParts}), merged by the addon's byte comparison instead of the heap's
+ * per-key calls: null when a source's key is of another kind, -1 for a small round.
+ */
+function nativeSortedWinnersBytes(native: NativeParquet, sources: readonly { index: number; keys: readonly KeyColumn[]; pos: number; end: number }[], has: readonly boolean[], sc: SortScratch): number | null {
+  let m = 0;
+  const parts: { values: Uint8Array; offsets: Int32Array }[] = [];
+  for (const s of sources) {
+    const p = s.keys.length === 1 ? byteKeyParts(s.keys[0]) : null;
+    if (p === null) return null;
+    parts.push(p);
+    m += s.end - s.pos;
+  }
+  if (m < SORTED_MERGE_MIN_ROWS) return -1;
+  sc.ensureWinners(m);
+  return native.sortedWinnersBytes(
+    parts.map((p) => p.values),
+    parts.map((p) => p.offsets),
     sources.map((s) => s.pos),
     sources.map((s) => s.end),
     sources.map((s) => s.index),

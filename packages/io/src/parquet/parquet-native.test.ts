@@ -233,6 +233,41 @@ describe('the native Parquet codec', () => {
       }
     });
 
+    it('for keys of bytes: agrees with the definition (unsigned bytes, a prefix first), and refuses offsets outside the bytes', () => {
+      const native = nativeParquet()!;
+      const rnd = seededRandom(31);
+      const enc = new TextEncoder();
+      const alphabet = ['', 'a', 'ab', 'b', '\u00e9', 'Z', '\u{1F600}', 'a\u0000'];
+      for (let round = 0; round < 200; round++) {
+        const k = 1 + Math.floor(rnd() * 10);
+        const strings = Array.from({ length: k }, (_, s) => {
+          const n = Math.floor(rnd() * (s === round % k ? 2000 : 200));
+          const keys = Array.from({ length: n }, () => alphabet[Math.floor(rnd() * alphabet.length)] + (rnd() < 0.3 ? '' : String(Math.floor(rnd() * [5, 60, 4000][round % 3]))));
+          return keys.map((x) => enc.encode(x)).sort((a, b) => Buffer.compare(a, b));
+        });
+        const values = strings.map((ks) => Uint8Array.from(ks.flatMap((b) => [...b])));
+        const offsets = strings.map((ks) => { const o = new Int32Array(ks.length + 1); ks.forEach((b, i) => (o[i + 1] = o[i] + b.length)); return o; });
+        // the same order as numbers: each distinct byte string's rank
+        const ranks = new Map([...new Set(strings.flat().map((b) => Buffer.from(b).toString('hex')))].sort((a, b) => Buffer.compare(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))).map((h, i) => [h, i]));
+        const keys = strings.map((ks) => Float64Array.from(ks, (b) => ranks.get(Buffer.from(b).toString('hex'))!));
+        const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
+        const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
+        const indexes = keys.map(() => Math.floor(rnd() * 100));
+        const has = keys.map(() => rnd() < 0.8);
+        const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
+        const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
+        const n = native.sortedWinnersBytes(values, offsets, starts, ends, indexes, has, winS, winR);
+        const want = expected(keys, starts, ends, indexes, has);
+        expect(n, `round ${round}`).toBe(want.length);
+        expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), `round ${round}`).toEqual(want);
+      }
+      const values = [enc.encode('abc'), enc.encode('bd')];
+      const win = () => [new Int32Array(5), new Int32Array(5)] as const;
+      expect(() => native.sortedWinnersBytes(values, [Int32Array.of(0, 1, 2, 3), Int32Array.of(0, 1, 9)], [0, 0], [3, 2], [0, 1], [true, true], ...win())).toThrow(/source 1's offsets of rows \[0, 2\) are not within its 2 bytes/);
+      expect(() => native.sortedWinnersBytes(values, [Int32Array.of(0, 2, 1, 3), Int32Array.of(0, 1, 2)], [0, 0], [3, 2], [0, 1], [true, true], ...win())).toThrow(/source 0's offsets/);
+      expect(() => native.sortedWinnersBytes(values, [Int32Array.of(0, 1, 2, 3)], [0], [3], [0], [true], ...win())).toThrow(/values and offsets differ in length/);
+    });
+
     it('refuses rows outside a source and winner arrays too small for the round', () => {
       const native = nativeParquet()!;
       const keys = [Float64Array.of(1, 2, 3), Float64Array.of(2, 4)];

@@ -52,6 +52,7 @@ interface NativeAddon {
   encodeSync(req: NativeEncodeRequest): Uint8Array;
   parquetVersion(): string;
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
   foldHashI32(values: Int32Array, hashes: Int32Array): void;
   foldHashI64(words: Int32Array, hashes: Int32Array): void;
@@ -78,6 +79,13 @@ export interface NativeParquet {
    * index (-1: none has the columns) and row of its last row in a source that has the columns.
    */
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  /**
+   * {@link NativeParquet.sortedWinners} for keys of bytes (strings, binaries) with 32-bit offsets:
+   * source k's key of row r is `values[k]` from `offsets[k][r]` to `offsets[k][r + 1]`, ordered by
+   * unsigned bytes, a prefix first (`arrow/pk-compare.ts`'s order). Throws on offsets outside their
+   * source's bytes.
+   */
+  sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   /**
    * Variable-width values (32-bit offsets) gathered by row, as `arrow/take-rows.ts`'s `gatherBytes32`
    * does (rows < 0 are nulls; `src` picks each row's source, all from the first without it): fills
@@ -133,6 +141,7 @@ function load(): NativeParquet | null {
     encodeSync: (req) => plain(addon.encodeSync(encodeRequest(req))),
     version: addon.parquetVersion(),
     sortedWinners: (...args) => addon.sortedWinners(...args),
+    sortedWinnersBytes: (...args) => addon.sortedWinnersBytes(...args),
     gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
     i64KeysAsF64: (w, o) => addon.i64KeysAsF64(w, o),
     gatherFixed: (...args) => addon.gatherFixed(...args),
