@@ -4,13 +4,15 @@ timed inside this process (importing the wheel and one warm-up read are not time
     python lakesoul_wheel_read.py '{"tables": ["layered", "compacted"]}'
 
 Configuration is upstream's (LAKESOUL_PG_URL, LAKESOUL_PG_USERNAME, LAKESOUL_PG_PASSWORD). Prints one
-JSON object: {name: {"ms", "rows", "scoreSum", "idSum"}} per table.
+JSON object: {name: {"ms", "rows", "scoreSum", "idSum"}} per table (string ids: "idSum" sums their
+bytes).
 """
 
 import json
 import sys
 import time
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from lakesoul import LakeSoulCatalog
 
@@ -25,11 +27,14 @@ def main() -> None:
         t0 = time.perf_counter()
         data = table.scan().to_arrow_table()
         ms = (time.perf_counter() - t0) * 1000
+        ids = data.column("id")
+        if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+            ids = pc.binary_length(ids)
         out[name] = {
             "ms": ms,
             "rows": data.num_rows,
             "scoreSum": pc.sum(data.column("score")).as_py(),
-            "idSum": str(pc.sum(data.column("id")).as_py()),
+            "idSum": str(pc.sum(ids).as_py()),
         }
     print(json.dumps(out))
 
