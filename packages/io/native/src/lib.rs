@@ -9,7 +9,7 @@ use std::sync::Once;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Int32Array as ArrowInt32Array, Int64Array, RecordBatch, RecordBatchOptions, RecordBatchReader, UInt32Array};
+use arrow_array::{Array, ArrayRef, BinaryArray, Int32Array as ArrowInt32Array, Int64Array, LargeBinaryArray, LargeStringArray, RecordBatch, RecordBatchOptions, RecordBatchReader, StringArray, UInt32Array};
 use arrow_ipc::reader::StreamDecoder;
 use arrow_schema::SchemaRef;
 use arrow_select::concat::concat_batches;
@@ -319,29 +319,43 @@ fn read_ipc(bytes: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>)> {
 
 /// Rows `rows` (of source `src[i]`, or of the first) of `sources`, as one batch; each source is one
 /// Arrow IPC stream of the same schema. Checks every row against its source's length.
-/// The rows (and their sources) ordered by the int32 or int64 column `k` of the sources, stably.
+/// The rows (and their sources) ordered by column `k` of the sources, stably: int32 or int64 values,
+/// or strings/binaries by their unsigned bytes, a prefix first (`arrow/pk-compare.ts`'s order).
 fn sort_by_key(batches: &[RecordBatch], k: usize, src: Option<&[u32]>, rows: &[i32]) -> Result<(Option<Vec<u32>>, Vec<i32>)> {
-  let mut keyed: Vec<(i64, u32)> = Vec::with_capacity(rows.len());
   let cols: Vec<&ArrayRef> = batches.iter().map(|b| b.column(k)).collect();
   if cols.iter().any(|c| c.null_count() > 0) {
     return Err(Error::from_reason(format!("the sort key (column {k}) has nulls")));
   }
-  if let Some(c) = cols.iter().map(|c| c.as_any().downcast_ref::<Int64Array>()).collect::<Option<Vec<_>>>() {
-    for (i, &r) in rows.iter().enumerate() {
-      keyed.push((c[src.map_or(0, |s| s[i] as usize)].value(r as usize), i as u32));
-    }
-  } else if let Some(c) = cols.iter().map(|c| c.as_any().downcast_ref::<ArrowInt32Array>()).collect::<Option<Vec<_>>>() {
-    for (i, &r) in rows.iter().enumerate() {
-      keyed.push((i64::from(c[src.map_or(0, |s| s[i] as usize)].value(r as usize)), i as u32));
-    }
-  } else {
-    return Err(Error::from_reason(format!("the sort key (column {k}) is {}, not int32 or int64", cols[0].data_type())));
-  }
+  let at = |i: usize| (src.map_or(0, |s| s[i] as usize), rows[i] as usize);
   // (key, position) pairs are distinct: an unstable sort of them is a stable sort by key
-  keyed.sort_unstable();
-  let out_rows = keyed.iter().map(|&(_, i)| rows[i as usize]).collect();
-  let out_src = src.map(|s| keyed.iter().map(|&(_, i)| s[i as usize]).collect());
+  fn positions<K: Ord>(mut keyed: Vec<(K, u32)>) -> Vec<u32> {
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+  }
+  let n = rows.len();
+  let order = if let Some(c) = downcast_all::<Int64Array>(&cols) {
+    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
+  } else if let Some(c) = downcast_all::<ArrowInt32Array>(&cols) {
+    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
+  } else if let Some(c) = downcast_all::<StringArray>(&cols) {
+    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r).as_bytes(), i as u32) }).collect())
+  } else if let Some(c) = downcast_all::<BinaryArray>(&cols) {
+    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
+  } else if let Some(c) = downcast_all::<LargeStringArray>(&cols) {
+    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r).as_bytes(), i as u32) }).collect())
+  } else if let Some(c) = downcast_all::<LargeBinaryArray>(&cols) {
+    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
+  } else {
+    return Err(Error::from_reason(format!("the sort key (column {k}) is {}, not int32, int64, string or binary", cols[0].data_type())));
+  };
+  let out_rows = order.iter().map(|&i| rows[i as usize]).collect();
+  let out_src = src.map(|s| order.iter().map(|&i| s[i as usize]).collect());
   Ok((out_src, out_rows))
+}
+
+/// Every column of `cols` as an `A`, or None when one is another array type.
+fn downcast_all<'a, A: 'static>(cols: &[&'a ArrayRef]) -> Option<Vec<&'a A>> {
+  cols.iter().map(|&c| c.as_any().downcast_ref::<A>()).collect()
 }
 
 fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32], sort_key: Option<u32>) -> Result<(SchemaRef, RecordBatch)> {

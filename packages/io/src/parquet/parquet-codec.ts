@@ -87,8 +87,9 @@ export interface RowSelection {
   src: Uint32Array | null;
   rows: Int32Array;
   /**
-   * The index of an int32 or int64 column without nulls that orders the rows, stably (equal keys
-   * keep the order of `rows`): sorted inside the encode, on the pool's thread.
+   * The index of a column without nulls that orders the rows, stably (equal keys keep the order of
+   * `rows`): int32 or int64 values, or strings/binaries by unsigned bytes, a prefix first (the
+   * primary-key order of `arrow/pk-compare.ts`). Sorted inside the encode, on the pool's thread.
    */
   sortKey?: number;
 }

@@ -7,7 +7,7 @@ import { parquetWasm } from './parquet-wasm-ops.js';
 import { NativeParquetPool } from '../workers/parquet-pool.js';
 import { plainRows, sampleAllTypesTable, seededRandom } from '../arrow/sample-tables.js';
 import { existsSync } from 'node:fs';
-import { Table, makeVector } from 'apache-arrow';
+import { Binary, LargeUtf8, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 
 // The native codec is built by `pnpm setup:native`, which CI runs: there it must be present, and
 // every other io test runs on it. These tests compare it with parquet-wasm on the same tables.
@@ -138,31 +138,41 @@ describe('the native Parquet codec', () => {
       expect(plainRows(castTableToSchema(fromTwo, a.schema))).toEqual(expected);
     });
 
-    it('sortKey orders the rows by an int32 or int64 column, stably, across sources', async () => {
-      // keys with many repeats; the tag column records each row's place in `rows`
+    it('sortKey orders the rows by an int32, int64, string or binary column, stably, across sources', async () => {
+      // keys with many repeats; the tag column records each row's place in `rows`; strings with shared
+      // prefixes, the empty string and multi-byte characters (unsigned byte order, a prefix first)
+      const words = ['', 'a', 'ab', 'b', '\u00e9', 'Z', 'a\u0000', '\u{1F600}'];
       const mk = (n: number, seed: number) => {
         const r = seededRandom(seed);
+        const str = Array.from({ length: n }, () => words[Math.floor(r() * words.length)] + String(Math.floor(r() * 4)));
         return new Table({
           k64: makeVector(BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 50) - 25) * 10_000_000_000n)),
           k32: makeVector(Int32Array.from({ length: n }, () => Math.floor(r() * 50) - 25)),
           tag: makeVector(Int32Array.from({ length: n }, (_, i) => i + seed * 100_000)),
+          ks: vectorFromArray(str, new Utf8()),
+          kb: vectorFromArray(str.map((x) => new TextEncoder().encode(x)), new Binary()),
+          kls: vectorFromArray(str, new LargeUtf8()),
         }).batches[0];
       };
       const [x, y] = [mk(700, 1), mk(500, 2)];
       const m = 900;
       const src2 = Uint32Array.from({ length: m }, () => (rnd() < 0.5 ? 0 : 1));
       const rows2 = Int32Array.from(src2, (s) => Math.floor(rnd() * (s === 0 ? x.numRows : y.numRows)));
-      for (const key of ['k64', 'k32']) {
+      const bytesOf = (v: unknown) => (v instanceof Uint8Array ? v : new TextEncoder().encode(String(v)));
+      for (const key of ['k64', 'k32', 'ks', 'kb', 'kls']) {
         const k = x.schema.fields.findIndex((f) => f.name === key);
         const out = await decodeParquet(await encodeRowsInPool({ sources: [x, y], src: src2, rows: rows2, sortKey: k }, pool()));
-        const picked = Array.from(rows2, (r, i) => ({ key: Number((src2[i] === 0 ? x : y).getChildAt(k)!.get(r)), tag: (src2[i] === 0 ? x : y).getChildAt(2)!.get(r) as number, i }));
-        const expected = [...picked].sort((p, q) => p.key - q.key || p.i - q.i); // stable: equal keys in the order picked
-        expect(Array.from(out.getChild(key)!.toArray() as ArrayLike<number | bigint>, Number), key).toEqual(expected.map((e) => e.key));
+        const picked = Array.from(rows2, (r, i) => ({ key: (src2[i] === 0 ? x : y).getChildAt(k)!.get(r) as unknown, tag: (src2[i] === 0 ? x : y).getChildAt(2)!.get(r) as number, i }));
+        const numeric = key === 'k64' || key === 'k32';
+        const order = (p: { key: unknown }, q: { key: unknown }) => (numeric ? Number(p.key) - Number(q.key) : Buffer.compare(bytesOf(p.key), bytesOf(q.key)));
+        const expected = [...picked].sort((p, q) => order(p, q) || p.i - q.i); // stable: equal keys in the order picked
+        const got = Array.from({ length: out.numRows }, (_, i) => out.getChild(key)!.get(i) as unknown);
+        expect(got.map((v) => (numeric ? Number(v) : Buffer.from(bytesOf(v)).toString('hex'))), key).toEqual(expected.map((e) => (numeric ? Number(e.key) : Buffer.from(bytesOf(e.key)).toString('hex'))));
         expect(Array.from(out.getChild('tag')!.toArray() as Int32Array), key).toEqual(expected.map((e) => e.tag));
       }
       const floats = new Table({ f: makeVector(Float64Array.of(2, 1)) }).batches[0];
       const notInt = await encodeRowsInPool({ sources: [floats], src: null, rows: Int32Array.of(0, 1), sortKey: 0 }, pool()).catch((e) => e);
-      expect(notInt.message).toMatch(/sort key \(column \d+\) is Float64, not int32 or int64/);
+      expect(notInt.message).toMatch(/sort key \(column \d+\) is Float64, not int32, int64, string or binary/);
       const withNulls = await encodeRowsInPool({ sources: [a], src: null, rows: Int32Array.of(0, 1), sortKey: a.schema.fields.findIndex((f) => f.name === 'i64') }, pool()).catch((e) => e);
       expect(withNulls.message).toMatch(/sort key \(column \d+\) has nulls/);
     });

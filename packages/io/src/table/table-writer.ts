@@ -389,9 +389,9 @@ function needsCopyFirst(parts: readonly GroupPart[]): boolean {
 function groupFile(parts: readonly GroupPart[], primaryKeys: readonly string[] | null): RecordBatch | RowSelection {
   const first = parts[0].batch;
   if (needsCopyFirst(parts)) return gatherGroup(parts, primaryKeys);
-  // one signed int32/int64 key: sorted inside the encode (pool thread), not here
+  // one signed int32/int64 key, or one string/binary key: sorted inside the encode (pool thread), not here
   const sortKey = primaryKeys?.length === 1 ? first.schema.fields.findIndex((f) => f.name === primaryKeys[0]) : -1;
-  const nativeSort = sortKey >= 0 && DataType.isInt(first.schema.fields[sortKey].type) && (first.schema.fields[sortKey].type as Int).isSigned && (first.schema.fields[sortKey].type as Int).bitWidth >= 32;
+  const nativeSort = sortKey >= 0 && sortsNatively(first.schema.fields[sortKey].type);
   if (parts.length === 1 && parts[0].rows === null) {
     if (primaryKeys === null) return first;
     if (nativeSort) {
@@ -403,6 +403,12 @@ function groupFile(parts: readonly GroupPart[], primaryKeys: readonly string[] |
     return isIdentity(order) ? first : { sources: [first], src: null, rows: new Int32Array(order.buffer, order.byteOffset, order.length) };
   }
   return nativeSort ? { ...groupSelection(parts, null), sortKey } : groupSelection(parts, primaryKeys);
+}
+
+/** Whether the native encode sorts by a key column of `type` (`sortKey`): signed 32/64-bit integers, strings and binaries. */
+function sortsNatively(type: DataType): boolean {
+  if (DataType.isInt(type)) return (type as Int).isSigned && (type as Int).bitWidth >= 32;
+  return DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type);
 }
 
 /**
