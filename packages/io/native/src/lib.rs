@@ -317,8 +317,6 @@ fn read_ipc(bytes: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>)> {
   Ok((schema, batches))
 }
 
-/// Rows `rows` (of source `src[i]`, or of the first) of `sources`, as one batch; each source is one
-/// Arrow IPC stream of the same schema. Checks every row against its source's length.
 /// The rows (and their sources) ordered by column `k` of the sources, stably: int32 or int64 values,
 /// or strings/binaries by their unsigned bytes, a prefix first (`arrow/pk-compare.ts`'s order).
 fn sort_by_key(batches: &[RecordBatch], k: usize, src: Option<&[u32]>, rows: &[i32]) -> Result<(Option<Vec<u32>>, Vec<i32>)> {
@@ -358,6 +356,8 @@ fn downcast_all<'a, A: 'static>(cols: &[&'a ArrayRef]) -> Option<Vec<&'a A>> {
   cols.iter().map(|&c| c.as_any().downcast_ref::<A>()).collect()
 }
 
+/// Rows `rows` (of source `src[i]`, or of the first) of `sources`, as one batch; each source is one
+/// Arrow IPC stream of the same schema. Checks every row against its source's length.
 fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32], sort_key: Option<u32>) -> Result<(SchemaRef, RecordBatch)> {
   let mut schema: Option<SchemaRef> = None;
   let mut batches = Vec::with_capacity(sources.len());
