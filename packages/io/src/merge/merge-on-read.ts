@@ -580,11 +580,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
   const passThrough = (s: SourceState): boolean => {
     if (anyOperator) return false;
     const fk = s.fk;
-    if (fk !== null) {
-      if (hasEqualNeighbours(fk, s.pos, s.end)) return false;
-    } else {
-      for (let r = s.pos + 1; r < s.end; r++) if (compareKeyRows(s.keys, r - 1, s.keys, r) === 0) return false;
-    }
+    if (fk !== null ? hasEqualNeighbours(fk, s.pos, s.end) : hasEqualKeyNeighbours(s.keys, s.pos, s.end)) return false;
     flush();
     const cols = fields.map((f, c) => {
       const d = s.entry!.cols[c];
@@ -744,6 +740,26 @@ class SortScratch {
 /** Whether two neighbouring keys of `[from, to)` are equal (a module function, as {@link copyWinners} explains). */
 function hasEqualNeighbours(fk: ArrayLike<number>, from: number, to: number): boolean {
   for (let r = from + 1; r < to; r++) if (fk[r - 1] === fk[r]) return true;
+  return false;
+}
+
+/** Whether two neighbouring key tuples of `[from, to)` are equal (strings and binaries: their bytes compared directly). */
+function hasEqualKeyNeighbours(keys: readonly KeyColumn[], from: number, to: number): boolean {
+  const bytes = keys.length === 1 ? byteKeyParts(keys[0]) : null;
+  if (bytes === null) {
+    for (let r = from + 1; r < to; r++) if (compareKeyRows(keys, r - 1, keys, r) === 0) return true;
+    return false;
+  }
+  const { values, offsets } = bytes;
+  for (let r = from + 1; r < to; r++) {
+    const a = offsets[r - 1];
+    const b = offsets[r];
+    const len = b - a;
+    if (offsets[r + 1] - b !== len) continue;
+    let k = 0;
+    while (k < len && values[a + k] === values[b + k]) k++;
+    if (k === len) return true;
+  }
   return false;
 }
 
