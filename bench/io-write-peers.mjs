@@ -4,7 +4,8 @@
 //   - LanceDB's TypeScript SDK (`@lancedb/lancedb`, native; createTable, mergeInsert on `id`,
 //     optimize) on local disk.
 // Data: 1M rows (id int64 PK, 4 buckets; name utf8; score float64), then an upsert of 100k random
-// keys; for compaction, the 1M rows plus 10 upsert layers of 100k. Fresh tables every round; medians
+// keys; the same with string keys (`key-00000042`, write and upsert); for compaction, the 1M rows
+// plus 10 upsert layers of 100k. Fresh tables every round; medians
 // of interleaved rounds. Ratios are this project / peer (time: <= 1.0 meets the target; bytes: <= 1.05).
 // Needs PostgreSQL and the Python venv: bench/run.mjs runs every benchmark inside scripts/test-env.mjs.
 import { execFile } from 'node:child_process';
@@ -29,22 +30,32 @@ const BUCKETS = 4;
 const { pgUrl, python, wheelEnv } = wheelPeerEnv('io-write-peers');
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('name', new Utf8(), true), new Field('score', new Float64(), true)]);
-/** The rows of keys `ids` (names tagged with `tag`), as an apache-arrow 21 table and as plain columns. */
-function rows(ids, tag) {
-  const cols = { id: BigInt64Array.from(ids, (x) => BigInt(x)), name: Array.from(ids, (x) => `${tag}-${x}`), score: Float64Array.from(ids, (x) => x * 0.5) };
-  const table = new Table({ id: vectorFromArray(cols.id, new Int64()), name: vectorFromArray(cols.name, new Utf8()), score: vectorFromArray(cols.score, new Float64()) });
+const schemaStr = new Schema([new Field('id', new Utf8(), false), ...schema.fields.slice(1)]);
+/** The rows of keys `ids` (names tagged with `tag`; string keys `key-00000042`), as an apache-arrow 21 table and as plain columns. */
+function rows(ids, tag, stringKeys = false) {
+  const id = stringKeys ? Array.from(ids, (x) => `key-${String(x).padStart(8, '0')}`) : BigInt64Array.from(ids, (x) => BigInt(x));
+  const cols = { id, name: Array.from(ids, (x) => `${tag}-${x}`), score: Float64Array.from(ids, (x) => x * 0.5) };
+  const table = new Table({ id: vectorFromArray(cols.id, stringKeys ? new Utf8() : new Int64()), name: vectorFromArray(cols.name, new Utf8()), score: vectorFromArray(cols.score, new Float64()) });
   return { table, lance: A18.tableFromArrays(cols) };
 }
 const rnd = prng(7);
-const base = rows(Array.from({ length: N }, (_, i) => i), 'base');
-const layers = Array.from({ length: LAYERS }, (_, l) => rows(distinctKeys(rnd, N / LAYERS, N), `l${l}`));
-const upsert = layers[0];
+const baseIds = Array.from({ length: N }, (_, i) => i);
+const base = rows(baseIds, 'base');
+const layerIds = Array.from({ length: LAYERS }, () => distinctKeys(rnd, N / LAYERS, N));
+const layers = layerIds.map((ids, l) => rows(ids, `l${l}`));
 
 const dir = mkdtempSync(join(tmpdir(), 'write-peers-bench-'));
-const baseIpc = join(dir, 'base.arrow');
-const upsertIpc = join(dir, 'upsert.arrow');
-writeFileSync(baseIpc, tableToIPC(base.table, 'file'));
-writeFileSync(upsertIpc, tableToIPC(upsert.table, 'file'));
+/** A write-and-upsert case: its schema, rows, and the same rows as Arrow IPC files for the wheel. */
+function writeCase(name, tableSchema, baseRows, upsertRows) {
+  const ipc = { base: join(dir, `${name}-base.arrow`), upsert: join(dir, `${name}-upsert.arrow`) };
+  writeFileSync(ipc.base, tableToIPC(baseRows.table, 'file'));
+  writeFileSync(ipc.upsert, tableToIPC(upsertRows.table, 'file'));
+  return { schema: tableSchema, base: baseRows, upsert: upsertRows, ipc };
+}
+const cases = {
+  int: writeCase('int', schema, base, layers[0]),
+  str: writeCase('str', schemaStr, rows(baseIds, 'base', true), rows(layerIds[0], 'l0', true)),
+};
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const catalog = await Catalog.open({ url: pgUrl });
@@ -59,22 +70,22 @@ const timed = async (fn) => {
 };
 
 const sides = {
-  async ours() {
-    const t = await lake.createTable(`ours_${k++}`, schema, { primaryKeys: ['id'], hashBucketNum: BUCKETS });
-    const w = await timed(() => t.write(base.table));
-    const up = await timed(() => t.write(upsert.table));
+  async ours(c) {
+    const t = await lake.createTable(`ours_${k++}`, c.schema, { primaryKeys: ['id'], hashBucketNum: BUCKETS });
+    const w = await timed(() => t.write(c.base.table));
+    const up = await timed(() => t.write(c.upsert.table));
     return { writeMs: w.ms, upsertMs: up.ms, bytes: w.r.files.reduce((s, f) => s + Number(f.size), 0) };
   },
-  async wheel() {
+  async wheel(c) {
     const name = `wheel_${process.pid}_${k++}`;
-    const args = { name, path: pathToFileURL(join(dir, 'wheel', name)).href, base: baseIpc, upsert: upsertIpc, buckets: BUCKETS, threads: 1 };
+    const args = { name, path: pathToFileURL(join(dir, 'wheel', name)).href, base: c.ipc.base, upsert: c.ipc.upsert, buckets: BUCKETS, threads: 1 };
     const { stdout } = await run(python, [join(root, 'bench/lakesoul_wheel_write.py'), JSON.stringify(args)], { env: wheelEnv, maxBuffer: 1 << 24 });
     return JSON.parse(stdout.trim().split('\n').at(-1));
   },
-  async lance() {
-    const w = await timed(() => db.createTable(`lance_${k++}`, base.lance));
+  async lance(c) {
+    const w = await timed(() => db.createTable(`lance_${k++}`, c.base.lance));
     const lt = w.r;
-    const up = await timed(() => lt.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(upsert.lance));
+    const up = await timed(() => lt.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(c.upsert.lance));
     return { writeMs: w.ms, upsertMs: up.ms };
   },
 };
@@ -102,21 +113,27 @@ const maintenance = {
 
 try {
   // one warm-up round, then interleaved rounds
-  const results = { ours: [], wheel: [], lance: [], oursM: [], lanceM: [] };
+  const results = { ours: [], wheel: [], lance: [], oursS: [], wheelS: [], lanceS: [], oursM: [], lanceM: [] };
   for (let r = 0; r <= ROUNDS; r++) {
-    const got = { ours: await sides.ours(), wheel: await sides.wheel(), lance: await sides.lance(), oursM: await maintenance.ours(), lanceM: await maintenance.lance() };
+    const got = { ours: await sides.ours(cases.int), wheel: await sides.wheel(cases.int), lance: await sides.lance(cases.int) };
+    Object.assign(got, { oursS: await sides.ours(cases.str), wheelS: await sides.wheel(cases.str), lanceS: await sides.lance(cases.str) });
+    Object.assign(got, { oursM: await maintenance.ours(), lanceM: await maintenance.lance() });
     if (r > 0) for (const [side, v] of Object.entries(got)) results[side].push(v);
   }
   const m = (side, key) => median(results[side].map((x) => x[key]));
   // ratios per round (robust to load changes between rounds), then the median
   const ratio = (a, b, key) => median(results[a].map((x, i) => x[key] / results[b][i][key]));
   const line = (what, key, a, b) =>
-    `${what.padEnd(34)} ${fmt(m(a, key), 0).padStart(6)} ms   vs ${b === 'wheel' ? 'wheel (1 thread)' : 'LanceDB TS'.padEnd(16)} ${fmt(m(b, key), 0).padStart(6)} ms   ratio ${fmt(ratio(a, b, key), 2)}x`;
+    `${what.padEnd(34)} ${fmt(m(a, key), 0).padStart(6)} ms   vs ${b.startsWith('wheel') ? 'wheel (1 thread)' : 'LanceDB TS'.padEnd(16)} ${fmt(m(b, key), 0).padStart(6)} ms   ratio ${fmt(ratio(a, b, key), 2)}x`;
   console.log(`rows: ${N} (id int64 PK, ${BUCKETS} buckets; name utf8; score float64); upsert ${N / LAYERS} keys; medians of ${ROUNDS} interleaved rounds`);
   console.log(line(`write ${N} rows`, 'writeMs', 'ours', 'wheel'));
   console.log(line(`write ${N} rows`, 'writeMs', 'ours', 'lance'));
   console.log(line(`upsert ${N / LAYERS} rows`, 'upsertMs', 'ours', 'wheel'));
   console.log(line(`upsert ${N / LAYERS} rows`, 'upsertMs', 'ours', 'lance'));
+  console.log(line(`write ${N} rows, string keys`, 'writeMs', 'oursS', 'wheelS'));
+  console.log(line(`write ${N} rows, string keys`, 'writeMs', 'oursS', 'lanceS'));
+  console.log(line(`upsert ${N / LAYERS}, string keys`, 'upsertMs', 'oursS', 'wheelS'));
+  console.log(line(`upsert ${N / LAYERS}, string keys`, 'upsertMs', 'oursS', 'lanceS'));
   console.log(`bytes written (${N} rows):           ${fmt(m('ours', 'bytes') / 1e6, 2)} MB  vs wheel ${fmt(m('wheel', 'bytes') / 1e6, 2)} MB   ratio ${fmt(m('ours', 'bytes') / m('wheel', 'bytes'), 2)}x (target <= 1.05)`);
   console.log(line(`compact (${LAYERS} layers) / optimize`, 'compactMs', 'oursM', 'lanceM'));
   console.log(line('cleanup / optimize(cleanup)', 'cleanupMs', 'oursM', 'lanceM'));

@@ -25,7 +25,12 @@ def read_ipc(path: str) -> pa.Table:
 def main() -> None:
     args = json.loads(sys.argv[1])
     base = read_ipc(args["base"])
-    upsert = read_ipc(args["upsert"])
+    # the primary key is not nullable in the table the wheel creates (a key column of strings arrives
+    # nullable in the IPC file; it holds no nulls)
+    key = base.schema.get_field_index("id")
+    schema = base.schema.set(key, base.schema.field(key).with_nullable(False))
+    base = base.cast(schema)
+    upsert = read_ipc(args["upsert"]).cast(schema)
     catalog = LakeSoulCatalog.from_env(namespace="default")
     table = catalog.create_table(
         args["name"],
