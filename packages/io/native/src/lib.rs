@@ -696,11 +696,7 @@ pub fn sorted_winners_bytes(values: Vec<Uint8Array>, offsets: Vec<Int32Array>, s
   let lens: Vec<usize> = offsets.iter().map(|o| o.len().saturating_sub(1)).collect();
   let total = round_rows(&lens, &starts, &ends, &indexes, &has, &win_s, &win_r)?;
   for s in 0..values.len() {
-    let (o, v) = (&offsets[s][..], values[s].len() as i64);
-    let (lo, hi) = (starts[s] as usize, ends[s] as usize);
-    if lo < hi && (o[lo] < 0 || o[lo..=hi].windows(2).any(|w| w[1] < w[0]) || i64::from(o[hi]) > v) {
-      return Err(Error::from_reason(format!("sortedWinnersBytes: source {s}'s offsets of rows [{lo}, {hi}) are not within its {v} bytes")));
-    }
+    check_offsets(&offsets[s], &values[s], starts[s], ends[s]).map_err(|v| Error::from_reason(format!("sortedWinnersBytes: source {s}'s offsets of rows [{}, {}) are not within its {v} bytes", starts[s], ends[s])))?;
   }
   let Some(big) = largest(&starts, &ends) else { return Ok(0) };
   let rest = total - (ends[big] - starts[big]) as usize;
@@ -719,6 +715,115 @@ pub fn sorted_winners_bytes(values: Vec<Uint8Array>, offsets: Vec<Int32Array>, s
     let winners = Winners { indexes: &indexes, has: &has, ws, wr };
     let n = (ends[big] - first) as usize;
     Ok(winners.merge(merged.len(), |i| key_of(merged[i]), |i| merged[i], n, |j| key(big, first as usize + j), big, first) as i32)
+  })
+}
+
+/// Whether the offsets of rows `[lo, hi)` (`o[lo..=hi]`) ascend within `values`; Err(its byte count) when not.
+fn check_offsets(o: &[i32], values: &[u8], lo: u32, hi: u32) -> std::result::Result<(), usize> {
+  let (lo, hi) = (lo as usize, hi as usize);
+  if lo < hi && (o[lo] < 0 || o[lo..=hi].windows(2).any(|w| w[1] < w[0]) || o[hi] as usize > values.len()) {
+    return Err(values.len());
+  }
+  Ok(())
+}
+
+/// The key columns of a round's sources for [`sorted_winners_tuple`]: per column numbers (`kinds[c]`
+/// 0) or bytes with 32-bit offsets (1); source `s`'s `q`-th numeric column is `nums[s * nn + q]`,
+/// its `q`-th byte column `values` / `offsets[s * nb + q]`.
+struct Tuples<'a> {
+  kinds: &'a [u8],
+  nums: &'a [Float64Array],
+  values: &'a [Uint8Array],
+  offsets: &'a [Int32Array],
+  nn: usize,
+  nb: usize,
+}
+
+impl Tuples<'_> {
+  /// The key tuple of payload `a` (`source << 32 | row`) against that of `b`, column by column:
+  /// numbers numerically (-0 = 0; no NaN here), bytes unsigned, a prefix first.
+  fn cmp(&self, a: u64, b: u64) -> std::cmp::Ordering {
+    let (sa, ra, sb, rb) = ((a >> 32) as usize, (a & 0xffff_ffff) as usize, (b >> 32) as usize, (b & 0xffff_ffff) as usize);
+    let (mut qn, mut qb) = (0, 0);
+    for &kind in self.kinds {
+      let o = if kind == 0 {
+        let (x, y) = (self.nums[sa * self.nn + qn][ra], self.nums[sb * self.nn + qn][rb]);
+        qn += 1;
+        x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal)
+      } else {
+        let (oa, ob) = (&self.offsets[sa * self.nb + qb], &self.offsets[sb * self.nb + qb]);
+        let ka = &self.values[sa * self.nb + qb][oa[ra] as usize..oa[ra + 1] as usize];
+        let kb = &self.values[sb * self.nb + qb][ob[rb] as usize..ob[rb + 1] as usize];
+        qb += 1;
+        ka.cmp(kb)
+      };
+      if o != std::cmp::Ordering::Equal {
+        return o;
+      }
+    }
+    std::cmp::Ordering::Equal
+  }
+}
+
+/// A payload compared by its key tuple ([`Winners::merge`]'s key for [`sorted_winners_tuple`]).
+#[derive(Clone, Copy)]
+struct TupleKey<'a>(u64, &'a Tuples<'a>);
+
+impl PartialEq for TupleKey<'_> {
+  fn eq(&self, other: &Self) -> bool {
+    self.1.cmp(self.0, other.0) == std::cmp::Ordering::Equal
+  }
+}
+
+impl PartialOrd for TupleKey<'_> {
+  fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+    Some(self.1.cmp(self.0, other.0))
+  }
+}
+
+/// [`sorted_winners`] for keys of several columns, each numbers (`kinds[c]` 0: every source's values
+/// as a Float64Array ordered like the key, no NaN) or bytes (1: values and 32-bit offsets, unsigned
+/// bytes, a prefix first); compared column by column. Layout: see [`Tuples`]. Every offset of the
+/// round is checked against its source's bytes.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn sorted_winners_tuple(kinds: Vec<u8>, nums: Vec<Float64Array>, values: Vec<Uint8Array>, offsets: Vec<Int32Array>, starts: Vec<u32>, ends: Vec<u32>, indexes: Vec<i32>, has: Vec<bool>, mut win_s: Int32Array, mut win_r: Int32Array) -> Result<i32> {
+  let k = starts.len();
+  let nn = kinds.iter().filter(|&&c| c == 0).count();
+  let nb = kinds.len() - nn;
+  if kinds.iter().any(|&c| c > 1) || nums.len() != k * nn || values.len() != k * nb || offsets.len() != k * nb || kinds.is_empty() {
+    return Err(Error::from_reason(format!("sortedWinnersTuple: {} sources of kinds {kinds:?} need {} number and {} byte columns, got {}, {} values and {} offsets", k, k * nn, k * nb, nums.len(), values.len(), offsets.len())));
+  }
+  let lens: Vec<usize> = (0..k)
+    .map(|s| {
+      let n = (0..nn).map(|q| nums[s * nn + q].len());
+      let b = (0..nb).map(|q| offsets[s * nb + q].len().saturating_sub(1));
+      n.chain(b).min().unwrap_or(0)
+    })
+    .collect();
+  let total = round_rows(&lens, &starts, &ends, &indexes, &has, &win_s, &win_r)?;
+  for s in 0..k {
+    for q in 0..nb {
+      check_offsets(&offsets[s * nb + q], &values[s * nb + q], starts[s], ends[s]).map_err(|v| Error::from_reason(format!("sortedWinnersTuple: source {s}'s offsets of byte column {q}, rows [{}, {}), are not within its {v} bytes", starts[s], ends[s])))?;
+    }
+  }
+  let Some(big) = largest(&starts, &ends) else { return Ok(0) };
+  let rest = total - (ends[big] - starts[big]) as usize;
+  let tuples = Tuples { kinds: &kinds, nums: &nums, values: &values, offsets: &offsets, nn, nb };
+  PAYLOADS.with(|cell| {
+    let mut scratch = cell.borrow_mut();
+    let [a, b] = &mut *scratch;
+    at_least(a, rest);
+    at_least(b, rest);
+    let (a, b) = (&mut a[..rest], &mut b[..rest]);
+    let bounds = payloads_except(&starts, &ends, big, |at, p| a[at] = p);
+    let merged: &[u64] = if merge_passes(a, b, bounds, |x, y| tuples.cmp(*x, *y) == std::cmp::Ordering::Less) { b } else { a };
+    let first = starts[big];
+    let big_pay = (big as u64) << 32;
+    let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
+    let winners = Winners { indexes: &indexes, has: &has, ws, wr };
+    let n = (ends[big] - first) as usize;
+    Ok(winners.merge(merged.len(), |i| TupleKey(merged[i], &tuples), |i| merged[i], n, |j| TupleKey(big_pay | u64::from(first + j as u32), &tuples), big, first) as i32)
   })
 }
 

@@ -182,15 +182,15 @@ describe('mergeSortedSources vs a naive reference', () => {
     });
   }
 
-  // the native addon sorts rounds of Float64 keys (int64 here) and merges rounds of string keys when
-  // it is built; the radix sort in JavaScript does without it (and for int32 keys either way), and
-  // strings then go through the heap
+  // the native addon sorts rounds of Float64 keys (int64 here) and merges rounds of string keys and of
+  // keys of several columns when it is built; the radix sort in JavaScript does without it (and for
+  // int32 keys either way), and the others then go through the heap
   const sorts = existsSync(NATIVE_PARQUET_ADDON) ? (['native', 'wasm'] as const) : (['wasm'] as const);
-  it.each(sorts)('large rounds of integer and string keys (one sort or merge per round instead of the heap) pick the same winners (%s build)', async (codec) => {
+  it.each(sorts)('large rounds of integer, string and several-column keys (one sort or merge per round instead of the heap) pick the same winners (%s build)', async (codec) => {
     process.env[PARQUET_CODEC_ENV] = codec;
     // the native build must take the addon's paths, not fall back to the heap
     const native = codec === 'native' ? nativeParquet() : null;
-    const used = native ? [vi.spyOn(native, 'sortedWinners'), vi.spyOn(native, 'sortedWinnersBytes')] : [];
+    const used = native ? [vi.spyOn(native, 'sortedWinners'), vi.spyOn(native, 'sortedWinnersBytes'), vi.spyOn(native, 'sortedWinnersTuple')] : [];
     onTestFinished(() => {
       delete process.env[PARQUET_CODEC_ENV];
       for (const spy of used) spy.mockRestore();
@@ -204,6 +204,9 @@ describe('mergeSortedSources vs a naive reference', () => {
       // strings: the addon merges their bytes (native build), the heap compares them (wasm build);
       // shared prefixes, the empty prefix and multi-byte characters test the unsigned byte order
       ['utf8', { fields: [new Field('k', new Utf8(), false)], gen: (r) => [['', 'a', 'ab', 'é', 'Z', 'ü'][Math.floor(r() * 6)] + String(Math.floor(r() * 9000))] }],
+      // keys of several columns: the addon compares them column by column (native build)
+      ['int32 + utf8', { fields: [new Field('k1', new Int32(), false), new Field('k2', new Utf8(), false)], gen: (r) => [Math.floor(r() * 7) - 3, ['', 'a', 'ab', 'é'][Math.floor(r() * 4)] + String(Math.floor(r() * 3000))] }],
+      ['int64 + float64 + utf8', { fields: [new Field('k1', new Int64(), false), new Field('k2', new Float64(), false), new Field('k3', new Utf8(), false)], gen: (r) => [BigInt(Math.floor(r() * 40)), [-0, 0, 1.5, -2][Math.floor(r() * 4)], String(Math.floor(r() * 200))] }],
     ];
     for (const [name, spec] of specs) {
       for (let trial = 0; trial < 4; trial++) {

@@ -75,6 +75,8 @@ interface SourceState {
   batch: RecordBatch | null;
   keys: KeyColumn[];
   fk: ArrayLike<number> | null;
+  /** Several key columns as the addon compares them ({@link tupleKeys}), once asked for; null: not possible. */
+  tuple?: TupleKeys | null;
   pos: number;
   len: number;
   /** Row bound of the current round. */
@@ -159,6 +161,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     done: false,
     next: null,
     fk: null,
+    tuple: undefined,
     entry: null,
     batch: null,
     keys: [],
@@ -236,6 +239,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     s.entry = w.entry;
     s.keys = w.keys;
     s.fk = w.fk;
+    s.tuple = undefined;
     s.pos = 0;
     s.len = w.batch.numRows;
   };
@@ -556,7 +560,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
   const native = nativeParquet();
   const mergeRoundSorted = (contributing: readonly SourceState[], byteKeys: boolean): boolean => {
     const n = byteKeys
-      ? (native !== null ? nativeSortedWinnersBytes(native, contributing, setHas[0], sortScratch) : null) ?? -1
+      ? (native !== null ? nativeSortedWinnersBytes(native, contributing, setHas[0], sortScratch) ?? nativeSortedWinnersTuple(native, contributing, setHas[0], sortScratch) : null) ?? -1
       : (native !== null ? nativeSortedWinners(native, contributing, setHas[0], sortScratch) : null) ?? sortedWinners(contributing, setHas[0], sortScratch);
     if (n < 0) return false;
     const ws = winSrc[0];
@@ -908,6 +912,68 @@ function nativeSortedWinnersBytes(native: NativeParquet, sources: readonly { ind
   return native.sortedWinnersBytes(
     parts.map((p) => p.values),
     parts.map((p) => p.offsets),
+    sources.map((s) => s.pos),
+    sources.map((s) => s.end),
+    sources.map((s) => s.index),
+    sources.map((s) => has[s.index] === true),
+    sc.winS,
+    sc.winR,
+  );
+}
+
+/** Key columns as {@link NativeParquet.sortedWinnersTuple} takes them: numbers or bytes per column. */
+interface TupleKeys {
+  kinds: number[];
+  nums: Float64Array[];
+  values: Uint8Array[];
+  offsets: Int32Array[];
+}
+
+/**
+ * A key of several columns as numbers (exactly ordered: {@link numericKeys}) and strings/binaries
+ * ({@link byteKeyParts}), or null when a column is neither (nulls in a string key, NaN, 64-bit
+ * values beyond 2^53, decimals...): the heap merges those.
+ */
+function tupleKeys(keys: readonly KeyColumn[]): TupleKeys | null {
+  if (keys.length < 2) return null;
+  const t: TupleKeys = { kinds: [], nums: [], values: [], offsets: [] };
+  for (const k of keys) {
+    const bytes = byteKeyParts(k);
+    if (bytes !== null) {
+      t.kinds.push(1);
+      t.values.push(bytes.values);
+      t.offsets.push(bytes.offsets);
+      continue;
+    }
+    const num = numericKeys(k);
+    if (num === null) return null;
+    t.kinds.push(0);
+    t.nums.push(num instanceof Float64Array ? num : Float64Array.from(num));
+  }
+  return t;
+}
+
+/**
+ * {@link nativeSortedWinners} for a key of several columns ({@link tupleKeys}, computed once per
+ * source batch): null when a source's key cannot be compared by the addon, -1 for a small round.
+ */
+function nativeSortedWinnersTuple(native: NativeParquet, sources: readonly { index: number; keys: readonly KeyColumn[]; tuple?: TupleKeys | null; pos: number; end: number }[], has: readonly boolean[], sc: SortScratch): number | null {
+  let m = 0;
+  for (const s of sources) m += s.end - s.pos;
+  if (m < SORTED_MERGE_MIN_ROWS) return -1;
+  const tuples: TupleKeys[] = [];
+  for (const s of sources) {
+    if (s.tuple === undefined) s.tuple = tupleKeys(s.keys);
+    const t = s.tuple;
+    if (t === null || (tuples.length > 0 && t.kinds.join() !== tuples[0].kinds.join())) return null;
+    tuples.push(t);
+  }
+  sc.ensureWinners(m);
+  return native.sortedWinnersTuple(
+    tuples[0].kinds,
+    tuples.flatMap((t) => t.nums),
+    tuples.flatMap((t) => t.values),
+    tuples.flatMap((t) => t.offsets),
     sources.map((s) => s.pos),
     sources.map((s) => s.end),
     sources.map((s) => s.index),

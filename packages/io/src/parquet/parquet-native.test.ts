@@ -278,6 +278,47 @@ describe('the native Parquet codec', () => {
       expect(() => native.sortedWinnersBytes(values, [Int32Array.of(0, 1, 2, 3)], [0], [3], [0], [true], ...win())).toThrow(/values and offsets differ in length/);
     });
 
+    it('for keys of several columns (numbers, bytes): agrees with the definition, column by column; refuses bad layouts', () => {
+      const native = nativeParquet()!;
+      const rnd = seededRandom(37);
+      const enc = new TextEncoder();
+      const kinds = [0, 1, 0]; // number, bytes, number
+      for (let round = 0; round < 150; round++) {
+        const k = 1 + Math.floor(rnd() * 8);
+        const tuples = Array.from({ length: k }, (_, s) => {
+          const n = Math.floor(rnd() * (s === round % k ? 1500 : 150));
+          const one = (): [number, Uint8Array, number] => [Math.floor(rnd() * 4) - 2, enc.encode(['', 'a', 'ab', '\u00e9'][Math.floor(rnd() * 4)] + String(Math.floor(rnd() * [3, 30][round % 2]))), [-0, 0, 0.5, -1.5, 1e300][Math.floor(rnd() * 5)]];
+          const cmp = (a: [number, Uint8Array, number], b: [number, Uint8Array, number]) => a[0] - b[0] || Buffer.compare(a[1], b[1]) || a[2] - b[2];
+          return Array.from({ length: n }, one).sort(cmp);
+        });
+        const nums = tuples.flatMap((ts) => [Float64Array.from(ts, (t) => t[0]), Float64Array.from(ts, (t) => t[2])]);
+        const values = tuples.map((ts) => Uint8Array.from(ts.flatMap((t) => [...t[1]])));
+        const offsets = tuples.map((ts) => { const o = new Int32Array(ts.length + 1); ts.forEach((t, i) => (o[i + 1] = o[i] + t[1].length)); return o; });
+        // the definition on ranks: equal tuples (also -0 and 0) share a rank
+        const id = (t: [number, Uint8Array, number]) => `${t[0] + 0}|${Buffer.from(t[1]).toString('hex')}|${t[2] + 0}`;
+        const distinct = [...new Map(tuples.flat().map((t) => [id(t), t] as const)).values()];
+        distinct.sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1]) || a[2] - b[2]);
+        const rank = new Map(distinct.map((t, i) => [id(t), i]));
+        const keys = tuples.map((ts) => Float64Array.from(ts, (t) => rank.get(id(t))!));
+        const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
+        const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
+        const indexes = keys.map(() => Math.floor(rnd() * 100));
+        const has = keys.map(() => rnd() < 0.8);
+        const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
+        const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
+        const n = native.sortedWinnersTuple(kinds, nums, values, offsets, starts, ends, indexes, has, winS, winR);
+        const want = expected(keys, starts, ends, indexes, has);
+        expect(n, `round ${round}`).toBe(want.length);
+        expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), `round ${round}`).toEqual(want);
+      }
+      const win = () => [new Int32Array(4), new Int32Array(4)] as const;
+      const one = { nums: [Float64Array.of(1, 2)], values: [enc.encode('ab')], offsets: [Int32Array.of(0, 1, 2)] };
+      expect(() => native.sortedWinnersTuple([0, 1], [], one.values, one.offsets, [0], [2], [0], [true], ...win())).toThrow(/need 1 number and 1 byte columns, got 0/);
+      expect(() => native.sortedWinnersTuple([0, 2], one.nums, one.values, one.offsets, [0], [2], [0], [true], ...win())).toThrow(/sortedWinnersTuple/);
+      expect(() => native.sortedWinnersTuple([0, 1], one.nums, one.values, [Int32Array.of(0, 1, 5)], [0], [2], [0], [true], ...win())).toThrow(/offsets of byte column 0, rows \[0, 2\), are not within its 2 bytes/);
+      expect(() => native.sortedWinnersTuple([0, 1], one.nums, one.values, one.offsets, [0], [3], [0], [true], ...win())).toThrow(/rows \[0, 3\) are outside its 2 keys/);
+    });
+
     it('refuses rows outside a source and winner arrays too small for the round', () => {
       const native = nativeParquet()!;
       const keys = [Float64Array.of(1, 2, 3), Float64Array.of(2, 4)];

@@ -53,6 +53,7 @@ interface NativeAddon {
   parquetVersion(): string;
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
   foldHashI32(values: Int32Array, hashes: Int32Array): void;
   foldHashI64(words: Int32Array, hashes: Int32Array): void;
@@ -86,6 +87,14 @@ export interface NativeParquet {
    * source's bytes.
    */
   sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  /**
+   * {@link NativeParquet.sortedWinners} for keys of several columns compared column by column:
+   * `kinds[c]` 0 for numbers (every source's values as a Float64Array ordered like the key, no NaN),
+   * 1 for bytes (values and 32-bit offsets, as {@link NativeParquet.sortedWinnersBytes}). Source s's
+   * q-th number column is `nums[s * numberColumns + q]`, its q-th byte column `values` / `offsets`
+   * `[s * byteColumns + q]`. Throws on inconsistent lengths and offsets outside their bytes.
+   */
+  sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   /**
    * Variable-width values (32-bit offsets) gathered by row, as `arrow/take-rows.ts`'s `gatherBytes32`
    * does (rows < 0 are nulls; `src` picks each row's source, all from the first without it): fills
@@ -142,6 +151,7 @@ function load(): NativeParquet | null {
     version: addon.parquetVersion(),
     sortedWinners: (...args) => addon.sortedWinners(...args),
     sortedWinnersBytes: (...args) => addon.sortedWinnersBytes(...args),
+    sortedWinnersTuple: (...args) => addon.sortedWinnersTuple(...args),
     gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
     i64KeysAsF64: (w, o) => addon.i64KeysAsF64(w, o),
     gatherFixed: (...args) => addon.gatherFixed(...args),
