@@ -272,10 +272,10 @@ pub struct EncodeRequest {
   /// The output rows, by row of their source: the file holds these rows in this order.
   pub rows: Option<Int32Array>,
   /**
-   * With `rows`: the index of an int32 or int64 column (without nulls) that orders the rows first,
-   * stably (equal keys keep the order of `rows`).
+   * With `rows`: the columns (int32, int64, string or binary, without nulls) that order the rows
+   * first, compared in this order, stably (equal keys keep the order of `rows`).
    */
-  pub sort_key: Option<u32>,
+  pub sort_keys: Option<Vec<u32>>,
   /// 'zstd', 'snappy' or 'none'.
   pub compression: String,
   pub row_group_size: u32,
@@ -289,7 +289,7 @@ pub struct EncodeRequest {
 /// What an encode writes: a stream's batches, or rows taken from sources.
 enum EncodeInput {
   Stream(Bytes),
-  Rows { sources: Vec<Bytes>, src: Option<Uint32Array>, rows: Int32Array, sort_key: Option<u32> },
+  Rows { sources: Vec<Bytes>, src: Option<Uint32Array>, rows: Int32Array, sort_keys: Option<Vec<u32>> },
 }
 
 /// One encode (the caller's IPC bytes and row indexes, not copies: JS keeps them unchanged until the
@@ -317,34 +317,78 @@ fn read_ipc(bytes: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>)> {
   Ok((schema, batches))
 }
 
-/// The rows (and their sources) ordered by column `k` of the sources, stably: int32 or int64 values,
-/// or strings/binaries by their unsigned bytes, a prefix first (`arrow/pk-compare.ts`'s order).
-fn sort_by_key(batches: &[RecordBatch], k: usize, src: Option<&[u32]>, rows: &[i32]) -> Result<(Option<Vec<u32>>, Vec<i32>)> {
-  let cols: Vec<&ArrayRef> = batches.iter().map(|b| b.column(k)).collect();
-  if cols.iter().any(|c| c.null_count() > 0) {
-    return Err(Error::from_reason(format!("the sort key (column {k}) has nulls")));
+/// One sort column of every source, typed ([`sort_by_keys`]).
+enum SortColumn<'a> {
+  I64(Vec<&'a Int64Array>),
+  I32(Vec<&'a ArrowInt32Array>),
+  Str(Vec<&'a StringArray>),
+  Bin(Vec<&'a BinaryArray>),
+  LargeStr(Vec<&'a LargeStringArray>),
+  LargeBin(Vec<&'a LargeBinaryArray>),
+}
+
+impl<'a> SortColumn<'a> {
+  /// Column `k` of every batch, or an error naming its type (and nulls, which it may not hold).
+  fn of(batches: &'a [RecordBatch], k: usize) -> Result<Self> {
+    let cols: Vec<&ArrayRef> = batches.iter().map(|b| b.column(k)).collect();
+    if cols.iter().any(|c| c.null_count() > 0) {
+      return Err(Error::from_reason(format!("the sort key (column {k}) has nulls")));
+    }
+    let col = if let Some(c) = downcast_all(&cols) {
+      Self::I64(c)
+    } else if let Some(c) = downcast_all(&cols) {
+      Self::I32(c)
+    } else if let Some(c) = downcast_all(&cols) {
+      Self::Str(c)
+    } else if let Some(c) = downcast_all(&cols) {
+      Self::Bin(c)
+    } else if let Some(c) = downcast_all(&cols) {
+      Self::LargeStr(c)
+    } else if let Some(c) = downcast_all(&cols) {
+      Self::LargeBin(c)
+    } else {
+      return Err(Error::from_reason(format!("the sort key (column {k}) is {}, not int32, int64, string or binary", cols[0].data_type())));
+    };
+    Ok(col)
   }
-  let at = |i: usize| (src.map_or(0, |s| s[i] as usize), rows[i] as usize);
+
+  /// Row `a` against row `b` (each (source, row)): numbers numerically, bytes unsigned, a prefix first.
+  fn cmp(&self, (sa, ra): (usize, usize), (sb, rb): (usize, usize)) -> std::cmp::Ordering {
+    match self {
+      Self::I64(c) => c[sa].value(ra).cmp(&c[sb].value(rb)),
+      Self::I32(c) => c[sa].value(ra).cmp(&c[sb].value(rb)),
+      Self::Str(c) => c[sa].value(ra).as_bytes().cmp(c[sb].value(rb).as_bytes()),
+      Self::Bin(c) => c[sa].value(ra).cmp(c[sb].value(rb)),
+      Self::LargeStr(c) => c[sa].value(ra).as_bytes().cmp(c[sb].value(rb).as_bytes()),
+      Self::LargeBin(c) => c[sa].value(ra).cmp(c[sb].value(rb)),
+    }
+  }
+}
+
+/// The rows (and their sources) ordered by the columns `ks` of the sources, compared in that order,
+/// stably: int32 or int64 values, or strings/binaries by their unsigned bytes, a prefix first
+/// (`arrow/pk-compare.ts`'s order).
+fn sort_by_keys(batches: &[RecordBatch], ks: &[usize], src: Option<&[u32]>, rows: &[i32]) -> Result<(Option<Vec<u32>>, Vec<i32>)> {
+  let cols = ks.iter().map(|&k| SortColumn::of(batches, k)).collect::<Result<Vec<_>>>()?;
+  let at = |i: u32| (src.map_or(0, |s| s[i as usize] as usize), rows[i as usize] as usize);
+  let n = rows.len();
   // (key, position) pairs are distinct: an unstable sort of them is a stable sort by key
   fn positions<K: Ord>(mut keyed: Vec<(K, u32)>) -> Vec<u32> {
     keyed.sort_unstable();
     keyed.into_iter().map(|(_, i)| i).collect()
   }
-  let n = rows.len();
-  let order = if let Some(c) = downcast_all::<Int64Array>(&cols) {
-    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
-  } else if let Some(c) = downcast_all::<ArrowInt32Array>(&cols) {
-    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
-  } else if let Some(c) = downcast_all::<StringArray>(&cols) {
-    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r).as_bytes(), i as u32) }).collect())
-  } else if let Some(c) = downcast_all::<BinaryArray>(&cols) {
-    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
-  } else if let Some(c) = downcast_all::<LargeStringArray>(&cols) {
-    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r).as_bytes(), i as u32) }).collect())
-  } else if let Some(c) = downcast_all::<LargeBinaryArray>(&cols) {
-    positions((0..n).map(|i| { let (s, r) = at(i); (c[s].value(r), i as u32) }).collect())
-  } else {
-    return Err(Error::from_reason(format!("the sort key (column {k}) is {}, not int32, int64, string or binary", cols[0].data_type())));
+  let keyed = |key: &dyn Fn((usize, usize)) -> i64| positions((0..n as u32).map(|i| (key(at(i)), i)).collect());
+  let order = match &cols[..] {
+    // one integer column: plain (value, position) pairs
+    [SortColumn::I64(c)] => keyed(&|(s, r)| c[s].value(r)),
+    [SortColumn::I32(c)] => keyed(&|(s, r)| i64::from(c[s].value(r))),
+    // one string column: (bytes, position) pairs, the slices found once
+    [SortColumn::Str(c)] => positions((0..n as u32).map(|i| { let (s, r) = at(i); (c[s].value(r).as_bytes(), i) }).collect()),
+    _ => {
+      let mut order: Vec<u32> = (0..n as u32).collect();
+      order.sort_unstable_by(|&a, &b| cols.iter().map(|c| c.cmp(at(a), at(b))).find(|o| o.is_ne()).unwrap_or(a.cmp(&b)));
+      order
+    }
   };
   let out_rows = order.iter().map(|&i| rows[i as usize]).collect();
   let out_src = src.map(|s| order.iter().map(|&i| s[i as usize]).collect());
@@ -358,7 +402,7 @@ fn downcast_all<'a, A: 'static>(cols: &[&'a ArrayRef]) -> Option<Vec<&'a A>> {
 
 /// Rows `rows` (of source `src[i]`, or of the first) of `sources`, as one batch; each source is one
 /// Arrow IPC stream of the same schema. Checks every row against its source's length.
-fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32], sort_key: Option<u32>) -> Result<(SchemaRef, RecordBatch)> {
+fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32], sort_keys: Option<&[u32]>) -> Result<(SchemaRef, RecordBatch)> {
   let mut schema: Option<SchemaRef> = None;
   let mut batches = Vec::with_capacity(sources.len());
   for (k, s) in sources.iter().enumerate() {
@@ -386,14 +430,18 @@ fn take_rows(sources: &[Bytes], src: Option<&[u32]>, rows: &[i32], sort_key: Opt
     }
   }
   let sorted;
-  let (src, rows) = match sort_key {
+  let (src, rows) = match sort_keys {
     None => (src, rows),
-    Some(k) if k as usize >= schema.fields().len() => return Err(Error::from_reason(format!("sort key column {k} of {}", schema.fields().len()))),
-    Some(k) => {
-      sorted = sort_by_key(&batches, k as usize, src, rows)?;
+    Some(ks) => {
+      if let Some(&k) = ks.iter().find(|&&k| k as usize >= schema.fields().len()) {
+        return Err(Error::from_reason(format!("sort key column {k} of {}", schema.fields().len())));
+      }
+      let ks: Vec<usize> = ks.iter().map(|&k| k as usize).collect();
+      sorted = sort_by_keys(&batches, &ks, src, rows)?;
       (sorted.0.as_deref(), &sorted.1[..])
     }
   };
+
   let columns: Vec<ArrayRef> = if batches.len() == 1 {
     let idx = UInt32Array::from_iter_values(rows.iter().map(|&r| r as u32));
     batches[0].columns().iter().map(|c| take(c.as_ref(), &idx, None)).collect::<std::result::Result<_, _>>().map_err(reason)?
@@ -455,8 +503,8 @@ impl Job for EncodeTask {
     guarded(|| {
       let (schema, batches) = match &self.input {
         EncodeInput::Stream(ipc) => read_ipc(ipc.clone())?,
-        EncodeInput::Rows { sources, src, rows, sort_key } => {
-          let (schema, batch) = take_rows(sources, src.as_deref(), rows, *sort_key)?;
+        EncodeInput::Rows { sources, src, rows, sort_keys } => {
+          let (schema, batch) = take_rows(sources, src.as_deref(), rows, sort_keys.as_deref())?;
           (schema, vec![batch])
         }
       };
@@ -476,7 +524,7 @@ fn encode_task(req: EncodeRequest) -> Result<EncodeTask> {
   let props = writer_properties(&req)?;
   let input = match req.rows {
     None => EncodeInput::Stream(Bytes::from_owner(JsBytes(req.ipc))),
-    Some(rows) => EncodeInput::Rows { sources: req.sources.unwrap_or_default().into_iter().map(|s| Bytes::from_owner(JsBytes(s))).collect(), src: req.src, rows, sort_key: req.sort_key },
+    Some(rows) => EncodeInput::Rows { sources: req.sources.unwrap_or_default().into_iter().map(|s| Bytes::from_owner(JsBytes(s))).collect(), src: req.src, rows, sort_keys: req.sort_keys },
   };
   Ok(EncodeTask { input, props })
 }

@@ -87,11 +87,12 @@ export interface RowSelection {
   src: Uint32Array | null;
   rows: Int32Array;
   /**
-   * The index of a column without nulls that orders the rows, stably (equal keys keep the order of
-   * `rows`): int32 or int64 values, or strings/binaries by unsigned bytes, a prefix first (the
-   * primary-key order of `arrow/pk-compare.ts`). Sorted inside the encode, on the pool's thread.
+   * The indexes of columns without nulls that order the rows, compared in this order, stably (equal
+   * keys keep the order of `rows`): int32 or int64 values, or strings/binaries by unsigned bytes, a
+   * prefix first (the primary-key order of `arrow/pk-compare.ts`). Sorted inside the encode, on the
+   * pool's thread.
    */
-  sortKey?: number;
+  sortKeys?: number[];
 }
 
 /** A source batch of {@link encodeRowsInPool} as the encode reads it: its Arrow IPC stream and column encodings. */
@@ -116,7 +117,7 @@ function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefine
 
 /**
  * The selected rows encoded as one file on the native pool: the rows are taken inside the encode
- * (arrow-rs's take and interleave, on the pool's thread; a `sortKey` is sorted there too), so the
+ * (arrow-rs's take and interleave, on the pool's thread; `sortKeys` are sorted there too), so the
  * calling thread neither gathers them nor serializes the copy. Each source is serialized to Arrow
  * IPC once per `options.sources` cache (every call without one), before this returns its promise:
  * the caller may drop the cache entry right after the call, as the running encode keeps its own
@@ -133,7 +134,7 @@ export async function encodeRowsInPool(
   const auto = (options.dictionary ?? 'auto') === 'auto';
   const req: RawEncodeRequest = {
     ipc: new Uint8Array(0),
-    take: { sources: streams.map((s) => s.ipc), src: selection.src, rows: selection.rows, sortKey: selection.sortKey },
+    take: { sources: streams.map((s) => s.ipc), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys },
     compression: options.compression ?? 'zstd',
     rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     metadata: options.metadata,

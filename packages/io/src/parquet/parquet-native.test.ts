@@ -138,7 +138,7 @@ describe('the native Parquet codec', () => {
       expect(plainRows(castTableToSchema(fromTwo, a.schema))).toEqual(expected);
     });
 
-    it('sortKey orders the rows by an int32, int64, string or binary column, stably, across sources', async () => {
+    it('sortKeys order the rows by int32, int64, string or binary columns, one or several, stably, across sources', async () => {
       // keys with many repeats; the tag column records each row's place in `rows`; strings with shared
       // prefixes, the empty string and multi-byte characters (unsigned byte order, a prefix first)
       const words = ['', 'a', 'ab', 'b', '\u00e9', 'Z', 'a\u0000', '\u{1F600}'];
@@ -159,21 +159,29 @@ describe('the native Parquet codec', () => {
       const src2 = Uint32Array.from({ length: m }, () => (rnd() < 0.5 ? 0 : 1));
       const rows2 = Int32Array.from(src2, (s) => Math.floor(rnd() * (s === 0 ? x.numRows : y.numRows)));
       const bytesOf = (v: unknown) => (v instanceof Uint8Array ? v : new TextEncoder().encode(String(v)));
-      for (const key of ['k64', 'k32', 'ks', 'kb', 'kls']) {
-        const k = x.schema.fields.findIndex((f) => f.name === key);
-        const out = await decodeParquet(await encodeRowsInPool({ sources: [x, y], src: src2, rows: rows2, sortKey: k }, pool()));
-        const picked = Array.from(rows2, (r, i) => ({ key: (src2[i] === 0 ? x : y).getChildAt(k)!.get(r) as unknown, tag: (src2[i] === 0 ? x : y).getChildAt(2)!.get(r) as number, i }));
-        const numeric = key === 'k64' || key === 'k32';
-        const order = (p: { key: unknown }, q: { key: unknown }) => (numeric ? Number(p.key) - Number(q.key) : Buffer.compare(bytesOf(p.key), bytesOf(q.key)));
-        const expected = [...picked].sort((p, q) => order(p, q) || p.i - q.i); // stable: equal keys in the order picked
-        const got = Array.from({ length: out.numRows }, (_, i) => out.getChild(key)!.get(i) as unknown);
-        expect(got.map((v) => (numeric ? Number(v) : Buffer.from(bytesOf(v)).toString('hex'))), key).toEqual(expected.map((e) => (numeric ? Number(e.key) : Buffer.from(bytesOf(e.key)).toString('hex'))));
-        expect(Array.from(out.getChild('tag')!.toArray() as Int32Array), key).toEqual(expected.map((e) => e.tag));
+      const asKey = (key: string, v: unknown) => (key === 'k64' || key === 'k32' ? Number(v) : Buffer.from(bytesOf(v)).toString('hex'));
+      const compare = (key: string, p: unknown, q: unknown) => (key === 'k64' || key === 'k32' ? Number(p) - Number(q) : Buffer.compare(bytesOf(p), bytesOf(q)));
+      for (const keys of [['k64'], ['k32'], ['ks'], ['kb'], ['kls'], ['k32', 'ks'], ['kb', 'k64'], ['ks', 'k32', 'kls']]) {
+        const ks = keys.map((key) => x.schema.fields.findIndex((f) => f.name === key));
+        const out = await decodeParquet(await encodeRowsInPool({ sources: [x, y], src: src2, rows: rows2, sortKeys: ks }, pool()));
+        const picked = Array.from(rows2, (r, i) => {
+          const b = src2[i] === 0 ? x : y;
+          return { key: ks.map((k) => b.getChildAt(k)!.get(r) as unknown), tag: b.getChildAt(2)!.get(r) as number, i };
+        });
+        const byKeys = (p: (typeof picked)[number], q: (typeof picked)[number]) => keys.reduce((o, key, c) => o || compare(key, p.key[c], q.key[c]), 0);
+        const expected = [...picked].sort((p, q) => byKeys(p, q) || p.i - q.i); // stable: equal keys in the order picked
+        for (const [c, key] of keys.entries()) {
+          const got = Array.from({ length: out.numRows }, (_, i) => asKey(key, out.getChild(key)!.get(i)));
+          expect(got, `${keys} / ${key}`).toEqual(expected.map((e) => asKey(key, e.key[c])));
+        }
+        expect(Array.from(out.getChild('tag')!.toArray() as Int32Array), `${keys}`).toEqual(expected.map((e) => e.tag));
       }
       const floats = new Table({ f: makeVector(Float64Array.of(2, 1)) }).batches[0];
-      const notInt = await encodeRowsInPool({ sources: [floats], src: null, rows: Int32Array.of(0, 1), sortKey: 0 }, pool()).catch((e) => e);
+      const notInt = await encodeRowsInPool({ sources: [floats], src: null, rows: Int32Array.of(0, 1), sortKeys: [0] }, pool()).catch((e) => e);
       expect(notInt.message).toMatch(/sort key \(column \d+\) is Float64, not int32, int64, string or binary/);
-      const withNulls = await encodeRowsInPool({ sources: [a], src: null, rows: Int32Array.of(0, 1), sortKey: a.schema.fields.findIndex((f) => f.name === 'i64') }, pool()).catch((e) => e);
+      const outside = await encodeRowsInPool({ sources: [x], src: null, rows: Int32Array.of(0, 1), sortKeys: [0, 9] }, pool()).catch((e) => e);
+      expect(outside.message).toMatch(/sort key column 9 of 6/);
+      const withNulls = await encodeRowsInPool({ sources: [a], src: null, rows: Int32Array.of(0, 1), sortKeys: [a.schema.fields.findIndex((f) => f.name === 'i64')] }, pool()).catch((e) => e);
       expect(withNulls.message).toMatch(/sort key \(column \d+\) has nulls/);
     });
 

@@ -35,7 +35,7 @@ interface NativeEncodeRequest {
   sources?: Uint8Array[];
   src?: Uint32Array;
   rows?: Int32Array;
-  sortKey?: number;
+  sortKeys?: number[];
   compression: string;
   rowGroupSize: number;
   dataPageSizeLimit: number;
@@ -225,7 +225,7 @@ function encodeRequest(req: RawEncodeRequest): NativeEncodeRequest {
     sources: req.take?.sources,
     src: req.take?.src ?? undefined,
     rows: req.take?.rows,
-    sortKey: req.take?.sortKey,
+    sortKeys: req.take?.sortKeys,
     compression: req.compression,
     rowGroupSize: req.rowGroupSize,
     dataPageSizeLimit: VALUE_PAGE_SIZE_LIMIT,

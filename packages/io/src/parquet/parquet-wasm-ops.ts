@@ -113,7 +113,7 @@ export interface RawEncodeRequest {
    * The native codec only: encode rows taken from sources instead, output row `i` being row
    * `rows[i]` of `sources[src ? src[i] : 0]` (each source an Arrow IPC stream of the same schema).
    */
-  take?: { sources: Uint8Array[]; src: Uint32Array | null; rows: Int32Array; sortKey?: number };
+  take?: { sources: Uint8Array[]; src: Uint32Array | null; rows: Int32Array; sortKeys?: number[] };
   compression: 'zstd' | 'snappy' | 'none';
   rowGroupSize: number;
   metadata?: Record<string, string>;

@@ -389,23 +389,23 @@ function needsCopyFirst(parts: readonly GroupPart[]): boolean {
 function groupFile(parts: readonly GroupPart[], primaryKeys: readonly string[] | null): RecordBatch | RowSelection {
   const first = parts[0].batch;
   if (needsCopyFirst(parts)) return gatherGroup(parts, primaryKeys);
-  // one signed int32/int64 key, or one string/binary key: sorted inside the encode (pool thread), not here
-  const sortKey = primaryKeys?.length === 1 ? first.schema.fields.findIndex((f) => f.name === primaryKeys[0]) : -1;
-  const nativeSort = sortKey >= 0 && sortsNatively(first.schema.fields[sortKey].type);
+  // keys of signed int32/int64, string and binary columns: sorted inside the encode (pool thread), not here
+  const sortKeys = (primaryKeys ?? []).map((name) => first.schema.fields.findIndex((f) => f.name === name));
+  const nativeSort = sortKeys.length > 0 && sortKeys.every((k) => k >= 0 && sortsNatively(first.schema.fields[k].type));
   if (parts.length === 1 && parts[0].rows === null) {
     if (primaryKeys === null) return first;
     if (nativeSort) {
       const rows = new Int32Array(first.numRows);
       for (let i = 0; i < rows.length; i++) rows[i] = i;
-      return { sources: [first], src: null, rows, sortKey };
+      return { sources: [first], src: null, rows, sortKeys };
     }
     const order = sortIndicesByPk(first, primaryKeys);
     return isIdentity(order) ? first : { sources: [first], src: null, rows: new Int32Array(order.buffer, order.byteOffset, order.length) };
   }
-  return nativeSort ? { ...groupSelection(parts, null), sortKey } : groupSelection(parts, primaryKeys);
+  return nativeSort ? { ...groupSelection(parts, null), sortKeys } : groupSelection(parts, primaryKeys);
 }
 
-/** Whether the native encode sorts by a key column of `type` (`sortKey`): signed 32/64-bit integers, strings and binaries. */
+/** Whether the native encode sorts by a key column of `type` (`sortKeys`): signed 32/64-bit integers, strings and binaries. */
 function sortsNatively(type: DataType): boolean {
   if (DataType.isInt(type)) return (type as Int).isSigned && (type as Int).bitWidth >= 32;
   return DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type);
