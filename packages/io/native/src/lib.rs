@@ -732,6 +732,29 @@ pub fn sorted_winners(keys: Vec<Float64Array>, starts: Vec<u32>, ends: Vec<u32>,
   })
 }
 
+/// The winners of a round of `total` rows whose keys are compared through `key(source << 32 | row)`:
+/// every source but the largest merged pairwise as payloads, then merged with the largest read in
+/// place ([`Winners::merge`]). The callers check the arguments first.
+#[allow(clippy::too_many_arguments)]
+fn merge_payloads<'k, K: PartialOrd + Copy + 'k>(starts: &[u32], ends: &[u32], indexes: &[i32], has: &[bool], win_s: &mut Int32Array, win_r: &mut Int32Array, total: usize, key: impl Fn(u64) -> K + 'k) -> Result<i32> {
+  let Some(big) = largest(starts, ends) else { return Ok(0) };
+  let rest = total - (ends[big] - starts[big]) as usize;
+  PAYLOADS.with(|cell| {
+    let mut scratch = cell.borrow_mut();
+    let [a, b] = &mut *scratch;
+    at_least(a, rest);
+    at_least(b, rest);
+    let (a, b) = (&mut a[..rest], &mut b[..rest]);
+    let bounds = payloads_except(starts, ends, big, |at, p| a[at] = p);
+    let merged: &[u64] = if merge_passes(a, b, bounds, |x, y| key(*x) < key(*y)) { b } else { a };
+    let (first, big_pay) = (starts[big], (big as u64) << 32);
+    let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
+    let winners = Winners { indexes, has, ws, wr };
+    let n = (ends[big] - first) as usize;
+    Ok(winners.merge(merged.len(), |i| key(merged[i]), |i| merged[i], n, |j| key(big_pay | u64::from(first + j as u32)), big, first) as i32)
+  })
+}
+
 /// [`sorted_winners`] for keys of bytes (strings, binaries) with 32-bit offsets: source `k`'s key of
 /// row `r` is `values[k][offsets[k][r]..offsets[k][r + 1]]`, ordered by unsigned bytes, a prefix
 /// first (as `arrow/pk-compare.ts` orders them). Every offset of the round is checked against its
@@ -746,24 +769,11 @@ pub fn sorted_winners_bytes(values: Vec<Uint8Array>, offsets: Vec<Int32Array>, s
   for s in 0..values.len() {
     check_offsets(&offsets[s], &values[s], starts[s], ends[s]).map_err(|v| Error::from_reason(format!("sortedWinnersBytes: source {s}'s offsets of rows [{}, {}) are not within its {v} bytes", starts[s], ends[s])))?;
   }
-  let Some(big) = largest(&starts, &ends) else { return Ok(0) };
-  let rest = total - (ends[big] - starts[big]) as usize;
-  let key = |s: usize, r: usize| -> &[u8] { &values[s][offsets[s][r] as usize..offsets[s][r + 1] as usize] };
-  let key_of = |p: u64| key((p >> 32) as usize, (p & 0xffff_ffff) as usize);
-  PAYLOADS.with(|cell| {
-    let mut scratch = cell.borrow_mut();
-    let [a, b] = &mut *scratch;
-    at_least(a, rest);
-    at_least(b, rest);
-    let (a, b) = (&mut a[..rest], &mut b[..rest]);
-    let bounds = payloads_except(&starts, &ends, big, |at, p| a[at] = p);
-    let merged: &[u64] = if merge_passes(a, b, bounds, |x, y| key_of(*x) < key_of(*y)) { b } else { a };
-    let first = starts[big];
-    let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
-    let winners = Winners { indexes: &indexes, has: &has, ws, wr };
-    let n = (ends[big] - first) as usize;
-    Ok(winners.merge(merged.len(), |i| key_of(merged[i]), |i| merged[i], n, |j| key(big, first as usize + j), big, first) as i32)
-  })
+  let key = |p: u64| -> &[u8] {
+    let (s, r) = ((p >> 32) as usize, (p & 0xffff_ffff) as usize);
+    &values[s][offsets[s][r] as usize..offsets[s][r + 1] as usize]
+  };
+  merge_payloads(&starts, &ends, &indexes, &has, &mut win_s, &mut win_r, total, key)
 }
 
 /// Whether the offsets of rows `[lo, hi)` (`o[lo..=hi]`) ascend within `values`; Err(its byte count) when not.
@@ -855,24 +865,8 @@ pub fn sorted_winners_tuple(kinds: Vec<u8>, nums: Vec<Float64Array>, values: Vec
       check_offsets(&offsets[s * nb + q], &values[s * nb + q], starts[s], ends[s]).map_err(|v| Error::from_reason(format!("sortedWinnersTuple: source {s}'s offsets of byte column {q}, rows [{}, {}), are not within its {v} bytes", starts[s], ends[s])))?;
     }
   }
-  let Some(big) = largest(&starts, &ends) else { return Ok(0) };
-  let rest = total - (ends[big] - starts[big]) as usize;
   let tuples = Tuples { kinds: &kinds, nums: &nums, values: &values, offsets: &offsets, nn, nb };
-  PAYLOADS.with(|cell| {
-    let mut scratch = cell.borrow_mut();
-    let [a, b] = &mut *scratch;
-    at_least(a, rest);
-    at_least(b, rest);
-    let (a, b) = (&mut a[..rest], &mut b[..rest]);
-    let bounds = payloads_except(&starts, &ends, big, |at, p| a[at] = p);
-    let merged: &[u64] = if merge_passes(a, b, bounds, |x, y| tuples.cmp(*x, *y) == std::cmp::Ordering::Less) { b } else { a };
-    let first = starts[big];
-    let big_pay = (big as u64) << 32;
-    let (ws, wr) = unsafe { (win_s.as_mut(), win_r.as_mut()) };
-    let winners = Winners { indexes: &indexes, has: &has, ws, wr };
-    let n = (ends[big] - first) as usize;
-    Ok(winners.merge(merged.len(), |i| TupleKey(merged[i], &tuples), |i| merged[i], n, |j| TupleKey(big_pay | u64::from(first + j as u32), &tuples), big, first) as i32)
-  })
+  merge_payloads(&starts, &ends, &indexes, &has, &mut win_s, &mut win_r, total, |p| TupleKey(p, &tuples))
 }
 
 /// Variable-width values (32-bit offsets) of the rows `rows` (negative: a null, no bytes) gathered from

@@ -869,6 +869,14 @@ function sortedWinners(sources: readonly { index: number; fk: ArrayLike<number> 
 }
 
 /**
+ * The arguments every native sortedWinners call ends with: per source its rows `[pos, end)`, its
+ * index and whether it has the columns; then the winner arrays.
+ */
+function roundArgs(sources: readonly { index: number; pos: number; end: number }[], has: readonly boolean[], sc: SortScratch): [number[], number[], number[], boolean[], Int32Array, Int32Array] {
+  return [sources.map((s) => s.pos), sources.map((s) => s.end), sources.map((s) => s.index), sources.map((s) => has[s.index] === true), sc.winS, sc.winR];
+}
+
+/**
  * {@link sortedWinners} by the native addon, which takes any numeric keys and merges the sources'
  * ascending runs instead of sorting every key (about half the radix sort's time in a layered read):
  * null when a source's keys are not a Float64Array (the radix sort decides then), -1 for a small
@@ -884,12 +892,7 @@ function nativeSortedWinners(native: NativeParquet, sources: readonly { index: n
   sc.ensureWinners(m);
   return native.sortedWinners(
     sources.map((s) => s.fk as Float64Array),
-    sources.map((s) => s.pos),
-    sources.map((s) => s.end),
-    sources.map((s) => s.index),
-    sources.map((s) => has[s.index] === true),
-    sc.winS,
-    sc.winR,
+    ...roundArgs(sources, has, sc),
   );
 }
 
@@ -912,12 +915,7 @@ function nativeSortedWinnersBytes(native: NativeParquet, sources: readonly { ind
   return native.sortedWinnersBytes(
     parts.map((p) => p.values),
     parts.map((p) => p.offsets),
-    sources.map((s) => s.pos),
-    sources.map((s) => s.end),
-    sources.map((s) => s.index),
-    sources.map((s) => has[s.index] === true),
-    sc.winS,
-    sc.winR,
+    ...roundArgs(sources, has, sc),
   );
 }
 
@@ -974,12 +972,7 @@ function nativeSortedWinnersTuple(native: NativeParquet, sources: readonly { ind
     tuples.flatMap((t) => t.nums),
     tuples.flatMap((t) => t.values),
     tuples.flatMap((t) => t.offsets),
-    sources.map((s) => s.pos),
-    sources.map((s) => s.end),
-    sources.map((s) => s.index),
-    sources.map((s) => has[s.index] === true),
-    sc.winS,
-    sc.winR,
+    ...roundArgs(sources, has, sc),
   );
 }
 

@@ -228,6 +228,24 @@ describe('the native Parquet codec', () => {
       return out;
     }
 
+    /**
+     * A random round over `keys` (each source's keys as numbers ordered like the real keys): rows,
+     * indexes and which sources have the columns drawn from `rnd`; `run` (given them and the winner
+     * arrays) must find the winners of the definition.
+     */
+    function expectRound(rnd: () => number, keys: Float64Array[], label: string, run: (starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array) => number): void {
+      const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
+      const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
+      const indexes = keys.map(() => Math.floor(rnd() * 100));
+      const has = keys.map(() => rnd() < 0.8);
+      const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
+      const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
+      const n = run(starts, ends, indexes, has, winS, winR);
+      const want = expected(keys, starts, ends, indexes, has);
+      expect(n, label).toBe(want.length);
+      expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), label).toEqual(want);
+    }
+
     it('agrees with the definition on random rounds: skewed sizes, duplicate keys, -0 and 0, sources without the columns', () => {
       const native = nativeParquet()!;
       const rnd = seededRandom(29);
@@ -238,16 +256,7 @@ describe('the native Parquet codec', () => {
           const n = Math.floor(rnd() * (s === round % k ? 3000 : 300));
           return Float64Array.from(Array.from({ length: n }, () => (rnd() < 0.02 ? (rnd() < 0.5 ? -0 : 0) : Math.floor(rnd() * range) - range / 2)).sort((a, b) => a - b));
         });
-        const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
-        const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
-        const indexes = keys.map(() => Math.floor(rnd() * 100));
-        const has = keys.map(() => rnd() < 0.8);
-        const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
-        const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
-        const n = native.sortedWinners(keys, starts, ends, indexes, has, winS, winR);
-        const want = expected(keys, starts, ends, indexes, has);
-        expect(n, `round ${round}`).toBe(want.length);
-        expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), `round ${round}`).toEqual(want);
+        expectRound(rnd, keys, `round ${round}`, (...args) => native.sortedWinners(keys, ...args));
       }
     });
 
@@ -268,16 +277,7 @@ describe('the native Parquet codec', () => {
         // the same order as numbers: each distinct byte string's rank
         const ranks = new Map([...new Set(strings.flat().map((b) => Buffer.from(b).toString('hex')))].sort((a, b) => Buffer.compare(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))).map((h, i) => [h, i]));
         const keys = strings.map((ks) => Float64Array.from(ks, (b) => ranks.get(Buffer.from(b).toString('hex'))!));
-        const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
-        const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
-        const indexes = keys.map(() => Math.floor(rnd() * 100));
-        const has = keys.map(() => rnd() < 0.8);
-        const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
-        const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
-        const n = native.sortedWinnersBytes(values, offsets, starts, ends, indexes, has, winS, winR);
-        const want = expected(keys, starts, ends, indexes, has);
-        expect(n, `round ${round}`).toBe(want.length);
-        expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), `round ${round}`).toEqual(want);
+        expectRound(rnd, keys, `round ${round}`, (...args) => native.sortedWinnersBytes(values, offsets, ...args));
       }
       const values = [enc.encode('abc'), enc.encode('bd')];
       const win = () => [new Int32Array(5), new Int32Array(5)] as const;
@@ -308,16 +308,7 @@ describe('the native Parquet codec', () => {
         distinct.sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1]) || a[2] - b[2]);
         const rank = new Map(distinct.map((t, i) => [id(t), i]));
         const keys = tuples.map((ts) => Float64Array.from(ts, (t) => rank.get(id(t))!));
-        const starts = keys.map((ks) => Math.floor(rnd() * (ks.length / 4)));
-        const ends = keys.map((ks, s) => starts[s] + Math.floor(rnd() * (ks.length - starts[s] + 1)));
-        const indexes = keys.map(() => Math.floor(rnd() * 100));
-        const has = keys.map(() => rnd() < 0.8);
-        const total = ends.reduce((n, e, s) => n + e - starts[s], 0);
-        const [winS, winR] = [new Int32Array(total), new Int32Array(total)];
-        const n = native.sortedWinnersTuple(kinds, nums, values, offsets, starts, ends, indexes, has, winS, winR);
-        const want = expected(keys, starts, ends, indexes, has);
-        expect(n, `round ${round}`).toBe(want.length);
-        expect(Array.from({ length: n }, (_, i) => [winS[i], winR[i]]), `round ${round}`).toEqual(want);
+        expectRound(rnd, keys, `round ${round}`, (...args) => native.sortedWinnersTuple(kinds, nums, values, offsets, ...args));
       }
       const win = () => [new Int32Array(4), new Int32Array(4)] as const;
       const one = { nums: [Float64Array.of(1, 2)], values: [enc.encode('ab')], offsets: [Int32Array.of(0, 1, 2)] };
