@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // DoGet throughput to the real pyarrow.flight client vs the in-process TS scan of the same table.
 //
-//   node bench/flight-doget.mjs [--rows 400000] [--buckets 4] [--repeat 3]
+//   node bench/flight-doget.mjs [--rows 400000] [--buckets 4] [--repeat 5]
 //
 // Builds a PK table (2 range partitions x N buckets, merge-on-read over two writes) on an embedded
 // catalog + local disk in a temp dir, starts a Flight server on 127.0.0.1, then measures:
 //   - TS scan of one split (readSplit, in process)        vs  pyarrow do_get of that endpoint
 //   - TS scan of the whole plan, splits in parallel        vs  pyarrow reading all endpoints in parallel
-// and prints MB/s (Arrow in-memory bytes as pyarrow counts them) and the ratio Flight / in-process.
+// and prints MB/s (Arrow in-memory bytes as pyarrow counts them) and the ratio Flight / in-process,
+// each side the median of --repeat warm rounds (pyarrow: one process and connection per case; its
+// first round, a fresh process's first call, is printed apart).
 // Needs the packages built (pnpm build) and Python with pyarrow (LAKESOUL_TEST_PYTHON, or the test venv .venv, created when missing).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
