@@ -541,6 +541,15 @@ pub fn encode_sync(req: EncodeRequest) -> Result<Buffer> {
   Ok(encode_task(req)?.run()?.into())
 }
 
+/// The version of this addon's interface (its functions and request fields): `parquet/parquet-native.ts`
+/// loads only the version it was written for, so an addon built from older sources is refused, not
+/// called with fields it would ignore (an old encode does not know `sort_keys` and would leave the
+/// rows unsorted). Raise it with every change of a function or field.
+#[napi]
+pub fn interface_version() -> u32 {
+  2
+}
+
 /// The parquet crate's version this addon was built with.
 #[napi]
 pub fn parquet_version() -> &'static str {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castTableToSchema, decodeOffsetIndex, decodeParquet, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
-import { KEY_PAGE_SIZE_LIMIT, VALUE_PAGE_SIZE_LIMIT } from './parquet-native.js';
+import { KEY_PAGE_SIZE_LIMIT, NATIVE_INTERFACE_VERSION, VALUE_PAGE_SIZE_LIMIT, addonMismatch } from './parquet-native.js';
+import { createRequire } from 'node:module';
 import { takeRows } from '../arrow/take-rows.js';
 import { parquetWasm } from './parquet-wasm-ops.js';
 import { NativeParquetPool } from '../workers/parquet-pool.js';
@@ -32,6 +33,12 @@ afterEach(() => {
 describe('the native Parquet codec', () => {
   it.runIf(process.env.CI === 'true')('is built in CI (pnpm setup:native)', () => {
     expect(built, NATIVE_PARQUET_ADDON).toBe(true);
+  });
+
+  it('an addon of another interface (built from older sources) is refused, naming the versions; the built one matches', () => {
+    expect(addonMismatch({})).toMatch(/built from other sources \(interface unversioned, this code needs \d+\)/);
+    expect(addonMismatch({ interfaceVersion: () => NATIVE_INTERFACE_VERSION - 1 })).toMatch(new RegExp(`interface ${NATIVE_INTERFACE_VERSION - 1}, this code needs ${NATIVE_INTERFACE_VERSION}`));
+    if (built) expect(addonMismatch(createRequire(import.meta.url)(NATIVE_PARQUET_ADDON))).toBeNull();
   });
 
   describe.runIf(built)('against parquet-wasm', () => {

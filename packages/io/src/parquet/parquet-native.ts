@@ -51,6 +51,7 @@ interface NativeAddon {
   encode(req: NativeEncodeRequest): Promise<Uint8Array>;
   encodeSync(req: NativeEncodeRequest): Uint8Array;
   parquetVersion(): string;
+  interfaceVersion?(): number;
   sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
   sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
@@ -127,6 +128,23 @@ export interface NativeParquet {
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
 }
 
+/**
+ * The addon interface this code calls (`interface_version` in `native/src/lib.rs`): an addon built from
+ * other sources lacks functions or ignores request fields (an older encode leaves `sortKeys` rows
+ * unsorted), so it is not used.
+ */
+export const NATIVE_INTERFACE_VERSION = 2;
+
+/**
+ * Why a loaded addon cannot be used by this code (an interface of another version, or none: built
+ * before versions existed), or null when it can.
+ */
+export function addonMismatch(addon: { interfaceVersion?: () => number }): string | null {
+  const found = typeof addon.interfaceVersion === 'function' ? addon.interfaceVersion() : null;
+  if (found === NATIVE_INTERFACE_VERSION) return null;
+  return `it was built from other sources (interface ${found ?? 'unversioned'}, this code needs ${NATIVE_INTERFACE_VERSION})`;
+}
+
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
 export const NATIVE_PARQUET_ADDON = fileURLToPath(new URL('../../native/lakesoul-parquet.node', import.meta.url));
 
@@ -141,6 +159,12 @@ function load(): NativeParquet | null {
   } catch (e) {
     loadError = e;
     process.emitWarning(`the native Parquet codec at ${NATIVE_PARQUET_ADDON} does not load (${e instanceof Error ? e.message : String(e)}); using parquet-wasm. Rebuild it with: pnpm setup:native`);
+    return null;
+  }
+  const mismatch = addonMismatch(addon);
+  if (mismatch !== null) {
+    loadError = new Error(mismatch);
+    process.emitWarning(`the native Parquet codec at ${NATIVE_PARQUET_ADDON} is not used: ${mismatch}; using parquet-wasm. Rebuild it with: pnpm setup:native`);
     return null;
   }
   return {
