@@ -6,7 +6,9 @@
 // `table.read()` with a 16 MiB prefetch budget, counting rows; it reports its RSS after the open and
 // its peak RSS (VmHWM, the whole process: main thread, Parquet workers, wasm). The baseline is the
 // smallest size's growth, measured in the same run; the ratio of each size's growth to it should
-// stay near 1.
+// stay near 1. Files are not rolled (target file size 1 GiB): at the default 128 MiB roll, 16M keys
+// made seven files per split (an upsert layer in two), i.e. one more source in the merge, whose row
+// groups in flight were counted as growth with table size. The child checks the file count.
 // Usage: node bench/io-read-memory.mjs [keys,keys,...]   (default 4000000,16000000)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +21,8 @@ import { Lakehouse, toFileUri } from '@lakesoul-ts/io';
 const ROW_GROUP = 65_536;
 const PREFETCH_BYTES = 16 * 2 ** 20;
 const MiB = 2 ** 20;
+const FILES_PER_SPLIT = 6;
+const WRITE = { rowGroupSize: ROW_GROUP, targetFileSize: 2 ** 30 };
 const vmHwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 
 function rows(from, n, step, tag) {
@@ -40,9 +44,9 @@ async function writeLayered(home, keys) {
   try {
     const t = await lh.createTable('layered', rows(0, 1, 1, 's').schema, { primaryKeys: ['id'], hashBucketNum: 1 });
     const quarter = keys / 4;
-    for (let q = 0; q < 4; q++) await t.write(rows(q * quarter, quarter, 1, 'base'), { rowGroupSize: ROW_GROUP });
-    await t.write(rows(0, Math.ceil(keys / 3), 3, 'l1'), { rowGroupSize: ROW_GROUP });
-    await t.write(rows(0, Math.ceil(keys / 5), 5, 'l2'), { rowGroupSize: ROW_GROUP });
+    for (let q = 0; q < 4; q++) await t.write(rows(q * quarter, quarter, 1, 'base'), WRITE);
+    await t.write(rows(0, Math.ceil(keys / 3), 3, 'l1'), WRITE);
+    await t.write(rows(0, Math.ceil(keys / 5), 5, 'l2'), WRITE);
   } finally {
     await lh.close();
   }
@@ -52,6 +56,8 @@ async function writeLayered(home, keys) {
 async function readChild(home) {
   const lh = await Lakehouse.open({ catalog: { dataDir: join(home, 'catalog') }, warehouse: toFileUri(join(home, 'warehouse')) });
   const t = await lh.table('layered');
+  const files = (await t.scan()).splits.map((s) => s.files.length);
+  if (files.some((n) => n !== FILES_PER_SPLIT)) throw new Error(`expected ${FILES_PER_SPLIT} files per split, got ${files.join(', ')}`);
   const afterOpen = process.memoryUsage().rss;
   const t0 = performance.now();
   let n = 0;
@@ -84,7 +90,7 @@ if (process.argv[2] === '--child') {
     }
   }
   const base = results[0];
-  console.log(`streaming read(), prefetch ${PREFETCH_BYTES / MiB} MiB, row groups of ${ROW_GROUP} rows, 6 files per split`);
+  console.log(`streaming read(), prefetch ${PREFETCH_BYTES / MiB} MiB, row groups of ${ROW_GROUP} rows, ${FILES_PER_SPLIT} files per split`);
   console.log('keys        write s   read s   RSS after open MiB   peak RSS MiB   growth MiB   growth vs smallest');
   for (const x of results) {
     console.log(`${String(x.keys).padEnd(12)}${(x.writeMs / 1000).toFixed(1).padStart(7)}${(x.ms / 1000).toFixed(1).padStart(9)}` +
