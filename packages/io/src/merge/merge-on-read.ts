@@ -114,104 +114,173 @@ class IntBuf {
  * (the last one fewer; pass-through rounds may be shorter).
  */
 export async function* mergeSortedSources(sources: MergeSource[], options: MergeOptions): AsyncGenerator<RecordBatch> {
-  const { primaryKeys, outputSchema, signal } = options;
-  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_MERGE_BATCH_SIZE);
-  const label = options.label ? ` (${options.label})` : '';
-  if (primaryKeys.length === 0) throw new LakeSoulError('InvalidArgument', `mergeSortedSources needs primary keys${label}`);
-  const fields = outputSchema.fields;
-  const ops: MergeOperator[] = fields.map((f) => {
-    const op = options.mergeOperators?.[f.name] ?? 'UseLast';
-    if (!OPERATORS.includes(op)) {
-      throw new LakeSoulError('InvalidArgument', `unknown merge operator '${op}' for column '${f.name}' (one of ${OPERATORS.join(', ')})`, {
-        context: { column: f.name },
-      });
+  const merge = new KWayMerge(sources, options);
+  const { states, out } = merge;
+  const signal = options.signal;
+  try {
+    await Promise.all(states.map((s) => merge.readAhead(s)));
+    for (;;) {
+      throwIfAborted(signal, 'merge-on-read');
+      const moved = states.filter((s) => merge.advance(s));
+      if (moved.length > 0) {
+        await Promise.all(moved.map((s) => merge.readAhead(s)));
+        continue; // a joined window may again straddle into the new read-ahead
+      }
+      if (!merge.round()) break;
+      while (out.length > 0) {
+        throwIfAborted(signal, 'merge-on-read');
+        yield out.shift()!;
+      }
     }
-    checkOperatorType(op, f);
-    return op;
-  });
-  for (const name of Object.keys(options.mergeOperators ?? {})) {
-    if (primaryKeys.includes(name) && options.mergeOperators![name] !== 'UseLast') {
-      throw new LakeSoulError('InvalidArgument', `merge operator on primary key column '${name}'`, { context: { column: name } });
-    }
+    merge.flush();
+    while (out.length > 0) yield out.shift()!;
+  } finally {
+    await Promise.allSettled(states.map((s) => (s.done ? undefined : s.iter.return?.())));
   }
-  const anyOperator = ops.some((o) => o !== 'UseLast');
-  const k = sources.length;
-  // provider sets: output columns grouped by which sources have them (UseLast winners are shared)
-  const has = sources.map((s) => fields.map((f) => s.existCols.includes(f.name)));
-  const setOf = new Int32Array(fields.length);
-  const setKeys: string[] = [];
-  const setHas: boolean[][] = [];
-  fields.forEach((_, c) => {
-    const key = has.map((h) => (h[c] ? '1' : '0')).join('');
-    let p = setKeys.indexOf(key);
-    if (p < 0) {
-      p = setKeys.push(key) - 1;
-      setHas.push(has.map((h) => h[c]));
-    }
-    setOf[c] = p;
-  });
-  const P = setKeys.length;
-  const simpleWinners = P === 1 && !ops.some((o) => o !== 'UseLast');
-  const placeholders = fields.map((f) => gatherData(f.type, [], null, new Int32Array(0)));
-  const keyTypes: (DataType | null)[] = primaryKeys.map((pk) => fields.find((f) => f.name === pk)?.type ?? null);
+}
 
-  const states: SourceState[] = sources.map((s, index) => ({
-    index,
-    iter: s.batches[Symbol.asyncIterator](),
-    done: false,
-    next: null,
-    fk: null,
-    tuple: undefined,
-    entry: null,
-    batch: null,
-    keys: [],
-    pos: 0,
-    len: 0,
-    end: 0,
-    has: has[index],
-  }));
-
-  // ---- pending output
-  let pending: Entry[] = [];
-  let count = 0;
-  const winSrc: Int32Array[] = Array.from({ length: P }, () => new Int32Array(batchSize));
-  const winRow: Int32Array[] = Array.from({ length: P }, () => new Int32Array(batchSize));
+/**
+ * One merge's state and steps ({@link mergeSortedSources} drives it). A class rather than closures
+ * made per call: V8 drops optimized code that inlined one merge's closure when the next split's
+ * merge calls its own copy ("wrong call target"), so the heap loops ran unoptimized again at every
+ * split; methods are one function for every merge.
+ */
+class KWayMerge {
+  /** Per source: its iterator, current window and round bounds. */
+  readonly states: SourceState[];
+  /** Finished output batches, for the driver to yield. */
+  readonly out: RecordBatch[] = [];
+  private readonly fields: Field[];
+  private readonly outputSchema: Schema;
+  private readonly primaryKeys: string[];
+  private readonly label: string;
+  private readonly batchSize: number;
+  private readonly ops: MergeOperator[];
+  private readonly anyOperator: boolean;
+  /** Provider sets: output columns grouped by which sources have them (UseLast winners are shared). */
+  private readonly setOf: Int32Array;
+  private readonly setHas: boolean[][];
+  private readonly simpleWinners: boolean;
+  private readonly placeholders: Data[];
+  private readonly keyTypes: (DataType | null)[];
+  // ---- pending output: per output row and provider set, the winning (local batch, row)
+  private pending: Entry[] = [];
+  private count = 0;
+  private readonly winSrc: Int32Array[];
+  private readonly winRow: Int32Array[];
   // operator support: per output row, the group's ranges (local batch, start, end, source index)
-  const groupOff = new Int32Array(batchSize + 1);
-  const rLocal = new IntBuf();
-  const rStart = new IntBuf();
-  const rEnd = new IntBuf();
-  const rSrc = new IntBuf();
-  const out: RecordBatch[] = [];
+  private readonly groupOff: Int32Array;
+  private readonly rLocal = new IntBuf();
+  private readonly rStart = new IntBuf();
+  private readonly rEnd = new IntBuf();
+  private readonly rSrc = new IntBuf();
+  // ---- heap of source indices ordered by (key at pos, source index)
+  private readonly heap: number[] = [];
+  private readonly group: number[] = [];
+  private readonly groupEnd: number[];
+  /** Numeric single-column keys: each source's current key. */
+  private readonly curKey: Float64Array;
+  private readonly sortScratch = new SortScratch();
+  /** Per source index: its place in the pending output batch (filled by mergeRoundSorted). */
+  private readonly localBySource: Int32Array;
+  private readonly native: NativeParquet | null = nativeParquet();
 
-  const localOf = (e: Entry): number => {
-    if (e.local < 0) e.local = pending.push(e) - 1;
+  constructor(sources: MergeSource[], options: MergeOptions) {
+    const { primaryKeys, outputSchema } = options;
+    this.primaryKeys = primaryKeys;
+    this.outputSchema = outputSchema;
+    this.batchSize = Math.max(1, options.batchSize ?? DEFAULT_MERGE_BATCH_SIZE);
+    const label = (this.label = options.label ? ` (${options.label})` : '');
+    if (primaryKeys.length === 0) throw new LakeSoulError('InvalidArgument', `mergeSortedSources needs primary keys${label}`);
+    const fields = (this.fields = outputSchema.fields);
+    this.ops = fields.map((f) => {
+      const op = options.mergeOperators?.[f.name] ?? 'UseLast';
+      if (!OPERATORS.includes(op)) {
+        throw new LakeSoulError('InvalidArgument', `unknown merge operator '${op}' for column '${f.name}' (one of ${OPERATORS.join(', ')})`, {
+          context: { column: f.name },
+        });
+      }
+      checkOperatorType(op, f);
+      return op;
+    });
+    for (const name of Object.keys(options.mergeOperators ?? {})) {
+      if (primaryKeys.includes(name) && options.mergeOperators![name] !== 'UseLast') {
+        throw new LakeSoulError('InvalidArgument', `merge operator on primary key column '${name}'`, { context: { column: name } });
+      }
+    }
+    this.anyOperator = this.ops.some((o) => o !== 'UseLast');
+    const k = sources.length;
+    const has = sources.map((s) => fields.map((f) => s.existCols.includes(f.name)));
+    this.setOf = new Int32Array(fields.length);
+    const setKeys: string[] = [];
+    this.setHas = [];
+    fields.forEach((_, c) => {
+      const key = has.map((h) => (h[c] ? '1' : '0')).join('');
+      let p = setKeys.indexOf(key);
+      if (p < 0) {
+        p = setKeys.push(key) - 1;
+        this.setHas.push(has.map((h) => h[c]));
+      }
+      this.setOf[c] = p;
+    });
+    const sets = setKeys.length;
+    this.simpleWinners = sets === 1 && !this.anyOperator;
+    this.placeholders = fields.map((f) => gatherData(f.type, [], null, new Int32Array(0)));
+    this.keyTypes = primaryKeys.map((pk) => fields.find((f) => f.name === pk)?.type ?? null);
+    this.states = sources.map((s, index) => ({
+      index,
+      iter: s.batches[Symbol.asyncIterator](),
+      done: false,
+      next: null,
+      fk: null,
+      tuple: undefined,
+      entry: null,
+      batch: null,
+      keys: [],
+      pos: 0,
+      len: 0,
+      end: 0,
+      has: has[index],
+    }));
+    this.winSrc = Array.from({ length: sets }, () => new Int32Array(this.batchSize));
+    this.winRow = Array.from({ length: sets }, () => new Int32Array(this.batchSize));
+    this.groupOff = new Int32Array(this.batchSize + 1);
+    this.groupEnd = new Array(k).fill(0);
+    this.curKey = new Float64Array(k);
+    this.localBySource = new Int32Array(k);
+  }
+
+  private localOf(e: Entry): number {
+    if (e.local < 0) e.local = this.pending.push(e) - 1;
     return e.local;
-  };
+  }
 
-  const flush = (): void => {
-    if (count === 0) return;
-    const n = count;
+  /** Builds the pending output rows into a batch on {@link out}. */
+  flush(): void {
+    const n = this.count;
+    if (n === 0) return;
+    const { fields, pending, groupOff, rLocal, rStart, rEnd, rSrc } = this;
     groupOff[n] = rLocal.n;
     const cols: Data[] = fields.map((f, c) => {
-      const datas = pending.map((e) => e.cols[c] ?? placeholders[c]);
-      const op = ops[c];
+      const datas = pending.map((e) => e.cols[c] ?? this.placeholders[c]);
+      const op = this.ops[c];
       if (op === 'UseLast') {
-        const p = setOf[c];
-        return gatherData(f.type, datas, winSrc[p].subarray(0, n), winRow[p].subarray(0, n));
+        const p = this.setOf[c];
+        return gatherData(f.type, datas, this.winSrc[p].subarray(0, n), this.winRow[p].subarray(0, n));
       }
-      return applyOperator(op, f, c, datas, n, groupOff, rLocal.a, rStart.a, rEnd.a, rSrc.a, states.map((s) => s.has[c]));
+      return applyOperator(op, f, c, datas, n, groupOff, rLocal.a, rStart.a, rEnd.a, rSrc.a, this.states.map((s) => s.has[c]));
     });
-    out.push(makeBatch(outputSchema, cols, n));
+    this.out.push(makeBatch(this.outputSchema, cols, n));
     for (const e of pending) e.local = -1;
-    pending = [];
-    count = 0;
+    this.pending = [];
+    this.count = 0;
     rLocal.n = rStart.n = rEnd.n = rSrc.n = 0;
-  };
+  }
 
-  const conform = (s: SourceState, batch: RecordBatch): Window => {
+  private conform(s: SourceState, batch: RecordBatch): Window {
+    const { label, keyTypes } = this;
     const names = batch.schema.fields.map((f) => f.name);
-    const keys: KeyColumn[] = primaryKeys.map((pk, i) => {
+    const keys: KeyColumn[] = this.primaryKeys.map((pk, i) => {
       const idx = names.indexOf(pk);
       if (idx < 0) {
         throw new LakeSoulError('SchemaMismatch', `merge source ${s.index}${label} lacks primary key column '${pk}'`, { context: { column: pk } });
@@ -221,7 +290,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
       d = castData(d, keyTypes[i]!, { column: pk });
       return keyColumn(d, pk);
     });
-    const cols = fields.map((f, c) => {
+    const cols = this.fields.map((f, c) => {
       if (!s.has[c]) return null;
       const idx = names.indexOf(f.name);
       if (idx < 0) {
@@ -232,9 +301,9 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
       return castData(batch.data.children[idx] as Data, f.type, { column: f.name });
     });
     return { batch, entry: { cols, local: -1 }, keys, fk: keys.length === 1 ? numericKeys(keys[0]) : null };
-  };
+  }
 
-  const install = (s: SourceState, w: Window): void => {
+  private install(s: SourceState, w: Window): void {
     s.batch = w.batch;
     s.entry = w.entry;
     s.keys = w.keys;
@@ -242,10 +311,10 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     s.tuple = undefined;
     s.pos = 0;
     s.len = w.batch.numRows;
-  };
+  }
 
   /** Read the next non-empty batch of `s` into `s.next` (or mark the source done). */
-  const readAhead = async (s: SourceState): Promise<void> => {
+  async readAhead(s: SourceState): Promise<void> {
     s.next = null;
     while (!s.done) {
       const r = await s.iter.next();
@@ -254,90 +323,140 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         return;
       }
       if (r.value.numRows > 0) {
-        s.next = conform(s, r.value);
+        s.next = this.conform(s, r.value);
         return;
       }
     }
-  };
+  }
 
   /**
    * Move `s` forward: a consumed window is replaced by the read-ahead batch; remaining rows whose key
    * continues into the read-ahead batch are joined with it (the only copy, for keys straddling batches).
    * Returns true when a read-ahead was consumed (so a new one must be read).
    */
-  const advance = (s: SourceState): boolean => {
+  advance(s: SourceState): boolean {
     if (s.next === null) return false;
     if (s.batch === null || s.pos >= s.len) {
-      install(s, s.next);
+      this.install(s, s.next);
       return true;
     }
     if (compareKeyRows(s.keys, s.pos, s.next.keys, 0) === 0) {
       const rest = s.batch.slice(s.pos, s.len);
-      install(s, conform(s, concatBatches([rest, alignTo(s.next.batch, rest.schema, s.index, label)])));
+      this.install(s, this.conform(s, concatBatches([rest, alignTo(s.next.batch, rest.schema, s.index, this.label)])));
       return true;
     }
     return false;
-  };
+  }
 
-  // heap of source indices ordered by (key at pos, source index)
-  const heap: number[] = [];
-  const less = (a: number, b: number): boolean => {
-    const sa = states[a];
-    const sb = states[b];
+  /**
+   * Merges one round: every key below the smallest first key of the read-ahead batches (all keys are
+   * complete there). False when every source is consumed.
+   */
+  round(): boolean {
+    const states = this.states;
+    const active = states.filter((s) => s.pos < s.len);
+    if (active.length === 0) return false;
+    let boundSrc: SourceState | null = null;
+    for (const s of states) {
+      if (s.next === null) continue;
+      if (boundSrc === null || compareKeyRows(s.next.keys, 0, boundSrc.next!.keys, 0) < 0) boundSrc = s;
+    }
+    let rows = 0;
+    for (const s of active) {
+      if (boundSrc === null) s.end = s.len;
+      else {
+        const bk = boundSrc.next!.keys;
+        if (compareKeyRows(s.keys, s.len - 1, bk, 0) < 0) s.end = s.len;
+        else {
+          // first row >= bound
+          let lo = s.pos;
+          let hi = s.len;
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (compareKeyRows(s.keys, mid, bk, 0) < 0) lo = mid + 1;
+            else hi = mid;
+          }
+          s.end = lo;
+        }
+      }
+      rows += s.end - s.pos;
+    }
+    for (const s of states) if (s.pos >= s.len) s.end = s.pos;
+    if (rows === 0) {
+      throw new LakeSoulError('Internal', `merge-on-read made no progress${this.label}: a source is not sorted by its primary key`);
+    }
+    const contributing = active.filter((s) => s.end > s.pos);
+    if (!(contributing.length === 1 && this.passThrough(contributing[0]))) {
+      const sortable = this.simpleWinners && contributing.length > 1;
+      if (!contributing.every((s) => s.fk !== null)) {
+        if (!(sortable && this.mergeRoundSorted(contributing, true))) this.mergeRound();
+      } else if (!(sortable && this.mergeRoundSorted(contributing, false))) this.mergeRoundF();
+    }
+    if (boundSrc === null) this.flush();
+    return true;
+  }
+
+  private less(a: number, b: number): boolean {
+    const sa = this.states[a];
+    const sb = this.states[b];
     const r = compareKeyRows(sa.keys, sa.pos, sb.keys, sb.pos);
     return r < 0 || (r === 0 && a < b);
-  };
-  const siftDown = (i: number): void => {
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
     const n = heap.length;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) return;
       const r = l + 1;
-      const m = r < n && less(heap[r], heap[l]) ? r : l;
-      if (!less(heap[m], heap[i])) return;
+      const m = r < n && this.less(heap[r], heap[l]) ? r : l;
+      if (!this.less(heap[m], heap[i])) return;
       const t = heap[m];
       heap[m] = heap[i];
       heap[i] = t;
       i = m;
     }
-  };
-  const siftUp = (i: number): void => {
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(heap[i], heap[p])) return;
+      if (!this.less(heap[i], heap[p])) return;
       const t = heap[p];
       heap[p] = heap[i];
       heap[i] = t;
       i = p;
     }
-  };
-  const popTop = (): number => {
+  }
+
+  private popTop(): number {
+    const heap = this.heap;
     const top = heap[0];
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      siftDown(0);
+      this.siftDown(0);
     }
     return top;
-  };
+  }
 
-  const group: number[] = [];
-  const groupEnd: number[] = new Array(k).fill(0);
-
-  const emitGroup = (): void => {
-    // group: source indices in merge order (ascending), each with rows [pos, groupEnd)
-    const i = count;
-    if (anyOperator) {
-      groupOff[i] = rLocal.n;
+  /** Records the current group (sources in merge order, rows [pos, groupEnd)) as one output row. */
+  private emitGroup(): void {
+    const { group, groupEnd, states, winSrc, winRow, setHas } = this;
+    const i = this.count;
+    if (this.anyOperator) {
+      this.groupOff[i] = this.rLocal.n;
       for (const si of group) {
         const s = states[si];
-        rLocal.push(localOf(s.entry!));
-        rStart.push(s.pos);
-        rEnd.push(groupEnd[si]);
-        rSrc.push(si);
+        this.rLocal.push(this.localOf(s.entry!));
+        this.rStart.push(s.pos);
+        this.rEnd.push(groupEnd[si]);
+        this.rSrc.push(si);
       }
     }
-    for (let p = 0; p < P; p++) {
+    for (let p = 0; p < setHas.length; p++) {
       const hp = setHas[p];
       let w = -1;
       for (let g = group.length - 1; g >= 0; g--) {
@@ -351,28 +470,29 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         winSrc[p][i] = 0;
       } else {
         const s = states[w];
-        winSrc[p][i] = localOf(s.entry!);
+        winSrc[p][i] = this.localOf(s.entry!);
         winRow[p][i] = groupEnd[w] - 1;
       }
     }
-    count++;
-    if (count === batchSize) flush();
-  };
+    this.count++;
+    if (this.count === this.batchSize) this.flush();
+  }
 
   /** Merge rows [pos, end) of every source. */
-  const mergeRound = (): void => {
+  private mergeRound(): void {
+    const { heap, group, groupEnd, states } = this;
     heap.length = 0;
     for (const s of states) if (s.pos < s.end) heap.push(s.index);
-    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(i);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
     while (heap.length > 0) {
-      const first = popTop();
+      const first = this.popTop();
       group.length = 0;
       group.push(first);
       const f = states[first];
       while (heap.length > 0) {
         const t = states[heap[0]];
         if (compareKeyRows(t.keys, t.pos, f.keys, f.pos) !== 0) break;
-        group.push(popTop());
+        group.push(this.popTop());
       }
       // heap pops ties in ascending source index: group is in merge order
       for (const si of group) {
@@ -381,63 +501,69 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         while (r < s.end && compareKeyRows(s.keys, r, s.keys, s.pos) === 0) r++;
         groupEnd[si] = r;
       }
-      emitGroup();
+      this.emitGroup();
       for (const si of group) {
         const s = states[si];
         s.pos = groupEnd[si];
         if (s.pos < s.end) {
           heap.push(si);
-          siftUp(heap.length - 1);
+          this.siftUp(heap.length - 1);
         }
       }
     }
-  };
+  }
 
   // ---- numeric single-column keys: compare plain numbers, cache each source's current key.
   // The heap helpers below repeat the generic ones above on purpose: each set calls one `less`, so the
   // hot loop stays monomorphic (a shared heap taking `less` as a parameter measured slower).
-  const curKey = new Float64Array(k);
-  const lessF = (a: number, b: number): boolean => {
-    const x = curKey[a];
-    const y = curKey[b];
+  private lessF(a: number, b: number): boolean {
+    const x = this.curKey[a];
+    const y = this.curKey[b];
     return x < y || (x === y && a < b);
-  };
-  const siftDownF = (i: number): void => {
+  }
+
+  private siftDownF(i: number): void {
+    const heap = this.heap;
     const n = heap.length;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) return;
       const r = l + 1;
-      const m = r < n && lessF(heap[r], heap[l]) ? r : l;
-      if (!lessF(heap[m], heap[i])) return;
+      const m = r < n && this.lessF(heap[r], heap[l]) ? r : l;
+      if (!this.lessF(heap[m], heap[i])) return;
       const t = heap[m];
       heap[m] = heap[i];
       heap[i] = t;
       i = m;
     }
-  };
-  const siftUpF = (i: number): void => {
+  }
+
+  private siftUpF(i: number): void {
+    const heap = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!lessF(heap[i], heap[p])) return;
+      if (!this.lessF(heap[i], heap[p])) return;
       const t = heap[p];
       heap[p] = heap[i];
       heap[i] = t;
       i = p;
     }
-  };
-  const popTopF = (): number => {
+  }
+
+  private popTopF(): number {
+    const heap = this.heap;
     const top = heap[0];
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      siftDownF(0);
+      this.siftDownF(0);
     }
     return top;
-  };
+  }
 
   /** mergeRound for numeric keys: runs of one source below the next-best key skip the heap. */
-  const mergeRoundF = (): void => {
+  private mergeRoundF(): void {
+    const { heap, group, groupEnd, states, curKey, setHas, winSrc, winRow, batchSize } = this;
     heap.length = 0;
     for (const s of states) {
       if (s.pos < s.end) {
@@ -445,7 +571,7 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         heap.push(s.index);
       }
     }
-    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDownF(i);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) this.siftDownF(i);
     while (heap.length > 0) {
       const top = heap[0];
       const key = curKey[top];
@@ -457,23 +583,24 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         const fk = s.fk!;
         const end = s.end;
         let p = s.pos;
-        if (simpleWinners) {
+        if (this.simpleWinners) {
           // every column is UseLast and shares one provider set: write the winners directly
           const has0 = setHas[0][top];
           const ws = winSrc[0];
           const wr = winRow[0];
-          let loc = has0 ? localOf(s.entry!) : 0;
+          let loc = has0 ? this.localOf(s.entry!) : 0;
           while (p < end) {
             const kv = fk[p];
             if (!(kv < nextBest)) break;
             let r = p + 1;
             while (r < end && fk[r] === kv) r++;
-            ws[count] = loc;
-            wr[count] = has0 ? r - 1 : -1;
-            count++;
-            if (count === batchSize) {
-              flush();
-              if (has0) loc = localOf(s.entry!);
+            const at = this.count;
+            ws[at] = loc;
+            wr[at] = has0 ? r - 1 : -1;
+            this.count = at + 1;
+            if (at + 1 === batchSize) {
+              this.flush();
+              if (has0) loc = this.localOf(s.entry!);
             }
             p = r;
           }
@@ -486,19 +613,19 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
             while (r < end && fk[r] === kv) r++;
             s.pos = p;
             groupEnd[top] = r;
-            emitGroup();
+            this.emitGroup();
             p = r;
           }
         }
         s.pos = p;
-        if (p >= end) popTopF();
+        if (p >= end) this.popTopF();
         else {
           curKey[top] = fk[p];
-          siftDownF(0);
+          this.siftDownF(0);
         }
         continue;
       }
-      if (simpleWinners) {
+      if (this.simpleWinners) {
         // equal keys in several sources: advance each past the key in (key, source) order; the
         // last one that has the columns wins
         let winner: SourceState | null = null;
@@ -517,17 +644,18 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
           s.pos = r;
           if (r < s.end) {
             curKey[si] = fk[r];
-            siftDownF(0);
-          } else popTopF();
+            this.siftDownF(0);
+          } else this.popTopF();
         }
-        winSrc[0][count] = winner === null ? 0 : localOf(winner.entry!);
-        winRow[0][count] = winnerRow;
-        count++;
-        if (count === batchSize) flush();
+        const at = this.count;
+        winSrc[0][at] = winner === null ? 0 : this.localOf(winner.entry!);
+        winRow[0][at] = winnerRow;
+        this.count = at + 1;
+        if (at + 1 === batchSize) this.flush();
         continue;
       }
       group.length = 0;
-      while (heap.length > 0 && curKey[heap[0]] === key) group.push(popTopF());
+      while (heap.length > 0 && curKey[heap[0]] === key) group.push(this.popTopF());
       for (const si of group) {
         const s = states[si];
         const fk = s.fk!;
@@ -535,18 +663,18 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
         while (r < s.end && fk[r] === key) r++;
         groupEnd[si] = r;
       }
-      emitGroup();
+      this.emitGroup();
       for (const si of group) {
         const s = states[si];
         s.pos = groupEnd[si];
         if (s.pos < s.end) {
           curKey[si] = s.fk![s.pos];
           heap.push(si);
-          siftUpF(heap.length - 1);
+          this.siftUpF(heap.length - 1);
         }
       }
     }
-  };
+  }
 
   /**
    * mergeRoundF for UseLast winners: the winners come from one merge of the sources' key runs in the
@@ -554,48 +682,43 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
    * at once ({@link sortedWinners}: int32 keys) instead of a heap step per key. False (nothing done)
    * for a small round, or a key neither can take.
    */
-  const sortScratch = new SortScratch();
-  /** Per source index: its place in the pending output batch (filled by mergeRoundSorted). */
-  const localBySource = new Int32Array(k);
-  const native = nativeParquet();
-  const mergeRoundSorted = (contributing: readonly SourceState[], byteKeys: boolean): boolean => {
+  private mergeRoundSorted(contributing: readonly SourceState[], byteKeys: boolean): boolean {
+    const { native, sortScratch, setHas, localBySource } = this;
     const n = byteKeys
       ? (native !== null ? nativeSortedWinnersBytes(native, contributing, setHas[0], sortScratch) ?? nativeSortedWinnersTuple(native, contributing, setHas[0], sortScratch) : null) ?? -1
       : (native !== null ? nativeSortedWinners(native, contributing, setHas[0], sortScratch) : null) ?? sortedWinners(contributing, setHas[0], sortScratch);
     if (n < 0) return false;
-    const ws = winSrc[0];
-    const wr = winRow[0];
+    const ws = this.winSrc[0];
+    const wr = this.winRow[0];
     const { winS, winR } = sortScratch;
     // a batch's worth of winners at a time: each contributing source's place in the pending batch is
     // taken once per output batch (a flush starts a new one), not looked up per row
     for (let i = 0; i < n;) {
-      for (const st of contributing) localBySource[st.index] = localOf(st.entry!);
-      const take = Math.min(n - i, batchSize - count);
-      copyWinners(winS, winR, i, take, localBySource, ws, wr, count);
+      for (const st of contributing) localBySource[st.index] = this.localOf(st.entry!);
+      const take = Math.min(n - i, this.batchSize - this.count);
+      copyWinners(winS, winR, i, take, localBySource, ws, wr, this.count);
       i += take;
-      count += take;
-      if (count === batchSize) flush();
+      this.count += take;
+      if (this.count === this.batchSize) this.flush();
     }
     for (const st of contributing) st.pos = st.end;
     return true;
-  };
+  }
 
   /** Single source in a round: pass the range through when it has no duplicate keys. */
-  const passThrough = (s: SourceState): boolean => {
-    if (anyOperator) return false;
+  private passThrough(s: SourceState): boolean {
+    if (this.anyOperator) return false;
     const fk = s.fk;
     if (fk !== null ? hasEqualNeighbours(fk, s.pos, s.end) : hasEqualKeyNeighbours(s.keys, s.pos, s.end)) return false;
-    flush();
-    const cols = fields.map((f, c) => {
-      const d = s.entry!.cols[c];
-      return d === null ? null : d;
-    });
+    this.flush();
+    const { fields, batchSize } = this;
+    const cols = s.entry!.cols;
     for (let a = s.pos; a < s.end; a += batchSize) {
       const b = Math.min(s.end, a + batchSize);
       const len = b - a;
-      out.push(
+      this.out.push(
         makeBatch(
-          outputSchema,
+          this.outputSchema,
           cols.map((d, c) => (d === null ? gatherData(fields[c].type, [], null, new Int32Array(len).fill(-1)) : d.slice(a, len))),
           len,
         ),
@@ -603,66 +726,6 @@ export async function* mergeSortedSources(sources: MergeSource[], options: Merge
     }
     s.pos = s.end;
     return true;
-  };
-
-  try {
-    await Promise.all(states.map(readAhead));
-    for (;;) {
-      throwIfAborted(signal, 'merge-on-read');
-      const moved = states.filter(advance);
-      if (moved.length > 0) {
-        await Promise.all(moved.map(readAhead));
-        continue; // a joined window may again straddle into the new read-ahead
-      }
-      const active = states.filter((s) => s.pos < s.len);
-      if (active.length === 0) break;
-      // bound: the smallest first key of the read-ahead batches; every key below it is complete
-      let boundSrc: SourceState | null = null;
-      for (const s of states) {
-        if (s.next === null) continue;
-        if (boundSrc === null || compareKeyRows(s.next.keys, 0, boundSrc.next!.keys, 0) < 0) boundSrc = s;
-      }
-      let rows = 0;
-      for (const s of active) {
-        if (boundSrc === null) s.end = s.len;
-        else {
-          const bk = boundSrc.next!.keys;
-          if (compareKeyRows(s.keys, s.len - 1, bk, 0) < 0) s.end = s.len;
-          else {
-            // first row >= bound
-            let lo = s.pos;
-            let hi = s.len;
-            while (lo < hi) {
-              const mid = (lo + hi) >> 1;
-              if (compareKeyRows(s.keys, mid, bk, 0) < 0) lo = mid + 1;
-              else hi = mid;
-            }
-            s.end = lo;
-          }
-        }
-        rows += s.end - s.pos;
-      }
-      for (const s of states) if (s.pos >= s.len) s.end = s.pos;
-      if (rows === 0) {
-        throw new LakeSoulError('Internal', `merge-on-read made no progress${label}: a source is not sorted by its primary key`);
-      }
-      const contributing = active.filter((s) => s.end > s.pos);
-      if (!(contributing.length === 1 && passThrough(contributing[0]))) {
-        const sortable = simpleWinners && contributing.length > 1;
-        if (!contributing.every((s) => s.fk !== null)) {
-          if (!(sortable && mergeRoundSorted(contributing, true))) mergeRound();
-        } else if (!(sortable && mergeRoundSorted(contributing, false))) mergeRoundF();
-      }
-      if (boundSrc === null) flush();
-      while (out.length > 0) {
-        throwIfAborted(signal, 'merge-on-read');
-        yield out.shift()!;
-      }
-    }
-    flush();
-    while (out.length > 0) yield out.shift()!;
-  } finally {
-    await Promise.allSettled(states.map((s) => (s.done ? undefined : s.iter.return?.())));
   }
 }
 
