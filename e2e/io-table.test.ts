@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getEventListeners } from 'node:events';
 import { Decimal, Field, Float64, Int32, Int64, List, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { plainValues, recordsToBatch } from '../packages/io/src/arrow/value-codec.js';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -469,6 +470,36 @@ describe('reads: prefetch, early return and abort', () => {
       break;
     }
     await sleep(100);
+  });
+
+  it("a read of many files under the caller's signal leaves one abort listener on it at most, and none after", async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true)]);
+    // One bucket of 40 upsert files: the merge pulls from all 40 at once, so their decodes wait on the
+    // Parquet pool together, each under the read's signal.
+    const t = await env.lh.createTable('manyfiles', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    for (let f = 0; f < 40; f++) {
+      const ids = Array.from({ length: 1000 }, (_, i) => BigInt(f * 1000 + i));
+      await t.write(new Table({ id: vectorFromArray(ids, new Int64()), s: vectorFromArray(ids.map((i) => `v${i}`)) }));
+    }
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      let most = 0;
+      let rows = 0;
+      for await (const b of t.read({ signal: ac.signal, batchSize: 500 })) {
+        rows += b.numRows;
+        most = Math.max(most, getEventListeners(ac.signal, 'abort').length);
+      }
+      expect(rows).toBe(40_000);
+      expect(most).toBeLessThanOrEqual(2); // the read's own listener and the pool's shared one
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('pruning by PK reads fewer bytes than a full scan', async () => {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { LakeSoulError, abortedError, throwIfAborted } from '@lakesoul-ts/meta';
 import { nativeParquet, type NativeParquet } from '../parquet/parquet-native.js';
 import type { RawDecodeRequest, RawEncodeRequest } from '../parquet/parquet-wasm-ops.js';
+import { whenAborted } from './abort-fanout.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './worker-pool.js';
 
 /** One request to a Parquet worker. */
@@ -57,15 +58,14 @@ export class NativeParquetPool {
     try {
       const work = task.op === 'decode' ? this.codec.decode(task) : this.codec.encode(task);
       if (!signal) return await work;
-      let onAbort = (): void => {};
+      let stop = (): void => {};
       const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortedError('a Parquet request', signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
+        stop = whenAborted(signal, () => reject(abortedError('a Parquet request', signal.reason)));
       });
       try {
         return await Promise.race([work, aborted]);
       } finally {
-        signal.removeEventListener('abort', onAbort);
+        stop();
         work.catch(() => {});
       }
     } finally {
@@ -79,15 +79,14 @@ export class NativeParquetPool {
   private turn(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const go = (): void => {
-        signal?.removeEventListener('abort', onAbort);
+        stop();
         resolve();
       };
-      const onAbort = (): void => {
+      const stop = signal === undefined ? () => {} : whenAborted(signal, () => {
         const k = this.waiting.indexOf(go);
         if (k >= 0) this.waiting.splice(k, 1);
-        reject(abortedError('a Parquet request', signal!.reason));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+        reject(abortedError('a Parquet request', signal.reason));
+      });
       this.waiting.push(go);
     });
   }

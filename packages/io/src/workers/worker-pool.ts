@@ -17,6 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { LakeSoulError, abortedError, throwIfAborted } from '@lakesoul-ts/meta';
+import { whenAborted } from './abort-fanout.js';
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -60,6 +61,8 @@ interface Job<Req, Res> {
   settled: boolean;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** Removes `onAbort` from the signal's watchers (see whenAborted). */
+  stopWatching?: () => void;
 }
 
 interface Slot<Req, Res> {
@@ -121,7 +124,7 @@ export class WorkerPool<Req, Res> {
           }
           this.settle(job, () => reject(abortedError(`a ${this.name} request`, signal.reason)));
         };
-        signal.addEventListener('abort', job.onAbort, { once: true });
+        job.stopWatching = whenAborted(signal, job.onAbort);
       }
       this.queue.push(job);
       this.dispatch();
@@ -148,7 +151,7 @@ export class WorkerPool<Req, Res> {
   private settle(job: Job<Req, Res>, fn: () => void): void {
     if (job.settled) return;
     job.settled = true;
-    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+    job.stopWatching?.();
     fn();
   }
 
