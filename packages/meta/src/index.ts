@@ -2,7 +2,7 @@ export { LakeSoulError } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
 export type * from './types.js';
 export { mapSqlError, mapConnectError, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';
-export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAborted } from './abort.js';
+export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAborted, whenAborted } from './abort.js';
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
 export { PgDriver, quoteIdent } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';

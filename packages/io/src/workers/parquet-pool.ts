@@ -9,10 +9,9 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { LakeSoulError, abortedError, throwIfAborted } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import { nativeParquet, type NativeParquet } from '../parquet/parquet-native.js';
 import type { RawDecodeRequest, RawEncodeRequest } from '../parquet/parquet-wasm-ops.js';
-import { whenAborted } from './abort-fanout.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './worker-pool.js';
 
 /** One request to a Parquet worker. */

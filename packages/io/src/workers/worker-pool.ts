@@ -16,8 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { LakeSoulError, abortedError, throwIfAborted } from '@lakesoul-ts/meta';
-import { whenAborted } from './abort-fanout.js';
+import { LakeSoulError, abortedError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
