@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Field, Float64, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, StoreRegistry, type ScanPlan, type ScanPlanJSON } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -93,6 +95,21 @@ describe('DoGet workers', () => {
     await expect(stream.next()).rejects.toMatchObject({ kind: 'Aborted' });
     expect(workers.running).toBe(0);
     expect(await rowsOf(await collect(workers.frames(read, portable(read), 96 * 1024, signal)))).toBeGreaterThan(5000);
+  });
+
+  it('start in a `node --input-type=module -e` script (whose flag a worker file entry refuses)', async () => {
+    const read = splitRead(0);
+    const dist = (file: string) => JSON.stringify(new URL(`../dist/${file}`, import.meta.url).href);
+    const code = `
+      const { DoGetWorkers, doGetWorkerScript } = await import(${dist('doget-workers.js')});
+      const workers = new DoGetWorkers(doGetWorkerScript(), 1);
+      let bytes = 0;
+      for await (const f of workers.frames(${JSON.stringify(read)}, ${JSON.stringify(portable(read))}, 128 * 1024, new AbortController().signal)) bytes += f.byteLength;
+      await workers.close();
+      console.log(bytes);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 60_000 });
+    const here = await collect(doGetFrames(read, stores, signal));
+    expect(Number(stdout.trim())).toBe(here.reduce((n, f) => n + f.byteLength, 0));
   });
 
   it("report a read's failure on the worker as the LakeSoulError it was (kind, file)", async () => {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
-import { PARQUET_THREADS_ENV, type StoreRegistryOptions } from '@lakesoul-ts/io';
+import { PARQUET_THREADS_ENV, workerExecArgv, type StoreRegistryOptions } from '@lakesoul-ts/io';
 import type { DoGetRead } from './doget-read.js';
 
 /** Messages to a DoGet worker. */
@@ -116,7 +116,7 @@ export class DoGetWorkers {
 
   private start(): Slot {
     // Parquet is decoded on the worker itself (no pool per worker): the workers are the parallelism.
-    const worker = new Worker(this.script, { env: { ...process.env, [PARQUET_THREADS_ENV]: '0' } });
+    const worker = new Worker(this.script, { env: { ...process.env, [PARQUET_THREADS_ENV]: '0' }, execArgv: workerExecArgv() });
     const slot: Slot = { worker, streams: new Map() };
     worker.unref();
     worker.on('message', (m: FromDoGetWorker) => {

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { Semaphore } from '@lakesoul-ts/io';
+import { Semaphore, workerExecArgv } from '@lakesoul-ts/io';
 import { simdAffineU8 } from './affine-simd.js';
 import { IMAGE_KERNEL_FUNCTIONS, affineU8, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
@@ -242,7 +242,7 @@ class WorkerImageExecutor implements ImageExecutor {
     const workerData = { pngjs: require.resolve('pngjs'), jpeg: require.resolve('jpeg-js') };
     const src = workerSource();
     for (let i = 0; i < count; i++) {
-      const w = new Worker(src, { eval: true, workerData });
+      const w = new Worker(src, { eval: true, workerData, execArgv: workerExecArgv() });
       const slot: WorkerSlot = { w, busy: 0, pending: new Map<number, Pending>() };
       w.unref();
       w.on('message', (m: { id: number; ok: boolean; width: number; height: number; channels: number; data: Float32Array; message?: string }) => {

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
@@ -133,6 +135,19 @@ describe('image pipelines', () => {
       await pool.close();
     }
     await expect(pool.run(images.decode(), png.slice(), 0)).rejects.toThrow(/closed/);
+  });
+
+  it('worker threads start in a `node --input-type=module -e` script (whose flag would make their source ESM)', async () => {
+    const dist = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+    const code = `
+      const { createImageExecutor, images } = await import(${dist});
+      const pool = await createImageExecutor({ decoder: 'js', workers: 1 });
+      const img = await pool.run(images.resize(4, 4), new Uint8Array(Buffer.from(process.env.PNG_B64, 'base64')), 0);
+      await pool.close();
+      console.log(pool.kind, img.data.length);`;
+    const env = { ...process.env, PNG_B64: Buffer.from(png).toString('base64') };
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('..', import.meta.url)), env, timeout: 60_000 });
+    expect(stdout.trim()).toBe(`js-workers ${4 * 4 * 3}`);
   });
 
   it('closing a worker pool with images in flight lets them finish before the threads end', async () => {

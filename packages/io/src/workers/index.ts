@@ -1,5 +1,5 @@
 // Worker threads: a reusable pool, and the Parquet decode/encode pool (on it, or on the native codec).
-export { WorkerPool, DEFAULT_MAX_QUEUED, WORKER_TASK_FAILED, type WorkerPoolOptions, type WorkerRunOptions, type WorkerEnvelope, type WorkerReplyEnvelope } from './worker-pool.js';
+export { WorkerPool, workerExecArgv, DEFAULT_MAX_QUEUED, WORKER_TASK_FAILED, type WorkerPoolOptions, type WorkerRunOptions, type WorkerEnvelope, type WorkerReplyEnvelope } from './worker-pool.js';
 export {
   createParquetPool,
   NativeParquetPool,

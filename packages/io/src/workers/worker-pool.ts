@@ -69,6 +69,16 @@ interface Slot<Req, Res> {
   job: Job<Req, Res> | null;
 }
 
+/**
+ * The Node flags for a worker thread started from a file: the process's own (a worker inherits them;
+ * those a worker cannot take Node drops), less `--input-type`, which a `node --input-type=module -e`
+ * script carries and which makes Node refuse a worker's file entry ("--input-type can only be used
+ * with string input"). Undefined when nothing is to be removed (Node's default: inherit).
+ */
+export function workerExecArgv(): string[] | undefined {
+  return process.execArgv.some((a) => a.startsWith('--input-type')) ? process.execArgv.filter((a) => !a.startsWith('--input-type')) : undefined;
+}
+
 /** A persistent pool of `size` workers running `script` (see the module comment for the contract). */
 export class WorkerPool<Req, Res> {
   /** Workers at most. */
@@ -180,10 +190,7 @@ export class WorkerPool<Req, Res> {
   }
 
   private spawn(): Slot<Req, Res> {
-    // Workers inherit the process's Node flags (those a worker cannot take are dropped), except that an
-    // inherited `--input-type` (a `node -e` script) makes Node refuse the worker's file entry.
-    const execArgv = process.execArgv.some((a) => a.startsWith('--input-type')) ? process.execArgv.filter((a) => !a.startsWith('--input-type')) : undefined;
-    const worker = new Worker(this.script, { workerData: this.options.workerData, execArgv });
+    const worker = new Worker(this.script, { workerData: this.options.workerData, execArgv: workerExecArgv() });
     const slot: Slot<Req, Res> = { worker, job: null };
     worker.unref();
     worker.on('message', (msg: WorkerReplyEnvelope<Res>) => {
