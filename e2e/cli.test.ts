@@ -68,6 +68,7 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     const imp = await cli([...g, 'import', 'events', v1, '-n', ns, '--mode', 'upsert']);
     expect(imp.err).toBe('');
     expect(imp.out).toMatch(/imported 3 rows/);
+    expect(imp.out).toMatch(/versions date=2024-01-0[12]@0 date=2024-01-0[12]@0$/m);
 
     const v2 = join(dir, 'v2.jsonl');
     writeFileSync(v2, '{"id":2,"date":"2024-01-01","kind":"B","score":9.5}\n{"id":4,"date":"2024-01-01","kind":"d","score":null}\n');
@@ -156,7 +157,9 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(c.code).toBe(0);
     expect(c.out).toMatch(/k\s+int64/);
     expect(c.out).toMatch(/at\s+timestamp\(us,UTC\)/);
-    expect((await cli([...g, 'import', name, file])).code).toBe(0);
+    const imported = await cli([...g, 'import', name, file]);
+    expect(imported.code).toBe(0);
+    expect(imported.out).toMatch(/: 1 file, versions \(unpartitioned\)@0$/m); // not LakeSoul's marker -5
     expect(jsonl((await cli([...g, 'scan', name, '--format', 'jsonl'])).out)).toHaveLength(2);
 
     const imgs = join(dir, 'imgs');
@@ -215,6 +218,11 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     const missing = await cli([...g, 'import', name, join(dir, 'nope.csv')]);
     expect(missing.code).toBe(3);
     expect(missing.err).toMatch(/nope\.csv/);
+    // a table that does not exist yet: the error says how to make it from the file
+    const noTable = await cli([...g, 'import', `${name}_absent`, bad]);
+    expect(noTable.code).toBe(3);
+    expect(noTable.err).toContain(`table 'default.${name}_absent' not found; create it first: \``);
+    expect(noTable.err).toContain(`table create ${name}_absent --from ${bad}\``);
 
     // nothing of the failed imports was committed
     expect(jsonl((await cli([...g, 'scan', name, '--format', 'jsonl'])).out)).toEqual([]);

@@ -123,7 +123,6 @@ async function printRecords(out: NodeJS.WritableStream, format: OutputFormat, co
   await printer.end(columns);
 }
 
-/** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
 /**
  * Groups partition versions into commits, oldest first: a commit writes all its partitions' versions
  * with one commit time (one catalog transaction), so versions sharing time and op are one commit.
@@ -139,6 +138,7 @@ function commitsOf<V extends { partitionDesc: string; version: number; commitOp:
   return commits;
 }
 
+/** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
 function showPartition(desc: string): string {
   return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
 }
@@ -370,7 +370,14 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           });
         }
       }
-      const t = await openTable(ctx, name, o.namespace);
+      const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
+        if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
+        // a data file does not say the primary key, partitions or buckets: the table is made first
+        const ns = o.namespace === 'default' ? '' : ` -n ${o.namespace}`;
+        throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${name}${ns} --from ${files[0]}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
+          code: e.code, context: e.context, cause: e,
+        });
+      });
       for (const file of files) {
         const { detectFormat, readInput } = await import('./table-input.js');
         const fmt: InputFormat = detectFormat(file, o.format);
@@ -388,7 +395,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           const res = await t.write(batches, { mode: o.mode });
           progress.tick({ files: res.files.length });
           progress.stop();
-          out(`imported ${count(rows, 'row')} from ${file} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${p}@${v}`).join(' ')}`);
+          out(`imported ${count(rows, 'row')} from ${file} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
         } catch (e) { progress.stop(); throw e; }
       }
     }));
