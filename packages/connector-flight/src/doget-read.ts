@@ -6,6 +6,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { scanPlanFromJSON, type ScanPlanJSON, type SplitReadOptions, type StoreRegistry } from '@lakesoul-ts/io';
 import { recordBatchesToFlightFrames } from './ipc-framing.js';
+import type { FrameAllocator } from './frame-buffers.js';
 
 /** One DoGet's read: plain data, so it can be posted to a worker thread. */
 export interface DoGetRead {
@@ -21,13 +22,16 @@ export interface DoGetRead {
   maxMessageBytes: number;
 }
 
-/** The serialized FlightData messages of `read` (schema first), reading through `stores`. */
-export function doGetFrames(read: DoGetRead, stores: StoreRegistry, signal: AbortSignal): AsyncGenerator<Buffer> {
+/**
+ * The serialized FlightData messages of `read` (schema first), reading through `stores`; messages are
+ * written into memory from `buffers` when given.
+ */
+export function doGetFrames(read: DoGetRead, stores: StoreRegistry, signal: AbortSignal, buffers?: FrameAllocator): AsyncGenerator<Buffer> {
   const plan = scanPlanFromJSON(read.plan, stores);
   // One row group at a time per file (streamDecodeMinBytes 0): what the server's reservation assumes.
   const options: SplitReadOptions = { signal, batchSize: read.batchSize, prefetchBytes: read.prefetchBytes, streamDecodeMinBytes: 0 };
   const batches = read.limit === undefined ? plan.readSplit(plan.splits[0]!, options) : firstRows(plan.read(options), read.limit);
-  return recordBatchesToFlightFrames(plan.schema, batches, { maxMessageBytes: read.maxMessageBytes, signal });
+  return recordBatchesToFlightFrames(plan.schema, batches, { maxMessageBytes: read.maxMessageBytes, signal, buffers });
 }
 
 /** The first `limit` rows of `batches`; stops reading (and releases the source) once they are out. */

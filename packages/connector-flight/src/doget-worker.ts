@@ -2,12 +2,15 @@
  * Entry point of a DoGet worker thread (see `doget-workers.ts`): runs any number of DoGet reads at
  * once, each reading its split, merging and serializing FlightData here, and posts the messages to
  * the server's thread (buffers transferred), never more than its window ahead of what that thread
- * took. Parquet is decoded on this thread: the workers are the parallelism.
+ * took. The server's thread sends each message's buffer back once gRPC has copied it, and the next
+ * messages are written into those (`FrameBuffers`). Parquet is decoded on this thread: the workers
+ * are the parallelism.
  */
 import { parentPort } from 'node:worker_threads';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '@lakesoul-ts/io';
 import { doGetFrames } from './doget-read.js';
+import { FrameBuffers } from './frame-buffers.js';
 import type { ToDoGetWorker, FromDoGetWorker } from './doget-workers.js';
 
 const port = parentPort;
@@ -21,6 +24,8 @@ interface Session {
 }
 
 const sessions = new Map<number, Session>();
+/** Message buffers the server's thread sent back, for this thread's next messages (all streams). */
+const buffers = new FrameBuffers();
 /** One registry per distinct configuration, so reads of a bucket share one S3 client. */
 const registries = new Map<string, StoreRegistry>();
 
@@ -35,9 +40,12 @@ function post(message: FromDoGetWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-/** A copy of `frame` owning its whole ArrayBuffer when it is a view into a shared one (small Buffers). */
+/**
+ * `frame` where its ArrayBuffer is its own to transfer (from `buffers`, or exactly its size), else a
+ * copy (a small Buffer is a view into Node's shared pool).
+ */
 function ownBuffer(frame: Buffer): Uint8Array {
-  return frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength ? frame : new Uint8Array(frame);
+  return FrameBuffers.owned(frame) || (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength) ? frame : new Uint8Array(frame);
 }
 
 async function run(id: number, message: Extract<ToDoGetWorker, { type: 'open' }>): Promise<void> {
@@ -45,7 +53,7 @@ async function run(id: number, message: Extract<ToDoGetWorker, { type: 'open' }>
   sessions.set(id, s);
   const { signal } = s.controller;
   try {
-    for await (const frame of doGetFrames(message.read, registry(message.stores), signal)) {
+    for await (const frame of doGetFrames(message.read, registry(message.stores), signal, buffers)) {
       const out = ownBuffer(frame);
       s.ahead += out.byteLength;
       post({ type: 'frame', id, frame: out }, [out.buffer as ArrayBuffer]);
@@ -85,6 +93,9 @@ port.on('message', (m: ToDoGetWorker) => {
       s.wake = null;
       return;
     }
+    case 'recycle':
+      buffers.release(new Uint8Array(m.buffer));
+      return;
     case 'cancel': {
       const s = sessions.get(m.id);
       if (!s) return;

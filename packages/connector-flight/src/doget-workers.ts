@@ -10,12 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import { PARQUET_THREADS_ENV, workerExecArgv, type StoreRegistryOptions } from '@lakesoul-ts/io';
 import type { DoGetRead } from './doget-read.js';
+import { FrameBuffers } from './frame-buffers.js';
 
 /** Messages to a DoGet worker. */
 export type ToDoGetWorker =
   | { type: 'open'; id: number; read: DoGetRead; stores: StoreRegistryOptions; window: number }
   /** The server's thread took `bytes` of the stream's messages: the worker may send that much more. */
   | { type: 'took'; id: number; bytes: number }
+  /** A message's buffer (transferred back), free once gRPC has copied the message: for the next ones. */
+  | { type: 'recycle'; buffer: ArrayBuffer }
   | { type: 'cancel'; id: number };
 
 /** Messages from a DoGet worker. */
@@ -47,6 +50,8 @@ export function doGetWorkerScript(): URL | null {
 /** A pool of `size` DoGet worker threads, started on demand. */
 export class DoGetWorkers {
   private readonly slots: Slot[] = [];
+  /** The worker each message buffer handed out came from, to send it back there (`recycle`). */
+  private readonly origin = new WeakMap<ArrayBufferLike, Slot>();
   private nextId = 1;
   private closed = false;
 
@@ -82,6 +87,7 @@ export class DoGetWorkers {
         const frame = stream.frames.shift();
         if (frame) {
           slot.worker.postMessage({ type: 'took', id, bytes: frame.byteLength } satisfies ToDoGetWorker);
+          if (FrameBuffers.owned(frame)) this.origin.set(frame.buffer, slot);
           yield Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
           continue;
         }
@@ -95,6 +101,20 @@ export class DoGetWorkers {
       slot.streams.delete(id);
       if (slot.streams.size === 0) slot.worker.unref();
     }
+  }
+
+  /**
+   * Sends the buffer of a message that `frames` handed out back to the worker that wrote it, for its
+   * next messages; call once nothing reads the message any more (gRPC has copied it). False when it
+   * did not come from a running worker (nothing was done).
+   */
+  recycle(frame: Uint8Array): boolean {
+    const slot = this.origin.get(frame.buffer);
+    if (slot === undefined || !this.slots.includes(slot) || !FrameBuffers.owned(frame)) return false;
+    this.origin.delete(frame.buffer);
+    const buffer = frame.buffer as ArrayBuffer;
+    slot.worker.postMessage({ type: 'recycle', buffer } satisfies ToDoGetWorker, [buffer]);
+    return true;
   }
 
   /** Terminates the workers; streams still running fail. Idempotent. */

@@ -22,6 +22,7 @@ import {
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightFrames, schemaToIpcMessage } from './ipc-framing.js';
 import { doGetFrames, type DoGetRead } from './doget-read.js';
 import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
+import { FrameBuffers } from './frame-buffers.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { BearerAuth, type Principal } from './bearer-auth.js';
 import { toGrpcStatus } from './grpc-status.js';
@@ -121,6 +122,11 @@ export interface FlightServerStats {
   peakBufferedBytes: number;
   /** Messages produced by DoGet calls. */
   messagesSent: number;
+  /**
+   * Message buffers used again: handed back, once gRPC had copied their message, to this thread's
+   * serialization or to the DoGet worker that wrote them.
+   */
+  messageBuffersReused: number;
   /** DoGet and DoPut streams running or waiting for memory now. */
   activeStreams: number;
   /** Of those, the streams waiting for their memory reservation now (holding no data). */
@@ -193,7 +199,7 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, activeStreams: 0, waitingStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -207,6 +213,8 @@ export class FlightServer {
   private readonly maxStreams: number;
   private readonly sql: FlightSqlService;
   private readonly doGetWorkers: DoGetWorkers | null;
+  /** Buffers of messages serialized on this thread, used again once gRPC has copied them. */
+  private readonly frameBuffers = new FrameBuffers();
   /** DoGet streams reading on this thread now, and how many may (see `maxDoGetsOnServerThread`). */
   private doGetsHere = 0;
   private readonly maxDoGetsHere: number;
@@ -449,6 +457,8 @@ export class FlightServer {
     if (state.pending > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = state.pending;
     this.stats.messagesSent++;
     call.write(msg, () => {
+      // grpc-js has copied the message (it does before this callback): its buffer serves the next ones
+      if (this.doGetWorkers?.recycle(msg) === true || this.frameBuffers.release(msg)) this.stats.messageBuffersReused++;
       state.pending -= size;
       const wake = state.wake;
       state.wake = null;
@@ -467,7 +477,7 @@ export class FlightServer {
 
   /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
   private async writeStream(call: ServerWritableStream<unknown, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal): Promise<void> {
-    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal }), signal);
+    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal, buffers: this.frameBuffers }), signal);
   }
 
   /** Writes serialized FlightData messages, never more than the buffer bound ahead of the client. */
@@ -556,7 +566,7 @@ export class FlightServer {
               this.stats.doGetOnWorkers++;
               frames = this.doGetWorkers!.frames(read, portable!, this.maxBufferedBytes, signal);
             } else {
-              frames = doGetFrames(read, this.stores, signal);
+              frames = doGetFrames(read, this.stores, signal, this.frameBuffers);
             }
             await this.writeFrames(call, frames, signal);
           } catch (e) {

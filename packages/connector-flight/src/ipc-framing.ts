@@ -19,6 +19,7 @@ import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FlightDataMessage, FlightDescriptorMessage } from './flight-proto.js';
+import type { FrameAllocator } from './frame-buffers.js';
 
 /** Default bound on one FlightData message: the 4 MiB default receive limit of gRPC clients. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -204,19 +205,32 @@ export async function* recordBatchesToFlightData(
 export async function* recordBatchesToFlightFrames(
   schema: Schema,
   batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
-  options: Omit<EncodeOptions, 'descriptor'> = {},
+  options: FrameEncodeOptions = {},
 ): AsyncGenerator<Buffer> {
+  const buffers = options.buffers ?? NEW_BUFFERS;
   const header = schemaToIpcMessage(schema);
-  yield serializeFlightData(header.subarray(8, 8 + new DataView(header.buffer, header.byteOffset).getInt32(4, true)), 0, [], []);
+  yield serializeFlightData(buffers, header.subarray(8, 8 + new DataView(header.buffer, header.byteOffset).getInt32(4, true)), 0, [], []);
   const limit = Math.max(1024, (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - ENVELOPE_SLACK);
   const plain = !schema.fields.some((f) => hasDictionary(f.type));
   for await (const batch of batches) {
     options.signal?.throwIfAborted();
     if (batch.numRows === 0) continue;
-    if (plain) yield* batchFrames(batch, limit);
-    else for (const p of encodeBatchBounded(batch, limit).flat()) yield serializeFlightData(p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
+    if (plain) yield* batchFrames(buffers, batch, limit);
+    else for (const p of encodeBatchBounded(batch, limit).flat()) yield serializeFlightData(buffers, p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
   }
 }
+
+/** Options of {@link recordBatchesToFlightFrames}. */
+export interface FrameEncodeOptions extends Omit<EncodeOptions, 'descriptor'> {
+  /**
+   * Memory of the messages (default: a new Buffer each). With a `FrameBuffers`, a message's buffer
+   * may be released to it once the message has been written and copied.
+   */
+  buffers?: FrameAllocator;
+}
+
+/** Each message in a Buffer of its own. */
+const NEW_BUFFERS: FrameAllocator = { take: (size) => Buffer.allocUnsafe(size) };
 
 /** True when `type` or a type nested in it is dictionary-encoded (its dictionaries travel in their own messages). */
 function hasDictionary(type: DataType): boolean {
@@ -224,13 +238,13 @@ function hasDictionary(type: DataType): boolean {
 }
 
 /** The serialized FlightData of `batch` (no dictionaries), split by rows into messages of at most `limit` bytes. */
-function* batchFrames(batch: RecordBatch, limit: number, what = 'batch'): Generator<Buffer> {
+function* batchFrames(buffers: FrameAllocator, batch: RecordBatch, limit: number, what = 'batch'): Generator<Buffer> {
   const assembled = VectorAssembler.assemble(batch);
   const bodyLength = assembled.byteLength;
   const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts), bodyLength));
   const size = header.byteLength + bodyLength;
-  if (size <= limit) yield serializeFlightData(header, bodyLength, assembled.buffers, assembled.bufferRegions);
-  else for (const piece of rowPieces(batch, size, limit, what)) yield* batchFrames(piece, limit, what);
+  if (size <= limit) yield serializeFlightData(buffers, header, bodyLength, assembled.buffers, assembled.bufferRegions);
+  else for (const piece of rowPieces(batch, size, limit, what)) yield* batchFrames(buffers, piece, limit, what);
 }
 
 /** Protobuf key of FlightData.data_header (field 2, length-delimited). */
@@ -251,12 +265,13 @@ function writeVarint(out: Buffer, at: number, n: number): number {
 }
 
 /**
- * One FlightData message serialized: `data_header` = `header`, `data_body` = `bodyLength` bytes holding
- * each of `buffers` at its region's offset, zeros between (Arrow's 8-byte padding).
+ * One FlightData message serialized into memory from `memory`: `data_header` = `header`, `data_body` =
+ * `bodyLength` bytes holding each of `buffers` at its region's offset, zeros between (Arrow's 8-byte
+ * padding). Every byte is written (the memory may hold an earlier message).
  */
-function serializeFlightData(header: Uint8Array, bodyLength: number, buffers: readonly ArrayBufferView[], regions: readonly { offset: number }[]): Buffer {
+function serializeFlightData(memory: FrameAllocator, header: Uint8Array, bodyLength: number, buffers: readonly ArrayBufferView[], regions: readonly { offset: number }[]): Buffer {
   const bodyPart = bodyLength === 0 ? 0 : 2 + varintLength(bodyLength) + bodyLength;
-  const out = Buffer.allocUnsafe(1 + varintLength(header.byteLength) + header.byteLength + bodyPart);
+  const out = memory.take(1 + varintLength(header.byteLength) + header.byteLength + bodyPart);
   out[0] = DATA_HEADER_KEY;
   let at = writeVarint(out, 1, header.byteLength);
   out.set(header, at);
