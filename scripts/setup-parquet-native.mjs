@@ -4,13 +4,15 @@
 // cargo, and puts it at packages/io/native/lakesoul-parquet.node, where io loads it. Without it io
 // decodes and encodes with parquet-wasm (the same files, slower: docs/benchmarks.md).
 //
-//   node scripts/setup-parquet-native.mjs [--check] [--force]
+//   node scripts/setup-parquet-native.mjs [--check] [--force] [--toolchain]
 //
 // The build lands under $LAKESOUL_NATIVE_CACHE (default ~/.cache/lakesoul-ts/native), keyed by a hash
 // of the crate's sources, Cargo.lock and the compiler's version, with cargo's target directory there
 // too: a re-run with the same sources (another clone, CI) copies one file; a changed crate rebuilds
 // only itself (about a minute; the first build compiles the dependencies too, 2-3 minutes on 2 cores).
-// --check reports whether the addon is in place and current (exit 0 when it is); --force rebuilds.
+// --check reports whether the addon is in place and current (exit 0 when it is); --force rebuilds;
+// --toolchain only checks that cargo and a rustc at least the crate's `rust-version` are on PATH (exit
+// 0 when they are: .ci/run asks before installing one).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from 'node:fs';
@@ -30,10 +32,23 @@ function fail(message, hint) {
   process.exit(1);
 }
 
+/** Where a current Rust comes from; Debian 12's `cargo` package is Rust 1.63, too old for the crates. */
+const INSTALL_RUST = 'install a current Rust (https://rustup.rs; on Debian 12: apt-get install -y cargo-web, Rust 1.96 from bookworm-security, in place of the cargo package) and run pnpm setup:native again';
 const rustc = spawnSync('rustc', ['--version'], { encoding: 'utf8' });
 const cargo = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
 if (rustc.status !== 0 || cargo.status !== 0) {
-  fail('cargo and rustc are needed to build the native Parquet codec and were not found on PATH', 'install Rust (https://rustup.rs, or Debian: apt-get install -y cargo) and run pnpm setup:native again');
+  fail('cargo and rustc are needed to build the native Parquet codec and were not found on PATH', INSTALL_RUST);
+}
+// The oldest compiler the crate and its dependencies build with (Cargo.toml's rust-version); an older
+// cargo fails on the lock file or a dependency with a message that does not say so.
+const wanted = /^rust-version\s*=\s*"(\d+)\.(\d+)/m.exec(readFileSync(join(crate, 'Cargo.toml'), 'utf8'));
+const found = /rustc (\d+)\.(\d+)/.exec(rustc.stdout);
+if (wanted && found && (Number(found[1]) < Number(wanted[1]) || (Number(found[1]) === Number(wanted[1]) && Number(found[2]) < Number(wanted[2])))) {
+  fail(`${rustc.stdout.trim()} is older than Rust ${wanted[1]}.${wanted[2]}, which the native Parquet codec's crates need`, INSTALL_RUST);
+}
+if (args.has('--toolchain')) {
+  say(`${cargo.stdout.trim()}, ${rustc.stdout.trim()}: new enough`);
+  process.exit(0);
 }
 
 const hash = createHash('sha256');
