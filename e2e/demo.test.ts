@@ -14,7 +14,8 @@ import { nativeStatus } from '../scripts/native-status.mjs';
 describe('demo (the main job)', () => {
   it('builds, corrects, time-travels, trains, summarizes and serves', async () => {
     const lines: string[] = [];
-    const r = await runDemo({ dir: mkdtempSync(join(tmpdir(), 'lakesoul-demo-test-')), images: 96, epochs: 4, out: (s) => lines.push(s) });
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-demo-test-'));
+    const r = await runDemo({ dir, images: 96, epochs: 4, out: (s) => lines.push(s) });
     const text = lines.join('\n');
     expect(r.rows).toBe(96);
     expect(r.wrongLabelsBefore).toBeGreaterThan(0);
@@ -28,5 +29,16 @@ describe('demo (the main job)', () => {
     // Native TensorFlow once `pnpm setup:native` built tfjs-node's addon (.ci/run does), and it says so.
     const native = (nativeStatus(fileURLToPath(new URL('..', import.meta.url))) as { ready: boolean }).ready;
     expect(text).toMatch(native ? /backend: tensorflow \(native TensorFlow/ : /backend: cpu \(pure JS; native TensorFlow unavailable/);
+    // the hint reaches the demo's lakehouse, naming it once whatever options this run had
+    expect(lines.at(-1)).toMatch(new RegExp(`^  try: \\S.* --home ${dir} history images$`));
+    expect(lines.at(-1)!.split('--home').length).toBe(2);
+
+    // `lakesoul-ts --home <dir> demo` puts the demo there; a directory that already holds one is refused
+    // before any work, saying what to do (not "table default.images already exists" halfway)
+    const again: string[] = [];
+    await expect(runDemo({ flags: { home: dir }, images: 8, epochs: 1, out: (s) => again.push(s) })).rejects.toMatchObject({
+      kind: 'AlreadyExists', code: 'DEMO_DIR_IN_USE', message: expect.stringContaining(`${dir} already holds a table default.images`),
+    });
+    expect(again.join('\n')).not.toContain('[2/7]');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * How to spell the command in hints, so that every hint the CLI prints can be pasted and run: as the
- * person started it (`pnpm lakesoul-ts` from the repository, where `pnpm install` links it), as
- * `lakesoul-ts` when that is on PATH, else as `node <path to bin.js>`.
+ * person started it (`pnpm lakesoul-ts` from the repository, where `pnpm install` links it; `npx
+ * lakesoul-ts` through npx or `npm exec`), as `lakesoul-ts` when that is on PATH, else as `node <path
+ * to bin.js>`.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
@@ -35,8 +36,23 @@ export function setInvocation(argv: readonly string[]): void {
   locationArgs = kept;
 }
 
-function quote(arg: string): string {
+/** `arg` as a shell word (quoted when it holds anything but plain path characters). */
+export function shellWord(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command alone as a person can type it in their shell now (see module doc), without this run's
+ * options: for a hint about another lakehouse than this run's.
+ */
+export function cliCommand(env: NodeJS.ProcessEnv = process.env): string {
+  const agent = env.npm_config_user_agent ?? '';
+  if (agent.startsWith('pnpm/')) return 'pnpm lakesoul-ts';
+  if (agent.startsWith('npm/') && env.npm_command === 'exec') return 'npx lakesoul-ts';
+  if (onPath('lakesoul-ts', env)) return 'lakesoul-ts';
+  const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
+  const rel = relative(process.cwd(), bin);
+  return `node ${rel.startsWith('..') || rel === '' ? bin : rel}`;
 }
 
 /**
@@ -44,13 +60,5 @@ function quote(arg: string): string {
  * run that select the lakehouse, so that a printed hint reaches the same tables.
  */
 export function cliName(env: NodeJS.ProcessEnv = process.env): string {
-  let name: string;
-  if ((env.npm_config_user_agent ?? '').startsWith('pnpm/')) name = 'pnpm lakesoul-ts';
-  else if (onPath('lakesoul-ts', env)) name = 'lakesoul-ts';
-  else {
-    const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
-    const rel = relative(process.cwd(), bin);
-    name = `node ${rel.startsWith('..') || rel === '' ? bin : rel}`;
-  }
-  return [name, ...locationArgs.map(quote)].join(' ');
+  return [cliCommand(env), ...locationArgs.map(shellWord)].join(' ');
 }

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { Catalog } from '@lakesoul-ts/meta';
-import { cliName } from './cli-name.js';
+import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
+import { cliCommand, shellWord } from './cli-name.js';
 import { Lakehouse, joinUri, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import type { GlobalFlags } from './cli-config.js';
 import { SeededRandom } from '@lakesoul-ts/connector-tfjs';
@@ -18,7 +18,7 @@ import { DEMO_CLASSES, drawDemoImage } from './demo-images.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** Directory for the demo's catalog and warehouse (default: a fresh temp dir). */
+  /** Directory for the demo's catalog and warehouse (default: the global `--home` when given, else a fresh temp dir). */
   dir?: string;
   /** Images to generate, split over two date partitions. */
   images?: number;
@@ -27,6 +27,7 @@ export interface DemoOptions {
   size?: number;
   quiet?: boolean;
   out?: (line: string) => void;
+  /** The run's global options: `--home` places the demo when `dir` is not given. */
   flags?: GlobalFlags;
 }
 
@@ -55,7 +56,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const n = options.images ?? 180;
   const size = options.size ?? 24;
   const epochs = options.epochs ?? 4;
-  const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), 'lakesoul-demo-')));
+  const dir = resolve(options.dir ?? options.flags?.home ?? mkdtempSync(join(tmpdir(), 'lakesoul-demo-')));
   mkdirSync(dir, { recursive: true });
   let stepNo = 0;
   const step = (title: string) => out(`\n[${++stepNo}/7] ${title}  (+${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -66,6 +67,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   out(`  catalog: embedded PGlite in ${join(dir, 'catalog')}`);
   out(`  tables:  ${toFileUri(join(dir, 'warehouse'))}`);
   try {
+    if ((await lake.listTables('default')).some((t) => t.name === 'images')) {
+      throw new LakeSoulError('AlreadyExists', `${dir} already holds a table default.images (an earlier demo?): the demo builds its lakehouse from scratch; give it another directory (--dir) or remove that one first (rm -rf ${shellWord(dir)})`, {
+        code: 'DEMO_DIR_IN_USE', context: { dir, table: 'default.images' },
+      });
+    }
     // ------------------------------------------------------------------------------------------
     step(`Build a multimodal table: ${n} generated PNG images, partitioned by date, labels with 15% noise`);
     const schema = new Schema([
@@ -172,7 +178,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     const seconds = (Date.now() - started) / 1000;
     out(`\nDone in ${seconds.toFixed(1)} s. The lakehouse is in ${dir}`);
-    out(`  try: ${cliName()} --home ${dir} history images`);
+    out(`  try: ${cliCommand()} --home ${shellWord(dir)} history images`);
     return { rows: latest.numRows, wrongLabelsBefore: wrongBefore, wrongLabelsAfter: wrongAfter, losses, flightEndpoints: endpoints, flightRows, seconds };
   } finally {
     await lake.close();
