@@ -69,6 +69,30 @@ describe('Catalog.open', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 
+  it('shares one PGlite among the catalogs a process opens on a directory (two lost each other\'s commits)', async () => {
+    const dataDir = join(dir, 'shared');
+    // opened at once, twice more through another spelling of the same directory
+    const [a, b] = await Promise.all([Catalog.open({ dataDir, env: {} }), Catalog.open({ dataDir, env: {} })]);
+    const c = await Catalog.open({ dataDir: join(dir, '.', 'shared', '..', 'shared'), env: {} });
+    expect((a.driver as PGliteDriver).db).toBe((b.driver as PGliteDriver).db);
+    expect((c.driver as PGliteDriver).db).toBe((a.driver as PGliteDriver).db);
+    const ta = await a.createTable({ name: 'from_a', path: 'file:///tmp/from_a', schema });
+    const tb = await b.createTable({ name: 'from_b', path: 'file:///tmp/from_b', schema });
+    expect((await c.listTables()).map((t) => t.name).sort()).toEqual(['from_a', 'from_b']);
+    await a.close();
+    // the others go on; the directory stays locked until the last one closes
+    expect((await b.getTable('from_a')).tableId).toBe(ta.tableId);
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(true);
+    await b.close();
+    await c.close();
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+    // both tables were written to the directory
+    const d = await Catalog.open({ dataDir, env: {} });
+    expect((await d.getTable('from_b')).tableId).toBe(tb.tableId);
+    expect((await d.listTables()).map((t) => t.name).sort()).toEqual(['from_a', 'from_b']);
+    await d.close();
+  });
+
   it('runs an embedded catalog with small buffers and WAL, on new directories and on ones created with PostgreSQL defaults', async () => {
     const show = async (d: PGliteDriver, name: string) => (await d.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
     const fresh = await PGliteDriver.open({ dataDir: join(dir, 'small') });

@@ -1,9 +1,9 @@
 /**
  * {@link SqlDriver} over an embedded PGlite database (PostgreSQL compiled to WebAssembly), stored in a
  * directory or in memory. One session: transactions are serialized by PGlite, and only one process
- * may open a directory at a time.
+ * may open a directory at a time; within that process, every driver on a directory shares one PGlite.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -135,6 +135,42 @@ function lockDataDir(dataDir: string): () => void {
   throw new LakeSoulError('Catalog', `could not lock the embedded catalog ${dataDir} (${path})`, { code: 'CATALOG_LOCKED', context: { dataDir } });
 }
 
+/**
+ * The embedded catalogs open in this process, by the real path of their directory. A PGlite is one
+ * PostgreSQL over its files with its own buffers: two on one directory would each overwrite what the
+ * other committed (a table created through one was gone after both closed). So every driver this
+ * process opens on a directory shares the first one's PGlite (its start-up settings too); the last
+ * to close closes it and releases the directory's lock.
+ */
+const openHere = new Map<string, SharedPGlite>();
+
+interface SharedPGlite {
+  db: PGlite;
+  /** Drivers open on it. */
+  users: number;
+  unlock: () => void;
+}
+
+/** The PGlite this process has open on `dataDir` (one more user), or a new one, locked, from `create`. */
+function shareOrCreate(dataDir: string, create: () => PGlite): { key: string; shared: SharedPGlite } {
+  mkdirSync(dataDir, { recursive: true });
+  const key = realpathSync(dataDir);
+  let shared = openHere.get(key);
+  if (shared) {
+    shared.users++;
+    return { key, shared };
+  }
+  const unlock = lockDataDir(dataDir);
+  try {
+    shared = { db: create(), users: 1, unlock };
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+  openHere.set(key, shared);
+  return { key, shared };
+}
+
 interface PGliteTx {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
 }
@@ -148,47 +184,54 @@ export class PGliteDriver implements SqlDriver {
   /** The underlying PGlite instance (for tools and tests). */
   readonly db: PGlite;
   private closed = false;
-  private unlock: () => void = () => {};
+  /** The process-wide instance this driver shares (a directory's), or null (in memory, or wrapped). */
+  private shared: { key: string; instance: SharedPGlite } | null = null;
 
   /**
    * Wraps an existing PGlite instance, or creates one: `new PGliteDriver()` (in memory),
    * `new PGliteDriver('/data/dir')` or `new PGliteDriver({ dataDir })`. A created instance finishes
    * starting in the background (the first query waits for it); {@link PGliteDriver.open} instead
-   * reports a failing start right away.
+   * reports a failing start right away. A directory this process has open already is shared.
    */
   constructor(db?: PGlite | PGliteDriverOptions | string, description?: string) {
     if (typeof db === 'object' && typeof (db as { query?: unknown }).query === 'function') {
       this.db = db as PGlite;
       this.description = description ?? 'pglite';
-    } else {
-      const dataDir = typeof db === 'string' ? db : db?.dataDir;
-      if (dataDir) {
-        mkdirSync(dataDir, { recursive: true });
-        this.unlock = lockDataDir(dataDir);
-      }
+      return;
+    }
+    const dataDir = typeof db === 'string' ? db : db?.dataDir;
+    const create = () => {
       const pglite = loadPGliteSync();
       const options = pgliteOptions(pglite, dataDir, typeof db === 'object' ? (db as PGliteDriverOptions).settings : undefined);
-      this.db = dataDir ? new pglite.PGlite(dataDir, options) : new pglite.PGlite(options);
-      this.description = description ?? dataDir ?? 'memory://';
+      return dataDir ? new pglite.PGlite(dataDir, options) : new pglite.PGlite(options);
+    };
+    if (dataDir) {
+      const { key, shared } = shareOrCreate(dataDir, create);
+      this.shared = { key, instance: shared };
+      this.db = shared.db;
+    } else {
+      this.db = create();
     }
+    this.description = description ?? dataDir ?? 'memory://';
   }
 
-  /** Opens (creating when needed) the database in `dataDir`, or in memory. */
+  /**
+   * Opens (creating when needed) the database in `dataDir`, or in memory. A directory this process
+   * has open already is shared (see `openHere`): the second open waits for the same start.
+   */
   static async open(options: PGliteDriverOptions = {}): Promise<PGliteDriver> {
-    let unlock = () => {};
+    let d: PGliteDriver | undefined;
     try {
-      if (options.dataDir) {
-        mkdirSync(options.dataDir, { recursive: true });
-        unlock = lockDataDir(options.dataDir);
-      }
-      const pglite = await loadPGlite();
-      const pgOptions = pgliteOptions(pglite, options.dataDir, options.settings);
-      const db = options.dataDir ? await pglite.PGlite.create(options.dataDir, pgOptions) : await pglite.PGlite.create(pgOptions);
-      const d = new PGliteDriver(db, options.dataDir ?? 'memory://');
-      d.unlock = unlock;
+      await loadPGlite(); // the ES module, which the constructor then finds loaded
+      d = new PGliteDriver(options);
+      await d.db.waitReady;
       return d;
     } catch (e) {
-      unlock();
+      // a PGlite that did not start is not closed (there is nothing to shut down): only let go of it
+      if (d && !d.closed) {
+        d.closed = true;
+        if (d.release()) d.shared?.instance.unlock();
+      }
       if (e instanceof LakeSoulError) throw e;
       const custom = Object.entries(options.settings ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
       const hint = custom ? ` (check the settings passed to it: ${custom})` : '';
@@ -242,16 +285,28 @@ export class PGliteDriver implements SqlDriver {
     }
   }
 
+  /** Closes this driver; the PGlite too unless other drivers of this process share it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (!this.release()) return;
+    const shared = this.shared;
     try {
       await this.db.close();
-      this.unlock();
     } catch (e) {
-      this.unlock();
       throw new LakeSoulError('Catalog', `closing the embedded catalog ${this.description} failed: ${(e as Error)?.message ?? e}`, { cause: e });
+    } finally {
+      shared?.instance.unlock();
     }
+  }
+
+  /** Drops this driver's use of its PGlite: true when none is left (a directory's is then unregistered). */
+  private release(): boolean {
+    const shared = this.shared;
+    if (!shared) return true;
+    if (--shared.instance.users > 0) return false;
+    openHere.delete(shared.key);
+    return true;
   }
 
   private checkOpen(): void {
