@@ -313,6 +313,10 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(v.err).toMatch(/versions are per partition and this scan selects 2 partitions.*--partition date=.*--timestamp/);
     const v0 = jsonl((await cli([...g, 'scan', name, '-p', 'date=2024-01-02', '--version', '0', '--format', 'jsonl'])).out);
     expect(v0.map((r) => r.id)).toEqual([2, 3]);
+    // a version the partition does not have: which it has, and where to look
+    const v9 = await cli([...g, 'scan', name, '-p', 'date=2024-01-02', '--version', '9']);
+    expect(v9.code).toBe(3);
+    expect(v9.err).toMatch(new RegExp(`has no partition at version 9: versions count per partition; the latest: date=2024-01-02: 1 \\(see: .* history ${name}\\)`));
     const asOf = jsonl((await cli([...g, 'scan', name, '--timestamp', String(t0), '--format', 'jsonl'])).out);
     expect(asOf).toHaveLength(3);
 

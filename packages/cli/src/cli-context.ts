@@ -116,6 +116,13 @@ function lockedCatalogMessage(e: LakeSoulError): string {
     'to run many programs side by side, keep the catalog on PostgreSQL (--catalog postgres://... or LAKESOUL_PG_URL)';
 }
 
+/** `history`'s arguments for a qualified table name (`ns.table`): the table, and `-n ns` unless default. */
+function historyArgs(qualified: string): string {
+  const dot = qualified.indexOf('.');
+  const [ns, name] = dot < 0 ? ['default', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+  return ns === 'default' ? name : `${name} -n ${ns}`;
+}
+
 /** Message for an error: LakeSoulErrors already name the thing; others get their cause chain. */
 export function messageOf(e: unknown): string {
   if (e instanceof LakeSoulError) {
@@ -125,7 +132,9 @@ export function messageOf(e: unknown): string {
         `(comma-separated URIs, e.g. \`${cliName()} table create <table> ... --property lakesoul_blob_roots=file:///data/images\`), ` +
         `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
     }
-    const hint = e.kind === 'NotFound' && e.context.table && !e.message.includes('(see: ') ? ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + e.context.namespace : ''})` : '';
+    const hint = e.kind !== 'NotFound' || !e.context.table || e.message.includes('(see: ') ? ''
+      : e.code === 'VERSION_NOT_FOUND' ? ` (see: ${cliName()} history ${historyArgs(String(e.context.table))})`
+        : ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + e.context.namespace : ''})`;
     return `${e.message}${hint}`;
   }
   if (e instanceof Error) return e.message + (e.cause instanceof Error ? ` (cause: ${e.cause.message})` : '');

@@ -934,7 +934,13 @@ export class Catalog {
       }
       rows = rows.filter((r) => match(r.partition_desc));
       if (options.version !== undefined && rows.length === 0) {
-        throw new LakeSoulError('NotFound', `table '${qname}' has no partition at version ${options.version}`, { code: 'VERSION_NOT_FOUND', context: { table: qname, version: options.version } });
+        // versions count per partition: say which ones there are
+        const latest = (await this.partitionRows(table.tableId, '', [], true, signal)).filter((r) => match(r.partition_desc));
+        const shown = latest.slice(0, 5).map((r) => (r.partition_desc === NO_PARTITION_DESC ? `${r.version}` : `${r.partition_desc}: ${r.version}`));
+        const known = latest.length === 0 ? 'it has no version yet'
+          : latest.length === 1 && latest[0]!.partition_desc === NO_PARTITION_DESC ? `its latest version is ${shown[0]}`
+            : `versions count per partition; the latest: ${shown.join(', ')}${latest.length > shown.length ? `, and ${latest.length - shown.length} more partitions` : ''}`;
+        throw new LakeSoulError('NotFound', `table '${qname}' has no partition at version ${options.version}: ${known}`, { code: 'VERSION_NOT_FOUND', context: { table: qname, version: options.version } });
       }
       for (const r of rows) selected.push({ row: r, ids: r.snapshot ?? [] });
     }
