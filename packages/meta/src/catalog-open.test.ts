@@ -90,7 +90,15 @@ describe('Catalog.open', () => {
     const d = await Catalog.open({ dataDir, env: {} });
     expect((await d.getTable('from_b')).tableId).toBe(tb.tableId);
     expect((await d.listTables()).map((t) => t.name).sort()).toEqual(['from_a', 'from_b']);
-    await d.close();
+    // reopened while its close is still running: an open waits for it, a synchronous one is refused
+    const closing = d.close();
+    expect(() => new PGliteDriver(dataDir)).toThrow(expect.objectContaining({ code: 'CATALOG_CLOSING' }));
+    const e = await Catalog.open({ dataDir, env: {} });
+    await closing;
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(true); // the new one's lock
+    expect((await e.listTables()).map((t) => t.name).sort()).toEqual(['from_a', 'from_b']);
+    await e.close();
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 
   it('runs an embedded catalog with small buffers and WAL, on new directories and on ones created with PostgreSQL defaults', async () => {

@@ -143,6 +143,8 @@ function lockDataDir(dataDir: string): () => void {
  * to close closes it and releases the directory's lock.
  */
 const openHere = new Map<string, SharedPGlite>();
+/** Directories whose PGlite this process is closing: the close, which a new open waits for. */
+const closingHere = new Map<string, Promise<void>>();
 
 interface SharedPGlite {
   db: PGlite;
@@ -151,14 +153,25 @@ interface SharedPGlite {
   unlock: () => void;
 }
 
+/** The real path of `dataDir` (made when missing): one key for every spelling of a directory. */
+function dataDirKey(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  return realpathSync(dataDir);
+}
+
 /** The PGlite this process has open on `dataDir` (one more user), or a new one, locked, from `create`. */
 function shareOrCreate(dataDir: string, create: () => PGlite): { key: string; shared: SharedPGlite } {
-  mkdirSync(dataDir, { recursive: true });
-  const key = realpathSync(dataDir);
+  const key = dataDirKey(dataDir);
   let shared = openHere.get(key);
   if (shared) {
     shared.users++;
     return { key, shared };
+  }
+  if (closingHere.has(key)) {
+    // its lock file names this process, so a second PGlite would start on files the first still writes
+    throw new LakeSoulError('Catalog', `the embedded catalog ${dataDir} is being closed in this process: wait for close() before opening it again (PGliteDriver.open waits by itself)`, {
+      code: 'CATALOG_CLOSING', context: { dataDir },
+    });
   }
   const unlock = lockDataDir(dataDir);
   try {
@@ -223,6 +236,7 @@ export class PGliteDriver implements SqlDriver {
     let d: PGliteDriver | undefined;
     try {
       await loadPGlite(); // the ES module, which the constructor then finds loaded
+      if (options.dataDir) await closingHere.get(dataDirKey(options.dataDir))?.catch(() => {});
       d = new PGliteDriver(options);
       await d.db.waitReady;
       return d;
@@ -291,12 +305,19 @@ export class PGliteDriver implements SqlDriver {
     this.closed = true;
     if (!this.release()) return;
     const shared = this.shared;
+    const closing = (async () => {
+      try {
+        await this.db.close();
+      } finally {
+        shared?.instance.unlock();
+        if (shared) closingHere.delete(shared.key);
+      }
+    })();
+    if (shared) closingHere.set(shared.key, closing);
     try {
-      await this.db.close();
+      await closing;
     } catch (e) {
       throw new LakeSoulError('Catalog', `closing the embedded catalog ${this.description} failed: ${(e as Error)?.message ?? e}`, { cause: e });
-    } finally {
-      shared?.instance.unlock();
     }
   }
 
