@@ -627,6 +627,8 @@ describe('maintenance', () => {
       const dropped = await env.lh.dropTable('clean', { purge: true });
       expect(dropped.files.length).toBeGreaterThan(0);
       await expect(env.lh.table('clean')).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'NotFound'));
+      // the object kept from before says what happened to its table
+      await expect(t.toArrow()).rejects.toMatchObject({ kind: 'NotFound', code: 'TABLE_NOT_FOUND', message: expect.stringContaining('it was dropped') });
       for (const f of c.added) {
         const r = env.lh.stores.resolve(f);
         await expect(r.store.head(r.key)).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'NotFound'));

@@ -179,6 +179,11 @@ function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
+/** NotFound for a table id: the id is all the catalog still knows of a dropped table. */
+function tableIdNotFound(tableId: string): LakeSoulError {
+  return new LakeSoulError('NotFound', `table with id '${tableId}' not found: it was dropped, or is not in this catalog`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+}
+
 /**
  * The catalog. Obtain one with {@link Catalog.open} (configuration resolved, driver opened, schema
  * bootstrapped) or wrap a driver with `new Catalog(driver)`.
@@ -468,7 +473,7 @@ export class Catalog {
   /** A table by `table_id`; NotFound naming the id. */
   async getTableById(tableId: string, options: CatalogCallOptions = {}): Promise<TableInfo> {
     const r = await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1`, [tableId], { signal: options.signal });
-    if (!r.rows[0]) throw new LakeSoulError('NotFound', `table with id '${tableId}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+    if (!r.rows[0]) throw tableIdNotFound(tableId);
     return this.decodeTable(r.rows[0]);
   }
 
@@ -519,7 +524,7 @@ export class Catalog {
     const fixed = new Set(['hashBucketNum', 'file_format', 'lakesoul_cdc_change_column']);
     const row = await this.driver.transaction(async (tx) => {
       const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
-      if (!r.rows[0]) throw new LakeSoulError('NotFound', `table with id '${tableId}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+      if (!r.rows[0]) throw tableIdNotFound(tableId);
       const cur = properties(r.rows[0].properties);
       const qname = `${r.rows[0].table_namespace}.${r.rows[0].table_name}`;
       for (const [k, v] of Object.entries(patch)) {
@@ -548,7 +553,7 @@ export class Catalog {
   async evolveTableSchema(tableId: string, evolve: (current: Schema) => Schema, options: CatalogCallOptions = {}): Promise<TableInfo> {
     const row = await this.driver.transaction(async (tx) => {
       const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
-      if (!r.rows[0]) throw new LakeSoulError('NotFound', `table with id '${tableId}' not found`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+      if (!r.rows[0]) throw tableIdNotFound(tableId);
       const info = this.decodeTable(r.rows[0]);
       const next = evolve(info.schema);
       const { widened } = checkSchemaEvolution(`${info.namespace}.${info.name}`, info.schema, next);
