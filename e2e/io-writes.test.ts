@@ -125,6 +125,12 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     expect(o2.info.tableId).toBe(o1.info.tableId);
     expect((await rows(o2)).map((r) => r.id)).toEqual([1]);
     expect((await refusal(lh.createTable('bad_pk', [{ id: 1 }], { primaryKeys: ['nope'] }))).message).toMatch(/primary-key column 'nope' is not in the data/);
+
+    // data the first write refuses creates no table: trying again with good data works
+    expect((await refusal(lh.createTable('first_write_fails', [{ id: 1 }, { id: null }], { primaryKeys: ['id'] }))).message).toMatch(/null in primary key column 'id' .* row 1/);
+    expect((await refusal(lh.table('first_write_fails'))).kind).toBe('NotFound');
+    const retried = await lh.createTable('first_write_fails', [{ id: 1 }, { id: 2 }], { primaryKeys: ['id'], ifNotExists: true });
+    expect((await rows(retried)).map((r) => r.id)).toEqual([1, 2]);
   });
 
   it('§3 overwrite the whole table: one UpdateCommit per partition, time travel still sees the old rows', async () => {

@@ -48,6 +48,9 @@ describe('S3Store against moto', () => {
     const e1 = await other.get('x').catch((e) => e);
     expect(LakeSoulError.is(e1, 'NotFound')).toBe(true);
     expect(e1.message).toContain(`s3://${bucket}-does-not-exist/x`);
+    // a write there says the bucket is missing, not the object
+    const e3 = await other.put('y', new Uint8Array([1])).catch((e) => e);
+    expect(e3).toMatchObject({ kind: 'NotFound', code: 'BUCKET_NOT_FOUND', message: expect.stringContaining(`bucket '${bucket}-does-not-exist' does not exist (put s3://${bucket}-does-not-exist/y)`) });
     other.destroy();
     const dead = new S3Store({ bucket, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
     const e2 = await dead.head('x').catch((e) => e);

@@ -38,10 +38,12 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
   const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
   const status = err?.$metadata?.httpStatusCode;
   const name = err?.name ?? '';
-  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return notFoundError(uri, e);
+  // before the 404 of a missing object: a missing bucket is a 404 too
   if (name === 'NoSuchBucket') {
-    return new LakeSoulError('NotFound', `bucket not found: ${uri}`, { code: 'BUCKET_NOT_FOUND', cause: e, context: { file: uri } });
+    const bucket = /^s3:\/\/([^/]+)/.exec(uri)?.[1] ?? uri;
+    return new LakeSoulError('NotFound', `bucket '${bucket}' does not exist (${op} ${uri}): create it, or check the bucket name, the endpoint and the region`, { code: 'BUCKET_NOT_FOUND', cause: e, context: { file: uri } });
   }
+  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return notFoundError(uri, e);
   const detail = `${name || 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`;
   if (status === 403 || name === 'AccessDenied') {
     return new LakeSoulError('PermissionDenied', `${op} ${uri}: ${detail}`, { cause: e, context: { file: uri } });

@@ -88,8 +88,9 @@ export class Lakehouse {
    * inferred (Arrow: its types, dictionaries decoded; objects: see the arrow area's `inferSchema`,
    * integers int64 unless `integers: 'int32'`), primary-key columns become non-nullable and all others
    * nullable, and the data
-   * is written as the first commit. With `ifNotExists` an existing table is returned as it is (its
-   * schema is not compared and the data is NOT written).
+   * is written as the first commit; when that write fails the table is not created either. With
+   * `ifNotExists` an existing table is returned as it is (its schema is not compared and the data is
+   * NOT written).
    */
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     const fromData = !(source instanceof Schema);
@@ -99,7 +100,22 @@ export class Lakehouse {
     }
     const schema = fromData ? schemaOfData(name, source, options) : source;
     const table = await this.createFromSchema(name, schema, options);
-    if (fromData) await table.write(source as Table | RecordBatch | Record<string, unknown>[], { signal: options.signal });
+    if (!fromData) return table;
+    try {
+      await table.write(source as Table | RecordBatch | Record<string, unknown>[], { signal: options.signal });
+    } catch (e) {
+      // The write committed nothing; nor does the create: a second try does not find an empty table
+      // (which `ifNotExists` would return without writing).
+      try {
+        await this.catalog.dropTable(table.info.tableId);
+      } catch (dropError) {
+        const what = `table '${table.info.namespace}.${name}'`;
+        throw new LakeSoulError(LakeSoulError.is(e) ? e.kind : 'Io', `${(e as Error)?.message ?? e}; the empty ${what} it created could not be dropped again (${(dropError as Error)?.message ?? dropError}): drop it before trying again`, {
+          cause: e, context: { table: `${table.info.namespace}.${name}` },
+        });
+      }
+      throw e;
+    }
     return table;
   }
 
