@@ -427,3 +427,16 @@ describe('lakesoul-ts binary', () => {
     expect(r2.err).not.toMatch(/warning/);
   });
 });
+
+describe('init on an object-store warehouse', () => {
+  it('reaches the bucket now: a missing one is an error naming it (not the first import failing later)', async () => {
+    const bucket = await freshBucket('cli-init'); // sets AWS_ENDPOINT for the commands
+    const home = join(mkdtempSync(join(tmpdir(), 'lakesoul-cli-init-')), 'home');
+    const ok = await cli(['--home', home, '--warehouse', `s3://${bucket}/wh`, 'init']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toContain(`warehouse: s3://${bucket}/wh`);
+    const missing = await cli(['--home', home, '--warehouse', `s3://${bucket}-missing/wh`, 'init']);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toContain(`bucket '${bucket}-missing' does not exist (list s3://${bucket}-missing/wh/)`);
+  });
+});

@@ -202,9 +202,10 @@ Examples:
   const quiet = () => Boolean(program.opts<GlobalFlags>().quiet);
 
   program.command('init')
-    .description('create the catalog schema (idempotent) and the warehouse directory; prints where they are')
+    .description('create the catalog schema (idempotent) and the warehouse directory (an s3:// one: checks the bucket is reachable); prints where they are')
     .action(() => withCatalog(program, async (ctx) => {
       if (ctx.config.warehouse.startsWith('file://')) await mkdir(new URL(ctx.config.warehouse), { recursive: true });
+      else await checkWarehouseReachable(ctx.config.warehouse);
       out(`catalog:   ${ctx.config.describe}`);
       out(`warehouse: ${ctx.config.warehouse}`);
     }));
@@ -218,6 +219,20 @@ Examples:
   addServerCommands(parts);
   addExamples(program);
   return program;
+}
+
+/**
+ * Lists one entry under an object-store warehouse, so that `init` fails now, naming the bucket or the
+ * refusal, when the bucket is missing or the credentials do not reach it (not at the first write).
+ */
+async function checkWarehouseReachable(warehouse: string): Promise<void> {
+  const { StoreRegistry } = await import('@lakesoul-ts/io');
+  const { store, key } = new StoreRegistry().resolve(warehouse);
+  try {
+    for await (const _ of store.list(key ? `${key}/` : '')) break;
+  } finally {
+    (store as { destroy?: () => void }).destroy?.();
+  }
 }
 
 /** Adds `ns create|list|drop`. */
