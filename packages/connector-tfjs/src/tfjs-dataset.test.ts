@@ -235,6 +235,11 @@ describe('feature and label mapping', () => {
     expect(a.ys.dtype).toBe('int32');
     const ids = Array.from(a.xs.dataSync()).map((x) => Math.round(x * 10));
     expect(Array.from(a.ys.dataSync())).toEqual(ids.map((i) => i % 3));
+    // integer labels as float32 [B, 1]: what a one-unit output is compared with
+    const f = await first({ features: 'x', labels: { column: 'label', dtype: 'float32' } });
+    expect(f.ys.shape).toEqual([5, 1]);
+    expect(f.ys.dtype).toBe('float32');
+    expect(Array.from(f.ys.dataSync())).toEqual(ids.map((i) => i % 3));
     const b = await first({ features: ['x', 'v'], labels: { column: 'label', oneHot: 3 } });
     expect(b.xs.shape).toEqual([5, 4]);
     expect(b.ys.shape).toEqual([5, 3]);

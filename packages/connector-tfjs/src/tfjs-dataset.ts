@@ -100,7 +100,11 @@ export interface LabelSpec {
   oneHot?: number | boolean;
   /** Class names for string labels; a label's index in this list is its class id. */
   classes?: string[];
-  /** Default: int32 for integer/string labels, float32 for floating-point labels and one-hot. */
+  /**
+   * Default: int32 for integer/string labels, float32 for floating-point labels and one-hot.
+   * `'float32'` makes integer labels float32 `[B, 1]`: what a one-unit output (0/1 labels with
+   * `binaryCrossentropy`, a regression target) is compared with; tfjs refuses `[B]` against `[B, 1]`.
+   */
   dtype?: 'float32' | 'int32';
 }
 
