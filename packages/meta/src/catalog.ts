@@ -516,6 +516,24 @@ export class Catalog {
   }
 
   /**
+   * Removes the catalog rows of a table that has no partition version yet (no commit: created, then
+   * nothing written), in one transaction; false, removing nothing, when it has one. For undoing a
+   * create whose first write failed without dropping what another writer committed meanwhile.
+   */
+  async dropTableIfEmpty(tableId: string, options: CatalogCallOptions = {}): Promise<boolean> {
+    const t = await this.getTableById(tableId, options);
+    return this.driver.transaction(async (tx) => {
+      if ((await tx.query('SELECT 1 FROM partition_info WHERE table_id = $1 LIMIT 1', [tableId])).rows.length > 0) return false;
+      await tx.query('DELETE FROM data_commit_info WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM discard_compressed_file_info WHERE table_path = $1', [t.path]);
+      await tx.query('DELETE FROM table_name_id WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM table_path_id WHERE table_id = $1', [tableId]);
+      await tx.query('DELETE FROM table_info WHERE table_id = $1', [tableId]);
+      return true;
+    }, { signal: options.signal });
+  }
+
+  /**
    * Sets (string value) or removes (null) table properties, atomically. `hashBucketNum`,
    * `file_format` and `lakesoul_cdc_change_column` describe the data already written and cannot be
    * changed here (InvalidArgument), except that a non-PK table's `hashBucketNum: "-1"` may be removed.

@@ -99,15 +99,22 @@ export class Lakehouse {
       if (existing) return existing;
     }
     const schema = fromData ? schemaOfData(name, source, options) : source;
-    const table = await this.createFromSchema(name, schema, options);
-    if (!fromData) return table;
+    if (!fromData) return this.createFromSchema(name, schema, options);
+    let table: LakeSoulTable;
+    try {
+      // created here, or not at all: the table dropped again below must be the one this call made
+      table = await this.createFromSchema(name, schema, { ...options, ifNotExists: false });
+    } catch (e) {
+      if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) return this.table(name, options.namespace ?? 'default', { signal: options.signal });
+      throw e;
+    }
     try {
       await table.write(source as Table | RecordBatch | Record<string, unknown>[], { signal: options.signal });
     } catch (e) {
       // The write committed nothing; nor does the create: a second try does not find an empty table
-      // (which `ifNotExists` would return without writing).
+      // (which `ifNotExists` would return without writing). Kept if another writer committed to it.
       try {
-        await this.catalog.dropTable(table.info.tableId);
+        await this.catalog.dropTableIfEmpty(table.info.tableId);
       } catch (dropError) {
         const what = `table '${table.info.namespace}.${name}'`;
         throw new LakeSoulError(LakeSoulError.is(e) ? e.kind : 'Io', `${(e as Error)?.message ?? e}; the empty ${what} it created could not be dropped again (${(dropError as Error)?.message ?? dropError}): drop it before trying again`, {

@@ -344,6 +344,20 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         await expectError(catalog.getTable(t.name), 'NotFound', t.name);
         await expectError(catalog.dropTable(t.tableId), 'NotFound');
       });
+
+      it('drops a table without partition versions only (dropTableIfEmpty: undoing a create whose first write failed)', async () => {
+        const kept = await partTable();
+        const d1 = 'date=2024-01-01';
+        await commit(kept, 'AppendCommit', d1, [testFile(kept, d1, 'a')]);
+        expect(await catalog.dropTableIfEmpty(kept.tableId)).toBe(false);
+        expect((await catalog.getSnapshot(kept.tableId)).length).toBe(1);
+        const empty = await partTable();
+        expect(await catalog.dropTableIfEmpty(empty.tableId)).toBe(true);
+        for (const tbl of ['table_info', 'table_name_id', 'table_path_id']) {
+          expect((await driver.query(`SELECT 1 FROM ${tbl} WHERE table_id = $1`, [empty.tableId])).rowCount, tbl).toBe(0);
+        }
+        await expectError(catalog.getTable(empty.name), 'NotFound', empty.name);
+      });
     });
 
     describe('commits', () => {
