@@ -111,7 +111,7 @@ function lockedCatalogMessage(e: LakeSoulError): string {
   const server = readCatalogServerInfo(dataDir);
   const holder = server?.pid === pid && server.role ? ` (${server.role})` : '';
   return `the embedded catalog ${dataDir} is in use by process ${pid}${holder}: an embedded (PGlite) catalog is opened by one process at a time ` +
-    '(`serve`, `ui` and the background catalog server share it with other commands; other commands hold it until they finish). ' +
+    '(`serve`, `ui` and the background catalog server share it with other commands, as a program does that opens it with `share: true`; other commands hold it until they finish). ' +
     `Wait for that process or stop it (Ctrl-C in its terminal, or \`kill ${pid}\`) and run the command again; ` +
     'to run many programs side by side, keep the catalog on PostgreSQL (--catalog postgres://... or LAKESOUL_PG_URL)';
 }

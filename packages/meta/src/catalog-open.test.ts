@@ -11,6 +11,7 @@ import { LakeSoulError } from './errors.js';
 import { PgDriver } from './pg-driver.js';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
+import { CATALOG_SERVER_FILE } from './catalog-server.js';
 import { mapSqlError } from './sql-driver.js';
 
 function testUrl(): string {
@@ -98,6 +99,34 @@ describe('Catalog.open', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(true); // the new one's lock
     expect((await e.listTables()).map((t) => t.name).sort()).toEqual(['from_a', 'from_b']);
     await e.close();
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+  });
+
+  it('shares an embedded directory with other processes while open with share: true', async () => {
+    const dataDir = join(dir, 'served');
+    const holder = await Catalog.open({ dataDir, env: {}, share: true });
+    await holder.createTable({ name: 'held', path: 'file:///tmp/held', schema });
+    // another process opens the same directory (as the CLI does): through the holder, not CATALOG_LOCKED
+    const meta = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+    const code = `const { Catalog } = await import(${meta});
+      const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
+      const before = (await c.listTables()).map((t) => t.name);
+      await c.createTable({ name: 'from_child', path: 'file:///tmp/from_child', schema: (await c.getTable('held')).schema });
+      console.log(JSON.stringify({ driver: c.driver.constructor.name, before }));
+      await c.close();`;
+    const child = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+      const p = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.stderr.on('data', (d) => { err += d; });
+      p.on('exit', (c) => res({ code: c, out, err }));
+    });
+    expect(child.code, child.err).toBe(0);
+    expect(JSON.parse(child.out.trim().split('\n').at(-1)!)).toEqual({ driver: 'SocketDriver', before: ['held'] });
+    expect((await holder.listTables()).map((t) => t.name).sort()).toEqual(['from_child', 'held']);
+    await holder.close();
+    expect(existsSync(join(dataDir, CATALOG_SERVER_FILE))).toBe(false);
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 

@@ -14,7 +14,7 @@ import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName 
 import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
-import { openEmbeddedDriver } from './catalog-server.js';
+import { claimCatalogServer, openEmbeddedDriver, serveCatalog, type CatalogServer } from './catalog-server.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution } from './schema-evolution.js';
@@ -79,6 +79,13 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
   bootstrap?: boolean;
   /** Pool size for a PostgreSQL server. */
   maxConnections?: number;
+  /**
+   * An embedded catalog directory opened here is served, while this catalog is open, to the other
+   * processes that open it (the CLI, other programs), as the CLI's own commands do (see
+   * {@link serveCatalog}); without it they are refused with `CATALOG_LOCKED` until this one closes.
+   * Nothing changes for PostgreSQL, an in-memory catalog, or a directory another process serves already.
+   */
+  share?: boolean;
   signal?: AbortSignal;
 }
 
@@ -193,6 +200,8 @@ export class Catalog {
   readonly driver: SqlDriver;
   private readonly commitLock: boolean;
   private readonly defaultRetries: number;
+  /** The server sharing this catalog's directory with other processes (`share`), closed with it. */
+  private sharing: CatalogServer | null = null;
 
   /** Wraps a driver; call {@link Catalog.bootstrap} unless the schema exists. */
   constructor(driver: SqlDriver, options: CatalogOptions = {}) {
@@ -215,13 +224,23 @@ export class Catalog {
         ? await openEmbeddedDriver(config.dataDir, () => PGliteDriver.open({ dataDir: config.dataDir }))
         : await PGliteDriver.open({});
     const catalog = new Catalog(driver, options);
-    if (options.bootstrap !== false) {
-      try {
-        await catalog.bootstrap(options.signal);
-      } catch (e) {
-        await driver.close().catch(() => {});
-        throw e;
+    try {
+      if (options.bootstrap !== false) await catalog.bootstrap(options.signal);
+      if (options.share && config.kind !== 'pg' && config.dataDir && driver instanceof PGliteDriver) {
+        // undefined: a live process (this one, through another catalog on the directory) serves it already
+        const claim = claimCatalogServer(config.dataDir, 'a program (Catalog.open with share)');
+        if (claim) {
+          try {
+            catalog.sharing = await serveCatalog(driver, claim);
+          } catch (e) {
+            claim.release();
+            throw e;
+          }
+        }
       }
+    } catch (e) {
+      await driver.close().catch(() => {});
+      throw e;
     }
     return catalog;
   }
@@ -231,8 +250,11 @@ export class Catalog {
     await bootstrapCatalogSchema(this.driver, signal);
   }
 
-  /** Closes the driver. */
+  /** Stops sharing the directory (`share`), then closes the driver. */
   async close(): Promise<void> {
+    const sharing = this.sharing;
+    this.sharing = null;
+    if (sharing) await sharing.close();
     await this.driver.close();
   }
 
