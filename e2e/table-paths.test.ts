@@ -134,3 +134,32 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     expect(await ids(other)).toEqual([20, 20]);
   });
 });
+
+describe('the warehouse option of Lakehouse.open', () => {
+  it('takes a local path relative to the working directory as its file:// URI, and refuses ~ before opening anything', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Lakehouse } = await import('@lakesoul-ts/io');
+    const dir = mkdtempSync(join(tmpdir(), 'warehouse-option-'));
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      const lh = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: './wh' });
+      try {
+        const t = await lh.createTable('rel', rows([1, 2]));
+        expect(t.info.path).toBe(`file://${join(dir, 'wh')}/default/rel`);
+        expect(await ids(t)).toEqual([1, 2]);
+      } finally {
+        await lh.close();
+      }
+      const e = await refused(Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: '~/lake' }), 'InvalidArgument', 'INVALID_WAREHOUSE');
+      expect(e.message).toContain('~ is not expanded');
+      // nothing was left open: the directory opens again at once
+      await (await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: join(dir, 'wh') })).close();
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -25,8 +25,23 @@ export interface LakehouseOpenOptions {
   ownCatalog?: boolean;
   /** A registry, or options to create one. */
   stores?: StoreRegistry | StoreRegistryOptions;
-  /** URI root for new tables without an explicit path (default `file://<cwd>/.lakesoul/warehouse`). */
+  /**
+   * URI root for new tables without an explicit path (default `file://<cwd>/.lakesoul/warehouse`). A
+   * local path, absolute or relative to the working directory, is taken as that directory's `file://` URI.
+   */
   warehouse?: string;
+}
+
+/** `warehouse` as a URI: a scheme kept, a local path resolved against the working directory; `~` is refused (nothing expands it). */
+function warehouseUri(warehouse: string | undefined): string {
+  if (warehouse === undefined) return toFileUri(resolvePath('.lakesoul/warehouse'));
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(warehouse)) return warehouse.replace(/\/+$/, '');
+  if (warehouse === '' || warehouse.startsWith('~')) {
+    throw new LakeSoulError('InvalidArgument', `warehouse '${warehouse}' is not a location: give a URI (file:///abs/path, s3://bucket/prefix) or a local path${warehouse.startsWith('~') ? ' (~ is not expanded: write the home directory out)' : ''}`, {
+      code: 'INVALID_WAREHOUSE', context: { warehouse },
+    });
+  }
+  return toFileUri(resolvePath(warehouse)).replace(/\/+$/, '');
 }
 
 /** Options of {@link Lakehouse.createTable}. */
@@ -75,10 +90,10 @@ export class Lakehouse {
 
   /** Opens a lakehouse (a PGlite catalog in `./.lakesoul/catalog` unless configured otherwise). */
   static async open(options: LakehouseOpenOptions = {}): Promise<Lakehouse> {
+    const warehouse = warehouseUri(options.warehouse); // before anything is opened
     const owns = !(options.catalog instanceof Catalog) || options.ownCatalog === true;
     const catalog = options.catalog instanceof Catalog ? options.catalog : await Catalog.open(options.catalog as CatalogOpenOptions);
     const stores = options.stores instanceof StoreRegistry ? options.stores : new StoreRegistry(options.stores ?? {});
-    const warehouse = (options.warehouse ?? toFileUri(resolvePath('.lakesoul/warehouse'))).replace(/\/+$/, '');
     return new Lakehouse(catalog, stores, warehouse, owns);
   }
 
