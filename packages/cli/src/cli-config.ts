@@ -9,7 +9,8 @@
  *      with home = `./.lakesoul`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
@@ -54,6 +55,15 @@ function isServerUrl(s: string): boolean {
   return /^(postgres(ql)?:\/\/|jdbc:postgresql:\/\/)/.test(s);
 }
 
+/**
+ * `~` or `~/…` as the home directory: a shell expands it in `--home ~/lake` but not in `--home=~/lake`,
+ * an environment variable or the config file, where it became a directory named `~` in the working
+ * directory.
+ */
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
+
 /** Resolve the configuration from flags, environment, config file and defaults (see module doc). */
 export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliConfig {
   const filePath = flags.config ? resolve(cwd, flags.config) : resolve(cwd, 'lakesoul-ts.json');
@@ -61,14 +71,14 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
     throw new LakeSoulError('NotFound', `config file ${filePath} does not exist`, { context: { file: filePath } });
   }
   const file = existsSync(filePath) ? readConfigFile(filePath) : {};
-  const home = resolve(cwd, flags.home ?? env.LAKESOUL_TS_HOME ?? file.home ?? '.lakesoul');
-  const warehouse = flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href;
+  const home = resolve(cwd, expandHome(flags.home ?? env.LAKESOUL_TS_HOME ?? file.home ?? '.lakesoul'));
+  const warehouse = expandHome(flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href);
   const username = flags.pgUser ?? env.LAKESOUL_PG_USERNAME ?? file.pgUsername;
   const password = flags.pgPassword ?? env.LAKESOUL_PG_PASSWORD ?? file.pgPassword;
 
   const pick = (value: string, source: CliConfig['source']): CliConfig => isServerUrl(value)
     ? { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${redact(value)}`, source }
-    : { catalog: { dataDir: resolve(cwd, value) }, warehouse, describe: `embedded PGlite in ${resolve(cwd, value)}`, source };
+    : { catalog: { dataDir: resolve(cwd, expandHome(value)) }, warehouse, describe: `embedded PGlite in ${resolve(cwd, expandHome(value))}`, source };
 
   if (flags.catalog) return pick(flags.catalog, 'flag');
   if (env.LAKESOUL_PG_URL) return pick(env.LAKESOUL_PG_URL, 'env');

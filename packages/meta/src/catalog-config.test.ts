@@ -48,4 +48,14 @@ describe('catalog configuration', () => {
     writeFileSync(empty, 'x=1\n');
     expect(() => resolveCatalogConfig({}, { lakesoul_home: empty })).toThrowError(/lakesoul\.pg\.url/);
   });
+
+  it('takes an embedded directory as a path or file:// URL, never a literal ~ or another URL', () => {
+    expect(resolveCatalogConfig({ dataDir: `file://${dir}/cat` }, {})).toMatchObject({ kind: 'pglite', dataDir: join(dir, 'cat') });
+    expect(resolveCatalogConfig({ dataDir: 'rel/cat' }, {})).toMatchObject({ dataDir: resolve('rel/cat') });
+    expect(resolveCatalogConfig({ dataDir: ':memory:' }, {})).toMatchObject({ kind: 'pglite', dataDir: undefined });
+    const refused = (dataDir: string) => { try { resolveCatalogConfig({ dataDir }, {}); } catch (e) { return e as LakeSoulError; } throw new Error(`${dataDir} accepted`); };
+    expect(refused('~/lake/catalog')).toMatchObject({ kind: 'InvalidArgument', code: 'INVALID_CATALOG_DIR', message: expect.stringContaining('~ is not expanded') });
+    expect(refused('postgres://u@h/db').message).toContain('a PostgreSQL catalog is given as `url`');
+    expect(refused('s3://bucket/catalog').message).toContain("dataDir 's3://bucket/catalog' is not a directory");
+  });
 });

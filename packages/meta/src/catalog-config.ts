@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LakeSoulError } from './errors.js';
 
 /** Default embedded catalog directory (relative to the working directory). */
@@ -126,7 +127,7 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
     return withSchema({ kind: 'pg', url: toPostgresUrl(options.url, username, password), source: 'options' }, schema);
   }
   if (options.dataDir) {
-    return { kind: 'pglite', dataDir: MEMORY.has(options.dataDir) ? undefined : resolve(options.dataDir), source: 'options' };
+    return { kind: 'pglite', dataDir: embeddedDir(options.dataDir, 'dataDir'), source: 'options' };
   }
   const envUrl = env.LAKESOUL_PG_URL;
   if (envUrl) {
@@ -158,7 +159,24 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
     }, schema);
   }
   const dir = options.defaultDataDir ?? DEFAULT_PGLITE_DIR;
-  return { kind: 'pglite', dataDir: MEMORY.has(dir) ? undefined : resolve(dir), source: 'default' };
+  return { kind: 'pglite', dataDir: embeddedDir(dir, 'defaultDataDir'), source: 'default' };
+}
+
+/**
+ * The absolute directory of an embedded catalog (undefined: in memory). A `file://` URL is its path;
+ * another URL or a leading `~` is an error, not a directory made under that literal name in the
+ * working directory (Node expands no `~`, and `rm -rf ~` is how one would clean that up).
+ */
+function embeddedDir(dir: string, option: string): string | undefined {
+  if (MEMORY.has(dir)) return undefined;
+  if (dir.startsWith('file://')) return fileURLToPath(dir);
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(dir)?.[1];
+  if ((scheme && scheme.length > 1) || dir.startsWith('~')) {
+    const hint = scheme && /^(postgres|postgresql|jdbc)$/i.test(scheme) ? ': a PostgreSQL catalog is given as `url`'
+      : dir.startsWith('~') ? ' (~ is not expanded: write the home directory out)' : ': give a directory (or a file:// URL)';
+    throw new LakeSoulError('InvalidArgument', `${option} '${dir}' is not a directory for the embedded catalog${hint}`, { code: 'INVALID_CATALOG_DIR', context: { dataDir: dir } });
+  }
+  return resolve(dir);
 }
 
 function withSchema(c: PgCatalogConfig, schema: string | undefined): PgCatalogConfig {
