@@ -63,6 +63,6 @@ export class FrameBuffers implements FrameAllocator {
 
   /** Whether `frame` starts its own ArrayBuffer and is large enough to have been given one by `take`. */
   static owned(frame: Uint8Array): boolean {
-    return frame.byteOffset === 0 && frame.buffer.byteLength >= MIN_POOLED_FRAME_BYTES && frame.byteLength >= MIN_POOLED_FRAME_BYTES && !(frame.buffer instanceof SharedArrayBuffer);
+    return frame.byteOffset === 0 && frame.byteLength >= MIN_POOLED_FRAME_BYTES && !(frame.buffer instanceof SharedArrayBuffer);
   }
 }

@@ -58,9 +58,7 @@ interface Job<Req, Res> {
   resolve(r: Res): void;
   reject(e: unknown): void;
   settled: boolean;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-  /** Removes `onAbort` from the signal's watchers (see whenAborted). */
+  /** Stops watching the run's AbortSignal (see whenAborted). */
   stopWatching?: () => void;
 }
 
@@ -123,17 +121,16 @@ export class WorkerPool<Req, Res> {
     if (this.closed) throw new LakeSoulError('InvalidArgument', `the ${this.name} pool is closed`);
     throwIfAborted(signal, `a ${this.name} request`);
     return new Promise<Res>((resolve, reject) => {
-      const job: Job<Req, Res> = { id: this.nextId++, request, transfer: options.transfer ?? [], resolve, reject, settled: false, signal };
+      const job: Job<Req, Res> = { id: this.nextId++, request, transfer: options.transfer ?? [], resolve, reject, settled: false };
       if (signal) {
-        job.onAbort = () => {
+        job.stopWatching = whenAborted(signal, () => {
           const q = this.queue.indexOf(job);
           if (q >= 0) {
             this.queue.splice(q, 1);
             this.wakeOne();
           }
           this.settle(job, () => reject(abortedError(`a ${this.name} request`, signal.reason)));
-        };
-        job.stopWatching = whenAborted(signal, job.onAbort);
+        });
       }
       this.queue.push(job);
       this.dispatch();
