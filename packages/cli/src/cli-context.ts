@@ -2,7 +2,7 @@
  * Opening the lakehouse for a command, and turning errors into messages and exit codes a person can act
  * on.
  */
-import { LakeSoulError, Catalog, PGliteDriver, claimCatalogServer, readCatalogServerInfo, serveCatalog } from '@lakesoul-ts/meta';
+import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, shareCatalogDirectory } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName } from './cli-name.js';
@@ -79,7 +79,7 @@ export function exitCodeOf(e: unknown): number {
 
 /**
  * While a long-running command (`serve`, `ui`) holds an embedded catalog, serves it to other processes
- * on a unix socket (see `serveCatalog` in `@lakesoul-ts/meta`), so that commands and programs on the
+ * on a unix socket (see `shareCatalogDirectory` in `@lakesoul-ts/meta`), so that commands and programs on the
  * same home run beside it instead of failing on the catalog's lock. Returns the function that stops
  * serving. Nothing to do when the catalog is a PostgreSQL server or already reached through a server.
  */
@@ -90,13 +90,8 @@ export async function shareEmbeddedCatalog(ctx: CliContext, role: string, note: 
   openedDirectly = undefined; // served here while it runs: no background server afterwards
   try {
     // A background server that lost the race for the lock may still hold the claim for a moment.
-    let claim = claimCatalogServer(dir, role);
-    for (let i = 0; !claim && i < 40; i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      claim = claimCatalogServer(dir, role);
-    }
-    if (!claim) throw new Error(`process ${readCatalogServerInfo(dir)?.pid} claims to serve it`);
-    const server = await serveCatalog(driver, claim);
+    const server = await shareCatalogDirectory(driver, dir, role, { claimWaitMs: 2000 });
+    if (!server) throw new Error(`process ${readCatalogServerInfo(dir)?.pid} claims to serve it`);
     return () => server.close();
   } catch (e) {
     // Serving still works; only commands beside it are refused, as before the catalog server existed.

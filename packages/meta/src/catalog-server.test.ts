@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Catalog } from './catalog.js';
 import {
-  CATALOG_SERVER_FILE, claimCatalogServer, openEmbeddedDriver, readCatalogServerInfo, serveCatalog, SocketDriver,
+  CATALOG_SERVER_FILE, claimCatalogServer, openEmbeddedDriver, readCatalogServerInfo, serveCatalog, shareCatalogDirectory, SocketDriver,
   type CatalogServer,
 } from './catalog-server.js';
 import { LakeSoulError } from './errors.js';
@@ -149,5 +149,49 @@ describe('catalog server', () => {
     await server.close();
     await driver.close();
     expect(readCatalogServerInfo(dir)).toBeUndefined();
+  });
+
+  it('shareCatalogDirectory waits claimWaitMs for a live claim to go; a socket path too long for an address moves to /tmp', async () => {
+    const dir = tempDir();
+    const driver = await PGliteDriver.open({ dataDir: dir });
+    try {
+      const held = claimCatalogServer(dir, 'a server on its way out')!;
+      const t0 = Date.now();
+      expect(await shareCatalogDirectory(driver, dir, 'x', { claimWaitMs: 200 })).toBeUndefined();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+      expect(readCatalogServerInfo(dir)?.role).toBe('a server on its way out');
+
+      setTimeout(() => held.release(), 100);
+      const server = (await shareCatalogDirectory(driver, dir, 'the sharer', { claimWaitMs: 5000 }))!;
+      expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, role: 'the sharer' });
+      const c = await SocketDriver.connect(server.socket, dir);
+      expect((await c.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await c.close();
+      await server.close();
+      expect(readCatalogServerInfo(dir)).toBeUndefined();
+
+      // a temporary directory too long for a socket address: libuv would cut the path short (outside
+      // the private directory); the socket goes under /tmp instead, in a private directory
+      const longTmp = join(dir, 'x'.repeat(120));
+      mkdirSync(longTmp);
+      const origTmp = process.env.TMPDIR;
+      process.env.TMPDIR = longTmp;
+      let viaLong: CatalogServer;
+      try {
+        viaLong = (await shareCatalogDirectory(driver, dir, 'y'))!;
+      } finally {
+        if (origTmp === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = origTmp;
+      }
+      expect(Buffer.byteLength(viaLong.socket)).toBeLessThanOrEqual(103);
+      expect(existsSync(viaLong.socket)).toBe(true);
+      expect(statSync(dirname(viaLong.socket)).mode & 0o777).toBe(0o700);
+      const c2 = await SocketDriver.connect(viaLong.socket, dir);
+      expect((await c2.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await c2.close();
+      await viaLong.close();
+      expect(readCatalogServerInfo(dir)).toBeUndefined();
+    } finally {
+      await driver.close();
+    }
   });
 });

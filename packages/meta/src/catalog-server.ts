@@ -70,6 +70,20 @@ export interface CatalogServerClaim {
   release(): void;
 }
 
+/** Longest unix socket path every platform binds as given (macOS: 104 bytes with the terminating NUL; Linux 108). */
+const MAX_SOCKET_PATH = 103;
+
+/**
+ * Where a server's private socket directory is made: the system's temporary directory, unless its path
+ * is so long that the socket's would not fit in a unix socket address. libuv then cuts the path short
+ * without an error, so the socket would be made outside its private directory, under a truncated name;
+ * `/tmp` is used instead.
+ */
+function socketBase(): string {
+  const longest = join(tmpdir(), 'lakesoul-ts-catalog-XXXXXX', 'catalog.sock');
+  return Buffer.byteLength(longest) <= MAX_SOCKET_PATH ? tmpdir() : '/tmp';
+}
+
 /**
  * Claims serving `dataDir`: creates its server file exclusively (`role` says what serves it, for
  * messages). Undefined when a live process holds the claim (the claim of a dead process is taken over; this process's own claim is not taken twice).
@@ -80,7 +94,7 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
     const held = readCatalogServerInfo(dataDir);
     if (held && processAlive(held.pid)) return undefined;
     if (held) { try { unlinkSync(path); } catch { /* someone else cleaned up */ } }
-    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ts-catalog-'));
+    const dir = mkdtempSync(join(socketBase(), 'lakesoul-ts-catalog-'));
     const socket = join(dir, 'catalog.sock');
     let fd: number;
     try {
@@ -268,6 +282,39 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
       server.close(() => res());
     }),
   };
+}
+
+/** Options of {@link shareCatalogDirectory}. */
+export interface ShareCatalogOptions extends ServeCatalogOptions {
+  /**
+   * How long to keep trying to take the directory's claim while a live process holds it, in ms
+   * (default 0: one try). A background catalog server that lost the race for the lock holds its claim
+   * for a moment before it exits.
+   */
+  claimWaitMs?: number;
+}
+
+/**
+ * Serves the embedded catalog in `dataDir`, which `driver` holds open in this process, to other
+ * processes: takes the directory's claim ({@link claimCatalogServer}, `role` names this process in
+ * messages) and serves the driver on it ({@link serveCatalog}). Undefined when a live process (this
+ * one included, through another catalog on the directory) still claims it after `claimWaitMs`. A
+ * claim taken is released again when serving fails.
+ */
+export async function shareCatalogDirectory(driver: SqlDriver, dataDir: string, role: string, options: ShareCatalogOptions = {}): Promise<CatalogServer | undefined> {
+  const until = Date.now() + (options.claimWaitMs ?? 0);
+  let claim = claimCatalogServer(dataDir, role);
+  while (!claim && Date.now() < until) {
+    await new Promise((res) => setTimeout(res, 50));
+    claim = claimCatalogServer(dataDir, role);
+  }
+  if (!claim) return undefined;
+  try {
+    return await serveCatalog(driver, claim, options);
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
 }
 
 function unknownTx(tx: number | undefined): never {

@@ -14,7 +14,7 @@ import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName 
 import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
-import { claimCatalogServer, openEmbeddedDriver, serveCatalog, type CatalogServer } from './catalog-server.js';
+import { openEmbeddedDriver, shareCatalogDirectory, type CatalogServer } from './catalog-server.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution } from './schema-evolution.js';
@@ -228,15 +228,7 @@ export class Catalog {
       if (options.bootstrap !== false) await catalog.bootstrap(options.signal);
       if (options.share && config.kind !== 'pg' && config.dataDir && driver instanceof PGliteDriver) {
         // undefined: a live process (this one, through another catalog on the directory) serves it already
-        const claim = claimCatalogServer(config.dataDir, 'a program (Catalog.open with share)');
-        if (claim) {
-          try {
-            catalog.sharing = await serveCatalog(driver, claim);
-          } catch (e) {
-            claim.release();
-            throw e;
-          }
-        }
+        catalog.sharing = await shareCatalogDirectory(driver, config.dataDir, 'a program (Catalog.open with share)') ?? null;
       }
     } catch (e) {
       await driver.close().catch(() => {});
