@@ -2,10 +2,10 @@
  * `scan`, `head` and `export` stream: on a table of 1M rows, the spawned binary's peak RSS stays under
  * a bound that does not depend on the table's size, in every output format, and the output is complete.
  */
-import { mkdtempSync, statSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, decodeParquet } from '@lakesoul-ts/io';
@@ -87,4 +87,52 @@ describe('lakesoul-ts output streams with bounded memory (1M rows)', () => {
       }
     }, 300_000);
   }
+
+  it('an export stopped by Ctrl-C, or failing, leaves the earlier file as it was and no partial file', async () => {
+    const file = join(home, 'kept.csv');
+    writeFileSync(file, 'an earlier export\n');
+    const run = runCli([...g, 'export', 'big', file], { timeoutMs: 300_000 });
+    // stopped once it has written part of the rows (under its temporary name)
+    const part = () => readdirSync(home).find((f) => f.startsWith('.kept.csv.') && f.endsWith('.part'));
+    for (let i = 0; i < 3000; i++) {
+      const p = part();
+      if (p && statSync(join(home, p)).size > 1 << 20) break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(part(), 'the export writes under a temporary name').toBeDefined();
+    run.child.kill('SIGINT');
+    const r = await run;
+    expect(r.code, r.err).toBe(130);
+    expect(readFileSync(file, 'utf8')).toBe('an earlier export\n');
+    expect(part()).toBeUndefined();
+
+    // a read that fails part-way: a data file of the table is gone
+    const lh = await Lakehouse.open({ catalog: { dataDir: join(home, 'catalog') }, warehouse: pathToFileURL(join(home, 'warehouse')).href });
+    let lost: string;
+    try {
+      const t = await lh.createTable('fragile', new Schema([new Field('id', new Int64(), false)]));
+      for (let k = 0; k < 3; k++) await t.write(new Table({ id: vectorFromArray(Array.from({ length: 1000 }, (_, i) => BigInt(k * 1000 + i)), new Int64()) }));
+      const files = (await t.scan()).splits.flatMap((s) => s.files.map((f) => f.path));
+      lost = fileURLToPath(files.at(-1)!);
+    } finally {
+      await lh.close();
+    }
+    const good = join(home, 'fragile.jsonl');
+    let ok = await runCli([...g, 'export', 'fragile', '/dev/stdout', '--format', 'jsonl'], { timeoutMs: 120_000 });
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out.trim().split('\n')).toHaveLength(3000); // the rows only: "exported ..." goes to stderr
+    ok = await runCli([...g, 'export', 'fragile', '-', '--format', 'csv'], { timeoutMs: 120_000 });
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out.trim().split('\n')).toHaveLength(3001);
+    expect(ok.err).toMatch(/exported 3000 rows to stdout/);
+    ok = await runCli([...g, 'export', 'fragile', good], { timeoutMs: 120_000 });
+    expect(ok.code, ok.err).toBe(0);
+    const before = readFileSync(good, 'utf8');
+    unlinkSync(lost);
+    const failed = await runCli([...g, 'export', 'fragile', good], { timeoutMs: 120_000 });
+    expect(failed.code).not.toBe(0);
+    expect(failed.err).toContain(basename(lost));
+    expect(readFileSync(good, 'utf8')).toBe(before);
+    expect(readdirSync(home).filter((f) => f.endsWith('.part'))).toEqual([]);
+  }, 300_000);
 });

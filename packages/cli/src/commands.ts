@@ -3,7 +3,7 @@
  * (see cli-config.ts), does its work, prints to stdout (data) and stderr (progress, notes), and closes.
  */
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
@@ -416,13 +416,20 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
     }));
 
   addScanOptions(program.command('export <table> <output>')
-    .description('export a table (or a partition, snapshot or increment of it) to Parquet, CSV or JSONL'))
+    .description('export a table (or a partition, snapshot or increment of it) to Parquet, CSV or JSONL; <output> - writes to stdout (with --format). ' +
+      'The file is written under a temporary name and replaces <output> only when complete'))
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension)').choices(['parquet', 'csv', 'jsonl']))
     .action((name: string, output: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
-      const fmt = (o.format ?? output.split('.').pop()) as string;
-      if (!['parquet', 'csv', 'jsonl'].includes(fmt)) throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${output}: use --format parquet|csv|jsonl`);
+      const { writeOutputFile, withWriteStream, isStandardOutput } = await import('./output-file.js');
+      // '-' or a path that is this process's stdout: the rows go to io.stdout, and the summary to stderr
+      const toStdout = output === '-' || isStandardOutput(output);
+      const fmt = (o.format ?? (output === '-' ? undefined : output.split('.').pop())) as string;
+      if (!['parquet', 'csv', 'jsonl'].includes(fmt)) {
+        throw new LakeSoulError('InvalidArgument', output === '-' ? 'to export to stdout (-), give --format parquet|csv|jsonl' : `cannot tell the format of ${output}: use --format parquet|csv|jsonl`);
+      }
+      const say = toStdout ? (s: string) => io.stderr.write(s + '\n') : out;
       const scanOpts = scanOptionsFrom(o);
       await checkPartitionsExist(t, scanOpts);
       const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
@@ -434,22 +441,25 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           for await (const b of plan.read()) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
         } catch (e) { throw await explainReadError(e, t, plan); }
       })();
-      try {
+      const writeTo = async (sink: NodeJS.WritableStream): Promise<void> => {
         if (fmt === 'parquet') {
           const { writeParquetStream } = await import('./parquet-export.js');
-          const bytes = await writeParquetStream(counted, plan.schema, output);
+          const bytes = await writeParquetStream(counted, plan.schema, sink, output);
           progress.tick({ bytes, files: 1 });
         } else {
-          const stream = createWriteStream(output);
           const { BatchPrinter } = await import('./output-format.js');
-          const printer = new BatchPrinter(stream, fmt as OutputFormat);
+          const printer = new BatchPrinter(sink, fmt as OutputFormat);
           for await (const b of counted) await printer.write(b);
           await printer.end(plan.schema);
-          await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
           progress.tick({ files: 1 });
         }
+      };
+      try {
+        // a failed or interrupted export leaves a file at `output` as it was
+        if (toStdout) await writeTo(io.stdout);
+        else await writeOutputFile(output, (file) => withWriteStream(file, writeTo));
       } finally { progress.stop(); }
-      out(`exported ${rows} rows to ${output}`);
+      say(`exported ${rows} rows to ${output === '-' ? 'stdout' : output}`);
     }));
 }
 

@@ -3,7 +3,6 @@
  * row group per {@link EXPORT_ROW_GROUP_ROWS} rows) and written to the file, so memory holds about a
  * row group, not the table.
  */
-import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import { parquetWasm } from '@lakesoul-ts/io';
@@ -13,10 +12,11 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 export const EXPORT_ROW_GROUP_ROWS = 128 * 1024;
 
 /**
- * Writes `batches` (all of `schema`) to a zstd-compressed Parquet file at `path`; an empty input gives
- * a file with the schema and no rows. Returns the bytes written.
+ * Writes `batches` (all of `schema`) as a zstd-compressed Parquet file to `sink` (left open: the caller
+ * ends it), `name` naming it in errors; an empty input gives a file with the schema and no rows.
+ * Returns the bytes written.
  */
-export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, schema: Schema, path: string): Promise<number> {
+export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, schema: Schema, sink: NodeJS.WritableStream, name: string): Promise<number> {
   const pw = parquetWasm();
   const props = new pw.WriterPropertiesBuilder()
     .setCompression(pw.Compression.ZSTD)
@@ -46,15 +46,13 @@ export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, sc
     async cancel() { await iterator.return?.(); },
   }, { highWaterMark: 1 });
   let bytes = 0;
-  const file = createWriteStream(path);
   const counting = new TransformStream<Uint8Array, Uint8Array>({ transform(chunk, c) { bytes += chunk.byteLength; c.enqueue(chunk); } });
   try {
     const encoded = await pw.transformParquetStream(source, props);
-    await encoded.pipeThrough(counting).pipeTo(Writable.toWeb(file));
+    await encoded.pipeThrough(counting).pipeTo(Writable.toWeb(sink as Writable), { preventClose: true });
   } catch (e) {
-    file.destroy();
     if (e instanceof LakeSoulError) throw e;
-    throw new LakeSoulError('Internal', `could not write Parquet file ${path}: ${(e as Error)?.message ?? e}`, { context: { file: path }, cause: e });
+    throw new LakeSoulError('Internal', `could not write Parquet file ${name}: ${(e as Error)?.message ?? e}`, { context: { file: name }, cause: e });
   }
   return bytes;
 }

@@ -1,0 +1,92 @@
+/**
+ * Files a command writes whole (`export`): written under a temporary name beside the target and
+ * renamed over it once complete, so a failed or interrupted command leaves the target as it was (an
+ * older export stays readable) and never a truncated file under its name.
+ */
+import { createWriteStream, fstatSync, lstatSync, renameSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { basename, dirname, join } from 'node:path';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+
+/** The temporary name `path` is written under: hidden, beside it (same file system), this process's. */
+export function partialName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.part`);
+}
+
+/** Exit codes of a command stopped by a signal (128 + the signal's number, as shells report it). */
+const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * Runs `write` on a temporary file beside `path`, then renames it over `path`. When `write` fails, or
+ * the process gets SIGINT/SIGTERM/SIGHUP meanwhile, the temporary file is removed and `path` is left
+ * as it was (on a signal the process then exits with 128 + its number). A `path` that exists and is
+ * not a regular file (a symbolic link such as `/dev/stdout`, a device, a named pipe) is written
+ * directly; a directory is refused.
+ */
+export async function writeOutputFile<T>(path: string, write: (file: string) => Promise<T>): Promise<T> {
+  const existing = lstatSync(path, { throwIfNoEntry: false });
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new LakeSoulError('InvalidArgument', `${path} is a directory: give the file to write, e.g. ${join(path, 'export.parquet')}`, { context: { file: path } });
+  }
+  // a symbolic link (`/dev/stdout`, whose target may be a regular file the shell redirected to) or a
+  // device or pipe is written through, never replaced
+  if (existing && !existing.isFile()) return write(path);
+  if (!existing && !statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new LakeSoulError('NotFound', `cannot write ${path}: its directory ${dirname(path)} does not exist`, { context: { file: path } });
+  }
+  const part = partialName(path);
+  const remove = () => rmSync(part, { force: true });
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+    remove();
+    process.exit(SIGNAL_EXIT[signal]);
+  };
+  const signals = Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[];
+  for (const s of signals) process.once(s, onSignal);
+  try {
+    const result = await write(part);
+    renameSync(part, path);
+    return result;
+  } catch (e) {
+    remove();
+    throw e;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}
+
+/**
+ * Whether `path` is this process's standard output (`/dev/stdout`, `/dev/fd/1`, or the file or pipe
+ * it is redirected to): a command writing its result there says what it did on stderr instead.
+ */
+export function isStandardOutput(path: string): boolean {
+  const target = statSync(path, { throwIfNoEntry: false });
+  if (!target) return false;
+  try {
+    const stdout = fstatSync(1);
+    return target.dev === stdout.dev && target.ino === stdout.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens `path` for writing (an error opening it is thrown here, not left to a stream event), runs
+ * `write` on the stream, and resolves once everything is on disk; a write error (a full disk) rejects.
+ */
+export async function withWriteStream<T>(path: string, write: (stream: NodeJS.WritableStream) => Promise<T>): Promise<T> {
+  const stream = createWriteStream(path);
+  let failed: Error | undefined;
+  stream.on('error', (e) => { failed ??= e; });
+  try {
+    await once(stream, 'open');
+    const result = await write(stream);
+    if (failed) throw failed;
+    stream.end();
+    await finished(stream);
+    return result;
+  } catch (e) {
+    stream.destroy();
+    throw failed ?? e;
+  }
+}
