@@ -8,7 +8,7 @@ import {
   Binary, Bool, DenseUnion, Field, Int32, Int64, List, Map_, RecordBatch, Schema, Struct, Uint32, Utf8,
   makeData, vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
-import type { Lakehouse } from '@lakesoul-ts/io';
+import { likeMatcher, type Lakehouse, type LikeMatcher } from '@lakesoul-ts/io';
 import type { TableInfo } from '@lakesoul-ts/meta';
 import { schemaToIpcMessage } from '../ipc-framing.js';
 import type { FlightSqlCommand } from './flight-sql-messages.js';
@@ -142,20 +142,11 @@ export function sqlInfoBatch(ids: number[]): RecordBatch {
 }
 
 /**
- * A SQL LIKE pattern (`%` any run, `_` one character, `\` escapes the next one) as a RegExp; no
- * pattern matches everything.
+ * A Flight SQL filter pattern (SQL LIKE: `%` any run, `_` one character, `\` escapes the next one),
+ * matched in linear time ({@link likeMatcher}); no pattern matches everything.
  */
-export function likePattern(pattern: string | undefined): RegExp {
-  if (pattern === undefined) return /^[\s\S]*$/;
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    else if (c === '%') re += '[\\s\\S]*';
-    else if (c === '_') re += '[\\s\\S]';
-    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 'u');
+export function likePattern(pattern: string | undefined): LikeMatcher {
+  return likeMatcher(pattern ?? '%');
 }
 
 /** True when a command's catalog filter admits the one catalog (absent: any; "": catalog-less only). */

@@ -29,11 +29,74 @@ export interface SqlSelect {
 
 const IDENT = String.raw`(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"]*")`;
 const TRAVEL = String.raw`FOR\s+(VERSION|TIMESTAMP)\s+AS\s+OF\s+(\d+|'[^']*')`;
-const SELECT_RE = new RegExp(
-  String.raw`^\s*SELECT\s+(\*|${IDENT}(?:\s*,\s*${IDENT})*)\s+FROM\s+(${IDENT}(?:\s*\.\s*${IDENT}){0,2})`
-  + String.raw`(?:\s+${TRAVEL})?(?:\s+WHERE\s+(.+?))?(?:\s+${TRAVEL})?(?:\s+LIMIT\s+(\d+))?\s*;?\s*$`,
-  'is',
+/**
+ * `SELECT ... FROM name [FOR ... AS OF ...]`, anchored at the start. The clauses after it are found by
+ * {@link tailClauses} without a regular expression: a lazy `WHERE (.+?)` followed by optional clauses
+ * and `\s*;?\s*$` backtracks over runs of whitespace (a 7 KB statement took 45 s, in the server's
+ * thread).
+ */
+const HEAD_RE = new RegExp(
+  String.raw`^\s*SELECT\s+(\*|${IDENT}(?:\s*,\s*${IDENT})*)\s+FROM\s+(${IDENT}(?:\s*\.\s*${IDENT}){0,2})(?:\s+${TRAVEL})?`,
+  'isd',
 );
+/** A time-travel clause exactly at `lastIndex`. */
+const TRAVEL_AT = new RegExp(TRAVEL, 'iyd');
+
+/** A [start, end) span of the statement. */
+type Span = readonly [number, number];
+
+/** What follows the head: the spans of the filter, a time-travel clause (kind, value) and the limit. */
+interface TailClauses { where?: Span; travel?: { kind: Span; value: Span }; limit?: Span }
+
+const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+/**
+ * The clauses of `masked` from `from` on: `[WHERE <filter>] [FOR ... AS OF ...] [LIMIT n] [;]`, each
+ * after whitespace, taken off the end one by one (every step a scan, so the time is linear); null when
+ * the rest is not of that form.
+ */
+function tailClauses(masked: string, from: number): TailClauses | null {
+  const out: TailClauses = {};
+  let end = masked.length;
+  const trimEnd = () => { while (end > from && isSpace(masked[end - 1])) end--; };
+  trimEnd();
+  if (end > from && masked[end - 1] === ';') { end--; trimEnd(); }
+  // LIMIT n
+  let digits = end;
+  while (digits > from && isDigit(masked[digits - 1])) digits--;
+  if (digits < end) {
+    let keywordEnd = digits;
+    while (keywordEnd > from && isSpace(masked[keywordEnd - 1])) keywordEnd--;
+    const keyword = keywordEnd - 5;
+    if (keywordEnd < digits && keyword > from && masked.slice(keyword, keywordEnd).toUpperCase() === 'LIMIT' && isSpace(masked[keyword - 1])) {
+      out.limit = [digits, end];
+      end = keyword;
+      trimEnd();
+    }
+  }
+  // FOR VERSION|TIMESTAMP AS OF value: its only possible start is the last FOR (quoted text is masked)
+  const at = from + masked.slice(from, end).toUpperCase().lastIndexOf('FOR');
+  if (at > from && isSpace(masked[at - 1])) {
+    TRAVEL_AT.lastIndex = at;
+    const m = TRAVEL_AT.exec(masked);
+    if (m && at + m[0].length === end) {
+      out.travel = { kind: m.indices![1]!, value: m.indices![2]! };
+      end = at;
+      trimEnd();
+    }
+  }
+  if (end === from) return out;
+  // WHERE <filter>
+  let w = from;
+  while (w < end && isSpace(masked[w])) w++;
+  if (w === from || masked.slice(w, w + 5).toUpperCase() !== 'WHERE' || !isSpace(masked[w + 5])) return null;
+  let filter = w + 5;
+  while (filter < end && isSpace(masked[filter])) filter++;
+  if (filter === end) return null;
+  out.where = [filter, end];
+  return out;
+}
 
 /**
  * The statement with the contents of quoted strings and identifiers replaced by `_` (same length), so
@@ -100,12 +163,13 @@ export function parseSqlSelect(sql: string): SqlSelect {
   if (Buffer.byteLength(sql, 'utf8') > MAX_COMMAND_BYTES) throw limitError(`Flight SQL statement (${Buffer.byteLength(sql, 'utf8')} bytes)`, `of ${MAX_COMMAND_BYTES} bytes`);
   if (sql.includes('\0')) throw unsupported(sql, 'NUL character');
   const masked = mask(sql);
-  const re = new RegExp(SELECT_RE.source, 'isd');
-  const m = re.exec(masked);
-  if (!m) {
+  const m = HEAD_RE.exec(masked);
+  const tail = m ? tailClauses(masked, m[0].length) : null;
+  if (!m || !tail) {
     const first = /^\s*(\w+)/.exec(masked)?.[1]?.toUpperCase();
     throw unsupported(sql, first && first !== 'SELECT' ? `${first} statements are not served` : 'not of the supported form');
   }
+  const text = (span: Span | undefined) => (span ? sql.slice(span[0], span[1]) : undefined);
   const colsText = groupText(sql, m, 1)!;
   const columns = colsText.trim() === '*' ? undefined : splitOutside(colsText, m[1]!, ',').map(unquoteIdent);
   const nameParts = splitOutside(groupText(sql, m, 2)!, m[2]!, '.').map(unquoteIdent);
@@ -114,12 +178,12 @@ export function parseSqlSelect(sql: string): SqlSelect {
   }
   const table = nameParts.at(-1)!;
   const namespace = nameParts.length >= 2 ? nameParts.at(-2)! : DEFAULT_NAMESPACE;
-  if (m[3] !== undefined && m[6] !== undefined) throw unsupported(sql, 'more than one FOR ... AS OF clause');
-  const travelKind = (m[3] ?? m[6])?.toUpperCase();
-  const travelValue = groupText(sql, m, m[3] !== undefined ? 4 : 7);
+  if (m[3] !== undefined && tail.travel) throw unsupported(sql, 'more than one FOR ... AS OF clause');
+  const travelKind = (m[3] ?? text(tail.travel?.kind))?.toUpperCase();
+  const travelValue = m[3] !== undefined ? groupText(sql, m, 4) : text(tail.travel?.value);
   const cmd: Record<string, unknown> = { table, namespace };
   if (columns) cmd.columns = columns;
-  const filter = groupText(sql, m, 5);
+  const filter = text(tail.where);
   if (filter !== undefined) cmd.filter = filter.trim();
   if (travelKind === 'VERSION') {
     if (!/^\d+$/.test(travelValue!)) throw unsupported(sql, `FOR VERSION AS OF needs an integer, got ${quote(travelValue)}`);
@@ -129,7 +193,7 @@ export function parseSqlSelect(sql: string): SqlSelect {
     cmd.timestamp = travelValue!.slice(1, -1);
   }
   let limit: number | undefined;
-  const limitText = m[8];
+  const limitText = text(tail.limit);
   if (limitText !== undefined) {
     limit = Number(limitText);
     if (!Number.isSafeInteger(limit)) throw unsupported(sql, `LIMIT ${limitText} is not a safe integer`);

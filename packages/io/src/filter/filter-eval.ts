@@ -7,6 +7,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr, FilterValue } from '../types.js';
 import { decodeDictionary, takeRows } from '../arrow/take-rows.js';
 import { TemporalParseError, UNITS_PER_SECOND, parseDateDays, parseTimestamp } from '../arrow/temporal-codec.js';
+import { likeMatcher } from './like.js';
 
 const F = 0;
 const T = 1;
@@ -372,12 +373,12 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       if (data.typeId !== Type.Utf8 && data.typeId !== Type.LargeUtf8) {
         throw new LakeSoulError('InvalidArgument', `filter: LIKE needs a text column, '${expr.column}' is ${String(data.type)}`, { context: { column: expr.column } });
       }
-      const re = likeRegExp(expr.pattern);
+      const like = likeMatcher(expr.pattern);
       const out = new Uint8Array(n);
       const vals = data.values as Uint8Array;
       const offs = data.valueOffsets as Int32Array | BigInt64Array;
       const dec = new TextDecoder();
-      for (let i = 0; i < n; i++) out[i] = re.test(dec.decode(vals.subarray(Number(offs[i]), Number(offs[i + 1])))) ? T : F;
+      for (let i = 0; i < n; i++) out[i] = like.test(dec.decode(vals.subarray(Number(offs[i]), Number(offs[i + 1])))) ? T : F;
       applyNulls(data, out);
       return out;
     }
@@ -393,20 +394,6 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       return out;
     }
   }
-}
-
-/** A RegExp for a SQL LIKE pattern: `%` any run, `_` one code point, `\\` escapes the next character. */
-export function likeRegExp(pattern: string): RegExp {
-  let src = '';
-  const chars = [...pattern];
-  for (let k = 0; k < chars.length; k++) {
-    const c = chars[k];
-    if (c === '\\' && k + 1 < chars.length) src += chars[++k].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    else if (c === '%') src += '[\\s\\S]*';
-    else if (c === '_') src += '[\\s\\S]';
-    else src += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`, 'u');
 }
 
 /** The literal prefix of a LIKE pattern (before its first wildcard). */
