@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -46,6 +46,18 @@ describe('Catalog.open', () => {
     const c2 = await Catalog.open({ dataDir, env: { LAKESOUL_PG_URL: 'jdbc:postgresql://127.0.0.1:1/never' } });
     expect((await c2.getTable('persisted')).tableId).toBe(t.tableId);
     expect((await c2.getSnapshot(t.tableId))[0].files.map((f) => f.path)).toEqual(['file:///tmp/persisted/part-a_0000.parquet']);
+    await c2.close();
+  });
+
+  it("keeps an embedded catalog directory to its owner (PGlite writes its files world-writable), an existing one too", async () => {
+    const dataDir = join(dir, 'private');
+    const c1 = await Catalog.open({ dataDir, env: {} });
+    await c1.close();
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    // (PGlite 0.5 creates the files inside with mode 0666: only the directory's mode keeps others out)
+    chmodSync(dataDir, 0o755); // a catalog made before the fix
+    const c2 = await Catalog.open({ dataDir, env: {} });
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     await c2.close();
   });
 

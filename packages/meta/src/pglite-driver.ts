@@ -3,7 +3,7 @@
  * directory or in memory. One session: transactions are serialized by PGlite, and only one process
  * may open a directory at a time; within that process, every driver on a directory shares one PGlite.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -153,10 +153,22 @@ interface SharedPGlite {
   unlock: () => void;
 }
 
-/** The real path of `dataDir` (made when missing): one key for every spelling of a directory. */
+/**
+ * The real path of `dataDir` (made when missing, mode 0700): one key for every spelling of a directory.
+ * PGlite writes its files with mode 0666 whatever the umask (a catalog initialised by it had 973 files
+ * any local user could rewrite, `postgresql.auto.conf` and the system catalogs among them), so the
+ * directory is kept to its owner, as PostgreSQL requires of a data directory; an existing catalog gets
+ * the mode on its next open.
+ */
 function dataDirKey(dataDir: string): string {
-  mkdirSync(dataDir, { recursive: true });
-  return realpathSync(dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const real = realpathSync(dataDir);
+  try {
+    if ((statSync(real).mode & 0o077) !== 0) chmodSync(real, 0o700);
+  } catch {
+    // another user's directory (EPERM): its owner controls what is in it whatever its mode
+  }
+  return real;
 }
 
 /** The PGlite this process has open on `dataDir` (one more user), or a new one, locked, from `create`. */
