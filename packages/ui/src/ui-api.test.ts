@@ -175,6 +175,17 @@ describe('server', () => {
     expect(rebound.status).toBe(403);
     expect(JSON.parse(rebound.body).error.code).toBe('UI_HOST_REFUSED');
     expect((await raw('/api/namespaces', { host: `localhost:${ui.port}` })).status).toBe(200);
+    // names that only look like loopback addresses are names a rebinding attacker can own
+    for (const host of ['127.attacker.example', '127.0.0.1.nip.io', '127.0.0.1.', 'localhost.attacker.example']) {
+      const r = await raw('/api/namespaces', { host: `${host}:${ui.port}` });
+      expect(r.status, host).toBe(403);
+      expect(JSON.parse(r.body).error.code, host).toBe('UI_HOST_REFUSED');
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', '[::1]']) expect((await raw('/api/namespaces', { host: `${host}:${ui.port}` })).status, host).toBe(200);
+    const huge = await raw('/api/rows?table=appends&at=99999999999999999999999');
+    expect(huge.status).toBe(400);
+    expect(JSON.parse(huge.body).error).toMatchObject({ code: 'UI_BAD_PARAMETER', message: expect.stringContaining("'at'") });
+    expect(huge.body).not.toMatch(/sqlState|bigint/);
     const traversal = await raw('/../package.json');
     expect(traversal.status).toBe(404);
     expect(traversal.body).not.toContain('@lakesoul-ts/ui');

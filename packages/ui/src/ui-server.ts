@@ -81,8 +81,9 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
+/** True for a loopback name or address: `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 (not a name that starts with "127."). */
 function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
+  return LOOPBACK_NAMES.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 function digest(s: string): Buffer {
@@ -117,7 +118,9 @@ function sendError(res: ServerResponse, e: unknown): void {
 function intParam(q: URLSearchParams, name: string, fallback?: number): number | undefined {
   const v = q.get(name);
   if (v === null || v === '') return fallback;
-  if (!/^-?\d+$/.test(v)) throw new LakeSoulError('InvalidArgument', `query parameter '${name}' must be an integer (got '${v}')`, { code: 'UI_BAD_PARAMETER' });
+  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new LakeSoulError('InvalidArgument', `query parameter '${name}' must be an integer of at most 2^53 - 1 (got '${v}')`, { code: 'UI_BAD_PARAMETER' });
+  }
   return Number(v);
 }
 
