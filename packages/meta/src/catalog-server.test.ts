@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, re
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Catalog } from './catalog.js';
 import {
@@ -150,6 +151,69 @@ describe('catalog server', () => {
     await driver.close();
     expect(readCatalogServerInfo(dir)).toBeUndefined();
   });
+
+  it('rolls back a client transaction left without a statement, so that it stops the others only that long', async () => {
+    const dir = tempDir();
+    const driver = await PGliteDriver.open({ dataDir: dir });
+    const server = await serveCatalog(driver, claimCatalogServer(dir)!, { transactionIdleMs: 300 });
+    const stalled = await SocketDriver.connect(server.socket, dir);
+    const other = await SocketDriver.connect(server.socket, dir);
+    try {
+      const t0 = Date.now();
+      const held = stalled.transaction(async (tx) => {
+        await tx.query('CREATE TABLE kept_out (a int)');
+        await new Promise((res) => setTimeout(res, 1500)); // a client stopped inside its transaction
+        await tx.query('SELECT 1');
+      });
+      const heldOutcome = held.catch((e) => e);
+      await new Promise((res) => setTimeout(res, 50));
+      // waits for the stalled transaction, then runs once it is rolled back
+      expect((await other.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relname = 'kept_out'")).rows).toEqual([{ n: 0 }]);
+      expect(Date.now() - t0).toBeLessThan(1200);
+      const e = await heldOutcome;
+      expect(e).toBeInstanceOf(LakeSoulError);
+      expect(e).toMatchObject({ code: 'CATALOG_TRANSACTION_EXPIRED', message: expect.stringContaining('300 ms without a statement') });
+      // the connection still works
+      expect((await stalled.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      // a transaction that keeps issuing statements is not cut short
+      await stalled.transaction(async (tx) => {
+        for (let i = 0; i < 5; i++) {
+          await tx.query('SELECT 1');
+          await new Promise((res) => setTimeout(res, 150));
+        }
+      });
+    } finally {
+      await stalled.close();
+      await other.close();
+      await server.close();
+      await driver.close();
+    }
+  });
+
+  it('reads a large frame sent in small pieces in linear time', async () => {
+    const { server } = await shared;
+    const big = 'x'.repeat(48 * 2 ** 20);
+    const body = serialize({ id: 1, op: 'query', text: 'SELECT length($1::text) AS n', params: [big] });
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(body.length);
+    const frame = Buffer.concat([head, body]);
+    const socket = createConnection(server.socket);
+    await new Promise((res) => socket.once('connect', res));
+    const reply = new Promise<Buffer>((res) => {
+      let got = Buffer.alloc(0);
+      socket.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) res(got.subarray(4, 4 + got.readUInt32BE(0)));
+      });
+    });
+    const t0 = Date.now();
+    for (let at = 0; at < frame.length; at += 16 * 1024) {
+      if (!socket.write(frame.subarray(at, at + 16 * 1024))) await new Promise((res) => socket.once('drain', res));
+    }
+    expect(deserialize(await reply)).toMatchObject({ id: 1, rows: [{ n: big.length }] });
+    expect(Date.now() - t0).toBeLessThan(20_000); // joined on every piece: minutes
+    socket.destroy();
+  }, 60_000);
 
   it('shareCatalogDirectory waits claimWaitMs for a live claim to go; a socket path too long for an address moves to /tmp', async () => {
     const dir = tempDir();

@@ -20,7 +20,8 @@
  * `query`, `begin`, `commit`, `rollback`; a reply is `{ id, rows, rowCount }`, `{ id, tx }` or
  * `{ id, error }` with the error's kind, message, code, retryable flag and context. A transaction is
  * the server's driver transaction held open across requests; a connection that closes rolls back its
- * open transactions.
+ * open transactions, and so does a transaction left without a statement for
+ * {@link ServeCatalogOptions.transactionIdleMs} (its next statement gets `CATALOG_TRANSACTION_EXPIRED`).
  */
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -136,15 +137,22 @@ const MAX_FRAME_BYTES = 256 * 2 ** 20;
  * deserialize ends the connection (the peer does not speak this protocol).
  */
 function readFrames(socket: Socket, onFrame: (value: unknown) => void): void {
-  let pending: Buffer = Buffer.alloc(0);
+  // what arrived of the next frame(s), joined only once a whole frame is there (joining on every chunk
+  // was quadratic in a frame's size)
+  let parts: Buffer[] = [];
+  let have = 0;
+  let needed = 4;
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    while (pending.length >= 4) {
-      const n = pending.readUInt32BE(0);
+    parts.push(chunk);
+    have += chunk.length;
+    if (have < needed) return;
+    let buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    while (buf.length >= 4) {
+      const n = buf.readUInt32BE(0);
       if (n > MAX_FRAME_BYTES) { socket.destroy(); return; }
-      if (pending.length < 4 + n) break;
-      const frame = pending.subarray(4, 4 + n);
-      pending = pending.subarray(4 + n);
+      if (buf.length < 4 + n) break;
+      const frame = buf.subarray(4, 4 + n);
+      buf = buf.subarray(4 + n);
       let value: unknown;
       try {
         value = deserialize(frame);
@@ -154,6 +162,9 @@ function readFrames(socket: Socket, onFrame: (value: unknown) => void): void {
       }
       onFrame(value);
     }
+    parts = buf.length ? [buf] : [];
+    have = buf.length;
+    needed = buf.length >= 4 ? 4 + buf.readUInt32BE(0) : 4;
   });
 }
 
@@ -172,7 +183,17 @@ export interface ServeCatalogOptions {
   onIdle?: () => void;
   /** Idle time before `onIdle`, in ms (default 5 minutes). */
   idleMs?: number;
+  /**
+   * How long a client's open transaction may go without a statement before the server rolls it back,
+   * in ms (default {@link TRANSACTION_IDLE_MS}). An embedded catalog runs one transaction at a time, so
+   * a client that stops inside one (killed with SIGSTOP, a debugger, a blocked event loop) would stop
+   * every other client and the holder's own statements.
+   */
+  transactionIdleMs?: number;
 }
+
+/** Default {@link ServeCatalogOptions.transactionIdleMs}: catalog transactions take milliseconds. */
+export const TRANSACTION_IDLE_MS = 15_000;
 
 /** A catalog served on a unix socket; see {@link serveCatalog}. */
 export interface CatalogServer {
@@ -208,6 +229,7 @@ function openTransaction(driver: SqlDriver): Promise<OpenTx> {
 export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim, options: ServeCatalogOptions = {}): Promise<CatalogServer> {
   const clients = new Set<Socket>();
   const idleMs = options.idleMs ?? 5 * 60_000;
+  const txIdleMs = options.transactionIdleMs ?? TRANSACTION_IDLE_MS;
   let idleTimer: NodeJS.Timeout | undefined;
   const armIdle = (): void => {
     if (!options.onIdle || clients.size > 0) return;
@@ -219,6 +241,29 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
     const txs = new Map<number, OpenTx>();
     const listeners = new Map<number, () => Promise<void>>();
     let nextTx = 1;
+    // a transaction's idle timer runs while no statement of it is running; one that fires rolls it back
+    const idleTimers = new Map<number, NodeJS.Timeout>();
+    const expired = new Set<number>();
+    const pauseTxIdle = (tx: number) => { clearTimeout(idleTimers.get(tx)); idleTimers.delete(tx); };
+    const armTxIdle = (tx: number) => {
+      pauseTxIdle(tx);
+      idleTimers.set(tx, setTimeout(() => {
+        const open = txs.get(tx);
+        idleTimers.delete(tx);
+        if (!open) return;
+        txs.delete(tx);
+        expired.add(tx);
+        open.finish(false).catch(() => {});
+      }, txIdleMs).unref());
+    };
+    const txOf = (tx: number | undefined): OpenTx => {
+      const open = txs.get(tx ?? -1);
+      if (open) return open;
+      if (expired.has(tx ?? -1)) {
+        throw new LakeSoulError('Catalog', `catalog server: transaction ${tx} was rolled back after ${txIdleMs} ms without a statement (an open transaction stops every other user of an embedded catalog)`, { code: 'CATALOG_TRANSACTION_EXPIRED' });
+      }
+      return unknownTx(tx);
+    };
     const handle = async (req: Request): Promise<Reply> => {
       if (req.op === 'listen') {
         const listener = nextTx++;
@@ -233,9 +278,18 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
         return { id: req.id };
       }
       if (req.op === 'query') {
-        const on: SqlExecutor = req.tx === undefined ? driver : txs.get(req.tx)?.tx ?? unknownTx(req.tx);
-        const r = await on.query(req.text ?? '', req.params ?? []);
-        return { id: req.id, rows: r.rows, rowCount: r.rowCount };
+        if (req.tx === undefined) {
+          const r = await driver.query(req.text ?? '', req.params ?? []);
+          return { id: req.id, rows: r.rows, rowCount: r.rowCount };
+        }
+        const open = txOf(req.tx);
+        pauseTxIdle(req.tx);
+        try {
+          const r = await open.tx.query(req.text ?? '', req.params ?? []);
+          return { id: req.id, rows: r.rows, rowCount: r.rowCount };
+        } finally {
+          if (txs.has(req.tx)) armTxIdle(req.tx);
+        }
       }
       if (req.op === 'begin') {
         const tx = nextTx++;
@@ -243,12 +297,15 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
         // A client gone while its BEGIN waited for another transaction: never leave this one open.
         if (socket.destroyed) { await open.finish(false); return { id: req.id }; }
         txs.set(tx, open);
+        armTxIdle(tx);
         return { id: req.id, tx };
       }
-      const open = txs.get(req.tx ?? -1);
-      if (!open) unknownTx(req.tx);
+      // the client's rollback after its statement failed on an expired transaction: done already
+      if (req.op === 'rollback' && expired.delete(req.tx ?? -1)) return { id: req.id };
+      const open = txOf(req.tx);
       txs.delete(req.tx!);
-      await open!.finish(req.op === 'commit');
+      pauseTxIdle(req.tx!);
+      await open.finish(req.op === 'commit');
       return { id: req.id };
     };
     readFrames(socket, (value) => {
@@ -259,6 +316,8 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
     socket.on('error', () => { /* the client went away: handled on close */ });
     socket.on('close', () => {
       clients.delete(socket);
+      for (const t of idleTimers.values()) clearTimeout(t);
+      idleTimers.clear();
       for (const open of txs.values()) open.finish(false).catch(() => {});
       txs.clear();
       for (const stop of listeners.values()) stop().catch(() => {});
