@@ -379,8 +379,16 @@ export class FlightClient {
     const responses: Promise<PutResultMessage[]> = this.collect(call, 'DoPut');
     // keep the rejection observed while writing; it is awaited below
     responses.catch(() => undefined);
+    // The server may end the call while `data` has nothing to give (a stalled producer is ended after
+    // its idle time): its answer, an error, must not wait for the next batch.
+    const ended = responses.then(() => new Promise<never>(() => {}));
+    ended.catch(() => undefined);
     try {
-      for await (const msg of recordBatchesToFlightData(schema, batches, { descriptor, maxMessageBytes: this.maxMessageBytes, signal: options.signal })) {
+      const messages = recordBatchesToFlightData(schema, batches, { descriptor, maxMessageBytes: this.maxMessageBytes, signal: options.signal })[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await Promise.race([messages.next(), ended]);
+        if (next.done) break;
+        const msg = next.value;
         if (!call.write(msg)) {
           await new Promise<void>((resolve, reject) => {
             const done = () => { call.off('drain', done); call.off('error', fail); resolve(); };

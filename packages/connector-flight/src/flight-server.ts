@@ -86,6 +86,11 @@ export interface CreateFlightServerOptions {
   /** Arrow bytes a DoPut buffers before writing a file (default 32 MiB; files roll at this size). */
   putBufferBytes?: number;
   /**
+   * How long a DoPut may go without a message before it fails with nothing committed (default 30 s):
+   * a stalled producer would otherwise keep its reservation, and its stream, for as long as it likes.
+   */
+  putIdleMs?: number;
+  /**
    * Worker threads DoGet streams are read, merged and serialized on (default: the available
    * parallelism; 0 = on the server's thread). A stream whose files the workers cannot reach (a
    * `memory://` store, a registered store or a `wrap` of the registry) runs on the server's thread.
@@ -105,6 +110,19 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
 /** Default of {@link CreateFlightServerOptions.putBufferBytes}: 32 MiB. */
 export const DEFAULT_PUT_BUFFER_BYTES = 32 * 1024 * 1024;
+/** Default of {@link CreateFlightServerOptions.putIdleMs}: 30 s. */
+export const DEFAULT_PUT_IDLE_MS = 30_000;
+/**
+ * Share of the memory budget DoPut streams may hold together: the rest is always left to reads, so
+ * producers that stall (or many writers) cannot lock every reader out.
+ */
+export const PUT_BUDGET_SHARE = 0.5;
+/** Handshakes running at once; one more is RESOURCE_EXHAUSTED (a handshake holds up to one incoming message). */
+export const MAX_CONCURRENT_HANDSHAKES = 8;
+/** Largest Handshake payload accepted: it carries a token. */
+export const MAX_HANDSHAKE_PAYLOAD_BYTES = 64 * 1024;
+/** Time a Handshake has to complete. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /**
  * Reservation of a DoGet per byte of its split's files: the compressed files are held while the merge
  * reads them (1x) and each file is decoded one row group at a time (estimated at up to 2x the
@@ -210,6 +228,9 @@ export class FlightServer {
   private readonly options: CreateFlightServerOptions;
   private readonly transactions: FlightTransactions;
   private readonly budget: ByteBudget;
+  /** The part of {@link budget} DoPut streams may hold together ({@link PUT_BUDGET_SHARE}). */
+  private readonly putBudget: ByteBudget;
+  private handshakes = 0;
   private readonly maxStreams: number;
   private readonly sql: FlightSqlService;
   private readonly doGetWorkers: DoGetWorkers | null;
@@ -233,6 +254,7 @@ export class FlightServer {
     this.auth = new BearerAuth({ secret: options.ticketSecret, tokens: options.tokens, users: options.users, tokenTtlMs: options.tokenTtlMs });
     this.transactions = new FlightTransactions({ ttlMs: options.transactionTtlMs, maxOpen: options.maxOpenTransactions });
     this.budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES);
+    this.putBudget = new ByteBudget(this.budget.capacity * PUT_BUDGET_SHARE);
     this.maxStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageBytes;
@@ -348,7 +370,7 @@ export class FlightServer {
    * Admits one DoGet/DoPut stream under the stream limit, then reserves `bytes()` from the memory
    * budget (waiting in line); runs `fn` and releases both however it ends.
    */
-  private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: () => Promise<T>): Promise<T> {
+  private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: () => Promise<T>, share?: ByteBudget): Promise<T> {
     if (this.stats.activeStreams >= this.maxStreams) {
       this.stats.streamsRefused++;
       throw new LakeSoulError('Aborted', `${what}: the server runs its limit of ${this.maxStreams} concurrent streams: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
@@ -356,11 +378,15 @@ export class FlightServer {
     this.stats.activeStreams++;
     try {
       const need = await bytes();
-      let release: () => void;
+      const releases: (() => void)[] = [];
       this.stats.waitingStreams++;
       try {
-        release = await this.budget.acquire(need, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what });
+        // a stream's share first (DoPut), so that one waiting for it does not hold any of the whole
+        for (const budget of share ? [share, this.budget] : [this.budget]) {
+          releases.push(await budget.acquire(need, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what }));
+        }
       } catch (e) {
+        for (const r of releases) r();
         if (LakeSoulError.is(e) && e.code === 'RESOURCE_EXHAUSTED') this.stats.streamsRefused++;
         throw e;
       } finally {
@@ -370,7 +396,7 @@ export class FlightServer {
       try {
         return await fn();
       } finally {
-        release();
+        for (const r of releases) r();
       }
     } finally {
       this.stats.activeStreams--;
@@ -605,10 +631,51 @@ export class FlightServer {
     };
   }
 
+  /**
+   * `messages`, failing (`what`, nothing committed) when the client sends none for
+   * {@link CreateFlightServerOptions.putIdleMs}.
+   */
+  private idleLimited<M>(messages: AsyncIterator<M>, what: string): AsyncIterator<M> {
+    const idleMs = this.options.putIdleMs ?? DEFAULT_PUT_IDLE_MS;
+    return {
+      next: async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new LakeSoulError('Aborted', `${what}: no message from the client for ${idleMs / 1000} s: the stream was ended and nothing was committed`, {
+            code: 'DOPUT_IDLE', retryable: true,
+          })), idleMs);
+        });
+        try {
+          return await Promise.race([messages.next(), idle]);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    };
+  }
+
   private async handshake(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>): Promise<void> {
+    // Nothing is authenticated until the stream ends: bound how many run, how long, and what they carry.
+    if (this.handshakes >= MAX_CONCURRENT_HANDSHAKES) {
+      throw new LakeSoulError('Aborted', `Handshake: ${MAX_CONCURRENT_HANDSHAKES} handshakes are running: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
+    }
+    this.handshakes++;
+    const timer = setTimeout(() => call.emit('error', grpcError(new LakeSoulError('Aborted', `Handshake: not completed within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, { code: 'DEADLINE_EXCEEDED' }))), HANDSHAKE_TIMEOUT_MS);
+    try {
+      await this.handshakeStream(call);
+    } finally {
+      clearTimeout(timer);
+      this.handshakes--;
+    }
+  }
+
+  private async handshakeStream(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>): Promise<void> {
     const headers = call.metadata.get('authorization').map((v) => String(v));
     let lastPayload: Buffer = Buffer.alloc(0);
     for await (const req of (call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<HandshakeMessage>) {
+      if ((req.payload?.byteLength ?? 0) > MAX_HANDSHAKE_PAYLOAD_BYTES) {
+        throw new LakeSoulError('InvalidArgument', `Handshake payload of ${req.payload!.byteLength} bytes: a handshake carries a token (at most ${MAX_HANDSHAKE_PAYLOAD_BYTES} bytes)`, { code: 'HANDSHAKE_TOO_LARGE' });
+      }
       if (req.payload?.byteLength) lastPayload = req.payload;
     }
     const basic = headers.find((h) => /^Basic\s/i.test(h.trim()));
@@ -638,7 +705,7 @@ export class FlightServer {
     const controller = new AbortController();
     const signal = controller.signal;
     call.on('cancelled', () => controller.abort(new LakeSoulError('Aborted', 'DoPut cancelled by the client: nothing was committed')));
-    const iterator = ((call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>)[Symbol.asyncIterator]();
+    const iterator = this.idleLimited(((call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>)[Symbol.asyncIterator](), 'DoPut');
     const first = await iterator.next();
     if (first.done) throw new LakeSoulError('InvalidArgument', 'DoPut stream was empty: expected a descriptor and a schema message');
     if (FlightSqlService.isCommandBytes(first.value.flight_descriptor?.cmd)) {
@@ -662,7 +729,7 @@ export class FlightServer {
     // The write buffers putBuffer bytes of Arrow data (plus the file being encoded); one incoming
     // message is bounded by the receive limit.
     const reserve = 2 * putBuffer + (this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
-    await this.withStream(`DoPut into ${where}`, signal, () => reserve, () => this.doPutStream(call, cmd, first.value, iterator, signal, putBuffer));
+    await this.withStream(`DoPut into ${where}`, signal, () => reserve, () => this.doPutStream(call, cmd, first.value, iterator, signal, putBuffer), this.putBudget);
   }
 
   private async doPutStream(
