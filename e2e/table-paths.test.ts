@@ -70,6 +70,17 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     await refused(env.lh.createTable('same2', schema, { path: `${victim.info.path}/` }), 'AlreadyExists', 'TABLE_PATH_EXISTS');
     await refused(env.lh.createTable('ns_dir', schema, { path: joinUri(env.warehouse, 'default') }), 'InvalidArgument', 'TABLE_PATH_OVERLAP');
     await refused(env.lh.createTable('root', schema, { path: env.warehouse }), 'InvalidArgument', 'TABLE_PATH_OVERLAP');
+    // a directory of someone's own files: cleanup and drop with purge would delete them as the table's
+    const own = joinUri(env.warehouse, 'elsewhere', 'my-files');
+    const { store, key } = env.lh.stores.resolve(own);
+    await store.put(`${key}/notes.txt`, new TextEncoder().encode('precious'));
+    const e = await refused(env.lh.createTable('on_own_files', schema, { path: own }), 'InvalidArgument', 'TABLE_PATH_NOT_EMPTY');
+    expect(e.message).toContain('notes.txt');
+    await refused(env.lh.table('on_own_files'), 'NotFound', 'TABLE_NOT_FOUND');
+    expect(new TextDecoder().decode(await store.get(`${key}/notes.txt`))).toBe('precious');
+    const fresh = await env.lh.createTable('on_new_dir', schema, { path: joinUri(env.warehouse, 'elsewhere', 'new-dir') });
+    await fresh.write(rows([1]));
+    expect((await env.lh.createTable('on_new_dir', schema, { path: fresh.info.path, ifNotExists: true })).info.tableId).toBe(fresh.info.tableId);
     // the catalog alone (no warehouse known) still refuses containment either way
     await refused(env.lh.catalog.createTable({ name: 'outer', path: joinUri(env.warehouse, 'default'), schema }), 'AlreadyExists', 'TABLE_PATH_OVERLAP');
     await refused(env.lh.catalog.createTable({ name: 'dots', path: `${victim.info.path}/../victim2`, schema }), 'InvalidArgument', 'INVALID_TABLE_PATH');

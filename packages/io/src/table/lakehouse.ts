@@ -172,6 +172,8 @@ export class Lakehouse {
     validateNamespaceName(namespace);
     validateTableName(name);
     const path = (options.path ?? joinUri(this.warehouse, namespace, name)).replace(/\/+$/, '');
+    // `ifNotExists` on an existing table: the catalog returns it, files and all
+    const checkEmpty = options.path !== undefined && !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
     if (options.path !== undefined) await this.checkNotNamespaceDir(name, namespace, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
     if (options.blobColumns && options.blobColumns.length > 0) {
@@ -197,6 +199,15 @@ export class Lakehouse {
     // A namespace other than 'default' is created on first use.
     if (namespace !== 'default') await this.catalog.createNamespace(namespace, { ifNotExists: true, signal: options.signal });
     const info = await this.catalog.createTable({ ...create, signal: options.signal });
+    if (checkEmpty) {
+      // after the catalog's checks, which name a path that is or holds another table
+      try {
+        await this.checkPathEmpty(name, namespace, path, options.signal);
+      } catch (e) {
+        await this.catalog.dropTableIfEmpty(info.tableId).catch(() => {});
+        throw e;
+      }
+    }
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
 
@@ -213,6 +224,21 @@ export class Lakehouse {
           code: 'TABLE_PATH_OVERLAP', context: { table: `${namespace}.${name}`, namespace, path },
         });
       }
+    }
+  }
+
+  /**
+   * An explicit table path must hold no files yet: everything under a table's path is the table's
+   * (`cleanup` deletes what no commit names there, `dropTable` with `purge` all of it), so a table made
+   * on a directory of one's own files would delete them.
+   */
+  private async checkPathEmpty(name: string, namespace: string, path: string, signal?: AbortSignal): Promise<void> {
+    const { store, key } = this.stores.resolve(path);
+    for await (const m of store.list(key ? `${key}/` : '', { signal })) {
+      const file = key ? m.path.slice(key.length + 1) : m.path;
+      throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': path '${path}' already holds files ('${file}'...): everything under a table's path is the table's (cleanup deletes files no commit names there, drop with purge all of them), so give a new or empty directory`, {
+        code: 'TABLE_PATH_NOT_EMPTY', context: { table: `${namespace}.${name}`, namespace, path, file },
+      });
     }
   }
 
