@@ -51,6 +51,11 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
       expect(e.message).not.toMatch(/byte sequence|UTF8/);
       await refused(env.lh.catalog.getNamespace(name), 'NotFound', 'NAMESPACE_NOT_FOUND');
     }
+    // a column name the catalog cannot list (file_exist_cols is comma-joined): its values would read as null
+    for (const column of ['a,b', '']) {
+      const e = await refused(env.lh.createTable('bad_column', new Schema([new Field('id', new Int64(), false), new Field(column, new Int64(), true)])), 'InvalidArgument', 'INVALID_ARGUMENT');
+      expect(e.message).toContain(`column name '${column}'`);
+    }
     expect((await env.lh.listTables()).length).toBe(before);
     expect((await env.lh.catalog.listNamespaces()).length).toBe(nsBefore);
     // what is allowed: any script, dots inside, the longest name

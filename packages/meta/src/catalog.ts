@@ -17,7 +17,7 @@ import { PGliteDriver } from './pglite-driver.js';
 import { openEmbeddedDriver, shareCatalogDirectory, type CatalogServer } from './catalog-server.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
-import { checkSchemaEvolution } from './schema-evolution.js';
+import { checkSchemaEvolution, columnNameProblem } from './schema-evolution.js';
 import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion } from './commit-rules.js';
 import type {
   CatalogCallOptions, CommitOp, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
@@ -340,6 +340,8 @@ export class Catalog {
     const seen = new Set<string>();
     for (const n of names) {
       if (seen.has(n)) throw invalid(`duplicate column '${n}'`, n);
+      const problem = columnNameProblem(n);
+      if (problem) throw invalid(`column name '${n}' ${problem}`, n);
       seen.add(n);
     }
     const range = options.rangePartitions ?? [];

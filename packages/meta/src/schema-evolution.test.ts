@@ -25,6 +25,8 @@ describe('checkSchemaEvolution', () => {
     ['nullability', with_(base.fields[0], new Field('n', new Int32(), false), base.fields[2]), /column 'n' would change nullability/],
     ['non-nullable new column', with_(...base.fields, new Field('s', new Utf8(), false)), /column 's' is new and must be nullable/],
     ['duplicate', with_(...base.fields, new Field('n', new Utf8(), true)), /column 'n' appears twice/],
+    ['comma in a new name', with_(...base.fields, new Field('a,b', new Utf8(), true)), /column 'a,b' contains ','/],
+    ['empty new name', with_(...base.fields, new Field('', new Utf8(), true)), /column '' is empty/],
   ];
   it.each(refused)('refuses: %s', (_what, next, re) => {
     try {

@@ -27,6 +27,17 @@ function widening(from: DataType, to: DataType): boolean {
 }
 
 /**
+ * Why a column name cannot be stored, or undefined. A data file's columns are recorded in the catalog
+ * joined by commas (`file_exist_cols`, as LakeSoul reads them), so a name with a comma, or an empty
+ * one, would be read back as other columns or none: its values would read as null.
+ */
+export function columnNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty (a column needs a name)';
+  if (name.includes(',')) return "contains ',' (the catalog lists a file's columns separated by commas)";
+  return undefined;
+}
+
+/**
  * Checks that `next` is an allowed evolution of `current` (see the module comment) and returns a
  * description of the change (empty when the schemas are equal).
  * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED` naming the table and the column.
@@ -52,6 +63,8 @@ export function checkSchemaEvolution(table: string, current: Schema, next: Schem
   const names = new Set(current.fields.map((f) => f.name));
   for (const g of next.fields.slice(current.fields.length)) {
     if (names.has(g.name)) throw refuse(g.name, 'appears twice');
+    const problem = columnNameProblem(g.name);
+    if (problem) throw refuse(g.name, problem);
     if (!g.nullable) throw refuse(g.name, 'is new and must be nullable (old files have no values for it)');
     names.add(g.name);
     added.push(g);
