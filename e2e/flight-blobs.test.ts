@@ -36,6 +36,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flight-blobs-'));
   const wh = join(dir, 'warehouse');
   const tdir = join(wh, 'default', 'refs');
+  // the warehouse served by a registered LocalStore: the registration the issue's bypass used
+  const stores = new StoreRegistry().register(toFileUri(wh) + '/', new LocalStore({ root: wh }));
+  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, stores, warehouse: toFileUri(wh) });
+  // the table first (a table is made on an empty path), then the files its rows reference under it
+  const t = await lakehouse.createTable('refs', new Schema([new Field('id', new Int32(), false), new Field('path', new Utf8(), true)]), { blobColumns: ['path'], path: toFileUri(tdir) });
   mkdirSync(join(tdir, 'links'), { recursive: true });
   mkdirSync(join(tdir, 'files'), { recursive: true });
   mkdirSync(join(dir, 'outside'), { recursive: true });
@@ -48,10 +53,6 @@ beforeAll(async () => {
   symlinkSync('secret', join(tdir, 'links', 'chain2'));
   symlinkSync(join(dir, 'outside'), join(tdir, 'links', 'outdir'));
   symlinkSync('/', join(tdir, 'links', 'root'));
-  // the warehouse served by a registered LocalStore: the registration the issue's bypass used
-  const stores = new StoreRegistry().register(toFileUri(wh) + '/', new LocalStore({ root: wh }));
-  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, stores, warehouse: toFileUri(wh) });
-  const t = await lakehouse.createTable('refs', new Schema([new Field('id', new Int32(), false), new Field('path', new Utf8(), true)]), { blobColumns: ['path'], path: toFileUri(tdir) });
   await t.write(new Table({ id: vectorFromArray(REFS.map((_, i) => i), new Int32()), path: vectorFromArray(REFS, new Utf8()) }));
   server = createFlightServer({ lakehouse, ticketSecret: 'flight-blobs-ticket-secret-0123456789' });
   url = `grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;

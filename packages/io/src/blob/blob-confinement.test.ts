@@ -59,6 +59,10 @@ for (const reg of registrations) {
       dir = mkdtempSync(join(tmpdir(), 'lakesoul-blob-confine-'));
       wh = join(dir, 'warehouse');
       const tdir = join(wh, 't');
+      // the table first: a table is made on an empty path; the files referenced are then put under it
+      catalog = await Catalog.open({ dataDir: ':memory:' });
+      lh = await Lakehouse.open({ catalog, stores: reg.stores(wh), warehouse: toFileUri(wh) });
+      t = await lh.createTable('t', schema, { path: toFileUri(tdir), blobColumns: ['path'], primaryKeys: ['id'], hashBucketNum: 1 });
       mkdirSync(join(tdir, 'links'), { recursive: true });
       mkdirSync(join(tdir, 'files'), { recursive: true });
       mkdirSync(join(dir, 'outside'), { recursive: true });
@@ -72,9 +76,6 @@ for (const reg of registrations) {
       symlinkSync(join(dir, 'outside'), join(tdir, 'links', 'outdir'));
       symlinkSync('/', join(tdir, 'links', 'root'));
       symlinkSync('../files/ok.txt', join(tdir, 'links', 'inside'));
-      catalog = await Catalog.open({ dataDir: ':memory:' });
-      lh = await Lakehouse.open({ catalog, stores: reg.stores(wh), warehouse: toFileUri(wh) });
-      t = await lh.createTable('t', schema, { path: toFileUri(tdir), blobColumns: ['path'], primaryKeys: ['id'], hashBucketNum: 1 });
       const refs = [...Object.values(shapes), 'links/inside', 'files/ok.txt'];
       await t.write(new Table({ id: vectorFromArray(refs.map((_, i) => i), new Int32()), path: vectorFromArray(refs, new Utf8()) }));
     });

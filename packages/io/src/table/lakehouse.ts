@@ -236,7 +236,7 @@ export class Lakehouse {
     const { store, key } = this.stores.resolve(path);
     for await (const m of store.list(key ? `${key}/` : '', { signal })) {
       const file = key ? m.path.slice(key.length + 1) : m.path;
-      throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': path '${path}' already holds files ('${file}'...): everything under a table's path is the table's (cleanup deletes files no commit names there, drop with purge all of them), so give a new or empty directory`, {
+      throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': path '${path}' already holds files ('${file}'...): everything under a table's path is the table's (cleanup deletes files no commit names there, drop with purge all of them), so give a new or empty directory; a blob column can reference files where they are, by URI`, {
         code: 'TABLE_PATH_NOT_EMPTY', context: { table: `${namespace}.${name}`, namespace, path, file },
       });
     }
