@@ -277,6 +277,12 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     expect(d.rows).toBe(2);
     expect((await all(t, {}, ['k'])).map((r) => r.k)).toEqual([1, 3, 4, 6]);
     expect((await t.history()).filter((h) => h.commitOp === 'UpdateCommit').map((h) => h.partitionDesc)).toEqual(['day=2024-01-01']);
+    // what names no partition, or a malformed one, is refused, not taken as "all" or "none"
+    for (const bad of [{}, undefined, [{ day: '2024-01-02' }], ['nonsense'], ['k=1'], ['day=2024-01-02,k=1']] as any[]) {
+      await expect(t.dropPartitions(bad), JSON.stringify(bad)).rejects.toMatchObject({ kind: 'InvalidArgument', code: 'INVALID_PARTITION' });
+    }
+    await expect(t.scan({ partitions: ['nonsense'] })).rejects.toMatchObject({ code: 'INVALID_PARTITION', message: expect.stringContaining("expected 'day=<value>'") });
+    expect((await all(t, {}, ['k'])).map((r) => r.k)).toEqual([1, 3, 4, 6]);
     await t.dropPartitions(['day=2024-01-01']);
     expect(await all(t, {}, ['k'])).toEqual([{ k: 6, s: 's6', day: '2024-01-02' }]);
     // time travel still sees the dropped partition

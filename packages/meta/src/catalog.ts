@@ -814,9 +814,25 @@ export class Catalog {
 
   private matchFilter(table: TableInfo, filter: PartitionFilter | undefined): (desc: string) => boolean {
     if (filter === undefined) return () => true;
+    const qname = `${table.namespace}.${table.name}`;
     if (Array.isArray(filter)) {
+      // descriptions only: anything else (an object, a bare value) would silently match nothing
+      const columns = table.rangePartitions;
+      for (const d of filter as unknown[]) {
+        const ok = typeof d === 'string' && (columns.length === 0
+          ? d === NO_PARTITION_DESC
+          : d.split(',').length === columns.length && d.split(',').every((part, i) => part.startsWith(`${columns[i]}=`)));
+        if (!ok) {
+          const example = columns.length === 0 ? `'${NO_PARTITION_DESC}' (the table has no range partitions)` : `'${columns.map((c) => `${c}=<value>`).join(',')}'`;
+          throw new LakeSoulError('InvalidArgument', `table '${qname}': partition ${typeof d === 'string' ? `'${d}'` : JSON.stringify(d) ?? String(d)} is not a partition description of this table: expected ${example}, or range values as one object ({ ${columns[0] ?? 'column'}: value })`,
+            { code: 'INVALID_PARTITION', context: { table: qname } });
+        }
+      }
       const set = new Set(filter);
       return (d) => set.has(d);
+    }
+    if (typeof filter !== 'object' || filter === null) {
+      throw new LakeSoulError('InvalidArgument', `table '${qname}': partitions must be a list of partition descriptions or an object of range values, not ${JSON.stringify(filter)}`, { code: 'INVALID_PARTITION', context: { table: qname } });
     }
     const want = Object.entries(filter).map(([c, v]) => {
       if (!table.rangePartitions.includes(c)) {

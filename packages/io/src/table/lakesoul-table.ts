@@ -424,9 +424,19 @@ export class LakeSoulTable {
     return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rowsChanged };
   }
 
-  /** Drops whole partitions (DeleteCommit per partition). */
+  /**
+   * Drops whole partitions (DeleteCommit per partition): `partitions` lists descriptions
+   * (`'date=2024-01-01'`) or gives range values (`{ date: '2024-01-01' }`, every partition with them).
+   * Nothing, or an object without values, is refused: as a filter it would name every partition.
+   */
   async dropPartitions(partitions: string[] | Record<string, string | number | null>, options: DeleteOptions = {}): Promise<CommitResult> {
     const info = this.info;
+    const qname = `${info.namespace}.${info.name}`;
+    if (partitions === undefined || partitions === null || (!Array.isArray(partitions) && typeof partitions === 'object' && Object.keys(partitions).length === 0 && info.rangePartitions.length > 0)) {
+      throw new LakeSoulError('InvalidArgument', `dropPartitions on table '${qname}' names no partition (it would drop every one): give descriptions such as '${info.rangePartitions.map((c) => `${c}=<value>`).join(',')}', or range values such as { ${info.rangePartitions[0]}: <value> }; to drop them all, list them (the table's snapshot names each)`, {
+        code: 'INVALID_PARTITION', context: { table: qname },
+      });
+    }
     const latest = await this.catalog.listPartitions(info.tableId, partitions, { signal: options.signal });
     const descs = latest.filter((p) => p.commitOp !== 'DeleteCommit').map((p) => p.partitionDesc);
     if (descs.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0 };
