@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Binary, Bool, DateDay, Decimal, Field, FixedSizeList, Float32, Float64, Int64, List, Schema, Struct, TimeUnit, Timestamp, Utf8 } from 'apache-arrow';
 import { arrowSchemaToJson } from '@lakesoul-ts/meta';
+import { decodeParquet } from '@lakesoul-ts/io';
 import { freshBucket, testEnv, uniqueName } from './cli-env.js';
 
 interface Result { code: number; out: string; err: string }
@@ -151,5 +152,22 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(r.err).toMatch(/latin1\.jsonl:2: invalid UTF-8/);
     r = await cli([...g, 'scan', 'v2', '-n', ns, '--format', 'jsonl', '--columns', 'id']);
     expect(r.out.trim().split('\n').map((l) => JSON.parse(l).id), 'refused imports commit nothing').toEqual([1]);
+  }, 600_000);
+
+  it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {
+    const src = join(dir, 'wide.csv');
+    writeFileSync(src, 'id,big\n1,1234567890123456789\n2,9223372036854775807\n3,-9223372036854775808\n');
+    let r = await cli([...g, 'table', 'create', 'wide', '--from', src, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'wide', src, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'wide', '-n', ns, '--format', 'csv']);
+    expect(r.out.trim().split('\n').sort()).toEqual(['1,1234567890123456789', '2,9223372036854775807', '3,-9223372036854775808', 'id,big'].sort());
+    const empty = join(dir, 'none.parquet');
+    r = await cli([...g, 'export', 'wide', empty, '-n', ns, '--filter', 'id > 100']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/exported 0 rows/);
+    const t = await decodeParquet(new Uint8Array(readFileSync(empty)));
+    expect([t.numRows, t.schema.fields.map((f) => `${f.name}:${f.type}`)]).toEqual([0, ['id:Int64', 'big:Int64']]);
   }, 600_000);
 });

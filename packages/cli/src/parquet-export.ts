@@ -4,8 +4,8 @@
  * row group, not the table.
  */
 import { Writable } from 'node:stream';
-import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
-import { parquetWasm } from '@lakesoul-ts/io';
+import { Table, makeData, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
+import { makeBatch, parquetWasm } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
 /** Rows per row group of an exported file (the bound on what the writer buffers). */
@@ -35,7 +35,7 @@ export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, sc
       if (next.done) {
         done = true;
         // parquet-wasm needs at least one batch to learn the schema.
-        if (!sawRows) for (const b of toWasm(new Table(schema))) controller.enqueue(b);
+        if (!sawRows) for (const b of toWasm(new Table([makeBatch(schema, schema.fields.map((f) => makeData({ type: f.type, length: 0, nullCount: 0 })), 0)]))) controller.enqueue(b);
         controller.close();
         return;
       }

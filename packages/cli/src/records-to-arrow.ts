@@ -42,13 +42,20 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
 
 const TS_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,](\d+))?)?([zZ]|[+-]\d{2}:?\d{2})?$/;
 
+/** Whether `text` is a decimal integer within int64's range (19 digits: a float64 would round it). */
+function isInt64Text(text: string): boolean {
+  if (!/^[+-]?\d{1,19}$/.test(text)) return false;
+  const n = BigInt(text);
+  return n >= -(2n ** 63n) && n < 2n ** 63n;
+}
+
 /** Infer a column type from sample values (text when `fromText`). */
 export function inferType(samples: unknown[], fromText: boolean): DataType {
   const vals = samples.filter((v) => v !== null && v !== undefined && !(fromText && v === ''));
   if (vals.length === 0) return new Utf8();
   const all = (pred: (v: unknown) => boolean) => vals.every(pred);
   if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim())))) return new Bool();
-  if (all((v) => (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && /^[+-]?\d{1,18}$/.test(v.trim())))) return new Int64();
+  if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)))) return new Int64();
   if (all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))))) return new Float64();
   if (all((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim()))) return new DateDay();
   if (all((v) => typeof v === 'string' && TS_TEXT.test(v.trim()))) {
