@@ -154,6 +154,23 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(r.out.trim().split('\n').map((l) => JSON.parse(l).id), 'refused imports commit nothing').toEqual([1]);
   }, 600_000);
 
+  it('checks every input file before importing any, and refuses a range column given twice in --partition', async () => {
+    const ok = join(dir, 'ok.csv');
+    writeFileSync(ok, 'id,p\n1,x\n2,y\n');
+    let r = await cli([...g, 'table', 'create', 'twofiles', '--from', ok, '--partition-by', 'p', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'twofiles', ok, join(dir, 'missing.csv'), '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/input file not found: .*missing\.csv \(nothing was imported\)/);
+    r = await cli([...g, 'history', 'twofiles', '-n', ns, '--format', 'json']);
+    expect(JSON.parse(r.out)).toEqual([]);
+    r = await cli([...g, 'import', 'twofiles', ok, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'twofiles', '-n', ns, '-p', 'p=x', '-p', 'p=y', '--format', 'jsonl']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/--partition names 'p' twice/);
+  }, 600_000);
+
   it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {
     const src = join(dir, 'wide.csv');
     writeFileSync(src, 'id,big\n1,1234567890123456789\n2,9223372036854775807\n3,-9223372036854775808\n');

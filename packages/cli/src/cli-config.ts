@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
 /** Global flags shared by every command. */
@@ -76,9 +76,17 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
   const username = flags.pgUser ?? env.LAKESOUL_PG_USERNAME ?? file.pgUsername;
   const password = flags.pgPassword ?? env.LAKESOUL_PG_PASSWORD ?? file.pgPassword;
 
-  const pick = (value: string, source: CliConfig['source']): CliConfig => isServerUrl(value)
-    ? { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${redact(value)}`, source }
-    : { catalog: { dataDir: resolve(cwd, expandHome(value)) }, warehouse, describe: `embedded PGlite in ${resolve(cwd, expandHome(value))}`, source };
+  const pick = (value: string, source: CliConfig['source']): CliConfig => {
+    if (isServerUrl(value)) return { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${redact(value)}`, source };
+    // a URL of another kind (a typo such as postgress:// or jdbc:mysql://) is not a directory name
+    const dir = /^file:\/\//i.test(value) ? fileURLToPath(value) : value;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(dir) && (dir.includes('//') || /^jdbc:/i.test(dir))) {
+      throw new LakeSoulError('InvalidArgument', `catalog '${redact(value)}' (${source}) is neither a PostgreSQL URL (postgres://user@host:port/db or jdbc:postgresql://host:port/db) nor a directory`, {
+        code: 'INVALID_CATALOG', context: { source },
+      });
+    }
+    return { catalog: { dataDir: resolve(cwd, expandHome(dir)) }, warehouse, describe: `embedded PGlite in ${resolve(cwd, expandHome(dir))}`, source };
+  };
 
   if (flags.catalog) return pick(flags.catalog, 'flag');
   if (env.LAKESOUL_PG_URL) return pick(env.LAKESOUL_PG_URL, 'env');

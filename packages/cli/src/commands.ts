@@ -39,7 +39,11 @@ function parsePartitionFlags(values: string[] | undefined): Record<string, strin
   for (const v of values) {
     const i = v.indexOf('=');
     if (i <= 0) throw new LakeSoulError('InvalidArgument', `--partition '${v}': expected column=value`);
-    out[v.slice(0, i)] = v.slice(i + 1);
+    const column = v.slice(0, i);
+    if (column in out) {
+      throw new LakeSoulError('InvalidArgument', `--partition names '${column}' twice ('${out[column]}' and '${v.slice(i + 1)}'): it selects the partitions with all the values given, one per range column; run the command once per partition`, { context: { column } });
+    }
+    out[column] = v.slice(i + 1);
   }
   return out;
 }
@@ -379,7 +383,9 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       }
       for (const file of files) {
         const st = await stat(file).catch(() => undefined);
-        if (st?.isDirectory()) {
+        // every file is checked before the first is imported (each file is its own commit)
+        if (!st) throw new LakeSoulError('NotFound', `input file not found: ${file}${files.length > 1 ? ' (nothing was imported)' : ''}`, { context: { file, table: name } });
+        if (st.isDirectory()) {
           throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
             code: 'INPUT_IS_FOLDER', context: { file, table: name },
           });
