@@ -5,7 +5,7 @@
  * another table's commits. PGlite + local disk and PostgreSQL + the moto S3 server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Field, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { Decimal, Field, Float16, Int64, Schema, Table, TimeMillisecond, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
 import { LakeSoulError, MAX_NAME_BYTES } from '@lakesoul-ts/meta';
 import { joinUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
@@ -50,6 +50,18 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
       expect(e.message.length).toBeLessThan(200);
       expect(e.message).not.toMatch(/byte sequence|UTF8/);
       await refused(env.lh.catalog.getNamespace(name), 'NotFound', 'NAMESPACE_NOT_FOUND');
+    }
+    // types a table could not write or read back, and keys without a bucket hash: refused at create
+    const badTypes: [Field, string[], string, RegExp][] = [
+      [new Field('d', new Decimal(2, 50, 128), true), [], 'UNSUPPORTED_COLUMN_TYPE', /decimal precision 50 is outside 1\.\.38/],
+      [new Field('d', new Decimal(7, 5, 128), true), [], 'UNSUPPORTED_COLUMN_TYPE', /decimal scale 7 is outside 0\.\.5/],
+      [new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'Mars/Olympus'), true), [], 'UNSUPPORTED_COLUMN_TYPE', /time zone 'Mars\/Olympus' is unknown/],
+      [new Field('k', new Float16(), false), ['k'], 'UNSUPPORTED_KEY_TYPE', /primary key column 'k' has type Float16, which has no Spark hash/],
+      [new Field('k', new TimeMillisecond(), false), ['k'], 'UNSUPPORTED_KEY_TYPE', /no Spark hash/],
+    ];
+    for (const [field, pks, code, re] of badTypes) {
+      const e = await refused(env.lh.createTable('bad_type', new Schema([new Field('id', new Int64(), false), field]), { primaryKeys: pks }), 'InvalidArgument', code);
+      expect(e.message).toMatch(re);
     }
     // a column name the catalog cannot list (file_exist_cols is comma-joined): its values would read as null
     for (const column of ['a,b', '']) {

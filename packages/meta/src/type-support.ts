@@ -25,7 +25,7 @@ export type TypeCapability = 'write' | 'pk' | 'partition' | 'filter' | 'hash' | 
 /** The capabilities in the order docs/types.md shows them, with what each means there. */
 export const TYPE_CAPABILITIES: ReadonlyArray<{ capability: TypeCapability; title: string; meaning: string }> = [
   { capability: 'write', title: 'write', meaning: 'stored in a table and read back exactly: schema JSON, Parquet, value conversion, row gathering' },
-  { capability: 'pk', title: 'PK', meaning: 'usable as a primary-key column (ordered and compared by merge-on-read)' },
+  { capability: 'pk', title: 'PK', meaning: 'ordered and compared by merge-on-read; a table\'s primary-key column also needs **hash** (its rows are bucketed by it): a key type without one is refused at create (`UNSUPPORTED_KEY_TYPE`)' },
   { capability: 'partition', title: 'partition', meaning: 'usable as a range-partition column (its value written into partition_desc and read back)' },
   { capability: 'filter', title: 'filter', meaning: 'usable in a scan filter (`column = literal` selects exactly the matching rows)' },
   { capability: 'hash', title: 'hash', meaning: 'hashed into a bucket by the Spark-compatible Murmur3 of hash-bucketed primary keys' },
@@ -70,7 +70,7 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'uint16', type: () => new Uint16(), samples: [1, 2, 7], supported: all() },
   { name: 'uint32', type: () => new Uint32(), samples: [1, 2, 7], supported: all() },
   { name: 'uint64', type: () => new Uint64(), samples: [1n, 2n, 7n], supported: all() },
-  { name: 'float16', type: () => new Float16(), samples: [-1.5, 0.5, 2], supported: all({ hash: false, cli: false }), note: "filters compare as float; no Spark hash; the CLI's value codec has no half floats" },
+  { name: 'float16', type: () => new Float16(), samples: [-1.5, 0.5, 2], supported: all({ hash: false, cli: false }), note: "filters compare as float; no Spark hash, so no table key; the CLI's value codec has no half floats" },
   { name: 'float32', type: () => new Float32(), samples: [-1.5, 0.5, 2], supported: all() },
   { name: 'float64', type: () => new Float64(), samples: [-1.5, 0.5, 2], supported: all() },
   { name: 'decimal(10, 2)', type: () => new Decimal(2, 10, 128), samples: ['-1.50', '0.25', '3.00'], supported: all({ partition: false }), note: 'refused as a range partition column: the protocol fixes no text for a decimal range value (LakeSoul-Python 2.0.0 writes 12.50 as `1250`)' },

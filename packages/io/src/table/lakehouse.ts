@@ -10,6 +10,7 @@ import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
 import { ownedFileFilter } from './table-maintenance.js';
+import { checkColumnTypes } from './column-types.js';
 
 /** Options of {@link Catalog.open} (whatever the catalog accepts). */
 export type CatalogOpenOptions = NonNullable<Parameters<typeof Catalog.open>[0]>;
@@ -174,6 +175,7 @@ export class Lakehouse {
     const path = (options.path ?? joinUri(this.warehouse, namespace, name)).replace(/\/+$/, '');
     // `ifNotExists` on an existing table: the catalog returns it, files and all
     const checkEmpty = options.path !== undefined && !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
+    checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
     if (options.path !== undefined) await this.checkNotNamespaceDir(name, namespace, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
     if (options.blobColumns && options.blobColumns.length > 0) {
