@@ -114,6 +114,25 @@ describe('Catalog.open', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 
+  it('lets a program that does not close its embedded catalog exit (a PostgreSQL timer kept it alive for ever)', async () => {
+    const dataDir = join(dir, 'unclosed');
+    const first = await Catalog.open({ dataDir, env: {} });
+    await first.close();
+    const meta = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+    const code = `const { Catalog } = await import(${meta});
+      const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
+      console.log((await c.listTables()).length);`;
+    const t0 = Date.now();
+    const exited = await new Promise<number | null>((res) => {
+      const p = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'ignore' });
+      const timer = setTimeout(() => { p.kill('SIGKILL'); res(null); }, 40_000);
+      p.on('exit', (c) => { clearTimeout(timer); res(c); });
+    });
+    expect(exited, 'still running after 40 s').toBe(0);
+    // what remains: PostgreSQL's statistics timer (10 s) after the last query
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  }, 60_000);
+
   it('shares an embedded directory with other processes while open with share: true', async () => {
     const dataDir = join(dir, 'served');
     const holder = await Catalog.open({ dataDir, env: {}, share: true });

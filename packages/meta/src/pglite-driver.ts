@@ -34,6 +34,9 @@ export interface PGliteDriverOptions {
  * resident memory) and slots for 100 connections, where PGlite serves one session. A LakeSoul catalog
  * is a few MB; 8 MB of buffers holds it, and the operating system caches the rest of its files.
  * `max_wal_size` bounds the write-ahead log between checkpoints (the default lets it reach 1 GB).
+ * `log_startup_progress_interval` 0: its timer (every 10 s, as a Node timer in PGlite) was never
+ * cancelled after the start of an existing catalog, so a program that did not close its catalog never
+ * exited (PostgreSQL's statistics timer still holds such a program up to 10 s after its last query).
  * Command-line settings win over the directory's postgresql.conf, so every catalog, new or existing,
  * gets them on open and nothing in the directory is rewritten.
  */
@@ -44,6 +47,7 @@ export const PGLITE_CATALOG_SETTINGS: Readonly<Record<string, string>> = {
   max_wal_senders: '0',
   max_replication_slots: '0',
   max_wal_size: '64MB',
+  log_startup_progress_interval: '0',
 };
 
 /**
