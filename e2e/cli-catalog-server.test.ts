@@ -136,6 +136,23 @@ describe('background catalog server', () => {
     expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
   });
 
+  it('a server stopped while it starts lets go of its claim; --status does not name a process that is gone', async () => {
+    const { catalogDir, g } = newHome();
+    expect((await cli([...g, 'init'])).code).toBe(0);
+    expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
+    // started by hand and stopped as soon as it has claimed the home (before PGlite is open)
+    const run = runCli([...g, 'catalog-server'], { env: AUTO, timeoutMs: TIMEOUT_MS });
+    await until('the claim', () => readCatalogServerInfo(catalogDir)?.pid === run.child.pid || undefined, 20_000);
+    run.child.kill('SIGTERM');
+    const r = await run;
+    expect(r.signal).toBeNull();
+    expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
+    // a claim left by a process killed outright: --status says it is gone
+    writeFileSync(join(catalogDir, CATALOG_SERVER_FILE), JSON.stringify({ pid: 2 ** 22 + 4321, socket: '/nonexistent.sock', role: 'lakesoul-ts catalog-server' }));
+    const status = await cli([...g, 'catalog-server', '--status']);
+    expect(status.out).toMatch(/^no catalog server for .*\(process 4198625, which claimed it, is gone/);
+  });
+
   it('`serve` shares its catalog: commands run beside it, and --stop names it instead of stopping it', async () => {
     const { catalogDir, g } = newHome();
     const off = { LAKESOUL_CATALOG_SERVER: 'off' };

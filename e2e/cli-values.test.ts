@@ -171,6 +171,40 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(r.err).toMatch(/--partition names 'p' twice/);
   }, 600_000);
 
+  it('JSONL: a file\'s columns are the keys of all its lines, whatever the batches; nested values infer lists and structs; duplicate CSV headers and empty files are refused', async () => {
+    const w = (name: string, text: string) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+    let r = await cli([...g, 'table', 'create', 'sparse', '--schema', 'id:int64!,a:utf8,b:utf8', '--primary-key', 'id', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'sparse', w('s1.csv', 'id,a,b\n1,a1,b1\n2,a2,b2\n'), '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    // one line per batch: the later key and the missing one are the same columns in every batch
+    r = await cli([...g, 'import', 'sparse', w('s2.jsonl', '{"id":3,"a":"A3"}\n{"id":2,"a":"A2"}\n{"id":4,"a":"A4","b":"late"}\n'), '--mode', 'upsert', '--batch-rows', '1', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'sparse', w('s3.jsonl', '{"id":1,"a":"only a"}\n'), '--mode', 'upsert', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'sparse', '-n', ns, '--format', 'jsonl']);
+    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l)).sort((x, y) => x.id - y.id);
+    // s3 names only a: b is kept (partial-column upsert); s2 names b on one line: the others have null
+    expect(rows).toEqual([{ id: 1, a: 'only a', b: 'b1' }, { id: 2, a: 'A2', b: null }, { id: 3, a: 'A3', b: null }, { id: 4, a: 'A4', b: 'late' }]);
+
+    const nested = w('nested.jsonl', '{"id":1,"tags":["a","b"],"pt":{"x":1.5,"y":2}}\n{"id":2,"tags":[],"pt":{"x":0,"y":null}}\n');
+    r = await cli([...g, 'table', 'create', 'nested', '--from', nested, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'nested', nested, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'nested', '-n', ns, '--format', 'jsonl']);
+    expect(r.out.trim().split('\n').map((l) => JSON.parse(l)).sort((x, y) => x.id - y.id)).toEqual([
+      { id: 1, tags: ['a', 'b'], pt: { x: 1.5, y: 2 } }, { id: 2, tags: [], pt: { x: 0, y: null } },
+    ]);
+
+    r = await cli([...g, 'import', 'sparse', w('dup.csv', 'id,a,a\n9,x,y\n'), '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/dup\.csv:1: the header names column 'a' twice/);
+    r = await cli([...g, 'table', 'create', 'nothing', '--from', w('empty.jsonl', ''), '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/empty\.jsonl: no column to infer a schema from/);
+  }, 600_000);
+
   it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {
     const src = join(dir, 'wide.csv');
     writeFileSync(src, 'id,big\n1,1234567890123456789\n2,9223372036854775807\n3,-9223372036854775808\n');

@@ -10,8 +10,10 @@
  * when its home is deleted or claimed by another server. `LAKESOUL_CATALOG_SERVER=off` turns it off.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claimCatalogServer, LakeSoulError, PGliteDriver, processAlive, readCatalogServerInfo, serveCatalog, type SqlDriver } from '@lakesoul-ts/meta';
+import { CATALOG_SERVER_FILE, claimCatalogServer, LakeSoulError, PGliteDriver, processAlive, readCatalogServerInfo, serveCatalog, type SqlDriver } from '@lakesoul-ts/meta';
 
 /** The role the background server writes in the home's server file. */
 export const CATALOG_SERVER_ROLE = 'lakesoul-ts catalog-server';
@@ -67,6 +69,12 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
     throw new LakeSoulError('AlreadyExists', `the embedded catalog ${dataDir} is already served by process ${info?.pid} (socket ${info?.socket})`,
       { context: { dataDir, pid: info?.pid } });
   }
+  // signals are taken from here on: a SIGTERM (catalog-server --stop) while PGlite starts still lets
+  // go of the claim, which a server killed outright left behind (--status then named a dead process)
+  let stop!: (why: string) => void;
+  let stopping: string | undefined;
+  const stopped = new Promise<string>((res) => { stop = (why) => { stopping ??= why; res(why); }; });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop(sig));
   let driver: SqlDriver;
   try {
     driver = await PGliteDriver.open({ dataDir });
@@ -74,8 +82,12 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
     claim.release();
     throw e;
   }
-  let stop!: (why: string) => void;
-  const stopped = new Promise<string>((res) => { stop = res; });
+  if (stopping) {
+    options.note(`${stopping} while starting: the catalog server stops`);
+    await driver.close();
+    claim.release();
+    return;
+  }
   const server = await serveCatalog(driver, claim, { idleMs: options.idleSeconds * 1000, onIdle: () => stop(`no client for ${options.idleSeconds} s`) });
   // A home deleted (or re-created, or claimed by another server) under a running server: leave at once,
   // without closing PGlite, whose shutdown would write into whatever directory now has that path.
@@ -83,7 +95,6 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
     const info = readCatalogServerInfo(dataDir);
     if (info?.pid !== process.pid || info.socket !== server.socket) process.exit(0);
   }, 1000);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop(sig));
   options.note(`catalog server for ${dataDir}: process ${process.pid}, socket ${server.socket}; stops after ${options.idleSeconds} s without a client`);
   const why = await stopped;
   clearInterval(watch);
@@ -108,5 +119,7 @@ export async function stopCatalogServer(dataDir: string): Promise<number | undef
   if (processAlive(info.pid)) {
     throw new LakeSoulError('Catalog', `the catalog server of ${dataDir} (process ${info.pid}) did not stop within 10 s: \`kill -9 ${info.pid}\``, { context: { dataDir, pid: info.pid } });
   }
+  // a server that died without letting go (killed outright): its claim goes with it
+  if (readCatalogServerInfo(dataDir)?.pid === info.pid) rmSync(join(dataDir, CATALOG_SERVER_FILE), { force: true });
   return info.pid;
 }

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC, readCatalogServerInfo } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC, processAlive, readCatalogServerInfo } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -701,7 +701,9 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       if (!dataDir) throw new LakeSoulError('InvalidArgument', 'catalog-server is for an embedded catalog; this configuration uses a PostgreSQL server, which other processes share already');
       if (o.status) {
         const info = readCatalogServerInfo(dataDir);
-        out(info ? `catalog server for ${dataDir}: process ${info.pid} (${info.role ?? 'unknown'}), socket ${info.socket}` : `no catalog server for ${dataDir}`);
+        const alive = info !== undefined && processAlive(info.pid);
+        out(alive ? `catalog server for ${dataDir}: process ${info.pid} (${info.role ?? 'unknown'}), socket ${info.socket}`
+          : `no catalog server for ${dataDir}${info ? ` (process ${info.pid}, which claimed it, is gone; the next command takes the claim over)` : ''}`);
         return;
       }
       if (o.stop) {

@@ -3,7 +3,7 @@
  * exact value codec (the one the table API uses), with errors that name the file, the line and the
  * column; and inferring a schema from a sample when none is given.
  */
-import { Bool, DataType, DateDay, Field, Float64, Int64, RecordBatch, Schema, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
+import { Bool, DataType, DateDay, Field, Float64, Int64, List, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { ExactNumber, encodeColumn, makeBatch } from '@lakesoul-ts/io';
 
@@ -42,6 +42,10 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
 
 const TS_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,](\d+))?)?([zZ]|[+-]\d{2}:?\d{2})?$/;
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
+
 /** Whether `text` is a decimal integer within int64's range (19 digits: a float64 would round it). */
 function isInt64Text(text: string): boolean {
   if (!/^[+-]?\d{1,19}$/.test(text)) return false;
@@ -54,6 +58,14 @@ export function inferType(samples: unknown[], fromText: boolean): DataType {
   const vals = samples.filter((v) => v !== null && v !== undefined && !(fromText && v === ''));
   if (vals.length === 0) return new Utf8();
   const all = (pred: (v: unknown) => boolean) => vals.every(pred);
+  // JSON arrays and objects: a list of the items' type, a struct of the keys' (a utf8 column would
+  // refuse the very values it was inferred from)
+  if (all(Array.isArray)) return new List(new Field('item', inferType((vals as unknown[][]).flat(), false), true));
+  if (all(isPlainObject)) {
+    const keys: string[] = [];
+    for (const o of vals as Record<string, unknown>[]) for (const k of Object.keys(o)) if (!keys.includes(k)) keys.push(k);
+    return new Struct(keys.map((k) => new Field(k, inferType((vals as Record<string, unknown>[]).map((o) => o[k]), false), true)));
+  }
   if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim())))) return new Bool();
   if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)))) return new Int64();
   if (all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))))) return new Float64();

@@ -69,6 +69,8 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
     for await (const rec of parseCsv(chunks, { name: file, delimiter: options.delimiter, signal: options.signal })) {
       if (!header) {
         header = rec.fields.map((h) => h.trim());
+        const twice = header.find((h, i) => header!.indexOf(h) !== i);
+        if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `${file}:${rec.line}: the header names column '${twice}' twice`, { context: { file, row: rec.line, column: twice } });
         checkColumns(file, header, schema);
         sub = new Schema(schema.fields.filter((f) => header!.includes(f.name)));
         idx = sub.fields.map((f) => header!.indexOf(f.name));
@@ -85,23 +87,28 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
     if (rows.length) yield flush();
     return;
   }
-  // jsonl
-  let rows: unknown[][] = [];
-  let origins: RecordOrigin[] = [];
+  // jsonl: the file's columns are the keys of all its lines (a first pass finds them), the same for
+  // every batch; a line without one of them has null there. Columns no line names are left out (a
+  // partial-column upsert), as a CSV without them does.
   const names = new Set(schema.fields.map((f) => f.name));
   const seen = new Set<string>();
+  for await (const { line, value } of readJsonl(file, options.signal)) {
+    for (const k of Object.keys(value)) {
+      if (seen.has(k)) continue;
+      if (!names.has(k)) throw new LakeSoulError('SchemaMismatch', `${file}:${line}: column '${k}' is not in the table schema (${[...names].join(', ')})`, { context: { file, row: line, column: k } });
+      seen.add(k);
+    }
+  }
+  const sub = new Schema(schema.fields.filter((f) => seen.has(f.name)));
+  let rows: unknown[][] = [];
+  let origins: RecordOrigin[] = [];
   const flush = () => {
-    const sub = new Schema(schema.fields.filter((f) => seen.has(f.name)));
-    const b = rowsToBatch(sub, rows.map((r) => sub.fields.map((f) => (r[0] as Record<string, unknown>)[f.name])), origins, false);
+    const b = rowsToBatch(sub, rows, origins, false);
     rows = []; origins = [];
     return b;
   };
   for await (const { line, value } of readJsonl(file, options.signal)) {
-    for (const k of Object.keys(value)) {
-      if (!names.has(k)) throw new LakeSoulError('SchemaMismatch', `${file}:${line}: column '${k}' is not in the table schema (${[...names].join(', ')})`, { context: { file, row: line, column: k } });
-      seen.add(k);
-    }
-    rows.push([value]);
+    rows.push(sub.fields.map((f) => value[f.name]));
     origins.push({ file, line });
     if (rows.length >= batchRows) yield flush();
   }
@@ -144,5 +151,6 @@ export async function inferFileSchema(file: string, format: InputFormat, sampleR
     objs.push(value);
     if (objs.length >= sampleRows) break;
   }
+  if (names.length === 0) throw new LakeSoulError('InvalidArgument', `${file}: no column to infer a schema from (${objs.length ? 'its lines are empty objects' : 'the file has no line'})`, { context: { file } });
   return inferSchema(names, objs.map((o) => names.map((n) => o[n])), false);
 }
