@@ -15,7 +15,16 @@ describe('demo (the main job)', () => {
   it('builds, corrects, time-travels, trains, summarizes and serves', async () => {
     const lines: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'lakesoul-demo-test-'));
-    const r = await runDemo({ dir, images: 96, epochs: 4, out: (s) => lines.push(s) });
+    // as `lakesoul-ts demo --dir <dir>` runs it: tfjs-node's addon locator read that --dir as its own
+    // --directory, and the demo trained on pure JS saying native TensorFlow was not built
+    const argv = process.argv;
+    process.argv = [...argv, '--dir', dir];
+    let r: Awaited<ReturnType<typeof runDemo>>;
+    try {
+      r = await runDemo({ dir, images: 96, epochs: 4, out: (s) => lines.push(s) });
+    } finally {
+      process.argv = argv;
+    }
     const text = lines.join('\n');
     expect(r.rows).toBe(96);
     expect(r.wrongLabelsBefore).toBeGreaterThan(0);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { Field, Int32, Int64, Schema, Utf8, makeTable, vectorFromArray } from 'apache-arrow';
-import { Lakehouse, toFileUri, joinUri } from '@lakesoul-ts/io';
+import { Lakehouse, importHidingArgv, toFileUri, joinUri } from '@lakesoul-ts/io';
 import { images, tfjsDataset } from '@lakesoul-ts/connector-tfjs';
 
 // ---- a minimal PNG encoder (RGB, 8-bit, no filtering): real PNG bytes without extra packages ----
@@ -79,7 +79,8 @@ export async function loadTf(backend = 'auto') {
   let fallback = null;
   if (backend === 'auto' || backend === 'tensorflow') {
     try {
-      const mod = await import('@tensorflow/tfjs-node');
+      // with the command line hidden: tfjs-node's addon locator would take this script's --dir for its own
+      const mod = await importHidingArgv('@tensorflow/tfjs-node', import.meta.url);
       const tf = mod.default ?? mod;
       await tf.setBackend('tensorflow');
       await tf.ready();

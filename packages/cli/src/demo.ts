@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
 import { cliCommand, shellWord } from './cli-name.js';
-import { Lakehouse, joinUri, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
+import { Lakehouse, importHidingArgv, joinUri, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import type { GlobalFlags } from './cli-config.js';
 import { SeededRandom } from '@lakesoul-ts/connector-tfjs';
 import { DEMO_CLASSES, drawDemoImage } from './demo-images.js';
@@ -194,8 +194,9 @@ type Tf = typeof import('@tensorflow/tfjs');
 async function loadTf(): Promise<{ tf: Tf; label: string }> {
   let why: string;
   try {
-    const spec: string = '@tensorflow/tfjs-node'; // an optional peer: resolved at run time only
-    const mod = (await import(spec)) as Tf & { default?: Tf };
+    // an optional peer, resolved at run time only, loaded with the command line hidden (the demo's own
+    // --dir would be taken by its addon locator: training then ran on pure JS)
+    const mod = (await importHidingArgv('@tensorflow/tfjs-node', import.meta.url)) as Tf & { default?: Tf };
     const tf = mod.default ?? mod;
     await tf.setBackend('tensorflow');
     await tf.ready();

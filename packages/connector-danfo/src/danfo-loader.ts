@@ -3,6 +3,7 @@
  * importing Danfo costs about 2 s (it loads TensorFlow.js), so callers who already hold the module
  * should pass it as `{ dfd }`.
  */
+import { importHidingArgv } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { DanfoModule } from './danfo-options.js';
 
@@ -21,7 +22,8 @@ async function importDanfo(): Promise<DanfoModule> {
   for (const name of ['danfojs-node', 'danfojs']) {
     try {
       const spec: string = name; // a variable keeps TypeScript from resolving the optional peers
-      const mod = asModule(await import(spec));
+      // danfojs-node loads tfjs-node, whose addon locator would take the program's options for its own
+      const mod = asModule(name === 'danfojs-node' ? await importHidingArgv(spec, import.meta.url) : await import(spec));
       if (mod) return mod;
       failures.push(`${name}: no DataFrame export`);
     } catch (e) {

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { Semaphore, workerExecArgv } from '@lakesoul-ts/io';
+import { Semaphore, importHidingArgv, workerExecArgv } from '@lakesoul-ts/io';
 import { simdAffineU8 } from './affine-simd.js';
 import { IMAGE_KERNEL_FUNCTIONS, affineU8, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
@@ -107,7 +107,8 @@ async function loadSharp(): Promise<SharpFn | null> {
  */
 async function loadTfNode(): Promise<{ node: TfNodeLike['node']; failure?: unknown }> {
   try {
-    const mod = (await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string)) as TfNodeLike & { default?: TfNodeLike };
+    // loaded with the command line hidden: its addon locator would take the program's options for its own
+    const mod = (await importHidingArgv('@tensorflow/tfjs-node', import.meta.url)) as TfNodeLike & { default?: TfNodeLike };
     const node = mod.node ?? mod.default?.node;
     return node ? { node } : { node, failure: new Error('the module has no `node` namespace') };
   } catch (e) {

@@ -12,3 +12,4 @@ export {
   type ParquetPool,
   type ParquetTask,
 } from './parquet-pool.js';
+export { importHidingArgv } from './import-hiding-argv.js';
