@@ -205,6 +205,33 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(r.err).toMatch(/empty\.jsonl: no column to infer a schema from/);
   }, 600_000);
 
+  it('checks option values before any work: ports, versions, times, columns, delimiters, buckets; .tsv is split on tabs', async () => {
+    const refusals: [string[], RegExp][] = [
+      [['serve', '--port', '99999'], /option '--port <port>' argument '99999' is invalid/],
+      [['serve', '--drain', 'abc'], /option '--drain <seconds>' argument 'abc' is invalid/],
+      [['scan', 'v1', '-n', ns, '--version', '99999999999999999999'], /option '--version <n>' argument .* is invalid/],
+      [['scan', 'v1', '-n', ns, '--timestamp', '2024-02-30T00:00:00Z'], /day 30 is not in month 2024-02/],
+      [['scan', 'v1', '-n', ns, '--timestamp', '99999999999999999'], /beyond the last time a date can hold/],
+      [['scan', 'v1', '-n', ns, '--columns', ''], /--columns '': name the columns/],
+      [['import', 'v1', join(dir, 'x.csv'), '-n', ns, '--delimiter', ';;'], /option '--delimiter <c>' argument ';;' is invalid/],
+      [['import', 'v1', join(dir, 'x.csv'), '-n', ns, '--batch-rows', '0'], /option '--batch-rows <n>' argument '0' is invalid/],
+      [['table', 'create', 'nokey', '--schema', 'id:int64', '--buckets', '4', '-n', ns], /--buckets needs --primary-key/],
+    ];
+    for (const [args, re] of refusals) {
+      const r = await cli([...g, ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.err, args.join(' ')).toMatch(re);
+    }
+    const tsv = join(dir, 'tab.tsv');
+    writeFileSync(tsv, 'id\tname\n1\tone, with a comma\n');
+    let r = await cli([...g, 'table', 'create', 'tabbed', '--from', tsv, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'tabbed', tsv, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'tabbed', '-n', ns, '--format', 'jsonl']);
+    expect(JSON.parse(r.out.trim())).toEqual({ id: 1, name: 'one, with a comma' });
+  }, 600_000);
+
   it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {
     const src = join(dir, 'wide.csv');
     writeFileSync(src, 'id,big\n1,1234567890123456789\n2,9223372036854775807\n3,-9223372036854775808\n');

@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveCliConfig } from './cli-config.js';
@@ -13,6 +14,16 @@ describe('CLI configuration', () => {
     expect(resolveCliConfig({ catalog: '~/cat', warehouse: '~/wh' }, {}, cwd)).toMatchObject({ catalog: { dataDir: join(homedir(), 'cat') }, warehouse: join(homedir(), 'wh') });
     // relative paths stay relative to the working directory
     expect(resolveCliConfig({ home: 'lake' }, {}, cwd).catalog).toEqual({ dataDir: '/nowhere/cwd/lake/catalog' });
+  });
+
+  it('refuses a config file key it does not know, or a value that is not a string, naming them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cfg-'));
+    const bad = (content: unknown) => { const f = join(dir, 'c.json'); writeFileSync(f, JSON.stringify(content)); return () => resolveCliConfig({ config: f }, {}, dir); };
+    expect(bad({ catalgo: 'x' })).toThrow(/c\.json: unknown key 'catalgo' \(the keys are home, catalog, warehouse/);
+    expect(bad({ warehouse: 5 })).toThrow(/c\.json: 'warehouse' must be a string, not 5/);
+    expect(bad([1])).toThrow(/not a JSON object/);
+    expect(bad({ home: 'h' })().catalog).toEqual({ dataDir: join(dir, 'h', 'catalog') });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a catalog URL that is not PostgreSQL (a typo became a directory named after it, password included)', () => {

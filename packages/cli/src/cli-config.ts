@@ -37,14 +37,24 @@ export interface CliConfig {
   source: 'flag' | 'env' | 'config-file' | 'default';
 }
 
-function readConfigFile(path: string): Record<string, string> {
+/** The keys a config file may set (each a string). */
+const CONFIG_KEYS = ['home', 'catalog', 'warehouse', 'pgUsername', 'pgPassword'] as const;
+
+function readConfigFile(path: string): Partial<Record<(typeof CONFIG_KEYS)[number], string>> {
+  let v: unknown;
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8'));
-    if (v === null || typeof v !== 'object') throw new Error('not a JSON object');
-    return v;
+    v = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new LakeSoulError('InvalidArgument', `config file ${path}: ${(e as Error).message}`, { context: { file: path }, cause: e });
   }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new LakeSoulError('InvalidArgument', `config file ${path}: not a JSON object`, { context: { file: path } });
+  for (const [k, value] of Object.entries(v)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
+      throw new LakeSoulError('InvalidArgument', `config file ${path}: unknown key '${k}' (the keys are ${CONFIG_KEYS.join(', ')})`, { context: { file: path } });
+    }
+    if (typeof value !== 'string') throw new LakeSoulError('InvalidArgument', `config file ${path}: '${k}' must be a string, not ${JSON.stringify(value)}`, { context: { file: path } });
+  }
+  return v as Partial<Record<(typeof CONFIG_KEYS)[number], string>>;
 }
 
 function redact(url: string): string {

@@ -6,7 +6,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC, processAlive, readCatalogServerInfo } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
@@ -48,11 +48,47 @@ function parsePartitionFlags(values: string[] | undefined): Record<string, strin
   return out;
 }
 
+/** Largest epoch millisecond a JavaScript Date holds. */
+const MAX_EPOCH_MS = 8.64e15;
+
 function parseTime(v: string, flag: string): number {
-  if (/^\d+$/.test(v)) return Number(v);
+  const bad = (why: string) => new LakeSoulError('InvalidArgument', `${flag} '${v}': ${why}`);
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    if (!(n <= MAX_EPOCH_MS)) throw bad(`beyond the last time a date can hold (${MAX_EPOCH_MS} ms)`);
+    return n;
+  }
   const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new LakeSoulError('InvalidArgument', `${flag} '${v}': expected epoch milliseconds or an ISO 8601 time`);
+  if (Number.isNaN(ms)) throw bad('expected epoch milliseconds or an ISO 8601 time');
+  // Date.parse rolls a day past the month's end over (2024-02-30 became March 1st)
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(v.trim());
+  if (ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, 1)).getUTCMonth() !== new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCMonth()) {
+    throw bad(`day ${ymd[3]} is not in month ${ymd[1]}-${ymd[2]}`);
+  }
   return ms;
+}
+
+/** An option parser for an integer from `min` to `max` (commander names the option in its error). */
+function intOption(min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^[+-]?\d+$/.test(v.trim()) || !(n >= min && n <= max)) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** The `--delimiter` parser: one character (`\\t` for a tab), not a quote or a line break. */
+function delimiterOption(v: string): string {
+  const c = v === '\\t' ? '\t' : v;
+  if ([...c].length !== 1 || c === '"' || c === '\n' || c === '\r') throw new InvalidArgumentError('expected one character other than a quote or a line break (\\t for a tab).');
+  return c;
+}
+
+/** An option parser for a number of seconds (0 or more). */
+function secondsOption(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of seconds (0 or more).');
+  return n;
 }
 
 /** Scan flags shared by scan, head and export. */
@@ -61,7 +97,7 @@ function addScanOptions(cmd: Command): Command {
     .option('-p, --partition <col=value>', 'only this range-partition value (repeatable)', collect)
     .option('-c, --columns <a,b,...>', 'columns to output', list)
     .option('-w, --filter <expr>', `row filter, e.g. "label = 'cat' and score >= 0.5"`)
-    .option('--version <n>', 'read the partition version n (time travel)', (v) => Number(v))
+    .option('--version <n>', 'read the partition version n (time travel)', intOption(0, 2 ** 31 - 1))
     .option('--timestamp <time>', 'read as of a time (ISO 8601 or epoch ms; strict <)')
     .option('--incremental <start..end>', 'changes committed in [start, end) (ISO or epoch ms); keeps CDC deletes');
 }
@@ -70,7 +106,11 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
   const opts: ScanOptions = {};
   const parts = parsePartitionFlags(o.partition as string[] | undefined);
   if (parts) opts.partitions = parts;
-  if (o.columns) opts.columns = o.columns as string[];
+  if (o.columns) {
+    const columns = o.columns as string[];
+    if (columns.length === 0 || columns.some((c) => c === '')) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': name the columns to output, separated by commas`);
+    opts.columns = columns;
+  }
   if (o.filter) opts.filter = o.filter as string;
   const chosen = ['version', 'timestamp', 'incremental'].filter((k) => o[k] !== undefined);
   if (chosen.length > 1) throw new LakeSoulError('InvalidArgument', `choose one of --version, --timestamp, --incremental (got ${chosen.join(', ')})`);
@@ -273,7 +313,7 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
     .option('--from <file>', 'infer the schema from a CSV, JSONL or Parquet file')
     .option('--partition-by <cols>', 'range-partition columns', list)
     .option('--primary-key <cols>', 'primary-key columns (enables upserts and merge-on-read)', list)
-    .option('--buckets <n>', 'hash buckets for primary-key tables (power of two)', (v) => Number(v))
+    .option('--buckets <n>', 'hash buckets for primary-key tables (power of two)', intOption(1, 2 ** 30))
     .option('--cdc-column <col>', 'CDC change column (utf8: insert|update|delete)')
     .option('--blob-columns <cols>', 'columns that reference files (read as bytes)', list)
     .option('--property <k=v>', 'table property (repeatable)', collect)
@@ -290,7 +330,7 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
         }) : spec);
       } else if (o.from) {
         const { inferFileSchema, detectFormat } = await import('./table-input.js');
-        schema = await inferFileSchema(o.from, detectFormat(o.from));
+        schema = await inferFileSchema(o.from, detectFormat(o.from), undefined, /\.tsv$/i.test(o.from) ? '\t' : undefined);
       } else {
         throw new LakeSoulError('InvalidArgument', `table create ${name}: a schema is needed: --schema "id:int64!,..." or --from <file>`);
       }
@@ -299,6 +339,9 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
         const i = p.indexOf('=');
         if (i <= 0) throw new LakeSoulError('InvalidArgument', `--property '${p}': expected key=value`);
         properties[p.slice(0, i)] = p.slice(i + 1);
+      }
+      if (o.buckets !== undefined && !(o.primaryKey as string[] | undefined)?.length) {
+        throw new LakeSoulError('InvalidArgument', `table create ${name}: --buckets needs --primary-key (rows are bucketed by the hash of their key)`);
       }
       const t = await ctx.lakehouse.createTable(name, schema, {
         namespace: o.namespace, rangePartitions: o.partitionBy, primaryKeys: o.primaryKey, hashBucketNum: o.buckets,
@@ -364,8 +407,8 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(new Option('-f, --format <fmt>', 'input format (default: from the extension)').choices(['csv', 'jsonl', 'parquet', 'images']))
     .addOption(new Option('-m, --mode <mode>', 'append, or upsert for primary-key tables').choices(['append', 'upsert']))
-    .option('--delimiter <c>', 'CSV delimiter', ',')
-    .option('--batch-rows <n>', 'rows per batch', (v) => Number(v), 65536)
+    .option('--delimiter <c>', 'CSV delimiter, one character (\\t: tab; default: tab for .tsv files, else comma)', delimiterOption)
+    .option('--batch-rows <n>', 'rows per batch', intOption(1, 2 ** 24), 65536)
     .option('--copy', 'images: copy the files under the table path instead of referencing them in place')
     .addHelpText('after', '\nExamples:\n  $ lakesoul-ts import events day1.csv day2.csv --mode upsert\n  $ lakesoul-ts import pets ./photos --format images    # <root>/<label>/<file>')
     .action((name: string, files: string[], o) => withContext(program, io, async (ctx) => {
@@ -408,7 +451,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
         let last = 0;
         const batches = (async function* () {
           for await (const b of readInput(file, fmt, t.info.schema, {
-            batchRows: o.batchRows, delimiter: o.delimiter === '\\t' ? '\t' : o.delimiter,
+            batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','),
             onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
           })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
         })();
@@ -501,7 +544,7 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
       throw await explainReadError(e, t, plan);
     } finally { progress.stop(); }
     await printer.end(plan.schema);
-    if (format === 'table') note(`(${rows} row${rows === 1 ? '' : 's'})`);
+    if (format === 'table' && !quiet()) note(`(${rows} row${rows === 1 ? '' : 's'})`);
   });
   addScanOptions(program.command('scan <table>').description('print rows (merged on read) as a table, JSON, JSONL or CSV'))
     .option('-n, --namespace <ns>', 'namespace', 'default')
@@ -622,12 +665,12 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
   program.command('serve').description('serve the tables over Arrow Flight (gRPC) until interrupted; binds 127.0.0.1 (this machine only) without auth by default')
     .option('--host <host>', 'address to bind; anything but loopback needs --token or --user (or --insecure-no-auth)', '127.0.0.1')
     .option('--insecure-no-auth', 'allow a non-loopback --host without --token/--user: anyone who can reach the port reads and writes every table')
-    .option('--port <port>', 'port (0 = any free port)', (v) => Number(v), 8815)
+    .option('--port <port>', 'port (0 = any free port)', intOption(0, 65535), 8815)
     .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b)', collect)
     .option('--user <name:password>', 'accept Basic login via Handshake for this user (repeatable)', collect)
     .option('--ticket-secret <secret>', 'HMAC secret for tickets, shared by replicas (else env LAKESOUL_FLIGHT_SECRET, else random)')
     .option('--ticket-ttl <seconds>', 'ticket lifetime', (v) => Number(v), 3600)
-    .option('--drain <seconds>', 'on SIGINT/SIGTERM, how long running calls may finish', (v) => Number(v), 10)
+    .option('--drain <seconds>', 'on SIGINT/SIGTERM, how long running calls may finish', secondsOption, 10)
     .action((o) => withContext(program, io, async (ctx) => {
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
       const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
@@ -667,7 +710,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
   // ---- ui
   program.command('ui').description('browse the lakehouse in a local, read-only web UI until interrupted')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--port <port>', 'port (0 = any free port)', (v) => Number(v), 8816)
+    .option('--port <port>', 'port (0 = any free port)', intOption(0, 65535), 8816)
     .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b, as serve)', collect)
     .action((o) => withContext(program, io, async (ctx) => {
       const { startUi } = await import('@lakesoul-ts/ui');
