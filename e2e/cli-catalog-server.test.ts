@@ -136,6 +136,20 @@ describe('background catalog server', () => {
     expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
   });
 
+  it('commands started together on a home without a server wait for the one that opened the catalog', async () => {
+    const { home, catalogDir, g } = newHome();
+    const csv = join(home, 'a.csv');
+    writeFileSync(csv, 'id,v\n1,a\n2,b\n');
+    expect((await cli([...g, 'table', 'create', 't', '--from', csv])).code).toBe(0);
+    expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
+    const runs = await Promise.all([1, 2, 3].map(() => cli([...g, 'import', 't', csv])));
+    for (const r of runs) expect(r.code, r.err).toBe(0);
+    const history = await cli([...g, 'history', 't', '--format', 'json']);
+    expect(JSON.parse(history.out)).toHaveLength(3);
+    await serverUp(catalogDir);
+    expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
+  });
+
   it('a server stopped while it starts lets go of its claim; --status does not name a process that is gone', async () => {
     const { catalogDir, g } = newHome();
     expect((await cli([...g, 'init'])).code).toBe(0);

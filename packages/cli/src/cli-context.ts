@@ -44,12 +44,38 @@ export function embeddedCatalogOpenedDirectly(): string | undefined {
   return openedDirectly;
 }
 
+/**
+ * How long a command waits for another process that has the embedded catalog open itself (another
+ * command started at the same time on a home without a catalog server: it leaves one behind when it
+ * exits) before it gives up with CATALOG_LOCKED; `LAKESOUL_CATALOG_WAIT=<seconds>` changes it.
+ */
+export function catalogLockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const s = Number(env.LAKESOUL_CATALOG_WAIT ?? 60);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 60_000;
+}
+
+/** Opens the catalog, waiting (see {@link catalogLockWaitMs}) while another process holds the embedded one. */
+async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean): Promise<Catalog> {
+  const until = Date.now() + catalogLockWaitMs();
+  let told = false;
+  for (;;) {
+    try {
+      return await open();
+    } catch (e) {
+      if (!(e instanceof LakeSoulError && e.code === 'CATALOG_LOCKED' && e.context.pid !== undefined) || Date.now() >= until) throw e;
+      if (!told && !quiet) process.stderr.write(`waiting for process ${e.context.pid}, which has the embedded catalog ${String(e.context.dataDir)} open (up to ${Math.round(catalogLockWaitMs() / 1000)} s)...\n`);
+      told = true;
+      await new Promise((res) => setTimeout(res, 150));
+    }
+  }
+}
+
 /** Open the catalog for one command; the caller closes it. */
 export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
   // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
   const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
-  const catalog = await Catalog.open({ ...config.catalog, bootstrap: !restored });
+  const catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true);
   if (config.catalog.dataDir && catalog.driver instanceof PGliteDriver) openedDirectly = config.catalog.dataDir;
   return { config, catalog };
 }
