@@ -232,6 +232,22 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(JSON.parse(r.out.trim())).toEqual({ id: 1, name: 'one, with a comma' });
   }, 600_000);
 
+  it('--partition takes a typed value as a person writes it (x=1.0, a time with a zone), not only the stored spelling', async () => {
+    const f = join(dir, 'typed.csv');
+    writeFileSync(f, 'id,x,t\n1,1.0,2024-01-02T08:00:00Z\n2,2.5,2024-01-02T09:00:00Z\n');
+    let r = await cli([...g, 'table', 'create', 'typedparts', '--schema', 'id:int64!,x:float64,t:timestamp(us,UTC)', '--partition-by', 'x,t', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'typedparts', f, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'scan', 'typedparts', '-n', ns, '-p', 'x=1.0', '--format', 'jsonl', '--columns', 'id']);
+    expect(r.out.trim(), r.err).toBe('{"id":1}');
+    r = await cli([...g, 'scan', 'typedparts', '-n', ns, '-p', 't=2024-01-02T10:00:00+01:00', '--format', 'jsonl', '--columns', 'id']);
+    expect(r.out.trim(), r.err).toBe('{"id":2}');
+    r = await cli([...g, 'scan', 'typedparts', '-n', ns, '-p', 'x=abc']);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/--partition x=abc: not a value of the column's type Float64/);
+  }, 600_000);
+
   it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {
     const src = join(dir, 'wide.csv');
     writeFileSync(src, 'id,big\n1,1234567890123456789\n2,9223372036854775807\n3,-9223372036854775808\n');

@@ -4,7 +4,7 @@
  * says that the version was cleaned up and when it was replaced.
  */
 import { LakeSoulError, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
-import type { LakeSoulTable, ScanOptions, ScanPlan } from '@lakesoul-ts/io';
+import { rangeValueTextOfInput, type LakeSoulTable, type ScanOptions, type ScanPlan } from '@lakesoul-ts/io';
 import { cliName } from './cli-name.js';
 
 /** How many existing partitions a "no such partition" error lists. */
@@ -18,6 +18,20 @@ const LISTED_PARTITIONS = 5;
 export async function checkPartitionsExist(t: LakeSoulTable, options: Pick<ScanOptions, 'partitions'>): Promise<void> {
   if (options.partitions === undefined) return;
   const { namespace, name, tableId } = t.info;
+  // typed values as the writer spells them: `x=1.0` means the partition stored as x=1, a time with a
+  // zone the one stored in UTC without it (in place: the caller scans with the same object)
+  if (!Array.isArray(options.partitions)) {
+    const values = options.partitions as Record<string, unknown>;
+    for (const [column, text] of Object.entries(values)) {
+      const field = t.info.schema.fields.find((f) => f.name === column);
+      if (typeof text !== 'string' || !field || !t.info.rangePartitions.includes(column)) continue;
+      try {
+        values[column] = rangeValueTextOfInput(text, field.type, column);
+      } catch (e) {
+        throw new LakeSoulError('InvalidArgument', `--partition ${column}=${text}: not a value of the column's type ${String(field.type)} (${(e as Error).message.replace(/^row 0: /, '')})`, { context: { table: `${namespace}.${name}`, column }, cause: e });
+      }
+    }
+  }
   const selected = await t.catalog.listPartitions(tableId, options.partitions);
   if (selected.length > 0) return;
   const all = await t.catalog.listPartitions(tableId);

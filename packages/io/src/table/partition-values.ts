@@ -6,6 +6,7 @@ import { DataType, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data,
 import { LakeSoulError, checkRangePartitionType } from '@lakesoul-ts/meta';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
 import { hashBytes, isValidAt, sameBytes } from '../arrow/data-access.js';
+import { encodeColumn } from '../arrow/value-codec.js';
 
 const DAY_MS = 86_400_000;
 
@@ -157,6 +158,17 @@ export function rangeValueText(value: unknown, type: DataType): string | null {
     default:
       return typeof value === 'string' ? value : String(value);
   }
+}
+
+/**
+ * The partition_desc text of a range value a person typed (`1.0` for a float column, an ISO time with
+ * a zone for a timestamp column): parsed as a value of `type` by the value codec, then written as the
+ * writer writes it (`1`, `2024-01-02T08:00:00.000000`), so that it names the partition it means.
+ * @throws LakeSoulError when the text is not a value of `type`, naming the column.
+ */
+export function rangeValueTextOfInput(text: string, type: DataType, column: string): string | null {
+  const v = makeVector(encodeColumn([text], type, { column }));
+  return rangeValueText(rangeCellReader(v)(0), type);
 }
 
 /** Parses the text of a range value back into the JS value Arrow builders take for `type`. */
