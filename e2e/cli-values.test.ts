@@ -206,22 +206,30 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
   }, 600_000);
 
   it('checks option values before any work: ports, versions, times, columns, delimiters, buckets; .tsv is split on tabs', async () => {
+    expect((await cli([...g, 'table', 'create', 'opts', '--schema', 'id:int64!', '-n', ns])).code).toBe(0);
     const refusals: [string[], RegExp][] = [
       [['serve', '--port', '99999'], /option '--port <port>' argument '99999' is invalid/],
       [['serve', '--drain', 'abc'], /option '--drain <seconds>' argument 'abc' is invalid/],
-      [['scan', 'v1', '-n', ns, '--version', '99999999999999999999'], /option '--version <n>' argument .* is invalid/],
-      [['scan', 'v1', '-n', ns, '--timestamp', '2024-02-30T00:00:00Z'], /day 30 is not in month 2024-02/],
-      [['scan', 'v1', '-n', ns, '--timestamp', '99999999999999999'], /beyond the last time a date can hold/],
-      [['scan', 'v1', '-n', ns, '--columns', ''], /--columns '': name the columns/],
-      [['import', 'v1', join(dir, 'x.csv'), '-n', ns, '--delimiter', ';;'], /option '--delimiter <c>' argument ';;' is invalid/],
-      [['import', 'v1', join(dir, 'x.csv'), '-n', ns, '--batch-rows', '0'], /option '--batch-rows <n>' argument '0' is invalid/],
+      [['scan', 'opts', '-n', ns, '--version', '99999999999999999999'], /option '--version <n>' argument .* is invalid/],
+      [['scan', 'opts', '-n', ns, '--timestamp', '2024-02-30T00:00:00Z'], /day 30 is not in month 2024-02/],
+      [['scan', 'opts', '-n', ns, '--timestamp', '99999999999999999'], /beyond the last time a date can hold/],
+      [['scan', 'opts', '-n', ns, '--columns', ''], /--columns '': name the columns/],
+      [['import', 'opts', join(dir, 'x.csv'), '-n', ns, '--delimiter', ';;'], /option '--delimiter <c>' argument ';;' is invalid/],
+      [['import', 'opts', join(dir, 'x.csv'), '-n', ns, '--batch-rows', '0'], /option '--batch-rows <n>' argument '0' is invalid/],
       [['table', 'create', 'nokey', '--schema', 'id:int64', '--buckets', '4', '-n', ns], /--buckets needs --primary-key/],
     ];
+    let r0;
     for (const [args, re] of refusals) {
       const r = await cli([...g, ...args]);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.err, args.join(' ')).toMatch(re);
     }
+    r0 = await cli([...g, 'import', 'pets', join(dir, 'no-such-folder'), '--format', 'images', '-n', ns]);
+    expect([r0.code, r0.err]).toEqual([3, expect.stringMatching(/no-such-folder is not found: --format images imports a folder/)]);
+    const home = join(dir, 'a-file-home');
+    writeFileSync(home, '');
+    r0 = await cli(['--home', home, 'table', 'list']);
+    expect([r0.code, r0.err]).toEqual([4, expect.stringMatching(/the home .*a-file-home is a file/)]);
     const tsv = join(dir, 'tab.tsv');
     writeFileSync(tsv, 'id\tname\n1\tone, with a comma\n');
     let r = await cli([...g, 'table', 'create', 'tabbed', '--from', tsv, '-n', ns]);

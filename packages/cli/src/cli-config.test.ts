@@ -11,7 +11,8 @@ describe('CLI configuration', () => {
     expect(fromFlag.catalog).toEqual({ dataDir: join(homedir(), 'lake', 'catalog') });
     expect(fromFlag.warehouse).toBe(`file://${join(homedir(), 'lake', 'warehouse')}`);
     expect(resolveCliConfig({}, { LAKESOUL_TS_HOME: '~' }, cwd).catalog).toEqual({ dataDir: join(homedir(), 'catalog') });
-    expect(resolveCliConfig({ catalog: '~/cat', warehouse: '~/wh' }, {}, cwd)).toMatchObject({ catalog: { dataDir: join(homedir(), 'cat') }, warehouse: join(homedir(), 'wh') });
+    expect(resolveCliConfig({ catalog: '~/cat', warehouse: '~/wh' }, {}, cwd)).toMatchObject({ catalog: { dataDir: join(homedir(), 'cat') }, warehouse: `file://${join(homedir(), 'wh')}` });
+    expect(resolveCliConfig({ warehouse: 'rel/wh' }, {}, cwd).warehouse).toBe('file:///nowhere/cwd/rel/wh');
     // relative paths stay relative to the working directory
     expect(resolveCliConfig({ home: 'lake' }, {}, cwd).catalog).toEqual({ dataDir: '/nowhere/cwd/lake/catalog' });
   });

@@ -8,7 +8,7 @@
  *   4. embedded defaults: PGlite catalog in `<home>/catalog`, tables under `file://<home>/warehouse`,
  *      with home = `./.lakesoul`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -82,7 +82,12 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
   }
   const file = existsSync(filePath) ? readConfigFile(filePath) : {};
   const home = resolve(cwd, expandHome(flags.home ?? env.LAKESOUL_TS_HOME ?? file.home ?? '.lakesoul'));
-  const warehouse = expandHome(flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href);
+  if (statSync(home, { throwIfNoEntry: false })?.isFile()) {
+    throw new LakeSoulError('InvalidArgument', `the home ${home} is a file: give a directory (made when missing) with --home, LAKESOUL_TS_HOME or the config file's "home"`, { context: { file: home } });
+  }
+  const given = expandHome(flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href);
+  // a local path, relative to the working directory, is its file:// URI (for every command, init included)
+  const warehouse = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : pathToFileURL(resolve(cwd, given)).href;
   const username = flags.pgUser ?? env.LAKESOUL_PG_USERNAME ?? file.pgUsername;
   const password = flags.pgPassword ?? env.LAKESOUL_PG_PASSWORD ?? file.pgPassword;
 

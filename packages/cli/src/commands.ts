@@ -414,6 +414,10 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
     .action((name: string, files: string[], o) => withContext(program, io, async (ctx) => {
       if (o.format === 'images') {
         for (const dir of files) {
+          const st = await stat(dir).catch(() => undefined);
+          if (!st?.isDirectory()) {
+            throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
+          }
           const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
           try {
             const { importImages, toFileUri } = await import('@lakesoul-ts/io');
