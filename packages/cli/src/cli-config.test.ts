@@ -32,12 +32,15 @@ describe('CLI configuration', () => {
     for (const url of ['jdbc:mysql://x/y', 'postgress://u:secret@localhost:5432/db', 'jdbc:postgres://localhost:5432/db', 's3://bucket/cat']) {
       let message = '';
       try { resolveCliConfig({ catalog: url }, {}, cwd); } catch (e) { message = (e as Error).message; }
-      expect(message, url).toMatch(/is neither a PostgreSQL URL .* nor a directory/);
+      expect(message, url).toMatch(/^--catalog '.*' is not a directory for the embedded catalog: .*postgres:\/\/user@host:port\/db or jdbc:postgresql:\/\/host:port\/db/);
       expect(message).not.toContain('secret');
     }
-    expect(() => resolveCliConfig({}, { LAKESOUL_PG_URL: 'mysql://h/db' }, cwd)).toThrow(/neither a PostgreSQL URL/);
+    expect(() => resolveCliConfig({}, { LAKESOUL_PG_URL: 'mysql://h/db' }, cwd)).toThrow(/^LAKESOUL_PG_URL 'mysql:\/\/h\/db' is not a directory/);
     expect(resolveCliConfig({ catalog: 'file:///data/cat' }, {}, cwd).catalog).toEqual({ dataDir: '/data/cat' });
-    expect(resolveCliConfig({ catalog: 'my:dir' }, {}, cwd).catalog).toEqual({ dataDir: '/nowhere/cwd/my:dir' });
+    // the catalog's own rule, as Catalog.open applies it: a name with a scheme is not taken for a directory
+    expect(() => resolveCliConfig({ catalog: 'my:dir' }, {}, cwd)).toThrow(/--catalog 'my:dir' is not a directory/);
+    expect(resolveCliConfig({ catalog: './my-dir' }, {}, cwd).catalog).toEqual({ dataDir: '/nowhere/cwd/my-dir' });
+    expect(() => resolveCliConfig({ catalog: ':memory:' }, {}, cwd)).toThrow(/an in-memory catalog would last one command/);
     expect(resolveCliConfig({ catalog: 'postgresql://u@h/db' }, {}, cwd).catalog).toMatchObject({ url: 'postgresql://u@h/db' });
   });
 });

@@ -11,8 +11,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { pathToFileURL } from 'node:url';
+import { LakeSoulError, embeddedCatalogDir } from '@lakesoul-ts/meta';
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -57,6 +57,9 @@ function readConfigFile(path: string): Partial<Record<(typeof CONFIG_KEYS)[numbe
   return v as Partial<Record<(typeof CONFIG_KEYS)[number], string>>;
 }
 
+/** How the sources of a catalog setting are named in errors. */
+const SOURCE_NAMES: Readonly<Record<CliConfig['source'], string>> = { flag: '--catalog', env: 'LAKESOUL_PG_URL', 'config-file': 'the config file\'s "catalog"', default: 'the home\'s catalog' };
+
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
@@ -93,14 +96,14 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
 
   const pick = (value: string, source: CliConfig['source']): CliConfig => {
     if (isServerUrl(value)) return { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${redact(value)}`, source };
-    // a URL of another kind (a typo such as postgress:// or jdbc:mysql://) is not a directory name
-    const dir = /^file:\/\//i.test(value) ? fileURLToPath(value) : value;
-    if (/^[a-z][a-z0-9+.-]*:/i.test(dir) && (dir.includes('//') || /^jdbc:/i.test(dir))) {
-      throw new LakeSoulError('InvalidArgument', `catalog '${redact(value)}' (${source}) is neither a PostgreSQL URL (postgres://user@host:port/db or jdbc:postgresql://host:port/db) nor a directory`, {
-        code: 'INVALID_CATALOG', context: { source },
-      });
+    // the catalog's own rule: a URL of another kind (postgress://, jdbc:mysql://) is not a directory name
+    const dir = embeddedCatalogDir(expandHome(value), SOURCE_NAMES[source], {
+      cwd, serverHint: 'a PostgreSQL catalog is postgres://user@host:port/db or jdbc:postgresql://host:port/db',
+    });
+    if (dir === undefined) {
+      throw new LakeSoulError('InvalidArgument', `${SOURCE_NAMES[source]} '${value}': an in-memory catalog would last one command; give a directory`, { code: 'INVALID_CATALOG_DIR' });
     }
-    return { catalog: { dataDir: resolve(cwd, expandHome(dir)) }, warehouse, describe: `embedded PGlite in ${resolve(cwd, expandHome(dir))}`, source };
+    return { catalog: { dataDir: dir }, warehouse, describe: `embedded PGlite in ${dir}`, source };
   };
 
   if (flags.catalog) return pick(flags.catalog, 'flag');

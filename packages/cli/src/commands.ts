@@ -15,7 +15,7 @@ import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
-import { checkServeExposure } from './serve-exposure.js';
+import { checkServeExposure, isLoopbackHost } from './serve-exposure.js';
 import { catalogServerIdleSeconds, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, setInvocation } from './cli-name.js';
@@ -722,7 +722,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
       const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
       const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts ui on ${server.url}`, note);
-      if (!tokens?.length && !/^(127\.|localhost$|::1$|\[::1\]$)/.test(o.host)) note(`warning: the UI listens on ${o.host} without a token: anyone who can reach it reads every table (add --token)`);
+      if (!tokens?.length && !isLoopbackHost(o.host)) note(`warning: the UI listens on ${o.host} without a token: anyone who can reach it reads every table (add --token)`);
       out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
       // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.
       const sig = await new Promise<NodeJS.Signals>((res) => {

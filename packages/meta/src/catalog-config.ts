@@ -127,7 +127,7 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
     return withSchema({ kind: 'pg', url: toPostgresUrl(options.url, username, password), source: 'options' }, schema);
   }
   if (options.dataDir) {
-    return { kind: 'pglite', dataDir: embeddedDir(options.dataDir, 'dataDir'), source: 'options' };
+    return { kind: 'pglite', dataDir: embeddedCatalogDir(options.dataDir, 'dataDir'), source: 'options' };
   }
   const envUrl = env.LAKESOUL_PG_URL;
   if (envUrl) {
@@ -159,24 +159,28 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
     }, schema);
   }
   const dir = options.defaultDataDir ?? DEFAULT_PGLITE_DIR;
-  return { kind: 'pglite', dataDir: embeddedDir(dir, 'defaultDataDir'), source: 'default' };
+  return { kind: 'pglite', dataDir: embeddedCatalogDir(dir, 'defaultDataDir'), source: 'default' };
 }
 
 /**
- * The absolute directory of an embedded catalog (undefined: in memory). A `file://` URL is its path;
- * another URL or a leading `~` is an error, not a directory made under that literal name in the
- * working directory (Node expands no `~`, and `rm -rf ~` is how one would clean that up).
+ * The absolute directory of an embedded catalog (undefined: in memory), relative paths resolved against
+ * `cwd`. A `file://` URL is its path; another URL (a typo such as `postgress://`, or `jdbc:mysql://`) or
+ * a leading `~` is an error, not a directory made under that literal name in the working directory
+ * (Node expands no `~`, and `rm -rf ~` is how one would clean that up). `option` names the setting in
+ * the error; `serverHint` says how a PostgreSQL catalog is given instead.
  */
-function embeddedDir(dir: string, option: string): string | undefined {
+export function embeddedCatalogDir(dir: string, option: string, options: { cwd?: string; serverHint?: string } = {}): string | undefined {
   if (MEMORY.has(dir)) return undefined;
   if (dir.startsWith('file://')) return fileURLToPath(dir);
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(dir)?.[1];
   if ((scheme && scheme.length > 1) || dir.startsWith('~')) {
-    const hint = scheme && /^(postgres|postgresql|jdbc)$/i.test(scheme) ? ': a PostgreSQL catalog is given as `url`'
-      : dir.startsWith('~') ? ' (~ is not expanded: write the home directory out)' : ': give a directory (or a file:// URL)';
-    throw new LakeSoulError('InvalidArgument', `${option} '${dir}' is not a directory for the embedded catalog${hint}`, { code: 'INVALID_CATALOG_DIR', context: { dataDir: dir } });
+    const server = options.serverHint ?? 'a PostgreSQL catalog is given as `url`';
+    const hint = dir.startsWith('~') ? ' (~ is not expanded: write the home directory out)'
+      : /^(postgres|postgresql|jdbc)$/i.test(scheme!) ? `: ${server}` : `: give a directory or a file:// URL (${server})`;
+    const shown = dir.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'); // a password in a mistyped URL is not repeated
+    throw new LakeSoulError('InvalidArgument', `${option} '${shown}' is not a directory for the embedded catalog${hint}`, { code: 'INVALID_CATALOG_DIR', context: { dataDir: shown } });
   }
-  return resolve(dir);
+  return options.cwd === undefined ? resolve(dir) : resolve(options.cwd, dir);
 }
 
 function withSchema(c: PgCatalogConfig, schema: string | undefined): PgCatalogConfig {

@@ -33,6 +33,9 @@ export function likeMatcher(pattern: string): LikeMatcher {
     const literal = c === '\\' && k + 1 < chars.length ? chars[++k]! : c;
     segments.at(-1)!.push(c === '_' ? null : literal.codePointAt(0)!);
   }
+  // Without `_` every segment is a literal: matched on the string itself (UTF-16 search finds exactly
+  // the code-point matches), with no per-value code-point array.
+  if (segments.every((seg) => seg.every((t) => t !== null))) return literalMatcher(segments.map((seg) => String.fromCodePoint(...seg)));
   if (segments.length === 1) {
     // no `%`: the whole text is the one segment
     const only = segments[0]!;
@@ -54,6 +57,27 @@ export function likeMatcher(pattern: string): LikeMatcher {
         from = at + seg.length;
       }
       return from <= end && matchesAt(cps, end, last);
+    },
+  };
+}
+
+/** {@link likeMatcher} for segments of literal text only (cut at `%`; one segment: no `%`). */
+function literalMatcher(segments: string[]): LikeMatcher {
+  if (segments.length === 1) return { test: (text) => text === segments[0] };
+  const first = segments[0]!;
+  const last = segments.at(-1)!;
+  const middle = segments.slice(1, -1).filter((seg) => seg.length > 0);
+  return {
+    test(text) {
+      const end = text.length - last.length;
+      if (end < first.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+      let from = first.length;
+      for (const seg of middle) {
+        const at = text.indexOf(seg, from);
+        if (at < 0 || at + seg.length > end) return false;
+        from = at + seg.length;
+      }
+      return true;
     },
   };
 }
