@@ -141,6 +141,9 @@ describe('background catalog server', () => {
     const csv = join(home, 'a.csv');
     writeFileSync(csv, 'id,v\n1,a\n2,b\n');
     expect((await cli([...g, 'table', 'create', 't', '--from', csv])).code).toBe(0);
+    // the server that command leaves behind is stopped once it is up (a --stop before it claims the
+    // home would find nothing, and it would serve the imports below)
+    await serverUp(catalogDir);
     expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
     const runs = await Promise.all([1, 2, 3].map(() => cli([...g, 'import', 't', csv])));
     for (const r of runs) expect(r.code, r.err).toBe(0);
@@ -153,6 +156,7 @@ describe('background catalog server', () => {
   it('a server stopped while it starts lets go of its claim; --status does not name a process that is gone', async () => {
     const { catalogDir, g } = newHome();
     expect((await cli([...g, 'init'])).code).toBe(0);
+    await serverUp(catalogDir); // the one init leaves behind, stopped once it has claimed the home
     expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
     // started by hand and stopped as soon as it has claimed the home (before PGlite is open)
     const run = runCli([...g, 'catalog-server'], { env: AUTO, timeoutMs: TIMEOUT_MS });
