@@ -171,6 +171,23 @@ describe('background catalog server', () => {
     expect(status.out).toMatch(/^no catalog server for .*\(process 4198625, which claimed it, is gone/);
   });
 
+  it('--stop right after a command stops the server that command has just started (before it claimed the home)', async () => {
+    const { catalogDir, g } = newHome();
+    for (let round = 0; round < 3; round++) {
+      const made = await cli([...g, round === 0 ? 'init' : 'ns', ...(round === 0 ? [] : ['list'])]);
+      expect(made.code, made.err).toBe(0);
+      const stop = await cli([...g, 'catalog-server', '--stop']);
+      expect(stop.code, stop.err).toBe(0);
+      expect(stop.out).toMatch(/^stopped the catalog server for .* \(process \d+\)/);
+      const pid = Number(/process (\d+)/.exec(stop.out)![1]);
+      expect(alive(pid)).toBe(false);
+      // nothing comes up afterwards
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
+      expect((await cli([...g, 'catalog-server', '--status'])).out).toMatch(/^no catalog server for /);
+    }
+  });
+
   it('`serve` shares its catalog: commands run beside it, and --stop names it instead of stopping it', async () => {
     const { catalogDir, g } = newHome();
     const off = { LAKESOUL_CATALOG_SERVER: 'off' };

@@ -16,7 +16,7 @@ import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure, isLoopbackHost } from './serve-exposure.js';
-import { catalogServerIdleSeconds, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
+import { catalogServerIdleSeconds, runCatalogServer, startingCatalogServer, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, setInvocation } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
@@ -749,8 +749,10 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       if (o.status) {
         const info = readCatalogServerInfo(dataDir);
         const alive = info !== undefined && processAlive(info.pid);
+        const starting = alive ? undefined : startingCatalogServer(dataDir);
         out(alive ? `catalog server for ${dataDir}: process ${info.pid} (${info.role ?? 'unknown'}), socket ${info.socket}`
-          : `no catalog server for ${dataDir}${info ? ` (process ${info.pid}, which claimed it, is gone; the next command takes the claim over)` : ''}`);
+          : starting !== undefined ? `catalog server for ${dataDir}: process ${starting} is starting`
+            : `no catalog server for ${dataDir}${info ? ` (process ${info.pid}, which claimed it, is gone; the next command takes the claim over)` : ''}`);
         return;
       }
       if (o.stop) {
