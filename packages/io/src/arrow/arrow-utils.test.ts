@@ -269,6 +269,12 @@ describe('castData', () => {
     expect(() => castData(s, new Int32(), ctx)).toThrow(/cannot convert Utf8 to Int32/);
     const i = vectorFromArray([16777217], new Int32()).data[0];
     expect(() => castData(i, new Float32(), ctx)).toThrow(/not exactly representable/);
+    // float64 data into float32: the nearest float32; beyond its range refused, naming the row
+    const d = vectorFromArray([0.1, null, NaN, 1e-60], new Float64()).data[0];
+    expect(Array.from(makeVector(castData(d, new Float32(), ctx)).toArray() as Float32Array)).toEqual([Math.fround(0.1), 0, NaN, 0]);
+    expect(makeVector(castData(d, new Float32(), ctx)).get(1)).toBe(null);
+    const big = vectorFromArray([1, -1e39], new Float64()).data[0];
+    expect(() => castData(big, new Float32(), ctx)).toThrow(/-1e\+39 is beyond the range of Float32.*row 1/);
     expect(makeVector(castData(i, new Float64(), ctx)).get(0)).toBe(16777217);
   });
 });

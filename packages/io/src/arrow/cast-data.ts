@@ -146,6 +146,9 @@ function castToFloat(data: Data, to: DataType, ctx: CastContext): Data {
   if (precision === 0) throw mismatch(ctx, `cannot convert ${data.type} to ${to}`);
   const out = precision === 1 ? new Float32Array(n) : new Float64Array(n);
   const fromHalf = data.typeId === Type.Float && (data.type as any).precision === 0;
+  // integers must be exact in the float type; floats go to the nearest float32 (as pyarrow's and
+  // Spark's casts do), a finite one beyond its range refused
+  const fromInt = data.typeId === Type.Int;
   for (let i = 0; i < n; i++) {
     if (!isValid(v, i)) continue;
     let x: number;
@@ -155,7 +158,13 @@ function castToFloat(data: Data, to: DataType, ctx: CastContext): Data {
     } else if (fromHalf) {
       x = halfToFloat(src[i]);
     } else x = src[i];
-    if (precision === 1 && x === x && Math.fround(x) !== x) throw mismatch(ctx, `value ${x} is not exactly representable as ${to}`, i);
+    if (precision === 1) {
+      const f = Math.fround(x);
+      if (f !== x && x === x) {
+        if (fromInt) throw mismatch(ctx, `value ${src[i]} is not exactly representable as ${to}`, i);
+        if (!Number.isFinite(f) && Number.isFinite(x)) throw mismatch(ctx, `value ${x} is beyond the range of ${to}`, i);
+      }
+    }
     out[i] = x;
   }
   return makeData({ type: to as any, length: n, nullCount: data.nullCount, nullBitmap: rebasedBitmap(data), data: out }) as Data;

@@ -57,6 +57,13 @@ describe('plain values round-trip exactly', () => {
 });
 
 describe('JS conveniences convert exactly', () => {
+  test('numbers and decimal text into float32: the nearest float32, as pyarrow and Spark round', () => {
+    const got = roundTrip([0.1, '0.1', '1e-50', 16777217, 3.4028234663852886e38, NaN, -Infinity, '-inf', 2n], new Float32()) as number[];
+    expect(got).toEqual([Math.fround(0.1), Math.fround(0.1), 0, 16777216, 3.4028234663852886e38, NaN, -Infinity, -Infinity, 2]);
+    const emb = new FixedSizeList(3, new Field('item', new Float32(), true));
+    expect(roundTrip([[0.1, 0.2, 0.3]], emb)).toEqual([[0.1, 0.2, 0.3].map(Math.fround)]);
+  });
+
   test('numbers into integer columns when integral and safe; bigint and integer text', () => {
     expect(roundTrip([3, 4, '5', 6n], new Int64())).toEqual([3n, 4n, 5n, 6n]);
     expect(roundTrip([3, -32768], new Int16())).toEqual([3, -32768]);
@@ -87,7 +94,9 @@ describe('lossy values are refused naming row and column', () => {
     ['fraction into int', [1, 2.5], new Int64(), /row 1: column 'c'.*2\.5 is not an integer/],
     ['unsafe number into int64', [2 ** 53 + 2], new Int64(), /row 0.*beyond 2\^53/],
     ['int out of range', [1, 40000], new Int16(), /row 1.*does not fit/],
-    ['float32 inexact', [0.1], new Float32(), /not exactly representable as float32/],
+    ['bigint inexact as float32', [16777217n], new Float32(), /not exactly representable as float32/],
+    ['beyond float32', [1, 3.5e38], new Float32(), /row 1.*3\.5e\+38 is beyond float32's range/],
+    ['text beyond float32', ['-1e39'], new Float32(), /"-1e39" is beyond float32's range/],
     ['too many fraction digits', ['1.005'], new Decimal(2, 10, 128), /more than 2 fraction digits/],
     ['ns digits into a us column', ['2024-01-01T00:00:00.1234567Z'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'), /more precision than the column's unit/],
     ['date not at midnight', [new Date('2024-01-01T01:00:00Z')], new DateDay(), /not at midnight/],

@@ -11,7 +11,10 @@
  *
  * Encoding accepts more than plain values, and only when the conversion is exact: JS numbers into
  * integer columns when integral and safe (|n| <= 2^53 - 1), bigints, integer text; numbers, bigints
- * and text into floats (float32 only when exactly representable) and decimals (no rounding); Dates
+ * and text into floats and decimals (no rounding). Floats are the one rounding: a number or decimal
+ * text goes to the nearest value of the column's float type, as pyarrow and Spark do (`0.1` into a
+ * float32 column is 0.100000001490116...), and a finite value beyond float32's range is refused;
+ * bigints must be exact in the float type; Dates
  * and ISO strings into dates and timestamps at the column's unit (sub-millisecond digits of a string
  * kept exactly; digits beyond the unit must be zeros); strings into binary (their UTF-8 bytes, or
  * base64 when the caller reads text formats); objects into structs (unknown fields refused); arrays
@@ -120,6 +123,9 @@ function toBigInt(v: unknown): bigint {
   throw new ValueConversionError(`${describe(v)} is not an integer`);
 }
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 function toFloat(v: unknown, t: Float): number {
   let x: number;
   if (typeof v === 'number') x = v;
@@ -134,8 +140,10 @@ function toFloat(v: unknown, t: Float): number {
     else if (s !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) x = Number(s);
     else throw new ValueConversionError(`${describe(v)} is not a number`);
   } else throw new ValueConversionError(`${describe(v)} is not a number`);
-  if (t.precision === 1 && x === x && Math.fround(x) !== x) {
-    throw new ValueConversionError(`${describe(v)} is not exactly representable as float32`);
+  if (t.precision === 1) {
+    const f = Math.fround(x);
+    if (typeof v === 'bigint' && f !== x) throw new ValueConversionError(`${describe(v)} is not exactly representable as float32`);
+    if (f !== x && Number.isFinite(x) && !Number.isFinite(f)) throw new ValueConversionError(`${describe(v)} is beyond float32's range (largest ${FLOAT32_MAX})`);
   }
   if (t.precision === 0) throw new ValueConversionError('float16 columns are not supported by the value codec');
   return x;
