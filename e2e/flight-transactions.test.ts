@@ -223,6 +223,39 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
     }
   });
 
+  it('one caller cannot hold every transaction: a per-caller bound (user, or host without auth) leaves room for the others', async () => {
+    await freshTable('txncaller');
+    const bounded = createFlightServer({ lakehouse, ticketSecret: SECRET, users: { alice: 'pw-a', bob: 'pw-b' }, maxOpenTransactions: 10, maxOpenTransactionsPerCaller: 3 });
+    const boundedUrl = `grpc://127.0.0.1:${await bounded.listen(0, '127.0.0.1')}`;
+    const open = createFlightServer({ lakehouse, ticketSecret: SECRET, maxOpenTransactionsPerCaller: 2 });
+    const openUrl = `grpc://127.0.0.1:${await open.listen(0, '127.0.0.1')}`;
+    const alice = await FlightClient.connect(boundedUrl, { basic: { username: 'alice', password: 'pw-a' } });
+    const bob = await FlightClient.connect(boundedUrl, { basic: { username: 'bob', password: 'pw-b' } });
+    const anon = await FlightClient.connect(openUrl);
+    try {
+      const mine: string[] = [];
+      for (let i = 0; i < 3; i++) mine.push((await alice.doActionJson<any>('begin', { table: 'txncaller' })).transaction);
+      await expect(alice.doActionJson('begin', { table: 'txncaller' })).rejects.toMatchObject({
+        code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/for user 'alice' \(3, the limit per caller is 3\)/),
+      });
+      // another user still begins; alice again once she ended one
+      const theirs = (await bob.doActionJson<any>('begin', { table: 'txncaller' })).transaction;
+      await alice.doActionJson('rollback', { transaction: mine.pop() });
+      mine.push((await alice.doActionJson<any>('begin', { table: 'txncaller' })).transaction);
+      for (const transaction of [...mine, theirs]) await (transaction === theirs ? bob : alice).doActionJson('rollback', { transaction });
+      // without auth the caller is the client's host
+      await anon.doActionJson('begin', { table: 'txncaller' });
+      await anon.doActionJson('begin', { table: 'txncaller' });
+      await expect(anon.doActionJson('begin', { table: 'txncaller' })).rejects.toMatchObject({
+        code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/for host 127\.0\.0\.1 /),
+      });
+    } finally {
+      for (const c of [alice, bob, anon]) c.close();
+      await bounded.close(1000);
+      await open.close(1000);
+    }
+  });
+
   it('a transaction in mode overwrite replaces the whole table with what its concurrent streams staged, in one commit', async () => {
     const t = await freshTable('txnover', false);
     await t.write(rows(Array.from({ length: 100 }, (_, i) => i)));

@@ -71,6 +71,11 @@ export interface CreateFlightServerOptions {
   /** Write transactions open at once (default 256); `begin` beyond it is RESOURCE_EXHAUSTED. */
   maxOpenTransactions?: number;
   /**
+   * Write transactions one caller holds open at once (default 64): a caller is the authenticated user
+   * (or static token), or without auth the client's host. `begin` beyond it is RESOURCE_EXHAUSTED.
+   */
+  maxOpenTransactionsPerCaller?: number;
+  /**
    * DoGet and DoPut streams running or waiting for memory at once (default 64); one more is answered
    * RESOURCE_EXHAUSTED at once.
    */
@@ -199,6 +204,17 @@ function grpcError(e: unknown): any {
   return toGrpcStatus(e);
 }
 
+/**
+ * Who a call comes from, for per-caller bounds: the authenticated user (or static token), or without
+ * auth the client's host (grpc-js's peer `10.0.0.5:51234`, `::1:51234` or `::ffff:10.0.0.5:51234`
+ * -> `host 10.0.0.5`, `host ::1`).
+ */
+function callerOf(principal: Principal, peer: string): string {
+  if (principal.via !== 'anonymous') return `user '${principal.user}'`;
+  const host = peer.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+  return `host ${host}`;
+}
+
 function isPkTable(info: TableInfo): boolean {
   return info.primaryKeys.length > 0;
 }
@@ -252,7 +268,7 @@ export class FlightServer {
     this.stores = stores;
     this.signer = new HmacTicketSigner({ secret: options.ticketSecret, ttlMs: options.ticketTtlMs });
     this.auth = new BearerAuth({ secret: options.ticketSecret, tokens: options.tokens, users: options.users, tokenTtlMs: options.tokenTtlMs });
-    this.transactions = new FlightTransactions({ ttlMs: options.transactionTtlMs, maxOpen: options.maxOpenTransactions });
+    this.transactions = new FlightTransactions({ ttlMs: options.transactionTtlMs, maxOpen: options.maxOpenTransactions, maxOpenPerCaller: options.maxOpenTransactionsPerCaller });
     this.budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES);
     this.putBudget = new ByteBudget(this.budget.capacity * PUT_BUDGET_SHARE);
     this.maxStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
@@ -350,14 +366,14 @@ export class FlightServer {
     }) as Handler;
   }
 
-  private serverStream<Req, Res>(fn: (request: Req, call: ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>): Handler {
+  private serverStream<Req, Res>(fn: (request: Req, call: ServerWritableStream<Req, Res>, signal: AbortSignal, principal: Principal) => Promise<void>): Handler {
     return ((call: ServerWritableStream<Req, Res>) => {
       const controller = new AbortController();
       call.on('cancelled', () => controller.abort(new LakeSoulError('Aborted', 'call cancelled by the client')));
       Promise.resolve()
         .then(() => {
-          this.authenticate(call.metadata);
-          return fn(call.request, call, controller.signal);
+          const principal = this.authenticate(call.metadata);
+          return fn(call.request, call, controller.signal, principal);
         })
         .then(
           () => { if (!call.cancelled) call.end(); },
@@ -621,8 +637,8 @@ export class FlightServer {
         }
       }) as Handler,
 
-      DoAction: this.serverStream<ActionMessage, ResultMessage>(async (req, call, signal) => {
-        for (const body of await this.doAction(req, signal)) call.write({ body });
+      DoAction: this.serverStream<ActionMessage, ResultMessage>(async (req, call, signal, principal) => {
+        for (const body of await this.doAction(req, signal, callerOf(principal, call.getPeer()))) call.write({ body });
       }),
 
       ListActions: this.serverStream<unknown, ActionTypeMessage>(async (_req, call) => {
@@ -800,7 +816,7 @@ export class FlightServer {
     call.write({ app_metadata: jsonBytes(reply) });
   }
 
-  private async doAction(req: ActionMessage, signal: AbortSignal): Promise<Buffer[]> {
+  private async doAction(req: ActionMessage, signal: AbortSignal, caller: string): Promise<Buffer[]> {
     const type = req.type ?? '';
     const body = req.body ?? Buffer.alloc(0);
     if (type.length > MAX_ACTION_TYPE_CHARS) throw limitError(`action type ${quote(type)}`, `of ${MAX_ACTION_TYPE_CHARS} characters`);
@@ -837,7 +853,7 @@ export class FlightServer {
         const table = await this.openTable(b.table, b.namespace, signal);
         // Mode overwrite: the partitions replaced are read now (an error in the selection refuses the begin).
         const plan = b.mode === 'overwrite' ? await table.planOverwrite({ replacePartitions: b.replacePartitions, replaceWhere: b.replaceWhere, signal }) : undefined;
-        return [jsonBytes(this.transactions.begin(table, { mode: b.mode, plan }))];
+        return [jsonBytes(this.transactions.begin(table, { mode: b.mode, plan, caller }))];
       }
       case 'commit': {
         const b = parseJsonBody(body, type);

@@ -25,6 +25,8 @@ import type { LakeSoulTable, OverwritePlan, StageOptions, StagedWrite, WriteResu
 export const DEFAULT_TRANSACTION_TTL_MS = 10 * 60_000;
 /** Default bound on transactions open at once on one server. */
 export const DEFAULT_MAX_OPEN_TRANSACTIONS = 256;
+/** Default bound on transactions one caller (a user, a token, or without auth a client host) holds open. */
+export const DEFAULT_MAX_OPEN_TRANSACTIONS_PER_CALLER = 64;
 
 type State = 'open' | 'committing' | 'ended';
 
@@ -32,6 +34,8 @@ type State = 'open' | 'committing' | 'ended';
 interface Transaction {
   id: string;
   table: LakeSoulTable;
+  /** Who began it ({@link FlightTransactions.begin}'s `caller`), for the per-caller bound. */
+  caller: string;
   staged: StagedWrite[];
   /** DoPut streams of this transaction still running. */
   active: number;
@@ -55,6 +59,8 @@ export interface FlightTransactionsOptions {
   ttlMs?: number;
   /** Transactions open at once (default {@link DEFAULT_MAX_OPEN_TRANSACTIONS}). */
   maxOpen?: number;
+  /** Transactions one caller holds open at once (default {@link DEFAULT_MAX_OPEN_TRANSACTIONS_PER_CALLER}). */
+  maxOpenPerCaller?: number;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -83,6 +89,7 @@ function short(id: string): string {
 export class FlightTransactions {
   readonly ttlMs: number;
   private readonly maxOpen: number;
+  private readonly maxOpenPerCaller: number;
   private readonly now: () => number;
   private readonly open = new Map<string, Transaction>();
   private readonly timer: NodeJS.Timeout;
@@ -93,6 +100,10 @@ export class FlightTransactions {
     this.ttlMs = options.ttlMs ?? DEFAULT_TRANSACTION_TTL_MS;
     if (!(this.ttlMs > 0)) throw new LakeSoulError('InvalidArgument', `transactionTtlMs must be positive, got ${this.ttlMs}`);
     this.maxOpen = options.maxOpen ?? DEFAULT_MAX_OPEN_TRANSACTIONS;
+    this.maxOpenPerCaller = options.maxOpenPerCaller ?? DEFAULT_MAX_OPEN_TRANSACTIONS_PER_CALLER;
+    for (const [name, v] of [['maxOpenTransactions', this.maxOpen], ['maxOpenTransactionsPerCaller', this.maxOpenPerCaller]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new LakeSoulError('InvalidArgument', `${name} must be a positive integer, got ${v}`);
+    }
     this.now = options.now ?? Date.now;
     this.timer = setInterval(() => this.sweep(), Math.max(50, Math.min(30_000, Math.floor(this.ttlMs / 4))));
     this.timer.unref();
@@ -105,9 +116,12 @@ export class FlightTransactions {
 
   /**
    * Opens a transaction writing into `table`. `mode` fixes what its commit does (absent: the first
-   * DoPut's mode); mode overwrite needs the `plan` (`table.planOverwrite`).
+   * DoPut's mode); mode overwrite needs the `plan` (`table.planOverwrite`). `caller` names who begins
+   * it (the server passes the authenticated user or token, or without auth the client's host): one
+   * caller holds at most `maxOpenPerCaller` of the server's `maxOpen`, so a single client that begins
+   * and never ends cannot take every transaction from the others.
    */
-  begin(table: LakeSoulTable, options: { mode?: TransactionMode; plan?: OverwritePlan } = {}): BegunTransaction {
+  begin(table: LakeSoulTable, options: { mode?: TransactionMode; plan?: OverwritePlan; caller?: string } = {}): BegunTransaction {
     const mode = options.mode ?? null;
     const plan = options.plan ?? null;
     if ((mode === 'overwrite') !== (plan !== null)) {
@@ -120,9 +134,18 @@ export class FlightTransactions {
         retryable: true,
       });
     }
+    const caller = options.caller ?? '';
+    let held = 0;
+    for (const t of this.open.values()) if (t.caller === caller && t.state !== 'ended') held++;
+    if (held >= this.maxOpenPerCaller) {
+      throw new LakeSoulError('Aborted', `too many open Flight transactions for ${caller === '' ? 'this caller' : caller} (${held}, the limit per caller is ${this.maxOpenPerCaller}): commit or roll back some, or retry once they expire (${this.ttlMs} ms idle)`, {
+        code: 'RESOURCE_EXHAUSTED',
+        retryable: true,
+      });
+    }
     const id = randomBytes(16).toString('hex');
     const expiresAt = this.now() + this.ttlMs;
-    this.open.set(id, { id, table, staged: [], active: 0, failure: null, mode, plan, state: 'open', expiresAt });
+    this.open.set(id, { id, table, caller, staged: [], active: 0, failure: null, mode, plan, state: 'open', expiresAt });
     return {
       transaction: id, table: table.info.name, namespace: table.info.namespace, expiresAt, ttlMs: this.ttlMs,
       ...(mode ? { mode } : {}),

@@ -7,7 +7,7 @@ export {
 export { ByteBudget } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
-export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS } from './flight-transactions.js';
+export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS, DEFAULT_MAX_OPEN_TRANSACTIONS_PER_CALLER } from './flight-transactions.js';
 export type { FlightTransactionsOptions, BegunTransaction, TransactionMode } from './flight-transactions.js';
 export * from './flight-limits.js';
 export { MAX_STATUS_DETAILS_CHARS } from './grpc-status.js';
