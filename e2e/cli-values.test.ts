@@ -200,6 +200,11 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     r = await cli([...g, 'import', 'sparse', w('dup.csv', 'id,a,a\n9,x,y\n'), '-n', ns]);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/dup\.csv:1: the header names column 'a' twice/);
+    // a very wide header: checked in linear time, and the error names a few columns and the count
+    r = await cli([...g, 'import', 'sparse', w('wide.csv', `id,${Array.from({ length: 50_000 }, (_, i) => `c${i}`).join(',')}\n`), '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/wide\.csv: columns 'c0', 'c1', .*'c9' and 49990 more not in the table schema/);
+    expect(r.err.length).toBeLessThan(2000);
     r = await cli([...g, 'table', 'create', 'nothing', '--from', w('empty.jsonl', ''), '-n', ns]);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/empty\.jsonl: no column to infer a schema from/);

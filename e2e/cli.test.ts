@@ -141,6 +141,14 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(again.out).toMatch(/^0 file\(s\)/m);
     const still = jsonl((await cli([...g, 'scan', 'events', '-n', ns, '--format', 'jsonl'])).out);
     expect(still).toHaveLength(4);
+    // history still lists every commit: those whose files cleanup deleted show their rows as unknown
+    const hist = await cli([...g, 'history', 'events', '-n', ns, '--format', 'jsonl']);
+    expect(hist.code, hist.err).toBe(0);
+    const commits = jsonl(hist.out);
+    expect(commits.length).toBeGreaterThan(1);
+    expect(commits.at(-1)).toMatchObject({ op: 'CompactionCommit', rows: 4 });
+    expect(commits.some((c) => c.rows === null)).toBe(true);
+    expect((await cli([...g, 'history', 'events', '-n', ns])).out).toMatch(/cleaned up/);
 
     const refused = await cli([...g, 'ns', 'drop', ns]);
     expect(refused.code).not.toBe(0);

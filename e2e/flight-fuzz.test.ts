@@ -377,4 +377,23 @@ describe('Flight fuzz: hostile input at every boundary gets a clear answer', () 
       expect(r.message.length, name).toBeLessThan(4000);
     }
   });
+
+  it('malformed Arrow data in a DoPut (offsets past the data or backwards, dictionary indices past the dictionary) is refused at once, commits nothing, and the server keeps answering', async () => {
+    const py = process.env.LAKESOUL_TEST_PYTHON;
+    if (!py) throw new Error('LAKESOUL_TEST_PYTHON is not set: run via node scripts/test-env.mjs -- vitest run e2e/flight-fuzz.test.ts');
+    const sink = await lakehouse.table('sink');
+    const before = (await sink.toArrow()).numRows;
+    const script = join(resolve(__dirname, '..'), 'e2e/python/hostile_doput.py');
+    const { stdout } = await run(py, [script, url, 'sink'], { timeout: 120_000 });
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { case: string; answer: string; listFlightsSeconds: number | string });
+    expect(lines.map((l) => l.case)).toEqual(['spinning_offsets', 'negative_offset', 'dictionary_out_of_range']);
+    for (const l of lines) {
+      expect(l.answer, l.case).toMatch(/^ArrowInvalid: Flight returned invalid argument error, with message: DoPut into default\.sink: column 'label': invalid Arrow data: /);
+      expect(l.listFlightsSeconds, l.case).toBeLessThan(2);
+    }
+    expect(lines[0]!.answer).toMatch(/offsets go backwards at row 1/);
+    expect(lines[1]!.answer).toMatch(/offsets go backwards at row 6 \(6 then -5\)/);
+    expect(lines[2]!.answer).toMatch(/row 0 has dictionary index 1073741824, outside its 1 values/);
+    expect((await sink.toArrow()).numRows).toBe(before);
+  });
 });

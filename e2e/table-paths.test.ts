@@ -5,7 +5,7 @@
  * another table's commits. PGlite + local disk and PostgreSQL + the moto S3 server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Decimal, Field, Float16, Int64, Schema, Table, TimeMillisecond, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
+import { Decimal, Field, Float16, Int64, Null, Schema, Table, TimeMillisecond, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
 import { LakeSoulError, MAX_NAME_BYTES } from '@lakesoul-ts/meta';
 import { joinUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import { openTestLakehouse, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
@@ -58,6 +58,7 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
       [new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'Mars/Olympus'), true), [], 'UNSUPPORTED_COLUMN_TYPE', /time zone 'Mars\/Olympus' is unknown/],
       [new Field('k', new Float16(), false), ['k'], 'UNSUPPORTED_KEY_TYPE', /primary key column 'k' has type Float16, which has no Spark hash/],
       [new Field('k', new TimeMillisecond(), false), ['k'], 'UNSUPPORTED_KEY_TYPE', /no Spark hash/],
+      [new Field('n', new Null(), false), [], 'UNSUPPORTED_COLUMN_TYPE', /column 'n' has type null \(only nulls\) but is not nullable/],
     ];
     for (const [field, pks, code, re] of badTypes) {
       const e = await refused(env.lh.createTable('bad_type', new Schema([new Field('id', new Int64(), false), field]), { primaryKeys: pks }), 'InvalidArgument', code);

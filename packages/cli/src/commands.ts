@@ -62,7 +62,8 @@ function parseTime(v: string, flag: string): number {
   if (Number.isNaN(ms)) throw bad('expected epoch milliseconds or an ISO 8601 time');
   // Date.parse rolls a day past the month's end over (2024-02-30 became March 1st)
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(v.trim());
-  if (ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, 1)).getUTCMonth() !== new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCMonth()) {
+  // (setUTCFullYear, not Date.UTC, which takes years 0-99 for 1900-1999)
+  if (ymd && new Date(new Date(0).setUTCFullYear(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCMonth() !== Number(ymd[2]) - 1) {
     throw bad(`day ${ymd[3]} is not in month ${ymd[1]}-${ymd[2]}`);
   }
   return ms;
@@ -587,16 +588,24 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       for (const commit of commitsOf(await catalog.history(t.tableId, o.partition ? { partitionDesc: o.partition } : undefined))) {
         let files = 0;
         let rows = 0;
+        let cleanedUp = false;
         for (const v of commit) {
           for (const p of await catalog.getSnapshot(t.tableId, { partitions: [v.partitionDesc], version: v.version })) {
             files += p.files.length;
-            rows += await countFileRows(stores, p.files, rowCounts);
+            try {
+              rows += await countFileRows(stores, p.files, rowCounts);
+            } catch (e) {
+              // a version whose files `cleanup` deleted: the commit is listed, its rows are unknown
+              if (!LakeSoulError.hasCode(e, 'OBJECT_NOT_FOUND')) throw e;
+              cleanedUp = true;
+            }
           }
         }
         const versions = format === 'json' || format === 'jsonl'
           ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))
           : commit.map((v) => `${format === 'table' ? showPartition(v.partitionDesc) : v.partitionDesc}@${v.version}`).join(format === 'table' ? ', ' : ' ');
-        await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rows]]);
+        const rowsShown = !cleanedUp ? rows : format === 'json' || format === 'jsonl' ? null : 'cleaned up';
+        await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rowsShown]]);
       }
       await printer.end(columns);
     }));

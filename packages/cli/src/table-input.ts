@@ -69,11 +69,13 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
     for await (const rec of parseCsv(chunks, { name: file, delimiter: options.delimiter, signal: options.signal })) {
       if (!header) {
         header = rec.fields.map((h) => h.trim());
-        const twice = header.find((h, i) => header!.indexOf(h) !== i);
+        const seen = new Set<string>();
+        const twice = header.find((h) => seen.size === seen.add(h).size);
         if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `${file}:${rec.line}: the header names column '${twice}' twice`, { context: { file, row: rec.line, column: twice } });
         checkColumns(file, header, schema);
-        sub = new Schema(schema.fields.filter((f) => header!.includes(f.name)));
-        idx = sub.fields.map((f) => header!.indexOf(f.name));
+        const at = new Map(header.map((h, i) => [h, i]));
+        sub = new Schema(schema.fields.filter((f) => at.has(f.name)));
+        idx = sub.fields.map((f) => at.get(f.name)!);
         continue;
       }
       if (rec.fields.length !== header.length) {
@@ -124,7 +126,10 @@ function checkColumns(file: string, present: string[], schema: Schema): void {
   const names = new Set(schema.fields.map((f) => f.name));
   const extra = present.filter((c) => !names.has(c));
   if (extra.length) {
-    throw new LakeSoulError('SchemaMismatch', `${file}: column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `'${c}'`).join(', ')} not in the table schema (${[...names].join(', ')})`,
+    // a few names and the count: a header of 200 000 columns made an error of megabytes
+    const shown = extra.slice(0, 10).map((c) => `'${c.length > 64 ? `${c.slice(0, 64)}...` : c}'`).join(', ') + (extra.length > 10 ? ` and ${extra.length - 10} more` : '');
+    const table = [...names];
+    throw new LakeSoulError('SchemaMismatch', `${file}: column${extra.length > 1 ? 's' : ''} ${shown} not in the table schema (${table.slice(0, 50).join(', ')}${table.length > 50 ? `, ... ${table.length} columns` : ''})`,
       { context: { file, column: extra[0] } });
   }
 }

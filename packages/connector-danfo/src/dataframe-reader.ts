@@ -5,8 +5,8 @@
  */
 import { util } from 'apache-arrow';
 import type { RecordBatch, Table } from 'apache-arrow';
-import type { ScanOptions } from '@lakesoul-ts/io';
-import { abortedErrorFor, LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
+import { abortedErrorFor, LakeSoulError, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
+import { SCAN_OPTIONS, type ScanOptions } from '@lakesoul-ts/io';
 import { decodeRows, planDecode } from './arrow-decoder.js';
 import type { DecodePlan } from './arrow-decoder.js';
 import { loadDanfo } from './danfo-loader.js';
@@ -14,7 +14,10 @@ import type { DanfoConvertOptions, DanfoModule, DanfoReadOptions, DanfoTable, Fr
 
 const CONVERT_KEYS = ['dfd', 'int64', 'timestamps', 'dates', 'decimals', 'numericNulls', 'binary', 'nested', 'onWarning'] as const;
 
-function split(options: ReadDataFrameOptions): { scan: ScanOptions; convert: DanfoConvertOptions; dfd?: DanfoModule } {
+const READ_OPTIONS: readonly string[] = [...SCAN_OPTIONS, ...CONVERT_KEYS];
+
+function split(options: ReadDataFrameOptions, table: DanfoTable): { scan: ScanOptions; convert: DanfoConvertOptions; dfd?: DanfoModule } {
+  refuseUnknownOptions(options, READ_OPTIONS, `reading table "${table.info.name}" into a DataFrame`);
   const scan: Record<string, unknown> = { ...options };
   for (const k of CONVERT_KEYS) delete scan[k];
   const { dfd, ...convert } = options;
@@ -56,7 +59,7 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   table: DanfoTable,
   options: ReadDataFrameOptions & { dfd?: M } = {},
 ): Promise<FrameOf<M>> {
-  const { scan, convert, dfd } = split(options);
+  const { scan, convert, dfd } = split(options, table);
   const name = table.info.name;
   throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
@@ -83,7 +86,7 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
   table: DanfoTable,
   options: ReadDataFrameOptions & { dfd?: M } = {},
 ): AsyncGenerator<FrameOf<M>, void, undefined> {
-  const { scan, convert, dfd } = split(options);
+  const { scan, convert, dfd } = split(options, table);
   const name = table.info.name;
   throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;

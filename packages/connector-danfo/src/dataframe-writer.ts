@@ -3,7 +3,8 @@
  * before the single `table.write` call, so a bad cell commits nothing.
  */
 import type { WriteResult } from '@lakesoul-ts/io';
-import { throwIfAborted } from '@lakesoul-ts/meta';
+import { refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
+import { WRITE_OPTIONS } from '@lakesoul-ts/io';
 import { fromDataFrame } from './arrow-encoder.js';
 import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './danfo-options.js';
 
@@ -14,8 +15,9 @@ import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './da
  * `LakeSoulError` of kind `SchemaMismatch` naming the column (and row) before anything is written.
  */
 export async function writeDataFrame(df: DanfoDataFrameLike, table: DanfoTable, options: WriteDataFrameOptions = {}): Promise<WriteResult> {
-  const { missingColumns, extraColumns, nan, ...write } = options;
   const { name, namespace, schema } = table.info;
+  refuseUnknownOptions(options, [...WRITE_OPTIONS, 'missingColumns', 'extraColumns', 'nan'], `writing a DataFrame to table "${name}"`);
+  const { missingColumns, extraColumns, nan, ...write } = options;
   throwIfAborted(write.signal, `writing a DataFrame to table "${name}"`, { table: name, namespace });
   const arrow = fromDataFrame(df, schema, { missingColumns, extraColumns, nan, table: name, namespace });
   return table.write(arrow, write);

@@ -4,7 +4,7 @@
  */
 import { Metadata, credentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import {
   loadFlightProtocol,
   type ActionTypeMessage, type FlightDataMessage, type FlightDescriptorMessage, type FlightEndpointMessage, type FlightInfoMessage,
@@ -132,6 +132,9 @@ function commandOf(input: FlightDescriptorInput): Record<string, unknown> & { ta
   return cmd;
 }
 
+/** The names of {@link ConnectOptions}, checked complete by the compiler. */
+const CONNECT_OPTIONS = optionNames<ConnectOptions>({ token: true, basic: true, maxReceiveMessageBytes: true, maxMessageBytes: true, connectTimeoutMs: true, signal: true });
+
 /** Arrow Flight client over gRPC (insecure transport). */
 export class FlightClient {
   private token: string | undefined;
@@ -142,6 +145,7 @@ export class FlightClient {
 
   /** Connects to `url` (`grpc://host:port`), optionally authenticating with Basic credentials. */
   static async connect(url: string, options: ConnectOptions = {}): Promise<FlightClient> {
+    refuseUnknownOptions(options, CONNECT_OPTIONS, `FlightClient.connect to ${url}`);
     const { client: Ctor } = loadFlightProtocol();
     const raw = new Ctor(parseUrl(url), credentials.createInsecure(), {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 64 * 1024 * 1024,

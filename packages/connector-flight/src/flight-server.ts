@@ -9,7 +9,7 @@ import {
 import type { Readable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import type { TableInfo } from '@lakesoul-ts/meta';
 import { type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
 import {
@@ -215,6 +215,15 @@ function callerOf(principal: Principal, peer: string): string {
   return `host ${host}`;
 }
 
+/** The names of {@link CreateFlightServerOptions}, checked complete by the compiler. */
+const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
+  lakehouse: true, stores: true, ticketSecret: true, ticketTtlMs: true, tokens: true, users: true, tokenTtlMs: true, location: true,
+  maxMessageBytes: true, maxReceiveMessageBytes: true, maxBufferedBytes: true, batchSize: true, prefetchBytes: true,
+  shutdownTimeoutMs: true, transactionTtlMs: true, maxOpenTransactions: true, maxOpenTransactionsPerCaller: true,
+  maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, doGetThreads: true,
+  maxDoGetsOnServerThread: true,
+});
+
 function isPkTable(info: TableInfo): boolean {
   return info.primaryKeys.length > 0;
 }
@@ -260,6 +269,8 @@ export class FlightServer {
   private closing: Promise<void> | null = null;
 
   constructor(options: CreateFlightServerOptions) {
+    // a misspelt `tokens` or `users` would start a server without auth
+    refuseUnknownOptions(options, SERVER_OPTIONS, 'createFlightServer');
     if (!options.lakehouse) throw new LakeSoulError('InvalidArgument', 'createFlightServer needs a lakehouse');
     this.options = options;
     this.lakehouse = options.lakehouse;
@@ -771,7 +782,7 @@ export class FlightServer {
     })();
     let decoded;
     try {
-      decoded = await decodeFlightData(messages);
+      decoded = await decodeFlightData(messages, `DoPut into ${where}`);
     } catch (e) {
       if (LakeSoulError.is(e)) throw e;
       throw new LakeSoulError('InvalidArgument', `DoPut into ${where}: invalid Arrow IPC stream: ${(e as Error).message}`, { cause: e, context: { table: cmd.table, namespace: cmd.namespace } });

@@ -18,6 +18,7 @@ import {
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { checkSchemaSize, validateRecordBatch } from '@lakesoul-ts/io';
 import type { FlightDataMessage, FlightDescriptorMessage } from './flight-proto.js';
 import type { FrameAllocator } from './frame-buffers.js';
 
@@ -316,16 +317,33 @@ export interface DecodedFlightStream {
  * Decodes a FlightData stream: waits for the schema message, then yields record batches as they
  * arrive (dictionary batches are applied by the reader). The stream must start with a schema.
  */
-export async function decodeFlightData(messages: AsyncIterable<FlightDataMessage>): Promise<DecodedFlightStream> {
+export async function decodeFlightData(messages: AsyncIterable<FlightDataMessage>, where = 'Flight stream'): Promise<DecodedFlightStream> {
   const reader = await RecordBatchReader.from(flightDataToIpcBytes(messages));
   await reader.open();
   const schema = reader.schema;
   if (!schema) throw new LakeSoulError('InvalidArgument', 'Flight stream ended before its schema message');
+  // a client's schema and batches are checked before anything is built from them: Arrow JS's reader
+  // takes lengths, offsets and dictionary indices as given (validate-data.ts in io)
+  checkSchemaSize(schema, where);
   return {
     schema,
     batches: (async function* () {
       // the Arrow JS reader reports a schema-only stream as one empty batch: drop empty batches
-      for await (const batch of reader as AsyncIterable<RecordBatch>) if (batch.numRows > 0) yield batch;
+      const batches = (reader as AsyncIterable<RecordBatch>)[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<RecordBatch>;
+        try {
+          next = await batches.next();
+        } catch (e) {
+          // the reader's own refusals (a length no typed array can have...) are the client's bad input
+          if (LakeSoulError.is(e)) throw e;
+          throw new LakeSoulError('InvalidArgument', `${where}: invalid Arrow IPC stream: ${(e as Error)?.message ?? e}`, { code: 'INVALID_ARROW_DATA', cause: e });
+        }
+        if (next.done) return;
+        if (next.value.numRows === 0) continue;
+        validateRecordBatch(next.value, where);
+        yield next.value;
+      }
     })(),
   };
 }

@@ -3,7 +3,7 @@
  * planned (image column, row counts from Parquet footers, this reader's shard, the column mapping),
  * and the position a `resumeFrom` state continues from.
  */
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import { BLOB_COLUMNS_PROPERTY, blobColumnsOf, type ScanOptions, type ScanPlan, type ScanPlanJSON, type Split } from '@lakesoul-ts/io';
 import { invalid, resolveMapping, type ResolvedMapping } from './dataset-mapping.js';
 import { ImagePipeline } from './image-pipeline.js';
@@ -27,8 +27,16 @@ export interface DatasetSettings {
   rowHook: RowTransform | undefined;
 }
 
+/** The names of {@link TfjsDatasetOptions}, checked complete by the compiler. */
+const DATASET_OPTIONS = optionNames<TfjsDatasetOptions>({
+  partitions: true, columns: true, filter: true, snapshot: true, readBatchSize: true, batchSize: true, dropRemainder: true,
+  features: true, labels: true, image: true, transform: true, batchTransform: true, decode: true, tf: true, rank: true,
+  worldSize: true, workersPerRank: true, worker: true, equalize: true, shuffle: true, epoch: true, resumeFrom: true, signal: true,
+});
+
 /** Checks `options` (before any catalog or storage access). */
 export function validateOptions(options: TfjsDatasetOptions): DatasetSettings {
+  refuseUnknownOptions(options, DATASET_OPTIONS, 'tfjsDataset');
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${batchSize}`);
   const equalize: EqualizeMode = options.equalize ?? 'none';

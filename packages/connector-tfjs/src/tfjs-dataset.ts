@@ -230,8 +230,8 @@ export type TfjsDataset = tfd.Dataset<TfjsElement> & {
  *   was taken on other table versions or another sharding.
  */
 export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatasetOptions = {}): Promise<TfjsDataset> {
-  const tf: TfLike = options.tf ?? (await defaultTf());
   const settings = validateOptions(options);
+  const tf: TfLike = options.tf ?? (await defaultTf());
   const planned = await planDataset(source, options, settings);
   let { epoch, consumed } = resumePosition(options, settings, planned);
   const { pipeline } = settings;

@@ -161,6 +161,46 @@ describe('multi-process commits on PostgreSQL', () => {
     }
   });
 
+  it('consecutive incremental reads ending "now" miss no commit that was in flight: versions are dated after their locks, and readers wait for commits in flight', async () => {
+    const t = await table(false);
+    const file = (n: string) => ({ path: `${t.path}/part-${n}_0000.parquet`, op: 'add' as const, size: 1n, existCols: ['id'] });
+    await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('b0')] }] });
+    const other = new pg.Client({ connectionString: testUrl(), options: `-c search_path="${schema}"` });
+    await other.connect();
+    try {
+      // writer A is parked inside its commit on the partition's lock (as behind another writer)
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [t.tableId, '-5']);
+      const a = catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('a')] }] });
+      for (let i = 0; i < 100; i++) {
+        const w = await other.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        if (w.rowCount) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // a consumer polls [start, now) while A is in flight: the poll waits for A instead of missing it
+      const start = 0;
+      const e1 = Date.now();
+      let polled = false;
+      const poll1 = catalog.getSnapshot(t.tableId, { incremental: { start, end: e1 } }).finally(() => { polled = true; });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(polled).toBe(false);
+      await other.query('COMMIT');
+      await a;
+      const e2 = Date.now() + 1;
+      const poll2 = await catalog.getSnapshot(t.tableId, { incremental: { start: e1, end: e2 } });
+      const seen = [...(await poll1), ...poll2].flatMap((p) => p.files.map((f) => f.path.replace(/^.*part-(\w+)_0000\.parquet$/, '$1')));
+      expect(seen.sort()).toEqual(['a', 'b0']);
+      // the later version carries the later time
+      const history = await catalog.history(t.tableId);
+      const ts = history.filter((h) => h.partitionDesc === '-5').sort((x, y) => x.version - y.version).map((h) => h.timestamp);
+      expect(ts[1]).toBeGreaterThan(ts[0]!);
+      expect(ts[1]).toBeGreaterThanOrEqual(e1);
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      await other.end();
+    }
+  });
+
   it('without the advisory lock, the primary-key conflict signal drives rebase and retry (4 x 25 Merges)', async () => {
     const t = await table(true);
     const startAt = Date.now() + 2500;

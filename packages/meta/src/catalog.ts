@@ -24,6 +24,7 @@ import type {
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
   SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
+import { optionNames, refuseUnknownOptions } from './options.js';
 
 /** Advisory lock key serializing table creation (arbitrary constant, 'LSCRT'). */
 const CREATE_TABLE_LOCK = 0x4c53435254;
@@ -191,6 +192,15 @@ function tableIdNotFound(tableId: string): LakeSoulError {
   return new LakeSoulError('NotFound', `table with id '${tableId}' not found: it was dropped, or is not in this catalog`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
 }
 
+/** Options of {@link Catalog.open}, checked by name (see options.ts). */
+const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
+  env: true, bootstrap: true, maxConnections: true, share: true, signal: true, url: true, username: true, password: true, schema: true,
+  dataDir: true, defaultDataDir: true, commitLock: true, maxRetries: true,
+});
+
+/** A read bound older than this (ms before now) has no commit in flight dated before it. */
+const SETTLED_AFTER_MS = 60_000;
+
 /**
  * The catalog. Obtain one with {@link Catalog.open} (configuration resolved, driver opened, schema
  * bootstrapped) or wrap a driver with `new Catalog(driver)`.
@@ -217,6 +227,7 @@ export class Catalog {
    * {@link serveCatalog}) is used through that process ({@link SocketDriver}).
    */
   static async open(options: CatalogOpenOptions = {}): Promise<Catalog> {
+    refuseUnknownOptions(options, CATALOG_OPEN_OPTIONS, 'Catalog.open');
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
       ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections })
@@ -748,8 +759,15 @@ export class Catalog {
     base: Map<string, number>, commitIds: Map<string, string>): Promise<Map<string, number>> {
     const versions = new Map<string, number>();
     if (this.commitLock) {
+      // the table's commit gate, shared by writers: a reader that takes it exclusively has seen every
+      // commit dated before that moment (settleCommits)
+      await tx.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [table.tableId]);
       for (const p of parts) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [table.tableId, p.partitionDesc]);
     }
+    // One time for the commit's versions (history groups a commit's partitions by it), taken after the
+    // locks: the transaction's start let a version that waited on a lock be dated before one committed
+    // while it waited.
+    const now = String((await tx.query<{ ms: string }>(`SELECT ((date_part('epoch', clock_timestamp()) * 1000)::bigint)::text AS ms`)).rows[0]!.ms);
     for (const p of parts) {
       const desc = p.partitionDesc;
       const ctx = { table: qname, partition: desc, op };
@@ -786,9 +804,11 @@ export class Catalog {
       const snapshot = formSnapshot(verdict.snapshot, cur?.snapshot ?? [], read, id);
       const version = curVersion + 1;
       try {
+        // dated `now`, and after the partition's previous version
         await tx.query(
-          `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain)
-           VALUES ($1, $2, $3, $4, $5::uuid[], '', $6)`, [table.tableId, desc, version, op, snapshot, table.domain]);
+          `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain, timestamp)
+           VALUES ($1, $2, $3, $4, $5::uuid[], '', $6, GREATEST($7::bigint, $8::bigint))`,
+          [table.tableId, desc, version, op, snapshot, table.domain, now, cur ? String(BigInt(cur.timestamp) + 1n) : '0']);
       } catch (e) {
         const le = mapSqlError(e);
         if (LakeSoulError.hasCode(le, 'COMMIT_CONFLICT')) {
@@ -811,6 +831,21 @@ export class Catalog {
 
   // ---------------------------------------------------------------------------------------------
   // Snapshots and history
+
+  /**
+   * Waits until every commit of this catalog dated before now is visible: takes the table's commit
+   * gate exclusively for a moment (writers hold it shared from their locks to their commit, and date
+   * their versions inside). A read bounded by a time close to now (`incremental.end`, `timestamp`)
+   * then cannot miss a commit dated before its bound that becomes visible after it: consecutive
+   * increments ending "now" lost such commits. Bounds older than {@link SETTLED_AFTER_MS} are settled
+   * already. Writers without the gate (`commitLock: false`, other engines) are not waited for.
+   */
+  private async settleCommits(tableId: string, bound: number, signal?: AbortSignal): Promise<void> {
+    if (!this.commitLock || bound < Date.now() - SETTLED_AFTER_MS) return;
+    await this.driver.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1)::bigint)', [tableId], { signal });
+    });
+  }
 
   private matchFilter(table: TableInfo, filter: PartitionFilter | undefined): (desc: string) => boolean {
     if (filter === undefined) return () => true;
@@ -936,6 +971,7 @@ export class Catalog {
       if (!(Number.isFinite(start) && Number.isFinite(end)) || start > end) {
         throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid incremental range [${start}, ${end})`, { context: { table: qname } });
       }
+      await this.settleCommits(table.tableId, end, signal);
       const rows = (await this.partitionRows(table.tableId, 'AND timestamp < $2', [end], false, signal)).filter((r) => match(r.partition_desc));
       const byPart = new Map<string, PartitionRow[]>();
       for (const r of rows) {
@@ -983,6 +1019,7 @@ export class Catalog {
         }
         rows = await this.partitionRows(table.tableId, 'AND version = $2', [options.version], false, signal);
       } else if (options.timestamp !== undefined) {
+        await this.settleCommits(table.tableId, options.timestamp, signal);
         rows = await this.partitionRows(table.tableId, 'AND timestamp < $2', [options.timestamp], true, signal);
       } else {
         rows = await this.partitionRows(table.tableId, '', [], true, signal);

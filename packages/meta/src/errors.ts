@@ -49,7 +49,25 @@ export type LakeSoulErrorCode =
   /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
   | 'CATALOG_UNAVAILABLE'
   /** Catalog: the catalog schema is missing or incomplete. */
-  | 'CATALOG_SCHEMA';
+  | 'CATALOG_SCHEMA'
+  /** InvalidArgument: an options object holds a key the call does not know (a misspelling: see `context.option`). */
+  | 'UNKNOWN_OPTION'
+  /** InvalidArgument: an enum-like option (`mode`, `schemaMode`...) holds a value it does not take. */
+  | 'INVALID_OPTION_VALUE'
+  /** Aborted: the call's AbortSignal fired; the reason is the error's `cause`. */
+  | 'ABORTED'
+  /** SchemaMismatch: a value cannot be converted to its column's type without loss (row and column in `context`). */
+  | 'VALUE_NOT_CONVERTIBLE'
+  /** SchemaMismatch: a write names a column the table does not have. */
+  | 'UNKNOWN_COLUMN'
+  /** SchemaMismatch: a schema change LakeSoul's readers could not follow (a new non-nullable column, a narrowing). */
+  | 'SCHEMA_EVOLUTION_REFUSED'
+  /** InvalidArgument: a scan at a version selects more than one partition (versions are per partition). */
+  | 'VERSION_NEEDS_PARTITION'
+  /** InvalidArgument: a filter text does not parse. */
+  | 'FILTER_SYNTAX'
+  /** An int64 value with no exact JS number where numbers were asked for (connector-danfo's `int64: 'number'`). */
+  | 'INT64_OUT_OF_RANGE';
 
 /** Structured context attached to an error: what it was about. */
 export interface LakeSoulErrorContext {

@@ -1,5 +1,7 @@
 export { LakeSoulError } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
+export { optionNames, refuseOptionValue, refuseUnknownOptions } from './options.js';
+export type { OptionNames } from './options.js';
 export type * from './types.js';
 export { mapSqlError, mapConnectError, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';
 export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAborted, whenAborted } from './abort.js';

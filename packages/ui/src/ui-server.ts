@@ -9,7 +9,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { UiApi, MAX_PAGE_ROWS, type TableView } from './ui-api.js';
 
@@ -149,11 +149,16 @@ function dispositionOf(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+/** The names of {@link StartUiOptions}, checked complete by the compiler. */
+const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, assetsDir: true });
+
 /**
  * Starts the UI on `host:port` and resolves once it listens.
  * @throws LakeSoulError InvalidArgument when a token is empty; the listen error (EADDRINUSE, ...) otherwise.
  */
 export async function startUi(options: StartUiOptions): Promise<UiServer> {
+  // a misspelt `tokens` would start the UI without auth
+  refuseUnknownOptions(options, START_UI_OPTIONS, 'startUi');
   const host = options.host ?? '127.0.0.1';
   const tokens = options.tokens ?? [];
   if (tokens.some((t) => t.length === 0)) throw new LakeSoulError('InvalidArgument', 'an empty UI token would accept any caller', { code: 'UI_EMPTY_TOKEN' });

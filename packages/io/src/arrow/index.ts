@@ -57,3 +57,4 @@ export {
   resolveZone,
   type Zone,
 } from './temporal-codec.js';
+export { MAX_SCHEMA_FIELDS, checkSchemaSize, validateData, validateRecordBatch } from './validate-data.js';

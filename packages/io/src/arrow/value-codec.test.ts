@@ -97,6 +97,7 @@ describe('lossy values are refused naming row and column', () => {
     ['bigint inexact as float32', [16777217n], new Float32(), /not exactly representable as float32/],
     ['beyond float32', [1, 3.5e38], new Float32(), /row 1.*3\.5e\+38 is beyond float32's range/],
     ['text beyond float32', ['-1e39'], new Float32(), /"-1e39" is beyond float32's range/],
+    ['text beyond float64', ['1', '1e400'], new Float64(), /row 1.*"1e400" is beyond float64's range/],
     ['too many fraction digits', ['1.005'], new Decimal(2, 10, 128), /more than 2 fraction digits/],
     ['ns digits into a us column', ['2024-01-01T00:00:00.1234567Z'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'), /more precision than the column's unit/],
     ['date not at midnight', [new Date('2024-01-01T01:00:00Z')], new DateDay(), /not at midnight/],

@@ -140,6 +140,10 @@ function toFloat(v: unknown, t: Float): number {
     else if (s !== '' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) x = Number(s);
     else throw new ValueConversionError(`${describe(v)} is not a number`);
   } else throw new ValueConversionError(`${describe(v)} is not a number`);
+  // digits beyond float64's range ('1e400') are not Infinity; 'inf' is
+  if (!Number.isFinite(x) && x === x && (v instanceof ExactNumber || (typeof v === 'string' && /\d/.test(v)))) {
+    throw new ValueConversionError(`${describe(v)} is beyond ${t.precision === 1 ? 'float32' : 'float64'}'s range (largest ${t.precision === 1 ? FLOAT32_MAX : Number.MAX_VALUE})`);
+  }
   if (t.precision === 1) {
     const f = Math.fround(x);
     if (typeof v === 'bigint' && f !== x) throw new ValueConversionError(`${describe(v)} is not exactly representable as float32`);

@@ -26,6 +26,7 @@
 import type { Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, FilterExpr, FilterValue } from '../types.js';
+import { civilFromDays, daysFromCivil } from '../arrow/temporal-codec.js';
 
 type Tok =
   | { t: 'id'; v: string; pos: number; quoted: boolean }
@@ -132,23 +133,28 @@ function parseTimestamp(text: string, s: string, pos: number): Date | string {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(s.trim());
   if (m === null) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', tz] = m;
-  let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec, Number((frac + '000').slice(0, 3)));
+  if (!isCivilDate(+y, +mo, +d) || +h > 23 || +mi > 59 || +sec > 59) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
+  // not Date.UTC, which takes years 0-99 for 1900-1999
+  let ms = daysFromCivil(+y, +mo, +d) * 86_400_000 + ((+h * 60 + +mi) * 60 + +sec) * 1000 + Number((frac + '000').slice(0, 3));
   if (tz !== undefined && tz.toUpperCase() !== 'Z') {
     const sign = tz[0] === '-' ? -1 : 1;
     const digits = tz.slice(1).replace(':', '');
     ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
   }
-  const date = new Date(ms);
-  if (Number.isNaN(ms) || date.getUTCDate() !== +d && tz === undefined) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
-  return /[1-9]/.test(frac.slice(3)) ? s.trim() : date;
+  return /[1-9]/.test(frac.slice(3)) ? s.trim() : new Date(ms);
+}
+
+/** Whether y-m-d is a day of the proleptic Gregorian calendar (no 2024-02-30). */
+function isCivilDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
+  const [y2, m2, d2] = civilFromDays(daysFromCivil(y, m, d));
+  return y2 === y && m2 === m && d2 === d;
 }
 
 function parseDate(text: string, s: string, pos: number): Date {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
-  if (m === null) throw syntax(text, pos, `invalid DATE literal '${s}'`);
-  const date = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
-  if (date.getUTCMonth() !== +m[2] - 1 || date.getUTCDate() !== +m[3]) throw syntax(text, pos, `invalid DATE literal '${s}'`);
-  return date;
+  if (m === null || !isCivilDate(+m[1], +m[2], +m[3])) throw syntax(text, pos, `invalid DATE literal '${s}'`);
+  return new Date(daysFromCivil(+m[1], +m[2], +m[3]) * 86_400_000);
 }
 
 class Parser {

@@ -26,6 +26,10 @@ describe('parseFilter', () => {
     expect(parseFilter("ts >= TIMESTAMP '2024-01-02 03:04:05.678'")).toEqual({ op: '>=', column: 'ts', value: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678)) });
     expect(parseFilter("ts < timestamp '2024-01-02T03:04:05+02:00'")).toEqual({ op: '<', column: 'ts', value: new Date(Date.UTC(2024, 0, 2, 1, 4, 5)) });
     expect(parseFilter("d = DATE '2024-02-29'")).toEqual({ op: '=', column: 'd', value: new Date(Date.UTC(2024, 1, 29)) });
+    // years 0-99 are those years (Date.UTC would take them for 1900-1999), and year 0 is a leap year
+    expect(parseFilter("d = DATE '0050-06-01'")).toEqual({ op: '=', column: 'd', value: new Date('0050-06-01T00:00:00Z') });
+    expect(parseFilter("d = DATE '0000-02-29'")).toEqual({ op: '=', column: 'd', value: new Date('0000-02-29T00:00:00Z') });
+    expect(parseFilter("ts = TIMESTAMP '0001-01-01 00:00:01.5+01:00'")).toEqual({ op: '=', column: 'ts', value: new Date('0000-12-31T23:00:01.500Z') });
     expect(parseFilter('x not in (1e3, .5)')).toEqual({ op: 'not', arg: { op: 'in', column: 'x', values: [1000, 0.5] } });
     expect(parseFilter('date = 3')).toEqual({ op: '=', column: 'date', value: 3 });
   });
@@ -77,6 +81,9 @@ describe('parseFilter', () => {
     expect(err('a = 1 b = 2')).toMatch(/position 6: unexpected 'b'/);
     expect(err('a in (1 2)')).toMatch(/position 8: expected ',' or '\)'/);
     expect(err("d = DATE '2024-02-30'")).toMatch(/invalid DATE literal/);
+    expect(err("d = DATE '1900-02-29'")).toMatch(/invalid DATE literal/);
+    expect(err("t = TIMESTAMP '2024-01-01 24:00:00'")).toMatch(/invalid TIMESTAMP literal/);
+    expect(err("t = TIMESTAMP '2023-02-29 10:00:00Z'")).toMatch(/invalid TIMESTAMP literal/);
     expect(err('a # 1')).toMatch(/position 2: unexpected character '#'/);
     const schema = new Schema([new Field('a', new Int32())]);
     expect(() => parseFilter('a = 1 and bogus = 2', schema)).toThrow(/unknown column 'bogus'/);

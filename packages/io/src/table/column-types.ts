@@ -46,6 +46,11 @@ export function checkColumnTypes(table: string, schema: Schema, primaryKeys: rea
     if (problem) {
       throw new LakeSoulError('InvalidArgument', `create table '${table}': column '${f.name}' (${f.type}): ${problem}`, { code: 'UNSUPPORTED_COLUMN_TYPE', context: { table, column: f.name } });
     }
+    if (f.type.typeId === Type.Null && !f.nullable) {
+      throw new LakeSoulError('InvalidArgument', `create table '${table}': column '${f.name}' has type null (only nulls) but is not nullable, so no row could be written (an all-null Arrow vector has type null: give the column its type)`, {
+        code: 'UNSUPPORTED_COLUMN_TYPE', context: { table, column: f.name },
+      });
+    }
     if (primaryKeys.includes(f.name) && !hasSparkHash(f.type)) {
       throw new LakeSoulError('InvalidArgument', `create table '${table}': primary key column '${f.name}' has type ${f.type}, which has no Spark hash to bucket rows by (use an integer, string, binary, date, timestamp, decimal, boolean, float32 or float64 key)`, {
         code: 'UNSUPPORTED_KEY_TYPE', context: { table, column: f.name },

@@ -20,4 +20,5 @@ export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS } from './table-m
 export type { CompactOptions, CleanupOptions, CleanupReport, CleanupFile, RewriteResult, RewriteProgress } from './table-maintenance.js';
 export { partitionDirName, nativeDataFileUri } from './data-file-paths.js';
 export { bucketRuleOf } from './bucket-rule.js';
+export { SCAN_OPTIONS, WRITE_OPTIONS } from './option-names.js';
 export { rangeValueTextOfInput } from './partition-values.js';

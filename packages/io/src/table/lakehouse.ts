@@ -3,7 +3,8 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
-import { Catalog, LakeSoulError, pathWithin, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { CREATE_TABLE_OPTIONS, DROP_TABLE_OPTIONS, LAKEHOUSE_OPEN_OPTIONS } from './option-names.js';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
@@ -91,6 +92,7 @@ export class Lakehouse {
 
   /** Opens a lakehouse (a PGlite catalog in `./.lakesoul/catalog` unless configured otherwise). */
   static async open(options: LakehouseOpenOptions = {}): Promise<Lakehouse> {
+    refuseUnknownOptions(options, LAKEHOUSE_OPEN_OPTIONS, 'Lakehouse.open');
     const warehouse = warehouseUri(options.warehouse); // before anything is opened
     const owns = !(options.catalog instanceof Catalog) || options.ownCatalog === true;
     const catalog = options.catalog instanceof Catalog ? options.catalog : await Catalog.open(options.catalog as CatalogOpenOptions);
@@ -109,6 +111,7 @@ export class Lakehouse {
    * NOT written).
    */
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
+    refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
     const fromData = !(source instanceof Schema);
     if (fromData && options.ifNotExists) {
       const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
@@ -147,6 +150,7 @@ export class Lakehouse {
    * written only when the table is created).
    */
   async openOrCreate(name: string, source: TableSource, options: Omit<LakehouseCreateTableOptions, 'ifNotExists'> = {}): Promise<LakeSoulTable> {
+    refuseUnknownOptions(options, CREATE_TABLE_OPTIONS.filter((k) => k !== 'ifNotExists'), `openOrCreate '${name}'`);
     const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
     if (existing) return existing;
     try {
@@ -268,6 +272,7 @@ export class Lakehouse {
    * neither). Returns the files dropped (with `purge`: the files deleted).
    */
   async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
+    refuseUnknownOptions(options, DROP_TABLE_OPTIONS, `dropTable '${name}'`);
     const namespace = options.namespace ?? 'default';
     const info = await this.catalog.getTable(name, namespace, { signal: options.signal });
     const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });

@@ -6,6 +6,8 @@ import { RecordBatch, Schema, Table, Utf8, type Data, type DataType, type Field,
 import {
   LakeSoulError,
   encodePartitionDesc,
+  refuseOptionValue,
+  refuseUnknownOptions,
   type Catalog,
   type CommitResult,
   type PartitionSnapshot,
@@ -24,6 +26,10 @@ import { planOverwrite, writeTable, type TableWriteOptions } from './table-write
 import { commitStagedWrites, discardStagedWrites, stageWrite, type CommitStagedOptions, type OverwritePlan, type StageOptions, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
+  CLEANUP_OPTIONS, COMMIT_STAGED_OPTIONS, COMPACT_OPTIONS, DELETE_OPTIONS, HISTORY_OPTIONS, PLAN_OVERWRITE_OPTIONS, SCAN_OPTIONS, SNAPSHOT_OPTIONS,
+  STAGE_OPTIONS, WRITE_MODES, WRITE_OPTIONS,
+} from './option-names.js';
+import {
   rewritePartitions,
   compactionPolicy,
   ownedFileFilter,
@@ -36,7 +42,7 @@ import {
   type RewriteResult,
 } from './table-maintenance.js';
 import type { TableContext } from './table-context.js';
-import { constantVector, rangeValueText } from './partition-values.js';
+import { canonicalPartitionSelection, constantVector, rangeValueText } from './partition-values.js';
 import { nativeDataFileUri } from './data-file-paths.js';
 
 /** Options of delete operations. */
@@ -84,6 +90,26 @@ export class LakeSoulTable {
     return { catalog: this.catalog, stores: this.stores, info: this.info };
   }
 
+  /** `namespace.name`, as errors name the table. */
+  private get qualifiedName(): string {
+    return `${this.info.namespace}.${this.info.name}`;
+  }
+
+  /** `partitions` with range values given as JS values written as partition_desc holds them (see canonicalPartitionSelection). */
+  private selection<T>(partitions: T): T {
+    return canonicalPartitionSelection(partitions, this.info.schema.fields, this.info.rangePartitions);
+  }
+
+  /** `options` with `replacePartitions` given as range values made canonical (see {@link selection}). */
+  private withReplaceSelection<T extends { replacePartitions?: TableWriteOptions['replacePartitions'] }>(options: T): T {
+    return options.replacePartitions === undefined ? options : { ...options, replacePartitions: this.selection(options.replacePartitions) };
+  }
+
+  /** Refuses a misspelt option key of a call on this table (`verb`: 'write into', 'scan of'). */
+  private checkOptions(options: unknown, known: readonly string[], verb: string): void {
+    refuseUnknownOptions(options, known, `${verb} table '${this.qualifiedName}'`);
+  }
+
   /** The table name. */
   get name(): string {
     return this.info.name;
@@ -108,8 +134,10 @@ export class LakeSoulTable {
    * this object's schema is refreshed afterwards.
    */
   async write(input: WriteInput, options: TableWriteOptions = {}): Promise<WriteResult> {
+    this.checkOptions(options, WRITE_OPTIONS, 'write into');
+    refuseOptionValue(options.mode, WRITE_MODES, 'mode', `write into table '${this.qualifiedName}'`);
     try {
-      return await writeTable(this.ctx, input, options);
+      return await writeTable(this.ctx, input, this.withReplaceSelection(options));
     } finally {
       if (options.schemaMode === 'merge') await this.refresh({ signal: options.signal });
     }
@@ -150,8 +178,10 @@ export class LakeSoulTable {
    * {@link commitStaged} (possibly together with other staged writes, as one commit) or deleted by
    * {@link discardStaged}. Readers see nothing of a staged write before its commit.
    */
-  stage(input: WriteInput, options: StageOptions = {}): Promise<StagedWrite> {
-    return stageWrite(this.ctx, input, options);
+  async stage(input: WriteInput, options: StageOptions = {}): Promise<StagedWrite> {
+    this.checkOptions(options, STAGE_OPTIONS, 'stage into');
+    refuseOptionValue(options.mode, WRITE_MODES, 'mode', `stage into table '${this.qualifiedName}'`);
+    return stageWrite(this.ctx, input, this.withReplaceSelection(options));
   }
 
   /**
@@ -161,8 +191,9 @@ export class LakeSoulTable {
    * `commitStaged(staged, { overwrite: plan })`: one UpdateCommit, which empties a replaced partition
    * that got no rows.
    */
-  planOverwrite(options: Pick<TableWriteOptions, 'replacePartitions' | 'replaceWhere' | 'signal'> = {}): Promise<OverwritePlan> {
-    return planOverwrite(this.ctx, options);
+  async planOverwrite(options: Pick<TableWriteOptions, 'replacePartitions' | 'replaceWhere' | 'signal'> = {}): Promise<OverwritePlan> {
+    this.checkOptions(options, PLAN_OVERWRITE_OPTIONS, 'planOverwrite of');
+    return planOverwrite(this.ctx, this.withReplaceSelection(options));
   }
 
   /**
@@ -170,7 +201,8 @@ export class LakeSoulTable {
    * staged under the overwrite plan given), their files in the given order. A commit that surely
    * failed deletes their files.
    */
-  commitStaged(staged: StagedWrite[], options: CommitStagedOptions = {}): Promise<WriteResult> {
+  async commitStaged(staged: StagedWrite[], options: CommitStagedOptions = {}): Promise<WriteResult> {
+    this.checkOptions(options, COMMIT_STAGED_OPTIONS, 'commitStaged of');
     return commitStagedWrites(this.ctx, staged, options);
   }
 
@@ -184,6 +216,7 @@ export class LakeSoulTable {
    * `incremental`) and returns its splits. Reading the plan needs only the stores.
    */
   async scan(options: ScanOptions = {}): Promise<ScanPlan> {
+    this.checkOptions(options, SCAN_OPTIONS, 'scan of');
     const modes = [options.version !== undefined, options.timestamp !== undefined, options.incremental !== undefined].filter(Boolean).length;
     if (modes > 1) {
       throw new LakeSoulError('InvalidArgument', `scan of table '${this.info.name}': give at most one of version, timestamp, incremental`, {
@@ -191,7 +224,7 @@ export class LakeSoulTable {
       });
     }
     const snap: SnapshotOptions = { signal: options.signal };
-    if (options.partitions !== undefined) snap.partitions = options.partitions;
+    if (options.partitions !== undefined) snap.partitions = this.selection(options.partitions);
     if (options.version !== undefined) {
       await this.checkVersionScope(options);
       snap.version = options.version;
@@ -211,7 +244,7 @@ export class LakeSoulTable {
   private async checkVersionScope(options: ScanOptions): Promise<void> {
     const info = this.info;
     if (info.rangePartitions.length === 0) return;
-    const parts = await this.catalog.listPartitions(info.tableId, options.partitions, { signal: options.signal });
+    const parts = await this.catalog.listPartitions(info.tableId, this.selection(options.partitions), { signal: options.signal });
     if (parts.length <= 1) return;
     const qname = `${info.namespace}.${info.name}`;
     throw new LakeSoulError('InvalidArgument',
@@ -242,13 +275,15 @@ export class LakeSoulTable {
   }
 
   /** The table's commit history (partition versions). */
-  history(options: HistoryOptions = {}): Promise<PartitionVersion[]> {
+  async history(options: HistoryOptions = {}): Promise<PartitionVersion[]> {
+    this.checkOptions(options, HISTORY_OPTIONS, 'history of');
     return this.catalog.history(this.info.tableId, options);
   }
 
   /** The latest snapshot of the selected partitions. */
-  snapshot(options: SnapshotOptions = {}): Promise<PartitionSnapshot[]> {
-    return this.catalog.getSnapshot(this.info.tableId, options);
+  async snapshot(options: SnapshotOptions = {}): Promise<PartitionSnapshot[]> {
+    this.checkOptions(options, SNAPSHOT_OPTIONS, 'snapshot of');
+    return this.catalog.getSnapshot(this.info.tableId, options.partitions === undefined ? options : { ...options, partitions: this.selection(options.partitions) });
   }
 
   /** Normalizes delete keys to one batch of the PK (and any given range) columns, typed per schema. */
@@ -297,6 +332,7 @@ export class LakeSoulTable {
    * Keys without range columns match in every partition.
    */
   async deleteByKeys(keys: Table | RecordBatch | Record<string, unknown>[], options: DeleteOptions = {}): Promise<DeleteResult> {
+    this.checkOptions(options, DELETE_OPTIONS, 'deleteByKeys of');
     const info = this.info;
     if (info.primaryKeys.length === 0) {
       throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: use deleteWhere()`, { context: { table: info.name } });
@@ -353,6 +389,7 @@ export class LakeSoulTable {
 
   /** Deletes every row matching `filter` (evaluated on merged rows) with one UpdateCommit rewrite. */
   async deleteWhere(filter: Filter, options: DeleteOptions = {}): Promise<DeleteResult> {
+    this.checkOptions(options, DELETE_OPTIONS, 'deleteWhere of');
     const info = this.info;
     const expr = normalizeFilter(filter, info.schema);
     const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
@@ -378,6 +415,7 @@ export class LakeSoulTable {
    *   compaction or delete committed to a partition meanwhile (nothing is committed).
    */
   async update(where: Filter | null, set: Record<string, unknown>, options: DeleteOptions = {}): Promise<UpdateResult> {
+    this.checkOptions(options, DELETE_OPTIONS, 'update of');
     const info = this.info;
     const names = Object.keys(set);
     if (names.length === 0) throw new LakeSoulError('InvalidArgument', `update of table '${info.name}': nothing to set`, { context: { table: info.name } });
@@ -430,6 +468,7 @@ export class LakeSoulTable {
    * Nothing, or an object without values, is refused: as a filter it would name every partition.
    */
   async dropPartitions(partitions: string[] | Record<string, string | number | null>, options: DeleteOptions = {}): Promise<CommitResult> {
+    this.checkOptions(options, DELETE_OPTIONS, 'dropPartitions of');
     const info = this.info;
     const qname = `${info.namespace}.${info.name}`;
     if (partitions === undefined || partitions === null || (!Array.isArray(partitions) && typeof partitions === 'object' && Object.keys(partitions).length === 0 && info.rangePartitions.length > 0)) {
@@ -437,7 +476,7 @@ export class LakeSoulTable {
         code: 'INVALID_PARTITION', context: { table: qname },
       });
     }
-    const latest = await this.catalog.listPartitions(info.tableId, partitions, { signal: options.signal });
+    const latest = await this.catalog.listPartitions(info.tableId, this.selection(partitions), { signal: options.signal });
     const descs = latest.filter((p) => p.commitOp !== 'DeleteCommit').map((p) => p.partitionDesc);
     if (descs.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0 };
     return this.catalog.commit({
@@ -453,9 +492,10 @@ export class LakeSoulTable {
    * reads before and after are identical.
    */
   async compact(options: CompactOptions = {}): Promise<RewriteResult> {
+    this.checkOptions(options, COMPACT_OPTIONS, 'compact of');
     const policy = compactionPolicy(this.ctx, options);
     const snap: SnapshotOptions = { signal: options.signal };
-    if (options.partitions !== undefined) snap.partitions = options.partitions;
+    if (options.partitions !== undefined) snap.partitions = this.selection(options.partitions);
     const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
     return rewritePartitions(this.ctx, 'CompactionCommit', snapshot, policy, options.signal, options.onProgress);
   }
@@ -467,6 +507,7 @@ export class LakeSoulTable {
    * by another table's commits (`ownedFileFilter`).
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.checkOptions(options, CLEANUP_OPTIONS, 'cleanup of');
     const info = this.info;
     const signal = options.signal;
     const dryRun = options.dryRun ?? true;
@@ -482,12 +523,14 @@ export class LakeSoulTable {
       for await (const m of store.list(prefix ? `${prefix}/` : '', { signal })) out.push(m);
       return out;
     })();
-    const [referencedPaths, committedPaths, owned, listed] = await Promise.all([
-      this.catalog.filesReferencedSince(info.tableId, retainSince, { signal }),
-      this.catalog.allCommittedFilePaths(info.tableId, { signal }),
-      ownedFileFilter(this.catalog, info, signal),
-      listing,
-    ]);
+    const ownership = ownedFileFilter(this.catalog, info, signal);
+    // The committed files first, then those still referenced: a file committed before the first read
+    // is in the second's versions unless they replaced it. Read the other way round (or at once), a
+    // commit landing between the two reads made its new file "committed but unreferenced", deleted
+    // as expired: the newest data of the table.
+    const committedPaths = await this.catalog.allCommittedFilePaths(info.tableId, { signal });
+    const referencedPaths = await this.catalog.filesReferencedSince(info.tableId, retainSince, { signal });
+    const [owned, listed] = await Promise.all([ownership, listing]);
     const referenced = withNativeSpellings(referencedPaths);
     const committed = withNativeSpellings(committedPaths);
     const files: CleanupFile[] = [];

@@ -314,3 +314,24 @@ function repeatPrefix(unit: TypedArray, width: number, total: number): TypedArra
   for (let filled = width; filled < total; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, total - filled));
   return out;
 }
+
+/**
+ * A partition selection (`partitions: { day: ... }`) with each range value given as a JS value of its
+ * column (a Date or ISO time with a zone for a timestamp, a bigint, a number for a float or date
+ * column) turned into the text the writer writes for it, so that it selects the partition it means
+ * instead of none. Strings of string columns, nulls, description lists and keys that are not range
+ * columns (which the catalog refuses) pass unchanged.
+ * @throws LakeSoulError SchemaMismatch when a value is not a value of its column's type, naming it.
+ */
+export function canonicalPartitionSelection<T>(partitions: T, fields: readonly { name: string; type: DataType }[], rangeColumns: readonly string[]): T {
+  if (partitions === null || typeof partitions !== 'object' || Array.isArray(partitions)) return partitions;
+  let out: Record<string, unknown> | undefined;
+  for (const [column, value] of Object.entries(partitions as Record<string, unknown>)) {
+    if (value === null || value === undefined || !rangeColumns.includes(column)) continue;
+    const field = fields.find((f) => f.name === column);
+    if (!field || (typeof value === 'string' && (field.type.typeId === Type.Utf8 || field.type.typeId === Type.LargeUtf8))) continue;
+    const text = rangeValueText(rangeCellReader(makeVector(encodeColumn([value], field.type, { column })))(0), field.type);
+    if (text !== value) (out ??= { ...(partitions as Record<string, unknown>) })[column] = text;
+  }
+  return (out ?? partitions) as T;
+}
