@@ -186,3 +186,19 @@ describe('file names', () => {
     expect(nativeDataFileUri('/w/t/p=q?x/f.parquet')).toBe('/w/t/p=q?x/f.parquet');
   });
 });
+
+describe('inputBatches', () => {
+  it('takes batches larger than WRITE_SLICE_ROWS in zero-copy slices (a null column of many rows is an empty IPC body)', async () => {
+    const { inputBatches, WRITE_SLICE_ROWS } = await import('./table-writer.js');
+    const { Null, RecordBatch: Batch, Schema, Field, makeData, Struct } = await import('apache-arrow');
+    const n = WRITE_SLICE_ROWS * 2 + 5;
+    const nulls = makeData({ type: new Null(), length: n });
+    const batch = new Batch(new Schema([new Field('a', new Null(), true)]), makeData({ type: new Struct([new Field('a', new Null(), true)]), length: n, children: [nulls] }));
+    const sizes: number[] = [];
+    for await (const b of inputBatches(batch)) sizes.push(b.numRows);
+    expect(sizes).toEqual([WRITE_SLICE_ROWS, WRITE_SLICE_ROWS, 5]);
+    const small: number[] = [];
+    for await (const b of inputBatches(batch.slice(0, 10))) small.push(b.numRows);
+    expect(small).toEqual([10]);
+  });
+});

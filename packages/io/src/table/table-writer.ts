@@ -108,6 +108,9 @@ function isRecordArray(x: unknown): x is readonly Record<string, unknown>[] {
   return Array.isArray(x) && x.length > 0 && !x.some(isTableOrBatch);
 }
 
+/** Rows of an input batch converted and buffered at a time (larger batches are sliced). */
+export const WRITE_SLICE_ROWS = 1 << 20;
+
 /**
  * Normalizes every accepted input shape to a stream of record batches. Plain objects (an array of
  * them, one per row) are encoded exactly to the types of `schema` (the value codec; a key not in the
@@ -115,10 +118,19 @@ function isRecordArray(x: unknown): x is readonly Record<string, unknown>[] {
  * the row and column); columns no object has are left out (a partial-column write).
  */
 export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatch>, schema?: Schema, table?: string): AsyncGenerator<RecordBatch> {
+  // Batches are taken WRITE_SLICE_ROWS rows at a time (zero-copy slices): what one batch turns into
+  // after conversion is then bounded whatever it holds (2^29 rows of an Arrow null column are an empty
+  // IPC body, and were 6 GB once converted to the table's string column in one piece).
+  const sliced = function* (b: RecordBatch): Generator<RecordBatch> {
+    if (b.numRows <= WRITE_SLICE_ROWS) {
+      if (b.numRows > 0) yield b;
+      return;
+    }
+    for (let at = 0; at < b.numRows; at += WRITE_SLICE_ROWS) yield b.slice(at, Math.min(b.numRows, at + WRITE_SLICE_ROWS));
+  };
   const one = function* (x: Table | RecordBatch): Generator<RecordBatch> {
-    if (x instanceof RecordBatch) {
-      if (x.numRows > 0) yield x;
-    } else for (const b of x.batches) if (b.numRows > 0) yield b;
+    if (x instanceof RecordBatch) yield* sliced(x);
+    else for (const b of x.batches) yield* sliced(b);
   };
   if (isTableOrBatch(input)) {
     yield* one(input);
