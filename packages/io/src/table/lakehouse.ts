@@ -3,8 +3,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
-import { Catalog, LakeSoulError, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
-import { CREATE_TABLE_OPTIONS, DROP_TABLE_OPTIONS, LAKEHOUSE_OPEN_OPTIONS } from './option-names.js';
+import { Catalog, LakeSoulError, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
@@ -77,6 +76,18 @@ export interface DropTableOptions {
   purge?: boolean;
   signal?: AbortSignal;
 }
+
+/** Options of `Lakehouse.open`. */
+export const LAKEHOUSE_OPEN_OPTIONS = optionNames<LakehouseOpenOptions>({ catalog: true, ownCatalog: true, stores: true, warehouse: true });
+
+/** Options of `Lakehouse.createTable` and `openOrCreate`. */
+export const CREATE_TABLE_OPTIONS = optionNames<LakehouseCreateTableOptions>({
+  namespace: true, rangePartitions: true, primaryKeys: true, hashBucketNum: true, cdcColumn: true, properties: true, path: true,
+  ifNotExists: true, signal: true, blobColumns: true, integers: true,
+});
+
+/** Options of `Lakehouse.dropTable`. */
+export const DROP_TABLE_OPTIONS = optionNames<DropTableOptions>({ namespace: true, purge: true, signal: true });
 
 /** A catalog and stores: creates, opens, lists and drops tables. */
 export class Lakehouse {

@@ -6,6 +6,7 @@ import { RecordBatch, Schema, Table, Utf8, type Data, type DataType, type Field,
 import {
   LakeSoulError,
   encodePartitionDesc,
+  optionNames,
   refuseOptionValue,
   refuseUnknownOptions,
   type Catalog,
@@ -26,7 +27,7 @@ import { planOverwrite, writeTable, type TableWriteOptions } from './table-write
 import { commitStagedWrites, discardStagedWrites, stageWrite, type CommitStagedOptions, type OverwritePlan, type StageOptions, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
-  CLEANUP_OPTIONS, COMMIT_STAGED_OPTIONS, COMPACT_OPTIONS, DELETE_OPTIONS, HISTORY_OPTIONS, PLAN_OVERWRITE_OPTIONS, SCAN_OPTIONS, SNAPSHOT_OPTIONS,
+  CLEANUP_OPTIONS, COMMIT_STAGED_OPTIONS, COMPACT_OPTIONS, HISTORY_OPTIONS, PLAN_OVERWRITE_OPTIONS, SCAN_OPTIONS, SNAPSHOT_OPTIONS,
   STAGE_OPTIONS, WRITE_MODES, WRITE_OPTIONS,
 } from './option-names.js';
 import {
@@ -70,6 +71,9 @@ function toMs(t: number | Date): number {
 function keyText(values: unknown[]): string {
   return JSON.stringify(values.map((v) => (v === null || v === undefined ? null : typeof v === 'bigint' ? `${v}` : v instanceof Date ? v.getTime() : typeof v === 'number' ? `${v}` : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
 }
+
+/** Options of `deleteByKeys`, `deleteWhere`, `update` and `dropPartitions`. */
+export const DELETE_OPTIONS = optionNames<DeleteOptions>({ signal: true });
 
 /** A LakeSoul table bound to a catalog and stores. Obtain it from {@link Lakehouse}. */
 export class LakeSoulTable {

@@ -1,26 +1,13 @@
 /**
  * The option names of the table API's calls, checked complete against their interfaces by the compiler
- * (meta's `optionNames`), for the run-time check of misspelt keys (`refuseUnknownOptions`).
+ * (meta's `optionNames`), for the run-time check of misspelt keys (`refuseUnknownOptions`). Those of
+ * options declared in lakehouse.ts and lakesoul-table.ts are kept there (no import cycle).
  */
 import { optionNames, type HistoryOptions, type SnapshotOptions } from '@lakesoul-ts/meta';
 import type { ScanOptions } from '../types.js';
 import type { TableWriteOptions } from './table-writer.js';
 import type { CommitStagedOptions, StageOptions } from './table-staging.js';
 import type { CleanupOptions, CompactOptions } from './table-maintenance.js';
-import type { DeleteOptions } from './lakesoul-table.js';
-import type { DropTableOptions, LakehouseCreateTableOptions, LakehouseOpenOptions } from './lakehouse.js';
-
-/** Options of `Lakehouse.open`. */
-export const LAKEHOUSE_OPEN_OPTIONS = optionNames<LakehouseOpenOptions>({ catalog: true, ownCatalog: true, stores: true, warehouse: true });
-
-/** Options of `Lakehouse.createTable` and `openOrCreate`. */
-export const CREATE_TABLE_OPTIONS = optionNames<LakehouseCreateTableOptions>({
-  namespace: true, rangePartitions: true, primaryKeys: true, hashBucketNum: true, cdcColumn: true, properties: true, path: true,
-  ifNotExists: true, signal: true, blobColumns: true, integers: true,
-});
-
-/** Options of `Lakehouse.dropTable`. */
-export const DROP_TABLE_OPTIONS = optionNames<DropTableOptions>({ namespace: true, purge: true, signal: true });
 
 /** Options of `LakeSoulTable.write`. */
 export const WRITE_OPTIONS = optionNames<TableWriteOptions>({
@@ -53,9 +40,6 @@ export const HISTORY_OPTIONS = optionNames<HistoryOptions>({ partitionDesc: true
 
 /** Options of `LakeSoulTable.snapshot`. */
 export const SNAPSHOT_OPTIONS = optionNames<SnapshotOptions>({ version: true, timestamp: true, incremental: true, partitions: true, signal: true });
-
-/** Options of `deleteByKeys`, `deleteWhere`, `update` and `dropPartitions`. */
-export const DELETE_OPTIONS = optionNames<DeleteOptions>({ signal: true });
 
 /** Options of `LakeSoulTable.compact`. */
 export const COMPACT_OPTIONS = optionNames<CompactOptions>({ partitions: true, bucket: true, signal: true, onProgress: true });
