@@ -188,6 +188,22 @@ describe('background catalog server', () => {
     }
   });
 
+  it('a program opening the home right after a command goes through the server that command started, instead of taking the catalog from it', async () => {
+    const { catalogDir, g } = newHome();
+    expect((await cli([...g, 'init'])).code).toBe(0);
+    // at once: the background server is still starting (it has not claimed the home yet)
+    const catalog = await Catalog.open({ dataDir: catalogDir });
+    try {
+      expect(catalog.driver).toBeInstanceOf(SocketDriver);
+      expect((await catalog.listTables()).length).toBe(0);
+    } finally {
+      await catalog.close();
+    }
+    const pid = await serverUp(catalogDir);
+    expect(pid).not.toBe(process.pid);
+    expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
+  });
+
   it('`serve` shares its catalog: commands run beside it, and --stop names it instead of stopping it', async () => {
     const { catalogDir, g } = newHome();
     const off = { LAKESOUL_CATALOG_SERVER: 'off' };

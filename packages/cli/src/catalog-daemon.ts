@@ -10,10 +10,13 @@
  * when its home is deleted or claimed by another server. `LAKESOUL_CATALOG_SERVER=off` turns it off.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CATALOG_SERVER_FILE, claimCatalogServer, LakeSoulError, PGliteDriver, processAlive, readCatalogServerInfo, serveCatalog, type SqlDriver } from '@lakesoul-ts/meta';
+import {
+  CATALOG_SERVER_FILE, claimCatalogServer, clearCatalogServerStarting, LakeSoulError, markCatalogServerStarting, PGliteDriver, processAlive, readCatalogServerInfo,
+  serveCatalog, startingCatalogServer, type SqlDriver,
+} from '@lakesoul-ts/meta';
 
 /** The role the background server writes in the home's server file. */
 export const CATALOG_SERVER_ROLE = 'lakesoul-ts catalog-server';
@@ -33,16 +36,6 @@ export function catalogServerIdleSeconds(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /**
- * The file naming a background server that was started but has not claimed the home yet (Node's own
- * start and PGlite's import take a few hundred ms): `catalog-server --stop` and `--status` right after a
- * command would otherwise find no server, and the one starting would claim the home afterwards.
- */
-export const CATALOG_SERVER_STARTING_FILE = '.lakesoul-ts.server.starting';
-
-/** A starting server is looked for this long after it was spawned (it claims the home in well under 1 s). */
-const STARTING_WINDOW_MS = 30_000;
-
-/**
  * Starts `lakesoul-ts catalog-server` for `dataDir` as a detached background process (its output
  * discarded), unless one already serves it. Returns the new process's pid, or undefined.
  */
@@ -55,31 +48,8 @@ export function startCatalogServerInBackground(dataDir: string): number | undefi
   });
   child.on('error', () => { /* not started: commands open the catalog themselves */ });
   child.unref();
-  if (child.pid !== undefined) {
-    try { writeFileSync(join(dataDir, CATALOG_SERVER_STARTING_FILE), JSON.stringify({ pid: child.pid })); } catch { /* --stop then cannot wait for it */ }
-  }
+  if (child.pid !== undefined) markCatalogServerStarting(dataDir, child.pid);
   return child.pid;
-}
-
-/** The pid of a background server started for `dataDir` that is alive and has not claimed it yet. */
-export function startingCatalogServer(dataDir: string): number | undefined {
-  const path = join(dataDir, CATALOG_SERVER_STARTING_FILE);
-  try {
-    if (Date.now() - statSync(path).mtimeMs > STARTING_WINDOW_MS) return undefined;
-    const { pid } = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown };
-    if (typeof pid !== 'number' || !processAlive(pid)) return undefined;
-    return readCatalogServerInfo(dataDir)?.pid === pid ? undefined : pid;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Removes the starting marker when it names this process (it has claimed the home, or given up). */
-function clearStartingMarker(dataDir: string): void {
-  const path = join(dataDir, CATALOG_SERVER_STARTING_FILE);
-  try {
-    if ((JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown }).pid === process.pid) rmSync(path, { force: true });
-  } catch { /* none */ }
 }
 
 
@@ -98,7 +68,7 @@ export interface RunCatalogServerOptions {
  */
 export async function runCatalogServer(dataDir: string, options: RunCatalogServerOptions): Promise<void> {
   const claim = claimCatalogServer(dataDir, CATALOG_SERVER_ROLE);
-  clearStartingMarker(dataDir);
+  clearCatalogServerStarting(dataDir);
   if (!claim) {
     const info = readCatalogServerInfo(dataDir);
     throw new LakeSoulError('AlreadyExists', `the embedded catalog ${dataDir} is already served by process ${info?.pid} (socket ${info?.socket})`,

@@ -23,7 +23,7 @@
  * open transactions, and so does a transaction left without a statement for
  * {@link ServeCatalogOptions.transactionIdleMs} (its next statement gets `CATALOG_TRANSACTION_EXPIRED`).
  */
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -492,10 +492,47 @@ export class SocketDriver implements SqlDriver {
 }
 
 /**
+ * The file naming a background catalog server that was started (by a CLI command as it exits) but has
+ * not claimed the home yet: Node's start and PGlite's import take a few hundred ms, and a program or
+ * `catalog-server --stop` in that moment found no server (the program then opened PGlite itself, the
+ * server could not start, and the next program was locked out).
+ */
+export const CATALOG_SERVER_STARTING_FILE = '.lakesoul-ts.server.starting';
+
+/** A starting server is waited for this long after it was spawned (it claims the home in well under 1 s). */
+const STARTING_WINDOW_MS = 30_000;
+
+/** Records that process `pid` was started to serve `dataDir` (see {@link CATALOG_SERVER_STARTING_FILE}). */
+export function markCatalogServerStarting(dataDir: string, pid: number): void {
+  try { writeFileSync(join(dataDir, CATALOG_SERVER_STARTING_FILE), JSON.stringify({ pid })); } catch { /* then nobody waits for it */ }
+}
+
+/** The pid of a server started for `dataDir` that is alive and has not claimed it yet, if any. */
+export function startingCatalogServer(dataDir: string): number | undefined {
+  const path = join(dataDir, CATALOG_SERVER_STARTING_FILE);
+  try {
+    if (Date.now() - statSync(path).mtimeMs > STARTING_WINDOW_MS) return undefined;
+    const { pid } = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown };
+    if (typeof pid !== 'number' || pid === process.pid || !processAlive(pid)) return undefined;
+    return readCatalogServerInfo(dataDir)?.pid === pid ? undefined : pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the starting marker when it names this process (it has claimed the home, or given up). */
+export function clearCatalogServerStarting(dataDir: string): void {
+  const path = join(dataDir, CATALOG_SERVER_STARTING_FILE);
+  try {
+    if ((JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown }).pid === process.pid) rmSync(path, { force: true });
+  } catch { /* none */ }
+}
+
+/**
  * The driver for an embedded catalog directory: through the process that serves it when there is one
  * ({@link SocketDriver}), else `openDirect()` (the directory opened in this process). A server that is
- * starting (its claim made, its socket not yet up) or stopping (its lock not yet released) is waited
- * for, up to `waitMs` (default 15 s).
+ * starting (spawned but not yet claimed, see {@link CATALOG_SERVER_STARTING_FILE}; or claimed, its socket
+ * not yet up) or stopping (its lock not yet released) is waited for, up to `waitMs` (default 15 s).
  */
 export async function openEmbeddedDriver(dataDir: string, openDirect: () => Promise<SqlDriver>, waitMs = 15_000): Promise<SqlDriver> {
   const deadline = Date.now() + waitMs;
@@ -515,6 +552,11 @@ export async function openEmbeddedDriver(dataDir: string, openDirect: () => Prom
         await abortableSleep(25, undefined, 'waiting for the catalog server');
         continue;
       }
+    }
+    // a server a command has just started: wait for its claim rather than take the catalog from it
+    if (Date.now() < deadline && startingCatalogServer(dataDir) !== undefined) {
+      await abortableSleep(25, undefined, 'waiting for the catalog server');
+      continue;
     }
     try {
       return await openDirect();

@@ -11,7 +11,8 @@ export type { PgDriverOptions } from './pg-driver.js';
 export { PGliteDriver, PGLITE_LOCK_FILE, PGLITE_CATALOG_SETTINGS, PGLITE_WAL_SEGMENT_MB } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';
 export {
-  CATALOG_SERVER_FILE, claimCatalogServer, openEmbeddedDriver, readCatalogServerInfo, serveCatalog, shareCatalogDirectory, SocketDriver,
+  CATALOG_SERVER_FILE, CATALOG_SERVER_STARTING_FILE, claimCatalogServer, clearCatalogServerStarting, markCatalogServerStarting, openEmbeddedDriver,
+  readCatalogServerInfo, serveCatalog, shareCatalogDirectory, SocketDriver, startingCatalogServer,
 } from './catalog-server.js';
 export { processAlive } from './process-alive.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions, ShareCatalogOptions } from './catalog-server.js';
