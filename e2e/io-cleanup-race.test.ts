@@ -7,7 +7,8 @@
  * placed in that window here on purpose. PGlite catalog, local disk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lakehouse } from '@lakesoul-ts/io';
@@ -60,5 +61,21 @@ describe('cleanup concurrent with a commit', () => {
     }
     const rows = (await t.toArrow()).toArray().map((r) => `${r.id}:${r.v}`).sort();
     expect(rows).toEqual(['1:a', '2:b']);
+  });
+
+  it('deletes the temp files of puts a killed writer left (old ones, as orphans) and keeps recent ones', async () => {
+    const t = await lakehouse.createTable('tmpfiles', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });
+    const dir = fileURLToPath(t.info.path);
+    const stale = join(dir, '.lakesoul-tmp-0123456789abcdef');
+    const fresh = join(dir, '.lakesoul-tmp-fedcba9876543210');
+    writeFileSync(stale, 'partial upload');
+    writeFileSync(fresh, 'upload in progress');
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(stale, twoDaysAgo, twoDaysAgo);
+    const report = await t.cleanup({ dryRun: false });
+    expect(report.files).toEqual([{ path: `${t.info.path}/.lakesoul-tmp-0123456789abcdef`, size: 14, reason: 'orphan' }]);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect((await t.toArrow()).numRows).toBe(1);
   });
 });

@@ -296,10 +296,22 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
     throwIfAborted(options.signal, `list ${this.uri(prefix)}`);
-    yield* this.walk(dirKey, prefix, options.signal);
+    yield* this.walk(dirKey, prefix, options.signal, false);
   }
 
-  private async *walk(dirKey: string, prefix: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectMeta> {
+  /**
+   * The temp files of puts under `prefix` (which `list` leaves out): those of a process killed while
+   * writing stay behind, and `cleanup` deletes them as orphans once they are older than its window.
+   */
+  async *listTemporary(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
+    checkPrefix(prefix, this.description);
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
+    throwIfAborted(options.signal, `list ${this.uri(prefix)}`);
+    yield* this.walk(dirKey, prefix, options.signal, true);
+  }
+
+  private async *walk(dirKey: string, prefix: string, signal: AbortSignal | undefined, temporary: boolean): AsyncGenerator<ObjectMeta> {
     const dir = dirKey === '' ? this.root : join(this.root, dirKey);
     let entries;
     try {
@@ -331,8 +343,8 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     try {
       for (const ent of entries) {
         throwIfAborted(signal, `list ${this.uri(prefix)}`);
-        if (ent.name.startsWith(TEMP_MARKER)) continue;
         const key = dirKey === '' ? ent.name : `${dirKey}/${ent.name}`;
+        if (ent.name.startsWith(TEMP_MARKER) !== temporary && !(temporary && ent.isDirectory())) continue;
         // Only descend where keys can still match the prefix.
         if (!(key.startsWith(prefix) || prefix.startsWith(key + '/'))) continue;
         let isDir = ent.isDirectory();
@@ -344,7 +356,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
         }
         if (isDir) {
           yield* drain(0); // keys stay in order
-          yield* this.walk(key, prefix, signal);
+          yield* this.walk(key, prefix, signal, temporary);
         } else if (isFile && key.startsWith(prefix)) {
           const p = statFile(key);
           p.catch(() => {}); // awaited in order by drain

@@ -18,7 +18,7 @@ import {
   type TableInfo,
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
-import type { StoreRegistry } from '../store/index.js';
+import type { LocalStore, StoreRegistry } from '../store/index.js';
 import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
@@ -525,6 +525,9 @@ export class LakeSoulTable {
     const listing = (async () => {
       const out: ObjectMeta[] = [];
       for await (const m of store.list(prefix ? `${prefix}/` : '', { signal })) out.push(m);
+      // the local store's temp files of puts a killed process left (never committed, never listed)
+      const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
+      if (temporary) for await (const m of temporary.call(store, prefix ? `${prefix}/` : '', { signal })) out.push({ ...m, temporary: true } as ObjectMeta);
       return out;
     })();
     const ownership = ownedFileFilter(this.catalog, info, signal);
@@ -543,6 +546,10 @@ export class LakeSoulTable {
     for (const m of listed) {
       const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
       const uri = `${base}/${rel}`;
+      if ((m as { temporary?: boolean }).temporary) {
+        if (owned(uri) && now - m.lastModified.getTime() >= window) files.push({ path: uri, size: m.size, reason: 'orphan' });
+        continue;
+      }
       if (!/\.(parquet|vortex)$/i.test(rel)) continue;
       if (!owned(uri)) continue;
       // Live files are never touched, whatever their commit rows say (LakeSoul-Python leaves its
