@@ -22,6 +22,15 @@ describe('CSV parser', () => {
       expect(recs[2]!.quoted).toEqual([false, true, true]);
     }
   });
+  it('takes a long field whole, quoted or not, across many chunks', async () => {
+    const big = 'x'.repeat(4 * 1024 * 1024 + 3);
+    const text = `a,b\n1,${big}\n2,"${big}""${big}"\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; i += 65_536) chunks.push(text.slice(i, i + 65_536));
+    const recs = await all(chunks);
+    expect(recs.map((r) => r.fields.map((f) => f.length))).toEqual([[1, 1], [1, big.length], [1, 2 * big.length + 1]]);
+    expect(recs[2]!.fields[1]!.charAt(big.length)).toBe('"');
+  });
   it('reports an unterminated quote with its line', async () => {
     await expect(all(['a\n1\n"open'])).rejects.toThrow(/t\.csv:3: unterminated quoted field/);
   });
