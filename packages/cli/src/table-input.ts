@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { RecordBatch, Schema, type Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { decodeParquet } from '@lakesoul-ts/io';
+import { decodeParquet, readParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
 import { inferSchema, rowsToBatch, type RecordOrigin } from './records-to-arrow.js';
 
@@ -47,14 +47,19 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
   const batchRows = options.batchRows ?? 65_536;
   if (format === 'parquet') {
     const bytes = new Uint8Array(await readFile(file));
-    let table: Table;
-    try { table = await decodeParquet(bytes, { file }); } catch (e) {
-      if (e instanceof LakeSoulError) throw e;
-      throw new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
+    const unreadable = (e: unknown): LakeSoulError => e instanceof LakeSoulError ? e
+      : new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
+    // one row group at a time: what is held decoded is a row group, not the file (a few-KB file of
+    // constant columns decodes to gigabytes)
+    let groups: number;
+    try { groups = (await readParquetFooter(bytes, bytes.length, { file })).rowGroups.length; } catch (e) { throw unreadable(e); }
+    for (let g = 0; g < Math.max(1, groups); g++) {
+      let table: Table;
+      try { table = await decodeParquet(bytes, { file, ...(groups > 0 ? { rowGroups: [g] } : {}), batchSize: batchRows }); } catch (e) { throw unreadable(e); }
+      if (g === 0) checkColumns(file, table.schema.fields.map((f) => f.name), schema);
+      options.onBytes?.(Math.round(bytes.length * (g + 1) / Math.max(1, groups)));
+      for (const b of table.batches) yield b;
     }
-    checkColumns(file, table.schema.fields.map((f) => f.name), schema);
-    options.onBytes?.(bytes.length);
-    for (const b of table.batches) yield b;
     return;
   }
   if (format === 'csv') {
