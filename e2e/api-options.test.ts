@@ -90,6 +90,20 @@ describe('misspelt options are refused, naming the option meant, and change noth
     await expect(FlightClient.connect('grpc://127.0.0.1:1', opts({ tokens: 's3cret' }))).rejects.toMatchObject({ message: expect.stringMatching(/unknown option 'tokens' \(did you mean 'token'\?\)/) });
   });
 
+  it('an aborted Flight client call rejects with a LakeSoulError (a DOMException before)', async () => {
+    const server = createFlightServer({ lakehouse, ticketSecret: 'x'.repeat(32) });
+    const client = await FlightClient.connect(`grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`);
+    try {
+      const aborted = AbortSignal.abort(new Error('stop'));
+      await expect(client.getFlightInfo({ cmd: { table: 'events' } }, { signal: aborted })).rejects.toMatchObject({ name: 'LakeSoulError', kind: 'Aborted', code: 'ABORTED' });
+      await expect(client.listFlights(undefined, { signal: aborted })).rejects.toMatchObject({ name: 'LakeSoulError', kind: 'Aborted' });
+      await expect(client.doGet(new Uint8Array(4), { signal: aborted }).next()).rejects.toMatchObject({ name: 'LakeSoulError', kind: 'Aborted' });
+    } finally {
+      client.close();
+      await server.close(1000);
+    }
+  });
+
   it('connectors: tfjsDataset and readDataFrame with partition, writeDataFrame with missingColumn', async () => {
     await expect(tfjsDataset(events, opts({ partition: { day: 'd1' }, features: ['id'] }))).rejects.toMatchObject({ message: expect.stringMatching(/^tfjsDataset: unknown option 'partition' \(did you mean 'partitions'\?\)/) });
     await expect(readDataFrame(events, opts({ dfd, partition: { day: 'd1' } }))).rejects.toMatchObject({ message: expect.stringMatching(/unknown option 'partition' \(did you mean 'partitions'\?\)/) });

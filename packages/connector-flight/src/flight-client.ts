@@ -4,7 +4,7 @@
  */
 import { Metadata, credentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
-import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
 import {
   loadFlightProtocol,
   type ActionTypeMessage, type FlightDataMessage, type FlightDescriptorMessage, type FlightEndpointMessage, type FlightInfoMessage,
@@ -187,7 +187,7 @@ export class FlightClient {
   }
 
   private unary<Req, Res>(method: string, request: Req, options: CallOptions = {}): Promise<Res> {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, `Flight ${method}`);
     return new Promise<Res>((resolve, reject) => {
       const call = this.client[method](request, this.metadata(), (err: ServiceError | null, res: Res) => {
         options.signal?.removeEventListener('abort', onAbort);
@@ -200,6 +200,11 @@ export class FlightClient {
   }
 
   private async collect<Res>(call: ClientReadableStream<Res>, method: string, signal?: AbortSignal): Promise<Res[]> {
+    if (signal?.aborted) {
+      // started already: a signal aborted before the call never fires its listener
+      cancelQuietly(call);
+      throwIfAborted(signal, `Flight ${method}`);
+    }
     const onAbort = () => call.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: Res[] = [];
@@ -269,7 +274,7 @@ export class FlightClient {
    */
   async *doGet(ticket: Uint8Array | FlightEndpoint, options: CallOptions = {}): AsyncGenerator<RecordBatch> {
     const bytes = ticket instanceof Uint8Array ? ticket : ticket.ticket;
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, 'Flight doGet');
     const call = this.client.DoGet({ ticket: Buffer.from(bytes) }, this.metadata()) as ClientReadableStream<FlightDataMessage>;
     const onAbort = () => call.cancel();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -327,7 +332,7 @@ export class FlightClient {
     data: Table | RecordBatch | AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
     options: CallOptions & { schema?: Schema } = {},
   ): Promise<FlightPutResult> {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, 'Flight doPut');
     const cmd = commandOf(descriptor);
     if (cmd === null || cmd.transaction !== undefined || cmd.expectedRows !== undefined) return this.putStream(toDescriptor(descriptor), data, options);
     const counted = data instanceof Table ? data.numRows : data instanceof RecordBatch ? data.numRows
@@ -360,7 +365,7 @@ export class FlightClient {
     data: Table | RecordBatch | AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
     options: CallOptions & { schema?: Schema },
   ): Promise<FlightPutResult> {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, 'Flight doPut');
     let schema = options.schema;
     let batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
     if (data instanceof Table) { schema ??= data.schema; batches = data.batches; }
