@@ -97,6 +97,7 @@ describe('misspelt options are refused, naming the option meant, and change noth
       const aborted = AbortSignal.abort(new Error('stop'));
       await expect(client.getFlightInfo({ cmd: { table: 'events' } }, { signal: aborted })).rejects.toMatchObject({ name: 'LakeSoulError', kind: 'Aborted', code: 'ABORTED' });
       await expect(client.listFlights(undefined, { signal: aborted })).rejects.toMatchObject({ name: 'LakeSoulError', kind: 'Aborted' });
+      await expect(client.listFlights({ signal: aborted } as unknown as string)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/criteria must be a string or bytes, got object \(options such as \{ signal \} go second\)/) });
       await expect(client.doGet(new Uint8Array(4), { signal: aborted }).next()).rejects.toMatchObject({ name: 'LakeSoulError', kind: 'Aborted' });
     } finally {
       client.close();

@@ -242,6 +242,9 @@ export class FlightClient {
 
   /** All flights (tables) the server lists; `criteria` is passed as the Criteria expression (a namespace here). */
   async listFlights(criteria?: string | Uint8Array, options: CallOptions = {}): Promise<FlightInfo[]> {
+    if (criteria !== undefined && typeof criteria !== 'string' && !(criteria instanceof Uint8Array)) {
+      throw new LakeSoulError('InvalidArgument', `listFlights(criteria, options): criteria must be a string or bytes, got ${criteria === null ? 'null' : typeof criteria} (options such as { signal } go second)`);
+    }
     const expression = criteria === undefined ? Buffer.alloc(0) : Buffer.from(typeof criteria === 'string' ? Buffer.from(criteria, 'utf8') : criteria);
     const call = this.client.ListFlights({ expression }, this.metadata());
     return (await this.collect<FlightInfoMessage>(call, 'ListFlights', options.signal)).map(decodeInfo);
