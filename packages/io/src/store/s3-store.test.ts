@@ -57,7 +57,18 @@ describe('S3Store against moto', () => {
     expect(LakeSoulError.is(e2, 'Io')).toBe(true);
     expect(e2.message).toContain(`s3://${bucket}/x`);
     expect(e2.retryable).toBe(true);
+    expect(e2.message).toMatch(/no S3 server answered: check the endpoint \(AWS_ENDPOINT/);
     dead.destroy();
+  });
+
+  it('names the usual endpoint mistakes: no scheme, another scheme, the bucket appended', () => {
+    const env = testS3Env();
+    const endpoint = env.AWS_ENDPOINT!;
+    const make = (e: string) => () => S3Store.fromEnv(bucket, { ...env, AWS_ENDPOINT: e });
+    expect(make(endpoint.replace(/^https?:\/\//, ''))).toThrow(/S3 endpoint '.*' \(AWS_ENDPOINT, or the store's endpoint option\)(: the scheme must be http or https| is not a URL)/);
+    expect(make('ftp://127.0.0.1:21')).toThrow(/the scheme must be http or https \(got 'ftp:'\)/);
+    expect(make(`${endpoint}/${bucket}`)).toThrow(new RegExp(`ends with the bucket '${bucket}': give the server only \\(${endpoint.replace(/[.]/g, '\\.')}\\)`));
+    make(endpoint)().destroy();
   });
 
   it('serves many parallel requests through one client', async () => {

@@ -103,7 +103,7 @@ export class S3Store implements ObjectStore {
         },
       };
       if (options.endpoint !== undefined) {
-        config.endpoint = options.endpoint;
+        config.endpoint = checkEndpoint(options.endpoint, options.bucket);
         // S3-compatible servers differ in their support of the newer default checksums.
         config.requestChecksumCalculation = 'WHEN_REQUIRED';
         config.responseChecksumValidation = 'WHEN_REQUIRED';
@@ -238,6 +238,29 @@ export class S3Store implements ObjectStore {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * The endpoint of an S3-compatible server, checked: `http(s)://host[:port]` (an extra base path is
+ * kept, for servers behind a proxy). Its usual mistakes are named: no scheme (the SDK's bare "Invalid
+ * URL"), and the bucket appended (`http://host:9000/lake`: every key then missed, "object not found").
+ */
+function checkEndpoint(endpoint: string, bucket: string): string {
+  const what = `S3 endpoint '${endpoint}' (AWS_ENDPOINT, or the store's endpoint option)`;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new LakeSoulError('InvalidArgument', `${what} is not a URL: give the server as http://host:port (or https://...)`, { code: 'INVALID_S3_ENDPOINT' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new LakeSoulError('InvalidArgument', `${what}: the scheme must be http or https (got '${url.protocol}'), e.g. http://host:port`, { code: 'INVALID_S3_ENDPOINT' });
+  }
+  const last = url.pathname.split('/').filter(Boolean).at(-1);
+  if (last === bucket) {
+    throw new LakeSoulError('InvalidArgument', `${what} ends with the bucket '${bucket}': give the server only (${url.origin}); the bucket is named by the s3://${bucket}/... URI`, { code: 'INVALID_S3_ENDPOINT' });
+  }
+  return endpoint;
 }
 
 /** S3 options from upstream LakeSoul's environment variables (see {@link S3Store.fromEnv}). */

@@ -44,7 +44,14 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     return new LakeSoulError('NotFound', `bucket '${bucket}' does not exist (${op} ${uri}): create it, or check the bucket name, the endpoint and the region`, { code: 'BUCKET_NOT_FOUND', cause: e, context: { file: uri } });
   }
   if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return notFoundError(uri, e);
-  const detail = `${name || 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`;
+  if (name === 'CredentialsProviderError') {
+    return new LakeSoulError('Unauthenticated', `${op} ${uri}: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile) (${err?.message ?? name})`, { cause: e, context: { file: uri } });
+  }
+  let detail = `${name || 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`;
+  // no HTTP answer at all: the server named by the endpoint was not reached (or does not speak S3/TLS)
+  if (status === undefined && /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|socket hang up|wrong version number|EPROTO|ERR_SSL|certificate/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`)) {
+    detail += ' (no S3 server answered: check the endpoint (AWS_ENDPOINT, http:// or https://, host and port) and that the server runs)';
+  }
   if (status === 403 || name === 'AccessDenied') {
     return new LakeSoulError('PermissionDenied', `${op} ${uri}: ${detail}`, { cause: e, context: { file: uri } });
   }
