@@ -5,6 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { resolveCliConfig } from './cli-config.js';
 
 describe('CLI configuration', () => {
+  it('reads the lakesoul_home properties file as the library does, and names it when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-home-props-'));
+    try {
+      const file = join(dir, 'lakesoul.properties');
+      writeFileSync(file, '# LakeSoul\nlakesoul.pg.url = jdbc:postgresql://db:5432/lakesoul\nlakesoul.pg.username=ls\nlakesoul.pg.password=pw\n');
+      expect(resolveCliConfig({}, { lakesoul_home: file }, dir).catalog).toMatchObject({ url: 'jdbc:postgresql://db:5432/lakesoul', username: 'ls', password: 'pw' });
+      // a bare ENOENT (exit 1) before
+      expect(() => resolveCliConfig({}, { lakesoul_home: join(dir, 'missing.properties') }, dir)).toThrow(/cannot read the LakeSoul properties file '.*missing\.properties' named by env lakesoul_home: ENOENT/);
+      writeFileSync(file, 'foo=1\n');
+      expect(() => resolveCliConfig({}, { lakesoul_home: file }, dir)).toThrow(/has no lakesoul\.pg\.url/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('expands a leading ~ that no shell expanded (--home=~/x, the environment, the config file)', () => {
     const cwd = '/nowhere/cwd';
     const fromFlag = resolveCliConfig({ home: '~/lake' }, {}, cwd);

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LakeSoulError, embeddedCatalogDir } from '@lakesoul-ts/meta';
+import { LakeSoulError, embeddedCatalogDir, readLakeSoulHome } from '@lakesoul-ts/meta';
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -109,10 +109,8 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
   if (flags.catalog) return pick(flags.catalog, 'flag');
   if (env.LAKESOUL_PG_URL) return pick(env.LAKESOUL_PG_URL, 'env');
   if (env.lakesoul_home) {
-    const props = Object.fromEntries(readFileSync(env.lakesoul_home, 'utf8').split(/\r?\n/)
-      .map((l) => /^\s*([^#=\s][^=]*?)\s*=\s*(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!]));
-    const url = props['lakesoul.pg.url'];
-    if (!url) throw new LakeSoulError('InvalidArgument', `lakesoul_home file ${env.lakesoul_home} has no lakesoul.pg.url`, { context: { file: env.lakesoul_home } });
+    const props = readLakeSoulHome(env.lakesoul_home);
+    const url = props['lakesoul.pg.url']!;
     return { ...pick(url, 'env'), catalog: { url, username: username ?? props['lakesoul.pg.username'], password: password ?? props['lakesoul.pg.password'] } };
   }
   if (file.catalog) return pick(file.catalog, 'config-file');

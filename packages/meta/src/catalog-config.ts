@@ -85,6 +85,27 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@').replace(/(password=)[^&]*/i, '$1***');
 }
 
+/**
+ * The properties of the LakeSoul properties file `path` (env `lakesoul_home`), which must name
+ * `lakesoul.pg.url`.
+ * @throws LakeSoulError InvalidArgument naming the file when it cannot be read or has no URL.
+ */
+export function readLakeSoulHome(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LakeSoulError('InvalidArgument', `cannot read the LakeSoul properties file '${path}' named by env lakesoul_home: ${(e as Error).message}`, {
+      context: { file: path }, cause: e,
+    });
+  }
+  const props = parseProperties(text);
+  if (!props['lakesoul.pg.url']) {
+    throw new LakeSoulError('InvalidArgument', `the LakeSoul properties file '${path}' (env lakesoul_home) has no lakesoul.pg.url`, { context: { file: path } });
+  }
+  return props;
+}
+
 /** Parses a Java-style properties file (`key=value` or `key: value`, `#`/`!` comments). */
 export function parseProperties(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -139,19 +160,8 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
   }
   const home = env.lakesoul_home;
   if (home) {
-    let text: string;
-    try {
-      text = readFileSync(home, 'utf8');
-    } catch (e) {
-      throw new LakeSoulError('InvalidArgument', `cannot read the LakeSoul properties file '${home}' named by env lakesoul_home: ${(e as Error).message}`, {
-        context: { file: home }, cause: e,
-      });
-    }
-    const props = parseProperties(text);
-    const url = props['lakesoul.pg.url'];
-    if (!url) {
-      throw new LakeSoulError('InvalidArgument', `the LakeSoul properties file '${home}' (env lakesoul_home) has no lakesoul.pg.url`, { context: { file: home } });
-    }
+    const props = readLakeSoulHome(home);
+    const url = props['lakesoul.pg.url']!;
     return withSchema({
       kind: 'pg',
       url: toPostgresUrl(url, options.username ?? props['lakesoul.pg.username'], options.password ?? props['lakesoul.pg.password']),
