@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,18 @@ describe('BlobRoots', () => {
       expect(() => roots.resolve({ path: bad }), bad).toThrow(/refused/);
     }
     expect(() => roots.resolve({ path: '' })).toThrow(LakeSoulError);
+  });
+  it('decodes the percent-encoding of file: URIs (RFC 8089, as pathToFileURL writes them), and only theirs', () => {
+    // `%20` was taken literally: NotFound, or another file literally named `sub%20dir` was read
+    expect(roots.resolve({ path: pathToFileURL('/data/img/sub dir/spa ce é猫.png').href }).uri).toBe('file:///data/img/sub dir/spa ce é猫.png');
+    expect(roots.resolve({ path: 'file:///data/img/100%25.png' }).uri).toBe('file:///data/img/100%.png');
+    // plain paths and other schemes keep their characters
+    expect(roots.resolve({ path: '/data/img/a%20b.png' }).uri).toBe('file:///data/img/a%20b.png');
+    expect(roots.resolve({ path: 's3://b/wh/t/a%20b.png' }).uri).toBe('s3://b/wh/t/a%20b.png');
+    // decoded before the containment check; an encoded '/' and bad escapes are refused
+    expect(() => roots.resolve({ path: 'file:///data/img/%2E%2E/x.png' })).toThrow(/refused/);
+    expect(() => roots.resolve({ path: 'file:///data/img/a%2F..%2F..%2Fetc' })).toThrow(/encoded '\/' or NUL/);
+    expect(() => roots.resolve({ path: 'file:///data/img/100%.png' })).toThrow(/write a literal % as %25/);
   });
 });
 

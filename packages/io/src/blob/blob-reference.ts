@@ -112,7 +112,10 @@ export class BlobRoots {
       if (!READABLE_SCHEMES.has(parsed.scheme)) throw denied(path, `scheme '${parsed.scheme}' is not allowed`);
       scheme = parsed.scheme;
       authority = parsed.authority;
-      segments = normalizeSegments(parsed.key.split('/'), path);
+      // a file: URI's path is percent-encoded (RFC 8089; what pathToFileURL writes): `%20` is a space,
+      // not three characters (a file literally named `a%20b` was read instead of `a b`)
+      const raw = parsed.key.split('/');
+      segments = normalizeSegments(m && scheme === 'file' ? raw.map((s) => decodeFileUriSegment(s, path)) : raw, path);
     } else {
       scheme = this.base.parsed.scheme;
       authority = this.base.parsed.authority;
@@ -171,4 +174,19 @@ export const ALLOW_ROOT_HINT =
 /** The refusal of a reference outside the roots (kind PermissionDenied, code `BLOB_OUTSIDE_ROOTS`). */
 export function denied(ref: string, why: string, context: Record<string, string> = {}): LakeSoulError {
   return new LakeSoulError('PermissionDenied', `blob reference '${ref}' refused: ${why}; ${ALLOW_ROOT_HINT}`, { code: 'BLOB_OUTSIDE_ROOTS', context: { reference: ref, ...context } });
+}
+
+/** One percent-decoded segment of a `file:` URI's path; an encoded '/' or NUL, or a bad escape, is refused. */
+function decodeFileUriSegment(segment: string, ref: string): string {
+  if (!segment.includes('%')) return segment;
+  let out: string;
+  try {
+    out = decodeURIComponent(segment);
+  } catch {
+    throw new LakeSoulError('InvalidArgument', `blob reference '${ref}': a file: URI is percent-encoded and '${segment}' is not (write a literal % as %25, or give a plain path)`, { code: 'BLOB_BAD_REFERENCE' });
+  }
+  if (out.includes('/') || out.includes('\0')) {
+    throw new LakeSoulError('InvalidArgument', `blob reference '${ref}': an encoded '/' or NUL in a path segment is not a file name`, { code: 'BLOB_BAD_REFERENCE' });
+  }
+  return out;
 }
