@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -83,7 +84,7 @@ export interface ImageExecutor {
   close(): Promise<void>;
 }
 
-const jsCodecs: ImageCodecs = makeJsCodecs({ PNG, jpeg } as unknown as CodecLibraries);
+const jsCodecs: ImageCodecs = makeJsCodecs({ PNG, jpeg, inflateSync } as unknown as CodecLibraries);
 
 interface SharpImage {
   resize(width: number, height: number, options: { fit: 'fill'; kernel: 'linear' }): SharpImage;
@@ -202,7 +203,7 @@ function workerSource(): string {
 const { parentPort, workerData } = require('node:worker_threads');
 var __name = (f) => f;
 ${fns}
-const codecs = makeJsCodecs({ PNG: require(workerData.pngjs).PNG, jpeg: require(workerData.jpeg) });
+const codecs = makeJsCodecs({ PNG: require(workerData.pngjs).PNG, jpeg: require(workerData.jpeg), inflateSync: require('node:zlib').inflateSync });
 parentPort.on('message', (m) => {
   try {
     const img = runImageOps(m.bytes, m.ops, m.seed, codecs);

@@ -217,16 +217,79 @@ export function affineRun(ops: readonly ImageOp[], start: number, channels: numb
   return { mul, add, end: o };
 }
 
-/** The minimal surfaces of pngjs and jpeg-js the codecs use. */
+/** The minimal surfaces of pngjs, jpeg-js and zlib the codecs use. */
 export interface CodecLibraries {
   PNG: { sync: { read(buffer: Buffer): { width: number; height: number; data: Uint8Array } } };
   jpeg: { decode(data: Uint8Array, opts: { useTArray: true; formatAsRGBA: boolean; maxMemoryUsageInMB?: number }): { width: number; height: number; data: Uint8Array } };
+  /** zlib's inflateSync, to check a PNG's image data before pngjs reads it ({@link pngDataProblem}). */
+  inflateSync: (data: Uint8Array) => Uint8Array;
+}
+
+/**
+ * Why a PNG cannot be decoded faithfully, or null: more pixels than 268 402 689 (sharp's default
+ * `limitInputPixels`; a 116-byte file claimed 6000x6000 and became a 432 MB tensor), or image data shorter than its header's rows need. pngjs's sync
+ * reader reads past the end of short data: the missing rows came out as zeros, as an error, or as
+ * bytes left in the process's memory, depending on what ran before.
+ */
+export function pngDataProblem(bytes: Uint8Array, inflate: (data: Uint8Array) => Uint8Array): string | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let width = 0;
+  let height = 0;
+  let depth = 0;
+  let color = -1;
+  let interlace = 0;
+  const idat: Uint8Array[] = [];
+  let size = 0;
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const len = view.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    const body = at + 8;
+    if (body + len > bytes.length) return `its ${type} chunk runs past the end of the file`;
+    if (type === 'IHDR' && len >= 13) {
+      width = view.getUint32(body);
+      height = view.getUint32(body + 4);
+      depth = bytes[body + 8]!;
+      color = bytes[body + 9]!;
+      interlace = bytes[body + 12]!;
+    } else if (type === 'IDAT') {
+      idat.push(bytes.subarray(body, body + len));
+      size += len;
+    } else if (type === 'IEND') break;
+    at = body + len + 4;
+  }
+  if (width === 0 || height === 0) return 'it has no image header (IHDR) or an empty image';
+  const maxPixels = 268_402_689; // inside the function: workers get its source text
+  if (width * height > maxPixels) return `${width}x${height} exceeds the pixel limit (${maxPixels})`;
+  const channels = color === 0 || color === 3 ? 1 : color === 2 ? 3 : color === 4 ? 2 : color === 6 ? 4 : 0;
+  if (channels === 0) return `its color type ${color} is not one of PNG's`;
+  const rowBytes = (w: number): number => 1 + Math.ceil((w * channels * depth) / 8);
+  let expected = 0;
+  if (interlace) {
+    // Adam7: x0, y0, dx, dy of the seven passes
+    for (const [x0, y0, dx, dy] of [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const) {
+      const w = Math.ceil((width - x0) / dx);
+      const h = Math.ceil((height - y0) / dy);
+      if (w > 0 && h > 0) expected += h * rowBytes(w);
+    }
+  } else expected = height * rowBytes(width);
+  const data = new Uint8Array(size);
+  let o = 0;
+  for (const c of idat) { data.set(c, o); o += c.length; }
+  let raw: Uint8Array;
+  try {
+    raw = inflate(data);
+  } catch (e) {
+    return `its image data does not inflate (${(e as Error).message})`;
+  }
+  return raw.length < expected ? `its image data is truncated (${raw.length} of the ${expected} bytes its ${width}x${height} header needs)` : null;
 }
 
 /** Pure-JS codecs over pngjs and jpeg-js (passed in, see the file contract). Output RGBA 8-bit. */
 export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
   return {
     decodePng(bytes) {
+      const problem = pngDataProblem(bytes, libs.inflateSync);
+      if (problem !== null) throw new Error(`PNG ${problem}`);
       const png = libs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     },
@@ -318,6 +381,7 @@ export const IMAGE_KERNEL_FUNCTIONS: readonly ((...args: never[]) => unknown)[] 
   cropImage,
   flipHorizontal,
   makeSampleRandom,
+  pngDataProblem,
   makeJsCodecs,
   affineRun,
   affineU8,

@@ -263,3 +263,39 @@ describe('image pipelines', () => {
     }
   });
 });
+
+describe('the pure-JS PNG decoder refuses what it cannot decode faithfully', () => {
+  /** A PNG of `w`x`rows` RGB pixels whose header claims `height` rows (CRCs correct). */
+  async function pngClaiming(w: number, rows: number, height: number): Promise<Uint8Array> {
+    const { crc32 } = await import('node:zlib');
+    const png = new PNG({ width: w, height: rows, colorType: 2 });
+    for (let i = 0; i < png.data.length; i++) png.data[i] = i % 4 === 3 ? 255 : 200;
+    const bytes = new Uint8Array(PNG.sync.write(png, { colorType: 2 }));
+    const view = new DataView(bytes.buffer);
+    view.setUint32(8 + 8 + 4, height); // IHDR body starts at 16: width (4), height (4)
+    view.setUint32(8 + 8 + 13, crc32(bytes.subarray(12, 8 + 8 + 13)) >>> 0);
+    return bytes;
+  }
+
+  it('short image data (the missing rows were zeros or leftover memory) and headers past the pixel limit', async () => {
+    const { makeJsCodecs } = await import('./image-kernels.js');
+    const { inflateSync } = await import('node:zlib');
+    const codecs = makeJsCodecs({ PNG, jpeg, inflateSync } as never);
+    const whole = codecs.decodePng(await pngClaiming(3, 2, 2));
+    expect([whole.width, whole.height, whole.data[0]]).toEqual([3, 2, 200]);
+    const [short, shortTall, huge] = [await pngClaiming(3, 1, 2), await pngClaiming(3, 1, 6000), await pngClaiming(20000, 1, 20000)];
+    expect(() => codecs.decodePng(short)).toThrow(/^PNG its image data is truncated \(10 of the 20 bytes its 3x2 header needs\)/);
+    expect(() => codecs.decodePng(shortTall)).toThrow(/truncated/);
+    expect(() => codecs.decodePng(huge)).toThrow(/20000x20000 exceeds the pixel limit \(268402689\)/);
+  });
+
+  it('in the worker pool too', async () => {
+    const executor = await createImageExecutor({ decoder: 'js', workers: 1 });
+    try {
+      expect(executor.kind).toBe('js-workers');
+      await expect(executor.run(images.decode(), await pngClaiming(3, 1, 2), 1)).rejects.toThrow(/truncated/);
+    } finally {
+      await executor.close();
+    }
+  });
+});
