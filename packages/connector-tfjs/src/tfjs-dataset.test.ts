@@ -301,6 +301,24 @@ describe('feature and label mapping', () => {
     const bad = await tfjsDataset(table, { tf, features: ['x'], transform: (row) => ({ ...row, x: row.id === 3n ? null : row.x }) });
     await expect(take(bad)).rejects.toThrow(/split .*, row \d+, column x: null value/);
   });
+
+  it('refuses values an int32 tensor cannot hold instead of wrapping them (2^31 became -2^31)', async () => {
+    const wide = (v: unknown) => async (row: Record<string, unknown>) => ({ ...row, label: row.id === 3n ? v : row.label, x: row.id === 3n ? v : row.x });
+    for (const v of [2n ** 31n, 2 ** 32 + 1, -(2 ** 31) - 1, 3e10, NaN]) {
+      const labels = await tfjsDataset(table, { tf, batchSize: 4, features: ['x'], labels: 'label', transform: wide(v) });
+      await expect(take(labels), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/row \d+, column label: value .* does not fit the int32 tensor/) });
+      const features = await tfjsDataset(table, { tf, batchSize: 4, features: [{ column: 'x', dtype: 'int32' }], transform: wide(typeof v === 'bigint' ? Number(v) : v) });
+      await expect(take(features), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/column x: value/) });
+    }
+    // in range, fractions truncate as tf.cast does
+    const ok = await tfjsDataset(table, { tf, batchSize: 2, features: [{ column: 'x', dtype: 'int32' }], transform: (row) => ({ ...row, x: 2147483647.5 }) });
+    const it = await ok.iterator();
+    const el = (await it.next()).value as tf.Tensor | Record<string, tf.Tensor>;
+    const t = el instanceof tf.Tensor ? el : Object.values(el)[0]!;
+    expect(t.dtype).toBe('int32');
+    expect(Array.from(t.dataSync())).toEqual([2147483647, 2147483647]);
+    tf.dispose(el as tf.TensorContainer);
+  });
 });
 
 describe('scan options', () => {
