@@ -58,9 +58,12 @@ describe('equalizedSampleCount', () => {
     expect(equalizedSampleCount(shards, 'drop')).toBe(Math.min(...loads));
     expect(equalizedSampleCount(shards, 'none')).toBeNull();
   });
-  it('needs row counts and refuses to pad an empty shard', () => {
+  it('needs row counts, and refuses an empty shard: pad has nothing to pad from, drop would drop every row', () => {
     expect(() => equalizedSampleCount(assignShards(splits([null, 3]), 2), 'drop')).toThrow(/row counts/);
     expect(() => equalizedSampleCount(assignShards(splits([4, 3]), 3), 'pad')).toThrow(/no rows to pad/);
-    expect(equalizedSampleCount(assignShards(splits([4, 3]), 3), 'drop')).toBe(0);
+    // 'drop' gave 0 samples to every shard (an epoch of nothing on every rank), and pad's error advised it
+    expect(() => equalizedSampleCount(assignShards(splits([4, 3]), 3), 'drop')).toThrow(/equalize 'drop': shard 2 has no rows \(3 shards for 2 splits\), so every shard would drop all of its rows/);
+    expect(() => equalizedSampleCount(assignShards(splits([4, 3]), 3), 'pad')).toThrow(/use fewer ranks\/workers, or 'none'/);
+    expect(equalizedSampleCount(assignShards(splits([0, 0]), 2), 'drop')).toBe(0); // an empty table: nothing to drop
   });
 });

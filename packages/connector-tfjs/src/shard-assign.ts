@@ -80,8 +80,8 @@ export function assignShards<S extends ShardableSplit>(splits: readonly S[], num
 /**
  * Samples each shard yields per epoch under `mode`, from the shards' metadata row counts:
  * 'pad' -> the largest shard's count, 'drop' -> the smallest, 'none' -> null (each shard its own).
- * Throws `InvalidArgument` when a count is unknown (call `ScanPlan.withRowCounts()` first) or when
- * 'pad' would have to pad an empty shard.
+ * Throws `InvalidArgument` when a count is unknown (call `ScanPlan.withRowCounts()` first), when
+ * 'pad' would have to pad an empty shard, or when 'drop' would drop every row (an empty shard).
  */
 export function equalizedSampleCount(shards: readonly (readonly ShardableSplit[])[], mode: EqualizeMode): number | null {
   if (mode === 'none') return null;
@@ -100,13 +100,23 @@ export function equalizedSampleCount(shards: readonly (readonly ShardableSplit[]
     const max = Math.max(...counts);
     const empty = counts.findIndex((c) => c === 0);
     if (max > 0 && empty >= 0) {
-      throw new LakeSoulError('InvalidArgument', `equalize 'pad': shard ${empty} has no rows to pad from (${shards.length} shards for ${shards.flat().length} splits); use fewer ranks/workers or 'drop'`, {
+      throw new LakeSoulError('InvalidArgument', `equalize 'pad': shard ${empty} has no rows to pad from (${shards.length} shards for ${shards.flat().length} splits); use fewer ranks/workers, or 'none' (shards of unequal size), or more splits (more files or buckets)`, {
         code: 'EMPTY_SHARD',
         context: { shard: empty },
       });
     }
     return max;
   }
-  if (mode === 'drop') return Math.min(...counts);
+  if (mode === 'drop') {
+    // an empty shard would make every shard drop everything: an epoch of nothing on every rank
+    const empty = counts.findIndex((c) => c === 0);
+    if (empty >= 0 && Math.max(...counts) > 0) {
+      throw new LakeSoulError('InvalidArgument', `equalize 'drop': shard ${empty} has no rows (${shards.length} shards for ${shards.flat().length} splits), so every shard would drop all of its rows; use fewer ranks/workers, or 'none' (shards of unequal size), or more splits (more files or buckets)`, {
+        code: 'EMPTY_SHARD',
+        context: { shard: empty },
+      });
+    }
+    return Math.min(...counts);
+  }
   throw new LakeSoulError('InvalidArgument', `equalize must be 'pad', 'drop' or 'none', got ${String(mode)}`, { code: 'BAD_SHARD_OPTION' });
 }
