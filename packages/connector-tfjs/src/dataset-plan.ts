@@ -146,6 +146,10 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
     throw mismatch('sharding', [r.rank, r.worldSize, r.workersPerRank, r.worker], [s.rank, s.worldSize, s.workersPerRank, s.worker]);
   }
   if ((r.seed ?? null) !== (s.shuffle?.seed ?? null)) throw mismatch('shuffle seed', r.seed, s.shuffle?.seed ?? null);
+  // states of earlier versions lack these: not checked then
+  if (r.bufferSize !== undefined && r.bufferSize !== (s.shuffle?.bufferSize ?? null)) throw mismatch('shuffle bufferSize', r.bufferSize, s.shuffle?.bufferSize ?? null);
+  if (r.equalize !== undefined && r.equalize !== s.equalize) throw mismatch('equalize', r.equalize, s.equalize);
+  if (r.selection !== undefined && r.selection !== selectionOf(options)) throw mismatch('selection (partitions and filter)', JSON.parse(r.selection), JSON.parse(selectionOf(options)));
   const now = p.planJSON.partitionVersions;
   for (const k of new Set([...Object.keys(now), ...Object.keys(r.tableVersions)])) {
     if (now[k] !== r.tableVersions[k]) {
@@ -205,4 +209,9 @@ function declaredImageColumn(info: ScannableTable['info']): string | null {
     ? blobColumnsOf({ schema: info.schema, properties: info.properties, name: info.name })
     : (info.properties?.[BLOB_COLUMNS_PROPERTY] ?? '').split(',').map((c) => c.trim()).filter(Boolean);
   return cols.length === 1 ? cols[0] : null;
+}
+
+/** The scan selection of `options` (partitions and filter) as JSON, recorded in resume states. */
+export function selectionOf(options: Pick<TfjsDatasetOptions, 'partitions' | 'filter'>): string {
+  return JSON.stringify({ partitions: options.partitions ?? null, filter: options.filter ?? null }, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }

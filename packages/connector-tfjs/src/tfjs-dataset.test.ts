@@ -217,6 +217,15 @@ describe('resume', () => {
       expect(rest.some((x) => x >= 100)).toBe(false);
       await expect(tfjsDataset(t, base({ shuffle: { seed: 2 }, resumeFrom: state, snapshot: { version: state.tableVersions['date=d'] } }))).rejects.toThrow(/shuffle seed/);
       await expect(tfjsDataset(t, base({ shuffle: { seed: 1 }, rank: 0, worldSize: 2, resumeFrom: state, snapshot: { version: state.tableVersions['date=d'] } }))).rejects.toThrow(/sharding/);
+      // another buffer size, equalize mode or selection changes the order or the samples: the resumed
+      // epoch repeated and skipped samples (367 of 3068 with bufferSize 1024 -> 64)
+      const at = { snapshot: { version: state.tableVersions['date=d']! } };
+      await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1, bufferSize: 64 }, resumeFrom: state }))).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringMatching(/shuffle bufferSize was 1024, this reader has 64/) });
+      await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, equalize: 'drop', resumeFrom: state }))).rejects.toThrow(/equalize was "none", this reader has "drop"/);
+      await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, filter: 'id > 1', resumeFrom: state }))).rejects.toThrow(/selection \(partitions and filter\) was/);
+      // a state of an earlier version (without these fields) still resumes
+      const { bufferSize: _b, equalize: _e, selection: _s, ...older } = state;
+      expect((await take(await tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, resumeFrom: older })))).length).toBe(2);
     }
   });
 });
@@ -303,15 +312,15 @@ describe('feature and label mapping', () => {
   });
 
   it('refuses values an int32 tensor cannot hold instead of wrapping them (2^31 became -2^31)', async () => {
-    const wide = (v: unknown) => async (row: Record<string, unknown>) => ({ ...row, label: row.id === 3n ? v : row.label, x: row.id === 3n ? v : row.x });
+    const wide = (v: unknown) => (row: Record<string, unknown>) => ({ ...row, label: row.id === 3n ? v : row.label, x: row.id === 3n ? v : row.x }) as never;
     for (const v of [2n ** 31n, 2 ** 32 + 1, -(2 ** 31) - 1, 3e10, NaN]) {
       const labels = await tfjsDataset(table, { tf, batchSize: 4, features: ['x'], labels: 'label', transform: wide(v) });
       await expect(take(labels), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/row \d+, column label: value .* does not fit the int32 tensor/) });
-      const features = await tfjsDataset(table, { tf, batchSize: 4, features: [{ column: 'x', dtype: 'int32' }], transform: wide(typeof v === 'bigint' ? Number(v) : v) });
+      const features = await tfjsDataset(table, { tf, batchSize: 4, features: { x: { column: 'x', dtype: 'int32' } }, transform: wide(typeof v === 'bigint' ? Number(v) : v) });
       await expect(take(features), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/column x: value/) });
     }
     // in range, fractions truncate as tf.cast does
-    const ok = await tfjsDataset(table, { tf, batchSize: 2, features: [{ column: 'x', dtype: 'int32' }], transform: (row) => ({ ...row, x: 2147483647.5 }) });
+    const ok = await tfjsDataset(table, { tf, batchSize: 2, features: { x: { column: 'x', dtype: 'int32' } }, transform: (row) => ({ ...row, x: 2147483647.5 }) });
     const it = await ok.iterator();
     const el = (await it.next()).value as tf.Tensor | Record<string, tf.Tensor>;
     const t = el instanceof tf.Tensor ? el : Object.values(el)[0]!;

@@ -15,7 +15,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, ScanOptions, ScanPlan, ScanPlanJSON, Split } from '@lakesoul-ts/io';
 import type { Row, RowTensor } from './arrow-rows.js';
 import { BatchStream } from './batch-stream.js';
-import { planDataset, resumePosition, validateOptions } from './dataset-plan.js';
+import { planDataset, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
 import { EpochStream } from './epoch-stream.js';
 import { createImageExecutor, type ImageDecoderKind, type ImageExecutor } from './image-executor.js';
 import type { ImagePipeline } from './image-pipeline.js';
@@ -143,6 +143,12 @@ export interface ResumeState {
   worldSize: number;
   workersPerRank: number;
   worker: number;
+  /** The shuffle buffer size (null when not shuffling); absent in states of earlier versions. */
+  bufferSize?: number | null;
+  /** The equalize mode; absent in states of earlier versions. */
+  equalize?: EqualizeMode;
+  /** The scan's selection (`partitions` and `filter`, as JSON); absent in states of earlier versions. */
+  selection?: string;
 }
 
 /** Options of {@link tfjsDataset}. */
@@ -282,6 +288,9 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
         worldSize: settings.worldSize,
         workersPerRank: settings.workersPerRank,
         worker: settings.worker,
+        bufferSize: settings.shuffle?.bufferSize ?? null,
+        equalize: settings.equalize,
+        selection: selectionOf(options),
       };
     },
     plan: planJSON,
