@@ -47,6 +47,10 @@ export function validateOptions(options: TfjsDatasetOptions): DatasetSettings {
   if ((options.workersPerRank !== undefined || options.worker !== undefined) && options.rank === undefined) {
     throw invalid('workersPerRank/worker need rank and worldSize', {}, 'BAD_SHARD_OPTION');
   }
+  // never guessed either: every worker of a rank read worker 0's shard
+  if (options.workersPerRank !== undefined && options.workersPerRank > 1 && options.worker === undefined) {
+    throw invalid(`workersPerRank ${options.workersPerRank} needs worker (0..${options.workersPerRank - 1}): which of the rank's readers this one is`, {}, 'BAD_SHARD_OPTION');
+  }
   const rank = options.rank ?? 0;
   const worldSize = options.worldSize ?? 1;
   const workersPerRank = options.workersPerRank ?? 1;

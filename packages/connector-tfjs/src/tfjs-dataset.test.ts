@@ -117,6 +117,8 @@ describe('sharding across ranks (worldSize 3, 7 uneven splits)', () => {
     await expect(tfjsDataset(table, base({ rank: 1 }))).rejects.toThrow(/rank and worldSize go together/);
     await expect(tfjsDataset(table, base({ rank: 3, worldSize: 3 }))).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'InvalidArgument'));
     await expect(tfjsDataset(table, base({ worker: 1 }))).rejects.toThrow(/need rank and worldSize/);
+    // nor the worker: every worker of the rank read worker 0's shard
+    await expect(tfjsDataset(table, base({ rank: 0, worldSize: 2, workersPerRank: 3 }))).rejects.toThrow(/workersPerRank 3 needs worker \(0\.\.2\)/);
   });
 });
 
