@@ -59,6 +59,10 @@ describe('sharding across ranks (worldSize 3, 7 uneven splits)', () => {
       const ds = await tfjsDataset(table, base({ rank, worldSize: 3, equalize: 'none', shuffle: { seed: 5, bufferSize: 8 } }));
       const ids = await take(ds);
       expect(ds.samplesPerEpoch).toBe(ids.length);
+      // with dropRemainder, what an epoch delivers (it counted the dropped tail before)
+      const dropping = await tfjsDataset(table, base({ rank, worldSize: 3, equalize: 'none', shuffle: { seed: 5, bufferSize: 8 }, batchSize: 3, dropRemainder: true }));
+      expect(dropping.samplesPerEpoch).toBe((await take(dropping)).length);
+      expect(dropping.samplesPerEpoch! % 3).toBe(0);
       // Whole splits: each split's id range is either fully in this rank or not at all.
       const mine = new Set(ids);
       let start = 0;

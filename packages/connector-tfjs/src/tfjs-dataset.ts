@@ -295,7 +295,8 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     },
     plan: planJSON,
     shardSplits: planned.shardSplits,
-    samplesPerEpoch,
+    // what an epoch delivers: with dropRemainder, the last partial batch is not delivered
+    samplesPerEpoch: samplesPerEpoch !== null && options.dropRemainder === true ? samplesPerEpoch - (samplesPerEpoch % settings.batchSize) : samplesPerEpoch,
     imageDecoder: executor?.kind ?? null,
     close: async () => {
       closed = true;
