@@ -287,18 +287,30 @@ export class Catalog {
     return { name, properties: props, comment: options.comment ?? '', domain: 'public' };
   }
 
-  /** All namespaces, by name. */
+  /**
+   * All namespaces, by name: those of the namespace table, and those only tables name (LakeSoul's
+   * Python package writes tables into namespaces it never registers; they were missing from the list
+   * and every call on them said "not found").
+   */
   async listNamespaces(options: CatalogCallOptions = {}): Promise<NamespaceInfo[]> {
     const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
-      'SELECT namespace, properties, comment, domain FROM namespace ORDER BY namespace', [], { signal: options.signal });
+      `SELECT namespace, properties, comment, domain FROM namespace
+       UNION ALL
+       SELECT x.ns, NULL::json, NULL::text, NULL::text FROM (SELECT DISTINCT t.table_namespace AS ns FROM table_info t
+        WHERE NOT EXISTS (SELECT 1 FROM namespace n WHERE n.namespace = t.table_namespace)) x
+       ORDER BY 1`, [], { signal: options.signal });
     return r.rows.map((x) => ({ name: x.namespace, properties: properties(x.properties), comment: x.comment ?? '', domain: x.domain ?? 'public' }));
   }
 
-  /** One namespace; NotFound naming it. */
+  /** One namespace (registered, or named by a table only: see {@link listNamespaces}); NotFound naming it. */
   async getNamespace(name: string, options: CatalogCallOptions = {}): Promise<NamespaceInfo> {
     if (name.includes('\u0000')) throw namespaceNotFound(name); // PostgreSQL text cannot hold NUL
     const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
-      'SELECT namespace, properties, comment, domain FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
+      `SELECT namespace, properties, comment, domain FROM namespace WHERE namespace = $1
+       UNION ALL
+       SELECT table_namespace, NULL::json, NULL::text, NULL::text FROM table_info
+        WHERE table_namespace = $1 AND NOT EXISTS (SELECT 1 FROM namespace WHERE namespace = $1)
+       LIMIT 1`, [name], { signal: options.signal });
     const x = r.rows[0];
     if (!x) throw namespaceNotFound(name);
     return { name: x.namespace, properties: properties(x.properties), comment: x.comment ?? '', domain: x.domain ?? 'public' };
@@ -311,7 +323,7 @@ export class Catalog {
    */
   async dropNamespace(name: string, options: DropNamespaceOptions = {}): Promise<DropResult> {
     if (name === 'default') throw new LakeSoulError('InvalidArgument', "the 'default' namespace cannot be dropped", { context: { namespace: name } });
-    const exists = await this.driver.query('SELECT 1 FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
+    const exists = await this.driver.query('SELECT 1 FROM namespace WHERE namespace = $1 UNION ALL SELECT 1 FROM table_info WHERE table_namespace = $1 LIMIT 1', [name], { signal: options.signal });
     if (exists.rowCount === 0) {
       if (options.ifExists) return { files: [] };
       throw namespaceNotFound(name);

@@ -223,6 +223,21 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         await expectError(catalog.dropNamespace('default'), 'InvalidArgument', 'default');
         await expectError(catalog.createTable({ namespace: `missing_${uniq()}`, name: 'y', path: 'file:///tmp/y', schema: kvSchema() }), 'NotFound', 'missing_');
       });
+
+      it('a namespace only tables name (LakeSoul-Python never registers its namespaces) is listed, read and dropped like the others', async () => {
+        const ns = `implicit_${uniq()}`;
+        await catalog.createNamespace(ns);
+        const t = await catalog.createTable({ namespace: ns, name: 'wt', path: `file:///tmp/lakesoul-conf/${ns}/wt`, schema: kvSchema() });
+        await driver.query('DELETE FROM namespace WHERE namespace = $1', [ns]); // as the wheel leaves it
+        expect((await catalog.listNamespaces()).filter((n) => n.name === ns)).toEqual([{ name: ns, properties: {}, comment: '', domain: 'public' }]);
+        expect(await catalog.getNamespace(ns)).toEqual({ name: ns, properties: {}, comment: '', domain: 'public' });
+        expect((await catalog.listTables(ns)).map((x) => x.name)).toEqual(['wt']);
+        await expectError(catalog.dropNamespace(ns), 'InvalidArgument', ns, 'not empty');
+        await catalog.dropNamespace(ns, { cascade: true });
+        await expectError(catalog.getTableById(t.tableId), 'NotFound');
+        await expectError(catalog.getNamespace(ns), 'NotFound', ns);
+        expect((await catalog.listNamespaces()).map((n) => n.name)).not.toContain(ns);
+      });
     });
 
     describe('tables', () => {
