@@ -21,3 +21,14 @@ describe('LakeSoulError', () => {
     expect(LakeSoulError.hasCode(e, 'COMIT_CONFLICT')).toBe(false);
   });
 });
+
+describe('mapConnectError', () => {
+  it('says to give a user name when the URL has none and the server refused the OS user', async () => {
+    const { mapConnectError } = await import('./sql-driver.js');
+    const refused = Object.assign(new Error('role "root" does not exist'), { code: '28000' });
+    const e = mapConnectError(refused, 'postgres://db:5432/lakesoul');
+    expect(e.message).toMatch(/role "root" does not exist; no user name was given for postgres:\/\/db:5432\/lakesoul: set LAKESOUL_PG_USERNAME/);
+    // a user was given: the server's own words are enough
+    expect(mapConnectError(refused, 'postgres://ls:***@db:5432/lakesoul').message).not.toMatch(/LAKESOUL_PG_USERNAME/);
+  });
+});

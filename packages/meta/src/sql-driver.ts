@@ -152,7 +152,16 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
 export function mapConnectError(e: unknown, where: string): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
   const err = e as { code?: string; message?: string };
-  if (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) return mapSqlError(e, { operation: `connect to ${where}` });
+  if (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) {
+    const mapped = mapSqlError(e, { operation: `connect to ${where}` });
+    // no user in the URL nor the environment: pg tried the OS user ("role \"root\" does not exist")
+    if ((err.code === '28000' || err.code === '28P01') && !/^postgres(?:ql)?:\/\/[^/@]+@/.test(where)) {
+      return new LakeSoulError(mapped.kind, `${mapped.message}; no user name was given for ${where}: set LAKESOUL_PG_USERNAME (and LAKESOUL_PG_PASSWORD), or put it in the URL (postgres://user:password@host:port/db)`, {
+        code: mapped.code, retryable: mapped.retryable, context: mapped.context, cause: e,
+      });
+    }
+    return mapped;
+  }
   return new LakeSoulError('Catalog', `cannot connect to the catalog database at ${where}: ${err?.message ?? String(e)}`, {
     code: 'CATALOG_UNAVAILABLE', retryable: true, context: { database: where }, cause: e,
   });
