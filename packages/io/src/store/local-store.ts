@@ -291,24 +291,24 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     }
   }
 
-  async *list(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
-    checkPrefix(prefix, this.description);
-    const slash = prefix.lastIndexOf('/');
-    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
-    throwIfAborted(options.signal, `list ${this.uri(prefix)}`);
-    yield* this.walk(dirKey, prefix, options.signal, false);
+  list(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
+    return this.listFrom(prefix, options, false);
   }
 
   /**
    * The temp files of puts under `prefix` (which `list` leaves out): those of a process killed while
    * writing stay behind, and `cleanup` deletes them as orphans once they are older than its window.
    */
-  async *listTemporary(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
+  listTemporary(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
+    return this.listFrom(prefix, options, true);
+  }
+
+  private async *listFrom(prefix: string, options: StoreCallOptions, temporary: boolean): AsyncGenerator<ObjectMeta> {
     checkPrefix(prefix, this.description);
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
     throwIfAborted(options.signal, `list ${this.uri(prefix)}`);
-    yield* this.walk(dirKey, prefix, options.signal, true);
+    yield* this.walk(dirKey, prefix, options.signal, temporary);
   }
 
   private async *walk(dirKey: string, prefix: string, signal: AbortSignal | undefined, temporary: boolean): AsyncGenerator<ObjectMeta> {
