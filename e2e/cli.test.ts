@@ -449,5 +449,11 @@ describe('init on an object-store warehouse', () => {
     const missing = await cli(['--home', home, '--warehouse', `s3://${bucket}-missing/wh`, 'init']);
     expect(missing.code).toBe(3);
     expect(missing.err).toContain(`bucket '${bucket}-missing' does not exist (list s3://${bucket}-missing/wh/)`);
+    // table create too (the PostgreSQL + S3 guide skips init): nothing is registered
+    const created = await cli(['--home', home, '--warehouse', `s3://${bucket}-missing/wh`, 'table', 'create', 'lost', '--schema', 'id:int64!']);
+    expect(created.code).toBe(3);
+    expect(created.err).toContain(`bucket '${bucket}-missing' does not exist`);
+    const listed = await cli(['--home', home, 'table', 'list', '--format', 'json']);
+    expect(JSON.parse(listed.out)).toEqual([]);
   });
 });

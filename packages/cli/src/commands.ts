@@ -344,6 +344,10 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
       if (o.buckets !== undefined && !(o.primaryKey as string[] | undefined)?.length) {
         throw new LakeSoulError('InvalidArgument', `table create ${name}: --buckets needs --primary-key (rows are bucketed by the hash of their key)`);
       }
+      // an object store is reached first, as init does: a missing bucket was found only by the first
+      // import, after the table was registered in a shared catalog
+      const location: string = o.path ?? ctx.config.warehouse;
+      if (!/^file:/i.test(location)) await checkWarehouseReachable(location);
       const t = await ctx.lakehouse.createTable(name, schema, {
         namespace: o.namespace, rangePartitions: o.partitionBy, primaryKeys: o.primaryKey, hashBucketNum: o.buckets,
         cdcColumn: o.cdcColumn, blobColumns: o.blobColumns, properties, path: o.path, ifNotExists: o.ifNotExists,
