@@ -51,6 +51,7 @@ describe('CLI configuration', () => {
       expect(message).not.toContain('secret');
     }
     expect(() => resolveCliConfig({}, { LAKESOUL_PG_URL: 'mysql://h/db' }, cwd)).toThrow(/^LAKESOUL_PG_URL 'mysql:\/\/h\/db' is not a directory/);
+    expect(() => resolveCliConfig({}, { LAKESOUL_PG_URL: '' }, cwd)).toThrow(/^LAKESOUL_PG_URL is set but empty/);
     expect(resolveCliConfig({ catalog: 'file:///data/cat' }, {}, cwd).catalog).toEqual({ dataDir: '/data/cat' });
     // the catalog's own rule, as Catalog.open applies it: a name with a scheme is not taken for a directory
     expect(() => resolveCliConfig({ catalog: 'my:dir' }, {}, cwd)).toThrow(/--catalog 'my:dir' is not a directory/);

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LakeSoulError, embeddedCatalogDir, readLakeSoulHome } from '@lakesoul-ts/meta';
+import { LakeSoulError, embeddedCatalogDir, readLakeSoulHome, refuseEmptyUrl } from '@lakesoul-ts/meta';
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -107,6 +107,7 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
   };
 
   if (flags.catalog) return pick(flags.catalog, 'flag');
+  refuseEmptyUrl(env.LAKESOUL_PG_URL, 'LAKESOUL_PG_URL');
   if (env.LAKESOUL_PG_URL) return pick(env.LAKESOUL_PG_URL, 'env');
   if (env.lakesoul_home) {
     const props = readLakeSoulHome(env.lakesoul_home);

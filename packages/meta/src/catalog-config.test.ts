@@ -42,6 +42,12 @@ describe('catalog configuration', () => {
     expect(resolveCatalogConfig({ defaultDataDir: '/tmp/cat' }, {})).toEqual({ kind: 'pglite', dataDir: '/tmp/cat', source: 'default' });
   });
 
+  it('refuses a URL set but empty (it fell through to a new embedded catalog in the working directory)', () => {
+    expect(() => resolveCatalogConfig({}, { LAKESOUL_PG_URL: '' })).toThrow(/^LAKESOUL_PG_URL is set but empty: give the PostgreSQL URL, or unset it/);
+    expect(() => resolveCatalogConfig({ url: '' }, {})).toThrow(/^the catalog url option is set but empty/);
+    expect(resolveCatalogConfig({ defaultDataDir: '/tmp/x' }, {}).kind).toBe('pglite');
+  });
+
   it('fails clearly on an unreadable or incomplete lakesoul_home', () => {
     expect(() => resolveCatalogConfig({}, { lakesoul_home: join(dir, 'missing.properties') })).toThrowError(/missing\.properties/);
     const empty = join(dir, 'empty.properties');

@@ -123,6 +123,16 @@ export function parseProperties(text: string): Record<string, string> {
 const MEMORY = new Set([':memory:', 'memory://', 'memory']);
 
 /**
+ * Refuses a catalog URL that is set but empty (a CI secret that did not resolve): it fell through to
+ * a new embedded catalog in the working directory, and writes went there instead of the shared one.
+ */
+export function refuseEmptyUrl(url: string | undefined, what: string): void {
+  if (url !== undefined && url.trim() === '') {
+    throw new LakeSoulError('InvalidArgument', `${what} is set but empty: give the PostgreSQL URL, or unset it for the embedded catalog`, { code: 'INVALID_CATALOG_URL' });
+  }
+}
+
+/**
  * Resolves where the catalog lives. Precedence (first match wins):
  *
  * 1. `options.url` (postgres:// or jdbc:postgresql://, with `options.username` / `options.password`);
@@ -151,6 +161,8 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
     return { kind: 'pglite', dataDir: embeddedCatalogDir(options.dataDir, 'dataDir'), source: 'options' };
   }
   const envUrl = env.LAKESOUL_PG_URL;
+  refuseEmptyUrl(options.url, 'the catalog url option');
+  refuseEmptyUrl(envUrl, 'LAKESOUL_PG_URL');
   if (envUrl) {
     return withSchema({
       kind: 'pg',

@@ -17,7 +17,7 @@ export {
 export { processAlive } from './process-alive.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions, ShareCatalogOptions } from './catalog-server.js';
 export { TRANSACTION_IDLE_MS } from './catalog-server.js';
-export { resolveCatalogConfig, toPostgresUrl, parseProperties, readLakeSoulHome, DEFAULT_PGLITE_DIR, embeddedCatalogDir } from './catalog-config.js';
+export { resolveCatalogConfig, refuseEmptyUrl, toPostgresUrl, parseProperties, readLakeSoulHome, DEFAULT_PGLITE_DIR, embeddedCatalogDir } from './catalog-config.js';
 export type { CatalogConfig, PgCatalogConfig, PGliteCatalogConfig, ResolveCatalogConfigOptions } from './catalog-config.js';
 export { bootstrapCatalogSchema, catalogSchemaComplete, CATALOG_SCHEMA_STATEMENTS, COMPACTION_NOTIFY_CHANNEL, COMPACTION_NOTIFY_THRESHOLD } from './catalog-schema.js';
 export { arrowSchemaToJson, arrowSchemaFromJson } from './arrow-schema-json.js';
