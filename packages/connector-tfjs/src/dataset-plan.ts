@@ -157,7 +157,7 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
   const now = p.planJSON.partitionVersions;
   for (const k of new Set([...Object.keys(now), ...Object.keys(r.tableVersions)])) {
     if (now[k] !== r.tableVersions[k]) {
-      throw new LakeSoulError('Conflict', `resumeFrom: partition ${k} of ${p.tableName} was read at version ${r.tableVersions[k] ?? 'none'}, the plan now has ${now[k] ?? 'none'}; pass snapshot: { version } or the same plan`, {
+      throw new LakeSoulError('Conflict', `resumeFrom: partition ${k} of ${p.tableName} was read at version ${r.tableVersions[k] ?? 'none'}, the plan now has ${now[k] ?? 'none'}; resume from the same plan JSON (ds.plan, saved with the state), or pin the read: snapshot: { version } (a table of one partition) or snapshot: { timestamp } (a time when the state's versions were the latest)`, {
         code: 'RESUME_VERSION_MISMATCH',
         context: { table: p.tableName, partition: k },
       });
