@@ -277,4 +277,26 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     const t = await decodeParquet(new Uint8Array(readFileSync(empty)));
     expect([t.numRows, t.schema.fields.map((f) => `${f.name}:${f.type}`)]).toEqual([0, ['id:Int64', 'big:Int64']]);
   }, 600_000);
+
+  it('prints -0.0 as -0 in every format, so a CSV or JSONL export imports back exactly (JSON.stringify wrote 0)', async () => {
+    const src = join(dir, 'zeros.csv');
+    writeFileSync(src, 'id,f\n1,-0\n2,0\n3,-1.5\n');
+    let r = await cli([...g, 'table', 'create', 'zeros', '--schema', 'id:int64!,f:float64', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    expect((await cli([...g, 'import', 'zeros', src, '-n', ns])).code).toBe(0);
+    r = await cli([...g, 'scan', 'zeros', '-n', ns, '--format', 'csv']);
+    expect(r.out.trim().split('\n').sort()).toEqual(['1,-0', '2,0', '3,-1.5', 'id,f']);
+    r = await cli([...g, 'scan', 'zeros', '-n', ns, '--format', 'jsonl']);
+    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as { id: number; f: number }).sort((a, b) => a.id - b.id);
+    expect(Object.is(rows[0]!.f, -0)).toBe(true);
+    expect(Object.is(rows[1]!.f, 0)).toBe(true);
+    expect((await cli([...g, 'scan', 'zeros', '-n', ns])).out).toMatch(/\b1\s+-0\b/);
+    // export, import into a fresh table, and the sign is still there
+    const out = join(dir, 'zeros.jsonl');
+    expect((await cli([...g, 'export', 'zeros', out, '-n', ns])).code).toBe(0);
+    expect((await cli([...g, 'table', 'create', 'zeros2', '--schema', 'id:int64!,f:float64', '-n', ns])).code).toBe(0);
+    expect((await cli([...g, 'import', 'zeros2', out, '-n', ns])).code).toBe(0);
+    r = await cli([...g, 'scan', 'zeros2', '-n', ns, '--format', 'csv', '--filter', 'id = 1']);
+    expect(r.out.trim().split('\n')).toEqual(['id,f', '1,-0']);
+  }, 600_000);
 });

@@ -61,17 +61,23 @@ export class RowPrinter {
     for (const values of rows) {
       this.rows++;
       if (this.format === 'jsonl' || this.format === 'json') {
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i < columns.length; i++) o[columns[i]!] = values[i];
-        const line = JSON.stringify(o);
+        let line: string;
+        if (values.some(isNegativeZero)) {
+          // JSON.stringify writes -0 as 0 (an export-import round trip lost the sign): `-0` is valid JSON
+          line = `{${columns.flatMap((c, i) => values[i] === undefined ? [] : [`${JSON.stringify(c)}:${isNegativeZero(values[i]) ? '-0' : JSON.stringify(values[i])}`]).join(',')}}`;
+        } else {
+          const o: Record<string, unknown> = {};
+          for (let i = 0; i < columns.length; i++) o[columns[i]!] = values[i];
+          line = JSON.stringify(o);
+        }
         if (this.format === 'jsonl') s += line + '\n';
         else { s += (this.started ? ',\n' : '[\n') + line; this.started = true; }
       } else if (this.format === 'csv') {
         if (!this.started) { s += columns.map(csvEscape).join(',') + '\n'; this.started = true; }
-        s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v))).join(',') + '\n';
+        s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : isNegativeZero(v) ? '-0' : JSON.stringify(v))).join(',') + '\n';
       } else {
         const cells = values.map((v) => {
-          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v);
+          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? v : isNegativeZero(v) ? '-0' : JSON.stringify(v);
           return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
         });
         if (this.widths) s += this.line(cells) + '\n';
@@ -117,4 +123,9 @@ export class RowPrinter {
     this.pending = [];
     return text;
   }
+}
+
+/** -0.0, which JSON.stringify and String() write as 0. */
+function isNegativeZero(v: unknown): boolean {
+  return v === 0 && 1 / (v as number) < 0;
 }

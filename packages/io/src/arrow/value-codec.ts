@@ -748,6 +748,7 @@ export function jsonSafe(v: unknown): unknown {
 export function plainText(v: unknown): string {
   const j = jsonSafe(v);
   if (j === null) return '';
+  if (j === 0 && 1 / (j as number) < 0) return '-0'; // JSON.stringify writes 0
   return typeof j === 'string' ? j : JSON.stringify(j);
 }
 
