@@ -310,3 +310,19 @@ describe('concatSources', () => {
     expect(out.flatMap((o) => plainRows(o))).toEqual([['a', 1n], ['b', 2n], ['c', 3n], [null, 4n], [null, 5n]]);
   });
 });
+
+describe('SumAll / SumLast on floats', () => {
+  it('keep -0.0 as IEEE sums do (a sum started at 0 turned a lone -0.0 into 0)', async () => {
+    const schema = new Schema([new Field('k', new Int64(), false), new Field('f', new Float64(), true)]);
+    const batch = (keys: bigint[], fs: number[]) => new RecordBatch(schema, new Table(schema, {
+      k: vectorFromArray(keys, new Int64()), f: vectorFromArray(fs, new Float64()),
+    } as never).batches[0]!.data);
+    const sources: MergeSource[] = [
+      { batches: (async function* () { yield batch([1n, 2n, 3n], [-0, -0, 1.5]); })(), existCols: ['k', 'f'] },
+      { batches: (async function* () { yield batch([2n, 3n], [-0, -1.5]); })(), existCols: ['k', 'f'] },
+    ];
+    const out = await collect(mergeSortedSources(sources, { primaryKeys: ['k'], outputSchema: schema, mergeOperators: { f: 'SumAll' }, batchSize: 16 }));
+    const f = Array.from(out.flatMap((b) => Array.from(b.getChild('f')!.toArray() as Float64Array)));
+    expect(f.map((x) => Object.is(x, -0) ? '-0' : String(x))).toEqual(['-0', '-0', '0']);
+  });
+});

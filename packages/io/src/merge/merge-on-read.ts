@@ -1093,7 +1093,7 @@ function applyOperator(
     const big = t.typeId === Type.Int && t.bitWidth === 64;
     const out = new (t.ArrayType as any)(n);
     for (let i = 0; i < n; i++) {
-      let acc: number | bigint = big ? 0n : 0;
+      let acc: number | bigint = big ? 0n : -0; // -0 + x is x for every x, -0 included (0 + -0 was 0)
       let any = false;
       let isNull = false;
       for (let g = groupOff[i]; g < groupOff[i + 1] && !isNull; g++) {
