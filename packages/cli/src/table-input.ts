@@ -37,6 +37,9 @@ export interface ReadInputOptions {
   onBytes?: (n: number) => void;
 }
 
+/** Rows of a Parquet import decoded at once (whole row groups: at least one). */
+const IMPORT_CHUNK_ROWS = 1 << 20;
+
 /**
  * Stream a file as batches of `schema`. Columns of the file not in the schema are an error naming
  * them; schema columns missing from the file are left out of the batch (a partial-column upsert) unless
@@ -49,15 +52,26 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
     const bytes = new Uint8Array(await readFile(file));
     const unreadable = (e: unknown): LakeSoulError => e instanceof LakeSoulError ? e
       : new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
-    // one row group at a time: what is held decoded is a row group, not the file (a few-KB file of
-    // constant columns decodes to gigabytes)
-    let groups: number;
-    try { groups = (await readParquetFooter(bytes, bytes.length, { file })).rowGroups.length; } catch (e) { throw unreadable(e); }
-    for (let g = 0; g < Math.max(1, groups); g++) {
+    // row groups a few at a time (about a million rows): what is held decoded is that, not the file (a
+    // few-KB file of constant columns decodes to gigabytes); not one at a time either, since every
+    // decode reads the footer again (quadratic in files of many small row groups)
+    let footer: Awaited<ReturnType<typeof readParquetFooter>>;
+    try { footer = await readParquetFooter(bytes, bytes.length, { file }); } catch (e) { throw unreadable(e); }
+    checkColumns(file, footer.columns, schema);
+    const chunks: number[][] = [];
+    let rows = Infinity;
+    footer.rowGroups.forEach((rg, g) => {
+      if (rows >= IMPORT_CHUNK_ROWS) { chunks.push([]); rows = 0; }
+      chunks[chunks.length - 1]!.push(g);
+      rows += rg.numRows;
+    });
+    if (chunks.length === 0) chunks.push([]); // no row group: the schema only
+    let done = 0;
+    for (const rowGroups of chunks) {
       let table: Table;
-      try { table = await decodeParquet(bytes, { file, ...(groups > 0 ? { rowGroups: [g] } : {}), batchSize: batchRows }); } catch (e) { throw unreadable(e); }
-      if (g === 0) checkColumns(file, table.schema.fields.map((f) => f.name), schema);
-      options.onBytes?.(Math.round(bytes.length * (g + 1) / Math.max(1, groups)));
+      try { table = await decodeParquet(bytes, { file, ...(rowGroups.length ? { rowGroups } : {}), batchSize: batchRows }); } catch (e) { throw unreadable(e); }
+      done += rowGroups.length;
+      options.onBytes?.(Math.round(bytes.length * Math.max(done, 1) / Math.max(1, footer.rowGroups.length)));
       for (const b of table.batches) yield b;
     }
     return;
