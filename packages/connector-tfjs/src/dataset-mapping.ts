@@ -157,10 +157,12 @@ export interface PrebuiltFeature {
  * Refuses a value an int32 tensor cannot hold (Int32Array wrapped it: int64 2^31 became -2^31, a uint32
  * 2^32-1 became -1, 3e10 another number; NaN became 0). Fractions are truncated, as tf.cast does.
  */
-function checkInt32(v: number, where: () => string): void {
-  if (!(v > -2147483649 && v < 2147483648)) {
-    throw invalid(`${where()}: value ${v} does not fit the int32 tensor (range -2^31..2^31-1): read the column as float32 (dtype: 'float32')`, {}, 'INT32_OUT_OF_RANGE');
-  }
+function fitsInt32(v: number): boolean {
+  return v > -2147483649 && v < 2147483648;
+}
+
+function int32Error(v: number, where: () => string): LakeSoulError {
+  return invalid(`${where()}: value ${v} does not fit the int32 tensor (range -2^31..2^31-1): read the column as float32 (dtype: 'float32')`, {}, 'INT32_OUT_OF_RANGE');
 }
 
 /**
@@ -179,7 +181,7 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
         const out = spec.dtype === 'int32' ? new Int32Array(b) : new Float32Array(b);
         for (let i = 0; i < b; i++) {
           const v = samples[i].row[spec.column] as number;
-          if (spec.dtype === 'int32') checkInt32(v, where(samples[i], spec.column));
+          if (spec.dtype === 'int32' && !fitsInt32(v)) throw int32Error(v, where(samples[i], spec.column));
           out[i] = v;
         }
         return { values: out, shape: [b, 1] };
@@ -203,7 +205,9 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
         } else if (!sameShape(shape, p.shape)) {
           throw invalid(`${where(s, spec.column)()}: shape [${p.shape}] differs from [${shape}] of the batch's first row (resize images / pad lists)`, {}, 'RAGGED_FEATURE');
         }
-        if (spec.dtype === 'int32') for (let k = 0; k < p.values.length; k++) checkInt32(Number(p.values[k]), where(s, spec.column));
+        if (spec.dtype === 'int32') {
+          for (let k = 0; k < p.values.length; k++) if (!fitsInt32(Number(p.values[k]))) throw int32Error(Number(p.values[k]), where(s, spec.column));
+        }
         (out as Float32Array).set(p.values as ArrayLike<number>, i * width);
       });
       const sh = shape as unknown as number[];
@@ -258,7 +262,7 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
       if (l.numClasses !== null && (!Number.isInteger(x) || x < 0 || x >= l.numClasses)) {
         throw invalid(`${where(s, l.column)()}: label ${x} outside [0, ${l.numClasses}) for one-hot`, {}, 'LABEL_OUT_OF_RANGE');
       }
-      if (l.numClasses === null && l.kind !== 'float' && l.dtype !== 'float32') checkInt32(x, where(s, l.column));
+      if (l.numClasses === null && l.kind !== 'float' && l.dtype !== 'float32' && !fitsInt32(x)) throw int32Error(x, where(s, l.column));
       ids[i] = x;
     });
     let ys: tfc.Tensor;

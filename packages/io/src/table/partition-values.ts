@@ -162,11 +162,11 @@ export function rangeValueText(value: unknown, type: DataType): string | null {
 
 /**
  * The partition_desc text of a range value a person typed (`1.0` for a float column, an ISO time with
- * a zone for a timestamp column): parsed as a value of `type` by the value codec, then written as the
+ * a zone for a timestamp column) or a program gave (a Date, a bigint, a number): parsed as a value of `type` by the value codec, then written as the
  * writer writes it (`1`, `2024-01-02T08:00:00.000000`), so that it names the partition it means.
  * @throws LakeSoulError when the text is not a value of `type`, naming the column.
  */
-export function rangeValueTextOfInput(text: string, type: DataType, column: string): string | null {
+export function rangeValueTextOfInput(text: unknown, type: DataType, column: string): string | null {
   const v = makeVector(encodeColumn([text], type, { column }));
   return rangeValueText(rangeCellReader(v)(0), type);
 }
@@ -330,7 +330,7 @@ export function canonicalPartitionSelection<T>(partitions: T, fields: readonly {
     if (value === null || value === undefined || !rangeColumns.includes(column)) continue;
     const field = fields.find((f) => f.name === column);
     if (!field || (typeof value === 'string' && (field.type.typeId === Type.Utf8 || field.type.typeId === Type.LargeUtf8))) continue;
-    const text = rangeValueText(rangeCellReader(makeVector(encodeColumn([value], field.type, { column })))(0), field.type);
+    const text = rangeValueTextOfInput(value, field.type, column);
     if (text !== value) (out ??= { ...(partitions as Record<string, unknown>) })[column] = text;
   }
   return (out ?? partitions) as T;
