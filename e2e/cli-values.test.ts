@@ -235,6 +235,12 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     writeFileSync(home, '');
     r0 = await cli(['--home', home, 'table', 'list']);
     expect([r0.code, r0.err]).toEqual([4, expect.stringMatching(/the home .*a-file-home is a file/)]);
+    // A home where directories cannot be made: /proc/x made Node's recursive mkdir spin forever
+    // (the command never ended); a read-only parent gave a bare EACCES.
+    r0 = await cli(['--home', '/proc/lakesoul-home', 'table', 'list']);
+    expect([r0.code, r0.err]).toEqual([4, expect.stringMatching(/cannot use \/proc\/lakesoul-home\/catalog for the embedded catalog: .*--home/)]);
+    r0 = await cli(['--catalog', join(home, 'catalog'), 'table', 'list']);
+    expect([r0.code, r0.err]).toEqual([4, expect.stringMatching(/cannot use .*a-file-home\/catalog for the embedded catalog: ENOTDIR.*--catalog/)]);
     const tsv = join(dir, 'tab.tsv');
     writeFileSync(tsv, 'id\tname\n1\tone, with a comma\n');
     let r = await cli([...g, 'table', 'create', 'tabbed', '--from', tsv, '-n', ns]);

@@ -5,10 +5,10 @@
  * no catalog in its home unpacks the image instead (a file copy), so `init` costs about what opening an
  * existing catalog costs.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, makeDirectorySync } from '@lakesoul-ts/meta';
 
 /** Where the build puts the image, next to the compiled CLI. */
 export const CATALOG_IMAGE_PATH = new URL('./catalog-image.tar.gz', import.meta.url);
@@ -44,9 +44,9 @@ export function extractTar(tar: Buffer, root: string): number {
       throw new LakeSoulError('Internal', `catalog image entry '${rel}' points outside ${base}`, { context: { file: rel } });
     }
     const body = at + 512;
-    if (type === '5') mkdirSync(target, { recursive: true });
+    if (type === '5') makeDirectorySync(target);
     else if (type === '0' || type === '\0') {
-      mkdirSync(dirname(target), { recursive: true });
+      makeDirectorySync(dirname(target));
       writeFileSync(target, tar.subarray(body, body + size));
       files++;
     }
@@ -66,7 +66,7 @@ export function restoreCatalogImage(dataDir: string): boolean {
   if (process.env.LAKESOUL_TS_NO_CATALOG_IMAGE === '1') return false;
   if (!isFreshDataDir(dataDir) || !existsSync(CATALOG_IMAGE_PATH)) return false;
   const tar = gunzipSync(readFileSync(CATALOG_IMAGE_PATH));
-  mkdirSync(dirname(resolve(dataDir)), { recursive: true });
+  makeDirectorySync(dirname(resolve(dataDir)));
   const staging = mkdtempSync(`${resolve(dataDir)}.image-`);
   try {
     extractTar(tar, staging);

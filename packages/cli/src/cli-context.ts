@@ -73,11 +73,34 @@ async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean
 /** Open the catalog for one command; the caller closes it. */
 export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
-  // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
-  const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
-  const catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true);
+  let catalog: Catalog;
+  try {
+    // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
+    const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
+    catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true);
+  } catch (e) {
+    throw unusableCatalogDirectory(e, config);
+  }
   if (config.catalog.dataDir && catalog.driver instanceof PGliteDriver) openedDirectly = config.catalog.dataDir;
   return { config, catalog };
+}
+
+/** File system errors of making or opening an embedded catalog's directory. */
+const DIRECTORY_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * A file system error on the embedded catalog's directory (a home under /proc, a read-only or another
+ * user's directory) as an error that says which setting chose the directory and what to do; other
+ * errors unchanged.
+ */
+function unusableCatalogDirectory(e: unknown, config: CliConfig): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const dir = config.catalog.dataDir;
+  if (dir === undefined || e instanceof LakeSoulError || typeof code !== 'string' || !DIRECTORY_ERRORS.has(code)) return e;
+  const setting = config.source === 'default' ? `the home (--home, LAKESOUL_TS_HOME or the config file's "home"; the catalog is <home>/catalog)`
+    : config.source === 'flag' ? '--catalog' : config.source === 'env' ? 'LAKESOUL_PG_URL' : `the config file's "catalog"`;
+  return new LakeSoulError('InvalidArgument', `cannot use ${dir} for the embedded catalog: ${(e as Error).message}. ` +
+    `Choose a directory this user can create and write with ${setting}`, { code: 'INVALID_CATALOG_DIR', context: { dataDir: dir }, cause: e });
 }
 
 /**

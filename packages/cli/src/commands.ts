@@ -2,13 +2,14 @@
  * The `lakesoul-ts` command tree. Each command opens the lakehouse from the resolved configuration
  * (see cli-config.ts), does its work, prints to stdout (data) and stderr (progress, notes), and closes.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaToJson, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -249,7 +250,7 @@ Examples:
   program.command('init')
     .description('create the catalog schema (idempotent) and the warehouse directory (an s3:// one: checks the bucket is reachable); prints where they are')
     .action(() => withCatalog(program, async (ctx) => {
-      if (ctx.config.warehouse.startsWith('file://')) await mkdir(new URL(ctx.config.warehouse), { recursive: true });
+      if (ctx.config.warehouse.startsWith('file://')) await makeDirectory(fileURLToPath(ctx.config.warehouse));
       else await checkWarehouseReachable(ctx.config.warehouse);
       out(`catalog:   ${ctx.config.describe}`);
       out(`warehouse: ${ctx.config.warehouse}`);

@@ -4,12 +4,12 @@
  * partial-column upsert, history and time travel show both versions, a small CNN trains on one partition
  * through connector-tfjs, Danfo summarizes the table, and Arrow Flight serves it back, split by split.
  */
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { Catalog, LakeSoulError } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, makeDirectorySync } from '@lakesoul-ts/meta';
 import { cliCommand, shellWord } from './cli-name.js';
 import { Lakehouse, importHidingArgv, joinUri, toFileUri, type LakeSoulTable } from '@lakesoul-ts/io';
 import type { GlobalFlags } from './cli-config.js';
@@ -57,7 +57,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const size = options.size ?? 24;
   const epochs = options.epochs ?? 4;
   const dir = resolve(options.dir ?? options.flags?.home ?? mkdtempSync(join(tmpdir(), 'lakesoul-demo-')));
-  mkdirSync(dir, { recursive: true });
+  makeDirectorySync(dir);
   let stepNo = 0;
   const step = (title: string) => out(`\n[${++stepNo}/7] ${title}  (+${((Date.now() - started) / 1000).toFixed(1)} s)`);
 

@@ -15,6 +15,7 @@ export {
   readCatalogServerInfo, serveCatalog, shareCatalogDirectory, SocketDriver, startingCatalogServer,
 } from './catalog-server.js';
 export { processAlive } from './process-alive.js';
+export { makeDirectory, makeDirectorySync } from './directories.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions, ShareCatalogOptions } from './catalog-server.js';
 export { TRANSACTION_IDLE_MS } from './catalog-server.js';
 export { resolveCatalogConfig, refuseEmptyUrl, toPostgresUrl, parseProperties, readLakeSoulHome, DEFAULT_PGLITE_DIR, embeddedCatalogDir } from './catalog-config.js';

@@ -3,11 +3,12 @@
  * directory or in memory. One session: transactions are serialized by PGlite, and only one process
  * may open a directory at a time; within that process, every driver on a directory shares one PGlite.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { processAlive } from './process-alive.js';
+import { makeDirectorySync } from './directories.js';
 import { LakeSoulError } from './errors.js';
 import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
 import { throwIfAborted } from './abort.js';
@@ -165,7 +166,7 @@ interface SharedPGlite {
  * the mode on its next open.
  */
 function dataDirKey(dataDir: string): string {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDirectorySync(dataDir, 0o700);
   const real = realpathSync(dataDir);
   try {
     if ((statSync(real).mode & 0o077) !== 0) chmodSync(real, 0o700);

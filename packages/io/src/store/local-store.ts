@@ -4,11 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { close as closeCb, constants as fsConstants, fstat as fstatCb, open as openCb, read as readCb, readlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
+import { LakeSoulError, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
@@ -239,7 +239,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     const tmp = join(dirname(file), `${TEMP_MARKER}${randomBytes(8).toString('hex')}`);
     let fh: FileHandle | undefined;
     try {
-      await mkdir(dirname(file), { recursive: true });
+      await makeDirectory(dirname(file));
       fh = await open(tmp, 'wx');
       if (data instanceof Uint8Array) {
         await writeAll(fh, data, options.signal, uri);

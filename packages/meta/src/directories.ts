@@ -1,0 +1,66 @@
+/**
+ * Creating a directory and its missing parents, as `mkdir -p` does, without Node's recursive
+ * `mkdir` loop: where `mkdir` fails with ENOENT although the parent exists (a virtual filesystem such
+ * as /proc), Node 20's `mkdir(dir, { recursive: true })` retries forever (`--home /proc/x` hung the
+ * CLI at 100% CPU). Here every level is tried once more after its parent was made, then the error is
+ * thrown.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** The error of a level that cannot be made although its parent exists. */
+function cannotCreate(dir: string, parent: string, cause: NodeJS.ErrnoException): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`${cause.message} (its parent ${parent} exists but does not take new directories)`, { cause });
+  e.code = cause.code;
+  e.syscall = 'mkdir';
+  e.path = dir;
+  return e;
+}
+
+function notDirectory(dir: string): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`ENOTDIR: not a directory, mkdir '${dir}'`);
+  e.code = 'ENOTDIR';
+  e.syscall = 'mkdir';
+  e.path = dir;
+  return e;
+}
+
+/**
+ * Makes `dir` and its missing parents (`mode` for the ones made, as `mkdirSync`'s). An existing
+ * directory is fine; an existing file is ENOTDIR; every other failure is thrown as Node's error.
+ */
+export function makeDirectorySync(dir: string, mode?: number): void {
+  try {
+    mkdirSync(dir, { mode });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!statSync(dir).isDirectory()) throw notDirectory(dir);
+      return;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw e;
+    makeDirectorySync(parent, mode);
+    try {
+      mkdirSync(dir, { mode });
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir).isDirectory()) return;
+      throw (again as NodeJS.ErrnoException).code === 'ENOENT' ? cannotCreate(dir, parent, again as NodeJS.ErrnoException) : again;
+    }
+  }
+}
+
+/**
+ * {@link makeDirectorySync} with the common cases asynchronous (the directory made, or already
+ * there); missing parents, a few calls once per new directory, are made synchronously.
+ */
+export async function makeDirectory(dir: string, mode?: number): Promise<void> {
+  try {
+    await mkdir(dir, { mode });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return makeDirectorySync(dir, mode);
+    if (!(await stat(dir)).isDirectory()) throw notDirectory(dir);
+  }
+}
