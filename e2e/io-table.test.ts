@@ -306,6 +306,41 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     expect([...latest.values()]).toEqual(['UpdateCommit', 'UpdateCommit']);
   });
 
+  it("a leading U+FEFF is part of a string: '\\ufeffx' is its own partition and key, in writes, selections, filters and deletes", async () => {
+    // TextDecoder and Arrow's getter drop a leading BOM: '\ufeffx' was the partition of 'x' (the row
+    // replaced x's row of the same key) and a delete of the key '\ufeffk' deleted 'k' too.
+    const texts = (t: Table, column: string) => t.batches.flatMap((b) => plainValues(b.getChild(column)!.data[0]!)).sort();
+    const p = await env.lh.createTable(`bom_parts_${storage}`, [{ id: 1, p: 'x', v: 'plain' }], { primaryKeys: ['id'], rangePartitions: ['p'], hashBucketNum: 1 });
+    await p.write([{ id: 1, p: '\ufeffx', v: 'bom' }]);
+    expect(texts(await p.toArrow(), 'p')).toEqual(['x', '\ufeffx']);
+    expect(texts(await p.toArrow({ partitions: { p: '\ufeffx' } }), 'v')).toEqual(['bom']);
+    expect(texts(await p.toArrow({ filter: "p = '\ufeffx'" }), 'v')).toEqual(['bom']);
+    expect(new Set((await p.history()).map((h) => h.partitionDesc))).toEqual(new Set(['p=x', 'p=\ufeffx']));
+    const k = await env.lh.createTable(`bom_keys_${storage}`, [{ k: '\ufeffk', v: 'bom' }], { primaryKeys: ['k'], hashBucketNum: 1 });
+    await k.write([{ k: 'k', v: 'plain' }]);
+    expect(texts(await k.toArrow({ filter: "k = '\ufeffk'" }), 'v')).toEqual(['bom']);
+    expect(texts(await k.toArrow({ filter: "k IN ('\ufeffk')" }), 'v')).toEqual(['bom']);
+    expect(texts(await k.toArrow({ filter: "k LIKE '\ufeff%'" }), 'v')).toEqual(['bom']);
+    await k.deleteByKeys([{ k: '\ufeffk' }]);
+    expect(texts(await k.toArrow(), 'k')).toEqual(['k']);
+  });
+
+  it('a wide table (a footer longer than the first tail read) reads back, merged, again from the footer cache, and compacted', async () => {
+    // ~180 footer bytes a column: past ~360 columns the footer outgrew the 64 KiB tail read and every
+    // read failed ("Required field version is missing") although the write succeeded.
+    const width = 600;
+    const fields = [new Field('id', new Int64(), false), ...Array.from({ length: width }, (_, i) => new Field(`c${i}`, new Int64(), true))];
+    const rows = (ids: number[], add: number) => ids.map((id) => Object.fromEntries([['id', BigInt(id)], ...fields.slice(1).map((f, i) => [f.name, BigInt(id * 1000 + i + add)])]));
+    const t = await env.lh.createTable(`wide_${storage}`, new Schema(fields), { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write(rows([1, 2, 3], 0));
+    await t.write(rows([2], 7));
+    const expected = [...rows([1], 0), ...rows([2], 7), ...rows([3], 0)].map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
+    for (let round = 0; round < 2; round++) expect(await all(t, {}, ['id'])).toEqual(expected);
+    expect(await all(t, { columns: ['id', `c${width - 1}`] }, ['id'])).toEqual(expected.map((r) => ({ id: r.id, [`c${width - 1}`]: r[`c${width - 1}`] })));
+    await t.compact();
+    expect(await all(t, {}, ['id'])).toEqual(expected);
+  });
+
   it('blob columns: scan with blobs appends <col>__bytes, fetched from the store; escaping references are refused', async () => {
     const schema = new Schema([new Field('id', new Int64(), false), new Field('img', new Utf8(), true), new Field('label', new Utf8(), true)]);
     const t = await env.lh.createTable(`blobs_${storage}`, schema, { primaryKeys: ['id'], hashBucketNum: 2, blobColumns: ['img'] });

@@ -13,7 +13,7 @@ type NodeBufferLike = {
   alloc(size: number): NodeBufferInstance;
 };
 const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
-const textDecoder = new TextDecoder('utf-8');
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true }); // a leading U+FEFF is part of the value, as in Buffer's decoding
 
 const bufferCache = new WeakMap<Uint8Array, ReturnType<NodeBufferLike['from']>>();
 

@@ -3,6 +3,7 @@
  * null, so the front end can render it with `textContent` and never needs to interpret it.
  */
 import { Type, util, type DataType, type Decimal, type RecordBatch, type Schema } from 'apache-arrow';
+import { cellReader } from '@lakesoul-ts/io';
 
 /** A cell as sent to the browser. */
 export type CellJson = string | number | boolean | null;
@@ -53,9 +54,10 @@ export function cellJson(v: unknown, type: DataType, maxChars = MAX_CELL_CHARS):
 
 /** Rows of `batch` as arrays of cells in `schema` order. */
 export function batchRowsJson(batch: RecordBatch, schema: Schema, maxChars = MAX_CELL_CHARS): CellJson[][] {
-  const cols = schema.fields.map((f) => batch.getChild(f.name));
+  // cellReader, not Vector.get: a string's leading U+FEFF is shown, as it is stored
+  const cols = schema.fields.map((f) => { const v = batch.getChild(f.name); return v ? cellReader(v) : undefined; });
   const out: CellJson[][] = [];
-  for (let r = 0; r < batch.numRows; r++) out.push(schema.fields.map((f, c) => cellJson(cols[c]?.get(r), f.type, maxChars)));
+  for (let r = 0; r < batch.numRows; r++) out.push(schema.fields.map((f, c) => cellJson(cols[c]?.(r), f.type, maxChars)));
   return out;
 }
 

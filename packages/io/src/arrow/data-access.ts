@@ -46,6 +46,65 @@ export function varRange(data: Data, i: number): [number, number] {
   return [offs[i], offs[i + 1]];
 }
 
+/**
+ * UTF-8 decoding that keeps a leading U+FEFF. TextDecoder's default drops it, and so does
+ * apache-arrow's `Vector.get` of a string cell: '\ufeffx' read as 'x' made it the partition of 'x'
+ * and the key 'x' (a delete of one deleted both). Everything in io that turns stored UTF-8 into a
+ * string decodes with this.
+ */
+export const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The string of UTF-8 bytes, a leading U+FEFF kept (see {@link utf8Decoder}). */
+export function utf8Text(bytes: Uint8Array): string {
+  return utf8Decoder.decode(bytes);
+}
+
+function isUtf8(type: DataType): boolean {
+  return type.typeId === Type.Utf8 || type.typeId === Type.LargeUtf8;
+}
+
+/**
+ * A reader of the cells of `v`: `v.get(i)`, except that strings (of Utf8 and LargeUtf8 columns, and
+ * of dictionaries of them) keep a leading U+FEFF, which Arrow's getter drops.
+ */
+export function cellReader(v: Vector): (i: number) => unknown {
+  const type = v.type;
+  const dictionary = DataType.isDictionary(type);
+  if (!isUtf8(dictionary ? type.dictionary : type)) return (i) => v.get(i);
+  const chunks = v.data;
+  const starts: number[] = [];
+  let total = 0;
+  for (const d of chunks) {
+    starts.push(total);
+    total += d.length;
+  }
+  const words = new Map<Vector, (i: number) => unknown>();
+  let k = 0; // the chunk of the previous call: reads go mostly in order
+  return (i) => {
+    if (i < starts[k] || i >= starts[k] + chunks[k].length) {
+      let lo = 0;
+      let hi = chunks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid] <= i) lo = mid;
+        else hi = mid - 1;
+      }
+      k = lo;
+    }
+    const d = chunks[k];
+    const j = i - starts[k];
+    if (!isValidAt(d, j)) return null;
+    if (dictionary) {
+      const dict = d.dictionary!;
+      let read = words.get(dict);
+      if (read === undefined) words.set(dict, (read = cellReader(dict)));
+      return read(Number((d.values as ArrayLike<number | bigint>)[j]));
+    }
+    const [a, b] = varRange(d, j);
+    return utf8Text((d.values as Uint8Array).subarray(a, b));
+  };
+}
+
 /** True for utf8/binary and their large variants (offset + bytes layout). */
 export function isVarBinary(type: DataType): boolean {
   const t = type.typeId;

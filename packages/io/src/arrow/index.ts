@@ -1,5 +1,5 @@
 // Arrow utilities: row gathering, PK ordering, casting and schema validation.
-export { isValidAt, validityBytes, makeBatch, batchColumns, matchWords } from './data-access.js';
+export { isValidAt, validityBytes, makeBatch, batchColumns, matchWords, cellReader, utf8Text, utf8Decoder } from './data-access.js';
 export {
   gatherData,
   takeRows,

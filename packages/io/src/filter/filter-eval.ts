@@ -8,6 +8,7 @@ import type { FilterExpr, FilterValue } from '../types.js';
 import { decodeDictionary, takeRows } from '../arrow/take-rows.js';
 import { TemporalParseError, UNITS_PER_SECOND, parseDateDays, parseTimestamp } from '../arrow/temporal-codec.js';
 import { likeMatcher } from './like.js';
+import { utf8Text } from '../arrow/data-access.js';
 
 const F = 0;
 const T = 1;
@@ -377,8 +378,7 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       const out = new Uint8Array(n);
       const vals = data.values as Uint8Array;
       const offs = data.valueOffsets as Int32Array | BigInt64Array;
-      const dec = new TextDecoder();
-      for (let i = 0; i < n; i++) out[i] = like.test(dec.decode(vals.subarray(Number(offs[i]), Number(offs[i + 1])))) ? T : F;
+      for (let i = 0; i < n; i++) out[i] = like.test(utf8Text(vals.subarray(Number(offs[i]), Number(offs[i + 1])))) ? T : F;
       applyNulls(data, out);
       return out;
     }
@@ -437,8 +437,7 @@ function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string)
       out[i] = test(cmp, p < q ? -1 : p > q ? 1 : p == q ? 0 : NaN) ? T : F; // eslint-disable-line eqeqeq
     }
   } else if (text(a) && text(b)) {
-    const dec = new TextDecoder();
-    const s = (d: Data, i: number) => dec.decode((d.values as Uint8Array).subarray(Number(d.valueOffsets[i]), Number(d.valueOffsets[i + 1])));
+    const s = (d: Data, i: number) => utf8Text((d.values as Uint8Array).subarray(Number(d.valueOffsets[i]), Number(d.valueOffsets[i + 1])));
     for (let i = 0; i < n; i++) out[i] = test(cmp, Math.sign(compareCodePoints(s(a, i), s(b, i)))) ? T : F;
   } else if (String(ta) === String(tb) && (a.typeId === Type.Timestamp || a.typeId === Type.Date || a.typeId === Type.Time || a.typeId === Type.Bool)) {
     if (a.typeId === Type.Bool) {
@@ -524,12 +523,11 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
   if (data.typeId === Type.Utf8 || data.typeId === Type.LargeUtf8) {
     for (const v of lits) if (typeof v !== 'string') throw typeError(column, type, v);
     const set = new Set(lits as string[]);
-    const dec = new TextDecoder();
     const offs = data.valueOffsets as Int32Array | BigInt64Array;
     for (let i = 0; i < n; i++) {
       const a = Number(offs[i]);
       const b = Number(offs[i + 1]);
-      if (set.has(dec.decode((vals as Uint8Array).subarray(a, b)))) out[i] = T;
+      if (set.has(utf8Text((vals as Uint8Array).subarray(a, b)))) out[i] = T;
     }
     return true;
   }
@@ -654,7 +652,7 @@ function possible(expr: FilterExpr, stats: Record<string, ColumnStatsLike | unde
   if (expr.op === 'like') {
     // A literal prefix bounds the matching strings to [prefix, the first string after all prefix+x).
     const prefix = likePrefix(expr.pattern);
-    const asText = (v: unknown) => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : null);
+    const asText = (v: unknown) => (typeof v === 'string' ? v : v instanceof Uint8Array ? utf8Text(v) : null);
     const min = asText(st.min);
     const max = asText(st.max);
     if (prefix === '' || min === null || max === null) return ANY;

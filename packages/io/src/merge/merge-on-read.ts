@@ -14,7 +14,7 @@ import { Data, DataType, Field, RecordBatch, Schema, Type, makeData } from 'apac
 import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import type { MergeOperator } from '../types.js';
 import { castData } from '../arrow/cast-data.js';
-import { makeBatch } from '../arrow/data-access.js';
+import { makeBatch, utf8Text } from '../arrow/data-access.js';
 import { byteKeyParts, compareKeyRows, keyColumn, numericKeys, type KeyColumn } from '../arrow/pk-compare.js';
 import { concatBatches, gatherData } from '../arrow/take-rows.js';
 import { nativeParquet, type NativeParquet } from '../parquet/parquet-native.js';
@@ -1039,14 +1039,13 @@ function nativeSortedWinnersTuple(native: NativeParquet, sources: readonly { ind
   );
 }
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 function strAt(d: Data, i: number): string {
   const o = d.valueOffsets as Int32Array | BigInt64Array;
   const a = Number(o[i]);
   const b = Number(o[i + 1]);
-  return decoder.decode((d.values as Uint8Array).subarray(a, b));
+  return utf8Text((d.values as Uint8Array).subarray(a, b));
 }
 
 /**

@@ -9,8 +9,8 @@
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { CompactWriter, fieldSpans, listSpans, readThriftStruct, I32, I64, LIST, STRUCT, type FieldSpan, type ThriftStruct } from './thrift-compact.js';
 import type { PageLocation, ParquetFooter } from './parquet-footer.js';
+import { utf8Text } from '../arrow/data-access.js';
 
-const utf8 = new TextDecoder();
 
 /** Rows of each page of a chunk: `pages[i].firstRow` up to the next page's (or the row group's end). */
 export function pageRowCounts(pages: PageLocation[], rowGroupRows: number): number[] {
@@ -130,7 +130,7 @@ export function columnFileOfPages(o: ColumnFileOptions): Uint8Array {
     const roots = Number(elements[0]?.get(5) ?? 0);
     for (let k = 0; k < roots && el < 0; k++) {
       const e = elements[i];
-      if (e.has(1) && utf8.decode(e.get(4) as Uint8Array) === column) {
+      if (e.has(1) && utf8Text(e.get(4) as Uint8Array) === column) {
         el = i;
         leaf = leaves;
       } else skip();

@@ -5,6 +5,7 @@
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { ByteRange } from '../types.js';
 import { ThriftDecodeError, readThriftStruct, type ThriftStruct, type ThriftValue } from './thrift-compact.js';
+import { utf8Text } from '../arrow/data-access.js';
 
 /** A decoded statistics value (see {@link ParquetColumnStats}). */
 export type StatValue = number | bigint | string | boolean | Date | Uint8Array;
@@ -104,14 +105,14 @@ interface Leaf {
   converted: number | null;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a leading U+FEFF is part of a value
 
 function num(v: ThriftValue | undefined): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0;
 }
 
 function str(v: ThriftValue | undefined): string {
-  return v instanceof Uint8Array ? new TextDecoder().decode(v) : '';
+  return v instanceof Uint8Array ? utf8Text(v) : '';
 }
 
 /** Decode a plain-encoded statistics value for `leaf`; null when not decodable or not comparable. */

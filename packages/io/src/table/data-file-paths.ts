@@ -12,6 +12,7 @@
 import type { ObjectStore } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { utf8Text } from '../arrow/data-access.js';
 
 /**
  * Characters escaped in partition directory names: those that URL parsing changes or drops (`%`, `?`,
@@ -96,7 +97,7 @@ function percentDecode(text: string): string {
       i += ch.length;
     }
   }
-  return new TextDecoder('utf-8').decode(Uint8Array.from(bytes));
+  return utf8Text(Uint8Array.from(bytes));
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
 import type { LocalStore, StoreRegistry } from '../store/index.js';
-import { concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
@@ -599,11 +599,11 @@ class KeyMatcher {
     private readonly ranges: string[],
     kb: RecordBatch,
   ) {
-    const pkV = pks.map((c) => kb.getChild(c)!);
-    const rV = ranges.map((c) => kb.getChild(c));
+    const pkV = pks.map((c) => cellReader(kb.getChild(c)!));
+    const rV = ranges.map((c) => { const v = kb.getChild(c); return v ? cellReader(v) : null; });
     for (let i = 0; i < kb.numRows; i++) {
-      const pk = pkV.map((v) => v.get(i));
-      const rv = rV.map((v) => (v ? v.get(i) : null));
+      const pk = pkV.map((v) => v(i));
+      const rv = rV.map((v) => (v ? v(i) : null));
       if (ranges.length > 0 && rv.every((x) => x !== null && x !== undefined)) {
         this.exact.add(keyText([...rv, ...pk]));
         this.exactIdx.push(i);
@@ -629,20 +629,20 @@ class KeyMatcher {
 
   /** Rows of `b` (with PK and range columns) matched by a wildcard key. */
   wildcardMatches(b: RecordBatch): number[] {
-    const pkV = this.pks.map((c) => b.getChild(c)!);
+    const pkV = this.pks.map((c) => cellReader(b.getChild(c)!));
     const out: number[] = [];
-    for (let i = 0; i < b.numRows; i++) if (this.wild.has(keyText(pkV.map((v) => v.get(i))))) out.push(i);
+    for (let i = 0; i < b.numRows; i++) if (this.wild.has(keyText(pkV.map((v) => v(i))))) out.push(i);
     return out;
   }
 
   /** Per row of `b`: whether some key matches it. */
   matches(b: RecordBatch): Uint8Array {
-    const pkV = this.pks.map((c) => b.getChild(c)!);
-    const rV = this.ranges.map((c) => b.getChild(c)!);
+    const pkV = this.pks.map((c) => cellReader(b.getChild(c)!));
+    const rV = this.ranges.map((c) => cellReader(b.getChild(c)!));
     const out = new Uint8Array(b.numRows);
     for (let i = 0; i < b.numRows; i++) {
-      const pk = pkV.map((v) => v.get(i));
-      if (this.wild.has(keyText(pk)) || (this.exact.size > 0 && this.exact.has(keyText([...rV.map((v) => v.get(i)), ...pk])))) out[i] = 1;
+      const pk = pkV.map((v) => v(i));
+      if (this.wild.has(keyText(pk)) || (this.exact.size > 0 && this.exact.has(keyText([...rV.map((v) => v(i)), ...pk])))) out[i] = 1;
     }
     return out;
   }

@@ -5,7 +5,7 @@
 import { DataType, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Timestamp, type Vector } from 'apache-arrow';
 import { LakeSoulError, checkRangePartitionType } from '@lakesoul-ts/meta';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
-import { hashBytes, isValidAt, sameBytes } from '../arrow/data-access.js';
+import { cellReader, hashBytes, isValidAt, sameBytes } from '../arrow/data-access.js';
 import { encodeColumn } from '../arrow/value-codec.js';
 
 const DAY_MS = 86_400_000;
@@ -30,7 +30,7 @@ function subMillisecond(type: DataType): boolean {
  * for micro- and nanosecond timestamps, whose exact int64 count is read (Arrow's getter rounds to ms).
  */
 export function rangeCellReader(v: Vector): (i: number) => unknown {
-  if (!subMillisecond(v.type)) return (i) => v.get(i);
+  if (!subMillisecond(v.type)) return cellReader(v);
   const raw = new BigInt64Array(v.length);
   let at = 0;
   for (const d of v.data) {
@@ -77,6 +77,7 @@ export function rangeValueCodes(v: Vector): { codes: Int32Array; distinct: unkno
 
 /** {@link rangeValueCodes} of a string or binary column: rows hashed and compared as bytes. */
 function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void {
+  const cell = cellReader(v);
   const bytesOf: Uint8Array[] = []; // the bytes of each code's value (empty for null)
   const byHash = new Map<number, number[]>();
   let nullCode = -1;
@@ -119,7 +120,7 @@ function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void
       }
       if (code < 0) {
         code = distinct.length;
-        distinct.push(v.get(row));
+        distinct.push(cell(row));
         bytesOf.push(values.slice(start, end));
         if (candidates === undefined) byHash.set(h, [code]);
         else candidates.push(code);

@@ -231,9 +231,20 @@ async function openFileEnd(store: ObjectStore, key: string, size: number, path: 
   let tailStart = size;
   const readTail = async () => {
     if (tailStart < size || size === 0) return;
-    const start = Math.max(0, size - TAIL_READ);
+    let start = Math.max(0, size - TAIL_READ);
     try {
       tail = await store.get(key, { range: { offset: start, length: size - start }, signal });
+      // The tail holds the whole footer: sparse copies for the decoder take their footer from it, and
+      // a wide table's footer (~180 bytes a column) outgrows one read (a 360-column file was unreadable).
+      const footerEnd = tail.length >= 8 ? new DataView(tail.buffer, tail.byteOffset + tail.length - 8, 4).getUint32(0, true) + 8 : 0;
+      if (footerEnd > tail.length && footerEnd <= size) {
+        const head = await store.get(key, { range: { offset: size - footerEnd, length: start - (size - footerEnd) }, signal });
+        const whole = new Uint8Array(footerEnd);
+        whole.set(head, 0);
+        whole.set(tail, head.length);
+        tail = whole;
+        start = size - footerEnd;
+      }
     } catch (e) {
       throw withFile(e, path);
     }

@@ -15,7 +15,7 @@
 import { Schema, makeVector, type Data, type RecordBatch, type Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
-import { concatData, makeBatch, takeRows } from '../arrow/index.js';
+import { cellReader, concatData, makeBatch, takeRows } from '../arrow/index.js';
 import { poolForSize, type ParquetPool } from '../workers/index.js';
 import { compareCodePoints, evaluateFilter, filterColumns, maskPositions, rowGroupMayMatch } from '../filter/index.js';
 import {
@@ -383,14 +383,14 @@ async function readRowGroup(
     const pages = idx.pages.get(keyCol)!;
     const sel = pagesOfRows(pages, near);
     const keys = gather((await decodePages(o, g, idx, [{ column: keyCol, selected: sel }])).get(keyCol)!, posOf(keyCol, sel, near));
-    const v = makeVector(keys);
+    const key = cellReader(makeVector(keys));
     const at = new Int32Array(matched.length);
     let j = 0;
     for (let k = 0; k < matched.length; k++) {
       while (near[j] !== matched[k]) j++;
       at[k] = j;
-      const x = v.get(j);
-      if (x === null || (j > 0 && near[j - 1] === matched[k] - 1 && compareKeys(v.get(j - 1), x) === 0) || (j + 1 < near.length && near[j + 1] === matched[k] + 1 && compareKeys(v.get(j + 1), x) === 0)) {
+      const x = key(j);
+      if (x === null || (j > 0 && near[j - 1] === matched[k] - 1 && compareKeys(key(j - 1), x) === 0) || (j + 1 < near.length && near[j + 1] === matched[k] + 1 && compareKeys(key(j + 1), x) === 0)) {
         if (o.stats) {
           o.stats.rowGroups--;
           for (const c of columns) o.stats.pages -= idx.pages.get(c)!.length;
