@@ -6,7 +6,7 @@
  * on PostgreSQL + the moto S3 server.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -249,6 +249,15 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(r.code, r.err).toBe(0);
     r = await cli([...g, 'scan', 'tabbed', '-n', ns, '--format', 'jsonl']);
     expect(JSON.parse(r.out.trim())).toEqual({ id: 1, name: 'one, with a comma' });
+    // A home whose path has a space: the default warehouse URL is percent-encoded, and the tables went
+    // to a sibling directory literally named `sp%20ace é` (outside the home, unread by LakeSoul).
+    const spaced = join(dir, 'sp ace é');
+    r = await cli(['--home', spaced, 'table', 'create', 'tabbed', '--from', tsv]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli(['--home', spaced, 'import', 'tabbed', tsv]);
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(join(spaced, 'warehouse', 'default', 'tabbed')).some((f) => f.endsWith('.parquet'))).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes('%'))).toEqual([]);
   }, 600_000);
 
   it('--partition takes a typed value as a person writes it (x=1.0, a time with a zone), not only the stored spelling', async () => {

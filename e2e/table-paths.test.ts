@@ -191,4 +191,40 @@ describe('the warehouse option of Lakehouse.open', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("stores a location as LakeSoul's engines read it: a percent-encoded file: URL decoded, a location URL parsing would cut refused", async () => {
+    // `pathToFileURL(dir).href` (the docs' example) wrote into a sibling directory literally named
+    // `my%20lake`, which LakeSoul's engines (they decode the stored path) never found; a table path
+    // holding `#` was read back from the location before the `#` (another table's file there).
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pathToFileURL } = await import('node:url');
+    const { Lakehouse } = await import('@lakesoul-ts/io');
+    const dir = mkdtempSync(join(tmpdir(), 'warehouse-url-'));
+    try {
+      const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(join(dir, 'my lake é')).href });
+      try {
+        expect(lh.warehouse).toBe(`file://${dir}/my lake é`);
+        const t = await lh.createTable('spaced', rows([1, 2]));
+        expect(t.info.path).toBe(`file://${dir}/my lake é/default/spaced`);
+        expect(readdirSync(dir)).toEqual(['my lake é']);
+        expect(await ids(t)).toEqual([1, 2]);
+        const p = await lh.createTable('explicit', rows([3]), { path: pathToFileURL(join(dir, 'other place')).href });
+        expect(p.info.path).toBe(`file://${dir}/other place`);
+        expect(readdirSync(dir).sort()).toEqual(['my lake é', 'other place']);
+        for (const bad of [`file://${dir}/run#3/t`, `file://${dir}/q?x=1/t`, `file://${dir}/a%2541/t`, `file://${dir}/tab\there/t`, `file://${dir}\\back/t`]) {
+          const e = await refused(lh.createTable('bad', schema, { path: bad }), 'InvalidArgument', 'INVALID_TABLE_PATH');
+          expect(e.message).toMatch(/LakeSoul's engines read stored paths as URLs/);
+        }
+        expect(await lh.table('bad').then(() => 'exists', () => 'absent')).toBe('absent');
+      } finally {
+        await lh.close();
+      }
+      await refused(Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: `file://${dir}/C#/lake` }), 'InvalidArgument', 'INVALID_WAREHOUSE');
+      await refused(Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: join(dir, 'C#', 'lake') }), 'InvalidArgument', 'INVALID_WAREHOUSE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -81,6 +81,29 @@ export function nativeDataFileUri(stored: string): string {
   return `${m[1]}://${authority}${decoded}`;
 }
 
+/**
+ * A warehouse root or table path as it is stored: the location it names to LakeSoul's native IO
+ * (see {@link nativeDataFileUri}), so that this project's stores, which take the text as it is, and
+ * the other engines, which parse it as a URL, use the same directory. A `file:` URL with `%XX`
+ * escapes (`pathToFileURL(dir).href`: `my%20lake`) becomes its raw form (`my lake`; before, the
+ * tables went to a directory literally named `my%20lake`, which LakeSoul's engines never read).
+ * @throws LakeSoulError (InvalidArgument, `code`) for a location URL parsing would cut or alter: `?`,
+ * `#`, tabs and newlines, a `\` in a `file:` URL, or a `%XX` left after decoding (a directory named
+ * `a%41` is `aA` to LakeSoul's engines). `what` names the setting in the message.
+ */
+export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOUSE' | 'INVALID_TABLE_PATH'): string {
+  const refuse = (why: string) => new LakeSoulError('InvalidArgument',
+    `${what} '${uri}' ${why}: LakeSoul's engines read stored paths as URLs, so they would read another location than this project writes. Choose a directory without it`,
+    { code, context: { path: uri } });
+  const m = SCHEME.exec(uri);
+  if (!m) return uri;
+  const bad = /[?#\t\n\r]/.exec(uri) ?? (SPECIAL.has(m[1].toLowerCase()) ? /\\/.exec(uri) : null);
+  if (bad) throw refuse(`holds ${JSON.stringify(bad[0])}`);
+  const located = nativeDataFileUri(uri);
+  if (nativeDataFileUri(located) !== located) throw refuse(`holds a '%' escape once decoded (${JSON.stringify(located)})`);
+  return located;
+}
+
 /** Percent-decodes `%XX` sequences into UTF-8 bytes; other text (and a lone `%`) is kept. */
 function percentDecode(text: string): string {
   if (!text.includes('%')) return text;

@@ -10,6 +10,7 @@ import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
 import { ownedFileFilter } from './table-maintenance.js';
+import { storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 
 /** Options of {@link Catalog.open} (whatever the catalog accepts). */
@@ -33,16 +34,19 @@ export interface LakehouseOpenOptions {
   warehouse?: string;
 }
 
-/** `warehouse` as a URI: a scheme kept, a local path resolved against the working directory; `~` is refused (nothing expands it). */
+/**
+ * `warehouse` as a URI: a scheme kept, a local path resolved against the working directory; `~` is
+ * refused (nothing expands it); the location as it is stored ({@link storedLocation}: `%XX` decoded).
+ */
 function warehouseUri(warehouse: string | undefined): string {
-  if (warehouse === undefined) return toFileUri(resolvePath('.lakesoul/warehouse'));
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(warehouse)) return warehouse.replace(/\/+$/, '');
+  if (warehouse === undefined) return storedLocation(toFileUri(resolvePath('.lakesoul/warehouse')), 'warehouse', 'INVALID_WAREHOUSE');
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(warehouse)) return storedLocation(warehouse.replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
   if (warehouse === '' || warehouse.startsWith('~')) {
     throw new LakeSoulError('InvalidArgument', `warehouse '${warehouse}' is not a location: give a URI (file:///abs/path, s3://bucket/prefix) or a local path${warehouse.startsWith('~') ? ' (~ is not expanded: write the home directory out)' : ''}`, {
       code: 'INVALID_WAREHOUSE', context: { warehouse },
     });
   }
-  return toFileUri(resolvePath(warehouse)).replace(/\/+$/, '');
+  return storedLocation(toFileUri(resolvePath(warehouse)).replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
 }
 
 /** Options of {@link Lakehouse.createTable}. */
@@ -187,7 +191,7 @@ export class Lakehouse {
     // Before the names become path segments: `/` or `..` would make the path another directory.
     validateNamespaceName(namespace);
     validateTableName(name);
-    const path = (options.path ?? joinUri(this.warehouse, namespace, name)).replace(/\/+$/, '');
+    const path = options.path === undefined ? joinUri(this.warehouse, namespace, name) : storedLocation(options.path.replace(/\/+$/, ''), `create table '${namespace}.${name}': path`, 'INVALID_TABLE_PATH');
     // `ifNotExists` on an existing table: the catalog returns it, files and all
     const checkEmpty = options.path !== undefined && !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
     checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
