@@ -72,6 +72,25 @@ describe('lakesoul-ts output streams with bounded memory (1M rows)', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('imports standard input (-) and pipes in every format: a JSONL pipe read twice imported 0 rows, exit 0', () => {
+    const sh = (script: string) => spawnSync('bash', ['-c', `set -o pipefail; L() { "${LINKED_BIN}" ${g.join(' ')} "$@"; }; ${script}`], { encoding: 'utf8', timeout: 120_000 });
+    let r = sh(`L table create piped --schema 'id:int64!,v:utf8' --primary-key id`);
+    expect(r.status, r.stderr).toBe(0);
+    r = sh(`printf '{"id":1,"v":"a"}\\n{"id":2,"v":"b"}\\n' | L import piped /dev/stdin --format jsonl && ` +
+      `printf '{"id":3,"v":"c"}\\n' | L import piped - --format jsonl && ` +
+      `L import piped <(printf '{"id":4,"v":"d"}\\n') --format jsonl && ` +
+      `printf 'id,v\\n5,e\\n' | L import piped - --format csv && ` +
+      `L export piped - --format parquet --filter 'id = 1' | L import piped - --format parquet --mode upsert`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.match(/imported (\d+) rows? from/g)).toEqual(['imported 2 rows from', 'imported 1 row from', 'imported 1 row from', 'imported 1 row from', 'imported 1 row from']);
+    r = sh(`L scan piped --format jsonl`);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id)).toEqual(
+      [{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }, { id: 4, v: 'd' }, { id: 5, v: 'e' }]);
+    r = sh(`printf 'id,v\\n6,f\\n' | L import piped -`);
+    expect([r.status, r.stderr]).toEqual([4, expect.stringContaining('to import standard input (-), give its --format')]);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('lakesoul-ts-import-'))).toEqual([]);
+  });
+
   for (const ext of ['parquet', 'csv', 'jsonl']) {
     it(`export to ${ext}`, async () => {
       const file = join(home, `out.${ext}`);

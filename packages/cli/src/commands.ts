@@ -27,6 +27,8 @@ import type { InputFormat } from './table-input.js';
 export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** What `import -` reads (default: the process's standard input). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -409,32 +411,38 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
 function addImportExportCommands({ program, io, out, quiet }: ProgramParts): void {
   // ---- import / export
   program.command('import <table> <files...>')
-    .description('import CSV, JSONL or Parquet files into a table, or an image folder (--format images; creates the table when missing)')
+    .description('import CSV, JSONL or Parquet files into a table (- reads standard input, with --format), or an image folder (--format images; creates the table when missing)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(new Option('-f, --format <fmt>', 'input format (default: from the extension)').choices(['csv', 'jsonl', 'parquet', 'images']))
     .addOption(new Option('-m, --mode <mode>', 'append, or upsert for primary-key tables').choices(['append', 'upsert']))
     .option('--delimiter <c>', 'CSV delimiter, one character (\\t: tab; default: tab for .tsv files, else comma)', delimiterOption)
     .option('--batch-rows <n>', 'rows per batch', intOption(1, 2 ** 24), 65536)
     .option('--copy', 'images: copy the files under the table path instead of referencing them in place')
-    .addHelpText('after', '\nExamples:\n  $ lakesoul-ts import events day1.csv day2.csv --mode upsert\n  $ lakesoul-ts import pets ./photos --format images    # <root>/<label>/<file>')
-    .action((name: string, files: string[], o) => withContext(program, io, async (ctx) => {
+    .addHelpText('after', '\nExamples:\n  $ lakesoul-ts import events day1.csv day2.csv --mode upsert\n  $ zcat day3.jsonl.gz | lakesoul-ts import events - --format jsonl\n  $ lakesoul-ts import pets ./photos --format images    # <root>/<label>/<file>')
+    .action(async (name: string, files: string[], o) => {
       if (o.format === 'images') {
-        for (const dir of files) {
-          const st = await stat(dir).catch(() => undefined);
-          if (!st?.isDirectory()) {
-            throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
+        return withContext(program, io, async (ctx) => {
+          for (const dir of files) {
+            const st = await stat(dir).catch(() => undefined);
+            if (!st?.isDirectory()) {
+              throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
+            }
+            const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
+            try {
+              const { importImages, toFileUri } = await import('@lakesoul-ts/io');
+              const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
+              progress.tick({ files: r.rows, bytes: r.bytesCopied });
+              out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
+            } finally { progress.stop(); }
           }
-          const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
-          try {
-            const { importImages, toFileUri } = await import('@lakesoul-ts/io');
-            const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
-            progress.tick({ files: r.rows, bytes: r.bytesCopied });
-            out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
-          } finally { progress.stop(); }
-        }
-        return;
+        });
       }
+      if (files.filter((f) => f === '-').length > 1) throw new LakeSoulError('InvalidArgument', 'standard input (-) can be imported once per command');
       for (const file of files) {
+        if (file === '-') {
+          if (!o.format) throw new LakeSoulError('InvalidArgument', 'to import standard input (-), give its --format csv|jsonl|parquet');
+          continue;
+        }
         const st = await stat(file).catch(() => undefined);
         // every file is checked before the first is imported (each file is its own commit)
         if (!st) throw new LakeSoulError('NotFound', `input file not found: ${file}${files.length > 1 ? ' (nothing was imported)' : ''}`, { context: { file, table: name } });
@@ -444,35 +452,48 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           });
         }
       }
-      const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
-        if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
-        // a data file does not say the primary key, partitions or buckets: the table is made first
-        const ns = o.namespace === 'default' ? '' : ` -n ${o.namespace}`;
-        throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${name}${ns} --from ${files[0]}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
-          code: e.code, context: e.context, cause: e,
+      // Standard input and pipes are copied to temporary files (read twice, a pipe is empty the second
+      // time) before the catalog is opened: `export ... - | import ... -` on one home waits for nothing.
+      const { detectFormat, readInput, seekableInput } = await import('./table-input.js');
+      const formats: InputFormat[] = files.map((file) => detectFormat(file, o.format));
+      const inputs: Awaited<ReturnType<typeof seekableInput>>[] = [];
+      try {
+        for (const file of files) inputs.push(await seekableInput(file, io.stdin ?? process.stdin));
+        await withContext(program, io, async (ctx) => {
+          const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
+            if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
+            // a data file does not say the primary key, partitions or buckets: the table is made first
+            const ns = o.namespace === 'default' ? '' : ` -n ${o.namespace}`;
+            throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${name}${ns} --from ${files[0]}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
+              code: e.code, context: e.context, cause: e,
+            });
+          });
+          for (const [k, file] of files.entries()) {
+            const input = inputs[k]!;
+            const fmt = formats[k]!;
+            const shown = file === '-' ? 'standard input' : file;
+            const size = (await stat(input.path).catch(() => undefined))?.size;
+            const progress = startProgress({ label: `import ${shown}`, unit: 'bytes', quiet: quiet(), total: size });
+            let rows = 0;
+            let last = 0;
+            const batches = (async function* () {
+              for await (const b of readInput(input.path, fmt, t.info.schema, {
+                batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','),
+                onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
+              })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
+            })();
+            try {
+              const res = await t.write(batches, { mode: o.mode });
+              progress.tick({ files: res.files.length });
+              progress.stop();
+              out(`imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
+            } catch (e) { progress.stop(); throw e; }
+          }
         });
-      });
-      for (const file of files) {
-        const { detectFormat, readInput } = await import('./table-input.js');
-        const fmt: InputFormat = detectFormat(file, o.format);
-        const size = (await stat(file).catch(() => undefined))?.size;
-        const progress = startProgress({ label: `import ${file}`, unit: 'bytes', quiet: quiet(), total: size });
-        let rows = 0;
-        let last = 0;
-        const batches = (async function* () {
-          for await (const b of readInput(file, fmt, t.info.schema, {
-            batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','),
-            onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
-          })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
-        })();
-        try {
-          const res = await t.write(batches, { mode: o.mode });
-          progress.tick({ files: res.files.length });
-          progress.stop();
-          out(`imported ${count(rows, 'row')} from ${file} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
-        } catch (e) { progress.stop(); throw e; }
+      } finally {
+        await Promise.all(inputs.map((i) => i.dispose()));
       }
-    }));
+    });
 
   addScanOptions(program.command('export <table> <output>')
     .description('export a table (or a partition, snapshot or increment of it) to Parquet, CSV or JSONL; <output> - writes to stdout (with --format). ' +

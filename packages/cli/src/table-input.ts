@@ -2,8 +2,11 @@
  * Reading import files (CSV, JSONL, Parquet) as a stream of Arrow batches conformed to a schema, and
  * inferring a schema from a file when the user gives none.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { RecordBatch, Schema, type Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { decodeParquet, readParquetFooter } from '@lakesoul-ts/io';
@@ -20,6 +23,34 @@ export function detectFormat(file: string, flag?: string): InputFormat {
   if (f === 'jsonl' || f === 'ndjson' || f === 'json') return 'jsonl';
   if (f === 'parquet' || f === 'pq') return 'parquet';
   throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${file}: use --format csv|jsonl|parquet|images`, { context: { file } });
+}
+
+/** An input as a regular file (see {@link seekableInput}); `dispose` removes a spooled copy. */
+export interface SeekableInput {
+  path: string;
+  /** Whether `path` is a copy of a pipe or standard input. */
+  spooled: boolean;
+  dispose(): Promise<void>;
+}
+
+/**
+ * `file` as a regular file the readers can read twice (JSONL: once for its columns) and at any
+ * offset (Parquet: its footer first). `-` (standard input), a pipe, a FIFO or a device is copied to a
+ * temporary file first: read twice, a pipe gave its lines to the first pass only, and a JSONL import
+ * from `/dev/stdin` said "imported 0 rows" with exit 0.
+ */
+export async function seekableInput(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<SeekableInput> {
+  if (file !== '-' && (await stat(file)).isFile()) return { path: file, spooled: false, dispose: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'lakesoul-ts-import-'));
+  const path = join(dir, 'input');
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  try {
+    await pipeline(file === '-' ? stdin : createReadStream(file), createWriteStream(path, { mode: 0o600 }));
+  } catch (e) {
+    await dispose();
+    throw new LakeSoulError('Io', `cannot copy ${file === '-' ? 'standard input' : file} to a temporary file in ${dir} (TMPDIR): ${(e as Error).message}`, { context: { file }, cause: e });
+  }
+  return { path, spooled: true, dispose };
 }
 
 async function ensureFile(file: string): Promise<number> {
