@@ -3,7 +3,9 @@
  * constant columns when a reader re-injects them (protocol §1, §4).
  */
 import { DataType, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Timestamp, type Vector } from 'apache-arrow';
-import { LakeSoulError, checkRangePartitionType } from '@lakesoul-ts/meta';
+import { LakeSoulError, checkRangePartitionType, decodePartitionDesc } from '@lakesoul-ts/meta';
+import type { FilterExpr } from '../types.js';
+import { rowGroupMayMatch, type ColumnStatsLike } from '../filter/filter-eval.js';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
 import { cellReader, hashBytes, isValidAt, sameBytes } from '../arrow/data-access.js';
 import { encodeColumn } from '../arrow/value-codec.js';
@@ -335,4 +337,44 @@ export function canonicalPartitionSelection<T>(partitions: T, fields: readonly {
     if (text !== value) (out ??= { ...(partitions as Record<string, unknown>) })[column] = text;
   }
   return (out ?? partitions) as T;
+}
+
+/**
+ * Whether rows of the partition `desc` may satisfy `filter`: its range values are the one value of
+ * their columns, tested as row-group statistics are (other columns: unknown). False only when no row
+ * of the partition can match, so a scan skips it: a filter `day = 'x'` on a range column read every
+ * partition's files before (28 s against 0.2 s for `partitions: { day: 'x' }` at 10,000 partitions).
+ * Range types whose values statistics do not compare exactly (decimals, sub-millisecond times) decide
+ * nothing.
+ */
+export function partitionMayMatch(filter: FilterExpr, desc: string, schema: { fields: { name: string; type: DataType }[] }): boolean {
+  const stats: Record<string, ColumnStatsLike> = {};
+  for (const [column, text] of decodePartitionDesc(desc)) {
+    const type = schema.fields.find((f) => f.name === column)?.type;
+    if (type === undefined || !comparableRangeType(type)) continue;
+    let value: unknown;
+    try {
+      value = parseRangeValue(text, type, column);
+    } catch {
+      continue; // a value the column does not parse: decided by the rows, as before
+    }
+    stats[column] = value === null ? { min: null, max: null, nullCount: 1 } : { min: value, max: value, nullCount: 0 };
+  }
+  return rowGroupMayMatch(filter, stats, 1);
+}
+
+function comparableRangeType(type: DataType): boolean {
+  switch (type.typeId) {
+    case Type.Int:
+    case Type.Float:
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Bool:
+    case Type.Date:
+      return true;
+    case Type.Timestamp:
+      return !subMillisecond(type);
+    default:
+      return false;
+  }
 }

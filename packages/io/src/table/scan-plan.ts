@@ -39,7 +39,7 @@ import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
 import { sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
-import { constantColumn } from './partition-values.js';
+import { constantColumn, partitionMayMatch } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
 import { countFileRows, withFile } from './row-counts.js';
 import { bucketRuleOf } from './bucket-rule.js';
@@ -958,7 +958,10 @@ export function buildScanPlan(
   // cut down per bucket, so that each split's page statistics are tested against its own keys only.
   const lb = literalBuckets(info, s.json.filter);
   const buckets = lb === null ? null : new Set(lb.buckets.filter((b): b is number => b !== null));
-  const splits = splitsOf(info, snapshot).filter((sp) => buckets === null || sp.bucket === null || buckets.has(sp.bucket));
+  // Range values decide the filter for whole partitions: those that cannot match get no split.
+  const filter = s.json.filter;
+  const candidates = filter !== null && info.rangePartitions.length > 0 ? snapshot.filter((p) => partitionMayMatch(filter, p.partitionDesc, info.schema)) : snapshot;
+  const splits = splitsOf(info, candidates).filter((sp) => buckets === null || sp.bucket === null || buckets.has(sp.bucket));
   const keyConj = lb === null ? null : (s.json.filter!.op === 'and' ? s.json.filter!.args : [s.json.filter!])[lb.conjunct];
   if (lb !== null && keyConj?.op === 'in' && buckets!.size > 1) {
     for (const sp of splits) {
