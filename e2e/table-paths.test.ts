@@ -125,6 +125,33 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     expect(await t.history()).toEqual([]);
     await t.write(new Table({ id: vectorFromArray([3n], new Int64()), region: vectorFromArray([''], new Utf8()) }));
     expect(rowsOf(await t.toArrow())).toEqual([{ id: 3, region: '' }]);
+    // values no directory or catalog row can hold: a clear error naming the column, nothing written
+    // (before: a raw ENAMETOOLONG of the whole path, PostgreSQL's "invalid byte sequence")
+    for (const [value, why] of [['x'.repeat(250), /too long for a directory: 'region=<value>' takes 257 bytes \(at most 255/], ['?'.repeat(84), /takes 259 bytes/],
+      ['a\u0000b', /contains U\+0000/]] as const) {
+      const e = await refused(t.write(new Table({ id: vectorFromArray([9n], new Int64()), region: vectorFromArray([value], new Utf8()) })), 'InvalidArgument', 'INVALID_PARTITION_VALUE');
+      expect(e.message).toMatch(why);
+      expect(e.message.length).toBeLessThan(600);
+    }
+    await refused(t.toArrow({ partitions: { region: 'a\ud800' } }), 'InvalidArgument', 'INVALID_PARTITION_VALUE');
+    expect(rowsOf(await t.toArrow())).toEqual([{ id: 3, region: '' }]);
+    const long = 'c'.repeat(260);
+    const e = await refused(env.lh.createTable(`long_range_${storage}`, new Schema([new Field('id', new Int64(), false), new Field(long, new Utf8(), true)]), { rangePartitions: [long] }),
+      'InvalidArgument', 'INVALID_PARTITION_VALUE');
+    expect(e.message).toMatch(/range partition column name 'c+…' is too long for a directory/);
+    expect(await env.lh.table(`long_range_${storage}`).then(() => 'exists', () => 'absent')).toBe('absent');
+  });
+
+  it("a range column named like a store's temporary files keeps its partitions in cleanup and purge", async () => {
+    // LocalStore's listing skipped directories named `.lakesoul-tmp-*` as if they were a put's temporary file
+    const ps = new Schema([new Field('id', new Int64(), false), new Field('.lakesoul-tmp-c', new Utf8(), true)]);
+    const t = await env.lh.createTable(`tmpcol_${storage}`, ps, { rangePartitions: ['.lakesoul-tmp-c'] });
+    await t.write([{ id: 1n, '.lakesoul-tmp-c': 'v' }]);
+    await t.write([{ id: 2n, '.lakesoul-tmp-c': 'v' }], { mode: 'overwrite' });
+    const report = await t.cleanup({ retainSince: Date.now() + 1000 });
+    expect(report.files.map((f) => f.reason)).toEqual(['expired']);
+    const purged = await env.lh.dropTable(t.info.name, { purge: true });
+    expect(purged.files.length).toBe(2);
   });
 
   it('cleanup and purge keep files under another table path or named by another table', async () => {

@@ -87,11 +87,16 @@ export function encodePartitionValue(column: string, value: PartitionValueInput)
   }
   if (s === '') return EMPTY_PARTITION_VALUE;
   if (s.includes(',') || s.includes('=')) throw invalid(column, s, "contains ',' or '=', which the partition_desc encoding cannot hold");
+  if (s.includes('\u0000')) throw invalid(column, s, 'contains U+0000, which the catalog (PostgreSQL text) cannot store');
+  // An unpaired surrogate has no UTF-8 form: stored, it would be U+FFFD, another value.
+  if (LONE_SURROGATE.test(s)) throw invalid(column, s, 'contains an unpaired UTF-16 surrogate, which has no UTF-8 form');
   // The markers stand for null and ''; stored as themselves they would read back as null or ''.
   if (s === NULL_PARTITION_VALUE) throw invalid(column, s, 'is the encoding of a null range value (write null instead)');
   if (s === EMPTY_PARTITION_VALUE) throw invalid(column, s, "is the encoding of an empty range value (write '' instead)");
   return s;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function invalid(column: string, value: string, what: string): LakeSoulError {
   return new LakeSoulError('InvalidArgument', `range partition column '${column}' value ${quoteInput(value)} ${what}`, {

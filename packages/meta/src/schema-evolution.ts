@@ -34,6 +34,7 @@ function widening(from: DataType, to: DataType): boolean {
 export function columnNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty (a column needs a name)';
   if (name.includes(',')) return "contains ',' (the catalog lists a file's columns separated by commas)";
+  if (name.includes('\u0000')) return 'contains U+0000 (the catalog, PostgreSQL text, cannot store it)';
   return undefined;
 }
 

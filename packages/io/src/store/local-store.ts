@@ -344,7 +344,9 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
       for (const ent of entries) {
         throwIfAborted(signal, `list ${this.uri(prefix)}`);
         const key = dirKey === '' ? ent.name : `${dirKey}/${ent.name}`;
-        if (ent.name.startsWith(TEMP_MARKER) !== temporary && !(temporary && ent.isDirectory())) continue;
+        // the marker names files only (a put's temporary file): a directory of that name is walked like any
+        // other (a range column `.lakesoul-tmp-c` hid its partitions from cleanup and purge)
+        if (!ent.isDirectory() && ent.name.startsWith(TEMP_MARKER) !== temporary) continue;
         // Only descend where keys can still match the prefix.
         if (!(key.startsWith(prefix) || prefix.startsWith(key + '/'))) continue;
         let isDir = ent.isDirectory();

@@ -29,8 +29,23 @@ const UNSAFE_IN_DIR = /[\u0000-\u001f\u007f%?#\\/~]/gu;
  * value itself lives in `partition_desc`; readers never parse it from the path.
  */
 export function partitionDirName(column: string, value: string): string {
-  return `${escapeDirText(column)}=${escapeDirText(value)}`;
+  const name = `${escapeDirText(column)}=${escapeDirText(value)}`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes > MAX_DIR_NAME_BYTES) {
+    const column_ = Buffer.byteLength(`${escapeDirText(column)}=`);
+    const what = column_ > MAX_DIR_NAME_BYTES / 2
+      ? `range partition column name '${column.slice(0, 60)}${column.length > 60 ? '…' : ''}' is too long for a directory: '${column}=' takes ${column_} bytes`
+      : `range partition column '${column}' value '${value.slice(0, 60)}${value.length > 60 ? '…' : ''}' is too long for a directory: '${column}=<value>' takes ${bytes} bytes`;
+    throw new LakeSoulError('InvalidArgument', `${what} (at most ${MAX_DIR_NAME_BYTES} bytes, one directory of the table path; ` +
+      'characters URL parsing changes, such as ? # % / \\ and control characters, are written as 3 bytes ~HH each)', {
+      code: 'INVALID_PARTITION_VALUE', context: { column, bytes },
+    });
+  }
+  return name;
 }
+
+/** The longest directory name file systems take (ext4, xfs, HDFS's default): one partition level. */
+export const MAX_DIR_NAME_BYTES = 255;
 
 function escapeDirText(text: string): string {
   return text.replace(UNSAFE_IN_DIR, (c) => [...Buffer.from(c, 'utf8')].map((b) => `~${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));

@@ -10,7 +10,7 @@ import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
 import { ownedFileFilter } from './table-maintenance.js';
-import { storedLocation } from './data-file-paths.js';
+import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 
 /** Options of {@link Catalog.open} (whatever the catalog accepts). */
@@ -195,6 +195,8 @@ export class Lakehouse {
     // `ifNotExists` on an existing table: the catalog returns it, files and all
     const checkEmpty = options.path !== undefined && !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
     checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
+    // a range column's name is part of every partition directory: one too long for it fails at create, not at every write
+    for (const c of options.rangePartitions ?? []) partitionDirName(c, '');
     if (options.path !== undefined) await this.checkNotNamespaceDir(name, namespace, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
     if (options.blobColumns && options.blobColumns.length > 0) {
