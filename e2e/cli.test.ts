@@ -436,6 +436,15 @@ describe('lakesoul-ts binary', () => {
     const r2 = await withToken;
     expect(r2.code, `${r2.signal} ${r2.err}`).toBe(0);
     expect(r2.err).not.toMatch(/warning/);
+    // the UI likewise (it only warned: a 0.0.0.0 UI without a token also answered DNS-rebinding pages)
+    const ui = await cli(['--home', home, 'ui', '--host', '0.0.0.0', '--port', '0']);
+    expect([ui.code, ui.err]).toEqual([4, expect.stringMatching(/ui --host 0\.0\.0\.0: .*anyone read every table.*--token .*--insecure-no-auth/)]);
+    const uiInsecure = runCli(['--home', home, 'ui', '--host', '0.0.0.0', '--port', '0', '--insecure-no-auth'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    await waitForOutput(uiInsecure.child, /LakeSoul UI on http:/);
+    uiInsecure.child.kill('SIGTERM');
+    const r3 = await uiInsecure;
+    expect(r3.code, `${r3.signal} ${r3.err}`).toBe(0);
+    expect(r3.err).toMatch(/warning: serving 0\.0\.0\.0 without authentication .*can read every table/);
   });
 });
 

@@ -16,7 +16,7 @@ import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
-import { checkServeExposure, isLoopbackHost } from './serve-exposure.js';
+import { checkServeExposure } from './serve-exposure.js';
 import { catalogServerIdleSeconds, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, setInvocation } from './cli-name.js';
@@ -751,16 +751,20 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 = any free port)', intOption(0, 65535), 8816)
     .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b, as serve)', collect)
+    .option('--insecure-no-auth', 'allow a non-loopback --host without a token (anyone who can reach it reads every table)')
     .action((o) => withContext(program, io, async (ctx) => {
       const { startUi } = await import('@lakesoul-ts/ui');
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new LakeSoulError('InvalidArgument', `--port must be 0..65535 (got ${o.port})`);
       const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
+      // as serve: a reachable address without a token is refused (it also answered DNS-rebinding pages)
+      const exposure = checkServeExposure({ host: o.host, tokens: tokens?.length ?? 0, users: 0, insecureNoAuth: o.insecureNoAuth === true, command: 'ui' });
       const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
       const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts ui on ${server.url}`, note);
-      if (!tokens?.length && !isLoopbackHost(o.host)) note(`warning: the UI listens on ${o.host} without a token: anyone who can reach it reads every table (add --token)`);
-      out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
+      if (exposure.warning) note(`warning: ${exposure.warning}`);
       // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.
-      const sig = await new Promise<NodeJS.Signals>((res) => {
+      // The handlers come before the ready line: a script that stops the UI on seeing it killed the
+      // process outright when the signal arrived between the two.
+      const stopped = new Promise<NodeJS.Signals>((res) => {
         const stop = (s: NodeJS.Signals) => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -769,6 +773,8 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
+      const sig = await stopped;
       note(`${sig}: stopping the UI`);
       try { await server.close(); } finally { await unshare(); }
       note('stopped');

@@ -14,6 +14,8 @@ export interface ServeExposureOptions {
   /** Number of Basic-login users configured. */
   users: number;
   insecureNoAuth: boolean;
+  /** The command binding the address (default `serve`: read, write and drop; `ui`: read). */
+  command?: 'serve' | 'ui';
 }
 
 /** Verdict of {@link checkServeExposure}. */
@@ -42,16 +44,19 @@ export function checkServeExposure(o: ServeExposureOptions): ServeExposure {
   const kinds = [o.tokens ? `bearer token${o.tokens > 1 ? 's' : ''}` : '', o.users ? `Basic login (${o.users} user${o.users > 1 ? 's' : ''})` : ''].filter(Boolean);
   if (kinds.length) return { auth: kinds.join(' + '), loopback };
   if (loopback) return { auth: 'none (loopback: only this machine can connect)', loopback };
+  const command = o.command ?? 'serve';
+  const harm = command === 'ui' ? 'read every table' : 'read, write and drop every table';
   if (!o.insecureNoAuth) {
+    // A UI on 0.0.0.0 also answers a DNS-rebinding page in the user's own browser: its Host check holds on loopback only.
     throw new LakeSoulError('InvalidArgument',
-      `serve --host ${o.host}: binding an address other machines can reach without authentication would let anyone read, write and drop every table. ` +
-      'Give --token <secret> (or env LAKESOUL_FLIGHT_TOKENS) or --user name:password; or bind 127.0.0.1; ' +
+      `${command} --host ${o.host}: binding an address other machines can reach without authentication would let anyone ${harm}. ` +
+      `Give --token <secret> (or env LAKESOUL_FLIGHT_TOKENS)${command === 'serve' ? ' or --user name:password' : ''}; or bind 127.0.0.1; ` +
       'or, on a network you trust entirely, pass --insecure-no-auth',
       { code: 'SERVE_UNAUTHENTICATED_EXPOSURE', context: { host: o.host } });
   }
   return {
     auth: 'NONE (--insecure-no-auth)',
     loopback,
-    warning: `serving ${o.host} without authentication (--insecure-no-auth): anyone who can reach this port can read, write and drop every table`,
+    warning: `serving ${o.host} without authentication (--insecure-no-auth): anyone who can reach this port can ${harm}`,
   };
 }
