@@ -866,7 +866,7 @@ export class Catalog {
       // descriptions only: anything else (an object, a bare value) would silently match nothing
       const columns = table.rangePartitions;
       for (const d of filter as unknown[]) {
-        const ok = typeof d === 'string' && (columns.length === 0
+        const ok = typeof d === 'string' && !d.includes('\u0000') && (columns.length === 0
           ? d === NO_PARTITION_DESC
           : d.split(',').length === columns.length && d.split(',').every((part, i) => part.startsWith(`${columns[i]}=`)));
         if (!ok) {
@@ -1082,6 +1082,7 @@ export class Catalog {
   /** Every version of every (or one) partition, ordered by partition_desc then version. */
   async history(tableId: string, options: HistoryOptions = {}): Promise<PartitionVersion[]> {
     const table = await this.getTableById(tableId, options);
+    if (options.partitionDesc !== undefined) this.matchFilter(table, [options.partitionDesc]); // a description of this table, or INVALID_PARTITION
     const rows = options.partitionDesc === undefined
       ? await this.partitionRows(table.tableId, '', [], false, options.signal)
       : await this.partitionRows(table.tableId, 'AND partition_desc = $2', [options.partitionDesc], false, options.signal);

@@ -72,6 +72,37 @@ describe('diff', () => {
   });
 });
 
+describe('statistics and history', () => {
+  it('counts whole values (not the text cut for display), within a byte budget, and refuses a NUL partition', async () => {
+    const head = 'x'.repeat(2400);
+    const t = await lake.createTable('longtext', [{ id: 1n, s: `${head}a`, p: 'one' }, { id: 2n, s: `${head}b`, p: 'one' }, { id: 3n, s: `${head}b`, p: 'one' }], { rangePartitions: ['p'] });
+    const s = await api.stats({ namespace: 'default', table: 'longtext' }, 's');
+    expect(s.kind === 'counts' && [s.distinct, s.values.map((v) => v.count), s.truncated]).toEqual([2, [2, 1], false]);
+    // a small budget: the first batch is kept and the answer says it is partial
+    await t.write(Array.from({ length: 3000 }, (_, i) => ({ id: BigInt(10 + i), s: `${head}${i}`, p: 'two' })));
+    const small = new UiApi(lake, { analysisBytes: 1 });
+    const cut = await small.stats({ namespace: 'default', table: 'longtext' }, 's');
+    expect(cut.kind === 'counts' && cut.truncated).toBe(true);
+    expect(cut.count).toBeLessThan(3003);
+    await expect(api.history({ namespace: 'default', table: 'longtext', partition: 'p=\u0000' })).rejects.toMatchObject({ code: 'INVALID_PARTITION' });
+    await expect(api.history({ namespace: 'default', table: 'longtext', partition: 'q=one' })).rejects.toMatchObject({ code: 'INVALID_PARTITION' });
+    expect(Object.keys((await api.history({ namespace: 'default', table: 'longtext', partition: 'p=one' })).partitions)).toEqual(['p=one']);
+  });
+
+  it('runs at most its slots of diffs and statistics at once; a request waiting for a slot ends with its client', async () => {
+    const one = new UiApi(lake, { analysisSlots: 1 });
+    const view = { namespace: 'default', table: 'longtext' };
+    const first = one.stats(view, 's');
+    const gone = new AbortController();
+    const waiting = one.stats(view, 'id', gone.signal);
+    gone.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    const third = one.stats(view, 'id');
+    await expect(first).resolves.toMatchObject({ kind: 'counts' });
+    await expect(third).resolves.toMatchObject({ kind: 'histogram' });
+  });
+});
+
 describe('paging', () => {
   it('a deep page of a table without primary keys skips whole files by their row counts and still returns the right rows', async () => {
     const schema = new Schema([new Field('n', new Int32(), false)]);

@@ -6,7 +6,7 @@
  */
 import { Type, type DataType, type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, decodePartitionDesc, type PartitionVersion } from '@lakesoul-ts/meta';
-import { blobBytesColumnName, blobColumnsOf, scanPlanFromJSON, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { blobBytesColumnName, blobColumnsOf, cellReader, scanPlanFromJSON, type FilterExpr, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
 import { fullImageOf, previewOf, sniffType, type BlobPreview } from './ui-images.js';
 import { DiffBuilder, compareAsBags, compareByKey, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
@@ -15,6 +15,14 @@ import { DiffBuilder, compareAsBags, compareByKey, pkText, rowObjects, type Diff
 export const MAX_PAGE_ROWS = 200;
 /** Most rows a diff or a statistic reads from one snapshot before it stops and says so. */
 export const MAX_ANALYSIS_ROWS = 200_000;
+/**
+ * Most bytes of Arrow data a diff or a statistic holds before it stops and says so: rows alone did
+ * not bound it (200,000 rows of 4 KB strings took the server to 1 GB for one request, three at once
+ * to 2.6 GB).
+ */
+export const MAX_ANALYSIS_BYTES = 256 * 2 ** 20;
+/** Diffs and statistics computed at once; further requests wait for a slot (or their client leaving). */
+export const ANALYSIS_SLOTS = 2;
 /** Bins of a histogram. */
 export const HISTOGRAM_BINS = 20;
 /** Values a value count lists (the rest are summed as "others"). */
@@ -110,9 +118,52 @@ function invalid(message: string, code: string, context: Record<string, unknown>
   return new LakeSoulError('InvalidArgument', message, { code, context });
 }
 
+/** Limits of {@link UiApi}'s diffs and statistics. */
+export interface UiApiOptions {
+  /** Bytes of Arrow data one diff or statistic holds at most (default {@link MAX_ANALYSIS_BYTES}). */
+  analysisBytes?: number;
+  /** Diffs and statistics computed at once (default {@link ANALYSIS_SLOTS}). */
+  analysisSlots?: number;
+}
+
 /** The read-only operations behind the UI's JSON API. */
 export class UiApi {
-  constructor(private readonly lakehouse: Lakehouse) {}
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly analysisBytes: number;
+  private readonly analysisSlots: number;
+
+  constructor(private readonly lakehouse: Lakehouse, options: UiApiOptions = {}) {
+    this.analysisBytes = options.analysisBytes ?? MAX_ANALYSIS_BYTES;
+    this.analysisSlots = options.analysisSlots ?? ANALYSIS_SLOTS;
+  }
+
+  /** Runs a diff or a statistic in one of {@link ANALYSIS_SLOTS} slots, waiting for one first. */
+  private async inSlot<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    while (this.running >= this.analysisSlots) {
+      signal?.throwIfAborted();
+      await new Promise<void>((res) => {
+        // a request that leaves while waiting takes itself out of the queue: woken, it would take a
+        // release that the next waiter needs
+        const wake = () => { signal?.removeEventListener('abort', leave); res(); };
+        const leave = () => {
+          const at = this.waiting.indexOf(wake);
+          if (at >= 0) this.waiting.splice(at, 1);
+          res();
+        };
+        this.waiting.push(wake);
+        signal?.addEventListener('abort', leave, { once: true });
+      });
+    }
+    signal?.throwIfAborted();
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
 
   private async open(view: TableView, signal?: AbortSignal): Promise<LakeSoulTable> {
     return this.lakehouse.table(view.table, view.namespace, { signal });
@@ -426,6 +477,7 @@ export class UiApi {
     const plan = await t.scan({ ...options, signal });
     const batches: RecordBatch[] = [];
     let n = 0;
+    let bytes = 0;
     for await (const b of plan.read({ signal })) {
       if (n + b.numRows > MAX_ANALYSIS_ROWS) {
         batches.push(b.slice(0, MAX_ANALYSIS_ROWS - n));
@@ -433,6 +485,8 @@ export class UiApi {
       }
       batches.push(b);
       n += b.numRows;
+      bytes += b.data.byteLength;
+      if (bytes > this.analysisBytes) return { schema: plan.schema, batches, truncated: true };
     }
     return { schema: plan.schema, batches, truncated: false };
   }
@@ -447,6 +501,10 @@ export class UiApi {
    */
   async diff(view: TableView, from: number, to: number, signal?: AbortSignal): Promise<DiffJson> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) throw invalid(`diff needs two commit times with from < to (got ${from}, ${to})`, 'UI_BAD_DIFF_RANGE');
+    return this.inSlot(signal, () => this.diffIn(view, from, to, signal));
+  }
+
+  private async diffIn(view: TableView, from: number, to: number, signal?: AbortSignal): Promise<DiffJson> {
     const t = await this.open(view, signal);
     const { primaryKeys: pks, cdcColumn: cdc } = t.info;
     const columns = t.info.schema.fields.map((f) => f.name).filter((c) => c !== cdc);
@@ -459,13 +517,15 @@ export class UiApi {
     // The increment, by partition (a reset partition's rows are its whole state as of `to`).
     const increment = new Map<string, RowObject[]>();
     let rows = 0;
+    let bytes = 0;
     read: for (const split of plan.splits) {
       for await (const b of plan.readSplit(split, { signal })) {
         const list = increment.get(split.partitionDesc) ?? [];
         increment.set(split.partitionDesc, list);
         list.push(...rowObjects(plan.schema, [b], cdc));
         rows += b.numRows;
-        if (rows > MAX_ANALYSIS_ROWS) {
+        bytes += b.data.byteLength;
+        if (rows > MAX_ANALYSIS_ROWS || bytes > this.analysisBytes) {
           diff.truncate();
           break read;
         }
@@ -498,6 +558,10 @@ export class UiApi {
 
   /** A histogram (numeric column) or value counts (any other column) over the view's rows. */
   async stats(view: TableView, column: string, signal?: AbortSignal): Promise<StatsJson> {
+    return this.inSlot(signal, () => this.statsIn(view, column, signal));
+  }
+
+  private async statsIn(view: TableView, column: string, signal?: AbortSignal): Promise<StatsJson> {
     const t = await this.open(view, signal);
     const field = t.info.schema.fields.find((f) => f.name === column);
     if (!field) throw invalid(`column '${column}' is not in the schema of table '${view.namespace}.${view.table}'`, 'UNKNOWN_COLUMN', { table: view.table, column });
@@ -529,17 +593,20 @@ export class UiApi {
       for (const x of values) bins[Math.min(nBins - 1, Math.floor((x - lo0) / width))]!.count++;
       return { kind: 'histogram', column, count, nulls, min, max, bins, truncated: read.truncated };
     }
+    // counted by the whole value (the shown text is cut at MAX_CELL_CHARS: values sharing their
+    // first 2,000 characters were counted as one)
     const counts = new Map<string, { value: CellJson; count: number }>();
     for (const b of read.batches) {
-      const v = b.getChild(column)!;
+      const cell = cellReader(b.getChild(column)!);
       for (let r = 0; r < b.numRows; r++) {
         count++;
-        const c = cellJson(v.get(r), field.type);
-        if (c === null) { nulls++; continue; }
-        const k = JSON.stringify(c);
+        const raw = cell(r);
+        const whole = cellJson(raw, field.type, Number.POSITIVE_INFINITY);
+        if (whole === null) { nulls++; continue; }
+        const k = typeof whole === 'string' ? whole : JSON.stringify(whole);
         const e = counts.get(k);
         if (e) e.count++;
-        else counts.set(k, { value: c, count: 1 });
+        else counts.set(k, { value: cellJson(raw, field.type), count: 1 });
       }
     }
     const sorted = [...counts.values()].sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));

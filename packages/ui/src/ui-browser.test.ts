@@ -245,6 +245,18 @@ describe('lakesoul-ts ui in chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  test('invisible characters in values are shown, and malformed links end in an error, not the previous page', async () => {
+    // `safe` + RLO + `gnp.exe` rendered as "safe exe.png"; an unterminated override in a link moved the page's text
+    await lake.lakehouse.createTable('bidi', [{ id: 1n, s: 'safe\u202Egnp.exe\u202C \u200Finvoice' }]);
+    await open('#/t/default/bidi/rows');
+    expect(await columnTexts(1)).toEqual(['safe⟨U+202E⟩gnp.exe⟨U+202C⟩ ⟨U+200F⟩invoice']);
+    for (const hash of ['#/t/default/images/rows?at=%E2%80%AE1', '#/t/%E0%A4%A/x/rows']) {
+      await open(hash);
+      expect(await page.locator('.error').count(), hash).toBeGreaterThan(0);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
   test('with a token: the API refuses calls without it; the page asks for it and then works', async () => {
     await page.goto(authed.url);
     await page.waitForSelector('form.token-form');

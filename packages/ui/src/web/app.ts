@@ -60,7 +60,8 @@ async function api<T>(path: string, params: Record<string, string | number | und
 function parseRoute(): Route {
   const hash = location.hash.replace(/^#/, '') || '/';
   const [path, query] = hash.split('?', 2) as [string, string | undefined];
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  // a malformed escape (`%E0%A4%A`) is kept as typed: the table is then not found, shown as an error
+  const parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
   const q = new URLSearchParams(query ?? '');
   if (parts[0] === 't' && parts.length >= 3) return { ns: parts[1], table: parts[2], tab: parts[3] ?? 'overview', q };
   return { tab: 'home', q };
@@ -78,7 +79,9 @@ function go(href: string): void {
 }
 
 function time(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
+  const d = new Date(ms);
+  // a link's `at=` may be anything: an invalid time threw, and the page kept the previous view
+  return Number.isFinite(d.getTime()) ? d.toISOString().replace('T', ' ').replace('Z', ' UTC') : `invalid time ${JSON.stringify(String(ms))}`;
 }
 
 function bytes(n: number): string {

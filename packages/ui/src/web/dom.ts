@@ -17,12 +17,24 @@ function safeUrl(name: string, value: string): string {
   throw new Error(`refused ${name} URL: ${value.slice(0, 40)}`);
 }
 
-/** Appends children (text as text nodes). */
+/**
+ * Invisible characters that reorder or hide text: bidi embeddings, overrides and isolates, marks,
+ * zero-width characters and the byte order mark. Shown as `⟨U+202E⟩`: a value `safe\u202Egnp.exe`
+ * rendered as `safe exe.png`, and an unterminated override in a link moved the page's own text.
+ */
+const INVISIBLE = /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
+
+/** `text` with {@link INVISIBLE} characters made visible. */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+}
+
+/** Appends children (text as text nodes, invisible characters shown). */
 export function append(parent: Node, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
     if (Array.isArray(c)) append(parent, ...c);
-    else if (typeof c === 'string' || typeof c === 'number') parent.appendChild(document.createTextNode(String(c)));
+    else if (typeof c === 'string' || typeof c === 'number') parent.appendChild(document.createTextNode(visible(String(c))));
     else parent.appendChild(c);
   }
 }
