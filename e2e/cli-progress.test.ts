@@ -3,7 +3,7 @@
  * `compact` shows how much of the files to rewrite is done, from 0% to 100%; with stderr not a
  * terminal it prints no bar at all.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,5 +51,31 @@ describe('lakesoul-ts progress on a terminal', () => {
     expect(again.screen).not.toMatch(/%/);
     const piped = await ok(['compact', 'events']);
     expect(piped.err).toBe('');
+  }, 300_000);
+
+  it('Ctrl-C during a bar gives the terminal back (cursor shown, wrapping on, a new line) and exits by the signal', async () => {
+    // The bar hides the cursor and turns wrapping off; a process ended by SIGINT left the terminal so.
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-progress-int-'));
+    const home = join(dir, 'home');
+    const csv = join(dir, 'big.csv');
+    writeFileSync(csv, 'id,v\n' + Array.from({ length: 1_500_000 }, (_, i) => `${i},${i % 97}`).join('\n') + '\n');
+    expect((await runCli(['--home', home, 'table', 'create', 'big', '--from', csv], { timeoutMs: 120_000 })).code).toBe(0);
+    const command = [LINKED_BIN, '--home', home, 'import', 'big', csv].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', COLUMNS: '160' } });
+    let screen = '';
+    child.stdout.on('data', (d) => { screen += d; });
+    const ended = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/import .*%/.test(screen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(screen).toMatch(/\x1b\[\?25l/);
+    const pid = spawnSync('pgrep', ['-f', `dist/bin.js --home ${home} import`], { encoding: 'utf8' }).stdout.trim().split('\n')[0]!;
+    process.kill(Number(pid), 'SIGINT');
+    expect(await ended).toBe(130);
+    const tail = screen.slice(screen.lastIndexOf('\x1b[?25l'));
+    expect(tail).toContain('\x1b[?25h');
+    expect(tail).toContain('\x1b[?7h');
+    // nothing committed: the table has no version
+    const history = await runCli(['--home', home, 'history', 'big', '--format', 'jsonl'], { timeoutMs: 60_000 });
+    expect([history.code, history.out]).toEqual([0, '']);
   }, 300_000);
 });

@@ -76,12 +76,23 @@ export function startProgress(options: ProgressOptions): Progress {
     return left < 60 ? `${Math.round(left)}s` : left < 3600 ? `${Math.floor(left / 60)}m${Math.round(left % 60)}s` : `${Math.floor(left / 3600)}h${Math.floor((left % 3600) / 60)}m`;
   };
   bar.start(known ? options.total! : 1, 0, payload());
+  // Ctrl-C or a kill while the bar is drawn: the bar hides the cursor and turns line wrapping off, and
+  // a process ended by the signal left the terminal so (no cursor, no wrap, the prompt on the bar's
+  // line). The terminal is given back first, then the signal takes its course.
+  const restore = (signal: NodeJS.Signals) => {
+    stream.write('\x1b[?25h\x1b[?7h\n');
+    unwatch();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, restore);
+  const unwatch = () => { for (const sig of signals) process.off(sig, restore); };
   return {
     tick(u) {
       counters.rows += u.rows ?? 0; counters.bytes += u.bytes ?? 0; counters.files += u.files ?? 0;
       bar.update(known ? counters[options.unit] : 0, payload());
     },
     setTotal(n) { if (known) { total = n; bar.setTotal(n); } },
-    stop() { bar.update(known ? counters[options.unit] : 0, payload()); bar.stop(); },
+    stop() { unwatch(); bar.update(known ? counters[options.unit] : 0, payload()); bar.stop(); },
   };
 }
