@@ -293,6 +293,23 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect([t.numRows, t.schema.fields.map((f) => `${f.name}:${f.type}`)]).toEqual([0, ['id:Int64', 'big:Int64']]);
   }, 600_000);
 
+  it('the table format shows control characters of values as escapes; the data formats keep them exactly', async () => {
+    // a stored ESC sequence set the terminal's title and cleared the screen; newlines broke the rows
+    const src = join(dir, 'controls.jsonl');
+    const value = 'a\u001b]0;pwned\u0007\u001b[2Jb\r\nc\tt\u009bx';
+    writeFileSync(src, JSON.stringify({ id: 1, v: value }) + '\n');
+    let r = await cli([...g, 'table', 'create', 'controls', '--schema', 'id:int64!,v:utf8', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    expect((await cli([...g, 'import', 'controls', src, '-n', ns])).code).toBe(0);
+    r = await cli([...g, 'scan', 'controls', '-n', ns]);
+    // eslint-disable-next-line no-control-regex
+    expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.out.trim().split('\n')).toHaveLength(3);
+    expect(r.out).toContain('a\\x1b]0;pwned\\x07\\x1b[2Jb\\r\\nc\\tt\\u009bx');
+    r = await cli([...g, 'scan', 'controls', '-n', ns, '--format', 'jsonl']);
+    expect(JSON.parse(r.out).v).toBe(value);
+  });
+
   it('prints -0.0 as -0 in every format, so a CSV or JSONL export imports back exactly (JSON.stringify wrote 0)', async () => {
     const src = join(dir, 'zeros.csv');
     writeFileSync(src, 'id,f\n1,-0\n2,0\n3,-1.5\n');

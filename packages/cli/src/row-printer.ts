@@ -77,7 +77,7 @@ export class RowPrinter {
         s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : isNegativeZero(v) ? '-0' : JSON.stringify(v))).join(',') + '\n';
       } else {
         const cells = values.map((v) => {
-          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? v : isNegativeZero(v) ? '-0' : JSON.stringify(v);
+          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? escapeControls(v) : isNegativeZero(v) ? '-0' : JSON.stringify(v);
           return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
         });
         if (this.widths) s += this.line(cells) + '\n';
@@ -109,13 +109,14 @@ export class RowPrinter {
   private flushTable(): string {
     if (!this.widths) {
       if (!this.columns) return '';
-      const all = [this.columns, ...this.pending];
+      const header = this.columns.map(escapeControls);
+      const all = [header, ...this.pending];
       this.widths = this.columns.map((_, c) => {
         let w = 0;
         for (const r of all) w = Math.max(w, r[c]?.length ?? 0);
         return w;
       });
-      const text = [this.line(this.columns), this.widths.map((w) => '─'.repeat(w)).join('  '), ...this.pending.map((r) => this.line(r))].join('\n') + '\n';
+      const text = [this.line(header), this.widths.map((w) => '─'.repeat(w)).join('  '), ...this.pending.map((r) => this.line(r))].join('\n') + '\n';
       this.pending = [];
       return text;
     }
@@ -123,6 +124,18 @@ export class RowPrinter {
     this.pending = [];
     return text;
   }
+}
+
+const CONTROL_NAMES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Control characters of a value as escapes (`\n`, `\t`, `\x1b`, `\u009b`), as `psql` and `ls -b`
+ * show them: the table format is read on a terminal, where a stored ESC sequence set the window title
+ * or cleared the screen, and newlines broke the rows. The other formats quote them already.
+ */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => CONTROL_NAMES[c] ?? (c.charCodeAt(0) < 0x80 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** -0.0, which JSON.stringify and String() write as 0. */
