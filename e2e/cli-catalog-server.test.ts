@@ -121,6 +121,19 @@ describe('background catalog server', () => {
     expect(existsSync(b.home)).toBe(false); // and it did not write into the deleted path on its way out
   });
 
+  it('starts with TMPDIR missing: its socket goes under /tmp (it died without a word, and every command paid the catalog start)', async () => {
+    const a = newHome();
+    const env = { ...AUTO, TMPDIR: join(a.home, 'no-such-dir') };
+    expect((await cli([...a.g, 'init'], env)).code).toBe(0);
+    const pid = await serverUp(a.catalogDir);
+    expect(readCatalogServerInfo(a.catalogDir)!.socket).toMatch(/^\/tmp\/lakesoul-ts-catalog-[^/]+\/catalog\.sock$/);
+    const listed = await cli([...a.g, 'table', 'list', '--format', 'json'], env);
+    expect([listed.code, listed.out.trim()]).toEqual([0, '[]']);
+    expect(alive(pid)).toBe(true);
+    expect((await cli([...a.g, 'catalog-server', '--stop'], env)).code).toBe(0);
+    await until('the server to stop', () => !alive(pid), 10_000);
+  });
+
   it('a killed server is replaced: its claim and lock are taken over by the next command', async () => {
     const { catalogDir, g } = newHome();
     expect((await cli([...g, 'init'])).code).toBe(0);

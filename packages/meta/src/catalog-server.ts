@@ -86,6 +86,21 @@ function socketBase(): string {
 }
 
 /**
+ * A new private directory for a server's socket under {@link socketBase}; under `/tmp` when that
+ * fails (TMPDIR missing, read-only or a file: the server died without a word, and every command paid
+ * the catalog's whole start).
+ */
+function socketDirectory(): string {
+  const base = socketBase();
+  try {
+    return mkdtempSync(join(base, 'lakesoul-ts-catalog-'));
+  } catch (e) {
+    if (base === '/tmp') throw e;
+    return mkdtempSync(join('/tmp', 'lakesoul-ts-catalog-'));
+  }
+}
+
+/**
  * Claims serving `dataDir`: creates its server file exclusively (`role` says what serves it, for
  * messages). Undefined when a live process holds the claim (the claim of a dead process is taken over; this process's own claim is not taken twice).
  */
@@ -95,7 +110,7 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
     const held = readCatalogServerInfo(dataDir);
     if (held && processAlive(held.pid)) return undefined;
     if (held) { try { unlinkSync(path); } catch { /* someone else cleaned up */ } }
-    const dir = mkdtempSync(join(socketBase(), 'lakesoul-ts-catalog-'));
+    const dir = socketDirectory();
     const socket = join(dir, 'catalog.sock');
     let fd: number;
     try {
