@@ -89,6 +89,9 @@ describe('lakesoul-ts output streams with bounded memory (1M rows)', () => {
     r = sh(`printf 'id,v\\n6,f\\n' | L import piped -`);
     expect([r.status, r.stderr]).toEqual([4, expect.stringContaining('to import standard input (-), give its --format')]);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('lakesoul-ts-import-'))).toEqual([]);
+    // an output that cannot be written (a full disk): an error line, exit 1 (it was an uncaught exception's stack)
+    r = sh(`L scan piped --format csv > /dev/full`);
+    expect([r.status, r.stderr]).toEqual([1, 'error: cannot write to standard output: ENOSPC: no space left on device, write\n']);
   });
 
   for (const ext of ['parquet', 'csv', 'jsonl']) {

@@ -14,7 +14,11 @@ if (first === '--version' || first === '-V') {
 for (const s of [process.stdout, process.stderr]) {
   s.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    // a full disk or a failing device behind the output: say so (it was an uncaught exception's stack)
+    if (s === process.stdout) {
+      try { process.stderr.write(`error: cannot write to standard output: ${e.message}\n`); } catch { /* stderr is gone too */ }
+    }
+    process.exit(1);
   });
 }
 const { run } = await import('./commands.js');
