@@ -354,6 +354,26 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     }
   });
 
+  it('history of the newest commits only, and the files of many versions in one catalog read, as one snapshot read each gives them', async () => {
+    const t = await env.lh.createTable(`versions_${storage}`, [{ id: 1n, day: 'a', v: 1 }, { id: 2n, day: 'b', v: 1 }], { primaryKeys: ['id'], rangePartitions: ['day'], hashBucketNum: 1 });
+    await t.write([{ id: 1n, day: 'a', v: 2 }]);
+    await t.write([{ id: 3n, day: 'b', v: 3 }, { id: 4n, day: 'a', v: 3 }]);
+    await t.compact({ partitions: { day: 'a' } });
+    const catalog = env.lh.catalog;
+    const all = await catalog.history(t.info.tableId);
+    expect(await catalog.commitCount(t.info.tableId)).toBe(4);
+    const times = [...new Set(all.map((h) => h.timestamp))].sort((a, b) => b - a);
+    const newest2 = await catalog.history(t.info.tableId, { commits: 2 });
+    expect(newest2.map((h) => h.timestamp).every((ts) => ts >= times[1]!)).toBe(true);
+    expect(newest2.length).toBe(all.filter((h) => h.timestamp >= times[1]!).length);
+    expect(await catalog.history(t.info.tableId, { commits: 0 })).toEqual([]);
+    expect((await catalog.history(t.info.tableId, { partitionDesc: 'day=b', commits: 1 })).map((h) => h.version)).toEqual([1]);
+    const many = await catalog.versionSnapshots(t.info.tableId, all);
+    const one = await Promise.all(all.map(async (h) => (await catalog.getSnapshot(t.info.tableId, { partitions: [h.partitionDesc], version: h.version }))[0]));
+    expect(many).toEqual(one);
+    await expect(catalog.versionSnapshots(t.info.tableId, [{ partitionDesc: 'day=a', version: 99 }])).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+  });
+
   it('a wide table (a footer longer than the first tail read) reads back, merged, again from the footer cache, and compacted', async () => {
     // ~180 footer bytes a column: past ~360 columns the footer outgrew the 64 KiB tail read and every
     // read failed ("Required field version is missing") although the write succeeded.

@@ -1083,10 +1083,68 @@ export class Catalog {
   async history(tableId: string, options: HistoryOptions = {}): Promise<PartitionVersion[]> {
     const table = await this.getTableById(tableId, options);
     if (options.partitionDesc !== undefined) this.matchFilter(table, [options.partitionDesc]); // a description of this table, or INVALID_PARTITION
-    const rows = options.partitionDesc === undefined
-      ? await this.partitionRows(table.tableId, '', [], false, options.signal)
-      : await this.partitionRows(table.tableId, 'AND partition_desc = $2', [options.partitionDesc], false, options.signal);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (options.partitionDesc !== undefined) {
+      params.push(options.partitionDesc);
+      where.push(`AND partition_desc = $${params.length + 1}`);
+    }
+    if (options.commits !== undefined) {
+      if (!Number.isSafeInteger(options.commits) || options.commits < 0) {
+        throw new LakeSoulError('InvalidArgument', `history of table '${table.namespace}.${table.name}': commits must be a whole number >= 0, not ${options.commits}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'commits' } });
+      }
+      // the time of the oldest commit kept (one time per commit): the n-th newest distinct timestamp
+      params.push(options.commits);
+      const n = params.length + 1;
+      where.push(`AND timestamp >= (SELECT coalesce(min(t), 9223372036854775807) FROM (SELECT DISTINCT timestamp AS t FROM partition_info
+        WHERE table_id = $1 ${options.partitionDesc !== undefined ? 'AND partition_desc = $2' : ''} ORDER BY t DESC LIMIT $${n}) newest)`);
+    }
+    const rows = await this.partitionRows(table.tableId, where.join(' '), params, false, options.signal);
     return rows.map((r) => this.toVersion(r));
+  }
+
+  /** How many commits (distinct version times) the table, or one partition of it, has. */
+  async commitCount(tableId: string, options: Pick<HistoryOptions, 'partitionDesc' | 'signal'> = {}): Promise<number> {
+    const table = await this.getTableById(tableId, options);
+    if (options.partitionDesc !== undefined) this.matchFilter(table, [options.partitionDesc]);
+    const r = await this.driver.query<{ n: string }>(
+      `SELECT count(DISTINCT timestamp)::text AS n FROM partition_info WHERE table_id = $1 ${options.partitionDesc !== undefined ? 'AND partition_desc = $2' : ''}`,
+      options.partitionDesc !== undefined ? [table.tableId, options.partitionDesc] : [table.tableId], { signal: options.signal });
+    return Number(r.rows[0]!.n);
+  }
+
+  /**
+   * The files of each of the given partition versions (in the order given), as {@link getSnapshot}
+   * resolves one: the commits of all of them are loaded once (consecutive versions share most), so
+   * listing the files of many versions costs one catalog read, not one per version.
+   */
+  async versionSnapshots(tableId: string, versions: ReadonlyArray<{ partitionDesc: string; version: number }>, options: CatalogCallOptions = {}): Promise<PartitionSnapshot[]> {
+    const table = await this.getTableById(tableId, options);
+    if (versions.length === 0) return [];
+    const r = await this.driver.query<PartitionRow>(
+      `SELECT p.partition_desc, p.version, p.commit_op, p.timestamp, p.snapshot::text[] AS snapshot
+         FROM partition_info p JOIN unnest($2::text[], $3::int[]) AS w(partition_desc, version)
+           ON p.partition_desc = w.partition_desc AND p.version = w.version
+        WHERE p.table_id = $1`,
+      [table.tableId, versions.map((v) => v.partitionDesc), versions.map((v) => v.version)], { signal: options.signal });
+    const byKey = new Map(r.rows.map((row) => [`${row.version}\u0000${row.partition_desc}`, row]));
+    const rows = versions.map((v) => {
+      const row = byKey.get(`${v.version}\u0000${v.partitionDesc}`);
+      if (!row) {
+        throw new LakeSoulError('NotFound', `table '${table.namespace}.${table.name}' has no version ${v.version} of partition '${v.partitionDesc}'`, {
+          code: 'VERSION_NOT_FOUND', context: { table: `${table.namespace}.${table.name}`, partition: v.partitionDesc, version: v.version },
+        });
+      }
+      return row;
+    });
+    const ops = await this.loadFileOps(table.tableId, rows.flatMap((row) => row.snapshot ?? []), options.signal);
+    return rows.map((row) => ({
+      partitionDesc: row.partition_desc,
+      version: Number(row.version),
+      commitOp: row.commit_op as CommitOp,
+      timestamp: Number(row.timestamp),
+      files: this.resolveFiles(table, row.partition_desc, row.snapshot ?? [], ops),
+    }));
   }
 
   /**

@@ -189,5 +189,11 @@ export interface CatalogCallOptions {
 export interface HistoryOptions {
   /** Only this partition. */
   partitionDesc?: string;
+  /**
+   * Only the versions of the newest `commits` commits (a commit stamps one time on every version it
+   * makes): a table written for years holds one version per commit, and every version lists all the
+   * commits in force, so its whole history is large.
+   */
+  commits?: number;
   signal?: AbortSignal;
 }

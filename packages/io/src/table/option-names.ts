@@ -36,7 +36,7 @@ export const SCAN_OPTIONS = optionNames<ScanOptions>({
 });
 
 /** Options of `LakeSoulTable.history`. */
-export const HISTORY_OPTIONS = optionNames<HistoryOptions>({ partitionDesc: true, signal: true });
+export const HISTORY_OPTIONS = optionNames<HistoryOptions>({ partitionDesc: true, commits: true, signal: true });
 
 /** Options of `LakeSoulTable.snapshot`. */
 export const SNAPSHOT_OPTIONS = optionNames<SnapshotOptions>({ version: true, timestamp: true, incremental: true, partitions: true, signal: true });
