@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
-import { Catalog } from './catalog.js';
+import { Catalog, PARTITION_LOCKS_PER_COMMIT } from './catalog.js';
 import { PgDriver } from './pg-driver.js';
 import type { TableInfo } from './types.js';
 
@@ -111,6 +111,27 @@ describe('multi-process commits on PostgreSQL', () => {
     expect(new Set(snap[0].files.map((f) => f.path))).toEqual(new Set(lines.map((l) => l.path)));
     const uncommitted = await catalog.driver.query('SELECT 1 FROM data_commit_info WHERE table_id = $1 AND NOT committed', [t.tableId]);
     expect(uncommitted.rowCount).toBe(0);
+  });
+
+  it('a commit of more partitions than it locks one by one takes the table gate: small commits beside it keep every version', async () => {
+    // a lock per partition filled PostgreSQL's lock table ("out of shared memory" at 20,000 partitions)
+    const n = `c_${randomUUID().slice(0, 8)}`;
+    const t = await catalog.createTable({
+      name: n, path: `file:///tmp/lakesoul-concurrency/${n}`, primaryKeys: ['id'], hashBucketNum: 1, rangePartitions: ['p'],
+      schema: new Schema([new Field('id', new Int64(), false), new Field('p', new Utf8(), true)]),
+    });
+    const file = (desc: string, k: string) => ({ path: `${t.path}/${desc}/part-${k.padStart(16, 'x')}_0000.parquet`, op: 'add' as const, size: 1n, existCols: ['id'] });
+    const wide = Array.from({ length: PARTITION_LOCKS_PER_COMMIT + 1 }, (_, i) => `p=v${i}`);
+    const small = (k: number) => catalog.commit({ tableId: t.tableId, op: 'MergeCommit', partitions: [{ partitionDesc: 'p=v7', files: [file('p=v7', `s${k}`)] }] });
+    const results = await Promise.all([
+      catalog.commit({ tableId: t.tableId, op: 'MergeCommit', partitions: wide.map((d) => ({ partitionDesc: d, files: [file(d, 'w')] })) }),
+      ...Array.from({ length: 10 }, (_, k) => small(k)),
+    ]);
+    expect(results).toHaveLength(11);
+    expect((await catalog.history(t.tableId, { partitionDesc: 'p=v7' })).map((h) => h.version)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    const snap = await catalog.getSnapshot(t.tableId, { partitions: ['p=v7'] });
+    expect(snap[0]!.files).toHaveLength(11);
+    expect((await catalog.listPartitions(t.tableId)).length).toBe(wide.length);
   });
 
   it('catalogs opened by other processes never fail or block commits (2 x 100 Merges vs 2 x 40 opens)', async () => {

@@ -32,6 +32,12 @@ const CREATE_TABLE_LOCK = 0x4c53435254;
 /** Default conflict retries of {@link Catalog.commit} (upstream LakeSoul allows 5). */
 export const DEFAULT_COMMIT_RETRIES = 5;
 
+/**
+ * Partitions a commit locks one by one (an advisory lock each, serializing writers of a partition);
+ * a commit of more takes its table's commit gate exclusively instead (one lock).
+ */
+export const PARTITION_LOCKS_PER_COMMIT = 1000;
+
 /** NotFound for a namespace, quoting at most a short prefix of the (untrusted) name. */
 function namespaceNotFound(name: string): LakeSoulError {
   return new LakeSoulError('NotFound', `namespace ${quoteInput(name)} not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name.slice(0, MAX_QUOTED_INPUT) } });
@@ -770,7 +776,12 @@ export class Catalog {
   private async commitPhase2(tx: SqlExecutor, table: TableInfo, qname: string, op: CommitOp, parts: PartitionCommit[],
     base: Map<string, number>, commitIds: Map<string, string>): Promise<Map<string, number>> {
     const versions = new Map<string, number>();
-    if (this.commitLock) {
+    if (this.commitLock && parts.length > PARTITION_LOCKS_PER_COMMIT) {
+      // A lock per partition fills PostgreSQL's lock table (an embedded catalog refused a commit of
+      // 20,000 partitions: "out of shared memory"): the gate taken exclusively excludes every other
+      // writer of the table, and so every writer of these partitions, with one lock.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1)::bigint)', [table.tableId]);
+    } else if (this.commitLock) {
       // the table's commit gate, shared by writers: a reader that takes it exclusively has seen every
       // commit dated before that moment (settleCommits)
       await tx.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [table.tableId]);
