@@ -134,6 +134,28 @@ describe('background catalog server', () => {
     await until('the server to stop', () => !alive(pid), 10_000);
   });
 
+  it("--status and --stop on another user's home say whose it is (they said 'no catalog server' while one ran)", async () => {
+    const a = newHome();
+    expect((await cli([...a.g, 'init'])).code).toBe(0);
+    const pid = await serverUp(a.catalogDir);
+    let r: { status: number | null; stderr: string };
+    if (process.getuid?.() === 0) {
+      // as another user (root reads everything): the catalog directory is 0700
+      const { spawnSync } = await import('node:child_process');
+      const { DIST_BIN } = await import('./cli-run.js');
+      r = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `cd /tmp && "${process.execPath}" "${DIST_BIN}" --home "${a.home}" catalog-server --status`], { encoding: 'utf8', timeout: TIMEOUT_MS });
+    } else {
+      const { chmodSync } = await import('node:fs');
+      chmodSync(a.catalogDir, 0o000);
+      const run = await cli([...a.g, 'catalog-server', '--status']);
+      chmodSync(a.catalogDir, 0o700);
+      r = { status: run.code, stderr: run.err };
+    }
+    expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/cannot read the embedded catalog .* \(EACCES\): it belongs to user id \d+/)]);
+    expect(alive(pid)).toBe(true);
+    expect((await cli([...a.g, 'catalog-server', '--stop'])).code).toBe(0);
+  });
+
   it('a killed server is replaced: its claim and lock are taken over by the next command', async () => {
     const { catalogDir, g } = newHome();
     expect((await cli([...g, 'init'])).code).toBe(0);

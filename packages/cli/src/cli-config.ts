@@ -77,6 +77,15 @@ function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
+/** `statSync`, or undefined where the path is missing or cannot be looked at (another user's directory): the commands say which. */
+function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resolve the configuration from flags, environment, config file and defaults (see module doc). */
 export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliConfig {
   const filePath = flags.config ? resolve(cwd, flags.config) : resolve(cwd, 'lakesoul-ts.json');
@@ -85,7 +94,7 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
   }
   const file = existsSync(filePath) ? readConfigFile(filePath) : {};
   const home = resolve(cwd, expandHome(flags.home ?? env.LAKESOUL_TS_HOME ?? file.home ?? '.lakesoul'));
-  if (statSync(home, { throwIfNoEntry: false })?.isFile()) {
+  if (statOrUndefined(home)?.isFile()) {
     throw new LakeSoulError('InvalidArgument', `the home ${home} is a file: give a directory (made when missing) with --home, LAKESOUL_TS_HOME or the config file's "home"`, { context: { file: home } });
   }
   const given = expandHome(flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href);

@@ -3,8 +3,8 @@
  * (see cli-config.ts), does its work, prints to stdout (data) and stderr (progress, notes), and closes.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -184,6 +184,26 @@ function commitsOf<V extends { partitionDesc: string; version: number; commitOp:
     else commits.push([v]);
   }
   return commits;
+}
+
+/**
+ * `--status`/`--stop` on a catalog directory this user cannot read (another user's home: PGlite keeps
+ * it 0700) said "no catalog server" while one ran: say whose it is instead.
+ */
+function refuseUnreadableCatalogDir(dataDir: string): void {
+  try {
+    accessSync(dataDir, fsConstants.R_OK | fsConstants.X_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    // the owner of the nearest directory this user can look at (the catalog's, or its home's)
+    let owner: number | undefined;
+    for (let d = dataDir; owner === undefined && dirname(d) !== d; d = dirname(d)) {
+      try { owner = statSync(d).uid; } catch { /* not visible from here: its parent */ }
+    }
+    throw new LakeSoulError('PermissionDenied', `cannot read the embedded catalog ${dataDir} (${(e as NodeJS.ErrnoException).code}): it belongs to ${owner === undefined ? 'another user' : `user id ${owner}`}, and its catalog server (if any) is theirs to query or stop; run the command as that user`, {
+      code: 'CATALOG_DIR_UNREADABLE', context: { dataDir },
+    });
+  }
 }
 
 /** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
@@ -801,6 +821,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .action(async (o) => {
       const dataDir = resolveCliConfig(program.opts<GlobalFlags>()).catalog.dataDir;
       if (!dataDir) throw new LakeSoulError('InvalidArgument', 'catalog-server is for an embedded catalog; this configuration uses a PostgreSQL server, which other processes share already');
+      if (o.status || o.stop) refuseUnreadableCatalogDir(dataDir);
       if (o.status) {
         const info = readCatalogServerInfo(dataDir);
         const alive = info !== undefined && processAlive(info.pid);
