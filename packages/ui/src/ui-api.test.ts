@@ -87,6 +87,10 @@ describe('statistics and history', () => {
     await expect(api.history({ namespace: 'default', table: 'longtext', partition: 'p=\u0000' })).rejects.toMatchObject({ code: 'INVALID_PARTITION' });
     await expect(api.history({ namespace: 'default', table: 'longtext', partition: 'q=one' })).rejects.toMatchObject({ code: 'INVALID_PARTITION' });
     expect(Object.keys((await api.history({ namespace: 'default', table: 'longtext', partition: 'p=one' })).partitions)).toEqual(['p=one']);
+    // the newest commits only, with how many there are
+    const recent = await new UiApi(lake, { historyCommits: 1 }).history({ namespace: 'default', table: 'longtext' });
+    expect([recent.commits.length, recent.total, Object.keys(recent.partitions)]).toEqual([1, 2, ['p=two']]);
+    expect((await api.history({ namespace: 'default', table: 'longtext' })).total).toBe(2);
   });
 
   it('runs at most its slots of diffs and statistics at once; a request waiting for a slot ends with its client', async () => {

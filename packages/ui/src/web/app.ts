@@ -204,7 +204,7 @@ async function overviewView(route: Route): Promise<void> {
 }
 
 async function historyView(route: Route): Promise<void> {
-  const hist = await api<{ partitions: Record<string, PartitionEntry[]>; commits: CommitEntry[] }>('history', { ns: route.ns, table: route.table });
+  const hist = await api<{ partitions: Record<string, PartitionEntry[]>; commits: CommitEntry[]; total: number }>('history', { ns: route.ns, table: route.table });
   const ns = route.ns!;
   const name = route.table!;
   const at = route.q.get('at');
@@ -212,7 +212,8 @@ async function historyView(route: Route): Promise<void> {
   frame(route, [
     h('h1', null, 'History'),
     h('p', { class: 'muted' }, 'Newest first. Click an entry to view the table as of that commit (time travel).'),
-    h('section', null, h('h2', null, `Commits across partitions (${commits.length})`),
+    hist.total > commits.length ? h('p', { class: 'muted', 'data-testid': 'history-limit' }, `The newest ${commits.length} of ${hist.total} commits.`) : null,
+    h('section', null, h('h2', null, `Commits across partitions (${hist.total > commits.length ? `newest ${commits.length} of ${hist.total}` : commits.length})`),
       h('ol', { class: 'timeline', 'data-testid': 'commits' }, commits.map((c, i) => {
         const prev = commits[i + 1];
         return h('li', { class: String(c.timestamp) === at ? 'entry current' : 'entry' },
