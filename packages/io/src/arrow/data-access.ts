@@ -81,16 +81,7 @@ export function cellReader(v: Vector): (i: number) => unknown {
   const words = new Map<Vector, (i: number) => unknown>();
   let k = 0; // the chunk of the previous call: reads go mostly in order
   return (i) => {
-    if (i < starts[k] || i >= starts[k] + chunks[k].length) {
-      let lo = 0;
-      let hi = chunks.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (starts[mid] <= i) lo = mid;
-        else hi = mid - 1;
-      }
-      k = lo;
-    }
+    if (i < starts[k] || i >= starts[k] + chunks[k].length) k = lastStartAtMost(starts, chunks.length, i);
     const d = chunks[k];
     const j = i - starts[k];
     if (!isValidAt(d, j)) return null;
@@ -103,6 +94,18 @@ export function cellReader(v: Vector): (i: number) => unknown {
     const [a, b] = varRange(d, j);
     return utf8Text((d.values as Uint8Array).subarray(a, b));
   };
+}
+
+/** The last k < `count` with `starts[k] <= value` (0 when none), by binary search of ascending `starts`. */
+export function lastStartAtMost(starts: ArrayLike<number>, count: number, value: number): number {
+  let lo = 0;
+  let hi = count - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= value) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** True for utf8/binary and their large variants (offset + bytes layout). */

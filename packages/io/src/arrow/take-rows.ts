@@ -18,7 +18,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { batchColumns, batchesOf, makeBatch } from './data-access.js';
+import { batchColumns, batchesOf, lastStartAtMost, makeBatch } from './data-access.js';
 import { nativeParquet } from '../parquet/parquet-native.js';
 
 /** Row selectors of {@link gatherData}: an optional source index per output row and a row index (-1 = null). */
@@ -470,13 +470,7 @@ function locate(batches: RecordBatch[], indices: ArrayLike<number>): { src: Uint
   for (let i = 0; i < n; i++) {
     const r = indices[i];
     if (!(r >= 0 && r < total)) throw new LakeSoulError('InvalidArgument', `row index ${r} out of range [0, ${total})`);
-    let lo = 0;
-    let hi = batches.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= r) lo = mid;
-      else hi = mid - 1;
-    }
+    let lo = lastStartAtMost(starts, batches.length, r);
     // skip empty batches ending at the same start
     while (batches[lo].numRows === 0 || starts[lo + 1] <= r) lo++;
     src[i] = lo;
