@@ -32,10 +32,11 @@ export function partitionDirName(column: string, value: string): string {
   const name = `${escapeDirText(column)}=${escapeDirText(value)}`;
   const bytes = Buffer.byteLength(name);
   if (bytes > MAX_DIR_NAME_BYTES) {
-    const column_ = Buffer.byteLength(`${escapeDirText(column)}=`);
-    const what = column_ > MAX_DIR_NAME_BYTES / 2
-      ? `range partition column name '${column.slice(0, 60)}${column.length > 60 ? '…' : ''}' is too long for a directory: '${column}=' takes ${column_} bytes`
-      : `range partition column '${column}' value '${value.slice(0, 60)}${value.length > 60 ? '…' : ''}' is too long for a directory: '${column}=<value>' takes ${bytes} bytes`;
+    const short = (text: string) => `${text.slice(0, 60)}${text.length > 60 ? '…' : ''}`;
+    const columnBytes = Buffer.byteLength(`${escapeDirText(column)}=`);
+    const what = columnBytes > MAX_DIR_NAME_BYTES / 2
+      ? `range partition column name '${short(column)}' is too long for a directory: '<name>=' takes ${columnBytes} bytes`
+      : `range partition column '${column}' value '${short(value)}' is too long for a directory: '${column}=<value>' takes ${bytes} bytes`;
     throw new LakeSoulError('InvalidArgument', `${what} (at most ${MAX_DIR_NAME_BYTES} bytes, one directory of the table path; ` +
       'characters URL parsing changes, such as ? # % / \\ and control characters, are written as 3 bytes ~HH each)', {
       code: 'INVALID_PARTITION_VALUE', context: { column, bytes },
