@@ -45,6 +45,8 @@ export type LakeSoulErrorCode =
   | 'PATH_OUTSIDE_ROOT'
   | 'INVALID_NAME'
   | 'INVALID_TABLE_PATH'
+  /** InvalidArgument: a data file's path is longer than the local file system takes (`context.file`). */
+  | 'PATH_TOO_LONG'
   | 'INVALID_PARTITION_VALUE'
   /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
   | 'CATALOG_UNAVAILABLE'

@@ -20,6 +20,13 @@ export function mapFsError(e: unknown, uri: string, op: string): LakeSoulError {
   if (code === 'EACCES' || code === 'EPERM') {
     return new LakeSoulError('PermissionDenied', `${op} ${uri}: permission denied`, { cause: e, context: { file: uri } });
   }
+  if (code === 'ENAMETOOLONG') {
+    // the message names the path once, shortened (Node's repeats it whole: ~10,000 characters for a deep partition)
+    const shown = uri.length > 200 ? `${uri.slice(0, 100)}…${uri.slice(-80)}` : uri;
+    return new LakeSoulError('InvalidArgument', `${op} ${shown}: the path is too long for this file system (${Buffer.byteLength(uri)} bytes; local disks take 4,096 bytes in all and 255 a directory): use fewer or shorter range partition values, or object storage`, {
+      code: 'PATH_TOO_LONG', cause: e, context: { file: uri },
+    });
+  }
   const msg = (e as Error | null)?.message ?? String(e);
   return new LakeSoulError('Io', `${op} ${uri} failed: ${msg}`, {
     cause: e,
