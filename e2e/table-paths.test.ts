@@ -134,6 +134,8 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
       expect(e.message.length).toBeLessThan(600);
     }
     await refused(t.toArrow({ partitions: { region: 'a\ud800' } }), 'InvalidArgument', 'INVALID_PARTITION_VALUE');
+    // an unpaired surrogate has no UTF-8 form: it was written as U+FFFD, another partition
+    await refused(t.write([{ id: 9n, region: 'a\ud800' }]), 'SchemaMismatch', 'VALUE_NOT_CONVERTIBLE');
     expect(rowsOf(await t.toArrow())).toEqual([{ id: 3, region: '' }]);
     // a path over the local file system's 4,096 bytes: a short error naming the limits (it echoed the path twice, ~10,000 characters)
     const deep = new Schema([new Field('id', new Int64(), false), ...Array.from({ length: 20 }, (_, i) => new Field(`c${i}`, new Utf8(), true))]);

@@ -318,6 +318,18 @@ function validity(values: readonly unknown[]): { bitmap: Uint8Array; nullCount: 
 }
 
 /**
+ * {@link toText}, refusing an unpaired UTF-16 surrogate: it has no UTF-8 form, and encoding made it
+ * U+FFFD, another value (pyarrow refuses it too).
+ */
+function wellFormedText(v: unknown): string {
+  const text = toText(v);
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw new ValueConversionError(`text with an unpaired UTF-16 surrogate (no UTF-8 form) ${describe(text)}`);
+  }
+  return text;
+}
+
+/**
  * Encodes JS values into one Arrow column of `type` (see the module comment for what is accepted).
  * `rows` maps each value to the caller's row number for messages (nested children), default the index.
  * @throws LakeSoulError SchemaMismatch `VALUE_NOT_CONVERTIBLE` naming the row and the column.
@@ -379,7 +391,7 @@ export function encodeColumn(values: readonly unknown[], type: DataType, ctx: Va
         for (; i < n; i++) {
           const v = values[i];
           if (v === null || v === undefined) continue;
-          const bytes = isText ? Buffer.from(toText(v), 'utf8') : toBytes(v, ctx);
+          const bytes = isText ? Buffer.from(wellFormedText(v), 'utf8') : toBytes(v, ctx);
           parts[i] = bytes;
           total += bytes.byteLength;
         }
