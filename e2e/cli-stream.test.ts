@@ -2,7 +2,7 @@
  * `scan`, `head` and `export` stream: on a table of 1M rows, the spawned binary's peak RSS stays under
  * a bound that does not depend on the table's size, in every output format, and the output is complete.
  */
-import { mkdtempSync, readdirSync, statSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, statSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -90,6 +90,13 @@ describe('lakesoul-ts output streams with bounded memory (1M rows)', () => {
     expect([r.status, r.stderr]).toEqual([4, expect.stringContaining('to import standard input (-), give its --format')]);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('lakesoul-ts-import-'))).toEqual([]);
     // an output that cannot be written (a full disk): an error line, exit 1 (it was an uncaught exception's stack)
+    // an export over an existing file keeps its permissions (a 0600 file became 0644)
+    const kept = join(home, 'private.csv');
+    writeFileSync(kept, 'old\n');
+    chmodSync(kept, 0o600);
+    r = sh(`L export piped '${kept}'`);
+    expect(r.status, r.stderr).toBe(0);
+    expect([statSync(kept).mode & 0o777, readFileSync(kept, 'utf8').split('\n')[0]]).toEqual([0o600, 'id,v']);
     r = sh(`L scan piped --format csv > /dev/full`);
     expect([r.status, r.stderr]).toEqual([1, 'error: cannot write to standard output: ENOSPC: no space left on device, write\n']);
   });

@@ -3,7 +3,7 @@
  * renamed over it once complete, so a failed or interrupted command leaves the target as it was (an
  * older export stays readable) and never a truncated file under its name.
  */
-import { createWriteStream, fstatSync, lstatSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, fstatSync, lstatSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { basename, dirname, join } from 'node:path';
@@ -45,6 +45,8 @@ export async function writeOutputFile<T>(path: string, write: (file: string) => 
   for (const s of signals) process.once(s, onSignal);
   try {
     const result = await write(part);
+    // the replaced file's permissions carry over (a 0600 export became 0644)
+    if (existing) chmodSync(part, existing.mode & 0o7777);
     renameSync(part, path);
     return result;
   } catch (e) {
