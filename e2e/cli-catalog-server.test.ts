@@ -161,6 +161,7 @@ describe('background catalog server', () => {
     expect((await cli([...g, 'init'])).code).toBe(0);
     expect((await cli([...g, 'ns', 'create', 'kept'])).code).toBe(0);
     const pid = await serverUp(catalogDir);
+    const killedSocket = readCatalogServerInfo(catalogDir)!.socket;
     process.kill(pid, 'SIGKILL');
     await until('the killed server to be gone', () => !alive(pid));
     const list = await cli([...g, 'ns', 'list']);
@@ -168,6 +169,8 @@ describe('background catalog server', () => {
     expect(list.out).toMatch(/kept/);
     const next = await serverUp(catalogDir);
     expect(next).not.toBe(pid);
+    // the killed server's private socket directory went with its claim (it stayed in TMPDIR)
+    expect(existsSync(dirname(killedSocket))).toBe(false);
     expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
   });
 

@@ -26,7 +26,7 @@
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { processAlive } from './process-alive.js';
@@ -109,7 +109,11 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
   for (let attempt = 0; attempt < 3; attempt++) {
     const held = readCatalogServerInfo(dataDir);
     if (held && processAlive(held.pid)) return undefined;
-    if (held) { try { unlinkSync(path); } catch { /* someone else cleaned up */ } }
+    if (held) {
+      try { unlinkSync(path); } catch { /* someone else cleaned up */ }
+      // the dead server's private socket directory (a killed server left it in TMPDIR)
+      if (basename(dirname(held.socket)).startsWith('lakesoul-ts-catalog-')) rmSync(dirname(held.socket), { recursive: true, force: true });
+    }
     const dir = socketDirectory();
     const socket = join(dir, 'catalog.sock');
     let fd: number;
