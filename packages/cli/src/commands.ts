@@ -807,7 +807,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: open ' + server.url + '?token=<token>' : ''})`);
+      out(`LakeSoul UI on ${server.url}  (catalog: ${ctx.config.describe}${tokens?.length ? ', token required: the page asks for it once per tab (' + server.url + '?token=<token> also works, but the browser keeps that address in its history)' : ''})`);
       const sig = await stopped;
       note(`${sig}: stopping the UI`);
       try { await server.close(); } finally { await unshare(); }
