@@ -389,7 +389,10 @@ describe('Flight fuzz: hostile input at every boundary gets a clear answer', () 
     expect(lines.map((l) => l.case)).toEqual(['spinning_offsets', 'negative_offset', 'dictionary_out_of_range']);
     for (const l of lines) {
       expect(l.answer, l.case).toMatch(/^ArrowInvalid: Flight returned invalid argument error, with message: DoPut into default\.sink: column 'label': invalid Arrow data: /);
-      expect(l.listFlightsSeconds, l.case).toBeLessThan(2);
+      // answered, within the client's 10 s deadline: a server spinning on such offsets answered nothing
+      // for hours. (A bound of 2 s failed once under CI load ~7: 3.8 s, connection set-up included.)
+      expect(typeof l.listFlightsSeconds, `${l.case}: ${l.listFlightsSeconds}`).toBe('number');
+      expect(l.listFlightsSeconds, l.case).toBeLessThan(8);
     }
     expect(lines[0]!.answer).toMatch(/offsets go backwards at row 1/);
     expect(lines[1]!.answer).toMatch(/offsets go backwards at row 6 \(6 then -5\)/);
