@@ -140,10 +140,22 @@ describe('background catalog server', () => {
     const pid = await serverUp(a.catalogDir);
     let r: { status: number | null; stderr: string };
     if (process.getuid?.() === 0) {
-      // as another user (root reads everything): the catalog directory is 0700
+      // as another user (root reads everything): the catalog directory is 0700. That user must reach
+      // the CLI itself: a checkout under a private temporary directory (CI's fresh clone) is opened
+      // for traversal for the moment of the call.
       const { spawnSync } = await import('node:child_process');
+      const { chmodSync } = await import('node:fs');
       const { DIST_BIN } = await import('./cli-run.js');
-      r = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `cd /tmp && "${process.execPath}" "${DIST_BIN}" --home "${a.home}" catalog-server --status`], { encoding: 'utf8', timeout: TIMEOUT_MS });
+      const opened: [string, number][] = [];
+      for (let d = dirname(DIST_BIN); dirname(d) !== d; d = dirname(d)) {
+        const mode = statSync(d).mode & 0o7777;
+        if ((mode & 0o001) === 0) { opened.push([d, mode]); chmodSync(d, mode | 0o001); }
+      }
+      try {
+        r = spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', `cd /tmp && "${process.execPath}" "${DIST_BIN}" --home "${a.home}" catalog-server --status`], { encoding: 'utf8', timeout: TIMEOUT_MS });
+      } finally {
+        for (const [d, mode] of opened) chmodSync(d, mode);
+      }
     } else {
       const { chmodSync } = await import('node:fs');
       chmodSync(a.catalogDir, 0o000);
