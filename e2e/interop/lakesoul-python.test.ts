@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import { Field, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Field, Float32, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { plainValues, recordsToBatch } from '../../packages/io/src/arrow/value-codec.js';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, computeBuckets } from '@lakesoul-ts/io';
@@ -477,6 +477,49 @@ for (const storage of ['local', 's3'] as const) {
       expect(rowsOfTable(await table.toArrow())).toEqual([...py, ...ts]);
       expect(rowsOfTable(await pyScan(name, ns))).toEqual([...py, ...ts]);
       expect(rowsOfTable(await table.toArrow({ filter: "ts = '2024-01-01T00:00:00.123456Z' and tn = '2024-01-01T00:00:00.123456789'" })).map((r) => r.k)).toEqual([1, 3]);
+    });
+
+    it('5f. float range columns (float64 and float32, -0, inf, NaN, values printed without exponent): LakeSoul-Python and TS write the same partition_desc text and read each other\'s values exactly', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_float_parts');
+      await lakesoulPy(env, 'create', {
+        name, namespace: ns, path: `${warehouse}/${ns}/${name}`,
+        schema: [['k', 'int32'], ['x', 'float64'], ['f', 'float32']], partitionBy: ['x', 'f'],
+      });
+      const schema = new Schema([new Field('k', new Int32(), true), new Field('x', new Float64(), true), new Field('f', new Float32(), true)]);
+      const xs = [1, -0, 2.5, 1e21, 1e-7, 0.30000000000000004, 123456789012.5, Infinity, -Infinity, NaN];
+      const fs = [1, 3, 0.1, 1e21, 1e-7, 0.3, 123456789012.5, Infinity, -Infinity, NaN].map(Math.fround);
+      const batchOf = (k0: number) => new Table(schema, {
+        k: makeVector(Int32Array.from(xs, (_, i) => k0 + i)), x: makeVector(Float64Array.from(xs)), f: makeVector(Float32Array.from(fs)),
+      });
+      type FloatRow = { k: number; x: number; f: number };
+      const rowsOf = (t: Table): FloatRow[] => {
+        const out: FloatRow[] = [];
+        for (const b of t.batches) {
+          const cols = schema.fields.map((f) => plainValues(b.getChild(f.name)!.data[0]));
+          for (let i = 0; i < b.numRows; i++) out.push({ k: cols[0][i] as number, x: cols[1][i] as number, f: cols[2][i] as number });
+        }
+        return out.sort((a, b) => a.k - b.k);
+      };
+      const py = batchOf(0);
+      await lakesoulPy(env, 'write', { name, namespace: ns, input: writeIpc(py, join(scratch.dir, `${name}-py.arrow`)) });
+      const table = await lake.table(name, ns);
+      const pyDescs = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      expect(pyDescs).toHaveLength(xs.length);
+      expect(pyDescs).toContain('x=1000000000000000000000,f=1000000000000000000000');
+      expect(pyDescs).toContain('x=-inf,f=-inf');
+      expect(rowsOf(await table.toArrow())).toEqual(rowsOf(py));
+      // TS appends the same values: every row lands in the wheel's partition of its value (a version more, no new partition).
+      const ts = batchOf(100);
+      await table.write(ts, { mode: 'append' });
+      const snapshot = await table.snapshot();
+      expect(snapshot.map((p) => p.partitionDesc).sort()).toEqual(pyDescs);
+      for (const p of snapshot) expect(p.version, p.partitionDesc).toBe(1);
+      const both = [...rowsOf(py), ...rowsOf(ts)];
+      expect(rowsOf(await table.toArrow())).toEqual(both);
+      expect(rowsOf(await pyScan(name, ns))).toEqual(both);
+      expect(rowsOf(await table.toArrow({ partitions: { x: -0, f: 3 } })).map((r) => r.k)).toEqual([1, 101]);
+      expect(rowsOf(await table.toArrow({ filter: 'x = 2.5' })).map((r) => r.k)).toEqual([2, 102]);
     });
 
     it('5d. null and empty-string range values written by TS read back as null and "" in LakeSoul-Python', async () => {

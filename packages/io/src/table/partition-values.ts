@@ -2,7 +2,7 @@
  * Range-partition values: turning Arrow cells into the text of partition_desc and back into typed
  * constant columns when a reader re-injects them (protocol §1, §4).
  */
-import { DataType, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Timestamp, type Vector } from 'apache-arrow';
+import { DataType, Precision, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Float, type Timestamp, type Vector } from 'apache-arrow';
 import { LakeSoulError, checkRangePartitionType, decodePartitionDesc } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { rowGroupMayMatch, type ColumnStatsLike } from '../filter/filter-eval.js';
@@ -42,6 +42,9 @@ export function rangeCellReader(v: Vector): (i: number) => unknown {
   return (i) => (v.isValid(i) ? raw[i] : null);
 }
 
+/** The key of -0 among range values (a Map takes -0 and 0 for one key). */
+const NEGATIVE_ZERO = Symbol('-0');
+
 /**
  * The range values of column `v` as small codes: `codes[i]` indexes `distinct`, which holds each
  * distinct value once as {@link rangeCellReader} reads it (first occurrence order; null included).
@@ -61,8 +64,9 @@ export function rangeValueCodes(v: Vector): { codes: Int32Array; distinct: unkno
   let prevCode = -1;
   for (let i = 0; i < codes.length; i++) {
     const x = cell(i);
-    if (x !== prev || prevCode < 0) {
-      const key = x instanceof Date ? x.getTime() : x;
+    // -0 is its own range value (LakeSoul writes `-0`), which === and Map keys would merge with 0
+    if (!Object.is(x, prev) || prevCode < 0) {
+      const key = x instanceof Date ? x.getTime() : Object.is(x, -0) ? NEGATIVE_ZERO : x;
       let k = seen.get(key);
       if (k === undefined) {
         k = distinct.length;
@@ -155,11 +159,68 @@ export function rangeValueText(value: unknown, type: DataType): string | null {
     }
     case Type.Bool:
       return value ? 'true' : 'false';
+    case Type.Float:
+      return floatRangeText(Number(value), (type as Float).precision);
     case Type.Binary:
     case Type.LargeBinary:
       return Buffer.from(value as Uint8Array).toString('utf8');
     default:
       return typeof value === 'string' ? value : String(value);
+  }
+}
+
+/**
+ * A float range value as LakeSoul's Rust engine writes it into partition_desc (Rust's `Display`): the
+ * fewest digits that read back as the same value of the column's width (a float32 0.1 is `0.1`, not
+ * float64's `0.10000000149011612`; a float16 as its float32 value, as the `half` crate prints it),
+ * never an exponent (`1000000000000000000000`, `0.0000001`), `inf`, `-inf`, `NaN` and `-0`. The same
+ * value then names the same partition whichever engine writes it.
+ */
+export function floatRangeText(value: number, precision: Precision): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return 'inf';
+  if (value === -Infinity) return '-inf';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  let text = String(value); // the shortest digits that read back as this float64
+  if (precision !== Precision.DOUBLE && Math.fround(value) === value) {
+    for (let digits = 1; digits <= 9; digits++) {
+      const t = value.toPrecision(digits);
+      if (Math.fround(Number(t)) === value) {
+        text = t;
+        break;
+      }
+    }
+  }
+  return withoutExponent(text);
+}
+
+/** `1.5e-7` as `0.00000015`, `1e+21` as `1000000000000000000000` (other text unchanged). */
+function withoutExponent(text: string): string {
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (m === null) return text;
+  const [, sign, first, rest = '', exponent] = m;
+  const digits = first! + rest;
+  const point = 1 + Number(exponent); // digits before the decimal point
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** A float range value's text as LakeSoul's engines write it (`inf`, Java's `Infinity`, `1.0E21`...), or NaN when it is none. */
+function parseFloatRangeText(text: string): number {
+  switch (text.toLowerCase()) {
+    case 'inf':
+    case '+inf':
+    case 'infinity':
+    case '+infinity':
+      return Infinity;
+    case '-inf':
+    case '-infinity':
+      return -Infinity;
+    case 'nan':
+      return NaN;
+    default:
+      return text.trim() === '' ? NaN : Number(text);
   }
 }
 
@@ -195,7 +256,11 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
       if (!Number.isInteger(n)) throw bad();
       return n;
     }
-    case Type.Float:
+    case Type.Float: {
+      const n = parseFloatRangeText(text);
+      if (Number.isNaN(n) && text.toLowerCase() !== 'nan') throw bad();
+      return n;
+    }
     case Type.Decimal: {
       const n = Number(text);
       if (Number.isNaN(n) && text !== 'NaN') throw bad();

@@ -117,6 +117,57 @@ describe('range values', () => {
   });
 });
 
+describe('float range values', () => {
+  // What LakeSoul's Rust engine (the lakesoul 2.0.0 wheel) writes into partition_desc for these values,
+  // read from its catalog (e2e/interop/lakesoul-python.test.ts 5f writes them through the wheel).
+  const wheel: [number, string, string][] = [
+    // value, float64 text, float32 text
+    [1, '1', '1'],
+    [100, '100', '100'],
+    [2.5, '2.5', '2.5'],
+    [0.1, '0.1', '0.1'],
+    [0.3, '0.3', '0.3'],
+    [0.30000000000000004, '0.30000000000000004', '0.3'],
+    [1e21, '1000000000000000000000', '1000000000000000000000'],
+    [1e-7, '0.0000001', '0.0000001'],
+    [1.5e-5, '0.000015', '0.000015'],
+    [2.5e15, '2500000000000000', '2500000000000000'],
+    [123456789012.5, '123456789012.5', '123456790000'],
+    [16777217, '16777217', '16777216'],
+    [-0, '-0', '-0'],
+    [0, '0', '0'],
+    [Infinity, 'inf', 'inf'],
+    [-Infinity, '-inf', '-inf'],
+    [NaN, 'NaN', 'NaN'],
+  ];
+  it('are written as LakeSoul writes them: fewest digits of the column width, no exponent, inf, -0', () => {
+    for (const [value, f64, f32] of wheel) {
+      expect(rangeValueText(value, new Float64()), `float64 ${value}`).toBe(f64);
+      expect(rangeValueText(Math.fround(value), new Float32()), `float32 ${value}`).toBe(f32);
+    }
+    expect(rangeValueText(-1.25e-9, new Float64())).toBe('-0.00000000125');
+    expect(rangeValueText(-3.5e22, new Float64())).toBe('-35000000000000000000000');
+  });
+  it('read back as the same value, and as other engines wrote them (Java: Infinity, 1.0E21)', () => {
+    for (const [value, f64, f32] of wheel) {
+      expect(Object.is(parseRangeValue(f64, new Float64(), 'x'), value) || (Number.isNaN(value) && Number.isNaN(parseRangeValue(f64, new Float64(), 'x') as number)), f64).toBe(true);
+      const back = parseRangeValue(f32, new Float32(), 'x') as number;
+      expect(Object.is(Math.fround(back), Math.fround(value)) || Number.isNaN(value), f32).toBe(true);
+    }
+    expect(parseRangeValue('Infinity', new Float64(), 'x')).toBe(Infinity);
+    expect(parseRangeValue('-Infinity', new Float64(), 'x')).toBe(-Infinity);
+    expect(parseRangeValue('1.0E21', new Float64(), 'x')).toBe(1e21);
+    expect(parseRangeValue('1e+21', new Float64(), 'x')).toBe(1e21); // lakesoul-ts before it wrote LakeSoul's text
+    expect(() => parseRangeValue('', new Float64(), 'x')).toThrow(/range value '' of column 'x' does not parse/);
+    expect(() => parseRangeValue('infinite', new Float64(), 'x')).toThrow(LakeSoulError);
+  });
+  it('-0 and 0 are two range values, NaN one', () => {
+    const { codes, distinct } = rangeValueCodes(vectorFromArray([0, -0, -0, 0, NaN, NaN, 1], new Float64()));
+    expect(Array.from(codes)).toEqual([0, 1, 1, 0, 2, 2, 3]);
+    expect(distinct.map((x) => rangeValueText(x, new Float64()))).toEqual(['0', '-0', 'NaN', '1']);
+  });
+});
+
 describe('range value codes', () => {
   it('give each distinct value (null included) one code, in first-occurrence order, for bytes compared as bytes', () => {
     let seed = 7;
