@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getEventListeners } from 'node:events';
-import { Decimal, Field, Float64, Int32, Int64, List, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import { Decimal, Field, Float32, Float64, Int32, Int64, List, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { plainValues, recordsToBatch } from '../packages/io/src/arrow/value-codec.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -648,6 +648,46 @@ describe('files written by other engines', () => {
       });
       expect(await all(t, { columns: ['id', 'n'] })).toEqual([{ id: 0, n: null }, { id: 1, n: null }, { id: 2, n: 2 }, { id: 3, n: 3 }]);
       expect((await all(t)).find((r) => r.id === 1)).toEqual({ id: 1, v: 'one', n: null });
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('a partition another engine or an earlier lakesoul-ts named (float and timestamp texts) keeps the rows of its values: upserts, selections and deletes by key find it', async () => {
+    const env = await openTestLakehouse('pglite', 'local');
+    try {
+      const schema = new Schema([
+        new Field('id', new Int64(), false), new Field('ts', new Timestamp(TimeUnit.MILLISECOND), false),
+        new Field('f', new Float32(), false), new Field('x', new Float64(), false), new Field('v', new Utf8(), true),
+      ]);
+      const opts = { primaryKeys: ['id'], rangePartitions: ['ts', 'f', 'x'], hashBucketNum: 1 };
+      const T1 = Date.UTC(2024, 0, 1, 0, 0, 0, 123);
+      const rows = (ids: number[], v: string) => recordsToBatch(ids.map((id) => ({ id: BigInt(id), ts: new Date(T1), f: 0.1, x: 1e21, v: `${v}${id}` })), schema);
+      // A file as an earlier lakesoul-ts committed it: its partition_desc as JavaScript printed the values.
+      const source = await env.lh.createTable('legacy_src', schema, opts);
+      await source.write(rows([1, 2, 3], 'old'));
+      const [written] = await source.snapshot();
+      expect(written!.partitionDesc).toBe('ts=2024-01-01T00:00:00.123,f=0.1,x=1000000000000000000000');
+      const legacyDesc = 'ts=2024-01-01T00:00:00.123Z,f=0.10000000149011612,x=1e+21';
+      const t = await env.lh.createTable('legacy', schema, opts);
+      const files = (await env.lh.catalog.getSnapshot(source.info.tableId))[0]!.files;
+      await env.lh.catalog.commit({
+        tableId: t.info.tableId, op: 'AppendCommit',
+        partitions: [{ partitionDesc: legacyDesc, files: files.map((f) => ({ path: f.path, op: 'add' as const, size: f.size, existCols: f.existCols })) }],
+      });
+      const want = (entries: [number, string][]) => entries.map(([id, v]) => ({ id, ts: T1, f: Math.fround(0.1), x: 1e21, v }));
+      expect(await all(t)).toEqual(want([[1, 'old1'], [2, 'old2'], [3, 'old3']]));
+      // an upsert of key 2 with the same range values replaces it in that partition (no second partition, no second live row)
+      await t.write(rows([2, 4], 'new'));
+      const snapshot = await t.snapshot();
+      expect(snapshot.map((p) => [p.partitionDesc, p.version])).toEqual([[legacyDesc, 1]]);
+      expect(await all(t)).toEqual(want([[1, 'old1'], [2, 'new2'], [3, 'old3'], [4, 'new4']]));
+      // range values select it; a delete by key with range values finds it
+      expect((await all(t, { partitions: { ts: new Date(T1), f: 0.1, x: 1e21 } })).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      expect((await all(t, { partitions: { ts: '2024-01-01T00:00:00.123', f: '0.1', x: '1000000000000000000000' } })).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      await t.deleteByKeys([{ id: 3n, ts: new Date(T1), f: 0.1, x: 1e21 }]);
+      expect((await all(t)).map((r) => r.id)).toEqual([1, 2, 4]);
+      expect((await t.snapshot()).map((p) => p.partitionDesc)).toEqual([legacyDesc]);
     } finally {
       await env.close();
     }

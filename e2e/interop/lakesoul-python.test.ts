@@ -522,6 +522,34 @@ for (const storage of ['local', 's3'] as const) {
       expect(rowsOf(await table.toArrow({ filter: 'x = 2.5' })).map((r) => r.k)).toEqual([2, 102]);
     });
 
+    it('5g. millisecond timestamp range column (a table TS created): LakeSoul-Python and TS write the same partition_desc text for the same value', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_ms_parts');
+      const schema = new Schema([new Field('k', new Int32(), true), new Field('ts', new Timestamp(TimeUnit.MILLISECOND), true)]);
+      const table = await lake.createTable(name, schema, { namespace: ns, rangePartitions: ['ts'] });
+      await lake.catalog.updateTableProperties(table.info.tableId, { hashBucketNum: null }); // the wheel's quirk (5c)
+      const T = [Date.UTC(2024, 0, 1, 0, 0, 0, 123), Date.UTC(2024, 0, 1)];
+      const batchOf = (k0: number) => new Table(schema, { k: makeVector(Int32Array.from([k0, k0 + 1])), ts: vectorFromArray(T.map((t) => new Date(t)), new Timestamp(TimeUnit.MILLISECOND)) });
+      await lakesoulPy(env, 'write', { name, namespace: ns, input: writeIpc(batchOf(0), join(scratch.dir, `${name}-py.arrow`)) });
+      const pyDescs = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      expect(pyDescs).toEqual(['ts=2024-01-01T00:00:00.000', 'ts=2024-01-01T00:00:00.123']);
+      await table.write(batchOf(10), { mode: 'append' });
+      const snapshot = await table.snapshot();
+      expect(snapshot.map((p) => p.partitionDesc).sort()).toEqual(pyDescs);
+      for (const p of snapshot) expect(p.version, p.partitionDesc).toBe(1);
+      // a value TS writes first: its text is the wheel's, which then writes into the same partition
+      const T3 = Date.UTC(2024, 0, 2, 3, 4, 5, 6);
+      const one = (k: number) => new Table(schema, { k: makeVector(Int32Array.from([k])), ts: vectorFromArray([new Date(T3)], new Timestamp(TimeUnit.MILLISECOND)) });
+      await table.write(one(20), { mode: 'append' });
+      expect((await table.snapshot()).map((p) => p.partitionDesc).sort()).toEqual([...pyDescs, 'ts=2024-01-02T03:04:05.006']);
+      await lakesoulPy(env, 'write', { name, namespace: ns, input: writeIpc(one(21), join(scratch.dir, `${name}-py2.arrow`)) });
+      expect((await table.snapshot()).find((p) => p.partitionDesc === 'ts=2024-01-02T03:04:05.006')?.version).toBe(1);
+      const keysOf = (t: Table) => t.toArray().map((r) => [r.k, Number(r.ts)] as [number, number]).sort((a, b) => a[0] - b[0]);
+      const want: [number, number][] = [[0, T[0]!], [1, T[1]!], [10, T[0]!], [11, T[1]!], [20, T3], [21, T3]];
+      expect(keysOf(await table.toArrow())).toEqual(want);
+      expect(keysOf(await pyScan(name, ns))).toEqual(want);
+    });
+
     it('5d. null and empty-string range values written by TS read back as null and "" in LakeSoul-Python', async () => {
       const ns = await npNamespace();
       const name = tname('np_nulls');

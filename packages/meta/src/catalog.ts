@@ -11,7 +11,7 @@ import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
 import { LakeSoulError } from './errors.js';
 import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
-import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, encodePartitionValue, NO_PARTITION_DESC, type PartitionValueInput } from './partition-desc.js';
+import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionValue, hasRangeTextVariants, NO_PARTITION_DESC, rangeValueKey, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
 import { openEmbeddedDriver, shareCatalogDirectory, type CatalogServer } from './catalog-server.js';
@@ -897,7 +897,11 @@ export class Catalog {
         throw new LakeSoulError('InvalidArgument', `table '${table.namespace}.${table.name}': '${c}' is not a range partition column (${table.rangePartitions.join(', ') || 'none'})`,
           { context: { table: `${table.namespace}.${table.name}`, column: c } });
       }
-      return [c, encodePartitionValue(c, v)] as const;
+      const encoded = encodePartitionValue(c, v);
+      // floats and timestamps: any text of the same value (another engine's, an earlier version's)
+      const type = table.schema.fields.find((f) => f.name === c)?.type;
+      const key = type !== undefined && hasRangeTextVariants(type) ? rangeValueKey(type, decodePartitionValue(encoded)) : undefined;
+      return [c, encoded, type, key] as const;
     });
     return (d) => {
       if (d === NO_PARTITION_DESC) return want.length === 0;
@@ -906,7 +910,11 @@ export class Catalog {
         const eq = part.indexOf('=');
         got.set(part.slice(0, eq), part.slice(eq + 1));
       }
-      return want.every(([c, v]) => got.get(c) === v);
+      return want.every(([c, v, type, key]) => {
+        const text = got.get(c);
+        if (text === v) return true;
+        return key !== undefined && text !== undefined && rangeValueKey(type!, decodePartitionValue(text)) === key;
+      });
     };
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketFromFileName, decodePartitionDesc, encodePartitionDesc } from './partition-desc.js';
+import { Float32, Float64, Int32, TimeUnit, Timestamp, Utf8 } from 'apache-arrow';
+import { bucketFromFileName, decodePartitionDesc, encodePartitionDesc, partitionDescKey, rangeValueKey } from './partition-desc.js';
 import { LakeSoulError } from './errors.js';
 
 describe('partition_desc encoding', () => {
@@ -51,5 +52,36 @@ describe('partition_desc encoding', () => {
     expect(bucketFromFileName('file:///t/part-x_0012.snappy.parquet')).toBe(12);
     expect(bucketFromFileName('file:///t/part-00000-abc.c000.parquet')).toBe(0);
     expect(bucketFromFileName('file:///t_7/data.parquet')).toBe(0);
+  });
+});
+
+describe('range value keys', () => {
+  const same = (type: Parameters<typeof rangeValueKey>[0], texts: string[]) => {
+    const keys = texts.map((t) => rangeValueKey(type, t));
+    for (const k of keys) expect(k, texts.join(' / ')).toBe(keys[0]);
+  };
+  it('are equal for every engine\'s text of one float or timestamp value, and differ between values', () => {
+    same(new Float64(), ['1e+21', '1000000000000000000000', '1.0E21']);
+    same(new Float64(), ['inf', 'Infinity', '+inf']);
+    same(new Float64(), ['NaN', 'nan']);
+    same(new Float32(), ['0.1', '0.10000000149011612']);
+    same(new Timestamp(TimeUnit.MILLISECOND), ['2024-01-01T00:00:00.123Z', '2024-01-01T00:00:00.123', '2024-01-01 00:00:00.123', '2024-01-01T08:00:00.123+08:00']);
+    same(new Timestamp(TimeUnit.SECOND), ['2024-01-01T01:02:03', '2024-01-01T01:02:03.000Z']);
+    same(new Timestamp(TimeUnit.MICROSECOND, 'UTC'), ['2024-01-01T00:00:00.123450', '2024-01-01T00:00:00.12345Z']);
+    expect(rangeValueKey(new Float64(), '-0')).not.toBe(rangeValueKey(new Float64(), '0'));
+    expect(rangeValueKey(new Float64(), '0.1')).not.toBe(rangeValueKey(new Float32(), '0.1'));
+    expect(rangeValueKey(new Timestamp(TimeUnit.MILLISECOND), '2024-01-01T00:00:00.123')).not.toBe(rangeValueKey(new Timestamp(TimeUnit.MILLISECOND), '2024-01-01T00:00:00.124'));
+    // other types: the text itself (strings are compared exactly)
+    expect(rangeValueKey(new Utf8(), ' a ')).toBe(' a ');
+    expect(rangeValueKey(new Int32(), '007')).toBe('007');
+    expect(rangeValueKey(new Float64(), 'abc')).toBe('abc');
+    expect(rangeValueKey(new Float64(), null)).toBeNull();
+  });
+  it('of a whole partition_desc: equal for the same values, null apart from the empty string', () => {
+    const types: Record<string, Parameters<typeof rangeValueKey>[0]> = { ts: new Timestamp(TimeUnit.MILLISECOND), s: new Utf8() };
+    const key = (d: string) => partitionDescKey(d, (c) => types[c]);
+    expect(key('ts=2024-01-01T00:00:00.123Z,s=a')).toBe(key('ts=2024-01-01T00:00:00.123,s=a'));
+    expect(key('ts=2024-01-01T00:00:00.123,s=a')).not.toBe(key('ts=2024-01-01T00:00:00.123,s=b'));
+    expect(key('ts=2024-01-01T00:00:00.123,s=__L@KE$OUL_NULL__')).not.toBe(key('ts=2024-01-01T00:00:00.123,s=__L@KE$OUL_EMPTY_STRING__'));
   });
 });

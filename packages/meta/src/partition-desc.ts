@@ -1,7 +1,7 @@
 /**
  * LakeSoul's `partition_desc` encoding (lakesoul-protocol.md §1) and the bucket id in data file names (§4).
  */
-import { Type } from 'apache-arrow/enum';
+import { Precision, Type } from 'apache-arrow/enum';
 import type { DataType } from 'apache-arrow';
 import { LakeSoulError } from './errors.js';
 import { MAX_QUOTED_INPUT, quoteInput } from './table-names.js';
@@ -148,6 +148,65 @@ export function decodePartitionDesc(desc: string): Array<[column: string, value:
     }
     return [part.slice(0, eq), decodePartitionValue(part.slice(eq + 1))];
   });
+}
+
+/**
+ * Whether a range column's values are written differently by LakeSoul's engines (and by earlier
+ * lakesoul-ts), so that the text of a partition_desc is not the only name of its value: floats
+ * (`1e+21`, `1000000000000000000000`, `1.0E21`; `Infinity`, `inf`) and timestamps (`...00.123Z`,
+ * `...00.123`, `...00.123000`, `... 00:00:00.123`). See {@link rangeValueKey}.
+ */
+export function hasRangeTextVariants(type: DataType): boolean {
+  return type.typeId === Type.Float || type.typeId === Type.Timestamp;
+}
+
+/**
+ * A key equal for every text of one range value of `type` (null: null): for a float, its value at the
+ * column's width (`inf`/`Infinity`, `-0` apart from `0`, NaN one value); for a timestamp, its UTC wall
+ * time without zone suffix and trailing zeros of the fraction (a time with another offset converted,
+ * to the millisecond). Other types: the text itself. Matching partitions by key finds a value's
+ * partition whichever engine (or version) wrote it.
+ */
+export function rangeValueKey(type: DataType, text: string | null): string | null {
+  if (text === null) return null;
+  if (type.typeId === Type.Float) {
+    let n: number;
+    switch (text.toLowerCase()) {
+      case 'inf': case '+inf': case 'infinity': case '+infinity': n = Infinity; break;
+      case '-inf': case '-infinity': n = -Infinity; break;
+      case 'nan': return 'NaN';
+      default: n = text.trim() === '' ? NaN : Number(text);
+    }
+    if (Number.isNaN(n)) return text; // not a float's text: itself
+    if ((type as DataType & { precision: Precision }).precision !== Precision.DOUBLE) n = Math.fround(n); // float16 and float32 values
+    return Object.is(n, -0) ? '-0' : String(n);
+  }
+  if (type.typeId === Type.Timestamp) {
+    let t = text.trim().replace(' ', 'T');
+    const offset = /([+-]\d\d:?\d\d)$/.exec(t);
+    if (offset !== null && !/^[+-]00:?00$/.test(offset[1]!)) {
+      const ms = Date.parse(t);
+      if (Number.isNaN(ms)) return text;
+      t = new Date(ms).toISOString();
+    }
+    t = t.replace(/(Z|[+-]00:?00)$/, '');
+    return t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
+  }
+  return text;
+}
+
+/**
+ * {@link rangeValueKey} of every range value of `desc` (columns typed by `typeOf`), joined: equal for
+ * two descriptions of the same values.
+ */
+export function partitionDescKey(desc: string, typeOf: (column: string) => DataType | undefined): string {
+  return decodePartitionDesc(desc)
+    .map(([c, v]) => {
+      const type = typeOf(c);
+      const key = type === undefined ? v : rangeValueKey(type, v);
+      return `${c}\u0000${key === null ? '\u0001' : `=${key}`}`;
+    })
+    .join('\u0000');
 }
 
 const BUCKET_RE = /.*_(\d+)(?:\..*)?$/;

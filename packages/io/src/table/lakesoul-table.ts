@@ -23,7 +23,7 @@ import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, project
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
-import { planOverwrite, writeTable, type TableWriteOptions } from './table-writer.js';
+import { planOverwrite, samePartitionOf, writeTable, type TableWriteOptions } from './table-writer.js';
 import { commitStagedWrites, discardStagedWrites, stageWrite, type CommitStagedOptions, type OverwritePlan, type StageOptions, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
@@ -371,7 +371,10 @@ export class LakeSoulTable {
     const bk = computeBuckets(kb, info.primaryKeys, info.hashBucketNum, bucketRuleOf(info));
     for (let i = 0; i < kb.numRows; i++) buckets.add(Number(bk[i]));
     const snap: SnapshotOptions = { signal: options.signal };
-    if (info.rangePartitions.length > 0 && !matcher.hasWildcards) snap.partitions = matcher.partitionDescs();
+    if (info.rangePartitions.length > 0 && !matcher.hasWildcards) {
+      const same = await samePartitionOf(this.ctx, options.signal); // a value's partition another engine named
+      snap.partitions = same === null ? matcher.partitionDescs() : matcher.partitionDescs().map(same);
+    }
     const snapshot = await this.catalog.getSnapshot(info.tableId, snap);
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,

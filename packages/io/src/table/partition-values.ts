@@ -141,11 +141,11 @@ function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void
 
 /**
  * Text of one range value as partition_desc stores it (before the null/empty-string markers, which
- * the catalog's encoder applies): integers as decimal, dates `YYYY-MM-DD`, booleans `true`/`false`.
- * Micro- and nanosecond timestamps (given as their int64 count, see {@link rangeCellReader}) as
- * LakeSoul writes them: the UTC wall time with all 6 or 9 fraction digits and no zone suffix
- * (`2024-01-01T00:00:00.123456`); millisecond and second timestamps as `toISOString()`. `null` for a
- * null cell.
+ * the catalog's encoder applies): integers as decimal, dates `YYYY-MM-DD`, booleans `true`/`false`,
+ * floats as {@link floatRangeText}. Timestamps (micro- and nanoseconds given as their int64 count, see
+ * {@link rangeCellReader}) as LakeSoul writes them: the UTC wall time with all the unit's fraction
+ * digits and no zone suffix (`2024-01-01T00:00:00.123456`, `2024-01-01T00:00:00.123`,
+ * `2024-01-01T00:00:00` for seconds). `null` for a null cell.
  */
 export function rangeValueText(value: unknown, type: DataType): string | null {
   if (value === null || value === undefined) return null;
@@ -155,7 +155,9 @@ export function rangeValueText(value: unknown, type: DataType): string | null {
     case Type.Timestamp: {
       if (typeof value === 'bigint' && subMillisecond(type)) return formatTimestamp(value, (type as Timestamp).unit, null, false);
       const ms = value instanceof Date ? value.getTime() : Number(value);
-      return new Date(ms).toISOString();
+      // as LakeSoul writes them: `2024-01-01T00:00:00.123` (milliseconds), `2024-01-01T00:00:00` (seconds)
+      if ((type as Timestamp).unit === TimeUnit.SECOND) return formatTimestamp(BigInt(Math.floor(ms / 1000)), TimeUnit.SECOND, null, false);
+      return formatTimestamp(BigInt(Math.floor(ms)), TimeUnit.MILLISECOND, null, false);
     }
     case Type.Bool:
       return value ? 'true' : 'false';

@@ -8,7 +8,7 @@
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
-import { checkRangePartitionType, decodePartitionDesc, encodePartitionDesc, encodePartitionValue } from '@lakesoul-ts/meta';
+import { checkRangePartitionType, decodePartitionDesc, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
@@ -550,8 +550,29 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]):
   return out;
 }
 
-/** Per row: the partition_desc of the row (range columns of the table). */
-function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: string[]; perRow: Int32Array } {
+/**
+ * Maps a partition_desc made from values to the table's existing partition of the same values when
+ * their texts differ (float and timestamp range values: written by another engine, or by lakesoul-ts
+ * before it wrote LakeSoul's text, see `hasRangeTextVariants`), so that the rows of one value stay in
+ * one partition (a key upserted into a second partition of its value would be live twice). Null when
+ * the table has no such range column: then nothing is read.
+ */
+export async function samePartitionOf(ctx: TableContext, signal?: AbortSignal): Promise<((desc: string) => string) | null> {
+  const info = ctx.info;
+  const typeOf = (c: string) => info.schema.fields.find((f) => f.name === c)?.type;
+  if (!info.rangePartitions.some((c) => { const t = typeOf(c); return t !== undefined && hasRangeTextVariants(t); })) return null;
+  const texts = new Set<string>();
+  const byKey = new Map<string, string>();
+  for (const p of await ctx.catalog.listPartitions(info.tableId, undefined, { signal })) {
+    texts.add(p.partitionDesc);
+    const key = partitionDescKey(p.partitionDesc, typeOf);
+    if (!byKey.has(key)) byKey.set(key, p.partitionDesc);
+  }
+  return (desc) => (texts.has(desc) ? desc : byKey.get(partitionDescKey(desc, typeOf)) ?? desc);
+}
+
+/** Per row: the partition_desc of the row (range columns of the table; `same`: see {@link samePartitionOf}). */
+function partitionDescsOf(ctx: TableContext, batch: RecordBatch, same: ((desc: string) => string) | null): { descs: string[]; perRow: Int32Array } {
   const info = ctx.info;
   const n = batch.numRows;
   const perRow = new Int32Array(n);
@@ -586,6 +607,7 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch): { descs: strin
       let desc: string;
       try {
         desc = encodePartitionDesc(cols, texts);
+        if (same !== null) desc = same(desc);
       } catch (e) {
         if (LakeSoulError.is(e)) {
           e.context.table ??= info.name;
@@ -751,6 +773,7 @@ async function writeConformed(
   }
   // Overwrite: the partitions to replace, as read now (their versions are the commit's readVersion).
   const replace = mode === 'overwrite' ? (internal.overwrite ?? await planOverwrite(ctx, options)) : null;
+  const samePartition = await samePartitionOf(ctx, signal);
   const target = options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const sink = new FileSink(ctx, signal, options.rowGroupSize, sharedParquetPool());
@@ -807,7 +830,7 @@ async function writeConformed(
       const batch = conformBatch(ctx, raw, cols);
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
       fileCols ??= dataCols;
-      const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch);
+      const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch, samePartition);
       if (replace) {
         for (const d of descs) {
           if (!replace.selects(d)) {
