@@ -725,6 +725,28 @@ describe('files written by other engines', () => {
 });
 
 describe('maintenance', () => {
+  it('a plan read after cleanup deleted its files says so, naming the file, table and partition', async () => {
+    const env = await openTestLakehouse('pglite', 'local');
+    try {
+      const schema = new Schema([new Field('id', new Int64(), false), new Field('day', new Utf8(), false)]);
+      const t = await env.lh.createTable('gone', schema, { primaryKeys: ['id'], rangePartitions: ['day'], hashBucketNum: 1 });
+      for (const ids of [[1n, 2n], [2n, 3n]]) await t.write(new Table({ id: vectorFromArray(ids, new Int64()), day: vectorFromArray(ids.map(() => 'd1')) }));
+      const plan = await t.scan();
+      await t.compact();
+      const cleaned = await t.cleanup({ retainSince: Date.now() + 1000, dryRun: false });
+      expect(cleaned.deleted).toBeGreaterThan(0);
+      expect((await t.toArrow()).numRows).toBe(3); // the table reads: its latest version is compacted
+      const err = await (async () => { for await (const _ of plan.read()) { /* drain */ } })().catch((e: unknown) => e);
+      expect(LakeSoulError.is(err) && err.code).toBe('OBJECT_NOT_FOUND');
+      const e = err as LakeSoulError;
+      expect(e.message).toMatch(/^data file file:\/\/.*\.parquet of table 'default\.gone' \(partition day=d1\) no longer exists: .*cleanup\(\)/);
+      expect(e.context).toMatchObject({ table: 'default.gone', partition: 'day=d1' });
+      expect(String(e.context.file)).toMatch(/\.parquet$/);
+    } finally {
+      await env.close();
+    }
+  });
+
   it('cleanup: dry run reports expired and orphan files; a real run deletes them; latest reads are unchanged', async () => {
     const env = await openTestLakehouse('pglite', 'local');
     try {

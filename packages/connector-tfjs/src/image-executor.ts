@@ -12,14 +12,15 @@ import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { Semaphore, importHidingArgv, workerExecArgv } from '@lakesoul-ts/io';
 import { simdAffineU8 } from './affine-simd.js';
-import { IMAGE_KERNEL_FUNCTIONS, affineU8, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
+import { IMAGE_KERNEL_FUNCTIONS, affineU8, imagePixels, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
 
 /**
  * Which decoder runs the `decode` step. 'auto' picks sharp, then tfjs-node (only while the
  * `tensorflow` backend is active: its decoder refuses to run on another), then js. Sharp comes first
  * because it decodes on libuv's threads: 1.5x tfjs-node's main-thread decode with 8 calls in flight
- * (224x224 PNGs, 2 cores).
+ * (224x224 PNGs, 2 cores). With sharp, 'auto' still decodes small images in JavaScript (see
+ * {@link AUTO_JS_MAX_PIXELS}): a sharp call costs about half a millisecond whatever the image.
  */
 export type ImageDecoderKind = 'auto' | 'js' | 'sharp' | 'tfjs-node';
 
@@ -46,6 +47,14 @@ export interface TfNodeLike {
  * finished images (the sharp limit the benchmark compares against is measured with 8 too).
  */
 export const DEFAULT_SHARP_CONCURRENCY = 8;
+
+/**
+ * The largest images (width x height, per format) that decoder 'auto' decodes in JavaScript on the
+ * calling thread even when sharp is installed. Measured on 2 cores with sharp at 8 calls in flight
+ * (decodes per second, sharp / JS): PNG 16x16 0.12x, 64x64 0.68x, 96x96 0.87x, 128x128 1.30x,
+ * 224x224 3.2x; JPEG 16x16 0.26x, 32x32 0.55x, 64x64 1.67x, 224x224 8.8x.
+ */
+export const AUTO_JS_MAX_PIXELS: Readonly<Record<'png' | 'jpeg', number>> = { png: 100 * 100, jpeg: 48 * 48 };
 
 /** Options of {@link createImageExecutor}. */
 export interface CreateImageExecutorOptions {
@@ -156,7 +165,10 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
         // sharp's `linear` rounds back to 8 bits, and its float-preserving `recomb` runs before the
         // resize, whose output is 8-bit again.)
         run: async (p, bytes, seed, signal, out) => {
-          requireImageFormat(bytes); // the same formats and message as the other decoders
+          const format = requireImageFormat(bytes); // the same formats and message as the other decoders
+          if (want === 'auto' && (imagePixels(bytes) ?? Infinity) <= AUTO_JS_MAX_PIXELS[format]) {
+            return runImageOps(bytes, [...p.ops], seed, jsCodecs, out, scaleU8);
+          }
           // A resize right after the decode runs inside libvips (bilinear, off the main thread), several
           // times faster than the JS kernel; pixels can differ from it by interpolation rounding.
           const ops = [...p.ops];

@@ -47,6 +47,32 @@ export function requireImageFormat(bytes: Uint8Array): 'png' | 'jpeg' {
   throw new TypeError(`unsupported image format (not PNG or JPEG; first bytes ${Array.from(bytes.subarray(0, 4)).map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
+/**
+ * Width x height of a PNG (its IHDR) or JPEG (its first start-of-frame segment), read from the header
+ * without decoding; undefined when the bytes are neither or the header is cut short.
+ */
+export function imagePixels(bytes: Uint8Array): number | undefined {
+  const fmt = sniffImageFormat(bytes);
+  const u16 = (i: number) => (bytes[i]! << 8) | bytes[i + 1]!;
+  if (fmt === 'png') {
+    if (bytes.length < 24) return undefined;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return view.getUint32(16) * view.getUint32(20);
+  }
+  if (fmt !== 'jpeg') return undefined;
+  let i = 2;
+  while (i + 9 <= bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const marker = bytes[i + 1]!;
+    if (marker === 0xff) { i++; continue; } // fill byte
+    // SOF0-SOF15 (C4, C8 and CC are other segments): precision, height, width
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return u16(i + 5) * u16(i + 7);
+    if ((marker >= 0xd0 && marker <= 0xd9) || marker === 0x01) { i += 2; continue; } // no length
+    i += 2 + u16(i + 2);
+  }
+  return undefined;
+}
+
 /** Converts between 1 (gray), 3 (RGB) and 4 (RGBA) channels; alpha is dropped, gray is luma (BT.601). */
 export function convertChannels(img: RawImage, channels: number): RawImage {
   if (img.channels === channels) return img;

@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { images, ImagePipeline } from './image-pipeline.js';
-import { createImageExecutor } from './image-executor.js';
+import { AUTO_JS_MAX_PIXELS, createImageExecutor } from './image-executor.js';
 // @ts-expect-error -- a plain .mjs script without type declarations
 import { nativeStatus } from '../../../scripts/native-status.mjs';
-import { cropImage, flipHorizontal, resizeBilinear, sniffImageFormat, type RawImage } from './image-kernels.js';
+import { cropImage, flipHorizontal, imagePixels, resizeBilinear, sniffImageFormat, type RawImage } from './image-kernels.js';
 
 function gradientRgba(w: number, h: number): Uint8Array {
   const d = new Uint8Array(w * h * 4);
@@ -207,6 +207,37 @@ describe('image pipelines', () => {
     for (let i = 0; i < a.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a.data[i]! - b.data[i]!));
     expect(maxDiff).toBeLessThanOrEqual(8);
     await expect(sharp.run(images.decode(), new Uint8Array([9, 9, 9]), 0)).rejects.toThrow();
+  });
+
+  it('auto decodes images up to AUTO_JS_MAX_PIXELS in JavaScript (a sharp call costs more than such a decode) and larger ones with sharp', async () => {
+    const auto = await createImageExecutor({});
+    const sharp = await createImageExecutor({ decoder: 'sharp' });
+    const js = await createImageExecutor({ decoder: 'js' });
+    const resized = images.resize(8, 8); // the JS kernel and libvips interpolate differently: the pixels tell who decoded
+    const same = (a: { data: ArrayLike<number> }, b: { data: ArrayLike<number> }) => Buffer.from(Float32Array.from(a.data).buffer).equals(Buffer.from(Float32Array.from(b.data).buffer));
+    const cases: [string, Uint8Array, 'js' | 'sharp'][] = [
+      ['PNG 100x100', encodePng(100, 100, gradientRgba(100, 100)), 'js'],
+      ['PNG 101x100', encodePng(101, 100, gradientRgba(101, 100)), 'sharp'],
+      ['JPEG 48x48', encodeJpeg(48, 48, gradientRgba(48, 48)), 'js'],
+      ['JPEG 49x48', encodeJpeg(49, 48, gradientRgba(49, 48)), 'sharp'],
+    ];
+    for (const [what, bytes, by] of cases) {
+      const got = await auto.run(resized, bytes, 1);
+      const fromJs = await js.run(resized, bytes, 1);
+      const fromSharp = await sharp.run(resized, bytes, 1);
+      expect(same(fromJs, fromSharp), `${what}: the two decoders differ`).toBe(false);
+      expect(same(got, by === 'js' ? fromJs : fromSharp), `${what} decoded by ${by}`).toBe(true);
+    }
+    expect(AUTO_JS_MAX_PIXELS).toEqual({ png: 10_000, jpeg: 2_304 });
+  });
+
+  it('reads an image\'s size from its header (PNG IHDR, JPEG start of frame), not from cut or foreign bytes', () => {
+    expect(imagePixels(encodePng(37, 23, gradientRgba(37, 23)))).toBe(37 * 23);
+    const jpg = encodeJpeg(37, 23, gradientRgba(37, 23));
+    expect(imagePixels(jpg)).toBe(37 * 23);
+    expect(imagePixels(jpg.subarray(0, 20))).toBeUndefined();
+    expect(imagePixels(new Uint8Array([0xff, 0xd8, 0xff, 0x00, 0, 0, 0, 0, 0, 0]))).toBeUndefined();
+    expect(imagePixels(new TextEncoder().encode('not an image at all'))).toBeUndefined();
   });
 
   it('tfjs-node, requested explicitly, decodes like the JS decoder once `pnpm setup:native` built it; without its addon it is an Unsupported error naming the fix', async () => {

@@ -126,6 +126,22 @@ function settingsFor(info: TableInfo, options: ScanOptions, mode: 'snapshot' | '
   };
 }
 
+/**
+ * An error reading a data file a plan names (with the file in its context). A file that no longer
+ * exists is said to be one: a plan keeps naming the files of the versions it was made at, and a
+ * `cleanup()` whose retention passed them since (after a compaction or an overwrite) deletes them.
+ */
+function plannedFileError(e: unknown, path: string, split: Split): unknown {
+  const err = withFile(e, path);
+  if (!LakeSoulError.hasCode(err, 'OBJECT_NOT_FOUND') || (err as LakeSoulError).message.startsWith(`data file ${path} `)) return err;
+  const table = `${split.namespace}.${split.tableName}`;
+  return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists: the scan plan names the files of the versions it was made at, and a cleanup() since then deletes those that newer versions replaced once its retention (retainSince) has passed them; plan the read again (a resumed loader: from a later snapshot), or keep retainSince before the oldest plan you keep`, {
+    code: 'OBJECT_NOT_FOUND',
+    cause: e,
+    context: { file: path, table, partition: split.partitionDesc },
+  });
+}
+
 /** Splits of a snapshot: PK tables one per partition x bucket, others one per file. */
 export function splitsOf(info: TableInfo, snapshot: PartitionSnapshot[]): Split[] {
   const splits: Split[] = [];
@@ -406,117 +422,128 @@ export class TableScanPlan implements ScanPlan {
       for (const file of split.files) {
         yield {
           bytes: Number(file.size),
-          run: async (signal) => {
-            if (/\.vortex$/i.test(file.path)) {
-              throw new LakeSoulError('Unsupported', `unsupported file format: ${file.path} (only Parquet is supported)`, {
-                code: 'UNSUPPORTED_FILE_FORMAT',
-                context: { file: file.path, partition: split.partitionDesc },
-              });
-            }
-            let loc: { store: ObjectStore; key: string };
-            try {
-              loc = await locateDataFile(this.stores, file.path, signal);
-            } catch (e) {
-              throw withFile(e, file.path);
-            }
-            const { store, key } = loc;
-            const size = Number(file.size);
-            const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
-            const projects = file.existCols.some((c) => !wanted.includes(c));
-            if (!pruneFilter && !pre && !projects && size < streamMin) {
-              try {
-                return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
-              } catch (e) {
-                throw withFile(e, file.path);
-              }
-            }
-            // Footer first (one read of the file's tail, which small files fit in whole): prune row
-            // groups, then fetch only the needed column chunks into a sparse copy of the file (the
-            // decoder reads nothing else).
-            const end = await openFileEnd(store, key, size, file.path, signal);
-            const { footer, fromTail } = end;
-            let keep = footer.rowGroups.map((_, i) => i);
-            if (pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(pruneFilter, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
-            if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
-            const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
-            const present = wanted.filter((c) => footer.columns.includes(c));
-            // A file written before a filter column was added (schema evolution) reads it as null:
-            // only the whole-file path fills it in, so such a file is not read selectively.
-            const preCols = pre ? [...filterColumns(pre.filter), ...(pre.uniqueKey?.fallback ? filterColumns(pre.uniqueKey.fallback) : [])] : [];
-            if (pre && present.length === wanted.length && preCols.every((c) => present.includes(c)) && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
-              const fromTailOrStore = async (rs: { offset: number; length: number }[]) => {
-                const out: Uint8Array[] = rs.map((r) => fromTail(r.offset, r.length) ?? new Uint8Array(0));
-                const missing = rs.map((r, k) => ({ r, k })).filter(({ r }) => fromTail(r.offset, r.length) === null);
-                if (missing.length > 0) {
-                  try {
-                    const parts = await readRanges(store, key, missing.map((m) => m.r), { signal, coalesceGap: COALESCE_GAP });
-                    missing.forEach((m, i) => (out[m.k] = parts[i]));
-                  } catch (e) {
-                    throw withFile(e, file.path);
-                  }
-                }
-                return out;
-              };
-              const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
-              const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: end.cache, fileKey: end.fileKey } };
-              // A file with one row group to read starts now, ahead of the merge (as the prefetch
-              // fetches bytes ahead), up to SELECTIVE_READS_AHEAD files at once: the files of later
-              // splits then fetch and decode pages while earlier ones are consumed. Other files
-              // stream row group by row group when the merge reaches them (bounded memory).
-              if (keep.length !== 1 || selectiveAhead.n >= SELECTIVE_READS_AHEAD) return { file, bytes: null, rowGroups: keep, selective };
-              selectiveAhead.n++;
-              const batches = collectBatches(readSelective(selective));
-              return { file, bytes: null, rowGroups: keep, selectiveBatches: { batches, done: () => void selectiveAhead.n-- } };
-            }
-            // The decoder reads the footer's bytes, which a cached footer came without.
-            const { tail, tailStart } = await end.tail();
-            // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
-            // written before the footer): the decoder reads it whenever the footer points at it.
-            const pageIndex = footer.rowGroups
-              .flatMap((rg) => Object.values(rg.columns).flatMap((c) => [c.columnIndex, c.offsetIndex]))
-              .filter((r): r is { offset: number; length: number } => r !== null && fromTail(r.offset, r.length) === null);
-            if (size >= streamMin && keep.length > 1) {
-              const groups = keep.map((i) => ({
-                index: i,
-                ranges: Object.entries(footer.rowGroups[i].columns)
-                  .filter(([path]) => present.includes(path.split('.')[0]))
-                  .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
-                  .filter((r) => fromTail(r.offset, r.length) === null),
-              }));
-              const fetch = async (rs: { offset: number; length: number }[], sig?: AbortSignal) => {
-                try {
-                  return rs.length === 0 ? [] : await readRanges(store, key, rs, { signal: sig, coalesceGap: COALESCE_GAP });
-                } catch (e) {
-                  throw withFile(e, file.path);
-                }
-              };
-              return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, columns: present, groups, pageIndex, fetch } };
-            }
-            const ranges: { offset: number; length: number }[] = [];
-            for (const i of keep) {
-              for (const [path, chunk] of Object.entries(footer.rowGroups[i].columns)) {
-                const top = path.split('.')[0];
-                if (present.includes(top)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
-              }
-            }
-            ranges.push(...pageIndex);
-            const bytes = new Uint8Array(size);
-            bytes.set(tail, tailStart);
-            bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
-            const missing = ranges.filter((r) => fromTail(r.offset, r.length) === null);
-            try {
-              if (missing.length > 0) {
-                const parts = await readRanges(store, key, missing, { signal, coalesceGap: COALESCE_GAP });
-                missing.forEach((r, k) => bytes.set(parts[k], r.offset));
-              }
-            } catch (e) {
-              throw withFile(e, file.path);
-            }
-            return { file, bytes, owned: true, rowGroups };
-          },
+          run: (signal) => this.fetchFile(file, split, { pre, pruneFilter, streamMin, selectiveAhead, stats }, signal).catch((e: unknown) => {
+            throw plannedFileError(e, file.path, split);
+          }),
         };
       }
     }
+  }
+
+  /** One prefetch task of {@link tasks}: the file's bytes, or how to read the parts of it the read needs. */
+  private async fetchFile(
+    file: SplitFile,
+    split: Split,
+    how: { pre: ReturnType<typeof prefilterFor>; pruneFilter: FilterExpr | null; streamMin: number; selectiveAhead: { n: number }; stats: SelectiveReadStats | undefined },
+    signal: AbortSignal | undefined,
+  ): Promise<FetchedFile> {
+    const { pre, pruneFilter, streamMin, selectiveAhead, stats } = how;
+    if (/\.vortex$/i.test(file.path)) {
+      throw new LakeSoulError('Unsupported', `unsupported file format: ${file.path} (only Parquet is supported)`, {
+        code: 'UNSUPPORTED_FILE_FORMAT',
+        context: { file: file.path, partition: split.partitionDesc },
+      });
+    }
+    let loc: { store: ObjectStore; key: string };
+    try {
+      loc = await locateDataFile(this.stores, file.path, signal);
+    } catch (e) {
+      throw plannedFileError(e, file.path, split);
+    }
+    const { store, key } = loc;
+    const size = Number(file.size);
+    const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
+    const projects = file.existCols.some((c) => !wanted.includes(c));
+    if (!pruneFilter && !pre && !projects && size < streamMin) {
+      try {
+        return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
+      } catch (e) {
+        throw plannedFileError(e, file.path, split);
+      }
+    }
+    // Footer first (one read of the file's tail, which small files fit in whole): prune row
+    // groups, then fetch only the needed column chunks into a sparse copy of the file (the
+    // decoder reads nothing else).
+    const end = await openFileEnd(store, key, size, file.path, signal);
+    const { footer, fromTail } = end;
+    let keep = footer.rowGroups.map((_, i) => i);
+    if (pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(pruneFilter, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
+    if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
+    const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
+    const present = wanted.filter((c) => footer.columns.includes(c));
+    // A file written before a filter column was added (schema evolution) reads it as null:
+    // only the whole-file path fills it in, so such a file is not read selectively.
+    const preCols = pre ? [...filterColumns(pre.filter), ...(pre.uniqueKey?.fallback ? filterColumns(pre.uniqueKey.fallback) : [])] : [];
+    if (pre && present.length === wanted.length && preCols.every((c) => present.includes(c)) && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
+      const fromTailOrStore = async (rs: { offset: number; length: number }[]) => {
+        const out: Uint8Array[] = rs.map((r) => fromTail(r.offset, r.length) ?? new Uint8Array(0));
+        const missing = rs.map((r, k) => ({ r, k })).filter(({ r }) => fromTail(r.offset, r.length) === null);
+        if (missing.length > 0) {
+          try {
+            const parts = await readRanges(store, key, missing.map((m) => m.r), { signal, coalesceGap: COALESCE_GAP });
+            missing.forEach((m, i) => (out[m.k] = parts[i]));
+          } catch (e) {
+            throw plannedFileError(e, file.path, split);
+          }
+        }
+        return out;
+      };
+      const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+      const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: end.cache, fileKey: end.fileKey } };
+      // A file with one row group to read starts now, ahead of the merge (as the prefetch
+      // fetches bytes ahead), up to SELECTIVE_READS_AHEAD files at once: the files of later
+      // splits then fetch and decode pages while earlier ones are consumed. Other files
+      // stream row group by row group when the merge reaches them (bounded memory).
+      if (keep.length !== 1 || selectiveAhead.n >= SELECTIVE_READS_AHEAD) return { file, bytes: null, rowGroups: keep, selective };
+      selectiveAhead.n++;
+      const batches = collectBatches(readSelective(selective));
+      return { file, bytes: null, rowGroups: keep, selectiveBatches: { batches, done: () => void selectiveAhead.n-- } };
+    }
+    // The decoder reads the footer's bytes, which a cached footer came without.
+    const { tail, tailStart } = await end.tail();
+    // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
+    // written before the footer): the decoder reads it whenever the footer points at it.
+    const pageIndex = footer.rowGroups
+      .flatMap((rg) => Object.values(rg.columns).flatMap((c) => [c.columnIndex, c.offsetIndex]))
+      .filter((r): r is { offset: number; length: number } => r !== null && fromTail(r.offset, r.length) === null);
+    if (size >= streamMin && keep.length > 1) {
+      const groups = keep.map((i) => ({
+        index: i,
+        ranges: Object.entries(footer.rowGroups[i].columns)
+          .filter(([path]) => present.includes(path.split('.')[0]))
+          .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
+          .filter((r) => fromTail(r.offset, r.length) === null),
+      }));
+      const fetch = async (rs: { offset: number; length: number }[], sig?: AbortSignal) => {
+        try {
+          return rs.length === 0 ? [] : await readRanges(store, key, rs, { signal: sig, coalesceGap: COALESCE_GAP });
+        } catch (e) {
+          throw plannedFileError(e, file.path, split);
+        }
+      };
+      return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, columns: present, groups, pageIndex, fetch } };
+    }
+    const ranges: { offset: number; length: number }[] = [];
+    for (const i of keep) {
+      for (const [path, chunk] of Object.entries(footer.rowGroups[i].columns)) {
+        const top = path.split('.')[0];
+        if (present.includes(top)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
+      }
+    }
+    ranges.push(...pageIndex);
+    const bytes = new Uint8Array(size);
+    bytes.set(tail, tailStart);
+    bytes.set([0x50, 0x41, 0x52, 0x31], 0); // leading magic
+    const missing = ranges.filter((r) => fromTail(r.offset, r.length) === null);
+    try {
+      if (missing.length > 0) {
+        const parts = await readRanges(store, key, missing, { signal, coalesceGap: COALESCE_GAP });
+        missing.forEach((r, k) => bytes.set(parts[k], r.offset));
+      }
+    } catch (e) {
+      throw plannedFileError(e, file.path, split);
+    }
+    return { file, bytes, owned: true, rowGroups };
   }
 
   private async *readSplits(splits: Split[], options: SplitReadOptions): AsyncGenerator<RecordBatch> {
