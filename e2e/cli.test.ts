@@ -424,6 +424,24 @@ describe('lakesoul-ts binary', () => {
     });
   }
 
+  it('serve takes its memory limits as flags (--memory-budget, --max-streams, --memory-wait) and refuses unusable ones', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));
+    for (const [flag, value, message] of [
+      ['--memory-budget', '8', /--memory-budget.*expected an integer from 16/],
+      ['--max-streams', '0', /--max-streams.*expected an integer from 1/],
+      ['--memory-wait', 'soon', /--memory-wait.*expected a number of seconds/],
+    ] as const) {
+      const r = await cli(['--home', home, 'serve', '--port', '0', flag, value]);
+      expect(r.code, `${flag} ${value}: ${r.err}`).not.toBe(0);
+      expect(r.err).toMatch(message);
+    }
+    const run = runCli(['--home', home, 'serve', '--port', '0', '--memory-budget', '64', '--max-streams', '4', '--memory-wait', '5'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    await waitForOutput(run.child, /Arrow Flight on grpc:\/\/127\.0\.0\.1:\d+/);
+    run.child.kill('SIGTERM');
+    const r = await run;
+    expect(r.code, r.err).toBe(0);
+  });
+
   it('serve refuses a non-loopback address without auth unless --insecure-no-auth, and then warns', async () => {
     const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));
     const refused = await cli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0']);

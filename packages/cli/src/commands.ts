@@ -744,6 +744,9 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--ticket-secret <secret>', 'HMAC secret for tickets, shared by replicas (else env LAKESOUL_FLIGHT_SECRET, else random)')
     .option('--ticket-ttl <seconds>', 'ticket lifetime', (v) => Number(v), 3600)
     .option('--drain <seconds>', 'on SIGINT/SIGTERM, how long running calls may finish', secondsOption, 10)
+    .option('--memory-budget <MiB>', 'memory the DoGet/DoPut streams may reserve at once; more wait in line (docs/flight.md "Memory")', intOption(16, 1024 * 1024), 1024)
+    .option('--max-streams <n>', 'DoGet/DoPut streams running or waiting at once; one more is refused (retry later)', intOption(1, 100_000), 64)
+    .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', secondsOption, 60)
     .action((o) => withContext(program, io, async (ctx) => {
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
       const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
@@ -758,6 +761,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       const server = createFlightServer({
         lakehouse: ctx.lakehouse, tokens, users,
         ticketSecret: o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
+        memoryBudgetBytes: o.memoryBudget * 1024 * 1024, maxConcurrentStreams: o.maxStreams, memoryWaitMs: o.memoryWait * 1000,
       });
       // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.
       // A second signal while draining stops at once. The handlers are in place before the address

@@ -58,11 +58,13 @@ export class ByteBudget {
 
   /**
    * Reserves `bytes` (waiting in line when the budget is spent); resolves to the release function,
-   * which is idempotent. `what` names the stream in the timeout error.
+   * which is idempotent. `what` names the stream in the timeout error. `front`: a stream already
+   * running that needs more (it waits for released memory only, ahead of streams not yet admitted,
+   * which would otherwise wait for it while it waits behind them).
    */
-  acquire(bytes: number, options: { signal?: AbortSignal; timeoutMs: number; what: string }): Promise<() => void> {
+  acquire(bytes: number, options: { signal?: AbortSignal; timeoutMs: number; what: string; front?: boolean }): Promise<() => void> {
     const n = Math.max(0, Math.ceil(bytes));
-    if (this.queue.length === 0 && this.fits(n)) return Promise.resolve(this.take(n));
+    if ((this.queue.length === 0 || options.front) && this.fits(n)) return Promise.resolve(this.take(n));
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);
@@ -92,7 +94,8 @@ export class ByteBudget {
       }, options.timeoutMs);
       timer.unref?.();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(waiter);
+      if (options.front) this.queue.unshift(waiter);
+      else this.queue.push(waiter);
     });
   }
 }

@@ -96,6 +96,13 @@ export interface CreateFlightServerOptions {
    */
   putIdleMs?: number;
   /**
+   * A DoGet whose client has taken no message for this long (ms) while other streams wait for the
+   * memory budget is ended with a retryable RESOURCE_EXHAUSTED, giving its reservation back (default
+   * {@link DEFAULT_GET_IDLE_MS}, or a third of `memoryWaitMs` when that is shorter: the waiting streams
+   * must get the memory before they give up). A paused reader nobody waits behind keeps its stream.
+   */
+  getIdleMs?: number;
+  /**
    * Worker threads DoGet streams are read, merged and serialized on (default: the available
    * parallelism; 0 = on the server's thread). A stream whose files the workers cannot reach (a
    * `memory://` store, a registered store or a `wrap` of the registry) runs on the server's thread.
@@ -115,6 +122,10 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
 /** Default of {@link CreateFlightServerOptions.putBufferBytes}: 32 MiB. */
 export const DEFAULT_PUT_BUFFER_BYTES = 32 * 1024 * 1024;
+/** Default of {@link CreateFlightServerOptions.getIdleMs}: 20 s. */
+export const DEFAULT_GET_IDLE_MS = 20_000;
+/** What a DoPut reserves when it starts (1 MiB); it reserves more as its data arrives. */
+export const PUT_FIRST_RESERVATION_BYTES = 1024 * 1024;
 /** Default of {@link CreateFlightServerOptions.putIdleMs}: 30 s. */
 export const DEFAULT_PUT_IDLE_MS = 30_000;
 /**
@@ -154,6 +165,8 @@ export interface FlightServerStats {
   activeStreams: number;
   /** Of those, the streams waiting for their memory reservation now (holding no data). */
   waitingStreams: number;
+  /** DoGet streams ended because their client took nothing for `getIdleMs` while others waited for memory. */
+  doGetsEndedIdle: number;
   /** Streams refused with RESOURCE_EXHAUSTED (stream limit or memory wait). */
   streamsRefused: number;
   /** Highest number of bytes reserved from the memory budget at once. */
@@ -220,7 +233,7 @@ const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
   lakehouse: true, stores: true, ticketSecret: true, ticketTtlMs: true, tokens: true, users: true, tokenTtlMs: true, location: true,
   maxMessageBytes: true, maxReceiveMessageBytes: true, maxBufferedBytes: true, batchSize: true, prefetchBytes: true,
   shutdownTimeoutMs: true, transactionTtlMs: true, maxOpenTransactions: true, maxOpenTransactionsPerCaller: true,
-  maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, doGetThreads: true,
+  maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, getIdleMs: true, doGetThreads: true,
   maxDoGetsOnServerThread: true,
 });
 
@@ -242,7 +255,7 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, streamsRefused: 0, peakReservedBytes: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, doGetsEndedIdle: 0, streamsRefused: 0, peakReservedBytes: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -296,6 +309,10 @@ export class FlightServer {
       readInfo: async (read, limit, descriptor, signal) => this.readInfo(read, descriptor, signal, limit),
       readSchema: async (read, signal) => (await this.plan(read, signal)).plan.schema,
     });
+    for (const key of ['getIdleMs', 'putIdleMs', 'memoryWaitMs'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new LakeSoulError('InvalidArgument', `${key} must be a positive number of milliseconds, got ${String(v)}`);
+    }
     const threads = options.doGetThreads ?? availableParallelism();
     if (!(Number.isInteger(threads) && threads >= 0)) throw new LakeSoulError('InvalidArgument', `doGetThreads must be a whole number of threads (0 = none), got ${threads}`);
     const script = threads > 0 ? doGetWorkerScript() : null;
@@ -395,9 +412,10 @@ export class FlightServer {
 
   /**
    * Admits one DoGet/DoPut stream under the stream limit, then reserves `bytes()` from the memory
-   * budget (waiting in line); runs `fn` and releases both however it ends.
+   * budget (waiting in line); runs `fn` and releases both however it ends. `fn` may reserve more as
+   * its data arrives (`grow`, up to `cap` in all, ahead of streams not yet admitted).
    */
-  private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: () => Promise<T>, share?: ByteBudget): Promise<T> {
+  private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: (grow: (bytes: number) => Promise<void>) => Promise<T>, share?: ByteBudget, cap?: number): Promise<T> {
     if (this.stats.activeStreams >= this.maxStreams) {
       this.stats.streamsRefused++;
       throw new LakeSoulError('Aborted', `${what}: the server runs its limit of ${this.maxStreams} concurrent streams: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
@@ -420,8 +438,18 @@ export class FlightServer {
         this.stats.waitingStreams--;
       }
       this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.budget.peak);
+      let held = need;
+      const grow = async (more: number): Promise<void> => {
+        const n = Math.min(Math.ceil(more), (cap ?? need) - held);
+        if (n <= 0) return;
+        held += n;
+        for (const budget of share ? [share, this.budget] : [this.budget]) {
+          releases.push(await budget.acquire(n, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what, front: true }));
+        }
+        this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.budget.peak);
+      };
       try {
-        return await fn();
+        return await fn(grow);
       } finally {
         for (const r of releases) r();
       }
@@ -504,7 +532,7 @@ export class FlightServer {
     });
   }
 
-  private async writeBounded(call: ServerWritableStream<unknown, Buffer>, msg: Buffer, state: { pending: number; wake: (() => void) | null }, signal: AbortSignal): Promise<void> {
+  private async writeBounded(call: ServerWritableStream<unknown, Buffer>, msg: Buffer, state: { pending: number; wake: (() => void) | null; what: string }, signal: AbortSignal): Promise<void> {
     const size = msg.byteLength;
     state.pending += size;
     if (state.pending > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = state.pending;
@@ -517,25 +545,41 @@ export class FlightServer {
       state.wake = null;
       wake?.();
     });
-    // Wait until what is in flight fits the budget again (one message may always be in flight).
+    // Wait until what is in flight fits the budget again (one message may always be in flight). A
+    // client that takes nothing for getIdleMs while other streams wait for memory loses the stream:
+    // paused readers would otherwise keep the budget from every other reader and writer.
+    const idleMs = this.options.getIdleMs ?? Math.min(DEFAULT_GET_IDLE_MS, (this.options.memoryWaitMs ?? 60_000) / 3);
     while (state.pending > 0 && state.pending + this.maxMessageBytes > this.maxBufferedBytes) {
       signal.throwIfAborted();
-      await new Promise<void>((resolve) => {
-        const onAbort = () => resolve();
+      const taken = await new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          state.wake = null;
+          resolve(v);
+        };
+        const onAbort = () => done(true);
+        const timer = setTimeout(() => done(false), idleMs);
         signal.addEventListener('abort', onAbort, { once: true });
-        state.wake = () => { signal.removeEventListener('abort', onAbort); resolve(); };
+        state.wake = () => done(true);
       });
+      if (!taken && this.budget.waiting > 0) {
+        this.stats.doGetsEndedIdle++;
+        throw new LakeSoulError('Aborted', `${state.what}: the client took nothing for ${idleMs / 1000} s while other streams waited for the server's memory: the stream was ended to give its memory back; read the endpoint again`, {
+          code: 'RESOURCE_EXHAUSTED', retryable: true,
+        });
+      }
     }
   }
 
   /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
-  private async writeStream(call: ServerWritableStream<unknown, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal): Promise<void> {
-    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal, buffers: this.frameBuffers }), signal);
+  private async writeStream(call: ServerWritableStream<unknown, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal, what: string): Promise<void> {
+    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal, buffers: this.frameBuffers }), signal, what);
   }
 
-  /** Writes serialized FlightData messages, never more than the buffer bound ahead of the client. */
-  private async writeFrames(call: ServerWritableStream<unknown, Buffer>, frames: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
-    const state = { pending: 0, wake: null as (() => void) | null };
+  /** Writes serialized FlightData messages, never more than the buffer bound ahead of the client (`what`: the stream, as errors name it). */
+  private async writeFrames(call: ServerWritableStream<unknown, Buffer>, frames: AsyncIterable<Buffer>, signal: AbortSignal, what: string): Promise<void> {
+    const state = { pending: 0, wake: null as (() => void) | null, what };
     for await (const msg of frames) await this.writeBounded(call, msg, state, signal);
   }
 
@@ -586,7 +630,7 @@ export class FlightServer {
         if (ticket.byteLength > MAX_TICKET_BYTES) throw limitError(`ticket (${ticket.byteLength} bytes)`, `of ${MAX_TICKET_BYTES} bytes`);
         const metadata = this.sql.metadataTicket(ticket, signal);
         if (metadata) {
-          await this.writeStream(call, metadata.schema, metadata.batches, signal);
+          await this.writeStream(call, metadata.schema, metadata.batches, signal, 'DoGet of Flight SQL metadata');
           return;
         }
         const { payload } = this.signer.verify<TicketPayload>(ticket);
@@ -621,7 +665,7 @@ export class FlightServer {
             } else {
               frames = doGetFrames(read, this.stores, signal, this.frameBuffers);
             }
-            await this.writeFrames(call, frames, signal);
+            await this.writeFrames(call, frames, signal, what);
           } catch (e) {
             if (LakeSoulError.is(e) && !e.context.table) e.context.table = table;
             if (LakeSoulError.is(e) && !e.message.includes(ticketSplit.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
@@ -753,10 +797,12 @@ export class FlightServer {
       });
     }
     const putBuffer = this.options.putBufferBytes ?? DEFAULT_PUT_BUFFER_BYTES;
-    // The write buffers putBuffer bytes of Arrow data (plus the file being encoded); one incoming
-    // message is bounded by the receive limit.
-    const reserve = 2 * putBuffer + (this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
-    await this.withStream(`DoPut into ${where}`, signal, () => reserve, () => this.doPutStream(call, cmd, first.value, iterator, signal, putBuffer), this.putBudget);
+    // At its peak the write buffers putBuffer bytes of Arrow data plus the file being encoded, and one
+    // incoming message is bounded by the receive limit. A stream reserves that as its data arrives
+    // (twice each message's bytes: buffered, then encoded), from PUT_FIRST_RESERVATION_BYTES up:
+    // slow producers of a few rows hold kilobytes, not the peak.
+    const cap = 2 * putBuffer + (this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
+    await this.withStream(`DoPut into ${where}`, signal, () => Math.min(cap, PUT_FIRST_RESERVATION_BYTES), (grow) => this.doPutStream(call, cmd, first.value, iterator, signal, putBuffer, grow), this.putBudget, cap);
   }
 
   private async doPutStream(
@@ -766,15 +812,18 @@ export class FlightServer {
     iterator: AsyncIterator<FlightDataMessage>,
     signal: AbortSignal,
     putBuffer: number,
+    grow: (bytes: number) => Promise<void>,
   ): Promise<void> {
     const where = `${cmd.namespace}.${cmd.table}`;
     const table = await this.openTable(cmd.table, cmd.namespace, signal);
     const first = { value: firstMessage };
+    const messageBytes = (m: FlightDataMessage) => (m.data_header?.byteLength ?? 0) + (m.data_body?.byteLength ?? 0);
     const messages = (async function* (): AsyncGenerator<FlightDataMessage> {
       yield first.value;
       for (;;) {
         const next = await iterator.next();
         if (next.done) break;
+        await grow(2 * messageBytes(next.value));
         yield next.value;
       }
       // A cancelled call can look like a clean end to the reader: never commit it.

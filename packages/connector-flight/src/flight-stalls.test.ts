@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
-import { Field, Int64, Schema, Table, makeVector, type RecordBatch } from 'apache-arrow';
+import { randomBytes } from 'node:crypto';
+import { Binary, Field, Int64, Schema, Table, makeVector, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { FlightClient } from './flight-client.js';
 import { loadFlightProtocol } from './flight-proto.js';
@@ -29,10 +30,17 @@ beforeAll(async () => {
   lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
   await lakehouse.createTable('reads', rows(1000));
   await lakehouse.createTable('writes', schema);
+  // 24 MiB of incompressible bytes in one split: its DoGet reservation is over the whole budget (it runs alone)
+  const payload = new Schema([new Field('id', new Int64(), false), new Field('b', new Binary(), false)]);
+  const big = await lakehouse.createTable('big', payload);
+  await big.write(new Table(payload, {
+    id: makeVector(BigInt64Array.from({ length: 24 * 1024 }, (_, i) => BigInt(i))),
+    b: vectorFromArray(Array.from({ length: 24 * 1024 }, () => randomBytes(1024)), new Binary()),
+  } as any));
   // A DoPut reserves 2 x 1 MiB + 2 MiB = 4 MiB; writers may hold half of the 16 MiB budget together.
   server = createFlightServer({
     lakehouse, ticketSecret: 'e2e-flight-stalls-secret-0123456789', memoryBudgetBytes: 16 * MiB, putBufferBytes: MiB,
-    maxReceiveMessageBytes: 2 * MiB, maxMessageBytes: MiB, putIdleMs: 3000, doGetThreads: 0,
+    maxReceiveMessageBytes: 2 * MiB, maxMessageBytes: MiB, maxBufferedBytes: 2 * MiB, putIdleMs: 3000, getIdleMs: 1000, doGetThreads: 0,
   });
   url = `grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
 });
@@ -62,6 +70,62 @@ describe('stalled Flight clients', () => {
       expect((await client.readAll(await client.getFlightInfo({ path: ['writes'] }))).numRows).toBe(0);
       await client.doPut({ cmd: { table: 'writes' } }, rows(10));
       expect((await client.readAll(await client.getFlightInfo({ path: ['writes'] }))).numRows).toBe(10);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  it('DoPut producers of a few rows reserve little: more of them than the peak reservation would admit write at once, and a writer behind them is not held up', async () => {
+    const client = await FlightClient.connect(url);
+    try {
+      // each may reach 2 x 1 MiB + 2 MiB = 4 MiB; the writers' share is 8 MiB: two at their peak, six at 1 MiB
+      const slow = async function* (): AsyncGenerator<RecordBatch> {
+        for (let i = 0; i < 8; i++) {
+          await new Promise((res) => setTimeout(res, 500));
+          yield rows(1).batches[0]!;
+        }
+      };
+      const t0 = Date.now();
+      const producers = Array.from({ length: 6 }, () => client.doPut({ cmd: { table: 'writes', expectedRows: 8 } }, slow(), { schema }));
+      await new Promise((res) => setTimeout(res, 500));
+      const t1 = Date.now();
+      await client.doPut({ cmd: { table: 'writes', expectedRows: 1 } }, rows(1));
+      expect(Date.now() - t1, 'a one-row write waited for slow producers (4 s each)').toBeLessThan(2500);
+      await Promise.all(producers);
+      expect(Date.now() - t0, 'the six producers (4 s each) ran in turns').toBeLessThan(7500);
+      expect(server.stats.peakReservedBytes).toBeLessThanOrEqual(16 * MiB);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
+  it('a DoGet whose client stops taking messages is ended after getIdleMs when another stream waits for its memory, and keeps its stream when none does', async () => {
+    const client = await FlightClient.connect(url);
+    try {
+      const info = await client.getFlightInfo({ path: ['big'] });
+      expect(info.endpoints).toHaveLength(1);
+      const pause = async () => {
+        const it = client.doGet(info.endpoints[0]!)[Symbol.asyncIterator]();
+        expect((await it.next()).done).toBe(false); // one batch, then nothing taken
+        return it;
+      };
+      // paused with nobody waiting: the stream stays open, and reads on when the client goes on
+      const alone = await pause();
+      await new Promise((res) => setTimeout(res, 2500));
+      let n = 1;
+      for (let r = await alone.next(); !r.done; r = await alone.next()) n += r.value.numRows > 0 ? 1 : 0;
+      expect(n).toBeGreaterThan(1);
+      // paused while another reader waits for the budget: ended after ~getIdleMs, the other one reads
+      const ended0 = server.stats.doGetsEndedIdle;
+      const paused = await pause();
+      await new Promise((res) => setTimeout(res, 200));
+      const t0 = Date.now();
+      const other = await client.readAll(info);
+      expect(other.numRows).toBe(24 * 1024);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(server.stats.doGetsEndedIdle).toBe(ended0 + 1);
+      const err = await (async () => { for (let r = await paused.next(); !r.done; r = await paused.next()) { /* drain */ } })().catch((e: unknown) => e);
+      expect(String((err as Error)?.message)).toMatch(/took nothing for 1 s while other streams waited for the server's memory/);
     } finally {
       client.close();
     }
