@@ -172,7 +172,8 @@ function int32Error(v: number, where: () => string): LakeSoulError {
  */
 export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string, prebuilt?: PrebuiltFeature): TfjsElement {
   const b = samples.length;
-  const where = (s: Sample, col: string) => () => `table ${table}, split ${s.splitId}, row ${s.index}, column ${col}`;
+  // a split id is `<partition_desc>#<bucket or file>`; its rows are counted as the scan yields them (after any filter)
+  const where = (s: Sample, col: string) => () => `table ${table}, partition ${s.splitId.slice(0, s.splitId.lastIndexOf('#'))}, split ${s.splitId}, row ${s.index} of the split as read, column ${col}`;
   const made: tfc.Tensor[] = [];
   try {
     const featureTensor = (spec: OutputSpec, flat: boolean): { values: Float32Array | Int32Array; shape: number[] } => {

@@ -314,14 +314,14 @@ describe('feature and label mapping', () => {
 
     await expect(tfjsDataset(table, { tf, features: ['nope'] })).rejects.toThrow(/column nope is not in the scan of rows/);
     const bad = await tfjsDataset(table, { tf, features: ['x'], transform: (row) => ({ ...row, x: row.id === 3n ? null : row.x }) });
-    await expect(take(bad)).rejects.toThrow(/split .*, row \d+, column x: null value/);
+    await expect(take(bad)).rejects.toThrow(/table \S+, partition \S+, split \S+, row \d+ of the split as read, column x: null value/);
   });
 
   it('refuses values an int32 tensor cannot hold instead of wrapping them (2^31 became -2^31)', async () => {
     const wide = (v: unknown) => (row: Record<string, unknown>) => ({ ...row, label: row.id === 3n ? v : row.label, x: row.id === 3n ? v : row.x }) as never;
     for (const v of [2n ** 31n, 2 ** 32 + 1, -(2 ** 31) - 1, 3e10, NaN]) {
       const labels = await tfjsDataset(table, { tf, batchSize: 4, features: ['x'], labels: 'label', transform: wide(v) });
-      await expect(take(labels), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/row \d+, column label: value .* does not fit the int32 tensor/) });
+      await expect(take(labels), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/row \d+ of the split as read, column label: value .* does not fit the int32 tensor/) });
       const features = await tfjsDataset(table, { tf, batchSize: 4, features: { x: { column: 'x', dtype: 'int32' } }, transform: wide(typeof v === 'bigint' ? Number(v) : v) });
       await expect(take(features), String(v)).rejects.toMatchObject({ code: 'INT32_OUT_OF_RANGE', message: expect.stringMatching(/column x: value/) });
     }
