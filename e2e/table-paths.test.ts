@@ -205,6 +205,36 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
   });
 });
 
+describe("a table path as Spark stores it (Hadoop's file:/ spelling)", () => {
+  it('is the same location as file:///: no table is created inside it, and its cleanup keeps the files of a table inside it', async () => {
+    const env = await openTestLakehouse('pglite', 'local');
+    try {
+      const spark = await env.lh.createTable('spark_made', schema);
+      await spark.write(rows([1]));
+      const hadoop = spark.info.path.replace(/^file:\/\/\//, 'file:/');
+      expect(hadoop).toMatch(/^file:\/[^/]/);
+      await env.lh.catalog.driver.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [spark.info.tableId, hadoop]);
+      await env.lh.catalog.driver.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [spark.info.tableId, hadoop]);
+      const inside = joinUri(spark.info.path, 'sub');
+      await refused(env.lh.createTable('inside_spark', schema, { path: inside }), 'AlreadyExists', 'TABLE_PATH_OVERLAP');
+      await refused(env.lh.createTable('same_as_spark', schema, { path: spark.info.path }), 'AlreadyExists', 'TABLE_PATH_EXISTS');
+      // a table already inside it (made before this check, or by another engine): cleanup of the outer one keeps its files
+      const inner = await env.lh.createTable('inner_of_spark', schema);
+      await env.lh.catalog.driver.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [inner.info.tableId, inside]);
+      await env.lh.catalog.driver.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [inner.info.tableId, inside]);
+      const innerT = await env.lh.table('inner_of_spark');
+      await innerT.write(rows([10, 11]));
+      const outer = await env.lh.table('spark_made');
+      const report = await outer.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, dryRun: false });
+      expect(report.files).toEqual([]);
+      expect(await ids(innerT)).toEqual([10, 11]);
+      expect(await ids(outer)).toEqual([1]);
+    } finally {
+      await env.close();
+    }
+  });
+});
+
 describe('the warehouse option of Lakehouse.open', () => {
   it('takes a local path relative to the working directory as its file:// URI, and refuses ~ before opening anything', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');

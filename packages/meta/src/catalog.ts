@@ -166,14 +166,16 @@ export function normalizeTablePath(path: string): string {
 }
 
 /**
- * The location a path names (the `file://` scheme and trailing slashes dropped), for comparing
- * paths that other engines may spell differently (`file:///a` and `/a` are one directory, as are
- * `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing).
+ * The location a path names (the `file:` scheme and trailing slashes dropped), for comparing
+ * paths that other engines may spell differently (`file:///a`, `file:/a`, `file://localhost/a` and `/a`
+ * are one directory, as are `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing).
  */
 export function locationKey(path: string): string {
   // s3a:// and s3n:// (Hadoop's spellings, used by Spark-created tables) name the same objects as s3://.
   let p = path.replace(/^s3[an]:\/\//i, 's3://');
-  if (p.startsWith('file://')) p = p.slice('file://'.length);
+  // file:///a, file:/a (Hadoop's Path.toString(), in Spark-created tables) and file://localhost/a are /a
+  const local = /^file:(?:\/\/(?:localhost)?)?(\/.*)?$/i.exec(p);
+  if (local !== null) p = local[1] ?? '/';
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
   return p;
 }

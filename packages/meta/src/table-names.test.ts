@@ -45,5 +45,11 @@ describe('table and namespace names', () => {
     expect(pathWithin('s3://b/w/t', 's3://b/w/t/')).toBe(true);
     expect(pathWithin('s3a://b/w/t/x.parquet', 's3://b/w/t')).toBe(true);
     expect(pathWithin('s3://b/w', 's3n://b/w/t')).toBe(false);
+    // Hadoop's Path.toString() (Spark-created tables) and a localhost authority name the same directory
+    expect(pathWithin('file:///w/default/t/sub', 'file:/w/default/t')).toBe(true);
+    expect(pathWithin('file:/w/default/t', 'file:///w/default/t/')).toBe(true);
+    expect(pathWithin('file://localhost/w/t/x.parquet', '/w/t')).toBe(true);
+    expect(pathWithin('file:/w/t2', 'file:///w/t')).toBe(false);
+    expect(pathWithin('file://otherhost/w/t', 'file:///w/t')).toBe(false);
   });
 });

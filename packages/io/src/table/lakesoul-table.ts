@@ -6,6 +6,7 @@ import { RecordBatch, Schema, Table, Utf8, type Data, type DataType, type Field,
 import {
   LakeSoulError,
   encodePartitionDesc,
+  locationKey,
   optionNames,
   refuseOptionValue,
   refuseUnknownOptions,
@@ -557,8 +558,8 @@ export class LakeSoulTable {
       if (!owned(uri)) continue;
       // Live files are never touched, whatever their commit rows say (LakeSoul-Python leaves its
       // commit rows committed=false while partition_info references them).
-      if (referenced.has(uri)) continue;
-      if (committed.has(uri)) {
+      if (referenced.has(locationKey(uri))) continue;
+      if (committed.has(locationKey(uri))) {
         files.push({ path: uri, size: m.size, reason: 'expired' });
       } else if (now - m.lastModified.getTime() >= window) {
         files.push({ path: uri, size: m.size, reason: 'orphan' });
@@ -651,15 +652,18 @@ class KeyMatcher {
   }
 }
 
-/** The paths, each also as LakeSoul's native IO resolves it ({@link nativeDataFileUri}). */
 /**
  * Deletes cleanup() keeps in flight: enough to hide an object store's round trips, few enough not
  * to flood a local disk or an S3 endpoint's request rate.
  */
 const CLEANUP_DELETE_CONCURRENCY = 10;
 
+/**
+ * The locations of the paths ({@link locationKey}: `file:/a` and `file:///a` are one), each also as
+ * LakeSoul's native IO resolves it ({@link nativeDataFileUri}).
+ */
 function withNativeSpellings(paths: Iterable<string>): Set<string> {
   const out = new Set<string>();
-  for (const p of paths) out.add(p).add(nativeDataFileUri(p));
+  for (const p of paths) out.add(locationKey(p)).add(locationKey(nativeDataFileUri(p)));
   return out;
 }

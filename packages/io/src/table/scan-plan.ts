@@ -135,7 +135,7 @@ function plannedFileError(e: unknown, path: string, split: Split): unknown {
   const err = withFile(e, path);
   if (!LakeSoulError.hasCode(err, 'OBJECT_NOT_FOUND') || (err as LakeSoulError).message.startsWith(`data file ${path} `)) return err;
   const table = `${split.namespace}.${split.tableName}`;
-  return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists: the scan plan names the files of the versions it was made at, and a cleanup() since then deletes those that newer versions replaced once its retention (retainSince) has passed them; plan the read again (a resumed loader: from a later snapshot), or keep retainSince before the oldest plan you keep`, {
+  return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists. A scan plan names the files of the versions it was made at, and cleanup() deletes those that newer versions replaced once its retention (retainSince) has passed them: plan the read again (a resumed loader: from a later snapshot), or keep retainSince before the oldest plan you keep. If the plan is of the latest versions, the file was deleted by something else`, {
     code: 'OBJECT_NOT_FOUND',
     cause: e,
     context: { file: path, table, partition: split.partitionDesc },
