@@ -227,3 +227,22 @@ describe('Catalog.open', () => {
     await p.close();
   });
 });
+
+describe('catalogs older LakeSoul releases created', () => {
+  it("refuses one without the domain columns (LakeSoul before 2.4) naming them, before any DDL", async () => {
+    const d = await PGliteDriver.open();
+    try {
+      // the tables as LakeSoul 2.3's meta_init.sql created them: no domain column
+      await d.query('CREATE TABLE namespace (namespace text PRIMARY KEY, properties json, comment text)');
+      await d.query("CREATE TABLE table_info (table_id text PRIMARY KEY, table_namespace text DEFAULT 'default', table_name text, table_path text, table_schema text, properties json, partitions text)");
+      await d.query("CREATE TABLE partition_info (table_id text, partition_desc text, version int, commit_op text, timestamp bigint, snapshot uuid[], expression text, PRIMARY KEY (table_id, partition_desc, version))");
+      const err = await new Catalog(d).bootstrap().then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'Unsupported', code: 'CATALOG_SCHEMA_OUTDATED' });
+      expect((err as LakeSoulError).message).toMatch(/lacks namespace\.domain, table_info\.domain, partition_info\.domain .*LakeSoul before 2\.4.*nothing was changed/);
+      const created = await d.query("SELECT 1 FROM pg_class WHERE relname IN ('table_name_id', 'discard_compressed_file_info', 'table_info_name_index')");
+      expect(created.rowCount).toBe(0);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -40,6 +40,9 @@ export const CATALOG_SCHEMA_STATEMENTS: readonly string[] = [
      partitions                       text,
      domain                           text DEFAULT 'public',
      PRIMARY KEY (table_id))`,
+  // Catalogs LakeSoul 2.4-2.6 created lack these two (LakeSoul's own current script adds them so).
+  `ALTER TABLE table_info ADD COLUMN IF NOT EXISTS table_schema_arrow_ipc bytea`,
+  `ALTER TABLE table_info ADD COLUMN IF NOT EXISTS table_schema_arrow_ipc_json_hash text`,
   `CREATE INDEX IF NOT EXISTS table_info_name_index ON table_info (table_namespace, table_name)`,
   `CREATE INDEX IF NOT EXISTS table_info_path_index ON table_info (table_path)`,
   `CREATE TABLE IF NOT EXISTS table_name_id (
@@ -145,21 +148,63 @@ const CATALOG_RELATIONS = [
 ];
 
 /**
+ * Columns this catalog reads and writes that catalogs of older LakeSoul releases lack and the bootstrap
+ * does not add (it adds only what LakeSoul's own script adds to an existing catalog): `domain`
+ * (LakeSoul 2.4) and `partition_info.timestamp`.
+ */
+const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  namespace: ['namespace', 'properties', 'comment', 'domain'],
+  table_info: ['table_id', 'table_namespace', 'table_name', 'table_path', 'table_schema', 'properties', 'partitions', 'domain'],
+  table_name_id: ['table_name', 'table_id', 'table_namespace', 'domain'],
+  table_path_id: ['table_path', 'table_id', 'table_namespace', 'domain'],
+  data_commit_info: ['table_id', 'partition_desc', 'commit_id', 'file_ops', 'commit_op', 'committed', 'timestamp', 'domain'],
+  partition_info: ['table_id', 'partition_desc', 'version', 'commit_op', 'timestamp', 'snapshot', 'expression', 'domain'],
+};
+
+/**
+ * Refuses, before any DDL, a catalog whose existing tables lack columns this version needs (one an
+ * older LakeSoul created: its engines of that release keep their schema, so nothing is added here):
+ * `CATALOG_SCHEMA_OUTDATED`, naming the columns.
+ */
+async function checkRequiredColumns(driver: SqlDriver, signal?: AbortSignal): Promise<void> {
+  const r = await driver.query<{ rel: string; col: string }>(
+    `SELECT c.relname AS rel, a.attname AS col FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.oid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) AS t) AND a.attnum > 0 AND NOT a.attisdropped`,
+    [Object.keys(REQUIRED_COLUMNS)], { signal });
+  const present = new Map<string, Set<string>>();
+  for (const { rel, col } of r.rows) (present.get(rel) ?? present.set(rel, new Set()).get(rel)!).add(col);
+  const missing: string[] = [];
+  for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
+    const have = present.get(table);
+    if (have === undefined) continue; // created by the bootstrap
+    for (const c of columns) if (!have.has(c)) missing.push(`${table}.${c}`);
+  }
+  if (missing.length === 0) return;
+  throw new LakeSoulError('Unsupported',
+    `the catalog's schema is older than this version reads: it lacks ${missing.join(', ')} (LakeSoul before 2.4 created it). `
+    + "Upgrade it with LakeSoul's own migration (its script/meta_init.sql of 2.4 or later: for example ALTER TABLE <table> ADD COLUMN domain text DEFAULT 'public' for each table named), or use a new database; nothing was changed", {
+      code: 'CATALOG_SCHEMA_OUTDATED', context: { missing },
+    });
+}
+
+/**
  * True when every object the bootstrap creates exists in the current schema and the `default`
  * namespace row is there. Reads the system catalogs only (`to_regclass` takes no lock), so it never
  * waits on, nor blocks, a commit.
  */
 export async function catalogSchemaComplete(driver: SqlDriver, signal?: AbortSignal): Promise<boolean> {
-  const r = await driver.query<{ relations: number; type: boolean; fn: boolean; trigger: boolean }>(
+  const r = await driver.query<{ relations: number; type: boolean; fn: boolean; trigger: boolean; ipc: boolean }>(
     `SELECT (SELECT count(*)::int FROM unnest($1::text[]) AS r(name) WHERE to_regclass(r.name) IS NOT NULL) AS relations,
             EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                      WHERE t.typname = 'data_file_op' AND n.nspname = current_schema()) AS type,
             EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                      WHERE p.proname = 'partition_insert' AND n.nspname = current_schema()) AS fn,
-            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('partition_info') AND tgname = 'partition_table_change') AS trigger`,
+            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('partition_info') AND tgname = 'partition_table_change') AS trigger,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('table_info')
+                     AND attname = 'table_schema_arrow_ipc_json_hash' AND NOT attisdropped) AS ipc`,
     [CATALOG_RELATIONS], { signal });
   const row = r.rows[0];
-  if (!row || row.relations !== CATALOG_RELATIONS.length || !row.type || !row.fn || !row.trigger) return false;
+  if (!row || row.relations !== CATALOG_RELATIONS.length || !row.type || !row.fn || !row.trigger || !row.ipc) return false;
   const d = await driver.query('SELECT 1 FROM namespace WHERE namespace = $1', ['default'], { signal });
   return d.rowCount > 0;
 }
@@ -179,6 +224,7 @@ export async function bootstrapCatalogSchema(driver: SqlDriver, signal?: AbortSi
   for (let attempt = 1; ; attempt++) {
     try {
       if (await catalogSchemaComplete(driver, signal)) return;
+      await checkRequiredColumns(driver, signal);
       await driver.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK], { signal });
         for (const sql of CATALOG_SCHEMA_STATEMENTS) await tx.query(sql, [], { signal });

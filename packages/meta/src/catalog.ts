@@ -412,7 +412,8 @@ export class Catalog {
     const partitions = `${range.join(',')};${pks.join(',')}`;
     const tableId = `table_${randomUUID()}`;
 
-    await this.getNamespace(namespace, { signal });
+    // the table gets its namespace's domain, as LakeSoul's engines give it (their access control filters by it)
+    const domain = (await this.getNamespace(namespace, { signal })).domain ?? 'public';
     if (options.ifNotExists) {
       const existing = await this.findTable(name, namespace, signal);
       if (existing) return existing;
@@ -422,17 +423,24 @@ export class Catalog {
         // Serializes creates so that the overlap check below and the inserts act as one step
         // (two concurrent creates of `a` and `a/b` cannot both pass).
         await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_TABLE_LOCK]);
-        const taken = await tx.query('SELECT 1 FROM table_name_id WHERE table_name = $1 AND table_namespace = $2', [name, namespace]);
-        if (taken.rowCount > 0) throw new LakeSoulError('AlreadyExists', `table '${qname}' already exists`, { code: 'TABLE_EXISTS', context: { table: qname, namespace } });
+        const taken = await tx.query<{ table_id: string; live: boolean }>(
+          'SELECT n.table_id, EXISTS (SELECT 1 FROM table_info i WHERE i.table_id = n.table_id) AS live FROM table_name_id n WHERE n.table_name = $1 AND n.table_namespace = $2',
+          [name, namespace]);
+        if (taken.rows.some((r) => r.live)) throw new LakeSoulError('AlreadyExists', `table '${qname}' already exists`, { code: 'TABLE_EXISTS', context: { table: qname, namespace } });
+        // A name whose table is gone (a drop another engine did not finish): the entries are stale, the name is free.
+        for (const r of taken.rows) {
+          await tx.query('DELETE FROM table_name_id WHERE table_name = $1 AND table_namespace = $2 AND table_id = $3', [name, namespace, r.table_id]);
+          await tx.query('DELETE FROM table_path_id WHERE table_id = $1', [r.table_id]);
+        }
         await this.checkPathOverlap(tx, qname, namespace, path);
         await tx.query('INSERT INTO table_name_id (table_name, table_id, table_namespace, domain) VALUES ($1, $2, $3, $4)',
-          [name, tableId, namespace, 'public']);
+          [name, tableId, namespace, domain]);
         await tx.query('INSERT INTO table_path_id (table_path, table_id, table_namespace, domain) VALUES ($1, $2, $3, $4)',
-          [path, tableId, namespace, 'public']);
+          [path, tableId, namespace, domain]);
         await tx.query(
           `INSERT INTO table_info (table_id, table_namespace, table_name, table_path, table_schema, properties, partitions, domain)
            VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)`,
-          [tableId, namespace, name, path, schemaJson, JSON.stringify(props), partitions, 'public']);
+          [tableId, namespace, name, path, schemaJson, JSON.stringify(props), partitions, domain]);
       }, { signal });
     } catch (e) {
       if (LakeSoulError.is(e, 'AlreadyExists')) {
@@ -452,7 +460,7 @@ export class Catalog {
     }
     return {
       tableId, namespace, name, path, schema, schemaJson, rangePartitions: [...range], primaryKeys: [...pks], hashBucketNum: buckets,
-      ...(options.cdcColumn !== undefined ? { cdcColumn: options.cdcColumn } : {}), properties: props, domain: 'public',
+      ...(options.cdcColumn !== undefined ? { cdcColumn: options.cdcColumn } : {}), properties: props, domain,
     };
   }
 

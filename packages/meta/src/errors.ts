@@ -52,6 +52,8 @@ export type LakeSoulErrorCode =
   | 'CATALOG_UNAVAILABLE'
   /** Catalog: the catalog schema is missing or incomplete. */
   | 'CATALOG_SCHEMA'
+  /** Unsupported: the catalog was created by a LakeSoul release older than this version reads (columns missing: `context.missing`). */
+  | 'CATALOG_SCHEMA_OUTDATED'
   /** InvalidArgument: an options object holds a key the call does not know (a misspelling: see `context.option`). */
   | 'UNKNOWN_OPTION'
   /** InvalidArgument: an enum-like option (`mode`, `schemaMode`...) holds a value it does not take. */

@@ -152,6 +152,16 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect((await catalog.getNamespace('default')).name).toBe('default');
       });
 
+      it("adds the table_info columns of LakeSoul's Arrow IPC schema to a catalog LakeSoul 2.4-2.6 created (without them)", async () => {
+        await driver.query('ALTER TABLE table_info DROP COLUMN table_schema_arrow_ipc, DROP COLUMN table_schema_arrow_ipc_json_hash');
+        expect(await catalogSchemaComplete(driver)).toBe(false);
+        await catalog.bootstrap();
+        expect(await catalogSchemaComplete(driver)).toBe(true);
+        const t = await plainTable();
+        const evolved = await catalog.evolveTableSchema(t.tableId, (s) => new Schema([...s.fields, new Field('extra', new Int64(), true)]));
+        expect(evolved.schema.fields.map((f) => f.name)).toEqual(['id', 'v', 'extra']);
+      });
+
       it('tags unique violations by constraint name: only partition_info_pkey is a commit conflict', async () => {
         await driver.query('CREATE TABLE IF NOT EXISTS partition_info_notes (k int PRIMARY KEY)');
         try {
@@ -241,6 +251,35 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
     });
 
     describe('tables', () => {
+      it("gives a table its namespace's domain (LakeSoul's access control filters by it), in every row the create and its commits write", async () => {
+        const ns = `dom_${uniq()}`;
+        await catalog.createNamespace(ns);
+        await driver.query("UPDATE namespace SET domain = 'tenant1' WHERE namespace = $1", [ns]);
+        const t = await catalog.createTable({ name: `t_${uniq()}`, namespace: ns, path: `file:///tmp/lakesoul-conf/${ns}/t`, schema: kvSchema() });
+        expect(t.domain).toBe('tenant1');
+        expect((await catalog.getTable(t.name, ns)).domain).toBe('tenant1');
+        await commit(t, 'AppendCommit', '-5', [{ path: `${t.path}/part-a_0000.parquet`, op: 'add', size: 10n, existCols: ['id', 'v', 'date'] }]);
+        for (const table of ['table_info', 'table_name_id', 'table_path_id', 'data_commit_info', 'partition_info']) {
+          const r = await driver.query<{ domain: string }>(`SELECT DISTINCT domain FROM ${table} WHERE table_id = $1`, [t.tableId]);
+          expect(r.rows.map((x) => x.domain), table).toEqual(['tenant1']);
+        }
+        const plain = await plainTable();
+        expect(plain.domain).toBe('public');
+      });
+
+      it('takes over a name whose table is gone (a table_name_id row without table_info, left by a drop another engine did not finish)', async () => {
+        const name = `ghost_${uniq()}`;
+        const deadId = `table_dead_${uniq()}`;
+        await driver.query("INSERT INTO table_name_id (table_name, table_id, table_namespace, domain) VALUES ($1, $2, 'default', 'public')", [name, deadId]);
+        await driver.query("INSERT INTO table_path_id (table_path, table_id, table_namespace, domain) VALUES ($1, $2, 'default', 'public')", [`file:///tmp/lakesoul-conf/${name}-old`, deadId]);
+        await expect(catalog.getTable(name)).rejects.toMatchObject({ code: 'TABLE_NOT_FOUND' });
+        const t = await catalog.createTable({ name, path: `file:///tmp/lakesoul-conf/${name}`, schema: kvSchema(), ifNotExists: true });
+        expect((await catalog.getTable(name)).tableId).toBe(t.tableId);
+        const left = await driver.query('SELECT 1 FROM table_name_id WHERE table_id = $1 UNION ALL SELECT 1 FROM table_path_id WHERE table_id = $1', [deadId]);
+        expect(left.rowCount).toBe(0);
+        await expect(catalog.createTable({ name, path: `file:///tmp/lakesoul-conf/${name}-2`, schema: kvSchema() })).rejects.toMatchObject({ code: 'TABLE_EXISTS' });
+      });
+
       it('writes the upstream encodings: table_id, path, partitions, properties, schema JSON', async () => {
         const n = `enc_${uniq()}`;
         const schema = new Schema([
