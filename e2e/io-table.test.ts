@@ -725,6 +725,57 @@ describe('files written by other engines', () => {
 });
 
 describe('maintenance', () => {
+  it('cleanup whose delete fails starts no further delete, waits for those in flight, and says how far it got', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { Lakehouse } = await import('@lakesoul-ts/io');
+    const dir = mkdtempSync(join(tmpdir(), 'cleanup-fail-'));
+    let deletes = 0;
+    let afterFailure = 0;
+    let failedAt = -1;
+    const lh = await Lakehouse.open({
+      catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'wh')}`,
+      stores: {
+        wrap: (store) => new Proxy(store, {
+          get(target, prop, receiver) {
+            if (prop !== 'delete') return Reflect.get(target, prop, receiver);
+            return async (key: string, o?: { signal?: AbortSignal }) => {
+              const n = ++deletes;
+              if (failedAt >= 0) afterFailure++;
+              if (n === 5) {
+                failedAt = n;
+                throw new LakeSoulError('Io', `delete ${key} failed: injected`, { retryable: true });
+              }
+              await new Promise((r) => setTimeout(r, 20));
+              return target.delete(key, o);
+            };
+          },
+        }),
+      },
+    });
+    try {
+      const schema = new Schema([new Field('id', new Int64(), false)]);
+      const t = await lh.createTable('many_files', schema);
+      for (let i = 0; i < 30; i++) await t.write(new Table({ id: vectorFromArray([BigInt(i)], new Int64()) }));
+      await t.write(new Table({ id: vectorFromArray([99n], new Int64()) }), { mode: 'overwrite' });
+      const err = await t.cleanup({ retainSince: Date.now() + 1000, dryRun: false }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'Io', retryable: true, context: { table: 'default.many_files' } });
+      expect((err as Error).message).toMatch(/^cleanup of table 'default\.many_files': deleting file:\/\/.*\.parquet failed after \d+ of 30 files were deleted \(nothing else was started; run cleanup again\): delete .* failed: injected/);
+      // only deletes already in flight when the fifth failed ran after it (up to 9 more), none was started later
+      const settled = deletes;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(deletes).toBe(settled);
+      expect(afterFailure).toBeLessThan(10);
+      expect(deletes).toBeLessThan(30);
+      const firstRun = deletes;
+      const again = await t.cleanup({ retainSince: Date.now() + 1000, dryRun: false });
+      expect(again.deleted + (firstRun - 1)).toBe(30);
+      expect(rowsOf(await t.toArrow())).toEqual([{ id: 99 }]);
+    } finally {
+      await lh.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a plan read after cleanup deleted its files says so, naming the file, table and partition', async () => {
     const env = await openTestLakehouse('pglite', 'local');
     try {

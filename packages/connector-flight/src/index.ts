@@ -2,7 +2,7 @@
 // Flight client, and the protocol pieces (framing, tickets) they are built from.
 export {
   createFlightServer, FlightServer, FLIGHT_ACTIONS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MEMORY_BUDGET_BYTES, DEFAULT_PUT_BUFFER_BYTES,
-  DEFAULT_PUT_IDLE_MS, PUT_BUDGET_SHARE, MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKE_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_PUT_IDLE_MS, DEFAULT_GET_IDLE_MS, PUT_FIRST_RESERVATION_BYTES, PUT_BUDGET_SHARE, MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKE_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS,
 } from './flight-server.js';
 export { ByteBudget } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';

@@ -3,7 +3,7 @@ export { LocalStore, confinedReaderOf, rangeReaderOf } from './local-store.js';
 export type { LocalStoreOptions, ConfinedReader, RangeReader } from './local-store.js';
 export { MemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
-export { S3Store, s3OptionsFromEnv } from './s3-store.js';
+export { DEFAULT_S3_IDLE_TIMEOUT_MS, S3Store, s3OptionsFromEnv } from './s3-store.js';
 export type { S3Credentials, S3StoreOptions } from './s3-store.js';
 export { StoreRegistry } from './store-registry.js';
 export type { ResolvedLocation, StoreRegistryOptions } from './store-registry.js';

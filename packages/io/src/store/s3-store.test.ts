@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { patternBytes } from '../testing/index.js';
 import { S3Store, s3OptionsFromEnv } from './s3-store.js';
-import { createTestBucket, deleteTestBucket, testS3Env } from './s3-test-env.js';
+import { createTestBucket, deleteTestBucket, testS3Endpoint, testS3Env } from './s3-test-env.js';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 describe('S3Store against moto', () => {
   let bucket: string;
@@ -85,5 +87,83 @@ describe('S3Store against moto', () => {
     ac.abort(new Error('stop'));
     const e = await p.catch((x) => x);
     expect(LakeSoulError.is(e, 'Aborted')).toBe(true);
+  });
+
+  describe('behind a proxy that breaks GET responses after their headers', () => {
+    type Fault = 'short' | 'short-range-header' | 'reset' | 'stall' | 'ignore-range';
+    let proxy: Server;
+    let faulty: S3Store;
+    const faults: Fault[] = [];
+    beforeAll(async () => {
+      const upstream = new URL(testS3Endpoint());
+      proxy = createServer((req, res) => {
+        const fault = req.method === 'GET' && /\/faulty\//.test(req.url ?? '') ? faults.shift() : undefined;
+        const headers = { ...req.headers };
+        if (fault === 'ignore-range') delete headers.range;
+        const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (ur) => {
+          const chunks: Buffer[] = [];
+          ur.on('data', (c: Buffer) => chunks.push(c));
+          ur.on('end', () => {
+            const body = Buffer.concat(chunks);
+            const out = { ...ur.headers };
+            if (fault === 'short' || fault === 'short-range-header') {
+              const cut = body.subarray(0, Math.floor(body.length / 2));
+              out['content-length'] = String(cut.length);
+              if (fault === 'short-range-header' && typeof out['content-range'] === 'string') {
+                const m = /bytes (\d+)-\d+\/(\d+)/.exec(out['content-range'])!;
+                out['content-range'] = `bytes ${m[1]}-${Number(m[1]) + cut.length - 1}/${m[2]}`;
+              }
+              res.writeHead(ur.statusCode ?? 500, out);
+              res.end(cut);
+            } else if (fault === 'reset' || fault === 'stall') {
+              res.writeHead(ur.statusCode ?? 500, out);
+              res.write(body.subarray(0, Math.floor(body.length / 2)));
+              if (fault === 'reset') setTimeout(() => res.socket?.destroy(), 20);
+              // stall: the rest never comes (the socket closes with the server)
+            } else {
+              res.writeHead(ur.statusCode ?? 500, out);
+              res.end(body);
+            }
+          });
+        });
+        req.pipe(up);
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const port = (proxy.address() as AddressInfo).port;
+      faulty = S3Store.fromEnv(bucket, { ...testS3Env(), AWS_ENDPOINT: `http://127.0.0.1:${port}` }, { idleTimeoutMs: 500 });
+      await store.put('faulty/obj.bin', patternBytes(300_000, 9));
+    });
+    afterAll(async () => {
+      faulty?.destroy();
+      proxy?.closeAllConnections();
+      await new Promise((r) => proxy?.close(r));
+    });
+
+    const whole = patternBytes(300_000, 9);
+    const cases: [string, { offset: number; length?: number } | { suffix: number } | undefined][] = [
+      ['a range', { offset: 1000, length: 50_000 }],
+      ['an open range', { offset: 250_000 }],
+      ['a suffix', { suffix: 70_000 }],
+      ['the whole object', undefined],
+    ];
+    const want = (r: (typeof cases)[number][1]) => (r === undefined ? whole : 'suffix' in r ? whole.subarray(whole.length - r.suffix) : whole.subarray(r.offset, r.length === undefined ? undefined : r.offset + r.length));
+
+    it('retries a body cut short (with or without a matching Content-Length and Content-Range), reset or stalled, and returns the right bytes', async () => {
+      for (const fault of ['short', 'short-range-header', 'reset', 'stall', 'ignore-range'] as const) {
+        for (const [what, range] of cases) {
+          faults.splice(0, faults.length, fault);
+          const got = await faulty.get('faulty/obj.bin', range ? { range } : {});
+          expect(Buffer.from(got).equals(Buffer.from(want(range))), `${fault}, ${what}`).toBe(true);
+          expect(faults, `${fault}, ${what}: the fault was met`).toEqual([]);
+        }
+      }
+    }, 60_000);
+
+    it('fails with a retryable Io error naming the object when every attempt is cut short, never with short bytes', async () => {
+      faults.splice(0, faults.length, 'short-range-header', 'short-range-header', 'short-range-header');
+      const e = await faulty.get('faulty/obj.bin', { range: { offset: 0, length: 100_000 } }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ kind: 'Io', code: 'S3_RESPONSE_LENGTH', retryable: true });
+      expect((e as Error).message).toMatch(/get s3:\/\/.*\/faulty\/obj\.bin failed: the response holds bytes 0-49999 of 300000 where 0-99999 were asked .*\(after 3 attempts\)/);
+    });
   });
 });

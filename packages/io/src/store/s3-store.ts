@@ -54,11 +54,85 @@ export interface S3StoreOptions {
    * prefetch issue many small requests at once; beyond this count they queue in the client.
    */
   maxSockets?: number;
+  /**
+   * A request whose server sends nothing for this long (ms) fails and is retried: no answer to a
+   * request, or a response body that stops (default {@link DEFAULT_S3_IDLE_TIMEOUT_MS}). Without it,
+   * one request a server never answers held a scan, a write or a Flight stream for ever.
+   */
+  idleTimeoutMs?: number;
   /** Use an existing client instead of creating one (endpoint/region/credentials are then ignored). */
   client?: S3Client;
 }
 
+/** Default of {@link S3StoreOptions.idleTimeoutMs}: 30 s. */
+export const DEFAULT_S3_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Attempts of a GET whose response broke after its headers (cut short, a reset, a stalled body):
+ * the SDK retries only failures before the headers.
+ */
+const GET_BODY_ATTEMPTS = 3;
+
 const MIB = 1024 * 1024;
+
+/** A response body's bytes; a body that sends nothing for `idleMs` fails (retryable `Io`). */
+async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, idleMs: number, uri: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = () => new LakeSoulError('Io', `get ${uri} failed: the response stopped for ${idleMs / 1000} s`, { code: 'S3_RESPONSE_STALLED', retryable: true, context: { file: uri } });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => body.destroy?.(stalled()), idleMs);
+  };
+  try {
+    arm();
+    for await (const chunk of body) {
+      arm();
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The bytes `range` asks of a whole object. */
+function sliceRange(whole: Uint8Array, range: NonNullable<GetOptions['range']>): Uint8Array {
+  if ('suffix' in range) return whole.subarray(Math.max(0, whole.length - range.suffix));
+  return whole.subarray(Math.min(whole.length, range.offset), range.length === undefined ? whole.length : Math.min(whole.length, range.offset + range.length));
+}
+
+/**
+ * Refuses a body shorter or longer than its response said, or a range other than the one asked: a
+ * response cut short by a proxy or a broken connection would otherwise be decoded as data (the
+ * missing bytes of a column chunk read as zeros: wrong rows, no error). Retryable `Io`.
+ */
+function checkBodyLength(got: number, range: GetOptions['range'], contentLength: number | undefined, contentRange: string | undefined, uri: string): void {
+  const bad = (what: string) => new LakeSoulError('Io', `get ${uri} failed: ${what} (cut short or altered on the way)`, { code: 'S3_RESPONSE_LENGTH', retryable: true, context: { file: uri } });
+  let want = contentLength;
+  const m = contentRange === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange.trim());
+  if (m !== null) {
+    const [start, end] = [Number(m[1]), Number(m[2])];
+    want = end - start + 1;
+    if (range && m[3] !== '*') {
+      // the part of the object the range asks for, clamped to the object
+      const total = Number(m[3]);
+      const from = 'suffix' in range ? Math.max(0, total - range.suffix) : range.offset;
+      const to = 'suffix' in range || range.length === undefined ? total : Math.min(total, range.offset + range.length);
+      if (start !== from || want !== to - from) throw bad(`the response holds bytes ${start}-${end} of ${total} where ${from}-${to - 1} were asked`);
+    }
+  }
+  if (want !== undefined && got !== want) throw bad(`the response carried ${got} bytes where ${want} were due`);
+}
 
 /**
  * Objects in one S3 bucket. Puts below `multipartThreshold` are a single PutObject; larger byte arrays
@@ -79,6 +153,7 @@ export class S3Store implements ObjectStore {
   private readonly partSize: number;
   private readonly uploadConcurrency: number;
   private readonly listPageSize: number;
+  private readonly idleTimeoutMs: number;
 
   constructor(options: S3StoreOptions) {
     if (!options || typeof options.bucket !== 'string' || options.bucket === '' || options.bucket.includes('/')) {
@@ -90,6 +165,8 @@ export class S3Store implements ObjectStore {
     this.multipartThreshold = Math.max(this.partSize, options.multipartThreshold ?? 16 * MIB);
     this.uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
     this.listPageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_S3_IDLE_TIMEOUT_MS;
+    if (!(this.idleTimeoutMs > 0 && Number.isFinite(this.idleTimeoutMs))) throw new LakeSoulError('InvalidArgument', `S3Store idleTimeoutMs must be a positive number of milliseconds, got ${String(options.idleTimeoutMs)}`);
     if (options.client) {
       this.client = options.client;
     } else {
@@ -100,6 +177,9 @@ export class S3Store implements ObjectStore {
         requestHandler: {
           httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
           httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
+          // a socket idle this long fails the request (retried by the SDK before the headers, by get() after)
+          requestTimeout: this.idleTimeoutMs,
+          connectionTimeout: Math.min(this.idleTimeoutMs, 10_000),
         },
       };
       if (options.endpoint !== undefined) {
@@ -129,9 +209,11 @@ export class S3Store implements ObjectStore {
     checkKey(path, this.description);
     const uri = this.uri(path);
     throwIfAborted(options.signal, `get ${uri}`);
-    let rangeHeader: string | undefined;
-    const r = options.range;
-    if (r) {
+    // A whole object is asked for as the range `bytes=0-`: its answer's Content-Range carries the
+    // object's size, so a body cut short with a matching Content-Length is still found out.
+    let rangeHeader = 'bytes=0-';
+    const r = options.range ?? { offset: 0 };
+    if (options.range) {
       validateRange(r, uri);
       const empty = 'suffix' in r ? r.suffix === 0 : r.length === 0;
       if (empty) {
@@ -140,16 +222,29 @@ export class S3Store implements ObjectStore {
       }
       rangeHeader = 'suffix' in r ? `bytes=-${r.suffix}` : r.length === undefined ? `bytes=${r.offset}-` : `bytes=${r.offset}-${r.offset + r.length - 1}`;
     }
-    try {
-      const res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: options.signal });
-      if (!res.Body) return new Uint8Array(0);
-      const bytes = await res.Body.transformToByteArray();
-      throwIfAborted(options.signal, `get ${uri}`);
-      return bytes;
-    } catch (e) {
-      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 416 || (e as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
-      throw mapS3Error(e, uri, 'get');
+    for (let attempt = 1; ; attempt++) {
+      let res;
+      try {
+        res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: options.signal });
+      } catch (e) {
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 416 || (e as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
+        throw mapS3Error(e, uri, 'get');
+      }
+      try {
+        const bytes = res.Body ? await readBody(res.Body as unknown as AsyncIterable<Uint8Array>, this.idleTimeoutMs, uri) : new Uint8Array(0);
+        throwIfAborted(options.signal, `get ${uri}`);
+        checkBodyLength(bytes.length, r, res.ContentLength, res.ContentRange, uri);
+        // a server that ignores Range answers the whole object: take the range from it
+        if (res.ContentRange === undefined) return sliceRange(bytes, r);
+        return bytes;
+      } catch (e) {
+        // the response broke after its headers: cut short, reset or stalled (never retried by the SDK)
+        if (options.signal?.aborted || attempt >= GET_BODY_ATTEMPTS) {
+          const le = mapS3Error(e, uri, 'get');
+          throw attempt > 1 && !options.signal?.aborted ? new LakeSoulError(le.kind, `${le.message} (after ${attempt} attempts)`, { code: le.code, retryable: le.retryable, cause: e, context: le.context }) : le;
+        }
+      }
     }
   }
 

@@ -567,22 +567,28 @@ export class LakeSoulTable {
     }
     let deleted = 0;
     if (!dryRun) {
-      // bounded parallel deletes; the first failure stops the rest and is thrown
+      // bounded parallel deletes; the first failure starts no more, and is thrown once those in flight ended
       let next = 0;
-      let failed = false;
+      let failure: { error: unknown; path: string } | undefined;
       const worker = async (): Promise<void> => {
-        while (!failed && next < files.length) {
+        while (failure === undefined && next < files.length) {
           const f = files[next++];
           try {
             await store.delete(prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1), { signal });
           } catch (e) {
-            failed = true;
-            throw e;
+            failure ??= { error: e, path: f.path };
+            return;
           }
           deleted++;
         }
       };
       await Promise.all(Array.from({ length: Math.min(CLEANUP_DELETE_CONCURRENCY, files.length) }, worker));
+      if (failure !== undefined) {
+        const le = LakeSoulError.is(failure.error) ? failure.error : new LakeSoulError('Io', String((failure.error as Error)?.message ?? failure.error), { cause: failure.error });
+        throw new LakeSoulError(le.kind, `cleanup of table '${info.namespace}.${info.name}': deleting ${failure.path} failed after ${deleted} of ${files.length} files were deleted (nothing else was started; run cleanup again): ${le.message}`, {
+          code: le.code, retryable: le.retryable, cause: failure.error, context: { ...le.context, table: `${info.namespace}.${info.name}`, file: failure.path },
+        });
+      }
     }
     return { dryRun, retainSince, files, bytes: files.reduce((s, f) => s + f.size, 0), deleted };
   }
