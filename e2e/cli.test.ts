@@ -430,6 +430,8 @@ describe('lakesoul-ts binary', () => {
       ['--memory-budget', '8', /--memory-budget.*expected an integer from 16/],
       ['--max-streams', '0', /--max-streams.*expected an integer from 1/],
       ['--memory-wait', 'soon', /--memory-wait.*expected a number of seconds/],
+      ['--memory-wait', '0', /--memory-wait.*expected a number of seconds above 0/],
+      ['--ticket-ttl', 'abc', /--ticket-ttl.*expected a number of seconds/],
     ] as const) {
       const r = await cli(['--home', home, 'serve', '--port', '0', flag, value]);
       expect(r.code, `${flag} ${value}: ${r.err}`).not.toBe(0);

@@ -95,6 +95,13 @@ function secondsOption(v: string): number {
   return n;
 }
 
+/** A number of seconds above 0 (a lifetime or a wait that 0 would make useless). */
+function positiveSecondsOption(v: string): number {
+  const n = secondsOption(v);
+  if (n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0.');
+  return n;
+}
+
 /** Scan flags shared by scan, head and export. */
 function addScanOptions(cmd: Command): Command {
   return cmd
@@ -742,11 +749,11 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--token <token>', 'require this bearer token (repeatable; or env LAKESOUL_FLIGHT_TOKENS=a,b)', collect)
     .option('--user <name:password>', 'accept Basic login via Handshake for this user (repeatable)', collect)
     .option('--ticket-secret <secret>', 'HMAC secret for tickets, shared by replicas (else env LAKESOUL_FLIGHT_SECRET, else random)')
-    .option('--ticket-ttl <seconds>', 'ticket lifetime', (v) => Number(v), 3600)
+    .option('--ticket-ttl <seconds>', 'ticket lifetime', positiveSecondsOption, 3600)
     .option('--drain <seconds>', 'on SIGINT/SIGTERM, how long running calls may finish', secondsOption, 10)
     .option('--memory-budget <MiB>', 'memory the DoGet/DoPut streams may reserve at once; more wait in line (docs/flight.md "Memory")', intOption(16, 1024 * 1024), 1024)
     .option('--max-streams <n>', 'DoGet/DoPut streams running or waiting at once; one more is refused (retry later)', intOption(1, 100_000), 64)
-    .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', secondsOption, 60)
+    .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', positiveSecondsOption, 60)
     .action((o) => withContext(program, io, async (ctx) => {
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
       const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);

@@ -94,9 +94,16 @@ describe('S3Store against moto', () => {
     let proxy: Server;
     let faulty: S3Store;
     const faults: Fault[] = [];
+    let headFailures = 0;
     beforeAll(async () => {
       const upstream = new URL(testS3Endpoint());
       proxy = createServer((req, res) => {
+        if (req.method === 'HEAD' && headFailures > 0) {
+          headFailures--;
+          res.writeHead(503);
+          res.end();
+          return;
+        }
         const fault = req.method === 'GET' && /\/faulty\//.test(req.url ?? '') ? faults.shift() : undefined;
         const headers = { ...req.headers };
         if (fault === 'ignore-range') delete headers.range;
@@ -158,6 +165,14 @@ describe('S3Store against moto', () => {
         }
       }
     }, 60_000);
+
+    it('says what a bodiless error answer was (a HEAD the server answered 503)', async () => {
+      headFailures = 10;
+      const e = await faulty.head('faulty/obj.bin').catch((x: unknown) => x);
+      headFailures = 0;
+      expect(e).toMatchObject({ kind: 'Io', retryable: true });
+      expect((e as Error).message).toMatch(/^head s3:\/\/.*\/faulty\/obj\.bin failed: HTTP 503 Service Unavailable \(an answer without an error body\)$/);
+    });
 
     it('fails with a retryable Io error naming the object when every attempt is cut short, never with short bytes', async () => {
       faults.splice(0, faults.length, 'short-range-header', 'short-range-header', 'short-range-header');
