@@ -161,6 +161,18 @@ export function hasRangeTextVariants(type: DataType): boolean {
 }
 
 /**
+ * A float range value's text as LakeSoul's engines write it (Rust's `inf`/`-inf`/`NaN`, Java's
+ * `Infinity` and `1.0E21`, plain decimals), as a number; NaN for `NaN` and for text that is no float.
+ */
+export function parseFloatRangeText(text: string): number {
+  switch (text.toLowerCase()) {
+    case 'inf': case '+inf': case 'infinity': case '+infinity': return Infinity;
+    case '-inf': case '-infinity': return -Infinity;
+    default: return text.trim() === '' ? NaN : Number(text);
+  }
+}
+
+/**
  * A key equal for every text of one range value of `type` (null: null): for a float, its value at the
  * column's width (`inf`/`Infinity`, `-0` apart from `0`, NaN one value); for a timestamp, its UTC wall
  * time without zone suffix and trailing zeros of the fraction (a time with another offset converted,
@@ -170,14 +182,8 @@ export function hasRangeTextVariants(type: DataType): boolean {
 export function rangeValueKey(type: DataType, text: string | null): string | null {
   if (text === null) return null;
   if (type.typeId === Type.Float) {
-    let n: number;
-    switch (text.toLowerCase()) {
-      case 'inf': case '+inf': case 'infinity': case '+infinity': n = Infinity; break;
-      case '-inf': case '-infinity': n = -Infinity; break;
-      case 'nan': return 'NaN';
-      default: n = text.trim() === '' ? NaN : Number(text);
-    }
-    if (Number.isNaN(n)) return text; // not a float's text: itself
+    let n = parseFloatRangeText(text);
+    if (Number.isNaN(n)) return text.toLowerCase() === 'nan' ? 'NaN' : text; // not a float's text: itself
     if ((type as DataType & { precision: Precision }).precision !== Precision.DOUBLE) n = Math.fround(n); // float16 and float32 values
     return Object.is(n, -0) ? '-0' : String(n);
   }

@@ -3,6 +3,7 @@
  * {@link LakeSoulError}. Internal to the store area (re-exported helpers are documented in index.ts).
  */
 import { abortedError, isAbortError, LakeSoulError } from '@lakesoul-ts/meta';
+import { STATUS_CODES } from 'node:http';
 
 /** The error of a missing object, naming its URI. */
 export function notFoundError(uri: string, cause?: unknown): LakeSoulError {
@@ -38,12 +39,6 @@ export function mapFsError(e: unknown, uri: string, op: string): LakeSoulError {
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed', 'TooManyRequests', 'InternalError', 'ServiceUnavailable']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError']);
 
-/** Reason phrases of the statuses an S3 server answers without a body (a HEAD's errors). */
-const HTTP_STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 403: 'Forbidden', 405: 'Method Not Allowed', 409: 'Conflict', 412: 'Precondition Failed',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
-
 /** Maps an AWS SDK error of an S3 call on `uri` to a LakeSoulError. */
 export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
@@ -63,7 +58,7 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
   let detail = `${name || 'Error'}${status ? ` (HTTP ${status})` : ''}: ${err?.message ?? String(e)}`;
   // an error answer without a body (every HEAD: the SDK can only say "Unknown: UnknownError")
   if (status !== undefined && (name === 'Unknown' || name === '') && /^(UnknownError)?$/.test(err?.message ?? '')) {
-    detail = `HTTP ${status}${HTTP_STATUS_TEXT[status] ? ` ${HTTP_STATUS_TEXT[status]}` : ''} (an answer without an error body)`;
+    detail = `HTTP ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''} (an answer without an error body)`;
   }
   // no HTTP answer at all: the server named by the endpoint was not reached (or does not speak S3/TLS)
   if (status === undefined && /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|socket hang up|wrong version number|EPROTO|ERR_SSL|certificate/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`)) {

@@ -3,7 +3,7 @@
  * constant columns when a reader re-injects them (protocol §1, §4).
  */
 import { DataType, Precision, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Float, type Timestamp, type Vector } from 'apache-arrow';
-import { LakeSoulError, checkRangePartitionType, decodePartitionDesc } from '@lakesoul-ts/meta';
+import { LakeSoulError, checkRangePartitionType, decodePartitionDesc, parseFloatRangeText } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { rowGroupMayMatch, type ColumnStatsLike } from '../filter/filter-eval.js';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
@@ -206,24 +206,6 @@ function withoutExponent(text: string): string {
   if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
   if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
-
-/** A float range value's text as LakeSoul's engines write it (`inf`, Java's `Infinity`, `1.0E21`...), or NaN when it is none. */
-function parseFloatRangeText(text: string): number {
-  switch (text.toLowerCase()) {
-    case 'inf':
-    case '+inf':
-    case 'infinity':
-    case '+infinity':
-      return Infinity;
-    case '-inf':
-    case '-infinity':
-      return -Infinity;
-    case 'nan':
-      return NaN;
-    default:
-      return text.trim() === '' ? NaN : Number(text);
-  }
 }
 
 /**
