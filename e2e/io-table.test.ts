@@ -529,7 +529,9 @@ describe('reads: prefetch, early return and abort', () => {
     const it = t.read({ signal: ac.signal, batchSize: 10 })[Symbol.asyncIterator]();
     await it.next();
     ac.abort();
-    await expect((async () => { for (;;) { const r = await it.next(); if (r.done) break; } })()).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'Aborted'));
+    await expect((async () => { for (;;) { const r = await it.next(); if (r.done) break; } })()).rejects.toSatisfy((e: unknown) =>
+      // the table is named (the layers under the read knew only "read: aborted")
+      LakeSoulError.is(e, 'Aborted') && e.message === "read of table 'default.slow': aborted" && e.context.table === 'default.slow');
     await sleep(50);
     expect(inFlight).toBe(0);
   });

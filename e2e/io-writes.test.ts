@@ -117,6 +117,14 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     const a = await lh.createTable('from_arrow', tableFromArrays({ k: ['x', 'y'], v: Float64Array.from([1, 2]) }), { primaryKeys: ['k'], integers: 'int32' });
     expect(a.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(['k:Utf8:false', 'v:Float64:true']);
     expect((await rows(a, {}, ['k'])).map((r) => r.v)).toEqual([1, 2]);
+    // the Schema of Arrow data (dictionary strings) stores the values' type, and that data writes into it
+    const arrowData = tableFromArrays({ k: ['x', 'y'], v: Float64Array.from([1, 2]) });
+    const fromSchema = await lh.createTable('from_arrow_schema', arrowData.schema, { primaryKeys: ['k'] });
+    expect(fromSchema.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['k:Utf8', 'v:Float64']);
+    await fromSchema.write(arrowData);
+    expect((await rows(fromSchema, {}, ['k'])).map((r) => r.k)).toEqual(['x', 'y']);
+    const wrapped = await refusal(lh.createTable('schema_in_object', { schema: arrowData.schema } as never, { primaryKeys: ['k'] }));
+    expect(wrapped.message).toMatch(/got an object with a 'schema' key: pass the Schema itself/);
     const small = await lh.createTable('int32s', [{ n: 1 }], { integers: 'int32' });
     expect(String(small.schema.fields[0].type)).toBe('Int32');
 

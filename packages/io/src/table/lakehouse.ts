@@ -116,8 +116,8 @@ export class Lakehouse {
   }
 
   /**
-   * Creates a table (its catalog entry, and its namespace when missing). From a Schema no files are
-   * written. From data (an Arrow Table/RecordBatch, or an array of plain objects) the schema is
+   * Creates a table (its catalog entry, and its namespace when missing). From a Schema no files are written (a dictionary-encoded column is stored as its values' type).
+   * From data (an Arrow Table/RecordBatch, or an array of plain objects) the schema is
    * inferred (Arrow: its types, dictionaries decoded; objects: see the arrow area's `inferSchema`,
    * integers int64 unless `integers: 'int32'`), primary-key columns become non-nullable and all others
    * nullable, and the data
@@ -132,7 +132,8 @@ export class Lakehouse {
       const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
       if (existing) return existing;
     }
-    const schema = fromData ? schemaOfData(name, source, options) : source;
+    // a Schema taken from Arrow data (`tableFromArrays(...).schema`) has dictionary strings: their values' type is stored
+    const schema = fromData ? schemaOfData(name, source, options) : decodedDictionaries(source);
     if (!fromData) return this.createFromSchema(name, schema, options);
     let table: LakeSoulTable;
     try {
@@ -322,24 +323,33 @@ export class Lakehouse {
 }
 
 /** The schema of data a table is created from (see {@link Lakehouse.createTable}). */
+/** `schema` with each dictionary-encoded column as its value type: LakeSoul stores the values' type. */
+function decodedDictionaries(schema: Schema): Schema {
+  if (!schema.fields.some((f) => DataType.isDictionary(f.type))) return schema;
+  return new Schema(
+    schema.fields.map((f) => {
+      const type = DataType.isDictionary(f.type) ? (f.type as Dictionary).dictionary : f.type;
+      return new Field(f.name, type, f.nullable, f.metadata);
+    }),
+    schema.metadata,
+  );
+}
+
 function schemaOfData(name: string, source: Exclude<TableSource, Schema>, options: LakehouseCreateTableOptions): Schema {
   const pks = options.primaryKeys ?? [];
   let schema: Schema;
   if (source instanceof Table || source instanceof RecordBatch) {
-    schema = new Schema(
-      source.schema.fields.map((f) => {
-        const type = DataType.isDictionary(f.type) ? (f.type as Dictionary).dictionary : f.type;
-        return new Field(f.name, type, f.nullable, f.metadata);
-      }),
-      source.schema.metadata,
-    );
+    schema = decodedDictionaries(source.schema);
   } else if (Array.isArray(source)) {
     if (source.length === 0) {
       throw new LakeSoulError('InvalidArgument', `cannot infer the schema of table '${name}' from no rows: give a Schema`, { context: { table: name } });
     }
     schema = inferSchema(source, { integers: options.integers, table: name });
   } else {
-    throw new LakeSoulError('InvalidArgument', `table '${name}': createTable takes a Schema, an Arrow Table or RecordBatch, or an array of objects`, { context: { table: name } });
+    const hint = source !== null && typeof source === 'object' && 'schema' in source
+      ? ` (got an object with a 'schema' key: pass the Schema itself, createTable(name, schema, { primaryKeys, ... }))`
+      : '';
+    throw new LakeSoulError('InvalidArgument', `table '${name}': createTable takes a Schema, an Arrow Table or RecordBatch, or an array of objects${hint}`, { context: { table: name } });
   }
   for (const k of pks) {
     if (!schema.fields.some((f) => f.name === k)) {

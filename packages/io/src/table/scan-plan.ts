@@ -10,6 +10,8 @@
 import { Binary, DataType, Field, Int, RecordBatch, Schema, Struct, Table, makeData, vectorFromArray, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
+  abortedError,
+  NO_PARTITION_DESC,
   arrowSchemaFromJson,
   throwIfAborted,
   decodePartitionDesc,
@@ -140,6 +142,17 @@ function plannedFileError(e: unknown, path: string, split: Split): unknown {
     cause: e,
     context: { file: path, table, partition: split.partitionDesc },
   });
+}
+
+/**
+ * An abort of a read (the caller's signal, a timeout) names the table and partition the read stopped
+ * in: the layers under it (prefetch, merge, the Parquet threads) know only that "read" was aborted.
+ */
+function abortedReadError(e: unknown, signal: AbortSignal | undefined, split: Split | undefined): unknown {
+  if (!split || !signal?.aborted || !LakeSoulError.hasCode(e, 'ABORTED')) return e;
+  const table = `${split.namespace}.${split.tableName}`;
+  if (split.partitionDesc === NO_PARTITION_DESC) return abortedError(`read of table '${table}'`, signal.reason, { table });
+  return abortedError(`read of table '${table}' (partition ${split.partitionDesc})`, signal.reason, { table, partition: split.partitionDesc });
 }
 
 /** Splits of a snapshot: PK tables one per partition x bucket, others one per file. */
@@ -573,8 +586,9 @@ export class TableScanPlan implements ScanPlan {
     };
     let lastYield = performance.now();
     let next: Promise<MergeSource[]> | null = splits.length > 0 ? open(splits[0]) : null;
+    let k = 0;
     try {
-      for (let k = 0; k < splits.length; k++) {
+      for (; k < splits.length; k++) {
         const split = splits[k];
         const sources = await next!;
         next = k + 1 < splits.length ? open(splits[k + 1]) : null;
@@ -591,6 +605,8 @@ export class TableScanPlan implements ScanPlan {
           }
         }
       }
+    } catch (e) {
+      throw abortedReadError(e, signal, splits[Math.min(k, splits.length - 1)]);
     } finally {
       await fetched.return?.(undefined);
     }
