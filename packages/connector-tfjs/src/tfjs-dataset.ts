@@ -253,24 +253,32 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
 
   const generator = async function* (): AsyncGenerator<TfjsElement> {
     if (closed) throw new LakeSoulError('Aborted', 'tfjsDataset: iterated after close()');
-    // Each started iteration is the next epoch; the first one continues a resumed position.
-    const ep = started ? epoch + 1 : epoch;
-    const skip = started ? 0 : consumed;
-    started = true;
-    epoch = ep;
-    consumed = skip;
-    const finish = () => {
-      // A finished epoch: a resume continues with the next one.
-      epoch = ep + 1;
-      consumed = 0;
-      started = false;
-    };
-    for await (const b of batches.batches(ep, skip)) {
-      if (b.last) finish();
-      else consumed += b.n;
-      yield b.element;
+    for (;;) {
+      // Each started iteration is the next epoch; the first one continues a resumed position.
+      const ep = started ? epoch + 1 : epoch;
+      const skip = started ? 0 : consumed;
+      started = true;
+      epoch = ep;
+      consumed = skip;
+      const finish = () => {
+        // A finished epoch: a resume continues with the next one.
+        epoch = ep + 1;
+        consumed = 0;
+        started = false;
+      };
+      let delivered = 0;
+      for await (const b of batches.batches(ep, skip)) {
+        if (b.last) finish();
+        else consumed += b.n;
+        delivered++;
+        yield b.element;
+      }
+      if (started && epoch === ep) finish();
+      // A resumed position at the end of its epoch (with dropRemainder, only a dropped tail was left,
+      // which `getState` cannot tell where the footers' counts are upper bounds: a primary-key table)
+      // delivered nothing: this iteration is the next epoch, as it is when the count is known.
+      if (delivered > 0 || skip === 0) return;
     }
-    if (started && epoch === ep) finish();
   };
 
   const ds = tf.data.generator(generator as unknown as () => AsyncGenerator<tfc.TensorContainer>) as unknown as tfd.Dataset<TfjsElement>;

@@ -90,3 +90,19 @@ it('resume on a primary-key table (counts are upper bounds: the pass is replayed
   const rest = (await readAll(third)).map((r) => r.id);
   expect([...a, ...rest]).toEqual(full);
 });
+
+it('a resumed position after the last full batch (dropRemainder; the epoch count unknown) continues with the next epoch', async () => {
+  const o = { tf, batchSize: 7, dropRemainder: true, features: { id: { column: 'id', dtype: 'int32' as const }, x: 'x' }, shuffle: { seed: 3, bufferSize: 8 } };
+  const run = await tfjsDataset(table, o);
+  const epoch0 = (await readAll(run)).map((r) => r.id);
+  expect(epoch0.length).toBe(35); // 40 keys in batches of 7: 5 full batches, 5 rows dropped
+  const epoch1 = (await readAll(run)).map((r) => r.id);
+  // stop after the last full batch of epoch 0, before the iterator has seen the end
+  const first = await tfjsDataset(table, o);
+  const it = await first.iterator();
+  for (let i = 0; i < 5; i++) tf.dispose(Object.values((await it.next()).value as Record<string, tf.Tensor>));
+  expect(first.getState()).toMatchObject({ epoch: 0, samplesConsumed: 35 });
+  const resumed = await tfjsDataset(table, { ...o, resumeFrom: first.getState() });
+  expect((await readAll(resumed)).map((r) => r.id), 'the first iteration of the resumed run is epoch 1, not an empty rest of epoch 0').toEqual(epoch1);
+  expect(resumed.getState()).toMatchObject({ epoch: 2, samplesConsumed: 0 });
+});
