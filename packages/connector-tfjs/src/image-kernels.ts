@@ -245,7 +245,7 @@ export function affineRun(ops: readonly ImageOp[], start: number, channels: numb
 
 /** The minimal surfaces of pngjs, jpeg-js and zlib the codecs use. */
 export interface CodecLibraries {
-  PNG: { sync: { read(buffer: Buffer): { width: number; height: number; data: Uint8Array } } };
+  PNG: { sync: { read(buffer: Buffer, options?: { skipRescale?: boolean }): { width: number; height: number; data: Uint8Array | Uint16Array } } };
   jpeg: { decode(data: Uint8Array, opts: { useTArray: true; formatAsRGBA: boolean; maxMemoryUsageInMB?: number }): { width: number; height: number; data: Uint8Array } };
   /** zlib's inflateSync, to check a PNG's image data before pngjs reads it ({@link pngDataProblem}). */
   inflateSync: (data: Uint8Array) => Uint8Array;
@@ -310,13 +310,24 @@ export function pngDataProblem(bytes: Uint8Array, inflate: (data: Uint8Array) =>
   return raw.length < expected ? `its image data is truncated (${raw.length} of the ${expected} bytes its ${width}x${height} header needs)` : null;
 }
 
+/** The high byte of each 16-bit sample. */
+function highBytes(samples: Uint16Array): Uint8Array {
+  const out = new Uint8Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = samples[i]! >> 8;
+  return out;
+}
+
 /** Pure-JS codecs over pngjs and jpeg-js (passed in, see the file contract). Output RGBA 8-bit. */
 export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
   return {
     decodePng(bytes) {
       const problem = pngDataProblem(bytes, libs.inflateSync);
       if (problem !== null) throw new Error(`PNG ${problem}`);
-      const png = libs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      // 16-bit samples keep their high byte, as sharp (libvips) and libpng's strip_16 make them: pngjs
+      // rounds v/257, one level above that for about half the values (IHDR's bit depth is byte 24).
+      const sixteen = bytes[24] === 16;
+      const png = libs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), sixteen ? { skipRescale: true } : undefined);
+      if (png.data instanceof Uint16Array) return { width: png.width, height: png.height, channels: 4, data: highBytes(png.data) };
       return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     },
     decodeJpeg(bytes) {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -9,6 +10,29 @@ import type { LakeSoulTable } from '@lakesoul-ts/io';
 import { createImageExecutor, images, tfjsDataset, type PixelTarget } from './index.js';
 import { createImageTable, openTestLakehouse } from './test-support/tables.js';
 import { testBackend } from './test-support/backend.js';
+
+/** A 16-bit PNG of big-endian `samples` (color type 2: RGB, 6: RGBA), rows unfiltered. */
+function png16(width: number, height: number, colorType: 2 | 6, channels: number, samples: number[]): Uint8Array {
+  const chunk = (type: string, body: Buffer): Buffer => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(body.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
+    return Buffer.concat([head, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([16, colorType, 0, 0, 0], 8);
+  const rows = Buffer.alloc(height * (1 + width * channels * 2));
+  for (let y = 0, o = 0; y < height; y++) {
+    rows[o++] = 0; // filter: none
+    for (let i = 0; i < width * channels; i++, o += 2) rows.writeUInt16BE(samples[y * width * channels + i]!, o);
+  }
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
+}
 
 let env: Awaited<ReturnType<typeof openTestLakehouse>>;
 let table: LakeSoulTable;
@@ -57,6 +81,23 @@ describe('images from a blob column', () => {
       tf.dispose([el.img, el.id]);
     }
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => 12 + i));
+  });
+
+  it('16-bit PNGs decode to the same 8-bit values in JavaScript as in sharp (the high byte of each sample)', async () => {
+    const js = await createImageExecutor({ decoder: 'js' });
+    const native = await createImageExecutor({ decoder: 'sharp' });
+    const [w, h] = [16, 8];
+    for (const [colorType, channels] of [[2, 3], [6, 4]] as const) {
+      const samples = Array.from({ length: w * h * channels }, (_, i) => (i * 2654435761) % 65536);
+      const png = png16(w, h, colorType, channels, samples);
+      const a = await js.run(images.decode(), png, 0);
+      const b = await native.run(images.decode(), png, 0);
+      const want = Array.from({ length: w * h }, (_, p) => [0, 1, 2].map((c) => samples[p * channels + c]! >> 8)).flat();
+      expect([...a.data], 'pngjs alone rounds v/257: one level above for about half the samples').toEqual(want);
+      expect([...b.data]).toEqual(want);
+    }
+    await js.close();
+    await native.close();
   });
 
   it('worker-thread decoding yields the same batches, augmentation reproducible per seed and epoch', async () => {
