@@ -291,6 +291,56 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     expect(t.schema.fields.map((f) => f.name)).toEqual(['day', 'n', 'tag', 'score']);
   });
 
+  it('§5 a schema changed by another writer: rewrites of an older handle keep it, conflicting columns and failed writes change nothing', async () => {
+    const a = await lh.createTable('evolve_handles', new Schema([new Field('id', new Int64(), false), new Field('n', new Int32(), true), new Field('f', new Float32(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    await a.write([{ id: 1, n: 1, f: 0.5 }, { id: 2, n: 2, f: 1.5 }, { id: 3, n: 3, f: 2.5 }]);
+    const b = await lh.table('evolve_handles'); // a long-running service's handle, opened before the changes
+    await a.write([{ id: 1, c: 'c1' }, { id: 2, c: 'c2' }, { id: 3, c: 'c3' }], { schemaMode: 'merge' });
+    await a.widenColumns({ f: new Float64() });
+    await a.write([{ id: 3, f: 0.1 }]);
+    const want = [
+      { id: 1, n: 1, f: 0.5, c: 'c1' },
+      { id: 2, n: 2, f: 1.5, c: 'c2' },
+      { id: 3, n: 3, f: 0.1, c: 'c3' },
+    ];
+    expect(await rows(a)).toEqual(want);
+    // each rewrite through the older handle reads and writes under the table's current schema
+    await b.compact();
+    expect(await rows(a), 'compaction kept the added column and the widened values').toEqual(want);
+    await b.update('id = 2', { n: 20 });
+    await b.deleteByKeys([{ id: 1 }]);
+    await b.deleteWhere('n = 3');
+    await a.write([{ id: 4, n: 4, f: 4.25, c: 'c4' }]);
+    expect(await rows(a)).toEqual([{ id: 2, n: 20, f: 1.5, c: 'c2' }, { id: 4, n: 4, f: 4.25, c: 'c4' }]);
+
+    // two merge writers add one column with different types: the second commits nothing
+    const x = await lh.table('evolve_handles');
+    const y = await lh.table('evolve_handles');
+    await x.write([{ id: 2, tag: 'text' }], { schemaMode: 'merge' });
+    const versions = (await a.history()).length;
+    const clash = await refusal(y.write(tableFromArrays({ id: BigInt64Array.from([4n]), tag: BigInt64Array.from([42n]) }), { schemaMode: 'merge' }));
+    expect(clash.code).toBe('SCHEMA_CHANGED');
+    expect(clash.message).toMatch(/column 'tag' was written as Int64 but is Utf8 in the table's schema/);
+    expect((await a.history()).length).toBe(versions);
+    expect((await rows(await lh.table('evolve_handles'))).map((r) => r.tag), 'the table stays readable').toEqual(['text', null]);
+
+    // a staged merge write discarded, or a merge write whose commit fails, adds no column
+    const staged = await a.stage([{ id: 9, staged_col: 's' }], { schemaMode: 'merge' });
+    await a.discardStaged([staged]);
+    const plan = await a.planOverwrite();
+    await a.write([{ id: 5, n: 5 }], { mode: 'overwrite' });
+    const lost = await refusal(a.commitStaged([await a.stage([{ id: 6, late_col: 'l' }], { schemaMode: 'merge', overwrite: plan })], { overwrite: plan }));
+    expect(lost.kind).toBe('Conflict');
+    expect((await a.refresh()).schema.fields.map((f) => f.name)).toEqual(['id', 'n', 'f', 'c', 'tag']);
+
+    // merge mode takes the new columns of an iterable input from its first batch, and says so
+    async function* later() {
+      yield tableFromArrays({ id: BigInt64Array.from([7n]) });
+      yield tableFromArrays({ id: BigInt64Array.from([8n]), extra: ['e'] });
+    }
+    expect((await refusal(a.write(later(), { schemaMode: 'merge' }))).message).toMatch(/column 'extra' is not in the schema .* takes the new columns of an iterable input from its first batch/);
+  });
+
   it('§6 await using closes a lakehouse that owns its catalog, and leaves a passed-in one open', async () => {
     const cat = catalogKind === 'pg' ? await Catalog.open({ url: process.env.LAKESOUL_TEST_PG_URL!, schema: `io_using_${Date.now().toString(36)}` }) : await Catalog.open({ dataDir: ':memory:' });
     {

@@ -223,6 +223,9 @@ function encode(field: Field, values: ArrayLike<unknown>, ctx: EncodeContext): D
         const v = values[k];
         if (present(v, k)) {
           if (typeof v !== 'string') throw new CellError(`expected a string for ${typeName(type)}, got ${show(v)}`, k);
+          if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) {
+            throw new CellError(`a string with an unpaired UTF-16 surrogate has no UTF-8 form (it would be stored as U+FFFD, another value): ${show(v)}`, k);
+          }
           if (bytes.length - pos < v.length * 3) bytes = growBytes(bytes, pos + v.length * 3);
           pos += encoder.encodeInto(v, bytes.subarray(pos)).written;
           if (!large && pos > 0x7fffffff) throw new CellError('more than 2 GiB of string data in one batch for Utf8', k);

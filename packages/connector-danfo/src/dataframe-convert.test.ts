@@ -287,6 +287,7 @@ describe('DataFrame -> Arrow validation', () => {
     ['int64 overflow', { ...good, id: [1, 2, '9223372036854775808'] }, /row 2: .* out of range for Int64/, { context: { column: 'id', row: 2 } }],
     ['null in non-nullable', { ...good, id: [1, null, 3] }, /column "id" row 1: null in a non-nullable field/, { context: { column: 'id', row: 1 } }],
     ['number in string column', { ...good, name: ['a', 5, 'c'] }, /column "name" row 1: expected a string/, { context: { column: 'name', row: 1 } }],
+    ['unpaired surrogate in a string', { ...good, name: ['a', 'b', 'x\ud800y'] }, /column "name" row 2: a string with an unpaired UTF-16 surrogate has no UTF-8 form/, { context: { column: 'name', row: 2 } }],
     ['timestamp without offset in a zoned column', { ...good, at: [null, null, '2024-01-01T00:00:00'] }, /column "at" row 2: .*has no UTC offset/, { context: { column: 'at', row: 2 } }],
     ['timestamp with too much precision', { ...good, at: ['2024-01-01T00:00:00.0000001Z', null, null] }, /more precision than the column's unit/, { context: { row: 0 } }],
     ['number in timestamp column', { ...good, at: [1704067200000, null, null] }, /expected an ISO 8601 string or a Date/, { context: { column: 'at', row: 0 } }],

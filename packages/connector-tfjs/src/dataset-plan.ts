@@ -41,6 +41,10 @@ export function validateOptions(options: TfjsDatasetOptions): DatasetSettings {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${batchSize}`);
   const equalize: EqualizeMode = options.equalize ?? 'none';
   if (!['pad', 'drop', 'none'].includes(equalize)) throw invalid(`equalize must be 'pad', 'drop' or 'none', got ${String(equalize)}`);
+  // null (a JSON config's "worker": null) is not "left out": it became worker 0, the shard of another reader
+  for (const k of ['rank', 'worldSize', 'workersPerRank', 'worker'] as const) {
+    if (options[k] === null) throw invalid(`${k} is null: give an integer, or leave ${k} out`, { [k]: null }, 'BAD_SHARD_OPTION');
+  }
   if ((options.rank === undefined) !== (options.worldSize === undefined)) {
     throw invalid('rank and worldSize go together: give both (sharded) or neither (one reader)', { rank: options.rank, worldSize: options.worldSize }, 'BAD_SHARD_OPTION');
   }

@@ -33,7 +33,7 @@ export function shardIndex(options: ShardIndexOptions): { shard: number; numShar
   const worker = options.worker ?? 0;
   const check = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v >= hi) {
-      throw new LakeSoulError('InvalidArgument', `${name} must be an integer in [${lo}, ${hi}), got ${v}`, { code: 'BAD_SHARD_OPTION', context: { [name]: v } });
+      throw new LakeSoulError('InvalidArgument', `${name} must be an integer in [${lo}, ${hi}), got ${typeof v === 'number' ? v : JSON.stringify(v)}`, { code: 'BAD_SHARD_OPTION', context: { [name]: v } });
     }
   };
   check('worldSize', worldSize, 1, Number.MAX_SAFE_INTEGER);

@@ -123,6 +123,10 @@ describe('sharding across ranks (worldSize 3, 7 uneven splits)', () => {
     await expect(tfjsDataset(table, base({ worker: 1 }))).rejects.toThrow(/need rank and worldSize/);
     // nor the worker: every worker of the rank read worker 0's shard
     await expect(tfjsDataset(table, base({ rank: 0, worldSize: 2, workersPerRank: 3 }))).rejects.toThrow(/workersPerRank 3 needs worker \(0\.\.2\)/);
+    // null (a JSON config's "worker": null) is not a left-out option: it read worker 0's shard
+    await expect(tfjsDataset(table, base({ rank: 0, worldSize: 2, workersPerRank: 2, worker: null as never }))).rejects.toThrow(/worker is null: give an integer, or leave worker out/);
+    await expect(tfjsDataset(table, base({ rank: null as never, worldSize: null as never }))).rejects.toThrow(/rank is null/);
+    await expect(tfjsDataset(table, base({ rank: '1' as never, worldSize: 2 }))).rejects.toThrow(/rank must be an integer in \[0, 2\), got "1"/);
   });
 });
 
@@ -412,6 +416,15 @@ describe('memory', () => {
     const h = await model.fitDataset(ds, { epochs: 3, verbose: 0 });
     expect(tf.memory().numTensors).toBe(after1);
     expect(h.history.loss.length).toBe(3);
+    model.dispose();
+  });
+
+  it("integer labels with dtype 'float32' train a sparseCategoricalCrossentropy model (docs/training.md)", async () => {
+    const ds = await tfjsDataset(table, { tf, batchSize: 4, features: ['x', 'v'], labels: { column: 'label', dtype: 'float32' } });
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'softmax' })] });
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    const h = await model.fitDataset(ds, { epochs: 2, verbose: 0 });
+    expect(h.history.loss.map((l) => Number.isFinite(l))).toEqual([true, true]);
     model.dispose();
   });
 });

@@ -17,10 +17,10 @@ import { PGliteDriver } from './pglite-driver.js';
 import { openEmbeddedDriver, shareCatalogDirectory, type CatalogServer } from './catalog-server.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
-import { checkSchemaEvolution, columnNameProblem } from './schema-evolution.js';
+import { checkSchemaEvolution, columnNameProblem, mergeSchemas, schemaChangeText, writtenSchemaProblem } from './schema-evolution.js';
 import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion } from './commit-rules.js';
 import type {
-  CatalogCallOptions, CommitOp, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
+  CatalogCallOptions, CommitOp, CommitSchema, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
   SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
@@ -627,23 +627,58 @@ export class Catalog {
     const row = await this.driver.transaction(async (tx) => {
       const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
       if (!r.rows[0]) throw tableIdNotFound(tableId);
-      const info = this.decodeTable(r.rows[0]);
-      const next = evolve(info.schema);
-      const { widened } = checkSchemaEvolution(`${info.namespace}.${info.name}`, info.schema, next);
-      for (const f of widened) {
-        // The bucket hash and partition_desc depend on the key and range types: they never change.
-        if (info.primaryKeys.includes(f.name) || info.rangePartitions.includes(f.name)) {
-          throw new LakeSoulError('SchemaMismatch', `schema change of table '${info.namespace}.${info.name}' refused: column '${f.name}' is a ${info.primaryKeys.includes(f.name) ? 'primary-key' : 'range-partition'} column; its type cannot change`, {
-            code: 'SCHEMA_EVOLUTION_REFUSED', context: { table: `${info.namespace}.${info.name}`, column: f.name },
-          });
-        }
-      }
-      const json = arrowSchemaToJson(next);
-      if (json === r.rows[0].table_schema) return r.rows[0];
-      await tx.query('UPDATE table_info SET table_schema = $2, table_schema_arrow_ipc = NULL, table_schema_arrow_ipc_json_hash = NULL WHERE table_id = $1', [tableId, json]);
-      return { ...r.rows[0], table_schema: json };
+      return this.storeEvolvedSchema(tx, r.rows[0], evolve(this.decodeTable(r.rows[0]).schema));
     }, { signal: options.signal });
     return this.decodeTable(row);
+  }
+
+  /**
+   * Checks `next` as an evolution of the schema of the locked table row `row` and stores it (no
+   * write when equal); returns the row as it now is.
+   */
+  private async storeEvolvedSchema(tx: SqlExecutor, row: TableInfoRow, next: Schema): Promise<TableInfoRow> {
+    const info = this.decodeTable(row);
+    const { widened } = checkSchemaEvolution(`${info.namespace}.${info.name}`, info.schema, next);
+    for (const f of widened) {
+      // The bucket hash and partition_desc depend on the key and range types: they never change.
+      if (info.primaryKeys.includes(f.name) || info.rangePartitions.includes(f.name)) {
+        throw new LakeSoulError('SchemaMismatch', `schema change of table '${info.namespace}.${info.name}' refused: column '${f.name}' is a ${info.primaryKeys.includes(f.name) ? 'primary-key' : 'range-partition'} column; its type cannot change`, {
+          code: 'SCHEMA_EVOLUTION_REFUSED', context: { table: `${info.namespace}.${info.name}`, column: f.name },
+        });
+      }
+    }
+    const json = arrowSchemaToJson(next);
+    if (json === row.table_schema) return row;
+    await tx.query('UPDATE table_info SET table_schema = $2, table_schema_arrow_ipc = NULL, table_schema_arrow_ipc_json_hash = NULL WHERE table_id = $1', [row.table_id, json]);
+    return { ...row, table_schema: json };
+  }
+
+  /**
+   * The schema step of a commit, in its transaction ({@link CommitSchema}): holds the table row
+   * against concurrent schema changes until the commit ends, evolves the schema when asked, and
+   * refuses files made under a schema the table no longer has.
+   */
+  private async commitSchema(tx: SqlExecutor, table: TableInfo, qname: string, op: CommitOp, schema: CommitSchema): Promise<void> {
+    const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR ${schema.evolve ? 'UPDATE' : 'SHARE'}`, [table.tableId]);
+    if (!r.rows[0]) throw tableIdNotFound(table.tableId);
+    const before = this.decodeTable(r.rows[0]).schema;
+    const changed = (why: string) => new LakeSoulError('Conflict',
+      `${op} to table '${qname}': ${why}; nothing was committed. Run it again: the table's schema is read anew`,
+      { code: 'SCHEMA_CHANGED', retryable: true, context: { table: qname, op } });
+    // by columns, not by text: another engine's JSON of one schema differs from ours
+    if (schema.readWith && schemaChangeText(schema.readWith, before) !== '') {
+      throw changed(`the table's schema changed after this ${op === 'CompactionCommit' ? 'compaction' : 'rewrite'} read its rows (${schemaChangeText(schema.readWith, before)}): its files would leave out or narrow what changed`);
+    }
+    let current = before;
+    if (schema.evolve) {
+      const fixed = [...table.primaryKeys, ...table.rangePartitions];
+      const next = (schema.written ?? []).reduce((cur, w) => mergeSchemas(cur, w, fixed), before);
+      current = this.decodeTable(await this.storeEvolvedSchema(tx, r.rows[0], next)).schema;
+    }
+    for (const w of schema.written ?? []) {
+      const problem = writtenSchemaProblem(current, w);
+      if (problem) throw changed(`${problem} (another writer changed the schema after this write read it)`);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -717,7 +752,10 @@ export class Catalog {
       for (;;) {
         throwIfAborted(signal, `commit to table '${qname}'`);
         try {
-          const versions = await this.driver.transaction((tx) => this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds), { signal });
+          const versions = await this.driver.transaction(async (tx) => {
+            if (req.schema) await this.commitSchema(tx, table, qname, req.op, req.schema);
+            return this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds);
+          }, { signal });
           const ids = new Map<string, string>();
           for (const d of versions.keys()) ids.set(d, commitIds.get(d)!);
           const dropped = parts.filter((p) => !versions.has(p.partitionDesc)).map((p) => commitIds.get(p.partitionDesc)!);

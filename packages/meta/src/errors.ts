@@ -30,6 +30,8 @@ export type LakeSoulErrorCode =
   | 'COMMIT_CONFLICT'
   /** Conflict, not retryable as is: the commit cannot be rebased over a version committed since its read. */
   | 'COMMIT_REBASE_FAILED'
+  /** Conflict, retryable: the table's schema changed after the writer read it (files made under the old one are not committed); run the write again. */
+  | 'SCHEMA_CHANGED'
   /** Conflict, retryable: the database aborted the transaction (40001 serialization failure, 40P01 deadlock, 55P03 lock not available). */
   | 'TRANSACTION_CONFLICT'
   /** AlreadyExists: a unique key other than a partition version (the constraint is in `context.constraint`). */

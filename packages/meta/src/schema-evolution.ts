@@ -11,10 +11,11 @@
 // Arrow's submodules, not its root: see arrow-schema-json.ts.
 import { DataType } from 'apache-arrow/type';
 import { Type } from 'apache-arrow/enum';
-import type { Field, Schema } from 'apache-arrow';
+import { Field, Schema } from 'apache-arrow/schema';
 import { LakeSoulError } from './errors.js';
 
-function widening(from: DataType, to: DataType): boolean {
+/** Whether `to` widens `from` in a way LakeSoul's readers cast exactly (wider signed int, float32 -> float64). */
+export function widening(from: DataType, to: DataType): boolean {
   if (from.typeId === Type.Int && to.typeId === Type.Int) {
     const a = from as unknown as { bitWidth: number; isSigned: boolean };
     const b = to as unknown as { bitWidth: number; isSigned: boolean };
@@ -71,4 +72,60 @@ export function checkSchemaEvolution(table: string, current: Schema, next: Schem
     added.push(g);
   }
   return { added, widened };
+}
+
+/** `type`, or its values' type when it is dictionary-encoded (LakeSoul stores the values' type). */
+function valueType(type: DataType): DataType {
+  return DataType.isDictionary(type) ? (type as unknown as { dictionary: DataType }).dictionary : type;
+}
+
+/**
+ * The table schema `current` extended by the columns of data of schema `incoming`: columns it lacks
+ * appended as nullable (dictionaries decoded), and columns the data holds in a wider type widened,
+ * except the `fixed` ones (primary-key and range columns: the bucket hash and partition_desc depend on
+ * their types). Other type differences are left to the value conversion (which refuses what is lossy).
+ */
+export function mergeSchemas(current: Schema, incoming: Schema, fixed: readonly string[] = []): Schema {
+  const fields = current.fields.map((f) => {
+    if (fixed.includes(f.name)) return f;
+    const g = incoming.fields.find((x) => x.name === f.name);
+    const t = g && valueType(g.type);
+    return t && widening(f.type, t) ? f.clone({ type: t }) : f;
+  });
+  for (const g of incoming.fields) {
+    if (current.fields.some((f) => f.name === g.name)) continue;
+    fields.push(new Field(g.name, valueType(g.type), true, g.metadata));
+  }
+  return new Schema(fields, current.metadata);
+}
+
+/**
+ * Why files written under the table schema `written` would not read correctly under the table's
+ * schema `current`, or null: a column it holds is missing from `current`, or has there a type other
+ * than its own or one that widens it (another writer added the column with another type, say).
+ */
+export function writtenSchemaProblem(current: Schema, written: Schema): string | null {
+  for (const w of written.fields) {
+    const c = current.fields.find((f) => f.name === w.name);
+    if (!c) return `column '${w.name}' is not in the table's schema`;
+    const t = valueType(w.type);
+    if (String(c.type) !== String(t) && !widening(t, c.type)) return `column '${w.name}' was written as ${t} but is ${c.type} in the table's schema`;
+  }
+  return null;
+}
+
+/**
+ * What differs between the columns of `before` and `after` (added, gone, type or nullability
+ * changed), for messages; '' when they have the same columns.
+ */
+export function schemaChangeText(before: Schema, after: Schema): string {
+  const changes: string[] = [];
+  for (const a of after.fields) {
+    const b = before.fields.find((f) => f.name === a.name);
+    if (!b) changes.push(`column '${a.name}' added`);
+    else if (String(b.type) !== String(a.type)) changes.push(`column '${a.name}' changed from ${b.type} to ${a.type}`);
+    else if (b.nullable !== a.nullable) changes.push(`column '${a.name}' became ${a.nullable ? 'nullable' : 'non-nullable'}`);
+  }
+  for (const b of before.fields) if (!after.fields.some((f) => f.name === b.name)) changes.push(`column '${b.name}' gone`);
+  return changes.join(', ');
 }

@@ -91,7 +91,35 @@ export interface CommitRequest {
   timestamp?: number;
   /** Conflict retries before failing with a Conflict error (default 5, like upstream). */
   maxRetries?: number;
+  /** The table schema the files were made under, checked (and evolved) in the commit's transaction. */
+  schema?: CommitSchema;
   signal?: AbortSignal;
+}
+
+/**
+ * The table schema a commit's files depend on. It is checked in the transaction that commits them,
+ * holding the table row against schema changes, so a change committed by another writer meanwhile
+ * fails the commit (a retryable Conflict `SCHEMA_CHANGED`; nothing is committed) instead of
+ * committing files that contradict the table's schema.
+ */
+export interface CommitSchema {
+  /**
+   * The table schema existing rows were read under (a rewrite: compaction, update, delete). The table's
+   * schema must still be exactly this one: a rewrite under an older schema would leave out a column
+   * added since (its values lost) or narrow a widened one.
+   */
+  readWith?: Schema;
+  /**
+   * The table schemas the files were encoded under (one per staged write combined). Every column
+   * they hold must be in the table's schema with its type or one that widens it.
+   */
+  written?: Schema[];
+  /**
+   * Evolve the table's schema by the written schemas first (`mergeSchemas`: missing columns appended,
+   * wider types widened; a `schemaMode: 'merge'` write), in the same transaction as the data: a commit
+   * that fails changes no schema.
+   */
+  evolve?: boolean;
 }
 
 /** Result of a successful commit. */

@@ -125,6 +125,16 @@ export class LakeSoulTable {
     return this.info.schema;
   }
 
+  /**
+   * The catalog entry as it is now (this object's is refreshed): a rewrite reads rows under the
+   * table's current schema, not the one this object was opened with (files rewritten under that
+   * would leave out a column added since, or narrow a widened one; the commit also checks).
+   */
+  private async currentInfo(signal?: AbortSignal): Promise<TableInfo> {
+    this.info = await this.catalog.getTableById(this.info.tableId, { signal });
+    return this.info;
+  }
+
   /** Re-reads the catalog entry (schema, properties). */
   async refresh(options: { signal?: AbortSignal } = {}): Promise<this> {
     this.info = await this.catalog.getTable(this.info.name, this.info.namespace, options);
@@ -208,7 +218,12 @@ export class LakeSoulTable {
    */
   async commitStaged(staged: StagedWrite[], options: CommitStagedOptions = {}): Promise<WriteResult> {
     this.checkOptions(options, COMMIT_STAGED_OPTIONS, 'commitStaged of');
-    return commitStagedWrites(this.ctx, staged, options);
+    try {
+      return await commitStagedWrites(this.ctx, staged, options);
+    } finally {
+      // a staged merge-mode write changes the schema in its commit
+      if (staged.some((s) => s?.schema?.evolve)) await this.refresh({ signal: options.signal });
+    }
   }
 
   /** Deletes the files of staged writes that will not be committed (best effort). */
@@ -338,7 +353,7 @@ export class LakeSoulTable {
    */
   async deleteByKeys(keys: Table | RecordBatch | Record<string, unknown>[], options: DeleteOptions = {}): Promise<DeleteResult> {
     this.checkOptions(options, DELETE_OPTIONS, 'deleteByKeys of');
-    const info = this.info;
+    const info = await this.currentInfo(options.signal);
     if (info.primaryKeys.length === 0) {
       throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: use deleteWhere()`, { context: { table: info.name } });
     }
@@ -398,7 +413,7 @@ export class LakeSoulTable {
   /** Deletes every row matching `filter` (evaluated on merged rows) with one UpdateCommit rewrite. */
   async deleteWhere(filter: Filter, options: DeleteOptions = {}): Promise<DeleteResult> {
     this.checkOptions(options, DELETE_OPTIONS, 'deleteWhere of');
-    const info = this.info;
+    const info = await this.currentInfo(options.signal);
     const expr = normalizeFilter(filter, info.schema);
     const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
@@ -424,7 +439,7 @@ export class LakeSoulTable {
    */
   async update(where: Filter | null, set: Record<string, unknown>, options: DeleteOptions = {}): Promise<UpdateResult> {
     this.checkOptions(options, DELETE_OPTIONS, 'update of');
-    const info = this.info;
+    const info = await this.currentInfo(options.signal);
     const names = Object.keys(set);
     if (names.length === 0) throw new LakeSoulError('InvalidArgument', `update of table '${info.name}': nothing to set`, { context: { table: info.name } });
     const literals = new Map<number, Data>();
@@ -501,6 +516,7 @@ export class LakeSoulTable {
    */
   async compact(options: CompactOptions = {}): Promise<RewriteResult> {
     this.checkOptions(options, COMPACT_OPTIONS, 'compact of');
+    await this.currentInfo(options.signal);
     const policy = compactionPolicy(this.ctx, options);
     const snap: SnapshotOptions = { signal: options.signal };
     if (options.partitions !== undefined) snap.partitions = this.selection(options.partitions);

@@ -8,7 +8,7 @@
  * {@link discardStagedWrites} deletes (or, if the process dies first, that `cleanup()` removes as
  * orphans after its safety window).
  */
-import { LakeSoulError, throwIfAborted, type CommitOp, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
+import { LakeSoulError, throwIfAborted, type CommitOp, type CommitSchema, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
 import type { WriteInput, WriteResult } from '../types.js';
 import { overwriteCommits, writeTable, type OverwritePlan, type StagedWrite, type TableWriteOptions } from './table-writer.js';
 import { commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
@@ -145,7 +145,12 @@ async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: Par
   let result;
   try {
     throwIfAborted(signal, `commit to ${info.name}`);
-    result = await ctx.catalog.commit({ tableId: info.tableId, op, partitions, signal });
+    // every staged write's schema is checked (and evolved, for merge-mode writes) in the commit
+    const schema: CommitSchema = {
+      written: staged.flatMap((s) => s.schema?.written ?? []),
+      evolve: staged.some((s) => s.schema?.evolve === true),
+    };
+    result = await ctx.catalog.commit({ tableId: info.tableId, op, partitions, signal, schema });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await discardStagedWrites(ctx, staged);
     throw e;

@@ -7,7 +7,7 @@
  * (best effort) and commits nothing.
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
-import { LakeSoulError, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import { LakeSoulError, mergeSchemas, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import { checkRangePartitionType, decodePartitionDesc, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
@@ -76,6 +76,8 @@ export interface StagedWrite {
    * added files, and the commit (`commitStaged(staged, { overwrite: plan })`) adds the deletes.
    */
   plan?: OverwritePlan;
+  /** The table schema the files were written under (checked, or evolved, by the commit). */
+  schema?: CommitSchema;
 }
 
 /**
@@ -333,17 +335,21 @@ export function partitionCommits(files: WrittenFile[], extra?: Map<string, DataF
   });
 }
 
-/** Runs `catalog.commit`, deleting the files when the commit surely failed. */
+/**
+ * Runs `catalog.commit`, deleting the files when the commit surely failed. `schema` says what table
+ * schema the files were made under (checked in the commit's transaction).
+ */
 export async function commitFiles(
   ctx: TableContext,
   sink: FileSink,
   op: CommitOp,
   partitions: PartitionCommit[],
   signal: AbortSignal | undefined,
+  schema: CommitSchema,
 ): Promise<CommitResult> {
   try {
     checkAborted(signal, `commit to ${ctx.info.name}`);
-    return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal });
+    return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
     throw e;
@@ -652,46 +658,20 @@ export async function writeTable(
     throw new LakeSoulError('InvalidArgument', `write to table '${ctx.info.name}': schemaMode must be 'strict' or 'merge', not '${String(options.schemaMode)}'`, { context: { table: ctx.info.name } });
   }
   const { schema, batches } = await mergedInput(ctx, input);
-  if (schema === null) return writeConformed(ctx, batches, options, internal);
-  const evolved: TableContext = { ...ctx, info: { ...ctx.info, schema } };
-  return writeConformed(evolved, batches, options, {
-    ...internal,
-    // The schema changes just before the data commits: a write refused earlier changes nothing.
-    beforeCommit: async () => {
-      await ctx.catalog.evolveTableSchema(ctx.info.tableId, (cur) => mergeSchemas(cur, schema, fixedColumns(ctx)), { signal: options.signal });
-    },
-  });
-}
-
-/** Whether `to` widens `from` in a way LakeSoul's readers accept (wider signed int, float32 -> float64). */
-function widens(from: DataType, to: DataType): boolean {
-  if (from.typeId === Type.Int && to.typeId === Type.Int) {
-    const a = from as Int;
-    const b = to as Int;
-    return a.isSigned && b.isSigned && b.bitWidth > a.bitWidth;
+  try {
+    if (schema === null) return await writeConformed(ctx, batches, options, internal);
+    const evolved: TableContext = { ...ctx, info: { ...ctx.info, schema } };
+    // The schema changes in the transaction that commits the data: a write that fails, or a staged
+    // write discarded, changes nothing; one whose new column another writer added with another type
+    // meanwhile fails (SCHEMA_CHANGED) instead of committing files of the wrong type.
+    return await writeConformed(evolved, batches, options, { ...internal, evolve: true });
+  } catch (e) {
+    // the first batch's new columns were added: this one is in a later batch
+    if (!LakeSoulError.hasCode(e, 'UNKNOWN_COLUMN')) throw e;
+    throw new LakeSoulError(e.kind, `${e.message} (schemaMode 'merge' takes the new columns of an iterable input from its first batch: give the column there, null-filled, or write the later batches in a second write)`, {
+      code: e.code, cause: e, context: e.context,
+    });
   }
-  return from.typeId === Type.Float && to.typeId === Type.Float && (from as Float).precision === 1 && (to as Float).precision === 2;
-}
-
-/**
- * The table schema extended by `incoming`: columns it lacks appended as nullable (dictionaries
- * decoded), and columns the data holds in a wider type widened, except the `fixed` ones (primary-key
- * and range columns: the bucket hash and partition_desc depend on their types). Other type
- * differences are left to the value conversion (which refuses what is lossy).
- */
-export function mergeSchemas(current: Schema, incoming: Schema, fixed: readonly string[] = []): Schema {
-  const fields = current.fields.map((f) => {
-    if (fixed.includes(f.name)) return f;
-    const g = incoming.fields.find((x) => x.name === f.name);
-    const t = g && (DataType.isDictionary(g.type) ? (g.type as Dictionary).dictionary : g.type);
-    return t && widens(f.type, t) ? f.clone({ type: t }) : f;
-  });
-  for (const g of incoming.fields) {
-    if (current.fields.some((f) => f.name === g.name)) continue;
-    const t = DataType.isDictionary(g.type) ? (g.type as Dictionary).dictionary : g.type;
-    fields.push(new Field(g.name, t, true, g.metadata));
-  }
-  return new Schema(fields, current.metadata);
 }
 
 function fixedColumns(ctx: TableContext): string[] {
@@ -753,9 +733,11 @@ async function writeConformed(
   ctx: TableContext,
   input: WriteInput | AsyncIterable<RecordBatch>,
   options: TableWriteOptions,
-  internal: WriteInternals & { beforeCommit?: () => Promise<void> },
+  internal: WriteInternals & { evolve?: boolean },
 ): Promise<WriteResult> {
   const info = ctx.info;
+  // the files hold the table's columns in these types (merge mode: the evolved schema, stored at commit)
+  const commitSchema: CommitSchema = internal.evolve ? { written: [info.schema], evolve: true } : { written: [info.schema] };
   const signal = options.signal;
   const isPk = info.primaryKeys.length > 0;
   // before any file is written: a table whose bucket rule is unknown is refused whole
@@ -896,48 +878,34 @@ async function writeConformed(
     if (internal.overwrite && internal.stage) {
       // Staged under a plan: only the added files; the commit of the plan adds the deletes.
       if (sink.files.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
-      await beforeCommit(sink, internal.beforeCommit);
-      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: partitionCommits(sink.files), files: [...sink.files], rows, plan: internal.overwrite });
+      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: partitionCommits(sink.files), files: [...sink.files], rows, plan: internal.overwrite, schema: commitSchema });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
     const commits = overwriteCommits(replace, sink.files);
     if (commits.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
-    await beforeCommit(sink, internal.beforeCommit);
     if (internal.stage) {
       // Staging (see table-staging.ts): the files stay uploaded and uncommitted; the caller commits them later.
-      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: commits, files: [...sink.files], rows });
+      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: commits, files: [...sink.files], rows, schema: commitSchema });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
-    result = await commitFiles(ctx, sink, 'UpdateCommit', commits, signal);
+    result = await commitFiles(ctx, sink, 'UpdateCommit', commits, signal, commitSchema);
   } else {
     if (sink.files.length === 0) {
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
     }
     const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
     const partitions = partitionCommits(sink.files);
-    await beforeCommit(sink, internal.beforeCommit);
     if (internal.stage) {
-      internal.stage({ tableId: info.tableId, op, partitions, files: [...sink.files], rows });
+      internal.stage({ tableId: info.tableId, op, partitions, files: [...sink.files], rows, schema: commitSchema });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
-    result = await commitFiles(ctx, sink, op, partitions, signal);
+    result = await commitFiles(ctx, sink, op, partitions, signal, commitSchema);
   }
   return {
     ...result,
     files: sink.files.map((f) => ({ path: f.path, size: f.size, rows: f.rows, partitionDesc: f.partitionDesc, bucket: f.bucket })),
     rows,
   };
-}
-
-/** Runs the pre-commit step (schema evolution); on failure the written files are removed. */
-async function beforeCommit(sink: FileSink, step: (() => Promise<void>) | undefined): Promise<void> {
-  if (!step) return;
-  try {
-    await step();
-  } catch (e) {
-    await sink.discard();
-    throw e;
-  }
 }
 
 /**

@@ -451,6 +451,40 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(snap).toBe(`{${cid},${res2.commitIds.get(desc)}}`);
       });
 
+      it('checks the schema the files were made under, in the commit transaction; evolves it there or not at all', async () => {
+        const t = await plainTable();
+        const d = '-5';
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a')]);
+        const refusal = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a refusal'); }, (e: unknown) => e as LakeSoulError);
+        const committedRows = async () => Number((await driver.query<{ n: string }>('SELECT count(*)::text AS n FROM data_commit_info WHERE table_id = $1', [t.tableId])).rows[0].n);
+        // another writer adds a column after a compaction read the rows: the compaction commits nothing
+        const readWith = t.schema;
+        await catalog.evolveTableSchema(t.tableId, (s) => new Schema([...s.fields, new Field('c', new Utf8(), true)]));
+        const stale = await refusal(catalog.commit({ tableId: t.tableId, op: 'CompactionCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'compacted')], readVersion: 0 }], schema: { readWith, written: [readWith] } }));
+        expect(LakeSoulError.hasCode(stale, 'SCHEMA_CHANGED')).toBe(true);
+        expect(stale.kind).toBe('Conflict');
+        expect(stale.retryable).toBe(true);
+        expect(stale.message).toMatch(/schema changed after this compaction read its rows \(column 'c' added\)/);
+        expect((await catalog.getSnapshot(t.tableId)).map((p) => p.version)).toEqual([0]);
+        expect(await committedRows(), 'no commit row left behind').toBe(1);
+        // files whose column has another type than the table's (added by another writer) are refused
+        const asInt = new Schema([...readWith.fields, new Field('c', new Int64(), true)]);
+        const wrong = await refusal(catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'b')] }], schema: { written: [asInt], evolve: true } }));
+        expect(wrong.message).toMatch(/column 'c' was written as Int64 but is Utf8 in the table's schema/);
+        // a narrower type the table widens is accepted; evolve adds what is missing, with the data
+        const withN = new Schema([...readWith.fields, new Field('c', new Utf8(), true), new Field('n', new Int32(), true)]);
+        await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'c')] }], schema: { written: [withN], evolve: true } });
+        expect(String((await catalog.getTableById(t.tableId)).schema.fields.map((f) => `${f.name}:${f.type}`))).toBe('id:Int64,v:Utf8,c:Utf8,n:Int32');
+        await catalog.evolveTableSchema(t.tableId, (s) => new Schema(s.fields.map((f) => (f.name === 'n' ? f.clone({ type: new Int64() }) : f))));
+        await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'd')] }], schema: { written: [withN] } });
+        // a commit that fails (its rebase refused) evolves nothing
+        const withX = new Schema([...withN.fields, new Field('x', new Utf8(), true)]);
+        const v = (await catalog.commit({ tableId: t.tableId, op: 'UpdateCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'e')], readVersion: 2 }] })).versions.get(d)!;
+        const failed = await refusal(catalog.commit({ tableId: t.tableId, op: 'UpdateCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'f')], readVersion: v - 1 }], schema: { written: [withX], evolve: true } }));
+        expect(failed.kind).toBe('Conflict');
+        expect((await catalog.getTableById(t.tableId)).schema.fields.map((f) => f.name)).toEqual(['id', 'v', 'c', 'n']);
+      });
+
       it('commits several partitions in one commit, each with its own version', async () => {
         const t = await partTable();
         await commit(t, 'MergeCommit', 'date=2024-01-01', [testFile(t, 'date=2024-01-01', 'a')]);
