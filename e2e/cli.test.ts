@@ -461,6 +461,16 @@ describe('lakesoul-ts binary', () => {
     const r2 = await withToken;
     expect(r2.code, `${r2.signal} ${r2.err}`).toBe(0);
     expect(r2.err).not.toMatch(/warning/);
+    // an empty token (`--token "$UNSET"`) or password is refused: it turned auth off, on 0.0.0.0
+    for (const [args, env, message] of [
+      [['--token', ''], {}, /an empty bearer token would accept any caller/],
+      [[], { LAKESOUL_FLIGHT_TOKENS: ',' }, /an empty bearer token would accept any caller/],
+      [['--user', 'alice:'], {}, /user 'alice' has an empty password/],
+      [['--token', 'a-long-enough-token', '--ticket-secret', 'short'], {}, /--ticket-secret must be at least 16 bytes/],
+    ] as const) {
+      const r = await runCli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0', ...args], { timeoutMs: COMMAND_TIMEOUT_MS, env });
+      expect([r.code, r.err], args.join(' ')).toEqual([4, expect.stringMatching(message)]);
+    }
     // the UI likewise (it only warned: a 0.0.0.0 UI without a token also answered DNS-rebinding pages)
     const ui = await cli(['--home', home, 'ui', '--host', '0.0.0.0', '--port', '0']);
     expect([ui.code, ui.err]).toEqual([4, expect.stringMatching(/ui --host 0\.0\.0\.0: .*anyone read every table.*--token .*--insecure-no-auth/)]);

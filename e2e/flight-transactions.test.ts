@@ -225,7 +225,7 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
 
   it('one caller cannot hold every transaction: a per-caller bound (user, or host without auth) leaves room for the others', async () => {
     await freshTable('txncaller');
-    const bounded = createFlightServer({ lakehouse, ticketSecret: SECRET, users: { alice: 'pw-a', bob: 'pw-b' }, maxOpenTransactions: 10, maxOpenTransactionsPerCaller: 3 });
+    const bounded = createFlightServer({ lakehouse, ticketSecret: SECRET, users: { alice: 'pw-a', bob: 'pw-b', 'token 1': 'pw-t' }, tokens: ['team-a', 'team-b'], maxOpenTransactions: 20, maxOpenTransactionsPerCaller: 3 });
     const boundedUrl = `grpc://127.0.0.1:${await bounded.listen(0, '127.0.0.1')}`;
     const open = createFlightServer({ lakehouse, ticketSecret: SECRET, maxOpenTransactionsPerCaller: 2 });
     const openUrl = `grpc://127.0.0.1:${await open.listen(0, '127.0.0.1')}`;
@@ -243,6 +243,24 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
       await alice.doActionJson('rollback', { transaction: mine.pop() });
       mine.push((await alice.doActionJson<any>('begin', { table: 'txncaller' })).transaction);
       for (const transaction of [...mine, theirs]) await (transaction === theirs ? bob : alice).doActionJson('rollback', { transaction });
+      // each static token is its own caller (all were one, 'token'), and a user named like one is another
+      const teamA = await FlightClient.connect(boundedUrl, { token: 'team-a' });
+      const teamB = await FlightClient.connect(boundedUrl, { token: 'team-b' });
+      const lookalike = await FlightClient.connect(boundedUrl, { basic: { username: 'token 1', password: 'pw-t' } });
+      try {
+        const a = [];
+        for (let i = 0; i < 3; i++) a.push((await teamA.doActionJson<any>('begin', { table: 'txncaller' })).transaction);
+        await expect(teamA.doActionJson('begin', { table: 'txncaller' })).rejects.toMatchObject({
+          code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/for static token 1 \(3, the limit per caller is 3\)/),
+        });
+        const b = (await teamB.doActionJson<any>('begin', { table: 'txncaller' })).transaction;
+        const l = (await lookalike.doActionJson<any>('begin', { table: 'txncaller' })).transaction;
+        for (const transaction of a) await teamA.doActionJson('rollback', { transaction });
+        await teamB.doActionJson('rollback', { transaction: b });
+        await lookalike.doActionJson('rollback', { transaction: l });
+      } finally {
+        for (const c of [teamA, teamB, lookalike]) c.close();
+      }
       // without auth the caller is the client's host
       await anon.doActionJson('begin', { table: 'txncaller' });
       await anon.doActionJson('begin', { table: 'txncaller' });

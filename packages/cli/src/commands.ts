@@ -765,9 +765,13 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       }
       const exposure = checkServeExposure({ host: o.host, tokens: tokens?.length ?? 0, users: Object.keys(users ?? {}).length, insecureNoAuth: Boolean(o.insecureNoAuth) });
       if (exposure.warning) note(`warning: ${exposure.warning}`);
+      const secret: string | undefined = o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET;
+      if (secret !== undefined && Buffer.byteLength(secret) < 16) {
+        throw new LakeSoulError('InvalidArgument', `${o.ticketSecret !== undefined ? '--ticket-secret' : 'LAKESOUL_FLIGHT_SECRET'} must be at least 16 bytes long (replicas share it to accept each other's tickets; leave it out for a random one)`);
+      }
       const server = createFlightServer({
         lakehouse: ctx.lakehouse, tokens, users,
-        ticketSecret: o.ticketSecret ?? process.env.LAKESOUL_FLIGHT_SECRET ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
+        ticketSecret: secret ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
         memoryBudgetBytes: o.memoryBudget * 1024 * 1024, maxConcurrentStreams: o.maxStreams, memoryWaitMs: o.memoryWait * 1000,
       });
       // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.
@@ -784,8 +788,10 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         process.once('SIGTERM', stop);
       });
       const port = await server.listen(o.port, o.host);
-      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts serve on grpc://${o.host}:${port}`, note);
-      out(`Arrow Flight on grpc://${o.host}:${port}  (catalog: ${ctx.config.describe}; auth: ${exposure.auth})`);
+      // an IPv6 address is bracketed in a URI (grpc://[::1]:8815)
+      const address = `grpc://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
+      const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts serve on ${address}`, note);
+      out(`Arrow Flight on ${address}  (catalog: ${ctx.config.describe}; auth: ${exposure.auth})`);
       await stopped;
       try { await server.close(o.drain * 1000); } finally { await unshare(); }
       note('stopped');

@@ -16,6 +16,15 @@ describe('BearerAuth', () => {
     expect(a.authenticate(['Bearer t0ken']).via).toBe('token');
     expect(() => a.authenticate(['Bearer wrong'])).toThrow(/invalid bearer token/);
     expect(() => a.authenticate([])).toThrow(/authentication required/);
+    // each token is its own caller, named by its position
+    expect(new BearerAuth({ secret: 'x'.repeat(16), tokens: ['a', 'b'] }).authenticate(['Bearer b'])).toEqual({ user: 'token 2', via: 'token' });
+  });
+
+  it('refuses an empty token or password instead of turning auth off', () => {
+    // `--token "$UNSET"` on 0.0.0.0 served every table to anyone
+    for (const tokens of [[''], ['ok', '']]) expect(() => new BearerAuth({ secret: 'x'.repeat(16), tokens })).toThrow(/an empty bearer token would accept any caller/);
+    expect(() => new BearerAuth({ secret: 'x'.repeat(16), users: { alice: '' } })).toThrow(/user 'alice' has an empty password/);
+    expect(() => new BearerAuth({ secret: 'x'.repeat(16), users: { '': 'pw' } })).toThrow(/has an empty name/);
   });
 
   it('issues signed tokens for Basic credentials, valid on another replica, until they expire', () => {

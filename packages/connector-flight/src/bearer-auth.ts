@@ -44,8 +44,18 @@ export class BearerAuth {
   private readonly now: () => number;
 
   constructor(options: BearerAuthOptions) {
-    this.tokens = (options.tokens ?? []).filter((t) => t.length > 0);
+    this.tokens = [...(options.tokens ?? [])];
+    // An empty secret was dropped, and with no other credential the server ran without auth (`--token
+    // "$UNSET_VARIABLE"` on 0.0.0.0 served every table to anyone, saying "auth: bearer token").
+    if (this.tokens.some((t) => typeof t !== 'string' || t.length === 0)) {
+      throw new LakeSoulError('InvalidArgument', 'an empty bearer token would accept any caller: give a non-empty token (is the variable passed to --token, or LAKESOUL_FLIGHT_TOKENS, set?)', { code: 'EMPTY_CREDENTIAL' });
+    }
     this.users = options.users ?? {};
+    for (const [user, password] of Object.entries(this.users)) {
+      if (user.length === 0 || typeof password !== 'string' || password.length === 0) {
+        throw new LakeSoulError('InvalidArgument', `user '${user}' has an empty ${user.length === 0 ? 'name' : 'password'}: give both (--user name:password)`, { code: 'EMPTY_CREDENTIAL', context: { user } });
+      }
+    }
     this.enabled = this.tokens.length > 0 || Object.keys(this.users).length > 0;
     const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
     this.key = createHmac('sha256', secret).update('lakesoul-ts flight bearer v1').digest();
@@ -98,7 +108,8 @@ export class BearerAuth {
         : 'authentication required: send "authorization: Bearer <token>"');
     }
     const token = header.trim().replace(/^Bearer\s+/i, '');
-    for (const t of this.tokens) if (safeEqual(token, t)) return { user: 'token', via: 'token' };
+    // each static token is its own caller (per-caller bounds), named by its position, never by its value
+    for (let i = 0; i < this.tokens.length; i++) if (safeEqual(token, this.tokens[i])) return { user: `token ${i + 1}`, via: 'token' };
     const issued = this.checkIssued(token);
     if (issued) return issued;
     throw new LakeSoulError('Unauthenticated', 'invalid bearer token');

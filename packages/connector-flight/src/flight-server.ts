@@ -218,12 +218,15 @@ function grpcError(e: unknown): any {
 }
 
 /**
- * Who a call comes from, for per-caller bounds: the authenticated user (or static token), or without
+ * Who a call comes from, for per-caller bounds: the authenticated user (or static token, by its
+ * position: `static token 2`), or without
  * auth the client's host (grpc-js's peer `10.0.0.5:51234`, `::1:51234` or `::ffff:10.0.0.5:51234`
  * -> `host 10.0.0.5`, `host ::1`).
  */
 function callerOf(principal: Principal, peer: string): string {
-  if (principal.via !== 'anonymous') return `user '${principal.user}'`;
+  // a static token is named apart from users: a Basic user called 'token 1' is another caller
+  if (principal.via === 'token') return `static ${principal.user}`;
+  if (principal.via === 'basic') return `user '${principal.user}'`;
   const host = peer.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
   return `host ${host}`;
 }
