@@ -690,6 +690,12 @@ describe('files written by other engines', () => {
       await t.deleteByKeys([{ id: 3n, ts: new Date(T1), f: 0.1, x: 1e21 }]);
       expect((await all(t)).map((r) => r.id)).toEqual([1, 2, 4]);
       expect((await t.snapshot()).map((p) => p.partitionDesc)).toEqual([legacyDesc]);
+      // an overwrite replacing it by values (or by this project's text of them) replaces it (was OUTSIDE_OVERWRITE)
+      await t.write(rows([5], 'over'), { mode: 'overwrite', replacePartitions: { ts: new Date(T1), f: 0.1, x: 1e21 } });
+      expect(await all(t)).toEqual(want([[5, 'over5']]));
+      await t.write(rows([6], 'again'), { mode: 'overwrite', replacePartitions: [written!.partitionDesc] });
+      expect(await all(t)).toEqual(want([[6, 'again6']]));
+      expect((await t.snapshot()).map((p) => p.partitionDesc)).toEqual([legacyDesc]);
     } finally {
       await env.close();
     }

@@ -8,7 +8,7 @@
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, mergeSchemas, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
-import { checkRangePartitionType, decodePartitionDesc, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey } from '@lakesoul-ts/meta';
+import { checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey, rangeValueKey } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
@@ -943,9 +943,16 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
     if (info.rangePartitions.length === 0) {
       throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': the table has no range partitions to choose from`, { context: { table: info.name } });
     }
+    // by value, not text: a partition another engine (or an earlier lakesoul-ts) wrote as `x=1.0E21`
+    // is the partition of 1e21 (its rows go there, so refusing them as outside the overwrite was wrong)
+    const typeOf = (c: string) => info.schema.fields.find((f) => f.name === c)?.type;
+    const valueKey = (c: string, text: string | null) => {
+      const type = typeOf(c);
+      return type === undefined ? text : rangeValueKey(type, text);
+    };
     if (Array.isArray(sel)) {
-      const set = new Set(sel);
-      selects = (d) => set.has(d);
+      const set = new Set(sel.map((d) => partitionDescKey(d, typeOf)));
+      selects = (d) => set.has(partitionDescKey(d, typeOf));
     } else {
       const want = Object.entries(sel).map(([c, v]) => {
         if (!info.rangePartitions.includes(c)) {
@@ -953,11 +960,11 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
             context: { table: info.name, column: c },
           });
         }
-        return [c, encodePartitionValue(c, v)] as const;
+        return [c, valueKey(c, decodePartitionValue(encodePartitionValue(c, v)))] as const;
       });
       selects = (d) => {
-        const got = new Map(d.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
-        return want.every(([c, v]) => got.get(c) === v);
+        const got = new Map(decodePartitionDesc(d));
+        return want.every(([c, key]) => valueKey(c, got.get(c) ?? null) === key);
       };
     }
   } else if (options.replaceWhere !== undefined) {
