@@ -274,6 +274,15 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     r = await cli([...g, 'scan', 'typedparts', '-n', ns, '-p', 'x=abc']);
     expect(r.code).toBe(4);
     expect(r.err).toMatch(/--partition x=abc: not a value of the column's type Float64/);
+    // history finds a partition the same way (it compared the text: x=1.0 was an empty history, exit 0),
+    // also from the description it prints, pasted into scan
+    r = await cli([...g, 'history', 'typedparts', '-n', ns, '-p', 'x=1.0', '-p', 't=2024-01-02T08:00:00Z', '--format', 'jsonl']);
+    const [commit] = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(commit.versions, r.err).toEqual([{ partition: 'x=1,t=2024-01-02T08:00:00.000000', version: 0 }]);
+    r = await cli([...g, 'scan', 'typedparts', '-n', ns, '-p', commit.versions[0].partition, '--format', 'jsonl', '--columns', 'id']);
+    expect(r.out.trim(), r.err).toBe('{"id":1}');
+    const one = await cli([...g, 'history', 'typedparts', '-n', ns, '-p', 'x=1.0', '--format', 'jsonl']);
+    expect(JSON.parse(one.out).versions, 'the values of some range columns, when they select one partition').toEqual(commit.versions);
   }, 600_000);
 
   it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {

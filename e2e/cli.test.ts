@@ -114,6 +114,9 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     expect(newest.out.trim().split('\n')).toEqual(['time,op,versions,files,rows', expect.stringMatching(/^\S+Z,MergeCommit,date=2024-01-01@1,\d+,4$/)]);
     expect(newest.err).toBe('the newest 1 of 2 commits (--limit 0 shows all)\n');
     expect((await cli([...g, 'history', 'events', '-n', ns, '-p', 'date=2024-01-02', '--limit', '1'])).err).toBe('');
+    // a partition that does not exist is exit 3, as for scan (it was an empty history, exit 0)
+    const missing = await cli([...g, 'history', 'events', '-n', ns, '-p', 'date=2024-01-09']);
+    expect([missing.code, missing.err]).toEqual([3, expect.stringMatching(/has no partition date=2024-01-09: it has 2 partitions: date=2024-01-01, date=2024-01-02/)]);
 
     for (const fmt of ['parquet', 'csv', 'jsonl']) {
       const file = join(dir, `out.${fmt}`);

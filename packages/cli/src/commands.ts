@@ -39,7 +39,10 @@ const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 function parsePartitionFlags(values: string[] | undefined): Record<string, string | null> | undefined {
   if (!values?.length) return undefined;
   const out: Record<string, string | null> = {};
-  for (const v of values) {
+  // a partition as `history` prints it (`x=0.1,d=2024-01-02`) is its column=value pairs (a range
+  // value holds no comma: the catalog refuses one)
+  const pairs = values.flatMap((v) => (v.split(',').every((p) => p.indexOf('=') > 0) ? v.split(',') : [v]));
+  for (const v of pairs) {
     const i = v.indexOf('=');
     if (i <= 0) throw new LakeSoulError('InvalidArgument', `--partition '${v}': expected column=value`);
     const column = v.slice(0, i);
@@ -622,7 +625,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
   // ---- history / maintenance
   program.command('history <table>').description('commits, one line each: time, op, the partition versions it wrote, files and rows (before merge) of those partitions')
     .option('-n, --namespace <ns>', 'namespace', 'default')
-    .option('-p, --partition <desc>', 'only this partition_desc (e.g. date=2024-01-01)')
+    .option('-p, --partition <col=value>', 'only this partition: its values (repeatable), or its partition_desc as history prints it', collect)
     .option('--json', 'the same as --format jsonl')
     .option('--limit <n>', 'the newest n commits (0: all)', intOption(0, 2 ** 31), 100)
     .addOption(formatOption())
@@ -639,7 +642,19 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       const columns = ['time', 'op', 'versions', 'files', 'rows'];
       // Consecutive snapshots share most files: each file's footer is read once.
       const rowCounts = new Map<string, number>();
-      const scope = o.partition ? { partitionDesc: o.partition } : {};
+      // the partition named by its values (`x=1e21` is the partition stored as x=1000000000000000000000),
+      // one that does not exist an error listing some that do (exit 3), not an empty history
+      let scope: { partitionDesc?: string } = {};
+      const partitions = parsePartitionFlags(o.partition);
+      if (partitions) {
+        const matched = await checkPartitionsExist({ info: t, catalog }, { partitions });
+        if (matched.length > 1) {
+          throw new LakeSoulError('InvalidArgument', `--partition ${o.partition.join(' ')} selects ${count(matched.length, 'partition')} of table '${t.namespace}.${t.name}' (${matched.slice(0, 3).map((p) => p.partitionDesc).join(', ')}${matched.length > 3 ? ', ...' : ''}): history shows one, so give a value for each range column (${t.rangePartitions.join(', ')})`, {
+            context: { table: `${t.namespace}.${t.name}` },
+          });
+        }
+        scope = { partitionDesc: matched[0]!.partitionDesc };
+      }
       const limit: number = o.limit;
       const commits = commitsOf(await catalog.history(t.tableId, { ...scope, ...(limit > 0 ? { commits: limit } : {}) }));
       if (limit > 0 && commits.length >= limit) {

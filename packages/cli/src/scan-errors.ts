@@ -3,7 +3,7 @@
  * some that do, a bare word in a filter gets a hint to quote it, and a file removed by `cleanup`
  * says that the version was cleaned up and when it was replaced.
  */
-import { LakeSoulError, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
+import { LakeSoulError, NO_PARTITION_DESC, type PartitionVersion } from '@lakesoul-ts/meta';
 import { rangeValueTextOfInput, type LakeSoulTable, type ScanOptions, type ScanPlan } from '@lakesoul-ts/io';
 import { cliName } from './cli-name.js';
 
@@ -12,11 +12,11 @@ const LISTED_PARTITIONS = 5;
 
 /**
  * Refuses a partition selection that matches no partition of the table (instead of printing zero rows),
- * naming up to {@link LISTED_PARTITIONS} that exist.
+ * naming up to {@link LISTED_PARTITIONS} that exist; returns the partitions it selects (none without a selection).
  * @throws LakeSoulError NotFound (code `PARTITION_NOT_FOUND`)
  */
-export async function checkPartitionsExist(t: LakeSoulTable, options: Pick<ScanOptions, 'partitions'>): Promise<void> {
-  if (options.partitions === undefined) return;
+export async function checkPartitionsExist(t: Pick<LakeSoulTable, 'info' | 'catalog'>, options: Pick<ScanOptions, 'partitions'>): Promise<PartitionVersion[]> {
+  if (options.partitions === undefined) return [];
   const { namespace, name, tableId } = t.info;
   // typed values as the writer spells them: `x=1.0` means the partition stored as x=1, a time with a
   // zone the one stored in UTC without it (in place: the caller scans with the same object)
@@ -33,7 +33,7 @@ export async function checkPartitionsExist(t: LakeSoulTable, options: Pick<ScanO
     }
   }
   const selected = await t.catalog.listPartitions(tableId, options.partitions);
-  if (selected.length > 0) return;
+  if (selected.length > 0) return selected;
   const all = await t.catalog.listPartitions(tableId);
   const wanted = Array.isArray(options.partitions) ? options.partitions.join(', ')
     : Object.entries(options.partitions).map(([k, v]) => `${k}=${v ?? 'null'}`).join(',');
