@@ -490,7 +490,15 @@ export class SocketDriver implements SqlDriver {
       await this.call({ op: 'rollback', tx }).catch(() => {});
       throw mapSqlError(e);
     }
-    await this.call({ op: 'commit', tx });
+    try {
+      await this.call({ op: 'commit', tx });
+    } catch (e) {
+      // the server may have committed before the connection (or its answer) was lost
+      if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE')) throw e;
+      throw new LakeSoulError('Catalog', `${e.message} while its transaction committed: it may or may not have committed`, {
+        code: 'TRANSACTION_OUTCOME_UNKNOWN', retryable: false, context: e.context, cause: e,
+      });
+    }
     return result;
   }
 

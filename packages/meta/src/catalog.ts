@@ -38,6 +38,12 @@ export const DEFAULT_COMMIT_RETRIES = 5;
  */
 export const PARTITION_LOCKS_PER_COMMIT = 1000;
 
+/**
+ * How long a commit whose connection was lost while it committed keeps asking the catalog whether it
+ * landed (a restarting PostgreSQL answers again within seconds) before it says the outcome is unknown.
+ */
+const OUTCOME_CHECK_MS = 30_000;
+
 /** NotFound for a namespace, quoting at most a short prefix of the (untrusted) name. */
 function namespaceNotFound(name: string): LakeSoulError {
   return new LakeSoulError('NotFound', `namespace ${quoteInput(name)} not found`, { code: 'NAMESPACE_NOT_FOUND', context: { namespace: name.slice(0, MAX_QUOTED_INPUT) } });
@@ -744,7 +750,13 @@ export class Catalog {
           `INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp, domain)
            VALUES ($1, $2, $3::uuid, ${ops}, $4, false, $5, $6)`, params);
       }
-    }, { signal }));
+    }, { signal })).catch((e: unknown) => {
+      // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
+      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw e;
+      throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost before the commit was applied; nothing was committed (${e.message})`, {
+        code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: qname, op: req.op }, cause: e,
+      });
+    });
 
     // Phase 2: versions, with conflict retries.
     let attempt = 0;
@@ -763,9 +775,16 @@ export class Catalog {
           return { versions, commitIds: ids, retries: attempt };
         } catch (e) {
           const le = mapSqlError(e);
-          // Another writer took the version, or the database aborted the transaction: nothing of
-          // this attempt was written; re-read and try again. Anything else is final.
-          if (!LakeSoulError.hasCode(le, 'COMMIT_CONFLICT', 'TRANSACTION_CONFLICT')) throw le;
+          if (LakeSoulError.hasCode(le, 'TRANSACTION_OUTCOME_UNKNOWN')) {
+            // The connection died while the transaction committed: ask the catalog what happened. A
+            // commit that landed is this call's success (a retry would write the data twice).
+            const landed = await this.committedOutcome(table, qname, req.op, parts, base, commitIds, le, signal);
+            if (landed) return { ...landed, retries: attempt };
+          } else if (!LakeSoulError.hasCode(le, 'COMMIT_CONFLICT', 'TRANSACTION_CONFLICT')) {
+            throw le;
+          }
+          // Another writer took the version, the database aborted the transaction, or it did not
+          // commit: nothing of this attempt was written; re-read and try again. Anything else is final.
           if (attempt >= maxRetries) {
             const partition = String(le.context.partition ?? parts.map((p) => p.partitionDesc).join(' | '));
             throw new LakeSoulError('Conflict',
@@ -779,6 +798,50 @@ export class Catalog {
     } catch (e) {
       await this.deleteUncommitted(table.tableId, [...commitIds.values()]).catch(() => {});
       throw e;
+    }
+  }
+
+  /**
+   * After a commit transaction's outcome was lost with its connection: whether it committed, read from
+   * its commit rows (phase 2 marks them committed in the same transaction). Returns the commit's result
+   * when it landed, null when it did not (the caller retries). While the catalog cannot be reached it
+   * asks again for {@link OUTCOME_CHECK_MS}; then it throws `COMMIT_OUTCOME_UNKNOWN`.
+   */
+  private async committedOutcome(table: TableInfo, qname: string, op: CommitOp, parts: PartitionCommit[], base: Map<string, number>,
+    commitIds: Map<string, string>, lost: LakeSoulError, signal: AbortSignal | undefined): Promise<Omit<CommitResult, 'retries'> | null> {
+    const ids = [...commitIds.values()];
+    const deadline = Date.now() + OUTCOME_CHECK_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = (await this.driver.query<{ partition_desc: string; committed: boolean }>(
+          'SELECT partition_desc, committed FROM data_commit_info WHERE table_id = $1 AND commit_id = ANY($2::uuid[])', [table.tableId, ids], { signal })).rows;
+        if (!rows.some((r) => r.committed)) return null;
+        const versions = new Map<string, number>();
+        const landed = new Map<string, string>();
+        for (const r of rows.filter((x) => x.committed)) {
+          const id = commitIds.get(r.partition_desc)!;
+          // the first version holding the commit (a DeleteCommit's snapshot is empty: the first Delete after the read)
+          const v = await this.driver.query<{ version: number | null }>(
+            `SELECT min(version)::int AS version FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version > $3
+               AND ($4::uuid = ANY(snapshot) OR (commit_op = 'DeleteCommit' AND $5))`,
+            [table.tableId, r.partition_desc, base.get(r.partition_desc) ?? -1, id, op === 'DeleteCommit'], { signal });
+          if (v.rows[0]?.version === null || v.rows[0]?.version === undefined) continue;
+          versions.set(r.partition_desc, Number(v.rows[0].version));
+          landed.set(r.partition_desc, id);
+        }
+        const dropped = parts.filter((p) => !versions.has(p.partitionDesc)).map((p) => commitIds.get(p.partitionDesc)!);
+        if (dropped.length) await this.deleteUncommitted(table.tableId, dropped);
+        return { versions, commitIds: landed };
+      } catch (e) {
+        if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'TRANSACTION_OUTCOME_UNKNOWN') || Date.now() >= deadline) {
+          throw new LakeSoulError('Catalog',
+            `commit ${op} to table '${qname}' (partitions ${parts.map((p) => p.partitionDesc).join(', ')}): the catalog connection was lost while the commit was applied, ` +
+            `and the catalog could not be asked whether it landed (${(e as Error).message}). Check the table's history (commit ids ${ids.join(', ')}) before writing again: ` +
+            'a write repeated after a commit that did land is written twice. Its data files are kept.',
+            { code: 'COMMIT_OUTCOME_UNKNOWN', retryable: false, context: { table: qname, op, commitIds: ids.join(',') }, cause: lost });
+        }
+        await abortableSleep(Math.min(2000, 100 * 2 ** attempt), signal, `commit to table '${qname}'`);
+      }
     }
   }
 

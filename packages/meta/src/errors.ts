@@ -32,6 +32,10 @@ export type LakeSoulErrorCode =
   | 'COMMIT_REBASE_FAILED'
   /** Conflict, retryable: the table's schema changed after the writer read it (files made under the old one are not committed); run the write again. */
   | 'SCHEMA_CHANGED'
+  /** Catalog, not retryable: the connection was lost while a transaction committed; it may have committed (the commit path resolves this itself). */
+  | 'TRANSACTION_OUTCOME_UNKNOWN'
+  /** Catalog, not retryable: a commit's outcome could not be learnt (the catalog stayed unreachable): check the history before writing again. */
+  | 'COMMIT_OUTCOME_UNKNOWN'
   /** Conflict, retryable: the database aborted the transaction (40001 serialization failure, 40P01 deadlock, 55P03 lock not available). */
   | 'TRANSACTION_CONFLICT'
   /** AlreadyExists: a unique key other than a partition version (the constraint is in `context.constraint`). */

@@ -94,6 +94,7 @@ export class PgDriver implements SqlDriver {
     const d = new PgDriver(options);
     try {
       const client = await d.pool.connect().catch((e) => { throw mapConnectError(e, d.description); });
+      guard(client);
       try {
         if (options.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
         else await client.query('SELECT 1');
@@ -129,6 +130,7 @@ export class PgDriver implements SqlDriver {
     } catch (e) {
       throw mapConnectError(e, this.description);
     }
+    guard(client);
     let done = false;
     const tx: SqlExecutor = {
       query: async <R>(text: string, params: unknown[] = [], o: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> => {
@@ -143,9 +145,11 @@ export class PgDriver implements SqlDriver {
       },
     };
     let broken = false;
+    let committing = false;
     try {
       await client.query('BEGIN');
       const result = await fn(tx);
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (e) {
@@ -153,6 +157,11 @@ export class PgDriver implements SqlDriver {
         await client.query('ROLLBACK');
       } catch {
         broken = true; // connection is unusable: drop it from the pool
+      }
+      if (committing && commitOutcomeUnknown(e)) {
+        throw new LakeSoulError('Catalog', `the connection to the catalog database at ${this.description} was lost while its transaction committed: it may or may not have committed (${(e as Error)?.message ?? String(e)})`, {
+          code: 'TRANSACTION_OUTCOME_UNKNOWN', retryable: false, context: { database: this.description }, cause: e,
+        });
       }
       throw mapPgError(e, this.description);
     } finally {
@@ -169,6 +178,7 @@ export class PgDriver implements SqlDriver {
     } catch (e) {
       throw mapConnectError(e, this.description);
     }
+    guard(client);
     const handler = (m: pg.Notification) => { if (m.channel === channel) onPayload(m.payload ?? ''); };
     client.on('notification', handler);
     try {
@@ -208,4 +218,28 @@ function mapPgError(e: unknown, where: string): LakeSoulError {
   const code = (e as { code?: unknown })?.code;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return mapSqlError(e);
   return mapConnectError(e, where);
+}
+
+/**
+ * A checked-out client emits 'error' when its connection dies (a restart, `pg_terminate_backend`, a
+ * reset); pg-pool listens only while the client is idle, and an 'error' nobody listens to ends the
+ * process. The query in flight rejects as well, which is how the caller learns of it.
+ */
+const guarded = new WeakSet<pg.PoolClient>();
+function guard(client: pg.PoolClient): void {
+  if (guarded.has(client)) return;
+  guarded.add(client);
+  client.on('error', () => { /* surfaced by the query that fails; the client is dropped on release */ });
+}
+
+/**
+ * Whether an error of the `COMMIT` statement leaves its outcome unknown: the connection was lost
+ * (no SQLSTATE), or the server was shutting the session down (class 08, 57P01-57P03), so the
+ * transaction may have committed before the answer was lost. A serialization failure or a
+ * constraint error at commit is a definite "not committed".
+ */
+function commitOutcomeUnknown(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
 }
