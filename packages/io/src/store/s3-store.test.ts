@@ -95,6 +95,7 @@ describe('S3Store against moto', () => {
     let faulty: S3Store;
     const faults: Fault[] = [];
     let headFailures = 0;
+    let silentRequests = 0;
     beforeAll(async () => {
       const upstream = new URL(testS3Endpoint());
       proxy = createServer((req, res) => {
@@ -103,6 +104,10 @@ describe('S3Store against moto', () => {
           res.writeHead(503);
           res.end();
           return;
+        }
+        if (/\/silent\//.test(req.url ?? '')) {
+          silentRequests++;
+          return; // takes the request, never answers
         }
         const fault = req.method === 'GET' && /\/faulty\//.test(req.url ?? '') ? faults.shift() : undefined;
         const headers = { ...req.headers };
@@ -163,6 +168,23 @@ describe('S3Store against moto', () => {
           expect(Buffer.from(got).equals(Buffer.from(want(range))), `${fault}, ${what}`).toBe(true);
           expect(faults, `${fault}, ${what}: the fault was met`).toEqual([]);
         }
+      }
+    }, 60_000);
+
+    it('fails a request the server takes and never answers after idleTimeoutMs of silence (get, head, put), each attempt', async () => {
+      // the SDK's requestTimeout only logged a warning: a put waited 6.5 min and more, for ever
+      for (const [op, call] of [
+        ['get', () => faulty.get('silent/a.bin')],
+        ['head', () => faulty.head('silent/a.bin')],
+        ['put', () => faulty.put('silent/a.bin', new Uint8Array(1000))],
+      ] as const) {
+        silentRequests = 0;
+        const t0 = Date.now();
+        const e = await (call as () => Promise<unknown>)().catch((x: unknown) => x);
+        expect(e, op).toMatchObject({ kind: 'Io', retryable: true });
+        expect((e as Error).message, op).toMatch(new RegExp(`^${op} s3://.*/silent/a\\.bin failed: .*`));
+        expect(silentRequests, `${op}: every attempt timed out and was retried`).toBe(3);
+        expect(Date.now() - t0, op).toBeLessThan(3 * 500 + 5_000);
       }
     }, 60_000);
 

@@ -177,8 +177,11 @@ export class S3Store implements ObjectStore {
         requestHandler: {
           httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
           httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
-          // a socket idle this long fails the request (retried by the SDK before the headers, by get() after)
-          requestTimeout: this.idleTimeoutMs,
+          // a socket idle this long fails the request (retried by the SDK before the headers, by get()
+          // after). `socketTimeout` is the inactivity timeout; the SDK's `requestTimeout` bounds the
+          // whole request and, without throwOnRequestTimeout, only logs: a request the server took and
+          // never answered waited for ever.
+          socketTimeout: this.idleTimeoutMs,
           connectionTimeout: Math.min(this.idleTimeoutMs, 10_000),
         },
       };
