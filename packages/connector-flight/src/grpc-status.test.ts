@@ -17,6 +17,14 @@ describe('gRPC status mapping', () => {
     });
   }
 
+  it('a retryable storage or catalog failure is UNAVAILABLE (clients retry it), a final one INTERNAL', () => {
+    expect(toGrpcStatus(new LakeSoulError('Io', 'put s3://b/k failed: read ECONNRESET', { retryable: true })).code).toBe(status.UNAVAILABLE);
+    expect(toGrpcStatus(new LakeSoulError('Catalog', 'catalog database unavailable', { code: 'CATALOG_UNAVAILABLE', retryable: true })).code).toBe(status.UNAVAILABLE);
+    expect(toGrpcStatus(new LakeSoulError('Catalog', 'commit outcome unknown', { code: 'COMMIT_OUTCOME_UNKNOWN', retryable: false })).code).toBe(status.INTERNAL);
+    const back = fromGrpcError(Object.assign(new Error('x'), { code: status.UNAVAILABLE, details: 'put failed', metadata: toGrpcStatus(new LakeSoulError('Io', 'put failed', { retryable: true })).metadata as Metadata }), 'DoPut');
+    expect([back.kind, back.retryable]).toEqual(['Io', true]);
+  });
+
   it('does not repeat a table already named, and maps foreign errors to INTERNAL', () => {
     expect(toGrpcStatus(new LakeSoulError('NotFound', "table 'imgs' not found", { context: { table: 'imgs' } })).details).toBe("table 'imgs' not found");
     expect(toGrpcStatus(new TypeError('x is undefined'))).toMatchObject({ code: status.INTERNAL, details: 'internal error: x is undefined' });

@@ -70,7 +70,11 @@ export function toGrpcStatus(e: unknown): Partial<StatusObject> {
   if (LakeSoulError.is(e)) {
     metadata.set('x-lakesoul-error-kind', e.kind);
     metadata.set('x-lakesoul-error-code', e.code);
-    const code = RESOURCE_EXHAUSTED_CODES.has(e.code) ? status.RESOURCE_EXHAUSTED : KIND_TO_STATUS[e.kind] ?? status.INTERNAL;
+    // a storage or catalog failure that may pass (a reset, a 503, a restarting PostgreSQL) is UNAVAILABLE,
+    // which clients retry, not INTERNAL, which reads as a server bug
+    const code = RESOURCE_EXHAUSTED_CODES.has(e.code) ? status.RESOURCE_EXHAUSTED
+      : (e.kind === 'Io' || e.kind === 'Catalog') && e.retryable ? status.UNAVAILABLE
+        : KIND_TO_STATUS[e.kind] ?? status.INTERNAL;
     return { code, details: describe(e), metadata };
   }
   const message = e instanceof Error ? e.message : String(e);

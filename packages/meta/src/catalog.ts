@@ -797,6 +797,12 @@ export class Catalog {
       }
     } catch (e) {
       await this.deleteUncommitted(table.tableId, [...commitIds.values()]).catch(() => {});
+      // "catalog database unavailable" alone did not say what failed
+      if (LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE') && !e.message.includes(qname)) {
+        throw new LakeSoulError(e.kind, `commit ${req.op} to table '${qname}': ${e.message}; nothing was committed`, {
+          code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op: req.op }, cause: e,
+        });
+      }
       throw e;
     }
   }
