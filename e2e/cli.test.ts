@@ -417,7 +417,10 @@ describe('lakesoul-ts binary', () => {
       // while it serves, other commands on the same embedded home run through it
       const beside = await cli(['--home', home, 'table', 'list']);
       expect(beside.code, beside.err).toBe(0);
-      expect(beside.err).toMatch(/no tables/);
+      expect(beside.err).toBe('no tables\n'); // the home existed: nothing more to say
+      // a mistyped home is made new: `table list` says so (it looked like the tables were gone)
+      const typo = await cli(['--home', `${home}-typo`, 'table', 'list']);
+      expect([typo.code, typo.err]).toEqual([0, expect.stringMatching(/^no tables: this command made a new, empty lakehouse \(embedded PGlite in .*-typo\/catalog\); check --home or LAKESOUL_TS_HOME/)]);
       run.child.kill(signal);
       const r = await run;
       expect(r.code).toBe(0);

@@ -2,6 +2,7 @@
  * Opening the lakehouse for a command, and turning errors into messages and exit codes a person can act
  * on.
  */
+import { existsSync } from 'node:fs';
 import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, shareCatalogDirectory } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
@@ -31,6 +32,8 @@ export interface CliContext {
 export interface CatalogContext {
   config: CliConfig;
   catalog: Catalog;
+  /** True when this command made the embedded catalog (a new home, or a mistyped --home). */
+  createdCatalog?: boolean;
 }
 
 /** The embedded catalog directory this process opened itself (not through a catalog server), if any. */
@@ -74,15 +77,17 @@ async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean
 export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
   let catalog: Catalog;
+  let created = false;
   try {
     // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
+    created = config.catalog.dataDir !== undefined && !existsSync(config.catalog.dataDir);
     const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
     catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true);
   } catch (e) {
     throw unusableCatalogDirectory(e, config);
   }
   if (config.catalog.dataDir && catalog.driver instanceof PGliteDriver) openedDirectly = config.catalog.dataDir;
-  return { config, catalog };
+  return { config, catalog, createdCatalog: created };
 }
 
 /** File system errors of making or opening an embedded catalog's directory. */

@@ -395,7 +395,11 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
       const rows = tables.map((t) => [t.namespace, t.name,
         structured ? t.primaryKeys : t.primaryKeys.join(',') || '-', structured ? t.rangePartitions : t.rangePartitions.join(',') || '-',
         structured ? t.hashBucketNum : String(t.hashBucketNum), t.path]);
-      if (rows.length === 0 && o.format === 'table') { note('no tables'); return; }
+      if (rows.length === 0 && o.format === 'table') {
+        // a mistyped --home or LAKESOUL_TS_HOME makes a new lakehouse: say so, it looked like the tables were gone
+        note(ctx.createdCatalog ? `no tables: this command made a new, empty lakehouse (${ctx.config.describe}); check --home or LAKESOUL_TS_HOME if you expected tables` : 'no tables');
+        return;
+      }
       await printRecords(io.stdout, o.format, ['namespace', 'table', 'primary key', 'partitions', 'buckets', 'path'], rows);
     }));
   table.command('describe <name>').description('schema, keys, partitions, properties and latest versions')
