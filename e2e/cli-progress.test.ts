@@ -4,11 +4,20 @@
  * terminal it prints no bar at all.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LINKED_BIN, runCli } from './cli-run.js';
+import { DIST_BIN, LINKED_BIN, runCli } from './cli-run.js';
+
+/** The Parquet files under `dir` (none when it does not exist). */
+function parquetFiles(dir: string): string[] {
+  try {
+    return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet'));
+  } catch {
+    return [];
+  }
+}
 
 /** Runs the linked binary on a pseudo-terminal; returns what the terminal showed and the exit code. */
 function onTerminal(args: string[]): { code: number | null; screen: string } {
@@ -74,8 +83,29 @@ describe('lakesoul-ts progress on a terminal', () => {
     const tail = screen.slice(screen.lastIndexOf('\x1b[?25l'));
     expect(tail).toContain('\x1b[?25h');
     expect(tail).toContain('\x1b[?7h');
-    // nothing committed: the table has no version
+    // nothing committed: the table has no version, and the files the import had uploaded are deleted
     const history = await runCli(['--home', home, 'history', 'big', '--format', 'jsonl'], { timeoutMs: 60_000 });
     expect([history.code, history.out]).toEqual([0, '']);
+    expect(parquetFiles(join(home, 'warehouse')), 'the uploaded files of the interrupted import').toEqual([]);
+    expect(screen).toMatch(/import of .*big\.csv into big interrupted by SIGINT: nothing of it was committed/);
+
+    // from standard input: its copy in TMPDIR is removed too (90 MB stayed behind per Ctrl-C)
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const piped = spawn(process.execPath, [DIST_BIN, '--home', home, 'import', 'big', '-', '--format', 'csv'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    piped.stderr.on('data', (d) => { err += d; });
+    const pipedEnded = new Promise<number | null>((res) => piped.on('exit', (code) => res(code)));
+    piped.stdin.on('error', () => {});
+    // stopped while it copies standard input (the writer still sends; the copy waits for its end)
+    const data = readFileSync(csv);
+    piped.stdin.write(data);
+    const copied = () => readdirSync(tmp, { recursive: true }).length > 0 && statSync(join(tmp, readdirSync(tmp)[0]!, 'input'), { throwIfNoEntry: false })?.size === data.length;
+    while (!copied() && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 20));
+    expect(copied(), 'standard input copied to TMPDIR').toBe(true);
+    piped.kill('SIGINT');
+    expect(await pipedEnded, err).toBe(130);
+    expect(err).toMatch(/import of standard input into big interrupted by SIGINT/);
+    expect(readdirSync(tmp), 'the copy of standard input').toEqual([]);
+    expect(parquetFiles(join(home, 'warehouse'))).toEqual([]);
   }, 300_000);
 });

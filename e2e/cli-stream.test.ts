@@ -88,6 +88,9 @@ describe('lakesoul-ts output streams with bounded memory (1M rows)', () => {
       [{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }, { id: 4, v: 'd' }, { id: 5, v: 'e' }]);
     r = sh(`printf 'id,v\\n6,f\\n' | L import piped -`);
     expect([r.status, r.stderr]).toEqual([4, expect.stringContaining('to import standard input (-), give its --format')]);
+    // a bad row of standard input is named by line of "standard input" (it named the deleted temporary copy)
+    r = sh(`printf 'id,v\n7,g\nx,h\n' | L import piped - --format csv`);
+    expect([r.status, r.stderr]).toEqual([4, expect.stringMatching(/^error: standard input:3: column 'id': "x" is not an integer/)]);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('lakesoul-ts-import-'))).toEqual([]);
     // an output that cannot be written (a full disk): an error line, exit 1 (it was an uncaught exception's stack)
     // an export over an existing file keeps its permissions (a 0600 file became 0644)

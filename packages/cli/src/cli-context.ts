@@ -120,9 +120,14 @@ export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.Writa
   return { config, lakehouse, flags, ...io };
 }
 
+/** Exit codes of a command stopped by a signal (128 + the signal's number, as shells report it). */
+export const SIGNAL_EXIT_CODES: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
 /** Exit code for an error. */
 export function exitCodeOf(e: unknown): number {
   if (!(e instanceof LakeSoulError)) return ExitCode.failure;
+  // a command a signal stopped after cleaning up exits as the signal would have
+  if (e.code === 'INTERRUPTED' && typeof e.context.exitCode === 'number') return e.context.exitCode;
   switch (e.kind) {
     case 'NotFound': return ExitCode.notFound;
     case 'InvalidArgument': case 'SchemaMismatch': case 'AlreadyExists': case 'Unsupported': return ExitCode.invalidInput;

@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
-import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, type CliContext, type CatalogContext } from './cli-context.js';
+import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
@@ -491,8 +491,30 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       const { detectFormat, readInput, seekableInput } = await import('./table-input.js');
       const formats: InputFormat[] = files.map((file) => detectFormat(file, o.format));
       const inputs: Awaited<ReturnType<typeof seekableInput>>[] = [];
+      // Ctrl-C (or SIGTERM/SIGHUP) stops the import: the write in progress is aborted, which deletes
+      // the files it uploaded, and the copies of standard input are removed, then the process exits
+      // 128 + the signal (it exited at once, leaving both behind). A second signal exits at once.
+      const stop = new AbortController();
+      let interrupted: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (interrupted) {
+          for (const i of inputs) i.disposeSync();
+          process.exit(SIGNAL_EXIT_CODES[sig as keyof typeof SIGNAL_EXIT_CODES] ?? 1);
+        }
+        interrupted = sig;
+        io.stderr.write(`\n${sig}: stopping the import (the file being imported is not committed; again to stop at once)...\n`);
+        stop.abort();
+      };
+      const signals = Object.keys(SIGNAL_EXIT_CODES) as NodeJS.Signals[];
+      for (const sig of signals) process.on(sig, onSignal);
       try {
-        for (const file of files) inputs.push(await seekableInput(file, io.stdin ?? process.stdin));
+        for (const file of files) {
+          if (stop.signal.aborted) break;
+          inputs.push(await seekableInput(file, io.stdin ?? process.stdin, stop.signal).catch((e: unknown) => {
+            throw interrupted ? interruptedError(file === '-' ? 'standard input' : file) : e;
+          }));
+        }
+        if (interrupted) throw interruptedError(files.includes('-') ? 'standard input' : files.length === 1 ? files[0]! : 'the files');
         await withContext(program, io, async (ctx) => {
           const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
             if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
@@ -511,21 +533,37 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
             let rows = 0;
             let last = 0;
             const batches = (async function* () {
-              for await (const b of readInput(input.path, fmt, t.info.schema, {
-                batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','),
-                onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
-              })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
+              try {
+                for await (const b of readInput(input.path, fmt, t.info.schema, {
+                  batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','), signal: stop.signal,
+                  onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
+                })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
+              } catch (e) {
+                // a copy of standard input is named as what it is, not by the temporary file (deleted by then)
+                if (!input.spooled || !(e instanceof LakeSoulError) || !e.message.includes(input.path)) throw e;
+                throw new LakeSoulError(e.kind, e.message.split(input.path).join(shown), { code: e.code, retryable: e.retryable, context: { ...e.context, file: shown }, cause: e });
+              }
             })();
             try {
-              const res = await t.write(batches, { mode: o.mode });
+              if (stop.signal.aborted) throw interruptedError(shown);
+              const res = await t.write(batches, { mode: o.mode, signal: stop.signal }).catch((e: unknown) => {
+                throw stop.signal.aborted ? interruptedError(shown) : e;
+              });
               progress.tick({ files: res.files.length });
               progress.stop();
               out(`imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
             } catch (e) { progress.stop(); throw e; }
           }
         });
+        if (interrupted) throw interruptedError(files.length === 1 ? (files[0] === '-' ? 'standard input' : files[0]!) : 'the files');
       } finally {
+        for (const sig of signals) process.off(sig, onSignal);
         await Promise.all(inputs.map((i) => i.dispose()));
+      }
+      function interruptedError(what: string): LakeSoulError {
+        return new LakeSoulError('Aborted', `import of ${what} into ${name} interrupted by ${interrupted ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted`, {
+          code: 'INTERRUPTED', context: { table: name, exitCode: SIGNAL_EXIT_CODES[interrupted as keyof typeof SIGNAL_EXIT_CODES] ?? 1 },
+        });
       }
     });
 

@@ -8,14 +8,14 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { basename, dirname, join } from 'node:path';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { SIGNAL_EXIT_CODES } from './cli-context.js';
 
 /** The temporary name `path` is written under: hidden, beside it (same file system), this process's. */
 export function partialName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.part`);
 }
 
-/** Exit codes of a command stopped by a signal (128 + the signal's number, as shells report it). */
-const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGHUP', number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const SIGNAL_EXIT = SIGNAL_EXIT_CODES;
 
 /**
  * Runs `write` on a temporary file beside `path`, then renames it over `path`. When `write` fails, or

@@ -2,13 +2,13 @@
  * Reading import files (CSV, JSONL, Parquet) as a stream of Arrow batches conformed to a schema, and
  * inferring a schema from a file when the user gives none.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RecordBatch, Schema, type Table } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import { decodeParquet, readParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
 import { inferSchema, rowsToBatch, type RecordOrigin } from './records-to-arrow.js';
@@ -31,6 +31,8 @@ export interface SeekableInput {
   /** Whether `path` is a copy of a pipe or standard input. */
   spooled: boolean;
   dispose(): Promise<void>;
+  /** {@link dispose} at once (a process about to exit on a second Ctrl-C). */
+  disposeSync(): void;
 }
 
 /**
@@ -39,18 +41,20 @@ export interface SeekableInput {
  * temporary file first: read twice, a pipe gave its lines to the first pass only, and a JSONL import
  * from `/dev/stdin` said "imported 0 rows" with exit 0.
  */
-export async function seekableInput(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<SeekableInput> {
-  if (file !== '-' && (await stat(file)).isFile()) return { path: file, spooled: false, dispose: async () => {} };
+export async function seekableInput(file: string, stdin: NodeJS.ReadableStream = process.stdin, signal?: AbortSignal): Promise<SeekableInput> {
+  if (file !== '-' && (await stat(file)).isFile()) return { path: file, spooled: false, dispose: async () => {}, disposeSync: () => {} };
   const dir = await mkdtemp(join(tmpdir(), 'lakesoul-ts-import-'));
   const path = join(dir, 'input');
   const dispose = () => rm(dir, { recursive: true, force: true });
+  const disposeSync = () => rmSync(dir, { recursive: true, force: true });
   try {
-    await pipeline(file === '-' ? stdin : createReadStream(file), createWriteStream(path, { mode: 0o600 }));
+    await pipeline(file === '-' ? stdin : createReadStream(file), createWriteStream(path, { mode: 0o600 }), { signal });
   } catch (e) {
     await dispose();
+    if (signal?.aborted) throw abortedError(`copy of ${file === '-' ? 'standard input' : file}`, signal.reason);
     throw new LakeSoulError('Io', `cannot copy ${file === '-' ? 'standard input' : file} to a temporary file in ${dir} (TMPDIR): ${(e as Error).message}`, { context: { file }, cause: e });
   }
-  return { path, spooled: true, dispose };
+  return { path, spooled: true, dispose, disposeSync };
 }
 
 async function ensureFile(file: string): Promise<number> {
