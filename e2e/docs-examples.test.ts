@@ -14,9 +14,9 @@
  *   training runs) or need a server of your own. Checked, not run: bash parses it, every
  *   `pnpm <script>` names a script of package.json and every repository path it names exists.
  * - ```python: run with the test's Python (pyarrow) against `lakesoul-ts serve` serving a table
- *   `events` (id, date, label, score) on loopback without auth (so blocks that send the docs' tokens
- *   or Basic login and blocks that omit them both run; auth itself is tested in e2e/flight.test.ts);
- *   the server's address is in env LAKESOUL_FLIGHT_URL.
+ *   `events` (id, date, label, score) on loopback with the docs' credentials (`--token s3cret --user
+ *   alice:password`): a block that omits them fails, as it would against a server with auth (the
+ *   DoPut and transaction blocks of flight.md did); the server's address is in env LAKESOUL_FLIGHT_URL.
  * - ```python fragment: the same, after the stated Python context FRAGMENT_PRELUDE below.
  * - ``` (no language), ```text: output or layout, not code.
  * - every block of a page listed in RUN_ELSEWHERE: run as written by that page's own test (which
@@ -217,7 +217,8 @@ describe('every fenced block of README.md and docs/*.md runs as written', () => 
         const csv = join(home, 'events.csv');
         writeFileSync(csv, 'id,date,label,score\n1,2024-01-01,cat,0.5\n2,2024-01-01,dog,0.9\n3,2024-01-02,cat,0.7\n');
         await ok(['import', 'events', csv]);
-        server = runCli([...g, 'serve', '--port', '0'], { timeoutMs: 3_600_000 });
+        // with the docs' credentials: a block that forgets to send them fails here, as it would for a reader
+        server = runCli([...g, 'serve', '--port', '0', '--token', 's3cret', '--user', 'alice:password'], { timeoutMs: 3_600_000 });
         const m = await waitForOutput(server.child, /grpc:\/\/127\.0\.0\.1:(\d+)/);
         env.LAKESOUL_FLIGHT_URL = `grpc://127.0.0.1:${m[1]}`;
       }
