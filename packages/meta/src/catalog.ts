@@ -760,13 +760,14 @@ export class Catalog {
 
     // Phase 2: versions, with conflict retries.
     let attempt = 0;
+    let outcomeLost = false; // an attempt's COMMIT went unanswered: later attempts check it did not land
     try {
       for (;;) {
         throwIfAborted(signal, `commit to table '${qname}'`);
         try {
           const versions = await this.driver.transaction(async (tx) => {
             if (req.schema) await this.commitSchema(tx, table, qname, req.op, req.schema);
-            return this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds);
+            return this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds, outcomeLost);
           }, { signal });
           const ids = new Map<string, string>();
           for (const d of versions.keys()) ids.set(d, commitIds.get(d)!);
@@ -775,9 +776,10 @@ export class Catalog {
           return { versions, commitIds: ids, retries: attempt };
         } catch (e) {
           const le = mapSqlError(e);
-          if (LakeSoulError.hasCode(le, 'TRANSACTION_OUTCOME_UNKNOWN')) {
+          if (LakeSoulError.hasCode(le, 'TRANSACTION_OUTCOME_UNKNOWN') || le.code === 'COMMIT_ALREADY_LANDED') {
             // The connection died while the transaction committed: ask the catalog what happened. A
             // commit that landed is this call's success (a retry would write the data twice).
+            outcomeLost = true;
             const landed = await this.committedOutcome(table, qname, req.op, parts, base, commitIds, le, signal);
             if (landed) return { ...landed, retries: attempt };
           } else if (!LakeSoulError.hasCode(le, 'COMMIT_CONFLICT', 'TRANSACTION_CONFLICT')) {
@@ -819,8 +821,10 @@ export class Catalog {
     const deadline = Date.now() + OUTCOME_CHECK_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        const rows = (await this.driver.query<{ partition_desc: string; committed: boolean }>(
-          'SELECT partition_desc, committed FROM data_commit_info WHERE table_id = $1 AND commit_id = ANY($2::uuid[])', [table.tableId, ids], { signal })).rows;
+        // FOR SHARE waits for the lost attempt's transaction to end, if its backend still runs it (a
+        // COMMIT delayed on the way): read before that, "not committed" could be followed by its commit
+        const rows = (await this.driver.transaction((tx) => tx.query<{ partition_desc: string; committed: boolean }>(
+          'SELECT partition_desc, committed FROM data_commit_info WHERE table_id = $1 AND commit_id = ANY($2::uuid[]) FOR SHARE', [table.tableId, ids]), { signal })).rows;
         if (!rows.some((r) => r.committed)) return null;
         const versions = new Map<string, number>();
         const landed = new Map<string, string>();
@@ -891,7 +895,7 @@ export class Catalog {
    * the commit row committed, leave the partition out, or throw). Returns partition -> new version.
    */
   private async commitPhase2(tx: SqlExecutor, table: TableInfo, qname: string, op: CommitOp, parts: PartitionCommit[],
-    base: Map<string, number>, commitIds: Map<string, string>): Promise<Map<string, number>> {
+    base: Map<string, number>, commitIds: Map<string, string>, checkLanded = false): Promise<Map<string, number>> {
     const versions = new Map<string, number>();
     if (this.commitLock && parts.length > PARTITION_LOCKS_PER_COMMIT) {
       // A lock per partition fills PostgreSQL's lock table (an embedded catalog refused a commit of
@@ -903,6 +907,14 @@ export class Catalog {
       // commit dated before that moment (settleCommits)
       await tx.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [table.tableId]);
       for (const p of parts) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [table.tableId, p.partitionDesc]);
+    }
+    if (checkLanded) {
+      // After an attempt whose outcome was lost: that attempt's transaction may still be alive and
+      // commit (its COMMIT delayed on the way). Its commit rows are locked until it ends; once it has,
+      // rows marked committed mean it landed, and this attempt must not commit the files again.
+      const own = await tx.query<{ committed: boolean }>(
+        'SELECT committed FROM data_commit_info WHERE table_id = $1 AND commit_id = ANY($2::uuid[]) FOR UPDATE', [table.tableId, [...commitIds.values()]]);
+      if (own.rows.some((r) => r.committed)) throw new LakeSoulError('Conflict', `commit ${op} to table '${qname}' landed in an earlier attempt`, { code: 'COMMIT_ALREADY_LANDED' });
     }
     // One time for the commit's versions (history groups a commit's partitions by it), taken after the
     // locks: the transaction's start let a version that waited on a lock be dated before one committed

@@ -17,7 +17,7 @@ function testUrl(): string {
   return url;
 }
 
-type Fault = 'none' | 'lose-answer' | 'lose-commit';
+type Fault = 'none' | 'lose-answer' | 'lose-commit' | 'delay-commit';
 
 /** A PostgreSQL wire proxy that applies `fault` to the `nth` simple-query COMMIT after `arm`. */
 class CommitFaultProxy {
@@ -47,10 +47,11 @@ class CommitFaultProxy {
 
   private relay(client: Socket): void {
     const up = createConnection(this.upstream);
+    let delayed = false; // a COMMIT on its way: the server side stays open after the client's closes
     for (const s of [client, up]) {
       this.sockets.add(s);
       s.on('error', () => {});
-      s.on('close', () => { client.destroy(); up.destroy(); this.sockets.delete(s); });
+      s.on('close', () => { if (s === up || !delayed) { client.destroy(); up.destroy(); } this.sockets.delete(s); });
     }
     let answering = true;
     up.on('data', (d) => { if (answering) client.write(d); });
@@ -73,6 +74,15 @@ class CommitFaultProxy {
           if (fault === 'lose-commit') {
             client.destroy();
             up.destroy();
+            return;
+          }
+          if (fault === 'delay-commit') {
+            // the client's connection drops at once; the COMMIT reaches the server later (a pooler, a
+            // slow network): the transaction is still open, holding its locks, when the client asks
+            answering = false;
+            delayed = true;
+            client.destroy();
+            setTimeout(() => up.write(msg, () => setTimeout(() => up.destroy(), 300)), 700);
             return;
           }
           // the server gets the COMMIT and commits; its answer never reaches the client
@@ -138,6 +148,22 @@ describe('commits on PostgreSQL when the connection is lost', () => {
     expect(r.retries).toBe(1);
     expect((await catalog.history(t.tableId)).map((v) => v.version)).toEqual([0]);
     expect(await committedRows(t.tableId)).toBe(1);
+  });
+
+  it('a COMMIT still on its way when the client asks is waited for: the commit is found landed, not made twice', async () => {
+    // asked at once, the catalog said "not committed" and the retry committed the files a second time
+    for (const op of ['AppendCommit', 'UpdateCommit'] as const) {
+      const t = await newTable(`delayed_${op}`);
+      await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [testFile(t, '-5', 'a')] }] });
+      proxy.arm('delay-commit', 2);
+      const files = op === 'UpdateCommit' ? [testFile(t, '-5', 'b'), testFile(t, '-5', 'a', { op: 'del' })] : [testFile(t, '-5', 'b')];
+      const r = await catalog.commit({ tableId: t.tableId, op, partitions: [{ partitionDesc: '-5', files, readVersion: 0 }] });
+      expect(r.versions, op).toEqual(new Map([['-5', 1]]));
+      expect((await catalog.history(t.tableId)).map((v) => [v.version, v.commitOp]), op).toEqual([[0, 'AppendCommit'], [1, op]]);
+      const snapshot = (await catalog.getSnapshot(t.tableId))[0]!;
+      expect(new Set(snapshot.files.map((f) => f.commitId)).size, `${op}: each commit once in the snapshot`).toBe(snapshot.files.length);
+      expect(await committedRows(t.tableId)).toBe(2);
+    }
   });
 
   it('a backend terminated inside a transaction fails that call, not the process', async () => {
