@@ -297,7 +297,8 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     const b = await lh.table('evolve_handles'); // a long-running service's handle, opened before the changes
     await a.write([{ id: 1, c: 'c1' }, { id: 2, c: 'c2' }, { id: 3, c: 'c3' }], { schemaMode: 'merge' });
     await a.widenColumns({ f: new Float64() });
-    await a.write([{ id: 3, f: 0.1 }]);
+    // a write through an object opened before the widening stores 0.1 as float64 (it was rounded to float32)
+    await (b as LakeSoulTable).write([{ id: 3, f: 0.1 }]);
     const want = [
       { id: 1, n: 1, f: 0.5, c: 'c1' },
       { id: 2, n: 2, f: 1.5, c: 'c2' },
@@ -313,14 +314,15 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     await a.write([{ id: 4, n: 4, f: 4.25, c: 'c4' }]);
     expect(await rows(a)).toEqual([{ id: 2, n: 20, f: 1.5, c: 'c2' }, { id: 4, n: 4, f: 4.25, c: 'c4' }]);
 
-    // two merge writers add one column with different types: the second commits nothing
+    // two merge writers add one column with different types: the second commits nothing (its object,
+    // opened before, reads the schema when the write starts; a write already under way when the first
+    // commits is refused by its commit: the catalog conformance suite)
     const x = await lh.table('evolve_handles');
     const y = await lh.table('evolve_handles');
     await x.write([{ id: 2, tag: 'text' }], { schemaMode: 'merge' });
     const versions = (await a.history()).length;
     const clash = await refusal(y.write(tableFromArrays({ id: BigInt64Array.from([4n]), tag: BigInt64Array.from([42n]) }), { schemaMode: 'merge' }));
-    expect(clash.code).toBe('SCHEMA_CHANGED');
-    expect(clash.message).toMatch(/column 'tag' was written as Int64 but is Utf8 in the table's schema/);
+    expect(clash.message).toMatch(/column 'tag' of table 'evolve_handles': cannot convert Int64 to Utf8/);
     expect((await a.history()).length).toBe(versions);
     expect((await rows(await lh.table('evolve_handles'))).map((r) => r.tag), 'the table stays readable').toEqual(['text', null]);
 

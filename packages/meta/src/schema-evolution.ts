@@ -100,16 +100,18 @@ export function mergeSchemas(current: Schema, incoming: Schema, fixed: readonly 
 }
 
 /**
- * Why files written under the table schema `written` would not read correctly under the table's
- * schema `current`, or null: a column it holds is missing from `current`, or has there a type other
- * than its own or one that widens it (another writer added the column with another type, say).
+ * Why files written under the table schema `written` do not hold what the table's schema `current`
+ * says, or null: a column they hold is missing from `current`, or has there another type (another
+ * writer added the column with another type, or widened it: values converted to the narrower type
+ * were rounded, float64 0.1 stored as float32 0.10000000149011612, though older files of that type
+ * read exactly).
  */
 export function writtenSchemaProblem(current: Schema, written: Schema): string | null {
   for (const w of written.fields) {
     const c = current.fields.find((f) => f.name === w.name);
     if (!c) return `column '${w.name}' is not in the table's schema`;
     const t = valueType(w.type);
-    if (String(c.type) !== String(t) && !widening(t, c.type)) return `column '${w.name}' was written as ${t} but is ${c.type} in the table's schema`;
+    if (String(c.type) !== String(t)) return `column '${w.name}' was written as ${t} but is ${c.type} in the table's schema`;
   }
   return null;
 }

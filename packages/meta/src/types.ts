@@ -111,7 +111,8 @@ export interface CommitSchema {
   readWith?: Schema;
   /**
    * The table schemas the files were encoded under (one per staged write combined). Every column
-   * they hold must be in the table's schema with its type or one that widens it.
+   * they hold must be in the table's schema with that type (a column widened meanwhile would hold
+   * values rounded to the narrower type).
    */
   written?: Schema[];
   /**

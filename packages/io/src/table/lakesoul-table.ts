@@ -126,9 +126,9 @@ export class LakeSoulTable {
   }
 
   /**
-   * The catalog entry as it is now (this object's is refreshed): a rewrite reads rows under the
-   * table's current schema, not the one this object was opened with (files rewritten under that
-   * would leave out a column added since, or narrow a widened one; the commit also checks).
+   * The catalog entry as it is now (this object's is refreshed): a write or rewrite works under the
+   * table's current schema, not the one this object was opened with (files written under that would
+   * leave out a column added since, or round values to a type widened since; the commit checks too).
    */
   private async currentInfo(signal?: AbortSignal): Promise<TableInfo> {
     this.info = await this.catalog.getTableById(this.info.tableId, { signal });
@@ -151,6 +151,8 @@ export class LakeSoulTable {
   async write(input: WriteInput, options: TableWriteOptions = {}): Promise<WriteResult> {
     this.checkOptions(options, WRITE_OPTIONS, 'write into');
     refuseOptionValue(options.mode, WRITE_MODES, 'mode', `write into table '${this.qualifiedName}'`);
+    // under the table's schema of now: a column another writer added or widened is this write's too
+    await this.currentInfo(options.signal);
     try {
       return await writeTable(this.ctx, input, this.withReplaceSelection(options));
     } finally {
@@ -175,14 +177,17 @@ export class LakeSoulTable {
    * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED` for any other change.
    */
   async widenColumns(types: Record<string, DataType>, options: { signal?: AbortSignal } = {}): Promise<this> {
-    for (const c of Object.keys(types)) {
-      if (!this.info.schema.fields.some((f) => f.name === c)) {
-        throw new LakeSoulError('SchemaMismatch', `column '${c}' is not in the schema of table '${this.info.name}'`, { code: 'UNKNOWN_COLUMN', context: { table: this.info.name, column: c } });
-      }
-    }
     this.info = await this.catalog.evolveTableSchema(
       this.info.tableId,
-      (cur) => new Schema(cur.fields.map((f) => (types[f.name] ? f.clone({ type: types[f.name] }) : f)), cur.metadata),
+      (cur) => {
+        // against the schema of now (a column another writer added is there, though not in this object's)
+        for (const c of Object.keys(types)) {
+          if (!cur.fields.some((f) => f.name === c)) {
+            throw new LakeSoulError('SchemaMismatch', `column '${c}' is not in the schema of table '${this.qualifiedName}'`, { code: 'UNKNOWN_COLUMN', context: { table: this.qualifiedName, column: c } });
+          }
+        }
+        return new Schema(cur.fields.map((f) => (types[f.name] ? f.clone({ type: types[f.name] }) : f)), cur.metadata);
+      },
       options,
     );
     return this;
@@ -196,6 +201,7 @@ export class LakeSoulTable {
   async stage(input: WriteInput, options: StageOptions = {}): Promise<StagedWrite> {
     this.checkOptions(options, STAGE_OPTIONS, 'stage into');
     refuseOptionValue(options.mode, WRITE_MODES, 'mode', `stage into table '${this.qualifiedName}'`);
+    await this.currentInfo(options.signal);
     return stageWrite(this.ctx, input, this.withReplaceSelection(options));
   }
 

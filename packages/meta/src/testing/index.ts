@@ -471,14 +471,18 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         const asInt = new Schema([...readWith.fields, new Field('c', new Int64(), true)]);
         const wrong = await refusal(catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'b')] }], schema: { written: [asInt], evolve: true } }));
         expect(wrong.message).toMatch(/column 'c' was written as Int64 but is Utf8 in the table's schema/);
-        // a narrower type the table widens is accepted; evolve adds what is missing, with the data
+        // evolve adds what is missing, with the data
         const withN = new Schema([...readWith.fields, new Field('c', new Utf8(), true), new Field('n', new Int32(), true)]);
         await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'c')] }], schema: { written: [withN], evolve: true } });
         expect(String((await catalog.getTableById(t.tableId)).schema.fields.map((f) => `${f.name}:${f.type}`))).toBe('id:Int64,v:Utf8,c:Utf8,n:Int32');
+        // files of a type the table widened meanwhile are refused (their values were rounded to it)
         await catalog.evolveTableSchema(t.tableId, (s) => new Schema(s.fields.map((f) => (f.name === 'n' ? f.clone({ type: new Int64() }) : f))));
-        await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'd')] }], schema: { written: [withN] } });
+        const narrow = await refusal(catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'd')] }], schema: { written: [withN] } }));
+        expect(narrow.message).toMatch(/column 'n' was written as Int32 but is Int64 in the table's schema/);
+        const withN64 = new Schema(withN.fields.map((f) => (f.name === 'n' ? f.clone({ type: new Int64() }) : f)));
+        await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'd')] }], schema: { written: [withN64] } });
         // a commit that fails (its rebase refused) evolves nothing
-        const withX = new Schema([...withN.fields, new Field('x', new Utf8(), true)]);
+        const withX = new Schema([...withN64.fields, new Field('x', new Utf8(), true)]);
         const v = (await catalog.commit({ tableId: t.tableId, op: 'UpdateCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'e')], readVersion: 2 }] })).versions.get(d)!;
         const failed = await refusal(catalog.commit({ tableId: t.tableId, op: 'UpdateCommit', partitions: [{ partitionDesc: d, files: [testFile(t, d, 'f')], readVersion: v - 1 }], schema: { written: [withX], evolve: true } }));
         expect(failed.kind).toBe('Conflict');
