@@ -1020,11 +1020,14 @@ describe('concurrent rewrites (protocol §2 conflict rules through the table API
     await hold;
     await t.compact();
     release();
-    await expect(del).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'Conflict'));
+    // retryable: the call, run again, reads the table anew (the flag said no, the message "redo")
+    await expect(del).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'Conflict') && e.code === 'COMMIT_REBASE_FAILED' && e.retryable);
     expect(await all(t)).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'a' }]);
     const live = new Set((await t.snapshot())[0].files.map((f) => f.path));
     const dry = await t.cleanup({ orphanSafetyWindowMs: 0, retainSince: 0 });
     expect(dry.files.filter((f) => f.reason === 'orphan')).toEqual([]);
     expect(live.size).toBe(1);
+    await t.deleteWhere('id = 1');
+    expect(await all(t)).toEqual([{ id: 2, v: 'b' }, { id: 3, v: 'a' }]);
   });
 });

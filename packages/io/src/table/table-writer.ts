@@ -352,6 +352,14 @@ export async function commitFiles(
     return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
+    // The commit cannot be rebased over what another writer committed, but the call can run again:
+    // it reads the partitions anew (said "redo the update", yet retryable false: a client retrying
+    // on the flag lost every such update).
+    if (LakeSoulError.hasCode(e, 'COMMIT_REBASE_FAILED') && !e.retryable) {
+      throw new LakeSoulError(e.kind, `${e.message} (nothing was committed; the call can be run again as it is: it reads the table anew)`, {
+        code: e.code, retryable: true, context: e.context, cause: e,
+      });
+    }
     throw e;
   }
 }
