@@ -107,5 +107,21 @@ describe('lakesoul-ts progress on a terminal', () => {
     expect(err).toMatch(/import of standard input into big interrupted by SIGINT/);
     expect(readdirSync(tmp), 'the copy of standard input').toEqual([]);
     expect(parquetFiles(join(home, 'warehouse'))).toEqual([]);
+
+    // stopped after a first file's commit: the message says what is in the table (it said "nothing")
+    const small = join(dir, 'small.csv');
+    writeFileSync(small, 'id,v\n-1,1\n-2,2\n');
+    const two = spawn(process.execPath, [DIST_BIN, '--home', home, 'import', 'big', small, csv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let twoOut = '';
+    let twoErr = '';
+    two.stdout.on('data', (d) => { twoOut += d; });
+    two.stderr.on('data', (d) => { twoErr += d; });
+    const twoEnded = new Promise<number | null>((res) => two.on('exit', (code) => res(code)));
+    while (!/imported 2 rows from .*small\.csv/.test(twoOut) && Date.now() < deadline + 120_000) await new Promise((r) => setTimeout(r, 10));
+    two.kill('SIGINT');
+    expect(await twoEnded, twoErr).toBe(130);
+    expect(twoErr).toMatch(/import of .*big\.csv into big interrupted by SIGINT: nothing of it was committed, .*; committed before it: .*small\.csv/);
+    const after = await runCli(['--home', home, 'scan', 'big', '--format', 'jsonl', '--filter', 'id < 0'], { timeoutMs: 60_000 });
+    expect(after.out.trim().split('\n')).toHaveLength(2);
   }, 300_000);
 });

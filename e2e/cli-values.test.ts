@@ -285,6 +285,18 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(JSON.parse(one.out).versions, 'the values of some range columns, when they select one partition').toEqual(commit.versions);
   }, 600_000);
 
+  it("--partition takes the catalog's spelling of a null or empty range value, as history prints it", async () => {
+    const f = join(dir, 'nullparts.jsonl');
+    writeFileSync(f, '{"id":1,"s":null}\n{"id":2,"s":""}\n{"id":3,"s":"x"}\n');
+    let r = await cli([...g, 'table', 'create', 'nullparts', '--schema', 'id:int64!,s:utf8', '--partition-by', 's', '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    expect((await cli([...g, 'import', 'nullparts', f, '-n', ns])).code).toBe(0);
+    r = await cli([...g, 'history', 'nullparts', '-n', ns, '-p', 's=__L@KE$OUL_NULL__', '--format', 'jsonl']);
+    expect(JSON.parse(r.out).versions, r.err).toEqual([{ partition: 's=__L@KE$OUL_NULL__', version: 0 }]);
+    r = await cli([...g, 'scan', 'nullparts', '-n', ns, '-p', 's=__L@KE$OUL_EMPTY_STRING__', '--format', 'jsonl']);
+    expect(r.out.trim(), r.err).toBe('{"id":2,"s":""}');
+  }, 600_000);
+
   it('infers int64 for 19-digit integers (float64 rounded them), and exports an empty result as a Parquet file with the schema', async () => {
     const src = join(dir, 'wide.csv');
     writeFileSync(src, 'id,big\n1,1234567890123456789\n2,9223372036854775807\n3,-9223372036854775808\n');

@@ -461,8 +461,13 @@ describe('lakesoul-ts binary', () => {
     const r1 = await insecure;
     expect(r1.code, `${r1.signal} ${r1.err}`).toBe(0);
     expect(r1.err).toMatch(/warning: serving 0\.0\.0\.0 without authentication/);
-    const withToken = runCli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0', '--token', 'a-long-enough-token'], { timeoutMs: COMMAND_TIMEOUT_MS });
-    await waitForOutput(withToken.child, /auth: bearer token\)/);
+    // tokens from the environment, white space around each ignored (" b" could never be presented)
+    const withToken = runCli(['--home', home, 'serve', '--host', '0.0.0.0', '--port', '0'], { timeoutMs: COMMAND_TIMEOUT_MS, env: { LAKESOUL_FLIGHT_TOKENS: 'another-token, a-long-enough-token' } });
+    const served = await waitForOutput(withToken.child, /grpc:\/\/0\.0\.0\.0:(\d+) .*auth: bearer tokens\)/);
+    const { FlightClient } = await import('@lakesoul-ts/connector-flight');
+    const authed = await FlightClient.connect(`grpc://127.0.0.1:${served[1]}`, { token: 'a-long-enough-token' });
+    expect((await authed.listActions()).length).toBeGreaterThan(0);
+    authed.close();
     withToken.child.kill('SIGINT');
     const r2 = await withToken;
     expect(r2.code, `${r2.signal} ${r2.err}`).toBe(0);
@@ -471,6 +476,8 @@ describe('lakesoul-ts binary', () => {
     for (const [args, env, message] of [
       [['--token', ''], {}, /an empty bearer token would accept any caller/],
       [[], { LAKESOUL_FLIGHT_TOKENS: ',' }, /an empty bearer token would accept any caller/],
+      [[], { LAKESOUL_FLIGHT_TOKENS: ' ' }, /an empty bearer token would accept any caller/],
+      [['--token', ' padded '], {}, /begins or ends with white space, which no client can send/],
       [['--user', 'alice:'], {}, /user 'alice' has an empty password/],
       [['--token', 'a-long-enough-token', '--ticket-secret', 'short'], {}, /--ticket-secret must be at least 16 bytes/],
     ] as const) {

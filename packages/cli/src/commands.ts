@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -33,6 +33,12 @@ export interface CliIO {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** `1 row`, `2 rows`. */
+/** LAKESOUL_FLIGHT_TOKENS (`a,b`, white space around each allowed), or undefined when unset. */
+function envTokens(): string[] | undefined {
+  const v = process.env.LAKESOUL_FLIGHT_TOKENS;
+  return v === undefined || v === '' ? undefined : v.split(',').map((t) => t.trim());
+}
+
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -49,7 +55,8 @@ function parsePartitionFlags(values: string[] | undefined): Record<string, strin
     if (column in out) {
       throw new LakeSoulError('InvalidArgument', `--partition names '${column}' twice ('${out[column]}' and '${v.slice(i + 1)}'): it selects the partitions with all the values given, one per range column; run the command once per partition`, { context: { column } });
     }
-    out[column] = v.slice(i + 1);
+    // the catalog's spellings of null and '' (as history prints them) are those values
+    out[column] = decodePartitionValue(v.slice(i + 1));
   }
   return out;
 }
@@ -496,13 +503,14 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       // 128 + the signal (it exited at once, leaving both behind). A second signal exits at once.
       const stop = new AbortController();
       let interrupted: NodeJS.Signals | undefined;
+      const committed: string[] = []; // inputs whose commit landed
       const onSignal = (sig: NodeJS.Signals) => {
         if (interrupted) {
           for (const i of inputs) i.disposeSync();
           process.exit(SIGNAL_EXIT_CODES[sig as keyof typeof SIGNAL_EXIT_CODES] ?? 1);
         }
         interrupted = sig;
-        io.stderr.write(`\n${sig}: stopping the import (the file being imported is not committed; again to stop at once)...\n`);
+        io.stderr.write(`\n${sig}: stopping the import (again to stop at once)...\n`);
         stop.abort();
       };
       const signals = Object.keys(SIGNAL_EXIT_CODES) as NodeJS.Signals[];
@@ -546,22 +554,31 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
             })();
             try {
               if (stop.signal.aborted) throw interruptedError(shown);
+              // a write that rejects committed nothing (one whose commit outcome is unknown, a Catalog
+              // error, says so itself); the reader's AbortError is not a LakeSoulError
               const res = await t.write(batches, { mode: o.mode, signal: stop.signal }).catch((e: unknown) => {
-                throw stop.signal.aborted ? interruptedError(shown) : e;
+                throw stop.signal.aborted && !(LakeSoulError.is(e) && e.kind !== 'Aborted') ? interruptedError(shown) : e;
               });
+              committed.push(shown);
               progress.tick({ files: res.files.length });
               progress.stop();
               out(`imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
             } catch (e) { progress.stop(); throw e; }
           }
         });
-        if (interrupted) throw interruptedError(files.length === 1 ? (files[0] === '-' ? 'standard input' : files[0]!) : 'the files');
+        // the signal came after the last commit: everything printed above is in the table
+        if (interrupted) throw interruptedError(null);
       } finally {
         for (const sig of signals) process.off(sig, onSignal);
         await Promise.all(inputs.map((i) => i.dispose()));
       }
-      function interruptedError(what: string): LakeSoulError {
-        return new LakeSoulError('Aborted', `import of ${what} into ${name} interrupted by ${interrupted ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted`, {
+      /** The error of an import a signal stopped, before `what` was committed (null: after the last commit). */
+      function interruptedError(what: string | null): LakeSoulError {
+        const before = committed.length === 0 ? '' : `; committed before it: ${committed.join(', ')} (as printed above)`;
+        const message = what === null
+          ? `import into ${name} interrupted by ${interrupted ?? 'a signal'} after its last commit: everything printed above was imported (do not import it again)`
+          : `import of ${what} into ${name} interrupted by ${interrupted ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted${before}`;
+        return new LakeSoulError('Aborted', message, {
           code: 'INTERRUPTED', context: { table: name, exitCode: SIGNAL_EXIT_CODES[interrupted as keyof typeof SIGNAL_EXIT_CODES] ?? 1 },
         });
       }
@@ -813,7 +830,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', positiveSecondsOption, 60)
     .action((o) => withContext(program, io, async (ctx) => {
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
-      const tokens = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
+      const tokens = o.token ?? (envTokens());
       const users: Record<string, string> | undefined = o.user ? {} : undefined;
       for (const u of (o.user as string[] | undefined) ?? []) {
         const i = u.indexOf(':');
@@ -863,7 +880,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .action((o) => withContext(program, io, async (ctx) => {
       const { startUi } = await import('@lakesoul-ts/ui');
       if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new LakeSoulError('InvalidArgument', `--port must be 0..65535 (got ${o.port})`);
-      const tokens: string[] | undefined = o.token ?? (process.env.LAKESOUL_FLIGHT_TOKENS ? process.env.LAKESOUL_FLIGHT_TOKENS.split(',') : undefined);
+      const tokens: string[] | undefined = o.token ?? (envTokens());
       // as serve: a reachable address without a token is refused (it also answered DNS-rebinding pages)
       const exposure = checkServeExposure({ host: o.host, tokens: tokens?.length ?? 0, users: 0, insecureNoAuth: o.insecureNoAuth === true, command: 'ui' });
       const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });

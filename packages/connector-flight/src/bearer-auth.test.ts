@@ -23,6 +23,7 @@ describe('BearerAuth', () => {
   it('refuses an empty token or password instead of turning auth off', () => {
     // `--token "$UNSET"` on 0.0.0.0 served every table to anyone
     for (const tokens of [[''], ['ok', '']]) expect(() => new BearerAuth({ secret: 'x'.repeat(16), tokens })).toThrow(/an empty bearer token would accept any caller/);
+    expect(() => new BearerAuth({ secret: 'x'.repeat(16), tokens: [' tok'] })).toThrow(/begins or ends with white space/);
     expect(() => new BearerAuth({ secret: 'x'.repeat(16), users: { alice: '' } })).toThrow(/user 'alice' has an empty password/);
     expect(() => new BearerAuth({ secret: 'x'.repeat(16), users: { '': 'pw' } })).toThrow(/has an empty name/);
   });

@@ -50,6 +50,10 @@ export class BearerAuth {
     if (this.tokens.some((t) => typeof t !== 'string' || t.length === 0)) {
       throw new LakeSoulError('InvalidArgument', 'an empty bearer token would accept any caller: give a non-empty token (is the variable passed to --token, or LAKESOUL_FLIGHT_TOKENS, set?)', { code: 'EMPTY_CREDENTIAL' });
     }
+    // HTTP drops white space around a header value: such a token could never be presented
+    if (this.tokens.some((t) => t.trim() !== t)) {
+      throw new LakeSoulError('InvalidArgument', 'a bearer token begins or ends with white space, which no client can send (headers drop it): remove it', { code: 'EMPTY_CREDENTIAL' });
+    }
     this.users = options.users ?? {};
     for (const [user, password] of Object.entries(this.users)) {
       if (user.length === 0 || typeof password !== 'string' || password.length === 0) {

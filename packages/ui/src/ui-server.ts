@@ -162,6 +162,7 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
   const tokens = options.tokens ?? [];
   if (tokens.some((t) => t.length === 0)) throw new LakeSoulError('InvalidArgument', 'an empty UI token would accept any caller', { code: 'UI_EMPTY_TOKEN' });
+  if (tokens.some((t) => t.trim() !== t)) throw new LakeSoulError('InvalidArgument', 'a UI token begins or ends with white space, which no client can send: remove it', { code: 'UI_EMPTY_TOKEN' });
   const assetsDir = options.assetsDir ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
   const api = new UiApi(options.lakehouse);
   const loopbackOnly = isLoopback(host);
