@@ -33,6 +33,46 @@ export interface CliIO {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** `1 row`, `2 rows`. */
+/**
+ * A command's work that SIGINT, SIGTERM or SIGHUP stops cleanly: the first signal aborts `signal` (the
+ * work cleans up as after an error), a second runs `forceCleanup` and exits at once; `error` makes the
+ * error the command ends with, which exits 128 + the signal's number. `end` removes the handlers.
+ */
+class SignalStop {
+  private readonly controller = new AbortController();
+  /** The signal that arrived first, if any. */
+  received: NodeJS.Signals | undefined;
+  private readonly handler = (sig: NodeJS.Signals): void => {
+    if (this.received) {
+      this.forceCleanup?.();
+      process.exit(SIGNAL_EXIT_CODES[sig as keyof typeof SIGNAL_EXIT_CODES] ?? 1);
+    }
+    this.received = sig;
+    this.io.stderr.write(`\n${sig}: stopping ${this.what} (again to stop at once)...\n`);
+    this.controller.abort();
+  };
+
+  constructor(private readonly io: CliIO, private readonly what: string, private readonly forceCleanup?: () => void) {
+    for (const sig of Object.keys(SIGNAL_EXIT_CODES)) process.on(sig, this.handler);
+  }
+
+  /** Aborted by the first signal. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The error that ends the command (code `INTERRUPTED`, exiting as the signal would). */
+  error(table: string, message: string): LakeSoulError {
+    return new LakeSoulError('Aborted', message, {
+      code: 'INTERRUPTED', context: { table, exitCode: SIGNAL_EXIT_CODES[this.received as keyof typeof SIGNAL_EXIT_CODES] ?? 1 },
+    });
+  }
+
+  end(): void {
+    for (const sig of Object.keys(SIGNAL_EXIT_CODES)) process.off(sig, this.handler);
+  }
+}
+
 /** LAKESOUL_FLIGHT_TOKENS (`a,b`, white space around each allowed), or undefined when unset. */
 function envTokens(): string[] | undefined {
   const v = process.env.LAKESOUL_FLIGHT_TOKENS;
@@ -462,8 +502,12 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
     .addHelpText('after', '\nExamples:\n  $ lakesoul-ts import events day1.csv day2.csv --mode upsert\n  $ zcat day3.jsonl.gz | lakesoul-ts import events - --format jsonl\n  $ lakesoul-ts import pets ./photos --format images    # <root>/<label>/<file>')
     .action(async (name: string, files: string[], o) => {
       if (o.format === 'images') {
+        // Ctrl-C stops between steps: nothing of the folder being imported is committed (copies already
+        // made stay under the table path: their names are their content's, so a new run reuses them)
+        const stop = new SignalStop(io, 'the import');
         return withContext(program, io, async (ctx) => {
           for (const dir of files) {
+            if (stop.signal.aborted) break;
             const st = await stat(dir).catch(() => undefined);
             if (!st?.isDirectory()) {
               throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
@@ -471,12 +515,17 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
             const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
             try {
               const { importImages, toFileUri } = await import('@lakesoul-ts/io');
-              const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference' });
+              const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference', signal: stop.signal })
+                .catch((e: unknown) => {
+                  if (!stop.signal.aborted || (LakeSoulError.is(e) && e.kind !== 'Aborted')) throw e;
+                  throw stop.error(name, `import of ${dir} into ${name} interrupted by ${stop.received}: nothing of it was committed${o.copy ? ' (the images copied so far stay under the table path; importing the folder again reuses them)' : ''}`);
+                });
               progress.tick({ files: r.rows, bytes: r.bytesCopied });
               out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
             } finally { progress.stop(); }
           }
-        });
+          if (stop.signal.aborted) throw stop.error(name, `import into ${name} interrupted by ${stop.received} after its last commit: everything printed above was imported`);
+        }).finally(() => stop.end());
       }
       if (files.filter((f) => f === '-').length > 1) throw new LakeSoulError('InvalidArgument', 'standard input (-) can be imported once per command');
       for (const file of files) {
@@ -501,20 +550,10 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       // Ctrl-C (or SIGTERM/SIGHUP) stops the import: the write in progress is aborted, which deletes
       // the files it uploaded, and the copies of standard input are removed, then the process exits
       // 128 + the signal (it exited at once, leaving both behind). A second signal exits at once.
-      const stop = new AbortController();
+      const stop = new SignalStop(io, 'the import', () => { for (const i of inputs) i.disposeSync(); });
       let interrupted: NodeJS.Signals | undefined;
+      stop.signal.addEventListener('abort', () => { interrupted = stop.received; });
       const committed: string[] = []; // inputs whose commit landed
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (interrupted) {
-          for (const i of inputs) i.disposeSync();
-          process.exit(SIGNAL_EXIT_CODES[sig as keyof typeof SIGNAL_EXIT_CODES] ?? 1);
-        }
-        interrupted = sig;
-        io.stderr.write(`\n${sig}: stopping the import (again to stop at once)...\n`);
-        stop.abort();
-      };
-      const signals = Object.keys(SIGNAL_EXIT_CODES) as NodeJS.Signals[];
-      for (const sig of signals) process.on(sig, onSignal);
       try {
         for (const file of files) {
           if (stop.signal.aborted) break;
@@ -569,18 +608,15 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
         // the signal came after the last commit: everything printed above is in the table
         if (interrupted) throw interruptedError(null);
       } finally {
-        for (const sig of signals) process.off(sig, onSignal);
+        stop.end();
         await Promise.all(inputs.map((i) => i.dispose()));
       }
       /** The error of an import a signal stopped, before `what` was committed (null: after the last commit). */
       function interruptedError(what: string | null): LakeSoulError {
         const before = committed.length === 0 ? '' : `; committed before it: ${committed.join(', ')} (as printed above)`;
-        const message = what === null
+        return stop.error(name, what === null
           ? `import into ${name} interrupted by ${interrupted ?? 'a signal'} after its last commit: everything printed above was imported (do not import it again)`
-          : `import of ${what} into ${name} interrupted by ${interrupted ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted${before}`;
-        return new LakeSoulError('Aborted', message, {
-          code: 'INTERRUPTED', context: { table: name, exitCode: SIGNAL_EXIT_CODES[interrupted as keyof typeof SIGNAL_EXIT_CODES] ?? 1 },
-        });
+          : `import of ${what} into ${name} interrupted by ${interrupted ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted${before}`);
       }
     });
 
