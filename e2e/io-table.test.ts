@@ -534,6 +534,14 @@ describe('reads: prefetch, early return and abort', () => {
       LakeSoulError.is(e, 'Aborted') && e.message === "read of table 'default.slow': aborted" && e.context.table === 'default.slow');
     await sleep(50);
     expect(inFlight).toBe(0);
+
+    // row counts read a bounded number of footers at once (8,000 files queued 8,000 requests, which timed out)
+    for (let i = 12; i < 48; i++) await t.write(new Table({ k: vectorFromArray([i], new Int32()), s: vectorFromArray([`value-${i}`]) }));
+    maxInFlight = 0;
+    const counted = await (await t.scan()).withRowCounts();
+    expect(counted.splits.reduce((n, x) => n + Number(x.rowCount), 0)).toBe(24_000 + 36);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(32);
   });
 
   it("the next split decodes while this one is read: a bad file there fails the read only when reached, and not at all after an early return", async () => {

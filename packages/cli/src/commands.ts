@@ -488,6 +488,53 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
     }));
 }
 
+/** Checks every input of an import before the first is imported (each file is its own commit). */
+async function checkImportInputs(name: string, files: string[], format: string | undefined): Promise<void> {
+  if (files.filter((f) => f === '-').length > 1) throw new LakeSoulError('InvalidArgument', 'standard input (-) can be imported once per command');
+  for (const file of files) {
+    if (file === '-') {
+      if (!format) throw new LakeSoulError('InvalidArgument', 'to import standard input (-), give its --format csv|jsonl|parquet');
+      continue;
+    }
+    const st = await stat(file).catch(() => undefined);
+    // every file is checked before the first is imported (each file is its own commit)
+    if (!st) throw new LakeSoulError('NotFound', `input file not found: ${file}${files.length > 1 ? ' (nothing was imported)' : ''}`, { context: { file, table: name } });
+    if (st.isDirectory()) {
+      throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
+        code: 'INPUT_IS_FOLDER', context: { file, table: name },
+      });
+    }
+  }
+}
+
+/** `import --format images`: each folder (`<folder>/<label>/<image>`) in one commit, into a table made when missing. */
+function importImageFolders({ program, io, out, quiet }: Omit<ProgramParts, 'note'>, name: string, files: string[], o: { namespace: string; copy?: boolean }): Promise<void> {
+  // Ctrl-C stops between steps: nothing of the folder being imported is committed (copies already
+  // made stay under the table path: their names are their content's, so a new run reuses them)
+  const stop = new SignalStop(io, 'the import');
+  return withContext(program, io, async (ctx) => {
+    for (const dir of files) {
+      if (stop.signal.aborted) break;
+      const st = await stat(dir).catch(() => undefined);
+      if (!st?.isDirectory()) {
+        throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
+      }
+      const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
+      try {
+        const { importImages, toFileUri } = await import('@lakesoul-ts/io');
+        const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference', signal: stop.signal })
+          .catch((e: unknown) => {
+            if (!stop.signal.aborted || (LakeSoulError.is(e) && e.kind !== 'Aborted')) throw e;
+            throw stop.error(name, `import of ${dir} into ${name} interrupted by ${stop.received}: nothing of it was committed${o.copy ? ' (the images copied so far stay under the table path; importing the folder again reuses them)' : ''}`);
+          });
+        progress.tick({ files: r.rows, bytes: r.bytesCopied });
+        out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
+      } finally { progress.stop(); }
+    }
+    if (stop.signal.aborted) throw stop.error(name, `import into ${name} interrupted by ${stop.received} after its last commit: everything printed above was imported`);
+  }).finally(() => stop.end());
+}
+
 /** Adds `import` and `export`. */
 function addImportExportCommands({ program, io, out, quiet }: ProgramParts): void {
   // ---- import / export
@@ -501,47 +548,8 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
     .option('--copy', 'images: copy the files under the table path instead of referencing them in place')
     .addHelpText('after', '\nExamples:\n  $ lakesoul-ts import events day1.csv day2.csv --mode upsert\n  $ zcat day3.jsonl.gz | lakesoul-ts import events - --format jsonl\n  $ lakesoul-ts import pets ./photos --format images    # <root>/<label>/<file>')
     .action(async (name: string, files: string[], o) => {
-      if (o.format === 'images') {
-        // Ctrl-C stops between steps: nothing of the folder being imported is committed (copies already
-        // made stay under the table path: their names are their content's, so a new run reuses them)
-        const stop = new SignalStop(io, 'the import');
-        return withContext(program, io, async (ctx) => {
-          for (const dir of files) {
-            if (stop.signal.aborted) break;
-            const st = await stat(dir).catch(() => undefined);
-            if (!st?.isDirectory()) {
-              throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
-            }
-            const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
-            try {
-              const { importImages, toFileUri } = await import('@lakesoul-ts/io');
-              const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference', signal: stop.signal })
-                .catch((e: unknown) => {
-                  if (!stop.signal.aborted || (LakeSoulError.is(e) && e.kind !== 'Aborted')) throw e;
-                  throw stop.error(name, `import of ${dir} into ${name} interrupted by ${stop.received}: nothing of it was committed${o.copy ? ' (the images copied so far stay under the table path; importing the folder again reuses them)' : ''}`);
-                });
-              progress.tick({ files: r.rows, bytes: r.bytesCopied });
-              out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
-            } finally { progress.stop(); }
-          }
-          if (stop.signal.aborted) throw stop.error(name, `import into ${name} interrupted by ${stop.received} after its last commit: everything printed above was imported`);
-        }).finally(() => stop.end());
-      }
-      if (files.filter((f) => f === '-').length > 1) throw new LakeSoulError('InvalidArgument', 'standard input (-) can be imported once per command');
-      for (const file of files) {
-        if (file === '-') {
-          if (!o.format) throw new LakeSoulError('InvalidArgument', 'to import standard input (-), give its --format csv|jsonl|parquet');
-          continue;
-        }
-        const st = await stat(file).catch(() => undefined);
-        // every file is checked before the first is imported (each file is its own commit)
-        if (!st) throw new LakeSoulError('NotFound', `input file not found: ${file}${files.length > 1 ? ' (nothing was imported)' : ''}`, { context: { file, table: name } });
-        if (st.isDirectory()) {
-          throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
-            code: 'INPUT_IS_FOLDER', context: { file, table: name },
-          });
-        }
-      }
+      if (o.format === 'images') return importImageFolders({ program, io, out, quiet }, name, files, o);
+      await checkImportInputs(name, files, o.format);
       // Standard input and pipes are copied to temporary files (read twice, a pipe is empty the second
       // time) before the catalog is opened: `export ... - | import ... -` on one home waits for nothing.
       const { detectFormat, readInput, seekableInput } = await import('./table-input.js');

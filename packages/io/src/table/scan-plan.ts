@@ -32,7 +32,7 @@ import type {
   SplitFile,
   FilterValue,
 } from '../types.js';
-import { readRanges, type StoreRegistry } from '../store/index.js';
+import { readRanges, Semaphore, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
@@ -154,6 +154,9 @@ function abortedReadError(e: unknown, signal: AbortSignal | undefined, split: Sp
   if (split.partitionDesc === NO_PARTITION_DESC) return abortedError(`read of table '${table}'`, signal.reason, { table });
   return abortedError(`read of table '${table}' (partition ${split.partitionDesc})`, signal.reason, { table, partition: split.partitionDesc });
 }
+
+/** Footers {@link TableScanPlan.withRowCounts} reads at once. */
+const ROW_COUNT_CONCURRENCY = 32;
 
 /** Splits of a snapshot: PK tables one per partition x bucket, others one per file. */
 export function splitsOf(info: TableInfo, snapshot: PartitionSnapshot[]): Split[] {
@@ -419,8 +422,18 @@ export class TableScanPlan implements ScanPlan {
   async withRowCounts(options: RowCountOptions = {}): Promise<ScanPlan> {
     const signal = options.signal ?? this.defaults.signal;
     const known = options.rowCounts ?? new Map<string, number>();
+    // a bounded number of footer reads at once: a table of 8,000 files queued 8,000 requests behind the
+    // store's sockets, which timed out (a Flight GetFlightInfo or a UI page failed every time)
+    const slots = new Semaphore(ROW_COUNT_CONCURRENCY);
     const splits = await Promise.all(
-      this.json.splits.map(async (s) => ({ ...s, rowCount: await countFileRows(this.stores, s.files, known, signal) })),
+      this.json.splits.map(async (s) => {
+        await slots.acquire(signal, 'wait to read a footer');
+        try {
+          return { ...s, rowCount: await countFileRows(this.stores, s.files, known, signal) };
+        } finally {
+          slots.release();
+        }
+      }),
     );
     return new TableScanPlan({ ...this.toJSON(), splits }, this.stores, this.tableSchema, this.defaults);
   }
