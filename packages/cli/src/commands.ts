@@ -559,17 +559,15 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       // the files it uploaded, and the copies of standard input are removed, then the process exits
       // 128 + the signal (it exited at once, leaving both behind). A second signal exits at once.
       const stop = new SignalStop(io, 'the import', () => { for (const i of inputs) i.disposeSync(); });
-      let interrupted: NodeJS.Signals | undefined;
-      stop.signal.addEventListener('abort', () => { interrupted = stop.received; });
       const committed: string[] = []; // inputs whose commit landed
       try {
         for (const file of files) {
           if (stop.signal.aborted) break;
           inputs.push(await seekableInput(file, io.stdin ?? process.stdin, stop.signal).catch((e: unknown) => {
-            throw interrupted ? interruptedError(file === '-' ? 'standard input' : file) : e;
+            throw stop.received ? interruptedError(file === '-' ? 'standard input' : file) : e;
           }));
         }
-        if (interrupted) throw interruptedError(files.includes('-') ? 'standard input' : files.length === 1 ? files[0]! : 'the files');
+        if (stop.received) throw interruptedError(files.includes('-') ? 'standard input' : files.length === 1 ? files[0]! : 'the files');
         await withContext(program, io, async (ctx) => {
           const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
             if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
@@ -614,7 +612,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           }
         });
         // the signal came after the last commit: everything printed above is in the table
-        if (interrupted) throw interruptedError(null);
+        if (stop.received) throw interruptedError(null);
       } finally {
         stop.end();
         await Promise.all(inputs.map((i) => i.dispose()));
@@ -623,8 +621,8 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       function interruptedError(what: string | null): LakeSoulError {
         const before = committed.length === 0 ? '' : `; committed before it: ${committed.join(', ')} (as printed above)`;
         return stop.error(name, what === null
-          ? `import into ${name} interrupted by ${interrupted ?? 'a signal'} after its last commit: everything printed above was imported (do not import it again)`
-          : `import of ${what} into ${name} interrupted by ${interrupted ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted${before}`);
+          ? `import into ${name} interrupted by ${stop.received ?? 'a signal'} after its last commit: everything printed above was imported (do not import it again)`
+          : `import of ${what} into ${name} interrupted by ${stop.received ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted${before}`);
       }
     });
 

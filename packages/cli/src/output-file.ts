@@ -15,7 +15,6 @@ export function partialName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.part`);
 }
 
-const SIGNAL_EXIT = SIGNAL_EXIT_CODES;
 
 /**
  * Runs `write` on a temporary file beside `path`, then renames it over `path`. When `write` fails, or
@@ -37,11 +36,11 @@ export async function writeOutputFile<T>(path: string, write: (file: string) => 
   }
   const part = partialName(path);
   const remove = () => rmSync(part, { force: true });
-  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT_CODES) => {
     remove();
-    process.exit(SIGNAL_EXIT[signal]);
+    process.exit(SIGNAL_EXIT_CODES[signal]);
   };
-  const signals = Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[];
+  const signals = Object.keys(SIGNAL_EXIT_CODES) as (keyof typeof SIGNAL_EXIT_CODES)[];
   for (const s of signals) process.once(s, onSignal);
   try {
     const result = await write(part);

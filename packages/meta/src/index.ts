@@ -37,6 +37,6 @@ export type { NameKind } from './table-names.js';
 export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './catalog.js';
 export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
 export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';
-export { checkSchemaEvolution, columnNameProblem, mergeSchemas, writtenSchemaProblem } from './schema-evolution.js';
+export { checkSchemaEvolution, columnNameProblem, mergeSchemas } from './schema-evolution.js';
 export { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowTypeSupport } from './type-support.js';
 export type { ArrowTypeSupport, TypeCapability } from './type-support.js';

@@ -15,7 +15,7 @@ import { Field, Schema } from 'apache-arrow/schema';
 import { LakeSoulError } from './errors.js';
 
 /** Whether `to` widens `from` in a way LakeSoul's readers cast exactly (wider signed int, float32 -> float64). */
-export function widening(from: DataType, to: DataType): boolean {
+function widening(from: DataType, to: DataType): boolean {
   if (from.typeId === Type.Int && to.typeId === Type.Int) {
     const a = from as unknown as { bitWidth: number; isSigned: boolean };
     const b = to as unknown as { bitWidth: number; isSigned: boolean };

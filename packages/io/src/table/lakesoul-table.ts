@@ -156,7 +156,8 @@ export class LakeSoulTable {
     try {
       return await writeTable(this.ctx, input, this.withReplaceSelection(options));
     } finally {
-      if (options.schemaMode === 'merge') await this.refresh({ signal: options.signal });
+      // (a failure here would hide the write's own error; the next call re-reads anyway)
+      if (options.schemaMode === 'merge') await this.currentInfo(options.signal).catch(() => undefined);
     }
   }
 
@@ -228,7 +229,7 @@ export class LakeSoulTable {
       return await commitStagedWrites(this.ctx, staged, options);
     } finally {
       // a staged merge-mode write changes the schema in its commit
-      if (staged.some((s) => s?.schema?.evolve)) await this.refresh({ signal: options.signal });
+      if (staged.some((s) => s?.schema?.evolve)) await this.currentInfo(options.signal).catch(() => undefined);
     }
   }
 

@@ -165,7 +165,7 @@ export async function rewritePartitions(
   }
   if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added: [], removed: [], rowsRemoved: 0, rowsChanged: 0 };
   // the rows were read under this schema: a column added (or widened) since would be left out (or narrowed)
-  const result = await commitFiles(ctx, sink, op, partitions, signal, { readWith: info.schema, written: [info.schema] });
+  const result = await commitFiles(ctx, sink, op, partitions, signal, { readWith: info.schema });
   // A CompactionCommit drops partitions updated or compacted concurrently: their new files were
   // never committed; remove them now rather than leaving orphans for cleanup().
   const droppedFiles = sink.files.filter((f) => !result.versions.has(f.partitionDesc)).map((f) => f.path);
