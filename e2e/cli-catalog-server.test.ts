@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Catalog, CATALOG_SERVER_FILE, PGLITE_LOCK_FILE, readCatalogServerInfo, SocketDriver } from '@lakesoul-ts/meta';
+import { Catalog, CATALOG_SERVER_FILE, PGLITE_LOCK_FILE, readCatalogServerInfo, ServedCatalogDriver } from '@lakesoul-ts/meta';
 import { runCli, waitForOutput, type CliResult } from './cli-run.js';
 
 const TIMEOUT_MS = 60_000;
@@ -81,7 +81,7 @@ describe('background catalog server', () => {
     // A program on the same home (here: this test process) goes through it too.
     const catalog = await Catalog.open({ dataDir: catalogDir });
     try {
-      expect(catalog.driver).toBeInstanceOf(SocketDriver);
+      expect(catalog.driver).toBeInstanceOf(ServedCatalogDriver);
       expect((await catalog.listTables()).map((t) => t.name)).toEqual(['events']);
     } finally {
       await catalog.close();
@@ -244,7 +244,7 @@ describe('background catalog server', () => {
     // at once: the background server is still starting (it has not claimed the home yet)
     const catalog = await Catalog.open({ dataDir: catalogDir });
     try {
-      expect(catalog.driver).toBeInstanceOf(SocketDriver);
+      expect(catalog.driver).toBeInstanceOf(ServedCatalogDriver);
       expect((await catalog.listTables()).length).toBe(0);
     } finally {
       await catalog.close();
@@ -270,5 +270,38 @@ describe('background catalog server', () => {
     expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
     const list = await cli([...g, 'table', 'list'], off);
     expect(list.out).toMatch(/beside/);
+  });
+
+  it('`ui` on a home a background server serves outlives that server: after --stop it takes the catalog over and shares it', async () => {
+    const { catalogDir, g } = newHome();
+    expect((await cli([...g, 'table', 'create', 'kept', '--schema', 'id:int64!'])).code).toBe(0);
+    const first = await serverUp(catalogDir);
+    const ui = runCli([...g, 'ui', '--port', '0'], { env: AUTO, timeoutMs: TIMEOUT_MS });
+    let err = '';
+    ui.child.stderr!.on('data', (d) => { err += d; });
+    const url = (await waitForOutput(ui.child, /LakeSoul UI on (http:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+    const tables = async () => {
+      const r = await fetch(`${url}api/namespaces`);
+      return { status: r.status, body: await r.json() as { tables: { name: string }[] }[] };
+    };
+    expect((await tables()).body[0]!.tables.map((t) => t.name)).toEqual(['kept']);
+    // the UI went through the background server; stopping that server (as the docs say to) used to
+    // leave every later UI request failing with 502 for good
+    const stop = await cli([...g, 'catalog-server', '--stop']);
+    expect(stop.code, stop.err).toBe(0);
+    expect(alive(first)).toBe(false);
+    const after = await tables();
+    expect(after.status).toBe(200);
+    expect(after.body[0]!.tables.map((t) => t.name)).toEqual(['kept']);
+    expect(err).toMatch(/the catalog server of .* went away; reached the catalog again by opening the catalog in this process, which now serves it to other processes/);
+    // the UI serves the catalog now: commands beside it go through it instead of failing on its lock
+    expect(readCatalogServerInfo(catalogDir)?.pid).toBe(ui.child.pid);
+    const created = await cli([...g, 'table', 'create', 'beside', '--schema', 'id:int64!']);
+    expect(created.code, created.err).toBe(0);
+    expect((await tables()).body[0]!.tables.map((t) => t.name).sort()).toEqual(['beside', 'kept']);
+    ui.child.kill('SIGINT');
+    expect((await ui).code).toBe(0);
+    expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
+    expect(existsSync(join(catalogDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 });

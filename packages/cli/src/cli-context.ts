@@ -3,7 +3,7 @@
  * on.
  */
 import { existsSync } from 'node:fs';
-import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, shareCatalogDirectory } from '@lakesoul-ts/meta';
+import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, ServedCatalogDriver, shareCatalogDirectory } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName } from './cli-name.js';
@@ -140,11 +140,20 @@ export function exitCodeOf(e: unknown): number {
  * While a long-running command (`serve`, `ui`) holds an embedded catalog, serves it to other processes
  * on a unix socket (see `shareCatalogDirectory` in `@lakesoul-ts/meta`), so that commands and programs on the
  * same home run beside it instead of failing on the catalog's lock. Returns the function that stops
- * serving. Nothing to do when the catalog is a PostgreSQL server or already reached through a server.
+ * serving. Nothing to do when the catalog is a PostgreSQL server. When it is reached through another
+ * process's catalog server, this process takes the catalog over and shares it should that server end
+ * (`ServedCatalogDriver`), and `note` says so.
  */
 export async function shareEmbeddedCatalog(ctx: CliContext, role: string, note: (line: string) => void): Promise<() => Promise<void>> {
   const dir = ctx.config.catalog.dataDir;
   const driver = ctx.lakehouse.catalog.driver;
+  if (driver instanceof ServedCatalogDriver) {
+    // through another process's catalog server: should it stop or die, this process reconnects or
+    // takes the catalog over, and then shares it in that process's place
+    driver.shareOnTakeover(role);
+    driver.onReconnect = note;
+    return async () => {};
+  }
   if (!dir || !(driver instanceof PGliteDriver)) return async () => {};
   openedDirectly = undefined; // served here while it runs: no background server afterwards
   try {

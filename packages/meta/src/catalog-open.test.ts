@@ -154,7 +154,7 @@ describe('Catalog.open', () => {
       p.on('exit', (c) => res({ code: c, out, err }));
     });
     expect(child.code, child.err).toBe(0);
-    expect(JSON.parse(child.out.trim().split('\n').at(-1)!)).toEqual({ driver: 'SocketDriver', before: ['held'] });
+    expect(JSON.parse(child.out.trim().split('\n').at(-1)!)).toEqual({ driver: 'ServedCatalogDriver', before: ['held'] });
     expect((await holder.listTables()).map((t) => t.name).sort()).toEqual(['from_child', 'held']);
     await holder.close();
     expect(existsSync(join(dataDir, CATALOG_SERVER_FILE))).toBe(false);

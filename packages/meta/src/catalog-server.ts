@@ -431,7 +431,16 @@ export class SocketDriver implements SqlDriver {
       this.lost = new LakeSoulError('Catalog', `lost the connection to the catalog server of ${this.description}`, { code: 'CATALOG_UNAVAILABLE', retryable: true });
       for (const p of this.pending.values()) p.reject(this.lost);
       this.pending.clear();
+      if (!this.closed) this.onLost?.();
     });
+  }
+
+  /** Called once when the connection to the server ends without {@link SocketDriver.close} (the server stopped or died). */
+  onLost: (() => void) | undefined;
+
+  /** Whether the connection to the server ended without {@link SocketDriver.close}: every call fails from then on. */
+  get connectionLost(): boolean {
+    return this.lost !== undefined && !this.closed;
   }
 
   /** Connects to the server listening on `socketPath`; `description` names the catalog in errors. */
@@ -562,37 +571,75 @@ export function clearCatalogServerStarting(dataDir: string): void {
  * not yet up) or stopping (its lock not yet released) is waited for, up to `waitMs` (default 15 s).
  */
 export async function openEmbeddedDriver(dataDir: string, openDirect: () => Promise<SqlDriver>, waitMs = 15_000): Promise<SqlDriver> {
-  const deadline = Date.now() + waitMs;
-  let lastServer: CatalogServerInfo | undefined;
+  return (await resolveEmbeddedDriver(dataDir, openDirect, { waitMs })).driver;
+}
+
+/** Options of {@link resolveEmbeddedDriver}. */
+export interface ResolveEmbeddedOptions {
+  /** How long a server that is starting or stopping is waited for, in ms. */
+  waitMs: number;
+  /** A server this process went through before (it is waited for while it still holds the lock: it is stopping). */
+  lastServer?: CatalogServerInfo;
+  /**
+   * When this process ends up opening the directory itself, it first claims serving it under this role
+   * ({@link claimCatalogServer}), so that other clients wait for its socket instead of failing on its lock.
+   */
+  claimAs?: string;
+}
+
+/** What {@link resolveEmbeddedDriver} found: the driver, the server it goes through, or the claim this process took. */
+export interface ResolvedEmbeddedDriver {
+  driver: SqlDriver;
+  /** The process serving the catalog, when `driver` goes through its socket. */
+  server?: CatalogServerInfo;
+  /** This process's claim on serving the directory (`claimAs`), when it opened the directory itself. */
+  claim?: CatalogServerClaim;
+}
+
+/** {@link openEmbeddedDriver}, saying how the catalog was reached (a `ServedCatalogDriver` reconnects with it). */
+export async function resolveEmbeddedDriver(dataDir: string, openDirect: () => Promise<SqlDriver>, options: ResolveEmbeddedOptions): Promise<ResolvedEmbeddedDriver> {
+  const deadline = Date.now() + options.waitMs;
+  let lastServer = options.lastServer;
+  const wait = () => abortableSleep(25, undefined, 'waiting for the catalog server');
   for (;;) {
     const info = readCatalogServerInfo(dataDir);
     if (info && info.pid !== process.pid && processAlive(info.pid)) {
       lastServer = info;
       try {
-        return await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`);
+        return { driver: await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`), server: info };
       } catch (e) {
         if (Date.now() > deadline) {
           throw new LakeSoulError('Catalog',
             `the embedded catalog ${dataDir} is served by process ${info.pid}, whose socket ${info.socket} does not answer (${(e as Error).message}): stop that process (\`kill ${info.pid}\`) and run the command again`,
             { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { dataDir, pid: info.pid } });
         }
-        await abortableSleep(25, undefined, 'waiting for the catalog server');
+        await wait();
         continue;
       }
     }
     // a server a command has just started: wait for its claim rather than take the catalog from it
     if (Date.now() < deadline && startingCatalogServer(dataDir) !== undefined) {
-      await abortableSleep(25, undefined, 'waiting for the catalog server');
+      await wait();
       continue;
     }
+    let claim: CatalogServerClaim | undefined;
+    if (options.claimAs) {
+      claim = claimCatalogServer(dataDir, options.claimAs);
+      // another process claimed it a moment ago: its socket comes up shortly
+      if (!claim && readCatalogServerInfo(dataDir)?.pid !== process.pid && Date.now() < deadline) {
+        await wait();
+        continue;
+      }
+    }
     try {
-      return await openDirect();
+      return { driver: await openDirect(), claim };
     } catch (e) {
+      claim?.release();
       // The lock of a server that is starting (claim not yet visible) or stopping: wait for either.
       const holder = e instanceof LakeSoulError && e.code === 'CATALOG_LOCKED' ? Number(e.context.pid) : NaN;
       const serving = readCatalogServerInfo(dataDir);
       if (Date.now() < deadline && (holder === lastServer?.pid || holder === serving?.pid)) {
-        await abortableSleep(25, undefined, 'waiting for the catalog server');
+        await wait();
         continue;
       }
       throw e;

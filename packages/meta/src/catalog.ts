@@ -14,7 +14,8 @@ import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName 
 import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionValue, hasRangeTextVariants, NO_PARTITION_DESC, rangeValueKey, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
-import { openEmbeddedDriver, shareCatalogDirectory, type CatalogServer } from './catalog-server.js';
+import { resolveEmbeddedDriver, shareCatalogDirectory, SocketDriver, type CatalogServer } from './catalog-server.js';
+import { ServedCatalogDriver } from './served-driver.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution, columnNameProblem, mergeSchemas, schemaChangeText, writtenSchemaProblem } from './schema-evolution.js';
@@ -215,6 +216,19 @@ const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
 /** A read bound older than this (ms before now) has no commit in flight dated before it. */
 const SETTLED_AFTER_MS = 60_000;
 
+/** The role a program that shares its embedded catalog (`Catalog.open` with `share`) has in messages. */
+const SHARE_ROLE = 'a program (Catalog.open with share)';
+
+/**
+ * The driver of an embedded catalog directory: the directory opened here, or the process serving it
+ * followed across that process's end ({@link ServedCatalogDriver}).
+ */
+async function openEmbeddedCatalog(dataDir: string): Promise<SqlDriver> {
+  const openDirect = () => PGliteDriver.open({ dataDir });
+  const { driver, server } = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: 15_000 });
+  return driver instanceof SocketDriver && server ? new ServedCatalogDriver(driver, { dataDir, openDirect, server }) : driver;
+}
+
 /**
  * The catalog. Obtain one with {@link Catalog.open} (configuration resolved, driver opened, schema
  * bootstrapped) or wrap a driver with `new Catalog(driver)`.
@@ -246,15 +260,17 @@ export class Catalog {
     const driver: SqlDriver = config.kind === 'pg'
       ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections })
       : config.dataDir
-        ? await openEmbeddedDriver(config.dataDir, () => PGliteDriver.open({ dataDir: config.dataDir }))
+        ? await openEmbeddedCatalog(config.dataDir)
         : await PGliteDriver.open({});
     const catalog = new Catalog(driver, options);
     try {
       if (options.bootstrap !== false) await catalog.bootstrap(options.signal);
       if (options.share && config.kind !== 'pg' && config.dataDir && driver instanceof PGliteDriver) {
         // undefined: a live process (this one, through another catalog on the directory) serves it already
-        catalog.sharing = await shareCatalogDirectory(driver, config.dataDir, 'a program (Catalog.open with share)') ?? null;
+        catalog.sharing = await shareCatalogDirectory(driver, config.dataDir, SHARE_ROLE) ?? null;
       }
+      // served by another process: should that one end, this one takes the directory over and shares it
+      if (options.share && driver instanceof ServedCatalogDriver) driver.shareOnTakeover(SHARE_ROLE);
     } catch (e) {
       await driver.close().catch(() => {});
       throw e;

@@ -14,6 +14,10 @@ export {
   CATALOG_SERVER_FILE, CATALOG_SERVER_STARTING_FILE, claimCatalogServer, clearCatalogServerStarting, markCatalogServerStarting, openEmbeddedDriver,
   readCatalogServerInfo, serveCatalog, shareCatalogDirectory, SocketDriver, startingCatalogServer,
 } from './catalog-server.js';
+export { resolveEmbeddedDriver } from './catalog-server.js';
+export type { ResolveEmbeddedOptions, ResolvedEmbeddedDriver } from './catalog-server.js';
+export { ServedCatalogDriver } from './served-driver.js';
+export type { ServedCatalogDriverOptions } from './served-driver.js';
 export { processAlive } from './process-alive.js';
 export { makeDirectory, makeDirectorySync } from './directories.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions, ShareCatalogOptions } from './catalog-server.js';

@@ -1,0 +1,163 @@
+/**
+ * {@link ServedCatalogDriver} against real processes: a catalog served by a child process (a program
+ * with `share: true`) that is killed or replaced while this process goes through it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Field, Int64, Schema } from 'apache-arrow';
+import { Catalog } from './catalog.js';
+import { readCatalogServerInfo } from './catalog-server.js';
+import { ServedCatalogDriver } from './served-driver.js';
+import { PGLITE_LOCK_FILE } from './pglite-driver.js';
+
+const schema = new Schema([new Field('id', new Int64(), false)]);
+const meta = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+const children: ChildProcess[] = [];
+
+/** A child process that opens `dataDir` with `share: true` and serves it until killed; resolves once it serves. */
+async function servingChild(dataDir: string): Promise<ChildProcess> {
+  const code = `const { Catalog } = await import(${meta});
+    const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {}, share: true });
+    process.on('SIGTERM', () => c.close().then(() => process.exit(0)));
+    console.log('ready');
+    setInterval(() => {}, 1 << 30);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  await new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (d) => { if (String(d).includes('ready')) res(); });
+    child.on('exit', (c) => rej(new Error(`serving child exited ${c}: ${err}`)));
+  });
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((res) => child.once('exit', () => res()));
+}
+
+describe('ServedCatalogDriver', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-served-'));
+  afterEach(async () => {
+    for (const c of children.splice(0)) { c.kill('SIGKILL'); await exited(c); }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('after its server is killed, the next call opens the catalog in this process (and shares it when asked to); nothing is lost', async () => {
+    const dataDir = join(dir, 'killed');
+    const server = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {}, share: true });
+    try {
+      const driver = catalog.driver as ServedCatalogDriver;
+      expect(driver).toBeInstanceOf(ServedCatalogDriver);
+      expect(driver.servedBy).toBe(server.pid);
+      const notes: string[] = [];
+      driver.onReconnect = (line) => notes.push(line);
+      await catalog.createTable({ name: 'before', path: 'file:///tmp/before', schema });
+      server.kill('SIGKILL');
+      await exited(server);
+      // without reconnecting, every call failed with "lost the connection" from here on
+      expect((await catalog.listTables()).map((t) => t.name)).toEqual(['before']);
+      expect(driver.servedBy).toBeUndefined();
+      expect(notes).toEqual([expect.stringMatching(/went away; reached the catalog again by opening the catalog in this process, which now serves it to other processes$/)]);
+      await catalog.createTable({ name: 'after', path: 'file:///tmp/after', schema });
+      // it serves the catalog in the dead server's place: another program goes through this process
+      expect(readCatalogServerInfo(dataDir)?.pid).toBe(process.pid);
+      expect(readCatalogServerInfo(dataDir)?.role).toBe('a program (Catalog.open with share)');
+      const code = `const { Catalog } = await import(${meta});
+        const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
+        console.log((await c.listTables()).map((t) => t.name).sort().join(','));
+        await c.close();`;
+      const out = await new Promise<string>((res, rej) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let text = '';
+        p.stdout.on('data', (d) => { text += d; });
+        p.on('exit', (c) => (c === 0 ? res(text.trim()) : rej(new Error(`exit ${c}`))));
+      });
+      expect(out).toBe('after,before');
+    } finally {
+      await catalog.close();
+    }
+    // closing releases what it took over
+    expect(readCatalogServerInfo(dataDir)).toBeUndefined();
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+  }, 60_000);
+
+  it('goes through the next server when another process serves the catalog by the next call', async () => {
+    const dataDir = join(dir, 'replaced');
+    const first = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {} });
+    try {
+      await catalog.createTable({ name: 'kept', path: 'file:///tmp/kept', schema });
+      first.kill('SIGTERM'); // a graceful stop: its claim and lock released as it exits
+      await exited(first);
+      const second = await servingChild(dataDir);
+      expect((await catalog.listTables()).map((t) => t.name)).toEqual(['kept']);
+      expect((catalog.driver as ServedCatalogDriver).servedBy).toBe(second.pid);
+      expect(readCatalogServerInfo(dataDir)?.pid).toBe(second.pid);
+    } finally {
+      await catalog.close();
+    }
+  }, 60_000);
+
+  it('renews its LISTEN subscriptions at once when the server goes away (a listener makes no call that would)', async () => {
+    const dataDir = join(dir, 'listen');
+    const first = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {}, share: true });
+    try {
+      const driver = catalog.driver as ServedCatalogDriver;
+      const heard: string[] = [];
+      await driver.listen('served_test', (payload) => heard.push(payload));
+      await driver.query("SELECT pg_notify('served_test', 'one')");
+      await until(() => heard.length === 1);
+      first.kill('SIGKILL');
+      await exited(first);
+      await until(() => readCatalogServerInfo(dataDir)?.pid === process.pid, 20_000);
+      // another process notifies through this one, which holds the catalog now
+      const code = `const { Catalog } = await import(${meta});
+        const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
+        await c.driver.query("SELECT pg_notify('served_test', 'two')");
+        await c.close();`;
+      expect(await new Promise<number | null>((res) => spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'inherit' }).on('exit', res))).toBe(0);
+      await until(() => heard.length === 2);
+      expect(heard).toEqual(['one', 'two']);
+    } finally {
+      await catalog.close();
+    }
+  }, 60_000);
+
+  it('a transaction running when the server dies fails; the next call works, and a closed driver stays closed', async () => {
+    const dataDir = join(dir, 'inflight');
+    const server = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {} });
+    try {
+      const failed = await catalog.driver.transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        server.kill('SIGKILL');
+        await exited(server);
+        await tx.query('SELECT 2');
+      }).catch((e: unknown) => e);
+      expect(failed).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true });
+      // not asked to share: it holds the directory itself, as Catalog.open would have now
+      expect((await catalog.listTables()).length).toBe(0);
+      expect((catalog.driver as ServedCatalogDriver).servedBy).toBeUndefined();
+      // (the dead server's file stays until a process claims the directory: it names a dead pid)
+      expect(readCatalogServerInfo(dataDir)?.pid).toBe(server.pid);
+    } finally {
+      await catalog.close();
+    }
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+    await expect(catalog.listTables()).rejects.toMatchObject({ kind: 'Catalog', code: 'DRIVER_CLOSED' });
+  }, 60_000);
+});
+
+async function until(probe: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * A process that reaches an embedded catalog through another process's catalog server (a background
+ * `lakesoul-ts catalog-server`, `serve`, `ui`, a program with `share: true`) outlives that server more
+ * often than not: `ui` and `serve` run for days, the background server stops after five idle minutes
+ * or on `catalog-server --stop`, and any of them may be killed. {@link ServedCatalogDriver} follows the
+ * catalog across such an end: the call after the connection was lost reaches the catalog again the way
+ * `Catalog.open` would at that moment (through a new server, or by opening the directory itself, and
+ * then sharing it when asked to), instead of failing every call from then on.
+ */
+import { LakeSoulError } from './errors.js';
+import { resolveEmbeddedDriver, serveCatalog, SocketDriver, type CatalogServer, type CatalogServerInfo } from './catalog-server.js';
+import type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult } from './sql-driver.js';
+
+/** Options of {@link ServedCatalogDriver}. */
+export interface ServedCatalogDriverOptions {
+  /** The catalog directory. */
+  dataDir: string;
+  /** Opens the directory in this process (when no server serves it any more). */
+  openDirect: () => Promise<SqlDriver>;
+  /** The server the first driver goes through. */
+  server: CatalogServerInfo;
+  /** How long a server that is starting or stopping is waited for when reconnecting, in ms (default 15 s). */
+  waitMs?: number;
+}
+
+interface Subscription { channel: string; onPayload: (payload: string) => void; stop?: () => Promise<void> }
+
+/** How long a listener's reconnection waits between attempts while the catalog cannot be reached. */
+const RELISTEN_RETRY_MS = 1000;
+
+/**
+ * {@link SqlDriver} of an embedded catalog served by another process, which reconnects after that
+ * process ends (see the module comment). A call that was running when the connection was lost fails as
+ * before (`CATALOG_UNAVAILABLE`, or `TRANSACTION_OUTCOME_UNKNOWN` for a commit); the next call reaches the
+ * catalog again: through the socket of whichever process serves it now, or, when none does, by opening
+ * the directory in this process — and serving it to others when {@link ServedCatalogDriver.shareOnTakeover}
+ * was called. Subscriptions ({@link ServedCatalogDriver.listen}) are renewed on the new connection, at
+ * once: notifications sent while no connection existed are lost.
+ */
+export class ServedCatalogDriver implements SqlDriver {
+  readonly kind = 'pglite' as const;
+  private current: SqlDriver;
+  private server: CatalogServerInfo | undefined;
+  private reopening: Promise<SqlDriver> | undefined;
+  private sharing: CatalogServer | undefined;
+  private shareRole: string | undefined;
+  private closed = false;
+  private relistenTimer: NodeJS.Timeout | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+
+  /** Told how the catalog was reached again after its server went away (for a long-running process's log). */
+  onReconnect: ((how: string) => void) | undefined;
+
+  constructor(first: SocketDriver, private readonly options: ServedCatalogDriverOptions) {
+    this.current = first;
+    this.server = options.server;
+    this.watch(first);
+  }
+
+  /** The capabilities of the way the catalog is reached now. */
+  get capabilities(): SqlDriverCapabilities {
+    return this.current.capabilities;
+  }
+
+  /** The process whose server this driver goes through now; undefined once this process holds the directory itself. */
+  get servedBy(): number | undefined {
+    return this.server?.pid;
+  }
+
+  /**
+   * Should this process have to open the directory itself (its server gone and none other serving it),
+   * it serves the catalog to other processes under `role` (as `shareCatalogDirectory` does), until
+   * {@link ServedCatalogDriver.close}.
+   */
+  shareOnTakeover(role: string): void {
+    this.shareRole = role;
+  }
+
+  async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
+    return (await this.driver()).query<R>(text, params, options);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
+    return (await this.driver()).transaction(fn, options);
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    const sub: Subscription = { channel, onPayload };
+    sub.stop = await (await this.driver()).listen(channel, onPayload);
+    this.subscriptions.add(sub);
+    return async () => {
+      if (!this.subscriptions.delete(sub)) return;
+      await sub.stop?.();
+    };
+  }
+
+  /** Closes the connection (or the directory, when this process took it over) and stops sharing it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.relistenTimer);
+    this.subscriptions.clear();
+    await this.reopening?.catch(() => {});
+    const sharing = this.sharing;
+    this.sharing = undefined;
+    if (sharing) await sharing.close();
+    await this.current.close();
+  }
+
+  /** The driver to run a call on: the current one, or a new one when the server's connection was lost. */
+  private async driver(): Promise<SqlDriver> {
+    if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.options.dataDir} is closed`, { code: 'DRIVER_CLOSED' });
+    if (!(this.current instanceof SocketDriver) || !this.current.connectionLost) return this.current;
+    this.reopening ??= this.reopen().finally(() => { this.reopening = undefined; });
+    return this.reopening;
+  }
+
+  private async reopen(): Promise<SqlDriver> {
+    const { dataDir, openDirect } = this.options;
+    const lost = this.current;
+    const found = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: this.options.waitMs ?? 15_000, lastServer: this.server, claimAs: this.shareRole });
+    if (this.closed) {
+      found.claim?.release();
+      await found.driver.close();
+      throw new LakeSoulError('Catalog', `catalog driver for ${dataDir} is closed`, { code: 'DRIVER_CLOSED' });
+    }
+    let how = found.server ? `through the catalog server of process ${found.server.pid}` : 'by opening the catalog in this process';
+    if (found.claim) {
+      try {
+        this.sharing = await serveCatalog(found.driver, found.claim);
+        how += ', which now serves it to other processes';
+      } catch (e) {
+        found.claim.release();
+        how += ` (not shared with other processes: ${(e as Error).message})`;
+      }
+    }
+    this.current = found.driver;
+    this.server = found.server;
+    if (found.driver instanceof SocketDriver) this.watch(found.driver);
+    await lost.close().catch(() => {});
+    for (const sub of this.subscriptions) {
+      sub.stop = await found.driver.listen(sub.channel, sub.onPayload).catch(() => undefined);
+    }
+    this.onReconnect?.(`the catalog server of ${dataDir} went away; reached the catalog again ${how}`);
+    return found.driver;
+  }
+
+  /** Renews subscriptions at once when `driver`'s connection is lost (a listener makes no calls that would). */
+  private watch(driver: SocketDriver): void {
+    driver.onLost = () => {
+      if (this.subscriptions.size === 0 || this.closed) return;
+      const attempt = (): void => {
+        this.relistenTimer = undefined;
+        if (this.closed || this.subscriptions.size === 0) return;
+        this.driver().catch(() => { if (!this.closed) this.relistenTimer = setTimeout(attempt, RELISTEN_RETRY_MS).unref(); });
+      };
+      attempt();
+    };
+  }
+}
