@@ -150,8 +150,13 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
   if (!r) return { epoch, consumed: 0 };
   const mismatch = (what: string, was: unknown, now: unknown) =>
     new LakeSoulError('Conflict', `resumeFrom: ${what} was ${JSON.stringify(was)}, this reader has ${JSON.stringify(now)}; resume with the same ${what}`, { code: 'RESUME_MISMATCH', context: { table: p.tableName } });
-  if (r.rank !== s.rank || r.worldSize !== s.worldSize || r.workersPerRank !== s.workersPerRank || r.worker !== s.worker) {
-    throw mismatch('sharding', [r.rank, r.worldSize, r.workersPerRank, r.worker], [s.rank, s.worldSize, s.workersPerRank, s.worker]);
+  // At an epoch boundary nothing of the epoch was delivered: the next epoch is the same for any reader
+  // given its shard, so a run may continue on more or fewer ranks (each rank resumes from any rank's state).
+  const atEpochStart = r.samplesConsumed === 0;
+  if (!atEpochStart && (r.rank !== s.rank || r.worldSize !== s.worldSize || r.workersPerRank !== s.workersPerRank || r.worker !== s.worker)) {
+    throw new LakeSoulError('Conflict', `resumeFrom: sharding [rank, worldSize, workersPerRank, worker] was ${JSON.stringify([r.rank, r.worldSize, r.workersPerRank, r.worker])}, this reader has ${JSON.stringify([s.rank, s.worldSize, s.workersPerRank, s.worker])}; ` +
+      `resume mid-epoch with the same sharding, or change it at an epoch boundary: from a state saved there (samplesConsumed 0), or with epoch: ${r.epoch + 1} and no resumeFrom (the rest of epoch ${r.epoch} is then skipped)`,
+    { code: 'RESUME_MISMATCH', context: { table: p.tableName } });
   }
   if ((r.seed ?? null) !== (s.shuffle?.seed ?? null)) throw mismatch('shuffle seed', r.seed, s.shuffle?.seed ?? null);
   // states of earlier versions lack these: not checked then

@@ -213,6 +213,25 @@ describe('resume', () => {
     expect(a.state).toMatchObject({ epoch: 1, samplesConsumed: 0 });
   });
 
+  it('at an epoch boundary a run may go on with another sharding: each new rank reads its shard of the next epoch', async () => {
+    const ds = await tfjsDataset(table, opts());
+    const perEpoch = Math.ceil((ds.samplesPerEpoch as number) / 4);
+    const boundary = (await runFor(table, perEpoch)).state; // rank 1 of 2, at the start of epoch 1
+    expect(boundary).toMatchObject({ epoch: 1, samplesConsumed: 0, worldSize: 2 });
+    // three ranks now: each resumes from the old rank's state and reads what a fresh reader of epoch 1 would
+    for (const rank of [0, 1, 2]) {
+      const resumed = await take(await tfjsDataset(table, opts({ rank, worldSize: 3, resumeFrom: boundary })));
+      const fresh = await take(await tfjsDataset(table, opts({ rank, worldSize: 3, epoch: 1 })));
+      expect(resumed).toEqual(fresh);
+      expect(resumed.length).toBeGreaterThan(0);
+    }
+    // mid-epoch the sharding must stay: the state's position means nothing in another shard
+    const mid = (await runFor(table, 1)).state;
+    await expect(tfjsDataset(table, opts({ rank: 0, worldSize: 3, resumeFrom: mid }))).rejects.toMatchObject({
+      code: 'RESUME_MISMATCH', message: expect.stringMatching(/sharding .* was \[1,2,1,0\], this reader has \[0,3,1,0\]; resume mid-epoch with the same sharding, or change it at an epoch boundary.*epoch: 1 and no resumeFrom/),
+    });
+  });
+
   it('refuses a state taken on other table versions, another seed or another sharding', async () => {
     const { table: t } = await createTabularTable(lakehouse, 'moving', [{ date: 'd', rows: 6 }]);
     {
