@@ -4,7 +4,7 @@
  * terminal it prints no bar at all.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -124,4 +124,39 @@ describe('lakesoul-ts progress on a terminal', () => {
     const after = await runCli(['--home', home, 'scan', 'big', '--format', 'jsonl', '--filter', 'id < 0'], { timeoutMs: 60_000 });
     expect(after.out.trim().split('\n')).toHaveLength(2);
   }, 300_000);
+
+  it('Ctrl-C while an import waits for a catalog another process holds stops it at once (the wait sat out up to 60 s)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lakesoul-wait-int-'));
+    expect((await runCli(['--home', home, 'table', 'create', 't', '--schema', 'id:int64!'], { timeoutMs: 60_000 })).code).toBe(0);
+    const csv = join(home, 'rows.csv');
+    writeFileSync(csv, 'id\n1\n2\n');
+    mkdirSync(join(home, 'pets', 'cat'), { recursive: true });
+    writeFileSync(join(home, 'pets', 'cat', 'a.png'), Buffer.from('89504e470d0a1a0a', 'hex'));
+    // a program holding the embedded catalog without sharing it
+    const meta = JSON.stringify(new URL('../packages/meta/dist/index.js', import.meta.url).href);
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `const { Catalog } = await import(${meta});
+      await Catalog.open({ dataDir: ${JSON.stringify(join(home, 'catalog'))}, env: {} }); console.log('holding'); setInterval(() => {}, 1 << 30);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((res) => holder.stdout.on('data', (d) => { if (String(d).includes('holding')) res(); }));
+      for (const [args, message] of [
+        [['import', 't', csv], /import of .*rows\.csv into t interrupted by SIGINT: nothing of it was committed/],
+        [['import', 'pets', join(home, 'pets'), '--format', 'images'], /import into pets interrupted by SIGINT while waiting for the catalog: nothing was committed/],
+      ] as const) {
+        const p = spawn(process.execPath, [DIST_BIN, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LAKESOUL_CATALOG_SERVER: 'off' } });
+        let err = '';
+        p.stderr.on('data', (d) => { err += d; });
+        const ended = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
+        const deadline = Date.now() + 30_000;
+        while (!/waiting for process \d+/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(err).toMatch(/waiting for process \d+/);
+        const signalled = Date.now();
+        p.kill('SIGINT');
+        expect(await ended, err).toBe(130);
+        expect(Date.now() - signalled).toBeLessThan(5000);
+        expect(err).toMatch(message);
+      }
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  }, 120_000);
 });

@@ -3,7 +3,7 @@
  * on.
  */
 import { existsSync } from 'node:fs';
-import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, ServedCatalogDriver, shareCatalogDirectory } from '@lakesoul-ts/meta';
+import { abortableSleep, LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, ServedCatalogDriver, shareCatalogDirectory } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName } from './cli-name.js';
@@ -57,8 +57,12 @@ export function catalogLockWaitMs(env: NodeJS.ProcessEnv = process.env): number 
   return Number.isFinite(s) && s >= 0 ? s * 1000 : 60_000;
 }
 
-/** Opens the catalog, waiting (see {@link catalogLockWaitMs}) while another process holds the embedded one. */
-async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean): Promise<Catalog> {
+/**
+ * Opens the catalog, waiting (see {@link catalogLockWaitMs}) while another process holds the embedded
+ * one; `signal` ends the wait (a command that handles Ctrl-C itself, as `import` does, would otherwise
+ * sit out the whole wait).
+ */
+async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean, signal?: AbortSignal): Promise<Catalog> {
   const until = Date.now() + catalogLockWaitMs();
   let told = false;
   for (;;) {
@@ -68,13 +72,13 @@ async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean
       if (!(e instanceof LakeSoulError && e.code === 'CATALOG_LOCKED' && e.context.pid !== undefined) || Date.now() >= until) throw e;
       if (!told && !quiet) process.stderr.write(`waiting for process ${e.context.pid}, which has the embedded catalog ${String(e.context.dataDir)} open (up to ${Math.round(catalogLockWaitMs() / 1000)} s)...\n`);
       told = true;
-      await new Promise((res) => setTimeout(res, 150));
+      await abortableSleep(150, signal, 'opening the catalog');
     }
   }
 }
 
 /** Open the catalog for one command; the caller closes it. */
-export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogContext> {
+export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSignal): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
   let catalog: Catalog;
   let created = false;
@@ -82,7 +86,7 @@ export async function openCatalogContext(flags: GlobalFlags): Promise<CatalogCon
     // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
     created = config.catalog.dataDir !== undefined && !existsSync(config.catalog.dataDir);
     const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
-    catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true);
+    catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true, signal);
   } catch (e) {
     throw unusableCatalogDirectory(e, config);
   }
@@ -112,8 +116,8 @@ function unusableCatalogDirectory(e: unknown, config: CliConfig): unknown {
  * Open the catalog and stores for one command; the caller closes `lakehouse`. Metadata commands use
  * {@link openCatalogContext} instead and open no stores.
  */
-export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<CliContext> {
-  const [{ config, catalog }, { Lakehouse }] = await Promise.all([openCatalogContext(flags), import('@lakesoul-ts/io')]);
+export async function openContext(flags: GlobalFlags, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }, signal?: AbortSignal): Promise<CliContext> {
+  const [{ config, catalog }, { Lakehouse }] = await Promise.all([openCatalogContext(flags, signal), import('@lakesoul-ts/io')]);
   // The lakehouse owns the catalog: closing it must release PGlite's timers and pg's pool, or the
   // process would linger after the command's work is done.
   const lakehouse = await Lakehouse.open({ catalog, ownCatalog: true, warehouse: config.warehouse });

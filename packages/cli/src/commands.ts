@@ -188,8 +188,8 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
   return opts;
 }
 
-async function withContext(program: Command, io: CliIO, fn: (ctx: CliContext) => Promise<void>): Promise<void> {
-  const ctx = await openContext(program.opts<GlobalFlags>(), io);
+async function withContext(program: Command, io: CliIO, fn: (ctx: CliContext) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const ctx = await openContext(program.opts<GlobalFlags>(), io, signal);
   try { await fn(ctx); } finally { await ctx.lakehouse.close(); }
 }
 
@@ -513,6 +513,7 @@ function importImageFolders({ program, io, out, quiet }: Omit<ProgramParts, 'not
   // made stay under the table path: their names are their content's, so a new run reuses them)
   const stop = new SignalStop(io, 'the import');
   return withContext(program, io, async (ctx) => {
+    let imported = 0;
     for (const dir of files) {
       if (stop.signal.aborted) break;
       const st = await stat(dir).catch(() => undefined);
@@ -528,10 +529,21 @@ function importImageFolders({ program, io, out, quiet }: Omit<ProgramParts, 'not
             throw stop.error(name, `import of ${dir} into ${name} interrupted by ${stop.received}: nothing of it was committed${o.copy ? ' (the images copied so far stay under the table path; importing the folder again reuses them)' : ''}`);
           });
         progress.tick({ files: r.rows, bytes: r.bytesCopied });
+        imported++;
         out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
       } finally { progress.stop(); }
     }
-    if (stop.signal.aborted) throw stop.error(name, `import into ${name} interrupted by ${stop.received} after its last commit: everything printed above was imported`);
+    if (stop.signal.aborted) {
+      // a signal while the catalog opened, or between two folders
+      throw stop.error(name, imported === 0 ? `import into ${name} interrupted by ${stop.received} before any folder was imported: nothing was committed`
+        : `import into ${name} interrupted by ${stop.received} after its last commit: the ${count(imported, 'folder')} printed above ${imported === 1 ? 'was' : 'were'} imported, the rest not`);
+    }
+  }, stop.signal).catch((e: unknown) => {
+    // stopped while waiting for the catalog (another process held it)
+    if (stop.signal.aborted && LakeSoulError.is(e) && e.kind === 'Aborted' && e.code !== 'INTERRUPTED') {
+      throw stop.error(name, `import into ${name} interrupted by ${stop.received} while waiting for the catalog: nothing was committed`);
+    }
+    throw e;
   }).finally(() => stop.end());
 }
 
@@ -610,6 +622,9 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
               out(`imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
             } catch (e) { progress.stop(); throw e; }
           }
+        }, stop.signal).catch((e: unknown) => {
+          // stopped while waiting for the catalog (another process held it)
+          throw stop.signal.aborted && LakeSoulError.is(e) && e.kind === 'Aborted' && e.code !== 'INTERRUPTED' ? interruptedError(files.length === 1 ? (files[0] === '-' ? 'standard input' : files[0]!) : 'the files') : e;
         });
         // the signal came after the last commit: everything printed above is in the table
         if (stop.received) throw interruptedError(null);
