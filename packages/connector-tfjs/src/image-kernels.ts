@@ -317,6 +317,40 @@ function highBytes(samples: Uint16Array): Uint8Array {
   return out;
 }
 
+/**
+ * The 8-bit colour of a greyscale or truecolour PNG's transparent pixels (its tRNS chunk), or null
+ * when it has none. pngjs zeroes those pixels' colour as well as their alpha; libpng and sharp keep the
+ * colour, and a pipeline that drops alpha shows it.
+ */
+function transparentColour(bytes: Uint8Array): [number, number, number] | null {
+  const depth = bytes[24]!;
+  const colourType = bytes[25]!;
+  if (colourType !== 0 && colourType !== 2) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // tRNS comes before the first IDAT
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (type === 'IDAT' || type === 'IEND') return null;
+    if (type === 'tRNS') {
+      const need = colourType === 0 ? 2 : 6;
+      if (length < need || at + 8 + need > bytes.length) return null;
+      const to8 = (v: number): number => (depth === 16 ? v >> 8 : depth === 8 ? v : Math.round((v * 255) / (2 ** depth - 1)));
+      const sample = (k: number): number => to8(view.getUint16(at + 8 + 2 * k));
+      return colourType === 0 ? [sample(0), sample(0), sample(0)] : [sample(0), sample(1), sample(2)];
+    }
+    at += 12 + length;
+  }
+  return null;
+}
+
+/** Gives the transparent pixels of RGBA `data` (alpha 0) the colour `rgb` back. */
+function restoreTransparentColour(data: Uint8Array, rgb: [number, number, number]): void {
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3] === 0) { data[i] = rgb[0]; data[i + 1] = rgb[1]; data[i + 2] = rgb[2]; }
+  }
+}
+
 /** Pure-JS codecs over pngjs and jpeg-js (passed in, see the file contract). Output RGBA 8-bit. */
 export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
   return {
@@ -327,8 +361,10 @@ export function makeJsCodecs(libs: CodecLibraries): ImageCodecs {
       // rounds v/257, one level above that for about half the values (IHDR's bit depth is byte 24).
       const sixteen = bytes[24] === 16;
       const png = libs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), sixteen ? { skipRescale: true } : undefined);
-      if (png.data instanceof Uint16Array) return { width: png.width, height: png.height, channels: 4, data: highBytes(png.data) };
-      return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      const data = png.data instanceof Uint16Array ? highBytes(png.data) : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+      const transparent = transparentColour(bytes);
+      if (transparent) restoreTransparentColour(data, transparent);
+      return { width: png.width, height: png.height, channels: 4, data };
     },
     decodeJpeg(bytes) {
       const j = libs.jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });

@@ -13,6 +13,11 @@ import { testBackend } from './test-support/backend.js';
 
 /** A 16-bit PNG of big-endian `samples` (color type 2: RGB, 6: RGBA), rows unfiltered. */
 function png16(width: number, height: number, colorType: 2 | 6, channels: number, samples: number[]): Uint8Array {
+  return pngOf(width, height, 16, colorType, channels, samples);
+}
+
+/** A PNG of 8- or 16-bit `samples` (color type 0: grey, 2: RGB, 6: RGBA), rows unfiltered, with a tRNS chunk of `transparent` samples when given. */
+function pngOf(width: number, height: number, depth: 8 | 16, colorType: 0 | 2 | 6, channels: number, samples: number[], transparent?: number[]): Uint8Array {
   const chunk = (type: string, body: Buffer): Buffer => {
     const head = Buffer.alloc(8);
     head.writeUInt32BE(body.length, 0);
@@ -24,14 +29,16 @@ function png16(width: number, height: number, colorType: 2 | 6, channels: number
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr.set([16, colorType, 0, 0, 0], 8);
-  const rows = Buffer.alloc(height * (1 + width * channels * 2));
+  ihdr.set([depth, colorType, 0, 0, 0], 8);
+  const bytesPerSample = depth / 8;
+  const rows = Buffer.alloc(height * (1 + width * channels * bytesPerSample));
   for (let y = 0, o = 0; y < height; y++) {
     rows[o++] = 0; // filter: none
-    for (let i = 0; i < width * channels; i++, o += 2) rows.writeUInt16BE(samples[y * width * channels + i]!, o);
+    for (let i = 0; i < width * channels; i++, o += bytesPerSample) rows.writeUIntBE(samples[y * width * channels + i]!, o, bytesPerSample);
   }
+  const trns = transparent ? [chunk('tRNS', Buffer.from(transparent.flatMap((v) => [v >> 8, v & 255])))] : [];
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
+  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', ihdr), ...trns, chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
 }
 
 let env: Awaited<ReturnType<typeof openTestLakehouse>>;
@@ -95,6 +102,26 @@ describe('images from a blob column', () => {
       const want = Array.from({ length: w * h }, (_, p) => [0, 1, 2].map((c) => samples[p * channels + c]! >> 8)).flat();
       expect([...a.data], 'pngjs alone rounds v/257: one level above for about half the samples').toEqual(want);
       expect([...b.data]).toEqual(want);
+    }
+    await js.close();
+    await native.close();
+  });
+
+  it('transparent pixels of grey and RGB PNGs (tRNS) keep their colour in JavaScript, as in sharp (pngjs made them black)', async () => {
+    const js = await createImageExecutor({ decoder: 'js' });
+    const native = await createImageExecutor({ decoder: 'sharp' });
+    const [w, h] = [8, 4];
+    const cases: [8 | 16, 0 | 2, number, number[]][] = [[8, 2, 3, [200, 100, 50]], [16, 2, 3, [51400, 25700, 12850]], [8, 0, 1, [180]]];
+    for (const [depth, colorType, channels, key] of cases) {
+      // every third pixel is the transparent colour
+      const samples = Array.from({ length: w * h }, (_, p) => (p % 3 === 0 ? key : Array.from({ length: channels }, (_, c) => ((p * 37 + c * 11) % 250) * (depth === 16 ? 257 : 1)))).flat();
+      const png = pngOf(w, h, depth, colorType, channels, samples, key);
+      const a = await js.run(images.decode(), png, 0);
+      const b = await native.run(images.decode(), png, 0);
+      const to8 = (v: number) => (depth === 16 ? v >> 8 : v);
+      const want = Array.from({ length: w * h }, (_, p) => [0, 1, 2].map((c) => to8(samples[p * channels + (channels === 1 ? 0 : c)]!))).flat();
+      expect([...b.data], `sharp, depth ${depth} colour type ${colorType}`).toEqual(want);
+      expect([...a.data], `JavaScript, depth ${depth} colour type ${colorType}`).toEqual(want);
     }
     await js.close();
     await native.close();
