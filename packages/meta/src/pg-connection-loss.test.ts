@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
@@ -7,32 +6,20 @@ import { Catalog } from './catalog.js';
 import { LakeSoulError } from './errors.js';
 import { PgDriver } from './pg-driver.js';
 import { testFile } from './testing/index.js';
+import { PgWireProxy, simpleQueryText, testPgUrl, type PgProxyLink } from './testing/pg-wire-proxy.js';
 
 // A real PostgreSQL server behind a proxy that can lose a transaction's COMMIT, or the answer to it:
 // what a restart, a failover or a network reset does at the worst moment.
 
-function testUrl(): string {
-  const url = process.env.LAKESOUL_TEST_PG_URL;
-  if (!url) throw new Error('LAKESOUL_TEST_PG_URL is not set: run via pnpm test (node scripts/test-env.mjs -- vitest run ...) to get a PostgreSQL server');
-  return url;
-}
-
 type Fault = 'none' | 'lose-answer' | 'lose-commit' | 'delay-commit';
 
 /** A PostgreSQL wire proxy that applies `fault` to the `nth` simple-query COMMIT after `arm`. */
-class CommitFaultProxy {
-  private server!: Server;
+class CommitFaultProxy extends PgWireProxy {
   private fault: Fault = 'none';
   private countdown = 0;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
 
-  constructor(private readonly upstream: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => this.relay(client));
-    await new Promise<void>((res) => this.server.listen(0, '127.0.0.1', res));
-    this.port = (this.server.address() as { port: number }).port;
+  constructor() {
+    super((msg, link) => this.onMessage(msg, link));
   }
 
   arm(fault: Fault, nth: number): void {
@@ -40,83 +27,50 @@ class CommitFaultProxy {
     this.countdown = nth;
   }
 
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((res) => this.server.close(() => res()));
-  }
-
-  private relay(client: Socket): void {
-    const up = createConnection(this.upstream);
-    let delayed = false; // a COMMIT on its way: the server side stays open after the client's closes
-    for (const s of [client, up]) {
-      this.sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => { if (s === up || !delayed) { client.destroy(); up.destroy(); } this.sockets.delete(s); });
+  private onMessage(msg: Buffer, link: PgProxyLink): boolean {
+    const { client, up } = link;
+    const isCommit = /^COMMIT\b/i.test(simpleQueryText(msg) ?? '');
+    if (!isCommit || this.fault === 'none' || --this.countdown !== 0) return false;
+    const fault = this.fault;
+    this.fault = 'none';
+    if (fault === 'lose-commit') {
+      client.destroy();
+      up.destroy();
+      return true;
     }
-    let answering = true;
-    up.on('data', (d) => { if (answering) client.write(d); });
-    let buf = Buffer.alloc(0);
-    let started = false; // the startup message has no type byte
-    client.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const head = started ? 5 : 4;
-        if (buf.length < head) return;
-        const len = started ? buf.readInt32BE(1) + 1 : buf.readInt32BE(0);
-        if (buf.length < len) return;
-        const msg = buf.subarray(0, len);
-        buf = buf.subarray(len);
-        started = true;
-        const isCommit = msg[0] === 0x51 && /^COMMIT\b/i.test(msg.subarray(5, len - 1).toString('utf8'));
-        if (isCommit && this.fault !== 'none' && --this.countdown === 0) {
-          const fault = this.fault;
-          this.fault = 'none';
-          if (fault === 'lose-commit') {
-            client.destroy();
-            up.destroy();
-            return;
-          }
-          if (fault === 'delay-commit') {
-            // the client's connection drops at once; the COMMIT reaches the server later (a pooler, a
-            // slow network): the transaction is still open, holding its locks, when the client asks
-            answering = false;
-            delayed = true;
-            client.destroy();
-            setTimeout(() => up.write(msg, () => setTimeout(() => up.destroy(), 300)), 700);
-            return;
-          }
-          // the server gets the COMMIT and commits; its answer never reaches the client
-          answering = false;
-          up.write(msg);
-          setTimeout(() => { client.destroy(); up.destroy(); }, 300);
-          return;
-        }
-        up.write(msg);
-      }
-    });
+    if (fault === 'delay-commit') {
+      // the client's connection drops at once; the COMMIT reaches the server later (a pooler, a
+      // slow network): the transaction is still open, holding its locks, when the client asks
+      link.answering = false;
+      link.keepUpOnClientClose = true;
+      client.destroy();
+      setTimeout(() => up.write(msg, () => setTimeout(() => up.destroy(), 300)), 700);
+      return true;
+    }
+    // the server gets the COMMIT and commits; its answer never reaches the client
+    link.answering = false;
+    up.write(msg);
+    setTimeout(() => { client.destroy(); up.destroy(); }, 300);
+    return true;
   }
 }
 
 describe('commits on PostgreSQL when the connection is lost', () => {
   const schema = `connloss_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const url = new URL(testUrl());
-  const proxy = new CommitFaultProxy({ host: url.hostname, port: Number(url.port || 5432) });
+  const proxy = new CommitFaultProxy();
   let driver: PgDriver;
   let catalog: Catalog;
 
   beforeAll(async () => {
     await proxy.start();
-    const through = new URL(testUrl());
-    through.hostname = '127.0.0.1';
-    through.port = String(proxy.port);
-    driver = await PgDriver.connect({ url: through.href, schema });
+    driver = await PgDriver.connect({ url: proxy.url(), schema });
     catalog = new Catalog(driver);
     await catalog.bootstrap();
   });
   afterAll(async () => {
     await catalog?.close();
     await proxy.stop();
-    const c = new pg.Client({ connectionString: testUrl() });
+    const c = new pg.Client({ connectionString: testPgUrl() });
     await c.connect();
     await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await c.end();
@@ -167,7 +121,7 @@ describe('commits on PostgreSQL when the connection is lost', () => {
   });
 
   it('a backend terminated inside a transaction fails that call, not the process', async () => {
-    const admin = new pg.Client({ connectionString: testUrl() });
+    const admin = new pg.Client({ connectionString: testPgUrl() });
     await admin.connect();
     try {
       // Without an 'error' listener on the checked-out client, node-postgres's 'error' event ended the process.
