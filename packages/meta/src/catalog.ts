@@ -91,8 +91,14 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
   env?: Record<string, string | undefined>;
   /** Create the catalog schema when missing (default true). */
   bootstrap?: boolean;
-  /** Pool size for a PostgreSQL server. */
+  /** Pool size for a PostgreSQL server (default 10). */
   maxConnections?: number;
+  /**
+   * PostgreSQL server only: how long (ms) one catalog statement may wait for its answer before it is
+   * cancelled and fails with `Catalog` `CATALOG_TIMEOUT` (default 120000: see
+   * `DEFAULT_QUERY_TIMEOUT_MS` for why; `PgDriverOptions.queryTimeoutMillis`).
+   */
+  queryTimeoutMs?: number;
   /**
    * An embedded catalog directory opened here is served, while this catalog is open, to the other
    * processes that open it (the CLI, other programs), as the CLI's own commands do (see
@@ -209,7 +215,7 @@ function tableIdNotFound(tableId: string): LakeSoulError {
 
 /** Options of {@link Catalog.open}, checked by name (see options.ts). */
 const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
-  env: true, bootstrap: true, maxConnections: true, share: true, signal: true, url: true, username: true, password: true, schema: true,
+  env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, share: true, signal: true, url: true, username: true, password: true, schema: true,
   dataDir: true, defaultDataDir: true, commitLock: true, maxRetries: true,
 });
 
@@ -258,7 +264,7 @@ export class Catalog {
     refuseUnknownOptions(options, CATALOG_OPEN_OPTIONS, 'Catalog.open');
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
-      ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections })
+      ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections, queryTimeoutMillis: options.queryTimeoutMs })
       : config.dataDir
         ? await openEmbeddedCatalog(config.dataDir)
         : await PGliteDriver.open({});
@@ -769,7 +775,7 @@ export class Catalog {
     }, { signal })).catch((e: unknown) => {
       // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
       if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw e;
-      throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost before the commit was applied; nothing was committed (${e.message})`, {
+      throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost (or its COMMIT got no answer) before the commit was applied; nothing was committed (${e.message})`, {
         code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: qname, op: req.op }, cause: e,
       });
     });
@@ -816,7 +822,7 @@ export class Catalog {
     } catch (e) {
       await this.deleteUncommitted(table.tableId, [...commitIds.values()]).catch(() => {});
       // "catalog database unavailable" alone did not say what failed
-      if (LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE') && !e.message.includes(qname)) {
+      if (LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT') && !e.message.includes(qname)) {
         throw new LakeSoulError(e.kind, `commit ${req.op} to table '${qname}': ${e.message}; nothing was committed`, {
           code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op: req.op }, cause: e,
         });
@@ -859,7 +865,8 @@ export class Catalog {
         if (dropped.length) await this.deleteUncommitted(table.tableId, dropped);
         return { versions, commitIds: landed };
       } catch (e) {
-        if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'TRANSACTION_OUTCOME_UNKNOWN') || Date.now() >= deadline) {
+        // a timeout too: the FOR SHARE may wait on the lost transaction until the server ends it
+        if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT', 'TRANSACTION_OUTCOME_UNKNOWN') || Date.now() >= deadline) {
           throw new LakeSoulError('Catalog',
             `commit ${op} to table '${qname}' (partitions ${parts.map((p) => p.partitionDesc).join(', ')}): the catalog connection was lost while the commit was applied, ` +
             `and the catalog could not be asked whether it landed (${(e as Error).message}). Check the table's history (commit ids ${ids.join(', ')}) before writing again: ` +

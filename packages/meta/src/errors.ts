@@ -56,6 +56,12 @@ export type LakeSoulErrorCode =
   | 'INVALID_PARTITION_VALUE'
   /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
   | 'CATALOG_UNAVAILABLE'
+  /**
+   * Catalog, retryable: a catalog statement got no answer within the driver's query timeout (a silent
+   * network, a lock held by another session); it was cancelled and its connection closed
+   * (`context.statement` names it). A COMMIT that times out is `TRANSACTION_OUTCOME_UNKNOWN` instead.
+   */
+  | 'CATALOG_TIMEOUT'
   /** Catalog: the catalog schema is missing or incomplete. */
   | 'CATALOG_SCHEMA'
   /** Unsupported: the catalog was created by a LakeSoul release older than this version reads (columns missing: `context.missing`). */

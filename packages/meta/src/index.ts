@@ -6,7 +6,7 @@ export type * from './types.js';
 export { mapSqlError, mapConnectError, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';
 export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAborted, whenAborted } from './abort.js';
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
-export { PgDriver, quoteIdent } from './pg-driver.js';
+export { DEFAULT_QUERY_TIMEOUT_MS, PgDriver, quoteIdent, SERVER_TIMEOUT_MARGIN_MS } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
 export { PGliteDriver, PGLITE_LOCK_FILE, PGLITE_CATALOG_SETTINGS, PGLITE_WAL_SEGMENT_MB } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';

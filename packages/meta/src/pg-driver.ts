@@ -2,9 +2,10 @@
  * {@link SqlDriver} over a PostgreSQL server through a node-postgres connection pool.
  */
 import { createRequire } from 'node:module';
+import { createConnection } from 'node:net';
 import type pg from 'pg';
 import { LakeSoulError } from './errors.js';
-import { throwIfAborted } from './abort.js';
+import { abortedError, throwIfAborted } from './abort.js';
 import {
   mapConnectError, mapSqlError,
   type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult,
@@ -32,11 +33,62 @@ export interface PgDriverOptions {
    * when missing). Default: the server's search_path (normally `public`, like upstream LakeSoul).
    */
   schema?: string;
-  /** Pool size (default 10). */
+  /** Pool size: connections open at once at most (default 10). */
   max?: number;
-  /** Connection timeout in ms (default 10000). */
+  /**
+   * How long (ms) a call waits for a pool connection (default 10000): for a new one to connect, or,
+   * when all `max` are in use, for one to be released. Past it the call fails with `Catalog`
+   * `CATALOG_UNAVAILABLE` (retryable), saying which of the two it was.
+   */
   connectionTimeoutMillis?: number;
+  /**
+   * How long (ms) one statement (BEGIN, COMMIT and ROLLBACK included) may wait for its answer
+   * (default {@link DEFAULT_QUERY_TIMEOUT_MS}). Past it the connection is closed (never returned to
+   * the pool: its state is unknown), the statement is cancelled on the server (a cancel request), and
+   * the call fails with `Catalog` `CATALOG_TIMEOUT` (retryable: the statement did not finish) — for a
+   * COMMIT with `TRANSACTION_OUTCOME_UNKNOWN`, as when its connection is lost (it may have committed).
+   */
+  queryTimeoutMillis?: number;
+  /**
+   * Idle time (ms) of a pool connection before TCP keepalive probes start (default 30000), so a peer
+   * that vanished without closing (a dropped NAT entry, a failed-over host) fails its connection
+   * instead of holding it for ever.
+   */
+  keepAliveInitialDelayMillis?: number;
+  /**
+   * Sets, on each new connection, the server-side guards `statement_timeout` (the query timeout plus
+   * {@link SERVER_TIMEOUT_MARGIN_MS}: ends a statement whose cancel request could not reach the
+   * server) and `idle_in_transaction_session_timeout` (half the query timeout, at least 10 s: ends the
+   * transaction of a client that vanished, releasing its locks) (default true). `false` for a pooler
+   * that must not see session settings (PgBouncer in transaction mode).
+   */
+  serverTimeouts?: boolean;
 }
+
+/**
+ * Default of {@link PgDriverOptions.queryTimeoutMillis}: 120 s. Catalog statements take milliseconds;
+ * what may legitimately wait is a commit behind other writers (catalog.ts `commitPhase2`): it takes the
+ * table's commit gate and its partitions' advisory locks, and its `FOR SHARE`/`FOR UPDATE` of the
+ * table row, which another writer holds for its whole phase-2 transaction — milliseconds a partition,
+ * so a queue of writers to one partition waits for each in turn, and a commit of thousands of
+ * partitions (the gate taken exclusively) holds the table for seconds to tens of seconds. The check of
+ * a commit whose answer was lost (`FOR SHARE` on its rows) waits for that transaction to end, which the
+ * server-side `idle_in_transaction_session_timeout` (half this) bounds. 120 s leaves those waits
+ * ample room; a wait that outlasts it fails retryable with nothing committed (the COMMIT was not sent).
+ */
+export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
+
+/** The server-side `statement_timeout` is the query timeout plus this: the client's timeout fires first. */
+export const SERVER_TIMEOUT_MARGIN_MS = 10_000;
+
+/** How long a cancel request may take to reach the server before it is given up. */
+const CANCEL_REQUEST_TIMEOUT_MS = 5_000;
+
+/** Default of {@link PgDriverOptions.keepAliveInitialDelayMillis}. */
+const DEFAULT_KEEPALIVE_DELAY_MS = 30_000;
+
+/** pg-pool's message when a caller waited `connectionTimeoutMillis` for a connection of a full pool. */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /** Quotes an SQL identifier. */
 export function quoteIdent(name: string): string {
@@ -55,7 +107,10 @@ function redact(url: string): string {
 
 /**
  * node-postgres pool driver. Many transactions run concurrently; the catalog relies on
- * partition_info's primary key (and an advisory lock) for commit ordering.
+ * partition_info's primary key (and an advisory lock) for commit ordering. Every statement has a
+ * client-side timeout ({@link PgDriverOptions.queryTimeoutMillis}), connections have TCP keepalive,
+ * and a statement given up (timeout, or the call's signal aborted) is cancelled on the server and its
+ * connection closed.
  */
 export class PgDriver implements SqlDriver {
   readonly kind = 'pg' as const;
@@ -63,22 +118,36 @@ export class PgDriver implements SqlDriver {
   /** Redacted URL, for messages. */
   readonly description: string;
   readonly schema: string | undefined;
+  /** Client-side timeout of one statement, in ms ({@link PgDriverOptions.queryTimeoutMillis}). */
+  readonly queryTimeoutMillis: number;
   private readonly pool: pg.Pool;
+  private readonly max: number;
+  private readonly connectionTimeoutMillis: number;
+  /** Connections checked out of the pool (by calls, LISTENs included). */
+  private inUse = 0;
+  /** Clients whose statement was given up: their connection is closed, never reused. */
+  private readonly abandoned = new WeakSet<pg.PoolClient>();
   private closed = false;
 
   /**
    * Creates the pool from options or a `postgres://` URL (no connection is opened until the first
    * query). Prefer {@link PgDriver.connect}, which checks the server and creates `schema`.
+   * @throws LakeSoulError `InvalidArgument` for a timeout or pool size that is not a positive integer.
    */
   constructor(optionsOrUrl: PgDriverOptions | string) {
     const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
     this.description = redact(options.url);
     this.schema = options.schema;
+    this.max = positiveInt(options.max, 10, 'max', this.description);
+    this.connectionTimeoutMillis = positiveInt(options.connectionTimeoutMillis, 10_000, 'connectionTimeoutMillis', this.description);
+    this.queryTimeoutMillis = positiveInt(options.queryTimeoutMillis, DEFAULT_QUERY_TIMEOUT_MS, 'queryTimeoutMillis', this.description);
     const config: pg.PoolConfig = {
       connectionString: options.url,
-      max: options.max ?? 10,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
+      max: this.max,
+      connectionTimeoutMillis: this.connectionTimeoutMillis,
       idleTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: positiveInt(options.keepAliveInitialDelayMillis, DEFAULT_KEEPALIVE_DELAY_MS, 'keepAliveInitialDelayMillis', this.description),
     };
     if (options.user !== undefined) config.user = options.user;
     if (options.password !== undefined) config.password = options.password;
@@ -86,6 +155,15 @@ export class PgDriver implements SqlDriver {
     this.pool = new (loadPg().Pool)(config);
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => {});
+    if (options.serverTimeouts !== false) {
+      const statement = this.queryTimeoutMillis + SERVER_TIMEOUT_MARGIN_MS;
+      const idle = Math.max(Math.ceil(this.queryTimeoutMillis / 2), 10_000);
+      // Queued before the first statement of the new connection, which waits for it (and its timeout
+      // covers it). Best effort: a pooler refusing it leaves the client-side timeout alone.
+      this.pool.on('connect', (client) => {
+        client.query(`SET statement_timeout = ${statement}; SET idle_in_transaction_session_timeout = ${idle}`).catch(() => {});
+      });
+    }
   }
 
   /** Creates a driver, checks the server answers, and creates `options.schema` when missing. */
@@ -93,15 +171,14 @@ export class PgDriver implements SqlDriver {
     const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
     const d = new PgDriver(options);
     try {
-      const client = await d.pool.connect().catch((e) => { throw mapConnectError(e, d.description); });
-      guard(client);
+      const client = await d.checkout();
       try {
-        if (options.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
-        else await client.query('SELECT 1');
+        if (options.schema !== undefined) await d.run(client, `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
+        else await d.run(client, 'SELECT 1');
       } catch (e) {
-        throw mapSqlError(e, { operation: `connect to ${d.description}` });
+        throw LakeSoulError.is(e) ? e : mapSqlError(e, { operation: `connect to ${d.description}` });
       } finally {
-        client.release();
+        d.giveBack(client);
       }
     } catch (e) {
       await d.close();
@@ -113,31 +190,29 @@ export class PgDriver implements SqlDriver {
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog query');
+    const client = await this.checkout();
     try {
-      const r = await this.pool.query(text, params);
+      const r = await this.run(client, text, params, options.signal);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
     } catch (e) {
       throw mapPgError(e, this.description);
+    } finally {
+      this.giveBack(client);
     }
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog transaction');
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw mapConnectError(e, this.description);
-    }
-    guard(client);
+    const client = await this.checkout();
     let done = false;
     const tx: SqlExecutor = {
       query: async <R>(text: string, params: unknown[] = [], o: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> => {
         if (done) throw new LakeSoulError('Internal', 'transaction handle used after the transaction ended');
-        throwIfAborted(o.signal ?? options.signal, 'catalog query');
+        const signal = o.signal ?? options.signal;
+        throwIfAborted(signal, 'catalog query');
         try {
-          const r = await client.query(text, params);
+          const r = await this.run(client, text, params, signal);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
         } catch (e) {
           throw mapPgError(e, this.description);
@@ -147,45 +222,37 @@ export class PgDriver implements SqlDriver {
     let broken = false;
     let committing = false;
     try {
-      await client.query('BEGIN');
+      // BEGIN and COMMIT take no signal: a COMMIT given up on an abort would leave its outcome unknown
+      await this.run(client, 'BEGIN');
       const result = await fn(tx);
       committing = true;
-      await client.query('COMMIT');
+      await this.run(client, 'COMMIT');
       return result;
     } catch (e) {
       try {
-        await client.query('ROLLBACK');
+        if (this.abandoned.has(client)) broken = true;
+        else await this.run(client, 'ROLLBACK');
       } catch {
         broken = true; // connection is unusable: drop it from the pool
       }
-      if (committing && commitOutcomeUnknown(e)) {
-        throw new LakeSoulError('Catalog', `the connection to the catalog database at ${this.description} was lost while its transaction committed: it may or may not have committed (${(e as Error)?.message ?? String(e)})`, {
-          code: 'TRANSACTION_OUTCOME_UNKNOWN', retryable: false, context: { database: this.description }, cause: e,
-        });
-      }
+      if (committing && commitOutcomeUnknown(e)) throw this.outcomeUnknown(e);
       throw mapPgError(e, this.description);
     } finally {
       done = true;
-      client.release(broken ? true : undefined);
+      this.giveBack(client, broken);
     }
   }
 
   async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
     this.checkOpen();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw mapConnectError(e, this.description);
-    }
-    guard(client);
+    const client = await this.checkout();
     const handler = (m: pg.Notification) => { if (m.channel === channel) onPayload(m.payload ?? ''); };
     client.on('notification', handler);
     try {
-      await client.query(`LISTEN ${quoteIdent(channel)}`);
+      await this.run(client, `LISTEN ${quoteIdent(channel)}`);
     } catch (e) {
       client.off('notification', handler);
-      client.release(true);
+      this.giveBack(client, true);
       throw mapPgError(e, this.description);
     }
     let released = false;
@@ -194,10 +261,10 @@ export class PgDriver implements SqlDriver {
       released = true;
       client.off('notification', handler);
       try {
-        await client.query(`UNLISTEN ${quoteIdent(channel)}`);
-        client.release();
+        await this.run(client, `UNLISTEN ${quoteIdent(channel)}`);
+        this.giveBack(client);
       } catch {
-        client.release(true);
+        this.giveBack(client, true);
       }
     };
   }
@@ -211,6 +278,140 @@ export class PgDriver implements SqlDriver {
   private checkOpen(): void {
     if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.description} is closed`, { code: 'DRIVER_CLOSED' });
   }
+
+  /** A connection of the pool, with its 'error' guard; give it back with {@link giveBack}. */
+  private async checkout(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw this.connectError(e);
+    }
+    guard(client);
+    this.inUse++;
+    return client;
+  }
+
+  /** Returns a connection to the pool; a broken or abandoned one is closed instead. */
+  private giveBack(client: pg.PoolClient, broken = false): void {
+    this.inUse--;
+    client.release(broken || this.abandoned.has(client) ? true : undefined);
+  }
+
+  /** pg-pool's connect failures, a pool exhausted or a connect timeout said as such. */
+  private connectError(e: unknown): LakeSoulError {
+    const message = (e as Error | undefined)?.message ?? '';
+    if (message === POOL_WAIT_TIMEOUT) {
+      return new LakeSoulError('Catalog',
+        `the connection pool to the catalog database at ${this.description} is exhausted: all ${this.max} connections stayed in use for ${this.connectionTimeoutMillis} ms ` +
+        `(${this.inUse} held by calls). Statements stuck on a lock or an unanswering network end after queryTimeoutMillis (${this.queryTimeoutMillis} ms); ` +
+        'if this process runs more catalog work at once than the pool holds, raise the pool size (maxConnections)', {
+          code: 'CATALOG_UNAVAILABLE', retryable: true, context: { database: this.description, poolSize: this.max }, cause: e,
+        });
+    }
+    if (/connection timeout/i.test(message)) {
+      return new LakeSoulError('Catalog', `cannot connect to the catalog database at ${this.description}: no connection within ${this.connectionTimeoutMillis} ms (the server or the network to it does not answer)`, {
+        code: 'CATALOG_UNAVAILABLE', retryable: true, context: { database: this.description }, cause: e,
+      });
+    }
+    return mapConnectError(e, this.description);
+  }
+
+  /**
+   * Runs one statement on `client`, giving it up after {@link queryTimeoutMillis} or when `signal`
+   * aborts: the server-side statement is cancelled, the connection closed (the caller's
+   * {@link giveBack} then drops it), and the call rejects with `CATALOG_TIMEOUT` or `Aborted`.
+   */
+  private async run(client: pg.PoolClient, text: string, params?: unknown[], signal?: AbortSignal): Promise<pg.QueryResult> {
+    if (this.abandoned.has(client)) throw this.timeoutError(text, 'its connection was closed after an earlier statement was given up');
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const givenUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.abandon(client);
+        reject(this.timeoutError(text));
+      }, this.queryTimeoutMillis);
+      if (signal) {
+        onAbort = () => {
+          this.abandon(client);
+          reject(abortedError('catalog query', signal.reason, { database: this.description }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    try {
+      return await Promise.race([client.query(text, params), givenUp]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Gives `client`'s statement up: a cancel request to the server, and the socket destroyed. */
+  private abandon(client: pg.PoolClient): void {
+    if (this.abandoned.has(client)) return;
+    this.abandoned.add(client);
+    sendCancelRequest(client);
+    client.connection.stream.destroy();
+  }
+
+  private timeoutError(text: string, why?: string): LakeSoulError {
+    const statement = statementSummary(text);
+    return new LakeSoulError('Catalog',
+      `catalog statement '${statement}' on ${this.description} ` + (why ?? `got no answer within ${this.queryTimeoutMillis} ms (queryTimeoutMillis): ` +
+        'the server or the network to it stopped answering, or the statement waited on a lock another session holds; ' +
+        'it was cancelled on the server and its connection closed') + '; try again, and if it keeps timing out check the database (pg_stat_activity, pg_locks)', {
+        code: 'CATALOG_TIMEOUT', retryable: true, context: { database: this.description, statement, timeoutMs: this.queryTimeoutMillis },
+      });
+  }
+
+  /** `TRANSACTION_OUTCOME_UNKNOWN` for a COMMIT whose answer was lost or never came. */
+  private outcomeUnknown(e: unknown): LakeSoulError {
+    const what = LakeSoulError.hasCode(e, 'CATALOG_TIMEOUT')
+      ? `did not answer its transaction's COMMIT within ${this.queryTimeoutMillis} ms (queryTimeoutMillis)`
+      : 'lost the connection while its transaction committed';
+    return new LakeSoulError('Catalog', `the catalog database at ${this.description} ${what}: it may or may not have committed (${(e as Error)?.message ?? String(e)})`, {
+      code: 'TRANSACTION_OUTCOME_UNKNOWN', retryable: false, context: { database: this.description }, cause: e,
+    });
+  }
+}
+
+function positiveInt(v: number | undefined, dflt: number, option: string, where: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v <= 0) {
+    throw new LakeSoulError('InvalidArgument', `catalog database ${where}: ${option} must be a positive integer, not ${String(v)}`, {
+      code: 'INVALID_OPTION_VALUE', context: { option },
+    });
+  }
+  return v;
+}
+
+/** The statement's first words, for messages (its parameters are never shown). */
+function statementSummary(text: string): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
+ * Sends PostgreSQL's cancel request for the statement running on `client`'s backend, over a new
+ * connection (no login, no pool slot). Fire and forget: it never delays the caller, and gives up after
+ * {@link CANCEL_REQUEST_TIMEOUT_MS} when the network does not answer (the server-side
+ * `statement_timeout` then ends the statement).
+ */
+function sendCancelRequest(client: pg.PoolClient): void {
+  const c = client as unknown as { processID?: number | null; secretKey?: number | null; host?: string; port?: number };
+  if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number' || !c.host) return;
+  const packet = Buffer.alloc(16);
+  packet.writeInt32BE(16, 0);
+  packet.writeInt32BE(80877102, 4); // the CancelRequest code
+  packet.writeInt32BE(c.processID, 8);
+  packet.writeInt32BE(c.secretKey, 12);
+  const port = c.port ?? 5432;
+  const socket = c.host.startsWith('/') ? createConnection(`${c.host}/.s.PGSQL.${port}`) : createConnection({ host: c.host, port });
+  socket.unref();
+  socket.setTimeout(CANCEL_REQUEST_TIMEOUT_MS, () => socket.destroy());
+  socket.on('error', () => {});
+  socket.on('connect', () => socket.end(packet));
 }
 
 function mapPgError(e: unknown, where: string): LakeSoulError {
@@ -234,11 +435,12 @@ function guard(client: pg.PoolClient): void {
 
 /**
  * Whether an error of the `COMMIT` statement leaves its outcome unknown: the connection was lost
- * (no SQLSTATE), or the server was shutting the session down (class 08, 57P01-57P03), so the
+ * (no SQLSTATE), the COMMIT got no answer within the query timeout, or the server was shutting the session down (class 08, 57P01-57P03), so the
  * transaction may have committed before the answer was lost. A serialization failure or a
  * constraint error at commit is a definite "not committed".
  */
 function commitOutcomeUnknown(e: unknown): boolean {
+  if (LakeSoulError.hasCode(e, 'CATALOG_TIMEOUT')) return true; // no answer: it may have committed
   const code = (e as { code?: unknown })?.code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';

@@ -23,7 +23,11 @@ export interface SqlQueryResult<R> {
 
 /** Options of a single query. */
 export interface SqlQueryOptions {
-  /** Checked before the statement is sent; an aborted signal fails with kind `Aborted`. */
+  /**
+   * Checked before the statement is sent; an aborted signal fails with kind `Aborted`. `PgDriver` also
+   * gives up a statement in flight when it aborts (cancelled on the server, its connection closed);
+   * a transaction's BEGIN and COMMIT are never given up on a signal.
+   */
   signal?: AbortSignal;
 }
 
@@ -46,10 +50,11 @@ export interface SqlExecutor {
  *   {@link PARTITION_VERSION_CONSTRAINT}) or `TRANSACTION_CONFLICT` (40001, 40P01, 55P03);
  * - `AlreadyExists` `ALREADY_EXISTS`: any other unique violation (`context.constraint` names it);
  * - `InvalidArgument`: other data or integrity errors (SQLSTATE classes 22, 23);
- * - `Aborted`: the call's `signal` was aborted before the statement was sent, or the statement was
- *   cancelled (57014);
+ * - `Aborted`: the call's `signal` was aborted before the statement was sent (or, on `PgDriver`,
+ *   while it ran), or the statement was cancelled (57014);
  * - `Catalog`: `CATALOG_UNAVAILABLE` (retryable: connection refused or lost, server shutting down,
- *   too many connections), `CATALOG_SCHEMA` (a catalog table or function is missing: bootstrap),
+ *   too many connections, a connection pool exhausted), `CATALOG_TIMEOUT` (retryable: a statement got
+ *   no answer within the driver's query timeout; a COMMIT that did is `TRANSACTION_OUTCOME_UNKNOWN`), `CATALOG_SCHEMA` (a catalog table or function is missing: bootstrap),
  *   `DRIVER_CLOSED` (a call after {@link SqlDriver.close}), or any other database error;
  * - `Unauthenticated` (class 28) and `PermissionDenied` (42501).
  * `runCatalogConformance` (`@lakesoul-ts/meta/testing`) runs the catalog over a driver, on PGlite
