@@ -4,6 +4,7 @@ export type { LocalStoreOptions, ConfinedReader, RangeReader } from './local-sto
 export { MemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
 export { DEFAULT_S3_IDLE_TIMEOUT_MS, S3Store, s3OptionsFromEnv } from './s3-store.js';
+export { S3RetryStrategy } from './s3-retry.js';
 export type { S3Credentials, S3StoreOptions } from './s3-store.js';
 export { StoreRegistry } from './store-registry.js';
 export type { ResolvedLocation, StoreRegistryOptions } from './store-registry.js';

@@ -3,7 +3,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { patternBytes } from '../testing/index.js';
 import { S3Store, s3OptionsFromEnv } from './s3-store.js';
 import { createTestBucket, deleteTestBucket, testS3Endpoint, testS3Env } from './s3-test-env.js';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 describe('S3Store against moto', () => {
@@ -93,9 +93,25 @@ describe('S3Store against moto', () => {
     type Fault = 'short' | 'short-range-header' | 'reset' | 'stall' | 'ignore-range';
     let proxy: Server;
     let faulty: S3Store;
+    let proxyEndpoint: string;
     const faults: Fault[] = [];
     let headFailures = 0;
     let silentRequests = 0;
+    /** Requests to `burst/` keys, every one answered 503 (SlowDown). */
+    let burstRequests = 0;
+    /** Requests to `flaky/` keys; the first `flakyFailures` of them are answered 503 (SlowDown). */
+    let flakyRequests = 0;
+    let flakyFailures = 0;
+    /** Keys under `flaky-once/` put so far: the first put of each is answered 503 (SlowDown). */
+    const putOnce = new Set<string>();
+    const slowDown = (req: IncomingMessage, res: ServerResponse) => {
+      // the request body is read first, so the client sees the answer, not a reset
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end(req.method === 'HEAD' ? undefined : '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      });
+    };
     beforeAll(async () => {
       const upstream = new URL(testS3Endpoint());
       proxy = createServer((req, res) => {
@@ -103,6 +119,21 @@ describe('S3Store against moto', () => {
           headFailures--;
           res.writeHead(503);
           res.end();
+          return;
+        }
+        if (/\/burst\//.test(req.url ?? '')) {
+          burstRequests++;
+          slowDown(req, res);
+          return;
+        }
+        if (/\/flaky\//.test(req.url ?? '') && flakyRequests++ < flakyFailures) {
+          slowDown(req, res);
+          return;
+        }
+        const once = req.method === 'PUT' && /\/flaky-once\//.test(req.url ?? '') ? (req.url ?? '').split('?')[0]! : undefined;
+        if (once !== undefined && !putOnce.has(once)) {
+          putOnce.add(once);
+          slowDown(req, res);
           return;
         }
         if (/\/silent\//.test(req.url ?? '')) {
@@ -142,7 +173,8 @@ describe('S3Store against moto', () => {
       });
       await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
       const port = (proxy.address() as AddressInfo).port;
-      faulty = S3Store.fromEnv(bucket, { ...testS3Env(), AWS_ENDPOINT: `http://127.0.0.1:${port}` }, { idleTimeoutMs: 500 });
+      proxyEndpoint = `http://127.0.0.1:${port}`;
+      faulty = S3Store.fromEnv(bucket, { ...testS3Env(), AWS_ENDPOINT: proxyEndpoint }, { idleTimeoutMs: 500 });
       await store.put('faulty/obj.bin', patternBytes(300_000, 9));
     });
     afterAll(async () => {
@@ -187,6 +219,55 @@ describe('S3Store against moto', () => {
         expect(Date.now() - t0, op).toBeLessThan(3 * 500 + 5_000);
       }
     }, 60_000);
+
+    it('retries every request maxAttempts times however many requests failed before (no client-wide retry quota)', async () => {
+      // the SDK's standard strategy shares a retry quota across its client: after a burst of errors
+      // it was empty and a 503 was tried once, not three times
+      await store.put('flaky/obj.bin', patternBytes(1000, 3));
+      burstRequests = 0;
+      const burst = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? faulty.head(`burst/k${i}`) : faulty.get(`burst/k${i}`))));
+      for (const r of burst) expect(r).toMatchObject({ status: 'rejected', reason: { kind: 'Io', retryable: true } });
+      expect(burstRequests, 'every failed request of the burst was tried 3 times').toBe(600);
+      for (const [op, call] of [
+        ['head', () => faulty.head('flaky/obj.bin').then((m) => m.size)],
+        ['get', () => faulty.get('flaky/obj.bin').then((b) => b.length)],
+        ['put', () => faulty.put('flaky/put.bin', patternBytes(10)).then(() => 10)],
+      ] as const) {
+        flakyRequests = 0;
+        flakyFailures = 2;
+        expect(await (call as () => Promise<number>)(), op).toBe(op === 'put' ? 10 : 1000);
+        expect(flakyRequests, `${op}: two 503s, then the answer`).toBe(3);
+      }
+      flakyFailures = 0;
+    }, 60_000);
+
+    it('puts no more than 10 listeners on any AbortSignal under a fault burst (no MaxListenersExceededWarning)', async () => {
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => warnings.push(w);
+      process.on('warning', onWarning);
+      try {
+        // one caller's signal shared by 120 concurrent calls that all fail and are retried
+        const ac = new AbortController();
+        const signal = ac.signal;
+        const calls = Array.from({ length: 120 }, (_, i) =>
+          i % 3 === 0 ? faulty.head(`burst/w${i}`, { signal }) : i % 3 === 1 ? faulty.get(`burst/w${i}`, { signal }) : faulty.put(`burst/w${i}`, patternBytes(10), { signal }),
+        );
+        expect((await Promise.allSettled(calls)).every((r) => r.status === 'rejected')).toBe(true);
+        // 20 streamed puts (lib-storage's Upload) under another shared signal, each failing once
+        const signal2 = new AbortController().signal;
+        async function* chunks(i: number) {
+          yield patternBytes(1000, i);
+        }
+        putOnce.clear();
+        await Promise.all(Array.from({ length: 20 }, (_, i) => faulty.put(`flaky-once/s${i}`, chunks(i), { signal: signal2 })));
+        expect(putOnce.size).toBe(20);
+        for (let i = 0; i < 20; i++) expect((await store.head(`flaky-once/s${i}`)).size).toBe(1000);
+        await new Promise((r) => setTimeout(r, 10)); // warnings are emitted on a later tick
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([]);
+    }, 120_000);
 
     it('says what a bodiless error answer was (a HEAD the server answered 503)', async () => {
       headFailures = 10;

@@ -6,8 +6,9 @@ import { Readable } from 'node:stream';
 import type * as ClientS3 from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type * as LibStorage from '@aws-sdk/lib-storage';
-import { abortedError, LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
+import { abortedError, LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
+import { S3RetryStrategy } from './s3-retry.js';
 import { checkKey, checkPrefix, mapS3Error, validateRange } from './store-errors.js';
 
 /**
@@ -47,7 +48,11 @@ export interface S3StoreOptions {
   uploadConcurrency?: number;
   /** Keys per ListObjectsV2 page (default 1000, the S3 maximum). */
   listPageSize?: number;
-  /** Attempts per request, including retries of throttling and 5xx (default 3). */
+  /**
+   * Attempts per request, including retries of throttling, HTTP 500/502/503/504, timeouts and
+   * connection resets (default 3, a positive integer). Every request has them all: there is no
+   * client-wide retry quota (see {@link S3RetryStrategy}).
+   */
   maxAttempts?: number;
   /**
    * Sockets per client (default 256, the SDK's own default is 50). Parallel readers such as blob
@@ -74,6 +79,30 @@ export const DEFAULT_S3_IDLE_TIMEOUT_MS = 30_000;
 const GET_BODY_ATTEMPTS = 3;
 
 const MIB = 1024 * 1024;
+
+/**
+ * Runs one SDK call with a signal of its own, aborted when the caller's `outer` signal aborts.
+ *
+ * The SDK adds 'abort' listeners to the signal of every request (its HTTP handler, and its retry
+ * middleware while it acquires a retry token and while it waits before a retry). A caller that
+ * passes one signal to many concurrent store calls (a scan, a write of many files) put dozens of
+ * listeners on it at once, past Node's limit of 10 per EventTarget: MaxListenersExceededWarning,
+ * most under S3 faults, where many requests sit in their retry waits. The signal is the caller's,
+ * not ours to reconfigure; so the SDK gets a child signal used by this call only (its few listeners
+ * stay below the limit), and the caller's signal carries a single listener however many calls share
+ * it ({@link whenAborted}), released when the call settles.
+ */
+async function withRequestSignal<T>(outer: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (outer === undefined) return call(undefined);
+  const child = new AbortController();
+  if (outer.aborted) child.abort(outer.reason);
+  const release = whenAborted(outer, () => child.abort(outer.reason));
+  try {
+    return await call(child.signal);
+  } finally {
+    release();
+  }
+}
 
 /** A response body's bytes; a body that sends nothing for `idleMs` fails (retryable `Io`). */
 async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, idleMs: number, uri: string): Promise<Uint8Array> {
@@ -166,6 +195,8 @@ export class S3Store implements ObjectStore {
     this.uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
     this.listPageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_S3_IDLE_TIMEOUT_MS;
+    const maxAttempts = options.maxAttempts ?? 3;
+    if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new LakeSoulError('InvalidArgument', `S3Store maxAttempts must be a positive integer, got ${String(options.maxAttempts)}`);
     if (!(this.idleTimeoutMs > 0 && Number.isFinite(this.idleTimeoutMs))) throw new LakeSoulError('InvalidArgument', `S3Store idleTimeoutMs must be a positive number of milliseconds, got ${String(options.idleTimeoutMs)}`);
     if (options.client) {
       this.client = options.client;
@@ -173,7 +204,10 @@ export class S3Store implements ObjectStore {
       const config: S3ClientConfig = {
         region: options.region ?? 'us-east-1',
         forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-        maxAttempts: options.maxAttempts ?? 3,
+        maxAttempts,
+        // every request gets its maxAttempts: the SDK's standard strategy has a client-wide retry
+        // quota, empty after a burst of errors (then a 503 was tried once)
+        retryStrategy: new S3RetryStrategy(maxAttempts),
         requestHandler: {
           httpAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
           httpsAgent: { keepAlive: true, maxSockets: options.maxSockets ?? 256 },
@@ -225,10 +259,18 @@ export class S3Store implements ObjectStore {
       }
       rangeHeader = 'suffix' in r ? `bytes=-${r.suffix}` : r.length === undefined ? `bytes=${r.offset}-` : `bytes=${r.offset}-${r.offset + r.length - 1}`;
     }
+    return withRequestSignal(options.signal, (signal) => this.getAttempts(path, uri, rangeHeader, r, options.signal, signal));
+  }
+
+  /**
+   * The attempts of a get: the SDK retries failures before a response's headers, this loop a
+   * response that broke after them. `signal` is the caller's, `requestSignal` the SDK's.
+   */
+  private async getAttempts(path: string, uri: string, rangeHeader: string, r: NonNullable<GetOptions['range']>, signal: AbortSignal | undefined, requestSignal: AbortSignal | undefined): Promise<Uint8Array> {
     for (let attempt = 1; ; attempt++) {
       let res;
       try {
-        res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: options.signal });
+        res = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: path, Range: rangeHeader }), { abortSignal: requestSignal });
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status === 416 || (e as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
@@ -236,16 +278,16 @@ export class S3Store implements ObjectStore {
       }
       try {
         const bytes = res.Body ? await readBody(res.Body as unknown as AsyncIterable<Uint8Array>, this.idleTimeoutMs, uri) : new Uint8Array(0);
-        throwIfAborted(options.signal, `get ${uri}`);
+        throwIfAborted(signal, `get ${uri}`);
         checkBodyLength(bytes.length, r, res.ContentLength, res.ContentRange, uri);
         // a server that ignores Range answers the whole object: take the range from it
         if (res.ContentRange === undefined) return sliceRange(bytes, r);
         return bytes;
       } catch (e) {
         // the response broke after its headers: cut short, reset or stalled (never retried by the SDK)
-        if (options.signal?.aborted || attempt >= GET_BODY_ATTEMPTS) {
+        if (signal?.aborted || attempt >= GET_BODY_ATTEMPTS) {
           const le = mapS3Error(e, uri, 'get');
-          throw attempt > 1 && !options.signal?.aborted ? new LakeSoulError(le.kind, `${le.message} (after ${attempt} attempts)`, { code: le.code, retryable: le.retryable, cause: e, context: le.context }) : le;
+          throw attempt > 1 && !signal?.aborted ? new LakeSoulError(le.kind, `${le.message} (after ${attempt} attempts)`, { code: le.code, retryable: le.retryable, cause: e, context: le.context }) : le;
         }
       }
     }
@@ -257,7 +299,7 @@ export class S3Store implements ObjectStore {
     throwIfAborted(options.signal, `put ${uri}`);
     if (data instanceof Uint8Array && data.length < this.multipartThreshold) {
       try {
-        await this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: options.signal });
+        await withRequestSignal(options.signal, (signal) => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: signal }));
         return;
       } catch (e) {
         throw mapS3Error(e, uri, 'put');
@@ -271,15 +313,16 @@ export class S3Store implements ObjectStore {
       queueSize: this.uploadConcurrency,
       leavePartsOnError: false,
     });
-    const onAbort = () => void upload.abort().catch(() => undefined);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // one listener on the caller's signal however many puts share it (a listener per put went past
+    // Node's limit of 10 when a write uploaded more than 10 files at once under one signal)
+    const release = options.signal ? whenAborted(options.signal, () => void upload.abort().catch(() => undefined)) : () => undefined;
     try {
       await upload.done();
     } catch (e) {
       if (options.signal?.aborted) throw abortedError(`put ${uri}`, options.signal.reason);
       throw mapS3Error(e, uri, 'put');
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      release();
     }
     throwIfAborted(options.signal, `put ${uri}`);
   }
@@ -289,7 +332,7 @@ export class S3Store implements ObjectStore {
     const uri = this.uri(path);
     throwIfAborted(options.signal, `head ${uri}`);
     try {
-      const res = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
+      const res = await withRequestSignal(options.signal, (signal) => this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal }));
       return { path, size: Number(res.ContentLength ?? 0), lastModified: res.LastModified ?? new Date(0), etag: res.ETag };
     } catch (e) {
       throw mapS3Error(e, uri, 'head');
@@ -301,7 +344,7 @@ export class S3Store implements ObjectStore {
     const uri = this.uri(path);
     throwIfAborted(options.signal, `delete ${uri}`);
     try {
-      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: options.signal });
+      await withRequestSignal(options.signal, (signal) => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal }));
     } catch (e) {
       const mapped = mapS3Error(e, uri, 'delete');
       if (LakeSoulError.hasCode(mapped, 'OBJECT_NOT_FOUND')) return;
@@ -317,10 +360,8 @@ export class S3Store implements ObjectStore {
       throwIfAborted(options.signal, `list ${uri}`);
       let res;
       try {
-        res = await this.client.send(
-          new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: this.listPageSize }),
-          { abortSignal: options.signal },
-        );
+        const page = new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: this.listPageSize });
+        res = await withRequestSignal(options.signal, (signal) => this.client.send(page, { abortSignal: signal }));
       } catch (e) {
         throw mapS3Error(e, uri, 'list');
       }
