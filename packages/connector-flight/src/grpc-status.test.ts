@@ -21,6 +21,10 @@ describe('gRPC status mapping', () => {
     expect(toGrpcStatus(new LakeSoulError('Io', 'put s3://b/k failed: read ECONNRESET', { retryable: true })).code).toBe(status.UNAVAILABLE);
     expect(toGrpcStatus(new LakeSoulError('Catalog', 'catalog database unavailable', { code: 'CATALOG_UNAVAILABLE', retryable: true })).code).toBe(status.UNAVAILABLE);
     expect(toGrpcStatus(new LakeSoulError('Catalog', 'commit outcome unknown', { code: 'COMMIT_OUTCOME_UNKNOWN', retryable: false })).code).toBe(status.INTERNAL);
+    // the catalog database out of a resource is not a server bug either
+    for (const code of ['CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED']) {
+      expect(toGrpcStatus(new LakeSoulError('Catalog', 'catalog database disk full', { code })).code, code).toBe(status.RESOURCE_EXHAUSTED);
+    }
     const back = fromGrpcError(Object.assign(new Error('x'), { code: status.UNAVAILABLE, details: 'put failed', metadata: toGrpcStatus(new LakeSoulError('Io', 'put failed', { retryable: true })).metadata as Metadata }), 'DoPut');
     expect([back.kind, back.retryable]).toEqual(['Io', true]);
   });

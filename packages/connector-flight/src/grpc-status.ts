@@ -41,8 +41,11 @@ const STATUS_TO_KIND: Partial<Record<status, LakeSoulErrorKind>> = {
  */
 export const MAX_STATUS_DETAILS_CHARS = 2048;
 
-/** Error codes answered with RESOURCE_EXHAUSTED (a server limit reached; retry later). */
-const RESOURCE_EXHAUSTED_CODES = new Set(['RESOURCE_EXHAUSTED']);
+/**
+ * Error codes answered with RESOURCE_EXHAUSTED (a server limit reached; retry later), the catalog
+ * database's too (its disk full, out of memory, a resource limit: not INTERNAL, which reads as a bug).
+ */
+const RESOURCE_EXHAUSTED_CODES = new Set(['RESOURCE_EXHAUSTED', 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED']);
 
 /**
  * A status message that can travel: at most {@link MAX_STATUS_DETAILS_CHARS} characters, and no

@@ -204,6 +204,18 @@ function splitCols(s: string | null | undefined): string[] {
   return s ? s.split(',').filter((x) => x.length > 0) : [];
 }
 
+/**
+ * A commit's error as it leaves `commit`: one of SQLSTATE class 53 (disk full, out of memory, a
+ * resource limit: the database refused a statement of the commit, whose transaction then rolled
+ * back) says that nothing was committed and names the table; any other error is returned as is.
+ */
+function resourceRefusal(e: unknown, qname: string, op: CommitOp): unknown {
+  if (!LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED')) return e;
+  return new LakeSoulError(e.kind, `commit ${op} to table '${qname}' failed, nothing was committed: ${e.message}`, {
+    code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op }, cause: e,
+  });
+}
+
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
@@ -774,7 +786,7 @@ export class Catalog {
       }
     }, { signal })).catch((e: unknown) => {
       // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
-      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw e;
+      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw resourceRefusal(e, qname, req.op);
       throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost (or its COMMIT got no answer) before the commit was applied; nothing was committed (${e.message})`, {
         code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: qname, op: req.op }, cause: e,
       });
@@ -794,7 +806,9 @@ export class Catalog {
           const ids = new Map<string, string>();
           for (const d of versions.keys()) ids.set(d, commitIds.get(d)!);
           const dropped = parts.filter((p) => !versions.has(p.partitionDesc)).map((p) => commitIds.get(p.partitionDesc)!);
-          if (dropped.length) await this.deleteUncommitted(table.tableId, dropped);
+          // best effort: the commit landed, a failure here must not report it failed (its writer would
+          // delete the committed files); rows left uncommitted are ignored by readers
+          if (dropped.length) await this.deleteUncommitted(table.tableId, dropped).catch(() => {});
           return { versions, commitIds: ids, retries: attempt };
         } catch (e) {
           const le = mapSqlError(e);
@@ -827,7 +841,7 @@ export class Catalog {
           code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op: req.op }, cause: e,
         });
       }
-      throw e;
+      throw resourceRefusal(e, qname, req.op);
     }
   }
 
@@ -862,7 +876,7 @@ export class Catalog {
           landed.set(r.partition_desc, id);
         }
         const dropped = parts.filter((p) => !versions.has(p.partitionDesc)).map((p) => commitIds.get(p.partitionDesc)!);
-        if (dropped.length) await this.deleteUncommitted(table.tableId, dropped);
+        if (dropped.length) await this.deleteUncommitted(table.tableId, dropped).catch(() => {}); // best effort, as after a commit
         return { versions, commitIds: landed };
       } catch (e) {
         // a timeout too: the FOR SHARE may wait on the lost transaction until the server ends it

@@ -62,6 +62,12 @@ export type LakeSoulErrorCode =
    * (`context.statement` names it). A COMMIT that times out is `TRANSACTION_OUTCOME_UNKNOWN` instead.
    */
   | 'CATALOG_TIMEOUT'
+  /** Catalog, not retryable as is: the catalog database's disk is full (SQLSTATE 53100); the statement and its transaction failed. Free space on the PostgreSQL server. */
+  | 'CATALOG_DISK_FULL'
+  /** Catalog, retryable: the catalog database ran out of memory (SQLSTATE 53200); the statement and its transaction failed. */
+  | 'CATALOG_OUT_OF_MEMORY'
+  /** Catalog, not retryable as is: another resource limit of the catalog database was reached (SQLSTATE class 53, e.g. 53400 configuration_limit_exceeded); the statement and its transaction failed. */
+  | 'CATALOG_RESOURCE_EXHAUSTED'
   /** Catalog: the catalog schema is missing or incomplete. */
   | 'CATALOG_SCHEMA'
   /** Unsupported: the catalog was created by a LakeSoul release older than this version reads (columns missing: `context.missing`). */

@@ -52,9 +52,12 @@ export interface SqlExecutor {
  * - `InvalidArgument`: other data or integrity errors (SQLSTATE classes 22, 23);
  * - `Aborted`: the call's `signal` was aborted before the statement was sent (or, on `PgDriver`,
  *   while it ran), or the statement was cancelled (57014);
- * - `Catalog`: `CATALOG_UNAVAILABLE` (retryable: connection refused or lost, server shutting down,
- *   too many connections, a connection pool exhausted), `CATALOG_TIMEOUT` (retryable: a statement got
- *   no answer within the driver's query timeout; a COMMIT that did is `TRANSACTION_OUTCOME_UNKNOWN`), `CATALOG_SCHEMA` (a catalog table or function is missing: bootstrap),
+ * - `Catalog`: `CATALOG_UNAVAILABLE` (retryable: connection refused or lost, server starting up or
+ *   shutting down, too many connections, a connection pool exhausted), `CATALOG_TIMEOUT` (retryable: a
+ *   statement got no answer within the driver's query timeout; a COMMIT that did is
+ *   `TRANSACTION_OUTCOME_UNKNOWN`), `CATALOG_DISK_FULL` (53100), `CATALOG_OUT_OF_MEMORY` (53200,
+ *   retryable), `CATALOG_RESOURCE_EXHAUSTED` (the rest of SQLSTATE class 53),
+ *   `CATALOG_SCHEMA` (a catalog table or function is missing: bootstrap),
  *   `DRIVER_CLOSED` (a call after {@link SqlDriver.close}), or any other database error;
  * - `Unauthenticated` (class 28) and `PermissionDenied` (42501).
  * `runCatalogConformance` (`@lakesoul-ts/meta/testing`) runs the catalog over a driver, on PGlite
@@ -116,8 +119,10 @@ export const PARTITION_VERSION_CONSTRAINT = 'partition_info_pkey';
  * Tagged by the error's constraint name, never its message: a unique violation (23505) of
  * {@link PARTITION_VERSION_CONSTRAINT} is the commit conflict signal (`Conflict`
  * `COMMIT_CONFLICT`, retryable); other unique violations are `AlreadyExists` `ALREADY_EXISTS`.
- * 40001, 40P01 and 55P03 are `Conflict` `TRANSACTION_CONFLICT`, retryable. Already mapped errors
- * pass through.
+ * 40001, 40P01 and 55P03 are `Conflict` `TRANSACTION_CONFLICT`, retryable. SQLSTATE class 53
+ * (insufficient resources) is `Catalog` naming the resource: 53100 `CATALOG_DISK_FULL`, 53200
+ * `CATALOG_OUT_OF_MEMORY` (retryable), 53300 `CATALOG_UNAVAILABLE` (retryable), others
+ * `CATALOG_RESOURCE_EXHAUSTED`. Already mapped errors pass through.
  */
 export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
@@ -142,8 +147,10 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
   }
   if (code === '57014') return new LakeSoulError('Aborted', `statement cancelled: ${msg}`, { context, cause: e });
   if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
-    return new LakeSoulError('Catalog', `catalog database unavailable: ${msg}`, { code: 'CATALOG_UNAVAILABLE', retryable: true, context, cause: e });
+    const why = code === '53300' ? 'too many connections (SQLSTATE 53300): ' : code === '57P03' ? 'the server is starting up or shutting down (SQLSTATE 57P03): ' : '';
+    return new LakeSoulError('Catalog', `catalog database unavailable: ${why}${msg}`, { code: 'CATALOG_UNAVAILABLE', retryable: true, context, cause: e });
   }
+  if (code.startsWith('53')) return resourceError(code, msg, context, e);
   if (code.startsWith('28')) return new LakeSoulError('Unauthenticated', `catalog login failed: ${msg}`, { context, cause: e });
   if (code === '42501') return new LakeSoulError('PermissionDenied', `catalog permission denied: ${msg}`, { context, cause: e });
   if (code.startsWith('22') || code.startsWith('23')) return new LakeSoulError('InvalidArgument', msg, { context, cause: e });
@@ -151,6 +158,21 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
     return new LakeSoulError('Catalog', `catalog schema missing or incomplete (run bootstrap): ${msg}`, { code: 'CATALOG_SCHEMA', context, cause: e });
   }
   return new LakeSoulError('Catalog', `catalog database error (SQLSTATE ${code}): ${msg}`, { context, cause: e });
+}
+
+/**
+ * SQLSTATE class 53 (insufficient resources) other than 53300: the database refused the statement,
+ * so it and its transaction did not take effect (whether an operation committed anything is for its
+ * caller to say: the commit path does).
+ */
+function resourceError(code: string, msg: string, context: LakeSoulErrorContext, cause: unknown): LakeSoulError {
+  if (code === '53100') {
+    return new LakeSoulError('Catalog', `catalog database disk full (SQLSTATE 53100): the PostgreSQL server has no space left to write; free disk space there, then run again: ${msg}`, { code: 'CATALOG_DISK_FULL', retryable: false, context, cause });
+  }
+  if (code === '53200') {
+    return new LakeSoulError('Catalog', `catalog database out of memory (SQLSTATE 53200): ${msg}`, { code: 'CATALOG_OUT_OF_MEMORY', retryable: true, context, cause });
+  }
+  return new LakeSoulError('Catalog', `catalog database resource limit reached (SQLSTATE ${code}${code === '53400' ? ' configuration_limit_exceeded' : ''}): ${msg}`, { code: 'CATALOG_RESOURCE_EXHAUSTED', retryable: false, context, cause });
 }
 
 /** Maps a low-level connection error (no SQLSTATE: ECONNREFUSED, ENOTFOUND, ...) to a retryable Catalog error. */

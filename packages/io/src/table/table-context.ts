@@ -80,14 +80,19 @@ export async function deleteUrisBestEffort(stores: StoreRegistry, uris: string[]
 
 /**
  * Whether files may be deleted after `e` was thrown by a commit: only when the commit surely did not
- * happen (conflict, validation, abort before the transaction). Ambiguous failures (connection lost
- * mid-commit) leave the files for cleanup() to judge against the catalog.
+ * happen (conflict, validation, abort before the transaction, or the catalog database refusing a
+ * statement of the commit for want of a resource: disk full, out of memory, a resource limit, whose
+ * transaction rolled back). Ambiguous failures (connection lost mid-commit:
+ * `TRANSACTION_OUTCOME_UNKNOWN`, `COMMIT_OUTCOME_UNKNOWN`) and other catalog errors leave the files
+ * for cleanup() to judge against the catalog.
  */
 export function commitSurelyFailed(e: unknown): boolean {
   return (
     LakeSoulError.is(e) &&
     (e.kind === 'Conflict' || e.kind === 'InvalidArgument' || e.kind === 'SchemaMismatch' || e.kind === 'NotFound' ||
-      e.kind === 'AlreadyExists' || e.kind === 'Unsupported')
+      e.kind === 'AlreadyExists' || e.kind === 'Unsupported' ||
+      // a full catalog disk left every file of a write behind (orphans until a cleanup())
+      LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED'))
   );
 }
 

@@ -1,0 +1,87 @@
+/**
+ * SQLSTATE class 53 (insufficient resources) from a real database, PGlite and the PostgreSQL server
+ * of the test environment: a full catalog disk reached users as a bare internal error. The database
+ * raises the errors itself (a function, a trigger on a catalog table of the test's own schema), so
+ * the driver's mapping and the commit path see them as they come from a full disk.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Field, Int64, Schema } from 'apache-arrow';
+import pg from 'pg';
+import { Catalog } from './catalog.js';
+import { LakeSoulError } from './errors.js';
+import { PgDriver } from './pg-driver.js';
+import { PGliteDriver } from './pglite-driver.js';
+
+function testUrl(): string {
+  const url = process.env.LAKESOUL_TEST_PG_URL;
+  if (!url) throw new Error('LAKESOUL_TEST_PG_URL is not set: run via pnpm test (node scripts/test-env.mjs -- vitest run ...) to get a PostgreSQL server');
+  return url;
+}
+
+const schema = `resources_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+
+const DRIVERS: [string, () => Promise<Catalog>][] = [
+  ['PGlite', async () => new Catalog(await PGliteDriver.open({}))],
+  ['PostgreSQL', async () => new Catalog(await PgDriver.connect({ url: testUrl(), schema }))],
+];
+
+afterAll(async () => {
+  const c = new pg.Client({ connectionString: testUrl() });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.end();
+});
+
+describe.each(DRIVERS)('SQLSTATE class 53 on %s', (_label, open) => {
+  let catalog: Catalog;
+  beforeAll(async () => {
+    catalog = await open();
+    await catalog.bootstrap();
+    // raises the condition named by its argument, as the server does when a resource runs out
+    await catalog.driver.query(`CREATE FUNCTION lakesoul_test_raise(cond text) RETURNS void LANGUAGE plpgsql AS $$
+      BEGIN
+        IF cond = 'disk_full' THEN RAISE EXCEPTION 'could not extend file "base/5/16384": No space left on device' USING ERRCODE = 'disk_full';
+        ELSIF cond = 'out_of_memory' THEN RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory';
+        ELSIF cond = 'too_many_connections' THEN RAISE EXCEPTION 'sorry, too many clients already' USING ERRCODE = 'too_many_connections';
+        ELSIF cond = 'cannot_connect_now' THEN RAISE EXCEPTION 'the database system is starting up' USING ERRCODE = 'cannot_connect_now';
+        ELSE RAISE EXCEPTION 'out of shared memory' USING ERRCODE = 'configuration_limit_exceeded';
+        END IF;
+      END $$`);
+  }, 120_000);
+  afterAll(async () => catalog?.close());
+
+  it('maps each to a Catalog error naming the exhausted resource, with its code and retryable flag', async () => {
+    const raised = (cond: string) => catalog.driver.query('SELECT lakesoul_test_raise($1)', [cond]).then(() => expect.unreachable(), (e: unknown) => e as LakeSoulError);
+    expect(await raised('disk_full')).toMatchObject({
+      kind: 'Catalog', code: 'CATALOG_DISK_FULL', retryable: false, context: { sqlState: '53100' },
+      message: expect.stringMatching(/^catalog database disk full \(SQLSTATE 53100\): the PostgreSQL server has no space left to write; free disk space there, then run again: .*No space left on device/),
+    });
+    expect(await raised('out_of_memory')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_OUT_OF_MEMORY', retryable: true, message: expect.stringMatching(/^catalog database out of memory \(SQLSTATE 53200\)/) });
+    expect(await raised('too_many_connections')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true, message: expect.stringMatching(/^catalog database unavailable: too many connections \(SQLSTATE 53300\)/) });
+    expect(await raised('cannot_connect_now')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true, message: expect.stringMatching(/^catalog database unavailable: the server is starting up or shutting down \(SQLSTATE 57P03\)/) });
+    expect(await raised('configuration_limit_exceeded')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_RESOURCE_EXHAUSTED', retryable: false, message: expect.stringMatching(/^catalog database resource limit reached \(SQLSTATE 53400 configuration_limit_exceeded\)/) });
+  });
+
+  it.each(['data_commit_info', 'partition_info'])('a commit whose insert into %s meets a full disk says so, and commits nothing', async (target) => {
+    const name = `full_${target}_${randomUUID().slice(0, 8)}`;
+    const t = await catalog.createTable({ name, path: `file:///tmp/lakesoul-resources/${name}`, schema: new Schema([new Field('id', new Int64(), false)]) });
+    const file = (k: string) => ({ path: `${t.path}/part-${k}.parquet`, op: 'add' as const, size: 10n, existCols: ['id'] });
+    await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('a')] }] });
+    const trigger = `lakesoul_test_full_${target}`;
+    await catalog.driver.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM lakesoul_test_raise('disk_full'); RETURN NEW; END $$`);
+    await catalog.driver.query(`CREATE TRIGGER ${trigger} BEFORE INSERT ON ${target} FOR EACH ROW EXECUTE FUNCTION ${trigger}()`);
+    try {
+      const e = await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('b')] }] }).then(() => expect.unreachable(), (x: unknown) => x);
+      expect(e).toMatchObject({ kind: 'Catalog', code: 'CATALOG_DISK_FULL', retryable: false, context: { sqlState: '53100', table: `default.${name}` } });
+      expect((e as Error).message).toMatch(new RegExp(`^commit AppendCommit to table 'default\\.${name}' failed, nothing was committed: catalog database disk full \\(SQLSTATE 53100\\)`));
+    } finally {
+      await catalog.driver.query(`DROP TRIGGER ${trigger} ON ${target}`);
+    }
+    const history = await catalog.history(t.tableId);
+    expect(history.map((v) => v.version)).toEqual([0]);
+    const rows = await catalog.driver.query<{ n: number }>('SELECT count(*)::int AS n FROM data_commit_info WHERE table_id = $1', [t.tableId]);
+    expect(rows.rows[0]!.n, 'no commit row of the failed commit stays').toBe(1);
+  });
+});
