@@ -4,6 +4,7 @@
  * A command leaves a server behind; the next commands, other processes and concurrent writers go
  * through it; it stops when asked, when idle, when its home is deleted, and a killed server is replaced.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -76,7 +77,7 @@ describe('background catalog server', () => {
     expect(history.out.trim().split('\n')).toHaveLength(4);
     // The same server all along: it still holds the catalog's lock.
     expect(readCatalogServerInfo(catalogDir)?.pid).toBe(pid);
-    expect(readFileSync(join(catalogDir, PGLITE_LOCK_FILE), 'utf8')).toBe(String(pid));
+    expect(readFileSync(join(catalogDir, PGLITE_LOCK_FILE), 'utf8').split(' ')[0]).toBe(String(pid));
 
     // A program on the same home (here: this test process) goes through it too.
     const catalog = await Catalog.open({ dataDir: catalogDir });
@@ -303,5 +304,25 @@ describe('background catalog server', () => {
     expect((await ui).code).toBe(0);
     expect(readCatalogServerInfo(catalogDir)).toBeUndefined();
     expect(existsSync(join(catalogDir, PGLITE_LOCK_FILE))).toBe(false);
+  });
+
+  it("--stop and --status do not take a process that has a dead server's pid since for that server (--stop signalled it)", async () => {
+    const { catalogDir, g } = newHome();
+    expect((await cli([...g, 'table', 'list'], { LAKESOUL_CATALOG_SERVER: 'off' })).code).toBe(0);
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => other.once('spawn', r));
+      // the claim of a server that died before a reboot: its pid is another process's now
+      writeFileSync(join(catalogDir, CATALOG_SERVER_FILE), JSON.stringify({ pid: other.pid, socket: join(catalogDir, 'gone.sock'), role: 'lakesoul-ts catalog-server', start: '00000000-0000-0000-0000-000000000000:1' }));
+      const stop = await cli([...g, 'catalog-server', '--stop']);
+      expect(stop.out).toMatch(/no catalog server for /);
+      expect(alive(other.pid!)).toBe(true);
+      const status = await cli([...g, 'catalog-server', '--status']);
+      expect(status.out).toMatch(new RegExp(`no catalog server for .*process ${other.pid}, which claimed it, is gone`));
+      const list = await cli([...g, 'table', 'list'], { LAKESOUL_CATALOG_SERVER: 'off' });
+      expect(list.code, list.err).toBe(0);
+    } finally {
+      other.kill();
+    }
   });
 });

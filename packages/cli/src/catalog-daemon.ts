@@ -41,7 +41,7 @@ export function catalogServerIdleSeconds(env: NodeJS.ProcessEnv = process.env): 
  */
 export function startCatalogServerInBackground(dataDir: string): number | undefined {
   const info = readCatalogServerInfo(dataDir);
-  if (info && processAlive(info.pid)) return undefined;
+  if (info && processAlive(info.pid, info.start)) return undefined;
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const child = spawn(process.execPath, [...process.execArgv, bin, '--catalog', dataDir, 'catalog-server', '--idle', String(catalogServerIdleSeconds())], {
     detached: true, stdio: 'ignore', env: process.env,
@@ -115,21 +115,21 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
  */
 export async function stopCatalogServer(dataDir: string): Promise<number | undefined> {
   let info = readCatalogServerInfo(dataDir);
-  if (!info || !processAlive(info.pid)) {
+  if (!info || !processAlive(info.pid, info.start)) {
     const starting = startingCatalogServer(dataDir);
     if (starting === undefined) return undefined;
     // it either claims the home (then it is stopped below) or exits (another server had it)
     for (let i = 0; i < 400 && processAlive(starting) && readCatalogServerInfo(dataDir)?.pid !== starting; i++) await new Promise((res) => setTimeout(res, 25));
     info = readCatalogServerInfo(dataDir);
-    if (!info || !processAlive(info.pid)) return undefined;
+    if (!info || !processAlive(info.pid, info.start)) return undefined;
   }
   if (info.role !== CATALOG_SERVER_ROLE) {
     throw new LakeSoulError('InvalidArgument', `the embedded catalog ${dataDir} is served by ${info.role ?? 'another program'} (process ${info.pid}), not by a background catalog server: stop that program itself (Ctrl-C in its terminal, or \`kill ${info.pid}\`)`,
       { context: { dataDir, pid: info.pid } });
   }
   process.kill(info.pid, 'SIGTERM');
-  for (let i = 0; i < 400 && processAlive(info.pid); i++) await new Promise((res) => setTimeout(res, 25));
-  if (processAlive(info.pid)) {
+  for (let i = 0; i < 400 && processAlive(info.pid, info.start); i++) await new Promise((res) => setTimeout(res, 25));
+  if (processAlive(info.pid, info.start)) {
     throw new LakeSoulError('Catalog', `the catalog server of ${dataDir} (process ${info.pid}) did not stop within 10 s: \`kill -9 ${info.pid}\``, { context: { dataDir, pid: info.pid } });
   }
   // a server that died without letting go (killed outright): its claim goes with it

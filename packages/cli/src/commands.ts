@@ -972,7 +972,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       if (o.status || o.stop) refuseUnreadableCatalogDir(dataDir);
       if (o.status) {
         const info = readCatalogServerInfo(dataDir);
-        const alive = info !== undefined && processAlive(info.pid);
+        const alive = info !== undefined && processAlive(info.pid, info.start);
         const starting = alive ? undefined : startingCatalogServer(dataDir);
         out(alive ? `catalog server for ${dataDir}: process ${info.pid} (${info.role ?? 'unknown'}), socket ${info.socket}`
           : starting !== undefined ? `catalog server for ${dataDir}: process ${starting} is starting`

@@ -12,6 +12,7 @@ import { PgDriver } from './pg-driver.js';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
 import { CATALOG_SERVER_FILE } from './catalog-server.js';
+import { processStartTime } from './process-alive.js';
 import { mapSqlError } from './sql-driver.js';
 
 function testUrl(): string {
@@ -80,6 +81,43 @@ describe('Catalog.open', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(true);
     await c.close();
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+  });
+
+  it('a lock or a server claim naming a pid another process has taken since (a crash, a reboot) is stale: taken over, not waited on', async () => {
+    const dataDir = join(dir, 'reused');
+    await (await Catalog.open({ dataDir, env: {} })).close();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => other.once('spawn', r));
+      const start = processStartTime(other.pid!);
+      expect(start, '/proc/<pid>/stat').toMatch(/^[0-9a-f-]*:\d+$/);
+      // held by that very process: refused
+      writeFileSync(join(dataDir, PGLITE_LOCK_FILE), `${other.pid} ${start}`);
+      await expect(Catalog.open({ dataDir, env: {} })).rejects.toMatchObject({ code: 'CATALOG_LOCKED' });
+      // its pid, but another start: the holder died and the pid went to another process
+      writeFileSync(join(dataDir, PGLITE_LOCK_FILE), `${other.pid} ${start}1`);
+      writeFileSync(join(dataDir, CATALOG_SERVER_FILE), JSON.stringify({ pid: other.pid, socket: join(dir, 'no-such.sock'), start: `${start}1` }));
+      const t0 = Date.now();
+      const c = await Catalog.open({ dataDir, env: {} });
+      expect(c.driver).toBeInstanceOf(PGliteDriver);
+      expect(Date.now() - t0, 'not waited on the dead server\'s socket').toBeLessThan(10_000);
+      await c.close();
+      expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+    } finally {
+      other.kill();
+      await new Promise((r) => other.once('exit', r));
+    }
+  });
+
+  it('opens a catalog whose postmaster.pid a power loss left empty (PGlite failed to initialize until it was deleted by hand)', async () => {
+    const dataDir = join(dir, 'powerloss');
+    const c1 = await Catalog.open({ dataDir, env: {} });
+    await c1.createTable({ name: 'kept', path: 'file:///tmp/kept', schema });
+    await c1.close();
+    writeFileSync(join(dataDir, 'postmaster.pid'), '');
+    const c2 = await Catalog.open({ dataDir, env: {} });
+    expect((await c2.listTables()).map((t) => t.name)).toEqual(['kept']);
+    await c2.close();
   });
 
   it('shares one PGlite among the catalogs a process opens on a directory (two lost each other\'s commits)', async () => {

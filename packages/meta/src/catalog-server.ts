@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { abortableSleep, throwIfAborted } from './abort.js';
-import { processAlive } from './process-alive.js';
+import { ownProcessStart, processAlive, processStartTime } from './process-alive.js';
 import { LakeSoulError, type LakeSoulErrorKind } from './errors.js';
 import { mapSqlError, type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult } from './sql-driver.js';
 
@@ -44,6 +44,8 @@ export interface CatalogServerInfo {
   socket: string;
   /** What the process is, for messages (e.g. "lakesoul-ts serve"). */
   role?: string;
+  /** When the process started (`processStartTime`), where known: a pid reused by another process does not serve. */
+  start?: string;
 }
 
 interface Request { id: number; op: 'query' | 'begin' | 'commit' | 'rollback' | 'listen' | 'unlisten'; text?: string; params?: unknown[]; tx?: number; channel?: string; listener?: number }
@@ -108,7 +110,7 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
   const path = join(dataDir, CATALOG_SERVER_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     const held = readCatalogServerInfo(dataDir);
-    if (held && processAlive(held.pid)) return undefined;
+    if (held && processAlive(held.pid, held.start)) return undefined;
     if (held) {
       try { unlinkSync(path); } catch { /* someone else cleaned up */ }
       // the dead server's private socket directory (a killed server left it in TMPDIR)
@@ -124,7 +126,8 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw e;
     }
-    writeSync(fd, JSON.stringify({ pid: process.pid, socket, ...(role ? { role } : {}) } satisfies CatalogServerInfo));
+    const start = ownProcessStart();
+    writeSync(fd, JSON.stringify({ pid: process.pid, socket, ...(role ? { role } : {}), ...(start ? { start } : {}) } satisfies CatalogServerInfo));
     closeSync(fd);
     let released = false;
     return {
@@ -540,7 +543,8 @@ const STARTING_WINDOW_MS = 30_000;
 
 /** Records that process `pid` was started to serve `dataDir` (see {@link CATALOG_SERVER_STARTING_FILE}). */
 export function markCatalogServerStarting(dataDir: string, pid: number): void {
-  try { writeFileSync(join(dataDir, CATALOG_SERVER_STARTING_FILE), JSON.stringify({ pid })); } catch { /* then nobody waits for it */ }
+  const start = processStartTime(pid);
+  try { writeFileSync(join(dataDir, CATALOG_SERVER_STARTING_FILE), JSON.stringify({ pid, ...(start ? { start } : {}) })); } catch { /* then nobody waits for it */ }
 }
 
 /** The pid of a server started for `dataDir` that is alive and has not claimed it yet, if any. */
@@ -548,8 +552,8 @@ export function startingCatalogServer(dataDir: string): number | undefined {
   const path = join(dataDir, CATALOG_SERVER_STARTING_FILE);
   try {
     if (Date.now() - statSync(path).mtimeMs > STARTING_WINDOW_MS) return undefined;
-    const { pid } = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown };
-    if (typeof pid !== 'number' || pid === process.pid || !processAlive(pid)) return undefined;
+    const { pid, start } = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; start?: unknown };
+    if (typeof pid !== 'number' || pid === process.pid || !processAlive(pid, typeof start === 'string' ? start : undefined)) return undefined;
     return readCatalogServerInfo(dataDir)?.pid === pid ? undefined : pid;
   } catch {
     return undefined;
@@ -603,7 +607,7 @@ export async function resolveEmbeddedDriver(dataDir: string, openDirect: () => P
   const wait = () => abortableSleep(25, undefined, 'waiting for the catalog server');
   for (;;) {
     const info = readCatalogServerInfo(dataDir);
-    if (info && info.pid !== process.pid && processAlive(info.pid)) {
+    if (info && info.pid !== process.pid && processAlive(info.pid, info.start)) {
       lastServer = info;
       try {
         return { driver: await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`), server: info };

@@ -18,7 +18,7 @@ export { resolveEmbeddedDriver } from './catalog-server.js';
 export type { ResolveEmbeddedOptions, ResolvedEmbeddedDriver } from './catalog-server.js';
 export { ServedCatalogDriver } from './served-driver.js';
 export type { ServedCatalogDriverOptions } from './served-driver.js';
-export { processAlive } from './process-alive.js';
+export { ownProcessStart, processAlive, processStartTime } from './process-alive.js';
 export { makeDirectory, makeDirectorySync } from './directories.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions, ShareCatalogOptions } from './catalog-server.js';
 export { TRANSACTION_IDLE_MS } from './catalog-server.js';

@@ -7,7 +7,7 @@ import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { processAlive } from './process-alive.js';
+import { ownProcessStart, processAlive } from './process-alive.js';
 import { makeDirectorySync } from './directories.js';
 import { LakeSoulError } from './errors.js';
 import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
@@ -116,7 +116,9 @@ function lockDataDir(dataDir: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
+      // the pid, then when this process started: a pid reused by another process is not the holder
+      const start = ownProcessStart();
+      writeSync(fd, start ? `${process.pid} ${start}` : String(process.pid));
       closeSync(fd);
       let released = false;
       return () => {
@@ -127,9 +129,14 @@ function lockDataDir(dataDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let pid = NaN;
-      try { pid = Number.parseInt(readFileSync(path, 'utf8'), 10); } catch { /* vanished meanwhile */ }
-      if (pid === process.pid) return () => {};
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+      let start: string | undefined;
+      try {
+        const [p, s] = readFileSync(path, 'utf8').trim().split(/\s+/);
+        pid = Number.parseInt(p ?? '', 10);
+        start = s;
+      } catch { /* vanished meanwhile */ }
+      if (pid === process.pid && (start === undefined || start === ownProcessStart())) return () => {};
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid, start)) {
         throw new LakeSoulError('Catalog',
           `the embedded catalog ${dataDir} is in use by process ${pid}; an embedded (PGlite) catalog serves one process at a time: stop the other process or use a PostgreSQL server (LAKESOUL_PG_URL)`,
           { code: 'CATALOG_LOCKED', context: { dataDir, pid } });
@@ -138,6 +145,16 @@ function lockDataDir(dataDir: string): () => void {
     }
   }
   throw new LakeSoulError('Catalog', `could not lock the embedded catalog ${dataDir} (${path})`, { code: 'CATALOG_LOCKED', context: { dataDir } });
+}
+
+/**
+ * Removes PostgreSQL's `postmaster.pid` from a directory this process has just locked: no PGlite runs
+ * on it (the lock says so), and PGlite refuses to start on an empty or cut one, which a power loss
+ * leaves behind (created, its contents not yet on disk): every command then failed with "PGlite failed
+ * to initialize properly" until the file was deleted by hand.
+ */
+function removePostmasterPid(dataDir: string): void {
+  try { unlinkSync(join(dataDir, 'postmaster.pid')); } catch { /* none */ }
 }
 
 /**
@@ -192,6 +209,7 @@ function shareOrCreate(dataDir: string, create: () => PGlite): { key: string; sh
   }
   const unlock = lockDataDir(dataDir);
   try {
+    removePostmasterPid(dataDir);
     shared = { db: create(), users: 1, unlock };
   } catch (e) {
     unlock();

@@ -1,9 +1,56 @@
-/** Whether a process with this pid exists (one owned by another user counts: signalling it is refused). */
-export function processAlive(pid: number): boolean {
+/**
+ * Whether a process named in a file (a lock, a catalog server's claim) still runs. A pid alone is
+ * not enough: after a crash, a reboot or in a container the pid is soon another process's, and a
+ * stale file then looked held for ever (every command waited and failed naming an unrelated process)
+ * or `catalog-server --stop` signalled that process. Files therefore also record the process's start
+ * (the boot and the start time in `/proc/<pid>/stat`), where the system has `/proc`.
+ */
+import { readFileSync } from 'node:fs';
+
+/** This boot's id (Linux), or '' where unknown. */
+let bootId: string | undefined;
+function currentBootId(): string {
+  if (bootId === undefined) {
+    try { bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { bootId = ''; }
+  }
+  return bootId;
+}
+
+/**
+ * When process `pid` started: the boot's id and the start time in clock ticks since boot
+ * (`/proc/<pid>/stat`, field 22), joined by `:`; undefined where `/proc` is not there or the process is gone.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) is in parentheses and may hold spaces and parentheses itself
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = fields[19];
+    return ticks ? `${currentBootId()}:${ticks}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let ownStart: string | undefined | null = null;
+/** This process's start (see {@link processStartTime}), computed once; undefined where `/proc` is not there. */
+export function ownProcessStart(): string | undefined {
+  if (ownStart === null) ownStart = processStartTime(process.pid);
+  return ownStart;
+}
+
+/**
+ * Whether the process with this pid exists (one owned by another user counts: signalling it is
+ * refused) and, when `start` is given (as recorded by {@link processStartTime}), is the process that
+ * started then: a pid another process has since taken is not alive.
+ */
+export function processAlive(pid: number, start?: string): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (start === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === start;
 }

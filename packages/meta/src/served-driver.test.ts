@@ -35,6 +35,16 @@ async function servingChild(dataDir: string): Promise<ChildProcess> {
   return child;
 }
 
+/** Runs an ES module program in a new node process; resolves to its standard output, rejects unless it exits 0. */
+function runProgram(code: string): Promise<string> {
+  return new Promise<string>((res, rej) => {
+    const p = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    p.stdout.on('data', (d) => { text += d; });
+    p.on('exit', (c) => (c === 0 ? res(text.trim()) : rej(new Error(`program exited ${c}`))));
+  });
+}
+
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((res) => child.once('exit', () => res()));
 }
@@ -71,13 +81,7 @@ describe('ServedCatalogDriver', () => {
         const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
         console.log((await c.listTables()).map((t) => t.name).sort().join(','));
         await c.close();`;
-      const out = await new Promise<string>((res, rej) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let text = '';
-        p.stdout.on('data', (d) => { text += d; });
-        p.on('exit', (c) => (c === 0 ? res(text.trim()) : rej(new Error(`exit ${c}`))));
-      });
-      expect(out).toBe('after,before');
+      expect(await runProgram(code)).toBe('after,before');
     } finally {
       await catalog.close();
     }
@@ -121,7 +125,7 @@ describe('ServedCatalogDriver', () => {
         const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
         await c.driver.query("SELECT pg_notify('served_test', 'two')");
         await c.close();`;
-      expect(await new Promise<number | null>((res) => spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'inherit' }).on('exit', res))).toBe(0);
+      await runProgram(code);
       await until(() => heard.length === 2);
       expect(heard).toEqual(['one', 'two']);
     } finally {

@@ -9,9 +9,9 @@ import { withConcurrencyLimit, withLatency } from './store-wrappers.js';
 import { createTestBucket, deleteTestBucket, testS3Env } from './s3-test-env.js';
 
 let localDir: string | undefined;
-runObjectStoreConformance('LocalStore (fsync)', () => {
+runObjectStoreConformance('LocalStore (fsync: false)', () => {
   localDir = mkdtempSync(join(tmpdir(), 'lakesoul-local-store-'));
-  return new LocalStore({ root: localDir, fsync: true });
+  return new LocalStore({ root: localDir, fsync: false });
 }, { teardown: () => rmSync(localDir!, { recursive: true, force: true }) });
 
 runObjectStoreConformance('LocalStore rooted at /', () => {

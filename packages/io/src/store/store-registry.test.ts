@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { open } from 'node:fs/promises';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { LocalStore } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
@@ -72,6 +73,23 @@ describe('StoreRegistry', () => {
     const { store, key } = reg.resolve(toFileUri(join(dir, 'synced', 'x.bin')));
     await store.put(key, new Uint8Array([4, 5]));
     expect(readFileSync(join(dir, 'synced', 'x.bin'))).toEqual(Buffer.from([4, 5]));
+  });
+
+  it('flushes local puts to disk by default: the file before its rename, its directory after (a power cut left commits pointing at empty files)', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const fileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    const sync = vi.spyOn(fileHandle, 'sync');
+    try {
+      await new LocalStore({ root: dir }).put('durable/a.bin', new Uint8Array([1, 2, 3]));
+      expect(sync).toHaveBeenCalledTimes(2);
+      sync.mockClear();
+      await new LocalStore({ root: dir, fsync: false }).put('durable/b.bin', new Uint8Array([4]));
+      expect(sync).not.toHaveBeenCalled();
+      expect(readFileSync(join(dir, 'durable', 'a.bin'))).toEqual(Buffer.from([1, 2, 3]));
+    } finally {
+      sync.mockRestore();
+    }
   });
 
   it('keeps one MemoryStore per name', async () => {
