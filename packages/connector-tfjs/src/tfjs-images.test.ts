@@ -109,6 +109,7 @@ describe('images from a blob column', () => {
 
   it('transparent pixels of grey and RGB PNGs (tRNS) keep their colour in JavaScript, as in sharp (pngjs made them black)', async () => {
     const js = await createImageExecutor({ decoder: 'js' });
+    const inWorker = await createImageExecutor({ decoder: 'js', workers: 1 });
     const native = await createImageExecutor({ decoder: 'sharp' });
     const [w, h] = [8, 4];
     const cases: [8 | 16, 0 | 2, number, number[]][] = [[8, 2, 3, [200, 100, 50]], [16, 2, 3, [51400, 25700, 12850]], [8, 0, 1, [180]]];
@@ -122,7 +123,9 @@ describe('images from a blob column', () => {
       const want = Array.from({ length: w * h }, (_, p) => [0, 1, 2].map((c) => to8(samples[p * channels + (channels === 1 ? 0 : c)]!))).flat();
       expect([...b.data], `sharp, depth ${depth} colour type ${colorType}`).toEqual(want);
       expect([...a.data], `JavaScript, depth ${depth} colour type ${colorType}`).toEqual(want);
+      expect([...(await inWorker.run(images.decode(), png, 0)).data], `JavaScript in a worker thread, depth ${depth}`).toEqual(want);
     }
+    await inWorker.close();
     await js.close();
     await native.close();
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -107,6 +107,28 @@ describe('Catalog.open', () => {
       other.kill();
       await new Promise((r) => other.once('exit', r));
     }
+  });
+
+  it('a lock file still empty (its writer between creating it and writing its pid) is not taken over; one a power loss left empty is', async () => {
+    const dataDir = join(dir, 'emptylock');
+    await (await Catalog.open({ dataDir, env: {} })).close();
+    // an earlier version creates the file, then writes its pid: a reader in between took it for
+    // stale and removed it, and two processes ran PGlite on one directory (concurrent imports lost commits)
+    const lock = JSON.stringify(join(dataDir, PGLITE_LOCK_FILE));
+    const other = spawn(process.execPath, ['-e', `const fs = require('node:fs'); fs.writeFileSync(${lock}, '');
+      setTimeout(() => fs.writeFileSync(${lock}, String(process.pid)), 400); setTimeout(() => {}, 60000);`], { stdio: 'ignore' });
+    try {
+      while (!existsSync(join(dataDir, PGLITE_LOCK_FILE))) await new Promise((r) => setTimeout(r, 5));
+      await expect(Catalog.open({ dataDir, env: {} })).rejects.toMatchObject({ code: 'CATALOG_LOCKED', context: { pid: other.pid } });
+    } finally {
+      other.kill();
+      await new Promise((r) => other.once('exit', r));
+    }
+    writeFileSync(join(dataDir, PGLITE_LOCK_FILE), '');
+    utimesSync(join(dataDir, PGLITE_LOCK_FILE), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const c = await Catalog.open({ dataDir, env: {} });
+    await c.close();
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 
   it('opens a catalog whose postmaster.pid a power loss left empty (PGlite failed to initialize until it was deleted by hand)', async () => {

@@ -3,7 +3,8 @@
  * directory or in memory. One session: transactions are serialized by PGlite, and only one process
  * may open a directory at a time; within that process, every driver on a directory shares one PGlite.
  */
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -107,44 +108,100 @@ export const PGLITE_LOCK_FILE = '.lakesoul-ts.lock';
 
 
 /**
- * Takes the directory's lock file (pid inside). PGlite is a single session: two processes on one
- * directory would corrupt it, so a second process gets a clear error instead. A lock left by a dead
- * process is taken over; the same process may open the directory again.
+ * How long a lock file that names no process is taken as being written (by an earlier version, which
+ * created it empty and wrote the pid after): an older one was left so by a power loss, and is stale.
+ */
+const UNREADABLE_LOCK_GRACE_MS = 5_000;
+
+/** What a lock file holds: its text, the pid and start in it (NaN / undefined when unreadable), and its age. */
+interface LockFile { text: string; pid: number; start: string | undefined; mtimeMs: number }
+
+function readLock(path: string): LockFile | undefined {
+  try {
+    const text = readFileSync(path, 'utf8');
+    const [p, start] = text.trim().split(/\s+/);
+    return { text, pid: /^\d+$/.test(p ?? '') ? Number(p) : NaN, start, mtimeMs: statSync(path).mtimeMs };
+  } catch {
+    return undefined; // vanished meanwhile
+  }
+}
+
+/** Creates `path` holding `text`, atomically (a hard link of a complete temp file): false when it exists. */
+function createWithText(path: string, text: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, text, { flag: 'wx' });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    try { unlinkSync(tmp); } catch { /* gone */ }
+  }
+}
+
+/**
+ * Removes a stale lock file, unless another process replaced it since it was read as `stale` (two
+ * processes taking over one dead holder's lock: the second removed the first's new lock, and both
+ * ran PGlite on the directory, each overwriting the other's commits).
+ */
+function removeStaleLock(path: string, stale: LockFile): void {
+  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try { renameSync(path, aside); } catch { return; /* someone else took it over */ }
+  let text: string | undefined;
+  try { text = readFileSync(aside, 'utf8'); } catch { /* unreadable: as stale as before */ }
+  if (text !== undefined && text !== stale.text) {
+    // a live holder's lock, taken aside a moment: put it back
+    try { linkSync(aside, path); } catch { /* a third process locked it meanwhile */ }
+  }
+  try { unlinkSync(aside); } catch { /* gone */ }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Takes the directory's lock file (pid and start time inside). PGlite is a single session: two
+ * processes on one directory would corrupt it, so a second process gets a clear error instead. A lock
+ * left by a dead process (or one whose pid another process has taken since) is taken over; the same
+ * process may open the directory again. The file is created with its contents at once (a reader saw
+ * it empty for a moment, took it for stale and removed it: two processes then ran PGlite on one
+ * directory, and concurrent imports lost commits).
  */
 function lockDataDir(dataDir: string): () => void {
   const path = join(dataDir, PGLITE_LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      // the pid, then when this process started: a pid reused by another process is not the holder
-      const start = ownProcessStart();
-      writeSync(fd, start ? `${process.pid} ${start}` : String(process.pid));
-      closeSync(fd);
+  // the pid, then when this process started: a pid reused by another process is not the holder
+  const start = ownProcessStart();
+  const text = start ? `${process.pid} ${start}` : String(process.pid);
+  const deadline = Date.now() + 2 * UNREADABLE_LOCK_GRACE_MS;
+  while (Date.now() < deadline) {
+    if (createWithText(path, text)) {
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        try { unlinkSync(path); } catch { /* already gone */ }
+        // only this process's own lock (a stale-lock takeover never removes a live one)
+        if (readLock(path)?.text === text) { try { unlinkSync(path); } catch { /* already gone */ } }
       };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let pid = NaN;
-      let start: string | undefined;
-      try {
-        const [p, s] = readFileSync(path, 'utf8').trim().split(/\s+/);
-        pid = Number.parseInt(p ?? '', 10);
-        start = s;
-      } catch { /* vanished meanwhile */ }
-      if (pid === process.pid && (start === undefined || start === ownProcessStart())) return () => {};
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid, start)) {
-        throw new LakeSoulError('Catalog',
-          `the embedded catalog ${dataDir} is in use by process ${pid}; an embedded (PGlite) catalog serves one process at a time: stop the other process or use a PostgreSQL server (LAKESOUL_PG_URL)`,
-          { code: 'CATALOG_LOCKED', context: { dataDir, pid } });
-      }
-      try { unlinkSync(path); } catch { /* someone else took it over */ }
     }
+    const held = readLock(path);
+    if (!held) continue;
+    const { pid } = held;
+    if (pid === process.pid && (held.start === undefined || held.start === start)) return () => {};
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid, held.start)) {
+      throw new LakeSoulError('Catalog',
+        `the embedded catalog ${dataDir} is in use by process ${pid}; an embedded (PGlite) catalog serves one process at a time: stop the other process or use a PostgreSQL server (LAKESOUL_PG_URL)`,
+        { code: 'CATALOG_LOCKED', context: { dataDir, pid } });
+    }
+    if (Number.isNaN(pid) && Date.now() - held.mtimeMs < UNREADABLE_LOCK_GRACE_MS) {
+      sleepSync(20); // being written by an earlier version
+      continue;
+    }
+    removeStaleLock(path, held);
   }
-  throw new LakeSoulError('Catalog', `could not lock the embedded catalog ${dataDir} (${path})`, { code: 'CATALOG_LOCKED', context: { dataDir } });
+  throw new LakeSoulError('Catalog', `could not lock the embedded catalog ${dataDir} (${path}): another process keeps taking it`, { code: 'CATALOG_LOCKED', context: { dataDir } });
 }
 
 /**
