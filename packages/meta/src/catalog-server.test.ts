@@ -11,6 +11,7 @@ import {
 } from './catalog-server.js';
 import { LakeSoulError } from './errors.js';
 import { PGliteDriver } from './pglite-driver.js';
+import { ownProcessStart, processStartTime } from './process-alive.js';
 import { runCatalogConformance } from './testing/index.js';
 
 const dirs: string[] = [];
@@ -47,7 +48,7 @@ runCatalogConformance('PGlite served on a unix socket', async () => {
 describe('catalog server', () => {
   it('advertises itself in the directory and takes over a dead claim, not a live one', async () => {
     const { dir, server } = await shared;
-    expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket });
+    expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, start: ownProcessStart() });
     expect(claimCatalogServer(dir)).toBeUndefined();
 
     const other = tempDir();
@@ -98,7 +99,7 @@ describe('catalog server', () => {
     const dir = tempDir();
     // A "server" that claimed the directory but is not listening yet: the client waits for the socket.
     const claim = claimCatalogServer(dir)!;
-    writeFileSync(join(dir, CATALOG_SERVER_FILE), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, CATALOG_SERVER_FILE), 'utf8')), pid: process.ppid }));
+    writeFileSync(join(dir, CATALOG_SERVER_FILE), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, CATALOG_SERVER_FILE), 'utf8')), pid: process.ppid, start: processStartTime(process.ppid) }));
     const opening = openEmbeddedDriver(dir, () => Promise.reject(new Error('must not open the directory itself')));
     await new Promise((res) => setTimeout(res, 300));
     const driver = await PGliteDriver.open({ dataDir: dir });
@@ -227,7 +228,7 @@ describe('catalog server', () => {
 
       setTimeout(() => held.release(), 100);
       const server = (await shareCatalogDirectory(driver, dir, 'the sharer', { claimWaitMs: 5000 }))!;
-      expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, role: 'the sharer' });
+      expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, role: 'the sharer', start: ownProcessStart() });
       const c = await SocketDriver.connect(server.socket, dir);
       expect((await c.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       await c.close();
