@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ import { PgDriver } from './pg-driver.js';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDriver, PGLITE_LOCK_FILE } from './pglite-driver.js';
 import { CATALOG_SERVER_FILE } from './catalog-server.js';
-import { processStartTime } from './process-alive.js';
+import { processAlive, processStartTime } from './process-alive.js';
 import { mapSqlError } from './sql-driver.js';
 
 function testUrl(): string {
@@ -106,6 +106,30 @@ describe('Catalog.open', () => {
     } finally {
       other.kill();
       await new Promise((r) => other.once('exit', r));
+    }
+  });
+
+  it('a lock naming a process that has ended but not been collected by its parent (a zombie, still signallable) is stale', async () => {
+    const dataDir = join(dir, 'zombie');
+    await (await Catalog.open({ dataDir, env: {} })).close();
+    // the shell's child ends at once; the shell then becomes \`sleep\`, which never collects it
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d)))));
+      const start = processStartTime(zombie);
+      const state = () => readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+      for (let i = 0; state() !== 'Z' && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(state()).toBe('Z');
+      expect(processAlive(zombie), 'a zombie').toBe(false);
+      expect(processAlive(zombie, start)).toBe(false);
+      expect(processAlive(parent.pid!, processStartTime(parent.pid!)), 'its parent').toBe(true);
+      writeFileSync(join(dataDir, PGLITE_LOCK_FILE), `${zombie} ${start}`);
+      const c = await Catalog.open({ dataDir, env: {} });
+      expect(c.driver).toBeInstanceOf(PGliteDriver);
+      await c.close();
+    } finally {
+      parent.kill();
+      await new Promise((r) => parent.once('exit', r));
     }
   });
 

@@ -16,20 +16,24 @@ function currentBootId(): string {
   return bootId;
 }
 
+/** The fields of `/proc/<pid>/stat` after the command name (field 3, the state, first); undefined where there is none. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) is in parentheses and may hold spaces and parentheses itself
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * When process `pid` started: the boot's id and the start time in clock ticks since boot
  * (`/proc/<pid>/stat`, field 22), joined by `:`; undefined where `/proc` is not there or the process is gone.
  */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // the command name (field 2) is in parentheses and may hold spaces and parentheses itself
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = fields[19];
-    return ticks ? `${currentBootId()}:${ticks}` : undefined;
-  } catch {
-    return undefined;
-  }
+  const ticks = statFields(pid)?.[19];
+  return ticks ? `${currentBootId()}:${ticks}` : undefined;
 }
 
 let ownStart: string | undefined | null = null;
@@ -42,7 +46,8 @@ export function ownProcessStart(): string | undefined {
 /**
  * Whether the process with this pid exists (one owned by another user counts: signalling it is
  * refused) and, when `start` is given (as recorded by {@link processStartTime}), is the process that
- * started then: a pid another process has since taken is not alive.
+ * started then: a pid another process has since taken is not alive. A process that has ended but
+ * whose parent has not collected it yet (a zombie, still signallable) is not alive either.
  */
 export function processAlive(pid: number, start?: string): boolean {
   try {
@@ -50,7 +55,8 @@ export function processAlive(pid: number, start?: string): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (start === undefined) return true;
-  const now = processStartTime(pid);
-  return now === undefined || now === start;
+  const fields = statFields(pid);
+  if (fields === undefined) return true; // no /proc: the signal is all there is to go by
+  if (fields[0] === 'Z' || fields[0] === 'X') return false;
+  return start === undefined || `${currentBootId()}:${fields[19]}` === start;
 }

@@ -3,13 +3,15 @@
  * with `share: true`) that is killed or replaced while this process goes through it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Field, Int64, Schema } from 'apache-arrow';
 import { Catalog } from './catalog.js';
-import { readCatalogServerInfo } from './catalog-server.js';
+import { CATALOG_SERVER_FILE, readCatalogServerInfo } from './catalog-server.js';
+import { processStartTime } from './process-alive.js';
 import { ServedCatalogDriver } from './served-driver.js';
 import { PGLITE_LOCK_FILE } from './pglite-driver.js';
 
@@ -130,6 +132,39 @@ describe('ServedCatalogDriver', () => {
       expect(heard).toEqual(['one', 'two']);
     } finally {
       await catalog.close();
+    }
+  }, 60_000);
+
+  it('looks for the catalog again when the server it reached drops the connection at once (a server being killed still accepts for a moment)', async () => {
+    const dataDir = join(dir, 'dropping');
+    const first = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {}, share: true });
+    // a "server" that accepts and drops every connection, in the claim of a live process
+    let accepted = 0;
+    const dropper = createServer((socket) => { accepted++; socket.destroy(); });
+    const socket = join(dataDir, 'dropping.sock');
+    await new Promise<void>((res) => dropper.listen(socket, res));
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    children.push(sleeper);
+    try {
+      await new Promise((r) => sleeper.once('spawn', r));
+      const driver = catalog.driver as ServedCatalogDriver;
+      const heard: string[] = [];
+      await driver.listen('served_test', (payload) => heard.push(payload));
+      writeFileSync(join(dataDir, CATALOG_SERVER_FILE), JSON.stringify({ pid: sleeper.pid, socket, start: processStartTime(sleeper.pid!) }));
+      first.kill('SIGKILL');
+      await exited(first);
+      await until(() => accepted >= 3);
+      // the dropping server goes away: the listener's driver takes the catalog over by itself
+      rmSync(join(dataDir, CATALOG_SERVER_FILE));
+      sleeper.kill('SIGKILL');
+      await until(() => readCatalogServerInfo(dataDir)?.pid === process.pid, 20_000);
+      await driver.query("SELECT pg_notify('served_test', 'after')");
+      await until(() => heard.length === 1);
+      expect(heard).toEqual(['after']);
+    } finally {
+      await catalog.close();
+      dropper.close();
     }
   }, 60_000);
 

@@ -8,6 +8,7 @@
  * then sharing it when asked to), instead of failing every call from then on.
  */
 import { LakeSoulError } from './errors.js';
+import { abortableSleep } from './abort.js';
 import { resolveEmbeddedDriver, serveCatalog, SocketDriver, type CatalogServer, type CatalogServerInfo } from './catalog-server.js';
 import type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult } from './sql-driver.js';
 
@@ -27,6 +28,8 @@ interface Subscription { channel: string; onPayload: (payload: string) => void; 
 
 /** How long a listener's reconnection waits between attempts while the catalog cannot be reached. */
 const RELISTEN_RETRY_MS = 1000;
+/** The pause before looking for the catalog again after the connection just made was lost at once. */
+const REOPEN_AGAIN_MS = 25;
 
 /**
  * {@link SqlDriver} of an embedded catalog served by another process, which reconnects after that
@@ -115,7 +118,20 @@ export class ServedCatalogDriver implements SqlDriver {
     return this.reopening;
   }
 
+  /**
+   * Reaches the catalog again. A server that is being killed can still accept a connection (its
+   * listening socket outlives the connections it served by a moment) and then drop it: such a
+   * connection is lost before this returns, and the catalog is looked for again.
+   */
   private async reopen(): Promise<SqlDriver> {
+    for (;;) {
+      const driver = await this.reopenOnce();
+      if (!(driver instanceof SocketDriver) || !driver.connectionLost) return driver;
+      await abortableSleep(REOPEN_AGAIN_MS, undefined, 'reaching the catalog again');
+    }
+  }
+
+  private async reopenOnce(): Promise<SqlDriver> {
     const { dataDir, openDirect } = this.options;
     const lost = this.current;
     const found = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: this.options.waitMs ?? 15_000, lastServer: this.server, claimAs: this.shareRole });
@@ -138,9 +154,16 @@ export class ServedCatalogDriver implements SqlDriver {
     this.server = found.server;
     if (found.driver instanceof SocketDriver) this.watch(found.driver);
     await lost.close().catch(() => {});
+    const unrenewed: string[] = [];
     for (const sub of this.subscriptions) {
-      sub.stop = await found.driver.listen(sub.channel, sub.onPayload).catch(() => undefined);
+      sub.stop = await found.driver.listen(sub.channel, sub.onPayload).catch((e: unknown) => {
+        unrenewed.push(`${sub.channel} (${(e as Error).message})`);
+        return undefined;
+      });
     }
+    // a connection already lost again is retried by reopen(); nothing to report for it
+    if (found.driver instanceof SocketDriver && found.driver.connectionLost) return found.driver;
+    if (unrenewed.length > 0) how += `; could not listen again on ${unrenewed.join(', ')}: their notifications are not received`;
     this.onReconnect?.(`the catalog server of ${dataDir} went away; reached the catalog again ${how}`);
     return found.driver;
   }
