@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Catalog, CATALOG_SERVER_FILE, PGLITE_LOCK_FILE, readCatalogServerInfo, ServedCatalogDriver } from '@lakesoul-ts/meta';
+import { Catalog, CATALOG_SERVER_FILE, PGLITE_LOCK_FILE, processAlive, readCatalogServerInfo, ServedCatalogDriver } from '@lakesoul-ts/meta';
 import { runCli, waitForOutput, type CliResult } from './cli-run.js';
 
 const TIMEOUT_MS = 60_000;
@@ -20,8 +20,9 @@ function cli(args: string[], env: NodeJS.ProcessEnv = AUTO): Promise<CliResult> 
   return runCli(args, { env, timeoutMs: TIMEOUT_MS });
 }
 
+/** Whether the process runs (one that has ended but that its new parent, init, has not collected yet counts as ended). */
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  return processAlive(pid);
 }
 
 async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {

@@ -3,7 +3,7 @@
  * on.
  */
 import { existsSync } from 'node:fs';
-import { abortableSleep, LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, ServedCatalogDriver, shareCatalogDirectory } from '@lakesoul-ts/meta';
+import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, ServedCatalogDriver, shareCatalogDirectory } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName } from './cli-name.js';
@@ -47,36 +47,6 @@ export function embeddedCatalogOpenedDirectly(): string | undefined {
   return openedDirectly;
 }
 
-/**
- * How long a command waits for another process that has the embedded catalog open itself (another
- * command started at the same time on a home without a catalog server: it leaves one behind when it
- * exits) before it gives up with CATALOG_LOCKED; `LAKESOUL_CATALOG_WAIT=<seconds>` changes it.
- */
-export function catalogLockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
-  const s = Number(env.LAKESOUL_CATALOG_WAIT ?? 60);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 60_000;
-}
-
-/**
- * Opens the catalog, waiting (see {@link catalogLockWaitMs}) while another process holds the embedded
- * one; `signal` ends the wait (a command that handles Ctrl-C itself, as `import` does, would otherwise
- * sit out the whole wait).
- */
-async function openWaitingForHolder(open: () => Promise<Catalog>, quiet: boolean, signal?: AbortSignal): Promise<Catalog> {
-  const until = Date.now() + catalogLockWaitMs();
-  let told = false;
-  for (;;) {
-    try {
-      return await open();
-    } catch (e) {
-      if (!(e instanceof LakeSoulError && e.code === 'CATALOG_LOCKED' && e.context.pid !== undefined) || Date.now() >= until) throw e;
-      if (!told && !quiet) process.stderr.write(`waiting for process ${e.context.pid}, which has the embedded catalog ${String(e.context.dataDir)} open (up to ${Math.round(catalogLockWaitMs() / 1000)} s)...\n`);
-      told = true;
-      await abortableSleep(150, signal, 'opening the catalog');
-    }
-  }
-}
-
 /** Open the catalog for one command; the caller closes it. */
 export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSignal): Promise<CatalogContext> {
   const config = resolveCliConfig(flags);
@@ -86,7 +56,14 @@ export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSigna
     // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
     created = config.catalog.dataDir !== undefined && !existsSync(config.catalog.dataDir);
     const restored = config.catalog.dataDir !== undefined && restoreCatalogImage(config.catalog.dataDir);
-    catalog = await openWaitingForHolder(() => Catalog.open({ ...config.catalog, bootstrap: !restored }), flags.quiet === true, signal);
+    // Another command that opened the home itself (started together on a home without a catalog
+    // server; it leaves one behind when it exits) is waited for: `LAKESOUL_CATALOG_WAIT` seconds, 60 by default.
+    catalog = await Catalog.open({
+      ...config.catalog, bootstrap: !restored, signal,
+      onLockWait: flags.quiet === true ? undefined : ({ pid, dataDir, waitMs }) => {
+        process.stderr.write(`waiting for process ${pid}, which has the embedded catalog ${dataDir} open (up to ${Math.round(waitMs / 1000)} s)...\n`);
+      },
+    });
   } catch (e) {
     throw unusableCatalogDirectory(e, config);
   }

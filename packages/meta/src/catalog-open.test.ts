@@ -68,7 +68,7 @@ describe('Catalog.open', () => {
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
       writeFileSync(join(dataDir, PGLITE_LOCK_FILE), String(other.pid));
-      const e = await Catalog.open({ dataDir, env: {} }).catch((x) => x);
+      const e = await Catalog.open({ dataDir, env: {}, lockWaitMs: 0 }).catch((x) => x);
       expect(e).toBeInstanceOf(LakeSoulError);
       expect(e).toMatchObject({ kind: 'Catalog', code: 'CATALOG_LOCKED' });
       expect(e.message).toContain(dataDir);
@@ -83,6 +83,38 @@ describe('Catalog.open', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   });
 
+  it('waits for another process that has the directory open (a CLI command), then opens it; or fails after the wait, saying so', async () => {
+    const dataDir = join(dir, 'waited');
+    await (await Catalog.open({ dataDir, env: {} })).close();
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `const { Catalog } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {} });
+      console.log('open');
+      setTimeout(() => c.close().then(() => console.log('closed')), 1500);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((r) => holder.stdout!.on('data', (d) => { out += d; if (out.includes('open')) r(); }));
+    const waits: unknown[] = [];
+    // a wait shorter than the holder's: refused, naming it and the wait
+    const short = await Catalog.open({ dataDir, env: { LAKESOUL_CATALOG_WAIT: '0.3' }, onLockWait: (w) => waits.push(w) }).catch((x) => x);
+    expect(short).toMatchObject({ kind: 'Catalog', code: 'CATALOG_LOCKED', context: { pid: holder.pid, dataDir } });
+    expect(short.message).toMatch(/in use by process \d+.*\(waited 0.3 s for it: LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long\)$/);
+    expect(waits).toEqual([{ pid: holder.pid, dataDir, waitMs: 300 }]);
+    // the default wait outlasts it: opened once the holder closed the directory
+    const t0 = Date.now();
+    const c = await Catalog.open({ dataDir, env: {}, onLockWait: (w) => waits.push(w) });
+    expect(out).toContain('closed');
+    expect(Date.now() - t0).toBeGreaterThan(300);
+    expect(waits).toHaveLength(2);
+    expect(c.driver).toBeInstanceOf(PGliteDriver);
+    await c.close();
+    await new Promise((r) => (holder.exitCode !== null ? r(null) : holder.once('exit', r)));
+    // a signal ends the wait
+    writeFileSync(join(dataDir, PGLITE_LOCK_FILE), `${process.ppid} ${processStartTime(process.ppid)}`);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    await expect(Catalog.open({ dataDir, env: {}, signal: ac.signal })).rejects.toMatchObject({ kind: 'Aborted' });
+    rmSync(join(dataDir, PGLITE_LOCK_FILE));
+  }, 30_000);
+
   it('a lock or a server claim naming a pid another process has taken since (a crash, a reboot) is stale: taken over, not waited on', async () => {
     const dataDir = join(dir, 'reused');
     await (await Catalog.open({ dataDir, env: {} })).close();
@@ -93,7 +125,7 @@ describe('Catalog.open', () => {
       expect(start, '/proc/<pid>/stat').toMatch(/^[0-9a-f-]*:\d+$/);
       // held by that very process: refused
       writeFileSync(join(dataDir, PGLITE_LOCK_FILE), `${other.pid} ${start}`);
-      await expect(Catalog.open({ dataDir, env: {} })).rejects.toMatchObject({ code: 'CATALOG_LOCKED' });
+      await expect(Catalog.open({ dataDir, env: {}, lockWaitMs: 0 })).rejects.toMatchObject({ code: 'CATALOG_LOCKED' });
       // its pid, but another start: the holder died and the pid went to another process
       writeFileSync(join(dataDir, PGLITE_LOCK_FILE), `${other.pid} ${start}1`);
       writeFileSync(join(dataDir, CATALOG_SERVER_FILE), JSON.stringify({ pid: other.pid, socket: join(dir, 'no-such.sock'), start: `${start}1` }));
@@ -143,7 +175,7 @@ describe('Catalog.open', () => {
       setTimeout(() => fs.writeFileSync(${lock}, String(process.pid)), 400); setTimeout(() => {}, 60000);`], { stdio: 'ignore' });
     try {
       while (!existsSync(join(dataDir, PGLITE_LOCK_FILE))) await new Promise((r) => setTimeout(r, 5));
-      await expect(Catalog.open({ dataDir, env: {} })).rejects.toMatchObject({ code: 'CATALOG_LOCKED', context: { pid: other.pid } });
+      await expect(Catalog.open({ dataDir, env: {}, lockWaitMs: 0 })).rejects.toMatchObject({ code: 'CATALOG_LOCKED', context: { pid: other.pid } });
     } finally {
       other.kill();
       await new Promise((r) => other.once('exit', r));

@@ -106,7 +106,30 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
    * Nothing changes for PostgreSQL, an in-memory catalog, or a directory another process serves already.
    */
   share?: boolean;
+  /**
+   * An embedded catalog directory that another process has open without serving it (a CLI command
+   * started with the background catalog server off, a program without `share`) is waited for, up to
+   * this many ms, until that process closes it or starts serving it; then `Catalog` `CATALOG_LOCKED`
+   * names the process. Default: `LAKESOUL_CATALOG_WAIT` seconds from `env`, else 60 s; 0 fails at once.
+   */
+  lockWaitMs?: number;
+  /** Called once when the open starts waiting for such a process (to say so: the wait can be long). */
+  onLockWait?: (wait: { pid: number; dataDir: string; waitMs: number }) => void;
+  /** Ends a wait for the directory (and the schema's bootstrap) with `Aborted`. */
   signal?: AbortSignal;
+}
+
+/** Default of {@link CatalogOpenOptions.lockWaitMs}, in ms. */
+export const DEFAULT_CATALOG_LOCK_WAIT_MS = 60_000;
+
+/**
+ * How long to wait for another process's embedded catalog: `LAKESOUL_CATALOG_WAIT` (seconds) when it
+ * holds a number ≥ 0, else {@link DEFAULT_CATALOG_LOCK_WAIT_MS}.
+ */
+export function catalogLockWaitMs(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.LAKESOUL_CATALOG_WAIT;
+  const s = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : DEFAULT_CATALOG_LOCK_WAIT_MS;
 }
 
 /** Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}. */
@@ -227,7 +250,7 @@ function tableIdNotFound(tableId: string): LakeSoulError {
 
 /** Options of {@link Catalog.open}, checked by name (see options.ts). */
 const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
-  env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, share: true, signal: true, url: true, username: true, password: true, schema: true,
+  env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, share: true, lockWaitMs: true, onLockWait: true, signal: true, url: true, username: true, password: true, schema: true,
   dataDir: true, defaultDataDir: true, commitLock: true, maxRetries: true,
 });
 
@@ -241,11 +264,34 @@ const SHARE_ROLE = 'a program (Catalog.open with share)';
  * The driver of an embedded catalog directory: the directory opened here, or the process serving it
  * followed across that process's end ({@link ServedCatalogDriver}).
  */
-async function openEmbeddedCatalog(dataDir: string): Promise<SqlDriver> {
+async function openEmbeddedCatalog(dataDir: string, options: CatalogOpenOptions): Promise<SqlDriver> {
   const openDirect = () => PGliteDriver.open({ dataDir });
-  const { driver, server } = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: 15_000 });
-  return driver instanceof SocketDriver && server ? new ServedCatalogDriver(driver, { dataDir, openDirect, server }) : driver;
+  const waitMs = options.lockWaitMs ?? catalogLockWaitMs(options.env ?? process.env);
+  const until = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    throwIfAborted(options.signal, `opening the catalog ${dataDir}`);
+    try {
+      const { driver, server } = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: 15_000 });
+      return driver instanceof SocketDriver && server ? new ServedCatalogDriver(driver, { dataDir, openDirect, server }) : driver;
+    } catch (e) {
+      // held by a live process that does not serve it: wait for it to close the directory or serve it
+      const pid = LakeSoulError.hasCode(e, 'CATALOG_LOCKED') ? Number(e.context.pid) : NaN;
+      if (!Number.isInteger(pid)) throw e;
+      if (Date.now() >= until) {
+        if (!told) throw e;
+        throw new LakeSoulError('Catalog', `${(e as Error).message} (waited ${+(waitMs / 1000).toFixed(1)} s for it: LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long)`,
+          { code: 'CATALOG_LOCKED', context: (e as LakeSoulError).context, cause: e });
+      }
+      if (!told) options.onLockWait?.({ pid, dataDir, waitMs });
+      told = true;
+      await abortableSleep(LOCK_POLL_MS, options.signal, `opening the catalog ${dataDir}`);
+    }
+  }
 }
+
+/** How often a wait for another process's embedded catalog tries again, in ms. */
+const LOCK_POLL_MS = 150;
 
 /**
  * The catalog. Obtain one with {@link Catalog.open} (configuration resolved, driver opened, schema
@@ -278,7 +324,7 @@ export class Catalog {
     const driver: SqlDriver = config.kind === 'pg'
       ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections, queryTimeoutMillis: options.queryTimeoutMs })
       : config.dataDir
-        ? await openEmbeddedCatalog(config.dataDir)
+        ? await openEmbeddedCatalog(config.dataDir, options)
         : await PGliteDriver.open({});
     const catalog = new Catalog(driver, options);
     try {

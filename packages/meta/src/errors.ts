@@ -57,6 +57,11 @@ export type LakeSoulErrorCode =
   /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
   | 'CATALOG_UNAVAILABLE'
   /**
+   * Catalog: an embedded catalog directory is open in another process that does not serve it
+   * (`context.pid`, `context.dataDir`), still after `Catalog.open`'s `lockWaitMs`.
+   */
+  | 'CATALOG_LOCKED'
+  /**
    * Catalog, retryable: a catalog statement got no answer within the driver's query timeout (a silent
    * network, a lock held by another session); it was cancelled and its connection closed
    * (`context.statement` names it). A COMMIT that times out is `TRANSACTION_OUTCOME_UNKNOWN` instead.

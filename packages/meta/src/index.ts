@@ -33,7 +33,7 @@ export {
   NO_PARTITION_DESC, NULL_PARTITION_VALUE, EMPTY_PARTITION_VALUE,
 } from './partition-desc.js';
 export type { PartitionValueInput } from './partition-desc.js';
-export { Catalog, DEFAULT_COMMIT_RETRIES, PARTITION_LOCKS_PER_COMMIT, normalizeTablePath, pathWithin, locationKey } from './catalog.js';
+export { Catalog, catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS, DEFAULT_COMMIT_RETRIES, PARTITION_LOCKS_PER_COMMIT, normalizeTablePath, pathWithin, locationKey } from './catalog.js';
 export {
   validateName, validateTableName, validateNamespaceName, nameProblem, quoteInput, NAME_RULE, MAX_NAME_BYTES, MAX_QUOTED_INPUT,
 } from './table-names.js';
