@@ -8,7 +8,7 @@ export { abortedError, abortedErrorFor, abortableSleep, isAbortError, throwIfAbo
 export type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult, SqlErrorContext } from './sql-driver.js';
 export { DEFAULT_QUERY_TIMEOUT_MS, PgDriver, quoteIdent, SERVER_TIMEOUT_MARGIN_MS } from './pg-driver.js';
 export type { PgDriverOptions } from './pg-driver.js';
-export { PGliteDriver, PGLITE_LOCK_FILE, PGLITE_CATALOG_SETTINGS, PGLITE_WAL_SEGMENT_MB } from './pglite-driver.js';
+export { PGliteDriver, PGLITE_LOCK_FILE, PGLITE_CATALOG_SETTINGS, PGLITE_DURABILITY_SETTINGS, PGLITE_WAL_SEGMENT_MB } from './pglite-driver.js';
 export type { PGliteDriverOptions } from './pglite-driver.js';
 export {
   CATALOG_SERVER_FILE, CATALOG_SERVER_STARTING_FILE, claimCatalogServer, clearCatalogServerStarting, markCatalogServerStarting, openEmbeddedDriver,

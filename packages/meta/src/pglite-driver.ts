@@ -4,10 +4,10 @@
  * may open a directory at a time; within that process, every driver on a directory shares one PGlite.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, fsyncSync, linkSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+import type { Extension, Extensions, PGlite } from '@electric-sql/pglite';
 import { ownProcessStart, processAlive } from './process-alive.js';
 import { makeDirectorySync } from './directories.js';
 import { LakeSoulError } from './errors.js';
@@ -91,15 +91,58 @@ function loadPGliteSync(): PGliteModule {
   return pgliteModule ??= createRequire(import.meta.url)('@electric-sql/pglite') as PGliteModule;
 }
 
+/**
+ * Settings that make a catalog directory's commits durable. PGlite starts PostgreSQL with `-F` (fsync
+ * off), and its file layer ignores `fdatasync` (PostgreSQL's default way to flush the log on Linux)
+ * and has no `fsync` for files on disk: a power loss could take the last seconds of commits, and a
+ * checkpoint could reach the disk before the pages it covers. With fsync on and the log flushed by
+ * `fsync()`, which the driver passes on to the operating system, a commit returns once its log
+ * record is on disk, as on a PostgreSQL server.
+ */
+export const PGLITE_DURABILITY_SETTINGS: Readonly<Record<string, string>> = {
+  fsync: 'on',
+  wal_sync_method: 'fsync',
+};
+
+/** The part of PGlite's Emscripten module the fsync hook touches. */
+interface EmscriptenModule {
+  NODEFS?: { stream_ops: { fsync?: (stream: { nfd?: number }) => void }; tryFSOperation?: (f: () => void) => void };
+}
+
+/**
+ * A PGlite "extension" (its documented way to adjust the Emscripten module) that gives the host file
+ * system's streams an `fsync`: Emscripten's `fsync()` calls the stream's, and NODEFS had none, so every
+ * flush PostgreSQL asked for was a no-op. Errors come back to PostgreSQL as its errno (an I/O error
+ * then stops it, as PostgreSQL does on a failed flush).
+ */
+const DURABLE_FSYNC: Extension = {
+  name: 'lakesoul-ts durable fsync',
+  setup: async (_pg, emscriptenOpts: { preRun?: ((mod: EmscriptenModule) => void)[] }) => ({
+    emscriptenOpts: {
+      ...emscriptenOpts,
+      preRun: [...(emscriptenOpts.preRun ?? []), (mod: EmscriptenModule) => {
+        const nodefs = mod.NODEFS;
+        if (!nodefs) return;
+        nodefs.stream_ops.fsync = (stream) => {
+          if (stream.nfd === undefined) return;
+          const sync = () => fsyncSync(stream.nfd!);
+          if (nodefs.tryFSOperation) nodefs.tryFSOperation(sync); else sync();
+        };
+      }],
+    },
+  }),
+};
+
 /** PGlite options for a directory (or an in-memory database): start-up settings and initdb arguments. */
-function pgliteOptions(pglite: PGliteModule, dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[]; pgliteWasmModule?: WasmModule } {
+function pgliteOptions(pglite: PGliteModule, dataDir: string | undefined, settings: Record<string, string> = {}): { startParams: string[]; initDbStartParams: string[]; pgliteWasmModule?: WasmModule; extensions?: Extensions } {
   const defaults = (pglite.PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? [];
-  const all = { ...PGLITE_CATALOG_SETTINGS, min_wal_size: minWalSize(dataDir), ...settings };
+  const all = { ...PGLITE_CATALOG_SETTINGS, ...(dataDir ? PGLITE_DURABILITY_SETTINGS : {}), min_wal_size: minWalSize(dataDir), ...settings };
   const wasmModule = pgliteWasmModule();
   return {
     startParams: [...defaults, ...Object.entries(all).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
     initDbStartParams: [`--wal-segsize=${PGLITE_WAL_SEGMENT_MB}`],
     ...(wasmModule ? { pgliteWasmModule: wasmModule } : {}),
+    ...(dataDir ? { extensions: { lakesoulDurableFsync: DURABLE_FSYNC } } : {}),
   };
 }
 
