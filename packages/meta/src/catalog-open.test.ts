@@ -311,6 +311,13 @@ describe('Catalog.open', () => {
     const env = { LAKESOUL_PG_URL: jdbc, LAKESOUL_PG_USERNAME: decodeURIComponent(u.username), LAKESOUL_PG_PASSWORD: decodeURIComponent(u.password) };
     const c = await Catalog.open({ env, schema: pgSchema });
     expect(c.driver.kind).toBe('pg');
+    expect((c.driver as PgDriver).queryTimeoutMillis).toBe(120_000);
+    // the statement timeout from the environment (the CLI's only way to set it)
+    const timed = await Catalog.open({ env: { ...env, LAKESOUL_PG_QUERY_TIMEOUT: '2.5' }, schema: pgSchema });
+    expect((timed.driver as PgDriver).queryTimeoutMillis).toBe(2500);
+    await timed.close();
+    await expect(Catalog.open({ env: { ...env, LAKESOUL_PG_QUERY_TIMEOUT: '2m' }, schema: pgSchema }))
+      .rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining("LAKESOUL_PG_QUERY_TIMEOUT must be a number of seconds greater than 0 (how long one catalog statement may wait for PostgreSQL's answer), not '2m'") });
     await c.createTable({ name: 'from_env', path: 'file:///tmp/from_env', schema });
     await c.close();
     const props = join(dir, 'lakesoul.properties');

@@ -95,7 +95,7 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
   maxConnections?: number;
   /**
    * PostgreSQL server only: how long (ms) one catalog statement may wait for its answer before it is
-   * cancelled and fails with `Catalog` `CATALOG_TIMEOUT` (default 120000: see
+   * cancelled and fails with `Catalog` `CATALOG_TIMEOUT` (default `LAKESOUL_PG_QUERY_TIMEOUT` seconds from `env`, else 120000: see
    * `DEFAULT_QUERY_TIMEOUT_MS` for why; `PgDriverOptions.queryTimeoutMillis`).
    */
   queryTimeoutMs?: number;
@@ -117,6 +117,21 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
   onLockWait?: (wait: { pid: number; dataDir: string; waitMs: number }) => void;
   /** Ends a wait for the directory (and the schema's bootstrap) with `Aborted`. */
   signal?: AbortSignal;
+}
+
+/**
+ * `LAKESOUL_PG_QUERY_TIMEOUT` (seconds) as ms: the default of {@link CatalogOpenOptions.queryTimeoutMs}
+ * for programs and the CLI alike; undefined when unset (the driver's own default then applies).
+ */
+function pgQueryTimeoutMs(env: Record<string, string | undefined>): number | undefined {
+  const raw = env.LAKESOUL_PG_QUERY_TIMEOUT;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) {
+    throw new LakeSoulError('InvalidArgument', `LAKESOUL_PG_QUERY_TIMEOUT must be a number of seconds greater than 0 (how long one catalog statement may wait for PostgreSQL's answer), not '${raw}'`,
+      { code: 'INVALID_ARGUMENT', context: { variable: 'LAKESOUL_PG_QUERY_TIMEOUT' } });
+  }
+  return Math.max(1, Math.round(s * 1000));
 }
 
 /** Default of {@link CatalogOpenOptions.lockWaitMs}, in ms. */
@@ -322,7 +337,7 @@ export class Catalog {
     refuseUnknownOptions(options, CATALOG_OPEN_OPTIONS, 'Catalog.open');
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
-      ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections, queryTimeoutMillis: options.queryTimeoutMs })
+      ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections, queryTimeoutMillis: options.queryTimeoutMs ?? pgQueryTimeoutMs(options.env ?? process.env) })
       : config.dataDir
         ? await openEmbeddedCatalog(config.dataDir, options)
         : await PGliteDriver.open({});
