@@ -93,17 +93,22 @@ describe('Catalog.open', () => {
     let out = '';
     await new Promise<void>((r) => holder.stdout!.on('data', (d) => { out += d; if (out.includes('open')) r(); }));
     const waits: unknown[] = [];
-    // a wait shorter than the holder's: refused, naming it and the wait
-    const short = await Catalog.open({ dataDir, env: { LAKESOUL_CATALOG_WAIT: '0.3' }, onLockWait: (w) => waits.push(w) }).catch((x) => x);
+    // a wait shorter than the holder's: refused, naming it and the wait; a process warning said it waited
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const short = await Catalog.open({ dataDir, env: { LAKESOUL_CATALOG_WAIT: '0.3' } }).catch((x) => x);
+    process.off('warning', onWarning);
     expect(short).toMatchObject({ kind: 'Catalog', code: 'CATALOG_LOCKED', context: { pid: holder.pid, dataDir } });
     expect(short.message).toMatch(/in use by process \d+.*\(waited 0.3 s for it: LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long\)$/);
-    expect(waits).toEqual([{ pid: holder.pid, dataDir, waitMs: 300 }]);
+    expect(warnings.filter((w) => (w as NodeJS.ErrnoException).code === 'LAKESOUL_CATALOG_WAIT').map((w) => w.message))
+      .toEqual([`waiting for process ${holder.pid}, which has the embedded catalog ${dataDir} open, for up to 0.3 s (lockWaitMs or LAKESOUL_CATALOG_WAIT sets how long; onLockWait replaces this warning)`]);
     // the default wait outlasts it: opened once the holder closed the directory
     const t0 = Date.now();
     const c = await Catalog.open({ dataDir, env: {}, onLockWait: (w) => waits.push(w) });
     expect(out).toContain('closed');
     expect(Date.now() - t0).toBeGreaterThan(300);
-    expect(waits).toHaveLength(2);
+    expect(waits).toEqual([{ pid: holder.pid, dataDir, waitMs: 60_000 }]);
     expect(c.driver).toBeInstanceOf(PGliteDriver);
     await c.close();
     await new Promise((r) => (holder.exitCode !== null ? r(null) : holder.once('exit', r)));

@@ -113,7 +113,10 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
    * names the process. Default: `LAKESOUL_CATALOG_WAIT` seconds from `env`, else 60 s; 0 fails at once.
    */
   lockWaitMs?: number;
-  /** Called once when the open starts waiting for such a process (to say so: the wait can be long). */
+  /**
+   * Called once when the open starts waiting for such a process, to say so (the wait can be long);
+   * without it a process warning (`LAKESOUL_CATALOG_WAIT`) says so.
+   */
   onLockWait?: (wait: { pid: number; dataDir: string; waitMs: number }) => void;
   /** Ends a wait for the directory (and the schema's bootstrap) with `Aborted`. */
   signal?: AbortSignal;
@@ -298,11 +301,20 @@ async function openEmbeddedCatalog(dataDir: string, options: CatalogOpenOptions)
         throw new LakeSoulError('Catalog', `${(e as Error).message} (waited ${+(waitMs / 1000).toFixed(1)} s for it: LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long)`,
           { code: 'CATALOG_LOCKED', context: (e as LakeSoulError).context, cause: e });
       }
-      if (!told) options.onLockWait?.({ pid, dataDir, waitMs });
+      if (!told) (options.onLockWait ?? warnOfLockWait)({ pid, dataDir, waitMs });
       told = true;
       await abortableSleep(LOCK_POLL_MS, options.signal, `opening the catalog ${dataDir}`);
     }
   }
+}
+
+/**
+ * Says that `Catalog.open` waits for another process (as a process warning, which Node prints once on
+ * stderr unless `--no-warnings`): without a word, a program looked hung for up to a minute.
+ */
+function warnOfLockWait({ pid, dataDir, waitMs }: { pid: number; dataDir: string; waitMs: number }): void {
+  process.emitWarning(`waiting for process ${pid}, which has the embedded catalog ${dataDir} open, for up to ${+(waitMs / 1000).toFixed(1)} s ` +
+    '(lockWaitMs or LAKESOUL_CATALOG_WAIT sets how long; onLockWait replaces this warning)', { code: 'LAKESOUL_CATALOG_WAIT' });
 }
 
 /** How often a wait for another process's embedded catalog tries again, in ms. */
