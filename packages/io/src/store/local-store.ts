@@ -255,7 +255,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
       fh = undefined;
       throwIfAborted(options.signal, `put ${uri}`);
       await rename(tmp, file);
-      if (this.fsync) await syncDirectory(dirname(file));
+      if (this.fsync) await syncDirectoryAfter(dirname(file));
     } catch (e) {
       await fh?.close().catch(() => undefined);
       await rm(tmp, { force: true }).catch(() => undefined);
@@ -411,6 +411,36 @@ async function readOpened(fd: number, st: Stats, uri: string, options: GetOption
     filled += bytesRead;
   }
   return filled === out.length ? out : out.slice(0, filled);
+}
+
+/** Directory flushes per directory: the one running, and the one queued to start after it. */
+const directorySyncs = new Map<string, { running: Promise<void> | null; queued: Promise<void> | null }>();
+
+/**
+ * Flushes `dir`'s entries once every rename into it made so far is among them: by a flush that starts
+ * after this call. The puts of a write land in a few directories at once (a table's buckets share
+ * one), and each flushed the directory for itself; now the puts that arrive while a flush runs share
+ * the next one (the running one may have started before their rename).
+ */
+function syncDirectoryAfter(dir: string): Promise<void> {
+  let s = directorySyncs.get(dir);
+  if (s === undefined) directorySyncs.set(dir, (s = { running: null, queued: null }));
+  const state = s;
+  if (state.queued) return state.queued;
+  const start = (): Promise<void> => {
+    const p = syncDirectory(dir).finally(() => {
+      if (state.running === p) state.running = null;
+      if (!state.running && !state.queued && directorySyncs.get(dir) === state) directorySyncs.delete(dir);
+    });
+    state.running = p;
+    return p;
+  };
+  if (!state.running) return start();
+  state.queued = state.running.catch(() => undefined).then(() => {
+    state.queued = null;
+    return start();
+  });
+  return state.queued;
 }
 
 /** Flushes a directory's entries (a rename into it) to disk; a file system that cannot sync a directory is left as is. */
