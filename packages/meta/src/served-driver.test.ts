@@ -155,6 +155,11 @@ describe('ServedCatalogDriver', () => {
       first.kill('SIGKILL');
       await exited(first);
       await until(() => accepted >= 3);
+      // a call meanwhile fails once the server has dropped connections for the wait (15 s), naming it
+      await expect(driver.query('SELECT 1')).rejects.toMatchObject({
+        kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true,
+        message: expect.stringContaining(`(process ${sleeper.pid}) accepted connections and dropped them for 15 s`),
+      });
       // the dropping server goes away: the listener's driver takes the catalog over by itself
       rmSync(join(dataDir, CATALOG_SERVER_FILE));
       sleeper.kill('SIGKILL');

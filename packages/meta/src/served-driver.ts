@@ -124,9 +124,17 @@ export class ServedCatalogDriver implements SqlDriver {
    * connection is lost before this returns, and the catalog is looked for again.
    */
   private async reopen(): Promise<SqlDriver> {
+    const waitMs = this.options.waitMs ?? 15_000;
+    const until = Date.now() + waitMs;
     for (;;) {
       const driver = await this.reopenOnce();
       if (!(driver instanceof SocketDriver) || !driver.connectionLost) return driver;
+      if (Date.now() > until) {
+        // a server that keeps dropping its connections fails the call (a listener tries again later)
+        throw new LakeSoulError('Catalog',
+          `the catalog server of ${this.options.dataDir} (process ${this.server?.pid}) accepted connections and dropped them for ${waitMs / 1000} s: stop that process and run the command again`,
+          { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { dataDir: this.options.dataDir, pid: this.server?.pid } });
+      }
       await abortableSleep(REOPEN_AGAIN_MS, undefined, 'reaching the catalog again');
     }
   }
