@@ -5,7 +5,7 @@
  * independent Parquet reader and writer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -809,6 +809,25 @@ describe('maintenance', () => {
       expect(e.message).toMatch(/^data file file:\/\/.*\.parquet of table 'default\.gone' \(partition day=d1\) no longer exists\. .*cleanup\(\)/);
       expect(e.context).toMatchObject({ table: 'default.gone', partition: 'day=d1' });
       expect(String(e.context.file)).toMatch(/\.parquet$/);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('a table whose directory was moved away (a home moved after the table was created) says so, not "cleanup"', async () => {
+    const env = await openTestLakehouse('pglite', 'local');
+    try {
+      const schema = new Schema([new Field('id', new Int64(), false)]);
+      const t = await env.lh.createTable('moved', schema);
+      await t.write(new Table({ id: vectorFromArray([1n, 2n], new Int64()) }));
+      const dir = fileURLToPath(t.info.path);
+      renameSync(dir, `${dir}-elsewhere`);
+      const err = await t.toArrow().catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'NotFound', code: 'OBJECT_NOT_FOUND', context: { table: 'default.moved' } });
+      expect((err as Error).message).toMatch(new RegExp(`^data file file://.*\\.parquet of table 'default\\.moved' \\(partition -5\\) no longer exists, nor does the table's directory ${t.info.path}: ` +
+        'its files were moved or deleted\\. The catalog keeps absolute paths \\(as LakeSoul does\\), so a home or warehouse moved after the table was created leaves its tables behind: move the directory back$'));
+      renameSync(`${dir}-elsewhere`, dir);
+      expect((await t.toArrow()).numRows).toBe(2);
     } finally {
       await env.close();
     }

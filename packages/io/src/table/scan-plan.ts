@@ -7,6 +7,8 @@
  * Only planning touches the catalog: {@link scanPlanFromJSON} rebuilds a readable plan from its JSON
  * in any process holding the stores.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Binary, DataType, Field, Int, RecordBatch, Schema, Struct, Table, makeData, vectorFromArray, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
@@ -137,11 +139,30 @@ function plannedFileError(e: unknown, path: string, split: Split): unknown {
   const err = withFile(e, path);
   if (!LakeSoulError.hasCode(err, 'OBJECT_NOT_FOUND') || (err as LakeSoulError).message.startsWith(`data file ${path} `)) return err;
   const table = `${split.namespace}.${split.tableName}`;
+  if (localDirectoryMissing(split.tablePath)) {
+    // the whole table is gone from where the catalog says it is: moved, not cleaned up
+    return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists, nor does the table's directory ${split.tablePath}: ` +
+      'its files were moved or deleted. The catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: move the directory back', {
+      code: 'OBJECT_NOT_FOUND',
+      cause: e,
+      context: { file: path, table, partition: split.partitionDesc },
+    });
+  }
   return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists. A scan plan names the files of the versions it was made at, and cleanup() deletes those that newer versions replaced once its retention (retainSince) has passed them: plan the read again (a resumed loader: from a later snapshot), or keep retainSince before the oldest plan you keep. If the plan is of the latest versions, the file was deleted by something else`, {
     code: 'OBJECT_NOT_FOUND',
     cause: e,
     context: { file: path, table, partition: split.partitionDesc },
   });
+}
+
+/** Whether `uri` is a local (file://) directory that does not exist; false for other stores (not checked). */
+function localDirectoryMissing(uri: string): boolean {
+  if (!uri.startsWith('file:')) return false;
+  try {
+    return !existsSync(fileURLToPath(uri));
+  } catch {
+    return false;
+  }
 }
 
 /**
