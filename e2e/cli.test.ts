@@ -5,7 +5,7 @@
  * and their documented exit codes.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
@@ -429,6 +429,30 @@ describe('lakesoul-ts binary', () => {
       expect(r.ms).toBeLessThan(COMMAND_TIMEOUT_MS);
     });
   }
+
+  it('a moved home: reads name the missing table directory; relocate points the tables at the new place', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-moved-'));
+    const old = join(dir, 'old');
+    const moved = join(dir, 'new');
+    writeFileSync(join(dir, 'rows.jsonl'), '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n');
+    expect((await cli(['--home', old, 'table', 'create', 't', '--from', join(dir, 'rows.jsonl'), '--primary-key', 'id'])).code).toBe(0);
+    expect((await cli(['--home', old, 'import', 't', join(dir, 'rows.jsonl')])).code).toBe(0);
+    await cli(['--home', old, 'catalog-server', '--stop']);
+    renameSync(old, moved);
+    const lost = await cli(['--home', moved, 'scan', 't', '--format', 'jsonl']);
+    expect(lost.code).not.toBe(0);
+    expect(lost.err).toContain(`nor does the table's directory file://${old}/warehouse/default/t`);
+    expect(lost.err).toContain('CLI: `relocate <old> <new>`');
+    const notThere = await cli(['--home', moved, 'relocate', join(old, 'warehouse'), join(dir, 'nowhere')]);
+    expect(notThere.code).not.toBe(0);
+    expect(notThere.err).toContain(`relocate: file://${dir}/nowhere is not a directory: move the tables' files there first (nothing was changed)`);
+    const r = await cli(['--home', moved, 'relocate', join(old, 'warehouse'), join(moved, 'warehouse')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toBe(`default.t: file://${old}/warehouse/default/t -> file://${moved}/warehouse/default/t\nrelocated 1 table (2 file paths in 1 commit)\n`); // ids 1 and 2 hash to two buckets
+    const rows = jsonl((await cli(['--home', moved, 'scan', 't', '--format', 'jsonl'])).out);
+    expect(rows.sort((a, b) => Number(a.id) - Number(b.id))).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+    await cli(['--home', moved, 'catalog-server', '--stop']);
+  });
 
   it('serve takes its memory limits as flags (--memory-budget, --max-streams, --memory-wait) and refuses unusable ones', async () => {
     const home = mkdtempSync(join(tmpdir(), 'lakesoul-serve-'));

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
@@ -338,6 +338,7 @@ Examples:
   const parts: ProgramParts = { program, io, out, note, quiet };
   addNamespaceCommands(parts);
   addTableCommands(parts);
+  addRelocateCommand(parts);
   addImportExportCommands(parts);
   addScanCommands(parts);
   addMaintenanceCommands(parts);
@@ -485,6 +486,40 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       await ctx.lakehouse.dropTable(name, { namespace: o.namespace, purge: o.purge });
       out(`table '${o.namespace}.${name}' dropped${o.purge ? ' and its data files deleted' : ''}`);
+    }));
+}
+
+/** A location argument as a URI: URIs as given, local paths made absolute (`file:///…`). */
+function locationUri(arg: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) ? arg : pathToFileURL(resolve(arg)).href.replace(/\/+$/, '');
+}
+
+/** Adds `relocate`: rewrites the catalog's paths of tables whose files were moved. */
+function addRelocateCommand({ program, out }: ProgramParts): void {
+  program.command('relocate <from> <to>')
+    .description('after moving tables\' files (a home or warehouse moved, copied to S3): point every table at or below <from> to the same place below <to>')
+    .option('--dry-run', 'print what would change, change nothing')
+    .addHelpText('after', `
+The catalog keeps each table's path and every file's path as absolute locations (as LakeSoul does),
+so tables stay behind when their directory moves. Locations are directories (made absolute) or URIs
+(file:///…, s3://bucket/prefix). One transaction: all tables move or none. Move the files first.
+
+Examples:
+  $ mv ~/old/home ~/new/home
+  $ lakesoul-ts --home ~/new/home relocate ~/old/home/warehouse ~/new/home/warehouse
+  $ lakesoul-ts relocate s3://old-bucket/warehouse s3://new-bucket/warehouse --dry-run`)
+    .action((fromArg: string, toArg: string, o: { dryRun?: boolean }) => withCatalog(program, async (ctx) => {
+      const from = locationUri(fromArg);
+      const to = locationUri(toArg);
+      if (to.startsWith('file:') && !o.dryRun) {
+        const st = statSync(fileURLToPath(to), { throwIfNoEntry: false });
+        if (!st?.isDirectory()) {
+          throw new LakeSoulError('NotFound', `relocate: ${to} is not a directory: move the tables' files there first (nothing was changed)`, { context: { to } });
+        }
+      }
+      const r = await ctx.catalog.relocateTables(from, to, { dryRun: o.dryRun });
+      for (const t of r.tables) out(`${t.name}: ${t.from} -> ${t.to}`);
+      out(`${o.dryRun ? 'would relocate' : 'relocated'} ${r.tables.length} table${r.tables.length === 1 ? '' : 's'} (${r.files} file path${r.files === 1 ? '' : 's'} in ${r.commits} commit${r.commits === 1 ? '' : 's'})`);
     }));
 }
 

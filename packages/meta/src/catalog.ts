@@ -16,6 +16,7 @@ import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
 import { resolveEmbeddedDriver, shareCatalogDirectory, SocketDriver, type CatalogServer } from './catalog-server.js';
 import { ServedCatalogDriver } from './served-driver.js';
+import { relocateTables, type RelocateTablesOptions, type RelocateTablesResult } from './relocate.js';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution, columnNameProblem, mergeSchemas, schemaChangeText, writtenSchemaProblem } from './schema-evolution.js';
@@ -681,6 +682,15 @@ export class Catalog {
       await tx.query('DELETE FROM table_info WHERE table_id = $1', [tableId]);
       return { files: files.rows.map((x) => x.path) };
     }, { signal: options.signal });
+  }
+
+  /**
+   * After the files of tables were moved (a home or warehouse moved, copied to another machine or to
+   * S3): rewrites every table at or below `from` to the same place below `to`, in one transaction
+   * (see {@link relocateTables}). Move the files first; table objects opened before keep the old paths.
+   */
+  async relocateTables(from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
+    return relocateTables(this.driver, from, to, options);
   }
 
   /**

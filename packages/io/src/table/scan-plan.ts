@@ -142,7 +142,8 @@ function plannedFileError(e: unknown, path: string, split: Split): unknown {
   if (localDirectoryMissing(split.tablePath)) {
     // the whole table is gone from where the catalog says it is: moved, not cleaned up
     return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists, nor does the table's directory ${split.tablePath}: ` +
-      'its files were moved or deleted. The catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: move the directory back', {
+      'its files were moved or deleted. The catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: ' +
+      'move the directory back, or point the catalog at the new place (`catalog.relocateTables(oldLocation, newLocation)`; CLI: `relocate <old> <new>`)', {
       code: 'OBJECT_NOT_FOUND',
       cause: e,
       context: { file: path, table, partition: split.partitionDesc },

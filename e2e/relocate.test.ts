@@ -1,0 +1,71 @@
+/**
+ * Relocating tables after their files moved (a home or warehouse moved): `Catalog.relocateTables`
+ * rewrites the catalog's absolute paths, on PGlite and on PostgreSQL, and the moved tables read,
+ * write and keep their history.
+ */
+import { renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Field, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
+import { openTestLakehouse, rowsOf, sortRows, type CatalogKind } from './io-harness.js';
+
+const schema = new Schema([new Field('id', new Int64(), false), new Field('day', new Utf8(), false), new Field('v', new Utf8(), true)]);
+const batch = (ids: bigint[], v: string) => new Table({
+  id: vectorFromArray(ids, new Int64()), day: vectorFromArray(ids.map((i) => (i % 2n ? 'd1' : 'd2')), new Utf8()), v: vectorFromArray(ids.map(() => v), new Utf8()),
+});
+
+describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
+  it('moves every table below a location to another after its files moved; they read, write and keep their history', async () => {
+    const env = await openTestLakehouse(kind, 'local');
+    const from = env.warehouse;
+    const to = `${from}-moved`;
+    try {
+      const t = await env.lh.createTable('kept', schema, { primaryKeys: ['id'], rangePartitions: ['day'], hashBucketNum: 2 });
+      await t.write(batch([1n, 2n, 3n, 4n], 'a'));
+      await t.write(batch([2n, 3n], 'b'), { mode: 'upsert' });
+      await t.compact();
+      await t.write(batch([4n, 5n], 'c'), { mode: 'upsert' });
+      const plain = await env.lh.createTable('plain', new Schema([new Field('id', new Int64(), false)]));
+      await plain.write(new Table({ id: vectorFromArray([7n], new Int64()) }));
+      const before = sortRows(rowsOf(await t.toArrow()), ['id']);
+      const history = (await env.lh.catalog.history(t.info.tableId)).map((h) => `${h.partitionDesc}@${h.version}`);
+      renameSync(fileURLToPath(from), fileURLToPath(to));
+
+      const dry = await env.lh.catalog.relocateTables(from, `${to}/`, { dryRun: true });
+      expect(dry.tables.map((x) => [x.name, x.from, x.to]).sort()).toEqual([
+        ['default.kept', `${from}/default/kept`, `${to}/default/kept`],
+        ['default.plain', `${from}/default/plain`, `${to}/default/plain`],
+      ]);
+      expect(dry.files).toBeGreaterThan(4);
+      expect((await env.lh.catalog.getTable('kept')).path).toBe(`${from}/default/kept`); // a dry run changes nothing
+
+      const done = await env.lh.catalog.relocateTables(from, to);
+      expect(done).toEqual(dry);
+      const moved = await env.lh.table('kept');
+      expect(moved.info.path).toBe(`${to}/default/kept`);
+      expect(sortRows(rowsOf(await moved.toArrow()), ['id'])).toEqual(before);
+      expect((await env.lh.catalog.history(moved.info.tableId)).map((h) => `${h.partitionDesc}@${h.version}`)).toEqual(history);
+      for (const p of await env.lh.catalog.getSnapshot(moved.info.tableId)) {
+        for (const f of p.files) expect(f.path.startsWith(`${to}/default/kept/`)).toBe(true);
+      }
+      expect(rowsOf(await (await env.lh.table('plain')).toArrow())).toEqual([{ id: 7 }]);
+      await moved.write(batch([6n], 'd'), { mode: 'upsert' });
+      expect((await moved.toArrow()).numRows).toBe(6);
+      expect((await env.lh.catalog.getTableByPath(`${to}/default/kept`)).name).toBe('kept');
+
+      // nothing is left at the old location; a location that is not a URI is refused
+      await expect(env.lh.catalog.relocateTables(from, to)).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining(`no table has its path at or below ${from}`) });
+      await expect(env.lh.catalog.relocateTables('/tmp/x', to)).rejects.toMatchObject({ kind: 'InvalidArgument' });
+      // a table may not land on another table's path: nothing changes
+      const other = await env.lh.createTable('other', schema);
+      const clash = await env.lh.catalog.relocateTables(other.info.path, `${to}/default/plain`).catch((e: unknown) => e);
+      expect(clash).toMatchObject({ kind: 'AlreadyExists', message: `relocate: table 'default.other' would move to ${to}/default/plain, which another table has: nothing was changed` });
+      expect(LakeSoulError.is(clash)).toBe(true);
+      expect((await env.lh.catalog.getTable('other')).path).toBe(other.info.path);
+    } finally {
+      await env.close();
+      rmSync(fileURLToPath(to), { recursive: true, force: true });
+    }
+  });
+});
