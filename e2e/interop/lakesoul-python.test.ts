@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { mkdirSync, renameSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import { Field, Float32, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { plainValues, recordsToBatch } from '../../packages/io/src/arrow/value-codec.js';
@@ -566,6 +567,31 @@ for (const storage of ['local', 's3'] as const) {
       expect(npCanon(await table.toArrow())).toEqual(npCanon(npArrow(rs)));
       expect(npCanon(await pyScan(name, ns))).toEqual(npCanon(npArrow(rs)));
     });
+
+    if (storage === 'local') {
+      it('6. a table moved on disk and relocated in the catalog (relocateTables) reads and writes the same in LakeSoul-Python', async () => {
+        const name = tname('moved');
+        const table = await lake.createTable(name, pkSchema(), { rangePartitions: ['region'], primaryKeys: ['id'], hashBucketNum: 4 });
+        const model = new MergeModel();
+        const base = makeRows([...Array(30).keys()], ['eu', 'us'], 21, 'base');
+        await table.write(rowsToArrow(base), { mode: 'append' });
+        model.upsert(base);
+        const up = makeRows([1, 5, 40], ['eu', 'us'], 22, 'up');
+        await table.write(rowsToArrow(up), { mode: 'upsert' });
+        model.upsert(up);
+        const to = `${warehouse}-moved/${name}`;
+        mkdirSync(fileURLToPath(`${warehouse}-moved`), { recursive: true });
+        renameSync(fileURLToPath(table.info.path), fileURLToPath(to));
+        const r = await catalog.relocateTables(table.info.path, to);
+        expect(r.tables.map((t) => t.to)).toEqual([to]);
+        expect(canonicalRows(await pyScan(name), ALL), 'LakeSoul-Python reads the relocated table').toEqual(expected(model));
+        const py = makeRows([2, 41], ['us'], 23, 'py');
+        const w = await pyWrite(name, py);
+        for (const f of w.files) expect(f.path.startsWith(`${to}/`), f.path).toBe(true);
+        model.upsert(py);
+        expect(canonicalRows(await (await lake.table(name)).toArrow(), ALL)).toEqual(expected(model));
+      });
+    }
   });
 }
 
