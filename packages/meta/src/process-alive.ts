@@ -58,5 +58,6 @@ export function processAlive(pid: number, start?: string): boolean {
   const fields = statFields(pid);
   if (fields === undefined) return true; // no /proc: the signal is all there is to go by
   if (fields[0] === 'Z' || fields[0] === 'X') return false;
-  return start === undefined || `${currentBootId()}:${fields[19]}` === start;
+  const ticks = fields[19];
+  return start === undefined || ticks === undefined || `${currentBootId()}:${ticks}` === start;
 }
