@@ -431,7 +431,8 @@ describe('lakesoul-ts binary', () => {
   }
 
   it('a moved home: reads name the missing table directory; relocate points the tables at the new place', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-moved-'));
+    // a space in the path: the catalog stores paths unencoded (file:///a b), and relocate must match them
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli moved-'));
     const old = join(dir, 'old');
     const moved = join(dir, 'new');
     writeFileSync(join(dir, 'rows.jsonl'), '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n');
@@ -445,7 +446,7 @@ describe('lakesoul-ts binary', () => {
     expect(lost.err).toContain('CLI: `relocate <old> <new>`');
     const notThere = await cli(['--home', moved, 'relocate', join(old, 'warehouse'), join(dir, 'nowhere')]);
     expect(notThere.code).not.toBe(0);
-    expect(notThere.err).toContain(`relocate: file://${dir}/nowhere is not a directory: move the tables' files there first (nothing was changed)`);
+    expect(notThere.err).toContain(`relocate: ${dir}/nowhere is not a directory: move the tables' files there first (nothing was changed)`);
     const r = await cli(['--home', moved, 'relocate', join(old, 'warehouse'), join(moved, 'warehouse')]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(`default.t: file://${old}/warehouse/default/t -> file://${moved}/warehouse/default/t\nrelocated 1 table (2 file paths in 1 commit)\n`); // ids 1 and 2 hash to two buckets

@@ -5,11 +5,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, locationKey, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -489,9 +489,9 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
     }));
 }
 
-/** A location argument as a URI: URIs as given, local paths made absolute (`file:///…`). */
-function locationUri(arg: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) ? arg : pathToFileURL(resolve(arg)).href.replace(/\/+$/, '');
+/** A location argument: URIs as given, local paths made absolute (the catalog stores them as `file://` + the path). */
+function locationArg(arg: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) ? arg : resolve(arg);
 }
 
 /** Adds `relocate`: rewrites the catalog's paths of tables whose files were moved. */
@@ -509,10 +509,10 @@ Examples:
   $ lakesoul-ts --home ~/new/home relocate ~/old/home/warehouse ~/new/home/warehouse
   $ lakesoul-ts relocate s3://old-bucket/warehouse s3://new-bucket/warehouse --dry-run`)
     .action((fromArg: string, toArg: string, o: { dryRun?: boolean }) => withCatalog(program, async (ctx) => {
-      const from = locationUri(fromArg);
-      const to = locationUri(toArg);
-      if (to.startsWith('file:') && !o.dryRun) {
-        const st = statSync(fileURLToPath(to), { throwIfNoEntry: false });
+      const from = locationArg(fromArg);
+      const to = locationArg(toArg);
+      if ((to.startsWith('/') || to.startsWith('file:')) && !o.dryRun) {
+        const st = statSync(locationKey(to), { throwIfNoEntry: false });
         if (!st?.isDirectory()) {
           throw new LakeSoulError('NotFound', `relocate: ${to} is not a directory: move the tables' files there first (nothing was changed)`, { context: { to } });
         }

@@ -686,11 +686,16 @@ export class Catalog {
 
   /**
    * After the files of tables were moved (a home or warehouse moved, copied to another machine or to
-   * S3): rewrites every table at or below `from` to the same place below `to`, in one transaction
-   * (see {@link relocateTables}). Move the files first; table objects opened before keep the old paths.
+   * S3): rewrites every table at or below `from` to the same place below `to` (their paths, their
+   * committed and discarded files' paths), in one transaction. Locations are spelled as table paths
+   * are stored ({@link normalizeTablePath}: `file:///dir` or `/dir`, `s3://bucket/prefix`; a trailing
+   * slash changes nothing). Move the files first; table objects opened before keep the old paths.
+   *
+   * @throws LakeSoulError `InvalidArgument` for a location that is not one, or the same location twice;
+   *   `AlreadyExists` when a moved table would land on another table's path; `NotFound` when no table is under `from`.
    */
   async relocateTables(from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
-    return relocateTables(this.driver, from, to, options);
+    return relocateTables(this.driver, normalizeTablePath(from), normalizeTablePath(to), options);
   }
 
   /**

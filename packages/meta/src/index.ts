@@ -39,7 +39,6 @@ export {
 } from './table-names.js';
 export type { NameKind } from './table-names.js';
 export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './catalog.js';
-export { relocateTables } from './relocate.js';
 export type { RelocateTablesOptions, RelocateTablesResult } from './relocate.js';
 export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
 export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';

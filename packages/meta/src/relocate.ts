@@ -25,16 +25,6 @@ export interface RelocateTablesResult {
   files: number;
 }
 
-/** A location as a prefix: no trailing slash; a URI with a scheme (`file:///…`, `s3://bucket/…`). */
-function prefixOf(location: string, which: 'from' | 'to'): string {
-  const p = location.replace(/\/+$/, '');
-  if (!/^[a-z][a-z0-9+.-]*:\/\/./i.test(p)) {
-    throw new LakeSoulError('InvalidArgument', `relocate: '${location}' (${which}) is not a location URI: give file:///absolute/dir, s3://bucket/prefix or the like`,
-      { context: { [which]: location } });
-  }
-  return p;
-}
-
 // `$1` is the old prefix, `$2` the new one: a path is under $1 when it is $1 or continues with a slash.
 const UNDER = (col: string) => `(${col} = $1 OR left(${col}, length($1) + 1) = $1 || '/')`;
 const MOVED = (col: string) => `$2 || substr(${col}, length($1) + 1)`;
@@ -42,15 +32,14 @@ const MOVED = (col: string) => `$2 || substr(${col}, length($1) + 1)`;
 /**
  * Rewrites every table whose path is `from` or below it to the same place below `to`: the tables'
  * paths, their committed files' paths and their discarded files', in one transaction (commits wait
- * for it, then see the new paths). Paths outside `from` are left as they are (a file another table's
- * write placed elsewhere). Move the files first: nothing is moved on storage.
+ * for it, then see the new paths). `from` and `to` are table paths as `normalizeTablePath` makes them
+ * (`Catalog.relocateTables` passes them so). Paths outside `from` are left as they are (a file another
+ * table's write placed elsewhere). Move the files first: nothing is moved on storage.
  *
- * @throws LakeSoulError `InvalidArgument` for a location that is not a URI, or the same location twice;
- *   `AlreadyExists` when a moved table would land on another table's path; `NotFound` when no table is under `from`.
+ * @throws LakeSoulError `InvalidArgument` for the same location twice; `AlreadyExists` when a moved
+ *   table would land on another table's path; `NotFound` when no table is under `from`.
  */
-export async function relocateTables(driver: SqlDriver, fromLocation: string, toLocation: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
-  const from = prefixOf(fromLocation, 'from');
-  const to = prefixOf(toLocation, 'to');
+export async function relocateTables(driver: SqlDriver, from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
   if (from === to) throw new LakeSoulError('InvalidArgument', `relocate: ${from} and ${to} are the same location`, { context: { from, to } });
   return driver.transaction(async (tx) => {
     const tables = await tx.query<{ table_id: string; table_namespace: string; table_name: string; table_path: string }>(
