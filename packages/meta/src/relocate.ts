@@ -8,14 +8,14 @@
 import { LakeSoulError } from './errors.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 
-/** Options of {@link relocateTables}. */
+/** Options of `Catalog.relocateTables`. */
 export interface RelocateTablesOptions {
   /** Count what would change, change nothing. */
   dryRun?: boolean;
   signal?: AbortSignal;
 }
 
-/** What {@link relocateTables} changed (or, with `dryRun`, would change). */
+/** What `Catalog.relocateTables` changed (or, with `dryRun`, would change). */
 export interface RelocateTablesResult {
   /** The tables moved: qualified name, old path, new path. */
   tables: { name: string; from: string; to: string }[];
