@@ -68,4 +68,59 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
       rmSync(fileURLToPath(to), { recursive: true, force: true });
     }
   });
+
+  it("moves tables another engine stored in its own spelling of the location (Hadoop's file:/, s3a://), keeping that spelling", async () => {
+    const env = await openTestLakehouse(kind, 'local');
+    const from = env.warehouse;
+    const to = `${from}-moved`;
+    const db = env.lh.catalog.driver;
+    const respell = async (tableId: string, spell: (p: string) => string) => {
+      const info = await db.query<{ table_path: string }>('SELECT table_path FROM table_info WHERE table_id = $1', [tableId]);
+      const path = spell(info.rows[0]!.table_path);
+      await db.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [tableId, path]);
+      await db.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [tableId, path]);
+      await db.query(`UPDATE data_commit_info d SET file_ops = ARRAY(
+          SELECT ROW(regexp_replace(u.path, '^file:///', 'file:/'), u.file_op, u.size, u.file_exist_cols)::data_file_op
+            FROM unnest(d.file_ops) WITH ORDINALITY AS u(path, file_op, size, file_exist_cols, n) ORDER BY u.n)
+        WHERE d.table_id = $1`, [tableId]);
+    };
+    try {
+      // as LakeSoul's Spark and Flink store a local table: the table's and its files' paths as file:/dir
+      const spark = await env.lh.createTable('spark_made', schema, { primaryKeys: ['id'], hashBucketNum: 2 });
+      await spark.write(batch([1n, 2n, 3n], 'a'));
+      await spark.write(batch([2n], 'b'), { mode: 'upsert' });
+      await respell(spark.info.tableId, (p) => p.replace(/^file:\/\/\//, 'file:/'));
+      const ours = await env.lh.createTable('ours', schema);
+      await ours.write(batch([9n], 'x'));
+      const before = sortRows(rowsOf(await (await env.lh.table('spark_made')).toArrow()), ['id']);
+      // a catalog-only table on S3 in Hadoop's s3a:// spelling (no object is read here)
+      const s3 = await env.lh.catalog.createTable({ name: 's3a_made', schema: new Schema([new Field('id', new Int64(), false)]), path: 's3://bucket/wh/s3a_made' });
+      await db.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [s3.tableId, 's3a://bucket/wh/s3a_made']);
+      await db.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [s3.tableId, 's3a://bucket/wh/s3a_made']);
+      renameSync(fileURLToPath(from), fileURLToPath(to));
+
+      // the old location given in Hadoop's spelling too
+      const done = await env.lh.catalog.relocateTables(from.replace(/^file:\/\/\//, 'file:/'), to);
+      const hadoopTo = to.replace(/^file:\/\/\//, 'file:/');
+      expect(done.tables.map((x) => [x.name, x.to]).sort()).toEqual([['default.ours', `${to}/default/ours`], ['default.spark_made', `${hadoopTo}/default/spark_made`]]);
+      const moved = await env.lh.table('spark_made');
+      expect(moved.info.path).toBe(`${hadoopTo}/default/spark_made`);
+      for (const p of await env.lh.catalog.getSnapshot(moved.info.tableId)) {
+        for (const f of p.files) expect(f.path.startsWith(`${hadoopTo}/default/spark_made/`)).toBe(true);
+      }
+      expect(sortRows(rowsOf(await moved.toArrow()), ['id'])).toEqual(before);
+      expect(rowsOf(await (await env.lh.table('ours')).toArrow())).toEqual([{ id: 9, day: 'd1', v: 'x' }]);
+
+      // a table stored as s3a:// moves with its s3:// location, spelled as it was
+      const s3Done = await env.lh.catalog.relocateTables('s3://bucket/wh', 's3://other/wh');
+      expect(s3Done.tables).toEqual([{ name: 'default.s3a_made', from: 's3a://bucket/wh/s3a_made', to: 's3a://other/wh/s3a_made' }]);
+      expect((await env.lh.catalog.getTable('s3a_made')).path).toBe('s3a://other/wh/s3a_made');
+      // landing on a table stored in another spelling of the same path is refused
+      const clash = await env.lh.catalog.relocateTables(`${to}/default/ours`, `${to}/default/spark_made`).catch((e: unknown) => e);
+      expect(clash).toMatchObject({ kind: 'AlreadyExists', message: `relocate: table 'default.ours' would move to ${to}/default/spark_made, which another table has (stored as ${hadoopTo}/default/spark_made): nothing was changed` });
+    } finally {
+      await env.close();
+      rmSync(fileURLToPath(to), { recursive: true, force: true });
+    }
+  });
 });

@@ -689,13 +689,16 @@ export class Catalog {
    * S3): rewrites every table at or below `from` to the same place below `to` (their paths, their
    * committed and discarded files' paths), in one transaction. Locations are spelled as table paths
    * are stored ({@link normalizeTablePath}: `file:///dir` or `/dir`, `s3://bucket/prefix`; a trailing
-   * slash changes nothing). Move the files first; table objects opened before keep the old paths.
+   * slash changes nothing; Hadoop's `file:/dir` is taken as `file:///dir`). Tables and files another
+   * engine stored in another spelling of `from` (`file:/dir`, `s3a://`) move too, keeping their
+   * spelling. Move the files first; table objects opened before keep the old paths.
    *
    * @throws LakeSoulError `InvalidArgument` for a location that is not one, or the same location twice;
    *   `AlreadyExists` when a moved table would land on another table's path; `NotFound` when no table is under `from`.
    */
   async relocateTables(from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
-    return relocateTables(this.driver, normalizeTablePath(from), normalizeTablePath(to), options);
+    const location = (p: string) => normalizeTablePath(p.trim().replace(/^file:\/(?!\/)/i, 'file:///'));
+    return relocateTables(this.driver, location(from), location(to), options);
   }
 
   /**
