@@ -1429,12 +1429,14 @@ export class Catalog {
    * Cleanup keeps these; the io layer deletes the rest.
    */
   async filesReferencedSince(tableId: string, epochMs: number, options: CatalogCallOptions = {}): Promise<string[]> {
-    const table = await this.getTableById(tableId, options);
-    // per partition: its version in force at `epochMs`, then the later ones (not the whole history)
-    const rows = [
-      ...await this.partitionRows(table.tableId, 'AND timestamp <= $2', [epochMs], true, options.signal),
-      ...await this.partitionRows(table.tableId, 'AND timestamp > $2', [epochMs], false, options.signal),
-    ];
+    // per partition: its version in force at `epochMs`, then the later ones (not the whole history);
+    // the three reads at once (one round trip on a PostgreSQL pool, as cleanup is mostly waiting)
+    const [table, inForce, later] = await Promise.all([
+      this.getTableById(tableId, options),
+      this.partitionRows(tableId, 'AND timestamp <= $2', [epochMs], true, options.signal),
+      this.partitionRows(tableId, 'AND timestamp > $2', [epochMs], false, options.signal),
+    ]);
+    const rows = [...inForce, ...later];
     const byPart = new Map<string, PartitionRow[]>();
     for (const r of rows) {
       const a = byPart.get(r.partition_desc) ?? [];
@@ -1480,7 +1482,6 @@ export class Catalog {
    * their files must not look like orphans to a cleanup.
    */
   async allCommittedFilePaths(tableId: string, options: CatalogCallOptions = {}): Promise<string[]> {
-    await this.getTableById(tableId, options);
     const r = await this.driver.query<{ path: string }>(
       `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
         WHERE d.table_id = $1
@@ -1488,6 +1489,7 @@ export class Catalog {
                                        WHERE p.table_id = d.table_id AND p.partition_desc = d.partition_desc
                                          AND d.commit_id = ANY (p.snapshot)))
         ORDER BY o.path`, [tableId], { signal: options.signal });
+    if (r.rows.length === 0) await this.getTableById(tableId, options); // NotFound for a table that is not there
     return r.rows.map((x) => x.path);
   }
 }
