@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { LakeSoulError, makeDirectorySync } from '@lakesoul-ts/meta';
+import { flushDirectorySync, flushDirectoryTreeSync, LakeSoulError, makeDirectorySync } from '@lakesoul-ts/meta';
 
 /** Where the build puts the image, next to the compiled CLI. */
 export const CATALOG_IMAGE_PATH = new URL('./catalog-image.tar.gz', import.meta.url);
@@ -59,7 +59,8 @@ export function extractTar(tar: Buffer, root: string): number {
  * Fills a fresh `dataDir` from the shipped image. Returns false (and does nothing) when the directory
  * already holds something or the package has no image (then PGlite creates the database itself). The
  * image is unpacked beside `dataDir` and renamed into place, so two commands starting at once on a new
- * home cannot interleave their files: the second rename fails and its copy is discarded.
+ * home cannot interleave their files: the second rename fails and its copy is discarded. The files
+ * are flushed to disk before the rename, and the rename after it.
  */
 export function restoreCatalogImage(dataDir: string): boolean {
   // LAKESOUL_TS_NO_CATALOG_IMAGE=1 creates the catalog the slow way (initdb + DDL), for comparison.
@@ -73,6 +74,8 @@ export function restoreCatalogImage(dataDir: string): boolean {
     // A pid file captured with the image belongs to no running server here.
     const pidFile = join(staging, 'postmaster.pid');
     if (existsSync(pidFile)) rmSync(pidFile);
+    // on disk before it takes the catalog's name: a power loss must not leave a catalog of empty files
+    flushDirectoryTreeSync(staging);
     try {
       renameSync(staging, dataDir);
     } catch (e) {
@@ -80,6 +83,7 @@ export function restoreCatalogImage(dataDir: string): boolean {
       if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
       throw e;
     }
+    flushDirectorySync(dirname(resolve(dataDir)));
     return true;
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -5,9 +5,9 @@
  * CLI at 100% CPU). Here every level is tried once more after its parent was made, then the error is
  * thrown.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The error of a level that cannot be made although its parent exists. */
 function cannotCreate(dir: string, parent: string, cause: NodeJS.ErrnoException): NodeJS.ErrnoException {
@@ -63,4 +63,48 @@ export async function makeDirectory(dir: string, mode?: number): Promise<void> {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return makeDirectorySync(dir, mode);
     if (!(await stat(dir)).isDirectory()) throw notDirectory(dir);
   }
+}
+
+/**
+ * Flushes a directory's entries to disk (`fsync` of the directory itself): a file created, renamed or
+ * removed in it survives a power loss once this returns. Filesystems that cannot flush a directory
+ * (EINVAL, EISDIR, ENOTSUP, EPERM, EACCES on open) are left as they are.
+ */
+export function flushDirectorySync(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch (e) {
+    if (['EISDIR', 'EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) return;
+    throw e;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    if (!['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Flushes every regular file below `dir` and then every directory (children before their parent),
+ * so a tree written without flushing (a new embedded catalog: PGlite's initdb flushes nothing, or one
+ * unpacked from an image) is on disk as a whole. A catalog of ~440 files takes 25-80 ms.
+ */
+export function flushDirectoryTreeSync(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      flushDirectoryTreeSync(path);
+    } else if (entry.isFile()) {
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  flushDirectorySync(dir);
 }

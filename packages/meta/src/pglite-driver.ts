@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Extension, Extensions, PGlite } from '@electric-sql/pglite';
 import { ownProcessStart, processAlive } from './process-alive.js';
-import { makeDirectorySync } from './directories.js';
+import { flushDirectoryTreeSync, makeDirectorySync } from './directories.js';
 import { LakeSoulError } from './errors.js';
 import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
 import { throwIfAborted } from './abort.js';
@@ -351,7 +351,16 @@ export class PGliteDriver implements SqlDriver {
     const create = () => {
       const pglite = loadPGliteSync();
       const options = pgliteOptions(pglite, dataDir, typeof db === 'object' ? (db as PGliteDriverOptions).settings : undefined);
-      return dataDir ? new pglite.PGlite(dataDir, options) : new pglite.PGlite(options);
+      if (!dataDir) return new pglite.PGlite(options);
+      const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+      const created = new pglite.PGlite(dataDir, options);
+      if (fresh) {
+        // PGlite's initdb writes a new catalog's files without flushing any (a power loss soon after
+        // could leave an unopenable catalog): flush them all before the first query, which waits for this
+        const writable = created as { waitReady: Promise<void> };
+        writable.waitReady = writable.waitReady.then(() => flushDirectoryTreeSync(dataDir));
+      }
+      return created;
     };
     if (dataDir) {
       const { key, shared } = shareOrCreate(dataDir, create);

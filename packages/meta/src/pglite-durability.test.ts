@@ -54,6 +54,29 @@ describe('embedded catalog durability', () => {
     expect(wal.length).toBeGreaterThanOrEqual(5);
   }, 60_000);
 
+  it('puts a new catalog directory on disk whole before its first query (PGlite\'s initdb flushed none of its files)', async () => {
+    const dataDir = join(dir, 'fresh');
+    const code = `import fs from 'node:fs';
+      import { join } from 'node:path';
+      import { syncBuiltinESMExports } from 'node:module';
+      const synced = new Set();
+      const fsyncSync = fs.fsyncSync;
+      fs.fsyncSync = (fd) => { synced.add(fs.readlinkSync('/proc/self/fd/' + fd)); return fsyncSync(fd); };
+      syncBuiltinESMExports();
+      const { PGliteDriver } = await import(${meta});
+      const d = await PGliteDriver.open({ dataDir: ${JSON.stringify(dataDir)} });
+      const files = [];
+      const dirs = [];
+      const walk = (p) => { dirs.push(p); for (const e of fs.readdirSync(p, { withFileTypes: true })) { if (e.isDirectory()) walk(join(p, e.name)); else if (e.isFile()) files.push(join(p, e.name)); } };
+      walk(${JSON.stringify(dataDir)});
+      console.log(JSON.stringify({ files: files.length, dirs: dirs.length, unsynced: [...files, ...dirs].filter((p) => !synced.has(p)) }));
+      await d.close();`;
+    const { files, dirs, unsynced } = JSON.parse(await runProgram(code)) as { files: number; dirs: number; unsynced: string[] };
+    expect(files).toBeGreaterThan(100);
+    expect(dirs).toBeGreaterThan(10);
+    expect(unsynced).toEqual([]);
+  }, 60_000);
+
   it('an in-memory catalog does not flush anything (there is no disk to reach)', async () => {
     const code = `import fs from 'node:fs';
       import { syncBuiltinESMExports } from 'node:module';
