@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { flushDirectorySync, flushDirectoryTreeSync, LakeSoulError, makeDirectorySync } from '@lakesoul-ts/meta';
+import { flushDirectorySync, flushDirectoryTreeSync, LakeSoulError, madeDirectoryEntries, makeDirectorySync } from '@lakesoul-ts/meta';
 
 /** Where the build puts the image, next to the compiled CLI. */
 export const CATALOG_IMAGE_PATH = new URL('./catalog-image.tar.gz', import.meta.url);
@@ -67,7 +67,8 @@ export function restoreCatalogImage(dataDir: string): boolean {
   if (process.env.LAKESOUL_TS_NO_CATALOG_IMAGE === '1') return false;
   if (!isFreshDataDir(dataDir) || !existsSync(CATALOG_IMAGE_PATH)) return false;
   const tar = gunzipSync(readFileSync(CATALOG_IMAGE_PATH));
-  makeDirectorySync(dirname(resolve(dataDir)));
+  const home = dirname(resolve(dataDir));
+  const madeHome = makeDirectorySync(home);
   const staging = mkdtempSync(`${resolve(dataDir)}.image-`);
   try {
     extractTar(tar, staging);
@@ -83,7 +84,7 @@ export function restoreCatalogImage(dataDir: string): boolean {
       if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
       throw e;
     }
-    flushDirectorySync(dirname(resolve(dataDir)));
+    for (const d of [home, ...madeDirectoryEntries(madeHome, home)]) flushDirectorySync(d);
     return true;
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, locationKey, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -329,8 +329,13 @@ Examples:
   program.command('init')
     .description('create the catalog schema (idempotent) and the warehouse directory (an s3:// one: checks the bucket is reachable); prints where they are')
     .action(() => withCatalog(program, async (ctx) => {
-      if (ctx.config.warehouse.startsWith('file://')) await makeDirectory(fileURLToPath(ctx.config.warehouse));
-      else await checkWarehouseReachable(ctx.config.warehouse);
+      if (ctx.config.warehouse.startsWith('file://')) {
+        const warehouse = fileURLToPath(ctx.config.warehouse);
+        // a new warehouse's entry (and a new home's) on disk: tables' files are flushed below it
+        for (const d of madeDirectoryEntries(await makeDirectory(warehouse), warehouse)) flushDirectorySync(d);
+      } else {
+        await checkWarehouseReachable(ctx.config.warehouse);
+      }
       out(`catalog:   ${ctx.config.describe}`);
       out(`warehouse: ${ctx.config.warehouse}`);
     }));

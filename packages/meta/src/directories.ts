@@ -29,24 +29,27 @@ function notDirectory(dir: string): NodeJS.ErrnoException {
 /**
  * Makes `dir` and its missing parents (`mode` for the ones made, as `mkdirSync`'s). An existing
  * directory is fine; an existing file is ENOTDIR; every other failure is thrown as Node's error.
+ * Returns the outermost directory this call made (its entry in its parent is new), or undefined when
+ * `dir` was there already.
  */
-export function makeDirectorySync(dir: string, mode?: number): void {
+export function makeDirectorySync(dir: string, mode?: number): string | undefined {
   try {
     mkdirSync(dir, { mode });
-    return;
+    return dir;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
       if (!statSync(dir).isDirectory()) throw notDirectory(dir);
-      return;
+      return undefined;
     }
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw e;
-    makeDirectorySync(parent, mode);
+    const outer = makeDirectorySync(parent, mode);
     try {
       mkdirSync(dir, { mode });
+      return outer ?? dir;
     } catch (again) {
-      if ((again as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir).isDirectory()) return;
+      if ((again as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir).isDirectory()) return outer;
       throw (again as NodeJS.ErrnoException).code === 'ENOENT' ? cannotCreate(dir, parent, again as NodeJS.ErrnoException) : again;
     }
   }
@@ -54,15 +57,32 @@ export function makeDirectorySync(dir: string, mode?: number): void {
 
 /**
  * {@link makeDirectorySync} with the common cases asynchronous (the directory made, or already
- * there); missing parents, a few calls once per new directory, are made synchronously.
+ * there); missing parents, a few calls once per new directory, are made synchronously. Returns the
+ * outermost directory made, or undefined.
  */
-export async function makeDirectory(dir: string, mode?: number): Promise<void> {
+export async function makeDirectory(dir: string, mode?: number): Promise<string | undefined> {
   try {
     await mkdir(dir, { mode });
+    return dir;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return makeDirectorySync(dir, mode);
     if (!(await stat(dir)).isDirectory()) throw notDirectory(dir);
+    return undefined;
   }
+}
+
+/**
+ * The directories whose entries changed when {@link makeDirectory} made `made` (its result: the
+ * outermost directory it made, or undefined) on its way to `dir`: `made`'s parent and every made
+ * directory above `dir`. A file put in `dir` survives a power loss once these and `dir` itself are
+ * flushed ({@link flushDirectorySync}).
+ */
+export function madeDirectoryEntries(made: string | undefined, dir: string): string[] {
+  if (made === undefined) return [];
+  const out: string[] = [];
+  for (let d = dirname(dir); d.length >= made.length && d !== dirname(d); d = dirname(d)) out.push(d);
+  out.push(dirname(made));
+  return out;
 }
 
 /**

@@ -19,7 +19,7 @@ export type { ResolveEmbeddedOptions, ResolvedEmbeddedDriver } from './catalog-s
 export { ServedCatalogDriver } from './served-driver.js';
 export type { ServedCatalogDriverOptions } from './served-driver.js';
 export { ownProcessStart, processAlive, processStartTime } from './process-alive.js';
-export { flushDirectorySync, flushDirectoryTreeSync, makeDirectory, makeDirectorySync } from './directories.js';
+export { flushDirectorySync, flushDirectoryTreeSync, madeDirectoryEntries, makeDirectory, makeDirectorySync } from './directories.js';
 export type { CatalogServer, CatalogServerClaim, CatalogServerInfo, ServeCatalogOptions, ShareCatalogOptions } from './catalog-server.js';
 export { TRANSACTION_IDLE_MS } from './catalog-server.js';
 export { resolveCatalogConfig, refuseEmptyUrl, toPostgresUrl, parseProperties, readLakeSoulHome, DEFAULT_PGLITE_DIR, embeddedCatalogDir } from './catalog-config.js';

@@ -8,7 +8,7 @@ import { lstat, open, readdir, realpath, rename, rm, stat, unlink } from 'node:f
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { LakeSoulError, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
+import { LakeSoulError, madeDirectoryEntries, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
@@ -241,7 +241,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     const tmp = join(dirname(file), `${TEMP_MARKER}${randomBytes(8).toString('hex')}`);
     let fh: FileHandle | undefined;
     try {
-      await makeDirectory(dirname(file));
+      const made = await makeDirectory(dirname(file));
       fh = await open(tmp, 'wx');
       if (data instanceof Uint8Array) {
         await writeAll(fh, data, options.signal, uri);
@@ -255,7 +255,10 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
       fh = undefined;
       throwIfAborted(options.signal, `put ${uri}`);
       await rename(tmp, file);
-      if (this.fsync) await syncDirectoryAfter(dirname(file));
+      if (this.fsync) {
+        // the file's entry, and the entries of the directories this put made (a new partition's)
+        await Promise.all([dirname(file), ...madeDirectoryEntries(made, dirname(file))].map(syncDirectoryAfter));
+      }
     } catch (e) {
       await fh?.close().catch(() => undefined);
       await rm(tmp, { force: true }).catch(() => undefined);

@@ -1,6 +1,6 @@
-import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -79,13 +79,28 @@ describe('StoreRegistry', () => {
     const probe = await open(join(dir, 'probe'), 'w');
     const fileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
     await probe.close();
-    const sync = vi.spyOn(fileHandle, 'sync');
+    const original = fileHandle.sync;
+    const flushed: string[] = [];
+    const sync = vi.spyOn(fileHandle, 'sync').mockImplementation(function (this: { fd: number }) {
+      const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+      flushed.push(fstatSync(this.fd).isDirectory() ? path : `file in ${dirname(path)}`);
+      return original.call(this);
+    });
     try {
-      await new LocalStore({ root: dir }).put('durable/a.bin', new Uint8Array([1, 2, 3]));
-      expect(sync).toHaveBeenCalledTimes(2);
-      sync.mockClear();
+      const store = new LocalStore({ root: dir });
+      await store.put('durable/a.bin', new Uint8Array([1, 2, 3]));
+      // the file, its directory, and the directory holding the new directory's entry
+      expect(flushed.sort()).toEqual([dir, join(dir, 'durable'), `file in ${join(dir, 'durable')}`].sort());
+      flushed.length = 0;
+      await store.put('durable/a2.bin', new Uint8Array([1]));
+      expect(flushed.sort()).toEqual([join(dir, 'durable'), `file in ${join(dir, 'durable')}`].sort());
+      // a put that makes several directories flushes each new entry: nested in the root, b in nested, c in b
+      flushed.length = 0;
+      await store.put('nested/b/c/x.bin', new Uint8Array([2]));
+      expect(flushed.sort()).toEqual([dir, join(dir, 'nested'), join(dir, 'nested', 'b'), join(dir, 'nested', 'b', 'c'), `file in ${join(dir, 'nested', 'b', 'c')}`].sort());
+      flushed.length = 0;
       await new LocalStore({ root: dir, fsync: false }).put('durable/b.bin', new Uint8Array([4]));
-      expect(sync).not.toHaveBeenCalled();
+      expect(flushed).toEqual([]);
       expect(readFileSync(join(dir, 'durable', 'a.bin'))).toEqual(Buffer.from([1, 2, 3]));
     } finally {
       sync.mockRestore();
