@@ -5,7 +5,7 @@
  * naming file and line. Runs the spawned binary (packages/cli/dist/bin.js) on PGlite + local disk and
  * on PostgreSQL + the moto S3 server.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -312,6 +312,42 @@ describe.each(backends)('exact values through the lakesoul-ts binary on $name', 
     expect(r.out).toMatch(/exported 0 rows/);
     const t = await decodeParquet(new Uint8Array(readFileSync(empty)));
     expect([t.numRows, t.schema.fields.map((f) => `${f.name}:${f.type}`)]).toEqual([0, ['id:Int64', 'big:Int64']]);
+  }, 600_000);
+
+  it('a Parquet import reads the footer and then a few row groups at a time: a table is made from a file whose rows cannot be decoded, and their import names the file', async () => {
+    // `table create --from` decoded the whole file to learn its schema (1.3 GB for 20M rows), and
+    // `import` read the whole file into memory first (1.9 GB for a 300 MB file)
+    const src = join(dir, 'groups.parquet');
+    const py = `import pyarrow as pa, pyarrow.parquet as pq
+n = 120000
+t = pa.table({'id': pa.array(range(n), pa.int64()), 'name': pa.array([None if i % 7 == 0 else 'n%d' % (i % 500) for i in range(n)]), 'score': pa.array([i / 3 for i in range(n)])})
+pq.write_table(t, ${JSON.stringify(src)}, row_group_size=25000)`;
+    const made = spawnSync(testEnv('LAKESOUL_TEST_PYTHON'), ['-c', py], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    let r = await cli([...g, 'table', 'create', 'groups', '--from', src, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'import', 'groups', src, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    const rows = (await cli([...g, 'scan', 'groups', '-n', ns, '--format', 'jsonl'])).out.trim().split('\n').map((l) => JSON.parse(l) as { id: number; name: string | null; score: number });
+    expect(rows).toHaveLength(120000);
+    expect(rows.reduce((a, x) => a + x.id, 0)).toBe((120000 * 119999) / 2);
+    expect(rows.filter((x) => x.name === null)).toHaveLength(Math.ceil(120000 / 7));
+    expect(rows.find((x) => x.id === 100001)).toEqual({ id: 100001, name: 'n1', score: 100001 / 3 });
+    // the middle row group's bytes destroyed, the footer intact
+    const bytes = readFileSync(src);
+    const footerLength = bytes.readUInt32LE(bytes.length - 8);
+    const dataEnd = bytes.length - 8 - footerLength;
+    bytes.fill(0xff, Math.floor(dataEnd * 0.45), Math.floor(dataEnd * 0.55));
+    const broken = join(dir, 'broken.parquet');
+    writeFileSync(broken, bytes);
+    r = await cli([...g, 'table', 'create', 'broken', '--from', broken, '-n', ns]);
+    expect(r.code, r.err).toBe(0);
+    r = await cli([...g, 'table', 'describe', 'broken', '-n', ns]);
+    expect(r.out).toMatch(/id\s+int64/);
+    r = await cli([...g, 'import', 'broken', broken, '-n', ns]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(`could not decode Parquet file '${broken}'`);
+    expect((await cli([...g, 'scan', 'broken', '-n', ns, '--format', 'jsonl'])).out.trim()).toBe('');
   }, 600_000);
 
   it('the table format shows control characters of values as escapes; the data formats keep them exactly', async () => {

@@ -3,13 +3,13 @@
  * inferring a schema from a file when the user gives none.
  */
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RecordBatch, Schema, type Table } from 'apache-arrow';
 import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
-import { decodeParquet, readParquetFooter } from '@lakesoul-ts/io';
+import { decodeParquet, readParquetFooter, type ByteRange, type ParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
 import { inferSchema, rowsToBatch, type RecordOrigin } from './records-to-arrow.js';
 
@@ -75,23 +75,78 @@ export interface ReadInputOptions {
 /** Rows of a Parquet import decoded at once (whole row groups: at least one). */
 const IMPORT_CHUNK_ROWS = 1 << 20;
 
+/** A Parquet input opened for ranged reads: its size, footer, and the piece of its end holding the footer. */
+interface ParquetInput {
+  size: number;
+  footer: ParquetFooter;
+  tail: { offset: number; bytes: Uint8Array };
+  read: (range: { offset: number; length: number }) => Promise<Uint8Array>;
+  close: () => Promise<void>;
+}
+
+/** A Parquet file's error as the import reports it: not readable, naming the file. */
+function unreadableParquet(file: string, e: unknown): LakeSoulError {
+  return e instanceof LakeSoulError ? e
+    : new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
+}
+
+/** Opens `file` and reads its footer (two small reads), not the file. */
+async function openParquetInput(file: string): Promise<ParquetInput> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const read = async ({ offset, length }: { offset: number; length: number }): Promise<Uint8Array> => {
+      const out = new Uint8Array(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await fh.read(out, filled, length - filled, offset + filled);
+        if (bytesRead === 0) throw new LakeSoulError('Io', `${file}: the file ended at ${offset + filled} bytes, inside a range its footer names (${offset}-${offset + length}): was it changed during the import?`, { context: { file } });
+        filled += bytesRead;
+      }
+      return out;
+    };
+    let footer: ParquetFooter;
+    const ranged = (r: ByteRange) => ('suffix' in r ? read({ offset: size - r.suffix, length: r.suffix }) : read({ offset: r.offset, length: r.length ?? size - r.offset }));
+    try { footer = await readParquetFooter(ranged, size, { file }); } catch (e) { throw unreadableParquet(file, e); }
+    const trailer = await read({ offset: size - 8, length: 8 });
+    const length = Math.min(size, 8 + new DataView(trailer.buffer).getUint32(0, true));
+    return { size, footer, tail: { offset: size - length, bytes: await read({ offset: size - length, length }) }, read, close: () => fh.close() };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
 /**
- * Stream a file as batches of `schema`. Columns of the file not in the schema are an error naming
- * them; schema columns missing from the file are left out of the batch (a partial-column upsert) unless
- * `fullSchema` is set, in which case they are null.
+ * Decodes row groups `rowGroups` of an opened input, reading only their column chunks (the ranges the
+ * footer names). A file whose footer names ranges the decoder cannot use (a writer's wrong offsets)
+ * is decoded from its whole bytes instead, read once.
  */
-export async function* readInput(file: string, format: InputFormat, schema: Schema, options: ReadInputOptions = {}): AsyncGenerator<RecordBatch> {
-  await ensureFile(file);
-  const batchRows = options.batchRows ?? 65_536;
-  if (format === 'parquet') {
-    const bytes = new Uint8Array(await readFile(file));
-    const unreadable = (e: unknown): LakeSoulError => e instanceof LakeSoulError ? e
-      : new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (${(e as Error).message})`, { context: { file }, cause: e });
-    // row groups a few at a time (about a million rows): what is held decoded is that, not the file (a
-    // few-KB file of constant columns decodes to gigabytes); not one at a time either, since every
-    // decode reads the footer again (quadratic in files of many small row groups)
-    let footer: Awaited<ReturnType<typeof readParquetFooter>>;
-    try { footer = await readParquetFooter(bytes, bytes.length, { file }); } catch (e) { throw unreadable(e); }
+async function decodeRowGroups(input: ParquetInput, file: string, rowGroups: number[], batchSize: number, whole: { bytes?: Uint8Array }): Promise<Table> {
+  if (whole.bytes === undefined) {
+    const pieces = [input.tail];
+    for (const g of rowGroups) {
+      for (const c of Object.values(input.footer.rowGroups[g]!.columns)) pieces.push({ offset: c.offset, bytes: await input.read({ offset: c.offset, length: c.compressedSize }) });
+    }
+    try {
+      return await decodeParquet({ size: input.size, pieces }, { file, rowGroups, batchSize });
+    } catch {
+      whole.bytes = await input.read({ offset: 0, length: input.size });
+    }
+  }
+  try { return await decodeParquet(whole.bytes, { file, rowGroups, batchSize }); } catch (e) { throw unreadableParquet(file, e); }
+}
+
+/**
+ * A Parquet file's batches, a few row groups at a time (about a million rows): what is held is those
+ * row groups' bytes and their decoded rows, not the file (a 300 MB file of 20M rows took 1.9 GB when
+ * read whole) nor all of it decoded (a few-KB file of constant columns decodes to gigabytes); not one
+ * row group at a time either, since every decode reads the footer again.
+ */
+async function* readParquetInput(file: string, schema: Schema, batchRows: number, options: ReadInputOptions): AsyncGenerator<RecordBatch> {
+  const input = await openParquetInput(file);
+  try {
+    const { footer } = input;
     checkColumns(file, footer.columns, schema);
     const chunks: number[][] = [];
     let rows = Infinity;
@@ -101,14 +156,30 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
       rows += rg.numRows;
     });
     if (chunks.length === 0) chunks.push([]); // no row group: the schema only
+    const whole: { bytes?: Uint8Array } = {};
     let done = 0;
     for (const rowGroups of chunks) {
-      let table: Table;
-      try { table = await decodeParquet(bytes, { file, ...(rowGroups.length ? { rowGroups } : {}), batchSize: batchRows }); } catch (e) { throw unreadable(e); }
+      options.signal?.throwIfAborted();
+      const table = await decodeRowGroups(input, file, rowGroups, batchRows, whole);
       done += rowGroups.length;
-      options.onBytes?.(Math.round(bytes.length * Math.max(done, 1) / Math.max(1, footer.rowGroups.length)));
+      options.onBytes?.(Math.round(input.size * Math.max(done, 1) / Math.max(1, footer.rowGroups.length)));
       for (const b of table.batches) yield b;
     }
+  } finally {
+    await input.close();
+  }
+}
+
+/**
+ * Stream a file as batches of `schema`. Columns of the file not in the schema are an error naming
+ * them; schema columns missing from the file are left out of the batch (a partial-column upsert) unless
+ * `fullSchema` is set, in which case they are null.
+ */
+export async function* readInput(file: string, format: InputFormat, schema: Schema, options: ReadInputOptions = {}): AsyncGenerator<RecordBatch> {
+  await ensureFile(file);
+  const batchRows = options.batchRows ?? 65_536;
+  if (format === 'parquet') {
+    yield* readParquetInput(file, schema, batchRows, options);
     return;
   }
   if (format === 'csv') {
@@ -191,7 +262,15 @@ function checkColumns(file: string, present: string[], schema: Schema): void {
 /** Infer a schema from the first rows of a file (CSV/JSONL) or its Parquet schema. */
 export async function inferFileSchema(file: string, format: InputFormat, sampleRows = 1000, delimiter?: string): Promise<Schema> {
   await ensureFile(file);
-  if (format === 'parquet') return (await decodeParquet(new Uint8Array(await readFile(file)), { file })).schema;
+  if (format === 'parquet') {
+    // the schema from the footer alone: decoding the file to learn it took 1.3 GB for 20M rows
+    const input = await openParquetInput(file);
+    try {
+      return (await decodeRowGroups(input, file, [], 1, {})).schema;
+    } finally {
+      await input.close();
+    }
+  }
   if (format === 'csv') {
     let header: string[] | null = null;
     const rows: unknown[][] = [];
