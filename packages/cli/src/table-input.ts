@@ -117,6 +117,20 @@ async function openParquetInput(file: string): Promise<ParquetInput> {
   }
 }
 
+/** Byte ranges sorted and merged where they touch or lie within 64 KiB of each other (one read each). */
+function coalesce(ranges: { offset: number; length: number }[]): { offset: number; length: number }[] {
+  const out: { offset: number; length: number }[] = [];
+  for (const r of [...ranges].sort((a, b) => a.offset - b.offset)) {
+    const last = out[out.length - 1];
+    if (last !== undefined && r.offset <= last.offset + last.length + 64 * 1024) {
+      last.length = Math.max(last.length, r.offset + r.length - last.offset);
+    } else {
+      out.push({ ...r });
+    }
+  }
+  return out;
+}
+
 /**
  * Decodes row groups `rowGroups` of an opened input, reading only their column chunks (the ranges the
  * footer names). A file whose footer names ranges the decoder cannot use (a writer's wrong offsets)
@@ -125,8 +139,8 @@ async function openParquetInput(file: string): Promise<ParquetInput> {
 async function decodeRowGroups(input: ParquetInput, file: string, rowGroups: number[], batchSize: number, whole: { bytes?: Uint8Array }): Promise<Table> {
   if (whole.bytes === undefined) {
     const pieces = [input.tail];
-    for (const g of rowGroups) {
-      for (const c of Object.values(input.footer.rowGroups[g]!.columns)) pieces.push({ offset: c.offset, bytes: await input.read({ offset: c.offset, length: c.compressedSize }) });
+    for (const r of coalesce(rowGroups.flatMap((g) => Object.values(input.footer.rowGroups[g]!.columns).map((c) => ({ offset: c.offset, length: c.compressedSize }))))) {
+      pieces.push({ offset: r.offset, bytes: await input.read(r) });
     }
     try {
       return await decodeParquet({ size: input.size, pieces }, { file, rowGroups, batchSize });
