@@ -358,7 +358,14 @@ export class PGliteDriver implements SqlDriver {
         // PGlite's initdb writes a new catalog's files without flushing any (a power loss soon after
         // could leave an unopenable catalog): flush them all before the first query, which waits for this
         const writable = created as { waitReady: Promise<void> };
-        writable.waitReady = writable.waitReady.then(() => flushDirectoryTreeSync(dataDir));
+        writable.waitReady = writable.waitReady.then(async () => {
+          try {
+            flushDirectoryTreeSync(dataDir);
+          } catch (e) {
+            await created.close().catch(() => {}); // started, so shut down before the open fails
+            throw e;
+          }
+        });
       }
       return created;
     };
