@@ -115,6 +115,9 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
       const s3Done = await env.lh.catalog.relocateTables('s3://bucket/wh', 's3://other/wh');
       expect(s3Done.tables).toEqual([{ name: 'default.s3a_made', from: 's3a://bucket/wh/s3a_made', to: 's3a://other/wh/s3a_made' }]);
       expect((await env.lh.catalog.getTable('s3a_made')).path).toBe('s3a://other/wh/s3a_made');
+      // to the root (normalized as file:///, with its slash): one slash between it and what follows
+      const toRoot = await env.lh.catalog.relocateTables(to, '/', { dryRun: true });
+      expect(toRoot.tables.map((x) => x.to).sort()).toEqual(['file:///default/ours', 'file:///default/spark_made']);
       // landing on a table stored in another spelling of the same path is refused
       const clash = await env.lh.catalog.relocateTables(`${to}/default/ours`, `${to}/default/spark_made`).catch((e: unknown) => e);
       expect(clash).toMatchObject({ kind: 'AlreadyExists', message: `relocate: table 'default.ours' would move to ${to}/default/spark_made, which another table has (stored as ${hadoopTo}/default/spark_made): nothing was changed` });

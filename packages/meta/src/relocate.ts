@@ -39,7 +39,8 @@ const UNDER_ANY = (col: string) => `EXISTS (SELECT 1 FROM unnest($1::text[]) AS 
  */
 function spellings(location: string, to: string): [from: string, to: string][] {
   const local = /^file:\/\/(\/.*)$/.exec(location);
-  if (local) {
+  // (the root's other spellings, `file:/` and `file://localhost/`, are prefixes of every file URI)
+  if (local && local[1] !== '/') {
     const toLocal = /^file:\/\/(\/.*)$/.exec(to)?.[1];
     return [
       [location, to],
@@ -68,7 +69,8 @@ function spellings(location: string, to: string): [from: string, to: string][] {
  *   table would land on another table's path; `NotFound` when no table is under `from`.
  */
 export async function relocateTables(driver: SqlDriver, from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
-  const pairs = spellings(from, to);
+  // a root (`file:///`) keeps its slash when normalized: paths below it continue with their own
+  const pairs = spellings(from, to.endsWith('/') ? to.slice(0, -1) : to);
   if (pairs.some(([f]) => f === to)) throw new LakeSoulError('InvalidArgument', `relocate: ${from} and ${to} are the same location`, { context: { from, to } });
   return driver.transaction(async (tx) => {
     const moved: (RelocateTablesResult['tables'][number] & { id: string })[] = [];
