@@ -348,6 +348,13 @@ pq.write_table(t, ${JSON.stringify(src)}, row_group_size=25000)`;
     expect(r.code).not.toBe(0);
     expect(r.err).toContain(`could not decode Parquet file '${broken}'`);
     expect((await cli([...g, 'scan', 'broken', '-n', ns, '--format', 'jsonl'])).out.trim()).toBe('');
+    // 100 KB cut out of the middle: the footer names bytes past the end of the file
+    const cut = join(dir, 'cut.parquet');
+    writeFileSync(cut, Buffer.concat([bytes.subarray(0, Math.floor(dataEnd * 0.4)), bytes.subarray(Math.floor(dataEnd * 0.4) + 100_000)]));
+    r = await cli([...g, 'import', 'broken', cut, '-n', ns]);
+    expect(r.code).toBe(4);
+    expect(r.err).toContain(`${cut}: not a readable Parquet file (its footer names bytes `);
+    expect(r.err).toMatch(/ of a \d+-byte file\)/);
   }, 600_000);
 
   it('the table format shows control characters of values as escapes; the data formats keep them exactly', async () => {

@@ -96,6 +96,9 @@ async function openParquetInput(file: string): Promise<ParquetInput> {
   try {
     const size = (await fh.stat()).size;
     const read = async ({ offset, length }: { offset: number; length: number }): Promise<Uint8Array> => {
+      if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= size)) {
+        throw new LakeSoulError('InvalidArgument', `${file}: not a readable Parquet file (its footer names bytes ${offset}-${offset + length} of a ${size}-byte file)`, { context: { file } });
+      }
       const out = new Uint8Array(length);
       let filled = 0;
       while (filled < length) {
