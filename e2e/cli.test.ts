@@ -447,6 +447,10 @@ describe('lakesoul-ts binary', () => {
     const notThere = await cli(['--home', moved, 'relocate', join(old, 'warehouse'), join(dir, 'nowhere')]);
     expect(notThere.code).not.toBe(0);
     expect(notThere.err).toContain(`relocate: ${dir}/nowhere is not a directory: move the tables' files there first (nothing was changed)`);
+    // Hadoop's spelling of a location (as LakeSoul's Spark prints table paths) is a location too
+    const hadoop = await cli(['--home', moved, 'relocate', `file:${old}/warehouse`, `file:${moved}/warehouse`, '--dry-run']);
+    expect(hadoop.code, hadoop.err).toBe(0);
+    expect(hadoop.out).toBe(`default.t: file://${old}/warehouse/default/t -> file://${moved}/warehouse/default/t\nwould relocate 1 table (2 file paths in 1 commit)\n`);
     const r = await cli(['--home', moved, 'relocate', join(old, 'warehouse'), join(moved, 'warehouse')]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(`default.t: file://${old}/warehouse/default/t -> file://${moved}/warehouse/default/t\nrelocated 1 table (2 file paths in 1 commit)\n`); // ids 1 and 2 hash to two buckets

@@ -494,9 +494,12 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
     }));
 }
 
-/** A location argument: URIs as given, local paths made absolute (the catalog stores them as `file://` + the path). */
+/**
+ * A location argument: URIs as given (Hadoop's `file:/dir` too), local paths made absolute (the catalog
+ * stores them as `file://` + the path).
+ */
 function locationArg(arg: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) ? arg : resolve(arg);
+  return /^[a-z][a-z0-9+.-]*:\//i.test(arg) ? arg : resolve(arg);
 }
 
 /** Adds `relocate`: rewrites the catalog's paths of tables whose files were moved. */
