@@ -4,8 +4,9 @@
 //   - LanceDB's TypeScript SDK (`@lancedb/lancedb`, native; createTable, mergeInsert on `id`,
 //     optimize) on local disk.
 // Data: 1M rows (id int64 PK, 4 buckets; name utf8; score float64), then an upsert of 100k random
-// keys; the same with string keys (`key-00000042`, write and upsert); for compaction, the 1M rows
-// plus 10 upsert layers of 100k. Fresh tables every round; medians
+// keys; the same with string keys (`key-00000042`, write and upsert); 200k rows in 200 range
+// partitions (1 bucket each), then an upsert of 20k keys across them (the wheel only: LanceDB has no
+// range partitions); for compaction, the 1M rows plus 10 upsert layers of 100k. Fresh tables every round; medians
 // of interleaved rounds. Ratios are this project / peer (time: <= 1.0 meets the target; bytes: <= 1.05).
 // Needs PostgreSQL and the Python venv: bench/run.mjs runs every benchmark inside scripts/test-env.mjs.
 import { execFile } from 'node:child_process';
@@ -52,9 +53,19 @@ function writeCase(name, tableSchema, baseRows, upsertRows) {
   writeFileSync(ipc.upsert, tableToIPC(upsertRows.table, 'file'));
   return { schema: tableSchema, base: baseRows, upsert: upsertRows, ipc };
 }
+const PARTS = 200;
+const schemaPart = new Schema([...schema.fields, new Field('day', new Utf8(), false)]);
+/** The rows of keys `ids` with a range-partition column `day` (`d000`..`d199`, by key). */
+function partRows(ids, tag) {
+  const r = rows(ids, tag);
+  const day = Array.from(ids, (x) => `d${String(x % PARTS).padStart(3, '0')}`);
+  return { table: r.table.assign(new Table({ day: vectorFromArray(day, new Utf8()) })), lance: null };
+}
+const partIds = Array.from({ length: N / 5 }, (_, i) => i);
 const cases = {
   int: writeCase('int', schema, base, layers[0]),
   str: writeCase('str', schemaStr, rows(baseIds, 'base', true), rows(layerIds[0], 'l0', true)),
+  part: { ...writeCase('part', schemaPart, partRows(partIds, 'base'), partRows(distinctKeys(rnd, N / 50, N / 5), 'up')), partitionBy: ['day'], buckets: 1 },
 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -71,14 +82,14 @@ const timed = async (fn) => {
 
 const sides = {
   async ours(c) {
-    const t = await lake.createTable(`ours_${k++}`, c.schema, { primaryKeys: ['id'], hashBucketNum: BUCKETS });
+    const t = await lake.createTable(`ours_${k++}`, c.schema, { primaryKeys: ['id'], hashBucketNum: c.buckets ?? BUCKETS, rangePartitions: c.partitionBy ?? [] });
     const w = await timed(() => t.write(c.base.table));
     const up = await timed(() => t.write(c.upsert.table));
     return { writeMs: w.ms, upsertMs: up.ms, bytes: w.r.files.reduce((s, f) => s + Number(f.size), 0) };
   },
   async wheel(c) {
     const name = `wheel_${process.pid}_${k++}`;
-    const args = { name, path: pathToFileURL(join(dir, 'wheel', name)).href, base: c.ipc.base, upsert: c.ipc.upsert, buckets: BUCKETS, threads: 1 };
+    const args = { name, path: pathToFileURL(join(dir, 'wheel', name)).href, base: c.ipc.base, upsert: c.ipc.upsert, buckets: c.buckets ?? BUCKETS, threads: 1, partition_by: c.partitionBy ?? [] };
     const { stdout } = await run(python, [join(root, 'bench/lakesoul_wheel_write.py'), JSON.stringify(args)], { env: wheelEnv, maxBuffer: 1 << 24 });
     return JSON.parse(stdout.trim().split('\n').at(-1));
   },
@@ -113,10 +124,11 @@ const maintenance = {
 
 try {
   // one warm-up round, then interleaved rounds
-  const results = { ours: [], wheel: [], lance: [], oursS: [], wheelS: [], lanceS: [], oursM: [], lanceM: [] };
+  const results = { ours: [], wheel: [], lance: [], oursS: [], wheelS: [], lanceS: [], oursP: [], wheelP: [], oursM: [], lanceM: [] };
   for (let r = 0; r <= ROUNDS; r++) {
     const got = { ours: await sides.ours(cases.int), wheel: await sides.wheel(cases.int), lance: await sides.lance(cases.int) };
     Object.assign(got, { oursS: await sides.ours(cases.str), wheelS: await sides.wheel(cases.str), lanceS: await sides.lance(cases.str) });
+    Object.assign(got, { oursP: await sides.ours(cases.part), wheelP: await sides.wheel(cases.part) });
     Object.assign(got, { oursM: await maintenance.ours(), lanceM: await maintenance.lance() });
     if (r > 0) for (const [side, v] of Object.entries(got)) results[side].push(v);
   }
@@ -134,6 +146,8 @@ try {
   console.log(line(`write ${N} rows, string keys`, 'writeMs', 'oursS', 'lanceS'));
   console.log(line(`upsert ${N / LAYERS}, string keys`, 'upsertMs', 'oursS', 'wheelS'));
   console.log(line(`upsert ${N / LAYERS}, string keys`, 'upsertMs', 'oursS', 'lanceS'));
+  console.log(line(`write ${N / 5} rows, ${PARTS} partitions`, 'writeMs', 'oursP', 'wheelP'));
+  console.log(line(`upsert ${N / 50}, ${PARTS} partitions`, 'upsertMs', 'oursP', 'wheelP'));
   console.log(`bytes written (${N} rows):           ${fmt(m('ours', 'bytes') / 1e6, 2)} MB  vs wheel ${fmt(m('wheel', 'bytes') / 1e6, 2)} MB   ratio ${fmt(m('ours', 'bytes') / m('wheel', 'bytes'), 2)}x (target <= 1.05)`);
   console.log(line(`compact (${LAYERS} layers) / optimize`, 'compactMs', 'oursM', 'lanceM'));
   console.log(line('cleanup / optimize(cleanup)', 'cleanupMs', 'oursM', 'lanceM'));

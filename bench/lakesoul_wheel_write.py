@@ -2,7 +2,7 @@
 base rows, upsert the update rows", timed inside this process (reading the Arrow IPC inputs and
 importing the wheel are not timed).
 
-    python lakesoul_wheel_write.py '{"name", "path", "base", "upsert", "buckets", "threads"}'
+    python lakesoul_wheel_write.py '{"name", "path", "base", "upsert", "buckets", "threads", "partition_by"?}'
 
 Configuration is upstream's (LAKESOUL_PG_URL, LAKESOUL_PG_USERNAME, LAKESOUL_PG_PASSWORD). Prints
 one JSON object: {"writeMs", "upsertMs", "bytes"} (bytes: the base write's files).
@@ -37,6 +37,7 @@ def main() -> None:
         namespace="default",
         path=args["path"],
         schema=base.schema,
+        partition_by=args.get("partition_by", []),
         primary_keys=["id"],
         hash_bucket_num=args["buckets"],
     )

@@ -20,7 +20,8 @@ import { relocateTables, type RelocateTablesOptions, type RelocateTablesResult }
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution, columnNameProblem, mergeSchemas, schemaChangeText, writtenSchemaProblem } from './schema-evolution.js';
-import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion } from './commit-rules.js';
+import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion, type SnapshotForm } from './commit-rules.js';
+import { insertCommitRows, insertVersions, latestVersions, lockPartitions, markCommitted, partitionOfVersionConflict, snapshotsAt, sqlErrorDetail, versionsAfter, type PartitionVersionInsert } from './commit-statements.js';
 import type {
   CatalogCallOptions, CommitOp, CommitSchema, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
@@ -863,18 +864,7 @@ export class Catalog {
     for (const p of parts) commitIds.set(p.partitionDesc, randomUUID());
     // A transaction the database aborted (deadlock, serialization failure) wrote nothing: run it again.
     await retryAbortedTransaction(`commit to table '${qname}'`, maxRetries, signal, () => this.driver.transaction(async (tx) => {
-      for (const p of parts) {
-        const params: unknown[] = [table.tableId, p.partitionDesc, commitIds.get(p.partitionDesc), req.op, timestamp, table.domain];
-        const rows = p.files.map((f) => {
-          params.push(f.path, f.op, BigInt(f.size).toString(), f.existCols.join(','));
-          const n = params.length;
-          return `ROW($${n - 3}::text, $${n - 2}::text, $${n - 1}::bigint, $${n}::text)::data_file_op`;
-        });
-        const ops = rows.length ? `ARRAY[${rows.join(', ')}]` : `'{}'::data_file_op[]`;
-        await tx.query(
-          `INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp, domain)
-           VALUES ($1, $2, $3::uuid, ${ops}, $4, false, $5, $6)`, params);
-      }
+      await insertCommitRows(tx, table, req.op, timestamp, parts.map((p) => ({ partitionDesc: p.partitionDesc, commitId: commitIds.get(p.partitionDesc)!, files: p.files })));
     }, { signal })).catch((e: unknown) => {
       // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
       if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw resourceRefusal(e, qname, req.op);
@@ -1034,7 +1024,7 @@ export class Catalog {
       // the table's commit gate, shared by writers: a reader that takes it exclusively has seen every
       // commit dated before that moment (settleCommits)
       await tx.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [table.tableId]);
-      for (const p of parts) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [table.tableId, p.partitionDesc]);
+      await lockPartitions(tx, table.tableId, parts.map((p) => p.partitionDesc));
     }
     if (checkLanded) {
       // After an attempt whose outcome was lost: that attempt's transaction may still be alive and
@@ -1048,23 +1038,24 @@ export class Catalog {
     // locks: the transaction's start let a version that waited on a lock be dated before one committed
     // while it waited.
     const now = String((await tx.query<{ ms: string }>(`SELECT ((date_part('epoch', clock_timestamp()) * 1000)::bigint)::text AS ms`)).rows[0]!.ms);
+    // every partition's state in one read each (commit-statements.ts), then the rules per partition
+    const latest = await latestVersions(tx, table.tableId, parts.map((p) => p.partitionDesc));
+    const curVersion = (desc: string) => Number(latest.get(desc)?.version ?? -1);
+    for (const p of parts) {
+      const b = base.get(p.partitionDesc)!;
+      if (b > curVersion(p.partitionDesc)) {
+        throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${p.partitionDesc}': readVersion ${b} is newer than the current version ${curVersion(p.partitionDesc)}`,
+          { context: { table: qname, partition: p.partitionDesc, op } });
+      }
+    }
+    const behind = new Map(parts.filter((p) => curVersion(p.partitionDesc) > base.get(p.partitionDesc)!).map((p) => [p.partitionDesc, base.get(p.partitionDesc)!]));
+    const sinceRead = await versionsAfter(tx, table.tableId, behind);
+    const forms = new Map<string, SnapshotForm>(); // the partitions that get a version, and how its snapshot is formed
     for (const p of parts) {
       const desc = p.partitionDesc;
       const ctx = { table: qname, partition: desc, op };
-      const id = commitIds.get(desc)!;
       const b = base.get(desc)!;
-      const cur = (await tx.query<PartitionRow>(
-        `SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot FROM partition_info
-          WHERE table_id = $1 AND partition_desc = $2 ORDER BY version DESC LIMIT 1`, [table.tableId, desc])).rows[0];
-      const curVersion = cur ? Number(cur.version) : -1;
-      if (b > curVersion) {
-        throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${b} is newer than the current version ${curVersion}`, { context: ctx });
-      }
-      const since: CommittedVersion[] = curVersion > b
-        ? (await tx.query<{ version: number; commit_op: string }>(
-          'SELECT version, commit_op FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version > $3 ORDER BY version',
-          [table.tableId, desc, b])).rows.map((r) => ({ version: Number(r.version), op: r.commit_op as CommitOp }))
-        : [];
+      const since: CommittedVersion[] = (sinceRead.get(desc) ?? []).map((v) => ({ version: v.version, op: v.op as CommitOp }));
       const verdict = checkCommit(op, since, b);
       if (verdict.action === 'drop') continue;
       if (verdict.action === 'invalid') throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': ${verdict.message}`, { context: ctx });
@@ -1074,33 +1065,39 @@ export class Catalog {
           `${op} to table '${qname}' partition '${desc}' conflicts with ${c.other.op} version ${c.other.version} committed since this writer read version ${b}: ${c.hint}`,
           { code: 'COMMIT_REBASE_FAILED', retryable: false, context: { ...ctx, check: c.check, conflictingOp: c.other.op, conflictingVersion: c.other.version, readVersion: b } });
       }
-      let read: string[] = [];
-      if (verdict.snapshot === 'replace-read' && b >= 0) {
-        const r = await tx.query<{ snapshot: string[] | null }>(
-          'SELECT snapshot::text[] AS snapshot FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version = $3', [table.tableId, desc, b]);
-        if (!r.rows[0]) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${b} does not exist`, { context: ctx });
-        read = r.rows[0].snapshot ?? [];
-      }
-      const snapshot = formSnapshot(verdict.snapshot, cur?.snapshot ?? [], read, id);
-      const version = curVersion + 1;
-      try {
-        // dated `now`, and after the partition's previous version
-        await tx.query(
-          `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain, timestamp)
-           VALUES ($1, $2, $3, $4, $5::uuid[], '', $6, GREATEST($7::bigint, $8::bigint))`,
-          [table.tableId, desc, version, op, snapshot, table.domain, now, cur ? String(BigInt(cur.timestamp) + 1n) : '0']);
-      } catch (e) {
-        const le = mapSqlError(e);
-        if (LakeSoulError.hasCode(le, 'COMMIT_CONFLICT')) {
-          throw new LakeSoulError('Conflict', `${op} to table '${qname}' partition '${desc}': version ${version} was taken by another writer`,
-            { code: 'COMMIT_CONFLICT', retryable: true, context: { ...ctx, version }, cause: le });
-        }
-        throw le;
-      }
-      await tx.query('UPDATE data_commit_info SET committed = true WHERE table_id = $1 AND partition_desc = $2 AND commit_id = $3::uuid',
-        [table.tableId, desc, id]);
+      forms.set(desc, verdict.snapshot);
+    }
+    const replaceRead = new Map<string, number>();
+    for (const [desc, form] of forms) if (form === 'replace-read' && base.get(desc)! >= 0) replaceRead.set(desc, base.get(desc)!);
+    const readSnapshots = await snapshotsAt(tx, table.tableId, replaceRead);
+    const rows: PartitionVersionInsert[] = [];
+    const landed = new Map<string, string>();
+    for (const [desc, form] of forms) {
+      const read = replaceRead.has(desc) ? readSnapshots.get(desc) : [];
+      if (!read) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${replaceRead.get(desc)} does not exist`, { context: { table: qname, partition: desc, op } });
+      const cur = latest.get(desc);
+      const version = curVersion(desc) + 1;
+      // dated `now`, and after the partition's previous version
+      const after = cur ? BigInt(cur.timestamp) + 1n : 0n;
+      rows.push({ partitionDesc: desc, version, snapshot: formSnapshot(form, cur?.snapshot ?? [], read, commitIds.get(desc)!), timestamp: String(BigInt(now) > after ? BigInt(now) : after) });
+      landed.set(desc, commitIds.get(desc)!);
       versions.set(desc, version);
     }
+    try {
+      await insertVersions(tx, table, op, rows);
+    } catch (e) {
+      const le = mapSqlError(e);
+      if (LakeSoulError.hasCode(le, 'COMMIT_CONFLICT')) {
+        // another engine, which takes no advisory lock, took a version meanwhile
+        const desc = partitionOfVersionConflict(sqlErrorDetail(e), table.tableId);
+        const version = desc === undefined ? undefined : versions.get(desc);
+        const which = desc === undefined ? `one of partitions ${rows.map((r) => `'${r.partitionDesc}'`).join(', ')}` : `partition '${desc}'`;
+        throw new LakeSoulError('Conflict', `${op} to table '${qname}' ${which}: ${version === undefined ? 'a version' : `version ${version}`} was taken by another writer`,
+          { code: 'COMMIT_CONFLICT', retryable: true, context: { table: qname, partition: desc ?? rows.map((r) => r.partitionDesc).join(' | '), op, ...(version === undefined ? {} : { version }) }, cause: le });
+      }
+      throw le;
+    }
+    await markCommitted(tx, table.tableId, landed);
     return versions;
   }
 

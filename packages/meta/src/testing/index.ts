@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, Schema, Utf8, DateDay, Float64 } from 'apache-arrow';
 import { Catalog } from '../catalog.js';
 import { LakeSoulError } from '../errors.js';
+import { partitionOfVersionConflict, sqlErrorDetail } from '../commit-statements.js';
 import { ARROW_TYPE_SUPPORT } from '../type-support.js';
 import { catalogSchemaComplete, COMPACTION_NOTIFY_CHANNEL } from '../catalog-schema.js';
 import type { SqlDriver } from '../sql-driver.js';
@@ -175,6 +176,14 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
             .then(() => undefined, (e: unknown) => e);
           expect(LakeSoulError.hasCode(e2, 'COMMIT_CONFLICT')).toBe(true);
           expect((e2 as LakeSoulError).retryable).toBe(true);
+          // a batched commit names the partition whose version was taken from the error's detail
+          expect(partitionOfVersionConflict(sqlErrorDetail(e2), t.tableId)).toBe('-5');
+          const p = await partTable();
+          await commit(p, 'AppendCommit', 'date=2024-01-01', [testFile(p, 'date=2024-01-01', 'k1')]);
+          const e3 = await driver.query(`INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot) VALUES ($1, 'date=2024-01-01', 0, 'AppendCommit', '{}')`, [p.tableId])
+            .then(() => undefined, (e: unknown) => e);
+          expect(partitionOfVersionConflict(sqlErrorDetail(e3), p.tableId)).toBe('date=2024-01-01');
+          expect(partitionOfVersionConflict(sqlErrorDetail(e3), t.tableId)).toBeUndefined();
         } finally {
           await driver.query('DROP TABLE IF EXISTS partition_info_notes');
         }
@@ -500,6 +509,34 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(new Set(r.commitIds.values()).size).toBe(2);
         const s = await catalog.getSnapshot(t.tableId);
         expect(s.map((p) => [p.partitionDesc, p.version, names([p])])).toEqual([['date=2024-01-01', 1, ['a', 'c']], ['date=2024-01-02', 0, ['b']]]);
+      });
+
+      it('commits thousands of partitions at once, in statements bounded by the parameter limit', async () => {
+        const t = await partTable();
+        // 5,000 partitions of 3 files: phase 1 needs 70,000 parameters, over the protocol's 65,535 (three
+        // statements); the versions 20,000 (one); more partitions than are locked one by one (the gate)
+        const n = 5000;
+        const descs = Array.from({ length: n }, (_, i) => `date=${new Date(Date.UTC(2000, 0, 1) + i * 86_400_000).toISOString().slice(0, 10)}`);
+        const files = (d: string, tag: string) => [0, 1, 2].map((k) => testFile(t, d, `${tag}${k}`, { bucket: k % 2 }));
+        const first = await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: descs.map((d) => ({ partitionDesc: d, files: files(d, 'a') })) });
+        expect([...first.versions.values()].every((v) => v === 0)).toBe(true);
+        expect(first.versions.size).toBe(n);
+        const second = await catalog.commit({ tableId: t.tableId, op: 'MergeCommit', partitions: descs.map((d) => ({ partitionDesc: d, files: files(d, 'm') })) });
+        expect(second.versions.size).toBe(n);
+        expect([...second.versions.values()].every((v) => v === 1)).toBe(true);
+        const snap = await catalog.getSnapshot(t.tableId);
+        expect(snap).toHaveLength(n);
+        for (const p of [snap[0]!, snap[2345]!, snap[n - 1]!]) {
+          expect(p.version).toBe(1);
+          expect(names([p])).toEqual(['a0', 'a1', 'a2', 'm0', 'm1', 'm2']);
+          expect(p.files.map((f) => f.commitId)).toEqual([first.commitIds.get(p.partitionDesc), first.commitIds.get(p.partitionDesc), first.commitIds.get(p.partitionDesc),
+            second.commitIds.get(p.partitionDesc), second.commitIds.get(p.partitionDesc), second.commitIds.get(p.partitionDesc)]);
+        }
+        const rows = await driver.query<{ n: string; committed: string }>('SELECT count(*)::text AS n, count(*) FILTER (WHERE committed)::text AS committed FROM data_commit_info WHERE table_id = $1', [t.tableId]);
+        expect(rows.rows[0]).toEqual({ n: String(2 * n), committed: String(2 * n) });
+        // the versions of one commit carry one time, after the partition's previous version
+        const stamps = await driver.query<{ version: number; stamps: string }>('SELECT version, count(DISTINCT timestamp)::text AS stamps FROM partition_info WHERE table_id = $1 GROUP BY version ORDER BY version', [t.tableId]);
+        expect(stamps.rows.map((r) => [Number(r.version), r.stamps])).toEqual([[0, '1'], [1, '1']]);
       });
 
       it('applies Append, Merge, Compaction, Update and Delete to the snapshot', async () => {
