@@ -13,7 +13,7 @@ export { TableScanPlan, scanPlanFromJSON, rebatch, DEFAULT_BATCH_SIZE } from './
 export type { SplitReadOptions } from './scan-plan.js';
 export { bucketsOfFilter } from './scan-plan.js';
 export type { SelectiveReadStats } from './selective-read.js';
-export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES } from './table-writer.js';
+export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES, MAX_UPLOADS_IN_FLIGHT, UPLOAD_BYTES_IN_FLIGHT } from './table-writer.js';
 export type { TableWriteOptions, StagedWrite, WrittenFile, OverwritePlan } from './table-writer.js';
 export type { StageOptions, CommitStagedOptions } from './table-staging.js';
 export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';

@@ -166,6 +166,14 @@ export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatc
   });
 }
 
+/**
+ * Uploads of one write in flight at most: 200 files of 20 KB took 370 ms to a local disk one at a
+ * time (open, write, fsync, rename, directory fsync), 220 ms two at a time, 90-100 ms 8-16 at a time.
+ */
+export const MAX_UPLOADS_IN_FLIGHT = 16;
+/** Bytes of one write's uploads in flight at most (beyond one file, which always may start). */
+export const UPLOAD_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+
 /** Batches with fewer rows than this are encoded on the calling thread when the pool is of worker threads: a round trip would cost more. */
 export const POOL_ENCODE_MIN_ROWS = 8192;
 
@@ -179,7 +187,11 @@ export const POOL_ENCODE_MIN_ROWS = 8192;
  */
 export class FileSink {
   readonly files: WrittenFile[] = [];
+  /** Encodes (and their hand-off to the uploads) in flight. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Uploads in flight (they never reject: a failure is kept in `failure`), and their bytes. */
+  private readonly uploads = new Set<Promise<void>>();
+  private uploadBytes = 0;
   private readonly uris: string[] = [];
   private failure: unknown;
 
@@ -200,7 +212,8 @@ export class FileSink {
       throw this.encodeFailure(e, partitionDesc, uri);
     }
     const file = place(bytes, batch.numRows, existCols);
-    await this.track(this.upload(uri, bytes), 2);
+    await this.startUpload(uri, bytes);
+    if (this.failure !== undefined) throw this.failure;
     return file;
   }
 
@@ -256,7 +269,7 @@ export class FileSink {
     return encoded.then(
       (bytes) => {
         place(bytes, rows, existCols);
-        return this.upload(uri, bytes);
+        return this.startUpload(uri, bytes);
       },
       (e) => { throw this.encodeFailure(e, partitionDesc, uri); },
     );
@@ -264,14 +277,40 @@ export class FileSink {
 
   /** Waits for every encode and upload; throws the first failure. */
   async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.drain();
     if (this.failure !== undefined) throw this.failure;
   }
 
   /** Waits for encodes and uploads (ignoring failures) and deletes everything written. */
   async discard(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.drain();
     await deleteUrisBestEffort(this.ctx.stores, this.uris);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0 || this.uploads.size > 0) await Promise.allSettled([...this.inFlight, ...this.uploads]);
+  }
+
+  /**
+   * Starts uploading a file once the uploads in flight leave room ({@link MAX_UPLOADS_IN_FLIGHT},
+   * {@link UPLOAD_BYTES_IN_FLIGHT}; one file however large), and returns then: small files upload many
+   * at a time, so the store's latency per file (a local disk's fsyncs, an object store's round trip)
+   * overlaps instead of adding up over a write of many partitions. A failure surfaces at a later call
+   * or at {@link FileSink.settle}.
+   */
+  private async startUpload(uri: string, bytes: Uint8Array): Promise<void> {
+    const size = bytes.byteLength;
+    while (this.uploads.size > 0 && (this.uploads.size >= MAX_UPLOADS_IN_FLIGHT || this.uploadBytes + size > UPLOAD_BYTES_IN_FLIGHT)) await Promise.race(this.uploads);
+    if (this.failure !== undefined) return; // the write fails: start nothing more
+    this.uploadBytes += size;
+    const p: Promise<void> = this.upload(uri, bytes).then(
+      () => undefined,
+      (e: unknown) => { this.failure ??= e; },
+    ).finally(() => {
+      this.uploads.delete(p);
+      this.uploadBytes -= size;
+    });
+    this.uploads.add(p);
   }
 
   /** Checks the state, names the next file, and reserves its place in `files` (submission order). */
