@@ -41,6 +41,11 @@ export const DEFAULT_COMMIT_RETRIES = 5;
  */
 export const PARTITION_LOCKS_PER_COMMIT = 1000;
 
+/** The partitions of a commit for a message: the first five and how many there are (a commit may have thousands). */
+function partitionList(descs: readonly string[]): string {
+  return descs.slice(0, 5).join(' | ') + (descs.length > 5 ? ` | ... (${descs.length} partitions)` : '');
+}
+
 /**
  * How long a commit whose connection was lost while it committed keeps asking the catalog whether it
  * landed (a restarting PostgreSQL answers again within seconds) before it says the outcome is unknown.
@@ -905,7 +910,7 @@ export class Catalog {
           // Another writer took the version, the database aborted the transaction, or it did not
           // commit: nothing of this attempt was written; re-read and try again. Anything else is final.
           if (attempt >= maxRetries) {
-            const partition = String(le.context.partition ?? parts.map((p) => p.partitionDesc).join(' | '));
+            const partition = String(le.context.partition ?? partitionList(parts.map((p) => p.partitionDesc)));
             throw new LakeSoulError('Conflict',
               `commit ${req.op} to table '${qname}' partition '${partition}' still conflicted after ${maxRetries} retries; retry the write`,
               { code: 'COMMIT_CONFLICT', retryable: true, context: { table: qname, partition, op: req.op, retries: attempt }, cause: le });
@@ -963,7 +968,7 @@ export class Catalog {
         // a timeout too: the FOR SHARE may wait on the lost transaction until the server ends it
         if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT', 'TRANSACTION_OUTCOME_UNKNOWN') || Date.now() >= deadline) {
           throw new LakeSoulError('Catalog',
-            `commit ${op} to table '${qname}' (partitions ${parts.map((p) => p.partitionDesc).join(', ')}): the catalog connection was lost while the commit was applied, ` +
+            `commit ${op} to table '${qname}' (partitions ${partitionList(parts.map((p) => p.partitionDesc))}): the catalog connection was lost while the commit was applied, ` +
             `and the catalog could not be asked whether it landed (${(e as Error).message}). Check the table's history (commit ids ${ids.join(', ')}) before writing again: ` +
             'a write repeated after a commit that did land is written twice. Its data files are kept.',
             { code: 'COMMIT_OUTCOME_UNKNOWN', retryable: false, context: { table: qname, op, commitIds: ids.join(',') }, cause: lost });
@@ -1091,9 +1096,11 @@ export class Catalog {
         // another engine, which takes no advisory lock, took a version meanwhile
         const desc = partitionOfVersionConflict(sqlErrorDetail(e), table.tableId);
         const version = desc === undefined ? undefined : versions.get(desc);
-        const which = desc === undefined ? `one of partitions ${rows.map((r) => `'${r.partitionDesc}'`).join(', ')}` : `partition '${desc}'`;
+        // the detail did not say which (a server that leaves it out): name the commit's partitions
+        const listed = partitionList(rows.map((r) => r.partitionDesc));
+        const which = desc === undefined ? `one of partitions ${listed}` : `partition '${desc}'`;
         throw new LakeSoulError('Conflict', `${op} to table '${qname}' ${which}: ${version === undefined ? 'a version' : `version ${version}`} was taken by another writer`,
-          { code: 'COMMIT_CONFLICT', retryable: true, context: { table: qname, partition: desc ?? rows.map((r) => r.partitionDesc).join(' | '), op, ...(version === undefined ? {} : { version }) }, cause: le });
+          { code: 'COMMIT_CONFLICT', retryable: true, context: { table: qname, partition: desc ?? listed, op, ...(version === undefined ? {} : { version }) }, cause: le });
       }
       throw le;
     }

@@ -149,8 +149,11 @@ export function partitionOfVersionConflict(detail: unknown, tableId: string): st
   return cut >= 0 ? inner.slice(0, cut) : undefined;
 }
 
-/** The `detail` of a database error, or of the error a mapped LakeSoulError wraps. */
+/**
+ * The `detail` of a database error: its own, the one a mapped LakeSoulError keeps in its context
+ * (which also crosses the embedded catalog server's socket), or its cause's.
+ */
 export function sqlErrorDetail(e: unknown): unknown {
-  const err = e as { detail?: unknown; cause?: { detail?: unknown } } | null;
-  return err?.detail ?? err?.cause?.detail;
+  const err = e as { detail?: unknown; context?: { detail?: unknown }; cause?: { detail?: unknown } } | null;
+  return err?.detail ?? err?.context?.detail ?? err?.cause?.detail;
 }

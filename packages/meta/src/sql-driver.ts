@@ -138,7 +138,9 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
   }
   if (code === '23505') {
     if (err.constraint === PARTITION_VERSION_CONSTRAINT) {
-      return new LakeSoulError('Conflict', `commit conflict: ${msg}`, { code: 'COMMIT_CONFLICT', retryable: true, context, cause: e });
+      // the detail names the key taken (table, partition, version): a batched commit says which partition
+      const key = typeof err.detail === 'string' ? { detail: err.detail } : {};
+      return new LakeSoulError('Conflict', `commit conflict: ${msg}`, { code: 'COMMIT_CONFLICT', retryable: true, context: { ...context, ...key }, cause: e });
     }
     return new LakeSoulError('AlreadyExists', msg, { code: 'ALREADY_EXISTS', context, cause: e });
   }
