@@ -21,7 +21,7 @@ import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution, columnNameProblem, mergeSchemas, schemaChangeText, writtenSchemaProblem } from './schema-evolution.js';
 import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion, type SnapshotForm } from './commit-rules.js';
-import { insertCommitRows, insertVersions, latestVersions, lockPartitions, markCommitted, partitionOfVersionConflict, snapshotsAt, sqlErrorDetail, versionsAfter, type PartitionVersionInsert } from './commit-statements.js';
+import { insertCommitRows, insertVersions, latestVersions, lockPartitions, markCommitted, partitionOfVersionConflict, snapshotsAt, versionsAfter, type PartitionVersionInsert, type PartitionVersionRow } from './commit-statements.js';
 import type {
   CatalogCallOptions, CommitOp, CommitSchema, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
@@ -171,13 +171,8 @@ interface TableInfoRow {
   domain: string | null;
 }
 
-interface PartitionRow {
-  partition_desc: string;
-  version: number;
-  commit_op: string;
-  timestamp: string | number;
-  snapshot: string[] | null;
-}
+/** A partition_info row as the catalog reads it. */
+type PartitionRow = PartitionVersionRow;
 
 interface FileOpRow {
   commit_id: string;
@@ -1094,7 +1089,7 @@ export class Catalog {
       const le = mapSqlError(e);
       if (LakeSoulError.hasCode(le, 'COMMIT_CONFLICT')) {
         // another engine, which takes no advisory lock, took a version meanwhile
-        const desc = partitionOfVersionConflict(sqlErrorDetail(e), table.tableId);
+        const desc = partitionOfVersionConflict(le.context.detail, table.tableId);
         const version = desc === undefined ? undefined : versions.get(desc);
         // the detail did not say which (a server that leaves it out): name the commit's partitions
         const listed = partitionList(rows.map((r) => r.partitionDesc));

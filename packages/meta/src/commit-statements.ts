@@ -138,7 +138,8 @@ export async function markCommitted(tx: SqlExecutor, tableId: string, ids: Reado
 
 /**
  * The partition named by a unique violation of partition_info's primary key, from the error's
- * detail (`Key (table_id, partition_desc, version)=(t, desc, 3) already exists.`), if it says.
+ * detail (`Key (table_id, partition_desc, version)=(t, desc, 3) already exists.`; `mapSqlError`
+ * keeps it in the error's context as `detail`), if it says.
  */
 export function partitionOfVersionConflict(detail: unknown, tableId: string): string | undefined {
   if (typeof detail !== 'string') return undefined;
@@ -147,13 +148,4 @@ export function partitionOfVersionConflict(detail: unknown, tableId: string): st
   const inner = m[1]!.slice(tableId.length + 2);
   const cut = inner.lastIndexOf(', ');
   return cut >= 0 ? inner.slice(0, cut) : undefined;
-}
-
-/**
- * The `detail` of a database error: its own, the one a mapped LakeSoulError keeps in its context
- * (which also crosses the embedded catalog server's socket), or its cause's.
- */
-export function sqlErrorDetail(e: unknown): unknown {
-  const err = e as { detail?: unknown; context?: { detail?: unknown }; cause?: { detail?: unknown } } | null;
-  return err?.detail ?? err?.context?.detail ?? err?.cause?.detail;
 }

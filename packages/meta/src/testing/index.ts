@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, Schema, Utf8, DateDay, Float64 } from 'apache-arrow';
 import { Catalog } from '../catalog.js';
 import { LakeSoulError } from '../errors.js';
-import { partitionOfVersionConflict, sqlErrorDetail } from '../commit-statements.js';
+import { partitionOfVersionConflict } from '../commit-statements.js';
 import { ARROW_TYPE_SUPPORT } from '../type-support.js';
 import { catalogSchemaComplete, COMPACTION_NOTIFY_CHANNEL } from '../catalog-schema.js';
 import type { SqlDriver } from '../sql-driver.js';
@@ -177,13 +177,13 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
           expect(LakeSoulError.hasCode(e2, 'COMMIT_CONFLICT')).toBe(true);
           expect((e2 as LakeSoulError).retryable).toBe(true);
           // a batched commit names the partition whose version was taken from the error's detail
-          expect(partitionOfVersionConflict(sqlErrorDetail(e2), t.tableId)).toBe('-5');
+          expect(partitionOfVersionConflict((e2 as LakeSoulError).context.detail, t.tableId)).toBe('-5');
           const p = await partTable();
           await commit(p, 'AppendCommit', 'date=2024-01-01', [testFile(p, 'date=2024-01-01', 'k1')]);
           const e3 = await driver.query(`INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot) VALUES ($1, 'date=2024-01-01', 0, 'AppendCommit', '{}')`, [p.tableId])
             .then(() => undefined, (e: unknown) => e);
-          expect(partitionOfVersionConflict(sqlErrorDetail(e3), p.tableId)).toBe('date=2024-01-01');
-          expect(partitionOfVersionConflict(sqlErrorDetail(e3), t.tableId)).toBeUndefined();
+          expect(partitionOfVersionConflict((e3 as LakeSoulError).context.detail, p.tableId)).toBe('date=2024-01-01');
+          expect(partitionOfVersionConflict((e3 as LakeSoulError).context.detail, t.tableId)).toBeUndefined();
         } finally {
           await driver.query('DROP TABLE IF EXISTS partition_info_notes');
         }
