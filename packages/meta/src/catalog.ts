@@ -184,6 +184,24 @@ interface FileOpRow {
   ord: string | number;
 }
 
+/** Adds file-op rows to `out` by commit (a commit without ops gets an empty list; rows unsorted). */
+function groupFileOps(rows: FileOpRow[], out = new Map<string, FileOpRow[]>()): Map<string, FileOpRow[]> {
+  for (const row of rows) {
+    let arr = out.get(row.commit_id);
+    if (!arr) out.set(row.commit_id, (arr = []));
+    if (row.path !== null) arr.push(row);
+  }
+  return out;
+}
+
+/** The two sets of a table's file paths a cleanup tells apart ({@link Catalog.tableFileSets}). */
+export interface TableFileSets {
+  /** Every path named ('add' or 'del') by a committed commit of the table, sorted. */
+  committed: string[];
+  /** The paths of files live in a version in force at or after the instant asked for, sorted. */
+  referenced: string[];
+}
+
 function properties(v: unknown): Record<string, string> {
   let o = v;
   if (typeof v === 'string') {
@@ -1207,23 +1225,18 @@ export class Catalog {
            FROM data_commit_info d
            LEFT JOIN LATERAL unnest(d.file_ops) WITH ORDINALITY AS o(path, file_op, size, file_exist_cols, ord) ON true
           WHERE d.table_id = $1 AND d.commit_id = ANY($2::uuid[])`, [tableId, list.slice(i, i + CHUNK)], { signal });
-      for (const row of r.rows) {
-        let arr = out.get(row.commit_id);
-        if (!arr) out.set(row.commit_id, (arr = []));
-        if (row.path !== null) arr.push(row);
-      }
+      groupFileOps(r.rows, out);
     }
     for (const arr of out.values()) arr.sort((a, b) => Number(a.ord) - Number(b.ord));
     return out;
   }
 
   /** Resolves an ordered list of commit ids to the live files (adds not deleted later), in merge order. */
-  private resolveFiles(table: TableInfo, desc: string, ids: string[], ops: Map<string, FileOpRow[]>): SnapshotFile[] {
+  private resolveFiles(qname: string, desc: string, ids: string[], ops: Map<string, FileOpRow[]>): SnapshotFile[] {
     const flat: FileOpRow[] = [];
     for (const id of ids) {
       const o = ops.get(id);
       if (!o) {
-        const qname = `${table.namespace}.${table.name}`;
         throw new LakeSoulError('Catalog', `table '${qname}' partition '${desc}': snapshot references commit ${id}, which has no data_commit_info row`,
           { code: 'CATALOG_INCONSISTENT', context: { table: qname, partition: desc, commitId: id } });
       }
@@ -1341,7 +1354,7 @@ export class Catalog {
       version: Number(row.version),
       commitOp: row.commit_op as CommitOp,
       timestamp: Number(row.timestamp),
-      files: this.resolveFiles(table, row.partition_desc, ids, ops),
+      files: this.resolveFiles(`${table.namespace}.${table.name}`, row.partition_desc, ids, ops),
       ...(reset ? { reset: true } : {}),
     }));
   }
@@ -1418,40 +1431,68 @@ export class Catalog {
       version: Number(row.version),
       commitOp: row.commit_op as CommitOp,
       timestamp: Number(row.timestamp),
-      files: this.resolveFiles(table, row.partition_desc, row.snapshot ?? [], ops),
+      files: this.resolveFiles(`${table.namespace}.${table.name}`, row.partition_desc, row.snapshot ?? [], ops),
     }));
   }
 
   /**
    * Paths of the files live in any version in force at or after `epochMs` (per partition: the
-   * version in force at that instant, i.e. the last with timestamp <= epochMs, and every later one).
-   * Cleanup keeps these; the io layer deletes the rest.
+   * version in force at that instant, i.e. the last with timestamp <= epochMs, and every later one),
+   * sorted. Cleanup keeps these; the io layer deletes the rest. See {@link Catalog.tableFileSets}.
    */
   async filesReferencedSince(tableId: string, epochMs: number, options: CatalogCallOptions = {}): Promise<string[]> {
-    // per partition: its version in force at `epochMs`, then the later ones (not the whole history);
-    // the three reads at once (one round trip on a PostgreSQL pool, as cleanup is mostly waiting)
-    const [table, inForce, later] = await Promise.all([
-      this.getTableById(tableId, options),
-      this.partitionRows(tableId, 'AND timestamp <= $2', [epochMs], true, options.signal),
-      this.partitionRows(tableId, 'AND timestamp > $2', [epochMs], false, options.signal),
-    ]);
-    const rows = [...inForce, ...later];
-    const byPart = new Map<string, PartitionRow[]>();
-    for (const r of rows) {
-      const a = byPart.get(r.partition_desc) ?? [];
-      a.push(r);
-      byPart.set(r.partition_desc, a);
+    return (await this.tableFileSets(tableId, epochMs, options)).referenced;
+  }
+
+  /**
+   * What cleanup tells apart, read in one statement, so from one snapshot of the catalog: the paths
+   * committed commits of the table name (`committed`, as {@link Catalog.allCommittedFilePaths}) and
+   * the files live in a version in force at or after `epochMs` (`referenced`, as
+   * {@link Catalog.filesReferencedSince}). Read in two statements, a commit landing between them
+   * could make its new file look committed but unreferenced (unless the committed paths were read
+   * first), and each read cost a round trip or two; one statement sees a commit whole or not at all.
+   * NotFound when the table does not exist.
+   */
+  async tableFileSets(tableId: string, epochMs: number, options: CatalogCallOptions = {}): Promise<TableFileSets> {
+    // One row per table name ('t'), committed path ('c'), kept partition version ('v') and file op
+    // of a commit a kept version references ('o'). Kept: per partition the version in force at
+    // epochMs (the highest with timestamp <= epochMs) and every one stamped later.
+    const r = await this.driver.query<FileOpRow & { kind: 't' | 'c' | 'v' | 'o'; version: number | null; snapshot: string[] | null }>(
+      `WITH kept AS (
+         SELECT p.partition_desc, p.version, p.snapshot FROM partition_info p
+          WHERE p.table_id = $1
+            AND (p.timestamp > $2
+                 OR (p.partition_desc, p.version) IN (SELECT partition_desc, max(version) FROM partition_info
+                                                        WHERE table_id = $1 AND timestamp <= $2 GROUP BY partition_desc)))
+       SELECT 't' AS kind, table_namespace || '.' || table_name AS partition_desc, NULL::int AS version, NULL::text[] AS snapshot,
+              NULL::text AS commit_id, NULL::text AS path, NULL::text AS file_op, NULL::text AS size, NULL::text AS file_exist_cols, NULL::bigint AS ord
+         FROM table_info WHERE table_id = $1
+       UNION ALL
+       SELECT DISTINCT 'c', NULL::text, NULL::int, NULL::text[], NULL::text, o.path, NULL::text, NULL::text, NULL::text, NULL::bigint
+         FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
+        WHERE d.table_id = $1
+          AND (d.committed OR EXISTS (SELECT 1 FROM partition_info p
+                                       WHERE p.table_id = d.table_id AND p.partition_desc = d.partition_desc
+                                         AND d.commit_id = ANY (p.snapshot)))
+       UNION ALL
+       SELECT 'v', partition_desc, version, snapshot::text[], NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::bigint FROM kept
+       UNION ALL
+       SELECT 'o', d.partition_desc, NULL, NULL, d.commit_id::text, o.path, o.file_op, o.size::text, o.file_exist_cols, o.ord
+         FROM data_commit_info d
+         LEFT JOIN LATERAL unnest(d.file_ops) WITH ORDINALITY AS o(path, file_op, size, file_exist_cols, ord) ON true
+        WHERE d.table_id = $1 AND d.commit_id IN (SELECT unnest(snapshot) FROM kept)`,
+      [tableId, epochMs], { signal: options.signal });
+    const qname = r.rows.find((x) => x.kind === 't')?.partition_desc;
+    if (qname === undefined) throw tableIdNotFound(tableId);
+    const committed = new Set<string>();
+    const ops = groupFileOps(r.rows.filter((x) => x.kind === 'o'));
+    for (const arr of ops.values()) arr.sort((a, b) => Number(a.ord) - Number(b.ord));
+    const referenced = new Set<string>();
+    for (const x of r.rows) {
+      if (x.kind === 'c') committed.add(x.path);
+      else if (x.kind === 'v') for (const f of this.resolveFiles(qname, x.partition_desc, x.snapshot ?? [], ops)) referenced.add(f.path);
     }
-    const keep: PartitionRow[] = [];
-    for (const prs of byPart.values()) {
-      let from = 0;
-      for (let i = 0; i < prs.length; i++) if (Number(prs[i].timestamp) <= epochMs) from = i;
-      keep.push(...prs.slice(from));
-    }
-    const ops = await this.loadFileOps(table.tableId, keep.flatMap((r) => r.snapshot ?? []), options.signal);
-    const out = new Set<string>();
-    for (const r of keep) for (const f of this.resolveFiles(table, r.partition_desc, r.snapshot ?? [], ops)) out.add(f.path);
-    return [...out].sort();
+    return { committed: [...committed].sort(), referenced: [...referenced].sort() };
   }
 
   /**
@@ -1463,32 +1504,24 @@ export class Catalog {
    */
   async foreignClaimsUnder(path: string, options: CatalogCallOptions & { exceptTableId?: string } = {}): Promise<{ tablePaths: string[]; files: string[] }> {
     const except = options.exceptTableId ?? '';
-    const tables = await this.driver.query<{ table_path: string }>(
-      'SELECT table_path FROM table_info WHERE table_id <> $1', [except], { signal: options.signal });
-    const tablePaths = tables.rows.map((r) => r.table_path).filter((p) => pathWithin(p, path)).sort();
-    // position() is a coarse filter (any spelling of the location contains its key); pathWithin decides.
-    const r = await this.driver.query<{ path: string }>(
-      `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
+    // one statement; position() is a coarse filter (any spelling of the location contains its key),
+    // pathWithin decides
+    const r = await this.driver.query<{ table_path: boolean; path: string }>(
+      `SELECT true AS table_path, table_path AS path FROM table_info WHERE table_id <> $1 AND position($2 in table_path) > 0
+       UNION ALL
+       SELECT DISTINCT false, o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
         WHERE d.table_id <> $1 AND position($2 in o.path) > 0`, [except, locationKey(path).replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '')], { signal: options.signal });
-    const files = r.rows.map((x) => x.path).filter((p) => pathWithin(p, path)).sort();
-    return { tablePaths, files };
+    const under = (table: boolean) => r.rows.filter((x) => x.table_path === table && pathWithin(x.path, path)).map((x) => x.path).sort();
+    return { tablePaths: under(true), files: under(false) };
   }
 
   /**
    * Every data file path named ('add' or 'del') by a committed commit of the table, sorted. A commit
    * counts as committed when its `committed` flag is set OR some partition_info version's snapshot
    * references it: LakeSoul-Python 2.0 never sets the flag on its commits (docs/interop.md), and
-   * their files must not look like orphans to a cleanup.
+   * their files must not look like orphans to a cleanup. See {@link Catalog.tableFileSets}.
    */
   async allCommittedFilePaths(tableId: string, options: CatalogCallOptions = {}): Promise<string[]> {
-    const r = await this.driver.query<{ path: string }>(
-      `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
-        WHERE d.table_id = $1
-          AND (d.committed OR EXISTS (SELECT 1 FROM partition_info p
-                                       WHERE p.table_id = d.table_id AND p.partition_desc = d.partition_desc
-                                         AND d.commit_id = ANY (p.snapshot)))
-        ORDER BY o.path`, [tableId], { signal: options.signal });
-    if (r.rows.length === 0) await this.getTableById(tableId, options); // NotFound for a table that is not there
-    return r.rows.map((x) => x.path);
+    return (await this.tableFileSets(tableId, Number.MAX_SAFE_INTEGER, options)).committed;
   }
 }

@@ -38,7 +38,7 @@ export {
   validateName, validateTableName, validateNamespaceName, nameProblem, quoteInput, NAME_RULE, MAX_NAME_BYTES, MAX_QUOTED_INPUT,
 } from './table-names.js';
 export type { NameKind } from './table-names.js';
-export type { CatalogOptions, CatalogOpenOptions, PartitionFilter } from './catalog.js';
+export type { CatalogOptions, CatalogOpenOptions, PartitionFilter, TableFileSets } from './catalog.js';
 export type { RelocateTablesOptions, RelocateTablesResult } from './relocate.js';
 export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
 export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';

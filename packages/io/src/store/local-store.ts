@@ -2,7 +2,7 @@
  * Local-filesystem backend of {@link ObjectStore}: keys are paths below `root`.
  */
 import { randomBytes } from 'node:crypto';
-import { close as closeCb, constants as fsConstants, fstat as fstatCb, open as openCb, read as readCb, readlinkSync } from 'node:fs';
+import { close as closeCb, constants as fsConstants, fstat as fstatCb, open as openCb, read as readCb, readlinkSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -328,59 +328,48 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
       throw mapFsError(e, this.uri(dirKey), 'list');
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // A directory's files are stat'ed concurrently (in order, STAT_AHEAD at a time): one thread-pool
-    // round trip after another made listing a table of a few dozen files cost tens of milliseconds.
-    const pending: Promise<ObjectMeta | null>[] = [];
-    const statFile = async (key: string): Promise<ObjectMeta | null> => {
+    // A directory's files are stat'ed synchronously, STAT_BATCH between two turns of the event loop:
+    // the stat of a cached inode takes microseconds, and a thread-pool round trip per file cost far
+    // more (48 files: 0.2 ms against 0.3-2 ms alone; cleanup's listing beside its catalog reads
+    // 1.2-6 ms against 3-7 ms with 16 stats in flight).
+    const statFile = (key: string): ObjectMeta | null => {
       try {
-        const st = await stat(join(this.root, key));
+        const st = statSync(join(this.root, key));
         return { path: key, size: st.size, lastModified: st.mtime, etag: `${st.mtimeMs.toString(16)}-${st.size.toString(16)}` };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; // deleted while listing
         throw mapFsError(e, this.uri(key), 'list');
       }
     };
-    const drain = async function* (keep: number): AsyncGenerator<ObjectMeta> {
-      while (pending.length > keep) {
-        const m = await pending.shift()!;
+    let statted = 0;
+    for (const ent of entries) {
+      throwIfAborted(signal, `list ${this.uri(prefix)}`);
+      const key = dirKey === '' ? ent.name : `${dirKey}/${ent.name}`;
+      // the marker names files only (a put's temporary file): a directory of that name is walked like any
+      // other (a range column `.lakesoul-tmp-c` hid its partitions from cleanup and purge)
+      if (!ent.isDirectory() && ent.name.startsWith(TEMP_MARKER) !== temporary) continue;
+      // Only descend where keys can still match the prefix.
+      if (!(key.startsWith(prefix) || prefix.startsWith(key + '/'))) continue;
+      let isDir = ent.isDirectory();
+      let isFile = ent.isFile();
+      if (ent.isSymbolicLink()) {
+        const st = await stat(join(this.root, key)).catch(() => undefined);
+        isDir = false; // symlinked directories are not followed (no loops)
+        isFile = st?.isFile() ?? false;
+      }
+      if (isDir) {
+        yield* this.walk(key, prefix, signal, temporary);
+      } else if (isFile && key.startsWith(prefix)) {
+        if (++statted % STAT_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+        const m = statFile(key);
         if (m !== null) yield m;
       }
-    };
-    try {
-      for (const ent of entries) {
-        throwIfAborted(signal, `list ${this.uri(prefix)}`);
-        const key = dirKey === '' ? ent.name : `${dirKey}/${ent.name}`;
-        // the marker names files only (a put's temporary file): a directory of that name is walked like any
-        // other (a range column `.lakesoul-tmp-c` hid its partitions from cleanup and purge)
-        if (!ent.isDirectory() && ent.name.startsWith(TEMP_MARKER) !== temporary) continue;
-        // Only descend where keys can still match the prefix.
-        if (!(key.startsWith(prefix) || prefix.startsWith(key + '/'))) continue;
-        let isDir = ent.isDirectory();
-        let isFile = ent.isFile();
-        if (ent.isSymbolicLink()) {
-          const st = await stat(join(this.root, key)).catch(() => undefined);
-          isDir = false; // symlinked directories are not followed (no loops)
-          isFile = st?.isFile() ?? false;
-        }
-        if (isDir) {
-          yield* drain(0); // keys stay in order
-          yield* this.walk(key, prefix, signal, temporary);
-        } else if (isFile && key.startsWith(prefix)) {
-          const p = statFile(key);
-          p.catch(() => {}); // awaited in order by drain
-          pending.push(p);
-          yield* drain(STAT_AHEAD);
-        }
-      }
-      yield* drain(0);
-    } finally {
-      await Promise.allSettled(pending);
     }
   }
 }
 
-/** Files a listing stats at once. */
-const STAT_AHEAD = 16;
+/** Files a listing stats between two turns of the event loop. */
+const STAT_BATCH = 256;
 
 /** The stats of the file open as `fd`; refused (as not found) unless it is a regular file. */
 async function regularFile(fd: number): Promise<Stats> {

@@ -549,31 +549,32 @@ export class LakeSoulTable {
     const { store, key: prefix } = this.stores.resolve(info.path);
     // The catalog reads and the listing run at the same time. A file listed but unknown to the
     // catalog reads (written meanwhile) is an orphan, deleted only past the safety window.
-    const listing = (async () => {
-      const out: ObjectMeta[] = [];
-      for await (const m of store.list(prefix ? `${prefix}/` : '', { signal })) out.push(m);
-      // the local store's temp files of puts a killed process left (never committed, never listed)
-      const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
-      if (temporary) for await (const m of temporary.call(store, prefix ? `${prefix}/` : '', { signal })) out.push({ ...m, temporary: true } as ObjectMeta);
+    const collect = async (metas: AsyncIterable<ObjectMeta>, temporary: boolean): Promise<Array<ObjectMeta & { temporary: boolean }>> => {
+      const out: Array<ObjectMeta & { temporary: boolean }> = [];
+      for await (const m of metas) out.push({ ...m, temporary });
       return out;
-    })();
+    };
+    // the local store's temp files of puts a killed process left (never committed, never listed)
+    const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
+    const listing = Promise.all([
+      collect(store.list(prefix ? `${prefix}/` : '', { signal }), false),
+      temporary ? collect(temporary.call(store, prefix ? `${prefix}/` : '', { signal }), true) : [],
+    ]).then((lists) => lists.flat());
     const ownership = ownedFileFilter(this.catalog, info, signal);
-    // The committed files first, then those still referenced: a file committed before the first read
-    // is in the second's versions unless they replaced it. Read the other way round (or at once), a
-    // commit landing between the two reads made its new file "committed but unreferenced", deleted
-    // as expired: the newest data of the table.
-    const committedPaths = await this.catalog.allCommittedFilePaths(info.tableId, { signal });
-    const referencedPaths = await this.catalog.filesReferencedSince(info.tableId, retainSince, { signal });
+    // The committed files and those still referenced, from one snapshot of the catalog: read apart,
+    // a commit landing between the reads could make its new file "committed but unreferenced",
+    // deleted as expired: the newest data of the table.
+    const sets = await this.catalog.tableFileSets(info.tableId, retainSince, { signal });
     const [owned, listed] = await Promise.all([ownership, listing]);
-    const referenced = withNativeSpellings(referencedPaths);
-    const committed = withNativeSpellings(committedPaths);
+    const referenced = withNativeSpellings(sets.referenced);
+    const committed = withNativeSpellings(sets.committed);
     const files: CleanupFile[] = [];
     const base = info.path;
     const now = Date.now();
     for (const m of listed) {
       const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
       const uri = `${base}/${rel}`;
-      if ((m as { temporary?: boolean }).temporary) {
+      if (m.temporary) {
         if (owned(uri) && now - m.lastModified.getTime() >= window) files.push({ path: uri, size: m.size, reason: 'orphan' });
         continue;
       }

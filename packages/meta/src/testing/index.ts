@@ -766,6 +766,14 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(await catalog.allCommittedFilePaths(t.tableId)).toEqual([p('a0'), p('a1'), p('c2'), p('u3'), p('py4')].sort());
         expect(names(await catalog.getSnapshot(t.tableId))).toEqual(['u3', 'py4']);
         expect(await catalog.filesReferencedSince(t.tableId, 4500)).toEqual([p('u3'), p('py4')].sort());
+        // both sets from one statement, as cleanup reads them
+        expect(await catalog.tableFileSets(t.tableId, 3000)).toEqual({
+          committed: [p('a0'), p('a1'), p('c2'), p('u3'), p('py4')].sort(), referenced: [p('c2'), p('u3'), p('py4')].sort(),
+        });
+        await expectError(catalog.tableFileSets(randomUUID(), 0), 'NotFound', 'table');
+        // a snapshot naming a commit without a row is refused, naming the table and partition
+        await driver.query(`UPDATE partition_info SET snapshot = snapshot || $2::uuid WHERE table_id = $1 AND version = 4`, [t.tableId, randomUUID()]);
+        await expectError(catalog.tableFileSets(t.tableId, 4500), 'Catalog', `partition '-5'`);
       });
     });
   });
