@@ -792,6 +792,42 @@ describe('maintenance', () => {
     }
   });
 
+  it('cleanup and purge of a table on S3 delete its files 1,000 a request (DeleteObjects), not one by one', async () => {
+    const env = await openTestLakehouse('pg', 's3');
+    try {
+      const t = await env.lh.createTable('s3_clean', new Schema([new Field('id', new Int64(), false)]));
+      for (let i = 0; i < 12; i++) await t.write(new Table({ id: vectorFromArray([BigInt(i)], new Int64()) }));
+      await t.write(new Table({ id: vectorFromArray([99n], new Int64()) }), { mode: 'overwrite' });
+      const { store } = env.lh.stores.resolve(t.info.path);
+      const client = (store as unknown as { client: { send: (command: { constructor: { name: string } }, ...rest: unknown[]) => Promise<unknown> } }).client;
+      const send = client.send.bind(client);
+      const sent: string[] = [];
+      client.send = (command, ...rest) => {
+        sent.push(command.constructor.name);
+        return send(command, ...rest);
+      };
+      try {
+        const report = await t.cleanup({ retainSince: Date.now() + 1000, dryRun: false });
+        expect(report.deleted).toBe(12);
+        expect(sent.filter((c) => c.startsWith('Delete'))).toEqual(['DeleteObjectsCommand']);
+        expect(rowsOf(await t.toArrow())).toEqual([{ id: 99 }]);
+        sent.length = 0;
+        const live = (await env.lh.catalog.getSnapshot(t.info.tableId)).flatMap((p) => p.files.map((f) => f.path));
+        expect(live).toHaveLength(1);
+        const dropped = await env.lh.dropTable('s3_clean', { purge: true });
+        expect(dropped.files).toEqual(expect.arrayContaining(live));
+        expect(sent.filter((c) => c.startsWith('Delete'))).toEqual(['DeleteObjectsCommand']);
+      } finally {
+        client.send = send;
+      }
+      const left: string[] = [];
+      for await (const m of store.list(env.lh.stores.resolve(t.info.path).key)) left.push(m.path);
+      expect(left).toEqual([]);
+    } finally {
+      await env.close();
+    }
+  });
+
   it('a plan read after cleanup deleted its files says so, naming the file, table and partition', async () => {
     const env = await openTestLakehouse('pglite', 'local');
     try {

@@ -45,6 +45,34 @@ describe('S3Store against moto', () => {
     expect(seen.sort()).toEqual(keys);
   });
 
+  it('deletes many objects in DeleteObjects requests of 1,000 keys; missing keys are no error', async () => {
+    const keys = Array.from({ length: 1200 }, (_, i) => `del/k${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < keys.length; i += 64) await Promise.all(keys.slice(i, i + 64).map((k) => store.put(k, new Uint8Array([1]))));
+    await store.put('del-kept', new Uint8Array([2]));
+    const sent: string[] = [];
+    const send = store.client.send.bind(store.client);
+    store.client.send = ((command: { constructor: { name: string } }, ...rest: unknown[]) => {
+      sent.push(command.constructor.name);
+      return (send as (...a: unknown[]) => unknown)(command, ...rest);
+    }) as typeof store.client.send;
+    try {
+      await store.deleteMany([...keys, 'del/missing-1', 'del/missing-2']);
+    } finally {
+      store.client.send = send;
+    }
+    expect(sent).toEqual(['DeleteObjectsCommand', 'DeleteObjectsCommand']);
+    const left: string[] = [];
+    for await (const m of store.list('del')) left.push(m.path);
+    expect(left).toEqual(['del-kept']);
+    await store.deleteMany([]);
+    await expect(store.deleteMany(['ok', '../escape'])).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    // a request the server refuses names its first key and how many were deleted
+    const other = S3Store.fromEnv(`${bucket}-does-not-exist`, testS3Env());
+    const e = await other.deleteMany(['a', 'b']).catch((x: unknown) => x);
+    other.destroy();
+    expect(e).toMatchObject({ kind: 'NotFound', code: 'BUCKET_NOT_FOUND', context: { file: `s3://${bucket}-does-not-exist/a`, deleted: 0 } });
+  });
+
   it('maps a missing bucket and a refused connection to LakeSoulErrors', async () => {
     const other = S3Store.fromEnv(`${bucket}-does-not-exist`, testS3Env());
     const e1 = await other.get('x').catch((e) => e);
@@ -102,6 +130,8 @@ describe('S3Store against moto', () => {
     /** Requests to `flaky/` keys; the first `flakyFailures` of them are answered 503 (SlowDown). */
     let flakyRequests = 0;
     let flakyFailures = 0;
+    /** DeleteObjects requests the proxy answered itself (under `nobatch/` and `denied/`). */
+    let batchRequests = 0;
     /** Keys under `flaky-once/` put so far: the first put of each is answered 503 (SlowDown). */
     const putOnce = new Set<string>();
     const slowDown = (req: IncomingMessage, res: ServerResponse) => {
@@ -115,6 +145,30 @@ describe('S3Store against moto', () => {
     beforeAll(async () => {
       const upstream = new URL(testS3Endpoint());
       proxy = createServer((req, res) => {
+        // DeleteObjects naming a key under `nobatch/`: 501 (a server without it); under `denied/`: that key refused
+        if (req.method === 'POST' && /[?&]delete/.test(req.url ?? '')) {
+          const body: Buffer[] = [];
+          req.on('data', (c: Buffer) => body.push(c));
+          req.on('end', () => {
+            const xml = Buffer.concat(body);
+            const text = xml.toString('utf8');
+            const denied = /<Key>(denied\/[^<]*)<\/Key>/.exec(text)?.[1];
+            if (denied === undefined && !text.includes('<Key>nobatch/')) {
+              const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+                res.writeHead(ur.statusCode ?? 500, ur.headers);
+                ur.pipe(res);
+              });
+              up.end(xml);
+              return;
+            }
+            batchRequests++;
+            res.writeHead(denied ? 200 : 501, { 'content-type': 'application/xml' });
+            res.end(denied
+              ? `<?xml version="1.0" encoding="UTF-8"?><DeleteResult><Error><Key>${denied}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>`
+              : '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>');
+          });
+          return;
+        }
         if (req.method === 'HEAD' && headFailures > 0) {
           headFailures--;
           res.writeHead(503);
@@ -191,6 +245,35 @@ describe('S3Store against moto', () => {
       ['the whole object', undefined],
     ];
     const want = (r: (typeof cases)[number][1]) => (r === undefined ? whole : 'suffix' in r ? whole.subarray(whole.length - r.suffix) : whole.subarray(r.offset, r.length === undefined ? undefined : r.offset + r.length));
+
+    it('deletes one object at a time where the server has no DeleteObjects (501), and names a key the server refused', async () => {
+      const keys = Array.from({ length: 25 }, (_, i) => `nobatch/k${i}`);
+      await Promise.all(keys.map((k) => store.put(k, new Uint8Array([1]))));
+      const plain = S3Store.fromEnv(bucket, { ...testS3Env(), AWS_ENDPOINT: proxyEndpoint });
+      try {
+        batchRequests = 0;
+        await plain.deleteMany(keys);
+        const left: string[] = [];
+        for await (const m of store.list('nobatch/')) left.push(m.path);
+        expect(left).toEqual([]);
+        expect(batchRequests).toBe(1);
+        // from then on, no DeleteObjects request is tried
+        await store.put('nobatch/again', new Uint8Array([1]));
+        await plain.deleteMany(['nobatch/again']);
+        expect(batchRequests).toBe(1);
+        await expect(store.head('nobatch/again')).rejects.toMatchObject({ kind: 'NotFound' });
+      } finally {
+        plain.destroy();
+      }
+      const denying = S3Store.fromEnv(bucket, { ...testS3Env(), AWS_ENDPOINT: proxyEndpoint });
+      try {
+        const e = await denying.deleteMany(['denied/a', 'denied/b', 'denied/c']).catch((x: unknown) => x);
+        expect(e).toMatchObject({ kind: 'PermissionDenied', context: { file: `s3://${bucket}/denied/a`, deleted: 2 } });
+        expect((e as Error).message).toContain(`delete s3://${bucket}/denied/a: AccessDenied: Access Denied`);
+      } finally {
+        denying.destroy();
+      }
+    });
 
     it('retries a body cut short (with or without a matching Content-Length and Content-Range), reset or stalled, and returns the right bytes', async () => {
       for (const fault of ['short', 'short-range-header', 'reset', 'stall', 'ignore-range'] as const) {

@@ -8,6 +8,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type * as LibStorage from '@aws-sdk/lib-storage';
 import { abortedError, LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
+import { DEFAULT_DELETE_CONCURRENCY, runUntilFailure, type BatchDeleter } from './batch-delete.js';
 import { S3RetryStrategy } from './s3-retry.js';
 import { checkKey, checkPrefix, mapS3Error, validateRange } from './store-errors.js';
 
@@ -171,7 +172,7 @@ function checkBodyLength(got: number, range: GetOptions['range'], contentLength:
  * object, and a range starting at or past its end reads zero bytes. Errors: 404/NoSuchKey ->
  * `NotFound` naming `s3://bucket/key`; 5xx and throttling -> `Io` with `retryable: true`.
  */
-export class S3Store implements ObjectStore {
+export class S3Store implements ObjectStore, BatchDeleter {
   readonly description: string;
   readonly bucket: string;
   /** The client, shared by every call of this store. */
@@ -183,6 +184,8 @@ export class S3Store implements ObjectStore {
   private readonly uploadConcurrency: number;
   private readonly listPageSize: number;
   private readonly idleTimeoutMs: number;
+  /** Set when the server answered DeleteObjects 501 (Not Implemented): deleteMany deletes one by one. */
+  private batchDeleteUnsupported = false;
 
   constructor(options: S3StoreOptions) {
     if (!options || typeof options.bucket !== 'string' || options.bucket === '' || options.bucket.includes('/')) {
@@ -352,6 +355,46 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * Deletes the objects in DeleteObjects requests of up to 1,000 keys, 4 in flight
+   * ({@link BatchDeleter}); a missing object is not an error. A server without DeleteObjects (it
+   * answers 501 Not Implemented, as some S3-compatible servers do) gets single deletes, 10 at a time,
+   * from then on.
+   */
+  async deleteMany(paths: readonly string[], options: StoreCallOptions = {}): Promise<void> {
+    for (const p of paths) checkKey(p, this.description);
+    throwIfAborted(options.signal, `delete ${paths.length} objects under ${this.description}`);
+    const single = (path: string) => this.delete(path, options);
+    if (this.batchDeleteUnsupported) return runUntilFailure(paths, DEFAULT_DELETE_CONCURRENCY, single, (p) => this.uri(p));
+    const batches: string[][] = [];
+    for (let i = 0; i < paths.length; i += DELETE_BATCH_KEYS) batches.push(paths.slice(i, i + DELETE_BATCH_KEYS));
+    await runUntilFailure(batches, DELETE_BATCHES_IN_FLIGHT, async (keys) => {
+      if (this.batchDeleteUnsupported) return runUntilFailure(keys, DEFAULT_DELETE_CONCURRENCY, single, (p) => this.uri(p));
+      let res;
+      try {
+        const command = new this.sdk.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } });
+        res = await withRequestSignal(options.signal, (signal) => this.client.send(command, { abortSignal: signal }));
+      } catch (e) {
+        if ((e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 501) {
+          this.batchDeleteUnsupported = true;
+          return runUntilFailure(keys, DEFAULT_DELETE_CONCURRENCY, single, (p) => this.uri(p));
+        }
+        throw mapS3Error(e, this.uri(keys[0]), 'delete');
+      }
+      // Quiet: only the keys that failed are listed (a missing key is deleted, not an error)
+      const failed = (res.Errors ?? []).filter((x) => x.Code !== 'NoSuchKey');
+      if (failed.length === 0) return;
+      const first = failed[0];
+      const uri = this.uri(first.Key ?? keys[0]);
+      const detail = `${first.Code ?? 'Error'}: ${first.Message ?? 'no message'}${failed.length > 1 ? ` (and ${failed.length - 1} more of the ${keys.length} keys of the request)` : ''}`;
+      const denied = first.Code === 'AccessDenied';
+      throw new LakeSoulError(denied ? 'PermissionDenied' : 'Io', `delete ${uri}: ${detail}`, {
+        retryable: !denied && /SlowDown|InternalError|ServiceUnavailable/.test(first.Code ?? ''),
+        context: { file: uri, deleted: keys.length - failed.length },
+      });
+    }, (keys) => this.uri(keys[0]), (keys) => keys.length);
+  }
+
   async *list(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
     checkPrefix(prefix, this.description);
     const uri = this.uri(prefix);
@@ -378,6 +421,11 @@ export class S3Store implements ObjectStore {
     this.client.destroy();
   }
 }
+
+/** Keys per DeleteObjects request (the S3 maximum). */
+const DELETE_BATCH_KEYS = 1000;
+/** DeleteObjects requests of one deleteMany in flight at once. */
+const DELETE_BATCHES_IN_FLIGHT = 4;
 
 /**
  * The endpoint of an S3-compatible server, checked: `http(s)://host[:port]` (an extra base path is

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { StoreRegistry } from '../store/index.js';
+import { deleteObjects, type StoreRegistry } from '../store/index.js';
+import type { ObjectStore } from '../types.js';
 import { partitionDirName } from './data-file-paths.js';
 
 /** Internal: the catalog + stores + table entry an operation runs against. */
@@ -64,18 +65,27 @@ export async function writeUri(stores: StoreRegistry, uri: string, bytes: Uint8A
   await store.put(key, bytes, { signal, contentLength: bytes.byteLength });
 }
 
-/** Deletes objects by URI, ignoring failures (used to undo uncommitted writes). */
+/**
+ * Deletes objects by URI, ignoring failures (used to undo uncommitted writes, and by purge): per store,
+ * the first failure ends its deletes, and what is left is an orphan for cleanup().
+ */
 export async function deleteUrisBestEffort(stores: StoreRegistry, uris: string[]): Promise<void> {
-  await Promise.all(
-    uris.map(async (u) => {
-      try {
-        const { store, key } = stores.resolve(u);
-        await store.delete(key);
-      } catch {
-        /* best effort: an undeleted file is an orphan, removed later by cleanup() */
-      }
-    }),
-  );
+  // per store: S3 deletes 1,000 keys a request, the others 10 objects at a time
+  const byStore = new Map<ObjectStore, string[]>();
+  for (const u of uris) {
+    let resolved;
+    try {
+      resolved = stores.resolve(u);
+    } catch {
+      continue; // no store for it: nothing this process can delete
+    }
+    const keys = byStore.get(resolved.store) ?? [];
+    keys.push(resolved.key);
+    byStore.set(resolved.store, keys);
+  }
+  await Promise.all([...byStore].map(([store, keys]) => deleteObjects(store, keys).catch(() => {
+    /* best effort: an undeleted file is an orphan, removed later by cleanup() */
+  })));
 }
 
 /**
