@@ -792,6 +792,33 @@ describe('maintenance', () => {
     }
   });
 
+  it('cleanup reads what other tables claim only when it has files to delete', async () => {
+    const env = await openTestLakehouse('pglite', 'local');
+    try {
+      const t = await env.lh.createTable('claims', new Schema([new Field('id', new Int64(), false)]));
+      await t.write(new Table({ id: vectorFromArray([1n], new Int64()) }));
+      const catalog = env.lh.catalog;
+      const claims = catalog.foreignClaimsUnder.bind(catalog);
+      let reads = 0;
+      catalog.foreignClaimsUnder = async (...args) => {
+        reads++;
+        return claims(...args);
+      };
+      try {
+        expect((await t.cleanup({ retainSince: Date.now() + 1000, orphanSafetyWindowMs: 0, dryRun: false })).files).toEqual([]);
+        expect(reads).toBe(0);
+        await t.write(new Table({ id: vectorFromArray([2n], new Int64()) }), { mode: 'overwrite' });
+        const report = await t.cleanup({ retainSince: Date.now() + 1000, orphanSafetyWindowMs: 0, dryRun: false });
+        expect(report.files.map((f) => f.reason)).toEqual(['expired']);
+        expect(reads).toBe(1);
+      } finally {
+        catalog.foreignClaimsUnder = claims;
+      }
+    } finally {
+      await env.close();
+    }
+  });
+
   it('cleanup and purge of a table on S3 delete its files 1,000 a request (DeleteObjects), not one by one', async () => {
     const env = await openTestLakehouse('pg', 's3');
     try {
