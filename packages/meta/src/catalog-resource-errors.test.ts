@@ -45,6 +45,7 @@ describe.each(DRIVERS)('SQLSTATE class 53 on %s', (_label, open) => {
         ELSIF cond = 'out_of_memory' THEN RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory';
         ELSIF cond = 'too_many_connections' THEN RAISE EXCEPTION 'sorry, too many clients already' USING ERRCODE = 'too_many_connections';
         ELSIF cond = 'cannot_connect_now' THEN RAISE EXCEPTION 'the database system is starting up' USING ERRCODE = 'cannot_connect_now';
+        ELSIF cond = 'protocol_violation' THEN RAISE EXCEPTION 'bind message has 4464 parameter formats but 0 parameters' USING ERRCODE = 'protocol_violation';
         ELSE RAISE EXCEPTION 'out of shared memory' USING ERRCODE = 'configuration_limit_exceeded';
         END IF;
       END $$`);
@@ -60,6 +61,8 @@ describe.each(DRIVERS)('SQLSTATE class 53 on %s', (_label, open) => {
     expect(await raised('out_of_memory')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_OUT_OF_MEMORY', retryable: true, message: expect.stringMatching(/^catalog database out of memory \(SQLSTATE 53200\)/) });
     expect(await raised('too_many_connections')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true, message: expect.stringMatching(/^catalog database unavailable: too many connections \(SQLSTATE 53300\)/) });
     expect(await raised('cannot_connect_now')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true, message: expect.stringMatching(/^catalog database unavailable: the server is starting up or shutting down \(SQLSTATE 57P03\)/) });
+    // not a connection problem: a retry sends the same statement again
+    expect(await raised('protocol_violation')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_PROTOCOL_VIOLATION', retryable: false, context: { sqlState: '08P01' }, message: expect.stringMatching(/^catalog database refused a statement it could not parse \(SQLSTATE 08P01/) });
     expect(await raised('configuration_limit_exceeded')).toMatchObject({ kind: 'Catalog', code: 'CATALOG_RESOURCE_EXHAUSTED', retryable: false, message: expect.stringMatching(/^catalog database resource limit reached \(SQLSTATE 53400 configuration_limit_exceeded\)/) });
   });
 

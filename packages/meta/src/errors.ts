@@ -56,6 +56,8 @@ export type LakeSoulErrorCode =
   | 'INVALID_PARTITION_VALUE'
   /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
   | 'CATALOG_UNAVAILABLE'
+  /** Catalog, not retryable: the database could not take a statement (SQLSTATE 08P01, e.g. more than 65,535 parameters). */
+  | 'CATALOG_PROTOCOL_VIOLATION'
   /**
    * Catalog: an embedded catalog directory is open in another process that does not serve it
    * (`context.pid`, `context.dataDir`), still after `Catalog.open`'s `lockWaitMs`.

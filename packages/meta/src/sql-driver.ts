@@ -122,7 +122,9 @@ export const PARTITION_VERSION_CONSTRAINT = 'partition_info_pkey';
  * 40001, 40P01 and 55P03 are `Conflict` `TRANSACTION_CONFLICT`, retryable. SQLSTATE class 53
  * (insufficient resources) is `Catalog` naming the resource: 53100 `CATALOG_DISK_FULL`, 53200
  * `CATALOG_OUT_OF_MEMORY` (retryable), 53300 `CATALOG_UNAVAILABLE` (retryable), others
- * `CATALOG_RESOURCE_EXHAUSTED`. Already mapped errors pass through.
+ * `CATALOG_RESOURCE_EXHAUSTED`. Class 08 (connection) and 57P01-57P03 are `CATALOG_UNAVAILABLE`,
+ * retryable, except 08P01 (a protocol violation: a statement the server cannot take, sent again by
+ * a retry), `CATALOG_PROTOCOL_VIOLATION`, not retryable. Already mapped errors pass through.
  */
 export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
@@ -148,6 +150,10 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
     return new LakeSoulError('Conflict', `transaction conflict: ${msg}`, { code: 'TRANSACTION_CONFLICT', retryable: true, context, cause: e });
   }
   if (code === '57014') return new LakeSoulError('Aborted', `statement cancelled: ${msg}`, { context, cause: e });
+  if (code === '08P01') {
+    // a message the server could not take (e.g. more than 65,535 parameters): the same statement fails again
+    return new LakeSoulError('Catalog', `catalog database refused a statement it could not parse (SQLSTATE 08P01, protocol violation; retrying sends it again): ${msg}`, { code: 'CATALOG_PROTOCOL_VIOLATION', retryable: false, context, cause: e });
+  }
   if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
     const why = code === '53300' ? 'too many connections (SQLSTATE 53300): ' : code === '57P03' ? 'the server is starting up or shutting down (SQLSTATE 57P03): ' : '';
     return new LakeSoulError('Catalog', `catalog database unavailable: ${why}${msg}`, { code: 'CATALOG_UNAVAILABLE', retryable: true, context, cause: e });
