@@ -678,11 +678,6 @@ class KeyMatcher {
 }
 
 /**
- * Deletes cleanup() keeps in flight: enough to hide an object store's round trips, few enough not
- * to flood a local disk or an S3 endpoint's request rate.
- */
-
-/**
  * The locations of the paths ({@link locationKey}: `file:/a` and `file:///a` are one), each also as
  * LakeSoul's native IO resolves it ({@link nativeDataFileUri}).
  */
