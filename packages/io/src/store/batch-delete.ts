@@ -40,9 +40,13 @@ export const DEFAULT_DELETE_CONCURRENCY = 10;
  * `concurrency` single deletes at a time. Same contract as {@link BatchDeleter.deleteMany}: the first
  * failure starts nothing more and is thrown once what is in flight ended, with `context.file` (the
  * object) and `context.deleted` (how many were deleted before).
+ * @throws LakeSoulError `InvalidArgument` (a key, or `concurrency` not a positive integer), and as {@link BatchDeleter.deleteMany}.
  */
 export async function deleteObjects(store: ObjectStore, paths: readonly string[], options: DeleteObjectsOptions = {}): Promise<void> {
   const { concurrency = DEFAULT_DELETE_CONCURRENCY, ...callOptions } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new LakeSoulError('InvalidArgument', `deleteObjects: concurrency must be a positive integer (got ${concurrency})`);
+  }
   const batch = batchDeleterOf(store);
   if (batch) return batch.deleteMany(paths, callOptions);
   await runUntilFailure(paths, concurrency, (path) => store.delete(path, callOptions), (path) => `${store.description}${path}`);

@@ -9,6 +9,7 @@ import { patternBytes } from '../testing/index.js';
 import { MemoryStore } from './memory-store.js';
 import { readRanges } from './range-reader.js';
 import { withConcurrencyLimit, withLatency } from './store-wrappers.js';
+import { batchDeleterOf, deleteObjects } from './batch-delete.js';
 
 /** Counts concurrent and total get calls of a store whose gets take `ms`. */
 function probe(inner: ObjectStore, ms: number) {
@@ -238,5 +239,38 @@ describe('ObjectStore wrappers forward every method (the # Wrappers contract of 
 
   it('keeps a wrapped store that is not a ConfinedReader free of confined methods', () => {
     for (const [, wrap] of WRAPPERS) expect(confinedReaderOf(wrap(new MemoryStore()))).toBeUndefined();
+  });
+});
+
+describe('deleteObjects', () => {
+  it('deletes through single deletes where the store has no batch delete, `concurrency` at a time, and refuses a concurrency below 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'delete-objects-'));
+    try {
+      const local = new LocalStore({ root: dir });
+      const keys = Array.from({ length: 25 }, (_, i) => `d/k${i}`);
+      for (const k of keys) await local.put(k, new Uint8Array([1]));
+      let inFlight = 0;
+      let peak = 0;
+      const counting: ObjectStore = Object.assign(Object.create(local) as ObjectStore, {
+        async delete(path: string) {
+          peak = Math.max(peak, ++inFlight);
+          try {
+            await new Promise((r) => setTimeout(r, 5));
+            return await local.delete(path);
+          } finally {
+            inFlight--;
+          }
+        },
+      });
+      expect(batchDeleterOf(counting)).toBeUndefined();
+      await expect(deleteObjects(counting, keys, { concurrency: 0 })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('concurrency') });
+      await deleteObjects(counting, [...keys, 'd/missing'], { concurrency: 4 });
+      expect(peak).toBe(4);
+      const left: string[] = [];
+      for await (const m of local.list('d/')) left.push(m.path);
+      expect(left).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
