@@ -184,7 +184,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
   private readonly uploadConcurrency: number;
   private readonly listPageSize: number;
   private readonly idleTimeoutMs: number;
-  /** Set when the server answered DeleteObjects 501 (Not Implemented): deleteMany deletes one by one. */
+  /** Set once the server answered a DeleteObjects request with HTTP status 501: deleteMany then deletes one object per request. */
   private batchDeleteUnsupported = false;
 
   constructor(options: S3StoreOptions) {
@@ -358,8 +358,8 @@ export class S3Store implements ObjectStore, BatchDeleter {
   /**
    * Deletes the objects in DeleteObjects requests of up to 1,000 keys, 4 in flight
    * ({@link BatchDeleter}); a missing object is not an error. A server without DeleteObjects (it
-   * answers 501 Not Implemented, as some S3-compatible servers do) gets single deletes, 10 at a time,
-   * from then on.
+   * answers HTTP status 501, as some S3-compatible servers do) gets single deletes, 10 at a time,
+   * from then on (tested against a proxy that answers so).
    */
   async deleteMany(paths: readonly string[], options: StoreCallOptions = {}): Promise<void> {
     for (const p of paths) checkKey(p, this.description);
