@@ -2,7 +2,7 @@
  * Entry point of a DoGet worker thread (see `doget-workers.ts`): runs any number of DoGet reads at
  * once, each reading its split, merging and serializing FlightData here, and posts the messages to
  * the server's thread (buffers transferred), never more than its window ahead of what that thread
- * took. The server's thread sends each message's buffer back once gRPC has copied it, and the next
+ * took. The server's thread sends each message's buffer back once gRPC has sent it, and the next
  * messages are written into those (`FrameBuffers`). Parquet is decoded on this thread: the workers
  * are the parallelism.
  */
@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '@lakesoul-ts/io';
 import { doGetFrames } from './doget-read.js';
-import { FrameBuffers } from './frame-buffers.js';
+import { FRAME_HEADROOM, FrameBuffers } from './frame-buffers.js';
 import type { ToDoGetWorker, FromDoGetWorker } from './doget-workers.js';
 
 const port = parentPort;
@@ -94,7 +94,7 @@ port.on('message', (m: ToDoGetWorker) => {
       return;
     }
     case 'recycle':
-      buffers.release(new Uint8Array(m.buffer));
+      buffers.release(new Uint8Array(m.buffer, FRAME_HEADROOM));
       return;
     case 'cancel': {
       const s = sessions.get(m.id);

@@ -17,7 +17,7 @@ export type ToDoGetWorker =
   | { type: 'open'; id: number; read: DoGetRead; stores: StoreRegistryOptions; window: number }
   /** The server's thread took `bytes` of the stream's messages: the worker may send that much more. */
   | { type: 'took'; id: number; bytes: number }
-  /** A message's buffer (transferred back), free once gRPC has copied the message: for the next ones. */
+  /** A message's buffer (transferred back), free once gRPC has sent the message: for the next ones. */
   | { type: 'recycle'; buffer: ArrayBuffer }
   | { type: 'cancel'; id: number };
 
@@ -87,7 +87,7 @@ export class DoGetWorkers {
         const frame = stream.frames.shift();
         if (frame) {
           slot.worker.postMessage({ type: 'took', id, bytes: frame.byteLength } satisfies ToDoGetWorker);
-          if (FrameBuffers.owned(frame)) this.origin.set(frame.buffer, slot);
+          if (FrameBuffers.adopt(frame)) this.origin.set(frame.buffer, slot);
           yield Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
           continue;
         }
@@ -105,7 +105,7 @@ export class DoGetWorkers {
 
   /**
    * Sends the buffer of a message that `frames` handed out back to the worker that wrote it, for its
-   * next messages; call once nothing reads the message any more (gRPC has copied it). False when it
+   * next messages; call once nothing reads the message any more (gRPC has sent it). False when it
    * did not come from a running worker (nothing was done).
    */
   recycle(frame: Uint8Array): boolean {

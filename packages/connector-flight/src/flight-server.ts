@@ -23,6 +23,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightFrame
 import { doGetFrames, type DoGetRead } from './doget-read.js';
 import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
 import { FrameBuffers } from './frame-buffers.js';
+import { sendMessagesInPlace } from './grpc-send.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { BearerAuth, type Principal } from './bearer-auth.js';
 import { toGrpcStatus } from './grpc-status.js';
@@ -157,7 +158,7 @@ export interface FlightServerStats {
   /** Messages produced by DoGet calls. */
   messagesSent: number;
   /**
-   * Message buffers used again: handed back, once gRPC had copied their message, to this thread's
+   * Message buffers used again: handed back, once gRPC had sent their message, to this thread's
    * serialization or to the DoGet worker that wrote them.
    */
   messageBuffersReused: number;
@@ -275,7 +276,7 @@ export class FlightServer {
   private readonly maxStreams: number;
   private readonly sql: FlightSqlService;
   private readonly doGetWorkers: DoGetWorkers | null;
-  /** Buffers of messages serialized on this thread, used again once gRPC has copied them. */
+  /** Buffers of messages serialized on this thread, used again once gRPC has sent them. */
   private readonly frameBuffers = new FrameBuffers();
   /** DoGet streams reading on this thread now, and how many may (see `maxDoGetsOnServerThread`). */
   private doGetsHere = 0;
@@ -323,6 +324,7 @@ export class FlightServer {
     this.maxDoGetsHere = options.maxDoGetsOnServerThread ?? 1;
     if (!(Number.isInteger(this.maxDoGetsHere) && this.maxDoGetsHere >= 0)) throw new LakeSoulError('InvalidArgument', `maxDoGetsOnServerThread must be a whole number of streams (0 = none), got ${this.maxDoGetsHere}`);
     const { service } = loadFlightProtocol();
+    sendMessagesInPlace(); // DoGet's pooled messages go out without grpc-js's copy
     this.server.addService(withPreEncodedFlightData(service), this.implementation());
   }
 
@@ -541,7 +543,7 @@ export class FlightServer {
     if (state.pending > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = state.pending;
     this.stats.messagesSent++;
     call.write(msg, () => {
-      // grpc-js has copied the message (it does before this callback): its buffer serves the next ones
+      // the socket has taken the message's bytes (grpc-js calls back after the write): its memory serves the next ones
       if (this.doGetWorkers?.recycle(msg) === true || this.frameBuffers.release(msg)) this.stats.messageBuffersReused++;
       state.pending -= size;
       const wake = state.wake;

@@ -225,7 +225,7 @@ export async function* recordBatchesToFlightFrames(
 export interface FrameEncodeOptions extends Omit<EncodeOptions, 'descriptor'> {
   /**
    * Memory of the messages (default: a new Buffer each). With a `FrameBuffers`, a message's buffer
-   * may be released to it once the message has been written and copied.
+   * may be released to it once the message has been sent.
    */
   buffers?: FrameAllocator;
 }
