@@ -9,7 +9,9 @@
 //   - TS scan of the whole plan, splits in parallel        vs  pyarrow reading all endpoints in parallel
 // and prints MB/s (Arrow in-memory bytes as pyarrow counts them) and the ratio Flight / in-process,
 // each side the median of --repeat rounds after its first (pyarrow: one process and connection per
-// case; its first round, a fresh process's first call, is printed apart).
+// case; its first round, a fresh process's first call, is printed apart). It also prints what one
+// endpoint costs in CPU: the in-process read's, and a DoGet's on the server and in pyarrow, whose sum
+// over the cores bounds the DoGet's time from below when the client runs on the same machine.
 // Needs the packages built (pnpm build) and Python with pyarrow (LAKESOUL_TEST_PYTHON, or the test venv .venv, created when missing).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -95,11 +97,15 @@ try {
   let oneBytes = 0;
   let allBytes = 0;
   let allRows = 0;
+  let tsOneCpu = 0; // this process's CPU (all threads) in the one-split reads, microseconds
   for (let r = 0; r < REPEAT; r++) {
     let t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const out = [];
     for await (const b of plan.readSplit(splits[0])) out.push(b);
     tsOne.push((performance.now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    if (r > 0 || REPEAT === 1) tsOneCpu += cpu.user + cpu.system;
     oneBytes = arrowBytes(out);
     t0 = performance.now();
     const parts = await Promise.all(splits.map(async (s) => { const o = []; for await (const b of plan.readSplit(s)) o.push(b); return o; }));
@@ -115,7 +121,15 @@ try {
   // One pyarrow process per case, reading REPEAT rounds on one connection: the median compares with the
   // in-process median (both warm); the first round, which also pays the Python process's first-call
   // set-up (and the server's first DoGet worker start), is printed as "first call".
-  const one = await pyRead({ path: ['bench'], endpoint: 0, threads: 1, repeat: REPEAT });
+  // the server's CPU per warm round: a call of REPEAT rounds less a call of one (its process start, its first round)
+  const serverCpuOf = async (repeat) => {
+    const cpu0 = process.cpuUsage();
+    const result = await pyRead({ path: ['bench'], endpoint: 0, threads: 1, repeat });
+    const cpu = process.cpuUsage(cpu0);
+    return { result, ms: (cpu.user + cpu.system) / 1000 };
+  };
+  const single = REPEAT > 1 ? await serverCpuOf(1) : null;
+  const { result: one, ms: serverAllMs } = await serverCpuOf(REPEAT);
   const all = await pyRead({ path: ['bench'], threads: splits.length, repeat: REPEAT });
   const flOne = one.round_seconds;
   const flAll = all.round_seconds;
@@ -139,7 +153,18 @@ try {
   const tsScale = mbps(allBytes, median(tsAll)) / mbps(oneBytes, median(tsOne));
   console.log(`first call (fresh pyarrow process): one endpoint ${one.seconds.toFixed(3)} s, all endpoints ${all.seconds.toFixed(3)} s`);
   console.log(`all endpoints / one endpoint throughput: Flight ${flightScale.toFixed(2)}x, in-process ${tsScale.toFixed(2)}x`);
-  console.log(JSON.stringify({ bench: 'flight-doget', flightScale, tsScale, firstCallSeconds: { one: one.seconds, all: all.seconds }, rows: allRows, splits: splits.length, results: rows.map(([name, ts, tb, fl, fb]) => ({ name, tsSeconds: ts, tsMBps: mbps(tb, ts), flightSeconds: fl, flightMBps: mbps(fb, fl), ratio: ts / fl })) }));
+  // What one endpoint costs in CPU on each side: with the client on the same machine, a DoGet cannot
+  // take less than the server's and pyarrow's CPU spread over every core.
+  const cores = cpus().length;
+  const cpu = {
+    inProcessMs: tsOneCpu / 1000 / Math.max(1, REPEAT - 1),
+    serverMs: single ? (serverAllMs - single.ms) / (REPEAT - 1) : serverAllMs,
+    pyarrowMs: 1000 * median(one.round_cpu_seconds),
+  };
+  const floorMs = (cpu.serverMs + cpu.pyarrowMs) / cores;
+  console.log(`CPU per one-endpoint round: in-process read ${cpu.inProcessMs.toFixed(1)} ms; DoGet: server ${cpu.serverMs.toFixed(1)} ms + pyarrow ${cpu.pyarrowMs.toFixed(1)} ms, ` +
+    `so at least ${floorMs.toFixed(1)} ms on ${cores} cores with none idle (0.9x of the in-process read: ${(1000 * median(tsOne) / 0.9).toFixed(1)} ms)`);
+  console.log(JSON.stringify({ bench: 'flight-doget', flightScale, tsScale, cpu, doGetFloorMs: floorMs, firstCallSeconds: { one: one.seconds, all: all.seconds }, rows: allRows, splits: splits.length, results: rows.map(([name, ts, tb, fl, fb]) => ({ name, tsSeconds: ts, tsMBps: mbps(tb, ts), flightSeconds: fl, flightMBps: mbps(fb, fl), ratio: ts / fl })) }));
 } finally {
   await server?.close(2000);
   await lakehouse?.close();

@@ -63,13 +63,17 @@ def cmd_read(client, opts, args):
     if args.get("endpoint") is not None:
         endpoints = [endpoints[int(args["endpoint"])]]
     # "repeat": read the endpoints that many times on this connection (a benchmark's rounds: the
-    # first pays this process's first-call set-up); "seconds" is the first round, "round_seconds" all
+    # first pays this process's first-call set-up); "seconds" is the first round, "round_seconds" all,
+    # "round_cpu_seconds" the CPU this process spent in each
     round_seconds = []
+    round_cpu = []
     for _ in range(max(1, int(args.get("repeat", 1)))):
         started = time.perf_counter()
+        cpu = time.process_time()
         with ThreadPoolExecutor(max_workers=threads) as pool:
             tables = list(pool.map(lambda e: read_endpoint(client, opts, e), endpoints))
         round_seconds.append(time.perf_counter() - started)
+        round_cpu.append(time.process_time() - cpu)
     table = pa.concat_tables(tables) if tables else info.schema.empty_table()
     if args.get("out"):
         with ipc.new_file(args["out"], table.schema) as w:
@@ -87,6 +91,8 @@ def cmd_read(client, opts, args):
         "locations": [[loc.uri.decode() for loc in e.locations] for e in info.endpoints],
         "seconds": round_seconds[0],
         "round_seconds": round_seconds,
+        # this process's CPU time (all its threads) per round
+        "round_cpu_seconds": round_cpu,
         "bytes": table.nbytes,
     }
 
