@@ -49,6 +49,7 @@ import { countFileRows, withFile } from './row-counts.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { computeBuckets } from '../hash/index.js';
 import { canReadSelective, readSelective, type SelectiveReadOptions, type SelectiveReadStats } from './selective-read.js';
+import { growHeapForTableWork } from '../heap-growth.js';
 
 /** Default rows per output batch. */
 export const DEFAULT_BATCH_SIZE = 8192;
@@ -595,6 +596,7 @@ export class TableScanPlan implements ScanPlan {
   }
 
   private async *readSplits(splits: Split[], options: SplitReadOptions): AsyncGenerator<RecordBatch> {
+    growHeapForTableWork();
     const signal = options.signal ?? this.defaults.signal;
     const batchSize = Math.max(1, options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE);
     const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;

@@ -25,6 +25,7 @@ import {
   type TableContext,
 } from './table-context.js';
 import { constantColumn, constantVector, rangeValueCodes, rangeValueText } from './partition-values.js';
+import { growHeapForTableWork } from '../heap-growth.js';
 
 /** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -700,6 +701,7 @@ export async function writeTable(
   options: TableWriteOptions = {},
   internal: WriteInternals = {},
 ): Promise<WriteResult> {
+  growHeapForTableWork();
   if (options.schemaMode === undefined || options.schemaMode === 'strict') return writeConformed(ctx, input, options, internal);
   if (options.schemaMode !== 'merge') {
     throw new LakeSoulError('InvalidArgument', `write to table '${ctx.info.name}': schemaMode must be 'strict' or 'merge', not '${String(options.schemaMode)}'`, { context: { table: ctx.info.name } });
