@@ -549,50 +549,62 @@ export class LakeSoulTable {
     const { store, key: prefix } = this.stores.resolve(info.path);
     // The catalog reads and the listing run at the same time. A file listed but unknown to the
     // catalog reads (written meanwhile) is an orphan, deleted only past the safety window.
-    const collect = async (metas: AsyncIterable<ObjectMeta>, temporary: boolean): Promise<Array<ObjectMeta & { temporary: boolean }>> => {
-      const out: Array<ObjectMeta & { temporary: boolean }> = [];
-      for await (const m of metas) out.push({ ...m, temporary });
-      return out;
+    const base = info.path;
+    const now = Date.now();
+    type Listed = ObjectMeta & { temporary: boolean };
+    // What a listed file is to cleanup, once the catalog's file sets are known: null to keep it.
+    let classify: ((m: Listed) => CleanupFile | null) | null = null;
+    // What other tables claim under this path (it reads every other table's commits: 2-3 ms at 1,600
+    // commits on a local PostgreSQL), read only once there is something to delete: from the first
+    // such file listed, on the catalog's connection while the listing goes on (after the listing, it
+    // added its time to every cleanup; read beside the first catalog read, it waited for a new
+    // connection, 8-10 ms, when the pool had one idle).
+    let ownedRead: Promise<(uri: string) => boolean> | null = null;
+    const readOwned = (): Promise<(uri: string) => boolean> => {
+      if (!ownedRead) {
+        ownedRead = ownedFileFilter(this.catalog, info, signal);
+        ownedRead.catch(() => {}); // awaited below: failing meanwhile is not an unhandled rejection
+      }
+      return ownedRead;
     };
-    // the local store's temp files of puts a killed process left (never committed, never listed)
+    // the table's files, then the local store's temp files of puts a killed process left (never
+    // committed, never listed), as listed so far
+    const found: [Listed[], Listed[]] = [[], []];
+    const collect = async (metas: AsyncIterable<ObjectMeta>, temporary: boolean): Promise<void> => {
+      for await (const m of metas) {
+        const e = { ...m, temporary };
+        found[temporary ? 1 : 0].push(e);
+        if (classify && !ownedRead && classify(e)) void readOwned();
+      }
+    };
     const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
     const listing = Promise.all([
       collect(store.list(prefix ? `${prefix}/` : '', { signal }), false),
-      temporary ? collect(temporary.call(store, prefix ? `${prefix}/` : '', { signal }), true) : [],
-    ]).then((lists) => lists.flat());
+      temporary ? collect(temporary.call(store, prefix ? `${prefix}/` : '', { signal }), true) : undefined,
+    ]).then(() => found.flat());
     listing.catch(() => {}); // awaited below: failing meanwhile is not an unhandled rejection
     // The committed files and those still referenced, from one snapshot of the catalog: read apart,
     // a commit landing between the reads could make its new file "committed but unreferenced",
     // deleted as expired: the newest data of the table.
     const sets = await this.catalog.tableFileSets(info.tableId, retainSince, { signal });
-    const listed = await listing;
     const referenced = withNativeSpellings(sets.referenced);
     const committed = withNativeSpellings(sets.committed);
-    const candidates: CleanupFile[] = [];
-    const base = info.path;
-    const now = Date.now();
-    for (const m of listed) {
+    classify = (m) => {
       const rel = prefix ? m.path.slice(prefix.length + 1) : m.path;
       const uri = `${base}/${rel}`;
-      if (m.temporary) {
-        if (now - m.lastModified.getTime() >= window) candidates.push({ path: uri, size: m.size, reason: 'orphan' });
-        continue;
-      }
-      if (!/\.(parquet|vortex)$/i.test(rel)) continue;
+      const pastWindow = now - m.lastModified.getTime() >= window;
+      if (m.temporary) return pastWindow ? { path: uri, size: m.size, reason: 'orphan' } : null;
+      if (!/\.(parquet|vortex)$/i.test(rel)) return null;
       // Live files are never touched, whatever their commit rows say (LakeSoul-Python leaves its
       // commit rows committed=false while partition_info references them).
-      if (referenced.has(locationKey(uri))) continue;
-      if (committed.has(locationKey(uri))) {
-        candidates.push({ path: uri, size: m.size, reason: 'expired' });
-      } else if (now - m.lastModified.getTime() >= window) {
-        candidates.push({ path: uri, size: m.size, reason: 'orphan' });
-      }
-    }
-    // Then what other tables claim, only when there is something to delete (it reads every other
-    // table's commits), on the same connection: read beside the first read, it waited for a new
-    // connection when the pool had one idle (as after any other call), 8-10 ms on a local
-    // PostgreSQL, where both in a row take 3-8 ms.
-    const owned = candidates.length === 0 ? () => true : await ownedFileFilter(this.catalog, info, signal);
+      if (referenced.has(locationKey(uri))) return null;
+      if (committed.has(locationKey(uri))) return { path: uri, size: m.size, reason: 'expired' };
+      return pastWindow ? { path: uri, size: m.size, reason: 'orphan' } : null;
+    };
+    if (found.some((list) => list.some((m) => classify!(m) !== null))) void readOwned();
+    const listed = await listing;
+    const candidates = listed.map(classify).filter((f): f is CleanupFile => f !== null);
+    const owned = candidates.length === 0 ? () => true : await readOwned();
     const files = candidates.filter((f) => owned(f.path));
     let deleted = 0;
     if (!dryRun) {
