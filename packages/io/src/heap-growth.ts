@@ -5,13 +5,13 @@
  * After each full collection V8 sets the next one's trigger at the live heap times a factor between
  * 1.1 and 4, which it picks from how fast the program allocates on the JavaScript heap. Reading and
  * writing tables allocates little there (a few MB of objects) and hundreds of MB outside it (the
- * columns' ArrayBuffers), so V8 takes the program for a slow allocator, picks 1.5-2.5 for a live heap
+ * columns' ArrayBuffers), so V8 takes the program for a slow allocator, picks 1.5-2.7 for a live heap
  * of ~20 MB, and the next trigger lands a few MB above the heap: incremental marking then runs almost
  * without pause on the thread that merges, with 3 full collections per scan of a 1M-row table
  * (`node --trace-gc-verbose bench/io-merge-scan.mjs`). The first read or write of the process sets
  * the factor to 4, the largest V8 picks itself for a program that allocates fast; the merge-on-read
- * scan of that table took 0.55-0.6x the time (docs/benchmarks.md). The cost is a JavaScript heap up
- * to 4x its live size between collections instead of 1.5-2.5x (tens of MB for this library's own
+ * scan of that table took 0.77-0.84x the time (docs/benchmarks.md). The cost is a JavaScript heap up
+ * to 4x its live size between collections instead of 1.5-2.7x (tens of MB for this library's own
  * objects); the columns' memory outside the heap is freed as before, by V8's external-memory limit.
  *
  * V8's flag is process-wide and is left set once taken. `LAKESOUL_V8_HEAP_GROWING=default` leaves
