@@ -489,6 +489,33 @@ describe('reads: prefetch, early return and abort', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('a read that needs all of a small file fetches it with one request; a projected read fetches its footer first', async () => {
+    const schema = new Schema([new Field('k', new Int32(), true), new Field('s', new Utf8(), true)]);
+    const t = await env.lh.createTable('small_files', schema, { path: `file://${root}/small_files` });
+    // files larger than the 64 KiB tail read, smaller than 1 MiB (strings that compress little)
+    for (let i = 0; i < 3; i++) {
+      const ks = Array.from({ length: 20_000 }, (_, j) => i * 20_000 + j);
+      await t.write(new Table({ k: vectorFromArray(ks, new Int32()), s: vectorFromArray(ks.map((k) => `value-${((k * 2654435761) >>> 0).toString(16)}`)) }));
+    }
+    const sizes = (await t.snapshot()).flatMap((p) => p.files.map((f) => Number(f.size)));
+    expect(sizes).toHaveLength(3);
+    for (const size of sizes) expect(size).toBeGreaterThan(64 * 1024);
+    for (const size of sizes) expect(size).toBeLessThan(1024 * 1024);
+    const count = async (options: { columns?: string[] }) => {
+      requests = 0;
+      bytesRead = 0;
+      let rows = 0;
+      for await (const b of t.read(options)) rows += b.numRows;
+      expect(rows).toBe(60_000);
+      return { requests, bytesRead };
+    };
+    // each file once, whole: no footer read before the column chunks
+    expect(await count({})).toEqual({ requests: 3, bytesRead: sizes.reduce((a, b) => a + b, 0) });
+    // one column of two: the footer (the tail, which small files fit in whole) decides what to fetch
+    const projected = await count({ columns: ['k'] });
+    expect(projected.requests).toBeGreaterThanOrEqual(6);
+  });
+
   it('prefetches ahead within the byte bound; early return cancels in-flight fetches', async () => {
     const schema = new Schema([new Field('k', new Int32(), true), new Field('s', new Utf8(), true)]);
     const t = await env.lh.createTable('slow', schema, { path: `file://${root}/slow` });

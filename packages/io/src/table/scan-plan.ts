@@ -56,6 +56,13 @@ export const DEFAULT_BATCH_SIZE = 8192;
 
 /** Bytes read from a file's end to get its footer (and, for small files, everything). */
 const TAIL_READ = 64 * 1024;
+
+/**
+ * A file up to this size that a read needs whole (every column, no row group pruned) is fetched with
+ * one request, not its footer first and then its column chunks: on object storage each request is a
+ * round trip, and the first file's two in a row were the latency a scan's prefetch could not hide.
+ */
+const WHOLE_FILE_READ = 1024 * 1024;
 /**
  * Files at least this large with several row groups are decoded one row group at a time: all of them,
  * so decoded memory depends on the row-group size and the files per split, not on the table size.
@@ -503,7 +510,7 @@ export class TableScanPlan implements ScanPlan {
     const size = Number(file.size);
     const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
     const projects = file.existCols.some((c) => !wanted.includes(c));
-    if (!pruneFilter && !pre && !projects && size < streamMin) {
+    if (!pruneFilter && !pre && !projects && (size < streamMin || size <= WHOLE_FILE_READ)) {
       try {
         return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
       } catch (e) {
