@@ -59,10 +59,13 @@ const TAIL_READ = 64 * 1024;
 
 /**
  * A file up to this size that a read needs whole (every column, no row group pruned) is fetched with
- * one request, not its footer first and then its column chunks: on object storage each request is a
- * round trip, and the first file's two in a row were the latency a scan's prefetch could not hide.
+ * one request and decoded whole, not its footer first and then its column chunks: on object storage
+ * each request is a round trip, and the first file's two in a row were the latency a scan's prefetch
+ * could not hide. (Fetched whole but decoded row group by row group, through the footer parsed here,
+ * `io-prefetch` left 23-27 ms of 20 ms requests unhidden against 12-17 ms.)
  */
 const WHOLE_FILE_READ = 1024 * 1024;
+
 /**
  * Files at least this large with several row groups are decoded one row group at a time: all of them,
  * so decoded memory depends on the row-group size and the files per split, not on the table size.
