@@ -62,7 +62,8 @@ const TAIL_READ = 64 * 1024;
  * one request and decoded whole, not its footer first and then its column chunks: on object storage
  * each request is a round trip, and the first file's two in a row were the latency a scan's prefetch
  * could not hide. (Fetched whole but decoded row group by row group, through the footer parsed here,
- * `io-prefetch` left 23-27 ms of 20 ms requests unhidden against 12-17 ms.)
+ * `io-prefetch` left 21-31 ms of 20 ms requests unhidden in seven runs, against 12-18 ms in six of
+ * seven.)
  */
 const WHOLE_FILE_READ = 1024 * 1024;
 
