@@ -60,10 +60,11 @@ const TAIL_READ = 64 * 1024;
 /**
  * A file up to this size that a read needs whole (every column, no row group pruned) is fetched with
  * one request and decoded whole, not its footer first and then its column chunks: on object storage
- * each request is a round trip, and the first file's two in a row were the latency a scan's prefetch
- * could not hide. (Fetched whole but decoded row group by row group, through the footer parsed here,
- * `io-prefetch` left 21-31 ms of 20 ms requests unhidden in seven runs, against 12-18 ms in six of
- * seven.)
+ * each request is a round trip, and a file over TAIL_READ took two in a row. A smaller file came in
+ * one request either way; for it the gain is the main-thread work skipped (the footer parsed here and
+ * the sparse copy), which under latency runs for every file at once, in front of the first decode:
+ * `io-prefetch` (40 files of 32-41 KB, 20 ms requests) left 13-17 ms unhidden against 27-35 ms footer
+ * first, and 21-31 ms fetched whole but decoded row group by row group (docs/benchmarks.md).
  */
 const WHOLE_FILE_READ = 1024 * 1024;
 
