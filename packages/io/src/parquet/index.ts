@@ -6,6 +6,7 @@ export {
   type RowSelection,
   type RowSource,
   decodeParquet,
+  decoderReadsPageIndex,
   castTableToSchema,
   parquetWasm,
   DEFAULT_ROW_GROUP_SIZE,

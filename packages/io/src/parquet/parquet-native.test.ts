@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { castTableToSchema, decodeOffsetIndex, decodeParquet, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
+import { castTableToSchema, decodeOffsetIndex, decodeParquet, decoderReadsPageIndex, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
 import { KEY_PAGE_SIZE_LIMIT, NATIVE_INTERFACE_VERSION, VALUE_PAGE_SIZE_LIMIT, addonMismatch } from './parquet-native.js';
 import { createRequire } from 'node:module';
 import { takeRows } from '../arrow/take-rows.js';
@@ -86,6 +86,17 @@ describe('the native Parquet codec', () => {
       const sparse = { size: byNative.length, pieces: [{ offset: start, bytes: byNative.slice(start, end) }, { offset: tail - 1, bytes: byNative.slice(tail - 1) }] };
       const t = await withCodec('native', () => decodeParquet(sparse, { rowGroups: [1], file: 'sparse.parquet' }));
       expect(plainRows(castTableToSchema(t, sample.schema))).toEqual(plainRows(sample).slice(1000, 2000));
+      // without the page index (written between the row groups and the footer), which the native codec
+      // does not read and parquet-wasm does: scans leave it out of sparse copies for the native codec
+      expect(footer.rowGroups[1].columns.id.offsetIndex!.offset).toBeLessThan(tail - 1);
+      expect(withCodec('native', () => decoderReadsPageIndex())).toBe(false);
+      expect(withCodec('wasm', () => decoderReadsPageIndex())).toBe(true);
+      await expect(withCodec('wasm', () => decodeParquet(sparse, { rowGroups: [1], file: 'sparse.parquet' }))).rejects.toMatchObject({ kind: 'Io', context: { file: 'sparse.parquet' } });
+      // a footer already decoded is used, not decoded again
+      const given = await withCodec('native', () => decodeParquet(sparse, { rowGroups: [1], file: 'sparse.parquet', footer }));
+      expect(plainRows(castTableToSchema(given, sample.schema))).toEqual(plainRows(sample).slice(1000, 2000));
+      const shorter = { ...footer, rowGroups: footer.rowGroups.slice(0, 1) };
+      await expect(decodeParquet(sparse, { rowGroups: [1], file: 'sparse.parquet', footer: shorter })).rejects.toThrow(/row group 1 is not in file 'sparse.parquet' \(1 row groups\)/);
     });
 
     it('corrupt bytes are an Io error naming the file, on the calling thread and on the pool', async () => {

@@ -37,11 +37,11 @@ import type {
 import { readRanges, Semaphore, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
-import { decodeParquet, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
+import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
-import { sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
+import { NativeParquetPool, sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { constantColumn, partitionMayMatch } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
@@ -381,11 +381,16 @@ interface LazyFile {
   size: number;
   tail: Uint8Array;
   tailStart: number;
+  /** The file's footer, decoded once for every row group's decode. */
+  footer: ParquetFooter;
   /** Columns of the file to decode. */
   columns: string[];
   /** Per row group to read: its index and the byte ranges of its chunks not in the tail. */
   groups: { index: number; ranges: { offset: number; length: number }[] }[];
-  /** The file's page index ranges not in the tail: fetched once, part of every row group's copy. */
+  /**
+   * The file's page index ranges not in the tail, when the decoder reads them (`decoderReadsPageIndex`):
+   * fetched once, part of every row group's copy.
+   */
   pageIndex: { offset: number; length: number }[];
   fetch(ranges: { offset: number; length: number }[], signal?: AbortSignal): Promise<Uint8Array[]>;
 }
@@ -562,11 +567,14 @@ export class TableScanPlan implements ScanPlan {
     }
     // The decoder reads the footer's bytes, which a cached footer came without.
     const { tail, tailStart } = await end.tail();
-    // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex,
-    // written before the footer): the decoder reads it whenever the footer points at it.
-    const pageIndex = footer.rowGroups
-      .flatMap((rg) => Object.values(rg.columns).flatMap((c) => [c.columnIndex, c.offsetIndex]))
-      .filter((r): r is { offset: number; length: number } => r !== null && fromTail(r.offset, r.length) === null);
+    // A sparse copy of the file must also hold its page index (ColumnIndex/OffsetIndex, written
+    // before the footer) for parquet-wasm, which reads it whenever the footer points at it; the
+    // native codec does not (a 32M-row table's files carry 350-470 KB of it each).
+    const pageIndex = !decoderReadsPageIndex()
+      ? []
+      : footer.rowGroups
+          .flatMap((rg) => Object.values(rg.columns).flatMap((c) => [c.columnIndex, c.offsetIndex]))
+          .filter((r): r is { offset: number; length: number } => r !== null && fromTail(r.offset, r.length) === null);
     if (size >= streamMin && keep.length > 1) {
       const groups = keep.map((i) => ({
         index: i,
@@ -582,7 +590,7 @@ export class TableScanPlan implements ScanPlan {
           throw plannedFileError(e, file.path, split);
         }
       };
-      return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, columns: present, groups, pageIndex, fetch } };
+      return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, footer, columns: present, groups, pageIndex, fetch } };
     }
     const ranges: { offset: number; length: number }[] = [];
     for (const i of keep) {
@@ -673,13 +681,17 @@ export class TableScanPlan implements ScanPlan {
       index ??= lazy.fetch(lazy.pageIndex, signal);
       const [parts, indexParts] = await Promise.all([lazy.fetch(g.ranges, signal), index]);
       // Only the tail, the page index and this row group's chunks travel; the decoder reads nothing
-      // else of the file. The tail and the page index are kept for the next group: copies go.
+      // else of the file. The tail and the page index are kept for the next group: copies go to a
+      // pool of worker threads (moved there; a Uint8Array's copy: a Node Buffer's `slice()` is a
+      // view, which moving would detach); the native codec and this thread read them in place.
       const kept = [{ offset: lazy.tailStart, bytes: lazy.tail }, ...lazy.pageIndex.map((r, k) => ({ offset: r.offset, bytes: indexParts[k] }))];
-      const pieces = [...kept.map((p) => ({ offset: p.offset, bytes: p.bytes.slice() })), ...g.ranges.map((r, k) => ({ offset: r.offset, bytes: parts[k] }))];
+      const size = kept.reduce((n, p) => n + p.bytes.length, 0) + parts.reduce((n, p) => n + p.length, 0);
+      const pool = poolFor(size);
+      const moved = pool !== null && !(pool instanceof NativeParquetPool);
+      const pieces = [...kept.map((p) => ({ offset: p.offset, bytes: moved ? new Uint8Array(p.bytes) : p.bytes })), ...g.ranges.map((r, k) => ({ offset: r.offset, bytes: parts[k] }))];
       await yieldToEventLoop();
       try {
-        const pool = poolFor(pieces.reduce((n, p) => n + p.bytes.length, 0));
-        const t = await decodeParquet({ size: lazy.size, pieces }, { columns: lazy.columns, rowGroups: [g.index], file, pool, transferBytes: true, signal });
+        const t = await decodeParquet({ size: lazy.size, pieces }, { columns: lazy.columns, rowGroups: [g.index], file, footer: lazy.footer, pool, transferBytes: true, signal });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);

@@ -141,6 +141,23 @@ describe('Parquet pool (worker threads: parquet-wasm, also on the calling thread
     expect(given.byteLength).toBe(0);
   });
 
+  it('moves pieces that are Node Buffers over one memory (as S3 responses are) without detaching views the caller keeps', async () => {
+    const bytes = encodeParquet(table, { rowGroupSize: 10_000 });
+    // The file's head and the rest as two Buffers over one ArrayBuffer, plus a Buffer view of the tail
+    // that the caller keeps for a later decode: a Buffer's slice() is a view, not a copy.
+    const shared = Buffer.from(bytes);
+    const head = shared.subarray(0, 4);
+    const rest = shared.subarray(4);
+    const kept = shared.subarray(bytes.length - 4096);
+    const sparse = () => ({ size: bytes.length, pieces: [{ offset: 0, bytes: head.slice() }, { offset: 4, bytes: rest.slice() }] });
+    for (let round = 0; round < 2; round++) {
+      const t = await decodeParquet(sparse(), { pool, transferBytes: true, rowGroups: [round] });
+      expect(t.numRows).toBe(10_000);
+      expect(t.getChild('id')!.get(0)).toBe(BigInt(round * 10_000));
+    }
+    expect(kept.byteLength).toBe(4096);
+  });
+
   it('reports a corrupt file decoded on a worker as an Io error naming the file', async () => {
     const bytes = encodeParquet(table, { rowGroupSize: 10_000 });
     bytes.fill(7, 1000, 20_000);
