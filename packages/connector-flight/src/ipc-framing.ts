@@ -104,7 +104,7 @@ export function encapsulate(header: Uint8Array, body: Uint8Array): Uint8Array {
 }
 
 function aligned(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  return bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes); // a copy (a Buffer's slice() is a view)
 }
 
 /** Options of {@link recordBatchesToFlightData}. */

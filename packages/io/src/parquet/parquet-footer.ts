@@ -159,7 +159,7 @@ function decodeStat(leaf: Leaf, raw: Uint8Array, bound: 'min' | 'max'): StatValu
       case 6: {
         const isString = (lt !== null && (lt.has(1) || lt.has(4) || lt.has(12))) || conv === 0 || conv === 4 || conv === 19;
         if (isString) return utf8.decode(raw);
-        return raw.slice();
+        return new Uint8Array(raw); // a copy (a Node Buffer's slice() would be a view of the footer)
       }
       default:
         return null;

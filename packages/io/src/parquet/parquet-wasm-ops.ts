@@ -57,7 +57,9 @@ interface RangeReader {
 function rangeReader(src: Uint8Array | SparseParquetFile): RangeReader {
   const size = src instanceof Uint8Array ? src.length : src.size;
   const read = (start: number, end: number): ArrayBuffer => {
-    if (src instanceof Uint8Array) return src.slice(start, end).buffer;
+    // a copy of just the range: a Node Buffer's slice() (an S3 response's bytes) is a view, whose
+    // buffer is the whole memory it lives in (parquet-wasm then decoded other bytes and trapped)
+    if (src instanceof Uint8Array) return new Uint8Array(src.subarray(start, end)).buffer;
     const out = new Uint8Array(end - start);
     for (const p of src.pieces) {
       const a = Math.max(start, p.offset);

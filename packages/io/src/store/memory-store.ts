@@ -52,13 +52,13 @@ export class MemoryStore implements ObjectStore {
     throwIfAborted(options.signal, `put ${uri}`);
     let bytes: Uint8Array;
     if (data instanceof Uint8Array) {
-      bytes = data.slice();
+      bytes = new Uint8Array(data); // a copy: a Node Buffer's slice() is a view of the caller's memory
     } else {
       const chunks: Uint8Array[] = [];
       let total = 0;
       for await (const c of data) {
         throwIfAborted(options.signal, `put ${uri}`);
-        chunks.push(c.slice());
+        chunks.push(new Uint8Array(c));
         total += c.length;
       }
       bytes = new Uint8Array(total);
