@@ -361,6 +361,8 @@ interface FetchedFile {
   bytes: Uint8Array | null;
   /** `bytes` is a buffer this reader allocated (a sparse copy): it may move to a decode worker. */
   owned?: boolean;
+  /** The file's footer, when the fetch decoded it (a sparse copy's): not decoded again. */
+  footer?: ParquetFooter;
   rowGroups: number[] | undefined;
   /**
    * A large file read one row group at a time: its tail (footer) is here, and each row group's
@@ -612,7 +614,7 @@ export class TableScanPlan implements ScanPlan {
     } catch (e) {
       throw plannedFileError(e, file.path, split);
     }
-    return { file, bytes, owned: true, rowGroups };
+    return { file, bytes, owned: true, rowGroups, footer };
   }
 
   private async *readSplits(splits: Split[], options: SplitReadOptions): AsyncGenerator<RecordBatch> {
@@ -745,7 +747,7 @@ export class TableScanPlan implements ScanPlan {
     const file = f.file.path;
     const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
     const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
-    let footer: Awaited<ReturnType<typeof readParquetFooter>> | undefined;
+    let footer = f.footer;
     const readFooter = async () => {
       try {
         return (footer ??= await readParquetFooter(bytes, bytes.length, { file }));
@@ -759,7 +761,7 @@ export class TableScanPlan implements ScanPlan {
       // A file written elsewhere may lack a column its file_exist_cols lists: it reads as null.
       const projected = whole ? undefined : cols.filter((c) => footer === undefined || footer.columns.includes(c));
       try {
-        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file, pool: poolFor(bytes.length), transferBytes: owned && last, signal });
+        const t = await decodeParquet(bytes, { columns: projected, rowGroups, file, footer, pool: poolFor(bytes.length), transferBytes: owned && last, signal });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
       } catch (e) {
         throw withFile(e, file);
