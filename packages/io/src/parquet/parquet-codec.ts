@@ -12,8 +12,8 @@ import { NativeParquetPool, type ParquetPool } from '../workers/parquet-pool.js'
 import { WORKER_TASK_FAILED } from '../workers/worker-pool.js';
 import { assertParquetMagic, decodeFileMetaData, type ParquetFooter } from './parquet-footer.js';
 import { chooseColumnEncodings } from './column-encodings.js';
-import { nativeParquet } from './parquet-native.js';
-import { decodeToIPC, encodeFromIPC, type RawDecodeRequest, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
+import { nativeParquet, type NativeParquet } from './parquet-native.js';
+import { decodeToIPC, encodeFromIPC, type PreparedRowSource, type RawDecodeRequest, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
 
 export { parquetWasm, type SparseParquetFile, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
@@ -95,9 +95,12 @@ export interface RowSelection {
   sortKeys?: number[];
 }
 
-/** A source batch of {@link encodeRowsInPool} as the encode reads it: its Arrow IPC stream and column encodings. */
+/**
+ * A source batch of {@link encodeRowsInPool} as the encode reads it: its Arrow IPC stream as the
+ * native codec decoded it (once for all the encodes that take rows of it), and its column encodings.
+ */
 export interface RowSource {
-  ipc: Uint8Array;
+  prepared: PreparedRowSource;
   encodings: RawEncodeRequest['encodings'];
 }
 
@@ -105,11 +108,11 @@ export interface RowSource {
  * `b` as a {@link RowSource}, from `cache` when it holds it (the caller decides how long a copy
  * lives: a writer drops it once no group holds rows of the batch).
  */
-function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefined): RowSource {
+function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefined, native: NativeParquet): RowSource {
   let s = cache?.get(b);
   if (s === undefined) {
     const t = withoutSecondTimestamps(new Table(b.schema, [b]));
-    s = { ipc: tableToIPC(t, 'stream'), encodings: chooseColumnEncodings(t) };
+    s = { prepared: native.prepareSource(tableToIPC(t, 'stream')), encodings: chooseColumnEncodings(t) };
     cache?.set(b, s);
   }
   return s;
@@ -130,11 +133,11 @@ export async function encodeRowsInPool(
   options: EncodeParquetOptions & { signal?: AbortSignal; sources?: Map<RecordBatch, RowSource> } = {},
 ): Promise<Uint8Array> {
   const { sources } = selection;
-  const streams = sources.map((b) => rowSource(b, options.sources));
+  const streams = sources.map((b) => rowSource(b, options.sources, pool.codec));
   const auto = (options.dictionary ?? 'auto') === 'auto';
   const req: RawEncodeRequest = {
     ipc: new Uint8Array(0),
-    take: { sources: streams.map((s) => s.ipc), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys },
+    take: { prepared: streams.map((s) => s.prepared), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys },
     compression: options.compression ?? 'zstd',
     rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     metadata: options.metadata,

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { DATA_PAGE_SIZE_LIMIT, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
+import { DATA_PAGE_SIZE_LIMIT, type PreparedRowSource, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
 /** Environment variable choosing the Parquet codec: `native`, `wasm`, or `auto` (the default). */
 export const PARQUET_CODEC_ENV = 'LAKESOUL_PARQUET_CODEC';
@@ -32,7 +32,7 @@ interface NativeDecodeRequest {
 /** What the addon takes for an encode. */
 interface NativeEncodeRequest {
   ipc: Uint8Array;
-  sources?: Uint8Array[];
+  prepared?: PreparedRowSource[];
   src?: Uint32Array;
   rows?: Int32Array;
   sortKeys?: number[];
@@ -61,6 +61,7 @@ interface NativeAddon {
   foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
   i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
+  prepareSource(ipc: Uint8Array): PreparedRowSource;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -126,6 +127,12 @@ export interface NativeParquet {
    * nulls), as `arrow/take-rows.ts`'s loops do. Throws on a row outside its source.
    */
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
+  /**
+   * An Arrow IPC stream decoded and validated once, on the calling thread, for the encodes that take
+   * rows of it (`take.prepared`): each encode decoded the whole source again otherwise.
+   * @throws Error when the stream is not valid Arrow IPC.
+   */
+  prepareSource(ipc: Uint8Array): PreparedRowSource;
 }
 
 /**
@@ -133,7 +140,7 @@ export interface NativeParquet {
  * other sources lacks functions or ignores request fields (an older encode leaves `sortKeys` rows
  * unsorted), so it is not used.
  */
-export const NATIVE_INTERFACE_VERSION = 2;
+export const NATIVE_INTERFACE_VERSION = 3;
 
 /**
  * Why a loaded addon cannot be used by this code (an interface of another version, or none: built
@@ -179,6 +186,7 @@ function load(): NativeParquet | null {
     gatherBytes: (...args) => plain(addon.gatherBytes(...args)),
     i64KeysAsF64: (w, o) => addon.i64KeysAsF64(w, o),
     gatherFixed: (...args) => addon.gatherFixed(...args),
+    prepareSource: (ipc) => addon.prepareSource(ipc),
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }
@@ -246,7 +254,7 @@ function encodeRequest(req: RawEncodeRequest): NativeEncodeRequest {
   }
   return {
     ipc: req.ipc,
-    sources: req.take?.sources,
+    prepared: req.take?.prepared,
     src: req.take?.src ?? undefined,
     rows: req.take?.rows,
     sortKeys: req.take?.sortKeys,

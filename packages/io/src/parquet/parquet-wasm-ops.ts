@@ -107,15 +107,23 @@ export async function decodeToIPC(req: RawDecodeRequest): Promise<Uint8Array> {
   }
 }
 
+declare const preparedBrand: unique symbol;
+/**
+ * A row source the native codec decoded and checked once (`NativeParquet.prepareSource`), for every
+ * encode that takes rows of it: an opaque handle, freed when collected.
+ */
+export type PreparedRowSource = { readonly [preparedBrand]: true };
+
 /** An encode of an Arrow IPC stream to Parquet bytes. */
 export interface RawEncodeRequest {
   /** The rows to encode, as an Arrow IPC stream (unused with `take`). */
   ipc: Uint8Array;
   /**
    * The native codec only: encode rows taken from sources instead, output row `i` being row
-   * `rows[i]` of `sources[src ? src[i] : 0]` (each source an Arrow IPC stream of the same schema).
+   * `rows[i]` of `prepared[src ? src[i] : 0]` (each source an Arrow IPC stream of the same schema,
+   * decoded by `NativeParquet.prepareSource`).
    */
-  take?: { sources: Uint8Array[]; src: Uint32Array | null; rows: Int32Array; sortKeys?: number[] };
+  take?: { prepared: PreparedRowSource[]; src: Uint32Array | null; rows: Int32Array; sortKeys?: number[] };
   compression: 'zstd' | 'snappy' | 'none';
   rowGroupSize: number;
   metadata?: Record<string, string>;

@@ -36,7 +36,8 @@ export class NativeParquetPool {
   private closed = false;
 
   constructor(
-    private readonly codec: NativeParquet,
+    /** The codec the pool's calls run on. */
+    readonly codec: NativeParquet,
     size?: number,
   ) {
     this.size = Math.max(1, Math.floor(size ?? availableParallelism()));
