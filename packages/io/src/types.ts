@@ -37,6 +37,13 @@ export interface PutOptions {
   signal?: AbortSignal;
   /** Size hint for streaming puts; large or unknown sizes use multipart upload where the backend has it. */
   contentLength?: number;
+  /**
+   * The caller's word that the key is new and that nothing reads it before this put returns (a data
+   * file a commit will name). A local store then writes the file in place, without a temp file and a
+   * rename: one flush covers the file and its directory entry. A key that exists after all is
+   * replaced as by any put; the other stores ignore it.
+   */
+  fresh?: boolean;
 }
 
 /** Options of list/head/delete. */

@@ -118,6 +118,14 @@ async function openedRealPath(fd: number, file: string): Promise<string | null> 
 
 /** Temp files of in-progress puts carry this marker; `list` skips them. */
 const TEMP_MARKER = '.lakesoul-tmp-';
+/** This process's part of temp names (with a counter: a random name per put cost ~20 us of the main thread). */
+const TEMP_TAG = randomBytes(6).toString('hex');
+let tempSeq = 0;
+
+/** A temp file's path beside `file`, unique to this process and call (puts open it exclusively). */
+function tempPath(file: string): string {
+  return join(dirname(file), `${TEMP_MARKER}${TEMP_TAG}-${(++tempSeq).toString(36)}`);
+}
 const READ_CHUNK = 8 * 1024 * 1024;
 
 /**
@@ -238,11 +246,19 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     const file = this.localPath(path);
     const uri = this.uri(path);
     throwIfAborted(options.signal, `put ${uri}`);
-    const tmp = join(dirname(file), `${TEMP_MARKER}${randomBytes(8).toString('hex')}`);
     let fh: FileHandle | undefined;
+    let written: string | undefined; // the file this put created, removed if it fails
     try {
       const made = await makeDirectory(dirname(file));
-      fh = await open(tmp, 'wx');
+      // a fresh key is written in place (no reader looks before the put returns); one that exists after
+      // all is replaced by a rename, as any other put
+      let target = options.fresh === true ? file : tempPath(file);
+      fh = await open(target, 'wx').catch((e: NodeJS.ErrnoException) => {
+        if (target !== file || e.code !== 'EEXIST') throw e;
+        target = tempPath(file);
+        return open(target, 'wx');
+      });
+      written = target;
       if (data instanceof Uint8Array) {
         await writeAll(fh, data, options.signal, uri);
       } else {
@@ -254,14 +270,15 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
       await fh.close();
       fh = undefined;
       throwIfAborted(options.signal, `put ${uri}`);
-      await rename(tmp, file);
+      if (target !== file) await rename(target, file);
+      written = undefined;
       if (this.fsync) {
         // the file's entry, and the entries of the directories this put made (a new partition's)
         await Promise.all([dirname(file), ...madeDirectoryEntries(made, dirname(file))].map(syncDirectoryAfter));
       }
     } catch (e) {
       await fh?.close().catch(() => undefined);
-      await rm(tmp, { force: true }).catch(() => undefined);
+      if (written !== undefined) await rm(written, { force: true }).catch(() => undefined);
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
         // a directory sits where the object goes, or a file where a parent directory goes

@@ -1,6 +1,6 @@
 import { fstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -81,9 +81,12 @@ describe('StoreRegistry', () => {
     await probe.close();
     const original = fileHandle.sync;
     const flushed: string[] = [];
+    const files: string[] = []; // the paths of the files flushed, when flushed
     const sync = vi.spyOn(fileHandle, 'sync').mockImplementation(function (this: { fd: number }) {
       const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-      flushed.push(fstatSync(this.fd).isDirectory() ? path : `file in ${dirname(path)}`);
+      const isDir = fstatSync(this.fd).isDirectory();
+      flushed.push(isDir ? path : `file in ${dirname(path)}`);
+      if (!isDir) files.push(path);
       return original.call(this);
     });
     try {
@@ -98,6 +101,14 @@ describe('StoreRegistry', () => {
       flushed.length = 0;
       await store.put('nested/b/c/x.bin', new Uint8Array([2]));
       expect(flushed.sort()).toEqual([dir, join(dir, 'nested'), join(dir, 'nested', 'b'), join(dir, 'nested', 'b', 'c'), `file in ${join(dir, 'nested', 'b', 'c')}`].sort());
+      // a put writes a temp file renamed into place after its flush; a fresh one (a new data file's)
+      // writes in place, so one flush of the file covers its directory entry as well
+      expect(files.every((f) => basename(f).startsWith('.lakesoul-tmp-'))).toBe(true);
+      flushed.length = 0;
+      files.length = 0;
+      await store.put('durable/fresh.bin', new Uint8Array([7]), { fresh: true });
+      expect(files).toEqual([join(dir, 'durable', 'fresh.bin')]);
+      expect(flushed.sort()).toEqual([join(dir, 'durable'), `file in ${join(dir, 'durable')}`].sort());
       flushed.length = 0;
       await new LocalStore({ root: dir, fsync: false }).put('durable/b.bin', new Uint8Array([4]));
       expect(flushed).toEqual([]);

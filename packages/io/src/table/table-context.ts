@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
-import type { ObjectStore } from '../types.js';
+import type { ObjectStore, PutOptions } from '../types.js';
 import { partitionDirName } from './data-file-paths.js';
 
 /** Internal: the catalog + stores + table entry an operation runs against. */
@@ -60,9 +60,9 @@ export async function readUri(
 }
 
 /** Writes one object by URI. */
-export async function writeUri(stores: StoreRegistry, uri: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+export async function writeUri(stores: StoreRegistry, uri: string, bytes: Uint8Array, signal?: AbortSignal, options: Pick<PutOptions, 'fresh'> = {}): Promise<void> {
   const { store, key } = stores.resolve(uri);
-  await store.put(key, bytes, { signal, contentLength: bytes.byteLength });
+  await store.put(key, bytes, { signal, contentLength: bytes.byteLength, ...options });
 }
 
 /**

@@ -330,7 +330,8 @@ export class FileSink {
   }
 
   private upload(uri: string, bytes: Uint8Array): Promise<void> {
-    return writeUri(this.ctx.stores, uri, bytes, this.signal).then(() => undefined);
+    // a new file's name, read by nothing before the commit that names it
+    return writeUri(this.ctx.stores, uri, bytes, this.signal, { fresh: true });
   }
 
   /** Keeps `task` in flight (its failure recorded), then waits while `limit` or more are. */

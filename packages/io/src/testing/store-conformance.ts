@@ -59,8 +59,8 @@ async function expectKind(p: Promise<unknown>, kind: LakeSoulError['kind'], ment
  * the store returned by `makeStore` (called once, before the tests; each test writes below its own
  * random prefix): put/get round trips, ranged gets (bounded, open-ended, suffix, clamped), head,
  * idempotent delete, recursive prefix listing across pages, a large streamed (multipart) upload read
- * back byte-exactly, NotFound for missing objects, and AbortSignal handling (an aborted streamed put
- * leaves no object).
+ * back byte-exactly, NotFound for missing objects, AbortSignal handling (an aborted streamed put
+ * leaves no object), and fresh puts.
  *
  * Why long: one `it` per clause of the ObjectStore contract over one shared store and prefix; each
  * test is short and independent, and a backend's author reads the contract top to bottom here.
@@ -265,6 +265,26 @@ export function runObjectStoreConformance(name: string, makeStore: () => ObjectS
       await expectKind(store.put(`${p}/partial.bin`, gen(), { signal: ac.signal }), 'Aborted');
       await expectKind(store.head(`${p}/partial.bin`), 'NotFound');
       expect(await collect(store.list(`${p}/`))).toEqual([]);
+    });
+
+    it('a fresh put (the caller\'s word that the key is new) writes the object; over an existing key it replaces it; aborted, it leaves none', async () => {
+      const p = prefix();
+      const a = patternBytes(5000, 15);
+      await store.put(`${p}/part=1/f.bin`, a, { fresh: true });
+      expect(Buffer.from(await store.get(`${p}/part=1/f.bin`)).equals(Buffer.from(a))).toBe(true);
+      const b = patternBytes(7, 16);
+      await store.put(`${p}/part=1/f.bin`, b, { fresh: true });
+      expect(Buffer.from(await store.get(`${p}/part=1/f.bin`)).equals(Buffer.from(b))).toBe(true);
+      const ac = new AbortController();
+      async function* gen() {
+        yield patternBytes(6 * MIB, 17);
+        ac.abort(new Error('consumer gone'));
+        await new Promise((r) => setTimeout(r, 20));
+        yield patternBytes(6 * MIB, 18);
+      }
+      await expectKind(store.put(`${p}/part=1/g.bin`, gen(), { signal: ac.signal, fresh: true }), 'Aborted');
+      await expectKind(store.head(`${p}/part=1/g.bin`), 'NotFound');
+      expect((await collect(store.list(`${p}/`))).map((m) => m.path)).toEqual([`${p}/part=1/f.bin`]);
     });
   });
 }
