@@ -307,11 +307,44 @@ fn prepare(bytes: Bytes) -> Result<PreparedSource> {
   Ok(PreparedSource { schema, batch })
 }
 
-/// An Arrow IPC stream decoded and validated (on the calling thread) for encodes to take rows from
+/// An Arrow IPC stream decoded and validated on libuv's thread pool, for encodes to take rows from
 /// (`EncodeRequest::prepared`); freed when JavaScript collects the handle and no encode holds it.
 #[napi]
-pub fn prepare_source(ipc: Uint8Array) -> Result<External<Arc<PreparedSource>>> {
-  guarded(|| Ok(External::new(Arc::new(prepare(Bytes::from_owner(JsBytes(ipc)))?))))
+pub fn prepare_source(ipc: Uint8Array) -> AsyncTask<PrepareTask> {
+  AsyncTask::new(PrepareTask(Some(Bytes::from_owner(JsBytes(ipc)))))
+}
+
+pub struct PrepareTask(Option<Bytes>);
+
+/// What [`prepare_source`] resolves with: the source behind a JavaScript External.
+pub struct PreparedHandle(External<Arc<PreparedSource>>);
+
+impl TypeName for PreparedHandle {
+  fn type_name() -> &'static str {
+    "External"
+  }
+  fn value_type() -> ValueType {
+    ValueType::External
+  }
+}
+
+impl ToNapiValue for PreparedHandle {
+  unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+    // SAFETY: called by napi on the JS thread with its env, as for the External itself
+    unsafe { External::to_napi_value(env, val.0) }
+  }
+}
+
+impl Task for PrepareTask {
+  type Output = PreparedSource;
+  type JsValue = PreparedHandle;
+  fn compute(&mut self) -> Result<PreparedSource> {
+    let bytes = self.0.take().ok_or_else(|| Error::from_reason("the source was prepared already"))?;
+    guarded(|| prepare(bytes))
+  }
+  fn resolve(&mut self, _env: Env, out: PreparedSource) -> Result<PreparedHandle> {
+    Ok(PreparedHandle(External::new(Arc::new(out))))
+  }
 }
 
 /// One encode (the caller's IPC bytes and row indexes, not copies: JS keeps them unchanged until the

@@ -97,10 +97,11 @@ export interface RowSelection {
 
 /**
  * A source batch of {@link encodeRowsInPool} as the encode reads it: its Arrow IPC stream as the
- * native codec decoded it (once for all the encodes that take rows of it), and its column encodings.
+ * native codec decodes it (once for all the encodes that take rows of it, on the pool's threads while
+ * the encodings are chosen here), and its column encodings.
  */
 export interface RowSource {
-  prepared: PreparedRowSource;
+  prepared: Promise<PreparedRowSource>;
   encodings: RawEncodeRequest['encodings'];
 }
 
@@ -112,7 +113,9 @@ function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefine
   let s = cache?.get(b);
   if (s === undefined) {
     const t = withoutSecondTimestamps(new Table(b.schema, [b]));
-    s = { prepared: native.prepareSource(tableToIPC(t, 'stream')), encodings: chooseColumnEncodings(t) };
+    const prepared = native.prepareSource(tableToIPC(t, 'stream'));
+    prepared.catch(() => undefined); // awaited by every encode that takes rows of it
+    s = { prepared, encodings: chooseColumnEncodings(t) };
     cache?.set(b, s);
   }
   return s;
@@ -122,9 +125,9 @@ function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefine
  * The selected rows encoded as one file on the native pool: the rows are taken inside the encode
  * (arrow-rs's take and interleave, on the pool's thread; `sortKeys` are sorted there too), so the
  * calling thread neither gathers them nor serializes the copy. Each source is serialized to Arrow
- * IPC once per `options.sources` cache (every call without one), before this returns its promise:
- * the caller may drop the cache entry right after the call, as the running encode keeps its own
- * reference. The same file as {@link encodeParquetInPool} of the gathered rows, except that the
+ * IPC (and decoded by the codec) once per `options.sources` cache (every call without one), before
+ * this returns its promise: the caller may drop the cache entry right after the call, as the running
+ * encode keeps its own reference. The same file as {@link encodeParquetInPool} of the gathered rows, except that the
  * column encodings are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
  */
 export async function encodeRowsInPool(
@@ -137,7 +140,6 @@ export async function encodeRowsInPool(
   const auto = (options.dictionary ?? 'auto') === 'auto';
   const req: RawEncodeRequest = {
     ipc: new Uint8Array(0),
-    take: { prepared: streams.map((s) => s.prepared), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys },
     compression: options.compression ?? 'zstd',
     rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     metadata: options.metadata,
@@ -147,7 +149,8 @@ export async function encodeRowsInPool(
     encodings: !auto ? [] : streams.length === 1 ? streams[0].encodings : chooseColumnEncodings(withoutSecondTimestamps(new Table(sources[0].schema, [...sources]))),
   };
   try {
-    return await pool.run({ op: 'encode', ...req }, { signal: options.signal });
+    const take = { prepared: await Promise.all(streams.map((s) => s.prepared)), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys };
+    return await pool.run({ op: 'encode', ...req, take }, { signal: options.signal });
   } catch (e) {
     if (LakeSoulError.is(e, 'Aborted')) throw e;
     throw encodeError(e, options.file);

@@ -219,7 +219,7 @@ describe('the native Parquet codec', () => {
       const picks = Array.from({ length: 6 }, (_, k) => Int32Array.from({ length: 300 }, (_, i) => (i * 7 + k * 101) % a.numRows));
       const files = picks.map((r) => encodeRowsInPool({ sources: [a], src: null, rows: r }, p, { sources: cache }));
       expect(cache.size).toBe(1);
-      const prepared = cache.get(a).prepared;
+      const prepared = await cache.get(a).prepared;
       cache.clear(); // the writer drops a batch's copy once no group holds rows of it: the running encodes keep theirs
       for (const [k, f] of files.entries()) {
         expect(plainRows(castTableToSchema(await decodeParquet(await f), a.schema))).toEqual(plainRows(takeRows(a, picks[k])));
@@ -227,7 +227,7 @@ describe('the native Parquet codec', () => {
       // the same handle taken again by a later encode (the cache entry of a batch still held)
       const again = await nativeParquet()!.encode({ ipc: new Uint8Array(0), take: { prepared: [prepared], src: null, rows: picks[0] }, compression: 'zstd', rowGroupSize: 1000, createdBy: 'test', encodings: [] });
       expect(plainRows(castTableToSchema(await decodeParquet(again), a.schema))).toEqual(plainRows(takeRows(a, picks[0])));
-      expect(() => nativeParquet()!.prepareSource(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow();
+      await expect(nativeParquet()!.prepareSource(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).rejects.toThrow();
     });
 
     it('writes key columns in small pages and the others in larger ones', async () => {

@@ -61,7 +61,7 @@ interface NativeAddon {
   foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
   i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
-  prepareSource(ipc: Uint8Array): PreparedRowSource;
+  prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -128,11 +128,11 @@ export interface NativeParquet {
    */
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
   /**
-   * An Arrow IPC stream decoded and validated once, on the calling thread, for the encodes that take
+   * An Arrow IPC stream decoded and validated once, on libuv's thread pool, for the encodes that take
    * rows of it (`take.prepared`): each encode decoded the whole source again otherwise.
-   * @throws Error when the stream is not valid Arrow IPC.
+   * @throws Error (rejects) when the stream is not valid Arrow IPC.
    */
-  prepareSource(ipc: Uint8Array): PreparedRowSource;
+  prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
 }
 
 /**
