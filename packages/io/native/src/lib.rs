@@ -266,7 +266,7 @@ pub struct EncodeRequest {
   /// An Arrow IPC stream: the rows to encode; with `rows`, ignored (may be empty).
   pub ipc: Uint8Array,
   /// With `rows`: the sources whose rows are taken (one schema), as [`prepare_source`] made them.
-  pub prepared: Option<Vec<ExternalRef<Arc<PreparedSource>>>>,
+  pub prepared: Option<Vec<ExternalRef<PreparedCell>>>,
   /// With `rows`: each output row's source (all from the first without it).
   pub src: Option<Uint32Array>,
   /// The output rows, by row of their source: the file holds these rows in this order.
@@ -307,8 +307,28 @@ fn prepare(bytes: Bytes) -> Result<PreparedSource> {
   Ok(PreparedSource { schema, batch })
 }
 
+/// A prepared source behind its JavaScript handle, until [`release_source`] (or the collection of the
+/// handle) lets it go; encodes that took it keep it until they end.
+pub struct PreparedCell(std::sync::Mutex<Option<Arc<PreparedSource>>>);
+
+impl PreparedCell {
+  fn get(&self) -> Result<Arc<PreparedSource>> {
+    let held = self.0.lock().map_err(|_| Error::from_reason("a row source's lock is poisoned"))?;
+    held.clone().ok_or_else(|| Error::from_reason("a row source was used after its release"))
+  }
+}
+
+/// Lets a prepared source go now (its memory is the caller's stream and the columns decoded from it),
+/// rather than when JavaScript collects the handle; encodes that took it keep it until they end.
+#[napi]
+pub fn release_source(handle: &External<PreparedCell>) {
+  if let Ok(mut held) = handle.0.lock() {
+    held.take();
+  }
+}
+
 /// An Arrow IPC stream decoded and validated on libuv's thread pool, for encodes to take rows from
-/// (`EncodeRequest::prepared`); freed when JavaScript collects the handle and no encode holds it.
+/// (`EncodeRequest::prepared`) until [`release_source`].
 #[napi]
 pub fn prepare_source(ipc: Uint8Array) -> AsyncTask<PrepareTask> {
   AsyncTask::new(PrepareTask(Some(Bytes::from_owner(JsBytes(ipc)))))
@@ -317,7 +337,7 @@ pub fn prepare_source(ipc: Uint8Array) -> AsyncTask<PrepareTask> {
 pub struct PrepareTask(Option<Bytes>);
 
 /// What [`prepare_source`] resolves with: the source behind a JavaScript External.
-pub struct PreparedHandle(External<Arc<PreparedSource>>);
+pub struct PreparedHandle(External<PreparedCell>);
 
 impl TypeName for PreparedHandle {
   fn type_name() -> &'static str {
@@ -343,7 +363,7 @@ impl Task for PrepareTask {
     guarded(|| prepare(bytes))
   }
   fn resolve(&mut self, _env: Env, out: PreparedSource) -> Result<PreparedHandle> {
-    Ok(PreparedHandle(External::new(Arc::new(out))))
+    Ok(PreparedHandle(External::new(PreparedCell(std::sync::Mutex::new(Some(Arc::new(out)))))))
   }
 }
 
@@ -572,7 +592,7 @@ fn encode_task(req: EncodeRequest) -> Result<EncodeTask> {
     None => EncodeInput::Stream(Bytes::from_owner(JsBytes(req.ipc))),
     Some(rows) => {
       // the handles are JavaScript references, released here on the calling thread; the task keeps the sources
-      let sources = req.prepared.unwrap_or_default().iter().map(|h| Arc::clone(h)).collect();
+      let sources = req.prepared.unwrap_or_default().iter().map(|h| h.get()).collect::<Result<_>>()?;
       EncodeInput::Rows { sources, src: req.src, rows, sort_keys: req.sort_keys }
     }
   };

@@ -4,7 +4,7 @@ export {
   encodeParquetInPool,
   encodeRowsInPool,
   type RowSelection,
-  type RowSource,
+  RowSource,
   decodeParquet,
   decoderReadsPageIndex,
   castTableToSchema,

@@ -98,11 +98,42 @@ export interface RowSelection {
 /**
  * A source batch of {@link encodeRowsInPool} as the encode reads it: its Arrow IPC stream as the
  * native codec decodes it (once for all the encodes that take rows of it, on the pool's threads while
- * the encodings are chosen here), and its column encodings.
+ * the encodings are chosen here), and its column encodings. Whoever keeps it in a cache calls
+ * {@link RowSource.drop} once no further encode will take rows of it: the codec lets it go when the
+ * running ones end (left to the garbage collector, a large write held ~200 MB more).
  */
-export interface RowSource {
-  prepared: Promise<PreparedRowSource>;
-  encodings: RawEncodeRequest['encodings'];
+export class RowSource {
+  private uses = 0;
+  private dropped = false;
+
+  constructor(
+    readonly prepared: Promise<PreparedRowSource>,
+    readonly encodings: RawEncodeRequest['encodings'],
+    private readonly codec: NativeParquet,
+  ) {
+    prepared.catch(() => undefined); // awaited by every encode that takes rows of it
+  }
+
+  /** An encode takes rows of it until {@link RowSource.done}. */
+  use(): void {
+    this.uses++;
+  }
+
+  /** An encode that took rows of it has ended. */
+  done(): void {
+    if (--this.uses === 0 && this.dropped) this.free();
+  }
+
+  /** No further encode takes rows of it: freed now, or when the running ones end. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    if (this.uses === 0) this.free();
+  }
+
+  private free(): void {
+    this.prepared.then((h) => this.codec.releaseSource(h), () => undefined);
+  }
 }
 
 /**
@@ -113,9 +144,7 @@ function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefine
   let s = cache?.get(b);
   if (s === undefined) {
     const t = withoutSecondTimestamps(new Table(b.schema, [b]));
-    const prepared = native.prepareSource(tableToIPC(t, 'stream'));
-    prepared.catch(() => undefined); // awaited by every encode that takes rows of it
-    s = { prepared, encodings: chooseColumnEncodings(t) };
+    s = new RowSource(native.prepareSource(tableToIPC(t, 'stream')), chooseColumnEncodings(t), native);
     cache?.set(b, s);
   }
   return s;
@@ -126,8 +155,8 @@ function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefine
  * (arrow-rs's take and interleave, on the pool's thread; `sortKeys` are sorted there too), so the
  * calling thread neither gathers them nor serializes the copy. Each source is serialized to Arrow
  * IPC (and decoded by the codec) once per `options.sources` cache (every call without one), before
- * this returns its promise: the caller may drop the cache entry right after the call, as the running
- * encode keeps its own reference. The same file as {@link encodeParquetInPool} of the gathered rows, except that the
+ * this returns its promise: the caller may drop the cache entry ({@link RowSource.drop}) right after
+ * the call, as the running encode keeps its own reference. The same file as {@link encodeParquetInPool} of the gathered rows, except that the
  * column encodings are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
  */
 export async function encodeRowsInPool(
@@ -137,6 +166,7 @@ export async function encodeRowsInPool(
 ): Promise<Uint8Array> {
   const { sources } = selection;
   const streams = sources.map((b) => rowSource(b, options.sources, pool.codec));
+  for (const s of streams) s.use();
   const auto = (options.dictionary ?? 'auto') === 'auto';
   const req: RawEncodeRequest = {
     ipc: new Uint8Array(0),
@@ -154,6 +184,11 @@ export async function encodeRowsInPool(
   } catch (e) {
     if (LakeSoulError.is(e, 'Aborted')) throw e;
     throw encodeError(e, options.file);
+  } finally {
+    for (const s of streams) {
+      s.done();
+      if (options.sources === undefined) s.drop(); // this call's own copy
+    }
   }
 }
 

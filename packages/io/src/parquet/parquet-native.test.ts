@@ -213,20 +213,22 @@ describe('the native Parquet codec', () => {
       expect(noSource.message).toMatch(/row 1: \(1, 0\) is outside the sources/);
     });
 
-    it('a source is decoded once for the encodes sharing a cache, which may drop it while they run; bad IPC is refused', async () => {
+    it('a source is decoded once for the encodes sharing a cache; dropped while they run, it goes once they end; bad IPC is refused', async () => {
       const p = pool();
       const cache = new Map();
       const picks = Array.from({ length: 6 }, (_, k) => Int32Array.from({ length: 300 }, (_, i) => (i * 7 + k * 101) % a.numRows));
       const files = picks.map((r) => encodeRowsInPool({ sources: [a], src: null, rows: r }, p, { sources: cache }));
       expect(cache.size).toBe(1);
-      const prepared = await cache.get(a).prepared;
-      cache.clear(); // the writer drops a batch's copy once no group holds rows of it: the running encodes keep theirs
+      const source = cache.get(a);
+      // the writer drops a batch's copy once no group holds rows of it: the running encodes keep theirs
+      source.drop();
+      cache.clear();
       for (const [k, f] of files.entries()) {
         expect(plainRows(castTableToSchema(await decodeParquet(await f), a.schema))).toEqual(plainRows(takeRows(a, picks[k])));
       }
-      // the same handle taken again by a later encode (the cache entry of a batch still held)
-      const again = await nativeParquet()!.encode({ ipc: new Uint8Array(0), take: { prepared: [prepared], src: null, rows: picks[0] }, compression: 'zstd', rowGroupSize: 1000, createdBy: 'test', encodings: [] });
-      expect(plainRows(castTableToSchema(await decodeParquet(again), a.schema))).toEqual(plainRows(takeRows(a, picks[0])));
+      // released once they ended: an encode taking rows of it now is refused
+      const late = nativeParquet()!.encode({ ipc: new Uint8Array(0), take: { prepared: [await source.prepared], src: null, rows: picks[0] }, compression: 'zstd', rowGroupSize: 1000, createdBy: 'test', encodings: [] });
+      await expect(late).rejects.toThrow(/used after its release/);
       await expect(nativeParquet()!.prepareSource(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).rejects.toThrow();
     });
 

@@ -62,6 +62,7 @@ interface NativeAddon {
   i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
   prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
+  releaseSource(handle: PreparedRowSource): void;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -133,6 +134,11 @@ export interface NativeParquet {
    * @throws Error (rejects) when the stream is not valid Arrow IPC.
    */
   prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
+  /**
+   * Lets a prepared source go now instead of when its handle is collected (its memory is the stream
+   * and the columns decoded from it); encodes running with it keep it until they end, later ones fail.
+   */
+  releaseSource(handle: PreparedRowSource): void;
 }
 
 /**
@@ -187,6 +193,7 @@ function load(): NativeParquet | null {
     i64KeysAsF64: (w, o) => addon.i64KeysAsF64(w, o),
     gatherFixed: (...args) => addon.gatherFixed(...args),
     prepareSource: (ipc) => addon.prepareSource(ipc),
+    releaseSource: (handle) => addon.releaseSource(handle),
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }

@@ -257,9 +257,22 @@ export class FileSink {
 
   /**
    * The input batches' IPC copies {@link FileSink.enqueueRows} made, by batch: the writer drops a
-   * batch's copy once no group holds rows of it (running encodes keep their own reference).
+   * batch's copy once no group holds rows of it ({@link FileSink.dropRowSource}; running encodes keep
+   * their own reference).
    */
   readonly rowSources = new Map<RecordBatch, RowSource>();
+
+  /** Drops the copy of `batch` (no group holds rows of it any more). */
+  dropRowSource(batch: RecordBatch): void {
+    this.rowSources.get(batch)?.drop();
+    this.rowSources.delete(batch);
+  }
+
+  /** Drops every copy left (the write ends). */
+  private dropRowSources(): void {
+    for (const s of this.rowSources.values()) s.drop();
+    this.rowSources.clear();
+  }
 
   private encodeOptions(uri: string): { compression: 'zstd'; rowGroupSize: number; keyColumns: readonly string[]; file: string } {
     return { compression: 'zstd', rowGroupSize: this.rowGroupSize, keyColumns: this.ctx.info.primaryKeys, file: uri };
@@ -279,12 +292,14 @@ export class FileSink {
   /** Waits for every encode and upload; throws the first failure. */
   async settle(): Promise<void> {
     await this.drain();
+    this.dropRowSources();
     if (this.failure !== undefined) throw this.failure;
   }
 
   /** Waits for encodes and uploads (ignoring failures) and deletes everything written. */
   async discard(): Promise<void> {
     await this.drain();
+    this.dropRowSources();
     await deleteUrisBestEffort(this.ctx.stores, this.uris);
   }
 
@@ -825,11 +840,11 @@ async function writeConformed(
   const release = (parts: readonly GroupPart[]): void => {
     for (const p of parts) {
       // a slice is one group's part only; the batch's copy goes with the batch's last part
-      if (p.batch !== p.source) sink.rowSources.delete(p.batch);
+      if (p.batch !== p.source) sink.dropRowSource(p.batch);
       const r = retained.get(p.source)!;
       if (--r.parts === 0) {
         retained.delete(p.source);
-        sink.rowSources.delete(p.source);
+        sink.dropRowSource(p.source);
         buffered -= r.bytes;
       }
     }
