@@ -16,6 +16,7 @@ export {
   type SparseParquetFile,
   type RawDecodeRequest,
   type RawEncodeRequest,
+  type PreparedRowSource,
   type CastTableOptions,
 } from './parquet-codec.js';
 export {

@@ -15,7 +15,7 @@ import { chooseColumnEncodings } from './column-encodings.js';
 import { nativeParquet, type NativeParquet } from './parquet-native.js';
 import { decodeToIPC, encodeFromIPC, type PreparedRowSource, type RawDecodeRequest, type RawEncodeRequest, type SparseParquetFile } from './parquet-wasm-ops.js';
 
-export { parquetWasm, type SparseParquetFile, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
+export { parquetWasm, type SparseParquetFile, type RawDecodeRequest, type RawEncodeRequest, type PreparedRowSource } from './parquet-wasm-ops.js';
 
 /** Options of {@link encodeParquet}. */
 export interface EncodeParquetOptions {
@@ -156,8 +156,9 @@ function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefine
  * calling thread neither gathers them nor serializes the copy. Each source is serialized to Arrow
  * IPC (and decoded by the codec) once per `options.sources` cache (every call without one), before
  * this returns its promise: the caller may drop the cache entry ({@link RowSource.drop}) right after
- * the call, as the running encode keeps its own reference. The same file as {@link encodeParquetInPool} of the gathered rows, except that the
- * column encodings are chosen on the sources' rows ({@link EncodeParquetOptions.dictionary}).
+ * the call, as the running encode keeps its own reference. The same file as
+ * {@link encodeParquetInPool} of the gathered rows, except that the column encodings are chosen on
+ * the sources' rows ({@link EncodeParquetOptions.dictionary}).
  */
 export async function encodeRowsInPool(
   selection: RowSelection,
@@ -167,20 +168,20 @@ export async function encodeRowsInPool(
   const { sources } = selection;
   const streams = sources.map((b) => rowSource(b, options.sources, pool.codec));
   for (const s of streams) s.use();
-  const auto = (options.dictionary ?? 'auto') === 'auto';
-  const req: RawEncodeRequest = {
-    ipc: new Uint8Array(0),
-    compression: options.compression ?? 'zstd',
-    rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
-    metadata: options.metadata,
-    keyColumns: options.keyColumns,
-    createdBy: createdBy(),
-    // one source: its choices; several: chosen again on all of them
-    encodings: !auto ? [] : streams.length === 1 ? streams[0].encodings : chooseColumnEncodings(withoutSecondTimestamps(new Table(sources[0].schema, [...sources]))),
-  };
   try {
-    const take = { prepared: await Promise.all(streams.map((s) => s.prepared)), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys };
-    return await pool.run({ op: 'encode', ...req, take }, { signal: options.signal });
+    const auto = (options.dictionary ?? 'auto') === 'auto';
+    const req: RawEncodeRequest = {
+      ipc: new Uint8Array(0),
+      compression: options.compression ?? 'zstd',
+      rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
+      metadata: options.metadata,
+      keyColumns: options.keyColumns,
+      createdBy: createdBy(),
+      // one source: its choices; several: chosen again on all of them
+      encodings: !auto ? [] : streams.length === 1 ? streams[0].encodings : chooseColumnEncodings(withoutSecondTimestamps(new Table(sources[0].schema, [...sources]))),
+      take: { prepared: await Promise.all(streams.map((s) => s.prepared)), src: selection.src, rows: selection.rows, sortKeys: selection.sortKeys },
+    };
+    return await pool.run({ op: 'encode', ...req }, { signal: options.signal });
   } catch (e) {
     if (LakeSoulError.is(e, 'Aborted')) throw e;
     throw encodeError(e, options.file);
