@@ -331,10 +331,11 @@ pub fn release_source(handle: &External<PreparedCell>) {
 /// (`EncodeRequest::prepared`) until [`release_source`].
 #[napi]
 pub fn prepare_source(ipc: Uint8Array) -> AsyncTask<PrepareTask> {
-  AsyncTask::new(PrepareTask(Some(Bytes::from_owner(JsBytes(ipc)))))
+  AsyncTask::new(PrepareTask(Bytes::from_owner(JsBytes(ipc))))
 }
 
-pub struct PrepareTask(Option<Bytes>);
+/// The stream a [`prepare_source`] call decodes (the task keeps the caller's memory referenced).
+pub struct PrepareTask(Bytes);
 
 /// What [`prepare_source`] resolves with: the source behind a JavaScript External.
 pub struct PreparedHandle(External<PreparedCell>);
@@ -359,8 +360,7 @@ impl Task for PrepareTask {
   type Output = PreparedSource;
   type JsValue = PreparedHandle;
   fn compute(&mut self) -> Result<PreparedSource> {
-    let bytes = self.0.take().ok_or_else(|| Error::from_reason("the source was prepared already"))?;
-    guarded(|| prepare(bytes))
+    guarded(|| prepare(self.0.clone()))
   }
   fn resolve(&mut self, _env: Env, out: PreparedSource) -> Result<PreparedHandle> {
     Ok(PreparedHandle(External::new(PreparedCell(std::sync::Mutex::new(Some(Arc::new(out)))))))
