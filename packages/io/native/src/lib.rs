@@ -3,6 +3,8 @@
 //! whole file or some of its ranges (a sparse file: the pieces a selective read fetched, zeros
 //! elsewhere) and returns an Arrow IPC stream; an encode takes an IPC stream and writer choices and
 //! returns the file. Every call exists synchronously and as a task on libuv's thread pool.
+mod files;
+
 use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::sync::Once;
@@ -203,7 +205,7 @@ impl Job for DecodeTask {
 
 
 /// A JS byte array kept alive (by a reference) while the codec reads it.
-struct JsBytes(Uint8Array);
+pub(crate) struct JsBytes(Uint8Array);
 
 impl AsRef<[u8]> for JsBytes {
   fn as_ref(&self) -> &[u8] {
@@ -617,7 +619,7 @@ pub fn encode_sync(req: EncodeRequest) -> Result<Buffer> {
 /// rows unsorted). Raise it with every change of a function or field.
 #[napi]
 pub fn interface_version() -> u32 {
-  3
+  4
 }
 
 /// The parquet crate's version this addon was built with.

@@ -1,13 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castTableToSchema, decodeOffsetIndex, decodeParquet, decoderReadsPageIndex, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
-import { KEY_PAGE_SIZE_LIMIT, NATIVE_INTERFACE_VERSION, VALUE_PAGE_SIZE_LIMIT, addonMismatch } from './parquet-native.js';
+import { KEY_PAGE_SIZE_LIMIT, NATIVE_INTERFACE_VERSION, VALUE_PAGE_SIZE_LIMIT, addonMismatch, nativeFiles } from './parquet-native.js';
 import { createRequire } from 'node:module';
 import { takeRows } from '../arrow/take-rows.js';
 import { parquetWasm } from './parquet-wasm-ops.js';
 import { NativeParquetPool } from '../workers/parquet-pool.js';
 import { plainRows, sampleAllTypesTable, seededRandom } from '../arrow/sample-tables.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Binary, LargeUtf8, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 
 // The native codec is built by `pnpm setup:native`, which CI runs: there it must be present, and
@@ -420,4 +422,43 @@ describe('the native Parquet codec', () => {
     if (built) expect(nativeParquet()).not.toBeNull();
     else expect(() => nativeParquet()).toThrow(/pnpm setup:native/);
   });
+
+  describe.runIf(built)('file operations (the local store\'s puts of bytes)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'native-files-'));
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+    it('creates a new file holding the bytes, flushed or not; fails as Node\'s fs does, leaving what was there', async () => {
+      const files = nativeFiles()!;
+      expect(files).not.toBeNull();
+      const data = Uint8Array.from({ length: 100_000 }, (_, i) => i % 251);
+      await files.createFile(join(root, 'a.bin'), data, true);
+      await files.createFile(join(root, 'b.bin'), data.subarray(10, 20), false);
+      expect(readFileSync(join(root, 'a.bin'))).toEqual(Buffer.from(data));
+      expect(readFileSync(join(root, 'b.bin'))).toEqual(Buffer.from(data.subarray(10, 20)));
+      // the key exists: EEXIST, and the file keeps its bytes
+      await expect(files.createFile(join(root, 'a.bin'), new Uint8Array([1]), true)).rejects.toMatchObject({ code: 'EEXIST', syscall: 'open', path: join(root, 'a.bin'), message: expect.stringMatching(/^EEXIST: file already exists, open '/) });
+      expect(readFileSync(join(root, 'a.bin')).length).toBe(100_000);
+      await expect(files.createFile(join(root, 'missing', 'c.bin'), data, true)).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open' });
+      await expect(files.createFile(join(root, 'a.bin', 'c.bin'), data, true)).rejects.toMatchObject({ code: 'ENOTDIR' });
+      // many at once, as a write of many partitions puts them
+      mkdirSync(join(root, 'many'));
+      await Promise.all(Array.from({ length: 64 }, (_, i) => files.createFile(join(root, 'many', `${i}.bin`), Uint8Array.of(i), true)));
+      expect(readdirSync(join(root, 'many')).length).toBe(64);
+      expect(readFileSync(join(root, 'many', '63.bin'))).toEqual(Buffer.from([63]));
+    });
+
+    it('flushes a directory; one that cannot be opened is an error', async () => {
+      const files = nativeFiles()!;
+      await expect(files.syncDirectory(root)).resolves.toBeUndefined();
+      await expect(files.syncDirectory(join(root, 'none'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: join(root, 'none') });
+    });
+
+    it('are not used under LAKESOUL_PARQUET_CODEC=wasm (the store\'s Node calls then run, and are tested so)', () => {
+      process.env[PARQUET_CODEC_ENV] = 'wasm';
+      expect(nativeFiles()).toBeNull();
+      process.env[PARQUET_CODEC_ENV] = 'fast';
+      expect(nativeFiles()).toBeNull();
+    });
+  });
 });
+

@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { getSystemErrorMap } from 'node:util';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { DATA_PAGE_SIZE_LIMIT, type PreparedRowSource, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
@@ -63,6 +64,14 @@ interface NativeAddon {
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
   prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
   releaseSource(handle: PreparedRowSource): void;
+  createFileTask(path: string, data: Uint8Array, fsync: boolean): Promise<FileFailure | null>;
+  syncDirectoryTask(path: string): Promise<FileFailure | null>;
+}
+
+/** How one of the addon's file operations failed (`native/src/files.rs`). */
+interface FileFailure {
+  errno: number;
+  syscall: string;
 }
 
 /** The native codec's calls on the requests parquet-wasm takes. */
@@ -139,6 +148,48 @@ export interface NativeParquet {
    * and the columns decoded from it); encodes running with it keep it until they end, later ones fail.
    */
   releaseSource(handle: PreparedRowSource): void;
+  /** The addon's file operations, for the local store. */
+  readonly files: NativeFiles;
+}
+
+/**
+ * File operations of the local store as one task each on libuv's thread pool (`native/src/files.rs`):
+ * writing and flushing a new file is one task instead of four Node calls (open, write, fsync, close).
+ * Failures reject with an error shaped as Node's (`code`, `errno`, `syscall`, `path`).
+ */
+export interface NativeFiles {
+  /**
+   * Creates `path`, which must not exist (`EEXIST` otherwise), holding `data`, flushed to disk when
+   * `fsync`. A failure after the file was created removes it.
+   */
+  createFile(path: string, data: Uint8Array, fsync: boolean): Promise<void>;
+  /** Flushes a directory's entries (a file system that cannot flush a directory is left as is); rejects when it cannot be opened. */
+  syncDirectory(path: string): Promise<void>;
+}
+
+/**
+ * The native file operations, or null where the native codec is not used (not built, or
+ * `LAKESOUL_PARQUET_CODEC=wasm`, under which the store's own Node calls are tested too). Never
+ * throws: an invalid codec choice is reported by the codec.
+ */
+export function nativeFiles(): NativeFiles | null {
+  try {
+    return nativeParquet()?.files ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The error Node's `fs` would give for a failed system call. */
+function systemError(f: FileFailure, path: string): NodeJS.ErrnoException {
+  const [code, description] = getSystemErrorMap().get(-f.errno) ?? [`E${f.errno}`, 'unknown error'];
+  return Object.assign(new Error(`${code}: ${description}, ${f.syscall} '${path}'`), { code, errno: -f.errno, syscall: f.syscall, path });
+}
+
+/** Rejects with {@link systemError} when a file operation failed. */
+async function settled(task: Promise<FileFailure | null>, path: string): Promise<void> {
+  const failed = await task;
+  if (failed) throw systemError(failed, path);
 }
 
 /**
@@ -146,7 +197,7 @@ export interface NativeParquet {
  * other sources lacks functions or ignores request fields (an older encode leaves `sortKeys` rows
  * unsorted), so it is not used.
  */
-export const NATIVE_INTERFACE_VERSION = 3;
+export const NATIVE_INTERFACE_VERSION = 4;
 
 /**
  * Why a loaded addon cannot be used by this code (an interface of another version, or none: built
@@ -194,6 +245,10 @@ function load(): NativeParquet | null {
     gatherFixed: (...args) => addon.gatherFixed(...args),
     prepareSource: (ipc) => addon.prepareSource(ipc),
     releaseSource: (handle) => addon.releaseSource(handle),
+    files: {
+      createFile: (path, data, fsync) => settled(addon.createFileTask(path, data, fsync), path),
+      syncDirectory: (path) => settled(addon.syncDirectoryTask(path), path),
+    },
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { LakeSoulError, madeDirectoryEntries, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
+import { nativeFiles } from '../parquet/parquet-native.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
 /** Options of the {@link LocalStore} constructor. */
@@ -249,26 +250,46 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     let fh: FileHandle | undefined;
     let written: string | undefined; // the file this put created, removed if it fails
     try {
-      const made = await makeDirectory(dirname(file));
       // a fresh key is written in place (no reader looks before the put returns); one that exists after
       // all is replaced by a rename, as any other put
       let target = options.fresh === true ? file : tempPath(file);
-      fh = await open(target, 'wx').catch((e: NodeJS.ErrnoException) => {
-        if (target !== file || e.code !== 'EEXIST') throw e;
-        target = tempPath(file);
-        return open(target, 'wx');
-      });
-      written = target;
-      if (data instanceof Uint8Array) {
-        await writeAll(fh, data, options.signal, uri);
-      } else {
-        for await (const chunk of data) {
-          await writeAll(fh, chunk, options.signal, uri);
+      // The directory is made only when the open finds it missing: a write's files mostly land in
+      // directories that exist (a table's, its partitions'), and making it first cost a failed mkdir
+      // and a stat per put, two thread-pool round trips.
+      let made: string | undefined;
+      let madeDirectory = false;
+      // bytes at hand: created, written, flushed and closed by one native task where the addon is built
+      const native = data instanceof Uint8Array ? nativeFiles() : null;
+      for (;;) {
+        try {
+          if (native) await native.createFile(target, data as Uint8Array, this.fsync);
+          else fh = await open(target, 'wx');
+          break;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' && !madeDirectory) {
+            made = await makeDirectory(dirname(file));
+            madeDirectory = true;
+          } else if (code === 'EEXIST' && target === file) {
+            target = tempPath(file);
+          } else {
+            throw e;
+          }
         }
       }
-      if (this.fsync) await fh.sync();
-      await fh.close();
-      fh = undefined;
+      written = target;
+      if (fh !== undefined) {
+        if (data instanceof Uint8Array) {
+          await writeAll(fh, data, options.signal, uri);
+        } else {
+          for await (const chunk of data) {
+            await writeAll(fh, chunk, options.signal, uri);
+          }
+        }
+        if (this.fsync) await fh.sync();
+        await fh.close();
+        fh = undefined;
+      }
       throwIfAborted(options.signal, `put ${uri}`);
       if (target !== file) await rename(target, file);
       written = undefined;
@@ -454,6 +475,8 @@ function syncDirectoryAfter(dir: string): Promise<void> {
 
 /** Flushes a directory's entries (a rename into it) to disk; a file system that cannot sync a directory is left as is. */
 async function syncDirectory(dir: string): Promise<void> {
+  const native = nativeFiles();
+  if (native) return native.syncDirectory(dir);
   const fh = await open(dir, 'r');
   try {
     await fh.sync().catch(() => {});

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { nativeFiles } from '../parquet/parquet-native.js';
 import { LocalStore } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
 import { S3Store } from './s3-store.js';
@@ -75,20 +76,43 @@ describe('StoreRegistry', () => {
     expect(readFileSync(join(dir, 'synced', 'x.bin'))).toEqual(Buffer.from([4, 5]));
   });
 
-  it('flushes local puts to disk by default: the file before its rename, its directory after (a power cut left commits pointing at empty files)', async () => {
+  /**
+   * Records every flush a local put asks for, on either path: Node's FileHandle.sync (parquet-wasm
+   * runs, or bytes streamed) and the native addon's file tasks (a put of bytes where it is built).
+   * Returns the function that stops recording.
+   */
+  async function recordFlushes(onFile: (path: string) => void, onDirectory: (path: string) => void): Promise<() => void> {
     const probe = await open(join(dir, 'probe'), 'w');
     const fileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
     await probe.close();
     const original = fileHandle.sync;
+    const spies: { mockRestore(): void }[] = [vi.spyOn(fileHandle, 'sync').mockImplementation(function (this: { fd: number }) {
+      const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+      if (fstatSync(this.fd).isDirectory()) onDirectory(path); else onFile(path);
+      return original.call(this);
+    })];
+    const native = nativeFiles();
+    if (native) {
+      const { createFile, syncDirectory } = native;
+      spies.push(vi.spyOn(native, 'createFile').mockImplementation(async (path, data, fsync) => {
+        await createFile(path, data, fsync);
+        if (fsync) onFile(path);
+      }));
+      spies.push(vi.spyOn(native, 'syncDirectory').mockImplementation(async (path) => {
+        await syncDirectory(path);
+        onDirectory(path);
+      }));
+    }
+    return () => { for (const s of spies) s.mockRestore(); };
+  }
+
+  it('flushes local puts to disk by default: the file before its rename, its directory after (a power cut left commits pointing at empty files)', async () => {
     const flushed: string[] = [];
     const files: string[] = []; // the paths of the files flushed, when flushed
-    const sync = vi.spyOn(fileHandle, 'sync').mockImplementation(function (this: { fd: number }) {
-      const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-      const isDir = fstatSync(this.fd).isDirectory();
-      flushed.push(isDir ? path : `file in ${dirname(path)}`);
-      if (!isDir) files.push(path);
-      return original.call(this);
-    });
+    const stop = await recordFlushes((path) => {
+      flushed.push(`file in ${dirname(path)}`);
+      files.push(path);
+    }, (path) => flushed.push(path));
     try {
       const store = new LocalStore({ root: dir });
       await store.put('durable/a.bin', new Uint8Array([1, 2, 3]));
@@ -101,6 +125,11 @@ describe('StoreRegistry', () => {
       flushed.length = 0;
       await store.put('nested/b/c/x.bin', new Uint8Array([2]));
       expect(flushed.sort()).toEqual([dir, join(dir, 'nested'), join(dir, 'nested', 'b'), join(dir, 'nested', 'b', 'c'), `file in ${join(dir, 'nested', 'b', 'c')}`].sort());
+      // streamed bytes take the same path
+      flushed.length = 0;
+      await store.put('streamed/s.bin', (async function* () { yield new Uint8Array([5]); yield new Uint8Array([6]); })());
+      expect(flushed.sort()).toEqual([dir, join(dir, 'streamed'), `file in ${join(dir, 'streamed')}`].sort());
+      expect(readFileSync(join(dir, 'streamed', 's.bin'))).toEqual(Buffer.from([5, 6]));
       // a put writes a temp file renamed into place after its flush; a fresh one (a new data file's)
       // writes in place, so one flush of the file covers its directory entry as well
       expect(files.every((f) => basename(f).startsWith('.lakesoul-tmp-'))).toBe(true);
@@ -113,22 +142,16 @@ describe('StoreRegistry', () => {
       await new LocalStore({ root: dir, fsync: false }).put('durable/b.bin', new Uint8Array([4]));
       expect(flushed).toEqual([]);
       expect(readFileSync(join(dir, 'durable', 'a.bin'))).toEqual(Buffer.from([1, 2, 3]));
+      expect(readFileSync(join(dir, 'durable', 'b.bin'))).toEqual(Buffer.from([4]));
     } finally {
-      sync.mockRestore();
+      stop();
     }
   });
 
   it('flushes a directory once for the puts that land in it together (each put flushed it for itself: ~20% of a 1M-row write)', async () => {
-    const probe = await open(join(dir, 'probe'), 'w');
-    const fileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
-    await probe.close();
-    const original = fileHandle.sync;
     let files = 0;
     let directories = 0;
-    const sync = vi.spyOn(fileHandle, 'sync').mockImplementation(function (this: { fd: number }) {
-      if (fstatSync(this.fd).isDirectory()) directories++; else files++;
-      return original.call(this);
-    });
+    const stop = await recordFlushes(() => files++, () => directories++);
     try {
       const store = new LocalStore({ root: dir });
       await Promise.all(Array.from({ length: 8 }, (_, i) => store.put(`grouped/${i}.bin`, new Uint8Array([i]))));
@@ -142,7 +165,7 @@ describe('StoreRegistry', () => {
       expect(directories).toBe(1);
       for (let i = 0; i < 8; i++) expect(readFileSync(join(dir, 'grouped', `${i}.bin`))).toEqual(Buffer.from([i]));
     } finally {
-      sync.mockRestore();
+      stop();
     }
   });
 

@@ -2,7 +2,7 @@
  * What table operations share: the catalog, the store registry and the table's catalog entry, plus the
  * small helpers every operation uses (resolving a file URI to its store, best-effort deletes).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
@@ -18,11 +18,22 @@ export interface TableContext {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
+/**
+ * Random bytes for file names, drawn from the system's generator 1 KiB at a time: `randomBytes(16)`
+ * per name cost ~9 µs of the calling thread, 2 ms for a write of 200 partitions.
+ */
+const namePool = Buffer.alloc(1024);
+let namePoolAt = namePool.length;
+
 /** 16 random alphanumeric characters (protocol §4 file names). */
 export function randomAlnum16(): string {
-  const bytes = randomBytes(16);
+  if (namePoolAt + 16 > namePool.length) {
+    randomFillSync(namePool);
+    namePoolAt = 0;
+  }
   let s = '';
-  for (let i = 0; i < 16; i++) s += ALNUM[bytes[i] % ALNUM.length];
+  for (let i = 0; i < 16; i++) s += ALNUM[namePool[namePoolAt + i] % ALNUM.length];
+  namePoolAt += 16;
   return s;
 }
 
