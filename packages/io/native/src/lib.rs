@@ -3,6 +3,8 @@
 //! whole file or some of its ranges (a sparse file: the pieces a selective read fetched, zeros
 //! elsewhere) and returns an Arrow IPC stream; an encode takes an IPC stream and writer choices and
 //! returns the file. Every call exists synchronously and as a task on libuv's thread pool.
+// the local store's file operations use Unix file APIs; elsewhere the store makes Node's calls
+#[cfg(unix)]
 mod files;
 
 use std::cell::{Cell, RefCell};

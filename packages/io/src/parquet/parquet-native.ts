@@ -64,8 +64,10 @@ interface NativeAddon {
   gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
   prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
   releaseSource(handle: PreparedRowSource): void;
-  createFileTask(path: string, data: Uint8Array, fsync: boolean): Promise<FileFailure | null>;
-  syncDirectoryTask(path: string): Promise<FileFailure | null>;
+  /** Unix builds only. */
+  createFileTask?(path: string, data: Uint8Array, fsync: boolean): Promise<FileFailure | null>;
+  /** Unix builds only. */
+  syncDirectoryTask?(path: string): Promise<FileFailure | null>;
 }
 
 /** How one of the addon's file operations failed (`native/src/files.rs`). */
@@ -148,8 +150,8 @@ export interface NativeParquet {
    * and the columns decoded from it); encodes running with it keep it until they end, later ones fail.
    */
   releaseSource(handle: PreparedRowSource): void;
-  /** The addon's file operations, for the local store. */
-  readonly files: NativeFiles;
+  /** The addon's file operations, for the local store (null in a build without them: not Unix). */
+  readonly files: NativeFiles | null;
 }
 
 /**
@@ -184,6 +186,16 @@ export function nativeFiles(): NativeFiles | null {
 function systemError(f: FileFailure, path: string): NodeJS.ErrnoException {
   const [code, description] = getSystemErrorMap().get(-f.errno) ?? [`E${f.errno}`, 'unknown error'];
   return Object.assign(new Error(`${code}: ${description}, ${f.syscall} '${path}'`), { code, errno: -f.errno, syscall: f.syscall, path });
+}
+
+/** The addon's file operations as {@link NativeFiles}, or null when it was built without them. */
+function nativeFileOps(addon: NativeAddon): NativeFiles | null {
+  const { createFileTask, syncDirectoryTask } = addon;
+  if (typeof createFileTask !== 'function' || typeof syncDirectoryTask !== 'function') return null;
+  return {
+    createFile: (path, data, fsync) => settled(createFileTask.call(addon, path, data, fsync), path),
+    syncDirectory: (path) => settled(syncDirectoryTask.call(addon, path), path),
+  };
 }
 
 /** Rejects with {@link systemError} when a file operation failed. */
@@ -245,10 +257,7 @@ function load(): NativeParquet | null {
     gatherFixed: (...args) => addon.gatherFixed(...args),
     prepareSource: (ipc) => addon.prepareSource(ipc),
     releaseSource: (handle) => addon.releaseSource(handle),
-    files: {
-      createFile: (path, data, fsync) => settled(addon.createFileTask(path, data, fsync), path),
-      syncDirectory: (path) => settled(addon.syncDirectoryTask(path), path),
-    },
+    files: nativeFileOps(addon),
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
 }
