@@ -461,4 +461,3 @@ describe('the native Parquet codec', () => {
     });
   });
 });
-

@@ -155,9 +155,10 @@ export interface NativeParquet {
 }
 
 /**
- * File operations of the local store as one task each on libuv's thread pool (`native/src/files.rs`):
- * writing and flushing a new file is one task instead of four Node calls (open, write, fsync, close).
- * Failures reject with an error shaped as Node's (`code`, `errno`, `syscall`, `path`).
+ * File operations of the local store as one task each on the addon's 16 file threads
+ * (`native/src/files.rs`; libuv's 4 threads run the codec): writing and flushing a new file is one
+ * task instead of four Node calls (open, write, fsync, close). Failures reject with an error shaped as
+ * Node's (`code`, `errno`, `syscall`, `path`).
  */
 export interface NativeFiles {
   /**
