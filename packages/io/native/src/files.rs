@@ -8,6 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::IntoRawFd;
 use std::os::unix::fs::OpenOptionsExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
@@ -70,9 +71,11 @@ fn run_io(job: IoJob) -> Result<()> {
   let queue = QUEUE.get_or_init(|| {
     let (tx, rx) = mpsc::channel::<IoJob>();
     let rx = Arc::new(Mutex::new(rx));
+    let mut started = 0;
+    let mut refused = None;
     for i in 0..IO_THREADS {
       let rx = rx.clone();
-      std::thread::Builder::new()
+      let spawned = std::thread::Builder::new()
         .name(format!("lakesoul-io-{i}"))
         .stack_size(256 * 1024)
         .spawn(move || loop {
@@ -81,13 +84,21 @@ fn run_io(job: IoJob) -> Result<()> {
             Err(_) => return,
           };
           match next {
-            Ok(job) => job(),
+            // a job that panics leaves its promise unsettled, not the pool a thread short
+            Ok(job) => drop(std::panic::catch_unwind(AssertUnwindSafe(job))),
             Err(_) => return,
           }
-        })
-        .map_err(|e| format!("cannot start the file threads: {e}"))?;
+        });
+      match spawned {
+        Ok(_) => started += 1,
+        Err(e) => refused = Some(e),
+      }
     }
-    Ok(tx)
+    // fewer threads than asked (a process limit) still serve; none is an error for every call
+    match (started, refused) {
+      (0, Some(e)) => Err(format!("cannot start the file threads: {e}")),
+      _ => Ok(tx),
+    }
   });
   match queue {
     Ok(tx) => tx.send(job).map_err(|_| Error::from_reason("the file threads have stopped")),
