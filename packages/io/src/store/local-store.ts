@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { LakeSoulError, madeDirectoryEntries, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
-import { nativeFiles } from '../parquet/parquet-native.js';
+import { nativeFiles, type NativeFiles } from '../parquet/parquet-native.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
 /** Options of the {@link LocalStore} constructor. */
@@ -132,8 +132,10 @@ const READ_CHUNK = 8 * 1024 * 1024;
 /**
  * Objects as files below a root directory. `put` writes a temp file in the target directory (flushed
  * with fsync unless `fsync: false`) and renames it over the target, so readers see the old object or the new
- * one, never a partial file. Parent directories are created as needed. `list` walks directories
- * recursively.
+ * one, never a partial file (a `fresh` put writes in place). Parent directories are created as needed.
+ * Where the native Parquet addon is built, a put of bytes creates, writes, flushes and closes its file
+ * in one task on the addon's file threads ({@link NativeFiles}); streams, and every put without the
+ * addon, use Node's `fs`. `list` walks directories recursively.
  */
 export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
   /** Absolute root directory. */
