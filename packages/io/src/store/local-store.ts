@@ -261,10 +261,11 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
       let made: string | undefined;
       let madeDirectory = false;
       // bytes at hand: created, written, flushed and closed by one native task where the addon is built
-      const native = data instanceof Uint8Array ? nativeFiles() : null;
+      const bytes = data instanceof Uint8Array ? data : null;
+      const native = bytes ? nativeFiles() : null;
       for (;;) {
         try {
-          if (native) await native.createFile(target, data as Uint8Array, this.fsync);
+          if (native && bytes) await native.createFile(target, bytes, this.fsync);
           else fh = await open(target, 'wx');
           break;
         } catch (e) {
