@@ -97,6 +97,15 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     const paris = await all(t, { partitions: { city: 'paris' }, columns: ['id', 'city'] });
     expect(paris.length).toBe(67);
     expect(Object.keys(paris[0])).toEqual(['id', 'city']);
+    // Small batches: every split gives full batches and a shorter last one (its range column built
+    // once per length and shared), each row with its own partition's value.
+    const small: RecordBatch[] = [];
+    for await (const b of (await t.scan()).read({ batchSize: 16 })) small.push(b);
+    expect(small.length).toBeGreaterThanOrEqual(14);
+    expect(new Set(small.map((b) => b.numRows)).size).toBeGreaterThan(1);
+    const smallRows = rowsOf(new Table(small));
+    expect(smallRows.length).toBe(200);
+    for (const r of smallRows) expect(r.city).toBe(Number(r.id) % 3 === 0 ? 'paris' : 'oslo');
 
     // Files on local disk: DuckDB reads each with the same values, sorted by PK, without the range column.
     if (storage === 'local') {

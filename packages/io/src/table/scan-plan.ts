@@ -800,26 +800,34 @@ export class TableScanPlan implements ScanPlan {
           label: `${split.tableName} ${split.id}`,
         })
       : concatSources(sources, { outputSchema: this.physicalSchema, batchSize, signal });
+    // The split's range columns, built once per batch length and shared by its batches (Arrow data is
+    // immutable): one per batch cost ~0.25 ms a batch of 8k rows, ~9% of a partitioned split's read.
+    const constants = new Map<string, Vector>();
     for await (const b of merged) {
       throwIfAborted(signal, `scan of ${split.tableName}`);
       let batch = b;
       if (j.cdcColumn && j.mode === 'snapshot') batch = dropCdcDeletes(batch, j.cdcColumn);
       if (batch.numRows === 0) continue;
-      batch = this.injectRange(split, batch);
+      batch = this.injectRange(split, batch, constants);
       if (filter) batch = filterBatch(batch, filter);
       if (batch.numRows > 0) yield batch;
     }
   }
 
-  private injectRange(split: Split, batch: RecordBatch): RecordBatch {
+  /** `batch` with the split's range columns added; `constants` keeps the last column built per name, reused at the same length. */
+  private injectRange(split: Split, batch: RecordBatch, constants: Map<string, Vector>): RecordBatch {
     const rp = this.json.rangePartitions;
     if (rp.length === 0) return batch;
     const vectors: Record<string, Vector> = {};
     const fields: Field[] = [];
     for (const f of this.tableSchema.fields) {
       if (rp.includes(f.name)) {
-        const text = split.partitionValues[f.name] ?? null;
-        vectors[f.name] = constantColumn(f.type, text, batch.numRows, f.name);
+        let column = constants.get(f.name);
+        if (column?.length !== batch.numRows) {
+          column = constantColumn(f.type, split.partitionValues[f.name] ?? null, batch.numRows, f.name);
+          constants.set(f.name, column);
+        }
+        vectors[f.name] = column;
         fields.push(f);
       } else {
         const v = batch.getChild(f.name);
