@@ -133,9 +133,9 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
     expect(labels.get('4')).toBe('v1-4');
   });
 
-  it('reads the same rows with DoGet on the server thread (doGetThreads: 0) as on its workers', async () => {
+  it('reads the same rows with DoGet on the server thread (doGetThreads: 0) as on its workers (started at listen, as serve does)', async () => {
     const here = createFlightServer({ lakehouse, ticketSecret: SECRET, doGetThreads: 0 });
-    const workers = createFlightServer({ lakehouse, ticketSecret: SECRET, maxDoGetsOnServerThread: 0 });
+    const workers = createFlightServer({ lakehouse, ticketSecret: SECRET, maxDoGetsOnServerThread: 0, startDoGetWorkersAtListen: true });
     try {
       const hereUrl = `grpc://127.0.0.1:${await here.listen(0, '127.0.0.1')}`;
       const workersUrl = `grpc://127.0.0.1:${await workers.listen(0, '127.0.0.1')}`;
@@ -152,6 +152,7 @@ describe('Flight with pyarrow.flight (PGlite catalog, local disk)', () => {
       expect(workers.stats.doGetOnWorkers).toBe(8);
       expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, doGetThreads: -1 })).toThrow(/doGetThreads must be a whole number/);
       expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, maxDoGetsOnServerThread: 1.5 })).toThrow(/maxDoGetsOnServerThread must be a whole number/);
+      expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, startDoGetWorkersAtListen: 'yes' as never })).toThrow(/startDoGetWorkersAtListen must be true or false/);
     } finally {
       await here.close(1000);
       await workers.close(1000);

@@ -947,6 +947,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         lakehouse: ctx.lakehouse, tokens, users,
         ticketSecret: secret ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
         memoryBudgetBytes: o.memoryBudget * 1024 * 1024, maxConcurrentStreams: o.maxStreams, memoryWaitMs: o.memoryWait * 1000,
+        startDoGetWorkersAtListen: true, // a server's first parallel read pays no worker start
       });
       // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.
       // A second signal while draining stops at once. The handlers are in place before the address

@@ -122,6 +122,24 @@ describe('DoGet workers', () => {
     expect(workers.running).toBe(0);
   });
 
+  it('start all their threads at once on startAll (a server at listen), which then serve the streams; none once closed', async () => {
+    const local = new DoGetWorkers(doGetWorkerScript()!, 2);
+    try {
+      local.startAll();
+      expect(local.threads).toBe(2);
+      local.startAll();
+      expect(local.threads).toBe(2);
+      const reads = [2, 3].map((i) => splitRead(i));
+      const got = await Promise.all(reads.map((r) => collect(local.frames(r, portable(r), 128 * 1024, signal))));
+      expect(local.threads).toBe(2);
+      for (let i = 0; i < reads.length; i++) expect(await rowsOf(got[i]!)).toBe(await rowsOf(await collect(doGetFrames(reads[i]!, stores, signal))));
+    } finally {
+      await local.close();
+    }
+    local.startAll();
+    expect(local.threads).toBe(0);
+  });
+
   it('fail the streams still running when closed', async () => {
     const local = new DoGetWorkers(doGetWorkerScript()!, 1);
     const read = splitRead(2, 48 * 1024);

@@ -61,6 +61,11 @@ export class DoGetWorkers {
     readonly size: number,
   ) {}
 
+  /** Worker threads started (and not lost or terminated). */
+  get threads(): number {
+    return this.slots.length;
+  }
+
   /** Streams running on the workers now. */
   get running(): number {
     return this.slots.reduce((n, s) => n + s.streams.size, 0);
@@ -115,6 +120,11 @@ export class DoGetWorkers {
     const buffer = frame.buffer as ArrayBuffer;
     slot.worker.postMessage({ type: 'recycle', buffer } satisfies ToDoGetWorker, [buffer]);
     return true;
+  }
+
+  /** Starts the workers not started yet (they load their modules meanwhile); nothing once closed. */
+  startAll(): void {
+    while (!this.closed && this.slots.length < this.size) this.start();
   }
 
   /** Terminates the workers; streams still running fail. Idempotent. */
