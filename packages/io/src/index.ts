@@ -13,6 +13,7 @@ export * from './table/index.js';
 export * from './prefetch/index.js';
 export * from './import/index.js';
 export * from './workers/index.js';
+export * from './native/index.js';
 // The error type every call throws, so that `import { LakeSoulError } from '@lakesoul-ts/io'` works
 // beside the API that throws it (it is meta's class: `instanceof` holds across both imports).
 export { LakeSoulError } from '@lakesoul-ts/meta';

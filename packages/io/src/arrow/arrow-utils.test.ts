@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { existsSync } from 'node:fs';
-import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV } from '../parquet/parquet-native.js';
+import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV } from '../native/native-addon.js';
 import {
   DateDay, DateMillisecond, Dictionary, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, List,
   RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Uint8, Uint32, Uint64, Utf8, makeData, makeVector, vectorFromArray, type DataType, type Vector,

@@ -5,7 +5,8 @@ import type { MergeOperator } from '../types.js';
 import { concatSources, mergeSortedSources, type MergeSource } from './index.js';
 import { plainRows, seededRandom } from '../arrow/sample-tables.js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV, nativeParquet } from '../parquet/parquet-native.js';
+import { nativeParquet } from '../parquet/parquet-native.js';
+import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV } from '../native/native-addon.js';
 
 type Row = Record<string, any>;
 const enc = new TextEncoder();

@@ -35,4 +35,4 @@ export {
 } from './parquet-footer.js';
 export { columnFileOfPages, pageRowCounts, pagesOfRanges, pagesOfRows, positionsInPages, rowsOfPages, type ColumnFileOptions } from './page-select.js';
 export { ParquetMetaCache, sharedParquetMetaCache, fileMetaKey, META_CACHE_BYTES_ENV, DEFAULT_META_CACHE_BYTES } from './meta-cache.js';
-export { nativeParquet, nativeFiles, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON, type NativeParquet, type NativeFiles } from './parquet-native.js';
+export { nativeParquet, type NativeParquet } from './parquet-native.js';

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { castTableToSchema, decodeOffsetIndex, decodeParquet, decoderReadsPageIndex, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter, PARQUET_CODEC_ENV, NATIVE_PARQUET_ADDON } from './index.js';
-import { KEY_PAGE_SIZE_LIMIT, NATIVE_INTERFACE_VERSION, VALUE_PAGE_SIZE_LIMIT, addonMismatch, nativeFiles } from './parquet-native.js';
+import { castTableToSchema, decodeOffsetIndex, decodeParquet, decoderReadsPageIndex, encodeParquet, encodeRowsInPool, nativeParquet, readParquetFooter } from './index.js';
+import { KEY_PAGE_SIZE_LIMIT, VALUE_PAGE_SIZE_LIMIT } from './parquet-native.js';
+import { NATIVE_INTERFACE_VERSION, NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV, addonMismatch } from '../native/native-addon.js';
+import { nativeFiles } from '../native/native-files.js';
 import { createRequire } from 'node:module';
 import { takeRows } from '../arrow/take-rows.js';
 import { parquetWasm } from './parquet-wasm-ops.js';

@@ -1,80 +1,14 @@
 /**
- * The native Parquet codec: `packages/io/native`, the parquet crate parquet-wasm compiles to
- * WebAssembly (same version, same writer settings) built as a Node-API addon by `pnpm setup:native`.
- * It encodes the same files 2.4x and decodes them 2.1x faster than parquet-wasm on one thread
- * (`bench/parquet-codec.mjs`), and runs on libuv's threads, so the Parquet pool needs no worker threads when it is there
- * (`NativeParquetPool` in `workers/parquet-pool.ts`). The addon also has two kernels of the read
- * and write paths that cost most in JavaScript: a merge-on-read round's winners (`sortedWinners`),
- * gathering variable-width values by row (`gatherBytes`) and the bucket hash of key columns (`foldHash`).
- *
- * `LAKESOUL_PARQUET_CODEC` chooses: `native` (fail when not built), `wasm` (parquet-wasm), or unset /
- * `auto`: native when built, else parquet-wasm.
+ * The native Parquet codec: the parquet crate parquet-wasm compiles to WebAssembly (same version, same
+ * writer settings) in io's native addon (`native/native-addon.ts`). It encodes the same files 2.4x and
+ * decodes them 2.1x faster than parquet-wasm on one thread (`bench/parquet-codec.mjs`), and runs on
+ * libuv's threads, so the Parquet pool needs no worker threads when it is there (`NativeParquetPool` in
+ * `workers/parquet-pool.ts`). The addon also has kernels of the read and write paths that cost most in
+ * JavaScript: a merge-on-read round's winners (`sortedWinners`), gathering values by row
+ * (`gatherBytes`, `gatherFixed`) and the bucket hash of key columns (`foldHash`).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { getSystemErrorMap } from 'node:util';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { nativeAddon, type NativeAddon, type NativeDecodeRequest, type NativeEncodeRequest } from '../native/native-addon.js';
 import { DATA_PAGE_SIZE_LIMIT, type PreparedRowSource, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
-
-/** Environment variable choosing the Parquet codec: `native`, `wasm`, or `auto` (the default). */
-export const PARQUET_CODEC_ENV = 'LAKESOUL_PARQUET_CODEC';
-
-/** What the addon takes for a decode (see `native/src/lib.rs`). */
-interface NativeDecodeRequest {
-  size: number;
-  pieces: Uint8Array[];
-  offsets: number[];
-  columns?: string[];
-  rowGroups?: number[];
-  batchSize: number;
-}
-
-/** What the addon takes for an encode. */
-interface NativeEncodeRequest {
-  ipc: Uint8Array;
-  prepared?: PreparedRowSource[];
-  src?: Uint32Array;
-  rows?: Int32Array;
-  sortKeys?: number[];
-  compression: string;
-  rowGroupSize: number;
-  dataPageSizeLimit: number;
-  metadata?: string[][];
-  createdBy: string;
-  encodings: (RawEncodeRequest['encodings'][number] & { pageSizeLimit?: number })[];
-}
-
-/** The addon's functions: Arrow IPC streams out of decodes, Parquet files out of encodes. */
-interface NativeAddon {
-  decode(req: NativeDecodeRequest): Promise<Uint8Array>;
-  decodeSync(req: NativeDecodeRequest): Uint8Array;
-  encode(req: NativeEncodeRequest): Promise<Uint8Array>;
-  encodeSync(req: NativeEncodeRequest): Uint8Array;
-  parquetVersion(): string;
-  interfaceVersion?(): number;
-  sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
-  foldHashI32(values: Int32Array, hashes: Int32Array): void;
-  foldHashI64(words: Int32Array, hashes: Int32Array): void;
-  foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
-  i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
-  gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
-  prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
-  releaseSource(handle: PreparedRowSource): void;
-  /** Unix builds only. */
-  createFileTask?(path: string, data: Uint8Array, fsync: boolean): Promise<FileFailure | null>;
-  /** Unix builds only. */
-  syncDirectoryTask?(path: string): Promise<FileFailure | null>;
-}
-
-/** How one of the addon's file operations failed (`native/src/files.rs`). */
-interface FileFailure {
-  errno: number;
-  syscall: string;
-}
 
 /** The native codec's calls on the requests parquet-wasm takes. */
 export interface NativeParquet {
@@ -150,100 +84,25 @@ export interface NativeParquet {
    * and the columns decoded from it); encodes running with it keep it until they end, later ones fail.
    */
   releaseSource(handle: PreparedRowSource): void;
-  /** The addon's file operations, for the local store (null in a build without them: not Unix). */
-  readonly files: NativeFiles | null;
 }
+
+/** The codec over the addon loaded last (wrapped once). */
+let wrapped: { addon: NativeAddon; codec: NativeParquet } | undefined;
 
 /**
- * File operations of the local store as one task each on the addon's 16 file threads
- * (`native/src/files.rs`; libuv's 4 threads run the codec): writing and flushing a new file is one
- * task instead of four Node calls (open, write, fsync, close). Failures reject with an error shaped as
- * Node's (`code`, `errno`, `syscall`, `path`).
+ * The native codec, or null when parquet-wasm is to be used (`LAKESOUL_PARQUET_CODEC=wasm`, or unset
+ * and the addon not built). Throws `InvalidArgument` for `LAKESOUL_PARQUET_CODEC=native` without a
+ * loadable addon, and for a value it does not know.
  */
-export interface NativeFiles {
-  /**
-   * Creates `path`, which must not exist (`EEXIST` otherwise), holding `data`, flushed to disk when
-   * `fsync`. A failure after the file was created removes it.
-   */
-  createFile(path: string, data: Uint8Array, fsync: boolean): Promise<void>;
-  /** Flushes a directory's entries (a file system that cannot flush a directory is left as is); rejects when it cannot be opened. */
-  syncDirectory(path: string): Promise<void>;
+export function nativeParquet(): NativeParquet | null {
+  const addon = nativeAddon();
+  if (addon === null) return null;
+  if (wrapped?.addon !== addon) wrapped = { addon, codec: codecOf(addon) };
+  return wrapped.codec;
 }
 
-/**
- * The native file operations, or null where the native codec is not used (not built, or
- * `LAKESOUL_PARQUET_CODEC=wasm`, under which the store's own Node calls are tested too). Never
- * throws: an invalid codec choice is reported by the codec.
- */
-export function nativeFiles(): NativeFiles | null {
-  try {
-    return nativeParquet()?.files ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** The error Node's `fs` would give for a failed system call. */
-function systemError(f: FileFailure, path: string): NodeJS.ErrnoException {
-  const [code, description] = getSystemErrorMap().get(-f.errno) ?? [`E${f.errno}`, 'unknown error'];
-  return Object.assign(new Error(`${code}: ${description}, ${f.syscall} '${path}'`), { code, errno: -f.errno, syscall: f.syscall, path });
-}
-
-/** The addon's file operations as {@link NativeFiles}, or null when it was built without them. */
-function nativeFileOps(addon: NativeAddon): NativeFiles | null {
-  const { createFileTask, syncDirectoryTask } = addon;
-  if (typeof createFileTask !== 'function' || typeof syncDirectoryTask !== 'function') return null;
-  return {
-    createFile: (path, data, fsync) => settled(createFileTask.call(addon, path, data, fsync), path),
-    syncDirectory: (path) => settled(syncDirectoryTask.call(addon, path), path),
-  };
-}
-
-/** Rejects with {@link systemError} when a file operation failed. */
-async function settled(task: Promise<FileFailure | null>, path: string): Promise<void> {
-  const failed = await task;
-  if (failed) throw systemError(failed, path);
-}
-
-/**
- * The addon interface this code calls (`interface_version` in `native/src/lib.rs`): an addon built from
- * other sources lacks functions or ignores request fields (an older encode leaves `sortKeys` rows
- * unsorted), so it is not used.
- */
-export const NATIVE_INTERFACE_VERSION = 4;
-
-/**
- * Why a loaded addon cannot be used by this code (an interface of another version, or none: built
- * before versions existed), or null when it can.
- */
-export function addonMismatch(addon: { interfaceVersion?: () => number }): string | null {
-  const found = typeof addon.interfaceVersion === 'function' ? addon.interfaceVersion() : null;
-  if (found === NATIVE_INTERFACE_VERSION) return null;
-  return `it was built from other sources (interface ${found ?? 'unversioned'}, this code needs ${NATIVE_INTERFACE_VERSION})`;
-}
-
-/** Where `pnpm setup:native` puts the addon (the same relative path from `src/parquet` and `dist/parquet`). */
-export const NATIVE_PARQUET_ADDON = fileURLToPath(new URL('../../native/lakesoul-parquet.node', import.meta.url));
-
-let loaded: NativeParquet | null | undefined;
-let loadError: unknown;
-
-function load(): NativeParquet | null {
-  if (!existsSync(NATIVE_PARQUET_ADDON)) return null;
-  let addon: NativeAddon;
-  try {
-    addon = createRequire(import.meta.url)(NATIVE_PARQUET_ADDON) as NativeAddon;
-  } catch (e) {
-    loadError = e;
-    process.emitWarning(`the native Parquet codec at ${NATIVE_PARQUET_ADDON} does not load (${e instanceof Error ? e.message : String(e)}); using parquet-wasm. Rebuild it with: pnpm setup:native`);
-    return null;
-  }
-  const mismatch = addonMismatch(addon);
-  if (mismatch !== null) {
-    loadError = new Error(mismatch);
-    process.emitWarning(`the native Parquet codec at ${NATIVE_PARQUET_ADDON} is not used: ${mismatch}; using parquet-wasm. Rebuild it with: pnpm setup:native`);
-    return null;
-  }
+/** The addon's calls as {@link NativeParquet}: requests shaped for it, Buffers out as plain Uint8Arrays. */
+function codecOf(addon: NativeAddon): NativeParquet {
   return {
     decode: async (req) => plain(await addon.decode(decodeRequest(req))),
     decodeSync: (req) => plain(addon.decodeSync(decodeRequest(req))),
@@ -258,28 +117,8 @@ function load(): NativeParquet | null {
     gatherFixed: (...args) => addon.gatherFixed(...args),
     prepareSource: (ipc) => addon.prepareSource(ipc),
     releaseSource: (handle) => addon.releaseSource(handle),
-    files: nativeFileOps(addon),
     foldHash: { i32: (v, h) => addon.foldHashI32(v, h), i64: (w, h) => addon.foldHashI64(w, h), bytes: (v, o, h) => addon.foldHashBytes(v, o, h) },
   };
-}
-
-/**
- * The native codec, or null when parquet-wasm is to be used (`LAKESOUL_PARQUET_CODEC=wasm`, or unset
- * and the addon not built). Throws `InvalidArgument` for `LAKESOUL_PARQUET_CODEC=native` without a
- * loadable addon, and for a value it does not know.
- */
-export function nativeParquet(): NativeParquet | null {
-  const choice = process.env[PARQUET_CODEC_ENV] ?? '';
-  if (choice === 'wasm') return null;
-  if (choice !== '' && choice !== 'auto' && choice !== 'native') {
-    throw new LakeSoulError('InvalidArgument', `${PARQUET_CODEC_ENV} must be native, wasm or auto, got '${choice}'`);
-  }
-  if (loaded === undefined) loaded = load();
-  if (loaded === null && choice === 'native') {
-    const why = loadError === undefined ? 'it is not built' : `it does not load: ${loadError instanceof Error ? loadError.message : String(loadError)}`;
-    throw new LakeSoulError('InvalidArgument', `${PARQUET_CODEC_ENV}=native, but the native Parquet codec (${NATIVE_PARQUET_ADDON}): ${why}. Build it with: pnpm setup:native`);
-  }
-  return loaded;
 }
 
 /**

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { LakeSoulError, madeDirectoryEntries, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
-import { nativeFiles, type NativeFiles } from '../parquet/parquet-native.js';
+import { nativeFiles, type NativeFiles } from '../native/native-files.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
 
 /** Options of the {@link LocalStore} constructor. */

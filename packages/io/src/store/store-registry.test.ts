@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { nativeFiles } from '../parquet/parquet-native.js';
+import { nativeFiles } from '../native/native-files.js';
 import { LocalStore } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
 import { S3Store } from './s3-store.js';

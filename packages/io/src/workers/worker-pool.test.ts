@@ -10,7 +10,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { WorkerPool, WORKER_TASK_FAILED } from './worker-pool.js';
 import { createParquetPool, parquetWorkerScript, type ParquetPool } from './parquet-pool.js';
 import { decodeParquet, encodeParquet, encodeParquetInPool } from '../parquet/parquet-codec.js';
-import { PARQUET_CODEC_ENV } from '../parquet/parquet-native.js';
+import { PARQUET_CODEC_ENV } from '../native/native-addon.js';
 
 // A worker speaking the pool's envelope: doubles `n`, sleeps `ms` first, fails on 'fail', dies on 'crash'.
 const TEST_WORKER = `
