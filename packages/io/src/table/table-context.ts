@@ -77,8 +77,10 @@ export async function writeUri(stores: StoreRegistry, uri: string, bytes: Uint8A
 }
 
 /**
- * Deletes objects by URI, ignoring failures (used to undo uncommitted writes, and by purge): per store,
- * the first failure ends its deletes, and what is left is an orphan for cleanup().
+ * Deletes objects by URI, ignoring failures (used to undo uncommitted writes, and by purge): per store
+ * in batches; after a failure the others again (an object already deleted is no error), so that an
+ * object that cannot be deleted leaves only itself behind. A store is given up after
+ * {@link BEST_EFFORT_FAILURES} failures (it is down). What is left is an orphan for cleanup().
  */
 export async function deleteUrisBestEffort(stores: StoreRegistry, uris: string[]): Promise<void> {
   // per store: S3 deletes 1,000 keys a request, the others 10 objects at a time
@@ -94,9 +96,24 @@ export async function deleteUrisBestEffort(stores: StoreRegistry, uris: string[]
     keys.push(resolved.key);
     byStore.set(resolved.store, keys);
   }
-  await Promise.all([...byStore].map(([store, keys]) => deleteObjects(store, keys).catch(() => {
-    /* best effort: an undeleted file is an orphan, removed later by cleanup() */
-  })));
+  await Promise.all([...byStore].map(([store, keys]) => deleteKeysBestEffort(store, keys)));
+}
+
+/** Failures after which {@link deleteUrisBestEffort} gives a store up. */
+export const BEST_EFFORT_FAILURES = 3;
+
+async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise<void> {
+  let remaining = keys;
+  for (let failures = 0; remaining.length > 0 && failures < BEST_EFFORT_FAILURES; failures++) {
+    try {
+      await deleteObjects(store, remaining);
+      return;
+    } catch (e) {
+      // the object named by the failure stays (an orphan for cleanup()); the others go again
+      const failed = LakeSoulError.is(e) ? e.context.file : undefined;
+      if (typeof failed === 'string') remaining = remaining.filter((k) => failed !== `${store.description}${k}` && !failed.endsWith(`/${k}`));
+    }
+  }
 }
 
 /**

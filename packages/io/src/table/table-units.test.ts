@@ -3,7 +3,9 @@ import { Vector, Binary, Bool, DateDay, DateMillisecond, Dictionary, Float32, Fl
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { constantColumn, formatDate, parseRangeValue, rangeValueCodes, rangeValueText } from './partition-values.js';
 import { rebatch } from './scan-plan.js';
-import { dataFileUri, partitionDir, randomAlnum16 } from './table-context.js';
+import { BEST_EFFORT_FAILURES, dataFileUri, deleteUrisBestEffort, partitionDir, randomAlnum16 } from './table-context.js';
+import { MemoryStore, StoreRegistry } from '../store/index.js';
+import { OBJECT_STORE_METHODS, type ObjectStore } from '../types.js';
 import { nativeDataFileUri, partitionDirName } from './data-file-paths.js';
 
 async function* batchesOf(sizes: number[]): AsyncGenerator<RecordBatch> {
@@ -251,5 +253,40 @@ describe('inputBatches', () => {
     const small: number[] = [];
     for await (const b of inputBatches(batch.slice(0, 10))) small.push(b.numRows);
     expect(small).toEqual([10]);
+  });
+});
+
+describe('deleteUrisBestEffort', () => {
+  /** A memory store registered as `mem://b` whose deletes of the keys `refused` says fail. */
+  async function setUp(keys: string[], refused: (key: string) => boolean) {
+    const store = new MemoryStore();
+    for (const k of keys) await store.put(k, new Uint8Array([1]));
+    const attempts: string[] = [];
+    const failing = Object.fromEntries(OBJECT_STORE_METHODS.map((m) => [m, (store[m] as (...a: unknown[]) => unknown).bind(store)])) as unknown as ObjectStore;
+    (failing as { delete: ObjectStore['delete'] }).delete = async (key, options) => {
+      attempts.push(key);
+      if (refused(key)) throw new LakeSoulError('PermissionDenied', `delete ${key} refused`);
+      return store.delete(key, options);
+    };
+    (failing as { description: string }).description = 'mem://b/';
+    const stores = new StoreRegistry().register('mem://b', failing);
+    const left = async () => { const out: string[] = []; for await (const m of store.list('')) out.push(m.path); return out.sort(); };
+    return { stores, attempts, left };
+  }
+
+  it('deletes every object it can when one delete fails: only that one is left', async () => {
+    const keys = Array.from({ length: 25 }, (_, i) => `t/f${String(i).padStart(2, '0')}`);
+    const { stores, left } = await setUp(keys, (k) => k === 't/f03');
+    await deleteUrisBestEffort(stores, keys.map((k) => `mem://b/${k}`));
+    expect(await left()).toEqual(['t/f03']);
+  });
+
+  it('gives a store up once its deletes keep failing (it is down), without throwing', async () => {
+    const keys = Array.from({ length: 200 }, (_, i) => `t/f${String(i).padStart(3, '0')}`);
+    const { stores, attempts, left } = await setUp(keys, () => true);
+    await deleteUrisBestEffort(stores, keys.map((k) => `mem://b/${k}`));
+    expect((await left()).length).toBe(200);
+    // each of the tries stops at its first failure (10 deletes in flight): far fewer than one per object
+    expect(attempts.length).toBeLessThanOrEqual(BEST_EFFORT_FAILURES * 10);
   });
 });
