@@ -41,25 +41,72 @@ export interface NativeEncodeRequest {
   encodings: (RawEncodeRequest['encodings'][number] & { pageSizeLimit?: number })[];
 }
 
-/** The addon's functions: Arrow IPC streams out of decodes, Parquet files out of encodes. */
-export interface NativeAddon {
+/**
+ * The addon's kernels of the read and write paths that cost most in JavaScript, called as they are
+ * (`native/src/lib.rs`).
+ */
+export interface NativeKernels {
+  /**
+   * The winners of one merge-on-read round over numeric keys, as `merge/merge-on-read.ts`'s radix sort
+   * finds them (see `native/src/lib.rs`, `sorted_winners`): per distinct key, ascending, the source
+   * index (-1: none has the columns) and row of its last row in a source that has the columns.
+   */
+  sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  /**
+   * {@link NativeKernels.sortedWinners} for keys of bytes (strings, binaries) with 32-bit offsets:
+   * source k's key of row r is `values[k]` from `offsets[k][r]` to `offsets[k][r + 1]`, ordered by
+   * unsigned bytes, a prefix first (`arrow/pk-compare.ts`'s order). Throws on offsets outside their
+   * source's bytes.
+   */
+  sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  /**
+   * {@link NativeKernels.sortedWinners} for keys of several columns compared column by column:
+   * `kinds[c]` 0 for numbers (every source's values as a Float64Array ordered like the key, no NaN),
+   * 1 for bytes (values and 32-bit offsets, as {@link NativeKernels.sortedWinnersBytes}). Source s's
+   * q-th number column is `nums[s * numberColumns + q]`, its q-th byte column `values` / `offsets`
+   * `[s * byteColumns + q]`. Throws on inconsistent lengths and offsets outside their bytes.
+   */
+  sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
+  /**
+   * Variable-width values (32-bit offsets) gathered by row, as `arrow/take-rows.ts`'s `gatherBytes32`
+   * does (rows < 0 are nulls; `src` picks each row's source, all from the first without it): fills
+   * `outOffsets` (rows + 1) and returns the bytes. Throws on offsets outside their source's values.
+   */
+  gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
+  /**
+   * Signed int64 keys, as (low, high) word pairs, written to `out` as doubles; false when one is
+   * beyond +-2^53 (doubles are not exact there; `out` is then partly written).
+   */
+  i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
+  /**
+   * Fixed-width values (`width` bytes each) gathered by row into `out` (rows < 0 left as they are:
+   * nulls), as `arrow/take-rows.ts`'s loops do. Throws on a row outside its source.
+   */
+  gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
+  /**
+   * An Arrow IPC stream decoded and validated once, on libuv's thread pool, for the encodes that take
+   * rows of it (`take.prepared`): each encode decoded the whole source again otherwise.
+   * @throws Error (rejects) when the stream is not valid Arrow IPC.
+   */
+  prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
+  /**
+   * Lets a prepared source go now instead of when its handle is collected (its memory is the stream
+   * and the columns decoded from it); encodes running with it keep it until they end, later ones fail.
+   */
+  releaseSource(handle: PreparedRowSource): void;
+}
+
+/** The addon's functions: Arrow IPC streams out of decodes, Parquet files out of encodes, the kernels, file tasks. */
+export interface NativeAddon extends NativeKernels {
   decode(req: NativeDecodeRequest): Promise<Uint8Array>;
   decodeSync(req: NativeDecodeRequest): Uint8Array;
   encode(req: NativeEncodeRequest): Promise<Uint8Array>;
   encodeSync(req: NativeEncodeRequest): Uint8Array;
   parquetVersion(): string;
   interfaceVersion?(): number;
-  sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
   foldHashI32(values: Int32Array, hashes: Int32Array): void;
   foldHashI64(words: Int32Array, hashes: Int32Array): void;
   foldHashBytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
-  i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
-  gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
-  prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
-  releaseSource(handle: PreparedRowSource): void;
   /** Unix builds only. */
   createFileTask?(path: string, data: Uint8Array, fsync: boolean): Promise<FileFailure | null>;
   /** Unix builds only. */

@@ -7,11 +7,11 @@
  * JavaScript: a merge-on-read round's winners (`sortedWinners`), gathering values by row
  * (`gatherBytes`, `gatherFixed`) and the bucket hash of key columns (`foldHash`).
  */
-import { nativeAddon, type NativeAddon, type NativeDecodeRequest, type NativeEncodeRequest } from '../native/native-addon.js';
-import { DATA_PAGE_SIZE_LIMIT, type PreparedRowSource, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
+import { nativeAddon, type NativeAddon, type NativeDecodeRequest, type NativeEncodeRequest, type NativeKernels } from '../native/native-addon.js';
+import { DATA_PAGE_SIZE_LIMIT, type RawDecodeRequest, type RawEncodeRequest } from './parquet-wasm-ops.js';
 
-/** The native codec's calls on the requests parquet-wasm takes. */
-export interface NativeParquet {
+/** The native codec's calls on the requests parquet-wasm takes, and the addon's kernels. */
+export interface NativeParquet extends NativeKernels {
   /** Decodes on libuv's thread pool. */
   decode(req: RawDecodeRequest): Promise<Uint8Array>;
   /** Decodes on the calling thread. */
@@ -22,33 +22,6 @@ export interface NativeParquet {
   encodeSync(req: RawEncodeRequest): Uint8Array;
   /** The parquet crate's version, for files' `created_by`. */
   readonly version: string;
-  /**
-   * The winners of one merge-on-read round over numeric keys, as `merge/merge-on-read.ts`'s radix sort
-   * finds them (see `native/src/lib.rs`, `sorted_winners`): per distinct key, ascending, the source
-   * index (-1: none has the columns) and row of its last row in a source that has the columns.
-   */
-  sortedWinners(keys: Float64Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  /**
-   * {@link NativeParquet.sortedWinners} for keys of bytes (strings, binaries) with 32-bit offsets:
-   * source k's key of row r is `values[k]` from `offsets[k][r]` to `offsets[k][r + 1]`, ordered by
-   * unsigned bytes, a prefix first (`arrow/pk-compare.ts`'s order). Throws on offsets outside their
-   * source's bytes.
-   */
-  sortedWinnersBytes(values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  /**
-   * {@link NativeParquet.sortedWinners} for keys of several columns compared column by column:
-   * `kinds[c]` 0 for numbers (every source's values as a Float64Array ordered like the key, no NaN),
-   * 1 for bytes (values and 32-bit offsets, as {@link NativeParquet.sortedWinnersBytes}). Source s's
-   * q-th number column is `nums[s * numberColumns + q]`, its q-th byte column `values` / `offsets`
-   * `[s * byteColumns + q]`. Throws on inconsistent lengths and offsets outside their bytes.
-   */
-  sortedWinnersTuple(kinds: number[], nums: Float64Array[], values: Uint8Array[], offsets: Int32Array[], starts: number[], ends: number[], indexes: number[], has: boolean[], winS: Int32Array, winR: Int32Array): number;
-  /**
-   * Variable-width values (32-bit offsets) gathered by row, as `arrow/take-rows.ts`'s `gatherBytes32`
-   * does (rows < 0 are nulls; `src` picks each row's source, all from the first without it): fills
-   * `outOffsets` (rows + 1) and returns the bytes. Throws on offsets outside their source's values.
-   */
-  gatherBytes(values: Uint8Array[], offsets: Int32Array[], src: Uint32Array | null, rows: Int32Array, outOffsets: Int32Array): Uint8Array;
   /**
    * Spark's Murmur3 folded over a key column without nulls, as `hash/spark-murmur3.ts` computes it:
    * `hashes[i]` (the running hash of row i) becomes the hash of value i with it as the seed. Int32
@@ -63,27 +36,6 @@ export interface NativeParquet {
     /** Byte values by 32-bit offsets (`hashUnsafeBytes`); offsets are checked. */
     bytes(values: Uint8Array, offsets: Int32Array, hashes: Int32Array): void;
   };
-  /**
-   * Signed int64 keys, as (low, high) word pairs, written to `out` as doubles; false when one is
-   * beyond +-2^53 (doubles are not exact there; `out` is then partly written).
-   */
-  i64KeysAsF64(words: Int32Array, out: Float64Array): boolean;
-  /**
-   * Fixed-width values (`width` bytes each) gathered by row into `out` (rows < 0 left as they are:
-   * nulls), as `arrow/take-rows.ts`'s loops do. Throws on a row outside its source.
-   */
-  gatherFixed(values: Uint8Array[], width: number, src: Uint32Array | null, rows: Int32Array, out: Uint8Array): void;
-  /**
-   * An Arrow IPC stream decoded and validated once, on libuv's thread pool, for the encodes that take
-   * rows of it (`take.prepared`): each encode decoded the whole source again otherwise.
-   * @throws Error (rejects) when the stream is not valid Arrow IPC.
-   */
-  prepareSource(ipc: Uint8Array): Promise<PreparedRowSource>;
-  /**
-   * Lets a prepared source go now instead of when its handle is collected (its memory is the stream
-   * and the columns decoded from it); encodes running with it keep it until they end, later ones fail.
-   */
-  releaseSource(handle: PreparedRowSource): void;
 }
 
 /** The codec over the addon loaded last (wrapped once). */
