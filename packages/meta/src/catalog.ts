@@ -1117,7 +1117,7 @@ export class Catalog {
       }
       throw le;
     }
-    await markCommitted(tx, table.tableId, landed);
+    await markCommitted(tx, { tableId: table.tableId, qname, op }, landed);
     return versions;
   }
 

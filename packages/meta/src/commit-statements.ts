@@ -5,6 +5,7 @@
  * VALUES of at most {@link MAX_PARAMS_PER_STATEMENT} parameters (PostgreSQL's protocol allows
  * 65,535), lookups by `unnest` of parameter arrays.
  */
+import { LakeSoulError } from './errors.js';
 import type { SqlExecutor } from './sql-driver.js';
 
 /** Parameters of one multi-row INSERT at most (the protocol's limit is 65,535). */
@@ -128,12 +129,24 @@ export async function insertVersions(tx: SqlExecutor, table: { tableId: string; 
     });
 }
 
-/** Marks the commit rows (partition -> commit id) committed. */
-export async function markCommitted(tx: SqlExecutor, tableId: string, ids: ReadonlyMap<string, string>): Promise<void> {
+/**
+ * Marks the commit rows (partition -> commit id) committed. Throws (so the transaction rolls back and
+ * nothing is committed) when some of them are gone: removed since phase 1 by a tool that deletes
+ * uncommitted rows, the versions about to be inserted would name commits no reader can find.
+ * @throws LakeSoulError Conflict `COMMIT_ROWS_MISSING` (retryable: the write run again commits anew).
+ */
+export async function markCommitted(tx: SqlExecutor, table: { tableId: string; qname: string; op: string }, ids: ReadonlyMap<string, string>): Promise<void> {
   if (ids.size === 0) return;
-  await tx.query(
+  const r = await tx.query(
     `UPDATE data_commit_info d SET committed = true FROM unnest($2::text[], $3::uuid[]) AS u(p, c)
-      WHERE d.table_id = $1 AND d.partition_desc = u.p AND d.commit_id = u.c`, [tableId, [...ids.keys()], [...ids.values()]]);
+      WHERE d.table_id = $1 AND d.partition_desc = u.p AND d.commit_id = u.c`, [table.tableId, [...ids.keys()], [...ids.values()]]);
+  if (r.rowCount !== ids.size) {
+    throw new LakeSoulError('Conflict',
+      `commit ${table.op} to table '${table.qname}': ${ids.size - r.rowCount} of its ${ids.size} commit rows (data_commit_info) were deleted before it was applied, ` +
+      '(by a cleanup of uncommitted commits?): nothing was committed; run the write again', {
+        code: 'COMMIT_ROWS_MISSING', retryable: true, context: { table: table.qname, op: table.op, commitIds: [...ids.values()].join(',') },
+      });
+  }
 }
 
 /**
