@@ -352,7 +352,6 @@ export class FlightServer {
 
   /** Binds `host:port` (port 0 = any free port) and starts serving; resolves to the bound port. */
   listen(port = 0, host = '127.0.0.1'): Promise<number> {
-    if (this.options.startDoGetWorkersAtListen) this.doGetWorkers?.startAll();
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
         if (err) {
@@ -361,6 +360,7 @@ export class FlightServer {
         }
         this.port = bound;
         this.host = host;
+        if (this.options.startDoGetWorkersAtListen) this.doGetWorkers?.startAll();
         resolve(bound);
       });
     });

@@ -22,8 +22,8 @@ export interface NativeFiles {
   syncDirectory(path: string): Promise<void>;
 }
 
-/** The file operations of the addon loaded last (wrapped once). */
-let wrapped: { addon: NativeAddon; files: NativeFiles | null } | undefined;
+/** The addon's file operations, wrapped at the first call that finds the addon loaded. */
+let wrapped: NativeFiles | null | undefined;
 
 /**
  * The native file operations, or null where the native codec is not used (not built, or
@@ -38,8 +38,8 @@ export function nativeFiles(): NativeFiles | null {
     return null;
   }
   if (addon === null) return null;
-  if (wrapped?.addon !== addon) wrapped = { addon, files: nativeFileOps(addon) };
-  return wrapped.files;
+  if (wrapped === undefined) wrapped = nativeFileOps(addon);
+  return wrapped;
 }
 
 /** The error Node's `fs` would give for a failed system call. */

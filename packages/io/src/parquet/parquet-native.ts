@@ -38,8 +38,8 @@ export interface NativeParquet extends NativeKernels {
   };
 }
 
-/** The codec over the addon loaded last (wrapped once). */
-let wrapped: { addon: NativeAddon; codec: NativeParquet } | undefined;
+/** The codec over the addon, wrapped at the first call that finds it loaded. */
+let wrapped: NativeParquet | undefined;
 
 /**
  * The native codec, or null when parquet-wasm is to be used (`LAKESOUL_PARQUET_CODEC=wasm`, or unset
@@ -49,8 +49,7 @@ let wrapped: { addon: NativeAddon; codec: NativeParquet } | undefined;
 export function nativeParquet(): NativeParquet | null {
   const addon = nativeAddon();
   if (addon === null) return null;
-  if (wrapped?.addon !== addon) wrapped = { addon, codec: codecOf(addon) };
-  return wrapped.codec;
+  return (wrapped ??= codecOf(addon));
 }
 
 /** The addon's calls as {@link NativeParquet}: requests shaped for it, Buffers out as plain Uint8Arrays. */

@@ -109,9 +109,10 @@ async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise
       await deleteObjects(store, remaining);
       return;
     } catch (e) {
-      // the object named by the failure stays (an orphan for cleanup()); the others go again
+      // the object the failure names (stores name it by their description and key) stays, an orphan
+      // for cleanup(); the others go again
       const failed = LakeSoulError.is(e) ? e.context.file : undefined;
-      if (typeof failed === 'string') remaining = remaining.filter((k) => failed !== `${store.description}${k}` && !failed.endsWith(`/${k}`));
+      remaining = remaining.filter((k) => `${store.description}${k}` !== failed);
     }
   }
 }
