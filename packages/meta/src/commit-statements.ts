@@ -142,7 +142,7 @@ export async function markCommitted(tx: SqlExecutor, table: { tableId: string; q
       WHERE d.table_id = $1 AND d.partition_desc = u.p AND d.commit_id = u.c`, [table.tableId, [...ids.keys()], [...ids.values()]]);
   if (r.rowCount !== ids.size) {
     throw new LakeSoulError('Conflict',
-      `commit ${table.op} to table '${table.qname}': ${ids.size - r.rowCount} of its ${ids.size} commit rows (data_commit_info) were deleted before it was applied, ` +
+      `commit ${table.op} to table '${table.qname}': ${ids.size - r.rowCount} of its ${ids.size} commit rows (data_commit_info) were deleted before it was applied ` +
       '(by a cleanup of uncommitted commits?): nothing was committed; run the write again', {
         code: 'COMMIT_ROWS_MISSING', retryable: true, context: { table: table.qname, op: table.op, commitIds: [...ids.values()].join(',') },
       });
