@@ -64,9 +64,15 @@ function arrowBytes(batches) {
   for (const b of batches) for (const d of b.data.children) n += dataBytes(d);
   return n;
 }
+// the bytes of the rows `d` holds, as pyarrow's nbytes counts them: a slice (a batch taken from a
+// longer source batch) shares its source's string bytes and validity bitmap, of which it holds a part
 function dataBytes(d) {
   let n = 0;
-  for (const buf of [d.values, d.valueOffsets, d.nullBitmap]) if (buf) n += buf.byteLength;
+  if (d.nullBitmap?.byteLength) n += Math.ceil(d.length / 8);
+  if (d.valueOffsets) {
+    n += d.valueOffsets.byteLength;
+    if (d.values) n += Number(d.valueOffsets[d.length]) - Number(d.valueOffsets[0]);
+  } else if (d.values) n += d.values.byteLength;
   for (const c of d.children ?? []) n += dataBytes(c);
   return n;
 }

@@ -264,6 +264,30 @@ describe('mergeSortedSources vs a naive reference', () => {
     expect(out[0].getChildAt(1)!.data[0].values).toBe(b.getChildAt(1)!.data[0].values);
   });
 
+  it('an output batch whose rows are one run of a source batch is a slice of it (no copy); the rest are gathered', async () => {
+    // a base of 20,000 keys and an upsert of its first 3,000, one batch each: one sorted round; the
+    // upsert lacks `extra`, whose rows all come from the base (a second provider set)
+    const base = new Table({
+      k: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => i), new Int32()),
+      v: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => `base-${i}`), new Utf8()),
+      extra: vectorFromArray(Array.from({ length: 20_000 }, (_, i) => i / 2), new Float64()),
+    }).batches[0];
+    const upsert = new Table({
+      k: vectorFromArray(Array.from({ length: 3_000 }, (_, i) => i), new Int32()),
+      v: vectorFromArray(Array.from({ length: 3_000 }, (_, i) => `new-${i}`), new Utf8()),
+    }).batches[0];
+    const out = await collect(mergeSortedSources([
+      { batches: iter([base]), existCols: ['k', 'v', 'extra'] },
+      { batches: iter([upsert]), existCols: ['k', 'v'] },
+    ], { primaryKeys: ['k'], outputSchema: base.schema, batchSize: 4096 }));
+    expect(out.map((b) => b.numRows)).toEqual([4096, 4096, 4096, 4096, 3616]);
+    expect(out.flatMap((b) => plainRows(b))).toEqual(Array.from({ length: 20_000 }, (_, i) => [i, i < 3_000 ? `new-${i}` : `base-${i}`, i / 2]));
+    const shares = (b: RecordBatch, c: number) => b.getChildAt(c)!.data[0].values.buffer === base.getChildAt(c)!.data[0].values.buffer;
+    // the first batch mixes both sources in `k` and `v`: gathered; `extra` is the base's rows 0..4095
+    expect([shares(out[0], 0), shares(out[0], 1), shares(out[0], 2)]).toEqual([false, false, true]);
+    for (const b of out.slice(1)) expect([shares(b, 0), shares(b, 1), shares(b, 2)]).toEqual([true, true, true]);
+  });
+
   it('stops reading and returns the sources when the consumer stops early; honours abort', async () => {
     let returned = 0;
     const src = (): AsyncIterable<RecordBatch> => ({

@@ -8,7 +8,9 @@
  * complete. Keys are compared on typed arrays prepared once per batch (no per-row objects); the
  * merge records, per output row, which batch and row wins, and output columns are built afterwards
  * with one gather per column. A round where a single source holds all rows and has no duplicate
- * keys passes its batch through without copying.
+ * keys passes its batch through without copying, and so does an output batch whose rows (for a
+ * column) are consecutive rows of one source batch: the common case of a few upserted keys over a
+ * large base, whose long runs between the upserted keys are slices of the base's columns.
  */
 import { Data, DataType, Field, RecordBatch, Schema, Type, makeData } from 'apache-arrow';
 import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
@@ -261,9 +263,19 @@ class KWayMerge {
     if (n === 0) return;
     const { fields, pending, groupOff, rLocal, rStart, rEnd, rSrc } = this;
     groupOff[n] = rLocal.n;
+    // per provider set: the first row when every winner is the next row of one source batch (-2: not checked yet)
+    const runs = this.winSrc.map(() => -2);
     const cols: Data[] = fields.map((f, c) => {
-      const datas = pending.map((e) => e.cols[c] ?? this.placeholders[c]);
       const op = this.ops[c];
+      if (op === 'UseLast') {
+        const p = this.setOf[c];
+        const ws = this.winSrc[p];
+        if (runs[p] === -2) runs[p] = consecutiveRows(ws, this.winRow[p], n);
+        // one run of a source's rows: a slice of its column instead of a copy
+        const run = runs[p] >= 0 ? pending[ws[0]].cols[c] : null;
+        if (run && runs[p] + n <= run.length) return run.slice(runs[p], n);
+      }
+      const datas = pending.map((e) => e.cols[c] ?? this.placeholders[c]);
       if (op === 'UseLast') {
         const p = this.setOf[c];
         return gatherData(f.type, datas, this.winSrc[p].subarray(0, n), this.winRow[p].subarray(0, n));
@@ -843,6 +855,18 @@ function copyWinners(winS: Int32Array, winR: Int32Array, from: number, take: num
     ws[at + j] = si < 0 ? 0 : local[si];
     wr[at + j] = si < 0 ? -1 : winR[from + j];
   }
+}
+
+/**
+ * The first row when the `n` winners are consecutive rows of one pending batch (`ws` all equal,
+ * `wr` counting up from a row >= 0), else -1. A module function, as {@link copyWinners} explains.
+ */
+function consecutiveRows(ws: Int32Array, wr: Int32Array, n: number): number {
+  const local = ws[0];
+  const first = wr[0];
+  if (first < 0) return -1;
+  for (let i = 1; i < n; i++) if (ws[i] !== local || wr[i] !== first + i) return -1;
+  return first;
 }
 
 /** Rows of one source a round may hold for {@link sortedWinners} (its row offset shares a word with the source). */
