@@ -267,20 +267,16 @@ class KWayMerge {
     const runs = this.winSrc.map(() => -2);
     const cols: Data[] = fields.map((f, c) => {
       const op = this.ops[c];
-      if (op === 'UseLast') {
-        const p = this.setOf[c];
-        const ws = this.winSrc[p];
-        if (runs[p] === -2) runs[p] = consecutiveRows(ws, this.winRow[p], n);
-        // one run of a source's rows: a slice of its column instead of a copy
-        const run = runs[p] >= 0 ? pending[ws[0]].cols[c] : null;
-        if (run && runs[p] + n <= run.length) return run.slice(runs[p], n);
-      }
-      const datas = pending.map((e) => e.cols[c] ?? this.placeholders[c]);
-      if (op === 'UseLast') {
-        const p = this.setOf[c];
-        return gatherData(f.type, datas, this.winSrc[p].subarray(0, n), this.winRow[p].subarray(0, n));
-      }
-      return applyOperator(op, f, c, datas, n, groupOff, rLocal.a, rStart.a, rEnd.a, rSrc.a, this.states.map((s) => s.has[c]));
+      const datas = () => pending.map((e) => e.cols[c] ?? this.placeholders[c]);
+      if (op !== 'UseLast') return applyOperator(op, f, c, datas(), n, groupOff, rLocal.a, rStart.a, rEnd.a, rSrc.a, this.states.map((s) => s.has[c]));
+      const p = this.setOf[c];
+      const ws = this.winSrc[p];
+      const wr = this.winRow[p];
+      if (runs[p] === -2) runs[p] = consecutiveRows(ws, wr, n);
+      // one run of a source's rows: a slice of its column instead of a copy
+      const run = runs[p] >= 0 ? pending[ws[0]].cols[c] : null;
+      if (run && runs[p] + n <= run.length) return run.slice(runs[p], n);
+      return gatherData(f.type, datas(), ws.subarray(0, n), wr.subarray(0, n));
     });
     this.out.push(makeBatch(this.outputSchema, cols, n));
     for (const e of pending) e.local = -1;
