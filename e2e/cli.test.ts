@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { PNG } from 'pngjs';
 import { decodeParquet } from '@lakesoul-ts/io';
+import { Catalog, PgDriver } from '@lakesoul-ts/meta';
 import { freshBucket, testEnv, uniqueName } from './cli-env.js';
 import { runCli, waitForOutput, DIST_BIN, type CliResult } from './cli-run.js';
 
@@ -541,5 +542,45 @@ describe('init on an object-store warehouse', () => {
     expect(created.err).toContain(`bucket '${bucket}-missing' does not exist`);
     const listed = await cli(['--home', home, 'table', 'list', '--format', 'json']);
     expect(JSON.parse(listed.out)).toEqual([]);
+  });
+});
+
+describe('cleanup of what a killed writer left in the catalog', () => {
+  it('reports abandoned commit rows past --orphan-window, deletes them with --execute (PostgreSQL + S3)', async () => {
+    const bucket = await freshBucket('cli-abandoned');
+    const url = testEnv('LAKESOUL_TEST_PG_URL');
+    const g = ['--catalog', url, '--warehouse', `s3://${bucket}/warehouse`];
+    const name = uniqueName('abandoned');
+    expect((await cli([...g, 'table', 'create', name, '--schema', 'id:int64!,v:utf8', '--primary-key', 'id'])).code).toBe(0);
+    const csv = join(mkdtempSync(join(tmpdir(), 'lakesoul-cli-abandoned-')), 'rows.csv');
+    writeFileSync(csv, 'id,v\n1,a\n2,b\n');
+    expect((await cli([...g, 'import', name, csv])).code).toBe(0);
+    // phase 1 of a write killed before phase 2, two hours ago
+    const catalog = new Catalog(await PgDriver.connect({ url }));
+    try {
+      const t = await catalog.getTable(name);
+      await catalog.driver.query(`INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
+        VALUES ($1, '-5', gen_random_uuid(), ARRAY[ROW($2, 'add', 10, 'id,v')::data_file_op], 'MergeCommit', false, $3)`,
+      [t.tableId, `${t.path}/part-killed.parquet`, Date.now() - 2 * 3_600_000]);
+      const line = (verb: string) => new RegExp(`^1 abandoned commit row \\(uncommitted, older than --orphan-window\\) ${verb} the catalog$`, 'm');
+      const dry = await cli([...g, 'cleanup', name]);
+      expect(dry.code, dry.err).toBe(0);
+      expect(dry.out).toMatch(line('would be deleted from'));
+      expect(dry.out).toMatch(/dry run: run again with --execute/);
+      // within the window (3 h): a write that may still commit, not mentioned
+      expect((await cli([...g, 'cleanup', name, '--orphan-window', '180'])).out).not.toMatch(/abandoned/);
+      // structured output stays one record per file; the count goes to stderr
+      const json = await cli([...g, 'cleanup', name, '--format', 'json']);
+      expect(JSON.parse(json.out)).toEqual([]);
+      expect(json.err).toMatch(line('would be deleted from'));
+      const exec = await cli([...g, 'cleanup', name, '--execute']);
+      expect(exec.out).toMatch(line('deleted from'));
+      expect((await cli([...g, 'cleanup', name])).out).not.toMatch(/abandoned/);
+      const left = await catalog.driver.query<{ n: number }>('SELECT count(*)::int AS n FROM data_commit_info WHERE table_id = $1 AND NOT committed', [t.tableId]);
+      expect(left.rows[0]!.n).toBe(0);
+      expect(jsonl((await cli([...g, 'scan', name, '--format', 'jsonl'])).out)).toHaveLength(2);
+    } finally {
+      await catalog.close();
+    }
   });
 });

@@ -5,7 +5,9 @@
  * expired with the default settings, and every read of the table failed from then on (found by a
  * crash/concurrency probe: 2 of 2 runs on a shared embedded home, 6 files in 500 cleanups on
  * PostgreSQL). It reads both in one statement now (`Catalog.tableFileSets`); the commit is placed
- * beside that read and right after its answer here on purpose. PGlite catalog, local disk.
+ * beside that read and right after its answer here on purpose. Also what killed writers leave: temp
+ * files of puts, and files plus commit rows of a write that died between its commit's phases.
+ * PGlite catalog, local disk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lakehouse } from '@lakesoul-ts/io';
+import { LakeSoulError } from '@lakesoul-ts/meta';
 
 let dir: string;
 let lakehouse: Lakehouse;
@@ -54,6 +57,53 @@ describe('cleanup concurrent with a commit', () => {
       expect(rows).toEqual(['1:a', '2:b']);
     });
   }
+
+  it('deletes what a writer killed between its commit phases left: its files (as orphans) and its commit rows, once past the window', async () => {
+    const t = await lakehouse.createTable('killed', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });
+    // the writer uploaded its file and wrote phase 1 (its commit rows, committed=false), then died
+    const staged = await t.stage([{ id: 2, v: 'b' }]);
+    const [part] = staged.partitions;
+    const phaseOne = (at: number) => lakehouse.catalog.driver.query(
+      `INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
+       VALUES ($1, $2, gen_random_uuid(), ARRAY[ROW($3, 'add', $4, $5)::data_file_op], 'MergeCommit', false, $6)`,
+      [t.info.tableId, part!.partitionDesc, part!.files[0]!.path, String(part!.files[0]!.size), part!.files[0]!.existCols.join(','), at]);
+    await phaseOne(Date.now());
+    const rows = async () => (await lakehouse.catalog.driver.query<{ n: number }>('SELECT count(*)::int AS n FROM data_commit_info WHERE table_id = $1', [t.info.tableId])).rows[0]!.n;
+    // within the safety window: a write that may still commit, left alone
+    expect(await t.cleanup({ dryRun: false })).toMatchObject({ files: [], abandonedCommits: 0 });
+    expect(await rows()).toBe(2);
+    // a day later (the same rows and file, stamped two days ago)
+    await lakehouse.catalog.driver.query('UPDATE data_commit_info SET timestamp = $2 WHERE table_id = $1 AND NOT committed', [t.info.tableId, Date.now() - 2 * 86_400_000]);
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(fileURLToPath(staged.files[0]!.path), twoDaysAgo, twoDaysAgo);
+    const dry = await t.cleanup();
+    expect(dry).toMatchObject({ dryRun: true, abandonedCommits: 1, files: [{ path: staged.files[0]!.path, reason: 'orphan' }] });
+    expect(await rows()).toBe(2);
+    const report = await t.cleanup({ dryRun: false });
+    expect(report).toMatchObject({ deleted: 1, abandonedCommits: 1, files: [{ path: staged.files[0]!.path, reason: 'orphan' }] });
+    expect(existsSync(fileURLToPath(staged.files[0]!.path))).toBe(false);
+    expect(await rows()).toBe(1);
+    expect((await t.toArrow()).toArray().map((r) => `${r.id}:${r.v}`)).toEqual(['1:a']);
+  });
+
+  it('a failure deleting abandoned commit rows names the table and says the files were deleted', async () => {
+    const t = await lakehouse.createTable('purge_fails', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });
+    await t.write([{ id: 1, v: 'b' }], { mode: 'upsert' });
+    await t.compact();
+    const catalog = lakehouse.catalog;
+    const purge = catalog.purgeAbandonedCommits.bind(catalog);
+    catalog.purgeAbandonedCommits = async () => {
+      throw new LakeSoulError('Catalog', 'catalog database unavailable: injected', { code: 'CATALOG_UNAVAILABLE', retryable: true });
+    };
+    try {
+      const e = await t.cleanup({ dryRun: false, retainSince: Date.now() + 1 }).then(() => expect.unreachable(), (x: unknown) => x);
+      expect(e).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: 'default.purge_fails' } });
+      expect((e as Error).message).toBe("cleanup of table 'default.purge_fails': 2 files were deleted, but deleting its abandoned commit rows failed (run cleanup again): catalog database unavailable: injected");
+    } finally {
+      catalog.purgeAbandonedCommits = purge;
+    }
+    expect((await t.toArrow()).toArray().map((r) => `${r.id}:${r.v}`)).toEqual(['1:b']);
+  });
 
   it('deletes the temp files of puts a killed writer left (old ones, as orphans) and keeps recent ones', async () => {
     const t = await lakehouse.createTable('tmpfiles', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });

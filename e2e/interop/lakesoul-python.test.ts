@@ -319,6 +319,11 @@ for (const storage of ['local', 's3'] as const) {
       const report = await table.cleanup({ dryRun: true, orphanSafetyWindowMs: 0, retainSince: Date.now() });
       const wrongly = report.files.filter((f) => live.has(f.path)).map((f) => `${f.path} (${f.reason})`);
       expect(wrongly, 'live files cleanup would delete').toEqual([]);
+      // nor their commit rows as abandoned ones (uncommitted, but named by the versions)
+      expect(report.abandonedCommits).toBe(0);
+      const executed = await table.cleanup({ dryRun: false, orphanSafetyWindowMs: 0, retainSince: Date.now() });
+      expect(executed.abandonedCommits).toBe(0);
+      expect(canonicalRows(await table.toArrow())).toEqual(canonicalRows(await pyScan(name)));
     });
 
     it('9. CDC table: TS delete markers and LakeSoul-Python-written delete rows merge the same; the wheel leaves delete rows for the caller to drop', async () => {

@@ -894,9 +894,12 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
         orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute,
       });
+      const abandoned = report.abandonedCommits === 0 ? null
+        : `${count(report.abandonedCommits, 'abandoned commit row')} (uncommitted, older than --orphan-window) ${o.execute ? 'deleted from' : 'would be deleted from'} the catalog`;
       if (o.format !== 'table') {
         await printRecords(io.stdout, o.format, ['action', 'path', 'reason', 'bytes'],
           report.files.map((f) => [o.execute ? 'deleted' : 'would delete', f.path, f.reason, f.size]));
+        if (abandoned && !quiet()) note(abandoned);
         return;
       }
       if (o.verbose) for (const f of report.files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason}, ${formatBytes(f.size)})`);
@@ -908,8 +911,9 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       }
       const reasons = [...byReason].map(([reason, r]) => `${r.n} ${reason} (${formatBytes(r.bytes)})`).join(', ');
       out(`${report.files.length} file(s), ${formatBytes(report.bytes)} ${o.execute ? 'deleted' : 'would be deleted'}${reasons ? `: ${reasons}` : ''}`);
+      if (abandoned) out(abandoned);
       out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
-      if (!o.execute && report.files.length > 0) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
+      if (!o.execute && (report.files.length > 0 || abandoned)) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
     }));
 }
 

@@ -7,7 +7,8 @@
  * Also on both: a commit whose phase-1 rows (data_commit_info, committed = false) are deleted before
  * phase 2, as a tool that cleans up uncommitted commits could (a trigger on partition_info deletes
  * them inside phase 2): it must fail and commit nothing, not insert versions whose snapshots name
- * commits no reader finds.
+ * commits no reader finds. And the tool that deletes them rightly (`Catalog.purgeAbandonedCommits`,
+ * which cleanup runs): only rows no version names, older than its cut-off, of its own table.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,5 +123,52 @@ describe.each(DRIVERS)('commit rows deleted between the phases, on %s', (_label,
     expect((await catalog.getSnapshot(t.tableId)).flatMap((p) => p.files.map((f) => f.path))).toEqual([file('a').path]);
     await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('c')] }] });
     expect((await catalog.getSnapshot(t.tableId)).flatMap((p) => p.files.map((f) => f.path))).toEqual([file('a').path, file('c').path]);
+  });
+});
+
+describe.each(DRIVERS)('abandoned commit rows, on %s', (_label, open) => {
+  let catalog: Catalog;
+  beforeAll(async () => {
+    catalog = await open();
+    await catalog.bootstrap();
+  }, 120_000);
+  afterAll(async () => catalog?.close());
+
+  it('purgeAbandonedCommits deletes uncommitted rows no version names, older than the cut-off, of that table only', async () => {
+    const day = 86_400_000;
+    const tables = await Promise.all(['a', 'b'].map((k) => {
+      const name = `abandoned_${k}_${randomUUID().slice(0, 8)}`;
+      return catalog.createTable({ name, path: `file:///tmp/lakesoul-abandoned/${name}`, schema: new Schema([new Field('id', new Int64(), false)]) });
+    }));
+    const [t, other] = tables as [typeof tables[0], typeof tables[0]];
+    const file = (k: string) => ({ path: `${t.path}/part-${k}.parquet`, op: 'add' as const, size: 10n, existCols: ['id'] });
+    await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('a')] }] });
+    // committed=false but named by a version, as LakeSoul-Python leaves its commits
+    const python = await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('p')] }] });
+    await catalog.driver.query('UPDATE data_commit_info SET committed = false, timestamp = $2 WHERE commit_id = $1::uuid',
+      [python.commitIds.get('-5'), Date.now() - 2 * day]);
+    // phase 1 of writers that never reached phase 2: two days ago, a minute ago, and another table's
+    const phaseOne = async (tableId: string, k: string, at: number) => {
+      const id = randomUUID();
+      await catalog.driver.query(`INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
+        VALUES ($1, '-5', $2::uuid, ARRAY[ROW($3, 'add', 10, 'id')::data_file_op], 'AppendCommit', false, $4)`, [tableId, id, `${t.path}/part-${k}.parquet`, at]);
+      return id;
+    };
+    const old = await phaseOne(t.tableId, 'old', Date.now() - 2 * day);
+    const recent = await phaseOne(t.tableId, 'recent', Date.now() - 60_000);
+    const foreign = await phaseOne(other.tableId, 'foreign', Date.now() - 2 * day);
+    const commitIds = async (tableId: string) => (await catalog.driver.query<{ id: string }>(
+      'SELECT commit_id::text AS id FROM data_commit_info WHERE table_id = $1 ORDER BY 1', [tableId])).rows.map((r) => r.id);
+    const before = await commitIds(t.tableId);
+    expect(before).toHaveLength(4);
+
+    expect(await catalog.purgeAbandonedCommits(t.tableId, Date.now() - day, { dryRun: true })).toBe(1);
+    expect(await commitIds(t.tableId), 'a dry run deletes nothing').toEqual(before);
+    expect(await catalog.purgeAbandonedCommits(t.tableId, Date.now() - day)).toBe(1);
+    expect(await commitIds(t.tableId)).toEqual(before.filter((id) => id !== old));
+    expect(await commitIds(t.tableId)).toContain(recent);
+    expect(await commitIds(other.tableId)).toEqual([foreign]);
+    expect((await catalog.getSnapshot(t.tableId)).flatMap((p) => p.files.map((f) => f.path))).toEqual([file('a').path, file('p').path]);
+    expect(await catalog.purgeAbandonedCommits(t.tableId, Date.now() - day)).toBe(0);
   });
 });

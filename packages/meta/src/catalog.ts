@@ -1524,4 +1524,27 @@ export class Catalog {
   async allCommittedFilePaths(tableId: string, options: CatalogCallOptions = {}): Promise<string[]> {
     return (await this.tableFileSets(tableId, Number.MAX_SAFE_INTEGER, options)).committed;
   }
+
+  /**
+   * Deletes the table's abandoned commit rows and returns how many there were (with `dryRun`, only
+   * counts them): `data_commit_info` rows still `committed=false`, stamped before `before` (epoch
+   * ms), that no `partition_info` version names. A writer killed between its two phases, or one
+   * that lost the catalog mid-commit, leaves them; readers never see them (no version names them),
+   * but nothing else removes them. Rows a version names stay whatever their flag says
+   * (LakeSoul-Python never sets it). A commit still in flight whose rows this deletes fails its
+   * phase 2 with the retryable `COMMIT_ROWS_MISSING` and commits nothing, so `before` should leave
+   * writes in flight alone (cleanup passes its orphan safety window).
+   */
+  async purgeAbandonedCommits(tableId: string, before: number, options: CatalogCallOptions & { dryRun?: boolean } = {}): Promise<number> {
+    // NOT IN over the table's snapshots is one hashed anti-join, built only when some row passes the
+    // cheaper conditions (on a table written here, usually none does)
+    const where = `table_id = $1 AND NOT committed AND timestamp < $2
+      AND commit_id NOT IN (SELECT unnest(snapshot) FROM partition_info WHERE table_id = $1)`;
+    if (options.dryRun) {
+      const r = await this.driver.query<{ n: string | number }>(`SELECT count(*) AS n FROM data_commit_info WHERE ${where}`, [tableId, before], { signal: options.signal });
+      return Number(r.rows[0]?.n ?? 0);
+    }
+    const r = await this.driver.query(`DELETE FROM data_commit_info WHERE ${where}`, [tableId, before], { signal: options.signal });
+    return r.rowCount;
+  }
 }

@@ -606,6 +606,18 @@ export class LakeSoulTable {
     const candidates = listed.map(classify).filter((f): f is CleanupFile => f !== null);
     const owned = candidates.length === 0 ? () => true : await readOwned();
     const files = candidates.filter((f) => owned(f.path));
+    // Abandoned commit rows go (or are counted) while the files are deleted: the catalog's connection
+    // is idle by then. Their files are orphans, older than the window too (written before the rows).
+    const abandoned = this.catalog.purgeAbandonedCommits(info.tableId, now - window, { dryRun, signal });
+    abandoned.catch(() => {}); // awaited below: failing meanwhile is not an unhandled rejection
+    const table = `${info.namespace}.${info.name}`;
+    // A failure as a LakeSoulError of the same kind naming the table, `what` saying what failed.
+    const failed = (e: unknown, what: (le: LakeSoulError) => string): LakeSoulError => {
+      const le = LakeSoulError.is(e) ? e : new LakeSoulError('Io', String((e as Error)?.message ?? e), { cause: e });
+      return new LakeSoulError(le.kind, `cleanup of table '${table}': ${what(le)}: ${le.message}`, {
+        code: le.code, retryable: le.retryable, cause: e, context: { ...le.context, table },
+      });
+    };
     let deleted = 0;
     if (!dryRun) {
       const keys = files.map((f) => (prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1)));
@@ -613,15 +625,15 @@ export class LakeSoulTable {
         // S3: 1,000 keys a request; elsewhere 10 deletes at a time. The first failure starts no more.
         await deleteObjects(store, keys, { signal });
       } catch (e) {
-        const le = LakeSoulError.is(e) ? e : new LakeSoulError('Io', String((e as Error)?.message ?? e), { cause: e });
-        const done = Number(le.context.deleted ?? 0);
-        throw new LakeSoulError(le.kind, `cleanup of table '${info.namespace}.${info.name}': deleting ${le.context.file ?? 'its files'} failed after ${done} of ${files.length} files were deleted (nothing else was started; run cleanup again): ${le.message}`, {
-          code: le.code, retryable: le.retryable, cause: e, context: { ...le.context, table: `${info.namespace}.${info.name}` },
-        });
+        await abandoned.catch(() => {}); // settled before the error reports, whatever became of it
+        throw failed(e, (le) => `deleting ${le.context.file ?? 'its files'} failed after ${Number(le.context.deleted ?? 0)} of ${files.length} files were deleted (nothing else was started; run cleanup again)`);
       }
       deleted = files.length;
     }
-    return { dryRun, retainSince, files, bytes: files.reduce((s, f) => s + f.size, 0), deleted };
+    const abandonedCommits = await abandoned.catch((e: unknown) => {
+      throw failed(e, () => `${dryRun ? 'counting' : `${deleted} files were deleted, but deleting`} its abandoned commit rows failed (run cleanup again)`);
+    });
+    return { dryRun, retainSince, files, bytes: files.reduce((s, f) => s + f.size, 0), deleted, abandonedCommits };
   }
 }
 

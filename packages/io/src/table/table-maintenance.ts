@@ -229,7 +229,10 @@ export interface CleanupOptions {
    * kept. Default: 7 days ago.
    */
   retainSince?: number | Date;
-  /** Orphan files (never committed) younger than this are kept: they may belong to a write in flight. Default 24 h. */
+  /**
+   * Orphan files (never committed) younger than this are kept: they may belong to a write in flight.
+   * The same window spares abandoned commit rows ({@link CleanupReport.abandonedCommits}). Default 24 h.
+   */
   orphanSafetyWindowMs?: number;
   /** Report only (default true). */
   dryRun?: boolean;
@@ -252,6 +255,12 @@ export interface CleanupReport {
   bytes: number;
   /** Files actually deleted (0 in a dry run). */
   deleted: number;
+  /**
+   * Abandoned commit rows deleted from the catalog (in a dry run: that would be): uncommitted
+   * `data_commit_info` rows no version names, older than the orphan safety window, which a writer
+   * killed mid-write or cut off from the catalog mid-commit leaves ({@link Catalog.purgeAbandonedCommits}).
+   */
+  abandonedCommits: number;
 }
 
 /** Default retention of {@link CleanupOptions.retainSince}: 7 days. */
