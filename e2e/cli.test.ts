@@ -85,6 +85,11 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     const part = jsonl((await cli([...g, 'scan', 'events', '-n', ns, '-p', 'date=2024-01-01', '-c', 'id,kind', '--filter', "kind != 'a'", '--format', 'jsonl'])).out);
     expect(part.map((r) => r.id).sort()).toEqual([2, 4]);
     expect(Object.keys(part[0]!)).toEqual(['id', 'kind']);
+    // --where: --filter as SQL spells it (hidden from the help); both at once is refused
+    const where = jsonl((await cli([...g, 'scan', 'events', '-n', ns, '-p', 'date=2024-01-01', '-c', 'id,kind', '--where', "kind != 'a'", '--format', 'jsonl'])).out);
+    expect(where).toEqual(part);
+    const both = await cli([...g, 'scan', 'events', '-n', ns, '--where', 'id > 1', '--filter', 'id > 2']);
+    expect([both.code, both.err]).toEqual([4, expect.stringContaining('--where is --filter by another name: give one of them')]);
 
     const old = jsonl((await cli([...g, 'scan', 'events', '-n', ns, '-p', 'date=2024-01-01', '--version', '0', '--format', 'jsonl'])).out);
     expect(old.find((r) => r.id === 2)!.kind).toBe('b');

@@ -158,6 +158,7 @@ function addScanOptions(cmd: Command): Command {
     .option('-p, --partition <col=value>', 'only this range-partition value (repeatable)', collect)
     .option('-c, --columns <a,b,...>', 'columns to output', list)
     .option('-w, --filter <expr>', `row filter, e.g. "label = 'cat' and score >= 0.5"`)
+    .addOption(new Option('--where <expr>', 'the same as --filter (as SQL spells it)').hideHelp())
     .option('--version <n>', 'read the partition version n (time travel)', intOption(0, 2 ** 31 - 1))
     .option('--timestamp <time>', 'read as of a time (ISO 8601 or epoch ms; strict <)')
     .option('--incremental <start..end>', 'changes committed in [start, end) (ISO or epoch ms); keeps CDC deletes');
@@ -172,7 +173,9 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
     if (columns.length === 0 || columns.some((c) => c === '')) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': name the columns to output, separated by commas`);
     opts.columns = columns;
   }
-  if (o.filter) opts.filter = o.filter as string;
+  if (o.filter !== undefined && o.where !== undefined) throw new LakeSoulError('InvalidArgument', '--where is --filter by another name: give one of them');
+  const filter = o.filter ?? o.where;
+  if (filter) opts.filter = filter as string;
   const chosen = ['version', 'timestamp', 'incremental'].filter((k) => o[k] !== undefined);
   if (chosen.length > 1) throw new LakeSoulError('InvalidArgument', `choose one of --version, --timestamp, --incremental (got ${chosen.join(', ')})`);
   if (o.version !== undefined) {
