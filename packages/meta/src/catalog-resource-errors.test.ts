@@ -95,7 +95,7 @@ describe.each(DRIVERS)('SQLSTATE class 53 on %s', (_label, open) => {
   });
 });
 
-describe.each(DRIVERS)('commit rows deleted between the phases, on %s', (_label, open) => {
+describe.each(DRIVERS)('commit rows deleted between the phases, and abandoned ones, on %s', (_label, open) => {
   let catalog: Catalog;
   beforeAll(async () => {
     catalog = await open();
@@ -124,15 +124,6 @@ describe.each(DRIVERS)('commit rows deleted between the phases, on %s', (_label,
     await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('c')] }] });
     expect((await catalog.getSnapshot(t.tableId)).flatMap((p) => p.files.map((f) => f.path))).toEqual([file('a').path, file('c').path]);
   });
-});
-
-describe.each(DRIVERS)('abandoned commit rows, on %s', (_label, open) => {
-  let catalog: Catalog;
-  beforeAll(async () => {
-    catalog = await open();
-    await catalog.bootstrap();
-  }, 120_000);
-  afterAll(async () => catalog?.close());
 
   it('purgeAbandonedCommits deletes uncommitted rows no version names, older than the cut-off, of that table only', async () => {
     const day = 86_400_000;
