@@ -139,19 +139,29 @@ describe.each(DRIVERS)('commit rows deleted between the phases, and abandoned on
     await catalog.driver.query('UPDATE data_commit_info SET committed = false, timestamp = $2 WHERE commit_id = $1::uuid',
       [python.commitIds.get('-5'), Date.now() - 2 * day]);
     // phase 1 of writers that never reached phase 2: two days ago, a minute ago, and another table's
-    const phaseOne = async (tableId: string, k: string, at: number) => {
+    const phaseOne = async (tableId: string, k: string, at: number): Promise<string> => {
       const id = randomUUID();
       await catalog.driver.query(`INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
         VALUES ($1, '-5', $2::uuid, ARRAY[ROW($3, 'add', 10, 'id')::data_file_op], 'AppendCommit', false, $4)`, [tableId, id, `${t.path}/part-${k}.parquet`, at]);
       return id;
     };
+    // another engine's version naming three new commits at once, left uncommitted: the middle one is
+    // at neither end of any snapshot
+    const three = [];
+    for (const k of ['first', 'middle', 'last']) three.push(await phaseOne(t.tableId, k, Date.now() - 2 * day));
+    await catalog.driver.query(`INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain)
+      SELECT table_id, partition_desc, version + 1, 'AppendCommit', snapshot || $2::uuid[], '', domain FROM partition_info
+       WHERE table_id = $1 ORDER BY version DESC LIMIT 1`, [t.tableId, three]);
     const old = await phaseOne(t.tableId, 'old', Date.now() - 2 * day);
     const recent = await phaseOne(t.tableId, 'recent', Date.now() - 60_000);
     const foreign = await phaseOne(other.tableId, 'foreign', Date.now() - 2 * day);
     const commitIds = async (tableId: string) => (await catalog.driver.query<{ id: string }>(
       'SELECT commit_id::text AS id FROM data_commit_info WHERE table_id = $1 ORDER BY 1', [tableId])).rows.map((r) => r.id);
     const before = await commitIds(t.tableId);
-    expect(before).toHaveLength(4);
+    expect(before).toHaveLength(7);
+    // what cleanup takes for committed: every row a version names, at an end of its snapshot or not
+    const named = ['a', 'p', 'first', 'middle', 'last'].map((k) => file(k).path);
+    expect((await catalog.tableFileSets(t.tableId, Date.now())).committed).toEqual([...named].sort());
 
     expect(await catalog.purgeAbandonedCommits(t.tableId, Date.now() - day, { dryRun: true })).toBe(1);
     expect(await commitIds(t.tableId), 'a dry run deletes nothing').toEqual(before);
@@ -159,7 +169,7 @@ describe.each(DRIVERS)('commit rows deleted between the phases, and abandoned on
     expect(await commitIds(t.tableId)).toEqual(before.filter((id) => id !== old));
     expect(await commitIds(t.tableId)).toContain(recent);
     expect(await commitIds(other.tableId)).toEqual([foreign]);
-    expect((await catalog.getSnapshot(t.tableId)).flatMap((p) => p.files.map((f) => f.path))).toEqual([file('a').path, file('p').path]);
+    expect((await catalog.getSnapshot(t.tableId)).flatMap((p) => p.files.map((f) => f.path))).toEqual(named);
     expect(await catalog.purgeAbandonedCommits(t.tableId, Date.now() - day)).toBe(0);
   });
 });
