@@ -736,6 +736,31 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(h[1].snapshot).toEqual(parts[0].snapshot);
       });
 
+      it('reports the files kept versions reference by the protocol\'s resolution, also where a deleting commit comes after the commits it deletes from', async () => {
+        const t = await plainTable();
+        const d = '-5';
+        const p = (n: string) => testFile(t, d, n).path;
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a0')]); // v0
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a1')]); // v1
+        // another engine's form: v2 appends a commit that deletes a0 and adds x2 AFTER a0's commit
+        const x = randomUUID();
+        await driver.query(`INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
+          VALUES ($1, $2, $3::uuid, ARRAY[ROW($4, 'del', 7, 'id,v')::data_file_op, ROW($5, 'add', 7, 'id,v')::data_file_op], 'UpdateCommit', true, 0)`,
+        [t.tableId, d, x, p('a0'), p('x2')]);
+        await driver.query(`INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression)
+          SELECT table_id, partition_desc, 2, 'UpdateCommit', snapshot || $2::uuid, '' FROM partition_info WHERE table_id = $1 AND version = 1`, [t.tableId, x]);
+        // then this engine's forms: an update (its commit first) deleting a1 and x2, and an append after it
+        await commit(t, 'UpdateCommit', d, [testFile(t, d, 'a1', { op: 'del' }), testFile(t, d, 'x2', { op: 'del' }), testFile(t, d, 'u3')], 2); // v3
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a4')]); // v4
+        await setTimestamps(t, d, [1000, 2000, 3000, 4000, 5000]);
+        expect(names(await catalog.getSnapshot(t.tableId, { version: 2, partitions: [d] }))).toEqual(['a1', 'x2']);
+        const referenced = async (since: number) => (await catalog.tableFileSets(t.tableId, since)).referenced;
+        expect(await referenced(0)).toEqual([p('a0'), p('a1'), p('x2'), p('u3'), p('a4')].sort());
+        expect(await referenced(3500), 'v2 deletes a0, though its commit comes after a0\'s').toEqual([p('a1'), p('x2'), p('u3'), p('a4')].sort());
+        expect(await referenced(4500)).toEqual([p('u3'), p('a4')].sort());
+        expect(await referenced(6000)).toEqual([p('u3'), p('a4')].sort());
+      });
+
       it('reports files for cleanup: referenced since a time, and all committed', async () => {
         const t = await plainTable();
         const d = '-5';
