@@ -1,7 +1,7 @@
 /**
  * Progress bars of the real binary on a real terminal (a pseudo-terminal from util-linux `script`):
- * `compact` shows how much of the files to rewrite is done, from 0% to 100%; with stderr not a
- * terminal it prints no bar at all.
+ * `compact` shows how much of the files to rewrite is done, from 0% to 100%, and `cleanup --execute`
+ * how many of the files to delete are gone; with stderr not a terminal it prints no bar at all.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -60,6 +60,16 @@ describe('lakesoul-ts progress on a terminal', () => {
     expect(again.screen).not.toMatch(/%/);
     const piped = await ok(['compact', 'events']);
     expect(piped.err).toBe('');
+
+    // cleanup --execute: a bar over the files it deletes (the compacted ones), 0% to 100%
+    const later = String(Date.now() + 1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    const cleaned = onTerminal([...g, 'cleanup', 'events', '--retain-since', later, '--orphan-window', '0', '--execute']);
+    expect(cleaned.code, cleaned.screen).toBe(0);
+    expect(cleaned.screen).toMatch(/cleanup events \S* 0% \| 0 rows \| 0 B \| 0 files/);
+    expect(cleaned.screen).toMatch(new RegExp(`cleanup events \\S* 100% \\| 0 rows \\| [\\d.]+ (B|KiB) \\| ${filesBefore} files \\| .* \\| ETA 0s`));
+    expect(cleaned.screen).toMatch(new RegExp(`${filesBefore} file\\(s\\), .* deleted: ${filesBefore} expired`));
+    expect(cleaned.screen).not.toMatch(/NaN|Infinity|listing/);
   }, 300_000);
 
   it('Ctrl-C during a bar gives the terminal back (cursor shown, wrapping on, a new line) and exits by the signal', async () => {

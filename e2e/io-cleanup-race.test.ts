@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lakehouse } from '@lakesoul-ts/io';
+import { Lakehouse, type CleanupProgress } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
 let dir: string;
@@ -29,6 +29,16 @@ afterAll(async () => {
   await lakehouse?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** Puts `n` one-byte Parquet-named files no commit names, two days old, into the table at `path`. */
+function oldOrphans(path: string, n: number): void {
+  const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+  for (let i = 0; i < n; i++) {
+    const f = join(fileURLToPath(path), `part-orphan${String(i).padStart(4, '0')}_0000.parquet`);
+    writeFileSync(f, 'x');
+    utimesSync(f, twoDaysAgo, twoDaysAgo);
+  }
+}
 
 describe('cleanup concurrent with a commit', () => {
   for (const when of ['beside', 'after'] as const) {
@@ -103,6 +113,52 @@ describe('cleanup concurrent with a commit', () => {
       catalog.purgeAbandonedCommits = purge;
     }
     expect((await t.toArrow()).toArray().map((r) => `${r.id}:${r.v}`)).toEqual(['1:b']);
+  });
+
+  it('reports progress: every 1,000 objects listed, then after each group of deletes, ending where the report does', async () => {
+    const t = await lakehouse.createTable('many_orphans', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });
+    oldOrphans(t.info.path, 1203);
+    const seen: CleanupProgress[] = [];
+    const report = await t.cleanup({ dryRun: false, onProgress: (p) => seen.push(p) });
+    expect(report).toMatchObject({ deleted: 1203, bytes: 1203 });
+    // 1,204 objects listed (the table's own file too): one report at 1,000; then the listing's end;
+    // then deletes of 500, 500 and 203
+    expect(seen.map((p) => [p.filesListed, p.listed, p.filesToDelete, p.filesDeleted, p.bytesDeleted])).toEqual([
+      [1000, false, 0, 0, 0], [1204, true, 1203, 0, 0], [1204, true, 1203, 500, 500], [1204, true, 1203, 1000, 1000], [1204, true, 1203, 1203, 1203],
+    ]);
+    expect(seen.at(-1)!.bytesToDelete).toBe(1203);
+    expect((await t.toArrow()).numRows).toBe(1);
+    // a dry run reports the listing and what it would delete, and deletes nothing
+    const dry: CleanupProgress[] = [];
+    await t.cleanup({ onProgress: (p) => dry.push(p) });
+    expect(dry).toEqual([{ filesListed: 1, listed: true, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 }]);
+  });
+
+  it('a delete failing in a later group says how many files went before it, across groups', async () => {
+    let deletes = 0;
+    const failing = await Lakehouse.open({
+      catalog: { dataDir: join(dir, 'catalog-failing') }, warehouse: join(dir, 'warehouse-failing'),
+      stores: {
+        wrap: (store) => new Proxy(store, {
+          get: (target, prop, receiver) => (prop !== 'delete' ? Reflect.get(target, prop, receiver) : async (key: string, o?: { signal?: AbortSignal }) => {
+            if (++deletes === 700) throw new LakeSoulError('Io', `delete ${key} failed: injected`);
+            return target.delete(key, o);
+          }),
+        }),
+      },
+    });
+    try {
+      const t = await failing.createTable('fails_later', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });
+      oldOrphans(t.info.path, 900);
+      const e = await t.cleanup({ dryRun: false }).then(() => expect.unreachable(), (x: unknown) => x as LakeSoulError);
+      // the first group of 500 went; of the second, those before the 700th delete and those in flight beside it
+      const done = Number(e.context.deleted);
+      expect(done).toBeGreaterThanOrEqual(699);
+      expect(done).toBeLessThan(710);
+      expect(e.message).toMatch(new RegExp(`^cleanup of table 'default\\.fails_later': deleting file://.*\\.parquet failed after ${done} of 900 files were deleted`));
+    } finally {
+      await failing.close();
+    }
   });
 
   it('deletes the temp files of puts a killed writer left (old ones, as orphans) and keeps recent ones', async () => {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
-import type { LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
+import type { CleanupProgress, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
@@ -893,10 +893,11 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
       if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0`);
+      const bars = cleanupBars(name, o.execute === true, quiet());
       const report = await t.cleanup({
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
-        orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute,
-      });
+        orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute, onProgress: bars.onProgress,
+      }).finally(() => bars.stop());
       const abandoned = report.abandonedCommits === 0 ? null
         : `${count(report.abandonedCommits, 'abandoned commit row')} (uncommitted, older than --orphan-window) ${o.execute ? 'deleted from' : 'would be deleted from'} the catalog`;
       if (o.format !== 'table') {
@@ -918,6 +919,33 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
       if (!o.execute && (report.files.length > 0 || abandoned)) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
     }));
+}
+
+/**
+ * The progress bars of `cleanup <name>`: the listing's (shown once 1,000 objects are listed: a big
+ * table's listing on S3 takes a while), then the deletes' (with `--execute`, when there is some).
+ */
+function cleanupBars(name: string, execute: boolean, quiet: boolean): { onProgress: (p: CleanupProgress) => void; stop: () => void } {
+  let listing: Progress | undefined;
+  let deleting: Progress | undefined;
+  const shown = { listed: 0, files: 0, bytes: 0 };
+  return {
+    onProgress(p) {
+      if (!p.listed) {
+        listing ??= startProgress({ label: `cleanup ${name}: listing`, unit: 'files', quiet });
+        listing.tick({ files: p.filesListed - shown.listed });
+        shown.listed = p.filesListed;
+        return;
+      }
+      listing?.stop();
+      listing = undefined;
+      if (!execute || p.filesToDelete === 0) return;
+      deleting ??= startProgress({ label: `cleanup ${name}`, unit: 'files', quiet, total: p.filesToDelete });
+      deleting.tick({ files: p.filesDeleted - shown.files, bytes: p.bytesDeleted - shown.bytes });
+      Object.assign(shown, { files: p.filesDeleted, bytes: p.bytesDeleted });
+    },
+    stop() { listing?.stop(); deleting?.stop(); },
+  };
 }
 
 /** Adds `serve` (Flight), `ui` and `demo`. */

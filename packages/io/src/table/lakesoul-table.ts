@@ -19,7 +19,7 @@ import {
   type TableInfo,
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
-import { deleteObjects, type LocalStore, type StoreRegistry } from '../store/index.js';
+import { batchDeleterOf, deleteObjects, type LocalStore, type StoreRegistry } from '../store/index.js';
 import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
@@ -570,11 +570,14 @@ export class LakeSoulTable {
     // the table's files, then the local store's temp files of puts a killed process left (never
     // committed, never listed), as listed so far
     const found: [Listed[], Listed[]] = [[], []];
+    const progress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
+    const report = () => options.onProgress?.({ ...progress });
     const collect = async (metas: AsyncIterable<ObjectMeta>, temporary: boolean): Promise<void> => {
       for await (const m of metas) {
         const e = { ...m, temporary };
         found[temporary ? 1 : 0].push(e);
         if (classify && !ownedRead && classify(e)) void readOwned();
+        if (++progress.filesListed % 1000 === 0) report();
       }
     };
     const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
@@ -606,29 +609,38 @@ export class LakeSoulTable {
     const candidates = listed.map(classify).filter((f): f is CleanupFile => f !== null);
     const owned = candidates.length === 0 ? () => true : await readOwned();
     const files = candidates.filter((f) => owned(f.path));
+    Object.assign(progress, { listed: true, filesToDelete: files.length, bytesToDelete: files.reduce((n, f) => n + f.size, 0) });
+    report();
     // Abandoned commit rows go (or are counted) while the files are deleted: the catalog's connection
     // is idle by then. Their files are orphans, older than the window too (written before the rows).
     const abandoned = this.catalog.purgeAbandonedCommits(info.tableId, now - window, { dryRun, signal });
     abandoned.catch(() => {}); // awaited below: failing meanwhile is not an unhandled rejection
     const table = `${info.namespace}.${info.name}`;
     // A failure as a LakeSoulError of the same kind naming the table, `what` saying what failed.
-    const failed = (e: unknown, what: (le: LakeSoulError) => string): LakeSoulError => {
+    const failed = (e: unknown, what: (le: LakeSoulError) => string, context: Record<string, unknown> = {}): LakeSoulError => {
       const le = LakeSoulError.is(e) ? e : new LakeSoulError('Io', String((e as Error)?.message ?? e), { cause: e });
       return new LakeSoulError(le.kind, `cleanup of table '${table}': ${what(le)}: ${le.message}`, {
-        code: le.code, retryable: le.retryable, cause: e, context: { ...le.context, table },
+        code: le.code, retryable: le.retryable, cause: e, context: { ...le.context, ...context, table },
       });
     };
     let deleted = 0;
     if (!dryRun) {
-      const keys = files.map((f) => (prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1)));
-      try {
-        // S3: 1,000 keys a request; elsewhere 10 deletes at a time. The first failure starts no more.
-        await deleteObjects(store, keys, { signal });
-      } catch (e) {
-        await abandoned.catch(() => {}); // settled before the error reports, whatever became of it
-        throw failed(e, (le) => `deleting ${le.context.file ?? 'its files'} failed after ${Number(le.context.deleted ?? 0)} of ${files.length} files were deleted (nothing else was started; run cleanup again)`);
+      // S3: 1,000 keys a request, 4 requests at once; elsewhere 10 deletes at a time. The first
+      // failure starts no more. In groups, to report progress between them.
+      const group = batchDeleterOf(store) ? 4000 : 500;
+      for (let i = 0; i < files.length; i += group) {
+        const some = files.slice(i, i + group);
+        try {
+          await deleteObjects(store, some.map((f) => (prefix ? `${prefix}/${f.path.slice(base.length + 1)}` : f.path.slice(base.length + 1))), { signal });
+        } catch (e) {
+          await abandoned.catch(() => {}); // settled before the error reports, whatever became of it
+          const done = deleted + Number((LakeSoulError.is(e) ? e.context.deleted : 0) ?? 0);
+          throw failed(e, (le) => `deleting ${le.context.file ?? 'its files'} failed after ${done} of ${files.length} files were deleted (nothing else was started; run cleanup again)`, { deleted: done });
+        }
+        deleted += some.length;
+        Object.assign(progress, { filesDeleted: deleted, bytesDeleted: progress.bytesDeleted + some.reduce((n, f) => n + f.size, 0) });
+        report();
       }
-      deleted = files.length;
     }
     const abandonedCommits = await abandoned.catch((e: unknown) => {
       throw failed(e, () => `${dryRun ? 'counting' : `${deleted} files were deleted, but deleting`} its abandoned commit rows failed (run cleanup again)`);

@@ -237,6 +237,25 @@ export interface CleanupOptions {
   /** Report only (default true). */
   dryRun?: boolean;
   signal?: AbortSignal;
+  /**
+   * Called as the work goes on: every 1,000 objects listed, once the listing ended (with the files
+   * to delete known), and after each group of deletes (a few thousand objects on S3, 500 elsewhere).
+   */
+  onProgress?: (progress: CleanupProgress) => void;
+}
+
+/** What a {@link LakeSoulTable.cleanup} has done so far ({@link CleanupOptions.onProgress}). */
+export interface CleanupProgress {
+  /** Objects listed under the table's path. */
+  filesListed: number;
+  /** Whether the listing ended (the files to delete are known from then on). */
+  listed: boolean;
+  /** Files to delete, and their bytes (0 until the listing ended; in a dry run, what would be). */
+  filesToDelete: number;
+  bytesToDelete: number;
+  /** Files deleted, and their bytes (0 in a dry run). */
+  filesDeleted: number;
+  bytesDeleted: number;
 }
 
 /** One file cleanup removes (or would remove). */
