@@ -1,7 +1,8 @@
 /**
  * Progress bars of the real binary on a real terminal (a pseudo-terminal from util-linux `script`):
  * `compact` shows how much of the files to rewrite is done, from 0% to 100%, and `cleanup --execute`
- * how many of the files to delete are gone; with stderr not a terminal it prints no bar at all.
+ * and `table drop --purge` how many of the files to delete are gone; with stderr not a terminal it
+ * prints no bar at all.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -70,6 +71,18 @@ describe('lakesoul-ts progress on a terminal', () => {
     expect(cleaned.screen).toMatch(new RegExp(`cleanup events \\S* 100% \\| 0 rows \\| [\\d.]+ (B|KiB) \\| ${filesBefore} files \\| .* \\| ETA 0s`));
     expect(cleaned.screen).toMatch(new RegExp(`${filesBefore} file\\(s\\), .* deleted: ${filesBefore} expired`));
     expect(cleaned.screen).not.toMatch(/NaN|Infinity|listing/);
+
+    // table drop --purge: a bar over the files it deletes (every file a commit named, those cleanup
+    // deleted too, and every object under the path)
+    expect(parquetFiles(join(dir, 'home', 'warehouse')).length).toBeGreaterThan(0);
+    const named = JSON.parse((await ok(['history', 'events', '--format', 'json'])).out).length as number;
+    const dropped = onTerminal([...g, 'table', 'drop', 'events', '--purge']);
+    expect(dropped.code, dropped.screen).toBe(0);
+    expect(dropped.screen).toMatch(/drop events \S* 0% \| 0 rows \| 0 B \| 0 files/);
+    const files = Number(/drop events \S* 100% \| 0 rows \| 0 B \| (\d+) files \| .* \| ETA 0s/.exec(dropped.screen)?.[1]);
+    expect(files).toBeGreaterThan(named);
+    expect(dropped.screen).toMatch(/table 'default\.events' dropped and its data files deleted/);
+    expect(parquetFiles(join(dir, 'home', 'warehouse'))).toEqual([]);
   }, 300_000);
 
   it('Ctrl-C during a bar gives the terminal back (cursor shown, wrapping on, a new line) and exits by the signal', async () => {

@@ -10,11 +10,11 @@
  * PGlite catalog, local disk.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lakehouse, type CleanupProgress } from '@lakesoul-ts/io';
+import { Lakehouse, type CleanupProgress, type PurgeProgress } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
 let dir: string;
@@ -132,6 +132,18 @@ describe('cleanup concurrent with a commit', () => {
     const dry: CleanupProgress[] = [];
     await t.cleanup({ onProgress: (p) => dry.push(p) });
     expect(dry).toEqual([{ filesListed: 1, listed: true, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 }]);
+  });
+
+  it('dropTable with purge reports progress the same way, and deletes every object under the path', async () => {
+    const t = await lakehouse.createTable('purged', [{ id: 1, v: 'a' }], { primaryKeys: ['id'] });
+    oldOrphans(t.info.path, 1203);
+    const seen: PurgeProgress[] = [];
+    const { files } = await lakehouse.dropTable('purged', { purge: true, onProgress: (p) => seen.push(p) });
+    expect(files).toHaveLength(1204);
+    expect(seen.map((p) => [p.filesListed, p.listed, p.filesToDelete, p.filesDeleted])).toEqual([
+      [1000, false, 0, 0], [1204, true, 1204, 0], [1204, true, 1204, 500], [1204, true, 1204, 1000], [1204, true, 1204, 1204],
+    ]);
+    expect(readdirSync(fileURLToPath(t.info.path), { recursive: true }).filter((f) => String(f).endsWith('.parquet'))).toEqual([]);
   });
 
   it('a delete failing in a later group says how many files went before it, across groups', async () => {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
-import type { CleanupProgress, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
+import type { CleanupProgress, LakeSoulTable, PurgeProgress, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
@@ -393,7 +393,7 @@ function addNamespaceCommands({ program, io, out }: ProgramParts): void {
 }
 
 /** Adds `table create|list|describe|drop`. */
-function addTableCommands({ program, io, out, note }: ProgramParts): void {
+function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void {
   // ---- tables
   const table = program.command('table').description('tables: create, list, describe, drop');
   table.command('create <name>')
@@ -492,7 +492,8 @@ function addTableCommands({ program, io, out, note }: ProgramParts): void {
   table.command('drop <name>').description('drop a table (metadata; data files too with --purge)')
     .option('-n, --namespace <ns>', 'namespace', 'default').option('--purge', 'also delete the data files')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
-      await ctx.lakehouse.dropTable(name, { namespace: o.namespace, purge: o.purge });
+      const bars = deletionBars(`drop ${name}`, true, quiet());
+      await ctx.lakehouse.dropTable(name, { namespace: o.namespace, purge: o.purge, onProgress: bars.onProgress }).finally(() => bars.stop());
       out(`table '${o.namespace}.${name}' dropped${o.purge ? ' and its data files deleted' : ''}`);
     }));
 }
@@ -893,7 +894,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
       if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0`);
-      const bars = cleanupBars(name, o.execute === true, quiet());
+      const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
       const report = await t.cleanup({
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
         orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute, onProgress: bars.onProgress,
@@ -922,29 +923,31 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
 }
 
 /**
- * The progress bars of `cleanup <name>`: the listing's (shown once 1,000 objects are listed: a big
- * table's listing on S3 takes a while), then the deletes' (with `--execute`, when there is some).
+ * The progress bars of work that lists a table's objects and deletes some (`cleanup`, `table drop
+ * --purge`): the listing's, shown once 1,000 objects are listed (a big table's listing on S3 takes a
+ * while), then the deletes' when there are some and `deleting` is set (not in a dry run).
  */
-function cleanupBars(name: string, execute: boolean, quiet: boolean): { onProgress: (p: CleanupProgress) => void; stop: () => void } {
-  let listing: Progress | undefined;
-  let deleting: Progress | undefined;
+function deletionBars(label: string, deleting: boolean, quiet: boolean): { onProgress: (p: CleanupProgress | PurgeProgress) => void; stop: () => void } {
+  let listingBar: Progress | undefined;
+  let deletingBar: Progress | undefined;
   const shown = { listed: 0, files: 0, bytes: 0 };
   return {
     onProgress(p) {
       if (!p.listed) {
-        listing ??= startProgress({ label: `cleanup ${name}: listing`, unit: 'files', quiet });
-        listing.tick({ files: p.filesListed - shown.listed });
+        listingBar ??= startProgress({ label: `${label}: listing`, unit: 'files', quiet });
+        listingBar.tick({ files: p.filesListed - shown.listed });
         shown.listed = p.filesListed;
         return;
       }
-      listing?.stop();
-      listing = undefined;
-      if (!execute || p.filesToDelete === 0) return;
-      deleting ??= startProgress({ label: `cleanup ${name}`, unit: 'files', quiet, total: p.filesToDelete });
-      deleting.tick({ files: p.filesDeleted - shown.files, bytes: p.bytesDeleted - shown.bytes });
-      Object.assign(shown, { files: p.filesDeleted, bytes: p.bytesDeleted });
+      listingBar?.stop();
+      listingBar = undefined;
+      if (!deleting || p.filesToDelete === 0) return;
+      deletingBar ??= startProgress({ label, unit: 'files', quiet, total: p.filesToDelete });
+      const bytes = 'bytesDeleted' in p ? p.bytesDeleted : 0;
+      deletingBar.tick({ files: p.filesDeleted - shown.files, bytes: bytes - shown.bytes });
+      Object.assign(shown, { files: p.filesDeleted, bytes });
     },
-    stop() { listing?.stop(); deleting?.stop(); },
+    stop() { listingBar?.stop(); deletingBar?.stop(); },
   };
 }
 

@@ -36,6 +36,15 @@ export interface DeleteObjectsOptions extends StoreCallOptions {
 export const DEFAULT_DELETE_CONCURRENCY = 10;
 
 /**
+ * How many objects to hand {@link deleteObjects} at once when reporting progress between calls: a
+ * store with a {@link BatchDeleter} gets 4,000 (S3: its 4 requests of 1,000 keys in flight), the
+ * others 500 (10 single deletes at a time keep going within a group).
+ */
+export function deleteGroupSize(store: ObjectStore): number {
+  return batchDeleterOf(store) ? 4000 : 500;
+}
+
+/**
  * Deletes the objects at `paths` of `store`: through its {@link BatchDeleter} when it has one, else
  * `concurrency` single deletes at a time. Same contract as {@link BatchDeleter.deleteMany}: the first
  * failure starts nothing more and is thrown once what is in flight ended, with `context.file` (the

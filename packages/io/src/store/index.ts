@@ -13,6 +13,6 @@ export type { ParsedUri } from './store-uri.js';
 export { withConcurrencyLimit, withLatency, Semaphore } from './store-wrappers.js';
 export type { LatencyOptions } from './store-wrappers.js';
 export { readRanges } from './range-reader.js';
-export { batchDeleterOf, deleteObjects, DEFAULT_DELETE_CONCURRENCY } from './batch-delete.js';
+export { batchDeleterOf, deleteGroupSize, deleteObjects, DEFAULT_DELETE_CONCURRENCY } from './batch-delete.js';
 export type { BatchDeleter, DeleteObjectsOptions } from './batch-delete.js';
 export type { ReadRangesOptions } from './range-reader.js';

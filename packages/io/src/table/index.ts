@@ -4,6 +4,7 @@ export type {
   LakehouseOpenOptions,
   LakehouseCreateTableOptions,
   DropTableOptions,
+  PurgeProgress,
   CatalogOpenOptions,
   TableSource,
 } from './lakehouse.js';

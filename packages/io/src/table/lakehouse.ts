@@ -5,7 +5,7 @@ import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
 import { Catalog, LakeSoulError, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
-import { joinUri, toFileUri } from '../store/index.js';
+import { deleteGroupSize, joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
@@ -79,6 +79,23 @@ export interface DropTableOptions {
   /** Also delete the table's data files (every object under the table path). Default false. */
   purge?: boolean;
   signal?: AbortSignal;
+  /**
+   * With `purge`: called every 1,000 objects listed, once the listing ended (the files to delete
+   * known), and after each group of deletes (4,000 objects on S3, 500 elsewhere).
+   */
+  onProgress?: (progress: PurgeProgress) => void;
+}
+
+/** What a {@link Lakehouse.dropTable} with `purge` has done so far ({@link DropTableOptions.onProgress}). */
+export interface PurgeProgress {
+  /** Objects listed under the table's path. */
+  filesListed: number;
+  /** Whether the listing ended (the files to delete are known from then on). */
+  listed: boolean;
+  /** Files to delete (0 until the listing ended). */
+  filesToDelete: number;
+  /** Files gone through so far: a purge deletes on a best-effort basis, so one it could not delete stays. */
+  filesDeleted: number;
 }
 
 /** Options of `Lakehouse.open`. */
@@ -91,7 +108,7 @@ export const CREATE_TABLE_OPTIONS = optionNames<LakehouseCreateTableOptions>({
 });
 
 /** Options of `Lakehouse.dropTable`. */
-export const DROP_TABLE_OPTIONS = optionNames<DropTableOptions>({ namespace: true, purge: true, signal: true });
+export const DROP_TABLE_OPTIONS = optionNames<DropTableOptions>({ namespace: true, purge: true, signal: true, onProgress: true });
 
 /** A catalog and stores: creates, opens, lists and drops tables. */
 export class Lakehouse {
@@ -300,12 +317,22 @@ export class Lakehouse {
       const owned = await ownedFileFilter(this.catalog, info, options.signal);
       const seen = new Set(files);
       const { store, key: prefix } = this.stores.resolve(info.path);
+      const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, filesDeleted: 0 };
+      const report = () => options.onProgress?.({ ...progress });
       for await (const m of store.list(prefix ? `${prefix}/` : '', { signal: options.signal })) {
         const uri = prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`;
         if (!seen.has(uri)) { seen.add(uri); files.push(uri); }
+        if (++progress.filesListed % 1000 === 0) report();
       }
       const purged = files.filter(owned);
-      await deleteUrisBestEffort(this.stores, purged);
+      Object.assign(progress, { listed: true, filesToDelete: purged.length });
+      report();
+      const group = deleteGroupSize(store);
+      for (let i = 0; i < purged.length; i += group) {
+        await deleteUrisBestEffort(this.stores, purged.slice(i, i + group));
+        progress.filesDeleted = Math.min(purged.length, i + group);
+        report();
+      }
       return { files: purged };
     }
     return { files };

@@ -19,7 +19,7 @@ import {
   type TableInfo,
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
-import { batchDeleterOf, deleteObjects, type LocalStore, type StoreRegistry } from '../store/index.js';
+import { deleteGroupSize, deleteObjects, type LocalStore, type StoreRegistry } from '../store/index.js';
 import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
@@ -626,8 +626,8 @@ export class LakeSoulTable {
     let deleted = 0;
     if (!dryRun) {
       // S3: 1,000 keys a request, 4 requests at once; elsewhere 10 deletes at a time. The first
-      // failure starts no more. In groups, to report progress between them.
-      const group = batchDeleterOf(store) ? 4000 : 500;
+      // failure starts no more. In groups (deleteGroupSize), to report progress between them.
+      const group = deleteGroupSize(store);
       for (let i = 0; i < files.length; i += group) {
         const some = files.slice(i, i + group);
         try {
