@@ -239,7 +239,7 @@ export interface CleanupOptions {
   signal?: AbortSignal;
   /**
    * Called as the work goes on: every 1,000 objects listed, once the listing ended (with the files
-   * to delete known), and after each group of deletes (a few thousand objects on S3, 500 elsewhere).
+   * to delete known), and after each group of deletes (4,000 objects on S3, 500 elsewhere).
    */
   onProgress?: (progress: CleanupProgress) => void;
 }
@@ -250,11 +250,13 @@ export interface CleanupProgress {
   filesListed: number;
   /** Whether the listing ended (the files to delete are known from then on). */
   listed: boolean;
-  /** Files to delete, and their bytes (0 until the listing ended; in a dry run, what would be). */
+  /** Files to delete (0 until the listing ended; in a dry run, those that would be). */
   filesToDelete: number;
+  /** Their bytes. */
   bytesToDelete: number;
-  /** Files deleted, and their bytes (0 in a dry run). */
+  /** Files deleted so far (0 in a dry run). */
   filesDeleted: number;
+  /** Their bytes. */
   bytesDeleted: number;
 }
 
