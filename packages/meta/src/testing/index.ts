@@ -761,6 +761,50 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(await referenced(6000)).toEqual([p('u3'), p('a4')].sort());
       });
 
+      it('reports the files of the kept versions as resolving each of them would, on random histories', async () => {
+        // Appends, merges, compactions, updates (deleting some live files), whole-partition deletes and
+        // now and then another engine's form (a deleting commit appended after the commits it deletes
+        // from), in two partitions; then, from several instants, tableFileSets' referenced files
+        // against the union of every kept version's files as getSnapshot resolves it.
+        const seed = Number(process.env.LAKESOUL_CONFORMANCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+        let state = seed;
+        const rnd = () => { state = (state + 0x6d2b79f5) | 0; let x = Math.imul(state ^ (state >>> 15), 1 | state); x ^= x + Math.imul(x ^ (x >>> 7), 61 | x); return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32; };
+        const t = await plainTable();
+        const d = '-5';
+        let n = 0;
+        for (let step = 0; step < 40; step++) {
+          const current = await catalog.getSnapshot(t.tableId);
+          const live = current.flatMap((p) => p.files.map((f) => f.path));
+          const version = (await catalog.listPartitions(t.tableId)).find((p) => p.partitionDesc === d)?.version;
+          const name = `f${n++}`;
+          const r = rnd();
+          if (version === undefined || r < 0.45) await commit(t, r < 0.25 ? 'AppendCommit' : 'MergeCommit', d, [testFile(t, d, name)]);
+          else if (r < 0.6) await commit(t, 'CompactionCommit', d, [testFile(t, d, name)], version);
+          else if (r < 0.8) {
+            const gone = live.filter(() => rnd() < 0.5).map((path) => ({ ...testFile(t, d, 'x'), path, op: 'del' as const }));
+            await commit(t, 'UpdateCommit', d, [...gone, testFile(t, d, name)], version);
+          } else if (r < 0.85) await commit(t, 'DeleteCommit', d, [], version);
+          else if (live.length > 0) {
+            const id = randomUUID();
+            await driver.query(`INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
+              VALUES ($1, $2, $3::uuid, ARRAY[ROW($4, 'del', 7, 'id,v')::data_file_op, ROW($5, 'add', 7, 'id,v')::data_file_op], 'UpdateCommit', true, 0)`,
+            [t.tableId, d, id, live[Math.floor(rnd() * live.length)], testFile(t, d, name).path]);
+            await driver.query(`INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression)
+              SELECT table_id, partition_desc, version + 1, 'UpdateCommit', snapshot || $3::uuid, '' FROM partition_info
+               WHERE table_id = $1 AND partition_desc = $2 ORDER BY version DESC LIMIT 1`, [t.tableId, d, id]);
+          }
+        }
+        const versions = (await catalog.listPartitions(t.tableId))[0]!.version + 1;
+        await setTimestamps(t, d, Array.from({ length: versions }, (_, v) => 1000 * (v + 1)));
+        for (const since of [0, 1000, 1500, ...Array.from({ length: 6 }, () => Math.floor(rnd() * 1000 * (versions + 1))), 1000 * (versions + 2)]) {
+          const inForce = Math.max(0, Math.min(versions, Math.floor(since / 1000)) - 1);
+          const kept = Array.from({ length: versions - inForce }, (_, i) => inForce + i);
+          const expected = new Set<string>();
+          for (const v of kept) for (const p of await catalog.getSnapshot(t.tableId, { version: v, partitions: [d] })) for (const f of p.files) expected.add(f.path);
+          expect((await catalog.tableFileSets(t.tableId, since)).referenced, `seed ${seed} (LAKESOUL_CONFORMANCE_SEED), since ${since}`).toEqual([...expected].sort());
+        }
+      });
+
       it('reports files for cleanup: referenced since a time, and all committed', async () => {
         const t = await plainTable();
         const d = '-5';
