@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
-import type { CleanupProgress, LakeSoulTable, PurgeProgress, ScanOptions } from '@lakesoul-ts/io';
+import type { CleanupProgress, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
@@ -927,7 +927,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
  * --purge`): the listing's, shown once 1,000 objects are listed (a big table's listing on S3 takes a
  * while), then the deletes' when there are some and `deleting` is set (not in a dry run).
  */
-function deletionBars(label: string, deleting: boolean, quiet: boolean): { onProgress: (p: CleanupProgress | PurgeProgress) => void; stop: () => void } {
+function deletionBars(label: string, deleting: boolean, quiet: boolean): { onProgress: (p: CleanupProgress) => void; stop: () => void } {
   let listingBar: Progress | undefined;
   let deletingBar: Progress | undefined;
   const shown = { listed: 0, files: 0, bytes: 0 };
@@ -943,9 +943,8 @@ function deletionBars(label: string, deleting: boolean, quiet: boolean): { onPro
       listingBar = undefined;
       if (!deleting || p.filesToDelete === 0) return;
       deletingBar ??= startProgress({ label, unit: 'files', quiet, total: p.filesToDelete });
-      const bytes = 'bytesDeleted' in p ? p.bytesDeleted : 0;
-      deletingBar.tick({ files: p.filesDeleted - shown.files, bytes: bytes - shown.bytes });
-      Object.assign(shown, { files: p.filesDeleted, bytes });
+      deletingBar.tick({ files: p.filesDeleted - shown.files, bytes: p.bytesDeleted - shown.bytes });
+      Object.assign(shown, { files: p.filesDeleted, bytes: p.bytesDeleted });
     },
     stop() { listingBar?.stop(); deletingBar?.stop(); },
   };

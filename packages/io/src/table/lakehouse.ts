@@ -5,11 +5,11 @@ import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
 import { Catalog, LakeSoulError, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
-import { deleteGroupSize, joinUri, toFileUri } from '../store/index.js';
+import { deleteGroupSize, joinUri, toFileUri, type LocalStore } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
-import { ownedFileFilter } from './table-maintenance.js';
+import { ownedFileFilter, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 
@@ -86,17 +86,12 @@ export interface DropTableOptions {
   onProgress?: (progress: PurgeProgress) => void;
 }
 
-/** What a {@link Lakehouse.dropTable} with `purge` has done so far ({@link DropTableOptions.onProgress}). */
-export interface PurgeProgress {
-  /** Objects listed under the table's path. */
-  filesListed: number;
-  /** Whether the listing ended (the files to delete are known from then on). */
-  listed: boolean;
-  /** Files to delete (0 until the listing ended). */
-  filesToDelete: number;
-  /** Files gone through so far: a purge deletes on a best-effort basis, so one it could not delete stays. */
-  filesDeleted: number;
-}
+/**
+ * What a {@link Lakehouse.dropTable} with `purge` has done so far ({@link DropTableOptions.onProgress}):
+ * the fields of {@link CleanupProgress}; a purge deletes on a best-effort basis, so a file it could
+ * not delete stays, counted as gone through.
+ */
+export type PurgeProgress = CleanupProgress;
 
 /** Options of `Lakehouse.open`. */
 export const LAKEHOUSE_OPEN_OPTIONS = optionNames<LakehouseOpenOptions>({ catalog: true, ownCatalog: true, stores: true, warehouse: true });
@@ -313,27 +308,33 @@ export class Lakehouse {
     const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
     const files: string[] = [...(dropped?.files ?? [])];
     if (options.purge) {
-      // After the drop, so every claim left in the catalog is another table's.
+      // After the drop, so every claim left in the catalog is another table's. What is deleted is
+      // what the listing finds (a file the catalog names under the path but the listing does not is
+      // gone already: counted, it showed a bar of files "deleted" that were not there), and the local
+      // store's temp files of puts a killed writer left: the table is gone, none of them can commit.
       const owned = await ownedFileFilter(this.catalog, info, options.signal);
-      const seen = new Set(files);
       const { store, key: prefix } = this.stores.resolve(info.path);
-      const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, filesDeleted: 0 };
+      const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
       const report = () => options.onProgress?.({ ...progress });
-      for await (const m of store.list(prefix ? `${prefix}/` : '', { signal: options.signal })) {
-        const uri = prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`;
-        if (!seen.has(uri)) { seen.add(uri); files.push(uri); }
-        if (++progress.filesListed % 1000 === 0) report();
+      const listed: { uri: string; size: number }[] = [];
+      const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
+      for (const metas of [store.list(prefix ? `${prefix}/` : '', { signal: options.signal }), temporary?.call(store, prefix ? `${prefix}/` : '', { signal: options.signal })]) {
+        for await (const m of metas ?? []) {
+          listed.push({ uri: prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`, size: m.size });
+          if (++progress.filesListed % 1000 === 0) report();
+        }
       }
-      const purged = files.filter(owned);
-      Object.assign(progress, { listed: true, filesToDelete: purged.length });
+      const purged = listed.filter((f) => owned(f.uri));
+      Object.assign(progress, { listed: true, filesToDelete: purged.length, bytesToDelete: purged.reduce((n, f) => n + f.size, 0) });
       report();
       const group = deleteGroupSize(store);
       for (let i = 0; i < purged.length; i += group) {
-        await deleteUrisBestEffort(this.stores, purged.slice(i, i + group));
-        progress.filesDeleted = Math.min(purged.length, i + group);
+        const some = purged.slice(i, i + group);
+        await deleteUrisBestEffort(this.stores, some.map((f) => f.uri));
+        Object.assign(progress, { filesDeleted: i + some.length, bytesDeleted: progress.bytesDeleted + some.reduce((n, f) => n + f.size, 0) });
         report();
       }
-      return { files: purged };
+      return { files: purged.map((f) => f.uri) };
     }
     return { files };
   }
