@@ -5,6 +5,8 @@
  * another table's commits. PGlite + local disk and PostgreSQL + the moto S3 server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Decimal, Field, Float16, Int64, Null, Schema, Table, TimeMillisecond, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
 import { LakeSoulError, MAX_NAME_BYTES } from '@lakesoul-ts/meta';
 import { joinUri, type LakeSoulTable } from '@lakesoul-ts/io';
@@ -188,6 +190,12 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     const d = env.lh.stores.resolve(borrowed);
     await d.store.put(d.key, bytes);
     await env.lh.catalog.commit({ tableId: other.info.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: borrowed, op: 'add', size: BigInt(bytes.length), existCols: ['id', 'v'] }] }] });
+    // A nested table with no file yet: on local disk only its (empty) directory.
+    const empty = await env.lh.createTable('empty_inner_t', schema);
+    const emptyPath = joinUri(outer.info.path, 'empty_inner');
+    await env.lh.catalog.driver.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [empty.info.tableId, emptyPath]);
+    await env.lh.catalog.driver.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [empty.info.tableId, emptyPath]);
+    if (storage === 'local') mkdirSync(fileURLToPath(emptyPath));
     // A real orphan of outer.
     const orphan = `${outer.info.path}/part-orphan0000000001_0000.parquet`;
     const o = env.lh.stores.resolve(orphan);
@@ -202,6 +210,11 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     expect(purged.files.length).toBeGreaterThan(0);
     expect(await ids(innerT)).toEqual([10, 11]);
     expect(await ids(other)).toEqual([20, 20]);
+    if (storage === 'local') {
+      // the directories purge left empty went, not another table's (empty) one, nor those above it
+      expect(readdirSync(fileURLToPath(outer.info.path)).sort()).toEqual(['borrowed-0000_0000.parquet', 'empty_inner', 'inner']);
+      expect(readdirSync(fileURLToPath(emptyPath))).toEqual([]);
+    }
   });
 });
 

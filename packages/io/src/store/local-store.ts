@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { close as closeCb, constants as fsConstants, fstat as fstatCb, open as openCb, read as readCb, readlinkSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -348,6 +348,49 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
    */
   listTemporary(prefix: string, options: StoreCallOptions = {}): AsyncIterable<ObjectMeta> {
     return this.listFrom(prefix, options, true);
+  }
+
+  /**
+   * Removes the empty directories at and below the directory `dirKey` (`''`: those below the store's
+   * root, which stays), deepest first, except those `keep` names (keys, no trailing slash) and
+   * everything below them.
+   * Symbolic links are not followed. A directory that is not empty, or that a writer fills meanwhile,
+   * stays (`rmdir` removes empty directories only). For a purged table's partition directories.
+   * @returns how many directories were removed.
+   */
+  async removeEmptyDirectories(dirKey: string, keep: (key: string) => boolean = () => false, options: StoreCallOptions = {}): Promise<number> {
+    if (dirKey !== '') checkKey(dirKey, this.description);
+    let removed = 0;
+    const visit = async (key: string): Promise<boolean> => {
+      throwIfAborted(options.signal, `remove empty directories under ${this.uri(dirKey)}`);
+      if (key !== '' && keep(key)) return false;
+      const dir = key === '' ? this.root : join(this.root, key);
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+        throw mapFsError(e, this.uri(key), 'list');
+      }
+      let empty = true;
+      for (const ent of entries) {
+        const child = key === '' ? ent.name : `${key}/${ent.name}`;
+        if (!ent.isDirectory() || !(await visit(child))) empty = false;
+      }
+      if (!empty || key === '') return false;
+      try {
+        await rmdir(dir);
+        removed++;
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return false;
+        throw mapFsError(e, this.uri(key), 'delete');
+      }
+    };
+    await visit(dirKey);
+    return removed;
   }
 
   private async *listFrom(prefix: string, options: StoreCallOptions, temporary: boolean): AsyncGenerator<ObjectMeta> {

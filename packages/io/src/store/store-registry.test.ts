@@ -1,4 +1,4 @@
-import { fstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { fstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
@@ -239,6 +239,27 @@ describe('StoreRegistry', () => {
     for await (const m of store.list('coll/')) left.push(m.path);
     expect(left).toEqual(['coll/a/b.bin']);
     expect(readFileSync(join(dir, 'coll/a/b.bin'))[0]).toBe(1);
+  });
+
+  it('LocalStore.removeEmptyDirectories: empty ones only, deepest first, none kept or below one, no symbolic link followed', async () => {
+    const root = mkdtempSync(join(dir, 'tidy-'));
+    const outside = mkdtempSync(join(tmpdir(), 'tidy-outside-'));
+    mkdirSync(join(outside, 'empty'));
+    const store = new LocalStore({ root });
+    await store.put('t/full/a.bin', new Uint8Array([1]));
+    for (const d of ['t/p=1/q=2', 't/p=3', 't/kept/sub']) mkdirSync(join(root, d), { recursive: true });
+    symlinkSync(outside, join(root, 't/link'));
+    expect(await store.removeEmptyDirectories('t', (key) => key === 't/kept')).toBe(3); // p=1/q=2, p=1, p=3
+    expect(readdirSync(join(root, 't')).sort()).toEqual(['full', 'kept', 'link']);
+    expect(readdirSync(join(root, 't/kept'))).toEqual(['sub']); // below a kept one: not visited
+    expect(readdirSync(outside)).toEqual(['empty']);
+    await store.delete('t/full/a.bin');
+    rmSync(join(root, 't/link'));
+    expect(await store.removeEmptyDirectories('t')).toBe(4); // full, kept/sub, kept, t
+    expect(readdirSync(root)).toEqual([]);
+    expect(await store.removeEmptyDirectories('t')).toBe(0); // gone already
+    await expect(store.removeEmptyDirectories('../x')).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    rmSync(outside, { recursive: true });
   });
 
   it('checks keys: no escape from a LocalStore root', async () => {

@@ -334,6 +334,13 @@ export class Lakehouse {
         Object.assign(progress, { filesDeleted: i + some.length, bytesDeleted: progress.bytesDeleted + some.reduce((n, f) => n + f.size, 0) });
         report();
       }
+      // and on local disk the directories left empty (partitions', the table's own), none of
+      // another table's: a table created again at the path starts from nothing
+      const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
+      if (tidy && prefix) {
+        const uriOf = (key: string) => `${info.path}${key.slice(prefix.length)}`;
+        await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal: options.signal }).catch(() => 0); // best effort, as the deletes
+      }
       return { files: purged.map((f) => f.uri) };
     }
     return { files };
