@@ -81,6 +81,13 @@ describe('JS conveniences convert exactly', () => {
     expect(roundTrip([1.25, '3', 7n], new Decimal(2, 10, 128))).toEqual(['1.25', '3.00', '7.00']);
     expect(roundTrip(['hé'], new Binary())).toEqual([new Uint8Array(Buffer.from('hé'))]);
     expect(plainValues(encodeColumn(['AP8='], new Binary(), { column: 'b', binaryText: 'base64' }))).toEqual([new Uint8Array([0, 255])]);
+    // padding optional, the empty string empty bytes
+    expect(plainValues(encodeColumn(['AP8', '', 'aGVsbG8='], new Binary(), { column: 'b', binaryText: 'base64' })))
+      .toEqual([new Uint8Array([0, 255]), new Uint8Array(0), new Uint8Array(Buffer.from('hello'))]);
+    // text that is not base64 (Node's decoder made 'hello' three damaged bytes, 'a' none, 'x y' one)
+    for (const text of ['hello', 'a', 'x y', 'AP9=', 'AP8=\n', 'A=P8', 'AP8==', '日本']) {
+      expect(() => encodeColumn([text], new Binary(), { column: 'b', binaryText: 'base64' }), text).toThrow(/is not base64 \(a binary column's values are read as standard base64/);
+    }
   });
 
   test('objects into structs and arrays into (fixed-size) lists', () => {

@@ -175,8 +175,14 @@ function toBytes(v: unknown, ctx: ValueContext): Uint8Array {
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   if (typeof v === 'string') {
     if (ctx.binaryText === 'base64') {
-      if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(v)) throw new ValueConversionError(`${describe(v)} is not base64`);
-      return new Uint8Array(Buffer.from(v, 'base64'));
+      // Strict: Node's decoder skips what is not base64 and drops trailing bits, so text meant as
+      // text ('hello', 'x y') became a few damaged bytes. Only a string the bytes encode back to
+      // (padding optional) is taken.
+      const bytes = Buffer.from(v, 'base64');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v) || bytes.toString('base64').replace(/=+$/, '') !== v.replace(/=+$/, '') || (v.includes('=') && v.length % 4 !== 0)) {
+        throw new ValueConversionError(`${describe(v)} is not base64 (a binary column's values are read as standard base64 here, as export writes them)`);
+      }
+      return new Uint8Array(bytes);
     }
     return new Uint8Array(Buffer.from(v, 'utf8'));
   }
