@@ -101,6 +101,16 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     const fresh = await env.lh.createTable('on_new_dir', schema, { path: joinUri(env.warehouse, 'elsewhere', 'new-dir') });
     await fresh.write(rows([1]));
     expect((await env.lh.createTable('on_new_dir', schema, { path: fresh.info.path, ifNotExists: true })).info.tableId).toBe(fresh.info.tableId);
+    // the default path too: a table dropped without purge leaves its files there, and a table made
+    // again by that name took them as its orphans (cleanup deleted them once the window passed)
+    const kept = await env.lh.createTable('dropped_kept', schema);
+    await kept.write(rows([1, 2]));
+    await env.lh.dropTable('dropped_kept');
+    const left = await refused(env.lh.createTable('dropped_kept', schema), 'InvalidArgument', 'TABLE_PATH_NOT_EMPTY');
+    expect(left.message).toMatch(/^create table 'default\.dropped_kept': its default path '.*\/default\/dropped_kept' already holds files \('.*\.parquet'\.\.\.\), left by a table of that name dropped without purge/);
+    await refused(env.lh.table('dropped_kept'), 'NotFound', 'TABLE_NOT_FOUND');
+    await env.lh.createTable('dropped_kept', schema, { path: joinUri(env.warehouse, 'elsewhere', 'dropped-kept-2') });
+    await env.lh.dropTable('dropped_kept', { purge: true });
     // the catalog alone (no warehouse known) still refuses containment either way
     await refused(env.lh.catalog.createTable({ name: 'outer', path: joinUri(env.warehouse, 'default'), schema }), 'AlreadyExists', 'TABLE_PATH_OVERLAP');
     await refused(env.lh.catalog.createTable({ name: 'dots', path: `${victim.info.path}/../victim2`, schema }), 'InvalidArgument', 'INVALID_TABLE_PATH');

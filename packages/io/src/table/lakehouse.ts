@@ -206,7 +206,9 @@ export class Lakehouse {
     validateTableName(name);
     const path = options.path === undefined ? joinUri(this.warehouse, namespace, name) : storedLocation(options.path.replace(/\/+$/, ''), `create table '${namespace}.${name}': path`, 'INVALID_TABLE_PATH');
     // `ifNotExists` on an existing table: the catalog returns it, files and all
-    const checkEmpty = options.path !== undefined && !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
+    // ... the default path too: a table dropped without `purge` leaves its files there, which the new
+    // table would take as its orphans (cleanup deleted them once the orphan window passed)
+    const checkEmpty = !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
     checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
     // a range column's name is part of every partition directory: one too long for it fails at create, not at every write
     for (const c of options.rangePartitions ?? []) partitionDirName(c, '');
@@ -238,7 +240,7 @@ export class Lakehouse {
     if (checkEmpty) {
       // after the catalog's checks, which name a path that is or holds another table
       try {
-        await this.checkPathEmpty(name, namespace, path, options.signal);
+        await this.checkPathEmpty(name, namespace, path, options.path === undefined, options.signal);
       } catch (e) {
         await this.catalog.dropTableIfEmpty(info.tableId).catch(() => {});
         throw e;
@@ -264,15 +266,19 @@ export class Lakehouse {
   }
 
   /**
-   * An explicit table path must hold no files yet: everything under a table's path is the table's
-   * (`cleanup` deletes what no commit names there, `dropTable` with `purge` all of it), so a table made
-   * on a directory of one's own files would delete them.
+   * A table's path must hold no files yet: everything under a table's path is the table's (`cleanup`
+   * deletes what no commit names there, `dropTable` with `purge` all of it), so a table made on a
+   * directory of one's own files, or on the files a table dropped without `purge` left at its
+   * default path, would delete them.
    */
-  private async checkPathEmpty(name: string, namespace: string, path: string, signal?: AbortSignal): Promise<void> {
+  private async checkPathEmpty(name: string, namespace: string, path: string, byDefault: boolean, signal?: AbortSignal): Promise<void> {
     const { store, key } = this.stores.resolve(path);
     for await (const m of store.list(key ? `${key}/` : '', { signal })) {
       const file = key ? m.path.slice(key.length + 1) : m.path;
-      throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': path '${path}' already holds files ('${file}'...): everything under a table's path is the table's (cleanup deletes files no commit names there, drop with purge all of them), so give a new or empty directory; a blob column can reference files where they are, by URI`, {
+      const what = byDefault
+        ? `its default path '${path}' already holds files ('${file}'...), left by a table of that name dropped without purge or put there by hand: everything under a table's path is the table's (cleanup would delete them as orphans), so delete them, move them away, or give the table another path`
+        : `path '${path}' already holds files ('${file}'...): everything under a table's path is the table's (cleanup deletes files no commit names there, drop with purge all of them), so give a new or empty directory; a blob column can reference files where they are, by URI`;
+      throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': ${what}`, {
         code: 'TABLE_PATH_NOT_EMPTY', context: { table: `${namespace}.${name}`, namespace, path, file },
       });
     }
