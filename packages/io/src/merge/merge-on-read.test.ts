@@ -26,6 +26,8 @@ interface KeySpec {
 const KEY_SPECS: Record<string, KeySpec> = {
   int32: { fields: [new Field('k', new Int32(), false)], gen: (r) => [Math.floor(r() * 60) - 30] },
   utf8: { fields: [new Field('k', new Utf8(), false)], gen: (r) => [['a', 'b', 'ab', 'é', 'Z', '', 'ü1', 'zz', 'x'][Math.floor(r() * 9)] + String(Math.floor(r() * 6))] },
+  // infinities are keys like any other (+Infinity as a source's last key hung the merge)
+  float64: { fields: [new Field('k', new Float64(), false)], gen: (r) => [[-Infinity, -1.5, 0, 2.25, 1e300, Infinity, Infinity][Math.floor(r() * 7)]] },
   composite: {
     fields: [new Field('k1', new Int64(), false), new Field('k2', new Utf8(), true)],
     gen: (r) => [BigInt(Math.floor(r() * 8)) * (r() < 0.5 ? 1n : 10n ** 15n), r() < 0.15 ? null : `s${Math.floor(r() * 4)}`],
@@ -207,6 +209,7 @@ describe('mergeSortedSources vs a naive reference', () => {
       ['utf8', { fields: [new Field('k', new Utf8(), false)], gen: (r) => [['', 'a', 'ab', 'é', 'Z', 'ü'][Math.floor(r() * 6)] + String(Math.floor(r() * 9000))] }],
       // keys of several columns: the addon compares them column by column (native build)
       ['int32 + utf8', { fields: [new Field('k1', new Int32(), false), new Field('k2', new Utf8(), false)], gen: (r) => [Math.floor(r() * 7) - 3, ['', 'a', 'ab', 'é'][Math.floor(r() * 4)] + String(Math.floor(r() * 3000))] }],
+      ['float64 with infinities', { fields: [new Field('k', new Float64(), false)], gen: (r) => [r() < 0.01 ? Infinity : r() < 0.01 ? -Infinity : Math.floor(r() * 30000) / 8] }],
       ['int64 + float64 + utf8', { fields: [new Field('k1', new Int64(), false), new Field('k2', new Float64(), false), new Field('k3', new Utf8(), false)], gen: (r) => [BigInt(Math.floor(r() * 40)), [-0, 0, 1.5, -2][Math.floor(r() * 4)], String(Math.floor(r() * 200))] }],
     ];
     for (const [name, spec] of specs) {

@@ -587,7 +587,10 @@ class KWayMerge {
       const tie = (n > 1 && curKey[heap[1]] === key) || (n > 2 && curKey[heap[2]] === key);
       if (!tie) {
         const s = states[top];
+        // the source alone takes every key left: a bound of Infinity stopped it before a key of
+        // +Infinity (a float key may be one), and the round never ended
         const nextBest = n === 1 ? Infinity : n === 2 ? curKey[heap[1]] : Math.min(curKey[heap[1]], curKey[heap[2]]);
+        const alone = n === 1;
         const fk = s.fk!;
         const end = s.end;
         let p = s.pos;
@@ -599,7 +602,7 @@ class KWayMerge {
           let loc = has0 ? this.localOf(s.entry!) : 0;
           while (p < end) {
             const kv = fk[p];
-            if (!(kv < nextBest)) break;
+            if (!alone && !(kv < nextBest)) break;
             let r = p + 1;
             while (r < end && fk[r] === kv) r++;
             const at = this.count;
@@ -615,7 +618,7 @@ class KWayMerge {
         } else {
           group.length = 1;
           group[0] = top;
-          while (p < end && fk[p] < nextBest) {
+          while (p < end && (alone || fk[p] < nextBest)) {
             const kv = fk[p];
             let r = p + 1;
             while (r < end && fk[r] === kv) r++;
