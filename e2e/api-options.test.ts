@@ -77,6 +77,30 @@ describe('misspelt options are refused, naming the option meant, and change noth
     await expect(events.history(opts({ partition: 'day=d1' }))).rejects.toMatchObject({ code: 'UNKNOWN_OPTION' });
   });
 
+  it('times and sizes that are not ones: NaN, an invalid Date, a string, a fraction; batchSize 0 (a PostgreSQL cast error or batches of one row before)', async () => {
+    for (const [options, said] of [
+      [{ timestamp: NaN }, 'scan timestamp of table \'default.events\': expected epoch milliseconds (a finite number) or a valid Date, got NaN'],
+      [{ timestamp: new Date('x') }, 'got an invalid Date'],
+      [{ timestamp: '2024-01-01' }, "got the string '2024-01-01'"],
+      [{ incremental: { start: 0, end: Infinity } }, 'scan incremental.end of table'],
+      [{ batchSize: 0 }, "read of table 'default.events': batchSize must be an integer of at least 1 (got 0)"],
+      [{ batchSize: 2.5 }, 'batchSize must be an integer of at least 1 (got 2.5)'],
+      [{ prefetchBytes: -1 }, 'prefetchBytes must be an integer of at least 0 (got -1)'],
+      [{ version: '1', partitions: { day: 'd1' } }, "invalid version '1' (a string): expected a non-negative integer"],
+    ] as const) {
+      const e = await events.toArrow(opts(options)).then(() => null, (x: unknown) => x);
+      expect(e, JSON.stringify(options)).toBeInstanceOf(LakeSoulError);
+      expect((e as LakeSoulError).kind).toBe('InvalidArgument');
+      expect((e as LakeSoulError).message).toContain(said);
+    }
+    await expect(events.cleanup({ retainSince: NaN })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('cleanup retainSince of table') });
+    // a fraction of a millisecond (arithmetic) is the same point as the commits see it
+    const h = await events.history();
+    const at = h[0].timestamp + 0.5;
+    expect((await events.toArrow({ timestamp: at })).numRows).toBe((await events.toArrow({ timestamp: Math.ceil(at) })).numRows);
+    expect((await events.toArrow({ batchSize: 1 })).numRows).toBe(4);
+  });
+
   it('Lakehouse.open and Catalog.open: warehose, dataDr', async () => {
     await expect(Lakehouse.open(opts({ catalog: { dataDir: join(dir, 'catalog2') }, warehose: join(dir, 'w2') }))).rejects.toMatchObject({
       message: expect.stringMatching(/^Lakehouse\.open: unknown option 'warehose' \(did you mean 'warehouse'\?\)/),

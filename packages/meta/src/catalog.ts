@@ -1342,10 +1342,14 @@ export class Catalog {
       let rows: PartitionRow[];
       if (options.version !== undefined) {
         if (!Number.isInteger(options.version) || options.version < 0) {
-          throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid version ${options.version}`, { context: { table: qname } });
+          const shown = typeof options.version === 'string' ? `'${String(options.version).slice(0, 64)}' (a string)` : String(options.version);
+          throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid version ${shown}: expected a non-negative integer`, { context: { table: qname } });
         }
         rows = await this.partitionRows(table.tableId, 'AND version = $2', [options.version], false, signal);
       } else if (options.timestamp !== undefined) {
+        if (typeof options.timestamp !== 'number' || !Number.isFinite(options.timestamp)) {
+          throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid timestamp ${String(options.timestamp).slice(0, 64)}: expected epoch milliseconds`, { context: { table: qname } });
+        }
         await this.settleCommits(table.tableId, options.timestamp, signal);
         rows = await this.partitionRows(table.tableId, 'AND timestamp < $2', [options.timestamp], true, signal);
       } else {

@@ -64,8 +64,21 @@ export interface DeleteResult extends CommitResult {
   rows: number;
 }
 
-function toMs(t: number | Date): number {
-  return t instanceof Date ? t.getTime() : t;
+/**
+ * A point in time given as epoch milliseconds or a `Date`, as a whole millisecond (commit times are
+ * whole ms): `up` for bounds compared as `commit time < t` (a fraction rounds up, so the same commits
+ * match), `down` for `retainSince` (`commit time <= t`). Anything else is refused naming the option
+ * (NaN, an invalid Date or a string reached the catalog as a PostgreSQL cast error).
+ */
+function toMs(t: unknown, option: string, table: string, round: 'up' | 'down'): number {
+  const ms = t instanceof Date ? t.getTime() : t;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    const shown = t instanceof Date ? 'an invalid Date' : typeof t === 'string' ? `the string '${t.length > 64 ? `${t.slice(0, 64)}…` : t}'` : String(t);
+    throw new LakeSoulError('InvalidArgument', `${option} of table '${table}': expected epoch milliseconds (a finite number) or a valid Date, got ${shown}`, {
+      context: { table, option },
+    });
+  }
+  return round === 'up' ? Math.ceil(ms) : Math.floor(ms);
 }
 
 /** Key text of a PK tuple, comparable between user input and stored rows. */
@@ -256,8 +269,11 @@ export class LakeSoulTable {
       await this.checkVersionScope(options);
       snap.version = options.version;
     }
-    if (options.timestamp !== undefined) snap.timestamp = toMs(options.timestamp);
-    if (options.incremental) snap.incremental = { start: toMs(options.incremental.start), end: toMs(options.incremental.end) };
+    const name = `${this.info.namespace}.${this.info.name}`;
+    if (options.timestamp !== undefined) snap.timestamp = toMs(options.timestamp, 'scan timestamp', name, 'up');
+    if (options.incremental) {
+      snap.incremental = { start: toMs(options.incremental.start, 'scan incremental.start', name, 'up'), end: toMs(options.incremental.end, 'scan incremental.end', name, 'up') };
+    }
     const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
     return buildScanPlan(this.info, snapshot, options, this.stores);
   }
@@ -542,7 +558,7 @@ export class LakeSoulTable {
     const info = this.info;
     const signal = options.signal;
     const dryRun = options.dryRun ?? true;
-    const retainSince = options.retainSince === undefined ? Date.now() - DEFAULT_RETENTION_MS : toMs(options.retainSince);
+    const retainSince = options.retainSince === undefined ? Date.now() - DEFAULT_RETENTION_MS : toMs(options.retainSince, 'cleanup retainSince', `${info.namespace}.${info.name}`, 'down');
     const window = options.orphanSafetyWindowMs ?? DEFAULT_ORPHAN_SAFETY_WINDOW_MS;
     // Also under the spelling LakeSoul's native IO reads (the wheel stores raw paths with `?`, `#`,
     // tabs... but writes the files where URL parsing puts them): such live files are not orphans.

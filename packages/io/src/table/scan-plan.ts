@@ -620,8 +620,18 @@ export class TableScanPlan implements ScanPlan {
   private async *readSplits(splits: Split[], options: SplitReadOptions): AsyncGenerator<RecordBatch> {
     growHeapForTableWork();
     const signal = options.signal ?? this.defaults.signal;
-    const batchSize = Math.max(1, options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE);
+    const batchSize = options.batchSize ?? this.defaults.batchSize ?? DEFAULT_BATCH_SIZE;
     const prefetchBytes = options.prefetchBytes ?? this.defaults.prefetchBytes ?? DEFAULT_PREFETCH_BYTES;
+    // 0, -1 or NaN read as batches of one row, silently
+    for (const [option, value, min] of [['batchSize', batchSize, 1], ['prefetchBytes', prefetchBytes, 0]] as const) {
+      if (!Number.isSafeInteger(value) || value < min) {
+        const s0 = this.json.splits[0];
+        const table = s0 ? `${s0.namespace}.${s0.tableName}` : undefined;
+        throw new LakeSoulError('InvalidArgument', `read${table ? ` of table '${table}'` : ''}: ${option} must be an integer of at least ${min} (got ${String(value)})`, {
+          context: { table, option },
+        });
+      }
+    }
     const streamMin = options.streamDecodeMinBytes ?? STREAM_DECODE_MIN_BYTES;
     const fetched = prefetchOrdered(this.tasks(splits, streamMin, options.selectiveStats), { maxBytesInFlight: prefetchBytes, signal }, options.prefetchStats);
     // A split's files are taken from the prefetch in order and start decoding at once; the next split's
