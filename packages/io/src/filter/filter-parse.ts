@@ -92,10 +92,7 @@ function tokenize(text: string): Tok[] {
       const m = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i))!;
       const s = m[0];
       i += s.length;
-      if (/^[0-9]+$/.test(s)) {
-        const b = BigInt(s);
-        out.push({ t: 'num', v: b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : b, pos: start });
-      } else out.push({ t: 'num', v: Number(s), pos: start });
+      out.push({ t: 'num', v: numberLiteral(text, s, start), pos: start });
       if (i < n && /[A-Za-z_]/.test(text[i])) throw syntax(text, i, `unexpected '${text[i]}' after number`);
       continue;
     }
@@ -129,6 +126,34 @@ const FLIP: Record<string, string> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=
  * Parse a TIMESTAMP literal body to a Date (UTC unless an offset is given); with non-zero digits
  * below the millisecond, which a Date cannot hold, to its checked text (compared exactly).
  */
+/**
+ * A number literal's exact value: an integer (`12`, also written `12.0` or `1.2e1`) beyond ±2^53 as a
+ * bigint, so an int64 column compares with the literal as written (`9007199254740993.0` was the
+ * double 9007199254740992 and matched that row); a fraction as a number, refused where a double
+ * cannot hold it (at 2^53 and beyond doubles are integers: `9007199254740992.5` matched
+ * 9007199254740992).
+ */
+function numberLiteral(text: string, s: string, pos: number): number | bigint {
+  const m = /^([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(s)!;
+  let digits = (m[1] + (m[2] ?? '')).replace(/^0+/, '');
+  let exp = Number(m[3] ?? 0) - (m[2] ?? '').length;
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  exp += trailing;
+  const approx = Number(s);
+  if (digits === '') return 0;
+  if (exp >= 0) {
+    // beyond any double's range it stays the number it is (Infinity), not a bigint of 400 digits
+    if (digits.length + exp > 310) return approx;
+    const b = BigInt(digits) * 10n ** BigInt(exp);
+    return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+  }
+  if (Math.abs(approx) >= 2 ** 53) {
+    throw syntax(text, pos, `the number ${s.length > 40 ? `${s.slice(0, 40)}…` : s} has a fraction no double can hold (at 2^53 and beyond doubles are whole numbers): compare with a whole number`);
+  }
+  return approx;
+}
+
 function parseTimestamp(text: string, s: string, pos: number): Date | string {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(s.trim());
   if (m === null) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
