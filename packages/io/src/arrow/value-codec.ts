@@ -305,7 +305,7 @@ function parseNested(v: unknown, ctx: ValueContext): unknown {
 function conversionError(ctx: ValueContext, row: number, type: DataType, reason: string): LakeSoulError {
   const line = ctx.lines?.[row];
   const where = ctx.file !== undefined && line !== undefined ? `${ctx.file}:${line}: ` : `row ${row}: `;
-  return new LakeSoulError('SchemaMismatch', `${where}column '${ctx.column}'${ctx.table ? ` of table '${ctx.table}'` : ''}: ${reason} (column type ${type})`, {
+  return new LakeSoulError('SchemaMismatch', `${where}column '${ctx.column}'${ctx.table ? ` of table '${ctx.table}'` : ''}: ${reason} (column type ${DataType.isDecimal(type) ? `decimal(${type.precision}, ${type.scale})` : type})`, {
     code: 'VALUE_NOT_CONVERTIBLE',
     context: { table: ctx.table, column: ctx.column, row: line ?? row, ...(ctx.file !== undefined ? { file: ctx.file } : {}) },
   });

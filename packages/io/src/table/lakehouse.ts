@@ -204,6 +204,7 @@ export class Lakehouse {
     // Before the names become path segments: `/` or `..` would make the path another directory.
     validateNamespaceName(namespace);
     validateTableName(name);
+    if (schema.fields.length === 0) throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': the schema has no columns: give at least one`, { code: 'EMPTY_SCHEMA', context: { table: `${namespace}.${name}` } });
     const path = options.path === undefined ? joinUri(this.warehouse, namespace, name) : storedLocation(options.path.replace(/\/+$/, ''), `create table '${namespace}.${name}': path`, 'INVALID_TABLE_PATH');
     // `ifNotExists` on an existing table: the catalog returns it, files and all
     // ... the default path too: a table dropped without `purge` leaves its files there, which the new
