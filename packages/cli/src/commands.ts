@@ -4,7 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -331,7 +331,14 @@ Examples:
 
   program.command('init')
     .description('create the catalog schema (idempotent) and the warehouse directory (an s3:// one: checks the bucket is reachable); prints where they are')
-    .action(() => withCatalog(program, async (ctx) => {
+    .action(async () => {
+      // the warehouse is checked as tables will be made in it (`table create` refused a warehouse with
+      // '?', '#' or a '%' escape that init had made), before the catalog or any directory is made
+      const { storedLocation } = await import('@lakesoul-ts/io');
+      storedLocation(resolveCliConfig(program.opts<GlobalFlags>()).warehouse.replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
+      await withCatalog(program, (ctx) => initAction(ctx));
+    });
+  const initAction = async (ctx: CatalogContext): Promise<void> => {
       if (ctx.config.warehouse.startsWith('file://')) {
         const warehouse = fileURLToPath(ctx.config.warehouse);
         // a new warehouse's entry (and a new home's) on disk: tables' files are flushed below it
@@ -341,7 +348,7 @@ Examples:
       }
       out(`catalog:   ${ctx.config.describe}`);
       out(`warehouse: ${ctx.config.warehouse}`);
-    }));
+  };
 
   const parts: ProgramParts = { program, io, out, note, quiet };
   addNamespaceCommands(parts);
@@ -387,7 +394,13 @@ function addNamespaceCommands({ program, io, out }: ProgramParts): void {
   ns.command('drop <name>').description('drop a namespace (refuses a non-empty one unless --cascade)')
     .option('--cascade', 'also drop its tables (metadata only)')
     .action((name: string, o) => withCatalog(program, async (ctx) => {
-      await ctx.catalog.dropNamespace(name, { cascade: o.cascade });
+      await ctx.catalog.dropNamespace(name, { cascade: o.cascade }).catch((e: unknown) => {
+        // the library's wording names its option (`cascade: true`); a person types the flag
+        if (!(e instanceof LakeSoulError) || e.code !== 'NAMESPACE_NOT_EMPTY') throw e;
+        throw new LakeSoulError(e.kind, `${e.message.replace(/;? ?(drop them first )?or pass cascade$/, '')}; drop its tables first, or add --cascade to drop them with it (metadata only: their data files stay; \`${cliName()} table drop <table> -n ${name} --purge\` deletes a table's files)`, {
+          code: e.code, context: e.context, cause: e,
+        });
+      });
       out(`namespace '${name}' dropped`);
     }));
 }
@@ -418,6 +431,12 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
         schema = parseSchemaSpec(spec.startsWith('@') ? await readFile(spec.slice(1), 'utf8').catch(() => {
           throw new LakeSoulError('NotFound', `schema file not found: ${spec.slice(1)}`, { context: { file: spec.slice(1) } });
         }) : spec);
+        // `--schema ""` is refused as no schema; a file of no colums (`[]`) made a table no row can be read from
+        if (schema.fields.length === 0) {
+          throw new LakeSoulError('InvalidArgument', `table create ${name}: ${spec.startsWith('@') ? `the schema file ${spec.slice(1)} lists no column` : 'the schema has no column'}: a schema is needed: --schema "id:int64!,..." or --from <file>`, {
+            code: 'EMPTY_SCHEMA', context: spec.startsWith('@') ? { file: spec.slice(1) } : {},
+          });
+        }
       } else if (o.from) {
         const { inferFileSchema, detectFormat } = await import('./table-input.js');
         schema = await inferFileSchema(o.from, detectFormat(o.from), undefined, /\.tsv$/i.test(o.from) ? '\t' : undefined);
@@ -433,13 +452,31 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
       if (o.buckets !== undefined && !(o.primaryKey as string[] | undefined)?.length) {
         throw new LakeSoulError('InvalidArgument', `table create ${name}: --buckets needs --primary-key (rows are bucketed by the hash of their key)`);
       }
+      const path = o.path === undefined ? undefined : tablePathArg(String(o.path));
+      if (o.ifNotExists) {
+        // an existing table is left as it is: say so (it printed "created" with the old schema), and
+        // what of the request it does not have
+        const existing = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
+          if (LakeSoulError.hasCode(e, 'TABLE_NOT_FOUND')) return undefined;
+          throw e;
+        });
+        if (existing) {
+          const info = existing.info;
+          out(`table '${info.namespace}.${info.name}' already exists at ${info.path}: left as it is (--if-not-exists)`);
+          out(describeSchema(info.schema, info));
+          for (const d of requestDifferences(info, schema, { primaryKeys: o.primaryKey, rangePartitions: o.partitionBy, buckets: o.buckets, cdcColumn: o.cdcColumn, path })) {
+            note(`warning: table '${info.namespace}.${info.name}' exists with ${d}`);
+          }
+          return;
+        }
+      }
       // an object store is reached first, as init does: a missing bucket was found only by the first
       // import, after the table was registered in a shared catalog
-      const location: string = o.path ?? ctx.config.warehouse;
-      if (!/^file:/i.test(location)) await checkWarehouseReachable(location);
+      const location: string = path ?? ctx.config.warehouse;
+      if (!/^file:/i.test(location) && !location.startsWith('/')) await checkWarehouseReachable(location);
       const t = await ctx.lakehouse.createTable(name, schema, {
         namespace: o.namespace, rangePartitions: o.partitionBy, primaryKeys: o.primaryKey, hashBucketNum: o.buckets,
-        cdcColumn: o.cdcColumn, blobColumns: o.blobColumns, properties, path: o.path, ifNotExists: o.ifNotExists,
+        cdcColumn: o.cdcColumn, blobColumns: o.blobColumns, properties, path, ifNotExists: o.ifNotExists,
       });
       out(`table '${t.info.namespace}.${t.info.name}' created at ${t.info.path}`);
       out(describeSchema(t.info.schema, t.info));
@@ -450,7 +487,7 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
       const structured = o.format !== 'table';
       const rows = tables.map((t) => [t.namespace, t.name,
         structured ? t.primaryKeys : t.primaryKeys.join(',') || '-', structured ? t.rangePartitions : t.rangePartitions.join(',') || '-',
-        structured ? t.hashBucketNum : String(t.hashBucketNum), t.path]);
+        t.primaryKeys.length === 0 ? (structured ? null : '-') : structured ? t.hashBucketNum : String(t.hashBucketNum), t.path]);
       if (rows.length === 0 && o.format === 'table') {
         // a mistyped --home or LAKESOUL_TS_HOME makes a new lakehouse: say so, it looked like the tables were gone
         note(ctx.createdCatalog ? `no tables: this command made a new, empty lakehouse (${ctx.config.describe}); check --home or LAKESOUL_TS_HOME if you expected tables` : 'no tables');
@@ -506,6 +543,42 @@ function locationArg(arg: string): string {
   return /^[a-z][a-z0-9+.-]*:\//i.test(arg) ? arg : resolve(arg);
 }
 
+/**
+ * `table create --path`: a local path made absolute against the working directory (as --home and
+ * --warehouse are); a path with a `..` segment, or the root directory, refused naming the flag.
+ */
+function tablePathArg(arg: string): string {
+  const uri = /^[a-z][a-z0-9+.-]*:\//i.test(arg);
+  const pathPart = uri ? arg.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/[?#].*$/, '') : arg;
+  if (pathPart.split(/[\\/]/).includes('..')) {
+    throw new LakeSoulError('InvalidArgument', `--path '${arg}' has a '..' segment: give the table's directory without it${uri ? '' : ` (${resolve(arg)})`}`, { code: 'INVALID_TABLE_PATH', context: { path: arg } });
+  }
+  const location = uri ? arg : resolve(arg);
+  const local = uri ? (/^file:/i.test(arg) ? pathPart : undefined) : location;
+  if (local !== undefined && /^\/*$/.test(local)) {
+    throw new LakeSoulError('InvalidArgument', `--path '${arg}' is the root directory: a table needs a directory of its own (everything under a table's path is the table's: cleanup deletes what no commit names there)`, { code: 'INVALID_TABLE_PATH', context: { path: arg } });
+  }
+  return location;
+}
+
+/** What `table create --if-not-exists` asked for that the existing table `info` does not have, as phrases. */
+function requestDifferences(info: LakeSoulTable['info'], schema: Schema, o: { primaryKeys?: string[]; rangePartitions?: string[]; buckets?: number; cdcColumn?: string; path?: string }): string[] {
+  const pk = o.primaryKeys ?? [];
+  // primary-key columns are made not null on create: a spec without `!` on them asks for what the table has
+  const columns = (s: Schema, keys: string[]) => s.fields.map((f) => `${f.name}:${formatType(f.type)}${f.nullable && !keys.includes(f.name) ? '' : '!'}`).join(',');
+  const has = columns(info.schema, info.primaryKeys);
+  const asked = columns(schema, pk);
+  const out: string[] = [];
+  if (has !== asked) out.push(`another schema: it has "${has}", the request "${asked}"`);
+  const keys = (k: string[]) => (k.length ? k.join(',') : '(none)');
+  if (keys(info.primaryKeys) !== keys(pk)) out.push(`another primary key: ${keys(info.primaryKeys)}, the request ${keys(pk)}`);
+  if (keys(info.rangePartitions) !== keys(o.rangePartitions ?? [])) out.push(`other range partitions: ${keys(info.rangePartitions)}, the request ${keys(o.rangePartitions ?? [])}`);
+  if (o.buckets !== undefined && info.primaryKeys.length > 0 && info.hashBucketNum !== o.buckets) out.push(`${info.hashBucketNum} buckets, the request ${o.buckets}`);
+  if (o.cdcColumn !== undefined && info.cdcColumn !== o.cdcColumn) out.push(`CDC column ${info.cdcColumn ?? '(none)'}, the request ${o.cdcColumn}`);
+  if (o.path !== undefined && info.path !== o.path.replace(/\/+$/, '') && info.path !== `file://${o.path.replace(/\/+$/, '')}`) out.push(`path ${info.path}, the request ${o.path}`);
+  return out;
+}
+
 /** Adds `relocate`: rewrites the catalog's paths of tables whose files were moved. */
 function addRelocateCommand({ program, out }: ProgramParts): void {
   program.command('relocate <from> <to>')
@@ -545,7 +618,11 @@ async function checkImportInputs(name: string, files: string[], format: string |
     }
     const st = await stat(file).catch(() => undefined);
     // every file is checked before the first is imported (each file is its own commit)
-    if (!st) throw new LakeSoulError('NotFound', `input file not found: ${file}${files.length > 1 ? ' (nothing was imported)' : ''}`, { context: { file, table: name } });
+    // no `table` in the context: the table-list hint would send the user after the wrong thing
+    if (!st) {
+      const where = isAbsolute(file) ? '' : ` (looked in ${process.cwd()})`;
+      throw new LakeSoulError('NotFound', `input file not found: ${file}${where}${files.length > 1 ? '; nothing was imported' : ''}`, { code: 'INPUT_NOT_FOUND', context: { file } });
+    }
     if (st.isDirectory()) {
       throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
         code: 'INPUT_IS_FOLDER', context: { file, table: name },
@@ -666,7 +743,9 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
               committed.push(shown);
               progress.tick({ files: res.files.length });
               progress.stop();
-              out(`imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
+              out(res.versions.size === 0
+                ? `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: nothing to commit (${rows === 0 ? 'the file has no rows' : 'no file was written'})`
+                : `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
             } catch (e) { progress.stop(); throw e; }
           }
         }, stop.signal).catch((e: unknown) => {
@@ -732,7 +811,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
         if (toStdout) await writeTo(io.stdout);
         else await writeOutputFile(output, (file) => withWriteStream(file, writeTo));
       } finally { progress.stop(); }
-      say(`exported ${rows} rows to ${output === '-' ? 'stdout' : output}`);
+      say(`exported ${count(rows, 'row')} to ${output === '-' ? 'stdout' : output}`);
     }));
 }
 
@@ -774,7 +853,7 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(formatOption())
     .option('--limit <n>', 'stop after n rows')
-    .addHelpText('after', `\nExamples:\n  $ lakesoul-ts scan events --partition date=2024-01-01 --columns id,kind\n  $ lakesoul-ts scan events --version 0 --format jsonl\n  $ lakesoul-ts scan events --incremental 2024-01-01T00:00:00Z..2024-01-02T00:00:00Z`)
+    .addHelpText('after', `\nExamples:\n  $ lakesoul-ts scan events --partition date=2024-01-01 --columns id,kind\n  $ lakesoul-ts scan events --partition date=2024-01-01 --version 0 --format jsonl\n  $ lakesoul-ts scan events --incremental 2024-01-01T00:00:00Z..2024-01-02T00:00:00Z`)
     .action(scanAction());
   addScanOptions(program.command('head <table>').description('print the first rows'))
     .option('-n, --namespace <ns>', 'namespace', 'default')

@@ -1,0 +1,132 @@
+/**
+ * What a new user ran into with the real `lakesoul-ts` binary, each checked as that user runs it: the
+ * binary as a subprocess with a timeout, from an empty directory (the embedded catalog and a local
+ * warehouse under it), without the background catalog server unless the case is about it.
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from './cli-run.js';
+
+/** A fresh empty working directory. */
+function emptyDir(): string {
+  return mkdtempSync(join(tmpdir(), 'lakesoul-cli-findings-'));
+}
+
+/** Runs the binary in `cwd` (its home is `cwd/.lakesoul`), the background catalog server off. */
+function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCli(args, { cwd, timeoutMs: 60_000, env: { LAKESOUL_CATALOG_SERVER: 'off', ...env } });
+}
+
+async function ok(cwd: string, args: string[]): Promise<CliResult> {
+  const r = await cli(cwd, args);
+  expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+  return r;
+}
+
+describe('table create and init refuse what the table API would refuse later', () => {
+  it('an empty schema from @file is refused as --schema "" is (F3)', async () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, 's.json'), '[]\n');
+    const r = await cli(dir, ['table', 'create', 'z', '--schema', '@s.json']);
+    expect(r.code, r.out).toBe(4);
+    expect(r.err).toMatch(/the schema file s\.json lists no column: a schema is needed/);
+    const empty = await cli(dir, ['table', 'create', 'y', '--schema', '']);
+    expect(empty.code).toBe(4);
+    expect(empty.err).toMatch(/a schema is needed/);
+    expect((await ok(dir, ['table', 'list', '--format', 'json'])).out.trim()).toBe('[]');
+  });
+
+  it('init refuses a warehouse table create would refuse, before it makes anything (F5)', async () => {
+    for (const w of ['file:///WH/wh?x=1', 'file:///WH/wh#frag', 'WH/wh%41', 'WH/wh?x']) {
+      const dir = emptyDir();
+      const warehouse = w.replace('WH', w.startsWith('file:') ? dir.slice(1) : dir);
+      const r = await cli(dir, ['--warehouse', warehouse, 'init']);
+      expect(r.code, `${w}: ${r.out}`).toBe(4);
+      expect(r.err, w).toMatch(/^error: warehouse '.*' holds .*Choose a directory without it/);
+      expect(readdirSync(dir), `${w}: nothing made`).toEqual([]);
+      // and table create says the same
+      const t = await cli(dir, ['--warehouse', warehouse, 'table', 'create', 't', '--schema', 'id:int64']);
+      expect(t.code).toBe(4);
+    }
+  });
+
+  it('--if-not-exists on an existing table says it exists and warns about what differs (F6)', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 't', '--schema', 'id:int64!,v:utf8', '--primary-key', 'id', '--buckets', '2']);
+    const same = await ok(dir, ['table', 'create', 't', '--schema', 'id:int64,v:utf8', '--primary-key', 'id', '--buckets', '2', '--if-not-exists']);
+    expect(same.out).toMatch(/^table 'default\.t' already exists at file:\/\/.*: left as it is \(--if-not-exists\)\n/);
+    expect(same.out).not.toMatch(/created/);
+    expect(same.err).toBe('');
+    const other = await ok(dir, ['table', 'create', 't', '--schema', 'name:utf8!,n:int32', '--primary-key', 'name', '--partition-by', 'n', '--if-not-exists']);
+    expect(other.out).toMatch(/already exists/);
+    expect(other.out).toMatch(/id {2}int64 not null/); // the table as it is
+    expect(other.err).toMatch(/warning: table 'default\.t' exists with another schema: it has "id:int64!,v:utf8", the request "name:utf8!,n:int32"/);
+    expect(other.err).toMatch(/another primary key: id, the request name/);
+    expect(other.err).toMatch(/other range partitions: \(none\), the request n/);
+    const desc = JSON.parse((await ok(dir, ['table', 'describe', 't', '--json'])).out);
+    expect(desc.primaryKeys).toEqual(['id']);
+  });
+
+  it('--path: a .. segment and the root are refused naming --path; a relative path is taken from the working directory (F8)', async () => {
+    const dir = emptyDir();
+    const dots = await cli(dir, ['table', 'create', 'x', '--schema', 'id:int64!', '--path', '/tmp/a/../b']);
+    expect(dots.code).toBe(4);
+    expect(dots.err).toMatch(/^error: --path '\/tmp\/a\/\.\.\/b' has a '\.\.' segment/);
+    const root = await cli(dir, ['table', 'create', 'x', '--schema', 'id:int64!', '--path', '/']);
+    expect(root.code).toBe(4);
+    expect(root.err).toMatch(/^error: --path '\/' is the root directory/);
+    expect(root.err).not.toMatch(/''/);
+    const rel = await ok(dir, ['table', 'create', 'x', '--schema', 'id:int64!', '--path', 'relative/dir']);
+    expect(rel.out).toContain(`created at file://${dir}/relative/dir\n`);
+    writeFileSync(join(dir, 'x.csv'), 'id\n1\n');
+    await ok(dir, ['import', 'x', 'x.csv']);
+    expect(readdirSync(join(dir, 'relative', 'dir'), { recursive: true }).some((f) => String(f).endsWith('.parquet'))).toBe(true);
+  });
+});
+
+describe('messages and help a person can act on', () => {
+  it('scan --help shows an example that runs on the docs\' events table (F9)', async () => {
+    const dir = emptyDir();
+    const help = await ok(dir, ['scan', '--help']);
+    const example = /\$ lakesoul-ts (scan events [^\n]*--version 0[^\n]*)/.exec(help.out);
+    expect(example, help.out).not.toBeNull();
+    await ok(dir, ['table', 'create', 'events', '--schema', 'id:int64!,date:date32!,kind:utf8,score:float64', '--partition-by', 'date', '--primary-key', 'id', '--buckets', '2']);
+    writeFileSync(join(dir, 'events.csv'), 'id,date,kind,score\n1,2024-01-01,view,0.5\n2,2024-01-01,click,1.5\n3,2024-01-02,view,2.5\n');
+    await ok(dir, ['import', 'events', 'events.csv', '--mode', 'upsert']);
+    const r = await ok(dir, example![1]!.split(' '));
+    expect(r.out.trim().split('\n').map((l) => JSON.parse(l).id).sort()).toEqual([1, 2]);
+  });
+
+  it('a missing input file names where it was looked for, not the table list (F10)', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 'e', '--schema', 'id:int64']);
+    const r = await cli(dir, ['import', 'e', 'nothere.csv']);
+    expect(r.code).toBe(3);
+    expect(r.err).toBe(`error: input file not found: nothere.csv (looked in ${dir})\n`);
+  });
+
+  it('plural, header-only imports, buckets of tables without a key, decimal types, ns drop --cascade', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 'd', '--schema', 'id:int64!,p:decimal(10,2)']);
+    writeFileSync(join(dir, 'one.csv'), 'id,p\n1,2.50\n');
+    await ok(dir, ['import', 'd', 'one.csv']);
+    expect((await ok(dir, ['export', 'd', 'out.csv'])).out).toBe('exported 1 row to out.csv\n');
+    writeFileSync(join(dir, 'h.csv'), 'id,p\n');
+    expect((await ok(dir, ['import', 'd', 'h.csv'])).out).toBe('imported 0 rows from h.csv into default.d: nothing to commit (the file has no rows)\n');
+    writeFileSync(join(dir, 'bad.csv'), 'id,p\n1,abc\n');
+    const bad = await cli(dir, ['import', 'd', 'bad.csv']);
+    expect(bad.err).toBe(`error: bad.csv:2: column 'p': "abc" is not a decimal number (column type decimal(10, 2))\n`);
+    const list = (await ok(dir, ['table', 'list'])).out.split('\n');
+    expect(list[2]).toMatch(/^default +d +- +- +- +file:/);
+    expect(JSON.parse((await ok(dir, ['table', 'list', '--format', 'json'])).out)[0].buckets).toBeNull();
+    await ok(dir, ['table', 'create', 'q1', '-n', 'q', '--schema', 'a:int32']);
+    const drop = await cli(dir, ['ns', 'drop', 'q']);
+    expect(drop.code).toBe(4);
+    expect(drop.err).toMatch(/namespace 'q' is not empty \(1 table\(s\): q1\); drop its tables first, or add --cascade/);
+    expect(drop.err).not.toMatch(/pass cascade/);
+    await ok(dir, ['ns', 'drop', 'q', '--cascade']);
+  });
+});
+
