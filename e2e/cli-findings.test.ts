@@ -130,3 +130,34 @@ describe('messages and help a person can act on', () => {
   });
 });
 
+describe('import errors name the file and line (F7)', () => {
+  it('CDC values, range values with , or =, a missing key column and a null key', async () => {
+    const dir = emptyDir();
+    const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+    const refused = async (table: string, file: string, message: string) => {
+      const r = await cli(dir, ['import', table, file]);
+      expect(r.code, `${file}: ${r.out}`).toBe(4);
+      expect(r.err).toBe(`error: ${message}\n`);
+    };
+    await ok(dir, ['table', 'create', 'c', '--schema', 'id:int64!,v:utf8,op:utf8', '--primary-key', 'id', '--cdc-column', 'op']);
+    write('c.csv', 'id,v,op\n1,a,insert\n2,b,bogus\n');
+    await refused('c', 'c.csv', `c.csv:3: CDC column 'op' holds "bogus": expected 'insert', 'update' or 'delete'`);
+    await ok(dir, ['table', 'create', 'r', '--schema', 'id:int64!,p:utf8!', '--partition-by', 'p']);
+    write('r.csv', 'id,p\n1,x\n2,a=b\n');
+    await refused('r', 'r.csv', "r.csv:3: range partition column 'p' value 'a=b' contains ',' or '=', which the partition_desc encoding cannot hold");
+    write('r.jsonl', '{"id":1,"p":"x"}\n{"id":2,"p":"a,b"}\n');
+    await refused('r', 'r.jsonl', "r.jsonl:2: range partition column 'p' value 'a,b' contains ',' or '=', which the partition_desc encoding cannot hold");
+    await ok(dir, ['table', 'create', 'k', '--schema', 'id:int64!,name:utf8', '--primary-key', 'id']);
+    write('k.csv', 'name\nx\n');
+    await refused('k', 'k.csv', "k.csv: primary-key column 'id' (int64) is missing: every row written to the table needs it (the file's columns: name)");
+    write('k.jsonl', '{}\n{}\n');
+    await refused('k', 'k.jsonl', "k.jsonl: primary-key column 'id' (int64) is missing: every row written to the table needs it (the file's columns: none)");
+    await ok(dir, ['table', 'create', 'n', '--schema', 'id:int64,v:utf8', '--primary-key', 'id']);
+    write('n.csv', 'id,v\n1,x\n,y\n');
+    await refused('n', 'n.csv', "n.csv:3: column 'id': null in a primary-key column");
+    // nothing of the refused files was committed; good rows still import
+    write('ok.csv', 'id,v,op\n1,a,insert\n2,b,delete\n');
+    expect((await ok(dir, ['import', 'c', 'ok.csv'])).out).toMatch(/^imported 2 rows from ok\.csv/);
+    expect(JSON.parse((await ok(dir, ['history', 'r', '--format', 'json'])).out)).toEqual([]);
+  });
+});

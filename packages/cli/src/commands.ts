@@ -724,7 +724,7 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
             const batches = (async function* () {
               try {
                 for await (const b of readInput(input.path, fmt, t.info.schema, {
-                  batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','), signal: stop.signal,
+                  batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','), signal: stop.signal, roles: t.info,
                   onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
                 })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
               } catch (e) {

@@ -4,7 +4,7 @@
  * column; and inferring a schema from a sample when none is given.
  */
 import { Bool, DataType, DateDay, Field, Float64, Int64, List, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, encodePartitionValue } from '@lakesoul-ts/meta';
 import { ExactNumber, encodeColumn, makeBatch } from '@lakesoul-ts/io';
 
 /** Where a record came from, for messages. */
@@ -14,6 +14,18 @@ export interface RecordOrigin {
 }
 
 /**
+ * The columns of the target table with rules of their own: the write checks them too, but names only a
+ * row of a batch ("at row 1"); checked here, the error names the file and line.
+ */
+export interface ColumnRoles {
+  primaryKeys: readonly string[];
+  rangePartitions: readonly string[];
+  cdcColumn?: string;
+}
+
+const CDC_WORDS = ['insert', 'update', 'delete'];
+
+/**
  * Build a RecordBatch of `schema` from rows of raw values (one array per row, in schema order).
  * Text (`fromText`, CSV) is parsed per column type: integers exactly (beyond 2^53 too), floats incl.
  * `NaN`/`Infinity`/`-Infinity`, decimals without rounding, ISO timestamps at the column's unit (µs
@@ -21,15 +33,17 @@ export interface RecordOrigin {
  * exact values of `parseJsonExact` (`@lakesoul-ts/io`). Errors name the file, line and column; non-nullable
  * columns reject nulls.
  */
-export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOrigin[], fromText: boolean): RecordBatch {
+export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOrigin[], fromText: boolean, roles?: ColumnRoles): RecordBatch {
   const file = origins[0]?.file;
   const lines = origins.map((o) => o.line);
+  const at = (r: number) => `${origins[r]!.file}:${origins[r]!.line}`;
   const children = schema.fields.map((field, c) => {
     const values = new Array(rows.length);
+    const key = roles?.primaryKeys.includes(field.name) === true;
     for (let r = 0; r < rows.length; r++) {
       const v = rows[r]![c];
-      if ((v === null || v === undefined) && !field.nullable) {
-        throw new LakeSoulError('SchemaMismatch', `${origins[r]!.file}:${origins[r]!.line}: column '${field.name}': null in a non-nullable column`, {
+      if ((v === null || v === undefined) && (!field.nullable || key)) {
+        throw new LakeSoulError('SchemaMismatch', `${at(r)}: column '${field.name}': null in a ${key ? 'primary-key' : 'non-nullable'} column`, {
           context: { file: origins[r]!.file, row: origins[r]!.line, column: field.name },
         });
       }
@@ -37,7 +51,52 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
     }
     return encodeColumn(values, field.type, { column: field.name, file, lines, binaryText: 'base64', nestedAsJson: fromText });
   });
+  if (roles) checkRoleValues(schema, rows, origins, roles);
   return makeBatch(schema, children, rows.length);
+}
+
+/** The values of the CDC column and of text range-partition columns, as the write checks them. */
+function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigin[], roles: ColumnRoles): void {
+  schema.fields.forEach((field, c) => {
+    const cdc = field.name === roles.cdcColumn;
+    const range = roles.rangePartitions.includes(field.name) && DataType.isUtf8(field.type);
+    if (!cdc && !range) return;
+    for (let r = 0; r < rows.length; r++) {
+      const v = rows[r]![c];
+      if (typeof v !== 'string') continue;
+      const where = `${origins[r]!.file}:${origins[r]!.line}`;
+      if (cdc && !CDC_WORDS.includes(v)) {
+        throw new LakeSoulError('InvalidArgument', `${where}: CDC column '${field.name}' holds ${JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v)}: expected 'insert', 'update' or 'delete'`, {
+          context: { file: origins[r]!.file, row: origins[r]!.line, column: field.name },
+        });
+      }
+      if (range) {
+        try {
+          encodePartitionValue(field.name, v);
+        } catch (e) {
+          if (!(e instanceof LakeSoulError)) throw e;
+          throw new LakeSoulError(e.kind, `${where}: ${e.message}`, { code: e.code, context: { ...e.context, file: origins[r]!.file, row: origins[r]!.line }, cause: e });
+        }
+      }
+    }
+  });
+}
+
+/**
+ * The table's primary-key and range-partition columns the input does not have (`present`: its
+ * columns): a write needs them in every row, so the error names the file (the write's named no file).
+ */
+export function checkRequiredColumns(file: string, present: Iterable<string>, schema: Schema, roles: ColumnRoles | undefined): void {
+  if (!roles) return;
+  const have = new Set(present);
+  for (const [names, what] of [[roles.primaryKeys, 'primary-key'], [roles.rangePartitions, 'range-partition']] as const) {
+    const missing = names.find((n) => !have.has(n));
+    if (missing === undefined) continue;
+    const type = schema.fields.find((f) => f.name === missing)?.type;
+    throw new LakeSoulError('SchemaMismatch', `${file}: ${what} column '${missing}'${type ? ` (${String(type).toLowerCase()})` : ''} is missing: every row written to the table needs it (the file's columns: ${[...have].slice(0, 20).join(', ') || 'none'})`, {
+      code: 'MISSING_COLUMN', context: { file, column: missing },
+    });
+  }
 }
 
 const TS_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,](\d+))?)?([zZ]|[+-]\d{2}:?\d{2})?$/;

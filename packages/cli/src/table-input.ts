@@ -11,7 +11,7 @@ import { RecordBatch, Schema, type Table } from 'apache-arrow';
 import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import { decodeParquet, readParquetFooter, type ByteRange, type ParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
-import { inferSchema, rowsToBatch, type RecordOrigin } from './records-to-arrow.js';
+import { checkRequiredColumns, inferSchema, rowsToBatch, type ColumnRoles, type RecordOrigin } from './records-to-arrow.js';
 
 /** Input formats of `import`. */
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -70,6 +70,8 @@ export interface ReadInputOptions {
   signal?: AbortSignal;
   /** Called with bytes consumed so far (approximate for text formats). */
   onBytes?: (n: number) => void;
+  /** The target table's key, range and CDC columns: their rules are checked naming the file and line. */
+  roles?: ColumnRoles;
 }
 
 /** Rows of a Parquet import decoded at once (whole row groups: at least one). */
@@ -165,6 +167,7 @@ async function* readParquetInput(file: string, schema: Schema, batchRows: number
   try {
     const { footer } = input;
     checkColumns(file, footer.columns, schema);
+    checkRequiredColumns(file, footer.columns, schema, options.roles);
     const chunks: number[][] = [];
     let rows = Infinity;
     footer.rowGroups.forEach((rg, g) => {
@@ -205,7 +208,7 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
     let idx: number[] = [];
     let rows: unknown[][] = [];
     let origins: RecordOrigin[] = [];
-    const flush = () => { const b = rowsToBatch(sub!, rows, origins, true); rows = []; origins = []; return b; };
+    const flush = () => { const b = rowsToBatch(sub!, rows, origins, true, options.roles); rows = []; origins = []; return b; };
     let bytes = 0;
     const chunks = (async function* () { for await (const c of readTextChunks(file, options.signal)) { bytes += Buffer.byteLength(c); options.onBytes?.(bytes); yield c; } })();
     for await (const rec of parseCsv(chunks, { name: file, delimiter: options.delimiter, signal: options.signal })) {
@@ -215,6 +218,7 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
         const twice = header.find((h) => seen.size === seen.add(h).size);
         if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `${file}:${rec.line}: the header names column '${twice}' twice`, { context: { file, row: rec.line, column: twice } });
         checkColumns(file, header, schema);
+        checkRequiredColumns(file, header, schema, options.roles);
         const at = new Map(header.map((h, i) => [h, i]));
         sub = new Schema(schema.fields.filter((f) => at.has(f.name)));
         idx = sub.fields.map((f) => at.get(f.name)!);
@@ -236,18 +240,21 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
   // partial-column upsert), as a CSV without them does.
   const names = new Set(schema.fields.map((f) => f.name));
   const seen = new Set<string>();
+  let lines = 0;
   for await (const { line, value } of readJsonl(file, options.signal)) {
+    lines++;
     for (const k of Object.keys(value)) {
       if (seen.has(k)) continue;
       if (!names.has(k)) throw new LakeSoulError('SchemaMismatch', `${file}:${line}: column '${k}' is not in the table schema (${[...names].join(', ')})`, { context: { file, row: line, column: k } });
       seen.add(k);
     }
   }
+  if (lines > 0) checkRequiredColumns(file, seen, schema, options.roles);
   const sub = new Schema(schema.fields.filter((f) => seen.has(f.name)));
   let rows: unknown[][] = [];
   let origins: RecordOrigin[] = [];
   const flush = () => {
-    const b = rowsToBatch(sub, rows, origins, false);
+    const b = rowsToBatch(sub, rows, origins, false, options.roles);
     rows = []; origins = [];
     return b;
   };
