@@ -4,6 +4,7 @@
  * warehouse under it), without the background catalog server unless the case is about it.
  */
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -159,5 +160,35 @@ describe('import errors name the file and line (F7)', () => {
     write('ok.csv', 'id,v,op\n1,a,insert\n2,b,delete\n');
     expect((await ok(dir, ['import', 'c', 'ok.csv'])).out).toMatch(/^imported 2 rows from ok\.csv/);
     expect(JSON.parse((await ok(dir, ['history', 'r', '--format', 'json'])).out)).toEqual([]);
+  });
+});
+
+describe('Ctrl-C during compact (F4)', () => {
+  it('deletes the files the compaction wrote, says so and exits 130; cleanup finds no orphan', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 'big', '--schema', 'id:int64!,k:int32,v:float64', '--primary-key', 'id', '--buckets', '8']);
+    let csv = 'id,k,v\n';
+    for (let i = 0; i < 1_500_000; i++) csv += `${i},${i % 1000},${i * 0.5}\n`;
+    writeFileSync(join(dir, 'big.csv'), csv);
+    for (let i = 0; i < 3; i++) await ok(dir, ['-q', 'import', 'big', 'big.csv', '--mode', 'upsert']);
+    const tableDir = join(dir, '.lakesoul', 'warehouse', 'default', 'big');
+    const parquet = () => new Set((readdirSync(tableDir, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet')));
+    const before = parquet();
+    const run = cli(dir, ['compact', 'big']);
+    // the signal once the compaction has written a file of its own
+    let exited = false;
+    void run.then(() => { exited = true; });
+    while (!exited && [...parquet()].every((f) => before.has(f))) await sleep(5);
+    expect(exited, 'the compaction ended before it wrote a file: make the table bigger').toBe(false);
+    run.child.kill('SIGINT');
+    const r = await run;
+    expect(r.code, r.out + r.err).toBe(130);
+    expect(r.err).toMatch(/SIGINT: stopping the compaction of big/);
+    expect(r.err).toMatch(/error: compaction of big interrupted by SIGINT: nothing was committed, and the files it had written were deleted/);
+    expect([...parquet()].sort()).toEqual([...before].sort());
+    const cleanup = await ok(dir, ['cleanup', 'big', '--orphan-window', '0']);
+    expect(cleanup.out).toMatch(/^0 file\(s\), 0 B would be deleted/);
+    // and compaction still works afterwards
+    expect((await ok(dir, ['compact', 'big'])).out).toMatch(/^compacted big: 24 files into 8/);
   });
 });

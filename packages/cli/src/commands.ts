@@ -937,32 +937,53 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-p, --partition <col=value>', 'only this partition (repeatable)', collect)
     .addOption(formatOption())
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
-      const partitions = parsePartitionFlags(o.partition);
-      await checkPartitionsExist(t, { partitions });
-      // The bar starts with compaction's first report, which carries the totals (the input files of
-      // every bucket/partition to rewrite); it advances as each one is written.
-      let progress: Progress | undefined;
-      const done = { rows: 0, bytes: 0, files: 0 };
-      const res = await t.compact({
-        partitions,
-        onProgress: (p) => {
-          if (p.filesTotal === 0) return;
-          progress ??= startProgress({ label: `compact ${name}`, unit: 'bytes', quiet: quiet(), total: p.bytesTotal });
-          progress.tick({ rows: p.rowsRead - done.rows, bytes: p.bytesDone - done.bytes, files: p.filesDone - done.files });
-          Object.assign(done, { rows: p.rowsRead, bytes: p.bytesDone, files: p.filesDone });
-        },
-      }).finally(() => progress?.stop());
-      const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
-      if (o.format === 'table') {
-        if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
-        else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ')}`);
-      } else {
-        await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
-          [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions]]);
-      }
-    }));
+    .action((name: string, o) => {
+      // Ctrl-C (SIGTERM, SIGHUP) stops compaction as it stops an import: the rewrite is aborted, which
+      // deletes the files it had written (it exited at once and left them for cleanup as orphans), and
+      // the command exits 130 (143, 129) saying so. A second signal exits at once.
+      const stop = new SignalStop(io, `the compaction of ${name}`);
+      let committed = false;
+      const interrupted = () => stop.error(name, committed
+        ? `compaction of ${name} interrupted by ${stop.received} after its commit: the compaction printed above is in the table`
+        : `compaction of ${name} interrupted by ${stop.received}: nothing was committed, and the files it had written were deleted`);
+      return withContext(program, io, async (ctx) => {
+        if (stop.signal.aborted) throw interrupted();
+        const t = await openTable(ctx, name, o.namespace);
+        const partitions = parsePartitionFlags(o.partition);
+        await checkPartitionsExist(t, { partitions });
+        // The bar starts with compaction's first report, which carries the totals (the input files of
+        // every bucket/partition to rewrite); it advances as each one is written.
+        let progress: Progress | undefined;
+        const done = { rows: 0, bytes: 0, files: 0 };
+        if (stop.signal.aborted) throw interrupted();
+        const res = await t.compact({
+          partitions,
+          signal: stop.signal,
+          onProgress: (p) => {
+            if (p.filesTotal === 0) return;
+            progress ??= startProgress({ label: `compact ${name}`, unit: 'bytes', quiet: quiet(), total: p.bytesTotal });
+            progress.tick({ rows: p.rowsRead - done.rows, bytes: p.bytesDone - done.bytes, files: p.filesDone - done.files });
+            Object.assign(done, { rows: p.rowsRead, bytes: p.bytesDone, files: p.filesDone });
+          },
+        }).catch((e: unknown) => {
+          // a compaction that rejects committed nothing (an unknown commit outcome says so itself)
+          throw stop.signal.aborted && !(LakeSoulError.is(e) && e.kind !== 'Aborted') ? interrupted() : e;
+        }).finally(() => progress?.stop());
+        committed = res.versions.size > 0;
+        const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
+        if (o.format === 'table') {
+          if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
+          else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ')}`);
+        } else {
+          await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
+            [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions]]);
+        }
+        if (stop.received) throw interrupted();
+      }, stop.signal).catch((e: unknown) => {
+        // stopped while waiting for the catalog (another process held it)
+        throw stop.signal.aborted && LakeSoulError.is(e) && e.kind === 'Aborted' && e.code !== 'INTERRUPTED' ? interrupted() : e;
+      }).finally(() => stop.end());
+    });
   program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
