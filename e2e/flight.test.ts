@@ -496,7 +496,8 @@ describe('Flight with the TS client', () => {
     for (const e of info.endpoints) {
       await expect(client.doGet(e).next()).rejects.toMatchObject({ kind: 'NotFound', code: 'TICKET_TABLE_DROPPED', message: expect.stringMatching(/dropme.*dropped/) });
     }
-    const again = await lakehouse.createTable('dropme', eventsSchema, { primaryKeys: ['id'], hashBucketNum: 2 });
+    // the old files stay (dropped without purge), so at another path: the old tickets' files still exist
+    const again = await lakehouse.createTable('dropme', eventsSchema, { primaryKeys: ['id'], hashBucketNum: 2, path: `file://${join(dir, 'warehouse', 'default', 'dropme-again')}` });
     await again.write(eventsBatch([1, 2, 3], 'new'));
     await expect(client.doGet(info.endpoints[0]).next()).rejects.toMatchObject({ code: 'TICKET_TABLE_DROPPED' });
     // from pyarrow: a stale ticket of the dropped table is refused, fresh ones read the new table

@@ -538,6 +538,10 @@ export class Catalog {
     if (new Set(range).size !== range.length) throw invalid('range partition columns repeat');
     if (new Set(pks).size !== pks.length) throw invalid('primary key columns repeat');
     let buckets = -1;
+    // a bucket count without keys was dropped silently (stored -1): buckets hash the primary key
+    if (pks.length === 0 && options.hashBucketNum !== undefined && options.hashBucketNum !== -1) {
+      throw invalid(`hashBucketNum ${options.hashBucketNum} needs primaryKeys: rows are put into buckets by the hash of their primary key (a table without keys has none)`);
+    }
     if (pks.length > 0) {
       buckets = options.hashBucketNum ?? 4;
       if (!isPowerOfTwo(buckets)) throw invalid(`hashBucketNum ${buckets} must be a power of two (1, 2, 4, 8, ...)`);
