@@ -4,6 +4,8 @@
  * another bucket is refused, history, time travel, diff and statistics answer as on PGlite.
  */
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +40,62 @@ describe('lakesoul-ts ui (the built CLI)', () => {
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err).toContain('SIGINT: stopping the UI');
+  });
+});
+
+/** A GET of `url` with a given Host header (fetch does not let one set it). */
+function getWithHost(url: string, host: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const r = request(url, { headers: { host } }, (resp) => { resp.resume(); resp.on('end', () => res(resp.statusCode!)); });
+    r.on('error', rej);
+    r.end();
+  });
+}
+
+describe('lakesoul-ts ui on every spelling of loopback', () => {
+  it('keeps the DNS-rebinding Host check on (LOCALHOST, ::ffff:127.0.0.1), as on 127.0.0.1', async () => {
+    for (const host of ['LOCALHOST', '::ffff:127.0.0.1', 'Localhost', '127.0.0.1']) {
+      const home = mkdtempSync(join(tmpdir(), 'lakesoul-ui-host-'));
+      const p = spawn(process.execPath, [bin, '--home', home, 'ui', '--port', '0', '--host', host], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LAKESOUL_CATALOG_SERVER: 'off' } });
+      let out = '';
+      let err = '';
+      p.stderr.on('data', (d) => { err += d; });
+      const url = await new Promise<string>((res, rej) => {
+        p.stdout.on('data', (d) => { out += d; const m = /LakeSoul UI on (http:\/\/\S+\/)/.exec(out); if (m) res(m[1]!); });
+        p.on('exit', (c) => rej(new Error(`ui --host ${host} exited ${c}: ${err}`)));
+      });
+      try {
+        const port = new URL(url).port;
+        // started without a token: loopback, so the Host check must hold
+        expect(await getWithHost(`${url}api/namespaces`, `attacker.example:${port}`), host).toBe(403);
+        expect(await getWithHost(`${url}api/namespaces`, `localhost:${port}`), host).toBe(200);
+        expect(await getWithHost(`${url}api/namespaces`, `[::ffff:7f00:1]:${port}`), host).toBe(200);
+      } finally {
+        await new Promise((res) => { p.on('exit', res); p.kill('SIGINT'); });
+      }
+    }
+  });
+
+  it('a port in use: one error that says so, no log line of a library before it', async () => {
+    const taken = createServer();
+    await new Promise<void>((res) => taken.listen(0, '127.0.0.1', res));
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const home = mkdtempSync(join(tmpdir(), 'lakesoul-ui-port-'));
+      const { GRPC_VERBOSITY: _, ...withoutGrpcVerbosity } = process.env;
+      for (const command of ['ui', 'serve']) {
+        const r = await new Promise<{ code: number | null; err: string }>((res) => {
+          const p = spawn(process.execPath, [bin, '--home', home, command, '--port', port], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...withoutGrpcVerbosity, LAKESOUL_CATALOG_SERVER: 'off' } });
+          let err = '';
+          p.stderr.on('data', (d) => { err += d; });
+          p.on('close', (code) => res({ code, err }));
+        });
+        expect(r.code, command).toBe(1);
+        expect(r.err, command).toMatch(/^error: [^\n]*127\.0\.0\.1:\d+[^\n]*\n$/);
+      }
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -1066,6 +1066,10 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--max-streams <n>', 'DoGet/DoPut streams running or waiting at once; one more is refused (retry later)', intOption(1, 100_000), 64)
     .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', positiveSecondsOption, 60)
     .action((o) => withContext(program, io, async (ctx) => {
+      // grpc-js logs some failures on stderr itself ("E No address added out of total 1 resolved" on a
+      // port in use) before the error the command reports: its log is off unless GRPC_VERBOSITY asks
+      // for it (read when grpc-js loads)
+      if (!process.env.GRPC_VERBOSITY) process.env.GRPC_VERBOSITY = 'NONE';
       const { createFlightServer } = await import('@lakesoul-ts/connector-flight');
       const tokens = o.token ?? (envTokens());
       const users: Record<string, string> | undefined = o.user ? {} : undefined;
@@ -1121,7 +1125,10 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       const tokens: string[] | undefined = o.token ?? (envTokens());
       // as serve: a reachable address without a token is refused (it also answered DNS-rebinding pages)
       const exposure = checkServeExposure({ host: o.host, tokens: tokens?.length ?? 0, users: 0, insecureNoAuth: o.insecureNoAuth === true, command: 'ui' });
-      const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens });
+      const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens }).catch((e: unknown) => {
+        if ((e as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') throw e;
+        throw new LakeSoulError('Io', `ui cannot listen on ${o.host}:${o.port}: the port is in use (another \`${cliName()} ui\`?); choose another with --port (0: any free port)`, { code: 'PORT_IN_USE', cause: e });
+      });
       const unshare = await shareEmbeddedCatalog(ctx, `lakesoul-ts ui on ${server.url}`, note);
       if (exposure.warning) note(`warning: ${exposure.warning}`);
       // Requests are short reads: the first SIGINT/SIGTERM closes the server and its connections at once.

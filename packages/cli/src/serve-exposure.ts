@@ -5,6 +5,7 @@
  * a warning: everyone who can reach the port could read, write and drop every table.
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { isLoopbackHost } from '@lakesoul-ts/ui/loopback';
 
 /** Inputs of {@link checkServeExposure}. */
 export interface ServeExposureOptions {
@@ -28,11 +29,12 @@ export interface ServeExposure {
   warning?: string;
 }
 
-/** Whether `host` names only the local machine: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
+/**
+ * Whether `host` names only the local machine: the UI's predicate, which also decides whether its
+ * DNS-rebinding Host check is on; one predicate, so that no spelling of loopback skips the token here
+ * and the Host check there.
+ */
+export { isLoopbackHost };
 
 /**
  * Decides whether `serve` may start with these settings.

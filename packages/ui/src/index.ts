@@ -1,5 +1,6 @@
 // Public API of @lakesoul-ts/ui: a local, read-only web UI over a Lakehouse.
 export { startUi, DEFAULT_UI_PORT, type StartUiOptions, type UiServer } from './ui-server.js';
+export { isLoopbackHost } from './loopback.js';
 export {
   UiApi,
   MAX_PAGE_ROWS,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { LakeSoulError, optionNames, refuseUnknownOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { UiApi, MAX_PAGE_ROWS, type TableView } from './ui-api.js';
+import { isLoopbackHost } from './loopback.js';
 
 /** Default port of `lakesoul-ts ui`. */
 export const DEFAULT_UI_PORT = 8816;
@@ -79,12 +80,6 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-/** True for a loopback name or address: `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 (not a name that starts with "127."). */
-function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
-}
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -165,7 +160,7 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
   if (tokens.some((t) => t.trim() !== t)) throw new LakeSoulError('InvalidArgument', 'a UI token begins or ends with white space, which no client can send: remove it', { code: 'UI_EMPTY_TOKEN' });
   const assetsDir = options.assetsDir ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
   const api = new UiApi(options.lakehouse);
-  const loopbackOnly = isLoopback(host);
+  const loopbackOnly = isLoopbackHost(host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -174,7 +169,7 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
     }
     // On loopback, a request naming another host comes through DNS rebinding from some web page: refuse it.
     const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    if (loopbackOnly && !isLoopback(hostHeader) && isIP(hostHeader) === 0) {
+    if (loopbackOnly && !isLoopbackHost(hostHeader) && isIP(hostHeader.replace(/^\[(.*)\]$/, '$1')) === 0) {
       throw new LakeSoulError('PermissionDenied', `host '${hostHeader}' refused: the UI listens on loopback and answers only to localhost names`, { code: 'UI_HOST_REFUSED' });
     }
     const url = new URL(req.url ?? '/', 'http://ui.invalid');
