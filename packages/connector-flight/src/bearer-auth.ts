@@ -1,8 +1,11 @@
 /**
  * Authentication of Flight calls: operator-configured bearer tokens, and HTTP Basic credentials
  * exchanged in `Handshake` for a signed, expiring bearer token (what `pyarrow.flight`'s
- * `authenticate_basic_token` does). Issued tokens are HMAC-signed, so every replica sharing the
- * secret accepts them.
+ * `authenticate_basic_token` does). Issued tokens are HMAC-signed with the ticket secret and bound
+ * to the user's configured password, so every replica sharing the secret and the user accepts them,
+ * and no server accepts one for a user it does not have (a removed user, a changed password). A
+ * server with auth off signs nothing: its Handshake answers {@link AUTH_OFF_TOKEN}, which no server
+ * accepts.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -20,6 +23,14 @@ export interface BearerAuthOptions {
   /** The clock, in ms since the epoch (default `Date.now`; tests set it to expire tokens). */
   now?: () => number;
 }
+
+/**
+ * The token a server with auth off answers every Handshake with (so clients that always
+ * authenticate work unchanged). It is not signed, and a server with auth on refuses it: replicas
+ * share the ticket secret, and a signed token from a server that checks no password would otherwise
+ * open every replica that does.
+ */
+export const AUTH_OFF_TOKEN = 'lakesoul-ts-auth-off';
 
 /** Who made a call. */
 export interface Principal {
@@ -82,19 +93,44 @@ export class BearerAuth {
     return user;
   }
 
-  /** Issues a signed bearer token for `user`. */
+  /**
+   * Issues a signed bearer token for `user`, one of the configured users (see {@link checkBasic}).
+   * The signature covers the user's password: the token is valid where that user has that password
+   * (and the secret is the same), until it expires.
+   */
   issueToken(user: string): string {
+    const password = this.passwordOf(user);
+    if (password === undefined) {
+      throw new LakeSoulError('InvalidArgument', `cannot issue a bearer token for '${user}': not a user of this server${this.enabled ? '' : ' (auth is off: no users are configured)'}`, { code: 'TOKEN_USER_UNKNOWN' });
+    }
     const body = Buffer.from(JSON.stringify({ u: user, e: this.now() + this.ttlMs }), 'utf8').toString('base64url');
-    const mac = createHmac('sha256', this.key).update(body).digest('base64url');
-    return `lst1.${body}.${mac}`;
+    return `lst1.${body}.${this.mac(body, password)}`;
+  }
+
+  private passwordOf(user: string): string | undefined {
+    return Object.prototype.hasOwnProperty.call(this.users, user) ? this.users[user] : undefined;
+  }
+
+  /** The signature of a token's body for a user with `password` (the NUL cannot occur in base64url). */
+  private mac(body: string, password: string): string {
+    return createHmac('sha256', this.key).update(body).update('\u0000').update(password, 'utf8').digest('base64url');
   }
 
   private checkIssued(token: string): Principal | null {
     const parts = token.split('.');
     if (parts.length !== 3 || parts[0] !== 'lst1') return null;
-    const want = createHmac('sha256', this.key).update(parts[1]).digest('base64url');
-    if (!safeEqual(parts[2], want)) return null;
-    const { u, e } = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { u: string; e: number };
+    let claims: { u?: unknown; e?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { u?: unknown; e?: unknown };
+    } catch {
+      return null;
+    }
+    const { u, e } = claims ?? {};
+    if (typeof u !== 'string' || typeof e !== 'number') return null;
+    // only a user configured here, with the password the token was issued for: a token of a removed
+    // user, or issued before a password change, is refused like a forged one (nothing tells which users exist)
+    const password = this.passwordOf(u);
+    if (!safeEqual(parts[2], this.mac(parts[1], password ?? '\u0000unknown user')) || password === undefined) return null;
     if (this.now() >= e) throw new LakeSoulError('Unauthenticated', `bearer token of '${u}' expired at ${new Date(e).toISOString()}; authenticate again`);
     return { user: u, via: 'basic' };
   }
@@ -116,6 +152,9 @@ export class BearerAuth {
     for (let i = 0; i < this.tokens.length; i++) if (safeEqual(token, this.tokens[i])) return { user: `token ${i + 1}`, via: 'token' };
     const issued = this.checkIssued(token);
     if (issued) return issued;
-    throw new LakeSoulError('Unauthenticated', 'invalid bearer token');
+    if (token === AUTH_OFF_TOKEN) {
+      throw new LakeSoulError('Unauthenticated', 'invalid bearer token: it was answered by a Flight server with auth off, which signs no token; authenticate with this server (Handshake with a user it has, or one of its tokens)');
+    }
+    throw new LakeSoulError('Unauthenticated', 'invalid bearer token (a token from Handshake is valid only where its user has the same password and the ticket secret is the same, until it expires): authenticate again');
   }
 }

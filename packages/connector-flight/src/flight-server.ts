@@ -3,8 +3,8 @@
  * signed splits. See docs/flight.md for the protocol details and the descriptor commands.
  */
 import {
-  Metadata, Server, ServerCredentials,
-  type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
+  Metadata, Server, ServerCredentials, ServerInterceptingCall,
+  type sendUnaryData, type ServerInterceptor, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import { availableParallelism } from 'node:os';
@@ -25,7 +25,8 @@ import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
 import { FrameBuffers } from './frame-buffers.js';
 import { sendMessagesInPlace } from './grpc-send.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
-import { BearerAuth, type Principal } from './bearer-auth.js';
+import { AUTH_OFF_TOKEN, BearerAuth, type Principal } from './bearer-auth.js';
+import { limitReceivedMessages } from './grpc-receive-limit.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
 import { parseCreateTableRequest } from './create-table-request.js';
@@ -34,7 +35,7 @@ import { FlightTransactions } from './flight-transactions.js';
 import { ByteBudget } from './byte-budget.js';
 import { FLIGHT_SQL_ACTIONS, FlightSqlService } from './flight-sql/flight-sql-service.js';
 import {
-  MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
+  MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_COMMAND_BYTES, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
 } from './flight-limits.js';
 
 /** Options of {@link createFlightServer}. */
@@ -142,12 +143,53 @@ export const DEFAULT_PUT_IDLE_MS = 30_000;
  * producers that stall (or many writers) cannot lock every reader out.
  */
 export const PUT_BUDGET_SHARE = 0.5;
-/** Handshakes running at once; one more is RESOURCE_EXHAUSTED (a handshake holds up to one incoming message). */
+/**
+ * Handshakes without valid credentials in their headers (auth off, or a token only in the payload)
+ * running at once, server-wide; one more is RESOURCE_EXHAUSTED. Handshakes whose headers carry valid
+ * credentials never wait behind them (see {@link MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES}).
+ */
 export const MAX_CONCURRENT_HANDSHAKES = 8;
+/** Of the {@link MAX_CONCURRENT_HANDSHAKES}, how many may come from one client host. */
+export const MAX_HANDSHAKES_PER_HOST = 4;
+/** Time a Handshake without valid credentials in its headers has to complete (pyarrow's takes milliseconds). */
+export const UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS = 3_000;
+/**
+ * Handshakes whose `authorization` header carried valid credentials (checked before the stream is
+ * read) running at once; one more is RESOURCE_EXHAUSTED.
+ */
+export const MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES = 64;
 /** Largest Handshake payload accepted: it carries a token. */
 export const MAX_HANDSHAKE_PAYLOAD_BYTES = 64 * 1024;
-/** Time a Handshake has to complete. */
+/** Time a Handshake with valid credentials in its headers has to complete. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Bytes of one request message of each Flight method but DoPut and DoExchange (which take
+ * `maxReceiveMessageBytes`): a message over it is refused from its length prefix, before any of it is
+ * received (INVALID_ARGUMENT, code `LIMIT_EXCEEDED`). Each is the largest input the method accepts
+ * (a CMD, a ticket, an action body, a handshake payload) with room for the message around it, so
+ * inputs a little over their own limit still get that limit's error.
+ */
+export const MAX_REQUEST_MESSAGE_BYTES: Readonly<Record<string, number>> = {
+  Handshake: MAX_HANDSHAKE_PAYLOAD_BYTES + 64 * 1024,
+  ListFlights: 64 * 1024,
+  GetFlightInfo: 4 * MAX_COMMAND_BYTES,
+  PollFlightInfo: 4 * MAX_COMMAND_BYTES,
+  GetSchema: 4 * MAX_COMMAND_BYTES,
+  DoGet: MAX_TICKET_BYTES + 64 * 1024,
+  DoAction: MAX_ACTION_BODY_BYTES + 64 * 1024,
+  ListActions: 64 * 1024,
+};
+/** What each method's request holds, for the message refusing one over {@link MAX_REQUEST_MESSAGE_BYTES}. */
+const REQUEST_CONTENT: Readonly<Record<string, string>> = {
+  Handshake: `a handshake carries a token (at most ${MAX_HANDSHAKE_PAYLOAD_BYTES} bytes)`,
+  ListFlights: 'its criteria name a namespace',
+  GetFlightInfo: `a descriptor's CMD holds at most ${MAX_COMMAND_BYTES} bytes`,
+  PollFlightInfo: `a descriptor's CMD holds at most ${MAX_COMMAND_BYTES} bytes`,
+  GetSchema: `a descriptor's CMD holds at most ${MAX_COMMAND_BYTES} bytes`,
+  DoGet: `a ticket holds at most ${MAX_TICKET_BYTES} bytes`,
+  DoAction: `an action body holds at most ${MAX_ACTION_BODY_BYTES} bytes`,
+  ListActions: 'it takes no argument',
+};
 /**
  * Reservation of a DoGet per byte of its split's files: the compressed files are held while the merge
  * reads them (1x) and each file is decoded one row group at a time (estimated at up to 2x the
@@ -236,8 +278,12 @@ function callerOf(principal: Principal, peer: string): string {
   // a static token is named apart from users: a Basic user called 'token 1' is another caller
   if (principal.via === 'token') return `static ${principal.user}`;
   if (principal.via === 'basic') return `user '${principal.user}'`;
-  const host = peer.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
-  return `host ${host}`;
+  return `host ${hostOfPeer(peer)}`;
+}
+
+/** The host of a grpc-js peer (`10.0.0.5:51234`, `::1:51234`, `::ffff:10.0.0.5:51234` -> `10.0.0.5`, `::1`). */
+function hostOfPeer(peer: string): string {
+  return peer.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
 }
 
 /** The names of {@link CreateFlightServerOptions}, checked complete by the compiler. */
@@ -280,7 +326,12 @@ export class FlightServer {
   private readonly budget: ByteBudget;
   /** The part of {@link budget} DoPut streams may hold together ({@link PUT_BUDGET_SHARE}). */
   private readonly putBudget: ByteBudget;
+  /** Handshakes without valid credentials in their headers running now, in all and per client host. */
   private handshakes = 0;
+  private readonly handshakesByHost = new Map<string, number>();
+  /** Handshakes whose headers carried valid credentials running now. */
+  private authenticatedHandshakes = 0;
+  private readonly maxReceive: number;
   private readonly maxStreams: number;
   private readonly sql: FlightSqlService;
   private readonly doGetWorkers: DoGetWorkers | null;
@@ -311,9 +362,11 @@ export class FlightServer {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageBytes;
     const maxReceive = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
+    this.maxReceive = maxReceive;
     this.server = new Server({
       'grpc.max_receive_message_length': maxReceive,
       'grpc.max_send_message_length': Math.max(this.maxMessageBytes + 1024 * 1024, 4 * 1024 * 1024),
+      interceptors: [this.admission],
     });
     this.sql = new FlightSqlService({
       lakehouse: this.lakehouse,
@@ -397,6 +450,36 @@ export class FlightServer {
   private authenticate(metadata: Metadata): Principal {
     return this.auth.authenticate(metadata.get('authorization').map((v) => String(v)));
   }
+
+  /**
+   * Runs on every call before its first message is read: bounds each request message to its method's
+   * {@link MAX_REQUEST_MESSAGE_BYTES} (refused from the length prefix, nothing buffered), and with auth
+   * on refuses a call without valid credentials (Handshake excepted) from its headers alone, so an
+   * unauthenticated client cannot make the server receive a message at all. The handlers check the
+   * credentials again.
+   */
+  private readonly admission: ServerInterceptor = (method, call) => {
+    const name = method.path.slice(method.path.lastIndexOf('/') + 1);
+    const limit = MAX_REQUEST_MESSAGE_BYTES[name];
+    if (limit !== undefined && limit < this.maxReceive) {
+      limitReceivedMessages(call, limit, (bytes) => grpcError(limitError(`${name} request message (${bytes} bytes)`, `of ${limit} bytes of ${name}`,
+        `${REQUEST_CONTENT[name]}; only DoPut takes larger messages. Nothing of it was read`)));
+    }
+    if (name === 'Handshake' || !this.auth.enabled) return new ServerInterceptingCall(call);
+    return new ServerInterceptingCall(call, {
+      start: (next) => next({
+        onReceiveMetadata: (metadata, pass) => {
+          try {
+            this.authenticate(metadata);
+          } catch (e) {
+            call.sendStatus(grpcError(e));
+            return;
+          }
+          pass(metadata);
+        },
+      }),
+    });
+  };
 
   private unary<Req, Res>(fn: (request: Req, call: ServerUnaryCall<Req, Res>, signal: AbortSignal) => Promise<Res>): Handler {
     return ((call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
@@ -743,22 +826,69 @@ export class FlightServer {
   }
 
   private async handshake(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>): Promise<void> {
-    // Nothing is authenticated until the stream ends: bound how many run, how long, and what they carry.
-    if (this.handshakes >= MAX_CONCURRENT_HANDSHAKES) {
-      throw new LakeSoulError('Aborted', `Handshake: ${MAX_CONCURRENT_HANDSHAKES} handshakes are running: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
+    // Credentials in the headers are checked before anything is read: wrong ones are refused at once,
+    // and valid ones are admitted apart, so handshakes that carry none (which cannot be told from an
+    // attack until they end) never keep a real login waiting.
+    const headers = call.metadata.get('authorization').map((v) => String(v));
+    const basic = headers.find((h) => /^Basic\s/i.test(h.trim()));
+    let user: string | undefined;
+    let credentialed = false;
+    if (this.auth.enabled && basic) {
+      user = this.auth.checkBasic(basic);
+      credentialed = true;
+    } else if (this.auth.enabled && headers.some((h) => /^Bearer\s/i.test(h.trim()))) {
+      this.auth.authenticate(headers);
+      credentialed = true;
     }
-    this.handshakes++;
-    const timer = setTimeout(() => call.emit('error', grpcError(new LakeSoulError('Aborted', `Handshake: not completed within ${HANDSHAKE_TIMEOUT_MS / 1000} s`, { code: 'DEADLINE_EXCEEDED' }))), HANDSHAKE_TIMEOUT_MS);
+    const release = credentialed ? this.admitAuthenticatedHandshake() : this.admitHandshake(hostOfPeer(call.getPeer()));
+    const timeoutMs = credentialed ? HANDSHAKE_TIMEOUT_MS : UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS;
+    const timer = setTimeout(() => call.emit('error', grpcError(new LakeSoulError('Aborted', `Handshake: not completed within ${timeoutMs / 1000} s${credentialed ? '' : ' (the time of a handshake without credentials in its "authorization" header)'}`, {
+      code: 'DEADLINE_EXCEEDED',
+    }))), timeoutMs);
     try {
-      await this.handshakeStream(call);
+      await this.handshakeStream(call, headers, user);
     } finally {
       clearTimeout(timer);
-      this.handshakes--;
+      release();
     }
   }
 
-  private async handshakeStream(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>): Promise<void> {
-    const headers = call.metadata.get('authorization').map((v) => String(v));
+  /** Admits a handshake with valid credentials in its headers; returns its release. */
+  private admitAuthenticatedHandshake(): () => void {
+    if (this.authenticatedHandshakes >= MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES) {
+      throw new LakeSoulError('Aborted', `Handshake: ${MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES} logins are running: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
+    }
+    this.authenticatedHandshakes++;
+    return () => { this.authenticatedHandshakes--; };
+  }
+
+  /** Admits a handshake without valid credentials in its headers from `host`, within the server's and the host's share; returns its release. */
+  private admitHandshake(host: string): () => void {
+    const fromHost = this.handshakesByHost.get(host) ?? 0;
+    const hint = 'or send the credentials in the call\'s "authorization" header (as pyarrow\'s authenticate_basic_token does), which is never kept waiting';
+    if (fromHost >= MAX_HANDSHAKES_PER_HOST) {
+      throw new LakeSoulError('Aborted', `Handshake: ${fromHost} handshakes without credentials are running from host ${host}, the limit of one host: finish or cancel them, or retry later, ${hint}`, {
+        code: 'RESOURCE_EXHAUSTED', retryable: true,
+      });
+    }
+    if (this.handshakes >= MAX_CONCURRENT_HANDSHAKES) {
+      throw new LakeSoulError('Aborted', `Handshake: ${MAX_CONCURRENT_HANDSHAKES} handshakes without credentials are running: retry later, ${hint}`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
+    }
+    this.handshakes++;
+    this.handshakesByHost.set(host, fromHost + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.handshakes--;
+      const n = (this.handshakesByHost.get(host) ?? 1) - 1;
+      if (n > 0) this.handshakesByHost.set(host, n);
+      else this.handshakesByHost.delete(host);
+    };
+  }
+
+  /** Reads a handshake to its end, then answers it (`user`: the Basic user its headers authenticated). */
+  private async handshakeStream(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>, headers: string[], user: string | undefined): Promise<void> {
     let lastPayload: Buffer = Buffer.alloc(0);
     for await (const req of (call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<HandshakeMessage>) {
       if ((req.payload?.byteLength ?? 0) > MAX_HANDSHAKE_PAYLOAD_BYTES) {
@@ -766,14 +896,13 @@ export class FlightServer {
       }
       if (req.payload?.byteLength) lastPayload = req.payload;
     }
-    const basic = headers.find((h) => /^Basic\s/i.test(h.trim()));
     const out = new Metadata();
     let payload = lastPayload;
-    if (basic) {
-      // With auth off any Basic credentials get a token (ignored by the server), so clients that
-      // always authenticate work unchanged.
-      const user = this.auth.enabled ? this.auth.checkBasic(basic) : 'anonymous';
-      const token = this.auth.issueToken(user);
+    if (user !== undefined || (!this.auth.enabled && headers.some((h) => /^Basic\s/i.test(h.trim())))) {
+      // With auth off any Basic credentials get AUTH_OFF_TOKEN (ignored here), so clients that always
+      // authenticate work unchanged. It is not signed: replicas share the secret, and a token signed
+      // by a server that checks no password would open every replica that does.
+      const token = user !== undefined ? this.auth.issueToken(user) : AUTH_OFF_TOKEN;
       out.set('authorization', `Bearer ${token}`);
       payload = Buffer.from(token, 'utf8');
     } else if (this.auth.enabled) {

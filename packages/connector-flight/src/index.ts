@@ -3,6 +3,7 @@
 export {
   createFlightServer, FlightServer, FLIGHT_ACTIONS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MEMORY_BUDGET_BYTES, DEFAULT_PUT_BUFFER_BYTES,
   DEFAULT_PUT_IDLE_MS, DEFAULT_GET_IDLE_MS, PUT_FIRST_RESERVATION_BYTES, PUT_BUDGET_SHARE, MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKE_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS,
+  MAX_HANDSHAKES_PER_HOST, UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS, MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES, MAX_REQUEST_MESSAGE_BYTES,
 } from './flight-server.js';
 export { ByteBudget } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
@@ -16,7 +17,8 @@ export type {
 } from './flight-client.js';
 export { HmacTicketSigner } from './hmac-ticket-signer.js';
 export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.js';
-export { BearerAuth } from './bearer-auth.js';
+export { AUTH_OFF_TOKEN, BearerAuth } from './bearer-auth.js';
+export { limitReceivedMessages } from './grpc-receive-limit.js';
 export type { BearerAuthOptions, Principal } from './bearer-auth.js';
 export { toGrpcStatus, fromGrpcError } from './grpc-status.js';
 export { parseReadCommand, parseWriteCommand, parseBeginCommand, scanOptionsOf, DEFAULT_NAMESPACE, READ_COMMAND_KEYS, WRITE_COMMAND_KEYS, BEGIN_COMMAND_KEYS } from './flight-command.js';

@@ -1,0 +1,216 @@
+/**
+ * Authentication against clients that try to get around it, with the project's Flight client and raw
+ * grpc-js calls against real servers (PGlite catalog, local disk):
+ * - a token from a server with auth off, or of a user the server does not have (any more), is refused
+ *   by a server sharing the ticket secret;
+ * - an unauthenticated or oversized unary request is refused from its headers or its length prefix,
+ *   before the message is received;
+ * - Handshakes that carry no credentials and never finish cannot keep a real login out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:http2';
+import { Metadata, credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Field, Int64, Schema, Table, makeVector } from 'apache-arrow';
+import { Lakehouse } from '@lakesoul-ts/io';
+import { FlightClient } from './flight-client.js';
+import { loadFlightProtocol } from './flight-proto.js';
+import { AUTH_OFF_TOKEN } from './bearer-auth.js';
+import {
+  MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKES_PER_HOST, MAX_REQUEST_MESSAGE_BYTES, UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS, createFlightServer,
+  type CreateFlightServerOptions, type FlightServer,
+} from './flight-server.js';
+
+const MiB = 1024 * 1024;
+const SECRET = 'shared-secret-0123456789';
+const schema = new Schema([new Field('id', new Int64(), false)]);
+
+let dir: string;
+let lakehouse: Lakehouse;
+const servers: FlightServer[] = [];
+
+async function serve(options: Omit<CreateFlightServerOptions, 'lakehouse' | 'ticketSecret'>): Promise<string> {
+  const server = createFlightServer({ lakehouse, ticketSecret: SECRET, doGetThreads: 0, ...options });
+  servers.push(server);
+  return `grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+}
+
+function rawClient(url: string): any {
+  const { client: Ctor } = loadFlightProtocol();
+  return new Ctor(url.replace('grpc://', ''), credentials.createInsecure(), { 'grpc.max_send_message_length': 128 * MiB });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flight-auth-'));
+  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
+  await lakehouse.createTable('events', new Table(schema, { id: makeVector(BigInt64Array.from({ length: 100 }, (_, i) => BigInt(i))) } as any));
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close(1000)));
+  await lakehouse?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('issued tokens', () => {
+  it('a token from a server with auth off is refused by a server with auth on sharing the ticket secret', async () => {
+    const secured = await serve({ tokens: ['only-static-token'] });
+    const open = await serve({});
+    const fromOpen = await FlightClient.connect(open, { basic: { username: 'nobody', password: 'whatever' } });
+    // the open server still answers Basic logins (clients that always authenticate work), with a token it does not sign
+    expect(fromOpen.bearerToken).toBe(AUTH_OFF_TOKEN);
+    expect((await fromOpen.listFlights()).length).toBe(1);
+    fromOpen.close();
+    const replay = await FlightClient.connect(secured, { token: AUTH_OFF_TOKEN });
+    try {
+      await expect(replay.getFlightInfo({ path: ['events'] })).rejects.toMatchObject({
+        kind: 'Unauthenticated', message: expect.stringContaining('answered by a Flight server with auth off'),
+      });
+    } finally {
+      replay.close();
+    }
+    const ok = await FlightClient.connect(secured, { token: 'only-static-token' });
+    expect((await ok.readAll(await ok.getFlightInfo({ path: ['events'] }))).numRows).toBe(100);
+    ok.close();
+  });
+
+  it('a token of a user is refused by a server (same secret) that does not have the user, or has another password', async () => {
+    const withAlice = await serve({ users: { alice: 'pw' } });
+    const login = await FlightClient.connect(withAlice, { basic: { username: 'alice', password: 'pw' } });
+    const token = login.bearerToken!;
+    expect(token).toMatch(/^lst1\./);
+    expect((await login.listFlights()).length).toBe(1);
+    login.close();
+    // a replica with the same user accepts it
+    const replica = await FlightClient.connect(await serve({ users: { alice: 'pw' } }), { token });
+    expect((await replica.listFlights()).length).toBe(1);
+    replica.close();
+    // restarted without alice, or with her password changed, or with static tokens only
+    const restarts: Omit<CreateFlightServerOptions, 'lakehouse' | 'ticketSecret'>[] = [{ users: { bob: 'pw' } }, { users: { alice: 'new password' } }, { tokens: ['only-static-token'] }];
+    for (const options of restarts) {
+      const c = await FlightClient.connect(await serve(options), { token });
+      try {
+        await expect(c.listFlights(), JSON.stringify(options)).rejects.toMatchObject({ kind: 'Unauthenticated', message: expect.stringMatching(/invalid bearer token .*authenticate again/) });
+      } finally {
+        c.close();
+      }
+    }
+  });
+});
+
+describe('unary requests are refused before they are received', () => {
+  const call = (raw: any, method: string, request: unknown, metadata = new Metadata()) => new Promise<ServiceError | null>((res) => {
+    raw[method](request, metadata, (err: ServiceError | null) => res(err));
+  });
+
+  it('an unauthenticated GetFlightInfo of 60 MiB is refused from its headers, and an oversized one from its length prefix', async () => {
+    const url = await serve({ tokens: ['only-static-token'] });
+    const server = servers.at(-1)!;
+    const raw = rawClient(url);
+    try {
+      const cmd = Buffer.alloc(60 * MiB, 0x20);
+      const refused = await call(raw, 'GetFlightInfo', { type: 'CMD', cmd, path: [] });
+      expect(refused).toMatchObject({ code: status.UNAUTHENTICATED, details: expect.stringContaining('authentication required') });
+      // with a token: the length prefix is over GetFlightInfo's limit
+      const md = new Metadata();
+      md.set('authorization', 'Bearer only-static-token');
+      const big = await call(raw, 'GetFlightInfo', { type: 'CMD', cmd, path: [] }, md);
+      expect(big?.code).toBe(status.INVALID_ARGUMENT);
+      expect(big?.details).toMatch(/GetFlightInfo request message \(6291\d+ bytes\) exceeds the limit of 262144 bytes of GetFlightInfo: .*Nothing of it was read/);
+      expect(big?.metadata.get('x-lakesoul-error-code')).toEqual(['LIMIT_EXCEEDED']);
+      // a DoAction and a DoGet over their own limits too
+      const action = await new Promise<ServiceError | null>((res) => {
+        const s = raw.DoAction({ type: 'history', body: Buffer.alloc(MAX_REQUEST_MESSAGE_BYTES.DoAction! + 1) }, md);
+        s.on('data', () => {});
+        s.on('error', res);
+        s.on('end', () => res(null));
+      });
+      expect(action?.details).toMatch(/DoAction request message .* exceeds the limit/);
+      // the connection is fine afterwards
+      expect(await call(raw, 'GetFlightInfo', { type: 'PATH', cmd: Buffer.alloc(0), path: ['events'] }, md)).toBeNull();
+      expect(server.stats.doGetCalls).toBe(0);
+    } finally {
+      raw.close();
+    }
+  }, 60_000);
+
+  it('the answer comes before the message: a client that sends a 60 MiB length prefix and 1 KiB of it is answered at once', async () => {
+    const url = await serve({ tokens: ['only-static-token'] });
+    const path = '/arrow.flight.protocol.FlightService/GetFlightInfo';
+    // raw HTTP/2: the gRPC headers, the 5-byte prefix of a 60 MiB message, 1 KiB of it, and then nothing.
+    // The server used to wait for (and buffer) the whole message before it refused it.
+    const answer = async (headers: Record<string, string>): Promise<Record<string, unknown>> => {
+      const session = connect(url.replace('grpc://', 'http://'));
+      try {
+        const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+        const prefix = Buffer.alloc(5);
+        prefix.writeUInt32BE(60 * MiB, 1);
+        stream.write(Buffer.concat([prefix, Buffer.alloc(1024, 0x20)]));
+        return await new Promise((res, rej) => {
+          const timer = setTimeout(() => rej(new Error('no answer within 5 s: the server waits for the whole message')), 5000);
+          const done = (h: Record<string, unknown>) => { if (h['grpc-status'] !== undefined) { clearTimeout(timer); res(h); } };
+          stream.on('response', done);
+          stream.on('trailers', done);
+          stream.on('error', rej);
+          stream.resume();
+        });
+      } finally {
+        session.destroy();
+      }
+    };
+    const unauthenticated = await answer({});
+    expect(unauthenticated['grpc-status']).toBe(String(status.UNAUTHENTICATED));
+    const oversized = await answer({ authorization: 'Bearer only-static-token' });
+    expect(oversized['grpc-status']).toBe(String(status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(String(oversized['grpc-message']))).toMatch(/GetFlightInfo request message \(62914560 bytes\) exceeds the limit of 262144 bytes/);
+  }, 30_000);
+});
+
+describe('Handshakes without credentials', () => {
+  it('never keep a Basic login out, are limited per host, and end soon', async () => {
+    const url = await serve({ users: { alice: 'pw' } });
+    const raw = rawClient(url);
+    const open = () => {
+      const c = raw.Handshake(new Metadata()) as ClientDuplexStream<any, any>;
+      const ended = new Promise<{ code?: number; details?: string; at: number }>((res) => {
+        c.on('error', (e: any) => res({ code: e.code, details: e.details, at: Date.now() }));
+        c.on('status', (s: any) => res({ code: s.code, details: s.details, at: Date.now() }));
+        c.on('data', () => {});
+      });
+      c.write({ protocol_version: '0', payload: Buffer.from('x') });
+      return { call: c, ended };
+    };
+    try {
+      const t0 = Date.now();
+      // what blocked every login: as many stalled handshakes as the server-wide limit
+      const stalled = Array.from({ length: MAX_CONCURRENT_HANDSHAKES }, () => open());
+      await new Promise((res) => setTimeout(res, 300));
+      const alice = await FlightClient.connect(url, { basic: { username: 'alice', password: 'pw' } });
+      expect((await alice.listFlights()).length).toBe(1);
+      const token = alice.bearerToken!;
+      alice.close();
+      expect(Date.now() - t0).toBeLessThan(UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS);
+      // a wrong password is refused at once, whatever else runs
+      await expect(FlightClient.connect(url, { basic: { username: 'alice', password: 'nope' } })).rejects.toMatchObject({ kind: 'Unauthenticated' });
+      // one host got MAX_HANDSHAKES_PER_HOST of them, the others were refused at once
+      const outcomes = await Promise.all(stalled.map((h) => h.ended));
+      const refused = outcomes.filter((o) => /from host 127\.0\.0\.1, the limit of one host/.test(o.details ?? ''));
+      expect(refused).toHaveLength(MAX_CONCURRENT_HANDSHAKES - MAX_HANDSHAKES_PER_HOST);
+      expect(refused[0]!.code).toBe(status.RESOURCE_EXHAUSTED);
+      // the admitted ones were ended after UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS
+      const timedOut = outcomes.filter((o) => /not completed within 3 s/.test(o.details ?? ''));
+      expect(timedOut).toHaveLength(MAX_HANDSHAKES_PER_HOST);
+      for (const o of timedOut) expect(o.at - t0).toBeGreaterThanOrEqual(UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS - 100);
+      for (const o of timedOut) expect(o.at - t0).toBeLessThan(UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS + 2000);
+      // and their slots are free again: a handshake with the token as its payload (and no header) passes
+      const fine = open();
+      fine.call.write({ protocol_version: '0', payload: Buffer.from(token) });
+      fine.call.end();
+      expect((await fine.ended).code).toBe(status.OK);
+    } finally {
+      raw.close();
+    }
+  }, 30_000);
+});
