@@ -3,7 +3,7 @@
  * binary as a subprocess with a timeout, from an empty directory (the embedded catalog and a local
  * warehouse under it), without the background catalog server unless the case is about it.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,5 +190,68 @@ describe('Ctrl-C during compact (F4)', () => {
     expect(cleanup.out).toMatch(/^0 file\(s\), 0 B would be deleted/);
     // and compaction still works afterwards
     expect((await ok(dir, ['compact', 'big'])).out).toMatch(/^compacted big: 24 files into 8/);
+  });
+});
+
+describe('a corrupt catalog server file (F11)', () => {
+  it('is treated as stale: a running server writes its claim again, a stopped one is replaced, --status tells which', async () => {
+    const dir = emptyDir();
+    const on = (args: string[]) => runCli(args, { cwd: dir, timeoutMs: 60_000, env: { LAKESOUL_CATALOG_SERVER: 'on' } });
+    const status = async () => (await on(['catalog-server', '--status'])).out;
+    const serverUp = async () => {
+      for (let i = 0; i < 200; i++) {
+        const m = /catalog server for .*: process (\d+) \(lakesoul-ts catalog-server\)/.exec(await status());
+        if (m) return Number(m[1]);
+        await sleep(50);
+      }
+      throw new Error(`no catalog server started: ${await status()}`);
+    };
+    const file = join(dir, '.lakesoul', 'catalog', '.lakesoul-ts.server.json');
+    try {
+      expect((await on(['table', 'create', 't', '--schema', 'id:int64'])).code).toBe(0);
+      const pid = await serverUp();
+      // corrupted under a running server: --status waits for the server to write its claim again
+      writeFileSync(file, 'garbage\n');
+      expect(await status()).toMatch(new RegExp(`process ${pid} \\(lakesoul-ts catalog-server\\)`));
+      expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(pid);
+      expect((await on(['table', 'list'])).code).toBe(0);
+      expect(await serverUp()).toBe(pid);
+      // corrupted with no server running: --status says so, the next command starts a server again
+      expect((await on(['catalog-server', '--stop'])).code).toBe(0);
+      writeFileSync(file, 'garbage\n');
+      utimesSync(file, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
+      expect(await status()).toMatch(/no catalog server for .*: its server file .*\.lakesoul-ts\.server\.json is corrupt/);
+      expect((await on(['table', 'list'])).code).toBe(0);
+      expect(await serverUp()).not.toBe(pid);
+    } finally {
+      await on(['catalog-server', '--stop']);
+    }
+  });
+});
+
+describe('LAKESOUL_CATALOG_SERVER=off: a second command waits for the holder (docs/cli.md)', () => {
+  it('waits, saying so (nothing under --quiet, no Node warning), and succeeds', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 't', '--schema', 'id:int64']);
+    let csv = 'id\n';
+    for (let i = 0; i < 3_000_000; i++) csv += `${i}\n`;
+    writeFileSync(join(dir, 'b.csv'), csv);
+    const holder = cli(dir, ['-q', 'import', 't', 'b.csv']);
+    let held = false;
+    void holder.then(() => { held = false; });
+    // the import has the catalog open once its PGlite lock file is there
+    for (let i = 0; i < 400 && !held; i++) {
+      held = readdirSync(join(dir, '.lakesoul', 'catalog')).includes('.lakesoul-ts.lock');
+      if (!held) await sleep(10);
+    }
+    const [loud, quiet] = await Promise.all([cli(dir, ['table', 'list']), cli(dir, ['-q', 'table', 'list'])]);
+    expect((await holder).code).toBe(0);
+    for (const r of [loud, quiet]) {
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/default +t /);
+      expect(r.err).not.toMatch(/Warning/);
+    }
+    expect(loud.err).toMatch(/^waiting for process \d+, which has the embedded catalog .* open \(up to 60 s\)\.\.\.\n$/);
+    expect(quiet.err).toBe('');
   });
 });

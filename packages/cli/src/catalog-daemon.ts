@@ -10,11 +10,11 @@
  * when its home is deleted or claimed by another server. `LAKESOUL_CATALOG_SERVER=off` turns it off.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CATALOG_SERVER_FILE, claimCatalogServer, clearCatalogServerStarting, LakeSoulError, markCatalogServerStarting, PGliteDriver, processAlive, readCatalogServerInfo,
+  CATALOG_SERVER_FILE, claimCatalogServer, clearCatalogServerStarting, LakeSoulError, markCatalogServerStarting, ownProcessStart, PGliteDriver, processAlive, readCatalogServerInfo,
   serveCatalog, startingCatalogServer, type SqlDriver,
 } from '@lakesoul-ts/meta';
 
@@ -33,6 +33,26 @@ export function catalogServerEnabled(env: NodeJS.ProcessEnv = process.env): bool
 export function catalogServerIdleSeconds(env: NodeJS.ProcessEnv = process.env): number {
   const v = Number(env.LAKESOUL_CATALOG_SERVER_IDLE);
   return env.LAKESOUL_CATALOG_SERVER_IDLE !== undefined && Number.isFinite(v) && v > 0 ? v : DEFAULT_CATALOG_SERVER_IDLE_S;
+}
+
+/**
+ * Whether the home's server file is there but names no server (not JSON with a pid and a socket: a
+ * disk error, an editor, `echo garbage >`). Such a file was read as "no server" by every command, yet
+ * it kept any server from claiming the home, so none started again and each command paid the full
+ * open. A claim is written right after its file is made, so a file of `graceMs` or younger is not
+ * judged.
+ */
+export function serverFileCorrupt(dataDir: string, graceMs = 2000): boolean {
+  let st;
+  try { st = statSync(join(dataDir, CATALOG_SERVER_FILE)); } catch { return false; }
+  return readCatalogServerInfo(dataDir) === undefined && Date.now() - st.mtimeMs > graceMs;
+}
+
+/** Removes a corrupt server file ({@link serverFileCorrupt}) as a stale claim; true when it did. */
+export function removeCorruptServerFile(dataDir: string): boolean {
+  if (!serverFileCorrupt(dataDir)) return false;
+  rmSync(join(dataDir, CATALOG_SERVER_FILE), { force: true });
+  return true;
 }
 
 /**
@@ -67,6 +87,8 @@ export interface RunCatalogServerOptions {
  * when another process holds the directory.
  */
 export async function runCatalogServer(dataDir: string, options: RunCatalogServerOptions): Promise<void> {
+  // a corrupt server file is a stale claim: it is replaced (it kept every server out)
+  if (removeCorruptServerFile(dataDir)) options.note(`replaced the corrupt server file ${join(dataDir, CATALOG_SERVER_FILE)}`);
   const claim = claimCatalogServer(dataDir, CATALOG_SERVER_ROLE);
   clearCatalogServerStarting(dataDir);
   if (!claim) {
@@ -98,6 +120,12 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
   // without closing PGlite, whose shutdown would write into whatever directory now has that path.
   const watch = setInterval(() => {
     const info = readCatalogServerInfo(dataDir);
+    // its own claim made unreadable: written again (commands took "no server" from it and opened the
+    // catalog themselves, and --status said none ran)
+    if (info === undefined && serverFileCorrupt(dataDir, 0)) {
+      rewriteClaim(dataDir, server.socket);
+      return;
+    }
     if (info?.pid !== process.pid || info.socket !== server.socket) process.exit(0);
   }, 1000);
   options.note(`catalog server for ${dataDir}: process ${process.pid}, socket ${server.socket}; stops after ${options.idleSeconds} s without a client`);
@@ -106,6 +134,19 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
   options.note(`${why}: stopping the catalog server`);
   await server.close();
   await driver.close();
+}
+
+/** Writes this server's claim to the server file again (through a temporary file and a rename). */
+function rewriteClaim(dataDir: string, socket: string): void {
+  const path = join(dataDir, CATALOG_SERVER_FILE);
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    const start = ownProcessStart();
+    writeFileSync(temp, JSON.stringify({ pid: process.pid, socket, role: CATALOG_SERVER_ROLE, ...(start ? { start } : {}) }));
+    renameSync(temp, path);
+  } catch {
+    rmSync(temp, { force: true }); // the home is going away: the next check exits
+  }
 }
 
 /**

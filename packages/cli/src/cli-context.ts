@@ -60,7 +60,8 @@ export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSigna
     // server; it leaves one behind when it exits) is waited for: `LAKESOUL_CATALOG_WAIT` seconds, 60 by default.
     catalog = await Catalog.open({
       ...config.catalog, bootstrap: !restored, signal,
-      onLockWait: flags.quiet === true ? undefined : ({ pid, dataDir, waitMs }) => {
+      // --quiet: no note (without a callback the library printed a Node warning instead)
+      onLockWait: flags.quiet === true ? () => {} : ({ pid, dataDir, waitMs }) => {
         process.stderr.write(`waiting for process ${pid}, which has the embedded catalog ${dataDir} open (up to ${Math.round(waitMs / 1000)} s)...\n`);
       },
     });

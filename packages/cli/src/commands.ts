@@ -4,12 +4,12 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { CATALOG_SERVER_FILE, LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { CleanupProgress, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -17,7 +17,7 @@ import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
-import { catalogServerIdleSeconds, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
+import { catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, setInvocation } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
@@ -1159,6 +1159,12 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       if (!dataDir) throw new LakeSoulError('InvalidArgument', 'catalog-server is for an embedded catalog; this configuration uses a PostgreSQL server, which other processes share already');
       if (o.status || o.stop) refuseUnreadableCatalogDir(dataDir);
       if (o.status) {
+        // a corrupt server file: a running server writes its claim again within a second
+        for (let i = 0; i < 30 && serverFileCorrupt(dataDir, 0); i++) await new Promise((res) => setTimeout(res, 50));
+        if (serverFileCorrupt(dataDir, 0)) {
+          out(`no catalog server for ${dataDir}: its server file ${join(dataDir, CATALOG_SERVER_FILE)} is corrupt (it names no process); the next command replaces it and starts one`);
+          return;
+        }
         const info = readCatalogServerInfo(dataDir);
         const alive = info !== undefined && processAlive(info.pid, info.start);
         const starting = alive ? undefined : startingCatalogServer(dataDir);
