@@ -32,7 +32,7 @@ import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadComm
 import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
 import { FlightTransactions } from './flight-transactions.js';
-import { ByteBudget } from './byte-budget.js';
+import { ByteBudget, type BudgetReservation } from './byte-budget.js';
 import { FLIGHT_SQL_ACTIONS, FlightSqlService } from './flight-sql/flight-sql-service.js';
 import {
   MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_COMMAND_BYTES, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
@@ -90,7 +90,11 @@ export interface CreateFlightServerOptions {
   memoryBudgetBytes?: number;
   /** How long a stream waits for its reservation before RESOURCE_EXHAUSTED (default 60 s). */
   memoryWaitMs?: number;
-  /** Arrow bytes a DoPut buffers before writing a file (default 32 MiB; files roll at this size). */
+  /**
+   * Arrow bytes a DoPut buffers before writing a file (default 32 MiB; files roll at this size). At
+   * most a quarter of the writers' share of `memoryBudgetBytes` is used (no less than
+   * {@link MIN_PUT_BUFFER_BYTES}), so that a writer's peak fits its share.
+   */
   putBufferBytes?: number;
   /**
    * How long a DoPut may go without a message before it fails with nothing committed (default 30 s):
@@ -136,6 +140,8 @@ export const DEFAULT_PUT_BUFFER_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_GET_IDLE_MS = 20_000;
 /** What a DoPut reserves when it starts (1 MiB); it reserves more as its data arrives. */
 export const PUT_FIRST_RESERVATION_BYTES = 1024 * 1024;
+/** Smallest file buffer of a DoPut when a small memory budget shrinks `putBufferBytes` (64 KiB). */
+export const MIN_PUT_BUFFER_BYTES = 64 * 1024;
 /** Default of {@link CreateFlightServerOptions.putIdleMs}: 30 s. */
 export const DEFAULT_PUT_IDLE_MS = 30_000;
 /**
@@ -513,7 +519,8 @@ export class FlightServer {
   /**
    * Admits one DoGet/DoPut stream under the stream limit, then reserves `bytes()` from the memory
    * budget (waiting in line); runs `fn` and releases both however it ends. `fn` may reserve more as
-   * its data arrives (`grow`, up to `cap` in all, ahead of streams not yet admitted).
+   * its data arrives (`grow`, up to `cap` in all: the claim the budget keeps satisfiable, so growing
+   * streams never deadlock; see byte-budget.ts), ahead of streams not yet admitted.
    */
   private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: (grow: (bytes: number) => Promise<void>) => Promise<T>, share?: ByteBudget, cap?: number): Promise<T> {
     if (this.stats.activeStreams >= this.maxStreams) {
@@ -523,35 +530,34 @@ export class FlightServer {
     this.stats.activeStreams++;
     try {
       const need = await bytes();
-      const releases: (() => void)[] = [];
+      const claim = Math.max(need, cap ?? need);
+      const wait = { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what };
+      const reservations: BudgetReservation[] = [];
       this.stats.waitingStreams++;
       try {
         // a stream's share first (DoPut), so that one waiting for it does not hold any of the whole
-        for (const budget of share ? [share, this.budget] : [this.budget]) {
-          releases.push(await budget.acquire(need, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what }));
-        }
+        for (const budget of share ? [share, this.budget] : [this.budget]) reservations.push(await budget.reserve(need, { ...wait, claim }));
       } catch (e) {
-        for (const r of releases) r();
+        for (const r of reservations) r.release();
         if (LakeSoulError.is(e) && e.code === 'RESOURCE_EXHAUSTED') this.stats.streamsRefused++;
         throw e;
       } finally {
         this.stats.waitingStreams--;
       }
       this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.budget.peak);
-      let held = need;
       const grow = async (more: number): Promise<void> => {
-        const n = Math.min(Math.ceil(more), (cap ?? need) - held);
-        if (n <= 0) return;
-        held += n;
-        for (const budget of share ? [share, this.budget] : [this.budget]) {
-          releases.push(await budget.acquire(n, { signal, timeoutMs: this.options.memoryWaitMs ?? 60_000, what, front: true }));
+        try {
+          for (const r of reservations) await r.grow(more, wait);
+        } catch (e) {
+          if (LakeSoulError.is(e) && e.code === 'RESOURCE_EXHAUSTED') this.stats.streamsRefused++;
+          throw e;
         }
         this.stats.peakReservedBytes = Math.max(this.stats.peakReservedBytes, this.budget.peak);
       };
       try {
         return await fn(grow);
       } finally {
-        for (const r of releases) r();
+        for (const r of reservations) r.release();
       }
     } finally {
       this.stats.activeStreams--;
@@ -942,12 +948,16 @@ export class FlightServer {
         context: { table: cmd.table, namespace: cmd.namespace },
       });
     }
-    const putBuffer = this.options.putBufferBytes ?? DEFAULT_PUT_BUFFER_BYTES;
     // At its peak the write buffers putBuffer bytes of Arrow data plus the file being encoded, and one
-    // incoming message is bounded by the receive limit. A stream reserves that as its data arrives
-    // (twice each message's bytes: buffered, then encoded), from PUT_FIRST_RESERVATION_BYTES up:
-    // slow producers of a few rows hold kilobytes, not the peak.
-    const cap = 2 * putBuffer + (this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024);
+    // incoming message is bounded by the receive limit: that is the stream's claim, never more than
+    // the writers' share (so one writer alone always gets it; with a small budget the files are made
+    // smaller, at most a quarter of the share, for the claim to still cover them). A stream reserves
+    // its claim as its data arrives (twice each message's bytes: buffered, then encoded), from
+    // PUT_FIRST_RESERVATION_BYTES up: slow producers of a few rows hold kilobytes, not the peak, and
+    // the budget admits and grows writers only while every one of them can still reach its claim.
+    const share = this.putBudget.capacity;
+    const putBuffer = Math.min(this.options.putBufferBytes ?? DEFAULT_PUT_BUFFER_BYTES, Math.max(MIN_PUT_BUFFER_BYTES, Math.floor(share / 4)));
+    const cap = Math.min(share, 2 * putBuffer + (this.options.maxReceiveMessageBytes ?? 64 * 1024 * 1024));
     await this.withStream(`DoPut into ${where}`, signal, () => Math.min(cap, PUT_FIRST_RESERVATION_BYTES), (grow) => this.doPutStream(call, cmd, first.value, iterator, signal, putBuffer, grow), this.putBudget, cap);
   }
 

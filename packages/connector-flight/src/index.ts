@@ -2,9 +2,10 @@
 // Flight client, and the protocol pieces (framing, tickets) they are built from.
 export {
   createFlightServer, FlightServer, FLIGHT_ACTIONS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MEMORY_BUDGET_BYTES, DEFAULT_PUT_BUFFER_BYTES,
-  DEFAULT_PUT_IDLE_MS, DEFAULT_GET_IDLE_MS, PUT_FIRST_RESERVATION_BYTES, PUT_BUDGET_SHARE, MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKE_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_PUT_IDLE_MS, DEFAULT_GET_IDLE_MS, PUT_FIRST_RESERVATION_BYTES, MIN_PUT_BUFFER_BYTES, PUT_BUDGET_SHARE, MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKE_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS,
   MAX_HANDSHAKES_PER_HOST, UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS, MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES, MAX_REQUEST_MESSAGE_BYTES,
 } from './flight-server.js';
+export type { BudgetReservation, ReserveOptions } from './byte-budget.js';
 export { ByteBudget } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
