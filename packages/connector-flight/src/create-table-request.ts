@@ -13,7 +13,7 @@ import { schemaFromIpcMessage } from './ipc-framing.js';
 import { DEFAULT_NAMESPACE } from './flight-command.js';
 import {
   MAX_ACTION_BODY_BYTES, MAX_JSON_DEPTH, MAX_NAME_CHARS, MAX_TYPE_CHARS, MAX_TYPE_DEPTH,
-  jsonDepth, limitError, parseClientJson, quote, refuseNul, refuseUnknownKeys,
+  jsonDepth, limitError, parseClientJson, quote, refuseNul, refuseUnknownKeys, shownName,
 } from './flight-limits.js';
 
 /** Keys a create-table body may hold. */
@@ -111,6 +111,23 @@ function stringList(v: unknown, what: string): string[] | undefined {
   throw bad(`"${what}" must be a list of column names, got ${quote(v)}`);
 }
 
+/**
+ * Refuses column names (nested fields' included) holding control characters: a read command refuses
+ * such a name, so the column could never be selected, and a newline or escape sequence would reach
+ * every message naming the column.
+ */
+function refuseControlCharacters(fields: readonly Field[], table: string): void {
+  for (const f of fields) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(f.name)) {
+      throw new LakeSoulError('InvalidArgument', `column name ${quote(f.name)} of table ${table} contains control characters: column names cannot hold them (a read could never select the column)`, {
+        code: 'COLUMN_NAME_INVALID',
+      });
+    }
+    refuseControlCharacters(f.type.children ?? [], table);
+  }
+}
+
 /** Decodes the JSON body of a create-table action. */
 export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableRequest {
   const parsed = parseClientJson(bodyBytes, 'create-table body', MAX_ACTION_BODY_BYTES, '{"name": "events", "schema": [{"name": "id", "type": "int64"}]}');
@@ -121,6 +138,8 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
   const name = body.name;
   // The catalog's one name rule, before the name reaches any message or path.
   validateTableName(name);
+  // names in messages are quoted short (a valid name may still have 255 characters)
+  const shown = shownName(name);
   const namespace = body.namespace === undefined || body.namespace === null || body.namespace === '' ? DEFAULT_NAMESPACE : body.namespace;
   validateNamespaceName(namespace);
   // Names are checked above by the catalog's rule; every other string must be free of NUL too.
@@ -128,33 +147,34 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
   const req: CreateTableRequest = {
     name,
     namespace,
-    schema: schemaOf(body, name),
+    schema: schemaOf(body, shown),
   };
+  refuseControlCharacters(req.schema.fields, shown);
   const rp = stringList(body.rangePartitions, 'rangePartitions');
   if (rp) req.rangePartitions = rp;
   const pk = stringList(body.primaryKeys, 'primaryKeys');
   if (pk) req.primaryKeys = pk;
   if (body.hashBucketNum !== undefined && body.hashBucketNum !== null) {
     if (!Number.isInteger(body.hashBucketNum) || (body.hashBucketNum as number) < 1 || (body.hashBucketNum as number) > MAX_HASH_BUCKETS) {
-      throw bad(`"hashBucketNum" must be an integer from 1 to ${MAX_HASH_BUCKETS} (table ${name}), got ${quote(body.hashBucketNum)}`);
+      throw bad(`"hashBucketNum" must be an integer from 1 to ${MAX_HASH_BUCKETS} (table ${shown}), got ${quote(body.hashBucketNum)}`);
     }
     req.hashBucketNum = body.hashBucketNum as number;
   }
   if (body.cdcColumn !== undefined && body.cdcColumn !== null && body.cdcColumn !== '') {
-    if (typeof body.cdcColumn !== 'string' || body.cdcColumn.length > MAX_NAME_CHARS) throw bad(`"cdcColumn" must be a column name (table ${name}), got ${quote(body.cdcColumn)}`);
+    if (typeof body.cdcColumn !== 'string' || body.cdcColumn.length > MAX_NAME_CHARS) throw bad(`"cdcColumn" must be a column name (table ${shown}), got ${quote(body.cdcColumn)}`);
     req.cdcColumn = body.cdcColumn;
   }
   if (body.properties !== undefined && body.properties !== null) {
-    if (typeof body.properties !== 'object' || Array.isArray(body.properties)) throw bad(`"properties" must be an object (table ${name})`);
+    if (typeof body.properties !== 'object' || Array.isArray(body.properties)) throw bad(`"properties" must be an object (table ${shown})`);
     // Blob roots grant reads outside the table's location: an operator's decision, not a client's.
     if (BLOB_ROOTS_PROPERTY in body.properties) {
-      throw new LakeSoulError('PermissionDenied', `property '${BLOB_ROOTS_PROPERTY}' cannot be set through Flight (table ${name}): it widens what blob columns may read; an operator sets it`, { context: { table: name } });
+      throw new LakeSoulError('PermissionDenied', `property '${BLOB_ROOTS_PROPERTY}' cannot be set through Flight (table ${shown}): it widens what blob columns may read; an operator sets it`, { context: { table: name } });
     }
     for (const [k, v] of Object.entries(body.properties)) {
       if (!['string', 'number', 'boolean'].includes(typeof v) || (typeof v === 'number' && !Number.isFinite(v))) {
-        throw bad(`property ${quote(k)} of table ${name} must be a string, a number or a boolean, got ${quote(v)}`);
+        throw bad(`property ${quote(k)} of table ${shown} must be a string, a number or a boolean, got ${quote(v)}`);
       }
-      if (k.length > MAX_NAME_CHARS || (typeof v === 'string' && v.length > 64 * 1024)) throw limitError(`property ${quote(k)} of table ${name}`, `of ${MAX_NAME_CHARS} characters per key and 65536 per value`);
+      if (k.length > MAX_NAME_CHARS || (typeof v === 'string' && v.length > 64 * 1024)) throw limitError(`property ${quote(k)} of table ${shown}`, `of ${MAX_NAME_CHARS} characters per key and 65536 per value`);
     }
     req.properties = body.properties as Record<string, string | number | boolean>;
   }

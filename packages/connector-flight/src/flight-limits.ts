@@ -33,6 +33,12 @@ export const MAX_TYPE_CHARS = 256;
 /** Entries of a list in a command (columns, partitions, IN values...). */
 export const MAX_LIST_ENTRIES = 4096;
 
+/**
+ * Characters of a Flight SQL filter pattern (`db_schema_filter_pattern`, `table_name_filter_pattern`):
+ * names are at most {@link MAX_NAME_CHARS}, and a pattern of twice that leaves room for `\` escapes.
+ */
+export const MAX_PATTERN_CHARS = 2 * MAX_NAME_CHARS;
+
 /** Characters of client input quoted in an error message. */
 export const QUOTE_CHARS = 64;
 
@@ -51,6 +57,15 @@ export function quote(value: unknown): string {
   // eslint-disable-next-line no-control-regex
   const shown = text.slice(0, QUOTE_CHARS).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return cut ? `'${shown}'... (${text.length} characters)` : `'${shown}'`;
+}
+
+/**
+ * A name from a client for an error message: as it is when it is at most {@link QUOTE_CHARS}
+ * characters without control characters, else {@link quote}d (cut, escaped).
+ */
+export function shownName(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.length <= QUOTE_CHARS && !/[\u0000-\u001f\u007f]/.test(value) ? value : quote(value);
 }
 
 /** The InvalidArgument error of an exceeded limit. */

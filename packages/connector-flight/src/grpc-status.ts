@@ -4,6 +4,7 @@
  */
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { shownName } from './flight-limits.js';
 
 const KIND_TO_STATUS: Record<LakeSoulErrorKind, status> = {
   NotFound: status.NOT_FOUND,
@@ -47,13 +48,17 @@ export const MAX_STATUS_DETAILS_CHARS = 2048;
  */
 const RESOURCE_EXHAUSTED_CODES = new Set(['RESOURCE_EXHAUSTED', 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED']);
 
+/** What ends a message cut to {@link MAX_STATUS_DETAILS_CHARS}. */
+const TRUNCATED = '... (message truncated)';
+
 /**
  * A status message that can travel: at most {@link MAX_STATUS_DETAILS_CHARS} characters, and no
  * unpaired surrogate (gRPC percent-encodes the message with `encodeURIComponent`, which throws on
  * one, and the call would never be answered).
  */
 function truncate(text: string): string {
-  const cut = text.length > MAX_STATUS_DETAILS_CHARS ? `${text.slice(0, MAX_STATUS_DETAILS_CHARS)}... (message truncated)` : text;
+  // the note counts towards the limit: the whole message is at most MAX_STATUS_DETAILS_CHARS
+  const cut = text.length > MAX_STATUS_DETAILS_CHARS ? `${text.slice(0, MAX_STATUS_DETAILS_CHARS - TRUNCATED.length)}${TRUNCATED}` : text;
   return cut.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
@@ -62,7 +67,8 @@ function describe(e: LakeSoulError): string {
   const table = e.context.table;
   if (typeof table === 'string' && !e.message.includes(table)) {
     const ns = typeof e.context.namespace === 'string' ? `${e.context.namespace}.` : '';
-    return truncate(`table ${ns}${table.length > 128 ? `${table.slice(0, 128)}...` : table}: ${e.message}`);
+    // the name may be the client's input (a refused create-table): quoted short, control characters escaped
+    return truncate(`table ${shownName(`${ns}${table}`)}: ${e.message}`);
   }
   return truncate(e.message);
 }

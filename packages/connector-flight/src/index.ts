@@ -5,8 +5,8 @@ export {
   DEFAULT_PUT_IDLE_MS, DEFAULT_GET_IDLE_MS, PUT_FIRST_RESERVATION_BYTES, MIN_PUT_BUFFER_BYTES, PUT_BUDGET_SHARE, MAX_CONCURRENT_HANDSHAKES, MAX_HANDSHAKE_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS,
   MAX_HANDSHAKES_PER_HOST, UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS, MAX_CONCURRENT_AUTHENTICATED_HANDSHAKES, MAX_REQUEST_MESSAGE_BYTES,
 } from './flight-server.js';
-export type { BudgetReservation, ReserveOptions } from './byte-budget.js';
 export { ByteBudget } from './byte-budget.js';
+export type { BudgetReservation, ReserveOptions } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
 export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS, DEFAULT_MAX_OPEN_TRANSACTIONS_PER_CALLER } from './flight-transactions.js';

@@ -8,6 +8,9 @@ import {
   DataType,
   Message,
   MessageHeader,
+  MetadataVersion,
+  Type,
+  UnionMode,
   RecordBatch,
   RecordBatchReader,
   RecordBatchStreamWriter,
@@ -307,6 +310,80 @@ export async function* flightDataToIpcBytes(messages: AsyncIterable<FlightDataMe
   yield eos;
 }
 
+/** Field nodes and buffers an IPC record batch of `types` carries (buffers null: a type not known here). */
+export function expectedBatchLayout(types: readonly DataType[], version: MetadataVersion = MetadataVersion.V5): { nodes: number; buffers: number | null } {
+  let nodes = 0;
+  let buffers: number | null = 0;
+  const walk = (t: DataType): void => {
+    nodes++;
+    const own = (n: number) => { if (buffers !== null) buffers += n; };
+    switch (t.typeId) {
+      case Type.Dictionary: own(2); return; // validity, indices: the values travel in dictionary batches
+      case Type.Null: return;
+      case Type.Bool: case Type.Int: case Type.Float: case Type.Decimal: case Type.Date: case Type.Time: case Type.Timestamp:
+      case Type.Interval: case Type.Duration: case Type.FixedSizeBinary:
+        own(2); return;
+      case Type.Utf8: case Type.Binary: case Type.LargeUtf8: case Type.LargeBinary: own(3); return;
+      case Type.Utf8View: case Type.BinaryView: own(2); return; // plus the variadic buffers the header counts
+      case Type.List: case Type.LargeList: case Type.Map: own(2); break;
+      case Type.FixedSizeList: case Type.Struct: own(1); break;
+      case Type.Union: own(((t as unknown as { mode: UnionMode }).mode === UnionMode.Dense ? 2 : 1) + (version < MetadataVersion.V5 ? 1 : 0)); break;
+      default: buffers = null;
+    }
+    for (const c of t.children ?? []) walk(c.type);
+  };
+  types.forEach(walk);
+  return { nodes, buffers };
+}
+
+/**
+ * Passes `messages` on, refusing a record or dictionary batch whose field nodes or buffers do not
+ * match the stream's schema (Arrow JS's reader drops extra ones silently and fails on missing ones
+ * with a TypeError): INVALID_ARGUMENT naming the batch and both counts.
+ */
+async function* checkBatchLayouts(messages: AsyncIterable<FlightDataMessage>, where: string): AsyncGenerator<FlightDataMessage> {
+  let schema: Schema | undefined;
+  let batches = 0;
+  for await (const m of messages) {
+    const header = m.data_header;
+    if (header && header.byteLength > 0) {
+      let message: Message | undefined;
+      try {
+        message = Message.decode(aligned(header));
+      } catch {
+        // the reader reports what it cannot decode
+      }
+      if (message?.isSchema()) schema = message.header();
+      else if (schema && message?.isRecordBatch()) {
+        batches++;
+        checkLayout(message.header(), schema.fields.map((f) => f.type), message.version, `record batch ${batches} (${message.header().length} rows)`, where);
+      } else if (schema && message?.isDictionaryBatch()) {
+        const dictionary = message.header();
+        const type = schema.dictionaries.get(Number(dictionary.id));
+        if (type) checkLayout(dictionary.data, [type], message.version, `dictionary batch of dictionary ${dictionary.id}`, where);
+      }
+    }
+    yield m;
+  }
+}
+
+function checkLayout(batch: RecordBatchHeader, types: DataType[], version: MetadataVersion, what: string, where: string): void {
+  const expected = expectedBatchLayout(types, version);
+  const columns = `${types.length} column${types.length === 1 ? '' : 's'}`;
+  if (batch.nodes.length !== expected.nodes) {
+    throw new LakeSoulError('InvalidArgument', `${where}: ${what} has ${batch.nodes.length} field nodes, but the stream's schema (${columns}) needs ${expected.nodes}: nothing was committed`, {
+      code: 'INVALID_ARROW_DATA',
+    });
+  }
+  if (expected.buffers === null) return;
+  const buffers = expected.buffers + (batch.variadicBufferCounts ?? []).reduce((n, c) => n + Number(c), 0);
+  if (batch.buffers.length !== buffers) {
+    throw new LakeSoulError('InvalidArgument', `${where}: ${what} has ${batch.buffers.length} buffers, but the stream's schema (${columns}) needs ${buffers}: nothing was committed`, {
+      code: 'INVALID_ARROW_DATA',
+    });
+  }
+}
+
 /** A decoded FlightData stream: its schema and the batches (read lazily). */
 export interface DecodedFlightStream {
   schema: Schema;
@@ -318,7 +395,7 @@ export interface DecodedFlightStream {
  * arrive (dictionary batches are applied by the reader). The stream must start with a schema.
  */
 export async function decodeFlightData(messages: AsyncIterable<FlightDataMessage>, where = 'Flight stream'): Promise<DecodedFlightStream> {
-  const reader = await RecordBatchReader.from(flightDataToIpcBytes(messages));
+  const reader = await RecordBatchReader.from(flightDataToIpcBytes(checkBatchLayouts(messages, where)));
   await reader.open();
   const schema = reader.schema;
   if (!schema) throw new LakeSoulError('InvalidArgument', 'Flight stream ended before its schema message');

@@ -5,6 +5,7 @@
  * arrive as FlightDescriptor.cmd (GetFlightInfo, GetSchema, DoPut) and action bodies (DoAction).
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { MAX_PATTERN_CHARS, limitError, quote } from '../flight-limits.js';
 import { ProtoWriter, boolField, bytesField, decodeFields, stringField, stringFields, uint32Fields } from './proto-wire.js';
 
 /** Prefix of every Flight SQL type_url. */
@@ -52,6 +53,13 @@ export function unpackAny(bytes: Uint8Array | null | undefined): { name: string;
   return { name: typeUrl.slice(FLIGHT_SQL_TYPE_PREFIX.length), value: bytesField(fields, 2) ?? Buffer.alloc(0) };
 }
 
+/** A filter pattern field of a metadata command, within {@link MAX_PATTERN_CHARS}. */
+function pattern(f: ReturnType<typeof decodeFields>, n: number, command: string, field: string): string | undefined {
+  const v = stringField(f, n);
+  if (v !== undefined && v.length > MAX_PATTERN_CHARS) throw limitError(`${command}.${field} ${quote(v)}`, `of ${MAX_PATTERN_CHARS} characters`);
+  return v;
+}
+
 /** Decodes the Flight SQL command in `bytes` (an Any), or undefined when it is not one. */
 export function decodeCommand(bytes: Uint8Array | null | undefined): FlightSqlCommand | undefined {
   const any = unpackAny(bytes);
@@ -64,10 +72,10 @@ export function decodeCommand(bytes: Uint8Array | null | undefined): FlightSqlCo
     case 'CommandGetTableTypes':
       return { kind: any.name };
     case 'CommandGetDbSchemas':
-      return { kind: any.name, catalog: stringField(f, 1), dbSchemaFilterPattern: stringField(f, 2) };
+      return { kind: any.name, catalog: stringField(f, 1), dbSchemaFilterPattern: pattern(f, 2, any.name, 'db_schema_filter_pattern') };
     case 'CommandGetTables':
       return {
-        kind: any.name, catalog: stringField(f, 1), dbSchemaFilterPattern: stringField(f, 2), tableNameFilterPattern: stringField(f, 3),
+        kind: any.name, catalog: stringField(f, 1), dbSchemaFilterPattern: pattern(f, 2, any.name, 'db_schema_filter_pattern'), tableNameFilterPattern: pattern(f, 3, any.name, 'table_name_filter_pattern'),
         tableTypes: stringFields(f, 4), includeSchema: boolField(f, 5),
       };
     case 'CommandGetPrimaryKeys':

@@ -13,7 +13,7 @@
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { DEFAULT_NAMESPACE, parseReadCommand, type FlightReadCommand } from '../flight-command.js';
-import { MAX_COMMAND_BYTES, limitError, quote } from '../flight-limits.js';
+import { MAX_COMMAND_BYTES, QUOTE_CHARS, limitError, quote } from '../flight-limits.js';
 
 /** The one catalog this server exposes to Flight SQL clients; namespaces are its schemas. */
 export const FLIGHT_SQL_CATALOG = 'lakesoul';
@@ -167,7 +167,7 @@ export function parseSqlSelect(sql: string): SqlSelect {
   const tail = m ? tailClauses(masked, m[0].length) : null;
   if (!m || !tail) {
     const first = /^\s*(\w+)/.exec(masked)?.[1]?.toUpperCase();
-    throw unsupported(sql, first && first !== 'SELECT' ? `${first} statements are not served` : 'not of the supported form');
+    throw unsupported(sql, first && first !== 'SELECT' ? `${first.length > QUOTE_CHARS ? quote(first) : first} statements are not served` : 'not of the supported form');
   }
   const text = (span: Span | undefined) => (span ? sql.slice(span[0], span[1]) : undefined);
   const colsText = groupText(sql, m, 1)!;

@@ -58,4 +58,11 @@ describe('likeMatcher', () => {
     for (const p of patterns) expect(likeMatcher(p).test(text)).toBe(false);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
+
+  it('compiles patterns of hundreds of thousands of characters (no code point spread over the stack)', () => {
+    const big = 'x'.repeat(200_000);
+    expect(likeMatcher(big).test(big)).toBe(true);
+    expect(likeMatcher(`${big}%`).test(`${big}y`)).toBe(true);
+    expect(likeMatcher(`%${big}`).test('x')).toBe(false);
+  });
 });

@@ -35,7 +35,7 @@ export function likeMatcher(pattern: string): LikeMatcher {
   }
   // Without `_` every segment is a literal: matched on the string itself (UTF-16 search finds exactly
   // the code-point matches), with no per-value code-point array.
-  if (segments.every((seg) => seg.every((t) => t !== null))) return literalMatcher(segments.map((seg) => String.fromCodePoint(...seg)));
+  if (segments.every((seg) => seg.every((t) => t !== null))) return literalMatcher(segments.map((seg) => fromCodePoints(seg as number[])));
   if (segments.length === 1) {
     // no `%`: the whole text is the one segment
     const only = segments[0]!;
@@ -59,6 +59,16 @@ export function likeMatcher(pattern: string): LikeMatcher {
       return from <= end && matchesAt(cps, end, last);
     },
   };
+}
+
+/**
+ * The string of `cps`, built in chunks: `String.fromCodePoint(...cps)` passes every code point as an
+ * argument, which overflows the stack for a segment of a few hundred thousand.
+ */
+function fromCodePoints(cps: readonly number[]): string {
+  let out = '';
+  for (let i = 0; i < cps.length; i += 4096) out += String.fromCodePoint(...cps.slice(i, i + 4096));
+  return out;
 }
 
 /** {@link likeMatcher} for segments of literal text only (cut at `%`; one segment: no `%`). */

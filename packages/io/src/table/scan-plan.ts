@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Binary, DataType, Field, Int, RecordBatch, Schema, Struct, Table, makeData, vectorFromArray, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
+  quoteInput,
   abortedError,
   NO_PARTITION_DESC,
   arrowSchemaFromJson,
@@ -87,7 +88,7 @@ interface PlanSettings {
 function fieldOf(schema: Schema, name: string, table: string): Field {
   const f = schema.fields.find((x) => x.name === name);
   if (!f) {
-    throw new LakeSoulError('InvalidArgument', `column '${name}' is not in the schema of table '${table}'`, {
+    throw new LakeSoulError('InvalidArgument', `column ${quoteInput(name, 64)} is not in the schema of table '${table}'`, {
       code: 'UNKNOWN_COLUMN',
       context: { table, column: name },
     });
