@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Schema } from 'apache-arrow';
+import { Lakehouse } from '@lakesoul-ts/io';
 import { runCli, type CliResult } from './cli-run.js';
 
 /** A fresh empty working directory. */
@@ -37,6 +39,17 @@ describe('table create and init refuse what the table API would refuse later', (
     expect(empty.code).toBe(4);
     expect(empty.err).toMatch(/a schema is needed/);
     expect((await ok(dir, ['table', 'list', '--format', 'json'])).out.trim()).toBe('[]');
+  });
+
+  it('the library refuses a schema of no columns too (F3)', async () => {
+    const dir = emptyDir();
+    const lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: join(dir, 'warehouse') });
+    try {
+      await expect(lakehouse.createTable('z', new Schema([]))).rejects.toMatchObject({ code: 'EMPTY_SCHEMA', message: expect.stringMatching(/the schema has no columns/) });
+      expect(await lakehouse.listTables()).toEqual([]);
+    } finally {
+      await lakehouse.close();
+    }
   });
 
   it('init refuses a warehouse table create would refuse, before it makes anything (F5)', async () => {

@@ -620,8 +620,8 @@ async function checkImportInputs(name: string, files: string[], format: string |
     // every file is checked before the first is imported (each file is its own commit)
     // no `table` in the context: the table-list hint would send the user after the wrong thing
     if (!st) {
-      const where = isAbsolute(file) ? '' : ` (looked in ${process.cwd()})`;
-      throw new LakeSoulError('NotFound', `input file not found: ${file}${where}${files.length > 1 ? '; nothing was imported' : ''}`, { code: 'INPUT_NOT_FOUND', context: { file } });
+      const notes = [isAbsolute(file) ? '' : `looked in ${process.cwd()}`, files.length > 1 ? 'nothing was imported' : ''].filter(Boolean);
+      throw new LakeSoulError('NotFound', `input file not found: ${file}${notes.length ? ` (${notes.join('; ')})` : ''}`, { code: 'INPUT_NOT_FOUND', context: { file } });
     }
     if (st.isDirectory()) {
       throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
