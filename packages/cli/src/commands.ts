@@ -933,6 +933,47 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       }
       await printer.end(columns);
     }));
+  addCompactCommand({ program, io, out, note, quiet });
+  program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
+    .option('--orphan-window <minutes>', 'only delete unreferenced files older than this', (v) => Number(v), 60)
+    .option('--execute', 'really delete (default is a dry run)')
+    .option('--verbose', 'list every file (table format); json/jsonl/csv always list them')
+    .addOption(formatOption())
+    .action((name: string, o) => withContext(program, io, async (ctx) => {
+      const t = await openTable(ctx, name, o.namespace);
+      if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0`);
+      const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
+      const report = await t.cleanup({
+        retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
+        orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute, onProgress: bars.onProgress,
+      }).finally(() => bars.stop());
+      const abandoned = report.abandonedCommits === 0 ? null
+        : `${count(report.abandonedCommits, 'abandoned commit row')} (uncommitted, older than --orphan-window) ${o.execute ? 'deleted from' : 'would be deleted from'} the catalog`;
+      if (o.format !== 'table') {
+        await printRecords(io.stdout, o.format, ['action', 'path', 'reason', 'bytes'],
+          report.files.map((f) => [o.execute ? 'deleted' : 'would delete', f.path, f.reason, f.size]));
+        if (abandoned && !quiet()) note(abandoned);
+        return;
+      }
+      if (o.verbose) for (const f of report.files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason}, ${formatBytes(f.size)})`);
+      const byReason = new Map<string, { n: number; bytes: number }>();
+      for (const f of report.files) {
+        const r = byReason.get(f.reason) ?? { n: 0, bytes: 0 };
+        r.n++; r.bytes += f.size;
+        byReason.set(f.reason, r);
+      }
+      const reasons = [...byReason].map(([reason, r]) => `${r.n} ${reason} (${formatBytes(r.bytes)})`).join(', ');
+      out(`${report.files.length} file(s), ${formatBytes(report.bytes)} ${o.execute ? 'deleted' : 'would be deleted'}${reasons ? `: ${reasons}` : ''}`);
+      if (abandoned) out(abandoned);
+      out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
+      if (!o.execute && (report.files.length > 0 || abandoned)) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
+    }));
+}
+
+/** Adds `compact` (between `history` and `cleanup` in the help). */
+function addCompactCommand({ program, io, out, quiet }: ProgramParts): void {
   program.command('compact <table>').description('merge each partition (or one) into one sorted file per bucket')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-p, --partition <col=value>', 'only this partition (repeatable)', collect)
@@ -984,42 +1025,6 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
         throw stop.signal.aborted && LakeSoulError.is(e) && e.kind === 'Aborted' && e.code !== 'INTERRUPTED' ? interrupted() : e;
       }).finally(() => stop.end());
     });
-  program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
-    .option('-n, --namespace <ns>', 'namespace', 'default')
-    .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
-    .option('--orphan-window <minutes>', 'only delete unreferenced files older than this', (v) => Number(v), 60)
-    .option('--execute', 'really delete (default is a dry run)')
-    .option('--verbose', 'list every file (table format); json/jsonl/csv always list them')
-    .addOption(formatOption())
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
-      if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0`);
-      const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
-      const report = await t.cleanup({
-        retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
-        orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute, onProgress: bars.onProgress,
-      }).finally(() => bars.stop());
-      const abandoned = report.abandonedCommits === 0 ? null
-        : `${count(report.abandonedCommits, 'abandoned commit row')} (uncommitted, older than --orphan-window) ${o.execute ? 'deleted from' : 'would be deleted from'} the catalog`;
-      if (o.format !== 'table') {
-        await printRecords(io.stdout, o.format, ['action', 'path', 'reason', 'bytes'],
-          report.files.map((f) => [o.execute ? 'deleted' : 'would delete', f.path, f.reason, f.size]));
-        if (abandoned && !quiet()) note(abandoned);
-        return;
-      }
-      if (o.verbose) for (const f of report.files) out(`${o.execute ? 'deleted' : 'would delete'}  ${f.path}  (${f.reason}, ${formatBytes(f.size)})`);
-      const byReason = new Map<string, { n: number; bytes: number }>();
-      for (const f of report.files) {
-        const r = byReason.get(f.reason) ?? { n: 0, bytes: 0 };
-        r.n++; r.bytes += f.size;
-        byReason.set(f.reason, r);
-      }
-      const reasons = [...byReason].map(([reason, r]) => `${r.n} ${reason} (${formatBytes(r.bytes)})`).join(', ');
-      out(`${report.files.length} file(s), ${formatBytes(report.bytes)} ${o.execute ? 'deleted' : 'would be deleted'}${reasons ? `: ${reasons}` : ''}`);
-      if (abandoned) out(abandoned);
-      out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
-      if (!o.execute && (report.files.length > 0 || abandoned)) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
-    }));
 }
 
 /**
