@@ -7,7 +7,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { BlobValueFetcher } from '@lakesoul-ts/io';
 import type { RowTensor, RowValue } from './arrow-rows.js';
-import { assembleBatch, invalid, tensorsOf, type PrebuiltFeature, type Sample } from './dataset-mapping.js';
+import { assembleBatch, invalid, splitPlace, tensorsOf, type PrebuiltFeature, type Sample } from './dataset-mapping.js';
 import type { DatasetSettings, PlannedDataset } from './dataset-plan.js';
 import type { EpochStream } from './epoch-stream.js';
 import type { ImageExecutor, PixelTarget } from './image-executor.js';
@@ -212,7 +212,7 @@ export class BatchStream {
     if (pipeline && executor && imageColumn) {
       const bytes = await this.imageBytes(s, imageColumn);
       if (!(bytes instanceof Uint8Array)) {
-        throw invalid(`table ${tableName}, split ${s.splitId}, row ${s.index}, column ${imageColumn}: no image bytes (reference ${String(row[imageColumn])})`, { table: tableName, column: imageColumn, row: s.index }, 'IMAGE_MISSING');
+        throw invalid(`${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${imageColumn}: no image bytes (reference ${String(row[imageColumn])})`, { table: tableName, column: imageColumn, row: s.index }, 'IMAGE_MISSING');
       }
       const seed = pipeline.isRandom ? new SeededRandom(shuffle?.seed ?? 0, 'augment', ep, shard, sampleIndex).nextUint32() : 0;
       let img;
@@ -220,7 +220,7 @@ export class BatchStream {
         img = await executor.run(pipeline, bytes, seed, options.signal, out);
       } catch (e) {
         this.bytePool?.release(bytes);
-        throw new LakeSoulError('InvalidArgument', `table ${tableName}, split ${s.splitId}, row ${s.index}, column ${imageColumn} (${String(row[imageColumn])}): cannot transform image: ${(e as Error).message}`, {
+        throw new LakeSoulError('InvalidArgument', `${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${imageColumn} (${String(row[imageColumn])}): cannot transform image: ${(e as Error).message}`, {
           code: 'IMAGE_DECODE',
           context: { table: tableName, column: imageColumn, row: s.index, file: String(row[imageColumn]) },
           cause: e,
@@ -248,7 +248,7 @@ export class BatchStream {
       return await fetcher.fetch(s.row[column], this.c.options.signal, this.bytePool?.take);
     } catch (e) {
       const le = e as LakeSoulError;
-      throw new LakeSoulError(le.kind ?? 'Internal', `table ${tableName}, split ${s.splitId}, row ${s.index}, column ${column}: ${le.message}`, {
+      throw new LakeSoulError(le.kind ?? 'Internal', `${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${column}: ${le.message}`, {
         code: le.code,
         context: { ...le.context, table: tableName, column, row: s.index },
         cause: e,

@@ -4,7 +4,7 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Field, Schema } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
 import { isBinaryType, isNumericListType, isNumericType, type Row, type RowTensor, type RowValue } from './arrow-rows.js';
 import type { FeatureSpec, LabelSpec, TfjsDatasetOptions, TfjsElement, TfLike } from './tfjs-dataset.js';
 
@@ -18,6 +18,8 @@ export interface OutputSpec {
   name: string;
   column: string;
   dtype: 'float32' | 'int32';
+  /** Not a scan column: the row transform adds it (checked on each batch's first row). */
+  fromTransform?: boolean;
 }
 
 /** How a batch's columns map to `xs` and `ys`. */
@@ -25,25 +27,43 @@ export interface ResolvedMapping {
   /** xs layout: 'single' (one tensor), 'concat' (numeric columns concatenated), 'dict'. */
   xsMode: 'single' | 'concat' | 'dict';
   features: OutputSpec[];
-  label: (LabelSpec & { numClasses: number | null; kind: 'int' | 'float' | 'string' }) | null;
+  label: (LabelSpec & { numClasses: number | null; kind: 'int' | 'float' | 'string'; fromTransform?: boolean }) | null;
 }
 
-function fieldOf(schema: Schema, column: string, table: string): Field {
+/**
+ * The scan field `column`; null for a column the row transform adds (`transformAdds`), else a
+ * COLUMN_NOT_FOUND error.
+ */
+function fieldOf(schema: Schema, column: string, table: string, transformAdds = false): Field | null {
   const f = schema.fields.find((x) => x.name === column);
-  if (!f) throw invalid(`column ${column} is not in the scan of ${table} (columns: ${schema.fields.map((x) => x.name).join(', ')})`, { table, column }, 'COLUMN_NOT_FOUND');
-  return f;
+  if (f) return f;
+  if (transformAdds) return null;
+  throw invalid(`column ${column} is not in the scan of ${table} (columns: ${schema.fields.map((x) => x.name).join(', ')}); features and labels name scan columns, or columns a \`transform\` function adds to each row`, { table, column }, 'COLUMN_NOT_FOUND');
 }
 
-/** The output mapping of `options` over the scan schema `schema` (unknown columns fail here). */
-export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imageColumn: string | null, table: string): ResolvedMapping {
+/**
+ * The output mapping of `options` over the scan schema `schema`. Unknown columns fail here, unless
+ * `rowHook` is set: a column it adds is then checked on each batch's first row ({@link assembleBatch}).
+ */
+export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imageColumn: string | null, table: string, rowHook = false): ResolvedMapping {
   let label: ResolvedMapping['label'] = null;
   if (options.labels !== undefined) {
     const spec: LabelSpec = typeof options.labels === 'string' ? { column: options.labels } : options.labels;
-    const f = fieldOf(schema, spec.column, table);
+    if (spec.dtype !== undefined && spec.dtype !== 'float32' && spec.dtype !== 'int32') throw invalid(`labels.dtype must be 'float32' or 'int32', got ${String(spec.dtype)}`, { column: spec.column });
+    const f = fieldOf(schema, spec.column, table, rowHook);
     let kind: 'int' | 'float' | 'string';
     if (spec.classes) kind = 'string';
-    else if (isNumericType(f.type)) kind = String(f.type).startsWith('Float') ? 'float' : 'int';
-    else throw invalid(`label column ${spec.column} of ${table} is ${String(f.type)}: give \`classes\` for string labels`, { table, column: spec.column });
+    else if (f === null) {
+      // no column type to take the kind from: the transform's label must say what it is
+      if (spec.dtype === 'float32') kind = 'float';
+      else if (spec.dtype === 'int32' || spec.oneHot !== undefined) kind = 'int';
+      else throw invalid(`label column ${spec.column} is not in the scan of ${table}, so the transform must add it, and its tensor type cannot be taken from a column type: give labels.dtype ('int32': class ids -> int32 [B]; 'float32' -> float32 [B, 1]), \`oneHot\`, or \`classes\` for string labels`, { table, column: spec.column }, 'LABEL_TYPE_REQUIRED');
+    } else if (isNumericType(f.type)) {
+      // float labels with dtype 'int32' are class ids: truncated as tf.cast does, as for int32 features
+      kind = String(f.type).startsWith('Float') && spec.dtype !== 'int32' ? 'float' : 'int';
+    } else if (isNumericListType(f.type)) {
+      throw invalid(`label column ${spec.column} of ${table} is ${String(f.type)}: a label is one number per row (an integer or float column, or strings with \`classes\`); for a list target, leave out \`labels\` (elements are then a dict of tensors, ${spec.column} one of them as [B, n]) and build { xs, ys } in a batchTransform, e.g. ({ x, ${spec.column} }) => ({ xs: x, ys: ${spec.column} })`, { table, column: spec.column }, 'UNSUPPORTED_LABEL');
+    } else throw invalid(`label column ${spec.column} of ${table} is ${String(f.type)}: give \`classes\` for string labels (a label's index in it is its class id), or pick an integer or float column`, { table, column: spec.column }, 'UNSUPPORTED_LABEL');
     let numClasses: number | null = null;
     if (spec.oneHot === true) {
       if (!spec.classes) throw invalid('labels.oneHot: true needs `classes`; or give the class count', { column: spec.column });
@@ -52,12 +72,12 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
       if (!Number.isInteger(spec.oneHot) || spec.oneHot < 1) throw invalid(`labels.oneHot must be a positive integer, got ${spec.oneHot}`, { column: spec.column });
       numClasses = spec.oneHot;
     }
-    label = { ...spec, numClasses, kind };
+    label = { ...spec, numClasses, kind, ...(f === null ? { fromTransform: true } : {}) };
   }
   const toSpec = (name: string, s: string | FeatureSpec): OutputSpec => {
     const spec = typeof s === 'string' ? { column: s } : s;
-    if (spec.column !== imageColumn) fieldOf(schema, spec.column, table);
-    return { name, column: spec.column, dtype: spec.dtype ?? 'float32' };
+    const fromTransform = spec.column !== imageColumn && fieldOf(schema, spec.column, table, rowHook) === null;
+    return { name, column: spec.column, dtype: spec.dtype ?? 'float32', ...(fromTransform ? { fromTransform } : {}) };
   };
   const f = options.features;
   if (f === undefined) {
@@ -84,13 +104,28 @@ function blobColumnsDerived(schema: Schema): string[] {
   return schema.fields.filter((x) => x.name.endsWith('__bytes') && isBinaryType(x.type)).map((x) => x.name);
 }
 
+/**
+ * An int64 value as a number, refused (INT64_OUT_OF_RANGE, a value error like NULL_FEATURE) beyond
+ * +-2^53, where a double no longer holds every integer and a float32 even less.
+ */
+function safeNumber(v: bigint, where: () => string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw invalid(`${where()}: int64 value ${v} is beyond +-2^53 and has no exact tensor value: map it to a smaller range in a transform, or filter such rows out`, {}, 'INT64_OUT_OF_RANGE');
+  }
+  return Number(v);
+}
+
+/** Where a sample's value sits, for error messages: `table t, partition p, split s` (`table t (unpartitioned), split s`). */
+export function splitPlace(table: string, splitId: string): string {
+  // a split id is `<partition_desc>#<bucket or file>`
+  const desc = splitId.slice(0, splitId.lastIndexOf('#'));
+  return desc === NO_PARTITION_DESC || desc === '' ? `table ${table} (unpartitioned), split ${splitId}` : `table ${table}, partition ${desc}, split ${splitId}`;
+}
+
 /** Shape and values of one row's feature value: scalars are `[1]`, lists `[n]`, tensors their shape. */
 function valueParts(v: RowValue, where: () => string): { shape: number[]; values: ArrayLike<number> } {
   if (typeof v === 'number') return { shape: [1], values: [v] };
-  if (typeof v === 'bigint') {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw invalid(`${where()}: int64 value ${v} does not fit a tensor number`);
-    return { shape: [1], values: [Number(v)] };
-  }
+  if (typeof v === 'bigint') return { shape: [1], values: [safeNumber(v, where)] };
   if (typeof v === 'boolean') return { shape: [1], values: [v ? 1 : 0] };
   if (v === null || v === undefined) throw invalid(`${where()}: null value cannot become a tensor (filter it or fill it in a transform)`, {}, 'NULL_FEATURE');
   if (typeof v === 'object' && 'shape' in v && 'values' in v) return v as RowTensor;
@@ -106,7 +141,7 @@ function valueParts(v: RowValue, where: () => string): { shape: number[]; values
     for (let i = 0; i < arr.length; i++) {
       const x = arr[i];
       if (x === null || x === undefined) throw invalid(`${where()}: null element in list`, {}, 'NULL_FEATURE');
-      out[i] = Number(x);
+      out[i] = typeof x === 'bigint' ? safeNumber(x, where) : Number(x);
     }
     return { shape: [arr.length], values: out };
   }
@@ -172,10 +207,17 @@ function int32Error(v: number, where: () => string): LakeSoulError {
  */
 export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string, prebuilt?: PrebuiltFeature): TfjsElement {
   const b = samples.length;
-  // a split id is `<partition_desc>#<bucket or file>`; its rows are counted as the scan yields them (after any filter)
-  const where = (s: Sample, col: string) => () => `table ${table}, partition ${s.splitId.slice(0, s.splitId.lastIndexOf('#'))}, split ${s.splitId}, row ${s.index} of the split as read, column ${col}`;
+  // a split's rows are counted as the scan yields them (after any filter)
+  const where = (s: Sample, col: string) => () => `${splitPlace(table, s.splitId)}, row ${s.index} of the split as read, column ${col}`;
   const made: tfc.Tensor[] = [];
   try {
+    // A column the transform adds: checked on the batch's first row (scan columns are in every row).
+    const first = samples[0];
+    for (const c of [...m.features, ...(m.label ? [m.label] : [])]) {
+      if (c.fromTransform && first && !(c.column in first.row)) {
+        throw invalid(`${where(first, c.column)()}: column ${c.column} is neither in the scan of ${table} nor in the row the transform returned (its columns: ${Object.keys(first.row).join(', ')}); return it from the transform, or name a scan column`, { table, column: c.column }, 'COLUMN_NOT_FOUND');
+      }
+    }
     const featureTensor = (spec: OutputSpec, flat: boolean): { values: Float32Array | Int32Array; shape: number[] } => {
       // Fast path: plain numeric scalars.
       if (samples.every((x) => typeof x.row[spec.column] === 'number')) {
@@ -259,7 +301,9 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
       if (l.kind === 'string') {
         x = l.classes!.indexOf(String(v));
         if (x < 0) throw invalid(`${where(s, l.column)()}: label ${String(v)} is not one of classes [${l.classes!.join(', ')}]`, {}, 'UNKNOWN_LABEL');
-      } else x = typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : (v as number);
+      } else if (typeof v === 'bigint') x = safeNumber(v, where(s, l.column));
+      else if (typeof v === 'number' || typeof v === 'boolean') x = Number(v);
+      else throw invalid(`${where(s, l.column)()}: label ${typeof v === 'string' ? `'${v}' is a string: give \`classes\`` : 'is not a number'}`, {}, 'UNSUPPORTED_LABEL');
       if (l.numClasses !== null && (!Number.isInteger(x) || x < 0 || x >= l.numClasses)) {
         throw invalid(`${where(s, l.column)()}: label ${x} outside [0, ${l.numClasses}) for one-hot`, {}, 'LABEL_OUT_OF_RANGE');
       }

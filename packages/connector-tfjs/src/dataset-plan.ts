@@ -106,12 +106,12 @@ export async function planDataset(source: TfjsDatasetSource, options: TfjsDatase
   let table: TfjsDatasetSource = source;
   let imageColumn: string | null = pipeline?.column ?? null;
   if (pipeline && imageColumn === null && isScannable(source)) imageColumn = declaredImageColumn(source.info);
-  if (pipeline && imageColumn === null && 'lakehouse' in source) {
+  if ((options.columns !== undefined || (pipeline && imageColumn === null)) && 'lakehouse' in source) {
     table = await source.lakehouse.table(source.table, source.namespace);
-    imageColumn = declaredImageColumn(table.info);
+    if (pipeline && imageColumn === null) imageColumn = declaredImageColumn(table.info);
   }
   if (pipeline && imageColumn !== null) scanOptions.blobs = [imageColumn];
-  if (options.columns !== undefined) scanOptions.columns = columnsToScan(options, imageColumn);
+  if (options.columns !== undefined) scanOptions.columns = columnsToScan(options, imageColumn, isScannable(table) ? table.info?.schema : undefined);
   let plan = await resolvePlan(table, scanOptions);
   let planJSON = plan.toJSON();
   const blobs = planJSON.blobs?.columns ?? [];
@@ -134,7 +134,7 @@ export async function planDataset(source: TfjsDatasetSource, options: TfjsDatase
   const target = equalizedSampleCount(shards, settings.equalize);
   const exactCounts = planJSON.primaryKeys.length === 0 && planJSON.filter === null && shardSplits.every((s) => s.rowCount !== null);
   const samplesPerEpoch = target ?? (exactCounts ? shardSplits.reduce((a, s) => a + (s.rowCount as number), 0) : null);
-  const mapping = resolveMapping(plan.schema, options, imageColumn, tableName);
+  const mapping = resolveMapping(plan.schema, options, imageColumn, tableName, rowHook !== undefined);
   // Without a row hook only the mapped columns are materialized per row; a hook sees every column.
   const readColumns = rowHook
     ? plan.schema.fields.map((f) => f.name)
@@ -187,10 +187,15 @@ function scanOptionsOf(options: TfjsDatasetOptions, readBatchSize: number): Scan
   return scan;
 }
 
-/** `options.columns` plus every column the image, labels and features need. */
-function columnsToScan(options: TfjsDatasetOptions, imageColumn: string | null): string[] {
+/**
+ * `options.columns` plus every column the image, labels and features need: those of the table's
+ * schema when it is known (a label or feature a transform adds is not scanned; an unknown one is
+ * refused by the mapping, with its reason).
+ */
+function columnsToScan(options: TfjsDatasetOptions, imageColumn: string | null, schema: { fields: { name: string }[] } | undefined): string[] {
   const want = new Set(options.columns);
-  const addCol = (c: string | undefined) => c !== undefined && want.add(c);
+  const known = schema ? new Set(schema.fields.map((f) => f.name)) : null;
+  const addCol = (c: string | undefined) => c !== undefined && (known === null || known.has(c)) && want.add(c);
   if (imageColumn) addCol(imageColumn);
   if (typeof options.labels === 'string') addCol(options.labels);
   else if (options.labels) addCol(options.labels.column);

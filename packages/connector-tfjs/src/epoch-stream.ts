@@ -198,10 +198,17 @@ export class EpochStream {
       inPass += c.length;
     }
     if (target === null || n >= target) return;
-    if (equalize === 'drop' || inPass === 0) {
-      throw new LakeSoulError('Conflict', `equalize '${equalize}': shard ${shard} of ${tableName} yielded ${inPass} rows but the metadata promised at least ${target} (a filter or primary-key merge removed rows); use 'pad'`, {
+    if (equalize === 'drop') {
+      throw new LakeSoulError('Conflict', `equalize 'drop': shard ${shard} of ${tableName} yielded ${n} rows but the metadata promised at least ${target} (a filter or primary-key merge removed rows); use equalize 'pad' (a shorter shard replays its own rows up to the count of the largest shard) or 'none' (every shard yields its own rows; ranks then step unevenly)`, {
         code: 'EQUALIZE_SHORT',
-        context: { table: tableName, shard },
+        context: { table: tableName, shard, rows: n, target },
+      });
+    }
+    if (inPass === 0) {
+      // Nothing to replay: 'pad' repeats a shard's own rows, and this one has none this epoch.
+      throw new LakeSoulError('Conflict', `equalize 'pad': shard ${shard} of ${tableName} yielded no row (its ${shardSplits.length} split(s) hold rows by their metadata, but the filter or primary-key merge removed them all), so there is nothing to pad from to reach the ${target} samples every shard must yield; use equalize 'none' (each shard yields its own rows; ranks then step unevenly), fewer ranks (worldSize), a filter that leaves rows in every shard (or the filtered rows written to a table of their own), or, when primary-key deletes or upserts emptied it, compact the table (exact row counts: the shards are balanced by the rows that remain)`, {
+        code: 'EQUALIZE_SHORT',
+        context: { table: tableName, shard, rows: 0, target, splits: shardSplits.map((sp) => sp.id) },
       });
     }
     // 'pad': replay the same epoch stream from its start.

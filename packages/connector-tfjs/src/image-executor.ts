@@ -60,7 +60,11 @@ export const AUTO_JS_MAX_PIXELS: Readonly<Record<'png' | 'jpeg', number>> = { pn
 export interface CreateImageExecutorOptions {
   /** Default 'auto'. */
   decoder?: ImageDecoderKind;
-  /** Worker threads for the pure-JS path (0 = decode on the calling thread; default 0). */
+  /**
+   * Worker threads for the pure-JS path (0 = decode on the calling thread; default 0). Above 0,
+   * 'auto' decodes on them (neither sharp nor tfjs-node is considered); with decoder 'sharp' or
+   * 'tfjs-node' it is an InvalidArgument error.
+   */
   workers?: number;
   /** Sharp calls worth keeping in flight (default {@link DEFAULT_SHARP_CONCURRENCY}). */
   concurrency?: number;
@@ -133,6 +137,11 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   if (!Number.isInteger(workers) || workers < 0) throw new LakeSoulError('InvalidArgument', `image workers must be a non-negative integer, got ${workers}`);
   const concurrency = options.concurrency ?? DEFAULT_SHARP_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new LakeSoulError('InvalidArgument', `image decode concurrency must be a positive integer, got ${concurrency}`);
+  // `workers` runs the pure-JS decoder on worker threads: 'auto' then considers neither sharp nor
+  // tfjs-node, and a native decoder asked for by name cannot honour it.
+  if (workers > 0 && (want === 'sharp' || want === 'tfjs-node')) {
+    throw new LakeSoulError('InvalidArgument', `image workers (${workers}) run the pure-JS decoder on worker threads; decoder '${want}' decodes ${want === 'sharp' ? "on libuv's threads" : 'on the main thread'} and cannot use them: leave out \`workers\`, or use decoder 'js' or 'auto'`, { code: 'BAD_DECODE_OPTION', context: { decoder: want, workers } });
+  }
   const sharp = want === 'sharp' || (want === 'auto' && workers === 0) ? await loadSharp() : null;
   // Decoders on this thread scale 8-bit pixels to float32 with the WebAssembly SIMD kernel.
   const scaleU8 = simdAffineU8() ?? affineU8;
@@ -140,7 +149,7 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   let tfNodeFailure: unknown;
   if (want === 'tfjs-node' && !tfNode) ({ node: tfNode, failure: tfNodeFailure } = await loadTfNode());
   const tfNodeActive = tfNode !== undefined && options.tf?.getBackend?.() === 'tensorflow';
-  if (want === 'tfjs-node' || (want === 'auto' && !sharp && tfNodeActive)) {
+  if (want === 'tfjs-node' || (want === 'auto' && workers === 0 && !sharp && tfNodeActive)) {
     if (!tfNode) {
       throw new LakeSoulError('Unsupported', `decoder 'tfjs-node' requested but @tensorflow/tfjs-node does not load (not installed, or its addon not built: in this workspace \`pnpm setup:native\`; or pass its namespace as \`tf\`): ${String((tfNodeFailure as Error)?.message ?? tfNodeFailure).split('\n')[0]}`, { code: 'TFJS_NODE_MISSING', cause: tfNodeFailure });
     }

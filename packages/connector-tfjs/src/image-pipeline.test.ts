@@ -278,12 +278,16 @@ describe('image pipelines', () => {
 
   it("'auto' takes sharp over tfjs-node, and tfjs-node over js only while the tensorflow backend is active", async () => {
     // `tf` is tfjs in the pure-JS project and tfjs-node in the native one (vitest.config.ts).
-    const native = process.env.LAKESOUL_TFJS_BACKEND === 'tensorflow';
     expect((await createImageExecutor({ tf })).kind).toBe('sharp');
     const before = tf.getBackend();
-    const withWorkers = await createImageExecutor({ tf, workers: 1 }); // workers: sharp is not considered
-    expect(withWorkers.kind).toBe(native ? 'tfjs-node' : 'js-workers');
+    // workers: neither sharp nor tfjs-node is considered (tfjs-node took them and ignored `workers`)
+    const withWorkers = await createImageExecutor({ tf, workers: 1 });
+    expect(withWorkers.kind).toBe('js-workers');
     await withWorkers.close();
+    // a native decoder named together with workers cannot honour them: refused, not ignored
+    for (const decoder of ['sharp', 'tfjs-node'] as const) {
+      await expect(createImageExecutor({ tf, decoder, workers: 2 })).rejects.toMatchObject({ code: 'BAD_DECODE_OPTION', message: expect.stringMatching(new RegExp(`decoder '${decoder}' .*leave out \`workers\`, or use decoder 'js' or 'auto'`)) });
+    }
     await tf.setBackend('cpu');
     try {
       const onCpu = await createImageExecutor({ tf, workers: 1 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { Field, Float64, Int32, Int64, List, Float32, Schema, makeTable, vectorFromArray, type Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Lakehouse, LakeSoulTable } from '@lakesoul-ts/io';
 import { tfjsDataset, type ResumeState, type TfjsDataset, type TfjsDatasetOptions, type TfjsDatasetSource } from './index.js';
@@ -310,10 +311,13 @@ describe('feature and label mapping', () => {
         return { xs: xs.mul(10).round(), ys };
       },
       columns: ['id', 'x'],
-    }).catch((e) => e);
-    // 'name' is produced by the row hook, so it is not a scan column: refused up front.
-    expect(LakeSoulError.is(ds, 'InvalidArgument')).toBe(true);
-    expect((ds as Error).message).toMatch(/column '?name'? is not in the/);
+    });
+    // 'name' is not a scan column: the row hook adds it (the scan's `columns` leave it out)
+    expect(ds.plan.columns).toEqual(['id', 'x']);
+    const named = (await (await ds.iterator()).next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+    const ids4 = Array.from(named.xs.dataSync()); // the batch hook made xs the ids
+    expect(named.ys.arraySync()).toEqual(ids4.map((id) => [0, 1, 2].map((k) => (k === id % 3 ? 1 : 0))));
+    tf.dispose([named.xs, named.ys]);
 
     const before = tf.memory().numTensors;
     const ok = await tfjsDataset(table, {
@@ -445,5 +449,102 @@ describe('memory', () => {
     const h = await model.fitDataset(ds, { epochs: 2, verbose: 0 });
     expect(h.history.loss.map((l) => Number.isFinite(l))).toEqual([true, true]);
     model.dispose();
+  });
+});
+
+describe('an unpartitioned table of two files (id int32, x float64 with a null)', () => {
+  let t: LakeSoulTable;
+  beforeAll(async () => {
+    const schema = new Schema([new Field('id', new Int32(), false), new Field('x', new Float64(), true), new Field('big', new Int64(), false), new Field('v', new List(new Field('item', new Float32(), true)), false)]);
+    const rows = (ids: number[], xs: (number | null)[], big: bigint[]) => makeTable({
+      id: vectorFromArray(ids, new Int32()),
+      x: vectorFromArray(xs, new Float64()),
+      big: vectorFromArray(big, new Int64()),
+      v: vectorFromArray(ids.map((i) => [i, 0.5]), new List(new Field('item', new Float32(), true))),
+    } as never) as unknown as Table;
+    t = await lakehouse.createTable('two_files', schema);
+    await t.write(rows([0, 1, 2, 3], [0, 1, 2, 3], [0n, 1n, 2n, 3n]), { mode: 'append' });
+    await t.write(rows([100, 101, 102, 103], [100, 101, null, 103], [100n, 2n ** 53n + 1n, 102n, 103n]), { mode: 'append' });
+  });
+
+  const drain = async (ds: TfjsDataset) => {
+    let n = 0;
+    await ds.forEachAsync((el) => {
+      const ts = Object.values(el as object) as tf.Tensor[];
+      n += ts[0].shape[0];
+      tf.dispose(ts);
+    });
+    return n;
+  };
+
+  it("'pad' with a filter that empties one shard: the error says there is nothing to pad from and names the real fixes", async () => {
+    const results: unknown[] = [];
+    for (let rank = 0; rank < 2; rank++) {
+      const ds = await tfjsDataset(t, { tf, batchSize: 2, rank, worldSize: 2, equalize: 'pad', filter: 'x > 50', features: 'x' });
+      results.push(await drain(ds).catch((e: unknown) => e));
+    }
+    // the shard of the second file pads its 3 rows to the promised 4; the other has no row to pad from
+    expect(results.filter((r) => r === 4)).toHaveLength(1);
+    const err = results.find((r) => r instanceof Error) as LakeSoulError;
+    expect(LakeSoulError.is(err, 'Conflict')).toBe(true);
+    expect(err.code).toBe('EQUALIZE_SHORT');
+    expect(err.message).toMatch(/^equalize 'pad': shard \d of two_files yielded no row .*nothing to pad from to reach the 4 samples/);
+    expect(err.message).toMatch(/use equalize 'none' .*fewer ranks \(worldSize\), a filter that leaves rows in every shard .*compact the table/);
+    expect(err.message).not.toMatch(/use 'pad'/);
+    // 'drop': the short shard is told to use 'pad' or 'none'
+    const dropped: unknown[] = [];
+    for (let rank = 0; rank < 2; rank++) {
+      dropped.push(await drain(await tfjsDataset(t, { tf, batchSize: 2, rank, worldSize: 2, equalize: 'drop', filter: 'x > 50', features: 'x' })).catch((e: unknown) => e));
+    }
+    const short = dropped.find((r) => r instanceof Error) as LakeSoulError;
+    expect(short.code).toBe('EQUALIZE_SHORT');
+    expect(short.message).toMatch(/^equalize 'drop': shard \d of two_files yielded \d rows but the metadata promised at least 4 .*use equalize 'pad' \(a shorter shard replays its own rows .*\) or 'none'/);
+  });
+
+  it("float labels with dtype 'int32' become int32 [B] class ids, truncated as tf.cast does", async () => {
+    const ds = await tfjsDataset(t, { tf, batchSize: 4, features: 'id', labels: { column: 'x', dtype: 'int32' }, filter: 'x is not null' });
+    const it = await ds.iterator();
+    const el = (await it.next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+    expect(el.ys.dtype).toBe('int32');
+    expect(el.ys.shape).toEqual([4]);
+    expect(Array.from(el.ys.dataSync())).toEqual(Array.from(el.xs.dataSync()));
+    tf.dispose([el.xs, el.ys]);
+    const frac = await tfjsDataset(t, { tf, batchSize: 2, features: 'id', labels: { column: 'x', dtype: 'int32' }, transform: (row) => ({ ...row, x: row.id === 1 ? 2.9 : -2.9 }), filter: 'id < 2' });
+    const f = (await (await frac.iterator()).next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+    expect(Array.from(f.ys.dataSync()).sort()).toEqual([-2, 2]);
+    tf.dispose([f.xs, f.ys]);
+    await expect(tfjsDataset(t, { tf, features: 'id', labels: { column: 'x', dtype: 'int8' as never } })).rejects.toThrow(/labels.dtype must be 'float32' or 'int32', got int8/);
+  });
+
+  it('features and labels may name columns the transform adds, checked on the first row', async () => {
+    const ds = await tfjsDataset(t, { tf, batchSize: 4, filter: 'id < 4', features: ['x', 'x2'], labels: { column: 'odd', dtype: 'float32' }, transform: (row) => ({ ...row, x2: (row.x as number) ** 2, odd: Number(row.id) % 2 }) });
+    const el = (await (await ds.iterator()).next()).value as { xs: tf.Tensor; ys: tf.Tensor };
+    expect(el.xs.shape).toEqual([4, 2]);
+    const xs = el.xs.arraySync() as number[][];
+    for (const [x, x2] of xs) expect(x2).toBe(x * x);
+    expect(el.ys.shape).toEqual([4, 1]);
+    tf.dispose([el.xs, el.ys]);
+    // a RowTensor the transform makes under a new name -> [B, ...shape]
+    const grid = await tfjsDataset(t, { tf, batchSize: 2, filter: 'id < 4', features: 'g', transform: (row) => ({ ...row, g: { shape: [2, 2], values: new Float32Array(4).fill(Number(row.id)) } }) });
+    const g = (await (await grid.iterator()).next()).value as Record<string, tf.Tensor>;
+    expect(g.g.shape).toEqual([2, 2, 2]);
+    tf.dispose(Object.values(g));
+    // the transform does not add it: refused on the first row, naming what the row has
+    const missing = await tfjsDataset(t, { tf, batchSize: 2, features: 'x3', transform: (row) => ({ ...row, x2: 1 }) });
+    await expect(drain(missing)).rejects.toMatchObject({ code: 'COLUMN_NOT_FOUND', message: expect.stringMatching(/column x3 is neither in the scan of two_files nor in the row the transform returned \(its columns: id, x, big, v, x2\)/) });
+    // without a transform: refused up front, saying what features may name
+    await expect(tfjsDataset(t, { tf, features: 'x2' })).rejects.toMatchObject({ code: 'COLUMN_NOT_FOUND', message: expect.stringMatching(/column x2 is not in the scan of two_files .*or columns a `transform` function adds/) });
+    // a label the transform adds needs its type
+    await expect(tfjsDataset(t, { tf, features: 'x', labels: 'y', transform: (row) => ({ ...row, y: 1 }) })).rejects.toMatchObject({ code: 'LABEL_TYPE_REQUIRED' });
+  });
+
+  it('errors say "unpartitioned", int64 beyond 2^53 is a value error, a list label says what to do', async () => {
+    const ds = await tfjsDataset(t, { tf, batchSize: 8, features: 'x' });
+    await expect(drain(ds)).rejects.toMatchObject({ code: 'NULL_FEATURE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 2 of the split as read, column x: null value/) });
+    const big = await tfjsDataset(t, { tf, batchSize: 8, features: 'big' });
+    await expect(drain(big)).rejects.toMatchObject({ code: 'INT64_OUT_OF_RANGE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 1 of the split as read, column big: int64 value 9007199254740993 is beyond \+-2\^53/) });
+    const bigLabel = await tfjsDataset(t, { tf, batchSize: 8, features: 'id', labels: { column: 'big', dtype: 'float32' } });
+    await expect(drain(bigLabel)).rejects.toMatchObject({ code: 'INT64_OUT_OF_RANGE' });
+    await expect(tfjsDataset(t, { tf, features: 'id', labels: 'v' })).rejects.toMatchObject({ code: 'UNSUPPORTED_LABEL', message: expect.stringMatching(/label column v of two_files is List<Float32>: a label is one number per row .*build \{ xs, ys \} in a batchTransform/) });
   });
 });

@@ -93,7 +93,11 @@ export interface FeatureSpec {
   dtype?: 'float32' | 'int32';
 }
 
-/** The label column: ints (or `classes` names) -> int32 `[B]`, or one-hot float32 `[B, n]`; floats -> `[B, 1]`. */
+/**
+ * The label column (a scan column, or one a `transform` function adds): ints (or `classes` names) ->
+ * int32 `[B]`, or one-hot float32 `[B, n]`; floats -> float32 `[B, 1]` (int32 `[B]` with
+ * `dtype: 'int32'`). A label the transform adds needs `dtype`, `oneHot` or `classes`.
+ */
 export interface LabelSpec {
   column: string;
   /** One-hot encode into this many classes (`true`: `classes.length`). */
@@ -104,6 +108,8 @@ export interface LabelSpec {
    * Default: int32 for integer/string labels, float32 for floating-point labels and one-hot.
    * `'float32'` makes integer labels float32 `[B, 1]`: what a one-unit output (0/1 labels with
    * `binaryCrossentropy`, a regression target) is compared with; tfjs refuses `[B]` against `[B, 1]`.
+   * `'int32'` makes floating-point labels int32 `[B]` class ids, fractions truncated as `tf.cast`
+   * does (a value outside the int32 range, or NaN, is an `INT32_OUT_OF_RANGE` error).
    */
   dtype?: 'float32' | 'int32';
 }
@@ -117,7 +123,11 @@ export interface TransformContext {
   splitId: string;
 }
 
-/** A per-row hook: returns the row to use (may add columns, e.g. a {@link RowTensor}). */
+/**
+ * A per-row hook: returns the row to use. It may replace scan columns' values and add columns (e.g. a
+ * {@link RowTensor}); `features` and `labels` may name the added ones (checked on each batch's first
+ * row: a name that is neither a scan column nor in the returned row is a `COLUMN_NOT_FOUND` error).
+ */
 export type RowTransform = (row: Row, ctx: TransformContext) => Row | Promise<Row>;
 
 /** An output element: `{ xs, ys }` with labels, or a dict of tensors without. */
@@ -168,8 +178,9 @@ export interface TfjsDatasetOptions {
   dropRemainder?: boolean;
   /**
    * Feature columns: one name (its tensor is `xs`), several names (numeric columns are concatenated
-   * into one float32 `[B, n]` tensor), or a dict (`xs` is a dict of tensors). Default: the image
-   * column when an image pipeline is given, else every numeric / numeric-list column but the label.
+   * into one float32 `[B, n]` tensor), or a dict (`xs` is a dict of tensors). Names are scan columns,
+   * or columns a `transform` function adds. Default: the image column when an image pipeline is
+   * given, else every numeric / numeric-list scan column but the label.
    */
   features?: string | string[] | Record<string, string | FeatureSpec>;
   /** Label column: elements become `{ xs, ys }`. Without it, elements are a dict of feature tensors. */
@@ -181,9 +192,10 @@ export interface TfjsDatasetOptions {
   /** A per-batch hook on tensors. */
   batchTransform?: BatchTransform;
   /**
-   * Image decoding: decoder choice, worker threads for the pure-JS decoder (default 0), sharp calls
-   * kept in flight (default 8), or an `executor` from {@link createImageExecutor} shared between
-   * datasets (then owned by the caller: `close()` leaves it running).
+   * Image decoding: decoder choice, worker threads for the pure-JS decoder (default 0; above 0,
+   * 'auto' decodes on them instead of sharp or tfjs-node, and decoder 'sharp' or 'tfjs-node' refuses
+   * them), sharp calls kept in flight (default 8), or an `executor` from {@link createImageExecutor}
+   * shared between datasets (then owned by the caller: `close()` leaves it running).
    */
   decode?: { decoder?: ImageDecoderKind; workers?: number; concurrency?: number; executor?: ImageExecutor };
 

@@ -65,7 +65,7 @@ it("'pad' reaches the promised count although the merge removed rows; 'drop' eit
     else {
       expect(LakeSoulError.is(got, 'Conflict')).toBe(true);
       expect((got as LakeSoulError).code).toBe('EQUALIZE_SHORT');
-      expect((got as Error).message).toMatch(/metadata promised at least \d+ .*use 'pad'/);
+      expect((got as Error).message).toMatch(/metadata promised at least \d+ .*use equalize 'pad'/);
     }
   }
 });
