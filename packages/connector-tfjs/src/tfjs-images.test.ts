@@ -285,7 +285,7 @@ describe('images from a blob column', () => {
     const it = await ds.iterator();
     const err = await it.next().then(() => null, (e: unknown) => e);
     expect(LakeSoulError.is(err, 'InvalidArgument')).toBe(true);
-    expect((err as LakeSoulError).message).toMatch(/table broken, split .*, row 1, column image_path \(images\/1\.png\): cannot transform image: unsupported image format/);
+    expect((err as LakeSoulError).message).toMatch(/table broken, partition date=d, split .*, row 1, column image_path \(images\/1\.png\): cannot transform image: unsupported image format/);
     expect((err as LakeSoulError).context).toMatchObject({ table: 'broken', column: 'image_path', row: 1, file: 'images/1.png' });
   });
 
