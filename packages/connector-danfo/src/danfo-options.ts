@@ -81,7 +81,10 @@ export interface DanfoEncodeOptions {
   missingColumns?: 'error' | 'null' | 'partial';
   /** Frame columns absent from the schema: `'error'` (default) or ignored. */
   extraColumns?: 'error' | 'ignore';
-  /** NaN in a float column: kept as NaN (default `'value'`) or written as null. NaN elsewhere is null. */
+  /**
+   * NaN in a float column: kept as NaN (default `'value'`) or written as null. NaN elsewhere is null.
+   * A frame read with `numericNulls: 'nan'` needs `'null'` to get its float nulls back as nulls.
+   */
   nan?: 'value' | 'null';
   /** Names the table in error messages. */
   table?: string;
@@ -89,7 +92,14 @@ export interface DanfoEncodeOptions {
 }
 
 /** Options of {@link writeDataFrame}. */
-export interface WriteDataFrameOptions extends Omit<DanfoEncodeOptions, 'table' | 'namespace'>, WriteOptions {}
+export interface WriteDataFrameOptions extends Omit<DanfoEncodeOptions, 'table' | 'namespace'>, WriteOptions {
+  /**
+   * Receives warnings: writing, without `nan`, a frame that `readDataFrame` / `streamDataFrames` /
+   * `toDataFrame` built with `numericNulls: 'nan'` to a table with nullable float columns (their nulls
+   * would be written as NaN). Default: `process.emitWarning` (code `LAKESOUL_DANFO_NAN_NULLS`).
+   */
+  onWarning?: (message: string) => void;
+}
 
 /**
  * What the connector needs from a table: its schema and name, a scan and a write. `LakeSoulTable`

@@ -24,8 +24,22 @@ function split(options: ReadDataFrameOptions, table: DanfoTable): { scan: ScanOp
   return { scan: scan as ScanOptions, convert, dfd };
 }
 
-function frame<M extends DanfoModule>(dfd: M, rows: unknown[][], decoded: Pick<DecodePlan, 'names' | 'dtypes'>): FrameOf<M> {
-  return new dfd.DataFrame(rows, { columns: decoded.names, dtypes: decoded.dtypes }) as FrameOf<M>;
+/**
+ * Frames built with `numericNulls: 'nan'`: their float columns' nulls are NaN, which `writeDataFrame`
+ * writes as NaN unless told `nan: 'null'` (it warns when given such a frame without `nan`). Frames
+ * Danfo derives from them (`query`, `fillNa`, ...) are other objects and are not recognised.
+ */
+const nanNullFrames = new WeakSet<object>();
+
+/** Whether `df` is a frame the connector built with `numericNulls: 'nan'` (see {@link nanNullFrames}). */
+export function readWithNanNulls(df: object): boolean {
+  return nanNullFrames.has(df);
+}
+
+function frame<M extends DanfoModule>(dfd: M, rows: unknown[][], decoded: Pick<DecodePlan, 'names' | 'dtypes'>, convert: DanfoConvertOptions): FrameOf<M> {
+  const df = new dfd.DataFrame(rows, { columns: decoded.names, dtypes: decoded.dtypes }) as FrameOf<M>;
+  if (convert.numericNulls === 'nan') nanNullFrames.add(df as object);
+  return df;
 }
 
 /** What an aborted read is called in its error: `reading table "t" into a DataFrame`. */
@@ -48,7 +62,7 @@ export async function toDataFrame<M extends DanfoModule = DanfoModule>(
   const plan = planDecode(input.schema, convert);
   const rows: unknown[][] = [];
   decodeRows(input, plan, rows);
-  return frame(mod, rows, plan);
+  return frame(mod, rows, plan, convert);
 }
 
 /**
@@ -75,7 +89,7 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   } catch (e) {
     throw abortedErrorFor(e, scan.signal, readingInto(name), { table: name });
   }
-  return frame(mod, rows, decodePlan);
+  return frame(mod, rows, decodePlan, convert);
 }
 
 /**
@@ -108,7 +122,7 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
       const rows: unknown[][] = [];
       decodeRows(next.value, decodePlan, rows, rowBase, context);
       rowBase += rows.length;
-      yield frame(mod, rows, decodePlan);
+      yield frame(mod, rows, decodePlan, convert);
     }
   } finally {
     // Stopping early (break, return, error) stops the scan and its prefetch.

@@ -207,4 +207,29 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(merged['2']).toEqual([2, 'b', 0.75]);
     expect(merged['1']).toEqual([1, 'a', 0.5]);
   });
+
+  test("a frame read with numericNulls: 'nan' and written back: a warning names nan: 'null', which restores the nulls", async () => {
+    const schema = new A.Schema([new A.Field('id', new A.Int32(), false), new A.Field('x', new A.Float64(), true)]);
+    const table = await lake.createTable('nan_nulls', schema);
+    await writeDataFrame(frame({ id: [1, 2, 3], x: [1.5, null, 3] }), table, { mode: 'append' });
+    const nullsOf = async () => (await table.toArrow()).getChild('x')!.nullCount;
+    expect(await nullsOf()).toBe(1);
+    const warnings: string[] = [];
+    const df: AnyFrame = await readDataFrame(table, { dfd, numericNulls: 'nan' });
+    // without `nan`: NaN is a float value, so the null becomes NaN; a warning says so and names the fix
+    await writeDataFrame(df, table, { mode: 'overwrite', onWarning: (m) => warnings.push(m) });
+    expect(await nullsOf()).toBe(0);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/read with numericNulls: 'nan', so nulls of its float columns \(x\) are NaN.*pass nan: 'null' to write them back as nulls/);
+    // with nan: 'null' the null comes back (and no warning)
+    await writeDataFrame(frame({ id: [1, 2, 3], x: [1.5, null, 3] }), table, { mode: 'overwrite' });
+    const again: AnyFrame = await readDataFrame(table, { dfd, numericNulls: 'nan' });
+    await writeDataFrame(again, table, { mode: 'overwrite', nan: 'null', onWarning: (m) => warnings.push(m) });
+    expect(await nullsOf()).toBe(1);
+    expect(warnings).toHaveLength(1);
+    // frames read with the default null cells are written back as they are, silently
+    await writeDataFrame(await readDataFrame(table, { dfd }), table, { mode: 'overwrite', onWarning: (m) => warnings.push(m) });
+    expect(await nullsOf()).toBe(1);
+    expect(warnings).toHaveLength(1);
+  });
 });

@@ -2,10 +2,12 @@
  * Danfo DataFrames -> tables. The frame is converted and validated in full against the table schema
  * before the single `table.write` call, so a bad cell commits nothing.
  */
+import { DataType } from 'apache-arrow';
 import type { WriteResult } from '@lakesoul-ts/io';
 import { refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
 import { WRITE_OPTIONS } from '@lakesoul-ts/io';
 import { fromDataFrame } from './arrow-encoder.js';
+import { readWithNanNulls } from './dataframe-reader.js';
 import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './danfo-options.js';
 
 /**
@@ -16,9 +18,18 @@ import type { DanfoDataFrameLike, DanfoTable, WriteDataFrameOptions } from './da
  */
 export async function writeDataFrame(df: DanfoDataFrameLike, table: DanfoTable, options: WriteDataFrameOptions = {}): Promise<WriteResult> {
   const { name, namespace, schema } = table.info;
-  refuseUnknownOptions(options, [...WRITE_OPTIONS, 'missingColumns', 'extraColumns', 'nan'], `writing a DataFrame to table "${name}"`);
-  const { missingColumns, extraColumns, nan, ...write } = options;
+  refuseUnknownOptions(options, [...WRITE_OPTIONS, 'missingColumns', 'extraColumns', 'nan', 'onWarning'], `writing a DataFrame to table "${name}"`);
+  const { missingColumns, extraColumns, nan, onWarning, ...write } = options;
   throwIfAborted(write.signal, `writing a DataFrame to table "${name}"`, { table: name, namespace });
+  if (nan === undefined && readWithNanNulls(df)) {
+    // Its float columns' nulls were read as NaN: written as they are, they would stay NaN (not null).
+    const floats = schema.fields.filter((f) => f.nullable && DataType.isFloat(f.type) && df.columns.includes(f.name)).map((f) => f.name);
+    if (floats.length > 0) {
+      const message = `writing a DataFrame to table "${name}": the frame was read with numericNulls: 'nan', so nulls of its float columns (${floats.join(', ')}) are NaN, and NaN in a float column is written as NaN, not null; pass nan: 'null' to write them back as nulls, or nan: 'value' to keep NaN (either silences this warning)`;
+      if (onWarning) onWarning(message);
+      else process.emitWarning(message, { code: 'LAKESOUL_DANFO_NAN_NULLS' });
+    }
+  }
   const arrow = fromDataFrame(df, schema, { missingColumns, extraColumns, nan, table: name, namespace });
   return table.write(arrow, write);
 }
