@@ -94,6 +94,40 @@ describe('withConcurrencyLimit', () => {
     expect(() => withConcurrencyLimit(mem, 0)).toThrow(LakeSoulError);
   });
 
+  it('waits on one signal with one abort listener, however many calls wait (11 warned of a leak); aborting rejects only them', async () => {
+    const mem = new MemoryStore();
+    await mem.put('k', new Uint8Array([1]));
+    const { store } = probe(mem, 30);
+    const limited = withConcurrencyLimit(store, 1);
+    const ac = new AbortController();
+    let added = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => { added++; return add(...args); }) as AbortSignal['addEventListener'];
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const reads = Array.from({ length: 20 }, () => limited.get('k', { signal: ac.signal }));
+      expect(added).toBe(1);
+      expect((await Promise.all(reads)).map((b) => b[0])).toEqual(Array(20).fill(1));
+      // the listener went with the last waiter; a new wait adds one again, and an abort rejects
+      // every call still waiting on that signal, not others' waits
+      const other = new AbortController();
+      const holding = limited.get('k');
+      const waiting = [limited.get('k', { signal: ac.signal }), limited.get('k', { signal: ac.signal })];
+      const unaffected = limited.get('k', { signal: other.signal });
+      expect(added).toBe(2);
+      ac.abort();
+      for (const w of waiting) expect(LakeSoulError.is(await w.catch((e) => e), 'Aborted')).toBe(true);
+      expect((await holding)[0]).toBe(1);
+      expect((await unaffected)[0]).toBe(1);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('limits list page pulls without deadlocking nested calls', async () => {
     const mem = new MemoryStore();
     for (let i = 0; i < 5; i++) await mem.put(`d/k${i}`, new Uint8Array([i]));

@@ -10,7 +10,12 @@ import type { ConfinedReader } from './local-store.js';
 /** A FIFO counting semaphore whose waits honour an AbortSignal. */
 export class Semaphore {
   private available: number;
-  private readonly waiters: { resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+  private readonly waiters: { resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; what: string }[] = [];
+  /**
+   * One abort listener per signal with waiters: a listener per waiter put 11+ on a scan's signal
+   * while its footer reads waited (Node's MaxListenersExceededWarning, "possible memory leak").
+   */
+  private readonly watched = new Map<AbortSignal, { waiting: number; onAbort: () => void }>();
 
   constructor(readonly permits: number) {
     if (!Number.isInteger(permits) || permits < 1) {
@@ -27,16 +32,8 @@ export class Semaphore {
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const w: (typeof this.waiters)[number] = { resolve, reject, signal };
-      if (signal) {
-        w.onAbort = () => {
-          const i = this.waiters.indexOf(w);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(abortedError(what, signal.reason));
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      this.waiters.push(w);
+      this.waiters.push({ resolve, reject, signal, what });
+      if (signal) this.watch(signal);
     });
   }
 
@@ -44,11 +41,37 @@ export class Semaphore {
   release(): void {
     const w = this.waiters.shift();
     if (w) {
-      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      if (w.signal) this.unwatch(w.signal);
       w.resolve();
     } else {
       this.available++;
     }
+  }
+
+  private watch(signal: AbortSignal): void {
+    const entry = this.watched.get(signal);
+    if (entry) {
+      entry.waiting++;
+      return;
+    }
+    const onAbort = () => {
+      this.watched.delete(signal);
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        const w = this.waiters[i];
+        if (w.signal !== signal) continue;
+        this.waiters.splice(i, 1);
+        w.reject(abortedError(w.what, signal.reason));
+      }
+    };
+    this.watched.set(signal, { waiting: 1, onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  private unwatch(signal: AbortSignal): void {
+    const entry = this.watched.get(signal);
+    if (!entry || --entry.waiting > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener('abort', entry.onAbort);
   }
 }
 
