@@ -298,6 +298,7 @@ describe('S3Store against moto', () => {
         const e = await (call as () => Promise<unknown>)().catch((x: unknown) => x);
         expect(e, op).toMatchObject({ kind: 'Io', retryable: true });
         expect((e as Error).message, op).toMatch(new RegExp(`^${op} s3://.*/silent/a\\.bin failed: .*`));
+        expect((e as Error).message, op).toContain('the endpoint took the connection but sent nothing back in time: check the endpoint (AWS_ENDPOINT)');
         expect(silentRequests, `${op}: every attempt timed out and was retried`).toBe(3);
         expect(Date.now() - t0, op).toBeLessThan(3 * 500 + 5_000);
       }

@@ -63,6 +63,9 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
   // no HTTP answer at all: the server named by the endpoint was not reached (or does not speak S3/TLS)
   if (status === undefined && /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|socket hang up|wrong version number|EPROTO|ERR_SSL|certificate/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`)) {
     detail += ' (no S3 server answered: check the endpoint (AWS_ENDPOINT, http:// or https://, host and port) and that the server runs)';
+  } else if (status === undefined && (name === 'TimeoutError' || /timed out|ETIMEDOUT/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`))) {
+    // a server that takes the connection and never answers (a wrong port of another service, a hung server)
+    detail += " (the endpoint took the connection but sent nothing back in time: check the endpoint (AWS_ENDPOINT) and that the S3 server there is healthy; the wait is the store's idleTimeoutMs, each attempt)";
   }
   if (status === 403 || name === 'AccessDenied') {
     return new LakeSoulError('PermissionDenied', `${op} ${uri}: ${detail}`, { cause: e, context: { file: uri } });
