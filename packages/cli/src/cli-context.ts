@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { LakeSoulError, Catalog, PGliteDriver, readCatalogServerInfo, ServedCatalogDriver, shareCatalogDirectory } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
-import { cliName } from './cli-name.js';
+import { cliName, shellWord } from './cli-name.js';
 import { resolveCliConfig, type CliConfig, type GlobalFlags } from './cli-config.js';
 
 /** Exit codes of `lakesoul-ts`. */
@@ -165,7 +165,7 @@ function lockedCatalogMessage(e: LakeSoulError): string {
 function historyArgs(qualified: string): string {
   const dot = qualified.indexOf('.');
   const [ns, name] = dot < 0 ? ['default', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
-  return ns === 'default' ? name : `${name} -n ${ns}`;
+  return ns === 'default' ? shellWord(name) : `${shellWord(name)} -n ${shellWord(ns)}`;
 }
 
 /** Message for an error: LakeSoulErrors already name the thing; others get their cause chain. */
@@ -177,9 +177,14 @@ export function messageOf(e: unknown): string {
         `(comma-separated URIs, e.g. \`${cliName()} table create <table> ... --property lakesoul_blob_roots=file:///data/images\`), ` +
         `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
     }
+    // a read names the Vortex file, not what fixes it for the writer (the footer reader's message does)
+    if (e.code === 'UNSUPPORTED_FILE_FORMAT' && /\.vortex$/i.test(String(e.context.file ?? '')) && !e.message.includes('format="parquet"')) {
+      return `${e.message}: Vortex files, the LakeSoul 4.0 default, are not supported; write the table's data as Parquet, ` +
+        'with LakeSoul\'s Python wheel `write_arrow(..., format="parquet")`';
+    }
     const hint = e.kind !== 'NotFound' || !e.context.table || e.message.includes('(see: ') ? ''
       : e.code === 'VERSION_NOT_FOUND' ? ` (see: ${cliName()} history ${historyArgs(String(e.context.table))})`
-        : ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + e.context.namespace : ''})`;
+        : ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + shellWord(String(e.context.namespace)) : ''})`;
     return `${e.message}${hint}`;
   }
   if (e instanceof Error) return e.message + (e.cause instanceof Error ? ` (cause: ${e.cause.message})` : '');

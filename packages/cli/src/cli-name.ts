@@ -52,7 +52,7 @@ export function cliCommand(env: NodeJS.ProcessEnv = process.env): string {
   if (onPath('lakesoul-ts', env)) return 'lakesoul-ts';
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const rel = relative(process.cwd(), bin);
-  return `node ${rel.startsWith('..') || rel === '' ? bin : rel}`;
+  return `node ${shellWord(rel.startsWith('..') || rel === '' ? bin : rel)}`;
 }
 
 /**

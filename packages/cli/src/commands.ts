@@ -19,7 +19,8 @@ import { checkPartitionsExist, explainReadError, explainFilterError } from './sc
 import { checkServeExposure } from './serve-exposure.js';
 import { catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
-import { cliName, setInvocation } from './cli-name.js';
+import { checkRelocatedFilesPresent } from './relocate-check.js';
+import { cliName, setInvocation, shellWord } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
 import type { InputFormat } from './table-input.js';
 
@@ -377,14 +378,23 @@ async function checkWarehouseReachable(warehouse: string): Promise<void> {
 }
 
 /** Adds `ns create|list|drop`. */
-function addNamespaceCommands({ program, io, out }: ProgramParts): void {
+function addNamespaceCommands({ program, io, out, note }: ProgramParts): void {
   // ---- namespaces
   const ns = program.command('ns').description('namespaces: create, list, drop');
   ns.command('create <name>').description('create a namespace')
     .option('--comment <text>', 'comment').option('--if-not-exists', 'no error when it exists')
     .action((name: string, o) => withCatalog(program, async (ctx) => {
-      await ctx.catalog.createNamespace(name, { comment: o.comment, ifNotExists: o.ifNotExists });
-      out(`namespace '${name}' created`);
+      // an existing namespace is left as it is: say so (it printed "created" either way), as
+      // `table create --if-not-exists` does
+      const existing = await ctx.catalog.createNamespace(name, { comment: o.comment }).then(() => undefined, async (e: unknown) => {
+        if (!o.ifNotExists || !LakeSoulError.is(e, 'AlreadyExists')) throw e;
+        return ctx.catalog.getNamespace(name);
+      });
+      if (!existing) return out(`namespace '${name}' created`);
+      out(`namespace '${name}' already exists: left as it is (--if-not-exists)`);
+      if (o.comment !== undefined && (existing.comment ?? '') !== o.comment) {
+        note(`warning: namespace '${name}' exists with another comment: it has ${JSON.stringify(existing.comment ?? '')}, the request ${JSON.stringify(o.comment)}`);
+      }
     }));
   ns.command('list').description('list namespaces').addOption(formatOption())
     .action((o) => withCatalog(program, async (ctx) => {
@@ -397,7 +407,7 @@ function addNamespaceCommands({ program, io, out }: ProgramParts): void {
       await ctx.catalog.dropNamespace(name, { cascade: o.cascade }).catch((e: unknown) => {
         // the library's wording names its option (`cascade: true`); a person types the flag
         if (!(e instanceof LakeSoulError) || e.code !== 'NAMESPACE_NOT_EMPTY') throw e;
-        throw new LakeSoulError(e.kind, `${e.message.replace(/;? ?(drop them first )?or pass cascade$/, '')}; drop its tables first, or add --cascade to drop them with it (metadata only: their data files stay; \`${cliName()} table drop <table> -n ${name} --purge\` deletes a table's files)`, {
+        throw new LakeSoulError(e.kind, `${e.message.replace(/;? ?(drop them first )?or pass cascade$/, '')}; drop its tables first, or add --cascade to drop them with it (metadata only: their data files stay; \`${cliName()} table drop <table> -n ${shellWord(name)} --purge\` deletes a table's files)`, {
           code: e.code, context: e.context, cause: e,
         });
       });
@@ -596,12 +606,15 @@ Examples:
     .action((fromArg: string, toArg: string, o: { dryRun?: boolean }) => withCatalog(program, async (ctx) => {
       const from = locationArg(fromArg);
       const to = locationArg(toArg);
-      if ((to.startsWith('/') || to.startsWith('file:')) && !o.dryRun) {
+      const local = to.startsWith('/') || to.startsWith('file:');
+      if (local && !o.dryRun) {
         const st = statSync(locationKey(to), { throwIfNoEntry: false });
         if (!st?.isDirectory()) {
           throw new LakeSoulError('NotFound', `relocate: ${to} is not a directory: move the tables' files there first (nothing was changed)`, { context: { to } });
         }
       }
+      // an object store has no directories: each table's new location must hold its files
+      if (!local && !o.dryRun) await checkRelocatedFilesPresent(ctx.catalog, from, to);
       const r = await ctx.catalog.relocateTables(from, to, { dryRun: o.dryRun });
       for (const t of r.tables) out(`${t.name}: ${t.from} -> ${t.to}`);
       out(`${o.dryRun ? 'would relocate' : 'relocated'} ${r.tables.length} table${r.tables.length === 1 ? '' : 's'} (${r.files} file path${r.files === 1 ? '' : 's'} in ${r.commits} commit${r.commits === 1 ? '' : 's'})`);
@@ -624,7 +637,7 @@ async function checkImportInputs(name: string, files: string[], format: string |
       throw new LakeSoulError('NotFound', `input file not found: ${file}${notes.length ? ` (${notes.join('; ')})` : ''}`, { code: 'INPUT_NOT_FOUND', context: { file } });
     }
     if (st.isDirectory()) {
-      throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${name} ${file} --format images\`; to import data files, name the files`, {
+      throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${shellWord(name)} ${shellWord(file)} --format images\`; to import data files, name the files`, {
         code: 'INPUT_IS_FOLDER', context: { file, table: name },
       });
     }
@@ -708,8 +721,8 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
             if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
             // a data file does not say the primary key, partitions or buckets: the table is made first
-            const ns = o.namespace === 'default' ? '' : ` -n ${o.namespace}`;
-            throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${name}${ns} --from ${files[0]}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
+            const ns = o.namespace === 'default' ? '' : ` -n ${shellWord(o.namespace)}`;
+            throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${shellWord(name)}${ns} --from ${shellWord(files[0]!)}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
               code: e.code, context: e.context, cause: e,
             });
           });
@@ -882,8 +895,10 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       const format: OutputFormat = o.json ? 'jsonl' : o.format;
       const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
       const columns = ['time', 'op', 'versions', 'files', 'rows'];
-      // Consecutive snapshots share most files: each file's footer is read once.
+      // Consecutive snapshots share most files: each file's footer is read once, and a file whose rows
+      // cannot be counted is tried once (path -> why, as the rows column shows it).
       const rowCounts = new Map<string, number>();
+      const unreadable = new Map<string, string>();
       // the partition named by its values (`x=1e21` is the partition stored as x=1000000000000000000000),
       // one that does not exist an error listing some that do (exit 3), not an empty history
       let scope: { partitionDesc?: string } = {};
@@ -913,21 +928,24 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
         for (const commit of chunk) {
           let files = 0;
           let rows = 0;
-          let cleanedUp = false;
+          let unknown: string | undefined; // why its rows are unknown
           for (const p of snapshots.slice(k, (k += commit.length))) {
             files += p.files.length;
+            const known = p.files.map((f) => unreadable.get(f.path)).find((why) => why !== undefined);
+            if (known !== undefined) {
+              unknown ??= known;
+              continue;
+            }
             try {
               rows += await countFileRows(stores, p.files, rowCounts);
             } catch (e) {
-              // a version whose files `cleanup` deleted: the commit is listed, its rows are unknown
-              if (!LakeSoulError.hasCode(e, 'OBJECT_NOT_FOUND')) throw e;
-              cleanedUp = true;
+              unknown ??= unreadableFile(e, unreadable, note);
             }
           }
           const versions = format === 'json' || format === 'jsonl'
             ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))
             : commit.map((v) => `${format === 'table' ? showPartition(v.partitionDesc) : v.partitionDesc}@${v.version}`).join(format === 'table' ? ', ' : ' ');
-          const rowsShown = !cleanedUp ? rows : format === 'json' || format === 'jsonl' ? null : 'cleaned up';
+          const rowsShown = unknown === undefined ? rows : format === 'json' || format === 'jsonl' ? null : unknown;
           await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rowsShown]]);
         }
       }
@@ -970,6 +988,25 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       out(`versions in force at or after ${new Date(report.retainSince).toISOString()} keep their files`);
       if (!o.execute && (report.files.length > 0 || abandoned)) out(`dry run: run again with --execute to delete them${o.verbose ? '' : ' (--verbose lists them)'}`);
     }));
+}
+
+/**
+ * Why `history` cannot count the rows of a version, from the error counting them: its files were
+ * deleted by `cleanup` ('cleaned up'), or one is not Parquet ('vortex': LakeSoul 4.0's default format,
+ * 'not parquet'), said once on stderr. The commit is listed either way; other errors are thrown.
+ */
+function unreadableFile(e: unknown, unreadable: Map<string, string>, note: (s: string) => void): string {
+  const file = LakeSoulError.is(e) && typeof e.context.file === 'string' ? e.context.file : undefined;
+  let why: string;
+  if (LakeSoulError.hasCode(e, 'OBJECT_NOT_FOUND')) why = 'cleaned up';
+  else if (LakeSoulError.is(e, 'Unsupported') && e.code === 'UNSUPPORTED_FILE_FORMAT') {
+    why = /\.vortex$/i.test(file ?? '') ? 'vortex' : 'not parquet';
+    if (![...unreadable.values()].some((w) => w === why)) {
+      note(`note: rows shown as '${why}' (null in json) are unknown: history counts rows from Parquet footers, and ${(e as Error).message}`);
+    }
+  } else throw e;
+  if (file !== undefined) unreadable.set(file, why);
+  return why;
 }
 
 /** Adds `compact` (between `history` and `cleanup` in the help). */

@@ -5,7 +5,7 @@
  */
 import { LakeSoulError, NO_PARTITION_DESC, type PartitionVersion } from '@lakesoul-ts/meta';
 import { rangeValueTextOfInput, type LakeSoulTable, type ScanOptions, type ScanPlan } from '@lakesoul-ts/io';
-import { cliName } from './cli-name.js';
+import { cliName, shellWord } from './cli-name.js';
 
 /** How many existing partitions a "no such partition" error lists. */
 const LISTED_PARTITIONS = 5;
@@ -40,7 +40,7 @@ export async function checkPartitionsExist(t: Pick<LakeSoulTable, 'info' | 'cata
   const some = all.slice(0, LISTED_PARTITIONS).map((p) => p.partitionDesc === NO_PARTITION_DESC ? '(unpartitioned)' : p.partitionDesc);
   const tail = all.length === 0 ? 'the table has no data yet'
     : `it has ${all.length} partition${all.length === 1 ? '' : 's'}${all.length > LISTED_PARTITIONS ? ', for example' : ':'} ${some.join(', ')}`;
-  throw new LakeSoulError('NotFound', `table '${namespace}.${name}' has no partition ${wanted}: ${tail} (see: ${cliName()} history ${name}${namespace === 'default' ? '' : ` -n ${namespace}`})`, {
+  throw new LakeSoulError('NotFound', `table '${namespace}.${name}' has no partition ${wanted}: ${tail} (see: ${cliName()} history ${shellWord(name)}${namespace === 'default' ? '' : ` -n ${shellWord(namespace)}`})`, {
     code: 'PARTITION_NOT_FOUND', context: { table: `${namespace}.${name}`, partition: wanted },
   });
 }

@@ -178,6 +178,9 @@ describe('readParquetFooter', () => {
     expect(err).toBeInstanceOf(LakeSoulError);
     expect(err.kind).toBe('Unsupported');
     expect(err.message).toMatch(/unsupported file format.*part-x_0001\.vortex/);
+    // what fixes it for the writer (the wheel has no `file_format` setting: the format is per write)
+    expect(err.message).toContain('with LakeSoul\'s Python wheel `write_arrow(..., format="parquet")`');
+    expect(err.message).not.toMatch(/file_format=parquet/);
     const err2 = await decodeParquet(junk, { file: 'a.parquet' }).catch((e) => e);
     expect(err2.kind).toBe('Unsupported');
     expect(err2.message).toMatch(/unsupported file format: 'a.parquet'/);

@@ -74,13 +74,20 @@ export interface ReadFooterOptions {
 const PHYSICAL = ['BOOLEAN', 'INT32', 'INT64', 'INT96', 'FLOAT', 'DOUBLE', 'BYTE_ARRAY', 'FIXED_LEN_BYTE_ARRAY'];
 const MAGIC = [0x50, 0x41, 0x52, 0x31]; // PAR1
 
+/**
+ * Why a `.vortex` file is refused, and what fixes it for the writer: LakeSoul's Python wheel writes
+ * Vortex unless a write says `format="parquet"` (it stores no table-level format; docs/interop.md).
+ */
+const VORTEX_HINT = ' (Vortex files, the LakeSoul 4.0 default, are not supported: lakesoul-ts reads Parquet only; ' +
+  'write the table\'s data as Parquet, with LakeSoul\'s Python wheel `write_arrow(..., format="parquet")`)';
+
 /** The "unsupported file format" error for a file that is not Parquet. */
 export function unsupportedFormat(file: string | undefined, detail: string): LakeSoulError {
   const name = file ?? '<bytes>';
   const vortex = /\.vortex$/i.test(name);
   return new LakeSoulError(
     'Unsupported',
-    `unsupported file format: '${name}' is not a Parquet file${vortex ? ' (Vortex files, the LakeSoul 4.0 default, are not supported; set file_format=parquet)' : ''} (${detail})`,
+    `unsupported file format: '${name}' is not a Parquet file${vortex ? VORTEX_HINT : ''} (${detail})`,
     { code: 'UNSUPPORTED_FILE_FORMAT', context: { file: name } },
   );
 }
