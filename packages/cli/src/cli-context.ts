@@ -177,11 +177,6 @@ export function messageOf(e: unknown): string {
         `(comma-separated URIs, e.g. \`${cliName()} table create <table> ... --property lakesoul_blob_roots=file:///data/images\`), ` +
         `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
     }
-    // a read names the Vortex file, not what fixes it for the writer (the footer reader's message does)
-    if (e.code === 'UNSUPPORTED_FILE_FORMAT' && /\.vortex$/i.test(String(e.context.file ?? '')) && !e.message.includes('format="parquet"')) {
-      return `${e.message}: Vortex files, the LakeSoul 4.0 default, are not supported; write the table's data as Parquet, ` +
-        'with LakeSoul\'s Python wheel `write_arrow(..., format="parquet")`';
-    }
     const hint = e.kind !== 'NotFound' || !e.context.table || e.message.includes('(see: ') ? ''
       : e.code === 'VERSION_NOT_FOUND' ? ` (see: ${cliName()} history ${historyArgs(String(e.context.table))})`
         : ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + shellWord(String(e.context.namespace)) : ''})`;

@@ -38,7 +38,7 @@ import type {
 import { readRanges, Semaphore, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
-import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
+import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, unsupportedFormat, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
@@ -508,10 +508,9 @@ export class TableScanPlan implements ScanPlan {
   ): Promise<FetchedFile> {
     const { pre, pruneFilter, streamMin, selectiveAhead, stats } = how;
     if (/\.vortex$/i.test(file.path)) {
-      throw new LakeSoulError('Unsupported', `unsupported file format: ${file.path} (only Parquet is supported)`, {
-        code: 'UNSUPPORTED_FILE_FORMAT',
-        context: { file: file.path, partition: split.partitionDesc },
-      });
+      // the footer reader's message, which says what fixes it for the writer
+      const e = unsupportedFormat(file.path, 'a Vortex file');
+      throw new LakeSoulError(e.kind, e.message, { code: e.code, context: { file: file.path, partition: split.partitionDesc } });
     }
     let loc: { store: ObjectStore; key: string };
     try {
