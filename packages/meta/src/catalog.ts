@@ -520,7 +520,7 @@ export class Catalog {
     for (const n of names) {
       if (seen.has(n)) throw invalid(`duplicate column '${n}'`, n);
       const problem = columnNameProblem(n);
-      if (problem) throw invalid(`column name '${n}' ${problem}`, n);
+      if (problem) throw invalid(`column name ${/[\u0000-\u001f\u007f]/.test(n) ? JSON.stringify(n) : `'${n}'`} ${problem}`, n);
       seen.add(n);
     }
     const range = options.rangePartitions ?? [];

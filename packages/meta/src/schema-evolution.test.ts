@@ -27,6 +27,8 @@ describe('checkSchemaEvolution', () => {
     ['duplicate', with_(...base.fields, new Field('n', new Utf8(), true)), /column 'n' appears twice/],
     ['comma in a new name', with_(...base.fields, new Field('a,b', new Utf8(), true)), /column 'a,b' contains ','/],
     ['empty new name', with_(...base.fields, new Field('', new Utf8(), true)), /column '' is empty/],
+    ['line break in a new name', with_(...base.fields, new Field('a\nb', new Utf8(), true)), /column 'a\nb' contains control characters/],
+    ['escape in a new name', with_(...base.fields, new Field('\u001b[31mred', new Utf8(), true)), /contains control characters \(a line break, tab or escape: reads through the CLI and Flight could never select the column\)/],
   ];
   it.each(refused)('refuses: %s', (_what, next, re) => {
     try {

@@ -36,6 +36,8 @@ export function columnNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty (a column needs a name)';
   if (name.includes(',')) return "contains ',' (the catalog lists a file's columns separated by commas)";
   if (name.includes('\u0000')) return 'contains U+0000 (the catalog, PostgreSQL text, cannot store it)';
+  // the CLI's and Flight's reads refuse them in column lists and filters: the column could never be selected there
+  if (/[\u0001-\u001f\u007f]/.test(name)) return 'contains control characters (a line break, tab or escape: reads through the CLI and Flight could never select the column)';
   return undefined;
 }
 

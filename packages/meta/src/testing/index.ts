@@ -350,6 +350,7 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         await expectError(catalog.createTable({ ...base, name: 'bad3', rangePartitions: ['id'], primaryKeys: ['id'] }), 'InvalidArgument', "'id'");
         await expectError(catalog.createTable({ ...base, name: 'bad4', primaryKeys: ['id'], hashBucketNum: 3 }), 'InvalidArgument', 'power of two');
         await expectError(catalog.createTable({ ...base, name: 'bad4b', primaryKeys: [], hashBucketNum: 4 }), 'InvalidArgument', 'hashBucketNum 4 needs primaryKeys');
+        await expectError(catalog.createTable({ ...base, name: 'bad4c', schema: new Schema([new Field('k', new Int64(), false), new Field('a\tb', new Utf8(), true)]) }), 'InvalidArgument', 'column name "a\\tb" contains control characters');
         await expectError(catalog.createTable({ ...base, name: 'bad5', primaryKeys: ['id'], hashBucketNum: 0 }), 'InvalidArgument', 'power of two');
         await expectError(catalog.createTable({ ...base, name: 'bad6', cdcColumn: 'id' }), 'InvalidArgument', "CDC column 'id'", 'utf8');
         await expectError(catalog.createTable({ ...base, name: 'bad7', cdcColumn: 'nope' }), 'InvalidArgument', "'nope'");
