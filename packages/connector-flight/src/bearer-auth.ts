@@ -89,7 +89,7 @@ export class BearerAuth {
     const want = Object.prototype.hasOwnProperty.call(this.users, user) ? this.users[user] : undefined;
     // compare even for unknown users, so timing does not reveal which users exist
     const ok = safeEqual(password, want ?? '\u0000invalid') && want !== undefined;
-    if (!ok) throw new LakeSoulError('Unauthenticated', `invalid user name or password for '${user}'`);
+    if (!ok) throw new LakeSoulError('Unauthenticated', `invalid user name or password for '${user}'`, { code: 'BAD_CREDENTIALS' });
     return user;
   }
 
@@ -155,6 +155,6 @@ export class BearerAuth {
     if (token === AUTH_OFF_TOKEN) {
       throw new LakeSoulError('Unauthenticated', 'invalid bearer token: it was answered by a Flight server with auth off, which signs no token; authenticate with this server (Handshake with a user it has, or one of its tokens)');
     }
-    throw new LakeSoulError('Unauthenticated', 'invalid bearer token (a token from Handshake is valid only where its user has the same password and the ticket secret is the same, until it expires): authenticate again');
+    throw new LakeSoulError('Unauthenticated', 'invalid bearer token (a token from Handshake is valid only where its user has the same password and the ticket secret is the same, until it expires): authenticate again', { code: 'BAD_CREDENTIALS' });
   }
 }

@@ -100,6 +100,56 @@ describe('issued tokens', () => {
   });
 });
 
+describe('credential guessing', () => {
+  it('a host that sent 10 wrong passwords gets one guess per 6 s, refused before the password is checked; other hosts and later tries log in', async () => {
+    let now = 1_000_000;
+    const url = await serve({ users: { alice: 'right' }, failedLogins: { now: () => now } });
+    const login = (password: string) => FlightClient.connect(url, { basic: { username: 'alice', password } });
+    for (let i = 0; i < 10; i++) {
+      await expect(login(`guess ${i}`)).rejects.toMatchObject({ kind: 'Unauthenticated', message: expect.stringContaining("invalid user name or password for 'alice'") });
+    }
+    // the right password too: the host is refused before anything is checked, so a guess learns nothing
+    await expect(login('right')).rejects.toMatchObject({ kind: 'Aborted', code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/too many failed logins from host 127\.0\.0\.1; retry in 6 s/) });
+    now += 6_000;
+    await expect(login('guess 10')).rejects.toMatchObject({ kind: 'Unauthenticated' });
+    await expect(login('right')).rejects.toMatchObject({ kind: 'Aborted' });
+    now += 6_000;
+    const ok = await login('right');
+    expect((await ok.listFlights()).length).toBe(1);
+    ok.close();
+  });
+
+  it('wrong bearer tokens on any call count too; a missing header does not', async () => {
+    let now = 1_000_000;
+    const url = await serve({ tokens: ['the-token'], failedLogins: { now: () => now, burst: 3 } });
+    const none = rawClient(url);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const err = await new Promise<ServiceError>((resolve) => none.GetFlightInfo({ type: 1, path: ['events'] }, new Metadata(), (e: ServiceError) => resolve(e)));
+        expect(err.code).toBe(status.UNAUTHENTICATED);
+      }
+    } finally {
+      none.close();
+    }
+    for (let i = 0; i < 3; i++) {
+      const c = await FlightClient.connect(url, { token: `guess-${i}` });
+      try {
+        await expect(c.listFlights()).rejects.toMatchObject({ kind: 'Unauthenticated', message: expect.stringContaining('invalid bearer token') });
+      } finally {
+        c.close();
+      }
+    }
+    const right = await FlightClient.connect(url, { token: 'the-token' });
+    try {
+      await expect(right.listFlights()).rejects.toMatchObject({ kind: 'Aborted', message: expect.stringContaining('ListFlights: too many failed logins') });
+      now += 6_000;
+      expect((await right.listFlights()).length).toBe(1);
+    } finally {
+      right.close();
+    }
+  });
+});
+
 describe('unary requests are refused before they are received', () => {
   const call = (raw: any, method: string, request: unknown, metadata = new Metadata()) => new Promise<ServiceError | null>((res) => {
     raw[method](request, metadata, (err: ServiceError | null) => res(err));

@@ -9,8 +9,8 @@ import {
 import type { Readable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
-import type { TableInfo } from '@lakesoul-ts/meta';
+import { FailedLoginLimiter, LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
+import type { FailedLoginLimiterOptions, TableInfo } from '@lakesoul-ts/meta';
 import { type Lakehouse, type LakeSoulTable, type ScanPlan, type ScanPlanJSON, type Split, type StoreRegistry } from '@lakesoul-ts/io';
 import {
   loadFlightProtocol,
@@ -54,6 +54,11 @@ export interface CreateFlightServerOptions {
   users?: Record<string, string>;
   /** Lifetime of tokens issued by Handshake (default 12 hours). */
   tokenTtlMs?: number;
+  /**
+   * Bound on credential guessing (default: 10 failed logins in a row per client host, then one per
+   * 6 s): a host past it gets RESOURCE_EXHAUSTED before its credentials are checked.
+   */
+  failedLogins?: FailedLoginLimiterOptions;
   /** Location URI put on endpoints (e.g. `grpc://host:port` of a load balancer); default none = "this service". */
   location?: string;
   /** Bound of one outgoing FlightData message (default 4 MiB, the gRPC clients' default receive limit). */
@@ -294,7 +299,7 @@ function hostOfPeer(peer: string): string {
 
 /** The names of {@link CreateFlightServerOptions}, checked complete by the compiler. */
 const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
-  lakehouse: true, stores: true, ticketSecret: true, ticketTtlMs: true, tokens: true, users: true, tokenTtlMs: true, location: true,
+  lakehouse: true, stores: true, ticketSecret: true, ticketTtlMs: true, tokens: true, users: true, tokenTtlMs: true, failedLogins: true, location: true,
   maxMessageBytes: true, maxReceiveMessageBytes: true, maxBufferedBytes: true, batchSize: true, prefetchBytes: true,
   shutdownTimeoutMs: true, transactionTtlMs: true, maxOpenTransactions: true, maxOpenTransactionsPerCaller: true,
   maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, getIdleMs: true, doGetThreads: true,
@@ -323,6 +328,8 @@ export class FlightServer {
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
+  /** Failed logins per client host (wrong passwords and tokens). */
+  private readonly logins: FailedLoginLimiter;
   private readonly lakehouse: Lakehouse;
   private readonly stores: StoreRegistry;
   private readonly maxMessageBytes: number;
@@ -361,6 +368,7 @@ export class FlightServer {
     this.stores = stores;
     this.signer = new HmacTicketSigner({ secret: options.ticketSecret, ttlMs: options.ticketTtlMs });
     this.auth = new BearerAuth({ secret: options.ticketSecret, tokens: options.tokens, users: options.users, tokenTtlMs: options.tokenTtlMs });
+    this.logins = new FailedLoginLimiter(options.failedLogins);
     this.transactions = new FlightTransactions({ ttlMs: options.transactionTtlMs, maxOpen: options.maxOpenTransactions, maxOpenPerCaller: options.maxOpenTransactionsPerCaller });
     this.budget = new ByteBudget(options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES);
     this.putBudget = new ByteBudget(this.budget.capacity * PUT_BUDGET_SHARE);
@@ -458,6 +466,20 @@ export class FlightServer {
   }
 
   /**
+   * Runs a credential check of a call from `host`: refused at once while the host is past its failed
+   * logins, and a failure for wrong credentials counts against it.
+   */
+  private counted<T>(host: string, what: string, check: () => T): T {
+    this.logins.check(host, what);
+    try {
+      return check();
+    } catch (e) {
+      if (LakeSoulError.hasCode(e, 'BAD_CREDENTIALS')) this.logins.fail(host);
+      throw e;
+    }
+  }
+
+  /**
    * Runs on every call before its first message is read: bounds each request message to its method's
    * {@link MAX_REQUEST_MESSAGE_BYTES} (refused from the length prefix, nothing buffered), and with auth
    * on refuses a call without valid credentials (Handshake excepted) from its headers alone, so an
@@ -476,7 +498,7 @@ export class FlightServer {
       start: (next) => next({
         onReceiveMetadata: (metadata, pass) => {
           try {
-            this.authenticate(metadata);
+            this.counted(hostOfPeer(call.getPeer()), name, () => this.authenticate(metadata));
           } catch (e) {
             call.sendStatus(grpcError(e));
             return;
@@ -837,22 +859,23 @@ export class FlightServer {
     // attack until they end) never keep a real login waiting.
     const headers = call.metadata.get('authorization').map((v) => String(v));
     const basic = headers.find((h) => /^Basic\s/i.test(h.trim()));
+    const host = hostOfPeer(call.getPeer());
     let user: string | undefined;
     let credentialed = false;
     if (this.auth.enabled && basic) {
-      user = this.auth.checkBasic(basic);
+      user = this.counted(host, 'Handshake', () => this.auth.checkBasic(basic));
       credentialed = true;
     } else if (this.auth.enabled && headers.some((h) => /^Bearer\s/i.test(h.trim()))) {
-      this.auth.authenticate(headers);
+      this.counted(host, 'Handshake', () => this.auth.authenticate(headers));
       credentialed = true;
     }
-    const release = credentialed ? this.admitAuthenticatedHandshake() : this.admitHandshake(hostOfPeer(call.getPeer()));
+    const release = credentialed ? this.admitAuthenticatedHandshake() : this.admitHandshake(host);
     const timeoutMs = credentialed ? HANDSHAKE_TIMEOUT_MS : UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS;
     const timer = setTimeout(() => call.emit('error', grpcError(new LakeSoulError('Aborted', `Handshake: not completed within ${timeoutMs / 1000} s${credentialed ? '' : ' (the time of a handshake without credentials in its "authorization" header)'}`, {
       code: 'DEADLINE_EXCEEDED',
     }))), timeoutMs);
     try {
-      await this.handshakeStream(call, headers, user);
+      await this.handshakeStream(call, headers, user, host);
     } finally {
       clearTimeout(timer);
       release();
@@ -894,7 +917,7 @@ export class FlightServer {
   }
 
   /** Reads a handshake to its end, then answers it (`user`: the Basic user its headers authenticated). */
-  private async handshakeStream(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>, headers: string[], user: string | undefined): Promise<void> {
+  private async handshakeStream(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>, headers: string[], user: string | undefined, host: string): Promise<void> {
     let lastPayload: Buffer = Buffer.alloc(0);
     for await (const req of (call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<HandshakeMessage>) {
       if ((req.payload?.byteLength ?? 0) > MAX_HANDSHAKE_PAYLOAD_BYTES) {
@@ -915,7 +938,7 @@ export class FlightServer {
       // A bearer token (header, or as the handshake payload) is validated and echoed.
       const candidates = [...headers];
       if (lastPayload.byteLength) candidates.push(`Bearer ${lastPayload.toString('utf8')}`);
-      this.auth.authenticate(candidates);
+      this.counted(host, 'Handshake', () => this.auth.authenticate(candidates));
     }
     call.sendMetadata(out);
     call.write({ protocol_version: '0', payload });

@@ -96,7 +96,9 @@ export type LakeSoulErrorCode =
   /** InvalidArgument: a filter text does not parse. */
   | 'FILTER_SYNTAX'
   /** An int64 value with no exact JS number where numbers were asked for (connector-danfo's `int64: 'number'`). */
-  | 'INT64_OUT_OF_RANGE';
+  | 'INT64_OUT_OF_RANGE'
+  /** Unauthenticated: the credentials a client gave are wrong (a password, a token); servers count these per client host (see `FailedLoginLimiter`). */
+  | 'BAD_CREDENTIALS';
 
 /** Structured context attached to an error: what it was about. */
 export interface LakeSoulErrorContext {

@@ -1,5 +1,7 @@
 export { LakeSoulError } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
+export { FailedLoginLimiter, FAILED_LOGIN_BURST, FAILED_LOGIN_REFILL_MS } from './failed-logins.js';
+export type { FailedLoginLimiterOptions } from './failed-logins.js';
 export { optionNames, refuseOptionValue, refuseUnknownOptions } from './options.js';
 export type { OptionNames } from './options.js';
 export type * from './types.js';

@@ -236,4 +236,29 @@ describe('server', () => {
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
   });
+
+  it('answers 429 with Retry-After to an address that sent too many wrong tokens, before checking its token', async () => {
+    let now = 0;
+    const guarded = await startUi({ lakehouse: lake, port: 0, tokens: ['right-token'], failedLogins: { burst: 3, refillMs: 5_000, now: () => now } });
+    const at = (token: string) => new Promise<{ status: number; body: string; retryAfter?: string }>((res, rej) => {
+      const r = request({ host: '127.0.0.1', port: guarded.port, path: '/api/namespaces', headers: { authorization: `Bearer ${token}` } }, (resp) => {
+        let body = '';
+        resp.on('data', (d) => { body += d; });
+        resp.on('end', () => res({ status: resp.statusCode!, body, retryAfter: resp.headers['retry-after'] as string | undefined }));
+      });
+      r.on('error', rej);
+      r.end();
+    });
+    try {
+      for (let i = 0; i < 3; i++) expect((await at(`guess-${i}`)).status).toBe(401);
+      const limited = await at('right-token');
+      expect(limited.status).toBe(429);
+      expect(limited.retryAfter).toBe('5');
+      expect(JSON.parse(limited.body).error.message).toMatch(/too many failed logins from host (127\.0\.0\.1|::ffff:127\.0\.0\.1); retry in 5 s/);
+      now += 5_000;
+      expect((await at('right-token')).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
 });

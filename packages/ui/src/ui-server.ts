@@ -9,7 +9,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { LakeSoulError, optionNames, refuseUnknownOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { FailedLoginLimiter, LakeSoulError, optionNames, refuseUnknownOptions, type FailedLoginLimiterOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { UiApi, MAX_PAGE_ROWS, type TableView } from './ui-api.js';
 import { isLoopbackHost } from './loopback.js';
@@ -27,6 +27,11 @@ export interface StartUiOptions {
   port?: number;
   /** Bearer tokens; when any is set, every API call must carry one. */
   tokens?: string[];
+  /**
+   * Bound on token guessing (default: 10 wrong tokens in a row per client address, then one per 6 s):
+   * an address past it gets 429 before its token is checked.
+   */
+  failedLogins?: FailedLoginLimiterOptions;
   /** Directory of the built front end (default: the package's `dist/web`). */
   assetsDir?: string;
 }
@@ -105,9 +110,12 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 function sendError(res: ServerResponse, e: unknown): void {
   const err = e instanceof LakeSoulError ? e : new LakeSoulError('Internal', `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   const extra: Record<string, string> = err.kind === 'Unauthenticated' ? { 'www-authenticate': 'Bearer' } : {};
+  // a limit reached (too many failed logins): 429, and when to come back
+  const limited = err.code === 'RESOURCE_EXHAUSTED';
+  if (limited && typeof err.context.retryAfterMs === 'number') extra['retry-after'] = String(Math.ceil(err.context.retryAfterMs / 1000));
   if (res.headersSent) { res.destroy(); return; }
   const body = JSON.stringify({ error: { kind: err.kind, code: err.code, message: err.message, context: err.context } }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  send(res, STATUS[err.kind] ?? 500, 'application/json; charset=utf-8', body, extra);
+  send(res, limited ? 429 : (STATUS[err.kind] ?? 500), 'application/json; charset=utf-8', body, extra);
 }
 
 function intParam(q: URLSearchParams, name: string, fallback?: number): number | undefined {
@@ -145,7 +153,7 @@ function dispositionOf(name: string): string {
 }
 
 /** The names of {@link StartUiOptions}, checked complete by the compiler. */
-const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, assetsDir: true });
+const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, failedLogins: true, assetsDir: true });
 
 /**
  * Starts the UI on `host:port` and resolves once it listens.
@@ -160,6 +168,7 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
   if (tokens.some((t) => t.trim() !== t)) throw new LakeSoulError('InvalidArgument', 'a UI token begins or ends with white space, which no client can send: remove it', { code: 'UI_EMPTY_TOKEN' });
   const assetsDir = options.assetsDir ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
   const api = new UiApi(options.lakehouse);
+  const logins = new FailedLoginLimiter(options.failedLogins);
   const loopbackOnly = isLoopbackHost(host);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -189,7 +198,12 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(header.trim());
       if (!m) throw new LakeSoulError('Unauthenticated', 'authentication required: send "authorization: Bearer <token>"', { code: 'UI_AUTH_REQUIRED' });
-      if (!tokenMatches(m[1]!, tokens)) throw new LakeSoulError('Unauthenticated', 'invalid bearer token', { code: 'UI_BAD_TOKEN' });
+      const client = req.socket.remoteAddress ?? 'unknown';
+      logins.check(client, 'UI');
+      if (!tokenMatches(m[1]!, tokens)) {
+        logins.fail(client);
+        throw new LakeSoulError('Unauthenticated', 'invalid bearer token', { code: 'UI_BAD_TOKEN' });
+      }
     }
     const abort = new AbortController();
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });

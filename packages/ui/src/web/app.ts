@@ -97,7 +97,8 @@ function cellText(v: Cell): string {
 
 function errorBox(e: unknown): HTMLElement {
   if (e instanceof HttpError) {
-    if (e.status === 401) return tokenForm(e.error.message);
+    // 429: too many wrong tokens from this address; the form stays, with when to try again
+    if (e.status === 401 || e.status === 429) return tokenForm(e.error.message);
     return h('div', { class: 'error', role: 'alert' }, h('strong', null, `${e.error.kind} (${e.error.code})`), ': ', e.error.message);
   }
   return h('div', { class: 'error', role: 'alert' }, String((e as Error)?.message ?? e));

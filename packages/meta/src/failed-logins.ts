@@ -1,0 +1,102 @@
+/**
+ * A bound on credential guessing: each client host may fail authentication a few times in a row,
+ * then once per interval. A host past its allowance is refused before its credentials are checked,
+ * so guessing a password or a token from one host runs at {@link FailedLoginLimiterOptions.refillMs}
+ * per guess, however fast the client asks. Used by the Flight server (Handshake's Basic credentials,
+ * bearer tokens on every call) and the web UI (its bearer tokens).
+ */
+import { LakeSoulError } from './errors.js';
+
+/** Options of {@link FailedLoginLimiter}. */
+export interface FailedLoginLimiterOptions {
+  /** Failures a host may have in a row before it is slowed down (default 10). */
+  burst?: number;
+  /** One more failure allowed per this many ms once the burst is spent (default 6,000: 10 a minute). */
+  refillMs?: number;
+  /** Hosts tracked at once (default 10,000); further hosts share one allowance until entries refill. */
+  maxHosts?: number;
+  /** The clock in ms (default `Date.now`; tests move it). */
+  now?: () => number;
+}
+
+/** Default of {@link FailedLoginLimiterOptions.burst}. */
+export const FAILED_LOGIN_BURST = 10;
+/** Default of {@link FailedLoginLimiterOptions.refillMs}. */
+export const FAILED_LOGIN_REFILL_MS = 6_000;
+
+/** Key of the allowance shared by hosts beyond `maxHosts`. */
+const OVERFLOW = '\u0000other hosts';
+
+interface Allowance {
+  /** Failures the host may still have (fractional: refilled with time). */
+  left: number;
+  /** When `left` was last brought up to date. */
+  at: number;
+}
+
+/** Token buckets of failed logins per client host. */
+export class FailedLoginLimiter {
+  private readonly burst: number;
+  private readonly refillMs: number;
+  private readonly maxHosts: number;
+  private readonly now: () => number;
+  private readonly hosts = new Map<string, Allowance>();
+
+  constructor(options: FailedLoginLimiterOptions = {}) {
+    this.burst = options.burst ?? FAILED_LOGIN_BURST;
+    this.refillMs = options.refillMs ?? FAILED_LOGIN_REFILL_MS;
+    this.maxHosts = options.maxHosts ?? 10_000;
+    this.now = options.now ?? Date.now;
+    for (const [name, v] of [['burst', this.burst], ['refillMs', this.refillMs], ['maxHosts', this.maxHosts]] as const) {
+      if (!(Number.isFinite(v) && v >= 1)) throw new LakeSoulError('InvalidArgument', `FailedLoginLimiter ${name} must be a number >= 1, got ${String(v)}`);
+    }
+  }
+
+  /**
+   * Throws RESOURCE_EXHAUSTED (kind `Aborted`, retryable, `context.retryAfterMs`) when `host` has no
+   * failure left to spend: call it before checking the credentials of a request from `host`.
+   */
+  check(host: string, what: string): void {
+    const a = this.current(this.keyOf(host));
+    if (a === undefined || a.left >= 1) return;
+    const retryAfterMs = Math.ceil((1 - a.left) * this.refillMs);
+    throw new LakeSoulError('Aborted', `${what}: too many failed logins from host ${host}; retry in ${Math.ceil(retryAfterMs / 1000)} s with the right credentials`, {
+      code: 'RESOURCE_EXHAUSTED', retryable: true, context: { host, retryAfterMs },
+    });
+  }
+
+  /** Spends one of `host`'s failures (its credentials were wrong). */
+  fail(host: string): void {
+    if (!this.hosts.has(host) && this.hosts.size >= this.maxHosts) this.forgetRefilled();
+    const key = this.keyOf(host);
+    const a = this.current(key) ?? { left: this.burst, at: this.now() };
+    a.left = Math.max(0, a.left - 1);
+    this.hosts.set(key, a);
+  }
+
+  /** Hosts with failures not yet refilled (for tests and stats). */
+  get trackedHosts(): number {
+    return this.hosts.size;
+  }
+
+  /** The host's own key, or the shared one when `maxHosts` others are tracked (the shared one not counted). */
+  private keyOf(host: string): string {
+    return this.hosts.has(host) || this.hosts.size - (this.hosts.has(OVERFLOW) ? 1 : 0) < this.maxHosts ? host : OVERFLOW;
+  }
+
+  /** The host's allowance brought up to now, or undefined when it has none recorded. */
+  private current(key: string): Allowance | undefined {
+    const a = this.hosts.get(key);
+    if (a === undefined) return undefined;
+    const t = this.now();
+    a.left = Math.min(this.burst, a.left + Math.max(0, t - a.at) / this.refillMs);
+    a.at = t;
+    return a;
+  }
+
+  private forgetRefilled(): void {
+    for (const key of [...this.hosts.keys()]) {
+      if ((this.current(key)?.left ?? this.burst) >= this.burst) this.hosts.delete(key);
+    }
+  }
+}
