@@ -9,7 +9,7 @@ import { deleteGroupSize, joinUri, toFileUri, type LocalStore } from '../store/i
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
-import { ownedFileFilter, type CleanupProgress } from './table-maintenance.js';
+import { ownedFileFilter, tableListings, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 
@@ -324,9 +324,8 @@ export class Lakehouse {
       const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
       const report = () => options.onProgress?.({ ...progress });
       const listed: { uri: string; size: number }[] = [];
-      const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
-      for (const metas of [store.list(prefix ? `${prefix}/` : '', { signal: options.signal }), temporary?.call(store, prefix ? `${prefix}/` : '', { signal: options.signal })]) {
-        for await (const m of metas ?? []) {
+      for (const { metas } of tableListings(store, prefix, options.signal)) {
+        for await (const m of metas) {
           listed.push({ uri: prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`, size: m.size });
           if (++progress.filesListed % 1000 === 0) report();
         }

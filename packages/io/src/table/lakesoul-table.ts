@@ -19,7 +19,7 @@ import {
   type TableInfo,
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
-import { deleteGroupSize, deleteObjects, type LocalStore, type StoreRegistry } from '../store/index.js';
+import { deleteGroupSize, deleteObjects, type StoreRegistry } from '../store/index.js';
 import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
@@ -37,6 +37,7 @@ import {
   ownedFileFilter,
   DEFAULT_ORPHAN_SAFETY_WINDOW_MS,
   DEFAULT_RETENTION_MS,
+  tableListings,
   type CleanupFile,
   type CleanupOptions,
   type CleanupReport,
@@ -596,11 +597,7 @@ export class LakeSoulTable {
         if (++progress.filesListed % 1000 === 0) report();
       }
     };
-    const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
-    const listing = Promise.all([
-      collect(store.list(prefix ? `${prefix}/` : '', { signal }), false),
-      temporary ? collect(temporary.call(store, prefix ? `${prefix}/` : '', { signal }), true) : undefined,
-    ]).then(() => found.flat());
+    const listing = Promise.all(tableListings(store, prefix, signal).map((l) => collect(l.metas, l.temporary))).then(() => found.flat());
     listing.catch(() => {}); // awaited below: failing meanwhile is not an unhandled rejection
     // The committed files and those still referenced, from one snapshot of the catalog: read apart,
     // a commit landing between the reads could make its new file "committed but unreferenced",

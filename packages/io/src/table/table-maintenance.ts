@@ -9,7 +9,8 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { LakeSoulError, throwIfAborted, locationKey, pathWithin, type Catalog, type TableInfo, type CommitOp, type CommitResult, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
-import type { Split } from '../types.js';
+import type { ObjectMeta, ObjectStore, Split } from '../types.js';
+import type { LocalStore } from '../store/index.js';
 import { concatBatches, projectBatch } from '../arrow/index.js';
 import { FileSink, commitFiles } from './table-writer.js';
 import { sharedParquetPool } from '../workers/index.js';
@@ -288,6 +289,26 @@ export interface CleanupReport {
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 /** Default {@link CleanupOptions.orphanSafetyWindowMs}: 24 hours. */
 export const DEFAULT_ORPHAN_SAFETY_WINDOW_MS = 86_400_000;
+
+/** One listing of a table's directory, and whether it lists temp files. */
+export interface TableListing {
+  metas: AsyncIterable<ObjectMeta>;
+  /** True for the local store's temp files of puts a killed process left (never committed, never listed by `list`). */
+  temporary: boolean;
+}
+
+/**
+ * The listings of the table directory at `prefix` in `store`: its objects, and on a local store
+ * the temp files of puts a killed process left. Cleanup and a drop's purge both read these.
+ */
+export function tableListings(store: ObjectStore, prefix: string, signal?: AbortSignal): TableListing[] {
+  const key = prefix ? `${prefix}/` : '';
+  const temporary = (store as Partial<Pick<LocalStore, 'listTemporary'>>).listTemporary;
+  return [
+    { metas: store.list(key, { signal }), temporary: false },
+    ...(temporary ? [{ metas: temporary.call(store, key, { signal }), temporary: true }] : []),
+  ];
+}
 
 /**
  * The files cleanup and purge of a table may delete: a predicate true only for a URI under the
