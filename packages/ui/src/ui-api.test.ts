@@ -146,6 +146,46 @@ describe('blobs', () => {
     expect(full.fileName).toBe('packed.bin');
   });
 
+  it('reads each distinct reference of a request once: rows naming one object, deep pages of struct references', async () => {
+    const png = new Uint8Array(await drawPng(1, 4, 64));
+    const ref = new Struct([new Field('path', new Utf8(), false), new Field('offset', new Int64(), true), new Field('length', new Int64(), true)]);
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('path', new Utf8(), true), new Field('packed', ref, true)]);
+    const t = await lake.createTable('shared', schema, { primaryKeys: ['id'], hashBucketNum: 1, blobColumns: ['path', 'packed'] });
+    const { store, key } = lake.stores.resolve(joinUri(t.info.path, 'one.png'));
+    await store.put(key, png);
+    const n = 3_000;
+    const packed = makeVector(makeData({
+      type: ref, length: n, nullCount: 0,
+      children: [vectorFromArray(Array.from({ length: n }, () => 'one.png'), new Utf8()).data[0]!, vectorFromArray(Array.from({ length: n }, () => 0n), new Int64()).data[0]!,
+        vectorFromArray(Array.from({ length: n }, () => BigInt(png.length)), new Int64()).data[0]!],
+    }));
+    await t.write(new RecordBatch({
+      id: vectorFromArray(Array.from({ length: n }, (_, i) => BigInt(i)), new Int64()).data[0]!,
+      path: vectorFromArray(Array.from({ length: n }, () => 'one.png'), new Utf8()).data[0]!,
+      packed: packed.data[0]!,
+    }));
+    // the reads of the object (the store's real ones, counted): every row of the table names it
+    const counted = store as unknown as Record<'get' | 'getConfined', (...a: unknown[]) => Promise<Uint8Array>>;
+    let reads = 0;
+    const originals = { get: counted.get, getConfined: counted.getConfined };
+    for (const m of ['get', 'getConfined'] as const) counted[m] = function (this: unknown, ...a: unknown[]) { if (String(a[0]).endsWith('/one.png')) reads++; return originals[m].apply(this, a); };
+    try {
+      const view = { namespace: 'default', table: 'shared' };
+      const one = await api.blob(view, 2_500, 'path', 'original');
+      expect(Buffer.from(one.bytes).equals(Buffer.from(png))).toBe(true);
+      expect(reads).toBe(1);
+      reads = 0;
+      const page = await api.rows(view, 2_800, 200);
+      expect(page.rows.length).toBe(200);
+      expect(page.previews.path!.every((p) => p.kind === 'image')).toBe(true);
+      expect(page.previews.packed!.every((p) => p.kind === 'image')).toBe(true);
+      // one read per column, not one per row, and none for the 2,800 rows before the page
+      expect(reads).toBe(2);
+    } finally {
+      Object.assign(counted, originals);
+    }
+  });
+
   it('one page mixes an image, a malformed reference, a missing object and a refused one, each shown for what it is', async () => {
     const schema = new Schema([new Field('id', new Int64(), false), new Field('path', new Utf8(), true)]);
     const t = await lake.createTable('mixed', schema, { primaryKeys: ['id'], hashBucketNum: 1, blobColumns: ['path'] });

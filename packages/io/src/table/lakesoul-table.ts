@@ -330,11 +330,17 @@ export class LakeSoulTable {
     return this.catalog.getSnapshot(this.info.tableId, options.partitions === undefined ? options : { ...options, partitions: this.selection(options.partitions) });
   }
 
-  /** Normalizes delete keys to one batch of the PK (and any given range) columns, typed per schema. */
-  private keysBatch(keys: Table | RecordBatch | Record<string, unknown>[]): RecordBatch | null {
+  /**
+   * Normalizes delete keys to one batch of the PK (and any given range) columns, typed per schema,
+   * with which range values each key gives: an Arrow column gives its value in every row (null: the
+   * null partition); an object gives the range columns it has as own properties not `undefined`
+   * (`null`: the null partition).
+   */
+  private keysBatch(keys: Table | RecordBatch | Record<string, unknown>[]): { batch: RecordBatch; given: RangeGiven } | null {
     const info = this.info;
     const wanted = (names: string[]) => info.schema.fields.filter((f) => names.includes(f.name) && (info.primaryKeys.includes(f.name) || info.rangePartitions.includes(f.name)));
     let batch: RecordBatch;
+    let given: RangeGiven;
     if (keys instanceof Table || keys instanceof RecordBatch) {
       const b = keys instanceof Table ? (keys.batches.length === 1 ? keys.batches[0] : concatBatches(keys.batches, keys.schema)) : keys;
       for (const k of info.primaryKeys) {
@@ -342,12 +348,15 @@ export class LakeSoulTable {
       }
       const names = b.schema.fields.map((f) => f.name);
       batch = projectBatch(b, wanted(names).map((f) => f.name));
+      given = (c) => batch.schema.fields.some((f) => f.name === c);
     } else {
       if (!Array.isArray(keys)) throw new LakeSoulError('InvalidArgument', `delete keys of table '${info.name}' must be a Table, a RecordBatch or an array of objects`);
       if (keys.length === 0) return null;
       const present = new Set<string>();
       for (const r of keys) for (const k of Object.keys(r)) present.add(k);
       const fields = wanted([...present]);
+      const rows = keys;
+      given = (c, i) => Object.prototype.hasOwnProperty.call(rows[i], c) && rows[i]![c] !== undefined;
       for (const k of info.primaryKeys) {
         if (!present.has(k)) throw new LakeSoulError('InvalidArgument', `delete keys of table '${info.name}' lack primary-key column '${k}'`, { context: { table: info.name, column: k } });
       }
@@ -361,19 +370,20 @@ export class LakeSoulTable {
       }
     }
     // Conform to the table's types (the bucket hash depends on them); range values may be null
-    // (= the key matches in every partition).
+    // (the null partition, or, where `given` says the key has no value, every partition).
     const sub = new Schema(
       info.schema.fields
         .filter((f) => batch.schema.fields.some((x) => x.name === f.name))
         .map((f) => (info.rangePartitions.includes(f.name) ? f.clone({ nullable: true }) : f)),
     );
-    return validateAgainstSchema(batch, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
+    return { batch: validateAgainstSchema(batch, sub, { primaryKeys: info.primaryKeys, tableName: info.name }), given };
   }
 
   /**
    * Deletes rows by primary key. CDC tables: one MergeCommit of delete markers (the CDC column set to
    * 'delete'); other PK tables: an UpdateCommit rewriting the affected buckets without the keys.
-   * Keys without range columns match in every partition.
+   * Keys without range columns match in every partition; a key giving a range column null matches
+   * only in the null partition (of that column).
    */
   async deleteByKeys(keys: Table | RecordBatch | Record<string, unknown>[], options: DeleteOptions = {}): Promise<DeleteResult> {
     this.checkOptions(options, DELETE_OPTIONS, 'deleteByKeys of');
@@ -381,9 +391,10 @@ export class LakeSoulTable {
     if (info.primaryKeys.length === 0) {
       throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: use deleteWhere()`, { context: { table: info.name } });
     }
-    const kb = this.keysBatch(keys);
-    if (!kb || kb.numRows === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, rows: 0 };
-    const matcher = new KeyMatcher(info.primaryKeys, info.rangePartitions, kb);
+    const keyed = this.keysBatch(keys);
+    if (!keyed || keyed.batch.numRows === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, rows: 0 };
+    const kb = keyed.batch;
+    const matcher = new KeyMatcher(info.primaryKeys, info.rangePartitions, kb, keyed.given);
     if (info.cdcColumn) {
       let target = projectBatch(kb, kb.schema.fields.map((f) => f.name).filter((c) => info.primaryKeys.includes(c)));
       const exact = matcher.exactRows();
@@ -662,13 +673,18 @@ export class LakeSoulTable {
   }
 }
 
+/** Whether delete key `i` gives a value (possibly null) for range column `c`. */
+type RangeGiven = (c: string, i: number) => boolean;
+
 /**
- * Matches rows against delete keys: a key with every range value matches only in that partition; a
- * key without (some) range values matches the primary key in every partition.
+ * Matches rows against delete keys: a key with every range value (null included: the null
+ * partition) matches only in that partition; a key without some range values matches the primary
+ * key in every partition whose values equal the range values it does give.
  */
 class KeyMatcher {
   private readonly exact = new Set<string>();
-  private readonly wild = new Set<string>();
+  /** Primary key text -> per key: the key text of each given range value, undefined where not given. */
+  private readonly wild = new Map<string, (string | undefined)[][]>();
   private readonly exactIdx: number[] = [];
   private readonly descs = new Set<string>();
 
@@ -676,19 +692,25 @@ class KeyMatcher {
     private readonly pks: string[],
     private readonly ranges: string[],
     kb: RecordBatch,
+    given: RangeGiven,
   ) {
     const pkV = pks.map((c) => cellReader(kb.getChild(c)!));
     const rV = ranges.map((c) => { const v = kb.getChild(c); return v ? cellReader(v) : null; });
+    const types = ranges.map((c) => kb.schema.fields.find((f) => f.name === c)?.type);
     for (let i = 0; i < kb.numRows; i++) {
       const pk = pkV.map((v) => v(i));
-      const rv = rV.map((v) => (v ? v(i) : null));
-      if (ranges.length > 0 && rv.every((x) => x !== null && x !== undefined)) {
+      const has = ranges.map((c, k) => rV[k] !== null && given(c, i));
+      const rv = rV.map((v, k) => (v && has[k] ? v(i) : null));
+      if (ranges.length > 0 && has.every(Boolean)) {
         this.exact.add(keyText([...rv, ...pk]));
         this.exactIdx.push(i);
-        const types = ranges.map((c) => kb.schema.fields.find((f) => f.name === c)!.type);
-        this.descs.add(encodePartitionDesc(ranges, rv.map((x, k) => rangeValueText(x, types[k]))));
+        this.descs.add(encodePartitionDesc(ranges, rv.map((x, k) => rangeValueText(x, types[k]!))));
       } else {
-        this.wild.add(keyText(pk));
+        const pkText = keyText(pk);
+        const pattern = rv.map((x, k) => (has[k] ? keyText([x]) : undefined));
+        const list = this.wild.get(pkText);
+        if (list) list.push(pattern);
+        else this.wild.set(pkText, [pattern]);
       }
     }
   }
@@ -708,8 +730,9 @@ class KeyMatcher {
   /** Rows of `b` (with PK and range columns) matched by a wildcard key. */
   wildcardMatches(b: RecordBatch): number[] {
     const pkV = this.pks.map((c) => cellReader(b.getChild(c)!));
+    const rV = this.ranges.map((c) => cellReader(b.getChild(c)!));
     const out: number[] = [];
-    for (let i = 0; i < b.numRows; i++) if (this.wild.has(keyText(pkV.map((v) => v(i))))) out.push(i);
+    for (let i = 0; i < b.numRows; i++) if (this.wildMatch(keyText(pkV.map((v) => v(i))), rV, i)) out.push(i);
     return out;
   }
 
@@ -720,9 +743,15 @@ class KeyMatcher {
     const out = new Uint8Array(b.numRows);
     for (let i = 0; i < b.numRows; i++) {
       const pk = pkV.map((v) => v(i));
-      if (this.wild.has(keyText(pk)) || (this.exact.size > 0 && this.exact.has(keyText([...rV.map((v) => v(i)), ...pk])))) out[i] = 1;
+      if (this.wildMatch(keyText(pk), rV, i) || (this.exact.size > 0 && this.exact.has(keyText([...rV.map((v) => v(i)), ...pk])))) out[i] = 1;
     }
     return out;
+  }
+
+  private wildMatch(pkText: string, rV: ((i: number) => unknown)[], i: number): boolean {
+    const patterns = this.wild.get(pkText);
+    if (!patterns) return false;
+    return patterns.some((p) => p.every((want, k) => want === undefined || want === keyText([rV[k]!(i)])));
   }
 }
 
