@@ -202,6 +202,9 @@ export function parseTimestamp(text: string, unit: number, zoned: boolean): bigi
     if (zoned) throw new TemporalParseError(`"${text}" has no UTC offset; the column has a time zone, so write e.g. "${text}Z" or "${text}+08:00"`);
   } else if (offText !== 'Z' && offText !== 'z') {
     const om = /^([+-])(\d{2}):?(\d{2})?$/.exec(offText)!;
+    if (Number(om[2]) > 23 || Number(om[3] ?? '0') > 59) {
+      throw new TemporalParseError(`"${text}" has an impossible UTC offset ${offText} (hours 00-23, minutes 00-59, e.g. +08:00 or -05:30)`);
+    }
     offsetMinutes = (om[1] === '-' ? -1 : 1) * (Number(om[2]) * 60 + Number(om[3] ?? '0'));
     if (!zoned && offsetMinutes !== 0) {
       throw new TemporalParseError(`"${text}" has an offset but the column is a timestamp without time zone (write the wall time, or Z)`);

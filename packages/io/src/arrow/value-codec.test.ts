@@ -75,6 +75,8 @@ describe('JS conveniences convert exactly', () => {
     expect(roundTrip([new Date('2024-05-06T00:00:00Z'), '2024-05-07'], new DateDay())).toEqual(['2024-05-06', '2024-05-07']);
     // A wall time without offset into a UTC column is UTC.
     expect(roundTrip(['2024-05-06T07:08:09.000001'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'))).toEqual(['2024-05-06T07:08:09.000001Z']);
+    // the widest offsets there are (hours 00-23, minutes 00-59); beyond them is refused (below)
+    expect(roundTrip(['2024-01-01T00:00:00-23:59', '2024-01-01T23:59:00+2359'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'))).toEqual(['2024-01-01T23:59:00.000000Z', '2024-01-01T00:00:00.000000Z']);
   });
 
   test('numbers and strings into decimals; strings into binary as UTF-8 (or base64 when asked)', () => {
@@ -107,6 +109,10 @@ describe('lossy values are refused naming row and column', () => {
     ['text beyond float64', ['1', '1e400'], new Float64(), /row 1.*"1e400" is beyond float64's range/],
     ['too many fraction digits', ['1.005'], new Decimal(2, 10, 128), /more than 2 fraction digits/],
     ['ns digits into a us column', ['2024-01-01T00:00:00.1234567Z'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'), /more precision than the column's unit/],
+    ['offset hours beyond 23', ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00+25:00'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'), /row 1.*impossible UTC offset \+25:00/],
+    ['offset +99:59', ['2024-01-01T00:00:00+99:59'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'), /impossible UTC offset \+99:59/],
+    ['offset minutes beyond 59', ['2024-01-01T00:00:00+00:60'], new Timestamp(TimeUnit.MICROSECOND, 'UTC'), /impossible UTC offset \+00:60/],
+    ['offset -2400', ['2024-01-01T00:00:00-2400'], new Timestamp(TimeUnit.NANOSECOND, 'UTC'), /impossible UTC offset -2400/],
     ['date not at midnight', [new Date('2024-01-01T01:00:00Z')], new DateDay(), /not at midnight/],
     ['text into int', ['x'], new Int32(), /"x" is not an integer/],
     ['object into text', [{ a: 1 }], new Utf8(), /is not a string/],
