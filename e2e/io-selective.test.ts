@@ -5,7 +5,7 @@
  * compacted ones; and they must read less (counted by a store wrapper and by the read counters).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Field, Float64, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { Field, Float64, Int64, Schema, Table, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import { scanPlanFromJSON, type LakeSoulTable, type ObjectStore, type ScanPlanJSON, type SelectiveReadStats, type TableScanPlan } from '@lakesoul-ts/io';
 import { openTestLakehouse, prng, rowsOf, sortRows, type CatalogKind, type StorageKind, type TestLakehouse } from './io-harness.js';
 
@@ -116,6 +116,81 @@ describe.each([
     expect(got.map((r) => r.id)).toEqual(keys);
     expect(got.map((r) => r.name)).toEqual(keys.map((k) => `one-${k}`));
     expect(stats.rowGroups).toBe(1);
+  });
+
+  it('floats against whole numbers beyond 2^53, µs timestamps beyond int64 ns: the same rows on every file layout and partitioning', async () => {
+    const tschema = new Schema([new Field('id', new Int64(), false), new Field('f', new Float64(), true), new Field('ts', new TimestampMicrosecond('UTC'), true)]);
+    const special = [
+      { id: 1n, f: NaN, ts: '9999-12-31T23:59:59.999999Z' },
+      { id: 2n, f: 1e300, ts: '0001-01-01T00:00:00.000001Z' },
+      { id: 3n, f: 1e21, ts: '2024-01-01T00:00:00.000001Z' },
+      { id: 4n, f: 0, ts: null },
+    ];
+    // filler rows after the special ones: several row groups and pages whose statistics exclude them
+    const filler = Array.from({ length: 12_000 }, (_, i) => ({ id: BigInt(10 + i), f: 1 + i / 2, ts: '2024-06-01T00:00:00Z' }));
+    const cases: [string, number[]][] = [
+      ['f = 1e21', [3]],
+      ['f = 1e300', [2]],
+      ['f >= 1e300', [2]],
+      ['f IN (0, 1e21)', [3, 4]],
+      ['f != 1e21', [1, 2, 4]],
+      ['f NOT IN (1e21)', [1, 2, 4]],
+      ['f = 9007199254740993', []],
+      ["ts = TIMESTAMP '9999-12-31T23:59:59.999Z'", []],
+      ["ts = TIMESTAMP '9999-12-31T23:59:59.999999Z'", [1]],
+      ["ts = TIMESTAMP '2262-04-11T23:47:16.854775Z'", []],
+      ["ts = TIMESTAMP '2262-04-11T23:47:16.854776Z'", []],
+      ["ts = TIMESTAMP '0001-01-01T00:00:00.000001Z'", [2]],
+      ["ts > TIMESTAMP '2262-04-11T23:47:16.854776Z'", [1]],
+    ];
+    const ids = async (t: LakeSoulTable, filter: string, stats?: SelectiveReadStats) => (await readAll(t, filter, stats)).map((r) => Number(r.id)).filter((id) => id < 10);
+    const layouts: [string, (t: LakeSoulTable) => Promise<void>][] = [
+      ['one file', async (t) => void (await t.write([...special, ...filler]))],
+      ['a file per row', async (t) => { for (const r of special) await t.write([r]); await t.write(filler, { rowGroupSize: 3000 }); }],
+      ['row groups of one row', async (t) => void (await t.write([...special, ...filler.slice(0, 20)], { rowGroupSize: 1 }))],
+      ['the 1e300 row alone in a file', async (t) => { await t.write([special[1]]); await t.write([special[0], special[2], special[3], ...filler], { rowGroupSize: 3000 }); }],
+    ];
+    let k = 0;
+    for (const [layout, fill] of layouts) {
+      for (const pk of [true, false]) {
+        const t = await env.lh.createTable(`floats_${storage}_${k++}`, tschema, pk ? { primaryKeys: ['id'], hashBucketNum: 1 } : {});
+        await fill(t);
+        for (const [filter, want] of cases) expect(await ids(t, filter), `${layout}, ${pk ? 'pk' : 'no pk'}: ${filter}`).toEqual(want);
+        if (pk) {
+          await t.compact(); // one file: its row groups and pages are pruned by the non-key column too
+          for (const [filter, want] of cases) expect(await ids(t, filter), `${layout}, compacted: ${filter}`).toEqual(want);
+        }
+      }
+    }
+    // statistics do prune here: of 5 row groups the footer's statistics leave the special rows' one
+    const t = await env.lh.createTable(`floats_${storage}_stats`, tschema);
+    await t.write([...filler, ...special], { rowGroupSize: 3000 });
+    for (const filter of ['f = 1e300', "ts = TIMESTAMP '9999-12-31T23:59:59.999999Z'"]) {
+      const stats = zeroStats();
+      expect(await ids(t, filter, stats), filter).toEqual(filter.startsWith('f') ? [2] : [1]);
+      expect(stats.rowGroups, filter).toBe(1);
+    }
+    // deleteWhere takes the same literals
+    await t.deleteWhere("ts = TIMESTAMP '9999-12-31T23:59:59.999999Z' or f = 1e300");
+    expect(await ids(t, 'f != 1e21')).toEqual([4]);
+
+    // a float range partition: NaN, 1e21, 2^60 and 0 are partitions of their own (1e300 makes too
+    // long a directory name); the partitions' values are pruned as statistics are
+    const parts = await env.lh.createTable(`float_parts_${storage}`, tschema, { rangePartitions: ['f'] });
+    await parts.write([special[0], special[2], special[3], { id: 5n, f: 2 ** 60, ts: null }]);
+    const partCases: [string, number[]][] = [
+      ['f = 1e21', [3]],
+      ['f >= 1e21', [3]],
+      ['f < 1e21', [4, 5]],
+      ['f IN (0, 1e21)', [3, 4]],
+      ['f != 1e21', [1, 4, 5]],
+      ['f NOT IN (1e21)', [1, 4, 5]],
+      ['f = 1152921504606847000', [5]], // the shortest form of the double 2^60
+      ['f = 1152921504606846977', []],
+      ['f < 1152921504606846977', [4, 5]],
+      ['f > 1152921504606846977', [3]],
+    ];
+    for (const [filter, want] of partCases) expect(await ids(parts, filter), `partitions: ${filter}`).toEqual(want);
   });
 
   it('a compacted table reads fewer bytes and pages for selective filters', async () => {

@@ -182,9 +182,10 @@ const DATE_RE = /^([+-]\d{6,}|\d{4})-(\d{2})-(\d{2})$/;
 /**
  * Parse an ISO 8601 timestamp string to an integer count of `unit`. A zoned column needs an offset
  * (or `Z`) in the string; a zone-less column takes a wall time, optionally with `Z`. More fraction
- * digits than the unit holds are refused unless they are zeros (no silent truncation).
+ * digits than the unit holds are refused unless they are zeros (no silent truncation). A count beyond
+ * int64 is refused unless `int64Range` is false (a filter literal compared exactly, not stored).
  */
-export function parseTimestamp(text: string, unit: number, zoned: boolean): bigint {
+export function parseTimestamp(text: string, unit: number, zoned: boolean, int64Range = true): bigint {
   const m = TS_RE.exec(text.trim());
   if (!m) throw new TemporalParseError(`"${text}" is not an ISO 8601 timestamp (YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM])`);
   const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
@@ -212,7 +213,7 @@ export function parseTimestamp(text: string, unit: number, zoned: boolean): bigi
   }
   const secs = BigInt(daysFromCivil(y, mo, d)) * 86400n + BigInt(h * 3600 + mi * 60 + s - offsetMinutes * 60);
   const v = secs * UNITS_PER_SECOND[unit] + frac;
-  if (v < INT64_MIN || v > INT64_MAX) throw new TemporalParseError(`"${text}" is out of the int64 range of the column's unit`);
+  if (int64Range && (v < INT64_MIN || v > INT64_MAX)) throw new TemporalParseError(`"${text}" is out of the int64 range of the column's unit`);
   return v;
 }
 

@@ -86,7 +86,10 @@ const OFFSET_RE = /(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/;
 /**
  * A timestamp literal as exact nanoseconds since the epoch (UTC): a Date or a number is epoch ms, a
  * string ISO 8601 (a wall time without offset is UTC; a bare date is midnight) with up to 9 fraction
- * digits, none of which is dropped. Undefined when `v` is not a timestamp.
+ * digits, none of which is dropped. Not bounded to int64 nanoseconds (1677-09-21..2262-04-11): the
+ * result is a bigint compared exactly, so `'9999-12-31T23:59:59.999999Z'` selects that row of a µs
+ * column, and a literal beyond a column's range lies beyond all its values. Undefined when `v` is not
+ * a timestamp.
  */
 export function timestampLiteralNanos(v: FilterValue): bigint | undefined {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : BigInt(v.getTime()) * NS_PER_MS;
@@ -97,19 +100,51 @@ export function timestampLiteralNanos(v: FilterValue): bigint | undefined {
   if (typeof v !== 'string') return undefined;
   const text = v.trim();
   const zoned = OFFSET_RE.test(text) && /\d{2}:\d{2}/.test(text);
-  // int64 nanoseconds end in 2262: beyond, the same text in whole seconds (sub-second digits then refuse).
-  for (const unit of [TimeUnit.NANOSECOND, TimeUnit.SECOND]) {
-    try {
-      return parseTimestamp(text, unit, zoned) * (1_000_000_000n / UNITS_PER_SECOND[unit]);
-    } catch (e) {
-      if (!(e instanceof TemporalParseError)) throw e;
-    }
+  try {
+    return parseTimestamp(text, TimeUnit.NANOSECOND, zoned, false);
+  } catch (e) {
+    if (!(e instanceof TemporalParseError)) throw e;
   }
   try {
     return BigInt(parseDateDays(text)) * 86_400_000_000_000n;
   } catch {
     return undefined;
   }
+}
+
+/** The error for a literal that is not a timestamp: for text, why it does not parse as one. */
+function timestampLiteralError(column: string, type: unknown, value: FilterValue): LakeSoulError {
+  if (typeof value !== 'string') return typeError(column, type, value);
+  let why = 'it is not an ISO 8601 timestamp';
+  try {
+    parseTimestamp(value.trim(), TimeUnit.NANOSECOND, false, false);
+  } catch (e) {
+    if (e instanceof TemporalParseError) why = e.message;
+  }
+  return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with '${value}', which is not a timestamp: ${why}`, { context: { column } });
+}
+
+/**
+ * A number literal as a float column compares with it (row evaluation and every statistics test use
+ * this one rule). A number is itself. A bigint (the parser's form of a whole number beyond ±2^53) is
+ * the double it denotes: the double equal to it (`1e21`, `2^60`), or else the double whose shortest
+ * decimal form it is (`1e300` is the double printed `1e+300`, which is not exactly 10^300). A bigint
+ * that denotes no double (`9007199254740993`, between the doubles ...992 and ...994) stays a bigint:
+ * no float equals it, and `<`/`>` order floats by exact value. NaN compares with neither.
+ */
+export function floatLiteral(v: number | bigint): number | bigint {
+  if (typeof v === 'number') return v;
+  const d = Number(v);
+  if (!Number.isFinite(d)) return v;
+  if (BigInt(d) === v) return d;
+  // the shortest decimal form of an integral double of at least 2^53: digits, or d.ddd e+x
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e\+(\d+))?$/.exec(String(d));
+  if (m === null) return v;
+  const frac = m[3] ?? '';
+  const exp = Number(m[4] ?? 0) - frac.length;
+  if (exp < 0) return v;
+  const shortest = BigInt(m[2] + frac) * 10n ** BigInt(exp);
+  return (m[1] === '-' ? -shortest : shortest) === v ? d : v;
 }
 
 /**
@@ -155,9 +190,17 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
       if (typeof value !== 'number' && typeof value !== 'bigint') throw typeError(column, type, value);
       const isBig = vals instanceof BigInt64Array || vals instanceof BigUint64Array;
       if (!isBig && typeof value === 'bigint') {
-        // a bigint beyond the range of a 32-bit column: compare as number is exact enough for order
-        const lit = Number(value);
-        for (let i = 0; i < n; i++) out[i] = test(op, vals[i] < lit ? -1 : vals[i] > lit ? 1 : 0) ? T : F;
+        const lit = data.typeId === Type.Float ? floatLiteral(value) : value;
+        if (typeof lit === 'number') {
+          compareColumn(data, column, op, lit, out);
+          return;
+        }
+        // No value equals it (a 32-bit integer is within ±2^53; a float, see floatLiteral): ordered
+        // by exact value (mixed bigint/number comparisons are exact in JS); NaN is unordered.
+        for (let i = 0; i < n; i++) {
+          const x = vals[i];
+          out[i] = test(op, x < lit ? -1 : x > lit ? 1 : NaN) ? T : F;
+        }
         return;
       }
       if (isBig) {
@@ -217,7 +260,7 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
     }
     case Type.Timestamp: {
       const lit = timestampLiteralNanos(value);
-      if (lit === undefined) throw typeError(column, type, value);
+      if (lit === undefined) throw timestampLiteralError(column, type, value);
       const cmp = timestampComparer(type.unit as number, lit);
       for (let i = 0; i < n; i++) out[i] = test(op, cmp(vals[i] as bigint)) ? T : F;
       return;
@@ -516,7 +559,10 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
       return true;
     }
     const set = new Set<number>();
-    for (const v of lits) if (!Number.isNaN(Number(v))) set.add(Number(v) === 0 ? 0 : Number(v)); // IEEE: NaN equals nothing
+    for (const v of lits) {
+      const d = floatLiteral(v as number | bigint); // a bigint that stays one equals no value of a 32-bit or float column
+      if (typeof d === 'number' && !Number.isNaN(d)) set.add(d === 0 ? 0 : d); // IEEE: NaN equals nothing
+    }
     for (let i = 0; i < n; i++) if (set.has(vals[i])) out[i] = T; // Set uses SameValueZero: -0 matches 0, NaN never listed
     return true;
   }
@@ -538,8 +584,9 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
  * Evaluate a filter on a batch: a mask with 1 for rows where the filter is TRUE (SQL three-valued
  * logic: comparisons with NULL are unknown, NOT unknown is unknown, and rows with unknown are
  * dropped). Literals are converted to the column's type: numbers/bigints for numeric columns (exact
- * mixed comparisons), strings by UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings
- * for timestamp and date columns. An unknown column or a mismatched literal is InvalidArgument.
+ * mixed comparisons; a bigint against a float column as {@link floatLiteral} takes it), strings by
+ * UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings for timestamp and date columns.
+ * An unknown column or a mismatched literal is InvalidArgument.
  */
 export function evaluateFilter(expr: FilterExpr, batch: RecordBatch): Uint8Array {
   const r = evalNode(expr, batch);
@@ -603,7 +650,9 @@ function cmpStat(stat: unknown, lit: FilterValue): number | undefined {
   if (typeof stat === 'number' || typeof stat === 'bigint') {
     if (typeof lit !== 'number' && typeof lit !== 'bigint') return undefined;
     if (typeof stat === 'number' && Number.isNaN(stat)) return undefined;
-    return stat < lit ? -1 : stat > lit ? 1 : 0;
+    // a number statistic is of a float or 32-bit integer column: the literal as row evaluation takes it
+    const l = typeof stat === 'number' ? floatLiteral(lit) : lit;
+    return stat < l ? -1 : stat > l ? 1 : 0;
   }
   if (typeof stat === 'string') return typeof lit === 'string' ? Math.sign(compareCodePoints(stat, lit)) : undefined;
   if (typeof stat === 'boolean') return typeof lit === 'boolean' ? Number(stat) - Number(lit) : undefined;

@@ -131,7 +131,8 @@ const FLIP: Record<string, string> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=
  * bigint, so an int64 column compares with the literal as written (`9007199254740993.0` was the
  * double 9007199254740992 and matched that row); a fraction as a number, refused where a double
  * cannot hold it (at 2^53 and beyond doubles are integers: `9007199254740992.5` matched
- * 9007199254740992).
+ * 9007199254740992). A float column compares with the double a bigint denotes (`floatLiteral` in
+ * filter-eval.ts), so `1e300` there is the double 1e300.
  */
 function numberLiteral(text: string, s: string, pos: number): number | bigint {
   const m = /^([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(s)!;

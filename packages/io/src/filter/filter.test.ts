@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Decimal, Field, Float16, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Decimal, Field, Float16, Float32, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, Bool, DateDay, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { evaluateFilter, filterBatch, filterColumns, isPkOnly, maskPositions, normalizeFilter, parseFilter, rowGroupMayMatch } from './index.js';
@@ -434,5 +434,107 @@ describe('rowGroupMayMatch', () => {
     const kept = footer.rowGroups.filter((g) => rowGroupMayMatch({ op: '=', column: 'd', value: day(3) }, g.columns, g.numRows)).length;
     expect(kept).toBeLessThanOrEqual(3);
     expect(rowGroupMayMatch({ op: '=', column: 'nope', value: 1 }, footer.rowGroups[0].columns, 250)).toBe(true);
+  });
+});
+
+describe('whole-number literals beyond 2^53 against float columns', () => {
+  // 1e21 is exactly 10^21; the double 1e300 is not exactly 10^300 but is the double written 1e300;
+  // 9007199254740993 (2^53 + 1) lies between the doubles 2^53 and 2^53 + 2: no double is it
+  const values = [NaN, 1e300, 1e21, 0, 2 ** 53, 2 ** 53 + 2, Infinity, -1e21, 2 ** 60];
+  const at = (...vs: number[]) => vs.map((v) => values.findIndex((x) => Object.is(x, v))).sort((a, b) => a - b);
+  const cases: [string, number[]][] = [
+    ['f = 1e21', at(1e21)],
+    ['f = 1000000000000000000000', at(1e21)],
+    ['f = 1e300', at(1e300)],
+    ['f >= 1e300', at(1e300, Infinity)],
+    ['f > 1e300', at(Infinity)],
+    ['f < 1e300', at(1e21, 0, 2 ** 53, 2 ** 53 + 2, -1e21, 2 ** 60)],
+    ['f <= -1e21', at(-1e21)],
+    ['f = -1e21', at(-1e21)],
+    ['f IN (0, 1e21)', at(0, 1e21)],
+    ['f IN (0, 1e21, 1e300, 2, 3, 4, 5, 6, 7, 8)', at(0, 1e21, 1e300)], // more than 8 values: the hash-set path
+    ['f != 1e21', at(NaN, 1e300, 0, 2 ** 53, 2 ** 53 + 2, Infinity, -1e21, 2 ** 60)],
+    ['f NOT IN (1e21)', at(NaN, 1e300, 0, 2 ** 53, 2 ** 53 + 2, Infinity, -1e21, 2 ** 60)],
+    ['f NOT IN (1e21, 0, 1, 2, 3, 4, 5, 6, 7, 8)', at(NaN, 1e300, 2 ** 53, 2 ** 53 + 2, Infinity, -1e21, 2 ** 60)],
+    ['f = 1152921504606846976', at(2 ** 60)], // 2^60, a double exactly (printed 1152921504606847000)
+    ['f = 1152921504606847000', at(2 ** 60)], // the shortest form of that double
+    ['f = 9007199254740993', []],
+    ['f IN (9007199254740993, 1, 2, 3, 4, 5, 6, 7, 8, 9)', []],
+    ['f != 9007199254740993', at(NaN, 1e300, 1e21, 0, 2 ** 53, 2 ** 53 + 2, Infinity, -1e21, 2 ** 60)],
+    ['f < 9007199254740993', at(0, 2 ** 53, -1e21)],
+    ['f > 9007199254740993', at(1e300, 1e21, 2 ** 53 + 2, Infinity, 2 ** 60)],
+    ['f BETWEEN 9007199254740993 AND 1e21', at(2 ** 53 + 2, 1e21, 2 ** 60)],
+    ['NOT (f = 1e300)', at(NaN, 1e21, 0, 2 ** 53, 2 ** 53 + 2, Infinity, -1e21, 2 ** 60)],
+  ];
+
+  it('row evaluation compares a float with the double the literal denotes; NaN satisfies only != and NOT IN', () => {
+    const batch = new Table({ f: vectorFromArray(values, new Float64()) }).batches[0];
+    for (const [f, want] of cases) expect([...evaluateFilter(normalizeFilter(f), batch)].flatMap((m, i) => (m ? [i] : [])), f).toEqual(want);
+    // float32 and float16 columns take the same rule (2^60 and 0 are exact in both widths)
+    const f32 = new Table({ f: vectorFromArray([NaN, 2 ** 60, 0], new Float32()) }).batches[0];
+    expect([...evaluateFilter(normalizeFilter('f = 1152921504606847000'), f32)]).toEqual([0, 1, 0]);
+    expect([...evaluateFilter(normalizeFilter('f != 1e21'), f32)]).toEqual([1, 1, 1]);
+    const half = new Table({ f: makeVector(makeData({ type: new Float16(), length: 2, nullCount: 0, data: Uint16Array.of(0x7e00, 0x7c00) })) }).batches[0]; // NaN, Infinity
+    expect([...evaluateFilter(normalizeFilter('f < 1e21'), half)]).toEqual([0, 0]);
+    expect([...evaluateFilter(normalizeFilter('f > 1e21'), half)]).toEqual([0, 1]);
+    expect([...evaluateFilter(normalizeFilter('f != 1e21'), half)]).toEqual([1, 1]);
+  });
+
+  it('row-group statistics decide as row evaluation does (one row per row group, from a real footer)', async () => {
+    const finite = values.filter((v) => !Number.isNaN(v));
+    const batch = new Table({ f: vectorFromArray(finite, new Float64()) }).batches[0];
+    const bytes = encodeParquet(batch, { rowGroupSize: 1 });
+    const footer = await readParquetFooter(bytes, bytes.length);
+    expect(footer.rowGroups.length).toBe(finite.length);
+    for (const [f] of cases) {
+      const expr = normalizeFilter(f);
+      const rows = [...evaluateFilter(expr, batch)];
+      const kept = footer.rowGroups.map((g) => (rowGroupMayMatch(expr, g.columns, g.numRows) ? 1 : 0));
+      // never pruned where a row matches; for = and IN, statistics of one value are exact
+      rows.forEach((m, i) => m === 1 && expect(kept[i], `${f} row ${finite[i]}`).toBe(1));
+      if (/^f (=|IN)/.test(f)) expect(kept, f).toEqual(rows);
+    }
+    // the single-row file of the report: min = max = 1e300
+    const one = { f: { min: 1e300, max: 1e300, nullCount: 0 } };
+    expect(rowGroupMayMatch(normalizeFilter('f = 1e300'), one, 1)).toBe(true);
+    expect(rowGroupMayMatch(normalizeFilter('f > 1e300'), one, 1)).toBe(false);
+    expect(rowGroupMayMatch(normalizeFilter('f = 9007199254740993'), { f: { min: 2 ** 53, max: 2 ** 53, nullCount: 0 } }, 1)).toBe(false);
+    expect(rowGroupMayMatch(normalizeFilter('f < 9007199254740993'), { f: { min: 2 ** 53, max: 2 ** 53, nullCount: 0 } }, 1)).toBe(true);
+  });
+});
+
+describe('timestamp literals beyond int64 nanoseconds (1677-09-21..2262-04-11)', () => {
+  const us = (iso: string, micros: bigint) => BigInt(Date.parse(iso)) * 1000n + micros;
+  const max = us('9999-12-31T23:59:59.999Z', 999n);
+  const min = us('0001-01-01T00:00:00.000Z', 1n);
+  const batch = new Table({ ts: makeVector(makeData({ type: new Timestamp(TimeUnit.MICROSECOND, 'UTC'), length: 3, nullCount: 0, data: BigInt64Array.of(max, min, 1704067200000000n) })) }).batches[0];
+  const rows = (f: string) => [...evaluateFilter(normalizeFilter(f), batch)].flatMap((m, i) => (m ? [i] : []));
+
+  it('compare exactly with a microsecond column, in row evaluation and statistics', () => {
+    expect(rows("ts = TIMESTAMP '9999-12-31T23:59:59.999Z'")).toEqual([]);
+    expect(rows("ts = TIMESTAMP '9999-12-31T23:59:59.999999Z'")).toEqual([0]);
+    expect(rows("ts = TIMESTAMP '2262-04-11T23:47:16.854775Z'")).toEqual([]);
+    expect(rows("ts = TIMESTAMP '2262-04-11T23:47:16.854776Z'")).toEqual([]);
+    expect(rows("ts = TIMESTAMP '0001-01-01T00:00:00.000001Z'")).toEqual([1]);
+    expect(rows("ts < TIMESTAMP '0001-01-01T00:00:00.000001Z'")).toEqual([]);
+    expect(rows("ts > '2262-04-11T23:47:16.854776Z'")).toEqual([0]);
+    expect(rows("ts IN (TIMESTAMP '9999-12-31T23:59:59.999999Z', TIMESTAMP '0001-01-01T00:00:00.000001Z')")).toEqual([0, 1]);
+    // statistics are whole milliseconds, widened outwards
+    const stats = { ts: { min: new Date('9999-12-31T23:59:59.999Z'), max: new Date('+010000-01-01T00:00:00.000Z'), nullCount: 0 } };
+    expect(rowGroupMayMatch(normalizeFilter("ts = TIMESTAMP '9999-12-31T23:59:59.999999Z'"), stats, 1)).toBe(true);
+    expect(rowGroupMayMatch(normalizeFilter("ts < TIMESTAMP '9999-12-31T23:59:59.998999Z'"), stats, 1)).toBe(false);
+    const low = { ts: { min: new Date('0001-01-01T00:00:00.000Z'), max: new Date('0001-01-01T00:00:00.001Z'), nullCount: 0 } };
+    expect(rowGroupMayMatch(normalizeFilter("ts = TIMESTAMP '0001-01-01T00:00:00.000001Z'"), low, 1)).toBe(true);
+    expect(rowGroupMayMatch(normalizeFilter("ts > TIMESTAMP '0001-01-01T00:00:00.002001Z'"), low, 1)).toBe(false);
+  });
+
+  it('a nanosecond column compares with literals beyond its range (they lie beyond every value); text that is no timestamp says why', () => {
+    const ns = new Table({ ts: makeVector(makeData({ type: new Timestamp(TimeUnit.NANOSECOND), length: 1, nullCount: 0, data: BigInt64Array.of(2n ** 63n - 1n) })) }).batches[0];
+    const nrows = (f: string) => [...evaluateFilter(normalizeFilter(f), ns)].flatMap((m, i) => (m ? [i] : []));
+    expect(nrows("ts = '2262-04-11T23:47:16.854775807Z'")).toEqual([0]);
+    expect(nrows("ts = '2262-04-11T23:47:16.854775808Z'")).toEqual([]);
+    expect(nrows("ts < '2262-04-11T23:47:16.854775808Z'")).toEqual([0]);
+    expect(nrows("ts < '9999-12-31T23:59:59.000000001Z'")).toEqual([0]);
+    expect(() => rows("ts = '2024-13-01T00:00:00Z'")).toThrow(/'ts'.*'2024-13-01T00:00:00Z', which is not a timestamp: .*not a valid date-time/);
   });
 });
