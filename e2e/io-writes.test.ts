@@ -193,7 +193,17 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     expect(e.code).toBe('NOT_A_RANGE_COLUMN');
     e = await refusal(t.write([{ id: 50, day: '2024-01-01', v: 1 }], { replaceWhere: "day = '2024-01-01'" }));
     expect(e.message).toMatch(/need mode 'overwrite'/);
+    // a list of range-value objects, malformed descriptions, a bare value: refused naming the table and
+    // the accepted forms (a list of objects failed with "TypeError: desc.split is not a function")
+    for (const bad of [[{ day: '2024-01-01' }, { day: null }], ['nonsense'], ['v=1'], [1], 'day=2024-01-01'] as any[]) {
+      e = await refusal(t.write([{ id: 50, day: '2024-01-01', v: 1 }], { mode: 'overwrite', replacePartitions: bad }));
+      expect(e.kind, JSON.stringify(bad)).toBe('InvalidArgument');
+      expect(e.code).toBe('INVALID_PARTITION');
+      expect(e.context.table).toBe('ow_parts');
+      expect(e.message).toMatch(/^overwrite of table 'ow_parts': replacePartitions .*give a list of partition descriptions \('day=<value>'\) or one object of range values/);
+    }
     expect((await t.history()).length).toBe(versions);
+    expect((await rows(t)).map((r) => r.id)).toEqual([30, 40]);
   });
 
   it('§4 update(where, set) on PK and non-PK tables, one commit each; refuses key columns', async () => {

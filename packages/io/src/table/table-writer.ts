@@ -1015,10 +1015,25 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
       const type = typeOf(c);
       return type === undefined ? text : rangeValueKey(type, text);
     };
+    const cols = info.rangePartitions;
+    const forms = `a list of partition descriptions ('${cols.map((c) => `${c}=<value>`).join(',')}') or one object of range values ({ ${cols[0]}: <value> }; null names the null partition); for several partitions by value, list their descriptions or use replaceWhere`;
     if (Array.isArray(sel)) {
+      // descriptions only: an object in the list (a range-value selection per partition) is not one
+      for (const d of sel as unknown[]) {
+        if (typeof d !== 'string' || d.includes('\u0000') || d.split(',').length !== cols.length || !d.split(',').every((part, i) => part.startsWith(`${cols[i]}=`))) {
+          throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions entry ${typeof d === 'string' ? `'${d}'` : JSON.stringify(d) ?? String(d)} is not a partition description of this table; give ${forms}`, {
+            code: 'INVALID_PARTITION', context: { table: info.name },
+          });
+        }
+      }
       const set = new Set(sel.map((d) => partitionDescKey(d, typeOf)));
       selects = (d) => set.has(partitionDescKey(d, typeOf));
     } else {
+      if (typeof sel !== 'object' || sel === null) {
+        throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions ${JSON.stringify(sel) ?? String(sel)} is not a list or an object; give ${forms}`, {
+          code: 'INVALID_PARTITION', context: { table: info.name },
+        });
+      }
       const want = Object.entries(sel).map(([c, v]) => {
         if (!info.rangePartitions.includes(c)) {
           throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': '${c}' is not a range partition column (${info.rangePartitions.join(', ')})`, {
