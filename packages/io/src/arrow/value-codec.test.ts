@@ -57,7 +57,7 @@ describe('plain values round-trip exactly', () => {
 });
 
 describe('JS conveniences convert exactly', () => {
-  test('numbers and decimal text into float32: the nearest float32, as pyarrow and Spark round', () => {
+  test('numbers and decimal text into float32: the nearest float32, as pyarrow and Spark round (an integral JS number too)', () => {
     const got = roundTrip([0.1, '0.1', '1e-50', 16777217, 3.4028234663852886e38, NaN, -Infinity, '-inf', 2n], new Float32()) as number[];
     expect(got).toEqual([Math.fround(0.1), Math.fround(0.1), 0, 16777216, 3.4028234663852886e38, NaN, -Infinity, -Infinity, 2]);
     const emb = new FixedSizeList(3, new Field('item', new Float32(), true));
@@ -155,6 +155,13 @@ test('Arrow data of another type is converted exactly by the writer validation, 
   expect(plainValues(out.data.children[0])).toEqual([3n, 4n]);
   expect(plainValues(out.data.children[1])).toEqual(['2024-01-01T00:00:00.000001Z', null]);
   expect(plainValues(out.data.children[2])).toEqual(['1.50', '2.00']);
+  // integer data into float32 must be exact (pyarrow's safe int->float cast refuses 16777217 too);
+  // float data rounds to the nearest float32 (as pyarrow's float64->float32 cast, safe or not)
+  const f32 = new Schema([new Field('f', new Float32(), true)]);
+  const ints = tableFromArrays({ f: Int32Array.from([16777217]) });
+  expect(refusal(() => validateAgainstSchema(ints.batches[0], f32, { tableName: 'x' })).message).toMatch(/16777217 is not exactly representable as Float32/);
+  const doubles = tableFromArrays({ f: Float64Array.from([16777217]) });
+  expect(plainValues(validateAgainstSchema(doubles.batches[0], f32, { tableName: 'x' }).data.children[0])).toEqual([16777216]);
   const j = tableFromJSON([{ id: 1, at: null, price: null }, { id: 2.5, at: null, price: null }]);
   const e = refusal(() => validateAgainstSchema(j.batches[0], schema, { tableName: 'x' }));
   expect(e.message).toMatch(/row 1: column 'id' of table 'x'/);
