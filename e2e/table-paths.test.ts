@@ -226,6 +226,57 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
       expect(readdirSync(fileURLToPath(emptyPath))).toEqual([]);
     }
   });
+
+  it('purge refuses, dropping nothing, a path a catalog row points at a directory that is not a table\'s; it deletes what tables write there', async () => {
+    const moved = async (t: LakeSoulTable, path: string) => {
+      await env.lh.catalog.driver.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [t.info.tableId, path]);
+      await env.lh.catalog.driver.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [t.info.tableId, path]);
+    };
+    const put = async (uri: string, text: string) => {
+      const d = env.lh.stores.resolve(uri);
+      await d.store.put(d.key, new TextEncoder().encode(text));
+    };
+    const exists = async (uri: string) => {
+      const d = env.lh.stores.resolve(uri);
+      return d.store.head(d.key).then(() => true, () => false);
+    };
+    // a directory of someone's files, named as a table's path by a row written elsewhere
+    const t = await env.lh.createTable(`victim_${storage}`, schema);
+    await t.write(rows([1]));
+    const home = `${env.warehouse.replace(/\/+$/, '')}-elsewhere/home_${storage}`;
+    await put(`${home}/notes.txt`, 'notes');
+    await put(`${home}/.ssh/id_rsa`, 'key');
+    await put(`${home}/data/report.parquet`, 'not ours either');
+    await moved(t, home);
+    const e = await refused(env.lh.dropTable(t.info.name, { purge: true }), 'InvalidArgument', 'PURGE_FOREIGN_FILES');
+    expect(e.message).toMatch(/holds 2 files no table writes \('(\.ssh\/id_rsa|notes\.txt)', '(\.ssh\/id_rsa|notes\.txt)'\).*nothing was dropped or deleted/);
+    expect(e.context.files).toBe(2);
+    expect(await exists(`${home}/notes.txt`) && await exists(`${home}/.ssh/id_rsa`) && await exists(`${home}/data/report.parquet`)).toBe(true);
+    expect((await env.lh.table(t.info.name)).info.tableId).toBe(t.info.tableId);
+    // the namespace directory, or the warehouse root
+    for (const dir of [joinUri(env.warehouse, 'default'), env.warehouse]) {
+      await moved(t, dir);
+      const overlap = await refused(env.lh.dropTable(t.info.name, { purge: true }), 'InvalidArgument', 'TABLE_PATH_OVERLAP');
+      expect(overlap.message).toMatch(/nothing was dropped or deleted; drop it without purge/);
+    }
+    await moved(t, home);
+    await env.lh.dropTable(t.info.name);
+    expect(await exists(`${home}/notes.txt`)).toBe(true);
+    // a table's own directory with what engines write there: checksums, job markers, copied blobs, a file its commit names
+    const own = await env.lh.createTable(`owned_${storage}`, schema);
+    const w = await own.write(rows([2]));
+    const named = `${own.info.path}/custom-name.data`;
+    const src = env.lh.stores.resolve(w.files[0].path);
+    const bytes = await src.store.get(src.key);
+    const dst = env.lh.stores.resolve(named);
+    await dst.store.put(dst.key, bytes);
+    await env.lh.catalog.commit({ tableId: own.info.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: named, op: 'add', size: BigInt(bytes.length), existCols: ['id', 'v'] }] }] });
+    const extras = [`${own.info.path}/.part-x.parquet.crc`, `${own.info.path}/_SUCCESS`, `${own.info.path}/_blobs/cats/1.png`];
+    for (const x of extras) await put(x, 'x');
+    const purged = await env.lh.dropTable(own.info.name, { purge: true });
+    expect(purged.files.sort()).toEqual([w.files[0].path, named, ...extras].sort());
+    for (const x of [named, ...extras]) expect(await exists(x), x).toBe(false);
+  });
 });
 
 describe("a table path as Spark stores it (Hadoop's file:/ spelling)", () => {

@@ -11,6 +11,7 @@ import { formatUri, joinUri, parseUri } from '../store/index.js';
 import { Semaphore } from '../store/index.js';
 import { scanImageFolder, readManifest } from '../blob/image-folder.js';
 import { BLOB_ROOTS_PROPERTY } from '../blob/blob-columns.js';
+import { BLOB_COPY_DIR } from '../table/table-maintenance.js';
 
 /** Where the files come from. */
 export type ImageSource =
@@ -87,7 +88,7 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
   let bytesCopied = 0;
   let paths: string[];
   if (mode === 'copy') {
-    paths = rel.map((p, i) => `_blobs/${copyName(p, absolute[i], rootUri)}`);
+    paths = rel.map((p, i) => `${BLOB_COPY_DIR}/${copyName(p, absolute[i], rootUri)}`);
     const sem = new Semaphore(options.concurrency ?? 16);
     await Promise.all(
       paths.map(async (dst, i) => {

@@ -3,13 +3,13 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
-import { Catalog, LakeSoulError, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, locationKey, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { deleteGroupSize, joinUri, toFileUri, type LocalStore } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
-import { ownedFileFilter, tableListings, type CleanupProgress } from './table-maintenance.js';
+import { BLOB_COPY_DIR, TABLE_FILE_NAME, ownedFileFilter, tableListings, withNativeSpellings, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 
@@ -213,7 +213,7 @@ export class Lakehouse {
     checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
     // a range column's name is part of every partition directory: one too long for it fails at create, not at every write
     for (const c of options.rangePartitions ?? []) partitionDirName(c, '');
-    if (options.path !== undefined) await this.checkNotNamespaceDir(name, namespace, path, options.signal);
+    if (options.path !== undefined) await this.checkNotNamespaceDir(`${namespace}.${name}`, `create table '${namespace}.${name}'`, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
     if (options.blobColumns && options.blobColumns.length > 0) {
       for (const c of options.blobColumns) {
@@ -254,13 +254,14 @@ export class Lakehouse {
    * An explicit table path must not be, or contain, the warehouse root or a namespace directory
    * (`<warehouse>/<namespace>`): its cleanup would then walk the tables created there by default.
    */
-  private async checkNotNamespaceDir(name: string, namespace: string, path: string, signal?: AbortSignal): Promise<void> {
+  private async checkNotNamespaceDir(table: string, what: string, path: string, signal?: AbortSignal, outcome = ''): Promise<void> {
+    const namespace = table.slice(0, table.indexOf('.'));
     const namespaces = (await this.catalog.listNamespaces({ signal })).map((n) => n.name);
     if (!namespaces.includes(namespace)) namespaces.push(namespace);
     for (const dir of [this.warehouse, ...namespaces.map((n) => joinUri(this.warehouse, n))]) {
       if (pathWithin(dir, path)) {
-        throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': path '${path}' is or contains ${dir === this.warehouse ? 'the warehouse root' : 'the namespace directory'} '${dir}', where other tables live`, {
-          code: 'TABLE_PATH_OVERLAP', context: { table: `${namespace}.${name}`, namespace, path },
+        throw new LakeSoulError('InvalidArgument', `${what}: path '${path}' is or contains ${dir === this.warehouse ? 'the warehouse root' : 'the namespace directory'} '${dir}', where other tables live${outcome}`, {
+          code: 'TABLE_PATH_OVERLAP', context: { table, namespace, path },
         });
       }
     }
@@ -312,9 +313,11 @@ export class Lakehouse {
     refuseUnknownOptions(options, DROP_TABLE_OPTIONS, `dropTable '${name}'`);
     const namespace = options.namespace ?? 'default';
     const info = await this.catalog.getTable(name, namespace, { signal: options.signal });
+    // before anything is dropped: the path a purge would empty must be a table's directory
+    const isTableFile = options.purge ? await this.checkPurgeable(info, options.signal) : null;
     const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
     const files: string[] = [...(dropped?.files ?? [])];
-    if (options.purge) {
+    if (isTableFile) {
       // After the drop, so every claim left in the catalog is another table's. What is deleted is
       // what the listing finds (a file the catalog names under the path but the listing does not is
       // gone already: counted, it showed a bar of files "deleted" that were not there), and the local
@@ -324,9 +327,11 @@ export class Lakehouse {
       const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
       const report = () => options.onProgress?.({ ...progress });
       const listed: { uri: string; size: number }[] = [];
-      for (const { metas } of tableListings(store, prefix, options.signal)) {
+      for (const { metas, temporary } of tableListings(store, prefix, options.signal)) {
         for await (const m of metas) {
-          listed.push({ uri: prefix ? `${info.path}/${m.path.slice(prefix.length + 1)}` : `${info.path}/${m.path}`, size: m.size });
+          const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
+          // a file that appeared since the check and is not the table's stays
+          if (isTableFile(uri, temporary)) listed.push({ uri, size: m.size });
           if (++progress.filesListed % 1000 === 0) report();
         }
       }
@@ -350,6 +355,47 @@ export class Lakehouse {
       return { files: purged.map((f) => f.uri) };
     }
     return { files };
+  }
+
+  /**
+   * Checks, before a drop with `purge` changes anything, that the table's path is a table's
+   * directory: not the root of a file system or bucket, not (nor holding) the warehouse root or a
+   * namespace directory, and holding only what a table holds (see {@link TABLE_FILE_NAME}, the
+   * files its commits name, temp files of a killed writer). A catalog row written elsewhere (another
+   * engine, a mistake) can name any directory: purging a home directory deleted everything in it.
+   * Returns the predicate of the table's files (by URI; `temporary` for the local store's temp files).
+   * @throws LakeSoulError InvalidArgument (`TABLE_PATH_OVERLAP`, `PURGE_FOREIGN_FILES`), nothing dropped.
+   */
+  private async checkPurgeable(info: TableInfo, signal?: AbortSignal): Promise<(uri: string, temporary: boolean) => boolean> {
+    const what = `drop table '${info.namespace}.${info.name}' with purge`;
+    const { store, key: prefix } = this.stores.resolve(info.path);
+    const context = { table: `${info.namespace}.${info.name}`, namespace: info.namespace, path: info.path };
+    if (!prefix) {
+      throw new LakeSoulError('InvalidArgument', `${what}: the table's path '${info.path}' is the root of its file system or bucket: nothing was dropped or deleted; drop it without purge`, {
+        code: 'TABLE_PATH_OVERLAP', context,
+      });
+    }
+    await this.checkNotNamespaceDir(context.table, what, info.path, signal, ': nothing was dropped or deleted; drop it without purge');
+    const sets = await this.catalog.tableFileSets(info.tableId, Date.now(), { signal });
+    const named = withNativeSpellings([...sets.committed, ...sets.referenced]);
+    const isTableFile = (uri: string, temporary: boolean): boolean => {
+      const rel = uri.slice(info.path.length + 1);
+      return temporary || TABLE_FILE_NAME.test(rel) || rel.startsWith(`${BLOB_COPY_DIR}/`) || named.has(locationKey(uri));
+    };
+    const foreign: string[] = [];
+    let count = 0;
+    for (const { metas, temporary } of tableListings(store, prefix, signal)) {
+      for await (const m of metas) {
+        const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
+        if (!isTableFile(uri, temporary) && ++count <= 3) foreign.push(m.path.slice(prefix.length + 1));
+      }
+    }
+    if (count > 0) {
+      throw new LakeSoulError('InvalidArgument', `${what}: its path '${info.path}' holds ${count} file${count === 1 ? '' : 's'} no table writes (${foreign.map((f) => `'${f}'`).join(', ')}${count > 3 ? ', ...' : ''}), so it may not be the table's own directory: nothing was dropped or deleted. Move ${count === 1 ? 'that file' : 'those files'} away and purge again, or drop the table without purge and delete what you choose yourself`, {
+        code: 'PURGE_FOREIGN_FILES', context: { ...context, file: foreign[0], files: count },
+      });
+    }
+    return isTableFile;
   }
 
   /** Closes the catalog when the lakehouse owns it (it opened it, or `ownCatalog` was set). Idempotent. */

@@ -38,6 +38,7 @@ import {
   DEFAULT_ORPHAN_SAFETY_WINDOW_MS,
   DEFAULT_RETENTION_MS,
   tableListings,
+  withNativeSpellings,
   type CleanupFile,
   type CleanupOptions,
   type CleanupReport,
@@ -46,7 +47,6 @@ import {
 } from './table-maintenance.js';
 import type { TableContext } from './table-context.js';
 import { canonicalPartitionSelection, constantVector, rangeValueText } from './partition-values.js';
-import { nativeDataFileUri } from './data-file-paths.js';
 
 /** Options of delete operations. */
 export interface DeleteOptions {
@@ -755,12 +755,3 @@ class KeyMatcher {
   }
 }
 
-/**
- * The locations of the paths ({@link locationKey}: `file:/a` and `file:///a` are one), each also as
- * LakeSoul's native IO resolves it ({@link nativeDataFileUri}).
- */
-function withNativeSpellings(paths: Iterable<string>): Set<string> {
-  const out = new Set<string>();
-  for (const p of paths) out.add(locationKey(p)).add(locationKey(nativeDataFileUri(p)));
-  return out;
-}

@@ -17,6 +17,7 @@ import { sharedParquetPool } from '../workers/index.js';
 import { DEFAULT_ROW_GROUP_SIZE } from '../parquet/index.js';
 import { buildScanPlan, splitsOf, type TableScanPlan } from './scan-plan.js';
 import { deleteUrisBestEffort, type TableContext } from './table-context.js';
+import { nativeDataFileUri } from './data-file-paths.js';
 
 /** A unit of a rewrite: the files read together and rewritten together. */
 export interface RewriteUnit {
@@ -289,6 +290,26 @@ export interface CleanupReport {
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 /** Default {@link CleanupOptions.orphanSafetyWindowMs}: 24 hours. */
 export const DEFAULT_ORPHAN_SAFETY_WINDOW_MS = 86_400_000;
+
+/**
+ * The locations of the paths ({@link locationKey}: `file:/a` and `file:///a` are one), each also as
+ * LakeSoul's native IO resolves it ({@link nativeDataFileUri}).
+ */
+export function withNativeSpellings(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const p of paths) out.add(locationKey(p)).add(locationKey(nativeDataFileUri(p)));
+  return out;
+}
+
+/**
+ * Names (relative to a table's path) of the files engines write in a table's directory besides
+ * those its commits name: data files (Parquet, Vortex) with Hadoop's checksum files, and job
+ * markers (`_SUCCESS`).
+ */
+export const TABLE_FILE_NAME = /(^|\/)(_SUCCESS|[^/]*\.(parquet|vortex)(\.crc)?)$/i;
+
+/** Directory under a table's path where `importImages` in copy mode puts the files (`_blobs/...`). */
+export const BLOB_COPY_DIR = '_blobs';
 
 /** One listing of a table's directory, and whether it lists temp files. */
 export interface TableListing {
