@@ -195,7 +195,8 @@ describe.each(ENVS)('writes on %s catalog + %s storage', (catalogKind, storage) 
     expect(e.message).toMatch(/need mode 'overwrite'/);
     // a list of range-value objects, malformed descriptions, a bare value: refused naming the table and
     // the accepted forms (a list of objects failed with "TypeError: desc.split is not a function")
-    for (const bad of [[{ day: '2024-01-01' }, { day: null }], ['nonsense'], ['v=1'], [1], 'day=2024-01-01'] as any[]) {
+    // and {} (no range value), which replaced every partition, as dropPartitions({}) refuses
+    for (const bad of [[{ day: '2024-01-01' }, { day: null }], ['nonsense'], ['v=1'], [1], 'day=2024-01-01', {}] as any[]) {
       e = await refusal(t.write([{ id: 50, day: '2024-01-01', v: 1 }], { mode: 'overwrite', replacePartitions: bad }));
       expect(e.kind, JSON.stringify(bad)).toBe('InvalidArgument');
       expect(e.code).toBe('INVALID_PARTITION');

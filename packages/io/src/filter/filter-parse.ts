@@ -165,6 +165,7 @@ function parseTimestamp(text: string, s: string, pos: number): Date | string {
   if (tz !== undefined && tz.toUpperCase() !== 'Z') {
     const sign = tz[0] === '-' ? -1 : 1;
     const digits = tz.slice(1).replace(':', '');
+    if (+digits.slice(0, 2) > 23 || +digits.slice(2) > 59) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}': UTC offset ${tz} is beyond ±23:59 (hours 00-23, minutes 00-59)`);
     ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
   }
   return /[1-9]/.test(frac.slice(3)) ? s.trim() : new Date(ms);

@@ -93,6 +93,8 @@ describe('parseFilter', () => {
     expect(err("d = DATE '1900-02-29'")).toMatch(/invalid DATE literal/);
     expect(err("t = TIMESTAMP '2024-01-01 24:00:00'")).toMatch(/invalid TIMESTAMP literal/);
     expect(err("t = TIMESTAMP '2023-02-29 10:00:00Z'")).toMatch(/invalid TIMESTAMP literal/);
+    for (const tz of ['+25:00', '+99:59', '+00:60', '-2400']) expect(err(`t = TIMESTAMP '2024-01-01 00:00:00${tz}'`), tz).toMatch(new RegExp(`UTC offset \\${tz} is beyond ±23:59`));
+    expect(parseFilter("t = TIMESTAMP '2024-01-01 00:00:00-23:59'")).toEqual({ op: '=', column: 't', value: new Date('2024-01-01T23:59:00.000Z') });
     expect(err('a # 1')).toMatch(/position 2: unexpected character '#'/);
     const schema = new Schema([new Field('a', new Int32())]);
     expect(() => parseFilter('a = 1 and bogus = 2', schema)).toThrow(/unknown column 'bogus'/);

@@ -1034,6 +1034,12 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
           code: 'INVALID_PARTITION', context: { table: info.name },
         });
       }
+      if (Object.keys(sel).length === 0) {
+        // as dropPartitions({}): an empty selection is more likely a bug than "every partition"
+        throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions {} names no range value, which would replace every partition; give ${forms}, or leave replacePartitions out to replace the whole table`, {
+          code: 'INVALID_PARTITION', context: { table: info.name },
+        });
+      }
       const want = Object.entries(sel).map(([c, v]) => {
         if (!info.rangePartitions.includes(c)) {
           throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': '${c}' is not a range partition column (${info.rangePartitions.join(', ')})`, {
