@@ -188,6 +188,27 @@ describe('background catalog server', () => {
     expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
   });
 
+  it('a suspended server fails a command within ~20 s, saying what to do (it waited 120 s in silence), and serves again once resumed', async () => {
+    const { catalogDir, g } = newHome();
+    expect((await cli([...g, 'ns', 'create', 'kept'])).code).toBe(0);
+    const pid = await serverUp(catalogDir);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const list = await cli([...g, 'ns', 'list']);
+      const took = Date.now() - started;
+      expect(list.code, list.out).toBe(1);
+      expect(list.err).toMatch(new RegExp(`catalog server of .* \\(served by process ${pid}\\) does not answer, not even a ping within 15 s: its process is stopped or hung.*resume it \\(fg, kill -CONT\\).*catalog-server --stop`));
+      expect(took).toBeLessThan(40_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const after = await cli([...g, 'ns', 'list']);
+    expect(after.code, after.err).toBe(0);
+    expect(after.out).toMatch(/kept/);
+    expect((await cli([...g, 'catalog-server', '--stop'])).code).toBe(0);
+  }, 90_000);
+
   it('commands started together on a home without a server wait for the one that opened the catalog', async () => {
     const { home, catalogDir, g } = newHome();
     const csv = join(home, 'a.csv');

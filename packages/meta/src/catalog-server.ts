@@ -48,7 +48,7 @@ export interface CatalogServerInfo {
   start?: string;
 }
 
-interface Request { id: number; op: 'query' | 'begin' | 'commit' | 'rollback' | 'listen' | 'unlisten'; text?: string; params?: unknown[]; tx?: number; channel?: string; listener?: number }
+interface Request { id: number; op: 'query' | 'begin' | 'commit' | 'rollback' | 'listen' | 'unlisten' | 'ping'; text?: string; params?: unknown[]; tx?: number; channel?: string; listener?: number }
 interface WireError { kind: LakeSoulErrorKind; message: string; code: string; retryable: boolean; context: Record<string, unknown> }
 interface Reply { id: number; rows?: unknown[]; rowCount?: number; tx?: number; listener?: number; error?: WireError }
 /** Pushed by the server (id 0): a NOTIFY payload for a client's `listen`. */
@@ -287,6 +287,8 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
       return unknownTx(tx);
     };
     const handle = async (req: Request): Promise<Reply> => {
+      // answered at once, also while other requests wait for the catalog: it tells a busy server from a hung one
+      if (req.op === 'ping') return { id: req.id };
       if (req.op === 'listen') {
         const listener = nextTx++;
         listeners.set(listener, await driver.listen(req.channel ?? '', (payload) => {
@@ -415,6 +417,14 @@ export class SocketDriver implements SqlDriver {
   private lost: LakeSoulError | undefined;
   /** How long one call may wait for its reply (a wait behind other clients' transactions included). */
   callTimeoutMs = 120_000;
+  /**
+   * While a call waits for its reply, the server is pinged this often: a server waiting for the
+   * catalog (behind other clients' transactions) answers pings at once, a stopped or hung one does not.
+   */
+  pingEveryMs = 5_000;
+  /** A ping unanswered this long fails every waiting call (`CATALOG_UNAVAILABLE`, naming the process) instead of letting them wait out {@link callTimeoutMs}. */
+  pingTimeoutMs = 15_000;
+  private pinging = false;
 
   private constructor(private readonly socket: Socket, description: string) {
     this.description = description;
@@ -431,7 +441,7 @@ export class SocketDriver implements SqlDriver {
     });
     socket.on('error', () => { /* reported on close */ });
     socket.on('close', () => {
-      this.lost = new LakeSoulError('Catalog', `lost the connection to the catalog server of ${this.description}`, { code: 'CATALOG_UNAVAILABLE', retryable: true });
+      this.lost ??= new LakeSoulError('Catalog', `lost the connection to the catalog server of ${this.description}`, { code: 'CATALOG_UNAVAILABLE', retryable: true });
       for (const p of this.pending.values()) p.reject(this.lost);
       this.pending.clear();
       if (!this.closed) this.onLost?.();
@@ -466,12 +476,14 @@ export class SocketDriver implements SqlDriver {
       // A server that stopped answering (suspended, wedged) fails the call instead of hanging it.
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new LakeSoulError('Catalog', `the catalog server of ${this.description} did not answer within ${this.callTimeoutMs / 1000} s`,
+        clearInterval(pinger);
+        reject(new LakeSoulError('Catalog', `the catalog server of ${this.description} did not answer within ${this.callTimeoutMs / 1000} s (it answered pings: it was waiting for the catalog, held by other clients' transactions); run the command again`,
           { code: 'CATALOG_UNAVAILABLE', retryable: true }));
       }, this.callTimeoutMs);
+      const pinger = setInterval(() => this.ping(), this.pingEveryMs);
       this.pending.set(id, {
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (r) => { clearTimeout(timer); clearInterval(pinger); resolve(r); },
+        reject: (e) => { clearTimeout(timer); clearInterval(pinger); reject(e); },
       });
       send(this.socket, { ...req, id });
     });
@@ -480,6 +492,31 @@ export class SocketDriver implements SqlDriver {
       throw new LakeSoulError(kind, message, { code, retryable, context });
     }
     return reply;
+  }
+
+  /**
+   * Pings the server (one ping at a time); when no answer comes within {@link pingTimeoutMs}, the
+   * connection is given up: every waiting call fails, naming the process and what to do.
+   */
+  private ping(): void {
+    if (this.pinging || this.lost || this.closed) return;
+    this.pinging = true;
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      this.pending.delete(id);
+      this.pinging = false;
+      this.lost = new LakeSoulError('Catalog', `the catalog server of ${this.description} does not answer, not even a ping within ${this.pingTimeoutMs / 1000} s: its process is stopped or hung. `
+        + 'If you suspended it (Ctrl-Z, SIGSTOP), resume it (fg, kill -CONT); otherwise stop it (lakesoul-ts catalog-server --stop, or kill -9 its process) and run the command again: the next command serves the catalog itself',
+      { code: 'CATALOG_UNAVAILABLE', retryable: true });
+      for (const p of this.pending.values()) p.reject(this.lost);
+      this.pending.clear();
+      this.socket.destroy();
+    }, this.pingTimeoutMs);
+    this.pending.set(id, {
+      resolve: () => { clearTimeout(timer); this.pinging = false; },
+      reject: () => { clearTimeout(timer); this.pinging = false; },
+    });
+    send(this.socket, { op: 'ping', id });
   }
 
   private async run<R>(text: string, params: unknown[], tx: number | undefined, signal: AbortSignal | undefined): Promise<SqlQueryResult<R>> {
