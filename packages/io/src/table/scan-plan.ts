@@ -17,6 +17,7 @@ import {
   NO_PARTITION_DESC,
   arrowSchemaFromJson,
   throwIfAborted,
+  isAbortError,
   decodePartitionDesc,
   type PartitionSnapshot,
   type TableInfo,
@@ -950,6 +951,12 @@ function dropCdcDeletes(batch: RecordBatch, cdc: string): RecordBatch {
  * through without a copy (larger ones are sliced); smaller fragments (the tail of a split, a filtered
  * batch) are gathered until they reach `batchSize`. Every batch but the last has at least
  * `batchSize / 2` rows.
+ *
+ * When the input fails, the rows gathered so far are delivered first (one batch), then the error: a
+ * stage under it that throws at a row's position (a missing blob, docs/blobs.md) delivers every row
+ * before that row, and dropping the small slice it emits ahead of its error would lose them. An abort
+ * is thrown at once (nothing more is delivered), and an early `return()` at that last batch ends the
+ * read without the error.
  */
 export async function* rebatch(input: AsyncIterable<RecordBatch>, batchSize: number): AsyncGenerator<RecordBatch> {
   const half = Math.max(1, Math.floor(batchSize / 2));
@@ -961,25 +968,46 @@ export async function* rebatch(input: AsyncIterable<RecordBatch>, batchSize: num
     rows = 0;
     return out;
   };
-  for await (const b of input) {
-    if (b.numRows === 0) continue;
-    let off = 0;
-    if (rows === 0 && b.numRows >= half) {
-      // Zero-copy: whole slices of at most batchSize; a small remainder goes to pending.
-      while (b.numRows - off >= half) {
-        const take = Math.min(batchSize, b.numRows - off);
-        yield off === 0 && take === b.numRows ? b : sliceBatch(b, off, take);
-        off += take;
+  // Errors of the consumer's side (thrown into this generator at a yield) are not the input's.
+  const iterator = input[Symbol.asyncIterator]();
+  let closed = false;
+  try {
+    for (;;) {
+      let r: IteratorResult<RecordBatch>;
+      try {
+        r = await iterator.next();
+      } catch (e) {
+        closed = true; // the input ended by failing
+        if (rows > 0 && !isAbortError(e)) yield flush();
+        throw e;
       }
-      if (off === b.numRows) continue;
+      if (r.done) {
+        closed = true;
+        break;
+      }
+      const b = r.value;
+      if (b.numRows === 0) continue;
+      let off = 0;
+      if (rows === 0 && b.numRows >= half) {
+        // Zero-copy: whole slices of at most batchSize; a small remainder goes to pending.
+        while (b.numRows - off >= half) {
+          const take = Math.min(batchSize, b.numRows - off);
+          yield off === 0 && take === b.numRows ? b : sliceBatch(b, off, take);
+          off += take;
+        }
+        if (off === b.numRows) continue;
+      }
+      while (off < b.numRows) {
+        const take = Math.min(batchSize - rows, b.numRows - off);
+        pending.push(off === 0 && take === b.numRows ? b : sliceBatch(b, off, take));
+        rows += take;
+        off += take;
+        if (rows === batchSize) yield flush();
+      }
     }
-    while (off < b.numRows) {
-      const take = Math.min(batchSize - rows, b.numRows - off);
-      pending.push(off === 0 && take === b.numRows ? b : sliceBatch(b, off, take));
-      rows += take;
-      off += take;
-      if (rows === batchSize) yield flush();
-    }
+  } finally {
+    // an early return() (or an error) while the input is open closes it, as for await would
+    if (!closed) await iterator.return?.();
   }
   if (rows > 0) yield flush();
 }
