@@ -382,3 +382,110 @@ describe('a tester\'s findings: history of Vortex commits, relocate to S3, ns cr
     expect(folder.err).toContain(` import 't$HOME' 'a dir' --format images\``);
   });
 });
+
+describe('a new user following docs/cli.md: export --limit, hints for a missing namespace, warehouse characters, --from keys, nulls in tables', () => {
+  /** The docs' events table, with the text "null", a real null and a text starting with a quote. */
+  async function eventsTable(dir: string): Promise<void> {
+    await ok(dir, ['table', 'create', 'events', '--schema', 'id:int64!,date:date32!,kind:utf8,score:float64', '--partition-by', 'date', '--primary-key', 'id', '--buckets', '2']);
+    writeFileSync(join(dir, 'events.csv'), 'id,date,kind,score\n1,2024-01-01,view,0.5\n2,2024-01-01,null,1.5\n3,2024-01-02,,2.5\n4,2024-01-02,"""q""",\n');
+    await ok(dir, ['import', 'events', 'events.csv', '--mode', 'upsert']);
+  }
+
+  it('export takes --limit as scan does: the first n rows (docs: "takes the scan flags")', async () => {
+    const dir = emptyDir();
+    await eventsTable(dir);
+    const r = await ok(dir, ['export', 'events', 'out.csv', '--limit', '1']);
+    expect(r.out).toBe('exported 1 row to out.csv\n');
+    const scanned = await ok(dir, ['scan', 'events', '--limit', '1', '--format', 'csv']);
+    expect(readFileSync(join(dir, 'out.csv'), 'utf8')).toBe(scanned.out);
+    expect(scanned.out.trim().split('\n')).toHaveLength(2);
+    // to stdout, to Parquet, 0 and more rows than the table has
+    const jsonl = await ok(dir, ['export', 'events', '-', '--format', 'jsonl', '--limit', '3']);
+    expect(jsonl.out.trim().split('\n')).toHaveLength(3);
+    expect(jsonl.err).toBe('exported 3 rows to stdout\n');
+    expect((await ok(dir, ['export', 'events', 'out.parquet', '--limit', '2'])).out).toBe('exported 2 rows to out.parquet\n');
+    expect((await ok(dir, ['export', 'events', 'none.csv', '--limit', '0'])).out).toBe('exported 0 rows to none.csv\n');
+    expect(readFileSync(join(dir, 'none.csv'), 'utf8')).toBe('id,date,kind,score\n');
+    expect((await ok(dir, ['export', 'events', 'all.csv', '--limit', '99'])).out).toBe('exported 4 rows to all.csv\n');
+    const bad = await cli(dir, ['export', 'events', 'bad.csv', '--limit', '-1']);
+    expect(bad.code).toBe(4);
+    expect(bad.err).toMatch(/--limit must be a non-negative integer, not '-1'/);
+    expect((await ok(dir, ['export', '--help'])).out).toMatch(/--limit <n>/);
+  });
+
+  it('a table in a namespace that does not exist: the error says so and its hint runs', async () => {
+    const dir = emptyDir();
+    await eventsTable(dir);
+    for (const args of [['scan', 'events', '-n', 'nope'], ['table', 'describe', 'events', '-n', 'nope'], ['history', 'events', '-n', 'nope']]) {
+      const r = await cli(dir, args);
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.err, args.join(' ')).toMatch(/^error: table 'nope\.events' not found: there is no namespace 'nope' \(see: .* ns list; .* table list lists the tables of every namespace\)\n$/);
+      expect(r.err).not.toMatch(/table list -n/);
+    }
+    // the commands of the hint run (as the command spelled here, `npx lakesoul-ts` under vitest)
+    for (const hinted of [['ns', 'list'], ['table', 'list']]) {
+      const pasted = spawnSync('sh', ['-c', `node ${DIST_BIN} ${hinted.join(' ')}`], { cwd: dir, encoding: 'utf8', env: { ...process.env, LAKESOUL_CATALOG_SERVER: 'off' } });
+      expect(pasted.status, pasted.stderr).toBe(0);
+      expect(pasted.stdout).toMatch(/default/);
+    }
+    // a missing table in a namespace that exists keeps its table list hint, which runs
+    const missing = await cli(dir, ['scan', 'nothere']);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toMatch(/^error: table 'default\.nothere' not found \(see: .* table list -n default\)\n$/);
+  });
+
+  it('a warehouse holding # or ? is refused naming that character, not a % escape the user did not type', async () => {
+    for (const [w, c, esc] of [['./a#b', '#', '%23'], ['./a?b', '?', '%3F']] as const) {
+      const dir = emptyDir();
+      const r = await cli(dir, ['--warehouse', w, 'init']);
+      expect(r.code, w).toBe(4);
+      expect(r.err, w).toContain(`holds "${c}" (escaped as ${esc} in the URL)`);
+      expect(r.err, w).toMatch(/Choose a directory without it\n$/);
+      expect(r.err, w).not.toMatch(/'%' escape/);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+    // a '%' escape the user wrote is still named as one
+    const dir = emptyDir();
+    const r = await cli(dir, ['--warehouse', './a%41', 'init']);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/holds a '%' escape once decoded/);
+  });
+
+  it('table create --from makes primary-key columns not null, the others nullable, as createTable from data does', async () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, 'e.csv'), 'id,date,kind\n1,2024-01-01,view\n2,2024-01-02,click\n');
+    await ok(dir, ['table', 'create', 'f1', '--from', 'e.csv', '--primary-key', 'id', '--partition-by', 'date']);
+    const cli1 = (await ok(dir, ['table', 'describe', 'f1', '--format', 'csv'])).out;
+    expect(cli1).toBe('column,type,nullable,roles\nid,int64,false,primary key\ndate,date32,true,range partition\nkind,utf8,true,\n');
+    // the API, from the same rows
+    const lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'api-catalog') }, warehouse: join(dir, 'api-warehouse') });
+    try {
+      const t = await lakehouse.createTable('f', [{ id: 1, date: new Date('2024-01-01'), kind: 'view' }], { primaryKeys: ['id'], rangePartitions: ['date'] });
+      expect(t.info.schema.fields.map((f) => [f.name, f.nullable])).toEqual([['id', false], ['date', true], ['kind', true]]);
+    } finally {
+      await lakehouse.close();
+    }
+    // JSONL too, and a table without a key has every column nullable
+    writeFileSync(join(dir, 'e.jsonl'), '{"a":1,"b":"x"}\n');
+    await ok(dir, ['table', 'create', 'f2', '--from', 'e.jsonl', '--primary-key', 'a,b']);
+    expect((await ok(dir, ['table', 'describe', 'f2', '--format', 'csv'])).out).toBe('column,type,nullable,roles\na,int64,false,primary key\nb,utf8,false,primary key\n');
+    await ok(dir, ['table', 'create', 'f3', '--from', 'e.jsonl']);
+    expect((await ok(dir, ['table', 'describe', 'f3', '--format', 'csv'])).out).toBe('column,type,nullable,roles\na,int64,true,\nb,utf8,true,\n');
+  });
+
+  it('the table format shows a null and the text "null" differently (the text quoted), as csv and jsonl do', async () => {
+    const dir = emptyDir();
+    await eventsTable(dir);
+    const r = await ok(dir, ['scan', 'events', '--columns', 'id,kind,score']);
+    const lines = r.out.trimEnd().split('\n').slice(2).map((l) => l.split(/\s{2,}/));
+    expect(Object.fromEntries(lines.map(([id, ...rest]) => [id, rest]))).toEqual({
+      1: ['view', '0.5'],
+      2: ['"null"', '1.5'],
+      3: ['null', '2.5'],
+      4: ['"\\"q\\""', 'null'],
+    });
+    const jsonl = (await ok(dir, ['scan', 'events', '--columns', 'id,kind', '--format', 'jsonl'])).out;
+    expect(jsonl).toContain('{"id":2,"kind":"null"}');
+    expect(jsonl).toContain('{"id":3,"kind":null}');
+  });
+});

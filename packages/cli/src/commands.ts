@@ -8,8 +8,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type RecordBatch, type Schema } from 'apache-arrow';
-import { CATALOG_SERVER_FILE, LakeSoulError, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { type RecordBatch, Schema } from 'apache-arrow';
+import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { CleanupProgress, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -165,6 +165,14 @@ function addScanOptions(cmd: Command): Command {
     .option('--incremental <start..end>', 'changes committed in [start, end) (ISO or epoch ms); keeps CDC deletes');
 }
 
+/** `--limit <n>` of scan, head and export: a non-negative integer, or undefined when not given. */
+function limitFrom(o: Record<string, unknown>): number | undefined {
+  if (o.limit === undefined) return undefined;
+  const limit = Number(o.limit);
+  if (String(o.limit).trim() === '' || !Number.isInteger(limit) || limit < 0) throw new LakeSoulError('InvalidArgument', `--limit must be a non-negative integer, not '${o.limit}'`);
+  return limit;
+}
+
 function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
   const opts: ScanOptions = {};
   const parts = parsePartitionFlags(o.partition as string[] | undefined);
@@ -194,13 +202,33 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
 
 async function withContext(program: Command, io: CliIO, fn: (ctx: CliContext) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const ctx = await openContext(program.opts<GlobalFlags>(), io, signal);
-  try { await fn(ctx); } finally { await ctx.lakehouse.close(); }
+  try { await fn(ctx); } catch (e) { throw await missingNamespace(ctx.lakehouse.catalog, e); } finally { await ctx.lakehouse.close(); }
 }
 
 /** Runs a metadata command on the catalog alone (the table API and its dependencies stay unloaded). */
 async function withCatalog(program: Command, fn: (ctx: CatalogContext) => Promise<void>): Promise<void> {
   const ctx = await openCatalogContext(program.opts<GlobalFlags>());
-  try { await fn(ctx); } finally { await ctx.catalog.close(); }
+  try { await fn(ctx); } catch (e) { throw await missingNamespace(ctx.catalog, e); } finally { await ctx.catalog.close(); }
+}
+
+/**
+ * A table not found in a namespace that does not exist either: the error says so and points to `ns
+ * list` (the hint `table list -n <ns>` it got otherwise failed itself, the namespace not being found).
+ * Other errors, and errors that carry their own hint (`(see: …`), are returned as they are.
+ */
+async function missingNamespace(catalog: CatalogContext['catalog'], e: unknown): Promise<unknown> {
+  if (!(e instanceof LakeSoulError) || e.code !== 'TABLE_NOT_FOUND' || e.message.includes('(see: ')) return e;
+  const namespace = e.context.namespace;
+  // (the context holds at most MAX_QUOTED_INPUT characters of the name: a longer one cannot be looked up)
+  if (typeof namespace !== 'string' || namespace === '' || namespace.length >= MAX_QUOTED_INPUT) return e;
+  const exists = await catalog.getNamespace(namespace).then(() => true, (n: unknown) => {
+    if (LakeSoulError.hasCode(n, 'NAMESPACE_NOT_FOUND')) return false;
+    return true; // cannot tell: the original error stands
+  });
+  if (exists) return e;
+  return new LakeSoulError('NotFound', `${e.message}: there is no namespace ${quoteInput(namespace)} (see: ${cliName()} ns list; ${cliName()} table list lists the tables of every namespace)`, {
+    code: 'NAMESPACE_NOT_FOUND', context: e.context, cause: e,
+  });
 }
 
 async function openTable(ctx: CliContext, name: string, ns?: string): Promise<LakeSoulTable> {
@@ -449,7 +477,11 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
         }
       } else if (o.from) {
         const { inferFileSchema, detectFormat } = await import('./table-input.js');
-        schema = await inferFileSchema(o.from, detectFormat(o.from), undefined, /\.tsv$/i.test(o.from) ? '\t' : undefined);
+        const inferred = await inferFileSchema(o.from, detectFormat(o.from), undefined, /\.tsv$/i.test(o.from) ? '\t' : undefined);
+        // as the table API does for a schema inferred from data (createTable(name, rows, { primaryKeys })):
+        // primary-key columns not null, every other column nullable (later writes may hold nulls)
+        const keys = (o.primaryKey as string[] | undefined) ?? [];
+        schema = new Schema(inferred.fields.map((f) => f.clone({ nullable: !keys.includes(f.name) })), inferred.metadata);
       } else {
         throw new LakeSoulError('InvalidArgument', `table create ${name}: a schema is needed: --schema "id:int64!,..." or --from <file>`);
       }
@@ -779,12 +811,17 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
           : `import of ${what} into ${name} interrupted by ${stop.received ?? 'a signal'}: nothing of it was committed, and the files it had written were deleted${before}`);
       }
     });
+  addExportCommand({ program, io, out, quiet });
+}
 
+/** Adds `export`. */
+function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'>): void {
   addScanOptions(program.command('export <table> <output>')
     .description('export a table (or a partition, snapshot or increment of it) to Parquet, CSV or JSONL; <output> - writes to stdout (with --format). ' +
       'The file is written under a temporary name and replaces <output> only when complete'))
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension)').choices(['parquet', 'csv', 'jsonl']))
+    .option('--limit <n>', 'export the first n rows (as scan --limit prints them)')
     .action((name: string, output: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
       const { writeOutputFile, withWriteStream, isStandardOutput } = await import('./output-file.js');
@@ -796,14 +833,24 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
       }
       const say = toStdout ? (s: string) => io.stderr.write(s + '\n') : out;
       const scanOpts = scanOptionsFrom(o);
+      const limit = limitFrom(o);
       await checkPartitionsExist(t, scanOpts);
       const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
-      const total = quiet() ? undefined : await plannedRows(plan);
+      const planned = quiet() ? undefined : await plannedRows(plan);
+      const total = limit === undefined || planned === undefined ? planned : Math.min(limit, planned);
       const progress = startProgress({ label: `export ${name}`, unit: 'rows', quiet: quiet(), total });
       let rows = 0;
       const counted = (async function* () {
         try {
-          for await (const b of plan.read()) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
+          // --limit: the first n rows, as scan --limit prints them (reading stops there)
+          if (limit === 0) return;
+          for await (const b of plan.read()) {
+            const take = limit === undefined ? b : b.slice(0, Math.min(b.numRows, limit - rows));
+            rows += take.numRows;
+            progress.tick({ rows: take.numRows });
+            yield take;
+            if (limit !== undefined && rows >= limit) break;
+          }
         } catch (e) { throw await explainReadError(e, t, plan); }
       })();
       const writeTo = async (sink: NodeJS.WritableStream): Promise<void> => {
@@ -836,8 +883,7 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
     const scanOpts = scanOptionsFrom(o);
     await checkPartitionsExist(t, scanOpts);
     const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
-    const limit = o.limit !== undefined ? Number(o.limit) : limitDefault;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new LakeSoulError('InvalidArgument', `--limit must be a non-negative integer, not '${o.limit}'`);
+    const limit = limitFrom(o) ?? limitDefault;
     const format = (o.format as OutputFormat) ?? 'table';
     const { BatchPrinter } = await import('./output-format.js');
     const printer = new BatchPrinter(io.stdout, format);
@@ -1245,7 +1291,8 @@ const EXAMPLES: Record<string, string[]> = {
   'table list': ['lakesoul-ts table list', 'lakesoul-ts table list -n analytics'],
   'table describe': ['lakesoul-ts table describe events', 'lakesoul-ts table describe events --json'],
   'table drop': ['lakesoul-ts table drop events', 'lakesoul-ts table drop events --purge    # and delete its data files'],
-  export: ['lakesoul-ts export events events.parquet', 'lakesoul-ts export events day1.csv --partition date=2024-01-01 --version 0'],
+  export: ['lakesoul-ts export events events.parquet', 'lakesoul-ts export events day1.csv --partition date=2024-01-01 --version 0',
+    'lakesoul-ts export events sample.jsonl --limit 100    # the first 100 rows'],
   head: ['lakesoul-ts head events', 'lakesoul-ts head events -l 3 --format jsonl'],
   history: ['lakesoul-ts history events', 'lakesoul-ts history events --partition date=2024-01-01 --json'],
   compact: ['lakesoul-ts compact events', 'lakesoul-ts compact events --partition date=2024-01-01'],

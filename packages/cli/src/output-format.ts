@@ -27,10 +27,15 @@ export function cellValue(data: Data, i: number): unknown {
   return jsonSafe(plainValueAt(data, i));
 }
 
-/** Text of one cell: CSV (null = empty field) or the human table (null = `null`, binary summarized). */
-function cellText(data: Data, i: number, forTable: boolean): string {
+/**
+ * Text of one cell: CSV (null = empty field) or the human table (null itself, which the table shows as
+ * `null` and tells from the text "null": see {@link RowPrinter}; binary summarized).
+ */
+function cellText(data: Data, i: number, forTable: true): string | null;
+function cellText(data: Data, i: number, forTable: false): string;
+function cellText(data: Data, i: number, forTable: boolean): string | null {
   const v = plainValueAt(data, i);
-  if (v === null || v === undefined) return forTable ? 'null' : '';
+  if (v === null || v === undefined) return forTable ? null : '';
   if (forTable && v instanceof Uint8Array) return `<${v.length} bytes>`;
   return plainText(v);
 }

@@ -77,7 +77,7 @@ export class RowPrinter {
         s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : isNegativeZero(v) ? '-0' : JSON.stringify(v))).join(',') + '\n';
       } else {
         const cells = values.map((v) => {
-          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? escapeControls(v) : isNegativeZero(v) ? '-0' : JSON.stringify(v);
+          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? tableText(v) : isNegativeZero(v) ? '-0' : JSON.stringify(v);
           return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
         });
         if (this.widths) s += this.line(cells) + '\n';
@@ -124,6 +124,15 @@ export class RowPrinter {
     this.pending = [];
     return text;
   }
+}
+
+/**
+ * A text value as the `table` format shows it: as it is, control characters escaped, except that a text
+ * that reads as a null (`null`, as the table shows a null) or that starts with a double quote is shown
+ * as a JSON string (`"null"`, `"\"x\""`), so a null and the text "null" look different.
+ */
+export function tableText(text: string): string {
+  return escapeControls(text === 'null' || text.startsWith('"') ? JSON.stringify(text) : text);
 }
 
 const CONTROL_NAMES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

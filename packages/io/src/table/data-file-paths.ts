@@ -116,7 +116,13 @@ export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOU
   const bad = /[?#\t\n\r]/.exec(uri) ?? (SPECIAL.has(m[1].toLowerCase()) ? /\\/.exec(uri) : null);
   if (bad) throw refuse(`holds ${JSON.stringify(bad[0])}`);
   const located = nativeDataFileUri(uri);
-  if (nativeDataFileUri(located) !== located) throw refuse(`holds a '%' escape once decoded (${JSON.stringify(located)})`);
+  if (nativeDataFileUri(located) !== located) {
+    // a '?' or '#' (or a tab, a newline, a '\\') the path spelled as an escape (`a#b` made a URL is
+    // `a%23b`) is named as the person typed it: the message blamed a '%' they never wrote
+    const decoded = (SPECIAL.has(m[1].toLowerCase()) ? /[?#\t\n\r\\]/ : /[?#\t\n\r]/).exec(located.slice(m[0].length));
+    throw refuse(decoded ? `holds ${JSON.stringify(decoded[0])} (escaped as %${decoded[0].charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')} in the URL)`
+      : `holds a '%' escape once decoded (${JSON.stringify(located)})`);
+  }
   return located;
 }
 
