@@ -449,7 +449,9 @@ export class TableScanPlan implements ScanPlan {
 
   /** A deep copy of the plan as plain JSON (see {@link scanPlanFromJSON}). */
   toJSON(): ScanPlanJSON {
-    return JSON.parse(JSON.stringify(this.json)) as ScanPlanJSON;
+    // A filter literal beyond ±2^53 is a bigint (JSON has none): written as `{ "$bigint": "<decimal>" }`,
+    // which scanPlanFromJSON turns back into the bigint.
+    return JSON.parse(JSON.stringify(this.json, (_k, v: unknown) => (typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v))) as ScanPlanJSON;
   }
 
   /** Every split in order, with prefetch across split boundaries. */
@@ -1138,5 +1140,18 @@ export function scanPlanFromJSON(json: ScanPlanJSON, stores: StoreRegistry): Sca
   if (!json || !Array.isArray(json.splits) || typeof json.tableSchemaJson !== 'string') {
     throw new LakeSoulError('InvalidArgument', 'not a scan plan JSON (splits and tableSchemaJson are required)');
   }
-  return new TableScanPlan(json, stores);
+  return new TableScanPlan(json.filter ? { ...json, filter: restoreBigints(json.filter) as FilterExpr } : json, stores);
+}
+
+/** The key of a bigint filter literal in plan JSON (see {@link TableScanPlan.toJSON}). */
+const BIGINT_TAG = '$bigint';
+
+/** `value` with every `{ "$bigint": "<decimal>" }` (as toJSON writes a bigint) turned back into the bigint. */
+function restoreBigints(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(restoreBigints);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && keys[0] === BIGINT_TAG && typeof o[BIGINT_TAG] === 'string' && /^-?\d+$/.test(o[BIGINT_TAG])) return BigInt(o[BIGINT_TAG]);
+  return Object.fromEntries(keys.map((k) => [k, restoreBigints(o[k])]));
 }
