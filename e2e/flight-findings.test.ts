@@ -10,9 +10,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Field, Float32, Int64, Schema, Table, Uint64, makeVector, tableFromIPC } from 'apache-arrow';
+import { Field, Float32, Int64, IntervalDayTime, IntervalYearMonth, Schema, Table, Uint64, makeData, makeVector, tableFromIPC } from 'apache-arrow';
+import { arrowSchemaToJson } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
-import { createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
+import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
 import { runPythonClient, testEnv } from './cli-env.js';
 
 const SECRET = 'e2e-flight-findings-secret-0123456789';
@@ -82,5 +83,58 @@ describe('filter literals beyond 2^53 (the parser makes them bigints) through Fl
     const t = tableFromIPC(readFileSync(out));
     expect(t.numRows).toBe(1);
     expect(t.getChild('id')!.get(0)).toBe(2n);
+  });
+});
+
+describe('column types through create-table (schemaIpc) + DoPut + DoGet with pyarrow', () => {
+  it('month_day_nano interval: refused at create-table, Unsupported naming the column (Parquet cannot store it)', async () => {
+    const r = await findings('create', url, { name: 'iv_mdn', columns: { span: 'month_day_nano' } });
+    expect(r.error).toBe('ArrowNotImplementedError'); // pyarrow's class for UNIMPLEMENTED (Unsupported)
+    expect(r.message).toMatch(/column 'span'/);
+    expect(r.message).toMatch(/month_day_nano/i);
+    expect(r.message).not.toMatch(/INTERNAL/);
+    expect((await lakehouse.listTables()).map((t) => t.name)).not.toContain('iv_mdn');
+  });
+
+  it('timestamp[s] is stored as such and read back exactly (Parquet holds milliseconds, the read casts back)', async () => {
+    const r = await findings('roundtrip', url, { name: 'rt_ts_s', columns: { c: 'timestamp_s' } });
+    expect(r.error, r.message).toBeUndefined();
+    expect(r.types).toEqual(['int64', 'timestamp[s]']);
+    expect(r.values.c).toEqual(['datetime.datetime(2024, 1, 1, 0, 0, 1)', 'datetime.datetime(2262, 4, 12, 0, 0)']);
+  });
+
+  it('duration[ms]: create-table via schemaIpc accepts it and it round trips', async () => {
+    const r = await findings('roundtrip', url, { name: 'rt_dur_ms', columns: { c: 'duration_ms' } });
+    expect(r.error, r.message).toBeUndefined();
+    expect(r.types).toEqual(['int64', 'duration[ms]']);
+    expect(r.values.c).toEqual(r.sent.c);
+    expect(r.values.c).toEqual(['datetime.timedelta(microseconds=1000)', 'datetime.timedelta(days=3, microseconds=7000)']);
+  });
+
+  it('dictionary<int32, utf8>: create-table stores utf8, DoPut takes the dictionary column, DoGet returns plain strings', async () => {
+    const r = await findings('roundtrip', url, { name: 'rt_dict', columns: { c: 'dictionary' } });
+    expect(r.error, r.message).toBeUndefined();
+    expect(r.sent_types).toEqual(['int64', 'dictionary<values=string, indices=int32, ordered=0>']);
+    expect(r.types).toEqual(['int64', 'string']);
+    expect(r.values.c).toEqual(r.sent.c);
+  });
+
+  it('interval[year_month] and interval[day_time] round trip through create-table + DoPut + DoGet (TS client)', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('ym', new IntervalYearMonth(), true), new Field('dt', new IntervalDayTime(), true)]);
+    const client = await FlightClient.connect(url);
+    try {
+      await client.doActionJson('create-table', { name: 'rt_intervals', schema: JSON.parse(arrowSchemaToJson(schema)) });
+      const ym = makeData({ type: new IntervalYearMonth(), length: 3, nullCount: 1, nullBitmap: Uint8Array.of(0b011), data: Int32Array.of(13, -1, 0) });
+      const dt = makeData({ type: new IntervalDayTime(), length: 3, nullCount: 1, nullBitmap: Uint8Array.of(0b011), data: Int32Array.of(1, 1000, -2, 5, 0, 0) });
+      const sent = new Table(schema, { id: makeVector(BigInt64Array.from([1n, 2n, 3n])), ym: makeVector(ym), dt: makeVector(dt) } as any);
+      await client.doPut({ cmd: { table: 'rt_intervals' } }, sent);
+      const got = await client.readAll(await client.getFlightInfo({ cmd: { table: 'rt_intervals' } }));
+      expect(got.schema.fields.map((f) => String(f.type))).toEqual(schema.fields.map((f) => String(f.type)));
+      const cells = (t: Table, c: string) => Array.from({ length: t.numRows }, (_, i) => { const v = t.getChild(c)!.get(i); return v === null ? null : Array.from(v as Int32Array); });
+      expect(cells(got, 'ym')).toEqual(cells(sent, 'ym'));
+      expect(cells(got, 'dt')).toEqual(cells(sent, 'dt'));
+    } finally {
+      client.close();
+    }
   });
 });

@@ -53,7 +53,7 @@ def cmd_roundtrip(client, args):
     for c, t in args["columns"].items():
         cols[c] = pa.array(TYPES[t][1], TYPES[t][0])
     table = pa.table(cols)
-    writer, reader = client.do_put(fl.FlightDescriptor.for_command(json.dumps({"table": args["name"]}).encode()), table.schema)
+    writer, reader = client.do_put(fl.FlightDescriptor.for_command(json.dumps({"table": args["name"], "expectedRows": table.num_rows}).encode()), table.schema)
     writer.write_table(table)
     writer.done_writing()
     reader.read()
@@ -74,7 +74,7 @@ def cmd_big_row(client, args):
     """create-table (id int64, s utf8), DoPut one row whose string has `bytes` bytes, DoGet it back."""
     action(client, "create-table", {"name": args["name"], "schema": [{"name": "id", "type": "int64", "nullable": False}, {"name": "s", "type": "utf8"}]})
     table = pa.table({"id": pa.array([1], pa.int64()), "s": pa.array(["x" * int(args["bytes"])], pa.string())})
-    writer, reader = client.do_put(fl.FlightDescriptor.for_command(json.dumps({"table": args["name"]}).encode()), table.schema)
+    writer, reader = client.do_put(fl.FlightDescriptor.for_command(json.dumps({"table": args["name"], "expectedRows": table.num_rows}).encode()), table.schema)
     writer.write_table(table)
     writer.done_writing()
     put = json.loads(reader.read().to_pybytes().decode())

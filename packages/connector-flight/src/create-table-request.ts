@@ -5,8 +5,8 @@
  * base64 of an encapsulated IPC schema message (pyarrow: `schema.serialize()`).
  */
 import {
-  Binary, Bool, DataType, DateDay, Field, Float32, Float64, Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, List,
-  Schema, TimeUnit, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8,
+  Binary, Bool, DataType, DateDay, Field, Float32, Float64, Int16, Int32, Int64, Int8, IntervalUnit, LargeBinary, LargeUtf8, List,
+  Schema, TimeUnit, Timestamp, Type, Uint16, Uint32, Uint64, Uint8, Utf8, type Interval,
 } from 'apache-arrow';
 import { LakeSoulError, arrowSchemaFromJson, validateNamespaceName, validateTableName } from '@lakesoul-ts/meta';
 import { schemaFromIpcMessage } from './ipc-framing.js';
@@ -128,6 +128,24 @@ function refuseControlCharacters(fields: readonly Field[], table: string): void 
   }
 }
 
+/**
+ * Refuses column types (nested fields' included) a table could be created with but never written:
+ * the Parquet writer has no month_day_nano interval, so every DoPut into such a table failed
+ * (`NYI: Attempting to write an Arrow interval type MonthDayNano to parquet`). `Unsupported`, naming
+ * the column, as the schema JSON refuses large_list or string_view.
+ */
+function refuseUnwritableTypes(fields: readonly Field[], table: string, path = ''): void {
+  for (const f of fields) {
+    const column = path ? `${path}.${f.name}` : f.name;
+    if (f.type.typeId === Type.Interval && (f.type as Interval).unit === IntervalUnit.MONTH_DAY_NANO) {
+      throw new LakeSoulError('Unsupported',
+        `column ${quote(column)} of table ${table}: type interval[month_day_nano] cannot be stored (Parquet has no month_day_nano interval); use interval[day_time], interval[year_month], duration, or integer columns`,
+        { code: 'UNSUPPORTED_COLUMN_TYPE', context: { column } });
+    }
+    refuseUnwritableTypes(f.type.children ?? [], table, column);
+  }
+}
+
 /** Decodes the JSON body of a create-table action. */
 export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableRequest {
   const parsed = parseClientJson(bodyBytes, 'create-table body', MAX_ACTION_BODY_BYTES, '{"name": "events", "schema": [{"name": "id", "type": "int64"}]}');
@@ -150,6 +168,7 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
     schema: schemaOf(body, shown),
   };
   refuseControlCharacters(req.schema.fields, shown);
+  refuseUnwritableTypes(req.schema.fields, shown);
   const rp = stringList(body.rangePartitions, 'rangePartitions');
   if (rp) req.rangePartitions = rp;
   const pk = stringList(body.primaryKeys, 'primaryKeys');
