@@ -173,6 +173,17 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
     }
   }
   if (!Number.isInteger(r.epoch) || r.epoch < 0 || !Number.isInteger(r.samplesConsumed) || r.samplesConsumed < 0) throw invalid('resumeFrom: bad epoch/samplesConsumed');
+  // A position past the end of the epoch is no position in it: the first iteration yielded all of the
+  // next epoch and the difference was lost without a word. Where the count is known up front
+  // ('pad' / 'drop', or exact split row counts) it is refused here; otherwise the epoch stream refuses
+  // it once the epoch ends short of it (epoch-stream.ts). The end itself is a position: the next epoch.
+  if (p.samplesPerEpoch !== null && r.samplesConsumed > p.samplesPerEpoch) {
+    throw invalid(
+      `resumeFrom: position ${r.samplesConsumed} (samplesConsumed) is past the end of epoch ${r.epoch}, which holds ${p.samplesPerEpoch} samples on this reader (shard ${s.shard} of ${p.tableName}${s.equalize === 'none' ? '' : `, equalize '${s.equalize}'`}); resume from a state this reader's getState() saved, or with samplesConsumed 0 and epoch ${r.epoch + 1} for the next epoch`,
+      { table: p.tableName, epoch: r.epoch, samplesConsumed: r.samplesConsumed, samplesPerEpoch: p.samplesPerEpoch, shard: s.shard },
+      'RESUME_PAST_END',
+    );
+  }
   return { epoch: r.epoch, consumed: r.samplesConsumed };
 }
 

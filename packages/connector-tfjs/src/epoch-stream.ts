@@ -178,6 +178,13 @@ export class EpochStream {
           k = skip;
         }
       }
+      if (k < skip) {
+        // The count was known only by reading: the position lies beyond the epoch's end.
+        throw new LakeSoulError('InvalidArgument', `resumeFrom: position ${skip} (samplesConsumed) is past the end of epoch ${ep}, which held ${k} samples on shard ${shard} of ${tableName} (counted by reading: a filter or primary-key merge makes the footers' counts upper bounds); resume from a state this reader's getState() saved, or with samplesConsumed 0 and epoch ${ep + 1} for the next epoch`, {
+          code: 'RESUME_PAST_END',
+          context: { table: tableName, epoch: ep, samplesConsumed: skip, samples: k, shard },
+        });
+      }
       return;
     }
     let n = skip;

@@ -214,6 +214,50 @@ describe('resume', () => {
     expect(a.state).toMatchObject({ epoch: 1, samplesConsumed: 0 });
   });
 
+  it('a position past the end of the epoch is refused up front where the count is known (exact counts, pad, drop), not a silent skip into the next epoch', async () => {
+    // 'none' on a table without primary key and filter: the count is exact; 'pad' / 'drop': equalized counts
+    for (const extra of [{ rank: undefined, worldSize: undefined, equalize: 'none' as const }, { equalize: 'pad' as const }, { equalize: 'drop' as const }]) {
+      const o = opts(extra);
+      const ds = await tfjsDataset(table, o);
+      const n = ds.samplesPerEpoch as number;
+      expect(n).toBeGreaterThan(0);
+      const state = ds.getState();
+      for (const past of [n + 1, 1000]) {
+        const err = await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: past } }).then(() => null, (e: unknown) => e);
+        expect(LakeSoulError.is(err, 'InvalidArgument'), JSON.stringify(extra)).toBe(true);
+        expect((err as LakeSoulError).code).toBe('RESUME_PAST_END');
+        expect((err as LakeSoulError).message).toContain(`position ${past} (samplesConsumed) is past the end of epoch 0, which holds ${n} samples`);
+        expect((err as LakeSoulError).context).toMatchObject({ epoch: 0, samplesConsumed: past, samplesPerEpoch: n });
+      }
+      // the end itself is a position: the next epoch, whole
+      const atEnd = await take(await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: n } }));
+      expect(atEnd).toEqual(await take(await tfjsDataset(table, { ...o, epoch: 1 })));
+    }
+    // negative positions stay refused as before
+    const ds = await tfjsDataset(table, opts());
+    await expect(tfjsDataset(table, opts({ resumeFrom: { ...ds.getState(), samplesConsumed: -1 } }))).rejects.toMatchObject({ code: 'BAD_DATASET_OPTION' });
+  });
+
+  it('with a filter (the count known only by reading) a position past the epoch fails once the epoch ends short of it, naming position and real count', async () => {
+    const o = base({ filter: 'id < 20', shuffle: { seed: 3 } });
+    const ds = await tfjsDataset(table, o);
+    expect(ds.samplesPerEpoch).toBeNull();
+    const all = await take(ds);
+    expect(all.length).toBe(20);
+    const state = ds.getState();
+    const resumed = await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: 1000 } });
+    const err = await take(resumed).then(() => null, (e: unknown) => e);
+    expect(LakeSoulError.is(err, 'InvalidArgument')).toBe(true);
+    expect((err as LakeSoulError).code).toBe('RESUME_PAST_END');
+    expect((err as LakeSoulError).message).toMatch(/position 1000 \(samplesConsumed\) is past the end of epoch 0, which held 20 samples/);
+    expect((err as LakeSoulError).context).toMatchObject({ epoch: 0, samplesConsumed: 1000, samples: 20 });
+    // one past the end too; the end itself is the next epoch; a position inside is the rest
+    await expect(take(await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: 21 } }))).rejects.toMatchObject({ code: 'RESUME_PAST_END' });
+    const atEnd = await take(await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: 20 } }));
+    expect(atEnd).toEqual(await take(await tfjsDataset(table, { ...o, epoch: 1 })));
+    expect(await take(await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: 13 } }))).toEqual(all.slice(13));
+  });
+
   it('at an epoch boundary a run may go on with another sharding: each new rank reads its shard of the next epoch', async () => {
     const ds = await tfjsDataset(table, opts());
     const perEpoch = Math.ceil((ds.samplesPerEpoch as number) / 4);

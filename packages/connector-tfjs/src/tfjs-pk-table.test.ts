@@ -106,3 +106,19 @@ it('a resumed position after the last full batch (dropRemainder; the epoch count
   expect((await readAll(resumed)).map((r) => r.id), 'the first iteration of the resumed run is epoch 1, not an empty rest of epoch 0').toEqual(epoch1);
   expect(resumed.getState()).toMatchObject({ epoch: 2, samplesConsumed: 0 });
 });
+
+it('a resume position past the merged epoch (counts known only by reading) fails naming the position and the real count', async () => {
+  const o = { tf, batchSize: 8, features: { id: { column: 'id', dtype: 'int32' as const }, x: 'x' }, shuffle: { seed: 4 } };
+  const ds = await tfjsDataset(table, o);
+  expect(ds.samplesPerEpoch).toBeNull(); // footer counts (60) are upper bounds of the 40 merged keys
+  const state = ds.getState();
+  for (const past of [41, 60, 1000]) {
+    const err = await readAll(await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: past } })).then(() => null, (e: unknown) => e);
+    expect(LakeSoulError.is(err, 'InvalidArgument'), String(past)).toBe(true);
+    expect((err as LakeSoulError).code).toBe('RESUME_PAST_END');
+    expect((err as Error).message).toContain(`position ${past} (samplesConsumed) is past the end of epoch 0, which held 40 samples`);
+  }
+  // the end is the next epoch
+  const next = (await readAll(await tfjsDataset(table, { ...o, resumeFrom: { ...state, epoch: 0, samplesConsumed: 40 } }))).map((r) => r.id);
+  expect(next).toEqual((await readAll(await tfjsDataset(table, { ...o, epoch: 1 }))).map((r) => r.id));
+});
