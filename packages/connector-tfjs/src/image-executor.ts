@@ -1,8 +1,11 @@
 /**
- * Executes image pipelines: decode with sharp when it is installed (libvips decodes and resizes off the
- * main thread, several calls at once), else with tfjs-node (`tf.node.decodeImage`) when the injected tf
- * has it and its `tensorflow` backend is active, else pure JS (pngjs / jpeg-js); the JS path can run on
- * a pool of `worker_threads` workers when decoding is the bottleneck.
+ * Executes image pipelines: decode with sharp when it is installed (libvips decodes off the main
+ * thread, several calls at once), else with tfjs-node (`tf.node.decodeImage`) when the injected tf has
+ * it and its `tensorflow` backend is active, else pure JS (pngjs / jpeg-js); the JS path can run on a
+ * pool of `worker_threads` workers when decoding is the bottleneck. Whatever decodes, the steps after
+ * the decode (resize, crops, flips, scale) run the JS kernels of image-kernels.ts, so the decoder never
+ * changes a resize's pixels; libvips' own resize (another kernel) runs only when asked for by name
+ * (`resize: 'sharp'`).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -19,8 +22,10 @@ import type { ImagePipeline } from './image-pipeline.js';
  * Which decoder runs the `decode` step. 'auto' picks sharp, then tfjs-node (only while the
  * `tensorflow` backend is active: its decoder refuses to run on another), then js. Sharp comes first
  * because it decodes on libuv's threads: 1.5x tfjs-node's main-thread decode with 8 calls in flight
- * (224x224 PNGs, 2 cores). With sharp, 'auto' still decodes small images in JavaScript (see
- * {@link AUTO_JS_MAX_PIXELS}): a sharp call costs about half a millisecond whatever the image.
+ * (224x224 PNGs, 2 cores). With sharp, 'auto' still decodes small PNGs in JavaScript (see
+ * {@link AUTO_JS_MAX_PIXELS}): a sharp call costs about half a millisecond whatever the image, and a
+ * PNG decodes to the same pixels either way. JPEGs all go to sharp: libjpeg-turbo and jpeg-js decode
+ * the same file to pixels up to 13/255 apart, and one dataset must not mix them.
  */
 export type ImageDecoderKind = 'auto' | 'js' | 'sharp' | 'tfjs-node';
 
@@ -52,9 +57,22 @@ export const DEFAULT_SHARP_CONCURRENCY = 8;
  * The largest images (width x height, per format) that decoder 'auto' decodes in JavaScript on the
  * calling thread even when sharp is installed. Measured on 2 cores with sharp at 8 calls in flight
  * (decodes per second, sharp / JS): PNG 16x16 0.12x, 64x64 0.68x, 96x96 0.87x, 128x128 1.30x,
- * 224x224 3.2x; JPEG 16x16 0.26x, 32x32 0.55x, 64x64 1.67x, 224x224 8.8x.
+ * 224x224 3.2x; JPEG 16x16 0.26x, 32x32 0.55x, 64x64 1.67x, 224x224 8.8x. PNG decoding is lossless,
+ * so the switch changes no pixel. JPEG's is 0 (every JPEG goes to sharp): jpeg-js and libjpeg-turbo
+ * decode one file to different pixels (IDCT and chroma upsampling), and a dataset whose small JPEGs
+ * went through one and large ones through the other mixed two decoders.
  */
-export const AUTO_JS_MAX_PIXELS: Readonly<Record<'png' | 'jpeg', number>> = { png: 100 * 100, jpeg: 48 * 48 };
+export const AUTO_JS_MAX_PIXELS: Readonly<Record<'png' | 'jpeg', number>> = { png: 100 * 100, jpeg: 0 };
+
+/**
+ * Which kernel runs a resize that directly follows the decode. 'js' (default): the half-pixel-centre
+ * bilinear of image-kernels.ts, whatever the decoder (tfjs-node's `resizeBilinear(halfPixelCenters)`
+ * gives the same values). 'sharp' (only with decoder 'sharp'): libvips' own resize, another kernel
+ * (it reduces with antialiasing, and its bilinear samples elsewhere): pixels up to 118/255 from
+ * the JS kernel's on a downsample. Faster for large JPEGs only (libjpeg's shrink-on-load): 1.46x the
+ * images/s at 1024x768 -> 224x224, about the same for PNGs, slower for small images.
+ */
+export type ImageResizeKernel = 'js' | 'sharp';
 
 /** Options of {@link createImageExecutor}. */
 export interface CreateImageExecutorOptions {
@@ -68,6 +86,8 @@ export interface CreateImageExecutorOptions {
   workers?: number;
   /** Sharp calls worth keeping in flight (default {@link DEFAULT_SHARP_CONCURRENCY}). */
   concurrency?: number;
+  /** The resize kernel (default 'js'; 'sharp' only with decoder 'sharp'): see {@link ImageResizeKernel}. */
+  resize?: ImageResizeKernel;
   /** The tf namespace (its `node.decodeImage` is used when present). */
   tf?: TfNodeLike;
 }
@@ -137,6 +157,15 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   if (!Number.isInteger(workers) || workers < 0) throw new LakeSoulError('InvalidArgument', `image workers must be a non-negative integer, got ${workers}`);
   const concurrency = options.concurrency ?? DEFAULT_SHARP_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new LakeSoulError('InvalidArgument', `image decode concurrency must be a positive integer, got ${concurrency}`);
+  const resizeKernel = options.resize ?? 'js';
+  if (resizeKernel !== 'js' && resizeKernel !== 'sharp') {
+    throw new LakeSoulError('InvalidArgument', `image resize kernel must be 'js' or 'sharp', got ${JSON.stringify(resizeKernel)}`, { code: 'BAD_DECODE_OPTION', context: { resize: resizeKernel } });
+  }
+  // libvips' resize is another kernel: only by name, with the decoder named too, so that no dataset gets
+  // it by default or mixes it with the JS kernel ('auto' decodes small PNGs in JavaScript).
+  if (resizeKernel === 'sharp' && want !== 'sharp') {
+    throw new LakeSoulError('InvalidArgument', `resize 'sharp' (libvips' resize kernel) needs decoder 'sharp', got decoder '${want}'`, { code: 'BAD_DECODE_OPTION', context: { decoder: want, resize: resizeKernel } });
+  }
   // `workers` runs the pure-JS decoder on worker threads: 'auto' then considers neither sharp nor
   // tfjs-node, and a native decoder asked for by name cannot honour it.
   if (workers > 0 && (want === 'sharp' || want === 'tfjs-node')) {
@@ -178,12 +207,12 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
           if (want === 'auto' && (imagePixels(bytes) ?? Infinity) <= AUTO_JS_MAX_PIXELS[format]) {
             return runImageOps(bytes, [...p.ops], seed, jsCodecs, out, scaleU8);
           }
-          // A resize right after the decode runs inside libvips (bilinear, off the main thread), several
-          // times faster than the JS kernel; pixels can differ from it by interpolation rounding.
+          // Sharp decodes; the resize and the rest run the JS kernels (the same pixels as the other
+          // decoders), unless libvips' resize was asked for by name (another kernel, other pixels).
           const ops = [...p.ops];
           let img = sharp(bytes);
           let next = 1;
-          if (ops[1]?.op === 'resize') {
+          if (resizeKernel === 'sharp' && ops[1]?.op === 'resize') {
             img = img.resize(ops[1].width, ops[1].height, { fit: 'fill', kernel: 'linear' });
             next = 2;
           }

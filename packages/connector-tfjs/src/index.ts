@@ -25,6 +25,6 @@ export { ShuffleBuffer, shuffleStream } from './shuffle-buffer.js';
 export { ImagePipeline, images } from './image-pipeline.js';
 export type { DecodeOptions } from './image-pipeline.js';
 export { AUTO_JS_MAX_PIXELS, DEFAULT_SHARP_CONCURRENCY, createImageExecutor } from './image-executor.js';
-export type { CreateImageExecutorOptions, ImageDecoderKind, ImageExecutor, PixelTarget, TfNodeLike } from './image-executor.js';
+export type { CreateImageExecutorOptions, ImageDecoderKind, ImageExecutor, ImageResizeKernel, PixelTarget, TfNodeLike } from './image-executor.js';
 export { convertChannels, cropImage, flipHorizontal, resizeBilinear, runImageOps, sniffImageFormat } from './image-kernels.js';
 export type { ImageOp, RawImage, ImageCodecs } from './image-kernels.js';

@@ -17,7 +17,7 @@ import type { Row, RowTensor } from './arrow-rows.js';
 import { BatchStream } from './batch-stream.js';
 import { planDataset, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
 import { EpochStream } from './epoch-stream.js';
-import { createImageExecutor, type ImageDecoderKind, type ImageExecutor } from './image-executor.js';
+import { createImageExecutor, type ImageDecoderKind, type ImageExecutor, type ImageResizeKernel } from './image-executor.js';
 import type { ImagePipeline } from './image-pipeline.js';
 import type { EqualizeMode } from './shard-assign.js';
 
@@ -194,10 +194,12 @@ export interface TfjsDatasetOptions {
   /**
    * Image decoding: decoder choice, worker threads for the pure-JS decoder (default 0; above 0,
    * 'auto' decodes on them instead of sharp or tfjs-node, and decoder 'sharp' or 'tfjs-node' refuses
-   * them), sharp calls kept in flight (default 8), or an `executor` from {@link createImageExecutor}
-   * shared between datasets (then owned by the caller: `close()` leaves it running).
+   * them), sharp calls kept in flight (default 8), the resize kernel (default 'js', the same pixels
+   * whatever the decoder; 'sharp', with decoder 'sharp' only, is libvips' own: other pixels), or an
+   * `executor` from {@link createImageExecutor} shared between datasets (then owned by the caller:
+   * `close()` leaves it running).
    */
-  decode?: { decoder?: ImageDecoderKind; workers?: number; concurrency?: number; executor?: ImageExecutor };
+  decode?: { decoder?: ImageDecoderKind; workers?: number; concurrency?: number; resize?: ImageResizeKernel; executor?: ImageExecutor };
 
   /** The tf namespace to build tensors with (default: `@tensorflow/tfjs-core` + `@tensorflow/tfjs-data`). */
   tf?: TfLike;
@@ -255,7 +257,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   const { pipeline } = settings;
   const { planJSON, imageColumn } = planned;
   const ownsExecutor = options.decode?.executor === undefined;
-  const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, concurrency: options.decode?.concurrency, tf }))) : null;
+  const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, concurrency: options.decode?.concurrency, resize: options.decode?.resize, tf }))) : null;
   // The image column is the plan's only blob column: its bytes are fetched per sample (batch-stream.ts).
   const fetchImages = pipeline !== undefined && imageColumn !== null && (planJSON.blobs?.columns.length ?? 0) === 1;
   const epochs = new EpochStream({ ...planned, ...settings, bufferSize: settings.shuffle?.bufferSize ?? 1024, fetchImages, signal: options.signal });

@@ -62,7 +62,7 @@ describe('images from a blob column', () => {
 
   it('decodes the referenced bytes into [B, H, W, C] float32 equal to a direct decode', async () => {
     const pipeline = images.resize(12, 12).scale(1 / 255);
-    // The pure-JS decoder, to compare bytes exactly (sharp's libvips resize rounds differently).
+    // The pure-JS decoder as the reference (PNG: sharp gives the same pixels, tfjs-resize-kernel.test.ts).
     const ds = await tfjsDataset(table, { tf, partitions: { date: '2024-08-10' }, batchSize: 5, transform: pipeline, decode: { decoder: 'js' }, features: { img: 'image_path', id: { column: 'id', dtype: 'int32' } } });
     expect(ds.imageDecoder).toBe('js');
     const auto = await tfjsDataset(table, { tf, partitions: { date: '2024-08-10' }, batchSize: 5, transform: pipeline });
