@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Field, Float32, Int64, IntervalDayTime, IntervalYearMonth, Schema, Table, Uint64, makeData, makeVector, tableFromIPC } from 'apache-arrow';
+import { Field, Float32, Int64, IntervalDayTime, IntervalYearMonth, Schema, Table, Uint64, Utf8, makeData, makeVector, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { arrowSchemaToJson } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
@@ -135,6 +135,35 @@ describe('column types through create-table (schemaIpc) + DoPut + DoGet with pya
       expect(cells(got, 'dt')).toEqual(cells(sent, 'dt'));
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('a row bigger than the Flight message bound (4 MiB by default)', () => {
+  it('DoPut of a 5 MiB row, then DoGet with pyarrow: the row comes back in one message of its own (pyarrow receives it)', async () => {
+    const r = await findings('big_row', url, { name: 'big_default', bytes: 5 << 20 });
+    expect(r.error, r.message).toBeUndefined();
+    expect(r.put.rows).toBe(1);
+    expect(r.read_error, r.read_message).toBeUndefined();
+    expect([r.rows, r.length]).toEqual([1, 5 << 20]);
+  });
+
+  it('a row over the single-row bound (the largest message the server receives) is refused naming the options and the serve flag, never INTERNAL', async () => {
+    const t = await lakehouse.createTable('big_io', new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true)]));
+    await t.write(new Table({ id: makeVector(BigInt64Array.from([1n])), s: vectorFromArray(['y'.repeat(3 << 20)], new Utf8()) } as any));
+    const small = createFlightServer({ lakehouse, ticketSecret: SECRET, maxMessageBytes: 1 << 20, maxReceiveMessageBytes: 2 << 20 });
+    const smallUrl = `grpc://127.0.0.1:${await small.listen(0, '127.0.0.1')}`;
+    try {
+      const r = await findings('read', smallUrl, { cmd: { table: 'big_io' } });
+      expect(r.error).toBe('ArrowInvalid'); // INVALID_ARGUMENT
+      expect(r.message).toMatch(/a single row of batch encodes to \d+ bytes, over the bound of a single-row Flight message, \d+ bytes/);
+      expect(r.message).toMatch(/maxReceiveMessageBytes or maxMessageBytes/);
+      expect(r.message).toMatch(/lakesoul-ts serve --max-message-bytes/);
+      // the same table through the default server: the row is sent
+      const ok = await findings('read', url, { cmd: { table: 'big_io', columns: ['id'] } });
+      expect(ok.rows).toEqual([{ id: 1 }]);
+    } finally {
+      await small.close(2000);
     }
   });
 });

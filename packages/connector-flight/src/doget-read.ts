@@ -20,6 +20,10 @@ export interface DoGetRead {
   prefetchBytes?: number;
   /** Bound of one FlightData message in bytes. */
   maxMessageBytes: number;
+  /** Bound of a message holding one row over maxMessageBytes (see `EncodeOptions.maxRowMessageBytes`). */
+  maxRowMessageBytes?: number;
+  /** What to raise when a single row is over that bound (see `EncodeOptions.rowBoundHint`). */
+  rowBoundHint?: string;
 }
 
 /**
@@ -31,7 +35,7 @@ export function doGetFrames(read: DoGetRead, stores: StoreRegistry, signal: Abor
   // One row group at a time per file (streamDecodeMinBytes 0): what the server's reservation assumes.
   const options: SplitReadOptions = { signal, batchSize: read.batchSize, prefetchBytes: read.prefetchBytes, streamDecodeMinBytes: 0 };
   const batches = read.limit === undefined ? plan.readSplit(plan.splits[0]!, options) : firstRows(plan.read(options), read.limit);
-  return recordBatchesToFlightFrames(plan.schema, batches, { maxMessageBytes: read.maxMessageBytes, signal, buffers });
+  return recordBatchesToFlightFrames(plan.schema, batches, { maxMessageBytes: read.maxMessageBytes, maxRowMessageBytes: read.maxRowMessageBytes, rowBoundHint: read.rowBoundHint, signal, buffers });
 }
 
 /** The first `limit` rows of `batches`; stops reading (and releases the source) once they are out. */

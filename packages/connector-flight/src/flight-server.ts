@@ -208,6 +208,9 @@ const REQUEST_CONTENT: Readonly<Record<string, string>> = {
  */
 const DOGET_BYTES_PER_FILE_BYTE = 3;
 
+/** What a DoGet of a row over the single-row message bound tells the operator to raise. */
+const ROW_BOUND_HINT = "raise the server's maxReceiveMessageBytes or maxMessageBytes (createFlightServer options; `lakesoul-ts serve --max-message-bytes`), the largest single row a DoGet sends";
+
 /** Counters of a running server (for tests and monitoring). */
 export interface FlightServerStats {
   doGetCalls: number;
@@ -333,6 +336,8 @@ export class FlightServer {
   private readonly lakehouse: Lakehouse;
   private readonly stores: StoreRegistry;
   private readonly maxMessageBytes: number;
+  /** Bound of a message holding a single row over maxMessageBytes (see the constructor). */
+  private readonly maxRowMessageBytes: number;
   private readonly maxBufferedBytes: number;
   private readonly options: CreateFlightServerOptions;
   private readonly transactions: FlightTransactions;
@@ -377,9 +382,13 @@ export class FlightServer {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageBytes;
     const maxReceive = options.maxReceiveMessageBytes ?? 64 * 1024 * 1024;
     this.maxReceive = maxReceive;
+    // A single row over maxMessageBytes is sent in one message of its own, up to the largest message
+    // the server receives: a row a DoPut could write is read back (pyarrow's client, like this
+    // package's, receives such messages; a client with a 4 MiB receive limit needs it raised).
+    this.maxRowMessageBytes = Math.max(this.maxMessageBytes, maxReceive);
     this.server = new Server({
       'grpc.max_receive_message_length': maxReceive,
-      'grpc.max_send_message_length': Math.max(this.maxMessageBytes + 1024 * 1024, 4 * 1024 * 1024),
+      'grpc.max_send_message_length': Math.max(this.maxRowMessageBytes + 1024 * 1024, 4 * 1024 * 1024),
       interceptors: [this.admission],
     });
     this.sql = new FlightSqlService({
@@ -702,7 +711,7 @@ export class FlightServer {
 
   /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
   private async writeStream(call: ServerWritableStream<unknown, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch>, signal: AbortSignal, what: string): Promise<void> {
-    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, signal, buffers: this.frameBuffers }), signal, what);
+    await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, maxRowMessageBytes: this.maxRowMessageBytes, rowBoundHint: ROW_BOUND_HINT, signal, buffers: this.frameBuffers }), signal, what);
   }
 
   /** Writes serialized FlightData messages, never more than the buffer bound ahead of the client (`what`: the stream, as errors name it). */
@@ -775,7 +784,7 @@ export class FlightServer {
         const splitBytes = (sizes[0] ?? 0) + (limit === undefined ? 0 : sizes[1] ?? 0);
         const table = `${ticketSplit.namespace}.${ticketSplit.tableName}`;
         const what = limit === undefined ? `DoGet of split ${ticketSplit.id} of table ${table}` : `DoGet of ${splits.length} splits (LIMIT ${limit}) of table ${table}`;
-        const read: DoGetRead = { plan: payload.plan, limit, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, maxMessageBytes: this.maxMessageBytes };
+        const read: DoGetRead = { plan: payload.plan, limit, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, maxMessageBytes: this.maxMessageBytes, maxRowMessageBytes: this.maxRowMessageBytes, rowBoundHint: ROW_BOUND_HINT };
         // May go to a worker when the workers' registry reaches the files; it then holds up to one more buffer bound.
         const portable = this.doGetWorkers ? this.stores.portableOptions(splits.flatMap((s) => (s.files ?? []).map((f) => f.path))) : null;
         const aheadBytes = portable ? this.maxBufferedBytes : 0;

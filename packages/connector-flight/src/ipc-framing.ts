@@ -114,6 +114,14 @@ function aligned(bytes: Uint8Array): Uint8Array {
 export interface EncodeOptions {
   /** Bound on one FlightData message in bytes (default 4 MiB); larger batches are split by rows. */
   maxMessageBytes?: number;
+  /**
+   * A single row that alone is over `maxMessageBytes` is still sent, in one message of up to this
+   * many bytes (default `maxMessageBytes`: such a row is an error). The server sets it to the
+   * largest message it receives, so a row a DoPut could write can be read back.
+   */
+  maxRowMessageBytes?: number;
+  /** What to raise, named in the error of a single row over the bound (default: maxMessageBytes and the client's receive limit). */
+  rowBoundHint?: string;
   /** Descriptor to put on the first message (DoPut). */
   descriptor?: FlightDescriptorMessage;
   /** Stops the encoding between batches. */
@@ -136,23 +144,38 @@ function messageSize(parts: IpcMessageParts[]): number {
  * Encodes `batch` into IPC messages of at most `limit` bytes each, splitting it by rows when needed.
  * A single row that does not fit is an error naming its size and the bound.
  */
-export function encodeBatchBounded(batch: RecordBatch, limit: number, what = 'batch'): IpcMessageParts[][] {
+export function encodeBatchBounded(batch: RecordBatch, limit: number, what = 'batch', row: RowBound = { limit }): IpcMessageParts[][] {
   const parts = encodeBatch(batch);
   const size = messageSize(parts);
-  if (size <= limit) return [parts];
-  return rowPieces(batch, size, limit, what).flatMap((piece) => encodeBatchBounded(piece, limit, what));
+  if (size <= limit || (batch.numRows === 1 && size <= row.limit)) return [parts];
+  return rowPieces(batch, size, limit, what, row).flatMap((piece) => encodeBatchBounded(piece, limit, what, row));
+}
+
+/** The bound of a message holding a single row (at least the message bound), and what to raise past it. */
+interface RowBound {
+  limit: number;
+  hint?: string;
+}
+
+const DEFAULT_ROW_BOUND_HINT = "raise maxMessageBytes (and the client's max receive message length)";
+
+/** The {@link RowBound} of `options` (`limit`: the message bound, envelope slack taken off). */
+function rowBoundOf(options: Pick<EncodeOptions, 'maxRowMessageBytes' | 'rowBoundHint'>, limit: number): RowBound {
+  const rowLimit = options.maxRowMessageBytes === undefined ? limit : Math.max(limit, options.maxRowMessageBytes - ENVELOPE_SLACK);
+  return { limit: rowLimit, hint: options.rowBoundHint };
 }
 
 /**
  * `batch` (of `size` encoded bytes, over `limit`) cut by rows into pieces expected to fit, with some
  * margin for uneven row sizes. A single row is an error naming its size and the bound.
  */
-function rowPieces(batch: RecordBatch, size: number, limit: number, what: string): RecordBatch[] {
+function rowPieces(batch: RecordBatch, size: number, limit: number, what: string, row: RowBound = { limit }): RecordBatch[] {
   if (batch.numRows <= 1) {
-    throw new LakeSoulError(
-      'InvalidArgument',
-      `a single row of ${what} encodes to ${size} bytes, over the Flight message bound of ${limit} bytes; raise maxMessageBytes (and the client's max receive message length)`,
-    );
+    const bound = row.limit > limit ? `the bound of a single-row Flight message, ${row.limit} bytes` : `the Flight message bound of ${limit} bytes`;
+    throw new LakeSoulError('InvalidArgument', `a single row of ${what} encodes to ${size} bytes, over ${bound}; ${row.hint ?? DEFAULT_ROW_BOUND_HINT}`, {
+      code: 'ROW_OVER_MESSAGE_BOUND',
+      context: { bytes: size, bound: row.limit },
+    });
   }
   const pieces = Math.min(batch.numRows, Math.max(2, Math.ceil((size / limit) * 1.2)));
   const step = Math.ceil(batch.numRows / pieces);
@@ -215,12 +238,13 @@ export async function* recordBatchesToFlightFrames(
   const header = schemaToIpcMessage(schema);
   yield serializeFlightData(buffers, header.subarray(8, 8 + new DataView(header.buffer, header.byteOffset).getInt32(4, true)), 0, [], []);
   const limit = Math.max(1024, (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - ENVELOPE_SLACK);
+  const row = rowBoundOf(options, limit);
   const plain = !schema.fields.some((f) => hasDictionary(f.type));
   for await (const batch of batches) {
     options.signal?.throwIfAborted();
     if (batch.numRows === 0) continue;
-    if (plain) yield* batchFrames(buffers, batch, limit);
-    else for (const p of encodeBatchBounded(batch, limit).flat()) yield serializeFlightData(buffers, p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
+    if (plain) yield* batchFrames(buffers, batch, limit, 'batch', row);
+    else for (const p of encodeBatchBounded(batch, limit, 'batch', row).flat()) yield serializeFlightData(p.header.byteLength + p.body.byteLength > limit ? NEW_BUFFERS : buffers, p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
   }
 }
 
@@ -242,13 +266,15 @@ function hasDictionary(type: DataType): boolean {
 }
 
 /** The serialized FlightData of `batch` (no dictionaries), split by rows into messages of at most `limit` bytes. */
-function* batchFrames(buffers: FrameAllocator, batch: RecordBatch, limit: number, what = 'batch'): Generator<Buffer> {
+function* batchFrames(buffers: FrameAllocator, batch: RecordBatch, limit: number, what = 'batch', row: RowBound = { limit }): Generator<Buffer> {
   const assembled = VectorAssembler.assemble(batch);
   const bodyLength = assembled.byteLength;
   const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts), bodyLength));
   const size = header.byteLength + bodyLength;
   if (size <= limit) yield serializeFlightData(buffers, header, bodyLength, assembled.buffers, assembled.bufferRegions);
-  else for (const piece of rowPieces(batch, size, limit, what)) yield* batchFrames(buffers, piece, limit, what);
+  // a single row over the message bound, within the single-row bound: one message of its own memory (not pooled)
+  else if (batch.numRows === 1 && size <= row.limit) yield serializeFlightData(NEW_BUFFERS, header, bodyLength, assembled.buffers, assembled.bufferRegions);
+  else for (const piece of rowPieces(batch, size, limit, what, row)) yield* batchFrames(buffers, piece, limit, what, row);
 }
 
 /** Protobuf key of FlightData.data_header (field 2, length-delimited). */
