@@ -26,6 +26,9 @@ describe('descriptor commands', () => {
     expect(() => parseReadCommand(cmd({ table: 't', version: -1 }))).toThrow(/non-negative integer/);
     expect(() => parseReadCommand(cmd({ table: 't', timestamp: 'yesterday' }))).toThrow(/epoch milliseconds or an ISO-8601/);
     expect(() => parseReadCommand(cmd({ table: 't', columns: 'a' }))).toThrow(/list of column names/);
+    // docs/flight.md: descriptions in a list, or one object of range values; a list of objects says so
+    expect(parseReadCommand(cmd({ table: 't', partitions: ['date=2024-01-01'] })).partitions).toEqual(['date=2024-01-01']);
+    expect(() => parseReadCommand(cmd({ table: 't', partitions: [{ date: '2024-01-01' }] }))).toThrow(/or one object of range-column values .* got a list holding an object '\{"date":"2024-01-01"\}': give one object, or the partitions' descriptions/);
   });
 
   it('reads DoPut commands', () => {

@@ -107,7 +107,13 @@ function stringList(v: unknown, what: string, of: string): string[] {
 
 /** A partition selection: a list of partition descriptions or an object of range-column values. */
 function partitionSelection(p: unknown, what: string): string[] | Record<string, string | number | null> {
-  if (Array.isArray(p)) return stringList(p, what, 'partition descriptions');
+  if (Array.isArray(p)) {
+    // io selects by one object of range values, or by descriptions: a list of objects is neither
+    if (p.some((x) => x !== null && typeof x === 'object')) {
+      throw bad(`${what} must be a list of partition descriptions (["date=2024-01-01"]) or one object of range-column values ({"date": "2024-01-01"}), got a list holding an object ${quote(p.find((x) => x !== null && typeof x === 'object'))}: give one object, or the partitions' descriptions`);
+    }
+    return stringList(p, what, 'partition descriptions');
+  }
   if (p === null || typeof p !== 'object') throw bad(`${what} must be a list of partition descriptions or an object of range-column values`);
   for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
     if (v !== null && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
