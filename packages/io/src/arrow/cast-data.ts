@@ -9,7 +9,9 @@
  * -> float (exactness-checked), utf8 <-> large_utf8, binary <-> large_binary, utf8 -> binary,
  * timestamp unit/timezone changes (exactness-checked), date32 <-> date64, decimal precision widening
  * at equal scale, list / large_list / fixed_size_list between each other (lengths checked), struct
- * by field name (missing nullable children become null), map.
+ * by field name (missing nullable children become null), map, time unit changes (exactness-checked).
+ * Data decoded from Parquet ({@link CastContext.parquetStorage}) may also be a plain signed integer
+ * standing for a temporal type of the same storage (date64 as INT64, time32[s] as INT32, duration).
  */
 import {
   Data, DataType, Decimal, Field, FixedSizeList, Int, Struct, Timestamp, TimeUnit, Type, makeData,
@@ -29,6 +31,16 @@ export interface CastContext {
    * leave it off, so a file of an unexpected type fails instead of being reinterpreted.
    */
   convertValues?: boolean;
+  /**
+   * The data was decoded from a Parquet file: a plain signed integer of the target's storage width is
+   * that temporal type's storage (Int32 -> date32/time32, Int64 -> date64/time64/duration, values in
+   * the target's unit). Parquet has no annotation for date64, time32[s] or duration, so they are
+   * written as bare INT64/INT32 and only the file's ARROW:schema restores their type: a file whose
+   * ARROW:schema lacks it (a selective read's one-column page file, LakeSoul's Python wheel, which
+   * declares date64/time32[s] as int64/int32 there, or a writer storing none) decodes to the integers,
+   * and the table's type decides.
+   */
+  parquetStorage?: boolean;
 }
 
 function where(ctx: CastContext): string {
@@ -329,11 +341,54 @@ export function castData(data: Data, target: DataType, ctx: CastContext): Data {
 /** No direct conversion exists between the two types. */
 class CannotCast extends LakeSoulError {}
 
+/** Whether `target` is a temporal type stored as the same-width signed integer `from` (see {@link CastContext.parquetStorage}). */
+function integerStorageOf(from: DataType, target: DataType): boolean {
+  if (from.typeId !== Type.Int || !(from as Int).isSigned) return false;
+  const width = (from as Int).bitWidth;
+  switch (target.typeId) {
+    case Type.Date:
+      return width === ((target as any).unit === 0 ? 32 : 64);
+    case Type.Time:
+      return width === (target as any).bitWidth;
+    case Type.Duration:
+      return width === 64;
+    default:
+      return false;
+  }
+}
+
+/** time32/time64 of one unit to another: exact (a value not a whole number of the coarser unit is refused). */
+function castTime(data: Data, target: DataType, ctx: CastContext): Data {
+  const n = data.length;
+  const v = validBitmap(data);
+  const a = UNIT_SCALE[(data.type as any).unit as TimeUnit];
+  const b = UNIT_SCALE[(target as any).unit as TimeUnit];
+  const src = data.values as Int32Array | BigInt64Array;
+  const wide = (target as any).bitWidth === 64;
+  const out = wide ? new BigInt64Array(n) : new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (!isValid(v, i)) continue;
+    const x = BigInt(src[i]);
+    let y: bigint;
+    if (a <= b) y = x * (b / a);
+    else {
+      if (x % (a / b) !== 0n) throw mismatch(ctx, `value ${x} of ${data.type} is not exactly representable as ${target}`, i);
+      y = x / (a / b);
+    }
+    if (!wide && (y > 2147483647n || y < -2147483648n)) throw mismatch(ctx, `value ${x} of ${data.type} overflows ${target}`, i);
+    out[i] = (wide ? y : Number(y)) as never;
+  }
+  return makeData({ type: target as any, length: n, nullCount: data.nullCount, nullBitmap: rebasedBitmap(data), data: out }) as Data;
+}
+
 function castDirect(data: Data, target: DataType, ctx: CastContext): Data {
   const from = data.type;
   const cannot = () => new CannotCast('SchemaMismatch', `${where(ctx)}: cannot convert ${from} to ${target}`, {
     context: { column: ctx.column, file: ctx.file, table: ctx.table },
   });
+  if (ctx.parquetStorage && integerStorageOf(from, target)) {
+    return makeData({ type: target as any, length: data.length, nullCount: data.nullCount, nullBitmap: rebasedBitmap(data), data: data.values }) as Data;
+  }
   switch (target.typeId) {
     case Type.Int:
       if (from.typeId === Type.Int) return castInt(data, from as Int, target as Int, ctx);
@@ -377,6 +432,9 @@ function castDirect(data: Data, target: DataType, ctx: CastContext): Data {
       for (let i = 0; i < n; i++) out[i] = BigInt(src[i]) * 86400000n;
       return makeData({ type: target as any, length: n, nullCount: data.nullCount, nullBitmap: rebasedBitmap(data), data: out }) as Data;
     }
+    case Type.Time:
+      if (from.typeId === Type.Time) return castTime(data, target, ctx);
+      throw cannot();
     case Type.Decimal: {
       const f = from as Decimal;
       const t = target as Decimal;

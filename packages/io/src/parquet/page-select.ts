@@ -4,7 +4,8 @@
  * Parquet file of their own: one column (its schema element copied), one row group whose chunk
  * describes only those pages (dictionary page kept). Pages are self-contained (levels and values of
  * whole rows), so the decoder reads them as it would the full chunk. The file has no ARROW:schema:
- * callers cast the decoded column to the table's type.
+ * callers cast the decoded column to the table's type (castTableToSchema: a date64, time32[s] or
+ * duration column, stored as bare INT64/INT32, decodes to those integers).
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { CompactWriter, fieldSpans, listSpans, readThriftStruct, I32, I64, LIST, STRUCT, type FieldSpan, type ThriftStruct } from './thrift-compact.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Field, Float64, Int16, Int32, Int64, LargeUtf8, Schema, Table, TimeUnit, Timestamp, Utf8, vectorFromArray, FixedSizeList, Float32, List } from 'apache-arrow';
+import { DateDay, DateMillisecond, DurationMillisecond, Field, Float64, Int16, Int32, Int64, LargeUtf8, Schema, Table, TimeMicrosecond, TimeMillisecond, TimeSecond, TimeUnit, Timestamp, Uint32, Utf8, vectorFromArray, FixedSizeList, Float32, List } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castTableToSchema, decodeParquet, encodeParquet, parquetWasm, readParquetFooter } from './index.js';
 import { plainRows, sampleAllTypesTable } from '../arrow/sample-tables.js';
@@ -224,5 +224,49 @@ describe('castTableToSchema', () => {
     );
     expect(() => castTableToSchema(back, new Schema([new Field('zz', new Int16(), true)]), { file: 'f.parquet' })).toThrow(/'zz' is missing from file 'f.parquet'/);
     expect(castTableToSchema(back, new Schema([new Field('zz', new Int16(), true)]), { missing: 'null' }).getChild('zz')!.nullCount).toBe(3);
+  });
+
+  it('bare INT64/INT32 columns take the schema\'s date64, time32 or duration type (a file whose ARROW:schema lacks them)', async () => {
+    // what a selective read's page file and LakeSoul's Python wheel (its ARROW:schema says int64 /
+    // int32 for date64 / time32[s]) decode to
+    const day = 86_400_000;
+    const bare = new Table({
+      d64: vectorFromArray([BigInt(19723 * day), null, BigInt(day)], new Int64()),
+      t32s: vectorFromArray([1, null, 86399], new Int32()),
+      dur: vectorFromArray([5n, null, -7n], new Int64()),
+      d32: vectorFromArray([19723, 1, null], new Int32()),
+      t64: vectorFromArray([1n, 86_399_999_999n, null], new Int64()),
+    });
+    const target = new Schema([
+      new Field('d64', new DateMillisecond(), true), new Field('t32s', new TimeSecond(), true), new Field('dur', new DurationMillisecond(), true),
+      new Field('d32', new DateDay(), true), new Field('t64', new TimeMicrosecond(), true),
+    ]);
+    const c = castTableToSchema(await decodeParquet(encodeParquet(bare)), target, { file: 'f.parquet' });
+    expect(c.schema.fields.map((f) => String(f.type))).toEqual(target.fields.map((f) => String(f.type)));
+    const raw = (name: string) => Array.from({ length: 3 }, (_, i) => (c.getChild(name)!.isValid(i) ? c.getChild(name)!.data[0].values[i] : null));
+    expect(raw('d64')).toEqual([BigInt(19723 * day), null, BigInt(day)]);
+    expect(raw('t32s')).toEqual([1, null, 86399]);
+    expect(raw('dur')).toEqual([5n, null, -7n]);
+    expect(raw('d32')).toEqual([19723, 1, null]);
+    expect(raw('t64')).toEqual([1n, 86_399_999_999n, null]);
+    // only the same-width signed integer: anything else is still refused
+    const other = new Table({ a: vectorFromArray([1, 2], new Int32()), b: vectorFromArray([1, 2], new Uint32()), s: vectorFromArray(['x', 'y'], new Utf8()) });
+    const back = await decodeParquet(encodeParquet(other));
+    expect(() => castTableToSchema(back, new Schema([new Field('a', new DateMillisecond(), true)]), { file: 'f.parquet' })).toThrow(/column 'a' of file 'f.parquet': cannot convert Int32 to Date64/);
+    expect(() => castTableToSchema(back, new Schema([new Field('b', new TimeSecond(), true)]), { file: 'f.parquet' })).toThrow(/cannot convert Uint32 to Time32/);
+    expect(() => castTableToSchema(back, new Schema([new Field('s', new DurationMillisecond(), true)]), { file: 'f.parquet' })).toThrow(/cannot convert Utf8 to Duration/);
+  });
+
+  it('time units convert exactly (pyarrow without ARROW:schema stores time32[s] as TIME_MILLIS)', async () => {
+    const back = await decodeParquet(encodeParquet(new Table({ t: vectorFromArray([1000, null, 86_399_000], new TimeMillisecond()) })));
+    const c = castTableToSchema(back, new Schema([new Field('t', new TimeSecond(), true)]));
+    expect(String(c.schema.fields[0].type)).toBe('Time32<SECOND>');
+    expect([0, 1, 2].map((i) => (c.getChild('t')!.isValid(i) ? c.getChild('t')!.data[0].values[i] : null))).toEqual([1, null, 86399]);
+    const wide = castTableToSchema(back, new Schema([new Field('t', new TimeMicrosecond(), true)]));
+    expect(wide.getChild('t')!.data[0].values[2]).toBe(86_399_000_000n);
+    const u = await decodeParquet(encodeParquet(new Table({ u: vectorFromArray([1500], new TimeMillisecond()) })));
+    expect(() => castTableToSchema(u, new Schema([new Field('u', new TimeSecond(), true)]), { file: 'f.parquet' })).toThrow(
+      /column 'u' of file 'f.parquet': value 1500 of Time32<MILLISECOND> is not exactly representable as Time32<SECOND> \(row 0\)/,
+    );
   });
 });

@@ -410,7 +410,9 @@ export interface CastTableOptions {
 /**
  * Conform a decoded table to `schema` exactly: columns by name in the schema's order, each converted
  * losslessly to the schema's type (Parquet round trips may change int widths, unsigned types, dates,
- * timestamp units/timezones, large_utf8, fixed_size_list, decimal precision, dictionary encoding).
+ * timestamp units/timezones, large_utf8, fixed_size_list, decimal precision, dictionary encoding; a
+ * date64, time32[s] or duration column whose file declares no such Arrow type decodes to its bare
+ * integers, which the schema's type then takes: {@link CastContext.parquetStorage}).
  * A column that cannot be converted is a SchemaMismatch naming the column and the file.
  */
 export function castTableToSchema(table: Table, schema: Schema, options: CastTableOptions = {}): Table {
@@ -435,7 +437,7 @@ export function castTableToSchema(table: Table, schema: Schema, options: CastTab
     const cols: Data[] = plan.map(({ field, index }) =>
       index < 0
         ? gatherData(field.type, [], null, new Int32Array(b.numRows).fill(-1))
-        : castData(b.data.children[index] as Data, field.type, { column: field.name, file: options.file }),
+        : castData(b.data.children[index] as Data, field.type, { column: field.name, file: options.file, parquetStorage: true }),
     );
     return makeBatch(outSchema, cols, b.numRows);
   });
