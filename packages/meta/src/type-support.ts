@@ -27,7 +27,7 @@ export const TYPE_CAPABILITIES: ReadonlyArray<{ capability: TypeCapability; titl
   { capability: 'write', title: 'write', meaning: 'stored in a table and read back exactly: schema JSON, Parquet, value conversion, row gathering' },
   { capability: 'pk', title: 'PK', meaning: 'ordered and compared by merge-on-read; a table\'s primary-key column also needs **hash** (its rows are bucketed by it): a key type without one is refused at create (`UNSUPPORTED_KEY_TYPE`)' },
   { capability: 'partition', title: 'partition', meaning: 'usable as a range-partition column (its value written into partition_desc and read back)' },
-  { capability: 'filter', title: 'filter', meaning: 'usable in a scan filter (`column = literal` selects exactly the matching rows)' },
+  { capability: 'filter', title: 'filter', meaning: "usable in a scan filter (`column = literal` selects exactly the matching rows; the literal is taken as written: a float32 column's value is compared as the double it is, so `f32 = 0.1` matches no row holding float32 0.1 (that value is 0.10000000149011612), and a timestamp literal without a zone (`'2024-01-01 00:00:00'`) is read as UTC, also against a column with a time zone)" },
   { capability: 'hash', title: 'hash', meaning: 'hashed into a bucket by the Spark-compatible Murmur3 of hash-bucketed primary keys' },
   { capability: 'danfo', title: 'Danfo', meaning: 'converted to a Danfo.js DataFrame column and back exactly' },
   { capability: 'cli', title: 'CLI', meaning: 'printed by `scan`/`head`/`export` and imported from JSON lines by `import`, the same values' },
@@ -83,12 +83,12 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'date64', type: () => new DateMillisecond(), samples: ['2024-01-01', '2024-01-02', '2024-02-01'], supported: all() },
   { name: 'time32[ms]', type: () => new TimeMillisecond(), samples: ['01:00:00', '01:00:00.5', '23:59:59'], supported: all({ filter: false, hash: false }) },
   { name: 'time64[us]', type: () => new TimeMicrosecond(), samples: ['01:00:00', '01:00:00.000001', '23:59:59'], supported: all({ filter: false }) },
-  { name: 'timestamp[s]', type: () => new TimestampSecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:01', '2024-06-01T12:00:00'], supported: all({ write: false }), note: 'stored as timestamp[ms]: Parquet has no second unit' },
+  { name: 'timestamp[s]', type: () => new TimestampSecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:01', '2024-06-01T12:00:00'], supported: all(), note: 'the Parquet file holds timestamp[ms] (Parquet has no second unit); a read casts it back, so the column reads (and travels over Flight) as timestamp[s], the same values' },
   { name: 'timestamp[ms]', type: () => new TimestampMillisecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.001', '2024-06-01T12:00:00'], supported: all() },
   { name: 'timestamp[us]', type: () => new TimestampMicrosecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.000001', '2024-06-01T12:00:00'], supported: all({ ui: false }), note: 'partition values as LakeSoul writes them (`2024-01-01T00:00:00.000001`); the UI keeps milliseconds only' },
   { name: 'timestamp[us, UTC]', type: () => new TimestampMicrosecond('UTC'), samples: ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00.000001Z', '2024-06-01T12:00:00Z'], supported: all({ ui: false }), note: 'as timestamp[us] (partition values in UTC, without a zone suffix)' },
   { name: 'timestamp[ns]', type: () => new TimestampNanosecond(), samples: ['2024-01-01T00:00:00', '2024-01-01T00:00:00.000000001', '2024-06-01T12:00:00'], supported: all({ ui: false }), note: 'as timestamp[us], with 9 fraction digits' },
-  { name: 'duration[ms]', type: () => new DurationMillisecond(), samples: [1n, 2n, 7n], supported: none({ pk: true, hash: true }), note: 'not in the LakeSoul schema JSON, so no table column' },
+  { name: 'duration[ms]', type: () => new DurationMillisecond(), samples: [1n, 2n, 7n], supported: none({ pk: true, hash: true }), note: "a table column of this type (created from an Arrow schema, e.g. Flight create-table's schemaIpc) is stored and read back exactly over Flight; the — here are the value codec's: it has no duration values, so those sites are not checked" },
   { name: 'interval[day_time]', type: () => new IntervalDayTime(), samples: [null, null, null], supported: none({ write: true, flight: true, ui: true }), note: 'checked with null values only: the value codec has no interval values' },
   { name: 'list<int32>', type: () => new List(new Field('item', new Int32(), true)), samples: [[1], [1, 2], [3]], supported: all({ pk: false, partition: false, filter: false, hash: false }) },
   { name: 'large_list<int32>', type: () => new LargeList(new Field('item', new Int32(), true)), samples: [[1], [1, 2], [3]], supported: all({ write: false, pk: false, partition: false, filter: false, hash: false }), note: 'not in the LakeSoul schema JSON' },
@@ -100,7 +100,7 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
     samples: [[['a', 1]], [['b', 2]], [['c', 3]]],
     supported: all({ pk: false, partition: false, filter: false, hash: false, danfo: false, cli: false }),
   },
-  { name: 'dictionary<int32, utf8>', type: () => new Dictionary(new Utf8(), new Int32()), samples: ['a', 'b', 'c'], supported: all({ write: false, cli: false }), note: 'not in the LakeSoul schema JSON: write its values' },
+  { name: 'dictionary<int32, utf8>', type: () => new Dictionary(new Utf8(), new Int32()), samples: ['a', 'b', 'c'], supported: all({ write: false, cli: false }), note: 'not in the LakeSoul schema JSON: a table stores its value type (Flight create-table with schemaIpc creates a utf8 column, DoPut takes dictionary batches) and reads return plain values, not dictionaries; Flight here is the IPC framing' },
 ];
 
 /** The row of {@link ARROW_TYPE_SUPPORT} named `name` (as docs/types.md writes it). */
