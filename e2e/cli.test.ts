@@ -12,6 +12,8 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { PNG } from 'pngjs';
 import { decodeParquet } from '@lakesoul-ts/io';
 import { Catalog, PgDriver } from '@lakesoul-ts/meta';
+import { FlightClient } from '@lakesoul-ts/connector-flight';
+import { tableFromArrays } from 'apache-arrow';
 import { freshBucket, testEnv, uniqueName } from './cli-env.js';
 import { runCli, waitForOutput, DIST_BIN, type CliResult } from './cli-run.js';
 
@@ -473,13 +475,27 @@ describe('lakesoul-ts binary', () => {
       ['--memory-wait', 'soon', /--memory-wait.*expected a number of seconds/],
       ['--memory-wait', '0', /--memory-wait.*expected a number of seconds above 0/],
       ['--ticket-ttl', 'abc', /--ticket-ttl.*expected a number of seconds/],
+      ['--max-message-size', '0', /--max-message-size.*expected an integer from 1/],
     ] as const) {
       const r = await cli(['--home', home, 'serve', '--port', '0', flag, value]);
       expect(r.code, `${flag} ${value}: ${r.err}`).not.toBe(0);
       expect(r.err).toMatch(message);
     }
-    const run = runCli(['--home', home, 'serve', '--port', '0', '--memory-budget', '64', '--max-streams', '4', '--memory-wait', '5'], { timeoutMs: COMMAND_TIMEOUT_MS });
-    await waitForOutput(run.child, /Arrow Flight on grpc:\/\/127\.0\.0\.1:\d+/);
+    expect((await cli(['--home', home, 'table', 'create', 'big', '--schema', 'id:int64!,v:utf8'])).code).toBe(0);
+    const run = runCli(['--home', home, 'serve', '--port', '0', '--memory-budget', '64', '--max-streams', '4', '--memory-wait', '5', '--max-message-size', '1'], { timeoutMs: COMMAND_TIMEOUT_MS });
+    const [address] = (await waitForOutput(run.child, /grpc:\/\/127\.0\.0\.1:\d+/))!;
+    // --max-message-size bounds what a DoPut message may carry: a 1.5 MiB row is refused, a small one goes in
+    const client = await FlightClient.connect(address!);
+    try {
+      const row = (v: string) => tableFromArrays({ id: BigInt64Array.from([1n]), v: [v] });
+      // (a JavaScript caller's bare { table } is refused by name: it was a TypeError)
+      await expect(client.doPut({ table: 'big' } as never, row('x'))).rejects.toThrow(/a Flight descriptor is \{ path: .* got \{"table":"big"\}/);
+      await expect(client.doPut({ cmd: { table: 'big' } }, row('x'.repeat(1_500_000)))).rejects.toThrow(/larger than max|LIMIT_EXCEEDED|RESOURCE_EXHAUSTED/);
+      await client.doPut({ cmd: { table: 'big' } }, row('x'.repeat(100_000)));
+      expect((await client.readAll(await client.getFlightInfo({ path: ['big'] }))).numRows).toBe(1);
+    } finally {
+      client.close();
+    }
     run.child.kill('SIGTERM');
     const r = await run;
     expect(r.code, r.err).toBe(0);

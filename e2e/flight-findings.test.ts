@@ -158,7 +158,7 @@ describe('a row bigger than the Flight message bound (4 MiB by default)', () => 
       expect(r.error).toBe('ArrowInvalid'); // INVALID_ARGUMENT
       expect(r.message).toMatch(/a single row of batch encodes to \d+ bytes, over the bound of a single-row Flight message, \d+ bytes/);
       expect(r.message).toMatch(/maxReceiveMessageBytes or maxMessageBytes/);
-      expect(r.message).toMatch(/lakesoul-ts serve --max-message-bytes/);
+      expect(r.message).toMatch(/lakesoul-ts serve --max-message-size/);
       // the same table through the default server: the row is sent
       const ok = await findings('read', url, { cmd: { table: 'big_io', columns: ['id'] } });
       expect(ok.rows).toEqual([{ id: 1 }]);

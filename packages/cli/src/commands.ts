@@ -1153,6 +1153,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--memory-budget <MiB>', 'memory the DoGet/DoPut streams may reserve at once; more wait in line (docs/flight.md "Memory")', intOption(16, 1024 * 1024), 1024)
     .option('--max-streams <n>', 'DoGet/DoPut streams running or waiting at once; one more is refused (retry later)', intOption(1, 100_000), 64)
     .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', positiveSecondsOption, 60)
+    .option('--max-message-size <MiB>', 'largest gRPC message received (one DoPut batch), and so the largest single row a DoGet sends', intOption(1, 2047), 64)
     .action((o) => withContext(program, io, async (ctx) => {
       // grpc-js logs some failures on stderr itself ("E No address added out of total 1 resolved" on a
       // port in use) before the error the command reports: its log is off unless GRPC_VERBOSITY asks
@@ -1176,6 +1177,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         lakehouse: ctx.lakehouse, tokens, users,
         ticketSecret: secret ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
         memoryBudgetBytes: o.memoryBudget * 1024 * 1024, maxConcurrentStreams: o.maxStreams, memoryWaitMs: o.memoryWait * 1000,
+        maxReceiveMessageBytes: o.maxMessageSize * 1024 * 1024,
         startDoGetWorkersAtListen: true, // a server's first parallel read pays no worker start
       });
       // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.

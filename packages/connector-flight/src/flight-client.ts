@@ -74,8 +74,18 @@ export interface ReadAllOptions extends CallOptions {
   concurrency?: number;
 }
 
+/** Refuses what is not a {@link FlightDescriptorInput} (a JavaScript caller's `{ table: 'events' }` failed with "Cannot read properties of undefined"). */
+function checkDescriptor(input: FlightDescriptorInput): void {
+  const i = input as unknown as Record<string, unknown> | null;
+  const ok = i !== null && typeof i === 'object' && (Array.isArray(i.path) || (i.cmd !== undefined && i.cmd !== null));
+  if (!ok) {
+    throw new LakeSoulError('InvalidArgument', `a Flight descriptor is { path: ['namespace', 'table'] } or { cmd: { table: 'events', ... } }, got ${JSON.stringify(input) ?? String(input)}`, { code: 'BAD_DESCRIPTOR' });
+  }
+}
+
 /** Builds the wire descriptor of a {@link FlightDescriptorInput}. */
 export function toDescriptor(input: FlightDescriptorInput): FlightDescriptorMessage {
+  checkDescriptor(input);
   if ('path' in input) return { type: 'PATH', cmd: Buffer.alloc(0), path: input.path };
   const cmd = input.cmd;
   const bytes = typeof cmd === 'string' ? Buffer.from(cmd, 'utf8')
@@ -120,6 +130,7 @@ function tryJson(bytes: Uint8Array | undefined): unknown {
 
 /** The JSON command object of a descriptor (PATH -> {table, namespace}); null when it is not one. */
 function commandOf(input: FlightDescriptorInput): Record<string, unknown> & { table?: unknown } | null {
+  checkDescriptor(input);
   if ('path' in input) {
     const p = input.path;
     return p.length === 2 ? { namespace: p[0], table: p[1] } : p.length === 1 ? { table: p[0] } : null;

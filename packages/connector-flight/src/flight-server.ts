@@ -209,7 +209,7 @@ const REQUEST_CONTENT: Readonly<Record<string, string>> = {
 const DOGET_BYTES_PER_FILE_BYTE = 3;
 
 /** What a DoGet of a row over the single-row message bound tells the operator to raise. */
-const ROW_BOUND_HINT = "raise the server's maxReceiveMessageBytes or maxMessageBytes (createFlightServer options; `lakesoul-ts serve --max-message-bytes`), the largest single row a DoGet sends";
+const ROW_BOUND_HINT = "raise the server's maxReceiveMessageBytes or maxMessageBytes (createFlightServer options; `lakesoul-ts serve --max-message-size <MiB>`), the largest single row a DoGet sends";
 
 /** Counters of a running server (for tests and monitoring). */
 export interface FlightServerStats {

@@ -3,7 +3,7 @@
  * codec or the bucket hash cannot handle would otherwise be found by the first write (or, for a time
  * zone, by every read after the rows went in), with the table already there.
  */
-import { DataType, makeData, Type, type Field, type Schema } from 'apache-arrow';
+import { DataType, IntervalUnit, makeData, Type, type Field, type Interval, type Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { resolveZone } from '../arrow/temporal-codec.js';
 import { foldColumnHash } from '../hash/spark-murmur3.js';
@@ -25,6 +25,9 @@ function typeProblem(type: DataType): string | undefined {
     const max = t.bitWidth === 256 ? 76 : 38;
     if (!(t.precision! >= 1 && t.precision! <= max)) return `decimal precision ${t.precision} is outside 1..${max}`;
     if (!(t.scale! >= 0 && t.scale! <= t.precision!)) return `decimal scale ${t.scale} is outside 0..${t.precision} (the precision)`;
+  }
+  if (type.typeId === Type.Interval && (type as Interval).unit === IntervalUnit.MONTH_DAY_NANO) {
+    return 'Parquet has no month_day_nano interval, so no row could be written: use interval[day_time], interval[year_month], duration, or integer columns';
   }
   if (type.typeId === Type.Timestamp && t.timezone && resolveZone(t.timezone) === null) {
     return `time zone '${t.timezone}' is unknown (an IANA name such as 'Europe/Paris', 'UTC', or an offset such as '+02:00')`;
