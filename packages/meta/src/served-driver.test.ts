@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Field, Int64, Schema } from 'apache-arrow';
-import { Catalog } from './catalog.js';
-import { CATALOG_SERVER_FILE, readCatalogServerInfo } from './catalog-server.js';
+import { Catalog, catalogLockWaitMs } from './catalog.js';
+import { CATALOG_SERVER_FILE, readCatalogServerInfo, SocketDriver } from './catalog-server.js';
 import { processStartTime } from './process-alive.js';
 import { ServedCatalogDriver } from './served-driver.js';
-import { PGLITE_LOCK_FILE } from './pglite-driver.js';
+import { PGLITE_LOCK_FILE, PGliteDriver } from './pglite-driver.js';
 
 const schema = new Schema([new Field('id', new Int64(), false)]);
 const meta = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
@@ -33,6 +33,27 @@ async function servingChild(dataDir: string): Promise<ChildProcess> {
   await new Promise<void>((res, rej) => {
     child.stdout!.on('data', (d) => { if (String(d).includes('ready')) res(); });
     child.on('exit', (c) => rej(new Error(`serving child exited ${c}: ${err}`)));
+  });
+  return child;
+}
+
+/**
+ * A child process that opens `dataDir` itself without serving it (as a CLI `import` does), holds it
+ * for `holdMs` after it has it, then closes it and exits; resolves once it holds the directory.
+ */
+async function holdingChild(dataDir: string, holdMs: number): Promise<ChildProcess> {
+  const code = `const { Catalog } = await import(${meta});
+    const c = await Catalog.open({ dataDir: ${JSON.stringify(dataDir)}, env: {}, lockWaitMs: 20000, onLockWait: () => {} });
+    console.log('ready');
+    await new Promise((r) => setTimeout(r, ${holdMs}));
+    await c.close();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  await new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (d) => { if (String(d).includes('ready')) res(); });
+    child.on('exit', (c) => rej(new Error(`holding child exited ${c}: ${err}`)));
   });
   return child;
 }
@@ -195,6 +216,87 @@ describe('ServedCatalogDriver', () => {
     }
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
     await expect(catalog.listTables()).rejects.toMatchObject({ kind: 'Catalog', code: 'DRIVER_CLOSED' });
+  }, 60_000);
+});
+
+describe('ServedCatalogDriver: a process holding the directory without serving it once the server is gone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-served-held-'));
+  afterEach(async () => {
+    for (const c of children.splice(0)) { c.kill('SIGKILL'); await exited(c); }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the next call waits for that process to close the directory, as Catalog.open would, then succeeds', async () => {
+    const dataDir = join(dir, 'held');
+    const server = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {} });
+    try {
+      const driver = catalog.driver as ServedCatalogDriver;
+      const waits: { pid: number; dataDir: string; waitMs: number }[] = [];
+      driver.onLockWait = (w) => waits.push(w);
+      await catalog.createTable({ name: 'kept', path: 'file:///tmp/kept', schema });
+      server.kill('SIGTERM'); // `catalog-server --stop`
+      await exited(server);
+      // a CLI command opens the catalog itself meanwhile and keeps it for ~2 s
+      const holder = await holdingChild(dataDir, 2000);
+      const t0 = Date.now();
+      // failed within ms with CATALOG_LOCKED (retryable false, "stop the other process") until the holder ended
+      expect((await catalog.listTables()).map((t) => t.name)).toEqual(['kept']);
+      expect(Date.now() - t0).toBeGreaterThan(1000);
+      expect(waits).toEqual([{ pid: holder.pid, dataDir, waitMs: catalogLockWaitMs() }]);
+      await catalog.createTable({ name: 'after', path: 'file:///tmp/after', schema });
+      expect(driver.servedBy).toBeUndefined();
+    } finally {
+      await catalog.close();
+    }
+  }, 60_000);
+
+  it('when the wait runs out, the call fails retryably, naming the holder; the next call looks again', async () => {
+    const dataDir = join(dir, 'timeout');
+    const server = await servingChild(dataDir);
+    const info = readCatalogServerInfo(dataDir)!;
+    const first = await SocketDriver.connect(info.socket, dataDir);
+    const driver = new ServedCatalogDriver(first, { dataDir, openDirect: () => PGliteDriver.open({ dataDir }), server: info, lockWaitMs: 600 });
+    try {
+      await driver.query('SELECT 1');
+      server.kill('SIGTERM');
+      await exited(server);
+      const holder = await holdingChild(dataDir, 4000);
+      const t0 = Date.now();
+      const failed = await driver.query('SELECT 1').catch((e: unknown) => e);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+      expect(failed).toMatchObject({
+        kind: 'Catalog', code: 'CATALOG_LOCKED', retryable: true, context: { dataDir, pid: holder.pid },
+        message: expect.stringMatching(new RegExp(`process ${holder.pid} has opened it itself.*waited 0\\.6 s.*may be retried`)),
+      });
+      expect((failed as Error).message).not.toMatch(/stop the other process/);
+      // an aborted call stops waiting at once (the wait goes on for other calls)
+      const ac = new AbortController();
+      const aborted = driver.query('SELECT 1', [], { signal: ac.signal }).catch((e: unknown) => e);
+      setTimeout(() => ac.abort(), 50);
+      expect(await aborted).toMatchObject({ kind: 'Aborted' });
+      await exited(holder);
+      expect((await driver.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await driver.close();
+    }
+    expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+  }, 60_000);
+
+  it('close() ends a wait under way', async () => {
+    const dataDir = join(dir, 'closed');
+    const server = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {} });
+    await catalog.listTables();
+    server.kill('SIGTERM');
+    await exited(server);
+    await holdingChild(dataDir, 20_000);
+    const pending = catalog.listTables().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await catalog.close();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await pending).toMatchObject({ kind: 'Catalog', code: 'DRIVER_CLOSED' });
   }, 60_000);
 });
 

@@ -5,10 +5,13 @@
  * or on `catalog-server --stop`, and any of them may be killed. {@link ServedCatalogDriver} follows the
  * catalog across such an end: the call after the connection was lost reaches the catalog again the way
  * `Catalog.open` would at that moment (through a new server, or by opening the directory itself, and
- * then sharing it when asked to), instead of failing every call from then on.
+ * then sharing it when asked to), instead of failing every call from then on. As `Catalog.open` does, it
+ * waits for a process that has opened the directory itself meanwhile (a CLI `import` run after
+ * `catalog-server --stop`) to close it or serve it, up to the lock wait.
  */
 import { LakeSoulError } from './errors.js';
-import { abortableSleep } from './abort.js';
+import { abortableSleep, abortedError, throwIfAborted, whenAborted } from './abort.js';
+import { catalogLockWaitMs } from './catalog.js';
 import { resolveEmbeddedDriver, serveCatalog, SocketDriver, type CatalogServer, type CatalogServerInfo } from './catalog-server.js';
 import type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult } from './sql-driver.js';
 
@@ -22,6 +25,12 @@ export interface ServedCatalogDriverOptions {
   server: CatalogServerInfo;
   /** How long a server that is starting or stopping is waited for when reconnecting, in ms (default 15 s). */
   waitMs?: number;
+  /**
+   * How long a call waits, when the server is gone, for a process that has opened the directory itself
+   * (and does not serve it) to close it or serve it, in ms: `Catalog.open`'s `lockWaitMs`. Default:
+   * `LAKESOUL_CATALOG_WAIT` seconds from `process.env`, else 60 s; 0 fails at once.
+   */
+  lockWaitMs?: number;
 }
 
 interface Subscription { channel: string; onPayload: (payload: string) => void; stop?: () => Promise<void> }
@@ -30,6 +39,8 @@ interface Subscription { channel: string; onPayload: (payload: string) => void; 
 const RELISTEN_RETRY_MS = 1000;
 /** The pause before looking for the catalog again after the connection just made was lost at once. */
 const REOPEN_AGAIN_MS = 25;
+/** How often a wait for a process holding the directory tries again, in ms (as `Catalog.open`'s wait). */
+const LOCK_POLL_MS = 150;
 
 /**
  * {@link SqlDriver} of an embedded catalog served by another process, which reconnects after that
@@ -50,9 +61,18 @@ export class ServedCatalogDriver implements SqlDriver {
   private closed = false;
   private relistenTimer: NodeJS.Timeout | undefined;
   private readonly subscriptions = new Set<Subscription>();
+  /** Aborted by close(): ends a wait for the directory under way. */
+  private readonly closing = new AbortController();
 
   /** Told how the catalog was reached again after its server went away (for a long-running process's log). */
   onReconnect: ((how: string) => void) | undefined;
+
+  /**
+   * Told once per wait when a call starts waiting for a process that holds the directory without
+   * serving it (the wait can be long; see {@link ServedCatalogDriverOptions.lockWaitMs}); nothing is
+   * said without it.
+   */
+  onLockWait: ((wait: { pid: number; dataDir: string; waitMs: number }) => void) | undefined;
 
   constructor(first: SocketDriver, private readonly options: ServedCatalogDriverOptions) {
     this.current = first;
@@ -80,11 +100,11 @@ export class ServedCatalogDriver implements SqlDriver {
   }
 
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
-    return (await this.driver()).query<R>(text, params, options);
+    return (await this.driver(options.signal)).query<R>(text, params, options);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
-    return (await this.driver()).transaction(fn, options);
+    return (await this.driver(options.signal)).transaction(fn, options);
   }
 
   async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
@@ -101,6 +121,7 @@ export class ServedCatalogDriver implements SqlDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     clearTimeout(this.relistenTimer);
     this.subscriptions.clear();
     await this.reopening?.catch(() => {});
@@ -110,12 +131,25 @@ export class ServedCatalogDriver implements SqlDriver {
     await this.current.close();
   }
 
-  /** The driver to run a call on: the current one, or a new one when the server's connection was lost. */
-  private async driver(): Promise<SqlDriver> {
-    if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.options.dataDir} is closed`, { code: 'DRIVER_CLOSED' });
+  /**
+   * The driver to run a call on: the current one, or a new one when the server's connection was lost.
+   * One search serves every call meanwhile; a call whose `signal` aborts stops waiting for it.
+   */
+  private async driver(signal?: AbortSignal): Promise<SqlDriver> {
+    if (this.closed) throw this.closedError();
     if (!(this.current instanceof SocketDriver) || !this.current.connectionLost) return this.current;
-    this.reopening ??= this.reopen().finally(() => { this.reopening = undefined; });
-    return this.reopening;
+    const what = `reaching the catalog ${this.options.dataDir} again`;
+    throwIfAborted(signal, what);
+    const reopening = this.reopening ??= this.reopen().finally(() => { this.reopening = undefined; });
+    if (!signal) return reopening;
+    return new Promise<SqlDriver>((resolve, reject) => {
+      const off = whenAborted(signal, () => reject(abortedError(what, signal.reason)));
+      reopening.then((d) => { off(); resolve(d); }, (e: unknown) => { off(); reject(e); });
+    });
+  }
+
+  private closedError(): LakeSoulError {
+    return new LakeSoulError('Catalog', `catalog driver for ${this.options.dataDir} is closed`, { code: 'DRIVER_CLOSED' });
   }
 
   /**
@@ -124,10 +158,34 @@ export class ServedCatalogDriver implements SqlDriver {
    * connection is lost before this returns, and the catalog is looked for again.
    */
   private async reopen(): Promise<SqlDriver> {
+    const { dataDir } = this.options;
     const waitMs = this.options.waitMs ?? 15_000;
-    const until = Date.now() + waitMs;
+    const lockWaitMs = this.options.lockWaitMs ?? catalogLockWaitMs(process.env);
+    const started = Date.now();
+    const until = started + waitMs;
+    let told = false;
     for (;;) {
-      const driver = await this.reopenOnce();
+      let driver: SqlDriver;
+      try {
+        driver = await this.reopenOnce();
+      } catch (e) {
+        // A live process has opened the directory itself (and does not serve it): wait for it to close
+        // it or serve it, as Catalog.open does (failing at once told a program to stop the other process).
+        const pid = LakeSoulError.hasCode(e, 'CATALOG_LOCKED') ? Number(e.context.pid) : NaN;
+        if (!Number.isInteger(pid) || this.closed) throw e;
+        if (Date.now() - started >= lockWaitMs) {
+          throw new LakeSoulError('Catalog',
+            `the catalog server of ${dataDir} went away and process ${pid} has opened it itself, without serving it to other processes; ` +
+            `waited ${+(lockWaitMs / 1000).toFixed(1)} s for it to close or serve it (LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long): ` +
+            'the call may be retried (each call looks for the catalog again)',
+            { code: 'CATALOG_LOCKED', retryable: true, context: { ...(e as LakeSoulError).context, dataDir, pid }, cause: e });
+        }
+        if (!told) this.onLockWait?.({ pid, dataDir, waitMs: lockWaitMs });
+        told = true;
+        await abortableSleep(LOCK_POLL_MS, this.closing.signal, `waiting for process ${pid}, which has the catalog ${dataDir} open`)
+          .catch((slept: unknown) => { throw this.closed ? this.closedError() : slept; });
+        continue;
+      }
       if (!(driver instanceof SocketDriver) || !driver.connectionLost) return driver;
       if (Date.now() > until) {
         // a server that keeps dropping its connections fails the call (a listener tries again later)
@@ -135,7 +193,8 @@ export class ServedCatalogDriver implements SqlDriver {
           `the catalog server of ${this.options.dataDir} (process ${this.server?.pid}) accepted connections and dropped them for ${waitMs / 1000} s: stop that process and run the command again`,
           { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { dataDir: this.options.dataDir, pid: this.server?.pid } });
       }
-      await abortableSleep(REOPEN_AGAIN_MS, undefined, 'reaching the catalog again');
+      await abortableSleep(REOPEN_AGAIN_MS, this.closing.signal, 'reaching the catalog again')
+        .catch((slept: unknown) => { throw this.closed ? this.closedError() : slept; });
     }
   }
 
@@ -146,7 +205,7 @@ export class ServedCatalogDriver implements SqlDriver {
     if (this.closed) {
       found.claim?.release();
       await found.driver.close();
-      throw new LakeSoulError('Catalog', `catalog driver for ${dataDir} is closed`, { code: 'DRIVER_CLOSED' });
+      throw this.closedError();
     }
     let how = found.server ? `through the catalog server of process ${found.server.pid}` : 'by opening the catalog in this process';
     if (found.claim) {
