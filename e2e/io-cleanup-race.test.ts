@@ -185,6 +185,15 @@ describe('cleanup concurrent with a commit', () => {
       expect(done).toBeGreaterThanOrEqual(699);
       expect(done).toBeLessThan(710);
       expect(e.message).toMatch(new RegExp(`^cleanup of table 'default\\.fails_later': deleting file://.*\\.parquet failed after ${done} of 900 files were deleted`));
+      // a purge whose delete fails keeps the table and says so (it dropped the table and reported its files deleted)
+      deletes = 699;
+      const p = await failing.dropTable('fails_later', { purge: true }).then(() => expect.unreachable(), (x: unknown) => x as LakeSoulError);
+      expect(p.message).toMatch(/^drop table 'default\.fails_later' with purge: .*injected; \d+ of its files were deleted, the table was not dropped: run the drop again/);
+      expect(p.context.file).toMatch(/^file:\/\//);
+      expect((await failing.table('fails_later')).info.tableId).toBe(t.info.tableId);
+      const finished = await failing.dropTable('fails_later', { purge: true });
+      expect(finished.files.length).toBeGreaterThan(0);
+      expect(existsSync(fileURLToPath(t.info.path))).toBe(false);
     } finally {
       await failing.close();
     }

@@ -265,6 +265,17 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     await moved(t, home);
     await env.lh.dropTable(t.info.name);
     expect(await exists(`${home}/notes.txt`)).toBe(true);
+    // a purge interrupted before its deletes end keeps the table (files first, the catalog rows last): running it again finishes it
+    const again = await env.lh.createTable(`again_${storage}`, schema);
+    await again.write(rows([5]));
+    await again.write(rows([6]));
+    const ac = new AbortController();
+    const stopped = await env.lh.dropTable(again.info.name, { purge: true, signal: ac.signal, onProgress: (p) => { if (p.listed) ac.abort(); } }).then(() => undefined, (x: unknown) => x);
+    expect(LakeSoulError.is(stopped, 'Aborted'), String(stopped)).toBe(true);
+    expect((stopped as LakeSoulError).message).toMatch(/the table was not dropped: run the drop again/);
+    expect((await env.lh.table(again.info.name)).info.tableId).toBe(again.info.tableId);
+    expect((await env.lh.dropTable(again.info.name, { purge: true })).files.length).toBe(2);
+    await refused(env.lh.table(again.info.name), 'NotFound', 'TABLE_NOT_FOUND');
     // a table's own directory with what engines write there: checksums, job markers, copied blobs, a file its commit names
     const own = await env.lh.createTable(`owned_${storage}`, schema);
     const w = await own.write(rows([2]));

@@ -570,11 +570,25 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
     }));
   table.command('drop <name>').description('drop a table (metadata; data files too with --purge)')
     .option('-n, --namespace <ns>', 'namespace', 'default').option('--purge', 'also delete the data files')
-    .action((name: string, o) => withContext(program, io, async (ctx) => {
-      const bars = deletionBars(`drop ${name}`, true, quiet());
-      await ctx.lakehouse.dropTable(name, { namespace: o.namespace, purge: o.purge, onProgress: bars.onProgress }).finally(() => bars.stop());
-      out(`table '${o.namespace}.${name}' dropped${o.purge ? ' and its data files deleted' : ''}`);
-    }));
+    .action((name: string, o) => {
+      // Ctrl-C during a purge: the files go first, the table last, so it stays until they are gone
+      const stop = o.purge ? new SignalStop(io, `the purge of ${name}`) : undefined;
+      return withContext(program, io, async (ctx) => {
+        const bars = deletionBars(`drop ${name}`, true, quiet());
+        await ctx.lakehouse.dropTable(name, { namespace: o.namespace, purge: o.purge, signal: stop?.signal, onProgress: bars.onProgress })
+          .catch(async (e: unknown) => {
+            if (!stop?.received || !LakeSoulError.is(e)) throw e;
+            // the library's purge error says what was deleted; before its deletes, the table tells
+            if (typeof e.context.deleted === 'number') throw stop.error(name, `${e.message} (interrupted by ${stop.received})`);
+            const left = await ctx.lakehouse.table(name, o.namespace).then(() => true, () => false);
+            throw stop.error(name, left
+              ? `drop of ${o.namespace}.${name} interrupted by ${stop.received}: the table is still there (some of its files may be deleted); run \`${cliName()} table drop ${shellWord(name)}${o.namespace === 'default' ? '' : ` -n ${shellWord(o.namespace)}`} --purge\` again to finish`
+              : `drop of ${o.namespace}.${name} interrupted by ${stop.received} after the table was dropped`);
+          })
+          .finally(() => bars.stop());
+        out(`table '${o.namespace}.${name}' dropped${o.purge ? ' and its data files deleted' : ''}`);
+      }).finally(() => stop?.end());
+    });
 }
 
 /**

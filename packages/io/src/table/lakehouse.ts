@@ -5,10 +5,9 @@ import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
 import { Catalog, LakeSoulError, locationKey, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
-import { deleteGroupSize, joinUri, toFileUri, type LocalStore } from '../store/index.js';
+import { deleteGroupSize, deleteObjects, joinUri, toFileUri, type LocalStore } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
-import { deleteUrisBestEffort } from './table-context.js';
 import { BLOB_COPY_DIR, TABLE_FILE_NAME, ownedFileFilter, tableListings, withNativeSpellings, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
@@ -307,54 +306,75 @@ export class Lakehouse {
    * Drops a table from the catalog; with `purge`, also deletes its data files: every object under
    * the table path and every file its commits named there, except files under another table's path
    * or named by another table's commits (those are never deleted; files outside the table path
-   * neither). Returns the files dropped (with `purge`: the files deleted).
+   * neither). A purge deletes the files before it drops the catalog rows: one that fails or is
+   * interrupted leaves the table, and running it again finishes it. Returns the files dropped (with
+   * `purge`: the files deleted).
    */
   async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
     refuseUnknownOptions(options, DROP_TABLE_OPTIONS, `dropTable '${name}'`);
     const namespace = options.namespace ?? 'default';
     const info = await this.catalog.getTable(name, namespace, { signal: options.signal });
-    // before anything is dropped: the path a purge would empty must be a table's directory
-    const isTableFile = options.purge ? await this.checkPurgeable(info, options.signal) : null;
-    const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
-    const files: string[] = [...(dropped?.files ?? [])];
-    if (isTableFile) {
-      // After the drop, so every claim left in the catalog is another table's. What is deleted is
-      // what the listing finds (a file the catalog names under the path but the listing does not is
-      // gone already: counted, it showed a bar of files "deleted" that were not there), and the local
-      // store's temp files of puts a killed writer left: the table is gone, none of them can commit.
-      const owned = await ownedFileFilter(this.catalog, info, options.signal);
-      const { store, key: prefix } = this.stores.resolve(info.path);
-      const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
-      const report = () => options.onProgress?.({ ...progress });
-      const listed: { uri: string; size: number }[] = [];
+    if (!options.purge) {
+      const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
+      return { files: [...(dropped?.files ?? [])] };
+    }
+    // Files first, the catalog rows last: a purge that fails or is interrupted leaves the table in
+    // the catalog (its files partly deleted), and running it again finishes it. (Dropped first, an
+    // interrupted purge left files no command could delete: the table was gone, and a table created
+    // again at the path was refused for the files there.)
+    const isTableFile = await this.checkPurgeable(info, options.signal);
+    const owned = await ownedFileFilter(this.catalog, info, options.signal);
+    const { store, key: prefix } = this.stores.resolve(info.path);
+    const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
+    const report = () => options.onProgress?.({ ...progress });
+    const deleted: string[] = [];
+    // What is deleted is what the listing finds (a file the catalog names but the listing does not is
+    // gone already), the local store's temp files of puts a killed writer left included.
+    const purge = async (dropped: boolean): Promise<void> => {
+      const found: { uri: string; key: string; size: number }[] = [];
       for (const { metas, temporary } of tableListings(store, prefix, options.signal)) {
         for await (const m of metas) {
           const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
           // a file that appeared since the check and is not the table's stays
-          if (isTableFile(uri, temporary)) listed.push({ uri, size: m.size });
-          if (++progress.filesListed % 1000 === 0) report();
+          if (isTableFile(uri, temporary) && owned(uri)) found.push({ uri, key: m.path, size: m.size });
+          if (!dropped && ++progress.filesListed % 1000 === 0) report();
         }
       }
-      const purged = listed.filter((f) => owned(f.uri));
-      Object.assign(progress, { listed: true, filesToDelete: purged.length, bytesToDelete: purged.reduce((n, f) => n + f.size, 0) });
+      if (dropped && found.length === 0) return;
+      Object.assign(progress, { listed: true, filesToDelete: progress.filesToDelete + found.length, bytesToDelete: progress.bytesToDelete + found.reduce((n, f) => n + f.size, 0) });
       report();
       const group = deleteGroupSize(store);
-      for (let i = 0; i < purged.length; i += group) {
-        const some = purged.slice(i, i + group);
-        await deleteUrisBestEffort(this.stores, some.map((f) => f.uri));
-        Object.assign(progress, { filesDeleted: i + some.length, bytesDeleted: progress.bytesDeleted + some.reduce((n, f) => n + f.size, 0) });
+      for (let i = 0; i < found.length; i += group) {
+        const some = found.slice(i, i + group);
+        try {
+          await deleteObjects(store, some.map((f) => f.key), { signal: options.signal });
+        } catch (e) {
+          const done = deleted.length + (LakeSoulError.is(e) && typeof e.context.deleted === 'number' ? e.context.deleted : 0);
+          const cause = e instanceof Error ? e.message : String(e);
+          throw new LakeSoulError(LakeSoulError.is(e) ? e.kind : 'Io', `drop table '${namespace}.${name}' with purge: ${cause}; ${done} of its files were deleted${dropped
+            ? ' and the table is dropped: delete the rest of its directory yourself'
+            : `, the table was not dropped: run the drop again${LakeSoulError.is(e, 'Aborted') ? ' to finish it' : ' once that is fixed'}`}`, {
+            code: LakeSoulError.is(e) ? e.code : 'IO', retryable: LakeSoulError.is(e) && e.retryable, cause: e,
+            context: { table: `${namespace}.${name}`, namespace, path: info.path, file: LakeSoulError.is(e) ? e.context.file : undefined, deleted: done },
+          });
+        }
+        deleted.push(...some.map((f) => f.uri));
+        Object.assign(progress, { filesDeleted: progress.filesDeleted + some.length, bytesDeleted: progress.bytesDeleted + some.reduce((n, f) => n + f.size, 0) });
         report();
       }
-      // and on local disk the directories left empty (partitions', the table's own), none of
-      // another table's: a table created again at the path starts from nothing
-      const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
-      if (tidy && prefix) {
-        const uriOf = (key: string) => `${info.path}${key.slice(prefix.length)}`;
-        await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal: options.signal }).catch(() => 0); // best effort, as the deletes
-      }
-      return { files: purged.map((f) => f.uri) };
+    };
+    await purge(false);
+    await this.catalog.dropTable(info.tableId, { signal: options.signal });
+    // what writers committed while the files went, now that none can commit
+    await purge(true);
+    // and on local disk the directories left empty (partitions', the table's own), none of
+    // another table's: a table created again at the path starts from nothing
+    const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
+    if (tidy && prefix) {
+      const uriOf = (key: string) => `${info.path}${key.slice(prefix.length)}`;
+      await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal: options.signal }).catch(() => 0); // best effort
     }
-    return { files };
+    return { files: deleted };
   }
 
   /**
