@@ -144,18 +144,8 @@ function pgQueryTimeoutMs(env: Record<string, string | undefined>): number | und
   return Math.max(1, Math.round(s * 1000));
 }
 
-/** Default of {@link CatalogOpenOptions.lockWaitMs}, in ms. */
-export const DEFAULT_CATALOG_LOCK_WAIT_MS = 60_000;
-
-/**
- * How long to wait for another process's embedded catalog: `LAKESOUL_CATALOG_WAIT` (seconds) when it
- * holds a number ≥ 0, else {@link DEFAULT_CATALOG_LOCK_WAIT_MS}.
- */
-export function catalogLockWaitMs(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.LAKESOUL_CATALOG_WAIT;
-  const s = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : DEFAULT_CATALOG_LOCK_WAIT_MS;
-}
+export { catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS } from './lock-wait.js';
+import { catalogLockWaitMs } from './lock-wait.js';
 
 /** Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}. */
 export type PartitionFilter = string[] | Record<string, PartitionValueInput>;
@@ -326,7 +316,7 @@ async function openEmbeddedCatalog(dataDir: string, options: CatalogOpenOptions)
     throwIfAborted(options.signal, `opening the catalog ${dataDir}`);
     try {
       const { driver, server } = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: 15_000 });
-      return driver instanceof SocketDriver && server ? new ServedCatalogDriver(driver, { dataDir, openDirect, server }) : driver;
+      return driver instanceof SocketDriver && server ? new ServedCatalogDriver(driver, { dataDir, openDirect, server, lockWaitMs: waitMs }) : driver;
     } catch (e) {
       // held by a live process that does not serve it: wait for it to close the directory or serve it
       const pid = LakeSoulError.hasCode(e, 'CATALOG_LOCKED') ? Number(e.context.pid) : NaN;

@@ -11,7 +11,7 @@
  */
 import { LakeSoulError } from './errors.js';
 import { abortableSleep, abortedError, throwIfAborted, whenAborted } from './abort.js';
-import { catalogLockWaitMs } from './catalog.js';
+import { catalogLockWaitMs } from './lock-wait.js';
 import { resolveEmbeddedDriver, serveCatalog, SocketDriver, type CatalogServer, type CatalogServerInfo } from './catalog-server.js';
 import type { SqlDriver, SqlDriverCapabilities, SqlExecutor, SqlQueryOptions, SqlQueryResult } from './sql-driver.js';
 
