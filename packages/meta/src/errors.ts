@@ -41,6 +41,8 @@ export type LakeSoulErrorCode =
   /** AlreadyExists: a unique key other than a partition version (the constraint is in `context.constraint`). */
   | 'ALREADY_EXISTS'
   | 'TABLE_EXISTS'
+  /** Conflict, retryable: another process is creating the table from data and has not committed the data yet (`Lakehouse.createTable`/`openOrCreate`; context `pid`, `host`). */
+  | 'TABLE_BEING_CREATED'
   | 'TABLE_PATH_EXISTS'
   | 'TABLE_PATH_OVERLAP'
   | 'TABLE_NOT_FOUND'

@@ -11,6 +11,7 @@ import { inferSchema } from '../arrow/index.js';
 import { BLOB_COPY_DIR, TABLE_FILE_NAME, ownedFileFilter, tableListings, withNativeSpellings, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
+import { CREATING_PROPERTY, beginCreating, creatingMarker, endCreating, settleCreating } from './create-marker.js';
 
 /** Options of {@link Catalog.open} (whatever the catalog accepts). */
 export type CatalogOpenOptions = NonNullable<Parameters<typeof Catalog.open>[0]>;
@@ -139,21 +140,30 @@ export class Lakehouse {
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
     const fromData = !(source instanceof Schema);
-    if (fromData && options.ifNotExists) {
-      const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
-      if (existing) return existing;
+    const namespace = options.namespace ?? 'default';
+    if (fromData) {
+      // A table left by a create from data whose process was killed before the first commit is
+      // dropped here (its files deleted) and created again; one still being created is refused.
+      const existing = await this.findTable(name, namespace, options.signal);
+      if (existing && await settleCreating(this.catalog, this.stores, existing.info, options.signal) === 'table' && options.ifNotExists) return existing;
     }
     // a Schema taken from Arrow data (`tableFromArrays(...).schema`) has dictionary strings: their values' type is stored
     const schema = fromData ? schemaOfData(name, source, options) : decodedDictionaries(source);
     if (!fromData) return this.createFromSchema(name, schema, options);
     let table: LakeSoulTable;
     try {
-      // created here, or not at all: the table dropped again below must be the one this call made
-      table = await this.createFromSchema(name, schema, { ...options, ifNotExists: false });
+      // created here, or not at all: the table dropped again below must be the one this call made;
+      // marked as being created by this process until the first commit (see create-marker.ts)
+      table = await this.createFromSchema(name, schema, { ...options, ifNotExists: false }, creatingMarker());
     } catch (e) {
-      if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) return this.table(name, options.namespace ?? 'default', { signal: options.signal });
+      if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) {
+        const existing = await this.table(name, namespace, { signal: options.signal });
+        // created concurrently: taken when its data is in (or it is no create from data)
+        if (await settleCreating(this.catalog, this.stores, existing.info, options.signal) === 'table') return existing;
+      }
       throw e;
     }
+    beginCreating(table.info.tableId);
     try {
       await table.write(source as Table | RecordBatch | Record<string, unknown>[], { signal: options.signal });
     } catch (e) {
@@ -168,23 +178,40 @@ export class Lakehouse {
         });
       }
       throw e;
+    } finally {
+      endCreating(table.info.tableId);
+    }
+    // The data is in: the marker goes. Best effort: left (catalog unreachable), it is harmless, as a
+    // table with a commit is never taken for an abandoned create.
+    try {
+      table.info = await this.catalog.updateTableProperties(table.info.tableId, { [CREATING_PROPERTY]: null });
+    } catch {
+      // kept
     }
     return table;
   }
 
   /**
    * Opens the table when it exists, else creates it from `source` (see {@link createTable}; data is
-   * written only when the table is created).
+   * written only when the table is created). From data, a table whose create from data was
+   * abandoned (its process killed before the data was committed) is created again, with the data;
+   * one another process is creating from data right now is refused (Conflict
+   * `TABLE_BEING_CREATED`, retryable), not returned empty.
    */
   async openOrCreate(name: string, source: TableSource, options: Omit<LakehouseCreateTableOptions, 'ifNotExists'> = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS.filter((k) => k !== 'ifNotExists'), `openOrCreate '${name}'`);
-    const existing = await this.findTable(name, options.namespace ?? 'default', options.signal);
-    if (existing) return existing;
+    const namespace = options.namespace ?? 'default';
+    const fromData = !(source instanceof Schema);
+    const existing = await this.findTable(name, namespace, options.signal);
+    if (existing && (!fromData || await settleCreating(this.catalog, this.stores, existing.info, options.signal) === 'table')) return existing;
     try {
       return await this.createTable(name, source, options);
     } catch (e) {
-      // Created concurrently: open it.
-      if (LakeSoulError.is(e, 'AlreadyExists')) return this.table(name, options.namespace ?? 'default', { signal: options.signal });
+      // Created concurrently: open it (from data: once its data is in).
+      if (LakeSoulError.is(e, 'AlreadyExists')) {
+        const created = await this.table(name, namespace, { signal: options.signal });
+        if (!fromData || await settleCreating(this.catalog, this.stores, created.info, options.signal) === 'table') return created;
+      }
       throw e;
     }
   }
@@ -198,7 +225,8 @@ export class Lakehouse {
     }
   }
 
-  private async createFromSchema(name: string, schema: Schema, options: LakehouseCreateTableOptions): Promise<LakeSoulTable> {
+  /** `creating`: the value of the create-from-data marker property (see create-marker.ts) to store with the table. */
+  private async createFromSchema(name: string, schema: Schema, options: LakehouseCreateTableOptions, creating?: string): Promise<LakeSoulTable> {
     const namespace = options.namespace ?? 'default';
     // Before the names become path segments: `/` or `..` would make the path another directory.
     validateNamespaceName(namespace);
@@ -214,6 +242,12 @@ export class Lakehouse {
     for (const c of options.rangePartitions ?? []) partitionDirName(c, '');
     if (options.path !== undefined) await this.checkNotNamespaceDir(`${namespace}.${name}`, `create table '${namespace}.${name}'`, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
+    if (CREATING_PROPERTY in properties) {
+      throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': property '${CREATING_PROPERTY}' is set by a create from data while its first write runs, not by hand`, {
+        context: { table: `${namespace}.${name}`, property: CREATING_PROPERTY },
+      });
+    }
+    if (creating !== undefined) properties[CREATING_PROPERTY] = creating;
     if (options.blobColumns && options.blobColumns.length > 0) {
       for (const c of options.blobColumns) {
         if (!schema.fields.some((f) => f.name === c)) {

@@ -1,0 +1,144 @@
+/**
+ * The marker of a table whose first write (`Lakehouse.createTable`/`openOrCreate` from data) runs.
+ *
+ * Creating a table from data takes two steps: the catalog row, then the write of the data as the
+ * first commit. A process killed between them left an empty table that looked finished: a second
+ * `openOrCreate(name, data)` returned it without writing the data (lost without an error), and
+ * `createTable` failed TABLE_EXISTS. The create therefore stores a table property naming the
+ * creating process ({@link CREATING_PROPERTY}, in the same catalog statement as the row) and removes
+ * it right after the first commit. A later create meeting a table that still carries it and has no
+ * commit asks whether that process still runs: when it does (or runs on another host, where this one
+ * cannot tell), the create is refused with a retryable Conflict; when it is gone, the creation was
+ * abandoned: the table is dropped (only while it still has no commit), the files its write left are
+ * deleted, and the caller creates it again.
+ *
+ * Other engines ignore table properties they do not know (as they do `lakesoul_blob_columns`), and a
+ * scan of a marked table reads it as it is (empty).
+ */
+import { hostname } from 'node:os';
+import { LakeSoulError, ownProcessStart, processAlive, type Catalog, type TableInfo } from '@lakesoul-ts/meta';
+import type { LocalStore, StoreRegistry } from '../store/index.js';
+import { deleteUrisBestEffort } from './table-context.js';
+import { BLOB_COPY_DIR, TABLE_FILE_NAME, ownedFileFilter, tableListings } from './table-maintenance.js';
+
+/** Table property naming the process writing a table's first data: JSON `{ pid, host, started, start }`. */
+export const CREATING_PROPERTY = 'lakesoul_ts_creating';
+
+/** What {@link CREATING_PROPERTY} holds. */
+export interface CreatingMarker {
+  pid: number;
+  host: string;
+  /** When the create began (ms since the epoch). */
+  started: number;
+  /** The process's start (`processStartTime`), where the system tells it: a pid taken again since is not the creator. */
+  start?: string;
+}
+
+/** Tables (by id) this process is creating from data right now. */
+const inFlight = new Set<string>();
+
+/** The marker value of a create this process begins. */
+export function creatingMarker(): string {
+  const marker: CreatingMarker = { pid: process.pid, host: hostname(), started: Date.now(), start: ownProcessStart() };
+  return JSON.stringify(marker);
+}
+
+/** The marker of a table, or undefined when it has none (or one this version cannot read). */
+export function markerOf(info: TableInfo): CreatingMarker | undefined {
+  const raw = info.properties[CREATING_PROPERTY];
+  if (raw === undefined) return undefined;
+  try {
+    const m = JSON.parse(raw) as Partial<CreatingMarker>;
+    if (typeof m.pid !== 'number' || typeof m.host !== 'string') return undefined;
+    return { pid: m.pid, host: m.host, started: typeof m.started === 'number' ? m.started : 0, start: typeof m.start === 'string' ? m.start : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Marks `tableId` as being created by this process (until {@link endCreating}). */
+export function beginCreating(tableId: string): void {
+  inFlight.add(tableId);
+}
+
+/** Ends {@link beginCreating}. */
+export function endCreating(tableId: string): void {
+  inFlight.delete(tableId);
+}
+
+/** Whether the creating process of a marker may still run: on another host this one cannot tell, so yes. */
+function creatorRuns(tableId: string, m: CreatingMarker): boolean {
+  if (m.host !== hostname()) return true;
+  if (m.pid === process.pid && (m.start === undefined || m.start === ownProcessStart())) return inFlight.has(tableId);
+  return processAlive(m.pid, m.start);
+}
+
+/**
+ * Settles an existing table a create from data meets. Returns 'table' when it is a table to take as
+ * it is (no marker, or data committed already); 'gone' when its creation was abandoned (the creating
+ * process is dead, nothing committed) and it has been dropped and its files deleted, or it vanished
+ * meanwhile: the caller creates it again.
+ * @throws LakeSoulError Conflict `TABLE_BEING_CREATED` (retryable) while its creating process runs.
+ */
+export async function settleCreating(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<'table' | 'gone'> {
+  const m = markerOf(info);
+  if (!m) return 'table';
+  const qname = `${info.namespace}.${info.name}`;
+  let commits: number;
+  try {
+    commits = await catalog.commitCount(info.tableId, { signal });
+  } catch (e) {
+    if (LakeSoulError.is(e, 'NotFound')) return 'gone';
+    throw e;
+  }
+  if (commits > 0) return 'table'; // the first commit is in; only the marker's removal was missed
+  if (creatorRuns(info.tableId, m)) {
+    const since = m.started ? ` since ${new Date(m.started).toISOString()}` : '';
+    const other = m.host !== hostname() ? ' (on another host, so whether it still runs cannot be told from here: if it is gone, drop the table, which holds no data, and create it again)' : '';
+    throw new LakeSoulError('Conflict', `table '${qname}' is being created with its first data by process ${m.pid} on host ${m.host}${since}; retry when it finished${other}`, {
+      code: 'TABLE_BEING_CREATED', retryable: true, context: { table: qname, namespace: info.namespace, pid: m.pid, host: m.host, started: m.started },
+    });
+  }
+  // Abandoned. Dropped first, and only while still without commit (one transaction): then no
+  // writer can commit the files below, and one that committed meanwhile keeps its table.
+  let dropped: boolean;
+  try {
+    dropped = await catalog.dropTableIfEmpty(info.tableId, { signal });
+  } catch (e) {
+    if (LakeSoulError.is(e, 'NotFound')) return 'gone'; // another process settled it
+    throw e;
+  }
+  if (!dropped) return 'table';
+  await deleteAbandonedFiles(catalog, stores, info, signal);
+  return 'gone';
+}
+
+/**
+ * Deletes, best effort, the files the killed first write of a dropped table left under its path: its
+ * data files and the local store's temp files (a create from data begins on an empty path, so these
+ * are the write's), none of another table's; then, on local disk, the directories left empty.
+ */
+async function deleteAbandonedFiles(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<void> {
+  try {
+    const owned = await ownedFileFilter(catalog, info, signal);
+    const { store, key: prefix } = stores.resolve(info.path);
+    if (!prefix) return;
+    const uris: string[] = [];
+    for (const { metas, temporary } of tableListings(store, prefix, signal)) {
+      for await (const meta of metas) {
+        const rel = meta.path.slice(prefix.length + 1);
+        const uri = `${info.path}/${rel}`;
+        if ((temporary || TABLE_FILE_NAME.test(rel) || rel.startsWith(`${BLOB_COPY_DIR}/`)) && owned(uri)) uris.push(uri);
+      }
+    }
+    await deleteUrisBestEffort(stores, uris);
+    const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
+    if (tidy) {
+      const uriOf = (key: string) => `${info.path}${key.slice(prefix.length)}`;
+      await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal }).catch(() => 0);
+    }
+  } catch (e) {
+    if (LakeSoulError.is(e, 'Aborted')) throw e;
+    // best effort: what is left makes the create again refuse the path (TABLE_PATH_NOT_EMPTY), naming a file
+  }
+}
