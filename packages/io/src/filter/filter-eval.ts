@@ -584,7 +584,7 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
  * Evaluate a filter on a batch: a mask with 1 for rows where the filter is TRUE (SQL three-valued
  * logic: comparisons with NULL are unknown, NOT unknown is unknown, and rows with unknown are
  * dropped). Literals are converted to the column's type: numbers/bigints for numeric columns (exact
- * mixed comparisons; a bigint against a float column as {@link floatLiteral} takes it), strings by
+ * mixed comparisons; a bigint against a float column as `floatLiteral` takes it), strings by
  * UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings for timestamp and date columns.
  * An unknown column or a mismatched literal is InvalidArgument.
  */
