@@ -26,13 +26,18 @@ async function servingChild(dataDir: string): Promise<ChildProcess> {
     process.on('SIGTERM', () => c.close().then(() => process.exit(0)));
     console.log('ready');
     setInterval(() => {}, 1 << 30);`;
+  return readyChild(code, 'serving');
+}
+
+/** Starts an ES module program as a child process; resolves once it prints 'ready'. */
+async function readyChild(code: string, what: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
   child.stderr!.on('data', (d) => { err += d; });
   await new Promise<void>((res, rej) => {
     child.stdout!.on('data', (d) => { if (String(d).includes('ready')) res(); });
-    child.on('exit', (c) => rej(new Error(`serving child exited ${c}: ${err}`)));
+    child.on('exit', (c) => rej(new Error(`${what} child exited ${c}: ${err}`)));
   });
   return child;
 }
@@ -47,15 +52,7 @@ async function holdingChild(dataDir: string, holdMs: number): Promise<ChildProce
     console.log('ready');
     await new Promise((r) => setTimeout(r, ${holdMs}));
     await c.close();`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
-  await new Promise<void>((res, rej) => {
-    child.stdout!.on('data', (d) => { if (String(d).includes('ready')) res(); });
-    child.on('exit', (c) => rej(new Error(`holding child exited ${c}: ${err}`)));
-  });
-  return child;
+  return readyChild(code, 'holding');
 }
 
 /** Runs an ES module program in a new node process; resolves to its standard output, rejects unless it exits 0. */
@@ -72,12 +69,18 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((res) => child.once('exit', () => res()));
 }
 
-describe('ServedCatalogDriver', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-served-'));
+/** A scratch directory for the calling describe block; the children its tests started are killed after each. */
+function scratch(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   afterEach(async () => {
     for (const c of children.splice(0)) { c.kill('SIGKILL'); await exited(c); }
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('ServedCatalogDriver', () => {
+  const dir = scratch('lakesoul-served-');
 
   it('after its server is killed, the next call opens the catalog in this process (and shares it when asked to); nothing is lost', async () => {
     const dataDir = join(dir, 'killed');
@@ -220,11 +223,7 @@ describe('ServedCatalogDriver', () => {
 });
 
 describe('ServedCatalogDriver: a process holding the directory without serving it once the server is gone', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-served-held-'));
-  afterEach(async () => {
-    for (const c of children.splice(0)) { c.kill('SIGKILL'); await exited(c); }
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratch('lakesoul-served-held-');
 
   it('the next call waits for that process to close the directory, as Catalog.open would, then succeeds', async () => {
     const dataDir = join(dir, 'held');
