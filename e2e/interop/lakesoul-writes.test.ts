@@ -91,6 +91,13 @@ for (const storage of ['local', 's3'] as const) {
       expect(canonicalRows(await pyScan(name), ALL), 'the wheel sees only the new rows').toEqual(want3);
       const ops = (await table.history()).filter((h) => h.commitOp === 'UpdateCommit');
       expect(new Set(ops.map((h) => h.partitionDesc))).toEqual(new Set(['region=eu', 'region=us', 'region=apac']));
+      // what the wheel leaves in a table's directory is a table's: purge takes it all (no PURGE_FOREIGN_FILES)
+      const purged = await lake.dropTable(name, { purge: true });
+      expect(purged.files.length).toBeGreaterThanOrEqual(4);
+      const { store, key } = lake.stores.resolve(table.info.path);
+      const left: string[] = [];
+      for await (const m of store.list(`${key}/`)) left.push(m.path);
+      expect(left).toEqual([]);
     });
 
     it('schema evolution both ways: TS adds a column and widens one; the wheel reads old and new files, and its writes with the new column read here', async () => {
