@@ -316,7 +316,11 @@ async function openEmbeddedCatalog(dataDir: string, options: CatalogOpenOptions)
     throwIfAborted(options.signal, `opening the catalog ${dataDir}`);
     try {
       const { driver, server } = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: 15_000 });
-      return driver instanceof SocketDriver && server ? new ServedCatalogDriver(driver, { dataDir, openDirect, server, lockWaitMs: waitMs }) : driver;
+      if (!(driver instanceof SocketDriver && server)) return driver;
+      const served = new ServedCatalogDriver(driver, { dataDir, openDirect, server, lockWaitMs: waitMs });
+      // the caller's report of a wait also hears the waits after the server went away
+      served.onLockWait = options.onLockWait;
+      return served;
     } catch (e) {
       // held by a live process that does not serve it: wait for it to close the directory or serve it
       const pid = LakeSoulError.hasCode(e, 'CATALOG_LOCKED') ? Number(e.context.pid) : NaN;
