@@ -17,9 +17,9 @@
  */
 import { hostname } from 'node:os';
 import { LakeSoulError, ownProcessStart, processAlive, type Catalog, type TableInfo } from '@lakesoul-ts/meta';
-import type { LocalStore, StoreRegistry } from '../store/index.js';
+import type { StoreRegistry } from '../store/index.js';
 import { deleteUrisBestEffort } from './table-context.js';
-import { BLOB_COPY_DIR, TABLE_FILE_NAME, ownedFileFilter, tableListings } from './table-maintenance.js';
+import { ownedFileFilter, removeEmptyTableDirectories, tableListings, writtenByTables } from './table-maintenance.js';
 
 /** Table property naming the process writing a table's first data: JSON `{ pid, host, started, start }`. */
 export const CREATING_PROPERTY = 'lakesoul_ts_creating';
@@ -128,15 +128,11 @@ async function deleteAbandonedFiles(catalog: Catalog, stores: StoreRegistry, inf
       for await (const meta of metas) {
         const rel = meta.path.slice(prefix.length + 1);
         const uri = `${info.path}/${rel}`;
-        if ((temporary || TABLE_FILE_NAME.test(rel) || rel.startsWith(`${BLOB_COPY_DIR}/`)) && owned(uri)) uris.push(uri);
+        if (writtenByTables(rel, temporary) && owned(uri)) uris.push(uri);
       }
     }
     await deleteUrisBestEffort(stores, uris);
-    const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
-    if (tidy) {
-      const uriOf = (key: string) => `${info.path}${key.slice(prefix.length)}`;
-      await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal }).catch(() => 0);
-    }
+    await removeEmptyTableDirectories(store, info.path, prefix, owned, signal);
   } catch (e) {
     if (LakeSoulError.is(e, 'Aborted')) throw e;
     // best effort: what is left makes the create again refuse the path (TABLE_PATH_NOT_EMPTY), naming a file

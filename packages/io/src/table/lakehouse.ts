@@ -5,13 +5,16 @@ import { resolve as resolvePath } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
 import { Catalog, LakeSoulError, locationKey, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
-import { deleteGroupSize, deleteObjects, joinUri, toFileUri, type LocalStore } from '../store/index.js';
+import { deleteGroupSize, deleteObjects, joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
-import { BLOB_COPY_DIR, TABLE_FILE_NAME, ownedFileFilter, tableListings, withNativeSpellings, type CleanupProgress } from './table-maintenance.js';
+import { ownedFileFilter, removeEmptyTableDirectories, tableListings, withNativeSpellings, writtenByTables, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 import { CREATING_PROPERTY, beginCreating, creatingMarker, endCreating, settleCreating } from './create-marker.js';
+
+/** An object of a table's directory a purge may delete: its URI, its key in the store, its size. */
+interface TableFile { uri: string; key: string; size: number }
 
 /** Options of {@link Catalog.open} (whatever the catalog accepts). */
 export type CatalogOpenOptions = NonNullable<Parameters<typeof Catalog.open>[0]>;
@@ -356,24 +359,17 @@ export class Lakehouse {
     // the catalog (its files partly deleted), and running it again finishes it. (Dropped first, an
     // interrupted purge left files no command could delete: the table was gone, and a table created
     // again at the path was refused for the files there.)
-    const isTableFile = await this.checkPurgeable(info, options.signal);
-    const owned = await ownedFileFilter(this.catalog, info, options.signal);
-    const { store, key: prefix } = this.stores.resolve(info.path);
     const progress: PurgeProgress = { filesListed: 0, listed: false, filesToDelete: 0, bytesToDelete: 0, filesDeleted: 0, bytesDeleted: 0 };
     const report = () => options.onProgress?.({ ...progress });
+    // the check's listing is the first pass's
+    const { isTableFile, files: listed } = await this.checkPurgeable(info, options.signal, () => { if (++progress.filesListed % 1000 === 0) report(); });
+    const owned = await ownedFileFilter(this.catalog, info, options.signal);
+    const { store, key: prefix } = this.stores.resolve(info.path);
     const deleted: string[] = [];
     // What is deleted is what the listing finds (a file the catalog names but the listing does not is
     // gone already), the local store's temp files of puts a killed writer left included.
-    const purge = async (dropped: boolean): Promise<void> => {
-      const found: { uri: string; key: string; size: number }[] = [];
-      for (const { metas, temporary } of tableListings(store, prefix, options.signal)) {
-        for await (const m of metas) {
-          const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
-          // a file that appeared since the check and is not the table's stays
-          if (isTableFile(uri, temporary) && owned(uri)) found.push({ uri, key: m.path, size: m.size });
-          if (!dropped && ++progress.filesListed % 1000 === 0) report();
-        }
-      }
+    const purge = async (files: TableFile[], dropped: boolean): Promise<void> => {
+      const found = files.filter((f) => owned(f.uri));
       if (dropped && found.length === 0) return;
       Object.assign(progress, { listed: true, filesToDelete: progress.filesToDelete + found.length, bytesToDelete: progress.bytesToDelete + found.reduce((n, f) => n + f.size, 0) });
       report();
@@ -397,30 +393,33 @@ export class Lakehouse {
         report();
       }
     };
-    await purge(false);
+    await purge(listed, false);
     await this.catalog.dropTable(info.tableId, { signal: options.signal });
-    // what writers committed while the files went, now that none can commit
-    await purge(true);
-    // and on local disk the directories left empty (partitions', the table's own), none of
-    // another table's: a table created again at the path starts from nothing
-    const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
-    if (tidy && prefix) {
-      const uriOf = (key: string) => `${info.path}${key.slice(prefix.length)}`;
-      await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal: options.signal }).catch(() => 0); // best effort
+    // what writers committed while the files went, now that none can commit (a file that appeared
+    // since the check and is not the table's stays)
+    const since: TableFile[] = [];
+    for (const { metas, temporary } of tableListings(store, prefix, options.signal)) {
+      for await (const m of metas) {
+        const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
+        if (isTableFile(uri, temporary)) since.push({ uri, key: m.path, size: m.size });
+      }
     }
+    await purge(since, true);
+    await removeEmptyTableDirectories(store, info.path, prefix, owned, options.signal);
     return { files: deleted };
   }
 
   /**
    * Checks, before a drop with `purge` changes anything, that the table's path is a table's
    * directory: not the root of a file system or bucket, not (nor holding) the warehouse root or a
-   * namespace directory, and holding only what a table holds (see {@link TABLE_FILE_NAME}, the
+   * namespace directory, and holding only what a table holds (see `writtenByTables`, the
    * files its commits name, temp files of a killed writer). A catalog row written elsewhere (another
    * engine, a mistake) can name any directory: purging a home directory deleted everything in it.
-   * Returns the predicate of the table's files (by URI; `temporary` for the local store's temp files).
+   * Returns the predicate of the table's files (by URI; `temporary` for the local store's temp files)
+   * and the table's files it listed (`onListed` is called per object listed).
    * @throws LakeSoulError InvalidArgument (`TABLE_PATH_OVERLAP`, `PURGE_FOREIGN_FILES`), nothing dropped.
    */
-  private async checkPurgeable(info: TableInfo, signal?: AbortSignal): Promise<(uri: string, temporary: boolean) => boolean> {
+  private async checkPurgeable(info: TableInfo, signal: AbortSignal | undefined, onListed: () => void): Promise<{ isTableFile: (uri: string, temporary: boolean) => boolean; files: TableFile[] }> {
     const what = `drop table '${info.namespace}.${info.name}' with purge`;
     const { store, key: prefix } = this.stores.resolve(info.path);
     const context = { table: `${info.namespace}.${info.name}`, namespace: info.namespace, path: info.path };
@@ -433,15 +432,17 @@ export class Lakehouse {
     const sets = await this.catalog.tableFileSets(info.tableId, Date.now(), { signal });
     const named = withNativeSpellings([...sets.committed, ...sets.referenced]);
     const isTableFile = (uri: string, temporary: boolean): boolean => {
-      const rel = uri.slice(info.path.length + 1);
-      return temporary || TABLE_FILE_NAME.test(rel) || rel.startsWith(`${BLOB_COPY_DIR}/`) || named.has(locationKey(uri));
+      return writtenByTables(uri.slice(info.path.length + 1), temporary) || named.has(locationKey(uri));
     };
     const foreign: string[] = [];
+    const files: TableFile[] = [];
     let count = 0;
     for (const { metas, temporary } of tableListings(store, prefix, signal)) {
       for await (const m of metas) {
+        onListed();
         const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
-        if (!isTableFile(uri, temporary) && ++count <= 3) foreign.push(m.path.slice(prefix.length + 1));
+        if (isTableFile(uri, temporary)) files.push({ uri, key: m.path, size: m.size });
+        else if (++count <= 3) foreign.push(m.path.slice(prefix.length + 1));
       }
     }
     if (count > 0) {
@@ -449,7 +450,7 @@ export class Lakehouse {
         code: 'PURGE_FOREIGN_FILES', context: { ...context, file: foreign[0], files: count },
       });
     }
-    return isTableFile;
+    return { isTableFile, files };
   }
 
   /** Closes the catalog when the lakehouse owns it (it opened it, or `ownCatalog` was set). Idempotent. */

@@ -311,6 +311,27 @@ export const TABLE_FILE_NAME = /(^|\/)(_SUCCESS|[^/]*\.(parquet|vortex)(\.crc)?)
 /** Directory under a table's path where `importImages` in copy mode puts the files (`_blobs/...`). */
 export const BLOB_COPY_DIR = '_blobs';
 
+/**
+ * Whether an object of a table's directory (`rel`: its name relative to the table's path;
+ * `temporary`: a local store's temp file) is one engines write there besides the files the table's
+ * commits name: data files, checksums, job markers, copied blobs, temp files of puts.
+ */
+export function writtenByTables(rel: string, temporary: boolean): boolean {
+  return temporary || TABLE_FILE_NAME.test(rel) || rel.startsWith(`${BLOB_COPY_DIR}/`);
+}
+
+/**
+ * On local disk, removes the directories under a table's path (`prefix` in `store`) left empty,
+ * the table's own included and none of another table's (`owned` false), best effort: a table
+ * created again at the path starts from nothing. Other stores have no directories.
+ */
+export async function removeEmptyTableDirectories(store: ObjectStore, path: string, prefix: string, owned: (uri: string) => boolean, signal?: AbortSignal): Promise<void> {
+  const tidy = (store as Partial<Pick<LocalStore, 'removeEmptyDirectories'>>).removeEmptyDirectories;
+  if (!tidy || !prefix) return;
+  const uriOf = (key: string) => `${path}${key.slice(prefix.length)}`;
+  await tidy.call(store, prefix, (key) => key !== prefix && !owned(uriOf(key)), { signal }).catch(() => 0);
+}
+
 /** One listing of a table's directory, and whether it lists temp files. */
 export interface TableListing {
   metas: AsyncIterable<ObjectMeta>;
