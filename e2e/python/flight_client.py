@@ -352,21 +352,34 @@ COMMANDS = {
 }
 
 
+def command_line():
+    """The command, the server's URL and the JSON arguments of the script's command line."""
+    return sys.argv[1], sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+
+
+def print_error(e):
+    print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+
+
+def print_result(client, call):
+    """Prints call()'s result as JSON, or its Flight or Arrow error; closes the client after."""
+    try:
+        print(json.dumps(call()))
+    except (fl.FlightError, pa.ArrowException) as e:
+        print_error(e)
+    finally:
+        client.close()
+
+
 def main():
-    command, url = sys.argv[1], sys.argv[2]
-    args = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    command, url, args = command_line()
     args["url"] = url
     try:
         client, opts = connect(url, args)
     except (fl.FlightError, pa.ArrowException) as e:
-        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
+        print_error(e)
         return
-    try:
-        print(json.dumps(COMMANDS[command](client, opts, args)))
-    except (fl.FlightError, pa.ArrowException) as e:
-        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
-    finally:
-        client.close()
+    print_result(client, lambda: COMMANDS[command](client, opts, args))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ Prints one JSON object on stdout; errors of Flight calls as {"error": <class>, "
 import base64
 import datetime
 import json
-import sys
 
 import pyarrow as pa
 import pyarrow.flight as fl
+
+from flight_client import command_line, print_result
 
 # The pyarrow types a test may name, with two sample values of each.
 TYPES = {
@@ -95,15 +96,9 @@ COMMANDS = {"read": cmd_read, "create": cmd_create, "roundtrip": cmd_roundtrip, 
 
 
 def main():
-    command, url = sys.argv[1], sys.argv[2]
-    args = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    command, url, args = command_line()
     client = fl.FlightClient(url)
-    try:
-        print(json.dumps(COMMANDS[command](client, args)))
-    except (fl.FlightError, pa.ArrowException) as e:
-        print(json.dumps({"error": type(e).__name__, "message": str(e)}))
-    finally:
-        client.close()
+    print_result(client, lambda: COMMANDS[command](client, args))
 
 
 if __name__ == "__main__":
