@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import { Int64, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { Field, FixedSizeList, Float32, Int32, Int64, List, Map_, Schema, Struct, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { canonicalRows, interopEnv, lakesoulPy, readIpc, scratchDir, writeIpc, type InteropEnv } from './interop-env.js';
@@ -16,6 +16,28 @@ import { MergeModel, PK_COLUMNS, PK_SCHEMA_SPEC, makeRows, rowsToArrow, type Row
 /** Each scenario starts several LakeSoul-Python processes: allow for a loaded 2-core machine. */
 const it = (name: string, fn: () => Promise<void>) => vitestIt(name, fn, 600_000);
 const ALL = PK_COLUMNS.map(([n]) => n) as string[];
+
+/** A table of nested columns (list, fixed-size list, struct, map) in the driver's type names. */
+const NESTED_SPEC = [['id', 'int64'], ['lst', 'list_int32'], ['fsl', 'fixed_list_float32_2'], ['st', 'struct_a_int32_b_string'], ['mp', 'map_string_int32']];
+const NESTED_SCHEMA = new Schema([
+  new Field('id', new Int64(), false),
+  new Field('lst', new List(new Field('item', new Int32(), true)), true),
+  new Field('fsl', new FixedSizeList(2, new Field('item', new Float32(), true)), true),
+  new Field('st', new Struct([new Field('a', new Int32(), true), new Field('b', new Utf8(), true)]), true),
+  new Field('mp', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)), true),
+]);
+
+/** Rows `ids` of NESTED_SCHEMA, their values derived from the id and `salt` (every fifth list null). */
+function nestedRows(ids: number[], salt: number): Table {
+  const [, lst, fsl, st, mp] = NESTED_SCHEMA.fields.map((f) => f.type);
+  return new Table({
+    id: vectorFromArray(ids.map(BigInt), new Int64()),
+    lst: vectorFromArray(ids.map((i) => (i % 5 === 0 ? null : [i, salt, i * salt])), lst),
+    fsl: vectorFromArray(ids.map((i) => [i + 0.5, salt]), fsl),
+    st: vectorFromArray(ids.map((i) => ({ a: i * salt, b: `s${i}-${salt}` })), st),
+    mp: vectorFromArray(ids.map((i) => new Map([[`k${i}`, salt]])), mp),
+  });
+}
 
 for (const storage of ['local', 's3'] as const) {
   describe(`overwrite and update read the same in LakeSoul-Python 2.0.0 (${storage} storage)`, () => {
@@ -138,6 +160,34 @@ for (const storage of ['local', 's3'] as const) {
       await table.refresh();
       expect(byKey(canonicalRows(await table.toArrow(), cols))).toEqual(want2);
       expect(byKey(canonicalRows(await pyScan(name), cols))).toEqual(want2);
+    });
+
+    it('nested columns the wheel wrote (its file_exist_cols lists their leaf fields) read here, and a compaction here keeps them for both readers', async () => {
+      const name = tname('nested');
+      await lakesoulPy(env, 'create', { name, namespace: 'default', path: `${warehouse}/default/${name}`, schema: NESTED_SPEC, primaryKeys: ['id'], hashBucketNum: 2 });
+      const write = async (rows: Table) => lakesoulPy(env, 'write', { name, namespace: 'default', input: writeIpc(rows, join(scratch.dir, `${name}-${randomBytes(4).toString('hex')}.arrow`)) });
+      const first = await write(nestedRows([...Array(30).keys()], 1));
+      expect(first.files[0].existingColumns, 'the wheel names leaf fields, not the columns').toContain('item');
+      const table = await lake.table(name);
+      const cols = NESTED_SCHEMA.fields.map((f) => f.name);
+      const want1 = canonicalRows(nestedRows([...Array(30).keys()], 1), cols);
+      expect(canonicalRows(await table.toArrow(), cols)).toEqual(want1);
+
+      await write(nestedRows([...Array(20).keys()].map((i) => i + 20), 2));
+      const want2 = canonicalRows(new Table([...nestedRows([...Array(20).keys()], 1).batches, ...nestedRows([...Array(20).keys()].map((i) => i + 20), 2).batches]), cols);
+      expect(canonicalRows(await table.toArrow(), cols), 'merge-on-read over two wheel layers').toEqual(want2);
+      expect(canonicalRows(await table.toArrow({ filter: 'id >= 25' }), cols)).toEqual(want2.filter((r) => BigInt(String(r.id).slice(0, -1)) >= 25n));
+      await table.compact();
+      expect(canonicalRows(await table.toArrow(), cols), 'after the compaction here').toEqual(want2);
+      expect(canonicalRows(await pyScan(name), cols), 'the wheel reads the compacted files').toEqual(want2);
+
+      // The other way: a table this project created and wrote, read by the wheel.
+      const own = await lake.createTable(tname('nested_ts'), NESTED_SCHEMA, { primaryKeys: ['id'], hashBucketNum: 2 });
+      await own.write(nestedRows([...Array(10).keys()], 3));
+      await own.write(nestedRows([5, 6, 7, 8, 9, 10, 11], 4), { mode: 'upsert' });
+      const want3 = canonicalRows(new Table([...nestedRows([0, 1, 2, 3, 4], 3).batches, ...nestedRows([5, 6, 7, 8, 9, 10, 11], 4).batches]), cols);
+      expect(canonicalRows(await own.toArrow(), cols)).toEqual(want3);
+      expect(canonicalRows(await pyScan(own.info.name), cols), 'the wheel reads nested columns written here').toEqual(want3);
     });
 
     it('TS update(where, set) on a LakeSoul-Python table reads the same in the wheel', async () => {

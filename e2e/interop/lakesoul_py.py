@@ -51,6 +51,11 @@ _TYPES = {
     "date32": pa.date32(),
     "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
     "timestamp_ns": pa.timestamp("ns"),
+    # nested: the wheel lists these in file_exist_cols by their leaf fields' names
+    "list_int32": pa.list_(pa.int32()),
+    "fixed_list_float32_2": pa.list_(pa.float32(), 2),
+    "struct_a_int32_b_string": pa.struct([("a", pa.int32()), ("b", pa.string())]),
+    "map_string_int32": pa.map_(pa.string(), pa.int32()),
 }
 
 _BUCKET = re.compile(r".*_(\d+)(?:\..*)?$")

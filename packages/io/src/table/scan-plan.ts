@@ -45,6 +45,7 @@ import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
 import { NativeParquetPool, sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
+import { existingColumns } from './exist-cols.js';
 import { constantColumn, partitionMayMatch } from './partition-values.js';
 import { locateDataFile } from './data-file-paths.js';
 import { countFileRows, withFile } from './row-counts.js';
@@ -210,7 +211,7 @@ export function splitsOf(info: TableInfo, snapshot: PartitionSnapshot[]): Split[
       partitionValues,
       rowCount: null,
     };
-    const toFile = (f: PartitionSnapshot['files'][number]): SplitFile => ({ path: f.path, size: f.size.toString(), existCols: [...f.existCols] });
+    const toFile = (f: PartitionSnapshot['files'][number]): SplitFile => ({ path: f.path, size: f.size.toString(), existCols: existingColumns(f.existCols, info.schema.fields) });
     if (isPk) {
       const byBucket = new Map<number, SplitFile[]>();
       for (const f of p.files) {

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { Field, Int32, Int64, List, Map_, Struct, Utf8 } from 'apache-arrow';
+import { existingColumns } from './exist-cols.js';
+
+const fields = [
+  new Field('id', new Int64(), false),
+  new Field('lst', new List(new Field('item', new Int32(), true)), true),
+  new Field('st', new Struct([new Field('a', new Int32(), true), new Field('b', new Utf8(), true)]), true),
+  new Field('mp', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)), true),
+  new Field('added', new Utf8(), true),
+];
+
+describe('existingColumns', () => {
+  it('returns a list of column names as it is (dropped columns included)', () => {
+    expect(existingColumns(['id', 'lst', 'st'], fields)).toEqual(['id', 'lst', 'st']);
+    expect(existingColumns(['id', 'gone'], fields)).toEqual(['id', 'gone']);
+  });
+
+  it("takes nested columns listed by their leaf fields' names (LakeSoul's Rust writer) as present", () => {
+    expect(existingColumns(['id', 'item', 'a', 'b', 'key', 'value'], fields)).toEqual(['id', 'lst', 'st', 'mp']);
+    // a file written before 'added' and 'mp' existed, with a column dropped since
+    expect(existingColumns(['id', 'item', 'a', 'b', 'gone'], fields)).toEqual(['id', 'lst', 'st', 'gone']);
+  });
+
+  it('does not take a nested column whose leaves are not all there', () => {
+    expect(existingColumns(['id', 'a', 'gone'], fields)).toEqual(['id', 'a', 'gone']);
+  });
+});
