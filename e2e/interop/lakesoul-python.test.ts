@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import { Field, Float32, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Binary, Field, Float32, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { plainValues, recordsToBatch } from '../../packages/io/src/arrow/value-codec.js';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, computeBuckets } from '@lakesoul-ts/io';
@@ -526,6 +526,25 @@ for (const storage of ['local', 's3'] as const) {
       expect(rowsOf(await pyScan(name, ns))).toEqual(both);
       expect(rowsOf(await table.toArrow({ partitions: { x: -0, f: 3 } })).map((r) => r.k)).toEqual([1, 101]);
       expect(rowsOf(await table.toArrow({ filter: 'x = 2.5' })).map((r) => r.k)).toEqual([2, 102]);
+    });
+
+    it('5h. binary range column: both sides write a value as lowercase hex (`p=616263`), read each other\'s exactly, and TS appends land in the wheel\'s partitions', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_binary_parts');
+      await lakesoulPy(env, 'create', { name, namespace: ns, path: `${warehouse}/${ns}/${name}`, schema: [['k', 'int32'], ['p', 'binary']], partitionBy: ['p'] });
+      const values = [Buffer.from('abc'), Buffer.from('é'), Buffer.from([0, 0xff]), Buffer.from('12')].map((b) => new Uint8Array(b));
+      const batchOf = (k0: number) => new Table({ k: makeVector(Int32Array.from(values, (_, i) => k0 + i)), p: vectorFromArray(values, new Binary()) });
+      await lakesoulPy(env, 'write', { name, namespace: ns, input: writeIpc(batchOf(0), join(scratch.dir, `${name}-py.arrow`)) });
+      const table = await lake.table(name, ns);
+      const descs = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      expect(descs).toEqual(['p=00ff', 'p=3132', 'p=616263', 'p=c3a9']);
+      expect(canonicalRows(await table.toArrow())).toEqual(canonicalRows(batchOf(0)));
+      await table.write(batchOf(100), { mode: 'append' });
+      expect((await table.snapshot()).map((p) => p.partitionDesc).sort(), 'no partition of its own').toEqual(descs);
+      const both = canonicalRows(new Table([...batchOf(0).batches, ...batchOf(100).batches]));
+      expect(canonicalRows(await table.toArrow())).toEqual(both);
+      expect(canonicalRows(await pyScan(name, ns))).toEqual(both);
+      expect(canonicalRows(await table.toArrow({ partitions: { p: values[1] } })).map((r) => r.k)).toEqual([1, 101]);
     });
 
     it('5g. millisecond timestamp range column (a table TS created): LakeSoul-Python and TS write the same partition_desc text for the same value', async () => {

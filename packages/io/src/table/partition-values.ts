@@ -142,7 +142,7 @@ function byteValueCodes(v: Vector, codes: Int32Array, distinct: unknown[]): void
 /**
  * Text of one range value as partition_desc stores it (before the null/empty-string markers, which
  * the catalog's encoder applies): integers as decimal, dates `YYYY-MM-DD`, booleans `true`/`false`,
- * floats as {@link floatRangeText}. Timestamps (micro- and nanoseconds given as their int64 count, see
+ * floats as {@link floatRangeText}, byte strings as lowercase hex (`0x61 0x62` is `6162`). Timestamps (micro- and nanoseconds given as their int64 count, see
  * {@link rangeCellReader}) as LakeSoul writes them: the UTC wall time with all the unit's fraction
  * digits and no zone suffix (`2024-01-01T00:00:00.123456`, `2024-01-01T00:00:00.123`,
  * `2024-01-01T00:00:00` for seconds). `null` for a null cell.
@@ -165,7 +165,8 @@ export function rangeValueText(value: unknown, type: DataType): string | null {
       return floatRangeText(Number(value), (type as Float).precision);
     case Type.Binary:
     case Type.LargeBinary:
-      return Buffer.from(value as Uint8Array).toString('utf8');
+      // as LakeSoul's Rust engine writes them: lowercase hex (text could not hold every byte string)
+      return Buffer.from(value as Uint8Array).toString('hex');
     default:
       return typeof value === 'string' ? value : String(value);
   }
@@ -265,7 +266,8 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
     }
     case Type.Binary:
     case Type.LargeBinary:
-      return new Uint8Array(Buffer.from(text, 'utf8'));
+      if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) throw bad();
+      return new Uint8Array(Buffer.from(text, 'hex'));
     default:
       return text;
   }

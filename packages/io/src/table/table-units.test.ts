@@ -83,8 +83,8 @@ describe('range values', () => {
     const cases: [DataType, (string | null)[]][] = [
       [new Utf8(), ['2024-01-01', '', 'ünïcode', null]],
       [new LargeUtf8(), ['abc', '', null]],
-      [new Binary(), ['bytes', '', null]],
-      [new LargeBinary(), ['xyz', null]],
+      [new Binary(), ['6279746573', '', '00ff', null]],
+      [new LargeBinary(), ['78797a', null]],
       [new Bool(), ['true', 'false', null]],
       [new Int8(), ['-7', null]], [new Int16(), ['300', null]], [new Int32(), ['-123456', null]], [new Uint8(), ['200', null]],
       [new Int64(), ['-9007199254740993', null]],
