@@ -11,22 +11,31 @@ import { randomFillSync } from 'node:crypto';
 import { Binary, Field, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { Lakehouse, MAX_UPLOADS_IN_FLIGHT, UPLOAD_BYTES_IN_FLIGHT, type ObjectStore } from '@lakesoul-ts/io';
+import { mapS3Error } from '../packages/io/src/store/store-errors.js';
 
-/** Puts under way, the most at once, their bytes at most, and the largest one. */
-interface PutLog { running: number; maxRunning: number; bytes: number; maxBytes: number; largest: number; count: number }
+/** Puts under way, the most at once, their bytes at most, and the largest one; deletes asked for. */
+interface PutLog { running: number; maxRunning: number; bytes: number; maxBytes: number; largest: number; count: number; deletes: number }
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A lakehouse whose data file puts take `delayMs` more, are logged, and fail at put number `failAt`. */
-async function openLogged(delayMs: number, failAt = 0): Promise<{ lh: Lakehouse; log: PutLog; dir: string }> {
+/** A lakehouse whose data file puts take `delayMs` more, are logged, and fail at put number `failAt` (with `failure`'s error). */
+async function openLogged(delayMs: number, failAt = 0, failure = (key: string): unknown => new LakeSoulError('Io', `put ${key} failed: injected`, { retryable: true })): Promise<{ lh: Lakehouse; log: PutLog; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'write-uploads-'));
   dirs.push(dir);
-  const log: PutLog = { running: 0, maxRunning: 0, bytes: 0, maxBytes: 0, largest: 0, count: 0 };
+  const log: PutLog = { running: 0, maxRunning: 0, bytes: 0, maxBytes: 0, largest: 0, count: 0, deletes: 0 };
   const wrap = (store: ObjectStore): ObjectStore => new Proxy(store, {
     get(target, prop, receiver) {
+      const own = Reflect.get(target, prop, receiver) as ((...a: unknown[]) => Promise<void>) | undefined;
+      if ((prop === 'delete' || prop === 'deleteMany') && own !== undefined) {
+        const call = own;
+        return (...a: unknown[]) => {
+          log.deletes++;
+          return call.apply(target, a);
+        };
+      }
       if (prop !== 'put') return Reflect.get(target, prop, receiver);
       return async (key: string, data: Uint8Array, o?: unknown) => {
         if (!key.endsWith('.parquet')) return target.put(key, data, o as never);
@@ -38,7 +47,7 @@ async function openLogged(delayMs: number, failAt = 0): Promise<{ lh: Lakehouse;
         log.largest = Math.max(log.largest, data.byteLength);
         try {
           await new Promise((r) => setTimeout(r, delayMs));
-          if (n === failAt) throw new LakeSoulError('Io', `put ${key} failed: injected`, { retryable: true });
+          if (n === failAt) throw failure(key);
           return await target.put(key, data, o as never);
         } finally {
           log.running--;
@@ -113,9 +122,32 @@ describe('write uploads', () => {
       expect(log.running).toBe(0); // every upload in flight ended before the write returned
       expect(await lh.catalog.listPartitions(t.info.tableId)).toEqual([]);
       expect(parquetFiles(join(dir, 'wh'))).toEqual([]);
+      expect(log.deletes).toBeGreaterThan(0);
       // the table takes the next write
       await t.write(rowsIn(10));
       expect((await t.toArrow()).numRows).toBe(10);
+    } finally {
+      await lh.close();
+    }
+  });
+
+  it('an upload the store never answered (timed out after its attempts) fails the write without deleting: each delete would wait as long again', async () => {
+    // the error an S3 store gives when the endpoint takes the connection and sends nothing back
+    const timedOut = (key: string) => mapS3Error(Object.assign(new Error('Connection timed out after 30000 ms'), { name: 'TimeoutError' }), `s3://b/${key}`, 'put');
+    const { lh, log, dir } = await openLogged(10, 25, timedOut);
+    try {
+      const t = await lh.createTable('silent', schema, { primaryKeys: ['id'], rangePartitions: ['day'], hashBucketNum: 1 });
+      const err = await t.write(rowsIn(60)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LakeSoulError);
+      expect((err as Error).message).toMatch(/sent nothing back in time/);
+      expect(log.running).toBe(0);
+      expect(await lh.catalog.listPartitions(t.info.tableId)).toEqual([]);
+      expect(log.deletes, 'no delete sent to a store that did not answer').toBe(0);
+      // what it uploaded stays for cleanup(), which takes it as orphans
+      expect(parquetFiles(join(dir, 'wh')).length).toBeGreaterThan(0);
+      const report = await t.cleanup({ orphanSafetyWindowMs: 0, dryRun: false });
+      expect(report.deleted).toBeGreaterThan(0);
+      expect(parquetFiles(join(dir, 'wh'))).toEqual([]);
     } finally {
       await lh.close();
     }

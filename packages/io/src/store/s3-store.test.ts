@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { patternBytes } from '../testing/index.js';
 import { S3Store, s3OptionsFromEnv } from './s3-store.js';
+import { isNoAnswerError } from './store-errors.js';
+import { StoreRegistry } from './store-registry.js';
+import { deleteUrisBestEffort } from '../table/table-context.js';
 import { createTestBucket, deleteTestBucket, testS3Endpoint, testS3Env } from './s3-test-env.js';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -152,6 +155,10 @@ describe('S3Store against moto', () => {
           req.on('end', () => {
             const xml = Buffer.concat(body);
             const text = xml.toString('utf8');
+            if (text.includes('<Key>silent/')) {
+              silentRequests++;
+              return; // takes the request, never answers
+            }
             const denied = /<Key>(denied\/[^<]*)<\/Key>/.exec(text)?.[1];
             if (denied === undefined && !text.includes('<Key>nobatch/')) {
               const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
@@ -302,6 +309,18 @@ describe('S3Store against moto', () => {
         expect(silentRequests, `${op}: every attempt timed out and was retried`).toBe(3);
         expect(Date.now() - t0, op).toBeLessThan(3 * 500 + 5_000);
       }
+    }, 60_000);
+
+    it('a best-effort delete gives a store that never answers up after one request (its attempts), not once per key', async () => {
+      const e = await faulty.put('silent/a.bin', new Uint8Array(10)).catch((x: unknown) => x);
+      expect(isNoAnswerError(e), 'a put that timed out is a no-answer error').toBe(true);
+      expect(isNoAnswerError(new LakeSoulError('Io', 'wrapped', { cause: e })), 'also when wrapped').toBe(true);
+      expect(isNoAnswerError(await faulty.get('missing/none.bin').catch((x: unknown) => x)), 'an answered request is not').toBe(false);
+      silentRequests = 0;
+      const stores = new StoreRegistry().register(`s3://${bucket}`, faulty);
+      await deleteUrisBestEffort(stores, ['a', 'b', 'c'].map((k) => `s3://${bucket}/silent/${k}.bin`));
+      // before: the request was sent again without the key the error named, three times over
+      expect(silentRequests).toBe(3);
     }, 60_000);
 
     it('retries every request maxAttempts times however many requests failed before (no client-wide retry quota)', async () => {

@@ -61,11 +61,14 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     detail = `HTTP ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''} (an answer without an error body)`;
   }
   // no HTTP answer at all: the server named by the endpoint was not reached (or does not speak S3/TLS)
+  let noAnswer = true;
   if (status === undefined && /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|socket hang up|wrong version number|EPROTO|ERR_SSL|certificate/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`)) {
     detail += ' (no S3 server answered: check the endpoint (AWS_ENDPOINT, http:// or https://, host and port) and that the server runs)';
   } else if (status === undefined && (name === 'TimeoutError' || /timed out|ETIMEDOUT/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`))) {
     // a server that takes the connection and never answers (a wrong port of another service, a hung server)
     detail += " (the endpoint took the connection but sent nothing back in time: check the endpoint (AWS_ENDPOINT) and that the S3 server there is healthy; the wait is the store's idleTimeoutMs, each attempt)";
+  } else {
+    noAnswer = false;
   }
   if (status === 403 || name === 'AccessDenied') {
     return new LakeSoulError('PermissionDenied', `${op} ${uri}: ${detail}`, { cause: e, context: { file: uri } });
@@ -77,7 +80,21 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     (status !== undefined && (status >= 500 || status === 429)) ||
     THROTTLING.has(name) ||
     (status === undefined && (NETWORK_CODES.has(err?.code ?? '') || NETWORK_CODES.has(name)));
-  return new LakeSoulError('Io', `${op} ${uri} failed: ${detail}`, { cause: e, retryable, context: { file: uri } });
+  return new LakeSoulError('Io', `${op} ${uri} failed: ${detail}`, { cause: e, retryable, context: { file: uri, ...(noAnswer ? { noAnswer: true } : {}) } });
+}
+
+/**
+ * Whether `e` (or an error it wraps) is a store request that got no answer at all: no server reached,
+ * or one that took the connection and sent nothing back in time (context `noAnswer`, after the SDK's
+ * attempts). More requests to that store would wait as long again, so best-effort work after such a
+ * failure (deleting what a failed write left) is not attempted: cleanup() takes those files later.
+ */
+export function isNoAnswerError(e: unknown): boolean {
+  for (let at = e, depth = 0; at !== undefined && at !== null && depth < 8; depth++) {
+    if (at instanceof LakeSoulError && at.context.noAnswer === true) return true;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** Validates a byte range and returns `[start, endExclusive]` for an object of `size` bytes (clamped). */

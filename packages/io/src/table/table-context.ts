@@ -6,6 +6,7 @@ import { randomFillSync } from 'node:crypto';
 import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
+import { isNoAnswerError } from '../store/store-errors.js';
 import type { ObjectStore, PutOptions } from '../types.js';
 import { partitionDirName } from './data-file-paths.js';
 
@@ -109,6 +110,8 @@ async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise
       await deleteObjects(store, remaining);
       return;
     } catch (e) {
+      // a store that does not answer is given up at once (each request waits out its timeouts again)
+      if (isNoAnswerError(e)) return;
       // the object the failure names (stores name it by their description and key) stays, an orphan
       // for cleanup(); the others go again
       const failed = LakeSoulError.is(e) ? e.context.file : undefined;

@@ -26,6 +26,7 @@ import {
 } from './table-context.js';
 import { constantColumn, constantVector, rangeValueCodes, rangeValueText } from './partition-values.js';
 import { growHeapForTableWork } from '../heap-growth.js';
+import { isNoAnswerError } from '../store/store-errors.js';
 
 /** Default file roll size: 128 MiB of (uncompressed) Arrow data per file. */
 export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
@@ -296,10 +297,15 @@ export class FileSink {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Waits for encodes and uploads (ignoring failures) and deletes everything written. */
+  /**
+   * Waits for encodes and uploads (ignoring failures) and deletes everything written; not when an
+   * upload failed for want of any answer from the store (its deletes would wait as long again, and
+   * the write's error would come twice as late): those files are orphans for cleanup().
+   */
   async discard(): Promise<void> {
     await this.drain();
     this.dropRowSources();
+    if (isNoAnswerError(this.failure)) return;
     await deleteUrisBestEffort(this.ctx.stores, this.uris);
   }
 
