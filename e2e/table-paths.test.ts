@@ -382,6 +382,18 @@ describe('the warehouse option of Lakehouse.open', () => {
       }
       await refused(Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: `file://${dir}/C#/lake` }), 'InvalidArgument', 'INVALID_WAREHOUSE');
       await refused(Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: join(dir, 'C#', 'lake') }), 'InvalidArgument', 'INVALID_WAREHOUSE');
+      // a warehouse every table path made from would be refused (INVALID_TABLE_PATH at each create)
+      for (const warehouse of ['s3://b//lake', 's3://b/lake//x', `file://${dir}//lake`]) {
+        const e = await refused(Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse }), 'InvalidArgument', 'INVALID_WAREHOUSE');
+        expect(e.message, warehouse).toContain("has an empty, '.' or '..' segment");
+      }
+      // dot segments are taken as LakeSoul's engines take them (the URL parser applies them)
+      const env = { AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_ENDPOINT: 'http://127.0.0.1:9' };
+      for (const [warehouse, stored] of [['s3://b/lake/', 's3://b/lake'], ['s3://b/a/./lake', 's3://b/a/lake'], ['s3://b/x/../lake', 's3://b/lake'], ['s3://b', 's3://b/']]) {
+        const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse, stores: { env } });
+        expect(lh.warehouse, warehouse).toBe(stored);
+        await lh.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

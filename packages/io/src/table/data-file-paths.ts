@@ -105,7 +105,8 @@ export function nativeDataFileUri(stored: string): string {
  * tables went to a directory literally named `my%20lake`, which LakeSoul's engines never read).
  * @throws LakeSoulError (InvalidArgument, `code`) for a location URL parsing would cut or alter: `?`,
  * `#`, tabs and newlines, a `\` in a `file:` URL, or a `%XX` left after decoding (a directory named
- * `a%41` is `aA` to LakeSoul's engines). `what` names the setting in the message.
+ * `a%41` is `aA` to LakeSoul's engines), or an empty, `.` or `..` segment (as table paths, which are
+ * made from a warehouse). `what` names the setting in the message.
  */
 export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOUSE' | 'INVALID_TABLE_PATH'): string {
   const refuse = (why: string) => new LakeSoulError('InvalidArgument',
@@ -123,6 +124,9 @@ export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOU
     throw refuse(decoded ? `holds ${JSON.stringify(decoded[0])} (escaped as %${decoded[0].charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')} in the URL)`
       : `holds a '%' escape once decoded (${JSON.stringify(located)})`);
   }
+  // `s3://b//x`, `s3://b/a/./b`: the table paths made from it would be refused at every create
+  const path = located.slice(m[0].length).replace(/^\/\/[^/]*/, '').replace(/\/+$/, '');
+  if (path.split('/').slice(1).some((x) => x === '' || x === '.' || x === '..')) throw refuse("has an empty, '.' or '..' segment");
   return located;
 }
 
