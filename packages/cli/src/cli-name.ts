@@ -22,16 +22,35 @@ const LOCATION_FLAGS = new Set(['--catalog', '--warehouse', '--home', '--config'
 let locationArgs: string[] = [];
 
 /**
- * Records the global options of this run (from its argv, before the command) that a hint must
- * repeat. `--pg-password` is never repeated (hints are printed); LAKESOUL_PG_PASSWORD serves instead.
+ * `value` with the password in it masked as `***`: a URL's userinfo password
+ * (`postgres://lakesoul:***@host/db`, as `init` shows it) and a `password=` parameter
+ * (`jdbc:postgresql://host/db?user=lakesoul&password=***`). Anything else is returned as it is.
+ */
+export function maskPassword(value: string): string {
+  return value
+    // the password runs to the last `@` before the path: a raw `@` in it is part of it
+    .replace(/^([a-z][\w+.-]*:(?:[a-z][\w+.-]*:)?\/\/[^:/?#@]*):[^/?#]*@/i, '$1:***@')
+    .replace(/([?&;]password=)[^&;#]*/gi, '$1***');
+}
+
+/**
+ * Records the options of this run that select the lakehouse (`--catalog`, `--warehouse`, `--home`,
+ * `--config`, `--pg-user`), for hints to repeat. They are read as commander reads the program's own
+ * options: anywhere in `argv`, before the command or after it, as `--flag value` (the next word,
+ * whatever it is) or `--flag=value`, up to a `--` (what follows it is operands); no other word is
+ * one of them (the program's other short option, `-q`, takes no value). `--pg-password` is never
+ * repeated (hints are printed; LAKESOUL_PG_PASSWORD serves instead), and a password in a `--catalog`
+ * or `--warehouse` URL is masked ({@link maskPassword}).
  */
 export function setInvocation(argv: readonly string[]): void {
   const kept: string[] = [];
-  for (let i = 0; i < argv.length && argv[i]!.startsWith('-'); i++) {
-    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
-    const takesValue = LOCATION_FLAGS.has(flag) || flag === '--pg-password';
-    const value = inline ?? (takesValue ? argv[++i] : undefined);
-    if (LOCATION_FLAGS.has(flag) && value !== undefined) kept.push(flag, value);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!LOCATION_FLAGS.has(flag) && flag !== '--pg-password') continue;
+    const value = inline ?? argv[++i];
+    if (LOCATION_FLAGS.has(flag) && value !== undefined) kept.push(flag, flag === '--catalog' || flag === '--warehouse' ? maskPassword(value) : value);
   }
   locationArgs = kept;
 }
