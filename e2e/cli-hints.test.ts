@@ -1,14 +1,17 @@
 /**
  * The hints the real `lakesoul-ts` binary prints can be pasted and reach the same lakehouse: they repeat
- * the options that select it wherever they were typed (before or after the command), and never a catalog
- * password (masked as `***`, which LAKESOUL_PG_PASSWORD then stands in for). Each case runs the binary
- * as a subprocess with a timeout, and pastes the hint into a shell.
+ * the options that select it wherever they were typed (before or after the command), never a catalog
+ * password (masked as `***`, which LAKESOUL_PG_PASSWORD then stands in for), and name this run's own
+ * command to stop a catalog server that hangs. Each case runs the binary as a subprocess with a
+ * timeout, and pastes the hint into a shell.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processAlive, readCatalogServerInfo, SocketDriver } from '@lakesoul-ts/meta';
 import { testEnv } from './cli-env.js';
 import { DIST_BIN, runCli, type CliResult } from './cli-run.js';
 
@@ -101,5 +104,59 @@ describe('a hint never prints the PostgreSQL password', () => {
     // --pg-password is never repeated
     const flag = await cli(dir, ['--catalog', `postgres://${u.host}${u.pathname}`, '--pg-user', u.username, 'scan', 'nope', '--pg-password', password]);
     expect(seeHint(flag.err)).toBe(`${NODE_BIN} --catalog postgres://${u.host}${u.pathname} --pg-user ${u.username} table list -n default`);
+  });
+});
+
+describe('a hung catalog server: the way out is this run\'s own command', () => {
+  it('the CLI names `<its command> --home <home> catalog-server --stop`, which stops the server once resumed', async () => {
+    const dir = emptyDir();
+    const home = join(dir, 'my home');
+    const auto = { LAKESOUL_CATALOG_SERVER: 'auto' };
+    expect((await cli(dir, ['ns', 'create', 'kept', '--home', home], auto)).code).toBe(0);
+    const catalogDir = join(home, 'catalog');
+    const deadline = Date.now() + 20_000;
+    let info = readCatalogServerInfo(catalogDir);
+    while (!(info && existsSync(info.socket) && processAlive(info.pid)) && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 50));
+      info = readCatalogServerInfo(catalogDir);
+    }
+    expect(info, 'the background catalog server').toBeDefined();
+    const pid = info!.pid;
+    process.kill(pid, 'SIGSTOP');
+    let r: CliResult;
+    try {
+      r = await cli(dir, ['ns', 'list', '--home', home], auto);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(r.code, r.out).toBe(1);
+    const stop = `${NODE_BIN} --home '${home}' catalog-server --stop`;
+    expect(r.err).toContain(`(served by process ${pid}) does not answer, not even a ping within 15 s`);
+    expect(r.err).toContain(`resume it (fg, kill -CONT), e.g. \`kill -CONT ${pid}\`; otherwise stop it: \`${stop}\` (or \`kill -9 ${pid}\` when that does not stop it)`);
+    expect(r.err).not.toMatch(/[^/]lakesoul-ts catalog-server --stop/);
+    const pasted = paste(stop, dir, PLAIN);
+    expect(pasted.code, pasted.err).toBe(0);
+    expect(pasted.out).toContain(`stopped the catalog server for ${catalogDir} (process ${pid})`);
+  }, 90_000);
+
+  it('a program without the CLI is told to resume or kill the process by its pid, no CLI command', async () => {
+    const dir = emptyDir();
+    const socketPath = join(dir, 's.sock');
+    // a server that accepts the connection and never answers, as a suspended one does
+    const silent = createServer(() => {});
+    await new Promise<void>((res) => silent.listen(socketPath, res));
+    try {
+      const driver = await SocketDriver.connect(socketPath, `${dir} (served by process 4242)`, { pid: 4242, socket: socketPath, role: 'my notebook' });
+      driver.pingEveryMs = 20;
+      driver.pingTimeoutMs = 200;
+      const e = await driver.query('SELECT 1').then(() => undefined, (err: unknown) => err as Error & { code: string; context: Record<string, unknown> });
+      expect(e?.code).toBe('CATALOG_UNAVAILABLE');
+      expect(e?.message).toMatch(/does not answer, not even a ping within 0\.2 s: its process is stopped or hung\. If you suspended it \(Ctrl-Z, SIGSTOP\), resume it \(fg, or `kill -CONT 4242`\); otherwise stop it \(`kill -9 4242`\) and try again/);
+      expect(e?.message).not.toMatch(/lakesoul-ts|catalog-server/);
+      expect(e?.context).toMatchObject({ pid: 4242, role: 'my notebook', serverUnresponsive: true });
+      await driver.close();
+    } finally {
+      silent.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
-import { catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
+import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { checkRelocatedFilesPresent } from './relocate-check.js';
 import { cliName, setInvocation, shellWord } from './cli-name.js';
@@ -1331,6 +1331,22 @@ function addExamples(cmd: Command, prefix = ''): void {
   }
 }
 
+/**
+ * The error message the CLI prints for `e` ({@link messageOf}), where the way out it names is this
+ * CLI's own command: a background catalog server that stopped answering (suspended, hung) is stopped
+ * with `<the command as typed here, with its --home> catalog-server --stop`, which the library's
+ * message (`kill -CONT`, `kill -9` of its process) cannot name.
+ */
+export function errorMessage(e: unknown): string {
+  const message = messageOf(e);
+  if (!(e instanceof LakeSoulError) || e.context.serverUnresponsive !== true || e.context.role !== CATALOG_SERVER_ROLE) return message;
+  const remedy = e.context.remedy;
+  const pid = Number(e.context.pid);
+  if (typeof remedy !== 'string' || !message.includes(remedy) || !Number.isInteger(pid)) return message;
+  return message.replace(remedy, `If you suspended it (Ctrl-Z, SIGSTOP), resume it (fg, kill -CONT), e.g. \`kill -CONT ${pid}\`; otherwise stop it: ` +
+    `\`${cliName()} catalog-server --stop\` (or \`kill -9 ${pid}\` when that does not stop it), and run the command again: the next command serves the catalog itself`);
+}
+
 /** Run the CLI with `argv` (without node and script). Returns the exit code; never calls process.exit. */
 export async function run(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = buildProgram(io);
@@ -1351,7 +1367,7 @@ export async function run(argv: string[], io: CliIO = { stdout: process.stdout, 
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    io.stderr.write(`error: ${messageOf(e)}\n`);
+    io.stderr.write(`error: ${errorMessage(e)}\n`);
     if (process.env.LAKESOUL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
     return exitCodeOf(e);
   }

@@ -426,7 +426,7 @@ export class SocketDriver implements SqlDriver {
   pingTimeoutMs = 15_000;
   private pinging = false;
 
-  private constructor(private readonly socket: Socket, description: string) {
+  private constructor(private readonly socket: Socket, description: string, private readonly server: CatalogServerInfo | undefined) {
     this.description = description;
     readFrames(socket, (value) => {
       const reply = value as Reply;
@@ -456,14 +456,17 @@ export class SocketDriver implements SqlDriver {
     return this.lost !== undefined && !this.closed;
   }
 
-  /** Connects to the server listening on `socketPath`; `description` names the catalog in errors. */
-  static connect(socketPath: string, description: string): Promise<SocketDriver> {
+  /**
+   * Connects to the server listening on `socketPath`; `description` names the catalog in errors, and
+   * `server` (its server file's record, when known) the process errors tell how to resume or stop.
+   */
+  static connect(socketPath: string, description: string, server?: CatalogServerInfo): Promise<SocketDriver> {
     return new Promise((resolve, reject) => {
       const socket = createConnection(socketPath);
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
-        resolve(new SocketDriver(socket, description));
+        resolve(new SocketDriver(socket, description, server));
       });
     });
   }
@@ -496,7 +499,8 @@ export class SocketDriver implements SqlDriver {
 
   /**
    * Pings the server (one ping at a time); when no answer comes within {@link pingTimeoutMs}, the
-   * connection is given up: every waiting call fails, naming the process and what to do.
+   * connection is given up: every waiting call fails, naming the process and what to do
+   * ({@link unresponsiveServerError}).
    */
   private ping(): void {
     if (this.pinging || this.lost || this.closed) return;
@@ -505,9 +509,7 @@ export class SocketDriver implements SqlDriver {
     const timer = setTimeout(() => {
       this.pending.delete(id);
       this.pinging = false;
-      this.lost = new LakeSoulError('Catalog', `the catalog server of ${this.description} does not answer, not even a ping within ${this.pingTimeoutMs / 1000} s: its process is stopped or hung. `
-        + 'If you suspended it (Ctrl-Z, SIGSTOP), resume it (fg, kill -CONT); otherwise stop it (lakesoul-ts catalog-server --stop, or kill -9 its process) and run the command again: the next command serves the catalog itself',
-      { code: 'CATALOG_UNAVAILABLE', retryable: true });
+      this.lost = this.unresponsiveServerError();
       for (const p of this.pending.values()) p.reject(this.lost);
       this.pending.clear();
       this.socket.destroy();
@@ -517,6 +519,22 @@ export class SocketDriver implements SqlDriver {
       reject: () => { clearTimeout(timer); this.pinging = false; },
     });
     send(this.socket, { op: 'ping', id });
+  }
+
+  /**
+   * The error of a server that answers not even a ping: its process is suspended or hung. The way out
+   * is said with the process's own commands (`kill -CONT <pid>`, `kill -9 <pid>`), which work for any
+   * program: the context holds that sentence (`remedy`, part of the message) with the process's `pid`
+   * and `role` and `serverUnresponsive: true`, so that a program that knows a better way to stop its own
+   * servers (the CLI's `catalog-server --stop`) can say it instead.
+   */
+  private unresponsiveServerError(): LakeSoulError {
+    const pid = this.server?.pid;
+    const kill = (signal: string) => (pid === undefined ? `kill ${signal} its process` : `\`kill ${signal} ${pid}\``);
+    const remedy = `If you suspended it (Ctrl-Z, SIGSTOP), resume it (fg, or ${kill('-CONT')}); otherwise stop it (${kill('-9')}) ` +
+      'and try again: the next process to open the catalog serves it itself';
+    return new LakeSoulError('Catalog', `the catalog server of ${this.description} does not answer, not even a ping within ${this.pingTimeoutMs / 1000} s: its process is stopped or hung. ${remedy}`,
+      { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { pid, role: this.server?.role, serverUnresponsive: true, remedy } });
   }
 
   private async run<R>(text: string, params: unknown[], tx: number | undefined, signal: AbortSignal | undefined): Promise<SqlQueryResult<R>> {
@@ -647,7 +665,7 @@ export async function resolveEmbeddedDriver(dataDir: string, openDirect: () => P
     if (info && info.pid !== process.pid && processAlive(info.pid, info.start)) {
       lastServer = info;
       try {
-        return { driver: await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`), server: info };
+        return { driver: await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`, info), server: info };
       } catch (e) {
         if (Date.now() > deadline) {
           throw new LakeSoulError('Catalog',
