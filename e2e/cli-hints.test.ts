@@ -2,8 +2,8 @@
  * The hints the real `lakesoul-ts` binary prints can be pasted and reach the same lakehouse: they repeat
  * the options that select it wherever they were typed (before or after the command), never a catalog
  * password (masked as `***`, which LAKESOUL_PG_PASSWORD then stands in for), and name this run's own
- * command to stop a catalog server that hangs. Each case runs the binary as a subprocess with a
- * timeout, and pastes the hint into a shell.
+ * command to stop a catalog server that hangs; and a command line without a command is a usage error.
+ * Each case runs the binary as a subprocess with a timeout, and pastes the hint into a shell.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -157,6 +157,23 @@ describe('a hung catalog server: the way out is this run\'s own command', () => 
       await driver.close();
     } finally {
       silent.close();
+    }
+  });
+});
+
+describe('no command is a usage error', () => {
+  it('lakesoul-ts, lakesoul-ts table and lakesoul-ts ns print help on stderr and exit 2; --help and help exit 0 on stdout', async () => {
+    const dir = emptyDir();
+    for (const args of [[], ['table'], ['ns'], ['--home', 'h'], ['-q']]) {
+      const r = await cli(dir, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^Usage: lakesoul-ts/);
+    }
+    for (const args of [['--help'], ['help'], ['table', '--help'], ['help', 'ns']]) {
+      const r = await cli(dir, args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out).toMatch(/^Usage: lakesoul-ts/);
     }
   });
 });

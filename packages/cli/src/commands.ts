@@ -1364,7 +1364,9 @@ export async function run(argv: string[], io: CliIO = { stdout: process.stdout, 
     return ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.ok;
+      // `--help` and `help`: ok; help shown because no command was given (`lakesoul-ts`, `lakesoul-ts
+      // table`), commander's 'commander.help' with exit code 1: a usage error
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.ok;
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     io.stderr.write(`error: ${errorMessage(e)}\n`);
