@@ -300,14 +300,38 @@ function showPartition(desc: string): string {
   return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
 }
 
+/** A scan's or export's progress bar ({@link startScanProgress}). */
+interface ScanProgress extends Progress {
+  /** The read has ended (every row read, or `--limit` reached): the bar ends at 100%. */
+  readEnded(): void;
+}
+
 /**
- * Rows a plan will read (before merge-on-read), from the Parquet footers: the total of a progress
- * bar. Only worth the footer reads when a bar is shown (stderr is a terminal).
+ * The progress bar of a scan or export on a terminal (none under `quiet` or when stderr is not one):
+ * rows output against the rows the plan's files hold (their footers). Reading yields fewer when it
+ * merges rows by primary key (a bucket of several files), filters them or drops CDC deletes: the
+ * total is then an upper bound, which the label says (`at most N rows`), and {@link ScanProgress.readEnded}
+ * sets the total to the rows output, so that a finished read ends at 100% (it ended at 25% for a
+ * table upserted four times, near 0% with a selective filter).
  */
-async function plannedRows(plan: Awaited<ReturnType<LakeSoulTable['scan']>>): Promise<number | undefined> {
-  if (!process.stderr.isTTY) return undefined;
-  const counted = await plan.withRowCounts();
-  return counted.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
+async function startScanProgress(label: string, t: LakeSoulTable, plan: Awaited<ReturnType<LakeSoulTable['scan']>>,
+  o: { filtered: boolean; limit: number | undefined; quiet: boolean }): Promise<ScanProgress> {
+  let total: number | undefined;
+  let exact = false;
+  if (!o.quiet && process.stderr.isTTY) {
+    const counted = await plan.withRowCounts();
+    total = counted.splits.reduce((n, s) => n + (s.rowCount ?? 0), 0);
+    exact = !o.filtered && !t.info.cdcColumn && counted.splits.every((s) => s.rowCount !== null && (s.bucket === null || s.files.length <= 1));
+    if (o.limit !== undefined) total = Math.min(total, o.limit);
+  }
+  const progress = startProgress({ label: exact || !total ? label : `${label} (at most ${total} rows)`, unit: 'rows', quiet: o.quiet, total });
+  let rows = 0;
+  return {
+    tick(u) { rows += u.rows ?? 0; progress.tick(u); },
+    setTotal: (n) => progress.setTotal(n),
+    readEnded: () => progress.setTotal(rows),
+    stop: () => progress.stop(),
+  };
 }
 
 /** The CLI's version, from its package.json. */
@@ -850,9 +874,7 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
       const limit = limitFrom(o);
       await checkPartitionsExist(t, scanOpts);
       const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
-      const planned = quiet() ? undefined : await plannedRows(plan);
-      const total = limit === undefined || planned === undefined ? planned : Math.min(limit, planned);
-      const progress = startProgress({ label: `export ${name}`, unit: 'rows', quiet: quiet(), total });
+      const progress = await startScanProgress(`export ${name}`, t, plan, { filtered: scanOpts.filter !== undefined, limit, quiet: quiet() });
       let rows = 0;
       const counted = (async function* () {
         try {
@@ -865,6 +887,7 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
             yield take;
             if (limit !== undefined && rows >= limit) break;
           }
+          progress.readEnded();
         } catch (e) { throw await explainReadError(e, t, plan); }
       })();
       const writeTo = async (sink: NodeJS.WritableStream): Promise<void> => {
@@ -902,9 +925,8 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
     const { BatchPrinter } = await import('./output-format.js');
     const printer = new BatchPrinter(io.stdout, format);
     // stdout carries the rows: a bar on stderr is useful only when stdout is not the same terminal.
-    const total = quiet() ? undefined : await plannedRows(plan);
-    const progress = startProgress({ label: `scan ${name}`, unit: 'rows', quiet: quiet() || (io.stdout as NodeJS.WriteStream).isTTY === true,
-      total: limit === undefined ? total : Math.min(limit, total ?? limit) });
+    const progress = await startScanProgress(`scan ${name}`, t, plan,
+      { filtered: scanOpts.filter !== undefined, limit, quiet: quiet() || (io.stdout as NodeJS.WriteStream).isTTY === true });
     let rows = 0;
     try {
       if (limit !== 0) {
@@ -916,6 +938,7 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
           if (limit !== undefined && rows >= limit) break;
         }
       }
+      progress.readEnded();
     } catch (e) {
       throw await explainReadError(e, t, plan);
     } finally { progress.stop(); }
