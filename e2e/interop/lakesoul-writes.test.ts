@@ -24,7 +24,7 @@ const NESTED_SCHEMA = new Schema([
   new Field('lst', new List(new Field('item', new Int32(), true)), true),
   new Field('fsl', new FixedSizeList(2, new Field('item', new Float32(), true)), true),
   new Field('st', new Struct([new Field('a', new Int32(), true), new Field('b', new Utf8(), true)]), true),
-  new Field('mp', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)), true),
+  new Field('mp', new Map_<Utf8, Int32>(new Field('entries', new Struct<{ key: Utf8; value: Int32 }>([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)), true),
 ]);
 
 /** Rows `ids` of NESTED_SCHEMA, their values derived from the id and `salt` (every fifth list null). */

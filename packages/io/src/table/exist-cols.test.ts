@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, List, Map_, Struct, Utf8 } from 'apache-arrow';
 import { existingColumns } from './exist-cols.js';
 
-const fields = [
+const fields: Field[] = [
   new Field('id', new Int64(), false),
   new Field('lst', new List(new Field('item', new Int32(), true)), true),
   new Field('st', new Struct([new Field('a', new Int32(), true), new Field('b', new Utf8(), true)]), true),
-  new Field('mp', new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)), true),
+  new Field('mp', new Map_<Utf8, Int32>(new Field('entries', new Struct<{ key: Utf8; value: Int32 }>([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false)), true),
   new Field('added', new Utf8(), true),
 ];
 
