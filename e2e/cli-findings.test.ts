@@ -489,3 +489,23 @@ describe('a new user following docs/cli.md: export --limit, hints for a missing 
     expect(jsonl).toContain('{"id":3,"kind":null}');
   });
 });
+
+describe('cleanup spares the files of a write in flight for as long as the library does', () => {
+  it('a file no commit names, written 2 hours ago, is not an orphan to a default cleanup (the window was 60 min), one over 24 h is', async () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, 'a.csv'), 'id,v\n1,a\n');
+    await ok(dir, ['table', 'create', 't', '--from', join(dir, 'a.csv')]);
+    // a long import's first upload, not yet committed
+    const tableDir = join(dir, '.lakesoul', 'warehouse', 'default', 't');
+    mkdirSync(tableDir, { recursive: true });
+    const inFlight = join(tableDir, 'part-in-flight_00000.parquet');
+    writeFileSync(inFlight, 'PAR1');
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+    utimesSync(inFlight, hoursAgo(2), hoursAgo(2));
+    const kept = await ok(dir, ['cleanup', 't', '--format', 'json']);
+    expect(JSON.parse(kept.out)).toEqual([]);
+    utimesSync(inFlight, hoursAgo(25), hoursAgo(25));
+    const orphan = JSON.parse((await ok(dir, ['cleanup', 't', '--format', 'json'])).out) as { path: string }[];
+    expect(orphan.map((f) => f.path)).toEqual([expect.stringContaining('part-in-flight_00000.parquet')]);
+  });
+});
