@@ -5,6 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { resolveCliConfig } from './cli-config.js';
 
 describe('CLI configuration', () => {
+  it('describes a PostgreSQL catalog with its password masked, in a jdbc query too (init and ui print it)', () => {
+    expect(resolveCliConfig({ catalog: 'jdbc:postgresql://db:5432/lake?user=ls&password=s3cret' }, {}, '/nowhere').describe).toBe('PostgreSQL jdbc:postgresql://db:5432/lake?user=ls&password=***');
+    expect(resolveCliConfig({ catalog: 'postgres://ls:s3cret@db/lake' }, {}, '/nowhere').describe).toBe('PostgreSQL postgres://ls:***@db/lake');
+  });
+
   it('reads the lakesoul_home properties file as the library does, and names it when it cannot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-home-props-'));
     try {

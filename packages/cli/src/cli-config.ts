@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LakeSoulError, embeddedCatalogDir, readLakeSoulHome, refuseEmptyUrl } from '@lakesoul-ts/meta';
+import { maskPassword } from './cli-name.js';
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -60,10 +61,6 @@ function readConfigFile(path: string): Partial<Record<(typeof CONFIG_KEYS)[numbe
 /** How the sources of a catalog setting are named in errors. */
 const SOURCE_NAMES: Readonly<Record<CliConfig['source'], string>> = { flag: '--catalog', env: 'LAKESOUL_PG_URL', 'config-file': 'the config file\'s "catalog"', default: 'the home\'s catalog' };
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
 function isServerUrl(s: string): boolean {
   return /^(postgres(ql)?:\/\/|jdbc:postgresql:\/\/)/.test(s);
 }
@@ -104,7 +101,7 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
   const password = flags.pgPassword ?? env.LAKESOUL_PG_PASSWORD ?? file.pgPassword;
 
   const pick = (value: string, source: CliConfig['source']): CliConfig => {
-    if (isServerUrl(value)) return { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${redact(value)}`, source };
+    if (isServerUrl(value)) return { catalog: { url: value, username, password }, warehouse, describe: `PostgreSQL ${maskPassword(value)}`, source };
     // the catalog's own rule: a URL of another kind (postgress://, jdbc:mysql://) is not a directory name
     const dir = embeddedCatalogDir(expandHome(value), SOURCE_NAMES[source], {
       cwd, serverHint: 'a PostgreSQL catalog is postgres://user@host:port/db or jdbc:postgresql://host:port/db',
