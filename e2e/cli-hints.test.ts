@@ -124,17 +124,20 @@ describe('a hung catalog server: the way out is this run\'s own command', () => 
     const pid = info!.pid;
     process.kill(pid, 'SIGSTOP');
     let r: CliResult;
+    let pasted: ReturnType<typeof paste>;
+    const stop = `${NODE_BIN} --home '${home}' catalog-server --stop`;
     try {
       r = await cli(dir, ['ns', 'list', '--home', home], auto);
+      // pasted while the server is still suspended: the stop resumes it to deliver its SIGTERM (it
+      // waited 10 s and failed, the signal pending)
+      pasted = paste(stop, dir, PLAIN);
     } finally {
-      process.kill(pid, 'SIGCONT');
+      if (processAlive(pid)) process.kill(pid, 'SIGCONT');
     }
     expect(r.code, r.out).toBe(1);
-    const stop = `${NODE_BIN} --home '${home}' catalog-server --stop`;
     expect(r.err).toContain(`(served by process ${pid}) does not answer, not even a ping within 15 s`);
     expect(r.err).toContain(`resume it (fg, kill -CONT), e.g. \`kill -CONT ${pid}\`; otherwise stop it: \`${stop}\` (or \`kill -9 ${pid}\` when that does not stop it)`);
     expect(r.err).not.toMatch(/[^/]lakesoul-ts catalog-server --stop/);
-    const pasted = paste(stop, dir, PLAIN);
     expect(pasted.code, pasted.err).toBe(0);
     expect(pasted.out).toContain(`stopped the catalog server for ${catalogDir} (process ${pid})`);
   }, 90_000);

@@ -169,6 +169,12 @@ export async function stopCatalogServer(dataDir: string): Promise<number | undef
       { context: { dataDir, pid: info.pid } });
   }
   process.kill(info.pid, 'SIGTERM');
+  // a suspended server (Ctrl-Z, SIGSTOP) keeps the SIGTERM pending until it runs again
+  try {
+    process.kill(info.pid, 'SIGCONT');
+  } catch {
+    // gone already
+  }
   for (let i = 0; i < 400 && processAlive(info.pid, info.start); i++) await new Promise((res) => setTimeout(res, 25));
   if (processAlive(info.pid, info.start)) {
     throw new LakeSoulError('Catalog', `the catalog server of ${dataDir} (process ${info.pid}) did not stop within 10 s: \`kill -9 ${info.pid}\``, { context: { dataDir, pid: info.pid } });
