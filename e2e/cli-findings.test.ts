@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Schema } from 'apache-arrow';
 import { Lakehouse } from '@lakesoul-ts/io';
-import { CopyObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freshBucket, testEnv } from './cli-env.js';
 import { DIST_BIN, runCli, type CliResult } from './cli-run.js';
 
@@ -507,5 +507,32 @@ describe('cleanup spares the files of a write in flight for as long as the libra
     utimesSync(inFlight, hoursAgo(25), hoursAgo(25));
     const orphan = JSON.parse((await ok(dir, ['cleanup', 't', '--format', 'json'])).out) as { path: string }[];
     expect(orphan.map((f) => f.path)).toEqual([expect.stringContaining('part-in-flight_00000.parquet')]);
+  });
+});
+
+describe('history of a table whose bucket is gone', () => {
+  it('prints the commit log with the rows unknown (no bucket) and one note, instead of failing on the first file', async () => {
+    const bucket = await freshBucket('cli-lost-bucket'); // sets AWS_ENDPOINT for the commands
+    const dir = emptyDir();
+    const g = ['--warehouse', `s3://${bucket}/wh`];
+    await ok(dir, [...g, 'table', 'create', 'h', '--schema', 'id:int64!']);
+    writeFileSync(join(dir, 'h.csv'), 'id\n1\n2\n');
+    await ok(dir, [...g, 'import', 'h', 'h.csv']);
+    await ok(dir, [...g, 'import', 'h', 'h.csv']);
+    const s3 = new S3Client({ endpoint: testEnv('LAKESOUL_TEST_S3_ENDPOINT'), region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true,
+      credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'testing', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'testing' } });
+    try {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: (listed.Contents ?? []).map((o) => ({ Key: o.Key! })) } }));
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    } finally {
+      s3.destroy();
+    }
+    const r = await ok(dir, [...g, 'history', 'h', '--format', 'json']);
+    const commits = JSON.parse(r.out) as { rows: number | null }[];
+    expect(commits).toHaveLength(2);
+    expect(commits.map((c) => c.rows)).toEqual([null, null]);
+    expect(r.err.match(/note: rows shown as 'no bucket'/g), r.err).toHaveLength(1);
+    expect(r.err).toContain(`bucket '${bucket}' does not exist`);
   });
 });

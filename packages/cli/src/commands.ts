@@ -1082,8 +1082,9 @@ function unreadableFile(e: unknown, unreadable: Map<string, string>, note: (s: s
   const file = LakeSoulError.is(e) && typeof e.context.file === 'string' ? e.context.file : undefined;
   let why: string;
   if (LakeSoulError.hasCode(e, 'OBJECT_NOT_FOUND')) why = 'cleaned up';
-  else if (LakeSoulError.is(e, 'Unsupported') && e.code === 'UNSUPPORTED_FILE_FORMAT') {
-    why = /\.vortex$/i.test(file ?? '') ? 'vortex' : 'not parquet';
+  else if ((LakeSoulError.is(e, 'Unsupported') && e.code === 'UNSUPPORTED_FILE_FORMAT') || LakeSoulError.hasCode(e, 'BUCKET_NOT_FOUND')) {
+    // a lost bucket leaves the commit log readable: it is where a person looks for what happened
+    why = LakeSoulError.hasCode(e, 'BUCKET_NOT_FOUND') ? 'no bucket' : /\.vortex$/i.test(file ?? '') ? 'vortex' : 'not parquet';
     if (![...unreadable.values()].some((w) => w === why)) {
       note(`note: rows shown as '${why}' (null in json) are unknown: history counts rows from Parquet footers, and ${(e as Error).message}`);
     }
