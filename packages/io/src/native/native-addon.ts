@@ -138,6 +138,8 @@ export function addonMismatch(addon: { interfaceVersion?: () => number }): strin
 
 /** Where `pnpm setup:native` puts the addon (the same relative path from `src/native` and `dist/native`). */
 export const NATIVE_PARQUET_ADDON = fileURLToPath(new URL('../../native/lakesoul-parquet.node', import.meta.url));
+/** The addon's Rust crate: present in a clone of the repository, not in the npm package. */
+const NATIVE_PARQUET_SOURCES = fileURLToPath(new URL('../../native/Cargo.toml', import.meta.url));
 
 let loaded: NativeAddon | null | undefined;
 let loadError: unknown;
@@ -175,7 +177,12 @@ export function nativeAddon(): NativeAddon | null {
   if (loaded === undefined) loaded = load();
   if (loaded === null && choice === 'native') {
     const why = loadError === undefined ? 'it is not built' : `it does not load: ${loadError instanceof Error ? loadError.message : String(loadError)}`;
-    throw new LakeSoulError('InvalidArgument', `${PARQUET_CODEC_ENV}=native, but the native Parquet codec (${NATIVE_PARQUET_ADDON}): ${why}. Build it with: pnpm setup:native`);
+    // The addon is built from the Rust sources of a clone (packages/io/native); the npm package has neither.
+    const fix = existsSync(NATIVE_PARQUET_SOURCES)
+      ? 'Build it with: pnpm setup:native (in this clone of lakesoul-ts)'
+      : 'The npm package does not ship it: it is built only in a clone of the lakesoul-ts repository (pnpm setup:native there)';
+    throw new LakeSoulError('InvalidArgument', `${PARQUET_CODEC_ENV}=native, but the native Parquet codec (${NATIVE_PARQUET_ADDON}): ${why}. ${fix}. ` +
+      `Or set ${PARQUET_CODEC_ENV}=auto (or leave it unset) to use parquet-wasm, which every install has.`, { code: 'NATIVE_CODEC_MISSING' });
   }
   return loaded;
 }

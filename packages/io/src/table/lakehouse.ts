@@ -8,6 +8,7 @@ import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { deleteGroupSize, deleteObjects, joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
 import { inferSchema } from '../arrow/index.js';
+import { foreignArrowError } from '../arrow/foreign-arrow.js';
 import { ownedFileFilter, removeEmptyTableDirectories, tableListings, withNativeSpellings, writtenByTables, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
@@ -142,6 +143,8 @@ export class Lakehouse {
    */
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
+    const foreign = foreignArrowError(source, `table '${name}': createTable's schema or data`, name);
+    if (foreign) throw foreign;
     const fromData = !(source instanceof Schema);
     const namespace = options.namespace ?? 'default';
     if (fromData) {

@@ -12,6 +12,7 @@ import { checkRangePartitionType, decodePartitionDesc, decodePartitionValue, enc
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { foreignArrowClass, foreignArrowError } from '../arrow/foreign-arrow.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { encodeParquet, encodeParquetInPool, encodeRowsInPool, DEFAULT_ROW_GROUP_SIZE, type RowSelection, type RowSource } from '../parquet/index.js';
@@ -136,6 +137,11 @@ export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatc
     if (x instanceof RecordBatch) yield* sliced(x);
     else for (const b of x.batches) yield* sliced(b);
   };
+  // Arrow data of another apache-arrow copy: refused as what it is (an older copy's Table is no
+  // instanceof Table but iterable, its rows; a newer one's passes instanceof, its types io's visitors do not know)
+  const foreign = foreignArrowError(input, `write input${table ? ` for table '${table}'` : ''}`, table)
+    ?? (Array.isArray(input) ? foreignArrowError(input[0], `write input item 0${table ? ` for table '${table}'` : ''}`, table) : undefined);
+  if (foreign) throw foreign;
   if (isTableOrBatch(input)) {
     yield* one(input);
     return;
@@ -145,20 +151,20 @@ export async function* inputBatches(input: WriteInput | AsyncIterable<RecordBatc
     yield recordsToBatch(input, schema, { table, omitMissing: true });
     return;
   }
-  const notArrow = () =>
+  const notArrow = (x: unknown) => foreignArrowError(x, `write input item${table ? ` for table '${table}'` : ''}`, table) ??
     new LakeSoulError('InvalidArgument', `write input items${table ? ` for table '${table}'` : ''} must be Arrow Tables or RecordBatches (or write one array of plain objects)`, {
       context: { table },
     });
   if (input && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
     for await (const x of input as AsyncIterable<Table | RecordBatch>) {
-      if (!isTableOrBatch(x)) throw notArrow();
+      if (!isTableOrBatch(x) || foreignArrowClass(x)) throw notArrow(x);
       yield* one(x);
     }
     return;
   }
   if (input && typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const x of input as Iterable<Table | RecordBatch>) {
-      if (!isTableOrBatch(x)) throw notArrow();
+      if (!isTableOrBatch(x) || foreignArrowClass(x)) throw notArrow(x);
       yield* one(x);
     }
     return;
