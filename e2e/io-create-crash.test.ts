@@ -188,7 +188,11 @@ describe('a marker whose process runs (in-memory catalog)', () => {
     await marked('committed', { pid: 999_999_999, host: hostname(), started: Date.now() });
     const t = await lh.table('committed');
     await t.write(rows(5));
-    expect((await lh.openOrCreate('committed', rows(), OPTS)).info.tableId).toBe(t.info.tableId);
+    const opened = await lh.openOrCreate('committed', rows(), OPTS);
+    expect(opened.info.tableId).toBe(t.info.tableId);
+    // the missed removal is done: the table's info (as returned, and in the catalog) has no marker
+    expect(opened.info.properties[MARKER]).toBeUndefined();
+    expect((await catalog.getTable('committed', 'default')).properties[MARKER]).toBeUndefined();
     await expect(lh.createTable('committed', rows(), { ...OPTS, ifNotExists: true })).resolves.toMatchObject({ info: { tableId: t.info.tableId } });
     expect((await t.toArrow()).numRows).toBe(5);
   });

@@ -151,7 +151,7 @@ export class Lakehouse {
       // A table left by a create from data whose process was killed before the first commit is
       // dropped here (its files deleted) and created again; one still being created is refused.
       const existing = await this.findTable(name, namespace, options.signal);
-      if (existing && await settleCreating(this.catalog, this.stores, existing.info, options.signal) === 'table' && options.ifNotExists) return existing;
+      if (existing && await this.settled(existing, options.signal) && options.ifNotExists) return existing;
     }
     // a Schema taken from Arrow data (`tableFromArrays(...).schema`) has dictionary strings: their values' type is stored
     const schema = fromData ? schemaOfData(name, source, options) : decodedDictionaries(source);
@@ -165,7 +165,7 @@ export class Lakehouse {
       if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) {
         const existing = await this.table(name, namespace, { signal: options.signal });
         // created concurrently: taken when its data is in (or it is no create from data)
-        if (await settleCreating(this.catalog, this.stores, existing.info, options.signal) === 'table') return existing;
+        if (await this.settled(existing, options.signal)) return existing;
       }
       throw e;
     }
@@ -209,17 +209,35 @@ export class Lakehouse {
     const namespace = options.namespace ?? 'default';
     const fromData = !(source instanceof Schema);
     const existing = await this.findTable(name, namespace, options.signal);
-    if (existing && (!fromData || await settleCreating(this.catalog, this.stores, existing.info, options.signal) === 'table')) return existing;
+    if (existing && (!fromData || await this.settled(existing, options.signal))) return existing;
     try {
       return await this.createTable(name, source, options);
     } catch (e) {
       // Created concurrently: open it (from data: once its data is in).
       if (LakeSoulError.is(e, 'AlreadyExists')) {
         const created = await this.table(name, namespace, { signal: options.signal });
-        if (!fromData || await settleCreating(this.catalog, this.stores, created.info, options.signal) === 'table') return created;
+        if (!fromData || await this.settled(created, options.signal)) return created;
       }
       throw e;
     }
+  }
+
+  /**
+   * Whether `t`, met by a create from data, is a table to take as it is ({@link settleCreating});
+   * false when its abandoned create was dropped. A create marker left on a table whose data is in
+   * (its creator committed and has not removed it yet, or was killed in between) is removed, from
+   * the catalog and from `t.info` (best effort: harmless when left).
+   */
+  private async settled(t: LakeSoulTable, signal?: AbortSignal): Promise<boolean> {
+    if (await settleCreating(this.catalog, this.stores, t.info, signal) !== 'table') return false;
+    if (t.info.properties[CREATING_PROPERTY] !== undefined) {
+      try {
+        t.info = await this.catalog.updateTableProperties(t.info.tableId, { [CREATING_PROPERTY]: null }, { signal });
+      } catch {
+        // kept: a table with a commit is never taken for an abandoned create
+      }
+    }
+    return true;
   }
 
   private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<LakeSoulTable | null> {
