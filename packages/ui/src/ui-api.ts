@@ -5,19 +5,38 @@
  * roots exactly as for every other reader). Nothing here reads a path or queries the catalog itself.
  */
 import { Type, type DataType, type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, decodePartitionDesc, type PartitionVersion } from '@lakesoul-ts/meta';
-import { blobColumnsOf, cellReader, scanPlanFromJSON, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { LakeSoulError, decodePartitionDesc, optionNames, refuseUnknownOptions, type PartitionVersion } from '@lakesoul-ts/meta';
+import { blobColumnsOf, cellReader, scanPlanFromJSON, type BlobValueFetcher, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
-import { fullImageOf, previewOf, sniffType, type BlobPreview } from './ui-images.js';
+import { MAX_DECODE_BYTES, SNIFF_HEAD_BYTES, fullImageOf, isBrowserImage, previewOf, previewWithoutDecode, sniffType, type BlobPreview } from './ui-images.js';
+import { ByteBudget, blobChunks, inMemoryBlob, openBlob, type ByteBudgetState, type OpenedBlob } from './ui-blobs.js';
 import { DiffBuilder, compareAsBags, compareByKey, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
 
 /** Most rows one page may ask for. */
 export const MAX_PAGE_ROWS = 200;
 /** Blob references of one request read at once (each distinct one once). */
 export const BLOB_FETCH_CONCURRENCY = 8;
-
-/** A blob's bytes, null for a null cell or a missing object, or why it could not be read. */
-type BlobResult = Uint8Array | null | LakeSoulError;
+/**
+ * Bytes of blobs the thumbnails (and converted full views) of all requests hold at once: a blob is
+ * read whole for decoding only once its size fits (an object over {@link MAX_DECODE_BYTES} is never
+ * read), and dropped when its thumbnail is made. (Every blob of a page was read whole and held until
+ * the page was answered: 25 rows naming 60 MB PNGs took the server to 1.3 GB for one page, 4.8 GB
+ * for four at once.)
+ */
+export const THUMBNAIL_BYTES_IN_FLIGHT = 64 * 2 ** 20;
+/**
+ * Bytes of blob downloads all requests hold at once: a download reads its object in chunks of
+ * {@link DOWNLOAD_CHUNK_BYTES} and holds one until the client's connection has taken it. (Each
+ * download held its whole object: 50 slow downloads of one 30 MB blob held 1.5 GB.)
+ */
+export const DOWNLOAD_BYTES_IN_FLIGHT = 64 * 2 ** 20;
+/** Bytes of one ranged read of a download. */
+export const DOWNLOAD_CHUNK_BYTES = 2 ** 20;
+/**
+ * Blobs up to this size are read whole at once for a thumbnail; the first bytes of larger ones are read
+ * first, and the rest only when they are an image small enough to decode.
+ */
+export const WHOLE_READ_BYTES = 2 ** 20;
 
 /** A key equal for equal references (a string, or a struct's path, offset and length); null for a null cell. */
 function referenceKey(v: unknown): string | null {
@@ -117,6 +136,60 @@ export interface BlobBytes {
   fileName: string;
 }
 
+/** One blob for the browser, read as it is sent (see {@link UiApi.blobStream}). */
+export interface BlobDownload {
+  /** Media type of the bytes. */
+  type: string;
+  /** Bytes `body` yields in all. */
+  size: number;
+  /** Name for a download. */
+  fileName: string;
+  /**
+   * The bytes, chunk by chunk: each chunk is read when asked for and counted against the download
+   * budget until the next one is asked for (or the iteration stops), so write each one out before
+   * asking for the next, and end the iteration (break, return) when giving up early.
+   */
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Bytes the blob reads of a {@link UiApi} hold at once, per budget (see {@link UiApi.memory}). */
+export interface UiMemoryJson {
+  /** Blobs read for thumbnails and converted full views ({@link THUMBNAIL_BYTES_IN_FLIGHT}). */
+  thumbnails: ByteBudgetState;
+  /** Chunks of downloads being sent ({@link DOWNLOAD_BYTES_IN_FLIGHT}). */
+  downloads: ByteBudgetState;
+}
+
+/** Where a blob of a row lies, opened (its size known, none of its bytes read yet). */
+interface LocatedBlob {
+  blob: OpenedBlob;
+  /** The bytes, when they are a binary column's value (already in memory). */
+  inline: Uint8Array | null;
+  fileName: string;
+  /** `row N, column 'c' of table 'ns.t'`, for messages. */
+  where: string;
+  context: Record<string, unknown>;
+}
+
+/** The error for a blob asked for as an image that is none (or too big to convert). */
+function notAnImage(b: LocatedBlob, type: string): LakeSoulError {
+  return new LakeSoulError('Unsupported', `blob of ${b.where} is not an image (${type}, ${b.blob.size} bytes)`, { code: 'UI_NOT_IMAGE', context: b.context });
+}
+
+/** `bytes` as a one-chunk body. */
+async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/** Runs `work` on every item, at most `limit` at once; the first failure rejects (after the running ones settle). */
+async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 function isBinaryType(t: DataType): boolean {
   return t.typeId === Type.Binary || t.typeId === Type.LargeBinary;
 }
@@ -144,7 +217,16 @@ export interface UiApiOptions {
   analysisSlots?: number;
   /** Commits the history lists, newest first (default {@link MAX_HISTORY_COMMITS}). */
   historyCommits?: number;
+  /** Bytes of blobs thumbnails hold at once, across requests (default {@link THUMBNAIL_BYTES_IN_FLIGHT}). */
+  thumbnailBytes?: number;
+  /** Bytes of downloads held at once, across requests (default {@link DOWNLOAD_BYTES_IN_FLIGHT}). */
+  downloadBytes?: number;
+  /** Bytes of one read of a download (default {@link DOWNLOAD_CHUNK_BYTES}). */
+  downloadChunkBytes?: number;
 }
+
+/** The names of {@link UiApiOptions}, checked complete by the compiler. */
+const UI_API_OPTIONS = optionNames<UiApiOptions>({ analysisBytes: true, analysisSlots: true, historyCommits: true, thumbnailBytes: true, downloadBytes: true, downloadChunkBytes: true });
 
 /** The read-only operations behind the UI's JSON API. */
 export class UiApi {
@@ -153,11 +235,25 @@ export class UiApi {
   private readonly analysisBytes: number;
   private readonly analysisSlots: number;
   private readonly historyCommits: number;
+  private readonly thumbnailBudget: ByteBudget;
+  private readonly downloadBudget: ByteBudget;
+  private readonly downloadChunkBytes: number;
 
   constructor(private readonly lakehouse: Lakehouse, options: UiApiOptions = {}) {
+    // a misspelt limit would leave its default in force unnoticed
+    refuseUnknownOptions(options, UI_API_OPTIONS, 'UiApi');
     this.analysisBytes = options.analysisBytes ?? MAX_ANALYSIS_BYTES;
     this.analysisSlots = options.analysisSlots ?? ANALYSIS_SLOTS;
     this.historyCommits = options.historyCommits ?? MAX_HISTORY_COMMITS;
+    this.thumbnailBudget = new ByteBudget(options.thumbnailBytes ?? THUMBNAIL_BYTES_IN_FLIGHT);
+    this.downloadBudget = new ByteBudget(options.downloadBytes ?? DOWNLOAD_BYTES_IN_FLIGHT);
+    this.downloadChunkBytes = options.downloadChunkBytes ?? DOWNLOAD_CHUNK_BYTES;
+    if (!Number.isSafeInteger(this.downloadChunkBytes) || this.downloadChunkBytes < 1) throw invalid(`downloadChunkBytes must be a positive integer (got ${this.downloadChunkBytes})`, 'UI_BAD_BUDGET');
+  }
+
+  /** Bytes the blob reads hold now, at most, and at their peak: for monitoring and tests. */
+  memory(): UiMemoryJson {
+    return { thumbnails: this.thumbnailBudget.state, downloads: this.downloadBudget.state };
   }
 
   /** Runs a diff or a statistic in one of {@link ANALYSIS_SLOTS} slots, waiting for one first. */
@@ -362,8 +458,11 @@ export class UiApi {
 
   /**
    * Previews of the blobs of column `column` in `batches` (a page of the view). Each distinct
-   * reference of the page is read once (see {@link fetchBlobs}); a reference that cannot be read
-   * (outside the blob roots, malformed) shows as such without hiding the others.
+   * reference of the page is previewed once, {@link BLOB_FETCH_CONCURRENCY} at a time, and equal
+   * references share the preview (3,000 rows naming one 20 MB file had taken the server to 24 GB
+   * when read through a scan with `blobs`, a copy per row). A reference that cannot be read (outside
+   * the blob roots, malformed) shows as such without hiding the others. See
+   * {@link previewOfReference} for what is read.
    */
   private async previews(t: LakeSoulTable, view: TableView, column: string, batches: RecordBatch[], signal?: AbortSignal): Promise<BlobPreview[]> {
     const refs: unknown[] = [];
@@ -371,50 +470,53 @@ export class UiApi {
       const vec = b.getChild(column);
       for (let r = 0; r < b.numRows; r++) refs.push(vec?.isValid(r) ? vec.get(r) : null);
     }
-    const got = await this.fetchBlobs(t, view, column, refs, signal);
-    // One preview per distinct reference, made concurrently (sharp works on libuv's thread pool).
-    const made = new Map<BlobResult, Promise<BlobPreview>>();
-    for (const g of got) if (!made.has(g)) made.set(g, this.previewOfResult(g));
-    return Promise.all(got.map((g) => made.get(g)!));
-  }
-
-  private async previewOfResult(v: BlobResult): Promise<BlobPreview> {
-    if (v instanceof LakeSoulError) return { kind: v.kind === 'PermissionDenied' ? 'refused' : 'error', code: v.code, message: v.message };
-    if (v === null) return { kind: 'missing' };
-    return previewOf(v);
+    const keys = refs.map(referenceKey);
+    const distinct = [...new Set(keys.filter((k): k is string => k !== null))];
+    const made = new Map<string | null, BlobPreview>([[null, { kind: 'missing' }]]);
+    if (distinct.length > 0) {
+      const fetcher = await this.fetcherOf(t, view, column, signal);
+      const valueOf = new Map(keys.map((k, i) => [k, refs[i]]));
+      await eachLimited(distinct, BLOB_FETCH_CONCURRENCY, async (key) => {
+        made.set(key, await this.previewOfReference(fetcher, valueOf.get(key), signal));
+      });
+    }
+    return keys.map((k) => made.get(k)!);
   }
 
   /**
-   * The bytes of blob references `refs` (cells of column `column`, strings or structs), through the
-   * fetcher a scan of the view's snapshot would use (the same roots and confinement). Each distinct
-   * reference is read once, {@link BLOB_FETCH_CONCURRENCY} at a time, and equal references share
-   * one result: a page whose rows all name one large object holds it once. (Reading them through a
-   * scan with `blobs`, as before, held a copy per row: 3,000 rows naming one 20 MB file took the
-   * server to 24 GB.) A null cell, or a missing object, is null; a reference that cannot be read is
-   * its error. Cancellation throws.
+   * The blob fetcher a scan of the view's snapshot would use for column `column` (the same roots and
+   * confinement; a missing object is null); null when the snapshot has no files.
    */
-  private async fetchBlobs(t: LakeSoulTable, view: TableView, column: string, refs: unknown[], signal?: AbortSignal): Promise<BlobResult[]> {
-    const keys = refs.map(referenceKey);
-    const distinct = [...new Set(keys.filter((k): k is string => k !== null))];
-    const results = new Map<string | null, BlobResult>([[null, null]]);
-    if (distinct.length === 0) return keys.map(() => null);
+  private async fetcherOf(t: LakeSoulTable, view: TableView, column: string, signal?: AbortSignal): Promise<BlobValueFetcher | null> {
     const plan = await t.scan({ ...this.snapshotOptions(view), columns: [column], blobs: { columns: [column], onMissing: 'null' }, signal });
-    const fetcher = plan.splits[0] ? plan.blobFetcher(plan.splits[0]) : null;
-    const valueOf = new Map(keys.map((k, i) => [k, refs[i]]));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < distinct.length) {
-        const key = distinct[next++]!;
-        try {
-          results.set(key, fetcher ? await fetcher.fetch(valueOf.get(key), signal) : null);
-        } catch (e) {
-          if (!(e instanceof LakeSoulError) || e.kind === 'Aborted') throw e;
-          results.set(key, e);
-        }
+    return plan.splits[0] ? plan.blobFetcher(plan.splits[0]) : null;
+  }
+
+  /**
+   * The preview of the blob reference cell `value`: its size first (HEAD), then for a blob over
+   * {@link WHOLE_READ_BYTES} its first bytes, which tell whether it is an image small enough to
+   * decode; only such a blob is read whole, once {@link THUMBNAIL_BYTES_IN_FLIGHT} has room for it,
+   * and dropped once its thumbnail is made. A missing object is `missing`; a reference that cannot be
+   * read is `refused` or `error`. Cancellation throws.
+   */
+  private async previewOfReference(fetcher: BlobValueFetcher | null, value: unknown, signal?: AbortSignal): Promise<BlobPreview> {
+    try {
+      const blob = fetcher ? await openBlob(fetcher, value, signal) : null;
+      if (blob === null) return { kind: 'missing' };
+      if (blob.size > WHOLE_READ_BYTES) {
+        const known = previewWithoutDecode(await blob.read(0, SNIFF_HEAD_BYTES, signal), blob.size);
+        if (known) return known;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(BLOB_FETCH_CONCURRENCY, distinct.length) }, worker));
-    return keys.map((k) => results.get(k)!);
+      const release = await this.thumbnailBudget.acquire(blob.size, signal);
+      try {
+        return await previewOf(await blob.read(0, blob.size, signal));
+      } finally {
+        release();
+      }
+    } catch (e) {
+      if (!(e instanceof LakeSoulError) || e.kind === 'Aborted') throw e;
+      return { kind: e.kind === 'PermissionDenied' ? 'refused' : 'error', code: e.code, message: e.message };
+    }
   }
 
   /** One row of the view (row `index` of its scan), untruncated, with previews of its blobs. */
@@ -436,12 +538,11 @@ export class UiApi {
   }
 
   /**
-   * The bytes of blob column `column` (or of binary column `column`) of row `index` of the view:
-   * for `full`, an image a browser shows (the original, or a PNG made from formats browsers lack);
-   * otherwise the original bytes.
+   * The blob of column `column` (a blob column or a binary column) of row `index` of the view,
+   * opened: its size known (a HEAD), none of its bytes read yet.
    * @throws LakeSoulError PermissionDenied when the reference lies outside the blob roots, NotFound when missing.
    */
-  async blob(view: TableView, index: number, column: string, mode: 'full' | 'original', signal?: AbortSignal): Promise<BlobBytes> {
+  private async locateBlob(view: TableView, index: number, column: string, signal?: AbortSignal): Promise<LocatedBlob> {
     if (!Number.isSafeInteger(index) || index < 0) throw invalid(`row must be a non-negative integer (got ${index})`, 'UI_BAD_ROW');
     const t = await this.open(view, signal);
     const name = `${view.namespace}.${view.table}`;
@@ -456,24 +557,67 @@ export class UiApi {
     if (!b) throw new LakeSoulError('NotFound', `table '${name}' has no row ${index} in this view`, { code: 'UI_NO_ROW', context: { table: name, row: index } });
     const ref = b.getChild(column)?.get(0) ?? null;
     if (ref === null) throw new LakeSoulError('NotFound', `row ${index} of table '${name}' has no ${column}`, { code: 'UI_NO_BLOB', context: { table: name, column, row: index } });
-    let bytes: Uint8Array | null;
+    let blob: OpenedBlob | null;
     if (inline) {
-      bytes = ref as Uint8Array;
+      blob = inMemoryBlob(ref as Uint8Array);
     } else {
       // a missing object is null (NotFound below); a refusal is thrown as it is
-      const got = (await this.fetchBlobs(t, view, column, [ref], signal))[0]!;
-      if (got instanceof LakeSoulError) throw got;
-      bytes = got;
+      const fetcher = await this.fetcherOf(t, view, column, signal);
+      blob = fetcher ? await openBlob(fetcher, ref, signal) : null;
     }
-    if (bytes === null) throw new LakeSoulError('NotFound', `blob of row ${index}, column '${column}' of table '${name}' is missing: ${typeof ref === 'string' ? ref : cellJson(ref, field.type)}`, { code: 'OBJECT_NOT_FOUND', context: { table: name, column, row: index } });
+    if (blob === null) throw new LakeSoulError('NotFound', `blob of row ${index}, column '${column}' of table '${name}' is missing: ${typeof ref === 'string' ? ref : cellJson(ref, field.type)}`, { code: 'OBJECT_NOT_FOUND', context: { table: name, column, row: index } });
     const refText = inline ? `${column}-${index + 1}` : typeof ref === 'string' ? ref : String((ref as { path?: unknown }).path ?? 'blob');
-    const base = refText.replace(/#.*$/, '').split('/').pop() || 'blob';
+    const fileName = refText.replace(/#.*$/, '').split('/').pop() || 'blob';
+    return { blob, inline: inline ? (ref as Uint8Array) : null, fileName, where: `row ${index}, column '${column}' of table '${name}'`, context: { table: name, column, row: index } };
+  }
+
+  /**
+   * The bytes of blob column `column` (or of binary column `column`) of row `index` of the view:
+   * for `full`, an image a browser shows (the original, or a PNG made from formats browsers lack);
+   * otherwise the original bytes. The whole object is read and returned in one buffer, outside the
+   * UI's byte budgets: the server sends blobs with {@link UiApi.blobStream}.
+   * @throws LakeSoulError PermissionDenied when the reference lies outside the blob roots, NotFound when missing.
+   */
+  async blob(view: TableView, index: number, column: string, mode: 'full' | 'original', signal?: AbortSignal): Promise<BlobBytes> {
+    const b = await this.locateBlob(view, index, column, signal);
+    const bytes = await b.blob.read(0, b.blob.size, signal);
     if (mode === 'full') {
       const img = await fullImageOf(bytes);
-      if (!img) throw new LakeSoulError('Unsupported', `blob of row ${index}, column '${column}' of table '${name}' is not an image (${sniffType(bytes)}, ${bytes.length} bytes)`, { code: 'UI_NOT_IMAGE', context: { table: name, column, row: index } });
-      return { bytes: img.bytes, type: img.type, fileName: base };
+      if (!img) throw notAnImage(b, sniffType(bytes));
+      return { bytes: img.bytes, type: img.type, fileName: b.fileName };
     }
-    return { bytes, type: sniffType(bytes), fileName: base };
+    return { bytes, type: sniffType(bytes), fileName: b.fileName };
+  }
+
+  /**
+   * {@link UiApi.blob} read as it is sent: the type comes from the object's first bytes, and the
+   * original's bytes (for `full`, when browsers show its format as it is) are read in ranged reads of
+   * {@link DOWNLOAD_CHUNK_BYTES}, each counted against {@link DOWNLOAD_BYTES_IN_FLIGHT} until the
+   * next is asked for: a slow client holds one chunk, not the object. An image converted for `full`
+   * (TIFF, AVIF: at most {@link MAX_DECODE_BYTES}) is read whole under the thumbnail budget.
+   * @throws LakeSoulError PermissionDenied when the reference lies outside the blob roots, NotFound
+   *   when missing, Unsupported (`UI_NOT_IMAGE`) for `full` of a blob that is no image browsers show
+   *   or sharp converts; errors of later reads come from `body`.
+   */
+  async blobStream(view: TableView, index: number, column: string, mode: 'full' | 'original', signal?: AbortSignal): Promise<BlobDownload> {
+    const b = await this.locateBlob(view, index, column, signal);
+    const { blob, fileName } = b;
+    const type = sniffType(await blob.read(0, Math.min(SNIFF_HEAD_BYTES, blob.size), signal));
+    if (mode === 'full' && !isBrowserImage(type)) {
+      if (!type.startsWith('image/') || blob.size > MAX_DECODE_BYTES) throw notAnImage(b, type);
+      const release = await this.thumbnailBudget.acquire(blob.size, signal);
+      let img: Awaited<ReturnType<typeof fullImageOf>>;
+      try {
+        img = await fullImageOf(await blob.read(0, blob.size, signal));
+      } finally {
+        release();
+      }
+      if (!img) throw notAnImage(b, type);
+      return { type: img.type, size: img.bytes.length, fileName, body: oneChunk(img.bytes) };
+    }
+    // a binary column's value is in memory already (the row read holds it)
+    const body = b.inline ? oneChunk(b.inline) : blobChunks(blob, this.downloadBudget, this.downloadChunkBytes, signal);
+    return { type, size: blob.size, fileName, body };
   }
 
   /** Reads every row of a snapshot of some partitions (at most {@link MAX_ANALYSIS_ROWS}). */

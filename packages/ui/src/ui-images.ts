@@ -14,6 +14,9 @@ export const THUMB_SIZE = 96;
 /** Longest side of the full view of an image that has to be converted (formats browsers do not show). */
 export const FULL_VIEW_MAX_SIDE = 4096;
 
+/** Bytes from the start of a blob that {@link sniffType} looks at (at most). */
+export const SNIFF_HEAD_BYTES = 16;
+
 /** Types a browser shows in an `<img>` without running anything (SVG is deliberately absent). */
 const BROWSER_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
@@ -65,13 +68,26 @@ function decoder(bytes: Uint8Array): sharp.Sharp {
 }
 
 /**
+ * The preview of a blob of `size` bytes starting with `head` (its first {@link SNIFF_HEAD_BYTES} bytes
+ * or more) when it needs no decoding: a file that is no image (type and size), or an image over
+ * {@link MAX_DECODE_BYTES} (no thumbnail). Null when the blob is an image to decode: only then are its
+ * bytes worth reading whole.
+ */
+export function previewWithoutDecode(head: Uint8Array, size: number): BlobPreview | null {
+  const type = sniffType(head);
+  if (!type.startsWith('image/')) return { kind: 'file', type, size };
+  if (size > MAX_DECODE_BYTES) return { kind: 'file', type, size, note: `larger than ${MAX_DECODE_BYTES} bytes: no thumbnail` };
+  return null;
+}
+
+/**
  * A preview of one blob: a WebP thumbnail (as a `data:` URI) when sharp decodes it as an image within
  * the limits, else its type and size.
  */
 export async function previewOf(bytes: Uint8Array): Promise<BlobPreview> {
+  const known = previewWithoutDecode(bytes, bytes.length);
+  if (known) return known;
   const type = sniffType(bytes);
-  if (!type.startsWith('image/')) return { kind: 'file', type, size: bytes.length };
-  if (bytes.length > MAX_DECODE_BYTES) return { kind: 'file', type, size: bytes.length, note: `larger than ${MAX_DECODE_BYTES} bytes: no thumbnail` };
   try {
     const meta = await decoder(bytes).metadata();
     // Small images are enlarged with nearest-neighbour sampling, so their pixels stay sharp instead of blurring.

@@ -9,9 +9,9 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { FailedLoginLimiter, LakeSoulError, optionNames, refuseUnknownOptions, type FailedLoginLimiterOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { FailedLoginLimiter, LakeSoulError, abortedError, optionNames, whenAborted, refuseUnknownOptions, type FailedLoginLimiterOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
-import { UiApi, MAX_PAGE_ROWS, type TableView } from './ui-api.js';
+import { UiApi, MAX_PAGE_ROWS, type BlobDownload, type TableView, type UiApiOptions } from './ui-api.js';
 import { isLoopbackHost } from './loopback.js';
 
 /** Default port of `lakesoul-ts ui`. */
@@ -34,6 +34,8 @@ export interface StartUiOptions {
   failedLogins?: FailedLoginLimiterOptions;
   /** Directory of the built front end (default: the package's `dist/web`). */
   assetsDir?: string;
+  /** Limits of the API: analysis reads, history length, bytes of blobs held at once (see {@link UiApiOptions}). */
+  limits?: UiApiOptions;
 }
 
 /** A running UI server. */
@@ -103,6 +105,44 @@ function send(res: ServerResponse, status: number, type: string, body: Uint8Arra
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
+/** Resolves once `chunk` has been handed to the connection (its write callback), rejects when the request is gone. */
+function written(res: ServerResponse, chunk: Uint8Array, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stop = whenAborted(signal, () => reject(abortedError('send a blob', signal.reason)));
+    res.write(chunk, (err) => {
+      stop();
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/** Sends the next chunk of `body`; false once it has none. */
+async function sendNextChunk(res: ServerResponse, body: AsyncIterator<Uint8Array>, signal: AbortSignal): Promise<boolean> {
+  const r = await body.next();
+  if (r.done) return false;
+  await written(res, r.value, signal);
+  return true;
+}
+
+/**
+ * Sends a blob as it is read: the headers (with its length) at once, then each chunk of its body,
+ * asking for the next one only once the connection took the previous one, so a slow client holds
+ * one chunk. Each chunk is sent by its own call ({@link sendNextChunk}): a loop here would keep the
+ * chunk sent last in its suspended frame while it waits for the next. An error after the headers
+ * ends the connection (the client sees a short body).
+ */
+async function sendBlob(res: ServerResponse, type: string, b: BlobDownload, extra: Record<string, string>, signal: AbortSignal): Promise<void> {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': String(b.size), ...extra });
+  const body = b.body[Symbol.asyncIterator]();
+  try {
+    if (res.req.method !== 'HEAD') while (await sendNextChunk(res, body, signal));
+    res.end();
+  } finally {
+    await body.return?.();
+  }
+}
+
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
 }
@@ -153,7 +193,7 @@ function dispositionOf(name: string): string {
 }
 
 /** The names of {@link StartUiOptions}, checked complete by the compiler. */
-const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, failedLogins: true, assetsDir: true });
+const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, failedLogins: true, assetsDir: true, limits: true });
 
 /**
  * Starts the UI on `host:port` and resolves once it listens.
@@ -167,7 +207,7 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
   if (tokens.some((t) => t.length === 0)) throw new LakeSoulError('InvalidArgument', 'an empty UI token would accept any caller', { code: 'UI_EMPTY_TOKEN' });
   if (tokens.some((t) => t.trim() !== t)) throw new LakeSoulError('InvalidArgument', 'a UI token begins or ends with white space, which no client can send: remove it', { code: 'UI_EMPTY_TOKEN' });
   const assetsDir = options.assetsDir ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
-  const api = new UiApi(options.lakehouse);
+  const api = new UiApi(options.lakehouse, options.limits);
   const logins = new FailedLoginLimiter(options.failedLogins);
   const loopbackOnly = isLoopbackHost(host);
 
@@ -222,10 +262,10 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
         return sendJson(res, 200, await api.row(viewOf(q), intParam(q, 'row', 0)!, signal));
       case '/api/blob': {
         const mode = q.get('mode') === 'full' ? 'full' : 'original';
-        const b = await api.blob(viewOf(q), intParam(q, 'row', 0)!, requiredParam(q, 'column'), mode, signal);
+        const b = await api.blobStream(viewOf(q), intParam(q, 'row', 0)!, requiredParam(q, 'column'), mode, signal);
         // Originals go out as opaque downloads; only images a browser shows are served as images.
-        if (mode === 'full') return send(res, 200, b.type, b.bytes, { 'content-disposition': 'inline' });
-        return send(res, 200, 'application/octet-stream', b.bytes, { 'content-disposition': dispositionOf(b.fileName), 'x-blob-type': b.type });
+        if (mode === 'full') return sendBlob(res, b.type, b, { 'content-disposition': 'inline' }, signal);
+        return sendBlob(res, 'application/octet-stream', b, { 'content-disposition': dispositionOf(b.fileName), 'x-blob-type': b.type }, signal);
       }
       case '/api/diff':
         return sendJson(res, 200, await api.diff(viewOf(q), intParam(q, 'from')!, intParam(q, 'to')!, signal));
