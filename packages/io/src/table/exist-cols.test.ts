@@ -22,6 +22,17 @@ describe('existingColumns', () => {
     expect(existingColumns(['id', 'item', 'a', 'b', 'gone'], fields)).toEqual(['id', 'lst', 'st', 'gone']);
   });
 
+  it('gives a leaf named like another column to the right one, by the order of the columns', () => {
+    const item = [new Field('id', new Int64(), false), new Field('item', new Int32(), true), new Field('lst', new List(new Field('item', new Int32(), true)), true)];
+    expect(existingColumns(['id', 'item', 'item'], item)).toEqual(['id', 'item', 'lst']);
+    expect(existingColumns(['id', 'item'], item), 'a file before lst was added').toEqual(['id', 'item']);
+    const kv = [new Field('id', new Int64(), false), fields[3], new Field('key', new Utf8(), true), new Field('value', new Int32(), true)];
+    expect(existingColumns(['id', 'key', 'value', 'key', 'value'], kv)).toEqual(['id', 'mp', 'key', 'value']);
+    // a struct<a> the wheel wrote, then a column `a` added to the table: the file has st, not a
+    const evolved = [new Field('id', new Int64(), false), new Field('st', new Struct([new Field('a', new Int32(), true)]), true), new Field('a', new Int32(), true)];
+    expect(existingColumns(['id', 'a'], evolved)).toEqual(['id', 'st']);
+  });
+
   it('does not take a nested column whose leaves are not all there', () => {
     expect(existingColumns(['id', 'a', 'gone'], fields)).toEqual(['id', 'a', 'gone']);
   });

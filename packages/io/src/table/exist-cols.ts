@@ -18,9 +18,9 @@ function isNested(field: Field): boolean {
   return DataType.isStruct(t) || DataType.isList(t) || DataType.isFixedSizeList(t) || DataType.isMap(t);
 }
 
-/** Where `run` occurs as consecutive entries of `names` among the entries not `taken`, or -1. */
-function runAt(names: readonly string[], run: readonly string[], taken: boolean[]): number {
-  for (let at = 0; at + run.length <= names.length; at++) {
+/** Where `run` occurs as consecutive entries of `names` not `taken`, searched from `from` on; -1 when nowhere. */
+function runAt(names: readonly string[], run: readonly string[], taken: boolean[], from: number): number {
+  for (let at = from; at + run.length <= names.length; at++) {
     if (run.every((n, k) => !taken[at + k] && names[at + k] === n)) return at;
   }
   return -1;
@@ -32,25 +32,29 @@ function runAt(names: readonly string[], run: readonly string[], taken: boolean[
  * The protocol lists a file's columns by name. LakeSoul's Rust writer (the `lakesoul` 2.0 wheel)
  * lists a nested column by its leaf fields' names instead (`list<int32>` as `item`, `struct<a, b>` as
  * `a, b`, `map` as `key, value`), so read by name its nested columns would be absent from every file
- * it wrote: read as nulls, and written back as nulls by a compaction. A nested column missing from
- * the list whose leaf names appear there as a run is taken as present (the file's footer has it
- * under the column's name); those leaf names are not taken for columns of their own. A list of
- * column names (this project's, LakeSoul's Java writers') is returned as it is.
+ * it wrote: read as nulls, and written back as nulls by a compaction. When a nested column of the
+ * table is not listed by name, the list is matched against the table's columns in order, each column
+ * claiming its name, or a nested one not listed its leaf names as a run (from where the previous
+ * column's match ended, else anywhere unclaimed), so that a leaf named like another column (`item`
+ * beside a `list<int32>`, a column `a` added beside a `struct<a>`) goes to the right one. Names no
+ * column claims (dropped columns) are kept at the end. A list naming every nested column (this
+ * project's, LakeSoul's Java writers') is returned as it is.
  */
 export function existingColumns(existCols: readonly string[], fields: readonly Field[]): string[] {
-  const names = new Set(fields.map((f) => f.name));
-  if (existCols.every((c) => names.has(c))) return [...existCols];
+  const listed = new Set(existCols);
+  if (!fields.some((f) => isNested(f) && !listed.has(f.name))) return [...existCols];
   const taken = existCols.map(() => false);
-  const nestedPresent = new Set<string>();
+  const present: string[] = [];
+  let cursor = 0;
   for (const f of fields) {
-    if (!isNested(f) || existCols.includes(f.name)) continue;
-    const run = leafNames(f);
-    const at = runAt(existCols, run, taken);
+    const run = isNested(f) && !listed.has(f.name) ? leafNames(f) : [f.name];
+    let at = runAt(existCols, run, taken, cursor);
+    if (at < 0) at = runAt(existCols, run, taken, 0);
     if (at < 0) continue;
     for (let k = 0; k < run.length; k++) taken[at + k] = true;
-    nestedPresent.add(f.name);
+    cursor = at + run.length;
+    present.push(f.name);
   }
-  if (nestedPresent.size === 0) return [...existCols];
-  const rest = existCols.filter((_, i) => !taken[i]);
-  return fields.filter((f) => nestedPresent.has(f.name) || rest.includes(f.name)).map((f) => f.name).concat(rest.filter((c) => !names.has(c)));
+  const names = new Set(fields.map((f) => f.name));
+  return present.concat(existCols.filter((c, i) => !taken[i] && !names.has(c)));
 }
