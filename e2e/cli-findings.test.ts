@@ -536,3 +536,24 @@ describe('history of a table whose bucket is gone', () => {
     expect(r.err).toContain(`bucket '${bucket}' does not exist`);
   });
 });
+
+describe('--partition on a binary range column', () => {
+  it('takes the value in hex as history prints it, selects that partition in scan, export and history, and refuses other text', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 'bt', '--schema', 'id:int64!,p:binary', '--partition-by', 'p', '--primary-key', 'id']);
+    // JSONL binary values are standard base64: 'abc' is YWJj, 'ab' YWI=
+    writeFileSync(join(dir, 'bt.jsonl'), '{"id":1,"p":"YWJj"}\n{"id":2,"p":"YWI="}\n');
+    await ok(dir, ['import', 'bt', 'bt.jsonl']);
+    const history = await ok(dir, ['history', 'bt']);
+    expect(history.out).toContain('p=616263@0');
+    const rows = JSON.parse((await ok(dir, ['scan', 'bt', '--partition', 'p=616263', '--format', 'json'])).out) as { id: number | string }[];
+    expect(rows.map((r) => String(r.id))).toEqual(['1']);
+    await ok(dir, ['export', 'bt', 'out.jsonl', '--partition', 'p=6162', '-q']);
+    expect(readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([2]);
+    expect((await ok(dir, ['history', 'bt', '--partition', 'p=616263'])).out).toContain('p=616263@0');
+    // text that is no hex is refused (it selected nothing and exited 0: 'abc' was encoded twice)
+    const text = await cli(dir, ['scan', 'bt', '--partition', 'p=abc']);
+    expect(text.code, text.out).toBe(4);
+    expect(text.err).toContain("--partition p=abc: a binary range value is given in hex, as history prints it (the bytes of 'abc' are 616263)");
+  });
+});

@@ -3,6 +3,7 @@
  * some that do, a bare word in a filter gets a hint to quote it, and a file removed by `cleanup`
  * says that the version was cleaned up and when it was replaced.
  */
+import { Type } from 'apache-arrow';
 import { LakeSoulError, NO_PARTITION_DESC, type PartitionVersion } from '@lakesoul-ts/meta';
 import { rangeValueTextOfInput, type LakeSoulTable, type ScanOptions, type ScanPlan } from '@lakesoul-ts/io';
 import { cliName, shellWord } from './cli-name.js';
@@ -20,11 +21,21 @@ export async function checkPartitionsExist(t: Pick<LakeSoulTable, 'info' | 'cata
   const { namespace, name, tableId } = t.info;
   // typed values as the writer spells them: `x=1.0` means the partition stored as x=1, a time with a
   // zone the one stored in UTC without it (in place: the caller scans with the same object)
+  const binary: string[] = [];
   if (!Array.isArray(options.partitions)) {
     const values = options.partitions as Record<string, unknown>;
     for (const [column, text] of Object.entries(values)) {
       const field = t.info.schema.fields.find((f) => f.name === column);
       if (typeof text !== 'string' || !field || !t.info.rangePartitions.includes(column)) continue;
+      if (field.type.typeId === Type.Binary || field.type.typeId === Type.LargeBinary) {
+        // typed as history prints it: the bytes in lowercase hex
+        if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) {
+          throw new LakeSoulError('InvalidArgument', `--partition ${column}=${text}: a binary range value is given in hex, as history prints it (the bytes of 'abc' are 616263)`, { context: { table: `${namespace}.${name}`, column } });
+        }
+        values[column] = text.toLowerCase();
+        binary.push(column);
+        continue;
+      }
       try {
         values[column] = rangeValueTextOfInput(text, field.type, column);
       } catch (e) {
@@ -33,7 +44,12 @@ export async function checkPartitionsExist(t: Pick<LakeSoulTable, 'info' | 'cata
     }
   }
   const selected = await t.catalog.listPartitions(tableId, options.partitions);
-  if (selected.length > 0) return selected;
+  if (selected.length > 0) {
+    // the scan takes a binary value as its bytes (a string there stands for its UTF-8 bytes)
+    const values = options.partitions as Record<string, unknown>;
+    for (const column of binary) values[column] = new Uint8Array(Buffer.from(values[column] as string, 'hex'));
+    return selected;
+  }
   const all = await t.catalog.listPartitions(tableId);
   const wanted = Array.isArray(options.partitions) ? options.partitions.join(', ')
     : Object.entries(options.partitions).map(([k, v]) => `${k}=${v ?? 'null'}`).join(',');
