@@ -8,7 +8,7 @@
 import { LakeSoulError, abortedError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import { blobReferenceOf, type BlobFetcher, type BlobTarget, type BlobValueFetcher } from '@lakesoul-ts/io';
 
-/** What a {@link ByteBudget} holds: for monitoring and tests. */
+/** What a UI byte budget (thumbnails, downloads) holds: for monitoring and tests. */
 export interface ByteBudgetState {
   /** Most bytes held at once. */
   limit: number;
