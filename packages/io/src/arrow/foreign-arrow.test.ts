@@ -109,5 +109,16 @@ describe('Arrow objects of another apache-arrow copy', () => {
       }
       expect((await t.toArrow()).numRows).toBe(1);
     });
+
+    it('the same version loaded twice (a CommonJS library): the message names the IPC round trip, which writes', async () => {
+      const t = await lh.createTable('ipc', ours.tableFromArrays({ id: BigInt64Array.from([0n]), score: Float64Array.from([0]) }), { primaryKeys: ['id'] });
+      const cjs = twice.tableFromArrays({ id: BigInt64Array.from([1n, 2n]), score: Float64Array.from([1, 2]) });
+      const e = await t.write(cjs as never).catch((x: unknown) => x);
+      expect((e as Error).message).toContain("pass the data through Arrow IPC: `tableFromIPC(require('apache-arrow').tableToIPC(x))`");
+      expect((await t.write(ours.tableFromIPC(twice.tableToIPC(cjs)))).rows).toBe(2);
+      expect((await t.toArrow()).numRows).toBe(3);
+      // an older copy: one install is the way (no IPC advice)
+      expect(foreignArrowError(theirs, 'x')?.message).not.toContain('IPC');
+    });
   });
 });

@@ -107,8 +107,13 @@ export function foreignArrowError(x: unknown, what: string, table?: string): Lak
     : isMarked ? `${ours ? `both ${ours.version}` : 'the same version'}, loaded twice: e.g. the app's require('apache-arrow') loads its CommonJS build, lakesoul-ts imports its ES module`
       : `one older than ${MARKED_SINCE} vs ${oursText}`;
   const range = peerRange();
+  // one version loaded twice (a CommonJS library, such as LanceDB's, makes its Tables with the
+  // CommonJS build): one install cannot help, an IPC round trip through the same build does
+  const remedy = appVersion === undefined && isMarked && cls !== 'Schema'
+    ? `; or pass the data through Arrow IPC: \`tableFromIPC(require('apache-arrow').tableToIPC(x))\` with \`tableFromIPC\` imported (import, not require) from 'apache-arrow'`
+    : '';
   return new LakeSoulError('InvalidArgument',
-    `${what} is an Arrow ${cls} from another copy of apache-arrow (${versions}): install one apache-arrow version${range ? ` (lakesoul-ts takes ${range})` : ''} and make the ${cls} with it; \`npm ls apache-arrow\` lists the copies`, {
+    `${what} is an Arrow ${cls} from another copy of apache-arrow (${versions}): install one apache-arrow version${range ? ` (lakesoul-ts takes ${range})` : ''} and make the ${cls} with it; \`npm ls apache-arrow\` lists the copies${remedy}`, {
       code: 'FOREIGN_ARROW_OBJECT',
       context: { table, arrowClass: cls, appArrowVersion: appVersion, arrowVersion: ours?.version },
     });
