@@ -597,7 +597,8 @@ export class UiApi {
    * (TIFF, AVIF: at most {@link MAX_DECODE_BYTES}) is read whole under the thumbnail budget.
    * @throws LakeSoulError PermissionDenied when the reference lies outside the blob roots, NotFound
    *   when missing, Unsupported (`UI_NOT_IMAGE`) for `full` of a blob that is no image browsers show
-   *   or sharp converts; errors of later reads come from `body`.
+   *   or sharp converts; errors of later reads come from `body`, among them Io (`UI_BLOB_CHANGED`)
+   *   when the object changed since it was opened (`body` never ends after bytes of two versions).
    */
   async blobStream(view: TableView, index: number, column: string, mode: 'full' | 'original', signal?: AbortSignal): Promise<BlobDownload> {
     const b = await this.locateBlob(view, index, column, signal);

@@ -6,18 +6,18 @@
  * Bytes are counted at the store (the local store's reads, patched on the instance), not timed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeSync, linkSync, mkdtempSync, openSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, linkSync, mkdtempSync, openSync, writeSync, ftruncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Binary, Field, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import { Lakehouse, joinUri, toFileUri, type LakeSoulTable, type ObjectStore } from '@lakesoul-ts/io';
+import { BlobFetcher, Lakehouse, StoreRegistry, joinUri, toFileUri, type LakeSoulTable, type ObjectStore } from '@lakesoul-ts/io';
 import { UiApi, type BlobDownload } from './ui-api.js';
 import { startUi } from './ui-server.js';
 import { drawPng } from './ui-fixtures.js';
 import { MAX_DECODE_BYTES, SNIFF_HEAD_BYTES } from './ui-images.js';
-import { ByteBudget } from './ui-blobs.js';
+import { ByteBudget, REMOTE_VERIFY_EVERY, blobChunks, openBlob, type OpenedBlob } from './ui-blobs.js';
 
 const MiB = 2 ** 20;
 let lake: Lakehouse;
@@ -289,6 +289,180 @@ describe('downloads', () => {
       await ui.close();
     }
   }, 30_000);
+});
+
+describe('a blob that changes while it is downloaded', () => {
+  const KiB = 1024;
+  const size = 512 * KiB;
+  const chunk = 64 * KiB;
+  let t: LakeSoulTable;
+
+  beforeAll(async () => {
+    t = await blobTable('changing');
+    await writeRows(t, ['same.bin', 'steady.bin']);
+  });
+
+  /**
+   * Writes `file` as `size` bytes of `byte`, dated in the past: a file system stamps a write with a
+   * coarse clock (a few ms), so an overwrite right after the first write could keep its time.
+   */
+  const writeOld = (file: string, byte: number) => {
+    writeFileSync(localPath(t, file), Buffer.alloc(size, byte));
+    utimesSync(localPath(t, file), new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+  };
+
+  /**
+   * GETs row `row`'s blob over HTTP; the server's reads past the first chunk wait until the client
+   * has the first chunk and `atFirstChunk` ran. Resolves with what the client got, however it ended.
+   */
+  async function download(row: number, file: string, atFirstChunk: () => void) {
+    const ui = await startUi({ lakehouse: lake, port: 0, limits: { downloadBytes: 2 * chunk, downloadChunkBytes: chunk } });
+    const counted = countReads(t, [file]);
+    counted.gateFrom = chunk;
+    try {
+      return await new Promise<{ status: number; length: unknown; body: Buffer; complete: boolean }>((res, rej) => {
+        const r = request({ host: '127.0.0.1', port: ui.port, path: `/api/blob?table=changing&row=${row}&column=path` }, (resp) => {
+          const parts: Buffer[] = [];
+          let got = 0;
+          let changed = false;
+          const done = (complete: boolean) => res({ status: resp.statusCode!, length: resp.headers['content-length'], body: Buffer.concat(parts), complete });
+          resp.on('data', (d: Buffer) => {
+            parts.push(d);
+            got += d.length;
+            if (!changed && got >= chunk) {
+              changed = true;
+              atFirstChunk();
+              counted.open();
+            }
+          });
+          resp.on('end', () => done(resp.complete));
+          resp.on('aborted', () => done(false));
+          resp.on('error', () => done(false));
+        });
+        r.on('error', rej);
+        r.end();
+      });
+    } finally {
+      counted.restore();
+      await ui.close();
+    }
+  }
+
+  it('an object overwritten (same size) after the first chunk was sent is never sent complete: the connection ends short', async () => {
+    writeOld('same.bin', 0x41);
+    const got = await download(0, 'same.bin', () => writeFileSync(localPath(t, 'same.bin'), Buffer.alloc(size, 0x5a)));
+    expect(got.status).toBe(200);
+    expect(got.length).toBe(String(size));
+    expect(got.complete).toBe(false);
+    expect(got.body.length).toBeLessThan(size);
+    // what did arrive is of the version the download started with
+    expect(got.body.every((b) => b === 0x41)).toBe(true);
+  });
+
+  it('an object nothing changes is sent whole and byte-identical', async () => {
+    const bytes = Buffer.from(pattern(size));
+    writeFileSync(localPath(t, 'steady.bin'), bytes);
+    const got = await download(1, 'steady.bin', () => {});
+    expect(got).toMatchObject({ status: 200, length: String(size), complete: true });
+    expect(Buffer.compare(got.body, bytes)).toBe(0);
+  });
+
+  it('through the API: a local object is checked before each chunk, so the chunk read after the change fails', async () => {
+    writeOld('same.bin', 0x41);
+    const api = new UiApi(lake, { downloadChunkBytes: chunk });
+    const d = await api.blobStream({ namespace: 'default', table: 'changing' }, 0, 'path', 'original');
+    const it = d.body[Symbol.asyncIterator]();
+    expect(Buffer.from((await it.next()).value as Uint8Array).every((b) => b === 0x41)).toBe(true);
+    writeFileSync(localPath(t, 'same.bin'), Buffer.alloc(size, 0x5a));
+    await expect(it.next()).rejects.toMatchObject({ kind: 'Io', code: 'UI_BLOB_CHANGED' });
+    expect(await it.next()).toMatchObject({ done: true });
+    expect(api.memory().downloads.held).toBe(0);
+  });
+});
+
+describe('a blob on S3 that changes while it is downloaded', () => {
+  const endpoint = () => {
+    const e = process.env.LAKESOUL_TEST_S3_ENDPOINT;
+    if (!e) throw new Error('LAKESOUL_TEST_S3_ENDPOINT is not set: run via node scripts/test-env.mjs -- vitest run ..., which starts the moto S3 server');
+    return e;
+  };
+  const bucket = `ui-blobs-${Date.now().toString(36)}-${process.pid}`;
+  let stores: StoreRegistry;
+
+  beforeAll(async () => {
+    // moto creates a bucket on a plain PUT
+    const res = await fetch(`${endpoint()}/${bucket}`, { method: 'PUT' });
+    if (!res.ok) throw new Error(`cannot create bucket ${bucket}: HTTP ${res.status}`);
+    stores = new StoreRegistry({ env: { AWS_ENDPOINT: endpoint(), AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' } });
+  });
+
+  it('the ranged reads of a download are checked against the ETag it opened: a PUT between them fails the last chunk', async () => {
+    const uri = `s3://${bucket}/t/same.bin`;
+    const { store, key } = stores.resolve(uri);
+    const fetcher = new BlobFetcher({ stores, tablePath: `s3://${bucket}/t`, onMissing: 'null' });
+    const chunk = 1000;
+    const collect = async (blob: OpenedBlob, between: () => Promise<void>) => {
+      const parts: Uint8Array[] = [];
+      const it = blobChunks(blob, new ByteBudget(chunk), chunk);
+      parts.push((await it.next()).value as Uint8Array);
+      await between();
+      for (let r = await it.next(); !r.done; r = await it.next()) parts.push(r.value);
+      return Buffer.concat(parts);
+    };
+
+    await store.put(key, new Uint8Array(3 * chunk).fill(0x41));
+    const steady = await openBlob(fetcher, uri);
+    expect(steady).toMatchObject({ size: 3 * chunk, verifyEvery: REMOTE_VERIFY_EVERY });
+    expect(await collect(steady!, async () => {})).toEqual(Buffer.alloc(3 * chunk, 0x41));
+
+    const changing = await openBlob(fetcher, uri);
+    await expect(collect(changing!, () => store.put(key, new Uint8Array(3 * chunk).fill(0x5a)))).rejects.toMatchObject({ kind: 'Io', code: 'UI_BLOB_CHANGED' });
+  });
+});
+
+describe('blobChunks', () => {
+  /** A remote-like blob of `chunks` one-byte chunks (chunk i holds i) whose version check fails while `failing()` says so. */
+  function remoteBlob(chunks: number, failing: () => boolean) {
+    const calls = { verify: 0, reads: 0 };
+    const blob: OpenedBlob = {
+      size: chunks,
+      verifyEvery: REMOTE_VERIFY_EVERY,
+      read: async (offset, length) => { calls.reads++; return new Uint8Array(length).fill(offset); },
+      verify: async () => {
+        calls.verify++;
+        if (failing()) throw Object.assign(new Error('changed'), { code: 'UI_BLOB_CHANGED' });
+      },
+    };
+    return { blob, calls };
+  }
+
+  it('checks a remote object every REMOTE_VERIFY_EVERY chunks and before its last one, and holds the last chunk back when it changed', async () => {
+    const n = 2 * REMOTE_VERIFY_EVERY + 3;
+    const steady = remoteBlob(n, () => false);
+    const all: number[] = [];
+    for await (const c of blobChunks(steady.blob, new ByteBudget(1), 1)) all.push(...c);
+    expect(all).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(steady.calls.verify).toBe(3);
+
+    // one ranged read is one version: a single-chunk object needs no check
+    const single = remoteBlob(1, () => true);
+    const one: number[] = [];
+    for await (const c of blobChunks(single.blob, new ByteBudget(1), 1)) one.push(...c);
+    expect(one).toEqual([0]);
+    expect(single.calls.verify).toBe(0);
+
+    // changed after the last mid-way check: every chunk but the last comes out, then the iteration fails
+    let changed = false;
+    const late = remoteBlob(3, () => changed);
+    const budget = new ByteBudget(1);
+    const it = blobChunks(late.blob, budget, 1);
+    expect((await it.next()).value).toEqual(new Uint8Array([0]));
+    changed = true;
+    expect((await it.next()).value).toEqual(new Uint8Array([1]));
+    await expect(it.next()).rejects.toMatchObject({ code: 'UI_BLOB_CHANGED' });
+    expect(late.calls).toEqual({ verify: 1, reads: 3 });
+    expect(budget.state.held).toBe(0);
+  });
 });
 
 describe('ByteBudget', () => {

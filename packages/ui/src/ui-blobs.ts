@@ -6,7 +6,7 @@
  * downloads), so neither a page of big blobs nor many slow downloads hold whole objects at once.
  */
 import { LakeSoulError, abortedError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
-import { blobReferenceOf, type BlobFetcher, type BlobTarget, type BlobValueFetcher } from '@lakesoul-ts/io';
+import { blobReferenceOf, type BlobFetcher, type BlobTarget, type BlobValueFetcher, type ObjectMeta } from '@lakesoul-ts/io';
 
 /** What a UI byte budget (thumbnails, downloads) holds: for monitoring and tests. */
 export interface ByteBudgetState {
@@ -105,7 +105,26 @@ export interface OpenedBlob {
    * @throws LakeSoulError as the store read (NotFound when the object went away since it was opened).
    */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Checks that the object is still the version opened (a HEAD: the same size, modification time and
+   * ETag), so that bytes read from it in several reads are all of one version. Absent for bytes
+   * held in memory, which cannot change.
+   * @throws LakeSoulError Io (`UI_BLOB_CHANGED`) when the object changed or went away since it was
+   *   opened, Aborted, or the store's error.
+   */
+  verify?(signal?: AbortSignal): Promise<void>;
+  /**
+   * How many chunks {@link blobChunks} reads between two {@link OpenedBlob.verify} calls before the
+   * last chunk: 1 where a check is cheap (a local file's stat), more where it is a request (S3).
+   */
+  readonly verifyEvery?: number;
 }
+
+/**
+ * Chunks {@link blobChunks} reads between two checks of a remote object's version (one HEAD per
+ * 16 ranged reads); a local file is checked before every chunk, and every object before its last.
+ */
+export const REMOTE_VERIFY_EVERY = 16;
 
 /** A blob held in memory (a binary column's value), as an {@link OpenedBlob}. */
 export function inMemoryBlob(bytes: Uint8Array): OpenedBlob {
@@ -116,6 +135,25 @@ export function inMemoryBlob(bytes: Uint8Array): OpenedBlob {
 function sizedFetcherOf(f: BlobValueFetcher): BlobFetcher | null {
   const s = f as Partial<BlobFetcher>;
   return typeof s.target === 'function' && typeof s.size === 'function' && typeof s.get === 'function' ? (f as BlobFetcher) : null;
+}
+
+/** What identifies one version of an object: the HEAD's size, modification time and ETag. */
+function versionOf(meta: ObjectMeta): string {
+  return JSON.stringify([meta.size, meta.lastModified.getTime(), meta.etag ?? null]);
+}
+
+/**
+ * The HEAD of the object `t` names (a local file's through its confined reader, as the fetcher's
+ * own HEAD): its size, modification time and ETag, which {@link BlobFetcher.size} does not return.
+ * A failure is thrown as the fetcher words it (a link out of the roots is `BLOB_OUTSIDE_ROOTS`).
+ */
+async function headOf(f: BlobFetcher, t: BlobTarget, signal?: AbortSignal): Promise<ObjectMeta> {
+  try {
+    return t.confined ? await t.confined.reader.headConfined(t.key, t.confined.within, { signal }) : await t.store.head(t.key, { signal });
+  } catch (e) {
+    if (!signal?.aborted) await f.size(t, signal);
+    throw e;
+  }
 }
 
 /** `bytes` ranged read of `t`, relative to the start of the range `t` names. */
@@ -140,14 +178,15 @@ export async function openBlob(fetcher: BlobValueFetcher, value: unknown, signal
   const ref = blobReferenceOf(value);
   if (ref === null) return null;
   const t = f.target(ref);
-  let available: number;
+  let meta: ObjectMeta;
   try {
-    available = await f.size(t, signal);
+    meta = await headOf(f, t, signal);
   } catch (e) {
     // the UI's scans read with onMissing 'null': a missing object is no error
     if (LakeSoulError.is(e, 'NotFound') && !signal?.aborted) return null;
     throw e;
   }
+  const available = t.offset !== undefined ? Math.max(0, meta.size - t.offset) : meta.size;
   if (t.length !== undefined && t.length > available) {
     throw new LakeSoulError('InvalidArgument', `byte range [${t.offset}, ${t.offset! + t.length}) of ${t.uri} lies beyond the end of the object (it holds ${available} bytes from ${t.offset})`, {
       code: 'BLOB_RANGE_OUT_OF_BOUNDS',
@@ -155,8 +194,24 @@ export async function openBlob(fetcher: BlobValueFetcher, value: unknown, signal
     });
   }
   const size = t.length ?? available;
+  const version = versionOf(meta);
   return {
     size,
+    verifyEvery: t.confined ? 1 : REMOTE_VERIFY_EVERY,
+    verify: async (s) => {
+      let now: ObjectMeta | null;
+      try {
+        now = await headOf(f, t, s);
+      } catch (e) {
+        if (!LakeSoulError.is(e, 'NotFound') || s?.aborted) throw e;
+        now = null;
+      }
+      if (now === null || versionOf(now) !== version) {
+        const was = `${meta.size} bytes, modified ${meta.lastModified.toISOString()}${meta.etag ? `, ETag ${meta.etag}` : ''}`;
+        const is = now ? `${now.size} bytes, modified ${now.lastModified.toISOString()}${now.etag ? `, ETag ${now.etag}` : ''}` : 'gone';
+        throw new LakeSoulError('Io', `blob ${t.original} changed while it was read (opened: ${was}; now: ${is})`, { code: 'UI_BLOB_CHANGED', context: { file: t.uri } });
+      }
+    },
     read: async (offset, length, s) => {
       if (length === 0) return new Uint8Array(0);
       const bytes = await f.get(rangeOf(t, offset, length), s);
@@ -171,6 +226,12 @@ export async function openBlob(fetcher: BlobValueFetcher, value: unknown, signal
  * counted against `budget` until the consumer asks for the next one (or stops): a consumer that
  * writes each chunk out before asking for the next holds one chunk at a time.
  *
+ * The chunks are all of the version of the object `blob` opened, or the iteration fails
+ * (`UI_BLOB_CHANGED`): the last chunk is handed out only once {@link OpenedBlob.verify} found the
+ * object unchanged since it was opened, and earlier ones are checked every
+ * {@link OpenedBlob.verifyEvery} chunks. A consumer that has sent some chunks when it fails must
+ * make the failure visible (the server ends the connection: the client sees a short body).
+ *
  * An iterator object rather than an async generator: a generator suspended while it waits for the
  * budget kept the chunk it had yielded before in its saved registers (V8 saves them whole), so each
  * download waiting for its turn held one more chunk than the budget counted. Here each `next()` is a
@@ -182,6 +243,7 @@ export function blobChunks(blob: OpenedBlob, budget: ByteBudget, chunkBytes: num
 
 class BlobChunks implements AsyncIterableIterator<Uint8Array> {
   private at = 0;
+  private chunksRead = 0;
   private release: (() => void) | null = null;
 
   constructor(private readonly blob: OpenedBlob, private readonly budget: ByteBudget, private readonly chunkBytes: number, private readonly signal?: AbortSignal) {}
@@ -195,6 +257,17 @@ class BlobChunks implements AsyncIterableIterator<Uint8Array> {
     this.release = null;
   }
 
+  /**
+   * Whether the chunk just read is held until the object's version is checked: the last one of a
+   * download read in several reads always (so a body of two versions never ends complete), the
+   * others every {@link OpenedBlob.verifyEvery} chunks (an early failure).
+   */
+  private verifyNow(last: boolean): boolean {
+    const every = this.blob.verifyEvery ?? REMOTE_VERIFY_EVERY;
+    if (!this.blob.verify) return false;
+    return last ? this.chunksRead > 1 || every === 1 : this.chunksRead % every === 0;
+  }
+
   async next(): Promise<IteratorResult<Uint8Array>> {
     this.giveBack();
     if (this.at >= this.blob.size) return { done: true, value: undefined };
@@ -206,6 +279,8 @@ class BlobChunks implements AsyncIterableIterator<Uint8Array> {
     try {
       const chunk = await this.blob.read(at, n, this.signal);
       if (chunk.length !== n) throw new LakeSoulError('Io', `a blob changed while it was read: ${n} bytes expected at ${at}, got ${chunk.length}`, { code: 'UI_BLOB_CHANGED' });
+      this.chunksRead++;
+      if (this.verifyNow(at + n >= this.blob.size)) await this.blob.verify!(this.signal);
       this.at = at + n;
       return { done: false, value: chunk };
     } catch (e) {
