@@ -576,20 +576,20 @@ describe('cleanup of what a killed writer left in the catalog', () => {
     const csv = join(mkdtempSync(join(tmpdir(), 'lakesoul-cli-abandoned-')), 'rows.csv');
     writeFileSync(csv, 'id,v\n1,a\n2,b\n');
     expect((await cli([...g, 'import', name, csv])).code).toBe(0);
-    // phase 1 of a write killed before phase 2, two hours ago
+    // phase 1 of a write killed before phase 2, 26 hours ago (past the default window, 24 h)
     const catalog = new Catalog(await PgDriver.connect({ url }));
     try {
       const t = await catalog.getTable(name);
       await catalog.driver.query(`INSERT INTO data_commit_info (table_id, partition_desc, commit_id, file_ops, commit_op, committed, timestamp)
         VALUES ($1, '-5', gen_random_uuid(), ARRAY[ROW($2, 'add', 10, 'id,v')::data_file_op], 'MergeCommit', false, $3)`,
-      [t.tableId, `${t.path}/part-killed.parquet`, Date.now() - 2 * 3_600_000]);
+      [t.tableId, `${t.path}/part-killed.parquet`, Date.now() - 26 * 3_600_000]);
       const line = (verb: string) => new RegExp(`^1 abandoned commit row \\(uncommitted, older than --orphan-window\\) ${verb} the catalog$`, 'm');
       const dry = await cli([...g, 'cleanup', name]);
       expect(dry.code, dry.err).toBe(0);
       expect(dry.out).toMatch(line('would be deleted from'));
       expect(dry.out).toMatch(/dry run: run again with --execute/);
-      // within the window (3 h): a write that may still commit, not mentioned
-      expect((await cli([...g, 'cleanup', name, '--orphan-window', '180'])).out).not.toMatch(/abandoned/);
+      // within the window (28 h): a write that may still commit, not mentioned
+      expect((await cli([...g, 'cleanup', name, '--orphan-window', '1680'])).out).not.toMatch(/abandoned/);
       // structured output stays one record per file; the count goes to stderr
       const json = await cli([...g, 'cleanup', name, '--format', 'json']);
       expect(JSON.parse(json.out)).toEqual([]);
