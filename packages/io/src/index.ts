@@ -6,6 +6,7 @@ export * from './store/index.js';
 export * from './blob/index.js';
 export * from './hash/index.js';
 export * from './parquet/index.js';
+export { decodedRowGroupSizes, readDecodedRowGroupSizes, type DecodedRowGroupSize, type DecodedSizeOptions } from './parquet/decoded-size.js';
 export * from './arrow/index.js';
 export * from './filter/index.js';
 export * from './merge/index.js';
