@@ -29,6 +29,8 @@ const CLIENTS = 50;
  * 200-244 MiB, mostly their own buffers, and the bound was 160 MiB over the budget.
  */
 const RSS_BOUND = BUDGET + 96 * MiB;
+/** Bytes of the smallest data file (measured). */
+let fileBytes = 0;
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('blob', new Binary(), false)]);
 
@@ -138,6 +140,9 @@ describe('Flight server memory', () => {
       expect(info.endpoints).toHaveLength(FILES);
       const splitBytes = JSON.parse(Buffer.from(info.endpoints[0].appMetadata).toString('utf8'));
       expect(splitBytes.files).toBe(1);
+      const plan = await (await lakehouse.table('blobs')).scan();
+      fileBytes = Math.min(...plan.splits.map((s) => Number(s.files[0].size)));
+      expect(fileBytes).toBeGreaterThan(6_000_000);
       // warm up the decoder and the channel, then take the baseline
       await client.readAll(info, { concurrency: 1 });
       await new Promise((r) => setTimeout(r, 200));
@@ -168,10 +173,13 @@ describe('Flight server memory', () => {
         // many did in this window depends on the server's speed, not on the budget).
         expect(server.stats.activeStreams).toBeGreaterThanOrEqual(CLIENTS - started);
         expect(started).toBeGreaterThan(0);
-        // what the budget decides: the streams holding a reservation now fit in it (each reserves 3 x its
-        // 6.4 MB file + 8 MiB, + 8 MiB when it may go to a DoGet worker: at most two at once in 64 MiB)
+        // what the budget decides: the streams holding a reservation now fit in it (each reserves at
+        // least 3 x its 6.3 MB file, more than these 1 MiB row groups of random bytes hold decoded
+        // (doget-memory.ts), + 8 MiB buffered + a 4 MiB message, + 8 MiB when it may go to a DoGet
+        // worker: at most two at once in 64 MiB)
         const holding = server.stats.activeStreams - server.stats.waitingStreams;
         expect(holding).toBeLessThanOrEqual(2);
+        expect(server.stats.peakDoGetReservationBytes).toBeGreaterThanOrEqual(3 * fileBytes + 12 * MiB);
         if (server.stats.waitingStreams > 0) expect(holding).toBeGreaterThan(0); // someone holds what they wait for
         // the slow clients resume: every one gets its whole split
         child.send({ resume: true });

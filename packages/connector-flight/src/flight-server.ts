@@ -33,6 +33,7 @@ import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
 import { FlightTransactions } from './flight-transactions.js';
 import { ByteBudget, type BudgetReservation } from './byte-budget.js';
+import { doGetReservation } from './doget-memory.js';
 import { FLIGHT_SQL_ACTIONS, FlightSqlService } from './flight-sql/flight-sql-service.js';
 import {
   MAX_ACTION_BODY_BYTES, MAX_ACTION_TYPE_CHARS, MAX_COMMAND_BYTES, MAX_TICKET_BYTES, clientName, limitError, parseClientJson, quote, refuseUnknownKeys,
@@ -89,8 +90,10 @@ export interface CreateFlightServerOptions {
   maxConcurrentStreams?: number;
   /**
    * Server-wide byte budget shared by all DoGet and DoPut streams (default 1 GiB): each stream reserves
-   * its estimated peak memory before it reads and waits in line while the budget is spent. See
-   * docs/flight.md "Memory" for the estimate and the resulting bound.
+   * its estimated peak memory before it reads (a DoGet: its data decoded, estimated from the Parquet
+   * footers) and waits in line while the budget is spent. The process holds more than the budget (V8's
+   * garbage and the C allocator's free memory per thread): see docs/flight.md "Memory" for the
+   * estimate and the margin measured.
    */
   memoryBudgetBytes?: number;
   /** How long a stream waits for its reservation before RESOURCE_EXHAUSTED (default 60 s). */
@@ -201,13 +204,6 @@ const REQUEST_CONTENT: Readonly<Record<string, string>> = {
   DoAction: `an action body holds at most ${MAX_ACTION_BODY_BYTES} bytes`,
   ListActions: 'it takes no argument',
 };
-/**
- * Reservation of a DoGet per byte of its split's files: the compressed files are held while the merge
- * reads them (1x) and each file is decoded one row group at a time (estimated at up to 2x the
- * compressed bytes held at once across the split's files).
- */
-const DOGET_BYTES_PER_FILE_BYTE = 3;
-
 /** What a DoGet of a row over the single-row message bound tells the operator to raise. */
 const ROW_BOUND_HINT = "raise the server's maxReceiveMessageBytes or maxMessageBytes (createFlightServer options; `lakesoul-ts serve --max-message-size <MiB>`), the largest single row a DoGet sends";
 
@@ -236,6 +232,8 @@ export interface FlightServerStats {
   streamsRefused: number;
   /** Highest number of bytes reserved from the memory budget at once. */
   peakReservedBytes: number;
+  /** Largest reservation of a single DoGet (its estimated peak: docs/flight.md "Memory"). */
+  peakDoGetReservationBytes: number;
 }
 
 /**
@@ -327,7 +325,7 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, doGetsEndedIdle: 0, streamsRefused: 0, peakReservedBytes: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, doGetsEndedIdle: 0, streamsRefused: 0, peakReservedBytes: 0, peakDoGetReservationBytes: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -778,17 +776,19 @@ export class FlightServer {
           throw new LakeSoulError('PermissionDenied', 'invalid Flight ticket: unsupported payload version');
         }
         const ticketSplit = splits[0]!;
-        const bytesOf = (s: Split) => (s.files ?? []).reduce((n, f) => n + Number(f.size), 0);
-        // A limited read goes through its splits in order, prefetching across one boundary at most.
-        const sizes = splits.map(bytesOf).sort((a, b) => b - a);
-        const splitBytes = (sizes[0] ?? 0) + (limit === undefined ? 0 : sizes[1] ?? 0);
         const table = `${ticketSplit.namespace}.${ticketSplit.tableName}`;
         const what = limit === undefined ? `DoGet of split ${ticketSplit.id} of table ${table}` : `DoGet of ${splits.length} splits (LIMIT ${limit}) of table ${table}`;
         const read: DoGetRead = { plan: payload.plan, limit, batchSize: this.options.batchSize, prefetchBytes: this.options.prefetchBytes, maxMessageBytes: this.maxMessageBytes, maxRowMessageBytes: this.maxRowMessageBytes, rowBoundHint: ROW_BOUND_HINT };
         // May go to a worker when the workers' registry reaches the files; it then holds up to one more buffer bound.
         const portable = this.doGetWorkers ? this.stores.portableOptions(splits.flatMap((s) => (s.files ?? []).map((f) => f.path))) : null;
         const aheadBytes = portable ? this.maxBufferedBytes : 0;
-        await this.withStream(what, signal, () => DOGET_BYTES_PER_FILE_BYTE * splitBytes + this.maxBufferedBytes + aheadBytes, async () => {
+        // What the read will hold at once, from its files' footers (doget-memory.ts; docs/flight.md "Memory").
+        const reserve = async () => {
+          const r = await doGetReservation(payload.plan, limit, this.stores, { maxBufferedBytes: this.maxBufferedBytes, maxMessageBytes: this.maxMessageBytes, aheadBytes, batchSize: this.options.batchSize }, signal);
+          this.stats.peakDoGetReservationBytes = Math.max(this.stats.peakDoGetReservationBytes, r.bytes);
+          return r.bytes;
+        };
+        await this.withStream(what, signal, reserve, async () => {
           await this.checkTableLive(ticketSplit, signal);
           // A lone stream reads here (this thread merges while the Parquet pool decodes: the lowest
           // latency); while `maxDoGetsHere` do, the others go to the workers, which merge in parallel.
