@@ -19,3 +19,4 @@ export * from './native/index.js';
 // beside the API that throws it (it is meta's class: `instanceof` holds across both imports).
 export { LakeSoulError } from '@lakesoul-ts/meta';
 export type { LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorKind } from '@lakesoul-ts/meta';
+export { loadedArrowVersion } from './arrow/foreign-arrow.js';

@@ -8,7 +8,7 @@ import {
   Binary, Bool, DenseUnion, Field, Int32, Int64, List, Map_, RecordBatch, Schema, Struct, Uint32, Utf8,
   makeData, vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
-import { likeMatcher, type Lakehouse, type LikeMatcher } from '@lakesoul-ts/io';
+import { likeMatcher, loadedArrowVersion, type Lakehouse, type LikeMatcher } from '@lakesoul-ts/io';
 import type { TableInfo } from '@lakesoul-ts/meta';
 import { schemaToIpcMessage } from '../ipc-framing.js';
 import type { FlightSqlCommand } from './flight-sql-messages.js';
@@ -77,8 +77,9 @@ export const SQL_INFO_IDS = {
 } as const;
 
 function packageVersions(): { server: string; arrow: string } {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; dependencies: Record<string, string> };
-  return { server: pkg.version, arrow: pkg.dependencies['apache-arrow'] ?? 'unknown' };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  // apache-arrow is a peer dependency: the version installed, not a range
+  return { server: pkg.version, arrow: loadedArrowVersion() ?? 'unknown' };
 }
 
 /**

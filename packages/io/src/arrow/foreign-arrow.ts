@@ -78,6 +78,14 @@ function arrowPackage(resolveFrom: string): { dir: string; version: string } | u
   }
 }
 
+/**
+ * The version of the apache-arrow lakesoul-ts loads (the peer dependency as installed), or undefined
+ * when its package.json cannot be read. Flight SQL reports it as the server's Arrow version.
+ */
+export function loadedArrowVersion(): string | undefined {
+  return arrowPackage(import.meta.url)?.version;
+}
+
 /** The apache-arrow range lakesoul-ts's packages take (io's peerDependencies), or undefined. */
 function peerRange(): string | undefined {
   try {
