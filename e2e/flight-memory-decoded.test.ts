@@ -10,11 +10,12 @@
  * The table is named `blobs` for `flight-slow-clients.mjs`, which reads that table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkSlowClients } from './flight-slow-clients-run.js';
 import { Field, Int64, Schema, Table, Utf8, makeVector, vectorFromArray, type Data } from 'apache-arrow';
 import { Lakehouse, decodeParquet, decodedRowGroupSizes, readParquetFooter, type LakeSoulTable } from '@lakesoul-ts/io';
 import { FlightClient, createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
@@ -141,17 +142,9 @@ describe('Flight server memory, data that decodes to far more than its files', (
     const grown = await rssGrowth(async () => {
       let child: ChildProcess | undefined;
       try {
-        child = fork(fileURLToPath(new URL('./flight-slow-clients.mjs', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        const replies: { started?: number; counts?: number[]; error?: string }[] = [];
-        let wake = () => {};
-        child.on('message', (m: (typeof replies)[number]) => { replies.push(m); wake(); });
-        child.on('exit', () => wake());
-        const reply = async () => {
-          while (replies.length === 0 && child!.exitCode === null) await new Promise<void>((r) => { wake = r; });
-          const m = replies.shift();
-          if (!m || m.error) throw new Error(`the slow clients' process failed: ${m?.error ?? `exit code ${child!.exitCode}`}`);
-          return m;
-        };
+        const slow = forkSlowClients();
+        child = slow.child;
+        const reply = slow.reply;
         child.send({ url, clients: CLIENTS });
         started = (await reply()).started ?? 0;
         expect(started).toBeGreaterThan(0);

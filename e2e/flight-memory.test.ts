@@ -6,11 +6,11 @@
  * so the RSS measured is the server's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { forkSlowClients } from './flight-slow-clients-run.js';
 import { randomBytes } from 'node:crypto';
 import { Binary, Field, Int64, Schema, Table, makeVector, vectorFromArray } from 'apache-arrow';
 import { Lakehouse, LocalStore, StoreRegistry, scanPlanFromJSON, type ObjectStore, type SplitReadOptions } from '@lakesoul-ts/io';
@@ -153,17 +153,9 @@ describe('Flight server memory', () => {
       let child: ChildProcess | undefined;
       try {
         // 50 clients in a child process: each reads one message, then stops reading.
-        child = fork(fileURLToPath(new URL('./flight-slow-clients.mjs', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        const replies: { started?: number; counts?: number[]; error?: string }[] = [];
-        let wake = () => {};
-        child.on('message', (m: (typeof replies)[number]) => { replies.push(m); wake(); });
-        child.on('exit', () => wake());
-        const reply = async () => {
-          while (replies.length === 0 && child!.exitCode === null) await new Promise<void>((r) => { wake = r; });
-          const m = replies.shift();
-          if (!m || m.error) throw new Error(`the slow clients' process failed: ${m?.error ?? `exit code ${child!.exitCode}`}`);
-          return m;
-        };
+        const slow = forkSlowClients();
+        child = slow.child;
+        const reply = slow.reply;
         child.send({ url, clients: CLIENTS });
         const { started = 0 } = await reply();
         slowPeak = peak;
