@@ -76,7 +76,7 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'decimal(10, 2)', type: () => new Decimal(2, 10, 128), samples: ['-1.50', '0.25', '3.00'], supported: all({ partition: false }), note: 'refused as a range partition column: the protocol fixes no text for a decimal range value (LakeSoul-Python 2.0.0 writes 12.50 as `1250`)' },
   { name: 'utf8', type: () => new Utf8(), samples: ['a', 'b', 'c'], supported: all() },
   { name: 'large_utf8', type: () => new LargeUtf8(), samples: ['a', 'b', 'c'], supported: all() },
-  { name: 'binary', type: () => new Binary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ ui: false }), note: "Danfo: base64 text with `{ binary: 'base64' }` (without it the column is dropped with a warning); the UI shows a binary cell as its size" },
+  { name: 'binary', type: () => new Binary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ ui: false }), note: "Danfo: base64 text with `{ binary: 'base64' }` (without it the column is dropped with a warning); the UI shows a binary cell as its size; a partition value is lowercase hex in partition_desc and paths (`p=616263`), as LakeSoul's Rust engine writes it" },
   { name: 'large_binary', type: () => new LargeBinary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ ui: false }), note: 'as binary' },
   { name: 'fixed_size_binary[2]', type: () => new FixedSizeBinary(2), samples: [Uint8Array.of(1, 1), Uint8Array.of(1, 2), Uint8Array.of(2, 0)], supported: all({ partition: false, filter: false, cli: false }), note: 'Danfo as binary' },
   { name: 'date32', type: () => new DateDay(), samples: ['2024-01-01', '2024-01-02', '2024-02-01'], supported: all() },
