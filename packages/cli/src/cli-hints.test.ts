@@ -13,7 +13,11 @@ describe('hints: where the options stand, and the password', () => {
     expect(maskPassword('postgresql://u:p@ss:w@rd@db/lake?sslmode=require')).toBe('postgresql://u:***@db/lake?sslmode=require');
     expect(maskPassword('jdbc:postgresql://db:5432/lake?user=u&password=s3&sslmode=require')).toBe('jdbc:postgresql://db:5432/lake?user=u&password=***&sslmode=require');
     expect(maskPassword('jdbc:postgresql://u:s3@db/lake?PASSWORD=x')).toBe('jdbc:postgresql://u:***@db/lake?PASSWORD=***');
-    for (const plain of ['postgres://u@db:5432/lake', 'postgres://db:5432/lake?x=a@b', './my lake', 's3://bucket/wh']) expect(maskPassword(plain)).toBe(plain);
+    // a raw '/', '?' or '#' in the password, and libpq's sslpassword
+    expect(maskPassword('postgres://u:pa/ss@db/lake')).toBe('postgres://u:***@db/lake');
+    expect(maskPassword('postgres://u:p?w#1@db:5432/lake')).toBe('postgres://u:***@db:5432/lake');
+    expect(maskPassword('postgres://u@db/lake?sslpassword=key&sslmode=verify-full')).toBe('postgres://u@db/lake?sslpassword=***&sslmode=verify-full');
+    for (const plain of ['postgres://u@db:5432/lake', 'postgres://db:5432/lake?x=a@b', 'postgres://db:5432', './my lake', 's3://bucket/wh', 's3://bucket/a@b', 'file:///x:y@z']) expect(maskPassword(plain)).toBe(plain);
   });
 
   it('reads the location options anywhere up to --, in both spellings, with the password masked', () => {

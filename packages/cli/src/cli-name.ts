@@ -23,14 +23,17 @@ let locationArgs: string[] = [];
 
 /**
  * `value` with the password in it masked as `***`: a URL's userinfo password
- * (`postgres://lakesoul:***@host/db`, as `init` shows it) and a `password=` parameter
- * (`jdbc:postgresql://host/db?user=lakesoul&password=***`). Anything else is returned as it is.
+ * (`postgres://lakesoul:***@host/db`, as `init` shows it) and a `password=` or `sslpassword=`
+ * parameter (`jdbc:postgresql://host/db?user=lakesoul&password=***`). Anything else is returned as it is.
  */
 export function maskPassword(value: string): string {
-  return value
-    // the password runs to the last `@` before the path: a raw `@` in it is part of it
-    .replace(/^([a-z][\w+.-]*:(?:[a-z][\w+.-]*:)?\/\/[^:/?#@]*):[^/?#]*@/i, '$1:***@')
-    .replace(/([?&;]password=)[^&;#]*/gi, '$1***');
+  const userinfo = /^([a-z][\w+.-]*:(?:[a-z][\w+.-]*:)?\/\/[^:/?#@]*):/i;
+  // the password runs to the last `@` before the path: a raw `@` in it is part of it
+  let masked = value.replace(new RegExp(userinfo.source + /[^/?#]*@/.source, 'i'), '$1:***@');
+  // a raw `/`, `?` or `#` in it (no URL parser reads that, but it was typed and hints print it): to
+  // the last `@`, unless what follows the `:` is a port (`db:5432/lake?x=a@b`)
+  if (masked === value) masked = value.replace(new RegExp(userinfo.source + /(?!\d*(?:[/?#]|$)).*@/.source, 'i'), '$1:***@');
+  return masked.replace(/([?&;](?:ssl)?password=)[^&;#]*/gi, '$1***');
 }
 
 /**
