@@ -72,6 +72,11 @@ export function nativeDataFileUri(stored: string): string {
   if (cut >= 0) s = s.slice(0, cut);
   let rest = s.slice(m[0].length);
   if (SPECIAL.has(scheme)) rest = rest.replace(/\\/g, '/');
+  // `file:tmp/x` is `file:///tmp/x` to a URL parser; `my:lake`, `s3:bucket/x` are opaque, not locations
+  if (!rest.startsWith('/')) {
+    if (!SPECIAL.has(scheme)) return stored;
+    rest = '/' + rest;
+  }
   let authority = '';
   let path = rest;
   if (rest.startsWith('//')) {
@@ -114,6 +119,13 @@ export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOU
     { code, context: { path: uri } });
   const m = SCHEME.exec(uri);
   if (!m) return uri;
+  // `my:lake`, `s3:bucket/x`, `C:\\lake`: a URL parser reads no location in them (they were stored
+  // as `my:///`, refused later as "invalid URI 'my:///'", a text the person never wrote)
+  if (!SPECIAL.has(m[1].toLowerCase()) && !uri.startsWith('//', m[0].length)) {
+    throw new LakeSoulError('InvalidArgument',
+      `${what} '${uri}' is not a location URL (no '//' after '${m[0]}'): give a fully qualified URI (file:///abs/path, s3://bucket/prefix)`,
+      { code, context: { path: uri } });
+  }
   const bad = /[?#\t\n\r]/.exec(uri) ?? (SPECIAL.has(m[1].toLowerCase()) ? /\\/.exec(uri) : null);
   if (bad) throw refuse(`holds ${JSON.stringify(bad[0])}`);
   const located = nativeDataFileUri(uri);

@@ -6,7 +6,7 @@ import { rebatch } from './scan-plan.js';
 import { BEST_EFFORT_FAILURES, dataFileUri, deleteUrisBestEffort, partitionDir, randomAlnum16 } from './table-context.js';
 import { MemoryStore, StoreRegistry } from '../store/index.js';
 import { OBJECT_STORE_METHODS, type ObjectStore } from '../types.js';
-import { nativeDataFileUri, partitionDirName } from './data-file-paths.js';
+import { nativeDataFileUri, partitionDirName, storedLocation } from './data-file-paths.js';
 
 async function* batchesOf(sizes: number[]): AsyncGenerator<RecordBatch> {
   let k = 0;
@@ -237,6 +237,20 @@ describe('file names', () => {
     expect(nativeDataFileUri(`${base}%C3%A9/f.parquet`)).toBe('file:///w/t/p=é/f.parquet');
     expect(nativeDataFileUri('file:///w/t/a/../b/./f.parquet')).toBe('file:///w/t/b/f.parquet');
     expect(nativeDataFileUri('/w/t/p=q?x/f.parquet')).toBe('/w/t/p=q?x/f.parquet');
+    // no slash after the scheme: a path to a URL parser for file:, opaque (no location) for the rest
+    expect(nativeDataFileUri('file:w/t/f.parquet')).toBe('file:///w/t/f.parquet');
+    expect(nativeDataFileUri('file:/w/./t/f.parquet')).toBe('file:///w/t/f.parquet');
+    expect(nativeDataFileUri('s3:b/t/f.parquet')).toBe('s3:b/t/f.parquet');
+  });
+
+  it('a table path or warehouse is a location URL, stored as the engines read it', () => {
+    const stored = (uri: string) => storedLocation(uri, 'path', 'INVALID_TABLE_PATH');
+    expect(stored('file:tmp/lake')).toBe('file:///tmp/lake');
+    expect(stored('file:/tmp/lake')).toBe('file:///tmp/lake');
+    expect(stored('s3://b/wh')).toBe('s3://b/wh');
+    for (const opaque of ['my:lake', 's3:bucket/x', 'C:\\lake', 'lake:1']) {
+      expect(() => stored(opaque)).toThrow(expect.objectContaining({ code: 'INVALID_TABLE_PATH', message: expect.stringContaining(`path '${opaque}' is not a location URL`) }));
+    }
   });
 });
 
