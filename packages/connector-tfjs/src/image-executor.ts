@@ -184,8 +184,8 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
     }
     const node = tfNode;
     const codecs: ImageCodecs = {
-      decodePng: (b) => decodeWithTfNode(node, b),
-      decodeJpeg: (b) => decodeWithTfNode(node, b),
+      decodePng: (b, channels) => decodeWithTfNode(node, b, channels === 4 && pngHasAlpha(b) ? 4 : 3),
+      decodeJpeg: (b) => decodeWithTfNode(node, b, 3),
     };
     return { kind: 'tfjs-node', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, codecs, out, scaleU8), close: async () => {} };
   }
@@ -237,14 +237,42 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
   return { kind: 'js', concurrency: 1, run: async (p, bytes, seed, _signal, out) => runImageOps(bytes, [...p.ops], seed, jsCodecs, out, scaleU8), close: async () => {} };
 }
 
-function decodeWithTfNode(node: NonNullable<TfNodeLike['node']>, bytes: Uint8Array): RawImage {
-  const t = node.decodeImage(bytes, 3);
+/**
+ * Decodes with `tf.node.decodeImage` to `channels` channels; runImageOps converts them to the decode
+ * step's. TensorFlow's conversions differ from the other decoders' in two places, so only 3 and 4 are
+ * asked for, 4 only for a PNG with alpha: its gray (`channels` 1) of a colour PNG is libpng's
+ * rgb_to_gray, off by one from the BT.601 luma of `convertChannels` for some pixels; and asked for 4 on
+ * a PNG without alpha it fills alpha with the source bit depth's maximum (1 for a 1-bit gray PNG, 3 for a
+ * 2-bit palette one) instead of 255. A PNG with alpha (gray+alpha, RGBA, or a tRNS chunk:
+ * palette or colour-key transparency) decodes to the alpha of js and sharp. JPEGs are decoded to RGB
+ * (3) whatever the step wants, as before (JPEG has no alpha; its gray is `convertChannels`' luma).
+ */
+function decodeWithTfNode(node: NonNullable<TfNodeLike['node']>, bytes: Uint8Array, channels: 3 | 4): RawImage {
+  const t = node.decodeImage(bytes, channels);
   try {
-    const [height, width, channels] = t.shape;
-    return { width, height, channels, data: Uint8Array.from(t.dataSync()) };
+    const [height, width, decoded] = t.shape;
+    return { width, height, channels: decoded, data: Uint8Array.from(t.dataSync()) };
   } finally {
     t.dispose();
   }
+}
+
+/**
+ * Whether a PNG has alpha: colour type 4 (gray+alpha) or 6 (RGBA), or a tRNS chunk before its image
+ * data (a palette's alpha table or a gray/RGB colour key).
+ */
+function pngHasAlpha(bytes: Uint8Array): boolean {
+  if (bytes.length < 26) return false;
+  const colourType = bytes[25]!;
+  if (colourType === 4 || colourType === 6) return true;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (type === 'tRNS') return true;
+    if (type === 'IDAT' || type === 'IEND') return false;
+    at += 12 + view.getUint32(at);
+  }
+  return false;
 }
 
 function workerSource(): string {

@@ -25,12 +25,17 @@ export type ImageOp =
   | { op: 'scale'; factor: number }
   | { op: 'normalize'; mean: number[]; std: number[] };
 
-/** Pixel decoders: both return RGBA (or gray/RGB with `channels`) 8-bit pixels. */
+/**
+ * Pixel decoders: 8-bit pixels of any channel count (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA), which
+ * {@link runImageOps} converts to the decode step's. `channels` is the count that step wants: a hint
+ * for decoders that decode to a count asked for (tfjs-node), so that alpha, when wanted, is decoded
+ * rather than filled in; decoders that always return RGBA ignore it.
+ */
 export interface ImageCodecs {
   /** Decodes a PNG file's bytes. */
-  decodePng(bytes: Uint8Array): RawImage;
+  decodePng(bytes: Uint8Array, channels?: 1 | 3 | 4): RawImage;
   /** Decodes a JPEG file's bytes. */
-  decodeJpeg(bytes: Uint8Array): RawImage;
+  decodeJpeg(bytes: Uint8Array, channels?: 1 | 3 | 4): RawImage;
 }
 
 /** 'png', 'jpeg' or null, from the leading magic bytes. */
@@ -406,7 +411,7 @@ export function runImageOps(
       }
       const bytes = input;
       if (codecs === null) throw new TypeError('no image codecs');
-      img = requireImageFormat(bytes) === 'png' ? codecs.decodePng(bytes) : codecs.decodeJpeg(bytes);
+      img = requireImageFormat(bytes) === 'png' ? codecs.decodePng(bytes, step.channels) : codecs.decodeJpeg(bytes, step.channels);
       img = convertChannels(img, step.channels);
       continue;
     }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
@@ -261,6 +262,51 @@ describe('image pipelines', () => {
     expect([a.width, a.height, a.channels]).toEqual([9, 7, 3]);
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true); // PNG is lossless
     await expect(ex.run(images.decode(), new Uint8Array([9, 9, 9]), 0)).rejects.toThrow(/unsupported image format/);
+  });
+
+  it("tfjs-node decodes a PNG's alpha (RGBA, gray+alpha, palette and colour-key tRNS) and its gray to the pixels of js and sharp", async () => {
+    if (!nativeStatus(fileURLToPath(new URL('../../..', import.meta.url))).ready) return; // the test above checks the error
+    const { crc32 } = await import('node:zlib');
+    const chunk = (type: string, data: number[] | Uint8Array): Buffer => {
+      const body = Buffer.concat([Buffer.from(type, 'ascii'), Buffer.from(data)]);
+      const out = Buffer.alloc(body.length + 8);
+      out.writeUInt32BE(body.length - 4, 0);
+      body.copy(out, 4);
+      out.writeUInt32BE(crc32(body) >>> 0, body.length + 4);
+      return out;
+    };
+    // a 4x2 PNG of bit depth `depth` and colour type `colour`; `rows` are packed samples
+    const makePng = (depth: number, colour: number, rows: number[][], extra: Buffer[] = []): Uint8Array => {
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(4, 0);
+      ihdr.writeUInt32BE(2, 4);
+      ihdr[8] = depth;
+      ihdr[9] = colour;
+      const idat = deflateSync(Buffer.from(rows.flatMap((r) => [0, ...r])));
+      return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...extra, chunk('IDAT', idat), chunk('IEND', [])]));
+    };
+    const plte = chunk('PLTE', [10, 20, 30, 40, 50, 60, 70, 80, 90, 200, 210, 220]);
+    const pngs: Record<string, Uint8Array> = {
+      rgba: makePng(8, 6, [[10, 20, 30, 0, 40, 50, 60, 128, 1, 2, 3, 255, 9, 9, 9, 7], [200, 100, 0, 0, 0, 0, 0, 1, 5, 6, 7, 128, 255, 255, 255, 0]]),
+      grayAlpha: makePng(8, 4, [[0, 0, 50, 128, 100, 255, 50, 1], [200, 0, 50, 7, 255, 255, 7, 9]]),
+      paletteTrns: makePng(8, 3, [[0, 1, 2, 3], [3, 2, 1, 0]], [plte, chunk('tRNS', [0, 128])]),
+      palette2bitTrns: makePng(2, 3, [[0b00011011], [0b11100100]], [plte, chunk('tRNS', [0, 128, 255])]),
+      palette2bit: makePng(2, 3, [[0b00011011], [0b11100100]], [plte]),
+      grayKey: makePng(8, 0, [[0, 50, 100, 50], [200, 50, 255, 7]], [chunk('tRNS', [0, 50])]),
+      rgbKey: makePng(8, 2, [[1, 2, 3, 9, 8, 7, 1, 2, 3, 200, 100, 0], [1, 2, 4, 1, 2, 3, 255, 255, 255, 0, 0, 0]], [chunk('tRNS', [0, 1, 0, 2, 0, 3])]),
+      gray1bit: makePng(1, 0, [[0b10100000], [0b01010000]]),
+      rgb: makePng(8, 2, [[1, 2, 3, 9, 8, 7, 1, 2, 3, 200, 100, 0], [1, 2, 4, 1, 2, 3, 255, 255, 255, 0, 0, 0]]),
+    };
+    const node = await createImageExecutor({ decoder: 'tfjs-node' });
+    const others = { js: await createImageExecutor({ decoder: 'js' }), sharp: await createImageExecutor({ decoder: 'sharp' }) };
+    for (const [name, png] of Object.entries(pngs)) {
+      for (const channels of [1, 3, 4] as const) {
+        const got = [...(await node.run(images.decode({ channels }), png, 0)).data];
+        for (const [kind, ex] of Object.entries(others)) expect(got, `${name}, ${channels} channels: tfjs-node vs ${kind}`).toEqual([...(await ex.run(images.decode({ channels }), png, 0)).data]);
+      }
+    }
+    // the alpha itself, not only agreement: 0 and 128 where the file says so
+    expect([...(await node.run(images.decode({ channels: 4 }), pngs.rgba!, 0)).data].filter((_, i) => i % 4 === 3)).toEqual([0, 128, 255, 7, 0, 1, 128, 0]);
   });
 
   it('writes the result into a given buffer of the right length, and only then', async () => {
