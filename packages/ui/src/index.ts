@@ -21,6 +21,7 @@ export {
   type ColumnJson,
   type RowsJson,
   type StatsJson,
+  type NonFiniteCounts,
   type PartitionEntryJson,
   type CommitEntryJson,
   type BlobBytes,

@@ -1,6 +1,8 @@
 /**
  * The UI's API and server without a browser, on the embedded catalog and local disk: CDC and
- * append-only diffs, struct blob references (byte ranges of a packed file), an image beyond the decode
+ * append-only diffs, values read exactly (diffs compare and key rows by their exact values,
+ * statistics count them, views show them beyond Date's range, with every digit of a timestamp's unit
+ * and a leading U+FEFF), struct blob references (byte ranges of a packed file), an image beyond the decode
  * limit, and the server's refusals (DNS-rebinding hosts, unknown paths, bad parameters).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Binary, Field, Int32, Int64, Schema, Struct, Table, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
+import { Binary, DateDay, Field, Float64, Int32, Int64, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, joinUri, toFileUri } from '@lakesoul-ts/io';
 import { UiApi } from './ui-api.js';
 import { startUi, type UiServer } from './ui-server.js';
@@ -24,6 +26,8 @@ const lastCommit = async (t: { history(): Promise<Array<{ timestamp: number }>> 
   await sleep(5);
   return ts;
 };
+const view = (table: string) => ({ namespace: 'default', table });
+const micros = (values: bigint[], zone?: string) => makeVector(makeData({ type: new Timestamp(TimeUnit.MICROSECOND, zone), length: values.length, nullCount: 0, data: BigInt64Array.from(values) }));
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ui-api-'));
@@ -104,6 +108,97 @@ describe('statistics and history', () => {
     const third = one.stats(view, 'id');
     await expect(first).resolves.toMatchObject({ kind: 'counts' });
     await expect(third).resolves.toMatchObject({ kind: 'histogram' });
+  });
+});
+
+describe('diff by exact values', () => {
+  it('a same-length binary change and a change past the 2,000th character are changes, not "rewritten unchanged"', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('bin', new Binary(), true), new Field('txt', new Utf8(), true)]);
+    const t = await lake.createTable('binlong', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    const long = 'x'.repeat(2500);
+    const write = (bin: Uint8Array[], txt: string[]) => t.write(new Table({ id: vectorFromArray([1n, 2n], new Int64()), bin: vectorFromArray(bin, new Binary()), txt: vectorFromArray(txt, new Utf8()) }));
+    await write([Uint8Array.of(1, 2, 3), Uint8Array.of(9)], [`${long}A`, 'same']);
+    const c1 = await lastCommit(t);
+    await write([Uint8Array.of(7, 7, 7), Uint8Array.of(9)], [`${long}B`, 'same']);
+    const c2 = await lastCommit(t);
+    const d = await api.diff(view('binlong'), c1, c2);
+    expect(d.counts).toEqual({ added: 0, changed: 1, deleted: 0, unchanged: 1 });
+    expect(d.changed[0]).toMatchObject({ key: { id: 1 }, columns: ['bin', 'txt'], before: { bin: '0x010203' }, after: { bin: '0x070707' } });
+  });
+
+  it('timestamp(us) keys differing in microseconds are two keys', async () => {
+    const schema = new Schema([new Field('t', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), false), new Field('v', new Utf8(), true)]);
+    const t = await lake.createTable('tspk', schema, { primaryKeys: ['t'], hashBucketNum: 1 });
+    const base = 1_704_067_200_000_000n; // 2024-01-01T00:00:00Z
+    await t.write(new Table({ t: micros([base + 1n, base + 2n], 'UTC'), v: vectorFromArray(['a', 'b'], new Utf8()) }));
+    const c1 = await lastCommit(t);
+    await t.write(new Table({ t: micros([base + 1n], 'UTC'), v: vectorFromArray(['CHANGED'], new Utf8()) }));
+    const c2 = await lastCommit(t);
+    const d = await api.diff(view('tspk'), c1, c2);
+    expect(d.counts).toEqual({ added: 0, changed: 1, deleted: 0, unchanged: 0 });
+    expect(d.changed[0]).toMatchObject({ key: { t: '2024-01-01T00:00:00.000001Z' }, before: { v: 'a' }, after: { v: 'CHANGED' }, columns: ['v'] });
+  });
+});
+
+describe('values beyond Date, microseconds, U+FEFF, binary and NaN', () => {
+  it('timestamps and dates beyond ±8.64e15 ms are shown (rows, row, stats, diff), not a 500 "Invalid time value"', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true), new Field('d', new DateDay(), true)]);
+    const t = await lake.createTable('far', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    const days = makeVector(makeData({ type: new DateDay(), length: 2, nullCount: 0, data: Int32Array.of(2_000_000_000, -2_000_000_000) }));
+    await t.write(new Table({ id: vectorFromArray([1n, 2n], new Int64()), ts: micros([8_640_000_000_000_001_000n, 9_223_372_036_854_775_807n], 'UTC'), d: days }));
+    const c1 = await lastCommit(t);
+    const page = await api.rows(view('far'), 0, 10);
+    expect(page.rows).toEqual([
+      [1, '+275760-09-13T00:00:00.001000Z', '+5477784-01-06'],
+      [2, '+294247-01-10T04:00:54.775807Z', '-5473845-12-27'],
+    ]);
+    expect((await api.row(view('far'), 1)).values[1]).toBe('+294247-01-10T04:00:54.775807Z');
+    expect(await api.stats(view('far'), 'ts')).toMatchObject({ kind: 'counts', distinct: 2 });
+    expect(await api.stats(view('far'), 'd')).toMatchObject({ kind: 'counts', distinct: 2 });
+    await t.write(new Table({ id: vectorFromArray([1n], new Int64()), ts: micros([-9_223_372_036_854_775_807n], 'UTC'), d: makeVector(makeData({ type: new DateDay(), length: 1, nullCount: 0, data: Int32Array.of(0) })) }));
+    const c2 = await lastCommit(t);
+    const d = await api.diff(view('far'), c1, c2);
+    expect(d.changed[0]).toMatchObject({ before: { ts: '+275760-09-13T00:00:00.001000Z' }, after: { ts: '-290308-12-21T19:59:05.224193Z', d: '1970-01-01' } });
+  });
+
+  it('statistics count distinct binary values and microseconds apart; rows keep the microseconds and a leading U+FEFF', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('bin', new Binary(), true), new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true), new Field('s', new Utf8(), true)]);
+    const t = await lake.createTable('distinct', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    const base = 1_704_067_200_000_000n;
+    await t.write(new Table({
+      id: vectorFromArray([1n, 2n, 3n], new Int64()),
+      bin: vectorFromArray([Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5, 6), Uint8Array.of(1, 2, 3)], new Binary()),
+      ts: micros([base + 123_456n, base + 123_999n, base + 123_456n], 'UTC'),
+      s: vectorFromArray(['\uFEFFbom', 'bom', 'bom'], new Utf8()),
+    }));
+    const bins = await api.stats(view('distinct'), 'bin');
+    expect(bins).toMatchObject({ kind: 'counts', distinct: 2, values: [{ value: '0x010203', count: 2 }, { value: '0x040506', count: 1 }] });
+    const ts = await api.stats(view('distinct'), 'ts');
+    expect(ts).toMatchObject({ kind: 'counts', distinct: 2, values: [{ value: '2024-01-01T00:00:00.123456Z', count: 2 }, { value: '2024-01-01T00:00:00.123999Z', count: 1 }] });
+    expect(await api.stats(view('distinct'), 's')).toMatchObject({ kind: 'counts', distinct: 2 });
+    const page = await api.rows(view('distinct'), 0, 10);
+    expect(page.rows.map((r) => [r[2], r[3]])).toEqual([['2024-01-01T00:00:00.123456Z', '\uFEFFbom'], ['2024-01-01T00:00:00.123999Z', 'bom'], ['2024-01-01T00:00:00.123456Z', 'bom']]);
+    expect((await api.row(view('distinct'), 0)).values[3]).toBe('\uFEFFbom');
+  });
+
+  it('a diff shows a leading U+FEFF', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true)]);
+    const t = await lake.createTable('bomdiff', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write(new Table({ id: vectorFromArray([1n], new Int64()), s: vectorFromArray(['bom'], new Utf8()) }));
+    const c1 = await lastCommit(t);
+    await t.write(new Table({ id: vectorFromArray([1n], new Int64()), s: vectorFromArray(['\uFEFFbom'], new Utf8()) }));
+    const c2 = await lastCommit(t);
+    const d = await api.diff(view('bomdiff'), c1, c2);
+    expect(d.changed).toEqual([{ key: { id: 1 }, before: { id: 1, s: 'bom' }, after: { id: 1, s: '\uFEFFbom' }, columns: ['s'] }]);
+  });
+
+  it('a histogram counts NaN and ±Infinity apart, not as nulls', async () => {
+    const schema = new Schema([new Field('x', new Float64(), true)]);
+    const t = await lake.createTable('nonfinite', schema);
+    await t.write(new Table({ x: vectorFromArray([1, 2, NaN, Infinity, -Infinity, Infinity, null], new Float64()) }));
+    const s = await api.stats(view('nonfinite'), 'x');
+    expect(s).toMatchObject({ kind: 'histogram', count: 7, nulls: 1, nonFinite: { nan: 1, infinity: 2, negativeInfinity: 1 }, min: 1, max: 2 });
+    expect(s.kind === 'histogram' && s.bins.reduce((n, b) => n + b.count, 0)).toBe(2);
   });
 });
 

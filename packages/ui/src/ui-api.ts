@@ -6,11 +6,11 @@
  */
 import { Type, type DataType, type RecordBatch, type Schema } from 'apache-arrow';
 import { LakeSoulError, decodePartitionDesc, optionNames, refuseUnknownOptions, type PartitionVersion } from '@lakesoul-ts/meta';
-import { blobColumnsOf, cellReader, scanPlanFromJSON, type BlobValueFetcher, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
-import { cellJson, isNumericType, numericValue, type CellJson } from './ui-values.js';
+import { blobColumnsOf, scanPlanFromJSON, type BlobValueFetcher, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { batchRowsJson, cellJson, exactText, isNumericType, numericValue, plainReader, type CellJson } from './ui-values.js';
 import { MAX_DECODE_BYTES, SNIFF_HEAD_BYTES, fullImageOf, isBrowserImage, previewOf, previewWithoutDecode, sniffType, type BlobPreview } from './ui-images.js';
 import { ByteBudget, blobChunks, inMemoryBlob, openBlob, type ByteBudgetState, type OpenedBlob } from './ui-blobs.js';
-import { DiffBuilder, compareAsBags, compareByKey, pkText, rowObjects, type DiffJson, type DiffMethod, type RowObject } from './ui-diff.js';
+import { DiffBuilder, compareAsBags, compareByKey, diffRows, pkText, type DiffJson, type DiffMethod, type DiffRow } from './ui-diff.js';
 
 /** Most rows one page may ask for. */
 export const MAX_PAGE_ROWS = 200;
@@ -123,9 +123,20 @@ export interface RowsJson {
   previews: Record<string, BlobPreview[]>;
 }
 
-/** A histogram or value counts of one column. */
+/** Values of a float column a histogram has no bin for: counted apart (neither nulls nor in the bins). */
+export interface NonFiniteCounts {
+  nan: number;
+  infinity: number;
+  negativeInfinity: number;
+}
+
+/**
+ * A histogram or value counts of one column. A histogram's bins, `min` and `max` cover the finite
+ * values; NaN and ±Infinity are counted in `nonFinite`. Value counts count whole exact values (every
+ * character, byte and digit); each is shown cut at `MAX_CELL_CHARS`, binary as hex.
+ */
 export type StatsJson =
-  | { kind: 'histogram'; column: string; count: number; nulls: number; min: number | null; max: number | null; bins: Array<{ lo: number; hi: number; count: number }>; truncated: boolean }
+  | { kind: 'histogram'; column: string; count: number; nulls: number; nonFinite: NonFiniteCounts; min: number | null; max: number | null; bins: Array<{ lo: number; hi: number; count: number }>; truncated: boolean }
   | { kind: 'counts'; column: string; count: number; nulls: number; distinct: number; values: Array<{ value: CellJson; count: number }>; others: number; truncated: boolean };
 
 /** Bytes of one blob for the browser. */
@@ -446,8 +457,7 @@ export class UiApi {
     const all = this.columnsOf(t);
     const page = await this.readPage(t, view, offset, limit, signal);
     const columns = page.schema.fields.map((f) => all.find((c) => c.name === f.name)!);
-    const rows: CellJson[][] = [];
-    for (const b of page.batches) for (let r = 0; r < b.numRows; r++) rows.push(page.schema.fields.map((f) => cellJson(b.getChild(f.name)?.get(r), f.type)));
+    const rows: CellJson[][] = page.batches.flatMap((b) => batchRowsJson(b, page.schema));
     const previews: Record<string, BlobPreview[]> = {};
     for (const c of columns) {
       if (c.blob) previews[c.name] = await this.previews(t, view, c.name, page.batches, signal);
@@ -528,7 +538,7 @@ export class UiApi {
     const b = page.batches[0];
     if (!b) throw new LakeSoulError('NotFound', `table '${view.namespace}.${view.table}' has no row ${index} in this view`, { code: 'UI_NO_ROW', context: { table: view.table, namespace: view.namespace, row: index } });
     const columns = this.columnsOf(t);
-    const values = page.schema.fields.map((f) => cellJson(b.getChild(f.name)?.get(0), f.type, MAX_DETAIL_CHARS));
+    const values = batchRowsJson(b, page.schema, MAX_DETAIL_CHARS)[0]!;
     const previews: Record<string, BlobPreview> = {};
     for (const c of columns) {
       if (c.blob) previews[c.name] = (await this.previews(t, full, c.name, [b], signal))[0]!;
@@ -664,14 +674,14 @@ export class UiApi {
     for (const s of plan.splits) methods[s.partitionDesc] ??= 'incremental';
     const diff = new DiffBuilder(from, to, pks, columns, methods);
     // The increment, by partition (a reset partition's rows are its whole state as of `to`).
-    const increment = new Map<string, RowObject[]>();
+    const increment = new Map<string, DiffRow[]>();
     let rows = 0;
     let bytes = 0;
     read: for (const split of plan.splits) {
       for await (const b of plan.readSplit(split, { signal })) {
         const list = increment.get(split.partitionDesc) ?? [];
         increment.set(split.partitionDesc, list);
-        list.push(...rowObjects(plan.schema, [b], cdc));
+        list.push(...diffRows(plan.schema, [b], cdc));
         rows += b.numRows;
         bytes += b.data.byteLength;
         if (rows > MAX_ANALYSIS_ROWS || bytes > this.analysisBytes) {
@@ -680,11 +690,11 @@ export class UiApi {
         }
       }
     }
-    const snapshotAt = async (ts: number, partitions: string[]): Promise<RowObject[]> => {
+    const snapshotAt = async (ts: number, partitions: string[]): Promise<DiffRow[]> => {
       if (partitions.length === 0) return [];
       const r = await this.readAll(t, { timestamp: ts + 1, partitions }, signal);
       if (r.truncated) diff.truncate();
-      return rowObjects(r.schema, r.batches, cdc);
+      return diffRows(r.schema, r.batches, cdc);
     };
     const parts = (m: DiffMethod) => Object.keys(methods).filter((p) => methods[p] === m);
     const incremental = parts('incremental');
@@ -719,19 +729,24 @@ export class UiApi {
     let count = 0;
     if (isNumericType(field.type)) {
       const values: number[] = [];
+      // NaN and infinities have no bin: counted apart (they were counted as nulls)
+      const nonFinite: NonFiniteCounts = { nan: 0, infinity: 0, negativeInfinity: 0 };
       for (const b of read.batches) {
-        const v = b.getChild(column)!;
+        const cell = plainReader(b.getChild(column)!);
         for (let r = 0; r < b.numRows; r++) {
           count++;
-          const n = numericValue(v.get(r), field.type);
+          const n = numericValue(cell(r), field.type);
           if (n === null) nulls++;
+          else if (Number.isNaN(n)) nonFinite.nan++;
+          else if (n === Infinity) nonFinite.infinity++;
+          else if (n === -Infinity) nonFinite.negativeInfinity++;
           else values.push(n);
         }
       }
       let min = Infinity;
       let max = -Infinity;
       for (const x of values) { if (x < min) min = x; if (x > max) max = x; }
-      if (values.length === 0) return { kind: 'histogram', column, count, nulls, min: null, max: null, bins: [], truncated: read.truncated };
+      if (values.length === 0) return { kind: 'histogram', column, count, nulls, nonFinite, min: null, max: null, bins: [], truncated: read.truncated };
       const integral = field.type.typeId === Type.Int;
       const span = max - min;
       // Integer columns with few distinct values get one bin per value, so no bin straddles two integers.
@@ -740,22 +755,21 @@ export class UiApi {
       const lo0 = integral && span < HISTOGRAM_BINS ? min - 0.5 : min;
       const bins = Array.from({ length: nBins }, (_, i) => ({ lo: lo0 + i * width, hi: lo0 + (i + 1) * width, count: 0 }));
       for (const x of values) bins[Math.min(nBins - 1, Math.floor((x - lo0) / width))]!.count++;
-      return { kind: 'histogram', column, count, nulls, min, max, bins, truncated: read.truncated };
+      return { kind: 'histogram', column, count, nulls, nonFinite, min, max, bins, truncated: read.truncated };
     }
-    // counted by the whole value (the shown text is cut at MAX_CELL_CHARS: values sharing their
-    // first 2,000 characters were counted as one)
+    // counted by the exact value, not the text shown (cut at MAX_CELL_CHARS; binary had been its
+    // size, timestamps their milliseconds: distinct values were counted as one)
     const counts = new Map<string, { value: CellJson; count: number }>();
     for (const b of read.batches) {
-      const cell = cellReader(b.getChild(column)!);
+      const cell = plainReader(b.getChild(column)!);
       for (let r = 0; r < b.numRows; r++) {
         count++;
         const raw = cell(r);
-        const whole = cellJson(raw, field.type, Number.POSITIVE_INFINITY);
-        if (whole === null) { nulls++; continue; }
-        const k = typeof whole === 'string' ? whole : JSON.stringify(whole);
+        if (raw === null || raw === undefined) { nulls++; continue; }
+        const k = exactText(raw);
         const e = counts.get(k);
         if (e) e.count++;
-        else counts.set(k, { value: cellJson(raw, field.type), count: 1 });
+        else counts.set(k, { value: cellJson(raw, field.type, undefined, 'hex'), count: 1 });
       }
     }
     const sorted = [...counts.values()].sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));

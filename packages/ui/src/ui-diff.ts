@@ -1,9 +1,12 @@
 /**
  * The diff of two commits, as pure steps over rows already read (ui-api.ts does the reading): how
  * rows before and after compare, by primary key, or as whole-row multisets for tables without one.
+ * Rows are compared and keyed by their exact values ({@link DiffRow.exact}); the cells shown are cut
+ * for display only (a same-length binary change, a change past the 2,000th character or in the
+ * microseconds of a timestamp was "rewritten unchanged", and keys differing there were one key).
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { cellJson, type CellJson } from './ui-values.js';
+import { cellJson, exactText, plainReader, type CellJson } from './ui-values.js';
 
 /** Most changed rows a diff lists per kind (added, changed, deleted); the counts are always complete. */
 export const MAX_DIFF_LIST = 200;
@@ -34,14 +37,29 @@ export interface DiffJson {
   truncated: boolean;
 }
 
-/** Rows of batches as objects of their cells, without the `exclude`d column (the CDC column). */
-export function rowObjects(schema: Schema, batches: RecordBatch[], exclude?: string): RowObject[] {
-  const out: RowObject[] = [];
+/** A row read for a diff: its cells as shown, and the identity of each exact value (see {@link exactText}). */
+export interface DiffRow {
+  /** Cells as shown (cut at 2,000 characters; binary as hex). */
+  cells: RowObject;
+  /** Per column, the identity of its exact value: what rows are compared and keyed by. */
+  exact: Record<string, string>;
+}
+
+/** Rows of batches as {@link DiffRow}s, without the `exclude`d column (the CDC column). */
+export function diffRows(schema: Schema, batches: RecordBatch[], exclude?: string): DiffRow[] {
+  const out: DiffRow[] = [];
+  const fields = schema.fields.filter((f) => f.name !== exclude);
   for (const b of batches) {
+    const readers = fields.map((f) => { const v = b.getChild(f.name); return v ? plainReader(v) : () => null; });
     for (let r = 0; r < b.numRows; r++) {
-      const o: RowObject = {};
-      for (const f of schema.fields) if (f.name !== exclude) o[f.name] = cellJson(b.getChild(f.name)?.get(r), f.type);
-      out.push(o);
+      const cells: RowObject = {};
+      const exact: Record<string, string> = {};
+      fields.forEach((f, c) => {
+        const v = readers[c]!(r);
+        cells[f.name] = cellJson(v, f.type, undefined, 'hex');
+        exact[f.name] = exactText(v);
+      });
+      out.push({ cells, exact });
     }
   }
   return out;
@@ -60,22 +78,27 @@ export class DiffBuilder {
     else this.result.truncated = true;
   }
 
-  added(row: RowObject): void {
+  /** Counts (and lists) a row added. */
+  added(row: DiffRow): void {
     this.result.counts.added++;
-    this.list(this.result.added, row);
+    this.list(this.result.added, row.cells);
   }
 
-  deleted(row: RowObject): void {
+  /** Counts (and lists) a row deleted. */
+  deleted(row: DiffRow): void {
     this.result.counts.deleted++;
-    this.list(this.result.deleted, row);
+    this.list(this.result.deleted, row.cells);
   }
 
-  /** Compares two versions of one row; counts it changed (with the columns that differ) or unchanged. */
-  compared(key: RowObject, before: RowObject, after: RowObject, countUnchanged: boolean): void {
-    const columns = this.result.columns.filter((c) => JSON.stringify(before[c]) !== JSON.stringify(after[c]));
+  /**
+   * Compares two versions of one row by their exact values; counts it changed (with the columns that
+   * differ) or unchanged.
+   */
+  compared(key: RowObject, before: DiffRow, after: DiffRow, countUnchanged: boolean): void {
+    const columns = this.result.columns.filter((c) => (before.exact[c] ?? 'null') !== (after.exact[c] ?? 'null'));
     if (columns.length > 0) {
       this.result.counts.changed++;
-      this.list(this.result.changed, { key, before, after, columns });
+      this.list(this.result.changed, { key, before: before.cells, after: after.cells, columns });
     } else if (countUnchanged) {
       this.result.counts.unchanged++;
     }
@@ -92,8 +115,8 @@ export class DiffBuilder {
  * compared, and a key rewritten with equal values counts as unchanged; without, every key of either
  * side is.
  */
-export function compareByKey(diff: DiffBuilder, primaryKeys: string[], before: RowObject[], after: RowObject[], keys: Set<string> | null): void {
-  const keyOf = (o: RowObject) => pkText(primaryKeys, o);
+export function compareByKey(diff: DiffBuilder, primaryKeys: string[], before: DiffRow[], after: DiffRow[], keys: Set<string> | null): void {
+  const keyOf = (o: DiffRow) => pkText(primaryKeys, o);
   const b = new Map(before.map((o) => [keyOf(o), o]));
   const a = new Map(after.map((o) => [keyOf(o), o]));
   for (const k of keys ?? new Set([...b.keys(), ...a.keys()])) {
@@ -101,15 +124,16 @@ export function compareByKey(diff: DiffBuilder, primaryKeys: string[], before: R
     const y = a.get(k);
     if (!x && y) diff.added(y);
     else if (x && !y) diff.deleted(x);
-    else if (x && y) diff.compared(Object.fromEntries(primaryKeys.map((p) => [p, y[p] ?? null])), x, y, keys !== null);
+    else if (x && y) diff.compared(Object.fromEntries(primaryKeys.map((p) => [p, y.cells[p] ?? null])), x, y, keys !== null);
   }
 }
 
 /** Compares whole rows as multisets: a row is deleted (added) as many times as it lost (gained) copies. */
-export function compareAsBags(diff: DiffBuilder, before: RowObject[], after: RowObject[]): void {
-  const bag = new Map<string, { row: RowObject; n: number }>();
-  const count = (o: RowObject, by: number) => {
-    const k = JSON.stringify(o);
+export function compareAsBags(diff: DiffBuilder, before: DiffRow[], after: DiffRow[]): void {
+  const bag = new Map<string, { row: DiffRow; n: number }>();
+  const columns = diff.result.columns;
+  const count = (o: DiffRow, by: number) => {
+    const k = JSON.stringify(columns.map((c) => o.exact[c] ?? 'null'));
     const e = bag.get(k) ?? { row: o, n: 0 };
     e.n += by;
     bag.set(k, e);
@@ -122,7 +146,7 @@ export function compareAsBags(diff: DiffBuilder, before: RowObject[], after: Row
   }
 }
 
-/** The text identity of a row's primary key. */
-export function pkText(primaryKeys: string[], row: RowObject): string {
-  return JSON.stringify(primaryKeys.map((k) => row[k] ?? null));
+/** The identity of a row's primary key, from its exact values. */
+export function pkText(primaryKeys: string[], row: DiffRow): string {
+  return JSON.stringify(primaryKeys.map((k) => row.exact[k] ?? 'null'));
 }

@@ -395,7 +395,7 @@ async function diffView(route: Route): Promise<void> {
 }
 
 type Stats =
-  | { kind: 'histogram'; column: string; count: number; nulls: number; min: number | null; max: number | null; bins: Array<{ lo: number; hi: number; count: number }>; truncated: boolean }
+  | { kind: 'histogram'; column: string; count: number; nulls: number; nonFinite: { nan: number; infinity: number; negativeInfinity: number }; min: number | null; max: number | null; bins: Array<{ lo: number; hi: number; count: number }>; truncated: boolean }
   | { kind: 'counts'; column: string; count: number; nulls: number; distinct: number; values: Array<{ value: Cell; count: number }>; others: number; truncated: boolean };
 
 /** A bin edge or summary number, short enough to sit under a 40 px bar. */
@@ -430,7 +430,10 @@ async function statsView(route: Route): Promise<void> {
       const summary = `${s.count} rows, ${s.nulls} null${s.truncated ? ' (first rows only)' : ''}`;
       if (s.kind === 'histogram') {
         const max = Math.max(1, ...s.bins.map((b) => b.count));
-        content = [h('h2', null, `Histogram of ${s.column}`), h('p', { class: 'muted' }, `${summary}; min ${s.min === null ? '—' : num(s.min)}, max ${s.max === null ? '—' : num(s.max)}`),
+        // NaN and infinities have no bin: said apart from the nulls
+        const nf = s.nonFinite;
+        const apart = [nf.nan && `${nf.nan} NaN`, nf.infinity && `${nf.infinity} +Infinity`, nf.negativeInfinity && `${nf.negativeInfinity} -Infinity`].filter(Boolean).join(', ');
+        content = [h('h2', null, `Histogram of ${s.column}`), h('p', { class: 'muted', 'data-testid': 'histogram-summary' }, `${summary}${apart ? `, ${apart} (not in the bins)` : ''}; min ${s.min === null ? '—' : num(s.min)}, max ${s.max === null ? '—' : num(s.max)}`),
           h('div', { class: 'histogram', 'data-testid': 'histogram' }, s.bins.map((b) => h('div', { class: 'bin', title: `[${num(b.lo)}, ${num(b.hi)}): ${b.count}` },
             h('div', { class: 'bar', style: `height:${Math.round((b.count / max) * 160)}px` }),
             h('div', { class: 'count' }, String(b.count)),
