@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -370,6 +371,26 @@ describe('server', () => {
     const page = await raw('/');
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('takes a column named with leading or trailing spaces as spelled, and answers a malformed request target with 400', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field(' sp ', new Utf8(), true), new Field('v', new Utf8(), true)]);
+    const t = await lake.createTable('spaced', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write(new Table({ id: vectorFromArray([1n], new Int64()), ' sp ': vectorFromArray(['spaced'], new Utf8()), v: vectorFromArray(['x'], new Utf8()) }));
+    const spaced = await raw(`/api/rows?table=spaced&columns=${encodeURIComponent(' sp ,id')}`);
+    expect(spaced.status).toBe(200);
+    expect(JSON.parse(spaced.body)).toMatchObject({ columns: [{ name: ' sp ' }, { name: 'id' }], rows: [['spaced', 1]] });
+    // a list typed by hand with spaces after the commas still names `v`
+    expect(JSON.parse((await raw(`/api/rows?table=spaced&columns=${encodeURIComponent('id, v')}`)).body)).toMatchObject({ rows: [[1, 'x']] });
+    const answer = await new Promise<string>((res, rej) => {
+      const sock = connect(ui.port, '127.0.0.1', () => sock.end(`GET http://[bad/api/namespaces HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\nConnection: close\r\n\r\n`));
+      let got = '';
+      sock.on('data', (d) => { got += d; });
+      sock.on('end', () => res(got));
+      sock.on('error', rej);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('UI_BAD_PARAMETER');
   });
 
   it('answers 429 with Retry-After to an address that sent too many wrong tokens, before checking its token', async () => {

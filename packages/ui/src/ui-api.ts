@@ -212,6 +212,17 @@ function inlinePreviews(batches: RecordBatch[], column: string): Promise<BlobPre
   return Promise.all(values.map((v) => (v === null ? ({ kind: 'missing' } as BlobPreview) : previewOf(v))));
 }
 
+/**
+ * The column `name` names: itself when the table has a column spelled so (names may begin or end
+ * with spaces), else itself trimmed when the table has that (`a, b` typed by hand), else itself (the
+ * scan refuses it by name).
+ */
+function columnAsSpelled(columns: ColumnJson[], name: string): string {
+  if (columns.some((c) => c.name === name)) return name;
+  const trimmed = name.trim();
+  return columns.some((c) => c.name === trimmed) ? trimmed : name;
+}
+
 function describeType(t: DataType): string {
   return String(t);
 }
@@ -455,6 +466,7 @@ export class UiApi {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_ROWS) throw invalid(`limit must be 1..${MAX_PAGE_ROWS} (got ${limit})`, 'UI_BAD_LIMIT');
     const t = await this.open(view, signal);
     const all = this.columnsOf(t);
+    if (view.columns) view = { ...view, columns: view.columns.map((c) => columnAsSpelled(all, c)) };
     const page = await this.readPage(t, view, offset, limit, signal);
     const columns = page.schema.fields.map((f) => all.find((c) => c.name === f.name)!);
     const rows: CellJson[][] = page.batches.flatMap((b) => batchRowsJson(b, page.schema));

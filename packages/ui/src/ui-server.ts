@@ -182,7 +182,9 @@ function viewOf(q: URLSearchParams): TableView {
   const filter = q.get('filter');
   if (filter) view.filter = filter;
   const columns = q.get('columns');
-  if (columns) view.columns = columns.split(',').map((s) => s.trim()).filter(Boolean);
+  // not trimmed here: a column name may begin or end with spaces (UiApi takes a name as spelled
+  // when the table has it, else trimmed)
+  if (columns) view.columns = columns.split(',').filter((s) => s.trim() !== '');
   return view;
 }
 
@@ -221,7 +223,13 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
     if (loopbackOnly && !isLoopbackHost(hostHeader) && isIP(hostHeader.replace(/^\[(.*)\]$/, '$1')) === 0) {
       throw new LakeSoulError('PermissionDenied', `host '${hostHeader}' refused: the UI listens on loopback and answers only to localhost names`, { code: 'UI_HOST_REFUSED' });
     }
-    const url = new URL(req.url ?? '/', 'http://ui.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://ui.invalid');
+    } catch (e) {
+      // an absolute-form target with a malformed host (`GET http://[bad/api/...`): the client's error
+      throw new LakeSoulError('InvalidArgument', `request target is not a valid URL: ${JSON.stringify(req.url)}`, { code: 'UI_BAD_PARAMETER', cause: e });
+    }
     const asset = ASSETS[url.pathname];
     if (asset) {
       let body: Buffer;
