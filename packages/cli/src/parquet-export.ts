@@ -4,8 +4,8 @@
  * row group, not the table.
  */
 import { Writable } from 'node:stream';
-import { Table, makeData, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
-import { makeBatch, parquetWasm } from '@lakesoul-ts/io';
+import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
+import { makeBatch, nullColumn, parquetWasm } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
 /** Rows per row group of an exported file (the bound on what the writer buffers). */
@@ -34,8 +34,9 @@ export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, sc
       const next = await iterator.next();
       if (next.done) {
         done = true;
-        // parquet-wasm needs at least one batch to learn the schema.
-        if (!sawRows) for (const b of toWasm(new Table([makeBatch(schema, schema.fields.map((f) => makeData({ type: f.type, length: 0, nullCount: 0 })), 0)]))) controller.enqueue(b);
+        // parquet-wasm needs at least one batch to learn the schema; nullColumn builds the child data
+        // a list or struct column needs even with no rows (a bare makeData has none: 'Dyn casting error').
+        if (!sawRows) for (const b of toWasm(new Table([makeBatch(schema, schema.fields.map((f) => nullColumn(f, 0).data[0]), 0)]))) controller.enqueue(b);
         controller.close();
         return;
       }
