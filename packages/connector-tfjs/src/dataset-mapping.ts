@@ -105,32 +105,49 @@ function blobColumnsDerived(schema: Schema): string[] {
 }
 
 /**
+ * Where a sample's value sits, computed only for an error: the message's text (`table t, partition p,
+ * split s, row i of the split as read, column c`) and the same facts as the error's context (`table`,
+ * `partition`, `split`, `row`, `column`).
+ */
+type Where = () => { text: string; context: Record<string, unknown> };
+
+/** A value error (NULL_FEATURE, INT32_OUT_OF_RANGE...) at `where`: its place in message and context. */
+function valueError(where: Where, message: string, code: string): LakeSoulError {
+  const place = where();
+  return invalid(`${place.text}: ${message}`, place.context, code);
+}
+
+/**
  * An int64 value as a number, refused (INT64_OUT_OF_RANGE, a value error like NULL_FEATURE) beyond
  * +-2^53, where a double no longer holds every integer and a float32 even less.
  */
-function safeNumber(v: bigint, where: () => string): number {
+function safeNumber(v: bigint, where: Where): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw invalid(`${where()}: int64 value ${v} is beyond +-2^53 and has no exact tensor value: map it to a smaller range in a transform, or filter such rows out`, {}, 'INT64_OUT_OF_RANGE');
+    throw valueError(where, `int64 value ${v} is beyond +-2^53 and has no exact tensor value: map it to a smaller range in a transform, or filter such rows out`, 'INT64_OUT_OF_RANGE');
   }
   return Number(v);
 }
 
+/** The partition desc of a split id (`<partition_desc>#<bucket or file>`). */
+function splitPartition(splitId: string): string {
+  return splitId.slice(0, splitId.lastIndexOf('#'));
+}
+
 /** Where a sample's value sits, for error messages: `table t, partition p, split s` (`table t (unpartitioned), split s`). */
 export function splitPlace(table: string, splitId: string): string {
-  // a split id is `<partition_desc>#<bucket or file>`
-  const desc = splitId.slice(0, splitId.lastIndexOf('#'));
+  const desc = splitPartition(splitId);
   return desc === NO_PARTITION_DESC || desc === '' ? `table ${table} (unpartitioned), split ${splitId}` : `table ${table}, partition ${desc}, split ${splitId}`;
 }
 
 /** Shape and values of one row's feature value: scalars are `[1]`, lists `[n]`, tensors their shape. */
-function valueParts(v: RowValue, where: () => string): { shape: number[]; values: ArrayLike<number> } {
+function valueParts(v: RowValue, where: Where): { shape: number[]; values: ArrayLike<number> } {
   if (typeof v === 'number') return { shape: [1], values: [v] };
   if (typeof v === 'bigint') return { shape: [1], values: [safeNumber(v, where)] };
   if (typeof v === 'boolean') return { shape: [1], values: [v ? 1 : 0] };
-  if (v === null || v === undefined) throw invalid(`${where()}: null value cannot become a tensor (filter it or fill it in a transform)`, {}, 'NULL_FEATURE');
+  if (v === null || v === undefined) throw valueError(where, 'null value cannot become a tensor (filter it or fill it in a transform)', 'NULL_FEATURE');
   if (typeof v === 'object' && 'shape' in v && 'values' in v) return v as RowTensor;
   if (v instanceof Uint8Array && !(v instanceof Uint8ClampedArray)) {
-    throw invalid(`${where()}: binary value needs an image pipeline or a transform`, {}, 'BINARY_FEATURE');
+    throw valueError(where, 'binary value needs an image pipeline or a transform', 'BINARY_FEATURE');
   }
   if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint16Array || v instanceof Uint32Array) {
     return { shape: [v.length], values: v };
@@ -140,12 +157,12 @@ function valueParts(v: RowValue, where: () => string): { shape: number[]; values
     const out = new Array<number>(arr.length);
     for (let i = 0; i < arr.length; i++) {
       const x = arr[i];
-      if (x === null || x === undefined) throw invalid(`${where()}: null element in list`, {}, 'NULL_FEATURE');
+      if (x === null || x === undefined) throw valueError(where, 'null element in list', 'NULL_FEATURE');
       out[i] = typeof x === 'bigint' ? safeNumber(x, where) : Number(x);
     }
     return { shape: [arr.length], values: out };
   }
-  throw invalid(`${where()}: ${typeof v === 'string' ? 'string' : String(v)} value cannot become a tensor (map it in a transform)`, {}, 'UNSUPPORTED_FEATURE');
+  throw valueError(where, `${typeof v === 'string' ? 'string' : String(v)} value cannot become a tensor (map it in a transform)`, 'UNSUPPORTED_FEATURE');
 }
 
 /** A row in the epoch stream: its values, the split it came from and its index there. */
@@ -196,8 +213,8 @@ function fitsInt32(v: number): boolean {
   return v > -2147483649 && v < 2147483648;
 }
 
-function int32Error(v: number, where: () => string): LakeSoulError {
-  return invalid(`${where()}: value ${v} does not fit the int32 tensor (range -2^31..2^31-1): read the column as float32 (dtype: 'float32')`, {}, 'INT32_OUT_OF_RANGE');
+function int32Error(v: number, where: Where): LakeSoulError {
+  return valueError(where, `value ${v} does not fit the int32 tensor (range -2^31..2^31-1): read the column as float32 (dtype: 'float32')`, 'INT32_OUT_OF_RANGE');
 }
 
 /**
@@ -208,14 +225,17 @@ function int32Error(v: number, where: () => string): LakeSoulError {
 export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping, table: string, prebuilt?: PrebuiltFeature): TfjsElement {
   const b = samples.length;
   // a split's rows are counted as the scan yields them (after any filter)
-  const where = (s: Sample, col: string) => () => `${splitPlace(table, s.splitId)}, row ${s.index} of the split as read, column ${col}`;
+  const where = (s: Sample, col: string): Where => () => ({
+    text: `${splitPlace(table, s.splitId)}, row ${s.index} of the split as read, column ${col}`,
+    context: { table, partition: splitPartition(s.splitId), split: s.splitId, row: s.index, column: col },
+  });
   const made: tfc.Tensor[] = [];
   try {
     // A column the transform adds: checked on the batch's first row (scan columns are in every row).
     const first = samples[0];
     for (const c of [...m.features, ...(m.label ? [m.label] : [])]) {
       if (c.fromTransform && first && !(c.column in first.row)) {
-        throw invalid(`${where(first, c.column)()}: column ${c.column} is neither in the scan of ${table} nor in the row the transform returned (its columns: ${Object.keys(first.row).join(', ')}); return it from the transform, or name a scan column`, { table, column: c.column }, 'COLUMN_NOT_FOUND');
+        throw valueError(where(first, c.column), `column ${c.column} is neither in the scan of ${table} nor in the row the transform returned (its columns: ${Object.keys(first.row).join(', ')}); return it from the transform, or name a scan column`, 'COLUMN_NOT_FOUND');
       }
     }
     const featureTensor = (spec: OutputSpec, flat: boolean): { values: Float32Array | Int32Array; shape: number[] } => {
@@ -246,7 +266,7 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
           width = p.values.length;
           out = spec.dtype === 'int32' ? new Int32Array(b * width) : new Float32Array(b * width);
         } else if (!sameShape(shape, p.shape)) {
-          throw invalid(`${where(s, spec.column)()}: shape [${p.shape}] differs from [${shape}] of the batch's first row (resize images / pad lists)`, {}, 'RAGGED_FEATURE');
+          throw valueError(where(s, spec.column), `shape [${p.shape}] differs from [${shape}] of the batch's first row (resize images / pad lists)`, 'RAGGED_FEATURE');
         }
         if (spec.dtype === 'int32') {
           for (let k = 0; k < p.values.length; k++) if (!fitsInt32(Number(p.values[k]))) throw int32Error(Number(p.values[k]), where(s, spec.column));
@@ -296,16 +316,16 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
     const ids = new Float64Array(b);
     samples.forEach((s, i) => {
       const v = s.row[l.column];
-      if (v === null || v === undefined) throw invalid(`${where(s, l.column)()}: null label`, {}, 'NULL_LABEL');
+      if (v === null || v === undefined) throw valueError(where(s, l.column), 'null label', 'NULL_LABEL');
       let x: number;
       if (l.kind === 'string') {
         x = l.classes!.indexOf(String(v));
-        if (x < 0) throw invalid(`${where(s, l.column)()}: label ${String(v)} is not one of classes [${l.classes!.join(', ')}]`, {}, 'UNKNOWN_LABEL');
+        if (x < 0) throw valueError(where(s, l.column), `label ${String(v)} is not one of classes [${l.classes!.join(', ')}]`, 'UNKNOWN_LABEL');
       } else if (typeof v === 'bigint') x = safeNumber(v, where(s, l.column));
       else if (typeof v === 'number' || typeof v === 'boolean') x = Number(v);
-      else throw invalid(`${where(s, l.column)()}: label ${typeof v === 'string' ? `'${v}' is a string: give \`classes\`` : 'is not a number'}`, {}, 'UNSUPPORTED_LABEL');
+      else throw valueError(where(s, l.column), `label ${typeof v === 'string' ? `'${v}' is a string: give \`classes\`` : 'is not a number'}`, 'UNSUPPORTED_LABEL');
       if (l.numClasses !== null && (!Number.isInteger(x) || x < 0 || x >= l.numClasses)) {
-        throw invalid(`${where(s, l.column)()}: label ${x} outside [0, ${l.numClasses}) for one-hot`, {}, 'LABEL_OUT_OF_RANGE');
+        throw valueError(where(s, l.column), `label ${x} outside [0, ${l.numClasses}) for one-hot`, 'LABEL_OUT_OF_RANGE');
       }
       if (l.numClasses === null && l.kind !== 'float' && l.dtype !== 'float32' && !fitsInt32(x)) throw int32Error(x, where(s, l.column));
       ids[i] = x;

@@ -388,6 +388,30 @@ describe('feature and label mapping', () => {
     await expect(take(bad)).rejects.toThrow(/table \S+, partition \S+, split \S+, row \d+ of the split as read, column x: null value/);
   });
 
+  it("a value error's context names the table, partition, split, row and column its message names", async () => {
+    const at3 = (column: string, v: unknown) => (row: Record<string, unknown>) => ({ ...row, [column]: row.id === 3n ? v : row[column] }) as never;
+    const cases: [string, Partial<TfjsDatasetOptions>][] = [
+      ['NULL_FEATURE', { features: ['x'], transform: at3('x', null) }],
+      ['NULL_FEATURE', { features: ['v'], transform: at3('v', [1, null]) }],
+      ['UNSUPPORTED_FEATURE', { features: ['x'], transform: at3('x', 'three') }],
+      ['RAGGED_FEATURE', { features: ['v'], transform: at3('v', [1, 2]) }],
+      ['INT64_OUT_OF_RANGE', { features: ['x'], transform: at3('x', 2n ** 60n) }],
+      ['INT32_OUT_OF_RANGE', { features: { x: { column: 'x', dtype: 'int32' } }, transform: at3('x', 2 ** 40) }],
+      ['INT32_OUT_OF_RANGE', { features: ['x'], labels: 'label', transform: at3('label', 2 ** 40) }],
+      ['NULL_LABEL', { features: ['x'], labels: 'label', transform: at3('label', null) }],
+    ];
+    for (const [code, options] of cases) {
+      const ds = await tfjsDataset(table, { tf, batchSize: 4, ...options });
+      const err = (await ds.forEachAsync((el) => tf.dispose(Object.values(el as object) as tf.Tensor[])).catch((e: unknown) => e)) as LakeSoulError;
+      expect(err, code).toBeInstanceOf(LakeSoulError);
+      expect(err.code).toBe(code);
+      const m = /^table (\S+), partition (\S+), split (\S+), row (\d+) of the split as read, column (\S+): /.exec(err.message);
+      expect(m, err.message).not.toBeNull();
+      expect(err.context, `${code}: ${err.message}`).toEqual({ table: m![1], partition: m![2], split: m![3], row: Number(m![4]), column: m![5] });
+      expect(err.context.partition).toMatch(/^date=2024-01-0[12]$/);
+    }
+  });
+
   it('refuses values an int32 tensor cannot hold instead of wrapping them (2^31 became -2^31)', async () => {
     const wide = (v: unknown) => (row: Record<string, unknown>) => ({ ...row, label: row.id === 3n ? v : row.label, x: row.id === 3n ? v : row.x }) as never;
     for (const v of [2n ** 31n, 2 ** 32 + 1, -(2 ** 31) - 1, 3e10, NaN]) {
@@ -585,6 +609,8 @@ describe('an unpartitioned table of two files (id int32, x float64 with a null)'
   it('errors say "unpartitioned", int64 beyond 2^53 is a value error, a list label says what to do', async () => {
     const ds = await tfjsDataset(t, { tf, batchSize: 8, features: 'x' });
     await expect(drain(ds)).rejects.toMatchObject({ code: 'NULL_FEATURE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 2 of the split as read, column x: null value/) });
+    // the context's partition is the desc, as in the other errors' contexts: '-5' for an unpartitioned table
+    await expect(drain(ds)).rejects.toMatchObject({ context: { table: 'two_files', partition: '-5', split: expect.stringMatching(/^-5#/), row: 2, column: 'x' } });
     const big = await tfjsDataset(t, { tf, batchSize: 8, features: 'big' });
     await expect(drain(big)).rejects.toMatchObject({ code: 'INT64_OUT_OF_RANGE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 1 of the split as read, column big: int64 value 9007199254740993 is beyond \+-2\^53/) });
     const bigLabel = await tfjsDataset(t, { tf, batchSize: 8, features: 'id', labels: { column: 'big', dtype: 'float32' } });
