@@ -182,6 +182,46 @@ describe('multi-process commits on PostgreSQL', () => {
     }
   });
 
+  it('a drop waits for the commits under way and removes what they added (it left their versions behind, or deadlocked with them)', async () => {
+    const t = await table(false);
+    const file = (n: string) => ({ path: `${t.path}/part-${n}_0000.parquet`, op: 'add' as const, size: 1n, existCols: ['id'] });
+    await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('b0')] }] });
+    const other = new pg.Client({ connectionString: testUrl(), options: `-c search_path="${schema}"` });
+    await other.connect();
+    const waiting = async (what: string) => {
+      for (let i = 0; i < 100; i++) {
+        if ((await other.query(`SELECT 1 FROM pg_locks WHERE locktype = ANY($1::text[]) AND NOT granted`, [what.split(' or ')])).rowCount) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`nothing waits on a ${what} lock`);
+    };
+    try {
+      // a commit parked inside its phase-2 transaction, on the partition's lock (as behind another writer)
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [t.tableId, '-5']);
+      const committing = catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('a')] }] });
+      await waiting('advisory');
+      // the drop waits for that commit's hold on the table row
+      let dropped = false;
+      const dropping = catalog.dropTable(t.tableId).finally(() => { dropped = true; });
+      await waiting('tuple or transactionid');
+      expect(dropped).toBe(false);
+      await other.query('COMMIT');
+      expect((await committing).versions.get('-5')).toBe(1);
+      expect((await dropping).files.sort()).toEqual([file('a').path, file('b0').path]);
+      for (const rel of ['partition_info', 'data_commit_info', 'table_info']) {
+        const left = await other.query(`SELECT count(*)::int AS n FROM ${rel} WHERE table_id = $1`, [t.tableId]);
+        expect({ rel, n: left.rows[0].n }).toEqual({ rel, n: 0 });
+      }
+      // a commit after the drop finds the table gone
+      await expect(catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file('c')] }] }))
+        .rejects.toMatchObject({ code: 'TABLE_NOT_FOUND' });
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      await other.end();
+    }
+  });
+
   it('consecutive incremental reads ending "now" miss no commit that was in flight: versions are dated after their locks, and readers wait for commits in flight', async () => {
     const t = await table(false);
     const file = (n: string) => ({ path: `${t.path}/part-${n}_0000.parquet`, op: 'add' as const, size: 1n, existCols: ['id'] });

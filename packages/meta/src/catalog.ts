@@ -286,6 +286,19 @@ function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
+/**
+ * Locks the table's row for the rest of `tx`: `UPDATE` for a drop, `SHARE` for a commit. A commit
+ * holds it shared from its first statement to its end, so a drop waits for the commits under way and
+ * then removes the versions they added, and a commit that waited on a drop finds the table gone
+ * (locked last, the drop left the rows a commit inserted after its first delete, or the two
+ * deadlocked on each other's rows).
+ * @throws LakeSoulError NotFound `TABLE_NOT_FOUND` when the table is gone.
+ */
+async function lockTableRow(tx: SqlExecutor, tableId: string, mode: 'UPDATE' | 'SHARE'): Promise<void> {
+  const r = await tx.query(`SELECT 1 FROM table_info WHERE table_id = $1 FOR ${mode}`, [tableId]);
+  if (r.rows.length === 0) throw tableIdNotFound(tableId);
+}
+
 /** NotFound for a table id: the id is all the catalog still knows of a dropped table. */
 function tableIdNotFound(tableId: string): LakeSoulError {
   return new LakeSoulError('NotFound', `table with id '${tableId}' not found: it was dropped, or is not in this catalog`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
@@ -703,6 +716,7 @@ export class Catalog {
   async dropTable(tableId: string, options: CatalogCallOptions = {}): Promise<DropResult> {
     const t = await this.getTableById(tableId, options);
     return this.driver.transaction(async (tx) => {
+      await lockTableRow(tx, tableId, 'UPDATE');
       const files = await tx.query<{ path: string }>(
         `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
           WHERE d.table_id = $1 ORDER BY o.path`, [tableId]);
@@ -741,6 +755,7 @@ export class Catalog {
   async dropTableIfEmpty(tableId: string, options: CatalogCallOptions = {}): Promise<boolean> {
     const t = await this.getTableById(tableId, options);
     return this.driver.transaction(async (tx) => {
+      await lockTableRow(tx, tableId, 'UPDATE');
       if ((await tx.query('SELECT 1 FROM partition_info WHERE table_id = $1 LIMIT 1', [tableId])).rows.length > 0) return false;
       await tx.query('DELETE FROM data_commit_info WHERE table_id = $1', [tableId]);
       await tx.query('DELETE FROM discard_compressed_file_info WHERE table_path = $1', [t.path]);
@@ -913,6 +928,7 @@ export class Catalog {
         try {
           const versions = await this.driver.transaction(async (tx) => {
             if (req.schema) await this.commitSchema(tx, table, qname, req.op, req.schema);
+            else await lockTableRow(tx, table.tableId, 'SHARE');
             return this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds, outcomeLost);
           }, { signal });
           const ids = new Map<string, string>();
