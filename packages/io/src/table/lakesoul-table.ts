@@ -24,7 +24,7 @@ import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, project
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
-import { planOverwrite, samePartitionOf, writeTable, type TableWriteOptions } from './table-writer.js';
+import { planOverwrite, rerunnableRebase, samePartitionOf, writeTable, type TableWriteOptions } from './table-writer.js';
 import { commitStagedWrites, discardStagedWrites, stageWrite, type CommitStagedOptions, type OverwritePlan, type StageOptions, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
 import {
@@ -537,12 +537,13 @@ export class LakeSoulTable {
     const latest = await this.catalog.listPartitions(info.tableId, this.selection(partitions), { signal: options.signal });
     const descs = latest.filter((p) => p.commitOp !== 'DeleteCommit').map((p) => p.partitionDesc);
     if (descs.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0 };
+    // a write landing between the listing and the commit: running the drop again lists it anew
     return this.catalog.commit({
       tableId: info.tableId,
       op: 'DeleteCommit',
       partitions: descs.map((partitionDesc) => ({ partitionDesc, files: [] })),
       signal: options.signal,
-    });
+    }).catch((e: unknown) => { throw rerunnableRebase(e); });
   }
 
   /**

@@ -304,3 +304,16 @@ describe('deleteUrisBestEffort', () => {
     expect(attempts.length).toBeLessThanOrEqual(BEST_EFFORT_FAILURES * 10);
   });
 });
+
+describe('rerunnableRebase', () => {
+  it('makes a commit that cannot be rebased retryable (the call reads the table anew), and leaves other errors alone', async () => {
+    const { rerunnableRebase } = await import('./table-writer.js');
+    const { LakeSoulError } = await import('@lakesoul-ts/meta');
+    const rebase = new LakeSoulError('Conflict', "DeleteCommit to table 'default.t' partition 'p=x' conflicts with MergeCommit version 7", { code: 'COMMIT_REBASE_FAILED', retryable: false, context: { table: 'default.t' } });
+    const e = rerunnableRebase(rebase) as InstanceType<typeof LakeSoulError>;
+    expect(e).toMatchObject({ kind: 'Conflict', code: 'COMMIT_REBASE_FAILED', retryable: true, context: { table: 'default.t' } });
+    expect(e.message).toContain('the call can be run again as it is');
+    const other = new LakeSoulError('Conflict', 'x', { code: 'SCHEMA_CHANGED', retryable: true });
+    expect(rerunnableRebase(other)).toBe(other);
+  });
+});

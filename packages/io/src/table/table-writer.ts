@@ -420,16 +420,21 @@ export async function commitFiles(
     return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
-    // The commit cannot be rebased over what another writer committed, but the call can run again:
-    // it reads the partitions anew (said "redo the update", yet retryable false: a client retrying
-    // on the flag lost every such update).
-    if (LakeSoulError.hasCode(e, 'COMMIT_REBASE_FAILED') && !e.retryable) {
-      throw new LakeSoulError(e.kind, `${e.message} (nothing was committed; the call can be run again as it is: it reads the table anew)`, {
-        code: e.code, retryable: true, context: e.context, cause: e,
-      });
-    }
-    throw e;
+    throw rerunnableRebase(e);
   }
+}
+
+/**
+ * `e` as a call that commits should report it: a commit that cannot be rebased over what another
+ * writer committed (`COMMIT_REBASE_FAILED`) is retryable when the call reads the partitions anew when
+ * run again (said "redo the update", yet retryable false: a client retrying on the flag lost every
+ * such update). Other errors are returned as they are.
+ */
+export function rerunnableRebase(e: unknown): unknown {
+  if (!LakeSoulError.hasCode(e, 'COMMIT_REBASE_FAILED') || e.retryable) return e;
+  return new LakeSoulError(e.kind, `${e.message} (nothing was committed; the call can be run again as it is: it reads the table anew)`, {
+    code: e.code, retryable: true, context: e.context, cause: e,
+  });
 }
 
 /** Rows of one input batch that belong to a group: all of them, in order, when `rows` is null. */
