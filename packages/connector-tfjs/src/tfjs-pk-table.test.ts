@@ -105,6 +105,13 @@ it('a resumed position after the last full batch (dropRemainder; the epoch count
   const resumed = await tfjsDataset(table, { ...o, resumeFrom: first.getState() });
   expect((await readAll(resumed)).map((r) => r.id), 'the first iteration of the resumed run is epoch 1, not an empty rest of epoch 0').toEqual(epoch1);
   expect(resumed.getState()).toMatchObject({ epoch: 2, samplesConsumed: 0 });
+  // That state counts epoch 0 as not ended, so it cannot change the sharding (docs/training.md, Resume);
+  // once the iterator has reported the end (what onEpochEnd sees), the state is the epoch boundary.
+  await expect(tfjsDataset(table, { ...o, rank: 0, worldSize: 2, resumeFrom: first.getState() })).rejects.toMatchObject({ code: 'RESUME_MISMATCH' });
+  expect((await it.next()).done).toBe(true);
+  const boundary = first.getState();
+  expect(boundary).toMatchObject({ epoch: 1, samplesConsumed: 0 });
+  for (let rank = 0; rank < 2; rank++) expect((await tfjsDataset(table, { ...o, rank, worldSize: 2, resumeFrom: boundary })).shardSplits.length).toBeGreaterThan(0);
 });
 
 it('a resume position past the merged epoch (counts known only by reading) fails naming the position and the real count', async () => {
