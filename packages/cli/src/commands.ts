@@ -755,7 +755,7 @@ function importImageFolders({ program, io, out, quiet }: Omit<ProgramParts, 'not
 }
 
 /** Adds `import` and `export`. */
-function addImportExportCommands({ program, io, out, quiet }: ProgramParts): void {
+function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts): void {
   // ---- import / export
   program.command('import <table> <files...>')
     .description('import CSV, JSONL or Parquet files into a table (- reads standard input, with --format), or an image folder (--format images; creates the table when missing)')
@@ -804,11 +804,14 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
             const progress = startProgress({ label: `import ${shown}`, unit: 'bytes', quiet: quiet(), total: size });
             let rows = 0;
             let last = 0;
+            // JSON numbers, booleans, arrays and objects stored as their JSON text in text columns, per column
+            const asText = new Map<string, { n: number; first: number }>();
             const batches = (async function* () {
               try {
                 for await (const b of readInput(input.path, fmt, t.info.schema, {
                   batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','), signal: stop.signal, roles: t.info,
                   onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
+                  onJsonText: (column, at) => { const c = asText.get(column); if (c) c.n++; else asText.set(column, { n: 1, first: at.line }); },
                 })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }
               } catch (e) {
                 // a copy of standard input is named as what it is, not by the temporary file (deleted by then)
@@ -829,6 +832,9 @@ function addImportExportCommands({ program, io, out, quiet }: ProgramParts): voi
               out(res.versions.size === 0
                 ? `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: nothing to commit (${rows === 0 ? 'the file has no rows' : 'no file was written'})`
                 : `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
+              for (const [column, { n, first }] of asText) {
+                note(`note: column '${column}' (utf8): ${n === 1 ? '1 value that is not a JSON string was stored as its' : `${n} values that are not JSON strings were stored as their`} JSON text (first at ${shown}:${first})`);
+              }
             } catch (e) { progress.stop(); throw e; }
           }
         }, stop.signal).catch((e: unknown) => {

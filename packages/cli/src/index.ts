@@ -6,7 +6,7 @@ export { parseSchemaSpec, parseTypeSpec, formatType } from './schema-spec.js';
 export { parseCsv, readJsonl } from './csv-reader.js';
 export type { CsvRecord, ReadCsvOptions } from './csv-reader.js';
 export { rowsToBatch, inferSchema, inferType } from './records-to-arrow.js';
-export type { ColumnRoles, RecordOrigin } from './records-to-arrow.js';
+export type { ColumnRoles, OnJsonText, RecordOrigin } from './records-to-arrow.js';
 export { RowPrinter, BatchPrinter, batchRows, cellValue, writeWithBackpressure, OUTPUT_FORMATS, TABLE_WIDTH_SAMPLE_ROWS } from './output-format.js';
 export type { OutputFormat } from './output-format.js';
 export { startProgress, formatBytes } from './progress.js';

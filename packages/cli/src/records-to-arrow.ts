@@ -26,22 +26,49 @@ export interface ColumnRoles {
 const CDC_WORDS = ['insert', 'update', 'delete'];
 
 /**
+ * Called for each JSON value that is not a string read into a text (utf8) column, stored as its JSON
+ * text (see {@link rowsToBatch}).
+ */
+export type OnJsonText = (column: string, origin: RecordOrigin) => void;
+
+/**
+ * The JSON text of a value of `parseJsonExact` (`@lakesoul-ts/io`): numbers as written (an
+ * `ExactNumber` keeps its literal, a bigint its digits), nested arrays and objects compact.
+ */
+function jsonText(v: unknown): string {
+  if (v instanceof ExactNumber || typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : jsonText(x))).join(',')}]`;
+  if (isPlainObject(v)) return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${x === undefined ? 'null' : jsonText(x)}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** A JSON value as a text column stores it: strings and nulls as they are, other values as their JSON text. */
+function textValue(v: unknown): unknown {
+  return v === null || v === undefined || typeof v === 'string' ? v : jsonText(v);
+}
+
+/**
  * Build a RecordBatch of `schema` from rows of raw values (one array per row, in schema order).
  * Text (`fromText`, CSV) is parsed per column type: integers exactly (beyond 2^53 too), floats incl.
  * `NaN`/`Infinity`/`-Infinity`, decimals without rounding, ISO timestamps at the column's unit (µs
  * and ns digits kept) and zone, dates, base64 binary, JSON for lists and structs. JSONL values are the
- * exact values of `parseJsonExact` (`@lakesoul-ts/io`). Errors name the file, line and column; non-nullable
- * columns reject nulls.
+ * exact values of `parseJsonExact` (`@lakesoul-ts/io`); a JSON number, boolean, array or object read into
+ * a text (utf8) column is stored as its JSON text (as DuckDB's `read_json` loads a column of mixed
+ * values as text: an inferred schema makes such a column utf8), each one reported to `onJsonText`.
+ * Errors name the file, line and column; non-nullable columns reject nulls.
  */
-export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOrigin[], fromText: boolean, roles?: ColumnRoles): RecordBatch {
+export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOrigin[], fromText: boolean, roles?: ColumnRoles, onJsonText?: OnJsonText): RecordBatch {
   const file = origins[0]?.file;
   const lines = origins.map((o) => o.line);
   const at = (r: number) => `${origins[r]!.file}:${origins[r]!.line}`;
   const children = schema.fields.map((field, c) => {
     const values = new Array(rows.length);
     const key = roles?.primaryKeys.includes(field.name) === true;
+    const asJsonText = !fromText && (DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type));
     for (let r = 0; r < rows.length; r++) {
-      const v = rows[r]![c];
+      const raw = rows[r]![c];
+      const v = asJsonText ? textValue(raw) : raw;
+      if (v !== raw) onJsonText?.(field.name, origins[r]!);
       if ((v === null || v === undefined) && (!field.nullable || key)) {
         throw new LakeSoulError('SchemaMismatch', `${at(r)}: column '${field.name}': null in a ${key ? 'primary-key' : 'non-nullable'} column`, {
           context: { file: origins[r]!.file, row: origins[r]!.line, column: field.name },
@@ -51,18 +78,20 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
     }
     return encodeColumn(values, field.type, { column: field.name, file, lines, binaryText: 'base64', nestedAsJson: fromText });
   });
-  if (roles) checkRoleValues(schema, rows, origins, roles);
+  if (roles) checkRoleValues(schema, rows, origins, roles, fromText);
   return makeBatch(schema, children, rows.length);
 }
 
 /** The values of the CDC column and of text range-partition columns, as the write checks them. */
-function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigin[], roles: ColumnRoles): void {
+function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigin[], roles: ColumnRoles, fromText: boolean): void {
   schema.fields.forEach((field, c) => {
     const cdc = field.name === roles.cdcColumn;
     const range = roles.rangePartitions.includes(field.name) && DataType.isUtf8(field.type);
     if (!cdc && !range) return;
+    const asJsonText = !fromText && (DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type));
     for (let r = 0; r < rows.length; r++) {
-      const v = rows[r]![c];
+      // the value as stored: a JSON number in a text column is its JSON text
+      const v = asJsonText ? textValue(rows[r]![c]) : rows[r]![c];
       if (typeof v !== 'string') continue;
       const where = `${origins[r]!.file}:${origins[r]!.line}`;
       if (cdc && !CDC_WORDS.includes(v)) {

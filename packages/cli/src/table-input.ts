@@ -11,7 +11,7 @@ import { RecordBatch, Schema, type Table } from 'apache-arrow';
 import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import { decodeParquet, readParquetFooter, type ByteRange, type ParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
-import { checkRequiredColumns, inferSchema, rowsToBatch, type ColumnRoles, type RecordOrigin } from './records-to-arrow.js';
+import { checkRequiredColumns, inferSchema, rowsToBatch, type ColumnRoles, type OnJsonText, type RecordOrigin } from './records-to-arrow.js';
 
 /** Input formats of `import`. */
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -72,6 +72,8 @@ export interface ReadInputOptions {
   onBytes?: (n: number) => void;
   /** The target table's key, range and CDC columns: their rules are checked naming the file and line. */
   roles?: ColumnRoles;
+  /** JSONL: called for each number, boolean, array or object stored as its JSON text in a text column. */
+  onJsonText?: OnJsonText;
 }
 
 /** Rows of a Parquet import decoded at once (whole row groups: at least one). */
@@ -254,7 +256,7 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
   let rows: unknown[][] = [];
   let origins: RecordOrigin[] = [];
   const flush = () => {
-    const b = rowsToBatch(sub, rows, origins, false, options.roles);
+    const b = rowsToBatch(sub, rows, origins, false, options.roles, options.onJsonText);
     rows = []; origins = [];
     return b;
   };

@@ -1,0 +1,46 @@
+/**
+ * Commands run in-process (`run`) on a fresh home in a temporary directory: what a person sees on
+ * stdout and stderr, and the exit code.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { run } from './commands.js';
+
+/** What one run printed and its exit code. */
+interface Ran { code: number; out: string; err: string }
+
+/** A fresh directory holding a home (`<dir>/home`) and the files a test writes. */
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'lakesoul-cli-commands-'));
+}
+
+/** Runs the CLI on the home of `dir`, files named relative to `dir`. */
+async function cli(dir: string, args: string[]): Promise<Ran> {
+  let out = '';
+  let err = '';
+  const sink = (add: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { add(String(chunk)); cb(); } });
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    const code = await run(['--home', join(dir, 'home'), ...args], { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }) });
+    return { code, out, err };
+  } finally { process.chdir(cwd); }
+}
+
+describe('import of JSONL into a schema inferred from it', () => {
+  it('loads a column of mixed JSON values (inferred utf8) as their JSON text, and says so', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'mix.jsonl'), '{"id":1,"x":1}\n{"id":2,"x":"a"}\n{"id":3,"x":true}\n{"id":4,"x":[1,{"k":12345678901234567890}]}\n{"id":5,"x":1.50}\n{"id":6}\n');
+    expect((await cli(dir, ['table', 'create', 'fmix', '--from', 'mix.jsonl'])).code).toBe(0);
+    const imported = await cli(dir, ['import', 'fmix', 'mix.jsonl']);
+    expect(imported.err).toMatch(/note: column 'x' \(utf8\): 4 values that are not JSON strings were stored as their JSON text \(first at mix\.jsonl:1\)/);
+    expect(imported.code, imported.err).toBe(0);
+    const rows = await cli(dir, ['scan', 'fmix', '--format', 'jsonl']);
+    expect(rows.out.trim().split('\n').map((l) => JSON.parse(l) as unknown).sort((a, b) => (a as { id: number }).id - (b as { id: number }).id)).toEqual([
+      { id: 1, x: '1' }, { id: 2, x: 'a' }, { id: 3, x: 'true' }, { id: 4, x: '[1,{"k":12345678901234567890}]' }, { id: 5, x: '1.5' }, { id: 6, x: null },
+    ]);
+  });
+});
