@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Binary, DateDay, Field, Float64, Int32, Int64, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, joinUri, toFileUri } from '@lakesoul-ts/io';
-import { UiApi } from './ui-api.js';
+import { MAX_DETAIL_CHARS, UiApi } from './ui-api.js';
 import { startUi, type UiServer } from './ui-server.js';
 import { drawPng } from './ui-fixtures.js';
 import { MAX_DECODE_PIXELS } from './ui-images.js';
@@ -191,6 +191,16 @@ describe('values beyond Date, microseconds, U+FEFF, binary and NaN', () => {
     const c2 = await lastCommit(t);
     const d = await api.diff(view('bomdiff'), c1, c2);
     expect(d.changed).toEqual([{ key: { id: 1 }, before: { id: 1, s: 'bom' }, after: { id: 1, s: '\uFEFFbom' }, columns: ['s'] }]);
+  });
+
+  it('the row view cuts text beyond MAX_DETAIL_CHARS and names the columns it cut', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('body', new Utf8(), true), new Field('note', new Utf8(), true)]);
+    const t = await lake.createTable('longrow', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write(new Table({ id: vectorFromArray([1n], new Int64()), body: vectorFromArray(['y'.repeat(MAX_DETAIL_CHARS + 5)], new Utf8()), note: vectorFromArray(['short'], new Utf8()) }));
+    const r = await api.row(view('longrow'), 0);
+    expect(r.truncated).toEqual(['body']);
+    expect(r.values[1]).toBe(`${'y'.repeat(MAX_DETAIL_CHARS)}… (${MAX_DETAIL_CHARS + 5} chars)`);
+    expect(r.values[2]).toBe('short');
   });
 
   it('a histogram counts NaN and ±Infinity apart, not as nulls', async () => {

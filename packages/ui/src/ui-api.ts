@@ -64,7 +64,11 @@ export const MAX_HISTORY_COMMITS = 500;
 export const HISTOGRAM_BINS = 20;
 /** Values a value count lists (the rest are summed as "others"). */
 export const MAX_COUNT_VALUES = 30;
-/** Longest cell text of the row detail view. */
+/**
+ * Longest cell text of the row detail view: longer text is cut (its answer names the columns cut,
+ * and the page gives the CLI command printing the whole value). A value is not bounded otherwise: a
+ * string of hundreds of megabytes would go to the browser whole.
+ */
 export const MAX_DETAIL_CHARS = 100_000;
 
 /** Which table, and which state of it, a request looks at. */
@@ -541,7 +545,10 @@ export class UiApi {
     }
   }
 
-  /** One row of the view (row `index` of its scan), untruncated, with previews of its blobs. */
+  /**
+   * One row of the view (row `index` of its scan) with previews of its blobs; text longer than
+   * {@link MAX_DETAIL_CHARS} is cut, and `truncated` names the columns cut.
+   */
   async row(view: TableView, index: number, signal?: AbortSignal) {
     if (!Number.isSafeInteger(index) || index < 0) throw invalid(`row must be a non-negative integer (got ${index})`, 'UI_BAD_ROW');
     const t = await this.open(view, signal);
@@ -556,7 +563,8 @@ export class UiApi {
       if (c.blob) previews[c.name] = (await this.previews(t, full, c.name, [b], signal))[0]!;
       else if (c.binary) previews[c.name] = (await inlinePreviews([b], c.name))[0]!;
     }
-    return { columns, index, values, previews };
+    const truncated = page.schema.fields.filter((_f, i) => typeof values[i] === 'string' && (values[i] as string).length > MAX_DETAIL_CHARS).map((f) => f.name);
+    return { columns, index, values, truncated, previews };
   }
 
   /**

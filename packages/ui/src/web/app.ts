@@ -5,8 +5,8 @@
  * fetched with the bearer token.
  */
 import { h, replace, type Child } from './dom.js';
+import { comparedByText, partitionLabel, wholeValueCommand, type Cell } from './labels.js';
 
-type Cell = string | number | boolean | null;
 interface Column { name: string; type: string; nullable: boolean; primaryKey: boolean; rangePartition: boolean; blob: boolean; binary: boolean; cdc: boolean; numeric: boolean }
 type Preview =
   | { kind: 'image'; type: string; size: number; width: number; height: number; thumbnail: string }
@@ -130,7 +130,7 @@ function frame(route: Route, content: Child): void {
     if (at || partition) {
       bar.push(h('div', { class: 'travel', 'data-testid': 'travel-banner' },
         at ? ['Viewing the table as of the commit at ', h('strong', null, time(Number(at)))] : 'Viewing the latest state',
-        partition ? [' — partition ', h('strong', null, partition)] : null,
+        partition ? [' — partition ', h('strong', null, partitionLabel(partition))] : null,
         ' ', h('a', { href: link(route.ns, route.table, route.tab === 'row' ? 'rows' : route.tab), class: 'button' }, 'back to latest, all partitions')));
     }
     const tabs = [['overview', 'Overview'], ['history', 'History'], ['rows', 'Rows'], ['diff', 'Diff'], ['stats', 'Stats']] as const;
@@ -197,7 +197,7 @@ async function overviewView(route: Route): Promise<void> {
         table(['property', 'value'], Object.entries(t.properties).map(([k, v]) => [h('code', null, k), v]), { 'data-testid': 'properties' })),
     h('section', null, h('h2', null, `Partitions (${t.partitions.length}; ${totalFiles} files, ${bytes(totalBytes)})`),
       table(['partition', 'version', 'last commit', 'files', 'size', 'buckets'], t.partitions.map((p) => [
-        h('a', { href: link(t.namespace, t.name, 'rows', { ...keep(route), partition: p.partition }) }, p.partition),
+        h('a', { href: link(t.namespace, t.name, 'rows', { ...keep(route), partition: p.partition }) }, partitionLabel(p.partition)),
         String(p.version), `${p.op}, ${time(p.timestamp)}`, String(p.files), bytes(p.bytes),
         p.buckets.map((b) => h('span', { class: 'bucket', title: `${b.files} files, ${bytes(b.bytes)}` }, t.primaryKeys.length ? `bucket ${b.bucket}: ${b.files} file${b.files === 1 ? '' : 's'}, ${bytes(b.bytes)}` : `${b.files} file${b.files === 1 ? '' : 's'}`)),
       ]), { 'data-testid': 'partitions' })),
@@ -220,12 +220,12 @@ async function historyView(route: Route): Promise<void> {
         return h('li', { class: String(c.timestamp) === at ? 'entry current' : 'entry' },
           h('a', { href: link(ns, name, 'rows', { at: c.timestamp }), class: 'when', 'data-ts': c.timestamp }, time(c.timestamp)),
           i === 0 ? h('span', { class: 'chip latest' }, 'latest') : null,
-          ' ', c.partitions.map((p) => h('span', { class: 'chip' }, `${p.partition} v${p.version} ${p.op}`)),
+          ' ', c.partitions.map((p) => h('span', { class: 'chip' }, `${partitionLabel(p.partition)} v${p.version} ${p.op}`)),
           prev ? [' ', h('a', { href: link(ns, name, 'diff', { from: prev.timestamp, to: c.timestamp }), class: 'diff-link' }, 'diff with previous')] : null);
       }))),
     h('section', null, h('h2', null, 'Per partition'),
       Object.entries(hist.partitions).map(([p, entries]) => h('div', { class: 'partition-history' },
-        h('h3', null, p),
+        h('h3', null, partitionLabel(p)),
         h('ol', { class: 'timeline' }, entries.map((e) => h('li', { class: 'entry' },
           h('a', { href: link(ns, name, 'rows', { at: e.timestamp, partition: p }), class: 'when' }, `v${e.version}`),
           ` ${e.op} `, h('span', { class: 'muted' }, `${time(e.timestamp)}, ${e.commits} commit(s) in snapshot`))))))),
@@ -306,7 +306,14 @@ async function rowView(route: Route): Promise<void> {
   const name = route.table!;
   const index = Number(route.q.get('row') ?? '0');
   const params = { ns, table: name, ...keep(route), filter: route.q.get('filter') ?? undefined, row: index };
-  const r = await api<{ columns: Column[]; index: number; values: Cell[]; previews: Record<string, Preview> }>('row', params);
+  const r = await api<{ columns: Column[]; index: number; values: Cell[]; truncated: string[]; previews: Record<string, Preview> }>('row', params);
+  const key = r.columns.flatMap((c, i): Array<[string, Cell]> => (c.primaryKey ? [[c.name, r.values[i] ?? null]] : []));
+  // long text is cut (MAX_DETAIL_CHARS): say so, and how to print the whole value
+  const valueCell = (c: Column, i: number): Child => {
+    const shown = h('span', { class: r.values[i] === null ? 'null' : 'value' }, cellText(r.values[i] ?? null));
+    if (!r.truncated?.includes(c.name)) return shown;
+    return [shown, h('div', { class: 'muted', 'data-testid': 'cut-note' }, 'Cut for display; the whole value: ', h('code', null, wholeValueCommand(ns, name, c.name, key)))];
+  };
   const images: Child[] = [];
   for (const c of r.columns) {
     if (!c.blob && !c.binary) continue;
@@ -334,7 +341,7 @@ async function rowView(route: Route): Promise<void> {
     h('p', null, h('a', { href: link(ns, name, 'rows', { ...keep(route), filter: route.q.get('filter') ?? undefined, columns: route.q.get('columns') ?? undefined, offset: Math.floor(index / PAGE) * PAGE }) }, '← rows')),
     h('h1', null, `Row ${index + 1}`),
     h('div', { class: 'detail' },
-      table(['column', 'value'], r.columns.map((c, i) => [h('code', null, c.name), h('span', { class: r.values[i] === null ? 'null' : 'value' }, cellText(r.values[i] ?? null))]), { 'data-testid': 'row-detail' }),
+      table(['column', 'value'], r.columns.map((c, i) => [h('code', null, c.name), valueCell(c, i)]), { 'data-testid': 'row-detail' }),
       h('div', { class: 'images' }, images)),
   ]);
 }
@@ -359,7 +366,7 @@ async function diffView(route: Route): Promise<void> {
   const to = Number(route.q.get('to') ?? commits[0]!.timestamp);
   const from = Number(route.q.get('from') ?? commits[1]!.timestamp);
   const pick = (sel: string, value: number) => h('select', { name: sel }, commits.map((c) => {
-    const o = h('option', { value: c.timestamp }, `${time(c.timestamp)} (${c.partitions.map((p) => `${p.partition} v${p.version} ${p.op}`).join('; ')})`);
+    const o = h('option', { value: c.timestamp }, `${time(c.timestamp)} (${c.partitions.map((p) => `${partitionLabel(p.partition)} v${p.version} ${p.op}`).join('; ')})`);
     if (c.timestamp === value) o.selected = true;
     return o;
   }));
@@ -381,7 +388,7 @@ async function diffView(route: Route): Promise<void> {
     const rowsTable = (rows: Record<string, Cell>[], cls: string) => table(cols, rows.map((r) => cols.map((c) => cellText(r[c] ?? null))), { class: `diff ${cls}` });
     content = [
       h('p', { 'data-testid': 'diff-counts' }, `${d.counts.added} added, ${d.counts.changed} changed, ${d.counts.deleted} deleted`, d.counts.unchanged ? `, ${d.counts.unchanged} rewritten unchanged` : '', d.truncated ? ' (lists truncated)' : ''),
-      h('p', { class: 'muted' }, 'Compared by: ', Object.entries(d.partitions).map(([p, m]) => `${p}: ${m === 'incremental' ? 'incremental read' : 'reset (rewritten or dropped in the range: compared whole)'}`).join('; ') || 'no partition changed'),
+      h('p', { class: 'muted', 'data-testid': 'diff-compared' }, 'Compared by: ', comparedByText(d.partitions)),
       d.added.length ? [h('h2', null, `Added (${d.counts.added})`), rowsTable(d.added, 'added')] : null,
       d.changed.length ? [h('h2', null, `Changed (${d.counts.changed})`), table(['key', 'column', 'before', 'after'], d.changed.flatMap((c) => c.columns.map((col, i) => [
         i === 0 ? Object.entries(c.key).map(([k, v]) => `${k}=${cellText(v)}`).join(', ') : '', col, h('span', { class: 'before' }, cellText(c.before[col] ?? null)), h('span', { class: 'after' }, cellText(c.after[col] ?? null)),
