@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Field, FixedSizeList, Float32, Int64, List, Schema, TimeUnit, Timestamp, Utf8, DateDay, Decimal } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
 import { formatType, parseSchemaSpec, parseTypeSpec } from './schema-spec.js';
 
 describe('schema spec', () => {
@@ -32,5 +33,31 @@ describe('schema spec', () => {
     expect(() => parseSchemaSpec('id:int65')).toThrow(/unknown type 'int65'/);
     expect(() => parseSchemaSpec('id:int64,id:utf8')).toThrow(/column 'id' appears twice/);
     expect(() => parseSchemaSpec('id int64')).toThrow(/expected ':'/);
+  });
+  it('refuses a timestamp with an empty or missing time zone as a schema error naming the position', () => {
+    for (const spec of ['ts:timestamp(us,)', 'ts:timestamp(us,', 'ts:timestamp(us, )']) {
+      expect(() => parseSchemaSpec(spec)).toThrow(LakeSoulError);
+      expect(() => parseSchemaSpec(spec)).toThrow(/expected a time zone after ',' .* at position \d+/);
+    }
+    expect(() => parseSchemaSpec('ts:timestamp(us,UTC')).toThrow(/expected '\)' at position 20/);
+  });
+  it('refuses every truncation of a valid spec with a schema error, never a crash', () => {
+    const specs = ['id:int64!, ts:timestamp(ns,Asia/Shanghai)!, amount:decimal(10,2), emb:fixed_size_list<list<float32>,4>, tags:list<utf8>',
+      '[{"name":"id","type":"timestamp(ms,UTC)","nullable":false},{"name":"v","type":"list<float32>"}]',
+      '{"fields":[{"name":"id","nullable":false,"type":{"name":"int","bitWidth":64,"isSigned":true},"children":[]}]}'];
+    for (const spec of specs) {
+      for (let n = 0; n <= spec.length; n++) {
+        try { parseSchemaSpec(spec.slice(0, n)); } catch (e) {
+          expect(e, `${spec.slice(0, n)}: ${(e as Error).message}`).toBeInstanceOf(LakeSoulError);
+          expect(['InvalidArgument', 'SchemaMismatch']).toContain((e as LakeSoulError).kind); // both exit 4
+        }
+      }
+    }
+  });
+  it('accepts column names of any script, and points to a JSON schema for other names', () => {
+    const s = parseSchemaSpec('id:int64!,név:utf8, 名前:int32, ñ_1.x-y:bool');
+    expect(s.fields.map((f) => f.name)).toEqual(['id', 'név', '名前', 'ñ_1.x-y']);
+    expect(() => parseSchemaSpec('id:int64,é ü:utf8')).toThrow(/expected ':' after column name 'é' \(a name here is .*--schema @file\.json\) at position 12/);
+    expect(() => parseSchemaSpec('1x:int64')).toThrow(/expected a column name .*--schema @file\.json/);
   });
 });

@@ -29,6 +29,9 @@ export const TYPE_NAMES =
   'bool, int8..int64, uint8..uint64, float32, float64, utf8 (string), large_utf8, binary, large_binary, date32 (date), ' +
   'timestamp(us[,TZ]), decimal(P,S), list<T>, fixed_size_list<T,N>';
 
+/** What a column name of the `name:type` syntax may hold, and the way to give others. */
+const NAME_HINT = " (a name here is letters, digits, '_', '.' and '-', not starting with a digit; give other names in a JSON schema: --schema @file.json)";
+
 class SpecParser {
   pos = 0;
   constructor(readonly text: string) {}
@@ -42,6 +45,14 @@ class SpecParser {
     this.ws();
     const m = /^[A-Za-z_][A-Za-z0-9_.\-]*/.exec(this.text.slice(this.pos));
     if (!m) this.fail('expected a name');
+    this.pos += m[0].length;
+    return m[0];
+  }
+  /** A column name: letters and digits of any script (`név`, `名前`), `_`, `.` and `-`, not starting with a digit. */
+  columnName(): string {
+    this.ws();
+    const m = /^[\p{L}\p{M}_][\p{L}\p{M}\p{N}_.\-]*/u.exec(this.text.slice(this.pos));
+    if (!m) this.fail(`expected a column name${NAME_HINT}`);
     this.pos += m[0].length;
     return m[0];
   }
@@ -63,7 +74,14 @@ class SpecParser {
         const u = this.ident().toLowerCase();
         if (units[u] === undefined) this.fail(`unknown time unit '${u}' (s, ms, us, ns)`);
         unit = units[u]!;
-        if (this.peek() === ',') { this.pos++; this.ws(); const m = /^[^)]+/.exec(this.text.slice(this.pos)); tz = m![0].trim(); this.pos += m![0].length; }
+        if (this.peek() === ',') {
+          this.pos++;
+          this.ws();
+          const m = /^[^)]+/.exec(this.text.slice(this.pos));
+          if (!m || m[0].trim() === '') this.fail("expected a time zone after ',' (UTC, +08:00, Asia/Shanghai; none: timestamp(us))");
+          tz = m[0].trim();
+          this.pos += m[0].length;
+        }
         this.eat(')');
       }
       return new Timestamp(unit, tz);
@@ -83,8 +101,9 @@ class SpecParser {
     return this.fail(`unknown type '${name}'`);
   }
   field(): Field {
-    const name = this.ident();
-    this.eat(':');
+    const name = this.columnName();
+    if (this.peek() !== ':') this.fail(`expected ':' after column name '${name}'${NAME_HINT}`);
+    this.pos++;
     const type = this.type();
     let nullable = true;
     if (this.peek() === '!') { this.pos++; nullable = false; }
