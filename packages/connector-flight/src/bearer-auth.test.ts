@@ -41,4 +41,22 @@ describe('BearerAuth', () => {
     now = 1000;
     expect(() => a.authenticate([`Bearer ${token}`])).toThrow(/expired/);
   });
+
+  it('quotes at most 64 characters of a refused user name, control characters escaped', () => {
+    const a = new BearerAuth({ secret: 'x'.repeat(16), users: { alice: 'pw' } });
+    const refusal = (header: string) => {
+      try {
+        a.checkBasic(header);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('not refused');
+    };
+    const long = refusal(basic(`\u001b[31m${'u'.repeat(3000)}`, 'x'));
+    expect(long).not.toContain('\u001b');
+    expect(long).toContain("'\\u001b[31muuu");
+    expect(long).toMatch(/\.\.\. \(3005 characters\)$/);
+    expect(long.length).toBeLessThan(160);
+    expect(refusal(basic('bob', 'x'))).toBe("invalid user name or password for 'bob'");
+  });
 });

@@ -9,6 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { shownName } from './flight-limits.js';
 
 /** Options of {@link BearerAuth}. */
 export interface BearerAuthOptions {
@@ -89,7 +90,11 @@ export class BearerAuth {
     const want = Object.prototype.hasOwnProperty.call(this.users, user) ? this.users[user] : undefined;
     // compare even for unknown users, so timing does not reveal which users exist
     const ok = safeEqual(password, want ?? '\u0000invalid') && want !== undefined;
-    if (!ok) throw new LakeSoulError('Unauthenticated', `invalid user name or password for '${user}'`, { code: 'BAD_CREDENTIALS' });
+    if (!ok) {
+      // the name is the client's input: quoted short, control characters escaped (docs/flight.md)
+      const shown = shownName(user);
+      throw new LakeSoulError('Unauthenticated', `invalid user name or password for ${shown === user ? `'${user}'` : shown}`, { code: 'BAD_CREDENTIALS' });
+    }
     return user;
   }
 
