@@ -416,7 +416,7 @@ export class Lakehouse {
     };
     await purge(listed, false);
     await this.catalog.dropTable(info.tableId, { signal: options.signal }).catch((e: unknown) => {
-      if (!LakeSoulError.is(e) || LakeSoulError.is(e, 'NotFound')) throw e;
+      if (!(e instanceof LakeSoulError) || e.kind === 'NotFound') throw e;
       throw new LakeSoulError(e.kind, `drop table '${namespace}.${name}' with purge: its files were deleted (${deleted.length}), but removing it from the catalog failed: ${e.message}. The table stays in the catalog without its data: run the drop again to finish it`, {
         code: e.code, retryable: e.retryable, cause: e, context: { ...e.context, table: `${namespace}.${name}`, namespace, path: info.path, deleted: deleted.length },
       });
