@@ -2,7 +2,7 @@
  * Commands run in-process (`run`) on a fresh home in a temporary directory: what a person sees on
  * stdout and stderr, and the exit code.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -42,5 +42,31 @@ describe('import of JSONL into a schema inferred from it', () => {
     expect(rows.out.trim().split('\n').map((l) => JSON.parse(l) as unknown).sort((a, b) => (a as { id: number }).id - (b as { id: number }).id)).toEqual([
       { id: 1, x: '1' }, { id: 2, x: 'a' }, { id: 3, x: 'true' }, { id: 4, x: '[1,{"k":12345678901234567890}]' }, { id: 5, x: '1.5' }, { id: 6, x: null },
     ]);
+  });
+});
+
+describe('export and import formats', () => {
+  it('export tells the format from the extension whatever its case, as import does, and .json round-trips as one JSON array', async () => {
+    const dir = scratch();
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!,s:utf8,tags:list<utf8>'])).code).toBe(0);
+    writeFileSync(join(dir, 'in.jsonl'), '{"id":1,"s":"a","tags":["x"]}\n{"id":2,"s":null,"tags":[]}\n');
+    expect((await cli(dir, ['import', 't', 'in.jsonl'])).code).toBe(0);
+    for (const [file, text] of [['O.CSV', /^id,s,tags\n/], ['o.JSONL', /^\{"id":1/], ['x.Parquet', /^PAR1/], ['n.ndjson', /^\{"id":1/], ['x.json', /^\[\n\{"id":1/]] as const) {
+      const r = await cli(dir, ['export', 't', file]);
+      expect(r.code, `${file}: ${r.err}`).toBe(0);
+      expect(readFileSync(join(dir, file), 'latin1'), file).toMatch(text);
+    }
+    const tsv = await cli(dir, ['export', 't', 'x.tsv']);
+    expect([tsv.code, tsv.err]).toEqual([4, expect.stringMatching(/cannot export to x\.tsv: export writes CSV with commas, not tabs/)]);
+    const unknown = await cli(dir, ['export', 't', 'x.txt']);
+    expect([unknown.code, unknown.err]).toEqual([4, expect.stringMatching(/cannot tell the format of x\.txt from its extension \(\.parquet, \.pq, \.csv, \.jsonl, \.ndjson, \.json\): use --format/)]);
+    // scan --format json > s.json, imported again (it was read as JSON lines: 'not valid JSON')
+    writeFileSync(join(dir, 's.json'), (await cli(dir, ['scan', 't', '--format', 'json'])).out);
+    expect((await cli(dir, ['table', 'create', 'u', '--from', 's.json'])).code).toBe(0);
+    for (const f of ['s.json', 'x.json', 'O.CSV', 'x.Parquet']) {
+      const r = await cli(dir, ['import', 'u', f]);
+      expect(r.code, `${f}: ${r.err}`).toBe(0);
+      expect(r.out).toMatch(/imported 2 rows/);
+    }
   });
 });

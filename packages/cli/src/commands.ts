@@ -23,6 +23,7 @@ import { checkRelocatedFilesPresent } from './relocate-check.js';
 import { cliName, setInvocation, shellWord } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
 import type { InputFormat } from './table-input.js';
+import { formatOfExtension } from './file-formats.js';
 
 /** Streams a command writes to (injectable for tests). */
 export interface CliIO {
@@ -861,19 +862,20 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
 /** Adds `export`. */
 function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'>): void {
   addScanOptions(program.command('export <table> <output>')
-    .description('export a table (or a partition, snapshot or increment of it) to Parquet, CSV or JSONL; <output> - writes to stdout (with --format). ' +
+    .description('export a table (or a partition, snapshot or increment of it) to Parquet, CSV, JSONL or JSON (one array, as scan --format json); <output> - writes to stdout (with --format). ' +
       'The file is written under a temporary name and replaces <output> only when complete'))
     .option('-n, --namespace <ns>', 'namespace', 'default')
-    .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension)').choices(['parquet', 'csv', 'jsonl']))
+    .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension, any case: .parquet/.pq, .csv, .jsonl/.ndjson, .json)').choices(['parquet', 'csv', 'jsonl', 'json']))
     .option('--limit <n>', 'export the first n rows (as scan --limit prints them)')
     .action((name: string, output: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
       const { writeOutputFile, withWriteStream, isStandardOutput } = await import('./output-file.js');
       // '-' or a path that is this process's stdout: the rows go to io.stdout, and the summary to stderr
       const toStdout = output === '-' || isStandardOutput(output);
-      const fmt = (o.format ?? (output === '-' ? undefined : output.split('.').pop())) as string;
-      if (!['parquet', 'csv', 'jsonl'].includes(fmt)) {
-        throw new LakeSoulError('InvalidArgument', output === '-' ? 'to export to stdout (-), give --format parquet|csv|jsonl' : `cannot tell the format of ${output}: use --format parquet|csv|jsonl`);
+      const fmt: string | undefined = o.format ?? (output === '-' ? undefined : formatOfExtension(output));
+      if (fmt === 'tsv') throw new LakeSoulError('InvalidArgument', `cannot export to ${output}: export writes CSV with commas, not tabs (name the file .csv, or give --format csv)`);
+      if (fmt === undefined) {
+        throw new LakeSoulError('InvalidArgument', output === '-' ? 'to export to stdout (-), give --format parquet|csv|jsonl|json' : `cannot tell the format of ${output} from its extension (.parquet, .pq, .csv, .jsonl, .ndjson, .json): use --format parquet|csv|jsonl|json`);
       }
       const say = toStdout ? (s: string) => io.stderr.write(s + '\n') : out;
       const scanOpts = scanOptionsFrom(o);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Int64, Schema, Field, Utf8, Float64, Timestamp, TimeUnit, DateDay, Bool } from 'apache-arrow';
-import { parseCsv } from './csv-reader.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCsv, readJsonl } from './csv-reader.js';
+import { formatOfExtension } from './file-formats.js';
 import { inferSchema, rowsToBatch } from './records-to-arrow.js';
 
 async function all(chunks: string[]) {
@@ -66,5 +70,46 @@ describe('decimal output', () => {
     expect(formatDecimal(1990n, 2)).toBe('19.90');
     expect(formatDecimal(-5n, 2)).toBe('-0.05');
     expect(formatDecimal(7n, 0)).toBe('7');
+  });
+});
+
+describe('readJsonl', () => {
+  const file = (text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-json-'));
+    writeFileSync(join(dir, 'x.json'), text);
+    return join(dir, 'x.json');
+  };
+  const read = async (path: string) => { const out = []; for await (const r of readJsonl(path)) out.push(r); return out; };
+
+  it('reads one JSON array of objects (what scan --format json writes), with the line each starts on', async () => {
+    expect(await read(file('[\n{"id":1,"s":"a,]}\\"["},\n{"id":2,"l":[1,[2]],"o":{"k":{}}}\n]\n'))).toEqual([
+      { line: 2, value: { id: 1, s: 'a,]}"[' } }, { line: 3, value: { id: 2, l: [1, [2]], o: { k: {} } } },
+    ]);
+    expect(await read(file('  [ ]  '))).toEqual([]);
+    expect(await read(file('[{"a":\n1},{"a":12345678901234567890}]'))).toEqual([{ line: 1, value: { a: 1 } }, { line: 2, value: { a: 12345678901234567890n } }]);
+  });
+
+  it('reads an array longer than a read chunk (elements across chunk ends)', async () => {
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({ id: i, s: `row ${i} ${'x'.repeat(i % 50)}` }));
+    const got = await read(file(`[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`));
+    expect(got.length).toBe(rows.length);
+    expect(got.every((r, i) => r.line === i + 2 && r.value.id === i && r.value.s === rows[i]!.s)).toBe(true);
+  });
+
+  it('still reads JSON lines, and names the line of what is not valid in an array', async () => {
+    expect(await read(file('{"a":1}\n\n{"a":2}\n'))).toEqual([{ line: 1, value: { a: 1 } }, { line: 3, value: { a: 2 } }]);
+    await expect(read(file('[\n{"a":1},\n2\n]'))).rejects.toThrow(/x\.json:3: each element of the array must be a JSON object/);
+    await expect(read(file('[\n{"a":1},\n]'))).rejects.toThrow(/x\.json:3: not valid JSON \(a ',' before '\]'/);
+    await expect(read(file('[\n{"a":1}\n{"a":2}]'))).rejects.toThrow(/x\.json:3: not valid JSON \(expected ',' or '\]'\)/);
+    await expect(read(file('[\n{"a":1},\n{"a":'))).rejects.toThrow(/x\.json:3: not valid JSON \(the array is not closed/);
+    await expect(read(file('[{"a":1}] x'))).rejects.toThrow(/x\.json:1: not valid JSON \(text after the array's closing '\]'\)/);
+    await expect(read(file('[{"a":}]'))).rejects.toThrow(/x\.json:1: not valid JSON \(/);
+  });
+});
+
+describe('formatOfExtension', () => {
+  it('reads the extension whatever its case, with the usual aliases', () => {
+    expect(['O.CSV', 'o.JSONL', 'x.Parquet', 'a.tsv', 'b.NDJSON', 'c.json', 'd.PQ', './v1.2/x', 'noext', 'x.constructor'].map(formatOfExtension))
+      .toEqual(['csv', 'jsonl', 'parquet', 'tsv', 'jsonl', 'json', 'parquet', undefined, undefined, undefined]);
   });
 });

@@ -163,27 +163,131 @@ export async function* readTextChunks(path: string, signal?: AbortSignal): Async
   if (carry.length > 0) check(carry);
 }
 
-/** Stream the lines of a JSONL file as parsed objects with line numbers. */
-export async function* readJsonl(path: string, signal?: AbortSignal): AsyncGenerator<{ line: number; value: Record<string, unknown> }> {
+/** One record of a JSON input and the line it starts on (1-based). */
+type JsonRecord = { line: number; value: Record<string, unknown> };
+
+/**
+ * Stream the records of a JSON input as parsed objects with line numbers: JSON lines (one object a
+ * line), or, when the first character that is not white space is `[`, one JSON array of objects (what
+ * `scan --format json` writes; read as it streams, not whole). Numbers are exact (`parseJsonExact`).
+ */
+export async function* readJsonl(path: string, signal?: AbortSignal): AsyncGenerator<JsonRecord> {
+  const chunks = readTextChunks(path, signal);
+  let head = '';
+  for (;;) {
+    if (/\S/.test(head)) break;
+    const n = await chunks.next();
+    if (n.done) break;
+    head += n.value;
+  }
+  const text = (async function* () {
+    try {
+      if (head !== '') yield head;
+      for (;;) {
+        const n = await chunks.next();
+        if (n.done) return;
+        yield n.value;
+      }
+    } finally { await chunks.return(undefined); }
+  })();
+  yield* (/^\s*\[/.test(head) ? jsonArrayRecords(path, text) : jsonLines(path, text));
+}
+
+/** A parsed record, or the error naming the line: invalid JSON, or not an object (`what` it must be). */
+function jsonRecord(path: string, line: number, text: string, what: string): JsonRecord {
+  let value: unknown;
+  // Exact numbers: integers beyond 2^53 stay exact (bigint), long decimals keep their digits.
+  try { value = parseJsonExact(text); } catch (e) {
+    throw new LakeSoulError('InvalidArgument', `${path}:${line}: not valid JSON (${(e as Error).message})`, { context: { file: path, row: line }, cause: e });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LakeSoulError('InvalidArgument', `${path}:${line}: ${what} must be a JSON object`, { context: { file: path, row: line } });
+  }
+  return { line, value: value as Record<string, unknown> };
+}
+
+/** The objects of JSON lines. */
+async function* jsonLines(path: string, chunks: AsyncIterable<string>): AsyncGenerator<JsonRecord> {
   let rest = '';
   let line = 0;
   const parse = (text: string) => {
     line++;
-    if (text.trim() === '') return null;
-    let value: unknown;
-    // Exact numbers: integers beyond 2^53 stay exact (bigint), long decimals keep their digits.
-    try { value = parseJsonExact(text); } catch (e) {
-      throw new LakeSoulError('InvalidArgument', `${path}:${line}: not valid JSON (${(e as Error).message})`, { context: { file: path, row: line }, cause: e });
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new LakeSoulError('InvalidArgument', `${path}:${line}: each line must be a JSON object`, { context: { file: path, row: line } });
-    }
-    return { line, value: value as Record<string, unknown> };
+    return text.trim() === '' ? null : jsonRecord(path, line, text, 'each line');
   };
-  for await (const chunk of readTextChunks(path, signal)) {
+  for await (const chunk of chunks) {
     const parts = (rest + chunk).split('\n');
     rest = parts.pop()!;
     for (const p of parts) { const r = parse(p); if (r) yield r; }
   }
   if (rest !== '') { const r = parse(rest); if (r) yield r; }
+}
+
+/**
+ * The objects of one JSON array, element by element as the text streams: an element ends at a `,` or
+ * the closing `]` outside strings and nested brackets.
+ */
+async function* jsonArrayRecords(path: string, chunks: AsyncIterable<string>): AsyncGenerator<JsonRecord> {
+  const fail = (line: number, why: string) => new LakeSoulError('InvalidArgument', `${path}:${line}: not valid JSON (${why})`, { context: { file: path, row: line } });
+  let state: 'before' | 'array' | 'after' = 'before';
+  let line = 1;
+  let depth = 0; // of brackets inside the element
+  let inString = false;
+  let escaped = false;
+  let element = ''; // the element's text so far
+  let elementLine = 0; // its first line (0: no element started)
+  let elements = 0;
+  let separated = false; // a ',' is waiting for its element
+  for await (const chunk of chunks) {
+    const out: JsonRecord[] = [];
+    let from = -1; // where the element's text starts in this chunk
+    const end = (to: number) => {
+      element += chunk.slice(Math.max(from, 0), to);
+      out.push(jsonRecord(path, elementLine, element.trimEnd(), 'each element of the array'));
+      elements++;
+      element = ''; elementLine = 0; from = -1;
+    };
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (elementLine > 0) {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (c === '\\') escaped = true;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '{' || c === '[') depth++;
+        else if ((c === '}' || c === ']') && depth > 0) {
+          // an object or array element ends with its closing bracket
+          if (--depth === 0) end(i + 1);
+        } else if (depth === 0 && (c === ',' || c === ']')) {
+          // another value ends before the separator, read next as such
+          end(i);
+          i--;
+          continue;
+        }
+        if (c === '\n') line++;
+        continue;
+      }
+      if (c === '\n') { line++; continue; }
+      if (/\s/.test(c)) continue;
+      if (state === 'before') {
+        if (c !== '[') throw fail(line, `expected '[' and found '${c}'`);
+        state = 'array';
+      } else if (state === 'after') {
+        throw fail(line, `text after the array's closing ']'`);
+      } else if (c === ']') {
+        if (separated) throw fail(line, "a ',' before ']' (a trailing comma)");
+        state = 'after';
+      } else if (c === ',') {
+        if (elements === 0 || separated) throw fail(line, "a ',' where a value should be");
+        separated = true;
+      } else {
+        if (elements > 0 && !separated) throw fail(line, "expected ',' or ']'");
+        elementLine = line; from = i; separated = false;
+        i--; // read this character as the element's first
+      }
+    }
+    if (elementLine > 0) element += chunk.slice(Math.max(from, 0));
+    yield* out;
+  }
+  if (state !== 'after') throw fail(line, state === 'before' ? 'no array' : "the array is not closed: the file ends before its ']'");
 }

@@ -5,23 +5,27 @@
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RecordBatch, Schema, type Table } from 'apache-arrow';
 import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import { decodeParquet, readParquetFooter, type ByteRange, type ParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
+import { formatOfExtension } from './file-formats.js';
 import { checkRequiredColumns, inferSchema, rowsToBatch, type ColumnRoles, type OnJsonText, type RecordOrigin } from './records-to-arrow.js';
 
 /** Input formats of `import`. */
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
 
-/** Pick the format from a flag or the file extension. */
+/**
+ * Pick the format from a flag or the file extension (see {@link formatOfExtension}): `.tsv` is CSV,
+ * `.json` JSON lines or one JSON array of objects (the JSONL reader tells them apart).
+ */
 export function detectFormat(file: string, flag?: string): InputFormat {
-  const f = (flag ?? extname(file).slice(1)).toLowerCase();
+  const f = flag?.toLowerCase() ?? formatOfExtension(file);
   if (f === 'csv' || f === 'tsv') return 'csv';
-  if (f === 'jsonl' || f === 'ndjson' || f === 'json') return 'jsonl';
-  if (f === 'parquet' || f === 'pq') return 'parquet';
+  if (f === 'jsonl' || f === 'json') return 'jsonl';
+  if (f === 'parquet') return 'parquet';
   throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${file}: use --format csv|jsonl|parquet|images`, { context: { file } });
 }
 
