@@ -62,6 +62,12 @@ export interface CreateFlightServerOptions {
   failedLogins?: FailedLoginLimiterOptions;
   /** Location URI put on endpoints (e.g. `grpc://host:port` of a load balancer); default none = "this service". */
   location?: string;
+  /**
+   * Where the server writes what its clients are not told (default: a line on stderr): a catalog
+   * failure naming the catalog database, whose client gets only "the catalog is unavailable (retry
+   * later)" (docs/flight.md "Errors"). The same line is written at most once per 10 s.
+   */
+  log?: (message: string) => void;
   /** Bound of one outgoing FlightData message (default 4 MiB, the gRPC clients' default receive limit). */
   maxMessageBytes?: number;
   /** Bound of one incoming message (default 64 MiB). */
@@ -144,6 +150,8 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
 /** Default of {@link CreateFlightServerOptions.putBufferBytes}: 32 MiB. */
 export const DEFAULT_PUT_BUFFER_BYTES = 32 * 1024 * 1024;
+/** The same line is logged at most once per this many ms (see {@link CreateFlightServerOptions.log}). */
+const LOG_REPEAT_MS = 10_000;
 /** Default of {@link CreateFlightServerOptions.getIdleMs}: 20 s. */
 export const DEFAULT_GET_IDLE_MS = 20_000;
 /** What a DoPut reserves when it starts (1 MiB); it reserves more as its data arrives. */
@@ -276,9 +284,6 @@ const ACTION_KEYS: Record<string, readonly string[]> = {
 
 type Handler = UntypedServiceImplementation[string];
 
-function grpcError(e: unknown): any {
-  return toGrpcStatus(e);
-}
 
 /**
  * Who a call comes from, for per-caller bounds: the authenticated user (or static token, by its
@@ -300,7 +305,7 @@ function hostOfPeer(peer: string): string {
 
 /** The names of {@link CreateFlightServerOptions}, checked complete by the compiler. */
 const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
-  lakehouse: true, stores: true, ticketSecret: true, ticketTtlMs: true, tokens: true, users: true, tokenTtlMs: true, failedLogins: true, location: true,
+  lakehouse: true, stores: true, ticketSecret: true, ticketTtlMs: true, tokens: true, users: true, tokenTtlMs: true, failedLogins: true, location: true, log: true,
   maxMessageBytes: true, maxReceiveMessageBytes: true, maxBufferedBytes: true, batchSize: true, prefetchBytes: true,
   shutdownTimeoutMs: true, transactionTtlMs: true, maxOpenTransactions: true, maxOpenTransactionsPerCaller: true,
   maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, getIdleMs: true, doGetThreads: true,
@@ -359,6 +364,8 @@ export class FlightServer {
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
+  /** Messages logged lately, and when (see {@link log}). */
+  private readonly logged = new Map<string, number>();
 
   constructor(options: CreateFlightServerOptions) {
     // a misspelt `tokens` or `users` would start a server without auth
@@ -468,6 +475,25 @@ export class FlightServer {
 
   // ----------------------------------------------------------------------------------------------
 
+  /** The status of an error sent to a client; what the client is not told goes to the log. */
+  private grpcError(e: unknown): any {
+    return toGrpcStatus(e, (message) => this.log(message));
+  }
+
+  /** Writes `message` to the `log` option, the same message at most once per {@link LOG_REPEAT_MS}. */
+  private log(message: string): void {
+    const now = Date.now();
+    const last = this.logged.get(message);
+    if (last !== undefined && now - last < LOG_REPEAT_MS) return;
+    if (this.logged.size >= 256) this.logged.clear();
+    this.logged.set(message, now);
+    try {
+      (this.options.log ?? ((m: string) => process.stderr.write(`lakesoul-ts flight: ${m}\n`)))(message);
+    } catch {
+      // a failing log must not fail the call
+    }
+  }
+
   private authenticate(metadata: Metadata): Principal {
     return this.auth.authenticate(metadata.get('authorization').map((v) => String(v)));
   }
@@ -497,7 +523,7 @@ export class FlightServer {
     const name = method.path.slice(method.path.lastIndexOf('/') + 1);
     const limit = MAX_REQUEST_MESSAGE_BYTES[name];
     if (limit !== undefined && limit < this.maxReceive) {
-      limitReceivedMessages(call, limit, (bytes) => grpcError(limitError(`${name} request message (${bytes} bytes)`, `of ${limit} bytes of ${name}`,
+      limitReceivedMessages(call, limit, (bytes) => this.grpcError(limitError(`${name} request message (${bytes} bytes)`, `of ${limit} bytes of ${name}`,
         `${REQUEST_CONTENT[name]}; only DoPut takes larger messages. Nothing of it was read`)));
     }
     if (name === 'Handshake' || !this.auth.enabled) return new ServerInterceptingCall(call);
@@ -507,7 +533,7 @@ export class FlightServer {
           try {
             this.counted(hostOfPeer(call.getPeer()), name, () => this.authenticate(metadata));
           } catch (e) {
-            call.sendStatus(grpcError(e));
+            call.sendStatus(this.grpcError(e));
             return;
           }
           pass(metadata);
@@ -525,7 +551,7 @@ export class FlightServer {
           this.authenticate(call.metadata);
           return fn(call.request, call, controller.signal);
         })
-        .then((res) => callback(null, res), (e) => callback(grpcError(e)));
+        .then((res) => callback(null, res), (e) => callback(this.grpcError(e)));
     }) as Handler;
   }
 
@@ -540,7 +566,7 @@ export class FlightServer {
         })
         .then(
           () => { if (!call.cancelled) call.end(); },
-          (e) => { if (!call.cancelled) call.emit('error', grpcError(e)); },
+          (e) => { if (!call.cancelled) call.emit('error', this.grpcError(e)); },
         );
     }) as Handler;
   }
@@ -721,7 +747,7 @@ export class FlightServer {
   private implementation(): UntypedServiceImplementation {
     return {
       Handshake: ((call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>) => {
-        void this.handshake(call).catch((e) => { if (!call.cancelled) call.emit('error', grpcError(e)); });
+        void this.handshake(call).catch((e) => { if (!call.cancelled) call.emit('error', this.grpcError(e)); });
       }) as Handler,
 
       ListFlights: this.serverStream<CriteriaMessage, FlightInfoMessage>(async (req, call, signal) => {
@@ -816,16 +842,16 @@ export class FlightServer {
       DoPut: ((call: ServerDuplexStream<FlightDataMessage, PutResultMessage>) => {
         void this.doPut(call).then(
           () => { if (!call.cancelled) call.end(); },
-          (e) => { if (!call.cancelled) call.emit('error', grpcError(e)); },
+          (e) => { if (!call.cancelled) call.emit('error', this.grpcError(e)); },
         );
       }) as Handler,
 
       DoExchange: ((call: ServerDuplexStream<unknown, unknown>) => {
         try {
           this.authenticate(call.metadata);
-          call.emit('error', grpcError(new LakeSoulError('Unsupported', 'DoExchange is not offered by the lakesoul-ts Flight server: use DoGet to read and DoPut to write')));
+          call.emit('error', this.grpcError(new LakeSoulError('Unsupported', 'DoExchange is not offered by the lakesoul-ts Flight server: use DoGet to read and DoPut to write')));
         } catch (e) {
-          call.emit('error', grpcError(e));
+          call.emit('error', this.grpcError(e));
         }
       }) as Handler,
 
@@ -880,7 +906,7 @@ export class FlightServer {
     }
     const release = credentialed ? this.admitAuthenticatedHandshake() : this.admitHandshake(host);
     const timeoutMs = credentialed ? HANDSHAKE_TIMEOUT_MS : UNAUTHENTICATED_HANDSHAKE_TIMEOUT_MS;
-    const timer = setTimeout(() => call.emit('error', grpcError(new LakeSoulError('Aborted', `Handshake: not completed within ${timeoutMs / 1000} s${credentialed ? '' : ' (the time of a handshake without credentials in its "authorization" header)'}`, {
+    const timer = setTimeout(() => call.emit('error', this.grpcError(new LakeSoulError('Aborted', `Handshake: not completed within ${timeoutMs / 1000} s${credentialed ? '' : ' (the time of a handshake without credentials in its "authorization" header)'}`, {
       code: 'DEADLINE_EXCEEDED',
     }))), timeoutMs);
     try {

@@ -73,8 +73,33 @@ function describe(e: LakeSoulError): string {
   return truncate(e.message);
 }
 
-/** The gRPC status of any error thrown inside a handler (the table named in the message). */
-export function toGrpcStatus(e: unknown): Partial<StatusObject> {
+/**
+ * True when `e` names the catalog database: its address (`postgres://user:***@host:port/db`), an
+ * embedded catalog's directory or a catalog server's socket. Such messages help the server's operator,
+ * not a Flight client, which is told only what failed ({@link catalogMessage}).
+ */
+function namesCatalogDatabase(e: LakeSoulError): boolean {
+  const database = e.context.database;
+  if (typeof database === 'string' && database.length > 0 && e.message.includes(database)) return true;
+  return e.kind === 'Catalog' && /:\/\/|catalog (?:database at|server of|driver for) |embedded catalog \//.test(e.message);
+}
+
+/** What a Flight client is told of a catalog failure that names the catalog database. */
+function catalogMessage(e: LakeSoulError, code: status): string {
+  if (e.code === 'TRANSACTION_OUTCOME_UNKNOWN') {
+    return 'the catalog database did not confirm the commit: it may or may not have taken effect (look at the table before writing again)';
+  }
+  if (code === status.UNAVAILABLE) return 'the catalog is unavailable (retry later)';
+  if (code === status.RESOURCE_EXHAUSTED) return 'the catalog database is out of a resource (retry later)';
+  return `the catalog failed (${e.code}); the server's log has the details`;
+}
+
+/**
+ * The gRPC status of any error thrown inside a handler (the table named in the message). A catalog
+ * failure naming the catalog database (its address and user) is answered with a generic message of
+ * the same status and code, and its whole message goes to `log` (the server's operator needs it).
+ */
+export function toGrpcStatus(e: unknown, log?: (message: string) => void): Partial<StatusObject> {
   const metadata = new Metadata();
   if (LakeSoulError.is(e)) {
     metadata.set('x-lakesoul-error-kind', e.kind);
@@ -84,6 +109,11 @@ export function toGrpcStatus(e: unknown): Partial<StatusObject> {
     const code = RESOURCE_EXHAUSTED_CODES.has(e.code) ? status.RESOURCE_EXHAUSTED
       : (e.kind === 'Io' || e.kind === 'Catalog') && e.retryable ? status.UNAVAILABLE
         : KIND_TO_STATUS[e.kind] ?? status.INTERNAL;
+    if (namesCatalogDatabase(e)) {
+      log?.(`${e.code}: ${e.message}`);
+      const shown = new LakeSoulError(e.kind, catalogMessage(e, code), { code: e.code, context: { table: e.context.table, namespace: e.context.namespace } });
+      return { code, details: describe(shown), metadata };
+    }
     return { code, details: describe(e), metadata };
   }
   const message = e instanceof Error ? e.message : String(e);
