@@ -23,7 +23,7 @@ import {
   encodeCreatePreparedStatementResult, encodeMetadataCommand, unpackAny, type FlightSqlCommand,
 } from './flight-sql-messages.js';
 import { metadataBatch, metadataSchema } from './flight-sql-metadata.js';
-import { parseSqlSelect, SUPPORTED_SQL, type SqlSelect } from './sql-statement.js';
+import { parseSqlSelect, sqlReadError, SUPPORTED_SQL, type SqlSelect } from './sql-statement.js';
 
 /** The Flight SQL actions served by DoAction (their bodies and results are Any-wrapped protobuf). */
 export const FLIGHT_SQL_ACTIONS: readonly ActionTypeMessage[] = [
@@ -124,13 +124,25 @@ export class FlightSqlService {
       };
     }
     const { read, limit } = this.statement(cmd);
-    return this.host.readInfo(read, limit, descriptor, signal);
+    return this.sqlRead(read, () => this.host.readInfo(read, limit, descriptor, signal));
+  }
+
+  /** Runs a statement's read, its errors said in SQL terms ({@link sqlReadError}). */
+  private async sqlRead<T>(read: FlightReadCommand, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (!LakeSoulError.hasCode(e, 'VERSION_NEEDS_PARTITION')) throw e;
+      const columns = await this.host.lakehouse.table(read.table, read.namespace).then((t) => t.info.rangePartitions, () => []);
+      throw sqlReadError(e, read, columns);
+    }
   }
 
   /** GetSchema of a Flight SQL command: the encapsulated IPC schema message. */
   async getSchema(cmd: FlightSqlCommand, signal: AbortSignal): Promise<Buffer> {
     if (isMetadata(cmd)) return Buffer.from(schemaToIpcMessage(metadataSchema(cmd)));
-    return Buffer.from(schemaToIpcMessage(await this.host.readSchema(this.statement(cmd).read, signal)));
+    const { read } = this.statement(cmd);
+    return Buffer.from(schemaToIpcMessage(await this.sqlRead(read, () => this.host.readSchema(read, signal))));
   }
 
   /** The result of a metadata ticket, or undefined when `ticket` is not one (a signed split ticket). */
@@ -154,7 +166,7 @@ export class FlightSqlService {
         const req = decodeCreatePreparedStatement(body);
         refuseTransaction(req.transactionId);
         const { read } = parseSqlSelect(req.query);
-        const schema = await this.host.readSchema(read, signal);
+        const schema = await this.sqlRead(read, () => this.host.readSchema(read, signal));
         const handle = Buffer.concat([HANDLE_MAGIC, Buffer.from(req.query, 'utf8')]);
         // No parameters: an empty parameter schema tells clients there is nothing to bind.
         return [encodeCreatePreparedStatementResult(handle, schemaToIpcMessage(schema), Buffer.alloc(0))];

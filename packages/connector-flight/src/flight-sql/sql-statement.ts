@@ -203,3 +203,23 @@ export function parseSqlSelect(sql: string): SqlSelect {
   return limit === undefined ? { read } : { read, limit };
 }
 
+/**
+ * The error of a statement's read said in SQL terms: a `VERSION_NEEDS_PARTITION` refusal (a version
+ * read of a range-partitioned table selecting several partitions) names what works in SQL, not the
+ * `partitions` option and `--partition` flag it names elsewhere, which a statement cannot give (a
+ * WHERE filters rows; it does not choose the partition a version number belongs to). Other errors
+ * are returned as they are. `rangePartitions`: the table's range partition columns, when known.
+ */
+export function sqlReadError(e: unknown, read: FlightReadCommand, rangePartitions: readonly string[] = []): unknown {
+  if (!LakeSoulError.hasCode(e, 'VERSION_NEEDS_PARTITION') || read.version === undefined) return e;
+  const selected = /selects (\d+) partitions \(e\.g\. ([^)]*)\)/.exec(e.message);
+  const many = selected ? `this table has ${selected[1]} partitions (e.g. ${selected[2]})` : 'this table has several partitions';
+  const partitions = rangePartitions.length ? `{${rangePartitions.map((c) => `${JSON.stringify(c)}: "..."`).join(', ')}}` : '{...}';
+  const command = `{"table": ${JSON.stringify(read.table)}, "namespace": ${JSON.stringify(read.namespace)}, "partitions": ${partitions}, "version": ${read.version}}`;
+  return new LakeSoulError('InvalidArgument',
+    `FOR VERSION AS OF ${read.version} on table ${quote(`${read.namespace}.${read.table}`)}: versions are numbered per partition and ${many}; `
+    + 'SQL cannot name the partition a version belongs to (a WHERE clause filters rows, it does not choose the partition). '
+    + "Read the table as of a time instead: FOR TIMESTAMP AS OF '<ISO-8601>' (a commit's time + 1 ms; DoAction \"history\" lists them), "
+    + `or one partition's version with a plain Flight read command: ${command}`,
+    { code: 'VERSION_NEEDS_PARTITION', context: { ...e.context }, cause: e });
+}
