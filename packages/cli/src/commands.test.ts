@@ -70,3 +70,33 @@ describe('export and import formats', () => {
     }
   });
 });
+
+describe('messages of small things', () => {
+  it('an option value out of range exits 4 as --limit -1 does, not 2', async () => {
+    const dir = scratch();
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64'])).code).toBe(0);
+    for (const args of [['--version', '-1'], ['--limit', '-1'], ['--format', 'xml']]) {
+      const r = await cli(dir, ['scan', 't', ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(4);
+      expect(r.err).toMatch(args[0] === '--limit' ? /--limit must be a non-negative integer/ : new RegExp(`option '${args[0]} <[a-z]+>' argument '${args[1]}' is invalid`));
+    }
+    expect((await cli(dir, ['scan', 't', '--no-such-flag'])).code).toBe(2);
+  });
+
+  it('history of a table with no commits says so; an import into many partitions summarizes their versions', async () => {
+    const dir = scratch();
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64,p:int32', '--partition-by', 'p'])).code).toBe(0);
+    const empty = await cli(dir, ['history', 't']);
+    expect(empty.code).toBe(0);
+    expect(empty.err).toMatch(/no commits yet: table 'default\.t' has not been written to \(`.*import t <file>` adds rows\)/);
+    expect((await cli(dir, ['history', 't', '--format', 'json'])).out.trim()).toBe('[]');
+    writeFileSync(join(dir, 'p.csv'), `id,p\n${Array.from({ length: 13 }, (_, i) => `${i},${i}`).join('\n')}\n`);
+    const r = await cli(dir, ['import', 't', 'p.csv']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^imported 13 rows from p\.csv into default\.t: 13 files, versions p=0@0 p=1@0 (\S+@0 ){8}\.\.\. and 3 more partitions \(version 0\)\n$/);
+    const history = await cli(dir, ['history', 't']);
+    expect(history.out).toMatch(/p=0@0, p=1@0, (\S+@0, ){8}\.\.\. and 3 more partitions \(version 0\)/);
+    expect(history.err).toBe('');
+    expect((await cli(dir, ['history', 't', '--format', 'csv'])).out.split('@0').length - 1).toBe(13);
+  });
+});

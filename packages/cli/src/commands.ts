@@ -301,6 +301,24 @@ function showPartition(desc: string): string {
   return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
 }
 
+/** Partition versions listed in a text line before the rest are summarized ({@link showVersions}). */
+const VERSIONS_SHOWN = 10;
+
+/**
+ * Partition versions written by a commit, for a text line: `p@v` each, separated by `sep`; past
+ * {@link VERSIONS_SHOWN} partitions the first ones and `... and N more partitions (versions a..b)`
+ * (an import touching 3,000 partitions printed a 40 KB line). The json/jsonl/csv outputs list all.
+ */
+function showVersions(versions: Iterable<readonly [partition: string, version: number]>, sep = ' '): string {
+  const all = [...versions];
+  const shown = all.slice(0, VERSIONS_SHOWN).map(([p, v]) => `${showPartition(p)}@${v}`).join(sep);
+  const rest = all.slice(VERSIONS_SHOWN).map(([, v]) => v);
+  if (rest.length === 0) return shown;
+  const low = rest.reduce((a, b) => Math.min(a, b));
+  const hi = rest.reduce((a, b) => Math.max(a, b));
+  return `${shown}${sep}... and ${count(rest.length, 'more partition')} (${low === hi ? `version ${low}` : `versions ${low}..${hi}`})`;
+}
+
 /** A scan's or export's progress bar ({@link startScanProgress}). */
 interface ScanProgress extends Progress {
   /** The read has ended (every row read, or `--limit` reached): the bar ends at 100%. */
@@ -325,7 +343,8 @@ async function startScanProgress(label: string, t: LakeSoulTable, plan: Awaited<
     exact = !o.filtered && !t.info.cdcColumn && counted.splits.every((s) => s.rowCount !== null && (s.bucket === null || s.files.length <= 1));
     if (o.limit !== undefined) total = Math.min(total, o.limit);
   }
-  const progress = startProgress({ label: exact || !total ? label : `${label} (at most ${total} rows)`, unit: 'rows', quiet: o.quiet, total });
+  // rows only: a scan writes no files, and an export's bytes are known at its end (they showed '0 B | 0 files' throughout)
+  const progress = startProgress({ label: exact || !total ? label : `${label} (at most ${total} rows)`, unit: 'rows', quiet: o.quiet, total, show: ['rows'] });
   let rows = 0;
   return {
     tick(u) { rows += u.rows ?? 0; progress.tick(u); },
@@ -832,7 +851,7 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
               progress.stop();
               out(res.versions.size === 0
                 ? `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: nothing to commit (${rows === 0 ? 'the file has no rows' : 'no file was written'})`
-                : `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${[...res.versions].map(([p, v]) => `${showPartition(p)}@${v}`).join(' ')}`);
+                : `imported ${count(rows, 'row')} from ${shown} into ${t.info.namespace}.${t.info.name}: ${count(res.files.length, 'file')}, versions ${showVersions(res.versions)}`);
               for (const [column, { n, first }] of asText) {
                 note(`note: column '${column}' (utf8): ${n === 1 ? '1 value that is not a JSON string was stored as its' : `${n} values that are not JSON strings were stored as their`} JSON text (first at ${shown}:${first})`);
               }
@@ -1035,12 +1054,17 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
           }
           const versions = format === 'json' || format === 'jsonl'
             ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))
-            : commit.map((v) => `${format === 'table' ? showPartition(v.partitionDesc) : v.partitionDesc}@${v.version}`).join(format === 'table' ? ', ' : ' ');
+            : format === 'table' ? showVersions(commit.map((v) => [v.partitionDesc, v.version] as const), ', ')
+              : commit.map((v) => `${v.partitionDesc}@${v.version}`).join(' ');
           const rowsShown = unknown === undefined ? rows : format === 'json' || format === 'jsonl' ? null : unknown;
           await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rowsShown]]);
         }
       }
       await printer.end(columns);
+      // a table never written to: the header alone read as a failure to list them
+      if (commits.length === 0 && format === 'table' && !quiet()) {
+        note(`no commits yet: ${scope.partitionDesc === undefined ? `table '${t.namespace}.${t.name}'` : `partition ${showPartition(scope.partitionDesc)}`} has not been written to (\`${cliName()} import ${shellWord(name)}${o.namespace === 'default' ? '' : ` -n ${shellWord(o.namespace)}`} <file>\` adds rows)`);
+      }
     }));
   addCompactCommand({ program, io, out, note, quiet });
   program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
@@ -1143,7 +1167,7 @@ function addCompactCommand({ program, io, out, quiet }: ProgramParts): void {
         const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
         if (o.format === 'table') {
           if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
-          else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${versions.map((v) => `${showPartition(v.partition)}@${v.version}`).join(' ')}`);
+          else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${showVersions(res.versions)}`);
         } else {
           await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
             [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions]]);
@@ -1399,6 +1423,9 @@ export async function run(argv: string[], io: CliIO = { stdout: process.stdout, 
       // `--help` and `help`: ok; help shown because no command was given (`lakesoul-ts`, `lakesoul-ts
       // table`), commander's 'commander.help' with exit code 1: a usage error
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.ok;
+      // a value an option or argument cannot take (`--version -1`, `--format xml`): invalid input, as
+      // the values checked by the commands themselves are (`--limit -1`, `--timestamp x`)
+      if (e.code === 'commander.invalidArgument') return ExitCode.invalidInput;
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     io.stderr.write(`error: ${errorMessage(e)}\n`);

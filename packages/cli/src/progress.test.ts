@@ -42,4 +42,13 @@ describe('progress', () => {
     }
     expect(written).toBe('');
   });
+
+  it('shows only the counters asked for (a scan or export counts rows, not bytes or files)', () => {
+    const t = terminal();
+    const p = startProgress({ label: 'export t', unit: 'rows', total: 100, show: ['rows'], stream: t.stream });
+    p.tick({ rows: 40 });
+    p.stop();
+    expect(t.text()).toMatch(/export t .* 40% \| 40 rows \| \d+ rows\/s \| ETA/);
+    expect(t.text()).not.toMatch(/ B \||files/);
+  });
 });

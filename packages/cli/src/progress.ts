@@ -31,6 +31,8 @@ export interface ProgressOptions {
   /** Which counter drives the bar and the ETA. */
   unit: 'rows' | 'bytes' | 'files';
   total?: number;
+  /** The counters the bar shows (default all three): a task that never counts bytes or files leaves them out. */
+  show?: readonly ('rows' | 'bytes' | 'files')[];
   quiet?: boolean;
   stream?: NodeJS.WriteStream;
 }
@@ -55,12 +57,12 @@ export function startProgress(options: ProgressOptions): Progress {
   // would read 100% from the first frame), so only the counters and the rate.
   const known = options.total !== undefined && options.total > 0;
   let total = options.total ?? 0;
+  const show = options.show ?? ['rows', 'bytes', 'files'];
+  const shown = (['rows', 'bytes', 'files'] as const).filter((c) => show.includes(c)).map((c) => ({ rows: '{rows} rows | ', bytes: '{bytesH} | ', files: '{files} files | ' })[c]).join('');
   const cliProgress = loadCliProgress();
   const bar = new cliProgress.SingleBar({
     stream,
-    format: known
-      ? `${options.label} {bar} {percentage}% | {rows} rows | {bytesH} | {files} files | {rate} | ETA {etaH}`
-      : `${options.label} | {rows} rows | {bytesH} | {files} files | {rate}`,
+    format: known ? `${options.label} {bar} {percentage}% | ${shown}{rate} | ETA {etaH}` : `${options.label} | ${shown}{rate}`,
     barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: false, etaBuffer: 20, fps: 10,
   }, cliProgress.Presets.shades_classic);
   const payload = () => {
