@@ -99,4 +99,13 @@ describe('messages of small things', () => {
     expect(history.err).toBe('');
     expect((await cli(dir, ['history', 't', '--format', 'csv'])).out.split('@0').length - 1).toBe(13);
   });
+
+  it('--columns naming a column twice is refused, naming it (table and csv printed it twice, jsonl once)', async () => {
+    const dir = scratch();
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64,v:utf8'])).code).toBe(0);
+    for (const cmd of [['scan', 't'], ['export', 't', 'x.csv']]) {
+      const r = await cli(dir, [...cmd, '--columns', 'id,v,id']);
+      expect([r.code, r.err], cmd.join(' ')).toEqual([4, "error: --columns 'id,v,id': column 'id' is named twice: name each column once\n"]);
+    }
+  });
 });

@@ -181,6 +181,9 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
   if (o.columns) {
     const columns = o.columns as string[];
     if (columns.length === 0 || columns.some((c) => c === '')) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': name the columns to output, separated by commas`);
+    // the table, csv and json outputs would disagree on it (two columns, or one key)
+    const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+    if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': column '${twice}' is named twice: name each column once`, { context: { column: twice } });
     opts.columns = columns;
   }
   if (o.filter !== undefined && o.where !== undefined) throw new LakeSoulError('InvalidArgument', '--where is --filter by another name: give one of them');
