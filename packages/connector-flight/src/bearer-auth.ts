@@ -33,6 +33,14 @@ export interface BearerAuthOptions {
  */
 export const AUTH_OFF_TOKEN = 'lakesoul-ts-auth-off';
 
+/**
+ * Characters from which a configured bearer token counts as one no guessing finds (`openssl rand
+ * -hex 16` gives 32): such a token, like a token issued by Handshake (an HMAC-SHA256), is accepted
+ * even from a client host locked for failed logins (see {@link BearerAuth.unguessable}). A shorter
+ * token, and a password, could be guessed: from a locked host they are refused like wrong ones.
+ */
+export const MIN_UNGUESSABLE_TOKEN_CHARS = 32;
+
 /** Who made a call. */
 export interface Principal {
   user: string;
@@ -50,6 +58,8 @@ export class BearerAuth {
   /** True when at least one token or user is configured: calls then need credentials. */
   readonly enabled: boolean;
   private readonly tokens: string[];
+  /** Principal names of the configured tokens of at least {@link MIN_UNGUESSABLE_TOKEN_CHARS} characters. */
+  private readonly longTokens: Set<string>;
   private readonly users: Record<string, string>;
   private readonly key: Buffer;
   private readonly ttlMs: number;
@@ -66,6 +76,7 @@ export class BearerAuth {
     if (this.tokens.some((t) => t.trim() !== t)) {
       throw new LakeSoulError('InvalidArgument', 'a bearer token begins or ends with white space, which no client can send (headers drop it): remove it', { code: 'EMPTY_CREDENTIAL' });
     }
+    this.longTokens = new Set(this.tokens.flatMap((t, i) => (t.length >= MIN_UNGUESSABLE_TOKEN_CHARS ? [`token ${i + 1}`] : [])));
     this.users = options.users ?? {};
     for (const [user, password] of Object.entries(this.users)) {
       if (user.length === 0 || typeof password !== 'string' || password.length === 0) {
@@ -138,6 +149,17 @@ export class BearerAuth {
     if (!safeEqual(parts[2], this.mac(parts[1], password ?? '\u0000unknown user')) || password === undefined) return null;
     if (this.now() >= e) throw new LakeSoulError('Unauthenticated', `bearer token of '${u}' expired at ${new Date(e).toISOString()}; authenticate again`);
     return { user: u, via: 'basic' };
+  }
+
+  /**
+   * True when `principal` authenticated with a credential no guessing finds: a token issued by
+   * Handshake (signed), or a configured token of at least {@link MIN_UNGUESSABLE_TOKEN_CHARS}
+   * characters. The Flight server accepts these even from a client host that other clients' failed
+   * logins have locked; a password or a shorter token from such a host is refused, right or wrong,
+   * so that guessing them stays bounded.
+   */
+  unguessable(principal: Principal): boolean {
+    return principal.via === 'basic' || (principal.via === 'token' && this.longTokens.has(principal.user));
   }
 
   /**

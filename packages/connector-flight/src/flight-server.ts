@@ -25,7 +25,7 @@ import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
 import { FrameBuffers } from './frame-buffers.js';
 import { sendMessagesInPlace } from './grpc-send.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
-import { AUTH_OFF_TOKEN, BearerAuth, type Principal } from './bearer-auth.js';
+import { AUTH_OFF_TOKEN, BearerAuth, MIN_UNGUESSABLE_TOKEN_CHARS, type Principal } from './bearer-auth.js';
 import { limitReceivedMessages } from './grpc-receive-limit.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
@@ -57,7 +57,10 @@ export interface CreateFlightServerOptions {
   tokenTtlMs?: number;
   /**
    * Bound on credential guessing (default: 10 failed logins in a row per client host, then one per
-   * 6 s): a host past it gets RESOURCE_EXHAUSTED before its credentials are checked.
+   * 6 s; the same wrong credential sent again counts once): a host past it gets RESOURCE_EXHAUSTED
+   * for passwords and for configured tokens shorter than {@link MIN_UNGUESSABLE_TOKEN_CHARS}, right
+   * or wrong; tokens issued by Handshake and longer configured tokens are still accepted from it
+   * (docs/security.md "Failed logins").
    */
   failedLogins?: FailedLoginLimiterOptions;
   /** Location URI put on endpoints (e.g. `grpc://host:port` of a load balancer); default none = "this service". */
@@ -499,17 +502,31 @@ export class FlightServer {
   }
 
   /**
-   * Runs a credential check of a call from `host`: refused at once while the host is past its failed
-   * logins, and a failure for wrong credentials counts against it.
+   * Runs a credential check of a call from `host` (`credential`: what it sent). Wrong credentials
+   * spend one of the host's failed logins, unless the host already spent one on the same credential
+   * (a client retrying a stale token is no guesser). While the host is past its failed logins, the
+   * check still runs (it is cheap: a constant-time compare or an HMAC) but only credentials no
+   * guessing finds pass (`unguessable`: signed tokens, long configured tokens); everything else is
+   * refused RESOURCE_EXHAUSTED, right or wrong, so a guess learns nothing. Clients that hold such a
+   * credential are thus never refused because another client behind the same address failed.
    */
-  private counted<T>(host: string, what: string, check: () => T): T {
-    this.logins.check(host, what);
+  private counted<T>(host: string, what: string, credential: string, check: () => T, unguessable: (result: T) => boolean = () => false): T {
+    const refusal = this.logins.refusal(host, what);
+    let result: T;
     try {
-      return check();
+      result = check();
     } catch (e) {
-      if (LakeSoulError.hasCode(e, 'BAD_CREDENTIALS')) this.logins.fail(host);
+      if (refusal) throw refusal;
+      if (LakeSoulError.hasCode(e, 'BAD_CREDENTIALS')) this.logins.fail(host, credential);
       throw e;
     }
+    if (refusal && !unguessable(result)) throw refusal;
+    return result;
+  }
+
+  /** The `authorization` header values of a call. */
+  private static authorization(metadata: Metadata): string[] {
+    return metadata.get('authorization').map((v) => String(v));
   }
 
   /**
@@ -531,7 +548,8 @@ export class FlightServer {
       start: (next) => next({
         onReceiveMetadata: (metadata, pass) => {
           try {
-            this.counted(hostOfPeer(call.getPeer()), name, () => this.authenticate(metadata));
+            const headers = FlightServer.authorization(metadata);
+            this.counted(hostOfPeer(call.getPeer()), name, headers.join('\n'), () => this.auth.authenticate(headers), (p) => this.auth.unguessable(p));
           } catch (e) {
             call.sendStatus(this.grpcError(e));
             return;
@@ -898,10 +916,11 @@ export class FlightServer {
     let user: string | undefined;
     let credentialed = false;
     if (this.auth.enabled && basic) {
-      user = this.counted(host, 'Handshake', () => this.auth.checkBasic(basic));
+      // a password could be guessed: from a locked host it is refused, right or wrong
+      user = this.counted(host, 'Handshake', basic, () => this.auth.checkBasic(basic));
       credentialed = true;
     } else if (this.auth.enabled && headers.some((h) => /^Bearer\s/i.test(h.trim()))) {
-      this.counted(host, 'Handshake', () => this.auth.authenticate(headers));
+      this.counted(host, 'Handshake', headers.join('\n'), () => this.auth.authenticate(headers), (p) => this.auth.unguessable(p));
       credentialed = true;
     }
     const release = credentialed ? this.admitAuthenticatedHandshake() : this.admitHandshake(host);
@@ -973,7 +992,7 @@ export class FlightServer {
       // A bearer token (header, or as the handshake payload) is validated and echoed.
       const candidates = [...headers];
       if (lastPayload.byteLength) candidates.push(`Bearer ${lastPayload.toString('utf8')}`);
-      this.counted(host, 'Handshake', () => this.auth.authenticate(candidates));
+      this.counted(host, 'Handshake', candidates.join('\n'), () => this.auth.authenticate(candidates), (p) => this.auth.unguessable(p));
     }
     call.sendMetadata(out);
     call.write({ protocol_version: '0', payload });
