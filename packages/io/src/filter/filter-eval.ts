@@ -9,6 +9,8 @@ import { decodeDictionary, takeRows } from '../arrow/take-rows.js';
 import { TemporalParseError, UNITS_PER_SECOND, parseDateDays, parseTimestamp } from '../arrow/temporal-codec.js';
 import { likeMatcher } from './like.js';
 import { utf8Text } from '../arrow/data-access.js';
+import { decimalOfBigint, decimalOfNumber, integerComparer, numberComparer, parseDecimal, scaledDecimal, type ExactDecimal } from './exact-decimal.js';
+import type { LiteralText } from './filter-parse.js';
 
 const F = 0;
 const T = 1;
@@ -64,10 +66,34 @@ function test(op: Cmp, c: number): boolean {
   }
 }
 
-function typeError(column: string, type: unknown, value: FilterValue): LakeSoulError {
-  return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with ${typeof value === 'string' ? `'${value}'` : String(value)} of another type`, {
+/** A literal as an error message shows it: a number as written when its text is kept, long ones cut. */
+function shown(value: FilterValue, text?: string): string {
+  const s = text ?? (typeof value === 'string' ? `'${value}'` : String(value));
+  return s.length > 80 ? `${s.slice(0, 80)}… (${s.length} characters)` : s;
+}
+
+function typeError(column: string, type: unknown, value: FilterValue, text?: string): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with ${shown(value, text)} of another type`, {
     context: { column },
   });
+}
+
+/**
+ * A number literal with a fraction at or beyond 2^53 against a float column: the nearest double is a
+ * whole number (`9007199254740992.5` is 9007199254740992), so the comparison is refused rather than
+ * answered for another number. Decimal and integer columns compare with such a literal exactly.
+ */
+function wholeDoubleError(column: string, type: unknown, value: FilterValue, text: string): LakeSoulError {
+  return new LakeSoulError(
+    'InvalidArgument',
+    `filter compares float column '${column}' (${String(type)}) with ${shown(value, text)}, a number with a fraction no double can hold (at 2^53 and beyond doubles are whole numbers): compare with a whole number`,
+    { context: { column } },
+  );
+}
+
+/** Whether a literal kept as text (see {@link LiteralText}) has a double that is a whole number for it. */
+function fractionLost(value: FilterValue, text: string | undefined): boolean {
+  return text !== undefined && typeof value === 'number' && Math.abs(value) >= 2 ** 53;
 }
 
 function toMillis(v: FilterValue, column: string, type: unknown): number {
@@ -175,7 +201,7 @@ const isHalf = (data: Data): boolean => data.typeId === Type.Float && (data.type
  * Compare every row of `data` with literal `value` using `op`, writing T/F/N into `out`.
  * The literal is converted to the column's representation (see module docs of the filter area).
  */
-function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, out: Uint8Array): void {
+function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, out: Uint8Array, text?: string): void {
   const n = data.length;
   if (value === null) {
     out.fill(N);
@@ -187,8 +213,25 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
   switch (data.typeId) {
     case Type.Int:
     case Type.Float: {
-      if (typeof value !== 'number' && typeof value !== 'bigint') throw typeError(column, type, value);
+      if (typeof value !== 'number' && typeof value !== 'bigint') throw typeError(column, type, value, text);
       const isBig = vals instanceof BigInt64Array || vals instanceof BigUint64Array;
+      if (text !== undefined && typeof value === 'number') {
+        if (data.typeId === Type.Float) {
+          // a float column compares with the double (`f = 0.1` is the double 0.1), unless it lost the fraction
+          if (fractionLost(value, text)) throw wholeDoubleError(column, type, value, text);
+        } else {
+          // an integer column compares with the literal as written (`i = 1.00000000000000001` is no integer)
+          const dec = parseDecimal(text)!;
+          if (isBig) {
+            const cmp = integerComparer(dec, 0);
+            for (let i = 0; i < n; i++) out[i] = test(op, cmp(vals[i])) ? T : F;
+          } else {
+            const cmp = numberComparer(dec);
+            for (let i = 0; i < n; i++) out[i] = test(op, cmp(vals[i])) ? T : F;
+          }
+          return;
+        }
+      }
       if (!isBig && typeof value === 'bigint') {
         const lit = data.typeId === Type.Float ? floatLiteral(value) : value;
         if (typeof lit === 'number') {
@@ -234,7 +277,7 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
       }
     }
     case Type.Bool: {
-      if (typeof value !== 'boolean') throw typeError(column, type, value);
+      if (typeof value !== 'boolean') throw typeError(column, type, value, text);
       const lit = value ? 1 : 0;
       for (let i = 0; i < n; i++) {
         const pos = data.offset + i;
@@ -247,7 +290,7 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
     case Type.LargeUtf8:
     case Type.Binary:
     case Type.LargeBinary: {
-      if (typeof value !== 'string') throw typeError(column, type, value);
+      if (typeof value !== 'string') throw typeError(column, type, value, text);
       const lit = encoder.encode(value);
       const offs = data.valueOffsets as Int32Array | BigInt64Array;
       const big = offs instanceof BigInt64Array;
@@ -280,16 +323,15 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
     }
     case Type.Decimal: {
       if (type.bitWidth !== 128) break;
-      const lit = decimalLiteral(value, column, type);
+      // the column's unscaled values against the literal's exact value at the column's scale: a literal
+      // with more fraction digits lies strictly between two values (scale 2: `= 1.005` matches none,
+      // `> 1.005` is `>= 1.01`)
+      const cmp = integerComparer(decimalLiteral(value, column, type, text), type.scale as number);
       const words = data.values as Uint32Array;
-      const sc = BigInt(type.scale);
-      const right = lit.unscaled * 10n ** sc; // literal scaled to (literal scale + column scale)
-      const leftMul = 10n ** BigInt(lit.scale);
       for (let i = 0; i < n; i++) {
         let v = 0n;
         for (let w = 3; w >= 0; w--) v = (v << 32n) | BigInt(words[4 * i + w]);
-        const left = BigInt.asIntN(128, v) * leftMul;
-        out[i] = test(op, left < right ? -1 : left > right ? 1 : 0) ? T : F;
+        out[i] = test(op, cmp(BigInt.asIntN(128, v))) ? T : F;
       }
       return;
     }
@@ -299,25 +341,23 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
   throw new LakeSoulError('Unsupported', `filters on column '${column}' of type ${String(type)} are not supported`, { context: { column } });
 }
 
-/** A decimal literal as an exact (unscaled, scale) pair; numbers use their shortest decimal form. */
-function decimalLiteral(value: FilterValue, column: string, type: unknown): { unscaled: bigint; scale: number } {
-  if (typeof value === 'bigint') return { unscaled: value, scale: 0 };
-  let text: string;
+/**
+ * A literal for a decimal column as the exact decimal it denotes: a number literal's kept text (the
+ * literal as written, see {@link LiteralText}), else a number's shortest decimal form (what a double
+ * given in an AST reads as), a bigint, or decimal text (`'12.50'`, `'1e-3'`).
+ */
+function decimalLiteral(value: FilterValue, column: string, type: unknown, text?: string): ExactDecimal {
+  if (typeof value === 'bigint') return decimalOfBigint(value);
   if (typeof value === 'number') {
+    if (text !== undefined) return parseDecimal(text) ?? decimalOfNumber(value);
     if (!Number.isFinite(value)) throw typeError(column, type, value);
-    text = String(value);
-  } else if (typeof value === 'string') text = value.trim();
-  else throw typeError(column, type, value);
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  if (m === null || (m[2] === '' && (m[3] ?? '') === '')) throw typeError(column, type, value);
-  const digits = `${m[2]}${m[3] ?? ''}`.replace(/^0+(?=\d)/, '') || '0';
-  let scale = (m[3] ?? '').length - Number(m[4] ?? 0);
-  let unscaled = BigInt(digits);
-  if (scale < 0) {
-    unscaled *= 10n ** BigInt(-scale);
-    scale = 0;
+    return decimalOfNumber(value);
   }
-  return { unscaled: m[1] === '-' ? -unscaled : unscaled, scale };
+  if (typeof value === 'string') {
+    const d = parseDecimal(value);
+    if (d !== undefined) return d;
+  }
+  throw typeError(column, type, value);
 }
 
 function applyNulls(data: Data, out: Uint8Array): void {
@@ -393,17 +433,19 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       const tmp = new Uint8Array(n);
       let sawNull = false;
       if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
-      if (expr.values.length > 8 && inWithSet(data, expr.column, expr.values, out)) {
+      const texts = (expr as LiteralText).texts;
+      if (expr.values.length > 8 && inWithSet(data, expr.column, expr.values, out, texts)) {
         if (expr.values.includes(null)) for (let i = 0; i < n; i++) if (out[i] === F) out[i] = N;
         applyNulls(data, out);
         return out;
       }
-      for (const v of expr.values) {
+      for (let k = 0; k < expr.values.length; k++) {
+        const v = expr.values[k];
         if (v === null) {
           sawNull = true;
           continue;
         }
-        compareColumn(data, expr.column, '=', v, tmp);
+        compareColumn(data, expr.column, '=', v, tmp, texts?.[k] ?? undefined);
         for (let i = 0; i < n; i++) if (tmp[i] === T) out[i] = T;
       }
       // x IN (..., NULL) is NULL, not false, when no listed value matches
@@ -432,7 +474,7 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
     default: {
       const data = columnData(batch, expr.column);
       const out = new Uint8Array(n);
-      compareColumn(data, expr.column, expr.op, expr.value, out);
+      compareColumn(data, expr.column, expr.op, expr.value, out, (expr as LiteralText).text);
       applyNulls(data, out);
       return out;
     }
@@ -545,13 +587,26 @@ function in64(vals: BigInt64Array | BigUint64Array, literals: Iterable<bigint>, 
  * utf8 columns. Returns false (nothing written) for other column types, which take the
  * value-by-value path. Literal types are checked like comparisons.
  */
-function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8Array): boolean {
+function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8Array, texts?: (string | null)[]): boolean {
   const n = data.length;
   const type = data.type as any;
-  const lits = values.filter((v) => v !== null);
   const vals = data.values as any;
   if (data.typeId === Type.Int || (data.typeId === Type.Float && type.precision > 0)) {
-    for (const v of lits) if (typeof v !== 'number' && typeof v !== 'bigint') throw typeError(column, type, v);
+    const lits: FilterValue[] = [];
+    values.forEach((v, k) => {
+      const text = texts?.[k] ?? undefined;
+      if (v === null) return;
+      if (typeof v !== 'number' && typeof v !== 'bigint') throw typeError(column, type, v, text);
+      if (text === undefined) lits.push(v);
+      else if (data.typeId === Type.Float) {
+        if (fractionLost(v, text)) throw wholeDoubleError(column, type, v, text);
+        lits.push(v);
+      } else {
+        // an integer column: the literal as written, which only a whole number equals
+        const s = scaledDecimal(parseDecimal(text)!, 0);
+        if (s.beyond === undefined && !s.frac) lits.push(s.floor);
+      }
+    });
     if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
       const set = new Set<bigint>();
       for (const v of lits) if (typeof v === 'bigint' || Number.isInteger(v)) set.add(BigInt(v as number | bigint));
@@ -567,7 +622,10 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
     return true;
   }
   if (data.typeId === Type.Utf8 || data.typeId === Type.LargeUtf8) {
-    for (const v of lits) if (typeof v !== 'string') throw typeError(column, type, v);
+    values.forEach((v, k) => {
+      if (v !== null && typeof v !== 'string') throw typeError(column, type, v, texts?.[k] ?? undefined);
+    });
+    const lits = values.filter((v) => v !== null);
     const set = new Set(lits as string[]);
     const offs = data.valueOffsets as Int32Array | BigInt64Array;
     for (let i = 0; i < n; i++) {
@@ -584,7 +642,9 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
  * Evaluate a filter on a batch: a mask with 1 for rows where the filter is TRUE (SQL three-valued
  * logic: comparisons with NULL are unknown, NOT unknown is unknown, and rows with unknown are
  * dropped). Literals are converted to the column's type: numbers/bigints for numeric columns (exact
- * mixed comparisons; a bigint against a float column as `floatLiteral` takes it), strings by
+ * mixed comparisons; a bigint against a float column as `floatLiteral` takes it; a number literal's
+ * kept text, see {@link LiteralText}, against integer and decimal columns as written), exact decimals
+ * (numbers, bigints, decimal text) for decimal columns, strings by
  * UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings for timestamp and date columns.
  * An unknown column or a mismatched literal is InvalidArgument.
  */
@@ -633,8 +693,11 @@ export interface ColumnStatsLike {
   nullCount: number | null;
 }
 
-/** Compare a statistics value with a literal; undefined when they cannot be compared. */
-function cmpStat(stat: unknown, lit: FilterValue): number | undefined {
+/**
+ * Compare a statistics value with a literal (and a number literal's kept text, see
+ * {@link LiteralText}); undefined when they cannot be compared.
+ */
+function cmpStat(stat: unknown, lit: FilterValue, text?: string): number | undefined {
   if (stat === null || stat === undefined || lit === null) return undefined;
   if (stat instanceof Date) {
     const ns = timestampLiteralNanos(lit);
@@ -650,6 +713,17 @@ function cmpStat(stat: unknown, lit: FilterValue): number | undefined {
   if (typeof stat === 'number' || typeof stat === 'bigint') {
     if (typeof lit !== 'number' && typeof lit !== 'bigint') return undefined;
     if (typeof stat === 'number' && Number.isNaN(stat)) return undefined;
+    if (text !== undefined && typeof lit === 'number') {
+      // Rows of an integer column compare with the literal as written; rows of a float column, or of a
+      // date64 one (whose statistics are bigints too), with its double (a float column refuses a
+      // double that lost the fraction). Decimals have no statistics. Only a sign both readings agree
+      // on decides anything.
+      if (typeof stat === 'number' && fractionLost(lit, text)) return undefined;
+      const dbl = stat < lit ? -1 : stat > lit ? 1 : 0; // mixed bigint/number comparisons are exact
+      if (typeof stat === 'number' && !Number.isInteger(stat)) return dbl; // a float's
+      const exact = typeof stat === 'bigint' ? integerComparer(parseDecimal(text)!, 0)(stat) : numberComparer(parseDecimal(text)!)(stat);
+      return exact === dbl ? dbl : undefined;
+    }
     // a number statistic is of a float or 32-bit integer column: the literal as row evaluation takes it
     const l = typeof stat === 'number' ? floatLiteral(lit) : lit;
     return stat < l ? -1 : stat > l ? 1 : 0;
@@ -711,13 +785,16 @@ function possible(expr: FilterExpr, stats: Record<string, ColumnStatsLike | unde
   // floats may hold NaN, which statistics leave out: NaN rows make comparisons false and != true
   const maybeNaN = typeof st.min === 'number' || st.min === null || st.min === undefined;
   const values = expr.op === 'in' ? expr.values : [(expr as { value: FilterValue }).value];
+  const texts = expr.op === 'in' ? (expr as LiteralText).texts : [(expr as LiteralText).text ?? null];
   if (values.every((v) => v === null)) return { t: false, f: false, n: true };
   let t = false;
   let f = maybeNaN;
-  for (const v of values) {
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
     if (v === null) continue;
-    const lo = cmpStat(st.min, v); // min vs v
-    const hi = cmpStat(st.max, v); // max vs v
+    const text = texts?.[k] ?? undefined;
+    const lo = cmpStat(st.min, v, text); // min vs v
+    const hi = cmpStat(st.max, v, text); // max vs v
     if (lo === undefined || hi === undefined) return ANY;
     const inRange = lo <= 0 && hi >= 0;
     const allEqual = lo === 0 && hi === 0;

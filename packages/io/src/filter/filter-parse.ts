@@ -18,20 +18,24 @@
  *            | TIMESTAMP 'YYYY-MM-DD[ T]hh:mm:ss[.fff][Z|±hh:mm]' | DATE 'YYYY-MM-DD'
  * column    := identifier ([A-Za-z_][A-Za-z0-9_$.]*) | "quoted identifier" ("" escapes a quote)
  * ```
- * Integers beyond ±2^53 become bigint; TIMESTAMP/DATE literals become `Date` (UTC unless an offset
+ * Integers beyond ±2^53 become bigint; a number with a fraction becomes the nearest double, and where
+ * that double's shortest form is another decimal (`1234567.0123456788`, `9007199254740992.5`) its
+ * comparison keeps the literal's text ({@link LiteralText}): decimal and integer columns compare
+ * with the literal as written, float columns with the double. TIMESTAMP/DATE literals become `Date` (UTC unless an offset
  * is given), or for a timestamp with micro- or nanoseconds its text (a Date holds milliseconds only). `a BETWEEN x AND y` is `a >= x AND a <= y` (so statistics prune
  * it like the two comparisons); LIKE patterns use `%` and `_` (`\` escapes); an identifier on the
  * right of a comparison is a column (`a < b`), a quoted string a literal.
  */
-import type { Schema } from 'apache-arrow';
+import { Type, type Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, FilterExpr, FilterValue } from '../types.js';
 import { civilFromDays, daysFromCivil } from '../arrow/temporal-codec.js';
+import { parseDecimal, sameDecimal, scaledDecimal } from './exact-decimal.js';
 
 type Tok =
   | { t: 'id'; v: string; pos: number; quoted: boolean }
   | { t: 'str'; v: string; pos: number }
-  | { t: 'num'; v: number | bigint; pos: number }
+  | { t: 'num'; v: number | bigint; pos: number; text: string; exact: boolean }
   | { t: 'op'; v: string; pos: number }
   | { t: 'end'; pos: number };
 
@@ -92,7 +96,8 @@ function tokenize(text: string): Tok[] {
       const m = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i))!;
       const s = m[0];
       i += s.length;
-      out.push({ t: 'num', v: numberLiteral(text, s, start), pos: start });
+      const lit = numberLiteral(s);
+      out.push({ t: 'num', v: lit.value, pos: start, text: s, exact: lit.exact });
       if (i < n && /[A-Za-z_]/.test(text[i])) throw syntax(text, i, `unexpected '${text[i]}' after number`);
       continue;
     }
@@ -122,19 +127,28 @@ function tokenize(text: string): Tok[] {
 const CMP = new Set(['=', '!=', '<', '<=', '>', '>=']);
 const FLIP: Record<string, string> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
+/** A comparison node with its literal's text when the value is not exactly it (see {@link LiteralText}). */
+function withText(e: FilterExpr, text: string | undefined): FilterExpr {
+  if (text !== undefined) (e as LiteralText).text = text;
+  return e;
+}
+
 /**
  * Parse a TIMESTAMP literal body to a Date (UTC unless an offset is given); with non-zero digits
  * below the millisecond, which a Date cannot hold, to its checked text (compared exactly).
  */
 /**
- * A number literal's exact value: an integer (`12`, also written `12.0` or `1.2e1`) beyond ±2^53 as a
+ * A number literal's value: an integer (`12`, also written `12.0` or `1.2e1`) beyond ±2^53 as a
  * bigint, so an int64 column compares with the literal as written (`9007199254740993.0` was the
- * double 9007199254740992 and matched that row); a fraction as a number, refused where a double
- * cannot hold it (at 2^53 and beyond doubles are integers: `9007199254740992.5` matched
- * 9007199254740992). A float column compares with the double a bigint denotes (`floatLiteral` in
- * filter-eval.ts), so `1e300` there is the double 1e300.
+ * double 9007199254740992 and matched that row); a fraction as the nearest double, with `exact`
+ * false when that double's shortest form is another decimal (`1234567.0123456788` reads as the
+ * double printed `1234567.0123456789`; at 2^53 and beyond doubles are whole numbers, so
+ * `9007199254740992.5` is the double 9007199254740992): the comparison then keeps the literal's text
+ * ({@link LiteralText}), which decimal and integer columns compare with exactly. A float column
+ * compares with the double a bigint denotes (`floatLiteral` in filter-eval.ts), so `1e300` there is
+ * the double 1e300.
  */
-function numberLiteral(text: string, s: string, pos: number): number | bigint {
+function numberLiteral(s: string): { value: number | bigint; exact: boolean } {
   const m = /^([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(s)!;
   let digits = (m[1] + (m[2] ?? '')).replace(/^0+/, '');
   let exp = Number(m[3] ?? 0) - (m[2] ?? '').length;
@@ -142,17 +156,25 @@ function numberLiteral(text: string, s: string, pos: number): number | bigint {
   digits = digits.slice(0, digits.length - trailing);
   exp += trailing;
   const approx = Number(s);
-  if (digits === '') return 0;
+  if (digits === '') return { value: 0, exact: true };
   if (exp >= 0) {
     // beyond any double's range it stays the number it is (Infinity), not a bigint of 400 digits
-    if (digits.length + exp > 310) return approx;
+    if (digits.length + exp > 310) return { value: approx, exact: true };
     const b = BigInt(digits) * 10n ** BigInt(exp);
-    return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    return { value: b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b, exact: true };
   }
-  if (Math.abs(approx) >= 2 ** 53) {
-    throw syntax(text, pos, `the number ${s.length > 40 ? `${s.slice(0, 40)}…` : s} has a fraction no double can hold (at 2^53 and beyond doubles are whole numbers): compare with a whole number`);
-  }
-  return approx;
+  return { value: approx, exact: sameDecimal(s, approx) };
+}
+
+/**
+ * The text of a number literal a double does not hold exactly (see numberLiteral), kept on its
+ * comparison: `text` on `=`, `!=`, `<`, `<=`, `>`, `>=` nodes, `texts` (null for the exact ones) on
+ * `in` nodes. The value stays the nearest double, for float columns and for readers that do not know
+ * the text; decimal and integer columns compare with the text's exact decimal.
+ */
+export interface LiteralText {
+  text?: string;
+  texts?: (string | null)[];
 }
 
 function parseTimestamp(text: string, s: string, pos: number): Date | string {
@@ -204,7 +226,7 @@ class Parser {
       case 'str':
         return `'${tok.v}'`;
       case 'num':
-        return String(tok.v);
+        return tok.text.length > 40 ? `${tok.text.slice(0, 40)}…` : tok.text;
       default:
         return `'${tok.v}'`;
     }
@@ -274,19 +296,31 @@ class Parser {
     return after.t !== 'str';
   }
 
-  private literal(): FilterValue {
-    const tok = this.next();
-    if (tok.t === 'str') return tok.v;
-    if (tok.t === 'num') return tok.v;
+  /** A literal, and a number literal's text where its value is not exactly it (see {@link LiteralText}). */
+  private literalText(): { value: FilterValue; text?: string } {
+    const tok = this.peek();
+    if (tok.t === 'num') {
+      this.next();
+      return tok.exact ? { value: tok.v } : { value: tok.v, text: tok.text };
+    }
     if (tok.t === 'op' && tok.v === '-') {
+      this.next();
       const n = this.next();
       if (n.t !== 'num') throw syntax(this.text, n.pos, `expected a number after '-', found ${this.describe(n)}`);
       if (typeof n.v === 'bigint') {
         const neg = -n.v;
-        return neg >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(neg) : neg;
+        return { value: neg >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(neg) : neg };
       }
-      return -n.v;
+      return n.exact ? { value: -n.v } : { value: -n.v, text: `-${n.text}` };
     }
+    return { value: this.literal() };
+  }
+
+  private literal(): FilterValue {
+    const first = this.peek();
+    if (first.t === 'num' || (first.t === 'op' && first.v === '-')) return this.literalText().value;
+    const tok = this.next();
+    if (tok.t === 'str') return tok.v;
     if (this.isKw(tok, 'true')) return true;
     if (this.isKw(tok, 'false')) return false;
     if (this.isKw(tok, 'null')) return null;
@@ -310,11 +344,11 @@ class Parser {
   private predicate(): FilterExpr {
     const first = this.peek();
     if (this.isLiteralStart(first)) {
-      const value = this.literal();
+      const lit = this.literalText();
       const op = this.next();
       if (op.t !== 'op' || !CMP.has(op.v)) throw syntax(this.text, op.pos, `expected a comparison operator, found ${this.describe(op)}`);
       const column = this.column();
-      return { op: FLIP[op.v] as '=', column, value };
+      return withText({ op: FLIP[op.v] as '=', column, value: lit.value }, lit.text);
     }
     const column = this.column();
     const tok = this.next();
@@ -323,7 +357,8 @@ class Parser {
       if (rhs.t === 'id' && !this.isLiteralStart(rhs)) {
         return { op: 'compare', left: column, cmp: tok.v as '=', right: this.column() };
       }
-      return { op: tok.v as '=', column, value: this.literal() };
+      const lit = this.literalText();
+      return withText({ op: tok.v as '=', column, value: lit.value }, lit.text);
     }
     if (this.isKw(tok, 'is')) {
       let not = false;
@@ -343,22 +378,23 @@ class Parser {
     }
     if (this.isKw(inTok, 'in')) {
       this.expectOp('(');
-      const values: FilterValue[] = [this.literal()];
+      const lits = [this.literalText()];
       for (;;) {
         const t = this.next();
         if (t.t === 'op' && t.v === ')') break;
         if (t.t !== 'op' || t.v !== ',') throw syntax(this.text, t.pos, `expected ',' or ')', found ${this.describe(t)}`);
-        values.push(this.literal());
+        lits.push(this.literalText());
       }
-      const e: FilterExpr = { op: 'in', column, values };
+      const e: FilterExpr = { op: 'in', column, values: lits.map((l) => l.value) };
+      if (lits.some((l) => l.text !== undefined)) (e as LiteralText).texts = lits.map((l) => l.text ?? null);
       return negate ? { op: 'not', arg: e } : e;
     }
     if (this.isKw(inTok, 'between')) {
-      const lo = this.literal();
+      const lo = this.literalText();
       const and = this.next();
       if (!this.isKw(and, 'and')) throw syntax(this.text, and.pos, `expected AND in BETWEEN, found ${this.describe(and)}`);
-      const hi = this.literal();
-      const e: FilterExpr = { op: 'and', args: [{ op: '>=', column, value: lo }, { op: '<=', column, value: hi }] };
+      const hi = this.literalText();
+      const e: FilterExpr = { op: 'and', args: [withText({ op: '>=', column, value: lo.value }, lo.text), withText({ op: '<=', column, value: hi.value }, hi.text)] };
       return negate ? { op: 'not', arg: e } : e;
     }
     if (this.isKw(inTok, 'like')) {
@@ -431,6 +467,33 @@ export function filterColumns(expr: FilterExpr): string[] {
   return out;
 }
 
+/**
+ * An IN list on an integer column without the literals kept as text that no integer equals
+ * (`id IN (1.00000000000000001, 2)` is `id IN (2)`; a whole one becomes its integer): a scan cuts a
+ * key IN list down per bucket by the literals' values alone, and 1.00000000000000001, whose double
+ * is 1, would select the row 1 there. A list of only such literals keeps the first (one literal
+ * selects one bucket, and the evaluator compares it as written).
+ */
+function integerIn(e: FilterExpr & { op: 'in' }): FilterExpr {
+  const texts = (e as LiteralText).texts;
+  if (texts === undefined) return e;
+  const values: FilterValue[] = [];
+  e.values.forEach((v, k) => {
+    const t = texts[k];
+    if (t === null) return void values.push(v);
+    const s = scaledDecimal(parseDecimal(t)!, 0);
+    if (s.beyond === undefined && !s.frac) values.push(s.floor >= BigInt(Number.MIN_SAFE_INTEGER) && s.floor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s.floor) : s.floor);
+  });
+  if (values.length > 0) return { op: 'in', column: e.column, values };
+  const k = texts.findIndex((t) => t !== null);
+  return { op: 'in', column: e.column, values: [e.values[k]], texts: [texts[k]] } as FilterExpr;
+}
+
+/** Whether `text` is a numeral whose nearest double is `value` (a literal's kept text, see {@link LiteralText}). */
+function isTextOf(text: unknown, value: unknown): boolean {
+  return typeof text === 'string' && typeof value === 'number' && text.length <= MAX_FILTER_LENGTH && parseDecimal(text) !== undefined && Number(text.trim()) === value;
+}
+
 function isValue(v: unknown): v is FilterValue {
   return v === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof v) || v instanceof Date;
 }
@@ -467,11 +530,24 @@ export function normalizeFilter(filter: Filter, schema?: Schema): FilterExpr {
       case '>=':
         if (typeof e.column !== 'string' || e.column === '') throw bad(`'${e.op}' needs a column name`);
         if (!isValue(e.value)) throw bad(`'${e.op}' on '${e.column}' has an unsupported value ${String(e.value)}`);
+        if (e.text !== undefined) {
+          if (!isTextOf(e.text, e.value)) throw bad(`'${e.op}' on '${e.column}' has a text that is not a numeral of its value ${String(e.value)}`);
+          return { op: e.op, column: e.column, value: e.value, text: e.text } as FilterExpr;
+        }
         return { op: e.op, column: e.column, value: e.value };
-      case 'in':
+      case 'in': {
         if (typeof e.column !== 'string' || e.column === '') throw bad(`'in' needs a column name`);
         if (!Array.isArray(e.values) || e.values.length === 0 || !e.values.every(isValue)) throw bad(`'in' on '${e.column}' needs a non-empty values array`);
-        return { op: 'in', column: e.column, values: [...e.values] };
+        const out: FilterExpr = { op: 'in', column: e.column, values: [...e.values] };
+        if (e.texts !== undefined) {
+          const texts: unknown = e.texts;
+          if (!Array.isArray(texts) || texts.length !== e.values.length || !texts.every((t, k) => t === null || isTextOf(t, e.values[k]))) {
+            throw bad(`'in' on '${e.column}' has texts that are not one numeral or null for each value`);
+          }
+          if (texts.some((t) => t !== null)) (out as LiteralText).texts = [...texts];
+        }
+        return schema?.fields.find((f) => f.name === e.column)?.type.typeId === Type.Int ? integerIn(out) : out;
+      }
       case 'isNull':
       case 'isNotNull':
         if (typeof e.column !== 'string' || e.column === '') throw bad(`'${e.op}' needs a column name`);
