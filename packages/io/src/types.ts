@@ -131,8 +131,13 @@ export type FilterValue = string | number | bigint | boolean | null | Date;
 export type FilterExpr =
   | { op: 'and' | 'or'; args: FilterExpr[] }
   | { op: 'not'; arg: FilterExpr }
-  | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; column: string; value: FilterValue }
-  | { op: 'in'; column: string; values: FilterValue[] }
+  /**
+   * `text`: the number literal as written, where the double `value` would print another decimal
+   * (`12345678.123456789`); decimal and integer columns compare with it exactly. Set by the parser.
+   */
+  | { op: '=' | '!=' | '<' | '<=' | '>' | '>='; column: string; value: FilterValue; text?: string }
+  /** `texts`: per value, the number literal as written where its double prints another decimal (else null); see `text` above. */
+  | { op: 'in'; column: string; values: FilterValue[]; texts?: (string | null)[] }
   | { op: 'isNull' | 'isNotNull'; column: string }
   /** SQL LIKE on a text column: `%` any run, `_` one character, `\` escapes the next character. */
   | { op: 'like'; column: string; pattern: string }
