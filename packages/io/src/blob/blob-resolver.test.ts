@@ -372,6 +372,26 @@ describe('resolveBlobs details', () => {
     expect(out[0]).toBe(t.batches[0]);
   });
 
+  it('fills a stats object given without counters ({}) with numbers, never NaN or missing', async () => {
+    const reg = new StoreRegistry();
+    await reg.resolve('memory://ms/t/a.bin').store.put('t/a.bin', new Uint8Array([1, 2, 3]));
+    const t = new Table({ p: vectorFromArray(['a.bin', 'a.bin'], new Utf8()) });
+    const stats = {} as BlobReadStats;
+    await collect(resolveBlobs(asAsync(t.batches), { columns: ['p'], tablePath: 'memory://ms/t', stores: reg, keyColumns: [], stats }));
+    expect(stats).toEqual({ fetched: 2, heads: 2, bytesFetched: 6, peakBytesInFlight: expect.any(Number), peakConcurrent: expect.any(Number), batches: 1, cancelled: false });
+    expect(stats.peakBytesInFlight).toBeGreaterThan(0);
+    expect(stats.peakConcurrent).toBeGreaterThan(0);
+    // partly filled: present counters are added to, missing ones start at 0
+    const partial = { fetched: 5 } as BlobReadStats;
+    await collect(resolveBlobs(asAsync(t.batches), { columns: ['p'], tablePath: 'memory://ms/t', stores: reg, keyColumns: [], stats: partial }));
+    expect(partial.fetched).toBe(7);
+    expect(partial.heads).toBe(2);
+    // no columns requested: the counters are still there
+    const none = {} as BlobReadStats;
+    await collect(resolveBlobs(asAsync(t.batches), { columns: [], tablePath: 'memory://ms/t', stores: reg, keyColumns: [], stats: none }));
+    expect(none).toEqual({ fetched: 0, heads: 0, bytesFetched: 0, peakBytesInFlight: 0, peakConcurrent: 0, batches: 0, cancelled: false });
+  });
+
   it('keeps schema metadata and handles empty batches', async () => {
     const reg = new StoreRegistry();
     await reg.resolve('memory://m/t/a.bin').store.put('t/a.bin', new Uint8Array([1, 2, 3]));

@@ -54,8 +54,22 @@ export interface ResolveBlobsOptions extends BlobReadOptions {
    */
   sizeColumns?: Record<string, string>;
   signal?: AbortSignal;
-  /** Filled while reading. */
+  /**
+   * Filled while reading. Counters the object lacks (or holds as non-numbers) start at 0 and
+   * `cancelled` at false, so `stats: {}` is enough; counters already present are added to (peaks kept
+   * at their maximum), so one object can sum several reads.
+   */
   stats?: BlobReadStats;
+}
+
+const STAT_COUNTERS = ['fetched', 'heads', 'bytesFetched', 'peakBytesInFlight', 'peakConcurrent', 'batches'] as const;
+
+/** The caller's stats object (or a new one) with every missing counter at 0 and `cancelled` false. */
+function initStats(given: Partial<BlobReadStats> | undefined): BlobReadStats {
+  const stats = (given ?? {}) as BlobReadStats;
+  for (const k of STAT_COUNTERS) if (typeof stats[k] !== 'number' || Number.isNaN(stats[k])) stats[k] = 0;
+  if (typeof stats.cancelled !== 'boolean') stats.cancelled = false;
+  return stats;
 }
 
 interface Task {
@@ -122,6 +136,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   // roots, confinement, HEAD, GET, error mapping) is not here: it is BlobFetcher (blob-fetch.ts),
   // which per-sample readers (connector-tfjs) call directly.
   const columns = [...options.columns];
+  const stats = initStats(options.stats);
   const outer = options.signal;
   if (outer?.aborted) throw abortedError('blob read', outer.reason);
   if (columns.length === 0) {
@@ -137,7 +152,6 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   if (!(maxBytes > 0)) throw new LakeSoulError('InvalidArgument', `blob maxBytesInFlight must be positive (got ${maxBytes})`);
   const onMissing = options.onMissing ?? 'error';
   const fetcher = new BlobFetcher({ tablePath: options.tablePath, allowedRoots: options.allowedRoots, relativeRoot: options.relativeRoot, stores: options.stores, onMissing });
-  const stats: BlobReadStats = options.stats ?? { fetched: 0, heads: 0, bytesFetched: 0, peakBytesInFlight: 0, peakConcurrent: 0, batches: 0, cancelled: false };
   const maxPendingBatches = concurrency + 1;
 
   const ac = new AbortController();
