@@ -50,10 +50,44 @@ describe('BlobRoots', () => {
     expect(() => parseBlobReferenceString('p.bin#bytes=10-9')).toThrow(LakeSoulError);
   });
   it('refuses everything else', () => {
-    for (const bad of ['../u.png', 's3://b/wh/t2/x', 's3://b/wh/x', 's3://c/wh/t/x', 'file:///data/img2/x', 'file:///data/x', '/etc/passwd', 'http://b/wh/t/x', 's3://b/wh/t', 's3://b/wh/t/../../../x', 'memory://b/wh/t/x']) {
+    for (const bad of ['../u.png', 's3://b/wh/t2/x', 's3://b/wh/x', 's3://c/wh/t/x', 'file:///data/img2/x', 'file:///data/x', '/etc/passwd', 'http://b/wh/t/x', 's3://b/wh/t/../../../x', 's3://b', '/', 'memory://b/wh/t/x']) {
       expect(() => roots.resolve({ path: bad }), bad).toThrow(/refused/);
     }
     expect(() => roots.resolve({ path: '' })).toThrow(LakeSoulError);
+  });
+  it('a reference naming a root itself is InvalidArgument (BLOB_BAD_REFERENCE), not a refusal', () => {
+    const withRel = new BlobRoots({ tablePath: 's3://b/wh/t', allowedRoots: ['file:///data/img/'], relativeRoot: 's3://b/wh/t/rel' });
+    for (const [r, ref, root] of [
+      [roots, 's3://b/wh/t', 's3://b/wh/t'],
+      [roots, 's3://b/wh/t/', 's3://b/wh/t'],
+      [roots, '.', 's3://b/wh/t'],
+      [roots, 'sub/..', 's3://b/wh/t'],
+      [roots, 'file:///data/img', 'file:///data/img'],
+      [roots, '/data/img/', 'file:///data/img'],
+      [roots, '/data/img/cat/..', 'file:///data/img'],
+      [withRel, '.', 's3://b/wh/t/rel'],
+      [withRel, '..', 's3://b/wh/t'],
+    ] as const) {
+      let e: unknown;
+      try {
+        r.resolve({ path: ref });
+      } catch (x) {
+        e = x;
+      }
+      expect(LakeSoulError.is(e, 'InvalidArgument'), ref).toBe(true);
+      expect((e as LakeSoulError).code, ref).toBe('BLOB_BAD_REFERENCE');
+      expect((e as LakeSoulError).message, ref).toBe(`blob reference '${ref}' names the root ${root} itself, not an object inside it`);
+    }
+    // a root's parent, or a root of no root, is still outside
+    const e = (() => {
+      try {
+        roots.resolve({ path: 's3://b/wh' });
+      } catch (x) {
+        return x as LakeSoulError;
+      }
+    })();
+    expect(e?.kind).toBe('PermissionDenied');
+    expect(e?.code).toBe('BLOB_OUTSIDE_ROOTS');
   });
   it('decodes the percent-encoding of file: URIs (RFC 8089, as pathToFileURL writes them), and only theirs', () => {
     // `%20` was taken literally: NotFound, or another file literally named `sub%20dir` was read

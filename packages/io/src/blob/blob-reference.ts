@@ -91,7 +91,8 @@ export class BlobRoots {
   /**
    * Resolves a reference path to a canonical URI inside the roots.
    * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`) when it points elsewhere or uses
-   * another scheme; InvalidArgument for an empty or malformed reference.
+   * another scheme; InvalidArgument (code `BLOB_BAD_REFERENCE`) for an empty or malformed reference,
+   * or one naming a root itself (`.`, `sub/..`, the table path, with or without a trailing slash).
    */
   resolve(ref: BlobReference): ResolvedBlobReference {
     const path = ref.path;
@@ -121,11 +122,13 @@ export class BlobRoots {
       authority = this.base.parsed.authority;
       segments = normalizeSegments([...this.base.segments, ...path.split('/')], path);
     }
-    if (segments.length === 0) throw denied(path, 'it names a root, not an object');
-    const inside = this.roots.some(
-      (r) => r.parsed.scheme === scheme && r.parsed.authority === authority && r.segments.length < segments.length && r.segments.every((s, i) => segments[i] === s),
-    );
-    if (!inside) throw denied(path, `it is outside the allowed roots (${this.allowed.join(', ')})`);
+    const within = (r: Root) => r.parsed.scheme === scheme && r.parsed.authority === authority && r.segments.length <= segments.length && r.segments.every((s, i) => segments[i] === s);
+    const named = this.roots.find((r) => within(r) && r.segments.length === segments.length);
+    if (named) {
+      // the location of a root is allowed, but it is a directory (or a bucket), not an object to read
+      throw new LakeSoulError('InvalidArgument', `blob reference '${path}' names the root ${named.uri} itself, not an object inside it`, { code: 'BLOB_BAD_REFERENCE', context: { reference: path } });
+    }
+    if (!this.roots.some(within)) throw denied(path, `it is outside the allowed roots (${this.allowed.join(', ')})`);
     const parsed: ParsedUri = { scheme, authority, key: segments.join('/') };
     return { uri: formatUri(parsed), parsed, offset: ref.offset, length: ref.length };
   }
