@@ -125,6 +125,15 @@ function checkNonNegInt(v: number, what: string, uri: string): void {
   }
 }
 
+/**
+ * The URI of `key` in the store `description` (`s3://bucket/`, `file:///`), for an error's
+ * `context.file`: one `/` between them (a description ends with one already; `s3://b/` + `a//b` gave
+ * `s3://b//a//b`). The key itself is kept as given, a bad one with its own slashes.
+ */
+function joinDescription(description: string, key: string): string {
+  return description.endsWith('/') ? `${description}${key}` : `${description}/${key}`;
+}
+
 /** Validates an object key: relative, `/`-separated, without empty, `.` or `..` segments. */
 export function checkKey(key: string, description: string): void {
   const bad =
@@ -134,7 +143,7 @@ export function checkKey(key: string, description: string): void {
     key.split('/').some((s) => s === '' || s === '.' || s === '..');
   if (bad) {
     throw new LakeSoulError('InvalidArgument', `invalid object key '${String(key)}' for ${description}: keys are relative, '/'-separated, without '.', '..' or empty segments`, {
-      context: { file: `${description}/${String(key)}` },
+      context: { file: joinDescription(description, String(key)) },
     });
   }
 }
@@ -148,6 +157,6 @@ export function checkPrefix(prefix: string, description: string): void {
     prefix.includes('\0') ||
     segs.some((s, i) => s === '.' || s === '..' || (s === '' && i !== segs.length - 1));
   if (bad) {
-    throw new LakeSoulError('InvalidArgument', `invalid list prefix '${String(prefix)}' for ${description}`, { context: { file: `${description}/${String(prefix)}` } });
+    throw new LakeSoulError('InvalidArgument', `invalid list prefix '${String(prefix)}' for ${description}`, { context: { file: joinDescription(description, String(prefix)) } });
   }
 }
