@@ -49,6 +49,25 @@ describe('BlobRoots', () => {
     expect(parseBlobReferenceString('p#1.bin')).toEqual({ path: 'p#1.bin' });
     expect(() => parseBlobReferenceString('p.bin#bytes=10-9')).toThrow(LakeSoulError);
   });
+  it('a malformed #bytes= suffix is InvalidArgument BLOB_BAD_REFERENCE naming the reference, not part of the name', () => {
+    for (const ref of ['p.bin#bytes=5-', 'p.bin#bytes=-3', 'p.bin#bytes=abc', 'p.bin#bytes=1-2-3', 'p.bin#bytes=', 'p.bin#bytes=10-9', 'p.bin#bytes=1-99999999999999999999']) {
+      let e: unknown;
+      try {
+        parseBlobReferenceString(ref);
+      } catch (x) {
+        e = x;
+      }
+      expect(LakeSoulError.is(e, 'InvalidArgument'), ref).toBe(true);
+      expect((e as LakeSoulError).code, ref).toBe('BLOB_BAD_REFERENCE');
+      expect((e as LakeSoulError).message, ref).toContain(`'${ref}'`);
+    }
+    // the range is the last one of the last segment; '#bytes=' in a directory name is a name
+    expect(parseBlobReferenceString('a#bytes=1-2#bytes=3-4')).toEqual({ path: 'a#bytes=1-2', offset: 3, length: 2 });
+    expect(parseBlobReferenceString('d#bytes=x/p.bin')).toEqual({ path: 'd#bytes=x/p.bin' });
+    // a name holding '#bytes=': %23 in a file: URI
+    expect(parseBlobReferenceString('file:///data/img/p%23bytes=5-')).toEqual({ path: 'file:///data/img/p%23bytes=5-' });
+    expect(roots.resolve({ path: 'file:///data/img/p%23bytes=5-' }).uri).toBe('file:///data/img/p#bytes=5-');
+  });
   it('refuses everything else', () => {
     for (const bad of ['../u.png', 's3://b/wh/t2/x', 's3://b/wh/x', 's3://c/wh/t/x', 'file:///data/img2/x', 'file:///data/x', '/etc/passwd', 'http://b/wh/t/x', 's3://b/wh/t/../../../x', 's3://b', '/', 'memory://b/wh/t/x']) {
       expect(() => roots.resolve({ path: bad }), bad).toThrow(/refused/);

@@ -22,23 +22,34 @@ export interface ResolvedBlobReference {
   length?: number;
 }
 
-const RANGE_SUFFIX = /#bytes=(\d+)-(\d+)$/;
+const RANGE_MARK = '#bytes=';
+const RANGE_SUFFIX = /^#bytes=(\d+)-(\d+)$/;
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 const READABLE_SCHEMES = new Set(['file', 's3', 'memory']);
 
 /**
  * Splits a string reference into path and range. `path#bytes=START-END` addresses bytes START..END
- * inclusive (HTTP Range style: `#bytes=0-99` is the first 100 bytes).
+ * inclusive (HTTP Range style: `#bytes=0-99` is the first 100 bytes). The range is the text from the
+ * last `#bytes=` of the reference's last path segment to its end; a name that itself holds `#bytes=`
+ * in its last segment is written as a struct reference (`{ path }`, never split), or, in a `file:` URI,
+ * with its `#` as `%23`.
+ * @throws LakeSoulError InvalidArgument (code `BLOB_BAD_REFERENCE`) naming the reference when that text
+ *   is not `#bytes=START-END` with START <= END (`#bytes=5-`, `#bytes=-3`, `#bytes=abc`, `#bytes=1-2-3`).
  */
 export function parseBlobReferenceString(ref: string): BlobReference {
-  const m = RANGE_SUFFIX.exec(ref);
-  if (!m) return { path: ref };
-  const start = Number(m[1]);
-  const end = Number(m[2]);
+  const at = ref.lastIndexOf(RANGE_MARK);
+  if (at < 0 || ref.includes('/', at)) return { path: ref };
+  const m = RANGE_SUFFIX.exec(ref.slice(at));
+  const start = m ? Number(m[1]) : NaN;
+  const end = m ? Number(m[2]) : NaN;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) {
-    throw new LakeSoulError('InvalidArgument', `invalid byte range in blob reference '${ref}': expected #bytes=START-END with START <= END`);
+    throw new LakeSoulError(
+      'InvalidArgument',
+      `invalid byte range in blob reference '${ref}': expected #bytes=START-END with START <= END (a name holding '#bytes=' is written as a struct reference { path }, or with %23 for '#' in a file: URI)`,
+      { code: 'BLOB_BAD_REFERENCE', context: { reference: ref } },
+    );
   }
-  return { path: ref.slice(0, m.index), offset: start, length: end - start + 1 };
+  return { path: ref.slice(0, at), offset: start, length: end - start + 1 };
 }
 
 interface Root {
