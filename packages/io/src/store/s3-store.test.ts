@@ -98,7 +98,7 @@ describe('S3Store against moto', () => {
     const env = testS3Env();
     const endpoint = env.AWS_ENDPOINT!;
     const make = (e: string) => () => S3Store.fromEnv(bucket, { ...env, AWS_ENDPOINT: e });
-    expect(make(endpoint.replace(/^https?:\/\//, ''))).toThrow(/S3 endpoint '.*' \(AWS_ENDPOINT, or the store's endpoint option\)(: the scheme must be http or https| is not a URL)/);
+    expect(make(endpoint.replace(/^https?:\/\//, ''))).toThrow(/S3 endpoint '.*' \(AWS_ENDPOINT, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, or the store's endpoint option\)(: the scheme must be http or https| is not a URL)/);
     expect(make('ftp://127.0.0.1:21')).toThrow(/the scheme must be http or https \(got 'ftp:'\)/);
     expect(make(`${endpoint}/${bucket}`)).toThrow(new RegExp(`ends with the bucket '${bucket}': give the server only \\(${endpoint.replace(/[.]/g, '\\.')}\\)`));
     make(endpoint)().destroy();

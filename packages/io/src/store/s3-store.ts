@@ -235,7 +235,8 @@ export class S3Store implements ObjectStore, BatchDeleter {
 
   /**
    * A store configured like upstream LakeSoul from environment variables: AWS_ACCESS_KEY_ID,
-   * AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), AWS_REGION, AWS_ENDPOINT. `overrides` win.
+   * AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), AWS_REGION, AWS_ENDPOINT (else AWS_ENDPOINT_URL_S3,
+   * else AWS_ENDPOINT_URL: see {@link s3OptionsFromEnv}). `overrides` win.
    */
   static fromEnv(bucket: string, env: Record<string, string | undefined> = process.env, overrides: Partial<S3StoreOptions> = {}): S3Store {
     return new S3Store({ ...s3OptionsFromEnv(env), ...overrides, bucket });
@@ -433,7 +434,7 @@ const DELETE_BATCHES_IN_FLIGHT = 4;
  * URL"), and the bucket appended (`http://host:9000/lake`: every key then missed, "object not found").
  */
 function checkEndpoint(endpoint: string, bucket: string): string {
-  const what = `S3 endpoint '${endpoint}' (AWS_ENDPOINT, or the store's endpoint option)`;
+  const what = `S3 endpoint '${endpoint}' (AWS_ENDPOINT, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, or the store's endpoint option)`;
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -450,10 +451,20 @@ function checkEndpoint(endpoint: string, bucket: string): string {
   return endpoint;
 }
 
-/** S3 options from upstream LakeSoul's environment variables (see {@link S3Store.fromEnv}). */
+/**
+ * S3 options from upstream LakeSoul's environment variables (see {@link S3Store.fromEnv}).
+ *
+ * The endpoint is the first set of `AWS_ENDPOINT` (upstream LakeSoul's), `AWS_ENDPOINT_URL_S3` and
+ * `AWS_ENDPOINT_URL` (the AWS SDKs' and CLI's), the latter two unless
+ * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. Read here, they get what an endpoint gets (path-style
+ * addressing, the check of the URL); left to the SDK, which reads them itself, they were used with
+ * virtual-host addressing (`bucket.host`: "getaddrinfo ENOTFOUND bucket.localhost").
+ */
 export function s3OptionsFromEnv(env: Record<string, string | undefined>): Partial<S3StoreOptions> {
   const out: Partial<S3StoreOptions> = {};
-  if (env.AWS_ENDPOINT) out.endpoint = env.AWS_ENDPOINT;
+  const sdkUrls = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.trim().toLowerCase() === 'true' ? undefined : env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  const endpoint = env.AWS_ENDPOINT || sdkUrls;
+  if (endpoint) out.endpoint = endpoint;
   if (env.AWS_REGION) out.region = env.AWS_REGION;
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     out.credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
