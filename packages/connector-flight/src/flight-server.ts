@@ -122,7 +122,9 @@ export interface CreateFlightServerOptions {
    * A DoGet whose client has taken no message for this long (ms) while other streams wait for the
    * memory budget is ended with a retryable RESOURCE_EXHAUSTED, giving its reservation back (default
    * {@link DEFAULT_GET_IDLE_MS}, or a third of `memoryWaitMs` when that is shorter: the waiting streams
-   * must get the memory before they give up). A paused reader nobody waits behind keeps its stream.
+   * must get the memory before they give up). So is one idle this long when a stream would be refused
+   * for `maxConcurrentStreams` (the longest idle first; the new stream takes its slot). A paused
+   * reader nobody waits behind keeps its stream.
    */
   getIdleMs?: number;
   /**
@@ -153,6 +155,32 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
 /** Default of {@link CreateFlightServerOptions.putBufferBytes}: 32 MiB. */
 export const DEFAULT_PUT_BUFFER_BYTES = 32 * 1024 * 1024;
+/** How long a stream that ended an idle DoGet for its slot waits for the slot to be given back. */
+const SLOT_HANDOVER_MS = 2_000;
+
+/** What a DoGet's writes track of its client (see `writeBounded`). */
+interface WriteState {
+  /** Bytes written and not yet taken by the socket. */
+  pending: number;
+  /** Called when the socket takes a message. */
+  wake: (() => void) | null;
+  /** The stream, as errors name it. */
+  what: string;
+  /** True for a stream holding a stream slot. */
+  holdsSlot: boolean;
+  /** Why the stream was ended from outside (its slot given to a refused stream). */
+  ended: LakeSoulError | null;
+}
+
+/** A DoGet whose client takes nothing now. */
+interface StalledGet {
+  /** Since when (ms since the epoch). */
+  since: number;
+  what: string;
+  /** Ends the stream with `e`. */
+  end: (e: LakeSoulError) => void;
+}
+
 /** The same line is logged at most once per this many ms (see {@link CreateFlightServerOptions.log}). */
 const LOG_REPEAT_MS = 10_000;
 /** Default of {@link CreateFlightServerOptions.getIdleMs}: 20 s. */
@@ -237,7 +265,7 @@ export interface FlightServerStats {
   activeStreams: number;
   /** Of those, the streams waiting for their memory reservation now (holding no data). */
   waitingStreams: number;
-  /** DoGet streams ended because their client took nothing for `getIdleMs` while others waited for memory. */
+  /** DoGet streams ended because their client took nothing for `getIdleMs` while others waited for memory or a stream slot. */
   doGetsEndedIdle: number;
   /** Streams refused with RESOURCE_EXHAUSTED (stream limit or memory wait). */
   streamsRefused: number;
@@ -364,6 +392,10 @@ export class FlightServer {
   /** DoGet streams reading on this thread now, and how many may (see `maxDoGetsOnServerThread`). */
   private doGetsHere = 0;
   private readonly maxDoGetsHere: number;
+  /** DoGets in slots whose client is not taking messages now (see {@link endIdleGetForSlot}). */
+  private readonly stalledGets = new Set<StalledGet>();
+  /** Streams refused a slot waiting for the one an ended idle DoGet gives back. */
+  private readonly slotWaiters = new Set<() => void>();
   private port: number | null = null;
   private host = '127.0.0.1';
   private closing: Promise<void> | null = null;
@@ -596,6 +628,7 @@ export class FlightServer {
    * streams never deadlock; see byte-budget.ts), ahead of streams not yet admitted.
    */
   private async withStream<T>(what: string, signal: AbortSignal, bytes: () => Promise<number> | number, fn: (grow: (bytes: number) => Promise<void>) => Promise<T>, share?: ByteBudget, cap?: number): Promise<T> {
+    if (this.stats.activeStreams >= this.maxStreams) await this.endIdleGetForSlot();
     if (this.stats.activeStreams >= this.maxStreams) {
       this.stats.streamsRefused++;
       throw new LakeSoulError('Aborted', `${what}: the server runs its limit of ${this.maxStreams} concurrent streams: retry later`, { code: 'RESOURCE_EXHAUSTED', retryable: true });
@@ -634,6 +667,11 @@ export class FlightServer {
       }
     } finally {
       this.stats.activeStreams--;
+      const waiter = this.slotWaiters.values().next();
+      if (!waiter.done) {
+        this.slotWaiters.delete(waiter.value);
+        waiter.value();
+      }
     }
   }
 
@@ -711,7 +749,7 @@ export class FlightServer {
     });
   }
 
-  private async writeBounded(call: ServerWritableStream<unknown, Buffer>, msg: Buffer, state: { pending: number; wake: (() => void) | null; what: string }, signal: AbortSignal): Promise<void> {
+  private async writeBounded(call: ServerWritableStream<unknown, Buffer>, msg: Buffer, state: WriteState, signal: AbortSignal): Promise<void> {
     const size = msg.byteLength;
     state.pending += size;
     if (state.pending > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = state.pending;
@@ -725,30 +763,77 @@ export class FlightServer {
       wake?.();
     });
     // Wait until what is in flight fits the budget again (one message may always be in flight). A
-    // client that takes nothing for getIdleMs while other streams wait for memory loses the stream:
-    // paused readers would otherwise keep the budget from every other reader and writer.
-    const idleMs = this.options.getIdleMs ?? Math.min(DEFAULT_GET_IDLE_MS, (this.options.memoryWaitMs ?? 60_000) / 3);
-    while (state.pending > 0 && state.pending + this.maxMessageBytes > this.maxBufferedBytes) {
-      signal.throwIfAborted();
-      const taken = await new Promise<boolean>((resolve) => {
-        const done = (v: boolean) => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          state.wake = null;
-          resolve(v);
-        };
-        const onAbort = () => done(true);
-        const timer = setTimeout(() => done(false), idleMs);
-        signal.addEventListener('abort', onAbort, { once: true });
-        state.wake = () => done(true);
-      });
-      if (!taken && this.budget.waiting > 0) {
-        this.stats.doGetsEndedIdle++;
-        throw new LakeSoulError('Aborted', `${state.what}: the client took nothing for ${idleMs / 1000} s while other streams waited for the server's memory: the stream was ended to give its memory back; read the endpoint again`, {
-          code: 'RESOURCE_EXHAUSTED', retryable: true,
+    // client that takes nothing for getIdleMs while other streams wait for memory loses the stream,
+    // and so does one holding a stream slot while streams are refused for the stream limit (the
+    // longest idle first, see withStream): paused readers would otherwise keep the budget, or every
+    // slot, from every other reader and writer.
+    const idleMs = this.getIdleMs;
+    let stall: StalledGet | undefined;
+    try {
+      while (state.pending > 0 && state.pending + this.maxMessageBytes > this.maxBufferedBytes) {
+        signal.throwIfAborted();
+        if (state.holdsSlot && stall === undefined) {
+          stall = { since: Date.now(), what: state.what, end: (e) => { state.ended ??= e; state.wake?.(); } };
+          this.stalledGets.add(stall);
+        }
+        const taken = await new Promise<boolean>((resolve) => {
+          const done = (v: boolean) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', onAbort);
+            state.wake = null;
+            resolve(v);
+          };
+          const onAbort = () => done(true);
+          const timer = setTimeout(() => done(false), idleMs);
+          signal.addEventListener('abort', onAbort, { once: true });
+          state.wake = () => done(true);
         });
+        if (state.ended) {
+          this.stats.doGetsEndedIdle++;
+          throw state.ended;
+        }
+        if (taken && stall) stall.since = Date.now();
+        if (!taken && this.budget.waiting > 0) {
+          this.stats.doGetsEndedIdle++;
+          throw new LakeSoulError('Aborted', `${state.what}: the client took nothing for ${idleMs / 1000} s while other streams waited for the server's memory: the stream was ended to give its memory back; read the endpoint again`, {
+            code: 'RESOURCE_EXHAUSTED', retryable: true,
+          });
+        }
       }
+    } finally {
+      if (stall) this.stalledGets.delete(stall);
     }
+  }
+
+  /** See {@link CreateFlightServerOptions.getIdleMs}. */
+  private get getIdleMs(): number {
+    return this.options.getIdleMs ?? Math.min(DEFAULT_GET_IDLE_MS, (this.options.memoryWaitMs ?? 60_000) / 3);
+  }
+
+  /**
+   * With every stream slot taken: ends the DoGet whose client has taken nothing for the longest, when
+   * that is at least getIdleMs, and waits (up to {@link SLOT_HANDOVER_MS}) for its slot to be given
+   * back (the caller looks again whether one is free).
+   */
+  private async endIdleGetForSlot(): Promise<void> {
+    const idleMs = this.getIdleMs;
+    const now = Date.now();
+    let longest: StalledGet | undefined;
+    for (const g of this.stalledGets) if (now - g.since >= idleMs && (longest === undefined || g.since < longest.since)) longest = g;
+    if (longest === undefined) return;
+    this.stalledGets.delete(longest);
+    longest.end(new LakeSoulError('Aborted', `${longest.what}: the client took nothing for ${Math.round((now - longest.since) / 100) / 10} s while other streams were refused for the server's limit of ${this.maxStreams} concurrent streams: the stream was ended to give its slot back; read the endpoint again`, {
+      code: 'RESOURCE_EXHAUSTED', retryable: true,
+    }));
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.slotWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, SLOT_HANDOVER_MS);
+      this.slotWaiters.add(done);
+    });
   }
 
   /** Streams `batches` as FlightData, never more than the buffer bound ahead of the client. */
@@ -756,9 +841,13 @@ export class FlightServer {
     await this.writeFrames(call, recordBatchesToFlightFrames(schema, batches, { maxMessageBytes: this.maxMessageBytes, maxRowMessageBytes: this.maxRowMessageBytes, rowBoundHint: ROW_BOUND_HINT, signal, buffers: this.frameBuffers }), signal, what);
   }
 
-  /** Writes serialized FlightData messages, never more than the buffer bound ahead of the client (`what`: the stream, as errors name it). */
-  private async writeFrames(call: ServerWritableStream<unknown, Buffer>, frames: AsyncIterable<Buffer>, signal: AbortSignal, what: string): Promise<void> {
-    const state = { pending: 0, wake: null as (() => void) | null, what };
+  /**
+   * Writes serialized FlightData messages, never more than the buffer bound ahead of the client
+   * (`what`: the stream, as errors name it; `holdsSlot`: it holds a stream slot, which a client
+   * pausing while streams are refused for the limit loses).
+   */
+  private async writeFrames(call: ServerWritableStream<unknown, Buffer>, frames: AsyncIterable<Buffer>, signal: AbortSignal, what: string, holdsSlot = false): Promise<void> {
+    const state: WriteState = { pending: 0, wake: null, what, holdsSlot, ended: null };
     for await (const msg of frames) await this.writeBounded(call, msg, state, signal);
   }
 
@@ -846,7 +935,7 @@ export class FlightServer {
             } else {
               frames = doGetFrames(read, this.stores, signal, this.frameBuffers);
             }
-            await this.writeFrames(call, frames, signal, what);
+            await this.writeFrames(call, frames, signal, what, true);
           } catch (e) {
             if (LakeSoulError.is(e) && !e.context.table) e.context.table = table;
             if (LakeSoulError.is(e) && !e.message.includes(ticketSplit.tableName)) throw new LakeSoulError(e.kind, `${what}: ${e.message}`, { code: e.code, context: e.context, cause: e });
