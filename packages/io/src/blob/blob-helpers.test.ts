@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -165,6 +165,26 @@ describe('scanImageFolder and readManifest', () => {
     expect(stats.fetched).toBe(14);
     const bytes2 = out2.flatMap((b) => [...b.getChild('path__bytes')!]) as Uint8Array[];
     bytes2.forEach((b, i) => expect(Buffer.from(b).equals(Buffer.from(bytes[i]))).toBe(true));
+  });
+
+  it('refuses a local folder holding a link to a file outside it (no size of the outside file comes back); links inside are listed', async () => {
+    const stores = new StoreRegistry();
+    mkdirSync(join(dir, 'ln', 'pets', 'cat'), { recursive: true });
+    writeFileSync(join(dir, 'ln', 'secret.bin'), new Uint8Array(12345));
+    writeFileSync(join(dir, 'ln', 'pets', 'cat', 'a.png'), new Uint8Array(10));
+    symlinkSync('a.png', join(dir, 'ln', 'pets', 'cat', 'b.png'));
+    symlinkSync('../../secret.bin', join(dir, 'ln', 'pets', 'cat', 'z.png'));
+    symlinkSync(join(dir, 'ln', 'secret.bin'), join(dir, 'ln', 'pets', 'cat', 'y.png'));
+    const root = toFileUri(join(dir, 'ln', 'pets'));
+    const e = await scanImageFolder(root, { stores }).catch((x) => x);
+    expect(LakeSoulError.is(e, 'PermissionDenied')).toBe(true);
+    expect(e.code).toBe('BLOB_OUTSIDE_ROOTS');
+    expect(e.context).toMatchObject({ file: `${root}/cat/y.png`, realPath: join(dir, 'ln', 'secret.bin') }); // the first in path order
+    expect(e.message).not.toContain('12345');
+    unlinkSync(join(dir, 'ln', 'pets', 'cat', 'y.png'));
+    unlinkSync(join(dir, 'ln', 'pets', 'cat', 'z.png'));
+    const t = await scanImageFolder(root, { stores, paths: 'relative' });
+    expect(t.toArray().map((r) => [r.path, r.size])).toEqual([['cat/a.png', 10n], ['cat/b.png', 10n]]);
   });
 
   it('lists an image folder on S3 (moto)', async () => {

@@ -4,8 +4,9 @@
 import { Bool, Float64, Int64, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { DataType, Vector } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { StoreRegistry } from '../store/index.js';
-import { formatUri, parseUri } from '../store/index.js';
+import type { ObjectMeta, ObjectStore } from '../types.js';
+import type { ConfinedReader, StoreRegistry } from '../store/index.js';
+import { Semaphore, confinedReaderOf, formatUri, parseUri } from '../store/index.js';
 
 /** Default file extensions of {@link scanImageFolder} (lower case). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.gif', '.bmp', '.webp', '.tif', '.tiff'];
@@ -27,6 +28,12 @@ export interface ScanImageFolderOptions {
  * default, usable as blob references of a table anywhere once the folder is an allowed root; with
  * `paths: 'relative'` they are relative to the folder (for tables whose location or relative root is
  * the folder, or for copies under the table path).
+ *
+ * On local disk every listed file is opened and must really lie inside the folder's real location:
+ * symbolic links to files inside the folder are listed (with their target's size), links leading
+ * out of it are refused, as a table's reads would refuse them (symlinked directories are not walked).
+ * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file` and `realPath`)
+ *   naming the first file (in path order) that resolves outside the folder; nothing is returned.
  */
 export async function scanImageFolder(rootUri: string, options: ScanImageFolderOptions): Promise<Table> {
   const exts = (options.extensions ?? IMAGE_EXTENSIONS).map((e) => (e.startsWith('.') ? e : '.' + e).toLowerCase());
@@ -36,6 +43,7 @@ export async function scanImageFolder(rootUri: string, options: ScanImageFolderO
   const { store, key } = options.stores.resolve(base);
   const prefix = key === '' ? '' : key + '/';
   const rows: { path: string; label: string | null; size: bigint }[] = [];
+  const keys: string[] = [];
   for await (const meta of store.list(prefix, { signal: options.signal })) {
     const rel = meta.path.slice(prefix.length);
     const lower = rel.toLowerCase();
@@ -43,6 +51,37 @@ export async function scanImageFolder(rootUri: string, options: ScanImageFolderO
     const parts = rel.split('/');
     const label = parts.length >= 2 ? parts[0] : null;
     rows.push({ path: options.paths === 'relative' ? rel : `${base.replace(/\/$/, '')}/${rel}`, label, size: BigInt(meta.size) });
+    keys.push(meta.path);
+  }
+  if (root.scheme === 'file' && rows.length > 0) {
+    // the listing stats through file links, so its sizes are the targets' wherever they lie: each file
+    // is opened and placed inside the folder before its row (and size) is kept
+    const sem = new Semaphore(16);
+    const checked = await Promise.all(
+      keys.map(async (k, i): Promise<{ row: (typeof rows)[number] | null; error?: unknown }> => {
+        try {
+          await sem.acquire(options.signal);
+        } catch (e) {
+          return { row: null, error: e };
+        }
+        try {
+          const meta = await headInSource(store, k, `${base.replace(/\/$/, '')}/${k.slice(prefix.length)}`, base, options.signal);
+          return { row: { ...rows[i], size: BigInt(meta.size) } };
+        } catch (e) {
+          if (LakeSoulError.is(e, 'NotFound')) return { row: null }; // deleted since it was listed
+          return { row: rows[i], error: e };
+        } finally {
+          sem.release();
+        }
+      }),
+    );
+    // any other error first (an abort, an unreadable file), else the first refusal in path order
+    const other = checked.find((c) => c.error !== undefined && !LakeSoulError.hasCode(c.error, 'BLOB_OUTSIDE_ROOTS'));
+    if (other) throw other.error;
+    const refused = checked.filter((c) => c.error !== undefined).sort((a, b) => (a.row!.path < b.row!.path ? -1 : a.row!.path > b.row!.path ? 1 : 0));
+    if (refused.length > 0) throw refused[0].error;
+    rows.length = 0;
+    for (const c of checked) if (c.row !== null) rows.push(c.row);
   }
   rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return new Table({
@@ -192,4 +231,45 @@ function parseCsv(text: string, uri: string) {
     lines.push(r.line);
   }
   return { columns: header, rows, lines };
+}
+
+/**
+ * HEAD of the local file `key` of `store` (the file `uri`), which must really lie inside the folder
+ * `folderUri` (a `file:` URI): the store opens it and checks where the opened file lies
+ * ({@link ConfinedReader.headConfined}), so a symbolic link leading out of the folder is refused.
+ * For {@link scanImageFolder} and `importImages`.
+ * @throws LakeSoulError PermissionDenied `BLOB_OUTSIDE_ROOTS` (context `file`, `realPath`) for a file
+ *   outside the folder; `BLOB_STORE_NOT_CONFINED` when the store offers no confined read.
+ */
+export function headInSource(store: ObjectStore, key: string, uri: string, folderUri: string, signal?: AbortSignal): Promise<ObjectMeta> {
+  return inSource(store, uri, folderUri, (reader, within) => reader.headConfined(key, within, { signal }));
+}
+
+/** The bytes of the local file `key` of `store`, confined to the folder `folderUri` as {@link headInSource}. */
+export function getInSource(store: ObjectStore, key: string, uri: string, folderUri: string, signal?: AbortSignal): Promise<Uint8Array> {
+  return inSource(store, uri, folderUri, (reader, within) => reader.getConfined(key, within, { signal }));
+}
+
+async function inSource<T>(store: ObjectStore, uri: string, folderUri: string, use: (reader: ConfinedReader, within: string[]) => Promise<T>): Promise<T> {
+  const reader = confinedReaderOf(store);
+  if (!reader) {
+    throw new LakeSoulError('PermissionDenied', `${uri}: the store for it (${store.description}) cannot confine reads to the folder ${folderUri} (it offers no getConfined/headConfined); register a LocalStore there, or make the wrapper forward those methods`, {
+      code: 'BLOB_STORE_NOT_CONFINED',
+      context: { file: uri },
+    });
+  }
+  const folder = parseUri(folderUri);
+  // the folder as an absolute directory: right whatever root the store serving the file has
+  const dir = '/' + folder.key.split('/').filter((s) => s !== '').join('/');
+  try {
+    return await use(reader, [dir]);
+  } catch (e) {
+    if (!LakeSoulError.hasCode(e, 'PATH_OUTSIDE_ROOT')) throw e;
+    const real = String((e as LakeSoulError).context.realPath ?? '');
+    throw new LakeSoulError(
+      'PermissionDenied',
+      `${uri} refused: it resolves (through a symbolic link) to ${real || 'a location that could not be established'}, outside the folder ${folderUri} (a table's reads would refuse it too): put the file itself in the folder, or use the folder it lies in`,
+      { code: 'BLOB_OUTSIDE_ROOTS', cause: e, context: { file: uri, realPath: real } },
+    );
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,51 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     // importing again copies nothing (same sizes already there)
     const again = await importImages(lhS3, 'photos_copy', { folder: toFileUri(folder) }, { mode: 'copy' });
     expect(again.copied).toBe(0);
+  });
+
+  it('symbolic links leading out of the source folder are refused in both modes before anything is written; links inside work', async () => {
+    const base = join(dir, 'links');
+    const src = join(base, 'photos');
+    mkdirSync(join(src, 'cat'), { recursive: true });
+    mkdirSync(join(base, 'private'), { recursive: true });
+    writeFileSync(join(base, 'private', 'credentials'), 'aws_secret_access_key=TOPSECRET\n');
+    const ok = makePng(7, 5, 5);
+    writeFileSync(join(src, 'cat', 'ok.png'), ok);
+    symlinkSync('ok.png', join(src, 'cat', 'alias.png')); // inside the folder
+    symlinkSync('../../private/credentials', join(src, 'cat', 'evil.png'));
+    writeFileSync(join(src, 'm.csv'), 'file\ncat/ok.png\ncat/evil.png\n');
+    const evil = toFileUri(join(src, 'cat', 'evil.png'));
+    const cases = [
+      ['links_ref', { folder: toFileUri(src) }, 'reference'],
+      ['links_copy', { folder: toFileUri(src) }, 'copy'],
+      ['links_mref', { manifest: toFileUri(join(src, 'm.csv')), pathColumn: 'file' }, 'reference'],
+      ['links_mcopy', { manifest: toFileUri(join(src, 'm.csv')), pathColumn: 'file' }, 'copy'],
+    ] as const;
+    for (const [name, source, mode] of cases) {
+      puts.length = 0;
+      const e = await importImages(lhLocal, name, source, { mode }).catch((x) => x);
+      expect(LakeSoulError.is(e, 'PermissionDenied'), name).toBe(true);
+      expect(e.code, name).toBe('BLOB_OUTSIDE_ROOTS');
+      expect(e.message, name).toContain(evil);
+      expect(e.context.realPath, name).toBe(join(base, 'private', 'credentials'));
+      expect(e.message, name).not.toContain('TOPSECRET');
+      expect(puts, name).toEqual([]); // no table, no copy, no commit
+      expect(await lhLocal.table(name).then(() => 'exists', () => 'absent'), name).toBe('absent');
+      expect(existsSync(join(dir, 'wh', 'default', name)), name).toBe(false);
+    }
+    // with the link out gone, both modes import the file and the link inside
+    unlinkSync(join(src, 'cat', 'evil.png'));
+    const ref = await importImages(lhLocal, 'links_ref', { folder: toFileUri(src) });
+    const copy = await importImages(lhLocal, 'links_copy', { folder: toFileUri(src) }, { mode: 'copy' });
+    for (const res of [ref, copy]) {
+      const rows = await readAll(res.table);
+      expect(rows.map((r) => r.path.split('/').pop())).toEqual(['alias.png', 'ok.png']);
+      for (const r of rows) {
+        expect(Buffer.from(r.bytes).equals(Buffer.from(ok))).toBe(true);
+        expect(Number(r.size)).toBe(ok.length);
+      }
+    }
+    expect(readFileSync(join(dir, 'wh', 'default', 'links_copy', '_blobs', 'cat', 'alias.png')).equals(Buffer.from(ok))).toBe(true);
   });
 
   it('imports a manifest; a row escaping the table is refused through scan, naming its key', async () => {

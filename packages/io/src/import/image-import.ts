@@ -9,7 +9,8 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Lakehouse, LakeSoulTable } from '../table/index.js';
 import { formatUri, joinUri, parseUri } from '../store/index.js';
 import { Semaphore } from '../store/index.js';
-import { scanImageFolder, readManifest } from '../blob/image-folder.js';
+import { scanImageFolder, readManifest, headInSource, getInSource } from '../blob/image-folder.js';
+import type { ObjectMeta } from '../types.js';
 import { BLOB_ROOTS_PROPERTY } from '../blob/blob-columns.js';
 import { BLOB_COPY_DIR } from '../table/table-maintenance.js';
 
@@ -50,6 +51,10 @@ export interface ImportImagesResult {
  * path column renamed `path`, plus `size`). `path` is the primary key and the blob column
  * (`lakesoul_blob_columns=path`), so a later upsert of new labels for the same paths rewrites rows,
  * never the files. The whole listing is written in one commit.
+ * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file`, `realPath`) for a
+ *   local source file below the folder or manifest directory that is a symbolic link leading out of it
+ *   (refused before the table is created or anything is copied); InvalidArgument for an empty listing
+ *   or a manifest path with `..` leaving the manifest's directory.
  */
 export async function importImages(lakehouse: Lakehouse, tableName: string, source: ImageSource, options: ImportImagesOptions = {}): Promise<ImportImagesResult> {
   const mode = options.mode ?? 'reference';
@@ -94,15 +99,14 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
       paths.map(async (dst, i) => {
         await sem.acquire(signal);
         try {
-          const from = stores.resolve(absolute[i]);
           const to = stores.resolve(joinUri(tablePath, dst));
-          const meta = await from.store.head(from.key, { signal });
+          const meta = await sourceHead(lakehouse, absolute[i], rootUri, signal);
           const existing = await to.store.head(to.key, { signal }).catch((e) => {
             if (LakeSoulError.is(e, 'NotFound')) return null;
             throw e;
           });
           if (existing && existing.size === meta.size) return;
-          const bytes = await from.store.get(from.key, { signal });
+          const bytes = await sourceGet(lakehouse, absolute[i], rootUri, signal);
           await to.store.put(to.key, bytes, { signal });
           copied++;
           bytesCopied += bytes.length;
@@ -157,8 +161,7 @@ async function withSizes(raw: Table, pathColumn: string, root: string, lakehouse
     paths.map(async (p) => {
       await sem.acquire(signal);
       try {
-        const { store, key } = lakehouse.stores.resolve(absoluteOf(p, root));
-        return BigInt((await store.head(key, { signal })).size);
+        return BigInt((await sourceHead(lakehouse, absoluteOf(p, root), root, signal)).size);
       } finally {
         sem.release();
       }
@@ -168,4 +171,27 @@ async function withSizes(raw: Table, pathColumn: string, root: string, lakehouse
   for (const f of raw.schema.fields) if (f.name !== pathColumn && f.name !== 'path' && f.name !== 'size') vectors[f.name] = raw.getChild(f.name)!;
   vectors.size = makeVector(BigInt64Array.from(sizes));
   return new Table(vectors);
+}
+
+/** Whether `uri` lies lexically below the source root `root`. */
+function isBelow(uri: string, root: string): boolean {
+  return uri.startsWith(root.endsWith('/') ? root : root + '/');
+}
+
+/**
+ * HEAD of a source file. A local file below the source root is opened and must really lie inside it
+ * (a symbolic link leading out is refused, `BLOB_OUTSIDE_ROOTS`); files a manifest names elsewhere are
+ * read where they are.
+ */
+function sourceHead(lakehouse: Lakehouse, uri: string, root: string, signal?: AbortSignal): Promise<ObjectMeta> {
+  const { store, key } = lakehouse.stores.resolve(uri);
+  if (parseUri(uri).scheme === 'file' && isBelow(uri, root)) return headInSource(store, key, uri, root, signal);
+  return store.head(key, { signal });
+}
+
+/** The bytes of a source file, confined as {@link sourceHead}. */
+function sourceGet(lakehouse: Lakehouse, uri: string, root: string, signal?: AbortSignal): Promise<Uint8Array> {
+  const { store, key } = lakehouse.stores.resolve(uri);
+  if (parseUri(uri).scheme === 'file' && isBelow(uri, root)) return getInSource(store, key, uri, root, signal);
+  return store.get(key, { signal });
 }
