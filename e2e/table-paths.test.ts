@@ -5,7 +5,7 @@
  * another table's commits. PGlite + local disk and PostgreSQL + the moto S3 server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Decimal, Field, Float16, Int64, Interval, IntervalUnit, Null, Schema, Struct, Table, TimeMillisecond, TimeUnit, Timestamp, Utf8, vectorFromArray } from 'apache-arrow';
 import { LakeSoulError, MAX_NAME_BYTES } from '@lakesoul-ts/meta';
@@ -181,6 +181,33 @@ describe.each(ENVS)('table names and paths on %s + %s', (catalogKind, storage) =
     expect(report.files.map((f) => f.reason)).toEqual(['expired']);
     const purged = await env.lh.dropTable(t.info.name, { purge: true });
     expect(purged.files.length).toBe(2);
+  });
+
+  it("purge leaves the empty directory markers of object stores' tools (dir/, dir_$folder$) as they are: it refused them as foreign files", async () => {
+    const t = await env.lh.createTable(`foldermarkers_${storage}`, schema);
+    await t.write([{ id: 1n }]);
+    const markers = storage === 's3' ? ['', 'sub/', 'sub_$folder$'] : ['sub_$folder$'];
+    for (const m of markers) {
+      if (storage === 's3') {
+        const { bucket, key } = /^s3:\/\/(?<bucket>[^/]+)\/(?<key>.*)$/.exec(t.info.path)!.groups!;
+        const put = await fetch(`${process.env.LAKESOUL_TEST_S3_ENDPOINT}/${bucket}/${key}/${m}`, { method: 'PUT', body: '' });
+        expect(put.ok).toBe(true);
+      } else {
+        writeFileSync(`${fileURLToPath(t.info.path)}/${m}`, '');
+      }
+    }
+    // a marker with bytes is someone's file
+    if (storage === 'local') writeFileSync(`${fileURLToPath(t.info.path)}/kept_$folder$`, 'x');
+    if (storage === 'local') {
+      const e = await refused(env.lh.dropTable(t.info.name, { purge: true }), 'InvalidArgument', 'PURGE_FOREIGN_FILES');
+      expect(e.message).toContain("'kept_$folder$'");
+      expect(e.message).not.toContain("'sub_$folder$'");
+      return;
+    }
+    const purged = await env.lh.dropTable(t.info.name, { purge: true });
+    expect(purged.files).toHaveLength(1);
+    expect(purged.files[0]).toMatch(/\.parquet$/);
+    await refused(env.lh.table(t.info.name), 'NotFound', 'TABLE_NOT_FOUND');
   });
 
   it('cleanup and purge keep files under another table path or named by another table', async () => {

@@ -53,6 +53,14 @@ function warehouseUri(warehouse: string | undefined): string {
   return storedLocation(toFileUri(resolvePath(warehouse)).replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
 }
 
+/**
+ * An empty object that stands for a directory in an object store: `dir/` (the S3 console's, s3a's)
+ * or `dir_$folder$` (Hadoop's s3n). `rel` is the key below the table's path ('' for the path's own).
+ */
+function isDirectoryMarker(rel: string, size: number): boolean {
+  return size === 0 && (rel === '' || rel.endsWith('/') || rel.endsWith('_$folder$'));
+}
+
 /** Options of {@link Lakehouse.createTable}. */
 export interface LakehouseCreateTableOptions {
   namespace?: string;
@@ -468,6 +476,7 @@ export class Lakehouse {
         onListed();
         const uri = `${info.path}/${m.path.slice(prefix.length + 1)}`;
         if (isTableFile(uri, temporary)) files.push({ uri, key: m.path, size: m.size });
+        else if (isDirectoryMarker(m.path.slice(prefix.length + 1), m.size)) continue; // neither the table's nor someone's: left as it is
         else if (++count <= 3) foreign.push(m.path.slice(prefix.length + 1));
       }
     }
