@@ -163,6 +163,45 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     expect(readFileSync(join(dir, 'wh', 'default', 'links_copy', '_blobs', 'cat', 'alias.png')).equals(Buffer.from(ok))).toBe(true);
   });
 
+  it('a reference import refuses a manifest row outside the manifest directory, absolute or relative, naming the row; copy mode copies absolute ones', async () => {
+    const base = join(dir, 'mref');
+    mkdirSync(join(base, 'm', 'img'), { recursive: true });
+    mkdirSync(join(base, 'secret'), { recursive: true });
+    writeFileSync(join(base, 'm', 'img', 'a.png'), 'A-BYTES');
+    writeFileSync(join(base, 'secret', 'key.png'), 'SECRET');
+    const manifestDir = toFileUri(join(base, 'm'));
+    const outside = [
+      join(base, 'secret', 'key.png'),
+      toFileUri(join(base, 'secret', 'key.png')),
+      join(base, 'm', '..', 'secret', 'key.png'),
+      join(base, 'm2', 'key.png'), // a sibling sharing the directory's name as a prefix
+      '../secret/key.png',
+      `s3://${bucket}/x.png`,
+    ];
+    for (const [k, p] of outside.entries()) {
+      const name = `mref_${k}`;
+      writeFileSync(join(base, 'm', `${name}.csv`), `path,label\nimg/a.png,cat\n${p},dog\n`);
+      puts.length = 0;
+      const e = await importImages(lhLocal, name, { manifest: toFileUri(join(base, 'm', `${name}.csv`)), pathColumn: 'path' }).catch((x) => x);
+      expect(LakeSoulError.is(e, 'InvalidArgument'), p).toBe(true);
+      expect(e.message, p).toContain(`manifest row 2: path '${p}' leaves the manifest's directory ${manifestDir}`);
+      expect(e.context, p).toMatchObject({ file: p, row: 2 });
+      expect(puts, p).toEqual([]);
+      expect(await lhLocal.table(name).then(() => 'exists', () => 'absent'), p).toBe('absent');
+    }
+    // copy mode keeps copying files a manifest names elsewhere (docs/blobs.md: _blobs/ext/...); '..' stays refused
+    writeFileSync(join(base, 'm', 'copy.csv'), `path,label\nimg/a.png,cat\n${join(base, 'secret', 'key.png')},dog\n`);
+    const copy = await importImages(lhLocal, 'mref_copy', { manifest: toFileUri(join(base, 'm', 'copy.csv')), pathColumn: 'path' }, { mode: 'copy' });
+    expect((await readAll(copy.table)).map((r) => Buffer.from(r.bytes).toString())).toEqual(expect.arrayContaining(['A-BYTES', 'SECRET']));
+    const e = await importImages(lhLocal, 'mref_copy2', { manifest: toFileUri(join(base, 'm', 'mref_4.csv')), pathColumn: 'path' }, { mode: 'copy' }).catch((x) => x);
+    expect(e.message).toContain("manifest row 2: path '../secret/key.png' leaves the manifest's directory");
+    // inside the directory, absolute or relative, a reference import works and reads back
+    writeFileSync(join(base, 'm', 'img', 'b.png'), 'B-BYTES');
+    writeFileSync(join(base, 'm', 'in.csv'), `path,label\nimg/a.png,cat\n${toFileUri(join(base, 'm', 'img', 'b.png'))},dog\n`);
+    const ok = await importImages(lhLocal, 'mref_in', { manifest: toFileUri(join(base, 'm', 'in.csv')), pathColumn: 'path' });
+    expect((await readAll(ok.table)).map((r) => Buffer.from(r.bytes).toString()).sort()).toEqual(['A-BYTES', 'B-BYTES']);
+  });
+
   it('imports a manifest; a row escaping the table is refused through scan, naming its key', async () => {
     writeFileSync(join(folder, 'manifest.csv'), 'file,caption\n' + [...files.keys()].slice(0, 10).map((p, i) => `${p},caption ${i}`).join('\n') + '\n');
     const res = await importImages(lhLocal, 'captions', { manifest: toFileUri(join(folder, 'manifest.csv')), pathColumn: 'file' }, { mode: 'copy' });

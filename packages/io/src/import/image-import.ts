@@ -53,8 +53,9 @@ export interface ImportImagesResult {
  * never the files. The whole listing is written in one commit.
  * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file`, `realPath`) for a
  *   local source file below the folder or manifest directory that is a symbolic link leading out of it
- *   (refused before the table is created or anything is copied); InvalidArgument for an empty listing
- *   or a manifest path with `..` leaving the manifest's directory.
+ *   (refused before the table is created or anything is copied); InvalidArgument for an empty listing,
+ *   or a manifest row (named) whose path leaves the manifest's directory: by `..`, or, in reference
+ *   mode, by an absolute path or URI elsewhere (the table could not read it).
  */
 export async function importImages(lakehouse: Lakehouse, tableName: string, source: ImageSource, options: ImportImagesOptions = {}): Promise<ImportImagesResult> {
   const mode = options.mode ?? 'reference';
@@ -70,7 +71,7 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
     const segs = m.key.split('/').filter((s) => s !== '');
     rootUri = formatUri({ ...m, key: segs.slice(0, -1).join('/') });
     const raw = await readManifest(source.manifest, { stores, format: source.format, pathColumn: source.pathColumn, signal });
-    listing = await withSizes(raw, source.pathColumn, rootUri, lakehouse, signal);
+    listing = await withSizes(raw, source.pathColumn, rootUri, mode, lakehouse, signal);
   }
   if (listing.numRows === 0) {
     throw new LakeSoulError('InvalidArgument', `no files to import from ${'folder' in source ? source.folder : source.manifest}`, { context: { table: tableName } });
@@ -131,18 +132,49 @@ function trimSlash(uri: string): string {
   return formatUri({ ...p, key: p.key.split('/').filter((s) => s !== '').join('/') });
 }
 
-/** Absolute URI of a listed path: relative paths are below `root`; `..` may not leave it. */
-function absoluteOf(path: string, root: string): string {
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) || path.startsWith('/')) return formatUri(parseUri(path));
+/**
+ * Absolute URI of a listed path: relative paths are below `root`, and `..` may not leave it. With
+ * `confine` (a reference import, whose table may read below `root` only) an absolute path or URI must
+ * lie below `root` too; `row` (1-based, of the manifest's rows) names the row in the refusal.
+ */
+function absoluteOf(path: string, root: string, confine = false, row?: number): string {
+  const leaves = (): LakeSoulError => {
+    const where = row !== undefined ? `manifest row ${row}: path` : 'manifest path';
+    const why = confine ? ` (a reference import's table reads only below that directory, its lakesoul_blob_roots; copy mode copies files from elsewhere)` : '';
+    return new LakeSoulError('InvalidArgument', `${where} '${path}' leaves the manifest's directory ${root}${why}`, { context: { file: path, ...(row !== undefined ? { row } : {}) } });
+  };
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) || path.startsWith('/')) {
+    const abs = formatUri(parseUri(path));
+    // lexically: `..` segments are applied as a read applies them (`/m/../x` leaves `/m`)
+    if (confine) {
+      const norm = lexical(abs);
+      if (norm === null || !isBelow(norm, root)) throw leaves();
+    }
+    return abs;
+  }
   const segs: string[] = [];
   for (const s of path.split('/')) {
     if (s === '' || s === '.') continue;
     if (s === '..') {
-      if (segs.length === 0) throw new LakeSoulError('InvalidArgument', `manifest path '${path}' leaves the manifest's directory ${root}`, { context: { file: path } });
+      if (segs.length === 0) throw leaves();
       segs.pop();
     } else segs.push(s);
   }
   return joinUri(root, ...segs);
+}
+
+/** `uri` with its `.` and `..` segments applied; null when a `..` climbs above its top (a read refuses it). */
+function lexical(uri: string): string | null {
+  const p = parseUri(uri);
+  const segs: string[] = [];
+  for (const s of p.key.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (segs.length === 0) return null;
+      segs.pop();
+    } else segs.push(s);
+  }
+  return formatUri({ ...p, key: segs.join('/') });
 }
 
 /** Name of a copy below `_blobs/`: the path relative to the source root, or `ext/<authority>/<key>`. */
@@ -154,14 +186,16 @@ function copyName(rel: string, abs: string, root: string): string {
 }
 
 /** Adds a `size` column (HEAD of every file) and renames the path column to `path`. */
-async function withSizes(raw: Table, pathColumn: string, root: string, lakehouse: Lakehouse, signal?: AbortSignal): Promise<Table> {
+async function withSizes(raw: Table, pathColumn: string, root: string, mode: 'reference' | 'copy', lakehouse: Lakehouse, signal?: AbortSignal): Promise<Table> {
   const paths = raw.getChild(pathColumn)!.toArray() as string[];
+  // every row is placed before any request: the first one leaving the directory is named
+  const absolute = paths.map((p, i) => absoluteOf(p, root, mode === 'reference', i + 1));
   const sem = new Semaphore(16);
   const sizes = await Promise.all(
-    paths.map(async (p) => {
+    absolute.map(async (abs) => {
       await sem.acquire(signal);
       try {
-        return BigInt((await sourceHead(lakehouse, absoluteOf(p, root), root, signal)).size);
+        return BigInt((await sourceHead(lakehouse, abs, root, signal)).size);
       } finally {
         sem.release();
       }
