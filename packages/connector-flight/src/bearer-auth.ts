@@ -8,7 +8,7 @@
  * accepts.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, MIN_UNGUESSABLE_TOKEN_CHARS } from '@lakesoul-ts/meta';
 import { shownName } from './flight-limits.js';
 
 /** Options of {@link BearerAuth}. */
@@ -33,13 +33,6 @@ export interface BearerAuthOptions {
  */
 export const AUTH_OFF_TOKEN = 'lakesoul-ts-auth-off';
 
-/**
- * Characters from which a configured bearer token counts as one no guessing finds (`openssl rand
- * -hex 16` gives 32): such a token, like a token issued by Handshake (an HMAC-SHA256), is accepted
- * even from a client host locked for failed logins (see {@link BearerAuth.unguessable}). A shorter
- * token, and a password, could be guessed: from a locked host they are refused like wrong ones.
- */
-export const MIN_UNGUESSABLE_TOKEN_CHARS = 32;
 
 /** Who made a call. */
 export interface Principal {

@@ -14,7 +14,7 @@ import { Field, Int64, Schema } from 'apache-arrow';
 import { Lakehouse } from '@lakesoul-ts/io';
 import { FailedLoginLimiter, type LakeSoulError } from '@lakesoul-ts/meta';
 import { FlightClient } from './flight-client.js';
-import { MIN_UNGUESSABLE_TOKEN_CHARS } from './bearer-auth.js';
+import { MIN_UNGUESSABLE_TOKEN_CHARS } from '@lakesoul-ts/meta';
 import { createFlightServer, type CreateFlightServerOptions, type FlightServer } from './flight-server.js';
 
 const LONG_TOKEN = 'L'.repeat(MIN_UNGUESSABLE_TOKEN_CHARS);

@@ -25,7 +25,7 @@ import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
 import { FrameBuffers } from './frame-buffers.js';
 import { sendMessagesInPlace } from './grpc-send.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
-import { AUTH_OFF_TOKEN, BearerAuth, MIN_UNGUESSABLE_TOKEN_CHARS, type Principal } from './bearer-auth.js';
+import { AUTH_OFF_TOKEN, BearerAuth, type Principal } from './bearer-auth.js';
 import { limitReceivedMessages } from './grpc-receive-limit.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
@@ -58,7 +58,7 @@ export interface CreateFlightServerOptions {
   /**
    * Bound on credential guessing (default: 10 failed logins in a row per client host, then one per
    * 6 s; the same wrong credential sent again counts once): a host past it gets RESOURCE_EXHAUSTED
-   * for passwords and for configured tokens shorter than {@link MIN_UNGUESSABLE_TOKEN_CHARS}, right
+   * for passwords and for configured tokens shorter than `MIN_UNGUESSABLE_TOKEN_CHARS` (32), right
    * or wrong; tokens issued by Handshake and longer configured tokens are still accepted from it
    * (docs/security.md "Failed logins").
    */

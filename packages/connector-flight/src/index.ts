@@ -18,7 +18,8 @@ export type {
 } from './flight-client.js';
 export { HmacTicketSigner } from './hmac-ticket-signer.js';
 export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.js';
-export { AUTH_OFF_TOKEN, BearerAuth, MIN_UNGUESSABLE_TOKEN_CHARS } from './bearer-auth.js';
+export { AUTH_OFF_TOKEN, BearerAuth } from './bearer-auth.js';
+export { MIN_UNGUESSABLE_TOKEN_CHARS } from '@lakesoul-ts/meta';
 export { limitReceivedMessages } from './grpc-receive-limit.js';
 export type { BearerAuthOptions, Principal } from './bearer-auth.js';
 export { toGrpcStatus, fromGrpcError } from './grpc-status.js';

@@ -30,6 +30,14 @@ export const FAILED_LOGIN_BURST = 10;
 /** Default of {@link FailedLoginLimiterOptions.refillMs}. */
 export const FAILED_LOGIN_REFILL_MS = 6_000;
 
+/**
+ * Characters from which a configured bearer token counts as one no guessing finds (`openssl rand
+ * -hex 16` gives 32): such a token, like a token issued by Handshake (an HMAC-SHA256), is accepted
+ * even from a client host locked for failed logins (the Flight server's `BearerAuth.unguessable`, the web UI's token check). A shorter
+ * token, and a password, could be guessed: from a locked host they are refused like wrong ones.
+ */
+export const MIN_UNGUESSABLE_TOKEN_CHARS = 32;
+
 /** Key of the allowance shared by hosts beyond `maxHosts`. */
 const OVERFLOW = '\u0000other hosts';
 

@@ -1,6 +1,6 @@
 export { LakeSoulError } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
-export { FailedLoginLimiter, FAILED_LOGIN_BURST, FAILED_LOGIN_REFILL_MS } from './failed-logins.js';
+export { FailedLoginLimiter, FAILED_LOGIN_BURST, FAILED_LOGIN_REFILL_MS, MIN_UNGUESSABLE_TOKEN_CHARS } from './failed-logins.js';
 export type { FailedLoginLimiterOptions } from './failed-logins.js';
 export { optionNames, refuseOptionValue, refuseUnknownOptions } from './options.js';
 export type { OptionNames } from './options.js';

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Binary, DateDay, Field, Float64, Int32, Int64, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, joinUri, toFileUri } from '@lakesoul-ts/io';
+import { MIN_UNGUESSABLE_TOKEN_CHARS } from '@lakesoul-ts/meta';
 import { MAX_DETAIL_CHARS, UiApi } from './ui-api.js';
 import { startUi, type UiServer } from './ui-server.js';
 import { drawPng } from './ui-fixtures.js';
@@ -423,6 +424,27 @@ describe('server', () => {
       expect(JSON.parse(limited.body).error.message).toMatch(/too many failed logins from host (127\.0\.0\.1|::ffff:127\.0\.0\.1); retry in 5 s/);
       now += 5_000;
       expect((await at('right-token')).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it("one client's stale token does not lock out the others behind its address: the same wrong token counts once, and a long token passes a locked host", async () => {
+    const long = 'L'.repeat(MIN_UNGUESSABLE_TOKEN_CHARS);
+    const guarded = await startUi({ lakehouse: lake, port: 0, tokens: ['short-token', long], failedLogins: { burst: 3, refillMs: 60_000 } });
+    const at = (token: string) => new Promise<number>((res, rej) => {
+      const r = request({ host: '127.0.0.1', port: guarded.port, path: '/api/namespaces', headers: { authorization: `Bearer ${token}` } }, (resp) => { resp.resume(); resp.on('end', () => res(resp.statusCode!)); });
+      r.on('error', rej);
+      r.end();
+    });
+    try {
+      for (let i = 0; i < 10; i++) expect(await at('stale-token')).toBe(401);
+      expect(await at('short-token')).toBe(200);
+      for (let i = 0; i < 2; i++) expect(await at(`guess-${i}`)).toBe(401); // with the stale one, 3 failures
+      // locked: a short token is refused right or wrong, the long one still gets in
+      expect(await at('short-token')).toBe(429);
+      expect(await at(long)).toBe(200);
+      expect(await at(`${long}x`)).toBe(429);
     } finally {
       await guarded.close();
     }

@@ -9,7 +9,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { FailedLoginLimiter, LakeSoulError, abortedError, optionNames, whenAborted, refuseUnknownOptions, type FailedLoginLimiterOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { FailedLoginLimiter, LakeSoulError, MIN_UNGUESSABLE_TOKEN_CHARS, abortedError, optionNames, whenAborted, refuseUnknownOptions, type FailedLoginLimiterOptions, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import type { Lakehouse } from '@lakesoul-ts/io';
 import { UiApi, MAX_PAGE_ROWS, type BlobDownload, type TableView, type UiApiOptions } from './ui-api.js';
 import { isLoopbackHost } from './loopback.js';
@@ -247,9 +247,14 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
       const m = /^Bearer\s+(.+)$/i.exec(header.trim());
       if (!m) throw new LakeSoulError('Unauthenticated', 'authentication required: send "authorization: Bearer <token>"', { code: 'UI_AUTH_REQUIRED' });
       const client = req.socket.remoteAddress ?? 'unknown';
-      logins.check(client, 'UI');
-      if (!tokenMatches(m[1]!, tokens)) {
-        logins.fail(client);
+      // A host past its failed logins still gets in with a token no guessing finds (a long one), so
+      // one client's stale token does not lock out the others behind its address; a shorter token is
+      // refused there right or wrong (a guess learns nothing). The same wrong token counts once.
+      const refusal = logins.refusal(client, 'UI');
+      const valid = tokenMatches(m[1]!, tokens);
+      if (refusal && !(valid && m[1]!.length >= MIN_UNGUESSABLE_TOKEN_CHARS)) throw refusal;
+      if (!valid) {
+        logins.fail(client, m[1]!);
         throw new LakeSoulError('Unauthenticated', 'invalid bearer token', { code: 'UI_BAD_TOKEN' });
       }
     }
