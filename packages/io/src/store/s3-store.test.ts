@@ -356,7 +356,7 @@ describe('S3Store against moto', () => {
           i % 3 === 0 ? faulty.head(`burst/w${i}`, { signal }) : i % 3 === 1 ? faulty.get(`burst/w${i}`, { signal }) : faulty.put(`burst/w${i}`, patternBytes(10), { signal }),
         );
         expect((await Promise.allSettled(calls)).every((r) => r.status === 'rejected')).toBe(true);
-        // 20 streamed puts (lib-storage's Upload) under another shared signal, each failing once
+        // 20 streamed puts under another shared signal, each failing once
         const signal2 = new AbortController().signal;
         async function* chunks(i: number) {
           yield patternBytes(1000, i);

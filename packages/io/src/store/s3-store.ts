@@ -2,11 +2,9 @@
  * S3 backend of {@link ObjectStore} (`@aws-sdk/client-s3`), for AWS and S3-compatible servers.
  */
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
 import type * as ClientS3 from '@aws-sdk/client-s3';
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import type * as LibStorage from '@aws-sdk/lib-storage';
-import { abortedError, LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
+import type { CompletedPart, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { DEFAULT_DELETE_CONCURRENCY, runUntilFailure, type BatchDeleter } from './batch-delete.js';
 import { S3RetryStrategy } from './s3-retry.js';
@@ -14,14 +12,12 @@ import { checkKey, checkPrefix, mapS3Error, validateRange } from './store-errors
 
 /**
  * The AWS SDK, loaded when the first S3 store is made: importing it costs 0.2-0.4 s, which a process
- * on local disk only (most CLI commands, `Lakehouse.open` on a local warehouse) never needs. Both
- * packages are CommonJS only, so `require` returns the same module instance an `import` would.
+ * on local disk only (most CLI commands, `Lakehouse.open` on a local warehouse) never needs. The
+ * package is CommonJS only, so `require` returns the same module instance an `import` would.
  */
 const requireSdk = createRequire(import.meta.url);
 let clientS3: typeof ClientS3 | undefined;
-let libStorage: typeof LibStorage | undefined;
 const s3Sdk = (): typeof ClientS3 => (clientS3 ??= requireSdk('@aws-sdk/client-s3') as typeof ClientS3);
-const storageSdk = (): typeof LibStorage => (libStorage ??= requireSdk('@aws-sdk/lib-storage') as typeof LibStorage);
 
 /** Static credentials of an {@link S3Store}. */
 export interface S3Credentials {
@@ -43,7 +39,7 @@ export interface S3StoreOptions {
   credentials?: S3Credentials;
   /** Byte arrays of at least this size are uploaded with multipart upload (default 16 MiB). */
   multipartThreshold?: number;
-  /** Multipart part size (default 8 MiB, minimum 5 MiB as S3 requires). */
+  /** Multipart part size (default 8 MiB, minimum 5 MiB as S3 requires; raised where the data, or a stream's `contentLength`, would make more than 10,000 parts). */
   partSize?: number;
   /** Parts uploaded concurrently by one multipart upload (default 4). */
   uploadConcurrency?: number;
@@ -301,34 +297,211 @@ export class S3Store implements ObjectStore, BatchDeleter {
     checkKey(path, this.description);
     const uri = this.uri(path);
     throwIfAborted(options.signal, `put ${uri}`);
-    if (data instanceof Uint8Array && data.length < this.multipartThreshold) {
-      try {
-        await withRequestSignal(options.signal, (signal) => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: signal }));
-        return;
-      } catch (e) {
-        throw mapS3Error(e, uri, 'put');
-      }
-    }
-    const body = data instanceof Uint8Array ? data : Readable.from(toBuffers(data));
-    const upload = new (storageSdk().Upload)({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: path, Body: body },
-      partSize: this.partSize,
-      queueSize: this.uploadConcurrency,
-      leavePartsOnError: false,
-    });
-    // one listener on the caller's signal however many puts share it (a listener per put went past
-    // Node's limit of 10 when a write uploaded more than 10 files at once under one signal)
-    const release = options.signal ? whenAborted(options.signal, () => void upload.abort().catch(() => undefined)) : () => undefined;
+    if (data instanceof Uint8Array && data.length < this.multipartThreshold) return this.putObject(path, uri, data, options.signal);
+    return this.putMultipart(path, uri, data, options);
+  }
+
+  /** One PutObject request. */
+  private async putObject(path: string, uri: string, data: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await upload.done();
+      await withRequestSignal(signal, (s) => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: s }));
     } catch (e) {
-      if (options.signal?.aborted) throw abortedError(`put ${uri}`, options.signal.reason);
       throw mapS3Error(e, uri, 'put');
-    } finally {
-      release();
     }
-    throwIfAborted(options.signal, `put ${uri}`);
+  }
+
+  /**
+   * A put in parts: CreateMultipartUpload, `uploadConcurrency` UploadPart requests in flight, then
+   * CompleteMultipartUpload (data that makes one part at most is one PutObject). It settles only once
+   * the upload has: after a failure or an abort, parts in flight are cancelled, a source that never
+   * yields again is left waiting, and the upload is aborted (AbortMultipartUpload, bounded by
+   * {@link SETTLE_MS}) before the call rejects; an abort while CompleteMultipartUpload was on its way
+   * waits for its answer (bounded alike), and an object it made is deleted. What could not be cleaned
+   * up is said in the error. (`@aws-sdk/lib-storage`'s Upload, used before, rejected at once on an
+   * abort and cleaned up in the background: a process that exited then left the upload behind, and a
+   * completion already sent made the object after the put had rejected.)
+   */
+  private async putMultipart(path: string, uri: string, data: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
+    const outer = options.signal;
+    const what = `put ${uri}`;
+    const hint = data instanceof Uint8Array ? data.length : options.contentLength;
+    const partSize = hint !== undefined && Number.isFinite(hint) && hint > 0 ? Math.max(this.partSize, Math.ceil(hint / MAX_PARTS)) : this.partSize;
+    const source = (data instanceof Uint8Array ? sliceParts(data, partSize) : streamParts(data, partSize))[Symbol.asyncIterator]();
+    // aborted by the caller's signal or by the first failure: stops the reads of the source and cancels the part requests
+    const stop = new AbortController();
+    // the requests whose answer is needed (create, complete) are cancelled only SETTLE_MS after the caller's abort
+    const settle = new AbortController();
+    let settleTimer: NodeJS.Timeout | undefined;
+    const releaseOuter = outer
+      ? whenAborted(outer, () => {
+          stop.abort(outer.reason);
+          settleTimer ??= setTimeout(() => settle.abort(outer.reason), SETTLE_MS);
+        })
+      : () => undefined;
+    let failure: { error: unknown } | undefined;
+    const fail = (e: unknown) => {
+      failure ??= { error: e };
+      stop.abort(e);
+    };
+    /** What could not be cleaned up, for the error. */
+    const notes: string[] = [];
+    const read = async (): Promise<Uint8Array | undefined> => {
+      const r = await untilAborted(source.next(), stop.signal);
+      if (r.done) sourceDone = true;
+      return r.done ? undefined : r.value;
+    };
+    let sourceDone = false;
+    try {
+      let body: Uint8Array | undefined;
+      let lookahead: Uint8Array | undefined;
+      try {
+        body = await read();
+        lookahead = body === undefined ? undefined : await read();
+      } catch (e) {
+        if (!stop.signal.aborted) fail(e);
+      }
+      if (!stop.signal.aborted && lookahead === undefined) {
+        // at most one part: one PutObject
+        return await this.putObject(path, uri, body ?? new Uint8Array(0), outer);
+      }
+      let uploadId: string | undefined;
+      if (!stop.signal.aborted) {
+        try {
+          const checksums = (await this.client.config.requestChecksumCalculation?.()) === 'WHEN_SUPPORTED';
+          // as lib-storage's Upload: a CRC32 checksum where the client sends checksums
+          const input = { Bucket: this.bucket, Key: path, ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}) };
+          uploadId = (await withRequestSignal(settle.signal, (signal) => this.client.send(new this.sdk.CreateMultipartUploadCommand(input), { abortSignal: signal }))).UploadId;
+          if (uploadId === undefined) fail(new LakeSoulError('Io', `${what} failed: CreateMultipartUpload answered no UploadId`, { context: { file: uri } }));
+        } catch (e) {
+          if (settle.signal.aborted) notes.push(`the request opening its multipart upload got no answer within ${SETTLE_MS / 1000} s of the abort: ${LEFT_PARTS}`);
+          else if (!outer?.aborted) fail(e);
+        }
+      }
+      const parts: CompletedPart[] = [];
+      const inFlight = new Set<Promise<void>>();
+      let partNumber = 0;
+      while (uploadId !== undefined && body !== undefined && !stop.signal.aborted) {
+        if (partNumber >= MAX_PARTS) {
+          fail(new LakeSoulError('InvalidArgument', `${what}: the data makes more than ${MAX_PARTS} parts of ${partSize} bytes, the S3 maximum: give the store a larger partSize, or the put the size as contentLength`, { context: { file: uri } }));
+          break;
+        }
+        const p: Promise<void> = this.uploadPart(path, uri, uploadId, ++partNumber, body, stop.signal)
+          .then((part) => void parts.push(part), fail)
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (lookahead !== undefined) {
+          body = lookahead;
+          lookahead = undefined;
+        } else {
+          try {
+            body = await read();
+          } catch (e) {
+            if (!stop.signal.aborted) fail(e);
+            break;
+          }
+        }
+        while (inFlight.size >= this.uploadConcurrency && !stop.signal.aborted) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      if (uploadId !== undefined && (failure !== undefined || outer?.aborted)) {
+        const note = await this.abortUpload(path, uri, uploadId);
+        if (note) notes.push(note);
+      }
+      if (uploadId === undefined || failure !== undefined || outer?.aborted) throw this.putError(what, uri, outer, failure, notes);
+      // every part is in: complete (an abort from now on waits for the answer, SETTLE_MS at most)
+      parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      const complete = new this.sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: path, UploadId: uploadId, MultipartUpload: { Parts: parts } });
+      try {
+        await withRequestSignal(settle.signal, (signal) => this.client.send(complete, { abortSignal: signal }));
+      } catch (e) {
+        if (settle.signal.aborted) notes.push(`the request completing its multipart upload got no answer within ${SETTLE_MS / 1000} s of the abort: the object may have been written`);
+        const note = await this.abortUpload(path, uri, uploadId);
+        if (note) notes.push(note);
+        throw this.putError(what, uri, outer, outer?.aborted ? undefined : { error: e }, notes);
+      }
+      if (outer?.aborted) {
+        // the abort came while the completion was on its way, and it went through: the object is taken back
+        const note = await this.deleteAfterAbort(path, uri);
+        if (note) notes.push(note);
+        throw this.putError(what, uri, outer, undefined, notes);
+      }
+    } finally {
+      releaseOuter();
+      clearTimeout(settleTimer);
+      // a source still being read (stalled, or stopped by a failure) is asked to stop, not waited for
+      if (!sourceDone) void Promise.resolve().then(() => source.return?.(undefined)).catch(() => undefined);
+    }
+  }
+
+  /** One UploadPart request: the part's number, ETag and checksums (as CompleteMultipartUpload wants them). */
+  private async uploadPart(path: string, uri: string, uploadId: string, partNumber: number, body: Uint8Array, stop: AbortSignal): Promise<CompletedPart> {
+    let res;
+    try {
+      res = await withRequestSignal(stop, (signal) =>
+        this.client.send(new this.sdk.UploadPartCommand({ Bucket: this.bucket, Key: path, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }), { abortSignal: signal }),
+      );
+    } catch (e) {
+      throw mapS3Error(e, uri, 'put');
+    }
+    if (!res.ETag) throw new LakeSoulError('Io', `put ${uri} failed: the server answered part ${partNumber} without an ETag`, { context: { file: uri } });
+    return {
+      PartNumber: partNumber,
+      ETag: res.ETag,
+      ...(res.ChecksumCRC32 && { ChecksumCRC32: res.ChecksumCRC32 }),
+      ...(res.ChecksumCRC32C && { ChecksumCRC32C: res.ChecksumCRC32C }),
+      ...(res.ChecksumCRC64NVME && { ChecksumCRC64NVME: res.ChecksumCRC64NVME }),
+      ...(res.ChecksumSHA1 && { ChecksumSHA1: res.ChecksumSHA1 }),
+      ...(res.ChecksumSHA256 && { ChecksumSHA256: res.ChecksumSHA256 }),
+    };
+  }
+
+  /**
+   * Aborts a multipart upload, waiting {@link SETTLE_MS} at most. A part request cancelled on its way
+   * may still land after an abort (S3's documentation says so), so the upload is looked up after it
+   * (ListParts) and aborted once more if it is still there. Undefined when it is gone, else what
+   * stayed, for the error.
+   */
+  private async abortUpload(path: string, uri: string, uploadId: string): Promise<string | undefined> {
+    const signal = AbortSignal.timeout(SETTLE_MS);
+    const gone = (e: unknown) => (e as { name?: string })?.name === 'NoSuchUpload' || (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
+    try {
+      for (let round = 0; round < 2; round++) {
+        try {
+          await this.client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: path, UploadId: uploadId }), { abortSignal: signal });
+          await this.client.send(new this.sdk.ListPartsCommand({ Bucket: this.bucket, Key: path, UploadId: uploadId, MaxParts: 1 }), { abortSignal: signal });
+        } catch (e) {
+          if (gone(e)) return undefined;
+          throw e;
+        }
+      }
+      return `its multipart upload ${uploadId} was still listed after two aborts: ${LEFT_PARTS}`;
+    } catch (e) {
+      const why = signal.aborted ? `no answer within ${SETTLE_MS / 1000} s` : mapS3Error(e, uri, 'abort the multipart upload of').message;
+      return `its multipart upload ${uploadId} could not be aborted (${why}): ${LEFT_PARTS}`;
+    }
+  }
+
+  /** Deletes the object of a put aborted while its completion was on its way ({@link SETTLE_MS} at most); what stayed, for the error. */
+  private async deleteAfterAbort(path: string, uri: string): Promise<string | undefined> {
+    const signal = AbortSignal.timeout(SETTLE_MS);
+    try {
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal });
+      return undefined;
+    } catch (e) {
+      const why = signal.aborted ? `no answer within ${SETTLE_MS / 1000} s` : mapS3Error(e, uri, 'delete').message;
+      return `its completion was on its way when the abort came and went through, and the object it made could not be deleted (${why}): delete ${uri}`;
+    }
+  }
+
+  /** The error of a put that did not complete: Aborted when the caller aborted, else its failure; with what stayed behind. */
+  private putError(what: string, uri: string, outer: AbortSignal | undefined, failure: { error: unknown } | undefined, notes: string[]): LakeSoulError {
+    const tail = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+    if (outer?.aborted || failure === undefined) {
+      return new LakeSoulError('Aborted', `${what}: aborted${tail}`, { cause: outer?.reason, context: { file: uri } });
+    }
+    const le = mapS3Error(failure.error, uri, 'put');
+    if (tail === '') return le;
+    return new LakeSoulError(le.kind, `${le.message}${tail}`, { code: le.code, retryable: le.retryable, cause: le.cause, context: le.context });
   }
 
   async head(path: string, options: StoreCallOptions = {}): Promise<ObjectMeta> {
@@ -473,6 +646,69 @@ export function s3OptionsFromEnv(env: Record<string, string | undefined>): Parti
   return out;
 }
 
-async function* toBuffers(data: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
-  for await (const c of data) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+/** Parts per multipart upload, the S3 maximum. */
+const MAX_PARTS = 10_000;
+
+/**
+ * How long a put that failed or was aborted waits for the requests that settle its upload: the
+ * answer of a CreateMultipartUpload or CompleteMultipartUpload on its way when the abort came, an
+ * AbortMultipartUpload, the DeleteObject of an object a completion made after all.
+ */
+const SETTLE_MS = 10_000;
+
+/** What an upload that could not be aborted leaves. */
+const LEFT_PARTS = 'its parts stay in the bucket, invisible to list and cleanup(), until an S3 lifecycle rule (AbortIncompleteMultipartUpload) removes them';
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts (the promise is then left to settle unobserved). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const release = whenAborted(signal, () => {
+      promise.catch(() => undefined);
+      reject(signal.reason);
+    });
+    promise.then(
+      (v) => {
+        release();
+        resolve(v);
+      },
+      (e: unknown) => {
+        release();
+        reject(e);
+      },
+    );
+  });
+}
+
+/** The parts of a byte array: views of `partSize` bytes, the last one shorter. */
+async function* sliceParts(data: Uint8Array, partSize: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < data.length; at += partSize) yield data.subarray(at, Math.min(data.length, at + partSize));
+}
+
+/**
+ * The parts of a stream: copies of `partSize` bytes (the source may reuse its chunks once it yielded
+ * the next), the last one shorter; none for an empty stream.
+ */
+async function* streamParts(data: AsyncIterable<Uint8Array>, partSize: number): AsyncGenerator<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of data) {
+    let chunk = c;
+    while (size + chunk.length >= partSize) {
+      const take = partSize - size;
+      pending.push(chunk.subarray(0, take));
+      yield Buffer.concat(pending, partSize);
+      pending = [];
+      size = 0;
+      chunk = chunk.subarray(take);
+    }
+    if (chunk.length > 0) {
+      pending.push(chunk);
+      size += chunk.length;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size);
 }
