@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,7 +154,7 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     const copy = await importImages(lhLocal, 'links_copy', { folder: toFileUri(src) }, { mode: 'copy' });
     for (const res of [ref, copy]) {
       const rows = await readAll(res.table);
-      expect(rows.map((r) => r.path.split('/').pop())).toEqual(['alias.png', 'ok.png']);
+      expect(rows.map((r) => r.path.split('/').pop()).sort()).toEqual(['alias.png', 'ok.png']);
       for (const r of rows) {
         expect(Buffer.from(r.bytes).equals(Buffer.from(ok))).toBe(true);
         expect(Number(r.size)).toBe(ok.length);
@@ -200,6 +200,43 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     writeFileSync(join(base, 'm', 'in.csv'), `path,label\nimg/a.png,cat\n${toFileUri(join(base, 'm', 'img', 'b.png'))},dog\n`);
     const ok = await importImages(lhLocal, 'mref_in', { manifest: toFileUri(join(base, 'm', 'in.csv')), pathColumn: 'path' });
     expect((await readAll(ok.table)).map((r) => Buffer.from(r.bytes).toString()).sort()).toEqual(['A-BYTES', 'B-BYTES']);
+  });
+
+  it('copy mode copies a source again when it changed but kept its size (also to an older time); unchanged ones stay', async () => {
+    const src = join(dir, 'stale');
+    mkdirSync(join(src, 'cat'), { recursive: true });
+    writeFileSync(join(src, 'cat', 'a.png'), 'AAAA-1');
+    writeFileSync(join(src, 'cat', 'b.png'), 'BBBB-1');
+    const t0 = new Date('2024-05-01T10:00:00.123Z');
+    utimesSync(join(src, 'cat', 'a.png'), t0, t0);
+    const bytesOf = async (t: Awaited<ReturnType<typeof importImages>>['table']) => Object.fromEntries((await readAll(t)).map((r) => [r.path, Buffer.from(r.bytes).toString()]));
+    for (const [lh, name] of [[lhLocal, 'stale_local'], [lhS3, 'stale_s3']] as const) {
+      utimesSync(join(src, 'cat', 'a.png'), t0, t0);
+      writeFileSync(join(src, 'cat', 'a.png'), 'AAAA-1');
+      utimesSync(join(src, 'cat', 'a.png'), t0, t0);
+      writeFileSync(join(src, 'cat', 'b.png'), 'BBBB-1');
+      utimesSync(join(src, 'cat', 'b.png'), t0, t0); // S3 times are whole seconds: a file written in the second of its upload is copied again
+      expect((await importImages(lh, name, { folder: toFileUri(src) }, { mode: 'copy' })).copied, name).toBe(2);
+      expect((await importImages(lh, name, { folder: toFileUri(src) }, { mode: 'copy' })).copied, name).toBe(0);
+      // rewritten in place, same size: copied again
+      writeFileSync(join(src, 'cat', 'b.png'), 'BBBB-2');
+      const again = await importImages(lh, name, { folder: toFileUri(src) }, { mode: 'copy' });
+      expect(again.copied, name).toBe(1);
+      expect(await bytesOf(again.table), name).toEqual({ '_blobs/cat/a.png': 'AAAA-1', '_blobs/cat/b.png': 'BBBB-2' });
+    }
+    {
+      // on local disk the copy carries its source's time, so a same-size file put in place with an older
+      // time (cp -p, rsync -t, tar) is noticed too
+      expect(statSync(join(dir, 'wh', 'default', 'stale_local', '_blobs', 'cat', 'a.png')).mtime.getTime()).toBe(t0.getTime());
+      await importImages(lhLocal, 'stale_local', { folder: toFileUri(src) }, { mode: 'copy' }); // b.png, rewritten by the S3 round
+      writeFileSync(join(src, 'cat', 'a.png'), 'AAAA-2');
+      const older = new Date('2020-01-01T00:00:00Z');
+      utimesSync(join(src, 'cat', 'a.png'), older, older);
+      const res = await importImages(lhLocal, 'stale_local', { folder: toFileUri(src) }, { mode: 'copy' });
+      expect(res.copied).toBe(1);
+      expect(await bytesOf(res.table)).toEqual({ '_blobs/cat/a.png': 'AAAA-2', '_blobs/cat/b.png': 'BBBB-2' });
+      expect((await importImages(lhLocal, 'stale_local', { folder: toFileUri(src) }, { mode: 'copy' })).copied).toBe(0);
+    }
   });
 
   it('imports a manifest; a row escaping the table is refused through scan, naming its key', async () => {

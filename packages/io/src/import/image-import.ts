@@ -3,6 +3,7 @@
  * use of the table API, so it lives above `table/` (which itself uses `blob/`): `blob/` stays free of
  * table imports and io has no import cycle (checked by `scripts/check-code.mjs`).
  */
+import { utimes } from 'node:fs/promises';
 import { Schema, Field, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -39,7 +40,11 @@ export interface ImportImagesOptions {
 export interface ImportImagesResult {
   table: LakeSoulTable;
   rows: number;
-  /** Files copied (copy mode); files already present with the same size are not copied again. */
+  /**
+   * Files copied (copy mode). A copy already present is kept when it has its source's size and
+   * modification time (local tables, whose copies are given their source's time) or was written no
+   * earlier than the source last changed (tables on object storage).
+   */
   copied: number;
   /** Bytes copied. */
   bytesCopied: number;
@@ -100,15 +105,19 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
       paths.map(async (dst, i) => {
         await sem.acquire(signal);
         try {
-          const to = stores.resolve(joinUri(tablePath, dst));
+          const dstUri = joinUri(tablePath, dst);
+          const to = stores.resolve(dstUri);
+          const local = parseUri(dstUri).scheme === 'file' ? '/' + parseUri(dstUri).key : undefined;
           const meta = await sourceHead(lakehouse, absolute[i], rootUri, signal);
           const existing = await to.store.head(to.key, { signal }).catch((e) => {
             if (LakeSoulError.is(e, 'NotFound')) return null;
             throw e;
           });
-          if (existing && existing.size === meta.size) return;
+          if (existing && copyIsCurrent(existing, meta, local !== undefined)) return;
           const bytes = await sourceGet(lakehouse, absolute[i], rootUri, signal);
           await to.store.put(to.key, bytes, { signal });
+          // a local copy carries its source's modification time, which the next import compares
+          if (local !== undefined) await utimes(local, new Date(), meta.lastModified).catch(() => undefined);
           copied++;
           bytesCopied += bytes.length;
         } finally {
@@ -205,6 +214,21 @@ async function withSizes(raw: Table, pathColumn: string, root: string, mode: 're
   for (const f of raw.schema.fields) if (f.name !== pathColumn && f.name !== 'path' && f.name !== 'size') vectors[f.name] = raw.getChild(f.name)!;
   vectors.size = makeVector(BigInt64Array.from(sizes));
   return new Table(vectors);
+}
+
+/**
+ * Whether the copy `existing` still holds the source `source`: the same size, and on local disk (where
+ * each copy is given its source's modification time) the same modification time, as rsync decides;
+ * elsewhere (an S3 copy's time is its upload's) a copy written no earlier than the source's last
+ * modification. A source rewritten with the same size was kept stale when only sizes were compared.
+ */
+function copyIsCurrent(existing: ObjectMeta, source: ObjectMeta, local: boolean): boolean {
+  if (existing.size !== source.size) return false;
+  const copied = existing.lastModified.getTime();
+  const modified = source.lastModified.getTime();
+  if (Number.isNaN(copied) || Number.isNaN(modified)) return false;
+  // 1 ms of slack: a time set through utimes may read back a fraction of a millisecond off
+  return local ? Math.abs(copied - modified) <= 1 : copied >= modified;
 }
 
 /** Whether `uri` lies lexically below the source root `root`. */
