@@ -51,6 +51,13 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     const bucket = /^s3:\/\/([^/]+)/.exec(uri)?.[1] ?? uri;
     return new LakeSoulError('NotFound', `bucket '${bucket}' does not exist (${op} ${uri}): create it, or check the bucket name, the endpoint and the region`, { code: 'BUCKET_NOT_FOUND', cause: e, context: { file: uri } });
   }
+  // a bucket of another region: AWS answers 301 PermanentRedirect (a HEAD without a body) or 400
+  // AuthorizationHeaderMalformed, with the bucket's region in a header (or the error body)
+  const bucketRegion = regionOfRedirect(e, status, name);
+  if (bucketRegion !== undefined) {
+    const bucket = /^s3:\/\/([^/]+)/.exec(uri)?.[1] ?? uri;
+    return new LakeSoulError('Io', `${op} ${uri} failed: bucket '${bucket}' is in ${bucketRegion}: set AWS_REGION=${bucketRegion} (or the store's region option) (HTTP ${status ?? '?'}${name && name !== 'Unknown' ? ` ${name}` : ''})`, { cause: e, context: { file: uri } });
+  }
   if (status === 404 || name === 'NoSuchKey' || name === 'NotFound') return notFoundError(uri, e);
   if (name === 'CredentialsProviderError') {
     return new LakeSoulError('Unauthenticated', `${op} ${uri}: no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile) (${err?.message ?? name})`, { cause: e, context: { file: uri } });
@@ -81,6 +88,20 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     THROTTLING.has(name) ||
     (status === undefined && (NETWORK_CODES.has(err?.code ?? '') || NETWORK_CODES.has(name)));
   return new LakeSoulError('Io', `${op} ${uri} failed: ${detail}`, { cause: e, retryable, context: { file: uri, ...(noAnswer ? { noAnswer: true } : {}) } });
+}
+
+/**
+ * The region an S3 error says the bucket is in, when the error is a wrong-region answer: a 301
+ * (PermanentRedirect) or a 400 (AuthorizationHeaderMalformed), whose `x-amz-bucket-region` header
+ * (the SDK error's `$response`) or `Region` field names it.
+ */
+function regionOfRedirect(e: unknown, status: number | undefined, name: string): string | undefined {
+  const redirect = status === 301 || name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed';
+  if (!redirect) return undefined;
+  const headers = (e as { $response?: { headers?: Record<string, string | undefined> } } | null)?.$response?.headers ?? {};
+  const fromHeader = Object.entries(headers).find(([k]) => k.toLowerCase() === 'x-amz-bucket-region')?.[1];
+  const region = fromHeader ?? (e as { Region?: unknown } | null)?.Region;
+  return typeof region === 'string' && /^[a-z0-9-]+$/.test(region.trim()) ? region.trim() : undefined;
 }
 
 /**
