@@ -164,7 +164,10 @@ export async function* readTextChunks(path: string, signal?: AbortSignal): Async
 }
 
 /** One record of a JSON input and the line it starts on (1-based). */
-type JsonRecord = { line: number; value: Record<string, unknown> };
+export interface JsonRecord {
+  line: number;
+  value: Record<string, unknown>;
+}
 
 /**
  * Stream the records of a JSON input as parsed objects with line numbers: JSON lines (one object a

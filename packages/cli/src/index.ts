@@ -4,7 +4,7 @@ export { resolveCliConfig } from './cli-config.js';
 export type { CliConfig, GlobalFlags } from './cli-config.js';
 export { parseSchemaSpec, parseTypeSpec, formatType } from './schema-spec.js';
 export { parseCsv, readJsonl } from './csv-reader.js';
-export type { CsvRecord, ReadCsvOptions } from './csv-reader.js';
+export type { CsvRecord, JsonRecord, ReadCsvOptions } from './csv-reader.js';
 export { rowsToBatch, inferSchema, inferType } from './records-to-arrow.js';
 export type { ColumnRoles, OnJsonText, RecordOrigin } from './records-to-arrow.js';
 export { RowPrinter, BatchPrinter, batchRows, cellValue, writeWithBackpressure, OUTPUT_FORMATS, TABLE_WIDTH_SAMPLE_ROWS } from './output-format.js';
