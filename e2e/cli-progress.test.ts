@@ -84,6 +84,22 @@ describe('lakesoul-ts progress on a terminal', () => {
     expect(parquetFiles(join(dir, 'home', 'warehouse'))).toEqual([]);
   }, 300_000);
 
+  it('an image import counts its files as it copies them, and says what it imported after its bar, not under it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-progress-'));
+    for (const label of ['cat', 'dog']) {
+      mkdirSync(join(dir, 'pets', label), { recursive: true });
+      for (let i = 0; i < 30; i++) writeFileSync(join(dir, 'pets', label, `${i}.png`), Buffer.alloc(100 + i, i));
+    }
+    const shown = onTerminal(['--home', join(dir, 'home'), 'import', 'pets', join(dir, 'pets'), '--format', 'images', '--copy']);
+    expect(shown.code, shown.screen).toBe(0);
+    // copies counted as they go, up to all 60; the message last, after the bar's last frame
+    const counts = [...shown.screen.matchAll(/import \S+ \| [\d.]+ (?:B|KiB) \| (\d+) files/g)].map((m) => Number(m[1]));
+    expect(counts.at(-1)).toBe(60);
+    expect(counts.every((n, i) => i === 0 || n >= counts[i - 1]!)).toBe(true);
+    const message = shown.screen.lastIndexOf('imported 60 images from');
+    expect(message).toBeGreaterThan(shown.screen.lastIndexOf('60 files'));
+  }, 120_000);
+
   it('Ctrl-C during a bar gives the terminal back (cursor shown, wrapping on, a new line) and exits by the signal', async () => {
     // The bar hides the cursor and turns wrapping off; a process ended by SIGINT left the terminal so.
     const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-progress-int-'));

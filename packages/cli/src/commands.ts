@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, Schema } from 'apache-arrow';
 import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
-import type { CleanupProgress, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
+import type { CleanupProgress, ImportImagesResult, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
@@ -740,7 +740,8 @@ async function checkImportInputs(name: string, files: string[], format: string |
 /** `import --format images`: each folder (`<folder>/<label>/<image>`) in one commit, into a table made when missing. */
 function importImageFolders({ program, io, out, quiet }: Omit<ProgramParts, 'note'>, name: string, files: string[], o: { namespace: string; copy?: boolean }): Promise<void> {
   // Ctrl-C stops between steps: nothing of the folder being imported is committed (copies already
-  // made stay under the table path: their names are their content's, so a new run reuses them)
+  // made stay under the table path, named by their relative path: a new run keeps those whose size
+  // and modification time still match their source's)
   const stop = new SignalStop(io, 'the import');
   return withContext(program, io, async (ctx) => {
     let imported = 0;
@@ -750,18 +751,26 @@ function importImageFolders({ program, io, out, quiet }: Omit<ProgramParts, 'not
       if (!st?.isDirectory()) {
         throw new LakeSoulError(st ? 'InvalidArgument' : 'NotFound', `${dir} is ${st ? 'not a folder' : 'not found'}: --format images imports a folder laid out as <folder>/<label>/<image>`, { context: { file: dir } });
       }
-      const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet() });
+      const progress = startProgress({ label: `import ${dir}`, unit: 'files', quiet: quiet(), show: o.copy ? ['bytes', 'files'] : ['files'] });
+      let shown = { files: 0, bytes: 0 };
+      let r: ImportImagesResult;
       try {
         const { importImages, toFileUri } = await import('@lakesoul-ts/io');
-        const r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, { namespace: o.namespace, mode: o.copy ? 'copy' : 'reference', signal: stop.signal })
+        r = await importImages(ctx.lakehouse, name, { folder: toFileUri(resolve(dir)) }, {
+          namespace: o.namespace, mode: o.copy ? 'copy' : 'reference', signal: stop.signal,
+          onProgress: (p) => {
+            progress.tick({ files: p.files - shown.files, bytes: p.bytesCopied - shown.bytes });
+            shown = { files: p.files, bytes: p.bytesCopied };
+          },
+        })
           .catch((e: unknown) => {
             if (!stop.signal.aborted || (LakeSoulError.is(e) && e.kind !== 'Aborted')) throw e;
             throw stop.error(name, `import of ${dir} into ${name} interrupted by ${stop.received}: nothing of it was committed${o.copy ? ' (the images copied so far stay under the table path; importing the folder again reuses them)' : ''}`);
           });
-        progress.tick({ files: r.rows, bytes: r.bytesCopied });
         imported++;
-        out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
       } finally { progress.stop(); }
+      // after the bar is gone: printed before, the bar's last frame was drawn over it
+      out(`imported ${count(r.rows, 'image')} from ${dir} into ${r.table.info.namespace}.${r.table.info.name}${o.copy ? ' (copied under the table path)' : ' (referenced in place)'}`);
     }
     if (stop.signal.aborted) {
       // a signal while the catalog opened, or between two folders

@@ -34,6 +34,21 @@ export interface ImportImagesOptions {
   /** Concurrent copies in copy mode (default 16). */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Called once the source is listed (`files` 0), after each file copied or found current (copy
+   * mode), and when the rows are committed (`files` = `total`).
+   */
+  onProgress?: (progress: ImportImagesProgress) => void;
+}
+
+/** What {@link ImportImagesOptions.onProgress} reports. */
+export interface ImportImagesProgress {
+  /** Files listed in the source. */
+  total: number;
+  /** Files done: copied or found current in copy mode; all of them once the rows are committed. */
+  files: number;
+  /** Bytes copied so far. */
+  bytesCopied: number;
 }
 
 /** Result of {@link importImages}. */
@@ -97,6 +112,9 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
   const tablePath = table.info.path;
   let copied = 0;
   let bytesCopied = 0;
+  let done = 0;
+  const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
+  report();
   let paths: string[];
   if (mode === 'copy') {
     paths = rel.map((p, i) => `${BLOB_COPY_DIR}/${copyName(p, absolute[i], rootUri)}`);
@@ -113,13 +131,19 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
             if (LakeSoulError.is(e, 'NotFound')) return null;
             throw e;
           });
-          if (existing && copyIsCurrent(existing, meta, local !== undefined)) return;
+          if (existing && copyIsCurrent(existing, meta, local !== undefined)) {
+            done++;
+            report();
+            return;
+          }
           const bytes = await sourceGet(lakehouse, absolute[i], rootUri, signal);
           await to.store.put(to.key, bytes, { signal });
           // a local copy carries its source's modification time, which the next import compares
           if (local !== undefined) await utimes(local, new Date(), meta.lastModified).catch(() => undefined);
           copied++;
           bytesCopied += bytes.length;
+          done++;
+          report();
         } finally {
           sem.release();
         }
@@ -133,6 +157,8 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
     vectors[f.name] = f.name === 'path' ? vectorFromArray(paths, new Utf8()) : listing.getChild(f.name)!;
   }
   await table.write(new Table(vectors), { mode: 'upsert', signal });
+  done = listing.numRows;
+  report();
   return { table, rows: listing.numRows, copied, bytesCopied };
 }
 
