@@ -60,4 +60,17 @@ describe('schema spec', () => {
     expect(() => parseSchemaSpec('id:int64,é ü:utf8')).toThrow(/expected ':' after column name 'é' \(a name here is .*--schema @file\.json\) at position 12/);
     expect(() => parseSchemaSpec('1x:int64')).toThrow(/expected a column name .*--schema @file\.json/);
   });
+  it('reads struct<...> as table describe prints it, nested and with non-null fields', () => {
+    const spec = 'id:int64!,pt:struct<x:float32!,y:float32,tags:list<utf8>,inner:struct<ts:timestamp(us,UTC)>>';
+    const s = parseSchemaSpec(spec);
+    const pt = s.fields[1]!.type;
+    expect(formatType(pt)).toBe('struct<x:float32!,y:float32,tags:list<utf8>,inner:struct<ts:timestamp(us,UTC)>>');
+    expect(formatType(parseTypeSpec(formatType(pt)))).toBe(formatType(pt));
+    expect(pt.children.map((c: Field) => [c.name, c.nullable])).toEqual([['x', false], ['y', true], ['tags', true], ['inner', true]]);
+    expect(() => parseSchemaSpec('p:struct<a:int32,a:utf8>')).toThrow(/struct field 'a' appears twice/);
+    expect(() => parseSchemaSpec('p:struct<>')).toThrow(/expected a column name/);
+    for (let n = 0; n <= spec.length; n++) {
+      try { parseSchemaSpec(spec.slice(0, n)); } catch (e) { expect(e).toBeInstanceOf(LakeSoulError); }
+    }
+  });
 });

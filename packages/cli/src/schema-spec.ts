@@ -6,7 +6,7 @@
 // Arrow's submodules, not its root: see arrow-schema-json.ts.
 import {
   Binary, Bool, DataType, DateDay, Decimal, FixedSizeList, Float32, Float64, Int16, Int32, Int64, Int8,
-  LargeBinary, LargeUtf8, List, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8,
+  LargeBinary, LargeUtf8, List, Struct, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8,
 } from 'apache-arrow/type';
 import { TimeUnit } from 'apache-arrow/enum';
 import { Field, Schema } from 'apache-arrow/schema';
@@ -27,7 +27,7 @@ const units: Record<string, TimeUnit> = { s: TimeUnit.SECOND, ms: TimeUnit.MILLI
 /** Names the CLI accepts for types, for help texts. */
 export const TYPE_NAMES =
   'bool, int8..int64, uint8..uint64, float32, float64, utf8 (string), large_utf8, binary, large_binary, date32 (date), ' +
-  'timestamp(us[,TZ]), decimal(P,S), list<T>, fixed_size_list<T,N>';
+  'timestamp(us[,TZ]), decimal(P,S), list<T>, fixed_size_list<T,N>, struct<name:T[!],...>';
 
 /** What a column name of the `name:type` syntax may hold, and the way to give others. */
 const NAME_HINT = " (a name here is letters, digits, '_', '.' and '-', not starting with a digit; give other names in a JSON schema: --schema @file.json)";
@@ -93,6 +93,19 @@ class SpecParser {
     if (name === 'list') {
       this.eat('<'); const t = this.type(); this.eat('>');
       return new List(new Field('item', t, true));
+    }
+    if (name === 'struct') {
+      // as `table describe` prints it: struct<name:type[!],...>
+      this.eat('<');
+      const fields = [this.field()];
+      while (this.peek() === ',') { this.pos++; fields.push(this.field()); }
+      this.eat('>');
+      const seen = new Set<string>();
+      for (const f of fields) {
+        if (seen.has(f.name)) this.fail(`struct field '${f.name}' appears twice`);
+        seen.add(f.name);
+      }
+      return new Struct(fields);
     }
     if (name === 'fixed_size_list') {
       this.eat('<'); const t = this.type(); this.eat(','); const n = this.int(); this.eat('>');
@@ -160,7 +173,7 @@ export function formatType(t: DataType): string {
   if (t instanceof Decimal) return `decimal(${t.precision},${t.scale})`;
   if (t instanceof FixedSizeList) return `fixed_size_list<${formatType(t.children[0]!.type)},${t.listSize}>`;
   if (t instanceof List) return `list<${formatType(t.children[0]!.type)}>`;
-  if (DataType.isStruct(t)) return `struct<${t.children.map((c) => `${c.name}:${formatType(c.type)}`).join(',')}>`;
+  if (DataType.isStruct(t)) return `struct<${t.children.map((c) => `${c.name}:${formatType(c.type)}${c.nullable ? '' : '!'}`).join(',')}>`;
   const s = String(t).toLowerCase();
   const map: Record<string, string> = { utf8: 'utf8', largeutf8: 'large_utf8', largebinary: 'large_binary', 'date32<day>': 'date32', float32: 'float32', float64: 'float64' };
   return map[s] ?? s;
