@@ -2,7 +2,7 @@
  * A small Arrow Flight client (for tests, the CLI and JS users). It speaks standard Flight, so it
  * also works against other Flight servers for the calls those implement.
  */
-import { Metadata, credentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, credentials, status, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
 import { LakeSoulError, optionNames, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
 import {
@@ -114,6 +114,44 @@ function decodeInfo(m: FlightInfoMessage): FlightInfo {
     totalBytes: BigInt(m.total_bytes ?? '-1'),
     ordered: !!m.ordered,
     appMetadata: m.app_metadata ?? Buffer.alloc(0),
+  };
+}
+
+/**
+ * How long a DoGet whose stream could not be decoded waits for the call's status (the server's error,
+ * when it ended the call with one, explains the cut stream better than the decoding error).
+ */
+const DOGET_STATUS_WAIT_MS = 2000;
+
+/** The outcome of a streaming call, known once its status comes. */
+interface CallOutcome {
+  /** The call's error (null: it ended OK); undefined when its status has not come within `ms`. */
+  within(ms: number): Promise<ServiceError | null | undefined>;
+}
+
+/**
+ * Watches `call` for its status. grpc-js ends a call's stream before it emits the error of a non-OK
+ * status, so a reader may see the stream end, or fail to decode it, before it learns of that status.
+ */
+function watchOutcome(call: ClientReadableStream<unknown>): CallOutcome {
+  let error: ServiceError | null = null;
+  let outcome: ServiceError | null | undefined;
+  const came = new Promise<void>((resolve) => {
+    call.on('error', (e: ServiceError) => { error = e; });
+    call.on('status', (s: StatusObject) => {
+      outcome = s.code === status.OK ? null
+        : error ?? Object.assign(new Error(`${s.code} ${status[s.code]}: ${s.details}`), { code: s.code, details: s.details, metadata: s.metadata });
+      resolve();
+    });
+  });
+  return {
+    async within(ms) {
+      if (outcome !== undefined) return outcome;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([came, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+      clearTimeout(timer);
+      return outcome;
+    },
   };
 }
 
@@ -284,19 +322,43 @@ export class FlightClient {
 
   /**
    * Reads one endpoint's stream. The returned iterable yields batches as they arrive; stopping early
-   * cancels the call.
+   * cancels the call. A call the server ends with an error status fails with that status' error,
+   * also when its stream could not be decoded (a stream cut short): the decoding error is reported
+   * only for a call the server ended OK, or whose status does not come within 2 s.
    */
   async *doGet(ticket: Uint8Array | FlightEndpoint, options: CallOptions = {}): AsyncGenerator<RecordBatch> {
     const bytes = ticket instanceof Uint8Array ? ticket : ticket.ticket;
     throwIfAborted(options.signal, 'Flight doGet');
     const call = this.client.DoGet({ ticket: Buffer.from(bytes) }, this.metadata()) as ClientReadableStream<FlightDataMessage>;
+    const outcome = watchOutcome(call);
     const onAbort = () => call.cancel();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let finished = false;
     try {
-      const decoded = await decodeFlightData(call as AsyncIterable<FlightDataMessage>);
-      for await (const batch of decoded.batches) yield batch;
-      finished = true;
+      let failed = false;
+      let failure: unknown;
+      try {
+        // not destroyed when the decoder gives up on it: its status still has to come (below)
+        const decoded = await decodeFlightData(call.iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>);
+        for await (const batch of decoded.batches) yield batch;
+      } catch (e) {
+        failed = true;
+        failure = e;
+      }
+      if (!failed) {
+        // the stream's end: a call ended with an error status ends its stream too
+        const error = await outcome.within(DOGET_STATUS_WAIT_MS);
+        if (error) throw error;
+        finished = error === null; // no status yet: the call is cancelled below
+        return;
+      }
+      // the call's own error (its status, e.g. before the schema came)
+      if (typeof (failure as Partial<ServiceError>)?.code === 'number') throw failure;
+      // a decoding error: the server may have ended the call (its last message cut), with a status
+      // that tells why; messages still buffered are dropped so that the status can come
+      call.on('data', () => undefined);
+      call.resume();
+      throw (await outcome.within(DOGET_STATUS_WAIT_MS)) ?? failure;
     } catch (e) {
       throw fromGrpcError(e, 'DoGet');
     } finally {
