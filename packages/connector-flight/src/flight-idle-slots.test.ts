@@ -17,6 +17,8 @@ import { createFlightServer, type FlightServer } from './flight-server.js';
 
 const MiB = 1024 * 1024;
 const ROWS = 16 * 1024;
+/** getIdleMs: wide enough that the reads below come before it on a loaded machine. */
+const IDLE_MS = 3000;
 
 let dir: string;
 let lakehouse: Lakehouse;
@@ -35,7 +37,7 @@ beforeAll(async () => {
   } as any));
   server = createFlightServer({
     lakehouse, ticketSecret: 'flight-idle-slots-secret-0123456789', maxConcurrentStreams: 2,
-    maxMessageBytes: MiB, maxBufferedBytes: 2 * MiB, getIdleMs: 1000, doGetThreads: 0,
+    maxMessageBytes: MiB, maxBufferedBytes: 2 * MiB, getIdleMs: IDLE_MS, doGetThreads: 0,
   });
   url = `grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
 });
@@ -66,16 +68,26 @@ describe('paused readers and the stream limit', () => {
         call.on('data', () => { messages++; });
         return { call, status };
       };
+      const pausedAt = Date.now();
       const first = await pause();
-      await new Promise((res) => setTimeout(res, 300));
+      await new Promise((res) => setTimeout(res, 100));
       const second = await pause();
-      await new Promise((res) => setTimeout(res, 300));
-      // both slots held by readers paused for less than getIdleMs: refused
-      await expect(client.readAll(info)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringContaining('limit of 2 concurrent streams') });
-      await new Promise((res) => setTimeout(res, 1200));
-      // both paused for over getIdleMs now: the one paused first is ended, and the read gets its slot
+      // both slots held by readers paused for less than getIdleMs: refused, nothing ended
       const ended0 = server.stats.doGetsEndedIdle;
-      const read = await client.readAll(info);
+      await expect(client.readAll(info)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringContaining('limit of 2 concurrent streams') });
+      expect(server.stats.doGetsEndedIdle).toBe(ended0);
+      // reads refused until the first paused reader has taken nothing for getIdleMs (when that
+      // moment is counted from depends on the server's writes stalling: polled, not timed); then it
+      // is ended, and the read gets its slot
+      let read: Table | undefined;
+      for (const deadline = Date.now() + 8 * IDLE_MS; !read;) {
+        read = await client.readAll(info).catch((e: unknown) => {
+          if (Date.now() > deadline || (e as { code?: string }).code !== 'RESOURCE_EXHAUSTED') throw e;
+          return undefined;
+        });
+        if (!read) await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(Date.now() - pausedAt).toBeGreaterThanOrEqual(IDLE_MS);
       expect(read.numRows).toBe(ROWS);
       expect(server.stats.doGetsEndedIdle).toBe(ended0 + 1);
       first.call.resume();
