@@ -161,6 +161,11 @@ describe('multi-process commits on PostgreSQL', () => {
       // The other session holds partition_info in SHARE mode: the commit's INSERT waits on it while
       // holding its partition advisory lock; then the other session asks for that advisory lock.
       // The commit waited first, so its deadlock check fires first and it is the victim.
+      // PostgreSQL's deadlock check runs in the backend whose wait outlasts deadlock_timeout first,
+      // and that backend is the victim: on a loaded machine the other session's check could come
+      // first. Its timeout raised (a superuser setting: the throwaway server's user is one), the
+      // commit's backend is always the one to check.
+      await other.query("SET deadlock_timeout = '60s'").catch(() => undefined);
       await other.query('BEGIN');
       await other.query('LOCK TABLE partition_info IN SHARE MODE');
       const committing = catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: `${t.path}/part-dl_0000.parquet`, op: 'add', size: 1n, existCols: ['id'] }] }] });
