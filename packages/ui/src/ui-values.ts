@@ -2,7 +2,7 @@
  * Arrow values as JSON for the browser: every cell becomes a string, a finite number, a boolean or
  * null, so the front end can render it with `textContent` and never needs to interpret it.
  *
- * Cells are read as io's exact plain values ({@link plainReader}: the value codec the CLI prints
+ * Cells are read as io's exact plain values (`plainReader`: the value codec the CLI prints
  * with): timestamps are ISO 8601 with every fraction digit of their unit (and no Date range limit),
  * strings are whole with a leading U+FEFF kept, binary is its bytes. What is shown ({@link cellJson},
  * cut at {@link MAX_CELL_CHARS}) is for the eye only: comparisons and counts use the identity of the
@@ -93,7 +93,7 @@ export function plainReader(v: Vector): (i: number) => unknown {
  * A value of type `type` as JSON, cut at `maxChars`: bigints beyond 2^53, decimals, NaN and
  * infinities become strings; binary is shown as its size (`binary: 'size'`, the rows view, which
  * previews the bytes) or as hex (`'hex'`, where values are compared or counted). `v` is a plain value
- * ({@link plainReader}); the epoch milliseconds `Vector.get` gives for timestamps and dates are
+ * (`plainReader`); the epoch milliseconds `Vector.get` gives for timestamps and dates are
  * formatted too (at that precision).
  */
 export function cellJson(v: unknown, type: DataType, maxChars = MAX_CELL_CHARS, binary: 'size' | 'hex' = 'size'): CellJson {
@@ -138,7 +138,7 @@ export function exactText(v: unknown): string {
   return text.length > MAX_EXACT_CHARS ? `#${createHash('sha256').update(text).digest('base64')}` : text;
 }
 
-/** Rows of `batch` as arrays of cells in `schema` order (plain values, see {@link plainReader}). */
+/** Rows of `batch` as arrays of cells in `schema` order (plain values, see `plainReader`). */
 export function batchRowsJson(batch: RecordBatch, schema: Schema, maxChars = MAX_CELL_CHARS): CellJson[][] {
   // plain values, not Vector.get: a string's leading U+FEFF is shown as it is stored, a timestamp
   // keeps every digit of its unit

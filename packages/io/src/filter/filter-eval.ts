@@ -91,7 +91,7 @@ function wholeDoubleError(column: string, type: unknown, value: FilterValue, tex
   );
 }
 
-/** Whether a literal kept as text (see {@link LiteralText}) has a double that is a whole number for it. */
+/** Whether a literal kept as text (see `LiteralText`) has a double that is a whole number for it. */
 function fractionLost(value: FilterValue, text: string | undefined): boolean {
   return text !== undefined && typeof value === 'number' && Math.abs(value) >= 2 ** 53;
 }
@@ -343,7 +343,7 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
 
 /**
  * A literal for a decimal column as the exact decimal it denotes: a number literal's kept text (the
- * literal as written, see {@link LiteralText}), else a number's shortest decimal form (what a double
+ * literal as written, see `LiteralText`), else a number's shortest decimal form (what a double
  * given in an AST reads as), a bigint, or decimal text (`'12.50'`, `'1e-3'`).
  */
 function decimalLiteral(value: FilterValue, column: string, type: unknown, text?: string): ExactDecimal {
@@ -643,7 +643,7 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
  * logic: comparisons with NULL are unknown, NOT unknown is unknown, and rows with unknown are
  * dropped). Literals are converted to the column's type: numbers/bigints for numeric columns (exact
  * mixed comparisons; a bigint against a float column as `floatLiteral` takes it; a number literal's
- * kept text, see {@link LiteralText}, against integer and decimal columns as written), exact decimals
+ * kept text, see `LiteralText`, against integer and decimal columns as written), exact decimals
  * (numbers, bigints, decimal text) for decimal columns, strings by
  * UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings for timestamp and date columns.
  * An unknown column or a mismatched literal is InvalidArgument.
@@ -695,7 +695,7 @@ export interface ColumnStatsLike {
 
 /**
  * Compare a statistics value with a literal (and a number literal's kept text, see
- * {@link LiteralText}); undefined when they cannot be compared.
+ * `LiteralText`); undefined when they cannot be compared.
  */
 function cmpStat(stat: unknown, lit: FilterValue, text?: string): number | undefined {
   if (stat === null || stat === undefined || lit === null) return undefined;

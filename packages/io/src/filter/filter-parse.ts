@@ -20,7 +20,7 @@
  * ```
  * Integers beyond ±2^53 become bigint; a number with a fraction becomes the nearest double, and where
  * that double's shortest form is another decimal (`1234567.0123456788`, `9007199254740992.5`) its
- * comparison keeps the literal's text ({@link LiteralText}): decimal and integer columns compare
+ * comparison keeps the literal's text (`LiteralText`): decimal and integer columns compare
  * with the literal as written, float columns with the double. TIMESTAMP/DATE literals become `Date` (UTC unless an offset
  * is given), or for a timestamp with micro- or nanoseconds its text (a Date holds milliseconds only). `a BETWEEN x AND y` is `a >= x AND a <= y` (so statistics prune
  * it like the two comparisons); LIKE patterns use `%` and `_` (`\` escapes); an identifier on the
@@ -127,7 +127,7 @@ function tokenize(text: string): Tok[] {
 const CMP = new Set(['=', '!=', '<', '<=', '>', '>=']);
 const FLIP: Record<string, string> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
-/** A comparison node with its literal's text when the value is not exactly it (see {@link LiteralText}). */
+/** A comparison node with its literal's text when the value is not exactly it (see `LiteralText`). */
 function withText(e: FilterExpr, text: string | undefined): FilterExpr {
   if (text !== undefined) (e as LiteralText).text = text;
   return e;
@@ -144,7 +144,7 @@ function withText(e: FilterExpr, text: string | undefined): FilterExpr {
  * false when that double's shortest form is another decimal (`1234567.0123456788` reads as the
  * double printed `1234567.0123456789`; at 2^53 and beyond doubles are whole numbers, so
  * `9007199254740992.5` is the double 9007199254740992): the comparison then keeps the literal's text
- * ({@link LiteralText}), which decimal and integer columns compare with exactly. A float column
+ * (`LiteralText`), which decimal and integer columns compare with exactly. A float column
  * compares with the double a bigint denotes (`floatLiteral` in filter-eval.ts), so `1e300` there is
  * the double 1e300.
  */
@@ -296,7 +296,7 @@ class Parser {
     return after.t !== 'str';
   }
 
-  /** A literal, and a number literal's text where its value is not exactly it (see {@link LiteralText}). */
+  /** A literal, and a number literal's text where its value is not exactly it (see `LiteralText`). */
   private literalText(): { value: FilterValue; text?: string } {
     const tok = this.peek();
     if (tok.t === 'num') {
@@ -489,7 +489,7 @@ function integerIn(e: FilterExpr & { op: 'in' }): FilterExpr {
   return { op: 'in', column: e.column, values: [e.values[k]], texts: [texts[k]] } as FilterExpr;
 }
 
-/** Whether `text` is a numeral whose nearest double is `value` (a literal's kept text, see {@link LiteralText}). */
+/** Whether `text` is a numeral whose nearest double is `value` (a literal's kept text, see `LiteralText`). */
 function isTextOf(text: unknown, value: unknown): boolean {
   return typeof text === 'string' && typeof value === 'number' && text.length <= MAX_FILTER_LENGTH && parseDecimal(text) !== undefined && Number(text.trim()) === value;
 }
