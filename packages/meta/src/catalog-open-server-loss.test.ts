@@ -25,16 +25,24 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * A "catalog server" in the claim of a live process (a sleeping child) that accepts a connection and
- * drops it when its first request arrives: the server killed while a client opens the catalog.
+ * drops it when its first request arrives: the server killed while a client opens the catalog. With
+ * `dies`, it then goes for good (its claim removed, its socket closed), as a killed server does.
  */
-async function dyingServer(dataDir: string): Promise<{ requests: () => number }> {
+async function dyingServer(dataDir: string, dies = false): Promise<{ requests: () => number }> {
   mkdirSync(dataDir, { recursive: true });
   let requests = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    socket.once('data', () => { requests++; socket.destroy(); });
+    socket.once('data', () => {
+      requests++;
+      if (dies) {
+        rmSync(join(dataDir, CATALOG_SERVER_FILE), { force: true });
+        server.close();
+      }
+      socket.destroy();
+    });
   });
   const path = join(dataDir, 'dying.sock');
   await new Promise<void>((res) => server.listen(path, res));
@@ -47,7 +55,28 @@ async function dyingServer(dataDir: string): Promise<{ requests: () => number }>
 }
 
 describe('Catalog.open while its catalog server goes away', () => {
-  it('fails retryably (CATALOG_UNAVAILABLE, a rejection); the next open reaches the catalog', async () => {
+  it('reaches the catalog anyway: this process takes the directory over (and shares it), never an uncaught exception', async () => {
+    const dataDir = join(dir, 'takeover');
+    const server = await dyingServer(dataDir, true);
+    const fatal: unknown[] = [];
+    const onFatal = (e: unknown) => fatal.push(e);
+    process.on('uncaughtException', onFatal);
+    try {
+      const catalog = await Catalog.open({ dataDir, env: {}, share: true });
+      try {
+        expect(server.requests()).toBe(1);
+        expect(await catalog.listTables()).toEqual([]);
+        expect(readCatalogServerInfo(dataDir)?.pid).toBe(process.pid);
+      } finally {
+        await catalog.close();
+      }
+      expect(fatal).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onFatal);
+    }
+  }, 30_000);
+
+  it('a server that keeps dropping the open fails it retryably (CATALOG_UNAVAILABLE, a rejection) after a few attempts; the next open reaches the catalog', async () => {
     const dataDir = join(dir, 'open');
     const server = await dyingServer(dataDir);
     const fatal: unknown[] = [];
@@ -58,7 +87,7 @@ describe('Catalog.open while its catalog server goes away', () => {
         kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true,
         message: expect.stringContaining('lost the connection to the catalog server of'),
       });
-      expect(server.requests()).toBe(1);
+      expect(server.requests()).toBe(3);
       await new Promise((r) => setTimeout(r, 100));
       expect(fatal).toEqual([]);
     } finally {

@@ -359,6 +359,9 @@ function warnOfLockWait({ pid, dataDir, waitMs }: { pid: number; dataDir: string
     '(lockWaitMs or LAKESOUL_CATALOG_WAIT sets how long; onLockWait replaces this warning)', { code: 'LAKESOUL_CATALOG_WAIT' });
 }
 
+/** Bootstraps an open runs through a served catalog whose server goes away during it (each reaches the catalog anew). */
+const OPEN_ATTEMPTS_ON_SERVER_LOSS = 3;
+
 /** How often a wait for another process's embedded catalog tries again, in ms. */
 const LOCK_POLL_MS = 150;
 
@@ -397,13 +400,28 @@ export class Catalog {
         : await PGliteDriver.open({});
     const catalog = new Catalog(driver, options);
     try {
-      if (options.bootstrap !== false) await catalog.bootstrap(options.signal);
+      // served by another process: should that one end (during this open too), this one takes the
+      // directory over and shares it
+      if (options.share && driver instanceof ServedCatalogDriver) driver.shareOnTakeover(SHARE_ROLE);
+      if (options.bootstrap !== false) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await catalog.bootstrap(options.signal);
+            break;
+          } catch (e) {
+            // The serving process ended during the open (killed, stopped): its connection is lost, and
+            // the driver reaches the catalog again on the next call. The bootstrap is idempotent: run it
+            // again rather than fail the open (a program's top-level await of it died of this). A server
+            // that hangs (no answer to pings) is not waited for again.
+            const lost = driver instanceof ServedCatalogDriver && LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE') && !e.context.serverUnresponsive;
+            if (!lost || attempt >= OPEN_ATTEMPTS_ON_SERVER_LOSS) throw e;
+          }
+        }
+      }
       if (options.share && config.kind !== 'pg' && config.dataDir && driver instanceof PGliteDriver) {
         // undefined: a live process (this one, through another catalog on the directory) serves it already
         catalog.sharing = await shareCatalogDirectory(driver, config.dataDir, SHARE_ROLE) ?? null;
       }
-      // served by another process: should that one end, this one takes the directory over and shares it
-      if (options.share && driver instanceof ServedCatalogDriver) driver.shareOnTakeover(SHARE_ROLE);
     } catch (e) {
       await driver.close().catch(() => {});
       throw e;
