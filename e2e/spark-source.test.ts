@@ -13,7 +13,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListObjectVersionsCommand, ListObjectsV2Command, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { Binary, Field, Float64, Int64, Schema, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Binary, Field, Float32, Float64, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
 import { createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
@@ -64,6 +64,7 @@ let afterSecond: number;
 let docTable: LakeSoulTable;
 let over: LakeSoulTable;
 let part: LakeSoulTable;
+let loose: LakeSoulTable;
 /** Object keys of `over`'s files before the Spark session (its first overwrite replaces them). */
 let overOldKeys: string[];
 const ns = `spark_${randomBytes(3).toString('hex')}`;
@@ -177,6 +178,22 @@ beforeAll(async () => {
     id: makeVector(BigInt64Array.from({ length: 500 }, (_, i) => BigInt(i))), score: vectorFromArray(Array.from({ length: 500 }, (_, i) => i / 500), new Float64()),
   } as any));
 
+  // Floats with NaN, +-0, infinity and null (Spark orders NaN above everything, equal to itself).
+  const nanSchema = new Schema([new Field('id', new Int64(), false), new Field('score', new Float64(), true), new Field('f', new Float32(), true)]);
+  const nanValues = [0.1, NaN, 0.9, 1.0, -0.0, Infinity, null];
+  await (await lake.createTable('nans', nanSchema, { namespace: ns })).write(new Table(nanSchema, {
+    id: makeVector(BigInt64Array.from(nanValues, (_, i) => BigInt(i + 1))),
+    score: vectorFromArray(nanValues, new Float64()), f: vectorFromArray(nanValues, new Float32()),
+  } as any));
+  // 2024-05-01T12:00:00Z, as an instant and as a zone-less wall-clock time.
+  const timesSchema = new Schema([new Field('id', new Int64(), false), new Field('ts', new Timestamp(TimeUnit.MICROSECOND, 'UTC'), true),
+    new Field('ntz', new Timestamp(TimeUnit.MICROSECOND), true)]);
+  const noon = Date.UTC(2024, 4, 1, 12);
+  await (await lake.createTable('times', timesSchema, { namespace: ns })).write(new Table(timesSchema, {
+    id: makeVector(BigInt64Array.from([1n])), ts: vectorFromArray([noon], timesSchema.fields[1].type), ntz: vectorFromArray([noon], timesSchema.fields[2].type),
+  } as any));
+  loose = await lake.createTable('loose', schema, { namespace: ns });
+
   server = createFlightServer({ lakehouse: lake, ticketSecret: SECRET });
   const port = await server.listen(0, '127.0.0.1');
   proxy = createServer((client) => {
@@ -199,6 +216,9 @@ beforeAll(async () => {
   const partInput = writeIpc(rows(Array.from({ length: 600 }, (_, i) => i * 3), 'part-new'), out('part-input')); // date 2024-05-01 only
   const overOpts = { uri, table: 'over', namespace: ns };
   const partOpts = { uri, table: 'part', namespace: ns };
+  const nanOpts = { uri, table: 'nans', namespace: ns };
+  const looseOpts = { uri, table: 'loose', namespace: ns };
+  const looseInput = writeIpc(rows(Array.from({ length: 50 }, (_, i) => i), 'loose'), out('loose-input'));
   const steps: (Record<string, unknown> & { name: string })[] = [
     { name: 'full', op: 'read', options: base, out: out('full') },
     { name: 'pushed', op: 'read', options: base, where: 'score > 0.5', select: ['id', 'score'], schema: 'id long, score double', out: out('pushed') },
@@ -220,6 +240,26 @@ beforeAll(async () => {
     // Rows outside the partitions replaced: the write fails and commits nothing.
     { name: 'replace-outside', op: 'write', options: { ...partOpts, replacePartitions: 'date=2024-05-02' }, input: partInput, tasks: 2, mode: 'overwrite' },
     { name: 'overwrite-writeMode', op: 'write', options: { ...overOpts, writeMode: 'upsert' }, input: overInput, mode: 'overwrite' },
+    // NaN: pushed comparisons select what Spark's own evaluation selects.
+    ...['score > 0.5', 'score + 0 > 0.5', 'score >= 1.0', 'f > 0.5', 'f >= 1.0', 'score < 0.5', 'score <= 1.0', 'score = 1.0', 'score <=> 1.0', 'score in (0.1, 1.0)']
+      .map((where) => ({ name: `nan: ${where}`, op: 'read', options: nanOpts, where, exprs: ['id'], collect: true })),
+    // A user schema: names as Spark matches them (case-insensitively), types the table's.
+    { name: 'schema-case', op: 'read', options: nanOpts, schema: 'ID long, SCORE double', where: 'SCORE > 0.5', collect: true },
+    { name: 'schema-type', op: 'read', options: nanOpts, schema: 'id int', fails: true },
+    // Zone-less timestamps are timestamp_ntz: a session time zone does not shift them.
+    { name: 'times', op: 'read', options: { uri, table: 'times', namespace: ns }, conf: { 'spark.sql.session.timeZone': 'America/New_York' },
+      exprs: ['cast(ts as string)', 'cast(ntz as string)'], collect: true },
+    { name: 'times-schema', op: 'read', options: { uri, table: 'times', namespace: ns }, collect: true },
+    // A session with filter pushdown off reads (the filter stays with Spark).
+    { name: 'pushdown-off', op: 'read', options: nanOpts, conf: { 'spark.sql.python.filterPushdown.enabled': 'false' }, where: 'score > 0.5', exprs: ['id'], collect: true },
+    { name: 'pushdown-option-off', op: 'read', options: { ...nanOpts, filterPushdown: 'false' }, where: 'score > 0.5', exprs: ['id'], collect: true },
+    // versionAsOf names a partition's version: with the partitions option it reads that partition.
+    { name: 'version-partition', op: 'read', options: { ...partOpts, versionAsOf: '0', partitions: 'date=2024-05-02' }, out: out('version-partition') },
+    { name: 'version-no-partition', op: 'read', options: { ...partOpts, versionAsOf: '0' }, fails: true },
+    // Writes: a column the table lacks is refused, not dropped; a missing nullable column is nulls.
+    { name: 'write-extra', op: 'write', options: looseOpts, input: looseInput, exprs: ['id', 'date', 'label', 'score as scroe', 'payload'] },
+    { name: 'write-missing-key', op: 'write', options: looseOpts, input: looseInput, exprs: ['date', 'score'] },
+    { name: 'write-loose', op: 'write', options: looseOpts, input: looseInput, exprs: ['id as ID', 'DATE', 'score'] },
     { name: 'docs', op: 'exec', code: docBlock('Spark', 'python').replaceAll('grpc://127.0.0.1:8815', uri).replaceAll('"events"', `"${docTable.info.name}"`) },
   ];
   const answers = await spark(py, steps);
@@ -357,6 +397,56 @@ describe('Spark (local[2]) reads and writes through the lakesoul_ts data source'
     expect(keys.filter((k) => k.endsWith('.parquet')).sort()).toEqual([...committed].sort());
     // ... and files were staged (by the task that finished) and deleted by the rollback.
     expect((await s3DeletedKeys(new URL(table.info.path).pathname.replace(/^\/+/, ''))).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the lakesoul_ts source follows Spark semantics', () => {
+  it('pushed float comparisons keep NaN rows as Spark does (NaN above every value, equal to itself)', () => {
+    const ids = (where: string) => results[`nan: ${where}`].rows.map((r: unknown[]) => r[0]);
+    // ids 1..7: 0.1, NaN, 0.9, 1.0, -0.0, Infinity, null
+    expect(ids('score > 0.5')).toEqual([2, 3, 4, 6]);
+    expect(ids('score + 0 > 0.5')).toEqual(ids('score > 0.5')); // the same predicate, evaluated by Spark
+    expect(ids('score >= 1.0')).toEqual([2, 4, 6]);
+    expect(ids('f > 0.5')).toEqual([2, 3, 4, 6]);
+    expect(ids('f >= 1.0')).toEqual([2, 4, 6]);
+    expect(ids('score < 0.5')).toEqual([1, 5]);
+    expect(ids('score <= 1.0')).toEqual([1, 3, 4, 5]);
+    expect(ids('score = 1.0')).toEqual([4]);
+    expect(ids('score <=> 1.0')).toEqual([4]);
+    expect(ids('score in (0.1, 1.0)')).toEqual([1, 4]);
+  });
+
+  it('a user schema matches names case-insensitively and must give the table\'s types', () => {
+    expect(results['schema-case']).toMatchObject({ rows: [[2, 'nan'], [3, '0.9'], [4, '1.0'], [6, 'inf']], schema: 'struct<ID:bigint,SCORE:double>' });
+    expect(results['schema-type'].message).toContain("column 'id' is bigint in the table, the schema given says int");
+  });
+
+  it('a zone-less timestamp reads as timestamp_ntz, unshifted by the session time zone', () => {
+    expect(results['times-schema'].schema).toBe('struct<id:bigint,ts:timestamp,ntz:timestamp_ntz>');
+    expect(results.times.rows).toEqual([['2024-05-01 08:00:00', '2024-05-01 12:00:00']]); // America/New_York, EDT
+  });
+
+  it('reads work with filter pushdown off (session config or the filterPushdown option)', () => {
+    expect(results['pushdown-off'].rows).toEqual([[2], [3], [4], [6]]);
+    expect(results['pushdown-option-off'].rows).toEqual([[2], [3], [4], [6]]);
+  });
+
+  it('versionAsOf reads one partition with the partitions option, and says so without it', () => {
+    const want = canonicalRows(rows(Array.from({ length: 3_000 }, (_, i) => i), 'part-old'), ALL).filter((r) => r.date === '2024-05-02');
+    expect(want.length).toBe(1_000);
+    expect(canonicalRows(readIpc(out('version-partition')), ALL)).toEqual(want);
+    expect(results['version-no-partition'].message).toMatch(/"partitions" option.*"timestampAsOf"/s);
+  });
+
+  it('a write refuses DataFrame columns the table lacks and missing non-null columns; missing nullable columns are null', async () => {
+    expect(results['write-extra'].message).toContain("the DataFrame's column(s) 'scroe' are not in the table");
+    expect(results['write-missing-key'].message).toContain("the DataFrame has no column 'id' (non-null in the table)");
+    expect(results['write-loose']).toMatchObject({ ok: true });
+    const back = await (await lake.table('loose', ns)).toArrow();
+    const byJson = (a: object, b: object) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
+    const input = canonicalRows(readIpc(out('loose-input')), ALL).map((r) => ({ ...r, label: null, payload: null })).sort(byJson);
+    expect(canonicalRows(back, ALL).sort(byJson)).toEqual(input);
+    expect((await (await lake.table('loose', ns)).history()).length).toBe(1); // the refused writes committed nothing
   });
 });
 

@@ -4,7 +4,8 @@ e2e/spark-source.test.ts.
 Usage: python spark_source.py '<json: {"steps": [...], "bytesUrl": url}>'
 Each step is {"op": "read" | "write" | "exec", ...}; the answers are printed as one JSON line (a list, one
 entry per step). A write step that fails reports {"error": ...} instead of raising, so the test
-asserts on it. bytesUrl answers the number of bytes the Flight server has sent so far (the test's
+asserts on it, as does a read step with "fails": true. A read step's "conf" is set for that step only;
+with "collect": true it answers its rows (sorted; floats as repr) and schema instead of writing "out". bytesUrl answers the number of bytes the Flight server has sent so far (the test's
 counting proxy), read before and after each step.
 """
 import json
@@ -54,18 +55,41 @@ def sent_bytes(url):
         return json.loads(r.read())["bytes"]
 
 
+def plain(v):
+    # JSON-safe: floats as their repr (NaN, inf), other non-JSON values as text.
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    return repr(v) if isinstance(v, float) else str(v)
+
+
 def read_step(spark, step):
-    reader = spark.read.format("lakesoul_ts")
-    for k, v in step["options"].items():
-        reader = reader.option(k, v)
-    if step.get("schema"):
-        reader = reader.schema(step["schema"])
-    df = reader.load()
-    if step.get("where"):
-        df = df.filter(step["where"])
-    if step.get("select"):
-        df = df.select(*step["select"])
-    table = df.toArrow()
+    for k, v in step.get("conf", {}).items():
+        spark.conf.set(k, v)
+    try:
+        reader = spark.read.format("lakesoul_ts")
+        for k, v in step["options"].items():
+            reader = reader.option(k, v)
+        if step.get("schema"):
+            reader = reader.schema(step["schema"])
+        df = reader.load()
+        if step.get("where"):
+            df = df.filter(step["where"])
+        if step.get("select"):
+            df = df.select(*step["select"])
+        if step.get("exprs"):
+            df = df.selectExpr(*step["exprs"])
+        if step.get("collect"):
+            # Small answers: the rows (sorted) and the schema, in the JSON answer.
+            rows = sorted(([plain(v) for v in r] for r in df.collect()), key=json.dumps)
+            return {"rows": rows, "schema": df.schema.simpleString()}
+        table = df.toArrow()
+    except Exception as e:  # noqa: BLE001 - reported to the test when the step expects a failure
+        if not step.get("fails"):
+            raise
+        return {"error": type(e).__name__, "message": str(e)[:20000]}
+    finally:
+        for k in step.get("conf", {}):
+            spark.conf.unset(k)
     with ipc.new_file(step["out"], table.schema) as w:
         w.write_table(table)
     return {"rows": table.num_rows, "columns": table.schema.names, "partitions": df.rdd.getNumPartitions() if not step.get("where") else None}
@@ -95,7 +119,10 @@ def exec_step(spark, step):
 def write_step(spark, step):
     with ipc.open_file(step["input"]) as f:
         table = f.read_all()
-    df = spark.createDataFrame(table).repartition(step.get("tasks", 2))
+    df = spark.createDataFrame(table)
+    if step.get("exprs"):
+        df = df.selectExpr(*step["exprs"])
+    df = df.repartition(step.get("tasks", 2))
     if step.get("where"):
         df = df.filter(step["where"])
     if step.get("kill"):

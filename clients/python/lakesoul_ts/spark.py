@@ -10,13 +10,18 @@ Reads: the driver plans with GetFlightInfo; every endpoint (one per split) becom
 partition, redeemed by the executor that reads it (DoGet), so the Flight server (or its replicas)
 serves the tasks in parallel. The schema comes from GetSchema. Filters Spark pushes (Spark 4.1+, with
 ``spark.sql.python.filterPushdown.enabled``; ``register`` turns it on) are translated into the
-server's filter grammar where the translation is exact, and the rest stay with Spark; projection is
-the ``columns`` option or a user schema naming a subset of the columns.
+server's filter grammar where the translation is exact, and the rest stay with Spark (a session with
+pushdown off gets a reader that pushes nothing); projection is the ``columns`` option or a user
+schema naming a subset of the columns (matched case-insensitively; its types must be the table's).
+Zone-less Arrow timestamps read as ``timestamp_ntz``, zoned ones as ``timestamp``.
 
 Writes: the driver begins one Flight write transaction; every task streams its rows with DoPut under
 it (staged, invisible); the driver commits once with the total row count, or rolls back when any task
 failed or the job was aborted, which deletes the staged files. A task killed mid-stream breaks its
-DoPut, which poisons the transaction on the server, so it can never commit. ``mode("append")`` adds
+DoPut, which poisons the transaction on the server, so it can never commit. The DataFrame's columns are matched
+to the table's case-insensitively; a column the table lacks is refused (before the transaction
+begins), a missing nullable column is written as nulls, a missing non-null one is refused.
+``mode("append")`` adds
 the rows (``writeMode`` "upsert" merges them by primary key, the default of primary-key tables);
 ``mode("overwrite")`` begins the transaction in mode overwrite: its one commit replaces the table, or
 only the partitions chosen by ``replaceWhere`` / ``replacePartitions``, with the DataFrame's rows.
@@ -45,7 +50,7 @@ FORMAT = "lakesoul_ts"
 
 #: Options read by the source (case-insensitive, as Spark passes them).
 OPTIONS = (
-    "uri", "table", "namespace", "token", "user", "password", "columns", "filter",
+    "uri", "table", "namespace", "token", "user", "password", "columns", "filter", "partitions", "filterPushdown",
     "versionAsOf", "timestampAsOf", "startTimestamp", "endTimestamp", "writeMode", "replaceWhere", "replacePartitions",
 )
 
@@ -100,6 +105,18 @@ def _time(value: str) -> Any:
     return int(v) if v.lstrip("-").isdigit() else v
 
 
+def _partitions_option(text: str, table: str, name: str) -> Any:
+    """A partitions option: JSON (a list of partition descriptions or an object of range-column
+    values) or one description such as ``date=2024-05-01``."""
+    t = text.strip()
+    if t[:1] in ("[", "{"):
+        try:
+            return json.loads(t)
+        except ValueError as e:
+            raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "{name}" is not valid JSON ({e}): {text!r}') from None
+    return [t]
+
+
 def _read_command(options: Dict[str, str], settings: Dict[str, Any], columns: Optional[List[str]] = None,
                   pushed: Sequence[str] = ()) -> Dict[str, Any]:
     cmd: Dict[str, Any] = {"table": settings["table"], "namespace": settings["namespace"]}
@@ -107,6 +124,8 @@ def _read_command(options: Dict[str, str], settings: Dict[str, Any], columns: Op
         columns = [c.strip() for c in _opt(options, "columns").split(",") if c.strip()]
     if columns is not None:
         cmd["columns"] = columns
+    if _opt(options, "partitions") is not None:
+        cmd["partitions"] = _partitions_option(_opt(options, "partitions"), settings["table"], "partitions")
     filters = ([f"({_opt(options, 'filter')})"] if _opt(options, "filter") else []) + [f"({p})" for p in pushed]
     if filters:
         cmd["filter"] = " and ".join(filters)
@@ -160,10 +179,23 @@ def _like(value: Any, prefix: str, suffix: str) -> Optional[str]:
     return f"like '{prefix}{escaped}{suffix}'"
 
 
-def filter_text(f: Any) -> Optional[str]:
+def _is_float(data_type: Any, value: Any) -> bool:
+    from pyspark.sql.types import DoubleType, FloatType
+
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    return isinstance(data_type, (FloatType, DoubleType)) or any(isinstance(v, float) for v in values)
+
+
+def filter_text(f: Any, data_type: Any = None) -> Optional[str]:
     """The server-grammar text of one Spark ``pyspark.sql.datasource`` filter, or None when it has no
-    exact translation (Spark then evaluates it). ``Not`` is never pushed: SQL's NOT over a NULL
-    comparison keeps the row out, which only a three-valued evaluator matches."""
+    exact translation (Spark then evaluates it). ``data_type`` is the Spark type of the filter's column
+    (a float literal marks a float column too). ``Not`` is never pushed: SQL's NOT over a NULL
+    comparison keeps the row out, which only a three-valued evaluator matches.
+
+    NaN: Spark orders NaN above every other value and equal to itself; the server's NaN satisfies
+    only ``!=`` and ``NOT IN``. On a float column ``>`` and ``>=`` are therefore sent as
+    ``(c > x or c != c)`` (``c != c`` holds for NaN alone); ``=``, ``<=>``, ``<``, ``<=`` and ``IN``
+    with non-NaN literals keep NaN out on both sides; a NaN or infinite literal is not pushed."""
     from pyspark.sql import datasource as ds
 
     col = _column(getattr(f, "attribute", ()))
@@ -173,7 +205,12 @@ def filter_text(f: Any) -> Optional[str]:
     name = type(f).__name__
     if name in comparisons or (name == "EqualNullSafe" and f.value is not None):
         lit = _literal(f.value)
-        return None if lit is None else f"{col} {comparisons.get(name, '=')} {lit}"
+        if lit is None:
+            return None
+        text = f"{col} {comparisons.get(name, '=')} {lit}"
+        if name in ("GreaterThan", "GreaterThanOrEqual") and _is_float(data_type, f.value):
+            return f"({text} or {col} != {col})"  # Spark: NaN > x for every x
+        return text
     if isinstance(f, ds.In):
         lits = [_literal(v) for v in f.value]
         if not lits or any(v is None for v in lits):
@@ -196,64 +233,178 @@ def filter_text(f: Any) -> Optional[str]:
 
 # ---- reading -------------------------------------------------------------------------------------
 
-class FlightEndpointPartition(InputPartition):
-    """One Flight endpoint (one split of the table) as a Spark input partition: its signed ticket and
-    the locations to redeem it at (none: the source's ``uri``)."""
+def _version_hint(e: Exception, cmd: Dict[str, Any], settings: Dict[str, Any]) -> None:
+    """Raises the server's refusal of a version read on a table with several partitions, said in this
+    source's options (the server's hint names the Flight CMD's and the CLI's)."""
+    if "version" in cmd and "partitions" not in cmd and "per partition" in str(e):
+        raise LakeSoulTsOptionError(
+            f'lakesoul_ts (table {settings["table"]}): "versionAsOf" is a version of one partition and the table has '
+            'several: name it with the "partitions" option (a description such as date=2024-05-01, or JSON such as '
+            '{"date": "2024-05-01"}), or read the whole table as of a time with "timestampAsOf". '
+            f'The server said: {e}') from None
 
-    def __init__(self, ticket: Optional[bytes], locations: List[str]):
+
+class FlightEndpointPartition(InputPartition):
+    """One Flight endpoint (one split of the table) as a Spark input partition: its signed ticket, the
+    locations to redeem it at (none: the source's ``uri``) and the table columns it reads, in the
+    order of the DataFrame's columns."""
+
+    def __init__(self, ticket: Optional[bytes], locations: List[str], names: Optional[List[str]] = None):
         super().__init__(ticket)
         self.ticket = ticket
         self.locations = locations
+        self.names = names
+
+
+def _match_columns(wanted: Sequence[str], table: Sequence[str]) -> Tuple[Dict[str, str], List[str], List[str]]:
+    """Matches names as Spark does (case-insensitively): a name equal to a table column is that
+    column, else the one table column equal to it ignoring case. Returns {wanted: table column}, the
+    names matching none, and the names matching several (or a column another name already took)."""
+    exact = set(table)
+    taken: Dict[str, str] = {}
+    out: Dict[str, str] = {}
+    unknown: List[str] = []
+    ambiguous: List[str] = []
+    for w in wanted:
+        if w in exact:
+            hit = [w]
+        else:
+            hit = [t for t in table if t.lower() == w.lower()]
+        if not hit:
+            unknown.append(w)
+        elif len(hit) > 1 or hit[0] in taken:
+            ambiguous.append(w)
+        else:
+            taken[hit[0]] = w
+            out[w] = hit[0]
+    return out, unknown, ambiguous
+
+
+def _spark_type(t: pa.DataType) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    return from_arrow_type(t, prefer_timestamp_ntz=True)
 
 
 class LakeSoulTsReader(DataSourceReader):
-    """Plans on the driver (GetFlightInfo), reads one endpoint per task (DoGet)."""
+    """Plans on the driver (GetFlightInfo), reads one endpoint per task (DoGet). Pushes no filters:
+    the reader of a session without filter pushdown (:class:`LakeSoulTsFilteringReader` pushes them)."""
 
     def __init__(self, options: Dict[str, str], schema: StructType):
         self.options = dict(options)
         self.settings = _settings(self.options)
+        self.schema = schema
         self.columns = [f.name for f in schema.fields]
         self.pushed: List[str] = []
+        self._names: Optional[List[str]] = None
 
-    def pushFilters(self, filters: List[Any]) -> List[Any]:  # Spark >= 4.1
-        kept = []
-        for f in filters:
-            text = filter_text(f)
-            if text is None:
-                kept.append(f)
-            else:
-                self.pushed.append(text)
-        return kept
+    def _table_names(self) -> List[str]:
+        """The table columns the DataFrame's columns are (matched case-insensitively, as Spark
+        matches names), checked against the table's types; one GetSchema, on the driver."""
+        if self._names is not None:
+            return self._names
+        table = f'{self.settings["namespace"]}.{self.settings["table"]}'
+        client, call = _connect(self.settings)
+        try:
+            base = {"table": self.settings["table"], "namespace": self.settings["namespace"]}
+            target = client.get_schema(_descriptor(base), call).schema
+        finally:
+            client.close()
+        found, unknown, ambiguous = _match_columns(self.columns, target.names)
+        if unknown or ambiguous:
+            what = "; ".join(([f"no column {', '.join(map(repr, unknown))}"] if unknown else [])
+                             + ([f"{', '.join(map(repr, ambiguous))} matches several columns (names differing in case only)"] if ambiguous else []))
+            raise LakeSoulTsOptionError(f"lakesoul_ts (table {table}): the schema given names {what}; table columns: {', '.join(target.names)}")
+        for field in self.schema.fields:
+            have = _spark_type(target.field(found[field.name]).type)
+            if have.simpleString() != field.dataType.simpleString():
+                raise LakeSoulTsOptionError(
+                    f"lakesoul_ts (table {table}): column '{found[field.name]}' is {have.simpleString()} in the table, "
+                    f"the schema given says {field.dataType.simpleString()}; give it as {have.simpleString()} (or cast after loading)")
+        self._names = [found[c] for c in self.columns]
+        return self._names
 
     def command(self) -> Dict[str, Any]:
         """The CMD the driver plans with: projection, the ``filter`` option AND the pushed filters, time travel."""
-        return _read_command(self.options, self.settings, self.columns, self.pushed)
+        return _read_command(self.options, self.settings, self._table_names(), self.pushed)
 
     def partitions(self) -> Sequence[InputPartition]:
+        cmd = self.command()
         client, call = _connect(self.settings)
         try:
-            info = client.get_flight_info(_descriptor(self.command()), call)
+            info = client.get_flight_info(_descriptor(cmd), call)
+        except (fl.FlightError, pa.ArrowException) as e:
+            _version_hint(e, cmd, self.settings)
+            raise
         finally:
             client.close()
-        parts = [FlightEndpointPartition(e.ticket.ticket, [str(loc.uri.decode() if isinstance(loc.uri, bytes) else loc.uri) for loc in e.locations])
+        names = cmd["columns"]
+        parts = [FlightEndpointPartition(e.ticket.ticket, [str(loc.uri.decode() if isinstance(loc.uri, bytes) else loc.uri) for loc in e.locations], names)
                  for e in info.endpoints]
         # Spark needs one partition at least; an empty table reads nothing from it.
-        return parts or [FlightEndpointPartition(None, [])]
+        return parts or [FlightEndpointPartition(None, [], names)]
 
     def read(self, partition: FlightEndpointPartition) -> Iterator[pa.RecordBatch]:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
         if partition.ticket is None:
             return
+        # Spark takes the batches as its types' Arrow form (timestamps in UTC, microseconds), named as the DataFrame's columns.
+        target = to_arrow_schema(self.schema)
+        names = partition.names or self.columns
         location = next((u for u in partition.locations if u.startswith("grpc")), None)
         client, call = _connect(self.settings, location)
         try:
             reader = client.do_get(fl.Ticket(partition.ticket), call)
             for chunk in reader:
                 batch = chunk.data
-                if batch.schema.names != self.columns:
-                    batch = pa.RecordBatch.from_arrays([batch.column(c) for c in self.columns], names=self.columns)
-                yield batch
+                arrays = []
+                for name, field in zip(names, target):
+                    a = batch.column(name)
+                    arrays.append(a if a.type == field.type else a.cast(field.type, safe=False))
+                yield pa.RecordBatch.from_arrays(arrays, schema=target)
         finally:
             client.close()
+
+
+class LakeSoulTsFilteringReader(LakeSoulTsReader):
+    """:class:`LakeSoulTsReader` that takes the filters Spark pushes (Spark >= 4.1, with
+    ``spark.sql.python.filterPushdown.enabled``): those with an exact translation go into the CMD."""
+
+    def pushFilters(self, filters: List[Any]) -> List[Any]:  # Spark >= 4.1
+        import dataclasses
+
+        types = {f.name: f.dataType for f in self.schema.fields}
+        names = dict(zip(self.columns, self._table_names()))
+        kept = []
+        for f in filters:
+            attribute = getattr(f, "attribute", ())
+            text = None
+            if len(attribute) == 1 and attribute[0] in names:
+                text = filter_text(dataclasses.replace(f, attribute=(names[attribute[0]],)), types[attribute[0]])
+            if text is None:
+                kept.append(f)
+            else:
+                self.pushed.append(text)
+        return kept
+
+
+def _pushdown_enabled() -> bool:
+    """Whether the Spark planner that asks for the reader has filter pushdown on. Spark 4.1 refuses a
+    reader implementing pushFilters when ``spark.sql.python.filterPushdown.enabled`` is false, and the
+    Python worker planning the read holds that setting (``enable_pushdown``) but hands it to no one;
+    the worker planning with pushdown (which then calls pushFilters) holds no such value."""
+    import sys
+
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            break
+        value = frame.f_locals.get("enable_pushdown")
+        if isinstance(value, bool):
+            return value
+        frame = frame.f_back
+    return True
 
 
 # ---- writing -------------------------------------------------------------------------------------
@@ -270,10 +421,11 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
     """One Flight transaction per Spark write: begun here (on the driver), one DoPut stream per task,
     one commit (or rollback) by the driver."""
 
-    def __init__(self, options: Dict[str, str], overwrite: bool):
+    def __init__(self, options: Dict[str, str], overwrite: bool, schema: Optional[StructType] = None):
         self.options = dict(options)
         self.settings = _settings(self.options)
         table = f'{self.settings["namespace"]}.{self.settings["table"]}'
+        self.table = table
         mode = _opt(self.options, "writeMode")
         if mode not in (None, "append", "upsert"):
             raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "writeMode" must be "append" or "upsert", got {mode!r}')
@@ -290,7 +442,10 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
         try:
             # The table's schema: each task casts Spark's Arrow types (nullable, Spark's widths) to it.
             base = {"table": self.settings["table"], "namespace": self.settings["namespace"]}
-            self.schema_ipc = client.get_schema(_descriptor(base), call).schema.serialize().to_pybytes()
+            target = client.get_schema(_descriptor(base), call).schema
+            if schema is not None:  # the DataFrame's columns, checked before a transaction begins
+                _write_columns(schema.fieldNames(), target, table)
+            self.schema_ipc = target.serialize().to_pybytes()
             self.transaction = _action(client, call, "begin", begin)["transaction"]
         finally:
             client.close()
@@ -309,7 +464,7 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
             writer, reader = client.do_put(_descriptor(cmd), target, call)
             batch: Optional[pa.RecordBatch] = first
             while batch is not None:
-                writer.write_batch(_conform(batch, target))
+                writer.write_batch(_conform(batch, target, self.table))
                 rows += batch.num_rows
                 batch = next(iterator, None)
             writer.done_writing()
@@ -348,26 +503,41 @@ def _replace_options(options: Dict[str, str], table: str) -> Dict[str, Any]:
     if where is not None:
         out["replaceWhere"] = where
     if parts is not None:
-        text = parts.strip()
-        if text[:1] in ("[", "{"):
-            try:
-                out["replacePartitions"] = json.loads(text)
-            except ValueError as e:
-                raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "replacePartitions" is not valid JSON ({e}): {parts!r}') from None
-        else:
-            out["replacePartitions"] = [text]
+        out["replacePartitions"] = _partitions_option(parts, table, "replacePartitions")
     return out
 
 
-def _conform(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
-    """``batch`` with the table's columns, in the table's order and types (a missing column is an error
-    naming it; a value that does not fit the type fails the cast, and so the task and the write)."""
-    names = batch.schema.names
+def _write_columns(names: Sequence[str], target: pa.Schema, table: str) -> Dict[str, str]:
+    """{table column: DataFrame column} for a write of ``names`` (matched as Spark matches names,
+    case-insensitively). Refuses DataFrame columns the table does not have (their values would be
+    lost), names matching one column twice, and a missing non-null column; a missing nullable column
+    is written as nulls."""
+    found, unknown, ambiguous = _match_columns(names, target.names)
+    problems = []
+    if unknown:
+        problems.append(f"the DataFrame's column(s) {', '.join(map(repr, unknown))} are not in the table")
+    if ambiguous:
+        problems.append(f"the DataFrame's column(s) {', '.join(map(repr, ambiguous))} match a table column another DataFrame column matches too (names differing in case only)")
+    by_table = {t: n for n, t in found.items()}
+    missing = [f.name for f in target if f.name not in by_table and not f.nullable]
+    if missing:
+        problems.append(f"the DataFrame has no column {', '.join(map(repr, missing))} (non-null in the table)")
+    if problems:
+        raise LakeSoulTsOptionError(f"lakesoul_ts (table {table}): {'; '.join(problems)} (table columns: {', '.join(target.names)}; DataFrame columns: {', '.join(names)})")
+    return by_table
+
+
+def _conform(batch: pa.RecordBatch, target: pa.Schema, table: str = "") -> pa.RecordBatch:
+    """``batch`` with the table's columns, in the table's order and types (see :func:`_write_columns`;
+    a missing nullable column is nulls; a value that does not fit the type fails the cast, and so the
+    task and the write)."""
+    by_table = _write_columns(batch.schema.names, target, table)
     arrays = []
     for field in target:
-        if field.name not in names:
-            raise LakeSoulTsOptionError(f"lakesoul_ts: the DataFrame has no column '{field.name}' (table columns: {', '.join(target.names)}; got {', '.join(names)})")
-        arrays.append(batch.column(names.index(field.name)).cast(field.type))
+        if field.name in by_table:
+            arrays.append(batch.column(by_table[field.name]).cast(field.type))
+        else:
+            arrays.append(pa.nulls(batch.num_rows, field.type))
     return pa.RecordBatch.from_arrays(arrays, schema=target)
 
 
@@ -381,9 +551,12 @@ def _action(client: fl.FlightClient, call: fl.FlightCallOptions, kind: str, body
 class LakeSoulTsDataSource(DataSource):
     """The ``lakesoul_ts`` format. Options: ``uri`` (default grpc://127.0.0.1:8815), ``table``
     (required), ``namespace`` (default "default"), ``token`` or ``user``+``password``; reads:
-    ``columns`` (comma-separated), ``filter`` (the server's grammar), ``versionAsOf``,
-    ``timestampAsOf`` (epoch ms or ISO-8601), ``startTimestamp``/``endTimestamp`` (an incremental
-    read); writes: ``writeMode`` ("append" or "upsert"; default: the table's) with mode append,
+    ``columns`` (comma-separated), ``filter`` (the server's grammar), ``partitions`` (a partition
+    description such as ``date=2024-05-01``, or JSON: a list of them or an object of range-column
+    values), ``versionAsOf`` (a partition's version: on a table with several partitions, with
+    ``partitions`` naming one), ``timestampAsOf`` (epoch ms or ISO-8601),
+    ``startTimestamp``/``endTimestamp`` (an incremental read), ``filterPushdown`` ("false": push no
+    filters; default: as the session's ``spark.sql.python.filterPushdown.enabled``); writes: ``writeMode`` ("append" or "upsert"; default: the table's) with mode append,
     ``replaceWhere`` or ``replacePartitions`` with mode overwrite."""
 
     @classmethod
@@ -395,17 +568,29 @@ class LakeSoulTsDataSource(DataSource):
 
         settings = _settings(self.options)
         client, call = _connect(settings)
+        cmd = _read_command(self.options, settings)
         try:
-            result = client.get_schema(_descriptor(_read_command(self.options, settings)), call)
+            result = client.get_schema(_descriptor(cmd), call)
+        except (fl.FlightError, pa.ArrowException) as e:
+            _version_hint(e, cmd, settings)
+            raise
         finally:
             client.close()
-        return from_arrow_schema(result.schema)
+        # A zone-less timestamp is a wall-clock time: Spark's timestamp_ntz, which no session time zone shifts.
+        return from_arrow_schema(result.schema, prefer_timestamp_ntz=True)
 
     def reader(self, schema: StructType) -> LakeSoulTsReader:
+        # A reader with pushFilters fails every read when the session has filter pushdown off (Spark 4.1):
+        # that session gets the reader without it. The "filterPushdown" option ("false") opts out too.
+        option = _opt(self.options, "filterPushdown")
+        if option is not None and option.strip().lower() not in ("true", "false"):
+            raise LakeSoulTsOptionError(f'lakesoul_ts (table {self.options.get("table")}): "filterPushdown" must be "true" or "false", got {option!r}')
+        if (option is None or option.strip().lower() == "true") and _pushdown_enabled():
+            return LakeSoulTsFilteringReader(self.options, schema)
         return LakeSoulTsReader(self.options, schema)
 
     def writer(self, schema: StructType, overwrite: bool) -> LakeSoulTsWriter:
-        return LakeSoulTsWriter(self.options, overwrite)
+        return LakeSoulTsWriter(self.options, overwrite, schema)
 
 
 def register(spark: Any, filter_pushdown: bool = True) -> None:
