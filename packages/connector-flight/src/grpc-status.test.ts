@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Metadata, status } from '@grpc/grpc-js';
-import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { LakeSoulError, mapConnectError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import { fromGrpcError, toGrpcStatus } from './grpc-status.js';
 
 describe('gRPC status mapping', () => {
@@ -27,6 +27,22 @@ describe('gRPC status mapping', () => {
     }
     const back = fromGrpcError(Object.assign(new Error('x'), { code: status.UNAVAILABLE, details: 'put failed', metadata: toGrpcStatus(new LakeSoulError('Io', 'put failed', { retryable: true })).metadata as Metadata }), 'DoPut');
     expect([back.kind, back.retryable]).toEqual(['Io', true]);
+  });
+
+  it("the catalog refusing the server's own login or privileges reaches the client as INTERNAL with a generic message, never the database's address and role", () => {
+    const url = 'postgres://lakesoul:***@10.0.0.5:5432/lakesoul_prod';
+    for (const [sqlstate, said] of [['28P01', 'password authentication failed for user "lakesoul"'], ['28000', 'role "lakesoul" is not permitted to log in'], ['42501', 'permission denied for table table_info']] as const) {
+      const e = mapConnectError(Object.assign(new Error(said), { code: sqlstate }), url);
+      const logged: string[] = [];
+      const s = toGrpcStatus(e, (m) => logged.push(m));
+      expect(s.code, sqlstate).toBe(status.INTERNAL);
+      expect(s.details).toMatch(/^the catalog database refused this server's (login|access) \(a server configuration fault, not your credentials\)/);
+      expect(s.details).not.toMatch(/10\.0\.0\.5|lakesoul_prod|lakesoul"/);
+      expect((s.metadata as Metadata).get('x-lakesoul-error-kind')).toEqual(['Catalog']);
+      expect(logged.join('\n')).toContain('10.0.0.5:5432');
+    }
+    // the client's own wrong credentials stay UNAUTHENTICATED, as they were
+    expect(toGrpcStatus(new LakeSoulError('Unauthenticated', 'invalid bearer token')).code).toBe(status.UNAUTHENTICATED);
   });
 
   it('does not repeat a table already named, and maps foreign errors to INTERNAL', () => {

@@ -81,7 +81,18 @@ function describe(e: LakeSoulError): string {
 function namesCatalogDatabase(e: LakeSoulError): boolean {
   const database = e.context.database;
   if (typeof database === 'string' && database.length > 0 && e.message.includes(database)) return true;
+  if (isCatalogAccessFailure(e)) return true;
   return e.kind === 'Catalog' && /:\/\/|catalog (?:database at|server of|driver for) |embedded catalog \//.test(e.message);
+}
+
+/**
+ * True when the catalog database refused the server's own login or privileges (meta's mapSqlError:
+ * SQLSTATE class 28 `catalog login failed`, 42501 `catalog permission denied`): a fault of the
+ * server's configuration, not of the client's credentials, so it is neither UNAUTHENTICATED nor
+ * PERMISSION_DENIED to the client (and its message names the database role and address).
+ */
+function isCatalogAccessFailure(e: LakeSoulError): boolean {
+  return (e.kind === 'Unauthenticated' || e.kind === 'PermissionDenied') && /^catalog (?:login failed|permission denied): /.test(e.message);
 }
 
 /** What a Flight client is told of a catalog failure that names the catalog database. */
@@ -91,6 +102,7 @@ function catalogMessage(e: LakeSoulError, code: status): string {
   }
   if (code === status.UNAVAILABLE) return 'the catalog is unavailable (retry later)';
   if (code === status.RESOURCE_EXHAUSTED) return 'the catalog database is out of a resource (retry later)';
+  if (isCatalogAccessFailure(e)) return `the catalog database refused this server's ${e.kind === 'Unauthenticated' ? 'login' : 'access'} (a server configuration fault, not your credentials); the server's log has the details`;
   return `the catalog failed (${e.code}); the server's log has the details`;
 }
 
@@ -106,12 +118,15 @@ export function toGrpcStatus(e: unknown, log?: (message: string) => void): Parti
     metadata.set('x-lakesoul-error-code', e.code);
     // a storage or catalog failure that may pass (a reset, a 503, a restarting PostgreSQL) is UNAVAILABLE,
     // which clients retry, not INTERNAL, which reads as a server bug
+    const access = isCatalogAccessFailure(e);
     const code = RESOURCE_EXHAUSTED_CODES.has(e.code) ? status.RESOURCE_EXHAUSTED
-      : (e.kind === 'Io' || e.kind === 'Catalog') && e.retryable ? status.UNAVAILABLE
-        : KIND_TO_STATUS[e.kind] ?? status.INTERNAL;
+      : access ? status.INTERNAL
+        : (e.kind === 'Io' || e.kind === 'Catalog') && e.retryable ? status.UNAVAILABLE
+          : KIND_TO_STATUS[e.kind] ?? status.INTERNAL;
+    if (access) metadata.set('x-lakesoul-error-kind', 'Catalog');
     if (namesCatalogDatabase(e)) {
       log?.(`${e.code}: ${e.message}`);
-      const shown = new LakeSoulError(e.kind, catalogMessage(e, code), { code: e.code, context: { table: e.context.table, namespace: e.context.namespace } });
+      const shown = new LakeSoulError(access ? 'Catalog' : e.kind, catalogMessage(e, code), { code: e.code, context: { table: e.context.table, namespace: e.context.namespace } });
       return { code, details: describe(shown), metadata };
     }
     return { code, details: describe(e), metadata };
