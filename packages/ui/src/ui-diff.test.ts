@@ -1,7 +1,8 @@
 /** The diff's pure steps: how rows compare. */
 import { describe, expect, it } from 'vitest';
 import { DiffBuilder, MAX_DIFF_LIST, compareAsBags, compareByKey, pkText, type DiffRow, type RowObject } from './ui-diff.js';
-import { exactText } from './ui-values.js';
+import { cellJson, exactText } from './ui-values.js';
+import { Duration, FixedSizeBinary, Int64, TimeUnit } from 'apache-arrow';
 
 /** A diff row whose exact values are its cells (for values shown whole). */
 const row = (cells: RowObject): DiffRow => ({ cells, exact: Object.fromEntries(Object.entries(cells).map(([k, v]) => [k, exactText(v)])) });
@@ -46,5 +47,11 @@ describe('comparing rows', () => {
     expect(d.result.counts.added).toBe(MAX_DIFF_LIST + 5);
     expect(d.result.added).toHaveLength(MAX_DIFF_LIST);
     expect(d.result.truncated).toBe(true);
+  });
+  it('cells of types without a case of their own show the value, not JSON text of it', () => {
+    expect(cellJson(1n, new Duration(TimeUnit.SECOND))).toBe(1);
+    expect(cellJson(2n ** 60n, new Duration(TimeUnit.SECOND))).toBe('1152921504606846976');
+    expect(cellJson(Uint8Array.of(1, 2), new FixedSizeBinary(2))).toBe('AQI=');
+    expect(cellJson(2n ** 60n, new Int64())).toBe('1152921504606846976');
   });
 });

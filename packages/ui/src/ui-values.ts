@@ -51,6 +51,11 @@ function nestedJson(v: unknown): string {
   });
 }
 
+/** A 64-bit integer as a JSON number when it is one exactly, else as its decimal text. */
+function bigintJson(v: bigint): number | string {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
 /** The first bytes of `bytes` as hex (`0x0a1b…`), marked with the length when cut. */
 export function binaryHex(bytes: Uint8Array, maxChars = MAX_CELL_CHARS): string {
   const shown = Math.max(0, Math.floor((maxChars - 2) / 2));
@@ -101,7 +106,7 @@ export function cellJson(v: unknown, type: DataType, maxChars = MAX_CELL_CHARS, 
   let out: CellJson;
   switch (type.typeId) {
     case Type.Int:
-      out = typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : (v as number);
+      out = typeof v === 'bigint' ? bigintJson(v) : (v as number);
       break;
     case Type.Float:
       out = Number.isFinite(v as number) ? (v as number) : String(v);
@@ -121,7 +126,9 @@ export function cellJson(v: unknown, type: DataType, maxChars = MAX_CELL_CHARS, 
       out = typeof v === 'string' ? v : decimalText(util.bigNumToBigInt(v as never), (type as Decimal).scale);
       break;
     default:
-      out = typeof v === 'string' ? v : nestedJson(v);
+      // a bare bigint (a duration) or bytes (a fixed-size binary) as the value, not as JSON text of it
+      out = typeof v === 'string' ? v : typeof v === 'bigint' ? bigintJson(v)
+        : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : nestedJson(v);
   }
   if (typeof out === 'string' && out.length > maxChars) out = `${out.slice(0, maxChars)}… (${out.length} chars)`;
   return out;
