@@ -54,4 +54,10 @@ describe('comparing rows', () => {
     expect(cellJson(Uint8Array.of(1, 2), new FixedSizeBinary(2))).toBe('AQI=');
     expect(cellJson(2n ** 60n, new Int64())).toBe('1152921504606846976');
   });
+
+  it('an identity tells -0 from 0 nested too', () => {
+    expect(exactText([-0, 1])).not.toBe(exactText([0, 1]));
+    expect(exactText({ a: -0 })).not.toBe(exactText({ a: 0 }));
+    expect(exactText(-0)).not.toBe(exactText(0));
+  });
 });

@@ -42,9 +42,11 @@ function msText(ms: number, date: boolean): string {
  * JSON of a nested value: bigints as decimal text, bytes as base64, NaN and infinities as text
  * (JSON would write null), objects with `toJSON` (an Arrow struct row) as that gives.
  */
-function nestedJson(v: unknown): string {
+function nestedJson(v: unknown, negativeZero = false): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (typeof x === 'bigint') return x.toString();
+    // JSON writes -0 as 0: an identity tells them apart (a list's [0, 1] -> [-0, 1] is a change)
+    if (negativeZero && x === 0 && 1 / x < 0) return '-0';
     if (typeof x === 'number' && !Number.isFinite(x)) return String(x);
     if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
     return x;
@@ -141,7 +143,7 @@ export function cellJson(v: unknown, type: DataType, maxChars = MAX_CELL_CHARS, 
  */
 export function exactText(v: unknown): string {
   if (v === null || v === undefined) return 'null';
-  const text = v === 0 && 1 / v < 0 ? '-0' : nestedJson(v);
+  const text = v === 0 && 1 / v < 0 ? '-0' : nestedJson(v, true);
   return text.length > MAX_EXACT_CHARS ? `#${createHash('sha256').update(text).digest('base64')}` : text;
 }
 
