@@ -32,8 +32,9 @@ const CDC_WORDS = ['insert', 'update', 'delete'];
 export type OnJsonText = (column: string, origin: RecordOrigin) => void;
 
 /**
- * The JSON text of a value of `parseJsonExact` (`@lakesoul-ts/io`): numbers as written (an
- * `ExactNumber` keeps its literal, a bigint its digits), nested arrays and objects compact.
+ * The JSON text of a value of `parseJsonExact` (`@lakesoul-ts/io`): a number a double holds in its
+ * shortest form (`1.0` and `1e0` as `1`, `-0` as `0`), one it does not as written (an `ExactNumber`
+ * keeps its literal, a bigint its digits), nested arrays and objects compact.
  */
 function jsonText(v: unknown): string {
   if (v instanceof ExactNumber || typeof v === 'bigint') return v.toString();
