@@ -689,26 +689,28 @@ async function* sliceParts(data: Uint8Array, partSize: number): AsyncGenerator<U
 }
 
 /**
- * The parts of a stream: copies of `partSize` bytes (the source may reuse its chunks once it yielded
- * the next), the last one shorter; none for an empty stream.
+ * The parts of a stream: copies of `partSize` bytes, the last one shorter; none for an empty stream.
+ * Each chunk's bytes are copied into the part as it arrives: the source may reuse its buffer once it
+ * yields the next chunk (kept by reference until the part was full, such chunks were stored with the
+ * bytes of a later one).
  */
 async function* streamParts(data: AsyncIterable<Uint8Array>, partSize: number): AsyncGenerator<Uint8Array> {
-  let pending: Uint8Array[] = [];
+  let part: Uint8Array | undefined;
   let size = 0;
   for await (const c of data) {
     let chunk = c;
-    while (size + chunk.length >= partSize) {
-      const take = partSize - size;
-      pending.push(chunk.subarray(0, take));
-      yield Buffer.concat(pending, partSize);
-      pending = [];
-      size = 0;
+    while (chunk.length > 0) {
+      part ??= Buffer.allocUnsafe(partSize);
+      const take = Math.min(partSize - size, chunk.length);
+      part.set(chunk.subarray(0, take), size);
+      size += take;
       chunk = chunk.subarray(take);
-    }
-    if (chunk.length > 0) {
-      pending.push(chunk);
-      size += chunk.length;
+      if (size === partSize) {
+        yield part;
+        part = undefined;
+        size = 0;
+      }
     }
   }
-  if (size > 0) yield Buffer.concat(pending, size);
+  if (part && size > 0) yield part.subarray(0, size);
 }

@@ -117,6 +117,24 @@ export function runObjectStoreConformance(name: string, makeStore: () => ObjectS
       expect(Buffer.from(await store.get(`${p}/s.bin`)).equals(Buffer.concat(parts))).toBe(true);
     });
 
+    it('a streamed put whose source reuses its buffer for every chunk stores each chunk as it was yielded', async () => {
+      const p = prefix();
+      // small (one request) and large (parts not aligned with the chunks)
+      for (const [name, chunk, count] of [['small', 4, 3], ['large', 1 * MIB + 7, Math.ceil((options.largeObjectBytes ?? 12 * MIB) / MIB)]] as const) {
+        const buf = new Uint8Array(chunk);
+        const expected: Buffer[] = [];
+        async function* reusing() {
+          for (let i = 0; i < count; i++) {
+            buf.fill(65 + (i % 26));
+            expected.push(Buffer.from(buf));
+            yield buf;
+          }
+        }
+        await store.put(`${p}/${name}.bin`, reusing());
+        expect(Buffer.from(await store.get(`${p}/${name}.bin`)).equals(Buffer.concat(expected)), name).toBe(true);
+      }
+    });
+
     it('reads byte ranges: bounded, open-ended, suffix, clamped', async () => {
       const p = prefix();
       const data = patternBytes(4096, 7);
