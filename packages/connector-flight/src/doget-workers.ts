@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
-import { PARQUET_THREADS_ENV, workerExecArgv, type StoreRegistryOptions } from '@lakesoul-ts/io';
+import { PARQUET_THREADS_ENV, nativeParquet, workerExecArgv, type StoreRegistryOptions } from '@lakesoul-ts/io';
 import type { DoGetRead } from './doget-read.js';
 import { FrameBuffers } from './frame-buffers.js';
 
@@ -145,8 +145,12 @@ export class DoGetWorkers {
   }
 
   private start(): Slot {
-    // Parquet is decoded on the worker itself (no pool per worker): the workers are the parallelism.
-    const worker = new Worker(this.script, { env: { ...process.env, [PARQUET_THREADS_ENV]: '0' }, execArgv: workerExecArgv() });
+    // With the native codec a worker decodes on libuv's threads, as the server's own reads do (a
+    // split's row groups and files decode beside each other and beside the merge); parquet-wasm would
+    // start a pool of worker threads per worker, so there the worker decodes on its own thread and the
+    // workers are the parallelism.
+    const env = nativeParquet() ? process.env : { ...process.env, [PARQUET_THREADS_ENV]: '0' };
+    const worker = new Worker(this.script, { env, execArgv: workerExecArgv() });
     const slot: Slot = { worker, streams: new Map() };
     worker.unref();
     worker.on('message', (m: FromDoGetWorker) => {
