@@ -3,8 +3,8 @@
  * once, each reading its split, merging and serializing FlightData here, and posts the messages to
  * the server's thread (buffers transferred), never more than its window ahead of what that thread
  * took. The server's thread sends each message's buffer back once gRPC has sent it, and the next
- * messages are written into those (`FrameBuffers`). Parquet is decoded on this thread: the workers
- * are the parallelism.
+ * messages are written into those (`FrameBuffers`). Parquet is decoded on libuv's threads with the
+ * native codec (the process-wide pool's bound per thread), else on this thread (see `DoGetWorkers`).
  */
 import { parentPort } from 'node:worker_threads';
 import { LakeSoulError } from '@lakesoul-ts/meta';
