@@ -109,3 +109,38 @@ describe('messages of small things', () => {
     }
   });
 });
+
+describe('incremental reads', () => {
+  it('scan and export --incremental warn of each partition rewritten or dropped within the range (its rows are its whole state, to replace)', async () => {
+    const dir = scratch();
+    expect((await cli(dir, ['table', 'create', 'ev', '--schema', 'id:int64!,part:utf8!,a:int64', '--partition-by', 'part', '--primary-key', 'id'])).code).toBe(0);
+    writeFileSync(join(dir, 'in.jsonl'), '{"id":1,"part":"p","a":1}\n{"id":2,"part":"p","a":2}\n{"id":3,"part":"q","a":3}\n{"id":4,"part":"r","a":4}\n');
+    expect((await cli(dir, ['import', 'ev', 'in.jsonl'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 5));
+    const start = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    const { Lakehouse } = await import('@lakesoul-ts/io');
+    const lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'home', 'catalog') }, warehouse: join(dir, 'home', 'warehouse') });
+    try {
+      const t = await lakehouse.table('ev');
+      await t.deleteWhere('a = 1'); // rewrites partition p
+      await t.dropPartitions({ part: 'q' });
+      await t.write([{ id: 5, part: 'r', a: 5 }], { mode: 'upsert' }); // a change: no warning
+    } finally { await lakehouse.close(); }
+    await new Promise((r) => setTimeout(r, 5));
+    const range = `${start}..${Date.now()}`;
+    const scanned = await cli(dir, ['scan', 'ev', '--incremental', range, '--format', 'jsonl', '--quiet']);
+    expect(scanned.code, scanned.err).toBe(0);
+    expect(scanned.out.trim().split('\n').map((l) => JSON.parse(l) as { id: number }).map((r) => r.id).sort()).toEqual([2, 5]);
+    const warned = (s: string) => s.split('\n').filter((l) => l.startsWith('warning: partition')).sort();
+    expect(warned(scanned.err)).toEqual([
+      expect.stringMatching(/^warning: partition part=p was rewritten or dropped within the range: its rows here are its whole state .*replace what you hold of it/),
+      expect.stringMatching(/^warning: partition part=q was rewritten or dropped within the range/),
+    ]);
+    const exported = await cli(dir, ['export', 'ev', 'inc.jsonl', '--incremental', range]);
+    expect(exported.code, exported.err).toBe(0);
+    expect(warned(exported.err)).toEqual(warned(scanned.err));
+    const whole = await cli(dir, ['scan', 'ev', '--format', 'jsonl']);
+    expect(whole.err).not.toMatch(/warning: partition/);
+  });
+});

@@ -304,6 +304,19 @@ function showPartition(desc: string): string {
   return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
 }
 
+/**
+ * Warns on stderr of the partitions an incremental read found rewritten (an UpdateCommit: update,
+ * delete, overwrite) or dropped within its range: their rows are the partition's whole state at the
+ * range's end (none when dropped), for a consumer to replace what it holds of them, not to apply as
+ * changes. Printed under --quiet too: without it the increment cannot be applied right.
+ */
+function warnResetPartitions(plan: { toJSON(): { resetPartitions?: string[] } }, incremental: boolean, note: (s: string) => void): void {
+  if (!incremental) return;
+  for (const p of plan.toJSON().resetPartitions ?? []) {
+    note(`warning: partition ${showPartition(p)} was rewritten or dropped within the range: its rows here are its whole state at the range's end (none when it was dropped); replace what you hold of it rather than applying them as changes`);
+  }
+}
+
 /** Partition versions listed in a text line before the rest are summarized ({@link showVersions}). */
 const VERSIONS_SHOWN = 10;
 
@@ -913,6 +926,7 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
       const limit = limitFrom(o);
       await checkPartitionsExist(t, scanOpts);
       const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
+      warnResetPartitions(plan, scanOpts.incremental !== undefined, (line) => io.stderr.write(line + '\n'));
       const progress = await startScanProgress(`export ${name}`, t, plan, { filtered: scanOpts.filter !== undefined, limit, quiet: quiet() });
       let rows = 0;
       const counted = (async function* () {
@@ -959,6 +973,7 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
     const scanOpts = scanOptionsFrom(o);
     await checkPartitionsExist(t, scanOpts);
     const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
+    warnResetPartitions(plan, scanOpts.incremental !== undefined, note);
     const limit = limitFrom(o) ?? limitDefault;
     const format = (o.format as OutputFormat) ?? 'table';
     const { BatchPrinter } = await import('./output-format.js');
