@@ -328,15 +328,36 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   return Object.assign(ds, extra) as TfjsDataset;
 }
 
+/**
+ * The TensorFlow.js the loader uses when the caller passes none: tfjs-core and tfjs-data, when a
+ * backend is registered with that tfjs-core (the application imported one); else a whole TensorFlow.js
+ * that registers its own, the native `@tensorflow/tfjs-node` first, then `@tensorflow/tfjs`. tfjs-core
+ * alone registers no backend: the first batch failed "No backend found in registry".
+ */
 async function defaultTf(): Promise<TfLike> {
+  let tf: TfLike;
   try {
     const core = await import('@tensorflow/tfjs-core');
     const data = await import('@tensorflow/tfjs-data');
-    return { ...(core as unknown as TfLike), data: data as unknown as TfLike['data'] };
+    tf = { ...(core as unknown as TfLike), data: data as unknown as TfLike['data'] };
   } catch (e) {
     throw new LakeSoulError('Unsupported', 'tfjsDataset needs @tensorflow/tfjs-core and @tensorflow/tfjs-data (or pass `tf`: import * as tf from "@tensorflow/tfjs" or "@tensorflow/tfjs-node")', {
       code: 'TFJS_MISSING',
       cause: e,
     });
   }
+  if (hasBackend(tf)) return tf;
+  for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs']) {
+    // a name in a variable: neither is a dependency of this package, and either may be missing
+    const whole = (await import(name).catch(() => null)) as TfLike | null;
+    if (whole !== null && hasBackend(whole)) return whole;
+  }
+  throw new LakeSoulError('Unsupported', 'tfjsDataset found no TensorFlow.js backend: @tensorflow/tfjs-core registers none, and neither @tensorflow/tfjs-node nor @tensorflow/tfjs could be imported. ' +
+    'Pass `tf` (import * as tf from "@tensorflow/tfjs-node" or "@tensorflow/tfjs"), or import a backend (such as "@tensorflow/tfjs-backend-cpu") before creating the dataset', { code: 'TFJS_NO_BACKEND' });
+}
+
+/** Whether `tf`'s engine has a backend registered (tfjs-core's `engine().backendNames()`). */
+function hasBackend(tf: TfLike): boolean {
+  const engine = (tf as { engine?: () => { backendNames?: () => string[] } }).engine?.();
+  return (engine?.backendNames?.().length ?? 0) > 0;
 }
