@@ -14,6 +14,10 @@ server's filter grammar where the translation is exact, and the rest stay with S
 pushdown off gets a reader that pushes nothing); projection is the ``columns`` option or a user
 schema naming a subset of the columns (matched case-insensitively; its types must be the table's).
 Zone-less Arrow timestamps read as ``timestamp_ntz``, zoned ones as ``timestamp``.
+An incremental read (``startTimestamp``) whose range rewrote or dropped partitions is refused,
+naming them (the server lists them in the schema metadata ``lakesoul.reset_partitions``): their rows
+are each partition's whole state at the end, to replace, which a DataFrame of changes cannot say;
+``allowResetPartitions`` "true" reads them anyway and logs a warning naming them.
 
 Writes: the driver begins one Flight write transaction; every task streams its rows with DoPut under
 it (staged, invisible); the driver commits once with the total row count, or rolls back when any task
@@ -29,6 +33,7 @@ only the partitions chosen by ``replaceWhere`` / ``replacePartitions``, with the
 from __future__ import annotations
 
 import json
+import logging
 import math
 import datetime as _dt
 from dataclasses import dataclass
@@ -51,8 +56,15 @@ FORMAT = "lakesoul_ts"
 #: Options read by the source (case-insensitive, as Spark passes them).
 OPTIONS = (
     "uri", "table", "namespace", "token", "user", "password", "columns", "filter", "partitions", "filterPushdown",
-    "versionAsOf", "timestampAsOf", "startTimestamp", "endTimestamp", "writeMode", "replaceWhere", "replacePartitions",
+    "versionAsOf", "timestampAsOf", "startTimestamp", "endTimestamp", "allowResetPartitions", "writeMode", "replaceWhere",
+    "replacePartitions",
 )
+
+#: Schema metadata key under which the Flight server lists, for an incremental read, the partitions
+#: rewritten (update, delete, overwrite) or dropped within the range (a JSON array of descriptions).
+RESET_PARTITIONS_KEY = b"lakesoul.reset_partitions"
+
+_log = logging.getLogger("lakesoul_ts.spark")
 
 
 class LakeSoulTsOptionError(ValueError):
@@ -143,6 +155,41 @@ def _read_command(options: Dict[str, str], settings: Dict[str, Any], columns: Op
     elif end is not None:
         raise LakeSoulTsOptionError(f'lakesoul_ts (table {settings["table"]}): "endTimestamp" needs "startTimestamp"')
     return cmd
+
+
+def _allow_resets(options: Dict[str, str], table: str) -> bool:
+    """The ``allowResetPartitions`` option: "true" reads an increment that has partitions to replace."""
+    v = _opt(options, "allowResetPartitions")
+    if v is None:
+        return False
+    if v.strip().lower() not in ("true", "false"):
+        raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "allowResetPartitions" must be "true" or "false", got {v!r}')
+    return v.strip().lower() == "true"
+
+
+def _check_resets(info: fl.FlightInfo, cmd: Dict[str, Any], settings: Dict[str, Any], allow: bool) -> None:
+    """An incremental read whose range rewrote or dropped partitions gives each of them whole, as of
+    the range's end (a dropped one: no rows): a consumer must replace what it holds for them, which a
+    DataFrame of changes cannot say. Refuses it, naming them, unless ``allow``; then logs a warning."""
+    if "incremental" not in cmd:
+        return
+    raw = (info.schema.metadata or {}).get(RESET_PARTITIONS_KEY)
+    resets: List[str] = json.loads(raw) if raw else []
+    if not resets:
+        return
+    table = f'{settings["namespace"]}.{settings["table"]}'
+    shown = ", ".join(resets[:20]) + (f" and {len(resets) - 20} more" if len(resets) > 20 else "")
+    inc = cmd["incremental"]
+    what = (f"lakesoul_ts (table {table}): the incremental read from {inc['start']} to {inc.get('end', 'now')} has "
+            f"{len(resets)} partition(s) rewritten (update, delete, overwrite) or dropped within the range: {shown}. "
+            "Their rows here are each partition's whole state at the end of the range (none when it was dropped): "
+            "replace what you hold for these partitions with them, do not apply them as changes")
+    if not allow:
+        raise LakeSoulTsOptionError(
+            f'{what}. Spark cannot express a replacement: read them anyway with option allowResetPartitions "true" '
+            '(and replace those partitions yourself), or read the table as of the end with "timestampAsOf" '
+            '(with "partitions" naming them).')
+    _log.warning("%s.", what)
 
 
 def _descriptor(cmd: Dict[str, Any]) -> fl.FlightDescriptor:
@@ -329,6 +376,7 @@ class LakeSoulTsReader(DataSourceReader):
         return _read_command(self.options, self.settings, self._table_names(), self.pushed)
 
     def partitions(self) -> Sequence[InputPartition]:
+        allow = _allow_resets(self.options, self.settings["table"])
         cmd = self.command()
         client, call = _connect(self.settings)
         try:
@@ -338,6 +386,7 @@ class LakeSoulTsReader(DataSourceReader):
             raise
         finally:
             client.close()
+        _check_resets(info, cmd, self.settings, allow)
         names = cmd["columns"]
         parts = [FlightEndpointPartition(e.ticket.ticket, [str(loc.uri.decode() if isinstance(loc.uri, bytes) else loc.uri) for loc in e.locations], names)
                  for e in info.endpoints]
@@ -555,7 +604,9 @@ class LakeSoulTsDataSource(DataSource):
     description such as ``date=2024-05-01``, or JSON: a list of them or an object of range-column
     values), ``versionAsOf`` (a partition's version: on a table with several partitions, with
     ``partitions`` naming one), ``timestampAsOf`` (epoch ms or ISO-8601),
-    ``startTimestamp``/``endTimestamp`` (an incremental read), ``filterPushdown`` ("false": push no
+    ``startTimestamp``/``endTimestamp`` (an incremental read; one whose range rewrote or dropped
+    partitions is refused, naming them, unless ``allowResetPartitions`` is "true": those partitions
+    are then read whole as of the end, with a warning), ``filterPushdown`` ("false": push no
     filters; default: as the session's ``spark.sql.python.filterPushdown.enabled``); writes: ``writeMode`` ("append" or "upsert"; default: the table's) with mode append,
     ``replaceWhere`` or ``replacePartitions`` with mode overwrite."""
 

@@ -7,6 +7,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { scanPlanFromJSON, type ScanPlanJSON, type SplitReadOptions, type StoreRegistry } from '@lakesoul-ts/io';
 import { recordBatchesToFlightFrames } from './ipc-framing.js';
 import type { FrameAllocator } from './frame-buffers.js';
+import { withResetPartitions } from './reset-partitions.js';
 
 /** One DoGet's read: plain data, so it can be posted to a worker thread. */
 export interface DoGetRead {
@@ -28,14 +29,15 @@ export interface DoGetRead {
 
 /**
  * The serialized FlightData messages of `read` (schema first), reading through `stores`; messages are
- * written into memory from `buffers` when given.
+ * written into memory from `buffers` when given. The schema of an incremental read carries its reset
+ * partitions (`reset-partitions.ts`), as the FlightInfo's does.
  */
 export function doGetFrames(read: DoGetRead, stores: StoreRegistry, signal: AbortSignal, buffers?: FrameAllocator): AsyncGenerator<Buffer> {
   const plan = scanPlanFromJSON(read.plan, stores);
   // One row group at a time per file (streamDecodeMinBytes 0): what the server's reservation assumes.
   const options: SplitReadOptions = { signal, batchSize: read.batchSize, prefetchBytes: read.prefetchBytes, streamDecodeMinBytes: 0 };
   const batches = read.limit === undefined ? plan.readSplit(plan.splits[0]!, options) : firstRows(plan.read(options), read.limit);
-  return recordBatchesToFlightFrames(plan.schema, batches, { maxMessageBytes: read.maxMessageBytes, maxRowMessageBytes: read.maxRowMessageBytes, rowBoundHint: read.rowBoundHint, signal, buffers });
+  return recordBatchesToFlightFrames(withResetPartitions(plan.schema, read.plan.resetPartitions), batches, { maxMessageBytes: read.maxMessageBytes, maxRowMessageBytes: read.maxRowMessageBytes, rowBoundHint: read.rowBoundHint, signal, buffers });
 }
 
 /** The first `limit` rows of `batches`; stops reading (and releases the source) once they are out. */

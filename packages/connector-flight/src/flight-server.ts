@@ -21,6 +21,7 @@ import {
 } from './flight-proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeFlightData, recordBatchesToFlightFrames, schemaToIpcMessage } from './ipc-framing.js';
 import { doGetFrames, type DoGetRead } from './doget-read.js';
+import { withResetPartitions } from './reset-partitions.js';
 import { DoGetWorkers, doGetWorkerScript } from './doget-workers.js';
 import { FrameBuffers } from './frame-buffers.js';
 import { sendMessagesInPlace } from './grpc-send.js';
@@ -342,6 +343,14 @@ const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
   maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, getIdleMs: true, doGetThreads: true,
   maxDoGetsOnServerThread: true, startDoGetWorkersAtListen: true,
 });
+
+/**
+ * The partitions an incremental read of `cmd` must have its client replace (read whole as of its
+ * end; see `reset-partitions.ts`); undefined for other reads (the plan is copied only for these).
+ */
+function resetPartitionsOf(cmd: FlightReadCommand, plan: ScanPlan): string[] | undefined {
+  return cmd.incremental === undefined ? undefined : plan.toJSON().resetPartitions ?? [];
+}
 
 function isPkTable(info: TableInfo): boolean {
   return info.primaryKeys.length > 0;
@@ -698,9 +707,13 @@ export class FlightServer {
     return { plan: counted, total: String(total) };
   }
 
-  private flightInfo(info: TableInfo, schema: Schema, descriptor: FlightDescriptorMessage, endpoints: FlightEndpointMessage[], total: string): FlightInfoMessage {
+  /**
+   * A FlightInfo; `resetPartitions` (an incremental read's, see `reset-partitions.ts`) go in the
+   * schema's metadata and in `app_metadata`.
+   */
+  private flightInfo(info: TableInfo, schema: Schema, descriptor: FlightDescriptorMessage, endpoints: FlightEndpointMessage[], total: string, resetPartitions?: string[]): FlightInfoMessage {
     return {
-      schema: Buffer.from(schemaToIpcMessage(schema)),
+      schema: Buffer.from(schemaToIpcMessage(withResetPartitions(schema, resetPartitions))),
       flight_descriptor: descriptor,
       endpoint: endpoints,
       total_records: total,
@@ -710,6 +723,7 @@ export class FlightServer {
         tableId: info.tableId, namespace: info.namespace, name: info.name, path: info.path,
         primaryKeys: info.primaryKeys, rangePartitions: info.rangePartitions, hashBucketNum: info.hashBucketNum,
         cdcColumn: info.cdcColumn ?? null,
+        ...(resetPartitions === undefined ? {} : { resetPartitions }),
       }),
     };
   }
@@ -720,7 +734,7 @@ export class FlightServer {
     const { plan: counted, total } = await this.totalRecords(table.info, plan, cmd.filter !== undefined, signal);
     const endpoints = limit === undefined ? this.endpoints(counted) : this.limitEndpoint(counted, limit);
     const records = limit === undefined || total === '-1' ? total : String(Math.min(limit, Number(total)));
-    return this.flightInfo(table.info, counted.schema, descriptor, endpoints, records);
+    return this.flightInfo(table.info, counted.schema, descriptor, endpoints, records, resetPartitionsOf(cmd, counted));
   }
 
   private endpoint(payload: TicketPayload, appMetadata: Record<string, unknown>): FlightEndpointMessage {
@@ -888,7 +902,7 @@ export class FlightServer {
         if (sql) return { schema: await this.sql.getSchema(sql, signal) };
         const cmd = parseReadCommand(req);
         const { plan } = await this.plan(cmd, signal);
-        return { schema: Buffer.from(schemaToIpcMessage(plan.schema)) };
+        return { schema: Buffer.from(schemaToIpcMessage(withResetPartitions(plan.schema, resetPartitionsOf(cmd, plan)))) };
       }),
 
       // responses are serialized FlightData (withPreEncodedFlightData)
