@@ -150,7 +150,7 @@ function coalesce(ranges: { offset: number; length: number }[]): { offset: numbe
 async function decodeRowGroups(input: ParquetInput, file: string, rowGroups: number[], batchSize: number, whole: { bytes?: Uint8Array }): Promise<Table> {
   if (whole.bytes === undefined) {
     const pieces = [input.tail];
-    for (const r of coalesce(rowGroups.flatMap((g) => Object.values(input.footer.rowGroups[g]!.columns).map((c) => ({ offset: c.offset, length: c.compressedSize }))))) {
+    for (const r of coalesce(rowGroups.flatMap((g) => input.footer.rowGroups[g]!.chunks.map((c) => ({ offset: c.offset, length: c.compressedSize }))))) {
       pieces.push({ offset: r.offset, bytes: await input.read(r) });
     }
     try {

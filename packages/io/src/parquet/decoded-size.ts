@@ -41,7 +41,10 @@ interface LeafInfo {
   repeated: number;
 }
 
-/** The footer's leaves by dotted path (`a`, `s.x`, `l.list.element`), as the column chunks name them. */
+/**
+ * The footer's leaves by path (`a`, `s\0x`, `l\0list\0element`: the names joined with NUL, which no
+ * name holds, so that a name with a '.' in it is one step), as the column chunks name them.
+ */
 function leavesByPath(schema: ThriftStruct[]): Map<string, LeafInfo> {
   const out = new Map<string, LeafInfo>();
   let i = 1; // element 0 is the root
@@ -49,7 +52,7 @@ function leavesByPath(schema: ThriftStruct[]): Map<string, LeafInfo> {
     const el = schema[i++];
     if (el === undefined) return;
     const name = text(el.get(4));
-    const path = prefix === '' ? name : `${prefix}.${name}`;
+    const path = prefix === '' ? name : `${prefix}\0${name}`;
     const reps = repeated + (num(el.get(3)) === 2 ? 1 : 0);
     if (el.has(5) && !el.has(1)) {
       const children = num(el.get(5));
@@ -126,7 +129,7 @@ export function decodedRowGroupSizes(footer: ParquetFooter, columns?: readonly s
       if (md === undefined) continue;
       const path = ((md.get(3) as Uint8Array[] | undefined) ?? []).map(text);
       if (wanted !== null && !wanted.has(path[0] ?? '')) continue;
-      decodedBytes += chunkDecodedBytes(leaves.get(path.join('.')), md);
+      decodedBytes += chunkDecodedBytes(leaves.get(path.join('\0')), md);
       compressedBytes += num(md.get(7));
     }
     return { rows: num(rg.get(3)), decodedBytes, compressedBytes };

@@ -18,6 +18,12 @@ export type StatValue = number | bigint | string | boolean | Date | Uint8Array;
  * float16 and undecodable values -> null (no pruning). `nullCount` is null when not written.
  */
 export interface ParquetColumnStats {
+  /**
+   * The chunk's leaf: its path in the schema, top-level column first (`['id']`, `['st', 'x']`,
+   * `['lst', 'list', 'element']`). A name may hold a '.' (`['a.b']`), so take the top-level column
+   * as `path[0]`, never by splitting a dotted key.
+   */
+  path: string[];
   min: StatValue | null;
   max: StatValue | null;
   nullCount: number | null;
@@ -38,13 +44,20 @@ export interface ParquetColumnStats {
   columnIndex: { offset: number; length: number } | null;
 }
 
-/** One row group of a footer. Column keys are the dotted paths (`id`, `st.x`, `lst.list.element`). */
+/** One row group of a footer. */
 export interface ParquetRowGroupInfo {
   numRows: number;
   /** Byte range of the whole row group's column chunks. */
   offset: number;
   compressedSize: number;
+  /**
+   * The chunks by column, for lookups by name: a top-level flat column under its name (`id`, `a.b`
+   * for a column named so), a nested leaf under its path joined with '.' (`st.x`,
+   * `lst.list.element`) unless that is the name of a top-level column (then only in `chunks`).
+   */
   columns: Record<string, ParquetColumnStats>;
+  /** Every column chunk of the row group, in file (schema leaf) order, each with its leaf's path. */
+  chunks: ParquetColumnStats[];
 }
 
 /** A decoded Parquet footer. */
@@ -61,7 +74,10 @@ export interface ParquetFooter {
   metadata: Uint8Array;
 }
 
-/** Schema leaves of decoded footers, for decoding page statistics later ({@link decodeColumnIndex}). */
+/**
+ * Schema leaves of decoded footers, for decoding page statistics later ({@link decodeColumnIndex}),
+ * under the keys of {@link ParquetRowGroupInfo.columns}.
+ */
 const leavesOfFooter = new WeakMap<ParquetFooter, Map<string, Leaf>>();
 
 /** Options of {@link readParquetFooter}. */
@@ -106,7 +122,7 @@ export function assertParquetMagic(bytes: Uint8Array, file?: string, tailOnly = 
 }
 
 interface Leaf {
-  path: string;
+  path: string[];
   physical: number;
   logical: ThriftStruct | null;
   converted: number | null;
@@ -188,12 +204,12 @@ function leavesOf(schema: ThriftStruct[]): { leaves: Leaf[]; top: string[] } {
   const leaves: Leaf[] = [];
   const top: string[] = [];
   let i = 1; // element 0 is the root
-  const walk = (prefix: string, depth: number): void => {
+  const walk = (prefix: string[], depth: number): void => {
     const el = schema[i++];
     if (el === undefined) throw new ThriftDecodeError('schema ends early');
     const name = str(el.get(4));
     if (depth === 0) top.push(name);
-    const path = prefix === '' ? name : `${prefix}.${name}`;
+    const path = [...prefix, name];
     const children = num(el.get(5));
     if (el.has(5) && children >= 0 && !el.has(1)) {
       for (let c = 0; c < children; c++) walk(path, depth + 1);
@@ -207,8 +223,35 @@ function leavesOf(schema: ThriftStruct[]): { leaves: Leaf[]; top: string[] } {
     }
   };
   const rootChildren = num(schema[0]?.get(5));
-  for (let c = 0; c < rootChildren; c++) walk('', 0);
+  for (let c = 0; c < rootChildren; c++) walk([], 0);
   return { leaves, top };
+}
+
+/**
+ * The key of a leaf in {@link ParquetRowGroupInfo.columns}: a top-level column's name, or a nested
+ * leaf's dotted path; null for a nested leaf whose dotted path is a top-level column's name.
+ */
+function columnKey(path: string[], top: ReadonlySet<string>): string | null {
+  if (path.length === 1) return path[0];
+  const dotted = path.join('.');
+  return top.has(dotted) ? null : dotted;
+}
+
+/**
+ * Whether a decoder reading the top-level `columns` of a file may read `chunk`: a chunk of one of
+ * them (its leaf path starts with the column), and, for parquet-wasm, which picks leaves by their
+ * dotted paths, a chunk whose dotted path is a column's name or starts with it and a '.' (the
+ * column `s.x` of a file with a struct `s`, when `s` is read). Fetch these chunks of a file that
+ * is decoded from a sparse copy.
+ */
+export function chunkReadWith(chunk: ParquetColumnStats, columns: readonly string[]): boolean {
+  if (columns.includes(chunk.path[0])) return true;
+  const dotted = chunk.path.join('.');
+  return columns.some((c) => dotted === c || dotted.startsWith(`${c}.`));
+}
+
+function samePath(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, k) => x === b[k]);
 }
 
 /** Decode FileMetaData bytes (the Thrift footer without trailer). */
@@ -217,16 +260,24 @@ export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFo
     const fm = readThriftStruct(footer);
     const schema = (fm.get(2) as ThriftStruct[] | undefined) ?? [];
     const { leaves, top } = leavesOf(schema);
-    const byPath = new Map(leaves.map((l) => [l.path, l]));
+    const topSet = new Set(top);
+    const byKey = new Map<string, Leaf>();
+    for (const l of leaves) {
+      const k = columnKey(l.path, topSet);
+      if (k !== null) byKey.set(k, l);
+    }
     const rowGroups: ParquetRowGroupInfo[] = ((fm.get(4) as ThriftStruct[] | undefined) ?? []).map((rg) => {
       const columns: Record<string, ParquetColumnStats> = {};
+      const chunks: ParquetColumnStats[] = [];
       let start = Infinity;
       let compressed = 0;
-      for (const cc of (rg.get(1) as ThriftStruct[] | undefined) ?? []) {
+      ((rg.get(1) as ThriftStruct[] | undefined) ?? []).forEach((cc, index) => {
         const md = cc.get(3) as ThriftStruct | undefined;
-        if (md === undefined) continue;
-        const path = ((md.get(3) as Uint8Array[] | undefined) ?? []).map((p) => str(p)).join('.');
-        const leaf = byPath.get(path) ?? { path, physical: num(md.get(1)), logical: null, converted: null };
+        if (md === undefined) return;
+        const path = ((md.get(3) as Uint8Array[] | undefined) ?? []).map((p) => str(p));
+        // chunks come in leaf order; the path names the leaf when a writer's order differs
+        const leaf = (leaves[index] !== undefined && samePath(leaves[index].path, path) ? leaves[index] : leaves.find((l) => samePath(l.path, path))) ??
+          { path, physical: num(md.get(1)), logical: null, converted: null };
         const offset = md.has(11) ? num(md.get(11)) : num(md.get(9));
         const size = num(md.get(7));
         start = Math.min(start, offset);
@@ -246,7 +297,8 @@ export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFo
           if (st.has(3)) nullCount = num(st.get(3));
         }
         const range = (o: number, l: number) => (cc.has(o) && cc.has(l) ? { offset: num(cc.get(o)), length: num(cc.get(l)) } : null);
-        columns[path] = {
+        const chunk: ParquetColumnStats = {
+          path,
           min,
           max,
           nullCount,
@@ -259,8 +311,11 @@ export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFo
           offsetIndex: range(4, 5),
           columnIndex: range(6, 7),
         };
-      }
-      return { numRows: num(rg.get(3)), offset: start === Infinity ? 0 : start, compressedSize: compressed, columns };
+        chunks.push(chunk);
+        const key = columnKey(path, topSet);
+        if (key !== null) columns[key] = chunk;
+      });
+      return { numRows: num(rg.get(3)), offset: start === Infinity ? 0 : start, compressedSize: compressed, columns, chunks };
     });
     const kv: Record<string, string> = {};
     for (const e of (fm.get(5) as ThriftStruct[] | undefined) ?? []) kv[str(e.get(1))] = str(e.get(2));
@@ -273,7 +328,7 @@ export function decodeFileMetaData(footer: Uint8Array, file?: string): ParquetFo
       footerLength: footer.length,
       metadata: footer,
     };
-    leavesOfFooter.set(out, byPath);
+    leavesOfFooter.set(out, byKey);
     return out;
   } catch (e) {
     // a field of another Thrift type than the format's makes the accessors throw TypeError
@@ -351,6 +406,7 @@ export function decodeOffsetIndex(bytes: Uint8Array, file?: string): PageLocatio
 /**
  * Decodes a column chunk's ColumnIndex into per-page statistics (same decoding as chunk statistics;
  * a page holding only nulls has no min/max). Null when its values cannot be decoded for this column.
+ * `path` is the chunk's key in {@link ParquetRowGroupInfo.columns} (a top-level column's name).
  */
 export function decodeColumnIndex(bytes: Uint8Array, footer: ParquetFooter, path: string, file?: string): Pick<ParquetColumnStats, 'min' | 'max' | 'nullCount'>[] | null {
   const leaf = leavesOfFooter.get(footer)?.get(path);

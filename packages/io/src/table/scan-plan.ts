@@ -40,6 +40,7 @@ import { readRanges, Semaphore, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, unsupportedFormat, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
+import { chunkReadWith } from '../parquet/parquet-footer.js';
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
@@ -579,14 +580,14 @@ export class TableScanPlan implements ScanPlan {
     const pageIndex = !decoderReadsPageIndex()
       ? []
       : footer.rowGroups
-          .flatMap((rg) => Object.values(rg.columns).flatMap((c) => [c.columnIndex, c.offsetIndex]))
+          .flatMap((rg) => rg.chunks.flatMap((c) => [c.columnIndex, c.offsetIndex]))
           .filter((r): r is { offset: number; length: number } => r !== null && fromTail(r.offset, r.length) === null);
     if (size >= streamMin && keep.length > 1) {
       const groups = keep.map((i) => ({
         index: i,
-        ranges: Object.entries(footer.rowGroups[i].columns)
-          .filter(([path]) => present.includes(path.split('.')[0]))
-          .map(([, chunk]) => ({ offset: chunk.offset, length: chunk.compressedSize }))
+        ranges: footer.rowGroups[i].chunks
+          .filter((chunk) => chunkReadWith(chunk, present))
+          .map((chunk) => ({ offset: chunk.offset, length: chunk.compressedSize }))
           .filter((r) => fromTail(r.offset, r.length) === null),
       }));
       const fetch = async (rs: { offset: number; length: number }[], sig?: AbortSignal) => {
@@ -600,9 +601,8 @@ export class TableScanPlan implements ScanPlan {
     }
     const ranges: { offset: number; length: number }[] = [];
     for (const i of keep) {
-      for (const [path, chunk] of Object.entries(footer.rowGroups[i].columns)) {
-        const top = path.split('.')[0];
-        if (present.includes(top)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
+      for (const chunk of footer.rowGroups[i].chunks) {
+        if (chunkReadWith(chunk, present)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
       }
     }
     ranges.push(...pageIndex);

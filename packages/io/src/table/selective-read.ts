@@ -84,9 +84,8 @@ export interface SelectiveReadOptions {
 /** True when `name` is a flat top-level column of every row group listed, with a page index. */
 function hasPageIndex(footer: ParquetFooter, rowGroups: number[], name: string): boolean {
   return rowGroups.every((g) => {
-    const cols = footer.rowGroups[g].columns;
-    const c = cols[name];
-    return c !== undefined && c.offsetIndex !== null && !Object.keys(cols).some((k) => k.startsWith(`${name}.`));
+    const c = footer.rowGroups[g].columns[name];
+    return c !== undefined && c.path.length === 1 && c.offsetIndex !== null;
   });
 }
 
