@@ -161,10 +161,19 @@ function lockedCatalogMessage(e: LakeSoulError): string {
     'to run many programs side by side, keep the catalog on PostgreSQL (--catalog postgres://... or LAKESOUL_PG_URL)';
 }
 
-/** `history`'s arguments for a qualified table name (`ns.table`): the table, and `-n ns` unless default. */
-function historyArgs(qualified: string): string {
-  const dot = qualified.indexOf('.');
-  const [ns, name] = dot < 0 ? ['default', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+/**
+ * `history`'s arguments for a qualified table name (`ns.table`): the table, and `-n ns` unless
+ * default. Namespaces and table names may hold '.', so the namespace is the error's own when it
+ * names one (`a.b` of `a.b.c.d`); only without it is the name split at its first '.'.
+ */
+function historyArgs(qualified: string, namespace?: unknown): string {
+  let ns: string;
+  let name: string;
+  if (typeof namespace === 'string' && qualified.startsWith(`${namespace}.`)) [ns, name] = [namespace, qualified.slice(namespace.length + 1)];
+  else {
+    const dot = qualified.indexOf('.');
+    [ns, name] = dot < 0 ? ['default', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+  }
   return ns === 'default' ? shellWord(name) : `${shellWord(name)} -n ${shellWord(ns)}`;
 }
 
@@ -178,7 +187,7 @@ export function messageOf(e: unknown): string {
         `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
     }
     const hint = e.kind !== 'NotFound' || !e.context.table || e.message.includes('(see: ') ? ''
-      : e.code === 'VERSION_NOT_FOUND' ? ` (see: ${cliName()} history ${historyArgs(String(e.context.table))})`
+      : e.code === 'VERSION_NOT_FOUND' ? ` (see: ${cliName()} history ${historyArgs(String(e.context.table), e.context.namespace)})`
         : ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + shellWord(String(e.context.namespace)) : ''})`;
     return `${e.message}${hint}`;
   }

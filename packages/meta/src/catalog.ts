@@ -1395,7 +1395,7 @@ export class Catalog {
         const known = latest.length === 0 ? 'it has no version yet'
           : latest.length === 1 && latest[0]!.partition_desc === NO_PARTITION_DESC ? `its latest version is ${shown[0]}`
             : `versions count per partition; the latest: ${shown.join(', ')}${latest.length > shown.length ? `, and ${latest.length - shown.length} more partitions` : ''}`;
-        throw new LakeSoulError('NotFound', `table '${qname}' has no partition at version ${options.version}: ${known}`, { code: 'VERSION_NOT_FOUND', context: { table: qname, version: options.version } });
+        throw new LakeSoulError('NotFound', `table '${qname}' has no partition at version ${options.version}: ${known}`, { code: 'VERSION_NOT_FOUND', context: { table: qname, namespace: table.namespace, version: options.version } });
       }
       for (const r of rows) selected.push({ row: r, ids: r.snapshot ?? [] });
     }
@@ -1471,7 +1471,7 @@ export class Catalog {
       const row = byKey.get(`${v.version}\u0000${v.partitionDesc}`);
       if (!row) {
         throw new LakeSoulError('NotFound', `table '${table.namespace}.${table.name}' has no version ${v.version} of partition '${v.partitionDesc}'`, {
-          code: 'VERSION_NOT_FOUND', context: { table: `${table.namespace}.${table.name}`, partition: v.partitionDesc, version: v.version },
+          code: 'VERSION_NOT_FOUND', context: { table: `${table.namespace}.${table.name}`, namespace: table.namespace, partition: v.partitionDesc, version: v.version },
         });
       }
       return row;

@@ -272,7 +272,7 @@ export class Lakehouse {
     checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
     // a range column's name is part of every partition directory: one too long for it fails at create, not at every write
     for (const c of options.rangePartitions ?? []) partitionDirName(c, '');
-    if (options.path !== undefined) await this.checkNotNamespaceDir(`${namespace}.${name}`, `create table '${namespace}.${name}'`, path, options.signal);
+    if (options.path !== undefined) await this.checkNotNamespaceDir(namespace, `${namespace}.${name}`, `create table '${namespace}.${name}'`, path, options.signal);
     const properties: Record<string, string | number | boolean> = { ...(options.properties ?? {}) };
     if (CREATING_PROPERTY in properties) {
       throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': property '${CREATING_PROPERTY}' is set by a create from data while its first write runs, not by hand`, {
@@ -319,8 +319,7 @@ export class Lakehouse {
    * An explicit table path must not be, or contain, the warehouse root or a namespace directory
    * (`<warehouse>/<namespace>`): its cleanup would then walk the tables created there by default.
    */
-  private async checkNotNamespaceDir(table: string, what: string, path: string, signal?: AbortSignal, outcome = ''): Promise<void> {
-    const namespace = table.slice(0, table.indexOf('.'));
+  private async checkNotNamespaceDir(namespace: string, table: string, what: string, path: string, signal?: AbortSignal, outcome = ''): Promise<void> {
     const namespaces = (await this.catalog.listNamespaces({ signal })).map((n) => n.name);
     if (!namespaces.includes(namespace)) namespaces.push(namespace);
     for (const dir of [this.warehouse, ...namespaces.map((n) => joinUri(this.warehouse, n))]) {
@@ -462,7 +461,7 @@ export class Lakehouse {
         code: 'TABLE_PATH_OVERLAP', context,
       });
     }
-    await this.checkNotNamespaceDir(context.table, what, info.path, signal, ': nothing was dropped or deleted; drop it without purge');
+    await this.checkNotNamespaceDir(info.namespace, context.table, what, info.path, signal, ': nothing was dropped or deleted; drop it without purge');
     const sets = await this.catalog.tableFileSets(info.tableId, Date.now(), { signal });
     const named = withNativeSpellings([...sets.committed, ...sets.referenced]);
     const isTableFile = (uri: string, temporary: boolean): boolean => {
