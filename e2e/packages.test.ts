@@ -89,6 +89,15 @@ describe('packed packages', () => {
     expect(entries.length).toBeGreaterThan(0);
     for (const entry of entries) expect(existsSync(join(unpacked, entry)), `${manifest.name}: ${entry}`).toBe(true);
 
+    // a debugger or `node --enable-source-maps` shows the TypeScript a map names: the maps carry it
+    // (the tarball has no src/), and no test-only module ships
+    for (const file of [...files(unpacked)].filter((f) => f.endsWith('.js.map'))) {
+      const map = JSON.parse(readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: Array<string | null> };
+      const missing = map.sources.filter((src, k) => typeof map.sourcesContent?.[k] !== 'string' && !existsSync(join(dirname(file), src)));
+      expect(missing, `${file.slice(unpacked.length + 1)}: sources neither shipped nor inlined`).toEqual([]);
+    }
+    expect([...files(unpacked)].filter((f) => /test-fixtures|\.test\./.test(f)).map((f) => f.slice(unpacked.length + 1)), `${manifest.name}: test files shipped`).toEqual([]);
+
     const imported = importedPackages(unpacked);
     const undeclared = imported.filter(({ name }) => name !== manifest.name && !(name in ranges));
     expect(undeclared, `${manifest.name} imports packages its users do not get`).toEqual([]);
