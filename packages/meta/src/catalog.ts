@@ -147,7 +147,10 @@ function pgQueryTimeoutMs(env: Record<string, string | undefined>): number | und
 export { catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS } from './lock-wait.js';
 import { catalogLockWaitMs } from './lock-wait.js';
 
-/** Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}. */
+/**
+ * Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}: partition
+ * descriptions, or range values by column (null selects the null partition; undefined is refused).
+ */
 export type PartitionFilter = string[] | Record<string, PartitionValueInput>;
 
 interface TableInfoRow {
@@ -1217,6 +1220,11 @@ export class Catalog {
       if (!table.rangePartitions.includes(c)) {
         throw new LakeSoulError('InvalidArgument', `table '${table.namespace}.${table.name}': '${c}' is not a range partition column (${table.rangePartitions.join(', ') || 'none'})`,
           { context: { table: `${table.namespace}.${table.name}`, column: c } });
+      }
+      if (v === undefined) {
+        // a missing property ({ day: row.day } of a row without one) must not select the null partition
+        throw new LakeSoulError('InvalidArgument', `table '${qname}': range partition column '${c}' is given as undefined: use null for the null partition`,
+          { code: 'INVALID_PARTITION', context: { table: qname, column: c } });
       }
       const encoded = encodePartitionValue(c, v);
       // floats and timestamps: any text of the same value (another engine's, an earlier version's)

@@ -1063,6 +1063,12 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
             context: { table: info.name, column: c },
           });
         }
+        if (v === undefined) {
+          // a missing property ({ day: row.day } of a row without one) must not replace the null partition
+          throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.namespace}.${info.name}': replacePartitions gives range partition column '${c}' as undefined: use null for the null partition`, {
+            code: 'INVALID_PARTITION', context: { table: `${info.namespace}.${info.name}`, column: c },
+          });
+        }
         return [c, valueKey(c, decodePartitionValue(encodePartitionValue(c, v)))] as const;
       });
       selects = (d) => {
