@@ -20,7 +20,7 @@ import {
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
 import { deleteGroupSize, deleteObjects, type StoreRegistry } from '../store/index.js';
-import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, nullColumn, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
@@ -79,8 +79,17 @@ function toMs(t: unknown, option: string, table: string, round: 'up' | 'down'): 
       context: { table, option },
     });
   }
+  // the range of JS Dates, as the CLI and Flight bound it (beyond it the catalog's bigint overflowed)
+  if (Math.abs(ms) > MAX_TIME_MS) {
+    throw new LakeSoulError('InvalidArgument', `${option} of table '${table}': ${ms} is out of range (epoch milliseconds from -8.64e15 to 8.64e15, the range of a Date)`, {
+      context: { table, option },
+    });
+  }
   return round === 'up' ? Math.ceil(ms) : Math.floor(ms);
 }
+
+/** The largest epoch milliseconds a `Date` holds (±100,000,000 days). */
+const MAX_TIME_MS = 8.64e15;
 
 /** Key text of a PK tuple, comparable between user input and stored rows. */
 function keyText(values: unknown[]): string {
@@ -92,7 +101,7 @@ export const DELETE_OPTIONS = optionNames<DeleteOptions>({ signal: true });
 
 /** A LakeSoul table bound to a catalog and stores. Obtain it from {@link Lakehouse}. */
 export class LakeSoulTable {
-  /** The catalog entry (refreshed by {@link refresh}). */
+  /** The catalog entry (re-read by {@link refresh}, by every scan and at the start of every write). */
   info: TableInfo;
 
   constructor(
@@ -134,7 +143,7 @@ export class LakeSoulTable {
     return this.info.name;
   }
 
-  /** The table's Arrow schema (data, range and CDC columns). */
+  /** The table's Arrow schema (data, range and CDC columns), as of this object's last scan, write or {@link refresh}. */
   get schema(): Schema {
     return this.info.schema;
   }
@@ -254,7 +263,12 @@ export class LakeSoulTable {
 
   /**
    * Plans a scan: resolves the snapshot in the catalog (latest, `version`, `timestamp` or
-   * `incremental`) and returns its splits. Reading the plan needs only the stores.
+   * `incremental`) and returns its splits. Reading the plan needs only the stores. The plan reads
+   * with the table's schema of now (re-read beside the snapshot; this object's {@link schema} is
+   * refreshed), whatever version it reads: columns another writer widened or added since this object
+   * was opened read at their new types, older files' values cast or null.
+   * @throws LakeSoulError InvalidArgument for a `timestamp` or `incremental` bound that is not epoch
+   *   milliseconds within ±8.64e15 (a `Date`'s range), naming the option and the table.
    */
   async scan(options: ScanOptions = {}): Promise<ScanPlan> {
     this.checkOptions(options, SCAN_OPTIONS, 'scan of');
@@ -275,8 +289,17 @@ export class LakeSoulTable {
     if (options.incremental) {
       snap.incremental = { start: toMs(options.incremental.start, 'scan incremental.start', name, 'up'), end: toMs(options.incremental.end, 'scan incremental.end', name, 'up') };
     }
-    const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
-    return buildScanPlan(this.info, snapshot, options, this.stores);
+    // The table entry of now, read beside the snapshot (one more query, run at the same time, not
+    // one more round trip): another writer may have widened or added columns since this object read
+    // it, and files written since hold them (read with the old schema, a widened float narrowed, a
+    // widened int was refused, an added column unknown). Older versions read with it too: the
+    // catalog keeps one schema, and LakeSoul reads every version with the current one.
+    const [info, snapshot] = await Promise.all([
+      this.catalog.getTableById(this.info.tableId, { signal: options.signal }),
+      this.catalog.getSnapshot(this.info.tableId, snap),
+    ]);
+    this.info = info;
+    return buildScanPlan(info, snapshot, options, this.stores);
   }
 
   /**
@@ -381,7 +404,10 @@ export class LakeSoulTable {
 
   /**
    * Deletes rows by primary key. CDC tables: one MergeCommit of delete markers (the CDC column set to
-   * 'delete'); other PK tables: an UpdateCommit rewriting the affected buckets without the keys.
+   * 'delete', every nullable non-key column null, so that a later partial upsert of the key reads
+   * null in the columns it leaves out; non-nullable columns are left out of the markers, as every
+   * later write must give them); other PK tables: an UpdateCommit rewriting the affected buckets
+   * without the keys.
    * Keys without range columns match in every partition; a key giving a range column null matches
    * only in the null partition (of that column).
    */
@@ -411,9 +437,19 @@ export class LakeSoulTable {
         if (found.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, rows: 0 };
         target = concatBatches(found);
       }
+      // Every column of the schema, in its order: the key and range values, null in the other
+      // nullable columns, 'delete' in the CDC column. A marker leaving a column out would let a
+      // later partial upsert of the key take that column from the newest file having it, the
+      // pre-delete one: the deleted value would come back. A non-nullable column cannot hold null
+      // (the file would break its declared type for every reader) and stays out: every later write
+      // of the key must give it.
+      const keyCols = new Set(this.keyAndRangeColumns());
       const vectors: Record<string, Vector> = {};
-      for (const c of this.keyAndRangeColumns()) vectors[c] = target.getChild(c)!;
-      vectors[info.cdcColumn] = constantVector(new Utf8(), 'delete', target.numRows);
+      for (const f of info.schema.fields) {
+        if (keyCols.has(f.name)) vectors[f.name] = target.getChild(f.name)!;
+        else if (f.name === info.cdcColumn) vectors[f.name] = constantVector(new Utf8(), 'delete', target.numRows);
+        else if (f.nullable) vectors[f.name] = nullColumn(f, target.numRows);
+      }
       const r = await writeTable(this.ctx, new Table(vectors), { mode: 'upsert', signal: options.signal }, { allowMissingColumns: true });
       return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rows };
     }
