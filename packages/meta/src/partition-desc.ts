@@ -78,7 +78,12 @@ export function encodePartitionValue(column: string, value: PartitionValueInput)
   if (value === null || value === undefined) return NULL_PARTITION_VALUE;
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw invalid(column, String(value), 'is an invalid Date');
-    s = value.toISOString().slice(0, 10);
+    // its UTC date as Java's LocalDate.toString writes it (`-0100-02-22`, `+10000-01-01`), as
+    // LakeSoul's engines and io's range values do (toISOString's `-000100-…` cut at 10 characters
+    // was no date)
+    const y = value.getUTCFullYear();
+    const year = y < 0 ? `-${String(-y).padStart(4, '0')}` : y > 9999 ? `+${y}` : String(y).padStart(4, '0');
+    s = `${year}-${String(value.getUTCMonth() + 1).padStart(2, '0')}-${String(value.getUTCDate()).padStart(2, '0')}`;
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw invalid(column, String(value), 'is a non-finite number');
     s = Number.isInteger(value) ? BigInt(value).toString() : String(value);

@@ -16,10 +16,34 @@ function pad(n: number, w: number): string {
   return String(n).padStart(w, '0');
 }
 
-/** Formats epoch ms as `YYYY-MM-DD` (UTC). */
+/**
+ * Formats epoch ms as `YYYY-MM-DD` (UTC), years outside 0000-9999 as Java's `LocalDate.toString`
+ * writes them (which LakeSoul's engines write in partition_desc): `-0100-02-22`, `-12345-01-01`,
+ * `+10000-01-01`.
+ */
 export function formatDate(ms: number): string {
   const d = new Date(ms);
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+  const y = d.getUTCFullYear();
+  const year = y < 0 ? `-${pad(-y, 4)}` : y > 9999 ? `+${y}` : pad(y, 4);
+  return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+}
+
+/**
+ * Epoch ms of a `YYYY-MM-DD` range value, years signed and of any width (`-0100-02-22` as Java writes
+ * year -100; `-100-02-22`, as lakesoul-ts wrote it before; `+10000-01-01`, `+010000-01-01`);
+ * undefined when `text` is not of that form, null when it is no valid date.
+ */
+function parseDateText(text: string): number | null | undefined {
+  const m = /^([+-]?\d+)-(\d{2})-(\d{2})$/.exec(text);
+  if (m === null) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (!Number.isSafeInteger(y) || mo < 1 || mo > 12 || d < 1) return null;
+  const at = new Date(0); // midnight UTC; setUTCFullYear takes years 0-99 as they are (Date.UTC does not)
+  at.setUTCFullYear(y, mo - 1, d);
+  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d) return null;
+  return at.getTime();
 }
 
 /** True for timestamps finer than milliseconds, whose range values are kept as integer counts of their unit. */
@@ -216,6 +240,11 @@ function withoutExponent(text: string): string {
  * @throws LakeSoulError when the text is not a value of `type`, naming the column.
  */
 export function rangeValueTextOfInput(text: unknown, type: DataType, column: string): string | null {
+  if (type.typeId === Type.Date && typeof text === 'string') {
+    // a date as partition_desc holds it, signed years too (`-0100-02-22`, which the value codec reads not)
+    const ms = parseDateText(text.trim());
+    if (typeof ms === 'number') return formatDate(ms);
+  }
   const v = makeVector(encodeColumn([text], type, { column }));
   return rangeValueText(rangeCellReader(v)(0), type);
 }
@@ -255,7 +284,9 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
       if (text !== 'true' && text !== 'false') throw bad();
       return text === 'true';
     case Type.Date: {
-      const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+      // exactly, years before 1 and after 9999 too (Date.parse read `-100-02-22` as year 100)
+      const exact = parseDateText(text);
+      const ms = exact === undefined ? Date.parse(text) : (exact ?? NaN);
       if (Number.isNaN(ms)) throw bad();
       return new Date(Math.floor(ms / DAY_MS) * DAY_MS);
     }
