@@ -487,7 +487,11 @@ export class Lakehouse {
     return { isTableFile, files };
   }
 
-  /** Closes the catalog when the lakehouse owns it (it opened it, or `ownCatalog` was set). Idempotent. */
+  /**
+   * Closes the catalog when the lakehouse owns it (it opened it, or `ownCatalog` was set). Idempotent.
+   * Calls in flight are not waited for: a write whose commit comes after close() fails with
+   * `DRIVER_CLOSED` and deletes its data files first (nothing reached the catalog); the stores stay open.
+   */
   async close(): Promise<void> {
     if (this.ownsCatalog) await this.catalog.close();
   }

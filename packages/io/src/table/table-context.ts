@@ -124,9 +124,11 @@ async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise
  * Whether files may be deleted after `e` was thrown by a commit: only when the commit surely did not
  * happen (conflict, validation, abort before the transaction, or the catalog database refusing a
  * statement of the commit for want of a resource: disk full, out of memory, a resource limit, whose
- * transaction rolled back). Ambiguous failures (connection lost mid-commit:
- * `TRANSACTION_OUTCOME_UNKNOWN`, `COMMIT_OUTCOME_UNKNOWN`) and other catalog errors leave the files
- * for cleanup() to judge against the catalog.
+ * transaction rolled back; or the catalog closed, `DRIVER_CLOSED`, which every driver throws before
+ * it sends the statement: a transaction whose COMMIT was not sent did not commit). Ambiguous failures
+ * (connection lost mid-commit: `TRANSACTION_OUTCOME_UNKNOWN`, `COMMIT_OUTCOME_UNKNOWN`, also when a
+ * close cut a statement already sent) and other catalog errors leave the files for cleanup() to
+ * judge against the catalog.
  */
 export function commitSurelyFailed(e: unknown): boolean {
   return (
@@ -134,7 +136,9 @@ export function commitSurelyFailed(e: unknown): boolean {
     (e.kind === 'Conflict' || e.kind === 'InvalidArgument' || e.kind === 'SchemaMismatch' || e.kind === 'NotFound' ||
       e.kind === 'AlreadyExists' || e.kind === 'Unsupported' ||
       // a full catalog disk left every file of a write behind (orphans until a cleanup())
-      LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED'))
+      LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED') ||
+      // Lakehouse.close() during a write: its commit was refused before anything was sent
+      LakeSoulError.hasCode(e, 'DRIVER_CLOSED'))
   );
 }
 
