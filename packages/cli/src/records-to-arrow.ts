@@ -5,7 +5,7 @@
  */
 import { Bool, DataType, DateDay, Field, Float64, Int64, List, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
 import { LakeSoulError, encodePartitionValue } from '@lakesoul-ts/meta';
-import { ExactNumber, encodeColumn, makeBatch } from '@lakesoul-ts/io';
+import { ExactNumber, encodeColumn, makeBatch, partitionDirName } from '@lakesoul-ts/io';
 
 /** Where a record came from, for messages. */
 export interface RecordOrigin {
@@ -83,7 +83,10 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
   return makeBatch(schema, children, rows.length);
 }
 
-/** The values of the CDC column and of text range-partition columns, as the write checks them. */
+/**
+ * The values of the CDC column and of text range-partition columns (what partition_desc can hold,
+ * and the length of the partition's directory name), as the write checks them.
+ */
 function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigin[], roles: ColumnRoles, fromText: boolean): void {
   schema.fields.forEach((field, c) => {
     const cdc = field.name === roles.cdcColumn;
@@ -102,7 +105,8 @@ function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigi
       }
       if (range) {
         try {
-          encodePartitionValue(field.name, v);
+          // the value as partition_desc holds it, and its directory (at most 255 bytes)
+          partitionDirName(field.name, encodePartitionValue(field.name, v));
         } catch (e) {
           if (!(e instanceof LakeSoulError)) throw e;
           throw new LakeSoulError(e.kind, `${where}: ${e.message}`, { code: e.code, context: { ...e.context, file: origins[r]!.file, row: origins[r]!.line }, cause: e });
