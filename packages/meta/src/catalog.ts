@@ -1326,6 +1326,7 @@ export class Catalog {
     const { signal } = options;
     const modes = [options.version !== undefined, options.timestamp !== undefined, options.incremental !== undefined].filter(Boolean).length;
     const table = await this.getTableById(tableId, { signal });
+    options.onTableInfo?.(table);
     const qname = `${table.namespace}.${table.name}`;
     if (modes > 1) throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': give at most one of version, timestamp, incremental`, { context: { table: qname } });
     const match = this.matchFilter(table, options.partitions);

@@ -173,6 +173,11 @@ export interface SnapshotOptions {
   /** Restrict to these partition_desc values, or to partitions whose range values match. */
   partitions?: string[] | Record<string, string | number | null>;
   signal?: AbortSignal;
+  /**
+   * Called with the table's entry as the read found it (its schema of now), before the snapshot is
+   * read: a reader holding an older copy of the entry takes it from here instead of another query.
+   */
+  onTableInfo?: (table: TableInfo) => void;
 }
 
 /** One version of one partition (history). */

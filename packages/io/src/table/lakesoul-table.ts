@@ -289,15 +289,13 @@ export class LakeSoulTable {
     if (options.incremental) {
       snap.incremental = { start: toMs(options.incremental.start, 'scan incremental.start', name, 'up'), end: toMs(options.incremental.end, 'scan incremental.end', name, 'up') };
     }
-    // The table entry of now, read beside the snapshot (one more query, run at the same time, not
-    // one more round trip): another writer may have widened or added columns since this object read
-    // it, and files written since hold them (read with the old schema, a widened float narrowed, a
-    // widened int was refused, an added column unknown). Older versions read with it too: the
-    // catalog keeps one schema, and LakeSoul reads every version with the current one.
-    const [info, snapshot] = await Promise.all([
-      this.catalog.getTableById(this.info.tableId, { signal: options.signal }),
-      this.catalog.getSnapshot(this.info.tableId, snap),
-    ]);
+    // The table entry of now, which the snapshot read looks up first: another writer may have
+    // widened or added columns since this object read it, and files written since hold them (read
+    // with the old schema, a widened float narrowed, a widened int was refused, an added column
+    // unknown). Older versions read with it too: the catalog keeps one schema, and LakeSoul reads
+    // every version with the current one.
+    let info = this.info;
+    const snapshot = await this.catalog.getSnapshot(this.info.tableId, { ...snap, onTableInfo: (t) => { info = t; } });
     this.info = info;
     return buildScanPlan(info, snapshot, options, this.stores);
   }
