@@ -69,6 +69,16 @@ export function checkRangePartitionType(table: string | undefined, column: strin
 }
 
 /**
+ * The UTC date of `value` as Java's `LocalDate.toString` writes it, which LakeSoul's engines write
+ * in partition_desc: `2024-01-02`, years outside 0000-9999 signed (`-0100-02-22`, `+10000-01-01`).
+ */
+export function localDateText(value: Date): string {
+  const y = value.getUTCFullYear();
+  const year = y < 0 ? `-${String(-y).padStart(4, '0')}` : y > 9999 ? `+${y}` : String(y).padStart(4, '0');
+  return `${year}-${String(value.getUTCMonth() + 1).padStart(2, '0')}-${String(value.getUTCDate()).padStart(2, '0')}`;
+}
+
+/**
  * Encodes one range value (null -> `__L@KE$OUL_NULL__`, '' -> `__L@KE$OUL_EMPTY_STRING__`). A value
  * holding `,` or `=`, or equal to one of the two markers, is InvalidArgument `INVALID_PARTITION_VALUE`
  * naming the column: stored, it would read back as something else.
@@ -78,12 +88,8 @@ export function encodePartitionValue(column: string, value: PartitionValueInput)
   if (value === null || value === undefined) return NULL_PARTITION_VALUE;
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw invalid(column, String(value), 'is an invalid Date');
-    // its UTC date as Java's LocalDate.toString writes it (`-0100-02-22`, `+10000-01-01`), as
-    // LakeSoul's engines and io's range values do (toISOString's `-000100-…` cut at 10 characters
-    // was no date)
-    const y = value.getUTCFullYear();
-    const year = y < 0 ? `-${String(-y).padStart(4, '0')}` : y > 9999 ? `+${y}` : String(y).padStart(4, '0');
-    s = `${year}-${String(value.getUTCMonth() + 1).padStart(2, '0')}-${String(value.getUTCDate()).padStart(2, '0')}`;
+    // (toISOString's `-000100-…` cut at 10 characters was no date)
+    s = localDateText(value);
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw invalid(column, String(value), 'is a non-finite number');
     s = Number.isInteger(value) ? BigInt(value).toString() : String(value);

@@ -3,7 +3,7 @@
  * constant columns when a reader re-injects them (protocol §1, §4).
  */
 import { DataType, Precision, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Float, type Timestamp, type Vector } from 'apache-arrow';
-import { LakeSoulError, checkRangePartitionType, decodePartitionDesc, parseFloatRangeText } from '@lakesoul-ts/meta';
+import { LakeSoulError, checkRangePartitionType, decodePartitionDesc, localDateText, parseFloatRangeText } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { rowGroupMayMatch, type ColumnStatsLike } from '../filter/filter-eval.js';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
@@ -12,20 +12,13 @@ import { encodeColumn } from '../arrow/value-codec.js';
 
 const DAY_MS = 86_400_000;
 
-function pad(n: number, w: number): string {
-  return String(n).padStart(w, '0');
-}
-
 /**
  * Formats epoch ms as `YYYY-MM-DD` (UTC), years outside 0000-9999 as Java's `LocalDate.toString`
  * writes them (which LakeSoul's engines write in partition_desc): `-0100-02-22`, `-12345-01-01`,
  * `+10000-01-01`.
  */
 export function formatDate(ms: number): string {
-  const d = new Date(ms);
-  const y = d.getUTCFullYear();
-  const year = y < 0 ? `-${pad(-y, 4)}` : y > 9999 ? `+${y}` : pad(y, 4);
-  return `${year}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+  return localDateText(new Date(ms));
 }
 
 /**
