@@ -5,29 +5,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { run } from './commands.js';
-
-/** What one run printed and its exit code. */
-interface Ran { code: number; out: string; err: string }
+import { cliInProcess as cli } from './test-support/run-in-process.js';
 
 /** A fresh directory holding a home (`<dir>/home`) and the files a test writes. */
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'lakesoul-cli-commands-'));
-}
-
-/** Runs the CLI on the home of `dir`, files named relative to `dir`. */
-async function cli(dir: string, args: string[]): Promise<Ran> {
-  let out = '';
-  let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { add(String(chunk)); cb(); } });
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    const code = await run(['--home', join(dir, 'home'), ...args], { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }) });
-    return { code, out, err };
-  } finally { process.chdir(cwd); }
 }
 
 describe('import of JSONL into a schema inferred from it', () => {

@@ -5,23 +5,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
-import { run } from './commands.js';
 import { rowsToBatch } from './records-to-arrow.js';
-
-async function cli(dir: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { add(String(chunk)); cb(); } });
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    const code = await run(['--home', join(dir, 'home'), ...args], { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }) });
-    return { code, out, err };
-  } finally { process.chdir(cwd); }
-}
+import { cliInProcess as cli } from './test-support/run-in-process.js';
 
 describe('an over-long range value in an import', () => {
   const long = 'x'.repeat(300);
