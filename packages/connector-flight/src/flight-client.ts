@@ -4,7 +4,7 @@
  */
 import { Metadata, credentials, status, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
-import { LakeSoulError, optionNames, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError, optionNames, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
 import {
   loadFlightProtocol,
   type ActionTypeMessage, type FlightDataMessage, type FlightDescriptorMessage, type FlightEndpointMessage, type FlightInfoMessage,
@@ -184,6 +184,16 @@ function commandOf(input: FlightDescriptorInput): Record<string, unknown> & { ta
 /** The names of {@link ConnectOptions}, checked complete by the compiler. */
 const CONNECT_OPTIONS = optionNames<ConnectOptions>({ token: true, basic: true, maxReceiveMessageBytes: true, maxMessageBytes: true, connectTimeoutMs: true, signal: true });
 
+/**
+ * The error of a failed call: `Aborted` (the signal's reason its cause) when the caller's `signal`
+ * aborted, however the abort surfaced (the call's CANCELLED status, the encoder's abort, the reason
+ * itself); otherwise a LakeSoulError as it is, or the gRPC status' error ({@link fromGrpcError}).
+ */
+function callError(e: unknown, method: string, signal: AbortSignal | undefined): LakeSoulError {
+  if (signal?.aborted && !(LakeSoulError.is(e, 'Aborted') && e.cause === signal.reason)) return abortedError(`Flight ${method}`, signal.reason);
+  return fromGrpcError(e, method);
+}
+
 /** Arrow Flight client over gRPC (insecure transport). */
 export class FlightClient {
   private token: string | undefined;
@@ -240,7 +250,7 @@ export class FlightClient {
     return new Promise<Res>((resolve, reject) => {
       const call = this.client[method](request, this.metadata(), (err: ServiceError | null, res: Res) => {
         options.signal?.removeEventListener('abort', onAbort);
-        if (err) reject(fromGrpcError(err, method));
+        if (err) reject(callError(err, method, options.signal));
         else resolve(res);
       });
       const onAbort = () => call.cancel();
@@ -260,7 +270,7 @@ export class FlightClient {
     try {
       for await (const m of call as AsyncIterable<Res>) out.push(m);
     } catch (e) {
-      throw fromGrpcError(e, method);
+      throw callError(e, method, signal);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -360,7 +370,7 @@ export class FlightClient {
       call.resume();
       throw (await outcome.within(DOGET_STATUS_WAIT_MS)) ?? failure;
     } catch (e) {
-      throw fromGrpcError(e, 'DoGet');
+      throw callError(e, 'DoGet', options.signal);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       if (!finished) cancelQuietly(call);
@@ -487,7 +497,7 @@ export class FlightClient {
     } catch (e) {
       cancelQuietly(call);
       await responses.catch(() => undefined);
-      throw LakeSoulError.is(e) ? e : fromGrpcError(e, 'DoPut');
+      throw callError(e, 'DoPut', options.signal);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }

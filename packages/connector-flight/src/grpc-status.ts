@@ -3,7 +3,7 @@
  * (errors out) and client (statuses in).
  */
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { LakeSoulError, abortedError, isAbortError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import { shownName } from './flight-limits.js';
 
 const KIND_TO_STATUS: Record<LakeSoulErrorKind, status> = {
@@ -135,11 +135,24 @@ export function toGrpcStatus(e: unknown, log?: (message: string) => void): Parti
   return { code: status.INTERNAL, details: truncate(`internal error: ${message}`), metadata };
 }
 
-/** The LakeSoulError for a failed client call (kind from the server's metadata or the status code). */
+/**
+ * True for a gRPC call's error (grpc-js `ServiceError`: a numeric status `code`, `details` and
+ * `metadata`), not any error with a numeric `code` (a DOMException's legacy code: an AbortError's is 20).
+ */
+function isServiceError(e: unknown): e is ServiceError {
+  const err = e as Partial<ServiceError> | null;
+  // duck-typed: another copy of grpc-js has its own Metadata class
+  return typeof err?.code === 'number' && typeof err.details === 'string' && typeof err.metadata?.get === 'function';
+}
+
+/**
+ * The LakeSoulError for a failed client call (kind from the server's metadata or the status code).
+ * An abort however it surfaced (an AbortError, an `Aborted` LakeSoulError) is kind `Aborted`.
+ */
 export function fromGrpcError(e: unknown, what: string): LakeSoulError {
   if (LakeSoulError.is(e)) return e;
-  const err = e as Partial<ServiceError>;
-  if (typeof err?.code === 'number') {
+  if (isServiceError(e)) {
+    const err = e;
     const kindHeader = err.metadata?.get('x-lakesoul-error-kind')[0];
     const codeHeader = err.metadata?.get('x-lakesoul-error-code')[0];
     const kind = (typeof kindHeader === 'string' && kindHeader in KIND_TO_STATUS ? kindHeader : STATUS_TO_KIND[err.code as status] ?? 'Internal') as LakeSoulErrorKind;
@@ -150,5 +163,6 @@ export function fromGrpcError(e: unknown, what: string): LakeSoulError {
       cause: e,
     });
   }
+  if (isAbortError(e)) return abortedError(`Flight ${what}`, e);
   return new LakeSoulError('Internal', `Flight ${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
 }

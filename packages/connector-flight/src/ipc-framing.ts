@@ -5,6 +5,7 @@
  * with an empty body, then dictionary batches (if any) and record batches.
  */
 import {
+  type Data,
   DataType,
   Message,
   MessageHeader,
@@ -16,11 +17,13 @@ import {
   RecordBatchStreamWriter,
   Schema,
   Table,
+  Vector,
+  type Dictionary,
   type Field,
 } from 'apache-arrow';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
-import { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { DictionaryBatch, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
 import { checkSchemaSize, validateRecordBatch } from '@lakesoul-ts/io';
 import type { FlightDataMessage, FlightDescriptorMessage } from './flight-proto.js';
 import type { FrameAllocator } from './frame-buffers.js';
@@ -128,7 +131,11 @@ export interface EncodeOptions {
   signal?: AbortSignal;
 }
 
-/** Encodes the IPC messages of one batch (dictionaries + record batch; the schema is dropped). */
+/**
+ * Encodes the IPC messages of one batch on its own (its dictionaries, with the ids of its own schema,
+ * then the record batch; the schema is dropped). A stream of several batches numbers dictionaries by
+ * its schema instead ({@link recordBatchesToFlightData}).
+ */
 function encodeBatch(batch: RecordBatch): IpcMessageParts[] {
   const bytes = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
   return splitIpcStream(bytes).filter((m) => m.headerType !== MessageHeader.Schema);
@@ -216,11 +223,109 @@ export async function* recordBatchesToFlightData(
   options: EncodeOptions = {},
 ): AsyncGenerator<FlightDataMessage> {
   yield schemaToFlightData(schema, options.descriptor);
+  const limit = Math.max(1024, (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - ENVELOPE_SLACK);
+  const row = rowBoundOf(options, limit);
+  const dictionaries = schema.fields.some((f) => hasDictionary(f.type)) ? new StreamDictionaries(schema) : null;
   for await (const batch of batches) {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, 'encoding a Flight stream');
     if (batch.numRows === 0) continue;
-    for (const fd of batchToFlightData(batch, options.maxMessageBytes)) yield fd;
+    if (dictionaries) for (const p of dictionaries.messages(batch, limit, row)) yield toFlightData(p);
+    for (const p of recordBatchBounded(batch, limit, 'batch', row)) yield toFlightData(p);
   }
+}
+
+/**
+ * The record batch message of `batch` (its dictionary columns' indices only: their values travel in
+ * dictionary batches), split by rows into messages of at most `limit` bytes.
+ */
+function recordBatchBounded(batch: RecordBatch, limit: number, what: string, row: RowBound): IpcMessageParts[] {
+  const assembled = VectorAssembler.assemble(batch);
+  const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts), assembled.byteLength));
+  const size = header.byteLength + assembled.byteLength;
+  if (size <= limit || (batch.numRows === 1 && size <= row.limit)) return [{ header, body: assembledBody(assembled), headerType: MessageHeader.RecordBatch }];
+  return rowPieces(batch, size, limit, what, row).flatMap((piece) => recordBatchBounded(piece, limit, what, row));
+}
+
+/** The body bytes of assembled buffers: each at its region's offset, zeros between (Arrow's 8-byte padding). */
+function assembledBody(assembled: VectorAssembler): Uint8Array {
+  const body = new Uint8Array(assembled.byteLength);
+  assembled.buffers.forEach((b, i) => body.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), assembled.bufferRegions[i].offset));
+  return body;
+}
+
+/**
+ * The dictionaries of one IPC stream, numbered by its schema's dictionary ids (each dictionary-typed
+ * field, depth first, carries its own id). Batches built separately (two `tableFromArrays` tables)
+ * have dictionaries of other ids than the schema's, which a reader cannot resolve: each batch's
+ * dictionary goes out under the schema's id, as a replacement when it is another dictionary than the
+ * one sent last, as a delta when it extends it (Arrow JS grows a dictionary by chunks), and not
+ * again when it is the same. Dictionaries nested in a dictionary's values are not supported.
+ */
+class StreamDictionaries {
+  private readonly ids: number[] = [];
+  /** Per id: the first chunk and the number of chunks of the dictionary sent last. */
+  private readonly sent = new Map<number, { first: Data; chunks: number }>();
+
+  constructor(schema: Schema) {
+    const walk = (type: DataType): void => {
+      if (DataType.isDictionary(type)) this.ids.push((type as Dictionary).id);
+      else for (const c of type.children ?? []) walk(c.type);
+    };
+    for (const f of schema.fields) walk(f.type);
+  }
+
+  /** The dictionary batch messages to send before `batch` (none when its dictionaries went out already). */
+  messages(batch: RecordBatch, limit: number, row: RowBound): IpcMessageParts[] {
+    const found: (Vector | undefined)[] = [];
+    const walk = (data: Data): void => {
+      for (const child of data.children) {
+        if (DataType.isDictionary(child.type)) found.push(child.dictionary);
+        else walk(child);
+      }
+    };
+    walk(batch.data);
+    if (found.length !== this.ids.length) {
+      throw new LakeSoulError('SchemaMismatch', `a batch of ${found.length} dictionary-encoded column${found.length === 1 ? '' : 's'} does not match the stream's schema, which has ${this.ids.length}`, {
+        context: { dictionaries: found.length, expected: this.ids.length },
+      });
+    }
+    const out: IpcMessageParts[] = [];
+    found.forEach((dictionary, i) => {
+      const chunks = dictionary?.data ?? [];
+      if (chunks.length === 0) return;
+      const id = this.ids[i];
+      const prev = this.sent.get(id);
+      const from = prev && prev.first === chunks[0] ? prev.chunks : 0;
+      for (let c = from; c < chunks.length; c++) out.push(...dictionaryBounded(chunks[c], id, c > 0, limit, row));
+      this.sent.set(id, { first: chunks[0], chunks: chunks.length });
+    });
+    return out;
+  }
+}
+
+/**
+ * The dictionary batch message of `chunk` under `id` (`isDelta`: it extends the dictionary sent
+ * before), split into a first message and deltas of at most `limit` bytes when larger.
+ */
+function dictionaryBounded(chunk: Data, id: number, isDelta: boolean, limit: number, row: RowBound): IpcMessageParts[] {
+  const assembled = VectorAssembler.assemble(new Vector([chunk]));
+  const data = new RecordBatchHeader(chunk.length, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts);
+  const header = Message.encode(Message.from(new DictionaryBatch(data, id, isDelta), assembled.byteLength));
+  const size = header.byteLength + assembled.byteLength;
+  if (size <= limit || (chunk.length === 1 && size <= row.limit)) return [{ header, body: assembledBody(assembled), headerType: MessageHeader.DictionaryBatch }];
+  if (chunk.length <= 1) {
+    throw new LakeSoulError('InvalidArgument', `a single value of dictionary ${id} encodes to ${size} bytes, over the Flight message bound of ${row.limit} bytes; ${row.hint ?? DEFAULT_ROW_BOUND_HINT}`, {
+      code: 'ROW_OVER_MESSAGE_BOUND',
+      context: { bytes: size, bound: row.limit },
+    });
+  }
+  const pieces = Math.min(chunk.length, Math.max(2, Math.ceil((size / limit) * 1.2)));
+  const step = Math.ceil(chunk.length / pieces);
+  const out: IpcMessageParts[] = [];
+  for (let begin = 0; begin < chunk.length; begin += step) {
+    out.push(...dictionaryBounded(chunk.slice(begin, Math.min(chunk.length, begin + step) - begin), id, isDelta || begin > 0, limit, row));
+  }
+  return out;
 }
 
 /**
@@ -240,11 +345,14 @@ export async function* recordBatchesToFlightFrames(
   const limit = Math.max(1024, (options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) - ENVELOPE_SLACK);
   const row = rowBoundOf(options, limit);
   const plain = !schema.fields.some((f) => hasDictionary(f.type));
+  const dictionaries = plain ? null : new StreamDictionaries(schema);
   for await (const batch of batches) {
     options.signal?.throwIfAborted();
     if (batch.numRows === 0) continue;
-    if (plain) yield* batchFrames(buffers, batch, limit, 'batch', row);
-    else for (const p of encodeBatchBounded(batch, limit, 'batch', row).flat()) yield serializeFlightData(p.header.byteLength + p.body.byteLength > limit ? NEW_BUFFERS : buffers, p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
+    if (dictionaries) {
+      for (const p of dictionaries.messages(batch, limit, row)) yield serializeFlightData(p.header.byteLength + p.body.byteLength > limit ? NEW_BUFFERS : buffers, p.header, p.body.byteLength, [p.body], [{ offset: 0 }]);
+    }
+    yield* batchFrames(buffers, batch, limit, 'batch', row);
   }
 }
 

@@ -1,0 +1,77 @@
+/**
+ * Dictionary-encoded columns in one Flight stream: dictionaries travel under the stream schema's ids
+ * (batches built separately, two `tableFromArrays` tables, each have dictionaries of their own ids,
+ * which the reader could not resolve: "Vector constructor expects an Array of Data instances"), as a
+ * replacement when a batch's dictionary is another one, not again when it is the same, and split into
+ * deltas when larger than the message bound. Both encoders (DoPut's messages, DoGet's frames).
+ */
+import { describe, expect, it } from 'vitest';
+import { Dictionary, Int32, Message, RecordBatch, Table, Utf8, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import { decodeFlightData, recordBatchesToFlightData, recordBatchesToFlightFrames } from './ipc-framing.js';
+import { loadFlightProtocol, type FlightDataMessage } from './flight-proto.js';
+
+async function* iter<T>(xs: Iterable<T>): AsyncGenerator<T> { for (const x of xs) yield x; }
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> { const out: T[] = []; for await (const x of it) out.push(x); return out; }
+
+const wire = loadFlightProtocol().service.DoGet;
+
+/** The messages of both encoders for `batches` under `schema` (frames decoded back to objects). */
+async function encodings(batches: RecordBatch[], maxMessageBytes?: number): Promise<[string, FlightDataMessage[]][]> {
+  const schema = batches[0].schema;
+  const objects = await collect(recordBatchesToFlightData(schema, batches, { maxMessageBytes }));
+  const frames = (await collect(recordBatchesToFlightFrames(schema, batches, { maxMessageBytes }))).map((f) => wire.responseDeserialize(f) as FlightDataMessage);
+  return [['messages', objects.map((m) => wire.responseDeserialize(wire.responseSerialize(m)) as FlightDataMessage)], ['frames', frames]];
+}
+
+/** Dictionary batches of a stream: id and isDelta each. */
+function dictionaryBatches(messages: FlightDataMessage[]): { id: number; isDelta: boolean }[] {
+  return messages.map((m) => Message.decode(new Uint8Array(m.data_header))).filter((m) => m.isDictionaryBatch())
+    .map((m) => { const d = m.header(); return { id: Number(d.id), isDelta: d.isDelta }; });
+}
+
+async function rows(messages: FlightDataMessage[]): Promise<unknown[]> {
+  const decoded = await decodeFlightData(iter(messages));
+  return new Table(await collect(decoded.batches)).toArray().map((r) => ({ ...r.toJSON(), id: Number(r.id) }));
+}
+
+describe('dictionaries in a Flight stream', () => {
+  it('sends the dictionaries of separately built batches under the schema ids, as replacements', async () => {
+    const mk = (k: number, v: number) => tableFromArrays({ id: new Int32Array([3 * k, 3 * k + 1, 3 * k + 2]), date: Array(3).fill(`2024-01-0${v}`), s: ['x', 'y', `s${k}`] });
+    const a = mk(0, 7);
+    const b = mk(1, 8);
+    expect(String(a.schema.fields[1].type)).toMatch(/Dictionary/);
+    const ids = a.schema.fields.filter((f) => f.type instanceof Dictionary).map((f) => (f.type as Dictionary).id);
+    for (const [what, messages] of await encodings([...a.batches, ...b.batches])) {
+      expect(await rows(messages), what).toEqual([
+        { id: 0, date: '2024-01-07', s: 'x' }, { id: 1, date: '2024-01-07', s: 'y' }, { id: 2, date: '2024-01-07', s: 's0' },
+        { id: 3, date: '2024-01-08', s: 'x' }, { id: 4, date: '2024-01-08', s: 'y' }, { id: 5, date: '2024-01-08', s: 's1' },
+      ]);
+      // every dictionary under an id of the schema; the second batch's replace the first's
+      expect(dictionaryBatches(messages), what).toEqual([...ids, ...ids].map((id) => ({ id, isDelta: false })));
+    }
+  });
+
+  it('does not send a dictionary again for batches sharing it', async () => {
+    const cat = vectorFromArray(Array.from({ length: 3000 }, (_, i) => ['a', 'b', 'c'][i % 3]), new Dictionary(new Utf8(), new Int32()));
+    const t = new Table({ cat });
+    const batches = [t.batches[0].slice(0, 1000), t.batches[0].slice(1000, 2000), t.batches[0].slice(2000, 3000)];
+    for (const [what, messages] of await encodings(batches)) {
+      expect(dictionaryBatches(messages), what).toHaveLength(1);
+      const back = (await rows(messages)) as { cat: string }[];
+      expect(back.map((r) => r.cat), what).toEqual([...cat].map(String));
+    }
+  });
+
+  it('splits a dictionary over the message bound into a first batch and deltas', async () => {
+    const values = Array.from({ length: 20_000 }, (_, i) => `${'v'.repeat(40)}${i}`);
+    const t = new Table({ cat: vectorFromArray(values, new Dictionary(new Utf8(), new Int32())) });
+    const maxMessageBytes = 256 * 1024;
+    for (const [what, messages] of await encodings(t.batches, maxMessageBytes)) {
+      const dictionaries = dictionaryBatches(messages);
+      expect(dictionaries.length, what).toBeGreaterThan(2);
+      expect(dictionaries.map((d) => d.isDelta), what).toEqual([false, ...dictionaries.slice(1).map(() => true)]);
+      for (const m of messages) expect(wire.responseSerialize(m).byteLength, what).toBeLessThanOrEqual(maxMessageBytes);
+      expect(((await rows(messages)) as { cat: string }[]).map((r) => r.cat), what).toEqual(values);
+    }
+  });
+});
