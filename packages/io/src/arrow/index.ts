@@ -57,4 +57,4 @@ export {
   resolveZone,
   type Zone,
 } from './temporal-codec.js';
-export { MAX_SCHEMA_FIELDS, checkSchemaSize, validateData, validateRecordBatch } from './validate-data.js';
+export { MAX_NESTING_DEPTH, MAX_SCHEMA_FIELDS, checkSchemaDepth, checkSchemaSize, validateData, validateRecordBatch } from './validate-data.js';

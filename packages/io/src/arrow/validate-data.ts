@@ -14,7 +14,19 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 export const MAX_SCHEMA_FIELDS = 10_000;
 
 /**
- * Refuses a schema with more than {@link MAX_SCHEMA_FIELDS} fields, nested ones counted.
+ * Levels of nested types a column may have: each list, struct or fixed-size list level counts one,
+ * a map two (its entries struct, then its key and value). `list<struct<a: list<int32>>>` has 3.
+ *
+ * Both Parquet codecs (the native addon and parquet-wasm, arrow-rs inside) are given the data as Arrow
+ * IPC, whose schema is a FlatBuffer that arrow-rs reads with the FlatBuffers verifier's default depth
+ * limit of 64 tables: the message, the schema and one field table per level take 63 at 60 levels (the
+ * innermost field's type table the 64th). A column nested deeper cannot be encoded ("DepthLimitReached").
+ */
+export const MAX_NESTING_DEPTH = 60;
+
+/**
+ * Refuses a schema with more than {@link MAX_SCHEMA_FIELDS} fields, nested ones counted, or a column
+ * nested deeper than {@link MAX_NESTING_DEPTH} levels (see {@link checkSchemaDepth}).
  * @throws LakeSoulError InvalidArgument `LIMIT_EXCEEDED`.
  */
 export function checkSchemaSize(schema: Schema, where: string): void {
@@ -28,6 +40,39 @@ export function checkSchemaSize(schema: Schema, where: string): void {
     }
   };
   walk(schema.fields);
+  checkSchemaDepth(schema, where);
+}
+
+/**
+ * Refuses a schema with a column nested deeper than {@link MAX_NESTING_DEPTH} levels of list, struct
+ * or map types, which no write could encode: InvalidArgument `LIMIT_EXCEEDED` naming the column, its
+ * depth and the limit (`where`: the call, as the message's start).
+ * @throws LakeSoulError InvalidArgument `LIMIT_EXCEEDED`.
+ */
+export function checkSchemaDepth(schema: Schema, where: string): void {
+  for (const f of schema.fields) {
+    const depth = nestingDepth(f.type);
+    if (depth > MAX_NESTING_DEPTH) {
+      throw new LakeSoulError(
+        'InvalidArgument',
+        `${where}: column '${f.name}' nests ${depth} levels of list, struct or map types, over the limit of ${MAX_NESTING_DEPTH} (deeper columns cannot be encoded as Parquet)`,
+        { code: 'LIMIT_EXCEEDED', context: { column: f.name } },
+      );
+    }
+  }
+}
+
+/** Levels of nested types of `type` (see {@link MAX_NESTING_DEPTH}); 0 for a type without children. */
+function nestingDepth(type: DataType): number {
+  // iterative: a schema from outside may nest deeper than the call stack goes
+  let max = 0;
+  const stack: { type: DataType; depth: number }[] = [{ type, depth: 0 }];
+  while (stack.length > 0) {
+    const { type: t, depth } = stack.pop()!;
+    if (depth > max) max = depth;
+    for (const c of t.children ?? []) stack.push({ type: c.type, depth: depth + 1 });
+  }
+  return max;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { DataType, IntervalUnit, makeData, Type, type Field, type Interval, type Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { resolveZone } from '../arrow/temporal-codec.js';
+import { checkSchemaDepth } from '../arrow/validate-data.js';
 import { foldColumnHash } from '../hash/spark-murmur3.js';
 
 /** Whether values of `type` have Spark's hash (what a primary key's bucket is computed from). */
@@ -41,9 +42,11 @@ function typeProblem(type: DataType): string | undefined {
 
 /**
  * Refuses a schema with a type the table could not write or read back, and primary-key columns
- * without a Spark hash (float16, time32, nested types...): InvalidArgument naming table and column.
+ * without a Spark hash (float16, time32, nested types...): InvalidArgument naming table and column; a
+ * column nested deeper than the Parquet codecs take: InvalidArgument `LIMIT_EXCEEDED`.
  */
 export function checkColumnTypes(table: string, schema: Schema, primaryKeys: readonly string[] = []): void {
+  checkSchemaDepth(schema, `create table '${table}'`);
   for (const f of schema.fields) {
     const problem = typeProblem(f.type);
     if (problem) {

@@ -39,8 +39,7 @@ import type {
 import { readRanges, Semaphore, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
 import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
-import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, unsupportedFormat, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
-import { chunkReadWith } from '../parquet/parquet-footer.js';
+import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, unsupportedFormat, type ParquetColumnStats, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
@@ -88,8 +87,39 @@ interface PlanSettings {
   json: Omit<ScanPlanJSON, 'splits' | 'partitionVersions'>;
 }
 
+/** Per schema, the index of its field of each name (the first of a name): built once, not searched per column. */
+const indexesByName = new WeakMap<Schema, Map<string, number>>();
+
+function indexMap(schema: Schema): Map<string, number> {
+  let m = indexesByName.get(schema);
+  if (!m) {
+    m = new Map();
+    schema.fields.forEach((f, i) => m!.has(f.name) || m!.set(f.name, i));
+    indexesByName.set(schema, m);
+  }
+  return m;
+}
+
+/** The field of `schema` named `name` (the first), or undefined. */
+function fieldNamed(schema: Schema, name: string): Field | undefined {
+  const i = indexMap(schema).get(name);
+  return i === undefined ? undefined : schema.fields[i];
+}
+
+/**
+ * Whether `chunk` belongs to one of `columns` (parquet-footer.ts's `chunkReadWith` with a Set): its top-level
+ * name, or a dotted prefix of its path. The same answer, without a pass over the columns per chunk
+ * (a file of 10,000 columns read whole: 10^8 comparisons).
+ */
+function chunkIn(chunk: ParquetColumnStats, columns: ReadonlySet<string>): boolean {
+  if (columns.has(chunk.path[0])) return true;
+  const dotted = chunk.path.join('.');
+  for (let i = dotted.indexOf('.'); i >= 0; i = dotted.indexOf('.', i + 1)) if (columns.has(dotted.slice(0, i))) return true;
+  return columns.has(dotted);
+}
+
 function fieldOf(schema: Schema, name: string, table: string): Field {
-  const f = schema.fields.find((x) => x.name === name);
+  const f = fieldNamed(schema, name);
   if (!f) {
     throw new LakeSoulError('InvalidArgument', `column ${quoteInput(name, 64)} is not in the schema of table '${table}'`, {
       code: 'UNKNOWN_COLUMN',
@@ -423,6 +453,10 @@ export class TableScanPlan implements ScanPlan {
   private readonly tableSchema: Schema;
   private readonly physicalSchema: Schema;
   private readonly readColumns: string[];
+  /** {@link readColumns} as a Set: a file's columns are looked up in it, not searched per column. */
+  private readonly readColumnSet: Set<string>;
+  /** Per file_exist_cols list (one per file): the read columns it holds and their schema. */
+  private readonly fileColumnsCache = new WeakMap<string[], { cols: string[]; schema: Schema }>();
   private readonly pruneFilter: FilterExpr | null;
 
   constructor(
@@ -440,6 +474,7 @@ export class TableScanPlan implements ScanPlan {
     if (json.filter) for (const c of filterColumns(json.filter)) need.add(c);
     for (const c of json.blobs?.columns ?? []) need.add(c);
     this.readColumns = this.tableSchema.fields.map((f) => f.name).filter((c) => need.has(c) && !json.rangePartitions.includes(c));
+    this.readColumnSet = new Set(this.readColumns);
     this.physicalSchema = new Schema(this.readColumns.map((c) => fieldOf(this.tableSchema, c, table)));
     this.pruneFilter = prunableFilter(json.filter, json);
   }
@@ -447,6 +482,22 @@ export class TableScanPlan implements ScanPlan {
   /** The plan's splits (JSON-safe), in read order. */
   get splits(): Split[] {
     return this.json.splits;
+  }
+
+  /**
+   * The read columns a file holds (`existCols`: its file_exist_cols), in the table's order, and their
+   * schema: computed once per file, with Set and Map lookups (a pass over one list per column of the
+   * other made a file of 10,000 columns cost 10^8 comparisons, several times per read).
+   */
+  private fileColumns(existCols: string[]): { cols: string[]; schema: Schema } {
+    let r = this.fileColumnsCache.get(existCols);
+    if (!r) {
+      const exist = new Set(existCols);
+      const cols = this.readColumns.filter((c) => exist.has(c));
+      r = { cols, schema: new Schema(cols.map((c) => fieldNamed(this.physicalSchema, c)!)) };
+      this.fileColumnsCache.set(existCols, r);
+    }
+    return r;
   }
 
   /** A deep copy of the plan as plain JSON (see {@link scanPlanFromJSON}). */
@@ -525,8 +576,9 @@ export class TableScanPlan implements ScanPlan {
     }
     const { store, key } = loc;
     const size = Number(file.size);
-    const wanted = this.readColumns.filter((c) => file.existCols.includes(c));
-    const projects = file.existCols.some((c) => !wanted.includes(c));
+    const { cols: wanted, schema: wantedSchema } = this.fileColumns(file.existCols);
+    const wantedSet = new Set(wanted);
+    const projects = file.existCols.some((c) => !wantedSet.has(c));
     if (!pruneFilter && !pre && !projects && (size < streamMin || size <= WHOLE_FILE_READ)) {
       try {
         return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
@@ -543,11 +595,13 @@ export class TableScanPlan implements ScanPlan {
     if (pruneFilter) keep = keep.filter((i) => rowGroupMayMatch(pruneFilter, footer.rowGroups[i].columns, footer.rowGroups[i].numRows));
     if (keep.length === 0) return { file, bytes: null, rowGroups: [] };
     const rowGroups = keep.length < footer.rowGroups.length ? keep : undefined;
-    const present = wanted.filter((c) => footer.columns.includes(c));
+    const inFile = new Set(footer.columns);
+    const present = wanted.filter((c) => inFile.has(c));
+    const presentSet = new Set(present);
     // A file written before a filter column was added (schema evolution) reads it as null:
     // only the whole-file path fills it in, so such a file is not read selectively.
     const preCols = pre ? [...filterColumns(pre.filter), ...(pre.uniqueKey?.fallback ? filterColumns(pre.uniqueKey.fallback) : [])] : [];
-    if (pre && present.length === wanted.length && preCols.every((c) => present.includes(c)) && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
+    if (pre && present.length === wanted.length && preCols.every((c) => presentSet.has(c)) && canReadSelective(footer, keep, present, pre.uniqueKey?.column)) {
       const fromTailOrStore = async (rs: { offset: number; length: number }[]) => {
         const out: Uint8Array[] = rs.map((r) => fromTail(r.offset, r.length) ?? new Uint8Array(0));
         const missing = rs.map((r, k) => ({ r, k })).filter(({ r }) => fromTail(r.offset, r.length) === null);
@@ -561,7 +615,7 @@ export class TableScanPlan implements ScanPlan {
         }
         return out;
       };
-      const schema = new Schema(present.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+      const schema = present.length === wanted.length ? wantedSchema : new Schema(present.map((c) => fieldNamed(this.physicalSchema, c)!));
       const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: end.cache, fileKey: end.fileKey } };
       // A file with one row group to read starts now, ahead of the merge (as the prefetch
       // fetches bytes ahead), up to SELECTIVE_READS_AHEAD files at once: the files of later
@@ -586,7 +640,7 @@ export class TableScanPlan implements ScanPlan {
       const groups = keep.map((i) => ({
         index: i,
         ranges: footer.rowGroups[i].chunks
-          .filter((chunk) => chunkReadWith(chunk, present))
+          .filter((chunk) => chunkIn(chunk, presentSet))
           .map((chunk) => ({ offset: chunk.offset, length: chunk.compressedSize }))
           .filter((r) => fromTail(r.offset, r.length) === null),
       }));
@@ -602,7 +656,7 @@ export class TableScanPlan implements ScanPlan {
     const ranges: { offset: number; length: number }[] = [];
     for (const i of keep) {
       for (const chunk of footer.rowGroups[i].chunks) {
-        if (chunkReadWith(chunk, present)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
+        if (chunkIn(chunk, presentSet)) ranges.push({ offset: chunk.offset, length: chunk.compressedSize });
       }
     }
     ranges.push(...pageIndex);
@@ -654,7 +708,7 @@ export class TableScanPlan implements ScanPlan {
       // its first starts early.
       return files.map((f, i) => {
         const batches = this.decode(f, streamMin, signal);
-        return { batches: merge || i === 0 ? started(batches) : batches, existCols: f.file.existCols.filter((c) => this.readColumns.includes(c)) };
+        return { batches: merge || i === 0 ? started(batches) : batches, existCols: f.file.existCols.filter((c) => this.readColumnSet.has(c)) };
       });
     };
     let lastYield = performance.now();
@@ -689,8 +743,7 @@ export class TableScanPlan implements ScanPlan {
   private async *decodeLazy(f: FetchedFile, lazy: LazyFile, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
     const file = f.file.path;
     f.lazy = undefined;
-    const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
-    const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+    const { cols, schema: fileSchema } = this.fileColumns(f.file.existCols);
     // The page index is fetched once, by the first load, and goes with every row group's copy.
     let index: Promise<Uint8Array[]> | undefined;
     const load = async (g: LazyFile['groups'][number]): Promise<RecordBatch[]> => {
@@ -759,8 +812,7 @@ export class TableScanPlan implements ScanPlan {
     const owned = f.owned === true;
     f.bytes = null;
     const file = f.file.path;
-    const cols = this.readColumns.filter((c) => f.file.existCols.includes(c));
-    const fileSchema = new Schema(cols.map((c) => this.physicalSchema.fields.find((x) => x.name === c)!));
+    const { cols, schema: fileSchema } = this.fileColumns(f.file.existCols);
     let footer = f.footer;
     const readFooter = async () => {
       try {
@@ -773,7 +825,8 @@ export class TableScanPlan implements ScanPlan {
       // Decoding is one long synchronous call: let the I/O of fetches in flight run first.
       await yieldToEventLoop();
       // A file written elsewhere may lack a column its file_exist_cols lists: it reads as null.
-      const projected = whole ? undefined : cols.filter((c) => footer === undefined || footer.columns.includes(c));
+      const inFile = whole || footer === undefined ? undefined : new Set(footer.columns);
+      const projected = whole ? undefined : inFile === undefined ? cols : cols.filter((c) => inFile.has(c));
       try {
         const t = await decodeParquet(bytes, { columns: projected, rowGroups, file, footer, pool: poolFor(bytes.length), transferBytes: owned && last, signal });
         return castTableToSchema(t, fileSchema, { file, missing: 'null' }).batches;
@@ -834,6 +887,7 @@ export class TableScanPlan implements ScanPlan {
     if (rp.length === 0) return batch;
     const vectors: Record<string, Vector> = {};
     const fields: Field[] = [];
+    const batchIndex = indexMap(batch.schema);
     for (const f of this.tableSchema.fields) {
       if (rp.includes(f.name)) {
         let column = constants.get(f.name);
@@ -844,10 +898,11 @@ export class TableScanPlan implements ScanPlan {
         vectors[f.name] = column;
         fields.push(f);
       } else {
-        const v = batch.getChild(f.name);
-        if (v) {
-          vectors[f.name] = v;
-          fields.push(batch.schema.fields.find((x) => x.name === f.name)!);
+        // (RecordBatch.getChild searches the schema by name: a column's index is looked up instead)
+        const i = batchIndex.get(f.name);
+        if (i !== undefined) {
+          vectors[f.name] = batch.getChildAt(i)!;
+          fields.push(batch.schema.fields[i]);
         }
       }
     }
@@ -872,12 +927,21 @@ export class TableScanPlan implements ScanPlan {
   }
 
   private async *project(input: AsyncIterable<RecordBatch>): AsyncGenerator<RecordBatch> {
-    const names = this.schema.fields.map((f) => f.name);
     for await (const b of input) {
+      // Already the plan's columns (a read of every column): yielded as it is. Each RecordBatch built
+      // costs apache-arrow a search of its schema per field (Schema.assign), ~0.15 s at 10,000 columns.
+      if (sameFields(b.schema, this.schema)) {
+        yield b;
+        continue;
+      }
+      // (RecordBatch.getChild searches the schema by name: the batch's columns are looked up by index)
+      const at = indexMap(b.schema);
       const vectors: Record<string, Vector> = {};
-      for (const f of this.schema.fields) vectors[f.name] = b.getChild(f.name) ?? nullColumn(f, b.numRows);
+      for (const f of this.schema.fields) {
+        const i = at.get(f.name);
+        vectors[f.name] = (i === undefined ? null : b.getChildAt(i)) ?? nullColumn(f, b.numRows);
+      }
       yield batchFromVectors(this.schema, vectors, b.numRows);
-      void names;
     }
   }
 }
@@ -928,6 +992,16 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 /** Builds a batch of `schema` from one single-chunk vector per field. */
+/** Whether two schemas have the same fields: names, types (the same objects), nullability, no field metadata. */
+function sameFields(a: Schema, b: Schema): boolean {
+  if (a === b) return true;
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every((f, i) => {
+    const g = b.fields[i];
+    return f.name === g.name && f.type === g.type && f.nullable === g.nullable && f.metadata.size === 0 && g.metadata.size === 0;
+  });
+}
+
 function batchFromVectors(schema: Schema, vectors: Record<string, Vector>, numRows: number): RecordBatch {
   const children = schema.fields.map((f) => {
     const v = vectors[f.name];
