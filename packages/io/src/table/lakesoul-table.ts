@@ -20,7 +20,7 @@ import {
 } from '@lakesoul-ts/meta';
 import type { Filter, ObjectMeta, ScanOptions, ScanPlan, WriteInput, WriteResult } from '../types.js';
 import { deleteGroupSize, deleteObjects, type StoreRegistry } from '../store/index.js';
-import { cellReader, concatBatches, encodeColumn, gatherData, makeBatch, nullColumn, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { cellReader, checkSchemaDepth, concatBatches, encodeColumn, gatherData, makeBatch, nullColumn, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
 import { evaluateFilter, normalizeFilter } from '../filter/index.js';
@@ -191,6 +191,8 @@ export class LakeSoulTable {
    */
   async addColumns(fields: Field[] | Schema, options: { signal?: AbortSignal } = {}): Promise<this> {
     const add = fields instanceof Schema ? fields.fields : fields;
+    // a column no codec can write would leave the table unwritable (every write and compaction refused)
+    checkSchemaDepth(new Schema(add), `add columns to table '${this.qualifiedName}'`);
     this.info = await this.catalog.evolveTableSchema(this.info.tableId, (cur) => new Schema([...cur.fields, ...add], cur.metadata), options);
     return this;
   }

@@ -127,6 +127,16 @@ describe('tables with deeply nested columns', () => {
     expect((await again.toArrow()).numRows).toBe(1);
   });
 
+  it('addColumns refuses it (the column could never be written); the schema stays as it was', async () => {
+    const t = await lh.createTable('added', new Schema([new Field('id', new Int64(), false)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    const deep = new Field('n', nested(MAX_NESTING_DEPTH + 1).type, true);
+    await expect(t.addColumns([deep])).rejects.toEqual(limitError('n'));
+    await expect(t.addColumns([deep])).rejects.toThrow(/^add columns to table 'default\.added': column 'n'/);
+    expect((await lh.table('added')).info.schema.fields.map((f) => f.name)).toEqual(['id']);
+    await t.addColumns([new Field('m', nested(MAX_NESTING_DEPTH).type, true)]);
+    expect((await lh.table('added')).info.schema.fields.map((f) => f.name)).toEqual(['id', 'm']);
+  });
+
   it('the error is a LakeSoulError', async () => {
     const e = await lh.createTable('deep61e', schemaOf(nested(MAX_NESTING_DEPTH + 1).type)).catch((x: unknown) => x);
     expect(LakeSoulError.hasCode(e, 'LIMIT_EXCEEDED')).toBe(true);
