@@ -212,20 +212,23 @@ class KWayMerge {
     }
     this.anyOperator = this.ops.some((o) => o !== 'UseLast');
     const k = sources.length;
-    const has = sources.map((s) => fields.map((f) => s.existCols.includes(f.name)));
+    const has = sources.map((s) => {
+      const exist = new Set(s.existCols);
+      return fields.map((f) => exist.has(f.name));
+    });
     this.setOf = new Int32Array(fields.length);
-    const setKeys: string[] = [];
+    const setKeys = new Map<string, number>();
     this.setHas = [];
     fields.forEach((_, c) => {
       const key = has.map((h) => (h[c] ? '1' : '0')).join('');
-      let p = setKeys.indexOf(key);
-      if (p < 0) {
-        p = setKeys.push(key) - 1;
+      let p = setKeys.get(key);
+      if (p === undefined) {
+        setKeys.set(key, (p = this.setHas.length));
         this.setHas.push(has.map((h) => h[c]));
       }
       this.setOf[c] = p;
     });
-    const sets = setKeys.length;
+    const sets = setKeys.size;
     this.simpleWinners = sets === 1 && !this.anyOperator;
     this.placeholders = fields.map((f) => gatherData(f.type, [], null, new Int32Array(0)));
     this.keyTypes = primaryKeys.map((pk) => fields.find((f) => f.name === pk)?.type ?? null);
@@ -287,9 +290,9 @@ class KWayMerge {
 
   private conform(s: SourceState, batch: RecordBatch): Window {
     const { label, keyTypes } = this;
-    const names = batch.schema.fields.map((f) => f.name);
+    const names = columnIndexes(batch);
     const keys: KeyColumn[] = this.primaryKeys.map((pk, i) => {
-      const idx = names.indexOf(pk);
+      const idx = names.get(pk) ?? -1;
       if (idx < 0) {
         throw new LakeSoulError('SchemaMismatch', `merge source ${s.index}${label} lacks primary key column '${pk}'`, { context: { column: pk } });
       }
@@ -300,7 +303,7 @@ class KWayMerge {
     });
     const cols = this.fields.map((f, c) => {
       if (!s.has[c]) return null;
-      const idx = names.indexOf(f.name);
+      const idx = names.get(f.name) ?? -1;
       if (idx < 0) {
         throw new LakeSoulError('SchemaMismatch', `merge source ${s.index}${label} lists column '${f.name}' in existCols but its data lacks it`, {
           context: { column: f.name },
@@ -740,11 +743,23 @@ class KWayMerge {
   }
 }
 
+/**
+ * The index of each column of `b` by name (the first of a name given twice, as `indexOf` found it):
+ * per-column lookups in a batch of thousands of columns were quadratic.
+ */
+function columnIndexes(b: RecordBatch): Map<string, number> {
+  const at = new Map<string, number>();
+  b.schema.fields.forEach((f, i) => {
+    if (!at.has(f.name)) at.set(f.name, i);
+  });
+  return at;
+}
+
 /** A source batch with extra/reordered columns is fine; only names matter for concatenation. */
 function alignTo(b: RecordBatch, schema: Schema, index: number, label: string): RecordBatch {
-  const names = b.schema.fields.map((f) => f.name);
+  const names = columnIndexes(b);
   const children = schema.fields.map((f) => {
-    const i = names.indexOf(f.name);
+    const i = names.get(f.name) ?? -1;
     if (i < 0) {
       throw new LakeSoulError('SchemaMismatch', `merge source ${index}${label}: batches disagree on columns (missing '${f.name}')`, {
         context: { column: f.name },
@@ -1205,6 +1220,7 @@ export async function* concatSources(sources: MergeSource[], options: ConcatOpti
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_MERGE_BATCH_SIZE);
   for (let si = 0; si < sources.length; si++) {
     const s = sources[si];
+    const exist = new Set(s.existCols);
     const it = s.batches[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -1213,9 +1229,9 @@ export async function* concatSources(sources: MergeSource[], options: ConcatOpti
         if (r.done) break;
         const b = r.value;
         if (b.numRows === 0) continue;
-        const names = b.schema.fields.map((f) => f.name);
+        const names = columnIndexes(b);
         const cols = outputSchema.fields.map((f) => {
-          const i = s.existCols.includes(f.name) ? names.indexOf(f.name) : -1;
+          const i = exist.has(f.name) ? (names.get(f.name) ?? -1) : -1;
           return i < 0 ? gatherData(f.type, [], null, new Int32Array(b.numRows).fill(-1)) : castData(b.data.children[i] as Data, f.type, { column: f.name });
         });
         for (let a = 0; a < b.numRows; a += batchSize) {
