@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { abortableSleep, throwIfAborted } from './abort.js';
-import { ownProcessStart, processAlive, processStartTime } from './process-alive.js';
+import { ownProcessStart, processActivity, processAlive, processStartTime } from './process-alive.js';
 import { LakeSoulError, type LakeSoulErrorKind } from './errors.js';
 import { mapSqlError, type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult } from './sql-driver.js';
 
@@ -155,10 +155,44 @@ function send(socket: Socket, value: unknown): void {
 const MAX_FRAME_BYTES = 256 * 2 ** 20;
 
 /**
- * Calls `onFrame` with each value read from `socket`. A frame that is too large or does not
- * deserialize ends the connection (the peer does not speak this protocol).
+ * A reply the server cannot send: its rows serialize to more than {@link MAX_FRAME_BYTES} (or not at
+ * all). The client gets this error instead; it once got a frame it refused by ending the connection,
+ * which failed the call as a lost server.
  */
-function readFrames(socket: Socket, onFrame: (value: unknown) => void): void {
+function unsendableReply(id: number, bytes: number | undefined, e?: unknown): Reply {
+  const size = bytes === undefined ? `could not be serialized (${(e as Error)?.message})` : `is ${Math.ceil(bytes / 2 ** 20)} MB, over the ${MAX_FRAME_BYTES / 2 ** 20} MB a reply may hold`;
+  return {
+    id,
+    error: {
+      kind: 'Catalog', code: 'CATALOG_REPLY_TOO_LARGE', retryable: false, context: bytes === undefined ? {} : { bytes },
+      message: `catalog server: the result of the statement ${size}: read less at a time (e.g. fewer versions or commits)`,
+    },
+  };
+}
+
+/** Sends `reply`, or the error saying it is too large to send ({@link unsendableReply}). */
+function sendReply(socket: Socket, reply: Reply): void {
+  let body: Buffer;
+  try {
+    body = serialize(reply);
+  } catch (e) {
+    send(socket, unsendableReply(reply.id, undefined, e));
+    return;
+  }
+  if (body.length > MAX_FRAME_BYTES) {
+    send(socket, unsendableReply(reply.id, body.length));
+    return;
+  }
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length);
+  socket.write(Buffer.concat([head, body]));
+}
+
+/**
+ * Calls `onFrame` with each value read from `socket`. A frame that is too large or does not
+ * deserialize ends the connection (the peer does not speak this protocol), after `onBad` is told why.
+ */
+function readFrames(socket: Socket, onFrame: (value: unknown) => void, onBad?: (why: string) => void): void {
   // what arrived of the next frame(s), joined only once a whole frame is there (joining on every chunk
   // was quadratic in a frame's size)
   let parts: Buffer[] = [];
@@ -171,14 +205,15 @@ function readFrames(socket: Socket, onFrame: (value: unknown) => void): void {
     let buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
     while (buf.length >= 4) {
       const n = buf.readUInt32BE(0);
-      if (n > MAX_FRAME_BYTES) { socket.destroy(); return; }
+      if (n > MAX_FRAME_BYTES) { onBad?.(`a frame of ${n} bytes, over the ${MAX_FRAME_BYTES} a frame may hold`); socket.destroy(); return; }
       if (buf.length < 4 + n) break;
       const frame = buf.subarray(4, 4 + n);
       buf = buf.subarray(4 + n);
       let value: unknown;
       try {
         value = deserialize(frame);
-      } catch {
+      } catch (e) {
+        onBad?.(`a frame that does not deserialize (${(e as Error).message})`);
         socket.destroy();
         return;
       }
@@ -335,7 +370,7 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
     readFrames(socket, (value) => {
       const req = value as Request;
       if (typeof req !== 'object' || req === null || typeof req.id !== 'number') { socket.destroy(); return; }
-      handle(req).then((reply) => send(socket, reply), (e) => send(socket, { id: req.id, error: toWire(e) } satisfies Reply));
+      handle(req).then((reply) => { if (!socket.destroyed) sendReply(socket, reply); }, (e) => { if (!socket.destroyed) send(socket, { id: req.id, error: toWire(e) } satisfies Reply); });
     });
     socket.on('error', () => { /* the client went away: handled on close */ });
     socket.on('close', () => {
@@ -425,10 +460,17 @@ export class SocketDriver implements SqlDriver {
   /** A ping unanswered this long fails every waiting call (`CATALOG_UNAVAILABLE`, naming the process) instead of letting them wait out {@link callTimeoutMs}. */
   pingTimeoutMs = 15_000;
   private pinging = false;
+  /** The socket's 'close' was emitted (close() must not wait for it then). */
+  private socketClosed = false;
+  /** When the server last sent anything. */
+  private lastHeard = Date.now();
+  /** Set when a ping went unanswered while the server's process used CPU: it was busy, not hung. */
+  private busySince: number | undefined;
 
   private constructor(private readonly socket: Socket, description: string, private readonly server: CatalogServerInfo | undefined) {
     this.description = description;
     readFrames(socket, (value) => {
+      this.lastHeard = Date.now();
       const reply = value as Reply;
       if (reply.id === 0) {
         const { listener, payload } = value as Notification;
@@ -438,9 +480,12 @@ export class SocketDriver implements SqlDriver {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       p?.resolve(reply);
+    }, (why) => {
+      this.lost ??= new LakeSoulError('Catalog', `the catalog server of ${this.description} sent ${why}: the connection was closed`, { code: 'CATALOG_PROTOCOL_VIOLATION' });
     });
     socket.on('error', () => { /* reported on close */ });
     socket.on('close', () => {
+      this.socketClosed = true;
       this.lost ??= new LakeSoulError('Catalog', `lost the connection to the catalog server of ${this.description}`, { code: 'CATALOG_UNAVAILABLE', retryable: true });
       for (const p of this.pending.values()) p.reject(this.lost);
       this.pending.clear();
@@ -480,8 +525,11 @@ export class SocketDriver implements SqlDriver {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         clearInterval(pinger);
-        reject(new LakeSoulError('Catalog', `the catalog server of ${this.description} did not answer within ${this.callTimeoutMs / 1000} s (it answered pings: it was waiting for the catalog, held by other clients' transactions); run the command again`,
-          { code: 'CATALOG_UNAVAILABLE', retryable: true }));
+        const why = this.busySince !== undefined
+          ? `its process ${this.server?.pid} was busy, not answering pings while it used CPU: a long catalog statement (of this or another client) holds it`
+          : 'it answered pings: it was waiting for the catalog, held by other clients\' transactions';
+        reject(new LakeSoulError('Catalog', `the catalog server of ${this.description} did not answer within ${this.callTimeoutMs / 1000} s (${why}); run the command again`,
+          { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { pid: this.server?.pid, busy: this.busySince !== undefined } }));
       }, this.callTimeoutMs);
       const pinger = setInterval(() => this.ping(), this.pingEveryMs);
       this.pending.set(id, {
@@ -500,22 +548,32 @@ export class SocketDriver implements SqlDriver {
   /**
    * Pings the server (one ping at a time); when no answer comes within {@link pingTimeoutMs}, the
    * connection is given up: every waiting call fails, naming the process and what to do
-   * ({@link unresponsiveServerError}).
+   * ({@link unresponsiveServerError}). Unless the server's process used CPU meanwhile (where `/proc`
+   * tells): PGlite runs a statement without returning to the event loop, so a server busy with a long
+   * one (of any client) answers no ping until it is done; its calls then wait up to
+   * {@link callTimeoutMs}, and pinging goes on.
    */
   private ping(): void {
     if (this.pinging || this.lost || this.closed) return;
     this.pinging = true;
     const id = this.nextId++;
+    const pid = this.server?.pid;
+    const before = pid === undefined ? undefined : processActivity(pid);
     const timer = setTimeout(() => {
       this.pending.delete(id);
       this.pinging = false;
-      this.lost = this.unresponsiveServerError();
+      const now = pid === undefined ? undefined : processActivity(pid);
+      if (before && now && !now.stopped && now.cpuTicks > before.cpuTicks) {
+        this.busySince ??= Date.now();
+        return;
+      }
+      this.lost = this.unresponsiveServerError(now?.stopped === true);
       for (const p of this.pending.values()) p.reject(this.lost);
       this.pending.clear();
       this.socket.destroy();
     }, this.pingTimeoutMs);
     this.pending.set(id, {
-      resolve: () => { clearTimeout(timer); this.pinging = false; },
+      resolve: () => { clearTimeout(timer); this.pinging = false; this.busySince = undefined; },
       reject: () => { clearTimeout(timer); this.pinging = false; },
     });
     send(this.socket, { op: 'ping', id });
@@ -526,14 +584,15 @@ export class SocketDriver implements SqlDriver {
    * is said with the process's own commands (`kill -CONT <pid>`, `kill -9 <pid>`), which work for any
    * program: the context holds that sentence (`remedy`, part of the message) with the process's `pid`
    * and `role` and `serverUnresponsive: true`, so that a program that knows a better way to stop its own
-   * servers (the CLI's `catalog-server --stop`) can say it instead.
+   * servers (the CLI's `catalog-server --stop`) can say it instead. `stopped`: its process is known
+   * to be stopped (state T in `/proc`), not hung.
    */
-  private unresponsiveServerError(): LakeSoulError {
+  private unresponsiveServerError(stopped = false): LakeSoulError {
     const pid = this.server?.pid;
     const kill = (signal: string) => (pid === undefined ? `kill ${signal} its process` : `\`kill ${signal} ${pid}\``);
     const remedy = `If you suspended it (Ctrl-Z, SIGSTOP), resume it (fg, or ${kill('-CONT')}); otherwise stop it (${kill('-9')}) ` +
       'and try again: the next process to open the catalog serves it itself';
-    return new LakeSoulError('Catalog', `the catalog server of ${this.description} does not answer, not even a ping within ${this.pingTimeoutMs / 1000} s: its process is stopped or hung. ${remedy}`,
+    return new LakeSoulError('Catalog', `the catalog server of ${this.description} does not answer, not even a ping within ${this.pingTimeoutMs / 1000} s: its process is stopped or hung${stopped ? ' (its state: stopped)' : ''}. ${remedy}`,
       { code: 'CATALOG_UNAVAILABLE', retryable: true, context: { pid, role: this.server?.role, serverUnresponsive: true, remedy } });
   }
 
@@ -581,6 +640,9 @@ export class SocketDriver implements SqlDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // a socket destroyed here (a ping unanswered, a bad frame) or closed already emits nothing more:
+    // waiting for it left the caller's promise unsettled (a CLI command exited with code 13, silent)
+    if (this.socketClosed || this.socket.destroyed) return;
     await new Promise<void>((res) => { this.socket.end(() => res()); this.socket.once('close', () => res()); });
   }
 }

@@ -65,6 +65,11 @@ export type LakeSoulErrorCode =
   /** Catalog, not retryable: the database could not take a statement (SQLSTATE 08P01, e.g. more than 65,535 parameters). */
   | 'CATALOG_PROTOCOL_VIOLATION'
   /**
+   * Catalog, not retryable as is: the result of a statement run through a catalog server (an embedded
+   * catalog shared by processes) is over the 256 MB one reply may hold (`context.bytes`); read less at a time.
+   */
+  | 'CATALOG_REPLY_TOO_LARGE'
+  /**
    * Catalog: an embedded catalog directory is open in another process that does not serve it
    * (`context.pid`, `context.dataDir`), still after `Catalog.open`'s `lockWaitMs`.
    */

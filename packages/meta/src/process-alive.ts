@@ -61,3 +61,20 @@ export function processAlive(pid: number, start?: string): boolean {
   const ticks = fields[19];
   return start === undefined || ticks === undefined || `${currentBootId()}:${ticks}` === start;
 }
+
+/** What {@link processActivity} tells of a process. */
+export interface ProcessActivity {
+  /** Stopped (SIGSTOP, Ctrl-Z, a debugger): state `T` or `t`. */
+  stopped: boolean;
+  /** CPU time used so far (user + system), in clock ticks: a process that uses CPU is working, not hung. */
+  cpuTicks: number;
+}
+
+/** Whether process `pid` is stopped and how much CPU it has used (`/proc/<pid>/stat`); undefined where there is no `/proc` or no such process. */
+export function processActivity(pid: number): ProcessActivity | undefined {
+  const fields = statFields(pid);
+  if (fields === undefined) return undefined;
+  // fields 14 and 15 of stat (utime, stime); the list starts at field 3
+  const cpuTicks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(cpuTicks) ? { stopped: fields[0] === 'T' || fields[0] === 't', cpuTicks } : undefined;
+}

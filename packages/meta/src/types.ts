@@ -186,8 +186,19 @@ export interface PartitionVersion {
   version: number;
   commitOp: CommitOp;
   timestamp: number;
+  /**
+   * The ids of every commit in force at this version: as long as the partition's history since its
+   * last compaction, so a whole history of these is quadratic in its commits
+   * ({@link PartitionVersionSummary} leaves them out).
+   */
   snapshot: string[];
 }
+
+/**
+ * One version of one partition without its snapshot (`Catalog.historySummary`): what a commit log
+ * shows. Its size does not grow with the history before it.
+ */
+export type PartitionVersionSummary = Omit<PartitionVersion, 'snapshot'>;
 
 /** Options of {@link Catalog.createNamespace}. */
 export interface CreateNamespaceOptions {
