@@ -98,7 +98,8 @@ export async function explainReadError(e: unknown, t: LakeSoulTable, plan: ScanP
   for (const [desc, version] of Object.entries(versions)) {
     const current = latest.find((p) => p.partitionDesc === desc);
     if (!current || current.version === version) continue;
-    const history = await t.history({ partitionDesc: desc }).catch(() => []);
+    // versions and times only: the partition's file lists would be every file of every version
+    const history = await t.catalog.historySummary(tableId, { partitionDesc: desc }).catch(() => []);
     const next = history.filter((h) => h.version > version).sort((a, b) => a.version - b.version)[0];
     const read = history.find((h) => h.version === version);
     const part = desc === NO_PARTITION_DESC ? '' : ` of partition ${desc}`;
