@@ -3,6 +3,7 @@
  * (lakesoul-protocol.md §1-3), over any {@link SqlDriver}. Every statement is parameterized.
  */
 import { randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 // Arrow's submodules, not its root: see arrow-schema-json.ts.
 import { Type } from 'apache-arrow/enum';
 import type { Schema } from 'apache-arrow';
@@ -110,6 +111,7 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
    * An embedded catalog directory opened here is served, while this catalog is open, to the other
    * processes that open it (the CLI, other programs), as the CLI's own commands do (see
    * {@link serveCatalog}); without it they are refused with `CATALOG_LOCKED` until this one closes.
+   * Several catalogs of this process on the directory: it is served while any opened with `share` is open.
    * Nothing changes for PostgreSQL, an in-memory catalog, or a directory another process serves already.
    */
   share?: boolean;
@@ -117,7 +119,7 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
    * An embedded catalog directory that another process has open without serving it (a CLI command
    * started with the background catalog server off, a program without `share`) is waited for, up to
    * this many ms, until that process closes it or starts serving it; then `Catalog` `CATALOG_LOCKED`
-   * names the process. Default: `LAKESOUL_CATALOG_WAIT` seconds from `env`, else 60 s; 0 fails at once.
+   * (retryable) names the process. Default: `LAKESOUL_CATALOG_WAIT` seconds from `env`, else 60 s; 0 fails at once.
    */
   lockWaitMs?: number;
   /**
@@ -342,9 +344,10 @@ async function openEmbeddedCatalog(dataDir: string, options: CatalogOpenOptions)
       const pid = LakeSoulError.hasCode(e, 'CATALOG_LOCKED') ? Number(e.context.pid) : NaN;
       if (!Number.isInteger(pid)) throw e;
       if (Date.now() >= until) {
-        if (!told) throw e;
-        throw new LakeSoulError('Catalog', `${(e as Error).message} (waited ${+(waitMs / 1000).toFixed(1)} s for it: LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long)`,
-          { code: 'CATALOG_LOCKED', context: (e as LakeSoulError).context, cause: e });
+        // retryable, as a ServedCatalogDriver's call says it: the holder may close the directory or serve it later
+        const waited = told ? ` (waited ${+(waitMs / 1000).toFixed(1)} s for it: LAKESOUL_CATALOG_WAIT or lockWaitMs sets how long)` : '';
+        throw new LakeSoulError('Catalog', `${(e as Error).message}${waited}`,
+          { code: 'CATALOG_LOCKED', retryable: true, context: (e as LakeSoulError).context, cause: e });
       }
       if (!told) (options.onLockWait ?? warnOfLockWait)({ pid, dataDir, waitMs });
       told = true;
@@ -362,6 +365,88 @@ function warnOfLockWait({ pid, dataDir, waitMs }: { pid: number; dataDir: string
     '(lockWaitMs or LAKESOUL_CATALOG_WAIT sets how long; onLockWait replaces this warning)', { code: 'LAKESOUL_CATALOG_WAIT' });
 }
 
+/** The serving of a directory by this process (`share`): its server and the driver it serves, and the catalogs using it. */
+interface DirectorySharing {
+  /** Open catalogs of this process that asked for `share` on the directory (and have not closed). */
+  users: number;
+  /** The server, on its own driver (one more user of the process's PGlite); undefined when another part of this process serves it. */
+  started: Promise<{ server: CatalogServer; driver: SqlDriver } | undefined>;
+}
+
+/**
+ * The directories this process serves for `Catalog.open` with `share`, by real path. Counted like the
+ * PGlite the catalogs share: until 2026-12-06 the serving belonged to the first catalog opened with
+ * `share` (a second one's `shareCatalogDirectory` found this process's claim and got nothing), so
+ * closing the first stopped serving while the second still held the directory, and every other
+ * process waited out its lock wait and failed `CATALOG_LOCKED`.
+ */
+const sharedHere = new Map<string, DirectorySharing>();
+/** Directories whose last sharing catalog is stopping the server: a new one starts after that. */
+const unsharingHere = new Map<string, Promise<void>>();
+
+/**
+ * Serves `dataDir`, which this process has open, to other processes while a catalog using it is open;
+ * returns that catalog's release (the last release stops the server), or null when this process serves
+ * it through something else (a {@link ServedCatalogDriver} that took the directory over, `serveCatalog`).
+ */
+async function shareDirectoryHere(dataDir: string): Promise<(() => Promise<void>) | null> {
+  const key = realpathSync(dataDir);
+  let entry = sharedHere.get(key);
+  if (!entry) {
+    const previous = unsharingHere.get(key);
+    const started = (async () => {
+      await previous?.catch(() => {});
+      // the server's own use of the PGlite: it serves on after the catalog that started it closes
+      const driver = await PGliteDriver.open({ dataDir });
+      try {
+        const server = await shareCatalogDirectory(driver, dataDir, SHARE_ROLE);
+        if (!server) { await driver.close(); return undefined; }
+        return { server, driver };
+      } catch (e) {
+        await driver.close().catch(() => {});
+        throw e;
+      }
+    })();
+    entry = { users: 0, started };
+    sharedHere.set(key, entry);
+  }
+  const mine = entry;
+  mine.users++;
+  let started: Awaited<DirectorySharing['started']>;
+  try {
+    started = await mine.started;
+  } catch (e) {
+    if (--mine.users === 0 && sharedHere.get(key) === mine) sharedHere.delete(key);
+    throw e;
+  }
+  if (!started) {
+    // served by other means: a later open tries again
+    if (--mine.users === 0 && sharedHere.get(key) === mine) sharedHere.delete(key);
+    return null;
+  }
+  const { server, driver } = started;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--mine.users > 0) return;
+    if (sharedHere.get(key) === mine) sharedHere.delete(key);
+    const stopping = (async () => {
+      try {
+        await server.close();
+      } finally {
+        await driver.close();
+      }
+    })();
+    unsharingHere.set(key, stopping);
+    try {
+      await stopping;
+    } finally {
+      if (unsharingHere.get(key) === stopping) unsharingHere.delete(key);
+    }
+  };
+}
+
 /** Bootstraps an open runs through a served catalog whose server goes away during it (each reaches the catalog anew). */
 const OPEN_ATTEMPTS_ON_SERVER_LOSS = 3;
 
@@ -377,8 +462,11 @@ export class Catalog {
   readonly driver: SqlDriver;
   private readonly commitLock: boolean;
   private readonly defaultRetries: number;
-  /** The server sharing this catalog's directory with other processes (`share`), closed with it. */
-  private sharing: CatalogServer | null = null;
+  /**
+   * This catalog's use of the serving of its directory to other processes (`share`), let go of on
+   * close: the serving ends when the last catalog of this process that asked for it closes.
+   */
+  private sharing: (() => Promise<void>) | null = null;
 
   /** Wraps a driver; call {@link Catalog.bootstrap} unless the schema exists. */
   constructor(driver: SqlDriver, options: CatalogOptions = {}) {
@@ -422,8 +510,8 @@ export class Catalog {
         }
       }
       if (options.share && config.kind !== 'pg' && config.dataDir && driver instanceof PGliteDriver) {
-        // undefined: a live process (this one, through another catalog on the directory) serves it already
-        catalog.sharing = await shareCatalogDirectory(driver, config.dataDir, SHARE_ROLE) ?? null;
+        // null: serving is in other hands (a ServedCatalogDriver of this process that took the directory over)
+        catalog.sharing = await shareDirectoryHere(config.dataDir);
       }
     } catch (e) {
       await driver.close().catch(() => {});
@@ -441,7 +529,7 @@ export class Catalog {
   async close(): Promise<void> {
     const sharing = this.sharing;
     this.sharing = null;
-    if (sharing) await sharing.close();
+    if (sharing) await sharing();
     await this.driver.close();
   }
 
