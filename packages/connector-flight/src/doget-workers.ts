@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LakeSoulError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
 import { PARQUET_THREADS_ENV, nativeParquet, workerExecArgv, type StoreRegistryOptions } from '@lakesoul-ts/io';
@@ -146,10 +147,13 @@ export class DoGetWorkers {
 
   private start(): Slot {
     // With the native codec a worker decodes on libuv's threads, as the server's own reads do (a
-    // split's row groups and files decode beside each other and beside the merge); parquet-wasm would
-    // start a pool of worker threads per worker, so there the worker decodes on its own thread and the
-    // workers are the parallelism.
-    const env = nativeParquet() ? process.env : { ...process.env, [PARQUET_THREADS_ENV]: '0' };
+    // split's row groups and files decode beside each other and beside the merge), each worker at most
+    // its share of the cores at once (libuv's pool, 4 threads by default, is the whole process's: file
+    // reads and DNS lookups wait behind decodes there), unless LAKESOUL_PARQUET_THREADS says otherwise;
+    // parquet-wasm would start a pool of worker threads per worker, so there the worker decodes on its
+    // own thread and the workers are the parallelism.
+    const share = String(Math.max(1, Math.floor(availableParallelism() / this.size)));
+    const env = nativeParquet() ? { ...process.env, [PARQUET_THREADS_ENV]: process.env[PARQUET_THREADS_ENV] || share } : { ...process.env, [PARQUET_THREADS_ENV]: '0' };
     const worker = new Worker(this.script, { env, execArgv: workerExecArgv() });
     const slot: Slot = { worker, streams: new Map() };
     worker.unref();

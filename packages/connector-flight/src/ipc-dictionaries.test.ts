@@ -6,7 +6,7 @@
  * deltas when larger than the message bound. Both encoders (DoPut's messages, DoGet's frames).
  */
 import { describe, expect, it } from 'vitest';
-import { Dictionary, Int32, Message, RecordBatch, Table, Utf8, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Int32, Message, RecordBatch, Table, Utf8, makeBuilder, makeVector, tableFromArrays, vectorFromArray } from 'apache-arrow';
 import { decodeFlightData, recordBatchesToFlightData, recordBatchesToFlightFrames } from './ipc-framing.js';
 import { loadFlightProtocol, type FlightDataMessage } from './flight-proto.js';
 
@@ -72,6 +72,28 @@ describe('dictionaries in a Flight stream', () => {
       expect(dictionaries.map((d) => d.isDelta), what).toEqual([false, ...dictionaries.slice(1).map(() => true)]);
       for (const m of messages) expect(wire.responseSerialize(m).byteLength, what).toBeLessThanOrEqual(maxMessageBytes);
       expect(((await rows(messages)) as { cat: string }[]).map((r) => r.cat), what).toEqual(values);
+    }
+  });
+});
+
+describe('dictionaries of one builder, batches out of order', () => {
+  it('resolves every batch: a shorter dictionary after a longer one sends nothing, a longer one only what the reader lacks, another one replaces', async () => {
+    const type = new Dictionary(new Utf8(), new Int32());
+    const b = makeBuilder({ type, nullValues: [null] });
+    const made: RecordBatch[] = [];
+    for (const group of [['a', 'b'], ['c', 'd'], ['e', 'f']]) {
+      for (const v of group) b.append(v);
+      made.push(new Table({ cat: makeVector(b.flush()) }).batches[0]);
+    }
+    // chunks of the builder's dictionary each batch carries: 1, 2, 3 (each a prefix of the next)
+    expect(made.map((x) => x.getChild('cat')!.data[0].dictionary!.data.length)).toEqual([1, 2, 3]);
+    const other = new Table({ cat: vectorFromArray(['z', 'y'], type) }).batches[0];
+    const order: RecordBatch[] = [made[1], made[0], made[2], other as RecordBatch, made[0]];
+    const expected = order.flatMap((x) => [...x.getChild('cat')!]);
+    for (const [what, messages] of await encodings(order)) {
+      expect(((await rows(messages)) as { cat: string }[]).map((r) => r.cat), what).toEqual(expected);
+      // [0,1] replace; batch 0: nothing; batch 2: its third chunk a delta; other: replace; batch 0 again: replace
+      expect(dictionaryBatches(messages).map((d) => d.isDelta), what).toEqual([false, true, true, false, false]);
     }
   });
 });

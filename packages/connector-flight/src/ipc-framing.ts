@@ -263,8 +263,8 @@ function assembledBody(assembled: VectorAssembler): Uint8Array {
  */
 class StreamDictionaries {
   private readonly ids: number[] = [];
-  /** Per id: the first chunk and the number of chunks of the dictionary sent last. */
-  private readonly sent = new Map<number, { first: Data; chunks: number }>();
+  /** Per id: the chunks the reader holds (those sent since the last replacement, in order). */
+  private readonly sent = new Map<number, Data[]>();
 
   constructor(schema: Schema) {
     const walk = (type: DataType): void => {
@@ -294,13 +294,25 @@ class StreamDictionaries {
       const chunks = dictionary?.data ?? [];
       if (chunks.length === 0) return;
       const id = this.ids[i];
-      const prev = this.sent.get(id);
-      const from = prev && prev.first === chunks[0] ? prev.chunks : 0;
+      const held = this.sent.get(id) ?? [];
+      const shared = sharedPrefix(held, chunks);
+      // the reader holds all of this dictionary (a builder's earlier batch after a later one):
+      // its indices resolve in what was sent, which stays as it is
+      if (shared === chunks.length) return;
+      // what the reader holds is the start of this dictionary: the rest as deltas; else a replacement
+      const from = shared === held.length ? shared : 0;
       for (let c = from; c < chunks.length; c++) out.push(...dictionaryBounded(chunks[c], id, c > 0, limit, row));
-      this.sent.set(id, { first: chunks[0], chunks: chunks.length });
+      this.sent.set(id, [...chunks]);
     });
     return out;
   }
+}
+
+/** How many chunks `a` and `b` share from their start (the same Data objects). */
+function sharedPrefix(a: readonly Data[], b: readonly Data[]): number {
+  let k = 0;
+  while (k < a.length && k < b.length && a[k] === b[k]) k++;
+  return k;
 }
 
 /**
