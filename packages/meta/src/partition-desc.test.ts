@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Float32, Float64, Int32, TimeUnit, Timestamp, Utf8 } from 'apache-arrow';
+import { DateDay, Float32, Float64, Int32, TimeUnit, Timestamp, Utf8 } from 'apache-arrow';
 import { bucketFromFileName, decodePartitionDesc, encodePartitionDesc, partitionDescKey, rangeValueKey } from './partition-desc.js';
 import { LakeSoulError } from './errors.js';
 
@@ -68,6 +68,11 @@ describe('range value keys', () => {
     same(new Timestamp(TimeUnit.MILLISECOND), ['2024-01-01T00:00:00.123Z', '2024-01-01T00:00:00.123', '2024-01-01 00:00:00.123', '2024-01-01T08:00:00.123+08:00']);
     same(new Timestamp(TimeUnit.SECOND), ['2024-01-01T01:02:03', '2024-01-01T01:02:03.000Z']);
     same(new Timestamp(TimeUnit.MICROSECOND, 'UTC'), ['2024-01-01T00:00:00.123450', '2024-01-01T00:00:00.12345Z']);
+    // dates of years outside 0000-9999: Java's text and the one lakesoul-ts wrote before 2026-12-06
+    same(new DateDay(), ['-0100-02-22', '-100-02-22']);
+    same(new DateDay(), ['+10000-01-01', '10000-01-01']);
+    expect(rangeValueKey(new DateDay(), '-0100-02-22')).not.toBe(rangeValueKey(new DateDay(), '0100-02-22'));
+    expect(rangeValueKey(new DateDay(), '2024-01-05')).toBe('2024-01-05');
     expect(rangeValueKey(new Float64(), '-0')).not.toBe(rangeValueKey(new Float64(), '0'));
     expect(rangeValueKey(new Float64(), '0.1')).not.toBe(rangeValueKey(new Float32(), '0.1'));
     expect(rangeValueKey(new Timestamp(TimeUnit.MILLISECOND), '2024-01-01T00:00:00.123')).not.toBe(rangeValueKey(new Timestamp(TimeUnit.MILLISECOND), '2024-01-01T00:00:00.124'));

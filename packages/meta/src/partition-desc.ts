@@ -165,10 +165,11 @@ export function decodePartitionDesc(desc: string): Array<[column: string, value:
  * Whether a range column's values are written differently by LakeSoul's engines (and by earlier
  * lakesoul-ts), so that the text of a partition_desc is not the only name of its value: floats
  * (`1e+21`, `1000000000000000000000`, `1.0E21`; `Infinity`, `inf`) and timestamps (`...00.123Z`,
- * `...00.123`, `...00.123000`, `... 00:00:00.123`). See {@link rangeValueKey}.
+ * `...00.123`, `...00.123000`, `... 00:00:00.123`), and dates of years outside 0000-9999
+ * (`-0100-02-22`, `-100-02-22`). See {@link rangeValueKey}.
  */
 export function hasRangeTextVariants(type: DataType): boolean {
-  return type.typeId === Type.Float || type.typeId === Type.Timestamp;
+  return type.typeId === Type.Float || type.typeId === Type.Timestamp || type.typeId === Type.Date;
 }
 
 /**
@@ -187,8 +188,9 @@ export function parseFloatRangeText(text: string): number {
  * A key equal for every text of one range value of `type` (null: null): for a float, its value at the
  * column's width (`inf`/`Infinity`, `-0` apart from `0`, NaN one value); for a timestamp, its UTC wall
  * time without zone suffix and trailing zeros of the fraction (a time with another offset converted,
- * to the millisecond). Other types: the text itself. Matching partitions by key finds a value's
- * partition whichever engine (or version) wrote it.
+ * to the millisecond); for a date, its year as a number (`-0100`, `-100`; `+10000`, `10000`). Other
+ * types: the text itself. Matching partitions by key finds a value's partition whichever engine (or
+ * version) wrote it.
  */
 export function rangeValueKey(type: DataType, text: string | null): string | null {
   if (text === null) return null;
@@ -208,6 +210,12 @@ export function rangeValueKey(type: DataType, text: string | null): string | nul
     }
     t = t.replace(/(Z|[+-]00:?00)$/, '');
     return t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t;
+  }
+  if (type.typeId === Type.Date) {
+    // the year as a number: Java's `-0100-02-22` / `+10000-01-01` and the `-100-02-22` /
+    // `10000-01-01` lakesoul-ts wrote before 2026-12-06 are one value
+    const m = /^([+-]?\d+)(-\d\d-\d\d)$/.exec(text);
+    return m === null ? text : `${Number(m[1])}${m[2]}`;
   }
   return text;
 }

@@ -71,5 +71,25 @@ describe('date range values outside years 1-9999', () => {
       const f = await t.toArrow({ filter: "d < DATE '0001-01-01'" });
       expect([...f.getChild('id')!.toArray()].sort()).toEqual([0, 1, 4]);
     });
+
+    it('finds a partition written with the text of before (-100-02-22) by its value: an upsert lands in it, a selection finds it', async () => {
+      const schema = new Schema([new Field('id', new Int32(), false), new Field('d', new DateDay(), true), new Field('v', new Int32(), true)]);
+      const t = await lh.createTable('old', schema, { rangePartitions: ['d'], primaryKeys: ['id'], hashBucketNum: 1 });
+      const row = (v: number) => new Table({
+        id: vectorFromArray([1], new Int32()),
+        d: makeVector(makeData({ type: new DateDay(), length: 1, data: Int32Array.of(-756000) })),
+        v: vectorFromArray([v], new Int32()),
+      });
+      // the partition as lakesoul-ts wrote it before: its file committed under 'd=-100-02-22'
+      const staged = await t.stage(row(1), { mode: 'upsert' });
+      const files = staged.partitions.flatMap((p) => p.files);
+      await lh.catalog.commit({ tableId: t.info.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: 'd=-100-02-22', files }] });
+      await t.write(row(2), { mode: 'upsert' });
+      expect((await t.snapshot()).map((s) => s.partitionDesc)).toEqual(['d=-100-02-22']);
+      const back = await t.toArrow();
+      expect([...back.getChild('v')!.toArray()]).toEqual([2]);
+      expect((await t.toArrow({ partitions: { d: '-0100-02-22' } })).numRows).toBe(1);
+      expect((await t.toArrow({ partitions: { d: new Date(-756000 * DAY) } })).numRows).toBe(1);
+    });
   });
 });
