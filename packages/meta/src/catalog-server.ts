@@ -462,15 +462,12 @@ export class SocketDriver implements SqlDriver {
   private pinging = false;
   /** The socket's 'close' was emitted (close() must not wait for it then). */
   private socketClosed = false;
-  /** When the server last sent anything. */
-  private lastHeard = Date.now();
   /** Set when a ping went unanswered while the server's process used CPU: it was busy, not hung. */
   private busySince: number | undefined;
 
   private constructor(private readonly socket: Socket, description: string, private readonly server: CatalogServerInfo | undefined) {
     this.description = description;
     readFrames(socket, (value) => {
-      this.lastHeard = Date.now();
       const reply = value as Reply;
       if (reply.id === 0) {
         const { listener, payload } = value as Notification;
