@@ -154,7 +154,7 @@ describe('every fenced block of README.md and docs/*.md runs as written', () => 
     }
     const config = {
       extends: '../../tsconfig.base.json',
-      compilerOptions: { noEmit: true, declaration: false, sourceMap: false, types: ['node'], noUnusedLocals: false },
+      compilerOptions: { noEmit: true, declaration: false, sourceMap: false, inlineSources: false, types: ['node'], noUnusedLocals: false },
       files: [...files.map((f) => f.slice(WORK.length + 1)), '../docs/docs-context.d.ts'],
     };
     writeFileSync(join(WORK, 'tsconfig.json'), JSON.stringify(config, null, 2));
