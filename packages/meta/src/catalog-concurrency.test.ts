@@ -40,7 +40,7 @@ describe('multi-process commits on PostgreSQL', () => {
     buildDir = mkdtempSync(join(tmpdir(), 'lakesoul-meta-build-'));
     symlinkSync(join(pkgDir, 'node_modules'), join(buildDir, 'node_modules'), 'dir');
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', join(pkgDir, 'tsconfig.build.json'), '--outDir', join(buildDir, 'dist'), '--declaration', 'false', '--sourceMap', 'false'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [tsc, '-p', join(pkgDir, 'tsconfig.build.json'), '--outDir', join(buildDir, 'dist'), '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`compiling @lakesoul-ts/meta for the worker processes failed:\n${r.stdout}${r.stderr}`);
     catalog = new Catalog(await PgDriver.connect({ url, schema }));
     await catalog.bootstrap();
