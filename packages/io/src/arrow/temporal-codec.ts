@@ -176,8 +176,8 @@ export function formatTimestamp(value: bigint, unit: number, offsets: ZoneOffset
 /** Why a timestamp string was refused (the caller adds column and row). */
 export class TemporalParseError extends Error {}
 
-const TS_RE = /^([+-]\d{6,}|\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-const DATE_RE = /^([+-]\d{6,}|\d{4})-(\d{2})-(\d{2})$/;
+const TS_RE = /^([+-]\d{4,}|\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const DATE_RE = /^([+-]\d{4,}|\d{4})-(\d{2})-(\d{2})$/;
 
 /**
  * Parse an ISO 8601 timestamp string to an integer count of `unit`. A zoned column needs an offset

@@ -97,13 +97,11 @@ function fractionLost(value: FilterValue, text: string | undefined): boolean {
 }
 
 function toMillis(v: FilterValue, column: string, type: unknown): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') {
-    const ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(v) || !/\d{2}:\d{2}/.test(v) ? v : `${v}Z`);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  throw typeError(column, type, v);
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  // text the way timestamp literals and statistics take it (Date.parse read `-0100-02-22` as year 100)
+  const ns = v instanceof Date || typeof v === 'string' ? timestampLiteralNanos(v) : undefined;
+  if (ns === undefined) throw typeof v === 'string' ? timestampLiteralError(column, type, v) : typeError(column, type, v);
+  return Number(ns / NS_PER_MS) + Number(ns % NS_PER_MS) / 1e6;
 }
 
 const NS_PER_MS = 1_000_000n;

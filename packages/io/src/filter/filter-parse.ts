@@ -177,8 +177,11 @@ export interface LiteralText {
   texts?: (string | null)[];
 }
 
+/** The largest epoch milliseconds a Date holds. */
+const MAX_DATE_MS = 8.64e15;
+
 function parseTimestamp(text: string, s: string, pos: number): Date | string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(s.trim());
+  const m = /^([+-]\d{4,}|\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(s.trim());
   if (m === null) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', tz] = m;
   if (!isCivilDate(+y, +mo, +d) || +h > 23 || +mi > 59 || +sec > 59) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}'`);
@@ -190,7 +193,8 @@ function parseTimestamp(text: string, s: string, pos: number): Date | string {
     if (+digits.slice(0, 2) > 23 || +digits.slice(2) > 59) throw syntax(text, pos, `invalid TIMESTAMP literal '${s}': UTC offset ${tz} is beyond ±23:59 (hours 00-23, minutes 00-59)`);
     ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60000;
   }
-  return /[1-9]/.test(frac.slice(3)) ? s.trim() : new Date(ms);
+  // beyond the years a Date holds (±275,760) the text itself, compared exactly like sub-ms fractions
+  return /[1-9]/.test(frac.slice(3)) || !(Math.abs(ms) <= MAX_DATE_MS) ? s.trim() : new Date(ms);
 }
 
 /** Whether y-m-d is a day of the proleptic Gregorian calendar (no 2024-02-30). */
@@ -201,9 +205,11 @@ function isCivilDate(y: number, m: number, d: number): boolean {
 }
 
 function parseDate(text: string, s: string, pos: number): Date {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
+  const m = /^([+-]\d{4,}|\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
   if (m === null || !isCivilDate(+m[1], +m[2], +m[3])) throw syntax(text, pos, `invalid DATE literal '${s}'`);
-  return new Date(daysFromCivil(+m[1], +m[2], +m[3]) * 86_400_000);
+  const ms = daysFromCivil(+m[1], +m[2], +m[3]) * 86_400_000;
+  if (!(Math.abs(ms) <= MAX_DATE_MS)) throw syntax(text, pos, `DATE literal '${s}' is beyond the years a filter date holds (-271821 to +275760)`);
+  return new Date(ms);
 }
 
 class Parser {
