@@ -244,6 +244,10 @@ const REQUEST_CONTENT: Readonly<Record<string, string>> = {
   DoAction: `an action body holds at most ${MAX_ACTION_BODY_BYTES} bytes`,
   ListActions: 'it takes no argument',
 };
+
+/** The most commits a `history` action lists snapshots for. */
+const MAX_HISTORY_SNAPSHOT_COMMITS = 1000;
+
 /** What a DoGet of a row over the single-row message bound tells the operator to raise. */
 const ROW_BOUND_HINT = "raise the server's maxReceiveMessageBytes or maxMessageBytes (createFlightServer options; `lakesoul-ts serve --max-message-size <MiB>`), the largest single row a DoGet sends";
 
@@ -293,7 +297,10 @@ export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
     description: 'Create a table. Body: JSON {name, namespace?, schema (Arrow-Java JSON or [{name,type,nullable}]) | schemaIpc (base64), rangePartitions?, primaryKeys?, hashBucketNum?, cdcColumn?, properties?}. Result: JSON {tableId, namespace, name, path}.',
   },
   { type: 'compact', description: 'Compact a table. Body: JSON {table, namespace?}. Result: JSON of the compaction outcome.' },
-  { type: 'history', description: 'Commit history of a table. Body: JSON {table, namespace?}. Result: JSON list of partition versions.' },
+  {
+    type: 'history',
+    description: `Commit history of a table. Body: JSON {table, namespace?, partition?, commits?, snapshots?}. Result: JSON list of partition versions {partitionDesc, version, commitOp, timestamp}; with "snapshots": true each also lists the commit ids in force (at most the newest ${MAX_HISTORY_SNAPSHOT_COMMITS} commits: "commits" is required then).`,
+  },
   {
     type: 'begin',
     description: 'Begin a write transaction on a table. Body: JSON {table, namespace?, mode? ("append" | "upsert" | "overwrite"), replacePartitions?, replaceWhere? (overwrite only)}. Result: JSON {transaction, expiresAt, ttlMs, mode?, replaces?}. DoPut streams with CMD {table, transaction} stage into it; nothing is visible before commit, which for mode overwrite replaces the table (or the chosen partitions) with what was staged.',
@@ -308,7 +315,7 @@ export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
 /** Keys each JSON action body may hold (create-table is checked by its own parser). */
 const ACTION_KEYS: Record<string, readonly string[]> = {
   compact: ['table', 'namespace'],
-  history: ['table', 'namespace'],
+  history: ['table', 'namespace', 'partition', 'commits', 'snapshots'],
   begin: BEGIN_COMMAND_KEYS,
   commit: ['transaction', 'expectedRows'],
   rollback: ['transaction'],
@@ -362,6 +369,26 @@ function parseJsonBody(body: Uint8Array, action: string): Record<string, unknown
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new LakeSoulError('InvalidArgument', `action ${action}: body must be a JSON object like ${example}`);
   refuseUnknownKeys(v as Record<string, unknown>, ACTION_KEYS[action] ?? [], `action ${action} body`);
   return v as Record<string, unknown>;
+}
+
+/** `partition` and `commits` of a history action's body (`snapshots` needs `commits`, bounded). */
+function parseHistoryOptions(b: Record<string, unknown>): { partitionDesc?: string; commits?: number } {
+  const out: { partitionDesc?: string; commits?: number } = {};
+  if (b.partition !== undefined && b.partition !== null) {
+    if (typeof b.partition !== 'string') throw new LakeSoulError('InvalidArgument', `action history: "partition" must be a partition description like "date=2024-01-01", got ${quote(b.partition)}`);
+    out.partitionDesc = b.partition;
+  }
+  if (b.commits !== undefined && b.commits !== null) {
+    if (!Number.isSafeInteger(b.commits) || (b.commits as number) < 1) throw new LakeSoulError('InvalidArgument', `action history: "commits" must be a positive integer (the newest commits to list), got ${quote(b.commits)}`);
+    out.commits = b.commits as number;
+  }
+  if (b.snapshots !== undefined && b.snapshots !== null && typeof b.snapshots !== 'boolean') {
+    throw new LakeSoulError('InvalidArgument', `action history: "snapshots" must be true or false, got ${quote(b.snapshots)}`);
+  }
+  if (b.snapshots === true && !(out.commits !== undefined && out.commits <= MAX_HISTORY_SNAPSHOT_COMMITS)) {
+    throw new LakeSoulError('InvalidArgument', `action history: "snapshots": true lists every commit id in force at each version, so it needs "commits" of at most ${MAX_HISTORY_SNAPSHOT_COMMITS} (the newest commits to list)${out.commits === undefined ? '' : `, got ${out.commits}`}`, { code: 'LIMIT_EXCEEDED' });
+  }
+  return out;
 }
 
 /**
@@ -1240,8 +1267,13 @@ export class FlightServer {
       }
       case 'history': {
         const b = parseJsonBody(body, type);
+        const options = parseHistoryOptions(b);
         const table = await this.tableFromBody(b, type, signal);
-        const result = await table.history({ signal });
+        // Summaries by default: every version's snapshot makes a long history quadratic (4,801
+        // commits hold 11.5 million commit ids), a reply one call could make the server build.
+        const result = b.snapshots === true
+          ? await table.history({ ...options, signal })
+          : await table.catalog.historySummary(table.info.tableId, { ...options, signal });
         return [jsonBytes(toJsonSafe(result))];
       }
       case 'begin': {
