@@ -8,38 +8,28 @@
  * PGlite catalog, local disk, a real server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Field, Float64, Int64, RecordBatch, Schema, Table, Utf8, makeVector, tableFromArrays, vectorFromArray } from 'apache-arrow';
-import { Lakehouse } from '@lakesoul-ts/io';
+import type { Lakehouse } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { FlightClient } from './flight-client.js';
-import { createFlightServer, type FlightServer } from './flight-server.js';
+import type { FlightClient } from './flight-client.js';
+import { startFlightFixture, type FlightFixture } from './test-support/flight-fixture.js';
 import { fromGrpcError } from './grpc-status.js';
 
 const schema = new Schema([new Field('id', new Int64(), false), new Field('date', new Utf8(), false), new Field('score', new Float64(), true), new Field('s', new Utf8(), true)]);
 
-let dir: string;
+let fixture: FlightFixture;
 let lakehouse: Lakehouse;
-let server: FlightServer;
 let client: FlightClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flight-client-abort-'));
-  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
-  await lakehouse.createTable('events', schema, { rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 2 });
-  await (await lakehouse.table('events')).write(plain(0, 1000));
-  server = createFlightServer({ lakehouse, ticketSecret: 'flight-client-abort-secret-0123456789', doGetThreads: 0 });
-  client = await FlightClient.connect(`grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`);
+  fixture = await startFlightFixture('flight-client-abort', async (lh) => {
+    await lh.createTable('events', schema, { rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 2 });
+    await (await lh.table('events')).write(plain(0, 1000));
+  });
+  ({ lakehouse, client } = fixture);
 });
 
-afterAll(async () => {
-  client?.close();
-  await server?.close(2000);
-  await lakehouse?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 /** Rows `from`.. as a table of plain Utf8 columns. */
 function plain(from: number, n: number) {

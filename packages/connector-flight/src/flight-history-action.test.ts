@@ -5,38 +5,26 @@
  * 11.5 million ids). PGlite catalog, local disk, the TS client over gRPC.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
-import { Lakehouse } from '@lakesoul-ts/io';
-import { FlightClient } from './flight-client.js';
-import { createFlightServer, type FlightServer } from './flight-server.js';
+import type { FlightClient } from './flight-client.js';
+import { startFlightFixture, type FlightFixture } from './test-support/flight-fixture.js';
 
-let dir: string;
-let lakehouse: Lakehouse;
-let server: FlightServer;
+let fixture: FlightFixture;
 let client: FlightClient;
 
 interface Entry { partitionDesc: string; version: number; commitOp: string; timestamp: number; snapshot?: string[] }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'flight-history-action-'));
-  lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
-  const schema = new Schema([new Field('id', new Int64(), false), new Field('p', new Utf8(), false)]);
-  const t = await lakehouse.createTable('h', schema, { primaryKeys: ['id'], rangePartitions: ['p'], hashBucketNum: 1 });
-  for (let i = 0; i < 4; i++) await t.write([{ id: BigInt(i), p: 'a' }]);
-  await t.write([{ id: 9n, p: 'b' }]);
-  server = createFlightServer({ lakehouse, ticketSecret: 'flight-history-action-secret-0123456789', doGetThreads: 0 });
-  client = await FlightClient.connect(`grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`);
+  fixture = await startFlightFixture('flight-history-action', async (lakehouse) => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('p', new Utf8(), false)]);
+    const t = await lakehouse.createTable('h', schema, { primaryKeys: ['id'], rangePartitions: ['p'], hashBucketNum: 1 });
+    for (let i = 0; i < 4; i++) await t.write([{ id: BigInt(i), p: 'a' }]);
+    await t.write([{ id: 9n, p: 'b' }]);
+  });
+  client = fixture.client;
 });
 
-afterAll(async () => {
-  client?.close();
-  await server?.close(2000);
-  await lakehouse?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.close());
 
 describe('the history action', () => {
   it('lists every version without snapshots by default', async () => {

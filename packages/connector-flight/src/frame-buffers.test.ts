@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Binary, Field, Int64, Schema, Table, makeVector, vectorFromArray, type RecordBatch } from 'apache-arrow';
-import { Lakehouse } from '@lakesoul-ts/io';
+import type { Lakehouse } from '@lakesoul-ts/io';
 import { FrameBuffers, MIN_POOLED_FRAME_BYTES } from './frame-buffers.js';
-import { createFlightServer, type FlightServer } from './flight-server.js';
-import { FlightClient } from './flight-client.js';
+import type { FlightServer } from './flight-server.js';
+import type { FlightClient } from './flight-client.js';
+import { startFlightFixture, type FlightFixture } from './test-support/flight-fixture.js';
 
 describe('FrameBuffers', () => {
   it('gives a released buffer to the next message that fits, the smallest that fits first', () => {
@@ -43,7 +41,7 @@ describe('FrameBuffers', () => {
 
 describe('a Flight server using message buffers again', () => {
   const schema = new Schema([new Field('id', new Int64(), false), new Field('blob', new Binary(), false)]);
-  let dir: string;
+  let fixture: FlightFixture;
   let lakehouse: Lakehouse;
   let server: FlightServer;
   let client: FlightClient;
@@ -59,26 +57,20 @@ describe('a Flight server using message buffers again', () => {
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'frame-buffers-'));
-    lakehouse = await Lakehouse.open({ catalog: { dataDir: join(dir, 'catalog') }, warehouse: `file://${join(dir, 'warehouse')}` });
-    const t = await lakehouse.createTable('t', schema, { primaryKeys: ['id'], hashBucketNum: 4 });
-    const rows = (ids: number[]) => new Table(schema, {
-      id: makeVector(BigInt64Array.from(ids, BigInt)),
-      blob: vectorFromArray(ids.map(() => randomBytes(200 + (ids.length % 300))), new Binary()),
-    } as any);
-    await t.write(rows(Array.from({ length: 24_000 }, (_, i) => i)));
-    await t.write(rows(Array.from({ length: 4000 }, (_, i) => i * 5))); // merge-on-read: the upsert wins
     // messages of ~256 kB (several per split), one stream on this thread and the others on 2 workers
-    server = createFlightServer({ lakehouse, ticketSecret: 'frame-buffers-test-secret-0123456789', maxMessageBytes: 256 * 1024, doGetThreads: 2, maxDoGetsOnServerThread: 1 });
-    client = await FlightClient.connect(`grpc://127.0.0.1:${await server.listen(0, '127.0.0.1')}`);
+    fixture = await startFlightFixture('frame-buffers', async (lh) => {
+      const t = await lh.createTable('t', schema, { primaryKeys: ['id'], hashBucketNum: 4 });
+      const rows = (ids: number[]) => new Table(schema, {
+        id: makeVector(BigInt64Array.from(ids, BigInt)),
+        blob: vectorFromArray(ids.map(() => randomBytes(200 + (ids.length % 300))), new Binary()),
+      } as any);
+      await t.write(rows(Array.from({ length: 24_000 }, (_, i) => i)));
+      await t.write(rows(Array.from({ length: 4000 }, (_, i) => i * 5))); // merge-on-read: the upsert wins
+    }, { maxMessageBytes: 256 * 1024, doGetThreads: 2, maxDoGetsOnServerThread: 1 });
+    ({ lakehouse, server, client } = fixture);
   });
 
-  afterAll(async () => {
-    client?.close();
-    await server?.close(2000);
-    await lakehouse?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.close());
 
   it('streams the same rows as an in-process read, DoGet after DoGet, on its thread and on the workers', async () => {
     const t = await lakehouse.table('t');
