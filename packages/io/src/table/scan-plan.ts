@@ -502,9 +502,10 @@ export class TableScanPlan implements ScanPlan {
 
   /** A deep copy of the plan as plain JSON (see {@link scanPlanFromJSON}). */
   toJSON(): ScanPlanJSON {
-    // A filter literal beyond ±2^53 is a bigint (JSON has none): written as `{ "$bigint": "<decimal>" }`,
-    // which scanPlanFromJSON turns back into the bigint.
-    return JSON.parse(JSON.stringify(this.json, (_k, v: unknown) => (typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v))) as ScanPlanJSON;
+    const { filter, ...rest } = this.json;
+    const out = JSON.parse(JSON.stringify(rest)) as ScanPlanJSON;
+    if (filter) out.filter = JSON.parse(JSON.stringify(filter, tagFilterLiteral)) as FilterExpr;
+    return out;
   }
 
   /** Every split in order, with prefetch across split boundaries. */
@@ -534,7 +535,7 @@ export class TableScanPlan implements ScanPlan {
         }
       }),
     );
-    return new TableScanPlan({ ...this.toJSON(), splits }, this.stores, this.tableSchema, this.defaults);
+    return new TableScanPlan({ ...this.json, splits }, this.stores, this.tableSchema, this.defaults);
   }
 
   /** Prefetch tasks of every file of `splits`, in read order. */
@@ -1215,18 +1216,38 @@ export function scanPlanFromJSON(json: ScanPlanJSON, stores: StoreRegistry): Sca
   if (!json || !Array.isArray(json.splits) || typeof json.tableSchemaJson !== 'string') {
     throw new LakeSoulError('InvalidArgument', 'not a scan plan JSON (splits and tableSchemaJson are required)');
   }
-  return new TableScanPlan(json.filter ? { ...json, filter: restoreBigints(json.filter) as FilterExpr } : json, stores);
+  return new TableScanPlan(json.filter ? { ...json, filter: restoreFilterLiterals(json.filter) as FilterExpr } : json, stores);
 }
 
-/** The key of a bigint filter literal in plan JSON (see {@link TableScanPlan.toJSON}). */
+// Filter literals JSON has no form for, tagged in plan JSON (see TableScanPlan.toJSON): a bigint
+// (beyond ±2^53) as `{ "$bigint": "<decimal>" }`, a Date (DATE/TIMESTAMP literals) as
+// `{ "$date": <epoch ms> }`, a non-finite number as `{ "$number": "Infinity" }`. Untagged, JSON
+// turned a Date into its ISO text (`s = DATE '2024-01-01'` on a text column matched that text over
+// Flight where a read in process refuses it) and `1e400` into null (`score < 1e400` matched nothing).
 const BIGINT_TAG = '$bigint';
+const DATE_TAG = '$date';
+const NUMBER_TAG = '$number';
 
-/** `value` with every `{ "$bigint": "<decimal>" }` (as toJSON writes a bigint) turned back into the bigint. */
-function restoreBigints(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(restoreBigints);
+/** JSON.stringify replacer of a filter (`this` holds the value before Date's own toJSON ran). */
+function tagFilterLiteral(this: Record<string, unknown>, key: string, v: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Date) return { [DATE_TAG]: raw.getTime() };
+  if (typeof v === 'bigint') return { [BIGINT_TAG]: v.toString() };
+  if (typeof v === 'number' && !Number.isFinite(v)) return { [NUMBER_TAG]: String(v) };
+  return v;
+}
+
+/** A filter of plan JSON with its tagged literals (see {@link tagFilterLiteral}) turned back into values. */
+function restoreFilterLiterals(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(restoreFilterLiterals);
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   const o = value as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (keys.length === 1 && keys[0] === BIGINT_TAG && typeof o[BIGINT_TAG] === 'string' && /^-?\d+$/.test(o[BIGINT_TAG])) return BigInt(o[BIGINT_TAG]);
-  return Object.fromEntries(keys.map((k) => [k, restoreBigints(o[k])]));
+  if (keys.length === 1) {
+    const t = o[keys[0]];
+    if (keys[0] === BIGINT_TAG && typeof t === 'string' && /^-?\d+$/.test(t)) return BigInt(t);
+    if (keys[0] === DATE_TAG && (typeof t === 'number' || t === null)) return new Date(t ?? NaN);
+    if (keys[0] === NUMBER_TAG && (t === 'Infinity' || t === '-Infinity' || t === 'NaN')) return Number(t);
+  }
+  return Object.fromEntries(keys.map((k) => [k, restoreFilterLiterals(o[k])]));
 }
