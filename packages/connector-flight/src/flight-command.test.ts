@@ -19,6 +19,21 @@ describe('descriptor commands', () => {
     expect(parseReadCommand(cmd({ table: 't', incremental: { start: 5, end: 10 } })).incremental).toEqual({ start: 5, end: 10 });
   });
 
+  it("reads times the way filters do, whatever the server's zone", () => {
+    // Date.parse read an offset-less time in the server's zone (TZ=Asia/Tokyo: 9 h earlier) and
+    // rolled impossible days over; a string of digits stays epoch ms
+    const at = (timestamp: unknown) => parseReadCommand(cmd({ table: 't', timestamp })).timestamp;
+    const utc = Date.UTC(2026, 11, 6, 6, 17, 19, 73);
+    for (const t of ['2026-12-06T06:17:19.073Z', '2026-12-06T06:17:19.073', '2026-12-06 06:17:19.073', '2026-12-06T15:17:19.073+09:00', '2026-12-06T06:17:19.0735Z']) expect(at(t), t).toBe(utc);
+    expect(at('2026-12-06')).toBe(Date.UTC(2026, 11, 6));
+    expect(at('1764999999999')).toBe(1764999999999);
+    expect(at(1764999999999)).toBe(1764999999999);
+    expect(at('1969-12-31T23:59:59.9995Z')).toBe(-1);
+    expect(() => at('2026-02-30T00:00:00Z')).toThrow(/"timestamp" must be .* got '2026-02-30T00:00:00Z': .*not a valid date-time/);
+    expect(() => at('December 17, 2099')).toThrow(/"timestamp" must be epoch milliseconds or an ISO-8601 date-time/);
+    expect(() => parseReadCommand(cmd({ table: 't', incremental: { start: '2026-13-01', end: 5 } }))).toThrow(/"incremental.start"/);
+  });
+
   it('refuses bad commands with a clear message', () => {
     expect(() => parseReadCommand(cmd('not json'))).toThrow(/not JSON/);
     expect(() => parseReadCommand(cmd({ namespace: 'x' }))).toThrow(/"table"/);

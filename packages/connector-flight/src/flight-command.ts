@@ -7,7 +7,8 @@
  * catalog; unknown keys are refused.
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { Filter, ScanOptions } from '@lakesoul-ts/io';
+import { TemporalParseError, parseDateDays, parseTimestamp, type Filter, type ScanOptions } from '@lakesoul-ts/io';
+import { TimeUnit } from 'apache-arrow';
 import type { FlightDescriptorMessage } from './flight-proto.js';
 import {
   MAX_COMMAND_BYTES, MAX_FILTER_CHARS, MAX_NAME_CHARS, MAX_PATH_ELEMENTS,
@@ -57,15 +58,35 @@ function bad(message: string, code?: string): LakeSoulError {
   return new LakeSoulError('InvalidArgument', message, code ? { code } : {});
 }
 
+/** A date-time's UTC offset at its end (`Z`, `+08`, `-05:30`); a date alone ends in `-02` too. */
+const OFFSET_RE = /(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * Epoch milliseconds of a command's time: a number, a string of digits (epoch ms), or ISO 8601 as
+ * filters read it (no offset: UTC, not the server's zone; a date alone: its midnight UTC; impossible
+ * days such as 2026-02-30 refused, where Date.parse rolled them over).
+ */
 function toEpochMs(value: unknown, what: string): number {
   let ms = NaN;
+  let why = '';
   if (typeof value === 'number') ms = value;
   else if (typeof value === 'string' && value.length <= 64) {
-    const asNumber = Number(value);
-    ms = value.trim() !== '' && Number.isFinite(asNumber) ? asNumber : Date.parse(value);
+    const t = value.trim();
+    if (/^-?\d+$/.test(t)) ms = Number(t);
+    else {
+      try {
+        const zoned = OFFSET_RE.test(t) && /\d{2}:\d{2}/.test(t);
+        const ns = /^[+-]?\d+-\d{2}-\d{2}$/.test(t) ? BigInt(parseDateDays(t)) * 86_400_000_000_000n : parseTimestamp(t, TimeUnit.NANOSECOND, zoned, false);
+        const whole = ns / 1_000_000n;
+        ms = Number(ns < 0n && whole * 1_000_000n !== ns ? whole - 1n : whole);
+      } catch (e) {
+        if (!(e instanceof TemporalParseError)) throw e;
+        why = `: ${e.message}`;
+      }
+    }
   }
   if (!Number.isFinite(ms) || Math.abs(ms) > MAX_EPOCH_MS) {
-    throw bad(`${what} must be epoch milliseconds or an ISO-8601 date-time (within ±${MAX_EPOCH_MS} ms), got ${quote(value)}`);
+    throw bad(`${what} must be epoch milliseconds or an ISO-8601 date-time such as 2024-01-02T10:00:00Z (no offset: UTC; within ±${MAX_EPOCH_MS} ms), got ${quote(value)}${why}`);
   }
   return Math.trunc(ms);
 }
