@@ -32,6 +32,7 @@ import {
   STAGE_OPTIONS, WRITE_MODES, WRITE_OPTIONS,
 } from './option-names.js';
 import {
+  BLOB_COPY_DIR,
   rewritePartitions,
   compactionPolicy,
   ownedFileFilter,
@@ -658,7 +659,8 @@ export class LakeSoulTable {
       const uri = `${base}/${rel}`;
       const pastWindow = now - m.lastModified.getTime() >= window;
       if (m.temporary) return pastWindow ? { path: uri, size: m.size, reason: 'orphan' } : null;
-      if (!/\.(parquet|vortex)$/i.test(rel)) return null;
+      // copies of imported blobs are rows' data, whatever their names (`_blobs/emb.parquet`)
+      if (!/\.(parquet|vortex)$/i.test(rel) || rel.startsWith(`${BLOB_COPY_DIR}/`)) return null;
       // Live files are never touched, whatever their commit rows say (LakeSoul-Python leaves its
       // commit rows committed=false while partition_info references them).
       if (referenced.has(locationKey(uri))) return null;
