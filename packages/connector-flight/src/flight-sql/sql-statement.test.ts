@@ -65,4 +65,27 @@ describe('parseSqlSelect', () => {
     }
     expect(performance.now() - t0).toBeLessThan(2000);
   });
+
+  it('refuses query parameters (?, $1, :name) outside quotes, saying to write literal values', () => {
+    for (const [sql, param, at] of [
+      ['SELECT * FROM events WHERE id = ?', '?', 33],
+      ["SELECT a FROM t WHERE b = 'x' AND c = $12", '$12', 39],
+      ['SELECT a FROM t WHERE a = :name LIMIT 3', ':name', 27],
+      ['SELECT a FROM t LIMIT ?', '?', 23],
+    ] as const) {
+      const e = refusal(sql);
+      expect(e, sql).toMatchObject({ kind: 'InvalidArgument', code: 'FLIGHT_SQL_UNSUPPORTED_STATEMENT' });
+      expect(e.message, sql).toContain(`query parameters are not supported (${param} at character ${at}): write the values into the statement as literals`);
+      expect(e.message, sql).toContain('SELECT * | col, ... FROM [namespace.]table');
+    }
+  });
+
+  it('reads ?, $1 and :name inside string literals and quoted names, and $ inside a name, as text', () => {
+    expect(parseSqlSelect(`SELECT "a?", "b:c" FROM "t$1" WHERE x = 'why? $1 :name' AND "?" = 'it''s?'`)).toEqual({
+      read: { table: 't$1', namespace: 'default', columns: ['a?', 'b:c'], filter: `x = 'why? $1 :name' AND "?" = 'it''s?'` },
+    });
+    expect(parseSqlSelect('SELECT a$1 FROM t WHERE a$1 = 2').read).toMatchObject({ columns: ['a$1'], filter: 'a$1 = 2' });
+    // '::' is no parameter: the filter's own parser refuses it when the read is planned
+    expect(parseSqlSelect('SELECT a FROM t WHERE a::int = 1').read.filter).toBe('a::int = 1');
+  });
 });

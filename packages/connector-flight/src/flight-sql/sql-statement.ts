@@ -8,8 +8,9 @@
  * ```
  *
  * Keywords are case-insensitive; identifiers are `[A-Za-z_][A-Za-z0-9_$]*` or "double quoted" (""
- * escapes a quote); `<filter>` is the filter grammar of the io package (docs/tables.md). Anything else
- * is an `InvalidArgument` error that says what is supported.
+ * escapes a quote), compared as written (not folded to upper or lower case); `<filter>` is the filter
+ * grammar of the io package (docs/tables.md). There are no parameters (`?`, `$1`, `:name`): values are
+ * written as literals. Anything else is an `InvalidArgument` error that says what is supported.
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { DEFAULT_NAMESPACE, parseReadCommand, type FlightReadCommand } from '../flight-command.js';
@@ -138,6 +139,12 @@ function unquoteIdent(text: string): string {
   return t.startsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
 }
 
+/**
+ * A query parameter placeholder outside quoted text: `?`, `$1` (a `$` and digits that do not continue
+ * a name: `a$1` is a column) or `:name` (not after another `:`). Searched in the masked statement.
+ */
+const PARAMETER_RE = /\?|(?<![A-Za-z0-9_$])\$\d+|(?<!:):[A-Za-z_][A-Za-z0-9_]*/;
+
 /** Splits `original` at the positions of `sep` found in `masked` (outside quotes). */
 function splitOutside(original: string, masked: string, sep: string): string[] {
   const parts: string[] = [];
@@ -163,6 +170,11 @@ export function parseSqlSelect(sql: string): SqlSelect {
   if (Buffer.byteLength(sql, 'utf8') > MAX_COMMAND_BYTES) throw limitError(`Flight SQL statement (${Buffer.byteLength(sql, 'utf8')} bytes)`, `of ${MAX_COMMAND_BYTES} bytes`);
   if (sql.includes('\0')) throw unsupported(sql, 'NUL character');
   const masked = mask(sql);
+  const param = PARAMETER_RE.exec(masked);
+  if (param) {
+    throw unsupported(sql, `query parameters are not supported (${param[0]} at character ${param.index + 1}): `
+      + "write the values into the statement as literals, e.g. WHERE id = 42 AND kind = 'click'");
+  }
   const m = HEAD_RE.exec(masked);
   const tail = m ? tailClauses(masked, m[0].length) : null;
   if (!m || !tail) {
