@@ -555,31 +555,38 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
         throw new LakeSoulError('InvalidArgument', `table create ${name}: --buckets needs --primary-key (rows are bucketed by the hash of their key)`);
       }
       const path = o.path === undefined ? undefined : tablePathArg(String(o.path));
-      if (o.ifNotExists) {
-        // an existing table is left as it is: say so (it printed "created" with the old schema), and
-        // what of the request it does not have
-        const existing = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
+      // An existing table is left as it is: say so (it printed "created" with the old schema), and what
+      // of the request it does not have. Also when another create wins the race after this look:
+      // the create itself is made without ifNotExists, so a lost race is TABLE_EXISTS, not "created".
+      const existing = async (): Promise<boolean> => {
+        const table = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
           if (LakeSoulError.hasCode(e, 'TABLE_NOT_FOUND')) return undefined;
           throw e;
         });
-        if (existing) {
-          const info = existing.info;
-          out(`table '${info.namespace}.${info.name}' already exists at ${info.path}: left as it is (--if-not-exists)`);
-          out(describeSchema(info.schema, info));
-          for (const d of requestDifferences(info, schema, { primaryKeys: o.primaryKey, rangePartitions: o.partitionBy, buckets: o.buckets, cdcColumn: o.cdcColumn, path })) {
-            note(`warning: table '${info.namespace}.${info.name}' exists with ${d}`);
-          }
-          return;
+        if (!table) return false;
+        const info = table.info;
+        out(`table '${info.namespace}.${info.name}' already exists at ${info.path}: left as it is (--if-not-exists)`);
+        out(describeSchema(info.schema, info));
+        for (const d of requestDifferences(info, schema, { primaryKeys: o.primaryKey, rangePartitions: o.partitionBy, buckets: o.buckets, cdcColumn: o.cdcColumn, path })) {
+          note(`warning: table '${info.namespace}.${info.name}' exists with ${d}`);
         }
-      }
+        return true;
+      };
+      if (o.ifNotExists && await existing()) return;
       // an object store is reached first, as init does: a missing bucket was found only by the first
       // import, after the table was registered in a shared catalog
       const location: string = path ?? ctx.config.warehouse;
       if (!/^file:/i.test(location) && !location.startsWith('/')) await checkWarehouseReachable(location);
-      const t = await ctx.lakehouse.createTable(name, schema, {
-        namespace: o.namespace, rangePartitions: o.partitionBy, primaryKeys: o.primaryKey, hashBucketNum: o.buckets,
-        cdcColumn: o.cdcColumn, blobColumns: o.blobColumns, properties, path, ifNotExists: o.ifNotExists,
-      });
+      let t: LakeSoulTable;
+      try {
+        t = await ctx.lakehouse.createTable(name, schema, {
+          namespace: o.namespace, rangePartitions: o.partitionBy, primaryKeys: o.primaryKey, hashBucketNum: o.buckets,
+          cdcColumn: o.cdcColumn, blobColumns: o.blobColumns, properties, path,
+        });
+      } catch (e) {
+        if (o.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS') && await existing()) return;
+        throw e;
+      }
       out(`table '${t.info.namespace}.${t.info.name}' created at ${t.info.path}`);
       out(describeSchema(t.info.schema, t.info));
     }));
