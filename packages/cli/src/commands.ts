@@ -511,7 +511,8 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
     .description(`create a table. Schema: --schema "col:type[!],..." (! = not null), --schema @file.json, or --from <data file>.\nTypes: ${TYPE_NAMES}`)
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-s, --schema <spec|@file>', 'schema spec or @file (Arrow-Java JSON or [{name,type,nullable}])')
-    .option('--from <file>', 'infer the schema from a CSV, JSONL or Parquet file')
+    .option('--from <file>', 'infer the schema from a CSV, JSONL or Parquet file (- for standard input)')
+    .addOption(new Option('-f, --format <fmt>', 'format of the --from file (default: from the extension)').choices(['csv', 'tsv', 'jsonl', 'json', 'parquet']))
     .option('--partition-by <cols>', 'range-partition columns', list)
     .option('--primary-key <cols>', 'primary-key columns (enables upserts and merge-on-read)', list)
     .option('--buckets <n>', 'hash buckets for primary-key tables (power of two)', intOption(1, 2 ** 30))
@@ -536,8 +537,17 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
           });
         }
       } else if (o.from) {
-        const { inferFileSchema, detectFormat } = await import('./table-input.js');
-        const inferred = await inferFileSchema(o.from, detectFormat(o.from), undefined, /\.tsv$/i.test(o.from) ? '\t' : undefined);
+        const { inferFileSchema, detectFormat, seekableInput } = await import('./table-input.js');
+        const from = String(o.from);
+        const format = detectFormat(from, o.format);
+        // standard input and pipes as import takes them (a Parquet footer needs a seekable file)
+        const input = await seekableInput(from, io.stdin ?? process.stdin);
+        let inferred: Schema;
+        try {
+          inferred = await inferFileSchema(input.path, format, undefined, o.format === 'tsv' || /\.tsv$/i.test(from) ? '\t' : undefined);
+        } finally {
+          await input.dispose();
+        }
         // as the table API does for a schema inferred from data (createTable(name, rows, { primaryKeys })):
         // primary-key columns not null, every other column nullable (later writes may hold nulls)
         const keys = (o.primaryKey as string[] | undefined) ?? [];
@@ -739,7 +749,7 @@ async function checkImportInputs(name: string, files: string[], format: string |
   if (files.filter((f) => f === '-').length > 1) throw new LakeSoulError('InvalidArgument', 'standard input (-) can be imported once per command');
   for (const file of files) {
     if (file === '-') {
-      if (!format) throw new LakeSoulError('InvalidArgument', 'to import standard input (-), give its --format csv|jsonl|parquet');
+      if (!format) throw new LakeSoulError('InvalidArgument', 'to import standard input (-), give its --format csv|tsv|jsonl|json|parquet');
       continue;
     }
     const st = await stat(file).catch(() => undefined);
@@ -812,7 +822,7 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
   program.command('import <table> <files...>')
     .description('import CSV, JSONL or Parquet files into a table (- reads standard input, with --format), or an image folder (--format images; creates the table when missing)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
-    .addOption(new Option('-f, --format <fmt>', 'input format (default: from the extension)').choices(['csv', 'jsonl', 'parquet', 'images']))
+    .addOption(new Option('-f, --format <fmt>', 'input format (default: from the extension; json: JSON lines or one array of objects)').choices(['csv', 'tsv', 'jsonl', 'json', 'parquet', 'images']))
     .addOption(new Option('-m, --mode <mode>', 'append, or upsert for primary-key tables').choices(['append', 'upsert']))
     .option('--delimiter <c>', 'CSV delimiter, one character (\\t: tab; default: tab for .tsv files, else comma)', delimiterOption)
     .option('--batch-rows <n>', 'rows per batch', intOption(1, 2 ** 24), 65536)
@@ -844,7 +854,8 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
             if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
             // a data file does not say the primary key, partitions or buckets: the table is made first
             const ns = o.namespace === 'default' ? '' : ` -n ${shellWord(o.namespace)}`;
-            throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${shellWord(name)}${ns} --from ${shellWord(files[0]!)}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
+            const fmt = o.format === undefined ? '' : ` --format ${o.format}`;
+            throw new LakeSoulError('NotFound', `${e.message}; create it first: \`${cliName()} table create ${shellWord(name)}${ns} --from ${shellWord(files[0]!)}${fmt}\` takes its schema from the file (add --primary-key, --partition-by, --buckets as wanted) (see: ${cliName()} table create --help)`, {
               code: e.code, context: e.context, cause: e,
             });
           });
@@ -861,7 +872,7 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
             const batches = (async function* () {
               try {
                 for await (const b of readInput(input.path, fmt, t.info.schema, {
-                  batchRows: o.batchRows, delimiter: o.delimiter ?? (/\.tsv$/i.test(file) ? '\t' : ','), signal: stop.signal, roles: t.info,
+                  batchRows: o.batchRows, delimiter: o.delimiter ?? (o.format === 'tsv' || /\.tsv$/i.test(file) ? '\t' : ','), signal: stop.signal, roles: t.info,
                   onBytes: (n) => { progress.tick({ bytes: n - last }); last = n; },
                   onJsonText: (column, at) => { const c = asText.get(column); if (c) c.n++; else asText.set(column, { n: 1, first: at.line }); },
                 })) { rows += b.numRows; progress.tick({ rows: b.numRows }); yield b; }

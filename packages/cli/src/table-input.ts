@@ -26,7 +26,7 @@ export function detectFormat(file: string, flag?: string): InputFormat {
   if (f === 'csv' || f === 'tsv') return 'csv';
   if (f === 'jsonl' || f === 'json') return 'jsonl';
   if (f === 'parquet') return 'parquet';
-  throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${file}: use --format csv|jsonl|parquet|images`, { context: { file } });
+  throw new LakeSoulError('InvalidArgument', `cannot tell the format of ${file}: use --format csv|tsv|jsonl|json|parquet`, { context: { file } });
 }
 
 /** An input as a regular file (see {@link seekableInput}); `dispose` removes a spooled copy. */
