@@ -420,6 +420,26 @@ describe('a blob on S3 that changes while it is downloaded', () => {
   });
 });
 
+describe('openBlob ranges', () => {
+  it('refuses a range starting or reaching past the end of its object (BLOB_RANGE_OUT_OF_BOUNDS), as the table read does', async () => {
+    const stores = new StoreRegistry();
+    await stores.resolve('memory://ui-ranges/t/a.bin').store.put('t/a.bin', new TextEncoder().encode('ABCD'));
+    const fetcher = new BlobFetcher({ stores, tablePath: 'memory://ui-ranges/t', onMissing: 'null' });
+    // these opened an empty blob
+    for (const v of [{ path: 'a.bin', offset: 100 }, { path: 'a.bin', offset: 10, length: 0 }, { path: 'a.bin', offset: 4 }, { path: 'a.bin', offset: 3, length: 5 }]) {
+      const e = await openBlob(fetcher, v).then(() => null, (x: { code?: string; kind?: string }) => x);
+      expect(e?.kind, JSON.stringify(v)).toBe('InvalidArgument');
+      expect(e?.code, JSON.stringify(v)).toBe('BLOB_RANGE_OUT_OF_BOUNDS');
+    }
+    const inside = await openBlob(fetcher, { path: 'a.bin', offset: 1, length: 2 });
+    expect(inside?.size).toBe(2);
+    expect(Buffer.from(await inside!.read(0, 2)).toString()).toBe('BC');
+    const tail = await openBlob(fetcher, { path: 'a.bin', offset: 3 });
+    expect(tail?.size).toBe(1);
+    expect((await openBlob(fetcher, { path: 'a.bin', offset: 4, length: 0 }))?.size).toBe(0);
+  });
+});
+
 describe('blobChunks', () => {
   /** A remote-like blob of `chunks` one-byte chunks (chunk i holds i) whose version check fails while `failing()` says so. */
   function remoteBlob(chunks: number, failing: () => boolean) {

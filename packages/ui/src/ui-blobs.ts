@@ -134,7 +134,7 @@ export function inMemoryBlob(bytes: Uint8Array): OpenedBlob {
 /** The fetcher's HEAD and ranged reads, when it is io's `BlobFetcher` (what `ScanPlan.blobFetcher` returns). */
 function sizedFetcherOf(f: BlobValueFetcher): BlobFetcher | null {
   const s = f as Partial<BlobFetcher>;
-  return typeof s.target === 'function' && typeof s.size === 'function' && typeof s.get === 'function' ? (f as BlobFetcher) : null;
+  return typeof s.target === 'function' && typeof s.size === 'function' && typeof s.get === 'function' && typeof s.checkRange === 'function' ? (f as BlobFetcher) : null;
 }
 
 /** What identifies one version of an object: the HEAD's size, modification time and ETag. */
@@ -186,14 +186,10 @@ export async function openBlob(fetcher: BlobValueFetcher, value: unknown, signal
     if (LakeSoulError.is(e, 'NotFound') && !signal?.aborted) return null;
     throw e;
   }
-  const available = t.offset !== undefined ? Math.max(0, meta.size - t.offset) : meta.size;
-  if (t.length !== undefined && t.length > available) {
-    throw new LakeSoulError('InvalidArgument', `byte range [${t.offset}, ${t.offset! + t.length}) of ${t.uri} lies beyond the end of the object (it holds ${available} bytes from ${t.offset})`, {
-      code: 'BLOB_RANGE_OUT_OF_BOUNDS',
-      context: { file: t.uri },
-    });
-  }
-  const size = t.length ?? available;
+  // an offset past the end, or a length reaching past it, is refused as the table read refuses it
+  // (an offset past the end opened an empty blob)
+  f.checkRange(t, meta.size);
+  const size = t.length ?? meta.size - (t.offset ?? 0);
   const version = versionOf(meta);
   return {
     size,

@@ -66,11 +66,31 @@ export class BlobFetcher implements BlobValueFetcher {
     return t;
   }
 
-  /** The bytes `t` will hold (HEAD; minus the offset for an open-ended range). */
+  /**
+   * The bytes `t` will hold (HEAD; minus the offset for an open-ended range).
+   * @throws LakeSoulError InvalidArgument (`BLOB_RANGE_OUT_OF_BOUNDS`) when `t`'s range does not lie
+   *   inside the object (see {@link checkBlobRange}), or the store's error.
+   */
   async size(t: BlobTarget, signal?: AbortSignal): Promise<number> {
+    const size = await this.objectSize(t, signal);
+    checkBlobRange(t, size);
+    return t.offset !== undefined ? (t.length ?? size - t.offset) : size;
+  }
+
+  /**
+   * Refuses `t`'s range when it does not lie inside an object of `size` bytes (its HEAD's size): see
+   * {@link checkBlobRange}.
+   * @throws LakeSoulError InvalidArgument (`BLOB_RANGE_OUT_OF_BOUNDS`).
+   */
+  checkRange(t: BlobTarget, size: number): void {
+    checkBlobRange(t, size);
+  }
+
+  /** The whole object's size (HEAD, confined for local files). */
+  private async objectSize(t: BlobTarget, signal?: AbortSignal): Promise<number> {
     try {
       const meta = t.confined ? await t.confined.reader.headConfined(t.key, t.confined.within, { signal }) : await t.store.head(t.key, { signal });
-      return t.offset !== undefined ? Math.max(0, meta.size - t.offset) : meta.size;
+      return meta.size;
     } catch (e) {
       throw this.readError(t, e);
     }
@@ -95,8 +115,21 @@ export class BlobFetcher implements BlobValueFetcher {
     if (t.length !== undefined && bytes.length !== t.length) {
       throw new LakeSoulError('InvalidArgument', `byte range [${t.offset}, ${t.offset! + t.length}) of ${t.uri} lies beyond the end of the object (got ${bytes.length} of ${t.length} bytes)`, {
         code: 'BLOB_RANGE_OUT_OF_BOUNDS',
-        context: { file: t.uri },
+        context: { file: t.uri, reference: t.original },
       });
+    }
+    // stores clamp a range to the object: no byte can mean an offset at or past its end (a HEAD, only
+    // for such a read, tells it from an empty range inside the object)
+    if (bytes.length === 0 && t.offset !== undefined && t.offset > 0) {
+      let size: number;
+      try {
+        size = await this.objectSize(t, signal);
+      } catch (e) {
+        const le = asBlobError(e);
+        if (le.kind === 'NotFound' && this.options.onMissing === 'null' && !signal?.aborted) return null;
+        throw le;
+      }
+      checkBlobRange(t, size);
     }
     return bytes;
   }
@@ -124,6 +157,28 @@ export class BlobFetcher implements BlobValueFetcher {
     if (!within) this.confinements.set(baseUri, (within = this.roots.localConfinement(baseUri)));
     return { reader, within };
   }
+}
+
+/**
+ * Refuses a byte range of a reference that does not lie inside its object of `size` bytes: an offset
+ * past the end (`{ offset: 10, length: 0 }` of a 4-byte object), a length reaching past it, or an
+ * open-ended range (no length) starting at the end or beyond (`{ offset: 4 }` of 4 bytes names no
+ * byte of it: an HTTP server answers 416). An open range from offset 0 is the whole object, even an
+ * empty one; an empty range (`length` 0) inside the object or at its end is allowed.
+ * @throws LakeSoulError InvalidArgument (code `BLOB_RANGE_OUT_OF_BOUNDS`) naming the reference and the
+ *   object's URI and size (`context.file`, `context.reference`).
+ */
+export function checkBlobRange(t: { offset?: number; length?: number; uri: string; original?: string }, size: number): void {
+  const offset = t.offset;
+  if (offset === undefined) return;
+  const past = t.length !== undefined ? offset + t.length > size : offset > 0 && offset >= size;
+  if (!past) return;
+  const range = t.length !== undefined ? `[${offset}, ${offset + t.length})` : `[${offset}, end)`;
+  const ref = t.original !== undefined ? `blob reference '${t.original}': ` : '';
+  throw new LakeSoulError('InvalidArgument', `${ref}byte range ${range} of ${t.uri} lies beyond the end of the object (it holds ${size} bytes)`, {
+    code: 'BLOB_RANGE_OUT_OF_BOUNDS',
+    context: { file: t.uri, ...(t.original !== undefined ? { reference: t.original } : {}) },
+  });
 }
 
 /** `path`, or `path [offset, +length)` for a ranged reference. */

@@ -60,11 +60,20 @@ interface Root {
 
 /** Where references may point, and what relative references are relative to. */
 export interface BlobRootsOptions {
-  /** The table's location: always allowed; relative references resolve against it by default. */
+  /**
+   * The table's location: always allowed; relative references resolve against it by default. A store
+   * location (taken as written, like every location the stores read, never percent-decoded).
+   */
   tablePath: string;
-  /** Further allowed locations. */
+  /**
+   * Further allowed locations, as the table property `lakesoul_blob_roots` lists them. One written as
+   * a `file:` URI is percent-decoded as references are (`file:///data/my%2541dir` is the folder
+   * `/data/my%41dir`), and, when that differs from the text as written, the location as written is
+   * allowed too (older imports recorded a folder's name unencoded). Other schemes and plain paths are
+   * taken as written.
+   */
   allowedRoots?: string[];
-  /** Base of relative references instead of the table path (itself allowed). */
+  /** Base of relative references instead of the table path (itself allowed); a store location like `tablePath`. */
   relativeRoot?: string;
 }
 
@@ -80,17 +89,26 @@ export class BlobRoots {
   private readonly base: Root;
 
   constructor(options: BlobRootsOptions) {
-    const make = (uri: string): Root => {
+    const make = (uri: string, key: string): Root => {
       const parsed = parseUri(uri);
-      const segments = parsed.key.split('/').filter((s) => s !== '' && s !== '.');
+      const segments = key.split('/').filter((s) => s !== '' && s !== '.');
       if (segments.includes('..')) {
         throw new LakeSoulError('InvalidArgument', `an allowed blob root may not contain '..': ${uri}`, { context: { file: uri } });
       }
       return { parsed: { ...parsed, key: segments.join('/') }, segments, uri: formatUri({ ...parsed, key: segments.join('/') }) };
     };
-    const table = make(options.tablePath);
-    this.base = options.relativeRoot ? make(options.relativeRoot) : table;
-    this.roots = [table, ...(options.allowedRoots ?? []).map(make)];
+    // a store location: its key as written
+    const location = (uri: string): Root => make(uri, parseUri(uri).key);
+    // a root as references are written: a file: URI's path decoded as resolve decodes a reference's,
+    // and its text as written as well when that differs (and decodes at all)
+    const allowed = (uri: string): Root[] => {
+      const key = parseUri(uri).key;
+      const decoded = SCHEME.test(uri) && parseUri(uri).scheme === 'file' ? decodeRootKey(key) : key;
+      return decoded === key ? [make(uri, key)] : [make(uri, decoded), make(uri, key)];
+    };
+    const table = location(options.tablePath);
+    this.base = options.relativeRoot ? location(options.relativeRoot) : table;
+    this.roots = [table, ...(options.allowedRoots ?? []).flatMap(allowed)];
     if (options.relativeRoot) this.roots.push(this.base);
   }
 
@@ -103,7 +121,8 @@ export class BlobRoots {
    * Resolves a reference path to a canonical URI inside the roots.
    * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`) when it points elsewhere or uses
    * another scheme; InvalidArgument (code `BLOB_BAD_REFERENCE`) for an empty or malformed reference,
-   * or one naming a root itself (`.`, `sub/..`, the table path, with or without a trailing slash).
+   * one naming a root itself (`.`, `sub/..`, the table path, with or without a trailing slash), or
+   * one ending in `/`, `.` or `..` (`a.png/` names a directory, never the object `a.png`).
    */
   resolve(ref: BlobReference): ResolvedBlobReference {
     const path = ref.path;
@@ -113,6 +132,8 @@ export class BlobRoots {
     let scheme: string;
     let authority: string;
     let segments: string[];
+    /** The reference's own segments, decoded, before `.`/`..` are applied. */
+    let written: string[];
     const m = SCHEME.exec(path);
     if (m || path.startsWith('/')) {
       let parsed: ParsedUri;
@@ -127,11 +148,13 @@ export class BlobRoots {
       // a file: URI's path is percent-encoded (RFC 8089; what pathToFileURL writes): `%20` is a space,
       // not three characters (a file literally named `a%20b` was read instead of `a b`)
       const raw = parsed.key.split('/');
-      segments = normalizeSegments(m && scheme === 'file' ? raw.map((s) => decodeFileUriSegment(s, path)) : raw, path);
+      written = m && scheme === 'file' ? raw.map((s) => decodeFileUriSegment(s, path)) : raw;
+      segments = normalizeSegments(written, path);
     } else {
       scheme = this.base.parsed.scheme;
       authority = this.base.parsed.authority;
-      segments = normalizeSegments([...this.base.segments, ...path.split('/')], path);
+      written = path.split('/');
+      segments = normalizeSegments([...this.base.segments, ...written], path);
     }
     const within = (r: Root) => r.parsed.scheme === scheme && r.parsed.authority === authority && r.segments.length <= segments.length && r.segments.every((s, i) => segments[i] === s);
     const named = this.roots.find((r) => within(r) && r.segments.length === segments.length);
@@ -140,6 +163,12 @@ export class BlobRoots {
       throw new LakeSoulError('InvalidArgument', `blob reference '${path}' names the root ${named.uri} itself, not an object inside it`, { code: 'BLOB_BAD_REFERENCE', context: { reference: path } });
     }
     if (!this.roots.some(within)) throw denied(path, `it is outside the allowed roots (${this.allowed.join(', ')})`);
+    // `a.png/` (or `a.png/.`) names a directory: read as `a.png` it was another object than the one
+    // written (on S3 `i/a.bin/` and `i/a.bin` are two keys), so it is refused on every store alike
+    const last = written[written.length - 1];
+    if (last === '' || last === '.' || last === '..') {
+      throw new LakeSoulError('InvalidArgument', `blob reference '${path}' ends in '/', '.' or '..': it names a directory, not an object (write it without the trailing part)`, { code: 'BLOB_BAD_REFERENCE', context: { reference: path } });
+    }
     const parsed: ParsedUri = { scheme, authority, key: segments.join('/') };
     return { uri: formatUri(parsed), parsed, offset: ref.offset, length: ref.length };
   }
@@ -188,6 +217,28 @@ export const ALLOW_ROOT_HINT =
 /** The refusal of a reference outside the roots (kind PermissionDenied, code `BLOB_OUTSIDE_ROOTS`). */
 export function denied(ref: string, why: string, context: Record<string, string> = {}): LakeSoulError {
   return new LakeSoulError('PermissionDenied', `blob reference '${ref}' refused: ${why}; ${ALLOW_ROOT_HINT}`, { code: 'BLOB_OUTSIDE_ROOTS', context: { reference: ref, ...context } });
+}
+
+/**
+ * The key of an allowed root written as a `file:` URI, percent-decoded segment by segment as
+ * {@link decodeFileUriSegment} decodes a reference's; a segment that is no valid encoding (a literal
+ * `%`, as in a folder `50%off` an older import recorded unencoded) or that encodes a '/' or NUL is kept
+ * as written: no reference can name it in decoded form, and refusing it would make the whole table
+ * unreadable.
+ */
+function decodeRootKey(key: string): string {
+  return key
+    .split('/')
+    .map((s) => {
+      if (!s.includes('%')) return s;
+      try {
+        const d = decodeURIComponent(s);
+        return d.includes('/') || d.includes('\0') ? s : d;
+      } catch {
+        return s;
+      }
+    })
+    .join('/');
 }
 
 /** One percent-decoded segment of a `file:` URI's path; an encoded '/' or NUL, or a bad escape, is refused. */

@@ -174,7 +174,9 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
   let reserved = 0;
   /** Started tasks waiting for (or about to wait for) a byte grant, in row order. */
   let needBytes: Task[] = [];
-  let schemaChecked = false;
+  /** The last batch schema checked against the blob columns, and the number of input batches seen. */
+  let checkedSchema: Schema | undefined;
+  let batchesSeen = 0;
 
   let wake: () => void = () => undefined;
   let changed = new Promise<void>((r) => (wake = r));
@@ -212,24 +214,28 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     });
   };
 
-  const checkSchema = (batch: RecordBatch): void => {
-    if (schemaChecked) return;
-    schemaChecked = true;
+  // Every batch's schema is checked (a stream may change it between batches: a later batch without
+  // the column gave a raw TypeError, one with an Int32 column null bytes); a batch reusing the
+  // schema object last checked is not checked again.
+  const checkSchema = (batch: RecordBatch, n: number): void => {
+    if (batch.schema === checkedSchema) return;
+    const where = n > 1 ? ` in input batch ${n}` : '';
     for (const c of columns) {
       const f = batch.schema.fields.find((x) => x.name === c);
-      if (!f) throw new LakeSoulError('InvalidArgument', `blob column '${c}' is not among the read columns (${batch.schema.fields.map((x) => x.name).join(', ')})`, { context: { column: c } });
+      if (!f) throw new LakeSoulError('InvalidArgument', `blob column '${c}' is not among the read columns${where} (${batch.schema.fields.map((x) => x.name).join(', ')})`, { context: { column: c, batch: n } });
       if (!isReferenceType(f.type)) {
-        throw new LakeSoulError('SchemaMismatch', `blob column '${c}' has type ${String(f.type)}; expected a string (URI or relative path) or a struct {path, offset, length}`, { context: { column: c } });
+        throw new LakeSoulError('SchemaMismatch', `blob column '${c}' has type ${String(f.type)}${where}; expected a string (URI or relative path) or a struct {path, offset, length}`, { context: { column: c, batch: n } });
       }
       const out = blobBytesColumnName(c);
       if (batch.schema.fields.some((x) => x.name === out)) {
-        throw new LakeSoulError('InvalidArgument', `cannot add column '${out}' for blob column '${c}': the batch already has a column of that name`, { context: { column: out } });
+        throw new LakeSoulError('InvalidArgument', `cannot add column '${out}' for blob column '${c}': the batch${where} already has a column of that name`, { context: { column: out, batch: n } });
       }
     }
+    checkedSchema = batch.schema;
   };
 
   const addBatch = (batch: RecordBatch): void => {
-    checkSchema(batch);
+    checkSchema(batch, ++batchesSeen);
     const b: BatchState = { batch, rowOffset: rowsSeen, tasks: [], emitted: 0, donePrefix: 0 };
     rowsSeen += batch.numRows;
     const readers = columns.map((c) => blobReferenceReader(batch.getChild(c)!));
@@ -256,7 +262,9 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
           if (t.ref.length !== undefined) t.size = t.ref.length;
           else {
             const sv = sizeReaders[col]?.get(row);
+            // a size past the Binary limit is learned by a HEAD rather than trusted for a refusal
             if (sv !== null && sv !== undefined) t.size = toSafeInt(sv, 'size', ref.path);
+            if (t.size !== undefined && t.size > MAX_BINARY_BYTES) t.size = undefined;
           }
         } catch (e) {
           t.done = true;
@@ -301,6 +309,8 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
         stats.heads++;
         t.size = await fetcher.size(ref, signal);
       }
+      // refused before a byte is read: the object could not be one Binary value of the batch
+      if (t.size > MAX_BINARY_BYTES) throw tooLarge(ref, t.size);
       if (!t.granted) {
         await new Promise<void>((resolve) => {
           t.grant = resolve;
@@ -448,8 +458,11 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
       for (let c = 0; c < n; c++) totals[c] += b.tasks[stop * n + c].result?.length ?? 0;
       stop++;
     }
-    if (totals.some((x) => x > MAX_BINARY_BYTES)) {
-      throw new LakeSoulError('Unsupported', `blob of ${rowName(b, start)} is larger than 2 GiB, the limit of an Arrow Binary value`, { context: { row: rowKey(b, start) } });
+    const over = totals.findIndex((x) => x > MAX_BINARY_BYTES);
+    if (over >= 0) {
+      // an object that grew past the limit after its size was learned
+      const t = b.tasks[start * n + over];
+      throw taskError(t, tooLarge(t.ref!, totals[over]), t.ref!.original);
     }
     const datas: Data[] = [];
     for (let c = 0; c < n; c++) {
@@ -510,6 +523,13 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
       else await closeInput();
     }
   }
+}
+
+/** The refusal of an object too large for one Arrow Binary value (kind Unsupported). */
+function tooLarge(ref: BlobTarget, size: number): LakeSoulError {
+  return new LakeSoulError('Unsupported', `blob '${ref.original}' (${ref.uri}) holds ${size} bytes, more than ${MAX_BINARY_BYTES} (2 GiB - 1), the limit of an Arrow Binary value: it cannot be read into a batch`, {
+    context: { file: ref.uri, reference: ref.original },
+  });
 }
 
 function isReferenceType(t: DataType): boolean {
