@@ -1117,13 +1117,13 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
   program.command('cleanup <table>').description('delete data files no longer referenced (dry run unless --execute)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
-    .option('--orphan-window <minutes>', 'only delete unreferenced files older than this (they may be a write in flight; default 24 h, as the library)', (v) => Number(v), 1440)
+    .option('--orphan-window <minutes>', 'only delete unreferenced files older than this (they may be a write in flight; default 24 h, as the library)', (v) => (/^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN), 1440)
     .option('--execute', 'really delete (default is a dry run)')
     .option('--verbose', 'list every file (table format); json/jsonl/csv always list them')
     .addOption(formatOption())
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       const t = await openTable(ctx, name, o.namespace);
-      if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0`);
+      if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0 (digits, e.g. 1440 for 24 h)`);
       const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
       const report = await t.cleanup({
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,

@@ -610,6 +610,13 @@ export class LakeSoulTable {
     const dryRun = options.dryRun ?? true;
     const retainSince = options.retainSince === undefined ? Date.now() - DEFAULT_RETENTION_MS : toMs(options.retainSince, 'cleanup retainSince', `${info.namespace}.${info.name}`, 'down');
     const window = options.orphanSafetyWindowMs ?? DEFAULT_ORPHAN_SAFETY_WINDOW_MS;
+    // '' or true was taken as 0 (every file of a write in flight an orphan), NaN failed in SQL
+    if (typeof window !== 'number' || !Number.isFinite(window) || window < 0) {
+      const shown = typeof window === 'string' ? `the string '${String(window).slice(0, 64)}'` : String(window);
+      throw new LakeSoulError('InvalidArgument', `cleanup of table '${info.namespace}.${info.name}': orphanSafetyWindowMs must be a number of milliseconds >= 0, got ${shown}`, {
+        context: { table: `${info.namespace}.${info.name}`, option: 'orphanSafetyWindowMs' },
+      });
+    }
     // Also under the spelling LakeSoul's native IO reads (the wheel stores raw paths with `?`, `#`,
     // tabs... but writes the files where URL parsing puts them): such live files are not orphans.
     const { store, key: prefix } = this.stores.resolve(info.path);

@@ -3,7 +3,7 @@
  * small helpers every operation uses (resolving a file URI to its store, best-effort deletes).
  */
 import { randomFillSync } from 'node:crypto';
-import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
+import type { Catalog, PartitionCommit, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
 import { isNoAnswerError } from '../store/store-errors.js';
@@ -147,3 +147,38 @@ export function commitSurelyFailed(e: unknown): boolean {
  * rewritten by issue 15); new code imports `throwIfAborted` from `@lakesoul-ts/meta`.
  */
 export { throwIfAborted as checkAborted } from '@lakesoul-ts/meta';
+
+/** Files of a commit checked at once, at most, before it. */
+const FILE_HEADS_AT_ONCE = 16;
+
+/**
+ * Refuses to commit files that are gone: a write may take (or staged writes wait) longer than
+ * `cleanup()`'s orphan safety window, which then deleted its files as orphans, and a commit naming
+ * them would leave the partition unreadable (every read failing OBJECT_NOT_FOUND). One HEAD per added
+ * file; `STAGED_FILES_MISSING` (Conflict) naming the first one found gone. `what`: the files of
+ * staged writes (`commitStaged`) or of the write committing.
+ */
+export async function checkFilesExist(ctx: TableContext, partitions: PartitionCommit[], what: 'staged' | 'write', signal: AbortSignal | undefined): Promise<void> {
+  const added = partitions.flatMap((p) => p.files.filter((f) => f.op === 'add').map((f) => ({ path: f.path, partition: p.partitionDesc })));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < added.length) {
+      const f = added[next++];
+      const { store, key } = ctx.stores.resolve(f.path);
+      try {
+        await store.head(key, { signal });
+      } catch (e) {
+        if (!LakeSoulError.is(e, 'NotFound')) throw e;
+        const whose = what === 'staged' ? 'the staged writes' : 'the write';
+        const since = what === 'staged' ? 'the write was staged' : 'the write began';
+        throw new LakeSoulError('Conflict', `cannot commit ${whose} of table '${ctx.info.name}': their file ${f.path} (partition ${f.partition}) is gone, ` +
+          `deleted as an orphan by a cleanup() whose orphan safety window (orphanSafetyWindowMs) was shorter than the time since ${since}. Nothing was committed; write the rows again`, {
+          code: 'STAGED_FILES_MISSING',
+          cause: e,
+          context: { table: ctx.info.name, namespace: ctx.info.namespace, partition: f.partition, file: f.path },
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FILE_HEADS_AT_ONCE, added.length) }, worker));
+}

@@ -11,7 +11,7 @@
 import { LakeSoulError, throwIfAborted, type CommitOp, type CommitSchema, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
 import type { WriteInput, WriteResult } from '../types.js';
 import { overwriteCommits, writeTable, type OverwritePlan, type StagedWrite, type TableWriteOptions } from './table-writer.js';
-import { commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
+import { checkFilesExist, commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
 
 export type { StagedWrite, OverwritePlan } from './table-writer.js';
 
@@ -137,37 +137,6 @@ export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[
   return commitPartitions(ctx, ops[0], partitions, nonEmpty, rows, options.signal);
 }
 
-/** Files of staged writes checked at once, at most, before their commit. */
-const STAGED_HEADS_AT_ONCE = 16;
-
-/**
- * Refuses to commit staged files that are gone: a staged write may wait longer than `cleanup()`'s
- * orphan safety window, which then deleted its files as orphans, and a commit naming them would leave
- * the partition unreadable (every read failing OBJECT_NOT_FOUND). One HEAD per added file.
- */
-async function checkStagedFilesExist(ctx: TableContext, partitions: PartitionCommit[], signal: AbortSignal | undefined): Promise<void> {
-  const added = partitions.flatMap((p) => p.files.filter((f) => f.op === 'add').map((f) => ({ path: f.path, partition: p.partitionDesc })));
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < added.length) {
-      const f = added[next++];
-      const { store, key } = ctx.stores.resolve(f.path);
-      try {
-        await store.head(key, { signal });
-      } catch (e) {
-        if (!LakeSoulError.is(e, 'NotFound')) throw e;
-        throw new LakeSoulError('Conflict', `cannot commit the staged writes of table '${ctx.info.name}': their file ${f.path} (partition ${f.partition}) is gone, ` +
-          'deleted as an orphan by a cleanup() whose orphan safety window (orphanSafetyWindowMs) was shorter than the time since the write was staged. Nothing was committed; write the rows again', {
-          code: 'STAGED_FILES_MISSING',
-          cause: e,
-          context: { table: ctx.info.name, namespace: ctx.info.namespace, partition: f.partition, file: f.path },
-        });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(STAGED_HEADS_AT_ONCE, added.length) }, worker));
-}
-
 /** The one catalog commit of staged writes; a commit that surely failed deletes their files. */
 async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: PartitionCommit[], staged: StagedWrite[], rows: number, signal: AbortSignal | undefined): Promise<WriteResult> {
   const info = ctx.info;
@@ -176,7 +145,7 @@ async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: Par
   let result;
   try {
     throwIfAborted(signal, `commit to ${info.name}`);
-    await checkStagedFilesExist(ctx, partitions, signal);
+    await checkFilesExist(ctx, partitions, 'staged', signal);
     // every staged write's schema is checked (and evolved, for merge-mode writes) in the commit
     const schema: CommitSchema = {
       written: staged.flatMap((s) => s.schema?.written ?? []),

@@ -19,6 +19,7 @@ import { encodeParquet, encodeParquetInPool, encodeRowsInPool, DEFAULT_ROW_GROUP
 import { NativeParquetPool, sharedParquetPool, poolForSize, type ParquetPool } from '../workers/index.js';
 import {
   checkAborted,
+  checkFilesExist,
   commitSurelyFailed,
   dataFileUri,
   deleteUrisBestEffort,
@@ -202,6 +203,8 @@ export class FileSink {
   private uploadBytes = 0;
   private readonly uris: string[] = [];
   private failure: unknown;
+  /** When the first file of this sink was begun (epoch ms), undefined before. */
+  firstFileAt: number | undefined;
 
   constructor(
     private readonly ctx: TableContext,
@@ -345,6 +348,7 @@ export class FileSink {
   private begin(partitionDesc: string, bucket: number | null): { uri: string; place: (bytes: Uint8Array, rows: number, existCols: string[]) => WrittenFile } {
     checkAborted(this.signal, `write to ${this.ctx.info.name}`);
     if (this.failure !== undefined) throw this.failure;
+    this.firstFileAt ??= Date.now();
     const info = this.ctx.info;
     const uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
     this.uris.push(uri);
@@ -404,6 +408,13 @@ export function partitionCommits(files: WrittenFile[], extra?: Map<string, DataF
 }
 
 /**
+ * How old a write's first file must be for its commit to check that its files are still there (one
+ * HEAD each, 16 at once): shorter writes are not worth the round trips (a cleanup whose orphan window
+ * is under a second deletes files of writes in flight whatever is checked).
+ */
+const CHECK_FILES_AFTER_MS = 1000;
+
+/**
  * Runs `catalog.commit`, deleting the files when the commit surely failed. `schema` says what table
  * schema the files were made under (checked in the commit's transaction).
  */
@@ -417,9 +428,13 @@ export async function commitFiles(
 ): Promise<CommitResult> {
   try {
     checkAborted(signal, `commit to ${ctx.info.name}`);
+    // A write that took long enough for a cleanup with a short orphan window to take its first files
+    // for orphans finds them gone here, not in every later read of the partition.
+    const since = sink.firstFileAt;
+    if (since !== undefined && Date.now() - since >= CHECK_FILES_AFTER_MS) await checkFilesExist(ctx, partitions, 'write', signal);
     return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
-    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
+    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted') || LakeSoulError.hasCode(e, 'STAGED_FILES_MISSING')) await sink.discard();
     throw rerunnableRebase(e);
   }
 }

@@ -1,0 +1,64 @@
+// A write that runs longer than a cleanup's orphan safety window had its first files deleted as
+// orphans meanwhile, and still committed their names: the write reported success and every read of
+// the partition then failed OBJECT_NOT_FOUND. Its commit now checks its files first (writes older
+// than a second), fails STAGED_FILES_MISSING, commits nothing and deletes the files it still has.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, expect, it } from 'vitest';
+import { tableFromArrays } from 'apache-arrow';
+import { Lakehouse } from './lakehouse.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lakesoul-write-files-gone-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Data files under `root`, recursively. */
+function dataFiles(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet'));
+}
+
+it('a write whose files a cleanup deleted meanwhile fails and commits nothing', async () => {
+  const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(join(dir, 'wh')).href });
+  try {
+    const t = await lh.createTable('t', [{ id: 0n, v: 0n }], { primaryKeys: ['id'], hashBucketNum: 1 });
+    const root = fileURLToPath(t.info.path);
+    const before = dataFiles(root);
+    const batch = (b: number) => tableFromArrays({ id: BigInt64Array.from({ length: 20_000 }, (_, j) => BigInt(b * 20_000 + j)), v: new BigInt64Array(20_000).fill(1n) });
+    let deleted = 0;
+    async function* slow() {
+      yield batch(1);
+      yield batch(2);
+      // the first files are flushed: a cleanup with no window takes them for orphans
+      for (let i = 0; i < 100 && dataFiles(root).length === before.length; i++) await sleep(50);
+      await sleep(1100);
+      deleted = (await t.cleanup({ orphanSafetyWindowMs: 0, dryRun: false })).files.length;
+      yield batch(3);
+    }
+    await expect(t.write(slow(), { targetFileSize: 100_000, maxBufferedBytes: 100_000 })).rejects.toMatchObject({
+      kind: 'Conflict', code: 'STAGED_FILES_MISSING', message: expect.stringContaining('cannot commit the write of table'),
+    });
+    expect(deleted).toBeGreaterThan(0);
+    // nothing committed, the table reads as before, no file of the write is left
+    expect((await t.toArrow()).numRows).toBe(1);
+    expect(dataFiles(root).sort()).toEqual(before.sort());
+  } finally {
+    await lh.close();
+  }
+});
+
+it('cleanup refuses an orphan window that is not a number of milliseconds (it took an empty one for 0)', async () => {
+  const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(join(dir, 'wh2')).href });
+  try {
+    const t = await lh.createTable('t', [{ id: 0n }]);
+    for (const bad of ['', '0', true, [], -1, NaN, 'abc', Infinity]) {
+      await expect(t.cleanup({ orphanSafetyWindowMs: bad as never, dryRun: false }), String(bad)).rejects.toMatchObject({
+        kind: 'InvalidArgument', message: expect.stringContaining("cleanup of table 'default.t': orphanSafetyWindowMs must be a number of milliseconds >= 0"),
+      });
+    }
+    expect((await t.cleanup({ orphanSafetyWindowMs: 0 })).files).toEqual([]);
+  } finally {
+    await lh.close();
+  }
+});
