@@ -503,6 +503,43 @@ function addNamespaceCommands({ program, io, out, note }: ProgramParts): void {
     }));
 }
 
+/** The schema `table create` asks for: `--schema` (a spec or `@file`), or inferred from `--from`. */
+async function createSchemaOf(name: string, o: { schema?: string; from?: string; format?: string; primaryKey?: string[] }, io: CliIO): Promise<Schema> {
+  let schema: Schema;
+  if (o.schema && o.from) throw new LakeSoulError('InvalidArgument', 'give either --schema or --from, not both');
+  if (o.schema) {
+    const spec = String(o.schema);
+    schema = parseSchemaSpec(spec.startsWith('@') ? await readFile(spec.slice(1), 'utf8').catch(() => {
+      throw new LakeSoulError('NotFound', `schema file not found: ${spec.slice(1)}`, { context: { file: spec.slice(1) } });
+    }) : spec);
+    // `--schema ""` is refused as no schema; a file of no colums (`[]`) made a table no row can be read from
+    if (schema.fields.length === 0) {
+      throw new LakeSoulError('InvalidArgument', `table create ${name}: ${spec.startsWith('@') ? `the schema file ${spec.slice(1)} lists no column` : 'the schema has no column'}: a schema is needed: --schema "id:int64!,..." or --from <file>`, {
+        code: 'EMPTY_SCHEMA', context: spec.startsWith('@') ? { file: spec.slice(1) } : {},
+      });
+    }
+  } else if (o.from) {
+    const { inferFileSchema, detectFormat, seekableInput } = await import('./table-input.js');
+    const from = String(o.from);
+    const format = detectFormat(from, o.format);
+    // standard input and pipes as import takes them (a Parquet footer needs a seekable file)
+    const input = await seekableInput(from, io.stdin ?? process.stdin);
+    let inferred: Schema;
+    try {
+      inferred = await inferFileSchema(input.path, format, undefined, o.format === 'tsv' || /\.tsv$/i.test(from) ? '\t' : undefined);
+    } finally {
+      await input.dispose();
+    }
+    // as the table API does for a schema inferred from data (createTable(name, rows, { primaryKeys })):
+    // primary-key columns not null, every other column nullable (later writes may hold nulls)
+    const keys = (o.primaryKey as string[] | undefined) ?? [];
+    schema = new Schema(inferred.fields.map((f) => f.clone({ nullable: !keys.includes(f.name) })), inferred.metadata);
+  } else {
+    throw new LakeSoulError('InvalidArgument', `table create ${name}: a schema is needed: --schema "id:int64!,..." or --from <file>`);
+  }
+  return schema;
+}
+
 /** Adds `table create|list|describe|drop`. */
 function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void {
   // ---- tables
@@ -523,38 +560,7 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
     .option('--if-not-exists', 'no error when it exists')
     .addHelpText('after', '\nExample:\n  $ lakesoul-ts table create images --schema "id:int64!,date:date32!,label:utf8,image_path:utf8" --partition-by date --primary-key id --blob-columns image_path')
     .action((name: string, o) => withContext(program, io, async (ctx) => {
-      let schema: Schema;
-      if (o.schema && o.from) throw new LakeSoulError('InvalidArgument', 'give either --schema or --from, not both');
-      if (o.schema) {
-        const spec = String(o.schema);
-        schema = parseSchemaSpec(spec.startsWith('@') ? await readFile(spec.slice(1), 'utf8').catch(() => {
-          throw new LakeSoulError('NotFound', `schema file not found: ${spec.slice(1)}`, { context: { file: spec.slice(1) } });
-        }) : spec);
-        // `--schema ""` is refused as no schema; a file of no colums (`[]`) made a table no row can be read from
-        if (schema.fields.length === 0) {
-          throw new LakeSoulError('InvalidArgument', `table create ${name}: ${spec.startsWith('@') ? `the schema file ${spec.slice(1)} lists no column` : 'the schema has no column'}: a schema is needed: --schema "id:int64!,..." or --from <file>`, {
-            code: 'EMPTY_SCHEMA', context: spec.startsWith('@') ? { file: spec.slice(1) } : {},
-          });
-        }
-      } else if (o.from) {
-        const { inferFileSchema, detectFormat, seekableInput } = await import('./table-input.js');
-        const from = String(o.from);
-        const format = detectFormat(from, o.format);
-        // standard input and pipes as import takes them (a Parquet footer needs a seekable file)
-        const input = await seekableInput(from, io.stdin ?? process.stdin);
-        let inferred: Schema;
-        try {
-          inferred = await inferFileSchema(input.path, format, undefined, o.format === 'tsv' || /\.tsv$/i.test(from) ? '\t' : undefined);
-        } finally {
-          await input.dispose();
-        }
-        // as the table API does for a schema inferred from data (createTable(name, rows, { primaryKeys })):
-        // primary-key columns not null, every other column nullable (later writes may hold nulls)
-        const keys = (o.primaryKey as string[] | undefined) ?? [];
-        schema = new Schema(inferred.fields.map((f) => f.clone({ nullable: !keys.includes(f.name) })), inferred.metadata);
-      } else {
-        throw new LakeSoulError('InvalidArgument', `table create ${name}: a schema is needed: --schema "id:int64!,..." or --from <file>`);
-      }
+      const schema = await createSchemaOf(name, o, io);
       const properties: Record<string, string> = {};
       for (const p of (o.property as string[] | undefined) ?? []) {
         const i = p.indexOf('=');
