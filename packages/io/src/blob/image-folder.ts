@@ -1,6 +1,7 @@
 /**
  * Building reference tables from files: an image-folder layout and CSV/JSONL manifests.
  */
+import { pathToFileURL } from 'node:url';
 import { Bool, Float64, Int64, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { DataType, Vector } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -18,16 +19,55 @@ export interface ScanImageFolderOptions {
   extensions?: string[];
   /** `absolute` (default): full URIs; `relative`: paths relative to the folder. */
   paths?: 'absolute' | 'relative';
+  /**
+   * Locations not to walk (a lakehouse's warehouse, a table's path): files below one that lies below
+   * the folder are not listed. A location the folder itself lies in is ignored (the folder is walked).
+   */
+  exclude?: string[];
   signal?: AbortSignal;
+}
+
+/**
+ * The blob reference of a location: a `file:` location's path percent-encoded as a `file:` URI must be
+ * (RFC 8089, as `pathToFileURL` writes it: `a b.png` -> `a%20b.png`, `50%.png` -> `50%25.png`,
+ * `x#bytes=1-2.png` -> `x%23bytes=1-2.png`), so a read, which decodes it, finds that very file;
+ * other schemes' keys are taken as written by reads, so they are returned as they are.
+ */
+export function referenceOfLocation(uri: string): string {
+  const p = parseUri(uri);
+  if (p.scheme !== 'file') return uri;
+  return pathToFileURL('/' + p.key.split('/').filter((s) => s !== '').join('/')).href;
+}
+
+/** Whether a listed path (relative to the folder) lies below an entry whose name starts with '.'. */
+function hidden(rel: string): boolean {
+  return rel.split('/').some((s) => s.startsWith('.'));
+}
+
+/** Key prefixes (relative to the folder, with a trailing '/') of the `exclude` locations lying below the folder `base`. */
+function excludedPrefixes(base: string, exclude: string[] | undefined): string[] {
+  const b = parseUri(base);
+  const bSegs = b.key.split('/').filter((s) => s !== '');
+  const out: string[] = [];
+  for (const e of exclude ?? []) {
+    const p = parseUri(e);
+    const segs = p.key.split('/').filter((s) => s !== '');
+    if (p.scheme !== b.scheme || p.authority !== b.authority || segs.length <= bSegs.length) continue;
+    if (bSegs.every((s, i) => segs[i] === s)) out.push(segs.slice(bSegs.length).join('/') + '/');
+  }
+  return out;
 }
 
 /**
  * Lists an image folder laid out as `<root>/<label>/<file>` (files deeper down take the first
  * directory as label; files directly in the root have a null label) and returns an Arrow table
  * `{ path: Utf8, label: Utf8 (nullable), size: Int64 }` sorted by path. Paths are absolute URIs by
- * default, usable as blob references of a table anywhere once the folder is an allowed root; with
- * `paths: 'relative'` they are relative to the folder (for tables whose location or relative root is
- * the folder, or for copies under the table path).
+ * default, usable as blob references of a table anywhere once the folder is an allowed root (a
+ * `file:` URI percent-encoded, see {@link referenceOfLocation}); with `paths: 'relative'` they are the
+ * file's path relative to the folder as it is (for tables whose location or relative root is the
+ * folder, or for copies under the table path). `rootUri` is a location, as a table path is: taken as
+ * written, not percent-decoded. Hidden entries (a file or directory whose name starts with `.`, such as
+ * `.git` or a CLI home `.lakesoul`) and the `exclude` locations are not listed.
  *
  * On local disk every listed file is opened and must really lie inside the folder's real location:
  * symbolic links to files inside the folder are listed (with their target's size), links leading
@@ -40,17 +80,19 @@ export async function scanImageFolder(rootUri: string, options: ScanImageFolderO
   const root = parseUri(rootUri);
   const rootKey = root.key.split('/').filter((s) => s !== '').join('/');
   const base = formatUri({ ...root, key: rootKey });
-  const { store, key } = options.stores.resolve(base);
+  const { store, key, baseUri } = options.stores.resolve(base);
   const prefix = key === '' ? '' : key + '/';
   const rows: { path: string; label: string | null; size: bigint }[] = [];
   const keys: string[] = [];
+  const skip = excludedPrefixes(base, options.exclude);
+  const uriOf = (rel: string) => `${base.replace(/\/$/, '')}/${rel}`;
   for await (const meta of store.list(prefix, { signal: options.signal })) {
     const rel = meta.path.slice(prefix.length);
     const lower = rel.toLowerCase();
-    if (!exts.some((e) => lower.endsWith(e))) continue;
+    if (!exts.some((e) => lower.endsWith(e)) || hidden(rel) || skip.some((s) => rel.startsWith(s))) continue;
     const parts = rel.split('/');
     const label = parts.length >= 2 ? parts[0] : null;
-    rows.push({ path: options.paths === 'relative' ? rel : `${base.replace(/\/$/, '')}/${rel}`, label, size: BigInt(meta.size) });
+    rows.push({ path: options.paths === 'relative' ? rel : referenceOfLocation(uriOf(rel)), label, size: BigInt(meta.size) });
     keys.push(meta.path);
   }
   if (root.scheme === 'file' && rows.length > 0) {
@@ -65,7 +107,7 @@ export async function scanImageFolder(rootUri: string, options: ScanImageFolderO
           return { row: null, error: e };
         }
         try {
-          const meta = await headInSource(store, k, `${base.replace(/\/$/, '')}/${k.slice(prefix.length)}`, base, options.signal);
+          const meta = await headInSource(store, k, uriOf(k.slice(prefix.length)), base, baseUri, options.signal);
           return { row: { ...rows[i], size: BigInt(meta.size) } };
         } catch (e) {
           if (LakeSoulError.is(e, 'NotFound')) return { row: null }; // deleted since it was listed
@@ -106,7 +148,8 @@ export interface ReadManifestOptions {
  * quoting, every column Utf8 (empty unquoted fields are null). JSONL: one object per line; a column
  * whose values are all integers becomes Int64, all numbers Float64, all booleans Bool, otherwise Utf8
  * (objects and arrays as JSON text); missing keys are null. Column order is first appearance.
- * @throws LakeSoulError InvalidArgument naming the line for malformed input or a missing path value.
+ * @throws LakeSoulError InvalidArgument naming the line for malformed input, or a path value missing or not
+ *   a string (JSONL `{"file": 123}`).
  */
 export async function readManifest(uri: string, options: ReadManifestOptions): Promise<Table> {
   const format = options.format ?? (/\.(jsonl|ndjson)$/i.test(uri) ? 'jsonl' : /\.csv$/i.test(uri) ? 'csv' : undefined);
@@ -121,6 +164,9 @@ export async function readManifest(uri: string, options: ReadManifestOptions): P
     const v = r[options.pathColumn];
     if (v === null || v === undefined || v === '') {
       throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${lines[i]}: empty '${options.pathColumn}'`, { context: { file: uri, column: options.pathColumn, row: lines[i] } });
+    }
+    if (typeof v !== 'string') {
+      throw new LakeSoulError('InvalidArgument', `manifest ${uri} line ${lines[i]}: '${options.pathColumn}' is ${JSON.stringify(v)}, not a string (a file's path or URI)`, { context: { file: uri, column: options.pathColumn, row: lines[i] } });
     }
   });
   const vectors: Record<string, Vector> = {};
@@ -235,22 +281,42 @@ function parseCsv(text: string, uri: string) {
 
 /**
  * HEAD of the local file `key` of `store` (the file `uri`), which must really lie inside the folder
- * `folderUri` (a `file:` URI): the store opens it and checks where the opened file lies
+ * `folderUri` (a `file:` location): the store opens it and checks where the opened file lies
  * ({@link ConfinedReader.headConfined}), so a symbolic link leading out of the folder is refused.
- * For {@link scanImageFolder} and `importImages`.
- * @throws LakeSoulError PermissionDenied `BLOB_OUTSIDE_ROOTS` (context `file`, `realPath`) for a file
- *   outside the folder; `BLOB_STORE_NOT_CONFINED` when the store offers no confined read.
+ * `storeBaseUri` is the location of the store's root (`StoreRegistry.resolve(uri).baseUri`): the
+ * folder is confined to as a key prefix of that store, so a `LocalStore` registered for a location
+ * with another root directory (`file:///lake/` served from `/data/real`) confines to the folder it
+ * really serves. For {@link scanImageFolder} and `importImages`.
+ * @throws LakeSoulError PermissionDenied `BLOB_OUTSIDE_ROOTS` (context `file`, `realPath`, `folder`) for a
+ *   file outside the folder; `BLOB_STORE_NOT_CONFINED` when the store offers no confined read.
  */
-export function headInSource(store: ObjectStore, key: string, uri: string, folderUri: string, signal?: AbortSignal): Promise<ObjectMeta> {
-  return inSource(store, uri, folderUri, (reader, within) => reader.headConfined(key, within, { signal }));
+export function headInSource(store: ObjectStore, key: string, uri: string, folderUri: string, storeBaseUri: string, signal?: AbortSignal): Promise<ObjectMeta> {
+  return inSource(store, uri, folderUri, storeBaseUri, (reader, within) => reader.headConfined(key, within, { signal }));
 }
 
 /** The bytes of the local file `key` of `store`, confined to the folder `folderUri` as {@link headInSource}. */
-export function getInSource(store: ObjectStore, key: string, uri: string, folderUri: string, signal?: AbortSignal): Promise<Uint8Array> {
-  return inSource(store, uri, folderUri, (reader, within) => reader.getConfined(key, within, { signal }));
+export function getInSource(store: ObjectStore, key: string, uri: string, folderUri: string, storeBaseUri: string, signal?: AbortSignal): Promise<Uint8Array> {
+  return inSource(store, uri, folderUri, storeBaseUri, (reader, within) => reader.getConfined(key, within, { signal }));
 }
 
-async function inSource<T>(store: ObjectStore, uri: string, folderUri: string, use: (reader: ConfinedReader, within: string[]) => Promise<T>): Promise<T> {
+/**
+ * Where a confined read of the store rooted at `storeBaseUri` must stay to stay inside `folderUri`: the
+ * folder's key prefix in that store (`''` when the store's root lies inside the folder), or, for a
+ * folder the store does not serve, the folder's path as an absolute directory.
+ */
+function folderConfinement(folderUri: string, storeBaseUri: string): string {
+  const folder = parseUri(folderUri);
+  const base = parseUri(storeBaseUri);
+  const fSegs = folder.key.split('/').filter((s) => s !== '');
+  const bSegs = base.key.split('/').filter((s) => s !== '');
+  const common = Math.min(fSegs.length, bSegs.length);
+  if (folder.scheme === base.scheme && folder.authority === base.authority && fSegs.slice(0, common).every((s, i) => bSegs[i] === s)) {
+    return fSegs.slice(bSegs.length).join('/');
+  }
+  return '/' + fSegs.join('/');
+}
+
+async function inSource<T>(store: ObjectStore, uri: string, folderUri: string, storeBaseUri: string, use: (reader: ConfinedReader, within: string[]) => Promise<T>): Promise<T> {
   const reader = confinedReaderOf(store);
   if (!reader) {
     throw new LakeSoulError('PermissionDenied', `${uri}: the store for it (${store.description}) cannot confine reads to the folder ${folderUri} (it offers no getConfined/headConfined); register a LocalStore there, or make the wrapper forward those methods`, {
@@ -258,18 +324,15 @@ async function inSource<T>(store: ObjectStore, uri: string, folderUri: string, u
       context: { file: uri },
     });
   }
-  const folder = parseUri(folderUri);
-  // the folder as an absolute directory: right whatever root the store serving the file has
-  const dir = '/' + folder.key.split('/').filter((s) => s !== '').join('/');
   try {
-    return await use(reader, [dir]);
+    return await use(reader, [folderConfinement(folderUri, storeBaseUri)]);
   } catch (e) {
     if (!LakeSoulError.hasCode(e, 'PATH_OUTSIDE_ROOT')) throw e;
     const real = String((e as LakeSoulError).context.realPath ?? '');
     throw new LakeSoulError(
       'PermissionDenied',
       `${uri} refused: it resolves (through a symbolic link) to ${real || 'a location that could not be established'}, outside the folder ${folderUri} (a table's reads would refuse it too): put the file itself in the folder, or use the folder it lies in`,
-      { code: 'BLOB_OUTSIDE_ROOTS', cause: e, context: { file: uri, realPath: real } },
+      { code: 'BLOB_OUTSIDE_ROOTS', cause: e, context: { file: uri, realPath: real, folder: folderUri } },
     );
   }
 }

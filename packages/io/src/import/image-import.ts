@@ -4,15 +4,16 @@
  * table imports and io has no import cycle (checked by `scripts/check-code.mjs`).
  */
 import { utimes } from 'node:fs/promises';
-import { Schema, Field, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Schema, Field, Table, Type, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Lakehouse, LakeSoulTable } from '../table/index.js';
 import { formatUri, joinUri, parseUri } from '../store/index.js';
+import type { ParsedUri } from '../store/index.js';
 import { Semaphore } from '../store/index.js';
-import { scanImageFolder, readManifest, headInSource, getInSource } from '../blob/image-folder.js';
+import { scanImageFolder, readManifest, headInSource, getInSource, referenceOfLocation } from '../blob/image-folder.js';
 import type { ObjectMeta } from '../types.js';
-import { BLOB_ROOTS_PROPERTY } from '../blob/blob-columns.js';
+import { BLOB_ROOTS_PROPERTY, blobRootsOf } from '../blob/blob-columns.js';
 import { BLOB_COPY_DIR } from '../table/table-maintenance.js';
 
 /** Where the files come from. */
@@ -65,101 +66,305 @@ export interface ImportImagesResult {
   bytesCopied: number;
 }
 
+/** Table property recording the mode of the imports into a table (`reference` or `copy`). */
+export const IMPORT_MODE_PROPERTY = 'lakesoul_import_mode';
+/** Table property recording the sources imported into a table: a JSON array of their locations. */
+export const IMPORT_SOURCES_PROPERTY = 'lakesoul_import_sources';
+
 /**
  * Creates (or, when it exists, upserts into) table `tableName` listing the files of `source`: an image
  * folder (`<root>/<label>/<file>` -> columns `path`, `label`, `size`) or a manifest (its columns, the
  * path column renamed `path`, plus `size`). `path` is the primary key and the blob column
  * (`lakesoul_blob_columns=path`), so a later upsert of new labels for the same paths rewrites rows,
  * never the files. The whole listing is written in one commit.
- * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file`, `realPath`) for a
- *   local source file below the folder or manifest directory that is a symbolic link leading out of it
- *   (refused before the table is created or anything is copied); InvalidArgument for an empty listing,
- *   or a manifest row (named) whose path leaves the manifest's directory: by `..`, or, in reference
- *   mode, by an absolute path or URI elsewhere (the table could not read it).
+ *
+ * The table records its mode (`lakesoul_import_mode`) and sources (`lakesoul_import_sources`); in
+ * reference mode each source root is added to `lakesoul_blob_roots` (an existing table's too), before
+ * the rows are committed. The rows are checked against an existing table's schema (and staged) before
+ * any file is copied or property changed.
+ * @throws LakeSoulError InvalidArgument (code `INVALID_OPTION_VALUE`) for a bad `mode`, `concurrency`
+ *   or `hashBucketNum` (before anything is created); InvalidArgument for an import into a table
+ *   imported in the other mode (naming the table and its mode), an empty listing, a manifest row
+ *   (named) whose path leaves the manifest's directory (by `..`, or, in reference mode, by an absolute
+ *   path or URI elsewhere), names the same file as another row, or a manifest column `size` (or `path`
+ *   besides the path column) the import would replace, and, in copy mode, two source files that would
+ *   be copied to one name (naming both); PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file`,
+ *   `realPath`) for a local source file below the folder or manifest directory that is a symbolic link
+ *   leading out of it (refused before the table is created or anything is copied); NotFound naming
+ *   the manifest row of a missing file; SchemaMismatch when an existing table cannot hold the rows.
  */
 export async function importImages(lakehouse: Lakehouse, tableName: string, source: ImageSource, options: ImportImagesOptions = {}): Promise<ImportImagesResult> {
-  const mode = options.mode ?? 'reference';
-  const stores = lakehouse.stores;
+  const mode = checkImportOptions(tableName, options);
   const signal = options.signal;
-  let rootUri: string;
-  let listing: Table;
-  if ('folder' in source) {
-    rootUri = trimSlash(source.folder);
-    listing = await scanImageFolder(rootUri, { stores, extensions: source.extensions, paths: 'relative', signal });
-  } else {
-    const m = parseUri(source.manifest);
-    const segs = m.key.split('/').filter((s) => s !== '');
-    rootUri = formatUri({ ...m, key: segs.slice(0, -1).join('/') });
-    const raw = await readManifest(source.manifest, { stores, format: source.format, pathColumn: source.pathColumn, signal });
-    listing = await withSizes(raw, source.pathColumn, rootUri, mode, lakehouse, signal);
-  }
+  const namespace = options.namespace ?? 'default';
+  const existing = await lakehouse.table(tableName, namespace, { signal }).catch((e: unknown) => {
+    if (LakeSoulError.is(e, 'NotFound')) return undefined;
+    throw e;
+  });
+  if (existing) await checkImportMode(existing, mode, signal);
+  // the lakehouse's own files (and the table's copies) are never images of the folder
+  const exclude = [lakehouse.warehouse, ...(existing ? [existing.info.path] : [])];
+  const { rootUri, listing, locations } = await listSource(lakehouse, source, mode, exclude, signal);
   if (listing.numRows === 0) {
     throw new LakeSoulError('InvalidArgument', `no files to import from ${'folder' in source ? source.folder : source.manifest}`, { context: { table: tableName } });
   }
-  const rel = listing.getChild('path')!.toArray() as string[];
-  const absolute = rel.map((p) => absoluteOf(p, rootUri));
+  const paths = mode === 'copy' ? copyNames(locations, rootUri) : locations.map((l) => referenceOf(l, tableName));
+  const vectors: Record<string, Vector> = {};
+  for (const f of listing.schema.fields) vectors[f.name] = f.name === 'path' ? vectorFromArray(paths, new Utf8()) : listing.getChild(f.name)!;
+  const rows = new Table(vectors);
 
   // path is the key; every other column may be null (later partial upserts need not carry them)
   const schema = new Schema(listing.schema.fields.map((f) => (f.name === 'path' ? new Field('path', new Utf8(), false) : new Field(f.name, f.type, true))));
-  const table = await lakehouse.createTable(tableName, schema, {
-    namespace: options.namespace,
+  const table = existing ?? await lakehouse.createTable(tableName, schema, {
+    namespace,
     primaryKeys: ['path'],
     hashBucketNum: options.hashBucketNum ?? 4,
     blobColumns: ['path'],
-    properties: mode === 'reference' ? { [BLOB_ROOTS_PROPERTY]: rootUri } : {},
+    properties: importProperties({}, mode, rootUri),
     ifNotExists: true,
+    signal,
   });
-  const tablePath = table.info.path;
+  // created by another import meanwhile: its mode rules
+  if (!existing) await checkImportMode(table, mode, signal);
+  if (mode === 'copy') await checkCopyCollisions(lakehouse, table, rootUri, locations, paths, signal);
+  // the rows are checked against the table's schema (and written, uncommitted) before any file is copied
+  const staged = await table.stage(rows, { mode: 'upsert', signal });
   let copied = 0;
   let bytesCopied = 0;
-  let done = 0;
-  const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
-  report();
-  let paths: string[];
-  if (mode === 'copy') {
-    paths = rel.map((p, i) => `${BLOB_COPY_DIR}/${copyName(p, absolute[i], rootUri)}`);
-    const sem = new Semaphore(options.concurrency ?? 16);
-    await Promise.all(
-      paths.map(async (dst, i) => {
-        await sem.acquire(signal);
-        try {
-          const dstUri = joinUri(tablePath, dst);
-          const to = stores.resolve(dstUri);
-          const local = parseUri(dstUri).scheme === 'file' ? '/' + parseUri(dstUri).key : undefined;
-          const meta = await sourceHead(lakehouse, absolute[i], rootUri, signal);
-          const existing = await to.store.head(to.key, { signal }).catch((e) => {
-            if (LakeSoulError.is(e, 'NotFound')) return null;
-            throw e;
-          });
-          if (existing && copyIsCurrent(existing, meta, local !== undefined)) {
+  try {
+    // over the properties as they are now (another import may have added a root since they were read)
+    await table.refresh({ signal });
+    const patch = importProperties(table.info.properties, mode, rootUri);
+    if (Object.keys(patch).length > 0) table.info = await table.catalog.updateTableProperties(table.info.tableId, patch, { signal });
+    let done = 0;
+    const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
+    report();
+    if (mode === 'copy') {
+      const sem = new Semaphore(options.concurrency ?? 16);
+      await Promise.all(
+        paths.map(async (dst, i) => {
+          await sem.acquire(signal);
+          try {
+            const n = await copyOne(lakehouse, locations[i], rootUri, joinUri(table.info.path, dst), signal);
+            if (n !== null) {
+              copied++;
+              bytesCopied += n;
+            }
             done++;
             report();
-            return;
+          } finally {
+            sem.release();
           }
-          const bytes = await sourceGet(lakehouse, absolute[i], rootUri, signal);
-          await to.store.put(to.key, bytes, { signal });
-          // a local copy carries its source's modification time, which the next import compares
-          if (local !== undefined) await utimes(local, new Date(), meta.lastModified).catch(() => undefined);
-          copied++;
-          bytesCopied += bytes.length;
-          done++;
-          report();
+        }),
+      );
+    }
+  } catch (e) {
+    await table.discardStaged([staged]).catch(() => undefined);
+    throw e;
+  }
+  // a commit that surely failed deletes the staged files itself (one whose outcome is unknown keeps them)
+  await table.commitStaged([staged], { signal });
+  options.onProgress?.({ total: listing.numRows, files: listing.numRows, bytesCopied });
+  return { table, rows: listing.numRows, copied, bytesCopied };
+}
+
+/** The import's mode, once its options are checked (before anything is read or created). */
+function checkImportOptions(tableName: string, options: ImportImagesOptions): 'reference' | 'copy' {
+  const mode = options.mode ?? 'reference';
+  const bad = (option: string, value: unknown, want: string) =>
+    new LakeSoulError('InvalidArgument', `import into table '${tableName}': option ${option} is ${typeof value === 'string' ? `'${value}'` : String(value)}, expected ${want}`, {
+      code: 'INVALID_OPTION_VALUE',
+      context: { table: tableName, option },
+    });
+  if (mode !== 'reference' && mode !== 'copy') throw bad('mode', mode, "'reference' or 'copy'");
+  for (const option of ['concurrency', 'hashBucketNum'] as const) {
+    const v = options[option];
+    if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) throw bad(option, v, 'a whole number of at least 1');
+  }
+  return mode;
+}
+
+/**
+ * Refuses an import into a table imported in the other mode: a reference import of a folder already
+ * copied (or the reverse) would list every image a second time under another path. The mode is the
+ * table's `lakesoul_import_mode`; tables imported before it was recorded are read for it (a `_blobs/`
+ * path is a copy, an absolute URI a reference).
+ */
+async function checkImportMode(table: LakeSoulTable, mode: 'reference' | 'copy', signal?: AbortSignal): Promise<void> {
+  let recorded = table.info.properties[IMPORT_MODE_PROPERTY];
+  if (recorded === undefined && table.info.schema.fields.some((f) => f.name === 'path' && f.typeId === Type.Utf8)) {
+    const paths = (await table.toArrow({ columns: ['path'], signal })).getChild('path')!.toArray() as (string | null)[];
+    if (paths.some((p) => p?.startsWith(`${BLOB_COPY_DIR}/`))) recorded = 'copy';
+    else if (paths.some((p) => p !== null && (p.startsWith('/') || URI_SCHEME.test(p)))) recorded = 'reference';
+  }
+  if (recorded !== undefined && recorded !== mode) {
+    const qname = `${table.info.namespace}.${table.info.name}`;
+    throw new LakeSoulError(
+      'InvalidArgument',
+      `table '${qname}' holds images imported in ${recorded} mode (${recorded === 'copy' ? 'copied under its _blobs/' : 'referenced in place'}): a ${mode} import into it would list images a second time under other paths; import in ${recorded} mode (the CLI: ${recorded === 'copy' ? 'with' : 'without'} --copy), or into another table`,
+      { context: { table: qname, option: 'mode', property: IMPORT_MODE_PROPERTY } },
+    );
+  }
+}
+
+const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+
+/** The sources recorded in a table's `lakesoul_import_sources`. */
+function importSources(properties: Record<string, string>): string[] {
+  const v = properties[IMPORT_SOURCES_PROPERTY];
+  if (v === undefined) return [];
+  try {
+    const a = JSON.parse(v) as unknown;
+    if (Array.isArray(a) && a.every((s) => typeof s === 'string')) return a as string[];
+  } catch {
+    // fall through
+  }
+  throw new LakeSoulError('InvalidArgument', `table property ${IMPORT_SOURCES_PROPERTY} is not a JSON array of locations: ${v}`, { context: { property: IMPORT_SOURCES_PROPERTY } });
+}
+
+/**
+ * The property changes recording an import of `rootUri` in `mode` over `properties`: the mode, the
+ * source, and (reference mode) the root as an allowed blob root; only what changes.
+ */
+function importProperties(properties: Record<string, string>, mode: 'reference' | 'copy', rootUri: string): Record<string, string> {
+  const patch: Record<string, string> = {};
+  if (properties[IMPORT_MODE_PROPERTY] !== mode) patch[IMPORT_MODE_PROPERTY] = mode;
+  const sources = importSources(properties);
+  if (!sources.includes(rootUri)) patch[IMPORT_SOURCES_PROPERTY] = JSON.stringify([...sources, rootUri]);
+  if (mode === 'reference') {
+    const root = rootReference(rootUri);
+    const roots = blobRootsOf({ properties });
+    if (!roots.includes(root)) patch[BLOB_ROOTS_PROPERTY] = [...roots, root].join(',');
+  }
+  return patch;
+}
+
+/** The root as listed in `lakesoul_blob_roots` (comma-separated): a `file:` URI percent-encoded, its commas too. */
+function rootReference(rootUri: string): string {
+  const ref = referenceOfLocation(rootUri);
+  if (!ref.includes(',')) return ref;
+  if (ref.startsWith('file:')) return ref.replace(/,/g, '%2C');
+  throw new LakeSoulError('InvalidArgument', `${rootUri} holds a ',', so it cannot be listed in the comma-separated table property ${BLOB_ROOTS_PROPERTY}: import it in copy mode, or from a location without one`, { context: { file: rootUri, property: BLOB_ROOTS_PROPERTY } });
+}
+
+/** The source's root, its listing (`path` and the other columns) and each row's location (a store URI, not decoded). */
+async function listSource(lakehouse: Lakehouse, source: ImageSource, mode: 'reference' | 'copy', exclude: string[], signal?: AbortSignal): Promise<{ rootUri: string; listing: Table; locations: string[] }> {
+  const stores = lakehouse.stores;
+  if ('folder' in source) {
+    const rootUri = trimSlash(source.folder);
+    const listing = await scanImageFolder(rootUri, { stores, extensions: source.extensions, paths: 'relative', exclude, signal });
+    const rel = listing.getChild('path')!.toArray() as string[];
+    return { rootUri, listing, locations: rel.map((r) => joinUri(rootUri, r)) };
+  }
+  const m = parseUri(source.manifest);
+  const segs = m.key.split('/').filter((s) => s !== '');
+  const rootUri = formatUri({ ...m, key: segs.slice(0, -1).join('/') });
+  const raw = await readManifest(source.manifest, { stores, format: source.format, pathColumn: source.pathColumn, signal });
+  return { rootUri, ...(await withSizes(raw, source.manifest, source.pathColumn, rootUri, mode, lakehouse, signal)) };
+}
+
+/**
+ * The blob reference a reference import writes for a location: a `file:` URI percent-encoded. A key of
+ * another scheme is written as it is, which a read takes as written, except that its last segment may
+ * not hold `#bytes=` (a read takes it for a byte range, and such keys have no escape).
+ */
+function referenceOf(location: string, tableName: string): string {
+  const ref = referenceOfLocation(location);
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  if (last.includes('#bytes=')) {
+    throw new LakeSoulError('InvalidArgument', `import into table '${tableName}': ${location} cannot be referenced in place: a reference reads the '#bytes=' of its name as a byte range, and a ${parseUri(location).scheme}:// key has no escape for it; import in copy mode (the copy's name writes the '#' as %23), or rename the file`, {
+      code: 'BLOB_BAD_REFERENCE',
+      context: { table: tableName, file: location },
+    });
+  }
+  return ref;
+}
+
+/**
+ * Names of the copies (below `_blobs/`): the path relative to the source root, or `ext/<scheme>/<authority>/<key>`
+ * for a manifest's file elsewhere; a `#` of a last segment holding `#bytes=` is written `%23` (a
+ * relative reference is taken as written, and `#bytes=` there would be read as a byte range). Two
+ * files copied to one name are refused, naming both.
+ */
+function copyNames(locations: string[], rootUri: string): string[] {
+  const names = locations.map((l) => {
+    const name = copyName(l, rootUri);
+    const at = name.lastIndexOf('/') + 1;
+    const last = name.slice(at);
+    return `${BLOB_COPY_DIR}/${name.slice(0, at)}${last.includes('#bytes=') ? last.replace(/#/g, '%23') : last}`;
+  });
+  const seen = new Map<string, number>();
+  names.forEach((n, i) => {
+    const j = seen.get(n);
+    if (j !== undefined) {
+      throw new LakeSoulError('InvalidArgument', `${locations[j]} and ${locations[i]} would both be copied to ${n}: rename one of them`, { context: { file: locations[i], path: n } });
+    }
+    seen.set(n, i);
+  });
+  return names;
+}
+
+/**
+ * A copy import keeps each file's path below its folder, so files of two folders with the same relative
+ * path would be copied to one name, the later overwriting the earlier. Refused, naming both files: for
+ * each row of the table this import would replace, a file at the same relative path in another source
+ * recorded in `lakesoul_import_sources` is the one copied there.
+ */
+async function checkCopyCollisions(lakehouse: Lakehouse, table: LakeSoulTable, rootUri: string, locations: string[], paths: string[], signal?: AbortSignal): Promise<void> {
+  const others = importSources(table.info.properties).filter((s) => s !== rootUri);
+  if (others.length === 0 || !table.info.schema.fields.some((f) => f.name === 'path')) return;
+  const present = new Set((await table.toArrow({ columns: ['path'], signal })).getChild('path')!.toArray() as string[]);
+  const sem = new Semaphore(16);
+  const root = rootUri.endsWith('/') ? rootUri : rootUri + '/';
+  await Promise.all(
+    locations.map(async (loc, i) => {
+      if (!present.has(paths[i]) || !loc.startsWith(root)) return;
+      const rel = loc.slice(root.length);
+      for (const other of others) {
+        const there = joinUri(other, rel);
+        await sem.acquire(signal);
+        let found: boolean;
+        try {
+          const { store, key } = lakehouse.stores.resolve(there);
+          found = await store.head(key, { signal }).then(() => true, (e: unknown) => {
+            if (LakeSoulError.is(e, 'NotFound')) return false;
+            throw e;
+          });
         } finally {
           sem.release();
         }
-      }),
-    );
-  } else {
-    paths = absolute;
-  }
-  const vectors: Record<string, Vector> = {};
-  for (const f of listing.schema.fields) {
-    vectors[f.name] = f.name === 'path' ? vectorFromArray(paths, new Utf8()) : listing.getChild(f.name)!;
-  }
-  await table.write(new Table(vectors), { mode: 'upsert', signal });
-  done = listing.numRows;
-  report();
-  return { table, rows: listing.numRows, copied, bytesCopied };
+        if (found) {
+          const qname = `${table.info.namespace}.${table.info.name}`;
+          throw new LakeSoulError(
+            'InvalidArgument',
+            `copy import into table '${qname}': ${loc} would overwrite ${paths[i]}, the copy of ${there} imported earlier (copies keep the path below their folder): rename one of them, or import the folders into different tables`,
+            { context: { table: qname, file: loc, path: paths[i] } },
+          );
+        }
+      }
+    }),
+  );
+}
+
+/**
+ * Copies one source file to `dstUri` unless the copy there is current; the bytes copied, or null when
+ * it was kept.
+ */
+async function copyOne(lakehouse: Lakehouse, src: string, rootUri: string, dstUri: string, signal?: AbortSignal): Promise<number | null> {
+  const to = lakehouse.stores.resolve(dstUri);
+  const dst = parseUri(dstUri);
+  const local = dst.scheme === 'file' ? '/' + dst.key : undefined;
+  const meta = await sourceHead(lakehouse, src, rootUri, signal);
+  const existing = await to.store.head(to.key, { signal }).catch((e) => {
+    if (LakeSoulError.is(e, 'NotFound')) return null;
+    throw e;
+  });
+  if (existing && copyIsCurrent(existing, meta, local !== undefined)) return null;
+  const bytes = await sourceGet(lakehouse, src, rootUri, signal);
+  await to.store.put(to.key, bytes, { signal });
+  // a local copy carries its source's modification time, which the next import compares
+  if (local !== undefined) await utimes(local, new Date(), meta.lastModified).catch(() => undefined);
+  return bytes.length;
 }
 
 function trimSlash(uri: string): string {
@@ -168,23 +373,37 @@ function trimSlash(uri: string): string {
 }
 
 /**
- * Absolute URI of a listed path: relative paths are below `root`, and `..` may not leave it. With
- * `confine` (a reference import, whose table may read below `root` only) an absolute path or URI must
- * lie below `root` too; `row` (1-based, of the manifest's rows) names the row in the refusal.
+ * Location of a manifest's path (a store URI, not percent-decoded): relative paths are below `root`,
+ * and `..` may not leave it; a `file:` URI is percent-decoded (RFC 8089: `file:///m/a%20b.png` is the
+ * file `a b.png`), plain paths and other URIs are taken as written; `.` and `..` segments are applied
+ * as a read applies them. With `confine` (a reference import, whose table may read below `root` only)
+ * an absolute path or URI must lie below `root` too. `row` (1-based, of the manifest's rows) names the row.
  */
-function absoluteOf(path: string, root: string, confine = false, row?: number): string {
-  const leaves = (): LakeSoulError => {
-    const where = row !== undefined ? `manifest row ${row}: path` : 'manifest path';
-    const why = confine ? ` (a reference import's table reads only below that directory, its lakesoul_blob_roots; copy mode copies files from elsewhere)` : '';
-    return new LakeSoulError('InvalidArgument', `${where} '${path}' leaves the manifest's directory ${root}${why}`, { context: { file: path, ...(row !== undefined ? { row } : {}) } });
-  };
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) || path.startsWith('/')) {
-    const abs = formatUri(parseUri(path));
-    // lexically: `..` segments are applied as a read applies them (`/m/../x` leaves `/m`)
-    if (confine) {
-      const norm = lexical(abs);
-      if (norm === null || !isBelow(norm, root)) throw leaves();
+function locationOf(path: string, root: string, confine: boolean, row: number): string {
+  const refuse = (why: string): LakeSoulError =>
+    new LakeSoulError('InvalidArgument', `manifest row ${row}: path '${path}' ${why}`, { context: { file: path, row } });
+  const leaves = (): LakeSoulError =>
+    refuse(`leaves the manifest's directory ${root}${confine ? ` (a reference import's table reads only below that directory, its lakesoul_blob_roots; copy mode copies files from elsewhere)` : ''}`);
+  const scheme = URI_SCHEME.exec(path);
+  if (scheme || path.startsWith('/')) {
+    let p: ParsedUri;
+    try {
+      p = parseUri(path);
+    } catch (e) {
+      throw refuse(`is not a location (${(e as Error).message})`);
     }
+    let raw = p.key.split('/');
+    if (scheme && p.scheme === 'file') raw = raw.map((s) => decodeSegment(s, refuse));
+    const segs: string[] = [];
+    for (const s of raw) {
+      if (s === '' || s === '.') continue;
+      if (s === '..') {
+        if (segs.length === 0) throw refuse('climbs above the top of its location');
+        segs.pop();
+      } else segs.push(s);
+    }
+    const abs = formatUri({ ...p, key: segs.join('/') });
+    if (confine && !isBelow(abs, root)) throw leaves();
     return abs;
   }
   const segs: string[] = [];
@@ -198,48 +417,66 @@ function absoluteOf(path: string, root: string, confine = false, row?: number): 
   return joinUri(root, ...segs);
 }
 
-/** `uri` with its `.` and `..` segments applied; null when a `..` climbs above its top (a read refuses it). */
-function lexical(uri: string): string | null {
-  const p = parseUri(uri);
-  const segs: string[] = [];
-  for (const s of p.key.split('/')) {
-    if (s === '' || s === '.') continue;
-    if (s === '..') {
-      if (segs.length === 0) return null;
-      segs.pop();
-    } else segs.push(s);
+/** One percent-decoded segment of a manifest's `file:` URI; a bad escape, or an encoded '/' or NUL, refused. */
+function decodeSegment(segment: string, refuse: (why: string) => LakeSoulError): string {
+  if (!segment.includes('%')) return segment;
+  let out: string;
+  try {
+    out = decodeURIComponent(segment);
+  } catch {
+    throw refuse(`is a file: URI, which is percent-encoded, and '${segment}' is not (write a literal % as %25, or give a plain path)`);
   }
-  return formatUri({ ...p, key: segs.join('/') });
+  if (out.includes('/') || out.includes('\0')) throw refuse(`holds an encoded '/' or NUL in '${segment}', which is no file name`);
+  return out;
 }
 
-/** Name of a copy below `_blobs/`: the path relative to the source root, or `ext/<authority>/<key>`. */
-function copyName(rel: string, abs: string, root: string): string {
+/** Name of a copy below `_blobs/`: the path relative to the source root, or `ext/<scheme>/<authority>/<key>`. */
+function copyName(abs: string, root: string): string {
   const r = root.endsWith('/') ? root : root + '/';
   if (abs.startsWith(r)) return abs.slice(r.length);
   const p = parseUri(abs);
   return ['ext', p.scheme, p.authority || 'local', p.key].filter((s) => s !== '').join('/');
 }
 
-/** Adds a `size` column (HEAD of every file) and renames the path column to `path`. */
-async function withSizes(raw: Table, pathColumn: string, root: string, mode: 'reference' | 'copy', lakehouse: Lakehouse, signal?: AbortSignal): Promise<Table> {
+/**
+ * Places every manifest row (its location), refuses duplicates and columns the import replaces, and
+ * adds a `size` column (HEAD of every file); the path column becomes `path`.
+ */
+async function withSizes(raw: Table, manifest: string, pathColumn: string, root: string, mode: 'reference' | 'copy', lakehouse: Lakehouse, signal?: AbortSignal): Promise<{ listing: Table; locations: string[] }> {
+  for (const name of ['path', 'size']) {
+    if (name !== pathColumn && raw.schema.fields.some((f) => f.name === name)) {
+      throw new LakeSoulError('InvalidArgument', `manifest ${manifest} has a column '${name}', which the import would replace by ${name === 'size' ? "each file's size" : `the path column '${pathColumn}'`}: rename it`, { context: { file: manifest, column: name } });
+    }
+  }
   const paths = raw.getChild(pathColumn)!.toArray() as string[];
   // every row is placed before any request: the first one leaving the directory is named
-  const absolute = paths.map((p, i) => absoluteOf(p, root, mode === 'reference', i + 1));
+  const locations = paths.map((p, i) => locationOf(p, root, mode === 'reference', i + 1));
+  const first = new Map<string, number>();
+  locations.forEach((l, i) => {
+    const j = first.get(l);
+    if (j !== undefined) {
+      throw new LakeSoulError('InvalidArgument', `manifest ${manifest}: rows ${j + 1} and ${i + 1} both name ${l} (the table holds one row per file)`, { context: { file: l, row: i + 1 } });
+    }
+    first.set(l, i);
+  });
   const sem = new Semaphore(16);
   const sizes = await Promise.all(
-    absolute.map(async (abs) => {
+    locations.map(async (loc, i) => {
       await sem.acquire(signal);
       try {
-        return BigInt((await sourceHead(lakehouse, abs, root, signal)).size);
+        return BigInt((await sourceHead(lakehouse, loc, root, signal)).size);
+      } catch (e) {
+        if (!LakeSoulError.is(e, 'NotFound')) throw e;
+        throw new LakeSoulError('NotFound', `manifest ${manifest} row ${i + 1}: file ${loc} not found`, { cause: e, context: { file: loc, row: i + 1 } });
       } finally {
         sem.release();
       }
     }),
   );
   const vectors: Record<string, Vector> = { path: raw.getChild(pathColumn)! };
-  for (const f of raw.schema.fields) if (f.name !== pathColumn && f.name !== 'path' && f.name !== 'size') vectors[f.name] = raw.getChild(f.name)!;
+  for (const f of raw.schema.fields) if (f.name !== pathColumn) vectors[f.name] = raw.getChild(f.name)!;
   vectors.size = makeVector(BigInt64Array.from(sizes));
-  return new Table(vectors);
+  return { listing: new Table(vectors), locations };
 }
 
 /**
@@ -268,14 +505,14 @@ function isBelow(uri: string, root: string): boolean {
  * read where they are.
  */
 function sourceHead(lakehouse: Lakehouse, uri: string, root: string, signal?: AbortSignal): Promise<ObjectMeta> {
-  const { store, key } = lakehouse.stores.resolve(uri);
-  if (parseUri(uri).scheme === 'file' && isBelow(uri, root)) return headInSource(store, key, uri, root, signal);
+  const { store, key, baseUri } = lakehouse.stores.resolve(uri);
+  if (parseUri(uri).scheme === 'file' && isBelow(uri, root)) return headInSource(store, key, uri, root, baseUri, signal);
   return store.head(key, { signal });
 }
 
 /** The bytes of a source file, confined as {@link sourceHead}. */
 function sourceGet(lakehouse: Lakehouse, uri: string, root: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const { store, key } = lakehouse.stores.resolve(uri);
-  if (parseUri(uri).scheme === 'file' && isBelow(uri, root)) return getInSource(store, key, uri, root, signal);
+  const { store, key, baseUri } = lakehouse.stores.resolve(uri);
+  if (parseUri(uri).scheme === 'file' && isBelow(uri, root)) return getInSource(store, key, uri, root, baseUri, signal);
   return store.get(key, { signal });
 }
