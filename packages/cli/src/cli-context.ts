@@ -181,7 +181,9 @@ function historyArgs(qualified: string, namespace?: unknown): string {
 export function messageOf(e: unknown): string {
   if (e instanceof LakeSoulError) {
     if (e.code === 'CATALOG_LOCKED' && e.context.pid !== undefined) return lockedCatalogMessage(e);
-    if (e.code === 'BLOB_OUTSIDE_ROOTS' && !/lakesoul_blob_roots/.test(e.message)) {
+    // an import's refusal of a file leading out of its folder (context.folder) says itself what to do:
+    // the import confines reads to the folder, so no table property can allow the file
+    if (e.code === 'BLOB_OUTSIDE_ROOTS' && !/lakesoul_blob_roots/.test(e.message) && e.context.folder === undefined) {
       return `${e.message}. To allow a folder, list it in the table property lakesoul_blob_roots ` +
         `(comma-separated URIs, e.g. \`${cliName()} table create <table> ... --property lakesoul_blob_roots=file:///data/images\`), ` +
         `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
