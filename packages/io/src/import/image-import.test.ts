@@ -251,4 +251,21 @@ describe('importImages + scan({ blobs }) through the Lakehouse API', () => {
     expect(LakeSoulError.is(e, 'PermissionDenied')).toBe(true);
     expect(e.message).toContain('path=../../../../../../etc/passwd');
   });
+  it("an S3 folder: a key whose name holds '#bytes=' is refused in reference mode (no escape for it), copied with %23 in copy mode", async () => {
+    const root = `s3://${bucket}/raw/odd`;
+    const put = (rel: string, text: string) => {
+      const { store, key } = lhS3.stores.resolve(`${root}/${rel}`);
+      return store.put(key, new TextEncoder().encode(text));
+    };
+    await put('cat/x#bytes=1-2.png', 'HASH');
+    await put('cat/a%41.png', 'PCT');
+    await put('cat/aA.png', 'AA');
+    const e = await importImages(lhS3, 'odd_ref', { folder: root }).catch((x) => x);
+    expect(e.code).toBe('BLOB_BAD_REFERENCE');
+    expect(e.message).toContain(`${root}/cat/x#bytes=1-2.png`);
+    expect(await lhS3.table('odd_ref').then(() => 'exists', () => 'absent')).toBe('absent');
+    const res = await importImages(lhS3, 'odd_copy', { folder: root }, { mode: 'copy' });
+    const got = Object.fromEntries((await res.table.toArrow({ blobs: ['path'] })).toArray().map((r) => [r.path as string, Buffer.from(r.path__bytes as Uint8Array).toString()]));
+    expect(got).toEqual({ '_blobs/cat/x%23bytes=1-2.png': 'HASH', '_blobs/cat/a%41.png': 'PCT', '_blobs/cat/aA.png': 'AA' });
+  });
 });
