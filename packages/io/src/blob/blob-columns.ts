@@ -1,6 +1,7 @@
 /**
  * Declaring file-reference (blob) columns: a table property and/or Arrow field metadata.
  */
+import { DataType } from 'apache-arrow';
 import type { Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
@@ -64,4 +65,59 @@ export function blobColumnsOf(table: BlobTableDescription): string[] {
 export function blobRootsOf(table: { properties?: Record<string, string> }): string[] {
   const v = table.properties?.[BLOB_ROOTS_PROPERTY];
   return v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/**
+ * Whether a column of type `t` can hold blob references: a string (Utf8, LargeUtf8, or a dictionary of
+ * them) or a struct whose `path` is a string.
+ */
+export function isBlobReferenceType(t: DataType): boolean {
+  if (DataType.isUtf8(t) || DataType.isLargeUtf8(t)) return true;
+  if (DataType.isDictionary(t)) return DataType.isUtf8(t.dictionary) || DataType.isLargeUtf8(t.dictionary);
+  if (DataType.isStruct(t)) {
+    const p = t.children.find((f) => f.name === 'path');
+    return p !== undefined && (DataType.isUtf8(p.type) || DataType.isLargeUtf8(p.type));
+  }
+  return false;
+}
+
+const ROOT_SCHEMES = new Set(['file', 's3', 's3a', 's3n', 'memory']);
+
+/**
+ * Checks a new table's blob declarations, as `createTable` receives them: every blob column (of
+ * `lakesoul_blob_columns`, or marked `lakesoul.blob=true`) is in the schema and of a reference type
+ * ({@link isBlobReferenceType}; an Int32 column was accepted, and described as a blob reference), and
+ * `lakesoul_blob_roots` lists absolute URIs (`file:///abs/path`, `s3://bucket/prefix`,
+ * `memory://name/prefix`), comma-separated (`images` was accepted, and every blob read of the table
+ * then failed naming neither the property nor the table).
+ * @throws LakeSoulError SchemaMismatch for a blob column the schema lacks; InvalidArgument naming the
+ *   table and the column and its type, or the property and the entry.
+ */
+export function checkBlobDeclarations(table: BlobTableDescription): void {
+  const name = table.name ?? '';
+  for (const c of blobColumnsOf(table)) {
+    const f = table.schema.fields.find((x) => x.name === c)!;
+    if (!isBlobReferenceType(f.type)) {
+      throw new LakeSoulError('InvalidArgument', `table '${name}': blob column '${c}' has type ${String(f.type)}; a blob column holds references: a string (URI or relative path, Utf8) or a struct {path, offset, length}`, {
+        context: { table: name, column: c, type: String(f.type) },
+      });
+    }
+  }
+  const roots = table.properties?.[BLOB_ROOTS_PROPERTY];
+  if (roots === undefined) return;
+  for (const raw of String(roots).split(',')) {
+    const root = raw.trim();
+    if (root === '') continue;
+    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(root);
+    const scheme = m?.[1].toLowerCase();
+    const rest = m?.[2] ?? '';
+    const ok = scheme !== undefined && ROOT_SCHEMES.has(scheme) && (scheme === 'file' ? rest.startsWith('/') || rest.startsWith('localhost/') : /^[^/]+/.test(rest)) && !rest.split('/').includes('..');
+    if (!ok) {
+      throw new LakeSoulError(
+        'InvalidArgument',
+        `table '${name}': property '${BLOB_ROOTS_PROPERTY}' lists '${root}', which is not an absolute URI of a readable location: it lists absolute URIs (file:///abs/path, s3://bucket/prefix, memory://name/prefix) without '..', comma-separated`,
+        { context: { table: name, property: BLOB_ROOTS_PROPERTY, file: root } },
+      );
+    }
+  }
 }

@@ -3,12 +3,12 @@
  * consumer with bounded parallelism and a bounded number of bytes in flight, in row order.
  */
 import { setMaxListeners } from 'node:events';
-import { Binary, Field, makeData, RecordBatch, Schema, Struct, DataType } from 'apache-arrow';
+import { Binary, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
 import type { Data } from 'apache-arrow';
 import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import type { BlobReadOptions } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
-import { blobBytesColumnName } from './blob-columns.js';
+import { blobBytesColumnName, isBlobReferenceType } from './blob-columns.js';
 import { asBlobError, BlobFetcher, blobReferenceReader, describeReference, toSafeInt, type BlobTarget } from './blob-fetch.js';
 
 /**
@@ -223,7 +223,7 @@ export async function* resolveBlobs(batches: AsyncIterable<RecordBatch>, options
     for (const c of columns) {
       const f = batch.schema.fields.find((x) => x.name === c);
       if (!f) throw new LakeSoulError('InvalidArgument', `blob column '${c}' is not among the read columns${where} (${batch.schema.fields.map((x) => x.name).join(', ')})`, { context: { column: c, batch: n } });
-      if (!isReferenceType(f.type)) {
+      if (!isBlobReferenceType(f.type)) {
         throw new LakeSoulError('SchemaMismatch', `blob column '${c}' has type ${String(f.type)}${where}; expected a string (URI or relative path) or a struct {path, offset, length}`, { context: { column: c, batch: n } });
       }
       const out = blobBytesColumnName(c);
@@ -530,16 +530,6 @@ function tooLarge(ref: BlobTarget, size: number): LakeSoulError {
   return new LakeSoulError('Unsupported', `blob '${ref.original}' (${ref.uri}) holds ${size} bytes, more than ${MAX_BINARY_BYTES} (2 GiB - 1), the limit of an Arrow Binary value: it cannot be read into a batch`, {
     context: { file: ref.uri, reference: ref.original },
   });
-}
-
-function isReferenceType(t: DataType): boolean {
-  if (DataType.isUtf8(t) || DataType.isLargeUtf8(t)) return true;
-  if (DataType.isDictionary(t)) return DataType.isUtf8(t.dictionary) || DataType.isLargeUtf8(t.dictionary);
-  if (DataType.isStruct(t)) {
-    const p = t.children.find((f) => f.name === 'path');
-    return p !== undefined && (DataType.isUtf8(p.type) || DataType.isLargeUtf8(p.type));
-  }
-  return false;
 }
 
 function binaryData(values: (Uint8Array | null)[]): Data<Binary> {

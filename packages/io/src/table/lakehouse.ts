@@ -12,6 +12,7 @@ import { foreignArrowError } from '../arrow/foreign-arrow.js';
 import { ownedFileFilter, removeEmptyTableDirectories, tableListings, withNativeSpellings, writtenByTables, type CleanupProgress } from './table-maintenance.js';
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
+import { checkBlobDeclarations } from '../blob/blob-columns.js';
 import { CREATING_PROPERTY, beginCreating, creatingMarker, endCreating, settleCreating } from './create-marker.js';
 
 /** An object of a table's directory a purge may delete: its URI, its key in the store, its size. */
@@ -288,6 +289,8 @@ export class Lakehouse {
       }
       properties['lakesoul_blob_columns'] = options.blobColumns.join(',');
     }
+    // blob columns of a reference type, lakesoul_blob_roots a list of absolute URIs
+    checkBlobDeclarations({ name: `${namespace}.${name}`, schema, properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, String(v)])) });
     const create: CreateTableOptions = {
       name,
       namespace,
