@@ -1218,12 +1218,16 @@ function addCompactCommand({ program, io, out, quiet }: ProgramParts): void {
         }).finally(() => progress?.stop());
         committed = res.versions.size > 0;
         const versions = [...res.versions].map(([p, v]) => ({ partition: p, version: v }));
+        // partitions another writer changed while they were compacted: not committed (protocol §2)
+        const dropped = res.dropped.length === 0 ? '' : `${count(res.dropped.length, 'partition')} changed by another writer while compacting, left as they were (${res.dropped.slice(0, 10).map(showPartition).join(', ')}${res.dropped.length > 10 ? ', ...' : ''}): run compact again`;
         if (o.format === 'table') {
-          if (versions.length === 0) out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
-          else out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${showVersions(res.versions)}`);
+          if (versions.length === 0 && dropped === '') out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
+          else if (versions.length > 0) out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${showVersions(res.versions)}`);
+          if (dropped !== '') out(`${versions.length === 0 ? `nothing compacted in ${name}: ` : ''}${dropped}`);
         } else {
-          await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions'],
-            [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions]]);
+          await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions', 'dropped'],
+            [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions,
+              o.format === 'csv' ? res.dropped.join(' ') : res.dropped]]);
         }
         if (stop.received) throw interrupted();
       }, stop.signal).catch((e: unknown) => {

@@ -49,6 +49,11 @@ export interface RewriteResult extends CommitResult {
   rowsRemoved: number;
   /** Rows changed by update(). */
   rowsChanged: number;
+  /**
+   * Partitions a compaction rewrote but did not commit: another writer updated, compacted or dropped
+   * them meanwhile, and a CompactionCommit gives way (protocol §2); compacting again takes them.
+   */
+  dropped: string[];
 }
 
 /**
@@ -165,7 +170,7 @@ export async function rewritePartitions(
     await sink.discard();
     throw e;
   }
-  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added: [], removed: [], rowsRemoved: 0, rowsChanged: 0 };
+  if (partitions.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, added: [], removed: [], rowsRemoved: 0, rowsChanged: 0, dropped: [] };
   // the rows were read under this schema: a column added (or widened) since would be left out (or narrowed)
   const result = await commitFiles(ctx, sink, op, partitions, signal, { readWith: info.schema });
   // A CompactionCommit drops partitions updated or compacted concurrently: their new files were
@@ -179,6 +184,7 @@ export async function rewritePartitions(
     removed: [...removedBy].filter(([desc]) => result.versions.has(desc)).flatMap(([, files]) => files),
     rowsRemoved,
     rowsChanged,
+    dropped: partitions.map((p) => p.partitionDesc).filter((desc) => !result.versions.has(desc)),
   };
 }
 
