@@ -15,7 +15,7 @@ import jpeg from 'jpeg-js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { Semaphore, importHidingArgv, workerExecArgv } from '@lakesoul-ts/io';
 import { simdAffineU8 } from './affine-simd.js';
-import { IMAGE_KERNEL_FUNCTIONS, affineU8, imagePixels, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
+import { IMAGE_KERNEL_FUNCTIONS, affineU8, imagePixels, imageTruncation, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
 import type { ImagePipeline } from './image-pipeline.js';
 
 /**
@@ -221,6 +221,11 @@ export async function createImageExecutor(options: CreateImageExecutorOptions = 
           let decoded;
           try {
             decoded = await img.raw().toBuffer({ resolveWithObject: true });
+          } catch (e) {
+            // libvips' words for a cut file do not always say it is cut: as the other decoders say it
+            const cut = imageTruncation(bytes, format);
+            if (cut === null) throw e;
+            throw new TypeError(`${cut}: ${(e as Error)?.message ?? String(e)}`);
           } finally {
             gate.release();
           }

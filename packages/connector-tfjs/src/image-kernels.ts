@@ -45,11 +45,42 @@ export function sniffImageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
   return null;
 }
 
-/** The format of `bytes`; a TypeError naming the first bytes when it is neither PNG nor JPEG. */
+/**
+ * The format of `bytes`; a TypeError naming the first bytes when it is neither PNG nor JPEG, or saying
+ * the file is truncated when it is the start of a PNG or JPEG signature and nothing more (a
+ * `#bytes=0-3` reference of a PNG was "not PNG or JPEG; first bytes 89 50 4e 47").
+ */
 export function requireImageFormat(bytes: Uint8Array): 'png' | 'jpeg' {
   const fmt = sniffImageFormat(bytes);
   if (fmt) return fmt;
+  const signatures: [string, number[]][] = [['PNG', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]], ['JPEG', [0xff, 0xd8, 0xff]]];
+  for (const [name, sig] of signatures) {
+    if (bytes.length > 0 && bytes.length < sig.length && Array.from(bytes).every((b, i) => b === sig[i])) {
+      throw new TypeError(`truncated ${name} (${bytes.length} byte${bytes.length === 1 ? '' : 's'}, fewer than its ${sig.length}-byte signature)`);
+    }
+  }
   throw new TypeError(`unsupported image format (not PNG or JPEG; first bytes ${Array.from(bytes.subarray(0, 4)).map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+}
+
+/**
+ * Why the PNG or JPEG `bytes` is cut short, or null when it looks whole: a PNG that ends before its
+ * IEND chunk (or inside a chunk), a JPEG without its end-of-image marker (FF D9, which appears nowhere
+ * else in a JPEG: its coded data stuffs every FF). {@link runImageOps} words a decoder's failure with it.
+ */
+export function imageTruncation(bytes: Uint8Array, fmt: 'png' | 'jpeg'): string | null {
+  if (fmt === 'png') {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = 8; ;) {
+      if (at + 8 > bytes.length) return `truncated PNG (${bytes.length} bytes: it ends before its IEND chunk)`;
+      const len = view.getUint32(at);
+      const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+      if (at + 12 + len > bytes.length) return `truncated PNG (${bytes.length} bytes: its ${type} chunk runs past the end of the file)`;
+      if (type === 'IEND') return null;
+      at += 12 + len;
+    }
+  }
+  for (let i = bytes.length - 2; i >= 2; i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return null;
+  return `truncated JPEG (${bytes.length} bytes: no end-of-image marker FF D9)`;
 }
 
 /**
@@ -411,7 +442,16 @@ export function runImageOps(
       }
       const bytes = input;
       if (codecs === null) throw new TypeError('no image codecs');
-      img = requireImageFormat(bytes) === 'png' ? codecs.decodePng(bytes, step.channels) : codecs.decodeJpeg(bytes, step.channels);
+      const fmt = requireImageFormat(bytes);
+      try {
+        img = fmt === 'png' ? codecs.decodePng(bytes, step.channels) : codecs.decodeJpeg(bytes, step.channels);
+      } catch (e) {
+        // a decoder's own words for a cut file ("unknown JPEG marker 0", "There are some read requests
+        // waitng on finished stream") do not say it is cut
+        const cut = imageTruncation(bytes, fmt);
+        if (cut === null) throw e;
+        throw new TypeError(`${cut}: ${(e as Error)?.message ?? String(e)}`);
+      }
       img = convertChannels(img, step.channels);
       continue;
     }
@@ -454,6 +494,7 @@ export function runImageOps(
 export const IMAGE_KERNEL_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   sniffImageFormat,
   requireImageFormat,
+  imageTruncation,
   convertChannels,
   resizeBilinear,
   cropImage,
