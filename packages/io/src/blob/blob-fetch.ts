@@ -67,7 +67,7 @@ export class BlobFetcher implements BlobValueFetcher {
   }
 
   /**
-   * The bytes `t` will hold (HEAD; minus the offset for an open-ended range).
+   * The bytes `t` will hold: its range's length, else the object's size (HEAD) minus its offset.
    * @throws LakeSoulError InvalidArgument (`BLOB_RANGE_OUT_OF_BOUNDS`) when `t`'s range does not lie
    *   inside the object (see {@link checkBlobRange}), or the store's error.
    */
