@@ -879,15 +879,23 @@ export class Catalog {
    * Sets (string value) or removes (null) table properties, atomically. `hashBucketNum`,
    * `file_format` and `lakesoul_cdc_change_column` describe the data already written and cannot be
    * changed here (InvalidArgument), except that a non-PK table's `hashBucketNum: "-1"` may be removed.
+   * `patch` may be a function of the properties as they are in the update's transaction (the table's
+   * row locked): a value that extends another (a list in one property) then loses no concurrent
+   * update; what it throws ends the update with nothing changed.
    */
-  async updateTableProperties(tableId: string, patch: Record<string, string | null>, options: CatalogCallOptions = {}): Promise<TableInfo> {
+  async updateTableProperties(
+    tableId: string,
+    patch: Record<string, string | null> | ((current: Readonly<Record<string, string>>) => Record<string, string | null>),
+    options: CatalogCallOptions = {},
+  ): Promise<TableInfo> {
     const fixed = new Set(['hashBucketNum', 'file_format', 'lakesoul_cdc_change_column']);
     const row = await this.driver.transaction(async (tx) => {
       const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
       if (!r.rows[0]) throw tableIdNotFound(tableId);
       const cur = properties(r.rows[0].properties);
       const qname = `${r.rows[0].table_namespace}.${r.rows[0].table_name}`;
-      for (const [k, v] of Object.entries(patch)) {
+      const changes = typeof patch === 'function' ? patch({ ...cur }) : patch;
+      for (const [k, v] of Object.entries(changes)) {
         // Removing a non-PK table's hashBucketNum "-1" changes nothing (missing reads as -1) and lets
         // writers that refuse "-1" (the lakesoul 2.0 Python wheel, docs/interop.md) write the table.
         const harmless = k === 'hashBucketNum' && v === null && cur[k] === '-1';

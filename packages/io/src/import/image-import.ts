@@ -132,10 +132,13 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
   let copied = 0;
   let bytesCopied = 0;
   try {
-    // over the properties as they are now (another import may have added a root since they were read)
-    await table.refresh({ signal });
-    const patch = importProperties(table.info.properties, mode, rootUri);
-    if (Object.keys(patch).length > 0) table.info = await table.catalog.updateTableProperties(table.info.tableId, patch, { signal });
+    // over the properties as they are in the update's transaction: two imports at once each add their
+    // root, and one of another mode that recorded its own meanwhile refuses this one
+    table.info = await table.catalog.updateTableProperties(table.info.tableId, (current) => {
+      const recorded = current[IMPORT_MODE_PROPERTY];
+      if (recorded !== undefined && recorded !== mode) throw importModeClash(table, recorded, mode);
+      return importProperties(current, mode, rootUri);
+    }, { signal });
     let done = 0;
     const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
     report();
@@ -197,14 +200,17 @@ async function checkImportMode(table: LakeSoulTable, mode: 'reference' | 'copy',
     if (paths.some((p) => p?.startsWith(`${BLOB_COPY_DIR}/`))) recorded = 'copy';
     else if (paths.some((p) => p !== null && (p.startsWith('/') || URI_SCHEME.test(p)))) recorded = 'reference';
   }
-  if (recorded !== undefined && recorded !== mode) {
-    const qname = `${table.info.namespace}.${table.info.name}`;
-    throw new LakeSoulError(
-      'InvalidArgument',
-      `table '${qname}' holds images imported in ${recorded} mode (${recorded === 'copy' ? 'copied under its _blobs/' : 'referenced in place'}): a ${mode} import into it would list images a second time under other paths; import in ${recorded} mode (the CLI: ${recorded === 'copy' ? 'with' : 'without'} --copy), or into another table`,
-      { context: { table: qname, option: 'mode', property: IMPORT_MODE_PROPERTY } },
-    );
-  }
+  if (recorded !== undefined && recorded !== mode) throw importModeClash(table, recorded, mode);
+}
+
+/** The refusal of an import in `mode` into a table of images imported in the `recorded` mode. */
+function importModeClash(table: LakeSoulTable, recorded: string, mode: 'reference' | 'copy'): LakeSoulError {
+  const qname = `${table.info.namespace}.${table.info.name}`;
+  return new LakeSoulError(
+    'InvalidArgument',
+    `table '${qname}' holds images imported in ${recorded} mode (${recorded === 'copy' ? 'copied under its _blobs/' : 'referenced in place'}): a ${mode} import into it would list images a second time under other paths; import in ${recorded} mode (the CLI: ${recorded === 'copy' ? 'with' : 'without'} --copy), or into another table`,
+    { context: { table: qname, option: 'mode', property: IMPORT_MODE_PROPERTY } },
+  );
 }
 
 const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
