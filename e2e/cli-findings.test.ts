@@ -200,6 +200,9 @@ describe('Ctrl-C during compact (F4)', () => {
     const r = await run;
     expect(r.code, r.out + r.err).toBe(130);
     expect(r.err).toMatch(/SIGINT: stopping the compaction of big/);
+    // stderr is not a terminal: no empty line before the note (a ^C line of its own on one)
+    expect(r.err).toMatch(/^SIGINT: stopping/m);
+    expect(r.err).not.toMatch(/\n\nSIGINT|^\nSIGINT/);
     expect(r.err).toMatch(/error: compaction of big interrupted by SIGINT: nothing was committed, and the files it had written were deleted/);
     expect([...parquet()].sort()).toEqual([...before].sort());
     const cleanup = await ok(dir, ['cleanup', 'big', '--orphan-window', '0']);

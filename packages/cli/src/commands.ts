@@ -50,7 +50,9 @@ class SignalStop {
       process.exit(SIGNAL_EXIT_CODES[sig as keyof typeof SIGNAL_EXIT_CODES] ?? 1);
     }
     this.received = sig;
-    this.io.stderr.write(`\n${sig}: stopping ${this.what} (again to stop at once)...\n`);
+    // on a terminal the note starts a line of its own after the echoed ^C; in a log, no empty line
+    const tty = (this.io.stderr as { isTTY?: boolean }).isTTY === true;
+    this.io.stderr.write(`${tty ? '\n' : ''}${sig}: stopping ${this.what} (again to stop at once)...\n`);
     this.controller.abort();
   };
 
