@@ -73,7 +73,7 @@ export const ARROW_TYPE_SUPPORT: readonly ArrowTypeSupport[] = [
   { name: 'float16', type: () => new Float16(), samples: [-1.5, 0.5, 2], supported: all({ hash: false, cli: false }), note: "filters compare as float; no Spark hash, so no table key; the CLI's value codec has no half floats" },
   { name: 'float32', type: () => new Float32(), samples: [-1.5, 0.5, 2], supported: all() },
   { name: 'float64', type: () => new Float64(), samples: [-1.5, 0.5, 2], supported: all() },
-  { name: 'decimal(10, 2)', type: () => new Decimal(2, 10, 128), samples: ['-1.50', '0.25', '3.00'], supported: all({ partition: false }), note: 'refused as a range partition column: the protocol fixes no text for a decimal range value (LakeSoul-Python 2.0.0 writes 12.50 as `1250`)' },
+  { name: 'decimal(10, 2)', type: () => new Decimal(2, 10, 128), samples: ['-1.50', '0.25', '3.00'], supported: all({ partition: false }), note: 'refused as a range partition column: the protocol fixes no text for a decimal range value (LakeSoul-Python 2.0.0 writes 12.50 as `1250`); a scale from 0 to the precision (a negative scale, `Decimal(-2, 5)`, is refused at createTable with UNSUPPORTED_COLUMN_TYPE)' },
   { name: 'utf8', type: () => new Utf8(), samples: ['a', 'b', 'c'], supported: all() },
   { name: 'large_utf8', type: () => new LargeUtf8(), samples: ['a', 'b', 'c'], supported: all() },
   { name: 'binary', type: () => new Binary(), samples: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], supported: all({ ui: false }), note: "Danfo: base64 text with `{ binary: 'base64' }` (without it the column is dropped with a warning); the UI shows a binary cell as its size; a partition value is lowercase hex in partition_desc and paths (`p=616263`), as LakeSoul's Rust engine writes it" },
