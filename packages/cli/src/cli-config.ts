@@ -83,18 +83,49 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined 
   }
 }
 
+/** A setting as its first source that is set gives it (flag, environment, config file), with that source's name. */
+interface Setting {
+  value: string;
+  source: string;
+}
+
+/** The first of `sources` (value, name of the source) that is set. */
+function firstSet(...sources: (readonly [string | undefined, string])[]): Setting | undefined {
+  for (const [value, source] of sources) if (value !== undefined) return { value, source };
+  return undefined;
+}
+
+/**
+ * Refuses a path or URL setting that is set but empty (an unresolved CI secret, `--home "$UNSET"`):
+ * resolved against the working directory, an empty home or warehouse put the catalog and the tables in
+ * ./catalog and ./warehouse, and an empty catalog or config file was ignored, as `LAKESOUL_PG_URL=` was
+ * before it was refused. `what` says what to give instead.
+ */
+function refuseEmpty(setting: Setting | undefined, what: string, code: 'INVALID_CATALOG_DIR' | 'INVALID_CATALOG_URL' | 'INVALID_WAREHOUSE' | undefined): string | undefined {
+  if (setting !== undefined && setting.value.trim() === '') {
+    throw new LakeSoulError('InvalidArgument', `${setting.source} is set but empty: give ${what}, or leave it unset`, { code, context: { setting: setting.source } });
+  }
+  return setting?.value;
+}
+
 /** Resolve the configuration from flags, environment, config file and defaults (see module doc). */
 export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliConfig {
+  refuseEmpty(firstSet([flags.config, '--config']), 'the config file (./lakesoul-ts.json is read when none is given)', undefined);
   const filePath = flags.config ? resolve(cwd, flags.config) : resolve(cwd, 'lakesoul-ts.json');
   if (flags.config && !existsSync(filePath)) {
     throw new LakeSoulError('NotFound', `config file ${filePath} does not exist`, { context: { file: filePath } });
   }
   const file = existsSync(filePath) ? readConfigFile(filePath) : {};
-  const home = resolve(cwd, expandHome(flags.home ?? env.LAKESOUL_TS_HOME ?? file.home ?? '.lakesoul'));
+  const inFile = (key: (typeof CONFIG_KEYS)[number]) => [file[key], `"${key}" in the config file ${filePath}`] as const;
+  const homeSetting = refuseEmpty(firstSet([flags.home, '--home'], [env.LAKESOUL_TS_HOME, 'LAKESOUL_TS_HOME'], inFile('home')),
+    'the home directory (the catalog and the tables go under it; ./.lakesoul when none is set)', 'INVALID_CATALOG_DIR');
+  const home = resolve(cwd, expandHome(homeSetting ?? '.lakesoul'));
   if (statOrUndefined(home)?.isFile()) {
     throw new LakeSoulError('InvalidArgument', `the home ${home} is a file: give a directory (made when missing) with --home, LAKESOUL_TS_HOME or the config file's "home"`, { context: { file: home } });
   }
-  const given = expandHome(flags.warehouse ?? env.LAKESOUL_TS_WAREHOUSE ?? file.warehouse ?? pathToFileURL(resolve(home, 'warehouse')).href);
+  const warehouseSetting = refuseEmpty(firstSet([flags.warehouse, '--warehouse'], [env.LAKESOUL_TS_WAREHOUSE, 'LAKESOUL_TS_WAREHOUSE'], inFile('warehouse')),
+    'the directory or URI new tables go under (<home>/warehouse when none is set)', 'INVALID_WAREHOUSE');
+  const given = expandHome(warehouseSetting ?? pathToFileURL(resolve(home, 'warehouse')).href);
   // a local path, relative to the working directory, is its file:// URI (for every command, init included)
   const warehouse = /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : pathToFileURL(resolve(cwd, given)).href;
   const username = flags.pgUser ?? env.LAKESOUL_PG_USERNAME ?? file.pgUsername;
@@ -112,14 +143,18 @@ export function resolveCliConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
     return { catalog: { dataDir: dir }, warehouse, describe: `embedded PGlite in ${dir}`, source };
   };
 
-  if (flags.catalog) return pick(flags.catalog, 'flag');
+  const catalogWhat = 'a PostgreSQL URL or a catalog directory (<home>/catalog when none is set)';
+  const flagCatalog = refuseEmpty(firstSet([flags.catalog, '--catalog']), catalogWhat, 'INVALID_CATALOG_URL');
+  if (flagCatalog !== undefined) return pick(flagCatalog, 'flag');
   refuseEmptyUrl(env.LAKESOUL_PG_URL, 'LAKESOUL_PG_URL');
   if (env.LAKESOUL_PG_URL) return pick(env.LAKESOUL_PG_URL, 'env');
-  if (env.lakesoul_home) {
-    const props = readLakeSoulHome(env.lakesoul_home);
+  const properties = refuseEmpty(firstSet([env.lakesoul_home, 'lakesoul_home']), 'the LakeSoul properties file with lakesoul.pg.url', 'INVALID_CATALOG_URL');
+  if (properties !== undefined) {
+    const props = readLakeSoulHome(properties);
     const url = props['lakesoul.pg.url']!;
     return { ...pick(url, 'env'), catalog: { url, username: username ?? props['lakesoul.pg.username'], password: password ?? props['lakesoul.pg.password'] } };
   }
-  if (file.catalog) return pick(file.catalog, 'config-file');
+  const fileCatalog = refuseEmpty(firstSet(inFile('catalog')), catalogWhat, 'INVALID_CATALOG_URL');
+  if (fileCatalog !== undefined) return pick(fileCatalog, 'config-file');
   return { ...pick(resolve(home, 'catalog'), 'default'), source: 'default' };
 }

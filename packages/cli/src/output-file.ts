@@ -72,8 +72,20 @@ export function isStandardOutput(path: string): boolean {
 }
 
 /**
+ * The file the user named for a file {@link writeOutputFile} writes under a temporary name
+ * ({@link partialName}), or `file` itself.
+ */
+export function outputNameOf(file: string): string {
+  const m = /^\.(.+)\.(\d+)\.part$/.exec(basename(file));
+  return m && Number(m[2]) === process.pid ? join(dirname(file), m[1]!) : file;
+}
+
+/**
  * Opens `path` for writing (an error opening it is thrown here, not left to a stream event), runs
- * `write` on the stream, and resolves once everything is on disk; a write error (a full disk) rejects.
+ * `write` on the stream, and resolves once everything is on disk. An error of the stream (a full
+ * disk: ENOSPC, a failing device) rejects as an `Io` error naming the file (the file the user named,
+ * not the temporary one); `write`'s next write fails with it (see `writeWithBackpressure`), so the
+ * command stops instead of waiting for the stream.
  */
 export async function withWriteStream<T>(path: string, write: (stream: NodeJS.WritableStream) => Promise<T>): Promise<T> {
   const stream = createWriteStream(path);
@@ -87,7 +99,11 @@ export async function withWriteStream<T>(path: string, write: (stream: NodeJS.Wr
     await finished(stream);
     return result;
   } catch (e) {
+    // the stream's error is set when it is destroyed, its 'error' event comes a tick later
+    const streamError = failed ?? stream.errored ?? undefined;
     stream.destroy();
-    throw failed ?? e;
+    if (streamError === undefined) throw e;
+    const file = outputNameOf(path);
+    throw new LakeSoulError('Io', `cannot write ${file}: ${streamError.message}`, { context: { file }, cause: streamError });
   }
 }

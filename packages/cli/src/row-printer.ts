@@ -17,18 +17,42 @@ function csvEscape(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** What {@link writeWithBackpressure} reads of a stream's state (node's Writable has all of it). */
+interface StreamState {
+  destroyed?: boolean;
+  errored?: Error | null;
+}
+
+/** Why a destroyed stream takes no more writes: its own error (a full disk), or that it was closed. */
+function streamGone(state: StreamState): Error {
+  if (state.errored) return state.errored;
+  return Object.assign(new Error('the output was closed before everything was written'), { code: 'ERR_STREAM_DESTROYED' });
+}
+
 /**
  * Writes `text` and resolves once the stream can take more (its `'drain'`), so a producer that awaits
- * every write holds at most one chunk beyond the stream's high-water mark.
+ * every write holds at most one chunk beyond the stream's high-water mark. Rejects, instead of waiting
+ * for a `'drain'` that never comes, when the stream failed or was closed: before the write (an earlier
+ * write's error, such as ENOSPC, destroyed it), during it, or while waiting (`'error'` or `'close'`).
  */
 export function writeWithBackpressure(out: NodeJS.WritableStream, text: string): Promise<void> | void {
+  const state = out as StreamState;
+  if (state.destroyed || state.errored) return Promise.reject(streamGone(state));
   if (text.length === 0 || out.write(text)) return;
+  // a destroyed stream's write() returns false and emits nothing more: neither 'drain' nor 'error'
+  if (state.destroyed || state.errored) return Promise.reject(streamGone(state));
   return new Promise<void>((res, rej) => {
-    const done = (err?: Error) => { out.off('drain', onDrain); out.off('error', onError); if (err) rej(err); else res(); };
+    const done = (err?: Error) => {
+      out.off('drain', onDrain); out.off('error', onError); out.off('close', onClose);
+      if (err) rej(err); else res();
+    };
     const onDrain = () => done();
     const onError = (e: Error) => done(e);
+    // closed without a 'drain' (destroyed by its owner, or after an error whose event came first)
+    const onClose = () => done(streamGone(state));
     out.once('drain', onDrain);
     out.once('error', onError);
+    out.once('close', onClose);
   });
 }
 
@@ -140,11 +164,15 @@ const CONTROL_NAMES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\
 /**
  * Control characters of a value as escapes (`\n`, `\t`, `\x1b`, `\u009b`), as `psql` and `ls -b`
  * show them: the table format is read on a terminal, where a stored ESC sequence set the window title
- * or cleared the screen, and newlines broke the rows. The other formats quote them already.
+ * or cleared the screen, and newlines broke the rows. The invisible characters that reorder or break
+ * what a terminal shows are escaped too (`\u202e`): the bidirectional controls (U+061C, U+200E-U+200F,
+ * U+202A-U+202E, U+2066-U+2069), with which a stored value showed its text reversed or moved the
+ * columns after it (a value that reads as another), and the line and paragraph separators U+2028 and
+ * U+2029. The other formats quote the C0 and C1 controls already, and show the others as they are.
  */
 export function escapeControls(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => CONTROL_NAMES[c] ?? (c.charCodeAt(0) < 0x80 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => CONTROL_NAMES[c] ?? (c.charCodeAt(0) < 0x80 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** -0.0, which JSON.stringify and String() write as 0. */
