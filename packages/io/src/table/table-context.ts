@@ -3,7 +3,7 @@
  * small helpers every operation uses (resolving a file URI to its store, best-effort deletes).
  */
 import { randomFillSync } from 'node:crypto';
-import type { Catalog, PartitionCommit, TableInfo } from '@lakesoul-ts/meta';
+import type { Catalog, TableInfo } from '@lakesoul-ts/meta';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
 import { isNoAnswerError } from '../store/store-errors.js';
@@ -154,12 +154,13 @@ const FILE_HEADS_AT_ONCE = 16;
 /**
  * Refuses to commit files that are gone: a write may take (or staged writes wait) longer than
  * `cleanup()`'s orphan safety window, which then deleted its files as orphans, and a commit naming
- * them would leave the partition unreadable (every read failing OBJECT_NOT_FOUND). One HEAD per added
- * file; `STAGED_FILES_MISSING` (Conflict) naming the first one found gone. `what`: the files of
- * staged writes (`commitStaged`) or of the write committing.
+ * them would leave the partition unreadable (every read failing OBJECT_NOT_FOUND). One HEAD per file
+ * the write added (not the files a rewrite keeps: committed ones are never orphans);
+ * `STAGED_FILES_MISSING` (Conflict) naming the first one found gone. `what`: the files of staged
+ * writes (`commitStaged`) or of the write committing.
  */
-export async function checkFilesExist(ctx: TableContext, partitions: PartitionCommit[], what: 'staged' | 'write', signal: AbortSignal | undefined): Promise<void> {
-  const added = partitions.flatMap((p) => p.files.filter((f) => f.op === 'add').map((f) => ({ path: f.path, partition: p.partitionDesc })));
+export async function checkFilesExist(ctx: TableContext, files: readonly { path: string; partitionDesc: string }[], what: 'staged' | 'write', signal: AbortSignal | undefined): Promise<void> {
+  const added = files.map((f) => ({ path: f.path, partition: f.partitionDesc }));
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < added.length) {

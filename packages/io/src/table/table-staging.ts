@@ -145,7 +145,7 @@ async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: Par
   let result;
   try {
     throwIfAborted(signal, `commit to ${info.name}`);
-    await checkFilesExist(ctx, partitions, 'staged', signal);
+    await checkFilesExist(ctx, written, 'staged', signal);
     // every staged write's schema is checked (and evolved, for merge-mode writes) in the commit
     const schema: CommitSchema = {
       written: staged.flatMap((s) => s.schema?.written ?? []),

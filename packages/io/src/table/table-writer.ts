@@ -431,10 +431,16 @@ export async function commitFiles(
     // A write that took long enough for a cleanup with a short orphan window to take its first files
     // for orphans finds them gone here, not in every later read of the partition.
     const since = sink.firstFileAt;
-    if (since !== undefined && Date.now() - since >= CHECK_FILES_AFTER_MS) await checkFilesExist(ctx, partitions, 'write', signal);
+    if (since !== undefined && Date.now() - since >= CHECK_FILES_AFTER_MS) await checkFilesExist(ctx, sink.files.filter(Boolean), 'write', signal);
+  } catch (e) {
+    // nothing was sent to the catalog: whatever failed (a HEAD refused too), the files go
+    await sink.discard();
+    throw e;
+  }
+  try {
     return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
-    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted') || LakeSoulError.hasCode(e, 'STAGED_FILES_MISSING')) await sink.discard();
+    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
     throw rerunnableRebase(e);
   }
 }

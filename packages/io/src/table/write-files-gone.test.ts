@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { tableFromArrays } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
 import { Lakehouse } from './lakehouse.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lakesoul-write-files-gone-'));
@@ -58,6 +59,32 @@ it('cleanup refuses an orphan window that is not a number of milliseconds (it to
       });
     }
     expect((await t.cleanup({ orphanSafetyWindowMs: 0 })).files).toEqual([]);
+  } finally {
+    await lh.close();
+  }
+});
+
+it('the check HEADs only the files the write added, and a failing HEAD deletes them', async () => {
+  const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(join(dir, 'wh3')).href });
+  try {
+    const t = await lh.createTable('t', [{ id: 0n, v: 0n }]);
+    for (let i = 1; i <= 30; i++) await t.write([{ id: BigInt(i), v: 1n }, { id: BigInt(i + 1000), v: 1n }]);
+    const root = fileURLToPath(t.info.path);
+    const { store } = lh.stores.resolve(t.info.path);
+    const head = store.head.bind(store);
+    const put = store.put.bind(store);
+    let heads = 0;
+    store.head = (...a: Parameters<typeof head>) => { heads++; return head(...a); };
+    // a rewrite of one file among 31 that takes over a second: one HEAD, not one per file it keeps
+    store.put = async (...a: Parameters<typeof put>) => { await sleep(1100); return put(...a); };
+    await t.deleteWhere('id = 7');
+    expect(heads).toBe(1);
+    // a HEAD refused (a write-only role): the write fails and leaves no file of its own
+    const before = dataFiles(root).sort();
+    store.head = async () => { throw new LakeSoulError('PermissionDenied', 'AccessDenied: HeadObject'); };
+    await expect(t.write([{ id: 99n, v: 1n }])).rejects.toMatchObject({ kind: 'PermissionDenied' });
+    expect(dataFiles(root).sort()).toEqual(before);
+    expect((await t.toArrow()).numRows).toBe(60);
   } finally {
     await lh.close();
   }
