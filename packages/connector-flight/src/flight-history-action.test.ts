@@ -41,6 +41,11 @@ describe('the history action', () => {
   it('gives snapshots for a bounded number of commits', async () => {
     const two = await client.doActionJson<Entry[]>('history', { table: 'h', partition: 'p=a', commits: 2, snapshots: true });
     expect(two.map((e) => e.snapshot?.length)).toEqual([3, 4]);
+    // the reply's size is counted in the catalog before it is read (bounded at 1,000,000 ids)
+    const t = await fixture.lakehouse.table('h');
+    expect(await t.catalog.historySnapshotLength(t.info.tableId, { partitionDesc: 'p=a', commits: 2 })).toBe(7);
+    const all = await t.history();
+    expect(await t.catalog.historySnapshotLength(t.info.tableId)).toBe(all.reduce((n, v) => n + v.snapshot.length, 0));
     await expect(client.doActionJson('history', { table: 'h', snapshots: true })).rejects.toMatchObject({
       kind: 'InvalidArgument', message: expect.stringMatching(/"snapshots": true .* needs "commits" of at most 1000/),
     });

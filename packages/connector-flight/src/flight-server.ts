@@ -248,6 +248,9 @@ const REQUEST_CONTENT: Readonly<Record<string, string>> = {
 /** The most commits a `history` action lists snapshots for. */
 const MAX_HISTORY_SNAPSHOT_COMMITS = 1000;
 
+/** The most commit ids the snapshots of one `history` action's reply list in all. */
+const MAX_HISTORY_SNAPSHOT_IDS = 1_000_000;
+
 /** What a DoGet of a row over the single-row message bound tells the operator to raise. */
 const ROW_BOUND_HINT = "raise the server's maxReceiveMessageBytes or maxMessageBytes (createFlightServer options; `lakesoul-ts serve --max-message-size <MiB>`), the largest single row a DoGet sends";
 
@@ -1271,6 +1274,13 @@ export class FlightServer {
         const table = await this.tableFromBody(b, type, signal);
         // Summaries by default: every version's snapshot makes a long history quadratic (4,801
         // commits hold 11.5 million commit ids), a reply one call could make the server build.
+        if (b.snapshots === true) {
+          // the versions of 1,000 commits of an uncompacted table of 100,000 list 10^8 ids
+          const ids = await table.catalog.historySnapshotLength(table.info.tableId, { ...options, signal });
+          if (ids > MAX_HISTORY_SNAPSHOT_IDS) {
+            throw new LakeSoulError('InvalidArgument', `action history: the snapshots of those versions list ${ids} commit ids, over the ${MAX_HISTORY_SNAPSHOT_IDS} one reply may hold: ask for fewer "commits", name a "partition", or compact the table (its versions then list fewer)`, { code: 'LIMIT_EXCEEDED' });
+          }
+        }
         const result = b.snapshots === true
           ? await table.history({ ...options, signal })
           : await table.catalog.historySummary(table.info.tableId, { ...options, signal });

@@ -1554,6 +1554,19 @@ export class Catalog {
     return r.rows.map((row) => ({ partitionDesc: row.partition_desc, version: Number(row.version), commitOp: row.commit_op as CommitOp, timestamp: Number(row.timestamp) }));
   }
 
+  /**
+   * How many commit ids the snapshots of {@link Catalog.history} with these options hold in all (the
+   * size of its reply, which grows with the square of an uncompacted history), counted in the
+   * catalog without reading them.
+   */
+  async historySnapshotLength(tableId: string, options: HistoryOptions = {}): Promise<number> {
+    const { table, where, params } = await this.historyScope(tableId, options);
+    const r = await this.driver.query<{ n: string | number | null }>(
+      `SELECT sum(cardinality(snapshot)) AS n FROM partition_info WHERE table_id = $1 ${where}`,
+      [table.tableId, ...params], { signal: options.signal });
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
   /** The table and the conditions (on partition_info, after `table_id = $1`) of a history's options. */
   private async historyScope(tableId: string, options: HistoryOptions): Promise<{ table: TableInfo; where: string; params: unknown[] }> {
     const table = await this.getTableById(tableId, options);
