@@ -4,6 +4,7 @@
 import { DataType } from 'apache-arrow';
 import type { Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
+import { allowedRootLocations } from './blob-reference.js';
 
 /** Table property listing blob columns, comma-separated: `lakesoul_blob_columns=image_path,audio`. */
 export const BLOB_COLUMNS_PROPERTY = 'lakesoul_blob_columns';
@@ -83,13 +84,25 @@ export function isBlobReferenceType(t: DataType): boolean {
 
 const ROOT_SCHEMES = new Set(['file', 's3', 's3a', 's3n', 'memory']);
 
+/** Whether reads take `root` for an allowed root (a location without a `..` step, once decoded as they decode it). */
+function placeable(root: string): boolean {
+  try {
+    allowedRootLocations(root);
+    return true;
+  } catch (e) {
+    if (LakeSoulError.is(e, 'InvalidArgument')) return false;
+    throw e;
+  }
+}
+
 /**
  * Checks a new table's blob declarations, as `createTable` receives them: every blob column (of
  * `lakesoul_blob_columns`, or marked `lakesoul.blob=true`) is in the schema and of a reference type
  * ({@link isBlobReferenceType}; an Int32 column was accepted, and described as a blob reference), and
  * `lakesoul_blob_roots` lists absolute URIs (`file:///abs/path`, `s3://bucket/prefix`,
  * `memory://name/prefix`), comma-separated (`images` was accepted, and every blob read of the table
- * then failed naming neither the property nor the table).
+ * then failed naming neither the property nor the table), each placed as reads place it
+ * ({@link allowedRootLocations}: a `%2E%2E` segment is a folder of that name, not `..`).
  * @throws LakeSoulError SchemaMismatch for a blob column the schema lacks; InvalidArgument naming the
  *   table and the column and its type, or the property and the entry.
  */
@@ -111,7 +124,9 @@ export function checkBlobDeclarations(table: BlobTableDescription): void {
     const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(root);
     const scheme = m?.[1].toLowerCase();
     const rest = m?.[2] ?? '';
-    const ok = scheme !== undefined && ROOT_SCHEMES.has(scheme) && (scheme === 'file' ? rest.startsWith('/') || rest.startsWith('localhost/') : /^[^/]+/.test(rest)) && !rest.split('/').includes('..');
+    // placed as reads place it (a file: root percent-decoded, a decoded '.' or '..' kept as written):
+    // a '..' refused here is one every read of the table would refuse
+    const ok = scheme !== undefined && ROOT_SCHEMES.has(scheme) && (scheme === 'file' ? rest.startsWith('/') || rest.startsWith('localhost/') : /^[^/]+/.test(rest)) && placeable(root);
     if (!ok) {
       throw new LakeSoulError(
         'InvalidArgument',

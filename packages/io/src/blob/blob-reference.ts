@@ -69,7 +69,8 @@ export interface BlobRootsOptions {
    * Further allowed locations, as the table property `lakesoul_blob_roots` lists them. One written as
    * a `file:` URI is percent-decoded as references are (`file:///data/my%2541dir` is the folder
    * `/data/my%41dir`), and, when that differs from the text as written, the location as written is
-   * allowed too (older imports recorded a folder's name unencoded). Other schemes and plain paths are
+   * allowed too (older imports recorded a folder's name unencoded). A segment decoding to `/`, NUL,
+   * `.` or `..` is kept as written ({@link allowedRootLocations}). Other schemes and plain paths are
    * taken as written.
    */
   allowedRoots?: string[];
@@ -89,26 +90,9 @@ export class BlobRoots {
   private readonly base: Root;
 
   constructor(options: BlobRootsOptions) {
-    const make = (uri: string, key: string): Root => {
-      const parsed = parseUri(uri);
-      const segments = key.split('/').filter((s) => s !== '' && s !== '.');
-      if (segments.includes('..')) {
-        throw new LakeSoulError('InvalidArgument', `an allowed blob root may not contain '..': ${uri}`, { context: { file: uri } });
-      }
-      return { parsed: { ...parsed, key: segments.join('/') }, segments, uri: formatUri({ ...parsed, key: segments.join('/') }) };
-    };
-    // a store location: its key as written
-    const location = (uri: string): Root => make(uri, parseUri(uri).key);
-    // a root as references are written: a file: URI's path decoded as resolve decodes a reference's,
-    // and its text as written as well when that differs (and decodes at all)
-    const allowed = (uri: string): Root[] => {
-      const key = parseUri(uri).key;
-      const decoded = SCHEME.test(uri) && parseUri(uri).scheme === 'file' ? decodeRootKey(key) : key;
-      return decoded === key ? [make(uri, key)] : [make(uri, decoded), make(uri, key)];
-    };
-    const table = location(options.tablePath);
-    this.base = options.relativeRoot ? location(options.relativeRoot) : table;
-    this.roots = [table, ...(options.allowedRoots ?? []).flatMap(allowed)];
+    const table = rootOf(options.tablePath, parseUri(options.tablePath).key);
+    this.base = options.relativeRoot ? rootOf(options.relativeRoot, parseUri(options.relativeRoot).key) : table;
+    this.roots = [table, ...(options.allowedRoots ?? []).flatMap(allowedRootsOf)];
     if (options.relativeRoot) this.roots.push(this.base);
   }
 
@@ -196,6 +180,39 @@ export class BlobRoots {
   }
 }
 
+/** The root at `uri` whose key is `key` (its `.` segments dropped); a `..` segment is refused. */
+function rootOf(uri: string, key: string): Root {
+  const parsed = parseUri(uri);
+  const segments = key.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) {
+    throw new LakeSoulError('InvalidArgument', `an allowed blob root may not contain '..': ${uri}`, { context: { file: uri } });
+  }
+  return { parsed: { ...parsed, key: segments.join('/') }, segments, uri: formatUri({ ...parsed, key: segments.join('/') }) };
+}
+
+/**
+ * The roots an allowed root written as references are allows: a `file:` URI's path decoded as
+ * {@link BlobRoots.resolve} decodes a reference's ({@link decodeRootKey}), and its text as written as
+ * well when that differs; other schemes and plain paths as written.
+ */
+function allowedRootsOf(uri: string): Root[] {
+  const key = parseUri(uri).key;
+  const decoded = SCHEME.test(uri) && parseUri(uri).scheme === 'file' ? decodeRootKey(key) : key;
+  return decoded === key ? [rootOf(uri, key)] : [rootOf(uri, decoded), rootOf(uri, key)];
+}
+
+/**
+ * The locations (canonical URIs) an entry of `lakesoul_blob_roots` (or of a read's `allowedRoots`)
+ * allows, as {@link BlobRoots} takes it: a `file:` URI percent-decoded (a segment that decodes to
+ * `/`, NUL, `.` or `..`, or is no valid encoding, kept as written), then, when that differs, the
+ * text as written. `createTable` validates the property through it, so it accepts exactly the roots
+ * reads accept.
+ * @throws LakeSoulError InvalidArgument naming the root for one that is no location or holds a `..` segment.
+ */
+export function allowedRootLocations(uri: string): string[] {
+  return allowedRootsOf(uri).map((r) => r.uri);
+}
+
 function normalizeSegments(parts: string[], ref: string): string[] {
   const out: string[] = [];
   for (const p of parts) {
@@ -224,7 +241,9 @@ export function denied(ref: string, why: string, context: Record<string, string>
  * {@link decodeFileUriSegment} decodes a reference's; a segment that is no valid encoding (a literal
  * `%`, as in a folder `50%off` an older import recorded unencoded) or that encodes a '/' or NUL is kept
  * as written: no reference can name it in decoded form, and refusing it would make the whole table
- * unreadable.
+ * unreadable. A segment decoding to `.` or `..` (`%2E`, `%2E%2E`) is kept as written too: decoded, it
+ * would be a step of the path (`file:///data/%2E` allowing all of `/data`, `sub/%2E%2E` refused and
+ * every read of the table failing), not the folder an older import recorded by that name.
  */
 function decodeRootKey(key: string): string {
   return key
@@ -233,7 +252,8 @@ function decodeRootKey(key: string): string {
       if (!s.includes('%')) return s;
       try {
         const d = decodeURIComponent(s);
-        return d.includes('/') || d.includes('\0') ? s : d;
+        // a decoded '.' or '..' would be a path step (`file:///data/%2E` allowing all of /data): as written
+        return d.includes('/') || d.includes('\0') || d === '.' || d === '..' ? s : d;
       } catch {
         return s;
       }
