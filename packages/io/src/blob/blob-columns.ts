@@ -102,7 +102,7 @@ function placeable(root: string): boolean {
  * `lakesoul_blob_roots` lists absolute URIs (`file:///abs/path`, `s3://bucket/prefix`,
  * `memory://name/prefix`), comma-separated (`images` was accepted, and every blob read of the table
  * then failed naming neither the property nor the table), each placed as reads place it
- * ({@link allowedRootLocations}: a `%2E%2E` segment is a folder of that name, not `..`).
+ * (`allowedRootLocations`: a `%2E%2E` segment is a folder of that name, not `..`).
  * @throws LakeSoulError SchemaMismatch for a blob column the schema lacks; InvalidArgument naming the
  *   table and the column and its type, or the property and the entry.
  */

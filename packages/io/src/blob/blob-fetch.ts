@@ -69,7 +69,7 @@ export class BlobFetcher implements BlobValueFetcher {
   /**
    * The bytes `t` will hold: its range's length, else the object's size (HEAD) minus its offset.
    * @throws LakeSoulError InvalidArgument (`BLOB_RANGE_OUT_OF_BOUNDS`) when `t`'s range does not lie
-   *   inside the object (see {@link checkBlobRange}), or the store's error.
+   *   inside the object (see `checkBlobRange`), or the store's error.
    */
   async size(t: BlobTarget, signal?: AbortSignal): Promise<number> {
     const size = await this.objectSize(t, signal);
@@ -79,7 +79,7 @@ export class BlobFetcher implements BlobValueFetcher {
 
   /**
    * Refuses `t`'s range when it does not lie inside an object of `size` bytes (its HEAD's size): see
-   * {@link checkBlobRange}.
+   * `checkBlobRange`.
    * @throws LakeSoulError InvalidArgument (`BLOB_RANGE_OUT_OF_BOUNDS`).
    */
   checkRange(t: BlobTarget, size: number): void {

@@ -70,7 +70,7 @@ export interface BlobRootsOptions {
    * a `file:` URI is percent-decoded as references are (`file:///data/my%2541dir` is the folder
    * `/data/my%41dir`), and, when that differs from the text as written, the location as written is
    * allowed too (older imports recorded a folder's name unencoded). A segment decoding to `/`, NUL,
-   * `.` or `..` is kept as written ({@link allowedRootLocations}). Other schemes and plain paths are
+   * `.` or `..` is kept as written (`allowedRootLocations`). Other schemes and plain paths are
    * taken as written.
    */
   allowedRoots?: string[];

@@ -63,7 +63,7 @@ function excludedPrefixes(base: string, exclude: string[] | undefined): string[]
  * directory as label; files directly in the root have a null label) and returns an Arrow table
  * `{ path: Utf8, label: Utf8 (nullable), size: Int64 }` sorted by path. Paths are absolute URIs by
  * default, usable as blob references of a table anywhere once the folder is an allowed root (a
- * `file:` URI percent-encoded, see {@link referenceOfLocation}); with `paths: 'relative'` they are the
+ * `file:` URI percent-encoded, see `referenceOfLocation`); with `paths: 'relative'` they are the
  * file's path relative to the folder as it is (for tables whose location or relative root is the
  * folder, or for copies under the table path). `rootUri` is a location, as a table path is: taken as
  * written, not percent-decoded. Hidden entries (a file or directory whose name starts with `.`, such as
