@@ -14,6 +14,7 @@ import { Semaphore } from '../store/index.js';
 import { scanImageFolder, readManifest, headInSource, getInSource, referenceOfLocation } from '../blob/image-folder.js';
 import type { ObjectMeta } from '../types.js';
 import { BLOB_ROOTS_PROPERTY, blobRootsOf } from '../blob/blob-columns.js';
+import { BlobRoots, allowedRootLocations, parseBlobReferenceString } from '../blob/blob-reference.js';
 import { BLOB_COPY_DIR } from '../table/table-maintenance.js';
 
 /** Where the files come from. */
@@ -108,7 +109,9 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
   if (listing.numRows === 0) {
     throw new LakeSoulError('InvalidArgument', `no files to import from ${'folder' in source ? source.folder : source.manifest}`, { context: { table: tableName } });
   }
-  const paths = mode === 'copy' ? copyNames(locations, rootUri) : locations.map((l) => referenceOf(l, tableName));
+  let paths = mode === 'copy' ? copyNames(locations, rootUri) : locations.map((l) => referenceOf(l, tableName));
+  // an existing table's rows keep their spelling: path is the key, and another spelling of one file is another row
+  if (mode === 'reference' && existing) paths = await storedSpellings(existing, rootUri, paths, signal);
   const vectors: Record<string, Vector> = {};
   for (const f of listing.schema.fields) vectors[f.name] = f.name === 'path' ? vectorFromArray(paths, new Utf8()) : listing.getChild(f.name)!;
   const rows = new Table(vectors);
@@ -240,9 +243,57 @@ function importProperties(properties: Record<string, string>, mode: 'reference' 
   if (mode === 'reference') {
     const root = rootReference(rootUri);
     const roots = blobRootsOf({ properties });
-    if (!roots.includes(root)) patch[BLOB_ROOTS_PROPERTY] = [...roots, root].join(',');
+    if (!rootListed(root, roots)) patch[BLOB_ROOTS_PROPERTY] = [...roots, root].join(',');
   }
   return patch;
+}
+
+/**
+ * Whether `root` is listed in `roots` already, in any spelling reads take for its location: an older
+ * import recorded `file:///d/My Images`, which is the location of `file:///d/My%20Images`.
+ */
+function rootListed(root: string, roots: string[]): boolean {
+  const placed = (r: string): string[] => {
+    try {
+      return allowedRootLocations(r);
+    } catch {
+      return [];
+    }
+  };
+  const want = placed(root)[0];
+  return roots.some((r) => r === root || (want !== undefined && placed(r).includes(want)));
+}
+
+/**
+ * The references of a reference import into an existing table, each as the table already spells it
+ * when one of its rows names the same file: imports before references were percent-encoded wrote
+ * `file:///d/My Images/cat/a.png` (and `café.png`, `x#1.png`, `q?.png` unencoded), and the encoded
+ * spelling, a different primary key, added a second row for each such file. Two spellings name the
+ * same file when reads resolve them to one location below the source root; a stored spelling reads
+ * take for another file (an older import's `a%41.png`, read as `aA.png`, or its `50%.png`, no valid
+ * escape) is not that file's, and is left as it is.
+ */
+async function storedSpellings(table: LakeSoulTable, rootUri: string, refs: string[], signal?: AbortSignal): Promise<string[]> {
+  if (parseUri(rootUri).scheme !== 'file' || !table.info.schema.fields.some((f) => f.name === 'path' && f.typeId === Type.Utf8)) return refs;
+  const stored = (await table.toArrow({ columns: ['path'], signal })).getChild('path')!.toArray() as (string | null)[];
+  const present = new Set(stored);
+  if (refs.every((r) => present.has(r))) return refs;
+  const roots = new BlobRoots({ tablePath: table.info.path, allowedRoots: [referenceOfLocation(rootUri)] });
+  const fileOf = (ref: string): string | undefined => {
+    try {
+      const r = parseBlobReferenceString(ref);
+      return r.offset === undefined ? roots.resolve(r).uri : undefined;
+    } catch {
+      return undefined; // elsewhere, or not readable: no file of this import
+    }
+  };
+  const byFile = new Map<string, string>();
+  for (const p of stored) {
+    if (p === null || !p.startsWith('file:')) continue;
+    const f = fileOf(p);
+    if (f !== undefined && !byFile.has(f)) byFile.set(f, p);
+  }
+  return refs.map((r) => (present.has(r) ? r : byFile.get(fileOf(r) ?? '') ?? r));
 }
 
 /** The root as listed in `lakesoul_blob_roots` (comma-separated): a `file:` URI percent-encoded, its commas too. */
