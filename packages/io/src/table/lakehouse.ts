@@ -187,6 +187,8 @@ export class Lakehouse {
       try {
         await this.catalog.dropTableIfEmpty(table.info.tableId);
       } catch (dropError) {
+        // dropped meanwhile (by another call): nothing is left to drop, the write's own error says it
+        if (LakeSoulError.is(dropError, 'NotFound')) throw e;
         const what = `table '${table.info.namespace}.${name}'`;
         throw new LakeSoulError(LakeSoulError.is(e) ? e.kind : 'Io', `${(e as Error)?.message ?? e}; the empty ${what} it created could not be dropped again (${(dropError as Error)?.message ?? dropError}): drop it before trying again`, {
           cause: e, context: { table: `${table.info.namespace}.${name}` },
