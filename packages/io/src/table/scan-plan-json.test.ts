@@ -62,6 +62,12 @@ describe('a plan rebuilt from its JSON', () => {
     expect(await ids(remote(await plan.withRowCounts()))).toEqual(expected);
   });
 
+  it('keeps filter: null for an unfiltered plan (the tfjs loader counts rows exactly only then)', async () => {
+    const json = (await t.scan()).toJSON();
+    expect(json.filter).toBeNull();
+    expect('filter' in JSON.parse(JSON.stringify(json))).toBe(true);
+  });
+
   it('refuses a DATE literal against a text column as the plan does', async () => {
     const plan = await t.scan({ filter: "s = DATE '2024-01-01'" });
     await expect(ids(plan)).rejects.toThrow(/column 's'/);

@@ -43,6 +43,7 @@ import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSch
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
+import { checkBlobDeclarations } from '../blob/blob-columns.js';
 import { NativeParquetPool, sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { existingColumns } from './exist-cols.js';
@@ -145,6 +146,9 @@ function normalizeBlobs(info: TableInfo, blobs: ScanOptions['blobs']): BlobReadO
   if (!blobs) return null;
   const opts: BlobReadOptions = Array.isArray(blobs) ? { columns: [...blobs] } : { ...blobs, columns: [...blobs.columns] };
   if (opts.columns.length === 0) return null;
+  // roots set after the create (Catalog.updateTableProperties) are checked as createTable checks them:
+  // a relative entry failed every read with an error naming neither the table nor the property
+  checkBlobDeclarations({ name: `${info.namespace}.${info.name}`, schema: info.schema, properties: info.properties });
   const declared = blobRootsOf(info);
   if (declared.length > 0) opts.allowedRoots = [...new Set([...(opts.allowedRoots ?? []), ...declared])];
   return opts;
@@ -504,7 +508,8 @@ export class TableScanPlan implements ScanPlan {
   toJSON(): ScanPlanJSON {
     const { filter, ...rest } = this.json;
     const out = JSON.parse(JSON.stringify(rest)) as ScanPlanJSON;
-    if (filter) out.filter = JSON.parse(JSON.stringify(filter, tagFilterLiteral)) as FilterExpr;
+    // `filter: null` stays (readers of plan JSON, the tfjs loader among them, test it for "unfiltered")
+    if (filter !== undefined) out.filter = filter === null ? null : JSON.parse(JSON.stringify(filter, tagFilterLiteral)) as FilterExpr;
     return out;
   }
 
