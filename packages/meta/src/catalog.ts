@@ -29,6 +29,7 @@ import type {
   PartitionVersionSummary, SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
 import { optionNames, refuseUnknownOptions } from './options.js';
+import { nativeLocalPath } from './native-location.js';
 
 /** Advisory lock key serializing table creation (arbitrary constant, 'LSCRT'). */
 const CREATE_TABLE_LOCK = 0x4c53435254;
@@ -252,7 +253,8 @@ export function normalizeTablePath(path: string): string {
 /**
  * The location a path names (the `file:` scheme and trailing slashes dropped), for comparing
  * paths that other engines may spell differently (`file:///a`, `file:/a`, `file://localhost/a` and `/a`
- * are one directory, as are `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing).
+ * are one directory, as are `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing). This is
+ * the raw spelling; {@link nativeLocationKey} is where LakeSoul's native IO puts it.
  */
 export function locationKey(path: string): string {
   // s3a:// and s3n:// (Hadoop's spellings, used by Spark-created tables) name the same objects as s3://.
@@ -264,11 +266,28 @@ export function locationKey(path: string): string {
   return p;
 }
 
-/** True when `inner` equals `outer` or lies inside it (by path segments, after {@link locationKey}). */
-export function pathWithin(inner: string, outer: string): boolean {
-  const i = locationKey(inner);
-  const o = locationKey(outer);
+/**
+ * The location LakeSoul's native IO reads for a path ({@link locationKey}'s form): a `file:` URI's
+ * path is percent-decoded, with its `.` and `..` segments applied (`file:///w/my%20lake` is the
+ * directory `/w/my lake`, where the wheel writes a table it stores so). Other schemes (`s3://`) and
+ * paths without a scheme are kept as {@link locationKey} gives them.
+ */
+export function nativeLocationKey(path: string): string {
+  const local = /^file:(?:\/\/(?:localhost)?)?(\/.*)?$/i.exec(path.trim());
+  return local === null ? locationKey(path) : nativeLocalPath(local[1] ?? '/');
+}
+
+function keyWithin(i: string, o: string): boolean {
   return i === o || i.startsWith(o.endsWith('/') ? o : `${o}/`);
+}
+
+/**
+ * True when `inner` equals `outer` or lies inside it (by path segments), as written
+ * ({@link locationKey}) or where LakeSoul's native IO puts them ({@link nativeLocationKey}):
+ * `file:///w/my lake/x.parquet` lies inside `file:///w/my%20lake`.
+ */
+export function pathWithin(inner: string, outer: string): boolean {
+  return keyWithin(locationKey(inner), locationKey(outer)) || keyWithin(nativeLocationKey(inner), nativeLocationKey(outer));
 }
 
 function splitCols(s: string | null | undefined): string[] {
@@ -1740,13 +1759,15 @@ export class Catalog {
    */
   async foreignClaimsUnder(path: string, options: CatalogCallOptions & { exceptTableId?: string } = {}): Promise<{ tablePaths: string[]; files: string[] }> {
     const except = options.exceptTableId ?? '';
-    // one statement; position() is a coarse filter (any spelling of the location contains its key),
-    // pathWithin decides
+    // one statement; position() is a coarse filter (a spelling of the location contains its raw or its
+    // decoded key, or holds a `%` or `\\` the native IO reads otherwise), pathWithin decides
+    const strip = (k: string) => k.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '');
+    const near = (col: string) => `(position($2 in ${col}) > 0 OR position($3 in ${col}) > 0 OR position('%' in ${col}) > 0 OR position(E'\\\\' in ${col}) > 0)`;
     const r = await this.driver.query<{ table_path: boolean; path: string }>(
-      `SELECT true AS table_path, table_path AS path FROM table_info WHERE table_id <> $1 AND position($2 in table_path) > 0
+      `SELECT true AS table_path, table_path AS path FROM table_info WHERE table_id <> $1 AND ${near('table_path')}
        UNION ALL
        SELECT DISTINCT false, o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
-        WHERE d.table_id <> $1 AND position($2 in o.path) > 0`, [except, locationKey(path).replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '')], { signal: options.signal });
+        WHERE d.table_id <> $1 AND ${near('o.path')}`, [except, strip(locationKey(path)), strip(nativeLocationKey(path))], { signal: options.signal });
     const under = (table: boolean) => r.rows.filter((x) => x.table_path === table && pathWithin(x.path, path)).map((x) => x.path).sort();
     return { tablePaths: under(true), files: under(false) };
   }
