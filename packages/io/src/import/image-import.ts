@@ -129,19 +129,20 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
   });
   // created by another import meanwhile: its mode rules
   if (!existing) await checkImportMode(table, mode, signal);
-  if (mode === 'copy') await checkCopyCollisions(lakehouse, table, rootUri, locations, paths, signal);
+  // sources checked for copy collisions: those recorded now, before anything is staged; any recorded
+  // meanwhile are checked by recordImport, before this one is recorded and anything copied
+  const checked = new Set<string>();
+  if (mode === 'copy') {
+    const others = importSources(table.info.properties).filter((src) => src !== rootUri);
+    await checkCopyCollisions(lakehouse, table, rootUri, locations, others, signal);
+    for (const src of others) checked.add(src);
+  }
   // the rows are checked against the table's schema (and written, uncommitted) before any file is copied
   const staged = await table.stage(rows, { mode: 'upsert', signal });
   let copied = 0;
   let bytesCopied = 0;
   try {
-    // over the properties as they are in the update's transaction: two imports at once each add their
-    // root, and one of another mode that recorded its own meanwhile refuses this one
-    table.info = await table.catalog.updateTableProperties(table.info.tableId, (current) => {
-      const recorded = current[IMPORT_MODE_PROPERTY];
-      if (recorded !== undefined && recorded !== mode) throw importModeClash(table, recorded, mode);
-      return importProperties(current, mode, rootUri);
-    }, { signal });
+    await recordImport(lakehouse, table, mode, rootUri, locations, checked, signal);
     let done = 0;
     const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
     report();
@@ -362,20 +363,45 @@ function copyNames(locations: string[], rootUri: string): string[] {
 }
 
 /**
- * A copy import keeps each file's path below its folder, so files of two folders with the same relative
- * path would be copied to one name, the later overwriting the earlier. Refused, naming both files: for
- * each row of the table this import would replace, a file at the same relative path in another source
- * recorded in `lakesoul_import_sources` is the one copied there.
+ * Records the import in the table's properties (mode, source, and in reference mode the root) before
+ * any file is copied, over the properties as they are in the update's transaction (the table row
+ * locked): imports at once each add their root, and one of another mode that recorded its own
+ * meanwhile refuses this one. A copy import is recorded only once it is checked against every other
+ * source recorded ({@link checkCopyCollisions}): a source recorded since the last check ends the
+ * transaction unchanged, is checked (outside it: the check reads the stores), and the recording is
+ * tried again. Of two copy imports at once the one recorded second therefore sees the first, and is
+ * refused before it copies anything when both hold a relative path. `checked` holds the sources
+ * already checked, and gains those checked here.
  */
-async function checkCopyCollisions(lakehouse: Lakehouse, table: LakeSoulTable, rootUri: string, locations: string[], paths: string[], signal?: AbortSignal): Promise<void> {
-  const others = importSources(table.info.properties).filter((s) => s !== rootUri);
-  if (others.length === 0 || !table.info.schema.fields.some((f) => f.name === 'path')) return;
-  const present = new Set((await table.toArrow({ columns: ['path'], signal })).getChild('path')!.toArray() as string[]);
+async function recordImport(lakehouse: Lakehouse, table: LakeSoulTable, mode: 'reference' | 'copy', rootUri: string, locations: string[], checked: Set<string>, signal?: AbortSignal): Promise<void> {
+  for (;;) {
+    let unchecked: string[] = [];
+    table.info = await table.catalog.updateTableProperties(table.info.tableId, (current) => {
+      const recorded = current[IMPORT_MODE_PROPERTY];
+      if (recorded !== undefined && recorded !== mode) throw importModeClash(table, recorded, mode);
+      if (mode === 'copy') unchecked = importSources(current).filter((src) => src !== rootUri && !checked.has(src));
+      return unchecked.length > 0 ? {} : importProperties(current, mode, rootUri);
+    }, { signal });
+    if (unchecked.length === 0) return;
+    await checkCopyCollisions(lakehouse, table, rootUri, locations, unchecked, signal);
+    for (const src of unchecked) checked.add(src);
+  }
+}
+
+/**
+ * A copy import keeps each file's path below its folder, so files of two folders with the same relative
+ * path would be copied to one name, the later overwriting the earlier. Refused, naming both files: a
+ * file this import copies below its folder whose relative path another source (`others`, recorded in
+ * `lakesoul_import_sources`) also holds, whether or not that source's import has committed its rows
+ * (one may be running). One HEAD per file and other source.
+ */
+async function checkCopyCollisions(lakehouse: Lakehouse, table: LakeSoulTable, rootUri: string, locations: string[], others: string[], signal?: AbortSignal): Promise<void> {
+  if (others.length === 0) return;
   const sem = new Semaphore(16);
   const root = rootUri.endsWith('/') ? rootUri : rootUri + '/';
   await Promise.all(
-    locations.map(async (loc, i) => {
-      if (!present.has(paths[i]) || !loc.startsWith(root)) return;
+    locations.map(async (loc) => {
+      if (!loc.startsWith(root)) return;
       const rel = loc.slice(root.length);
       for (const other of others) {
         const there = joinUri(other, rel);
@@ -392,10 +418,11 @@ async function checkCopyCollisions(lakehouse: Lakehouse, table: LakeSoulTable, r
         }
         if (found) {
           const qname = `${table.info.namespace}.${table.info.name}`;
+          const name = copyNames([loc], rootUri)[0];
           throw new LakeSoulError(
             'InvalidArgument',
-            `copy import into table '${qname}': ${loc} would overwrite ${paths[i]}, the copy of ${there} imported earlier (copies keep the path below their folder): rename one of them, or import the folders into different tables`,
-            { context: { table: qname, file: loc, path: paths[i] } },
+            `copy import into table '${qname}': ${loc} would overwrite ${name}, the copy of ${there} (of ${other}, imported earlier or being imported; copies keep the path below their folder): rename one of them, or import the folders into different tables`,
+            { context: { table: qname, file: loc, path: name } },
           );
         }
       }
