@@ -3,7 +3,7 @@
  * scan's schema before any data is read), and one batch of samples as tensors ({@link assembleBatch}).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { Field, Schema } from 'apache-arrow';
+import { Type, type DataType, type Field, type Schema } from 'apache-arrow';
 import { LakeSoulError, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
 import { isBinaryType, isNumericListType, isNumericType, type Row, type RowTensor, type RowValue } from './arrow-rows.js';
 import type { FeatureSpec, LabelSpec, TfjsDatasetOptions, TfjsElement, TfLike } from './tfjs-dataset.js';
@@ -60,7 +60,8 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
       else throw invalid(`label column ${spec.column} is not in the scan of ${table}, so the transform must add it, and its tensor type cannot be taken from a column type: give labels.dtype ('int32': class ids -> int32 [B]; 'float32' -> float32 [B, 1]), \`oneHot\`, or \`classes\` for string labels`, { table, column: spec.column }, 'LABEL_TYPE_REQUIRED');
     } else if (isNumericType(f.type)) {
       // float labels with dtype 'int32' are class ids: truncated as tf.cast does, as for int32 features
-      kind = String(f.type).startsWith('Float') && spec.dtype !== 'int32' ? 'float' : 'int';
+      // decimals are fractional numbers: float labels, like float columns
+      kind = (String(f.type).startsWith('Float') || f.type.typeId === Type.Decimal) && spec.dtype !== 'int32' ? 'float' : 'int';
     } else if (isNumericListType(f.type)) {
       throw invalid(`label column ${spec.column} of ${table} is ${String(f.type)}: a label is one number per row (an integer or float column, or strings with \`classes\`); for a list target, leave out \`labels\` (elements are then a dict of tensors, ${spec.column} one of them as [B, n]) and build { xs, ys } in a batchTransform, e.g. ({ x, ${spec.column} }) => ({ xs: x, ys: ${spec.column} })`, { table, column: spec.column }, 'UNSUPPORTED_LABEL');
     } else throw invalid(`label column ${spec.column} of ${table} is ${String(f.type)}: give \`classes\` for string labels (a label's index in it is its class id), or pick an integer or float column`, { table, column: spec.column }, 'UNSUPPORTED_LABEL');
@@ -76,7 +77,9 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
   }
   const toSpec = (name: string, s: string | FeatureSpec): OutputSpec => {
     const spec = typeof s === 'string' ? { column: s } : s;
-    const fromTransform = spec.column !== imageColumn && fieldOf(schema, spec.column, table, rowHook) === null;
+    const field = spec.column === imageColumn ? null : fieldOf(schema, spec.column, table, rowHook);
+    const fromTransform = spec.column !== imageColumn && field === null;
+    if (field !== null) refuseTemporal(field, table);
     return { name, column: spec.column, dtype: spec.dtype ?? 'float32', ...(fromTransform ? { fromTransform } : {}) };
   };
   const f = options.features;
@@ -98,6 +101,27 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
   const entries = Object.entries(f);
   if (entries.length === 0) throw invalid('features: empty dict');
   return { xsMode: 'dict', features: entries.map(([k, v]) => toSpec(k, v)), label };
+}
+
+/** Date, time, timestamp, duration and interval types (also as list elements). */
+function isTemporalType(t: DataType): boolean {
+  const id = t.typeId;
+  if (id === Type.List || id === Type.FixedSizeList || id === Type.LargeList) {
+    const child = (t as unknown as { children: { type: DataType }[] }).children[0]?.type;
+    return child !== undefined && isTemporalType(child);
+  }
+  return id === Type.Date || id === Type.Time || id === Type.Timestamp || id === Type.Duration || id === Type.Interval;
+}
+
+/**
+ * Refuses a temporal feature column (UNSUPPORTED_FEATURE) when the dataset is made: its values read as
+ * numbers in a unit of Arrow JS's choosing (a timestamp[us] as epoch milliseconds, its microseconds
+ * dropped; a time64[us] in microseconds), which float32 then rounds to about 2 minutes in 2024.
+ * Temporal labels are refused likewise (UNSUPPORTED_LABEL).
+ */
+function refuseTemporal(f: Field, table: string): void {
+  if (!isTemporalType(f.type)) return;
+  throw invalid(`feature column ${f.name} of ${table} is ${String(f.type)}: a date or time has no tensor value of its own (read as a number it is in Arrow's unit, and float32 rounds an epoch time in milliseconds to minutes); add a numeric column in a \`transform\` (e.g. days since a start date, hour of day) and name that one`, { table, column: f.name }, 'UNSUPPORTED_FEATURE');
 }
 
 function blobColumnsDerived(schema: Schema): string[] {
