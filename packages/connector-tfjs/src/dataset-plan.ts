@@ -163,6 +163,9 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
   if (r.bufferSize !== undefined && r.bufferSize !== (s.shuffle?.bufferSize ?? null)) throw mismatch('shuffle bufferSize', r.bufferSize, s.shuffle?.bufferSize ?? null);
   if (r.equalize !== undefined && r.equalize !== s.equalize) throw mismatch('equalize', r.equalize, s.equalize);
   if (r.selection !== undefined && r.selection !== selectionOf(options)) throw mismatch('selection (partitions and filter)', JSON.parse(r.selection), JSON.parse(selectionOf(options)));
+  // the filter the plan applies: a planned source's own (its `filter` option is ignored), so a plan
+  // with another filter over the same versions was accepted and yielded other rows
+  if (r.planFilter !== undefined && r.planFilter !== planFilterOf(p.planJSON)) throw mismatch('plan filter', JSON.parse(r.planFilter), JSON.parse(planFilterOf(p.planJSON)));
   const now = p.planJSON.partitionVersions;
   for (const k of new Set([...Object.keys(now), ...Object.keys(r.tableVersions)])) {
     if (now[k] !== r.tableVersions[k]) {
@@ -243,4 +246,9 @@ function declaredImageColumn(info: ScannableTable['info']): string | null {
 /** The scan selection of `options` (partitions and filter) as JSON, recorded in resume states. */
 export function selectionOf(options: Pick<TfjsDatasetOptions, 'partitions' | 'filter'>): string {
   return JSON.stringify({ partitions: options.partitions ?? null, filter: options.filter ?? null }, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+/** The filter `plan` applies (normalized, JSON-safe in plan JSON) as JSON, recorded in resume states. */
+export function planFilterOf(plan: Pick<ScanPlanJSON, 'filter'>): string {
+  return JSON.stringify(plan.filter ?? null);
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Field, Float64, Int32, Int64, List, Float32, Schema, makeTable, vectorFromArray, type Table } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import type { Lakehouse, LakeSoulTable } from '@lakesoul-ts/io';
+import { scanPlanFromJSON, type Lakehouse, type LakeSoulTable, type ScanPlanJSON } from '@lakesoul-ts/io';
 import { tfjsDataset, type ResumeState, type TfjsDataset, type TfjsDatasetOptions, type TfjsDatasetSource } from './index.js';
 import { createTabularTable, openTestLakehouse, tabularRows } from './test-support/tables.js';
 
@@ -298,9 +298,26 @@ describe('resume', () => {
       await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, equalize: 'drop', resumeFrom: state }))).rejects.toThrow(/equalize was "none", this reader has "drop"/);
       await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, filter: 'id > 1', resumeFrom: state }))).rejects.toThrow(/selection \(partitions and filter\) was/);
       // a state of an earlier version (without these fields) still resumes
-      const { bufferSize: _b, equalize: _e, selection: _s, ...older } = state;
+      const { bufferSize: _b, equalize: _e, selection: _s, planFilter: _f, ...older } = state;
       expect((await take(await tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, resumeFrom: older })))).length).toBe(2);
     }
+  });
+
+  it("refuses a planned source whose plan's filter differs from the state's (the filter option is ignored for plans)", async () => {
+    const { table: t } = await createTabularTable(lakehouse, 'planfilter', [{ date: 'a', rows: 6 }, { date: 'b', rows: 6 }]);
+    const filtered = (await t.scan({ filter: 'id >= 3' })).toJSON();
+    const open = (j: ScanPlanJSON) => scanPlanFromJSON(j, lakehouse.stores);
+    const ds = await tfjsDataset({ planJSON: filtered, open }, base({ shuffle: { seed: 1 } }));
+    const seen = await take(ds, 1);
+    const state = ds.getState();
+    expect(state.samplesConsumed).toBe(4);
+    // same versions, no filter: it used to resume, yielding rows the filter excluded and repeating some
+    const unfiltered = (await t.scan()).toJSON();
+    await expect(tfjsDataset({ planJSON: unfiltered, open }, base({ shuffle: { seed: 1 }, resumeFrom: state }))).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringMatching(/plan filter was .*, this reader has null/) });
+    // the same plan (also re-planned from the same filter) resumes exactly
+    const again = (await t.scan({ filter: 'id >= 3' })).toJSON();
+    const rest = await take(await tfjsDataset({ planJSON: again, open }, base({ shuffle: { seed: 1 }, resumeFrom: state })));
+    expect(sorted([...seen, ...rest])).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 });
 

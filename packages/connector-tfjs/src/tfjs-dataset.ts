@@ -15,7 +15,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, ScanOptions, ScanPlan, ScanPlanJSON, Split } from '@lakesoul-ts/io';
 import type { Row, RowTensor } from './arrow-rows.js';
 import { BatchStream } from './batch-stream.js';
-import { planDataset, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
+import { planDataset, planFilterOf, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
 import { EpochStream } from './epoch-stream.js';
 import { createImageExecutor, type ImageDecoderKind, type ImageExecutor, type ImageResizeKernel } from './image-executor.js';
 import type { ImagePipeline } from './image-pipeline.js';
@@ -159,6 +159,12 @@ export interface ResumeState {
   equalize?: EqualizeMode;
   /** The scan's selection (`partitions` and `filter`, as JSON); absent in states of earlier versions. */
   selection?: string;
+  /**
+   * The filter the plan applies (`ScanPlanJSON.filter`, normalized, as JSON; `"null"` for none): also
+   * that of a `{ plan }` / `{ planJSON }` source, whose `filter` option is ignored. Absent in states of
+   * earlier versions.
+   */
+  planFilter?: string;
 }
 
 /** Options of {@link tfjsDataset}. */
@@ -313,6 +319,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
         bufferSize: settings.shuffle?.bufferSize ?? null,
         equalize: settings.equalize,
         selection: selectionOf(options),
+        planFilter: planFilterOf(planJSON),
       };
     },
     plan: planJSON,
