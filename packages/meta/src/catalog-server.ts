@@ -18,7 +18,9 @@
  * Frames of a 4-byte big-endian length and a value in V8's serialization format (`node:v8`), which keeps
  * bigints, dates and byte arrays exact. A request is `{ id, op, text?, params?, tx? }` with `op` one of
  * `query`, `begin`, `commit`, `rollback`; a reply is `{ id, rows, rowCount }`, `{ id, tx }` or
- * `{ id, error }` with the error's kind, message, code, retryable flag and context. A transaction is
+ * `{ id, error }` with the error's kind, message, code, retryable flag and context. A frame may hold
+ * 256 MB: a larger one ends the connection, so the server answers a larger result with
+ * `CATALOG_REPLY_TOO_LARGE` and the client fails a larger request before sending it. A transaction is
  * the server's driver transaction held open across requests; a connection that closes rolls back its
  * open transactions, and so does a transaction left without a statement for
  * {@link ServeCatalogOptions.transactionIdleMs} (its next statement gets `CATALOG_TRANSACTION_EXPIRED`).
@@ -145,7 +147,11 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
 
 /** Writes frames: a 4-byte length then the serialized value. */
 function send(socket: Socket, value: unknown): void {
-  const body = serialize(value);
+  writeFrame(socket, serialize(value));
+}
+
+/** Writes one frame of `body` (a serialized value). */
+function writeFrame(socket: Socket, body: Buffer): void {
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(body.length);
   socket.write(Buffer.concat([head, body]));
@@ -183,9 +189,18 @@ function sendReply(socket: Socket, reply: Reply): void {
     send(socket, unsendableReply(reply.id, body.length));
     return;
   }
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32BE(body.length);
-  socket.write(Buffer.concat([head, body]));
+  writeFrame(socket, body);
+}
+
+/** A size for messages: bytes under 1 MB, else whole MB (rounded up). */
+function byteSize(n: number): string {
+  return n < 2 ** 20 ? `${n} bytes` : `${Math.ceil(n / 2 ** 20)} MB`;
+}
+
+/** A statement's first words, for messages (its parameters are never shown). */
+function statementWords(text: string | undefined): string {
+  const s = (text ?? '').replace(/\s+/g, ' ').trim();
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 /**
@@ -457,6 +472,15 @@ export class SocketDriver implements SqlDriver {
    * catalog (behind other clients' transactions) answers pings at once, a stopped or hung one does not.
    */
   pingEveryMs = 5_000;
+  /**
+   * The largest request this client sends, in bytes (default 256 MB, the largest frame the server
+   * takes): the server ends the connection of a client that sends a larger frame, which failed the call
+   * as a lost server (`CATALOG_UNAVAILABLE`, retryable). A larger request (a statement with a huge
+   * parameter: a property value, a schema) fails before it is sent instead, `InvalidArgument` naming
+   * the statement and its size, and the connection stays. Tests lower it; raising it only gets the
+   * connection ended.
+   */
+  maxRequestBytes = MAX_FRAME_BYTES;
   /** A ping unanswered this long fails every waiting call (`CATALOG_UNAVAILABLE`, naming the process) instead of letting them wait out {@link callTimeoutMs}. */
   pingTimeoutMs = 15_000;
   private pinging = false;
@@ -517,6 +541,7 @@ export class SocketDriver implements SqlDriver {
     if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.description} is closed`, { code: 'DRIVER_CLOSED' });
     if (this.lost) throw this.lost;
     const id = this.nextId++;
+    const frame = this.requestFrame({ ...req, id });
     const reply = await new Promise<Reply>((resolve, reject) => {
       // A server that stopped answering (suspended, wedged) fails the call instead of hanging it.
       const timer = setTimeout(() => {
@@ -533,13 +558,38 @@ export class SocketDriver implements SqlDriver {
         resolve: (r) => { clearTimeout(timer); clearInterval(pinger); resolve(r); },
         reject: (e) => { clearTimeout(timer); clearInterval(pinger); reject(e); },
       });
-      send(this.socket, { ...req, id });
+      writeFrame(this.socket, frame);
     });
     if (reply.error) {
       const { kind, message, code, retryable, context } = reply.error;
       throw new LakeSoulError(kind, message, { code, retryable, context });
     }
     return reply;
+  }
+
+  /**
+   * `req` serialized for the wire. A request that does not serialize (a parameter no value of the
+   * catalog is: a function, a symbol) or is over `maxRequestBytes` fails here, `InvalidArgument`,
+   * before anything is sent: the server would end the connection on such a frame.
+   */
+  private requestFrame(req: Request): Buffer {
+    const statement = statementWords(req.text);
+    const what = req.op === 'query' ? `the statement '${statement}' with its parameters` : `the catalog request '${req.op}'`;
+    let body: Buffer;
+    try {
+      body = serialize(req);
+    } catch (e) {
+      throw new LakeSoulError('InvalidArgument', `cannot send ${what} to the catalog server of ${this.description}: a parameter does not serialize (${(e as Error)?.message ?? e})`, {
+        context: { statement }, cause: e,
+      });
+    }
+    if (body.length > this.maxRequestBytes) {
+      throw new LakeSoulError('InvalidArgument',
+        `${what} is ${byteSize(body.length)}, over the ${byteSize(this.maxRequestBytes)} a request to the catalog server of ${this.description} may hold: ` +
+        'store less in one call (a smaller property value or schema); nothing of it was sent',
+        { context: { statement, bytes: body.length, maxBytes: this.maxRequestBytes } });
+    }
+    return body;
   }
 
   /**
@@ -611,7 +661,9 @@ export class SocketDriver implements SqlDriver {
       result = await fn({ query: (text, params = [], o = {}) => this.run(text, params, tx, o.signal ?? options.signal) });
     } catch (e) {
       await this.call({ op: 'rollback', tx }).catch(() => {});
-      throw mapSqlError(e);
+      // `fn` runs here, in the client: what it threw is rethrown as it is (its statements' errors are
+      // LakeSoulErrors already)
+      throw e;
     }
     try {
       await this.call({ op: 'commit', tx });

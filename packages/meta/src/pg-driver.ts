@@ -221,10 +221,17 @@ export class PgDriver implements SqlDriver {
     };
     let broken = false;
     let committing = false;
+    let fnFailed = false;
     try {
       // BEGIN and COMMIT take no signal: a COMMIT given up on an abort would leave its outcome unknown
       await this.run(client, 'BEGIN');
-      const result = await fn(tx);
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (e) {
+        fnFailed = true;
+        throw e;
+      }
       committing = true;
       await this.run(client, 'COMMIT');
       return result;
@@ -235,6 +242,9 @@ export class PgDriver implements SqlDriver {
       } catch {
         broken = true; // connection is unusable: drop it from the pool
       }
+      // the caller's own error, as thrown (its statements' errors are mapped already): it had no
+      // SQLSTATE, so mapPgError took it for a lost connection (CATALOG_UNAVAILABLE, retryable)
+      if (fnFailed) throw e;
       if (committing && commitOutcomeUnknown(e)) throw this.outcomeUnknown(e);
       throw mapPgError(e, this.description);
     } finally {

@@ -420,6 +420,8 @@ export class PGliteDriver implements SqlDriver {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog transaction');
+    // what `fn` threw, rethrown as it is after the rollback (its statements' errors are mapped already)
+    let fnError: { error: unknown } | undefined;
     try {
       return await this.db.transaction(async (t: PGliteTx) => {
         const tx: SqlExecutor = {
@@ -433,9 +435,15 @@ export class PGliteDriver implements SqlDriver {
             }
           },
         };
-        return fn(tx);
+        try {
+          return await fn(tx);
+        } catch (e) {
+          fnError = { error: e };
+          throw e;
+        }
       });
     } catch (e) {
+      if (fnError) throw fnError.error;
       throw mapSqlError(e);
     }
   }

@@ -45,7 +45,8 @@ export interface SqlExecutor {
  *
  * # Contract
  * Every method fails only with a {@link LakeSoulError} (the driver's error is its `cause`, the
- * SQLSTATE in `context.sqlState`), mapped by {@link mapSqlError} the same way for every driver:
+ * SQLSTATE in `context.sqlState`), mapped by {@link mapSqlError} the same way for every driver, except
+ * that `transaction` rethrows what its callback threw as it is (see there):
  * - `Conflict`, retryable: `COMMIT_CONFLICT` (a unique violation of
  *   {@link PARTITION_VERSION_CONSTRAINT}) or `TRANSACTION_CONFLICT` (40001, 40P01, 55P03);
  * - `AlreadyExists` `ALREADY_EXISTS`: any other unique violation (`context.constraint` names it);
@@ -73,9 +74,12 @@ export interface SqlDriver extends SqlExecutor {
   readonly capabilities: SqlDriverCapabilities;
   /**
    * Runs `fn` inside one transaction (READ COMMITTED): committed when `fn` resolves, rolled back when
-   * it throws (the error is rethrown, mapped). Statements must go through the given `tx`.
+   * it throws, and then what it threw is rethrown as it is, the same object: a caller's validation
+   * error keeps its class, kind and code (it once became a retryable `CATALOG_UNAVAILABLE` "cannot
+   * connect" on PostgreSQL, a `Catalog` "database error" on PGlite). Errors of the statements it ran
+   * are the mapped ones `tx.query` threw. Statements must go through the given `tx`.
    * @throws LakeSoulError the kinds of `query` (BEGIN and COMMIT included: a serialization failure at
-   * COMMIT is `Conflict` `TRANSACTION_CONFLICT`), or what `fn` threw, mapped when not yet a LakeSoulError.
+   * COMMIT is `Conflict` `TRANSACTION_CONFLICT`); or whatever `fn` threw, unchanged.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: SqlQueryOptions): Promise<T>;
   /**
