@@ -7,7 +7,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { BlobValueFetcher } from '@lakesoul-ts/io';
 import type { RowTensor, RowValue } from './arrow-rows.js';
-import { assembleBatch, invalid, splitPlace, tensorsOf, type PrebuiltFeature, type Sample } from './dataset-mapping.js';
+import { assembleBatch, invalid, quoteValue, splitPlace, tensorsOf, type PrebuiltFeature, type Sample } from './dataset-mapping.js';
 import type { DatasetSettings, PlannedDataset } from './dataset-plan.js';
 import type { EpochStream } from './epoch-stream.js';
 import type { ImageExecutor, PixelTarget } from './image-executor.js';
@@ -212,7 +212,7 @@ export class BatchStream {
     if (pipeline && executor && imageColumn) {
       const bytes = await this.imageBytes(s, imageColumn);
       if (!(bytes instanceof Uint8Array)) {
-        throw invalid(`${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${imageColumn}: no image bytes (reference ${String(row[imageColumn])})`, { table: tableName, column: imageColumn, row: s.index }, 'IMAGE_MISSING');
+        throw invalid(`${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${imageColumn}: no image bytes (${this.c.planned.inlineImage ? 'null value' : `reference ${quoteValue(row[imageColumn])}`})`, { table: tableName, column: imageColumn, row: s.index }, 'IMAGE_MISSING');
       }
       const seed = pipeline.isRandom ? new SeededRandom(shuffle?.seed ?? 0, 'augment', ep, shard, sampleIndex).nextUint32() : 0;
       let img;
@@ -220,9 +220,9 @@ export class BatchStream {
         img = await executor.run(pipeline, bytes, seed, options.signal, out);
       } catch (e) {
         this.bytePool?.release(bytes);
-        throw new LakeSoulError('InvalidArgument', `${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${imageColumn} (${String(row[imageColumn])}): cannot transform image: ${(e as Error).message}`, {
+        throw new LakeSoulError('InvalidArgument', `${splitPlace(tableName, s.splitId)}, row ${s.index}, column ${imageColumn} (${this.c.planned.inlineImage ? `inline, ${quoteValue(bytes)}` : quoteValue(row[imageColumn])}): cannot transform image: ${(e as Error).message}`, {
           code: 'IMAGE_DECODE',
-          context: { table: tableName, column: imageColumn, row: s.index, file: String(row[imageColumn]) },
+          context: { table: tableName, column: imageColumn, row: s.index, ...(this.c.planned.inlineImage ? {} : { file: String(row[imageColumn]) }) },
           cause: e,
         });
       }
@@ -239,6 +239,8 @@ export class BatchStream {
    * the scan's Arrow batches (a copy into one Binary column, and another out of it into the row).
    */
   private async imageBytes(s: Sample, column: string): Promise<RowValue> {
+    // an inline image column holds the bytes themselves
+    if (this.c.planned.inlineImage) return s.row[column];
     if (!this.c.fetchImages) return s.row[`${column}__bytes`];
     const { plan, shardSplits, tableName } = this.c.planned;
     let fetcher = this.fetchers.get(s.splitId);

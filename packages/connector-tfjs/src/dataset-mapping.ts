@@ -13,6 +13,16 @@ export function invalid(message: string, context: Record<string, unknown> = {}, 
   return new LakeSoulError('InvalidArgument', message, { code, context });
 }
 
+/**
+ * A client value quoted in a message, bounded: bytes as their count and first bytes, anything else as
+ * text cut to 64 characters (an inline image's bytes made a message of ~100 KB).
+ */
+export function quoteValue(v: unknown): string {
+  if (v instanceof Uint8Array) return `${v.length} bytes${v.length > 0 ? `: ${Array.from(v.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ')}${v.length > 8 ? ' ...' : ''}` : ''}`;
+  const text = String(v);
+  return text.length > 64 ? `${text.slice(0, 64)}... (${text.length} characters)` : text;
+}
+
 /** One output tensor: its name in `xs`, the column it comes from, its dtype. */
 export interface OutputSpec {
   name: string;
@@ -171,7 +181,7 @@ function valueParts(v: RowValue, where: Where): { shape: number[]; values: Array
   if (v === null || v === undefined) throw valueError(where, 'null value cannot become a tensor (filter it or fill it in a transform)', 'NULL_FEATURE');
   if (typeof v === 'object' && 'shape' in v && 'values' in v) return v as RowTensor;
   if (v instanceof Uint8Array && !(v instanceof Uint8ClampedArray)) {
-    throw valueError(where, 'binary value needs an image pipeline or a transform', 'BINARY_FEATURE');
+    throw valueError(where, 'binary value needs an image pipeline (images.resize(h, w).on(column) decodes a column of PNG or JPEG bytes) or a transform', 'BINARY_FEATURE');
   }
   if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint16Array || v instanceof Uint32Array) {
     return { shape: [v.length], values: v };
@@ -186,7 +196,7 @@ function valueParts(v: RowValue, where: Where): { shape: number[]; values: Array
     }
     return { shape: [arr.length], values: out };
   }
-  throw valueError(where, `${typeof v === 'string' ? 'string' : String(v)} value cannot become a tensor (map it in a transform)`, 'UNSUPPORTED_FEATURE');
+  throw valueError(where, `${typeof v === 'string' ? 'string' : quoteValue(v)} value cannot become a tensor (map it in a transform)`, 'UNSUPPORTED_FEATURE');
 }
 
 /** A row in the epoch stream: its values, the split it came from and its index there. */
@@ -344,10 +354,10 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
       let x: number;
       if (l.kind === 'string') {
         x = l.classes!.indexOf(String(v));
-        if (x < 0) throw valueError(where(s, l.column), `label ${String(v)} is not one of classes [${l.classes!.join(', ')}]`, 'UNKNOWN_LABEL');
+        if (x < 0) throw valueError(where(s, l.column), `label ${quoteValue(v)} is not one of classes [${quoteValue(l.classes!.join(', '))}]`, 'UNKNOWN_LABEL');
       } else if (typeof v === 'bigint') x = safeNumber(v, where(s, l.column));
       else if (typeof v === 'number' || typeof v === 'boolean') x = Number(v);
-      else throw valueError(where(s, l.column), `label ${typeof v === 'string' ? `'${v}' is a string: give \`classes\`` : 'is not a number'}`, 'UNSUPPORTED_LABEL');
+      else throw valueError(where(s, l.column), `label ${typeof v === 'string' ? `'${quoteValue(v)}' is a string: give \`classes\`` : 'is not a number'}`, 'UNSUPPORTED_LABEL');
       if (l.numClasses !== null && (!Number.isInteger(x) || x < 0 || x >= l.numClasses)) {
         throw valueError(where(s, l.column), `label ${x} outside [0, ${l.numClasses}) for one-hot`, 'LABEL_OUT_OF_RANGE');
       }

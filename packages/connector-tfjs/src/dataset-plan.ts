@@ -5,6 +5,7 @@
  */
 import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import { BLOB_COLUMNS_PROPERTY, blobColumnsOf, type ScanOptions, type ScanPlan, type ScanPlanJSON, type Split } from '@lakesoul-ts/io';
+import { isBinaryType } from './arrow-rows.js';
 import { invalid, resolveMapping, type ResolvedMapping } from './dataset-mapping.js';
 import { ImagePipeline } from './image-pipeline.js';
 import { assignShards, equalizedSampleCount, shardIndex, type EqualizeMode } from './shard-assign.js';
@@ -88,6 +89,8 @@ export interface PlannedDataset {
   tableName: string;
   /** The reference column the image pipeline decodes (null without one). */
   imageColumn: string | null;
+  /** The image column is a binary column holding the image bytes themselves (no reference to fetch). */
+  inlineImage: boolean;
   shardSplits: Split[];
   /** Samples per epoch when equalizing (else null). */
   target: number | null;
@@ -106,20 +109,25 @@ export async function planDataset(source: TfjsDatasetSource, options: TfjsDatase
   let table: TfjsDatasetSource = source;
   let imageColumn: string | null = pipeline?.column ?? null;
   if (pipeline && imageColumn === null && isScannable(source)) imageColumn = declaredImageColumn(source.info);
-  if ((options.columns !== undefined || (pipeline && imageColumn === null)) && 'lakehouse' in source) {
+  if ((options.columns !== undefined || pipeline) && 'lakehouse' in source) {
     table = await source.lakehouse.table(source.table, source.namespace);
     if (pipeline && imageColumn === null) imageColumn = declaredImageColumn(table.info);
   }
-  if (pipeline && imageColumn !== null) scanOptions.blobs = [imageColumn];
+  // a binary image column holds the bytes themselves: nothing to fetch
+  if (pipeline && imageColumn !== null && !isBinaryColumn(isScannable(table) ? table.info?.schema : undefined, imageColumn)) scanOptions.blobs = [imageColumn];
   if (options.columns !== undefined) scanOptions.columns = columnsToScan(options, imageColumn, isScannable(table) ? table.info?.schema : undefined);
   let plan = await resolvePlan(table, scanOptions);
   let planJSON = plan.toJSON();
   const blobs = planJSON.blobs?.columns ?? [];
+  const binaries = plan.schema.fields.filter((f) => isBinaryType(f.type) && !f.name.endsWith('__bytes')).map((f) => f.name);
   if (pipeline && imageColumn === null) {
-    if (blobs.length !== 1) throw invalid(`image pipeline: say which reference column to decode with images....on('<column>') (plan blob columns: [${blobs.join(', ')}])`, {}, 'IMAGE_COLUMN_REQUIRED');
-    imageColumn = blobs[0];
+    // no reference column: the one binary column, when there is exactly one, holds the images
+    if (blobs.length === 1) imageColumn = blobs[0];
+    else if (blobs.length === 0 && binaries.length === 1) imageColumn = binaries[0];
+    else throw invalid(`image pipeline: say which column to decode (a reference column, or a binary column of image bytes) with images....on('<column>') (plan blob columns: [${blobs.join(', ')}]; binary columns: [${binaries.join(', ')}])`, {}, 'IMAGE_COLUMN_REQUIRED');
   }
-  if (pipeline && imageColumn !== null && !blobs.includes(imageColumn)) {
+  const inlineImage = pipeline !== undefined && imageColumn !== null && binaries.includes(imageColumn);
+  if (pipeline && imageColumn !== null && !inlineImage && !blobs.includes(imageColumn)) {
     throw invalid(`image column ${imageColumn} is not read as bytes by the plan (plan blob columns: [${blobs.join(', ')}]); plan with blobs: ['${imageColumn}']`, { column: imageColumn }, 'IMAGE_COLUMN_NOT_READ');
   }
   const tableName = planJSON.splits[0]?.tableName ?? (isScannable(table) ? table.info?.name : undefined) ?? ('table' in source && typeof source.table === 'string' ? source.table : '(plan)');
@@ -139,7 +147,7 @@ export async function planDataset(source: TfjsDatasetSource, options: TfjsDatase
   const readColumns = rowHook
     ? plan.schema.fields.map((f) => f.name)
     : [...new Set([...mapping.features.map((f) => f.column), ...(mapping.label ? [mapping.label.column] : []), ...(imageColumn ? [imageColumn, `${imageColumn}__bytes`] : [])])];
-  return { plan, planJSON, tableName, imageColumn, shardSplits, target, exactCounts, samplesPerEpoch, mapping, readColumns };
+  return { plan, planJSON, tableName, imageColumn, inlineImage, shardSplits, target, exactCounts, samplesPerEpoch, mapping, readColumns };
 }
 
 /** The epoch and position `options` start from (`resumeFrom` checked against this reader and plan). */
@@ -218,6 +226,12 @@ function columnsToScan(options: TfjsDatasetOptions, imageColumn: string | null, 
   else if (Array.isArray(feats)) feats.forEach(addCol);
   else if (feats) Object.values(feats).forEach((v) => addCol(typeof v === 'string' ? v : v.column));
   return [...want];
+}
+
+/** Whether `column` of `schema` (when known) is a binary column. */
+function isBinaryColumn(schema: { fields: readonly { name: string; type: unknown }[] } | undefined, column: string): boolean {
+  const f = schema?.fields.find((x) => x.name === column);
+  return f !== undefined && isBinaryType(f.type as Parameters<typeof isBinaryType>[0]);
 }
 
 function isScannable(s: unknown): s is ScannableTable {

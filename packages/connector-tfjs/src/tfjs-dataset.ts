@@ -265,7 +265,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   const ownsExecutor = options.decode?.executor === undefined;
   const executor: ImageExecutor | null = pipeline ? (options.decode?.executor ?? (await createImageExecutor({ decoder: options.decode?.decoder, workers: options.decode?.workers, concurrency: options.decode?.concurrency, resize: options.decode?.resize, tf }))) : null;
   // The image column is the plan's only blob column: its bytes are fetched per sample (batch-stream.ts).
-  const fetchImages = pipeline !== undefined && imageColumn !== null && (planJSON.blobs?.columns.length ?? 0) === 1;
+  const fetchImages = pipeline !== undefined && imageColumn !== null && !planned.inlineImage && (planJSON.blobs?.columns.length ?? 0) === 1;
   const epochs = new EpochStream({ ...planned, ...settings, bufferSize: settings.shuffle?.bufferSize ?? 1024, fetchImages, signal: options.signal });
   const batches = new BatchStream({ tf, options, settings, planned, epochs, executor, fetchImages });
   let started = false;

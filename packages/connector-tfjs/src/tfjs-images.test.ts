@@ -290,6 +290,6 @@ describe('images from a blob column', () => {
   });
 
   it('asks for the image column when the table has none declared', async () => {
-    await expect(tfjsDataset({ plan: await (await table.scan({})).withRowCounts() }, { tf, transform: images.resize(4, 4) })).rejects.toThrow(/say which reference column|not read as bytes/);
+    await expect(tfjsDataset({ plan: await (await table.scan({})).withRowCounts() }, { tf, transform: images.resize(4, 4) })).rejects.toThrow(/say which column|not read as bytes/);
   });
 });
