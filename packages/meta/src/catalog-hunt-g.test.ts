@@ -86,5 +86,95 @@ for (const [label, open] of backends) {
       const fromParent = await catalog.foreignClaimsUnder(`${base}`, { exceptTableId: 'none' });
       expect(fromParent.tablePaths).toEqual([`${base}/my%20lake`]);
     });
+
+    /** A table as the wheel stores one with a pa.large_list column ("largelist": not decoded here). */
+    async function undecodable(namespace: string, name: string): Promise<string> {
+      const t = await catalog.createTable({ namespace, name, path: `file:///tmp/hunt-g-${uniq()}/${name}`, schema });
+      const json = JSON.stringify({ fields: [{ name: 'l', nullable: true, type: { name: 'largelist' }, children: [{ name: 'item', nullable: true, type: { name: 'int', bitWidth: 32, isSigned: true }, children: [] }] }] });
+      await catalog.driver.query('UPDATE table_info SET table_schema = $1 WHERE table_id = $2', [json, t.tableId]);
+      return t.tableId;
+    }
+
+    it('H2: a table whose schema cannot be decoded is listed with `unsupported`, the others as usual', async () => {
+      const ns = `ns_${uniq()}`;
+      await catalog.createNamespace(ns);
+      const ok = await catalog.createTable({ namespace: ns, name: 'a_ok', path: `file:///tmp/hunt-g-${uniq()}/a`, schema });
+      const bad = await undecodable(ns, 'm_llist');
+      for (const listed of [await catalog.listTables(ns), (await catalog.listTables()).filter((t) => t.namespace === ns)]) {
+        expect(listed.map((t) => t.name)).toEqual(['a_ok', 'm_llist']);
+        expect(listed[0]!.unsupported).toBeUndefined();
+        expect(listed[0]!.schema.fields.map((f) => f.name)).toEqual(['id']);
+        expect(listed[1]!.tableId).toBe(bad);
+        expect(listed[1]!.unsupported).toMatch(/m_llist.*largelist/);
+        expect(listed[1]!.schema.fields).toEqual([]);
+      }
+      // a single-table lookup still refuses it
+      expect((await failure(catalog.getTableById(bad))).kind).toBe('Unsupported');
+      expect(ok.unsupported).toBeUndefined();
+    });
+
+    it('H3: such a table can be dropped, and dropNamespace(cascade) drops it with the others', async () => {
+      const ns = `ns_${uniq()}`;
+      await catalog.createNamespace(ns);
+      const bad = await undecodable(ns, 'ty_llist');
+      await catalog.dropTable(bad);
+      expect(await catalog.listTables(ns)).toEqual([]);
+      for (const n of ['a_ok', 'b_ok']) await catalog.createTable({ namespace: ns, name: n, path: `file:///tmp/hunt-g-${uniq()}/${n}`, schema });
+      await undecodable(ns, 'm_llist');
+      await catalog.createTable({ namespace: ns, name: 'z_ok', path: `file:///tmp/hunt-g-${uniq()}/z`, schema });
+      await catalog.dropNamespace(ns, { cascade: true });
+      expect((await catalog.listTables()).filter((t) => t.namespace === ns)).toEqual([]);
+      expect((await catalog.listNamespaces()).map((n) => n.name)).not.toContain(ns);
+    });
+
+    it('H3: a failing cascade drops nothing', async () => {
+      const ns = `ns_${uniq()}`;
+      await catalog.createNamespace(ns, { comment: 'kept' });
+      for (const n of ['a_ok', 'b_ok']) await catalog.createTable({ namespace: ns, name: n, path: `file:///tmp/hunt-g-${uniq()}/${n}`, schema });
+      const ac = new AbortController();
+      // the drop fails mid-way: an invalid statement after the first table (forced through a failing query)
+      const realQuery = catalog.driver.transaction.bind(catalog.driver);
+      let deletes = 0;
+      (catalog.driver as { transaction: SqlDriver['transaction'] }).transaction = (fn, opts) => realQuery(async (tx) => fn({
+        query: async (sql: string, params?: unknown[]) => {
+          if (sql.startsWith('DELETE FROM table_info') && ++deletes === 2) throw new LakeSoulError('Catalog', 'injected failure');
+          return tx.query(sql, params as unknown[]);
+        },
+      } as typeof tx), opts);
+      try {
+        const e = await failure(catalog.dropNamespace(ns, { cascade: true, signal: ac.signal }));
+        expect(e.message).toMatch(/nothing was dropped.*injected failure/);
+      } finally {
+        (catalog.driver as { transaction: SqlDriver['transaction'] }).transaction = realQuery;
+      }
+      expect((await catalog.listTables(ns)).map((t) => t.name)).toEqual(['a_ok', 'b_ok']);
+      expect((await catalog.getNamespace(ns)).comment).toBe('kept');
+    });
+
+    it('M2: dropNamespace(cascade) racing createTable leaves neither the namespace nor a table', async () => {
+      const ns = `ns_${uniq()}`;
+      await catalog.createNamespace(ns);
+      const other = label === 'PGlite' ? catalog : new Catalog(await open());
+      let stop = false;
+      let created = 0;
+      const creator = (async () => {
+        for (let i = 0; !stop && i < 200; i++) {
+          try {
+            await other.createTable({ namespace: ns, name: `t${i}`, path: `file:///tmp/hunt-g-${uniq()}/t${i}`, schema });
+            created++;
+          } catch (e) {
+            if (LakeSoulError.hasCode(e, 'NAMESPACE_NOT_FOUND')) return;
+            throw e;
+          }
+        }
+      })();
+      while (created < 3) await new Promise((r) => setTimeout(r, 5));
+      await catalog.dropNamespace(ns, { cascade: true });
+      stop = true;
+      await creator;
+      expect((await catalog.listTables()).filter((t) => t.namespace === ns)).toEqual([]);
+      expect((await failure(catalog.getNamespace(ns))).code).toBe('NAMESPACE_NOT_FOUND');
+      if (other !== catalog) await other.close();
+    });
   });
 }

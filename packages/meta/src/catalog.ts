@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 // Arrow's submodules, not its root: see arrow-schema-json.ts.
 import { Type } from 'apache-arrow/enum';
+import { Schema as ArrowSchema } from 'apache-arrow/schema';
 import type { Schema } from 'apache-arrow';
 import { arrowSchemaFromJson, arrowSchemaToJson } from './arrow-schema-json.js';
 import { bootstrapCatalogSchema } from './catalog-schema.js';
@@ -328,6 +329,44 @@ function tableIdNotFound(tableId: string): LakeSoulError {
   return new LakeSoulError('NotFound', `table with id '${tableId}' not found: it was dropped, or is not in this catalog`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
 }
 
+/**
+ * Removes every catalog row of a table in `tx` (its row locked first, as {@link lockTableRow} does
+ * for a drop) and returns every data file path its commits named, sorted. Reads only the table's
+ * path: a table whose schema this version cannot decode is dropped like any other.
+ * @throws LakeSoulError NotFound `TABLE_NOT_FOUND` when the table is gone.
+ */
+async function dropTableRows(tx: SqlExecutor, tableId: string): Promise<string[]> {
+  const row = await tx.query<{ table_path: string }>('SELECT table_path FROM table_info WHERE table_id = $1 FOR UPDATE', [tableId]);
+  if (row.rows.length === 0) throw tableIdNotFound(tableId);
+  const files = await tx.query<{ path: string }>(
+    `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
+      WHERE d.table_id = $1 ORDER BY o.path`, [tableId]);
+  await tx.query('DELETE FROM partition_info WHERE table_id = $1', [tableId]);
+  await tx.query('DELETE FROM data_commit_info WHERE table_id = $1', [tableId]);
+  await tx.query('DELETE FROM discard_compressed_file_info WHERE table_path = $1', [row.rows[0]!.table_path]);
+  await tx.query('DELETE FROM table_name_id WHERE table_id = $1', [tableId]);
+  await tx.query('DELETE FROM table_path_id WHERE table_id = $1', [tableId]);
+  await tx.query('DELETE FROM table_info WHERE table_id = $1', [tableId]);
+  return files.rows.map((x) => x.path);
+}
+
+/**
+ * Refuses a NUL character (PostgreSQL text cannot hold one; its own error named nothing):
+ * InvalidArgument naming the argument.
+ */
+function checkNoNul(value: string, what: string): void {
+  if (typeof value === 'string' && value.includes('\u0000')) {
+    throw new LakeSoulError('InvalidArgument', `${what} ${quoteInput(value)} contains a NUL character (U+0000), which the catalog cannot store`, {
+      context: { argument: what },
+    });
+  }
+}
+
+/** InvalidArgument `INVALID_NAME` for a namespace argument that is not a string (a TypeError was raw). */
+function validateNamespaceArgument(name: unknown): asserts name is string {
+  if (typeof name !== 'string') validateNamespaceName(name);
+}
+
 /** Options of {@link Catalog.open}, checked by name (see options.ts). */
 const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
   env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, share: true, lockWaitMs: true, onLockWait: true, signal: true, url: true, username: true, password: true, schema: true,
@@ -610,26 +649,46 @@ export class Catalog {
   /**
    * Drops a namespace. A namespace holding tables is refused (InvalidArgument naming it and its
    * table count) unless `cascade`, which drops the tables too and returns their data file paths.
-   * The `default` namespace cannot be dropped.
+   * The `default` namespace cannot be dropped. It is one transaction, holding the lock
+   * {@link createTable} takes: the namespace and all its tables go, or (on any error) nothing does,
+   * and a table created meanwhile is either dropped with it or refused (the namespace is gone).
    */
   async dropNamespace(name: string, options: DropNamespaceOptions = {}): Promise<DropResult> {
+    validateNamespaceArgument(name);
     if (name === 'default') throw new LakeSoulError('InvalidArgument', "the 'default' namespace cannot be dropped", { context: { namespace: name } });
-    const exists = await this.driver.query('SELECT 1 FROM namespace WHERE namespace = $1 UNION ALL SELECT 1 FROM table_info WHERE table_namespace = $1 LIMIT 1', [name], { signal: options.signal });
-    if (exists.rowCount === 0) {
+    // PostgreSQL text cannot hold NUL: no namespace has such a name
+    if (name.includes('\u0000')) {
       if (options.ifExists) return { files: [] };
       throw namespaceNotFound(name);
     }
-    const tables = await this.driver.query<{ table_id: string; table_name: string }>(
-      'SELECT table_id, table_name FROM table_info WHERE table_namespace = $1 ORDER BY table_name', [name], { signal: options.signal });
-    if (tables.rows.length > 0 && !options.cascade) {
-      throw new LakeSoulError('InvalidArgument',
-        `namespace '${name}' is not empty (${tables.rows.length} table(s): ${tables.rows.slice(0, 5).map((t) => t.table_name).join(', ')}); drop them first or pass cascade`,
-        { code: 'NAMESPACE_NOT_EMPTY', context: { namespace: name } });
-    }
-    const files = new Set<string>();
-    for (const t of tables.rows) for (const f of (await this.dropTable(t.table_id, { signal: options.signal })).files) files.add(f);
-    await this.driver.query('DELETE FROM namespace WHERE namespace = $1', [name], { signal: options.signal });
-    return { files: [...files] };
+    return this.driver.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_TABLE_LOCK]);
+      const exists = await tx.query('SELECT 1 FROM namespace WHERE namespace = $1 UNION ALL SELECT 1 FROM table_info WHERE table_namespace = $1 LIMIT 1', [name]);
+      if (exists.rows.length === 0) {
+        if (options.ifExists) return { files: [] };
+        throw namespaceNotFound(name);
+      }
+      const tables = await tx.query<{ table_id: string; table_name: string }>(
+        'SELECT table_id, table_name FROM table_info WHERE table_namespace = $1 ORDER BY table_name', [name]);
+      if (tables.rows.length > 0 && !options.cascade) {
+        throw new LakeSoulError('InvalidArgument',
+          `namespace '${name}' is not empty (${tables.rows.length} table(s): ${tables.rows.slice(0, 5).map((t) => t.table_name).join(', ')}); drop them first or pass cascade`,
+          { code: 'NAMESPACE_NOT_EMPTY', context: { namespace: name } });
+      }
+      const files = new Set<string>();
+      for (const t of tables.rows) {
+        try {
+          for (const f of await dropTableRows(tx, t.table_id)) files.add(f);
+        } catch (e) {
+          if (!LakeSoulError.is(e)) throw e;
+          throw new LakeSoulError(e.kind, `drop namespace '${name}': dropping its table '${name}.${t.table_name}' failed, nothing was dropped: ${e.message}`, {
+            code: e.code, retryable: e.retryable, context: { ...e.context, namespace: name, table: `${name}.${t.table_name}` }, cause: e,
+          });
+        }
+      }
+      await tx.query('DELETE FROM namespace WHERE namespace = $1', [name]);
+      return { files: [...files] };
+    }, { signal: options.signal });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -710,6 +769,9 @@ export class Catalog {
         // Serializes creates so that the overlap check below and the inserts act as one step
         // (two concurrent creates of `a` and `a/b` cannot both pass).
         await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_TABLE_LOCK]);
+        // the namespace may have been dropped since it was looked up (dropNamespace holds this lock)
+        const ns = await tx.query('SELECT 1 FROM namespace WHERE namespace = $1 UNION ALL SELECT 1 FROM table_info WHERE table_namespace = $1 LIMIT 1', [namespace]);
+        if (ns.rows.length === 0) throw namespaceNotFound(namespace);
         const taken = await tx.query<{ table_id: string; live: boolean }>(
           'SELECT n.table_id, EXISTS (SELECT 1 FROM table_info i WHERE i.table_id = n.table_id) AS live FROM table_name_id n WHERE n.table_name = $1 AND n.table_namespace = $2',
           [name, namespace]);
@@ -769,14 +831,22 @@ export class Catalog {
     }
   }
 
-  private decodeTable(r: TableInfoRow): TableInfo {
+  /**
+   * A table_info row as a {@link TableInfo}. A schema this version cannot decode throws, naming the
+   * table, unless `listed`: a listing's entry then has an empty schema and says why in `unsupported`.
+   */
+  private decodeTable(r: TableInfoRow, listed = false): TableInfo {
     const qname = `${r.table_namespace}.${r.table_name ?? ''}`;
     let schema: Schema;
+    let unsupported: string | undefined;
     try {
       schema = arrowSchemaFromJson(r.table_schema);
     } catch (e) {
       const le = e as LakeSoulError;
-      throw new LakeSoulError(le.kind ?? 'SchemaMismatch', `table '${qname}' (${r.table_id}): ${le.message}`, { context: { ...le.context, table: qname }, cause: e });
+      const error = new LakeSoulError(le.kind ?? 'SchemaMismatch', `table '${qname}' (${r.table_id}): ${le.message}`, { context: { ...le.context, table: qname }, cause: e });
+      if (!listed) throw error;
+      schema = new ArrowSchema([]);
+      unsupported = error.message;
     }
     const props = properties(r.properties);
     const [rangePart, pkPart] = (r.partitions ?? ';').split(';');
@@ -785,7 +855,7 @@ export class Catalog {
     return {
       tableId: r.table_id, namespace: r.table_namespace, name: r.table_name ?? '', path: r.table_path, schema, schemaJson: r.table_schema,
       rangePartitions: splitCols(rangePart), primaryKeys: splitCols(pkPart), hashBucketNum: Number.isFinite(hb) ? hb : -1,
-      ...(cdc ? { cdcColumn: cdc } : {}), properties: props, domain: r.domain ?? 'public',
+      ...(cdc ? { cdcColumn: cdc } : {}), properties: props, domain: r.domain ?? 'public', ...(unsupported !== undefined ? { unsupported } : {}),
     };
   }
 
@@ -827,13 +897,18 @@ export class Catalog {
     return this.decodeTable(r.rows[0]);
   }
 
-  /** Tables of one namespace (NotFound when it does not exist), or of all namespaces; by namespace and name. */
+  /**
+   * Tables of one namespace (NotFound when it does not exist), or of all namespaces; by namespace and
+   * name. A table whose schema this version cannot decode is listed all the same, with
+   * {@link TableInfo.unsupported} saying why and an empty schema, so that one such table (another
+   * engine's type) neither hides the others nor itself: it can still be dropped.
+   */
   async listTables(namespace?: string, options: CatalogCallOptions = {}): Promise<TableInfo[]> {
     if (namespace !== undefined) await this.getNamespace(namespace, options);
     const r = namespace === undefined
       ? await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info ORDER BY table_namespace, table_name`, [], { signal: options.signal })
       : await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_namespace = $1 ORDER BY table_name`, [namespace], { signal: options.signal });
-    return r.rows.map((x) => this.decodeTable(x));
+    return r.rows.map((x) => this.decodeTable(x, true));
   }
 
   /**
@@ -842,20 +917,9 @@ export class Catalog {
    * path its commits referenced, committed or not, so the io layer can delete the data on request.
    */
   async dropTable(tableId: string, options: CatalogCallOptions = {}): Promise<DropResult> {
-    const t = await this.getTableById(tableId, options);
-    return this.driver.transaction(async (tx) => {
-      await lockTableRow(tx, tableId, 'UPDATE');
-      const files = await tx.query<{ path: string }>(
-        `SELECT DISTINCT o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
-          WHERE d.table_id = $1 ORDER BY o.path`, [tableId]);
-      await tx.query('DELETE FROM partition_info WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM data_commit_info WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM discard_compressed_file_info WHERE table_path = $1', [t.path]);
-      await tx.query('DELETE FROM table_name_id WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM table_path_id WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM table_info WHERE table_id = $1', [tableId]);
-      return { files: files.rows.map((x) => x.path) };
-    }, { signal: options.signal });
+    // (no schema decoded: a table of a type this version does not read can be dropped)
+    checkNoNul(tableId, 'table id');
+    return this.driver.transaction(async (tx) => ({ files: await dropTableRows(tx, tableId) }), { signal: options.signal });
   }
 
   /**
@@ -881,15 +945,11 @@ export class Catalog {
    * create whose first write failed without dropping what another writer committed meanwhile.
    */
   async dropTableIfEmpty(tableId: string, options: CatalogCallOptions = {}): Promise<boolean> {
-    const t = await this.getTableById(tableId, options);
+    checkNoNul(tableId, 'table id');
     return this.driver.transaction(async (tx) => {
       await lockTableRow(tx, tableId, 'UPDATE');
       if ((await tx.query('SELECT 1 FROM partition_info WHERE table_id = $1 LIMIT 1', [tableId])).rows.length > 0) return false;
-      await tx.query('DELETE FROM data_commit_info WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM discard_compressed_file_info WHERE table_path = $1', [t.path]);
-      await tx.query('DELETE FROM table_name_id WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM table_path_id WHERE table_id = $1', [tableId]);
-      await tx.query('DELETE FROM table_info WHERE table_id = $1', [tableId]);
+      await dropTableRows(tx, tableId);
       return true;
     }, { signal: options.signal });
   }

@@ -49,6 +49,14 @@ export interface TableInfo {
   /** table_info.properties (all values are strings). */
   properties: Record<string, string>;
   domain: string;
+  /**
+   * Set only on an entry of `Catalog.listTables` for a table whose stored schema (`schemaJson`) this
+   * version cannot decode (a type it does not support, written by another engine): the error that
+   * reading the table gives. Such an entry's `schema` has no fields (it is not the table's); the
+   * entry is listed so the table can be seen and dropped (`Catalog.dropTable` needs no schema).
+   * `getTable` and the other single-table lookups throw that error instead.
+   */
+  unsupported?: string;
 }
 
 /** Options of {@link Catalog.createTable}. */
