@@ -303,6 +303,31 @@ describe('resume', () => {
     }
   });
 
+  it('an iterator overtaken by a newer one of the same dataset is refused, and the position stays the newer one', async () => {
+    const ds = await tfjsDataset(table, base({ shuffle: { seed: 3 } }));
+    const ids = (r: IteratorResult<unknown>) => {
+      const el = r.value as Record<string, tf.Tensor>;
+      const out = Array.from(el.id.dataSync());
+      tf.dispose(Object.values(el));
+      return out;
+    };
+    const a = await ds.iterator();
+    ids(await a.next());
+    const b = await ds.iterator();
+    const seen = ids(await b.next());
+    expect(ds.getState()).toMatchObject({ epoch: 1, samplesConsumed: 4 });
+    // a used to go on, counting its epoch-0 batches into epoch 1, and its end reset the position
+    await expect(a.next()).rejects.toMatchObject({ kind: 'Conflict', message: expect.stringMatching(/epoch 0\) was overtaken by a newer iterator/) });
+    expect(ds.getState()).toMatchObject({ epoch: 1, samplesConsumed: 4 });
+    for (;;) {
+      const r = await b.next();
+      if (r.done) break;
+      seen.push(...ids(r));
+    }
+    expect(sorted(seen)).toEqual(allIds());
+    expect(ds.getState()).toMatchObject({ epoch: 2, samplesConsumed: 0 });
+  });
+
   it("refuses a planned source whose plan's filter differs from the state's (the filter option is ignored for plans)", async () => {
     const { table: t } = await createTabularTable(lakehouse, 'planfilter', [{ date: 'a', rows: 6 }, { date: 'b', rows: 6 }]);
     const filtered = (await t.scan({ filter: 'id >= 3' })).toJSON();

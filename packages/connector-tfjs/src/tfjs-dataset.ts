@@ -15,6 +15,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { Filter, ScanOptions, ScanPlan, ScanPlanJSON, Split } from '@lakesoul-ts/io';
 import type { Row, RowTensor } from './arrow-rows.js';
 import { BatchStream } from './batch-stream.js';
+import { tensorsOf } from './dataset-mapping.js';
 import { planDataset, planFilterOf, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
 import { EpochStream } from './epoch-stream.js';
 import { createImageExecutor, type ImageDecoderKind, type ImageExecutor, type ImageResizeKernel } from './image-executor.js';
@@ -270,9 +271,17 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
   const batches = new BatchStream({ tf, options, settings, planned, epochs, executor, fetchImages });
   let started = false;
   let closed = false;
+  // The resume position is one per dataset: the iterator started last owns it. An older one still
+  // running counted its batches into the newer one's epoch, and its end reset the position.
+  let generation = 0;
 
   const generator = async function* (): AsyncGenerator<TfjsElement> {
     if (closed) throw new LakeSoulError('Aborted', 'tfjsDataset: iterated after close()');
+    const gen = ++generation;
+    const stale = (ep: number) =>
+      new LakeSoulError('Conflict', `tfjsDataset over ${planned.tableName}: this iterator (epoch ${ep}) was overtaken by a newer iterator of the same dataset, which now owns the resume position (getState): iterate one iterator at a time (each new iterator is the next epoch)`, {
+        context: { table: planned.tableName },
+      });
     for (;;) {
       // Each started iteration is the next epoch; the first one continues a resumed position.
       const ep = started ? epoch + 1 : epoch;
@@ -288,11 +297,17 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
       };
       let delivered = 0;
       for await (const b of batches.batches(ep, skip)) {
+        if (gen !== generation) {
+          tf.dispose(tensorsOf(b.element));
+          throw stale(ep);
+        }
         if (b.last) finish();
         else consumed += b.n;
         delivered++;
         yield b.element;
+        if (gen !== generation) throw stale(ep);
       }
+      if (gen !== generation) throw stale(ep);
       if (started && epoch === ep) finish();
       // A resumed position at the end of its epoch (with dropRemainder, only a dropped tail was left,
       // which `getState` cannot tell where the footers' counts are upper bounds: a primary-key table)
