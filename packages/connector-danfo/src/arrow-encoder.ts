@@ -272,6 +272,12 @@ function encode(field: Field, values: ArrayLike<unknown>, ctx: EncodeContext): D
       for (let k = 0; k < n; k++) {
         const v = values[k];
         if (!present(v, k)) continue;
+        // Date64 counts milliseconds: a value not at midnight (which other writers store, and the
+        // reader gives as an ISO timestamp with Z) is kept exactly; Date32 counts days and refuses it
+        if (t.unit !== 0) {
+          (data as BigInt64Array)[k] = date64Millis(v, type, k);
+          continue;
+        }
         let days: number;
         if (typeof v === 'string') {
           try {
@@ -285,8 +291,7 @@ function encode(field: Field, values: ArrayLike<unknown>, ctx: EncodeContext): D
           if (ms % 86_400_000 !== 0) throw new CellError(`${show(v)} is not at UTC midnight, so it is not a date (${typeName(type)})`, k);
           days = ms / 86_400_000;
         } else throw new CellError(`expected a date ("YYYY-MM-DD" or a Date at UTC midnight) for ${typeName(type)}, got ${show(v)}`, k);
-        if (t.unit === 0) (data as Int32Array)[k] = days;
-        else (data as BigInt64Array)[k] = BigInt(days) * 86_400_000n;
+        (data as Int32Array)[k] = days;
       }
       return mk({ type, length: n, data, ...valid.props() });
     }
@@ -527,3 +532,21 @@ export function fromDataFrame(df: DanfoDataFrameLike, schema: Schema, options: D
   return columnsToArrow(dataFrameColumns(df), schema, options);
 }
 
+
+/**
+ * A Date64 cell as milliseconds since the epoch: `"YYYY-MM-DD"` (midnight UTC), an ISO timestamp with
+ * an offset or `Z` (exact to the millisecond: finer non-zero digits are refused), or a `Date`. Not at
+ * midnight is kept as written: what the reader gives for such a stored value writes it back exactly.
+ */
+function date64Millis(v: unknown, type: DataType, k: number): bigint {
+  if (typeof v === 'string') {
+    try {
+      return /^([+-]\d{4,}|\d{4})-\d{2}-\d{2}$/.test(v.trim()) ? BigInt(parseDateDays(v)) * 86_400_000n : parseTimestamp(v, 1, true);
+    } catch (e) {
+      if (e instanceof TemporalParseError) throw new CellError(`${e.message} for ${typeName(type)}`, k);
+      throw e;
+    }
+  }
+  if (v instanceof Date && !Number.isNaN(v.getTime())) return BigInt(v.getTime());
+  throw new CellError(`expected a date ("YYYY-MM-DD", an ISO timestamp with offset, or a Date) for ${typeName(type)}, got ${show(v)}`, k);
+}

@@ -156,6 +156,24 @@ describe('Arrow -> DataFrame -> Arrow', () => {
     expectRoundTrip(source, back);
   });
 
+  test('a date64 value not at midnight (as other writers store it) round-trips exactly; date32 still refuses one', async () => {
+    const at = BigInt(Date.UTC(2024, 0, 1, 10, 30, 0, 7));
+    const t = tableOf([['d64', new A.DateMillisecond(), col(new A.DateMillisecond(), new BigInt64Array([at, 86_400_000n, -1n, 0n]), [true, true, true, false])]]);
+    for (const dates of ['string', 'date'] as const) {
+      const df: AnyFrame = await toDataFrame(t, { dfd, dates });
+      if (dates === 'string') expect(cells(df, 'd64')).toEqual(['2024-01-01T10:30:00.007Z', '1970-01-02', '1969-12-31T23:59:59.999Z', null]);
+      // it was refused: "not at midnight UTC"
+      expect(raw(fromDataFrame(df, t.schema), 'd64')).toEqual([at, 86_400_000n, -1n, null]);
+    }
+    const day32 = new A.Schema([new A.Field('d', new A.DateDay(), true)]);
+    const frame = new danfo.DataFrame([['2024-01-01T10:30:00.000Z']], { columns: ['d'], dtypes: ['string'] });
+    expect(() => fromDataFrame(frame, day32)).toThrow(/not at midnight UTC/);
+    // a date64 string needs an offset, and more digits than milliseconds must be zeros
+    const d64 = new A.Schema([new A.Field('d', new A.DateMillisecond(), true)]);
+    expect(() => fromDataFrame(new danfo.DataFrame([['2024-01-01T10:30:00']], { columns: ['d'], dtypes: ['string'] }), d64)).toThrow(/offset/);
+    expect(() => fromDataFrame(new danfo.DataFrame([['2024-01-01T10:30:00.0001Z']], { columns: ['d'], dtypes: ['string'] }), d64)).toThrow();
+  });
+
   test('int64 beyond 2^53 fails by default, naming column and row', async () => {
     const t = tableOf([['id', new A.Int64(), col(new A.Int64(), new BigInt64Array([1n, 2n, 9007199254740992n]))]]);
     const err = await toDataFrame(t, { dfd }).catch((e: unknown) => e);
