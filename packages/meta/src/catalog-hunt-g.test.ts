@@ -178,3 +178,69 @@ for (const [label, open] of backends) {
     });
   });
 }
+
+describe('argument checks (hunt g L1-L3, L5)', () => {
+  let catalog: Catalog;
+  beforeAll(async () => {
+    catalog = new Catalog(await PGliteDriver.open());
+    await catalog.bootstrap();
+  }, 60_000);
+  afterAll(async () => { await catalog?.close(); });
+
+  it('L1: a NUL in an id or comment is InvalidArgument naming the argument; dropNamespace ifExists does nothing', async () => {
+    for (const call of [
+      () => catalog.getTableById('table_\0x'), () => catalog.dropTable('table_\0x'), () => catalog.history('table_\0x'),
+      () => catalog.updateTableProperties('table_\0x', { a: 'b' }),
+    ]) {
+      const e = await failure(call());
+      expect(e.kind).toBe('InvalidArgument');
+      expect(e.message).toMatch(/^table id .*NUL/);
+    }
+    const c = await failure(catalog.createNamespace(`n_${uniq()}`, { comment: 'c\0' }));
+    expect(c.message).toMatch(/namespace comment .*NUL/);
+    expect(await catalog.dropNamespace('a\0b', { ifExists: true })).toEqual({ files: [] });
+    expect((await failure(catalog.dropNamespace('a\0b'))).code).toBe('NAMESPACE_NOT_FOUND');
+  });
+
+  it('L2: a name that is not a string is INVALID_NAME', async () => {
+    for (const call of [
+      () => catalog.getTable(5 as never), () => catalog.getTable('t', null as never), () => catalog.listTables(5 as never),
+      () => catalog.dropNamespace(undefined as never), () => catalog.getNamespace({} as never),
+    ]) {
+      const e = await failure(call());
+      expect(e.code).toBe('INVALID_NAME');
+      expect(e.message).toMatch(/must be a string/);
+    }
+    const e = await failure(catalog.dropTable(null as never));
+    expect(e.message).toMatch(/table id must be a string, not null/);
+  });
+
+  it('L3: property values other than strings, numbers and booleans are refused; null and undefined are absent; __proto__ is stored', async () => {
+    const path = () => `file:///tmp/hunt-g-${uniq()}/t`;
+    const bad = await failure(catalog.createTable({ name: `t_${uniq()}`, path: path(), schema, properties: { a: {} as never } }));
+    expect(bad.message).toMatch(/property 'a' must be a string, number or boolean, not object/);
+    const props = JSON.parse('{"owner": null, "note": null, "n": 3, "__proto__": "p"}');
+    props.gone = undefined;
+    const t = await catalog.createTable({ name: `t_${uniq()}`, path: path(), schema, properties: props });
+    const stored = (await catalog.getTableById(t.tableId)).properties;
+    expect(Object.keys(stored).sort()).toEqual(['__proto__', 'file_format', 'hashBucketNum', 'n']);
+    expect(stored.__proto__).toBe('p');
+    const u = await catalog.updateTableProperties(t.tableId, { owner2: undefined as never, n: null });
+    expect(Object.keys(u.properties).sort()).toEqual(['__proto__', 'file_format', 'hashBucketNum']);
+    expect((await failure(catalog.updateTableProperties(t.tableId, { x: [] as never }))).message).toMatch(/property 'x' must be a string/);
+  });
+
+  it('L5: a commit to a table dropped after it was looked up names the table', async () => {
+    const t = await catalog.createTable({ name: `held_${uniq()}`, path: `file:///tmp/hunt-g-${uniq()}/h`, schema });
+    // the table is found, then dropped before the commit's transaction locks it
+    const real = catalog.driver.transaction.bind(catalog.driver);
+    (catalog.driver as { transaction: SqlDriver['transaction'] }).transaction = async (fn, opts) => {
+      (catalog.driver as { transaction: SqlDriver['transaction'] }).transaction = real;
+      await catalog.dropTable(t.tableId);
+      return real(fn, opts);
+    };
+    const e = await failure(catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [{ path: `${t.path}/part-a_0000.parquet`, op: 'add', size: 1n, existCols: ['id'] }] }] }));
+    expect(e.code).toBe('TABLE_NOT_FOUND');
+    expect(e.message).toContain(`table 'default.${t.name}'`);
+  });
+});

@@ -214,19 +214,41 @@ export interface TableFileSets {
   referenced: string[];
 }
 
+/** Stored properties as an object without a prototype (a `__proto__` key is a property like any other). */
 function properties(v: unknown): Record<string, string> {
   let o = v;
   if (typeof v === 'string') {
     try { o = JSON.parse(v); } catch { o = {}; }
   }
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   if (o && typeof o === 'object') for (const [k, x] of Object.entries(o as Record<string, unknown>)) out[k] = x == null ? '' : String(x);
   return out;
 }
 
-function stringifyProps(p: Record<string, string | number | boolean> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p ?? {})) out[k] = String(v);
+/**
+ * Properties given to `createTable` / `createNamespace` as stored strings, in an object without a
+ * prototype (a `__proto__` key is stored like any other). Strings, numbers and booleans are taken;
+ * `null` and `undefined` mean the property is absent; any other value is InvalidArgument naming the
+ * property (`where` names the table or namespace).
+ */
+function stringifyProps(p: Record<string, string | number | boolean> | undefined, where: string): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  if (p === undefined || p === null) return out;
+  if (typeof p !== 'object' || Array.isArray(p)) {
+    throw new LakeSoulError('InvalidArgument', `${where}: properties must be an object of strings, not ${Array.isArray(p) ? 'an array' : typeof p}`, { context: { argument: 'properties' } });
+  }
+  for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
+    if (v === null || v === undefined) continue;
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new LakeSoulError('InvalidArgument', `${where}: property ${quoteInput(k)} must be a string, number or boolean, not ${Array.isArray(v) ? 'an array' : typeof v}`, {
+        context: { property: k.slice(0, MAX_QUOTED_INPUT) },
+      });
+    }
+    const text = String(v);
+    checkNoNul(text, `property ${quoteInput(k)}`);
+    checkNoNul(k, 'property name');
+    out[k] = text;
+  }
   return out;
 }
 
@@ -319,14 +341,19 @@ function isPowerOfTwo(n: number): boolean {
  * deadlocked on each other's rows).
  * @throws LakeSoulError NotFound `TABLE_NOT_FOUND` when the table is gone.
  */
-async function lockTableRow(tx: SqlExecutor, tableId: string, mode: 'UPDATE' | 'SHARE'): Promise<void> {
+async function lockTableRow(tx: SqlExecutor, tableId: string, mode: 'UPDATE' | 'SHARE', qname?: string): Promise<void> {
   const r = await tx.query(`SELECT 1 FROM table_info WHERE table_id = $1 FOR ${mode}`, [tableId]);
-  if (r.rows.length === 0) throw tableIdNotFound(tableId);
+  if (r.rows.length === 0) throw tableIdNotFound(tableId, qname);
 }
 
-/** NotFound for a table id: the id is all the catalog still knows of a dropped table. */
-function tableIdNotFound(tableId: string): LakeSoulError {
-  return new LakeSoulError('NotFound', `table with id '${tableId}' not found: it was dropped, or is not in this catalog`, { code: 'TABLE_NOT_FOUND', context: { table: tableId } });
+/**
+ * NotFound for a table id: the id is all the catalog still knows of a dropped table; `qname`, the
+ * name it had, where the caller knows it (a commit that found the table before it was dropped).
+ */
+function tableIdNotFound(tableId: string, qname?: string): LakeSoulError {
+  return qname === undefined
+    ? new LakeSoulError('NotFound', `table with id ${quoteInput(tableId)} not found: it was dropped, or is not in this catalog`, { code: 'TABLE_NOT_FOUND', context: { table: tableId.slice(0, MAX_QUOTED_INPUT) } })
+    : new LakeSoulError('NotFound', `table '${qname}' (id '${tableId}') not found: it was dropped`, { code: 'TABLE_NOT_FOUND', context: { table: qname, tableId } });
 }
 
 /**
@@ -355,7 +382,10 @@ async function dropTableRows(tx: SqlExecutor, tableId: string): Promise<string[]
  * InvalidArgument naming the argument.
  */
 function checkNoNul(value: string, what: string): void {
-  if (typeof value === 'string' && value.includes('\u0000')) {
+  if (typeof value !== 'string') {
+    throw new LakeSoulError('InvalidArgument', `${what} must be a string, not ${value === null ? 'null' : typeof value}`, { context: { argument: what } });
+  }
+  if (value.includes('\u0000')) {
     throw new LakeSoulError('InvalidArgument', `${what} ${quoteInput(value)} contains a NUL character (U+0000), which the catalog cannot store`, {
       context: { argument: what },
     });
@@ -602,7 +632,11 @@ export class Catalog {
   /** Creates a namespace. AlreadyExists (naming it) unless `ifNotExists`. */
   async createNamespace(name: string, options: CreateNamespaceOptions = {}): Promise<NamespaceInfo> {
     validateNamespaceName(name);
-    const props = stringifyProps(options.properties);
+    const props = stringifyProps(options.properties, `create namespace '${name}'`);
+    if (options.comment !== undefined && options.comment !== null && typeof options.comment !== 'string') {
+      throw new LakeSoulError('InvalidArgument', `create namespace '${name}': comment must be a string, not ${typeof options.comment}`, { context: { namespace: name, argument: 'comment' } });
+    }
+    checkNoNul(options.comment ?? '', 'namespace comment');
     try {
       await this.driver.query(
         'INSERT INTO namespace (namespace, properties, comment, domain) VALUES ($1, $2::json, $3, $4)',
@@ -634,6 +668,7 @@ export class Catalog {
 
   /** One namespace (registered, or named by a table only: see {@link listNamespaces}); NotFound naming it. */
   async getNamespace(name: string, options: CatalogCallOptions = {}): Promise<NamespaceInfo> {
+    validateNamespaceArgument(name);
     if (name.includes('\u0000')) throw namespaceNotFound(name); // PostgreSQL text cannot hold NUL
     const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
       `SELECT namespace, properties, comment, domain FROM namespace WHERE namespace = $1
@@ -747,9 +782,9 @@ export class Catalog {
       if (range.includes(options.cdcColumn) || pks.includes(options.cdcColumn)) throw invalid(`CDC column '${options.cdcColumn}' cannot be a partition or primary key column`, options.cdcColumn);
     }
     const schemaJson = arrowSchemaToJson(schema);
-    const props: Record<string, string> = { hashBucketNum: String(buckets), file_format: 'parquet' };
+    const props = Object.assign(Object.create(null) as Record<string, string>, { hashBucketNum: String(buckets), file_format: 'parquet' });
     if (options.cdcColumn !== undefined) props.lakesoul_cdc_change_column = options.cdcColumn;
-    for (const [k, v] of Object.entries(stringifyProps(options.properties))) {
+    for (const [k, v] of Object.entries(stringifyProps(options.properties, `create table '${qname}'`))) {
       if (k === 'hashBucketNum' && v !== props.hashBucketNum) throw invalid(`property hashBucketNum '${v}' contradicts the bucket count ${props.hashBucketNum}`);
       if (k === 'file_format' && v !== 'parquet') throw invalid(`file_format '${v}' is not supported (parquet only)`);
       if (k === 'lakesoul_cdc_change_column' && v !== props.lakesoul_cdc_change_column) throw invalid(`property lakesoul_cdc_change_column must be set through cdcColumn`);
@@ -862,6 +897,8 @@ export class Catalog {
   private static readonly TABLE_COLS = 'table_id, table_namespace, table_name, table_path, table_schema, properties, partitions, domain';
 
   private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<TableInfo | undefined> {
+    if (typeof name !== 'string') validateTableName(name);
+    if (typeof namespace !== 'string') validateNamespaceName(namespace);
     // PostgreSQL text cannot hold NUL (its error would name neither table nor namespace): no such table.
     if (name.includes('\u0000') || namespace.includes('\u0000')) return undefined;
     const r = await this.driver.query<TableInfoRow>(
@@ -884,6 +921,7 @@ export class Catalog {
 
   /** A table by `table_id`; NotFound naming the id. */
   async getTableById(tableId: string, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    checkNoNul(tableId, 'table id');
     const r = await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1`, [tableId], { signal: options.signal });
     if (!r.rows[0]) throw tableIdNotFound(tableId);
     return this.decodeTable(r.rows[0]);
@@ -967,14 +1005,27 @@ export class Catalog {
     patch: Record<string, string | null> | ((current: Readonly<Record<string, string>>) => Record<string, string | null>),
     options: CatalogCallOptions = {},
   ): Promise<TableInfo> {
+    checkNoNul(tableId, 'table id');
     const fixed = new Set(['hashBucketNum', 'file_format', 'lakesoul_cdc_change_column']);
     const row = await this.driver.transaction(async (tx) => {
       const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
       if (!r.rows[0]) throw tableIdNotFound(tableId);
       const cur = properties(r.rows[0].properties);
       const qname = `${r.rows[0].table_namespace}.${r.rows[0].table_name}`;
-      const changes = typeof patch === 'function' ? patch({ ...cur }) : patch;
+      const changes = typeof patch === 'function' ? patch(Object.assign(Object.create(null) as Record<string, string>, cur)) : patch;
+      if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) {
+        throw new LakeSoulError('InvalidArgument', `table '${qname}': the properties to update must be an object of strings (null removes one), not ${changes === null ? 'null' : Array.isArray(changes) ? 'an array' : typeof changes}`, { context: { table: qname } });
+      }
       for (const [k, v] of Object.entries(changes)) {
+        // undefined: no change (it was stored as the text "undefined"); null removes
+        if (v === undefined) continue;
+        if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+          throw new LakeSoulError('InvalidArgument', `table '${qname}': property ${quoteInput(k)} must be a string (or null to remove it), not ${Array.isArray(v) ? 'an array' : typeof v}`, {
+            context: { table: qname, property: k.slice(0, MAX_QUOTED_INPUT) },
+          });
+        }
+        if (v !== null) checkNoNul(String(v), `table '${qname}' property ${quoteInput(k)}`);
+        checkNoNul(k, `table '${qname}' property name`);
         // Removing a non-PK table's hashBucketNum "-1" changes nothing (missing reads as -1) and lets
         // writers that refuse "-1" (the lakesoul 2.0 Python wheel, docs/interop.md) write the table.
         const harmless = k === 'hashBucketNum' && v === null && cur[k] === '-1';
@@ -998,6 +1049,7 @@ export class Catalog {
    * @throws LakeSoulError SchemaMismatch `SCHEMA_EVOLUTION_REFUSED`; NotFound.
    */
   async evolveTableSchema(tableId: string, evolve: (current: Schema) => Schema, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    checkNoNul(tableId, 'table id');
     const row = await this.driver.transaction(async (tx) => {
       const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR UPDATE`, [tableId]);
       if (!r.rows[0]) throw tableIdNotFound(tableId);
@@ -1034,7 +1086,7 @@ export class Catalog {
    */
   private async commitSchema(tx: SqlExecutor, table: TableInfo, qname: string, op: CommitOp, schema: CommitSchema): Promise<void> {
     const r = await tx.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1 FOR ${schema.evolve ? 'UPDATE' : 'SHARE'}`, [table.tableId]);
-    if (!r.rows[0]) throw tableIdNotFound(table.tableId);
+    if (!r.rows[0]) throw tableIdNotFound(table.tableId, qname);
     const before = this.decodeTable(r.rows[0]).schema;
     const changed = (why: string) => new LakeSoulError('Conflict',
       `${op} to table '${qname}': ${why}; nothing was committed. Run it again: the table's schema is read anew`,
@@ -1124,7 +1176,7 @@ export class Catalog {
         try {
           const versions = await this.driver.transaction(async (tx) => {
             if (req.schema) await this.commitSchema(tx, table, qname, req.op, req.schema);
-            else await lockTableRow(tx, table.tableId, 'SHARE');
+            else await lockTableRow(tx, table.tableId, 'SHARE', qname);
             return this.commitPhase2(tx, table, qname, req.op, parts, base, commitIds, outcomeLost);
           }, { signal });
           const ids = new Map<string, string>();
@@ -1751,6 +1803,7 @@ export class Catalog {
    * NotFound when the table does not exist.
    */
   async tableFileSets(tableId: string, epochMs: number, options: CatalogCallOptions = {}): Promise<TableFileSets> {
+    checkNoNul(tableId, 'table id');
     // One row per table name ('t'), committed path ('c'), commit of a kept version ('w'), kept
     // version resolved whole ('v') and file op of a commit a kept version references ('o'). Kept:
     // per partition the version in force at epochMs (the highest with timestamp <= epochMs) and every

@@ -71,7 +71,10 @@ export interface CreateTableOptions {
   /** Power of two; required (>0) for PK tables, ignored (-1) otherwise. Default 4 for PK tables. */
   hashBucketNum?: number;
   cdcColumn?: string;
-  /** Extra properties (values become strings). */
+  /**
+   * Extra properties (numbers and booleans become strings; `null` or `undefined` leaves the property
+   * out; another value is InvalidArgument naming the property).
+   */
   properties?: Record<string, string | number | boolean>;
   /** Return the existing table instead of failing with AlreadyExists when one with the name exists. */
   ifNotExists?: boolean;
