@@ -108,8 +108,13 @@ for (const [label, open] of backends) {
         expect(listed[1]!.unsupported).toMatch(/m_llist.*largelist/);
         expect(listed[1]!.schema.fields).toEqual([]);
       }
-      // a single-table lookup still refuses it
+      // a single-table lookup still refuses it; getTableEntry gives the listing's entry
       expect((await failure(catalog.getTableById(bad))).kind).toBe('Unsupported');
+      expect((await failure(catalog.getTable('m_llist', ns))).kind).toBe('Unsupported');
+      const entry = await catalog.getTableEntry('m_llist', ns);
+      expect(entry.tableId).toBe(bad);
+      expect(entry.unsupported).toMatch(/largelist/);
+      expect((await catalog.getTableEntry('a_ok', ns)).unsupported).toBeUndefined();
       expect(ok.unsupported).toBeUndefined();
     });
 

@@ -896,7 +896,7 @@ export class Catalog {
 
   private static readonly TABLE_COLS = 'table_id, table_namespace, table_name, table_path, table_schema, properties, partitions, domain';
 
-  private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<TableInfo | undefined> {
+  private async findTable(name: string, namespace: string, signal?: AbortSignal, listed = false): Promise<TableInfo | undefined> {
     if (typeof name !== 'string') validateTableName(name);
     if (typeof namespace !== 'string') validateNamespaceName(namespace);
     // PostgreSQL text cannot hold NUL (its error would name neither table nor namespace): no such table.
@@ -905,12 +905,26 @@ export class Catalog {
       `SELECT ${Catalog.TABLE_COLS.split(', ').map((c) => `t.${c}`).join(', ')}
          FROM table_name_id n JOIN table_info t ON t.table_id = n.table_id
         WHERE n.table_name = $1 AND n.table_namespace = $2`, [name, namespace], { signal });
-    return r.rows[0] ? this.decodeTable(r.rows[0]) : undefined;
+    return r.rows[0] ? this.decodeTable(r.rows[0], listed) : undefined;
   }
 
   /** A table by name; NotFound naming `namespace.name`. */
   async getTable(name: string, namespace = 'default', options: CatalogCallOptions = {}): Promise<TableInfo> {
-    const t = await this.findTable(name, namespace, options.signal);
+    return this.tableNamed(name, namespace, options, false);
+  }
+
+  /**
+   * A table by name as {@link listTables} gives it: a table whose schema this version cannot decode
+   * comes with {@link TableInfo.unsupported} set and an empty schema instead of an error, so that it
+   * can be dropped or described by name (use it where the schema is not needed); NotFound naming
+   * `namespace.name`.
+   */
+  async getTableEntry(name: string, namespace = 'default', options: CatalogCallOptions = {}): Promise<TableInfo> {
+    return this.tableNamed(name, namespace, options, true);
+  }
+
+  private async tableNamed(name: string, namespace: string, options: CatalogCallOptions, listed: boolean): Promise<TableInfo> {
+    const t = await this.findTable(name, namespace, options.signal, listed);
     if (!t) {
       throw new LakeSoulError('NotFound', `table ${quoteInput(`${namespace}.${name}`)} not found`, {
         code: 'TABLE_NOT_FOUND', context: { table: `${namespace}.${name}`.slice(0, MAX_QUOTED_INPUT), namespace: namespace.slice(0, MAX_QUOTED_INPUT) },
