@@ -202,7 +202,8 @@ describe('argument checks (hunt g L1-L3, L5)', () => {
       expect(e.message).toMatch(/^table id .*NUL/);
     }
     const c = await failure(catalog.createNamespace(`n_${uniq()}`, { comment: 'c\0' }));
-    expect(c.message).toMatch(/namespace comment .*NUL/);
+    expect(c.message).toMatch(/create namespace 'n_.*': comment .*NUL/);
+    expect((await failure(catalog.getTableByPath(5 as never))).message).toBe('table path must be a string, not number');
     expect(await catalog.dropNamespace('a\0b', { ifExists: true })).toEqual({ files: [] });
     expect((await failure(catalog.dropNamespace('a\0b'))).code).toBe('NAMESPACE_NOT_FOUND');
   });

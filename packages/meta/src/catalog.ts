@@ -245,8 +245,8 @@ function stringifyProps(p: Record<string, string | number | boolean> | undefined
       });
     }
     const text = String(v);
-    checkNoNul(text, `property ${quoteInput(k)}`);
-    checkNoNul(k, 'property name');
+    checkNoNul(text, `${where}: property ${quoteInput(k)}`);
+    checkNoNul(k, `${where}: property name`);
     out[k] = text;
   }
   return out;
@@ -259,6 +259,9 @@ function stringifyProps(p: Record<string, string | number | boolean> | undefined
  * no table's path contains another's.
  */
 export function normalizeTablePath(path: string): string {
+  if (typeof path !== 'string') {
+    throw new LakeSoulError('InvalidArgument', `table path must be a string, not ${path === null ? 'null' : typeof path}`, { code: 'INVALID_TABLE_PATH' });
+  }
   let p = path.trim();
   if (p.startsWith('/')) p = `file://${p}`;
   const bad = (why: string) => new LakeSoulError('InvalidArgument', `table path ${quoteInput(path, 200)} ${why}`, { code: 'INVALID_TABLE_PATH', context: { path: path.slice(0, 200) } });
@@ -636,7 +639,7 @@ export class Catalog {
     if (options.comment !== undefined && options.comment !== null && typeof options.comment !== 'string') {
       throw new LakeSoulError('InvalidArgument', `create namespace '${name}': comment must be a string, not ${typeof options.comment}`, { context: { namespace: name, argument: 'comment' } });
     }
-    checkNoNul(options.comment ?? '', 'namespace comment');
+    checkNoNul(options.comment ?? '', `create namespace '${name}': comment`);
     try {
       await this.driver.query(
         'INSERT INTO namespace (namespace, properties, comment, domain) VALUES ($1, $2::json, $3, $4)',
