@@ -383,7 +383,8 @@ export class Lakehouse {
   async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
     refuseUnknownOptions(options, DROP_TABLE_OPTIONS, `dropTable '${name}'`);
     const namespace = options.namespace ?? 'default';
-    const info = await this.catalog.getTable(name, namespace, { signal: options.signal });
+    // the entry as listTables gives it: a table whose schema this project cannot decode is dropped too
+    const info = await this.catalog.getTableEntry(name, namespace, { signal: options.signal });
     if (!options.purge) {
       const dropped = await this.catalog.dropTable(info.tableId, { signal: options.signal });
       return { files: [...(dropped?.files ?? [])] };

@@ -43,7 +43,7 @@ import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSch
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
 import { BlobFetcher } from '../blob/blob-fetch.js';
-import { checkBlobDeclarations } from '../blob/blob-columns.js';
+import { BLOB_ROOTS_PROPERTY } from '../blob/blob-columns.js';
 import { NativeParquetPool, sharedParquetPool, poolForSize, PARQUET_POOL_MIN_BYTES, type ParquetPool } from '../workers/index.js';
 import { prefetchOrdered, DEFAULT_PREFETCH_BYTES, type PrefetchStats, type PrefetchTask } from '../prefetch/index.js';
 import { existingColumns } from './exist-cols.js';
@@ -146,10 +146,18 @@ function normalizeBlobs(info: TableInfo, blobs: ScanOptions['blobs']): BlobReadO
   if (!blobs) return null;
   const opts: BlobReadOptions = Array.isArray(blobs) ? { columns: [...blobs] } : { ...blobs, columns: [...blobs.columns] };
   if (opts.columns.length === 0) return null;
-  // roots set after the create (Catalog.updateTableProperties) are checked as createTable checks them:
-  // a relative entry failed every read with an error naming neither the table nor the property
-  checkBlobDeclarations({ name: `${info.namespace}.${info.name}`, schema: info.schema, properties: info.properties });
   const declared = blobRootsOf(info);
+  // A relative entry (set after the create, by Catalog.updateTableProperties or another engine) failed
+  // every read naming neither the table nor the property. Only that: reads take more than createTable
+  // lets a new table declare (`file:/abs`, schemas of registered stores).
+  for (const root of declared) {
+    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(root)) {
+      const table = `${info.namespace}.${info.name}`;
+      throw new LakeSoulError('InvalidArgument', `table '${table}': property '${BLOB_ROOTS_PROPERTY}' lists '${root}', a relative location: it lists absolute URIs (file:///abs/path, s3://bucket/prefix), comma-separated`, {
+        context: { table, property: BLOB_ROOTS_PROPERTY, file: root },
+      });
+    }
+  }
   if (declared.length > 0) opts.allowedRoots = [...new Set([...(opts.allowedRoots ?? []), ...declared])];
   return opts;
 }
