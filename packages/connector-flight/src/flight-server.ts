@@ -907,6 +907,8 @@ export class FlightServer {
         const listed = await this.lakehouse.catalog.listTables(namespace, { signal });
         for (const info of listed) {
           signal.throwIfAborted();
+          // a table whose schema this server cannot decode cannot be read through it either
+          if (info.unsupported !== undefined) continue;
           let total = '-1';
           if (!isPkTable(info) && !info.cdcColumn) {
             const table = await this.openTable(info.name, info.namespace, signal);

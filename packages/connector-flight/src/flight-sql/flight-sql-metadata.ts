@@ -322,7 +322,8 @@ async function matchingTables(lakehouse: Lakehouse, catalog: string | undefined,
   const name = likePattern(tablePattern);
   const tables = await lakehouse.catalog.listTables(undefined, { signal });
   return tables
-    .filter((t) => ns.test(t.namespace) && name.test(t.name))
+    // a table whose schema this server cannot decode is neither described nor queried through it
+    .filter((t) => t.unsupported === undefined && ns.test(t.namespace) && name.test(t.name))
     .sort((a, b) => byName(a.namespace, b.namespace) || byName(a.name, b.name));
 }
 
