@@ -308,12 +308,18 @@ function keyWithin(i: string, o: string): boolean {
 }
 
 /**
- * True when `inner` equals `outer` or lies inside it (by path segments), as written
- * ({@link locationKey}) or where LakeSoul's native IO puts them ({@link nativeLocationKey}):
- * `file:///w/my lake/x.parquet` lies inside `file:///w/my%20lake`.
+ * True when `inner` equals `outer` or lies inside it (by path segments), in any pairing of the
+ * spelling as written ({@link locationKey}: where a store that takes the path literally puts files)
+ * and where LakeSoul's native IO puts them ({@link nativeLocationKey}): `file:///w/my lake/x.parquet`
+ * lies inside `file:///w/my%20lake`, and so does `file:///w/my%2520lake` (the native IO's
+ * `/w/my%20lake` is the literal directory of the other).
  */
 export function pathWithin(inner: string, outer: string): boolean {
-  return keyWithin(locationKey(inner), locationKey(outer)) || keyWithin(nativeLocationKey(inner), nativeLocationKey(outer));
+  const wi = locationKey(inner);
+  const ni = nativeLocationKey(inner);
+  const wo = locationKey(outer);
+  const no = nativeLocationKey(outer);
+  return keyWithin(wi, wo) || keyWithin(ni, no) || keyWithin(wi, no) || keyWithin(ni, wo);
 }
 
 function splitCols(s: string | null | undefined): string[] {

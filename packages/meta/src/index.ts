@@ -47,3 +47,4 @@ export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, Comm
 export { checkSchemaEvolution, columnNameProblem, mergeSchemas } from './schema-evolution.js';
 export { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowTypeSupport } from './type-support.js';
 export type { ArrowTypeSupport, TypeCapability } from './type-support.js';
+export { percentDecode } from './native-location.js';

@@ -11,7 +11,7 @@
  * Decodes `%XX` escapes (as UTF-8 bytes; a `%` not followed by two hex digits stays, an invalid
  * byte sequence becomes U+FFFD, as the native IO's lossy decoding does).
  */
-function percentDecode(text: string): string {
+export function percentDecode(text: string): string {
   if (!text.includes('%')) return text;
   const bytes: number[] = [];
   const enc = new TextEncoder();

@@ -11,8 +11,7 @@
  */
 import type { ObjectStore } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
-import { LakeSoulError } from '@lakesoul-ts/meta';
-import { utf8Text } from '../arrow/data-access.js';
+import { LakeSoulError, percentDecode } from '@lakesoul-ts/meta';
 
 /**
  * Characters escaped in partition directory names: those that URL parsing changes or drops (`%`, `?`,
@@ -142,24 +141,6 @@ export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOU
   return located;
 }
 
-/** Percent-decodes `%XX` sequences into UTF-8 bytes; other text (and a lone `%`) is kept. */
-function percentDecode(text: string): string {
-  if (!text.includes('%')) return text;
-  const bytes: number[] = [];
-  const enc = new TextEncoder();
-  for (let i = 0; i < text.length; ) {
-    if (text[i] === '%' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 3;
-    } else {
-      const cp = text.codePointAt(i)!;
-      const ch = String.fromCodePoint(cp);
-      bytes.push(...enc.encode(ch));
-      i += ch.length;
-    }
-  }
-  return utf8Text(Uint8Array.from(bytes));
-}
 
 /**
  * The store and key of a data file whose path is stored in `file_ops`. Where LakeSoul's native IO

@@ -366,7 +366,8 @@ export function tableListings(store: ObjectStore, prefix: string, signal?: Abort
  */
 export async function ownedFileFilter(catalog: Catalog, info: TableInfo, signal?: AbortSignal): Promise<(uri: string) => boolean> {
   const claims = await catalog.foreignClaimsUnder(info.path, { exceptTableId: info.tableId, signal });
-  const foreignFiles = new Set(claims.files.map(locationKey));
+  // another table's files as written and where LakeSoul's native IO reads them (where the wheel wrote them)
+  const foreignFiles = withNativeSpellings(claims.files);
   return (uri) => pathWithin(uri, info.path) && locationKey(uri) !== locationKey(info.path) &&
     !foreignFiles.has(locationKey(uri)) && !claims.tablePaths.some((p) => pathWithin(uri, p));
 }
