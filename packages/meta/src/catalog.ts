@@ -280,7 +280,7 @@ export function normalizeTablePath(path: string): string {
  * The location a path names (the `file:` scheme and trailing slashes dropped), for comparing
  * paths that other engines may spell differently (`file:///a`, `file:/a`, `file://localhost/a` and `/a`
  * are one directory, as are `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing). This is
- * the raw spelling; {@link nativeLocationKey} is where LakeSoul's native IO puts it.
+ * the raw spelling; `nativeLocationKey` is where LakeSoul's native IO puts it.
  */
 export function locationKey(path: string): string {
   // s3a:// and s3n:// (Hadoop's spellings, used by Spark-created tables) name the same objects as s3://.
@@ -310,7 +310,7 @@ function keyWithin(i: string, o: string): boolean {
 /**
  * True when `inner` equals `outer` or lies inside it (by path segments), in any pairing of the
  * spelling as written ({@link locationKey}: where a store that takes the path literally puts files)
- * and where LakeSoul's native IO puts them ({@link nativeLocationKey}): `file:///w/my lake/x.parquet`
+ * and where LakeSoul's native IO puts them (`nativeLocationKey`): `file:///w/my lake/x.parquet`
  * lies inside `file:///w/my%20lake`, and so does `file:///w/my%2520lake` (the native IO's
  * `/w/my%20lake` is the literal directory of the other).
  */
