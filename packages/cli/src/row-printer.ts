@@ -25,8 +25,14 @@ interface StreamState {
 
 /** Why a destroyed stream takes no more writes: its own error (a full disk), or that it was closed. */
 function streamGone(state: StreamState): Error {
-  if (state.errored) return state.errored;
-  return Object.assign(new Error('the output was closed before everything was written'), { code: 'ERR_STREAM_DESTROYED' });
+  if (state.errored) return named(state, state.errored);
+  return named(state, Object.assign(new Error('the output was closed before everything was written'), { code: 'ERR_STREAM_DESTROYED' }));
+}
+
+/** A write error of this process's standard output says so (as bin.ts's handler of its 'error' does). */
+function named(out: unknown, e: Error): Error {
+  if (out !== process.stdout) return e;
+  return Object.assign(new Error(`cannot write to standard output: ${e.message}`), { code: (e as NodeJS.ErrnoException).code });
 }
 
 /**
@@ -47,7 +53,7 @@ export function writeWithBackpressure(out: NodeJS.WritableStream, text: string):
       if (err) rej(err); else res();
     };
     const onDrain = () => done();
-    const onError = (e: Error) => done(e);
+    const onError = (e: Error) => done(named(out, e));
     // closed without a 'drain' (destroyed by its owner, or after an error whose event came first)
     const onClose = () => done(streamGone(state));
     out.once('drain', onDrain);
