@@ -52,6 +52,7 @@ describe('pathWithin compares file: paths as the native IO reads them (H1)', () 
 });
 
 for (const [label, open] of backends) {
+  // PostgreSQL only where a server is given: scripts/test-env.mjs (the test command, CI) always starts one
   describe.skipIf(label === 'PostgreSQL' && !process.env.LAKESOUL_TEST_PG_URL)(`catalog (hunt g) on ${label}`, () => {
     let catalog: Catalog;
     beforeAll(async () => {

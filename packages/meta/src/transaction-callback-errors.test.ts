@@ -57,6 +57,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 for (const [label, open] of backends) {
+  // PostgreSQL only where a server is given: scripts/test-env.mjs (the test command, CI) always starts one
   describe.skipIf(label === 'PostgreSQL' && !process.env.LAKESOUL_TEST_PG_URL)(`a transaction callback's error on ${label}`, () => {
     let catalog: Catalog;
     let driver: SqlDriver;
