@@ -254,7 +254,8 @@ export type TfjsDataset = tfd.Dataset<TfjsElement> & {
  * the returned dataset streams this reader's shard for the next epoch.
  *
  * @throws LakeSoulError InvalidArgument for bad options or unknown columns; Conflict when `resumeFrom`
- *   was taken on other table versions or another sharding.
+ *   was taken on other table versions or another sharding; Conflict `ITERATOR_OVERTAKEN` from an iterator asked for
+ *   a batch after a newer iterator of the same dataset started.
  */
 export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatasetOptions = {}): Promise<TfjsDataset> {
   const settings = validateOptions(options);
@@ -280,6 +281,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
     const gen = ++generation;
     const stale = (ep: number) =>
       new LakeSoulError('Conflict', `tfjsDataset over ${planned.tableName}: this iterator (epoch ${ep}) was overtaken by a newer iterator of the same dataset, which now owns the resume position (getState): iterate one iterator at a time (each new iterator is the next epoch)`, {
+        code: 'ITERATOR_OVERTAKEN',
         context: { table: planned.tableName },
       });
     for (;;) {
