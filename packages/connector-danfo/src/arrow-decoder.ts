@@ -53,6 +53,11 @@ export interface DecodedColumns {
 export interface DecodeContext {
   table?: string;
   namespace?: string;
+  /**
+   * Every column of the table (a read may project fewer): a per-column option may name any of them.
+   * Default: the decoded schema's columns.
+   */
+  tableColumns?: readonly string[];
 }
 
 const TWO32 = 4294967296;
@@ -383,9 +388,42 @@ function checkOptions(options: DanfoConvertOptions): void {
   }
 }
 
+/** Whether a type holds 64-bit integers (itself, its children, or a dictionary's values). */
+function contains64BitInts(type: DataType): boolean {
+  if (DataType.isInt(type) && type.bitWidth === 64) return true;
+  if (DataType.isDictionary(type)) return contains64BitInts(type.dictionary);
+  return (type.children ?? []).some((c: Field) => contains64BitInts(c.type));
+}
+
+/**
+ * The per-column `int64` option names columns of the table holding 64-bit integers: a misspelt or
+ * foreign name used to be ignored silently (its column then read under the default `'error'`).
+ */
+function checkInt64Columns(schema: Schema, options: DanfoConvertOptions, context: DecodeContext): void {
+  const i = options.int64;
+  if (i === undefined || typeof i !== 'object' || i === null) return;
+  const where = context.table ? `table "${context.table}"` : 'the data';
+  const all = context.tableColumns ?? schema.fields.map((f) => f.name);
+  for (const column of Object.keys(i)) {
+    const ctx = { option: 'int64', column, ...(context.table ? { table: context.table } : {}) };
+    if (!all.includes(column)) {
+      throw new LakeSoulError('InvalidArgument', `option int64: ${JSON.stringify(column)} is not a column of ${where} (its columns: ${all.map((c) => JSON.stringify(c)).join(', ')})`, {
+        code: 'INVALID_OPTION_VALUE', context: ctx,
+      });
+    }
+    const field = schema.fields.find((f) => f.name === column);
+    if (field && !contains64BitInts(field.type)) {
+      throw new LakeSoulError('InvalidArgument', `option int64: column ${JSON.stringify(column)} of ${where} is ${field.type} and holds no int64/uint64 values; name only int64/uint64 columns (or lists, structs of them)`, {
+        code: 'INVALID_OPTION_VALUE', context: ctx,
+      });
+    }
+  }
+}
+
 /** Plan the conversion of a schema; warns once per dropped binary column. */
 export function planDecode(schema: Schema, options: DanfoConvertOptions = {}, context: DecodeContext = {}): DecodePlan {
   checkOptions(options);
+  checkInt64Columns(schema, options, context);
   const names: string[] = [];
   const dtypes: DanfoDtype[] = [];
   const dropped: string[] = [];

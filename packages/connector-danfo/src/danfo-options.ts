@@ -39,7 +39,11 @@ export type Int64Mode = 'error' | 'string' | 'number-unsafe';
 
 /** Options converting Arrow data to DataFrame cells. See docs/dataframes.md for the full mapping. */
 export interface DanfoConvertOptions {
-  /** One mode for all int64/uint64 columns, or per column name (unlisted columns: `'error'`). */
+  /**
+   * One mode for all int64/uint64 columns, or per column name (unlisted columns: `'error'`). A name
+   * that is no column of the table, or a column without int64/uint64 values, is refused
+   * (`INVALID_OPTION_VALUE`).
+   */
   int64?: Int64Mode | Record<string, Int64Mode>;
   /**
    * Timestamps: `'string'` (default) ISO 8601 with the unit's full precision and the column's offset

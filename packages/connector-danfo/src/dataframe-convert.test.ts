@@ -403,6 +403,22 @@ test('invalid conversion options are refused naming the option', async () => {
   const t = tableOf([['n', new A.Int64(), col(new A.Int64(), new BigInt64Array([1n]))]]);
   await expect(toDataFrame(t, { dfd, int64: 'strng' as never })).rejects.toThrow(/option int64: "strng" is not one of 'error', 'string', 'number-unsafe'/);
   await expect(toDataFrame(t, { dfd, int64: { n: 'big' as never } })).rejects.toThrow(/option int64.n/);
+  // a per-column int64 entry for a column the data lacks, or one without int64 values, was ignored silently
+  await expect(toDataFrame(t, { dfd, int64: { m: 'string' } })).rejects.toMatchObject({
+    kind: 'InvalidArgument', code: 'INVALID_OPTION_VALUE', context: { option: 'int64', column: 'm' },
+    message: 'option int64: "m" is not a column of the data (its columns: "n")',
+  });
+  const listType = new A.List(new A.Field('item', new A.Int64(), true));
+  const nested = tableOf([
+    ['l', listType, col(listType, undefined, [true], { valueOffsets: new Int32Array([0, 1]), child: col(new A.Int64(), new BigInt64Array([9007199254740993n])) })],
+    ['f', new A.Float64(), col(new A.Float64(), new Float64Array([1]))],
+  ]);
+  await expect(toDataFrame(nested, { dfd, int64: { f: 'string' } })).rejects.toMatchObject({
+    code: 'INVALID_OPTION_VALUE', context: { column: 'f' }, message: expect.stringMatching(/option int64: column "f" of the data is Float64 and holds no int64\/uint64 values/),
+  });
+  // a list of int64 is a column the option applies to
+  const df: AnyFrame = await toDataFrame(nested, { dfd, int64: { l: 'string' } });
+  expect(df.values[0][0]).toEqual(['9007199254740993']);
   await expect(toDataFrame(t, { dfd, timestamps: 'iso' as never })).rejects.toMatchObject({ kind: 'InvalidArgument' });
   await expect(toDataFrame({} as never, { dfd })).rejects.toMatchObject({ kind: 'InvalidArgument' });
 });

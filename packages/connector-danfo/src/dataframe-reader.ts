@@ -78,7 +78,7 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
   const plan = await table.scan(scan);
-  const context = { table: name, namespace: table.info.namespace };
+  const context = { table: name, namespace: table.info.namespace, tableColumns: table.info.schema.fields.map((f) => f.name) };
   const decodePlan = planDecode(plan.schema, convert, context);
   const rows: unknown[][] = [];
   try {
@@ -105,7 +105,7 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
   throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
   const plan = await table.scan(scan);
-  const context = { table: name, namespace: table.info.namespace };
+  const context = { table: name, namespace: table.info.namespace, tableColumns: table.info.schema.fields.map((f) => f.name) };
   const decodePlan = planDecode(plan.schema, convert, context);
   let rowBase = 0;
   const batches = plan.read({ signal: scan.signal, batchSize: scan.batchSize, prefetchBytes: scan.prefetchBytes })[Symbol.asyncIterator]();

@@ -118,6 +118,27 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(cells(ok, 'id')[37]).toBe(37);
   });
 
+  test('the per-column int64 option names columns of the table that hold int64 values (a misspelt one was ignored silently)', async () => {
+    const schema = new A.Schema([new A.Field('id', new A.Int64(), false), new A.Field('v', new A.Int64(), true), new A.Field('k', new A.Utf8(), true)]);
+    const table = await lake.createTable('int64_names', schema);
+    await writeDataFrame(frame({ id: [1, 2], v: ['9007199254740993', 3], k: ['a', 'b'] }), table, { mode: 'append' });
+    const unknown = await readDataFrame(table, { dfd, int64: { nosuch: 'string' } }).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ kind: 'InvalidArgument', code: 'INVALID_OPTION_VALUE', context: { option: 'int64', column: 'nosuch', table: 'int64_names' } });
+    expect((unknown as Error).message).toBe('option int64: "nosuch" is not a column of table "int64_names" (its columns: "id", "v", "k")');
+    const streamed = await (async () => {
+      for await (const _ of streamDataFrames(table, { dfd, int64: { V: 'string' } })) { /* refused before the first frame */ }
+    })().catch((e: unknown) => e);
+    expect(streamed).toMatchObject({ code: 'INVALID_OPTION_VALUE', context: { column: 'V' } });
+    const notInt64 = await readDataFrame(table, { dfd, int64: { k: 'string' } }).catch((e: unknown) => e);
+    expect(notInt64).toMatchObject({ code: 'INVALID_OPTION_VALUE', context: { option: 'int64', column: 'k' } });
+    expect((notInt64 as Error).message).toMatch(/option int64: column "k" of table "int64_names" is Utf8 and holds no int64\/uint64 values/);
+    // a column of the table the read projects away may be named (one options object for several reads)
+    const projected: AnyFrame = await readDataFrame(table, { dfd, columns: ['id', 'k'], int64: { v: 'string' } });
+    expect(projected.columns).toEqual(['id', 'k']);
+    const ok: AnyFrame = await readDataFrame(table, { dfd, int64: { v: 'string', id: 'error' } });
+    expect(cells(ok, 'v')).toContain('9007199254740993');
+  });
+
   test('streamDataFrames yields one frame per batch and stops early', async () => {
     const schema = new A.Schema([new A.Field('id', new A.Int64(), false), new A.Field('k', new A.Utf8(), true)]);
     const table = await lake.createTable('streamed', schema);
