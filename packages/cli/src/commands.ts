@@ -3,7 +3,7 @@
  * (see cli-config.ts), does its work, prints to stdout (data) and stderr (progress, notes), and closes.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, lstatSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -937,58 +937,79 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension, any case: .parquet/.pq, .csv, .jsonl/.ndjson, .json)').choices(['parquet', 'csv', 'jsonl', 'json']))
     .option('--limit <n>', 'export the first n rows (as scan --limit prints them)')
-    .action((name: string, output: string, o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
-      const { writeOutputFile, withWriteStream, isStandardOutput } = await import('./output-file.js');
+    .action(async (name: string, output: string, o) => {
+      const { writeOutputFile, withWriteStream, isStandardOutput, partialName, replacesOnCompletion } = await import('./output-file.js');
       // '-' or a path that is this process's stdout: the rows go to io.stdout, and the summary to stderr
       const toStdout = output === '-' || isStandardOutput(output);
-      const fmt: string | undefined = o.format ?? (output === '-' ? undefined : formatOfExtension(output));
-      if (fmt === 'tsv') throw new LakeSoulError('InvalidArgument', `cannot export to ${output}: export writes CSV with commas, not tabs (name the file .csv, or give --format csv)`);
-      if (fmt === undefined) {
-        throw new LakeSoulError('InvalidArgument', output === '-' ? 'to export to stdout (-), give --format parquet|csv|jsonl|json' : `cannot tell the format of ${output} from its extension (.parquet, .pq, .csv, .jsonl, .ndjson, .json): use --format parquet|csv|jsonl|json`);
-      }
-      const say = toStdout ? (s: string) => io.stderr.write(s + '\n') : out;
-      const scanOpts = scanOptionsFrom(o);
-      const limit = limitFrom(o);
-      await checkPartitionsExist(t, scanOpts);
-      const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
-      warnResetPartitions(plan, scanOpts.incremental !== undefined, (line) => io.stderr.write(line + '\n'));
-      const progress = await startScanProgress(`export ${name}`, t, plan, { filtered: scanOpts.filter !== undefined, limit, quiet: quiet() });
+      // Ctrl-C (SIGTERM, SIGHUP) stops the read, which ends the write: the temporary file is removed,
+      // <output> is left as it was, and the command says so and exits 130 (143, 129). A second signal
+      // removes the temporary file and exits at once. (It exited 130 silently.)
+      const replacing = !toStdout && replacesOnCompletion(output);
+      const existed = replacing && lstatSync(output, { throwIfNoEntry: false }) !== undefined;
+      const stop = new SignalStop(io, `the export of ${name}`, () => { if (replacing) rmSync(partialName(output), { force: true }); });
       let rows = 0;
-      const counted = (async function* () {
-        try {
-          // --limit: the first n rows, as scan --limit prints them (reading stops there)
-          if (limit === 0) return;
-          for await (const b of plan.read()) {
-            const take = limit === undefined ? b : b.slice(0, Math.min(b.numRows, limit - rows));
-            rows += take.numRows;
-            progress.tick({ rows: take.numRows });
-            yield take;
-            if (limit !== undefined && rows >= limit) break;
-          }
-          progress.readEnded();
-        } catch (e) { throw await explainReadError(e, t, plan); }
-      })();
-      const writeTo = async (sink: NodeJS.WritableStream): Promise<void> => {
-        if (fmt === 'parquet') {
-          const { writeParquetStream } = await import('./parquet-export.js');
-          const bytes = await writeParquetStream(counted, plan.schema, sink, output);
-          progress.tick({ bytes, files: 1 });
-        } else {
-          const { BatchPrinter } = await import('./output-format.js');
-          const printer = new BatchPrinter(sink, fmt as OutputFormat);
-          for await (const b of counted) await printer.write(b);
-          await printer.end(plan.schema);
-          progress.tick({ files: 1 });
+      const interrupted = (cause?: unknown) => Object.assign(stop.error(name, replacing
+        ? `export of ${name} to ${output} interrupted by ${stop.received}: nothing was written to ${output} (${existed ? 'the earlier file is left as it was' : 'it was not created'}; no temporary file is left)`
+        : `export of ${name} to ${toStdout ? 'stdout' : output} interrupted by ${stop.received} after ${count(rows, 'row')}: the output is incomplete`), cause === undefined ? {} : { cause });
+      return withContext(program, io, async (ctx) => {
+        if (stop.signal.aborted) throw interrupted();
+        const t = await openTable(ctx, name, o.namespace);
+        const fmt: string | undefined = o.format ?? (output === '-' ? undefined : formatOfExtension(output));
+        if (fmt === 'tsv') throw new LakeSoulError('InvalidArgument', `cannot export to ${output}: export writes CSV with commas, not tabs (name the file .csv, or give --format csv)`);
+        if (fmt === undefined) {
+          throw new LakeSoulError('InvalidArgument', output === '-' ? 'to export to stdout (-), give --format parquet|csv|jsonl|json' : `cannot tell the format of ${output} from its extension (.parquet, .pq, .csv, .jsonl, .ndjson, .json): use --format parquet|csv|jsonl|json`);
         }
-      };
-      try {
-        // a failed or interrupted export leaves a file at `output` as it was
-        if (toStdout) await writeTo(io.stdout);
-        else await writeOutputFile(output, (file) => withWriteStream(file, writeTo));
-      } finally { progress.stop(); }
-      say(`exported ${count(rows, 'row')} to ${output === '-' ? 'stdout' : output}`);
-    }));
+        const say = toStdout ? (s: string) => io.stderr.write(s + '\n') : out;
+        const scanOpts = scanOptionsFrom(o);
+        const limit = limitFrom(o);
+        await checkPartitionsExist(t, scanOpts);
+        const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
+        warnResetPartitions(plan, scanOpts.incremental !== undefined, (line) => io.stderr.write(line + '\n'));
+        if (stop.signal.aborted) throw interrupted();
+        const progress = await startScanProgress(`export ${name}`, t, plan, { filtered: scanOpts.filter !== undefined, limit, quiet: quiet() });
+        const counted = (async function* () {
+          try {
+            // --limit: the first n rows, as scan --limit prints them (reading stops there)
+            if (limit === 0) return;
+            for await (const b of plan.read({ signal: stop.signal })) {
+              const take = limit === undefined ? b : b.slice(0, Math.min(b.numRows, limit - rows));
+              rows += take.numRows;
+              progress.tick({ rows: take.numRows });
+              yield take;
+              if (limit !== undefined && rows >= limit) break;
+            }
+            progress.readEnded();
+          } catch (e) { throw await explainReadError(e, t, plan); }
+        })();
+        const writeTo = async (sink: NodeJS.WritableStream): Promise<void> => {
+          if (fmt === 'parquet') {
+            const { writeParquetStream } = await import('./parquet-export.js');
+            const bytes = await writeParquetStream(counted, plan.schema, sink, output);
+            progress.tick({ bytes, files: 1 });
+          } else {
+            const { BatchPrinter } = await import('./output-format.js');
+            const printer = new BatchPrinter(sink, fmt as OutputFormat);
+            for await (const b of counted) await printer.write(b);
+            await printer.end(plan.schema);
+            progress.tick({ files: 1 });
+          }
+        };
+        try {
+          // a failed or interrupted export leaves a file at `output` as it was
+          if (toStdout) await writeTo(io.stdout);
+          else await writeOutputFile(output, (file) => withWriteStream(file, writeTo), { signal: stop.signal });
+        } catch (e) {
+          // whatever the stopped read made the write fail with (the Parquet encoder wraps it)
+          throw stop.signal.aborted ? interrupted(e) : e;
+        } finally { progress.stop(); }
+        say(`exported ${count(rows, 'row')} to ${output === '-' ? 'stdout' : output}`);
+        // the signal came after the file was complete: it is there, whole
+        if (stop.received) throw stop.error(name, `export of ${name} interrupted by ${stop.received} after it completed: ${toStdout ? 'stdout has' : `${output} holds`} all ${count(rows, 'row')}`);
+      }, stop.signal).catch((e: unknown) => {
+        // stopped while the catalog opened (or waiting for another process holding it)
+        throw stop.signal.aborted && LakeSoulError.is(e) && e.kind === 'Aborted' && e.code !== 'INTERRUPTED' ? interrupted(e) : e;
+      }).finally(() => stop.end());
+    });
 }
 
 /** Adds `scan` and `head`. */

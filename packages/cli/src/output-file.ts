@@ -17,13 +17,34 @@ export function partialName(path: string): string {
 
 
 /**
+ * Whether {@link writeOutputFile} writes `path` under a temporary name and renames it over `path` once
+ * complete: `path` does not exist or is a regular file (a symbolic link, device or pipe is written
+ * through).
+ */
+export function replacesOnCompletion(path: string): boolean {
+  const existing = lstatSync(path, { throwIfNoEntry: false });
+  return !existing || existing.isFile();
+}
+
+/** Options of {@link writeOutputFile}. */
+export interface WriteOutputFileOptions {
+  /**
+   * The caller's stop: given, the caller handles SIGINT/SIGTERM/SIGHUP itself (aborting this signal
+   * makes `write` fail), and a write that completes after it was aborted does not replace `path`.
+   */
+  signal?: AbortSignal;
+}
+
+/**
  * Runs `write` on a temporary file beside `path`, then renames it over `path`. When `write` fails, or
  * the process gets SIGINT/SIGTERM/SIGHUP meanwhile, the temporary file is removed and `path` is left
- * as it was (on a signal the process then exits with 128 + its number). A `path` that exists and is
- * not a regular file (a symbolic link such as `/dev/stdout`, a device, a named pipe) is written
- * directly; a directory is refused.
+ * as it was. Without `options.signal` a signal removes it and exits the process with 128 + its
+ * number; with it, the caller's handler aborts the signal, `write` fails, the temporary file is
+ * removed and the error is thrown (the caller says what happened). A `path` that exists and is not a
+ * regular file (a symbolic link such as `/dev/stdout`, a device, a named pipe) is written directly; a
+ * directory is refused.
  */
-export async function writeOutputFile<T>(path: string, write: (file: string) => Promise<T>): Promise<T> {
+export async function writeOutputFile<T>(path: string, write: (file: string) => Promise<T>, options: WriteOutputFileOptions = {}): Promise<T> {
   const existing = lstatSync(path, { throwIfNoEntry: false });
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw new LakeSoulError('InvalidArgument', `${path} is a directory: give the file to write, e.g. ${join(path, 'export.parquet')}`, { context: { file: path } });
@@ -40,10 +61,12 @@ export async function writeOutputFile<T>(path: string, write: (file: string) => 
     remove();
     process.exit(SIGNAL_EXIT_CODES[signal]);
   };
-  const signals = Object.keys(SIGNAL_EXIT_CODES) as (keyof typeof SIGNAL_EXIT_CODES)[];
+  const signals = options.signal ? [] : Object.keys(SIGNAL_EXIT_CODES) as (keyof typeof SIGNAL_EXIT_CODES)[];
   for (const s of signals) process.once(s, onSignal);
   try {
     const result = await write(part);
+    // stopped just as the write completed: the caller reports an interrupted write, so nothing replaces `path`
+    options.signal?.throwIfAborted();
     // the replaced file's permissions carry over (a 0600 export became 0644)
     if (existing) chmodSync(part, existing.mode & 0o7777);
     renameSync(part, path);
