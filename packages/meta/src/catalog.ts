@@ -667,11 +667,11 @@ export class Catalog {
    */
   async listNamespaces(options: CatalogCallOptions = {}): Promise<NamespaceInfo[]> {
     const r = await this.driver.query<{ namespace: string; properties: unknown; comment: string | null; domain: string | null }>(
-      `SELECT namespace, properties, comment, domain FROM namespace
+      `SELECT * FROM (SELECT namespace, properties, comment, domain FROM namespace
        UNION ALL
        SELECT x.ns, NULL::json, NULL::text, NULL::text FROM (SELECT DISTINCT t.table_namespace AS ns FROM table_info t
-        WHERE NOT EXISTS (SELECT 1 FROM namespace n WHERE n.namespace = t.table_namespace)) x
-       ORDER BY 1`, [], { signal: options.signal });
+        WHERE NOT EXISTS (SELECT 1 FROM namespace n WHERE n.namespace = t.table_namespace)) x) u
+       ORDER BY namespace COLLATE "C"`, [], { signal: options.signal });
     return r.rows.map((x) => ({ name: x.namespace, properties: properties(x.properties), comment: x.comment ?? '', domain: x.domain ?? 'public' }));
   }
 
@@ -713,7 +713,7 @@ export class Catalog {
         throw namespaceNotFound(name);
       }
       const tables = await tx.query<{ table_id: string; table_name: string }>(
-        'SELECT table_id, table_name FROM table_info WHERE table_namespace = $1 ORDER BY table_name', [name]);
+        'SELECT table_id, table_name FROM table_info WHERE table_namespace = $1 ORDER BY table_name COLLATE "C"', [name]);
       if (tables.rows.length > 0 && !options.cascade) {
         throw new LakeSoulError('InvalidArgument',
           `namespace '${name}' is not empty (${tables.rows.length} table(s): ${tables.rows.slice(0, 5).map((t) => t.table_name).join(', ')}); drop them first or pass cascade`,
@@ -967,8 +967,8 @@ export class Catalog {
   async listTables(namespace?: string, options: CatalogCallOptions = {}): Promise<TableInfo[]> {
     if (namespace !== undefined) await this.getNamespace(namespace, options);
     const r = namespace === undefined
-      ? await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info ORDER BY table_namespace, table_name`, [], { signal: options.signal })
-      : await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_namespace = $1 ORDER BY table_name`, [namespace], { signal: options.signal });
+      ? await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info ORDER BY table_namespace COLLATE "C", table_name COLLATE "C"`, [], { signal: options.signal })
+      : await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_namespace = $1 ORDER BY table_name COLLATE "C"`, [namespace], { signal: options.signal });
     return r.rows.map((x) => this.decodeTable(x, true));
   }
 
@@ -1513,9 +1513,9 @@ export class Catalog {
       ? `SELECT p.partition_desc, p.version, p.commit_op, p.timestamp, p.snapshot::text[] AS snapshot
            FROM (SELECT partition_desc, max(version) AS version FROM partition_info WHERE table_id = $1 ${where} GROUP BY partition_desc) m
            JOIN partition_info p ON p.table_id = $1 AND p.partition_desc = m.partition_desc AND p.version = m.version
-          ORDER BY p.partition_desc`
+          ORDER BY p.partition_desc COLLATE "C"`
       : `SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot
-           FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc, version`;
+           FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc COLLATE "C", version`;
     return (await this.driver.query<PartitionRow>(sql, [tableId, ...params], { signal })).rows;
   }
 
@@ -1703,7 +1703,7 @@ export class Catalog {
   async historySummary(tableId: string, options: HistoryOptions = {}): Promise<PartitionVersionSummary[]> {
     const { table, where, params } = await this.historyScope(tableId, options);
     const r = await this.driver.query<Omit<PartitionRow, 'snapshot'>>(
-      `SELECT partition_desc, version, commit_op, timestamp FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc, version`,
+      `SELECT partition_desc, version, commit_op, timestamp FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc COLLATE "C", version`,
       [table.tableId, ...params], { signal: options.signal });
     return r.rows.map((row) => ({ partitionDesc: row.partition_desc, version: Number(row.version), commitOp: row.commit_op as CommitOp, timestamp: Number(row.timestamp) }));
   }
@@ -1777,7 +1777,7 @@ export class Catalog {
                          FROM partition_info p JOIN (SELECT DISTINCT * FROM unnest($2::text[], $3::int[]) AS u(partition_desc, version)) w
                            ON p.partition_desc = w.partition_desc AND p.version = w.version
                         WHERE p.table_id = $1) v) s
-        ORDER BY partition_desc, version`,
+        ORDER BY partition_desc COLLATE "C", version`,
       [table.tableId, versions.map((v) => v.partitionDesc), versions.map((v) => v.version)], { signal: options.signal });
     let before: PartitionRow | undefined;
     for (const row of r.rows) {

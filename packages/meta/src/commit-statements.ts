@@ -100,7 +100,7 @@ export async function versionsAfter(tx: SqlExecutor, tableId: string, after: Rea
   const r = await tx.query<{ partition_desc: string; version: number; commit_op: string }>(
     `SELECT p.partition_desc, p.version, p.commit_op FROM unnest($2::text[], $3::int[]) AS b(d, v)
        JOIN partition_info p ON p.table_id = $1 AND p.partition_desc = b.d AND p.version > b.v
-      ORDER BY p.partition_desc, p.version`, [tableId, [...after.keys()], [...after.values()]]);
+      ORDER BY p.partition_desc COLLATE "C", p.version`, [tableId, [...after.keys()], [...after.values()]]);
   for (const row of r.rows) {
     let list = out.get(row.partition_desc);
     if (!list) out.set(row.partition_desc, (list = []));
