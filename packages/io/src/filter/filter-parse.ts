@@ -16,8 +16,14 @@
  * cmp       := '=' | '!=' | '<>' | '<' | '<=' | '>' | '>='
  * literal   := 'text' ('' escapes a quote) | [-]number | true | false | null
  *            | TIMESTAMP 'YYYY-MM-DD[ T]hh:mm:ss[.fff][Z|±hh:mm]' | DATE 'YYYY-MM-DD'
- * column    := identifier ([A-Za-z_][A-Za-z0-9_$.]*) | "quoted identifier" ("" escapes a quote)
+ * column    := identifier ([A-Za-z_][A-Za-z0-9_$.]*, not a keyword) | "quoted identifier"
  * ```
+ * A quoted identifier is SQL's delimited identifier, written as the Flight SQL statements of
+ * connector-flight write theirs: any non-empty name between double quotes, `""` for a quote inside
+ * (`"a b"`, `"a.b"`, `"and"`, `"名前"`, `"""q"""` for the name `"q"`), compared as written (no case
+ * folding). An unquoted identifier is a keyword where one may stand (`and`, `or`, `not`, `in`, `is`,
+ * `null`, `true`, `false`, `between`, `like`, and `date`/`timestamp` before a quoted literal); a
+ * quoted one is always a column.
  * Integers beyond ±2^53 become bigint; a number with a fraction becomes the nearest double, and where
  * that double's shortest form is another decimal (`1234567.0123456788`, `9007199254740992.5`) its
  * comparison keeps the literal's text (`LiteralText`): decimal and integer columns compare
@@ -55,8 +61,9 @@ function tooDeep(): LakeSoulError {
   return new LakeSoulError('InvalidArgument', `filter nesting exceeds the limit of depth ${MAX_FILTER_DEPTH}`, { code: 'LIMIT_EXCEEDED' });
 }
 
-function syntax(text: string, pos: number, msg: string): LakeSoulError {
-  return new LakeSoulError('InvalidArgument', `filter syntax error at position ${pos}: ${clip(msg)} (in: ${clip(text)})`, {
+/** A syntax error at `pos`; `hint`, after the (clipped) message, says how to write it instead. */
+function syntax(text: string, pos: number, msg: string, hint = ''): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `filter syntax error at position ${pos}: ${clip(msg)}${hint ? `; ${hint}` : ''} (in: ${clip(text)})`, {
     code: 'FILTER_SYNTAX',
     context: { position: pos, filter: clip(text) },
   });
@@ -77,7 +84,11 @@ function tokenize(text: string): Tok[] {
       let v = '';
       i++;
       for (;;) {
-        if (i >= n) throw syntax(text, start, `unterminated ${c === "'" ? 'string' : 'quoted identifier'}`);
+        if (i >= n) {
+          throw c === "'"
+            ? syntax(text, start, `unterminated string: the ' at position ${start} has no closing '`, `a ' inside a string is written ''`)
+            : syntax(text, start, `unterminated quoted identifier: the " at position ${start} has no closing "`, `a " inside a column name is written ""`);
+        }
         if (text[i] === c) {
           if (text[i + 1] === c) {
             v += c;
@@ -89,6 +100,7 @@ function tokenize(text: string): Tok[] {
         }
         v += text[i++];
       }
+      if (c === '"' && v === '') throw syntax(text, start, 'empty quoted identifier "": a column name has at least one character');
       out.push(c === "'" ? { t: 'str', v, pos: start } : { t: 'id', v, pos: start, quoted: true });
       continue;
     }
@@ -118,7 +130,10 @@ function tokenize(text: string): Tok[] {
       i++;
       continue;
     }
-    throw syntax(text, start, `unexpected character '${c}'`);
+    // a column name with other characters (a letter beyond ASCII, a space, '-') is written quoted
+    const ch = String.fromCodePoint(text.codePointAt(i)!);
+    const hint = /[\p{L}\p{N}]/u.test(ch) ? `a column name with characters other than A-Z, a-z, 0-9, _, $ and . is written in double quotes ("${ch}...")` : '';
+    throw syntax(text, start, `unexpected character '${ch}'`, hint);
   }
   out.push({ t: 'end', pos: n });
   return out;
@@ -233,6 +248,8 @@ class Parser {
         return `'${tok.v}'`;
       case 'num':
         return tok.text.length > 40 ? `${tok.text.slice(0, 40)}…` : tok.text;
+      case 'id':
+        return tok.quoted ? quoteIdentifier(tok.v) : `'${tok.v}'`;
       default:
         return `'${tok.v}'`;
     }
@@ -409,7 +426,9 @@ class Parser {
       const e: FilterExpr = { op: 'like', column, pattern: p.v };
       return negate ? { op: 'not', arg: e } : e;
     }
-    throw syntax(this.text, tok.pos, `expected a comparison, IN, BETWEEN, LIKE or IS after column '${column}', found ${this.describe(tok)}`);
+    // `first name = 'x'`: a name with a space is one quoted identifier
+    const spaced = tok.t === 'id' && !tok.quoted ? `a column name with spaces is written in double quotes: ${clip(quoteIdentifier(`${column} ${tok.v}`), 40)}` : '';
+    throw syntax(this.text, tok.pos, `expected a comparison, IN, BETWEEN, LIKE or IS after column '${column}', found ${this.describe(tok)}`, spaced);
   }
 }
 
@@ -426,7 +445,23 @@ export function parseFilter(text: string, schema?: Schema): FilterExpr {
   return expr;
 }
 
+const KEYWORDS = ['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false', 'between', 'like', 'date', 'timestamp'];
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * A column name as the grammar writes it: bare when it is an unquoted identifier and no keyword,
+ * else double-quoted with `""` for a quote inside (`a b` -> `"a b"`, `and` -> `"and"`).
+ */
+function filterIdentifier(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_$.]*$/.test(name) && !KEYWORDS.includes(name.toLowerCase()) ? name : quoteIdentifier(name);
+}
+
 function checkColumns(expr: FilterExpr, schema: Schema): void {
+  // the columns as a filter writes them: `a b, c` named three columns or two
+  const columns = schema.fields.map((f) => filterIdentifier(f.name)).join(', ');
   const rights = new Set<string>();
   const walk = (e: FilterExpr): void => {
     if (e.op === 'and' || e.op === 'or') e.args.forEach(walk);
@@ -436,13 +471,14 @@ function checkColumns(expr: FilterExpr, schema: Schema): void {
   walk(expr);
   for (const c of filterColumns(expr)) {
     if (!schema.fields.some((f) => f.name === c) && rights.has(c)) {
-      throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${schema.fields.map((f) => f.name).join(', ')}); to compare with the text, quote it: '${c.replace(/'/g, "''")}'`, {
+      throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${columns}); to compare with the text, quote it: '${c.replace(/'/g, "''")}'`, {
         code: 'FILTER_UNKNOWN_COLUMN',
         context: { column: c },
       });
     }
     if (!schema.fields.some((f) => f.name === c)) {
-      throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${schema.fields.map((f) => f.name).join(', ')})`, {
+      throw new LakeSoulError('InvalidArgument', `filter names unknown column '${c}' (columns: ${columns})`, {
+        code: 'FILTER_UNKNOWN_COLUMN',
         context: { column: c },
       });
     }
