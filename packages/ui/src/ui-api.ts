@@ -792,9 +792,19 @@ export class UiApi {
         else counts.set(k, { value: cellJson(raw, field.type, undefined, 'hex'), count: 1 });
       }
     }
-    const sorted = [...counts.values()].sort((a, b) => b.count - a.count || String(a.value).localeCompare(String(b.value)));
+    // ties by value, numbers numerically and the rest by code units: not localeCompare, which made
+    // the values shown (and those counted as others) depend on the server's LANG
+    const sorted = [...counts.values()].sort((a, b) => b.count - a.count || compareCells(a.value, b.value));
     const shown = sorted.slice(0, MAX_COUNT_VALUES);
     const others = sorted.slice(MAX_COUNT_VALUES).reduce((s, e) => s + e.count, 0);
     return { kind: 'counts', column, count, nulls, distinct: counts.size, values: shown, others, truncated: read.truncated };
   }
+}
+
+/** Orders two cells' values the same on every machine: numbers by value, other values by the code units of their text. */
+function compareCells(a: CellJson, b: CellJson): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = typeof a === 'string' ? a : JSON.stringify(a);
+  const y = typeof b === 'string' ? b : JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
