@@ -116,10 +116,10 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
       [{ partition: 'date=2024-01-01', version: 1 }],
     ]);
     const onePartition = await cli([...g, 'history', 'events', '-n', ns, '-p', 'date=2024-01-02', '--format', 'csv']);
-    expect(onePartition.out.trim().split('\n')).toEqual(['time,op,versions,files,rows', expect.stringMatching(/^\S+Z,MergeCommit,date=2024-01-02@0,1,1$/)]);
+    expect(onePartition.out.trim().split('\n')).toEqual(['time,op,partition,version,files,rows', expect.stringMatching(/^\S+Z,MergeCommit,date=2024-01-02,0,1,1$/)]);
     // --limit: the newest commits only, saying how many there are
     const newest = await cli([...g, 'history', 'events', '-n', ns, '--limit', '1', '--format', 'csv']);
-    expect(newest.out.trim().split('\n')).toEqual(['time,op,versions,files,rows', expect.stringMatching(/^\S+Z,MergeCommit,date=2024-01-01@1,\d+,4$/)]);
+    expect(newest.out.trim().split('\n')).toEqual(['time,op,partition,version,files,rows', expect.stringMatching(/^\S+Z,MergeCommit,date=2024-01-01,1,\d+,4$/)]);
     expect(newest.err).toBe('the newest 1 of 2 commits (--limit 0 shows all)\n');
     expect((await cli([...g, 'history', 'events', '-n', ns, '-p', 'date=2024-01-02', '--limit', '1'])).err).toBe('');
     // a partition that does not exist is exit 3, as for scan (it was an empty history, exit 0)

@@ -1069,6 +1069,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .option('--limit <n>', 'the newest n commits (0: all)', intOption(0, 2 ** 31), 100)
     .addOption(formatOption())
     .addHelpText('after', '\nA commit writes one new version of each partition it touches (LakeSoul numbers versions per partition).\n' +
+      '--format csv writes one line per partition version (time, op, partition, version, files, rows), each field one value.\n' +
       'Read one partition at a version with `scan <table> -p <partition> --version <n>`,\nor the whole table as of a commit with `scan <table> --timestamp <time + 1 ms>`.')
     .action((name: string, o) => withCatalog(program, async ({ catalog }) => {
       // The catalog and the files' footers are all it reads: the light entry point of io keeps the
@@ -1078,7 +1079,10 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       const t = await catalog.getTable(name, o.namespace);
       const format: OutputFormat = o.json ? 'jsonl' : o.format;
       const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
-      const columns = ['time', 'op', 'versions', 'files', 'rows'];
+      // csv: one line per partition a commit wrote (its version, files and rows), so that every field
+      // is one value a spreadsheet or a csv reader takes as it is; the versions of a commit joined in
+      // one field by spaces could not be told apart (a partition value may hold spaces)
+      const columns = format === 'csv' ? ['time', 'op', 'partition', 'version', 'files', 'rows'] : ['time', 'op', 'versions', 'files', 'rows'];
       // Consecutive snapshots share most files: each file's footer is read once, and a file whose rows
       // cannot be counted is tried once (path -> why, as the rows column shows it).
       const rowCounts = new Map<string, number>();
@@ -1112,28 +1116,34 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
         const snapshots = await catalog.versionSnapshots(t.tableId, chunk.flat());
         let k = 0;
         for (const commit of chunk) {
-          let files = 0;
-          let rows = 0;
-          let unknown: string | undefined; // why its rows are unknown
+          // files and rows of each partition version of the commit (rows: a string saying why unknown)
+          const counted: { files: number; rows: number | string }[] = [];
           for (const p of snapshots.slice(k, (k += commit.length))) {
-            files += p.files.length;
             const known = p.files.map((f) => unreadable.get(f.path)).find((why) => why !== undefined);
-            if (known !== undefined) {
-              unknown ??= known;
-              continue;
+            let rows: number | string;
+            if (known !== undefined) rows = known;
+            else {
+              try {
+                rows = await countFileRows(stores, p.files, rowCounts);
+              } catch (e) {
+                rows = unreadableFile(e, unreadable, note);
+              }
             }
-            try {
-              rows += await countFileRows(stores, p.files, rowCounts);
-            } catch (e) {
-              unknown ??= unreadableFile(e, unreadable, note);
-            }
+            counted.push({ files: p.files.length, rows });
           }
+          const time = new Date(commit[0]!.timestamp).toISOString();
+          if (format === 'csv') {
+            await printer.writeRows(columns, commit.map((v, i) => [time, v.commitOp, v.partitionDesc, v.version, counted[i]!.files, counted[i]!.rows]));
+            continue;
+          }
+          const files = counted.reduce((n, c) => n + c.files, 0);
+          const unknown = counted.find((c) => typeof c.rows === 'string')?.rows; // why its rows are unknown
+          const rows = counted.reduce((n, c) => n + (typeof c.rows === 'number' ? c.rows : 0), 0);
           const versions = format === 'json' || format === 'jsonl'
             ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))
-            : format === 'table' ? showVersions(commit.map((v) => [v.partitionDesc, v.version] as const), ', ')
-              : commit.map((v) => `${v.partitionDesc}@${v.version}`).join(' ');
+            : showVersions(commit.map((v) => [v.partitionDesc, v.version] as const), ', ');
           const rowsShown = unknown === undefined ? rows : format === 'json' || format === 'jsonl' ? null : unknown;
-          await printer.writeRows(columns, [[new Date(commit[0]!.timestamp).toISOString(), commit[0]!.commitOp, versions, files, rowsShown]]);
+          await printer.writeRows(columns, [[time, commit[0]!.commitOp, versions, files, rowsShown]]);
         }
       }
       await printer.end(columns);
