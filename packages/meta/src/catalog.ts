@@ -30,7 +30,7 @@ import type {
   PartitionVersionSummary, SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
 import { optionNames, refuseUnknownOptions } from './options.js';
-import { nativeLocalPath } from './native-location.js';
+import { nativeLocalPath, percentDecode } from './native-location.js';
 
 /** Advisory lock key serializing table creation (arbitrary constant, 'LSCRT'). */
 const CREATE_TABLE_LOCK = 0x4c53435254;
@@ -320,6 +320,84 @@ export function pathWithin(inner: string, outer: string): boolean {
   const wo = locationKey(outer);
   const no = nativeLocationKey(outer);
   return keyWithin(wi, wo) || keyWithin(ni, no) || keyWithin(wi, no) || keyWithin(ni, wo);
+}
+
+/** What `String.prototype.trim` and the URL parser trim off a path (C0 controls, spaces, Unicode spaces). */
+const CLAIM_TRIM = '\\x01-\\x20\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF';
+const CLAIM_TRIM_RE = new RegExp(`^[${CLAIM_TRIM}]+|[${CLAIM_TRIM}]+$`, 'g');
+
+/**
+ * A location's segments for {@link Catalog.foreignClaimsUnder}: `head` (`file` for local paths, the
+ * scheme otherwise, `s3a`/`s3n` as `s3`), and the authority (if any) and path segments, as written
+ * (`raw`) and percent-decoded after cutting a query or fragment and taking `\` as `/` (`decoded`),
+ * each with empty and `.` segments dropped and `..` segments applied.
+ */
+function claimSpellings(path: string): { head: string; raw: string[]; decoded: string[] } {
+  const s = path.replace(CLAIM_TRIM_RE, '');
+  let head = 'file';
+  let rest = s;
+  const local = /^file:(?:\/\/(?:localhost)?)?/i.exec(s);
+  if (local) rest = s.slice(local[0].length);
+  else {
+    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s);
+    if (scheme) {
+      head = scheme[1]!.toLowerCase().replace(/^s3[an]$/, 's3');
+      rest = s.slice(scheme[0].length);
+    }
+  }
+  const segments = (text: string): string[] => {
+    const out: string[] = [];
+    for (const seg of text.split('/')) {
+      if (seg === '' || seg === '.') continue;
+      if (seg === '..') out.pop();
+      else out.push(seg);
+    }
+    return out;
+  };
+  const cut = rest.replace(/[\t\n\r]/g, '');
+  const q = cut.search(/[?#]/);
+  return { head, raw: segments(rest), decoded: segments(percentDecode((q < 0 ? cut : cut.slice(0, q)).replace(/\\/g, '/'))) };
+}
+
+/**
+ * A regular expression (PostgreSQL's) matching every spelling of a location at or under `key` (and
+ * more): after blanks and a scheme (`file:`, `file://localhost`, `s3://`), the segments of `key` as
+ * written or percent-decoded, each character as written or as `%XX` escapes of its UTF-8 bytes
+ * (either case), separated by runs of `/`, `\\`, `%2F` and `.`; and any path holding a `..` segment
+ * (`.` or `%2E` twice) or a tab or newline, whose location the caller decides.
+ */
+function claimPattern(key: ReturnType<typeof claimSpellings>): string {
+  const char = (c: string): string => {
+    const hex = [...new TextEncoder().encode(c)].map((b) => `%${[...b.toString(16).padStart(2, '0')].map((h) => (/[a-f]/.test(h) ? `[${h}${h.toUpperCase()}]` : h)).join('')}`).join('');
+    const literal = /[a-zA-Z0-9]/.test(c) || c.codePointAt(0)! > 0x7f ? c : `\\${c}`;
+    return `(?:${literal}|${hex})`;
+  };
+  const sep = '(?:[/\\\\.]|%2[fFeE])';
+  const segments = (segs: string[]) => segs.map((seg) => [...seg].map(char).join('')).join(`${sep}+`);
+  return `^[${CLAIM_TRIM}]*(?:[a-zA-Z][a-zA-Z0-9+.-]*:(?://localhost)?)?${sep}*(?:${segments(key.raw)}|${segments(key.decoded)})|(?:\\.|%2[eE]){2}|[\\t\\n\\r]`;
+}
+
+/** The segments below `outer` of each spelling of `inner` that lies at or under a spelling of `outer`. */
+function claimRelatives(inner: ReturnType<typeof claimSpellings>, outer: ReturnType<typeof claimSpellings>): string[][] {
+  if (inner.head !== outer.head) return [];
+  const out: string[][] = [];
+  for (const i of [inner.raw, inner.decoded]) {
+    for (const o of [outer.raw, outer.decoded]) {
+      if (i.length >= o.length && o.every((seg, k) => i[k] === seg) && !out.some((rel) => rel.join('/') === i.slice(o.length).join('/'))) out.push(i.slice(o.length));
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether cleanup's check of named files ({@link locationKey} of the stored path, and of where the
+ * native IO reads it) already finds the stored file path `stored` under the spelling `listed`; only
+ * the plain case is taken for granted (no empty, `.` or `..` segment, query, fragment or `\`).
+ */
+function fileSpelledAs(stored: string, listed: string): boolean {
+  if (locationKey(listed) === locationKey(stored)) return true;
+  const plain = !/[?#\\\t\n\r]/.test(stored) && !/\/\.{0,2}(\/|$)/.test(stored.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '').replace(/^\/+/, ''));
+  return plain && locationKey(listed) === nativeLocationKey(stored);
 }
 
 function splitCols(s: string | null | undefined): string[] {
@@ -1892,20 +1970,42 @@ export class Catalog {
    * table names (committed or not, 'add' or 'del'). Cleanup and purge of the table at `path` leave
    * both alone, so even a catalog holding nested tables (made before nesting was refused, or by
    * another engine) never loses one table's files to another's maintenance.
+   *
+   * A claim counts in any spelling of its location: as written ({@link pathWithin}'s pairings), and
+   * with its empty and `.` segments dropped and `..` segments applied, as written or percent-decoded,
+   * which is how file systems, Hadoop and the native IO read `file:///w//a/sub` or `s3://b/x/./t`.
+   * Each claim is listed as stored and, when a listing of `path` would not find it under that
+   * spelling, also as `path` joined with its part below `path` (`file:///w/a/sub` for the stored
+   * `file:///w/x/../a/sub`), so that a predicate comparing with {@link pathWithin} and
+   * {@link locationKey} keeps it. The statement compares segment arrays, so only paths under `path`
+   * (and the rare ones with a `..` segment) leave the database.
    */
   async foreignClaimsUnder(path: string, options: CatalogCallOptions & { exceptTableId?: string } = {}): Promise<{ tablePaths: string[]; files: string[] }> {
     const except = options.exceptTableId ?? '';
-    // one statement; position() is a coarse filter (a spelling of the location contains its raw or its
-    // decoded key, or holds a `%` or `\\` the native IO reads otherwise), pathWithin decides
-    const strip = (k: string) => k.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '');
-    const near = (col: string) => `(position($2 in ${col}) > 0 OR position($3 in ${col}) > 0 OR position('%' in ${col}) > 0 OR position(E'\\\\' in ${col}) > 0)`;
+    const key = claimSpellings(path);
+    // one regular expression a row, which every spelling under `path` matches (a superset, decided
+    // below): after a scheme, the stored path starts with the segments of `path`, each character as
+    // written or percent-escaped, separators `/`, `\\` or `%2F` with `.` segments between; paths with
+    // a `..` segment or a tab or newline match too. (Decoding each path in SQL took 20 s for 100,000
+    // paths on PGlite; stripping the scheme with regexp_replace, 1 s; this, 0.3 s.)
     const r = await this.driver.query<{ table_path: boolean; path: string }>(
-      `SELECT true AS table_path, table_path AS path FROM table_info WHERE table_id <> $1 AND ${near('table_path')}
+      `SELECT true AS table_path, table_path AS path FROM table_info WHERE table_id <> $1 AND table_path ~ $2
        UNION ALL
-       SELECT DISTINCT false, o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o
-        WHERE d.table_id <> $1 AND ${near('o.path')}`, [except, strip(locationKey(path)), strip(nativeLocationKey(path))], { signal: options.signal });
-    const under = (table: boolean) => r.rows.filter((x) => x.table_path === table && pathWithin(x.path, path)).map((x) => x.path).sort();
-    return { tablePaths: under(true), files: under(false) };
+       SELECT DISTINCT false, o.path FROM data_commit_info d CROSS JOIN LATERAL unnest(d.file_ops) AS o WHERE d.table_id <> $1 AND o.path ~ $2`,
+      [except, claimPattern(key)], { signal: options.signal });
+    const tablePaths = new Set<string>();
+    const files = new Set<string>();
+    for (const x of r.rows) {
+      const rels = claimRelatives(claimSpellings(x.path), key);
+      if (rels.length === 0 && !pathWithin(x.path, path)) continue;
+      const out = x.table_path ? tablePaths : files;
+      out.add(x.path);
+      for (const rel of rels) {
+        const rebased = rel.length === 0 ? path.replace(/\/+$/, '') : `${path.replace(/\/+$/, '')}/${rel.join('/')}`;
+        if (x.table_path ? !pathWithin(rebased, x.path) : !fileSpelledAs(x.path, rebased)) out.add(rebased);
+      }
+    }
+    return { tablePaths: [...tablePaths].sort(), files: [...files].sort() };
   }
 
   /**
