@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { RowPrinter, escapeControls, tableText, writeWithBackpressure } from './row-printer.js';
+import { RowPrinter, cutToWidth, displayWidth, escapeControls, tableText, writeWithBackpressure } from './row-printer.js';
 import { outputNameOf, partialName, withWriteStream } from './output-file.js';
 
 /** A stream that takes one chunk and never finishes writing it: every later write waits for 'drain'. */
@@ -112,5 +112,39 @@ describe('the table format escapes what could spoof a terminal', () => {
     expect(await print('table')).toBe('na\\u202eme\n─────────────\nx\\u2028y\n\\u2066z\\u2069\n');
     expect(await print('jsonl')).toBe('{"na\u202eme":"x\u2028y"}\n{"na\u202eme":"\u2066z\u2069"}\n');
     expect(await print('csv')).toBe('na\u202eme\nx\u2028y\n\u2066z\u2069\n');
+  });
+});
+
+describe('the table format measures and cuts by what a terminal shows', () => {
+  const nfd = 'cafe\u0301';
+  const printed = async (values: string[], maxCellWidth = 40) => {
+    let text = '';
+    const out = new Writable({ write(chunk, _e, cb) { text += String(chunk); cb(); } });
+    const printer = new RowPrinter(out, 'table', maxCellWidth);
+    await printer.writeRows(['v', 'n'], values.map((v, i) => [v, i]));
+    await printer.end();
+    return text.split('\n').filter(Boolean);
+  };
+
+  it('aligns NFD accents, CJK and emoji cells with ASCII ones', async () => {
+    const lines = await printed([nfd, 'caf\u00e9', '漢字漢字', 'abcdefgh', '😀😀', 'x']);
+    // the column of n starts at the same terminal column on every line
+    const starts = lines.slice(2).map((l) => displayWidth(l.slice(0, l.lastIndexOf('  ') + 2)));
+    expect(new Set(starts)).toEqual(new Set([10]));
+    expect(displayWidth(nfd)).toBe(4);
+    expect(displayWidth('漢字')).toBe(4);
+    expect(displayWidth('😀')).toBe(2);
+    expect(displayWidth('👩‍👩‍👧')).toBe(2);
+  });
+
+  it('cuts a long cell between characters: no half surrogate pair, no accent torn from its letter', async () => {
+    const [, , emoji] = await printed(['😀'.repeat(30)], 10);
+    expect(emoji).not.toContain('\ufffd');
+    expect(emoji!.startsWith('😀😀😀😀…')).toBe(true);
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(emoji!)).toBe(false);
+    const [, , accents] = await printed(['e\u0301'.repeat(30)], 10);
+    expect(accents!.startsWith('e\u0301'.repeat(9) + '…')).toBe(true);
+    expect(cutToWidth('ab漢c', 3)).toBe('ab');
+    expect(cutToWidth('abc', 2)).toBe('ab');
   });
 });

@@ -108,7 +108,7 @@ export class RowPrinter {
       } else {
         const cells = values.map((v) => {
           const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? tableText(v) : isNegativeZero(v) ? '-0' : JSON.stringify(v);
-          return t.length > this.maxCellWidth ? t.slice(0, this.maxCellWidth - 1) + '…' : t;
+          return displayWidth(t) > this.maxCellWidth ? cutToWidth(t, this.maxCellWidth - 1) + '…' : t;
         });
         if (this.widths) s += this.line(cells) + '\n';
         else {
@@ -133,7 +133,7 @@ export class RowPrinter {
   }
 
   private line(cells: string[]): string {
-    return cells.map((v, c) => v.padEnd(this.widths![c] ?? 0)).join('  ').trimEnd();
+    return cells.map((v, c) => v + ' '.repeat(Math.max(0, (this.widths![c] ?? 0) - displayWidth(v)))).join('  ').trimEnd();
   }
 
   private flushTable(): string {
@@ -143,7 +143,7 @@ export class RowPrinter {
       const all = [header, ...this.pending];
       this.widths = this.columns.map((_, c) => {
         let w = 0;
-        for (const r of all) w = Math.max(w, r[c]?.length ?? 0);
+        for (const r of all) w = Math.max(w, displayWidth(r[c] ?? ''));
         return w;
       });
       const text = [this.line(header), this.widths.map((w) => '─'.repeat(w)).join('  '), ...this.pending.map((r) => this.line(r))].join('\n') + '\n';
@@ -154,6 +154,50 @@ export class RowPrinter {
     this.pending = [];
     return text;
   }
+}
+
+/** Text a terminal shows one column per UTF-16 unit: printable ASCII. */
+const NARROW_ASCII = /^[\x20-\x7e]*$/;
+/** Characters a terminal shows two columns wide: East Asian wide and full-width forms, emoji. */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f000}-\u{1faff}\u{20000}-\u{3fffd}]|\p{Extended_Pictographic}/u;
+/** A cluster that takes no column of its own: marks, format characters, variation selectors. */
+const ZERO_WIDTH = /^[\p{M}\p{Cf}]+$/u;
+let graphemes: Intl.Segmenter | undefined;
+
+function clusters(text: string): Iterable<{ segment: string }> {
+  graphemes ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
+  return graphemes.segment(text);
+}
+
+function clusterWidth(cluster: string): number {
+  if (WIDE.test(cluster)) return 2;
+  return ZERO_WIDTH.test(cluster) ? 0 : 1;
+}
+
+/**
+ * Columns `text` takes on a terminal: one per user-perceived character (a base letter and its
+ * combining accents are one), two for East Asian wide characters and emoji. The `table` format pads
+ * and cuts by it, so accented (NFD), CJK and emoji cells keep the columns aligned.
+ */
+export function displayWidth(text: string): number {
+  if (NARROW_ASCII.test(text)) return text.length;
+  let w = 0;
+  for (const { segment } of clusters(text)) w += clusterWidth(segment);
+  return w;
+}
+
+/** The longest start of `text` at most `width` columns wide, cut between characters (never inside a surrogate pair or after a base letter whose accent follows). */
+export function cutToWidth(text: string, width: number): string {
+  if (NARROW_ASCII.test(text)) return text.slice(0, width);
+  let w = 0;
+  let end = 0;
+  for (const { segment } of clusters(text)) {
+    const cw = clusterWidth(segment);
+    if (w + cw > width) break;
+    w += cw;
+    end += segment.length;
+  }
+  return text.slice(0, end);
 }
 
 /**
