@@ -108,6 +108,15 @@ function parsePartitionFlags(values: string[] | undefined): Record<string, strin
 /** Largest epoch millisecond a JavaScript Date holds. */
 const MAX_EPOCH_MS = 8.64e15;
 
+/** `YYYY-MM-DD`, optionally with a time (`T` or a space) and an offset (`Z`, `+01:00`); no offset means UTC. */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)([zZ]|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+/** `+01`, `+0100` or `+01:00` as Date.parse reads it reliably: `+01:00`. */
+function isoOffset(offset: string): string {
+  const digits = offset.slice(1).replace(':', '').padEnd(4, '0');
+  return `${offset[0]}${digits.slice(0, 2)}:${digits.slice(2)}`;
+}
+
 function parseTime(v: string, flag: string): number {
   const bad = (why: string) => new LakeSoulError('InvalidArgument', `${flag} '${v}': ${why}`);
   if (/^\d+$/.test(v)) {
@@ -115,8 +124,14 @@ function parseTime(v: string, flag: string): number {
     if (!(n <= MAX_EPOCH_MS)) throw bad(`beyond the last time a date can hold (${MAX_EPOCH_MS} ms)`);
     return n;
   }
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw bad('expected epoch milliseconds or an ISO 8601 time');
+  // ISO 8601 only, and a time without an offset is UTC, as filters, Flight and `history` read it:
+  // Date.parse took '2026-12-06T09:40' as the machine's local time, so --timestamp, --incremental
+  // and cleanup --retain-since (which deletes) meant another instant under another TZ
+  const iso = ISO_TIME.exec(v.trim());
+  if (!iso) throw bad('expected epoch milliseconds or an ISO 8601 date or time such as 2026-12-06, 2026-12-06T09:40:00 (UTC) or 2026-12-06T10:40:00+01:00');
+  const [, date, time, offset] = iso;
+  const ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${offset === undefined || offset === 'z' ? 'Z' : isoOffset(offset)}`);
+  if (Number.isNaN(ms)) throw bad('not a valid date or time');
   // Date.parse rolls a day past the month's end over (2024-02-30 became March 1st)
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(v.trim());
   // (setUTCFullYear, not Date.UTC, which takes years 0-99 for 1900-1999)
@@ -124,6 +139,11 @@ function parseTime(v: string, flag: string): number {
     throw bad(`day ${ymd[3]} is not in month ${ymd[1]}-${ymd[2]}`);
   }
   return ms;
+}
+
+/** Orders text by UTF-16 code units (as the catalog lists), the same under every locale: not localeCompare. */
+function codeUnitOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** An option parser for an integer from `min` to `max` (commander names the option in its error). */
@@ -271,7 +291,7 @@ async function printRecords(out: NodeJS.WritableStream, format: OutputFormat, co
  * with one commit time (one catalog transaction), so versions sharing time and op are one commit.
  */
 function commitsOf<V extends { partitionDesc: string; version: number; commitOp: string; timestamp: number }>(versions: V[]): V[][] {
-  const sorted = [...versions].sort((a, b) => a.timestamp - b.timestamp || a.commitOp.localeCompare(b.commitOp) || a.partitionDesc.localeCompare(b.partitionDesc));
+  const sorted = [...versions].sort((a, b) => a.timestamp - b.timestamp || codeUnitOrder(a.commitOp, b.commitOp) || codeUnitOrder(a.partitionDesc, b.partitionDesc));
   const commits: V[][] = [];
   for (const v of sorted) {
     const last = commits.at(-1)?.[0];
