@@ -156,7 +156,8 @@ const FILE_HEADS_AT_ONCE = 16;
  * `cleanup()`'s orphan safety window, which then deleted its files as orphans, and a commit naming
  * them would leave the partition unreadable (every read failing OBJECT_NOT_FOUND). One HEAD per file
  * the write added (not the files a rewrite keeps: committed ones are never orphans);
- * `STAGED_FILES_MISSING` (Conflict) naming the first one found gone. `what`: the files of staged
+ * `STAGED_FILES_MISSING` (Conflict) naming the first one found gone. A HEAD refused for permission
+ * ends the check without failing (the store lets this role write but not look); other errors fail it. `what`: the files of staged
  * writes (`commitStaged`) or of the write committing.
  */
 export async function checkFilesExist(ctx: TableContext, files: readonly { path: string; partitionDesc: string }[], what: 'staged' | 'write', signal: AbortSignal | undefined): Promise<void> {
@@ -169,6 +170,10 @@ export async function checkFilesExist(ctx: TableContext, files: readonly { path:
       try {
         await store.head(key, { signal });
       } catch (e) {
+        // credentials that may write objects but not HEAD them (a write-only ingestion role): the
+        // check cannot be made, so the commit goes on as it did before there was one (small writes
+        // never check) rather than failing every write that took over a second
+        if (LakeSoulError.is(e, 'PermissionDenied')) { next = added.length; return; }
         if (!LakeSoulError.is(e, 'NotFound')) throw e;
         const whose = what === 'staged' ? 'the staged writes' : 'the write';
         const since = what === 'staged' ? 'the write was staged' : 'the write began';
