@@ -77,6 +77,11 @@ class SignalStop {
   }
 }
 
+/** A primary-key table's `hashBucketNum` property that is no bucket count, as `table list` and `describe` show it. */
+function invalidBuckets(stored: string | undefined): string {
+  return stored === undefined ? 'invalid (no hashBucketNum)' : `invalid (hashBucketNum ${quoteInput(stored)})`;
+}
+
 /** LAKESOUL_FLIGHT_TOKENS (`a,b`, white space around each allowed), or undefined when unset. */
 function envTokens(): string[] | undefined {
   const v = process.env.LAKESOUL_FLIGHT_TOKENS;
@@ -634,7 +639,9 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
       const structured = o.format !== 'table';
       const rows = tables.map((t) => [t.namespace, t.name,
         structured ? t.primaryKeys : t.primaryKeys.join(',') || '-', structured ? t.rangePartitions : t.rangePartitions.join(',') || '-',
-        t.primaryKeys.length === 0 ? (structured ? null : '-') : structured ? t.hashBucketNum : String(t.hashBucketNum), t.path]);
+        // a primary-key table's hashBucketNum that is no count (listed, not readable): shown as invalid, not -1
+        t.primaryKeys.length === 0 ? (structured ? null : '-') : !(t.hashBucketNum > 0) ? (structured ? null : invalidBuckets(t.properties.hashBucketNum))
+          : structured ? t.hashBucketNum : String(t.hashBucketNum), t.path]);
       if (rows.length === 0 && o.format === 'table') {
         // a mistyped --home or LAKESOUL_TS_HOME makes a new lakehouse: say so, it looked like the tables were gone
         note(ctx.createdCatalog ? `no tables: this command made a new, empty lakehouse (${ctx.config.describe}); check --home or LAKESOUL_TS_HOME if you expected tables` : 'no tables');
@@ -647,11 +654,18 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
     .addOption(formatOption())
     .addHelpText('after', '\nFormats: table (for people); json / jsonl (the catalog row, schema and partitions as one object);\ncsv (one line per column: name, type, nullable, roles).')
     .action((name: string, o) => withCatalog(program, async (ctx) => {
-      const t = { info: await ctx.catalog.getTable(name, o.namespace) };
+      // the entry as `table list` gives it: a table this version cannot read (its schema does not
+      // decode, or a primary-key table's hashBucketNum is no count) is described, saying why
+      const t = { info: await ctx.catalog.getTableEntry(name, o.namespace) };
+      const badBuckets = t.info.primaryKeys.length > 0 && !(t.info.hashBucketNum > 0);
+      const undecoded = t.info.unsupported !== undefined && t.info.schema.fields.length === 0;
       const parts = await ctx.catalog.listPartitions(t.info.tableId);
       const format: OutputFormat = o.json ? 'json' : o.format;
       if (format === 'json' || format === 'jsonl') {
-        const doc = { ...t.info, schema: JSON.parse(arrowSchemaToJson(t.info.schema)), schemaJson: undefined, partitions: parts };
+        const doc = {
+          ...t.info, schema: undecoded ? null : JSON.parse(arrowSchemaToJson(t.info.schema)), schemaJson: undecoded ? t.info.schemaJson : undefined,
+          hashBucketNum: badBuckets ? null : t.info.hashBucketNum, partitions: parts,
+        };
         out(format === 'json' ? JSON.stringify(doc, null, 2) : JSON.stringify(doc));
         return;
       }
@@ -664,10 +678,11 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
       }
       out(`table ${t.info.namespace}.${t.info.name}  (${t.info.tableId})`);
       out(`path        ${t.info.path}`);
-      out(`primary key ${t.info.primaryKeys.join(', ') || '(none)'}${t.info.primaryKeys.length ? `, ${t.info.hashBucketNum} buckets` : ''}`);
+      if (t.info.unsupported !== undefined) out(`not readable: ${t.info.unsupported}`);
+      out(`primary key ${t.info.primaryKeys.join(', ') || '(none)'}${!t.info.primaryKeys.length ? '' : badBuckets ? `, buckets ${invalidBuckets(t.info.properties.hashBucketNum)}` : `, ${t.info.hashBucketNum} buckets`}`);
       out(`partitions  ${t.info.rangePartitions.join(', ') || '(none)'}`);
       out('schema');
-      out(describeSchema(t.info.schema, t.info));
+      out(undecoded ? '  (not decoded: see above)' : describeSchema(t.info.schema, t.info));
       out('properties');
       for (const [k, v] of Object.entries(t.info.properties)) out(`  ${k} = ${v}`);
       out(`partitions (${parts.length})`);

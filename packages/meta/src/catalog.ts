@@ -150,6 +150,7 @@ function pgQueryTimeoutMs(env: Record<string, string | undefined>): number | und
 
 export { catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS } from './lock-wait.js';
 import { catalogLockWaitMs } from './lock-wait.js';
+import { decodeHashBucketNum } from './hash-buckets.js';
 
 /**
  * Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}: partition
@@ -973,10 +974,17 @@ export class Catalog {
     const props = properties(r.properties);
     const [rangePart, pkPart] = (r.partitions ?? ';').split(';');
     const cdc = props.lakesoul_cdc_change_column;
-    const hb = props.hashBucketNum !== undefined ? Number(props.hashBucketNum) : -1;
+    const primaryKeys = splitCols(pkPart);
+    // a primary-key table whose hashBucketNum is no count (a hand-edited catalog's 'abc'): refused by
+    // name where it is read or written, listed (and so droppable) with `unsupported` saying why
+    const buckets = decodeHashBucketNum(qname, props.hashBucketNum, primaryKeys.length > 0);
+    if (buckets.error) {
+      if (!listed) throw buckets.error;
+      unsupported ??= buckets.error.message;
+    }
     return {
       tableId: r.table_id, namespace: r.table_namespace, name: r.table_name ?? '', path: r.table_path, schema, schemaJson: r.table_schema,
-      rangePartitions: splitCols(rangePart), primaryKeys: splitCols(pkPart), hashBucketNum: Number.isFinite(hb) ? hb : -1,
+      rangePartitions: splitCols(rangePart), primaryKeys, hashBucketNum: buckets.value,
       ...(cdc ? { cdcColumn: cdc } : {}), properties: props, domain: r.domain ?? 'public', ...(unsupported !== undefined ? { unsupported } : {}),
     };
   }
@@ -1022,10 +1030,15 @@ export class Catalog {
 
   /** A table by `table_id`; NotFound naming the id. */
   async getTableById(tableId: string, options: CatalogCallOptions = {}): Promise<TableInfo> {
+    return this.tableWithId(tableId, options, false);
+  }
+
+  /** A table by `table_id`, as {@link Catalog.listTables} gives it when `listed` (see {@link Catalog.getTableEntry}). */
+  private async tableWithId(tableId: string, options: CatalogCallOptions, listed: boolean): Promise<TableInfo> {
     checkNoNul(tableId, 'table id');
     const r = await this.driver.query<TableInfoRow>(`SELECT ${Catalog.TABLE_COLS} FROM table_info WHERE table_id = $1`, [tableId], { signal: options.signal });
     if (!r.rows[0]) throw tableIdNotFound(tableId);
-    return this.decodeTable(r.rows[0]);
+    return this.decodeTable(r.rows[0], listed);
   }
 
   /** A table by its location (normalized: no trailing slash); NotFound naming the path. */
@@ -1113,6 +1126,10 @@ export class Catalog {
       if (!r.rows[0]) throw tableIdNotFound(tableId);
       const cur = properties(r.rows[0].properties);
       const qname = `${r.rows[0].table_namespace}.${r.rows[0].table_name}`;
+      // a table refused for its bucket count is refused here too, before anything changes (the update
+      // committed, and then decoding the updated row threw)
+      const buckets = decodeHashBucketNum(qname, cur.hashBucketNum, splitCols((r.rows[0].partitions ?? ';').split(';')[1]).length > 0);
+      if (buckets.error) throw buckets.error;
       const changes = typeof patch === 'function' ? patch(Object.assign(Object.create(null) as Record<string, string>, cur)) : patch;
       if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) {
         throw new LakeSoulError('InvalidArgument', `table '${qname}': the properties to update must be an object of strings (null removes one), not ${changes === null ? 'null' : Array.isArray(changes) ? 'an array' : typeof changes}`, { context: { table: qname } });
@@ -1752,9 +1769,13 @@ export class Catalog {
     }));
   }
 
-  /** Latest version of each partition (optionally filtered by partition_desc list or range values), by partition_desc. */
+  /**
+   * Latest version of each partition (optionally filtered by partition_desc list or range values), by
+   * partition_desc. Without a filter, also of a table {@link TableInfo.unsupported} lists (described
+   * by name, its partitions are shown); range values need the table's schema.
+   */
   async listPartitions(tableId: string, filter?: PartitionFilter, options: CatalogCallOptions = {}): Promise<PartitionVersion[]> {
-    const table = await this.getTableById(tableId, options);
+    const table = await this.tableWithId(tableId, options, filter === undefined);
     const match = this.matchFilter(table, filter);
     const rows = await this.partitionRows(table.tableId, '', [], true, options.signal);
     return rows.filter((r) => match(r.partition_desc)).map((r) => this.toVersion(r));

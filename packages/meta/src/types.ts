@@ -42,7 +42,12 @@ export interface TableInfo {
   rangePartitions: string[];
   /** Primary-key columns, in order (empty for non-PK tables). */
   primaryKeys: string[];
-  /** Hash bucket count; -1 for non-PK tables. */
+  /**
+   * Hash bucket count; -1 for non-PK tables. A primary-key table whose `hashBucketNum` property is
+   * missing or no count (an integer from 1 to 2^31-1) is refused by `getTable` and the other
+   * single-table lookups (`CATALOG_INCONSISTENT`, naming the table and the value); its entry in
+   * `listTables` has -1 here and {@link TableInfo.unsupported} set.
+   */
   hashBucketNum: number;
   /** CDC change column name when the table is a CDC table. */
   cdcColumn?: string;
@@ -50,10 +55,12 @@ export interface TableInfo {
   properties: Record<string, string>;
   domain: string;
   /**
-   * Set only on an entry of `Catalog.listTables` for a table whose stored schema (`schemaJson`) this
-   * version cannot decode (a type it does not support, written by another engine): the error that
-   * reading the table gives. Such an entry's `schema` has no fields (it is not the table's); the
-   * entry is listed so the table can be seen and dropped (`Catalog.dropTable` needs no schema).
+   * Set only on an entry of `Catalog.listTables` (or `getTableEntry`) for a table this version cannot
+   * read or write: the error that reading the table gives. Either its stored schema (`schemaJson`)
+   * does not decode (a type it does not support, written by another engine), and then the entry's
+   * `schema` has no fields (it is not the table's); or it has a primary key and its `hashBucketNum`
+   * property is missing or no bucket count (`properties.hashBucketNum` holds the stored value). The
+   * entry is listed so the table can be seen and dropped (`Catalog.dropTable` needs neither).
    * `getTable` and the other single-table lookups throw that error instead.
    */
   unsupported?: string;
