@@ -268,10 +268,8 @@ export class Lakehouse {
     validateTableName(name);
     if (schema.fields.length === 0) throw new LakeSoulError('InvalidArgument', `create table '${namespace}.${name}': the schema has no columns: give at least one`, { code: 'EMPTY_SCHEMA', context: { table: `${namespace}.${name}` } });
     const path = options.path === undefined ? joinUri(this.warehouse, namespace, name) : storedLocation(options.path.replace(/\/+$/, ''), `create table '${namespace}.${name}': path`, 'INVALID_TABLE_PATH');
-    // `ifNotExists` on an existing table: the catalog returns it, files and all
-    // ... the default path too: a table dropped without `purge` leaves its files there, which the new
-    // table would take as its orphans (cleanup deleted them once the orphan window passed)
-    const checkEmpty = !(options.ifNotExists && await this.findTable(name, namespace, options.signal));
+    // `ifNotExists` on an existing table: returned, files and all, its path not looked at
+    const exists = options.ifNotExists === true && await this.findTable(name, namespace, options.signal) !== null;
     checkColumnTypes(`${namespace}.${name}`, schema, options.primaryKeys);
     // a range column's name is part of every partition directory: one too long for it fails at create, not at every write
     for (const c of options.rangePartitions ?? []) partitionDirName(c, '');
@@ -303,19 +301,33 @@ export class Lakehouse {
       hashBucketNum: options.hashBucketNum,
       cdcColumn: options.cdcColumn,
       properties,
-      ifNotExists: options.ifNotExists,
     };
     // A namespace other than 'default' is created on first use.
     if (namespace !== 'default') await this.catalog.createNamespace(namespace, { ifNotExists: true, signal: options.signal });
-    const info = await this.catalog.createTable({ ...create, signal: options.signal });
-    if (checkEmpty) {
-      // after the catalog's checks, which name a path that is or holds another table
-      try {
-        await this.checkPathEmpty(name, namespace, path, options.path === undefined, options.signal);
-      } catch (e) {
-        await this.catalog.dropTableIfEmpty(info.tableId).catch(() => {});
-        throw e;
+    // The path must hold no files (the default path too: a table dropped without `purge` leaves its
+    // files there, which the new table would take as its orphans). Looked at BEFORE the catalog row
+    // exists: once it does, a concurrent create with `ifNotExists` gets this table and may stage
+    // files in it, which a look afterwards took for foreign ones, and then dropped the table the
+    // other call was writing. What the look finds is thrown after the catalog's own checks, whose
+    // errors (a path that is or holds another table) say more.
+    const notEmpty = exists ? undefined : await this.checkPathEmpty(name, namespace, path, options.path === undefined, options.signal).then(() => undefined, (e: unknown) => ({ e }));
+    let info: TableInfo;
+    try {
+      // never `ifNotExists` here: a table the catalog returned could not be told from one this call created
+      info = await this.catalog.createTable({ ...create, signal: options.signal });
+    } catch (e) {
+      if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) {
+        // created meanwhile by another call (which checked its path): taken as it is
+        const other = await this.findTable(name, namespace, options.signal);
+        if (other) return other;
       }
+      throw e;
+    }
+    if (notEmpty) {
+      // the row is this call's own: nobody else can have written to it unless it was taken by name
+      // in the instant since, so only an empty table is dropped
+      await this.catalog.dropTableIfEmpty(info.tableId).catch(() => {});
+      throw notEmpty.e;
     }
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
