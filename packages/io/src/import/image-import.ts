@@ -3,6 +3,7 @@
  * use of the table API, so it lives above `table/` (which itself uses `blob/`): `blob/` stays free of
  * table imports and io has no import cycle (checked by `scripts/check-code.mjs`).
  */
+import { randomUUID } from 'node:crypto';
 import { utimes } from 'node:fs/promises';
 import { Schema, Field, Table, Type, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
@@ -71,6 +72,14 @@ export interface ImportImagesResult {
 export const IMPORT_MODE_PROPERTY = 'lakesoul_import_mode';
 /** Table property recording the sources imported into a table: a JSON array of their locations. */
 export const IMPORT_SOURCES_PROPERTY = 'lakesoul_import_sources';
+/**
+ * Table property marking the copy imports under way: a JSON object from each source location to the
+ * id of its import running (set when the import is recorded, removed when it ends; a process killed
+ * meanwhile leaves it, and the next import of that source clears it).
+ */
+export const IMPORT_RUNNING_PROPERTY = 'lakesoul_import_running';
+/** Table property counting the copy imports recorded into a table (a collision check is valid while it stays). */
+export const IMPORT_RUNS_PROPERTY = 'lakesoul_import_runs';
 
 /**
  * Creates (or, when it exists, upserts into) table `tableName` listing the files of `source`: an image
@@ -79,7 +88,9 @@ export const IMPORT_SOURCES_PROPERTY = 'lakesoul_import_sources';
  * (`lakesoul_blob_columns=path`), so a later upsert of new labels for the same paths rewrites rows,
  * never the files. The whole listing is written in one commit.
  *
- * The table records its mode (`lakesoul_import_mode`) and sources (`lakesoul_import_sources`); in
+ * The table records its mode (`lakesoul_import_mode`) and sources (`lakesoul_import_sources`; a copy
+ * import also marks itself running in `lakesoul_import_running` until it ends, and counts itself in
+ * `lakesoul_import_runs`); in
  * reference mode each source root is added to `lakesoul_blob_roots` (an existing table's too), before
  * the rows are committed. The rows are checked against an existing table's schema (and staged) before
  * any file is copied or property changed.
@@ -89,7 +100,9 @@ export const IMPORT_SOURCES_PROPERTY = 'lakesoul_import_sources';
  *   (named) whose path leaves the manifest's directory (by `..`, or, in reference mode, by an absolute
  *   path or URI elsewhere), names the same file as another row, or a manifest column `size` (or `path`
  *   besides the path column) the import would replace, and, in copy mode, two source files that would
- *   be copied to one name (naming both); PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file`,
+ *   be copied to one name (naming both), or a file whose copy name another recorded source holds the
+ *   same relative path for while a row of the table holds that name or that source's import runs
+ *   (naming both files, and how to get past it); PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file`,
  *   `realPath`) for a local source file below the folder or manifest directory that is a symbolic link
  *   leading out of it (refused before the table is created or anything is copied); NotFound naming
  *   the manifest row of a missing file; SchemaMismatch when an existing table cannot hold the rows.
@@ -123,26 +136,20 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
     primaryKeys: ['path'],
     hashBucketNum: options.hashBucketNum ?? 4,
     blobColumns: ['path'],
-    properties: importProperties({}, mode, rootUri),
+    // a copy import's source is recorded (and marked running) only once checked, by recordImport
+    properties: mode === 'copy' ? { [IMPORT_MODE_PROPERTY]: mode } : importProperties({}, mode, rootUri),
     ifNotExists: true,
     signal,
   });
   // created by another import meanwhile: its mode rules
   if (!existing) await checkImportMode(table, mode, signal);
-  // sources checked for copy collisions: those recorded now, before anything is staged; any recorded
-  // meanwhile are checked by recordImport, before this one is recorded and anything copied
-  const checked = new Set<string>();
-  if (mode === 'copy') {
-    const others = importSources(table.info.properties).filter((src) => src !== rootUri);
-    await checkCopyCollisions(lakehouse, table, rootUri, locations, others, signal);
-    for (const src of others) checked.add(src);
-  }
   // the rows are checked against the table's schema (and written, uncommitted) before any file is copied
   const staged = await table.stage(rows, { mode: 'upsert', signal });
   let copied = 0;
   let bytesCopied = 0;
+  let run: string | undefined;
   try {
-    await recordImport(lakehouse, table, mode, rootUri, locations, checked, signal);
+    run = await recordImport(lakehouse, table, mode, rootUri, locations, signal);
     let done = 0;
     const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
     report();
@@ -167,10 +174,15 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
     }
   } catch (e) {
     await table.discardStaged([staged]).catch(() => undefined);
+    if (run !== undefined) await endImport(table, rootUri, run);
     throw e;
   }
   // a commit that surely failed deletes the staged files itself (one whose outcome is unknown keeps them)
-  await table.commitStaged([staged], { signal });
+  try {
+    await table.commitStaged([staged], { signal });
+  } finally {
+    if (run !== undefined) await endImport(table, rootUri, run);
+  }
   options.onProgress?.({ total: listing.numRows, files: listing.numRows, bytesCopied });
   return { table, rows: listing.numRows, copied, bytesCopied };
 }
@@ -234,9 +246,10 @@ function importSources(properties: Record<string, string>): string[] {
 
 /**
  * The property changes recording an import of `rootUri` in `mode` over `properties`: the mode, the
- * source, and (reference mode) the root as an allowed blob root; only what changes.
+ * source, (reference mode) the root as an allowed blob root, and (a copy import's `run`) the import
+ * as running and one more run counted; only what changes.
  */
-function importProperties(properties: Record<string, string>, mode: 'reference' | 'copy', rootUri: string): Record<string, string> {
+function importProperties(properties: Record<string, string>, mode: 'reference' | 'copy', rootUri: string, run?: string): Record<string, string> {
   const patch: Record<string, string> = {};
   if (properties[IMPORT_MODE_PROPERTY] !== mode) patch[IMPORT_MODE_PROPERTY] = mode;
   const sources = importSources(properties);
@@ -246,7 +259,30 @@ function importProperties(properties: Record<string, string>, mode: 'reference' 
     const roots = blobRootsOf({ properties });
     if (!rootListed(root, roots)) patch[BLOB_ROOTS_PROPERTY] = [...roots, root].join(',');
   }
+  if (run !== undefined) {
+    patch[IMPORT_RUNNING_PROPERTY] = JSON.stringify({ ...runningImports(properties), [rootUri]: run });
+    patch[IMPORT_RUNS_PROPERTY] = String(importRuns(properties) + 1);
+  }
   return patch;
+}
+
+/** The copy imports a table's `lakesoul_import_running` marks as running: source -> run id (unreadable: none). */
+function runningImports(properties: Record<string, string>): Record<string, string> {
+  try {
+    const o = JSON.parse(properties[IMPORT_RUNNING_PROPERTY] ?? '{}') as unknown;
+    if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
+      return Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    }
+  } catch {
+    // fall through
+  }
+  return {};
+}
+
+/** The copy imports recorded into a table (`lakesoul_import_runs`, 0 when absent). */
+function importRuns(properties: Record<string, string>): number {
+  const n = Number(properties[IMPORT_RUNS_PROPERTY] ?? '0');
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
 
 /**
@@ -366,68 +402,131 @@ function copyNames(locations: string[], rootUri: string): string[] {
  * Records the import in the table's properties (mode, source, and in reference mode the root) before
  * any file is copied, over the properties as they are in the update's transaction (the table row
  * locked): imports at once each add their root, and one of another mode that recorded its own
- * meanwhile refuses this one. A copy import is recorded only once it is checked against every other
- * source recorded ({@link checkCopyCollisions}): a source recorded since the last check ends the
- * transaction unchanged, is checked (outside it: the check reads the stores), and the recording is
- * tried again. Of two copy imports at once the one recorded second therefore sees the first, and is
- * refused before it copies anything when both hold a relative path. `checked` holds the sources
- * already checked, and gains those checked here.
+ * meanwhile refuses this one. A copy import is recorded only once it is checked
+ * ({@link checkCopyCollisions}) against the properties and rows as they were after the last copy
+ * import recorded (`lakesoul_import_runs` unchanged since the check; else it is checked again,
+ * outside the transaction, since the check reads the stores); it is then marked running
+ * (`lakesoul_import_running`) until {@link endImport}. Of two copy imports at once the one recorded
+ * second therefore sees the first running, and is refused before it copies anything when both hold
+ * a relative path. Returns the copy import's run id.
  */
-async function recordImport(lakehouse: Lakehouse, table: LakeSoulTable, mode: 'reference' | 'copy', rootUri: string, locations: string[], checked: Set<string>, signal?: AbortSignal): Promise<void> {
+async function recordImport(lakehouse: Lakehouse, table: LakeSoulTable, mode: 'reference' | 'copy', rootUri: string, locations: string[], signal?: AbortSignal): Promise<string | undefined> {
+  const run = mode === 'copy' ? randomUUID() : undefined;
+  let checkedAt: number | undefined;
   for (;;) {
-    let unchecked: string[] = [];
+    let seen: Record<string, string> | undefined;
     table.info = await table.catalog.updateTableProperties(table.info.tableId, (current) => {
       const recorded = current[IMPORT_MODE_PROPERTY];
       if (recorded !== undefined && recorded !== mode) throw importModeClash(table, recorded, mode);
-      if (mode === 'copy') unchecked = importSources(current).filter((src) => src !== rootUri && !checked.has(src));
-      return unchecked.length > 0 ? {} : importProperties(current, mode, rootUri);
+      if (mode === 'copy' && importRuns(current) !== checkedAt) {
+        seen = { ...current };
+        return {};
+      }
+      return importProperties(current, mode, rootUri, run);
     }, { signal });
-    if (unchecked.length === 0) return;
-    await checkCopyCollisions(lakehouse, table, rootUri, locations, unchecked, signal);
-    for (const src of unchecked) checked.add(src);
+    if (seen === undefined) return run;
+    await checkCopyCollisions(lakehouse, table, rootUri, locations, seen, signal);
+    checkedAt = importRuns(seen);
   }
 }
 
+/** Ends the copy import `run` of `rootUri`: its mark in `lakesoul_import_running` goes (best effort). */
+async function endImport(table: LakeSoulTable, rootUri: string, run: string): Promise<void> {
+  await table.catalog.updateTableProperties(table.info.tableId, (current): Record<string, string | null> => {
+    const running = runningImports(current);
+    if (running[rootUri] !== run) return {};
+    delete running[rootUri];
+    return { [IMPORT_RUNNING_PROPERTY]: Object.keys(running).length === 0 ? null : JSON.stringify(running) };
+  }).then((info) => { table.info = info; }, () => undefined);
+}
+
 /**
- * A copy import keeps each file's path below its folder, so files of two folders with the same relative
- * path would be copied to one name, the later overwriting the earlier. Refused, naming both files: a
- * file this import copies below its folder whose relative path another source (`others`, recorded in
- * `lakesoul_import_sources`) also holds, whether or not that source's import has committed its rows
- * (one may be running). One HEAD per file and other source.
+ * A copy import keeps each file's path below its folder, so files of two folders with the same
+ * relative path would be copied to one name, the later overwriting the earlier. Refused, naming both
+ * files: a file this import copies to a name another source (recorded in `lakesoul_import_sources`
+ * of `properties`) holds the same relative path for, when that name is the table's now (a row holds
+ * it) or that source's import is running (marked in `lakesoul_import_running`; its rows are not
+ * committed yet). A name whose row was deleted is free again. Only those names are looked up in the
+ * other sources, by one listing of each (or a HEAD of each name, when they are few): nothing for
+ * sources whose names the table does not hold, so the cost grows with the files imported, not with
+ * the sources recorded.
  */
-async function checkCopyCollisions(lakehouse: Lakehouse, table: LakeSoulTable, rootUri: string, locations: string[], others: string[], signal?: AbortSignal): Promise<void> {
+async function checkCopyCollisions(lakehouse: Lakehouse, table: LakeSoulTable, rootUri: string, locations: string[], properties: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  const others = importSources(properties).filter((src) => src !== rootUri);
   if (others.length === 0) return;
-  const sem = new Semaphore(16);
   const root = rootUri.endsWith('/') ? rootUri : rootUri + '/';
-  await Promise.all(
-    locations.map(async (loc) => {
-      if (!loc.startsWith(root)) return;
-      const rel = loc.slice(root.length);
-      for (const other of others) {
-        const there = joinUri(other, rel);
-        await sem.acquire(signal);
-        let found: boolean;
-        try {
-          const { store, key } = lakehouse.stores.resolve(there);
-          found = await store.head(key, { signal }).then(() => true, (e: unknown) => {
-            if (LakeSoulError.is(e, 'NotFound')) return false;
-            throw e;
-          });
-        } finally {
-          sem.release();
-        }
-        if (found) {
-          const qname = `${table.info.namespace}.${table.info.name}`;
-          const name = copyNames([loc], rootUri)[0];
-          throw new LakeSoulError(
-            'InvalidArgument',
-            `copy import into table '${qname}': ${loc} would overwrite ${name}, the copy of ${there} (of ${other}, imported earlier or being imported; copies keep the path below their folder): rename one of them, or import the folders into different tables`,
-            { context: { table: qname, file: loc, path: name } },
-          );
-        }
+  const below = locations.filter((loc) => loc.startsWith(root));
+  if (below.length === 0) return;
+  const running = runningImports(properties);
+  let held: Set<string> | undefined;
+  const qname = `${table.info.namespace}.${table.info.name}`;
+  for (const other of others) {
+    let candidates = below;
+    if (running[other] === undefined) {
+      held ??= await tableNames(table, signal);
+      candidates = below.filter((loc) => held!.has(copyNames([loc], rootUri)[0]));
+    }
+    if (candidates.length === 0) continue;
+    const rel = await firstHeld(lakehouse, other, candidates.map((loc) => loc.slice(root.length)), signal);
+    if (rel === undefined) continue;
+    const loc = joinUri(rootUri, rel);
+    const name = copyNames([loc], rootUri)[0];
+    const how = running[other] !== undefined
+      ? `an import of ${other} is marked running in the table property ${IMPORT_RUNNING_PROPERTY}: wait for it; if none runs (one was killed), importing ${other} again clears the mark`
+      : `delete the table's row of ${name} (deleteWhere) if it is no longer wanted`;
+    throw new LakeSoulError(
+      'InvalidArgument',
+      `copy import into table '${qname}': ${loc} would overwrite ${name}, the copy of ${joinUri(other, rel)} (of ${other}; copies keep the path below their folder): rename one of them, import the folders into different tables, or ${how}`,
+      { context: { table: qname, file: loc, path: name } },
+    );
+  }
+}
+
+/** The `path` values of the table's rows now (a table without a `path` text column: none). */
+async function tableNames(table: LakeSoulTable, signal?: AbortSignal): Promise<Set<string>> {
+  if (!table.info.schema.fields.some((f) => f.name === 'path' && f.typeId === Type.Utf8)) return new Set();
+  const paths = (await table.toArrow({ columns: ['path'], signal })).getChild('path')!.toArray() as (string | null)[];
+  return new Set(paths.filter((p): p is string => p !== null));
+}
+
+/** Names above which one listing of a source replaces a HEAD of each name. */
+const LIST_ABOVE = 16;
+
+/**
+ * The first of `rels` (paths relative to `source`) that `source` holds: one listing of it, given up
+ * (for a HEAD of each name) once it has listed 1,000 entries a name, as many requests as the HEADs.
+ */
+async function firstHeld(lakehouse: Lakehouse, source: string, rels: string[], signal?: AbortSignal): Promise<string | undefined> {
+  if (rels.length > LIST_ABOVE) {
+    const { store, key } = lakehouse.stores.resolve(source);
+    const prefix = key === '' ? '' : `${key.replace(/\/+$/, '')}/`;
+    const want = new Set(rels);
+    let listed = 0;
+    let complete = true;
+    for await (const m of store.list(prefix, { signal })) {
+      const rel = m.path.slice(prefix.length);
+      if (want.has(rel)) return rel;
+      if (++listed > rels.length * 1000) {
+        complete = false;
+        break;
       }
-    }),
-  );
+    }
+    if (complete) return undefined;
+  }
+  const sem = new Semaphore(16);
+  const found = await Promise.all(rels.map(async (rel) => {
+    await sem.acquire(signal);
+    try {
+      const { store, key } = lakehouse.stores.resolve(joinUri(source, rel));
+      return await store.head(key, { signal }).then(() => true, (e: unknown) => {
+        if (LakeSoulError.is(e, 'NotFound')) return false;
+        throw e;
+      });
+    } finally {
+      sem.release();
+    }
+  }));
+  return rels.find((_, i) => found[i]);
 }
 
 /**
