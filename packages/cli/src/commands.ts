@@ -554,6 +554,11 @@ async function createSchemaOf(name: string, o: { schema?: string; from?: string;
     let inferred: Schema;
     try {
       inferred = await inferFileSchema(input.path, format, undefined, o.format === 'tsv' || /\.tsv$/i.test(from) ? '\t' : undefined);
+    } catch (e) {
+      // a copy of standard input is named as what it is (as import does), not by its temporary file
+      if (!input.spooled || !(e instanceof LakeSoulError) || !e.message.includes(input.path)) throw e;
+      const shown = from === '-' ? 'standard input' : from;
+      throw new LakeSoulError(e.kind, e.message.split(input.path).join(shown), { code: e.code, retryable: e.retryable, context: { ...e.context, file: shown }, cause: e });
     } finally {
       await input.dispose();
     }

@@ -48,3 +48,12 @@ it('table create --from takes --format for a file of another extension, tsv incl
   expect(i.code, i.err).toBe(0);
   expect((await cli(dir, ['scan', 'c', '--format', 'jsonl'])).out.trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ id: 2, name: 'bo' }]);
 });
+
+it('table create --from - names standard input in its errors, not the deleted temporary copy', async () => {
+  for (const [format, input] of [['csv', ''], ['jsonl', 'id,s\n1,x\n'], ['parquet', 'not parquet']] as const) {
+    const r = await cli(dir, ['table', 'create', `e_${format}`, '--from', '-', '--format', format], input);
+    expect([format, r.code]).toEqual([format, 4]);
+    expect(r.err).toContain('standard input');
+    expect(r.err).not.toMatch(/lakesoul-ts-import-|\/input\b/);
+  }
+});
