@@ -653,6 +653,13 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
         return;
       }
       await printRecords(io.stdout, o.format, ['namespace', 'table', 'primary key', 'partitions', 'buckets', 'path'], rows);
+      // listed like the others, but describe/scan/export then fail: say which on stderr (parsers of
+      // stdout see the same records as before)
+      const unreadable = tables.filter((t) => t.unsupported !== undefined);
+      if (unreadable.length > 0 && !quiet()) {
+        const named = unreadable.slice(0, 5).map((t) => `${t.namespace}.${t.name}`).join(', ');
+        note(`note: ${unreadable.length} of these tables cannot be read by this version (${named}${unreadable.length > 5 ? ', ...' : ''}); \`${cliName()} table describe <table>\` says why; \`table drop\` still works`);
+      }
     }));
   table.command('describe <name>').description('schema, keys, partitions, properties and latest versions')
     .option('-n, --namespace <ns>', 'namespace', 'default').option('--json', 'the same as --format json')

@@ -52,8 +52,12 @@ it('write, upsert and compact name the table and the value; describe and list sh
   r = await cli(dir, ['table', 'list']);
   expect(r.code, r.err).toBe(0);
   expect(r.out).toMatch(/^default\s+t\s+id\s+-\s+invalid \(hashBucketNum 'abc'\)\s/m);
+  // stderr says which listed tables cannot be read (stdout's records stay as they were)
+  expect(r.err).toContain('note: 1 of these tables cannot be read by this version (default.t)');
   r = await cli(dir, ['table', 'list', '--format', 'json']);
   expect(JSON.parse(r.out)).toEqual([expect.objectContaining({ table: 't', buckets: null })]);
+  expect(r.err).toContain('cannot be read by this version (default.t)');
+  expect((await cli(dir, ['--quiet', 'table', 'list'])).err).toBe('');
 
   r = await cli(dir, ['table', 'drop', 't', '--purge']);
   expect(r.code, r.err).toBe(0);
