@@ -1304,10 +1304,18 @@ function addCompactCommand({ program, io, out, quiet }: ProgramParts): void {
           if (versions.length === 0 && dropped === '') out(`nothing to compact in ${name}: ${partitions ? 'the selected partitions are' : 'every partition is'} already one file per bucket, with every column`);
           else if (versions.length > 0) out(`compacted ${name}: ${count(res.removed.length, 'file')} into ${res.added.length}; versions ${showVersions(res.versions)}`);
           if (dropped !== '') out(`${versions.length === 0 ? `nothing compacted in ${name}: ` : ''}${dropped}`);
+        } else if (o.format === 'csv') {
+          // one line per partition compacted (its new version) or dropped (no version): a partition
+          // value may hold spaces, so a list joined in one field could not be split back
+          const lines: unknown[][] = [
+            ...versions.map((v) => [name, res.removed.length, res.added.length, v.partition, v.version, 'compacted']),
+            ...res.dropped.map((p) => [name, res.removed.length, res.added.length, p, null, 'dropped']),
+          ];
+          await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'partition', 'version', 'outcome'],
+            lines.length > 0 ? lines : [[name, res.removed.length, res.added.length, null, null, 'nothing to compact']]);
         } else {
           await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions', 'dropped'],
-            [[name, res.removed.length, res.added.length, o.format === 'csv' ? versions.map((v) => `${v.partition}@${v.version}`).join(' ') : versions,
-              o.format === 'csv' ? res.dropped.join(' ') : res.dropped]]);
+            [[name, res.removed.length, res.added.length, versions, res.dropped]]);
         }
         if (stop.received) throw interrupted();
       }, stop.signal).catch((e: unknown) => {

@@ -47,3 +47,37 @@ it('compact says which partitions another writer changed meanwhile', async () =>
     else process.env.LAKESOUL_CATALOG_SERVER = env;
   }
 });
+
+it('compact --format csv writes one line per partition, so values holding spaces read back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-compact-csv-'));
+  const env = process.env.LAKESOUL_CATALOG_SERVER;
+  process.env.LAKESOUL_CATALOG_SERVER = 'off';
+  try {
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!,p:utf8!,v:utf8', '--primary-key', 'id', '--partition-by', 'p'])).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      writeFileSync(join(dir, `r${i}.jsonl`), `{"id":${i},"p":"a b","v":"x"}\n{"id":${i},"p":"c d","v":"x"}\n`);
+      expect((await cli(dir, ['import', 't', `r${i}.jsonl`])).code).toBe(0);
+    }
+    const commit = Catalog.prototype.commit;
+    vi.spyOn(Catalog.prototype, 'commit').mockImplementation(async function (this: Catalog, request: CommitRequest) {
+      if (request.op === 'CompactionCommit') {
+        const lh = await Lakehouse.open({ catalog: this });
+        await (await lh.table('t')).update("p = 'a b'", { v: 'y' });
+      }
+      return commit.call(this, request);
+    });
+    const r = await cli(dir, ['compact', 't', '--format', 'csv']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim().split('\n')).toEqual([
+      'table,files_removed,files_added,partition,version,outcome',
+      't,2,1,p=c d,2,compacted',
+      't,2,1,p=a b,,dropped',
+    ]);
+    vi.restoreAllMocks();
+    const again = await cli(dir, ['compact', 't', '--format', 'csv']);
+    expect(again.out.trim().split('\n')).toEqual(['table,files_removed,files_added,partition,version,outcome', 't,0,0,,,nothing to compact']);
+  } finally {
+    if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
+    else process.env.LAKESOUL_CATALOG_SERVER = env;
+  }
+});
