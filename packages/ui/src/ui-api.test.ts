@@ -79,6 +79,16 @@ describe('diff', () => {
 });
 
 describe('statistics and history', () => {
+  it('lists a table this version cannot read with why, beside the readable ones', async () => {
+    await lake.createTable('undecodable', [{ id: 1n }]);
+    await lake.createTable('readable', [{ id: 1n }]);
+    await lake.catalog.driver.query(`UPDATE table_info SET table_schema = '{"fields":[{"name":"id","type":{"name":"nosuchtype"},"nullable":true}]}' WHERE table_name = 'undecodable'`);
+    const tables = (await api.namespaces()).find((n) => n.name === 'default')!.tables;
+    expect(tables.find((t) => t.name === 'undecodable')!.unsupported).toEqual(expect.stringContaining('undecodable'));
+    expect(tables.find((t) => t.name === 'readable')!.unsupported).toBeNull();
+    await lake.dropTable('undecodable');
+  });
+
   it('orders values counted alike the same on every machine (code units, numbers by value), not by the server locale', async () => {
     const words = ['cb', 'ça', 'ib', 'ıa', 'Zz', 'aa', 'öa', 'ob', 'sb', 'şa', 'A', 'é', 'e\u0301', 'z'];
     const more = Array.from({ length: 25 }, (_, i) => `w${String(i).padStart(2, '0')}`);

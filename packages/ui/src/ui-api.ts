@@ -346,7 +346,7 @@ export class UiApi {
   }
 
   /** Namespaces with their tables. */
-  async namespaces(signal?: AbortSignal): Promise<Array<{ name: string; comment: string; tables: Array<{ name: string; primaryKeys: string[]; rangePartitions: string[]; blobColumns: string[] }> }>> {
+  async namespaces(signal?: AbortSignal): Promise<Array<{ name: string; comment: string; tables: Array<{ name: string; primaryKeys: string[]; rangePartitions: string[]; blobColumns: string[]; unsupported: string | null }> }>> {
     const namespaces = await this.lakehouse.catalog.listNamespaces({ signal });
     const tables = await this.lakehouse.listTables(undefined, { signal });
     return namespaces.map((ns) => ({
@@ -355,7 +355,8 @@ export class UiApi {
       tables: tables.filter((t) => t.namespace === ns.name).map((t) => {
         let blobs: string[] = [];
         try { blobs = blobColumnsOf(t); } catch { /* a bad declaration shows on the table's page */ }
-        return { name: t.name, primaryKeys: t.primaryKeys, rangePartitions: t.rangePartitions, blobColumns: blobs };
+        // a table this version cannot read is listed with why (its page would only show the error)
+        return { name: t.name, primaryKeys: t.primaryKeys, rangePartitions: t.rangePartitions, blobColumns: blobs, unsupported: t.unsupported ?? null };
       }),
     }));
   }

@@ -154,14 +154,15 @@ function table(headers: Child[], rows: Child[][], attrs: Record<string, string> 
 // Views
 
 async function homeView(route: Route): Promise<void> {
-  const nss = await api<Array<{ name: string; comment: string; tables: Array<{ name: string; primaryKeys: string[]; rangePartitions: string[]; blobColumns: string[] }> }>>('namespaces');
+  const nss = await api<Array<{ name: string; comment: string; tables: Array<{ name: string; primaryKeys: string[]; rangePartitions: string[]; blobColumns: string[]; unsupported: string | null }> }>>('namespaces');
   frame(route, [
     h('h1', null, 'Namespaces and tables'),
     nss.map((ns) => h('section', { class: 'ns-block' },
       h('h2', null, ns.name, ns.comment ? h('span', { class: 'muted' }, ` — ${ns.comment}`) : null),
       ns.tables.length === 0 ? h('p', { class: 'muted' }, 'no tables') :
         table(['table', 'primary keys', 'range partitions', 'blob columns'], ns.tables.map((t) => [
-          h('a', { href: link(ns.name, t.name, 'overview'), class: 'table-link' }, t.name),
+          t.unsupported === null ? h('a', { href: link(ns.name, t.name, 'overview'), class: 'table-link' }, t.name)
+            : [h('span', { class: 'muted', title: t.unsupported }, t.name), h('span', { class: 'muted', 'data-testid': 'unreadable' }, ' (cannot be read by this version)')],
           t.primaryKeys.join(', ') || '—',
           t.rangePartitions.join(', ') || '—',
           t.blobColumns.join(', ') || '—',
