@@ -15,7 +15,10 @@ export interface PgCatalogConfig {
   kind: 'pg';
   /** `postgres://user:password@host:port/db` with the credentials folded in (URL-encoded). */
   url: string;
-  /** Schema holding the catalog tables (search_path); absent = the server default (`public`). */
+  /**
+   * Schema holding the catalog tables (search_path): `options.schema`, else a JDBC URL's
+   * `currentSchema`; absent = the server default (`public`).
+   */
   schema?: string;
   /** Where the setting came from: `options`, `env`, `lakesoul_home`. */
   source: 'options' | 'env' | 'lakesoul_home';
@@ -50,39 +53,112 @@ export interface ResolveCatalogConfigOptions {
 
 /**
  * Parses `jdbc:postgresql://host[:port]/db[?params]` and folds in user/password, giving a
- * `postgres://` URL. `sslmode` is kept; other JDBC parameters (e.g. `stringtype`) are dropped.
- * A `postgres://`/`postgresql://` URL is returned with user/password overridden when given.
+ * `postgres://` URL. See {@link parseCatalogUrl}, which also gives a JDBC `currentSchema`.
+ * @throws LakeSoulError `InvalidArgument` `INVALID_CATALOG_URL` naming the part or parameter at fault.
  */
 export function toPostgresUrl(url: string, username?: string, password?: string): string {
-  let u: URL;
-  const jdbc = /^jdbc:(postgres(?:ql)?):\/\/(.*)$/i.exec(url.trim());
-  try {
-    u = new URL(jdbc ? `postgres://${jdbc[2]}` : url.trim());
-  } catch (e) {
-    throw new LakeSoulError('InvalidArgument', `invalid catalog URL '${redactUrl(url)}': expected postgres://host:port/db or jdbc:postgresql://host:port/db`, { cause: e });
-  }
-  if (!/^postgres(ql)?:$/.test(u.protocol)) {
-    throw new LakeSoulError('InvalidArgument', `invalid catalog URL '${redactUrl(url)}': unsupported scheme '${u.protocol}' (expected postgres:// or jdbc:postgresql://)`);
-  }
-  const out = new URL(`postgres://${u.host}${u.pathname}`);
-  const user = username ?? (u.username ? decodeURIComponent(u.username) : '') ?? '';
-  const pass = password ?? (u.password ? decodeURIComponent(u.password) : '');
-  if (user) out.username = encodeURIComponent(user);
-  if (pass) out.password = encodeURIComponent(pass);
-  for (const [k, v] of u.searchParams) {
-    if (!jdbc || k === 'sslmode') out.searchParams.set(k, v);
-  }
-  if (jdbc) {
-    const user2 = u.searchParams.get('user');
-    const pass2 = u.searchParams.get('password');
-    if (!user && user2) out.username = encodeURIComponent(user2);
-    if (!pass && pass2) out.password = encodeURIComponent(pass2);
-  }
-  return out.toString();
+  return parseCatalogUrl(url, username, password).url;
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@').replace(/(password=)[^&]*/i, '$1***');
+/** Result of {@link parseCatalogUrl}. */
+export interface ParsedCatalogUrl {
+  /** `postgres://user:password@host:port/db[?params]`, credentials URL-encoded in the userinfo only. */
+  url: string;
+  /** The schema a JDBC URL's `currentSchema` names, if any. */
+  schema?: string;
+}
+
+/** JDBC parameters naming SSL files or the key's passphrase, kept as libpq spells them. */
+const JDBC_SSL_KEPT = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword']);
+
+/**
+ * Parses a catalog URL: `postgres://`/`postgresql://` or LakeSoul's `jdbc:postgresql://host[:port]/db`.
+ *
+ * - Credentials: `username`/`password` (explicit settings) win over the URL's `?user=`/`?password=`
+ *   query parameters, which win over its userinfo (as node-postgres and libpq read them). They are moved
+ *   into the userinfo of the result: no credential stays in its query.
+ * - `ssl=true`/`ssl=false` (JDBC, and node-postgres's `ssl=1`/`ssl=0`) become `sslmode=verify-full`
+ *   (pgJDBC's meaning of `ssl=true`) / `sslmode=disable` unless `sslmode` is given; `sslmode`,
+ *   `sslrootcert`, `sslcert`, `sslkey` and `sslpassword` are kept. Another `ssl…` parameter of a JDBC
+ *   URL (`sslfactory`...) is refused: an SSL setting is never dropped.
+ * - A JDBC `currentSchema` gives {@link ParsedCatalogUrl.schema} (one schema name; a list is refused);
+ *   the other JDBC parameters (e.g. upstream's `stringtype=unspecified`) are dropped. A postgres URL's
+ *   other parameters are kept.
+ * @throws LakeSoulError `InvalidArgument` `INVALID_CATALOG_URL` for a URL that does not parse, another
+ *   scheme, a malformed percent escape (naming the part: user name, password, database), an unknown
+ *   `ssl` value or SSL parameter, or a `currentSchema` list; the URL is shown with its secrets masked.
+ */
+export function parseCatalogUrl(url: string, username?: string, password?: string): ParsedCatalogUrl {
+  const raw = url.trim();
+  const jdbc = /^jdbc:(postgres(?:ql)?):\/\/(.*)$/i.exec(raw);
+  const bad = (why: string, context: Record<string, string> = {}, cause?: unknown) => new LakeSoulError('InvalidArgument',
+    `invalid catalog URL '${redactCatalogUrl(raw)}': ${why}`, { code: 'INVALID_CATALOG_URL', context, cause });
+  let u: URL;
+  try {
+    u = new URL(jdbc ? `postgres://${jdbc[2]}` : raw);
+  } catch (e) {
+    throw bad('expected postgres://host:port/db or jdbc:postgresql://host:port/db', {}, e);
+  }
+  if (!/^postgres(ql)?:$/.test(u.protocol)) {
+    throw bad(`unsupported scheme '${u.protocol}' (expected postgres:// or jdbc:postgresql://)`);
+  }
+  const decode = (s: string, part: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch (e) {
+      throw bad(`its ${part} has a '%' not followed by two hex digits (write a '%' in it as %25)`, { part }, e);
+    }
+  };
+  decode(u.pathname, 'database name');
+  const out = new URL(`postgres://${u.host}${u.pathname}`);
+  const q = u.searchParams;
+  const user = username ?? q.get('user') ?? (u.username ? decode(u.username, 'user name') : '');
+  const pass = password ?? q.get('password') ?? (u.password ? decode(u.password, 'password') : '');
+  if (user) out.username = encodeURIComponent(user);
+  if (pass) out.password = encodeURIComponent(pass);
+  let schema: string | undefined;
+  for (const [k, v] of q) {
+    if (k === 'user' || k === 'password') continue;
+    if (k === 'ssl') continue;
+    if (jdbc && k === 'currentSchema') {
+      if (v.includes(',')) throw bad(`currentSchema '${v}' names several schemas: give the one schema of the catalog tables`, { parameter: k });
+      if (v.trim()) schema = v.trim();
+      continue;
+    }
+    if (jdbc && !JDBC_SSL_KEPT.has(k)) {
+      if (/^ssl/i.test(k)) throw bad(`the SSL parameter '${k}' is not supported (use sslmode, sslrootcert, sslcert, sslkey, sslpassword)`, { parameter: k });
+      continue;
+    }
+    out.searchParams.append(k, v);
+  }
+  const ssl = q.get('ssl');
+  if (ssl !== null && !q.has('sslmode')) {
+    const mode = /^(true|1|on|yes)$/i.test(ssl) ? 'verify-full' : /^(false|0|off|no)$/i.test(ssl) ? 'disable' : undefined;
+    if (!mode) throw bad(`ssl must be true or false, not '${ssl}'`, { parameter: 'ssl' });
+    out.searchParams.set('sslmode', mode);
+  }
+  return schema === undefined ? { url: out.toString() } : { url: out.toString(), schema };
+}
+
+/** Query parameters whose value is a secret: shown as `***`. */
+const SECRET_PARAM = /^(?:[\w.-]*(?:password|secret|token)[\w.-]*)$/i;
+
+/**
+ * A catalog URL with its secrets masked, for messages and logs: the userinfo's password, the query's
+ * `password`, `sslpassword` (and any parameter named like a password, secret or token) and an `sslkey`
+ * that holds a key rather than a file name are shown as `***`. Works on strings no URL parser takes.
+ */
+export function redactCatalogUrl(url: string): string {
+  const userinfo = /^([a-z][\w+.-]*:(?:[a-z][\w+.-]*:)?\/\/[^:/?#@]*):[^/?#]*@/i;
+  let masked = url.replace(userinfo, '$1:***@');
+  if (masked === url) masked = url.replace(/^([a-z][\w+.-]*:(?:[a-z][\w+.-]*:)?\/\/[^:/?#@]*):(?!\d*(?:[/?#]|$)).*@/i, '$1:***@');
+  return masked.replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (all, sep: string, name: string, value: string) => {
+    let key = name;
+    try { key = decodeURIComponent(name.replace(/\+/g, ' ')); } catch { /* shown as written */ }
+    if (SECRET_PARAM.test(key)) return `${sep}${name}=***`;
+    if (/^sslkey$/i.test(key) && /-----|%0A|\n|%2D%2D/i.test(value)) return `${sep}${name}=***`;
+    return all;
+  });
 }
 
 /**
@@ -142,7 +218,8 @@ export function refuseEmptyUrl(url: string | undefined, what: string): void {
  *    `lakesoul.pg.password`), as upstream LakeSoul reads it;
  * 5. embedded PGlite in `options.defaultDataDir` or `./.lakesoul/catalog`.
  *
- * Explicit `options.username`/`password` also override the credentials of sources 3 and 4; a
+ * Explicit `options.username`/`password` also override the credentials of sources 3 and 4 (and a
+ * URL's `?user=`/`?password=`, which {@link parseCatalogUrl} moves out of the query); a
  * `options.url` without credentials takes them from `LAKESOUL_PG_USERNAME`/`LAKESOUL_PG_PASSWORD`. An
  * unreadable `lakesoul_home` file or a malformed URL is an `InvalidArgument` error (never silently
  * ignored).
@@ -155,7 +232,7 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
     const bare = new URL(toPostgresUrl(options.url)).username === '';
     const username = options.username ?? (bare ? env.LAKESOUL_PG_USERNAME : undefined);
     const password = options.password ?? (bare ? env.LAKESOUL_PG_PASSWORD : undefined);
-    return withSchema({ kind: 'pg', url: toPostgresUrl(options.url, username, password), source: 'options' }, schema);
+    return pgConfig(parseCatalogUrl(options.url, username, password), 'options', schema);
   }
   if (options.dataDir) {
     return { kind: 'pglite', dataDir: embeddedCatalogDir(options.dataDir, 'dataDir'), source: 'options' };
@@ -164,21 +241,13 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
   refuseEmptyUrl(options.url, 'the catalog url option');
   refuseEmptyUrl(envUrl, 'LAKESOUL_PG_URL');
   if (envUrl) {
-    return withSchema({
-      kind: 'pg',
-      url: toPostgresUrl(envUrl, options.username ?? env.LAKESOUL_PG_USERNAME, options.password ?? env.LAKESOUL_PG_PASSWORD),
-      source: 'env',
-    }, schema);
+    return pgConfig(parseCatalogUrl(envUrl, options.username ?? env.LAKESOUL_PG_USERNAME, options.password ?? env.LAKESOUL_PG_PASSWORD), 'env', schema);
   }
   const home = env.lakesoul_home;
   if (home) {
     const props = readLakeSoulHome(home);
     const url = props['lakesoul.pg.url']!;
-    return withSchema({
-      kind: 'pg',
-      url: toPostgresUrl(url, options.username ?? props['lakesoul.pg.username'], options.password ?? props['lakesoul.pg.password']),
-      source: 'lakesoul_home',
-    }, schema);
+    return pgConfig(parseCatalogUrl(url, options.username ?? props['lakesoul.pg.username'], options.password ?? props['lakesoul.pg.password']), 'lakesoul_home', schema);
   }
   const dir = options.defaultDataDir ?? DEFAULT_PGLITE_DIR;
   return { kind: 'pglite', dataDir: embeddedCatalogDir(dir, 'defaultDataDir'), source: 'default' };
@@ -205,6 +274,9 @@ export function embeddedCatalogDir(dir: string, option: string, options: { cwd?:
   return options.cwd === undefined ? resolve(dir) : resolve(options.cwd, dir);
 }
 
-function withSchema(c: PgCatalogConfig, schema: string | undefined): PgCatalogConfig {
-  return schema === undefined ? c : { ...c, schema };
+/** The server configuration: an explicit `schema` wins over a JDBC URL's `currentSchema`. */
+function pgConfig(parsed: ParsedCatalogUrl, source: PgCatalogConfig['source'], schema: string | undefined): PgCatalogConfig {
+  const s = schema ?? parsed.schema;
+  const c: PgCatalogConfig = { kind: 'pg', url: parsed.url, source };
+  return s === undefined ? c : { ...c, schema: s };
 }

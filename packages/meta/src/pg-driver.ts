@@ -2,8 +2,11 @@
  * {@link SqlDriver} over a PostgreSQL server through a node-postgres connection pool.
  */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
+import { redactCatalogUrl } from './catalog-config.js';
 import { LakeSoulError } from './errors.js';
 import { abortedError, throwIfAborted } from './abort.js';
 import {
@@ -95,14 +98,127 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function redact(url: string): string {
+/** The longest delay a Node.js timer takes (ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** How long {@link PgDriver.close} waits for cancel requests still on their way. */
+const CANCEL_WAIT_ON_CLOSE_MS = 1_000;
+
+/** Query parameters of a postgres URL passed to node-postgres as they are. */
+const PASSED_PARAMS = ['application_name', 'fallback_application_name', 'client_encoding', 'options', 'sslnegotiation'] as const;
+
+/** The SSL modes of libpq (and node-postgres's `no-verify`). */
+const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']);
+
+/** Connection settings of {@link pgClientConfig}. */
+export interface PgClientConfig {
+  /** What node-postgres is given (no connection string: every setting is explicit). */
+  config: pg.ClientConfig;
+  /** The SSL mode in force (`sslmode`, else `PGSSLMODE`, else `disable`; `verify-full` when only SSL files are named). */
+  sslMode: string;
+  /** `sslmode=prefer`: when the server refuses SSL, connect without it (as libpq does). */
+  plainFallback: boolean;
+  /** The URL for messages: credentials in the userinfo, the password and other secrets masked. */
+  description: string;
+}
+
+/**
+ * The node-postgres settings of a `postgres://` URL, built here rather than by node-postgres's own
+ * parser so that:
+ * - `user`/`password` (explicit settings) win over the URL's `?user=`/`?password=`, which win over its
+ *   userinfo (node-postgres let the URL's values win over explicit ones);
+ * - `sslmode` has libpq's meaning: `disable` and `allow` connect without SSL, `prefer` encrypts
+ *   without verifying and falls back to a plain connection when the server has no SSL, `require`
+ *   encrypts without verifying (verifies the CA when `sslrootcert` names one), `verify-ca` verifies the
+ *   certificate's CA, `verify-full` its CA and host name (node-postgres 8 verified everything for every
+ *   mode, and warned about it on stderr). `sslrootcert`, `sslcert`, `sslkey` are files (read here;
+ *   `sslrootcert=system` is the system CAs), `sslpassword` the key's passphrase; `ssl=true`/`false` is
+ *   `verify-full`/`disable`. Without `sslmode`, env `PGSSLMODE` is read; SSL files alone mean `verify-full`;
+ * - the schema's search_path is added to the URL's `options`.
+ * @throws LakeSoulError `InvalidArgument` `INVALID_CATALOG_URL` naming the part or parameter: a URL that
+ *   does not parse, a malformed percent escape, an unknown `sslmode`, an unreadable SSL file.
+ */
+export function pgClientConfig(url: string, over: { user?: string; password?: string; schema?: string } = {}, env: Record<string, string | undefined> = process.env): PgClientConfig {
+  const shown = redactCatalogUrl(url);
+  const bad = (why: string, context: Record<string, string> = {}, cause?: unknown) => new LakeSoulError('InvalidArgument',
+    `invalid catalog URL '${shown}': ${why}`, { code: 'INVALID_CATALOG_URL', context, cause });
+  let u: URL;
   try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
+    u = new URL(url);
+  } catch (e) {
+    throw bad('expected postgres://user:password@host:port/db', {}, e);
   }
+  if (!/^postgres(ql)?:$/.test(u.protocol)) throw bad(`unsupported scheme '${u.protocol}' (expected postgres://)`);
+  const decode = (s: string, part: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch (e) {
+      throw bad(`its ${part} has a '%' not followed by two hex digits (write a '%' in it as %25)`, { part }, e);
+    }
+  };
+  const q = u.searchParams;
+  const config: pg.ClientConfig = {};
+  const host = q.get('host') ?? decode(u.hostname, 'host').replace(/^\[(.*)\]$/, '$1');
+  if (host) config.host = host;
+  const port = q.get('port') ?? u.port;
+  if (port) {
+    if (!/^\d+$/.test(port)) throw bad(`port '${port}' is not a number`, { part: 'port' });
+    config.port = Number(port);
+  }
+  const database = decode(u.pathname.slice(1), 'database name');
+  if (database) config.database = database;
+  const user = over.user ?? q.get('user') ?? (u.username ? decode(u.username, 'user name') : undefined);
+  const password = over.password ?? q.get('password') ?? (u.password ? decode(u.password, 'password') : undefined);
+  if (user) config.user = user;
+  if (password) config.password = password;
+  for (const k of PASSED_PARAMS) {
+    const v = q.get(k);
+    if (v !== null) (config as Record<string, unknown>)[k] = v;
+  }
+  if (over.schema !== undefined) config.options = `${config.options ? `${config.options} ` : ''}-c search_path=${quoteIdent(over.schema)}`;
+  const { ssl, mode } = sslOptions(q, env, bad);
+  config.ssl = ssl;
+  const d = new URL(`postgres://${u.host}${u.pathname}`);
+  if (user) d.username = encodeURIComponent(user);
+  if (password) d.password = '***';
+  for (const [k, v] of q) if (k !== 'user' && k !== 'password') d.searchParams.append(k, v);
+  return { config, sslMode: mode, plainFallback: mode === 'prefer', description: redactCatalogUrl(d.toString()).replace(':%2A%2A%2A@', ':***@') };
+}
+
+/** The `ssl` option of node-postgres for the URL's SSL parameters (see {@link pgClientConfig}). */
+function sslOptions(q: URLSearchParams, env: Record<string, string | undefined>, bad: (why: string, context?: Record<string, string>, cause?: unknown) => LakeSoulError): { ssl: false | ConnectionOptions; mode: string } {
+  const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((k) => q.has(k));
+  const sslFlag = q.get('ssl');
+  let mode = q.get('sslmode') ?? undefined;
+  if (mode === undefined && sslFlag !== null) {
+    mode = /^(true|1|on|yes)$/i.test(sslFlag) ? 'verify-full' : /^(false|0|off|no)$/i.test(sslFlag) ? 'disable' : undefined;
+    if (!mode) throw bad(`ssl must be true or false, not '${sslFlag}'`, { parameter: 'ssl' });
+  }
+  mode ??= files.length > 0 ? 'verify-full' : env.PGSSLMODE || 'disable';
+  if (!SSL_MODES.has(mode)) throw bad(`sslmode '${mode}' is not one of disable, allow, prefer, require, verify-ca, verify-full`, { parameter: 'sslmode' });
+  if (mode === 'disable' || mode === 'allow') return { ssl: false, mode };
+  const read = (param: string): string | undefined => {
+    const file = q.get(param);
+    if (file === null) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw bad(`cannot read the ${param} file '${file}': ${(e as Error).message}`, { parameter: param, file }, e);
+    }
+  };
+  const ssl: ConnectionOptions = {};
+  const rootcert = q.get('sslrootcert');
+  if (rootcert !== null && rootcert !== 'system') ssl.ca = read('sslrootcert');
+  const cert = read('sslcert');
+  if (cert !== undefined) ssl.cert = cert;
+  const key = read('sslkey');
+  if (key !== undefined) ssl.key = key;
+  const passphrase = q.get('sslpassword');
+  if (passphrase !== null) ssl.passphrase = passphrase;
+  const noHostCheck = () => undefined;
+  if (mode === 'prefer' || mode === 'no-verify' || (mode === 'require' && ssl.ca === undefined)) ssl.rejectUnauthorized = false;
+  else if (mode === 'require' || mode === 'verify-ca') ssl.checkServerIdentity = noHostCheck;
+  return { ssl, mode };
 }
 
 /**
@@ -120,7 +236,13 @@ export class PgDriver implements SqlDriver {
   readonly schema: string | undefined;
   /** Client-side timeout of one statement, in ms ({@link PgDriverOptions.queryTimeoutMillis}). */
   readonly queryTimeoutMillis: number;
-  private readonly pool: pg.Pool;
+  private pool: pg.Pool;
+  /** The pool's settings; `ssl` becomes false when `sslmode=prefer` meets a server without SSL. */
+  private readonly poolConfig: pg.PoolConfig;
+  private plainFallback: boolean;
+  private readonly serverTimeouts: boolean;
+  /** Cancel requests on their way, which {@link close} waits for (bounded). */
+  private readonly cancels = new Set<Promise<void>>();
   private readonly max: number;
   private readonly connectionTimeoutMillis: number;
   /** Connections checked out of the pool (by calls, LISTENs included). */
@@ -131,50 +253,62 @@ export class PgDriver implements SqlDriver {
 
   /**
    * Creates the pool from options or a `postgres://` URL (no connection is opened until the first
-   * query). Prefer {@link PgDriver.connect}, which checks the server and creates `schema`.
-   * @throws LakeSoulError `InvalidArgument` for a timeout or pool size that is not a positive integer.
+   * query). Prefer {@link PgDriver.connect}, which checks the server and creates `schema`. The URL is
+   * read by {@link pgClientConfig} (credentials, libpq's SSL modes). A `queryTimeoutMillis` above
+   * 2147483647 (24.8 days, the longest timer Node.js takes) is taken as that.
+   * @throws LakeSoulError `InvalidArgument` for a timeout or pool size that is not a positive integer,
+   * or `INVALID_CATALOG_URL` for a URL {@link pgClientConfig} refuses.
    */
   constructor(optionsOrUrl: PgDriverOptions | string) {
     const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
-    this.description = redact(options.url);
+    const client = pgClientConfig(options.url, { user: options.user, password: options.password, schema: options.schema });
+    this.description = client.description;
     this.schema = options.schema;
     this.max = positiveInt(options.max, 10, 'max', this.description);
     this.connectionTimeoutMillis = positiveInt(options.connectionTimeoutMillis, 10_000, 'connectionTimeoutMillis', this.description);
-    this.queryTimeoutMillis = positiveInt(options.queryTimeoutMillis, DEFAULT_QUERY_TIMEOUT_MS, 'queryTimeoutMillis', this.description);
-    const config: pg.PoolConfig = {
-      connectionString: options.url,
+    this.queryTimeoutMillis = Math.min(MAX_TIMER_MS, positiveInt(options.queryTimeoutMillis, DEFAULT_QUERY_TIMEOUT_MS, 'queryTimeoutMillis', this.description));
+    this.plainFallback = client.plainFallback;
+    this.serverTimeouts = options.serverTimeouts !== false;
+    this.poolConfig = {
+      ...client.config,
       max: this.max,
       connectionTimeoutMillis: this.connectionTimeoutMillis,
       idleTimeoutMillis: 10_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: positiveInt(options.keepAliveInitialDelayMillis, DEFAULT_KEEPALIVE_DELAY_MS, 'keepAliveInitialDelayMillis', this.description),
     };
-    if (options.user !== undefined) config.user = options.user;
-    if (options.password !== undefined) config.password = options.password;
-    if (options.schema !== undefined) config.options = `-c search_path=${quoteIdent(options.schema)}`;
-    this.pool = new (loadPg().Pool)(config);
+    this.pool = this.newPool();
+  }
+
+  private newPool(): pg.Pool {
+    const pool = new (loadPg().Pool)(this.poolConfig);
     // An idle client losing its connection must not crash the process; the next query reports it.
-    this.pool.on('error', () => {});
-    if (options.serverTimeouts !== false) {
-      const statement = this.queryTimeoutMillis + SERVER_TIMEOUT_MARGIN_MS;
+    pool.on('error', () => {});
+    if (this.serverTimeouts) {
+      // PostgreSQL's settings take at most 2147483647 ms as well
+      const statement = Math.min(MAX_TIMER_MS, this.queryTimeoutMillis + SERVER_TIMEOUT_MARGIN_MS);
       const idle = Math.max(Math.ceil(this.queryTimeoutMillis / 2), 10_000);
       // Queued before the first statement of the new connection, which waits for it (and its timeout
       // covers it). Best effort: a pooler refusing it leaves the client-side timeout alone.
-      this.pool.on('connect', (client) => {
+      pool.on('connect', (client) => {
         client.query(`SET statement_timeout = ${statement}; SET idle_in_transaction_session_timeout = ${idle}`).catch(() => {});
       });
     }
+    return pool;
   }
 
-  /** Creates a driver, checks the server answers, and creates `options.schema` when missing. */
+  /**
+   * Creates a driver, checks the server answers, and creates `options.schema` when missing (only
+   * then: an existing schema needs no CREATE privilege on the database).
+   */
   static async connect(optionsOrUrl: PgDriverOptions | string): Promise<PgDriver> {
     const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
     const d = new PgDriver(options);
     try {
       const client = await d.checkout();
       try {
-        if (options.schema !== undefined) await d.run(client, `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
-        else await d.run(client, 'SELECT 1');
+        if (options.schema === undefined) await d.run(client, 'SELECT 1');
+        else await d.ensureSchema(client, options.schema);
       } catch (e) {
         throw LakeSoulError.is(e) ? e : mapSqlError(e, { operation: `connect to ${d.description}` });
       } finally {
@@ -185,6 +319,19 @@ export class PgDriver implements SqlDriver {
       throw e;
     }
     return d;
+  }
+
+  /** Creates `schema` unless it exists (PostgreSQL checks CREATE privilege before IF NOT EXISTS). */
+  private async ensureSchema(client: pg.PoolClient, schema: string): Promise<void> {
+    const exists = async () => (await this.run(client, 'SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema])).rows.length > 0;
+    if (await exists()) return;
+    try {
+      await this.run(client, `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    } catch (e) {
+      // two processes creating it at once: one gets a unique violation of pg_namespace
+      if ((e as { code?: unknown })?.code === '23505' && await exists()) return;
+      throw e;
+    }
   }
 
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
@@ -224,7 +371,9 @@ export class PgDriver implements SqlDriver {
     let fnFailed = false;
     try {
       // BEGIN and COMMIT take no signal: a COMMIT given up on an abort would leave its outcome unknown
-      await this.run(client, 'BEGIN');
+      // explicit: a database whose default_transaction_isolation is serializable fails concurrent
+      // catalog transactions that READ COMMITTED (which the catalog is written for) lets through
+      await this.run(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
       let result: T;
       try {
         result = await fn(tx);
@@ -279,9 +428,18 @@ export class PgDriver implements SqlDriver {
     };
   }
 
+  /**
+   * Closes the pool. Cancel requests of statements given up (a timeout, an abort) still on their way
+   * are waited for, up to 1 s, so that a process exiting after a `CATALOG_TIMEOUT` has them sent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.cancels.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.cancels), new Promise<void>((r) => { timer = setTimeout(r, CANCEL_WAIT_ON_CLOSE_MS); })]);
+      clearTimeout(timer);
+    }
     await this.pool.end().catch(() => {});
   }
 
@@ -292,10 +450,24 @@ export class PgDriver implements SqlDriver {
   /** A connection of the pool, with its 'error' guard; give it back with {@link giveBack}. */
   private async checkout(): Promise<pg.PoolClient> {
     let client: pg.PoolClient;
+    const pool = this.pool;
     try {
-      client = await this.pool.connect();
+      client = await pool.connect();
     } catch (e) {
-      throw this.connectError(e);
+      const swapped = pool !== this.pool;
+      if (!(this.plainFallback || swapped) || !/does not support SSL/i.test((e as Error)?.message ?? '')) throw this.connectError(e);
+      // sslmode=prefer and a server without SSL: connect without it from now on, as libpq does
+      if (!swapped) {
+        this.plainFallback = false;
+        this.poolConfig.ssl = false;
+        this.pool = this.newPool();
+        void pool.end().catch(() => {});
+      }
+      try {
+        client = await this.pool.connect();
+      } catch (e2) {
+        throw this.connectError(e2);
+      }
     }
     guard(client);
     this.inUse++;
@@ -361,7 +533,9 @@ export class PgDriver implements SqlDriver {
   private abandon(client: pg.PoolClient): void {
     if (this.abandoned.has(client)) return;
     this.abandoned.add(client);
-    sendCancelRequest(client);
+    const sent = sendCancelRequest(client);
+    this.cancels.add(sent);
+    void sent.then(() => this.cancels.delete(sent));
     client.connection.stream.destroy();
   }
 
@@ -404,13 +578,14 @@ function statementSummary(text: string): string {
 
 /**
  * Sends PostgreSQL's cancel request for the statement running on `client`'s backend, over a new
- * connection (no login, no pool slot). Fire and forget: it never delays the caller, and gives up after
+ * connection (no login, no pool slot). It never delays the caller, and gives up after
  * {@link CANCEL_REQUEST_TIMEOUT_MS} when the network does not answer (the server-side
- * `statement_timeout` then ends the statement).
+ * `statement_timeout` then ends the statement). The socket does not keep the process alive; the
+ * promise resolves when the request was sent or given up ({@link PgDriver.close} waits for it).
  */
-function sendCancelRequest(client: pg.PoolClient): void {
+function sendCancelRequest(client: pg.PoolClient): Promise<void> {
   const c = client as unknown as { processID?: number | null; secretKey?: number | null; host?: string; port?: number };
-  if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number' || !c.host) return;
+  if (typeof c.processID !== 'number' || typeof c.secretKey !== 'number' || !c.host) return Promise.resolve();
   const packet = Buffer.alloc(16);
   packet.writeInt32BE(16, 0);
   packet.writeInt32BE(80877102, 4); // the CancelRequest code
@@ -422,6 +597,7 @@ function sendCancelRequest(client: pg.PoolClient): void {
   socket.setTimeout(CANCEL_REQUEST_TIMEOUT_MS, () => socket.destroy());
   socket.on('error', () => {});
   socket.on('connect', () => socket.end(packet));
+  return new Promise<void>((resolve) => socket.once('close', () => resolve()));
 }
 
 function mapPgError(e: unknown, where: string): LakeSoulError {

@@ -126,9 +126,11 @@ export const PARTITION_VERSION_CONSTRAINT = 'partition_info_pkey';
  * 40001, 40P01 and 55P03 are `Conflict` `TRANSACTION_CONFLICT`, retryable. SQLSTATE class 53
  * (insufficient resources) is `Catalog` naming the resource: 53100 `CATALOG_DISK_FULL`, 53200
  * `CATALOG_OUT_OF_MEMORY` (retryable), 53300 `CATALOG_UNAVAILABLE` (retryable), others
- * `CATALOG_RESOURCE_EXHAUSTED`. Class 08 (connection) and 57P01-57P03 are `CATALOG_UNAVAILABLE`,
+ * `CATALOG_RESOURCE_EXHAUSTED`. Class 08 (connection), 57P01-57P03 and 57P05 (idle_session_timeout)
+ * are `CATALOG_UNAVAILABLE`,
  * retryable, except 08P01 (a protocol violation: a statement the server cannot take, sent again by
- * a retry), `CATALOG_PROTOCOL_VIOLATION`, not retryable. Already mapped errors pass through.
+ * a retry), `CATALOG_PROTOCOL_VIOLATION`, not retryable. 25006 (a read-only transaction: a standby,
+ * `default_transaction_read_only`) is `Catalog` saying so. Already mapped errors pass through.
  */
 export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
@@ -158,11 +160,16 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
     // a message the server could not take (e.g. more than 65,535 parameters): the same statement fails again
     return new LakeSoulError('Catalog', `catalog database refused a statement it could not parse (SQLSTATE 08P01, protocol violation; retrying sends it again): ${msg}`, { code: 'CATALOG_PROTOCOL_VIOLATION', retryable: false, context, cause: e });
   }
-  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
-    const why = code === '53300' ? 'too many connections (SQLSTATE 53300): ' : code === '57P03' ? 'the server is starting up or shutting down (SQLSTATE 57P03): ' : '';
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '57P05' || code === '53300') {
+    const why = code === '53300' ? 'too many connections (SQLSTATE 53300): '
+      : code === '57P03' ? 'the server is starting up or shutting down (SQLSTATE 57P03): '
+        : code === '57P05' ? 'the server closed an idle connection (SQLSTATE 57P05, idle_session_timeout): ' : '';
     return new LakeSoulError('Catalog', `catalog database unavailable: ${why}${msg}`, { code: 'CATALOG_UNAVAILABLE', retryable: true, context, cause: e });
   }
   if (code.startsWith('53')) return resourceError(code, msg, context, e);
+  if (code === '25006') {
+    return new LakeSoulError('Catalog', `catalog database is read-only (SQLSTATE 25006, read_only_sql_transaction): the catalog URL points at a standby (replica) or the database has default_transaction_read_only on; point the catalog at the primary, or turn the setting off for the catalog's role or database: ${msg}`, { context, cause: e, retryable: false });
+  }
   if (code.startsWith('28')) return new LakeSoulError('Unauthenticated', `catalog login failed: ${msg}`, { context, cause: e });
   if (code === '42501') return new LakeSoulError('PermissionDenied', `catalog permission denied: ${msg}`, { context, cause: e });
   if (code.startsWith('22') || code.startsWith('23')) return new LakeSoulError('InvalidArgument', msg, { context, cause: e });
@@ -192,6 +199,15 @@ export function mapConnectError(e: unknown, where: string): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
   const err = e as { code?: string; message?: string };
   if (typeof err?.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) {
+    if (err.code === '08P01' && /startup parameter/i.test(err.message ?? '')) {
+      // PgBouncer refuses startup parameters it does not know (`options`: a schema's search_path)
+      return new LakeSoulError('Catalog', `connection refused by the catalog database at ${where} or a connection pooler in front of it (such as PgBouncer): ${err.message} (SQLSTATE 08P01). ` +
+        "A schema (options.schema, a JDBC currentSchema, ?options=) is sent as the startup parameter 'options', which PgBouncer refuses: " +
+        "set the search_path for the catalog's role on the server (ALTER ROLE … SET search_path) and give no schema, or list 'options' in the pooler's ignore_startup_parameters; " +
+        'behind a pooler in transaction mode also open the catalog with serverTimeouts: false', {
+        code: 'CATALOG_PROTOCOL_VIOLATION', retryable: false, context: { database: where, sqlState: err.code }, cause: e,
+      });
+    }
     const mapped = mapSqlError(e, { operation: `connect to ${where}` });
     // no user in the URL nor the environment: pg tried the OS user ("role \"root\" does not exist")
     if ((err.code === '28000' || err.code === '28P01') && !/^postgres(?:ql)?:\/\/[^/@]+@/.test(where)) {
