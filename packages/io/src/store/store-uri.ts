@@ -83,7 +83,13 @@ export function joinUri(base: string, ...parts: string[]): string {
   return out;
 }
 
-/** `file:///...` URI of a local path (resolved against the working directory when relative). */
+/**
+ * `file:///...` URI of a local path (resolved against the working directory when relative), in this
+ * project's raw form: `file://` and the path as written, nothing percent-encoded (`/x/my lake` is
+ * `file:///x/my lake`; `%`, `?` and `#` are kept as they are). It is not a URL for `new URL()`; as a
+ * warehouse or table path, give the local path itself, which `storedLocation` (table area) checks as the
+ * directory it names (this URI's `%41` would be read as an escape).
+ */
 export function toFileUri(localPath: string): string {
   const abs = isAbsolute(localPath) ? resolvePath(localPath) : resolvePath(process.cwd(), localPath);
   const posix = sep === '/' ? abs : abs.split(sep).join('/');

@@ -11,6 +11,7 @@
  */
 import type { ObjectStore } from '../types.js';
 import type { StoreRegistry } from '../store/index.js';
+import { posix } from 'node:path';
 import { LakeSoulError, percentDecode } from '@lakesoul-ts/meta';
 
 /**
@@ -111,13 +112,20 @@ export function nativeDataFileUri(stored: string): string {
  * `#`, tabs and newlines, a `\` in a `file:` URL, or a `%XX` left after decoding (a directory named
  * `a%41` is `aA` to LakeSoul's engines), or an empty, `.` or `..` segment (as table paths, which are
  * made from a warehouse). `what` names the setting in the message.
+ *
+ * A plain absolute path (`/x/my lake`) names its directory as written: it is stored as `file://` and
+ * the path (`//`, `.` and `..` applied, as the file system does), and refused (same code, naming the
+ * path) where that stored text would be read as another directory: a `?`, `#`, tab, newline or `\`,
+ * a `%XX` escape (the directory `x%41` is `xA` to LakeSoul's engines; `%` without two hex digits is
+ * kept), or a space or control character at its start or end (trimmed by URL parsing). Spaces and
+ * non-ASCII letters inside are kept as they are. A relative path (no leading `/`) is returned as it is.
  */
 export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOUSE' | 'INVALID_TABLE_PATH'): string {
   const refuse = (why: string) => new LakeSoulError('InvalidArgument',
     `${what} '${uri}' ${why}: LakeSoul's engines read stored paths as URLs, so they would read another location than this project writes. Choose a directory without it`,
     { code, context: { path: uri } });
   const m = SCHEME.exec(uri);
-  if (!m) return uri;
+  if (!m) return plainLocation(uri, refuse);
   // `my:lake`, `s3:bucket/x`, `C:\\lake`: a URL parser reads no location in them (they were stored
   // as `my:///`, refused later as "invalid URI 'my:///'", a text the person never wrote)
   if (!SPECIAL.has(m[1].toLowerCase()) && !uri.startsWith('//', m[0].length)) {
@@ -133,7 +141,7 @@ export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOU
     // `a%23b`) is named as the person typed it: the message blamed a '%' they never wrote
     const decoded = (SPECIAL.has(m[1].toLowerCase()) ? /[?#\t\n\r\\]/ : /[?#\t\n\r]/).exec(located.slice(m[0].length));
     throw refuse(decoded ? `holds ${JSON.stringify(decoded[0])} (escaped as %${decoded[0].charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')} in the URL)`
-      : `holds a '%' escape once decoded (${JSON.stringify(located)})`);
+      : `holds a '%' escape once decoded (${JSON.stringify(located)}${m[1].toLowerCase() === 'file' ? `: the directory '${localPart(located)}', which, read as a URL, is '${percentDecode(localPart(located))}'` : ''})`);
   }
   // `s3://b//x`, `s3://b/a/./b`: the table paths made from it would be refused at every create
   const path = located.slice(m[0].length).replace(/^\/\/[^/]*/, '').replace(/\/+$/, '');
@@ -141,6 +149,25 @@ export function storedLocation(uri: string, what: string, code: 'INVALID_WAREHOU
   return located;
 }
 
+/** The path of a `file:` URI in this project's raw form (`file:///x` and `file:/x` are `/x`). */
+function localPart(uri: string): string {
+  return uri.replace(/^file:(\/\/[^/]*)?/i, '');
+}
+
+/**
+ * {@link storedLocation} of a path without a scheme: an absolute one as its `file://` location, when
+ * its text, stored, is read as that directory by LakeSoul's engines (see there).
+ */
+function plainLocation(path: string, refuse: (why: string) => LakeSoulError): string {
+  if (!path.startsWith('/')) return path;
+  const bad = /[?#\t\n\r\\]/.exec(path);
+  if (bad) throw refuse(`holds ${JSON.stringify(bad[0])}`);
+  const escape = /%[0-9A-Fa-f]{2}/.exec(path);
+  if (escape) throw refuse(`holds ${JSON.stringify(escape[0])}, a URL escape (read as a URL, '${path}' is '${percentDecode(path)}')`);
+  if (/^[\u0000-\u0020]|[\u0000-\u0020]$/.test(path)) throw refuse('begins or ends with a space or control character, which they drop');
+  const normalized = posix.normalize(path).replace(/\/+$/, '');
+  return `file://${normalized === '' ? '/' : normalized}`;
+}
 
 /**
  * The store and key of a data file whose path is stored in `file_ops`. Where LakeSoul's native IO

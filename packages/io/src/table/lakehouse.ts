@@ -1,7 +1,7 @@
 /**
  * Entry point of the table API: a catalog plus a store registry plus a warehouse root for new tables.
  */
-import { resolve as resolvePath } from 'node:path';
+import { resolve as resolvePath, sep } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
 import { Catalog, LakeSoulError, locationKey, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
@@ -41,17 +41,20 @@ export interface LakehouseOpenOptions {
 
 /**
  * `warehouse` as a URI: a scheme kept, a local path resolved against the working directory; `~` is
- * refused (nothing expands it); the location as it is stored ({@link storedLocation}: `%XX` decoded).
+ * refused (nothing expands it); the location as it is stored ({@link storedLocation}: a URL's `%XX`
+ * decoded; a local path taken as written, refused where its stored text would name another directory).
  */
 function warehouseUri(warehouse: string | undefined): string {
-  if (warehouse === undefined) return storedLocation(toFileUri(resolvePath('.lakesoul/warehouse')), 'warehouse', 'INVALID_WAREHOUSE');
+  // a local path is checked as the directory it names: made a `file://` URI first, its `%41` was decoded (tables went to `A`)
+  const local = (path: string) => storedLocation(sep === '/' ? path : toFileUri(path), 'warehouse', 'INVALID_WAREHOUSE');
+  if (warehouse === undefined) return local(resolvePath('.lakesoul/warehouse'));
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(warehouse)) return storedLocation(warehouse.replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
   if (warehouse === '' || warehouse.startsWith('~')) {
     throw new LakeSoulError('InvalidArgument', `warehouse '${warehouse}' is not a location: give a URI (file:///abs/path, s3://bucket/prefix) or a local path${warehouse.startsWith('~') ? ' (~ is not expanded: write the home directory out)' : ''}`, {
       code: 'INVALID_WAREHOUSE', context: { warehouse },
     });
   }
-  return storedLocation(toFileUri(resolvePath(warehouse)).replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
+  return local(resolvePath(warehouse));
 }
 
 /**
