@@ -114,11 +114,11 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
 }
 
 /**
- * Deletes, best effort, the files the killed first write of a dropped table left under its path: its
+ * Deletes, best effort, the files the killed (or failed) first write of a dropped table left under its path: its
  * data files and the local store's temp files (a create from data begins on an empty path, so these
  * are the write's), none of another table's; then, on local disk, the directories left empty.
  */
-async function deleteAbandonedFiles(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<void> {
+export async function deleteAbandonedFiles(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<void> {
   try {
     const owned = await ownedFileFilter(catalog, info, signal);
     const { store, key: prefix } = stores.resolve(info.path);

@@ -13,7 +13,7 @@ import { ownedFileFilter, removeEmptyTableDirectories, tableListings, withNative
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 import { checkBlobDeclarations } from '../blob/blob-columns.js';
-import { CREATING_PROPERTY, beginCreating, creatingMarker, endCreating, settleCreating } from './create-marker.js';
+import { CREATING_PROPERTY, beginCreating, creatingMarker, deleteAbandonedFiles, endCreating, settleCreating } from './create-marker.js';
 
 /** An object of a table's directory a purge may delete: its URI, its key in the store, its size. */
 interface TableFile { uri: string; key: string; size: number }
@@ -188,7 +188,12 @@ export class Lakehouse {
       // The write committed nothing; nor does the create: a second try does not find an empty table
       // (which `ifNotExists` would return without writing). Kept if another writer committed to it.
       try {
-        await this.catalog.dropTableIfEmpty(table.info.tableId);
+        if (await this.catalog.dropTableIfEmpty(table.info.tableId)) {
+          // No commit landed, nor can one now (the row is gone): what the write left under the path
+          // (a commit it could not tell the outcome of keeps its files for cleanup) is an orphan no
+          // cleanup can reach any more, and a second try was refused TABLE_PATH_NOT_EMPTY for it.
+          await deleteAbandonedFiles(this.catalog, this.stores, table.info);
+        }
       } catch (dropError) {
         // dropped meanwhile (by another call): nothing is left to drop, the write's own error says it
         if (LakeSoulError.is(dropError, 'NotFound')) throw e;
