@@ -110,6 +110,13 @@ export interface CatalogOpenOptions extends ResolveCatalogConfigOptions, Catalog
    */
   queryTimeoutMs?: number;
   /**
+   * PostgreSQL server only: set the server-side guards `statement_timeout` and
+   * `idle_in_transaction_session_timeout` on each new connection (default true); `false` behind a
+   * pooler that must not see session settings (PgBouncer in transaction mode). See
+   * `PgDriverOptions.serverTimeouts`.
+   */
+  serverTimeouts?: boolean;
+  /**
    * An embedded catalog directory opened here is served, while this catalog is open, to the other
    * processes that open it (the CLI, other programs), as the CLI's own commands do (see
    * {@link serveCatalog}); without it they are refused with `CATALOG_LOCKED` until this one closes.
@@ -487,7 +494,7 @@ function validateNamespaceArgument(name: unknown): asserts name is string {
 
 /** Options of {@link Catalog.open}, checked by name (see options.ts). */
 const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
-  env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, share: true, lockWaitMs: true, onLockWait: true, signal: true, url: true, username: true, password: true, schema: true,
+  env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, serverTimeouts: true, share: true, lockWaitMs: true, onLockWait: true, signal: true, url: true, username: true, password: true, schema: true,
   dataDir: true, defaultDataDir: true, commitLock: true, maxRetries: true,
 });
 
@@ -661,7 +668,10 @@ export class Catalog {
     refuseUnknownOptions(options, CATALOG_OPEN_OPTIONS, 'Catalog.open');
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
-      ? await PgDriver.connect({ url: config.url, schema: config.schema, max: options.maxConnections, queryTimeoutMillis: options.queryTimeoutMs ?? pgQueryTimeoutMs(options.env ?? process.env) })
+      ? await PgDriver.connect({
+        url: config.url, schema: config.schema, max: options.maxConnections,
+        queryTimeoutMillis: options.queryTimeoutMs ?? pgQueryTimeoutMs(options.env ?? process.env), serverTimeouts: options.serverTimeouts,
+      })
       : config.dataDir
         ? await openEmbeddedCatalog(config.dataDir, options)
         : await PGliteDriver.open({});
