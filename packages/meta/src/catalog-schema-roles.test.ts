@@ -211,5 +211,13 @@ describe('catalog schema bootstrap on PostgreSQL', () => {
     } finally {
       await on.close();
     }
+    // the environment's way (the CLI has no option object): LAKESOUL_PG_SERVER_TIMEOUTS=off
+    const byEnv = await Catalog.open({ url: urlOf(OWNER), env: { LAKESOUL_PG_SERVER_TIMEOUTS: 'off' } });
+    try {
+      expect(await setting(byEnv)).toBe('0');
+    } finally {
+      await byEnv.close();
+    }
+    await expect(Catalog.open({ url: urlOf(OWNER), env: { LAKESOUL_PG_SERVER_TIMEOUTS: 'maybe' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('LAKESOUL_PG_SERVER_TIMEOUTS') });
   });
 });

@@ -155,6 +155,21 @@ function pgQueryTimeoutMs(env: Record<string, string | undefined>): number | und
   return Math.max(1, Math.round(s * 1000));
 }
 
+/**
+ * `LAKESOUL_PG_SERVER_TIMEOUTS` (`off`/`false`/`0` or `on`/`true`/`1`): the default of
+ * {@link CatalogOpenOptions.serverTimeouts}, so the CLI and other programs can turn the server-side
+ * guards off behind a pooler in transaction mode; undefined when unset.
+ */
+function pgServerTimeouts(env: Record<string, string | undefined>): boolean | undefined {
+  const raw = env.LAKESOUL_PG_SERVER_TIMEOUTS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const v = raw.trim().toLowerCase();
+  if (v === 'off' || v === 'false' || v === '0') return false;
+  if (v === 'on' || v === 'true' || v === '1') return true;
+  throw new LakeSoulError('InvalidArgument', `LAKESOUL_PG_SERVER_TIMEOUTS must be off or on (whether each catalog connection sets statement_timeout and idle_in_transaction_session_timeout; off behind PgBouncer in transaction mode), not '${raw}'`,
+    { code: 'INVALID_ARGUMENT', context: { variable: 'LAKESOUL_PG_SERVER_TIMEOUTS' } });
+}
+
 export { catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS } from './lock-wait.js';
 import { catalogLockWaitMs } from './lock-wait.js';
 import { decodeHashBucketNum } from './hash-buckets.js';
@@ -670,7 +685,8 @@ export class Catalog {
     const driver: SqlDriver = config.kind === 'pg'
       ? await PgDriver.connect({
         url: config.url, schema: config.schema, max: options.maxConnections,
-        queryTimeoutMillis: options.queryTimeoutMs ?? pgQueryTimeoutMs(options.env ?? process.env), serverTimeouts: options.serverTimeouts,
+        queryTimeoutMillis: options.queryTimeoutMs ?? pgQueryTimeoutMs(options.env ?? process.env),
+        serverTimeouts: options.serverTimeouts ?? pgServerTimeouts(options.env ?? process.env),
       })
       : config.dataDir
         ? await openEmbeddedCatalog(config.dataDir, options)

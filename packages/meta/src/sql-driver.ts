@@ -204,7 +204,7 @@ export function mapConnectError(e: unknown, where: string): LakeSoulError {
       return new LakeSoulError('Catalog', `connection refused by the catalog database at ${where} or a connection pooler in front of it (such as PgBouncer): ${err.message} (SQLSTATE 08P01). ` +
         "A schema (options.schema, a JDBC currentSchema, ?options=) is sent as the startup parameter 'options', which PgBouncer refuses: " +
         "set the search_path for the catalog's role on the server (ALTER ROLE … SET search_path) and give no schema, or list 'options' in the pooler's ignore_startup_parameters; " +
-        'behind a pooler in transaction mode also open the catalog with serverTimeouts: false', {
+        'behind a pooler in transaction mode also open the catalog with serverTimeouts: false (LAKESOUL_PG_SERVER_TIMEOUTS=off for the CLI)', {
         code: 'CATALOG_PROTOCOL_VIOLATION', retryable: false, context: { database: where, sqlState: err.code }, cause: e,
       });
     }
