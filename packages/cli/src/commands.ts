@@ -135,7 +135,7 @@ function parseTime(v: string, flag: string): number {
   const iso = ISO_TIME.exec(v.trim());
   if (!iso) throw bad('expected epoch milliseconds or an ISO 8601 date or time such as 2026-12-06, 2026-12-06T09:40:00 (UTC) or 2026-12-06T10:40:00+01:00');
   const [, date, time, offset] = iso;
-  const ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${offset === undefined || offset === 'z' ? 'Z' : isoOffset(offset)}`);
+  const ms = Date.parse(time === undefined ? `${date}T00:00:00Z` : `${date}T${time}${offset === undefined || offset === 'z' || offset === 'Z' ? 'Z' : isoOffset(offset)}`);
   if (Number.isNaN(ms)) throw bad('not a valid date or time');
   // Date.parse rolls a day past the month's end over (2024-02-30 became March 1st)
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(v.trim());

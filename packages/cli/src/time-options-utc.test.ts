@@ -59,6 +59,12 @@ describe('time options without an offset are UTC', () => {
       expect(r.out + r.err).toContain('2026-01-02T03:04:05.000Z');
       const offset = await cliInProcess(dir, ['cleanup', 't', '--retain-since', '2026-01-02T04:04:05+0100']);
       expect(offset.out + offset.err).toContain('2026-01-02T03:04:05.000Z');
+      // history prints times with Z, and docs say to copy them (Z was refused: not a valid date or time)
+      for (const z of ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05z', '2026-01-02 03:04:05Z']) {
+        const zulu = await cliInProcess(dir, ['cleanup', 't', '--retain-since', z]);
+        expect([z, zulu.code], zulu.err).toEqual([z, 0]);
+        expect(zulu.out + zulu.err).toContain('2026-01-02T03:04:05.000Z');
+      }
       const day = await cliInProcess(dir, ['cleanup', 't', '--retain-since', '2026-01-02']);
       expect(day.out + day.err).toContain('2026-01-02T00:00:00.000Z');
     }

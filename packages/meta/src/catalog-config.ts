@@ -53,14 +53,14 @@ export interface ResolveCatalogConfigOptions {
 
 /**
  * Parses `jdbc:postgresql://host[:port]/db[?params]` and folds in user/password, giving a
- * `postgres://` URL. See {@link parseCatalogUrl}, which also gives a JDBC `currentSchema`.
+ * `postgres://` URL. See `parseCatalogUrl`, which also gives a JDBC `currentSchema`.
  * @throws LakeSoulError `InvalidArgument` `INVALID_CATALOG_URL` naming the part or parameter at fault.
  */
 export function toPostgresUrl(url: string, username?: string, password?: string): string {
   return parseCatalogUrl(url, username, password).url;
 }
 
-/** Result of {@link parseCatalogUrl}. */
+/** Result of `parseCatalogUrl`. */
 export interface ParsedCatalogUrl {
   /** `postgres://user:password@host:port/db[?params]`, credentials URL-encoded in the userinfo only. */
   url: string;
@@ -219,7 +219,7 @@ export function refuseEmptyUrl(url: string | undefined, what: string): void {
  * 5. embedded PGlite in `options.defaultDataDir` or `./.lakesoul/catalog`.
  *
  * Explicit `options.username`/`password` also override the credentials of sources 3 and 4 (and a
- * URL's `?user=`/`?password=`, which {@link parseCatalogUrl} moves out of the query); a
+ * URL's `?user=`/`?password=`, which `parseCatalogUrl` moves out of the query); a
  * `options.url` without credentials takes them from `LAKESOUL_PG_USERNAME`/`LAKESOUL_PG_PASSWORD`. An
  * unreadable `lakesoul_home` file or a malformed URL is an `InvalidArgument` error (never silently
  * ignored).

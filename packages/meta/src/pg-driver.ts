@@ -110,7 +110,7 @@ const PASSED_PARAMS = ['application_name', 'fallback_application_name', 'client_
 /** The SSL modes of libpq (and node-postgres's `no-verify`). */
 const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']);
 
-/** Connection settings of {@link pgClientConfig}. */
+/** Connection settings of `pgClientConfig`. */
 export interface PgClientConfig {
   /** What node-postgres is given (no connection string: every setting is explicit). */
   config: pg.ClientConfig;
@@ -185,7 +185,7 @@ export function pgClientConfig(url: string, over: { user?: string; password?: st
   return { config, sslMode: mode, plainFallback: mode === 'prefer', description: redactCatalogUrl(d.toString()).replace(':%2A%2A%2A@', ':***@') };
 }
 
-/** The `ssl` option of node-postgres for the URL's SSL parameters (see {@link pgClientConfig}). */
+/** The `ssl` option of node-postgres for the URL's SSL parameters (see `pgClientConfig`). */
 function sslOptions(q: URLSearchParams, env: Record<string, string | undefined>, bad: (why: string, context?: Record<string, string>, cause?: unknown) => LakeSoulError): { ssl: false | ConnectionOptions; mode: string } {
   const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((k) => q.has(k));
   const sslFlag = q.get('ssl');
@@ -254,10 +254,10 @@ export class PgDriver implements SqlDriver {
   /**
    * Creates the pool from options or a `postgres://` URL (no connection is opened until the first
    * query). Prefer {@link PgDriver.connect}, which checks the server and creates `schema`. The URL is
-   * read by {@link pgClientConfig} (credentials, libpq's SSL modes). A `queryTimeoutMillis` above
+   * read by `pgClientConfig` (credentials, libpq's SSL modes). A `queryTimeoutMillis` above
    * 2147483647 (24.8 days, the longest timer Node.js takes) is taken as that.
    * @throws LakeSoulError `InvalidArgument` for a timeout or pool size that is not a positive integer,
-   * or `INVALID_CATALOG_URL` for a URL {@link pgClientConfig} refuses.
+   * or `INVALID_CATALOG_URL` for a URL `pgClientConfig` refuses.
    */
   constructor(optionsOrUrl: PgDriverOptions | string) {
     const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
