@@ -1511,14 +1511,20 @@ export class Catalog {
     const readSnapshots = await snapshotsAt(tx, table.tableId, replaceRead);
     const rows: PartitionVersionInsert[] = [];
     const landed = new Map<string, string>();
+    // dated `now`, and after every one of its partitions' previous versions: one time for all of them
+    // (a clock stepped back made one commit two times a day apart, and a read as of a time between
+    // them saw half of it)
+    let at = BigInt(now);
+    for (const desc of forms.keys()) {
+      const cur = latest.get(desc);
+      if (cur && BigInt(cur.timestamp) + 1n > at) at = BigInt(cur.timestamp) + 1n;
+    }
     for (const [desc, form] of forms) {
       const read = replaceRead.has(desc) ? readSnapshots.get(desc) : [];
       if (!read) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${replaceRead.get(desc)} does not exist`, { context: { table: qname, partition: desc, op } });
       const cur = latest.get(desc);
       const version = curVersion(desc) + 1;
-      // dated `now`, and after the partition's previous version
-      const after = cur ? BigInt(cur.timestamp) + 1n : 0n;
-      rows.push({ partitionDesc: desc, version, snapshot: formSnapshot(form, cur?.snapshot ?? [], read, commitIds.get(desc)!), timestamp: String(BigInt(now) > after ? BigInt(now) : after) });
+      rows.push({ partitionDesc: desc, version, snapshot: formSnapshot(form, cur?.snapshot ?? [], read, commitIds.get(desc)!), timestamp: String(at) });
       landed.set(desc, commitIds.get(desc)!);
       versions.set(desc, version);
     }
