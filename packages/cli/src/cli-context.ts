@@ -8,6 +8,7 @@ import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, shellWord } from './cli-name.js';
 import { resolveCliConfig, type CliConfig, type GlobalFlags } from './cli-config.js';
+import { checkHomeLocation } from './home-location.js';
 
 /** Exit codes of `lakesoul-ts`. */
 export const ExitCode = {
@@ -68,6 +69,8 @@ export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSigna
   } catch (e) {
     throw unusableCatalogDirectory(e, config);
   }
+  // a copied or moved home whose tables still point at the old place: writes refused, reads warned
+  try { await checkHomeLocation(catalog, config, flags); } catch (e) { await catalog.close(); throw e; }
   if (config.catalog.dataDir && catalog.driver instanceof PGliteDriver) openedDirectly = config.catalog.dataDir;
   return { config, catalog, createdCatalog: created };
 }

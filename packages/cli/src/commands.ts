@@ -20,6 +20,7 @@ import { checkServeExposure } from './serve-exposure.js';
 import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { checkRelocatedFilesPresent } from './relocate-check.js';
+import { expectCommand, homeRelocated } from './home-location.js';
 import { cliName, setInvocation, shellWord } from './cli-name.js';
 import { startProgress, formatBytes, type Progress } from './progress.js';
 import type { InputFormat } from './table-input.js';
@@ -768,7 +769,10 @@ function requestDifferences(info: LakeSoulTable['info'], schema: Schema, o: { pr
 }
 
 /** Adds `relocate`: rewrites the catalog's paths of tables whose files were moved. */
-function addRelocateCommand({ program, out }: ProgramParts): void {
+function addRelocateCommand({ program, out, note }: ProgramParts): void {
+  // every command: which one runs, for the check of a copied or moved home (home-location.ts), which
+  // refuses writes there until `relocate` moves its tables
+  program.hook('preAction', (root, action) => expectCommand(root.opts(), action, note));
   program.command('relocate <from> <to>')
     .description('after moving tables\' files (a home or warehouse moved, copied to S3): point every table at or below <from> to the same place below <to>')
     .option('--dry-run', 'print what would change, change nothing')
@@ -794,6 +798,7 @@ Examples:
       // an object store has no directories: each table's new location must hold its files
       if (!local && !o.dryRun) await checkRelocatedFilesPresent(ctx.catalog, from, to);
       const r = await ctx.catalog.relocateTables(from, to, { dryRun: o.dryRun });
+      if (!o.dryRun) await homeRelocated(ctx.catalog, ctx.config);
       for (const t of r.tables) out(`${t.name}: ${t.from} -> ${t.to}`);
       out(`${o.dryRun ? 'would relocate' : 'relocated'} ${r.tables.length} table${r.tables.length === 1 ? '' : 's'} (${r.files} file path${r.files === 1 ? '' : 's'} in ${r.commits} commit${r.commits === 1 ? '' : 's'})`);
     }));
