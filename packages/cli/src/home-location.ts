@@ -154,8 +154,10 @@ const NAMED = 3;
 
 function describe(m: Misplaced): { what: string; fix: string } {
   const names = m.tables.slice(0, NAMED).map((t) => `'${t}'`).join(', ') + (m.tables.length > NAMED ? ` and ${m.tables.length - NAMED} more` : '');
-  const what = `the home ${m.home} was made at ${m.old} (it was copied or moved there): ` +
-    `${m.tables.length === 1 ? 'table' : 'tables'} ${names} still point at ${join(m.old, 'warehouse')}, where its files were (another home's files, for a copy or when a new home took the old place)`;
+  const one = m.tables.length === 1;
+  const what = `the home ${m.home} was made at ${m.old} (it was copied or moved since): ` +
+    `${one ? 'table' : 'tables'} ${names} still ${one ? 'points' : 'point'} at ${join(m.old, 'warehouse')}, ` +
+    'whose files belong to the original home (for a copy) or to whatever home took the old place';
   const target = join(m.home, 'warehouse');
   const fix = `check that the tables' files are in ${target}, then run ` +
     m.oldWarehouses.map((w) => `\`${cliName()} relocate ${shellWord(w)} ${shellWord(target)}\``).join(' and ') +
