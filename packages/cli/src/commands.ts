@@ -1316,7 +1316,9 @@ function addCompactCommand({ program, io, out, quiet }: ProgramParts): void {
             ...versions.map((v) => [name, res.removed.length, res.added.length, v.partition, v.version, 'compacted']),
             ...res.dropped.map((p) => [name, res.removed.length, res.added.length, p, null, 'dropped']),
           ];
-          await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'partition', 'version', 'outcome'],
+          // the file counts are the whole compaction's, repeated on each line (named so: summing them
+          // over the lines would count them again)
+          await printRecords(io.stdout, o.format, ['table', 'total_files_removed', 'total_files_added', 'partition', 'version', 'outcome'],
             lines.length > 0 ? lines : [[name, res.removed.length, res.added.length, null, null, 'nothing to compact']]);
         } else {
           await printRecords(io.stdout, o.format, ['table', 'files_removed', 'files_added', 'versions', 'dropped'],

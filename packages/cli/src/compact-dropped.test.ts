@@ -69,13 +69,13 @@ it('compact --format csv writes one line per partition, so values holding spaces
     const r = await cli(dir, ['compact', 't', '--format', 'csv']);
     expect(r.code, r.err).toBe(0);
     expect(r.out.trim().split('\n')).toEqual([
-      'table,files_removed,files_added,partition,version,outcome',
+      'table,total_files_removed,total_files_added,partition,version,outcome',
       't,2,1,p=c d,2,compacted',
       't,2,1,p=a b,,dropped',
     ]);
     vi.restoreAllMocks();
     const again = await cli(dir, ['compact', 't', '--format', 'csv']);
-    expect(again.out.trim().split('\n')).toEqual(['table,files_removed,files_added,partition,version,outcome', 't,0,0,,,nothing to compact']);
+    expect(again.out.trim().split('\n')).toEqual(['table,total_files_removed,total_files_added,partition,version,outcome', 't,0,0,,,nothing to compact']);
   } finally {
     if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
     else process.env.LAKESOUL_CATALOG_SERVER = env;

@@ -135,6 +135,10 @@ describe('the table format measures and cuts by what a terminal shows', () => {
     expect(displayWidth('漢字')).toBe(4);
     expect(displayWidth('😀')).toBe(2);
     expect(displayWidth('👩‍👩‍👧')).toBe(2);
+    // text-presentation symbols are one column (as .length counted them), unless U+FE0F asks for the emoji
+    expect(displayWidth('™ © ® ↔')).toBe(7);
+    expect(displayWidth('\u2764\ufe0f')).toBe(2);
+    expect(displayWidth('\u2764')).toBe(1);
   });
 
   it('cuts a long cell between characters: no half surrogate pair, no accent torn from its letter', async () => {

@@ -158,8 +158,12 @@ export class RowPrinter {
 
 /** Text a terminal shows one column per UTF-16 unit: printable ASCII. */
 const NARROW_ASCII = /^[\x20-\x7e]*$/;
-/** Characters a terminal shows two columns wide: East Asian wide and full-width forms, emoji. */
-const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f000}-\u{1faff}\u{20000}-\u{3fffd}]|\p{Extended_Pictographic}/u;
+/**
+ * Characters a terminal shows two columns wide: East Asian wide and full-width forms, and emoji shown
+ * as emoji (their default presentation, or text ones followed by U+FE0F). Text-presentation symbols
+ * such as © ® ™ ↔ are one column, as terminals show them.
+ */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f/u;
 /** A cluster that takes no column of its own: marks, format characters, variation selectors. */
 const ZERO_WIDTH = /^[\p{M}\p{Cf}]+$/u;
 let graphemes: Intl.Segmenter | undefined;
