@@ -382,6 +382,9 @@ function claimSpellings(path: string): { head: string; raw: string[]; decoded: s
   return { head, raw: segments(rest), decoded: segments(percentDecode((q < 0 ? cut : cut.slice(0, q)).replace(/\\/g, '/'))) };
 }
 
+/** Characters of a location that {@link claimPattern} spells out (the rest is matched by its start). */
+const CLAIM_PATTERN_CHARS = 200;
+
 /**
  * A regular expression (PostgreSQL's) matching every spelling of a location at or under `key` (and
  * more): after blanks and a scheme (`file:`, `file://localhost`, `s3://`), the segments of `key` as
@@ -396,7 +399,20 @@ function claimPattern(key: ReturnType<typeof claimSpellings>): string {
     return `(?:${literal}|${hex})`;
   };
   const sep = '(?:[/\\\\.]|%2[fFeE])';
-  const segments = (segs: string[]) => segs.map((seg) => [...seg].map(char).join('')).join(`${sep}+`);
+  // the first CLAIM_PATTERN_CHARS characters of the path only: a pattern of a path's start matches
+  // every path under the whole one too (a superset, decided in JavaScript), and PGlite's regular
+  // expressions of a ~1,500-character path (each character ~20 in the pattern) hung its next query
+  const segments = (segs: string[]) => {
+    const kept: string[] = [];
+    let room = CLAIM_PATTERN_CHARS;
+    for (const seg of segs) {
+      if (room <= 0) break;
+      const chars = [...seg].slice(0, room);
+      room -= chars.length + 1;
+      kept.push(chars.map(char).join(''));
+    }
+    return kept.join(`${sep}+`);
+  };
   return `^[${CLAIM_TRIM}]*(?:[a-zA-Z][a-zA-Z0-9+.-]*:(?://localhost)?)?${sep}*(?:${segments(key.raw)}|${segments(key.decoded)})|(?:\\.|%2[eE]){2}|[\\t\\n\\r]`;
 }
 

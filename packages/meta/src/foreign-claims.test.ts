@@ -106,5 +106,19 @@ for (const [label, open] of backends) {
       // the statement; the two with a `..` segment (the first test's) are decided in JavaScript
       expect(c.returned).toBe(4);
     });
+
+    it('answers for locations of thousands of characters (a pattern spelling all of them hung PGlite\'s next query)', async () => {
+      const w = `/tmp/claims-${uniq()}`;
+      for (const ch of ['a', 'é']) {
+        const long = `file://${w}/${ch.repeat(2000)}`;
+        await foreign(`${long}/sub`, [`${long}/sub/f.parquet`]);
+        await foreign(`${long.slice(0, -1)}b/sub`);
+        for (let i = 0; i < 3; i++) {
+          const c = await claims(long);
+          expect(c.tablePaths).toEqual([`${long}/sub`]);
+          expect(c.files).toEqual([`${long}/sub/f.parquet`]);
+        }
+      }
+    }, 60_000);
   });
 }
