@@ -8,7 +8,7 @@ import type { Lakehouse } from '@lakesoul-ts/io';
 import { restoreCatalogImage } from './catalog-image.js';
 import { cliName, shellWord } from './cli-name.js';
 import { resolveCliConfig, type CliConfig, type GlobalFlags } from './cli-config.js';
-import { checkHomeLocation } from './home-location.js';
+import { checkHomeLocation, refuseBorrowedCatalogServer } from './home-location.js';
 
 /** Exit codes of `lakesoul-ts`. */
 export const ExitCode = {
@@ -53,6 +53,8 @@ export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSigna
   const config = resolveCliConfig(flags);
   let catalog: Catalog;
   let created = false;
+  // a home copied while the original's catalog server ran would go through that server
+  refuseBorrowedCatalogServer(config);
   try {
     // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
     created = config.catalog.dataDir !== undefined && !existsSync(config.catalog.dataDir);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Readable, Writable } from 'node:stream';
 import { run } from './commands.js';
 import { HOME_MARKER } from './home-location.js';
+import { CATALOG_SERVER_FILE } from '@lakesoul-ts/meta';
 
 let dir: string;
 let env: string | undefined;
@@ -128,4 +129,24 @@ it('a home without a marker (an older version\'s) gets one; a --catalog director
   const r = await cli('x', '--catalog', join(dir, 'cat'), 'ns', 'list');
   expect(r.code, r.err).toBe(0);
   expect(existsSync(join(dir, 'cat', HOME_MARKER))).toBe(false);
+});
+
+it('a home copied while the original\'s catalog server ran does not go through that server', async () => {
+  await makeHome('o');
+  cpSync(join(dir, 'o'), join(dir, 'oc'), { recursive: true });
+  // the server file as the copy took it: the original's server (a live process) and its socket
+  const claim = JSON.stringify({ pid: process.pid, socket: join(dir, 'o-server.sock'), role: 'lakesoul-ts catalog-server' });
+  for (const home of ['o', 'oc']) writeFileSync(join(dir, home, 'catalog', CATALOG_SERVER_FILE), claim);
+  try {
+    const r = await cli('oc', 'table', 'list');
+    expect(r.code).toBe(4);
+    expect(r.err).toContain(`the home ${join(dir, 'oc')} was copied from ${join(dir, 'o')} while that home's catalog server (process ${process.pid}) ran`);
+    expect(r.err).toContain(`--home ${join(dir, 'o')} catalog-server --stop`);
+  } finally {
+    rmSync(join(dir, 'o', 'catalog', CATALOG_SERVER_FILE));
+  }
+  // that server gone (its file no longer names it): the copy's stale file is the library's to replace
+  const after = await cli('oc', 'table', 'list');
+  expect(after.code, after.err).toBe(0);
+  expect(after.err).toMatch(/^warning: the home /);
 });

@@ -13,8 +13,8 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { LakeSoulError, pathWithin, type Catalog } from '@lakesoul-ts/meta';
-import { cliName, shellWord } from './cli-name.js';
+import { LakeSoulError, catalogServerAlive, pathWithin, readCatalogServerInfo, type Catalog } from '@lakesoul-ts/meta';
+import { cliCommand, cliName, shellWord } from './cli-name.js';
 import type { CliConfig } from './cli-config.js';
 
 /** The marker's file name, in the home's catalog directory. */
@@ -194,4 +194,30 @@ export async function checkHomeLocation(catalog: Catalog, config: CliConfig, fla
 export async function homeRelocated(catalog: Catalog, config: CliConfig): Promise<void> {
   const catalogDir = homeCatalogDir(config);
   if (catalogDir !== undefined) await inspect(catalog, catalogDir);
+}
+
+/**
+ * Refuses (before the catalog is opened) a home copied while the original's catalog server ran: the
+ * copy's server file names that server's socket, so every command on the copy ran on the original's
+ * catalog (`--home h2 table create u` made u in h's catalog, `table drop t` would drop h's table).
+ * Told by the marker naming another home whose server file names the same socket, served by a live
+ * process. Nothing for other catalogs, or when the original's server is gone (the copy's file is stale).
+ */
+export function refuseBorrowedCatalogServer(config: CliConfig): void {
+  const catalogDir = homeCatalogDir(config);
+  if (catalogDir === undefined) return;
+  const marker = readMarker(catalogDir);
+  const info = marker && readCatalogServerInfo(catalogDir);
+  if (!marker || !info) return;
+  const home = dirname(catalogDir);
+  let real: string;
+  try { real = realpathSync(home); } catch { return; }
+  if (marker.home === real) return;
+  const original = marker.given ?? marker.home;
+  const theirs = readCatalogServerInfo(join(marker.home, 'catalog'));
+  if (theirs?.socket !== info.socket || theirs.pid !== info.pid || !catalogServerAlive(theirs, join(marker.home, 'catalog'))) return;
+  throw new LakeSoulError('InvalidArgument', `the home ${home} was copied from ${original} while that home's catalog server (process ${info.pid}) ran: ` +
+    `its catalog/.lakesoul-ts.server.json names that server, so this command would run on ${original}'s catalog. Stop that server with ` +
+    `\`${cliCommand()} --home ${shellWord(original)} catalog-server --stop\` and run the command again (a catalog copied while in use may be torn: ` +
+    'copy a home after stopping its catalog server)', { code: 'INVALID_CATALOG_DIR', context: { home, madeAt: original, pid: info.pid } });
 }
