@@ -13,7 +13,10 @@ export const DEFAULT_PGLITE_DIR = './.lakesoul/catalog';
 /** A resolved PostgreSQL server configuration. */
 export interface PgCatalogConfig {
   kind: 'pg';
-  /** `postgres://user:password@host:port/db` with the credentials folded in (URL-encoded). */
+  /**
+   * `postgres://user:password@host:port/db` with the credentials folded in (URL-encoded); a URL with no
+   * host (a unix socket as `postgres:///db?host=/run/postgresql`) holds them as `?user=`/`?password=`.
+   */
   url: string;
   /**
    * Schema holding the catalog tables (search_path): `options.schema`, else a JDBC URL's
@@ -62,7 +65,11 @@ export function toPostgresUrl(url: string, username?: string, password?: string)
 
 /** Result of `parseCatalogUrl`. */
 export interface ParsedCatalogUrl {
-  /** `postgres://user:password@host:port/db[?params]`, credentials URL-encoded in the userinfo only. */
+  /**
+   * `postgres://user:password@host:port/db[?params]`, credentials URL-encoded in the userinfo only —
+   * but for a URL with no host (`postgres:///db?host=/run/postgresql`), whose userinfo a URL cannot
+   * hold, as its `user` and `password` query parameters.
+   */
   url: string;
   /** The schema a JDBC URL's `currentSchema` names, if any. */
   schema?: string;
@@ -71,14 +78,72 @@ export interface ParsedCatalogUrl {
 /** JDBC parameters naming SSL files or the key's passphrase, kept as libpq spells them. */
 const JDBC_SSL_KEPT = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword']);
 
+/** The empty host of libpq's `postgres://user@/db` and `postgres://user@:5433/db`, which a WHATWG URL refuses. */
+const EMPTY_HOST = /^([a-z][\w+.-]*:\/\/(?:[^/?#@]*@)?)(?=[:/?#]|$)/i;
+
+/** Stands in for an empty host while a URL is parsed (`.invalid` never resolves). */
+const NO_HOST = 'lakesoul-no-host.invalid';
+
+/** Result of {@link parsePostgresUrl}. */
+export interface ParsedPostgresUrl {
+  /** The URL as parsed (its host a stand-in when `host` is empty: read `host`, not `u.host`). */
+  u: URL;
+  /** The authority's host and port as written (`h:5432`); '' for none (a unix socket given as `?host=`). */
+  host: string;
+  /** The authority's host name, still percent-encoded; '' for none. */
+  hostname: string;
+}
+
+/**
+ * Parses a `postgres://` URL as WHATWG URLs are parsed, also in libpq's forms with an empty host and
+ * credentials or a port (`postgres://user@/db?host=/run/postgresql`, `postgres://user@:5433/db`),
+ * which that parser refuses. `postgres:///db?host=...` parses either way, with an empty `host`.
+ * @throws TypeError (from `new URL`) when the URL does not parse.
+ */
+export function parsePostgresUrl(raw: string): ParsedPostgresUrl {
+  try {
+    const u = new URL(raw);
+    return { u, host: u.host, hostname: u.hostname };
+  } catch (e) {
+    if (!EMPTY_HOST.test(raw)) throw e;
+    return { u: new URL(raw.replace(EMPTY_HOST, `$1${NO_HOST}`)), host: '', hostname: '' };
+  }
+}
+
+/**
+ * The SSL mode an `ssl` URL parameter stands for: `true`/`1`/`on`/`yes` is `verify-full` (pgJDBC's
+ * meaning), `false`/`0`/`off`/`no` is `disable`, `no-verify` (node-postgres's) encrypts without
+ * verifying; undefined for another value.
+ */
+export function sslFlagMode(value: string): 'verify-full' | 'disable' | 'no-verify' | undefined {
+  if (/^(true|1|on|yes)$/i.test(value)) return 'verify-full';
+  if (/^(false|0|off|no)$/i.test(value)) return 'disable';
+  return /^no-verify$/i.test(value) ? 'no-verify' : undefined;
+}
+
+/**
+ * Whether the value of an SSL file parameter (`sslkey`, `sslcert`, `sslrootcert`) can be a file name,
+ * rather than the key or certificate itself pasted in (PEM text, base64). A value that cannot is never
+ * shown: not in a URL shown ({@link redactCatalogUrl}), not in an error.
+ */
+export function plausibleFilePath(value: string): boolean {
+  if (value.length > 4096 || /[\x00-\x1f\x7f]|-----/.test(value)) return false;
+  if (value.length > 255 && /^[A-Za-z0-9+/= ]+$/.test(value)) return false; // base64: a key without its PEM lines
+  return value.split('/').every((part) => Buffer.byteLength(part) <= 255);
+}
+
 /**
  * Parses a catalog URL: `postgres://`/`postgresql://` or LakeSoul's `jdbc:postgresql://host[:port]/db`.
  *
  * - Credentials: `username`/`password` (explicit settings) win over the URL's `?user=`/`?password=`
  *   query parameters, which win over its userinfo (as node-postgres and libpq read them). They are moved
- *   into the userinfo of the result: no credential stays in its query.
+ *   into the userinfo of the result: no credential stays in its query — except in a URL with no host
+ *   (a unix socket as `postgres:///db?host=/run/postgresql`, or libpq's `postgres://user@/db?host=...`),
+ *   which cannot hold a userinfo: there they are its `user` and `password` query parameters (and a port
+ *   written `postgres://user@:5433/db` its `port`).
  * - `ssl=true`/`ssl=false` (JDBC, and node-postgres's `ssl=1`/`ssl=0`) become `sslmode=verify-full`
- *   (pgJDBC's meaning of `ssl=true`) / `sslmode=disable` unless `sslmode` is given; `sslmode`,
+ *   (pgJDBC's meaning of `ssl=true`) / `sslmode=disable`, and node-postgres's `ssl=no-verify`
+ *   `sslmode=no-verify`, unless `sslmode` is given; `sslmode`,
  *   `sslrootcert`, `sslcert`, `sslkey` and `sslpassword` are kept. Another `ssl…` parameter of a JDBC
  *   URL (`sslfactory`...) is refused: an SSL setting is never dropped.
  * - A JDBC `currentSchema` gives {@link ParsedCatalogUrl.schema} (one schema name; a list is refused);
@@ -93,12 +158,13 @@ export function parseCatalogUrl(url: string, username?: string, password?: strin
   const jdbc = /^jdbc:(postgres(?:ql)?):\/\/(.*)$/i.exec(raw);
   const bad = (why: string, context: Record<string, string> = {}, cause?: unknown) => new LakeSoulError('InvalidArgument',
     `invalid catalog URL '${redactCatalogUrl(raw)}': ${why}`, { code: 'INVALID_CATALOG_URL', context, cause });
-  let u: URL;
+  let parsed: ParsedPostgresUrl;
   try {
-    u = new URL(jdbc ? `postgres://${jdbc[2]}` : raw);
+    parsed = parsePostgresUrl(jdbc ? `postgres://${jdbc[2]}` : raw);
   } catch (e) {
     throw bad('expected postgres://host:port/db or jdbc:postgresql://host:port/db', {}, e);
   }
+  const { u, host } = parsed;
   if (!/^postgres(ql)?:$/.test(u.protocol)) {
     throw bad(`unsupported scheme '${u.protocol}' (expected postgres:// or jdbc:postgresql://)`);
   }
@@ -110,12 +176,14 @@ export function parseCatalogUrl(url: string, username?: string, password?: strin
     }
   };
   decode(u.pathname, 'database name');
-  const out = new URL(`postgres://${u.host}${u.pathname}`);
+  const out = new URL(`postgres://${host}${u.pathname}`);
   const q = u.searchParams;
   const user = username ?? q.get('user') ?? (u.username ? decode(u.username, 'user name') : '');
   const pass = password ?? q.get('password') ?? (u.password ? decode(u.password, 'password') : '');
-  if (user) out.username = encodeURIComponent(user);
-  if (pass) out.password = encodeURIComponent(pass);
+  // (a URL with no host has no userinfo: its setters do nothing there, and the credentials were lost)
+  if (user && host) out.username = encodeURIComponent(user);
+  if (pass && host) out.password = encodeURIComponent(pass);
+  if (!host && u.port && !q.has('port')) out.searchParams.set('port', u.port);
   let schema: string | undefined;
   for (const [k, v] of q) {
     if (k === 'user' || k === 'password') continue;
@@ -133,11 +201,19 @@ export function parseCatalogUrl(url: string, username?: string, password?: strin
   }
   const ssl = q.get('ssl');
   if (ssl !== null && !q.has('sslmode')) {
-    const mode = /^(true|1|on|yes)$/i.test(ssl) ? 'verify-full' : /^(false|0|off|no)$/i.test(ssl) ? 'disable' : undefined;
-    if (!mode) throw bad(`ssl must be true or false, not '${ssl}'`, { parameter: 'ssl' });
+    const mode = sslFlagMode(ssl);
+    if (!mode) throw bad(`ssl must be true, false or no-verify, not '${ssl}'`, { parameter: 'ssl' });
     out.searchParams.set('sslmode', mode);
   }
+  if (!host && user) out.searchParams.set('user', user);
+  if (!host && pass) out.searchParams.set('password', pass);
   return schema === undefined ? { url: out.toString() } : { url: out.toString(), schema };
+}
+
+/** The user name a URL of `parseCatalogUrl` holds: its userinfo's, or (no host) its `?user=`; '' for none. */
+function catalogUrlUser(url: string): string {
+  const u = new URL(url);
+  return u.username || (u.host ? '' : u.searchParams.get('user') ?? '');
 }
 
 /** Query parameters whose value is a secret: shown as `***`. */
@@ -145,8 +221,9 @@ const SECRET_PARAM = /^(?:[\w.-]*(?:password|secret|token)[\w.-]*)$/i;
 
 /**
  * A catalog URL with its secrets masked, for messages and logs: the userinfo's password, the query's
- * `password`, `sslpassword` (and any parameter named like a password, secret or token) and an `sslkey`
- * that holds a key rather than a file name are shown as `***`. Works on strings no URL parser takes.
+ * `password`, `sslpassword` (and any parameter named like a password, secret or token) and an `sslkey`,
+ * `sslcert` or `sslrootcert` that holds a key or certificate rather than a file name
+ * ({@link plausibleFilePath}) are shown as `***`. Works on strings no URL parser takes.
  */
 export function redactCatalogUrl(url: string): string {
   const userinfo = /^([a-z][\w+.-]*:(?:[a-z][\w+.-]*:)?\/\/[^:/?#@]*):[^/?#]*@/i;
@@ -156,9 +233,18 @@ export function redactCatalogUrl(url: string): string {
     let key = name;
     try { key = decodeURIComponent(name.replace(/\+/g, ' ')); } catch { /* shown as written */ }
     if (SECRET_PARAM.test(key)) return `${sep}${name}=***`;
-    if (/^sslkey$/i.test(key) && /-----|%0A|\n|%2D%2D/i.test(value)) return `${sep}${name}=***`;
+    if (/^ssl(?:key|cert|rootcert)$/i.test(key) && (/-----|%0A|\n|%2D%2D/i.test(value) || !plausibleFilePath(decodeParam(value)))) return `${sep}${name}=***`;
     return all;
   });
+}
+
+/** A query parameter's value as written, decoded (`+` is a space); as written when it does not decode. */
+function decodeParam(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
 }
 
 /**
@@ -219,7 +305,7 @@ export function refuseEmptyUrl(url: string | undefined, what: string): void {
  * 5. embedded PGlite in `options.defaultDataDir` or `./.lakesoul/catalog`.
  *
  * Explicit `options.username`/`password` also override the credentials of sources 3 and 4 (and a
- * URL's `?user=`/`?password=`, which `parseCatalogUrl` moves out of the query); a
+ * URL's `?user=`/`?password=`, which `parseCatalogUrl` moves into the userinfo when the URL has a host); a
  * `options.url` without credentials takes them from `LAKESOUL_PG_USERNAME`/`LAKESOUL_PG_PASSWORD`. An
  * unreadable `lakesoul_home` file or a malformed URL is an `InvalidArgument` error (never silently
  * ignored).
@@ -229,7 +315,7 @@ export function resolveCatalogConfig(options: ResolveCatalogConfigOptions = {}, 
   if (options.url) {
     // A URL without credentials (LakeSoul's `jdbc:postgresql://host/db`) takes them from the same
     // environment LakeSoul reads: `{ url: process.env.LAKESOUL_PG_URL }` works as the env alone does.
-    const bare = new URL(toPostgresUrl(options.url)).username === '';
+    const bare = catalogUrlUser(toPostgresUrl(options.url)) === '';
     const username = options.username ?? (bare ? env.LAKESOUL_PG_USERNAME : undefined);
     const password = options.password ?? (bare ? env.LAKESOUL_PG_PASSWORD : undefined);
     return pgConfig(parseCatalogUrl(options.url, username, password), 'options', schema);

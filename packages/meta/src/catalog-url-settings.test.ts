@@ -79,7 +79,7 @@ describe('catalog URL SSL parameters', () => {
     const e = refusal(() => toPostgresUrl('jdbc:postgresql://h/db?sslfactory=org.postgresql.ssl.NonValidatingFactory'));
     expect(e.code).toBe('INVALID_CATALOG_URL');
     expect(e.message).toContain("'sslfactory'");
-    expect(refusal(() => toPostgresUrl('jdbc:postgresql://h/db?ssl=maybe')).message).toContain("ssl must be true or false, not 'maybe'");
+    expect(refusal(() => toPostgresUrl('jdbc:postgresql://h/db?ssl=maybe')).message).toContain("ssl must be true, false or no-verify, not 'maybe'");
     expect(refusal(() => pgClientConfig('postgres://h/db?sslmode=requir')).message).toContain("sslmode 'requir'");
     const dir = mkdtempSync(join(tmpdir(), 'lakesoul-ssl-'));
     const missing = join(dir, 'nope.crt');
@@ -162,5 +162,110 @@ describe('driver limits and SQLSTATEs', () => {
     expect(e.message).toContain('PgBouncer');
     expect(e.message).toContain('serverTimeouts: false');
     expect(e.retryable).toBe(false);
+  });
+});
+
+// Review of 0d4f760: a URL with no host lost its credentials, node-postgres's other URL settings were
+// dropped, a key pasted into sslkey was printed in full, and ssl=no-verify was refused.
+
+describe('catalog URL with no host (a unix socket, or ?host=)', () => {
+  const sock = 'postgres:///db?host=/var/run/postgresql&user=alice&password=pw';
+
+  it('keeps ?user= and ?password= (the URL cannot hold a userinfo)', () => {
+    const url = toPostgresUrl(sock);
+    expect(url).toBe('postgres:///db?host=%2Fvar%2Frun%2Fpostgresql&user=alice&password=pw');
+    expect(pgClientConfig(url).config).toMatchObject({ host: '/var/run/postgresql', database: 'db', user: 'alice', password: 'pw' });
+    const tcp = toPostgresUrl('postgres:///db?host=127.0.0.1&port=5433&user=alice');
+    expect(pgClientConfig(tcp).config).toMatchObject({ host: '127.0.0.1', port: 5433, user: 'alice' });
+  });
+
+  it('takes the explicit credentials and the environment\'s', () => {
+    const user = (c: ReturnType<typeof resolveCatalogConfig>) => {
+      const { config } = pgClientConfig((c as { url: string }).url);
+      return [config.user, config.password];
+    };
+    expect(user(resolveCatalogConfig({ url: sock, username: 'bob', password: 'flag' }, {}))).toEqual(['bob', 'flag']);
+    const bare = 'postgres:///db?host=/var/run/postgresql';
+    expect(user(resolveCatalogConfig({ url: bare }, { LAKESOUL_PG_USERNAME: 'env', LAKESOUL_PG_PASSWORD: 'ep' }))).toEqual(['env', 'ep']);
+    expect(user(resolveCatalogConfig({ url: sock }, { LAKESOUL_PG_USERNAME: 'env', LAKESOUL_PG_PASSWORD: 'ep' }))).toEqual(['alice', 'pw']);
+    expect(user(resolveCatalogConfig({}, { LAKESOUL_PG_URL: bare, LAKESOUL_PG_USERNAME: 'env', LAKESOUL_PG_PASSWORD: 'ep' }))).toEqual(['env', 'ep']);
+    expect(user(resolveCatalogConfig({ username: 'flag' }, { LAKESOUL_PG_URL: sock }))).toEqual(['flag', 'pw']);
+  });
+
+  it("takes libpq's postgres://user@/db and postgres://user@:port/db", () => {
+    const a = toPostgresUrl('postgresql://alice:p%40ss@/db?host=/run/pg');
+    expect(pgClientConfig(a).config).toMatchObject({ host: '/run/pg', user: 'alice', password: 'p@ss', database: 'db' });
+    const b = toPostgresUrl('postgres://alice@:5433/db?host=/run/pg');
+    expect(pgClientConfig(b).config).toMatchObject({ host: '/run/pg', port: 5433, user: 'alice' });
+    expect(pgClientConfig('postgres://alice:pw@:5433/db?host=/run/pg').config).toMatchObject({ port: 5433, user: 'alice', password: 'pw' });
+  });
+
+  it('shows the user, never the password', () => {
+    const d = new PgDriver(toPostgresUrl(sock.replace('pw', 'SECRETxyz')));
+    expect(d.description).toBe('postgres://alice:***@/db?host=%2Fvar%2Frun%2Fpostgresql');
+    expect(redactCatalogUrl(toPostgresUrl(sock.replace('pw', 'SECRETxyz')))).not.toContain('SECRETxyz');
+    void d.close();
+  });
+});
+
+describe("node-postgres's other URL settings", () => {
+  it('passes the ones node-postgres reads, with the types it takes', () => {
+    const c = pgClientConfig('postgres://h/db?lock_timeout=1234&statement_timeout=5s&idle_in_transaction_session_timeout=1.5%20min'
+      + '&replication=database&fallback_application_name=fb&client_encoding=UTF8&binary=true&keepalives=0&query_timeout=3000');
+    expect(c.config).toMatchObject({
+      lock_timeout: 1234, statement_timeout: 5000, idle_in_transaction_session_timeout: 90_000,
+      replication: 'database', fallback_application_name: 'fb', client_encoding: 'UTF8',
+    });
+    // node-postgres 8 parses binary but never uses it from a URL; libpq's keepalives it never read
+    expect(c.config).not.toHaveProperty('binary');
+    expect(c.config).not.toHaveProperty('keepalives');
+    expect(c.queryTimeoutMillis).toBe(3000);
+    expect(c.urlServerTimeouts).toEqual({ statement_timeout: 5000, idle_in_transaction_session_timeout: 90_000 });
+    expect(pgClientConfig('postgres://h/db?options=-c%20statement_timeout%3D9s').urlServerTimeouts).toEqual({ statement_timeout: null });
+  });
+
+  it('refuses a duration that is not one, naming it', () => {
+    const e = refusal(() => pgClientConfig('postgres://h/db?lock_timeout=soon'));
+    expect(e.code).toBe('INVALID_CATALOG_URL');
+    expect(e.message).toContain("lock_timeout 'soon' is not a duration");
+    expect(e.context).toMatchObject({ parameter: 'lock_timeout' });
+  });
+
+  it("takes the URL's query_timeout as the driver's query timeout; an explicit one wins", () => {
+    const d = new PgDriver('postgres://127.0.0.1:1/db?query_timeout=3000');
+    expect(d.queryTimeoutMillis).toBe(3000);
+    void d.close();
+    const d2 = new PgDriver({ url: 'postgres://127.0.0.1:1/db?query_timeout=3000', queryTimeoutMillis: 7000 });
+    expect(d2.queryTimeoutMillis).toBe(7000);
+    void d2.close();
+  });
+});
+
+describe('an SSL file parameter holding the key itself', () => {
+  const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n-----END PRIVATE KEY-----\n';
+  const base64 = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'.repeat(6);
+
+  it('is never shown: not in the message, its context or its cause', () => {
+    for (const [param, value] of [['sslkey', pem], ['sslkey', base64], ['sslcert', pem], ['sslrootcert', pem]] as const) {
+      const url = `postgres://u@h/db?sslmode=require&${param}=${encodeURIComponent(value)}`;
+      const e = refusal(() => pgClientConfig(url));
+      expect(e.code).toBe('INVALID_CATALOG_URL');
+      expect(e.message).toContain(`the ${param} parameter holds no file name`);
+      const seen = `${e.message} ${JSON.stringify(e.context)} ${String((e as { cause?: unknown }).cause ?? '')}`;
+      expect(seen).not.toContain('MIIEvQIBADAN');
+      expect(seen).not.toContain('BEGIN');
+      expect(e.context).toMatchObject({ parameter: param, file: '***' });
+    }
+    expect(redactCatalogUrl(`postgres://h/db?sslkey=${encodeURIComponent(base64)}`)).toBe('postgres://h/db?sslkey=***');
+  });
+});
+
+describe('ssl=no-verify', () => {
+  it('encrypts without verifying, as node-postgres takes it', () => {
+    expect(toPostgresUrl('postgres://h/db?ssl=no-verify')).toBe('postgres://h/db?sslmode=no-verify');
+    expect(toPostgresUrl('postgres://h/db?ssl=no-verify&sslmode=verify-full')).toBe('postgres://h/db?sslmode=verify-full');
+    expect(pgClientConfig('postgres://h/db?ssl=no-verify').config.ssl).toEqual({ rejectUnauthorized: false });
+    const c = resolveCatalogConfig({}, { LAKESOUL_PG_URL: 'postgres://u@h/db?ssl=no-verify' }) as { url: string };
+    expect(pgClientConfig(c.url).config.ssl).toEqual({ rejectUnauthorized: false });
   });
 });

@@ -207,6 +207,14 @@ describe('PgDriver over SSL (a self-signed certificate)', () => {
     expect(warnings.filter((w) => /SECURITY WARNING|sslmode/i.test(w))).toEqual([]);
   });
 
+  it("ssl=no-verify (node-postgres's) connects encrypted without verifying", async () => {
+    expect(await encrypted(`postgres://${userinfo}@${hostPort}/${db}?ssl=no-verify`)).toBe(true);
+    const config = resolveCatalogConfig({ url: `postgres://${hostPort}/${db}?ssl=no-verify` }, {
+      LAKESOUL_PG_USERNAME: decodeURIComponent(base.username), LAKESOUL_PG_PASSWORD: decodeURIComponent(base.password),
+    }) as { url: string };
+    expect(await encrypted(config.url)).toBe(true);
+  });
+
   it('a JDBC ssl=true with sslrootcert connects encrypted and verified', async () => {
     const port = base.port || '5432';
     const config = resolveCatalogConfig({}, {
@@ -220,5 +228,78 @@ describe('PgDriver over SSL (a self-signed certificate)', () => {
     }) as { url: string };
     // verify-full, as pgJDBC's ssl=true: a self-signed certificate the system does not trust is refused
     await failure(encrypted(unverified.url));
+  });
+});
+
+// Review of 0d4f760: a URL with no host (libpq's unix-socket form, or ?host=) lost its user and
+// password, and node-postgres's other URL settings (lock_timeout, statement_timeout...) were dropped.
+describe('catalog URLs with no host, and URL settings, on PostgreSQL', () => {
+  const admin = new pg.Client({ connectionString: testPgUrl() });
+  const role = `g3r_${uniq()}`;
+  const port = base.port || '5432';
+  let socketDir = '';
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'right'`);
+    const dirs = (await admin.query<{ d: string }>("SELECT current_setting('unix_socket_directories') AS d")).rows[0]!.d;
+    socketDir = dirs.split(',').map((d) => d.trim()).find((d) => d.startsWith('/') && existsSync(join(d, `.s.PGSQL.${port}`))) ?? '';
+  });
+  afterAll(async () => {
+    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await admin.end();
+  });
+
+  const whoAmI = async (config: ReturnType<typeof resolveCatalogConfig>) => {
+    const d = await PgDriver.connect({ url: (config as { url: string }).url, connectionTimeoutMillis: 5000 });
+    try {
+      return (await d.query<{ u: string; s: string }>("SELECT current_user AS u, coalesce(inet_server_addr()::text, 'socket') AS s")).rows[0]!;
+    } finally {
+      await d.close();
+    }
+  };
+
+  it('connects as the ?user= of postgres:///db?host=127.0.0.1, and as --pg-user / LAKESOUL_PG_USERNAME', async () => {
+    const bare = `postgres:///${db}?host=${base.hostname}&port=${port}`;
+    expect(await whoAmI(resolveCatalogConfig({ url: `${bare}&user=${role}&password=right` }, {}))).toMatchObject({ u: role });
+    expect(await whoAmI(resolveCatalogConfig({ url: bare, username: role, password: 'right' }, {}))).toMatchObject({ u: role });
+    expect(await whoAmI(resolveCatalogConfig({}, { LAKESOUL_PG_URL: bare, LAKESOUL_PG_USERNAME: role, LAKESOUL_PG_PASSWORD: 'right' }))).toMatchObject({ u: role });
+  });
+
+  it('connects over the unix socket as the URL or the environment says', async (ctx) => {
+    if (!socketDir) {
+      console.warn(`the test server has no unix socket on this machine: socket URLs not tested`);
+      ctx.skip();
+    }
+    const sock = `postgres:///${db}?host=${encodeURIComponent(socketDir)}&port=${port}`;
+    expect(await whoAmI(resolveCatalogConfig({ url: `${sock}&user=${role}&password=right` }, {}))).toEqual({ u: role, s: 'socket' });
+    expect(await whoAmI(resolveCatalogConfig({}, { LAKESOUL_PG_URL: sock, LAKESOUL_PG_USERNAME: role }))).toEqual({ u: role, s: 'socket' });
+    expect(await whoAmI(resolveCatalogConfig({ url: `postgres://${role}@:${port}/${db}?host=${encodeURIComponent(socketDir)}` }, {}))).toEqual({ u: role, s: 'socket' });
+  });
+
+  it("the URL's settings reach the server, its statement_timeout beating the driver's guard", async () => {
+    const url = `${roleUrl(role, 'right')}?lock_timeout=1234&statement_timeout=7s&application_name=g3app`
+      + '&options=-c%20idle_in_transaction_session_timeout%3D33s';
+    const d = await PgDriver.connect({ url, connectionTimeoutMillis: 5000 });
+    try {
+      const r = (await d.query<Record<string, string>>("SELECT current_setting('lock_timeout') AS lt, current_setting('statement_timeout') AS st, "
+        + "current_setting('idle_in_transaction_session_timeout') AS it, current_setting('application_name') AS an")).rows[0]!;
+      expect(r).toEqual({ lt: '1234ms', st: '7s', it: '33s', an: 'g3app' });
+    } finally {
+      await d.close();
+    }
+    // without them, the driver's guards (the query timeout + 10 s, half of it)
+    const d2 = await PgDriver.connect({ url: roleUrl(role, 'right'), queryTimeoutMillis: 60_000 });
+    const r2 = (await d2.query<Record<string, string>>("SELECT current_setting('statement_timeout') AS st, current_setting('idle_in_transaction_session_timeout') AS it")).rows[0]!;
+    await d2.close();
+    expect(r2).toEqual({ st: '70s', it: '30s' });
+  });
+
+  it("the URL's query_timeout bounds each statement as the driver's query timeout", async () => {
+    const d = await PgDriver.connect({ url: `${roleUrl(role, 'right')}?query_timeout=400`, connectionTimeoutMillis: 5000 });
+    const e = await failure(d.query('SELECT pg_sleep(3)'));
+    await d.close();
+    expect(e.code).toBe('CATALOG_TIMEOUT');
+    expect(e.context.timeoutMs).toBe(400);
   });
 });

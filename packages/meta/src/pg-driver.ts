@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
-import { redactCatalogUrl } from './catalog-config.js';
+import { parsePostgresUrl, plausibleFilePath, redactCatalogUrl, sslFlagMode } from './catalog-config.js';
 import { LakeSoulError } from './errors.js';
 import { abortedError, throwIfAborted } from './abort.js';
 import {
@@ -46,7 +46,8 @@ export interface PgDriverOptions {
   connectionTimeoutMillis?: number;
   /**
    * How long (ms) one statement (BEGIN, COMMIT and ROLLBACK included) may wait for its answer
-   * (default {@link DEFAULT_QUERY_TIMEOUT_MS}). Past it the connection is closed (never returned to
+   * (default: the URL's `query_timeout`, node-postgres's setting of that name, else
+   * {@link DEFAULT_QUERY_TIMEOUT_MS}). Past it the connection is closed (never returned to
    * the pool: its state is unknown), the statement is cancelled on the server (a cancel request), and
    * the call fails with `Catalog` `CATALOG_TIMEOUT` (retryable: the statement did not finish) — for a
    * COMMIT with `TRANSACTION_OUTCOME_UNKNOWN`, as when its connection is lost (it may have committed).
@@ -63,7 +64,8 @@ export interface PgDriverOptions {
    * {@link SERVER_TIMEOUT_MARGIN_MS}: ends a statement whose cancel request could not reach the
    * server) and `idle_in_transaction_session_timeout` (half the query timeout, at least 10 s: ends the
    * transaction of a client that vanished, releasing its locks) (default true). `false` for a pooler
-   * that must not see session settings (PgBouncer in transaction mode).
+   * that must not see session settings (PgBouncer in transaction mode). A guard the URL sets itself
+   * (`?statement_timeout=`, or in its `options`) is left as the URL has it.
    */
   serverTimeouts?: boolean;
 }
@@ -104,8 +106,36 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** How long {@link PgDriver.close} waits for cancel requests still on their way. */
 const CANCEL_WAIT_ON_CLOSE_MS = 1_000;
 
-/** Query parameters of a postgres URL passed to node-postgres as they are. */
-const PASSED_PARAMS = ['application_name', 'fallback_application_name', 'client_encoding', 'options', 'sslnegotiation'] as const;
+/**
+ * The query parameters node-postgres 8 reads from a connection string, besides the host, port,
+ * credentials and SSL ones `pgClientConfig` reads itself: `text` ones are passed as written,
+ * `duration` ones (PostgreSQL's, sent when connecting) as the number of milliseconds node-postgres
+ * takes. The others node-postgres ignores (libpq's `connect_timeout`, `keepalives`,
+ * `target_session_attrs`...; `binary`, which it parses but never uses), and so does `pgClientConfig`.
+ * `query_timeout` becomes {@link PgDriverOptions.queryTimeoutMillis} (see `pgClientConfig`).
+ */
+const URL_SETTINGS: Readonly<Record<string, 'text' | 'duration'>> = {
+  application_name: 'text', fallback_application_name: 'text', client_encoding: 'text', options: 'text',
+  sslnegotiation: 'text', replication: 'text',
+  statement_timeout: 'duration', lock_timeout: 'duration', idle_in_transaction_session_timeout: 'duration',
+};
+
+/** The server-side guards of {@link PgDriverOptions.serverTimeouts}. */
+const SERVER_GUARDS = ['statement_timeout', 'idle_in_transaction_session_timeout'] as const;
+
+/** Milliseconds in each unit PostgreSQL takes for a duration setting. */
+const DURATION_UNITS: Readonly<Record<string, number>> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration as PostgreSQL writes it (`5000`, `5s`, `1.5 min`; no unit: ms) in whole milliseconds;
+ * undefined when it is not one, or above 2147483647 ms (the most PostgreSQL takes).
+ */
+function durationMillis(value: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d*)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(value);
+  if (!m) return undefined;
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!);
+  return ms <= MAX_TIMER_MS ? ms : undefined;
+}
 
 /** The SSL modes of libpq (and node-postgres's `no-verify`). */
 const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']);
@@ -120,6 +150,13 @@ export interface PgClientConfig {
   plainFallback: boolean;
   /** The URL for messages: credentials in the userinfo, the password and other secrets masked. */
   description: string;
+  /** The URL's `query_timeout` (ms; absent, or 0: none). */
+  queryTimeoutMillis?: number;
+  /**
+   * The server-side guards ({@link PgDriverOptions.serverTimeouts}) the URL sets itself: the value of
+   * its parameter (ms), or `null` when its `options` sets it (`-c statement_timeout=...`).
+   */
+  urlServerTimeouts: Partial<Record<(typeof SERVER_GUARDS)[number], number | null>>;
 }
 
 /**
@@ -133,18 +170,29 @@ export interface PgClientConfig {
  *   certificate's CA, `verify-full` its CA and host name (node-postgres 8 verified everything for every
  *   mode, and warned about it on stderr). `sslrootcert`, `sslcert`, `sslkey` are files (read here;
  *   `sslrootcert=system` is the system CAs), `sslpassword` the key's passphrase; `ssl=true`/`false` is
- *   `verify-full`/`disable`. Without `sslmode`, env `PGSSLMODE` is read; SSL files alone mean `verify-full`;
- * - the schema's search_path is added to the URL's `options`.
+ *   `verify-full`/`disable`, `ssl=no-verify` (node-postgres's) `no-verify`. Without `sslmode`, env
+ *   `PGSSLMODE` is read; SSL files alone mean `verify-full`. An SSL file parameter holding the key or
+ *   certificate itself rather than a file name is never shown in an error;
+ * - the schema's search_path is added to the URL's `options`;
+ * - the other parameters node-postgres reads from a URL are passed as it would take them
+ *   (`application_name`, `options`, `client_encoding`, `replication`, `sslnegotiation`, and the
+ *   durations `statement_timeout`, `lock_timeout`, `idle_in_transaction_session_timeout`, which may
+ *   also be written with PostgreSQL's units, `5s`); its `query_timeout` is returned as
+ *   `queryTimeoutMillis`; the parameters node-postgres ignores are ignored;
+ * - a URL with no host (`postgres:///db?host=/run/postgresql&user=alice`, or libpq's
+ *   `postgres://alice@/db?host=...`) connects as node-postgres's own parser has it.
  * @throws LakeSoulError `InvalidArgument` `INVALID_CATALOG_URL` naming the part or parameter: a URL that
- *   does not parse, a malformed percent escape, an unknown `sslmode`, an unreadable SSL file.
+ *   does not parse, a malformed percent escape, an unknown `sslmode`, an unreadable SSL file, a duration
+ *   that is not one.
  */
 export function pgClientConfig(url: string, over: { user?: string; password?: string; schema?: string } = {}, env: Record<string, string | undefined> = process.env): PgClientConfig {
   const shown = redactCatalogUrl(url);
   const bad = (why: string, context: Record<string, string> = {}, cause?: unknown) => new LakeSoulError('InvalidArgument',
     `invalid catalog URL '${shown}': ${why}`, { code: 'INVALID_CATALOG_URL', context, cause });
   let u: URL;
+  let authority: { host: string; hostname: string };
   try {
-    u = new URL(url);
+    ({ u, ...authority } = parsePostgresUrl(url));
   } catch (e) {
     throw bad('expected postgres://user:password@host:port/db', {}, e);
   }
@@ -158,7 +206,7 @@ export function pgClientConfig(url: string, over: { user?: string; password?: st
   };
   const q = u.searchParams;
   const config: pg.ClientConfig = {};
-  const host = q.get('host') ?? decode(u.hostname, 'host').replace(/^\[(.*)\]$/, '$1');
+  const host = q.get('host') ?? decode(authority.hostname, 'host').replace(/^\[(.*)\]$/, '$1');
   if (host) config.host = host;
   const port = q.get('port') ?? u.port;
   if (port) {
@@ -171,18 +219,36 @@ export function pgClientConfig(url: string, over: { user?: string; password?: st
   const password = over.password ?? q.get('password') ?? (u.password ? decode(u.password, 'password') : undefined);
   if (user) config.user = user;
   if (password) config.password = password;
-  for (const k of PASSED_PARAMS) {
+  const duration = (k: string, v: string): number => {
+    const ms = durationMillis(v);
+    if (ms === undefined) throw bad(`${k} '${v}' is not a duration (milliseconds, or a number with a unit: 5s, 2min)`, { parameter: k });
+    return ms;
+  };
+  for (const [k, kind] of Object.entries(URL_SETTINGS)) {
     const v = q.get(k);
-    if (v !== null) (config as Record<string, unknown>)[k] = v;
+    if (v !== null) (config as Record<string, unknown>)[k] = kind === 'duration' ? duration(k, v) : v;
   }
+  const urlServerTimeouts: PgClientConfig['urlServerTimeouts'] = {};
+  for (const k of SERVER_GUARDS) {
+    const v = q.get(k);
+    if (v !== null) urlServerTimeouts[k] = duration(k, v);
+    else if (new RegExp(`(?:^|\\s)(?:-c\\s*|--)${k}\\s*=`).test(config.options ?? '')) urlServerTimeouts[k] = null;
+  }
+  const queryTimeout = q.get('query_timeout');
+  const queryTimeoutMillis = queryTimeout === null ? undefined : duration('query_timeout', queryTimeout);
   if (over.schema !== undefined) config.options = `${config.options ? `${config.options} ` : ''}-c search_path=${quoteIdent(over.schema)}`;
   const { ssl, mode } = sslOptions(q, env, bad);
   config.ssl = ssl;
-  const d = new URL(`postgres://${u.host}${u.pathname}`);
-  if (user) d.username = encodeURIComponent(user);
-  if (password) d.password = '***';
+  const d = new URL(`postgres://${authority.host}${u.pathname}`);
+  if (!authority.host && u.port && !q.has('port')) d.searchParams.set('port', u.port);
   for (const [k, v] of q) if (k !== 'user' && k !== 'password') d.searchParams.append(k, v);
-  return { config, sslMode: mode, plainFallback: mode === 'prefer', description: redactCatalogUrl(d.toString()).replace(':%2A%2A%2A@', ':***@') };
+  // written out: a URL with no host cannot hold a userinfo (libpq's and node-postgres's postgres://user@/db)
+  const userinfo = user ? `${encodeURIComponent(user)}${password ? ':***' : ''}@` : password ? ':***@' : '';
+  const description = redactCatalogUrl(d.toString().replace(/^postgres:\/\//, `postgres://${userinfo}`));
+  return {
+    config, sslMode: mode, plainFallback: mode === 'prefer', description, urlServerTimeouts,
+    ...(queryTimeoutMillis ? { queryTimeoutMillis } : {}),
+  };
 }
 
 /** The `ssl` option of node-postgres for the URL's SSL parameters (see `pgClientConfig`). */
@@ -191,8 +257,8 @@ function sslOptions(q: URLSearchParams, env: Record<string, string | undefined>,
   const sslFlag = q.get('ssl');
   let mode = q.get('sslmode') ?? undefined;
   if (mode === undefined && sslFlag !== null) {
-    mode = /^(true|1|on|yes)$/i.test(sslFlag) ? 'verify-full' : /^(false|0|off|no)$/i.test(sslFlag) ? 'disable' : undefined;
-    if (!mode) throw bad(`ssl must be true or false, not '${sslFlag}'`, { parameter: 'ssl' });
+    mode = sslFlagMode(sslFlag);
+    if (!mode) throw bad(`ssl must be true, false or no-verify, not '${sslFlag}'`, { parameter: 'ssl' });
   }
   mode ??= files.length > 0 ? 'verify-full' : env.PGSSLMODE || 'disable';
   if (!SSL_MODES.has(mode)) throw bad(`sslmode '${mode}' is not one of disable, allow, prefer, require, verify-ca, verify-full`, { parameter: 'sslmode' });
@@ -203,7 +269,11 @@ function sslOptions(q: URLSearchParams, env: Record<string, string | undefined>,
     try {
       return readFileSync(file, 'utf8');
     } catch (e) {
-      throw bad(`cannot read the ${param} file '${file}': ${(e as Error).message}`, { parameter: param, file }, e);
+      if (plausibleFilePath(file)) throw bad(`cannot read the ${param} file '${file}': ${(e as Error).message}`, { parameter: param, file }, e);
+      // the key or certificate itself, pasted in: never repeated (nor Node's error, which names it)
+      const what = param === 'sslkey' ? 'key' : 'certificate';
+      throw bad(`the ${param} parameter holds no file name (its ${file.length} characters look like the ${what} itself, not shown): ` +
+        `give the name of the file holding it (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, { parameter: param, file: '***' });
     }
   };
   const ssl: ConnectionOptions = {};
@@ -241,6 +311,8 @@ export class PgDriver implements SqlDriver {
   private readonly poolConfig: pg.PoolConfig;
   private plainFallback: boolean;
   private readonly serverTimeouts: boolean;
+  /** The guards the URL sets itself, which {@link serverTimeouts} leaves as the URL has them. */
+  private readonly urlServerTimeouts: PgClientConfig['urlServerTimeouts'];
   /** Cancel requests on their way, which {@link close} waits for (bounded). */
   private readonly cancels = new Set<Promise<void>>();
   private readonly max: number;
@@ -266,9 +338,10 @@ export class PgDriver implements SqlDriver {
     this.schema = options.schema;
     this.max = positiveInt(options.max, 10, 'max', this.description);
     this.connectionTimeoutMillis = positiveInt(options.connectionTimeoutMillis, 10_000, 'connectionTimeoutMillis', this.description);
-    this.queryTimeoutMillis = Math.min(MAX_TIMER_MS, positiveInt(options.queryTimeoutMillis, DEFAULT_QUERY_TIMEOUT_MS, 'queryTimeoutMillis', this.description));
+    this.queryTimeoutMillis = Math.min(MAX_TIMER_MS, positiveInt(options.queryTimeoutMillis ?? client.queryTimeoutMillis, DEFAULT_QUERY_TIMEOUT_MS, 'queryTimeoutMillis', this.description));
     this.plainFallback = client.plainFallback;
     this.serverTimeouts = options.serverTimeouts !== false;
+    this.urlServerTimeouts = client.urlServerTimeouts;
     this.poolConfig = {
       ...client.config,
       max: this.max,
@@ -286,13 +359,21 @@ export class PgDriver implements SqlDriver {
     pool.on('error', () => {});
     if (this.serverTimeouts) {
       // PostgreSQL's settings take at most 2147483647 ms as well
-      const statement = Math.min(MAX_TIMER_MS, this.queryTimeoutMillis + SERVER_TIMEOUT_MARGIN_MS);
-      const idle = Math.max(Math.ceil(this.queryTimeoutMillis / 2), 10_000);
+      const ours = {
+        statement_timeout: Math.min(MAX_TIMER_MS, this.queryTimeoutMillis + SERVER_TIMEOUT_MARGIN_MS),
+        idle_in_transaction_session_timeout: Math.max(Math.ceil(this.queryTimeoutMillis / 2), 10_000),
+      };
+      // The URL's own value wins (set again here: node-postgres does not send a 0); one its `options`
+      // sets is left alone.
+      const sets = SERVER_GUARDS.filter((k) => this.urlServerTimeouts[k] !== null)
+        .map((k) => `SET ${k} = ${this.urlServerTimeouts[k] ?? ours[k]}`).join('; ');
       // Queued before the first statement of the new connection, which waits for it (and its timeout
       // covers it). Best effort: a pooler refusing it leaves the client-side timeout alone.
-      pool.on('connect', (client) => {
-        client.query(`SET statement_timeout = ${statement}; SET idle_in_transaction_session_timeout = ${idle}`).catch(() => {});
-      });
+      if (sets) {
+        pool.on('connect', (client) => {
+          client.query(sets).catch(() => {});
+        });
+      }
     }
     return pool;
   }
