@@ -31,7 +31,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { abortableSleep, throwIfAborted } from './abort.js';
-import { ownProcessStart, processActivity, processAlive, processStartTime } from './process-alive.js';
+import { ownProcessStart, processActivity, processAlive, processCommandLine, processStartTime, processUid } from './process-alive.js';
+import { readOnlyCatalogError } from './pglite-driver.js';
 import { LakeSoulError, type LakeSoulErrorKind } from './errors.js';
 import { mapSqlError, type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult } from './sql-driver.js';
 
@@ -65,6 +66,64 @@ export function readCatalogServerInfo(dataDir: string): CatalogServerInfo | unde
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How long a claim whose socket is not there yet is taken as a server that is starting (it claims the
+ * directory before PGlite starts, and listens after): an older one, whose process is not known to be
+ * the one that wrote it, is stale.
+ */
+const UNPROVEN_CLAIM_GRACE_MS = 30_000;
+
+/**
+ * Whether the process a server file names (`info`, read from `dataDir`'s) is alive and is that server.
+ * A live pid alone is not enough: a file without the process's start (written by an older version, or
+ * where there is no `/proc`) may name a pid another process has taken since, which `catalog-server
+ * --stop` then killed, and for which every command waited. So the process must be the one that
+ * started then (the start recorded and matched through `/proc`), or, where that cannot be told, a
+ * process whose command line holds `catalog-server` when the role is a catalog server's (Linux), or one
+ * whose socket is there (or a claim younger than 30 s: the server is starting). pid 1 never serves.
+ */
+export function catalogServerAlive(info: CatalogServerInfo, dataDir?: string): boolean {
+  if (!Number.isInteger(info.pid) || info.pid <= 1) return false;
+  if (!processAlive(info.pid, info.start)) return false;
+  if (info.pid === process.pid) return true;
+  if (info.start !== undefined && processStartTime(info.pid) === info.start) return true;
+  const cmdline = processCommandLine(info.pid);
+  if (cmdline !== undefined && info.role?.includes('catalog-server')) return cmdline.includes('catalog-server');
+  try {
+    if (statSync(info.socket).isSocket()) return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return true; // another user's private directory: cannot tell
+  }
+  if (dataDir === undefined) return false;
+  try {
+    return Date.now() - statSync(join(dataDir, CATALOG_SERVER_FILE)).mtimeMs < UNPROVEN_CLAIM_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The user id of the process a server file names, when it is another user's: its process (`/proc`),
+ * else its socket's owner. Undefined when it is this user's, or unknown.
+ */
+export function catalogServerForeignUid(info: CatalogServerInfo): number | undefined {
+  if (typeof process.getuid !== 'function') return undefined;
+  let uid = processUid(info.pid);
+  if (uid === undefined) {
+    try { uid = statSync(info.socket).uid; } catch { try { uid = statSync(dirname(info.socket)).uid; } catch { return undefined; } }
+  }
+  return uid === process.getuid() ? undefined : uid;
+}
+
+/** The error for a catalog served by another user's process: its socket is theirs alone (mode 0700). */
+export function foreignCatalogServerError(dataDir: string, info: CatalogServerInfo, uid: number): LakeSoulError {
+  return new LakeSoulError('PermissionDenied',
+    `the embedded catalog ${dataDir} is served by process ${info.pid}${info.role ? ` (${info.role})` : ''} of another user (user id ${uid}), ` +
+    `whose socket only that user may use: run the command as that user; an embedded catalog belongs to one user (keep a catalog several users share on PostgreSQL: LAKESOUL_PG_URL)`,
+    { context: { dataDir, pid: info.pid, uid } });
 }
 
 /** A claim on serving a directory: the socket path to listen on, and the release of the claim. */
@@ -112,7 +171,7 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
   const path = join(dataDir, CATALOG_SERVER_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     const held = readCatalogServerInfo(dataDir);
-    if (held && processAlive(held.pid, held.start)) return undefined;
+    if (held && catalogServerAlive(held, dataDir)) return undefined;
     if (held) {
       try { unlinkSync(path); } catch { /* someone else cleaned up */ }
       // the dead server's private socket directory (a killed server left it in TMPDIR)
@@ -126,7 +185,7 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw e;
+      throw readOnlyCatalogError(dataDir, e, `its server file ${CATALOG_SERVER_FILE}`) ?? e;
     }
     const start = ownProcessStart();
     writeSync(fd, JSON.stringify({ pid: process.pid, socket, ...(role ? { role } : {}), ...(start ? { start } : {}) } satisfies CatalogServerInfo));
@@ -264,6 +323,9 @@ export interface ServeCatalogOptions {
   transactionIdleMs?: number;
 }
 
+/** The longest delay `setTimeout` takes (2^31-1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Default {@link ServeCatalogOptions.transactionIdleMs}: catalog transactions take milliseconds. */
 export const TRANSACTION_IDLE_MS = 15_000;
 
@@ -305,7 +367,14 @@ export async function serveCatalog(driver: SqlDriver, claim: CatalogServerClaim,
   let idleTimer: NodeJS.Timeout | undefined;
   const armIdle = (): void => {
     if (!options.onIdle || clients.size > 0) return;
-    idleTimer = setTimeout(options.onIdle, idleMs);
+    // setTimeout takes at most 2^31-1 ms (24.8 days) and fires at once for more (the server stopped
+    // as it started): a longer idle time is waited for in steps
+    const until = Date.now() + idleMs;
+    const step = (): void => {
+      const left = until - Date.now();
+      idleTimer = left > MAX_TIMER_MS ? setTimeout(step, MAX_TIMER_MS) : setTimeout(options.onIdle!, Math.max(0, left));
+    };
+    step();
   };
   const server: Server = createServer((socket) => {
     clearTimeout(idleTimer);
@@ -773,11 +842,14 @@ export async function resolveEmbeddedDriver(dataDir: string, openDirect: () => P
   const wait = () => abortableSleep(25, undefined, 'waiting for the catalog server');
   for (;;) {
     const info = readCatalogServerInfo(dataDir);
-    if (info && info.pid !== process.pid && processAlive(info.pid, info.start)) {
+    if (info && info.pid !== process.pid && catalogServerAlive(info, dataDir)) {
       lastServer = info;
       try {
         return { driver: await SocketDriver.connect(info.socket, `${dataDir} (served by process ${info.pid})`, info), server: info };
       } catch (e) {
+        // another user's server: its socket will not let this user in, however long it is waited for
+        const foreign = (e as NodeJS.ErrnoException).code === 'EACCES' ? catalogServerForeignUid(info) : undefined;
+        if (foreign !== undefined) throw foreignCatalogServerError(dataDir, info, foreign);
         if (Date.now() > deadline) {
           throw new LakeSoulError('Catalog',
             `the embedded catalog ${dataDir} is served by process ${info.pid}, whose socket ${info.socket} does not answer (${(e as Error).message}): stop that process (\`kill ${info.pid}\`) and run the command again`,

@@ -4,7 +4,7 @@
  * may open a directory at a time; within that process, every driver on a directory shares one PGlite.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, fsyncSync, linkSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, existsSync, fsyncSync, linkSync, lstatSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Extension, Extensions, PGlite } from '@electric-sql/pglite';
@@ -205,6 +205,102 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** This process's user id, or undefined where the platform has none (Windows). */
+function ownUid(): number | undefined {
+  return typeof process.getuid === 'function' ? process.getuid() : undefined;
+}
+
+/** The name of user `uid` in `/etc/passwd`, where it is there. */
+function userName(uid: number): string | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+    return line?.split(':')[0] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `user NAME (id N)`, or `user id N` where the name is unknown. */
+function describeUser(uid: number): string {
+  const name = userName(uid);
+  return name ? `user ${name} (id ${uid})` : `user id ${uid}`;
+}
+
+/**
+ * Refuses an embedded catalog directory owned by another user, as PostgreSQL refuses such a data
+ * directory. PGlite writes new files as whoever runs it, some of them private (mode 0600): one command
+ * run on another user's catalog (`sudo lakesoul-ts …`, or a second user of a shared home) left files
+ * its owner could not read, and every command of the owner then failed with PGlite's `Aborted()`.
+ */
+function refuseForeignDataDir(dataDir: string, real: string): void {
+  const me = ownUid();
+  if (me === undefined) return;
+  const owner = statSync(real).uid;
+  if (owner === me) return;
+  throw new LakeSoulError('PermissionDenied',
+    `the embedded catalog ${dataDir} belongs to ${describeUser(owner)}, not to this process's ${describeUser(me)}: ` +
+    'PostgreSQL\'s files written by another user would lock its owner out of the catalog, so it is opened only by its owner. ' +
+    `Run the command as that user (e.g. \`sudo -u ${userName(owner) ?? `'#${owner}'`} …\`), or, if the catalog is now this user's, give it to this user (\`chown -R ${me} ${real}\`, as root)`,
+    { context: { dataDir, owner, uid: me } });
+}
+
+/**
+ * The error to throw for `e`, raised while creating `what` in an embedded catalog directory, when `e`
+ * says the directory cannot be written (EACCES, EPERM, EROFS: a read-only home or mount); undefined
+ * for other errors. PGlite writes into its directory on every open (a lock, its log, a checkpoint),
+ * so a read-only catalog cannot be opened at all.
+ */
+export function readOnlyCatalogError(dataDir: string, e: unknown, what: string): LakeSoulError | undefined {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return undefined;
+  const why = code === 'EROFS' ? 'its file system is mounted read-only' : 'this user may not write there';
+  return new LakeSoulError('PermissionDenied',
+    `the embedded catalog ${dataDir} cannot be opened: an embedded (PGlite) catalog needs write access to its directory, even to read, ` +
+    `and creating ${what} there failed (${code}: ${why}). Copy the home to a writable place (\`cp -a\`) and use the copy, make the directory writable, ` +
+    'or keep the catalog on a PostgreSQL server (LAKESOUL_PG_URL)',
+    { context: { dataDir, errno: code }, cause: e });
+}
+
+/**
+ * The first file or directory under `dir` that this process cannot write: owned by another user, or
+ * without write permission for it (root may write anything it owns). Undefined when there is none, or
+ * where user ids are unknown. At most `limit` entries are looked at.
+ */
+export function unwritableCatalogEntry(dir: string, limit = 20_000): { path: string; owner: number; why: string } | undefined {
+  const me = ownUid();
+  if (me === undefined) return undefined;
+  const pending = [dir];
+  let seen = 0;
+  while (pending.length > 0 && seen < limit) {
+    const path = pending.shift()!;
+    seen++;
+    let st;
+    try { st = lstatSync(path); } catch { continue; }
+    if (st.isSymbolicLink()) continue;
+    if (st.uid !== me) return { path, owner: st.uid, why: `belongs to ${describeUser(st.uid)}` };
+    try { accessSync(path, fsConstants.W_OK); } catch { return { path, owner: st.uid, why: 'is not writable (its mode)' }; }
+    if (st.isDirectory()) {
+      try { for (const name of readdirSync(path).sort()) pending.push(join(path, name)); } catch { return { path, owner: st.uid, why: 'cannot be listed' }; }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why PGlite failed to start on `dataDir`, when a file in it is not this user's to write: PGlite
+ * then stops with a bare `Aborted()`. Empty when every file is writable.
+ */
+function unwritableFileHint(dataDir: string | undefined): string {
+  if (!dataDir) return '';
+  let found;
+  try { found = unwritableCatalogEntry(realpathSync(dataDir)); } catch { return ''; }
+  if (!found) return '';
+  const me = ownUid();
+  return `. ${found.path} ${found.why}, not this process's ${describeUser(me!)} (another user opened this catalog, e.g. with sudo): ` +
+    `PGlite cannot start on files it cannot write. Give them back to the catalog's owner (as root: \`chown -R ${me} ${realpathSync(dataDir)}\`, ` +
+    'or `chmod -R u+w` it) and run the command again';
+}
+
 /**
  * Takes the directory's lock file (pid and start time inside). PGlite is a single session: two
  * processes on one directory would corrupt it, so a second process gets a clear error instead. A lock
@@ -220,7 +316,13 @@ function lockDataDir(dataDir: string): () => void {
   const text = start ? `${process.pid} ${start}` : String(process.pid);
   const deadline = Date.now() + 2 * UNREADABLE_LOCK_GRACE_MS;
   while (Date.now() < deadline) {
-    if (createWithText(path, text)) {
+    let created: boolean;
+    try {
+      created = createWithText(path, text);
+    } catch (e) {
+      throw readOnlyCatalogError(dataDir, e, 'its lock file') ?? e;
+    }
+    if (created) {
       let released = false;
       return () => {
         if (released) return;
@@ -285,6 +387,7 @@ interface SharedPGlite {
 function dataDirKey(dataDir: string): string {
   makeDirectorySync(dataDir, 0o700);
   const real = realpathSync(dataDir);
+  refuseForeignDataDir(dataDir, real);
   try {
     if ((statSync(real).mode & 0o077) !== 0) chmodSync(real, 0o700);
   } catch {
@@ -399,8 +502,10 @@ export class PGliteDriver implements SqlDriver {
       }
       if (e instanceof LakeSoulError) throw e;
       const custom = Object.entries(options.settings ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
-      const hint = custom ? ` (check the settings passed to it: ${custom})` : '';
-      throw new LakeSoulError('Catalog', `cannot open the embedded catalog at ${options.dataDir ?? 'memory://'}: ${(e as Error)?.message ?? e}${hint}`, {
+      const unwritable = unwritableFileHint(options.dataDir);
+      const hint = (custom ? ` (check the settings passed to it: ${custom})` : '') + unwritable;
+      const why = String((e as Error)?.message ?? e);
+      throw new LakeSoulError('Catalog', `cannot open the embedded catalog at ${options.dataDir ?? 'memory://'}: ${unwritable ? why.replace(/\.\s*$/, '') : why}${hint}`, {
         code: 'CATALOG_UNAVAILABLE', context: { dataDir: options.dataDir }, cause: e,
       });
     }

@@ -78,3 +78,24 @@ export function processActivity(pid: number): ProcessActivity | undefined {
   const cpuTicks = Number(fields[11]) + Number(fields[12]);
   return Number.isFinite(cpuTicks) ? { stopped: fields[0] === 'T' || fields[0] === 't', cpuTicks } : undefined;
 }
+
+/** The command line of process `pid` (`/proc/<pid>/cmdline`, arguments joined by spaces); undefined where there is no `/proc` or no such process. */
+export function processCommandLine(pid: number): string | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return text.length > 0 ? text.replace(/\0+$/, '').split('\0').join(' ') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real user id process `pid` runs as (`/proc/<pid>/status`); undefined where there is no `/proc` or no such process. */
+export function processUid(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:'));
+    const uid = Number(line?.split(/\s+/)[1]);
+    return Number.isInteger(uid) ? uid : undefined;
+  } catch {
+    return undefined;
+  }
+}
