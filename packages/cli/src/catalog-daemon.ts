@@ -14,8 +14,8 @@ import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CATALOG_SERVER_FILE, claimCatalogServer, clearCatalogServerStarting, LakeSoulError, markCatalogServerStarting, ownProcessStart, PGliteDriver, processAlive, readCatalogServerInfo,
-  serveCatalog, startingCatalogServer, type SqlDriver,
+  CATALOG_SERVER_FILE, catalogServerAlive, catalogServerForeignUid, claimCatalogServer, clearCatalogServerStarting, foreignCatalogServerError, LakeSoulError, markCatalogServerStarting,
+  ownProcessStart, PGliteDriver, processAlive, readCatalogServerInfo, serveCatalog, startingCatalogServer, type CatalogServerInfo, type SqlDriver,
 } from '@lakesoul-ts/meta';
 
 /** The role the background server writes in the home's server file. */
@@ -29,10 +29,34 @@ export function catalogServerEnabled(env: NodeJS.ProcessEnv = process.env): bool
   return !/^(off|0|false|no)$/i.test(env.LAKESOUL_CATALOG_SERVER ?? '');
 }
 
-/** Idle seconds from `LAKESOUL_CATALOG_SERVER_IDLE` (default {@link DEFAULT_CATALOG_SERVER_IDLE_S}). */
+/**
+ * Idle seconds from `LAKESOUL_CATALOG_SERVER_IDLE` (default {@link DEFAULT_CATALOG_SERVER_IDLE_S},
+ * also for an invalid value: this is `catalog-server --idle`'s default, computed for every command;
+ * {@link checkCatalogServerIdleEnv} refuses an invalid value where it is used).
+ */
 export function catalogServerIdleSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.LAKESOUL_CATALOG_SERVER_IDLE);
-  return env.LAKESOUL_CATALOG_SERVER_IDLE !== undefined && Number.isFinite(v) && v > 0 ? v : DEFAULT_CATALOG_SERVER_IDLE_S;
+  const v = parseIdleSeconds(env.LAKESOUL_CATALOG_SERVER_IDLE);
+  return v ?? DEFAULT_CATALOG_SERVER_IDLE_S;
+}
+
+/** A positive, finite number of seconds written as a decimal number; undefined otherwise. */
+function parseIdleSeconds(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)) return undefined;
+  const v = Number(text);
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+/**
+ * Refuses an invalid `LAKESOUL_CATALOG_SERVER_IDLE` (`0`, `-1`, `abc`: not a positive number of
+ * seconds), which was taken as the default without a word. Unset or empty: no error.
+ * @throws LakeSoulError `InvalidArgument` naming the variable and its value.
+ */
+export function checkCatalogServerIdleEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const text = env.LAKESOUL_CATALOG_SERVER_IDLE;
+  if (text === undefined || text.trim() === '' || parseIdleSeconds(text) !== undefined) return;
+  throw new LakeSoulError('InvalidArgument',
+    `LAKESOUL_CATALOG_SERVER_IDLE=${JSON.stringify(text)} is not a positive number of seconds: set it to how long the background catalog server waits for a client (e.g. 300), or unset it for the default (${DEFAULT_CATALOG_SERVER_IDLE_S} s)`,
+    { context: { option: 'LAKESOUL_CATALOG_SERVER_IDLE', value: text } });
 }
 
 /**
@@ -61,7 +85,14 @@ export function removeCorruptServerFile(dataDir: string): boolean {
  */
 export function startCatalogServerInBackground(dataDir: string): number | undefined {
   const info = readCatalogServerInfo(dataDir);
-  if (info && processAlive(info.pid, info.start)) return undefined;
+  if (info && catalogServerAlive(info, dataDir)) return undefined;
+  try {
+    checkCatalogServerIdleEnv();
+  } catch (e) {
+    // the command is done: say why no server keeps the catalog open for the next one
+    process.stderr.write(`warning: no background catalog server started: ${(e as Error).message}\n`);
+    return undefined;
+  }
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const child = spawn(process.execPath, [...process.execArgv, bin, '--catalog', dataDir, 'catalog-server', '--idle', String(catalogServerIdleSeconds())], {
     detached: true, stdio: 'ignore', env: process.env,
@@ -87,6 +118,8 @@ export interface RunCatalogServerOptions {
  * when another process holds the directory.
  */
 export async function runCatalogServer(dataDir: string, options: RunCatalogServerOptions): Promise<void> {
+  checkCatalogServerIdleEnv();
+  if (!(options.idleSeconds > 0)) throw new LakeSoulError('InvalidArgument', `--idle must be a positive number of seconds (got ${options.idleSeconds})`, { context: { option: '--idle' } });
   // a corrupt server file is a stale claim: it is replaced (it kept every server out)
   if (removeCorruptServerFile(dataDir)) options.note(`replaced the corrupt server file ${join(dataDir, CATALOG_SERVER_FILE)}`);
   const claim = claimCatalogServer(dataDir, CATALOG_SERVER_ROLE);
@@ -154,16 +187,24 @@ function rewriteClaim(dataDir: string, socket: string): void {
  * catalog). A server a command has just started in the background is waited for (up to 10 s) and
  * stopped too. Returns the stopped process's pid, or undefined when none was running.
  */
-export async function stopCatalogServer(dataDir: string): Promise<number | undefined> {
+export async function stopCatalogServer(dataDir: string, note: (line: string) => void = (line) => { process.stderr.write(`${line}\n`); }): Promise<number | undefined> {
   let info = readCatalogServerInfo(dataDir);
-  if (!info || !processAlive(info.pid, info.start)) {
+  if (info && processAlive(info.pid, info.start) && !catalogServerAlive(info, dataDir)) removeStaleServerFile(dataDir, info, note);
+  if (!info || !catalogServerAlive(info, dataDir)) {
     const starting = startingCatalogServer(dataDir);
     if (starting === undefined) return undefined;
     // it either claims the home (then it is stopped below) or exits (another server had it)
     for (let i = 0; i < 400 && processAlive(starting) && readCatalogServerInfo(dataDir)?.pid !== starting; i++) await new Promise((res) => setTimeout(res, 25));
     info = readCatalogServerInfo(dataDir);
-    if (!info || !processAlive(info.pid, info.start)) return undefined;
+    if (!info || !catalogServerAlive(info, dataDir)) return undefined;
   }
+  // never signal init or this very process, whatever a file says
+  if (info.pid <= 1 || info.pid === process.pid) {
+    removeStaleServerFile(dataDir, info, note);
+    return undefined;
+  }
+  const foreign = catalogServerForeignUid(info);
+  if (foreign !== undefined && process.getuid?.() !== 0) throw foreignCatalogServerError(dataDir, info, foreign);
   if (info.role !== CATALOG_SERVER_ROLE) {
     throw new LakeSoulError('InvalidArgument', `the embedded catalog ${dataDir} is served by ${info.role ?? 'another program'} (process ${info.pid}), not by a background catalog server: stop that program itself (Ctrl-C in its terminal, or \`kill ${info.pid}\`)`,
       { context: { dataDir, pid: info.pid } });
@@ -182,4 +223,16 @@ export async function stopCatalogServer(dataDir: string): Promise<number | undef
   // a server that died without letting go (killed outright): its claim goes with it
   if (readCatalogServerInfo(dataDir)?.pid === info.pid) rmSync(join(dataDir, CATALOG_SERVER_FILE), { force: true });
   return info.pid;
+}
+
+/**
+ * Removes a server file that names a live process which is not its catalog server
+ * ({@link catalogServerAlive}: a pid taken by another process since an older version wrote the file),
+ * saying so through `note`.
+ */
+function removeStaleServerFile(dataDir: string, info: CatalogServerInfo, note: (line: string) => void): void {
+  const path = join(dataDir, CATALOG_SERVER_FILE);
+  if (readCatalogServerInfo(dataDir)?.pid !== info.pid) return;
+  rmSync(path, { force: true });
+  note(`removed the stale server file ${path}: process ${info.pid}, which it names, is not a catalog server of this home (its pid was taken by another program)`);
 }
