@@ -9,8 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Readable, Writable } from 'node:stream';
-import { run } from './commands.js';
+import { cliInProcess, type Ran } from './test-support/run-in-process.js';
 import { HOME_MARKER } from './home-location.js';
 import { CATALOG_SERVER_FILE } from '@lakesoul-ts/meta';
 
@@ -29,16 +28,8 @@ afterAll(() => {
 });
 
 /** The CLI on the home `<dir>/<home>`, in `dir`. */
-async function cli(home: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { add(String(chunk)); cb(); } });
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    const code = await run(['--home', join(dir, home), ...args], { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }), stdin: Readable.from([]) });
-    return { code, out, err };
-  } finally { process.chdir(cwd); }
+function cli(home: string, ...args: string[]): Promise<Ran> {
+  return cliInProcess(dir, args, '', home);
 }
 
 const parquetUnder = (d: string): string[] => (existsSync(d) ? readdirSync(d, { recursive: true }) as string[] : []).filter((f) => f.endsWith('.parquet')).sort();

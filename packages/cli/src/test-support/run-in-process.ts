@@ -9,15 +9,15 @@ import { run } from '../commands.js';
 /** What one run printed and its exit code. */
 export interface Ran { code: number; out: string; err: string }
 
-/** Runs the CLI with `args` on the home of `dir`, in `dir` (`stdin`: what standard input holds). */
-export async function cliInProcess(dir: string, args: string[], stdin?: string): Promise<Ran> {
+/** Runs the CLI with `args` on the home of `dir` (`<dir>/<home>`, `home` by default), in `dir` (`stdin`: what standard input holds). */
+export async function cliInProcess(dir: string, args: string[], stdin?: string, home = 'home'): Promise<Ran> {
   let out = '';
   let err = '';
   const sink = (add: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { add(String(chunk)); cb(); } });
   const cwd = process.cwd();
   process.chdir(dir);
   try {
-    const code = await run(['--home', join(dir, 'home'), ...args], { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }), ...(stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(stdin)]) }) });
+    const code = await run(['--home', join(dir, home), ...args], { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }), ...(stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(stdin)]) }) });
     return { code, out, err };
   } finally { process.chdir(cwd); }
 }
