@@ -1,11 +1,12 @@
 // The background catalog server's own checks: a server file naming a process that is no catalog
 // server is not signalled, and LAKESOUL_CATALOG_SERVER_IDLE is refused when it is no idle time.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CATALOG_SERVER_FILE, LakeSoulError } from '@lakesoul-ts/meta';
+import { cliInProcess } from './test-support/run-in-process.js';
 import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, checkCatalogServerIdleEnv, runCatalogServer, stopCatalogServer } from './catalog-daemon.js';
 
 const dirs: string[] = [];
@@ -15,6 +16,23 @@ function tempDir(): string {
   return d;
 }
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+describe('catalog-server --status', () => {
+  it('does not report a process named by a server file that is no catalog server as the server', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'home', 'catalog'), { recursive: true });
+    const sleep = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dir, 'home', 'catalog', CATALOG_SERVER_FILE), JSON.stringify({ pid: sleep.pid, socket: join(dir, 'gone', 'catalog.sock'), role: CATALOG_SERVER_ROLE }));
+      const r = await cliInProcess(dir, ['catalog-server', '--status']);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain(`no catalog server for ${join(dir, 'home', 'catalog')} (process ${sleep.pid}, which claimed it, is gone or is no catalog server`);
+      expect(sleep.exitCode).toBeNull();
+    } finally {
+      sleep.kill();
+    }
+  });
+});
 
 describe('catalog-server --stop', () => {
   it('does not kill a process named by a server file that is no catalog server (an old file, its pid reused)', async () => {

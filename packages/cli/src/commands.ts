@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type RecordBatch, Schema } from 'apache-arrow';
-import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, processAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, catalogServerAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { CleanupProgress, ImportImagesResult, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -1478,11 +1478,13 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
           return;
         }
         const info = readCatalogServerInfo(dataDir);
-        const alive = info !== undefined && processAlive(info.pid, info.start);
+        // the process a file names must be a catalog server (its start time, command line or socket):
+        // a file without a start time could name any process that took the pid since
+        const alive = info !== undefined && catalogServerAlive(info, dataDir);
         const starting = alive ? undefined : startingCatalogServer(dataDir);
         out(alive ? `catalog server for ${dataDir}: process ${info.pid} (${info.role ?? 'unknown'}), socket ${info.socket}`
           : starting !== undefined ? `catalog server for ${dataDir}: process ${starting} is starting`
-            : `no catalog server for ${dataDir}${info ? ` (process ${info.pid}, which claimed it, is gone; the next command takes the claim over)` : ''}`);
+            : `no catalog server for ${dataDir}${info ? ` (process ${info.pid}, which claimed it, is gone or is no catalog server; the next command takes the claim over)` : ''}`);
         return;
       }
       if (o.stop) {
