@@ -30,6 +30,8 @@ afterAll(async () => {
 });
 
 for (const [label, open] of backends) {
+  // The test command (scripts/test-env.mjs) always provides LAKESOUL_TEST_PG_URL; a bare
+  // `vitest run` of this file without it runs the PGlite half only.
   describe.skipIf(label === 'PostgreSQL' && !process.env.LAKESOUL_TEST_PG_URL)(`foreignClaimsUnder on ${label}`, () => {
     let catalog: Catalog;
     beforeAll(async () => {
