@@ -1582,6 +1582,9 @@ export async function run(argv: string[], io: CliIO = { stdout: process.stdout, 
       if (e.code === 'commander.invalidArgument') return ExitCode.invalidInput;
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
+    // a reader that stopped early (`scan t | head -2`) closed the pipe: a quiet end, as bin.ts's handler
+    // of the stream's 'error' makes it, also when a write's rejection gets here first
+    if ((e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return ExitCode.ok;
     io.stderr.write(`error: ${errorMessage(e)}\n`);
     if (process.env.LAKESOUL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
     return exitCodeOf(e);
