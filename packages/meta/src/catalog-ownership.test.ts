@@ -28,32 +28,26 @@ function tryChown(path: string, uid: number): boolean {
   try { chownSync(path, uid, uid); return true; } catch { return false; }
 }
 
-/** Whether `runuser` can run a command as nobody here (root on Linux with util-linux). */
-const canRunAsNobody = isRoot && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
-
-/** The built package the runs as nobody import. */
+/** The built package the runs without file-permission overrides import (readable by its owner, root). */
 const builtMeta = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
-/**
- * Whether nobody can read the built package: a checkout under a private directory (`mktemp -d`,
- * mode 0700, as ci-locally's fresh clone is) cannot be reached by another user, and these two tests
- * cannot be set up there without changing the mode of a directory that is not the test's. They run
- * where the checkout is readable (a developer's or CI's usual checkout).
- */
-const nobodyReadsPackage = canRunAsNobody
-  && spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', `require('node:fs').accessSync(${JSON.stringify(builtMeta)})`]).status === 0;
+/** root without the capabilities that let it write any file: permissions apply to it as to another user. */
+const NO_OVERRIDE = ['--bounding-set', '-dac_override,-dac_read_search,-fowner', '--inh-caps=-all', '--'];
+
+/** Whether `setpriv` (util-linux) can drop them here (root on Linux). */
+const canDropOverride = isRoot && spawnSync('setpriv', [...NO_OVERRIDE, 'true']).status === 0;
 
 /**
- * Runs `PGliteDriver.open` on `dir` as user nobody, through the built package (packages/meta/dist:
- * `pnpm --filter @lakesoul-ts/meta build` after changing it), and returns what it printed.
+ * Runs `PGliteDriver.open` on `dir` as root without the capabilities to override file permissions,
+ * through the built package (packages/meta/dist: `pnpm --filter @lakesoul-ts/meta build` after
+ * changing it), and returns what it printed. (As user nobody, these runs could not import a checkout
+ * under a private directory, such as ci-locally's fresh clone.)
  */
-function openAsNobody(dir: string): string {
+function openWithoutOverride(dir: string): string {
   const script = `const { PGliteDriver } = await import(${JSON.stringify(builtMeta)});
 try { const d = await PGliteDriver.open({ dataDir: ${JSON.stringify(dir)} }); await d.close(); console.log('OPENED'); }
 catch (e) { console.log(e.kind + ': ' + e.message); }`;
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script], {
-    encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: '/tmp', TMPDIR: '/tmp' },
-  });
+  const r = spawnSync('setpriv', [...NO_OVERRIDE, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   return `${r.stdout}${r.stderr}`;
 }
 
@@ -87,32 +81,27 @@ describe('an embedded catalog directory of another user', () => {
     expect(unwritableCatalogEntry(dir)).toMatchObject({ path: join(dir, 'pg_logical', 'replorigin_checkpoint'), owner: NOBODY });
   });
 
-  it.runIf(nobodyReadsPackage)('PGlite\'s Aborted() on a file its user cannot write names that file (run as nobody, with the built package)', async () => {
-    const base = tempDir();
-    chmodSync(base, 0o755);
-    const dir = join(base, 'catalog');
-    mkdirSync(dir);
-    expect(tryChown(dir, NOBODY)).toBe(true);
-    expect(openAsNobody(dir)).toContain('OPENED');
-    // what `sudo lakesoul-ts …` left behind before it was refused: a private file of root's
+  // the tests run as root here, with setpriv; elsewhere there is no other user's file to make
+  it.runIf(canDropOverride)('PGlite\'s Aborted() on a file its user cannot write names that file (root without permission overrides, with the built package)', async () => {
+    const dir = join(tempDir(), 'catalog');
+    expect(openWithoutOverride(dir)).toContain('OPENED');
+    // what `sudo -u nobody lakesoul-ts …` would leave behind in root's catalog: a private file of nobody's
     const file = join(dir, 'pg_logical', 'replorigin_checkpoint');
     const bytes = readFileSync(file);
     rmSync(file);
     writeFileSync(file, bytes);
     chmodSync(file, 0o600);
-    const out = openAsNobody(dir);
+    expect(tryChown(file, NOBODY)).toBe(true);
+    const out = openWithoutOverride(dir);
     expect(out).toContain(`cannot open the embedded catalog at ${dir}`);
-    expect(out).toMatch(/belongs to user root \(id 0\)/);
-    expect(out).toContain('chown -R 65534 ');
+    expect(out).toMatch(/belongs to user nobody \(id 65534\)/);
+    expect(out).toContain('chown -R 0 ');
   }, 120_000);
 
-  it.runIf(nobodyReadsPackage)('a read-only directory is said to be one (run as nobody, with the built package)', () => {
-    const base = tempDir();
-    chmodSync(base, 0o755);
-    const dir = join(base, 'catalog');
+  it.runIf(canDropOverride)('a read-only directory is said to be one (root without permission overrides, with the built package)', () => {
+    const dir = join(tempDir(), 'catalog');
     mkdirSync(dir, { mode: 0o500 });
-    expect(tryChown(dir, NOBODY)).toBe(true);
-    const out = openAsNobody(dir);
+    const out = openWithoutOverride(dir);
     expect(out).toContain(`PermissionDenied: the embedded catalog ${dir} cannot be opened: an embedded (PGlite) catalog needs write access to its directory`);
     expect(out).toContain('EACCES');
     expect(out).toContain('PostgreSQL server (LAKESOUL_PG_URL)');
