@@ -448,7 +448,7 @@ const BOOTSTRAP_ATTEMPTS = 5;
  * DML-only role failed on objects that existed. What the role may not create is skipped when the
  * catalog works without it (noted once: a process warning), else `PermissionDenied` names it and says
  * that the owner must upgrade the catalog. A DDL transaction the database aborts
- * (`TRANSACTION_CONFLICT`) is retried.
+ * (`TRANSACTION_CONFLICT`) or whose COMMIT's answer was lost (`TRANSACTION_OUTCOME_UNKNOWN`) is retried.
  */
 export async function bootstrapCatalogSchema(driver: SqlDriver, signal?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -479,7 +479,10 @@ export async function bootstrapCatalogSchema(driver: SqlDriver, signal?: AbortSi
       return;
     } catch (e) {
       const le = mapSqlError(e, { operation: 'catalog schema bootstrap' });
-      if (!LakeSoulError.hasCode(le, 'TRANSACTION_CONFLICT') || attempt >= BOOTSTRAP_ATTEMPTS) throw le;
+      // A COMMIT whose answer was lost (a reset connection, a failover) may or may not have landed:
+      // the next attempt inspects the catalog again and runs only what is still missing.
+      const again = LakeSoulError.hasCode(le, 'TRANSACTION_CONFLICT', 'TRANSACTION_OUTCOME_UNKNOWN');
+      if (!again || attempt >= BOOTSTRAP_ATTEMPTS) throw le;
       await abortableSleep(Math.random() * 50 * 2 ** attempt, signal, 'catalog schema bootstrap');
     }
   }
