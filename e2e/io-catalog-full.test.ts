@@ -58,4 +58,38 @@ describe.each(ENVS)('a full catalog disk on %s catalog + %s storage', (catalogKi
     await t.write(tableFromArrays({ id: BigInt64Array.from([3n]), part: ['c'] }));
     expect(sortRows(rowsOf(await t.toArrow()), ['id']).map((r) => r.id)).toEqual([1, 2, 3]);
   });
+
+  // A read-only database (a standby, default_transaction_read_only) or a role without the privilege
+  // refuses a statement of the commit: nothing was committed, yet the write left its files behind
+  // (orphans until a cleanup()) and the error did not say that nothing was committed.
+  const REFUSALS = [
+    { errcode: 'read_only_sql_transaction', on: 'data_commit_info', kind: 'Catalog', code: 'CATALOG_READ_ONLY', says: /catalog database is read-only \(SQLSTATE 25006/ },
+    { errcode: 'insufficient_privilege', on: 'partition_info', kind: 'PermissionDenied', code: 'PERMISSION_DENIED', says: /catalog permission denied/ },
+  ] as const;
+  it.each(REFUSALS)('a commit refused with $errcode on $on commits nothing and deletes the files it uploaded', async ({ errcode, on, kind, code, says }) => {
+    const lh = env.lh;
+    const t = await lh.createTable(`refused_${on}`, tableFromArrays({ id: BigInt64Array.from([1n]), part: ['a'] }).schema, { rangePartitions: ['part'] });
+    await t.write(tableFromArrays({ id: BigInt64Array.from([1n, 2n]), part: ['a', 'b'] }));
+    const filesBefore = await filesOf(t.info.path);
+    const history = (await t.history()).length;
+
+    await lh.catalog.driver.query(`CREATE FUNCTION lakesoul_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '${errcode}'; END $$`);
+    await lh.catalog.driver.query(`CREATE TRIGGER lakesoul_test_refuse BEFORE INSERT ON ${on} FOR EACH ROW EXECUTE FUNCTION lakesoul_test_refuse()`);
+    let e: unknown;
+    try {
+      e = await t.write(tableFromArrays({ id: BigInt64Array.from([3n, 4n]), part: ['a', 'c'] })).then(() => undefined, (x: unknown) => x);
+    } finally {
+      await lh.catalog.driver.query(`DROP TRIGGER lakesoul_test_refuse ON ${on}`);
+      await lh.catalog.driver.query('DROP FUNCTION lakesoul_test_refuse()');
+    }
+    expect(LakeSoulError.is(e), String(e)).toBe(true);
+    expect(e).toMatchObject({ kind, code });
+    expect((e as Error).message).toMatch(new RegExp(`^commit AppendCommit to table 'default\\.refused_${on}' failed, nothing was committed: `));
+    expect((e as Error).message).toMatch(says);
+
+    expect((await t.history()).length, 'nothing was committed').toBe(history);
+    expect(sortRows(rowsOf(await t.toArrow()), ['id']).map((r) => r.id)).toEqual([1, 2]);
+    expect(await filesOf(t.info.path), 'no data file of the refused write remains').toEqual(filesBefore);
+  });
 });

@@ -444,12 +444,15 @@ function splitCols(s: string | null | undefined): string[] {
 }
 
 /**
- * A commit's error as it leaves `commit`: one of SQLSTATE class 53 (disk full, out of memory, a
- * resource limit: the database refused a statement of the commit, whose transaction then rolled
- * back) says that nothing was committed and names the table; any other error is returned as is.
+ * A commit's error as it leaves `commit`: the database refusing a statement of the commit, whose
+ * transaction then rolled back (SQLSTATE class 53: disk full, out of memory, a resource limit; 25006:
+ * a read-only database; 42501: a role without the privilege), says that nothing was committed and
+ * names the table; any other error is returned as is.
  */
 function resourceRefusal(e: unknown, qname: string, op: CommitOp): unknown {
-  if (!LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED')) return e;
+  const refused = LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED', 'CATALOG_READ_ONLY') ||
+    LakeSoulError.is(e, 'PermissionDenied');
+  if (!refused) return e;
   return new LakeSoulError(e.kind, `commit ${op} to table '${qname}' failed, nothing was committed: ${e.message}`, {
     code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op }, cause: e,
   });

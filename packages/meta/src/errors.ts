@@ -86,6 +86,8 @@ export type LakeSoulErrorCode =
   | 'CATALOG_OUT_OF_MEMORY'
   /** Catalog, not retryable as is: another resource limit of the catalog database was reached (SQLSTATE class 53, e.g. 53400 configuration_limit_exceeded); the statement and its transaction failed. */
   | 'CATALOG_RESOURCE_EXHAUSTED'
+  /** Catalog, not retryable as is: the catalog database refused a write because it is read-only (SQLSTATE 25006: a standby, or `default_transaction_read_only` on); point the catalog at the primary. */
+  | 'CATALOG_READ_ONLY'
   /** Catalog: the catalog schema is missing or incomplete. */
   | 'CATALOG_SCHEMA'
   /** Unsupported: the catalog was created by a LakeSoul release older than this version reads (columns missing: `context.missing`). */

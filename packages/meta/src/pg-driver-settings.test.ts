@@ -92,6 +92,7 @@ describe('PgDriver connection settings on PostgreSQL', () => {
       await d.close();
       expect(e.kind).toBe('Catalog');
       expect(e.context.sqlState).toBe('25006');
+      expect(e.code).toBe('CATALOG_READ_ONLY');
       expect(e.message).toContain('catalog database is read-only');
     } finally {
       await admin.query(`ALTER ROLE ${role} RESET default_transaction_read_only`);

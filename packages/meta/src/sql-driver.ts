@@ -130,7 +130,7 @@ export const PARTITION_VERSION_CONSTRAINT = 'partition_info_pkey';
  * are `CATALOG_UNAVAILABLE`,
  * retryable, except 08P01 (a protocol violation: a statement the server cannot take, sent again by
  * a retry), `CATALOG_PROTOCOL_VIOLATION`, not retryable. 25006 (a read-only transaction: a standby,
- * `default_transaction_read_only`) is `Catalog` saying so. Already mapped errors pass through.
+ * `default_transaction_read_only`) is `Catalog` `CATALOG_READ_ONLY` saying so. Already mapped errors pass through.
  */
 export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
@@ -168,7 +168,7 @@ export function mapSqlError(e: unknown, ctx: SqlErrorContext = {}): LakeSoulErro
   }
   if (code.startsWith('53')) return resourceError(code, msg, context, e);
   if (code === '25006') {
-    return new LakeSoulError('Catalog', `catalog database is read-only (SQLSTATE 25006, read_only_sql_transaction): the catalog URL points at a standby (replica) or the database has default_transaction_read_only on; point the catalog at the primary, or turn the setting off for the catalog's role or database: ${msg}`, { context, cause: e, retryable: false });
+    return new LakeSoulError('Catalog', `catalog database is read-only (SQLSTATE 25006, read_only_sql_transaction): the catalog URL points at a standby (replica) or the database has default_transaction_read_only on; point the catalog at the primary, or turn the setting off for the catalog's role or database: ${msg}`, { code: 'CATALOG_READ_ONLY', context, cause: e, retryable: false });
   }
   if (code.startsWith('28')) return new LakeSoulError('Unauthenticated', `catalog login failed: ${msg}`, { context, cause: e });
   if (code === '42501') return new LakeSoulError('PermissionDenied', `catalog permission denied: ${msg}`, { context, cause: e });

@@ -123,8 +123,8 @@ async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise
 /**
  * Whether files may be deleted after `e` was thrown by a commit: only when the commit surely did not
  * happen (conflict, validation, abort before the transaction, or the catalog database refusing a
- * statement of the commit for want of a resource: disk full, out of memory, a resource limit, whose
- * transaction rolled back; or the catalog closed, `DRIVER_CLOSED`, which every driver throws before
+ * statement of the commit for want of a resource: disk full, out of memory, a resource limit, or
+ * because it is read-only or the role lacks the privilege, whose transaction rolled back; or the catalog closed, `DRIVER_CLOSED`, which every driver throws before
  * it sends the statement: a transaction whose COMMIT was not sent did not commit). Ambiguous failures
  * (connection lost mid-commit: `TRANSACTION_OUTCOME_UNKNOWN`, `COMMIT_OUTCOME_UNKNOWN`, also when a
  * close cut a statement already sent) and other catalog errors leave the files for cleanup() to
@@ -137,6 +137,8 @@ export function commitSurelyFailed(e: unknown): boolean {
       e.kind === 'AlreadyExists' || e.kind === 'Unsupported' ||
       // a full catalog disk left every file of a write behind (orphans until a cleanup())
       LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED') ||
+      // a read-only catalog database (a standby) or a role without the privilege refused a statement
+      LakeSoulError.hasCode(e, 'CATALOG_READ_ONLY') || e.kind === 'PermissionDenied' ||
       // Lakehouse.close() during a write: its commit was refused before anything was sent
       LakeSoulError.hasCode(e, 'DRIVER_CLOSED'))
   );
