@@ -449,7 +449,7 @@ function splitCols(s: string | null | undefined): string[] {
  * a read-only database; 42501: a role without the privilege), says that nothing was committed and
  * names the table; any other error is returned as is.
  */
-function resourceRefusal(e: unknown, qname: string, op: CommitOp): unknown {
+function statementRefusal(e: unknown, qname: string, op: CommitOp): unknown {
   const refused = LakeSoulError.hasCode(e, 'CATALOG_DISK_FULL', 'CATALOG_OUT_OF_MEMORY', 'CATALOG_RESOURCE_EXHAUSTED', 'CATALOG_READ_ONLY') ||
     LakeSoulError.is(e, 'PermissionDenied');
   if (!refused) return e;
@@ -1324,7 +1324,7 @@ export class Catalog {
       await insertCommitRows(tx, table, req.op, timestamp, parts.map((p) => ({ partitionDesc: p.partitionDesc, commitId: commitIds.get(p.partitionDesc)!, files: p.files })));
     }, { signal })).catch((e: unknown) => {
       // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
-      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw resourceRefusal(e, qname, req.op);
+      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw statementRefusal(e, qname, req.op);
       throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost (or its COMMIT got no answer) before the commit was applied; nothing was committed (${e.message})`, {
         code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: qname, op: req.op }, cause: e,
       });
@@ -1380,7 +1380,7 @@ export class Catalog {
           code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op: req.op }, cause: e,
         });
       }
-      throw resourceRefusal(e, qname, req.op);
+      throw statementRefusal(e, qname, req.op);
     }
   }
 
