@@ -1,7 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { Metadata, status } from '@grpc/grpc-js';
-import { LakeSoulError, mapConnectError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { Field, Int64, Schema } from 'apache-arrow';
+import { Catalog, LakeSoulError, mapConnectError, type LakeSoulErrorKind } from '@lakesoul-ts/meta';
+import { testFile } from '@lakesoul-ts/meta/testing';
 import { fromGrpcError, toGrpcStatus } from './grpc-status.js';
+
+/** The error of a commit an embedded catalog refuses with SQLSTATE 42501 (raised by a trigger). */
+async function refusedCommit(): Promise<LakeSoulError> {
+  const catalog = await Catalog.open({});
+  try {
+    const t = await catalog.createTable({ name: 't', path: 'file:///tmp/grpc-status-refused/t', schema: new Schema([new Field('id', new Int64(), true)]) });
+    await catalog.driver.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'permission denied for table partition_info' USING ERRCODE = 'insufficient_privilege'; END $$`);
+    await catalog.driver.query('CREATE TRIGGER refuse BEFORE INSERT ON partition_info FOR EACH ROW EXECUTE FUNCTION refuse()');
+    const e = await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [testFile(t, '-5', 'a')] }] }).then(() => null, (x: unknown) => x);
+    if (!LakeSoulError.is(e, 'PermissionDenied')) throw new Error(`expected a PermissionDenied, got ${String(e)}`);
+    return e;
+  } finally {
+    await catalog.close();
+  }
+}
 
 describe('gRPC status mapping', () => {
   const cases: [LakeSoulErrorKind, status][] = [
@@ -29,7 +47,7 @@ describe('gRPC status mapping', () => {
     expect([back.kind, back.retryable]).toEqual(['Io', true]);
   });
 
-  it("the catalog refusing the server's own login or privileges reaches the client as INTERNAL with a generic message, never the database's address and role", () => {
+  it("the catalog refusing the server's own login or privileges reaches the client as INTERNAL with a generic message, never the database's address and role", async () => {
     const url = 'postgres://lakesoul:***@10.0.0.5:5432/lakesoul_prod';
     for (const [sqlstate, said] of [['28P01', 'password authentication failed for user "lakesoul"'], ['28000', 'role "lakesoul" is not permitted to log in'], ['42501', 'permission denied for table table_info']] as const) {
       const e = mapConnectError(Object.assign(new Error(said), { code: sqlstate }), url);
@@ -41,6 +59,12 @@ describe('gRPC status mapping', () => {
       expect((s.metadata as Metadata).get('x-lakesoul-error-kind')).toEqual(['Catalog']);
       expect(logged.join('\n')).toContain('10.0.0.5:5432');
     }
+    // a commit the catalog refused for want of a privilege (its message prefixed by the commit)
+    const refused = await refusedCommit();
+    expect(refused.message).toMatch(/^commit AppendCommit to table 'default\.t' failed, nothing was committed: catalog permission denied: /);
+    const s = toGrpcStatus(refused);
+    expect(s.code).toBe(status.INTERNAL);
+    expect(s.details).toMatch(/the catalog database refused this server's access \(a server configuration fault, not your credentials\)/);
     // the client's own wrong credentials stay UNAUTHENTICATED, as they were
     expect(toGrpcStatus(new LakeSoulError('Unauthenticated', 'invalid bearer token')).code).toBe(status.UNAUTHENTICATED);
   });

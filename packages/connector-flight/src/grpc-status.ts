@@ -89,10 +89,15 @@ function namesCatalogDatabase(e: LakeSoulError): boolean {
  * True when the catalog database refused the server's own login or privileges (meta's mapSqlError:
  * SQLSTATE class 28 `catalog login failed`, 42501 `catalog permission denied`): a fault of the
  * server's configuration, not of the client's credentials, so it is neither UNAUTHENTICATED nor
- * PERMISSION_DENIED to the client (and its message names the database role and address).
+ * PERMISSION_DENIED to the client (and its message names the database role and address). Told by the
+ * SQLSTATE the error carries, else by its message, also when a caller prefixed it (a commit's
+ * "commit … failed, nothing was committed: catalog permission denied: …").
  */
 function isCatalogAccessFailure(e: LakeSoulError): boolean {
-  return (e.kind === 'Unauthenticated' || e.kind === 'PermissionDenied') && /^catalog (?:login failed|permission denied): /.test(e.message);
+  if (e.kind !== 'Unauthenticated' && e.kind !== 'PermissionDenied') return false;
+  const sqlState = e.context.sqlState;
+  if (typeof sqlState === 'string' && (sqlState === '42501' || sqlState.startsWith('28'))) return true;
+  return /(?:^|: )catalog (?:login failed|permission denied): /.test(e.message);
 }
 
 /** What a Flight client is told of a catalog failure that names the catalog database. */
