@@ -111,7 +111,23 @@ function compareKeys(a: unknown, b: unknown): number | null {
   if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'string' && typeof b === 'string') return Math.sign(compareCodePoints(a, b));
   if (a instanceof Date && b instanceof Date) return Math.sign(a.getTime() - b.getTime());
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    return Math.sign(a.length - b.length);
+  }
   return null;
+}
+
+/**
+ * Whether two neighbouring rows may hold the same key: equal, or of a type {@link compareKeys} cannot
+ * compare (a decimal's cells): then they are taken for versions of one key (a bool, binary or decimal
+ * key's older version was returned by a filter that matched it and not the newest one).
+ */
+function mayBeSameKey(a: unknown, b: unknown): boolean {
+  const c = compareKeys(a, b);
+  return c === null || c === 0;
 }
 
 /** `rows` with each row's neighbours (sorted, distinct, within [0, numRows)). */
@@ -389,7 +405,7 @@ async function readRowGroup(
       while (near[j] !== matched[k]) j++;
       at[k] = j;
       const x = key(j);
-      if (x === null || (j > 0 && near[j - 1] === matched[k] - 1 && compareKeys(key(j - 1), x) === 0) || (j + 1 < near.length && near[j + 1] === matched[k] + 1 && compareKeys(key(j + 1), x) === 0)) {
+      if (x === null || (j > 0 && near[j - 1] === matched[k] - 1 && mayBeSameKey(key(j - 1), x)) || (j + 1 < near.length && near[j + 1] === matched[k] + 1 && mayBeSameKey(key(j + 1), x))) {
         if (o.stats) {
           o.stats.rowGroups--;
           for (const c of columns) o.stats.pages -= idx.pages.get(c)!.length;
