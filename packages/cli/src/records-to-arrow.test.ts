@@ -18,4 +18,11 @@ describe('rowsToBatch (JSONL values)', () => {
     expect(() => rowsToBatch(schema, [[1, 'insert'], [2, 7]], at, false, { primaryKeys: [], rangePartitions: [], cdcColumn: 'op' }))
       .toThrow(/f\.jsonl:2: CDC column 'op' holds "7": expected 'insert', 'update' or 'delete'/);
   });
+
+  it('refuses a record without a CDC value (null, or the key missing) naming its line: it was stored as null', () => {
+    for (const missing of [null, undefined]) {
+      expect(() => rowsToBatch(schema, [[1, 'insert'], [2, missing]], at, false, { primaryKeys: [], rangePartitions: [], cdcColumn: 'op' }))
+        .toThrow(/^f\.jsonl:2: CDC column 'op' has no value: expected 'insert', 'update' or 'delete' \(a file without the column writes 'insert'\)$/);
+    }
+  });
 });

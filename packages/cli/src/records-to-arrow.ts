@@ -96,8 +96,14 @@ function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigi
     for (let r = 0; r < rows.length; r++) {
       // the value as stored: a JSON number in a text column is its JSON text
       const v = asJsonText ? textValue(rows[r]![c]) : rows[r]![c];
-      if (typeof v !== 'string') continue;
       const where = `${origins[r]!.file}:${origins[r]!.line}`;
+      if (cdc && (v === null || v === undefined)) {
+        // stored as null, it was read as no kind at all (a filter on the kinds missed the row)
+        throw new LakeSoulError('InvalidArgument', `${where}: CDC column '${field.name}' has no value: expected 'insert', 'update' or 'delete' (a file without the column writes 'insert')`, {
+          context: { file: origins[r]!.file, row: origins[r]!.line, column: field.name },
+        });
+      }
+      if (typeof v !== 'string') continue;
       if (cdc && !CDC_WORDS.includes(v)) {
         throw new LakeSoulError('InvalidArgument', `${where}: CDC column '${field.name}' holds ${JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v)}: expected 'insert', 'update' or 'delete'`, {
           context: { file: origins[r]!.file, row: origins[r]!.line, column: field.name },

@@ -11,7 +11,7 @@ import type { Schema } from 'apache-arrow';
 import { arrowSchemaFromJson, arrowSchemaToJson } from './arrow-schema-json.js';
 import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
-import { LakeSoulError } from './errors.js';
+import { LakeSoulError, inputText } from './errors.js';
 import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
 import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionValue, hasRangeTextVariants, NO_PARTITION_DESC, rangeValueKey, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
@@ -898,6 +898,11 @@ export class Catalog {
       if (range.includes(c)) throw invalid(`column '${c}' cannot be both a range partition column and a primary key`, c);
     }
     if (new Set(range).size !== range.length) throw invalid('range partition columns repeat');
+    // range values live in the partition, not in the files: a file of no column holds no row count,
+    // and every row written was committed and then read as none (Spark refuses such a table too)
+    if (range.length > 0 && range.length === schema.fields.length) {
+      throw invalid(`every column (${range.join(', ')}) is a range partition column: rows would store no column in the data files, and none could be read back; add a column that is not a partition column`);
+    }
     if (new Set(pks).size !== pks.length) throw invalid('primary key columns repeat');
     let buckets = -1;
     // a bucket count without keys was dropped silently (stored -1): buckets hash the primary key
@@ -913,6 +918,8 @@ export class Catalog {
       if (!f) throw invalid(`CDC column '${options.cdcColumn}' is not in the schema`, options.cdcColumn);
       if (f.type.typeId !== Type.Utf8 && f.type.typeId !== Type.LargeUtf8) throw invalid(`CDC column '${options.cdcColumn}' must be utf8, not ${String(f.type)}`, options.cdcColumn);
       if (range.includes(options.cdcColumn) || pks.includes(options.cdcColumn)) throw invalid(`CDC column '${options.cdcColumn}' cannot be a partition or primary key column`, options.cdcColumn);
+      // a 'delete' row deletes the row of its key: without keys it deleted nothing (only itself)
+      if (pks.length === 0) throw invalid(`CDC column '${options.cdcColumn}' needs primaryKeys: a 'delete' row deletes the row of its primary key, and a table without keys has none`, options.cdcColumn);
     }
     const schemaJson = arrowSchemaToJson(schema);
     const props = Object.assign(Object.create(null) as Record<string, string>, { hashBucketNum: String(buckets), file_format: 'parquet' });
@@ -1602,7 +1609,7 @@ export class Catalog {
           : d.split(',').length === columns.length && d.split(',').every((part, i) => part.startsWith(`${columns[i]}=`)));
         if (!ok) {
           const example = columns.length === 0 ? `'${NO_PARTITION_DESC}' (the table has no range partitions)` : `'${columns.map((c) => `${c}=<value>`).join(',')}'`;
-          throw new LakeSoulError('InvalidArgument', `table '${qname}': partition ${typeof d === 'string' ? `'${d}'` : JSON.stringify(d) ?? String(d)} is not a partition description of this table: expected ${example}, or range values as one object ({ ${columns[0] ?? 'column'}: value })`,
+          throw new LakeSoulError('InvalidArgument', `table '${qname}': partition ${typeof d === 'string' ? `'${d}'` : inputText(d)} is not a partition description of this table: expected ${example}, or range values as one object ({ ${columns[0] ?? 'column'}: value })`,
             { code: 'INVALID_PARTITION', context: { table: qname } });
         }
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LakeSoulError } from './errors.js';
+import { LakeSoulError, inputText } from './errors.js';
 
 describe('LakeSoulError', () => {
   it('derives a stable code from the kind and keeps context and cause', () => {
@@ -30,5 +30,15 @@ describe('mapConnectError', () => {
     expect(e.message).toMatch(/role "root" does not exist; no user name was given for postgres:\/\/db:5432\/lakesoul: set LAKESOUL_PG_USERNAME/);
     // a user was given: the server's own words are enough
     expect(mapConnectError(refused, 'postgres://ls:***@db:5432/lakesoul').message).not.toMatch(/LAKESOUL_PG_USERNAME/);
+  });
+});
+
+describe('inputText', () => {
+  it('shows bigints as 10n and never throws (a bigint made JSON.stringify throw a TypeError in place of the error)', () => {
+    expect(inputText({ p: 10n, q: 'a', r: [1, -2n] })).toBe('{"p":10n,"q":"a","r":[1,-2n]}');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(inputText(cyclic)).toBe('[object Object]');
+    expect(inputText(undefined)).toBe('undefined');
   });
 });

@@ -324,3 +324,16 @@ export class LakeSoulError extends Error {
     return e instanceof LakeSoulError && (kind === undefined || e.kind === kind);
   }
 }
+
+/**
+ * A caller's value as an error message shows it: JSON, with bigints as `10n` and anything JSON
+ * cannot write (a cycle, a function) by `String` — never a `TypeError` of its own in place of the
+ * error being built (`JSON.stringify` throws on a bigint).
+ */
+export function inputText(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))?.replace(/"(-?\d+n)"/g, '$1') ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,4 +1,4 @@
-export { LakeSoulError } from './errors.js';
+export { LakeSoulError, inputText } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
 export { FailedLoginLimiter, FAILED_LOGIN_BURST, FAILED_LOGIN_REFILL_MS, MIN_UNGUESSABLE_TOKEN_CHARS } from './failed-logins.js';
 export type { FailedLoginLimiterOptions } from './failed-logins.js';

@@ -7,11 +7,11 @@
  * (best effort) and commits nothing.
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
-import { LakeSoulError, mergeSchemas, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import { LakeSoulError, inputText, mergeSchemas, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import { checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey, rangeValueKey } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
-import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
+import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, nullColumn, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { foreignArrowClass, foreignArrowError } from '../arrow/foreign-arrow.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
@@ -630,6 +630,23 @@ function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boole
 }
 
 /**
+ * Rows that carry no column stored in the data files (a table without a primary key written only its
+ * range columns, or objects with no keys) get the table's other columns as nulls: a file of no
+ * column holds no row count, and the write's rows were committed and then read as none (by the
+ * wheel too). Other batches are returned as they are. (Every non-range column is nullable here:
+ * `checkColumns` refused a missing non-nullable one.)
+ */
+function withStoredColumns(ctx: TableContext, batch: RecordBatch, given: string[]): { batch: RecordBatch; columns: string[] } {
+  const info = ctx.info;
+  const stored = info.schema.fields.filter((f) => !info.rangePartitions.includes(f.name));
+  if (given.some((c) => !info.rangePartitions.includes(c)) || stored.length === 0) return { batch, columns: given };
+  const fields = [...batch.schema.fields, ...stored];
+  const datas = [...batch.data.children, ...stored.map((f) => nullColumn(f, batch.numRows).data[0]!)];
+  const columns = info.schema.fields.filter((f) => given.includes(f.name) || !info.rangePartitions.includes(f.name)).map((f) => f.name);
+  return { batch: makeBatch(new Schema(fields, batch.schema.metadata), datas, batch.numRows), columns };
+}
+
+/**
  * Conforms one input batch to the table: column order of the schema, types cast/validated by the
  * arrow area, the CDC column defaulted to 'insert'.
  */
@@ -648,9 +665,11 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]):
   const out = validateAgainstSchema(b, sub, { primaryKeys: info.primaryKeys, tableName: info.name });
   if (info.cdcColumn && columns.includes(info.cdcColumn)) {
     const v = out.getChild(info.cdcColumn)!;
-    const i = matchWords(v, ['insert', 'update', 'delete']).indexOf(255);
+    // null too: it was stored, and read as neither (a filter on the kinds missed the row)
+    const i = matchWords(v, ['insert', 'update', 'delete']).findIndex((k) => k === 0 || k === 255);
     if (i >= 0) {
-      throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds '${String(v.get(i))}' at row ${i}: expected 'insert', 'update' or 'delete'`, {
+      const held = v.get(i) === null ? 'null' : `'${String(v.get(i))}'`;
+      throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds ${held} at row ${i}: expected 'insert', 'update' or 'delete' (leave the column out for 'insert')`, {
         context: { table: info.name, column: info.cdcColumn, row: i },
       });
     }
@@ -905,14 +924,15 @@ async function writeConformed(
   try {
     for await (const raw of inputBatches(input, info.schema, info.name)) {
       checkAborted(signal, `write to ${info.name}`);
-      const cols = checkColumns(ctx, raw, internal.allowMissingColumns === true);
+      const given = checkColumns(ctx, raw, internal.allowMissingColumns === true);
+      const { batch: input1, columns: cols } = withStoredColumns(ctx, raw, given);
       if (inputCols === undefined) inputCols = cols;
       else if (cols.join(',') !== inputCols.join(',')) {
         throw new LakeSoulError('SchemaMismatch', `all batches of one write to table '${info.name}' must have the same columns ([${inputCols.join(', ')}] then [${cols.join(', ')}])`, {
           context: { table: info.name },
         });
       }
-      const batch = conformBatch(ctx, raw, cols);
+      const batch = conformBatch(ctx, input1, cols);
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
       fileCols ??= dataCols;
       const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch, samePartition);
@@ -1059,7 +1079,7 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
       // descriptions only: an object in the list (a range-value selection per partition) is not one
       for (const d of sel as unknown[]) {
         if (typeof d !== 'string' || d.includes('\u0000') || d.split(',').length !== cols.length || !d.split(',').every((part, i) => part.startsWith(`${cols[i]}=`))) {
-          throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions entry ${typeof d === 'string' ? `'${d}'` : JSON.stringify(d) ?? String(d)} is not a partition description of this table; give ${forms}`, {
+          throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions entry ${typeof d === 'string' ? `'${d}'` : inputText(d)} is not a partition description of this table; give ${forms}`, {
             code: 'INVALID_PARTITION', context: { table: info.name },
           });
         }
