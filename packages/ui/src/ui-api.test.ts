@@ -61,6 +61,26 @@ describe('diff', () => {
     expect(d.changed).toEqual([{ key: { id: 3 }, before: { id: 3, v: 'c' }, after: { id: 3, v: 'C' }, columns: ['v'] }]);
   });
 
+  // A partition rewritten in the range is read whole as of its end; its CDC delete rows were kept and
+  // counted as live rows (a deleted key listed as changed to nulls, a delete of a key never written as added).
+  it('a CDC table whose partition was rewritten or dropped in the range: delete rows there are no rows', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('p', new Utf8(), false), new Field('v', new Utf8(), true), new Field('rk', new Utf8(), true)]);
+    const t = await lake.createTable('cdc_reset', schema, { primaryKeys: ['id'], rangePartitions: ['p'], hashBucketNum: 2, cdcColumn: 'rk' });
+    await t.write([{ id: 1n, p: 'a', v: 'v1' }, { id: 2n, p: 'a', v: 'v2' }, { id: 3n, p: 'b', v: 'v3' }, { id: 4n, p: 'b', v: 'v4' }]);
+    const c0 = await lastCommit(t);
+    await t.deleteByKeys([{ id: 3n, p: 'b' }]); // a delete marker in p=b
+    await t.update("p = 'b' and id = 4", { v: 'changed' }); // rewrites p=b (an UpdateCommit): read whole
+    await t.dropPartitions({ p: 'a' });
+    await t.write([{ id: 1n, p: 'a', v: 'again', rk: 'insert' }, { id: 9n, p: 'a', v: 'never', rk: 'delete' }]);
+    const c1 = await lastCommit(t);
+    const d = await api.diff({ namespace: 'default', table: 'cdc_reset' }, c0, c1);
+    expect(d.partitions).toEqual({ 'p=a': 'reset', 'p=b': 'reset' });
+    expect(d.added).toEqual([]);
+    expect(d.deleted.map((r) => r.id).sort()).toEqual([2, 3]);
+    expect(d.changed.map((c) => [c.key.id, c.after.v])).toEqual([[1, 'again'], [4, 'changed']].sort());
+    expect(d.counts).toEqual({ added: 0, changed: 2, deleted: 2, unchanged: 0 });
+  });
+
   it('an append-only table: the increment is the added rows; a bad range is refused', async () => {
     const schema = new Schema([new Field('n', new Int32(), true), new Field('tag', new Utf8(), true)]);
     const t = await lake.createTable('appends', schema);

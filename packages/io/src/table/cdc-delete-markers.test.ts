@@ -66,6 +66,26 @@ describe('CDC delete markers', () => {
     expect(rows(await t.toArrow({ incremental: { start: w!.timestamp + 1, end } }))).toEqual([{ id: 1, a: null, b: null, rowKinds: 'delete' }]);
   });
 
+  // A partition rewritten or dropped within the range is read whole as of the range's end, its rows
+  // the partition's state (resetPartitions): its delete rows were kept there and taken for live rows.
+  it('an incremental read keeps delete rows, except in partitions it reads whole (rewritten or dropped in the range)', async () => {
+    const t = await create(true, true);
+    await t.write([{ id: 1, a: 1, day: 'd1' }, { id: 2, a: 2, day: 'd1' }, { id: 3, a: 3, day: 'd2' }, { id: 4, a: 4, day: 'd2' }]);
+    const start = (await t.history()).at(-1)!.timestamp + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    await t.deleteByKeys([{ id: 1, day: 'd1' }]); // d1: a delete row, nothing rewritten
+    await t.deleteByKeys([{ id: 3, day: 'd2' }]);
+    await t.update("day = 'd2' and id = 4", { a: 40 }); // d2 rewritten: read whole as of the end
+    await t.write([{ id: 9, day: 'd2', rowKinds: 'delete' }]);
+    const end = Date.now() + 1000;
+    const plan = await t.scan({ incremental: { start, end } });
+    expect(plan.toJSON().resetPartitions).toEqual(['day=d2']);
+    expect(rows(await t.toArrow({ incremental: { start, end } })).sort((x, y) => x.id - y.id)).toEqual([
+      { id: 1, a: null, b: null, day: 'd1', rowKinds: 'delete' },
+      { id: 4, a: 40, b: null, day: 'd2', rowKinds: 'insert' },
+    ]);
+  });
+
   it('markers hold null in nested columns too', async () => {
     const t = await lh.createTable(`cdc${n++}`, new Schema([
       new Field('id', new Int64(), false), new Field('l', new List(new Field('item', new Int32(), false)), true),

@@ -884,10 +884,14 @@ export class TableScanPlan implements ScanPlan {
     // The split's range columns, built once per batch length and shared by its batches (Arrow data is
     // immutable): one per batch cost ~0.25 ms a batch of 8k rows, ~9% of a partitioned split's read.
     const constants = new Map<string, Vector>();
+    // An incremental read keeps CDC delete rows, except in a partition it reads whole as of the
+    // range's end (rewritten or dropped in the range): those rows are the partition's state, which a
+    // reader puts in place of what it held (a delete row there was taken for a live row).
+    const dropDeletes = j.cdcColumn !== undefined && j.cdcColumn !== null && (j.mode === 'snapshot' || (j.resetPartitions?.includes(split.partitionDesc) ?? false));
     for await (const b of merged) {
       throwIfAborted(signal, `scan of ${split.tableName}`);
       let batch = b;
-      if (j.cdcColumn && j.mode === 'snapshot') batch = dropCdcDeletes(batch, j.cdcColumn);
+      if (dropDeletes) batch = dropCdcDeletes(batch, j.cdcColumn!);
       if (batch.numRows === 0) continue;
       batch = this.injectRange(split, batch, constants);
       if (filter) batch = filterBatch(batch, filter);
