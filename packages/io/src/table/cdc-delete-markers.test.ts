@@ -86,6 +86,17 @@ describe('CDC delete markers', () => {
     ]);
   });
 
+  it('a key named in a partition the table does not have writes no marker and makes no partition', async () => {
+    const t = await create(true, true);
+    await t.write([{ id: 1, a: 1, day: 'd1' }]);
+    const r = await t.deleteByKeys([{ id: 1, day: 'typo' }, { id: 1, day: 'd1' }]);
+    expect(r.rows).toBe(1);
+    expect((await lh.catalog.listPartitions(t.info.tableId)).map((p) => p.partitionDesc)).toEqual(['day=d1']);
+    expect((await t.deleteByKeys([{ id: 2, day: 'nowhere' }])).rows).toBe(0);
+    expect((await t.history()).map((h) => h.partitionDesc)).toEqual(['day=d1', 'day=d1']);
+    expect(rows(await t.toArrow())).toEqual([]);
+  });
+
   it('markers hold null in nested columns too', async () => {
     const t = await lh.createTable(`cdc${n++}`, new Schema([
       new Field('id', new Int64(), false), new Field('l', new List(new Field('item', new Int32(), false)), true),

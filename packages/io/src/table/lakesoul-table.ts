@@ -424,7 +424,14 @@ export class LakeSoulTable {
     const matcher = new KeyMatcher(info.primaryKeys, info.rangePartitions, kb, keyed.given);
     if (info.cdcColumn) {
       let target = projectBatch(kb, kb.schema.fields.map((f) => f.name).filter((c) => info.primaryKeys.includes(c)));
-      const exact = matcher.exactRows();
+      let exact = matcher.exactRows();
+      if (exact.length > 0) {
+        // a key named in a partition the table does not have is in no row: its marker made that
+        // partition (listed, in the history, and `version` reads then needed a partition)
+        const same = await samePartitionOf(this.ctx, options.signal);
+        const existing = new Set((await this.ctx.catalog.listPartitions(info.tableId, undefined, { signal: options.signal })).map((p) => p.partitionDesc));
+        exact = matcher.exactRowsIn((d) => existing.has(same === null ? d : same(d)));
+      }
       if (info.rangePartitions.length > 0) {
         // Keys with every range value name their partition; the others match wherever they exist.
         const found: RecordBatch[] = [];
@@ -732,6 +739,8 @@ class KeyMatcher {
   /** Primary key text -> per key: the key text of each given range value, undefined where not given. */
   private readonly wild = new Map<string, (string | undefined)[][]>();
   private readonly exactIdx: number[] = [];
+  /** The partition of each exact row (parallel to `exactIdx`). */
+  private readonly exactDescs: string[] = [];
   private readonly descs = new Set<string>();
 
   constructor(
@@ -750,7 +759,9 @@ class KeyMatcher {
       if (ranges.length > 0 && has.every(Boolean)) {
         this.exact.add(keyText([...rv, ...pk]));
         this.exactIdx.push(i);
-        this.descs.add(encodePartitionDesc(ranges, rv.map((x, k) => rangeValueText(x, types[k]!))));
+        const desc = encodePartitionDesc(ranges, rv.map((x, k) => rangeValueText(x, types[k]!)));
+        this.exactDescs.push(desc);
+        this.descs.add(desc);
       } else {
         const pkText = keyText(pk);
         const pattern = rv.map((x, k) => (has[k] ? keyText([x]) : undefined));
@@ -767,6 +778,11 @@ class KeyMatcher {
 
   exactRows(): number[] {
     return this.exactIdx;
+  }
+
+  /** The rows of {@link exactRows} whose partition `exists` (given its partition_desc). */
+  exactRowsIn(exists: (desc: string) => boolean): number[] {
+    return this.exactIdx.filter((_, k) => exists(this.exactDescs[k]!));
   }
 
   partitionDescs(): string[] {
