@@ -10,21 +10,26 @@ import { Lakehouse } from './lakehouse.js';
 const rows = (t: { toArray(): { toJSON(): unknown }[] }) =>
   t.toArray().map((r) => JSON.parse(JSON.stringify(r.toJSON(), (_, v) => (typeof v === 'bigint' ? Number(v) : v))) as Record<string, unknown>);
 
+/** A Lakehouse (embedded catalog in memory, a temp warehouse) opened before the describe's tests and closed after. */
+function lakehouseForEach(prefix: string): { lh: Lakehouse } {
+  const box = {} as { lh: Lakehouse };
+  beforeAll(async () => {
+    box.lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(mkdtempSync(join(tmpdir(), prefix))).href });
+  });
+  afterAll(async () => box.lh?.close());
+  return box;
+}
+
 const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as LakeSoulError);
 
 // Rows that carry no column stored in the data files (only range columns, or objects without keys)
 // were written as a file of no column: the write said it wrote them and committed, and every reader
 // (this project's and LakeSoul's wheel) read none. Found by a randomized differential against the wheel.
 describe('rows that carry no stored column', () => {
-  let lh: Lakehouse;
-  beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-no-columns-'));
-    lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(dir).href });
-  });
-  afterAll(async () => lh?.close());
+  const lake = lakehouseForEach('lakesoul-no-columns-');
 
   it('objects without keys on a table without a primary key: each row is stored, all nulls', async () => {
-    const t = await lh.createTable('empty_objects', new Schema([new Field('v', new Utf8(), true), new Field('w', new Int32(), true)]));
+    const t = await lake.lh.createTable('empty_objects', new Schema([new Field('v', new Utf8(), true), new Field('w', new Int32(), true)]));
     expect((await t.write([{}, {}, {}])).rows).toBe(3);
     expect(rows(await t.toArrow())).toEqual([{ v: null, w: null }, { v: null, w: null }, { v: null, w: null }]);
     await t.write([{ v: 'x', w: 1 }]);
@@ -32,7 +37,7 @@ describe('rows that carry no stored column', () => {
   });
 
   it('only the range column, from Arrow and from objects: the rows land in their partitions with nulls', async () => {
-    const t = await lh.createTable('range_only', new Schema([new Field('p', new Utf8(), false), new Field('v', new Utf8(), true)]), { rangePartitions: ['p'] });
+    const t = await lake.lh.createTable('range_only', new Schema([new Field('p', new Utf8(), false), new Field('v', new Utf8(), true)]), { rangePartitions: ['p'] });
     expect((await t.write(tableFromArrays({ p: ['a', 'a', 'b'] }))).rows).toBe(3);
     expect((await t.write([{ p: 'b' }])).rows).toBe(1);
     const got = rows(await t.toArrow()).sort((x, y) => String(x.p).localeCompare(String(y.p)));
@@ -41,7 +46,7 @@ describe('rows that carry no stored column', () => {
   });
 
   it('a partition given as a list of objects with a bigint value is refused as such, not with a TypeError', async () => {
-    const t = await lh.createTable('int_range', new Schema([new Field('k', new Int64(), false), new Field('p', new Int64(), false)]), { primaryKeys: ['k'], rangePartitions: ['p'] });
+    const t = await lake.lh.createTable('int_range', new Schema([new Field('k', new Int64(), false), new Field('p', new Int64(), false)]), { primaryKeys: ['k'], rangePartitions: ['p'] });
     await t.write([{ k: 1n, p: 10n }]);
     for (const call of [() => t.toArrow({ partitions: [{ p: 10n }] as never }), () => t.compact({ partitions: [{ p: 10n }] as never })]) {
       const e = await failure(call());
@@ -51,25 +56,20 @@ describe('rows that carry no stored column', () => {
   });
 
   it('a table whose every column is a range partition column is refused at create (its rows could not be stored)', async () => {
-    const e = await failure(lh.createTable('all_range', new Schema([new Field('p', new Utf8(), false), new Field('q', new Int32(), false)]), { rangePartitions: ['p', 'q'] }));
+    const e = await failure(lake.lh.createTable('all_range', new Schema([new Field('p', new Utf8(), false), new Field('q', new Int32(), false)]), { rangePartitions: ['p', 'q'] }));
     expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
     expect(e.message).toBe("create table 'default.all_range': every column (p, q) is a range partition column: rows would store no column in the data files, and none could be read back; add a column that is not a partition column");
-    expect((await lh.catalog.listTables('default')).map((x) => x.name)).not.toContain('all_range');
+    expect((await lake.lh.catalog.listTables('default')).map((x) => x.name)).not.toContain('all_range');
   });
 });
 
 describe('CDC column values and tables', () => {
-  let lh: Lakehouse;
-  beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cdc-values-'));
-    lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(dir).href });
-  });
-  afterAll(async () => lh?.close());
+  const lake = lakehouseForEach('lakesoul-cdc-values-');
 
   // A 'delete' row deletes the row of its key; on a table without keys it deleted nothing but itself.
   it('a CDC column on a table without primary keys is refused at create', async () => {
     const schema = new Schema([new Field('id', new Int64(), false), new Field('rk', new Utf8(), true)]);
-    const e = await failure(lh.createTable('cdc_no_keys', schema, { cdcColumn: 'rk' }));
+    const e = await failure(lake.lh.createTable('cdc_no_keys', schema, { cdcColumn: 'rk' }));
     expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
     expect(e.message).toBe("create table 'default.cdc_no_keys': CDC column 'rk' needs primaryKeys: a 'delete' row deletes the row of its primary key, and a table without keys has none");
     expect(e.context.column).toBe('rk');
@@ -77,7 +77,7 @@ describe('CDC column values and tables', () => {
 
   // A null CDC value was stored: the row read as no kind (a filter `rk IN ('insert', 'update')` missed it).
   it('a null CDC value is refused naming its row, and nothing is committed', async () => {
-    const t = await lh.createTable('cdc_nulls', new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true), new Field('rk', new Utf8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1, cdcColumn: 'rk' });
+    const t = await lake.lh.createTable('cdc_nulls', new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true), new Field('rk', new Utf8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1, cdcColumn: 'rk' });
     const e = await failure(t.write([{ id: 1n, v: 'a', rk: 'insert' }, { id: 2n, v: 'b', rk: null }]));
     expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
     expect(e.message).toBe("CDC column 'rk' of table 'cdc_nulls' holds null at row 1: expected 'insert', 'update' or 'delete' (leave the column out for 'insert')");
