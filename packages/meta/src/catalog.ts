@@ -1617,7 +1617,7 @@ export class Catalog {
       return (d) => set.has(d);
     }
     if (typeof filter !== 'object' || filter === null) {
-      throw new LakeSoulError('InvalidArgument', `table '${qname}': partitions must be a list of partition descriptions or an object of range values, not ${JSON.stringify(filter)}`, { code: 'INVALID_PARTITION', context: { table: qname } });
+      throw new LakeSoulError('InvalidArgument', `table '${qname}': partitions must be a list of partition descriptions or an object of range values, not ${inputText(filter)}`, { code: 'INVALID_PARTITION', context: { table: qname } });
     }
     const want = Object.entries(filter).map(([c, v]) => {
       if (!table.rangePartitions.includes(c)) {

@@ -40,5 +40,8 @@ describe('inputText', () => {
     cyclic.self = cyclic;
     expect(inputText(cyclic)).toBe('[object Object]');
     expect(inputText(undefined)).toBe('undefined');
+    expect(inputText(5n)).toBe('5n');
+    // a string that reads like a bigint stays a string
+    expect(inputText({ p: '10n' })).toBe('{"p":"10n"}');
   });
 });

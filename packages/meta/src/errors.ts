@@ -331,8 +331,11 @@ export class LakeSoulError extends Error {
  * error being built (`JSON.stringify` throws on a bigint).
  */
 export function inputText(value: unknown): string {
+  // bigints become a string marked by a character JSON leaves as it is and callers hardly write
+  const mark = '\uE000';
   try {
-    return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))?.replace(/"(-?\d+n)"/g, '$1') ?? String(value);
+    const json = JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${mark}${v}n` : v));
+    return json === undefined ? String(value) : json.replace(new RegExp(`"${mark}(-?\\d+n)"`, 'g'), '$1');
   } catch {
     return String(value);
   }

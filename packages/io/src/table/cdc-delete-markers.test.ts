@@ -95,6 +95,11 @@ describe('CDC delete markers', () => {
     expect((await t.deleteByKeys([{ id: 2, day: 'nowhere' }])).rows).toBe(0);
     expect((await t.history()).map((h) => h.partitionDesc)).toEqual(['day=d1', 'day=d1']);
     expect(rows(await t.toArrow())).toEqual([]);
+    // nor does a dropped partition come back
+    await t.write([{ id: 5, a: 5, day: 'd5' }]);
+    await t.dropPartitions({ day: 'd5' });
+    expect((await t.deleteByKeys([{ id: 5, day: 'd5' }])).rows).toBe(0);
+    expect((await lh.catalog.listPartitions(t.info.tableId)).find((p) => p.partitionDesc === 'day=d5')?.commitOp).toBe('DeleteCommit');
   });
 
   it('markers hold null in nested columns too', async () => {

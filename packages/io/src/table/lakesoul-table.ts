@@ -426,10 +426,12 @@ export class LakeSoulTable {
       let target = projectBatch(kb, kb.schema.fields.map((f) => f.name).filter((c) => info.primaryKeys.includes(c)));
       let exact = matcher.exactRows();
       if (exact.length > 0) {
-        // a key named in a partition the table does not have is in no row: its marker made that
-        // partition (listed, in the history, and `version` reads then needed a partition)
+        // a key named in a partition the table does not have (or dropped: a DeleteCommit) is in no
+        // row: its marker made that partition (listed, in the history, and `version` reads then
+        // needed a partition), or brought a dropped one back
         const same = await samePartitionOf(this.ctx, options.signal);
-        const existing = new Set((await this.ctx.catalog.listPartitions(info.tableId, undefined, { signal: options.signal })).map((p) => p.partitionDesc));
+        const partitions = await this.ctx.catalog.listPartitions(info.tableId, undefined, { signal: options.signal });
+        const existing = new Set(partitions.filter((p) => p.commitOp !== 'DeleteCommit').map((p) => p.partitionDesc));
         exact = matcher.exactRowsIn((d) => existing.has(same === null ? d : same(d)));
       }
       if (info.rangePartitions.length > 0) {

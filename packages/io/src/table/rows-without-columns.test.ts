@@ -53,6 +53,12 @@ describe('rows that carry no stored column', () => {
       expect(LakeSoulError.is(e, 'InvalidArgument'), String(e)).toBe(true);
       expect(e.message).toContain('partition {"p":10n} is not a partition description of this table');
     }
+    // a bare bigint where a list or an object goes
+    for (const call of [() => t.toArrow({ partitions: 5n as never }), () => t.write([{ k: 2n, p: 10n }], { mode: 'overwrite', replacePartitions: 5n as never })]) {
+      const e = await failure(call());
+      expect(LakeSoulError.is(e, 'InvalidArgument'), String(e)).toBe(true);
+      expect(e.message).toMatch(/ 5n is not a list|not 5n$/);
+    }
   });
 
   it('a table whose every column is a range partition column is refused at create (its rows could not be stored)', async () => {
@@ -60,6 +66,14 @@ describe('rows that carry no stored column', () => {
     expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
     expect(e.message).toBe("create table 'default.all_range': every column (p, q) is a range partition column: rows would store no column in the data files, and none could be read back; add a column that is not a partition column");
     expect((await lake.lh.catalog.listTables('default')).map((x) => x.name)).not.toContain('all_range');
+    // one made before (here: its schema cut to its range column by hand) refuses writes, committing nothing
+    const t = await lake.lh.createTable('was_all_range', new Schema([new Field('p', new Utf8(), false), new Field('v', new Int32(), true)]), { rangePartitions: ['p'] });
+    await lake.lh.catalog.driver.query('UPDATE table_info SET table_schema = $1 WHERE table_id = $2', [JSON.stringify({ type: 'struct', fields: [{ name: 'p', type: 'string', nullable: false, metadata: {} }] }), t.info.tableId]);
+    const old = await lake.lh.table('was_all_range');
+    expect(old.info.schema.fields.map((f) => f.name)).toEqual(['p']);
+    const w = await failure(old.write([{ p: 'a' }, { p: 'b' }]));
+    expect(w.message).toBe("table 'was_all_range': every column (p) is a range partition column, so rows would store no column in the data files and none could be read back; nothing was written (add a column that is not a partition column)");
+    expect(await old.history()).toEqual([]);
   });
 });
 
@@ -82,6 +96,9 @@ describe('CDC column values and tables', () => {
     expect(LakeSoulError.is(e, 'InvalidArgument')).toBe(true);
     expect(e.message).toBe("CDC column 'rk' of table 'cdc_nulls' holds null at row 1: expected 'insert', 'update' or 'delete' (leave the column out for 'insert')");
     expect(e.context).toMatchObject({ column: 'rk', row: 1 });
+    // counted within the write, not within its batch
+    const inBatches = (async function* () { yield tableFromArrays({ id: BigInt64Array.of(3n, 4n), v: ['c', 'd'], rk: ['insert', 'insert'] }).batches[0]!; yield tableFromArrays({ id: BigInt64Array.of(5n, 6n), v: ['e', 'f'], rk: ['insert', null] }).batches[0]!; })();
+    expect((await failure(t.write(inBatches))).context).toMatchObject({ column: 'rk', row: 3 });
     expect(await t.history()).toEqual([]);
     // without the column every row is an insert, as before
     await t.write([{ id: 1n, v: 'a' }]);

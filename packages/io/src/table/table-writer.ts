@@ -639,7 +639,13 @@ function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boole
 function withStoredColumns(ctx: TableContext, batch: RecordBatch, given: string[]): { batch: RecordBatch; columns: string[] } {
   const info = ctx.info;
   const stored = info.schema.fields.filter((f) => !info.rangePartitions.includes(f.name));
-  if (given.some((c) => !info.rangePartitions.includes(c)) || stored.length === 0) return { batch, columns: given };
+  if (stored.length === 0) {
+    // createTable refuses such a table now; one made before that lost every row written to it
+    throw new LakeSoulError('InvalidArgument', `table '${info.name}': every column (${info.rangePartitions.join(', ')}) is a range partition column, so rows would store no column in the data files and none could be read back; nothing was written (add a column that is not a partition column)`, {
+      context: { table: info.name },
+    });
+  }
+  if (given.some((c) => !info.rangePartitions.includes(c))) return { batch, columns: given };
   const fields = [...batch.schema.fields, ...stored];
   const datas = [...batch.data.children, ...stored.map((f) => nullColumn(f, batch.numRows).data[0]!)];
   const columns = info.schema.fields.filter((f) => given.includes(f.name) || !info.rangePartitions.includes(f.name)).map((f) => f.name);
@@ -648,9 +654,10 @@ function withStoredColumns(ctx: TableContext, batch: RecordBatch, given: string[
 
 /**
  * Conforms one input batch to the table: column order of the schema, types cast/validated by the
- * arrow area, the CDC column defaulted to 'insert'.
+ * arrow area, the CDC column defaulted to 'insert'. `rowOffset`: the rows of the write before this
+ * batch (a CDC value refused is named by its row in the write).
  */
-function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]): RecordBatch {
+function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[], rowOffset = 0): RecordBatch {
   const info = ctx.info;
   let cols = columns;
   let b = batch;
@@ -669,8 +676,8 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[]):
     const i = matchWords(v, ['insert', 'update', 'delete']).findIndex((k) => k === 0 || k === 255);
     if (i >= 0) {
       const held = v.get(i) === null ? 'null' : `'${String(v.get(i))}'`;
-      throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds ${held} at row ${i}: expected 'insert', 'update' or 'delete' (leave the column out for 'insert')`, {
-        context: { table: info.name, column: info.cdcColumn, row: i },
+      throw new LakeSoulError('InvalidArgument', `CDC column '${info.cdcColumn}' of table '${info.name}' holds ${held} at row ${rowOffset + i}: expected 'insert', 'update' or 'delete' (leave the column out for 'insert')`, {
+        context: { table: info.name, column: info.cdcColumn, row: rowOffset + i },
       });
     }
   }
@@ -932,7 +939,7 @@ async function writeConformed(
           context: { table: info.name },
         });
       }
-      const batch = conformBatch(ctx, input1, cols);
+      const batch = conformBatch(ctx, input1, cols, rows);
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
       fileCols ??= dataCols;
       const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch, samePartition);
@@ -1088,7 +1095,7 @@ export async function planOverwrite(ctx: TableContext, options: Pick<TableWriteO
       selects = (d) => set.has(partitionDescKey(d, typeOf));
     } else {
       if (typeof sel !== 'object' || sel === null) {
-        throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions ${JSON.stringify(sel) ?? String(sel)} is not a list or an object; give ${forms}`, {
+        throw new LakeSoulError('InvalidArgument', `overwrite of table '${info.name}': replacePartitions ${inputText(sel)} is not a list or an object; give ${forms}`, {
           code: 'INVALID_PARTITION', context: { table: info.name },
         });
       }
