@@ -71,6 +71,7 @@ describe('an embedded catalog directory of another user', () => {
     expect(existsSync(join(dir, '.lakesoul-ts.lock'))).toBe(false);
   });
 
+  // as root only, as above: making a file of another user needs chown
   it.runIf(isRoot)('names the first file of another user in a catalog of this user', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'pg_logical'));

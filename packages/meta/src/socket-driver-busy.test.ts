@@ -55,6 +55,8 @@ afterEach(() => {
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 describe('SocketDriver and a server that does not answer at once', () => {
+  // The driver tells a busy server from a hung one by the CPU time /proc reports for it (Linux, as
+  // here and in CI); without /proc it has no such measure and these cases do not apply.
   it.runIf(existsSync('/proc/self/stat'))('waits for a server busy with a long statement (it uses CPU) instead of calling it hung', async () => {
     const server = await blockingServer('busy', 'busy', 2500);
     const driver = await SocketDriver.connect(server.socket, 'busy test', { pid: server.pid, socket: server.socket });
@@ -68,6 +70,7 @@ describe('SocketDriver and a server that does not answer at once', () => {
     }
   }, 20_000);
 
+  // (needs /proc, as above)
   it.runIf(existsSync('/proc/self/stat'))('gives up a server that answers no ping and uses no CPU, and close() then returns', async () => {
     const server = await blockingServer('asleep', 'asleep', 5000);
     const driver = await SocketDriver.connect(server.socket, 'asleep test', { pid: server.pid, socket: server.socket });

@@ -36,6 +36,8 @@ afterEach(() => {
 });
 
 describe('the native Parquet codec', () => {
+  // CI (.ci/run sets CI=true) must have built the codec; a developer's clone may lack it (auto then
+  // uses parquet-wasm), which the describes below need, so they run only where it is built
   it.runIf(process.env.CI === 'true')('is built in CI (pnpm setup:native)', () => {
     expect(built, NATIVE_PARQUET_ADDON).toBe(true);
   });

@@ -887,11 +887,12 @@ export class TableScanPlan implements ScanPlan {
     // An incremental read keeps CDC delete rows, except in a partition it reads whole as of the
     // range's end (rewritten or dropped in the range): those rows are the partition's state, which a
     // reader puts in place of what it held (a delete row there was taken for a live row).
-    const dropDeletes = j.cdcColumn !== undefined && j.cdcColumn !== null && (j.mode === 'snapshot' || (j.resetPartitions?.includes(split.partitionDesc) ?? false));
+    const cdc = j.cdcColumn;
+    const dropDeletes = Boolean(cdc) && (j.mode === 'snapshot' || (j.resetPartitions?.includes(split.partitionDesc) ?? false));
     for await (const b of merged) {
       throwIfAborted(signal, `scan of ${split.tableName}`);
       let batch = b;
-      if (dropDeletes) batch = dropCdcDeletes(batch, j.cdcColumn!);
+      if (dropDeletes) batch = dropCdcDeletes(batch, cdc!);
       if (batch.numRows === 0) continue;
       batch = this.injectRange(split, batch, constants);
       if (filter) batch = filterBatch(batch, filter);

@@ -123,9 +123,10 @@ async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise
 /**
  * Whether files may be deleted after `e` was thrown by a commit: only when the commit surely did not
  * happen (conflict, validation, abort before the transaction, or the catalog database refusing a
- * statement of the commit for want of a resource: disk full, out of memory, a resource limit, or
- * because it is read-only or the role lacks the privilege, whose transaction rolled back; or the catalog closed, `DRIVER_CLOSED`, which every driver throws before
- * it sends the statement: a transaction whose COMMIT was not sent did not commit). Ambiguous failures
+ * statement of the commit, whose transaction rolled back: for want of a resource (disk full, out of
+ * memory, a resource limit), because it is read-only, or because the role lacks the privilege; or
+ * the catalog closed, `DRIVER_CLOSED`, which every driver throws before it sends the statement: a
+ * transaction whose COMMIT was not sent did not commit). Ambiguous failures
  * (connection lost mid-commit: `TRANSACTION_OUTCOME_UNKNOWN`, `COMMIT_OUTCOME_UNKNOWN`, also when a
  * close cut a statement already sent) and other catalog errors leave the files for cleanup() to
  * judge against the catalog.
