@@ -3,7 +3,8 @@
  * LakeSoul's own Python package (lakesoul_py.py), Arrow IPC exchange and a canonical row form that
  * compares tables whatever Arrow types each side chose for the same values.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -70,6 +71,54 @@ export function lakesoulPy<T = any>(env: InteropEnv, command: string, args: unkn
     );
   });
 }
+
+/**
+ * One long-lived `lakesoul_py.py serve` process: the same commands as {@link lakesoulPy}, without a
+ * Python start and a `lakesoul` import per call. Calls run one at a time, in order.
+ */
+export class LakeSoulPyServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting: { resolve: (answer: any) => void; reject: (e: Error) => void; command: string }[] = [];
+  private stderr = '';
+  private exited: string | null = null;
+
+  constructor(env: InteropEnv) {
+    this.child = spawn(env.python, [LAKESOUL_PY, 'serve'], { env: { ...process.env, ...env.lakesoulEnv, RUST_BACKTRACE: '0' } });
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-8000);
+    });
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      if (!line.startsWith(SERVE_MARK)) return; // the wheel's own output
+      const call = this.waiting.shift();
+      const answer = JSON.parse(line.slice(SERVE_MARK.length));
+      if (answer.error) call?.reject(new Error(`LakeSoul-Python ${call.command}: ${answer.error}\n${answer.traceback ?? ''}`));
+      else call?.resolve(answer);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = `lakesoul_py.py serve exited (${signal ?? code}):\n${this.stderr}`;
+      for (const call of this.waiting.splice(0)) call.reject(new Error(this.exited));
+    });
+  }
+
+  /** Runs one command; a Python error rejects with its traceback. */
+  call<T = any>(command: string, args: unknown = {}): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ resolve, reject, command });
+      this.child.stdin.write(`${JSON.stringify({ command, args })}\n`);
+    });
+  }
+
+  /** Ends the process (its stdin closes; it exits after the call in flight). */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin.end();
+    await gone;
+  }
+}
+
+const SERVE_MARK = '@@lakesoul_py ';
 
 /** A scratch directory removed by the returned cleanup. */
 export function scratchDir(prefix: string): { dir: string; cleanup: () => void } {

@@ -22,6 +22,11 @@ Commands:
   to_parquet    {input, output}                          IPC file -> Parquet file (for Spark)
   make_bucket   {bucket}                                 creates an S3 bucket on AWS_ENDPOINT
   versions      {}                                       lakesoul / core / pyarrow versions
+
+    python lakesoul_py.py serve
+
+runs the same commands one per stdin line ({"command": ..., "args": {...}}), each answer on one
+stdout line after "@@lakesoul_py " (the differential test makes hundreds of calls).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ _TYPES = {
     "date32": pa.date32(),
     "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
     "timestamp_ns": pa.timestamp("ns"),
+    "decimal_10_2": pa.decimal128(10, 2),
     # nested: the wheel lists these in file_exist_cols by their leaf fields' names
     "list_int32": pa.list_(pa.int32()),
     "fixed_list_float32_2": pa.list_(pa.float32(), 2),
@@ -256,27 +262,40 @@ def cmd_make_bucket(args):
     return {"bucket": args["bucket"]}
 
 
-def main() -> int:
-    command = sys.argv[1]
-    args = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+def _run(command: str, args) -> dict:
+    """One command's answer: its result, or the error it raised with its traceback."""
     handler = globals().get(f"cmd_{command}")
     if handler is None:
-        print(json.dumps({"error": f"unknown command {command}"}))
-        return 2
+        return {"error": f"unknown command {command}"}
     try:
-        result = handler(args)
+        return handler(args)
     except Exception as error:  # reported to the test, which fails with the message
-        print(
-            json.dumps(
-                {
-                    "error": f"{type(error).__name__}: {error}",
-                    "traceback": traceback.format_exc(),
-                }
-            )
-        )
-        return 1
-    print(json.dumps(result))
+        return {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+
+
+def serve() -> int:
+    """One command per stdin line ({"command", "args"}), one answer per stdout line after SERVE_MARK
+    (the wheel's own output cannot be taken for one): tests with many calls pay the import once."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        answer = _run(request["command"], request.get("args", {}))
+        sys.stdout.write(SERVE_MARK + json.dumps(answer) + "\n")
+        sys.stdout.flush()
     return 0
+
+
+SERVE_MARK = "@@lakesoul_py "
+
+
+def main() -> int:
+    command = sys.argv[1]
+    if command == "serve":
+        return serve()
+    answer = _run(command, json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})
+    print(json.dumps(answer))
+    return 2 if str(answer.get("error", "")).startswith("unknown command") else 1 if "error" in answer else 0
 
 
 if __name__ == "__main__":
