@@ -1,12 +1,14 @@
 /**
  * Randomized differential test against LakeSoul's own engine (the `lakesoul` 2.0.0 wheel, Rust core):
  * per seed a random table (primary keys of 0–2 columns of seven types, 0–2 range columns, 1–8
- * buckets, 2–5 value columns of eight types, created by either side) goes through random steps —
+ * buckets, 2–5 value columns of eight types, created by either side; some PK tables are CDC
+ * tables, written with `insert`, `update` and `delete` rows) goes through random steps —
  * upserts, partial upserts, wheel writes, deletes by key and by predicate, updates, partition
- * overwrites and drops, compactions, a column added by a merge write, a column widened — and after
- * every step lakesoul-ts's full read, a filtered and projected read, and the wheel's scan are compared
- * with an in-memory model; at the end every earlier state is read back by timestamp and, per
- * partition, by version. Fixed scenarios (lakesoul-python.test.ts and the others here) check what
+ * overwrites and drops, compactions, a column added by a merge write, a column widened, DoPut
+ * writes by pyarrow.flight — and after every step lakesoul-ts's full read, a filtered and projected
+ * read in process and one by pyarrow.flight from a Flight server over the same lakehouse, and the
+ * wheel's scan are compared with an in-memory model; at the end every earlier state is read back by
+ * timestamp and, per partition, by version. Fixed scenarios (lakesoul-python.test.ts and the others here) check what
  * each operation writes; this test finds the combinations nobody wrote down.
  *
  * The draws stay inside what docs/interop.md lists as the wheel's departures: no null or pre-1970
@@ -28,6 +30,7 @@ import {
 import { Catalog } from '@lakesoul-ts/meta';
 import { prng } from '@lakesoul-ts/meta/testing/prng';
 import { Lakehouse, type LakeSoulTable } from '@lakesoul-ts/io';
+import { createFlightServer, type FlightServer } from '@lakesoul-ts/connector-flight';
 import { LakeSoulPyServer, interopEnv, readIpc, scratchDir, writeIpc } from './interop-env.js';
 
 const SEEDS = process.env.LAKESOUL_DIFF_SEEDS?.split(',').map(Number) ?? null;
@@ -38,7 +41,8 @@ const RUNS = { local: 12, s3: 6 } as const;
 // Columns and values
 
 type Kind = 'int32' | 'int64' | 'string' | 'float64' | 'bool' | 'date32' | 'timestamp' | 'decimal';
-type Role = 'key' | 'range' | 'value';
+/** `cdc`: the CDC column of a CDC table (`insert`, `update` or `delete`). */
+type Role = 'key' | 'range' | 'value' | 'cdc';
 /** int32, float64: number; int64, timestamp (µs), decimal (unscaled, scale 2): bigint; date32: days. */
 type Value = number | bigint | string | boolean;
 type Row = Record<string, Value | null>;
@@ -88,6 +92,7 @@ class Draw {
 
 /** A value of `kind`; keys and range values come from small sets so that they collide. */
 function drawValue(d: Draw, kind: Kind, role: Role): Value {
+  if (role === 'cdc') return d.pick(['insert', 'insert', 'update', 'delete']);
   const key = role === 'key';
   const range = role === 'range';
   switch (kind) {
@@ -275,14 +280,18 @@ function drawPredicate(d: Draw, columns: Column[], depth = 0): Predicate {
 interface Services {
   py: LakeSoulPyServer;
   lake: Lakehouse;
+  /** A Flight server over `lake` (grpc://host:port), read and written by pyarrow.flight. */
+  flightUrl: string;
   warehouse: string;
   scratch: string;
   suffix: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const STEPS_PK = ['upsert', 'upsert', 'partial', 'partial', 'wheelWrite', 'wheelWrite', 'wheelWrite', 'deleteKeys', 'deleteWhere', 'update', 'overwrite', 'compact', 'compactPartition', 'dropPartition', 'mergeColumn', 'widen'] as const;
-const STEPS_PLAIN = ['append', 'append', 'wheelWrite', 'wheelWrite', 'deleteWhere', 'update', 'overwrite', 'compact', 'dropPartition', 'mergeColumn', 'widen'] as const;
+const STEPS_PK = ['upsert', 'upsert', 'partial', 'partial', 'wheelWrite', 'wheelWrite', 'wheelWrite', 'flightPut', 'deleteKeys', 'deleteWhere', 'update', 'overwrite', 'compact', 'compactPartition', 'dropPartition', 'mergeColumn', 'widen'] as const;
+const STEPS_PLAIN = ['append', 'append', 'wheelWrite', 'wheelWrite', 'flightPut', 'deleteWhere', 'update', 'overwrite', 'compact', 'dropPartition', 'mergeColumn', 'widen'] as const;
+/** CDC tables: no partial writes (a partial upsert after a delete brings back the columns it leaves out, by design). */
+const STEPS_CDC = STEPS_PK.filter((s) => s !== 'partial' && s !== 'mergeColumn');
 type Step = (typeof STEPS_PK)[number] | (typeof STEPS_PLAIN)[number];
 
 /** A state the table had: the model's rows and each partition's version then. */
@@ -303,6 +312,7 @@ class Differential {
   private readonly columns: Column[];
   private readonly keys: Column[];
   private readonly ranges: Column[];
+  private readonly cdc: Column | undefined;
   private readonly buckets: number;
   private readonly creator: 'ts' | 'wheel';
   private table!: LakeSoulTable;
@@ -321,11 +331,14 @@ class Differential {
     for (let i = 0, n = d.chance(0.2) ? 0 : d.int(1, 2); i < n; i++) drawn.push({ name: `k${i}`, kind: i === 1 && d.chance(0.2) ? 'bool' : d.pick(keyKinds), role: 'key' });
     for (let i = d.int(0, 2); i > 0; i--) drawn.push({ name: `p${i}`, kind: d.pick(['string', 'int32', 'date32', 'int64'] as const), role: 'range' });
     for (let i = d.int(2, 5); i > 0; i--) drawn.push({ name: `c${i}`, kind: d.pick(Object.keys(KINDS) as Kind[]), role: 'value' });
+    if (drawn.some((c) => c.role === 'key') && d.chance(0.3)) drawn.push({ name: 'rowkinds', kind: 'string', role: 'cdc' });
     this.columns = d.shuffle(drawn);
     this.keys = drawn.filter((c) => c.role === 'key');
     this.ranges = drawn.filter((c) => c.role === 'range');
+    this.cdc = drawn.find((c) => c.role === 'cdc');
     this.buckets = d.pick([1, 2, 4, 8]);
-    this.creator = this.keys.length === 0 || d.chance(0.5) ? 'wheel' : 'ts';
+    // A CDC table is created here: the wheel's create takes no CDC column.
+    this.creator = this.keys.length === 0 || (!this.cdc && d.chance(0.5)) ? 'wheel' : 'ts';
     this.name = `diff_${storage}_${seed}_${s.suffix}`;
     this.log.push(`${this.name}: ${this.columns.map((c) => `${c.name} ${c.kind} ${c.role}`).join(', ')}; ${this.buckets} buckets; created by ${this.creator}`);
   }
@@ -334,7 +347,7 @@ class Differential {
   async run(): Promise<void> {
     await this.create();
     for (let step = 0, n = this.d.int(10, 24); step < n && this.failures.length === 0; step++) {
-      const kind: Step = this.d.pick(this.keys.length ? STEPS_PK : STEPS_PLAIN);
+      const kind: Step = this.d.pick(this.cdc ? STEPS_CDC : this.keys.length ? STEPS_PK : STEPS_PLAIN);
       const before = this.partitions();
       let what: string | null;
       try {
@@ -356,7 +369,9 @@ class Differential {
     const { name, keys, ranges } = this;
     if (this.creator === 'ts') {
       const schema = new Schema(this.columns.map((c) => new Field(c.name, KINDS[c.kind].arrow(), c.role === 'value')));
-      this.table = await this.s.lake.createTable(name, schema, { rangePartitions: ranges.map((c) => c.name), primaryKeys: keys.map((c) => c.name), hashBucketNum: this.buckets });
+      this.table = await this.s.lake.createTable(name, schema, {
+        rangePartitions: ranges.map((c) => c.name), primaryKeys: keys.map((c) => c.name), hashBucketNum: this.buckets, cdcColumn: this.cdc?.name,
+      });
       return;
     }
     await this.s.py.call('create', {
@@ -392,6 +407,13 @@ class Differential {
         await this.s.py.call('write', { name: this.name, input });
         this.upsert([...rows.values()], columns);
         return `wheel write ${rows.size} rows`;
+      }
+      case 'flightPut': {
+        const rows = this.drawRows(d.int(1, 12), columns);
+        const input = writeIpc(arrowTable(columns, rows), join(this.s.scratch, `${this.name}-${randomBytes(4).toString('hex')}.arrow`));
+        await this.s.py.call('flight_put', { url: this.s.flightUrl, command: { table: this.name, mode: keys.length ? 'upsert' : 'append' }, input });
+        this.upsert(rows, columns);
+        return `DoPut of ${rows.length} rows`;
       }
       case 'deleteKeys': {
         const given = ranges.length === 0 || d.chance(0.7) ? [...ranges, ...keys] : keys;
@@ -465,7 +487,7 @@ class Differential {
     }
   }
 
-  /** lakesoul-ts's full read, its filtered and projected read, and the wheel's scan against the model. */
+  /** lakesoul-ts's full read, a filtered and projected read in process and one through Flight, and the wheel's scan, against the model. */
   private async compareReaders(step: number): Promise<void> {
     const { columns } = this;
     const want = modelRows(this.model.values(), columns);
@@ -474,7 +496,10 @@ class Differential {
       await this.check(`after step ${step}, wheel scan`, async () => {
         const output = join(this.s.scratch, `${this.name}-scan-${randomBytes(4).toString('hex')}.arrow`);
         await this.s.py.call('scan', { name: this.name, output });
-        return readRows(readIpc(output), columns);
+        const rows = readRows(readIpc(output), columns);
+        // The wheel's scan keeps a CDC table's delete rows (docs/interop.md): the others drop them.
+        const deleted = this.cdc && `${this.cdc.name}:${cellText('string', 'delete')}`;
+        return deleted ? rows.filter((r) => !r.split('|').includes(deleted)) : rows;
       }, want);
     }
     const p = drawPredicate(this.d, columns);
@@ -484,6 +509,13 @@ class Differential {
       async () => readRows(await this.table.toArrow({ filter: p.sql, columns: projection.map((c) => c.name) }), projection),
       modelRows([...this.model.values()].filter((r) => p.test(r) === true), projection),
     );
+    const q = drawPredicate(this.d, columns);
+    const shown = this.d.shuffle(columns).slice(0, this.d.int(1, columns.length));
+    await this.check(`after step ${step}, pyarrow.flight read of ${shown.map((c) => c.name).join(',')} where ${q.sql}`, async () => {
+      const output = join(this.s.scratch, `${this.name}-flight-${randomBytes(4).toString('hex')}.arrow`);
+      await this.s.py.call('flight_read', { url: this.s.flightUrl, command: { table: this.name, filter: q.sql, columns: shown.map((c) => c.name) }, output });
+      return readRows(readIpc(output), shown);
+    }, modelRows([...this.model.values()].filter((r) => q.test(r) === true), shown));
   }
 
   /** Records the state after a step, between two pauses that set it apart from its neighbours in time. */
@@ -553,19 +585,27 @@ class Differential {
       const base = existing.length && this.d.chance(0.5) ? this.d.pick(existing) : rows.length && this.d.chance(0.15) ? this.d.pick(rows) : null;
       const r: Row = {};
       for (const c of [...this.ranges, ...this.keys]) r[c.name] = base ? base[c.name] : drawValue(this.d, c.kind, c.role);
-      for (const c of given) if (c.role === 'value') r[c.name] = this.d.chance(0.2) ? null : drawValue(this.d, c.kind, 'value');
+      for (const c of given) {
+        if (c.role === 'value') r[c.name] = this.d.chance(0.2) ? null : drawValue(this.d, c.kind, 'value');
+        if (c.role === 'cdc') r[c.name] = drawValue(this.d, c.kind, 'cdc');
+      }
       rows.push(r);
     }
     return rows;
   }
 
-  /** A write of `rows` carrying the columns `given`: the last row of a key wins, columns not given stay. */
+  /**
+   * A write of `rows` carrying the columns `given`: the last row of a key wins, columns not given
+   * stay; on a CDC table a `delete` row deletes its key, and rows without the CDC column are inserts.
+   */
   private upsert(rows: Row[], given: Column[]): void {
     for (const r of rows) {
       const id = this.identity(r);
       const next: Row = { ...(this.model.get(id) ?? Object.fromEntries(this.columns.map((c) => [c.name, null]))) };
       for (const c of given) next[c.name] = r[c.name] ?? null;
-      this.model.set(id, next);
+      if (this.cdc && !given.includes(this.cdc)) next[this.cdc.name] = 'insert';
+      if (this.cdc && next[this.cdc.name] === 'delete') this.model.delete(id);
+      else this.model.set(id, next);
     }
   }
 
@@ -580,6 +620,7 @@ for (const storage of ['local', 's3'] as const) {
   describe(`randomized differential against LakeSoul-Python 2.0.0 (${storage} storage)`, () => {
     let services: Services;
     let catalog: Catalog;
+    let flight: FlightServer;
     let scratch: { dir: string; cleanup: () => void };
 
     beforeAll(async () => {
@@ -594,11 +635,14 @@ for (const storage of ['local', 's3'] as const) {
       }
       catalog = await Catalog.open({ url: env.pgUrl });
       const lake = await Lakehouse.open({ catalog, warehouse, stores: { env: { ...process.env, AWS_ENDPOINT: env.s3Endpoint } } });
-      services = { py, lake, warehouse, scratch: scratch.dir, suffix };
+      flight = createFlightServer({ lakehouse: lake, ticketSecret: `differential-${randomBytes(16).toString('hex')}` });
+      const flightUrl = `grpc://127.0.0.1:${await flight.listen(0, '127.0.0.1')}`;
+      services = { py, lake, flightUrl, warehouse, scratch: scratch.dir, suffix };
     }, 120_000);
 
     afterAll(async () => {
       await services?.py.close();
+      await flight?.close(2000);
       await services?.lake.close();
       await catalog?.close();
       scratch?.cleanup();

@@ -21,6 +21,9 @@ Commands:
                 rows of `input` bucketed by LakeSoul's own writer (no commit); adds `__bucket`
   to_parquet    {input, output}                          IPC file -> Parquet file (for Spark)
   make_bucket   {bucket}                                 creates an S3 bucket on AWS_ENDPOINT
+  flight_read   {url, command, output}                   a lakesoul-ts Flight server's flight for CMD
+                                                         `command` (every endpoint) as IPC file `output`
+  flight_put    {url, command, input}                    rows of `input` by DoPut with CMD `command`
   versions      {}                                       lakesoul / core / pyarrow versions
 
     python lakesoul_py.py serve
@@ -251,6 +254,34 @@ def cmd_to_parquet(args):
     data = _read_ipc(args["input"])
     pq.write_table(data, args["output"])
     return {"rows": data.num_rows}
+
+
+def cmd_flight_read(args):
+    """A lakesoul-ts Flight server's flight for CMD `command`, every endpoint, as IPC file `output`."""
+    import pyarrow.flight as fl
+
+    with fl.FlightClient(args["url"]) as client:
+        descriptor = fl.FlightDescriptor.for_command(json.dumps(args["command"]).encode())
+        info = client.get_flight_info(descriptor)
+        tables = [client.do_get(endpoint.ticket).read_all() for endpoint in info.endpoints]
+    result = pa.concat_tables(tables) if tables else info.schema.empty_table()
+    _write_ipc(result, args["output"])
+    return {"rows": result.num_rows, "endpoints": len(info.endpoints)}
+
+
+def cmd_flight_put(args):
+    """Rows of IPC file `input` sent by DoPut with CMD `command` (its expectedRows added); the server's answer."""
+    import pyarrow.flight as fl
+
+    data = _read_ipc(args["input"])
+    command = {**args["command"], "expectedRows": data.num_rows}
+    with fl.FlightClient(args["url"]) as client:
+        writer, reader = client.do_put(fl.FlightDescriptor.for_command(json.dumps(command).encode()), data.schema)
+        writer.write_table(data)
+        writer.done_writing()
+        answer = json.loads(reader.read().to_pybytes())
+        writer.close()
+    return answer
 
 
 def cmd_make_bucket(args):
