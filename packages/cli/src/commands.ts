@@ -340,7 +340,13 @@ function showPartition(desc: string): string {
  */
 function warnResetPartitions(plan: { toJSON(): { resetPartitions?: string[] } }, incremental: boolean, note: (s: string) => void): void {
   if (!incremental) return;
-  for (const p of plan.toJSON().resetPartitions ?? []) {
+  const reset = plan.toJSON().resetPartitions ?? [];
+  if (reset.length > VERSIONS_SHOWN) {
+    // one line naming them all (a consumer needs every one), not the same sentence thousands of times
+    note(`warning: ${reset.length} partitions were rewritten or dropped within the range: their rows here are their whole state at the range's end (none when dropped); replace what you hold of them rather than applying them as changes. They are (JSON): ${JSON.stringify(reset.map(showPartition))}`);
+    return;
+  }
+  for (const p of reset) {
     note(`warning: partition ${showPartition(p)} was rewritten or dropped within the range: its rows here are its whole state at the range's end (none when it was dropped); replace what you hold of it rather than applying them as changes`);
   }
 }

@@ -6,7 +6,7 @@
  * NaN/±Infinity as text, binary as a size summary (table) or base64 (JSON/JSONL/CSV).
  */
 import type { Data, RecordBatch } from 'apache-arrow';
-import { formatScaled, isValidAt, jsonSafe, plainText, plainValueAt } from '@lakesoul-ts/io';
+import { LakeSoulError, formatScaled, isValidAt, jsonSafe, plainText, plainValueAt } from '@lakesoul-ts/io';
 
 import { RowPrinter, writeWithBackpressure } from './row-printer.js';
 
@@ -63,8 +63,22 @@ export function* batchRows(batch: RecordBatch): Generator<Record<string, unknown
 
 /** A {@link RowPrinter} that also prints Arrow batches, their values through io's codec. */
 export class BatchPrinter extends RowPrinter {
-  /** Print one Arrow batch (values through io's codec: {@link cellValue}, CSV fields, table cells). */
+  /**
+   * Print one Arrow batch (values through io's codec: {@link cellValue}, CSV fields, table cells).
+   * @throws LakeSoulError InvalidArgument `LIMIT_EXCEEDED` naming the row and column when a value is
+   * too large for a JavaScript string as text (V8's limit, ~512 MiB: a 420 MB binary in base64).
+   */
   async write(batch: RecordBatch): Promise<void> {
+    const before = this.rows;
+    const at = { row: 0 };
+    try {
+      await this.writeBatch(batch, at);
+    } catch (e) {
+      throw textTooLong(e, batch, at.row, before + at.row, this.format) ?? e;
+    }
+  }
+
+  private async writeBatch(batch: RecordBatch, at: { row: number }): Promise<void> {
     const columns = batch.schema.fields.map((f) => f.name);
     const cols = columns.map((_, i) => batch.data.children[i] as Data);
     if (this.format === 'csv') {
@@ -73,6 +87,7 @@ export class BatchPrinter extends RowPrinter {
       let s = '';
       if (!this.started) { s += columns.map(csvEscape).join(',') + '\n'; this.started = true; }
       for (let r = 0; r < batch.numRows; r++) {
+        at.row = r;
         s += cols.map((c) => csvField(c, r)).join(',') + '\n';
         if (s.length >= 64 * 1024) { await writeWithBackpressure(this.out, s); s = ''; }
       }
@@ -82,8 +97,34 @@ export class BatchPrinter extends RowPrinter {
     }
     const forTable = this.format === 'table';
     await this.writeRows(columns, (function* () {
-      for (let r = 0; r < batch.numRows; r++) yield cols.map((c) => (forTable ? cellText(c, r, true) : cellValue(c, r)));
+      for (let r = 0; r < batch.numRows; r++) {
+        at.row = r; // rows are printed as they are made: a failure is in this one
+        yield cols.map((c) => (forTable ? cellText(c, r, true) : cellValue(c, r)));
+      }
     })());
   }
+}
 
+/**
+ * V8's refusal of a string over its length limit while row `r` of `batch` (row `outputRow` of the
+ * output, from 0) was printed, as an error naming the row and its largest column; null for any other
+ * error.
+ */
+function textTooLong(e: unknown, batch: RecordBatch, r: number, outputRow: number, format: string): LakeSoulError | null {
+  // Node's ERR_STRING_TOO_LONG (a Buffer's text, as base64), V8's RangeError (strings joined)
+  const tooLong = (e as { code?: unknown } | null)?.code === 'ERR_STRING_TOO_LONG' || (e instanceof RangeError && /Invalid string length/.test(e.message));
+  if (!tooLong) return null;
+  let largest: { column: string; size: string; length: number } | null = null;
+  batch.schema.fields.forEach((f, i) => {
+    const v = plainValueAt(batch.data.children[i] as Data, r);
+    if ((v instanceof Uint8Array || typeof v === 'string') && v.length > (largest?.length ?? 0)) {
+      largest = { column: f.name, size: `${v.length} ${typeof v === 'string' ? 'characters' : 'bytes'}`, length: v.length };
+    }
+  });
+  const found = largest as { column: string; size: string } | null;
+  return new LakeSoulError('InvalidArgument',
+    `row ${outputRow + 1} of the output is too large to print as ${format} text (${found ? `its column '${found.column}' holds ${found.size}, and ` : ''}a JavaScript string holds at most ~512 MiB): ` +
+    'leave the large column out (--columns), or export the rows as Parquet (export --format parquet), which keeps values as bytes', {
+      code: 'LIMIT_EXCEEDED', context: { row: outputRow + 1, column: found?.column, format }, cause: e,
+    });
 }

@@ -172,7 +172,7 @@ function pgServerTimeouts(env: Record<string, string | undefined>): boolean | un
 
 export { catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS } from './lock-wait.js';
 import { catalogLockWaitMs } from './lock-wait.js';
-import { decodeHashBucketNum } from './hash-buckets.js';
+import { MAX_HASH_BUCKET_NUM, decodeHashBucketNum } from './hash-buckets.js';
 
 /**
  * Partition filter of {@link Catalog.listPartitions} and {@link SnapshotOptions.partitions}: partition
@@ -458,8 +458,10 @@ function statementRefusal(e: unknown, qname: string, op: CommitOp): unknown {
   });
 }
 
-function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+/** A bucket count the engines take: a power of two within a 32-bit signed integer (1 to 2^30). */
+function isBucketCount(n: number): boolean {
+  // the range first: bitwise operators cut to 32 bits, so alone they took 2^31 and 3 * 2^32 for powers of two
+  return Number.isInteger(n) && n >= 1 && n <= MAX_HASH_BUCKET_NUM && (n & (n - 1)) === 0;
 }
 
 /**
@@ -911,7 +913,7 @@ export class Catalog {
     }
     if (pks.length > 0) {
       buckets = options.hashBucketNum ?? 4;
-      if (!isPowerOfTwo(buckets)) throw invalid(`hashBucketNum ${buckets} must be a power of two (1, 2, 4, 8, ...)`);
+      if (!isBucketCount(buckets)) throw invalid(`hashBucketNum ${buckets} must be a power of two from 1 to 2^30 (1, 2, 4, 8, ..., 1073741824)`);
     }
     if (options.cdcColumn !== undefined) {
       const f = schema.fields.find((x) => x.name === options.cdcColumn);

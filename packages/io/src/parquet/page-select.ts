@@ -102,6 +102,69 @@ export interface ColumnFileOptions {
 }
 
 /**
+ * Where a footer's parts are, found once per footer: a selective read of a wide table builds a
+ * column file for each of its columns, and finding them again per column cost columns × footer size
+ * (11 s for a 1-row read of a 1,000-column table).
+ */
+interface FooterLayout {
+  /** The FileMetaData's fields. */
+  top: FieldSpan[];
+  /** Every schema element's span (the root first). */
+  elements: { start: number; end: number }[];
+  /** The root element's fields. */
+  rootFields: FieldSpan[];
+  /** Flat top-level columns: their schema element and their position among the leaves. */
+  flat: Map<string, { element: number; leaf: number }>;
+  /** The column orders (field 7), if the footer has them. */
+  orders: { type: number; items: { start: number; end: number }[] } | null;
+  /** Per row group, found when first asked for: its fields, and its column chunks' spans. */
+  rowGroups: Map<number, { fields: FieldSpan[]; chunks: { start: number; end: number }[] }>;
+}
+
+const layouts = new WeakMap<Uint8Array, FooterLayout>();
+
+function footerLayout(meta: Uint8Array): FooterLayout {
+  let layout = layouts.get(meta);
+  if (layout) return layout;
+  const top = fieldSpans(meta).fields;
+  const schemaField = top.find((f) => f.id === 2);
+  const elements = schemaField ? listSpans(meta, schemaField.start).items : [];
+  const decoded = (readThriftStruct(meta).get(2) as ThriftStruct[] | undefined) ?? [];
+  const flat = new Map<string, { element: number; leaf: number }>();
+  let i = 1;
+  let leaves = 0;
+  const skip = (): void => {
+    const e = decoded[i++];
+    const kids = e.has(1) ? 0 : Number(e.get(5) ?? 0);
+    if (kids === 0) leaves++;
+    for (let k = 0; k < kids; k++) skip();
+  };
+  const roots = Number(decoded[0]?.get(5) ?? 0);
+  for (let k = 0; k < roots && i < decoded.length; k++) {
+    const e = decoded[i];
+    const name = utf8Text(e.get(4) as Uint8Array);
+    if (e.has(1) && !flat.has(name)) flat.set(name, { element: i, leaf: leaves });
+    skip();
+  }
+  const orders = top.find((f) => f.id === 7);
+  layout = { top, elements, orders: orders ? listSpans(meta, orders.start) : null, rootFields: elements.length ? fieldSpans(meta, elements[0].start).fields : [], flat, rowGroups: new Map() };
+  layouts.set(meta, layout);
+  return layout;
+}
+
+function rowGroupLayout(meta: Uint8Array, layout: FooterLayout, rowGroup: number): { fields: FieldSpan[]; chunks: { start: number; end: number }[] } {
+  let rg = layout.rowGroups.get(rowGroup);
+  if (rg) return rg;
+  const list = layout.top.find((f) => f.id === 4);
+  const span = list ? listSpans(meta, list.start).items[rowGroup] : undefined;
+  const fields = span ? fieldSpans(meta, span.start).fields : [];
+  const chunkList = fields.find((f) => f.id === 1);
+  rg = { fields, chunks: chunkList ? listSpans(meta, chunkList.start).items : [] };
+  layout.rowGroups.set(rowGroup, rg);
+  return rg;
+}
+
+/**
  * A Parquet file holding only the selected pages of one flat column chunk (see the module comment):
  * decoded, it yields the selected pages' rows in order.
  */
@@ -113,59 +176,35 @@ export function columnFileOfPages(o: ColumnFileOptions): Uint8Array {
   const dictLen = o.dictionary?.length ?? 0;
   const bodyLen = dictLen + o.pageBytes.reduce((s, b) => s + b.length, 0);
   const meta = footer.metadata;
-  const top = fieldSpans(meta);
-  const decoded = readThriftStruct(meta);
-  const elements = (decoded.get(2) as ThriftStruct[] | undefined) ?? [];
-  // The leaf's position among schema elements and among leaves (for column_orders).
-  let el = -1;
-  let leaf = -1;
-  {
-    let i = 1;
-    let leaves = 0;
-    const skip = (): void => {
-      const e = elements[i++];
-      const kids = e.has(1) ? 0 : Number(e.get(5) ?? 0);
-      if (kids === 0) leaves++;
-      for (let k = 0; k < kids; k++) skip();
-    };
-    const roots = Number(elements[0]?.get(5) ?? 0);
-    for (let k = 0; k < roots && el < 0; k++) {
-      const e = elements[i];
-      if (e.has(1) && utf8Text(e.get(4) as Uint8Array) === column) {
-        el = i;
-        leaf = leaves;
-      } else skip();
-    }
-  }
-  if (el < 0) throw new LakeSoulError('Internal', `column '${column}' is not a flat column of '${o.file ?? '<bytes>'}'`);
+  const layout = footerLayout(meta);
+  const position = layout.flat.get(column);
+  if (!position) throw new LakeSoulError('Internal', `column '${column}' is not a flat column of '${o.file ?? '<bytes>'}'`);
+  const { element, leaf } = position;
   const w = new CompactWriter();
-  for (const f of top.fields) {
+  for (const f of layout.top) {
     if (f.id === 2) {
       // the root, with one child, and the column's element
-      const items = listSpans(meta, f.start).items;
       w.field(2, LIST).listHeader(2, STRUCT).begin(null);
-      for (const rf of fieldSpans(meta, items[0].start).fields) {
+      for (const rf of layout.rootFields) {
         if (rf.id === 5) w.int(5, I32, 1);
         else w.raw(rf.id, rf.type, spanBytes(meta, rf));
       }
-      w.stop().bytes(meta.subarray(items[el].start, items[el].end));
+      w.stop().bytes(meta.subarray(layout.elements[element].start, layout.elements[element].end));
     } else if (f.id === 3) w.int(3, I64, rows);
     else if (f.id === 4) {
-      const rgSpan = listSpans(meta, f.start).items[o.rowGroup];
+      const group = rowGroupLayout(meta, layout, o.rowGroup);
       w.field(4, LIST).listHeader(1, STRUCT).begin(null);
-      for (const rf of fieldSpans(meta, rgSpan.start).fields) {
+      for (const rf of group.fields) {
         if (rf.id === 1) {
-          const cc = listSpans(meta, rf.start).items[leaf];
           w.field(1, LIST).listHeader(1, STRUCT);
-          writeChunk(w, meta, cc.start, { rows, dictLen, bodyLen });
+          writeChunk(w, meta, group.chunks[leaf].start, { rows, dictLen, bodyLen });
         } else if (rf.id === 3) w.int(3, I64, rows);
         else if (rf.id === 2 || rf.id === 7) w.raw(rf.id, rf.type, spanBytes(meta, rf));
       }
       w.stop();
     } else if (f.id === 7) {
-      const orders = listSpans(meta, f.start);
-      const it = orders.items[leaf];
-      if (it) w.field(7, LIST).listHeader(1, orders.type).bytes(meta.subarray(it.start, it.end));
+      const it = layout.orders?.items[leaf];
+      if (it) w.field(7, LIST).listHeader(1, layout.orders!.type).bytes(meta.subarray(it.start, it.end));
     } else if (f.id !== 5) w.raw(f.id, f.type, spanBytes(meta, f));
     // key/value metadata (5) is left out: its ARROW:schema describes every column
   }

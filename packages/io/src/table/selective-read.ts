@@ -242,6 +242,7 @@ async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupInde
   // The columns decode at the same time: on the Parquet workers when their pages are large enough
   // to be worth the trip (the one-column files are built here, so their buffers move there).
   const pool = o.pool ?? null;
+  const fields = new Map(o.schema.fields.map((f) => [f.name, f]));
   const decoded = await Promise.all(parts.map(async (p) => {
     if (o.stats) o.stats.pagesRead += p.selected.length;
     const file = columnFileOfPages({
@@ -254,7 +255,7 @@ async function decodePages(o: SelectiveReadOptions, g: number, idx: RowGroupInde
       pageBytes: bytes.slice(p.first, p.first + p.selected.length),
       file: o.file,
     });
-    const field = o.schema.fields.find((f) => f.name === p.column)!;
+    const field = fields.get(p.column)!;
     const onPool = poolForSize(pool, file.length, SELECTIVE_POOL_MIN_BYTES);
     const t = await decodeParquet(file, { file: o.file, pool: onPool, transferBytes: onPool !== null });
     return [p.column, castTableToSchema(t, new Schema([field]), { file: o.file })] as const;

@@ -835,13 +835,36 @@ async function mergedInput(ctx: TableContext, input: WriteInput): Promise<{ sche
   return { schema: same ? null : merged, batches };
 }
 
+/** One (partition, bucket) group of a batch's rows: `order.subarray(start, start + count)` of {@link groupRows}. */
+interface RowGroupOfBatch {
+  partition: number;
+  bucket: number;
+  start: number;
+  count: number;
+}
+
 /**
- * Row indices grouped by (partition, bucket), each group in arrival order: a counting sort on the
- * group id `partition * nb + bucket`. Kept out of the large async writer so its loops are optimized
- * (inside it they ran in the interpreter: ~70 ms per million rows).
+ * Row indices grouped by (partition, bucket), each group in arrival order, the groups ascending by
+ * partition and bucket. When the possible groups (partitions × buckets) are few beside the rows, a
+ * counting sort on the group id `partition * nb + bucket`; otherwise (a table of 2^20 buckets, or
+ * thousands of partitions of 65,536 buckets: arrays of every possible group took gigabytes, and
+ * beyond 2^30 aborted the process) a sort of the rows by their group. Kept out of the large async
+ * writer so its loops are optimized (inside it they ran in the interpreter: ~70 ms per million rows).
  */
-function groupRows(partitionOfRow: Int32Array, buckets: Int32Array | null, nb: number, partitions: number): { counts: Int32Array; starts: Int32Array; order: Int32Array } {
+function groupRows(partitionOfRow: Int32Array, buckets: Int32Array | null, nb: number, partitions: number): { groups: RowGroupOfBatch[]; order: Int32Array } {
   const n = partitionOfRow.length;
+  const groups: RowGroupOfBatch[] = [];
+  if (partitions * nb > Math.max(4 * n, 1 << 20)) {
+    const bucketOf = buckets ?? new Int32Array(n);
+    const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => partitionOfRow[a] - partitionOfRow[b] || bucketOf[a] - bucketOf[b] || a - b);
+    for (let i = 0; i < n; i++) {
+      const r = order[i];
+      const last = groups[groups.length - 1];
+      if (last && last.partition === partitionOfRow[r] && last.bucket === bucketOf[r]) last.count++;
+      else groups.push({ partition: partitionOfRow[r], bucket: bucketOf[r], start: i, count: 1 });
+    }
+    return { groups, order };
+  }
   const gid = new Int32Array(n);
   const counts = new Int32Array(partitions * nb);
   for (let i = 0; i < n; i++) {
@@ -850,11 +873,14 @@ function groupRows(partitionOfRow: Int32Array, buckets: Int32Array | null, nb: n
     counts[g]++;
   }
   const starts = new Int32Array(counts.length + 1);
-  for (let g = 0; g < counts.length; g++) starts[g + 1] = starts[g] + counts[g];
+  for (let g = 0; g < counts.length; g++) {
+    starts[g + 1] = starts[g] + counts[g];
+    if (counts[g] > 0) groups.push({ partition: Math.floor(g / nb), bucket: g % nb, start: starts[g], count: counts[g] });
+  }
   const order = new Int32Array(n);
   const fill = starts.slice(0, counts.length);
   for (let i = 0; i < n; i++) order[fill[gid[i]]++] = i;
-  return { counts, starts, order };
+  return { groups, order };
 }
 
 /** {@link writeTable} once the table schema is settled. */
@@ -955,20 +981,19 @@ async function writeConformed(
       }
       const data = info.rangePartitions.length > 0 ? projectBatch(batch, dataCols) : batch;
       const buckets = isPk ? computeBuckets(batch, info.primaryKeys, info.hashBucketNum, bucketRule) : null;
-      // Row indices per (partition, bucket), in arrival order (a counting sort on the group id).
+      // Row indices per (partition, bucket), in arrival order.
       const nb = buckets ? Math.max(1, info.hashBucketNum) : 1;
       const n = batch.numRows;
-      const { counts, starts, order } = groupRows(partitionOfRow, buckets, nb, descs.length);
-      const used = [...counts.keys()].filter((g) => counts[g] > 0);
+      const { groups: used, order } = groupRows(partitionOfRow, buckets, nb, descs.length);
       const dataBytes = batchBytes(data);
       const perRow = dataBytes / Math.max(1, n);
       for (const g of used) {
-        const desc = descs[Math.floor(g / nb)];
-        const bucket = buckets ? g % nb : null;
+        const desc = descs[g.partition];
+        const bucket = buckets ? g.bucket : null;
         const key = `${desc}\u0000${bucket ?? ''}`;
         // the group's rows of this batch (gathered only when the group is flushed)
-        const partRows = used.length === 1 ? null : order.subarray(starts[g], starts[g + 1]);
-        const partLength = counts[g];
+        const partRows = used.length === 1 ? null : order.subarray(g.start, g.start + g.count);
+        const partLength = g.count;
         // Files roll at the target size: a part larger than the room left is cut by rows.
         let off = 0;
         while (off < partLength) {
