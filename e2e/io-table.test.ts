@@ -271,6 +271,24 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     await expect(t.scan({ version: 1, timestamp: 5 })).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'InvalidArgument'));
   });
 
+  it('cleanup retaining since the instant of a commit keeps what a read at that instant needs (reads are strict: timestamp < T)', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('v', new Utf8(), true)]);
+    const t = await env.lh.createTable(`retain_at_${storage}`, schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write([{ id: 1, v: 'a' }]);
+    await t.write([{ id: 1, v: 'b' }, { id: 2, v: 'c' }]);
+    await t.compact();
+    // a time copied from history: the compaction's own stamp
+    const at = Math.max(...(await t.history()).map((h) => h.timestamp));
+    const before = await all(t, { timestamp: at });
+    expect(before).toEqual([{ id: 1, v: 'b' }, { id: 2, v: 'c' }]);
+    const report = await t.cleanup({ retainSince: at, orphanSafetyWindowMs: 0, dryRun: false });
+    expect(report.files).toEqual([]); // the two written files are the version a read at `at` resolves
+    expect(await all(t, { timestamp: at })).toEqual(before);
+    // a millisecond later the compacted version is in force: the written files go
+    expect((await t.cleanup({ retainSince: at + 1, orphanSafetyWindowMs: 0, dryRun: false })).files.map((f) => f.reason)).toEqual(['expired', 'expired']);
+    expect(await all(t)).toEqual(before);
+  });
+
   it('non-PK tables: append, one split per file, deleteWhere rewrites, dropPartitions, filters', async () => {
     const schema = new Schema([new Field('k', new Int32(), true), new Field('s', new Utf8(), true), new Field('day', new Utf8(), false)]);
     const t = await env.lh.createTable(`logs_${storage}`, schema, { rangePartitions: ['day'] });

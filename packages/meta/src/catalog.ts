@@ -1968,8 +1968,9 @@ export class Catalog {
 
   /**
    * Paths of the files live in any version in force at or after `epochMs` (per partition: the
-   * version in force at that instant, i.e. the last with timestamp <= epochMs, and every later one),
-   * sorted. Cleanup keeps these; the io layer deletes the rest. See {@link Catalog.tableFileSets}.
+   * version a read at that instant resolves, i.e. the last with timestamp < epochMs as reads take
+   * it, and every one stamped at or after it), sorted. Cleanup keeps these; the io layer deletes
+   * the rest. See {@link Catalog.tableFileSets}.
    */
   async filesReferencedSince(tableId: string, epochMs: number, options: CatalogCallOptions = {}): Promise<string[]> {
     return (await this.tableFileSets(tableId, epochMs, options)).referenced;
@@ -1988,20 +1989,23 @@ export class Catalog {
     checkNoNul(tableId, 'table id');
     // One row per table name ('t'), committed path ('c'), commit of a kept version ('w'), kept
     // version resolved whole ('v') and file op of a commit a kept version references ('o'). Kept:
-    // per partition the version in force at epochMs (the highest with timestamp <= epochMs) and every
-    // one stamped later. A version's live files are its commits' adds less those a later commit of
-    // the version deletes. Deleting commits (Update) enter snapshots first, where nothing after them
-    // is theirs to delete, so only a version holding one further on (another engine's form) is
-    // resolved whole; of the others, each distinct commit once (its adds less its own deletes).
+    // per partition the version a read at epochMs resolves (the highest with timestamp < epochMs: reads
+    // are strict, as upstream's native reader) and every one stamped at or after it. With `<=` here a
+    // commit stamped exactly epochMs (a time copied from `history`) left the version a read at that
+    // time resolves unkept: its files were deleted and the read refused as cleaned up. A version's
+    // live files are its commits' adds less those a later commit of the version deletes. Deleting
+    // commits (Update) enter snapshots first, where nothing after them is theirs to delete, so only
+    // a version holding one further on (another engine's form) is resolved whole; of the others,
+    // each distinct commit once (its adds less its own deletes).
     // Resolving every kept version (each snapshot as long as the history before a compaction) took
     // 3.7 s for a table of 2,000 commits kept whole; 0.38 s this way (docs/benchmarks.md).
     const r = await this.driver.query<FileOpRow & { kind: 't' | 'c' | 'w' | 'v' | 'o'; version: number | null; snapshot: string[] | null }>(
       `WITH kept AS (
          SELECT p.partition_desc, p.version, p.snapshot FROM partition_info p
           WHERE p.table_id = $1
-            AND (p.timestamp > $2
+            AND (p.timestamp >= $2
                  OR (p.partition_desc, p.version) IN (SELECT partition_desc, max(version) FROM partition_info
-                                                        WHERE table_id = $1 AND timestamp <= $2 GROUP BY partition_desc))),
+                                                        WHERE table_id = $1 AND timestamp < $2 GROUP BY partition_desc))),
        kept_commits AS (SELECT DISTINCT partition_desc, unnest(snapshot) AS commit_id FROM kept),
        deleting AS (SELECT ARRAY(SELECT d.commit_id FROM data_commit_info d
                                   WHERE d.table_id = $1 AND (d.partition_desc, d.commit_id) IN (SELECT partition_desc, commit_id FROM kept_commits)

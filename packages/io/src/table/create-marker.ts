@@ -9,8 +9,9 @@
  * it right after the first commit. A later create meeting a table that still carries it and has no
  * commit asks whether that process still runs: when it does (or runs on another host, where this one
  * cannot tell), the create is refused with a retryable Conflict; when it is gone, the creation was
- * abandoned: the table is dropped (only while it still has no commit), the files its write left are
- * deleted, and the caller creates it again.
+ * abandoned: the create claims it (the marker names the claiming process, so that other creates are
+ * refused as above meanwhile), deletes the files its write left, drops the table (only while it still
+ * has no commit), and creates it again.
  *
  * Other engines ignore table properties they do not know (as they do `lakesoul_blob_columns`), and a
  * scan of a marked table reads it as it is (empty).
@@ -99,19 +100,51 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
       code: 'TABLE_BEING_CREATED', retryable: true, context: { table: qname, namespace: info.namespace, pid: m.pid, host: m.host, started: m.started },
     });
   }
-  // Abandoned. Dropped first, and only while still without commit (one transaction): then no
-  // writer can commit the files below, and one that committed meanwhile keeps its table.
-  let dropped: boolean;
+  // Abandoned. Claimed first: the marker names this process (only while it still names the dead
+  // one), so that other creates meeting the table meanwhile are told to retry (TABLE_BEING_CREATED)
+  // and none settles it at the same time. Its files are deleted while the row stands, then the row
+  // is dropped (only while still without commit). Dropped before the files were deleted (as
+  // before), a create meeting no table in between took the files left for another table's
+  // (TABLE_PATH_NOT_EMPTY, not retryable), or made a new table there whose first write's files the
+  // deletion could take.
+  const raw = info.properties[CREATING_PROPERTY];
+  const mine = creatingMarker();
   try {
-    dropped = await catalog.dropTableIfEmpty(info.tableId, { signal });
+    await catalog.updateTableProperties(info.tableId, (current) => {
+      if (current[CREATING_PROPERTY] !== raw) throw new MarkerChanged();
+      return { [CREATING_PROPERTY]: mine };
+    }, { signal });
   } catch (e) {
     if (LakeSoulError.is(e, 'NotFound')) return 'gone'; // another process settled it
-    throw e;
+    if (!(e instanceof MarkerChanged)) throw e;
+    // claimed (or finished) by another call meanwhile: settled as it is now
+    let now: TableInfo;
+    try {
+      now = await catalog.getTableById(info.tableId, { signal });
+    } catch (e2) {
+      if (LakeSoulError.is(e2, 'NotFound')) return 'gone';
+      throw e2;
+    }
+    return settleCreating(catalog, stores, now, signal);
   }
-  if (!dropped) return 'table';
-  await deleteAbandonedFiles(catalog, stores, info, signal);
-  return 'gone';
+  beginCreating(info.tableId);
+  try {
+    await deleteAbandonedFiles(catalog, stores, info, signal);
+    let dropped: boolean;
+    try {
+      dropped = await catalog.dropTableIfEmpty(info.tableId, { signal });
+    } catch (e) {
+      if (LakeSoulError.is(e, 'NotFound')) return 'gone';
+      throw e;
+    }
+    return dropped ? 'gone' : 'table';
+  } finally {
+    endCreating(info.tableId);
+  }
 }
+
+/** The create marker changed under a claim of {@link settleCreating}. */
+class MarkerChanged extends Error {}
 
 /**
  * Deletes, best effort, the files the killed (or failed) first write of a dropped table left under its path: its
