@@ -121,11 +121,12 @@ interface FooterLayout {
   rowGroups: Map<number, { fields: FieldSpan[]; chunks: { start: number; end: number }[] }>;
 }
 
-const layouts = new WeakMap<Uint8Array, FooterLayout>();
+const layouts = new WeakMap<ParquetFooter, FooterLayout>();
 
-function footerLayout(meta: Uint8Array): FooterLayout {
-  let layout = layouts.get(meta);
+function footerLayout(footer: ParquetFooter): FooterLayout {
+  let layout = layouts.get(footer);
   if (layout) return layout;
+  const meta = footer.metadata;
   const top = fieldSpans(meta).fields;
   const schemaField = top.find((f) => f.id === 2);
   const elements = schemaField ? listSpans(meta, schemaField.start).items : [];
@@ -148,7 +149,7 @@ function footerLayout(meta: Uint8Array): FooterLayout {
   }
   const orders = top.find((f) => f.id === 7);
   layout = { top, elements, orders: orders ? listSpans(meta, orders.start) : null, rootFields: elements.length ? fieldSpans(meta, elements[0].start).fields : [], flat, rowGroups: new Map() };
-  layouts.set(meta, layout);
+  layouts.set(footer, layout);
   return layout;
 }
 
@@ -176,7 +177,7 @@ export function columnFileOfPages(o: ColumnFileOptions): Uint8Array {
   const dictLen = o.dictionary?.length ?? 0;
   const bodyLen = dictLen + o.pageBytes.reduce((s, b) => s + b.length, 0);
   const meta = footer.metadata;
-  const layout = footerLayout(meta);
+  const layout = footerLayout(footer);
   const position = layout.flat.get(column);
   if (!position) throw new LakeSoulError('Internal', `column '${column}' is not a flat column of '${o.file ?? '<bytes>'}'`);
   const { element, leaf } = position;
