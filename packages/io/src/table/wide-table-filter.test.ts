@@ -26,7 +26,7 @@ describe(`a filtered read of a table of ${N} columns`, () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lakesoul-wide-filter-'));
     lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(dir).href });
-    const fields = [new Field('id', new Int64(), false)];
+    const fields: Field[] = [new Field('id', new Int64(), false)];
     for (let i = 0; i < N; i++) fields.push(new Field(`c${i}`, i % 2 ? new Utf8() : new Float64(), true));
     t = await lh.createTable('wide', new Schema(fields), { primaryKeys: ['id'], hashBucketNum: 1 });
     const rows = Array.from({ length: 200 }, (_, r) => Object.fromEntries([['id', r], ...Array.from({ length: N }, (_, i) => [`c${i}`, i % 2 ? `v${r}` : r])]));
