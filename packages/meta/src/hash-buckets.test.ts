@@ -40,7 +40,7 @@ describe('decodeHashBucketNum', () => {
   });
 });
 
-describe('a table whose hashBucketNum the catalog row holds as text that is no count', () => {
+describe('bucket counts in the catalog: stored text that is no count, and the counts createTable takes', () => {
   let catalog: Catalog;
   beforeAll(async () => {
     catalog = new Catalog(await PGliteDriver.open());
@@ -82,15 +82,6 @@ describe('a table whose hashBucketNum the catalog row holds as text that is no c
     await catalog.dropTable(t.tableId);
     expect((await catalog.listTables('default')).map((x) => x.name)).toEqual(['plain']);
   });
-});
-
-describe('createTable bucket counts', () => {
-  let catalog: Catalog;
-  beforeAll(async () => {
-    catalog = new Catalog(await PGliteDriver.open());
-    await catalog.bootstrap();
-  }, 60_000);
-  afterAll(async () => { await catalog?.close(); });
 
   it('takes powers of two from 1 to 2^30 and refuses the rest before any row is made (2^31 and 3 * 2^32 passed a 32-bit check)', async () => {
     for (const n of [2 ** 31, 3 * 2 ** 32, 2 ** 40 + 2 ** 31, 2 ** 53, 0, -1, 6, 100_000, 1.5, Number.NaN]) {
@@ -98,7 +89,7 @@ describe('createTable bucket counts', () => {
       expect(e, String(n)).toMatchObject({ kind: 'InvalidArgument' });
       expect(e.message).toContain(`hashBucketNum ${n} must be a power of two from 1 to 2^30`);
     }
-    expect(await catalog.listTables('default')).toEqual([]);
+    expect((await catalog.listTables('default')).some((x) => x.name === 'b')).toBe(false);
     for (const n of [1, 2, 2 ** 30]) {
       const t = await catalog.createTable({ name: `b${n}`, path: `file:///tmp/hash-buckets-test/b${n}`, schema, primaryKeys: ['id'], hashBucketNum: n });
       expect((await catalog.getTableById(t.tableId)).hashBucketNum).toBe(n);

@@ -85,13 +85,8 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
   const m = markerOf(info);
   if (!m) return 'table';
   const qname = `${info.namespace}.${info.name}`;
-  let commits: number;
-  try {
-    commits = await catalog.commitCount(info.tableId, { signal });
-  } catch (e) {
-    if (LakeSoulError.is(e, 'NotFound')) return 'gone';
-    throw e;
-  }
+  const commits = await unlessGone(catalog.commitCount(info.tableId, { signal }));
+  if (commits === 'gone') return 'gone';
   if (commits > 0) return 'table'; // the first commit is in; only the marker's removal was missed
   if (creatorRuns(info.tableId, m)) {
     const since = m.started ? ` since ${new Date(m.started).toISOString()}` : '';
@@ -118,26 +113,14 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
     if (LakeSoulError.is(e, 'NotFound')) return 'gone'; // another process settled it
     if (!(e instanceof MarkerChanged)) throw e;
     // claimed (or finished) by another call meanwhile: settled as it is now
-    let now: TableInfo;
-    try {
-      now = await catalog.getTableById(info.tableId, { signal });
-    } catch (e2) {
-      if (LakeSoulError.is(e2, 'NotFound')) return 'gone';
-      throw e2;
-    }
-    return settleCreating(catalog, stores, now, signal);
+    const now = await unlessGone(catalog.getTableById(info.tableId, { signal }));
+    return now === 'gone' ? 'gone' : settleCreating(catalog, stores, now, signal);
   }
   beginCreating(info.tableId);
   try {
     await deleteAbandonedFiles(catalog, stores, info, signal);
-    let dropped: boolean;
-    try {
-      dropped = await catalog.dropTableIfEmpty(info.tableId, { signal });
-    } catch (e) {
-      if (LakeSoulError.is(e, 'NotFound')) return 'gone';
-      throw e;
-    }
-    return dropped ? 'gone' : 'table';
+    const dropped = await unlessGone(catalog.dropTableIfEmpty(info.tableId, { signal }));
+    return dropped === false ? 'table' : 'gone';
   } finally {
     endCreating(info.tableId);
   }
@@ -145,6 +128,16 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
 
 /** The create marker changed under a claim of {@link settleCreating}. */
 class MarkerChanged extends Error {}
+
+/** What `p` gives, or 'gone' when the table is gone (another process settled it: NotFound). */
+async function unlessGone<T>(p: Promise<T>): Promise<T | 'gone'> {
+  try {
+    return await p;
+  } catch (e) {
+    if (LakeSoulError.is(e, 'NotFound')) return 'gone';
+    throw e;
+  }
+}
 
 /**
  * Deletes, best effort, the files the killed (or failed) first write of a dropped table left under its path: its
