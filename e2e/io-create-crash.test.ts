@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Schema, Field, Int64, Utf8 } from 'apache-arrow';
@@ -222,37 +222,6 @@ describe('a marker whose process runs (in-memory catalog)', () => {
     expect((await lh.table('inflight')).info.properties[MARKER]).toBeUndefined();
     expect((await lh.openOrCreate('inflight', rows(3), OPTS)).info.tableId).toBe(t.info.tableId);
     expect((await t.toArrow()).numRows).toBe(1000);
-  });
-
-  it('an abandoned create met by several creates at once: one settles and creates it, the others are told to retry (not refused for the files being deleted)', { timeout: 120_000 }, async () => {
-    // what a killed create leaves: the marked row and its write's files (many: their deletion takes a while)
-    const left = await marked('raced', { pid: 999_999_999, host: hostname(), started: Date.now() });
-    const tableDir = join(dir, 'wh', 'default', 'raced');
-    mkdirSync(join(tableDir, 'day=p0'), { recursive: true });
-    for (let i = 0; i < 300; i++) writeFileSync(join(tableDir, 'day=p0', `part-left${i}_0000.parquet`), 'left by the killed write');
-    const errors: unknown[] = [];
-    const attempt = async (n: number) => {
-      for (;;) {
-        try {
-          return await lh.openOrCreate('raced', rows(10 + n), OPTS);
-        } catch (e) {
-          if (!LakeSoulError.is(e) || !e.retryable) throw e;
-          errors.push(e);
-          await new Promise((r) => setTimeout(r, 5));
-        }
-      }
-    };
-    const opened = await Promise.all([0, 1, 2, 3].map(attempt));
-    const ids = new Set(opened.map((t) => t.info.tableId));
-    expect(ids.size).toBe(1);
-    expect(ids.has(left.tableId)).toBe(false);
-    const rowsWritten = (await opened[0].toArrow()).numRows;
-    expect([10, 11, 12, 13]).toContain(rowsWritten);
-    for (const e of errors) expect(e).toMatchObject({ code: 'TABLE_BEING_CREATED' });
-    const t = await lh.table('raced');
-    expect(filesUnder(tableDir).filter((f) => f.includes('part-left'))).toEqual([]);
-    const onDisk = filesUnder(tableDir).map((f) => joinUri(`file://${tableDir}`, f)).sort();
-    expect(onDisk).toEqual((await catalog.allCommittedFilePaths(t.info.tableId)).sort());
   });
 
   it('the marker property is not set by hand', async () => {

@@ -217,13 +217,18 @@ function readRows(table: Table, columns: Column[]): string[] {
   return Array.from({ length: table.numRows }, (_, i) => cells.map((col) => col[i]).join('|')).sort();
 }
 
-/** What differs between two sorted canonical row lists, or null. */
+/** What differs between two sorted canonical row lists, counting repeated rows (tables without keys repeat them), or null. */
 function difference(what: string, got: string[], want: string[]): string | null {
-  const wanted = new Set(want);
-  const gotSet = new Set(got);
-  const extra = got.filter((r) => !wanted.has(r));
-  const missing = want.filter((r) => !gotSet.has(r));
-  if (got.length === want.length && extra.length === 0 && missing.length === 0) return null;
+  if (got.length === want.length && got.every((r, i) => r === want[i])) return null;
+  const left = new Map<string, number>();
+  for (const r of want) left.set(r, (left.get(r) ?? 0) + 1);
+  const extra: string[] = [];
+  for (const r of got) {
+    const n = left.get(r) ?? 0;
+    if (n > 0) left.set(r, n - 1);
+    else extra.push(r);
+  }
+  const missing = [...left].flatMap(([r, n]) => Array<string>(n).fill(r));
   return `${what}: ${got.length} rows, expected ${want.length}; unexpected [${extra.slice(0, 3).join(' ; ')}] missing [${missing.slice(0, 3).join(' ; ')}]`;
 }
 

@@ -9,9 +9,8 @@
  * it right after the first commit. A later create meeting a table that still carries it and has no
  * commit asks whether that process still runs: when it does (or runs on another host, where this one
  * cannot tell), the create is refused with a retryable Conflict; when it is gone, the creation was
- * abandoned: the create claims it (the marker names the claiming process, so that other creates are
- * refused as above meanwhile), deletes the files its write left, drops the table (only while it still
- * has no commit), and creates it again.
+ * abandoned: the table is dropped (only while it still has no commit), the files its write left are
+ * deleted, and the caller creates it again.
  *
  * Other engines ignore table properties they do not know (as they do `lakesoul_blob_columns`), and a
  * scan of a marked table reads it as it is (empty).
@@ -85,8 +84,13 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
   const m = markerOf(info);
   if (!m) return 'table';
   const qname = `${info.namespace}.${info.name}`;
-  const commits = await unlessGone(catalog.commitCount(info.tableId, { signal }));
-  if (commits === 'gone') return 'gone';
+  let commits: number;
+  try {
+    commits = await catalog.commitCount(info.tableId, { signal });
+  } catch (e) {
+    if (LakeSoulError.is(e, 'NotFound')) return 'gone';
+    throw e;
+  }
   if (commits > 0) return 'table'; // the first commit is in; only the marker's removal was missed
   if (creatorRuns(info.tableId, m)) {
     const since = m.started ? ` since ${new Date(m.started).toISOString()}` : '';
@@ -95,48 +99,18 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
       code: 'TABLE_BEING_CREATED', retryable: true, context: { table: qname, namespace: info.namespace, pid: m.pid, host: m.host, started: m.started },
     });
   }
-  // Abandoned. Claimed first: the marker names this process (only while it still names the dead
-  // one), so that other creates meeting the table meanwhile are told to retry (TABLE_BEING_CREATED)
-  // and none settles it at the same time. Its files are deleted while the row stands, then the row
-  // is dropped (only while still without commit). Dropped before the files were deleted (as
-  // before), a create meeting no table in between took the files left for another table's
-  // (TABLE_PATH_NOT_EMPTY, not retryable), or made a new table there whose first write's files the
-  // deletion could take.
-  const raw = info.properties[CREATING_PROPERTY];
-  const mine = creatingMarker();
+  // Abandoned. Dropped first, and only while still without commit (one transaction): then no
+  // writer can commit the files below, and one that committed meanwhile keeps its table.
+  let dropped: boolean;
   try {
-    await catalog.updateTableProperties(info.tableId, (current) => {
-      if (current[CREATING_PROPERTY] !== raw) throw new MarkerChanged();
-      return { [CREATING_PROPERTY]: mine };
-    }, { signal });
+    dropped = await catalog.dropTableIfEmpty(info.tableId, { signal });
   } catch (e) {
     if (LakeSoulError.is(e, 'NotFound')) return 'gone'; // another process settled it
-    if (!(e instanceof MarkerChanged)) throw e;
-    // claimed (or finished) by another call meanwhile: settled as it is now
-    const now = await unlessGone(catalog.getTableById(info.tableId, { signal }));
-    return now === 'gone' ? 'gone' : settleCreating(catalog, stores, now, signal);
-  }
-  beginCreating(info.tableId);
-  try {
-    await deleteAbandonedFiles(catalog, stores, info, signal);
-    const dropped = await unlessGone(catalog.dropTableIfEmpty(info.tableId, { signal }));
-    return dropped === false ? 'table' : 'gone';
-  } finally {
-    endCreating(info.tableId);
-  }
-}
-
-/** The create marker changed under a claim of {@link settleCreating}. */
-class MarkerChanged extends Error {}
-
-/** What `p` gives, or 'gone' when the table is gone (another process settled it: NotFound). */
-async function unlessGone<T>(p: Promise<T>): Promise<T | 'gone'> {
-  try {
-    return await p;
-  } catch (e) {
-    if (LakeSoulError.is(e, 'NotFound')) return 'gone';
     throw e;
   }
+  if (!dropped) return 'table';
+  await deleteAbandonedFiles(catalog, stores, info, signal);
+  return 'gone';
 }
 
 /**
