@@ -224,6 +224,24 @@ describe('a marker whose process runs (in-memory catalog)', () => {
     expect((await t.toArrow()).numRows).toBe(1000);
   });
 
+  it('openOrCreate whose create met a table that is gone when opened (an abandoned create a third call settled) creates it, not TABLE_NOT_FOUND', async () => {
+    // as several openOrCreate at once after a killed create met it: the catalog refused this call's
+    // row as existing, and the table was dropped before this call opened it
+    const create = catalog.createTable.bind(catalog);
+    let refusals = 0;
+    catalog.createTable = async (o) => {
+      if (o.name === 'flicker' && refusals++ === 0) throw new LakeSoulError('AlreadyExists', "table 'default.flicker' already exists", { code: 'TABLE_EXISTS' });
+      return create(o);
+    };
+    try {
+      const t = await lh.openOrCreate('flicker', rows(7), OPTS);
+      expect(refusals).toBe(2);
+      expect((await t.toArrow()).numRows).toBe(7);
+    } finally {
+      catalog.createTable = create;
+    }
+  });
+
   it('the marker property is not set by hand', async () => {
     await expect(lh.createTable('byhand', schema, { properties: { [MARKER]: '{}' } })).rejects.toMatchObject({ kind: 'InvalidArgument' });
   });

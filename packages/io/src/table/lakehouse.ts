@@ -229,15 +229,17 @@ export class Lakehouse {
     const fromData = !(source instanceof Schema);
     const existing = await this.findTable(name, namespace, options.signal);
     if (existing && (!fromData || await this.settled(existing, options.signal))) return existing;
-    try {
-      return await this.createTable(name, source, options);
-    } catch (e) {
-      // Created concurrently: open it (from data: once its data is in).
-      if (LakeSoulError.is(e, 'AlreadyExists')) {
-        const created = await this.table(name, namespace, { signal: options.signal });
-        if (!fromData || await this.settled(created, options.signal)) return created;
+    // A few rounds: the table another call created meanwhile can be gone again when it is opened
+    // (an abandoned create settled by a third call), or be an abandoned create this call settles.
+    for (let round = 1; ; round++) {
+      try {
+        return await this.createTable(name, source, options);
+      } catch (e) {
+        // Created concurrently: open it (from data: once its data is in).
+        if (!LakeSoulError.is(e, 'AlreadyExists') || round === 3) throw e;
+        const created = await this.findTable(name, namespace, options.signal);
+        if (created && (!fromData || await this.settled(created, options.signal))) return created;
       }
-      throw e;
     }
   }
 
