@@ -5,9 +5,10 @@
  * new `lake`, `--home lake-2025 cleanup t --execute` deleted the new home's file. Real CLI runs, in
  * this process.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliInProcess, type Ran } from './test-support/run-in-process.js';
 import { HOME_MARKER } from './home-location.js';
@@ -120,6 +121,35 @@ it('a home without a marker (an older version\'s) gets one; a --catalog director
   const r = await cli('x', '--catalog', join(dir, 'cat'), 'ns', 'list');
   expect(r.code, r.err).toBe(0);
   expect(existsSync(join(dir, 'cat', HOME_MARKER))).toBe(false);
+});
+
+it('a home only older versions used (no marker), copied while its server ran, is refused by the directory that server serves', async () => {
+  await makeHome('q');
+  rmSync(join(dir, 'q', 'catalog', HOME_MARKER));
+  cpSync(join(dir, 'q'), join(dir, 'qc'), { recursive: true });
+  const served = realpathSync(join(dir, 'q', 'catalog'));
+  // this version's server file names the directory it serves
+  const claim = JSON.stringify({ pid: process.pid, socket: join(dir, 'q-server.sock'), role: 'lakesoul-ts catalog-server', dir: served });
+  writeFileSync(join(dir, 'qc', 'catalog', CATALOG_SERVER_FILE), claim);
+  const r = await cli('qc', 'table', 'drop', 't', '--purge');
+  expect(r.code).toBe(4);
+  expect(r.err).toContain(`the home ${join(dir, 'qc')} was copied from ${dirname(served)} while that home's catalog server (process ${process.pid}) ran`);
+  // an older server's file has no directory: its background process was started with `--catalog <dir> catalog-server`
+  const old = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)', '--', '--catalog', served, 'catalog-server'], { stdio: 'ignore' });
+  try {
+    await new Promise((r2) => old.once('spawn', r2));
+    writeFileSync(join(dir, 'qc', 'catalog', CATALOG_SERVER_FILE), JSON.stringify({ pid: old.pid, socket: join(dir, 'q-old.sock'), role: 'lakesoul-ts catalog-server' }));
+    const r2 = await cli('qc', 'table', 'list');
+    expect(r2.code).toBe(4);
+    expect(r2.err).toContain(`was copied from ${dirname(served)} while that home's catalog server (process ${old.pid}) ran`);
+  } finally {
+    old.kill('SIGKILL');
+    await new Promise((r3) => old.once('exit', r3));
+  }
+  // that server gone: the copy's stale file is replaced and the copy is its own home
+  const after = await cli('qc', 'table', 'list');
+  expect(after.code, after.err).toBe(0);
+  expect(existsSync(join(dir, 'q', 'warehouse', 'default', 't'))).toBe(true);
 });
 
 it('a home copied while the original\'s catalog server ran does not go through that server', async () => {

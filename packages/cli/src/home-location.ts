@@ -13,7 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { LakeSoulError, catalogServerAlive, pathWithin, readCatalogServerInfo, type Catalog } from '@lakesoul-ts/meta';
+import { LakeSoulError, catalogServerAlive, catalogServerDirectory, pathWithin, readCatalogServerInfo, type Catalog } from '@lakesoul-ts/meta';
 import { cliCommand, cliName, shellWord } from './cli-name.js';
 import type { CliConfig } from './cli-config.js';
 
@@ -200,24 +200,39 @@ export async function homeRelocated(catalog: Catalog, config: CliConfig): Promis
  * Refuses (before the catalog is opened) a home copied while the original's catalog server ran: the
  * copy's server file names that server's socket, so every command on the copy ran on the original's
  * catalog (`--home h2 table create u` made u in h's catalog, `table drop t` would drop h's table).
- * Told by the marker naming another home whose server file names the same socket, served by a live
- * process. Nothing for other catalogs, or when the original's server is gone (the copy's file is stale).
+ * Told by the directory the server file says its live server serves (older servers: the one their
+ * background process was started on), else by the marker naming another home whose server file names
+ * the same socket, served by a live process. Nothing for other catalogs, or when the original's
+ * server is gone (the copy's file is stale).
  */
 export function refuseBorrowedCatalogServer(config: CliConfig): void {
   const catalogDir = homeCatalogDir(config);
   if (catalogDir === undefined) return;
-  const marker = readMarker(catalogDir);
-  const info = marker && readCatalogServerInfo(catalogDir);
-  if (!marker || !info) return;
+  const info = readCatalogServerInfo(catalogDir);
+  if (!info) return;
   const home = dirname(catalogDir);
   let real: string;
   try { real = realpathSync(home); } catch { return; }
-  if (marker.home === real) return;
-  const original = marker.given ?? marker.home;
+  // The directory the server says (or, an older one, was started to) serve. Without it only the
+  // marker told, which a home only older versions had used has none of (the copy's first command
+  // then wrote it naming the copy): `table drop --purge` on the copy dropped the original's table.
+  const served = catalogServerDirectory(info);
+  let realCatalog: string;
+  try { realCatalog = realpathSync(catalogDir); } catch { return; }
+  if (served !== undefined && served !== realCatalog) {
+    if (catalogServerAlive(info)) throw borrowedServer(home, dirname(served), info.pid);
+    return;
+  }
+  const marker = readMarker(catalogDir);
+  if (!marker || marker.home === real) return;
   const theirs = readCatalogServerInfo(join(marker.home, 'catalog'));
   if (theirs?.socket !== info.socket || theirs.pid !== info.pid || !catalogServerAlive(theirs, join(marker.home, 'catalog'))) return;
-  throw new LakeSoulError('InvalidArgument', `the home ${home} was copied from ${original} while that home's catalog server (process ${info.pid}) ran: ` +
+  throw borrowedServer(home, marker.given ?? marker.home, info.pid);
+}
+
+function borrowedServer(home: string, original: string, pid: number): LakeSoulError {
+  return new LakeSoulError('InvalidArgument', `the home ${home} was copied from ${original} while that home's catalog server (process ${pid}) ran: ` +
     `its catalog/.lakesoul-ts.server.json names that server, so this command would run on ${original}'s catalog. Stop that server with ` +
     `\`${cliCommand()} --home ${shellWord(original)} catalog-server --stop\` and run the command again (a catalog copied while in use may be torn: ` +
-    'copy a home after stopping its catalog server)', { code: 'INVALID_CATALOG_DIR', context: { home, madeAt: original, pid: info.pid } });
+    'copy a home after stopping its catalog server)', { code: 'INVALID_CATALOG_DIR', context: { home, madeAt: original, pid } });
 }

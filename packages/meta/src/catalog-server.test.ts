@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,7 +48,7 @@ runCatalogConformance('PGlite served on a unix socket', async () => {
 describe('catalog server', () => {
   it('advertises itself in the directory and takes over a dead claim, not a live one', async () => {
     const { dir, server } = await shared;
-    expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, start: ownProcessStart() });
+    expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, start: ownProcessStart(), dir: realpathSync(dir) });
     expect(claimCatalogServer(dir)).toBeUndefined();
 
     const other = tempDir();
@@ -228,7 +228,7 @@ describe('catalog server', () => {
 
       setTimeout(() => held.release(), 100);
       const server = (await shareCatalogDirectory(driver, dir, 'the sharer', { claimWaitMs: 5000 }))!;
-      expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, role: 'the sharer', start: ownProcessStart() });
+      expect(readCatalogServerInfo(dir)).toEqual({ pid: process.pid, socket: server.socket, role: 'the sharer', start: ownProcessStart(), dir: realpathSync(dir) });
       const c = await SocketDriver.connect(server.socket, dir);
       expect((await c.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       await c.close();

@@ -25,10 +25,10 @@
  * open transactions, and so does a transaction left without a statement for
  * {@link ServeCatalogOptions.transactionIdleMs} (its next statement gets `CATALOG_TRANSACTION_EXPIRED`).
  */
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { ownProcessStart, processActivity, processAlive, processCommandLine, processStartTime, processUid } from './process-alive.js';
@@ -49,6 +49,12 @@ export interface CatalogServerInfo {
   role?: string;
   /** When the process started (`processStartTime`), where known: a pid reused by another process does not serve. */
   start?: string;
+  /**
+   * The real path of the catalog directory it serves: a server file copied with a home into another
+   * directory names the original's server, whose catalog is not the copy's (older versions did not
+   * write it: see {@link catalogServerDirectory}).
+   */
+  dir?: string;
 }
 
 interface Request { id: number; op: 'query' | 'begin' | 'commit' | 'rollback' | 'listen' | 'unlisten' | 'ping'; text?: string; params?: unknown[]; tx?: number; channel?: string; listener?: number }
@@ -102,6 +108,31 @@ export function catalogServerAlive(info: CatalogServerInfo, dataDir?: string): b
     return Date.now() - statSync(join(dataDir, CATALOG_SERVER_FILE)).mtimeMs < UNPROVEN_CLAIM_GRACE_MS;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The real path of the catalog directory the server a server file names serves: the file's `dir`,
+ * or for a file an older version wrote, the `--catalog <dir>` its background `catalog-server` was
+ * started with (`/proc`, relative to its working directory). Undefined where neither tells.
+ */
+export function catalogServerDirectory(info: CatalogServerInfo): string | undefined {
+  if (typeof info.dir === 'string') return info.dir;
+  try {
+    const args = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8').split('\0');
+    const at = args.indexOf('--catalog');
+    if (at < 0 || !args[at + 1] || !args.includes('catalog-server')) return undefined;
+    return realDirectory(resolve(realpathSync(`/proc/${info.pid}/cwd`), args[at + 1]));
+  } catch {
+    return undefined;
+  }
+}
+
+function realDirectory(dir: string): string | undefined {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return undefined;
   }
 }
 
@@ -188,7 +219,8 @@ export function claimCatalogServer(dataDir: string, role?: string): CatalogServe
       throw readOnlyCatalogError(dataDir, e, `its server file ${CATALOG_SERVER_FILE}`) ?? e;
     }
     const start = ownProcessStart();
-    writeSync(fd, JSON.stringify({ pid: process.pid, socket, ...(role ? { role } : {}), ...(start ? { start } : {}) } satisfies CatalogServerInfo));
+    const served = realDirectory(dataDir);
+    writeSync(fd, JSON.stringify({ pid: process.pid, socket, ...(role ? { role } : {}), ...(start ? { start } : {}), ...(served ? { dir: served } : {}) } satisfies CatalogServerInfo));
     closeSync(fd);
     let released = false;
     return {

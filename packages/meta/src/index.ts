@@ -17,7 +17,7 @@ export {
   readCatalogServerInfo, serveCatalog, shareCatalogDirectory, SocketDriver, startingCatalogServer,
 } from './catalog-server.js';
 export { resolveEmbeddedDriver } from './catalog-server.js';
-export { catalogServerAlive, catalogServerForeignUid, foreignCatalogServerError } from './catalog-server.js';
+export { catalogServerAlive, catalogServerDirectory, catalogServerForeignUid, foreignCatalogServerError } from './catalog-server.js';
 export type { ResolveEmbeddedOptions, ResolvedEmbeddedDriver } from './catalog-server.js';
 export { ServedCatalogDriver } from './served-driver.js';
 export type { ServedCatalogDriverOptions } from './served-driver.js';

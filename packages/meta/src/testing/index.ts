@@ -799,7 +799,8 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         const versions = (await catalog.listPartitions(t.tableId))[0]!.version + 1;
         await setTimestamps(t, d, Array.from({ length: versions }, (_, v) => 1000 * (v + 1)));
         for (const since of [0, 1000, 1500, ...Array.from({ length: 6 }, () => Math.floor(rnd() * 1000 * (versions + 1))), 1000 * (versions + 2)]) {
-          const inForce = Math.max(0, Math.min(versions, Math.floor(since / 1000)) - 1);
+          // the version a read at `since` resolves: the last stamped before it (version v at 1000 (v + 1))
+          const inForce = Math.max(0, Math.min(versions, Math.ceil(since / 1000) - 1) - 1);
           const kept = Array.from({ length: versions - inForce }, (_, i) => inForce + i);
           const expected = new Set<string>();
           for (const v of kept) for (const p of await catalog.getSnapshot(t.tableId, { version: v, partitions: [d] })) for (const f of p.files) expected.add(f.path);
@@ -818,7 +819,9 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         const p = (n: string) => testFile(t, d, n).path;
         expect(await catalog.filesReferencedSince(t.tableId, 0)).toEqual([p('a0'), p('a1'), p('c2'), p('u3')].sort());
         expect(await catalog.filesReferencedSince(t.tableId, 2500)).toEqual([p('a0'), p('a1'), p('c2'), p('u3')].sort());
-        expect(await catalog.filesReferencedSince(t.tableId, 3000)).toEqual([p('c2'), p('u3')].sort());
+        // at 3000 itself a read resolves v1 (stamped before it), so its files stay (v2 is stamped at 3000)
+        expect(await catalog.filesReferencedSince(t.tableId, 3000)).toEqual([p('a0'), p('a1'), p('c2'), p('u3')].sort());
+        expect(await catalog.filesReferencedSince(t.tableId, 3001)).toEqual([p('c2'), p('u3')].sort());
         expect(await catalog.filesReferencedSince(t.tableId, 5000)).toEqual([p('u3')]);
         expect(await catalog.allCommittedFilePaths(t.tableId)).toEqual([p('a0'), p('a1'), p('c2'), p('u3')].sort());
         // a commit referenced by a version but never flagged committed (as LakeSoul-Python writes
@@ -838,7 +841,7 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(names(await catalog.getSnapshot(t.tableId))).toEqual(['u3', 'py4']);
         expect(await catalog.filesReferencedSince(t.tableId, 4500)).toEqual([p('u3'), p('py4')].sort());
         // both sets from one statement, as cleanup reads them
-        expect(await catalog.tableFileSets(t.tableId, 3000)).toEqual({
+        expect(await catalog.tableFileSets(t.tableId, 3001)).toEqual({
           committed: [p('a0'), p('a1'), p('c2'), p('u3'), p('py4')].sort(), referenced: [p('c2'), p('u3'), p('py4')].sort(),
         });
         await expectError(catalog.tableFileSets(randomUUID(), 0), 'NotFound', 'table');
