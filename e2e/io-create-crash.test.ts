@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Schema, Field, Int64, Utf8 } from 'apache-arrow';
@@ -239,6 +239,42 @@ describe('a marker whose process runs (in-memory catalog)', () => {
       expect((await t.toArrow()).numRows).toBe(7);
     } finally {
       catalog.createTable = create;
+    }
+  });
+
+  it('the files of a table made at the path while an abandoned create\'s files were listed for deletion are left (its first write would have named deleted files)', async () => {
+    await marked('twin', { pid: 999_999_999, host: hostname(), started: Date.now() });
+    const tableDir = join(dir, 'wh', 'default', 'twin');
+    mkdirSync(join(tableDir, 'day=p0'), { recursive: true });
+    writeFileSync(join(tableDir, 'day=p0', 'part-left_0000.parquet'), 'left by the killed write');
+    // the settling call's listing waits until another create has made its row and its first file
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let listings = 0;
+    const wrap = (st: ObjectStore): ObjectStore => {
+      const list = st.list.bind(st);
+      st.list = (...a: Parameters<ObjectStore['list']>) => (async function* () {
+        if (String(a[0]).includes('twin') && listings++ === 0) await gate;
+        yield* list(...a);
+      })();
+      return st;
+    };
+    const settling = await Lakehouse.open({ catalog, warehouse, stores: { wrap } });
+    try {
+      const opened = settling.openOrCreate('twin', rows(5), OPTS);
+      opened.catch(() => {});
+      for (let i = 0; i < 500 && listings === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(listings).toBe(1);
+      // the other create: its row, then its first file
+      const other = await catalog.createTable({ name: 'twin', namespace: 'default', path: joinUri(warehouse, 'default', 'twin'), schema, primaryKeys: ['id'], rangePartitions: ['day'] });
+      writeFileSync(join(tableDir, 'day=p0', 'part-other_0000.parquet'), 'the other create\'s first file');
+      release();
+      const t = await opened;
+      expect(t.info.tableId).toBe(other.tableId);
+      expect(filesUnder(tableDir)).toContain(join('day=p0', 'part-other_0000.parquet'));
+    } finally {
+      release();
+      await settling.close();
     }
   });
 

@@ -131,10 +131,25 @@ export async function deleteAbandonedFiles(catalog: Catalog, stores: StoreRegist
         if (writtenByTables(rel, temporary) && owned(uri)) uris.push(uri);
       }
     }
+    // A create from data running beside this one (it found the table gone) may have made a new table
+    // at the path meanwhile and be writing its first files there: the listing may hold them, and its
+    // commit would then name deleted files. Its row exists before its files do, so a table found at the
+    // path now means the listed files are left (its cleanup takes the dropped table's as orphans).
+    if (await tableAt(catalog, info.path, signal)) return;
     await deleteUrisBestEffort(stores, uris);
     await removeEmptyTableDirectories(store, info.path, prefix, owned, signal);
   } catch (e) {
     if (LakeSoulError.is(e, 'Aborted')) throw e;
     // best effort: what is left makes the create again refuse the path (TABLE_PATH_NOT_EMPTY), naming a file
+  }
+}
+
+/** Whether a table is at `path` (an undecodable one too); false only when the catalog says none is. */
+async function tableAt(catalog: Catalog, path: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await catalog.getTableByPath(path, { signal });
+    return true;
+  } catch (e) {
+    return !LakeSoulError.is(e, 'NotFound');
   }
 }
