@@ -185,7 +185,13 @@ function encode(field: Field, values: ArrayLike<unknown>, ctx: EncodeContext): D
         if (typeof v === 'number') x = v;
         else if (typeof v === 'bigint') x = Number(v);
         else throw new CellError(`expected a number for ${typeName(type)}, got ${show(v)}`, k);
-        data[k] = t.precision === 0 ? util.float64ToUint16(x) : x;
+        // as table.write: the nearest value of the type, but never a finite value turned infinite
+        // (1e39 was stored in float32 as Infinity) nor a bigint rounded
+        const stored = t.precision === 0 ? util.float64ToUint16(x) : x;
+        const held = t.precision === 0 ? util.uint16ToFloat64(stored) : t.precision === 1 ? Math.fround(x) : x;
+        if (Number.isFinite(x) && !Number.isFinite(held)) throw new CellError(`${show(v)} is beyond ${typeName(type)}'s range`, k);
+        if (typeof v === 'bigint' && (BigInt(x) !== v || held !== x)) throw new CellError(`${show(v)} is not exactly representable as ${typeName(type)}`, k);
+        data[k] = stored;
       }
       return mk({ type, length: n, data, ...valid.props() });
     }

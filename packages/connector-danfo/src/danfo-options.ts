@@ -110,7 +110,8 @@ export interface WriteDataFrameOptions extends Omit<DanfoEncodeOptions, 'table' 
  * of `@lakesoul-ts/io` satisfies it.
  */
 export interface DanfoTable {
-  readonly info: { readonly name: string; readonly namespace: string; readonly schema: Schema };
+  /** `primaryKeys`: a partial write (`missingColumns: 'partial'`) is an upsert, which needs them. */
+  readonly info: { readonly name: string; readonly namespace: string; readonly schema: Schema; readonly primaryKeys?: readonly string[] };
   /** Plans a scan of the table (read by `readDataFrame`). */
   scan(options?: ScanOptions): ScanPlan | Promise<ScanPlan>;
   /** Writes Arrow data into the table (used by `writeDataFrame`). */

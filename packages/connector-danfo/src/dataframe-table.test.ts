@@ -253,4 +253,31 @@ describe('DataFrames through a LakeSoul table (PGlite catalog, local disk)', () 
     expect(await nullsOf()).toBe(1);
     expect(warnings).toHaveLength(1);
   });
+  test('float values beyond the column type are refused as table.write refuses them (1e39 was stored in float32 as Infinity), committing nothing', async () => {
+    const schema = new A.Schema([new A.Field('id', new A.Int32(), false), new A.Field('x', new A.Float32(), true)]);
+    const table = await lake.createTable('float_range', schema);
+    for (const [x, why] of [[1e39, 'beyond Float32'], [-3.5e38, 'beyond Float32'], [16777217n, 'not exactly representable as Float32']] as const) {
+      const e = await writeDataFrame(frame({ id: [1, 2], x: [0.5, x] }), table, { mode: 'append' }).then(() => null, (err: unknown) => err);
+      expect(e, String(x)).toBeInstanceOf(LakeSoulError);
+      expect((e as LakeSoulError).message).toContain(why);
+      expect((e as LakeSoulError).context).toMatchObject({ column: 'x', row: 1 });
+    }
+    expect((await table.toArrow()).numRows).toBe(0);
+    // the nearest float32 of a value inside the range, infinities and NaN as given
+    await writeDataFrame(frame({ id: [1, 2, 3], x: [0.1, Infinity, 3.4e38] }), table, { mode: 'append' });
+    expect((await table.toArrow()).getChild('x')!.toArray()).toEqual(Float32Array.from([0.1, Infinity, 3.4e38]));
+  });
+
+  test("missingColumns: 'partial' on a table without a primary key is refused (it appended every row again, the left-out columns null)", async () => {
+    const table = await lake.createTable('partial_nokey', [{ id: 1, score: 0.5, note: 'keep me' }, { id: 2, score: 0.9, note: 'keep me too' }]);
+    const df: AnyFrame = await readDataFrame(table, { dfd, columns: ['id', 'score'] });
+    const e = await writeDataFrame(df, table, { missingColumns: 'partial' }).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(LakeSoulError);
+    expect(e).toMatchObject({ kind: 'InvalidArgument', context: { table: 'partial_nokey', option: 'missingColumns' } });
+    expect((e as LakeSoulError).message).toMatch(/missingColumns 'partial' is a partial upsert, and the table has no primary key, so its rows would be appended again with "note" null/);
+    expect((await table.toArrow()).numRows).toBe(2);
+    // every column given: an ordinary append
+    await writeDataFrame(await readDataFrame(table, { dfd }), table, { missingColumns: 'partial' });
+    expect((await table.toArrow()).numRows).toBe(4);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { DataType } from 'apache-arrow';
 import type { WriteResult } from '@lakesoul-ts/io';
-import { refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
+import { LakeSoulError, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
 import { WRITE_OPTIONS } from '@lakesoul-ts/io';
 import { fromDataFrame } from './arrow-encoder.js';
 import { readWithNanNulls } from './dataframe-reader.js';
@@ -29,6 +29,14 @@ export async function writeDataFrame(df: DanfoDataFrameLike, table: DanfoTable, 
       if (onWarning) onWarning(message);
       else process.emitWarning(message, { code: 'LAKESOUL_DANFO_NAN_NULLS' });
     }
+  }
+  const missing = schema.fields.filter((f) => !df.columns.includes(f.name)).map((f) => f.name);
+  if (missingColumns === 'partial' && missing.length > 0 && (table.info.primaryKeys?.length ?? 0) === 0) {
+    // A partial write keeps the stored values of the columns it leaves out only as an upsert: on a
+    // table without a key it appended each row again, the left-out columns null.
+    throw new LakeSoulError('InvalidArgument', `writing a DataFrame to table "${name}": missingColumns 'partial' is a partial upsert, and the table has no primary key, so its rows would be appended again with ${missing.map((c) => `"${c}"`).join(', ')} null; give every column, or pass missingColumns 'null' to append rows with those columns null`, {
+      code: 'INVALID_ARGUMENT', context: { table: name, namespace, option: 'missingColumns' },
+    });
   }
   const arrow = fromDataFrame(df, schema, { missingColumns, extraColumns, nan, table: name, namespace });
   return table.write(arrow, write);
