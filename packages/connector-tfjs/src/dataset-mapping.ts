@@ -15,9 +15,11 @@ export function invalid(message: string, context: Record<string, unknown> = {}, 
 
 /**
  * A client value quoted in a message, bounded: bytes as their count and first bytes, anything else as
- * text cut to 64 characters (an inline image's bytes made a message of ~100 KB).
+ * text cut to 64 characters (an inline image's bytes made a message of ~100 KB). The empty string,
+ * which would leave nothing to see, is `"" (empty string)`.
  */
 export function quoteValue(v: unknown): string {
+  if (v === '') return '"" (empty string)';
   if (v instanceof Uint8Array) return `${v.length} bytes${v.length > 0 ? `: ${Array.from(v.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ')}${v.length > 8 ? ' ...' : ''}` : ''}`;
   const text = String(v);
   return text.length > 64 ? `${text.slice(0, 64)}... (${text.length} characters)` : text;
@@ -61,6 +63,7 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
     const spec: LabelSpec = typeof options.labels === 'string' ? { column: options.labels } : options.labels;
     if (spec.dtype !== undefined && spec.dtype !== 'float32' && spec.dtype !== 'int32') throw invalid(`labels.dtype must be 'float32' or 'int32', got ${String(spec.dtype)}`, { column: spec.column });
     const f = fieldOf(schema, spec.column, table, rowHook);
+    if (spec.classes) checkClasses(spec.classes, spec.column, f, table);
     let kind: 'int' | 'float' | 'string';
     if (spec.classes) kind = 'string';
     else if (f === null) {
@@ -113,6 +116,31 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
   return { xsMode: 'dict', features: entries.map(([k, v]) => toSpec(k, v)), label };
 }
 
+/** Utf8 and LargeUtf8, also dictionary-encoded: the columns whose values are strings. */
+function isStringType(t: DataType): boolean {
+  if (t.typeId === Type.Dictionary) return isStringType((t as unknown as { dictionary: DataType }).dictionary);
+  return t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8;
+}
+
+/**
+ * Refuses (BAD_DATASET_OPTION) `labels.classes` that name a class twice (its two indexes would be two
+ * class ids for one label), or that are given for a scan column `f` of another type than string (a
+ * number would be matched by its text). A column the transform adds (`f` null) is checked per value.
+ */
+function checkClasses(classes: readonly string[], column: string, f: Field | null, table: string): void {
+  if (!Array.isArray(classes)) throw invalid(`labels.classes must be an array of strings, got ${quoteValue(classes)}`, { column });
+  const seen = new Map<string, number>();
+  classes.forEach((c, i) => {
+    if (typeof c !== 'string') throw invalid(`labels.classes[${i}] is ${quoteValue(c)} (${typeof c}): classes are the string labels' names`, { column, index: i });
+    const at = seen.get(c);
+    if (at !== undefined) throw invalid(`labels.classes names ${JSON.stringify(c)}${c === '' ? ' (empty string)' : ''} twice (at ${at} and ${i}): a label's index in classes is its class id, so each name must be there once`, { column, duplicate: c, indexes: [at, i] });
+    seen.set(c, i);
+  });
+  if (f !== null && !isStringType(f.type)) {
+    throw invalid(`labels.classes is for string labels, but label column ${column} of ${table} is ${String(f.type)}: leave out \`classes\` for number labels (ints are class ids already), or have the \`transform\` put the names in a new column and name that one`, { table, column, type: String(f.type) });
+  }
+}
+
 /** Date, time, timestamp, duration and interval types (also as list elements). */
 function isTemporalType(t: DataType): boolean {
   const id = t.typeId;
@@ -152,12 +180,13 @@ function valueError(where: Where, message: string, code: string): LakeSoulError 
 }
 
 /**
- * An int64 value as a number, refused (INT64_OUT_OF_RANGE, a value error like NULL_FEATURE) beyond
- * +-2^53, where a double no longer holds every integer and a float32 even less.
+ * An int64 value as a number, refused (INT64_OUT_OF_RANGE, a value error like NULL_FEATURE) outside
+ * -(2^53-1)..2^53-1 (`Number.MIN_SAFE_INTEGER`..`Number.MAX_SAFE_INTEGER`), where a double no longer
+ * holds every integer (2^53 + 1 reads as 2^53) and a float32 even less.
  */
 function safeNumber(v: bigint, where: Where): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw valueError(where, `int64 value ${v} is beyond +-2^53 and has no exact tensor value: map it to a smaller range in a transform, or filter such rows out`, 'INT64_OUT_OF_RANGE');
+    throw valueError(where, `int64 value ${v} is outside -(2^53-1)..2^53-1, the integers a double holds exactly, and has no exact tensor value: map it to a smaller range in a transform, or filter such rows out`, 'INT64_OUT_OF_RANGE');
   }
   return Number(v);
 }
@@ -252,6 +281,30 @@ function int32Error(v: number, where: Where): LakeSoulError {
 }
 
 /**
+ * False for a finite value a float32 tensor cannot hold: beyond float32's largest value
+ * (3.4028234663852886e38, rounding included) it would become +-Infinity. Values that only lose
+ * precision (or underflow to 0) fit, and so do NaN and +-Infinity, which are stored as they are.
+ */
+function fitsFloat32(v: number): boolean {
+  return Number.isFinite(Math.fround(v)) || !Number.isFinite(v);
+}
+
+function float32Error(v: number, where: Where): LakeSoulError {
+  return valueError(where, `value ${v} is beyond the float32 range (about +-3.4028235e38) and would become ${v < 0 ? '-' : ''}Infinity in the float32 tensor: scale it in a transform (e.g. divide it, or take its log), or filter such rows out`, 'FLOAT32_OUT_OF_RANGE');
+}
+
+/**
+ * Refuses the first value of `written` (a float32 tensor's slice) that became +-Infinity from a finite
+ * `source` value. One pass over the float32 values; the source is looked at only on a hit.
+ */
+function checkFloat32Slice(written: Float32Array, offset: number, source: ArrayLike<number>, where: Where): void {
+  for (let k = 0; k < source.length; k++) {
+    const f = written[offset + k];
+    if ((f === Infinity || f === -Infinity) && Number.isFinite(source[k])) throw float32Error(Number(source[k]), where);
+  }
+}
+
+/**
  * One batch of samples as tensors (`{ xs, ys }` or a dict); nothing leaks when a value is refused.
  * `prebuilt`, for a float32 feature of a 'single' or 'dict' layout, replaces building that tensor from
  * the rows' values.
@@ -279,6 +332,7 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
         for (let i = 0; i < b; i++) {
           const v = samples[i].row[spec.column] as number;
           if (spec.dtype === 'int32' && !fitsInt32(v)) throw int32Error(v, where(samples[i], spec.column));
+          else if (spec.dtype !== 'int32' && !fitsFloat32(v)) throw float32Error(v, where(samples[i], spec.column));
           out[i] = v;
         }
         return { values: out, shape: [b, 1] };
@@ -306,6 +360,9 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
           for (let k = 0; k < p.values.length; k++) if (!fitsInt32(Number(p.values[k]))) throw int32Error(Number(p.values[k]), where(s, spec.column));
         }
         (out as Float32Array).set(p.values as ArrayLike<number>, i * width);
+        if (spec.dtype !== 'int32' && !(p.values instanceof Float32Array) && !(p.values instanceof Int32Array)) {
+          checkFloat32Slice(out as unknown as Float32Array, i * width, p.values, where(s, spec.column));
+        }
       });
       const sh = shape as unknown as number[];
       return { values: out as unknown as Float32Array, shape: flat ? [b, width] : [b, ...sh] };
@@ -353,15 +410,20 @@ export function assembleBatch(tf: TfLike, samples: Sample[], m: ResolvedMapping,
       if (v === null || v === undefined) throw valueError(where(s, l.column), 'null label', 'NULL_LABEL');
       let x: number;
       if (l.kind === 'string') {
-        x = l.classes!.indexOf(String(v));
+        if (typeof v !== 'string') throw valueError(where(s, l.column), `label ${quoteValue(v)} is ${typeof v === 'object' ? 'an object' : `a ${typeof v}`}, not a string: \`classes\` names string labels (leave it out for number labels)`, 'UNSUPPORTED_LABEL');
+        x = l.classes!.indexOf(v);
         if (x < 0) throw valueError(where(s, l.column), `label ${quoteValue(v)} is not one of classes [${quoteValue(l.classes!.join(', '))}]`, 'UNKNOWN_LABEL');
       } else if (typeof v === 'bigint') x = safeNumber(v, where(s, l.column));
       else if (typeof v === 'number' || typeof v === 'boolean') x = Number(v);
-      else throw valueError(where(s, l.column), `label ${typeof v === 'string' ? `'${quoteValue(v)}' is a string: give \`classes\`` : 'is not a number'}`, 'UNSUPPORTED_LABEL');
-      if (l.numClasses !== null && (!Number.isInteger(x) || x < 0 || x >= l.numClasses)) {
+      else throw valueError(where(s, l.column), `label ${typeof v === 'string' ? `${v === '' ? quoteValue(v) : `'${quoteValue(v)}'`} is a string: give \`classes\`` : 'is not a number'}`, 'UNSUPPORTED_LABEL');
+      if (l.numClasses !== null && !Number.isInteger(x)) {
+        throw valueError(where(s, l.column), `label ${x} is not an integer: a one-hot label is a class id, 0..${l.numClasses - 1}`, 'LABEL_OUT_OF_RANGE');
+      }
+      if (l.numClasses !== null && (x < 0 || x >= l.numClasses)) {
         throw valueError(where(s, l.column), `label ${x} outside [0, ${l.numClasses}) for one-hot`, 'LABEL_OUT_OF_RANGE');
       }
       if (l.numClasses === null && l.kind !== 'float' && l.dtype !== 'float32' && !fitsInt32(x)) throw int32Error(x, where(s, l.column));
+      if (l.numClasses === null && (l.kind === 'float' || l.dtype === 'float32') && !fitsFloat32(x)) throw float32Error(x, where(s, l.column));
       ids[i] = x;
     });
     let ys: tfc.Tensor;

@@ -443,6 +443,9 @@ describe('feature and label mapping', () => {
       ['INT64_OUT_OF_RANGE', { features: ['x'], transform: at3('x', 2n ** 60n) }],
       ['INT32_OUT_OF_RANGE', { features: { x: { column: 'x', dtype: 'int32' } }, transform: at3('x', 2 ** 40) }],
       ['INT32_OUT_OF_RANGE', { features: ['x'], labels: 'label', transform: at3('label', 2 ** 40) }],
+      ['FLOAT32_OUT_OF_RANGE', { features: ['x'], transform: at3('x', 1e39) }],
+      ['FLOAT32_OUT_OF_RANGE', { features: ['v'], transform: at3('v', [1, -1e39, 0.5]) }],
+      ['LABEL_OUT_OF_RANGE', { features: ['x'], labels: { column: 'label', oneHot: 3 }, transform: at3('label', 1.5) }],
       ['NULL_LABEL', { features: ['x'], labels: 'label', transform: at3('label', null) }],
     ];
     for (const [code, options] of cases) {
@@ -651,13 +654,13 @@ describe('an unpartitioned table of two files (id int32, x float64 with a null)'
     await expect(tfjsDataset(t, { tf, features: 'x', labels: 'y', transform: (row) => ({ ...row, y: 1 }) })).rejects.toMatchObject({ code: 'LABEL_TYPE_REQUIRED' });
   });
 
-  it('errors say "unpartitioned", int64 beyond 2^53 is a value error, a list label says what to do', async () => {
+  it('errors say "unpartitioned", int64 beyond 2^53-1 is a value error, a list label says what to do', async () => {
     const ds = await tfjsDataset(t, { tf, batchSize: 8, features: 'x' });
     await expect(drain(ds)).rejects.toMatchObject({ code: 'NULL_FEATURE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 2 of the split as read, column x: null value/) });
     // the context's partition is the desc, as in the other errors' contexts: '-5' for an unpartitioned table
     await expect(drain(ds)).rejects.toMatchObject({ context: { table: 'two_files', partition: '-5', split: expect.stringMatching(/^-5#/), row: 2, column: 'x' } });
     const big = await tfjsDataset(t, { tf, batchSize: 8, features: 'big' });
-    await expect(drain(big)).rejects.toMatchObject({ code: 'INT64_OUT_OF_RANGE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 1 of the split as read, column big: int64 value 9007199254740993 is beyond \+-2\^53/) });
+    await expect(drain(big)).rejects.toMatchObject({ code: 'INT64_OUT_OF_RANGE', message: expect.stringMatching(/^table two_files \(unpartitioned\), split \S+, row 1 of the split as read, column big: int64 value 9007199254740993 is outside -\(2\^53-1\)\.\.2\^53-1, the integers a double holds exactly/) });
     const bigLabel = await tfjsDataset(t, { tf, batchSize: 8, features: 'id', labels: { column: 'big', dtype: 'float32' } });
     await expect(drain(bigLabel)).rejects.toMatchObject({ code: 'INT64_OUT_OF_RANGE' });
     await expect(tfjsDataset(t, { tf, features: 'id', labels: 'v' })).rejects.toMatchObject({ code: 'UNSUPPORTED_LABEL', message: expect.stringMatching(/label column v of two_files is List<Float32>: a label is one number per row .*build \{ xs, ys \} in a batchTransform/) });

@@ -103,7 +103,10 @@ export interface LabelSpec {
   column: string;
   /** One-hot encode into this many classes (`true`: `classes.length`). */
   oneHot?: number | boolean;
-  /** Class names for string labels; a label's index in this list is its class id. */
+  /**
+   * Class names for string labels; a label's index in this list is its class id. Each name once, and
+   * only for a string column or one the transform adds (else BAD_DATASET_OPTION when the dataset is made).
+   */
   classes?: string[];
   /**
    * Default: int32 for integer/string labels, float32 for floating-point labels and one-hot.
