@@ -4,9 +4,9 @@
  * between left a table with no commit: `openOrCreate(name, data)` run again returned it empty without
  * writing the data (lost without an error; 5 of 5 SIGKILLs 0.1-0.5 s into a 300k-row create), and
  * `createTable` failed TABLE_EXISTS. The create now marks the table (property `lakesoul_ts_creating`:
- * pid, host, start) until the first commit: a later create from data drops an abandoned one (its
- * process gone), deletes the files its write left, and creates it again with the data; while the
- * creating process runs it is refused (Conflict TABLE_BEING_CREATED, retryable).
+ * pid, host, start) until the first commit: a later create from data makes an abandoned one (its
+ * process gone) again in its place (one catalog transaction), deletes the files its write left, and
+ * writes the data; while the creating process runs it is refused (Conflict TABLE_BEING_CREATED, retryable).
  * The killed creator is a child process on the built library (dist), PGlite catalog directory, no
  * catalog server; its store stalls the write after two files are put, so the kill lands after the
  * catalog row and files exist and before any commit, every time.
@@ -242,12 +242,13 @@ describe('a marker whose process runs (in-memory catalog)', () => {
     }
   });
 
-  it('the files of a table made at the path while an abandoned create\'s files were listed for deletion are left (its first write would have named deleted files)', async () => {
-    await marked('twin', { pid: 999_999_999, host: hostname(), started: Date.now() });
+  it('the files of a table made at the path after an abandoned create\'s files were listed are left: the replacement finds its table gone, and opens the new one', async () => {
+    const abandoned = await marked('twin', { pid: 999_999_999, host: hostname(), started: Date.now() });
     const tableDir = join(dir, 'wh', 'default', 'twin');
     mkdirSync(join(tableDir, 'day=p0'), { recursive: true });
     writeFileSync(join(tableDir, 'day=p0', 'part-left_0000.parquet'), 'left by the killed write');
-    // the settling call's listing waits until another create has made its row and its first file
+    // the replacing call's listing waits until another process has dropped the abandoned create and
+    // made the table again with its first file (as an older version's settle does)
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     let listings = 0;
@@ -265,7 +266,7 @@ describe('a marker whose process runs (in-memory catalog)', () => {
       opened.catch(() => {});
       for (let i = 0; i < 500 && listings === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(listings).toBe(1);
-      // the other create: its row, then its first file
+      expect(await catalog.dropTableIfEmpty(abandoned.tableId)).toBe(true);
       const other = await catalog.createTable({ name: 'twin', namespace: 'default', path: joinUri(warehouse, 'default', 'twin'), schema, primaryKeys: ['id'], rangePartitions: ['day'] });
       writeFileSync(join(tableDir, 'day=p0', 'part-other_0000.parquet'), 'the other create\'s first file');
       release();
@@ -276,6 +277,65 @@ describe('a marker whose process runs (in-memory catalog)', () => {
       release();
       await settling.close();
     }
+  });
+
+  it('creates meeting an abandoned create while another makes it again: refused as being created (retryable), never TABLE_PATH_NOT_EMPTY for its files', { timeout: 60_000 }, async () => {
+    await marked('crowd', { pid: 999_999_999, host: hostname(), started: Date.now() });
+    const tableDir = join(dir, 'wh', 'default', 'crowd');
+    mkdirSync(join(tableDir, 'day=p0'), { recursive: true });
+    writeFileSync(join(tableDir, 'day=p0', 'part-left_0000.parquet'), 'left by the killed write');
+    // the replacing call's deletion of the abandoned files waits while the other creates run
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let deleting = 0;
+    const wrap = (st: ObjectStore): ObjectStore => {
+      const del = st.delete.bind(st);
+      st.delete = async (...a: Parameters<ObjectStore['delete']>) => {
+        if (String(a[0]).includes('part-left')) { deleting++; await gate; }
+        return del(...a);
+      };
+      const many = (st as { deleteMany?: (keys: readonly string[], o?: unknown) => Promise<void> }).deleteMany;
+      if (many) {
+        (st as { deleteMany?: unknown }).deleteMany = async (keys: readonly string[], o?: unknown) => {
+          if (keys.some((k) => k.includes('part-left'))) { deleting++; await gate; }
+          return many.call(st, keys, o);
+        };
+      }
+      return st;
+    };
+    const replacing = await Lakehouse.open({ catalog, warehouse, stores: { wrap } });
+    try {
+      const first = replacing.openOrCreate('crowd', rows(9), OPTS);
+      first.catch(() => {});
+      for (let i = 0; i < 500 && deleting === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(deleting).toBe(1);
+      for (const attempt of [
+        () => lh.openOrCreate('crowd', rows(3), OPTS),
+        () => lh.createTable('crowd', rows(3), OPTS),
+        () => lh.createTable('crowd', rows(3), { ...OPTS, ifNotExists: true }),
+      ]) {
+        await expect(attempt()).rejects.toMatchObject({ kind: 'Conflict', code: 'TABLE_BEING_CREATED', retryable: true, message: expect.stringContaining(`process ${process.pid}`) });
+      }
+      release();
+      const t = await first;
+      expect((await t.toArrow()).numRows).toBe(9);
+      expect(filesUnder(tableDir).some((f) => f.includes('part-left'))).toBe(false);
+      // a retry now opens it
+      expect((await lh.openOrCreate('crowd', rows(3), OPTS)).info.tableId).toBe(t.info.tableId);
+    } finally {
+      release();
+      await replacing.close();
+    }
+  });
+
+  it('a write into an abandoned create committing after the table was made again fails at its commit, its rows not taken by the new table', async () => {
+    const abandoned = await marked('late', { pid: 999_999_999, host: hostname(), started: Date.now() });
+    const old = await lh.table('late');
+    expect(old.info.tableId).toBe(abandoned.tableId);
+    const t = await lh.openOrCreate('late', rows(4), OPTS);
+    expect(t.info.tableId).not.toBe(abandoned.tableId);
+    await expect(old.write([{ id: 100, day: 'p0', v: 'late' }])).rejects.toMatchObject({ kind: 'NotFound' });
+    expect((await (await lh.table('late')).toArrow()).numRows).toBe(4);
   });
 
   it('the marker property is not set by hand', async () => {

@@ -478,6 +478,26 @@ async function lockTableRow(tx: SqlExecutor, tableId: string, mode: 'UPDATE' | '
 }
 
 /**
+ * Drops, inside a create's transaction, the table it replaces ({@link CreateTableOptions.replaceEmptyTable}):
+ * only while that table is still at the create's name and path and has no partition version.
+ */
+async function dropReplacedTable(tx: SqlExecutor, tableId: string, qname: string, namespace: string, name: string, path: string): Promise<void> {
+  checkNoNul(tableId, 'table id');
+  const r = await tx.query<{ table_namespace: string; table_name: string | null; table_path: string }>(
+    'SELECT table_namespace, table_name, table_path FROM table_info WHERE table_id = $1 FOR UPDATE', [tableId]);
+  const row = r.rows[0];
+  if (!row || row.table_namespace !== namespace || row.table_name !== name || normalizeTablePath(row.table_path) !== path) {
+    throw new LakeSoulError('NotFound', `create table '${qname}': the table it was to replace (id '${tableId}') is no longer at that name and path`, {
+      code: 'REPLACED_TABLE_GONE', context: { table: qname, namespace, tableId },
+    });
+  }
+  if ((await tx.query('SELECT 1 FROM partition_info WHERE table_id = $1 LIMIT 1', [tableId])).rows.length > 0) {
+    throw new LakeSoulError('AlreadyExists', `table '${qname}' already exists`, { code: 'TABLE_EXISTS', context: { table: qname, namespace } });
+  }
+  await dropTableRows(tx, tableId);
+}
+
+/**
  * NotFound for a table id: the id is all the catalog still knows of a dropped table; `qname`, the
  * name it had, where the caller knows it (a commit that found the table before it was dropped).
  */
@@ -949,6 +969,7 @@ export class Catalog {
         // the namespace may have been dropped since it was looked up (dropNamespace holds this lock)
         const ns = await tx.query('SELECT 1 FROM namespace WHERE namespace = $1 UNION ALL SELECT 1 FROM table_info WHERE table_namespace = $1 LIMIT 1', [namespace]);
         if (ns.rows.length === 0) throw namespaceNotFound(namespace);
+        if (options.replaceEmptyTable !== undefined) await dropReplacedTable(tx, options.replaceEmptyTable, qname, namespace, name, path);
         const taken = await tx.query<{ table_id: string; live: boolean }>(
           'SELECT n.table_id, EXISTS (SELECT 1 FROM table_info i WHERE i.table_id = n.table_id) AS live FROM table_name_id n WHERE n.table_name = $1 AND n.table_namespace = $2',
           [name, namespace]);

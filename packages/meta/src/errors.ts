@@ -47,6 +47,7 @@ export type LakeSoulErrorCode =
   | 'TABLE_EXISTS'
   /** Conflict, retryable: another process is creating the table from data and has not committed the data yet (`Lakehouse.createTable`/`openOrCreate`; context `pid`, `host`). */
   | 'TABLE_BEING_CREATED'
+  | 'REPLACED_TABLE_GONE'
   | 'TABLE_PATH_EXISTS'
   | 'TABLE_PATH_OVERLAP'
   | 'TABLE_NOT_FOUND'

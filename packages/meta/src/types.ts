@@ -85,6 +85,14 @@ export interface CreateTableOptions {
   properties?: Record<string, string | number | boolean>;
   /** Return the existing table instead of failing with AlreadyExists when one with the name exists. */
   ifNotExists?: boolean;
+  /**
+   * The id of a table of the same name and path that has no commit (a create whose first write was
+   * abandoned), dropped in the create's own transaction: no moment passes without a table at the name,
+   * and a commit to the old table after it fails (its table is gone). When that table has a commit by
+   * then, the create fails AlreadyExists `TABLE_EXISTS`; when it is gone (or its name or path is not
+   * this create's), NotFound `REPLACED_TABLE_GONE`, nothing changed.
+   */
+  replaceEmptyTable?: string;
 }
 
 /** One partition's part of a commit. */

@@ -9,12 +9,16 @@
  * it right after the first commit. A later create meeting a table that still carries it and has no
  * commit asks whether that process still runs: when it does (or runs on another host, where this one
  * cannot tell), the create is refused with a retryable Conflict; when it is gone, the creation was
- * abandoned: the table is dropped (only while it still has no commit), the files its write left are
- * deleted, and the caller creates it again.
+ * abandoned: the caller lists the files its write left (while its row stands), creates the table
+ * again in its place in one catalog transaction (the old row dropped only while it still has no
+ * commit; the new one marked by the caller), deletes the listed files, and writes. Other creates
+ * meanwhile meet a table being created (retryable), never an empty name beside a path still holding
+ * the abandoned files, and a writer into the old table fails at its commit (its table is gone).
  *
  * Other engines ignore table properties they do not know (as they do `lakesoul_blob_columns`), and a
  * scan of a marked table reads it as it is (empty).
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LakeSoulError, ownProcessStart, processAlive, type Catalog, type TableInfo } from '@lakesoul-ts/meta';
 import type { StoreRegistry } from '../store/index.js';
@@ -32,14 +36,16 @@ export interface CreatingMarker {
   started: number;
   /** The process's start (`processStartTime`), where the system tells it: a pid taken again since is not the creator. */
   start?: string;
+  /** The create call, among this process's (random). */
+  call?: string;
 }
 
-/** Tables (by id) this process is creating from data right now. */
+/** The markers of the creates from data this process runs right now (from before their catalog row exists). */
 const inFlight = new Set<string>();
 
 /** The marker value of a create this process begins. */
 export function creatingMarker(): string {
-  const marker: CreatingMarker = { pid: process.pid, host: hostname(), started: Date.now(), start: ownProcessStart() };
+  const marker: CreatingMarker = { pid: process.pid, host: hostname(), started: Date.now(), start: ownProcessStart(), call: randomUUID() };
   return JSON.stringify(marker);
 }
 
@@ -56,31 +62,32 @@ export function markerOf(info: TableInfo): CreatingMarker | undefined {
   }
 }
 
-/** Marks `tableId` as being created by this process (until {@link endCreating}). */
-export function beginCreating(tableId: string): void {
-  inFlight.add(tableId);
+/** Marks the create of `marker` ({@link creatingMarker}) as running in this process (until {@link endCreating}). */
+export function beginCreating(marker: string): void {
+  inFlight.add(marker);
 }
 
 /** Ends {@link beginCreating}. */
-export function endCreating(tableId: string): void {
-  inFlight.delete(tableId);
+export function endCreating(marker: string): void {
+  inFlight.delete(marker);
 }
 
 /** Whether the creating process of a marker may still run: on another host this one cannot tell, so yes. */
-function creatorRuns(tableId: string, m: CreatingMarker): boolean {
+function creatorRuns(raw: string, m: CreatingMarker): boolean {
   if (m.host !== hostname()) return true;
-  if (m.pid === process.pid && (m.start === undefined || m.start === ownProcessStart())) return inFlight.has(tableId);
+  if (m.pid === process.pid && (m.start === undefined || m.start === ownProcessStart())) return inFlight.has(raw);
   return processAlive(m.pid, m.start);
 }
 
 /**
- * Settles an existing table a create from data meets. Returns 'table' when it is a table to take as
- * it is (no marker, or data committed already); 'gone' when its creation was abandoned (the creating
- * process is dead, nothing committed) and it has been dropped and its files deleted, or it vanished
- * meanwhile: the caller creates it again.
+ * What a create from data meets at its name: 'table' when it is a table to take as it is (no
+ * marker, or data committed already); 'abandoned' when its creation was abandoned (the creating
+ * process is gone, nothing committed): the caller creates it again in its place
+ * (`replaceEmptyTable`, after listing its files with {@link abandonedFiles}); 'gone' when it
+ * vanished meanwhile.
  * @throws LakeSoulError Conflict `TABLE_BEING_CREATED` (retryable) while its creating process runs.
  */
-export async function settleCreating(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<'table' | 'gone'> {
+export async function inspectCreating(catalog: Catalog, info: TableInfo, signal?: AbortSignal): Promise<'table' | 'abandoned' | 'gone'> {
   const m = markerOf(info);
   if (!m) return 'table';
   const qname = `${info.namespace}.${info.name}`;
@@ -92,25 +99,39 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
     throw e;
   }
   if (commits > 0) return 'table'; // the first commit is in; only the marker's removal was missed
-  if (creatorRuns(info.tableId, m)) {
+  if (creatorRuns(info.properties[CREATING_PROPERTY]!, m)) {
     const since = m.started ? ` since ${new Date(m.started).toISOString()}` : '';
     const other = m.host !== hostname() ? ' (on another host, so whether it still runs cannot be told from here: if it is gone, drop the table, which holds no data, and create it again)' : '';
     throw new LakeSoulError('Conflict', `table '${qname}' is being created with its first data by process ${m.pid} on host ${m.host}${since}; retry when it finished${other}`, {
       code: 'TABLE_BEING_CREATED', retryable: true, context: { table: qname, namespace: info.namespace, pid: m.pid, host: m.host, started: m.started },
     });
   }
-  // Abandoned. Dropped first, and only while still without commit (one transaction): then no
-  // writer can commit the files below, and one that committed meanwhile keeps its table.
-  let dropped: boolean;
-  try {
-    dropped = await catalog.dropTableIfEmpty(info.tableId, { signal });
-  } catch (e) {
-    if (LakeSoulError.is(e, 'NotFound')) return 'gone'; // another process settled it
-    throw e;
+  return 'abandoned';
+}
+
+/**
+ * The files the killed (or failed) first write of a table left under its path: its data files and
+ * the local store's temp files (a create from data begins on an empty path, so these are the
+ * write's), none of another table's. Listed while the table's row stands, so that no other table can
+ * be at the path yet: files that appear later are not listed.
+ */
+export async function abandonedFiles(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<string[]> {
+  return (await listAbandoned(catalog, stores, info, signal)).uris;
+}
+
+async function listAbandoned(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal) {
+  const owned = await ownedFileFilter(catalog, info, signal);
+  const { store, key: prefix } = stores.resolve(info.path);
+  const uris: string[] = [];
+  if (!prefix) return { uris, owned, store, prefix };
+  for (const { metas, temporary } of tableListings(store, prefix, signal)) {
+    for await (const meta of metas) {
+      const rel = meta.path.slice(prefix.length + 1);
+      const uri = `${info.path}/${rel}`;
+      if (writtenByTables(rel, temporary) && owned(uri)) uris.push(uri);
+    }
   }
-  if (!dropped) return 'table';
-  await deleteAbandonedFiles(catalog, stores, info, signal);
-  return 'gone';
+  return { uris, owned, store, prefix };
 }
 
 /**
@@ -120,17 +141,8 @@ export async function settleCreating(catalog: Catalog, stores: StoreRegistry, in
  */
 export async function deleteAbandonedFiles(catalog: Catalog, stores: StoreRegistry, info: TableInfo, signal?: AbortSignal): Promise<void> {
   try {
-    const owned = await ownedFileFilter(catalog, info, signal);
-    const { store, key: prefix } = stores.resolve(info.path);
+    const { uris, owned, store, prefix } = await listAbandoned(catalog, stores, info, signal);
     if (!prefix) return;
-    const uris: string[] = [];
-    for (const { metas, temporary } of tableListings(store, prefix, signal)) {
-      for await (const meta of metas) {
-        const rel = meta.path.slice(prefix.length + 1);
-        const uri = `${info.path}/${rel}`;
-        if (writtenByTables(rel, temporary) && owned(uri)) uris.push(uri);
-      }
-    }
     // A create from data running beside this one (it found the table gone) may have made a new table
     // at the path meanwhile and be writing its first files there: the listing may hold them, and its
     // commit would then name deleted files. Its row exists before its files do, so a table found at the

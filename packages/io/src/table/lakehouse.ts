@@ -3,7 +3,7 @@
  */
 import { resolve as resolvePath, sep } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
-import { Catalog, LakeSoulError, locationKey, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, locationKey, normalizeTablePath, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { deleteGroupSize, deleteObjects, joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
@@ -13,7 +13,8 @@ import { ownedFileFilter, removeEmptyTableDirectories, tableListings, withNative
 import { partitionDirName, storedLocation } from './data-file-paths.js';
 import { checkColumnTypes } from './column-types.js';
 import { checkBlobDeclarations } from '../blob/blob-columns.js';
-import { CREATING_PROPERTY, beginCreating, creatingMarker, deleteAbandonedFiles, endCreating, settleCreating } from './create-marker.js';
+import { CREATING_PROPERTY, abandonedFiles, beginCreating, creatingMarker, deleteAbandonedFiles, endCreating, inspectCreating } from './create-marker.js';
+import { deleteUrisBestEffort } from './table-context.js';
 
 /** An object of a table's directory a purge may delete: its URI, its key in the store, its size. */
 interface TableFile { uri: string; key: string; size: number }
@@ -157,31 +158,40 @@ export class Lakehouse {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
     const foreign = foreignArrowError(source, `table '${name}': createTable's schema or data`, name);
     if (foreign) throw foreign;
-    const fromData = !(source instanceof Schema);
-    const namespace = options.namespace ?? 'default';
-    if (fromData) {
-      // A table left by a create from data whose process was killed before the first commit is
-      // dropped here (its files deleted) and created again; one still being created is refused.
-      const existing = await this.findTable(name, namespace, options.signal);
-      if (existing && await this.settled(existing, options.signal) && options.ifNotExists) return existing;
-    }
     // a Schema taken from Arrow data (`tableFromArrays(...).schema`) has dictionary strings: their values' type is stored
-    const schema = fromData ? schemaOfData(name, source, options) : decodedDictionaries(source);
-    if (!fromData) return this.createFromSchema(name, schema, options);
+    if (source instanceof Schema) return this.createFromSchema(name, decodedDictionaries(source), options);
+    return this.createFromData(name, source, options, 1);
+  }
+
+  /** {@link createTable} from data; `round` counts the tries after meeting tables that went meanwhile. */
+  private async createFromData(name: string, source: Exclude<TableSource, Schema>, options: LakehouseCreateTableOptions, round: number): Promise<LakeSoulTable> {
+    const namespace = options.namespace ?? 'default';
+    // A table left by a create from data whose process was killed before the first commit is
+    // created again in its place (its files deleted); one still being created is refused.
+    const existing = await this.findTable(name, namespace, options.signal);
+    const met = existing ? await this.settle(existing, options.signal) : 'gone';
+    if (met === 'table' && options.ifNotExists) return existing!;
+    const schema = schemaOfData(name, source, options);
+    // marked as being created by this process until the first commit (see create-marker.ts), and
+    // known here as running before its row exists: another call of this process meeting the row
+    // while the files of the create it replaces are deleted must not take it for abandoned
+    const marker = creatingMarker();
+    beginCreating(marker);
     let table: LakeSoulTable;
     try {
-      // created here, or not at all: the table dropped again below must be the one this call made;
-      // marked as being created by this process until the first commit (see create-marker.ts)
-      table = await this.createFromSchema(name, schema, { ...options, ifNotExists: false }, creatingMarker());
+      // created here, or not at all: the table dropped again below must be the one this call made
+      table = await this.createFromSchema(name, schema, { ...options, ifNotExists: false }, marker, met === 'abandoned' ? existing!.info : undefined);
     } catch (e) {
+      endCreating(marker);
+      if (round < 3 && LakeSoulError.hasCode(e, 'REPLACED_TABLE_GONE')) return this.createFromData(name, source, options, round + 1);
       if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) {
-        const existing = await this.table(name, namespace, { signal: options.signal });
+        const other = await this.findTable(name, namespace, options.signal);
         // created concurrently: taken when its data is in (or it is no create from data)
-        if (await this.settled(existing, options.signal)) return existing;
+        if (other && await this.settle(other, options.signal) === 'table') return other;
+        if (round < 3) return this.createFromData(name, source, options, round + 1);
       }
       throw e;
     }
-    beginCreating(table.info.tableId);
     try {
       await table.write(source as Table | RecordBatch | Record<string, unknown>[], { signal: options.signal });
     } catch (e) {
@@ -204,7 +214,7 @@ export class Lakehouse {
       }
       throw e;
     } finally {
-      endCreating(table.info.tableId);
+      endCreating(marker);
     }
     // The data is in: the marker goes. Best effort: left (catalog unreachable), it is harmless, as a
     // table with a commit is never taken for an abandoned create.
@@ -243,22 +253,27 @@ export class Lakehouse {
     }
   }
 
-  /**
-   * Whether `t`, met by a create from data, is a table to take as it is ({@link settleCreating});
-   * false when its abandoned create was dropped. A create marker left on a table whose data is in
-   * (its creator committed and has not removed it yet, or was killed in between) is removed, from
-   * the catalog and from `t.info` (best effort: harmless when left).
-   */
+  /** Whether `t`, met by a create from data, is a table to take as it is (see {@link settle}). */
   private async settled(t: LakeSoulTable, signal?: AbortSignal): Promise<boolean> {
-    if (await settleCreating(this.catalog, this.stores, t.info, signal) !== 'table') return false;
-    if (t.info.properties[CREATING_PROPERTY] !== undefined) {
+    return await this.settle(t, signal) === 'table';
+  }
+
+  /**
+   * What `t`, met by a create from data, is ({@link inspectCreating}): a table to take as it is, an
+   * abandoned create to make again in its place, or gone. A create marker left on a table whose data
+   * is in (its creator committed and has not removed it yet, or was killed in between) is removed,
+   * from the catalog and from `t.info` (best effort: harmless when left).
+   */
+  private async settle(t: LakeSoulTable, signal?: AbortSignal): Promise<'table' | 'abandoned' | 'gone'> {
+    const state = await inspectCreating(this.catalog, t.info, signal);
+    if (state === 'table' && t.info.properties[CREATING_PROPERTY] !== undefined) {
       try {
         t.info = await this.catalog.updateTableProperties(t.info.tableId, { [CREATING_PROPERTY]: null }, { signal });
       } catch {
         // kept: a table with a commit is never taken for an abandoned create
       }
     }
-    return true;
+    return state;
   }
 
   private async findTable(name: string, namespace: string, signal?: AbortSignal): Promise<LakeSoulTable | null> {
@@ -271,7 +286,11 @@ export class Lakehouse {
   }
 
   /** `creating`: the value of the create-from-data marker property (see create-marker.ts) to store with the table. */
-  private async createFromSchema(name: string, schema: Schema, options: LakehouseCreateTableOptions, creating?: string): Promise<LakeSoulTable> {
+  /**
+   * Creates the catalog row (see {@link createTable}). `creating`: the create marker of a create
+   * from data; `replacing`: an abandoned create of the name, made again in its place.
+   */
+  private async createFromSchema(name: string, schema: Schema, options: LakehouseCreateTableOptions, creating?: string, replacing?: TableInfo): Promise<LakeSoulTable> {
     const namespace = options.namespace ?? 'default';
     // Before the names become path segments: `/` or `..` would make the path another directory.
     validateNamespaceName(namespace);
@@ -314,6 +333,14 @@ export class Lakehouse {
     };
     // A namespace other than 'default' is created on first use.
     if (namespace !== 'default') await this.catalog.createNamespace(namespace, { ifNotExists: true, signal: options.signal });
+    if (replacing && normalizeTablePath(path) === replacing.path) return this.replaceAbandoned(create, replacing, options.signal);
+    if (replacing) {
+      // at another path: the abandoned create is dropped (while still without commit) and its files
+      // deleted before the new table is made
+      if (await this.catalog.dropTableIfEmpty(replacing.tableId, { signal: options.signal }).catch(() => false)) {
+        await deleteAbandonedFiles(this.catalog, this.stores, replacing, options.signal);
+      }
+    }
     // The path must hold no files (the default path too: a table dropped without `purge` leaves its
     // files there, which the new table would take as its orphans). Looked at BEFORE the catalog row
     // exists: once it does, a concurrent create with `ifNotExists` gets this table and may stage
@@ -339,6 +366,21 @@ export class Lakehouse {
       await this.catalog.dropTableIfEmpty(info.tableId).catch(() => {});
       throw notEmpty.e;
     }
+    return new LakeSoulTable(this.catalog, this.stores, info);
+  }
+
+  /**
+   * Makes a table again in the place of its abandoned create at the same path: the files that
+   * create's write left are listed while its row stands, the new row replaces the old in one catalog
+   * transaction (only while the old has no commit), and then the listed files, none of which the new
+   * table can have written, are deleted. The path is not required empty: what it holds is the
+   * abandoned create's (its own create found it empty), or files written into it since, which a
+   * commit to it could no longer name (its row is gone) and the new table's cleanup takes as orphans.
+   */
+  private async replaceAbandoned(create: CreateTableOptions, replacing: TableInfo, signal?: AbortSignal): Promise<LakeSoulTable> {
+    const files = await abandonedFiles(this.catalog, this.stores, replacing, signal);
+    const info = await this.catalog.createTable({ ...create, replaceEmptyTable: replacing.tableId, signal });
+    await deleteUrisBestEffort(this.stores, files);
     return new LakeSoulTable(this.catalog, this.stores, info);
   }
 

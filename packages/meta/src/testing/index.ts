@@ -423,6 +423,31 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         }
         await expectError(catalog.getTable(empty.name), 'NotFound', empty.name);
       });
+
+      it('replaces a table without partition versions in the create\'s transaction (replaceEmptyTable: an abandoned create made again)', async () => {
+        const old = await partTable();
+        const again = { name: old.name, path: old.path, schema: kvSchema(), rangePartitions: ['date'], primaryKeys: ['id'], hashBucketNum: 2 };
+        const made = await catalog.createTable({ ...again, replaceEmptyTable: old.tableId });
+        expect(made.tableId).not.toBe(old.tableId);
+        expect((await catalog.getTable(old.name)).tableId).toBe(made.tableId);
+        for (const tbl of ['table_info', 'table_name_id', 'table_path_id']) {
+          expect((await driver.query(`SELECT 1 FROM ${tbl} WHERE table_id = $1`, [old.tableId])).rowCount, tbl).toBe(0);
+        }
+        // a commit into the replaced table fails: its table is gone
+        const d1 = 'date=2024-01-01';
+        await expectError(commit(old, 'AppendCommit', d1, [testFile(old, d1, 'a')]), 'NotFound');
+        // gone now: the next replacement of it changes nothing
+        await expectError(catalog.createTable({ ...again, replaceEmptyTable: old.tableId }), 'NotFound', 'no longer at that name and path');
+        expect((await catalog.getTable(old.name)).tableId).toBe(made.tableId);
+        // with a commit it is an existing table, kept
+        await commit(made, 'AppendCommit', d1, [testFile(made, d1, 'a')]);
+        await expectError(catalog.createTable({ ...again, replaceEmptyTable: made.tableId }), 'AlreadyExists', 'already exists');
+        expect((await catalog.getSnapshot(made.tableId)).length).toBe(1);
+        // another name's table is not replaced
+        const other = await partTable();
+        await expectError(catalog.createTable({ ...again, name: `${old.name}_x`, path: `${old.path}_x`, replaceEmptyTable: other.tableId }), 'NotFound', 'no longer at that name and path');
+        expect((await catalog.getTable(other.name)).tableId).toBe(other.tableId);
+      });
     });
 
     describe('commits', () => {
