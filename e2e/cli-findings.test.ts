@@ -454,6 +454,18 @@ describe('a new user following docs/cli.md: export --limit, hints for a missing 
     expect(r.err).toMatch(/holds a '%' escape once decoded/);
   });
 
+  it('a new home whose path holds # is refused by every command before its catalog is made, as init refuses it', async () => {
+    for (const args of [['table', 'list'], ['table', 'create', 't', '--schema', 'id:int64'], ['scan', 't'], ['ns', 'list']]) {
+      const dir = emptyDir();
+      const home = join(dir, 'h#1');
+      const r = await cli(dir, ['--home', home, ...args]);
+      expect(r.code, args.join(' ')).toBe(4);
+      expect(r.err, args.join(' ')).toContain('holds "#" (escaped as %23 in the URL)');
+      // nothing made: no catalog, no catalog server
+      expect(readdirSync(dir), args.join(' ')).toEqual([]);
+    }
+  });
+
   it('table create --from makes primary-key columns not null, the others nullable, as createTable from data does', async () => {
     const dir = emptyDir();
     writeFileSync(join(dir, 'e.csv'), 'id,date,kind\n1,2024-01-01,view\n2,2024-01-02,click\n');

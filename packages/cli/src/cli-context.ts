@@ -55,6 +55,12 @@ export async function openCatalogContext(flags: GlobalFlags, signal?: AbortSigna
   let created = false;
   // a home copied while the original's catalog server ran would go through that server
   refuseBorrowedCatalogServer(config);
+  if (config.catalog.dataDir !== undefined && !existsSync(config.catalog.dataDir)) {
+    // a new home is checked as `init` checks it, before its catalog is made (and a catalog server
+    // started): a warehouse no table can be created in ('#', '?' or a '%' escape in its path)
+    const { storedLocation } = await import('@lakesoul-ts/io');
+    storedLocation(config.warehouse.replace(/\/+$/, ''), 'warehouse', 'INVALID_WAREHOUSE');
+  }
   try {
     // A new embedded home starts from the shipped, already bootstrapped catalog image (no initdb, no DDL).
     created = config.catalog.dataDir !== undefined && !existsSync(config.catalog.dataDir);
