@@ -454,6 +454,23 @@ describe('a new user following docs/cli.md: export --limit, hints for a missing 
     expect(r.err).toMatch(/holds a '%' escape once decoded/);
   });
 
+  it('an import of several files that fails on one says which were committed before it, so a retry imports only the rest', async () => {
+    const dir = emptyDir();
+    await ok(dir, ['table', 'create', 'm', '--schema', 'id:int64!,v:utf8']);
+    writeFileSync(join(dir, 'a.csv'), 'id,v\n1,a\n2,b\n');
+    writeFileSync(join(dir, 'b.csv'), 'id,v\n3,c\nx,d\n');
+    writeFileSync(join(dir, 'c.csv'), 'id,v\n5,e\n');
+    const r = await cli(dir, ['import', 'm', 'a.csv', 'b.csv', 'c.csv']);
+    expect(r.code).toBe(4);
+    expect(r.out).toMatch(/^imported 2 rows from a\.csv into default\.m/);
+    expect(r.err).toMatch(/b\.csv.*; committed before it: a\.csv \(as printed above\): import only b\.csv, c\.csv again\n$/s);
+    expect((await ok(dir, ['scan', 'm', '--format', 'csv'])).out.trim().split('\n')).toHaveLength(3);
+    // the first file failing: nothing committed, no such line
+    const first = await cli(dir, ['import', 'm', 'b.csv', 'a.csv']);
+    expect(first.code).toBe(4);
+    expect(first.err).not.toMatch(/committed before it/);
+  });
+
   it('a new home whose path holds # is refused by every command before its catalog is made, as init refuses it', async () => {
     for (const args of [['table', 'list'], ['table', 'create', 't', '--schema', 'id:int64'], ['scan', 't'], ['ns', 'list']]) {
       const dir = emptyDir();

@@ -964,7 +964,7 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
               for (const [column, { n, first }] of asText) {
                 note(`note: column '${column}' (utf8): ${n === 1 ? '1 value that is not a JSON string was stored as its' : `${n} values that are not JSON strings were stored as their`} JSON text (first at ${shown}:${first})`);
               }
-            } catch (e) { progress.stop(); throw e; }
+            } catch (e) { progress.stop(); throw committed.length > 0 && !LakeSoulError.hasCode(e, 'INTERRUPTED') ? failedAfterCommits(e, files.slice(k).map((f) => (f === '-' ? 'standard input' : f))) : e; }
           }
         }, stop.signal).catch((e: unknown) => {
           // stopped while waiting for the catalog (another process held it)
@@ -975,6 +975,16 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
       } finally {
         stop.end();
         await Promise.all(inputs.map((i) => i.dispose()));
+      }
+      /**
+       * The error of an input after others were committed: it says which are in the table, so that a
+       * retry (a script's, on the exit code) imports only the rest, not the committed ones twice.
+       */
+      function failedAfterCommits(e: unknown, rest: string[]): LakeSoulError {
+        const message = `${(e as Error)?.message ?? String(e)}; committed before it: ${committed.join(', ')} (as printed above): import only ${rest.join(', ')} again`;
+        return LakeSoulError.is(e)
+          ? new LakeSoulError(e.kind, message, { code: e.code, retryable: e.retryable, context: { ...e.context, committed: [...committed] }, cause: e })
+          : new LakeSoulError('Io', message, { context: { committed: [...committed] }, cause: e });
       }
       /** The error of an import a signal stopped, before `what` was committed (null: after the last commit). */
       function interruptedError(what: string | null): LakeSoulError {
