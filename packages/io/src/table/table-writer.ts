@@ -308,13 +308,14 @@ export class FileSink {
 
   /**
    * Waits for encodes and uploads (ignoring failures) and deletes everything written; not when an
-   * upload failed for want of any answer from the store (its deletes would wait as long again, and
-   * the write's error would come twice as late): those files are orphans for cleanup().
+   * upload failed for want of any answer from the store, or `cause` (what ended the write after its
+   * uploads: a check of its files) did (its deletes would wait as long again, and the write's error
+   * would come twice as late): those files are orphans for cleanup().
    */
-  async discard(): Promise<void> {
+  async discard(cause?: unknown): Promise<void> {
     await this.drain();
     this.dropRowSources();
-    if (isNoAnswerError(this.failure)) return;
+    if (isNoAnswerError(this.failure) || isNoAnswerError(cause)) return;
     await deleteUrisBestEffort(this.ctx.stores, this.uris);
   }
 
@@ -433,8 +434,9 @@ export async function commitFiles(
     const since = sink.firstFileAt;
     if (since !== undefined && Date.now() - since >= CHECK_FILES_AFTER_MS) await checkFilesExist(ctx, sink.files.filter(Boolean), 'write', signal);
   } catch (e) {
-    // nothing was sent to the catalog: whatever failed (a HEAD refused too), the files go
-    await sink.discard();
+    // nothing was sent to the catalog: whatever failed (a HEAD refused too), the files go, unless the
+    // store did not answer the check (the deletes would wait out its timeouts again)
+    await sink.discard(e);
     throw e;
   }
   try {

@@ -64,7 +64,7 @@ it('cleanup refuses an orphan window that is not a number of milliseconds (it to
   }
 });
 
-it('the check HEADs only the files the write added; a HEAD refused for permission skips it, another failing HEAD deletes them', async () => {
+it('the check HEADs only the files the write added; a HEAD refused for permission skips it, another failing HEAD deletes them, one the store never answered leaves them for cleanup', async () => {
   const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(join(dir, 'wh3')).href });
   try {
     const t = await lh.createTable('t', [{ id: 0n, v: 0n }]);
@@ -91,6 +91,16 @@ it('the check HEADs only the files the write added; a HEAD refused for permissio
     store.head = async () => { throw new LakeSoulError('Io', 'connection reset'); };
     await expect(t.write([{ id: 99n, v: 1n }])).rejects.toMatchObject({ kind: 'Io' });
     expect(dataFiles(root).sort()).toEqual(before);
+    expect((await t.toArrow()).numRows).toBe(61);
+    // a store that took the HEAD and never answered (noAnswer): its file is left for cleanup, not
+    // deleted by requests that would wait out the same timeouts again (the error came twice as late)
+    const del = store.delete.bind(store);
+    let deletes = 0;
+    store.delete = async (...a: Parameters<typeof del>) => { deletes++; return del(...a); };
+    store.head = async () => { throw new LakeSoulError('Io', 'head failed: the endpoint took the connection but sent nothing back in time', { context: { noAnswer: true } }); };
+    await expect(t.write([{ id: 100n, v: 1n }])).rejects.toMatchObject({ kind: 'Io', context: { noAnswer: true } });
+    expect(deletes).toBe(0);
+    expect(dataFiles(root).length).toBe(before.length + 1);
     expect((await t.toArrow()).numRows).toBe(61);
   } finally {
     await lh.close();
