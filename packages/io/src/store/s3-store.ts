@@ -1,14 +1,15 @@
 /**
  * S3 backend of {@link ObjectStore} (`@aws-sdk/client-s3`), for AWS and S3-compatible servers.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as ClientS3 from '@aws-sdk/client-s3';
 import type { CompletedPart, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
+import { isAbortError, LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { DEFAULT_DELETE_CONCURRENCY, runUntilFailure, type BatchDeleter } from './batch-delete.js';
 import { S3RetryStrategy } from './s3-retry.js';
-import { checkKey, checkPrefix, mapS3Error, validateRange } from './store-errors.js';
+import { checkKey, checkPrefix, mapS3Error, validateRange, type S3ErrorContext } from './store-errors.js';
 
 /**
  * The AWS SDK, loaded when the first S3 store is made: importing it costs 0.2-0.4 s, which a process
@@ -101,8 +102,13 @@ async function withRequestSignal<T>(outer: AbortSignal | undefined, call: (signa
   }
 }
 
-/** A response body's bytes; a body that sends nothing for `idleMs` fails (retryable `Io`). */
-async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, idleMs: number, uri: string): Promise<Uint8Array> {
+/**
+ * A response body's bytes; a body that sends nothing for `idleMs` fails (retryable `Io`,
+ * `S3_RESPONSE_STALLED`), one that breaks off (the connection closed or reset before its end: Node's
+ * bare "aborted") fails as cut short (retryable `Io`, `S3_RESPONSE_LENGTH`, with the bytes received
+ * of the `due` ones).
+ */
+async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, idleMs: number, uri: string, due: number | undefined): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -118,6 +124,10 @@ async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error
       chunks.push(chunk);
       total += chunk.length;
     }
+  } catch (e) {
+    if (e instanceof LakeSoulError || isAbortError(e)) throw e;
+    const why = (e as Error | null)?.message ?? String(e);
+    throw new LakeSoulError('Io', `get ${uri} failed: the response broke off after ${total}${due === undefined ? '' : ` of ${due}`} bytes (${why}): cut short on the way`, { code: 'S3_RESPONSE_LENGTH', retryable: true, cause: e, context: { file: uri } });
   } finally {
     clearTimeout(timer);
   }
@@ -161,6 +171,75 @@ function checkBodyLength(got: number, range: GetOptions['range'], contentLength:
 }
 
 /**
+ * Accepts a 206 (Partial Content) answer without a `Content-Range` header only when it carries
+ * exactly the bytes asked for: a bounded range's length, or a suffix's. Without the header nothing
+ * says which bytes of the object the body holds (re-sliced as if it were the whole object, such a
+ * body gave shifted or empty bytes, silently). Retryable `Io`, `S3_RESPONSE_LENGTH`.
+ */
+function checkUnplacedPart(got: number, range: NonNullable<GetOptions['range']>, rangeHeader: string, uri: string): void {
+  const asked = 'suffix' in range ? range.suffix : range.length;
+  if (asked !== undefined && got === asked) return;
+  throw new LakeSoulError('Io', `get ${uri} failed: the server answered 206 Partial Content without a Content-Range header, with ${got} bytes for the range ${rangeHeader}${asked === undefined ? ' (of a length only the object\'s size tells)' : ` (${asked} bytes)`}: which bytes of the object they are is not known (a proxy that drops the header, or a server that does not follow HTTP ranges)`, {
+    code: 'S3_RESPONSE_LENGTH',
+    retryable: true,
+    context: { file: uri },
+  });
+}
+
+/**
+ * The ETag S3 gives an object made by a multipart upload of `parts`: the MD5 of the parts' binary
+ * MD5s, then `-` and the part count. Undefined when a part's ETag is not a plain MD5 (encrypted
+ * objects, some S3-compatible servers), where nothing can be computed.
+ */
+function multipartEtag(parts: readonly CompletedPart[]): string | undefined {
+  const hash = createHash('md5');
+  for (const p of parts) {
+    const md5 = /^"?([0-9a-f]{32})"?$/i.exec(p.ETag ?? '')?.[1];
+    if (md5 === undefined) return undefined;
+    hash.update(Buffer.from(md5, 'hex'));
+  }
+  return `${hash.digest('hex')}-${parts.length}`;
+}
+
+/**
+ * For how long (ms) an HTTP answer from a store's endpoint makes a connection closed without an answer
+ * ("socket hang up", a reset) count as a dropped connection rather than as no server answering
+ * (see {@link S3ErrorContext}): a minute, well past a retry's wait (at most 20 s), so a failure
+ * after a store's requests were answered is not taken for an endpoint that is not there.
+ */
+const RECENT_ANSWER_MS = 60_000;
+
+/** When each client last received an HTTP answer (of any status), shared by the stores of a client. */
+const lastAnswers = new WeakMap<S3Client, { at: number }>();
+
+/**
+ * The record of when `client` last received an HTTP answer, kept by a middleware added to the client
+ * once: at the end of the deserialize step, next to the HTTP handler, it sees every attempt's raw
+ * response (an error status as well) before the SDK parses it.
+ */
+function answerRecord(client: S3Client): { at: number } {
+  let record = lastAnswers.get(client);
+  if (record === undefined) {
+    const r = { at: 0 };
+    record = r;
+    lastAnswers.set(client, r);
+    type Next = (args: unknown) => Promise<unknown>;
+    const middleware = (next: Next) => async (args: unknown) => {
+      const out = await next(args);
+      r.at = Date.now();
+      return out;
+    };
+    try {
+      (client.middlewareStack as unknown as { add(m: (next: Next) => Next, o: object): void }).add(middleware, { step: 'deserialize', priority: 'low', name: 'lakesoulAnswerRecord' });
+    } catch {
+      // the name is taken (a client given to another copy of this module, which records for its stores):
+      // without a record here, a connection closed without an answer stays a "no answer" failure
+    }
+  }
+  return record;
+}
+
+/**
  * Objects in one S3 bucket. Puts below `multipartThreshold` are a single PutObject; larger byte arrays
  * and every streamed put (`AsyncIterable`) use multipart upload with `partSize` parts, which S3 makes
  * visible atomically on completion (a failed or aborted upload is aborted and leaves no object).
@@ -182,6 +261,8 @@ export class S3Store implements ObjectStore, BatchDeleter {
   private readonly idleTimeoutMs: number;
   /** Set once the server answered a DeleteObjects request with HTTP status 501: deleteMany then deletes one object per request. */
   private batchDeleteUnsupported = false;
+  /** When the client last received an HTTP answer ({@link answerRecord}). */
+  private readonly answers: { at: number };
 
   constructor(options: S3StoreOptions) {
     if (!options || typeof options.bucket !== 'string' || options.bucket === '' || options.bucket.includes('/')) {
@@ -227,6 +308,17 @@ export class S3Store implements ObjectStore, BatchDeleter {
       if (options.credentials) config.credentials = { ...options.credentials };
       this.client = new this.sdk.S3Client(config);
     }
+    this.answers = answerRecord(this.client);
+  }
+
+  /**
+   * {@link mapS3Error} with what the store knows of its endpoint: whether it answered a request
+   * within {@link RECENT_ANSWER_MS}, so a connection closed without an answer is not taken for a
+   * server that is not there (`noAnswer`, which makes a failed write leave its files to cleanup()).
+   */
+  private mapError(e: unknown, uri: string, op: string): LakeSoulError {
+    const known: S3ErrorContext = { endpointAnswered: Date.now() - this.answers.at < RECENT_ANSWER_MS };
+    return mapS3Error(e, uri, op, known);
   }
 
   /**
@@ -274,19 +366,22 @@ export class S3Store implements ObjectStore, BatchDeleter {
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status === 416 || (e as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
-        throw mapS3Error(e, uri, 'get');
+        throw this.mapError(e, uri, 'get');
       }
       try {
-        const bytes = res.Body ? await readBody(res.Body as unknown as AsyncIterable<Uint8Array>, this.idleTimeoutMs, uri) : new Uint8Array(0);
+        const bytes = res.Body ? await readBody(res.Body as unknown as AsyncIterable<Uint8Array>, this.idleTimeoutMs, uri, res.ContentLength) : new Uint8Array(0);
         throwIfAborted(signal, `get ${uri}`);
         checkBodyLength(bytes.length, r, res.ContentLength, res.ContentRange, uri);
-        // a server that ignores Range answers the whole object: take the range from it
-        if (res.ContentRange === undefined) return sliceRange(bytes, r);
+        if (res.ContentRange === undefined) {
+          // a server that ignores Range answers the whole object (200): take the range from it
+          if (res.$metadata.httpStatusCode !== 206) return sliceRange(bytes, r);
+          checkUnplacedPart(bytes.length, r, rangeHeader, uri);
+        }
         return bytes;
       } catch (e) {
         // the response broke after its headers: cut short, reset or stalled (never retried by the SDK)
         if (signal?.aborted || attempt >= GET_BODY_ATTEMPTS) {
-          const le = mapS3Error(e, uri, 'get');
+          const le = this.mapError(e, uri, 'get');
           throw attempt > 1 && !signal?.aborted ? new LakeSoulError(le.kind, `${le.message} (after ${attempt} attempts)`, { code: le.code, retryable: le.retryable, cause: e, context: le.context }) : le;
         }
       }
@@ -306,7 +401,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
     try {
       await withRequestSignal(signal, (s) => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: path, Body: data, ContentLength: data.length }), { abortSignal: s }));
     } catch (e) {
-      throw mapS3Error(e, uri, 'put');
+      throw this.mapError(e, uri, 'put');
     }
   }
 
@@ -320,6 +415,15 @@ export class S3Store implements ObjectStore, BatchDeleter {
    * up is said in the error. (`@aws-sdk/lib-storage`'s Upload, used before, rejected at once on an
    * abort and cleaned up in the background: a process that exited then left the upload behind, and a
    * completion already sent made the object after the put had rejected.)
+   *
+   * A completion whose answer leaves it open whether the object was made (NoSuchUpload to a retried
+   * CompleteMultipartUpload whose first answer was lost, or HTTP 200 without an ETag) is checked with
+   * HeadObject ({@link findUploaded}): the put succeeds when the object is there as this upload makes
+   * it, else it fails with a retryable `Io` error saying what was found. A CreateMultipartUpload the SDK
+   * retried after its first answer was lost may have opened an upload this store never learns of: it
+   * holds no parts (no bytes stored) and is left to the bucket's lifecycle rule for incomplete uploads
+   * (`AbortIncompleteMultipartUpload`); looking such uploads up could not tell them from another
+   * writer's upload of the same key.
    */
   private async putMultipart(path: string, uri: string, data: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
     const outer = options.signal;
@@ -380,11 +484,14 @@ export class S3Store implements ObjectStore, BatchDeleter {
       const parts: CompletedPart[] = [];
       const inFlight = new Set<Promise<void>>();
       let partNumber = 0;
+      /** The bytes of the parts sent: the size of the object the upload makes. */
+      let size = 0;
       while (uploadId !== undefined && body !== undefined && !stop.signal.aborted) {
         if (partNumber >= MAX_PARTS) {
           fail(new LakeSoulError('InvalidArgument', `${what}: the data makes more than ${MAX_PARTS} parts of ${partSize} bytes, the S3 maximum: give the store a larger partSize, or the put the size as contentLength`, { context: { file: uri } }));
           break;
         }
+        size += body.length;
         const p: Promise<void> = this.uploadPart(path, uri, uploadId, ++partNumber, body, stop.signal)
           .then((part) => void parts.push(part), fail)
           .finally(() => inFlight.delete(p));
@@ -411,13 +518,32 @@ export class S3Store implements ObjectStore, BatchDeleter {
       // every part is in: complete (an abort from now on waits for the answer, SETTLE_MS at most)
       parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
       const complete = new this.sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: path, UploadId: uploadId, MultipartUpload: { Parts: parts } });
+      /** Why the completion's answer leaves it open whether the object was made. */
+      let doubt: string | undefined;
       try {
-        await withRequestSignal(settle.signal, (signal) => this.client.send(complete, { abortSignal: signal }));
+        const res = await withRequestSignal(settle.signal, (signal) => this.client.send(complete, { abortSignal: signal }));
+        // S3 may answer 200 with an error; one without a result made no object (the SDK turns one with an <Error> body into an error)
+        if (!res.ETag) doubt = 'CompleteMultipartUpload answered HTTP 200 without an ETag (no result: the completion may have failed)';
       } catch (e) {
-        if (settle.signal.aborted) notes.push(`the request completing its multipart upload got no answer within ${SETTLE_MS / 1000} s of the abort: the object may have been written`);
-        const note = await this.abortUpload(path, uri, uploadId);
-        if (note) notes.push(note);
-        throw this.putError(what, uri, outer, outer?.aborted ? undefined : { error: e }, notes);
+        if ((e as { name?: string } | null)?.name === 'NoSuchUpload' && !settle.signal.aborted) {
+          // the SDK retried a completion whose answer was lost; the first attempt may have completed the upload (MinIO answers so)
+          doubt = 'CompleteMultipartUpload answered NoSuchUpload: the upload is gone (completed by an earlier attempt of the request whose answer was lost, or aborted)';
+        } else {
+          if (settle.signal.aborted) notes.push(`the request completing its multipart upload got no answer within ${SETTLE_MS / 1000} s of the abort: the object may have been written`);
+          const note = await this.abortUpload(path, uri, uploadId);
+          if (note) notes.push(note);
+          throw this.putError(what, uri, outer, outer?.aborted ? undefined : { error: e }, notes);
+        }
+      }
+      if (doubt !== undefined) {
+        const missing = await this.findUploaded(path, uri, size, parts, settle.signal);
+        if (missing !== undefined) {
+          const note = await this.abortUpload(path, uri, uploadId);
+          if (note) notes.push(note);
+          if (outer?.aborted) throw this.putError(what, uri, outer, undefined, notes);
+          const tail = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+          throw new LakeSoulError('Io', `${what} failed: ${doubt}, and ${missing}: put it again${tail}`, { retryable: true, context: { file: uri } });
+        }
       }
       if (outer?.aborted) {
         // the abort came while the completion was on its way, and it went through: the object is taken back
@@ -433,6 +559,30 @@ export class S3Store implements ObjectStore, BatchDeleter {
     }
   }
 
+  /**
+   * Whether the object a multipart upload of `parts` (`size` bytes) makes is in the bucket, looked up
+   * with HeadObject when the completion's answer left it open: its size must be `size`, and an ETag of
+   * the multipart form (`<md5>-<count>`) must be the one these parts make ({@link multipartEtag}), or
+   * at least have their count. Undefined when it is there, else what was found, for the error.
+   */
+  private async findUploaded(path: string, uri: string, size: number, parts: readonly CompletedPart[], signal: AbortSignal): Promise<string | undefined> {
+    let res;
+    try {
+      res = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal });
+    } catch (e) {
+      const le = this.mapError(e, uri, 'head');
+      return LakeSoulError.hasCode(le, 'OBJECT_NOT_FOUND') ? `no object ${uri} is there` : `whether the object is there could not be looked up (${le.message})`;
+    }
+    if (res.ContentLength !== size) return `the object there has ${res.ContentLength ?? 'an unknown number of'} bytes where this put wrote ${size} (another write of the key?)`;
+    const etag = /^"?([0-9a-f]{32}-(\d+))"?$/i.exec(res.ETag ?? '');
+    if (etag !== null) {
+      const want = multipartEtag(parts);
+      const wrong = want === undefined ? Number(etag[2]) !== parts.length : etag[1]!.toLowerCase() !== want;
+      if (wrong) return `the object there has the ETag ${res.ETag} where this upload of ${parts.length} parts makes ${want === undefined ? `one ending -${parts.length}` : `"${want}"`} (another write of the key?)`;
+    }
+    return undefined;
+  }
+
   /** One UploadPart request: the part's number, ETag and checksums (as CompleteMultipartUpload wants them). */
   private async uploadPart(path: string, uri: string, uploadId: string, partNumber: number, body: Uint8Array, stop: AbortSignal): Promise<CompletedPart> {
     let res;
@@ -441,7 +591,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
         this.client.send(new this.sdk.UploadPartCommand({ Bucket: this.bucket, Key: path, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }), { abortSignal: signal }),
       );
     } catch (e) {
-      throw mapS3Error(e, uri, 'put');
+      throw this.mapError(e, uri, 'put');
     }
     if (!res.ETag) throw new LakeSoulError('Io', `put ${uri} failed: the server answered part ${partNumber} without an ETag`, { context: { file: uri } });
     return {
@@ -476,7 +626,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
       }
       return `its multipart upload ${uploadId} was still listed after two aborts: ${LEFT_PARTS}`;
     } catch (e) {
-      const why = signal.aborted ? `no answer within ${SETTLE_MS / 1000} s` : mapS3Error(e, uri, 'abort the multipart upload of').message;
+      const why = signal.aborted ? `no answer within ${SETTLE_MS / 1000} s` : this.mapError(e, uri, 'abort the multipart upload of').message;
       return `its multipart upload ${uploadId} could not be aborted (${why}): ${LEFT_PARTS}`;
     }
   }
@@ -488,7 +638,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
       await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal });
       return undefined;
     } catch (e) {
-      const why = signal.aborted ? `no answer within ${SETTLE_MS / 1000} s` : mapS3Error(e, uri, 'delete').message;
+      const why = signal.aborted ? `no answer within ${SETTLE_MS / 1000} s` : this.mapError(e, uri, 'delete').message;
       return `its completion was on its way when the abort came and went through, and the object it made could not be deleted (${why}): delete ${uri}`;
     }
   }
@@ -499,7 +649,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
     if (outer?.aborted || failure === undefined) {
       return new LakeSoulError('Aborted', `${what}: aborted${tail}`, { cause: outer?.reason, context: { file: uri } });
     }
-    const le = mapS3Error(failure.error, uri, 'put');
+    const le = this.mapError(failure.error, uri, 'put');
     if (tail === '') return le;
     return new LakeSoulError(le.kind, `${le.message}${tail}`, { code: le.code, retryable: le.retryable, cause: le.cause, context: le.context });
   }
@@ -510,9 +660,13 @@ export class S3Store implements ObjectStore, BatchDeleter {
     throwIfAborted(options.signal, `head ${uri}`);
     try {
       const res = await withRequestSignal(options.signal, (signal) => this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal }));
-      return { path, size: Number(res.ContentLength ?? 0), lastModified: res.LastModified ?? new Date(0), etag: res.ETag };
+      if (res.ContentLength === undefined) {
+        throw new LakeSoulError('Io', `head ${uri} failed: the server answered without a Content-Length header, so the object's size is not known (a proxy that drops the header?)`, { context: { file: uri } });
+      }
+      // no Last-Modified: the time of the answer (an object dated 1970 was taken for an old orphan by cleanup())
+      return { path, size: Number(res.ContentLength), lastModified: res.LastModified ?? new Date(), etag: res.ETag };
     } catch (e) {
-      throw mapS3Error(e, uri, 'head');
+      throw this.mapError(e, uri, 'head');
     }
   }
 
@@ -523,7 +677,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
     try {
       await withRequestSignal(options.signal, (signal) => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: path }), { abortSignal: signal }));
     } catch (e) {
-      const mapped = mapS3Error(e, uri, 'delete');
+      const mapped = this.mapError(e, uri, 'delete');
       if (LakeSoulError.hasCode(mapped, 'OBJECT_NOT_FOUND')) return;
       throw mapped;
     }
@@ -553,7 +707,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
           this.batchDeleteUnsupported = true;
           return runUntilFailure(keys, DEFAULT_DELETE_CONCURRENCY, single, (p) => this.uri(p));
         }
-        throw mapS3Error(e, this.uri(keys[0]), 'delete');
+        throw this.mapError(e, this.uri(keys[0]), 'delete');
       }
       // Quiet: only the keys that failed are listed (a missing key is deleted, not an error)
       const failed = (res.Errors ?? []).filter((x) => x.Code !== 'NoSuchKey');
@@ -580,11 +734,21 @@ export class S3Store implements ObjectStore, BatchDeleter {
         const page = new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: this.listPageSize });
         res = await withRequestSignal(options.signal, (signal) => this.client.send(page, { abortSignal: signal }));
       } catch (e) {
-        throw mapS3Error(e, uri, 'list');
+        throw this.mapError(e, uri, 'list');
       }
+      // an entry without a date is dated when it was listed: new, so cleanup() keeps it (dated 1970, a
+      // file just written was taken for an old orphan and deleted)
+      const listedAt = new Date();
       for (const o of res.Contents ?? []) {
         if (o.Key === undefined) continue;
-        yield { path: o.Key, size: Number(o.Size ?? 0), lastModified: o.LastModified ?? new Date(0), etag: o.ETag };
+        if (o.Size === undefined) {
+          throw new LakeSoulError('Io', `list ${uri} failed: the listing names ${this.uri(o.Key)} without its size (a ListObjectsV2 entry without Size)`, { context: { file: this.uri(o.Key) } });
+        }
+        yield { path: o.Key, size: Number(o.Size), lastModified: o.LastModified ?? listedAt, etag: o.ETag };
+      }
+      if (res.IsTruncated && !res.NextContinuationToken) {
+        // ending here returned some of the keys as if they were all (a purge left files, a scan of an image folder missed images)
+        throw new LakeSoulError('Io', `list ${uri} failed: the listing of bucket '${this.bucket}' under the prefix '${prefix}' was truncated without a continuation token (IsTruncated with no NextContinuationToken): the rest of the keys cannot be asked for`, { context: { file: uri } });
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);

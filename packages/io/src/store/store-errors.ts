@@ -39,8 +39,18 @@ export function mapFsError(e: unknown, uri: string, op: string): LakeSoulError {
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed', 'TooManyRequests', 'InternalError', 'ServiceUnavailable']);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError']);
 
+/** What the caller of {@link mapS3Error} knows of the endpoint beyond the error itself. */
+export interface S3ErrorContext {
+  /**
+   * The endpoint sent an HTTP answer (of any status) to a request of the same client a short while
+   * ago: a connection closed without an answer ("socket hang up", a reset) is then a dropped
+   * connection, not a server that is not there, and is not marked `noAnswer`.
+   */
+  endpointAnswered?: boolean;
+}
+
 /** Maps an AWS SDK error of an S3 call on `uri` to a LakeSoulError. */
-export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
+export function mapS3Error(e: unknown, uri: string, op: string, known: S3ErrorContext = {}): LakeSoulError {
   if (e instanceof LakeSoulError) return e;
   if (isAbortError(e)) return abortedError(`${op} ${uri}`, e, { file: uri });
   const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
@@ -68,10 +78,16 @@ export function mapS3Error(e: unknown, uri: string, op: string): LakeSoulError {
     detail = `HTTP ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''} (an answer without an error body)`;
   }
   // no HTTP answer at all: the server named by the endpoint was not reached (or does not speak S3/TLS)
+  const network = `${err?.code ?? ''} ${err?.message ?? ''}`;
   let noAnswer = true;
-  if (status === undefined && /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|socket hang up|wrong version number|EPROTO|ERR_SSL|certificate/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`)) {
+  if (status === undefined && known.endpointAnswered === true && /socket hang up|ECONNRESET|EPIPE/i.test(network)) {
+    // the server was there a moment ago: this connection dropped (an idle keep-alive socket the server
+    // closed, a proxy, a restart); a next request is likely answered, so it is no "no answer" failure
+    detail += ' (the connection was closed before a whole answer came, though the endpoint answered this store shortly before: a dropped connection, not a missing server)';
+    noAnswer = false;
+  } else if (status === undefined && /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|EHOSTUNREACH|socket hang up|wrong version number|EPROTO|ERR_SSL|certificate/i.test(network)) {
     detail += ' (no S3 server answered: check the endpoint (AWS_ENDPOINT, http:// or https://, host and port) and that the server runs)';
-  } else if (status === undefined && (name === 'TimeoutError' || /timed out|ETIMEDOUT/i.test(`${err?.code ?? ''} ${err?.message ?? ''}`))) {
+  } else if (status === undefined && (name === 'TimeoutError' || /timed out|ETIMEDOUT/i.test(network))) {
     // a server that takes the connection and never answers (a wrong port of another service, a hung server)
     detail += " (the endpoint took the connection but sent nothing back in time: check the endpoint (AWS_ENDPOINT) and that the S3 server there is healthy; the wait is the store's idleTimeoutMs, each attempt)";
   } else {
@@ -107,7 +123,8 @@ function regionOfRedirect(e: unknown, status: number | undefined, name: string):
 /**
  * Whether `e` (or an error it wraps) is a store request that got no answer at all: no server reached,
  * or one that took the connection and sent nothing back in time (context `noAnswer`, after the SDK's
- * attempts). More requests to that store would wait as long again, so best-effort work after such a
+ * attempts). A connection closed without an answer by an endpoint that answered the store shortly
+ * before is a dropped connection, not this ({@link S3ErrorContext}). More requests to that store would wait as long again, so best-effort work after such a
  * failure (deleting what a failed write left) is not attempted: cleanup() takes those files later.
  */
 export function isNoAnswerError(e: unknown): boolean {
