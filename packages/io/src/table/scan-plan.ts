@@ -630,7 +630,7 @@ export class TableScanPlan implements ScanPlan {
         return out;
       };
       const schema = present.length === wanted.length ? wantedSchema : new Schema(present.map((c) => fieldNamed(this.physicalSchema, c)!));
-      const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: end.cache, fileKey: end.fileKey } };
+      const selective: SelectiveReadOptions = { footer, file: file.path, rowGroups: keep, schema, filter: pre.filter, uniqueKey: pre.uniqueKey, read: fromTailOrStore, stats, pool: sharedParquetPool(), metaCache: { cache: end.cache, fileKey: end.fileKey }, whole: { size, tail: () => end.tail() } };
       // A file with one row group to read starts now, ahead of the merge (as the prefetch
       // fetches bytes ahead), up to SELECTIVE_READS_AHEAD files at once: the files of later
       // splits then fetch and decode pages while earlier ones are consumed. Other files

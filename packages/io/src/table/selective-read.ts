@@ -23,6 +23,7 @@ import {
   decodeColumnIndex,
   decodeOffsetIndex,
   decodeParquet,
+  decoderReadsPageIndex,
   columnFileOfPages,
   pageRowCounts,
   pagesOfRanges,
@@ -78,8 +79,24 @@ export interface SelectiveReadOptions {
   pool?: ParquetPool | null;
   /** Where decoded page indexes are kept across reads, and this file's key in it ({@link fileMetaKey}). */
   metaCache?: { cache: ParquetMetaCache; fileKey: string };
+  /**
+   * The file's size and its tail (the footer's bytes and what precedes them in the first read), for
+   * decoding many columns' whole chunks of a row group in one call ({@link WHOLE_CHUNKS_MIN_COLUMNS}).
+   */
+  whole?: { size: number; tail(): Promise<{ tail: Uint8Array; tailStart: number }> };
   stats?: SelectiveReadStats;
 }
+
+/**
+ * Columns whose matching rows need their whole chunk (a chunk of one page, the common case of a small
+ * row group), or whose chunk is small, that are decoded together, as one sparse copy of the row group, rather than a one-column
+ * file each: a lookup of every column of a 1,000-column table made 1,000 decode calls (1.7-2.6x the
+ * time of reading the whole table).
+ */
+const WHOLE_CHUNKS_MIN_COLUMNS = 16;
+
+/** A column chunk this small is read whole with the others ({@link WHOLE_CHUNKS_MIN_COLUMNS}) even when only some of its pages hold matching rows. */
+const SMALL_CHUNK_BYTES = 128 * 1024;
 
 /** True when `name` is a flat top-level column of every row group listed, with a page index. */
 function hasPageIndex(footer: ParquetFooter, rowGroups: number[], name: string): boolean {
@@ -416,9 +433,36 @@ async function readRowGroup(
     }
     if (!firstData.has(keyCol)) firstData.set(keyCol, takeRows(makeBatch(new Schema([o.schema.fields.find((f) => f.name === keyCol)!]), [keys], keys.length), at).data.children[0] as Data);
   }
-  // 3. The other columns on the pages holding matching rows.
-  const restSel = columns.filter((c) => !firstData.has(c)).map((c) => ({ column: c, selected: pagesOfRows(idx.pages.get(c)!, matched) }));
+  // 3. The other columns on the pages holding matching rows; those that need every page of their
+  // chunk, when there are many, decoded together.
+  let restSel = columns.filter((c) => !firstData.has(c)).map((c) => ({ column: c, selected: pagesOfRows(idx.pages.get(c)!, matched) }));
+  const wholeChunks = restSel.filter((x) => x.selected.length === idx.pages.get(x.column)!.length || o.footer.rowGroups[g].columns[x.column].compressedSize <= SMALL_CHUNK_BYTES);
+  if (o.whole && wholeChunks.length >= WHOLE_CHUNKS_MIN_COLUMNS) {
+    const decoded = await decodeWholeChunks(o, o.whole, g, wholeChunks.map((x) => x.column));
+    if (o.stats) for (const x of wholeChunks) o.stats.pagesRead += idx.pages.get(x.column)!.length;
+    const taken = matched.length === numRows ? null : takeRows(decoded, matched);
+    wholeChunks.forEach((x, k) => firstData.set(x.column, taken ? taken.data.children[k] as Data : concatData(decoded.schema.fields[k].type, decoded.batches.map((b) => b.data.children[k] as Data))));
+    restSel = restSel.filter((x) => !firstData.has(x.column));
+  }
   const rest = restSel.length > 0 ? await decodePages(o, g, idx, restSel) : new Map<string, Table>();
   for (const s of restSel) firstData.set(s.column, gather(rest.get(s.column)!, posOf(s.column, s.selected, matched)));
   return makeBatch(o.schema, columns.map((c) => firstData.get(c)!), matched.length);
+}
+
+/**
+ * `columns` of row group `g`, decoded in one call from a sparse copy of the file: its tail, its page
+ * index (when the decoder reads it), and those columns' chunks of the group, fetched in one batch of
+ * ranged reads. Cast to the read's fields.
+ */
+async function decodeWholeChunks(o: SelectiveReadOptions, file: NonNullable<SelectiveReadOptions['whole']>, g: number, columns: string[]): Promise<Table> {
+  const chunks = columns.map((c) => o.footer.rowGroups[g].columns[c]);
+  const pageIndex = !decoderReadsPageIndex() ? []
+    : o.footer.rowGroups.flatMap((rg) => rg.chunks.flatMap((c) => [c.columnIndex, c.offsetIndex])).filter((r): r is Range => r !== null);
+  const ranges: Range[] = [...chunks.map((c) => ({ offset: c.offset, length: c.compressedSize })), ...pageIndex];
+  const [{ tail, tailStart }, bytes] = await Promise.all([file.tail(), o.read(ranges)]);
+  const pieces = [{ offset: tailStart, bytes: tail }, ...ranges.map((r, k) => ({ offset: r.offset, bytes: bytes[k] }))];
+  const size = pieces.reduce((n, p) => n + p.bytes.length, 0);
+  const pool = poolForSize(o.pool ?? null, size, SELECTIVE_POOL_MIN_BYTES);
+  const t = await decodeParquet({ size: file.size, pieces }, { columns, rowGroups: [g], file: o.file, footer: o.footer, pool, transferBytes: false });
+  return castTableToSchema(t, new Schema(columns.map((c) => o.schema.fields.find((f) => f.name === c)!)), { file: o.file });
 }
