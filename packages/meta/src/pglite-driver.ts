@@ -426,6 +426,25 @@ interface PGliteTx {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
 }
 
+/** When the event loop last ran a macrotask for this process's PGlite queries ({@link yieldWhenBusy}). */
+let lastTurn = 0;
+
+/**
+ * Lets the event loop turn (timers, I/O, other tasks) when PGlite queries have run for
+ * {@link BUSY_TURN_MS} without it. An in-process PGlite answers on microtasks alone, so a loop of
+ * catalog calls that reads no file (a consumer polling a table for new commits) held the event loop:
+ * its timers never fired and writers in the same process never finished their first write.
+ */
+async function yieldWhenBusy(): Promise<void> {
+  const now = performance.now();
+  if (now - lastTurn < BUSY_TURN_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  lastTurn = performance.now();
+}
+
+/** How long PGlite queries may run on microtasks before the event loop is let turn. */
+const BUSY_TURN_MS = 10;
+
 /** Embedded PGlite driver. */
 export class PGliteDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
@@ -514,6 +533,7 @@ export class PGliteDriver implements SqlDriver {
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog query');
+    await yieldWhenBusy();
     try {
       const r = await this.db.query<R>(text, params);
       return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };
@@ -525,6 +545,7 @@ export class PGliteDriver implements SqlDriver {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog transaction');
+    await yieldWhenBusy();
     // what `fn` threw, rethrown as it is after the rollback (its statements' errors are mapped already)
     let fnError: { error: unknown } | undefined;
     try {
@@ -532,6 +553,7 @@ export class PGliteDriver implements SqlDriver {
         const tx: SqlExecutor = {
           query: async <R>(text: string, params: unknown[] = [], o: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> => {
             throwIfAborted(o.signal ?? options.signal, 'catalog query');
+            await yieldWhenBusy();
             try {
               const r = await t.query<R>(text, params);
               return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };
