@@ -2,6 +2,7 @@
  * A small Arrow Flight client (for tests, the CLI and JS users). It speaks standard Flight, so it
  * also works against other Flight servers for the calls those implement.
  */
+import { createHash } from 'node:crypto';
 import { Metadata, credentials, status, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
 import { LakeSoulError, abortedError, optionNames, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
@@ -68,8 +69,21 @@ export interface FlightPutResult {
   json: unknown;
 }
 
+/** Options of {@link FlightClient.doGet}. */
+export interface DoGetOptions extends CallOptions {
+  /**
+   * Time the read waits for the server's next message before it cancels the call and fails (`Io`,
+   * retryable, naming the ticket). Default: no bound, as pyarrow's. A connection that stalls without
+   * closing (a half-dead peer, a proxy that stops forwarding, in the middle of a message or between
+   * two) otherwise holds the read until the operating system gives up on it, which can take hours; a
+   * closed or reset connection fails at once anyway (`UNAVAILABLE`). Only the wait for the network
+   * counts, not the time the caller takes between batches.
+   */
+  idleTimeoutMs?: number;
+}
+
 /** Options of {@link FlightClient.readAll}. */
-export interface ReadAllOptions extends CallOptions {
+export interface ReadAllOptions extends DoGetOptions {
   /** Endpoints read at once (default 4). */
   concurrency?: number;
 }
@@ -153,6 +167,44 @@ function watchOutcome(call: ClientReadableStream<unknown>): CallOutcome {
       return outcome;
     },
   };
+}
+
+/**
+ * A ticket as errors name it: its text when it is short printable ASCII, else its size and a
+ * fingerprint (a lakesoul-ts ticket is binary, and lets whoever holds it read its split).
+ */
+function describeTicket(ticket: Uint8Array): string {
+  const b = Buffer.from(ticket.buffer, ticket.byteOffset, ticket.byteLength);
+  if (b.byteLength > 0 && b.byteLength <= 64 && b.every((c) => c >= 0x20 && c < 0x7f)) return `ticket '${b.toString('latin1')}'`;
+  return `ticket of ${b.byteLength} bytes (sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 12)})`;
+}
+
+/** The error of a read whose server sent nothing for `idleTimeoutMs`. */
+class IdleError extends LakeSoulError {}
+
+/**
+ * `messages`, failing with an {@link IdleError} when the next one does not come within `ms` of being
+ * asked for (the caller cancels the call). The timer runs only while a message is awaited.
+ */
+async function* idleLimited<T>(messages: AsyncIterable<T>, ms: number, where: string): AsyncGenerator<T> {
+  const it = messages[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new IdleError('Io', `${where}: no message from the server for ${ms} ms (idleTimeoutMs): the connection or the server stalled, the call was cancelled`, {
+        retryable: true,
+        context: { idleTimeoutMs: ms },
+      })), ms);
+    });
+    let next: IteratorResult<T>;
+    try {
+      next = await Promise.race([it.next(), idle]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 /** Cancels a call whose outcome nobody awaits any more, keeping its CANCELLED error from going unhandled. */
@@ -331,14 +383,23 @@ export class FlightClient {
   }
 
   /**
-   * Reads one endpoint's stream. The returned iterable yields batches as they arrive; stopping early
-   * cancels the call. A call the server ends with an error status fails with that status' error,
-   * also when its stream could not be decoded (a stream cut short): the decoding error is reported
-   * only for a call the server ended OK, or whose status does not come within 2 s.
+   * Reads one endpoint's stream. The returned iterable yields each batch as soon as its message
+   * arrived (also the last one of a stream the server keeps open); stopping early cancels the call.
+   * A message whose body is shorter than its header declares (cut by the server or the connection)
+   * fails the read at once, naming the ticket and both lengths, rather than waiting for bytes that
+   * never come. A call the server ends with an error status fails with that status' error, also when
+   * its stream could not be decoded (a stream cut short): the decoding error is reported only for a
+   * call the server ended OK, or whose status does not come within 2 s. A connection that stalls
+   * without closing holds the read unless `idleTimeoutMs` bounds the wait for each message.
    */
-  async *doGet(ticket: Uint8Array | FlightEndpoint, options: CallOptions = {}): AsyncGenerator<RecordBatch> {
+  async *doGet(ticket: Uint8Array | FlightEndpoint, options: DoGetOptions = {}): AsyncGenerator<RecordBatch> {
     const bytes = ticket instanceof Uint8Array ? ticket : ticket.ticket;
     throwIfAborted(options.signal, 'Flight doGet');
+    const idleMs = options.idleTimeoutMs;
+    if (idleMs !== undefined && !(typeof idleMs === 'number' && idleMs > 0 && Number.isFinite(idleMs))) {
+      throw new LakeSoulError('InvalidArgument', `doGet: idleTimeoutMs must be a positive number of milliseconds, got ${String(idleMs)}`);
+    }
+    const where = `Flight DoGet of ${describeTicket(bytes)}`;
     const call = this.client.DoGet({ ticket: Buffer.from(bytes) }, this.metadata()) as ClientReadableStream<FlightDataMessage>;
     const outcome = watchOutcome(call);
     const onAbort = () => call.cancel();
@@ -349,7 +410,8 @@ export class FlightClient {
       let failure: unknown;
       try {
         // not destroyed when the decoder gives up on it: its status still has to come (below)
-        const decoded = await decodeFlightData(call.iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>);
+        const messages = call.iterator({ destroyOnReturn: false }) as AsyncIterable<FlightDataMessage>;
+        const decoded = await decodeFlightData(idleMs === undefined ? messages : idleLimited(messages, idleMs, where), where);
         for await (const batch of decoded.batches) yield batch;
       } catch (e) {
         failed = true;
@@ -362,8 +424,8 @@ export class FlightClient {
         finished = error === null; // no status yet: the call is cancelled below
         return;
       }
-      // the call's own error (its status, e.g. before the schema came)
-      if (typeof (failure as Partial<ServiceError>)?.code === 'number') throw failure;
+      // the call's own error (its status, e.g. before the schema came); a stalled call has no status to wait for
+      if (typeof (failure as Partial<ServiceError>)?.code === 'number' || failure instanceof IdleError) throw failure;
       // a decoding error: the server may have ended the call (its last message cut), with a status
       // that tells why; messages still buffered are dropped so that the status can come
       call.on('data', () => undefined);

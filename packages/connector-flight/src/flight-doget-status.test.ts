@@ -2,7 +2,9 @@
  * A DoGet the server ends midway with an error status: `FlightClient.doGet` reports the server's
  * status and message, not its own decoding error (the call's error passed through Arrow's reader came
  * out as "invalid Arrow IPC stream"; a cut last message or a refused batch fails the decoding before
- * the status is seen). A raw grpc-js server, no lakehouse.
+ * the status is seen). A cut last message of a stream the server does not end fails at once (the
+ * decoder waited for the rest of its body, which never came), and the last batch of a stream that
+ * stays open comes out (the decoder read a message ahead). A raw grpc-js server, no lakehouse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
@@ -112,7 +114,7 @@ describe('FlightClient.doGet of a stream the server ends with an error status', 
   it('a stream the server ends OK, or whose status does not come within 2 s, is the decoding error', async () => {
     const client = await FlightClient.connect(url);
     try {
-      expect(await read(client, 'cut:ok')).toMatchObject({ rows: 200, error: { code: 'INVALID_ARROW_DATA', message: expect.stringMatching(/Flight stream: invalid Arrow IPC stream/) } });
+      expect(await read(client, 'cut:ok')).toMatchObject({ rows: 200, error: { code: 'INVALID_ARROW_DATA', message: expect.stringMatching(/Flight DoGet of ticket 'cut:ok': invalid Arrow IPC stream: FlightData message 4 \(a record batch of 100 rows\) was cut/) } });
       // the decoder reads ahead: the refused batch fails the read before the batch before it is yielded;
       // the messages after it are dropped for the OK status to come (grpc-js holds it until they are read)
       const t1 = Date.now();
@@ -129,3 +131,57 @@ describe('FlightClient.doGet of a stream the server ends with an error status', 
     }
   });
 });
+
+describe('FlightClient.doGet of a stream the server does not end', () => {
+  it('a cut last message fails once the status wait is over (it hung), naming the ticket and the cut, and leaves no timer or socket behind', async () => {
+    const before = handles();
+    const client = await FlightClient.connect(url);
+    try {
+      const t0 = Date.now();
+      const { rows, error } = await Promise.race([read(client, 'cut:never'), hang(8000)]);
+      expect(rows, 'the batches before the cut').toBe(200);
+      expect(error).toMatchObject({
+        kind: 'InvalidArgument', code: 'INVALID_ARROW_DATA',
+        message: expect.stringMatching(/^Flight DoGet of ticket 'cut:never': invalid Arrow IPC stream: FlightData message 4 \(a record batch of 100 rows\) was cut: its header declares a body of (\d+) bytes, it carries (\d+)/),
+      });
+      const [, declared, carried] = /declares a body of (\d+) bytes, it carries (\d+)/.exec(error!.message)!;
+      expect(Number(carried)).toBe(Number(declared) >> 1);
+      expect(Date.now() - t0, 'waited longer than the status wait').toBeLessThan(5000);
+    } finally {
+      client.close();
+    }
+    await expect.poll(handles, { timeout: 3000 }).toEqual(before);
+  });
+
+  it('yields each batch when its message arrives: the last batch of a stream that stays open comes out', async () => {
+    const client = await FlightClient.connect(url);
+    try {
+      let rows = 0;
+      const batches = client.doGet(Buffer.from('whole:never'));
+      const t0 = Date.now();
+      while (rows < 200) {
+        const next = await Promise.race([batches.next(), hang(3000)]);
+        if ('error' in next) break;
+        if (next.done) break;
+        rows += next.value.numRows;
+      }
+      expect(rows, 'the batches the server sent').toBe(200);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      await batches.return(undefined);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/** Resolves as a read that did not end within `ms`. */
+function hang(ms: number): Promise<{ rows: -1; error: Error }> {
+  return new Promise((resolve) => { setTimeout(() => resolve({ rows: -1, error: new Error(`no end within ${ms} ms`) }), ms).unref(); });
+}
+
+/** This process' timers and sockets, by kind (what would keep it alive). */
+function handles(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) if (r === 'Timeout' || r === 'TCPSocketWrap') out[r] = (out[r] ?? 0) + 1;
+  return out;
+}

@@ -7,7 +7,8 @@ import { fromGrpcError, toGrpcStatus } from './grpc-status.js';
 
 /** The error of a commit an embedded catalog refuses with SQLSTATE 42501 (raised by a trigger). */
 async function refusedCommit(): Promise<LakeSoulError> {
-  const catalog = await Catalog.open({});
+  // in memory: the default (./.lakesoul/catalog under the working directory) kept table t for the next run
+  const catalog = await Catalog.open({ dataDir: ':memory:' });
   try {
     const t = await catalog.createTable({ name: 't', path: 'file:///tmp/grpc-status-refused/t', schema: new Schema([new Field('id', new Int64(), true)]) });
     await catalog.driver.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$

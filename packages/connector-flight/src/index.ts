@@ -15,7 +15,7 @@ export type { FlightTransactionsOptions, BegunTransaction, TransactionMode } fro
 export * from './flight-limits.js';
 export { MAX_STATUS_DETAILS_CHARS } from './grpc-status.js';
 export type {
-  ConnectOptions, CallOptions, FlightDescriptorInput, FlightEndpoint, FlightInfo, FlightPutResult, ReadAllOptions,
+  ConnectOptions, CallOptions, DoGetOptions, FlightDescriptorInput, FlightEndpoint, FlightInfo, FlightPutResult, ReadAllOptions,
 } from './flight-client.js';
 export { HmacTicketSigner } from './hmac-ticket-signer.js';
 export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.js';

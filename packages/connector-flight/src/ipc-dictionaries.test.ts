@@ -4,9 +4,15 @@
  * which the reader could not resolve: "Vector constructor expects an Array of Data instances"), as a
  * replacement when a batch's dictionary is another one, not again when it is the same, and split into
  * deltas when larger than the message bound. Both encoders (DoPut's messages, DoGet's frames).
+ * Dictionaries nested in lists, structs and in a dictionary's values (whose dictionaries were not
+ * sent: "refers to a dictionary that was never sent"); a dictionary of dictionaries, which an IPC
+ * schema cannot express, refused naming its column; a stream sending a dictionary its schema does not
+ * declare refused naming the schema's dictionary columns (Arrow JS's reader failed on it with "Vector
+ * constructor expects an Array of Data instances").
  */
 import { describe, expect, it } from 'vitest';
-import { Dictionary, Int32, Message, RecordBatch, Table, Utf8, makeBuilder, makeVector, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Field, Int32, List, Message, RecordBatch, Struct, Table, Utf8, makeBuilder, makeVector, tableFromArrays, vectorFromArray, type DataType } from 'apache-arrow';
+import { LakeSoulError } from '@lakesoul-ts/meta';
 import { decodeFlightData, recordBatchesToFlightData, recordBatchesToFlightFrames } from './ipc-framing.js';
 import { loadFlightProtocol, type FlightDataMessage } from './flight-proto.js';
 
@@ -95,5 +101,58 @@ describe('dictionaries of one builder, batches out of order', () => {
       // [0,1] replace; batch 0: nothing; batch 2: its third chunk a delta; other: replace; batch 0 again: replace
       expect(dictionaryBatches(messages).map((d) => d.isDelta), what).toEqual([false, true, true, false, false]);
     }
+  });
+});
+
+describe('nested dictionaries in a Flight stream', () => {
+  const dict = () => new Dictionary(new Utf8(), new Int32());
+  const listOf = (t: DataType) => new List(new Field('item', t, true));
+  /** Two batches of column `x` of `type` (a new type each, as separately built tables have: other dictionary ids). */
+  const twoBatches = (type: () => DataType, a: unknown[], b: unknown[]) => [a, b].map((values) => new Table({ x: vectorFromArray(values, type()) }).batches[0] as RecordBatch);
+  const values = async (messages: FlightDataMessage[]) => new Table(await collect((await decodeFlightData(iter(messages))).batches)).toArray().map((r) => JSON.parse(JSON.stringify(r.x)));
+
+  it.each([
+    ['list<dictionary<utf8>>', () => listOf(dict()), [['a', 'b'], ['a'], [], null], [['z'], ['y', 'z']]],
+    ['struct<a: dictionary<utf8>>', () => new Struct([new Field('a', dict(), true)]), [{ a: 'p' }, { a: null }, { a: 'q' }], [{ a: 'r' }, { a: 'p' }]],
+    ['dictionary<list<dictionary<utf8>>>', () => new Dictionary(listOf(dict()), new Int32()), [['a', 'b'], ['c'], ['a', 'b'], null], [['x'], ['c'], ['x']]],
+    ['list<struct<a: dictionary<utf8>, b: list<dictionary<utf8>>>>', () => listOf(new Struct([new Field('a', dict(), true), new Field('b', listOf(dict()), true)])),
+      [[{ a: 'p', b: ['u', 'v'] }], [{ a: 'q', b: [] }, { a: null, b: ['u'] }]], [[{ a: 's', b: ['w'] }]]],
+  ] as [string, () => DataType, unknown[], unknown[]][])('%s: batches built separately round-trip', async (_what, type, a, b) => {
+    const batches = twoBatches(type, a, b);
+    for (const [what, messages] of await encodings(batches)) expect(await values(messages), what).toEqual([...a, ...b]);
+  });
+
+  it('sends the dictionaries in a dictionary\'s values before the values that use them, each once', async () => {
+    const batches = twoBatches(() => new Dictionary(listOf(dict()), new Int32()), [['a', 'b'], ['c'], ['a', 'b']], [['x'], ['c']]);
+    const outer = batches[0].schema.fields[0].type as Dictionary;
+    const inner = (outer.dictionary as List).children[0].type as Dictionary;
+    for (const [what, messages] of await encodings(batches)) {
+      expect(dictionaryBatches(messages).map((d) => d.id), what).toEqual([inner.id, outer.id, inner.id, outer.id]);
+    }
+  });
+
+  it('refuses a dictionary whose values are dictionary-encoded (no IPC schema expresses it), naming the column, in both encoders', async () => {
+    const t = new Table({ id: vectorFromArray([1, 2], new Int32()), tags: vectorFromArray([['m'], ['n']], listOf(new Dictionary(dict(), new Int32()))) });
+    for (const encode of [recordBatchesToFlightData, recordBatchesToFlightFrames]) {
+      const e = await collect(encode(t.schema, t.batches) as AsyncIterable<unknown>).then(() => null, (err: unknown) => err);
+      expect(LakeSoulError.is(e), String(e)).toBe(true);
+      expect(e).toMatchObject({
+        kind: 'Unsupported', code: 'UNSUPPORTED_COLUMN_TYPE',
+        message: "column 'tags'.item is Dictionary<Int32, Dictionary<Int32, Utf8>>: a dictionary whose values are themselves dictionary-encoded cannot travel in an Arrow IPC stream (its schema cannot express it); send the values decoded, as Dictionary<Int32, Utf8> or Utf8",
+      });
+    }
+  });
+
+  it('refuses a stream sending a dictionary its schema does not declare, naming the schema\'s dictionary columns', async () => {
+    const mk = (k: number) => tableFromArrays({ s: ['x', 'y', `s${k}`] }).batches[0] as RecordBatch;
+    const [a, b] = [mk(0), mk(1)];
+    // what a writer sending each batch with its own ids sends: b's dictionary under an id the schema does not have
+    const first = await collect(recordBatchesToFlightData(a.schema, [a]));
+    const second = (await collect(recordBatchesToFlightData(b.schema, [b]))).slice(1);
+    const e = await values([...first, ...second]).then(() => null, (err: unknown) => err);
+    expect(e).toMatchObject({
+      code: 'INVALID_ARROW_DATA',
+      message: expect.stringMatching(new RegExp(`^Flight stream: the stream sends dictionary ${(b.schema.fields[0].type as Dictionary).id}, which its schema does not declare \\(its dictionary-encoded columns: 's' \\(dictionary ${(a.schema.fields[0].type as Dictionary).id}\\)\\)`)),
+    });
   });
 });

@@ -149,4 +149,51 @@ describe('IPC framing', () => {
   });
 });
 
+describe('decoding a stream that does not end', () => {
+  /** The FlightData of `t` (schema, then one message per batch), then nothing: the source stays open. Records what was pulled. */
+  function open(messages: FlightDataMessage[], pulled: string[]): AsyncIterable<FlightDataMessage> {
+    return (async function* () {
+      for (let i = 0; i < messages.length; i++) { pulled.push(`message ${i + 1}`); yield messages[i]; }
+      pulled.push('waiting');
+      await new Promise(() => {});
+    })();
+  }
+  const batches = () => [0, 1, 2].map((k) => new Table({ x: makeVector(Int32Array.from({ length: 100 }, (_, i) => 100 * k + i)) }).batches[0]);
+  const within = <T>(p: Promise<T>, ms = 1000) => Promise.race([p, new Promise<'hung'>((resolve) => { setTimeout(() => resolve('hung'), ms).unref(); })]);
+
+  it('yields each batch before the next message is pulled (Arrow JS\'s reader read a message ahead: the last batch never came out)', async () => {
+    const b = batches();
+    const messages = viaWire(await collect(recordBatchesToFlightData(b[0].schema, b)));
+    const pulled: string[] = [];
+    const decoded = await decodeFlightData(open(messages, pulled));
+    expect(pulled).toEqual(['message 1']);
+    const it = decoded.batches[Symbol.asyncIterator]();
+    for (let k = 0; k < 3; k++) {
+      const next = await within(it.next());
+      expect(next, `batch ${k + 1}`).not.toBe('hung');
+      expect((next as IteratorResult<RecordBatch>).value.get(0).x).toBe(100 * k);
+      expect(pulled.at(-1), `pulled for batch ${k + 1}`).toBe(`message ${k + 2}`);
+    }
+  });
+
+  it('refuses a message whose body is shorter than its header declares at once (it waited for the next message\'s bytes), and cuts a longer one to its length', async () => {
+    const b = batches();
+    const messages = viaWire(await collect(recordBatchesToFlightData(b[0].schema, b)));
+    const cut = { ...messages[2], data_body: messages[2].data_body.subarray(0, 24) };
+    const decoded = await decodeFlightData(open([messages[0], messages[1], cut], []), 'DoPut into default.t');
+    const it = decoded.batches[Symbol.asyncIterator]();
+    expect(((await it.next()).value as RecordBatch).numRows).toBe(100);
+    const e = await within(it.next().then(() => null, (err: unknown) => err));
+    expect(e).toMatchObject({
+      kind: 'InvalidArgument', code: 'INVALID_ARROW_DATA',
+      message: expect.stringMatching(new RegExp(`^DoPut into default.t: invalid Arrow IPC stream: FlightData message 3 \\(a record batch of 100 rows\\) was cut: its header declares a body of ${messages[2].data_body.byteLength} bytes, it carries 24`)),
+    });
+    // padding after the declared body is not read as the next message
+    const padded = messages.map((m, i) => (i === 0 ? m : { ...m, data_body: Buffer.concat([m.data_body, Buffer.alloc(16, 0xff)]) }));
+    const whole = await decodeFlightData(iter(padded));
+    expect((await collect(whole.batches)).map((x) => x.numRows)).toEqual([100, 100, 100]);
+  });
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> { const out: T[] = []; for await (const x of it) out.push(x); return out; }
 async function first<T>(it: AsyncIterable<T>): Promise<T> { for await (const x of it) return x; throw new Error('empty'); }

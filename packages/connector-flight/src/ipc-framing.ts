@@ -18,7 +18,7 @@ import {
   Schema,
   Table,
   Vector,
-  type Dictionary,
+  Dictionary,
   type Field,
 } from 'apache-arrow';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
@@ -71,6 +71,7 @@ export function splitIpcStream(bytes: Uint8Array): IpcMessageParts[] {
 
 /** The encapsulated IPC schema message of `schema` (FlightInfo.schema, SchemaResult.schema). */
 export function schemaToIpcMessage(schema: Schema): Uint8Array {
+  checkIpcExpressible(schema);
   const writer = new RecordBatchStreamWriter();
   writer.reset(undefined, schema);
   const bytes = writer.finish().toUint8Array(true);
@@ -255,57 +256,93 @@ function assembledBody(assembled: VectorAssembler): Uint8Array {
 
 /**
  * The dictionaries of one IPC stream, numbered by its schema's dictionary ids (each dictionary-typed
- * field, depth first, carries its own id). Batches built separately (two `tableFromArrays` tables)
- * have dictionaries of other ids than the schema's, which a reader cannot resolve: each batch's
- * dictionary goes out under the schema's id, as a replacement when it is another dictionary than the
- * one sent last, as a delta when it extends it (Arrow JS grows a dictionary by chunks), and not
- * again when it is the same. Dictionaries nested in a dictionary's values are not supported.
+ * field carries its own id, also one nested in a list, a struct or a dictionary's values). Batches
+ * built separately (two `tableFromArrays` tables) have dictionaries of other ids than the schema's,
+ * which a reader cannot resolve: each batch's dictionary goes out under the id of the schema's field
+ * at its place, as a replacement when it is another dictionary than the one sent last, as a delta
+ * when it extends it (Arrow JS grows a dictionary by chunks), and not again when it is the same. The
+ * dictionaries in a dictionary's values (`dictionary<list<dictionary<utf8>>>`) go out before the
+ * chunk of values that uses them: a reader resolves them when it loads that chunk.
  */
 class StreamDictionaries {
-  private readonly ids: number[] = [];
   /** Per id: the chunks the reader holds (those sent since the last replacement, in order). */
   private readonly sent = new Map<number, Data[]>();
 
-  constructor(schema: Schema) {
-    const walk = (type: DataType): void => {
-      if (DataType.isDictionary(type)) this.ids.push((type as Dictionary).id);
-      else for (const c of type.children ?? []) walk(c.type);
-    };
-    for (const f of schema.fields) walk(f.type);
-  }
+  constructor(private readonly schema: Schema) {}
 
   /** The dictionary batch messages to send before `batch` (none when its dictionaries went out already). */
   messages(batch: RecordBatch, limit: number, row: RowBound): IpcMessageParts[] {
-    const found: (Vector | undefined)[] = [];
-    const walk = (data: Data): void => {
-      for (const child of data.children) {
-        if (DataType.isDictionary(child.type)) found.push(child.dictionary);
-        else walk(child);
-      }
-    };
-    walk(batch.data);
-    if (found.length !== this.ids.length) {
-      throw new LakeSoulError('SchemaMismatch', `a batch of ${found.length} dictionary-encoded column${found.length === 1 ? '' : 's'} does not match the stream's schema, which has ${this.ids.length}`, {
-        context: { dictionaries: found.length, expected: this.ids.length },
+    const out: IpcMessageParts[] = [];
+    const fields = this.schema.fields;
+    const columns = batch.data.children;
+    if (columns.length !== fields.length) {
+      throw new LakeSoulError('SchemaMismatch', `a batch of ${columns.length} column${columns.length === 1 ? '' : 's'} does not match the stream's schema, which has ${fields.length}`, {
+        context: { columns: columns.length, expected: fields.length },
       });
     }
-    const out: IpcMessageParts[] = [];
-    found.forEach((dictionary, i) => {
-      const chunks = dictionary?.data ?? [];
-      if (chunks.length === 0) return;
-      const id = this.ids[i];
-      const held = this.sent.get(id) ?? [];
-      const shared = sharedPrefix(held, chunks);
-      // the reader holds all of this dictionary (a builder's earlier batch after a later one):
-      // its indices resolve in what was sent, which stays as it is
-      if (shared === chunks.length) return;
-      // what the reader holds is the start of this dictionary: the rest as deltas; else a replacement
-      const from = shared === held.length ? shared : 0;
-      for (let c = from; c < chunks.length; c++) out.push(...dictionaryBounded(chunks[c], id, c > 0, limit, row));
-      this.sent.set(id, [...chunks]);
-    });
+    fields.forEach((f, i) => this.walk(f.type, columns[i], `'${f.name}'`, out, limit, row));
     return out;
   }
+
+  /** Sends the dictionaries of `data`, which is at `path` where the schema has a field of `type`. */
+  private walk(type: DataType, data: Data, path: string, out: IpcMessageParts[], limit: number, row: RowBound): void {
+    const dictionary = DataType.isDictionary(type);
+    if (dictionary !== DataType.isDictionary(data.type) || (!dictionary && (type.children ?? []).length !== data.children.length)) {
+      throw new LakeSoulError('SchemaMismatch', `column ${path} of a batch is ${data.type}, which does not match the stream's schema (${type})`, {
+        context: { column: path },
+      });
+    }
+    if (dictionary) {
+      this.send(type as Dictionary, data.dictionary, path, out, limit, row);
+      return;
+    }
+    (type.children ?? []).forEach((f: Field, i: number) => this.walk(f.type, data.children[i], `${path}.${f.name}`, out, limit, row));
+  }
+
+  /** Sends what the reader lacks of `dictionary`, under `type`'s id, after the dictionaries in its values. */
+  private send(type: Dictionary, dictionary: Vector | undefined, path: string, out: IpcMessageParts[], limit: number, row: RowBound): void {
+    const chunks = dictionary?.data ?? [];
+    if (chunks.length === 0) return;
+    const id = type.id;
+    const held = this.sent.get(id) ?? [];
+    const shared = sharedPrefix(held, chunks);
+    // the reader holds all of this dictionary (a builder's earlier batch after a later one):
+    // its indices resolve in what was sent, which stays as it is
+    if (shared === chunks.length) return;
+    // what the reader holds is the start of this dictionary: the rest as deltas; else a replacement
+    const from = shared === held.length ? shared : 0;
+    const nested = hasDictionary(type.dictionary);
+    for (let c = from; c < chunks.length; c++) {
+      if (nested) this.walk(type.dictionary, chunks[c], `${path} (dictionary values)`, out, limit, row);
+      out.push(...dictionaryBounded(chunks[c], id, c > 0, limit, row));
+    }
+    this.sent.set(id, [...chunks]);
+  }
+}
+
+/**
+ * Refuses a schema with a dictionary whose values are themselves dictionary-encoded
+ * (`Dictionary<Int32, Dictionary<Int32, Utf8>>`): an IPC field has one dictionary encoding, so its
+ * schema message cannot say so (Arrow JS writes an invalid type; pyarrow drops the inner level, and
+ * its dictionary batches then carry the inner indices as the values). Dictionaries inside the values'
+ * children (`Dictionary<Int32, List<Dictionary<Int32, Utf8>>>`) are fine.
+ */
+function checkIpcExpressible(schema: Schema): void {
+  const walk = (type: DataType, path: string): void => {
+    if (DataType.isDictionary(type)) {
+      const values = (type as Dictionary).dictionary;
+      if (DataType.isDictionary(values)) {
+        throw new LakeSoulError('Unsupported', `column ${path} is ${type}: a dictionary whose values are themselves dictionary-encoded cannot travel in an Arrow IPC stream (its schema cannot express it); send the values decoded, as ${new Dictionary(values.dictionary, (type as Dictionary).indices)} or ${values.dictionary}`, {
+          code: 'UNSUPPORTED_COLUMN_TYPE',
+          context: { column: path },
+        });
+      }
+      walk(values, `${path} (dictionary values)`);
+      return;
+    }
+    for (const f of type.children ?? []) walk(f.type, `${path}.${f.name}`);
+  };
+  for (const f of schema.fields) walk(f.type, `'${f.name}'`);
 }
 
 /** How many chunks `a` and `b` share from their start (the same Data objects). */
@@ -443,17 +480,59 @@ function serializeFlightData(memory: FrameAllocator, header: Uint8Array, bodyLen
   return out;
 }
 
-/** Turns FlightData messages back into the bytes of an IPC stream (aligned copies, one per message). */
-export async function* flightDataToIpcBytes(messages: AsyncIterable<FlightDataMessage>): AsyncGenerator<Uint8Array> {
+/**
+ * Turns FlightData messages back into the bytes of an IPC stream (aligned copies, one per message),
+ * for Arrow JS's reader. Each FlightData carries one whole IPC message: a body shorter than its header
+ * declares is refused at once (`where` names the stream), never completed with the next message's
+ * bytes (a cut last message of a stream that does not end waited for them forever); a longer one is
+ * cut to the declared length.
+ *
+ * A message goes out in three chunks: its prefix and header but the header's last byte, that byte,
+ * and its body. Arrow JS's byte reader fetches the next chunk when a read takes exactly what it holds
+ * (`size < bufferLength` in `fromAsyncIterable`), so with one chunk per message it pulled a message
+ * ahead: a batch was decoded only once the next message had arrived, and the last batch of a stream
+ * that stays open never came out. With this split, the reads of the header and the body each end
+ * where a fetched chunk ends, and the next message is fetched only when the reader asks for it.
+ */
+export async function* flightDataToIpcBytes(messages: AsyncIterable<FlightDataMessage>, where = 'Flight stream'): AsyncGenerator<Uint8Array> {
+  let index = 0;
   for await (const m of messages) {
+    index++;
     const header = m.data_header ?? Buffer.alloc(0);
     if (header.byteLength === 0) continue; // app_metadata-only message
-    yield encapsulate(header, m.data_body ?? Buffer.alloc(0));
+    const body = declaredBody(header, m.data_body ?? Buffer.alloc(0), index, where);
+    const bytes = encapsulate(header, body);
+    const headerEnd = bytes.byteLength - body.byteLength;
+    yield bytes.subarray(0, headerEnd - 1);
+    yield bytes.subarray(headerEnd - 1, headerEnd);
+    if (body.byteLength > 0) yield bytes.subarray(headerEnd);
   }
   // explicit end-of-stream so the reader finishes cleanly
   const eos = new Uint8Array(8);
   new DataView(eos.buffer).setUint32(0, CONTINUATION, true);
   yield eos;
+}
+
+/**
+ * `body` cut to the length the IPC `header` declares; an error naming the message (its 1-based
+ * `index` in the stream) and both lengths when it is shorter. A header that does not decode is left
+ * to the reader, which reports it.
+ */
+function declaredBody(header: Uint8Array, body: Uint8Array, index: number, where: string): Uint8Array {
+  let message: Message;
+  try {
+    message = Message.decode(aligned(header));
+  } catch {
+    return body;
+  }
+  const declared = Number(message.bodyLength);
+  if (body.byteLength >= declared) return body.byteLength === declared ? body : body.subarray(0, declared);
+  const what = message.isRecordBatch() ? `a record batch of ${message.header().length} rows`
+    : message.isDictionaryBatch() ? `a dictionary batch of dictionary ${message.header().id}` : MessageHeader[message.headerType];
+  throw new LakeSoulError('InvalidArgument', `${where}: invalid Arrow IPC stream: FlightData message ${index} (${what}) was cut: its header declares a body of ${declared} bytes, it carries ${body.byteLength} (the sender or the connection cut it)`, {
+    code: 'INVALID_ARROW_DATA',
+    context: { message: index, declaredBodyBytes: declared, bodyBytes: body.byteLength },
+  });
 }
 
 /** Field nodes and buffers an IPC record batch of `types` carries (buffers null: a type not known here). */
@@ -489,6 +568,7 @@ export function expectedBatchLayout(types: readonly DataType[], version: Metadat
  */
 async function* checkBatchLayouts(messages: AsyncIterable<FlightDataMessage>, where: string): AsyncGenerator<FlightDataMessage> {
   let schema: Schema | undefined;
+  let columns = new Map<number, string[]>();
   let batches = 0;
   for await (const m of messages) {
     const header = m.data_header;
@@ -499,35 +579,70 @@ async function* checkBatchLayouts(messages: AsyncIterable<FlightDataMessage>, wh
       } catch {
         // the reader reports what it cannot decode
       }
-      if (message?.isSchema()) schema = message.header();
-      else if (schema && message?.isRecordBatch()) {
+      if (message?.isSchema()) {
+        schema = message.header();
+        columns = dictionaryColumns(schema);
+      } else if (schema && message?.isRecordBatch()) {
         batches++;
         checkLayout(message.header(), schema.fields.map((f) => f.type), message.version, `record batch ${batches} (${message.header().length} rows)`, where);
       } else if (schema && message?.isDictionaryBatch()) {
         const dictionary = message.header();
-        const type = schema.dictionaries.get(Number(dictionary.id));
-        if (type) checkLayout(dictionary.data, [type], message.version, `dictionary batch of dictionary ${dictionary.id}`, where);
+        const id = Number(dictionary.id);
+        const type = schema.dictionaries.get(id);
+        if (!type) {
+          // Arrow JS's reader failed on it with "Vector constructor expects an Array of Data instances"
+          const declared = [...columns].map(([k, paths]) => `${paths.join(', ')} (dictionary ${k})`).join('; ') || 'none';
+          throw new LakeSoulError('InvalidArgument', `${where}: the stream sends dictionary ${id}, which its schema does not declare (its dictionary-encoded columns: ${declared}). `
+            + 'Each dictionary goes under the id the schema gives its column (Arrow JS batches built separately carry ids of their own: '
+            + "this package's FlightClient and recordBatchesToFlightData send them under the schema's)", {
+            code: 'INVALID_ARROW_DATA',
+            context: { dictionary: id },
+          });
+        }
+        const named = columns.get(id)?.join(', ') ?? '?';
+        checkLayout(dictionary.data, [type], message.version, `dictionary batch of dictionary ${id} (column ${named}, ${type} values)`, where,
+          ` (were the values of ${named} dictionary-encoded themselves? An Arrow IPC schema cannot say so, and pyarrow sends their indices as the values: send them decoded)`);
       }
     }
     yield m;
   }
 }
 
-function checkLayout(batch: RecordBatchHeader, types: DataType[], version: MetadataVersion, what: string, where: string): void {
+/**
+ * Refuses `batch` (`what`, of the stream `where`) when its field nodes or buffers are not those of
+ * `types`; `hint` ends the message of a dictionary batch.
+ */
+function checkLayout(batch: RecordBatchHeader, types: DataType[], version: MetadataVersion, what: string, where: string, hint = ''): void {
   const expected = expectedBatchLayout(types, version);
   const columns = `${types.length} column${types.length === 1 ? '' : 's'}`;
   if (batch.nodes.length !== expected.nodes) {
-    throw new LakeSoulError('InvalidArgument', `${where}: ${what} has ${batch.nodes.length} field nodes, but the stream's schema (${columns}) needs ${expected.nodes}: nothing was committed`, {
+    throw new LakeSoulError('InvalidArgument', `${where}: ${what} has ${batch.nodes.length} field nodes, but the stream's schema (${columns}) needs ${expected.nodes}${hint}: nothing was committed`, {
       code: 'INVALID_ARROW_DATA',
     });
   }
   if (expected.buffers === null) return;
   const buffers = expected.buffers + (batch.variadicBufferCounts ?? []).reduce((n, c) => n + Number(c), 0);
   if (batch.buffers.length !== buffers) {
-    throw new LakeSoulError('InvalidArgument', `${where}: ${what} has ${batch.buffers.length} buffers, but the stream's schema (${columns}) needs ${buffers}: nothing was committed`, {
+    throw new LakeSoulError('InvalidArgument', `${where}: ${what} has ${batch.buffers.length} buffers, but the stream's schema (${columns}) needs ${buffers}${hint}: nothing was committed`, {
       code: 'INVALID_ARROW_DATA',
     });
   }
+}
+
+/** The columns of `schema` of each dictionary id, as errors name them (`'tags'.item`, `'s'.a`). */
+function dictionaryColumns(schema: Schema): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  const walk = (type: DataType, path: string): void => {
+    if (DataType.isDictionary(type)) {
+      const id = (type as Dictionary).id;
+      out.set(id, [...(out.get(id) ?? []), path]);
+      walk((type as Dictionary).dictionary, `${path} (dictionary values)`);
+      return;
+    }
+    for (const f of type.children ?? []) walk(f.type, `${path}.${f.name}`);
+  };
+  for (const f of schema.fields) walk(f.type, `'${f.name}'`);
+  return out;
 }
 
 /** A decoded FlightData stream: its schema and the batches (read lazily). */
@@ -541,7 +656,7 @@ export interface DecodedFlightStream {
  * arrive (dictionary batches are applied by the reader). The stream must start with a schema.
  */
 export async function decodeFlightData(messages: AsyncIterable<FlightDataMessage>, where = 'Flight stream'): Promise<DecodedFlightStream> {
-  const reader = await RecordBatchReader.from(flightDataToIpcBytes(checkBatchLayouts(messages, where)));
+  const reader = await RecordBatchReader.from(flightDataToIpcBytes(checkBatchLayouts(messages, where), where));
   await reader.open();
   const schema = reader.schema;
   if (!schema) throw new LakeSoulError('InvalidArgument', 'Flight stream ended before its schema message');
