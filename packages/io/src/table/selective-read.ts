@@ -88,15 +88,14 @@ export interface SelectiveReadOptions {
 }
 
 /**
- * Columns whose matching rows need their whole chunk (a chunk of one page, the common case of a small
- * row group), or whose chunk is small, that are decoded together, as one sparse copy of the row group, rather than a one-column
- * file each: a lookup of every column of a 1,000-column table made 1,000 decode calls (1.7-2.6x the
- * time of reading the whole table).
+ * Columns whose matching rows need at least half of their chunk's rows (every page of a chunk of one
+ * page, the common case of a small row group) that are decoded together, as one sparse copy of the
+ * row group, rather than a one-column file each, when there are this many: a lookup of every column
+ * of a 1,000-column table made 1,000 decode calls (1.7-2.6x the time of reading the whole table).
+ * A column needing less of its chunk keeps its pages' own decode: a point lookup in a large row
+ * group read whole read the whole file (7x the bytes).
  */
 const WHOLE_CHUNKS_MIN_COLUMNS = 16;
-
-/** A column chunk this small is read whole with the others ({@link WHOLE_CHUNKS_MIN_COLUMNS}) even when only some of its pages hold matching rows. */
-const SMALL_CHUNK_BYTES = 128 * 1024;
 
 /** True when `name` is a flat top-level column of every row group listed, with a page index. */
 function hasPageIndex(footer: ParquetFooter, rowGroups: number[], name: string): boolean {
@@ -436,8 +435,8 @@ async function readRowGroup(
   // 3. The other columns on the pages holding matching rows; those that need every page of their
   // chunk, when there are many, decoded together.
   let restSel = columns.filter((c) => !firstData.has(c)).map((c) => ({ column: c, selected: pagesOfRows(idx.pages.get(c)!, matched) }));
-  const wholeChunks = restSel.filter((x) => x.selected.length === idx.pages.get(x.column)!.length || o.footer.rowGroups[g].columns[x.column].compressedSize <= SMALL_CHUNK_BYTES);
-  if (o.whole && wholeChunks.length >= WHOLE_CHUNKS_MIN_COLUMNS) {
+  const wholeChunks = restSel.filter((x) => x.selected.length === idx.pages.get(x.column)!.length || 2 * rowsOfPages(idx.pages.get(x.column)!, x.selected, numRows) >= numRows);
+  if (o.whole && wholeChunks.length >= WHOLE_CHUNKS_MIN_COLUMNS && wholeChunksPay(o, g, wholeChunks.map((x) => x.column))) {
     const decoded = await decodeWholeChunks(o, o.whole, g, wholeChunks.map((x) => x.column));
     if (o.stats) for (const x of wholeChunks) o.stats.pagesRead += idx.pages.get(x.column)!.length;
     const taken = matched.length === numRows ? null : takeRows(decoded, matched);
@@ -456,13 +455,42 @@ async function readRowGroup(
  */
 async function decodeWholeChunks(o: SelectiveReadOptions, file: NonNullable<SelectiveReadOptions['whole']>, g: number, columns: string[]): Promise<Table> {
   const chunks = columns.map((c) => o.footer.rowGroups[g].columns[c]);
-  const pageIndex = !decoderReadsPageIndex() ? []
-    : o.footer.rowGroups.flatMap((rg) => rg.chunks.flatMap((c) => [c.columnIndex, c.offsetIndex])).filter((r): r is Range => r !== null);
-  const ranges: Range[] = [...chunks.map((c) => ({ offset: c.offset, length: c.compressedSize })), ...pageIndex];
-  const [{ tail, tailStart }, bytes] = await Promise.all([file.tail(), o.read(ranges)]);
-  const pieces = [{ offset: tailStart, bytes: tail }, ...ranges.map((r, k) => ({ offset: r.offset, bytes: bytes[k] }))];
+  const ranges: Range[] = chunks.map((c) => ({ offset: c.offset, length: c.compressedSize }));
+  const [{ tail, tailStart }, bytes, index] = await Promise.all([file.tail(), o.read(ranges), pageIndexPieces(o)]);
+  const pieces = [{ offset: tailStart, bytes: tail }, ...index, ...ranges.map((r, k) => ({ offset: r.offset, bytes: bytes[k] }))];
   const size = pieces.reduce((n, p) => n + p.bytes.length, 0);
   const pool = poolForSize(o.pool ?? null, size, SELECTIVE_POOL_MIN_BYTES);
   const t = await decodeParquet({ size: file.size, pieces }, { columns, rowGroups: [g], file: o.file, footer: o.footer, pool, transferBytes: false });
   return castTableToSchema(t, new Schema(columns.map((c) => o.schema.fields.find((f) => f.name === c)!)), { file: o.file });
+}
+
+/** A file's page index ranges (every row group's ColumnIndex and OffsetIndex), none when the decoder does not read them. */
+function pageIndexRanges(footer: ParquetFooter): Range[] {
+  if (!decoderReadsPageIndex()) return [];
+  return footer.rowGroups.flatMap((rg) => rg.chunks.flatMap((c) => [c.columnIndex, c.offsetIndex])).filter((r): r is Range => r !== null);
+}
+
+/** The page index pieces of the read's file, fetched once per read of the file (see {@link pageIndexRanges}). */
+const pageIndexOf = new WeakMap<SelectiveReadOptions, Promise<{ offset: number; bytes: Uint8Array }[]>>();
+
+function pageIndexPieces(o: SelectiveReadOptions): Promise<{ offset: number; bytes: Uint8Array }[]> {
+  let p = pageIndexOf.get(o);
+  if (!p) {
+    const ranges = pageIndexRanges(o.footer);
+    p = ranges.length === 0 ? Promise.resolve([]) : o.read(ranges).then((bytes) => ranges.map((r, k) => ({ offset: r.offset, bytes: bytes[k] })));
+    pageIndexOf.set(o, p);
+  }
+  return p;
+}
+
+/**
+ * Whether decoding `columns` of row group `g` together pays: with a decoder that reads the file's page
+ * index (parquet-wasm), the sparse copy must hold all of it, which on a file of many row groups and
+ * columns outweighs the chunks read: only when it is no larger than them.
+ */
+function wholeChunksPay(o: SelectiveReadOptions, g: number, columns: string[]): boolean {
+  if (pageIndexOf.has(o)) return true; // fetched already for this file
+  const index = pageIndexRanges(o.footer).reduce((n, r) => n + r.length, 0);
+  if (index === 0) return true;
+  return index <= columns.reduce((n, c) => n + o.footer.rowGroups[g].columns[c].compressedSize, 0);
 }

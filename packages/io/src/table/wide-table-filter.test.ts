@@ -61,7 +61,7 @@ describe(`a filtered read of a table of ${N} columns`, () => {
   });
 });
 
-describe('a filtered read of a 40-column table of several pages per column (whole chunks decoded together)', () => {
+describe('a filtered read of a 40-column table of several pages per column (the chunks most of whose rows match decoded together)', () => {
   let lh: Lakehouse;
   let t: LakeSoulTable;
   const ROWS = 50_000;
@@ -86,12 +86,15 @@ describe('a filtered read of a 40-column table of several pages per column (whol
   }, 120_000);
   afterAll(() => lh.close());
 
-  for (const [filter, pred] of [
-    ['id = 40123', (r: number) => r === 40123],
-    ['id IN (3, 19999, 20000, 20001, 45678)', (r: number) => [3, 19999, 20000, 20001, 45678].includes(r)],
-    ['id >= 19990 and id < 20010', (r: number) => r >= 19990 && r < 20010],
-    ['c0 > 0.995', (r: number) => (cell(r, 0) as number | null) !== null && (cell(r, 0) as number) > 0.995],
-    ["c1 = 's77'", (r: number) => cell(r, 1) === 's77'],
+  // `together`: the matching rows are spread over every page, so the columns decode in one call; a
+  // lookup of a few rows needs a page of each chunk of three, which each column decodes alone
+  for (const [filter, pred, together] of [
+    ['id = 40123', (r: number) => r === 40123, false],
+    // (rows on every page of some chunks, depending on the codec's page sizes: either way)
+    ['id IN (3, 19999, 20000, 20001, 45678)', (r: number) => [3, 19999, 20000, 20001, 45678].includes(r), null],
+    ['id >= 19990 and id < 20010', (r: number) => r >= 19990 && r < 20010, false],
+    ['c0 > 0.995', (r: number) => (cell(r, 0) as number | null) !== null && (cell(r, 0) as number) > 0.995, true],
+    ["c1 = 's77'", (r: number) => cell(r, 1) === 's77', true],
   ] as const) {
     it(`${filter}: the rows and values of a full read filtered here`, async () => {
       const calls = vi.mocked(codec.decodeParquet);
@@ -107,7 +110,8 @@ describe('a filtered read of a 40-column table of several pages per column (whol
           expect(v, `row ${ids[k]} column c${i}`).toEqual(cell(ids[k]!, i));
         }
       }
-      expect(calls.mock.calls.length).toBeLessThan(C);
+      if (together === true) expect(calls.mock.calls.length).toBeLessThan(C);
+      if (together === false) expect(calls.mock.calls.length).toBeGreaterThan(C);
     });
   }
 });
