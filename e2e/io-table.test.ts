@@ -241,7 +241,7 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     const h = await t.history();
     expect(h.at(-1)!.commitOp).toBe('MergeCommit');
     expect(await all(t, { columns: ['id', 'v'] })).toEqual([{ id: 1, v: 'a' }, { id: 3, v: 'c' }]);
-    const inc = await all(t, { incremental: { start: t1, end: Date.now() + 60_000 } });
+    const inc = await all(t, { incremental: { start: t1, end: Date.now() } });
     // The increment holds only the delete marker (key + CDC column; other columns null).
     expect(inc).toEqual([{ id: 2, v: null, rowKinds: 'delete' }]);
     // CDC values are checked

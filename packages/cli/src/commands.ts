@@ -123,7 +123,13 @@ function isoOffset(offset: string): string {
   return `${offset[0]}${digits.slice(0, 2)}:${digits.slice(2)}`;
 }
 
-function parseTime(v: string, flag: string): number {
+/**
+ * Epoch milliseconds of a time flag. A fraction of a millisecond (ISO's `.1234`) rounds `up` for
+ * `--timestamp` and `--incremental` bounds, as the JS API and Flight round them (bounds compare as
+ * `commit time < t`: `t` and its round-up select the same commits; Date.parse truncated, so a position
+ * of `T + 0.4` read the commit at `T` again), and `down` for `cleanup --retain-since` (as the API).
+ */
+function parseTime(v: string, flag: string, round: 'up' | 'down' = 'up'): number {
   const bad = (why: string) => new LakeSoulError('InvalidArgument', `${flag} '${v}': ${why}`);
   if (/^\d+$/.test(v)) {
     const n = Number(v);
@@ -144,7 +150,9 @@ function parseTime(v: string, flag: string): number {
   if (ymd && new Date(new Date(0).setUTCFullYear(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCMonth() !== Number(ymd[2]) - 1) {
     throw bad(`day ${ymd[3]} is not in month ${ymd[1]}-${ymd[2]}`);
   }
-  return ms;
+  // Date.parse keeps whole milliseconds, rounded down (also before 1970): a sub-millisecond rest rounds up
+  const subMs = time === undefined ? '' : (/\.\d{3}(\d+)$/.exec(time)?.[1] ?? '');
+  return round === 'up' && /[1-9]/.test(subMs) ? ms + 1 : ms;
 }
 
 /** Orders text by UTF-16 code units (as the catalog lists), the same under every locale: not localeCompare. */
@@ -225,9 +233,23 @@ function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
   }
   if (o.timestamp !== undefined) opts.timestamp = parseTime(o.timestamp as string, '--timestamp');
   if (o.incremental !== undefined) {
-    const [a, b] = String(o.incremental).split('..');
-    if (!a || !b) throw new LakeSoulError('InvalidArgument', `--incremental '${o.incremental}': expected start..end`);
-    opts.incremental = { start: parseTime(a, '--incremental'), end: parseTime(b, '--incremental') };
+    const parts = String(o.incremental).split('..');
+    const [a, b] = parts;
+    if (parts.length !== 2 || !a || !b) {
+      const why = parts.length > 2 ? `'..' appears ${parts.length - 1} times, and one range has one` : 'both times are needed';
+      throw new LakeSoulError('InvalidArgument', `--incremental '${o.incremental}': expected start..end (two times joined by '..', e.g. 2026-12-06T09:00:00Z..2026-12-06T10:00:00Z): ${why}`, { context: { option: '--incremental' } });
+    }
+    const start = parseTime(a, '--incremental');
+    const end = parseTime(b, '--incremental');
+    opts.incremental = { start, end };
+    // (the scan refuses it too; said here in the flag's words)
+    const now = Date.now();
+    if (end > now) {
+      throw new LakeSoulError('InvalidArgument', `--incremental '${o.incremental}': the end ${new Date(end).toISOString()} is later than now (${new Date(now).toISOString()}). ` +
+        'Commits made from now until then would be missed: this read cannot see them, and a next range starting at that end leaves them out. End the range at the current time or earlier, and start the next range there', {
+        code: 'INCREMENTAL_END_IN_FUTURE', context: { option: '--incremental' },
+      });
+    }
   }
   return opts;
 }
@@ -964,7 +986,7 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
               for (const [column, { n, first }] of asText) {
                 note(`note: column '${column}' (utf8): ${n === 1 ? '1 value that is not a JSON string was stored as its' : `${n} values that are not JSON strings were stored as their`} JSON text (first at ${shown}:${first})`);
               }
-            } catch (e) { progress.stop(); throw committed.length > 0 && !LakeSoulError.hasCode(e, 'INTERRUPTED') ? failedAfterCommits(e, files.slice(k).map((f) => (f === '-' ? 'standard input' : f))) : e; }
+            } catch (e) { progress.stop(); throw committed.length > 0 && !LakeSoulError.hasCode(e, 'INTERRUPTED') ? failedAfterCommits(e, files.slice(committed.length).map((f) => (f === '-' ? 'standard input' : f))) : e; }
           }
         }, stop.signal).catch((e: unknown) => {
           // stopped while waiting for the catalog (another process held it)
@@ -1233,7 +1255,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
       if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0 (digits, e.g. 1440 for 24 h)`);
       const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
       const report = await t.cleanup({
-        retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since') : undefined,
+        retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since', 'down') : undefined,
         orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute, onProgress: bars.onProgress,
       }).finally(() => bars.stop());
       const abandoned = report.abandonedCommits === 0 ? null

@@ -75,6 +75,20 @@ export interface DanfoReadOptions extends DanfoConvertOptions {
   dfd?: DanfoModule;
 }
 
+/** Options of {@link readDataFrame} / {@link streamDataFrames} for incremental reads (`incremental`). */
+export interface DanfoIncrementalOptions {
+  /**
+   * Incremental reads only: receives, once and before any row (awaited when it returns a promise),
+   * the partitions rewritten (update, delete, overwrite) or dropped within the range, as partition
+   * descriptions (`['date=2024-01-02']`, `[]` when none; the plan's `resetPartitions`). Their rows
+   * in the frames are each partition's whole state at the range's end (none when dropped): replace
+   * what you hold of them, and apply the other rows as changes. Without this option an incremental
+   * read that rewrote or dropped partitions is refused (`RESET_PARTITIONS_NOT_ACKNOWLEDGED`, naming
+   * them), since applying those rows as upserts keeps the rows the partitions lost forever.
+   */
+  onResetPartitions?: (partitions: string[]) => void | Promise<void>;
+}
+
 /** Options converting DataFrame cells back to Arrow under a target schema. */
 export interface DanfoEncodeOptions {
   /**
@@ -119,4 +133,4 @@ export interface DanfoTable {
 }
 
 /** Scan options plus conversion options, as taken by {@link readDataFrame}. */
-export type ReadDataFrameOptions = ScanOptions & DanfoReadOptions & Pick<ReadOptions, 'batchSize'>;
+export type ReadDataFrameOptions = ScanOptions & DanfoReadOptions & DanfoIncrementalOptions & Pick<ReadOptions, 'batchSize'>;

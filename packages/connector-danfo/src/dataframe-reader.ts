@@ -6,22 +6,56 @@
 import { util } from 'apache-arrow';
 import type { RecordBatch, Table } from 'apache-arrow';
 import { abortedErrorFor, LakeSoulError, refuseUnknownOptions, throwIfAborted } from '@lakesoul-ts/meta';
-import { SCAN_OPTIONS, type ScanOptions } from '@lakesoul-ts/io';
+import { SCAN_OPTIONS, type ScanOptions, type ScanPlan } from '@lakesoul-ts/io';
 import { decodeRows, planDecode } from './arrow-decoder.js';
 import type { DecodePlan } from './arrow-decoder.js';
 import { loadDanfo } from './danfo-loader.js';
-import type { DanfoConvertOptions, DanfoModule, DanfoReadOptions, DanfoTable, FrameOf, ReadDataFrameOptions } from './danfo-options.js';
+import type { DanfoConvertOptions, DanfoIncrementalOptions, DanfoModule, DanfoReadOptions, DanfoTable, FrameOf, ReadDataFrameOptions } from './danfo-options.js';
 
 const CONVERT_KEYS = ['dfd', 'int64', 'timestamps', 'dates', 'decimals', 'numericNulls', 'binary', 'nested', 'onWarning'] as const;
 
-const READ_OPTIONS: readonly string[] = [...SCAN_OPTIONS, ...CONVERT_KEYS];
+const READ_OPTIONS: readonly string[] = [...SCAN_OPTIONS, ...CONVERT_KEYS, 'onResetPartitions'];
 
-function split(options: ReadDataFrameOptions, table: DanfoTable): { scan: ScanOptions; convert: DanfoConvertOptions; dfd?: DanfoModule } {
+type ResetPartitionsCallback = DanfoIncrementalOptions['onResetPartitions'];
+
+function split(options: ReadDataFrameOptions, table: DanfoTable): { scan: ScanOptions; convert: DanfoConvertOptions; dfd?: DanfoModule; onReset: ResetPartitionsCallback } {
   refuseUnknownOptions(options, READ_OPTIONS, `reading table "${table.info.name}" into a DataFrame`);
   const scan: Record<string, unknown> = { ...options };
   for (const k of CONVERT_KEYS) delete scan[k];
-  const { dfd, ...convert } = options;
-  return { scan: scan as ScanOptions, convert, dfd };
+  delete scan.onResetPartitions;
+  const { dfd, onResetPartitions: onReset, ...convert } = options;
+  if (onReset !== undefined && typeof onReset !== 'function') {
+    throw new LakeSoulError('InvalidArgument', `${readingInto(table.info.name)}: onResetPartitions must be a function receiving the list of partitions to replace, got ${typeof onReset}`, {
+      code: 'INVALID_OPTION_VALUE', context: { table: table.info.name, option: 'onResetPartitions' },
+    });
+  }
+  return { scan: scan as ScanOptions, convert, dfd, onReset };
+}
+
+/** Partitions a refusal names before it says how many more there are. */
+const RESET_PARTITIONS_SHOWN = 10;
+
+/**
+ * An incremental read's reset partitions (rewritten or dropped within the range: their rows are each
+ * partition's whole state at the range's end, not changes) go to `onReset`; without it, a read that
+ * has any is refused naming them, as the CLI warns and the Spark source refuses (docs/flight.md):
+ * a frame applied as upserts would keep the rows those partitions lost.
+ */
+async function takeResetPartitions(plan: ScanPlan, scan: ScanOptions, onReset: ResetPartitionsCallback, table: DanfoTable): Promise<void> {
+  if (scan.incremental === undefined) return;
+  const reset = plan.toJSON().resetPartitions ?? [];
+  if (onReset) {
+    await onReset([...reset]);
+    return;
+  }
+  if (reset.length === 0) return;
+  const name = table.info.name;
+  const shown = reset.slice(0, RESET_PARTITIONS_SHOWN).join(', ') + (reset.length > RESET_PARTITIONS_SHOWN ? ` and ${reset.length - RESET_PARTITIONS_SHOWN} more` : '');
+  throw new LakeSoulError('InvalidArgument',
+    `${readingInto(name)}: the incremental range rewrote (update, delete, overwrite) or dropped ${reset.length === 1 ? 'partition' : `${reset.length} partitions`} ${shown}. ` +
+    'Their rows in the frame would be each partition\'s whole state at the range\'s end (none when dropped), not changes: applied as upserts, the rows those partitions lost would stay. ' +
+    'Pass onResetPartitions: (partitions) => { ... } to receive the list and replace what you hold of those partitions (docs/dataframes.md, incremental reads)',
+    { code: 'RESET_PARTITIONS_NOT_ACKNOWLEDGED', context: { table: name, namespace: table.info.namespace, partitions: reset } });
 }
 
 /**
@@ -73,11 +107,12 @@ export async function readDataFrame<M extends DanfoModule = DanfoModule>(
   table: DanfoTable,
   options: ReadDataFrameOptions & { dfd?: M } = {},
 ): Promise<FrameOf<M>> {
-  const { scan, convert, dfd } = split(options, table);
+  const { scan, convert, dfd, onReset } = split(options, table);
   const name = table.info.name;
   throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
   const plan = await table.scan(scan);
+  await takeResetPartitions(plan, scan, onReset, table);
   const context = { table: name, namespace: table.info.namespace, tableColumns: table.info.schema.fields.map((f) => f.name) };
   const decodePlan = planDecode(plan.schema, convert, context);
   const rows: unknown[][] = [];
@@ -100,11 +135,12 @@ export async function* streamDataFrames<M extends DanfoModule = DanfoModule>(
   table: DanfoTable,
   options: ReadDataFrameOptions & { dfd?: M } = {},
 ): AsyncGenerator<FrameOf<M>, void, undefined> {
-  const { scan, convert, dfd } = split(options, table);
+  const { scan, convert, dfd, onReset } = split(options, table);
   const name = table.info.name;
   throwIfAborted(scan.signal, readingInto(name), { table: name });
   const mod = (await loadDanfo(dfd)) as M;
   const plan = await table.scan(scan);
+  await takeResetPartitions(plan, scan, onReset, table);
   const context = { table: name, namespace: table.info.namespace, tableColumns: table.info.schema.fields.map((f) => f.name) };
   const decodePlan = planDecode(plan.schema, convert, context);
   let rowBase = 0;

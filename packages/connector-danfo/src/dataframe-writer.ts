@@ -21,6 +21,13 @@ export async function writeDataFrame(df: DanfoDataFrameLike, table: DanfoTable, 
   refuseUnknownOptions(options, [...WRITE_OPTIONS, 'missingColumns', 'extraColumns', 'nan', 'onWarning'], `writing a DataFrame to table "${name}"`);
   const { missingColumns, extraColumns, nan, onWarning, ...write } = options;
   throwIfAborted(write.signal, `writing a DataFrame to table "${name}"`, { table: name, namespace });
+  // checked before the frame's columns are read below (a plain object or an array threw a TypeError)
+  if (df === null || typeof df !== 'object' || !Array.isArray((df as { columns?: unknown }).columns)) {
+    const got = df === null ? 'null' : Array.isArray(df) ? 'an array' : typeof df === 'object' ? 'an object without a `columns` array' : typeof df;
+    throw new LakeSoulError('InvalidArgument', `writing a DataFrame to table "${name}": expected a Danfo DataFrame (an object with \`columns\` and \`values\`), got ${got}`, {
+      code: 'INVALID_INPUT', context: { table: name, namespace },
+    });
+  }
   if (nan === undefined && readWithNanNulls(df)) {
     // Its float columns' nulls were read as NaN: written as they are, they would stay NaN (not null).
     const floats = schema.fields.filter((f) => f.nullable && DataType.isFloat(f.type) && df.columns.includes(f.name)).map((f) => f.name);

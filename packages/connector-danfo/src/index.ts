@@ -12,6 +12,7 @@ export type {
   DanfoDataFrameLike,
   DanfoDtype,
   DanfoEncodeOptions,
+  DanfoIncrementalOptions,
   DanfoModule,
   DanfoReadOptions,
   DanfoTable,

@@ -24,11 +24,15 @@ describe('descriptor commands', () => {
     // rolled impossible days over; a string of digits stays epoch ms
     const at = (timestamp: unknown) => parseReadCommand(cmd({ table: 't', timestamp })).timestamp;
     const utc = Date.UTC(2026, 11, 6, 6, 17, 19, 73);
-    for (const t of ['2026-12-06T06:17:19.073Z', '2026-12-06T06:17:19.073', '2026-12-06 06:17:19.073', '2026-12-06T15:17:19.073+09:00', '2026-12-06T06:17:19.0735Z']) expect(at(t), t).toBe(utc);
+    for (const t of ['2026-12-06T06:17:19.073Z', '2026-12-06T06:17:19.073', '2026-12-06 06:17:19.073', '2026-12-06T15:17:19.073+09:00', '2026-12-06T06:17:19.0730000Z']) expect(at(t), t).toBe(utc);
+    // a fraction of a millisecond rounds up, as the JS API rounds bounds (compared as `commit time < t`)
+    expect(at('2026-12-06T06:17:19.0725Z')).toBe(utc);
+    expect(at('2026-12-06T06:17:19.073000001Z')).toBe(utc + 1);
     expect(at('2026-12-06')).toBe(Date.UTC(2026, 11, 6));
     expect(at('1764999999999')).toBe(1764999999999);
     expect(at(1764999999999)).toBe(1764999999999);
-    expect(at('1969-12-31T23:59:59.9995Z')).toBe(-1);
+    expect(at('1969-12-31T23:59:59.9995Z')).toBe(0);
+    expect(at('1969-12-31T23:59:59.9985Z')).toBe(-1);
     expect(() => at('2026-02-30T00:00:00Z')).toThrow(/"timestamp" must be .* got '2026-02-30T00:00:00Z': .*not a valid date-time/);
     expect(() => at('December 17, 2099')).toThrow(/"timestamp" must be epoch milliseconds or an ISO-8601 date-time/);
     expect(() => parseReadCommand(cmd({ table: 't', incremental: { start: '2026-13-01', end: 5 } }))).toThrow(/"incremental.start"/);

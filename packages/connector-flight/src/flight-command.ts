@@ -28,6 +28,10 @@ export interface FlightReadCommand {
   version?: number;
   /** Epoch ms. */
   timestamp?: number;
+  /**
+   * Epoch ms, `[start, end)`. A command without `end` gets the server's time of parsing, which the
+   * server reports back (FlightInfo `app_metadata.incremental`, the schema's `lakesoul.incremental_end`).
+   */
   incremental?: { start: number; end: number };
 }
 
@@ -64,7 +68,10 @@ const OFFSET_RE = /(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/;
 /**
  * Epoch milliseconds of a command's time: a number, a string of digits (epoch ms), or ISO 8601 as
  * filters read it (no offset: UTC, not the server's zone; a date alone: its midnight UTC; impossible
- * days such as 2026-02-30 refused, where Date.parse rolled them over).
+ * days such as 2026-02-30 refused, where Date.parse rolled them over). A fraction of a millisecond
+ * rounds up, as the JS API rounds `timestamp` and `incremental` bounds (commit times are whole ms and
+ * compared as `commit time < t`, so `t` and its round-up select the same commits): truncated, a
+ * position of `T + 0.4` read the commit at `T` again over Flight, and the API did not.
  */
 function toEpochMs(value: unknown, what: string): number {
   let ms = NaN;
@@ -77,8 +84,9 @@ function toEpochMs(value: unknown, what: string): number {
       try {
         const zoned = OFFSET_RE.test(t) && /\d{2}:\d{2}/.test(t);
         const ns = /^[+-]?\d+-\d{2}-\d{2}$/.test(t) ? BigInt(parseDateDays(t)) * 86_400_000_000_000n : parseTimestamp(t, TimeUnit.NANOSECOND, zoned, false);
+        // (bigint division truncates toward zero: up for negative times, so only a positive remainder adds one)
         const whole = ns / 1_000_000n;
-        ms = Number(ns < 0n && whole * 1_000_000n !== ns ? whole - 1n : whole);
+        ms = Number(ns > 0n && whole * 1_000_000n !== ns ? whole + 1n : whole);
       } catch (e) {
         if (!(e instanceof TemporalParseError)) throw e;
         why = `: ${e.message}`;
@@ -88,7 +96,7 @@ function toEpochMs(value: unknown, what: string): number {
   if (!Number.isFinite(ms) || Math.abs(ms) > MAX_EPOCH_MS) {
     throw bad(`${what} must be epoch milliseconds or an ISO-8601 date-time such as 2024-01-02T10:00:00Z (no offset: UTC; within ±${MAX_EPOCH_MS} ms), got ${quote(value)}${why}`);
   }
-  return Math.trunc(ms);
+  return Math.ceil(ms);
 }
 
 function parseCmd(descriptor: FlightDescriptorMessage, allowed: readonly string[], what: string): Record<string, unknown> {

@@ -354,6 +354,12 @@ const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
   maxDoGetsOnServerThread: true, startDoGetWorkersAtListen: true,
 });
 
+/** The numeric options of {@link CreateFlightServerOptions} checked at creation, with their smallest values. */
+const SIZE_OPTIONS = [
+  ['maxMessageBytes', 1], ['maxReceiveMessageBytes', 1], ['maxBufferedBytes', 1], ['memoryBudgetBytes', 1], ['putBufferBytes', 1],
+  ['batchSize', 1], ['prefetchBytes', 0], ['maxConcurrentStreams', 1],
+] as const;
+
 /**
  * The partitions an incremental read of `cmd` must have its client replace (read whole as of its
  * end; see `reset-partitions.ts`); undefined for other reads (the plan is copied only for these).
@@ -445,6 +451,15 @@ export class FlightServer {
     // a misspelt `tokens` or `users` would start a server without auth
     refuseUnknownOptions(options, SERVER_OPTIONS, 'createFlightServer');
     if (!options.lakehouse) throw new LakeSoulError('InvalidArgument', 'createFlightServer needs a lakehouse');
+    // NaN or text here made a DoPut cut files of no rows and commit none of its rows
+    for (const [key, min] of SIZE_OPTIONS) {
+      const v: unknown = options[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= min)) {
+        throw new LakeSoulError('InvalidArgument', `createFlightServer: ${key} must be a whole number of at least ${min}, got ${typeof v === 'string' ? `'${v}'` : String(v)}`, {
+          code: 'INVALID_OPTION_VALUE', context: { option: key },
+        });
+      }
+    }
     this.options = options;
     this.lakehouse = options.lakehouse;
     const stores = options.stores ?? (options.lakehouse as unknown as { stores?: StoreRegistry }).stores;
@@ -739,11 +754,12 @@ export class FlightServer {
 
   /**
    * A FlightInfo; `resetPartitions` (an incremental read's, see `reset-partitions.ts`) go in the
-   * schema's metadata and in `app_metadata`.
+   * schema's metadata and in `app_metadata`, as does the incremental range read (`incremental`: its end
+   * is the server's time of parsing when the command gave none; every endpoint reads that one plan).
    */
-  private flightInfo(info: TableInfo, schema: Schema, descriptor: FlightDescriptorMessage, endpoints: FlightEndpointMessage[], total: string, resetPartitions?: string[]): FlightInfoMessage {
+  private flightInfo(info: TableInfo, schema: Schema, descriptor: FlightDescriptorMessage, endpoints: FlightEndpointMessage[], total: string, resetPartitions?: string[], incremental?: { start: number; end: number }): FlightInfoMessage {
     return {
-      schema: Buffer.from(schemaToIpcMessage(withResetPartitions(schema, resetPartitions))),
+      schema: Buffer.from(schemaToIpcMessage(withResetPartitions(schema, resetPartitions, incremental?.end))),
       flight_descriptor: descriptor,
       endpoint: endpoints,
       total_records: total,
@@ -754,6 +770,7 @@ export class FlightServer {
         primaryKeys: info.primaryKeys, rangePartitions: info.rangePartitions, hashBucketNum: info.hashBucketNum,
         cdcColumn: info.cdcColumn ?? null,
         ...(resetPartitions === undefined ? {} : { resetPartitions }),
+        ...(incremental === undefined ? {} : { incremental: { start: incremental.start, end: incremental.end } }),
       }),
     };
   }
@@ -764,7 +781,7 @@ export class FlightServer {
     const { plan: counted, total } = await this.totalRecords(table.info, plan, cmd.filter !== undefined, signal);
     const endpoints = limit === undefined ? this.endpoints(counted) : this.limitEndpoint(counted, limit);
     const records = limit === undefined || total === '-1' ? total : String(Math.min(limit, Number(total)));
-    return this.flightInfo(table.info, counted.schema, descriptor, endpoints, records, resetPartitionsOf(cmd, counted));
+    return this.flightInfo(table.info, counted.schema, descriptor, endpoints, records, resetPartitionsOf(cmd, counted), cmd.incremental);
   }
 
   private endpoint(payload: TicketPayload, appMetadata: Record<string, unknown>): FlightEndpointMessage {
@@ -934,7 +951,7 @@ export class FlightServer {
         if (sql) return { schema: await this.sql.getSchema(sql, signal) };
         const cmd = parseReadCommand(req);
         const { plan } = await this.plan(cmd, signal);
-        return { schema: Buffer.from(schemaToIpcMessage(withResetPartitions(plan.schema, resetPartitionsOf(cmd, plan)))) };
+        return { schema: Buffer.from(schemaToIpcMessage(withResetPartitions(plan.schema, resetPartitionsOf(cmd, plan), cmd.incremental?.end))) };
       }),
 
       // responses are serialized FlightData (withPreEncodedFlightData)

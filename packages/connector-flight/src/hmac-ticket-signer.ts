@@ -46,7 +46,9 @@ export class HmacTicketSigner {
         { code: 'TICKET_SECRET_REQUIRED' });
     }
     const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
-    if (secret.byteLength < 16) throw new LakeSoulError('InvalidArgument', 'ticketSecret must be at least 16 bytes long');
+    if (secret.byteLength < 16) {
+      throw new LakeSoulError('InvalidArgument', `ticketSecret must be at least 16 bytes long, got ${secret.byteLength}`, { code: 'TICKET_SECRET_REQUIRED' });
+    }
     // Derive a ticket-specific key so the same secret can key other things (bearer tokens).
     this.key = createHmac('sha256', secret).update('lakesoul-ts flight ticket v1').digest();
     this.ttlMs = options.ttlMs ?? 3_600_000;

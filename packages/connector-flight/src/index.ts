@@ -9,7 +9,7 @@ export { ByteBudget } from './byte-budget.js';
 export type { BudgetReservation, ReserveOptions } from './byte-budget.js';
 export type { CreateFlightServerOptions, FlightServerStats } from './flight-server.js';
 export { FlightClient, toDescriptor } from './flight-client.js';
-export { RESET_PARTITIONS_METADATA_KEY, withResetPartitions } from './reset-partitions.js';
+export { INCREMENTAL_END_METADATA_KEY, RESET_PARTITIONS_METADATA_KEY, withResetPartitions } from './reset-partitions.js';
 export { FlightTransactions, DEFAULT_TRANSACTION_TTL_MS, DEFAULT_MAX_OPEN_TRANSACTIONS, DEFAULT_MAX_OPEN_TRANSACTIONS_PER_CALLER } from './flight-transactions.js';
 export type { FlightTransactionsOptions, BegunTransaction, TransactionMode } from './flight-transactions.js';
 export * from './flight-limits.js';

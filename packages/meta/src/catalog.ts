@@ -3,7 +3,7 @@
  * (lakesoul-protocol.md §1-3), over any {@link SqlDriver}. Every statement is parameterized.
  */
 import { randomUUID } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 // Arrow's submodules, not its root: see arrow-schema-json.ts.
 import { Type } from 'apache-arrow/enum';
 import { Schema as ArrowSchema } from 'apache-arrow/schema';
@@ -561,10 +561,30 @@ const SETTLED_AFTER_MS = 60_000;
 const SHARE_ROLE = 'a program (Catalog.open with share)';
 
 /**
+ * Refuses an embedded catalog location that is a file, or lies under one (InvalidArgument
+ * `INVALID_CATALOG_DIR`, as the CLI refuses it): PGlite's failure to make its directory there was
+ * `CATALOG_UNAVAILABLE`, which says to retry later. A path that does not exist yet passes (it is made).
+ */
+function refuseNonDirectory(dataDir: string): void {
+  let problem: string | undefined;
+  try {
+    const s = statSync(dataDir, { throwIfNoEntry: false });
+    if (s !== undefined && !s.isDirectory()) problem = 'is a file, not a directory';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') problem = 'lies under a file, not a directory';
+  }
+  if (problem === undefined) return;
+  throw new LakeSoulError('InvalidArgument', `the embedded catalog's dataDir ${dataDir} ${problem}: give a directory (made when it does not exist)`, {
+    code: 'INVALID_CATALOG_DIR', context: { dataDir },
+  });
+}
+
+/**
  * The driver of an embedded catalog directory: the directory opened here, or the process serving it
  * followed across that process's end ({@link ServedCatalogDriver}).
  */
 async function openEmbeddedCatalog(dataDir: string, options: CatalogOpenOptions): Promise<SqlDriver> {
+  refuseNonDirectory(dataDir);
   const openDirect = () => PGliteDriver.open({ dataDir });
   const waitMs = options.lockWaitMs ?? catalogLockWaitMs(options.env ?? process.env);
   const until = Date.now() + waitMs;
@@ -933,7 +953,11 @@ export class Catalog {
     }
     if (pks.length > 0) {
       buckets = options.hashBucketNum ?? 4;
-      if (!isBucketCount(buckets)) throw invalid(`hashBucketNum ${buckets} must be a power of two from 1 to 2^30 (1, 2, 4, 8, ..., 1073741824)`);
+      if (!isBucketCount(buckets)) {
+        throw new LakeSoulError('InvalidArgument', `create table '${qname}': hashBucketNum ${buckets} must be a power of two from 1 to 2^30 (1, 2, 4, 8, ..., 1073741824)`, {
+          code: 'INVALID_OPTION_VALUE', context: { table: qname, namespace, option: 'hashBucketNum' },
+        });
+      }
     }
     if (options.cdcColumn !== undefined) {
       const f = schema.fields.find((x) => x.name === options.cdcColumn);

@@ -149,6 +149,8 @@ export type LakeSoulErrorCode =
   | 'FILTER_INVALID'
   | 'FILTER_UNKNOWN_COLUMN'
   | 'FOREIGN_ARROW_OBJECT'
+  /** InvalidArgument: an incremental scan's `end` is later than now (the commits until then would be in no range). */
+  | 'INCREMENTAL_END_IN_FUTURE'
   | 'INVALID_PARTITION'
   | 'INVALID_S3_ENDPOINT'
   | 'INVALID_WAREHOUSE'
@@ -210,6 +212,8 @@ export type LakeSoulErrorCode =
   | 'DATAFRAME_COLUMN_UNKNOWN'
   | 'DATAFRAME_TYPE_MISMATCH'
   | 'INVALID_INPUT'
+  /** InvalidArgument: an incremental read into DataFrames rewrote or dropped partitions and the caller did not say how to take them (`onResetPartitions`). */
+  | 'RESET_PARTITIONS_NOT_ACKNOWLEDGED'
   | 'TIMESTAMP_OUT_OF_RANGE'
   | 'UNKNOWN_TIME_ZONE'
   | 'UNSUPPORTED_TYPE'

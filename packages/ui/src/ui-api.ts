@@ -254,6 +254,9 @@ export interface UiApiOptions {
 /** The names of {@link UiApiOptions}, checked complete by the compiler. */
 const UI_API_OPTIONS = optionNames<UiApiOptions>({ analysisBytes: true, analysisSlots: true, historyCommits: true, thumbnailBytes: true, downloadBytes: true, downloadChunkBytes: true });
 
+/** How far ahead of this process's clock a commit a diff ends at may be stamped and still be waited for. */
+const MAX_CLOCK_AHEAD_MS = 5_000;
+
 /** The read-only operations behind the UI's JSON API. */
 export class UiApi {
   private running = 0;
@@ -688,6 +691,10 @@ export class UiApi {
     const t = await this.open(view, signal);
     const { primaryKeys: pks, cdcColumn: cdc } = t.info;
     const columns = t.info.schema.fields.map((f) => f.name).filter((c) => c !== cdc);
+    // a commit stamped by a writer whose clock runs a little ahead of this process's: an end after
+    // now is refused (INCREMENTAL_END_IN_FUTURE), so the read waits until now has reached it
+    const ahead = to + 1 - Date.now();
+    if (ahead > 0 && ahead <= MAX_CLOCK_AHEAD_MS) await new Promise((r) => setTimeout(r, ahead));
     const plan = await t.scan({ incremental: { start: from + 1, end: to + 1 }, ...(view.partition !== undefined ? { partitions: [view.partition] } : {}), signal });
     const reset = new Set(plan.toJSON().resetPartitions ?? []);
     const methods: Record<string, DiffMethod> = {};

@@ -74,6 +74,7 @@ function shown(value: FilterValue, text?: string): string {
 
 function typeError(column: string, type: unknown, value: FilterValue, text?: string): LakeSoulError {
   return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with ${shown(value, text)} of another type`, {
+    code: 'FILTER_INVALID',
     context: { column },
   });
 }
@@ -87,7 +88,7 @@ function wholeDoubleError(column: string, type: unknown, value: FilterValue, tex
   return new LakeSoulError(
     'InvalidArgument',
     `filter compares float column '${column}' (${String(type)}) with ${shown(value, text)}, a number with a fraction no double can hold (at 2^53 and beyond doubles are whole numbers): compare with a whole number`,
-    { context: { column } },
+    { code: 'FILTER_INVALID', context: { column } },
   );
 }
 
@@ -145,7 +146,7 @@ function timestampLiteralError(column: string, type: unknown, value: FilterValue
   } catch (e) {
     if (e instanceof TemporalParseError) why = e.message;
   }
-  return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with '${value}', which is not a timestamp: ${why}`, { context: { column } });
+  return new LakeSoulError('InvalidArgument', `filter compares column '${column}' (${String(type)}) with '${value}', which is not a timestamp: ${why}`, { code: 'FILTER_INVALID', context: { column } });
 }
 
 /**
@@ -455,7 +456,7 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       let data = columnData(batch, expr.column);
       if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
       if (data.typeId !== Type.Utf8 && data.typeId !== Type.LargeUtf8) {
-        throw new LakeSoulError('InvalidArgument', `filter: LIKE needs a text column, '${expr.column}' is ${String(data.type)}`, { context: { column: expr.column } });
+        throw new LakeSoulError('InvalidArgument', `filter: LIKE needs a text column, '${expr.column}' is ${String(data.type)}`, { code: 'FILTER_INVALID', context: { column: expr.column } });
       }
       const like = likeMatcher(expr.pattern);
       const out = new Uint8Array(n);
@@ -509,6 +510,7 @@ function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string)
   const text = (t: Data) => t.typeId === Type.Utf8 || t.typeId === Type.LargeUtf8;
   const bad = () =>
     new LakeSoulError('InvalidArgument', `filter compares column '${left}' (${String(ta)}) with column '${right}' (${String(tb)}): the types are not comparable`, {
+      code: 'FILTER_INVALID',
       context: { column: left },
     });
   if (NUMERIC.has(a.typeId) && NUMERIC.has(b.typeId)) {

@@ -61,7 +61,8 @@ describe('CDC delete markers', () => {
     const [w] = await t.history();
     await new Promise((r) => setTimeout(r, 5));
     await t.deleteByKeys([{ id: 1 }]);
-    const end = Date.now() + 1000;
+    await new Promise((r) => setTimeout(r, 2)); // the last commit's time < end (strict)
+    const end = Date.now(); // (an end later than now is refused)
     expect(rows(await t.toArrow({ incremental: { start, end } }))).toEqual([{ id: 1, a: null, b: null, rowKinds: 'delete' }]);
     expect(rows(await t.toArrow({ incremental: { start: w!.timestamp + 1, end } }))).toEqual([{ id: 1, a: null, b: null, rowKinds: 'delete' }]);
   });
@@ -77,7 +78,8 @@ describe('CDC delete markers', () => {
     await t.deleteByKeys([{ id: 3, day: 'd2' }]);
     await t.update("day = 'd2' and id = 4", { a: 40 }); // d2 rewritten: read whole as of the end
     await t.write([{ id: 9, day: 'd2', rowKinds: 'delete' }]);
-    const end = Date.now() + 1000;
+    await new Promise((r) => setTimeout(r, 2)); // the last commit's time < end (strict)
+    const end = Date.now(); // (an end later than now is refused)
     const plan = await t.scan({ incremental: { start, end } });
     expect(plan.toJSON().resetPartitions).toEqual(['day=d2']);
     expect(rows(await t.toArrow({ incremental: { start, end } })).sort((x, y) => x.id - y.id)).toEqual([

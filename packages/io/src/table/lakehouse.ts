@@ -3,7 +3,7 @@
  */
 import { resolve as resolvePath, sep } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
-import { Catalog, LakeSoulError, locationKey, normalizeTablePath, optionNames, pathWithin, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, locationKey, normalizeTablePath, optionNames, pathWithin, refuseOptionValue, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { deleteGroupSize, deleteObjects, joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
@@ -119,6 +119,9 @@ export const CREATE_TABLE_OPTIONS = optionNames<LakehouseCreateTableOptions>({
   ifNotExists: true, signal: true, blobColumns: true, integers: true,
 });
 
+/** The values of {@link LakehouseCreateTableOptions.integers}. */
+const INTEGER_TYPES = ['int64', 'int32'] as const;
+
 /** Options of `Lakehouse.dropTable`. */
 export const DROP_TABLE_OPTIONS = optionNames<DropTableOptions>({ namespace: true, purge: true, signal: true, onProgress: true });
 
@@ -156,6 +159,7 @@ export class Lakehouse {
    */
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
+    refuseOptionValue(options.integers, INTEGER_TYPES, 'integers', `createTable '${name}'`);
     const foreign = foreignArrowError(source, `table '${name}': createTable's schema or data`, name);
     if (foreign) throw foreign;
     // a Schema taken from Arrow data (`tableFromArrays(...).schema`) has dictionary strings: their values' type is stored
@@ -183,7 +187,13 @@ export class Lakehouse {
       table = await this.createFromSchema(name, schema, { ...options, ifNotExists: false }, marker, met === 'abandoned' ? existing!.info : undefined);
     } catch (e) {
       endCreating(marker);
-      if (round < 3 && LakeSoulError.hasCode(e, 'REPLACED_TABLE_GONE')) return this.createFromData(name, source, options, round + 1);
+      if (LakeSoulError.hasCode(e, 'REPLACED_TABLE_GONE')) {
+        if (round < 3) return this.createFromData(name, source, options, round + 1);
+        // other creates kept making the table again meanwhile: theirs is being created now
+        throw new LakeSoulError('Conflict', `table '${namespace}.${name}' is being created by another call meanwhile (an abandoned create of it was made again three times while this call tried); retry`, {
+          code: 'TABLE_BEING_CREATED', retryable: true, cause: e, context: { table: `${namespace}.${name}`, namespace },
+        });
+      }
       if (options.ifNotExists && LakeSoulError.hasCode(e, 'TABLE_EXISTS')) {
         const other = await this.findTable(name, namespace, options.signal);
         // created concurrently: taken when its data is in (or it is no create from data)
@@ -235,6 +245,7 @@ export class Lakehouse {
    */
   async openOrCreate(name: string, source: TableSource, options: Omit<LakehouseCreateTableOptions, 'ifNotExists'> = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS.filter((k) => k !== 'ifNotExists'), `openOrCreate '${name}'`);
+    refuseOptionValue(options.integers, INTEGER_TYPES, 'integers', `openOrCreate '${name}'`);
     const namespace = options.namespace ?? 'default';
     const fromData = !(source instanceof Schema);
     const existing = await this.findTable(name, namespace, options.signal);

@@ -75,7 +75,9 @@ export interface DeleteResult extends CommitResult {
 function toMs(t: unknown, option: string, table: string, round: 'up' | 'down'): number {
   const ms = t instanceof Date ? t.getTime() : t;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    const shown = t instanceof Date ? 'an invalid Date' : typeof t === 'string' ? `the string '${t.length > 64 ? `${t.slice(0, 64)}…` : t}'` : String(t);
+    const shown = t instanceof Date ? 'an invalid Date' : typeof t === 'string' ? `the string '${t.length > 64 ? `${t.slice(0, 64)}…` : t}'`
+      // (String(0n) is '0', which read as if 0 were refused)
+      : typeof t === 'bigint' ? `the bigint ${t}n (give Number(value))` : String(t);
     throw new LakeSoulError('InvalidArgument', `${option} of table '${table}': expected epoch milliseconds (a finite number) or a valid Date, got ${shown}`, {
       context: { table, option },
     });
@@ -91,6 +93,37 @@ function toMs(t: unknown, option: string, table: string, round: 'up' | 'down'): 
 
 /** The largest epoch milliseconds a `Date` holds (±100,000,000 days). */
 const MAX_TIME_MS = 8.64e15;
+
+/** The keys of a scan's `incremental` option. */
+const INCREMENTAL_KEYS = optionNames<NonNullable<ScanOptions['incremental']>>({ start: true, end: true });
+
+/**
+ * The `[start, end)` of an incremental scan in whole milliseconds (rounded up, as {@link toMs}).
+ * Refused: anything but an object `{ start, end }` (`null`, `false` or `0` read as "not incremental"
+ * and silently scanned a snapshot), an unknown key (a misspelt `end` was ignored), and an `end` later
+ * than `now`: commits made between the read and that end would belong to no window (this read does
+ * not see them, and the next one, starting at `end`, skips them). No clock slack is allowed.
+ */
+function incrementalRange(inc: unknown, table: string, now: number): { start: number; end: number } {
+  if (inc === null || typeof inc !== 'object' || Array.isArray(inc) || inc instanceof Date) {
+    const shown = typeof inc === 'bigint' ? `${inc}n` : Array.isArray(inc) ? 'an array' : inc instanceof Date ? 'a Date' : typeof inc === 'string' ? `the string '${inc.slice(0, 64)}'` : String(inc);
+    throw new LakeSoulError('InvalidArgument', `scan incremental of table '${table}': expected { start, end } (epoch milliseconds or Dates, [start, end)), got ${shown}; leave the option out for a snapshot read`, {
+      context: { table, option: 'incremental' },
+    });
+  }
+  refuseUnknownOptions(inc, INCREMENTAL_KEYS, `scan incremental of table '${table}'`);
+  const range = inc as { start: unknown; end: unknown };
+  const start = toMs(range.start, 'scan incremental.start', table, 'up');
+  const end = toMs(range.end, 'scan incremental.end', table, 'up');
+  if (end > now) {
+    throw new LakeSoulError('InvalidArgument',
+      `scan incremental.end of table '${table}': ${end} (${new Date(end).toISOString()}) is later than now (${now}, ${new Date(now).toISOString()}). ` +
+      'Commits made from now until that end would be missed: this read cannot see them, and the next range, starting at that end, leaves them out. ' +
+      'End the range at the current time or earlier (Date.now() when the read starts) and start the next range there',
+      { code: 'INCREMENTAL_END_IN_FUTURE', context: { table, option: 'incremental.end' } });
+  }
+  return { start, end };
+}
 
 /** Key text of a PK tuple, comparable between user input and stored rows. */
 function keyText(values: unknown[]): string {
@@ -271,7 +304,9 @@ export class LakeSoulTable {
    * refreshed), whatever version it reads: columns another writer widened or added since this object
    * was opened read at their new types, older files' values cast or null.
    * @throws LakeSoulError InvalidArgument for a `timestamp` or `incremental` bound that is not epoch
-   *   milliseconds within ±8.64e15 (a `Date`'s range), naming the option and the table.
+   *   milliseconds within ±8.64e15 (a `Date`'s range), naming the option and the table; for an
+   *   `incremental` that is not `{ start, end }` (`UNKNOWN_OPTION` for another key); for an
+   *   `incremental.end` later than now (`INCREMENTAL_END_IN_FUTURE`: the commits until then would be missed).
    */
   async scan(options: ScanOptions = {}): Promise<ScanPlan> {
     this.checkOptions(options, SCAN_OPTIONS, 'scan of');
@@ -289,9 +324,7 @@ export class LakeSoulTable {
     }
     const name = `${this.info.namespace}.${this.info.name}`;
     if (options.timestamp !== undefined) snap.timestamp = toMs(options.timestamp, 'scan timestamp', name, 'up');
-    if (options.incremental) {
-      snap.incremental = { start: toMs(options.incremental.start, 'scan incremental.start', name, 'up'), end: toMs(options.incremental.end, 'scan incremental.end', name, 'up') };
-    }
+    if (options.incremental !== undefined) snap.incremental = incrementalRange(options.incremental, name, Date.now());
     // The table entry of now, which the snapshot read looks up first: another writer may have
     // widened or added columns since this object read it, and files written since hold them (read
     // with the old schema, a widened float narrowed, a widened int was refused, an added column

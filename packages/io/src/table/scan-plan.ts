@@ -130,6 +130,22 @@ function fieldOf(schema: Schema, name: string, table: string): Field {
   return f;
 }
 
+/**
+ * The schema an incremental read of a CDC table reads with: its delete markers hold nulls in every
+ * column but the primary key, range and CDC columns (`deleteByKeys` writes only the key), so those
+ * columns are declared nullable, whatever the table says. A non-nullable column declared as such
+ * held nulls: a Parquet export of the increment failed ('Dyn casting error') and consumers that trust
+ * the schema broke. Other reads return no delete marker and keep the table's schema.
+ */
+function incrementalCdcSchema(schema: Schema, json: ScanPlanJSON): Schema {
+  if (json.mode !== 'incremental' || !json.cdcColumn) return schema;
+  const kept = new Set([...json.primaryKeys, ...json.rangePartitions, json.cdcColumn]);
+  if (schema.fields.every((f) => f.nullable || kept.has(f.name))) return schema;
+  // (the same type objects: batches are compared with the plan's schema by type identity)
+  const fields = schema.fields.map((f) => (f.nullable || kept.has(f.name) ? f : new Field(f.name, f.type, true, f.metadata)));
+  return new Schema(fields, schema.metadata, schema.dictionaries, schema.metadataVersion);
+}
+
 /** The schema of the batches a plan yields. */
 function outputSchemaOf(tableSchema: Schema, columns: string[], blobs: BlobReadOptions | null, table: string): Schema {
   const fields = columns.map((c) => fieldOf(tableSchema, c, table));
@@ -193,8 +209,10 @@ function settingsFor(info: TableInfo, options: ScanOptions, mode: 'snapshot' | '
  * An error reading a data file a plan names (with the file in its context). A file that no longer
  * exists is said to be one: a plan keeps naming the files of the versions it was made at, and a
  * `cleanup()` whose retention passed them since (after a compaction or an overwrite) deletes them.
+ * For an incremental plan (`mode`) planning again does not help: its start is older than what cleanup
+ * kept, and the consumer resyncs from a snapshot.
  */
-function plannedFileError(e: unknown, path: string, split: Split): unknown {
+function plannedFileError(e: unknown, path: string, split: Split, mode: ScanPlanJSON['mode']): unknown {
   const err = withFile(e, path);
   if (!LakeSoulError.hasCode(err, 'OBJECT_NOT_FOUND') || (err as LakeSoulError).message.startsWith(`data file ${path} `)) return err;
   const table = `${split.namespace}.${split.tableName}`;
@@ -203,6 +221,17 @@ function plannedFileError(e: unknown, path: string, split: Split): unknown {
     return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists, nor does the table's directory ${split.tablePath}: ` +
       'its files were moved or deleted. The catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: ' +
       'move the directory back, or point the catalog at the new place (`catalog.relocateTables(oldLocation, newLocation)`; CLI: `relocate <old> <new>`)', {
+      code: 'OBJECT_NOT_FOUND',
+      cause: e,
+      context: { file: path, table, partition: split.partitionDesc },
+    });
+  }
+  if (mode === 'incremental') {
+    // planning the same range again names the same files: the position is older than what cleanup kept
+    return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists: the incremental read's start is older than what cleanup() kept ` +
+      '(its retainSince passed the versions this range starts from, and deleted the files that later versions replaced, e.g. by a compaction or an overwrite). ' +
+      'Planning the same range again fails the same way: resync the consumer from a snapshot read (scan() without incremental, or as of a time T) and continue with increments from there (start: T); ' +
+      'to keep increments possible, keep cleanup\'s retainSince before the oldest position a consumer may resume from', {
       code: 'OBJECT_NOT_FOUND',
       cause: e,
       context: { file: path, table, partition: split.partitionDesc },
@@ -477,7 +506,7 @@ export class TableScanPlan implements ScanPlan {
     tableSchema?: Schema,
     private readonly defaults: { batchSize?: number; prefetchBytes?: number; signal?: AbortSignal } = {},
   ) {
-    this.tableSchema = tableSchema ?? arrowSchemaFromJson(json.tableSchemaJson);
+    this.tableSchema = incrementalCdcSchema(tableSchema ?? arrowSchemaFromJson(json.tableSchemaJson), json);
     const table = json.splits[0]?.tableName ?? 'table';
     this.schema = outputSchemaOf(this.tableSchema, json.columns, json.blobs, table);
     const need = new Set<string>(json.columns);
@@ -562,7 +591,7 @@ export class TableScanPlan implements ScanPlan {
         yield {
           bytes: Number(file.size),
           run: (signal) => this.fetchFile(file, split, { pre, pruneFilter, streamMin, selectiveAhead, stats }, signal).catch((e: unknown) => {
-            throw plannedFileError(e, file.path, split);
+            throw plannedFileError(e, file.path, split, this.json.mode);
           }),
         };
       }
@@ -586,7 +615,7 @@ export class TableScanPlan implements ScanPlan {
     try {
       loc = await locateDataFile(this.stores, file.path, signal);
     } catch (e) {
-      throw plannedFileError(e, file.path, split);
+      throw plannedFileError(e, file.path, split, this.json.mode);
     }
     const { store, key } = loc;
     const size = Number(file.size);
@@ -597,7 +626,7 @@ export class TableScanPlan implements ScanPlan {
       try {
         return { file, bytes: await store.get(key, { signal }), rowGroups: undefined };
       } catch (e) {
-        throw plannedFileError(e, file.path, split);
+        throw plannedFileError(e, file.path, split, this.json.mode);
       }
     }
     // Footer first (one read of the file's tail, which small files fit in whole): prune row
@@ -624,7 +653,7 @@ export class TableScanPlan implements ScanPlan {
             const parts = await readRanges(store, key, missing.map((m) => m.r), { signal, coalesceGap: COALESCE_GAP });
             missing.forEach((m, i) => (out[m.k] = parts[i]));
           } catch (e) {
-            throw plannedFileError(e, file.path, split);
+            throw plannedFileError(e, file.path, split, this.json.mode);
           }
         }
         return out;
@@ -662,7 +691,7 @@ export class TableScanPlan implements ScanPlan {
         try {
           return rs.length === 0 ? [] : await readRanges(store, key, rs, { signal: sig, coalesceGap: COALESCE_GAP });
         } catch (e) {
-          throw plannedFileError(e, file.path, split);
+          throw plannedFileError(e, file.path, split, this.json.mode);
         }
       };
       return { file, bytes: null, rowGroups: keep, lazy: { size, tail, tailStart, footer, columns: present, groups, pageIndex, fetch } };
@@ -684,7 +713,7 @@ export class TableScanPlan implements ScanPlan {
         missing.forEach((r, k) => bytes.set(parts[k], r.offset));
       }
     } catch (e) {
-      throw plannedFileError(e, file.path, split);
+      throw plannedFileError(e, file.path, split, this.json.mode);
     }
     return { file, bytes, owned: true, rowGroups, footer };
   }
@@ -700,7 +729,7 @@ export class TableScanPlan implements ScanPlan {
         const s0 = this.json.splits[0];
         const table = s0 ? `${s0.namespace}.${s0.tableName}` : undefined;
         throw new LakeSoulError('InvalidArgument', `read${table ? ` of table '${table}'` : ''}: ${option} must be an integer of at least ${min} (got ${String(value)})`, {
-          context: { table, option },
+          code: 'INVALID_OPTION_VALUE', context: { table, option },
         });
       }
     }

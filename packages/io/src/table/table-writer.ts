@@ -35,9 +35,40 @@ export const DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024;
 /** Default bound on Arrow bytes buffered across all (partition, bucket) groups before a flush. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Largest `rowGroupSize` a write takes: the native Parquet codec takes the row count as an unsigned
+ * 32-bit integer and parquet-wasm as a wasm32 `usize`; 2^31 - 1 fits both.
+ */
+export const MAX_ROW_GROUP_SIZE = 2 ** 31 - 1;
+
+/** The numeric options of a write and their largest values (each a whole number of at least 1). */
+const SIZE_OPTIONS = [
+  ['targetFileSize', Number.MAX_SAFE_INTEGER],
+  ['maxBufferedBytes', Number.MAX_SAFE_INTEGER],
+  ['rowGroupSize', MAX_ROW_GROUP_SIZE],
+] as const;
+
+/**
+ * Refuses a numeric write option that is no whole number from 1 to its largest value, before
+ * anything is written: NaN, text or a negative size made the writer cut files of no rows and
+ * commit them with every row lost, and 0 or -1 wrote a file per row.
+ * @throws LakeSoulError InvalidArgument `INVALID_OPTION_VALUE` naming the option (`context.option`) and the value.
+ */
+function checkWriteSizes(options: Pick<TableWriteOptions, 'targetFileSize' | 'maxBufferedBytes' | 'rowGroupSize'>, table: string): void {
+  for (const [option, max] of SIZE_OPTIONS) {
+    const v: unknown = options[option];
+    if (v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= max)) continue;
+    const shown = typeof v === 'string' ? `'${v}'` : typeof v === 'bigint' ? `${v}n` : String(v);
+    throw new LakeSoulError('InvalidArgument', `write to table '${table}': ${option} must be a whole number from 1 to ${max}, got ${shown}`, {
+      code: 'INVALID_OPTION_VALUE',
+      context: { table, option },
+    });
+  }
+}
+
 /** Options of {@link LakeSoulTable.write} beyond the contract's {@link WriteOptions}. */
 export interface TableWriteOptions extends WriteOptions {
-  /** Bound on Arrow bytes buffered before the largest group is flushed to a file (default 256 MiB). */
+  /** Bound on Arrow bytes buffered before the largest group is flushed to a file (default 256 MiB; a whole number from 1). */
   maxBufferedBytes?: number;
   /**
    * `strict` (default): a column the table lacks is UNKNOWN_COLUMN. `merge`: such columns are added
@@ -46,7 +77,7 @@ export interface TableWriteOptions extends WriteOptions {
    * catalog just before the data commits; old files read the new columns as null.
    */
   schemaMode?: 'strict' | 'merge';
-  /** Rows per Parquet row group (default: the parquet area's DEFAULT_ROW_GROUP_SIZE). */
+  /** Rows per Parquet row group (default: the parquet area's DEFAULT_ROW_GROUP_SIZE; a whole number from 1 to 2^31 - 1). */
   rowGroupSize?: number;
 }
 
@@ -784,9 +815,13 @@ export async function writeTable(
   internal: WriteInternals = {},
 ): Promise<WriteResult> {
   growHeapForTableWork();
+  checkWriteSizes(options, ctx.info.name);
   if (options.schemaMode === undefined || options.schemaMode === 'strict') return writeConformed(ctx, input, options, internal);
   if (options.schemaMode !== 'merge') {
-    throw new LakeSoulError('InvalidArgument', `write to table '${ctx.info.name}': schemaMode must be 'strict' or 'merge', not '${String(options.schemaMode)}'`, { context: { table: ctx.info.name } });
+    throw new LakeSoulError('InvalidArgument', `write to table '${ctx.info.name}': schemaMode must be 'strict' or 'merge', not '${String(options.schemaMode)}'`, {
+      code: 'INVALID_OPTION_VALUE',
+      context: { table: ctx.info.name, option: 'schemaMode' },
+    });
   }
   const { schema, batches } = await mergedInput(ctx, input);
   try {
@@ -1003,6 +1038,12 @@ async function writeConformed(
           if (!grp) groups.set(key, (grp = { partitionDesc: desc, bucket, parts: [], bytes: 0, rows: 0 }));
           const room = Math.max(1, Math.ceil((target - grp.bytes) / Math.max(perRow, 1e-9)));
           const take = Math.min(room, partLength - off);
+          // a piece of no rows (or NaN) would end the loop with the group's rows never written
+          if (!(Number.isInteger(take) && take >= 1)) {
+            throw new LakeSoulError('Internal', `write to table '${info.name}': a file piece of ${take} rows (room ${room}, ${partLength - off} rows left): nothing written`, {
+              context: { table: info.name },
+            });
+          }
           const piece: GroupPart =
             partRows !== null
               ? { batch: data, rows: off === 0 && take === partLength ? partRows : partRows.subarray(off, off + take), source: data }
@@ -1026,6 +1067,13 @@ async function writeConformed(
     }
     for (const [key, g] of [...groups]) await flush(key, g);
     await sink.settle();
+    // every row taken in is in a file: rows lost on the way fail the write (its files deleted) instead of committing fewer
+    const filed = sink.files.reduce((n, f) => n + f.rows, 0);
+    if (filed !== rows) {
+      throw new LakeSoulError('Internal', `write to table '${info.name}': ${rows} rows taken in, ${filed} in the files written: nothing committed`, {
+        context: { table: info.name },
+      });
+    }
   } catch (e) {
     await sink.discard();
     throw e;
