@@ -267,6 +267,38 @@ describe('multi-process commits on PostgreSQL', () => {
     }
   });
 
+  it('a read waiting for a writer stalled in its commit does not stop the other writers', async () => {
+    const t = await table(false);
+    const file = (n: string) => ({ path: `${t.path}/part-${n}_0000.parquet`, op: 'add' as const, size: 1n, existCols: ['id'] });
+    const other = new pg.Client({ connectionString: testUrl(), options: `-c search_path="${schema}"` });
+    await other.connect();
+    try {
+      // a writer stalled inside its commit: it holds the table's commit gate (shared)
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [t.tableId]);
+      let polled = false;
+      const poll = catalog.getSnapshot(t.tableId, { incremental: { start: 0, end: Date.now() } }).finally(() => { polled = true; });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(polled).toBe(false); // it waits for the stalled writer
+      // other writers commit meanwhile (an exclusive request by the reader queued them behind it)
+      const t0 = Date.now();
+      for (const n of ['w1', 'w2']) await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [file(n)] }] });
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(polled).toBe(false);
+      await other.query('COMMIT');
+      await poll;
+      // an abort ends the wait promptly
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [t.tableId]);
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(), 200);
+      await expect(catalog.getSnapshot(t.tableId, { incremental: { start: 0, end: Date.now() }, signal: ctl.signal })).rejects.toMatchObject({ kind: 'Aborted' });
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      await other.end();
+    }
+  });
+
   it('without the advisory lock, the primary-key conflict signal drives rebase and retry (4 x 25 Merges)', async () => {
     const t = await table(true);
     const startAt = Date.now() + 2500;

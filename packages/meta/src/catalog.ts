@@ -22,8 +22,8 @@ import { relocateTables, type RelocateTablesOptions, type RelocateTablesResult }
 import { abortableSleep, throwIfAborted } from './abort.js';
 import { mapSqlError, type SqlDriver, type SqlExecutor } from './sql-driver.js';
 import { checkSchemaEvolution, columnNameProblem, mergeSchemas, schemaChangeText, writtenSchemaProblem } from './schema-evolution.js';
-import { checkCommit, COMMIT_OPS, formSnapshot, type COMMIT_RULES, type CommittedVersion, type SnapshotForm } from './commit-rules.js';
-import { insertCommitRows, insertVersions, latestVersions, lockPartitions, markCommitted, partitionOfVersionConflict, snapshotsAt, versionsAfter, type PartitionVersionInsert, type PartitionVersionRow } from './commit-statements.js';
+import { checkCommit, COMMIT_OPS, type COMMIT_RULES, type CommittedVersion, type SnapshotForm } from './commit-rules.js';
+import { insertCommitRows, insertVersions, latestVersions, lockPartitions, markCommitted, partitionOfVersionConflict, versionsAfter, versionsExisting, type PartitionVersionInsert, type PartitionVersionRow } from './commit-statements.js';
 import type {
   CatalogCallOptions, CommitOp, CommitSchema, CommitRequest, CommitResult, CreateNamespaceOptions, CreateTableOptions, DataFileOp,
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
@@ -556,6 +556,9 @@ const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
 
 /** A read bound older than this (ms before now) has no commit in flight dated before it. */
 const SETTLED_AFTER_MS = 60_000;
+
+/** The longest pause between two looks at the commits in flight that a read waits for (`settleCommits`). */
+const SETTLE_POLL_MAX_MS = 20;
 
 /** The role a program that shares its embedded catalog (`Catalog.open` with `share`) has in messages. */
 const SHARE_ROLE = 'a program (Catalog.open with share)';
@@ -1533,8 +1536,8 @@ export class Catalog {
       // writer of the table, and so every writer of these partitions, with one lock.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1)::bigint)', [table.tableId]);
     } else if (this.commitLock) {
-      // the table's commit gate, shared by writers: a reader that takes it exclusively has seen every
-      // commit dated before that moment (settleCommits)
+      // the table's commit gate, shared by writers: a reader that waits for its holders of a moment has
+      // seen every commit dated before that moment (settleCommits)
       await tx.query('SELECT pg_advisory_xact_lock_shared(hashtext($1)::bigint)', [table.tableId]);
       await lockPartitions(tx, table.tableId, parts.map((p) => p.partitionDesc));
     }
@@ -1581,7 +1584,7 @@ export class Catalog {
     }
     const replaceRead = new Map<string, number>();
     for (const [desc, form] of forms) if (form === 'replace-read' && base.get(desc)! >= 0) replaceRead.set(desc, base.get(desc)!);
-    const readSnapshots = await snapshotsAt(tx, table.tableId, replaceRead);
+    const readExisting = await versionsExisting(tx, table.tableId, replaceRead);
     const rows: PartitionVersionInsert[] = [];
     const landed = new Map<string, string>();
     // dated `now`, and after every one of its partitions' previous versions: one time for all of them
@@ -1593,11 +1596,9 @@ export class Catalog {
       if (cur && BigInt(cur.timestamp) + 1n > at) at = BigInt(cur.timestamp) + 1n;
     }
     for (const [desc, form] of forms) {
-      const read = replaceRead.has(desc) ? readSnapshots.get(desc) : [];
-      if (!read) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${replaceRead.get(desc)} does not exist`, { context: { table: qname, partition: desc, op } });
-      const cur = latest.get(desc);
+      if (replaceRead.has(desc) && !readExisting.has(desc)) throw new LakeSoulError('InvalidArgument', `table '${qname}' partition '${desc}': readVersion ${replaceRead.get(desc)} does not exist`, { context: { table: qname, partition: desc, op } });
       const version = curVersion(desc) + 1;
-      rows.push({ partitionDesc: desc, version, snapshot: formSnapshot(form, cur?.snapshot ?? [], read, commitIds.get(desc)!), timestamp: String(at) });
+      rows.push({ partitionDesc: desc, version, form, commitId: commitIds.get(desc)!, readVersion: replaceRead.get(desc) ?? -1, timestamp: String(at) });
       landed.set(desc, commitIds.get(desc)!);
       versions.set(desc, version);
     }
@@ -1630,18 +1631,31 @@ export class Catalog {
   // Snapshots and history
 
   /**
-   * Waits until every commit of this catalog dated before now is visible: takes the table's commit
-   * gate exclusively for a moment (writers hold it shared from their locks to their commit, and date
-   * their versions inside). A read bounded by a time close to now (`incremental.end`, `timestamp`)
-   * then cannot miss a commit dated before its bound that becomes visible after it: consecutive
-   * increments ending "now" lost such commits. Bounds older than {@link SETTLED_AFTER_MS} are settled
-   * already. Writers without the gate (`commitLock: false`, other engines) are not waited for.
+   * Waits until every commit of this catalog dated before now is visible: waits for the transactions
+   * holding the table's commit gate now to end (writers hold it shared from their locks to their
+   * commit, and date their versions inside: those that take it later date theirs later). A read
+   * bounded by a time close to now (`incremental.end`, `timestamp`) then cannot miss a commit dated
+   * before its bound that becomes visible after it: consecutive increments ending "now" lost such
+   * commits. The holders are watched in `pg_locks` rather than waited for by asking for the gate
+   * exclusively: a waiting exclusive request queues every writer that comes after it, so a writer
+   * stalled inside its commit stopped all the table's writers for as long as a reader waited behind
+   * it (up to `idle_in_transaction_session_timeout`). Bounds older than {@link SETTLED_AFTER_MS} are
+   * settled already. Writers without the gate (`commitLock: false`, other engines) are not waited for.
    */
   private async settleCommits(tableId: string, bound: number, signal?: AbortSignal): Promise<void> {
     if (!this.commitLock || bound < Date.now() - SETTLED_AFTER_MS) return;
-    await this.driver.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1)::bigint)', [tableId], { signal });
-    });
+    // pg_advisory_xact_lock(bigint) shows as classid = the key's high 32 bits, objid = its low ones
+    const holders = (only: string[] | null) => this.driver.query<{ v: string[] }>(
+      `SELECT coalesce(array_agg(l.virtualtransaction), '{}') AS v FROM pg_locks l, (SELECT hashtext($1)::bigint AS k) g
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid = ((g.k >> 32) & 4294967295)::oid AND l.objid = (g.k & 4294967295)::oid
+          AND ($2::text[] IS NULL OR l.virtualtransaction = ANY($2::text[]))`, [tableId, only], { signal }).then((r) => r.rows[0]?.v ?? []);
+    let waiting = await holders(null);
+    for (let pause = 1; waiting.length > 0; pause = Math.min(2 * pause, SETTLE_POLL_MAX_MS)) {
+      await abortableSleep(pause, signal, 'waiting for the commits in flight');
+      waiting = await holders(waiting);
+    }
   }
 
   private matchFilter(table: TableInfo, filter: PartitionFilter | undefined): (desc: string) => boolean {

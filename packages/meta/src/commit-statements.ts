@@ -6,6 +6,7 @@
  * 65,535), lookups by `unnest` of parameter arrays.
  */
 import { LakeSoulError } from './errors.js';
+import type { SnapshotForm } from './commit-rules.js';
 import type { SqlExecutor } from './sql-driver.js';
 
 /** Parameters of one multi-row INSERT at most (the protocol's limit is 65,535). */
@@ -35,11 +36,19 @@ export interface PartitionVersionRow {
   snapshot: string[] | null;
 }
 
-/** A partition_info row to insert. */
+/** A partition_info row as the commit reads it before its new version: no snapshot. */
+export type LatestVersionRow = Omit<PartitionVersionRow, 'snapshot'>;
+
+/** A partition_info row to insert; its snapshot is formed from the stored ones ({@link insertVersions}). */
 export interface PartitionVersionInsert {
   partitionDesc: string;
   version: number;
-  snapshot: readonly string[];
+  /** How the snapshot is formed from version `version - 1`'s (commit-rules.ts's `formSnapshot`). */
+  form: SnapshotForm;
+  /** The commit's id in this partition. */
+  commitId: string;
+  /** For `replace-read`: the version the writer read (-1: none), whose commits leave the snapshot. */
+  readVersion: number;
   /** Epoch milliseconds, as text (bigint). */
   timestamp: string;
 }
@@ -84,11 +93,14 @@ export async function lockPartitions(tx: SqlExecutor, tableId: string, descs: re
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext(d)) FROM unnest($2::text[]) WITH ORDINALITY AS u(d, o) ORDER BY o', [tableId, descs]);
 }
 
-/** The newest version row of each of `descs` that has one (an index lookup per partition). */
-export async function latestVersions(tx: SqlExecutor, tableId: string, descs: readonly string[]): Promise<Map<string, PartitionVersionRow>> {
-  const r = await tx.query<PartitionVersionRow>(
-    `SELECT c.partition_desc, c.version, c.commit_op, c.timestamp, c.snapshot FROM unnest($2::text[]) AS u(d)
-       CROSS JOIN LATERAL (SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot FROM partition_info
+/**
+ * The newest version row of each of `descs` that has one (an index lookup per partition), without
+ * its snapshot: {@link insertVersions} forms the new snapshots from the stored ones in the server.
+ */
+export async function latestVersions(tx: SqlExecutor, tableId: string, descs: readonly string[]): Promise<Map<string, LatestVersionRow>> {
+  const r = await tx.query<LatestVersionRow>(
+    `SELECT c.partition_desc, c.version, c.commit_op, c.timestamp FROM unnest($2::text[]) AS u(d)
+       CROSS JOIN LATERAL (SELECT partition_desc, version, commit_op, timestamp FROM partition_info
                             WHERE table_id = $1 AND partition_desc = u.d ORDER BY version DESC LIMIT 1) c`, [tableId, descs]);
   return new Map(r.rows.map((row) => [row.partition_desc, row]));
 }
@@ -109,24 +121,39 @@ export async function versionsAfter(tx: SqlExecutor, tableId: string, after: Rea
   return out;
 }
 
-/** The snapshots of the given versions (partition -> version); a version that does not exist is absent. */
-export async function snapshotsAt(tx: SqlExecutor, tableId: string, at: ReadonlyMap<string, number>): Promise<Map<string, string[]>> {
-  if (at.size === 0) return new Map();
-  const r = await tx.query<{ partition_desc: string; snapshot: string[] | null }>(
-    `SELECT p.partition_desc, p.snapshot::text[] AS snapshot FROM unnest($2::text[], $3::int[]) AS b(d, v)
+/** The partitions of `at` (partition -> version) whose version exists. */
+export async function versionsExisting(tx: SqlExecutor, tableId: string, at: ReadonlyMap<string, number>): Promise<Set<string>> {
+  if (at.size === 0) return new Set();
+  const r = await tx.query<{ partition_desc: string }>(
+    `SELECT p.partition_desc FROM unnest($2::text[], $3::int[]) AS b(d, v)
        JOIN partition_info p ON p.table_id = $1 AND p.partition_desc = b.d AND p.version = b.v`, [tableId, [...at.keys()], [...at.values()]]);
-  return new Map(r.rows.map((row) => [row.partition_desc, row.snapshot ?? []]));
+  return new Set(r.rows.map((row) => row.partition_desc));
 }
 
-/** Inserts the commit's partition_info versions (a version taken meanwhile fails on the primary key). */
+/**
+ * Inserts the commit's partition_info versions (a version taken meanwhile fails on the primary key),
+ * each snapshot formed in the server from the stored ones by the rule of commit-rules.ts's `formSnapshot`: version
+ * `v`'s from version `v - 1`'s and, for `replace-read`, the read version's. A snapshot lists every
+ * commit since the partition's last compaction, so shipping them to the client and back cost a
+ * commit of 150 partitions 45,000 ids both ways after 300 appends (59 -> 461 ms per commit).
+ */
 export async function insertVersions(tx: SqlExecutor, table: { tableId: string; domain: string }, op: string, rows: readonly PartitionVersionInsert[]): Promise<void> {
-  await insertRows(tx,
-    'INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain, timestamp)',
-    [table.tableId, op, table.domain], rows, (r, params) => {
-      params.push(r.partitionDesc, r.version, r.snapshot, r.timestamp);
-      const n = params.length;
-      return `($1, $${n - 3}, $${n - 2}::int, $2, $${n - 1}::uuid[], '', $3, $${n}::bigint)`;
-    });
+  if (rows.length === 0) return;
+  const column = <K extends keyof PartitionVersionInsert>(k: K) => rows.map((r) => r[k]);
+  await tx.query(
+    `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain, timestamp)
+     SELECT $1, u.d, u.v, $2,
+            CASE u.form
+              WHEN 'append' THEN coalesce(cur.snapshot, '{}'::uuid[]) || u.id
+              WHEN 'replace-read' THEN ARRAY[u.id] || ARRAY(SELECT s.c FROM unnest(cur.snapshot) WITH ORDINALITY AS s(c, o)
+                                                           WHERE s.c <> ALL (coalesce(rd.snapshot, '{}'::uuid[])) ORDER BY s.o)
+              ELSE '{}'::uuid[]
+            END, '', $3, u.ts
+       FROM unnest($4::text[], $5::int[], $6::text[], $7::uuid[], $8::int[], $9::bigint[]) WITH ORDINALITY AS u(d, v, form, id, rv, ts, o)
+       LEFT JOIN partition_info cur ON cur.table_id = $1 AND cur.partition_desc = u.d AND cur.version = u.v - 1
+       LEFT JOIN partition_info rd ON rd.table_id = $1 AND rd.partition_desc = u.d AND rd.version = u.rv
+      ORDER BY u.o`,
+    [table.tableId, op, table.domain, column('partitionDesc'), column('version'), column('form'), column('commitId'), column('readVersion'), column('timestamp')]);
 }
 
 /**

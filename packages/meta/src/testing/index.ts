@@ -602,6 +602,25 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         expect(h.map((x) => `${x.version}:${x.commitOp}`)).toEqual(['0:AppendCommit', '1:AppendCommit', '2:AppendCommit', '3:CompactionCommit', '4:AppendCommit', '5:UpdateCommit', '6:DeleteCommit', '7:AppendCommit']);
       });
 
+      it('forms snapshots in commit order: a compaction that read an old version keeps the later commits in order', async () => {
+        const t = await plainTable();
+        const d = '-5';
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a0')]);
+        await commit(t, 'AppendCommit', d, [testFile(t, d, 'a1')]);
+        // the compactor read v1 (a0, a1); nine appends land meanwhile, in an order unlike their ids'
+        for (const n of [9, 3, 7, 1, 8, 2, 6, 4, 5]) await commit(t, 'AppendCommit', d, [testFile(t, d, `b${n}`)]);
+        expect(names(await catalog.getSnapshot(t.tableId))).toEqual(['a0', 'a1', 'b9', 'b3', 'b7', 'b1', 'b8', 'b2', 'b6', 'b4', 'b5']);
+        const c = await commit(t, 'CompactionCommit', d, [testFile(t, d, 'c')], 1);
+        expect(c.versions.get(d)).toBe(11);
+        expect(names(await catalog.getSnapshot(t.tableId))).toEqual(['c', 'b9', 'b3', 'b7', 'b1', 'b8', 'b2', 'b6', 'b4', 'b5']);
+        // the stored arrays themselves, as other engines read them: version 11 = [c] ++ (v10 - v1)
+        const snap = async (v: number) => (await driver.query<{ s: string[] }>('SELECT snapshot::text[] AS s FROM partition_info WHERE table_id = $1 AND version = $2', [t.tableId, v])).rows[0]!.s;
+        const [v1, v10, v11] = [await snap(1), await snap(10), await snap(11)];
+        expect(v10.slice(0, 2)).toEqual(v1);
+        expect(v11).toEqual([v11[0], ...v10.slice(2)]);
+        expect(v10).not.toContain(v11[0]);
+      });
+
       it('drops a partition from a compaction when an update or compaction happened since its read', async () => {
         const t = await partTable();
         const p1 = 'date=2024-01-01';
