@@ -1,11 +1,12 @@
 // Public API of @lakesoul-ts/ui: a local, read-only web UI over a Lakehouse.
-export { startUi, DEFAULT_UI_PORT, type StartUiOptions, type UiServer } from './ui-server.js';
+export { startUi, DEFAULT_UI_PORT, MAX_REQUEST_HEAD_BYTES, type StartUiOptions, type UiServer } from './ui-server.js';
 export { isLoopbackHost } from './loopback.js';
 export {
   UiApi,
   MAX_PAGE_ROWS,
   MAX_ANALYSIS_ROWS,
   MAX_ANALYSIS_BYTES,
+  DIFF_KEYS_PER_READ,
   ANALYSIS_SLOTS,
   HISTOGRAM_BINS,
   MAX_HISTORY_COMMITS,

@@ -15,8 +15,8 @@ import sharp from 'sharp';
 import { Binary, DateDay, Field, Float64, Int32, Int64, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, makeVector, vectorFromArray, RecordBatch } from 'apache-arrow';
 import { Lakehouse, joinUri, toFileUri } from '@lakesoul-ts/io';
 import { MIN_UNGUESSABLE_TOKEN_CHARS } from '@lakesoul-ts/meta';
-import { MAX_DETAIL_CHARS, UiApi } from './ui-api.js';
-import { startUi, type UiServer } from './ui-server.js';
+import { MAX_ANALYSIS_ROWS, MAX_DETAIL_CHARS, UiApi } from './ui-api.js';
+import { MAX_REQUEST_HEAD_BYTES, startUi, type UiServer } from './ui-server.js';
 import { drawPng } from './ui-fixtures.js';
 import { MAX_DECODE_PIXELS } from './ui-images.js';
 
@@ -95,6 +95,85 @@ describe('diff', () => {
     // An integer column with few values: one bin per value, so no bin straddles two integers.
     const s = await api.stats({ namespace: 'default', table: 'appends' }, 'n');
     expect(s.kind === 'histogram' && s.bins.map((b) => [b.lo + 0.5, b.count])).toEqual([[1, 1], [2, 3], [3, 0], [4, 0], [5, 1]]);
+  });
+
+  it('a diff waiting for a commit stamped ahead of this clock stops when its request is aborted', async () => {
+    const t = await lake.createTable('ahead', new Schema([new Field('n', new Int32(), true)]));
+    await t.write(new Table({ n: vectorFromArray([1], new Int32()) }));
+    const c1 = await lastCommit(t);
+    const ctl = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => ctl.abort(), 100);
+    // an end 4 s ahead is waited for (up to 5 s): the abort must end the wait, not the clock
+    await expect(api.diff(view('ahead'), c1, Date.now() + 4_000, ctl.signal)).rejects.toMatchObject({ kind: 'Aborted' });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+});
+
+describe('diff counts beyond the analysis limits', () => {
+  it('a 2-row upsert into a table of more than MAX_ANALYSIS_ROWS rows counts both changes exactly (the snapshots are read for the changed keys only)', async () => {
+    const t = await lake.createTable('accounts', new Schema([new Field('id', new Int64(), false), new Field('balance', new Float64(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    const n = MAX_ANALYSIS_ROWS + 50_000;
+    const ids = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) ids[i] = BigInt(i);
+    await t.write(new Table({ id: makeVector(ids), balance: makeVector(new Float64Array(n).fill(100)) }));
+    const c1 = await lastCommit(t);
+    await t.write(new Table({ id: vectorFromArray([5n, BigInt(n - 1)], new Int64()), balance: vectorFromArray([0, 0], new Float64()) }));
+    const c2 = await lastCommit(t);
+    const d = await api.diff(view('accounts'), c1, c2);
+    expect(d.counts).toEqual({ added: 0, changed: 2, deleted: 0, unchanged: 0 });
+    expect(d.changed.map((c) => c.key.id)).toEqual([5, n - 1]);
+    expect([d.truncated, d.partial, d.partialPartitions]).toEqual([false, false, []]);
+  }, 120_000);
+
+  it('a read that stops says the counts are partial, and a rewritten partition it did not read whole is not reported deleted', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('p', new Utf8(), false), new Field('v', new Utf8(), true)]);
+    // two buckets: p=b's rows come in two splits, and the read stops before the second
+    const t = await lake.createTable('stopped', schema, { primaryKeys: ['id'], rangePartitions: ['p'], hashBucketNum: 2 });
+    await t.write([1, 2, 3, 4, 5].map((id) => ({ id: BigInt(id), p: 'b', v: 'old' })));
+    const c1 = await lastCommit(t);
+    await t.write([{ id: 10n, p: 'a', v: 'new' }]);
+    await t.update("p = 'b' and id = 1", { v: 'changed' }); // rewrites p=b: compared whole
+    const c2 = await lastCommit(t);
+    // one batch of the increment passes the byte limit: p=b's rows are not all read
+    const small = new UiApi(lake, { analysisBytes: 1 });
+    const d = await small.diff(view('stopped'), c1, c2);
+    expect(d.partitions).toEqual({ 'p=a': 'incremental', 'p=b': 'reset' });
+    expect(d.partial).toBe(true);
+    expect(d.partialPartitions).toContain('p=b');
+    // p=b is not compared (its rows missing from the read had come out as deleted)
+    expect([d.counts.changed, d.counts.deleted, d.deleted]).toEqual([0, 0, []]);
+    // read whole, the same range is exact and complete
+    const whole = await api.diff(view('stopped'), c1, c2);
+    expect([whole.counts, whole.partial]).toEqual([{ added: 1, changed: 1, deleted: 0, unchanged: 0 }, false]);
+  });
+});
+
+describe('rows pinned to the snapshot they read', () => {
+  it('a page read at the latest state names its commit; the row, the blob and the next page read at it stay the rows it listed after another commit', async () => {
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('doc', new Binary(), true)]);
+    const t = await lake.createTable('people', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    const ids = Array.from({ length: 30 }, (_, i) => BigInt(100 + i));
+    const doc = (id: bigint) => new TextEncoder().encode(`contract of customer ${id}`);
+    await t.write(new Table({ id: vectorFromArray(ids, new Int64()), doc: vectorFromArray(ids.map(doc), new Binary()) }));
+    const c1 = await lastCommit(t);
+    const page = await api.rows(view('people'), 0, 25);
+    expect(page.at).toBe(c1);
+    expect(page.rows[0]![0]).toBe(100);
+    // another writer adds customers 1..5, which sort before 100
+    await t.write(new Table({ id: vectorFromArray([1n, 2n, 3n, 4n, 5n], new Int64()), doc: vectorFromArray([1n, 2n, 3n, 4n, 5n].map(doc), new Binary()) }));
+    const pinned = { ...view('people'), at: page.at! };
+    expect((await api.row(pinned, 0)).values[0]).toBe(100);
+    expect((await api.row(pinned, 0)).at).toBe(c1);
+    expect(new TextDecoder().decode((await api.blob(pinned, 0, 'doc', 'original')).bytes)).toBe('contract of customer 100');
+    expect((await api.rows(pinned, 25, 25)).rows.map((r) => r[0])).toEqual([125, 126, 127, 128, 129]);
+    // a new page at the latest state reads the new commit
+    const latest = await api.rows(view('people'), 0, 25);
+    expect([latest.rows[0]![0], latest.at]).toEqual([1, await lastCommit(t)]);
+    expect((await api.row(view('people'), 0)).at).toBe(latest.at);
+    // an empty table has no commit to pin to
+    await lake.createTable('nocommit', schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    expect(await api.rows(view('nocommit'), 0, 25)).toMatchObject({ rows: [], at: null });
   });
 });
 
@@ -242,6 +321,17 @@ describe('values beyond Date, microseconds, U+FEFF, binary and NaN', () => {
     expect(r.truncated).toEqual(['body']);
     expect(r.values[1]).toBe(`${'y'.repeat(MAX_DETAIL_CHARS)}… (${MAX_DETAIL_CHARS + 5} chars)`);
     expect(r.values[2]).toBe('short');
+  });
+
+  it('a histogram of finite values whose span overflows a double (-1e308 .. 1e308) has finite bins, not a 500', async () => {
+    const t = await lake.createTable('readings', new Schema([new Field('x', new Float64(), true)]));
+    await t.write(new Table({ x: vectorFromArray([-1e308, 1, 2, 1e308], new Float64()) }));
+    const s = await api.stats(view('readings'), 'x');
+    if (s.kind !== 'histogram') throw new Error('expected a histogram');
+    expect([s.min, s.max, s.bins.length]).toEqual([-1e308, 1e308, 20]);
+    expect(s.bins.every((b) => Number.isFinite(b.lo) && Number.isFinite(b.hi) && b.lo < b.hi)).toBe(true);
+    expect([s.bins[0]!.lo, s.bins[19]!.hi]).toEqual([-1e308, 1e308]);
+    expect(s.bins.map((b) => b.count)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
   });
 
   it('a histogram counts NaN and ±Infinity apart, not as nulls', async () => {
@@ -442,6 +532,20 @@ describe('server', () => {
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).toContain('UI_BAD_PARAMETER');
+  });
+
+  it('takes a filter of 3,000 ids (a 19 KB address); an address past the limit gets 431 with what to shorten; the icon is an empty answer, not a 404', async () => {
+    const t = await lake.createTable('manyids', new Schema([new Field('id', new Int64(), false)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write(new Table({ id: vectorFromArray(Array.from({ length: 5000 }, (_, i) => BigInt(i)), new Int64()) }));
+    const filter = `id in (${Array.from({ length: 3000 }, (_, i) => i * 7).join(', ')})`;
+    const long = await raw(`/api/rows?table=manyids&limit=5&filter=${encodeURIComponent(filter)}`);
+    expect(long.status).toBe(200);
+    expect(JSON.parse(long.body).rows.map((r: unknown[]) => r[0])).toEqual([0, 7, 14, 21, 28]);
+    const tooLong = await raw(`/api/rows?table=manyids&filter=${'x'.repeat(MAX_REQUEST_HEAD_BYTES + 10)}`);
+    expect(tooLong.status).toBe(431);
+    expect(JSON.parse(tooLong.body).error).toMatchObject({ code: 'LIMIT_EXCEEDED', message: expect.stringContaining('shorten the filter') });
+    const icon = await raw('/favicon.ico');
+    expect([icon.status, icon.body]).toEqual([204, '']);
   });
 
   it('answers 429 with Retry-After to an address that sent too many wrong tokens, before checking its token', async () => {

@@ -5,12 +5,12 @@
  * roots exactly as for every other reader). Nothing here reads a path or queries the catalog itself.
  */
 import { Type, type DataType, type RecordBatch, type Schema } from 'apache-arrow';
-import { LakeSoulError, decodePartitionDesc, optionNames, refuseUnknownOptions, type PartitionVersion } from '@lakesoul-ts/meta';
-import { blobColumnsOf, scanPlanFromJSON, type BlobValueFetcher, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
+import { LakeSoulError, abortableSleep, decodePartitionDesc, optionNames, refuseUnknownOptions, type PartitionVersion } from '@lakesoul-ts/meta';
+import { blobColumnsOf, scanPlanFromJSON, type BlobValueFetcher, type FilterExpr, type FilterValue, type Lakehouse, type LakeSoulTable, type ScanOptions } from '@lakesoul-ts/io';
 import { batchRowsJson, cellJson, exactText, isNumericType, numericValue, plainReader, type CellJson } from './ui-values.js';
 import { MAX_DECODE_BYTES, SNIFF_HEAD_BYTES, fullImageOf, isBrowserImage, previewOf, previewWithoutDecode, sniffType, type BlobPreview } from './ui-images.js';
 import { ByteBudget, blobChunks, inMemoryBlob, openBlob, type ByteBudgetState, type OpenedBlob } from './ui-blobs.js';
-import { DiffBuilder, compareAsBags, compareByKey, diffRows, pkText, type DiffJson, type DiffMethod, type DiffRow } from './ui-diff.js';
+import { DiffBuilder, compareAsBags, compareByKey, diffRows, keyReader, type DiffJson, type DiffMethod, type DiffRow } from './ui-diff.js';
 
 /** Most rows one page may ask for. */
 export const MAX_PAGE_ROWS = 200;
@@ -53,6 +53,13 @@ export const MAX_ANALYSIS_ROWS = 200_000;
  * to 2.6 GB).
  */
 export const MAX_ANALYSIS_BYTES = 256 * 2 ** 20;
+/**
+ * Keys of a diff read from each snapshot by one filtered scan (`key IN (...)`, the filter's object
+ * form, which has no length limit): a range changing more keys reads them in several scans.
+ */
+export const DIFF_KEYS_PER_READ = 5_000;
+/** Key column types whose plain values a filter compares exactly (integers, strings, booleans). */
+const FILTER_EXACT_KEY_TYPES = new Set<Type>([Type.Int, Type.Utf8, Type.LargeUtf8, Type.Bool]);
 /** Diffs and statistics computed at once; further requests wait for a slot (or their client leaving). */
 export const ANALYSIS_SLOTS = 2;
 /**
@@ -125,6 +132,13 @@ export interface RowsJson {
   more: boolean;
   /** Per blob column among `columns`: one preview per row of the page. */
   previews: Record<string, BlobPreview[]>;
+  /**
+   * The commit time the page was read at: the view's `at`, or for a view of the latest state the
+   * newest commit of its partitions when the page was read (null: the table has none). Requests
+   * about this page's rows (a row, a blob, the next page) pass it as `at`, so they read the rows it
+   * listed whatever was committed since: positions are positions in one snapshot.
+   */
+  at: number | null;
 }
 
 /** Values of a float column a histogram has no bin for: counted apart (neither nulls nor in the bins). */
@@ -468,11 +482,27 @@ export class UiApi {
     return { schema: plan.schema, batches, more };
   }
 
-  /** A page of rows with previews of its blob columns. */
+  /**
+   * The view pinned to a commit: itself when it names one (`at`), else the view as of the newest
+   * commit of its partitions now (a dropped partition's drop counts), which is what a read of the
+   * latest state reads; unchanged for a table without commits.
+   */
+  private async pinned(t: LakeSoulTable, view: TableView, signal?: AbortSignal): Promise<TableView> {
+    if (view.at !== undefined) return view;
+    const versions = await this.lakehouse.catalog.listPartitions(t.info.tableId, view.partition !== undefined ? [view.partition] : undefined, { signal });
+    if (versions.length === 0) return view;
+    return { ...view, at: Math.max(...versions.map((v) => v.timestamp)) };
+  }
+
+  /**
+   * A page of rows with previews of its blob columns, read at the view's `at`, or for the latest
+   * state at its newest commit (returned as `at`: see {@link RowsJson.at}).
+   */
   async rows(view: TableView, offset: number, limit: number, signal?: AbortSignal): Promise<RowsJson> {
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalid(`offset must be a non-negative integer (got ${offset})`, 'UI_BAD_OFFSET');
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_ROWS) throw invalid(`limit must be 1..${MAX_PAGE_ROWS} (got ${limit})`, 'UI_BAD_LIMIT');
     const t = await this.open(view, signal);
+    view = await this.pinned(t, view, signal);
     const all = this.columnsOf(t);
     if (view.columns) view = { ...view, columns: view.columns.map((c) => columnAsSpelled(all, c)) };
     const page = await this.readPage(t, view, offset, limit, signal);
@@ -483,7 +513,7 @@ export class UiApi {
       if (c.blob) previews[c.name] = await this.previews(t, view, c.name, page.batches, signal);
       else if (c.binary) previews[c.name] = await inlinePreviews(page.batches, c.name);
     }
-    return { columns, offset, rows, more: page.more, previews };
+    return { columns, offset, rows, more: page.more, previews, at: view.at ?? null };
   }
 
   /**
@@ -551,11 +581,13 @@ export class UiApi {
 
   /**
    * One row of the view (row `index` of its scan) with previews of its blobs; text longer than
-   * {@link MAX_DETAIL_CHARS} is cut, and `truncated` names the columns cut.
+   * {@link MAX_DETAIL_CHARS} is cut, and `truncated` names the columns cut. Read at the view's `at`,
+   * or for the latest state at its newest commit, returned as `at` (pass it for the row's blobs).
    */
   async row(view: TableView, index: number, signal?: AbortSignal) {
     if (!Number.isSafeInteger(index) || index < 0) throw invalid(`row must be a non-negative integer (got ${index})`, 'UI_BAD_ROW');
     const t = await this.open(view, signal);
+    view = await this.pinned(t, view, signal);
     const full: TableView = { ...view, columns: undefined };
     const page = await this.readPage(t, full, index, 1, signal);
     const b = page.batches[0];
@@ -568,7 +600,7 @@ export class UiApi {
       else if (c.binary) previews[c.name] = (await inlinePreviews([b], c.name))[0]!;
     }
     const truncated = page.schema.fields.filter((_f, i) => typeof values[i] === 'string' && (values[i] as string).length > MAX_DETAIL_CHARS).map((f) => f.name);
-    return { columns, index, values, truncated, previews };
+    return { columns, index, values, truncated, previews, at: view.at ?? null };
   }
 
   /**
@@ -662,6 +694,8 @@ export class UiApi {
     let n = 0;
     let bytes = 0;
     for await (const b of plan.read({ signal })) {
+      // past the byte limit with more to read (a read that ends there is whole)
+      if (bytes > this.analysisBytes) return { schema: plan.schema, batches, truncated: true };
       if (n + b.numRows > MAX_ANALYSIS_ROWS) {
         batches.push(b.slice(0, MAX_ANALYSIS_ROWS - n));
         return { schema: plan.schema, batches, truncated: true };
@@ -669,7 +703,6 @@ export class UiApi {
       batches.push(b);
       n += b.numRows;
       bytes += b.data.byteLength;
-      if (bytes > this.analysisBytes) return { schema: plan.schema, batches, truncated: true };
     }
     return { schema: plan.schema, batches, truncated: false };
   }
@@ -694,53 +727,117 @@ export class UiApi {
     // a commit stamped by a writer whose clock runs a little ahead of this process's: an end after
     // now is refused (INCREMENTAL_END_IN_FUTURE), so the read waits until now has reached it
     const ahead = to + 1 - Date.now();
-    if (ahead > 0 && ahead <= MAX_CLOCK_AHEAD_MS) await new Promise((r) => setTimeout(r, ahead));
+    if (ahead > 0 && ahead <= MAX_CLOCK_AHEAD_MS) await abortableSleep(ahead, signal, `diff of table '${t.info.namespace}.${t.info.name}'`);
     const plan = await t.scan({ incremental: { start: from + 1, end: to + 1 }, ...(view.partition !== undefined ? { partitions: [view.partition] } : {}), signal });
     const reset = new Set(plan.toJSON().resetPartitions ?? []);
     const methods: Record<string, DiffMethod> = {};
     for (const p of reset) methods[p] = 'reset';
     for (const s of plan.splits) methods[s.partitionDesc] ??= 'incremental';
     const diff = new DiffBuilder(from, to, pks, columns, methods);
-    // The increment, by partition (a reset partition's rows are its whole state as of `to`).
+    const parts = (m: DiffMethod) => Object.keys(methods).filter((p) => methods[p] === m);
+    const incremental = new Set(parts('incremental'));
+    // The increment, by partition: a reset partition's rows (its whole state as of `to`), a table
+    // without primary keys' added rows; of the other partitions of a PK table only the keys changed
+    // (with their values, for the filter that reads them).
     const increment = new Map<string, DiffRow[]>();
+    const changedKeys = new Map<string, unknown[]>();
+    // partitions whose increment was not read whole (the read stopped in or before them)
+    const unread = new Set<string>();
     let rows = 0;
     let bytes = 0;
-    read: for (const split of plan.splits) {
+    let at = 0;
+    read: for (; at < plan.splits.length; at++) {
+      const split = plan.splits[at]!;
+      const keysOnly = pks.length > 0 && incremental.has(split.partitionDesc);
       for await (const b of plan.readSplit(split, { signal })) {
-        const list = increment.get(split.partitionDesc) ?? [];
-        increment.set(split.partitionDesc, list);
-        list.push(...diffRows(plan.schema, [b], cdc));
+        // past the limit with more to read: this split (and the rest) is not read whole
+        if (rows > MAX_ANALYSIS_ROWS || bytes > this.analysisBytes) break read;
+        if (keysOnly) {
+          const keyOf = keyReader(b, pks);
+          for (let r = 0; r < b.numRows; r++) { const k = keyOf(r); changedKeys.set(k.key, k.values); }
+        } else {
+          const list = increment.get(split.partitionDesc) ?? [];
+          increment.set(split.partitionDesc, list);
+          list.push(...diffRows(plan.schema, [b], cdc));
+        }
         rows += b.numRows;
         bytes += b.data.byteLength;
-        if (rows > MAX_ANALYSIS_ROWS || bytes > this.analysisBytes) {
-          diff.truncate();
-          break read;
-        }
       }
     }
-    const snapshotAt = async (ts: number, partitions: string[]): Promise<DiffRow[]> => {
-      if (partitions.length === 0) return [];
-      const r = await this.readAll(t, { timestamp: ts + 1, partitions }, signal);
-      if (r.truncated) diff.truncate();
-      return diffRows(r.schema, r.batches, cdc);
-    };
-    const parts = (m: DiffMethod) => Object.keys(methods).filter((p) => methods[p] === m);
-    const incremental = parts('incremental');
-    const incRows = incremental.flatMap((p) => increment.get(p) ?? []);
+    for (const s of plan.splits.slice(at)) unread.add(s.partitionDesc);
+    if (unread.size > 0) diff.stopped(unread);
     if (pks.length > 0) {
-      const keys = new Set(incRows.map((o) => pkText(pks, o)));
-      if (keys.size > 0) compareByKey(diff, pks, await snapshotAt(from, incremental), await snapshotAt(to, incremental), keys);
+      // only the keys the increment names, read from the two snapshots (filtered to them where their
+      // types allow): a commit changing 2 rows of a 250,000-row table reads 2 rows of each
+      if (changedKeys.size > 0) {
+        const inc = [...incremental];
+        const before = await this.keyedRows(t, from, inc, changedKeys, diff, signal);
+        const after = await this.keyedRows(t, to, inc, changedKeys, diff, signal);
+        compareByKey(diff, pks, before, after, new Set(changedKeys.keys()));
+      }
     } else {
-      for (const o of incRows) diff.added(o);
+      for (const p of incremental) for (const o of increment.get(p) ?? []) diff.added(o);
     }
-    const resets = parts('reset');
-    if (resets.length > 0) {
-      const before = await snapshotAt(from, resets);
-      const after = resets.flatMap((p) => increment.get(p) ?? []);
+    for (const p of parts('reset')) {
+      // a partition whose rows as of `to` were not all read is not compared: its missing rows would
+      // come out as deleted
+      if (unread.has(p)) continue;
+      const r = await this.readAll(t, { timestamp: from + 1, partitions: [p] }, signal);
+      if (r.truncated) {
+        diff.stopped([p]);
+        continue;
+      }
+      const before = diffRows(r.schema, r.batches, cdc);
+      const after = increment.get(p) ?? [];
       if (pks.length > 0) compareByKey(diff, pks, before, after, null);
       else compareAsBags(diff, before, after);
     }
     return diff.result;
+  }
+
+  /**
+   * The rows of the snapshot at commit `ts` of `partitions` whose primary key is one of `keys` (its
+   * identity, {@link keyReader}, to its values): read with a filter naming them,
+   * {@link DIFF_KEYS_PER_READ} at a time, when the key columns' types compare exactly with filter
+   * values (integers, strings, booleans); else by reading the partitions and keeping those rows (up
+   * to {@link MAX_ANALYSIS_ROWS} rows read, beyond which the counts are marked partial).
+   */
+  private async keyedRows(t: LakeSoulTable, ts: number, partitions: string[], keys: Map<string, unknown[]>, diff: DiffBuilder, signal?: AbortSignal): Promise<DiffRow[]> {
+    const pks = t.info.primaryKeys;
+    const cdc = t.info.cdcColumn;
+    const types = pks.map((k) => t.info.schema.fields.find((f) => f.name === k)?.type);
+    const filterable = types.every((ty) => ty !== undefined && FILTER_EXACT_KEY_TYPES.has(ty.typeId));
+    const out: DiffRow[] = [];
+    const all = [...keys.entries()];
+    const chunks = filterable ? Math.ceil(all.length / DIFF_KEYS_PER_READ) : 1;
+    for (let c = 0; c < chunks; c++) {
+      const chunk = filterable ? all.slice(c * DIFF_KEYS_PER_READ, (c + 1) * DIFF_KEYS_PER_READ) : all;
+      const wanted = new Set(chunk.map(([k]) => k));
+      const options: ScanOptions = { timestamp: ts + 1, partitions, signal };
+      if (filterable) {
+        // one IN per key column (for a composite key, a superset of the keys: the rows are kept by key)
+        const ins: FilterExpr[] = pks.map((column, i) => {
+          const seen = new Map<string, unknown>();
+          for (const [, values] of chunk) seen.set(exactText(values[i]), values[i]);
+          return { op: 'in', column, values: [...seen.values()] as FilterValue[] };
+        });
+        options.filter = ins.length === 1 ? ins[0]! : { op: 'and', args: ins };
+      }
+      const plan = await t.scan(options);
+      let read = 0;
+      let bytes = 0;
+      for await (const b of plan.read({ signal })) {
+        // past the limit with more to read (a read without a filter, or rows of many versions)
+        if (read > MAX_ANALYSIS_ROWS || bytes > this.analysisBytes) {
+          diff.stopped(partitions);
+          break;
+        }
+        out.push(...diffRows(plan.schema, [b], cdc, { primaryKeys: pks, keys: wanted }));
+        read += b.numRows;
+        bytes += b.data.byteLength;
+      }
+    }
+    return out;
   }
 
   /** A histogram (numeric column) or value counts (any other column) over the view's rows. */
@@ -779,10 +876,20 @@ export class UiApi {
       const span = max - min;
       // Integer columns with few distinct values get one bin per value, so no bin straddles two integers.
       const nBins = span === 0 ? 1 : integral && span < HISTOGRAM_BINS ? span + 1 : HISTOGRAM_BINS;
-      const width = span === 0 ? 1 : integral && span < HISTOGRAM_BINS ? 1 : span / nBins;
       const lo0 = integral && span < HISTOGRAM_BINS ? min - 0.5 : min;
-      const bins = Array.from({ length: nBins }, (_, i) => ({ lo: lo0 + i * width, hi: lo0 + (i + 1) * width, count: 0 }));
-      for (const x of values) bins[Math.min(nBins - 1, Math.floor((x - lo0) / width))]!.count++;
+      let bins: Array<{ lo: number; hi: number; count: number }>;
+      if (Number.isFinite(span)) {
+        const width = span === 0 ? 1 : integral && span < HISTOGRAM_BINS ? 1 : span / nBins;
+        bins = Array.from({ length: nBins }, (_, i) => ({ lo: lo0 + i * width, hi: lo0 + (i + 1) * width, count: 0 }));
+        for (const x of values) bins[Math.min(nBins - 1, Math.floor((x - lo0) / width))]!.count++;
+      } else {
+        // finite values whose span overflows (-1e308 .. 1e308): worked out in halves, which do not
+        // (max - min was Infinity, each bin index NaN, and the answer a 500)
+        const half = max / 2 - min / 2;
+        const edge = (i: number) => (i === nBins ? max : (min / 2 + half * (i / nBins)) * 2);
+        bins = Array.from({ length: nBins }, (_, i) => ({ lo: edge(i), hi: edge(i + 1), count: 0 }));
+        for (const x of values) bins[Math.min(nBins - 1, Math.floor(((x / 2 - min / 2) / half) * nBins))]!.count++;
+      }
       return { kind: 'histogram', column, count, nulls, nonFinite, min, max, bins, truncated: read.truncated };
     }
     // counted by the exact value, not the text shown (cut at MAX_CELL_CHARS; binary had been its

@@ -257,6 +257,71 @@ describe('lakesoul-ts ui in chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  test('a rows page loaded at the latest state: after another commit, its download, next page and row links reach the rows it listed', async () => {
+    const doc = (id: bigint) => new TextEncoder().encode(`contract of customer ${id}`);
+    const ids = Array.from({ length: 30 }, (_, i) => BigInt(100 + i));
+    const t = await lake.lakehouse.createTable('people', ids.map((id) => ({ id, doc: doc(id) })), { primaryKeys: ['id'], hashBucketNum: 1 });
+    await open('#/t/default/people/rows');
+    expect((await columnTexts(0))[0]).toBe('100');
+    // another writer adds customers 1..5, which sort before 100
+    await t.write([1n, 2n, 3n, 4n, 5n].map((id) => ({ id, doc: doc(id) })));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('table.rows tbody tr').first().locator('button.download').click()]);
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync((await download.path())!, 'utf8')).toBe('contract of customer 100');
+    await follow('a.next');
+    expect(await columnTexts(0)).toEqual(['125', '126', '127', '128', '129']);
+    expect(await page.getByTestId('pinned-banner').textContent()).toMatch(/^Rows as of the commit at .*, the newest when the list was loaded/);
+    await follow('a.row-link');
+    expect(await page.getByTestId('row-detail').textContent()).toMatch(/^columnvalueid125doc/);
+    // the banner leads to the latest rows, customer 1 first
+    await follow('[data-testid=pinned-banner] a');
+    expect((await columnTexts(0))[0]).toBe('1');
+  });
+
+  test('only the latest navigation reaches the page: a slow diff finishing after the user went elsewhere is dropped', async () => {
+    await open('#/t/default/images/overview');
+    // a diff ending 2.5 s ahead of now waits for its end: a slow view
+    const slow = `/t/default/images/diff?from=${lake.commits[0]}&to=${Date.now() + 2_500}`;
+    await page.evaluate((hash) => { location.hash = hash; }, slow);
+    await expect.poll(() => page.evaluate(() => document.body.dataset.loading)).toBe('true');
+    await page.waitForTimeout(300);
+    await page.evaluate(() => { location.hash = '/t/default/images/history'; });
+    await page.waitForFunction(() => document.body.dataset.ready === '#/t/default/images/history');
+    await page.waitForTimeout(3_500);
+    expect(await page.locator('h1').first().textContent()).toBe('History');
+    expect(await page.evaluate(() => [document.body.dataset.ready, document.body.dataset.loading])).toEqual(['#/t/default/images/history', undefined]);
+    expect(await page.locator('.tab.active').textContent()).toBe('History');
+  });
+
+  test('a diff link naming a time that is no commit listed shows that time selected, not the latest commit', async () => {
+    const latest = lake.commits[lake.commits.length - 1]!;
+    await open(`#/t/default/images/diff?from=1&to=${latest}`);
+    expect(await page.locator('select[name=from] option:checked').textContent()).toBe('1970-01-01 00:00:00.001 UTC (from the link: not one of the commits listed)');
+    expect(await page.locator('select[name=to] option:checked').getAttribute('value')).toBe(String(latest));
+  });
+
+  test('the row detail of a 120,000-character value wraps it: the page is no wider than the window', async () => {
+    await lake.lakehouse.createTable('longval', [{ id: 1n, s: 'A'.repeat(120_000) }], { primaryKeys: ['id'], hashBucketNum: 1 });
+    await open('#/t/default/longval/row?row=0');
+    expect(await page.getByTestId('cut-note').count()).toBe(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1200);
+  });
+
+  test('a base64 token with + given in the address signs in (+ is not read as a space)', async () => {
+    const token = 'q8+Zk3/VbXw1Lr+0aPz7Yc2d9Ue4Hs6Ti5Gf1Jm0NkA=';
+    const plus = await startUi({ lakehouse: lake.lakehouse, port: 0, tokens: [token] });
+    try {
+      await page.goto(`${plus.url}?token=${token}`);
+      await page.waitForFunction(() => document.body.dataset.ready === '#/');
+      expect(await page.locator('a.table-link').allTextContents()).toContain('images');
+      expect(await page.evaluate(() => sessionStorage.getItem('lakesoul-ui-token'))).toBe(token);
+      expect(page.url()).not.toContain('token=');
+    } finally {
+      await page.evaluate(() => sessionStorage.clear());
+      await plus.close();
+    }
+  });
+
   test('with a token: the API refuses calls without it; the page asks for it and then works', async () => {
     await page.goto(authed.url);
     await page.waitForSelector('form.token-form');

@@ -8,7 +8,10 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { cellJson, exactText, plainReader, type CellJson } from './ui-values.js';
 
-/** Most changed rows a diff lists per kind (added, changed, deleted); the counts are always complete. */
+/**
+ * Most changed rows a diff lists per kind (added, changed, deleted); the counts are not affected
+ * (they are partial only when a read stopped at its limit: {@link DiffJson.partial}).
+ */
 export const MAX_DIFF_LIST = 200;
 
 /** Cells of a diff entry, keyed by column. */
@@ -34,7 +37,16 @@ export interface DiffJson {
   deleted: RowObject[];
   /** How each partition the range touched was compared. */
   partitions: Record<string, DiffMethod>;
+  /** Lists were cut at {@link MAX_DIFF_LIST} rows per kind; the counts are not affected. */
   truncated: boolean;
+  /**
+   * A read stopped at its limit (rows or bytes of an analysis), so the counts cover only part of the
+   * range: the partitions of {@link DiffJson.partialPartitions} were compared in part (the keys read)
+   * or not at all (a partition rewritten in the range whose rows were not all read).
+   */
+  partial: boolean;
+  /** The partitions whose rows were not all compared (see {@link DiffJson.partial}). */
+  partialPartitions: string[];
 }
 
 /** A row read for a diff: its cells as shown, and the identity of each exact value (see {@link exactText}). */
@@ -45,13 +57,24 @@ export interface DiffRow {
   exact: Record<string, string>;
 }
 
-/** Rows of batches as {@link DiffRow}s, without the `exclude`d column (the CDC column). */
-export function diffRows(schema: Schema, batches: RecordBatch[], exclude?: string): DiffRow[] {
+/** Which rows {@link diffRows} keeps: those whose primary key ({@link pkText} of them) is one of `keys`. */
+export interface KeySelection {
+  primaryKeys: string[];
+  keys: ReadonlySet<string>;
+}
+
+/**
+ * Rows of batches as {@link DiffRow}s, without the `exclude`d column (the CDC column); with `only`,
+ * just the rows of those keys (the others are not made into rows at all).
+ */
+export function diffRows(schema: Schema, batches: RecordBatch[], exclude?: string, only?: KeySelection): DiffRow[] {
   const out: DiffRow[] = [];
   const fields = schema.fields.filter((f) => f.name !== exclude);
   for (const b of batches) {
     const readers = fields.map((f) => { const v = b.getChild(f.name); return v ? plainReader(v) : () => null; });
+    const keyOf = only ? keyReader(b, only.primaryKeys) : null;
     for (let r = 0; r < b.numRows; r++) {
+      if (keyOf && !only!.keys.has(keyOf(r).key)) continue;
       const cells: RowObject = {};
       const exact: Record<string, string> = {};
       fields.forEach((f, c) => {
@@ -65,12 +88,27 @@ export function diffRows(schema: Schema, batches: RecordBatch[], exclude?: strin
   return out;
 }
 
-/** Collects a diff: counts are exact, lists stop at {@link MAX_DIFF_LIST} (and say so). */
+/**
+ * Reads the primary key of row `r` of `batch`: its identity (as {@link pkText} gives it) and its
+ * plain values (for a filter selecting it).
+ */
+export function keyReader(batch: RecordBatch, primaryKeys: string[]): (r: number) => { key: string; values: unknown[] } {
+  const readers = primaryKeys.map((k) => { const v = batch.getChild(k); return v ? plainReader(v) : () => null; });
+  return (r) => {
+    const values = readers.map((read) => read(r));
+    return { key: JSON.stringify(values.map((v) => exactText(v))), values };
+  };
+}
+
+/**
+ * Collects a diff: lists stop at {@link MAX_DIFF_LIST} (and say so); counts are exact unless a read
+ * stopped ({@link DiffBuilder.stopped}).
+ */
 export class DiffBuilder {
   readonly result: DiffJson;
 
   constructor(from: number, to: number, primaryKeys: string[], columns: string[], methods: Record<string, DiffMethod>) {
-    this.result = { from, to, primaryKeys, columns, counts: { added: 0, changed: 0, deleted: 0, unchanged: 0 }, added: [], changed: [], deleted: [], partitions: methods, truncated: false };
+    this.result = { from, to, primaryKeys, columns, counts: { added: 0, changed: 0, deleted: 0, unchanged: 0 }, added: [], changed: [], deleted: [], partitions: methods, truncated: false, partial: false, partialPartitions: [] };
   }
 
   private list<T>(list: T[], v: T): void {
@@ -104,9 +142,12 @@ export class DiffBuilder {
     }
   }
 
-  /** Marks the diff incomplete (a read stopped at its row limit). */
-  truncate(): void {
-    this.result.truncated = true;
+  /** Marks the counts partial: a read stopped at its limit, and these partitions were not (all) compared. */
+  stopped(partitions: Iterable<string>): void {
+    this.result.partial = true;
+    const list = this.result.partialPartitions;
+    for (const p of partitions) if (!list.includes(p)) list.push(p);
+    list.sort();
   }
 }
 

@@ -17,6 +17,14 @@ import { isLoopbackHost } from './loopback.js';
 /** Default port of `lakesoul-ts ui`. */
 export const DEFAULT_UI_PORT = 8816;
 
+/**
+ * Bytes of a request's line and headers the server reads (node's `maxHeaderSize`, 16 KiB by
+ * default): a filter is at most 65,536 characters, which percent-encoded in the address takes up to
+ * about 200 KB (a 3,000-value IN list, 19 KB, was refused with a bare 431). Longer requests are
+ * answered 431 with a message saying what to shorten.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 256 * 1024;
+
 /** Options of {@link startUi}. */
 export interface StartUiOptions {
   /** The lakehouse to show (stays open: its owner closes it after {@link UiServer.close}). */
@@ -230,6 +238,12 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
       // an absolute-form target with a malformed host (`GET http://[bad/api/...`): the client's error
       throw new LakeSoulError('InvalidArgument', `request target is not a valid URL: ${JSON.stringify(req.url)}`, { code: 'UI_BAD_PARAMETER', cause: e });
     }
+    // the browser asks for an icon: none (the page declares an empty one), and no 404 in its console
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204, SECURITY_HEADERS);
+      res.end();
+      return;
+    }
     const asset = ASSETS[url.pathname];
     if (asset) {
       let body: Buffer;
@@ -291,8 +305,26 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     handle(req, res).catch((e) => sendError(res, e));
+  });
+  // a request whose line and headers exceed MAX_REQUEST_HEAD_BYTES: node answers a bare 431; say
+  // what is too long and what to do instead (the page shows the message)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // the others as node answers them without a listener
+    if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+    if (err.code !== 'HPE_HEADER_OVERFLOW') {
+      const timeout = err.code === 'HPE_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      socket.end(`HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    const body = JSON.stringify({ error: {
+      kind: 'InvalidArgument', code: 'LIMIT_EXCEEDED',
+      message: `the request is longer than the UI accepts (its address and headers over ${MAX_REQUEST_HEAD_BYTES / 1024} KiB): shorten the filter (a long IN list: select by a range instead, or read with the CLI or the table API)`,
+      context: { limitBytes: MAX_REQUEST_HEAD_BYTES },
+    } });
+    const head = { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+    socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\n${Object.entries(head).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -26,7 +26,16 @@ interface Route {
   table?: string;
   tab: string;
   q: URLSearchParams;
+  /** The navigation this route was rendered for (see {@link render}): only the latest one reaches the page. */
+  gen: number;
 }
+
+/** Thrown by {@link frame} for a view whose navigation is no longer the latest: it must not touch the page. */
+class StaleRender extends Error {}
+
+/** The latest navigation: its number, and the controller aborting its requests when the next one starts. */
+let generation = 0;
+let navigation = new AbortController();
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly error: ApiError) {
@@ -44,7 +53,8 @@ async function request(path: string, params: Record<string, string | number | un
   const headers: Record<string, string> = {};
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
-  const res = await fetch(`api/${path}?${q}`, { headers });
+  // the requests of a view end when the user navigates elsewhere (their answers would be dropped)
+  const res = await fetch(`api/${path}?${q}`, { headers, signal: navigation.signal });
   if (!res.ok) {
     let err: ApiError = { kind: 'Internal', code: `HTTP_${res.status}`, message: `${res.status} ${res.statusText}` };
     try { err = ((await res.json()) as { error: ApiError }).error; } catch { /* not JSON */ }
@@ -63,8 +73,8 @@ function parseRoute(): Route {
   // a malformed escape (`%E0%A4%A`) is kept as typed: the table is then not found, shown as an error
   const parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
   const q = new URLSearchParams(query ?? '');
-  if (parts[0] === 't' && parts.length >= 3) return { ns: parts[1], table: parts[2], tab: parts[3] ?? 'overview', q };
-  return { tab: 'home', q };
+  if (parts[0] === 't' && parts.length >= 3) return { ns: parts[1], table: parts[2], tab: parts[3] ?? 'overview', q, gen: generation };
+  return { tab: 'home', q, gen: generation };
 }
 
 function link(ns: string, table: string, tab: string, params: Record<string, string | number | undefined> = {}): string {
@@ -118,6 +128,8 @@ function tokenForm(message: string): HTMLElement {
 
 /** Sets the page: header (breadcrumbs, time-travel banner, tabs) and the view's content. */
 function frame(route: Route, content: Child): void {
+  // a slow view (a diff) finishing after the user went elsewhere: the page is the newer view's
+  if (route.gen !== generation) throw new StaleRender();
   const top = document.getElementById('top')!;
   const crumbs: Child[] = [h('a', { href: '#/', class: 'brand' }, 'LakeSoul')];
   if (route.ns && route.table) {
@@ -126,12 +138,19 @@ function frame(route: Route, content: Child): void {
   const bar: Child[] = [h('nav', { class: 'crumbs' }, crumbs)];
   if (route.ns && route.table) {
     const at = route.q.get('at');
+    const pin = route.q.get('pin');
     const partition = route.q.get('partition');
     if (at || partition) {
       bar.push(h('div', { class: 'travel', 'data-testid': 'travel-banner' },
         at ? ['Viewing the table as of the commit at ', h('strong', null, time(Number(at)))] : 'Viewing the latest state',
         partition ? [' — partition ', h('strong', null, partitionLabel(partition))] : null,
         ' ', h('a', { href: link(route.ns, route.table, route.tab === 'row' ? 'rows' : route.tab), class: 'button' }, 'back to latest, all partitions')));
+    }
+    if (pin && !at) {
+      // a page opened from a list loaded at the latest state reads the snapshot that list read
+      bar.push(h('div', { class: 'travel pinned', 'data-testid': 'pinned-banner' },
+        'Rows as of the commit at ', h('strong', null, time(Number(pin))), ', the newest when the list was loaded; later commits are not shown. ',
+        h('a', { href: link(route.ns, route.table, 'rows', { partition: partition ?? undefined, filter: route.q.get('filter') ?? undefined, columns: route.q.get('columns') ?? undefined }), class: 'button' }, 'show the latest rows')));
     }
     const tabs = [['overview', 'Overview'], ['history', 'History'], ['rows', 'Rows'], ['diff', 'Diff'], ['stats', 'Stats']] as const;
     bar.push(h('nav', { class: 'tabs' }, tabs.map(([id, label]) =>
@@ -144,6 +163,15 @@ function frame(route: Route, content: Child): void {
 /** The time-travel and partition settings carried from view to view. */
 function keep(route: Route): Record<string, string | undefined> {
   return { at: route.q.get('at') ?? undefined, partition: route.q.get('partition') ?? undefined };
+}
+
+/**
+ * The commit the rows of a view are read at: `at` (time travel), else `pin`, the commit a list of
+ * rows loaded at the latest state read (its row links, pager and downloads carry it, so they reach
+ * the rows it listed whatever was committed since).
+ */
+function readAt(route: Route): string | undefined {
+  return route.q.get('at') ?? route.q.get('pin') ?? undefined;
 }
 
 function table(headers: Child[], rows: Child[][], attrs: Record<string, string> = {}): HTMLTableElement {
@@ -248,8 +276,9 @@ function previewCell(p: Preview | undefined, onOpen: (() => void) | null): Child
   }
 }
 
-async function download(route: Route, row: number, column: string): Promise<void> {
-  const res = await request('blob', { ns: route.ns, table: route.table, ...keep(route), filter: route.q.get('filter') ?? undefined, row, column, mode: 'original' });
+/** Downloads the blob of `column` of row `row` of the rows read at commit `at` (the page's, never the latest of now). */
+async function download(route: Route, at: number | null, row: number, column: string): Promise<void> {
+  const res = await request('blob', { ns: route.ns, table: route.table, at: at ?? undefined, partition: route.q.get('partition') ?? undefined, filter: route.q.get('filter') ?? undefined, row, column, mode: 'original' });
   const disposition = res.headers.get('content-disposition') ?? '';
   const m = /filename\*=UTF-8''([^;]+)/.exec(disposition);
   const url = URL.createObjectURL(await res.blob());
@@ -266,7 +295,7 @@ async function rowsView(route: Route): Promise<void> {
   const filter = route.q.get('filter') ?? '';
   const chosen = route.q.get('columns')?.split(',').filter(Boolean) ?? t.columns.map((c) => c.name);
   const offset = Number(route.q.get('offset') ?? '0');
-  const base = { ...keep(route), filter: filter || undefined, columns: route.q.get('columns') ?? undefined };
+  const query = { filter: filter || undefined, columns: route.q.get('columns') ?? undefined };
   const filterInput = h('input', { type: 'text', name: 'filter', value: filter, placeholder: "e.g. label = 'cat' and score >= 0.5", size: 50 });
   const boxes = t.columns.map((c) => h('label', { class: 'col-choice' }, h('input', { type: 'checkbox', name: 'col', value: c.name, checked: chosen.includes(c.name) }), c.name));
   const form = h('form', {
@@ -279,7 +308,9 @@ async function rowsView(route: Route): Promise<void> {
   }, h('label', null, 'Filter ', filterInput), ' ', h('button', { type: 'submit' }, 'Apply'), h('div', { class: 'cols' }, 'Columns: ', boxes));
   let content: Child;
   try {
-    const page = await api<{ columns: Column[]; offset: number; rows: Cell[][]; more: boolean; previews: Record<string, Preview[]> }>('rows', { ns, table: name, ...base, offset, limit: PAGE });
+    const page = await api<{ columns: Column[]; offset: number; rows: Cell[][]; more: boolean; previews: Record<string, Preview[]>; at: number | null }>('rows', { ns, table: name, ...keep(route), at: readAt(route), ...query, offset, limit: PAGE });
+    // the links of this page read the snapshot it read: at the latest state, pinned to its newest commit
+    const base = { ...keep(route), pin: route.q.get('at') ? undefined : (page.at ?? undefined), ...query };
     const pager = h('div', { class: 'pager' },
       offset > 0 ? h('a', { href: link(ns, name, 'rows', { ...base, offset: Math.max(0, offset - PAGE) }), class: 'button prev' }, '← previous') : null,
       h('span', { class: 'muted', 'data-testid': 'page-range' }, page.rows.length ? ` rows ${offset + 1}–${offset + page.rows.length} ` : ' no rows '),
@@ -292,7 +323,7 @@ async function rowsView(route: Route): Promise<void> {
         if (!c.blob && !c.binary) return h('span', { class: v === null ? 'null' : 'cell' }, cellText(v));
         const p = page.previews[c.name]?.[i];
         return h('div', { class: 'blob-cell' }, previewCell(p, () => go(rowHref(i))),
-          p?.kind === 'file' ? h('button', { type: 'button', class: 'download', onclick: () => void download(route, offset + i, c.name) }, 'download') : null,
+          p?.kind === 'file' ? h('button', { type: 'button', class: 'download', onclick: () => void download(route, page.at, offset + i, c.name) }, 'download') : null,
           h('div', { class: 'ref' }, cellText(v)));
       }),
     ]), { class: 'rows', 'data-testid': 'rows' }), pager];
@@ -306,14 +337,15 @@ async function rowView(route: Route): Promise<void> {
   const ns = route.ns!;
   const name = route.table!;
   const index = Number(route.q.get('row') ?? '0');
-  const params = { ns, table: name, ...keep(route), filter: route.q.get('filter') ?? undefined, row: index };
-  const r = await api<{ columns: Column[]; index: number; values: Cell[]; truncated: string[]; previews: Record<string, Preview> }>('row', params);
+  const r = await api<{ columns: Column[]; index: number; values: Cell[]; truncated: string[]; previews: Record<string, Preview>; at: number | null }>('row', { ns, table: name, ...keep(route), at: readAt(route), filter: route.q.get('filter') ?? undefined, row: index });
+  // the image and the downloads read the snapshot the row was read at (at the latest state: its newest commit)
+  const params = { ns, table: name, ...keep(route), at: r.at ?? undefined, filter: route.q.get('filter') ?? undefined, row: index };
   const key = r.columns.flatMap((c, i): Array<[string, Cell]> => (c.primaryKey ? [[c.name, r.values[i] ?? null]] : []));
   // long text is cut (MAX_DETAIL_CHARS): say so, and how to print the whole value
   const valueCell = (c: Column, i: number): Child => {
     const shown = h('span', { class: r.values[i] === null ? 'null' : 'value' }, cellText(r.values[i] ?? null));
     if (!r.truncated?.includes(c.name)) return shown;
-    return [shown, h('div', { class: 'muted', 'data-testid': 'cut-note' }, 'Cut for display; the whole value: ', h('code', null, wholeValueCommand(ns, name, c.name, key)))];
+    return [shown, h('div', { class: 'muted', 'data-testid': 'cut-note' }, 'Cut for display; the whole value: ', h('code', null, wholeValueCommand(ns, name, c.name, key, { at: r.at, partition: route.q.get('partition') })))];
   };
   const images: Child[] = [];
   for (const c of r.columns) {
@@ -327,11 +359,11 @@ async function rowView(route: Route): Promise<void> {
         // Small images are shown enlarged with sharp pixels; larger ones at most 640 px wide, smoothly.
         img.addEventListener('load', () => { if (img.naturalWidth < 256) img.classList.add('enlarged'); });
         box.appendChild(img);
-        box.appendChild(h('div', { class: 'muted' }, `${p.type}, ${p.width}×${p.height}, ${bytes(p.size)} `, h('button', { type: 'button', class: 'download', onclick: () => void download(route, index, c.name) }, 'download original')));
+        box.appendChild(h('div', { class: 'muted' }, `${p.type}, ${p.width}×${p.height}, ${bytes(p.size)} `, h('button', { type: 'button', class: 'download', onclick: () => void download(route, r.at, index, c.name) }, 'download original')));
       }).catch((e) => box.appendChild(errorBox(e)));
     } else if (p?.kind === 'file') {
       box.appendChild(h('div', null, `${p.type}, ${bytes(p.size)}`, p.note ? h('span', { class: 'muted' }, ` (${p.note})`) : null, ' ',
-        h('button', { type: 'button', class: 'download', onclick: () => void download(route, index, c.name) }, 'download')));
+        h('button', { type: 'button', class: 'download', onclick: () => void download(route, r.at, index, c.name) }, 'download')));
     } else if (p?.kind === 'refused' || p?.kind === 'error') {
       box.appendChild(h('div', { class: 'error refused', role: 'alert' }, h('strong', null, `${p.kind === 'refused' ? 'Refused' : 'Error'} (${p.code})`), ': ', p.message));
     } else {
@@ -339,7 +371,7 @@ async function rowView(route: Route): Promise<void> {
     }
   }
   frame(route, [
-    h('p', null, h('a', { href: link(ns, name, 'rows', { ...keep(route), filter: route.q.get('filter') ?? undefined, columns: route.q.get('columns') ?? undefined, offset: Math.floor(index / PAGE) * PAGE }) }, '← rows')),
+    h('p', null, h('a', { href: link(ns, name, 'rows', { ...keep(route), pin: route.q.get('at') ? undefined : (r.at ?? undefined), filter: route.q.get('filter') ?? undefined, columns: route.q.get('columns') ?? undefined, offset: Math.floor(index / PAGE) * PAGE }) }, '← rows')),
     h('h1', null, `Row ${index + 1}`),
     h('div', { class: 'detail' },
       table(['column', 'value'], r.columns.map((c, i) => [h('code', null, c.name), valueCell(c, i)]), { 'data-testid': 'row-detail' }),
@@ -352,8 +384,11 @@ interface DiffJson {
   counts: { added: number; changed: number; deleted: number; unchanged: number };
   added: Record<string, Cell>[]; deleted: Record<string, Cell>[];
   changed: Array<{ key: Record<string, Cell>; before: Record<string, Cell>; after: Record<string, Cell>; columns: string[] }>;
-  partitions: Record<string, string>; truncated: boolean;
+  partitions: Record<string, string>; truncated: boolean; partial: boolean; partialPartitions: string[];
 }
+
+/** The analysis read limits, as the diff page names them (MAX_ANALYSIS_ROWS and MAX_ANALYSIS_BYTES of the server). */
+const MAX_ANALYSIS_ROWS_TEXT = '200,000 rows or 256 MiB per read';
 
 async function diffView(route: Route): Promise<void> {
   const ns = route.ns!;
@@ -366,11 +401,22 @@ async function diffView(route: Route): Promise<void> {
   }
   const to = Number(route.q.get('to') ?? commits[0]!.timestamp);
   const from = Number(route.q.get('from') ?? commits[1]!.timestamp);
-  const pick = (sel: string, value: number) => h('select', { name: sel }, commits.map((c) => {
-    const o = h('option', { value: c.timestamp }, `${time(c.timestamp)} (${c.partitions.map((p) => `${partitionLabel(p.partition)} v${p.version} ${p.op}`).join('; ')})`);
-    if (c.timestamp === value) o.selected = true;
-    return o;
-  }));
+  // a time from the link that is no commit listed (`from=1`, or older than the listed ones) is shown
+  // as what the diff is computed from, not replaced in the list by the latest commit
+  const pick = (sel: string, value: number) => {
+    const options = commits.map((c) => {
+      const o = h('option', { value: c.timestamp }, `${time(c.timestamp)} (${c.partitions.map((p) => `${partitionLabel(p.partition)} v${p.version} ${p.op}`).join('; ')})`);
+      if (c.timestamp === value) o.selected = true;
+      return o;
+    });
+    if (!commits.some((c) => c.timestamp === value)) {
+      const o = h('option', { value, 'data-testid': 'unlisted-time' }, `${time(value)} (from the link: not one of the commits listed)`);
+      o.selected = true;
+      const at = commits.findIndex((c) => c.timestamp < value);
+      options.splice(at < 0 ? options.length : at, 0, o);
+    }
+    return h('select', { name: sel }, options);
+  };
   const fromSel = pick('from', from);
   const toSel = pick('to', to);
   const form = h('form', {
@@ -389,6 +435,7 @@ async function diffView(route: Route): Promise<void> {
     const rowsTable = (rows: Record<string, Cell>[], cls: string) => table(cols, rows.map((r) => cols.map((c) => cellText(r[c] ?? null))), { class: `diff ${cls}` });
     content = [
       h('p', { 'data-testid': 'diff-counts' }, `${d.counts.added} added, ${d.counts.changed} changed, ${d.counts.deleted} deleted`, d.counts.unchanged ? `, ${d.counts.unchanged} rewritten unchanged` : '', d.truncated ? ' (lists truncated)' : ''),
+      d.partial ? h('p', { class: 'error', role: 'alert', 'data-testid': 'diff-partial' }, `Counts partial: a read stopped at its limit (${MAX_ANALYSIS_ROWS_TEXT}), so ${d.partialPartitions.map(partitionLabel).join(', ')} ${d.partialPartitions.length === 1 ? 'was' : 'were'} not compared whole. Narrow the diff to a partition, or compare closer commits.`) : null,
       h('p', { class: 'muted', 'data-testid': 'diff-compared' }, 'Compared by: ', comparedByText(d.partitions)),
       d.added.length ? [h('h2', null, `Added (${d.counts.added})`), rowsTable(d.added, 'added')] : null,
       d.changed.length ? [h('h2', null, `Changed (${d.counts.changed})`), table(['key', 'column', 'before', 'after'], d.changed.flatMap((c) => c.columns.map((col, i) => [
@@ -461,7 +508,16 @@ async function statsView(route: Route): Promise<void> {
   frame(route, [h('h1', null, 'Column statistics'), form, content]);
 }
 
+/**
+ * Renders the view of the address. Each call is a new navigation: the previous one's requests are
+ * aborted and its view, should it finish anyway, is dropped ({@link frame} refuses it), so only the
+ * latest navigation reaches the page. While a view loads, the page shows so (`data-loading`).
+ */
 async function render(): Promise<void> {
+  navigation.abort();
+  navigation = new AbortController();
+  const gen = ++generation;
+  document.body.dataset.loading = 'true';
   const route = parseRoute();
   try {
     if (route.tab === 'home' || !route.ns || !route.table) await homeView(route);
@@ -472,13 +528,31 @@ async function render(): Promise<void> {
     else if (route.tab === 'stats') await statsView(route);
     else await overviewView(route);
   } catch (e) {
+    if (e instanceof StaleRender || gen !== generation) return;
     frame(route, errorBox(e));
   }
+  if (gen !== generation) return;
+  delete document.body.dataset.loading;
   document.body.dataset.ready = location.hash || '#/';
 }
 
+/**
+ * The `token` parameter of a query string, decoded from its percent escapes only: URLSearchParams
+ * reads `+` as a space, so a base64 token (`q8+Zk3...`) pasted as is failed, and counted toward the
+ * lockout of failed logins.
+ */
+function tokenInAddress(search: string): string | null {
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq) !== 'token') continue;
+    const raw = part.slice(eq + 1);
+    try { return decodeURIComponent(raw); } catch { return raw; }
+  }
+  return null;
+}
+
 // A token given once in the address (`?token=...`) moves to session storage and out of the address bar.
-const given = new URLSearchParams(location.search).get('token');
+const given = tokenInAddress(location.search);
 if (given) {
   sessionStorage.setItem(TOKEN_KEY, given);
   history.replaceState(null, '', location.pathname + location.hash);

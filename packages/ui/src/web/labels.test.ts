@@ -17,4 +17,12 @@ describe('front end texts', () => {
     expect(wholeValueCommand('my ns', "it's", ' b', [['k', "x'; rm -rf /"]])).toBe(`lakesoul-ts scan 'it'\\''s' -n 'my ns' --columns ' b' --filter <a filter selecting this row> --format jsonl`);
     expect(wholeValueCommand('default', 'docs', 'body', [])).toContain('<a filter selecting this row>');
   });
+
+  it('the command reads what the view read: as of its commit (--timestamp, the commit time + 1) and in its partition', () => {
+    expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], { at: 1_796_600_047_272 })).toBe("lakesoul-ts scan notes -n default --timestamp 1796600047273 --columns body --filter 'id = 1' --format jsonl");
+    expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], { at: 5, partition: 'date=2024-05-01,kind=a' })).toBe("lakesoul-ts scan notes -n default --partition date=2024-05-01 --partition kind=a --timestamp 6 --columns body --filter 'id = 1' --format jsonl");
+    // a partition that would need quoting is left out; the unpartitioned table names none
+    expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], { partition: "k=a b'c" })).not.toContain('--partition');
+    expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], { at: null, partition: '-5' })).toBe("lakesoul-ts scan notes -n default --columns body --filter 'id = 1' --format jsonl");
+  });
 });
