@@ -3,8 +3,8 @@
  * update, delete, overwrite) or dropped within the range: they are read whole as of `end` (a dropped
  * one has no rows), so a consumer must replace what it holds for them and add (PK: upsert) the rest.
  * Checked with the real pyarrow.flight client (the test venv), which finds them, without custom code,
- * in the schema's custom metadata (`lakesoul.reset_partitions`) of GetFlightInfo, GetSchema and every
- * DoGet stream, and in FlightInfo.app_metadata's `resetPartitions`. Before, nothing carried them: a
+ * in the schema's custom metadata (`lakesoul.reset_partitions`) of GetFlightInfo and GetSchema (each
+ * DoGet stream's: those of its own partition), and in FlightInfo.app_metadata's `resetPartitions`. Before, nothing carried them: a
  * consumer applying the increment as upserts kept deleted rows and dropped partitions forever. Also
  * the Spark source's planning (clients/python/lakesoul_ts/spark.py, called without a Spark session):
  * it refuses such an increment unless `allowResetPartitions` is "true", naming the partitions.
@@ -57,6 +57,7 @@ def read(cmd):
         "app": app.get("resetPartitions", "absent"),
         "getSchema": meta(client.get_schema(desc(cmd)).schema),
         "streams": [meta(t.schema) for t in tables],
+        "streamPartitions": [sorted(set("p=" + r["p"] for r in t.to_pylist())) for t in tables],
         "rows": rows,
     }
 
@@ -138,7 +139,7 @@ type Row = { id: number; p: string; v: string };
 const sorted = (rows: Row[]) => [...rows].sort((x, y) => x.p.localeCompare(y.p) || x.id - y.id);
 
 describe('incremental reads over Flight name the partitions to replace (pyarrow.flight)', () => {
-  it('in the schema metadata of GetFlightInfo, GetSchema and every DoGet, and in FlightInfo.app_metadata; the documented recipe rebuilds the state at end', async () => {
+  it('in the schema metadata of GetFlightInfo, GetSchema and (their own) every DoGet, and in FlightInfo.app_metadata; the documented recipe rebuilds the state at end', async () => {
     const increment = { table: 'inc', incremental: { start, end } };
     const reads = {
       increment,
@@ -155,8 +156,12 @@ describe('incremental reads over Flight name the partitions to replace (pyarrow.
     expect([...inc.info].sort()).toEqual(['p=b', 'p=c']);
     expect(inc.app).toEqual(inc.info);
     expect(inc.getSchema).toEqual(inc.info);
+    // each DoGet stream names the reset partitions among its own (a ticket carrying the whole list
+    // made FlightInfos grow with partitions^2)
     expect(inc.streams.length).toBeGreaterThan(0);
-    for (const s of inc.streams) expect(s).toEqual(inc.info);
+    expect(inc.streams.map((s: string[], i: number) => [s, inc.streamPartitions[i]])).toEqual(
+      inc.streamPartitions.map((own: string[]) => [own.filter((p) => inc.info.includes(p)), own]));
+    expect([...new Set(inc.streams.flat())]).toEqual(['p=b']); // c was dropped: no endpoint
     // the rows: a's upserts and b whole as of end (3 deleted); nothing of c, d untouched
     expect(sorted(inc.rows)).toEqual(sorted([
       { id: 2, p: 'a', v: 'v2' }, { id: 5, p: 'a', v: 'v2' },
@@ -184,7 +189,10 @@ describe('incremental reads over Flight name the partitions to replace (pyarrow.
       const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
       expect(workers.stats.doGetOnWorkers).toBeGreaterThan(0);
       expect(r.increment.streams.length).toBeGreaterThan(0);
-      for (const s of r.increment.streams) expect([...s].sort()).toEqual(['p=b', 'p=c']);
+      const inc = r.increment;
+      expect(inc.streams.map((s: string[], i: number) => [s, inc.streamPartitions[i]])).toEqual(
+        inc.streamPartitions.map((own: string[]) => [own.filter((p) => ['p=b', 'p=c'].includes(p)), own]));
+      expect(inc.streams.flat()).toContain('p=b');
     } finally {
       await workers.close(2000);
     }

@@ -110,4 +110,26 @@ describe('incremental reads over Flight: bounds', () => {
     expect(read.toArray().map((r) => [Number(r.id), r.n, r.rowKinds])).toEqual([[1, null, 'delete']]);
     expect(nullable(info.schema)).not.toEqual(nullable((await client.getFlightInfo({ cmd: { table: 'nn' } })).schema));
   });
+
+  it('a ticket carries its own partition\'s reset, not every reset partition\'s (FlightInfos grew with partitions^2)', async () => {
+    const many = await fixture.lakehouse.createTable('many', new Schema([new Field('id', new Int64(), false), new Field('p', new Utf8(), false)]), { rangePartitions: ['p'] });
+    const parts = Array.from({ length: 200 }, (_, i) => `p${String(i).padStart(3, '0')}`);
+    await many.write(parts.map((p, i) => ({ id: BigInt(i), p })));
+    await sleep(5);
+    const start = Date.now();
+    await sleep(5);
+    await many.update(null, { id: 7n }); // rewrites every partition: all 200 reset
+    await sleep(5);
+    const info = await client.getFlightInfo({ cmd: { table: 'many', incremental: { start, end: Date.now() } } });
+    expect(JSON.parse(info.schema.metadata.get(RESET_PARTITIONS_METADATA_KEY)!)).toHaveLength(200);
+    expect(info.endpoints).toHaveLength(200);
+    const sizes = info.endpoints.map((e) => e.ticket.byteLength);
+    // a snapshot ticket of the same table is the yardstick: the list of 200 would add ~2.4 KB each
+    const snapshot = await client.getFlightInfo({ cmd: { table: 'many' } });
+    expect(Math.max(...sizes)).toBeLessThan(Math.max(...snapshot.endpoints.map((e) => e.ticket.byteLength)) + 200);
+    // and each stream still says its partition is to be replaced
+    const one = await client.readAll({ ...info, endpoints: [info.endpoints[5]!] });
+    expect(one.schema.metadata.get(RESET_PARTITIONS_METADATA_KEY)).toBe(JSON.stringify([`p=${parts[5]}`]));
+    expect(one.toArray().map((r) => [Number(r.id), r.p])).toEqual([[7, parts[5]]]);
+  });
 });

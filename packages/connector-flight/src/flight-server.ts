@@ -802,10 +802,15 @@ export class FlightServer {
 
   private endpoints(plan: ScanPlan): FlightEndpointMessage[] {
     const json = plan.toJSON();
+    // A ticket carries what its split needs: its partition's version and whether that partition is
+    // reset (the whole list is in the FlightInfo). Every ticket carried the whole list: FlightInfos
+    // grew with partitions^2 (10 MB at 2,000 reset partitions, over gRPC's limit at 6,000).
+    const resets = json.resetPartitions === undefined ? undefined : new Set(json.resetPartitions);
     return plan.splits.map((split: Split) => {
       const partitionVersions: Record<string, number> = {};
       if (split.partitionDesc in json.partitionVersions) partitionVersions[split.partitionDesc] = json.partitionVersions[split.partitionDesc];
-      const payload: TicketPayload = { v: 1, plan: { ...json, partitionVersions, splits: [split] } };
+      const own = resets === undefined ? {} : { resetPartitions: resets.has(split.partitionDesc) ? [split.partitionDesc] : [] };
+      const payload: TicketPayload = { v: 1, plan: { ...json, partitionVersions, ...own, splits: [split] } };
       return this.endpoint(payload, { split: split.id, partition: split.partitionDesc, bucket: split.bucket, rowCount: split.rowCount, files: split.files.length });
     });
   }

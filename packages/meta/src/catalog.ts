@@ -1363,14 +1363,11 @@ export class Catalog {
     const maxRetries = req.maxRetries ?? this.defaultRetries;
     const timestamp = req.timestamp ?? Date.now();
 
-    // The writer's read point: the version each partition is at now (unless it says what it read).
-    const current = await this.driver.query<{ partition_desc: string; version: number }>(
-      `SELECT partition_desc, max(version) AS version FROM partition_info
-        WHERE table_id = $1 AND partition_desc = ANY($2::text[]) GROUP BY partition_desc`,
-      [table.tableId, parts.map((p) => p.partitionDesc)], { signal });
+    // The writer's read point: the version each partition is at now (unless it says what it read),
+    // an index lookup per partition (max(version) read every version: 100 ms at 300 per partition)
+    const current = await latestVersions(this.driver, table.tableId, parts.map((p) => p.partitionDesc), signal);
     const base = new Map<string, number>();
-    for (const p of parts) base.set(p.partitionDesc, -1);
-    for (const r of current.rows) base.set(r.partition_desc, Number(r.version));
+    for (const p of parts) base.set(p.partitionDesc, Number(current.get(p.partitionDesc)?.version ?? -1));
     for (const p of parts) if (p.readVersion !== undefined) base.set(p.partitionDesc, p.readVersion);
 
     // Phase 1: the commit rows, not yet committed.

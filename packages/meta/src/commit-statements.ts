@@ -97,11 +97,11 @@ export async function lockPartitions(tx: SqlExecutor, tableId: string, descs: re
  * The newest version row of each of `descs` that has one (an index lookup per partition), without
  * its snapshot: {@link insertVersions} forms the new snapshots from the stored ones in the server.
  */
-export async function latestVersions(tx: SqlExecutor, tableId: string, descs: readonly string[]): Promise<Map<string, LatestVersionRow>> {
+export async function latestVersions(tx: SqlExecutor, tableId: string, descs: readonly string[], signal?: AbortSignal): Promise<Map<string, LatestVersionRow>> {
   const r = await tx.query<LatestVersionRow>(
     `SELECT c.partition_desc, c.version, c.commit_op, c.timestamp FROM unnest($2::text[]) AS u(d)
        CROSS JOIN LATERAL (SELECT partition_desc, version, commit_op, timestamp FROM partition_info
-                            WHERE table_id = $1 AND partition_desc = u.d ORDER BY version DESC LIMIT 1) c`, [tableId, descs]);
+                            WHERE table_id = $1 AND partition_desc = u.d ORDER BY version DESC LIMIT 1) c`, [tableId, descs], { signal });
   return new Map(r.rows.map((row) => [row.partition_desc, row]));
 }
 
