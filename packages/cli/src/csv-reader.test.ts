@@ -113,3 +113,15 @@ describe('formatOfExtension', () => {
       .toEqual(['csv', 'jsonl', 'parquet', 'tsv', 'jsonl', 'json', 'parquet', undefined, undefined, undefined]);
   });
 });
+
+describe('JSON lines', () => {
+  it('lines longer than a read chunk, blank lines and a last line without a newline keep their records and line numbers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-jsonl-'));
+    const long = 'x'.repeat(3 * 1024 * 1024 + 17); // spans several chunks of the file reader
+    const file = join(dir, 'long.jsonl');
+    writeFileSync(file, `{"id":1,"s":"a"}\n\n{"id":2,"s":"${long}"}\r\n{"id":3,"s":"${long}b"}\n{"id":4}`);
+    const got: Array<[number, unknown, number]> = [];
+    for await (const r of readJsonl(file)) got.push([r.line, r.value.id, typeof r.value.s === 'string' ? r.value.s.length : -1]);
+    expect(got).toEqual([[1, 1, 1], [3, 2, long.length], [4, 3, long.length + 1], [5, 4, -1]]);
+  });
+});

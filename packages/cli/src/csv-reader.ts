@@ -211,18 +211,26 @@ function jsonRecord(path: string, line: number, text: string, what: string): Jso
 
 /** The objects of JSON lines. */
 async function* jsonLines(path: string, chunks: AsyncIterable<string>): AsyncGenerator<JsonRecord> {
-  let rest = '';
   let line = 0;
   const parse = (text: string) => {
     line++;
     return text.trim() === '' ? null : jsonRecord(path, line, text, 'each line');
   };
+  // The unfinished line's pieces, joined once it ends: joining each chunk to it and splitting again
+  // rescanned the whole line per chunk (one 128 MB line: 41 s against 11 s as a JSON array).
+  let pending: string[] = [];
   for await (const chunk of chunks) {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) { const r = parse(p); if (r) yield r; }
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
+      pending.push(chunk.slice(from, nl));
+      const r = parse(pending.length === 1 ? pending[0]! : pending.join(''));
+      pending = [];
+      from = nl + 1;
+      if (r) yield r;
+    }
+    if (from < chunk.length) pending.push(chunk.slice(from));
   }
-  if (rest !== '') { const r = parse(rest); if (r) yield r; }
+  if (pending.length > 0) { const r = parse(pending.join('')); if (r) yield r; }
 }
 
 /**
