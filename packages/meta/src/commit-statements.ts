@@ -135,7 +135,9 @@ export async function versionsExisting(tx: SqlExecutor, tableId: string, at: Rea
  * each snapshot formed in the server from the stored ones by the rule of commit-rules.ts's `formSnapshot`: version
  * `v`'s from version `v - 1`'s and, for `replace-read`, the read version's. A snapshot lists every
  * commit since the partition's last compaction, so shipping them to the client and back cost a
- * commit of 150 partitions 45,000 ids both ways after 300 appends (59 -> 461 ms per commit).
+ * commit of 150 partitions 45,000 ids both ways after 300 appends (59 -> 461 ms per commit). The
+ * stored versions are looked up by subqueries, by their primary key one by one: as joins, a planner
+ * whose statistics undercount the table's versions hashed all of them.
  */
 export async function insertVersions(tx: SqlExecutor, table: { tableId: string; domain: string }, op: string, rows: readonly PartitionVersionInsert[]): Promise<void> {
   if (rows.length === 0) return;
@@ -144,14 +146,14 @@ export async function insertVersions(tx: SqlExecutor, table: { tableId: string; 
     `INSERT INTO partition_info (table_id, partition_desc, version, commit_op, snapshot, expression, domain, timestamp)
      SELECT $1, u.d, u.v, $2,
             CASE u.form
-              WHEN 'append' THEN coalesce(cur.snapshot, '{}'::uuid[]) || u.id
-              WHEN 'replace-read' THEN ARRAY[u.id] || ARRAY(SELECT s.c FROM unnest(cur.snapshot) WITH ORDINALITY AS s(c, o)
-                                                           WHERE s.c <> ALL (coalesce(rd.snapshot, '{}'::uuid[])) ORDER BY s.o)
+              WHEN 'append' THEN coalesce((SELECT p.snapshot FROM partition_info p WHERE p.table_id = $1 AND p.partition_desc = u.d AND p.version = u.v - 1), '{}'::uuid[]) || u.id
+              WHEN 'replace-read' THEN ARRAY[u.id] || ARRAY(
+                SELECT s.c FROM (SELECT coalesce((SELECT r.snapshot FROM partition_info r WHERE r.table_id = $1 AND r.partition_desc = u.d AND r.version = u.rv), '{}'::uuid[]) AS ids) rd,
+                                partition_info p, unnest(p.snapshot) WITH ORDINALITY AS s(c, o)
+                 WHERE p.table_id = $1 AND p.partition_desc = u.d AND p.version = u.v - 1 AND s.c <> ALL (rd.ids) ORDER BY s.o)
               ELSE '{}'::uuid[]
             END, '', $3, u.ts
        FROM unnest($4::text[], $5::int[], $6::text[], $7::uuid[], $8::int[], $9::bigint[]) WITH ORDINALITY AS u(d, v, form, id, rv, ts, o)
-       LEFT JOIN partition_info cur ON cur.table_id = $1 AND cur.partition_desc = u.d AND cur.version = u.v - 1
-       LEFT JOIN partition_info rd ON rd.table_id = $1 AND rd.partition_desc = u.d AND rd.version = u.rv
       ORDER BY u.o`,
     [table.tableId, op, table.domain, column('partitionDesc'), column('version'), column('form'), column('commitId'), column('readVersion'), column('timestamp')]);
 }
