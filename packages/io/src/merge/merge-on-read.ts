@@ -86,6 +86,19 @@ interface SourceState {
   has: boolean[];
   /** The following batch, read ahead: its first key bounds what the current window may hold. */
   next: Window | null;
+  /**
+   * With merge operators: earlier rows of the current window's first key, from batches left behind
+   * ({@link KWayMerge.advance}), oldest first; the key's group takes them as ranges before its rows
+   * in the window.
+   */
+  carry: CarriedRun[];
+}
+
+/** Rows `[start, end)` of a left-behind window batch of a source, all of one key. */
+interface CarriedRun {
+  entry: Entry;
+  start: number;
+  end: number;
 }
 
 /** Growable Int32 buffer. */
@@ -246,6 +259,7 @@ class KWayMerge {
       len: 0,
       end: 0,
       has: has[index],
+      carry: [],
     }));
     this.winSrc = Array.from({ length: sets }, () => new Int32Array(this.batchSize));
     this.winRow = Array.from({ length: sets }, () => new Int32Array(this.batchSize));
@@ -341,8 +355,14 @@ class KWayMerge {
   }
 
   /**
-   * Move `s` forward: a consumed window is replaced by the read-ahead batch; remaining rows whose key
-   * continues into the read-ahead batch are joined with it (the only copy, for keys straddling batches).
+   * Move `s` forward: a consumed window is replaced by the read-ahead batch. Remaining rows whose key
+   * continues into the read-ahead batch (one run of that key, as the source is sorted) are left
+   * behind without a copy: without merge operators every column takes the source's LAST row of a
+   * key (a source has the same columns in every batch), which the read-ahead batch holds, so the
+   * rows are dropped; with operators they are kept as a {@link CarriedRun} for the key's group
+   * (sums and joins of all rows, the last non-null value). Joining them with the next batch, as
+   * before, copied a run spanning B batches B times (quadratic). Only remaining rows that are not
+   * one run (a source that is not sorted) are still joined with the next batch.
    * Returns true when a read-ahead was consumed (so a new one must be read).
    */
   advance(s: SourceState): boolean {
@@ -352,6 +372,11 @@ class KWayMerge {
       return true;
     }
     if (compareKeyRows(s.keys, s.pos, s.next.keys, 0) === 0) {
+      if (isOneRun(s.keys, s.fk, s.pos, s.len)) {
+        if (this.anyOperator) s.carry.push({ entry: s.entry!, start: s.pos, end: s.len });
+        this.install(s, s.next);
+        return true;
+      }
       const rest = s.batch.slice(s.pos, s.len);
       this.install(s, this.conform(s, concatBatches([rest, alignTo(s.next.batch, rest.schema, s.index, this.label)])));
       return true;
@@ -461,6 +486,16 @@ class KWayMerge {
       this.groupOff[i] = this.rLocal.n;
       for (const si of group) {
         const s = states[si];
+        if (s.carry.length > 0) {
+          // the key's rows in left-behind batches (only the window's first key has any), before its rows here
+          for (const c of s.carry) {
+            this.rLocal.push(this.localOf(c.entry));
+            this.rStart.push(c.start);
+            this.rEnd.push(c.end);
+            this.rSrc.push(si);
+          }
+          s.carry.length = 0;
+        }
         this.rLocal.push(this.localOf(s.entry!));
         this.rStart.push(s.pos);
         this.rEnd.push(groupEnd[si]);
@@ -830,6 +865,20 @@ class SortScratch {
   }
 }
 
+/**
+ * Whether every key of rows `[from, to)` equals the first (numbers compared directly when the key is
+ * one numeric column).
+ */
+function isOneRun(keys: readonly KeyColumn[], fk: ArrayLike<number> | null, from: number, to: number): boolean {
+  if (fk !== null) {
+    const k = fk[from];
+    for (let r = from + 1; r < to; r++) if (fk[r] !== k) return false;
+    return true;
+  }
+  for (let r = from + 1; r < to; r++) if (compareKeyRows(keys, r, keys, from) !== 0) return false;
+  return true;
+}
+
 /** Whether two neighbouring keys of `[from, to)` are equal (a module function, as {@link copyWinners} explains). */
 function hasEqualNeighbours(fk: ArrayLike<number>, from: number, to: number): boolean {
   for (let r = from + 1; r < to; r++) if (fk[r - 1] === fk[r]) return true;
@@ -1134,7 +1183,7 @@ function applyOperator(
       let any = false;
       let isNull = false;
       for (let g = groupOff[i]; g < groupOff[i + 1] && !isNull; g++) {
-        if (!srcHas[rSrc[g]]) continue;
+        if (!srcHas[rSrc[g]] || (!all && sameSourceRangeFollows(rSrc, g, groupOff[i + 1]))) continue;
         const d = datas[rLocal[g]];
         const vals = d.values as any;
         const from = all ? rStart[g] : rEnd[g] - 1;
@@ -1164,7 +1213,7 @@ function applyOperator(
     const vals: string[] = [];
     let isNull = false;
     for (let g = groupOff[i]; g < groupOff[i + 1] && !isNull; g++) {
-      if (!srcHas[rSrc[g]]) continue;
+      if (!srcHas[rSrc[g]] || (!all && sameSourceRangeFollows(rSrc, g, groupOff[i + 1]))) continue;
       const d = datas[rLocal[g]];
       const from = all ? rStart[g] : rEnd[g] - 1;
       for (let r = from; r < rEnd[g]; r++) {
@@ -1202,6 +1251,15 @@ function applyOperator(
     type: field.type as any, length: n, nullCount: nulls, nullBitmap: nulls === 0 ? new Uint8Array(0) : bitmap,
     valueOffsets: (offs32 ?? offs64) as any, data: values,
   }) as Data;
+}
+
+/**
+ * Whether range `g` of a group (ranges up to `end`) is followed by another range of the same source:
+ * a run carried from an earlier batch of the source, whose last row is not the source's last row of
+ * the key (the `*Last` operators skip it).
+ */
+function sameSourceRangeFollows(rSrc: Int32Array, g: number, end: number): boolean {
+  return g + 1 < end && rSrc[g + 1] === rSrc[g];
 }
 
 /** Options of {@link concatSources}. */
