@@ -30,7 +30,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { abortableSleep, throwIfAborted } from './abort.js';
+import { abortableSleep, abortedError, throwIfAborted } from './abort.js';
 import { ownProcessStart, processActivity, processAlive, processCommandLine, processStartTime, processUid } from './process-alive.js';
 import { readOnlyCatalogError } from './pglite-driver.js';
 import { LakeSoulError, type LakeSoulErrorKind } from './errors.js';
@@ -638,14 +638,27 @@ export class SocketDriver implements SqlDriver {
     });
   }
 
-  private async call(req: Omit<Request, 'id'>): Promise<Reply> {
+  /**
+   * Sends `req` and waits for its reply. `signal` stops the wait (the `Aborted` error for `what`): the
+   * server may still run the request, and its reply, matched by id to no waiting call, is dropped; the
+   * late reply of an aborted `begin` gets its transaction rolled back at once (nothing else would end it).
+   */
+  private async call(req: Omit<Request, 'id'>, signal?: AbortSignal, what = 'catalog query'): Promise<Reply> {
     if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.description} is closed`, { code: 'DRIVER_CLOSED' });
     if (this.lost) throw this.lost;
+    throwIfAborted(signal, what);
     const id = this.nextId++;
     const frame = this.requestFrame({ ...req, id });
     const reply = await new Promise<Reply>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      const stop = () => {
+        clearTimeout(timer);
+        clearInterval(pinger);
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+      };
       // A server that stopped answering (suspended, wedged) fails the call instead of hanging it.
       const timer = setTimeout(() => {
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
         this.pending.delete(id);
         clearInterval(pinger);
         const why = this.busySince !== undefined
@@ -656,9 +669,25 @@ export class SocketDriver implements SqlDriver {
       }, this.callTimeoutMs);
       const pinger = setInterval(() => this.ping(), this.pingEveryMs);
       this.pending.set(id, {
-        resolve: (r) => { clearTimeout(timer); clearInterval(pinger); resolve(r); },
-        reject: (e) => { clearTimeout(timer); clearInterval(pinger); reject(e); },
+        resolve: (r) => { stop(); resolve(r); },
+        reject: (e) => { stop(); reject(e); },
       });
+      if (signal) {
+        onAbort = () => {
+          stop();
+          if (req.op === 'begin') {
+            // the transaction the server opens after all is rolled back as soon as it says which it is
+            this.pending.set(id, {
+              resolve: (r) => { this.pending.delete(id); if (r.tx !== undefined) this.sendOnly({ op: 'rollback', tx: r.tx }); },
+              reject: () => {},
+            });
+          } else {
+            this.pending.delete(id);
+          }
+          reject(abortedError(what, signal.reason, { catalog: this.description }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       writeFrame(this.socket, frame);
     });
     if (reply.error) {
@@ -666,6 +695,12 @@ export class SocketDriver implements SqlDriver {
       throw new LakeSoulError(kind, message, { code, retryable, context });
     }
     return reply;
+  }
+
+  /** Sends `req` without waiting for its reply (dropped when it comes: no call waits for its id). */
+  private sendOnly(req: Omit<Request, 'id'>): void {
+    if (this.closed || this.lost || this.socket.destroyed) return;
+    send(this.socket, { ...req, id: this.nextId++ });
   }
 
   /**
@@ -745,8 +780,7 @@ export class SocketDriver implements SqlDriver {
   }
 
   private async run<R>(text: string, params: unknown[], tx: number | undefined, signal: AbortSignal | undefined): Promise<SqlQueryResult<R>> {
-    throwIfAborted(signal, 'catalog query');
-    const r = await this.call({ op: 'query', text, params, tx });
+    const r = await this.call({ op: 'query', text, params, tx }, signal, 'catalog query');
     return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
   }
 
@@ -755,13 +789,29 @@ export class SocketDriver implements SqlDriver {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
-    throwIfAborted(options.signal, 'catalog transaction');
-    const { tx } = await this.call({ op: 'begin' });
+    const { tx } = await this.call({ op: 'begin' }, options.signal, 'catalog transaction');
+    // A statement given up on an abort may still run on the server: the transaction can no longer
+    // commit (what it did is unknown), whatever `fn` does with the error.
+    let givenUp: LakeSoulError | undefined;
     let result: T;
     try {
-      result = await fn({ query: (text, params = [], o = {}) => this.run(text, params, tx, o.signal ?? options.signal) });
+      result = await fn({
+        query: async (text, params = [], o = {}) => {
+          if (givenUp) throw givenUp;
+          try {
+            return await this.run(text, params, tx, o.signal ?? options.signal);
+          } catch (e) {
+            if (LakeSoulError.is(e, 'Aborted')) givenUp = e;
+            throw e;
+          }
+        },
+      });
+      if (givenUp) throw givenUp;
     } catch (e) {
-      await this.call({ op: 'rollback', tx }).catch(() => {});
+      // after an abort the rollback is sent, not waited for: the server runs it after the statement
+      // given up (its transaction's statements run one at a time), and the call stops at the abort
+      if (givenUp) this.sendOnly({ op: 'rollback', tx });
+      else await this.call({ op: 'rollback', tx }).catch(() => {});
       // `fn` runs here, in the client: what it threw is rethrown as it is (its statements' errors are
       // LakeSoulErrors already)
       throw e;

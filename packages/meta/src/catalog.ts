@@ -759,7 +759,7 @@ export class Catalog {
         url: config.url, schema: config.schema, max: options.maxConnections,
         queryTimeoutMillis: options.queryTimeoutMs ?? pgQueryTimeoutMs(options.env ?? process.env),
         serverTimeouts: options.serverTimeouts ?? pgServerTimeouts(options.env ?? process.env),
-      })
+      }, options.signal)
       : config.dataDir
         ? await openEmbeddedCatalog(config.dataDir, options)
         : await PGliteDriver.open({});

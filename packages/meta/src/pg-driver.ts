@@ -380,16 +380,19 @@ export class PgDriver implements SqlDriver {
 
   /**
    * Creates a driver, checks the server answers, and creates `options.schema` when missing (only
-   * then: an existing schema needs no CREATE privilege on the database).
+   * then: an existing schema needs no CREATE privilege on the database). `signal` gives the connect
+   * up (the `Aborted` error, about when it aborts): a connection still on its way is closed when it
+   * comes, a probe statement in flight is cancelled, and the pool is closed.
    */
-  static async connect(optionsOrUrl: PgDriverOptions | string): Promise<PgDriver> {
+  static async connect(optionsOrUrl: PgDriverOptions | string, signal?: AbortSignal): Promise<PgDriver> {
     const options: PgDriverOptions = typeof optionsOrUrl === 'string' ? { url: optionsOrUrl } : optionsOrUrl;
+    throwIfAborted(signal, `connect to ${redactCatalogUrl(options.url)}`);
     const d = new PgDriver(options);
     try {
-      const client = await d.checkout();
+      const client = await d.checkout(signal, `connect to ${d.description}`);
       try {
-        if (options.schema === undefined) await d.run(client, 'SELECT 1');
-        else await d.ensureSchema(client, options.schema);
+        if (options.schema === undefined) await d.run(client, 'SELECT 1', undefined, signal);
+        else await d.ensureSchema(client, options.schema, signal);
       } catch (e) {
         throw LakeSoulError.is(e) ? e : mapSqlError(e, { operation: `connect to ${d.description}` });
       } finally {
@@ -403,11 +406,11 @@ export class PgDriver implements SqlDriver {
   }
 
   /** Creates `schema` unless it exists (PostgreSQL checks CREATE privilege before IF NOT EXISTS). */
-  private async ensureSchema(client: pg.PoolClient, schema: string): Promise<void> {
-    const exists = async () => (await this.run(client, 'SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema])).rows.length > 0;
+  private async ensureSchema(client: pg.PoolClient, schema: string, signal?: AbortSignal): Promise<void> {
+    const exists = async () => (await this.run(client, 'SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema], signal)).rows.length > 0;
     if (await exists()) return;
     try {
-      await this.run(client, `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+      await this.run(client, `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`, undefined, signal);
     } catch (e) {
       // two processes creating it at once: one gets a unique violation of pg_namespace
       if ((e as { code?: unknown })?.code === '23505' && await exists()) return;
@@ -418,7 +421,7 @@ export class PgDriver implements SqlDriver {
   async query<R = Record<string, unknown>>(text: string, params: unknown[] = [], options: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog query');
-    const client = await this.checkout();
+    const client = await this.checkout(options.signal, 'catalog query');
     try {
       const r = await this.run(client, text, params, options.signal);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
@@ -432,7 +435,7 @@ export class PgDriver implements SqlDriver {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options: SqlQueryOptions = {}): Promise<T> {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog transaction');
-    const client = await this.checkout();
+    const client = await this.checkout(options.signal, 'catalog transaction');
     let done = false;
     const tx: SqlExecutor = {
       query: async <R>(text: string, params: unknown[] = [], o: SqlQueryOptions = {}): Promise<SqlQueryResult<R>> => {
@@ -451,10 +454,12 @@ export class PgDriver implements SqlDriver {
     let committing = false;
     let fnFailed = false;
     try {
-      // BEGIN and COMMIT take no signal: a COMMIT given up on an abort would leave its outcome unknown
+      // BEGIN takes the signal (an abort gives it up like any statement: the connection is closed, so
+      // the transaction, begun or not, ends with it); COMMIT takes none: a COMMIT given up on an abort
+      // would leave its outcome unknown.
       // explicit: a database whose default_transaction_isolation is serializable fails concurrent
       // catalog transactions that READ COMMITTED (which the catalog is written for) lets through
-      await this.run(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
+      await this.run(client, 'BEGIN ISOLATION LEVEL READ COMMITTED', undefined, options.signal);
       let result: T;
       try {
         result = await fn(tx);
@@ -528,13 +533,18 @@ export class PgDriver implements SqlDriver {
     if (this.closed) throw new LakeSoulError('Catalog', `catalog driver for ${this.description} is closed`, { code: 'DRIVER_CLOSED' });
   }
 
-  /** A connection of the pool, with its 'error' guard; give it back with {@link giveBack}. */
-  private async checkout(): Promise<pg.PoolClient> {
+  /**
+   * A connection of the pool, with its 'error' guard; give it back with {@link giveBack}. `signal`
+   * stops the wait (for a new connection, or for one of a full pool) with the `Aborted` error for
+   * `what`; a connection that comes after it is given back to the pool at once.
+   */
+  private async checkout(signal?: AbortSignal, what = 'catalog query'): Promise<pg.PoolClient> {
     let client: pg.PoolClient;
     const pool = this.pool;
     try {
-      client = await pool.connect();
+      client = await this.poolConnect(pool, signal, what);
     } catch (e) {
+      if (LakeSoulError.is(e, 'Aborted')) throw e;
       const swapped = pool !== this.pool;
       if (!(this.plainFallback || swapped) || !/does not support SSL/i.test((e as Error)?.message ?? '')) throw this.connectError(e);
       // sslmode=prefer and a server without SSL: connect without it from now on, as libpq does
@@ -545,14 +555,38 @@ export class PgDriver implements SqlDriver {
         void pool.end().catch(() => {});
       }
       try {
-        client = await this.pool.connect();
+        client = await this.poolConnect(this.pool, signal, what);
       } catch (e2) {
+        if (LakeSoulError.is(e2, 'Aborted')) throw e2;
         throw this.connectError(e2);
       }
     }
     guard(client);
     this.inUse++;
     return client;
+  }
+
+  /** `pool.connect()`, given up when `signal` aborts: a connection that comes later goes back to the pool. */
+  private poolConnect(pool: pg.Pool, signal: AbortSignal | undefined, what: string): Promise<pg.PoolClient> {
+    if (!signal) return pool.connect();
+    throwIfAborted(signal, what, { database: this.description });
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      let gaveUp = false;
+      const onAbort = () => {
+        gaveUp = true;
+        reject(abortedError(what, signal.reason, { database: this.description }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      pool.connect().then((client) => {
+        signal.removeEventListener('abort', onAbort);
+        // not guarded nor counted yet: straight back to the pool (it is healthy: nothing ran on it)
+        if (gaveUp) client.release();
+        else resolve(client);
+      }, (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!gaveUp) reject(e);
+      });
+    });
   }
 
   /** Returns a connection to the pool; a broken or abandoned one is closed instead. */

@@ -12,7 +12,7 @@ import { ownProcessStart, processAlive } from './process-alive.js';
 import { flushDirectoryTreeSync, makeDirectorySync } from './directories.js';
 import { LakeSoulError } from './errors.js';
 import { pgliteWasmModule, type WasmModule } from './pglite-module.js';
-import { throwIfAborted } from './abort.js';
+import { abortedError, throwIfAborted } from './abort.js';
 import {
   mapSqlError,
   type SqlDriver, type SqlDriverCapabilities, type SqlExecutor, type SqlQueryOptions, type SqlQueryResult,
@@ -445,6 +445,55 @@ async function yieldWhenBusy(): Promise<void> {
 /** How long PGlite queries may run on microtasks before the event loop is let turn. */
 const BUSY_TURN_MS = 10;
 
+/**
+ * PGlite's turn, taken before each of its statements outside a transaction and for a whole
+ * transaction: what PGlite's own transaction lock does, but a caller waiting for it (behind another
+ * transaction) whose signal aborts leaves the queue, and its statement never runs. PGlite's lock
+ * cannot be left: a call queued on it ran once the lock came free, aborted or not.
+ */
+class PGliteTurns {
+  private held = false;
+  private readonly waiting: Array<() => void> = [];
+
+  /** Waits for the turn (FIFO); resolves to its release. */
+  take(signal: AbortSignal | undefined, what: string): Promise<() => void> {
+    throwIfAborted(signal, what);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.held = false;
+    };
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve(release);
+    }
+    return new Promise<() => void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(abortedError(what, signal!.reason));
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(release);
+      };
+      this.waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/** The turns of each PGlite instance (drivers of one directory share theirs). */
+const pgliteTurns = new WeakMap<object, PGliteTurns>();
+function turnsOf(db: object): PGliteTurns {
+  let t = pgliteTurns.get(db);
+  if (!t) pgliteTurns.set(db, t = new PGliteTurns());
+  return t;
+}
+
 /** Embedded PGlite driver. */
 export class PGliteDriver implements SqlDriver {
   readonly kind = 'pglite' as const;
@@ -534,11 +583,15 @@ export class PGliteDriver implements SqlDriver {
     this.checkOpen();
     throwIfAborted(options.signal, 'catalog query');
     await yieldWhenBusy();
+    // a statement waiting behind another transaction stops waiting when the signal aborts (and never runs)
+    const release = await turnsOf(this.db).take(options.signal, 'catalog query');
     try {
       const r = await this.db.query<R>(text, params);
       return { rows: r.rows, rowCount: r.rows.length || (r.affectedRows ?? 0) };
     } catch (e) {
       throw mapSqlError(e);
+    } finally {
+      release();
     }
   }
 
@@ -548,6 +601,7 @@ export class PGliteDriver implements SqlDriver {
     await yieldWhenBusy();
     // what `fn` threw, rethrown as it is after the rollback (its statements' errors are mapped already)
     let fnError: { error: unknown } | undefined;
+    const release = await turnsOf(this.db).take(options.signal, 'catalog transaction');
     try {
       return await this.db.transaction(async (t: PGliteTx) => {
         const tx: SqlExecutor = {
@@ -572,6 +626,8 @@ export class PGliteDriver implements SqlDriver {
     } catch (e) {
       if (fnError) throw fnError.error;
       throw mapSqlError(e);
+    } finally {
+      release();
     }
   }
 

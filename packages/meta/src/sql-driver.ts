@@ -24,9 +24,11 @@ export interface SqlQueryResult<R> {
 /** Options of a single query. */
 export interface SqlQueryOptions {
   /**
-   * Checked before the statement is sent; an aborted signal fails with kind `Aborted`. `PgDriver` also
-   * gives up a statement in flight when it aborts (cancelled on the server, its connection closed);
-   * a transaction's BEGIN and COMMIT are never given up on a signal.
+   * An aborted signal fails the call with kind `Aborted`, about when it aborts, whatever the call
+   * waits for: a pool connection, its turn behind another transaction, a statement in flight
+   * (`PgDriver` cancels it on the server and closes its connection), a catalog server's reply (the
+   * server may still run it; its reply is dropped), a transaction's BEGIN. A COMMIT is never given up
+   * on a signal (its outcome would be unknown).
    */
   signal?: AbortSignal;
 }
