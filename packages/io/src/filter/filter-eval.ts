@@ -237,19 +237,19 @@ function compareColumn(data: Data, column: string, op: Cmp, value: FilterValue, 
           compareColumn(data, column, op, lit, out);
           return;
         }
-        // No value equals it (a 32-bit integer is within ±2^53; a float, see floatLiteral): ordered
-        // by exact value (mixed bigint/number comparisons are exact in JS); NaN is unordered.
+        // Ordered by exact value (mixed bigint/number comparisons are exact in JS): no float equals
+        // it (see floatLiteral), a 32-bit integer only a bigint within its range (`5n`); NaN is unordered.
         for (let i = 0; i < n; i++) {
           const x = vals[i];
-          out[i] = test(op, x < lit ? -1 : x > lit ? 1 : NaN) ? T : F;
+          out[i] = test(op, x < lit ? -1 : x > lit ? 1 : x == lit ? 0 : NaN) ? T : F; // eslint-disable-line eqeqeq
         }
         return;
       }
       if (isBig) {
         for (let i = 0; i < n; i++) {
           const x = vals[i];
-          // mixed bigint/number comparisons are exact in JS
-          out[i] = test(op, x < value ? -1 : x > value ? 1 : 0) ? T : F;
+          // mixed bigint/number comparisons are exact in JS; NaN is unordered (equals no value)
+          out[i] = test(op, x < value ? -1 : x > value ? 1 : x == value ? 0 : NaN) ? T : F; // eslint-disable-line eqeqeq
         }
         return;
       }
@@ -433,10 +433,16 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
       let sawNull = false;
       if (data.typeId === Type.Dictionary) data = decodeDictionary(data);
       const texts = (expr as LiteralText).texts;
-      if (expr.values.length > 8 && inWithSet(data, expr.column, expr.values, out, texts)) {
-        if (expr.values.includes(null)) for (let i = 0; i < n; i++) if (out[i] === F) out[i] = N;
-        applyNulls(data, out);
-        return out;
+      if (expr.values.length > 8) {
+        // a long list: one lookup per row in a set built once for the node (and column type)
+        const c = compiledIn(expr);
+        const m = inMatcher(c, expr.column, data);
+        if (m !== null) {
+          m(data, out);
+          if (c.hasNull) for (let i = 0; i < n; i++) if (out[i] === F) out[i] = N;
+          applyNulls(data, out);
+          return out;
+        }
       }
       for (let k = 0; k < expr.values.length; k++) {
         const v = expr.values[k];
@@ -444,6 +450,7 @@ function evalNode(expr: FilterExpr, batch: RecordBatch): Uint8Array {
           sawNull = true;
           continue;
         }
+        inWork.inValueScans++;
         compareColumn(data, expr.column, '=', v, tmp, texts?.[k] ?? undefined);
         for (let i = 0; i < n; i++) if (tmp[i] === T) out[i] = T;
       }
@@ -540,102 +547,401 @@ function compareColumns(a: Data, left: string, cmp: Cmp, b: Data, right: string)
 }
 
 /**
- * `IN` on a 64-bit integer column, exact and without a BigInt per row: the literals' 64-bit patterns
- * go into an open-addressing table keyed by their low 32 bits, and each row's two 32-bit halves are
- * looked up there (a literal outside the column type's range is left out: it equals no value).
+ * Work counters of `IN` evaluation, for tests that pin its cost by counting rather than timing:
+ * `inSetBuilds` counts lookup sets built (one per `in` node and column type, reused by every batch
+ * evaluated with that node), `inValueScans` counts whole-column comparisons with one listed value (the
+ * value-by-value path, taken for short lists and column types without a set).
  */
-function in64(vals: BigInt64Array | BigUint64Array, literals: Iterable<bigint>, n: number, out: Uint8Array): void {
-  const signed = vals instanceof BigInt64Array;
-  const patterns: [number, number][] = [];
-  for (const v of literals) {
-    if (signed ? v < -(2n ** 63n) || v >= 2n ** 63n : v < 0n || v >= 2n ** 64n) continue;
-    const bits = BigInt.asUintN(64, v);
-    patterns.push([Number(bits & 0xffffffffn) | 0, Number(bits >> 32n) | 0]);
-  }
-  if (patterns.length === 0) return;
-  let bitsOfSize = 2;
-  while (1 << bitsOfSize < 4 * patterns.length) bitsOfSize++;
-  const size = 1 << bitsOfSize;
-  const mask = size - 1;
-  const shift = 32 - bitsOfSize;
-  const slotLow = new Int32Array(size);
-  const slotHigh = new Int32Array(size);
-  const used = new Uint8Array(size);
-  for (const [low, high] of patterns) {
-    let h = Math.imul(low, 0x9e3779b1) >>> shift;
-    while (used[h] === 1 && !(slotLow[h] === low && slotHigh[h] === high)) h = (h + 1) & mask;
-    used[h] = 1;
-    slotLow[h] = low;
-    slotHigh[h] = high;
-  }
-  const halves = new Int32Array(vals.buffer, vals.byteOffset, 2 * n); // little-endian: low, high
-  for (let i = 0; i < n; i++) {
-    const low = halves[2 * i];
-    let h = Math.imul(low, 0x9e3779b1) >>> shift;
-    while (used[h] === 1) {
-      if (slotLow[h] === low && slotHigh[h] === halves[2 * i + 1]) {
-        out[i] = T;
-        break;
+export const inWork = { inSetBuilds: 0, inValueScans: 0 };
+
+/** murmur3's 32-bit finalizer: every input bit flips each output bit with probability about 1/2. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The 32-bit hash of a 64-bit pattern given as its low and high 32-bit words (both words mixed, so
+ * values differing only in the high word, `i << 32`, spread like any others). IN sets take a slot
+ * from its top bits.
+ */
+export function hash64(low: number, high: number): number {
+  return fmix32(low ^ fmix32(high));
+}
+
+/** The hash of a 128-bit pattern given as its four 32-bit words, least significant first. */
+function hash128(w0: number, w1: number, w2: number, w3: number): number {
+  return fmix32(w0 ^ fmix32(w1 ^ fmix32(w2 ^ fmix32(w3))));
+}
+
+/** Bits of an open-addressing table for `count` keys: at most a quarter full. */
+function tableBits(count: number): number {
+  let bits = 2;
+  while (1 << bits < 4 * count) bits++;
+  return bits;
+}
+
+/**
+ * A set of 64- or 128-bit integer patterns (two or four 32-bit words a key), looked up with a column's
+ * values in place (no BigInt per row). Linear probing on a table at most a quarter full.
+ */
+class WordSet {
+  private readonly shift: number;
+  private readonly mask: number;
+  private readonly keys: Int32Array;
+  private readonly used: Uint8Array;
+  /** distinct keys */
+  private size = 0;
+
+  /** `patterns`: the keys' bits (`width` 32-bit words each), each already within the column type's range. */
+  constructor(width: 2 | 4, patterns: bigint[]) {
+    const bits = tableBits(patterns.length);
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+    this.keys = new Int32Array(width << bits);
+    this.used = new Uint8Array(1 << bits);
+    const w = [0, 0, 0, 0];
+    for (const p of patterns) {
+      const u = BigInt.asUintN(32 * width, p);
+      for (let j = 0; j < width; j++) w[j] = Number((u >> BigInt(32 * j)) & 0xffffffffn) | 0;
+      let h = (width === 2 ? hash64(w[0], w[1]) : hash128(w[0], w[1], w[2], w[3])) >>> this.shift;
+      for (;;) {
+        if (this.used[h] === 0) {
+          this.used[h] = 1;
+          for (let j = 0; j < width; j++) this.keys[width * h + j] = w[j];
+          this.size++;
+          break;
+        }
+        let same = true;
+        for (let j = 0; j < width; j++) if (this.keys[width * h + j] !== w[j]) same = false;
+        if (same) break;
+        h = (h + 1) & this.mask;
       }
-      h = (h + 1) & mask;
+    }
+  }
+
+  /** Sets `out[i] = T` for the first `n` 64-bit values of `vals` that are in the set. */
+  mark64(vals: BigInt64Array | BigUint64Array, n: number, out: Uint8Array): void {
+    if (this.size === 0) return;
+    const { keys, used, shift, mask } = this;
+    const halves = new Int32Array(vals.buffer, vals.byteOffset, 2 * n); // little-endian: low, high
+    for (let i = 0; i < n; i++) {
+      const low = halves[2 * i];
+      const high = halves[2 * i + 1];
+      let h = hash64(low, high) >>> shift;
+      while (used[h] === 1) {
+        if (keys[2 * h] === low && keys[2 * h + 1] === high) {
+          out[i] = T;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+  }
+
+  /** Sets `out[i] = T` for the first `n` 128-bit values (four words each, least significant first) in the set. */
+  mark128(words: Uint32Array, n: number, out: Uint8Array): void {
+    if (this.size === 0) return;
+    const { keys, used, shift, mask } = this;
+    const w = new Int32Array(words.buffer, words.byteOffset, 4 * n);
+    for (let i = 0; i < n; i++) {
+      const a = w[4 * i];
+      const b = w[4 * i + 1];
+      const c = w[4 * i + 2];
+      const d = w[4 * i + 3];
+      let h = hash128(a, b, c, d) >>> shift;
+      while (used[h] === 1) {
+        const k = 4 * h;
+        if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) {
+          out[i] = T;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
     }
   }
 }
 
+/** The hash of bytes `v[a..b)`: FNV-1a, then mixed. */
+function hashBytes(v: Uint8Array, a: number, b: number): number {
+  let h = 0x811c9dc5 ^ (b - a);
+  for (let k = a; k < b; k++) h = Math.imul(h ^ v[k], 0x01000193);
+  return fmix32(h);
+}
+
 /**
- * `column IN (many values)` in one pass with a hash set, for int (up to 32 bits), float, int64 and
- * utf8 columns. Returns false (nothing written) for other column types, which take the
- * value-by-value path. Literal types are checked like comparisons.
+ * A set of byte strings (the UTF-8 of string literals), looked up with a utf8/binary column's values
+ * in place: rows compare byte for byte, as `=` compares them (no decoding per row).
  */
-function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8Array, texts?: (string | null)[]): boolean {
-  const n = data.length;
-  const type = data.type as any;
-  const vals = data.values as any;
-  if (data.typeId === Type.Int || (data.typeId === Type.Float && type.precision > 0)) {
-    const lits: FilterValue[] = [];
-    values.forEach((v, k) => {
-      const text = texts?.[k] ?? undefined;
-      if (v === null) return;
-      if (typeof v !== 'number' && typeof v !== 'bigint') throw typeError(column, type, v, text);
-      if (text === undefined) lits.push(v);
-      else if (data.typeId === Type.Float) {
-        if (fractionLost(v, text)) throw wholeDoubleError(column, type, v, text);
-        lits.push(v);
-      } else {
-        // an integer column: the literal as written, which only a whole number equals
-        const s = scaledDecimal(parseDecimal(text)!, 0);
-        if (s.beyond === undefined && !s.frac) lits.push(s.floor);
+class BytesSet {
+  private readonly shift: number;
+  private readonly mask: number;
+  /** per slot: 1 + the index of its key, 0 when free */
+  private readonly slots: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly starts: Int32Array;
+  /** distinct keys */
+  private size = 0;
+
+  constructor(keys: Uint8Array[]) {
+    const bits = tableBits(keys.length);
+    this.shift = 32 - bits;
+    this.mask = (1 << bits) - 1;
+    this.slots = new Int32Array(1 << bits);
+    let total = 0;
+    for (const k of keys) total += k.length;
+    this.bytes = new Uint8Array(total);
+    this.starts = new Int32Array(keys.length + 1);
+    let at = 0;
+    for (const key of keys) {
+      let h = hashBytes(key, 0, key.length) >>> this.shift;
+      let dup = false;
+      while (this.slots[h] !== 0) {
+        const j = this.slots[h] - 1;
+        if (this.equals(j, key, 0, key.length)) {
+          dup = true;
+          break;
+        }
+        h = (h + 1) & this.mask;
       }
-    });
-    if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
-      const set = new Set<bigint>();
-      for (const v of lits) if (typeof v === 'bigint' || Number.isInteger(v)) set.add(BigInt(v as number | bigint));
-      in64(vals, set, n, out);
-      return true;
+      if (dup) continue;
+      const j = this.size;
+      this.bytes.set(key, at);
+      this.starts[j] = at;
+      at += key.length;
+      this.starts[j + 1] = at;
+      this.slots[h] = j + 1;
+      this.size++;
     }
-    const set = new Set<number>();
-    for (const v of lits) {
-      const d = floatLiteral(v as number | bigint); // a bigint that stays one equals no value of a 32-bit or float column
-      if (typeof d === 'number' && !Number.isNaN(d)) set.add(d === 0 ? 0 : d); // IEEE: NaN equals nothing
-    }
-    for (let i = 0; i < n; i++) if (set.has(vals[i])) out[i] = T; // Set uses SameValueZero: -0 matches 0, NaN never listed
+  }
+
+  private equals(j: number, v: Uint8Array, a: number, b: number): boolean {
+    const s = this.starts[j];
+    if (this.starts[j + 1] - s !== b - a) return false;
+    const bytes = this.bytes;
+    for (let k = 0; k < b - a; k++) if (bytes[s + k] !== v[a + k]) return false;
     return true;
   }
-  if (data.typeId === Type.Utf8 || data.typeId === Type.LargeUtf8) {
-    values.forEach((v, k) => {
-      if (v !== null && typeof v !== 'string') throw typeError(column, type, v, texts?.[k] ?? undefined);
-    });
-    const lits = values.filter((v) => v !== null);
-    const set = new Set(lits as string[]);
-    const offs = data.valueOffsets as Int32Array | BigInt64Array;
+
+  /** Sets `out[i] = T` for the rows of a utf8/binary column (`n` rows) whose bytes are in the set. */
+  mark(vals: Uint8Array, offs: Int32Array | BigInt64Array, n: number, out: Uint8Array): void {
+    if (this.size === 0) return;
+    const { slots, shift, mask } = this;
+    const big = offs instanceof BigInt64Array;
     for (let i = 0; i < n; i++) {
-      const a = Number(offs[i]);
-      const b = Number(offs[i + 1]);
-      if (set.has(utf8Text((vals as Uint8Array).subarray(a, b)))) out[i] = T;
+      const a = big ? Number(offs[i]) : (offs[i] as number);
+      const b = big ? Number(offs[i + 1]) : (offs[i + 1] as number);
+      let h = hashBytes(vals, a, b) >>> shift;
+      while (slots[h] !== 0) {
+        if (this.equals(slots[h] - 1, vals, a, b)) {
+          out[i] = T;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
     }
-    return true;
   }
-  return false;
+}
+
+/** Marks `out[i] = T` for the rows of `data` (of the type it was built for) whose value is listed. */
+type InMatcher = (data: Data, out: Uint8Array) => void;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_END = 2n ** 63n;
+const UINT64_END = 2n ** 64n;
+const INT128_MIN = -(2n ** 127n);
+const INT128_END = 2n ** 127n;
+
+/** A 64-bit set of `keys` as a matcher of a BigInt64Array/BigUint64Array column; keys beyond the type's range equal no value. */
+function matcher64(keys: bigint[], signed: boolean): InMatcher {
+  const inRange = keys.filter((v) => (signed ? v >= INT64_MIN && v < INT64_END : v >= 0n && v < UINT64_END));
+  const set = new WordSet(2, inRange);
+  return (data, out) => set.mark64(data.values as BigInt64Array | BigUint64Array, data.length, out);
+}
+
+/**
+ * A set of doubles as a matcher of a number-valued column (32-bit integers, floats, float16 bit
+ * patterns when `half`): a row matches when `===` to a listed double (Set uses SameValueZero, which
+ * differs from `===` only in NaN, never listed; -0 and 0 are one key).
+ */
+function numberMatcher(set: Set<number>, half: boolean): InMatcher {
+  if (half) {
+    return (data, out) => {
+      const h = data.values as Uint16Array;
+      for (let i = 0; i < data.length; i++) if (set.has(util.uint16ToFloat64(h[i]))) out[i] = T;
+    };
+  }
+  return (data, out) => {
+    const vals = data.values as Int32Array | Float64Array;
+    for (let i = 0; i < data.length; i++) if (set.has(vals[i])) out[i] = T;
+  };
+}
+
+/**
+ * `column IN (values)` as one lookup per row, for every column type `=` compares by a key: integers,
+ * floats (float16 too), bool, utf8/binary (large ones too), timestamps of every unit, dates and
+ * 128-bit decimals. Each literal becomes the key `=` would find it equal to (or none: a literal equal
+ * to no value of the type, such as a timestamp between two ticks of the unit, a fraction against an
+ * integer or a decimal with more digits than the scale), with the conversions and the errors of
+ * `compareColumn`, in the order of the list. Null for the other types (the value-by-value path
+ * decides, and refuses them). Dictionary columns are decoded before.
+ */
+function compileIn(data: Data, column: string, values: FilterValue[], texts: (string | null)[] | undefined): InMatcher | null {
+  const type = data.type as any;
+  const vals = data.values as unknown;
+  const textOf = (k: number) => texts?.[k] ?? undefined;
+  switch (data.typeId) {
+    case Type.Int:
+    case Type.Float: {
+      const lits: (number | bigint)[] = [];
+      values.forEach((v, k) => {
+        const text = textOf(k);
+        if (v === null) return;
+        if (typeof v !== 'number' && typeof v !== 'bigint') throw typeError(column, type, v, text);
+        if (text === undefined || typeof v !== 'number') lits.push(v);
+        else if (data.typeId === Type.Float) {
+          if (fractionLost(v, text)) throw wholeDoubleError(column, type, v, text);
+          lits.push(v);
+        } else {
+          // an integer column: the literal as written, which only a whole number equals
+          const s = scaledDecimal(parseDecimal(text)!, 0);
+          if (s.beyond === undefined && !s.frac) lits.push(s.floor);
+        }
+      });
+      if (vals instanceof BigInt64Array || vals instanceof BigUint64Array) {
+        // exact mixed comparisons: only a whole number equals an int64 (NaN and fractions none)
+        const keys: bigint[] = [];
+        for (const v of lits) if (typeof v === 'bigint' || Number.isInteger(v)) keys.push(BigInt(v));
+        return matcher64(keys, vals instanceof BigInt64Array);
+      }
+      const set = new Set<number>();
+      for (const v of lits) {
+        const d = floatLiteral(v); // a bigint that stays one equals no value of a 32-bit or float column
+        if (typeof d === 'number' && !Number.isNaN(d)) set.add(d === 0 ? 0 : d); // IEEE: NaN equals nothing
+      }
+      return numberMatcher(set, isHalf(data));
+    }
+    case Type.Bool: {
+      let listT = false;
+      let listF = false;
+      values.forEach((v, k) => {
+        if (v === null) return;
+        if (typeof v !== 'boolean') throw typeError(column, type, v, textOf(k));
+        if (v) listT = true;
+        else listF = true;
+      });
+      return (d, out) => {
+        const bits = d.values as Uint8Array;
+        for (let i = 0; i < d.length; i++) {
+          const pos = d.offset + i;
+          if (((bits[pos >> 3] >> (pos & 7)) & 1) === 1 ? listT : listF) out[i] = T;
+        }
+      };
+    }
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+    case Type.LargeBinary: {
+      const keys: Uint8Array[] = [];
+      values.forEach((v, k) => {
+        if (v === null) return;
+        if (typeof v !== 'string') throw typeError(column, type, v, textOf(k));
+        keys.push(encoder.encode(v));
+      });
+      const set = new BytesSet(keys);
+      return (d, out) => set.mark(d.values as Uint8Array, d.valueOffsets as Int32Array | BigInt64Array, d.length, out);
+    }
+    case Type.Timestamp: {
+      if (!(vals instanceof BigInt64Array)) return null;
+      // a literal equals a value only when it is a whole number of the unit (timestampComparer)
+      const nsPer = 1_000_000_000n / UNITS_PER_SECOND[type.unit as number];
+      const keys: bigint[] = [];
+      for (const v of values) {
+        if (v === null) continue;
+        const lit = timestampLiteralNanos(v);
+        if (lit === undefined) throw timestampLiteralError(column, type, v);
+        if (lit % nsPer === 0n) keys.push(lit / nsPer);
+      }
+      return matcher64(keys, true);
+    }
+    case Type.Date: {
+      if (type.unit === 0) {
+        if (!(vals instanceof Int32Array)) return null;
+        // days as compareColumn computes them: a literal within a day equals no value
+        const set = new Set<number>();
+        for (const v of values) if (v !== null) set.add(toMillis(v, column, type) / 86400000);
+        return numberMatcher(set, false);
+      }
+      if (!(vals instanceof BigInt64Array)) return null;
+      const keys: bigint[] = [];
+      for (const v of values) {
+        if (v === null) continue;
+        const ms = toMillis(v, column, type);
+        if (Number.isInteger(ms)) keys.push(BigInt(ms));
+      }
+      return matcher64(keys, true);
+    }
+    case Type.Decimal: {
+      if (type.bitWidth !== 128 || !(vals instanceof Uint32Array)) return null;
+      const keys: bigint[] = [];
+      values.forEach((v, k) => {
+        if (v === null) return;
+        const s = scaledDecimal(decimalLiteral(v, column, type, textOf(k)), type.scale as number);
+        if (s.beyond === undefined && !s.frac && s.floor >= INT128_MIN && s.floor < INT128_END) keys.push(s.floor);
+      });
+      const set = new WordSet(4, keys);
+      return (d, out) => set.mark128(d.values as Uint32Array, d.length, out);
+    }
+    default:
+      return null;
+  }
+}
+
+/** An `in` node's compiled lists (per column type) and whether it lists NULL. */
+interface InCompiled {
+  values: FilterValue[];
+  texts: (string | null)[] | undefined;
+  hasNull: boolean;
+  byType: Map<string, InMatcher | null>;
+}
+
+/** Compiled `in` nodes, so that the batches of one scan (which share the node) share its lookup set. */
+const inCompiled = new WeakMap<object, InCompiled>();
+
+/** What a compiled list depends on of a column's type (the key of `InCompiled.byType`). */
+function typeKey(data: Data): string {
+  const t = data.type as any;
+  return `${data.typeId}|${String(t)}|${t.bitWidth}|${t.precision}|${t.scale}|${t.unit}|${t.isSigned}|${(data.values as object | undefined)?.constructor?.name}`;
+}
+
+/**
+ * The compiled form of an `in` node for a column: built on the node's first batch of that column
+ * type and kept with the node (rebuilt if its `values` or `texts` array is replaced).
+ */
+function compiledIn(expr: FilterExpr & { op: 'in' }): InCompiled {
+  const texts = (expr as LiteralText).texts;
+  let c = inCompiled.get(expr);
+  if (c === undefined || c.values !== expr.values || c.texts !== texts) {
+    c = { values: expr.values, texts, hasNull: expr.values.includes(null), byType: new Map() };
+    inCompiled.set(expr, c);
+  }
+  return c;
+}
+
+/** The node's lookup set for `data`'s type (built once, see `compiledIn`), or null for the value-by-value path. */
+function inMatcher(c: InCompiled, column: string, data: Data): InMatcher | null {
+  const key = typeKey(data);
+  let m = c.byType.get(key);
+  if (m === undefined) {
+    // a literal of another type throws here, on every batch, as the value-by-value path does
+    m = compileIn(data, column, c.values, c.texts);
+    if (m !== null) inWork.inSetBuilds++;
+    c.byType.set(key, m);
+  }
+  return m;
 }
 
 /**
@@ -646,7 +952,9 @@ function inWithSet(data: Data, column: string, values: FilterValue[], out: Uint8
  * kept text, see `LiteralText`, against integer and decimal columns as written), exact decimals
  * (numbers, bigints, decimal text) for decimal columns, strings by
  * UTF-8 bytes for utf8/binary columns, Date / epoch ms / ISO strings for timestamp and date columns.
- * An unknown column or a mismatched literal is InvalidArgument.
+ * An unknown column or a mismatched literal is InvalidArgument. A long `in` list is compiled into a
+ * lookup set on the node's first batch and kept with the node object (weakly), so the batches of a
+ * scan share it: give a node a new `values` array rather than editing its array in place.
  */
 export function evaluateFilter(expr: FilterExpr, batch: RecordBatch): Uint8Array {
   const r = evalNode(expr, batch);
