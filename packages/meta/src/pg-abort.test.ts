@@ -8,30 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Catalog } from './catalog.js';
-import { LakeSoulError } from './errors.js';
+import { expectAborted, settled } from './testing/abort-expect.js';
 import { PgDriver } from './pg-driver.js';
 import { PgWireProxy, simpleQueryText, testPgUrl } from './testing/pg-wire-proxy.js';
 
 const uniq = () => randomUUID().replace(/-/g, '').slice(0, 12);
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-/** How `p` settled and when (ms from `since`), or a failure of the test when it is still pending after `ms`. */
-async function settled<T>(p: Promise<T>, ms: number, since: number): Promise<{ value?: T; error?: unknown; after: number }> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: the abort was ignored`)), ms); });
-  try {
-    const o = await Promise.race([p.then((value) => ({ value }), (error: unknown) => ({ error })), hung]);
-    return { ...o, after: Date.now() - since };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function expectAborted(error: unknown): LakeSoulError {
-  expect(error, 'expected the Aborted error').toBeInstanceOf(LakeSoulError);
-  expect((error as LakeSoulError).kind, (error as LakeSoulError).message).toBe('Aborted');
-  return error as LakeSoulError;
-}
 
 describe('aborting catalog calls on PostgreSQL that wait for an answer', () => {
   const schema = `pgabort_${uniq()}`;

@@ -12,29 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { claimCatalogServer, serveCatalog, SocketDriver, type CatalogServer } from './catalog-server.js';
-import { LakeSoulError } from './errors.js';
+import { expectAborted, settled } from './testing/abort-expect.js';
 import { PGliteDriver } from './pglite-driver.js';
 
 const dirs: string[] = [];
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-/** How `p` settled and when (ms from the call), or a failure of the test when it is still pending after `ms`. */
-async function settled<T>(p: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown; after: number }> {
-  const since = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: the abort was ignored`)), ms); });
-  try {
-    const o = await Promise.race([p.then((value) => ({ value }), (error: unknown) => ({ error })), hung]);
-    return { ...o, after: Date.now() - since };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function expectAborted(error: unknown): void {
-  expect(error, 'expected the Aborted error').toBeInstanceOf(LakeSoulError);
-  expect((error as LakeSoulError).kind, (error as LakeSoulError).message).toBe('Aborted');
-}
 
 /** A transaction of `driver` held open until the returned `release` is called. */
 async function holdTransaction(driver: { transaction: PGliteDriver['transaction'] }): Promise<{ release: () => void; done: Promise<void> }> {

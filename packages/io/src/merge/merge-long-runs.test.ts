@@ -3,6 +3,7 @@ import { Field, Float64, Int32, Int64, RecordBatch, Schema, Table, Utf8, vectorF
 import type { MergeOperator } from '../types.js';
 import { mergeSortedSources, type MergeSource } from './index.js';
 import { plainRows, seededRandom } from '../arrow/sample-tables.js';
+import { iter, toBatches } from './merge-test-batches.js';
 
 // counts the rows the merge copies by joining a source's remaining rows with its next batch
 const joined = vi.hoisted(() => ({ rows: 0, calls: 0 }));
@@ -33,26 +34,6 @@ interface Src {
   rows: Row[];
   existCols: string[];
   batchSizes: number[];
-}
-
-function toBatches(rows: Row[], fields: Field[], sizes: number[]): RecordBatch[] {
-  const out: RecordBatch[] = [];
-  let p = 0;
-  for (const sz of sizes) {
-    const part = rows.slice(p, p + sz);
-    p += sz;
-    const cols: Record<string, any> = {};
-    for (const f of fields) cols[f.name] = vectorFromArray(part.map((r) => r[f.name]), f.type);
-    out.push(new Table(cols).batches[0]);
-  }
-  return out;
-}
-
-async function* iter(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
-  for (const b of batches) {
-    await Promise.resolve();
-    yield b;
-  }
 }
 
 async function merge(sources: Src[], outFields: Field[], ops: Record<string, MergeOperator>, batchSize = 64): Promise<unknown[][]> {

@@ -7,6 +7,7 @@ import { plainRows, seededRandom } from '../arrow/sample-tables.js';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { nativeParquet } from '../parquet/parquet-native.js';
 import { NATIVE_PARQUET_ADDON, PARQUET_CODEC_ENV } from '../native/native-addon.js';
+import { iter, toBatches } from './merge-test-batches.js';
 
 type Row = Record<string, any>;
 const enc = new TextEncoder();
@@ -76,26 +77,6 @@ function randomSources(rnd: () => number, spec: KeySpec, k: number, full = false
     src.push({ rows, existCols, batchSizes });
   }
   return src;
-}
-
-function toBatches(rows: Row[], fields: Field[], sizes: number[]): RecordBatch[] {
-  const out: RecordBatch[] = [];
-  let p = 0;
-  for (const sz of sizes) {
-    const part = rows.slice(p, p + sz);
-    p += sz;
-    const cols: Record<string, any> = {};
-    for (const f of fields) cols[f.name] = vectorFromArray(part.map((r) => r[f.name]), f.type);
-    out.push(new Table(cols).batches[0]);
-  }
-  return out;
-}
-
-async function* iter(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
-  for (const b of batches) {
-    await Promise.resolve();
-    yield b;
-  }
 }
 
 /** Naive reference: group rows by key over all sources, apply the documented semantics. */
