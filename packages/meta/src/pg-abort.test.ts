@@ -5,6 +5,7 @@
  * instead of ending at the abort.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Catalog } from './catalog.js';
@@ -53,6 +54,25 @@ describe('aborting catalog calls on PostgreSQL that wait for an answer', () => {
       expect(o.after).toBeLessThan(2000);
     } finally {
       silenceAll = false;
+    }
+  });
+
+  it('Catalog.open to a server that accepts and never answers the start-up ends at the abort, not after the connection timeout', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => { sockets.push(s); }); // takes the connection, says nothing
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const controller = new AbortController();
+      const started = Date.now();
+      setTimeout(() => controller.abort(new Error('user pressed Ctrl-C')), 300);
+      // the connection timeout is 10 s: closing the pool waited for the connection still starting
+      const o = await settled(Catalog.open({ url: `postgres://u:p@127.0.0.1:${port}/db`, env: {}, signal: controller.signal }), 8000, started);
+      expectAborted(o.error);
+      expect(o.after).toBeLessThan(2000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
     }
   });
 

@@ -399,7 +399,10 @@ export class PgDriver implements SqlDriver {
         d.giveBack(client);
       }
     } catch (e) {
-      await d.close();
+      // After an abort the pool is closed without waiting: its end waits for a connection still
+      // starting, up to the connection timeout, which the abort is there to cut short.
+      if (signal?.aborted) void d.close();
+      else await d.close();
       throw e;
     }
     return d;
