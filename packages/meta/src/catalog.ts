@@ -1460,6 +1460,11 @@ export class Catalog {
     commitIds: Map<string, string>, lost: LakeSoulError, signal: AbortSignal | undefined): Promise<Omit<CommitResult, 'retries'> | null> {
     const ids = [...commitIds.values()];
     const deadline = Date.now() + OUTCOME_CHECK_MS;
+    const unknown = (e: unknown) => new LakeSoulError('Catalog',
+      `commit ${op} to table '${qname}' (partitions ${partitionList(parts.map((p) => p.partitionDesc))}): the catalog connection was lost while the commit was applied, ` +
+      `and the catalog could not be asked whether it landed (${(e as Error).message}). Check the table's history (commit ids ${ids.join(', ')}) before writing again: ` +
+      'a write repeated after a commit that did land is written twice. Its data files are kept.',
+      { code: 'COMMIT_OUTCOME_UNKNOWN', retryable: false, context: { table: qname, op, commitIds: ids.join(',') }, cause: lost });
     for (let attempt = 1; ; attempt++) {
       try {
         // FOR SHARE waits for the lost attempt's transaction to end, if its backend still runs it (a
@@ -1485,15 +1490,11 @@ export class Catalog {
         return { versions, commitIds: landed };
       } catch (e) {
         // a timeout too: the FOR SHARE may wait on the lost transaction until the server ends it
-        if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT', 'TRANSACTION_OUTCOME_UNKNOWN') || Date.now() >= deadline) {
-          throw new LakeSoulError('Catalog',
-            `commit ${op} to table '${qname}' (partitions ${partitionList(parts.map((p) => p.partitionDesc))}): the catalog connection was lost while the commit was applied, ` +
-            `and the catalog could not be asked whether it landed (${(e as Error).message}). Check the table's history (commit ids ${ids.join(', ')}) before writing again: ` +
-            'a write repeated after a commit that did land is written twice. Its data files are kept.',
-            { code: 'COMMIT_OUTCOME_UNKNOWN', retryable: false, context: { table: qname, op, commitIds: ids.join(',') }, cause: lost });
-        }
-        await abortableSleep(Math.min(2000, 100 * 2 ** attempt), signal, `commit to table '${qname}'`);
+        if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT', 'TRANSACTION_OUTCOME_UNKNOWN') || Date.now() >= deadline) throw unknown(e);
       }
+      // an abort while waiting to ask again leaves the outcome unknown too: as an `Aborted`, the
+      // writer took the commit for failed and deleted the files of one that had landed
+      await abortableSleep(Math.min(2000, 100 * 2 ** attempt), signal, `commit to table '${qname}'`).catch((e: unknown) => { throw unknown(e); });
     }
   }
 

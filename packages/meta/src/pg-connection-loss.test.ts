@@ -17,6 +17,8 @@ type Fault = 'none' | 'lose-answer' | 'lose-commit' | 'delay-commit';
 class CommitFaultProxy extends PgWireProxy {
   private fault: Fault = 'none';
   private countdown = 0;
+  /** After the next fault, new connections are refused (the server is down for a while). */
+  refuseAfterFault = false;
 
   constructor() {
     super((msg, link) => this.onMessage(msg, link));
@@ -33,6 +35,7 @@ class CommitFaultProxy extends PgWireProxy {
     if (!isCommit || this.fault === 'none' || --this.countdown !== 0) return false;
     const fault = this.fault;
     this.fault = 'none';
+    if (this.refuseAfterFault) this.refusing = true;
     if (fault === 'lose-commit') {
       client.destroy();
       up.destroy();
@@ -118,6 +121,28 @@ describe('commits on PostgreSQL when the connection is lost', () => {
       expect(new Set(snapshot.files.map((f) => f.commitId)).size, `${op}: each commit once in the snapshot`).toBe(snapshot.files.length);
       expect(await committedRows(t.tableId)).toBe(2);
     }
+  });
+
+  it('an abort while the commit waits to ask again whether it landed leaves its outcome unknown (not an abort: the writer deleted the files of a landed commit)', async () => {
+    const t = await newTable('abort_outcome');
+    await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [testFile(t, '-5', 'a')] }] });
+    proxy.refuseAfterFault = true;
+    proxy.arm('lose-answer', 2); // phase 2's COMMIT applied, its answer lost, then the server unreachable
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error('interrupted')), 1500); // most of those 1.5 s are the pauses between the questions
+    try {
+      const err = await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [testFile(t, '-5', 'b')] }], signal: ac.signal })
+        .then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(LakeSoulError);
+      expect(err).toMatchObject({ code: 'COMMIT_OUTCOME_UNKNOWN', message: expect.stringMatching(/could not be asked whether it landed.*Its data files are kept/) });
+    } finally {
+      clearTimeout(timer);
+      proxy.refuseAfterFault = false;
+      proxy.refusing = false;
+    }
+    // it had landed: its rows stay, committed
+    expect((await catalog.history(t.tableId)).map((v) => v.version)).toEqual([0, 1]);
+    expect(await committedRows(t.tableId)).toBe(2);
   });
 
   it('a backend terminated inside a transaction fails that call, not the process', async () => {

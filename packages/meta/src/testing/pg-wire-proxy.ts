@@ -51,6 +51,8 @@ export class PgWireProxy {
   port = 0;
   /** Connections open now. */
   readonly links = new Set<PgProxyLink>();
+  /** New connections are closed as soon as they are accepted (a server restarting). */
+  refusing = false;
   private server!: Server;
   private readonly sockets = new Set<Socket>();
 
@@ -90,6 +92,10 @@ export class PgWireProxy {
   }
 
   private relay(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     const up = createConnection(this.upstream);
     const link: PgProxyLink = { client, up, answering: true, forwarding: true, keepUpOnClientClose: false };
     this.links.add(link);
