@@ -720,7 +720,16 @@ export class LakeSoulTable {
     const listed = await listing;
     const candidates = listed.map(classify).filter((f): f is CleanupFile => f !== null);
     const owned = candidates.length === 0 ? () => true : await readOwned();
-    const files = candidates.filter((f) => owned(f.path));
+    let files = candidates.filter((f) => owned(f.path));
+    if (!dryRun && files.some((f) => f.reason === 'orphan')) {
+      // A commit landing since the catalog read above names files that were orphans then (written
+      // longer ago than the window: a slow upload, a long compaction): read again just before the
+      // deletes, or cleanup deleted the files of an acknowledged commit. What is left is a commit
+      // landing in the moment between this read and the deletes.
+      const again = await this.catalog.tableFileSets(info.tableId, retainSince, { signal });
+      const live = [withNativeSpellings(again.referenced), withNativeSpellings(again.committed)];
+      files = files.filter((f) => f.reason !== 'orphan' || !live.some((set) => set.has(locationKey(f.path))));
+    }
     Object.assign(progress, { listed: true, filesToDelete: files.length, bytesToDelete: files.reduce((n, f) => n + f.size, 0) });
     report();
     // Abandoned commit rows go (or are counted) while the files are deleted: the catalog's connection
