@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import { Binary, Field, Float32, Float64, Int32, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
+import { Binary, Field, Float32, Float64, Int32, Int64, Schema, Table, TimeUnit, Timestamp, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import { plainValues, recordsToBatch } from '../../packages/io/src/arrow/value-codec.js';
 import { Catalog } from '@lakesoul-ts/meta';
 import { Lakehouse, computeBuckets } from '@lakesoul-ts/io';
@@ -540,11 +540,43 @@ for (const storage of ['local', 's3'] as const) {
       expect(descs).toEqual(['p=00ff', 'p=3132', 'p=616263', 'p=c3a9']);
       expect(canonicalRows(await table.toArrow())).toEqual(canonicalRows(batchOf(0)));
       await table.write(batchOf(100), { mode: 'append' });
-      expect((await table.snapshot()).map((p) => p.partitionDesc).sort(), 'no partition of its own').toEqual(descs);
+      // the protocol's text (docs/interop.md: a table holding both reads both as null)
+      expect((await table.snapshot()).map((p) => p.partitionDesc).sort()).toEqual([...descs, 'k=__L@KE$OUL_NULL__,s=a'].sort());
+      expect(rows(await table.toArrow({ partitions: { k: null, s: 'a' } }))).toEqual([[2, null, 'a'], [4, null, 'a']]);
       const both = canonicalRows(new Table([...batchOf(0).batches, ...batchOf(100).batches]));
       expect(canonicalRows(await table.toArrow())).toEqual(both);
       expect(canonicalRows(await pyScan(name, ns))).toEqual(both);
       expect(canonicalRows(await table.toArrow({ partitions: { p: values[1] } })).map((r) => r.k)).toEqual([1, 101]);
+    });
+
+    it('5i. a null range value of a non-text column the wheel wrote as `k=NULL` reads as null and is selected by null; TS writes its nulls with the protocol\'s marker and reads both', async () => {
+      const ns = await npNamespace();
+      const name = tname('np_null_int_parts');
+      await lakesoulPy(env, 'create', { name, namespace: ns, path: `${warehouse}/${ns}/${name}`, schema: [['id', 'int64'], ['k', 'int32'], ['s', 'string']], partitionBy: ['k', 's'] });
+      const schema = new Schema([new Field('id', new Int64(), true), new Field('k', new Int32(), true), new Field('s', new Utf8(), true)]);
+      const batchOf = (ids: number[], ks: (number | null)[], ss: (string | null)[]) => new Table(schema, {
+        id: makeVector(BigInt64Array.from(ids, BigInt)), k: vectorFromArray(ks, new Int32()), s: vectorFromArray(ss, new Utf8()),
+      });
+      await lakesoulPy(env, 'write', { name, namespace: ns, input: writeIpc(batchOf([1, 2, 3], [5, null, null], ['a', 'a', 'NULL']), join(scratch.dir, `${name}-py.arrow`)) });
+      const table = await lake.table(name, ns);
+      const descs = (await table.snapshot()).map((p) => p.partitionDesc).sort();
+      // the wheel's text for the int's null; a text column's 'NULL' is that string
+      expect(descs).toEqual(['k=5,s=a', 'k=NULL,s=NULL', 'k=NULL,s=a']);
+      const rows = (t: Table) => t.toArray().map((r) => [Number(r.id), r.k, r.s]).sort((a, b) => (a[0] as number) - (b[0] as number));
+      expect(rows(await table.toArrow())).toEqual([[1, 5, 'a'], [2, null, 'a'], [3, null, 'NULL']]);
+      expect(rows(await table.toArrow({ filter: 'k IS NULL' }))).toEqual([[2, null, 'a'], [3, null, 'NULL']]);
+      expect(rows(await table.toArrow({ filter: 'k = 5 OR s IS NULL' }))).toEqual([[1, 5, 'a']]);
+      expect(rows(await table.toArrow({ partitions: { k: null, s: 'a' } }))).toEqual([[2, null, 'a']]);
+      // (the wheel reads neither its own `NULL` nor the marker in an int column back: "invalid digit
+      // found in string", docs/interop.md)
+      await expect(pyScan(name, ns)).rejects.toThrow(/invalid digit found in string/);
+      await table.write(batchOf([4], [null], ['a']), { mode: 'append' });
+      // the protocol's text (docs/interop.md: a table holding both reads both as null)
+      expect((await table.snapshot()).map((p) => p.partitionDesc).sort()).toEqual([...descs, 'k=__L@KE$OUL_NULL__,s=a'].sort());
+      expect(rows(await table.toArrow({ partitions: { k: null, s: 'a' } }))).toEqual([[2, null, 'a'], [4, null, 'a']]);
+      const all = [[1, 5, 'a'], [2, null, 'a'], [3, null, 'NULL'], [4, null, 'a']];
+      expect(rows(await table.toArrow())).toEqual(all);
+      expect(rows(await table.toArrow({ filter: 'k IS NULL AND s = \'a\'' }))).toEqual([[2, null, 'a'], [4, null, 'a']]);
     });
 
     it('5g. millisecond timestamp range column (a table TS created): LakeSoul-Python and TS write the same partition_desc text for the same value', async () => {

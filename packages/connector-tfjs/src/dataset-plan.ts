@@ -3,8 +3,8 @@
  * planned (image column, row counts from Parquet footers, this reader's shard, the column mapping),
  * and the position a `resumeFrom` state continues from.
  */
-import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
-import { BLOB_COLUMNS_PROPERTY, blobColumnsOf, type ScanOptions, type ScanPlan, type ScanPlanJSON, type Split } from '@lakesoul-ts/io';
+import { LakeSoulError, arrowSchemaFromJson, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
+import { BLOB_COLUMNS_PROPERTY, blobColumnsOf, partitionMayMatch, type ScanOptions, type ScanPlan, type ScanPlanJSON, type Split } from '@lakesoul-ts/io';
 import { isBinaryType } from './arrow-rows.js';
 import { invalid, resolveMapping, type ResolvedMapping } from './dataset-mapping.js';
 import { ImagePipeline } from './image-pipeline.js';
@@ -175,7 +175,12 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
   // with another filter over the same versions was accepted and yielded other rows
   if (r.planFilter !== undefined && r.planFilter !== planFilterOf(p.planJSON)) throw mismatch('plan filter', JSON.parse(r.planFilter), JSON.parse(planFilterOf(p.planJSON)));
   const now = p.planJSON.partitionVersions;
+  // Plans list the partitions their filter can match; plans before that listed every partition, and
+  // a state saved from one names partitions the filter leaves out, which gave the read no row.
+  const { filter, rangePartitions, tableSchemaJson } = p.planJSON;
+  const schema = filter !== null && rangePartitions.length > 0 ? arrowSchemaFromJson(tableSchemaJson) : null;
   for (const k of new Set([...Object.keys(now), ...Object.keys(r.tableVersions)])) {
+    if (now[k] === undefined && schema !== null && !partitionMayMatch(filter!, k, schema)) continue;
     if (now[k] !== r.tableVersions[k]) {
       throw new LakeSoulError('Conflict', `resumeFrom: partition ${k} of ${p.tableName} was read at version ${r.tableVersions[k] ?? 'none'}, the plan now has ${now[k] ?? 'none'}; resume from the same plan JSON (ds.plan, saved with the state), or pin the read: snapshot: { version } (a table of one partition) or snapshot: { timestamp } (a time when the state's versions were the latest)`, {
         code: 'RESUME_VERSION_MISMATCH',

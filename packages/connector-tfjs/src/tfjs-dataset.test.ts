@@ -303,6 +303,22 @@ describe('resume', () => {
     }
   });
 
+  it('a state of a filtered read names the partitions the filter can match: commits elsewhere leave it valid, and states listing every partition still resume', async () => {
+    const { table: t } = await createTabularTable(lakehouse, 'filtered_parts', [{ date: 'd', rows: 6 }, { date: 'e', rows: 4 }]);
+    const o = { filter: "date = 'd'", shuffle: { seed: 1 } };
+    const first = await tfjsDataset(t, base(o));
+    await take(first, 1);
+    const state = first.getState();
+    expect(Object.keys(state.tableVersions)).toEqual(['date=d']);
+    // a state saved by a release whose plans listed every partition
+    const older = { ...state, tableVersions: { ...state.tableVersions, 'date=e': 0 } };
+    await t.write(tabularRows([200, 201], 'e'), { mode: 'append' });
+    for (const s of [state, older]) expect((await take(await tfjsDataset(t, base({ ...o, resumeFrom: s })))).length).toBe(2);
+    // the partition the filter reads moved on: refused as before
+    await t.write(tabularRows([100, 101], 'd'), { mode: 'append' });
+    await expect(tfjsDataset(t, base({ ...o, resumeFrom: older }))).rejects.toMatchObject({ code: 'RESUME_VERSION_MISMATCH', context: { partition: 'date=d' } });
+  });
+
   it('an iterator overtaken by a newer one of the same dataset is refused, and the position stays the newer one', async () => {
     const ds = await tfjsDataset(table, base({ shuffle: { seed: 3 } }));
     const ids = (r: IteratorResult<unknown>) => {

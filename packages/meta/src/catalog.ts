@@ -13,7 +13,7 @@ import { bootstrapCatalogSchema } from './catalog-schema.js';
 import { resolveCatalogConfig, type CatalogConfig, type ResolveCatalogConfigOptions } from './catalog-config.js';
 import { LakeSoulError, inputText } from './errors.js';
 import { MAX_QUOTED_INPUT, quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
-import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionValue, hasRangeTextVariants, NO_PARTITION_DESC, rangeValueKey, type PartitionValueInput } from './partition-desc.js';
+import { bucketFromFileName, checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionValue, hasRangeTextVariants, isNullRangeText, NO_PARTITION_DESC, rangeValueKey, type PartitionValueInput } from './partition-desc.js';
 import { PgDriver } from './pg-driver.js';
 import { PGliteDriver } from './pglite-driver.js';
 import { resolveEmbeddedDriver, shareCatalogDirectory, SocketDriver, type CatalogServer } from './catalog-server.js';
@@ -193,6 +193,15 @@ interface TableInfoRow {
 
 /** A partition_info row as the catalog reads it. */
 type PartitionRow = PartitionVersionRow;
+/** Which partitions a catalog read keeps: `descs` narrows the statement, `keep` decides. */
+interface PartitionSelection {
+  table: string;
+  /** Only these descriptions. */
+  descs?: string[];
+  /** Only descriptions holding each of these `column=text` parts. */
+  parts?: string[];
+  keep: (desc: string) => boolean;
+}
 
 interface FileOpRow {
   commit_id: string;
@@ -1703,7 +1712,8 @@ export class Catalog {
       const encoded = encodePartitionValue(c, v);
       // floats and timestamps: any text of the same value (another engine's, an earlier version's)
       const type = table.schema.fields.find((f) => f.name === c)?.type;
-      const key = type !== undefined && hasRangeTextVariants(type) ? rangeValueKey(type, decodePartitionValue(encoded)) : undefined;
+      // a null of a column that is not text: also the wheel's `NULL` (isNullRangeText)
+      const key = type !== undefined && (hasRangeTextVariants(type) || (v === null && isNullRangeText(type, 'NULL'))) ? rangeValueKey(type, decodePartitionValue(encoded)) : undefined;
       return [c, encoded, type, key] as const;
     });
     return (d) => {
@@ -1732,15 +1742,67 @@ export class Catalog {
    * k + 1 ids, and reading every row's snapshot (DISTINCT ON did) made planning a 10,000-commit table
    * take 27 s and its incremental reads 4 GB.
    */
-  private async partitionRows(tableId: string, where: string, params: unknown[], latestOnly: boolean, signal?: AbortSignal): Promise<PartitionRow[]> {
+  private async partitionRows(tableId: string, where: string, params: unknown[], latestOnly: boolean, signal?: AbortSignal, selection?: PartitionSelection): Promise<PartitionRow[]> {
+    if (selection?.descs) {
+      params = [...params, selection.descs];
+      where = `${where} AND partition_desc = ANY($${params.length + 1}::text[])`;
+    }
+    for (const part of selection?.parts ?? []) {
+      params = [...params, `,${part},`];
+      where = `${where} AND strpos(',' || partition_desc || ',', $${params.length + 1}) > 0`;
+    }
+    // With a selection, the versions are read without their snapshots, and the snapshots of the kept
+    // ones by key after: a read of one partition of 6,000 read every partition's snapshot before.
+    // The versions (immutable once written) come from the first statement: one read point.
+    const snapshot = selection ? '' : ', p.snapshot::text[] AS snapshot';
     const sql = latestOnly
-      ? `SELECT p.partition_desc, p.version, p.commit_op, p.timestamp, p.snapshot::text[] AS snapshot
+      ? `SELECT p.partition_desc, p.version, p.commit_op, p.timestamp${snapshot}
            FROM (SELECT partition_desc, max(version) AS version FROM partition_info WHERE table_id = $1 ${where} GROUP BY partition_desc) m
            JOIN partition_info p ON p.table_id = $1 AND p.partition_desc = m.partition_desc AND p.version = m.version
           ORDER BY p.partition_desc COLLATE "C"`
-      : `SELECT partition_desc, version, commit_op, timestamp, snapshot::text[] AS snapshot
-           FROM partition_info WHERE table_id = $1 ${where} ORDER BY partition_desc COLLATE "C", version`;
-    return (await this.driver.query<PartitionRow>(sql, [tableId, ...params], { signal })).rows;
+      : `SELECT p.partition_desc, p.version, p.commit_op, p.timestamp${snapshot}
+           FROM partition_info p WHERE table_id = $1 ${where} ORDER BY partition_desc COLLATE "C", version`;
+    const rows = (await this.driver.query<PartitionRow>(sql, [tableId, ...params], { signal })).rows;
+    if (!selection) return rows;
+    const kept = rows.filter((r) => selection.keep(r.partition_desc));
+    if (kept.length === 0) return kept;
+    const snaps = await this.driver.query<{ partition_desc: string; version: number; snapshot: string[] | null }>(
+      `SELECT p.partition_desc, p.version, p.snapshot::text[] AS snapshot
+         FROM unnest($2::text[], $3::int[]) AS k(partition_desc, version)
+         JOIN partition_info p ON p.table_id = $1 AND p.partition_desc = k.partition_desc AND p.version = k.version`,
+      [tableId, kept.map((r) => r.partition_desc), kept.map((r) => r.version)], { signal });
+    const byKey = new Map(snaps.rows.map((r) => [`${Number(r.version)}\u0000${r.partition_desc}`, r.snapshot]));
+    for (const r of kept) {
+      const snap = byKey.get(`${Number(r.version)}\u0000${r.partition_desc}`);
+      if (snap === undefined) {
+        // versions are never rewritten; a cleanup may delete old ones between the two reads
+        throw new LakeSoulError('NotFound', `table '${selection.table}' partition '${r.partition_desc}': version ${r.version} was deleted while it was read (a cleanup of old versions or a drop of the table ran meanwhile): read again`,
+          { code: 'VERSION_CLEANED_UP', context: { table: selection.table, partition: r.partition_desc, version: Number(r.version) } });
+      }
+      r.snapshot = snap;
+    }
+    return kept;
+  }
+
+  /**
+   * What {@link partitionRows} keeps of a partition filter (a list of descriptions, range values) and
+   * a predicate of the caller's: undefined when both are absent (every partition).
+   */
+  private partitionSelection(table: TableInfo, filter: PartitionFilter | undefined, predicate?: (desc: string) => boolean): PartitionSelection | undefined {
+    if (filter === undefined && predicate === undefined) return undefined;
+    const match = this.matchFilter(table, filter);
+    // Range values of types one text per value (strings, integers...) narrow the statement to the
+    // descriptions holding `column=text`; floats, dates and timestamps have other engines' texts too.
+    const parts = filter === undefined || Array.isArray(filter) ? undefined : Object.entries(filter).flatMap(([c, v]) => {
+      const type = table.schema.fields.find((f) => f.name === c)?.type;
+      return type === undefined || hasRangeTextVariants(type) || (v === null && isNullRangeText(type, 'NULL')) ? [] : [`${c}=${encodePartitionValue(c, v)}`];
+    });
+    return {
+      table: `${table.namespace}.${table.name}`,
+      descs: Array.isArray(filter) ? [...new Set(filter as string[])] : undefined,
+      parts,
+      keep: predicate === undefined ? match : (d) => match(d) && predicate(d),
+    };
   }
 
   /** Loads file ops of the given commits: commit id -> ops in stored order (ids without a row are absent). */
@@ -1809,6 +1871,7 @@ export class Catalog {
     const qname = `${table.namespace}.${table.name}`;
     if (modes > 1) throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': give at most one of version, timestamp, incremental`, { context: { table: qname } });
     const match = this.matchFilter(table, options.partitions);
+    const sel = this.partitionSelection(table, options.partitions, options.partitionMatch);
     const selected: Array<{ row: PartitionRow; ids: string[]; reset?: boolean }> = [];
     if (options.incremental) {
       const { start, end } = options.incremental;
@@ -1817,8 +1880,8 @@ export class Catalog {
       }
       await this.settleCommits(table.tableId, end, signal);
       // per partition: its version in force before `start` (the baseline), then the versions of the range
-      const baselines = await this.partitionRows(table.tableId, 'AND timestamp < $2', [start], true, signal);
-      const inRange = await this.partitionRows(table.tableId, 'AND timestamp >= $2 AND timestamp < $3', [start, end], false, signal);
+      const baselines = await this.partitionRows(table.tableId, 'AND timestamp < $2', [start], true, signal, sel);
+      const inRange = await this.partitionRows(table.tableId, 'AND timestamp >= $2 AND timestamp < $3', [start, end], false, signal, sel);
       const rows = [...baselines, ...inRange].filter((r) => match(r.partition_desc));
       const byPart = new Map<string, PartitionRow[]>();
       for (const r of rows) {
@@ -1865,20 +1928,27 @@ export class Catalog {
           const shown = typeof options.version === 'string' ? `'${String(options.version).slice(0, 64)}' (a string)` : String(options.version);
           throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid version ${shown}: expected a non-negative integer`, { context: { table: qname } });
         }
-        rows = await this.partitionRows(table.tableId, 'AND version = $2', [options.version], false, signal);
+        rows = await this.partitionRows(table.tableId, 'AND version = $2', [options.version], false, signal, sel);
       } else if (options.timestamp !== undefined) {
         if (typeof options.timestamp !== 'number' || !Number.isFinite(options.timestamp)) {
           throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid timestamp ${String(options.timestamp).slice(0, 64)}: expected epoch milliseconds`, { context: { table: qname } });
         }
         await this.settleCommits(table.tableId, options.timestamp, signal);
-        rows = await this.partitionRows(table.tableId, 'AND timestamp < $2', [options.timestamp], true, signal);
+        rows = await this.partitionRows(table.tableId, 'AND timestamp < $2', [options.timestamp], true, signal, sel);
       } else {
-        rows = await this.partitionRows(table.tableId, '', [], true, signal);
+        rows = await this.partitionRows(table.tableId, '', [], true, signal, sel);
       }
       rows = rows.filter((r) => match(r.partition_desc));
+      // a caller's predicate may leave out every partition that has the version (a filter on range
+      // columns): then there is nothing to read, not "no such version"
+      const given = options.partitionMatch === undefined ? sel : this.partitionSelection(table, options.partitions);
+      if (options.version !== undefined && rows.length === 0 && given !== sel) {
+        const at = await this.driver.query<{ partition_desc: string }>('SELECT partition_desc FROM partition_info WHERE table_id = $1 AND version = $2', [table.tableId, options.version], { signal });
+        if (at.rows.some((r) => match(r.partition_desc))) return [];
+      }
       if (options.version !== undefined && rows.length === 0) {
         // versions count per partition: say which ones there are
-        const latest = (await this.partitionRows(table.tableId, '', [], true, signal)).filter((r) => match(r.partition_desc));
+        const latest = (await this.partitionRows(table.tableId, '', [], true, signal, given)).filter((r) => match(r.partition_desc));
         const shown = latest.slice(0, 5).map((r) => (r.partition_desc === NO_PARTITION_DESC ? `${r.version}` : `${r.partition_desc}: ${r.version}`));
         const known = latest.length === 0 ? 'it has no version yet'
           : latest.length === 1 && latest[0]!.partition_desc === NO_PARTITION_DESC ? `its latest version is ${shown[0]}`
@@ -1905,9 +1975,8 @@ export class Catalog {
    */
   async listPartitions(tableId: string, filter?: PartitionFilter, options: CatalogCallOptions = {}): Promise<PartitionVersion[]> {
     const table = await this.tableWithId(tableId, options, filter === undefined);
-    const match = this.matchFilter(table, filter);
-    const rows = await this.partitionRows(table.tableId, '', [], true, options.signal);
-    return rows.filter((r) => match(r.partition_desc)).map((r) => this.toVersion(r));
+    const rows = await this.partitionRows(table.tableId, '', [], true, options.signal, this.partitionSelection(table, filter));
+    return rows.map((r) => this.toVersion(r));
   }
 
   /**

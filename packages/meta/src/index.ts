@@ -32,7 +32,7 @@ export { arrowSchemaToJson, arrowSchemaFromJson } from './arrow-schema-json.js';
 export type { ArrowJavaSchemaJson, ArrowJavaFieldJson, ArrowJavaTypeJson } from './arrow-schema-json.js';
 export {
   encodePartitionDesc, decodePartitionDesc, encodePartitionValue, decodePartitionValue, bucketFromFileName,
-  rangePartitionTypeProblem, checkRangePartitionType, hasRangeTextVariants, rangeValueKey, partitionDescKey, parseFloatRangeText, localDateText,
+  rangePartitionTypeProblem, checkRangePartitionType, hasRangeTextVariants, isNullRangeText, rangeValueKey, partitionDescKey, parseFloatRangeText, localDateText,
   NO_PARTITION_DESC, NULL_PARTITION_VALUE, EMPTY_PARTITION_VALUE,
 } from './partition-desc.js';
 export type { PartitionValueInput } from './partition-desc.js';

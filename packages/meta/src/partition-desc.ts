@@ -173,6 +173,19 @@ export function hasRangeTextVariants(type: DataType): boolean {
 }
 
 /**
+ * Whether `text` (decoded: the null marker is already null) names the null value of a range column
+ * of `type`: LakeSoul's Python engine (the `lakesoul` 2.0 wheel) writes a null of a column that is not
+ * text as `NULL` (`k=NULL`, where the protocol's marker is `__L@KE$OUL_NULL__`), which no value of
+ * such a type has as its text. In a text column `NULL` is the four-letter string.
+ */
+export function isNullRangeText(type: DataType | undefined, text: string | null): boolean {
+  if (text === null) return true;
+  if (text !== 'NULL' || type === undefined) return false;
+  const t = type.typeId === Type.Dictionary ? (type as DataType & { dictionary: DataType }).dictionary : type;
+  return t.typeId !== Type.Utf8 && t.typeId !== Type.LargeUtf8;
+}
+
+/**
  * A float range value's text as LakeSoul's engines write it (Rust's `inf`/`-inf`/`NaN`, Java's
  * `Infinity` and `1.0E21`, plain decimals), as a number; NaN for `NaN` and for text that is no float.
  */
@@ -193,7 +206,7 @@ export function parseFloatRangeText(text: string): number {
  * version) wrote it.
  */
 export function rangeValueKey(type: DataType, text: string | null): string | null {
-  if (text === null) return null;
+  if (text === null || isNullRangeText(type, text)) return null; // `NULL` of a non-text column too: the wheel's null
   if (type.typeId === Type.Float) {
     let n = parseFloatRangeText(text);
     if (Number.isNaN(n)) return text.toLowerCase() === 'nan' ? 'NaN' : text; // not a float's text: itself

@@ -198,6 +198,13 @@ export interface SnapshotOptions {
   incremental?: { start: number; end: number };
   /** Restrict to these partition_desc values, or to partitions whose range values match. */
   partitions?: string[] | Record<string, string | number | null>;
+  /**
+   * Keep only the partitions whose description this returns true for (with `partitions`, those that
+   * pass both). The catalog tests it on the versions it finds and reads the snapshots of the kept
+   * partitions only: a scan's filter on range columns (`day = '2026-12-01'`) reads one partition's
+   * snapshot, not every partition's.
+   */
+  partitionMatch?: (partitionDesc: string) => boolean;
   signal?: AbortSignal;
   /**
    * Called with the table's entry as the read found it (its schema of now), before the snapshot is

@@ -2,10 +2,10 @@
  * Evaluating filters on Arrow batches (SQL three-valued logic) and on Parquet row-group statistics
  * (conservative pruning).
  */
-import { Data, RecordBatch, TimeUnit, Type, util } from 'apache-arrow';
+import { Data, RecordBatch, Struct, TimeUnit, Type, makeData, util, type Schema } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import type { FilterExpr, FilterValue } from '../types.js';
-import { decodeDictionary, takeRows } from '../arrow/take-rows.js';
+import { decodeDictionary, nullColumn, takeRows } from '../arrow/take-rows.js';
 import { TemporalParseError, UNITS_PER_SECOND, parseDateDays, parseTimestamp } from '../arrow/temporal-codec.js';
 import { likeMatcher } from './like.js';
 import { utf8Text } from '../arrow/data-access.js';
@@ -942,6 +942,17 @@ function inMatcher(c: InCompiled, column: string, data: Data): InMatcher | null 
     c.byType.set(key, m);
   }
   return m;
+}
+
+/**
+ * Checks `expr` against the columns of `schema` as an evaluation does (a literal of another type, LIKE
+ * on a number...), with no row to evaluate: a scan, delete or update whose filter leaves out every
+ * partition by range values still refuses a filter it could never evaluate, as one reading rows does.
+ * @throws LakeSoulError InvalidArgument `FILTER_INVALID` naming the column.
+ */
+export function checkFilter(expr: FilterExpr, schema: Schema): void {
+  const columns = schema.fields.map((f) => nullColumn(f, 0).data[0]!);
+  evaluateFilter(expr, new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children: columns })));
 }
 
 /**

@@ -22,4 +22,4 @@ export type { CompactOptions, CleanupOptions, CleanupProgress, CleanupReport, Cl
 export { partitionDirName, nativeDataFileUri, storedLocation } from './data-file-paths.js';
 export { bucketRuleOf } from './bucket-rule.js';
 export { SCAN_OPTIONS, WRITE_OPTIONS } from './option-names.js';
-export { rangeValueTextOfInput } from './partition-values.js';
+export { partitionMayMatch, rangeValueTextOfInput } from './partition-values.js';

@@ -23,7 +23,7 @@ import { deleteGroupSize, deleteObjects, type StoreRegistry } from '../store/ind
 import { cellReader, checkSchemaDepth, concatBatches, encodeColumn, gatherData, makeBatch, nullColumn, projectBatch, recordsToBatch, takeRows, validateAgainstSchema } from '../arrow/index.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
-import { evaluateFilter, normalizeFilter } from '../filter/index.js';
+import { checkFilter, evaluateFilter, normalizeFilter } from '../filter/index.js';
 import { planOverwrite, rerunnableRebase, samePartitionOf, writeTable, type TableWriteOptions } from './table-writer.js';
 import { commitStagedWrites, discardStagedWrites, stageWrite, type CommitStagedOptions, type OverwritePlan, type StageOptions, type StagedWrite } from './table-staging.js';
 import { buildScanPlan } from './scan-plan.js';
@@ -47,7 +47,7 @@ import {
   type RewriteResult,
 } from './table-maintenance.js';
 import type { TableContext } from './table-context.js';
-import { canonicalPartitionSelection, constantVector, rangeValueText } from './partition-values.js';
+import { canonicalPartitionSelection, constantVector, rangeEqualities, rangeFilterMatch, rangeValueText } from './partition-values.js';
 
 /** Options of delete operations. */
 export interface DeleteOptions {
@@ -331,7 +331,28 @@ export class LakeSoulTable {
     // unknown). Older versions read with it too: the catalog keeps one schema, and LakeSoul reads
     // every version with the current one.
     let info = this.info;
-    const snapshot = await this.catalog.getSnapshot(this.info.tableId, { ...snap, onTableInfo: (t) => { info = t; } });
+    // The filter's range conditions select partitions in the catalog, with the table's schema of now.
+    let match: ((desc: string) => boolean) | undefined;
+    const filtered = options.filter !== undefined && options.filter !== null;
+    if (filtered && snap.partitions === undefined && this.info.rangePartitions.length > 0) {
+      // range columns and their types never change; a filter naming a column this object does not
+      // know yet (another writer added it) is parsed with the schema of now below
+      let pinned: Record<string, string> | undefined;
+      try {
+        pinned = rangeEqualities(normalizeFilter(options.filter!, this.info.schema), this.info);
+      } catch {
+        pinned = undefined;
+      }
+      if (pinned) snap.partitions = pinned;
+    }
+    const snapshot = await this.catalog.getSnapshot(this.info.tableId, {
+      ...snap,
+      onTableInfo: (t) => {
+        info = t;
+        if (filtered) match = rangeFilterMatch(normalizeFilter(options.filter!, t.schema), t);
+      },
+      ...(filtered ? { partitionMatch: (d: string) => match?.(d) ?? true } : {}),
+    });
     this.info = info;
     return buildScanPlan(info, snapshot, options, this.stores);
   }
@@ -529,7 +550,8 @@ export class LakeSoulTable {
     this.checkOptions(options, DELETE_OPTIONS, 'deleteWhere of');
     const info = await this.currentInfo(options.signal);
     const expr = normalizeFilter(filter, info.schema);
-    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
+    checkFilter(expr, info.schema);
+    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal, partitionMatch: rangeFilterMatch(expr, info) });
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,
       keep: (b) => {
@@ -572,7 +594,8 @@ export class LakeSoulTable {
       literals.set(idx, encodeColumn([v ?? null], f.type, { column: c, table: info.name }));
     }
     const expr = where === null ? null : normalizeFilter(where, info.schema);
-    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal });
+    if (expr !== null) checkFilter(expr, info.schema);
+    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal, partitionMatch: rangeFilterMatch(expr, info) });
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,
       update: (b) => {

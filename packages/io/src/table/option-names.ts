@@ -39,7 +39,7 @@ export const SCAN_OPTIONS = optionNames<ScanOptions>({
 export const HISTORY_OPTIONS = optionNames<HistoryOptions>({ partitionDesc: true, commits: true, signal: true });
 
 /** Options of `LakeSoulTable.snapshot`. */
-export const SNAPSHOT_OPTIONS = optionNames<SnapshotOptions>({ version: true, timestamp: true, incremental: true, partitions: true, signal: true, onTableInfo: true });
+export const SNAPSHOT_OPTIONS = optionNames<SnapshotOptions>({ version: true, timestamp: true, incremental: true, partitions: true, partitionMatch: true, signal: true, onTableInfo: true });
 
 /** Options of `LakeSoulTable.compact`. */
 export const COMPACT_OPTIONS = optionNames<CompactOptions>({ partitions: true, bucket: true, signal: true, onProgress: true });

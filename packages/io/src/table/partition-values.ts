@@ -2,8 +2,8 @@
  * Range-partition values: turning Arrow cells into the text of partition_desc and back into typed
  * constant columns when a reader re-injects them (protocol §1, §4).
  */
-import { DataType, Precision, Type, TimeUnit, makeBuilder, makeData, makeVector, type Data, type Float, type Timestamp, type Vector } from 'apache-arrow';
-import { LakeSoulError, checkRangePartitionType, decodePartitionDesc, localDateText, parseFloatRangeText } from '@lakesoul-ts/meta';
+import { DataType, Precision, Type, TimeUnit, makeBuilder, makeData, makeVector, util, type Data, type Float, type Timestamp, type Vector } from 'apache-arrow';
+import { LakeSoulError, checkRangePartitionType, decodePartitionDesc, encodePartitionValue, isNullRangeText, localDateText, parseFloatRangeText } from '@lakesoul-ts/meta';
 import type { FilterExpr } from '../types.js';
 import { rowGroupMayMatch, type ColumnStatsLike } from '../filter/filter-eval.js';
 import { TemporalParseError, formatTimestamp, parseTimestamp } from '../arrow/temporal-codec.js';
@@ -244,7 +244,7 @@ export function rangeValueTextOfInput(text: unknown, type: DataType, column: str
 
 /** Parses the text of a range value back into the JS value Arrow builders take for `type`. */
 export function parseRangeValue(text: string | null, type: DataType, column: string): unknown {
-  if (text === null) return null;
+  if (text === null || isNullRangeText(type, text)) return null; // `NULL`: the wheel's null of a column that is not text
   const bad = () =>
     new LakeSoulError('InvalidArgument', `range value '${text}' of column '${column}' does not parse as ${type}`, {
       context: { column },
@@ -266,7 +266,10 @@ export function parseRangeValue(text: string | null, type: DataType, column: str
     case Type.Float: {
       const n = parseFloatRangeText(text);
       if (Number.isNaN(n) && text.toLowerCase() !== 'nan') throw bad();
-      return n;
+      // the value the column's rows hold: `0.1` in a float32 column is 0.10000000149011612 (pruning
+      // by the double 0.1 left the partition out of `f > 0.1`, which its rows satisfy)
+      const precision = (type as Float).precision;
+      return precision === Precision.SINGLE ? Math.fround(n) : precision === Precision.HALF ? util.uint16ToFloat64(util.float64ToUint16(n)) : n;
     }
     case Type.Decimal: {
       const n = Number(text);
@@ -436,6 +439,47 @@ export function partitionMayMatch(filter: FilterExpr, desc: string, schema: { fi
     stats[column] = value === null ? { min: null, max: null, nullCount: 1 } : { min: value, max: value, nullCount: 0 };
   }
   return rowGroupMayMatch(filter, stats, 1);
+}
+
+/**
+ * The catalog's partition predicate for a filter (`SnapshotOptions.partitionMatch`): partitions whose
+ * range values cannot satisfy it are left out before their snapshots are read. Undefined without a
+ * filter or range partitions.
+ */
+export function rangeFilterMatch(filter: FilterExpr | null, info: { rangePartitions: string[]; schema: { fields: { name: string; type: DataType }[] } }): ((desc: string) => boolean) | undefined {
+  if (filter === null || info.rangePartitions.length === 0) return undefined;
+  return (desc) => partitionMayMatch(filter, desc, info.schema);
+}
+
+/**
+ * The range values a filter pins with top-level `=` conjuncts on string and integer range columns,
+ * as a catalog partition selection (`{ day: '2026-12-01' }`), which the catalog turns into a narrower
+ * statement than a predicate can: every partition it leaves out holds no row the filter keeps.
+ * Undefined when the filter pins none (other types have several texts per value, tested by
+ * {@link rangeFilterMatch} instead).
+ */
+export function rangeEqualities(filter: FilterExpr | null, info: { rangePartitions: string[]; schema: { fields: { name: string; type: DataType }[] } }): Record<string, string> | undefined {
+  if (filter === null || info.rangePartitions.length === 0) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const c of filter.op === 'and' ? filter.args : [filter]) {
+    if (c.op !== '=' || !info.rangePartitions.includes(c.column)) continue;
+    const type = info.schema.fields.find((f) => f.name === c.column)?.type;
+    const text = type === undefined ? undefined
+      : (type.typeId === Type.Utf8 || type.typeId === Type.LargeUtf8) && typeof c.value === 'string' ? c.value
+        : type.typeId === Type.Int && (typeof c.value === 'bigint' || (typeof c.value === 'number' && Number.isSafeInteger(c.value))) ? String(c.value) : undefined;
+    // a text no description can hold (',', '=', the null marker...) leaves the selection to the predicate
+    if (text === undefined || text === '' || !rangeTextOk(text)) continue;
+    (out ??= {})[c.column] ??= text; // `a = 1 AND a = 2` selects a=1, where the filter keeps nothing
+  }
+  return out;
+}
+
+function rangeTextOk(text: string): boolean {
+  try {
+    return encodePartitionValue('', text) === text;
+  } catch {
+    return false;
+  }
 }
 
 function comparableRangeType(type: DataType): boolean {

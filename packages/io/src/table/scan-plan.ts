@@ -38,7 +38,7 @@ import type {
 } from '../types.js';
 import { readRanges, Semaphore, type StoreRegistry } from '../store/index.js';
 import { concatBatches, sliceBatch, nullColumn, takeRows, matchWords } from '../arrow/index.js';
-import { filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
+import { checkFilter, filterBatch, filterColumns, normalizeFilter, rowGroupMayMatch, isPkOnly } from '../filter/index.js';
 import { decodeParquet, decoderReadsPageIndex, readParquetFooter, castTableToSchema, fileMetaKey, sharedParquetMetaCache, unsupportedFormat, type ParquetColumnStats, type ParquetFooter, type ParquetMetaCache } from '../parquet/index.js';
 import { mergeSortedSources, concatSources, type MergeSource } from '../merge/index.js';
 import { blobRootsOf, resolveBlobs } from '../blob/index.js';
@@ -184,6 +184,7 @@ function settingsFor(info: TableInfo, options: ScanOptions, mode: 'snapshot' | '
   const columns = options.columns ? [...options.columns] : schema.fields.map((f) => f.name);
   for (const c of columns) fieldOf(schema, c, info.name);
   const filter = options.filter === undefined || options.filter === null ? null : normalizeFilter(options.filter, schema);
+  if (filter !== null) checkFilter(filter, schema); // also when no row is read: partitions pruned, an empty table
   const mergeOperators: Record<string, MergeOperator> = { ...(options.mergeOperators ?? {}) };
   for (const c of Object.keys(mergeOperators)) fieldOf(schema, c, info.name);
   const blobs = normalizeBlobs(info, options.blobs);

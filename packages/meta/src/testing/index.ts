@@ -11,7 +11,7 @@ import { partitionOfVersionConflict } from '../commit-statements.js';
 import { ARROW_TYPE_SUPPORT } from '../type-support.js';
 import { catalogSchemaComplete, COMPACTION_NOTIFY_CHANNEL } from '../catalog-schema.js';
 import type { SqlDriver } from '../sql-driver.js';
-import type { CommitOp, DataFileOp, TableInfo } from '../types.js';
+import type { CommitOp, DataFileOp, SnapshotOptions, TableInfo } from '../types.js';
 
 /** Makes the driver under test (called once per suite); the suite closes it at the end. */
 export type MakeDriver = () => Promise<SqlDriver>;
@@ -780,6 +780,65 @@ export function runCatalogConformance(name: string, makeDriver: MakeDriver): voi
         const h = await catalog.history(t.tableId);
         expect(h.map((x) => `${x.partitionDesc}@${x.version}`)).toEqual([`${descs[0]}@0`, `${descs[0]}@1`, `${descs[1]}@0`, `${descs[2]}@0`]);
         expect(h[1].snapshot).toEqual(parts[0].snapshot);
+      });
+
+      it('a partition selection reads the snapshots of the selected partitions only, in every mode, and says when a version went meanwhile', async () => {
+        const t = await partTable();
+        const descs = Array.from({ length: 24 }, (_, i) => `date=2024-02-${String(i + 1).padStart(2, '0')}`);
+        for (let v = 0; v < 3; v++) {
+          await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', partitions: descs.map((d) => ({ partitionDesc: d, files: [testFile(t, d, `v${v}`)] })) });
+        }
+        await commit(t, 'UpdateCommit', descs[5], [testFile(t, descs[5], 'v0', { op: 'del' }), testFile(t, descs[5], 'u3')], 2);
+        for (const d of descs) await setTimestamps(t, d, d === descs[5] ? [1000, 2000, 3000, 4000] : [1000, 2000, 3000]);
+        // the ids of every snapshot array the catalog's replies carry
+        let ids = 0;
+        const query = driver.query;
+        driver.query = (async (...args: Parameters<SqlDriver['query']>) => {
+          const r = await query.apply(driver, args);
+          for (const row of r.rows as Record<string, unknown>[]) for (const v of Object.values(row)) if (Array.isArray(v)) ids += v.length;
+          return r;
+        }) as SqlDriver['query'];
+        try {
+          const modes: SnapshotOptions[] = [{}, { timestamp: 2500 }, { version: 1 }, { incremental: { start: 1500, end: 4500 } }];
+          const wanted = new Set([descs[5], descs[17]]);
+          const selections: SnapshotOptions[] = [
+            { partitions: [descs[5], descs[17]] },
+            { partitionMatch: (d) => wanted.has(d) },
+            { partitions: { date: '2024-02-06' }, partitionMatch: (d) => d !== descs[17] },
+          ];
+          for (const mode of modes) {
+            ids = 0;
+            const whole = await catalog.getSnapshot(t.tableId, mode);
+            const wholeIds = ids;
+            expect(whole.length).toBe(descs.length);
+            for (const sel of selections) {
+              ids = 0;
+              const got = await catalog.getSnapshot(t.tableId, { ...mode, ...sel });
+              const expected = whole.filter((p) => (sel.partitions ? p.partitionDesc === descs[5] || (Array.isArray(sel.partitions) && p.partitionDesc === descs[17]) : wanted.has(p.partitionDesc)));
+              expect(got, JSON.stringify(mode)).toEqual(expected);
+              expect(got.length).toBeGreaterThan(0);
+              // two of 24 partitions: at most their versions' ids, not every partition's
+              expect(ids, JSON.stringify({ mode, sel: sel.partitions ?? 'predicate' })).toBeLessThanOrEqual(Math.ceil(wholeIds / 6));
+            }
+          }
+          expect((await catalog.listPartitions(t.tableId, [descs[3]])).map((p) => [p.partitionDesc, p.version, p.snapshot.length])).toEqual([[descs[3], 2, 3]]);
+          expect(await catalog.getSnapshot(t.tableId, { partitionMatch: () => false })).toEqual([]);
+          // a version the predicate's partitions lack is nothing to read; a version no partition has is still an error
+          expect(await catalog.getSnapshot(t.tableId, { version: 1, partitions: { date: '2024-02-03' }, partitionMatch: (d) => d !== descs[2] })).toEqual([]);
+          expect(await catalog.getSnapshot(t.tableId, { version: 3, partitionMatch: (d) => d !== descs[5] })).toEqual([]);
+          await expectError(catalog.getSnapshot(t.tableId, { version: 9, partitionMatch: () => false }), 'NotFound', 'no partition at version 9', `${descs[0]}: 2`);
+          // a version deleted between the read of the versions and of its snapshot (a cleanup, a drop)
+          driver.query = (async (...args: Parameters<SqlDriver['query']>) => {
+            if (String(args[0]).includes('unnest($2::text[], $3::int[])')) {
+              await query.call(driver, 'DELETE FROM partition_info WHERE table_id = $1 AND partition_desc = $2 AND version = 1', [t.tableId, descs[2]]);
+            }
+            return query.apply(driver, args);
+          }) as SqlDriver['query'];
+          const err = await expectError(catalog.getSnapshot(t.tableId, { version: 1, partitions: [descs[2]] }), 'NotFound', t.name, descs[2], 'version 1', 'read again');
+          expect(err.code).toBe('VERSION_CLEANED_UP');
+        } finally {
+          driver.query = query;
+        }
       });
 
       it('reports the files kept versions reference by the protocol\'s resolution, also where a deleting commit comes after the commits it deletes from', async () => {
