@@ -35,6 +35,11 @@ describe('lakesoul-ts ui (the built CLI)', () => {
     expect((await fetch(`${url}api/namespaces`)).status).toBe(401);
     const ok = await fetch(`${url}api/namespaces`, { headers: { authorization: 'Bearer tok-1' } });
     expect(await ok.json()).toEqual([{ name: 'default', comment: '', tables: [] }]);
+    // the commands the pages show reach this home (they said `lakesoul-ts scan ...`: the default home)
+    const info = (await (await fetch(`${url}api/info`, { headers: { authorization: 'Bearer tok-1' } })).json()) as { command: string };
+    expect(info.command.endsWith(` --home ${home}`), info.command).toBe(true);
+    expect(info.command).toMatch(/^(node \S*bin\.js|pnpm lakesoul-ts|npx lakesoul-ts|lakesoul-ts) /);
+    expect((await fetch(`${url}api/info`)).status).toBe(401);
     const started = Date.now();
     const code = await new Promise<number | null>((res) => { p.on('exit', res); p.kill('SIGINT'); });
     expect(code).toBe(0);

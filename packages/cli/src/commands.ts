@@ -1475,7 +1475,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
       const tokens: string[] | undefined = o.token ?? (envTokens());
       // as serve: a reachable address without a token is refused (it also answered DNS-rebinding pages)
       const exposure = checkServeExposure({ host: o.host, tokens: tokens?.length ?? 0, users: 0, insecureNoAuth: o.insecureNoAuth === true, command: 'ui' });
-      const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens }).catch((e: unknown) => {
+      const server = await startUi({ lakehouse: ctx.lakehouse, host: o.host, port: o.port, tokens, command: cliName() }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') throw e;
         throw new LakeSoulError('Io', `ui cannot listen on ${o.host}:${o.port}: the port is in use (another \`${cliName()} ui\`?); choose another with --port (0: any free port)`, { code: 'PORT_IN_USE', cause: e });
       });

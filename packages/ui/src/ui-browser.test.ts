@@ -304,6 +304,7 @@ describe('lakesoul-ts ui in chromium', () => {
     await lake.lakehouse.createTable('longval', [{ id: 1n, s: 'A'.repeat(120_000) }], { primaryKeys: ['id'], hashBucketNum: 1 });
     await open('#/t/default/longval/row?row=0');
     expect(await page.getByTestId('cut-note').count()).toBe(1);
+    expect(await page.getByTestId('cut-note').locator('code').textContent()).toMatch(/^lakesoul-ts scan longval -n default --timestamp \d+ --columns s --filter 'id = 1' --format jsonl$/);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1200);
   });
 

@@ -44,6 +44,12 @@ export interface StartUiOptions {
   assetsDir?: string;
   /** Limits of the API: analysis reads, history length, bytes of blobs held at once (see {@link UiApiOptions}). */
   limits?: UiApiOptions;
+  /**
+   * How the CLI commands the pages show begin (default `lakesoul-ts`): `lakesoul-ts ui` gives its own
+   * spelling with the options that select its lakehouse (`--home`, `--catalog` with any password
+   * masked), so that a command copied from a page reads the same tables. Served by `/api/info`.
+   */
+  command?: string;
 }
 
 /** A running UI server. */
@@ -203,7 +209,7 @@ function dispositionOf(name: string): string {
 }
 
 /** The names of {@link StartUiOptions}, checked complete by the compiler. */
-const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, failedLogins: true, assetsDir: true, limits: true });
+const START_UI_OPTIONS = optionNames<StartUiOptions>({ lakehouse: true, host: true, port: true, tokens: true, failedLogins: true, assetsDir: true, limits: true, command: true });
 
 /**
  * Starts the UI on `host:port` and resolves once it listens.
@@ -220,6 +226,7 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
   const api = new UiApi(options.lakehouse, options.limits);
   const logins = new FailedLoginLimiter(options.failedLogins);
   const loopbackOnly = isLoopbackHost(host);
+  const command = options.command ?? 'lakesoul-ts';
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -300,6 +307,8 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
         return sendJson(res, 200, await api.stats(viewOf(q), requiredParam(q, 'column'), signal));
       case '/api/limits':
         return sendJson(res, 200, { maxPageRows: MAX_PAGE_ROWS });
+      case '/api/info':
+        return sendJson(res, 200, { command });
       default:
         throw new LakeSoulError('NotFound', `no such API call: ${url.pathname}`, { code: 'UI_NO_ROUTE' });
     }

@@ -333,11 +333,24 @@ async function rowsView(route: Route): Promise<void> {
   frame(route, [h('h1', null, 'Rows'), form, content]);
 }
 
+let infoRequest: Promise<{ command: string }> | undefined;
+/** What the server says about itself (how the CLI commands it shows begin), asked once per page load. */
+function serverInfo(): Promise<{ command: string }> {
+  infoRequest ??= api<{ command: string }>('info').catch((e: unknown) => {
+    infoRequest = undefined; // asked again by the next view
+    throw e;
+  });
+  return infoRequest;
+}
+
 async function rowView(route: Route): Promise<void> {
   const ns = route.ns!;
   const name = route.table!;
   const index = Number(route.q.get('row') ?? '0');
-  const r = await api<{ columns: Column[]; index: number; values: Cell[]; truncated: string[]; previews: Record<string, Preview>; at: number | null }>('row', { ns, table: name, ...keep(route), at: readAt(route), filter: route.q.get('filter') ?? undefined, row: index });
+  const [r, info] = await Promise.all([
+    api<{ columns: Column[]; index: number; values: Cell[]; truncated: string[]; previews: Record<string, Preview>; at: number | null }>('row', { ns, table: name, ...keep(route), at: readAt(route), filter: route.q.get('filter') ?? undefined, row: index }),
+    serverInfo(),
+  ]);
   // the image and the downloads read the snapshot the row was read at (at the latest state: its newest commit)
   const params = { ns, table: name, ...keep(route), at: r.at ?? undefined, filter: route.q.get('filter') ?? undefined, row: index };
   const key = r.columns.flatMap((c, i): Array<[string, Cell]> => (c.primaryKey ? [[c.name, r.values[i] ?? null]] : []));
@@ -345,7 +358,7 @@ async function rowView(route: Route): Promise<void> {
   const valueCell = (c: Column, i: number): Child => {
     const shown = h('span', { class: r.values[i] === null ? 'null' : 'value' }, cellText(r.values[i] ?? null));
     if (!r.truncated?.includes(c.name)) return shown;
-    return [shown, h('div', { class: 'muted', 'data-testid': 'cut-note' }, 'Cut for display; the whole value: ', h('code', null, wholeValueCommand(ns, name, c.name, key, { at: r.at, partition: route.q.get('partition') })))];
+    return [shown, h('div', { class: 'muted', 'data-testid': 'cut-note' }, 'Cut for display; the whole value: ', h('code', null, wholeValueCommand(ns, name, c.name, key, { at: r.at, partition: route.q.get('partition') }, info.command)))];
   };
   const images: Child[] = [];
   for (const c of r.columns) {

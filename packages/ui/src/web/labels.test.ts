@@ -24,5 +24,7 @@ describe('front end texts', () => {
     // a partition that would need quoting is left out; the unpartitioned table names none
     expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], { partition: "k=a b'c" })).not.toContain('--partition');
     expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], { at: null, partition: '-5' })).toBe("lakesoul-ts scan notes -n default --columns body --filter 'id = 1' --format jsonl");
+    // as the server spells the CLI: with the options that select its lakehouse
+    expect(wholeValueCommand('default', 'notes', 'body', [['id', 1]], {}, "pnpm lakesoul-ts --home '/data/my lake'")).toBe("pnpm lakesoul-ts --home '/data/my lake' scan notes -n default --columns body --filter 'id = 1' --format jsonl");
   });
 });

@@ -35,9 +35,10 @@ export interface CommandPins {
  * other keys needs quoting that differs from shell to shell, so the command leaves it to fill in).
  * It reads as of the commit the row was read at (`--timestamp`, the commit time + 1 ms: a scan's
  * time is exclusive), not the latest state, and within the view's partition when it has one (a
- * partition whose description needs no quoting; the command leaves out others).
+ * partition whose description needs no quoting; the command leaves out others). `command` is how the
+ * CLI is spelt with the options that select this lakehouse (the server's `/api/info`).
  */
-export function wholeValueCommand(ns: string, table: string, column: string, primaryKey: Array<[string, Cell]>, pins: CommandPins = {}): string {
+export function wholeValueCommand(ns: string, table: string, column: string, primaryKey: Array<[string, Cell]>, pins: CommandPins = {}, command = 'lakesoul-ts'): string {
   const [only] = primaryKey;
   const simple = primaryKey.length === 1 && only && /^[A-Za-z_][A-Za-z0-9_]*$/.test(only[0]) && (typeof only[1] === 'number' || (typeof only[1] === 'string' && /^-?\d+$/.test(only[1])));
   const filter = simple ? `'${only[0]} = ${only[1]}'` : '<a filter selecting this row>';
@@ -45,5 +46,5 @@ export function wholeValueCommand(ns: string, table: string, column: string, pri
   const parts = pins.partition && pins.partition !== NO_PARTITION_DESC ? pins.partition.split(',') : [];
   const partition = parts.length > 0 && parts.every((p) => /^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_.:+-]+$/.test(p)) ? parts.map((p) => ` --partition ${p}`).join('') : '';
   const at = typeof pins.at === 'number' && Number.isSafeInteger(pins.at) ? ` --timestamp ${pins.at + 1}` : '';
-  return `lakesoul-ts scan ${word(table)} -n ${word(ns)}${partition}${at} --columns ${word(column)} --filter ${filter} --format jsonl`;
+  return `${command} scan ${word(table)} -n ${word(ns)}${partition}${at} --columns ${word(column)} --filter ${filter} --format jsonl`;
 }
