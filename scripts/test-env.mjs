@@ -10,6 +10,10 @@
 // - Python: a virtual environment in .venv with the pinned packages of e2e/python/requirements.txt
 //   (pyarrow, moto, lakesoul), created or refreshed when the requirements change (python-envs.mjs).
 // The command sees LAKESOUL_TEST_PG_URL, LAKESOUL_TEST_S3_ENDPOINT, LAKESOUL_TEST_PYTHON and AWS_*.
+// - Temp files: the command's TMPDIR is a directory of its own, removed when it ends, so the temp
+//   homes, tables and sockets the tests make (hundreds of MB in a suite run, and a test that fails
+//   leaves its own) do not pile up in the machine's /tmp. LAKESOUL_TEST_KEEP_TMP=1 keeps it (its path
+//   is printed) to look into a failure.
 // Anything missing is reported with the way to get it; nothing is skipped silently.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, readdirSync, chownSync } from 'node:fs';
@@ -137,6 +141,9 @@ let code = 1;
 try {
   const py = ensureTestVenv();
   const [pgUrl, s3] = await Promise.all([startPostgres(), startMoto(py)]);
+  const testTmp = mkdtempSync(join(tmpdir(), 'lakesoul-test-'));
+  if (process.env.LAKESOUL_TEST_KEEP_TMP === '1') console.error(`[test-env] temp files kept in ${testTmp}`);
+  else cleanups.push(() => rmSync(testTmp, { recursive: true, force: true, maxRetries: 3 }));
   const env = {
     ...process.env,
     LAKESOUL_TEST_PG_URL: pgUrl,
@@ -154,6 +161,7 @@ try {
     // The AWS SDK pinned for Node 20 notes on every process start that later releases need Node 22.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,
+    TMPDIR: testTmp,
   };
   const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env, cwd: root });
   code = await new Promise((res) => child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0))));
