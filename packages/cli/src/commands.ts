@@ -8,7 +8,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type RecordBatch, Schema } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
+// Arrow's schema module, not the package root, which loads all of Arrow JS (146 files): the metadata commands need no more
+import { Schema } from 'apache-arrow/schema';
 import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, catalogServerAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { CleanupProgress, ImportImagesResult, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';

@@ -3,9 +3,11 @@
  * some that do, a bare word in a filter gets a hint to quote it, and a file removed by `cleanup`
  * says that the version was cleaned up and when it was replaced.
  */
-import { Type } from 'apache-arrow';
+import { Type } from 'apache-arrow/enum';
 import { LakeSoulError, NO_PARTITION_DESC, type PartitionVersion } from '@lakesoul-ts/meta';
-import { rangeValueTextOfInput, type LakeSoulTable, type ScanOptions, type ScanPlan } from '@lakesoul-ts/io';
+// types only: importing io's root loads all of it (and of Arrow JS), which commands that only read the
+// catalog (`table list`, `describe`) must not pay for; checkPartitionsExist loads it when it needs it
+import type { LakeSoulTable, ScanOptions, ScanPlan } from '@lakesoul-ts/io';
 import { cliName, shellWord } from './cli-name.js';
 
 /** How many existing partitions a "no such partition" error lists. */
@@ -37,6 +39,7 @@ export async function checkPartitionsExist(t: Pick<LakeSoulTable, 'info' | 'cata
         continue;
       }
       try {
+        const { rangeValueTextOfInput } = await import('@lakesoul-ts/io');
         values[column] = rangeValueTextOfInput(text, field.type, column);
       } catch (e) {
         throw new LakeSoulError('InvalidArgument', `--partition ${column}=${text}: not a value of the column's type ${String(field.type)} (${(e as Error).message.replace(/^row 0: /, '')})`, { context: { table: `${namespace}.${name}`, column }, cause: e });
