@@ -1,6 +1,7 @@
 /**
  * Building reference tables from files: an image-folder layout and CSV/JSONL manifests.
  */
+import { realpath } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Bool, Float64, Int64, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
 import type { DataType, Vector } from 'apache-arrow';
@@ -22,6 +23,8 @@ export interface ScanImageFolderOptions {
   /**
    * Locations not to walk (a lakehouse's warehouse, a table's path): files below one that lies below
    * the folder are not listed. A location the folder itself lies in is ignored (the folder is walked).
+   * On local disk they are compared by real path too, so a folder or warehouse named through a
+   * symbolic link (or macOS's /tmp and /private/tmp) is still left out.
    */
   exclude?: string[];
   signal?: AbortSignal;
@@ -44,18 +47,56 @@ function hidden(rel: string): boolean {
   return rel.split('/').some((s) => s.startsWith('.'));
 }
 
-/** Key prefixes (relative to the folder, with a trailing '/') of the `exclude` locations lying below the folder `base`. */
-function excludedPrefixes(base: string, exclude: string[] | undefined): string[] {
+/**
+ * Key prefixes (relative to the folder, with a trailing '/') of the `exclude` locations lying below the
+ * folder `base`: as written, and for local folders by real path as well (a warehouse written
+ * `/home/me/lake/wh` lies in the folder `/data/lake` when `/home/me/lake` is a link to it; compared as
+ * text only, a copy import of that folder imported the table's own copies again on every run).
+ */
+async function excludedPrefixes(base: string, exclude: string[] | undefined): Promise<string[]> {
   const b = parseUri(base);
   const bSegs = b.key.split('/').filter((s) => s !== '');
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const e of exclude ?? []) {
     const p = parseUri(e);
     const segs = p.key.split('/').filter((s) => s !== '');
     if (p.scheme !== b.scheme || p.authority !== b.authority || segs.length <= bSegs.length) continue;
-    if (bSegs.every((s, i) => segs[i] === s)) out.push(segs.slice(bSegs.length).join('/') + '/');
+    if (bSegs.every((s, i) => segs[i] === s)) out.add(segs.slice(bSegs.length).join('/') + '/');
   }
-  return out;
+  if (b.scheme === 'file' && b.authority === '') {
+    const realBase = await realPathOf(bSegs);
+    for (const e of exclude ?? []) {
+      const p = parseUri(e);
+      if (realBase === undefined || p.scheme !== 'file' || p.authority !== '') continue;
+      const real = await realPathOf(p.key.split('/').filter((s) => s !== ''));
+      const within = realBase === '/' ? '/' : realBase + '/';
+      if (real !== undefined && real.startsWith(within) && real.length > within.length) out.add(real.slice(within.length) + '/');
+    }
+  }
+  return [...out];
+}
+
+/** The real path of a local directory given by its segments; undefined when it does not exist (yet). */
+async function realPathOf(segs: string[]): Promise<string | undefined> {
+  try {
+    return await realpath('/' + segs.join('/'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses a listed key that a blob reference cannot name: one with an empty segment (`cat//d.png`),
+ * which an object store (S3) keeps as written but every read resolves without it, so its row would
+ * read another object's bytes (`cat/d.png`), or none. Local listings never hold such keys; `.` and `..`
+ * segments are hidden entries, not listed.
+ */
+function checkNameable(rel: string, uri: string): void {
+  if (!rel.split('/').includes('')) return;
+  throw new LakeSoulError('InvalidArgument', `${uri} cannot be imported: its key holds an empty segment ('//'), which a blob reference cannot name (reads resolve the key without it, so its row would read another object or none); rename the object, or move it out of the folder`, {
+    code: 'BLOB_BAD_REFERENCE',
+    context: { file: uri },
+  });
 }
 
 /**
@@ -72,6 +113,8 @@ function excludedPrefixes(base: string, exclude: string[] | undefined): string[]
  * On local disk every listed file is opened and must really lie inside the folder's real location:
  * symbolic links to files inside the folder are listed (with their target's size), links leading
  * out of it are refused, as a table's reads would refuse them (symlinked directories are not walked).
+ * @throws LakeSoulError InvalidArgument (code `BLOB_BAD_REFERENCE`, context `file`) for a listed key
+ *   with an empty segment (`cat//d.png`, possible in S3), which no blob reference can name.
  * @throws LakeSoulError PermissionDenied (code `BLOB_OUTSIDE_ROOTS`, context `file` and `realPath`)
  *   naming the first file (in path order) that resolves outside the folder; nothing is returned.
  */
@@ -84,12 +127,13 @@ export async function scanImageFolder(rootUri: string, options: ScanImageFolderO
   const prefix = key === '' ? '' : key + '/';
   const rows: { path: string; label: string | null; size: bigint }[] = [];
   const keys: string[] = [];
-  const skip = excludedPrefixes(base, options.exclude);
+  const skip = await excludedPrefixes(base, options.exclude);
   const uriOf = (rel: string) => `${base.replace(/\/$/, '')}/${rel}`;
   for await (const meta of store.list(prefix, { signal: options.signal })) {
     const rel = meta.path.slice(prefix.length);
     const lower = rel.toLowerCase();
     if (!exts.some((e) => lower.endsWith(e)) || hidden(rel) || skip.some((s) => rel.startsWith(s))) continue;
+    checkNameable(rel, uriOf(rel));
     const parts = rel.split('/');
     const label = parts.length >= 2 ? parts[0] : null;
     rows.push({ path: options.paths === 'relative' ? rel : referenceOfLocation(uriOf(rel)), label, size: BigInt(meta.size) });

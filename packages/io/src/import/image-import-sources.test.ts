@@ -149,6 +149,28 @@ describe('importImages: sources, names, existing tables, manifests', () => {
     }
   });
 
+  it('a copy import leaves out the warehouse inside the folder when either is named through a symbolic link (it imported its own copies again on every run)', async () => {
+    // the folder through the link, the warehouse by its real path; then the other way round
+    const cases = [
+      { name: 'via_link_folder', real: join(dir, 'linked-a'), link: join(dir, 'link-a'), folderThroughLink: true },
+      { name: 'via_link_wh', real: join(dir, 'linked-b'), link: join(dir, 'link-b'), folderThroughLink: false },
+    ].map((c) => {
+      put(join(c.real, 'cat/1.png'), 'CAT');
+      put(join(c.real, 'dog/2.png'), 'DOG');
+      symlinkSync(c.real, c.link);
+      return c.folderThroughLink ? { name: c.name, folder: c.link, warehouse: join(c.real, 'wh') } : { name: c.name, folder: c.real, warehouse: join(c.link, 'wh') };
+    });
+    for (const c of cases) {
+      const l = await Lakehouse.open({ catalog, warehouse: toFileUri(c.warehouse) });
+      for (let i = 0; i < 3; i++) {
+        const r = await importImages(l, c.name, { folder: toFileUri(c.folder) }, { mode: 'copy' });
+        expect(r.rows, `${c.name} run ${i}`).toBe(2);
+      }
+      const rows = (await (await l.table(c.name)).toArrow({ columns: ['path', 'label'] })).toArray().map((r) => `${r.label}:${r.path}`);
+      expect(rows.sort()).toEqual(['cat:_blobs/cat/1.png', 'dog:_blobs/dog/2.png']);
+    }
+  });
+
   it('an existing table that cannot hold the rows is refused before any file is copied or property set', async () => {
     put(join(dir, 'exist/cat/1.png'), 'CAT');
     await lh.createTable('exist', new Schema([new Field('id', new Int64(), false), new Field('img', new Utf8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
