@@ -1958,6 +1958,7 @@ export class Catalog {
       for (const r of rows) selected.push({ row: r, ids: r.snapshot ?? [] });
     }
     const ops = await this.loadFileOps(table.tableId, selected.flatMap((s) => s.ids), signal);
+    if (options.onTableInfo) await this.tableInfoAfterSnapshot(table, options.onTableInfo, signal);
     return selected.map(({ row, ids, reset }) => ({
       partitionDesc: row.partition_desc,
       version: Number(row.version),
@@ -1966,6 +1967,19 @@ export class Catalog {
       files: this.resolveFiles(`${table.namespace}.${table.name}`, row.partition_desc, ids, ops),
       ...(reset ? { reset: true } : {}),
     }));
+  }
+
+  /**
+   * Gives `onTableInfo` the table's entry again when its schema changed while a snapshot was read. A
+   * merge write widens or adds columns in the transaction of its commit, so a snapshot read after the
+   * entry can hold files written under a newer schema (a reader then met an int16 value in a column it
+   * took for int8, and failed SCHEMA_MISMATCH on a healthy file). Schemas only grow: the entry read
+   * after the snapshot covers every file in it.
+   */
+  private async tableInfoAfterSnapshot(table: TableInfo, onTableInfo: (t: TableInfo) => void, signal?: AbortSignal): Promise<void> {
+    const r = await this.driver.query<{ table_schema: string }>('SELECT table_schema FROM table_info WHERE table_id = $1', [table.tableId], { signal });
+    if (r.rows[0] === undefined || r.rows[0].table_schema === table.schemaJson) return;
+    onTableInfo(await this.getTableById(table.tableId, { signal }));
   }
 
   /**

@@ -209,6 +209,9 @@ export interface SnapshotOptions {
   /**
    * Called with the table's entry as the read found it (its schema of now), before the snapshot is
    * read: a reader holding an older copy of the entry takes it from here instead of another query.
+   * Called a second time, after the snapshot is read, when another writer changed the schema in
+   * between (a merge write widens or adds columns in its commit): the last entry given covers every
+   * file of the snapshot.
    */
   onTableInfo?: (table: TableInfo) => void;
 }

@@ -46,6 +46,36 @@ describe('CDC delete markers', () => {
     }
   });
 
+  it('markers made before another writer added a column are made again with it (the deleted value came back through that column)', async () => {
+    const t = await create();
+    await t.write([{ id: 1, a: 10, b: 'x' }]);
+    const other = await lh.table(t.info.name);
+    // the other writer adds `c` and writes it between the markers being made and their commit
+    const catalog = lh.catalog as unknown as { commit: (...a: unknown[]) => Promise<unknown> };
+    const original = catalog.commit;
+    let interleave = true;
+    let deleted: Awaited<ReturnType<LakeSoulTable['deleteByKeys']>>;
+    catalog.commit = async function (this: unknown, ...a: unknown[]) {
+      if (interleave) {
+        interleave = false;
+        await other.addColumns([new Field('c', new Utf8(), true)]);
+        await other.write([{ id: 1, a: 11, b: 'y', c: 'secret' }]);
+      }
+      return original.apply(this, a);
+    };
+    try {
+      deleted = await t.deleteByKeys([{ id: 1 }]);
+      expect(interleave).toBe(false);
+    } finally {
+      catalog.commit = original;
+    }
+    expect((await t.toArrow()).numRows).toBe(0);
+    await t.write([{ id: 1, a: 20 }]);
+    expect(rows(await t.toArrow())).toEqual([{ id: 1, a: 20, b: null, rowKinds: 'insert', c: null }]);
+    expect(deleted.rows).toBe(1);
+    expect(deleted.retries).toBeGreaterThanOrEqual(1); // the markers were made twice
+  });
+
   it('markers found by a key without its range value hold nulls too (partitioned table)', async () => {
     const t = await create(true, true);
     await t.write([{ id: 1, a: 10, b: 'secret', day: 'd1' }]);

@@ -95,6 +95,8 @@ function toMs(t: unknown, option: string, table: string, round: 'up' | 'down'): 
 const MAX_TIME_MS = 8.64e15;
 
 /** The keys of a scan's `incremental` option. */
+/** Times deleteByKeys makes a CDC table's delete markers anew after another writer changed the schema. */
+const SCHEMA_CHANGE_ATTEMPTS = 3;
 const INCREMENTAL_KEYS = optionNames<NonNullable<ScanOptions['incremental']>>({ start: true, end: true });
 
 /**
@@ -468,7 +470,7 @@ export class LakeSoulTable {
    */
   async deleteByKeys(keys: Table | RecordBatch | Record<string, unknown>[], options: DeleteOptions = {}): Promise<DeleteResult> {
     this.checkOptions(options, DELETE_OPTIONS, 'deleteByKeys of');
-    const info = await this.currentInfo(options.signal);
+    let info = await this.currentInfo(options.signal);
     if (info.primaryKeys.length === 0) {
       throw new LakeSoulError('InvalidArgument', `table '${info.name}' has no primary key: use deleteWhere()`, { context: { table: info.name } });
     }
@@ -507,15 +509,25 @@ export class LakeSoulTable {
       // pre-delete one: the deleted value would come back. A non-nullable column cannot hold null
       // (the file would break its declared type for every reader) and stays out: every later write
       // of the key must give it.
+      // The commit checks that the schema is still the one the markers were made from (a column
+      // another writer added meanwhile would be missing from them); when it changed, the markers are
+      // made again from the new schema (the keys stay: key and range columns never change).
       const keyCols = new Set(this.keyAndRangeColumns());
-      const vectors: Record<string, Vector> = {};
-      for (const f of info.schema.fields) {
-        if (keyCols.has(f.name)) vectors[f.name] = target.getChild(f.name)!;
-        else if (f.name === info.cdcColumn) vectors[f.name] = constantVector(new Utf8(), 'delete', target.numRows);
-        else if (f.nullable) vectors[f.name] = nullColumn(f, target.numRows);
+      for (let attempt = 1; ; attempt++) {
+        const vectors: Record<string, Vector> = {};
+        for (const f of info.schema.fields) {
+          if (keyCols.has(f.name)) vectors[f.name] = target.getChild(f.name)!;
+          else if (f.name === info.cdcColumn) vectors[f.name] = constantVector(new Utf8(), 'delete', target.numRows);
+          else if (f.nullable) vectors[f.name] = nullColumn(f, target.numRows);
+        }
+        try {
+          const r = await writeTable(this.ctx, new Table(vectors), { mode: 'upsert', signal: options.signal }, { allowMissingColumns: true, readWith: info.schema });
+          return { versions: r.versions, commitIds: r.commitIds, retries: r.retries + attempt - 1, rows: r.rows };
+        } catch (e) {
+          if (!LakeSoulError.hasCode(e, 'SCHEMA_CHANGED') || attempt >= SCHEMA_CHANGE_ATTEMPTS) throw e;
+          info = await this.currentInfo(options.signal);
+        }
       }
-      const r = await writeTable(this.ctx, new Table(vectors), { mode: 'upsert', signal: options.signal }, { allowMissingColumns: true });
-      return { versions: r.versions, commitIds: r.commitIds, retries: r.retries, rows: r.rows };
     }
     // Non-CDC: rewrite the buckets holding the keys, in the partitions they may be in.
     const buckets = new Set<number>();

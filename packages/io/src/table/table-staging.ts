@@ -61,7 +61,37 @@ export async function stageWrite(ctx: TableContext, input: WriteInput, options: 
 
 /** Deletes the files of staged writes (best effort: an undeleted file is an orphan for `cleanup()`). */
 export async function discardStagedWrites(ctx: TableContext, staged: StagedWrite[]): Promise<void> {
+  for (const s of staged) discarded.add(s);
   await deleteUrisBestEffort(ctx.stores, staged.flatMap((s) => s.files.map((f) => f.path)));
+}
+
+/**
+ * Staged writes of this process whose files were deleted (`discardStaged`, or a commit of them that
+ * surely failed): committing one again is refused as such, where it failed STAGED_FILES_MISSING
+ * blaming a cleanup that never ran.
+ */
+const discarded = new WeakSet<StagedWrite>();
+
+/**
+ * Refuses staged writes that hold one column in different types (two merge-mode writes adding `x` as
+ * int8 and as int32): the commit would evolve the table to one type and find the other write's files
+ * of another, a retryable SCHEMA_CHANGED blaming "another writer" that retrying could never get past.
+ */
+function checkStagedSchemasAgree(tableName: string, staged: StagedWrite[]): void {
+  const seen = new Map<string, string>();
+  for (const w of staged.flatMap((s) => s.schema?.written ?? [])) {
+    for (const f of w.fields) {
+      const type = String(f.type);
+      const other = seen.get(f.name);
+      if (other === undefined) seen.set(f.name, type);
+      else if (other !== type) {
+        throw new LakeSoulError('InvalidArgument', `staged writes of table '${tableName}' hold column '${f.name}' as ${other} and as ${type}: one commit writes one type per column; stage them with one type, or commit them one at a time (nothing was committed; their files are kept)`, {
+          code: 'STAGED_SCHEMAS_DIFFER',
+          context: { table: tableName, column: f.name },
+        });
+      }
+    }
+  }
 }
 
 /** Options of `LakeSoulTable.commitStaged`. */
@@ -93,6 +123,15 @@ export async function commitStagedWrites(ctx: TableContext, staged: StagedWrite[
       });
     }
   }
+  for (const s of staged) {
+    if (discarded.has(s)) {
+      throw new LakeSoulError('InvalidArgument', `a staged write of table '${info.name}' cannot be committed: its files were deleted (by discardStaged, or by a commit of it that failed); stage the rows again`, {
+        code: 'STAGED_DISCARDED',
+        context: { table: info.name, namespace: info.namespace },
+      });
+    }
+  }
+  checkStagedSchemasAgree(info.name, staged);
   const plan = options.overwrite;
   if (plan) checkPlan(ctx, plan, `commit to table '${info.name}'`);
   for (const s of staged) {
@@ -153,8 +192,14 @@ async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: Par
     };
     result = await ctx.catalog.commit({ tableId: info.tableId, op, partitions, signal, schema });
   } catch (e) {
-    if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await discardStagedWrites(ctx, staged);
-    throw e;
+    if (!(commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted'))) throw e;
+    await discardStagedWrites(ctx, staged);
+    if (!LakeSoulError.hasCode(e, 'SCHEMA_CHANGED')) throw e;
+    // the catalog's advice to run it again cannot apply to these files: they are gone
+    const le = e as LakeSoulError;
+    throw new LakeSoulError(le.kind, `${le.message} (staged writes: their files were deleted with this commit; stage the rows again, then commit those)`, {
+      code: 'SCHEMA_CHANGED', retryable: true, cause: e, context: le.context,
+    });
   }
   return {
     ...result,

@@ -798,6 +798,13 @@ function partitionDescsOf(ctx: TableContext, batch: RecordBatch, same: ((desc: s
 /** What the table area's other write paths (staging, partial updates) ask of {@link writeTable}. */
 export interface WriteInternals {
   allowMissingColumns?: boolean;
+  /**
+   * The schema the written rows were made from, which the table must still have at commit (see
+   * `CommitSchema.readWith`): CDC delete markers null every nullable column, and markers made before
+   * another writer added a column would leave that column out, so a later partial upsert of the key
+   * took the deleted value back from the file before the delete.
+   */
+  readWith?: Schema;
   /** Stage instead of committing: receives what the commit would have held. */
   stage?: (staged: StagedWrite) => void;
   /** With `mode: 'overwrite'` and `stage`: the plan to write under (instead of reading one now). */
@@ -929,7 +936,11 @@ async function writeConformed(
 ): Promise<WriteResult> {
   const info = ctx.info;
   // the files hold the table's columns in these types (merge mode: the evolved schema, stored at commit)
-  const commitSchema: CommitSchema = internal.evolve ? { written: [info.schema], evolve: true } : { written: [info.schema] };
+  const commitSchema: CommitSchema = {
+    written: [info.schema],
+    ...(internal.evolve ? { evolve: true } : {}),
+    ...(internal.readWith ? { readWith: internal.readWith } : {}),
+  };
   const signal = options.signal;
   const isPk = info.primaryKeys.length > 0;
   // before any file is written: a table whose bucket rule is unknown is refused whole
