@@ -156,6 +156,14 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
   if (!Number.isInteger(epoch) || epoch < 0) throw invalid(`epoch must be a non-negative integer, got ${epoch}`);
   const r = options.resumeFrom;
   if (!r) return { epoch, consumed: 0 };
+  checkStateShape(r, p.tableName);
+  const tableId = planTableId(p.planJSON);
+  if (r.tableId !== undefined && tableId !== undefined && r.tableId !== tableId) {
+    throw new LakeSoulError('Conflict', `resumeFrom: the state was saved reading another table (table id ${r.tableId}) than ${p.tableName} (table id ${tableId}); a state resumes only the table it was read from (one dropped and created again under its name is another table): start this table at epoch 0, or resume the table the state came from`, {
+      code: 'RESUME_MISMATCH',
+      context: { table: p.tableName },
+    });
+  }
   const mismatch = (what: string, was: unknown, now: unknown) =>
     new LakeSoulError('Conflict', `resumeFrom: ${what} was ${JSON.stringify(was)}, this reader has ${JSON.stringify(now)}; resume with the same ${what}`, { code: 'RESUME_MISMATCH', context: { table: p.tableName } });
   // At an epoch boundary nothing of the epoch was delivered: the next epoch is the same for any reader
@@ -201,6 +209,42 @@ export function resumePosition(options: TfjsDatasetOptions, s: DatasetSettings, 
     );
   }
   return { epoch: r.epoch, consumed: r.samplesConsumed };
+}
+
+/** The `table_id` of the table a plan reads (its splits carry it); undefined for a plan with no split. */
+export function planTableId(plan: ScanPlanJSON): string | undefined {
+  return plan.splits.find((s) => typeof s.tableId === 'string')?.tableId;
+}
+
+/**
+ * Refuses a `resumeFrom` that is no state `getState()` returns (edited, truncated, another program's),
+ * naming the field: its checks below failed on it with a TypeError or a SyntaxError, or said
+ * "was read at version 0, the plan now has 0" of a version edited into the string "0".
+ */
+function checkStateShape(r: unknown, table: string): void {
+  const bad = (field: string, want: string, got: unknown) =>
+    invalid(`resumeFrom${field === '' ? '' : `.${field}`} must be ${want}, got ${got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 64) ?? String(got)}: resume from a state getState() returned (saved as JSON as it is)`, { table, field: field === '' ? 'resumeFrom' : `resumeFrom.${field}` });
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw bad('', 'an object', r);
+  const o = r as Record<string, unknown>;
+  const versions = o.tableVersions;
+  if (typeof versions !== 'object' || versions === null || Array.isArray(versions)) throw bad('tableVersions', 'an object of partition versions', versions);
+  for (const [k, v] of Object.entries(versions)) {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(`tableVersions[${JSON.stringify(k)}]`, 'a non-negative integer', v);
+  }
+  for (const f of ['epoch', 'samplesConsumed', 'rank', 'worldSize', 'workersPerRank', 'worker']) {
+    if (!Number.isSafeInteger(o[f]) || (o[f] as number) < 0) throw bad(f, 'a non-negative integer', o[f]);
+  }
+  if (o.seed !== null && typeof o.seed !== 'number') throw bad('seed', 'a number or null', o.seed);
+  for (const f of ['selection', 'planFilter']) {
+    if (o[f] === undefined) continue;
+    try {
+      if (typeof o[f] !== 'string') throw new Error();
+      JSON.parse(o[f] as string);
+    } catch {
+      throw bad(f, 'a JSON text', o[f]);
+    }
+  }
+  if (o.tableId !== undefined && typeof o.tableId !== 'string') throw bad('tableId', 'a string', o.tableId);
 }
 
 function scanOptionsOf(options: TfjsDatasetOptions, readBatchSize: number): ScanOptions {

@@ -298,8 +298,49 @@ describe('resume', () => {
       await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, equalize: 'drop', resumeFrom: state }))).rejects.toThrow(/equalize was "none", this reader has "drop"/);
       await expect(tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, filter: 'id > 1', resumeFrom: state }))).rejects.toThrow(/selection \(partitions and filter\) was/);
       // a state of an earlier version (without these fields) still resumes
-      const { bufferSize: _b, equalize: _e, selection: _s, planFilter: _f, ...older } = state;
+      const { bufferSize: _b, equalize: _e, selection: _s, planFilter: _f, tableId: _i, ...older } = state;
       expect((await take(await tfjsDataset(t, base({ ...at, shuffle: { seed: 1 }, resumeFrom: older })))).length).toBe(2);
+    }
+  });
+
+  it("refuses a state of another table with the same partition versions, or of a table dropped and created again under its name (found by a hunt: its first samples were skipped)", async () => {
+    const { table: a } = await createTabularTable(lakehouse, 'train_a', [{ date: 'd', rows: 20 }]);
+    const { table: b } = await createTabularTable(lakehouse, 'train_b', [{ date: 'd', rows: 20 }]);
+    const first = await tfjsDataset(a, base());
+    await take(first, 3);
+    const state = first.getState();
+    expect(state.tableId).toBe(a.info.tableId);
+    expect(state.tableVersions).toEqual((await tfjsDataset(b, base())).getState().tableVersions);
+    await expect(tfjsDataset(b, base({ resumeFrom: state }))).rejects.toMatchObject({ code: 'RESUME_MISMATCH', message: expect.stringMatching(/saved reading another table \(table id .*\) than .*train_b.*a state resumes only the table it was read from/) });
+    await lakehouse.dropTable('train_a', { purge: true });
+    const { table: again } = await createTabularTable(lakehouse, 'train_a', [{ date: 'd', rows: 20 }]);
+    await expect(tfjsDataset(again, base({ resumeFrom: state }))).rejects.toMatchObject({ code: 'RESUME_MISMATCH' });
+    // the state resumes its own table (b's own state, b unchanged)
+    const fromB = await tfjsDataset(b, base());
+    await take(fromB, 3);
+    expect((await take(await tfjsDataset(b, base({ resumeFrom: fromB.getState() })))).length).toBe(8);
+  });
+
+  it('refuses an edited or truncated state naming the field (they failed with a TypeError, a SyntaxError, or "version 0, the plan now has 0")', async () => {
+    const { table: t } = await createTabularTable(lakehouse, 'edited_state', [{ date: 'd', rows: 6 }]);
+    const first = await tfjsDataset(t, base());
+    await take(first, 1);
+    const state = first.getState();
+    const cases: [unknown, string][] = [
+      [{ ...state, tableVersions: undefined }, 'resumeFrom.tableVersions must be an object'],
+      [{ ...state, tableVersions: null }, 'resumeFrom.tableVersions must be an object'],
+      [{ ...state, tableVersions: { 'date=d': '0' } }, 'resumeFrom.tableVersions["date=d"] must be a non-negative integer, got "0"'],
+      [{ ...state, selection: 'partitions=all' }, 'resumeFrom.selection must be a JSON text'],
+      [{ ...state, planFilter: '{' }, 'resumeFrom.planFilter must be a JSON text'],
+      [{}, 'resumeFrom.tableVersions must be an object'],
+      [{ ...state, rank: -1 }, 'resumeFrom.rank must be a non-negative integer'],
+      [[], 'resumeFrom must be an object'],
+    ];
+    for (const [resumeFrom, message] of cases) {
+      const e = await tfjsDataset(t, base({ resumeFrom: resumeFrom as ResumeState })).then(() => null, (x: unknown) => x);
+      expect(e, message).toBeInstanceOf(LakeSoulError);
+      expect(e).toMatchObject({ kind: 'InvalidArgument', code: 'BAD_DATASET_OPTION' });
+      expect((e as Error).message).toContain(message);
     }
   });
 

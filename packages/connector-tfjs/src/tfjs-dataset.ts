@@ -16,7 +16,7 @@ import type { Filter, ScanOptions, ScanPlan, ScanPlanJSON, Split } from '@lakeso
 import type { Row, RowTensor } from './arrow-rows.js';
 import { BatchStream } from './batch-stream.js';
 import { tensorsOf } from './dataset-mapping.js';
-import { planDataset, planFilterOf, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
+import { planDataset, planFilterOf, planTableId, resumePosition, selectionOf, validateOptions } from './dataset-plan.js';
 import { EpochStream } from './epoch-stream.js';
 import { createImageExecutor, type ImageDecoderKind, type ImageExecutor, type ImageResizeKernel } from './image-executor.js';
 import type { ImagePipeline } from './image-pipeline.js';
@@ -169,6 +169,12 @@ export interface ResumeState {
    * earlier versions.
    */
   planFilter?: string;
+  /**
+   * The table the state was read from (`table_id`): a state resumes only that table, not another one
+   * with the same partition versions (a table dropped and created again under its name is another
+   * table). Absent in states of earlier versions, and of a plan with no split.
+   */
+  tableId?: string;
 }
 
 /** Options of {@link tfjsDataset}. */
@@ -340,6 +346,7 @@ export async function tfjsDataset(source: TfjsDatasetSource, options: TfjsDatase
         equalize: settings.equalize,
         selection: selectionOf(options),
         planFilter: planFilterOf(planJSON),
+        ...(planTableId(planJSON) !== undefined ? { tableId: planTableId(planJSON) } : {}),
       };
     },
     plan: planJSON,
