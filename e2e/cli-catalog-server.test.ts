@@ -118,9 +118,13 @@ describe('background catalog server', () => {
     const b = newHome();
     expect((await cli([...b.g, 'init'])).code).toBe(0);
     const pid = await serverUp(b.catalogDir);
+    const socket = readCatalogServerInfo(b.catalogDir)!.socket;
+    expect(existsSync(socket)).toBe(true);
     rmSync(b.home, { recursive: true, force: true });
     await until('the server of a deleted home to stop', () => !alive(pid), 10_000);
     expect(existsSync(b.home)).toBe(false); // and it did not write into the deleted path on its way out
+    // nor left its private socket directory behind in TMPDIR (one stayed per deleted home)
+    expect(existsSync(dirname(socket))).toBe(false);
   });
 
   it('starts with TMPDIR missing: its socket goes under /tmp (it died without a word, and every command paid the catalog start)', async () => {

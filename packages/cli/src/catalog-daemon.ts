@@ -159,7 +159,12 @@ export async function runCatalogServer(dataDir: string, options: RunCatalogServe
       rewriteClaim(dataDir, server.socket);
       return;
     }
-    if (info?.pid !== process.pid || info.socket !== server.socket) process.exit(0);
+    if (info?.pid !== process.pid || info.socket !== server.socket) {
+      // the private socket directory goes too (it stayed in TMPDIR, one per deleted home); release()
+      // removes the server file only while it is this process's
+      claim.release();
+      process.exit(0);
+    }
   }, 1000);
   options.note(`catalog server for ${dataDir}: process ${process.pid}, socket ${server.socket}; stops after ${options.idleSeconds} s without a client`);
   const why = await stopped;

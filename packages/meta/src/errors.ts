@@ -63,6 +63,8 @@ export type LakeSoulErrorCode =
   | 'INVALID_PARTITION_VALUE'
   /** Catalog, retryable: the database cannot be reached or refused the connection for now. */
   | 'CATALOG_UNAVAILABLE'
+  /** NotFound: an embedded catalog's directory was moved or deleted while a program used it through its catalog server. */
+  | 'CATALOG_DIR_GONE'
   /** Catalog, not retryable: the database could not take a statement (SQLSTATE 08P01, e.g. more than 65,535 parameters). */
   | 'CATALOG_PROTOCOL_VIOLATION'
   /**

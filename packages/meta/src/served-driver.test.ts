@@ -116,6 +116,30 @@ describe('ServedCatalogDriver', () => {
     expect(existsSync(join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
   }, 60_000);
 
+  it('a catalog directory moved away while its server served it is not made anew at the old path: the next call fails CATALOG_DIR_GONE (a hunt of the CLI daemon)', async () => {
+    const dataDir = join(dir, 'moved');
+    const server = await servingChild(dataDir);
+    const catalog = await Catalog.open({ dataDir, env: {} });
+    try {
+      await catalog.createTable({ name: 'kept', path: 'file:///tmp/kept', schema });
+      const { renameSync } = await import('node:fs');
+      renameSync(dataDir, `${dataDir}.moved`);
+      server.kill('SIGKILL');
+      await exited(server);
+      // before: PGlite made a new, empty catalog at the old path, and the next command listed no table
+      await expect(catalog.listTables()).rejects.toMatchObject({ kind: 'NotFound', code: 'CATALOG_DIR_GONE', context: { dataDir } });
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await catalog.close();
+    }
+    const moved = await Catalog.open({ dataDir: `${dataDir}.moved`, env: {} });
+    try {
+      expect((await moved.listTables()).map((t) => t.name)).toEqual(['kept']);
+    } finally {
+      await moved.close();
+    }
+  }, 60_000);
+
   it('goes through the next server when another process serves the catalog by the next call', async () => {
     const dataDir = join(dir, 'replaced');
     const first = await servingChild(dataDir);

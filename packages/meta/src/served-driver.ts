@@ -9,6 +9,7 @@
  * waits for a process that has opened the directory itself meanwhile (a CLI `import` run after
  * `catalog-server --stop`) to close it or serve it, up to the lock wait.
  */
+import { existsSync } from 'node:fs';
 import { LakeSoulError } from './errors.js';
 import { abortableSleep, abortedError, throwIfAborted, whenAborted } from './abort.js';
 import { catalogLockWaitMs } from './lock-wait.js';
@@ -201,6 +202,15 @@ export class ServedCatalogDriver implements SqlDriver {
   private async reopenOnce(): Promise<SqlDriver> {
     const { dataDir, openDirect } = this.options;
     const lost = this.current;
+    // A catalog directory moved or deleted while its server served this program is not made anew: the
+    // catalog would have been opened directly, and PGlite makes a missing directory a new, empty
+    // catalog (a home moved during an import came back at its old path with no table).
+    if (!existsSync(dataDir)) {
+      throw new LakeSoulError('NotFound', `the embedded catalog ${dataDir} is gone: it was moved or deleted while this program used it through the catalog server of process ${this.server?.pid}; nothing was opened or made at that path. Run the command again with the home (or dataDir) where it is now`, {
+        code: 'CATALOG_DIR_GONE',
+        context: { dataDir },
+      });
+    }
     const found = await resolveEmbeddedDriver(dataDir, openDirect, { waitMs: this.options.waitMs ?? 15_000, lastServer: this.server, claimAs: this.shareRole });
     if (this.closed) {
       found.claim?.release();
