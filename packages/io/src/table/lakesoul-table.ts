@@ -95,6 +95,24 @@ function toMs(t: unknown, option: string, table: string, round: 'up' | 'down'): 
 const MAX_TIME_MS = 8.64e15;
 
 /** The keys of a scan's `incremental` option. */
+/**
+ * Snapshot options of a rewrite (update, delete, compaction) that read the table's schema just before:
+ * when the snapshot finds another one (a merge write widened or added columns in between), the rewrite
+ * fails as its commit would, a retryable Conflict SCHEMA_CHANGED, instead of decoding the new files
+ * with the old schema (a SCHEMA_MISMATCH naming a healthy file).
+ */
+function sameSchemaSnapshot(info: TableInfo, what: string, snap: SnapshotOptions): SnapshotOptions {
+  return {
+    ...snap,
+    onTableInfo: (t) => {
+      if (t.schemaJson === info.schemaJson) return;
+      throw new LakeSoulError('Conflict', `${what} of table '${info.namespace}.${info.name}': the table's schema changed while it read the table (another writer's merge write or schema change); nothing was committed. Run it again: the table's schema is read anew`, {
+        code: 'SCHEMA_CHANGED', retryable: true, context: { table: `${info.namespace}.${info.name}` },
+      });
+    },
+  };
+}
+
 /** Times deleteByKeys makes a CDC table's delete markers anew after another writer changed the schema. */
 const SCHEMA_CHANGE_ATTEMPTS = 3;
 const INCREMENTAL_KEYS = optionNames<NonNullable<ScanOptions['incremental']>>({ start: true, end: true });
@@ -538,7 +556,7 @@ export class LakeSoulTable {
       const same = await samePartitionOf(this.ctx, options.signal); // a value's partition another engine named
       snap.partitions = same === null ? matcher.partitionDescs() : matcher.partitionDescs().map(same);
     }
-    const snapshot = await this.catalog.getSnapshot(info.tableId, snap);
+    const snapshot = await this.catalog.getSnapshot(info.tableId, sameSchemaSnapshot(info, 'delete', snap));
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,
       units: (_p, splits) => splits.map((split) => ({ split, rewrite: split.bucket !== null && buckets.has(split.bucket) })),
@@ -563,7 +581,7 @@ export class LakeSoulTable {
     const info = await this.currentInfo(options.signal);
     const expr = normalizeFilter(filter, info.schema);
     checkFilter(expr, info.schema);
-    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal, partitionMatch: rangeFilterMatch(expr, info) });
+    const snapshot = await this.catalog.getSnapshot(info.tableId, sameSchemaSnapshot(info, 'deleteWhere', { signal: options.signal, partitionMatch: rangeFilterMatch(expr, info) }));
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,
       keep: (b) => {
@@ -607,7 +625,7 @@ export class LakeSoulTable {
     }
     const expr = where === null ? null : normalizeFilter(where, info.schema);
     if (expr !== null) checkFilter(expr, info.schema);
-    const snapshot = await this.catalog.getSnapshot(info.tableId, { signal: options.signal, partitionMatch: rangeFilterMatch(expr, info) });
+    const snapshot = await this.catalog.getSnapshot(info.tableId, sameSchemaSnapshot(info, 'update', { signal: options.signal, partitionMatch: rangeFilterMatch(expr, info) }));
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {
       always: false,
       update: (b) => {
@@ -670,7 +688,7 @@ export class LakeSoulTable {
     const policy = compactionPolicy(this.ctx, options);
     const snap: SnapshotOptions = { signal: options.signal };
     if (options.partitions !== undefined) snap.partitions = this.selection(options.partitions);
-    const snapshot = await this.catalog.getSnapshot(this.info.tableId, snap);
+    const snapshot = await this.catalog.getSnapshot(this.info.tableId, sameSchemaSnapshot(this.info, 'compaction', snap));
     return rewritePartitions(this.ctx, 'CompactionCommit', snapshot, policy, options.signal, options.onProgress);
   }
 

@@ -104,6 +104,41 @@ describe('reads of a table object opened before a schema change', () => {
     }
   });
 
+  it('a rewrite whose schema changed between its read of the table and its snapshot fails a retryable SCHEMA_CHANGED (it failed SCHEMA_MISMATCH on a healthy file), and runs once retried', async () => {
+    const { Int8, tableFromArrays } = await import('apache-arrow');
+    const t = await lh.createTable('race_rw', new Schema([new Field('id', new Int64(), false), new Field('a', new Int8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write([{ id: 1, a: 1 }]);
+    const writer = await lh.table('race_rw');
+    const catalog = lh.catalog as unknown as { getTableById: (...a: unknown[]) => Promise<unknown> };
+    const original = catalog.getTableById;
+    // each merge write widens `a` once more: int8 -> int16 -> int32 -> int64
+    const rewrites: [string, () => Promise<unknown>, Int16Array | Int32Array | BigInt64Array][] = [
+      ['update', () => t.update('id = 1', { a: 2 }), Int16Array.of(1000)],
+      ['deleteWhere', () => t.deleteWhere('id = 3'), Int32Array.of(100_000)],
+      ['compaction', () => t.compact(), BigInt64Array.of(10_000_000_000n)],
+    ];
+    let id = 10;
+    for (const [what, run, value] of rewrites) {
+      let interleave = true;
+      catalog.getTableById = async function (this: unknown, ...a: unknown[]) {
+        const entry = await original.apply(this, a);
+        if (interleave) {
+          interleave = false;
+          await writer.write(tableFromArrays({ id: BigInt64Array.of(BigInt(id++)), a: value }), { schemaMode: 'merge' });
+        }
+        return entry;
+      };
+      try {
+        await expect(run(), what).rejects.toMatchObject({ kind: 'Conflict', code: 'SCHEMA_CHANGED', retryable: true, message: expect.stringMatching(new RegExp(`^${what} of table 'default.race_rw': the table's schema changed while it read the table`)) });
+      } finally {
+        catalog.getTableById = original;
+      }
+      await run();
+    }
+    expect(typesOf((await t.toArrow()).schema)).toEqual(['id:Int64', 'a:Int64']);
+    expect(rows(await t.toArrow())).toEqual([{ id: '1n', a: '2n' }, { id: '10n', a: '1000n' }, { id: '11n', a: '100000n' }, { id: '12n', a: '10000000000n' }]);
+  });
+
   it('refuses a timestamp beyond the range of dates, naming the option and the table', async () => {
     for (const call of [
       () => stale.toArrow({ timestamp: 1e20 }),
