@@ -16,7 +16,7 @@
 //   is printed) to look into a failure.
 // Anything missing is reported with the way to get it; nothing is skipped silently.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, readdirSync, chownSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readdirSync, chmodSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -142,6 +142,9 @@ try {
   const py = ensureTestVenv();
   const [pgUrl, s3] = await Promise.all([startPostgres(), startMoto(py)]);
   const testTmp = mkdtempSync(join(tmpdir(), 'lakesoul-test-'));
+  // as /tmp is: tests hand files in it to other users (the PostgreSQL server reads an SSL key from it,
+  // tests run commands as other users), which a 0700 directory kept out
+  chmodSync(testTmp, 0o1777);
   if (process.env.LAKESOUL_TEST_KEEP_TMP === '1') console.error(`[test-env] temp files kept in ${testTmp}`);
   else cleanups.push(() => rmSync(testTmp, { recursive: true, force: true, maxRetries: 3 }));
   const env = {

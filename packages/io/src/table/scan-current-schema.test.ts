@@ -12,6 +12,31 @@ const rows = (t: { toArray(): { toJSON(): unknown }[] }) =>
   t.toArray().map((r) => JSON.parse(JSON.stringify(r.toJSON(), (_, v) => (typeof v === 'bigint' ? `${v}n` : v))));
 const typesOf = (s: Schema) => s.fields.map((f) => `${f.name}:${f.type}`);
 
+/**
+ * Runs `race` once, right after the next table entry `lake`'s catalog reads (getTableById), before
+ * that entry is handed on: another writer's commit lands between a reader's table entry and its
+ * snapshot. Returns whether it ran; the catalog is restored either way.
+ */
+async function afterNextTableRead(lake: Lakehouse, race: () => Promise<unknown>, run: () => Promise<unknown>): Promise<boolean> {
+  const catalog = lake.catalog as unknown as { getTableById: (...a: unknown[]) => Promise<unknown> };
+  const original = catalog.getTableById;
+  let raced = false;
+  catalog.getTableById = async function (this: unknown, ...a: unknown[]) {
+    const entry = await original.apply(this, a);
+    if (!raced) {
+      raced = true;
+      await race();
+    }
+    return entry;
+  };
+  try {
+    await run();
+  } finally {
+    catalog.getTableById = original;
+  }
+  return raced;
+}
+
 // A table object opened before another writer changed the schema read with its cached schema:
 // widened floats narrowed, widened ints refused, added columns unknown. Reads take the schema of now.
 describe('reads of a table object opened before a schema change', () => {
@@ -83,25 +108,11 @@ describe('reads of a table object opened before a schema change', () => {
     const t = await lh.createTable('race8', new Schema([new Field('id', new Int64(), false), new Field('a', new Int8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
     await t.write([{ id: 1, a: 1 }]);
     const writer = await lh.table('race8');
-    const catalog = lh.catalog as unknown as { getTableById: (...a: unknown[]) => Promise<unknown> };
-    const original = catalog.getTableById;
-    let interleave = true;
-    catalog.getTableById = async function (this: unknown, ...a: unknown[]) {
-      const entry = await original.apply(this, a);
-      if (interleave) {
-        interleave = false;
-        await writer.write(tableFromArrays({ id: BigInt64Array.of(2n), a: Int16Array.of(1000) }), { schemaMode: 'merge' });
-      }
-      return entry;
-    };
-    try {
-      const r = await t.toArrow();
-      expect(interleave).toBe(false);
-      expect(typesOf(r.schema)).toEqual(['id:Int64', 'a:Int16']);
-      expect(rows(r)).toEqual([{ id: '1n', a: 1 }, { id: '2n', a: 1000 }]);
-    } finally {
-      catalog.getTableById = original;
-    }
+    let r: Awaited<ReturnType<LakeSoulTable['toArrow']>> | undefined;
+    const raced = await afterNextTableRead(lh, () => writer.write(tableFromArrays({ id: BigInt64Array.of(2n), a: Int16Array.of(1000) }), { schemaMode: 'merge' }), async () => { r = await t.toArrow(); });
+    expect(raced).toBe(true);
+    expect(typesOf(r!.schema)).toEqual(['id:Int64', 'a:Int16']);
+    expect(rows(r!)).toEqual([{ id: '1n', a: 1 }, { id: '2n', a: 1000 }]);
   });
 
   it('a rewrite whose schema changed between its read of the table and its snapshot fails a retryable SCHEMA_CHANGED (it failed SCHEMA_MISMATCH on a healthy file), and runs once retried', async () => {
@@ -109,8 +120,6 @@ describe('reads of a table object opened before a schema change', () => {
     const t = await lh.createTable('race_rw', new Schema([new Field('id', new Int64(), false), new Field('a', new Int8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
     await t.write([{ id: 1, a: 1 }]);
     const writer = await lh.table('race_rw');
-    const catalog = lh.catalog as unknown as { getTableById: (...a: unknown[]) => Promise<unknown> };
-    const original = catalog.getTableById;
     // each merge write widens `a` once more: int8 -> int16 -> int32 -> int64
     const rewrites: [string, () => Promise<unknown>, Int16Array | Int32Array | BigInt64Array][] = [
       ['update', () => t.update('id = 1', { a: 2 }), Int16Array.of(1000)],
@@ -119,20 +128,11 @@ describe('reads of a table object opened before a schema change', () => {
     ];
     let id = 10;
     for (const [what, run, value] of rewrites) {
-      let interleave = true;
-      catalog.getTableById = async function (this: unknown, ...a: unknown[]) {
-        const entry = await original.apply(this, a);
-        if (interleave) {
-          interleave = false;
-          await writer.write(tableFromArrays({ id: BigInt64Array.of(BigInt(id++)), a: value }), { schemaMode: 'merge' });
-        }
-        return entry;
-      };
-      try {
+      const race = () => writer.write(tableFromArrays({ id: BigInt64Array.of(BigInt(id++)), a: value }), { schemaMode: 'merge' });
+      const refused = async () => {
         await expect(run(), what).rejects.toMatchObject({ kind: 'Conflict', code: 'SCHEMA_CHANGED', retryable: true, message: expect.stringMatching(new RegExp(`^${what} of table 'default.race_rw': the table's schema changed while it read the table`)) });
-      } finally {
-        catalog.getTableById = original;
-      }
+      };
+      expect(await afterNextTableRead(lh, race, refused)).toBe(true);
       await run();
     }
     expect(typesOf((await t.toArrow()).schema)).toEqual(['id:Int64', 'a:Int64']);
