@@ -61,7 +61,8 @@ export interface ImportImagesResult {
   /**
    * Files copied (copy mode). A copy already present is kept when it has its source's size and
    * modification time (local tables, whose copies are given their source's time) or was written no
-   * earlier than the source last changed (tables on object storage).
+   * earlier than the source last changed (tables on object storage), and, in a table other sources
+   * were imported into, a row of the table holds its name (else it may be another source's copy).
    */
   copied: number;
   /** Bytes copied. */
@@ -154,12 +155,13 @@ export async function importImages(lakehouse: Lakehouse, tableName: string, sour
     const report = () => options.onProgress?.({ total: listing.numRows, files: done, bytesCopied });
     report();
     if (mode === 'copy') {
+      const trusted = await trustedCopyNames(table, rootUri, signal);
       const sem = new Semaphore(options.concurrency ?? 16);
       await Promise.all(
         paths.map(async (dst, i) => {
           await sem.acquire(signal);
           try {
-            const n = await copyOne(lakehouse, locations[i], rootUri, joinUri(table.info.path, dst), signal);
+            const n = await copyOne(lakehouse, locations[i], rootUri, joinUri(table.info.path, dst), trusted === undefined || trusted.has(dst), signal);
             if (n !== null) {
               copied++;
               bytesCopied += n;
@@ -530,10 +532,22 @@ async function firstHeld(lakehouse: Lakehouse, source: string, rels: string[], s
 }
 
 /**
- * Copies one source file to `dstUri` unless the copy there is current; the bytes copied, or null when
- * it was kept.
+ * The copy names whose present copies may be kept when current (`copyIsCurrent`): undefined (all) when
+ * no other source was imported into the table, else the names its rows hold, which no other source
+ * holds (`checkCopyCollisions`). A copy under another name may be another source's: a copy carries no
+ * record of its source, so one left by a source whose row was deleted, of the same size and time as
+ * this import's file, was kept, and the row read the other source's bytes. Those are copied again.
  */
-async function copyOne(lakehouse: Lakehouse, src: string, rootUri: string, dstUri: string, signal?: AbortSignal): Promise<number | null> {
+async function trustedCopyNames(table: LakeSoulTable, rootUri: string, signal?: AbortSignal): Promise<Set<string> | undefined> {
+  if (!importSources(table.info.properties).some((src) => src !== rootUri)) return undefined;
+  return tableNames(table, signal);
+}
+
+/**
+ * Copies one source file to `dstUri` unless the copy there is current (and `keepCurrent`: it may be
+ * this source's); the bytes copied, or null when it was kept.
+ */
+async function copyOne(lakehouse: Lakehouse, src: string, rootUri: string, dstUri: string, keepCurrent: boolean, signal?: AbortSignal): Promise<number | null> {
   const to = lakehouse.stores.resolve(dstUri);
   const dst = parseUri(dstUri);
   const local = dst.scheme === 'file' ? '/' + dst.key : undefined;
@@ -542,7 +556,7 @@ async function copyOne(lakehouse: Lakehouse, src: string, rootUri: string, dstUr
     if (LakeSoulError.is(e, 'NotFound')) return null;
     throw e;
   });
-  if (existing && copyIsCurrent(existing, meta, local !== undefined)) return null;
+  if (existing && keepCurrent && copyIsCurrent(existing, meta, local !== undefined)) return null;
   const bytes = await sourceGet(lakehouse, src, rootUri, signal);
   await to.store.put(to.key, bytes, { signal });
   // a local copy carries its source's modification time, which the next import compares
