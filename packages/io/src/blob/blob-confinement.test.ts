@@ -3,7 +3,7 @@
  * whichever way the local store was registered, and a link flipped by another process during reads
  * never yields a byte from outside the roots.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +254,32 @@ describe('the confined read of LocalStore', () => {
       expect((await errorOf(store.getConfined('sub/missing', ['sub']))).kind).toBe('NotFound');
       expect(readFileSync(join(dir, 'secret.txt'), 'utf8')).toBe(SECRET);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(process.platform === 'linux')('refuses a link to a FIFO outside without opening it: a writer waiting for a reader stays waiting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lakesoul-confined-fifo-'));
+    // the shell's open of the FIFO for writing returns only once some process opens it for reading
+    let writer: ReturnType<typeof spawn> | undefined;
+    try {
+      mkdirSync(join(dir, 'root'));
+      execFileSync('mkfifo', [join(dir, 'pipe')]);
+      symlinkSync(join(dir, 'pipe'), join(dir, 'root', 'out'));
+      writer = spawn('/bin/sh', ['-c', 'printf x > "$1"; echo opened', 'sh', join(dir, 'pipe')], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let opened = '';
+      writer.stdout!.on('data', (d: Buffer) => (opened += d.toString()));
+      const store = new LocalStore({ root: join(dir, 'root') });
+      for (const call of [() => store.getConfined('out', ['']), () => store.headConfined('out', [''])]) {
+        const e = await errorOf(call());
+        expect(e.code).toBe('PATH_OUTSIDE_ROOT');
+        expect(e.context.realPath).toBe(join(dir, 'pipe'));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      expect(writer.exitCode, 'the FIFO was opened for reading: its writer went on').toBeNull();
+      expect(opened).toBe('');
+    } finally {
+      writer?.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

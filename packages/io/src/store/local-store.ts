@@ -79,6 +79,13 @@ export function rangeReaderOf(store: ObjectStore): (ObjectStore & RangeReader) |
  */
 const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
 
+/**
+ * Linux's O_PATH (Node does not export it; 010000000 on x86 and Arm): a descriptor that names a file
+ * without opening it, so a device, a FIFO or a socket behind a symlink is not opened, and its driver
+ * sees nothing, before a confined read has checked where it lies.
+ */
+const O_PATH = process.platform === 'linux' ? 0o10000000 : 0;
+
 // Reads go through plain descriptors and the callback API: a FileHandle costs a promise wrapper and
 // a GC-tracked object per call, which showed up in loaders that read one small object per sample.
 const openFd = promisify(openCb);
@@ -200,15 +207,18 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
 
   async getConfined(path: string, within: readonly string[], options: GetOptions = {}): Promise<Uint8Array> {
     if (options.range) validateRange(options.range, this.uri(path));
-    return this.withConfined(path, within, 'get', options.signal, (fd, st, uri) => readOpened(fd, st, uri, options));
+    return this.withConfined(path, within, 'get', options.signal, (fd, st, uri) => readOpened(fd!, st, uri, options));
   }
 
   /**
    * Opens `path` (following symlinks, as any open does), then checks where the opened descriptor really
    * lies before anything is read from it: open first, verify what was opened. Checking a path and then
-   * opening it separately would let a symlink swapped in between win the race.
+   * opening it separately would let a symlink swapped in between win the race. On Linux the first open
+   * is an O_PATH one, which opens nothing: only a regular file found inside is then opened for
+   * reading, through `/proc/self/fd` (the very file checked), so a link to a device or a FIFO outside
+   * the roots is refused without its driver seeing an open. A head needs no read, and no second open.
    */
-  private async withConfined<T>(path: string, within: readonly string[], op: string, signal: AbortSignal | undefined, use: (fd: number, st: Stats, uri: string) => Promise<T>): Promise<T> {
+  private async withConfined<T>(path: string, within: readonly string[], op: string, signal: AbortSignal | undefined, use: (fd: number | undefined, st: Stats, uri: string) => Promise<T>): Promise<T> {
     const file = this.localPath(path);
     const uri = this.uri(path);
     if (within.length === 0) throw new LakeSoulError('InvalidArgument', `${op} ${uri}: a confined read needs at least one directory to confine it to`, { context: { file: uri } });
@@ -226,7 +236,8 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
         ),
       );
       rootsReady.catch(() => undefined); // awaited below unless the open fails first
-      fd = await openFd(file, READ_FLAGS);
+      const pathOnly = O_PATH !== 0 && procFdWorks !== false;
+      fd = await openFd(file, pathOnly ? O_PATH : READ_FLAGS);
       const roots = await rootsReady;
       const real = await openedRealPath(fd, file);
       const inside = real !== null && roots.some((r) => r !== null && (r === '/' || real === r || real.startsWith(r + '/')));
@@ -237,7 +248,20 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
           context: { file: uri, realPath: real ?? '' },
         });
       }
-      return await use(fd, await regularFile(fd), uri);
+      const st = await regularFile(fd);
+      if (!pathOnly || op === 'head') return await use(pathOnly ? undefined : fd, st, uri);
+      let readFd: number | undefined;
+      try {
+        // without /proc (learned in this very check) the path is opened again, and must be the file checked
+        readFd = await openFd(procFdWorks ? `/proc/self/fd/${fd}` : file, READ_FLAGS);
+        if (!procFdWorks) {
+          const again = await fstatFd(readFd);
+          if (again.dev !== st.dev || again.ino !== st.ino) throw new LakeSoulError('PermissionDenied', `${op} ${uri}: the file changed while being opened; not read`, { code: 'PATH_OUTSIDE_ROOT', context: { file: uri } });
+        }
+        return await use(readFd, st, uri);
+      } finally {
+        if (readFd !== undefined) await closeFd(readFd).catch(() => undefined);
+      }
     } catch (e) {
       throw mapFsError(e, uri, op);
     } finally {
