@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:http2';
+import { createConnection } from 'node:net';
 import { Metadata, credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { Field, Int64, Schema, Table, makeVector } from 'apache-arrow';
 import { Lakehouse } from '@lakesoul-ts/io';
@@ -215,6 +216,92 @@ describe('unary requests are refused before they are received', () => {
     const oversized = await answer({ authorization: 'Bearer only-static-token' });
     expect(oversized['grpc-status']).toBe(String(status.INVALID_ARGUMENT));
     expect(decodeURIComponent(String(oversized['grpc-message']))).toMatch(/GetFlightInfo request message \(62914560 bytes\) exceeds the limit of 262144 bytes/);
+  }, 30_000);
+
+  it('a gzip-compressed message is inflated no further than its method\'s limit, a Handshake without credentials too (60 MiB arrive as 61 KB)', async () => {
+    const url = await serve({ tokens: ['only-static-token'], users: { alice: 'pw' } });
+    const { client: Ctor } = loadFlightProtocol();
+    const gzip = new Ctor(url.replace('grpc://', ''), credentials.createInsecure(), { 'grpc.max_send_message_length': 128 * MiB, 'grpc.default_compression_algorithm': 2 });
+    try {
+      const md = new Metadata();
+      md.set('authorization', 'Bearer only-static-token');
+      // before: the limit bounded the 61 KB sent, grpc-js inflated all 60 MiB, and the handler refused the command
+      const big = await call(gzip, 'GetFlightInfo', { type: 'CMD', cmd: Buffer.alloc(60 * MiB, 0x20), path: [] }, md);
+      expect(big?.code).toBe(status.INVALID_ARGUMENT);
+      expect(big?.details).toMatch(/^GetFlightInfo request message \(\d+ bytes sent gzip-compressed, over 262144 bytes once inflated\) exceeds the limit of 262144 bytes of GetFlightInfo: .*It was inflated no further than the limit/);
+      // a Handshake is read before any credential: its payload is bounded all the same
+      const handshake = await new Promise<{ code?: number; details?: string }>((res) => {
+        const h = gzip.Handshake(new Metadata()) as ClientDuplexStream<any, any>;
+        h.on('data', () => {});
+        h.on('error', (e: any) => res({ code: e.code, details: e.details }));
+        h.on('end', () => res({}));
+        h.write({ protocol_version: '0', payload: Buffer.alloc(60 * MiB, 0x20) });
+        h.end();
+      });
+      expect(handshake.details).toMatch(/^Handshake request message \(\d+ bytes sent gzip-compressed, over 131072 bytes once inflated\) exceeds the limit/);
+      // compressed requests within the limits are served
+      expect(await call(gzip, 'GetFlightInfo', { type: 'PATH', cmd: Buffer.alloc(0), path: ['events'] }, md)).toBeNull();
+    } finally {
+      gzip.close();
+    }
+  }, 60_000);
+});
+
+describe('connections', () => {
+  /** Opens `n` TCP connections that never send a byte; resolves each one's time of closing, relative to the start. */
+  const idleSockets = (url: string, n: number) => {
+    const [host, port] = [url.slice('grpc://'.length, url.lastIndexOf(':')), Number(url.slice(url.lastIndexOf(':') + 1))];
+    const t0 = Date.now();
+    const sockets = Array.from({ length: n }, () => createConnection({ host, port }));
+    // read what the server sends (its SETTINGS, a GOAWAY), so that its closing is seen
+    const closed = sockets.map((s) => new Promise<number>((res) => { s.on('error', () => {}); s.on('close', () => res(Date.now() - t0)); s.resume(); }));
+    return { sockets, closed };
+  };
+
+  it('a host holding connections that send nothing gets maxConnectionsPerHost of them, and those close after connectionIdleMs; then clients connect again', async () => {
+    // before: every connection stayed open (none closed after 150 s), until the server ran out of files
+    const url = await serve({ tokens: ['only-static-token'], maxConnectionsPerHost: 8, connectionIdleMs: 1500 });
+    const server = servers.at(-1)!;
+    const { sockets, closed } = idleSockets(url, 20);
+    try {
+      const times = await Promise.all(closed);
+      const early = times.filter((t) => t < 1000);
+      expect(early.length).toBe(12);
+      expect(times.filter((t) => t >= 1400).length).toBe(8);
+      expect(server.stats.connectionsRefused).toBe(12);
+      const client = await FlightClient.connect(url, { token: 'only-static-token' });
+      try {
+        expect((await client.listFlights()).length).toBe(1);
+      } finally {
+        client.close();
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  }, 30_000);
+
+  it('refuses connections past maxConnections from any host, and counts none it closed for idling', async () => {
+    const url = await serve({ maxConnections: 5, maxConnectionsPerHost: 100, connectionIdleMs: 60_000 });
+    const server = servers.at(-1)!;
+    const { sockets, closed } = idleSockets(url, 9);
+    try {
+      const first = await Promise.race([Promise.all(closed.slice(5)), new Promise((res) => setTimeout(() => res('timeout'), 5000))]);
+      expect(first).not.toBe('timeout');
+      expect(server.stats.connectionsRefused).toBe(4);
+      // the five held stay open
+      const held = await Promise.race([Promise.race(closed.slice(0, 5)), new Promise((res) => setTimeout(() => res('open'), 500))]);
+      expect(held).toBe('open');
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+    // once they are gone, a client gets in
+    await new Promise((res) => setTimeout(res, 200));
+    const client = await FlightClient.connect(url);
+    try {
+      expect((await client.listFlights()).length).toBe(1);
+    } finally {
+      client.close();
+    }
   }, 30_000);
 });
 

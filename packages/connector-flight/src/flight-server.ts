@@ -28,6 +28,7 @@ import { sendMessagesInPlace } from './grpc-send.js';
 import { HmacTicketSigner } from './hmac-ticket-signer.js';
 import { AUTH_OFF_TOKEN, BearerAuth, type Principal } from './bearer-auth.js';
 import { limitReceivedMessages } from './grpc-receive-limit.js';
+import { limitConnections } from './grpc-connection-limit.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
 import { parseCreateTableRequest } from './create-table-request.js';
@@ -148,7 +149,28 @@ export interface CreateFlightServerOptions {
    * the process alive. `lakesoul-ts serve` starts them.
    */
   startDoGetWorkersAtListen?: boolean;
+  /**
+   * Connections one client host holds open at once (default {@link DEFAULT_MAX_CONNECTIONS_PER_HOST});
+   * one more is closed as it is accepted. Without a bound, one client holding connections open (even
+   * without sending a byte) took the server to its open-file limit, and every other client was refused.
+   */
+  maxConnectionsPerHost?: number;
+  /** Connections all clients hold open at once (default {@link DEFAULT_MAX_CONNECTIONS}); one more is closed as it is accepted. */
+  maxConnections?: number;
+  /**
+   * A connection with no call running for this long (ms) is closed (default
+   * {@link DEFAULT_CONNECTION_IDLE_MS}), counted from its start for one that never makes a call. gRPC
+   * clients (pyarrow's, this package's) connect again for their next call.
+   */
+  connectionIdleMs?: number;
 }
+
+/** Default of {@link CreateFlightServerOptions.maxConnectionsPerHost}. */
+export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 256;
+/** Default of {@link CreateFlightServerOptions.maxConnections}. */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+/** Default of {@link CreateFlightServerOptions.connectionIdleMs}: 60 s. */
+export const DEFAULT_CONNECTION_IDLE_MS = 60_000;
 
 /** Default of {@link CreateFlightServerOptions.maxConcurrentStreams}. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
@@ -281,6 +303,8 @@ export interface FlightServerStats {
   peakReservedBytes: number;
   /** Largest reservation of a single DoGet (its estimated peak: docs/flight.md "Memory"). */
   peakDoGetReservationBytes: number;
+  /** Connections closed as they were accepted, for `maxConnectionsPerHost` or `maxConnections`. */
+  connectionsRefused: number;
 }
 
 /**
@@ -351,13 +375,13 @@ const SERVER_OPTIONS = optionNames<CreateFlightServerOptions>({
   maxMessageBytes: true, maxReceiveMessageBytes: true, maxBufferedBytes: true, batchSize: true, prefetchBytes: true,
   shutdownTimeoutMs: true, transactionTtlMs: true, maxOpenTransactions: true, maxOpenTransactionsPerCaller: true,
   maxConcurrentStreams: true, memoryBudgetBytes: true, memoryWaitMs: true, putBufferBytes: true, putIdleMs: true, getIdleMs: true, doGetThreads: true,
-  maxDoGetsOnServerThread: true, startDoGetWorkersAtListen: true,
+  maxDoGetsOnServerThread: true, startDoGetWorkersAtListen: true, maxConnectionsPerHost: true, maxConnections: true, connectionIdleMs: true,
 });
 
 /** The numeric options of {@link CreateFlightServerOptions} checked at creation, with their smallest values. */
 const SIZE_OPTIONS = [
   ['maxMessageBytes', 1], ['maxReceiveMessageBytes', 1], ['maxBufferedBytes', 1], ['memoryBudgetBytes', 1], ['putBufferBytes', 1],
-  ['batchSize', 1], ['prefetchBytes', 0], ['maxConcurrentStreams', 1],
+  ['batchSize', 1], ['prefetchBytes', 0], ['maxConcurrentStreams', 1], ['maxConnectionsPerHost', 1], ['maxConnections', 1], ['connectionIdleMs', 1],
 ] as const;
 
 /**
@@ -406,7 +430,7 @@ function parseHistoryOptions(b: Record<string, unknown>): { partitionDesc?: stri
  */
 export class FlightServer {
   /** Counters; see {@link FlightServerStats}. */
-  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, doGetsEndedIdle: 0, streamsRefused: 0, peakReservedBytes: 0, peakDoGetReservationBytes: 0 };
+  readonly stats: FlightServerStats = { doGetCalls: 0, doGetOnWorkers: 0, doPutCalls: 0, peakBufferedBytes: 0, messagesSent: 0, messageBuffersReused: 0, activeStreams: 0, waitingStreams: 0, doGetsEndedIdle: 0, streamsRefused: 0, peakReservedBytes: 0, peakDoGetReservationBytes: 0, connectionsRefused: 0 };
   private readonly server: Server;
   private readonly signer: HmacTicketSigner;
   private readonly auth: BearerAuth;
@@ -481,6 +505,7 @@ export class FlightServer {
     // package's, receives such messages; a client with a 4 MiB receive limit needs it raised).
     this.maxRowMessageBytes = Math.max(this.maxMessageBytes, maxReceive);
     this.server = new Server({
+      'grpc.max_connection_idle_ms': options.connectionIdleMs ?? DEFAULT_CONNECTION_IDLE_MS,
       'grpc.max_receive_message_length': maxReceive,
       'grpc.max_send_message_length': Math.max(this.maxRowMessageBytes + 1024 * 1024, 4 * 1024 * 1024),
       interceptors: [this.admission],
@@ -528,6 +553,11 @@ export class FlightServer {
           reject(new LakeSoulError('Io', `Flight server cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
           return;
         }
+        limitConnections(this.server, {
+          perHost: this.options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST,
+          total: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+          onRefused: (client, limit) => this.connectionRefused(client, limit),
+        });
         this.port = bound;
         this.host = host;
         if (this.options.startDoGetWorkersAtListen) this.doGetWorkers?.startAll();
@@ -567,6 +597,14 @@ export class FlightServer {
   /** The status of an error sent to a client; what the client is not told goes to the log. */
   private grpcError(e: unknown): any {
     return toGrpcStatus(e, (message) => this.log(message));
+  }
+
+  /** Counts a connection closed for a limit, and logs it (once per host and limit per {@link LOG_REPEAT_MS}). */
+  private connectionRefused(host: string, limit: 'perHost' | 'total'): void {
+    this.stats.connectionsRefused++;
+    this.log(limit === 'perHost'
+      ? `closed connections of host ${host}: it holds ${this.options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST} open, the limit of one host (maxConnectionsPerHost)`
+      : `closed a connection of host ${host}: ${this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS} connections are open, the server's limit (maxConnections)`);
   }
 
   /** Writes `message` to the `log` option, the same message at most once per {@link LOG_REPEAT_MS}. */
@@ -626,8 +664,10 @@ export class FlightServer {
     const name = method.path.slice(method.path.lastIndexOf('/') + 1);
     const limit = MAX_REQUEST_MESSAGE_BYTES[name];
     if (limit !== undefined && limit < this.maxReceive) {
-      limitReceivedMessages(call, limit, (bytes) => this.grpcError(limitError(`${name} request message (${bytes} bytes)`, `of ${limit} bytes of ${name}`,
-        `${REQUEST_CONTENT[name]}; only DoPut takes larger messages. Nothing of it was read`)));
+      limitReceivedMessages(call, limit, ({ bytes, compressed }) => this.grpcError(limitError(
+        compressed ? `${name} request message (${bytes} bytes sent ${compressed}-compressed, over ${limit} bytes once inflated)` : `${name} request message (${bytes} bytes)`,
+        `of ${limit} bytes of ${name}`,
+        `${REQUEST_CONTENT[name]}; only DoPut takes larger messages. ${compressed ? `It was inflated no further than the limit` : 'Nothing of it was read'}`)));
     }
     if (name === 'Handshake' || !this.auth.enabled) return new ServerInterceptingCall(call);
     return new ServerInterceptingCall(call, {

@@ -21,7 +21,7 @@ export { HmacTicketSigner } from './hmac-ticket-signer.js';
 export type { TicketSignerOptions, VerifiedTicket } from './hmac-ticket-signer.js';
 export { AUTH_OFF_TOKEN, BearerAuth } from './bearer-auth.js';
 export { MIN_UNGUESSABLE_TOKEN_CHARS } from '@lakesoul-ts/meta';
-export { limitReceivedMessages } from './grpc-receive-limit.js';
+export { limitReceivedMessages, type OversizedMessage } from './grpc-receive-limit.js';
 export type { BearerAuthOptions, Principal } from './bearer-auth.js';
 export { toGrpcStatus, fromGrpcError } from './grpc-status.js';
 export { parseReadCommand, parseWriteCommand, parseBeginCommand, scanOptionsOf, DEFAULT_NAMESPACE, READ_COMMAND_KEYS, WRITE_COMMAND_KEYS, BEGIN_COMMAND_KEYS } from './flight-command.js';
