@@ -85,7 +85,12 @@ export async function rewritePartitions(
   signal?: AbortSignal,
   onProgress?: (progress: RewriteProgress) => void,
 ): Promise<RewriteResult> {
-  const info = ctx.info;
+  // A rewrite of a PK table merges whatever `skip_merge_on_read` says of reads: its files must hold
+  // one row per key, sorted (protocol §4), and concatenating the files wrote both versions of a key,
+  // unsorted, into one file (LakeSoul's engines, which merge, then read the stale one).
+  const info = ctx.info.properties['skip_merge_on_read'] === 'true'
+    ? { ...ctx.info, properties: { ...ctx.info.properties, skip_merge_on_read: 'false' } }
+    : ctx.info;
   const allColumns = info.schema.fields.map((f) => f.name);
   const fileCols = allColumns.filter((c) => !info.rangePartitions.includes(c));
   // Units encode on the Parquet worker pool (as a write's buckets do) while the next unit is read and
