@@ -92,6 +92,8 @@ describe('diff', () => {
     expect(d.counts).toEqual({ added: 2, changed: 0, deleted: 0, unchanged: 0 });
     expect(d.added).toEqual([{ n: 5, tag: 'z' }, { n: 2, tag: 'y' }]);
     await expect(api.diff({ namespace: 'default', table: 'appends' }, c1, c0)).rejects.toMatchObject({ kind: 'InvalidArgument', code: 'UI_BAD_DIFF_RANGE' });
+    // the largest safe integer is refused as given (the read's end, one more, was quoted: 9007199254740992)
+    await expect(api.diff({ namespace: 'default', table: 'appends' }, c1, Number.MAX_SAFE_INTEGER)).rejects.toMatchObject({ code: 'UI_BAD_DIFF_RANGE', message: expect.stringContaining('got ' + c1 + ', 9007199254740991') });
     // An integer column with few values: one bin per value, so no bin straddles two integers.
     const s = await api.stats({ namespace: 'default', table: 'appends' }, 'n');
     expect(s.kind === 'histogram' && s.bins.map((b) => [b.lo + 0.5, b.count])).toEqual([[1, 1], [2, 3], [3, 0], [4, 0], [5, 1]]);

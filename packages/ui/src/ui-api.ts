@@ -716,7 +716,8 @@ export class UiApi {
    * some columns of a row); in tables without primary keys, the added rows themselves.
    */
   async diff(view: TableView, from: number, to: number, signal?: AbortSignal): Promise<DiffJson> {
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) throw invalid(`diff needs two commit times with from < to (got ${from}, ${to})`, 'UI_BAD_DIFF_RANGE');
+    // the read is of (from, to], asked as [from + 1, to + 1): both must stay exact
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to + 1) || from >= to) throw invalid(`diff needs two commit times with from < to (got ${from}, ${to})`, 'UI_BAD_DIFF_RANGE');
     return this.inSlot(signal, () => this.diffIn(view, from, to, signal));
   }
 

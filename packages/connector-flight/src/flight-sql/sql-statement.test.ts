@@ -42,6 +42,8 @@ describe('parseSqlSelect', () => {
     }
     expect(refusal('UPDATE t SET a = 1').message).toContain('UPDATE statements are not served');
     expect(refusal('SELECT a FROM t FOR VERSION AS OF 1 WHERE a = 1 FOR VERSION AS OF 2').message).toContain('more than one FOR ... AS OF');
+    // quoted as written (it was shown rounded: 100000000000000000000)
+    expect(refusal('SELECT a FROM t FOR VERSION AS OF 99999999999999999999').message).toContain('FOR VERSION AS OF 99999999999999999999 is out of range');
     expect(refusal('SELECT a FROM other.ns.t').kind).toBe('NotFound');
     expect(refusal("SELECT a FROM t FOR TIMESTAMP AS OF 'not a date'").message).toMatch(/"timestamp" must be epoch milliseconds or an ISO-8601/);
     for (const sql of ['SELECT a FROM t WHERE', 'SELECT a FROM t WHERE   ', 'SELECT a FROM tWHERE a = 1']) {

@@ -199,6 +199,8 @@ export function parseSqlSelect(sql: string): SqlSelect {
   if (filter !== undefined) cmd.filter = filter.trim();
   if (travelKind === 'VERSION') {
     if (!/^\d+$/.test(travelValue!)) throw unsupported(sql, `FOR VERSION AS OF needs an integer, got ${quote(travelValue)}`);
+    // the range check after this one quotes a version number; one past 2^53 would be shown rounded
+    if (!Number.isSafeInteger(Number(travelValue))) throw unsupported(sql, `FOR VERSION AS OF ${travelValue!.slice(0, 64)} is out of range: a version is an integer from 0 to 2147483647`);
     cmd.version = Number(travelValue);
   } else if (travelKind === 'TIMESTAMP') {
     if (!travelValue!.startsWith("'")) throw unsupported(sql, `FOR TIMESTAMP AS OF needs a quoted ISO-8601 date-time, got ${quote(travelValue)}`);
