@@ -220,7 +220,8 @@ function plannedFileError(e: unknown, path: string, split: Split, mode: ScanPlan
   if (localDirectoryMissing(split.tablePath)) {
     // the whole table is gone from where the catalog says it is: moved, not cleaned up
     return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists, nor does the table's directory ${split.tablePath}: ` +
-      'its files were moved or deleted. The catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: ' +
+      'its files were moved or deleted. A table dropped with its files (a purge) while this read ran leaves nothing to read; otherwise ' +
+      'the catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: ' +
       'move the directory back, or point the catalog at the new place (`catalog.relocateTables(oldLocation, newLocation)`; CLI: `relocate <old> <new>`)', {
       code: 'OBJECT_NOT_FOUND',
       cause: e,
