@@ -1876,7 +1876,9 @@ export class Catalog {
     if (options.incremental) {
       const { start, end } = options.incremental;
       if (!(Number.isFinite(start) && Number.isFinite(end)) || start > end) {
-        throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid incremental range [${start}, ${end})`, { context: { table: qname } });
+        const shown = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? `${ms} (${new Date(ms).toISOString()})` : String(ms));
+        const why = Number.isFinite(start) && Number.isFinite(end) ? ': its start is after its end' : ': start and end must be epoch milliseconds';
+        throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid incremental range [${shown(start)}, ${shown(end)})${why}`, { context: { table: qname } });
       }
       await this.settleCommits(table.tableId, end, signal);
       // per partition: its version in force before `start` (the baseline), then the versions of the range

@@ -82,6 +82,9 @@ describe('incremental reads: schema, bounds and input checks', () => {
     expect(typo.message).toMatch(/unknown option 'strat' \(did you mean 'start'\?\)/);
     const big = await refusal(t.scan({ incremental: { start: 0n, end: BigInt(end) } as never }));
     expect(big.message).toMatch(/incremental\.start .*got the bigint 0n/);
+    // a reversed range says so, with its times readable (it gave two epoch numbers and no reason)
+    const reversed = await refusal(t.scan({ incremental: { start: end, end: end - 86_400_000 } }));
+    expect(reversed.message).toContain(`invalid incremental range [${end} (${new Date(end).toISOString()}), ${end - 86_400_000} (${new Date(end - 86_400_000).toISOString()})): its start is after its end`);
   });
 
   it('a file cleanup removed under an incremental start: the error says to resync from a snapshot, not to plan again', async () => {
