@@ -278,6 +278,17 @@ describe('the confined read of LocalStore', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(writer.exitCode, 'the FIFO was opened for reading: its writer went on').toBeNull();
       expect(opened).toBe('');
+      // inside the root, a FIFO (without a writer: nothing hangs) or a directory is no object, and the
+      // error says what is there ("object not found" alone before)
+      execFileSync('mkfifo', [join(dir, 'root', 'quiet')]);
+      mkdirSync(join(dir, 'root', 'sub'));
+      for (const [key, what] of [['quiet', 'a FIFO (named pipe)'], ['sub', 'a directory']] as const) {
+        for (const call of [() => store.getConfined(key, ['']), () => store.headConfined(key, ['']), () => store.get(key), () => store.head(key)]) {
+          const e = await errorOf(call());
+          expect(e).toMatchObject({ kind: 'NotFound', code: 'OBJECT_NOT_FOUND' });
+          expect(e.message).toMatch(new RegExp(`^object not found: file://.*/root/${key} is ${what.replace(/[()]/g, '\\$&')}, not a regular file$`));
+        }
+      }
     } finally {
       writer?.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -173,7 +173,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     throwIfAborted(options.signal, `get ${uri}`);
     let fd: number | undefined;
     try {
-      fd = await openFd(file, 'r');
+      fd = await openFd(file, READ_FLAGS);
       return await readOpened(fd, await regularFile(fd), uri, options);
     } catch (e) {
       throw mapFsError(e, uri, 'get');
@@ -190,7 +190,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     let fd: number | undefined;
     try {
       // One open and one stat for every range; the reads themselves run side by side on the thread pool.
-      fd = await openFd(file, 'r');
+      fd = await openFd(file, READ_FLAGS);
       const st = await regularFile(fd);
       const at = fd;
       return await Promise.all(ranges.map((range) => readOpened(at, st, uri, { range, signal: options.signal })));
@@ -342,7 +342,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
     throwIfAborted(options.signal, `head ${uri}`);
     try {
       const st = await stat(file);
-      if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      if (!st.isFile()) throw notRegularError(st);
       return { path, size: st.size, lastModified: st.mtime, etag: `${st.mtimeMs.toString(16)}-${st.size.toString(16)}` };
     } catch (e) {
       throw mapFsError(e, uri, 'head');
@@ -479,11 +479,18 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
 /** Files a listing stats between two turns of the event loop. */
 const STAT_BATCH = 256;
 
-/** The stats of the file open as `fd`; refused (as not found) unless it is a regular file. */
+/** The stats of the file open as `fd`; refused (as not found, saying what is there) unless it is a regular file. */
 async function regularFile(fd: number): Promise<Stats> {
   const st = await fstatFd(fd);
-  if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  if (!st.isFile()) throw notRegularError(st);
   return st;
+}
+
+/** The error of a path holding something other than a regular file (mapped to not found). */
+function notRegularError(st: Stats): Error {
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket'
+    : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a special file';
+  return Object.assign(new Error(`not a file: ${what}`), { code: 'EISDIR', notRegular: what });
 }
 
 /**

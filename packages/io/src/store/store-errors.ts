@@ -5,9 +5,14 @@
 import { abortedError, isAbortError, LakeSoulError } from '@lakesoul-ts/meta';
 import { STATUS_CODES } from 'node:http';
 
-/** The error of a missing object, naming its URI. */
+/**
+ * The error of a missing object, naming its URI. A local path holding something other than a regular
+ * file (a directory, a FIFO) is no object either, and the message says what is there.
+ */
 export function notFoundError(uri: string, cause?: unknown): LakeSoulError {
-  return new LakeSoulError('NotFound', `object not found: ${uri}`, { code: 'OBJECT_NOT_FOUND', cause, context: { file: uri } });
+  const what = (cause as { notRegular?: string } | null)?.notRegular;
+  const message = what ? `object not found: ${uri} is ${what}, not a regular file` : `object not found: ${uri}`;
+  return new LakeSoulError('NotFound', message, { code: 'OBJECT_NOT_FOUND', cause, context: { file: uri } });
 }
 
 const RETRYABLE_NODE_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE']);
