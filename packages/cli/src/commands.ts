@@ -506,7 +506,44 @@ Examples:
   addMaintenanceCommands(parts);
   addServerCommands(parts);
   addExamples(program);
+  refuseRepeatedOptions(program);
   return program;
+}
+
+/**
+ * Makes `cmd` and its subcommands refuse an option that takes a value given twice, a usage error
+ * (exit 2): commander kept the last value, so `--primary-key id --primary-key d` made `d` alone the
+ * key and rows merged. The repeatable options (those that collect their values: `--partition`,
+ * `--property`, `--token`, `--user`) still repeat; an option taking a list says to give one list.
+ */
+function refuseRepeatedOptions(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (!(option.required || option.optional) || option.parseArg === collect) continue;
+    let first: string | undefined;
+    cmd.on(`option:${option.name()}`, (val: string | undefined) => {
+      if (first === undefined) {
+        first = val ?? '';
+        return;
+      }
+      const flag = option.long ?? option.short ?? option.name();
+      const how = option.parseArg === list ? `it takes one comma-separated list: ${flag} ${[first, val ?? ''].join(',')}` : 'give it once';
+      cmd.error(`error: option '${option.flags}' given twice ('${first}' and '${val ?? ''}'): ${how}`, { exitCode: ExitCode.usage, code: 'commander.optionRepeated' });
+    });
+  }
+  for (const sub of cmd.commands) refuseRepeatedOptions(sub);
+}
+
+/**
+ * The output format of a command whose `--json` is `--format <implied>`: `--json` with a `--format`
+ * that says another is refused as a usage error (exit 2; `history --json --format csv` printed JSON
+ * lines), with one that says the same taken.
+ */
+function jsonOrFormat(cmd: Command, o: { json?: boolean; format: OutputFormat }, implied: OutputFormat): OutputFormat {
+  if (!o.json) return o.format;
+  if (cmd.getOptionValueSource('format') === 'cli' && o.format !== implied) {
+    cmd.error(`error: --json is --format ${implied}, and --format ${o.format} says another format: give one of them`, { exitCode: ExitCode.usage, code: 'commander.conflictingOption' });
+  }
+  return implied;
 }
 
 /**
@@ -579,6 +616,16 @@ async function createSchemaOf(name: string, o: { schema?: string; from?: string;
   } else if (o.from) {
     const { inferFileSchema, detectFormat, seekableInput } = await import('./table-input.js');
     const from = String(o.from);
+    // a missing file or a folder as import says it (it was Node's `ENOENT: ... stat`, exit 1)
+    if (from !== '-') {
+      const st = await stat(from).catch(() => undefined);
+      if (!st) throw inputNotFound(from, []);
+      if (st.isDirectory()) {
+        throw new LakeSoulError('InvalidArgument', `${from} is a folder: --from takes one CSV, JSONL or Parquet file to infer the schema from`, {
+          code: 'INPUT_IS_FOLDER', context: { file: from, table: name },
+        });
+      }
+    }
     const format = detectFormat(from, o.format);
     // standard input and pipes as import takes them (a Parquet footer needs a seekable file)
     const input = await seekableInput(from, io.stdin ?? process.stdin);
@@ -696,14 +743,15 @@ function addTableCommands({ program, io, out, note, quiet }: ProgramParts): void
     .option('-n, --namespace <ns>', 'namespace', 'default').option('--json', 'the same as --format json')
     .addOption(formatOption())
     .addHelpText('after', '\nFormats: table (for people); json / jsonl (the catalog row, schema and partitions as one object);\ncsv (one line per column: name, type, nullable, roles).')
-    .action((name: string, o) => withCatalog(program, async (ctx) => {
+    .hook('preAction', (cmd) => { jsonOrFormat(cmd, cmd.opts(), 'json'); }) // before the catalog is opened
+    .action((name: string, o, cmd: Command) => withCatalog(program, async (ctx) => {
       // the entry as `table list` gives it: a table this version cannot read (its schema does not
       // decode, or a primary-key table's hashBucketNum is no count) is described, saying why
       const t = { info: await ctx.catalog.getTableEntry(name, o.namespace) };
       const badBuckets = t.info.primaryKeys.length > 0 && !(t.info.hashBucketNum > 0);
       const undecoded = t.info.unsupported !== undefined && t.info.schema.fields.length === 0;
       const parts = await ctx.catalog.listPartitions(t.info.tableId);
-      const format: OutputFormat = o.json ? 'json' : o.format;
+      const format = jsonOrFormat(cmd, o, 'json');
       if (format === 'json' || format === 'jsonl') {
         const doc = {
           ...t.info, schema: undecoded ? null : JSON.parse(arrowSchemaToJson(t.info.schema)), schemaJson: undecoded ? t.info.schemaJson : undefined,
@@ -834,6 +882,28 @@ Examples:
     }));
 }
 
+/**
+ * The error of an input file (`import`, `table create --from`) that does not exist: exit 3, saying
+ * where a relative name was looked for, and `notes`.
+ */
+function inputNotFound(file: string, notes: string[]): LakeSoulError {
+  const all = [isAbsolute(file) ? '' : `looked in ${process.cwd()}`, ...notes].filter(Boolean);
+  return new LakeSoulError('NotFound', `input file not found: ${file}${all.length ? ` (${all.join('; ')})` : ''}`, { code: 'INPUT_NOT_FOUND', context: { file } });
+}
+
+/**
+ * A write's refusal of an input's data (a Parquet column whose type does not convert: `column 'v' of
+ * table 't': cannot convert Int64 to Utf8`) naming the input as the readers' errors do (`file:line:`),
+ * with the same kind, code and so exit code. Errors that name it already, and others (I/O, conflicts),
+ * are returned as they are.
+ */
+function namingInput(e: unknown, shown: string): unknown {
+  if (!LakeSoulError.is(e) || (e.kind !== 'SchemaMismatch' && e.kind !== 'InvalidArgument') || e.context.file !== undefined || e.message.startsWith(shown)) return e;
+  // a column type that does not convert: what to do about it
+  const hint = /: cannot convert \S+ to \S+$/.test(e.message) ? ` (write the file's column with the table's type, or import the file into a table made from it: \`${cliName()} table create <name> --from ${shown === 'standard input' ? '<file>' : shellWord(shown)}\`)` : '';
+  return new LakeSoulError(e.kind, `${shown}: ${e.message}${hint}`, { code: e.code, retryable: e.retryable, context: { ...e.context, file: shown }, cause: e });
+}
+
 /** Checks every input of an import before the first is imported (each file is its own commit). */
 async function checkImportInputs(name: string, files: string[], format: string | undefined): Promise<void> {
   if (files.filter((f) => f === '-').length > 1) throw new LakeSoulError('InvalidArgument', 'standard input (-) can be imported once per command');
@@ -845,10 +915,7 @@ async function checkImportInputs(name: string, files: string[], format: string |
     const st = await stat(file).catch(() => undefined);
     // every file is checked before the first is imported (each file is its own commit)
     // no `table` in the context: the table-list hint would send the user after the wrong thing
-    if (!st) {
-      const notes = [isAbsolute(file) ? '' : `looked in ${process.cwd()}`, files.length > 1 ? 'nothing was imported' : ''].filter(Boolean);
-      throw new LakeSoulError('NotFound', `input file not found: ${file}${notes.length ? ` (${notes.join('; ')})` : ''}`, { code: 'INPUT_NOT_FOUND', context: { file } });
-    }
+    if (!st) throw inputNotFound(file, files.length > 1 ? ['nothing was imported'] : []);
     if (st.isDirectory()) {
       throw new LakeSoulError('InvalidArgument', `${file} is a folder: to import the images in it (one sub-folder per label) use \`${cliName()} import ${shellWord(name)} ${shellWord(file)} --format images\`; to import data files, name the files`, {
         code: 'INPUT_IS_FOLDER', context: { file, table: name },
@@ -977,7 +1044,7 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
               // a write that rejects committed nothing (one whose commit outcome is unknown, a Catalog
               // error, says so itself); the reader's AbortError is not a LakeSoulError
               const res = await t.write(batches, { mode: o.mode, signal: stop.signal }).catch((e: unknown) => {
-                throw stop.signal.aborted && !(LakeSoulError.is(e) && e.kind !== 'Aborted') ? interruptedError(shown) : e;
+                throw stop.signal.aborted && !(LakeSoulError.is(e) && e.kind !== 'Aborted') ? interruptedError(shown) : namingInput(e, shown);
               });
               committed.push(shown);
               progress.tick({ files: res.files.length });
@@ -1163,13 +1230,14 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .addHelpText('after', '\nA commit writes one new version of each partition it touches (LakeSoul numbers versions per partition).\n' +
       '--format csv writes one line per partition version (time, op, partition, version, files, rows), each field one value.\n' +
       'Read one partition at a version with `scan <table> -p <partition> --version <n>`,\nor the whole table as of a commit with `scan <table> --timestamp <time + 1 ms>`.')
-    .action((name: string, o) => withCatalog(program, async ({ catalog }) => {
+    .hook('preAction', (cmd) => { jsonOrFormat(cmd, cmd.opts(), 'jsonl'); }) // before the catalog is opened
+    .action((name: string, o, cmd: Command) => withCatalog(program, async ({ catalog }) => {
       // The catalog and the files' footers are all it reads: the light entry point of io keeps the
       // reading machinery (Arrow, Parquet decoding, merge) unloaded.
       const { StoreRegistry, countFileRows } = await import('@lakesoul-ts/io/footers');
       const stores = new StoreRegistry();
       const t = await catalog.getTable(name, o.namespace);
-      const format: OutputFormat = o.json ? 'jsonl' : o.format;
+      const format = jsonOrFormat(cmd, o, 'jsonl');
       const printer = new RowPrinter(io.stdout, format, Number.POSITIVE_INFINITY);
       // csv: one line per partition a commit wrote (its version, files and rows), so that every field
       // is one value a spreadsheet or a csv reader takes as it is; the versions of a commit joined in

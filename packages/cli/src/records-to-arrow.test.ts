@@ -1,7 +1,7 @@
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { parseJsonExact } from '@lakesoul-ts/io';
-import { rowsToBatch } from './records-to-arrow.js';
+import { inferType, rowsToBatch } from './records-to-arrow.js';
 
 describe('rowsToBatch (JSONL values)', () => {
   const schema = new Schema([new Field('id', new Int64(), true), new Field('op', new Utf8(), true)]);
@@ -24,5 +24,44 @@ describe('rowsToBatch (JSONL values)', () => {
       expect(() => rowsToBatch(schema, [[1, 'insert'], [2, missing]], at, false, { primaryKeys: [], rangePartitions: [], cdcColumn: 'op' }))
         .toThrow(/^f\.jsonl:2: CDC column 'op' has no value: expected 'insert', 'update' or 'delete' \(a file without the column writes 'insert'\)$/);
     }
+  });
+});
+
+describe('inferType: a type only when the import reads every sample into it', () => {
+  const text = (vals: string[]) => String(inferType(vals, true));
+  const json = (lines: string[]) => String(inferType(lines.map((l) => parseJsonExact(l)), false));
+
+  it('makes integers beyond int64 utf8, never a float64 that rounds them', () => {
+    expect(text(['18446744073709551615', '12345678901234567891'])).toBe('Utf8');
+    expect(text(['1', '-9223372036854775809'])).toBe('Utf8');
+    expect(json(['18446744073709551615', '1'])).toBe('Utf8');
+    expect(json(['[18446744073709551615]'])).toBe('Utf8');
+    // within int64: still int64, and decimals still float64
+    expect(text(['9223372036854775807', '-9223372036854775808'])).toBe('Int64');
+    expect(text(['1.5', '2'])).toBe('Float64');
+    expect(json(['9223372036854775807', '1'])).toBe('Int64');
+  });
+
+  it('makes hex, binary and octal spellings, 1e400, zero dates and hour 25 utf8', () => {
+    expect(text(['0x52908400098527886E0F7030069857D2E4169EE7', '0xde'])).toBe('Utf8');
+    expect(json(['"0x52908400098527886E0F7030069857D2E4169EE7"'])).toBe('Utf8');
+    expect(text(['0b101'])).toBe('Utf8');
+    expect(text(['0o17'])).toBe('Utf8');
+    expect(text(['1e400', '1'])).toBe('Utf8');
+    expect(text(['2024-01-05', '0000-00-00'])).toBe('Utf8');
+    expect(text(['2024-01-05 10:00:00', '0000-00-00 00:00:00'])).toBe('Utf8');
+    expect(text(['2024-01-05T25:00:00'])).toBe('Utf8');
+    // what the import reads stays typed
+    expect(text(['1e3', '2.5'])).toBe('Float64');
+    expect(text(['2024-01-05', '2024-02-29'])).toBe('Date32<DAY>');
+    expect(text(['2024-01-05 10:00:00', '2024-01-05T23:59:59Z'])).toMatch(/^Timestamp<MICROSECOND, UTC>$/);
+  });
+});
+
+describe('rowsToBatch: a JSON integer that does not fit an integer column', () => {
+  it('names it as written, without the JavaScript bigint suffix', () => {
+    const schema = new Schema([new Field('n', new Int64(), true)]);
+    expect(() => rowsToBatch(schema, [[parseJsonExact('18446744073709551615')]], [{ file: 'f.jsonl', line: 3 }], false))
+      .toThrow(/^f\.jsonl:3: column 'n': 18446744073709551615 does not fit Int64 /);
   });
 });

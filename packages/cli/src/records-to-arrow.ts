@@ -66,6 +66,9 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
     const values = new Array(rows.length);
     const key = roles?.primaryKeys.includes(field.name) === true;
     const asJsonText = !fromText && (DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type));
+    // a JSON integer beyond 2^53 (a bigint) as its literal: the same integer to the encoder, and a
+    // message that names it as written ('18446744073709551615 does not fit Int64', not '...615n')
+    const intLiteral = !fromText && DataType.isInt(field.type);
     for (let r = 0; r < rows.length; r++) {
       const raw = rows[r]![c];
       const v = asJsonText ? textValue(raw) : raw;
@@ -75,7 +78,7 @@ export function rowsToBatch(schema: Schema, rows: unknown[][], origins: RecordOr
           context: { file: origins[r]!.file, row: origins[r]!.line, column: field.name },
         });
       }
-      values[r] = v;
+      values[r] = intLiteral && typeof v === 'bigint' ? new ExactNumber(v.toString()) : v;
     }
     return encodeColumn(values, field.type, { column: field.name, file, lines, binaryText: 'base64', nestedAsJson: fromText });
   });
@@ -152,27 +155,62 @@ function isInt64Text(text: string): boolean {
   return n >= -(2n ** 63n) && n < 2n ** 63n;
 }
 
-/** Infer a column type from sample values (text when `fromText`). */
+/**
+ * Whether `v` is written as a decimal integer beyond int64 (`18446744073709551615`, a bigint of
+ * `parseJsonExact`): an identifier or a count no float holds, which a float64 column would round.
+ */
+function isBigIntegerSpelling(v: unknown): boolean {
+  if (typeof v === 'bigint') return v < -(2n ** 63n) || v >= 2n ** 63n;
+  const text = typeof v === 'string' ? v.trim() : v instanceof ExactNumber ? v.text : null;
+  return text !== null && /^[+-]?\d+$/.test(text) && !isInt64Text(text);
+}
+
+/**
+ * Whether the import's encoder (io's `encodeColumn`, which {@link rowsToBatch} runs) takes every one
+ * of `vals` into a column of `type`: a type is inferred only when the file it is inferred from imports
+ * into it (`0x1F` looked like a number to `Number()`, `1e400` is beyond float64, `0000-00-00` and
+ * `T25:00` are no date or time).
+ */
+function encodes(vals: unknown[], type: DataType, fromText: boolean): boolean {
+  try {
+    encodeColumn(vals, type, { column: 'inferred', binaryText: 'base64', nestedAsJson: fromText });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Infer a column type from sample values (text when `fromText`). A type is chosen only when the
+ * import's parser for it takes every sample (see {@link rowsToBatch}); integers beyond int64 and
+ * anything else no type takes are utf8 (never a float that would round them).
+ */
 export function inferType(samples: unknown[], fromText: boolean): DataType {
   const vals = samples.filter((v) => v !== null && v !== undefined && !(fromText && v === ''));
   if (vals.length === 0) return new Utf8();
-  const all = (pred: (v: unknown) => boolean) => vals.every(pred);
+  const all = (pred: (v: unknown) => boolean, type: DataType) => vals.every(pred) && encodes(vals, type, fromText);
   // JSON arrays and objects: a list of the items' type, a struct of the keys' (a utf8 column would
-  // refuse the very values it was inferred from)
-  if (all(Array.isArray)) return new List(new Field('item', inferType((vals as unknown[][]).flat(), false), true));
-  if (all(isPlainObject)) {
+  // refuse the very values it was inferred from); when the items do not make one type, utf8 (a JSON
+  // value in a text column is stored as its JSON text)
+  if (vals.every(Array.isArray)) {
+    const list = new List(new Field('item', inferType((vals as unknown[][]).flat(), false), true));
+    return encodes(vals, list, fromText) ? list : new Utf8();
+  }
+  if (vals.every(isPlainObject)) {
     const keys: string[] = [];
     for (const o of vals as Record<string, unknown>[]) for (const k of Object.keys(o)) if (!keys.includes(k)) keys.push(k);
-    return new Struct(keys.map((k) => new Field(k, inferType((vals as Record<string, unknown>[]).map((o) => o[k]), false), true)));
+    const struct = new Struct(keys.map((k) => new Field(k, inferType((vals as Record<string, unknown>[]).map((o) => o[k]), false), true)));
+    return encodes(vals, struct, fromText) ? struct : new Utf8();
   }
-  if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim())))) return new Bool();
-  if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)))) return new Int64();
-  if (all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))))) return new Float64();
-  if (all((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim()))) return new DateDay();
-  if (all((v) => typeof v === 'string' && TS_TEXT.test(v.trim()))) {
+  if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim())), new Bool())) return new Bool();
+  if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)), new Int64())) return new Int64();
+  if (!vals.some(isBigIntegerSpelling) && all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))), new Float64())) return new Float64();
+  if (all((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim()), new DateDay())) return new DateDay();
+  if (vals.every((v) => typeof v === 'string' && TS_TEXT.test(v.trim()))) {
     // Nanosecond digits in the sample: keep them (a µs column would refuse them).
     const ns = vals.some((v) => (TS_TEXT.exec((v as string).trim())![3] ?? '').length > 6);
-    return new Timestamp(ns ? TimeUnit.NANOSECOND : TimeUnit.MICROSECOND, 'UTC');
+    const ts = new Timestamp(ns ? TimeUnit.NANOSECOND : TimeUnit.MICROSECOND, 'UTC');
+    if (encodes(vals, ts, fromText)) return ts;
   }
   return new Utf8();
 }

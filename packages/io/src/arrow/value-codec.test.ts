@@ -174,6 +174,13 @@ test('parseJsonExact keeps big integers and long decimals exact', () => {
   expect(String(v[0])).toBe('12345678901234567890.123456789');
   expect(v.slice(1)).toEqual([0.1, -5]);
   expect(() => parseJsonExact('{"a":12345678901234567890')).toThrow(SyntaxError);
+  // an exponent past a double's range is no Infinity or 0 (JSON.parse's): a float64 column refuses it, as a CSV cell
+  for (const text of ['1e400', '-1E+400']) {
+    const x = (parseJsonExact(`{"x":${text}}`) as { x: unknown }).x;
+    expect(x, text).toBeInstanceOf(ExactNumber);
+    expect(() => encodeColumn([x], new Float64(), { column: 'x' }), text).toThrow(/beyond float64's range|float64/);
+  }
+  expect(parseJsonExact('{"x":1e300}')).toEqual({ x: 1e300 });
   expect(plainValues(encodeColumn([v[0]], new Decimal(9, 38, 128), { column: 'd' }))).toEqual(['12345678901234567890.123456789']);
 });
 

@@ -781,7 +781,8 @@ export function parseJsonExact(text: string): unknown {
   const re = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
   // Scanning strings too only yields false positives (slow path), never wrong results.
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    if (m[0].replace(/^-/, '').replace(/\./, '').replace(/[eE].*$/, '').replace(/^0+/, '').length > 15) {
+    // many digits, or an exponent of three digits (`1e400` parsed as Infinity, where a float64 column refuses the text)
+    if (m[0].replace(/^-/, '').replace(/\./, '').replace(/[eE].*$/, '').replace(/^0+/, '').length > 15 || /[eE][+-]?\d{3}/.test(m[0])) {
       risky = true;
       break;
     }
