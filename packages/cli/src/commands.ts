@@ -16,7 +16,7 @@ import type { CleanupProgress, ImportImagesResult, LakeSoulTable, ScanOptions } 
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
-import { RowPrinter, OUTPUT_FORMATS, type OutputFormat } from './row-printer.js';
+import { RowPrinter, OUTPUT_FORMATS, displayWidth, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
 import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
@@ -292,7 +292,8 @@ async function openTable(ctx: CliContext, name: string, ns?: string): Promise<La
 }
 
 function describeSchema(schema: Schema, t: LakeSoulTable['info']): string {
-  const w = Math.max(...schema.fields.map((f) => f.name.length));
+  // padded by the columns a name takes on a terminal (CJK names take two a character), as `scan` pads
+  const w = Math.max(...schema.fields.map((f) => displayWidth(f.name)));
   return schema.fields.map((f) => {
     const tags = [
       t.primaryKeys.includes(f.name) ? 'primary key' : '',
@@ -300,7 +301,7 @@ function describeSchema(schema: Schema, t: LakeSoulTable['info']): string {
       t.cdcColumn === f.name ? 'cdc' : '',
       f.metadata.get('lakesoul.blob') === 'true' || (t.properties.lakesoul_blob_columns ?? '').split(',').includes(f.name) ? 'blob reference' : '',
     ].filter(Boolean);
-    return `  ${f.name.padEnd(w)}  ${formatType(f.type)}${f.nullable ? '' : ' not null'}${tags.length ? `  (${tags.join(', ')})` : ''}`;
+    return `  ${f.name}${' '.repeat(w - displayWidth(f.name))}  ${formatType(f.type)}${f.nullable ? '' : ' not null'}${tags.length ? `  (${tags.join(', ')})` : ''}`;
   }).join('\n');
 }
 

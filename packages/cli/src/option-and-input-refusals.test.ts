@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { cliInProcess as cli } from './test-support/run-in-process.js';
 
@@ -24,6 +25,25 @@ describe('table create --from', () => {
     expect(imported.code, imported.err).toBe(0);
     expect((await cli(dir, ['scan', 'o', '--format', 'csv', '--columns', 'id,order_no'])).out.split('\n').sort().join('\n'))
       .toBe('\n1,18446744073709551615\n2,12345678901234567891\nid,order_no');
+  });
+
+  it('aligns the types of CJK column names in what it prints (names were padded by UTF-16 units, not columns)', async () => {
+    const dir = scratch();
+    const r = await cli(dir, ['table', 'create', 'w', '--schema', '编号:int64!,id:utf8,名前名前:int32']);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split('\n').filter((l) => / (int64|utf8|int32)/.test(l));
+    // every type starts in the same terminal column: after 2 spaces, the widest name (8 columns) and 2 spaces
+    expect(lines).toEqual(['  编号      int64 not null', '  id        utf8', '  名前名前  int32']);
+  });
+
+  it('a compressed file is refused before anything is made, saying how to read it (--format csv read its bytes as text)', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'x.csv.gz'), gzipSync('id\n1\n'));
+    for (const args of [['table', 'create', 'g', '--from', 'x.csv.gz'], ['import', 'g', 'x.csv.gz', '--format', 'csv']]) {
+      const r = await cli(dir, args);
+      expect(r.code, args.join(' ')).toBe(4);
+      expect(r.err).toMatch(/^error: x\.csv\.gz is compressed \(gz\): import \(and table create --from\) read it decompressed from standard input, -: zcat x\.csv\.gz \| .*lakesoul-ts .*import <table> - --format csv\n$/);
+    }
   });
 
   it('says a missing file as import does (exit 3, where it looked)', async () => {

@@ -12,6 +12,7 @@ import { LakeSoulError, abortedError } from '@lakesoul-ts/meta';
 import { decodeParquet, readParquetFooter, type ByteRange, type ParquetFooter } from '@lakesoul-ts/io';
 import { parseCsv, readJsonl, readTextChunks, type CsvRecord } from './csv-reader.js';
 import { formatOfExtension } from './file-formats.js';
+import { cliName, shellWord } from './cli-name.js';
 import { checkRequiredColumns, inferSchema, rowsToBatch, type ColumnRoles, type OnJsonText, type RecordOrigin } from './records-to-arrow.js';
 
 /** Input formats of `import`. */
@@ -22,6 +23,14 @@ export type InputFormat = 'csv' | 'jsonl' | 'parquet';
  * `.json` JSON lines or one JSON array of objects (the JSONL reader tells them apart).
  */
 export function detectFormat(file: string, flag?: string): InputFormat {
+  // a compressed file is read through a decompressor on standard input (with --format its bytes were
+  // read as text: "invalid UTF-8 (byte 0x8b)")
+  const packed = /\.(gz|bz2|xz|zst)$/i.exec(file);
+  if (packed) {
+    const tool = ({ gz: 'zcat', bz2: 'bzcat', xz: 'xzcat', zst: 'zstdcat' } as Record<string, string>)[packed[1]!.toLowerCase()]!;
+    const inner = formatOfExtension(file.slice(0, -packed[0].length)) ?? 'csv';
+    throw new LakeSoulError('InvalidArgument', `${file} is compressed (${packed[1]}): import (and table create --from) read it decompressed from standard input, -: ${tool} ${shellWord(file)} | ${cliName()} import <table> - --format ${flag ?? inner}`, { context: { file } });
+  }
   const f = flag?.toLowerCase() ?? formatOfExtension(file);
   if (f === 'csv' || f === 'tsv') return 'csv';
   if (f === 'jsonl' || f === 'json') return 'jsonl';
