@@ -65,6 +65,8 @@ export type LakeSoulErrorCode =
   | 'CATALOG_UNAVAILABLE'
   /** NotFound: an embedded catalog's directory was moved or deleted while a program used it through its catalog server. */
   | 'CATALOG_DIR_GONE'
+  /** Unauthenticated, not retryable: the PostgreSQL server asked for a password (SCRAM) and none was given. */
+  | 'CATALOG_NO_PASSWORD'
   /** Catalog, not retryable: the database could not take a statement (SQLSTATE 08P01, e.g. more than 65,535 parameters). */
   | 'CATALOG_PROTOCOL_VIOLATION'
   /**

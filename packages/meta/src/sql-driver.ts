@@ -219,6 +219,14 @@ export function mapConnectError(e: unknown, where: string): LakeSoulError {
     }
     return mapped;
   }
+  // node-postgres, asked for a SCRAM password (PostgreSQL's default since 14) with none given, throws
+  // this plain Error: it was CATALOG_UNAVAILABLE and retryable, and said nothing of the password
+  if (/SASL: .*client password must be a string/.test(err?.message ?? '')) {
+    return new LakeSoulError('Unauthenticated', `catalog login failed: the catalog database at ${where} asks for a password (SCRAM) and none was given: ` +
+      'set LAKESOUL_PG_PASSWORD (the CLI: --pg-password, or lakesoul.pg.password in the lakesoul_home file), or put it in the URL (postgres://user:password@host:port/db)', {
+      code: 'CATALOG_NO_PASSWORD', retryable: false, context: { database: where }, cause: e,
+    });
+  }
   return new LakeSoulError('Catalog', `cannot connect to the catalog database at ${where}: ${err?.message ?? String(e)}`, {
     code: 'CATALOG_UNAVAILABLE', retryable: true, context: { database: where }, cause: e,
   });
