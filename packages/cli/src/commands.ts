@@ -528,7 +528,7 @@ function refuseRepeatedOptions(cmd: Command): void {
       }
       const flag = option.long ?? option.short ?? option.name();
       const how = option.parseArg === list ? `it takes one comma-separated list: ${flag} ${[first, val ?? ''].join(',')}` : 'give it once';
-      cmd.error(`error: option '${option.flags}' given twice ('${first}' and '${val ?? ''}'): ${how}`, { exitCode: ExitCode.usage, code: 'commander.optionRepeated' });
+      cmd.error(`error: option '${option.flags}' given twice ('${first}' and '${val ?? ''}'): ${how}`, { exitCode: ExitCode.usage });
     });
   }
   for (const sub of cmd.commands) refuseRepeatedOptions(sub);
@@ -542,7 +542,7 @@ function refuseRepeatedOptions(cmd: Command): void {
 function jsonOrFormat(cmd: Command, o: { json?: boolean; format: OutputFormat }, implied: OutputFormat): OutputFormat {
   if (!o.json) return o.format;
   if (cmd.getOptionValueSource('format') === 'cli' && o.format !== implied) {
-    cmd.error(`error: --json is --format ${implied}, and --format ${o.format} says another format: give one of them`, { exitCode: ExitCode.usage, code: 'commander.conflictingOption' });
+    cmd.error(`error: --json is --format ${implied}, and --format ${o.format} says another format: give one of them`, { exitCode: ExitCode.usage });
   }
   return implied;
 }
