@@ -258,6 +258,8 @@ describe('the confined read of LocalStore', () => {
     }
   });
 
+  // Linux only: the O_PATH open it checks is Linux's (elsewhere special files are opened non-blocking
+  // and then refused), and it needs mkfifo; CI runs on Linux, so CI runs it
   it.runIf(process.platform === 'linux')('refuses a link to a FIFO outside without opening it: a writer waiting for a reader stays waiting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lakesoul-confined-fifo-'));
     // the shell's open of the FIFO for writing returns only once some process opens it for reading
