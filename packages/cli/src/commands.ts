@@ -1485,6 +1485,9 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     .option('--max-streams <n>', 'DoGet/DoPut streams running or waiting at once; one more is refused (retry later)', intOption(1, 100_000), 64)
     .option('--memory-wait <seconds>', 'how long a stream waits in line for memory before it is refused (retry later)', positiveSecondsOption, 60)
     .option('--max-message-size <MiB>', 'largest gRPC message received (one DoPut batch), and so the largest single row a DoGet sends', intOption(1, 2047), 64)
+    .option('--max-connections-per-host <n>', 'connections one client address holds open at once; one more is closed as it is accepted', intOption(1, 1_000_000), 256)
+    .option('--max-connections <n>', 'connections all clients hold open at once', intOption(1, 1_000_000), 4096)
+    .option('--connection-idle <seconds>', 'close a connection with no call running for this long (clients connect again)', positiveSecondsOption, 60)
     .action((o) => withContext(program, io, async (ctx) => {
       // grpc-js logs some failures on stderr itself ("E No address added out of total 1 resolved" on a
       // port in use) before the error the command reports: its log is off unless GRPC_VERBOSITY asks
@@ -1509,6 +1512,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         ticketSecret: secret ?? randomBytes(32).toString('hex'), ticketTtlMs: o.ticketTtl * 1000,
         memoryBudgetBytes: o.memoryBudget * 1024 * 1024, maxConcurrentStreams: o.maxStreams, memoryWaitMs: o.memoryWait * 1000,
         maxReceiveMessageBytes: o.maxMessageSize * 1024 * 1024,
+        maxConnectionsPerHost: o.maxConnectionsPerHost, maxConnections: o.maxConnections, connectionIdleMs: Math.min(Math.max(1, Math.round(o.connectionIdle * 1000)), 2 ** 31 - 1), // grpc-js: 2^31-1 ms and above never close
         startDoGetWorkersAtListen: true, // a server's first parallel read pays no worker start
       });
       // The first SIGINT/SIGTERM drains: running calls get `--drain` seconds, then are cancelled.
