@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
-import { makeBatch, nullColumn, parquetWasm } from '@lakesoul-ts/io';
+import { batchWithKnownNullCounts, makeBatch, nullColumn, parquetWasm } from '@lakesoul-ts/io';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 
 /** Rows per row group of an exported file (the bound on what the writer buffers). */
@@ -27,7 +27,7 @@ export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, sc
   const iterator = batches[Symbol.asyncIterator]();
   let sawRows = false;
   let done = false;
-  const toWasm = (t: Table) => pw.Table.fromIPCStream(tableToIPC(t, 'stream')).recordBatches();
+  const toWasm = (t: Table) => pw.Table.fromIPCStream(tableToIPC(new Table(t.schema, t.batches.map(batchWithKnownNullCounts)), 'stream')).recordBatches();
   const source = new ReadableStream({
     async pull(controller) {
       if (done) return;

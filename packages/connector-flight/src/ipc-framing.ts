@@ -24,7 +24,7 @@ import {
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { DictionaryBatch, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { LakeSoulError, throwIfAborted } from '@lakesoul-ts/meta';
-import { checkSchemaSize, validateRecordBatch } from '@lakesoul-ts/io';
+import { batchWithKnownNullCounts, checkSchemaSize, validateRecordBatch } from '@lakesoul-ts/io';
 import type { FlightDataMessage, FlightDescriptorMessage } from './flight-proto.js';
 import type { FrameAllocator } from './frame-buffers.js';
 
@@ -138,7 +138,7 @@ export interface EncodeOptions {
  * its schema instead ({@link recordBatchesToFlightData}).
  */
 function encodeBatch(batch: RecordBatch): IpcMessageParts[] {
-  const bytes = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+  const bytes = RecordBatchStreamWriter.writeAll([batchWithKnownNullCounts(batch)]).toUint8Array(true);
   return splitIpcStream(bytes).filter((m) => m.headerType !== MessageHeader.Schema);
 }
 
@@ -240,7 +240,7 @@ export async function* recordBatchesToFlightData(
  * dictionary batches), split by rows into messages of at most `limit` bytes.
  */
 function recordBatchBounded(batch: RecordBatch, limit: number, what: string, row: RowBound): IpcMessageParts[] {
-  const assembled = VectorAssembler.assemble(batch);
+  const assembled = VectorAssembler.assemble(batchWithKnownNullCounts(batch));
   const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts), assembled.byteLength));
   const size = header.byteLength + assembled.byteLength;
   if (size <= limit || (batch.numRows === 1 && size <= row.limit)) return [{ header, body: assembledBody(assembled), headerType: MessageHeader.RecordBatch }];

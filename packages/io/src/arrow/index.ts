@@ -22,6 +22,7 @@ export {
   type KeyColumn,
 } from './pk-compare.js';
 export { castData, sameType, type CastContext } from './cast-data.js';
+export { withKnownNullCounts, batchWithKnownNullCounts } from './null-counts.js';
 export { validateAgainstSchema, type ValidateOptions } from './schema-validate.js';
 export {
   encodeColumn,

@@ -7,6 +7,7 @@ import { DataType, Field, FixedSizeList, List, RecordBatch, Schema, Struct, Tabl
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { castData } from '../arrow/cast-data.js';
 import { makeBatch } from '../arrow/data-access.js';
+import { batchWithKnownNullCounts } from '../arrow/null-counts.js';
 import { checkSchemaDepth } from '../arrow/validate-data.js';
 import { gatherData } from '../arrow/take-rows.js';
 import { NativeParquetPool, type ParquetPool } from '../workers/parquet-pool.js';
@@ -144,7 +145,7 @@ export class RowSource {
 function rowSource(b: RecordBatch, cache: Map<RecordBatch, RowSource> | undefined, native: NativeParquet): RowSource {
   let s = cache?.get(b);
   if (s === undefined) {
-    const t = withoutSecondTimestamps(new Table(b.schema, [b]));
+    const t = withoutSecondTimestamps(new Table(b.schema, [batchWithKnownNullCounts(b)]));
     s = new RowSource(native.prepareSource(tableToIPC(t, 'stream')), chooseColumnEncodings(t), native);
     cache?.set(b, s);
   }
@@ -197,7 +198,7 @@ export async function encodeRowsInPool(
 
 function encodeRequest(table: Table | RecordBatch, options: EncodeParquetOptions): RawEncodeRequest {
   checkEncodable(table.schema, options.file);
-  const t = withoutSecondTimestamps(table instanceof RecordBatch ? new Table(table.schema, [table]) : table);
+  const t = withoutSecondTimestamps(new Table(table.schema, (table instanceof RecordBatch ? [table] : table.batches).map(batchWithKnownNullCounts)));
   return {
     ipc: tableToIPC(t, 'stream'),
     compression: options.compression ?? 'zstd',
