@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, List, Map_, Struct, Utf8 } from 'apache-arrow';
-import { existingColumns } from './exist-cols.js';
+import { existingColumns, fileColumnListing } from './exist-cols.js';
 
 const fields: Field[] = [
   new Field('id', new Int64(), false),
@@ -35,5 +35,21 @@ describe('existingColumns', () => {
 
   it('does not take a nested column whose leaves are not all there', () => {
     expect(existingColumns(['id', 'a', 'gone'], fields)).toEqual(['id', 'a', 'gone']);
+  });
+
+  it('fileColumnListing lists a partial file so that it reads back as written, or says it cannot', () => {
+    const leaves = [new Field('id', new Int64(), false), new Field('s', new Struct([new Field('x', new Int32(), true), new Field('y', new Utf8(), true)]), true), new Field('x', new Int32(), true), new Field('y', new Utf8(), true)];
+    // as they are, [id, x, y] read as [id, s]: reversed, x and y no longer form s's run
+    expect(existingColumns(['id', 'x', 'y'], leaves)).toEqual(['id', 's']);
+    const listing = fileColumnListing(['id', 'x', 'y'], leaves)!;
+    expect(listing).toEqual(['y', 'x', 'id']);
+    expect(existingColumns(listing, leaves).sort()).toEqual(['id', 'x', 'y']);
+    // a list's single leaf `item` beside a column `item`: no order tells them apart
+    const item = [new Field('id', new Int64(), false), new Field('tags', new List(new Field('item', new Utf8(), true)), true), new Field('item', new Utf8(), true)];
+    expect(fileColumnListing(['id', 'item'], item)).toBeUndefined();
+    // files that name their nested columns, or leave out none, are listed as they are
+    expect(fileColumnListing(['id', 'tags', 'item'], item)).toEqual(['id', 'tags', 'item']);
+    expect(fileColumnListing(['id', 'tags'], item)).toEqual(['id', 'tags']);
+    expect(fileColumnListing(['id', 'st', 'added'], fields)).toEqual(['id', 'st', 'added']);
   });
 });

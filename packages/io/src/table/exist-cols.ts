@@ -58,3 +58,19 @@ export function existingColumns(existCols: readonly string[], fields: readonly F
   const names = new Set(fields.map((f) => f.name));
   return present.concat(existCols.filter((c, i) => !taken[i] && !names.has(c)));
 }
+
+/**
+ * How a writer lists `cols`, the columns of a new file, so that {@link existingColumns} reads exactly
+ * them back: as they are, or else reversed (the leaves of a struct left out then no longer follow each
+ * other in the list). Undefined when neither order does: a nested column left out whose only leaf is
+ * named like a column the file holds (a `list<utf8>` with its leaf `item`, beside a column `item`).
+ * Listed as they are, such a file (a partial upsert of `item`) read back as holding the list and not
+ * `item`: `item`'s new values were lost and the list read as nulls, which a compaction then wrote.
+ */
+export function fileColumnListing(cols: readonly string[], fields: readonly Field[]): string[] | undefined {
+  for (const order of [cols, [...cols].reverse()]) {
+    const read = existingColumns(order, fields);
+    if (read.length === cols.length && read.every((c) => cols.includes(c))) return [...order];
+  }
+  return undefined;
+}

@@ -15,6 +15,7 @@ import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, nullColu
 import { foreignArrowClass, foreignArrowError } from '../arrow/foreign-arrow.js';
 import { computeBuckets } from '../hash/index.js';
 import { bucketRuleOf } from './bucket-rule.js';
+import { existingColumns, fileColumnListing } from './exist-cols.js';
 import { encodeParquet, encodeParquetInPool, encodeRowsInPool, DEFAULT_ROW_GROUP_SIZE, type RowSelection, type RowSource } from '../parquet/index.js';
 import { NativeParquetPool, sharedParquetPool, poolForSize, type ParquetPool } from '../workers/index.js';
 import {
@@ -663,6 +664,23 @@ function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boole
 }
 
 /**
+ * The catalog's list of the columns a file of this write holds ({@link fileColumnListing}), or a
+ * SchemaMismatch naming the nested column left out whose leaf name is a column written: the list could
+ * not say which of the two the file holds.
+ */
+function fileColumnsListed(info: TableContext['info'], dataCols: string[]): string[] {
+  const listing = fileColumnListing(dataCols, info.schema.fields);
+  if (listing) return listing;
+  const misread = existingColumns(dataCols, info.schema.fields).filter((c) => !dataCols.includes(c));
+  const field = info.schema.fields.find((f) => f.name === misread[0])!;
+  const written = dataCols.filter((c) => !misread.includes(c) && !existingColumns(dataCols, info.schema.fields).includes(c));
+  throw new LakeSoulError('SchemaMismatch', `the data written to table '${info.name}' leaves out column '${field.name}' (${typeName(field.type)}) and holds ${written.map((c) => `'${c}'`).join(', ')}, the name of its Parquet leaf: LakeSoul's Rust writer lists a nested column by its leaf names, so a file listed as holding ${written.map((c) => `'${c}'`).join(', ')} is read as holding '${field.name}'; write '${field.name}' too (its current values) in this write`, {
+    code: 'MISSING_COLUMN',
+    context: { table: info.name, column: field.name },
+  });
+}
+
+/**
  * Rows that carry no column stored in the data files (a table without a primary key written only its
  * range columns, or objects with no keys) get the table's other columns as nulls: a file of no
  * column holds no row count, and the write's rows were committed and then read as none (by the
@@ -1015,7 +1033,7 @@ async function writeConformed(
       }
       const batch = conformBatch(ctx, input1, cols, rows);
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
-      fileCols ??= dataCols;
+      fileCols ??= fileColumnsListed(info, dataCols);
       const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch, samePartition);
       if (replace) {
         for (const d of descs) {
