@@ -109,6 +109,16 @@ function int64Factory(signed: boolean, mode: Int64Mode, column: string): ReaderF
   };
 }
 
+/**
+ * The JS Date of `ms` since the epoch, or the ValueError of a value beyond a Date's range (±8.64e15
+ * ms): `new Date` gave an Invalid Date there, a cell that looked like a date and wrote back as none.
+ */
+function jsDate(ms: number, what: string): Date {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) throw new ValueError(`${what} is beyond the range of a JS Date`, 'TIMESTAMP_OUT_OF_RANGE', "read it with { dates: 'string' }");
+  return d;
+}
+
 /** Value of a timestamp slot as a JS number when exact, else bigint. */
 function timestampFactory(type: DataType & { unit: number; timezone?: string | null }, options: DanfoConvertOptions, column: string): ReaderFactory {
   const unit = type.unit;
@@ -259,14 +269,14 @@ function makeFactory(type: DataType, options: DanfoConvertOptions, column: strin
           const values = data.values as Int32Array;
           let lastDay = NaN, lastText = '';
           const text = (days: number): string => (days === lastDay ? lastText : ((lastDay = days), (lastText = formatDate(days))));
-          return withNulls(data, asDate ? (i) => new Date(values[i] * 86_400_000) : (i) => text(values[i]));
+          return withNulls(data, asDate ? (i) => jsDate(values[i] * 86_400_000, `date ${formatDate(values[i])}`) : (i) => text(values[i]));
         };
       }
       return (data) => {
         const values = data.values as BigInt64Array;
         return withNulls(data, (i) => {
           const ms = Number(values[i]);
-          if (asDate) return new Date(ms);
+          if (asDate) return jsDate(ms, `date64 ${values[i]} ms`);
           return ms % 86_400_000 === 0 ? formatDate(ms / 86_400_000) : formatTimestamp(values[i], 1, new ZoneOffsets({ kind: 'fixed', minutes: 0, utc: true }), true);
         });
       };

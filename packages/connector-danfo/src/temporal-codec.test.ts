@@ -85,3 +85,19 @@ test("timestamps: 'date' refuses instants beyond the JS Date range, naming colum
   const data = A.makeData({ type, length: 2, nullCount: 0, data: new BigInt64Array([0n, 9_000_000_000_000n]) });
   expect(() => arrowToColumns(new A.Table({ at: A.makeVector(data) }), { timestamps: 'date' })).toThrow(/column "at" row 1: timestamp 9000000000000 is beyond the range of a JS Date/);
 });
+
+test("dates: 'date' refuses days beyond the JS Date range, naming column and row (it gave an Invalid Date)", () => {
+  const d32 = A.makeData({ type: new A.DateDay(), length: 2, nullCount: 0, data: new Int32Array([0, 2_147_483_647]) });
+  expect(() => arrowToColumns(new A.Table({ day: A.makeVector(d32) }), { dates: 'date' })).toThrow(/column "day" row 1: date \+5881580-07-11 is beyond the range of a JS Date/);
+  const d64 = A.makeData({ type: new A.DateMillisecond(), length: 1, nullCount: 0, data: new BigInt64Array([8_640_000_000_000_001n]) });
+  expect(() => arrowToColumns(new A.Table({ day: A.makeVector(d64) }), { dates: 'date' })).toThrow(/column "day" row 0: date64 8640000000000001 ms is beyond the range of a JS Date/);
+  // as strings (the default) they read as written
+  expect(arrowToColumns(new A.Table({ day: A.makeVector(d32) })).columns[0]).toEqual(['1970-01-01', '+5881580-07-11']);
+});
+
+test('times of day outside the day (other writers store them) read as one signed value, not a sign per part', () => {
+  const t = A.makeData({ type: new A.TimeSecond(), length: 4, nullCount: 0, data: new Int32Array([-1, 86_399, 86_400, 90_000]) });
+  expect(arrowToColumns(new A.Table({ t: A.makeVector(t) })).columns[0]).toEqual(['-00:00:01', '23:59:59', '24:00:00', '25:00:00']);
+  const ms = A.makeData({ type: new A.TimeMillisecond(), length: 1, nullCount: 0, data: new Int32Array([-1]) });
+  expect(arrowToColumns(new A.Table({ t: A.makeVector(ms) })).columns[0]).toEqual(['-00:00:00.001']);
+});

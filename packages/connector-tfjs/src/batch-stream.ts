@@ -229,7 +229,17 @@ export class BatchStream {
       this.bytePool?.release(bytes); // the decoder is done with it
       row = { ...row, [imageColumn]: { shape: [img.height, img.width, img.channels], values: img.data as Float32Array }, [`${imageColumn}__bytes`]: undefined };
     }
-    if (rowHook) row = await rowHook(row, ctx);
+    if (rowHook) {
+      const out = await rowHook(row, ctx);
+      // a transform that forgot its `return` failed later as "Cannot read properties of undefined"
+      if (out === null || typeof out !== 'object' || Array.isArray(out)) {
+        throw new LakeSoulError('InvalidArgument', `${splitPlace(tableName, s.splitId)}, row ${s.index}: the transform returned ${out === null ? 'null' : Array.isArray(out) ? 'an array' : typeof out}, not a row (an object of column values; did it miss a \`return\`?)`, {
+          code: 'BAD_DATASET_OPTION',
+          context: { table: tableName, row: s.index },
+        });
+      }
+      row = out;
+    }
     return { ...s, row };
   }
 

@@ -4,7 +4,7 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import { Type, type DataType, type Field, type Schema } from 'apache-arrow';
-import { LakeSoulError, NO_PARTITION_DESC } from '@lakesoul-ts/meta';
+import { LakeSoulError, NO_PARTITION_DESC, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import { isBinaryType, isNumericListType, isNumericType, type Row, type RowTensor, type RowValue } from './arrow-rows.js';
 import type { FeatureSpec, LabelSpec, TfjsDatasetOptions, TfjsElement, TfLike } from './tfjs-dataset.js';
 
@@ -53,6 +53,10 @@ function fieldOf(schema: Schema, column: string, table: string, transformAdds = 
   throw invalid(`column ${column} is not in the scan of ${table} (columns: ${schema.fields.map((x) => x.name).join(', ')}); features and labels name scan columns, or columns a \`transform\` function adds to each row`, { table, column }, 'COLUMN_NOT_FOUND');
 }
 
+/** The names of a label spec's and a feature spec's objects (a misspelled `oneHot` or `dtype` was ignored). */
+const LABEL_OPTIONS = optionNames<LabelSpec>({ column: true, oneHot: true, classes: true, dtype: true });
+const FEATURE_OPTIONS = optionNames<FeatureSpec>({ column: true, dtype: true });
+
 /**
  * The output mapping of `options` over the scan schema `schema`. Unknown columns fail here, unless
  * `rowHook` is set: a column it adds is then checked on each batch's first row ({@link assembleBatch}).
@@ -61,6 +65,7 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
   let label: ResolvedMapping['label'] = null;
   if (options.labels !== undefined) {
     const spec: LabelSpec = typeof options.labels === 'string' ? { column: options.labels } : options.labels;
+    refuseUnknownOptions(spec, LABEL_OPTIONS, 'tfjsDataset labels');
     if (spec.dtype !== undefined && spec.dtype !== 'float32' && spec.dtype !== 'int32') throw invalid(`labels.dtype must be 'float32' or 'int32', got ${String(spec.dtype)}`, { column: spec.column });
     const f = fieldOf(schema, spec.column, table, rowHook);
     if (spec.classes) checkClasses(spec.classes, spec.column, f, table);
@@ -90,6 +95,9 @@ export function resolveMapping(schema: Schema, options: TfjsDatasetOptions, imag
   }
   const toSpec = (name: string, s: string | FeatureSpec): OutputSpec => {
     const spec = typeof s === 'string' ? { column: s } : s;
+    refuseUnknownOptions(spec, FEATURE_OPTIONS, `tfjsDataset feature ${name}`);
+    // tfjs took any other name until the first batch, and failed there with a bare "Unknown data type"
+    if (spec.dtype !== undefined && spec.dtype !== 'float32' && spec.dtype !== 'int32') throw invalid(`feature ${name}: dtype must be 'float32' or 'int32', got ${JSON.stringify(spec.dtype)}`, { column: spec.column });
     const field = spec.column === imageColumn ? null : fieldOf(schema, spec.column, table, rowHook);
     const fromTransform = spec.column !== imageColumn && field === null;
     if (field !== null) refuseTemporal(field, table);

@@ -35,9 +35,22 @@ const DATASET_OPTIONS = optionNames<TfjsDatasetOptions>({
   worldSize: true, workersPerRank: true, worker: true, equalize: true, shuffle: true, epoch: true, resumeFrom: true, signal: true,
 });
 
+/** The names of `snapshot`, `shuffle` and `decode`'s objects: a misspelled one was ignored (a misspelled `version` read the latest data). */
+const SNAPSHOT_OPTIONS = ['version', 'timestamp'];
+const SHUFFLE_OPTIONS = optionNames<NonNullable<TfjsDatasetOptions['shuffle']>>({ seed: true, bufferSize: true });
+const DECODE_OPTIONS = optionNames<NonNullable<TfjsDatasetOptions['decode']>>({ decoder: true, workers: true, concurrency: true, resize: true, executor: true });
+
 /** Checks `options` (before any catalog or storage access). */
 export function validateOptions(options: TfjsDatasetOptions): DatasetSettings {
   refuseUnknownOptions(options, DATASET_OPTIONS, 'tfjsDataset');
+  refuseUnknownOptions(options.snapshot, SNAPSHOT_OPTIONS, 'tfjsDataset snapshot');
+  refuseUnknownOptions(options.shuffle, SHUFFLE_OPTIONS, 'tfjsDataset shuffle');
+  refuseUnknownOptions(options.decode, DECODE_OPTIONS, 'tfjsDataset decode');
+  if (options.snapshot) {
+    const given = SNAPSHOT_OPTIONS.filter((k) => (options.snapshot as Record<string, unknown>)[k] !== undefined);
+    // {} (or { timestamp: undefined }) read the latest version: not what a pinned run asked for
+    if (given.length !== 1) throw invalid(`snapshot takes one of version or timestamp, got ${given.length === 0 ? 'neither' : 'both'}: leave snapshot out to read the latest version`, { snapshot: given });
+  }
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${batchSize}`);
   const equalize: EqualizeMode = options.equalize ?? 'none';

@@ -29,6 +29,9 @@ import type { ImagePipeline } from './image-pipeline.js';
  */
 export type ImageDecoderKind = 'auto' | 'js' | 'sharp' | 'tfjs-node';
 
+/** The {@link ImageDecoderKind}s, in the order errors list them. */
+const IMAGE_DECODERS: readonly ImageDecoderKind[] = ['auto', 'js', 'sharp', 'tfjs-node'];
+
 /** The part of a tfjs-node namespace used for decoding. */
 export interface TfNodeLike {
   /** The active backend (`tensorflow` when tfjs-node's own backend is in use). */
@@ -153,6 +156,10 @@ async function loadTfNode(): Promise<{ node: TfNodeLike['node']; failure?: unkno
 /** Creates an executor; see {@link CreateImageExecutorOptions}. */
 export async function createImageExecutor(options: CreateImageExecutorOptions = {}): Promise<ImageExecutor> {
   const want = options.decoder ?? 'auto';
+  // a misspelled name fell through to the pure-JS decoder, up to 7x slower than sharp, without a word
+  if (!(IMAGE_DECODERS as readonly string[]).includes(want)) {
+    throw new LakeSoulError('InvalidArgument', `image decoder must be ${IMAGE_DECODERS.map((d) => `'${d}'`).join(', ')}, got ${JSON.stringify(want)}`, { code: 'BAD_DECODE_OPTION', context: { decoder: want } });
+  }
   const workers = options.workers ?? 0;
   if (!Number.isInteger(workers) || workers < 0) throw new LakeSoulError('InvalidArgument', `image workers must be a non-negative integer, got ${workers}`);
   const concurrency = options.concurrency ?? DEFAULT_SHARP_CONCURRENCY;

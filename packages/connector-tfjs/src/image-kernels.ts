@@ -53,6 +53,7 @@ export function sniffImageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
 export function requireImageFormat(bytes: Uint8Array): 'png' | 'jpeg' {
   const fmt = sniffImageFormat(bytes);
   if (fmt) return fmt;
+  if (bytes.length === 0) throw new TypeError('empty image (0 bytes)');
   const signatures: [string, number[]][] = [['PNG', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]], ['JPEG', [0xff, 0xd8, 0xff]]];
   for (const [name, sig] of signatures) {
     if (bytes.length > 0 && bytes.length < sig.length && Array.from(bytes).every((b, i) => b === sig[i])) {

@@ -43,6 +43,8 @@ describe('truncated images', () => {
         }
         // other bytes keep their message; whole images decode
         await expect(ex.run(images.decode(), new Uint8Array([0x89, 0x50, 0x00]), 0)).rejects.toThrow(/unsupported image format/);
+        // an empty file said "unsupported image format (not PNG or JPEG; first bytes )"
+        await expect(ex.run(images.decode(), new Uint8Array(0), 0)).rejects.toThrow(/^empty image \(0 bytes\)$/);
         expect((await ex.run(images.decode(), png.slice(), 0)).width).toBe(16);
         expect((await ex.run(images.decode(), jpg.slice(), 0)).width).toBe(16);
       } finally {

@@ -236,8 +236,13 @@ export function parseDateDays(text: string): number {
   return Number(ms / 86_400_000n);
 }
 
-/** `HH:MM:SS[.fff]` of a time-of-day count of `unit`. */
+/**
+ * `HH:MM:SS[.fff]` of a time-of-day count of `unit`. A count outside the day (invalid Arrow data,
+ * which other writers can store) is written as it is, `-00:00:01` or `25:00:00`: each part of a
+ * negative one was signed (`0-1:0-1:0-1`).
+ */
 export function formatTime(value: bigint, unit: number): string {
+  if (value < 0n) return `-${formatTime(-value, unit)}`;
   const per = UNITS_PER_SECOND[unit];
   const secs = Number(value / per);
   const frac = value % per;
