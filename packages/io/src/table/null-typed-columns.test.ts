@@ -4,22 +4,14 @@
  * the slice's null count unknown (-1): compaction and update then failed to encode the file
  * ("NullArray has unequal null_count -1 and len 1"), on both Parquet codecs (a hunt of schema evolution).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, Null, RecordBatch, Schema, Struct, Utf8, makeData, tableFromIPC, tableToIPC, Table } from 'apache-arrow';
-import { Lakehouse } from './lakehouse.js';
+import { plainRows as rows, useTempLakehouse } from './temp-lakehouse-fixture.js';
 import { batchWithKnownNullCounts } from '../arrow/null-counts.js';
 import { makeBatch } from '../arrow/data-access.js';
 
-const rows = (t: { toArray(): { toJSON(): unknown }[] }) =>
-  t.toArray().map((r) => JSON.parse(JSON.stringify(r.toJSON(), (_, v) => (typeof v === 'bigint' ? Number(v) : v))));
-
 describe('null-typed columns', () => {
-  let dir: string;
-  let lh: Lakehouse;
+  const fixture = useTempLakehouse('lakesoul-null-typed-');
   let n = 0;
   const schema = new Schema([
     new Field('id', new Int64(), false),
@@ -28,17 +20,8 @@ describe('null-typed columns', () => {
     new Field('s', new Struct([new Field('a', new Int32(), true), new Field('z', new Null(), true)]), true),
   ]);
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lakesoul-null-typed-'));
-    lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(dir).href });
-  });
-  afterAll(async () => {
-    await lh.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   const layered = async () => {
-    const t = await lh.createTable(`n${n++}`, schema, { primaryKeys: ['id'], hashBucketNum: 1 });
+    const t = await fixture.lh.createTable(`n${n++}`, schema, { primaryKeys: ['id'], hashBucketNum: 1 });
     await t.write([{ id: 1, v: 'a', n: null, s: { a: 1, z: null } }, { id: 2, v: 'b', n: null, s: null }, { id: 3, v: 'c', n: null, s: { a: 3, z: null } }]);
     await t.write([{ id: 1, v: 'a2' }, { id: 3, v: 'c2' }]); // a partial upsert: its file lacks n and s
     return t;

@@ -5,34 +5,18 @@
  * lost, the nested column read as nulls, and a compaction wrote that for good (a hunt of schema
  * evolution: `addColumns` beside a struct makes the case).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, List, Schema, Struct, Utf8 } from 'apache-arrow';
-import { Lakehouse } from './lakehouse.js';
-
-const rows = (t: { toArray(): { toJSON(): unknown }[] }) =>
-  t.toArray().map((r) => JSON.parse(JSON.stringify(r.toJSON(), (_, v) => (typeof v === 'bigint' ? Number(v) : v))));
+import { plainRows as rows, useTempLakehouse } from './temp-lakehouse-fixture.js';
 
 describe('partial upserts beside nested columns with leaves named like columns', () => {
-  let dir: string;
-  let lh: Lakehouse;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lakesoul-leaf-names-'));
-    lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(dir).href });
-  });
-  afterAll(async () => {
-    await lh.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useTempLakehouse('lakesoul-leaf-names-');
 
   it('a struct left out, its field names written as columns: read as written, also after compaction', async () => {
-    const t = await lh.createTable('evolved', new Schema([new Field('id', new Int64(), false), new Field('s', new Struct([new Field('x', new Int32(), true), new Field('y', new Utf8(), true)]), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    const t = await fixture.lh.createTable('evolved', new Schema([new Field('id', new Int64(), false), new Field('s', new Struct([new Field('x', new Int32(), true), new Field('y', new Utf8(), true)]), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
     await t.write([{ id: 1, s: { x: 1, y: 'one' } }, { id: 2, s: { x: 2, y: 'two' } }]);
     await t.addColumns([new Field('x', new Int32(), true), new Field('y', new Utf8(), true)]);
-    const evolved = await lh.table('evolved');
+    const evolved = await fixture.lh.table('evolved');
     await evolved.write([{ id: 1, s: { x: 1, y: 'one' }, x: 5, y: 'five' }]);
     await evolved.write([{ id: 1, x: 10, y: 'ten' }, { id: 2, x: 20, y: 'twenty' }]);
     // before: [{ id: 1, s: null, x: 5, y: 'five' }, { id: 2, s: null, x: null, y: null }]
@@ -43,9 +27,9 @@ describe('partial upserts beside nested columns with leaves named like columns',
   });
 
   it("a list left out beside a column named `item`, its leaf: refused naming both, nothing committed", async () => {
-    const t = await lh.createTable('tagged', new Schema([new Field('id', new Int64(), false), new Field('tags', new List(new Field('item', new Utf8(), true)), true), new Field('item', new Utf8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    const t = await fixture.lh.createTable('tagged', new Schema([new Field('id', new Int64(), false), new Field('tags', new List(new Field('item', new Utf8(), true)), true), new Field('item', new Utf8(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
     await t.write([{ id: 1, tags: ['a', 'b'], item: 'old' }]);
-    const before = (await lh.catalog.listPartitions(t.info.tableId)).map((p) => p.version);
+    const before = (await fixture.lh.catalog.listPartitions(t.info.tableId)).map((p) => p.version);
     // before: written, and read as { tags: null, item: 'old' }
     await expect(t.write([{ id: 1, item: 'new' }])).rejects.toMatchObject({
       kind: 'SchemaMismatch',
@@ -53,7 +37,7 @@ describe('partial upserts beside nested columns with leaves named like columns',
       context: { table: 'tagged', column: 'tags' },
       message: expect.stringMatching(/leaves out column 'tags' \(List<Utf8>\) and holds 'item', the name of its Parquet leaf: .*write 'tags' too/),
     });
-    expect((await lh.catalog.listPartitions(t.info.tableId)).map((p) => p.version)).toEqual(before);
+    expect((await fixture.lh.catalog.listPartitions(t.info.tableId)).map((p) => p.version)).toEqual(before);
     // the whole row goes in
     await t.write([{ id: 1, tags: ['a', 'b'], item: 'new' }]);
     expect(rows(await t.toArrow())).toEqual([{ id: 1, tags: ['a', 'b'], item: 'new' }]);

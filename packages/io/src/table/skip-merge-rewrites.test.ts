@@ -3,34 +3,17 @@
  * to read through the same unmerged path and wrote both versions of a key, unsorted, into one file
  * (a hunt of compaction). LakeSoul's engines merge such files and read the stale version.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Field, Int32, Int64, Schema } from 'apache-arrow';
-import { Lakehouse } from './lakehouse.js';
-
-const rows = (t: { toArray(): { toJSON(): unknown }[] }) =>
-  t.toArray().map((r) => JSON.parse(JSON.stringify(r.toJSON(), (_, v) => (typeof v === 'bigint' ? Number(v) : v))));
+import { plainRows as rows, useTempLakehouse } from './temp-lakehouse-fixture.js';
 
 describe('rewrites of a PK table with skip_merge_on_read=true', () => {
-  let dir: string;
-  let lh: Lakehouse;
+  const fixture = useTempLakehouse('lakesoul-skip-merge-');
   let n = 0;
   const schema = new Schema([new Field('id', new Int64(), false), new Field('a', new Int32(), true)]);
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'lakesoul-skip-merge-'));
-    lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(dir).href });
-  });
-  afterAll(async () => {
-    await lh.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   const layered = async () => {
-    const t = await lh.createTable(`s${n++}`, schema, { primaryKeys: ['id'], hashBucketNum: 1, properties: { skip_merge_on_read: 'true' } });
+    const t = await fixture.lh.createTable(`s${n++}`, schema, { primaryKeys: ['id'], hashBucketNum: 1, properties: { skip_merge_on_read: 'true' } });
     await t.write([{ id: 1, a: 1 }, { id: 3, a: 3 }]);
     await t.write([{ id: 2, a: 2 }, { id: 1, a: 10 }]);
     // reads concatenate the files, as the property asks
@@ -43,8 +26,8 @@ describe('rewrites of a PK table with skip_merge_on_read=true', () => {
     await t.compact();
     // the one file left holds the merged rows in key order (before: [1:1, 3:3, 1:10, 2:2])
     expect(rows(await t.toArrow())).toEqual([{ id: 1, a: 10 }, { id: 2, a: 2 }, { id: 3, a: 3 }]);
-    await lh.catalog.updateTableProperties(t.info.tableId, { skip_merge_on_read: null });
-    const merged = await lh.table(t.info.name);
+    await fixture.lh.catalog.updateTableProperties(t.info.tableId, { skip_merge_on_read: null });
+    const merged = await fixture.lh.table(t.info.name);
     expect(rows(await merged.toArrow())).toEqual([{ id: 1, a: 10 }, { id: 2, a: 2 }, { id: 3, a: 3 }]);
   });
 
