@@ -671,9 +671,10 @@ function checkColumns(ctx: TableContext, batch: RecordBatch, allowMissing: boole
 function fileColumnsListed(info: TableContext['info'], dataCols: string[]): string[] {
   const listing = fileColumnListing(dataCols, info.schema.fields);
   if (listing) return listing;
-  const misread = existingColumns(dataCols, info.schema.fields).filter((c) => !dataCols.includes(c));
-  const field = info.schema.fields.find((f) => f.name === misread[0])!;
-  const written = dataCols.filter((c) => !misread.includes(c) && !existingColumns(dataCols, info.schema.fields).includes(c));
+  const read = existingColumns(dataCols, info.schema.fields);
+  const field = info.schema.fields.find((f) => f.name === read.find((c) => !dataCols.includes(c)));
+  if (!field) return [...dataCols]; // not reached: a list that reads wrong reads a column left out
+  const written = dataCols.filter((c) => !read.includes(c));
   throw new LakeSoulError('SchemaMismatch', `the data written to table '${info.name}' leaves out column '${field.name}' (${typeName(field.type)}) and holds ${written.map((c) => `'${c}'`).join(', ')}, the name of its Parquet leaf: LakeSoul's Rust writer lists a nested column by its leaf names, so a file listed as holding ${written.map((c) => `'${c}'`).join(', ')} is read as holding '${field.name}'; write '${field.name}' too (its current values) in this write`, {
     code: 'MISSING_COLUMN',
     context: { table: info.name, column: field.name },
