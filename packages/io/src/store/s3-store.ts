@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as ClientS3 from '@aws-sdk/client-s3';
 import type { CompletedPart, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { isAbortError, LakeSoulError, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
+import { isAbortError, LakeSoulError, optionNames, refuseUnknownOptions, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { DEFAULT_DELETE_CONCURRENCY, runUntilFailure, type BatchDeleter } from './batch-delete.js';
 import { S3RetryStrategy } from './s3-retry.js';
@@ -25,6 +25,28 @@ export interface S3Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+}
+
+/** The names of {@link S3StoreOptions} and {@link S3Credentials}: a misspelled `endpoint` sent the data to the environment's server, or to AWS. */
+const S3_STORE_OPTIONS = optionNames<S3StoreOptions>({
+  bucket: true, endpoint: true, region: true, forcePathStyle: true, credentials: true, multipartThreshold: true, partSize: true,
+  uploadConcurrency: true, listPageSize: true, maxAttempts: true, maxSockets: true, idleTimeoutMs: true, client: true,
+});
+const S3_CREDENTIALS = optionNames<S3Credentials>({ accessKeyId: true, secretAccessKey: true, sessionToken: true });
+
+/**
+ * Refuses a size or count of `options` that is not a positive integer: NaN (a size read from an unset
+ * variable) passed the store's clamps, and every put then went out as one empty part (a write
+ * committed files of 0 bytes).
+ * @throws LakeSoulError InvalidArgument `INVALID_OPTION_VALUE` naming the option.
+ */
+export function checkS3Sizes(options: Partial<S3StoreOptions>, where: string): void {
+  for (const k of ['partSize', 'multipartThreshold', 'uploadConcurrency', 'listPageSize', 'maxSockets'] as const) {
+    const v = options[k];
+    if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) {
+      throw new LakeSoulError('InvalidArgument', `${where} ${k} must be a positive integer, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`, { code: 'INVALID_OPTION_VALUE', context: { option: k } });
+    }
+  }
 }
 
 /** Options of the {@link S3Store} constructor. */
@@ -268,6 +290,9 @@ export class S3Store implements ObjectStore, BatchDeleter {
     if (!options || typeof options.bucket !== 'string' || options.bucket === '' || options.bucket.includes('/')) {
       throw new LakeSoulError('InvalidArgument', `S3Store needs a bucket name (got '${String(options?.bucket)}')`);
     }
+    refuseUnknownOptions(options, S3_STORE_OPTIONS, `S3Store of bucket '${options.bucket}'`);
+    refuseUnknownOptions(options.credentials, S3_CREDENTIALS, `S3Store of bucket '${options.bucket}' credentials`);
+    checkS3Sizes(options, 'S3Store');
     this.bucket = options.bucket;
     this.description = `s3://${options.bucket}/`;
     this.partSize = Math.max(5 * MIB, options.partSize ?? 8 * MIB);

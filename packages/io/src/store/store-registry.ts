@@ -1,12 +1,12 @@
 /**
  * Maps location URIs to object stores, creating and caching one store per bucket / memory name.
  */
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import type { ObjectStore } from '../types.js';
 import { LocalStore } from './local-store.js';
 import type { LocalStoreOptions } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
-import { S3Store, s3OptionsFromEnv } from './s3-store.js';
+import { S3Store, checkS3Sizes, s3OptionsFromEnv } from './s3-store.js';
 import type { S3StoreOptions } from './s3-store.js';
 import { formatUri, parseUri } from './store-uri.js';
 
@@ -21,6 +21,13 @@ export interface StoreRegistryOptions {
   /** Applied once to every store the registry creates (not to registered ones), e.g. a latency wrapper. */
   wrap?: (store: ObjectStore, baseUri: string) => ObjectStore;
 }
+
+const STORE_REGISTRY_OPTIONS = optionNames<StoreRegistryOptions>({ local: true, s3: true, env: true, wrap: true });
+const LOCAL_OPTIONS = optionNames<NonNullable<StoreRegistryOptions['local']>>({ fsync: true });
+const S3_OPTIONS = optionNames<NonNullable<StoreRegistryOptions['s3']>>({
+  endpoint: true, region: true, forcePathStyle: true, credentials: true, multipartThreshold: true, partSize: true,
+  uploadConcurrency: true, listPageSize: true, maxAttempts: true, maxSockets: true, idleTimeoutMs: true, client: true,
+});
 
 /** A store and the key of a location inside it. */
 export interface ResolvedLocation {
@@ -51,6 +58,11 @@ export class StoreRegistry {
   private readonly registered: Registered[] = [];
 
   constructor(options: StoreRegistryOptions = {}) {
+    // a misspelled key (`{ s3: { endpiont } }`, `{ S3: ... }`) sent the data to another server
+    refuseUnknownOptions(options, STORE_REGISTRY_OPTIONS, 'stores');
+    refuseUnknownOptions(options.local, LOCAL_OPTIONS, 'stores.local');
+    refuseUnknownOptions(options.s3, S3_OPTIONS, 'stores.s3');
+    if (options.s3) checkS3Sizes(options.s3, 'stores.s3');
     this.options = options;
   }
 

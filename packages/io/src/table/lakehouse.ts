@@ -142,8 +142,8 @@ export class Lakehouse {
     refuseUnknownOptions(options, LAKEHOUSE_OPEN_OPTIONS, 'Lakehouse.open');
     const warehouse = warehouseUri(options.warehouse); // before anything is opened
     const owns = !(options.catalog instanceof Catalog) || options.ownCatalog === true;
+    const stores = options.stores instanceof StoreRegistry ? options.stores : new StoreRegistry(options.stores ?? {}); // checked before the catalog opens
     const catalog = options.catalog instanceof Catalog ? options.catalog : await Catalog.open(options.catalog as CatalogOpenOptions);
-    const stores = options.stores instanceof StoreRegistry ? options.stores : new StoreRegistry(options.stores ?? {});
     return new Lakehouse(catalog, stores, warehouse, owns);
   }
 
