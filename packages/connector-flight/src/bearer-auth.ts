@@ -59,6 +59,18 @@ export class BearerAuth {
   private readonly now: () => number;
 
   constructor(options: BearerAuthOptions) {
+    // a string was spread into its characters: each became a token ('c' read every table), the whole one was refused
+    if (options.tokens !== undefined && !Array.isArray(options.tokens)) {
+      throw new LakeSoulError('InvalidArgument', `tokens must be an array of strings, got ${typeof options.tokens === 'string' ? 'a string (each of its characters would have been a token): give [token]' : typeof options.tokens}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'tokens' } });
+    }
+    if (options.users !== undefined && (options.users === null || typeof options.users !== 'object' || Array.isArray(options.users))) {
+      throw new LakeSoulError('InvalidArgument', `users must be an object of user names to passwords, got ${Array.isArray(options.users) ? 'an array' : String(options.users)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'users' } });
+    }
+    // an empty list (a variable split on ',' when unset) started a server without auth, saying nothing
+    const givenEmpty = options.tokens?.length === 0 || (options.users !== undefined && Object.keys(options.users).length === 0);
+    if (givenEmpty && !options.tokens?.length && Object.keys(options.users ?? {}).length === 0) {
+      throw new LakeSoulError('InvalidArgument', `${options.tokens?.length === 0 ? 'tokens is an empty list' : 'users is an empty object'}, which would turn authentication off: give at least one, or leave tokens and users out to serve without auth`, { code: 'EMPTY_CREDENTIAL' });
+    }
     this.tokens = [...(options.tokens ?? [])];
     // An empty secret was dropped, and with no other credential the server ran without auth (`--token
     // "$UNSET_VARIABLE"` on 0.0.0.0 served every table to anyone, saying "auth: bearer token").
@@ -80,6 +92,10 @@ export class BearerAuth {
     const secret = typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : Buffer.from(options.secret);
     this.key = createHmac('sha256', secret).update('lakesoul-ts flight bearer v1').digest();
     this.ttlMs = options.tokenTtlMs ?? 12 * 3_600_000;
+    // '3600000' was added to the clock as text: every token issued was then refused as invalid
+    if (!(typeof this.ttlMs === 'number' && this.ttlMs > 0 && Number.isFinite(this.ttlMs))) {
+      throw new LakeSoulError('InvalidArgument', `tokenTtlMs must be a positive number of milliseconds, got ${typeof this.ttlMs === 'string' ? `'${this.ttlMs}'` : String(this.ttlMs)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'tokenTtlMs' } });
+    }
     this.now = options.now ?? Date.now;
   }
 

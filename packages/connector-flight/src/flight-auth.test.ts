@@ -351,3 +351,30 @@ describe('Handshakes without credentials', () => {
     }
   }, 30_000);
 });
+
+describe('option values (a hunt of options that ignore mistakes)', () => {
+  it('tokens given as a string, an empty tokens list or users object, and ttls given as text are refused', () => {
+    // before: each character of the string was a token ('c' read every table) and the whole one was refused
+    expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, tokens: 'correct-horse-battery-staple' as never })).toThrow(/tokens must be an array of strings, got a string \(each of its characters would have been a token\)/);
+    // before: a server without auth, saying nothing (an unset variable split on ',')
+    expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, tokens: [] })).toThrow(/tokens is an empty list, which would turn authentication off/);
+    expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, users: {} })).toThrow(/users is an empty object, which would turn authentication off/);
+    expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, tokens: [], users: { alice: 'pw' } })).not.toThrow();
+    // before: '60000' was added to the clock as text, and tickets lived for millions of years
+    expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, ticketTtlMs: '60000' as never })).toThrow(/ticketTtlMs must be a positive number of milliseconds, got '60000'/);
+    expect(() => createFlightServer({ lakehouse, ticketSecret: SECRET, tokens: ['only-static-token'], tokenTtlMs: '3600000' as never })).toThrow(/tokenTtlMs must be a positive number of milliseconds, got '3600000'/);
+  });
+
+  it('readAll refuses a concurrency that is not a positive integer (NaN read no endpoint and returned an empty table)', async () => {
+    const url = await serve({});
+    const client = await FlightClient.connect(url);
+    try {
+      const info = await client.getFlightInfo({ path: ['events'] });
+      await expect(client.readAll(info, { concurrency: NaN })).rejects.toMatchObject({ code: 'INVALID_OPTION_VALUE', message: expect.stringMatching(/readAll concurrency must be a positive integer, got NaN/) });
+      await expect(client.readAll(info, { concurrency: 'four' as never })).rejects.toThrow(/got 'four'/);
+      expect((await client.readAll(info, { concurrency: 2 })).numRows).toBe(100);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -462,7 +462,12 @@ export class FlightClient {
         results[i] = out;
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, info.endpoints.length)) }, worker));
+    const concurrency = options.concurrency ?? 4;
+    // NaN started no reader: the read returned an empty table
+    if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) {
+      throw new LakeSoulError('InvalidArgument', `readAll concurrency must be a positive integer, got ${typeof concurrency === 'string' ? `'${concurrency}'` : String(concurrency)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'concurrency' } });
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, info.endpoints.length) }, worker));
     const batches = results.flat();
     return batches.length ? new Table(batches) : new Table(info.schema);
   }

@@ -52,7 +52,10 @@ export class HmacTicketSigner {
     // Derive a ticket-specific key so the same secret can key other things (bearer tokens).
     this.key = createHmac('sha256', secret).update('lakesoul-ts flight ticket v1').digest();
     this.ttlMs = options.ttlMs ?? 3_600_000;
-    if (!(this.ttlMs > 0)) throw new LakeSoulError('InvalidArgument', `ticketTtlMs must be positive, got ${this.ttlMs}`);
+    // '60000' passed `> 0` and was added to the clock as text: tickets valid for millions of years
+    if (!(typeof this.ttlMs === 'number' && this.ttlMs > 0 && Number.isFinite(this.ttlMs))) {
+      throw new LakeSoulError('InvalidArgument', `ticketTtlMs must be a positive number of milliseconds, got ${typeof this.ttlMs === 'string' ? `'${this.ttlMs}'` : String(this.ttlMs)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'ticketTtlMs' } });
+    }
     this.now = options.now ?? Date.now;
   }
 
