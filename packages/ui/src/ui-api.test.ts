@@ -220,6 +220,12 @@ describe('statistics and history', () => {
     expect((await api.history({ namespace: 'default', table: 'longtext' })).total).toBe(2);
   });
 
+  it('refuses limits that are not positive integers (analysisSlots 0 made every statistics request wait forever)', () => {
+    for (const [k, v] of [['analysisSlots', 0], ['analysisSlots', NaN], ['analysisBytes', -1], ['historyCommits', '2'], ['downloadChunkBytes', 0]] as const) {
+      expect(() => new UiApi(lake, { [k]: v } as never), `${k} ${String(v)}`).toThrow(new RegExp(`${k} must be a positive integer \\(got ${typeof v === 'string' ? `'${v}'` : String(v)}\\)`));
+    }
+  });
+
   it('runs at most its slots of diffs and statistics at once; a request waiting for a slot ends with its client', async () => {
     const one = new UiApi(lake, { analysisSlots: 1 });
     const view = { namespace: 'default', table: 'longtext' };

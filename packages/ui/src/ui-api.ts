@@ -291,7 +291,10 @@ export class UiApi {
     this.thumbnailBudget = new ByteBudget(options.thumbnailBytes ?? THUMBNAIL_BYTES_IN_FLIGHT);
     this.downloadBudget = new ByteBudget(options.downloadBytes ?? DOWNLOAD_BYTES_IN_FLIGHT);
     this.downloadChunkBytes = options.downloadChunkBytes ?? DOWNLOAD_CHUNK_BYTES;
-    if (!Number.isSafeInteger(this.downloadChunkBytes) || this.downloadChunkBytes < 1) throw invalid(`downloadChunkBytes must be a positive integer (got ${this.downloadChunkBytes})`, 'UI_BAD_BUDGET');
+    // analysisSlots 0 made every stats and diff request wait forever; NaN turned the bounds off
+    for (const [name, v] of [['downloadChunkBytes', this.downloadChunkBytes], ['analysisBytes', this.analysisBytes], ['analysisSlots', this.analysisSlots], ['historyCommits', this.historyCommits]] as const) {
+      if (!Number.isSafeInteger(v) || (v as number) < 1) throw invalid(`${name} must be a positive integer (got ${typeof v === 'string' ? `'${v}'` : String(v)})`, 'UI_BAD_BUDGET');
+    }
   }
 
   /** Bytes the blob reads hold now, at most, and at their peak: for monitoring and tests. */
