@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import { Semaphore, importHidingArgv, workerExecArgv } from '@lakesoul-ts/io';
 import { simdAffineU8 } from './affine-simd.js';
 import { IMAGE_KERNEL_FUNCTIONS, affineU8, imagePixels, imageTruncation, makeJsCodecs, requireImageFormat, runImageOps, type CodecLibraries, type ImageCodecs, type RawImage } from './image-kernels.js';
@@ -153,8 +153,12 @@ async function loadTfNode(): Promise<{ node: TfNodeLike['node']; failure?: unkno
   }
 }
 
+const EXECUTOR_OPTIONS = optionNames<CreateImageExecutorOptions>({ decoder: true, workers: true, concurrency: true, resize: true, tf: true });
+
 /** Creates an executor; see {@link CreateImageExecutorOptions}. */
 export async function createImageExecutor(options: CreateImageExecutorOptions = {}): Promise<ImageExecutor> {
+  // `{ decodr: 'js' }` gave sharp, `{ worker: 2 }` no workers, without a word
+  refuseUnknownOptions(options, EXECUTOR_OPTIONS, 'createImageExecutor');
   const want = options.decoder ?? 'auto';
   // a misspelled name fell through to the pure-JS decoder, up to 7x slower than sharp, without a word
   if (!(IMAGE_DECODERS as readonly string[]).includes(want)) {

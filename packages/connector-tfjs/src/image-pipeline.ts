@@ -3,6 +3,7 @@
  * A pipeline is plain data (a list of {@link ImageOp}); executing it is the job of an
  * {@link ImageExecutor} (main thread, worker threads, sharp or tfjs-node decoding).
  */
+import { optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import type { ImageOp } from './image-kernels.js';
 
 /** Options of {@link images.decode}. */
@@ -101,6 +102,8 @@ function checkSize(op: string, height: number, width: number): void {
   }
 }
 
+const DECODE_OPTIONS = optionNames<DecodeOptions>({ channels: true });
+
 /**
  * Entry points of image pipelines: `images.resize(224, 224)` decodes (RGB) and resizes;
  * `images.decode({ channels: 1 })` starts from a grayscale decode.
@@ -108,6 +111,9 @@ function checkSize(op: string, height: number, width: number): void {
 export const images = {
   /** Decode PNG/JPEG bytes to `channels` channels (default 3). */
   decode(options: DecodeOptions = {}): ImagePipeline {
+    // `{ channel: 1 }` or `decode('gray')` decoded RGB without a word
+    if (typeof options !== 'object' || options === null) throw new RangeError(`decode: options must be an object such as { channels: 1 }, got ${JSON.stringify(options)}`);
+    refuseUnknownOptions(options, DECODE_OPTIONS, 'images.decode');
     const channels = options.channels ?? 3;
     if (channels !== 1 && channels !== 3 && channels !== 4) throw new RangeError(`decode: channels must be 1, 3 or 4, got ${String(channels)}`);
     return new ImagePipeline([{ op: 'decode', channels }]);

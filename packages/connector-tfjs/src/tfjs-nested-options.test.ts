@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Field, Float64, Int32, Schema } from 'apache-arrow';
 import type { LakeSoulTable } from '@lakesoul-ts/io';
-import { createImageExecutor, tfjsDataset, type TfjsDatasetOptions } from './index.js';
+import { createImageExecutor, images, tfjsDataset, type TfjsDatasetOptions } from './index.js';
 import { openTestLakehouse } from './test-support/tables.js';
 
 let env: Awaited<ReturnType<typeof openTestLakehouse>>;
@@ -59,6 +59,15 @@ describe('tfjsDataset nested options', () => {
     const a = ('xs' in el ? (el.xs as Record<string, tf.Tensor>).a : (el as Record<string, tf.Tensor>).a)!;
     expect([a.dtype, [...a.dataSync()].sort()]).toEqual(['int32', [0, 1, 2]]);
     tf.dispose(el as never);
+  });
+
+  it("misspelled keys of an image pipeline's decode and of createImageExecutor are refused (they decoded RGB, picked sharp, ran no workers)", async () => {
+    expect(() => images.decode({ channel: 1 } as never)).toThrow(/images\.decode: unknown option 'channel' \(did you mean 'channels'\?\)/);
+    expect(() => images.resize(4, 4, { chanels: 1 } as never)).toThrow(/unknown option 'chanels'/);
+    expect(() => images.decode('gray' as never)).toThrow(/decode: options must be an object such as \{ channels: 1 \}, got "gray"/);
+    await expect(createImageExecutor({ decodr: 'js' } as never)).rejects.toThrow(/createImageExecutor: unknown option 'decodr' \(did you mean 'decoder'\?\)/);
+    await expect(createImageExecutor({ worker: 2 } as never)).rejects.toThrow(/unknown option 'worker' \(did you mean 'workers'\?\)/);
+    expect(images.decode({ channels: 1 }).ops).toEqual([{ op: 'decode', channels: 1 }]);
   });
 
   it('an image decoder is one of the four names', async () => {
