@@ -125,6 +125,23 @@ const INTEGER_TYPES = ['int64', 'int32'] as const;
 /** Options of `Lakehouse.dropTable`. */
 export const DROP_TABLE_OPTIONS = optionNames<DropTableOptions>({ namespace: true, purge: true, signal: true, onProgress: true });
 
+/**
+ * Refuses createTable's list options given as anything but arrays of names, and properties given as
+ * anything but an object: a string was taken letter by letter (`primaryKeys: 'id'` as the keys `i` and
+ * `d`), `properties: 'a=b'` stored as `{"0":"a","1":"=","2":"b"}`.
+ */
+function checkCreateOptionShapes(table: string, options: LakehouseCreateTableOptions): void {
+  for (const k of ['primaryKeys', 'rangePartitions', 'blobColumns'] as const) {
+    const v: unknown = options[k];
+    if (v !== undefined && !(Array.isArray(v) && v.every((c) => typeof c === 'string'))) {
+      throw new LakeSoulError('InvalidArgument', `create table '${table}': ${k} must be an array of column names, got ${typeof v === 'string' ? `a string: give ['${v}']` : JSON.stringify(v)}`, { code: 'INVALID_OPTION_VALUE', context: { table, option: k } });
+    }
+  }
+  if (options.properties !== undefined && (options.properties === null || typeof options.properties !== 'object' || Array.isArray(options.properties))) {
+    throw new LakeSoulError('InvalidArgument', `create table '${table}': properties must be an object of names to values, got ${JSON.stringify(options.properties)}`, { code: 'INVALID_OPTION_VALUE', context: { table, option: 'properties' } });
+  }
+}
+
 /** A catalog and stores: creates, opens, lists and drops tables. */
 export class Lakehouse {
   private constructor(
@@ -159,6 +176,7 @@ export class Lakehouse {
    */
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
+    checkCreateOptionShapes(`${options.namespace ?? 'default'}.${name}`, options);
     refuseOptionValue(options.integers, INTEGER_TYPES, 'integers', `createTable '${name}'`);
     const foreign = foreignArrowError(source, `table '${name}': createTable's schema or data`, name);
     if (foreign) throw foreign;
@@ -245,6 +263,7 @@ export class Lakehouse {
    */
   async openOrCreate(name: string, source: TableSource, options: Omit<LakehouseCreateTableOptions, 'ifNotExists'> = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS.filter((k) => k !== 'ifNotExists'), `openOrCreate '${name}'`);
+    checkCreateOptionShapes(`${options.namespace ?? 'default'}.${name}`, options);
     refuseOptionValue(options.integers, INTEGER_TYPES, 'integers', `openOrCreate '${name}'`);
     const namespace = options.namespace ?? 'default';
     const fromData = !(source instanceof Schema);
