@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Binary, DataType, Field, Int, RecordBatch, Schema, Struct, Table, makeData, vectorFromArray, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
+  optionNames,
+  refuseUnknownOptions,
   quoteInput,
   abortedError,
   NO_PARTITION_DESC,
@@ -153,6 +155,8 @@ function outputSchemaOf(tableSchema: Schema, columns: string[], blobs: BlobReadO
   return new Schema(fields);
 }
 
+const BLOB_READ_OPTIONS = optionNames<BlobReadOptions>({ columns: true, allowedRoots: true, onMissing: true, concurrency: true, maxBytesInFlight: true });
+
 /**
  * Blob options of a scan. Besides the table path and the caller's `allowedRoots`, references may point
  * into the roots the table declares in `lakesoul_blob_roots` (set by an operator, e.g. by
@@ -160,6 +164,22 @@ function outputSchemaOf(tableSchema: Schema, columns: string[], blobs: BlobReadO
  */
 function normalizeBlobs(info: TableInfo, blobs: ScanOptions['blobs']): BlobReadOptions | null {
   if (!blobs) return null;
+  // `blobs: true`, `{ columnz }` or `allowedRoots: 'file://…'` failed with bare TypeErrors, and a
+  // misspelled `onMissing: 'Null'` was dropped
+  const where = `scan of table '${info.namespace}.${info.name}' blobs`;
+  if (!Array.isArray(blobs)) {
+    if (typeof blobs !== 'object') throw new LakeSoulError('InvalidArgument', `${where}: give the blob columns as an array, or { columns, allowedRoots, onMissing, ... }; got ${JSON.stringify(blobs)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'blobs' } });
+    refuseUnknownOptions(blobs, BLOB_READ_OPTIONS, where);
+    for (const k of ['columns', 'allowedRoots'] as const) {
+      const v: unknown = blobs[k];
+      if ((v !== undefined || k === 'columns') && !(Array.isArray(v) && v.every((c) => typeof c === 'string'))) {
+        throw new LakeSoulError('InvalidArgument', `${where}: ${k} must be an array of strings, got ${JSON.stringify(v)}`, { code: 'INVALID_OPTION_VALUE', context: { option: k } });
+      }
+    }
+    if (blobs.onMissing !== undefined && blobs.onMissing !== 'error' && blobs.onMissing !== 'null') {
+      throw new LakeSoulError('InvalidArgument', `${where}: onMissing must be 'error' or 'null', got ${JSON.stringify(blobs.onMissing)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'onMissing' } });
+    }
+  }
   const opts: BlobReadOptions = Array.isArray(blobs) ? { columns: [...blobs] } : { ...blobs, columns: [...blobs.columns] };
   if (opts.columns.length === 0) return null;
   const declared = blobRootsOf(info);

@@ -1,13 +1,14 @@
 /**
- * createTable's list and object options given in another shape (a hunt of options that ignore
- * mistakes): `properties: 'a=b'` was stored as `{"0":"a","1":"=","2":"b"}`, `primaryKeys: 'id'` was
- * taken as the columns `i` and `d`, `rangePartitions: 'd'` failed with a TypeError.
+ * createTable's and scan's list and object options given in another shape (a hunt of options that
+ * ignore mistakes): `properties: 'a=b'` was stored as `{"0":"a","1":"=","2":"b"}`, `primaryKeys: 'id'`
+ * was taken as the columns `i` and `d`, `rangePartitions: 'd'` and `blobs: true` failed with
+ * TypeErrors, and a misspelled `blobs.onMissing` value was dropped.
  */
 import { describe, expect, it } from 'vitest';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { useTempLakehouse } from './temp-lakehouse-fixture.js';
 
-describe('createTable option shapes', () => {
+describe('option shapes', () => {
   const fixture = useTempLakehouse('lakesoul-create-shapes-');
   const schema = new Schema([new Field('id', new Int64(), false), new Field('d', new Utf8(), false)]);
 
@@ -26,5 +27,19 @@ describe('createTable option shapes', () => {
     expect(await fixture.lh.listTables()).toEqual([]);
     const t = await fixture.lh.createTable('t', schema, { primaryKeys: ['id'], rangePartitions: ['d'], properties: { a: 'b' } });
     expect([t.info.primaryKeys, t.info.rangePartitions, t.info.properties.a]).toEqual([['id'], ['d'], 'b']);
+  });
+
+  it("refuses scan blobs options in another shape, or with a misspelled key or onMissing value", async () => {
+    const t = await fixture.lh.createTable('refs', new Schema([new Field('id', new Int64(), false), new Field('img', new Utf8(), true)]));
+    for (const [blobs, message] of [
+      [true, /blobs: give the blob columns as an array, or \{ columns, allowedRoots, onMissing, \.\.\. \}; got true/],
+      [{ columnz: ['img'] }, /blobs: unknown option 'columnz' \(did you mean 'columns'\?\)/],
+      [{ columns: 'img' }, /blobs: columns must be an array of strings, got "img"/],
+      [{ columns: ['img'], allowedRoots: 'file:///tmp' }, /blobs: allowedRoots must be an array of strings, got "file:\/\/\/tmp"/],
+      [{ columns: ['img'], onMissing: 'Null' }, /blobs: onMissing must be 'error' or 'null', got "Null"/],
+    ] as const) {
+      await expect(t.toArrow({ blobs: blobs as never }), JSON.stringify(blobs)).rejects.toMatchObject({ code: expect.stringMatching(/^(INVALID_OPTION_VALUE|UNKNOWN_OPTION)$/), message: expect.stringMatching(new RegExp(`scan of table 'default\\.refs' ${message.source}`)) });
+    }
+    expect((await t.toArrow({ blobs: { columns: ['img'], onMissing: 'null' } })).schema.fields.map((f) => f.name)).toEqual(['id', 'img', 'img__bytes']);
   });
 });
