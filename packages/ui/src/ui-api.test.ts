@@ -220,6 +220,11 @@ describe('statistics and history', () => {
     expect((await api.history({ namespace: 'default', table: 'longtext' })).total).toBe(2);
   });
 
+  it('startUi refuses tokens given as a string (each character was a token) and an empty list (auth off, silently)', async () => {
+    await expect(startUi({ lakehouse: lake, port: 0, tokens: 'correct-horse-battery-staple' as never })).rejects.toMatchObject({ code: 'UI_EMPTY_TOKEN', message: expect.stringMatching(/tokens must be an array of strings, got a string/) });
+    await expect(startUi({ lakehouse: lake, port: 0, tokens: [] })).rejects.toMatchObject({ code: 'UI_EMPTY_TOKEN', message: expect.stringMatching(/tokens is an empty list, which would turn authentication off/) });
+  });
+
   it('refuses limits that are not positive integers (analysisSlots 0 made every statistics request wait forever)', () => {
     for (const [k, v] of [['analysisSlots', 0], ['analysisSlots', NaN], ['analysisBytes', -1], ['historyCommits', '2'], ['downloadChunkBytes', 0]] as const) {
       expect(() => new UiApi(lake, { [k]: v } as never), `${k} ${String(v)}`).toThrow(new RegExp(`${k} must be a positive integer \\(got ${typeof v === 'string' ? `'${v}'` : String(v)}\\)`));

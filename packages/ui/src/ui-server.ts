@@ -219,6 +219,11 @@ export async function startUi(options: StartUiOptions): Promise<UiServer> {
   // a misspelt `tokens` would start the UI without auth
   refuseUnknownOptions(options, START_UI_OPTIONS, 'startUi');
   const host = options.host ?? '127.0.0.1';
+  // a string was taken as its characters, each a token; an empty list (an unset variable split on ',') turned auth off silently
+  if (options.tokens !== undefined && !(Array.isArray(options.tokens) && options.tokens.every((t) => typeof t === 'string'))) {
+    throw new LakeSoulError('InvalidArgument', `startUi: tokens must be an array of strings, got ${typeof options.tokens === 'string' ? 'a string (each of its characters would have been a token): give [token]' : JSON.stringify(options.tokens)}`, { code: 'UI_EMPTY_TOKEN' });
+  }
+  if (options.tokens?.length === 0) throw new LakeSoulError('InvalidArgument', 'startUi: tokens is an empty list, which would turn authentication off: give at least one, or leave tokens out', { code: 'UI_EMPTY_TOKEN' });
   const tokens = options.tokens ?? [];
   if (tokens.some((t) => t.length === 0)) throw new LakeSoulError('InvalidArgument', 'an empty UI token would accept any caller', { code: 'UI_EMPTY_TOKEN' });
   if (tokens.some((t) => t.trim() !== t)) throw new LakeSoulError('InvalidArgument', 'a UI token begins or ends with white space, which no client can send: remove it', { code: 'UI_EMPTY_TOKEN' });
