@@ -732,6 +732,14 @@ const OPEN_ATTEMPTS_ON_SERVER_LOSS = 3;
 /** How often a wait for another process's embedded catalog tries again, in ms. */
 const LOCK_POLL_MS = 150;
 
+/** `n` when it is a count of retries (a whole number, 0 or more); NaN never reached a bound, so a conflicting commit retried forever. */
+function checkRetries(n: number, what: string): number {
+  if (!(Number.isSafeInteger(n) && n >= 0)) {
+    throw new LakeSoulError('InvalidArgument', `${what} must be a whole number of retries (0 or more), got ${typeof n === 'string' ? `'${n}'` : String(n)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'maxRetries' } });
+  }
+  return n;
+}
+
 /**
  * The catalog. Obtain one with {@link Catalog.open} (configuration resolved, driver opened, schema
  * bootstrapped) or wrap a driver with `new Catalog(driver)`.
@@ -751,7 +759,7 @@ export class Catalog {
   constructor(driver: SqlDriver, options: CatalogOptions = {}) {
     this.driver = driver;
     this.commitLock = options.commitLock ?? true;
-    this.defaultRetries = options.maxRetries ?? DEFAULT_COMMIT_RETRIES;
+    this.defaultRetries = checkRetries(options.maxRetries ?? DEFAULT_COMMIT_RETRIES, 'Catalog maxRetries');
   }
 
   /**
@@ -762,6 +770,7 @@ export class Catalog {
    */
   static async open(options: CatalogOpenOptions = {}): Promise<Catalog> {
     refuseUnknownOptions(options, CATALOG_OPEN_OPTIONS, 'Catalog.open');
+    if (options.maxRetries !== undefined) checkRetries(options.maxRetries, 'Catalog maxRetries'); // before a driver is opened
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
       ? await PgDriver.connect({
@@ -1381,7 +1390,7 @@ export class Catalog {
       descs.add(p.partitionDesc);
     }
     const parts = [...req.partitions].sort((a, b) => (a.partitionDesc < b.partitionDesc ? -1 : a.partitionDesc > b.partitionDesc ? 1 : 0));
-    const maxRetries = req.maxRetries ?? this.defaultRetries;
+    const maxRetries = req.maxRetries === undefined ? this.defaultRetries : checkRetries(req.maxRetries, `commit to table '${qname}': maxRetries`);
     const timestamp = req.timestamp ?? Date.now();
 
     // The writer's read point: the version each partition is at now (unless it says what it read),

@@ -31,3 +31,11 @@ it('dates every partition of a commit alike, after the latest previous version o
   expect(await names(ahead + 1)).toEqual(['part-1_0000.parquet']);
   expect(await names(ahead + 2)).toEqual(['part-1_0000.parquet', 'part-2_0000.parquet', 'part-2_0000.parquet']);
 });
+
+it('refuses a maxRetries that is not a whole number of retries (NaN never reached its bound: a conflicting commit retried forever)', async () => {
+  await expect(Catalog.open({ dataDir: ':memory:', env: {}, maxRetries: NaN })).rejects.toMatchObject({ code: 'INVALID_OPTION_VALUE', message: expect.stringMatching(/Catalog maxRetries must be a whole number of retries \(0 or more\), got NaN/) });
+  const t = await catalog.createTable({ name: 'retries', path: 'file:///tmp/commit-one-time/retries', schema });
+  const files = [{ path: `${t.path}/part-r_0000.parquet`, op: 'add' as const, size: 1n, existCols: ['id'] }];
+  await expect(catalog.commit({ tableId: t.tableId, op: 'AppendCommit', maxRetries: '3' as never, partitions: [{ partitionDesc: '-5', files }] })).rejects.toThrow(/commit to table 'default\.retries': maxRetries must be a whole number of retries \(0 or more\), got '3'/);
+  expect(await catalog.getSnapshot(t.tableId)).toEqual([]);
+});
