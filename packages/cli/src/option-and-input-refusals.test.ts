@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { cliInProcess as cli } from './test-support/run-in-process.js';
@@ -85,5 +86,27 @@ describe('a Parquet import whose column type does not convert', () => {
     expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!,v:utf8'])).code).toBe(0);
     const r = await cli(dir, ['import', 't', 'p.parquet']);
     expect([r.code, r.err]).toEqual([4, expect.stringMatching(/^error: p\.parquet: column 'v' of table 't': cannot convert Int64 to Utf8 \(write the file's column with the table's type, or import the file into a table made from it: `.* table create <name> --from p\.parquet`\)\n$/)]);
+  });
+});
+
+describe('null-typed columns in CSV', () => {
+  it('scan and export write a null-typed cell as an empty field, which import reads back as null (it was "", an empty string import refused)', async () => {
+    const dir = scratch();
+    // the CLI's schema spec has no null type: the table is made with the library, on the home's catalog
+    const { Lakehouse } = await import('@lakesoul-ts/io');
+    const { Field, Int64, Null, Schema } = await import('apache-arrow');
+    const schema = new Schema([new Field('id', new Int64(), false), new Field('c', new Null(), true)]);
+    const lh = await Lakehouse.open({ catalog: { dataDir: join(dir, 'home', 'catalog') }, warehouse: pathToFileURL(join(dir, 'home', 'warehouse')).href });
+    try {
+      await (await lh.createTable('t', schema)).write([{ id: 1, c: null }, { id: 2, c: null }]);
+      await lh.createTable('u', schema);
+    } finally {
+      await lh.close();
+    }
+    expect((await cli(dir, ['scan', 't', '--format', 'csv'])).out.split('\n').sort()).toEqual(['', '1,', '2,', 'id,c']);
+    expect((await cli(dir, ['export', 't', 't.csv'])).code).toBe(0);
+    const imported = await cli(dir, ['import', 'u', 't.csv']);
+    expect(imported.code, imported.err).toBe(0);
+    expect((await cli(dir, ['scan', 'u', '--format', 'jsonl'])).out.split('\n').filter(Boolean).sort()).toEqual(['{"id":1,"c":null}', '{"id":2,"c":null}']);
   });
 });

@@ -8,8 +8,9 @@
  */
 import { Data, DataType, Field, RecordBatch, Schema, Struct, Table, Type, makeData, type Vector } from 'apache-arrow';
 
-/** Whether row `i` of `data` is non-null. */
+/** Whether row `i` of `data` is non-null (never, in a null-typed column: it has no bitmap to say so). */
 export function isValidAt(data: Data, i: number): boolean {
+  if (data.typeId === Type.Null) return false;
   const bitmap = data.nullBitmap;
   if (bitmap === undefined || bitmap.length === 0 || data.nullCount === 0) return true;
   const pos = data.offset + i;
