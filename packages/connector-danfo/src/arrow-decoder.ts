@@ -111,11 +111,12 @@ function int64Factory(signed: boolean, mode: Int64Mode, column: string): ReaderF
 
 /**
  * The JS Date of `ms` since the epoch, or the ValueError of a value beyond a Date's range (±8.64e15
- * ms): `new Date` gave an Invalid Date there, a cell that looked like a date and wrote back as none.
+ * ms; `what` names the value, made only then): `new Date` gave an Invalid Date there, a cell that
+ * looked like a date and wrote back as none.
  */
-function jsDate(ms: number, what: string): Date {
+function jsDate(ms: number, what: () => string): Date {
   const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) throw new ValueError(`${what} is beyond the range of a JS Date`, 'TIMESTAMP_OUT_OF_RANGE', "read it with { dates: 'string' }");
+  if (Number.isNaN(d.getTime())) throw new ValueError(`${what()} is beyond the range of a JS Date`, 'TIMESTAMP_OUT_OF_RANGE', "read it with { dates: 'string' }");
   return d;
 }
 
@@ -269,14 +270,14 @@ function makeFactory(type: DataType, options: DanfoConvertOptions, column: strin
           const values = data.values as Int32Array;
           let lastDay = NaN, lastText = '';
           const text = (days: number): string => (days === lastDay ? lastText : ((lastDay = days), (lastText = formatDate(days))));
-          return withNulls(data, asDate ? (i) => jsDate(values[i] * 86_400_000, `date ${formatDate(values[i])}`) : (i) => text(values[i]));
+          return withNulls(data, asDate ? (i) => jsDate(values[i] * 86_400_000, () => `date ${formatDate(values[i])}`) : (i) => text(values[i]));
         };
       }
       return (data) => {
         const values = data.values as BigInt64Array;
         return withNulls(data, (i) => {
           const ms = Number(values[i]);
-          if (asDate) return jsDate(ms, `date64 ${values[i]} ms`);
+          if (asDate) return jsDate(ms, () => `date64 ${values[i]} ms`);
           return ms % 86_400_000 === 0 ? formatDate(ms / 86_400_000) : formatTimestamp(values[i], 1, new ZoneOffsets({ kind: 'fixed', minutes: 0, utc: true }), true);
         });
       };
