@@ -28,7 +28,7 @@ export interface S3Credentials {
 }
 
 /** The names of {@link S3StoreOptions} and {@link S3Credentials}: a misspelled `endpoint` sent the data to the environment's server, or to AWS. */
-const S3_STORE_OPTIONS = optionNames<S3StoreOptions>({
+export const S3_STORE_OPTIONS = optionNames<S3StoreOptions>({
   bucket: true, endpoint: true, region: true, forcePathStyle: true, credentials: true, multipartThreshold: true, partSize: true,
   uploadConcurrency: true, listPageSize: true, maxAttempts: true, maxSockets: true, idleTimeoutMs: true, client: true,
 });

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../types.js';
 import { LocalStore } from './local-store.js';
 import type { LocalStoreOptions } from './local-store.js';
 import { MemoryStore } from './memory-store.js';
-import { S3Store, checkS3Sizes, s3OptionsFromEnv } from './s3-store.js';
+import { S3_STORE_OPTIONS, S3Store, checkS3Sizes, s3OptionsFromEnv } from './s3-store.js';
 import type { S3StoreOptions } from './s3-store.js';
 import { formatUri, parseUri } from './store-uri.js';
 
@@ -24,10 +24,8 @@ export interface StoreRegistryOptions {
 
 const STORE_REGISTRY_OPTIONS = optionNames<StoreRegistryOptions>({ local: true, s3: true, env: true, wrap: true });
 const LOCAL_OPTIONS = optionNames<NonNullable<StoreRegistryOptions['local']>>({ fsync: true });
-const S3_OPTIONS = optionNames<NonNullable<StoreRegistryOptions['s3']>>({
-  endpoint: true, region: true, forcePathStyle: true, credentials: true, multipartThreshold: true, partSize: true,
-  uploadConcurrency: true, listPageSize: true, maxAttempts: true, maxSockets: true, idleTimeoutMs: true, client: true,
-});
+/** An S3Store's options but its bucket, which the registry takes from each location. */
+const S3_OPTIONS = S3_STORE_OPTIONS.filter((k) => k !== 'bucket');
 
 /** A store and the key of a location inside it. */
 export interface ResolvedLocation {
