@@ -67,8 +67,8 @@ export class BearerAuth {
       throw new LakeSoulError('InvalidArgument', `users must be an object of user names to passwords, got ${Array.isArray(options.users) ? 'an array' : String(options.users)}`, { code: 'INVALID_OPTION_VALUE', context: { option: 'users' } });
     }
     // an empty list (a variable split on ',' when unset) started a server without auth, saying nothing
-    const givenEmpty = options.tokens?.length === 0 || (options.users !== undefined && Object.keys(options.users).length === 0);
-    if (givenEmpty && !options.tokens?.length && Object.keys(options.users ?? {}).length === 0) {
+    const noCredential = !options.tokens?.length && Object.keys(options.users ?? {}).length === 0;
+    if (noCredential && (options.tokens !== undefined || options.users !== undefined)) {
       throw new LakeSoulError('InvalidArgument', `${options.tokens?.length === 0 ? 'tokens is an empty list' : 'users is an empty object'}, which would turn authentication off: give at least one, or leave tokens and users out to serve without auth`, { code: 'EMPTY_CREDENTIAL' });
     }
     this.tokens = [...(options.tokens ?? [])];
