@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 export const LINKED_BIN = resolve(import.meta.dirname, 'node_modules/.bin/lakesoul-ts');
 /** The built entry point the link runs. */
 export const DIST_BIN = resolve(import.meta.dirname, '../packages/cli/dist/bin.js');
+/** The same command unbundled: tsc's modules, each loaded by Node (packages/cli/scripts/bundle-bin.mjs). */
+export const DIST_MAIN = resolve(import.meta.dirname, '../packages/cli/dist/main.js');
 
 /** Outcome of one run. */
 export interface CliResult {
@@ -37,6 +39,8 @@ export interface RunCliOptions {
   countOnly?: boolean;
   /** Run dist/bin.js with node directly instead of the linked executable. */
   direct?: boolean;
+  /** With `direct`: run this entry point instead of dist/bin.js (such as {@link DIST_MAIN}). */
+  entry?: string;
 }
 
 function peakRssOf(pid: number): number | undefined {
@@ -54,7 +58,7 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
   if (!options.direct && !existsSync(LINKED_BIN)) throw new Error(`${LINKED_BIN} is missing: run pnpm install`);
   const started = Date.now();
   const child = options.direct
-    ? spawn(process.execPath, [DIST_BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, [options.entry ?? DIST_BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(LINKED_BIN, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let outBytes = 0;

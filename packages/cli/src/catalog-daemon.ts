@@ -2,7 +2,7 @@
  * The background catalog server: a process that keeps an embedded home's catalog open between commands.
  *
  * Opening PGlite costs a command about 0.4 s (unpacking PostgreSQL's files in memory, booting it).
- * After a command has opened an embedded catalog itself, `bin.ts` starts `lakesoul-ts catalog-server`
+ * After a command has opened an embedded catalog itself, `main.ts` starts `lakesoul-ts catalog-server`
  * in the background ({@link startCatalogServerInBackground}); the next commands on that home find it
  * through the home's server file and run their statements through its socket (`Catalog.open` does
  * that: see `@lakesoul-ts/meta`'s catalog-server module). It stops after `LAKESOUL_CATALOG_SERVER_IDLE`

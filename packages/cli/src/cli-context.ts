@@ -42,7 +42,7 @@ let openedDirectly: string | undefined;
 
 /**
  * The embedded catalog directory the last command opened itself rather than through a catalog server,
- * and has not served to others: `bin.ts` starts the background catalog server for it.
+ * and has not served to others: `main.ts` starts the background catalog server for it.
  */
 export function embeddedCatalogOpenedDirectly(): string | undefined {
   return openedDirectly;

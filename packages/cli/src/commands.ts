@@ -16,7 +16,7 @@ import type { CleanupProgress, ImportImagesResult, LakeSoulTable, ScanOptions } 
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
 import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
-import { RowPrinter, OUTPUT_FORMATS, displayWidth, type OutputFormat } from './row-printer.js';
+import { RowPrinter, OUTPUT_FORMATS, claimOutputFailureReport, displayWidth, isOutputFailure, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
 import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
@@ -1695,9 +1695,11 @@ export async function run(argv: string[], io: CliIO = { stdout: process.stdout, 
       if (e.code === 'commander.invalidArgument') return ExitCode.invalidInput;
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    // a reader that stopped early (`scan t | head -2`) closed the pipe: a quiet end, as bin.ts's handler
+    // a reader that stopped early (`scan t | head -2`) closed the pipe: a quiet end, as main.ts's handler
     // of the stream's 'error' makes it, also when a write's rejection gets here first
     if ((e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return ExitCode.ok;
+    // the stream's 'error' handler in main.ts may have said it already
+    if (isOutputFailure(e) && !claimOutputFailureReport()) return exitCodeOf(e);
     io.stderr.write(`error: ${errorMessage(e)}\n`);
     if (process.env.LAKESOUL_DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
     return exitCodeOf(e);

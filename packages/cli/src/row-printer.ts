@@ -29,10 +29,32 @@ function streamGone(state: StreamState): Error {
   return named(state, Object.assign(new Error('the output was closed before everything was written'), { code: 'ERR_STREAM_DESTROYED' }));
 }
 
-/** A write error of this process's standard output says so (as bin.ts's handler of its 'error' does). */
+/** Errors made by {@link named}: standard output failed. */
+const outputFailures = new WeakSet<Error>();
+let outputFailureReported = false;
+
+/** A write error of this process's standard output says so (as main.ts's handler of its 'error' does). */
 function named(out: unknown, e: Error): Error {
   if (out !== process.stdout) return e;
-  return Object.assign(new Error(`cannot write to standard output: ${e.message}`), { code: (e as NodeJS.ErrnoException).code });
+  const failure = Object.assign(new Error(`cannot write to standard output: ${e.message}`), { code: (e as NodeJS.ErrnoException).code });
+  outputFailures.add(failure);
+  return failure;
+}
+
+/** Whether `e` is a failed write of this process's standard output (a full disk, a closed pipe). */
+export function isOutputFailure(e: unknown): boolean {
+  return e instanceof Error && outputFailures.has(e);
+}
+
+/**
+ * Claims the one report of standard output's failure: true the first time, false after. A failed
+ * write reaches both main.ts's handler of the stream's 'error' and the command's catch (through the
+ * write's rejection), in either order: the person reads the error once.
+ */
+export function claimOutputFailureReport(): boolean {
+  if (outputFailureReported) return false;
+  outputFailureReported = true;
+  return true;
 }
 
 /**

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// The `lakesoul-ts` command. The build bundles it into dist/bin.js (scripts/bundle-bin.mjs), what the
+// package's `bin` runs; dist/main.js is the same command unbundled.
 // The AWS SDK release pinned for Node 20 warns on every start that later releases need Node 22; the
 // CLI is supported on Node 20, so the note is noise for its users (library users still see it once).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -9,13 +11,14 @@ if (first === '--version' || first === '-V') {
   process.stdout.write(`${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
   process.exit(0);
 }
+const { claimOutputFailureReport } = await import('./row-printer.js');
 // A reader that stops early (`lakesoul-ts scan t | head`) closes the pipe: stop quietly, as other
 // command-line tools do, instead of crashing on the next write.
 for (const s of [process.stdout, process.stderr]) {
   s.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     // a full disk or a failing device behind the output: say so (it was an uncaught exception's stack)
-    if (s === process.stdout) {
+    if (s === process.stdout && claimOutputFailureReport()) {
       try { process.stderr.write(`error: cannot write to standard output: ${e.message}\n`); } catch { /* stderr is gone too */ }
     }
     process.exit(1);
