@@ -72,7 +72,9 @@ function checkExternal(name, importer) {
   }
 }
 
-rmSync(join(dist, 'chunks'), { recursive: true, force: true });
+// the last build's chunks, and what builds before the bundle left under bin's name (tsc's bin.d.ts and
+// maps of a src/bin.ts): nothing stale is packed
+for (const stale of ['chunks', 'bin.js.map', 'bin.d.ts', 'bin.d.ts.map']) rmSync(join(dist, stale), { recursive: true, force: true });
 await build({
   entryPoints: { bin: join(dist, 'main.js') },
   outdir: dist,

@@ -24,17 +24,18 @@ for (const s of [process.stdout, process.stderr]) {
     process.exit(1);
   });
 }
-const { run } = await import('./commands.js');
+// Everything the end of a run needs is loaded before the command runs (commands.js imports the other
+// two anyway): a `serve` running for days ends after the package was rebuilt or upgraded, when its
+// bundle's chunks (names hashed by content) are no longer on disk.
+const [{ run }, { embeddedCatalogOpenedDirectly }, { catalogServerEnabled, startCatalogServerInBackground }] = await Promise.all([
+  import('./commands.js'), import('./cli-context.js'), import('./catalog-daemon.js'),
+]);
 
 const code = await run(process.argv.slice(2));
 // A command that opened an embedded catalog itself leaves a background catalog server behind, so that
 // the next commands on that home skip PGlite's start (catalog-daemon.ts; LAKESOUL_CATALOG_SERVER=off).
-const { embeddedCatalogOpenedDirectly } = await import('./cli-context.js');
 const home = embeddedCatalogOpenedDirectly();
-if (home !== undefined) {
-  const { catalogServerEnabled, startCatalogServerInBackground } = await import('./catalog-daemon.js');
-  if (catalogServerEnabled()) startCatalogServerInBackground(home);
-}
+if (home !== undefined && catalogServerEnabled()) startCatalogServerInBackground(home);
 // Every command closes what it opened, but a dependency may still hold a timer or socket (PGlite
 // re-arms one, pg's pool idles): the command's work is done, so exit once the output is flushed.
 await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((res) => {
