@@ -8,6 +8,12 @@ import { schemaToIpcMessage } from './ipc-framing.js';
 const body = (o: unknown) => Buffer.from(JSON.stringify(o));
 
 describe('create-table request', () => {
+  it("refuses ifNotExists given as text (it was ignored: 'true' created nothing new and failed as existing)", () => {
+    const schema = JSON.parse(arrowSchemaToJson(new Schema([new Field('id', new Int64(), false)])));
+    expect(parseCreateTableRequest(body({ name: 't', schema, ifNotExists: true })).ifNotExists).toBe(true);
+    expect(() => parseCreateTableRequest(body({ name: 't', schema, ifNotExists: 'true' }))).toThrow(/ifNotExists of table t must be true or false, got 'true'/);
+  });
+
   it('refuses a month_day_nano interval column (Parquet cannot store it), top-level or nested, in every schema form: Unsupported naming the column', () => {
     const mdn = () => new Interval(IntervalUnit.MONTH_DAY_NANO);
     const top = new Schema([new Field('id', new Int64(), false), new Field('span', mdn(), true)]);

@@ -3,7 +3,7 @@
  * planned (image column, row counts from Parquet footers, this reader's shard, the column mapping),
  * and the position a `resumeFrom` state continues from.
  */
-import { LakeSoulError, arrowSchemaFromJson, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
+import { LakeSoulError, arrowSchemaFromJson, optionNames, refuseNonBooleanOptions, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import { BLOB_COLUMNS_PROPERTY, blobColumnsOf, partitionMayMatch, type ScanOptions, type ScanPlan, type ScanPlanJSON, type Split } from '@lakesoul-ts/io';
 import { isBinaryType } from './arrow-rows.js';
 import { invalid, resolveMapping, type ResolvedMapping } from './dataset-mapping.js';
@@ -46,6 +46,8 @@ export function validateOptions(options: TfjsDatasetOptions): DatasetSettings {
   refuseUnknownOptions(options.snapshot, SNAPSHOT_OPTIONS, 'tfjsDataset snapshot');
   refuseUnknownOptions(options.shuffle, SHUFFLE_OPTIONS, 'tfjsDataset shuffle');
   refuseUnknownOptions(options.decode, DECODE_OPTIONS, 'tfjsDataset decode');
+  // `dropRemainder: 'false'` dropped each epoch's last, smaller batch
+  refuseNonBooleanOptions(options, ['dropRemainder'], 'tfjsDataset');
   if (options.snapshot) {
     const given = SNAPSHOT_OPTIONS.filter((k) => (options.snapshot as Record<string, unknown>)[k] !== undefined);
     // {} (or { timestamp: undefined }) read the latest version: not what a pinned run asked for

@@ -33,6 +33,11 @@ const ids = async (options: Partial<TfjsDatasetOptions>) => {
 };
 
 describe('tfjsDataset nested options', () => {
+  it("dropRemainder given as text is refused (a truthy 'false' dropped each epoch's last batch)", async () => {
+    expect(await ids({ batchSize: 2, dropRemainder: false })).toEqual([0.5, 1.5, 2.5]);
+    await expect(ids({ batchSize: 2, dropRemainder: 'false' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION_VALUE', message: "tfjsDataset: dropRemainder must be true or false, got the string 'false'" });
+  });
+
   it('a snapshot pins its version; a misspelled or empty one is refused instead of reading the latest', async () => {
     expect(await ids({ snapshot: { version: 0 } })).toEqual([0.5, 1.5]);
     expect(await ids({})).toEqual([0.5, 1.5, 2.5]);

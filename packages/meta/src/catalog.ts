@@ -29,7 +29,7 @@ import type {
   DropNamespaceOptions, DropResult, HistoryOptions, NamespaceInfo, PartitionCommit, PartitionSnapshot, PartitionVersion,
   PartitionVersionSummary, SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
-import { optionNames, refuseUnknownOptions } from './options.js';
+import { optionNames, refuseNonBooleanOptions, refuseUnknownOptions } from './options.js';
 import { nativeLocalPath, percentDecode } from './native-location.js';
 
 /** Advisory lock key serializing table creation (arbitrary constant, 'LSCRT'). */
@@ -770,6 +770,7 @@ export class Catalog {
    */
   static async open(options: CatalogOpenOptions = {}): Promise<Catalog> {
     refuseUnknownOptions(options, CATALOG_OPEN_OPTIONS, 'Catalog.open');
+    refuseNonBooleanOptions(options, ['bootstrap', 'commitLock', 'serverTimeouts', 'share'], 'Catalog.open');
     if (options.maxRetries !== undefined) checkRetries(options.maxRetries, 'Catalog maxRetries'); // before a driver is opened
     const config: CatalogConfig = resolveCatalogConfig(options, options.env ?? process.env);
     const driver: SqlDriver = config.kind === 'pg'
@@ -836,6 +837,7 @@ export class Catalog {
   /** Creates a namespace. AlreadyExists (naming it) unless `ifNotExists`. */
   async createNamespace(name: string, options: CreateNamespaceOptions = {}): Promise<NamespaceInfo> {
     validateNamespaceName(name);
+    refuseNonBooleanOptions(options, ['ifNotExists'], `create namespace '${name}'`);
     const props = stringifyProps(options.properties, `create namespace '${name}'`);
     if (options.comment !== undefined && options.comment !== null && typeof options.comment !== 'string') {
       throw new LakeSoulError('InvalidArgument', `create namespace '${name}': comment must be a string, not ${typeof options.comment}`, { context: { namespace: name, argument: 'comment' } });
@@ -894,6 +896,8 @@ export class Catalog {
    */
   async dropNamespace(name: string, options: DropNamespaceOptions = {}): Promise<DropResult> {
     validateNamespaceArgument(name);
+    // `cascade: 'false'` dropped every table of the namespace
+    refuseNonBooleanOptions(options, ['cascade', 'ifExists'], `drop namespace '${name}'`);
     if (name === 'default') throw new LakeSoulError('InvalidArgument', "the 'default' namespace cannot be dropped", { context: { namespace: name } });
     // PostgreSQL text cannot hold NUL: no namespace has such a name
     if (name.includes('\u0000')) {
@@ -944,6 +948,7 @@ export class Catalog {
     validateTableName(name);
     const qname = `${namespace}.${name}`;
     const signal = options.signal;
+    refuseNonBooleanOptions(options, ['ifNotExists'], `create table '${qname}'`);
     const invalid = (msg: string, column?: string) => new LakeSoulError('InvalidArgument', `create table '${qname}': ${msg}`,
       { context: { table: qname, namespace, column } });
     const path = normalizeTablePath(options.path);
@@ -1219,6 +1224,7 @@ export class Catalog {
    *   `AlreadyExists` when a moved table would land on another table's path; `NotFound` when no table is under `from`.
    */
   async relocateTables(from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
+    refuseNonBooleanOptions(options, ['dryRun'], 'relocateTables');
     const location = (p: string) => normalizeTablePath(p.trim().replace(/^file:\/(?!\/)/i, 'file:///'));
     return relocateTables(this.driver, location(from), location(to), options);
   }

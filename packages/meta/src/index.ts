@@ -2,7 +2,7 @@ export { LakeSoulError, inputText } from './errors.js';
 export type { LakeSoulErrorKind, LakeSoulErrorCode, LakeSoulErrorContext, LakeSoulErrorOptions } from './errors.js';
 export { FailedLoginLimiter, FAILED_LOGIN_BURST, FAILED_LOGIN_REFILL_MS, MIN_UNGUESSABLE_TOKEN_CHARS } from './failed-logins.js';
 export type { FailedLoginLimiterOptions } from './failed-logins.js';
-export { optionNames, refuseOptionValue, refuseUnknownOptions } from './options.js';
+export { optionNames, refuseNonBooleanOptions, refuseOptionValue, refuseUnknownOptions } from './options.js';
 export type { OptionNames } from './options.js';
 export type * from './types.js';
 export { mapSqlError, mapConnectError, PARTITION_VERSION_CONSTRAINT } from './sql-driver.js';

@@ -8,7 +8,7 @@ import { lstat, open, readdir, realpath, rename, rm, rmdir, stat, unlink } from 
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { LakeSoulError, madeDirectoryEntries, makeDirectory, throwIfAborted } from '@lakesoul-ts/meta';
+import { LakeSoulError, madeDirectoryEntries, makeDirectory, refuseNonBooleanOptions, throwIfAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { nativeFiles, type NativeFiles } from '../native/native-files.js';
 import { checkKey, checkPrefix, mapFsError, resolveRange, validateRange } from './store-errors.js';
@@ -151,6 +151,7 @@ export class LocalStore implements ObjectStore, ConfinedReader, RangeReader {
   private readonly fsync: boolean;
 
   constructor(options: LocalStoreOptions = {}) {
+    refuseNonBooleanOptions(options, ['fsync'], 'LocalStore');
     this.root = resolvePath(options.root ?? '/');
     this.fsync = options.fsync ?? true;
     this.description = `file://${this.root === '/' ? '/' : this.root + '/'}`;

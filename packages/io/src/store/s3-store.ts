@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as ClientS3 from '@aws-sdk/client-s3';
 import type { CompletedPart, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { isAbortError, LakeSoulError, optionNames, refuseUnknownOptions, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
+import { isAbortError, LakeSoulError, optionNames, refuseNonBooleanOptions, refuseUnknownOptions, throwIfAborted, whenAborted } from '@lakesoul-ts/meta';
 import type { GetOptions, ObjectMeta, ObjectStore, PutOptions, StoreCallOptions } from '../types.js';
 import { DEFAULT_DELETE_CONCURRENCY, runUntilFailure, type BatchDeleter } from './batch-delete.js';
 import { S3RetryStrategy } from './s3-retry.js';
@@ -293,6 +293,7 @@ export class S3Store implements ObjectStore, BatchDeleter {
     refuseUnknownOptions(options, S3_STORE_OPTIONS, `S3Store of bucket '${options.bucket}'`);
     refuseUnknownOptions(options.credentials, S3_CREDENTIALS, `S3Store of bucket '${options.bucket}' credentials`);
     checkS3Sizes(options, 'S3Store');
+    refuseNonBooleanOptions(options, ['forcePathStyle'], `S3Store of bucket '${options.bucket}'`);
     this.bucket = options.bucket;
     this.description = `s3://${options.bucket}/`;
     this.partSize = Math.max(5 * MIB, options.partSize ?? 8 * MIB);

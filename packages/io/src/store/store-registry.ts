@@ -1,7 +1,7 @@
 /**
  * Maps location URIs to object stores, creating and caching one store per bucket / memory name.
  */
-import { LakeSoulError, optionNames, refuseUnknownOptions } from '@lakesoul-ts/meta';
+import { LakeSoulError, optionNames, refuseNonBooleanOptions, refuseUnknownOptions } from '@lakesoul-ts/meta';
 import type { ObjectStore } from '../types.js';
 import { LocalStore } from './local-store.js';
 import type { LocalStoreOptions } from './local-store.js';
@@ -61,6 +61,8 @@ export class StoreRegistry {
     refuseUnknownOptions(options.local, LOCAL_OPTIONS, 'stores.local');
     refuseUnknownOptions(options.s3, S3_OPTIONS, 'stores.s3');
     if (options.s3) checkS3Sizes(options.s3, 'stores.s3');
+    refuseNonBooleanOptions(options.local, ['fsync'], 'stores.local');
+    refuseNonBooleanOptions(options.s3, ['forcePathStyle'], 'stores.s3');
     this.options = options;
   }
 

@@ -3,7 +3,7 @@
  */
 import { resolve as resolvePath, sep } from 'node:path';
 import { DataType, Field, RecordBatch, Schema, Table, type Dictionary } from 'apache-arrow';
-import { Catalog, LakeSoulError, locationKey, normalizeTablePath, optionNames, pathWithin, refuseOptionValue, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
+import { Catalog, LakeSoulError, locationKey, normalizeTablePath, optionNames, pathWithin, refuseNonBooleanOptions, refuseOptionValue, refuseUnknownOptions, validateNamespaceName, validateTableName, type CreateTableOptions, type TableInfo } from '@lakesoul-ts/meta';
 import { StoreRegistry, type StoreRegistryOptions } from '../store/index.js';
 import { deleteGroupSize, deleteObjects, joinUri, toFileUri } from '../store/index.js';
 import { LakeSoulTable } from './lakesoul-table.js';
@@ -157,6 +157,7 @@ export class Lakehouse {
   /** Opens a lakehouse (a PGlite catalog in `./.lakesoul/catalog` unless configured otherwise). */
   static async open(options: LakehouseOpenOptions = {}): Promise<Lakehouse> {
     refuseUnknownOptions(options, LAKEHOUSE_OPEN_OPTIONS, 'Lakehouse.open');
+    refuseNonBooleanOptions(options, ['ownCatalog'], 'Lakehouse.open');
     const warehouse = warehouseUri(options.warehouse); // before anything is opened
     const owns = !(options.catalog instanceof Catalog) || options.ownCatalog === true;
     const stores = options.stores instanceof StoreRegistry ? options.stores : new StoreRegistry(options.stores ?? {}); // checked before the catalog opens
@@ -176,6 +177,7 @@ export class Lakehouse {
    */
   async createTable(name: string, source: TableSource, options: LakehouseCreateTableOptions = {}): Promise<LakeSoulTable> {
     refuseUnknownOptions(options, CREATE_TABLE_OPTIONS, `createTable '${name}'`);
+    refuseNonBooleanOptions(options, ['ifNotExists'], `createTable '${name}'`);
     checkCreateOptionShapes(`${options.namespace ?? 'default'}.${name}`, options);
     refuseOptionValue(options.integers, INTEGER_TYPES, 'integers', `createTable '${name}'`);
     const foreign = foreignArrowError(source, `table '${name}': createTable's schema or data`, name);
@@ -476,6 +478,8 @@ export class Lakehouse {
    */
   async dropTable(name: string, options: DropTableOptions = {}): Promise<{ files: string[] }> {
     refuseUnknownOptions(options, DROP_TABLE_OPTIONS, `dropTable '${name}'`);
+    // `purge: 'false'` deleted the table's files
+    refuseNonBooleanOptions(options, ['purge'], `dropTable '${name}'`);
     const namespace = options.namespace ?? 'default';
     // the entry as listTables gives it: a table whose schema this project cannot decode is dropped too
     const info = await this.catalog.getTableEntry(name, namespace, { signal: options.signal });

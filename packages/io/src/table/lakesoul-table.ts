@@ -8,6 +8,7 @@ import {
   encodePartitionDesc,
   locationKey,
   optionNames,
+  refuseNonBooleanOptions,
   refuseOptionValue,
   refuseUnknownOptions,
   type Catalog,
@@ -700,6 +701,8 @@ export class LakeSoulTable {
    */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.checkOptions(options, CLEANUP_OPTIONS, 'cleanup of');
+    // `dryRun: 'false'` was a dry run, reported as `dryRun: 'false'`
+    refuseNonBooleanOptions(options, ['dryRun'], `cleanup of table '${this.qualifiedName}'`);
     const info = this.info;
     const signal = options.signal;
     const dryRun = options.dryRun ?? true;
