@@ -3,7 +3,7 @@
  * LakeSoul's own Python package (lakesoul_py.py), Arrow IPC exchange and a canonical row form that
  * compares tables whatever Arrow types each side chose for the same values.
  */
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,27 +49,24 @@ export function interopEnv(): InteropEnv {
   return { pgUrl, s3Endpoint: process.env.LAKESOUL_TEST_S3_ENDPOINT!, python: process.env.LAKESOUL_TEST_PYTHON!, lakesoulEnv };
 }
 
-/** Runs one command of lakesoul_py.py and returns its JSON answer; a Python error fails with its traceback. */
+/** The long-lived servers of {@link lakesoulPy}, one per Python and environment. */
+const servers = new Map<string, LakeSoulPyServer>();
+
+/**
+ * Runs one command of lakesoul_py.py and returns its JSON answer; a Python error fails with its
+ * traceback. The commands run one at a time, in order, in a {@link LakeSoulPyServer} kept for the
+ * test file (a Python start and the `lakesoul` import cost ~0.5 s a call, more than most commands);
+ * a server that died (a panic in the wheel) fails its call and is started anew for the next one.
+ */
 export function lakesoulPy<T = any>(env: InteropEnv, command: string, args: unknown = {}): Promise<T> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      env.python,
-      [LAKESOUL_PY, command, JSON.stringify(args)],
-      { env: { ...process.env, ...env.lakesoulEnv, RUST_BACKTRACE: '0' }, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
-      (error, stdout, stderr) => {
-        const last = stdout.trim().split('\n').at(-1) ?? '';
-        let answer: any;
-        try {
-          answer = JSON.parse(last);
-        } catch {
-          reject(new Error(`lakesoul_py.py ${command} failed (${error?.message ?? 'no JSON answer'}):\n${stdout}\n${stderr}`));
-          return;
-        }
-        if (answer.error) reject(new Error(`LakeSoul-Python ${command}: ${answer.error}\n${answer.traceback ?? ''}`));
-        else resolve(answer as T);
-      },
-    );
-  });
+  const key = JSON.stringify([env.python, env.lakesoulEnv]);
+  let server = servers.get(key);
+  if (!server || server.gone) {
+    server = new LakeSoulPyServer(env);
+    server.unref(); // it ends with the test file's process (its stdin closes)
+    servers.set(key, server);
+  }
+  return server.call<T>(command, args);
 }
 
 /**
@@ -98,6 +95,17 @@ export class LakeSoulPyServer {
       this.exited = `lakesoul_py.py serve exited (${signal ?? code}):\n${this.stderr}`;
       for (const call of this.waiting.splice(0)) call.reject(new Error(this.exited));
     });
+  }
+
+  /** Lets this process exit while the server runs (a call in flight is awaited by the test anyway). */
+  unref(): void {
+    this.child.unref();
+    for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
+  }
+
+  /** Whether the process has exited: it takes no more calls. */
+  get gone(): boolean {
+    return this.exited !== null;
   }
 
   /** Runs one command; a Python error rejects with its traceback. */
