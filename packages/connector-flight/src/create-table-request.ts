@@ -197,7 +197,7 @@ export function parseCreateTableRequest(bodyBytes: Uint8Array): CreateTableReque
     }
     req.properties = body.properties as Record<string, string | number | boolean>;
   }
-  if (body.ifNotExists !== undefined && typeof body.ifNotExists !== 'boolean') throw bad(`ifNotExists of table ${shown} must be true or false, got ${quote(body.ifNotExists)}`);
+  if (body.ifNotExists != null && typeof body.ifNotExists !== 'boolean') throw bad(`ifNotExists of table ${shown} must be true or false, got ${quote(body.ifNotExists)}`);
   if (body.ifNotExists === true) req.ifNotExists = true;
   return req;
 }

@@ -55,7 +55,8 @@ export function refuseOptionValue(value: unknown, allowed: readonly string[], na
 }
 
 /**
- * Refuses a value of the options `names` of `options` that is not `true`, `false` or undefined. A
+ * Refuses a value of the options `names` of `options` that is not `true`, `false`, null or undefined
+ * (null, as undefined, leaves the option at its default). A
  * flag read from text (`purge: 'false'` from an environment variable or a form) is truthy: it
  * purged, cascaded or overwrote where the caller asked for the opposite.
  * @throws LakeSoulError InvalidArgument `INVALID_OPTION_VALUE`.
@@ -64,7 +65,7 @@ export function refuseNonBooleanOptions(options: unknown, names: readonly string
   if (options === undefined || options === null || typeof options !== 'object') return;
   for (const name of names) {
     const value = (options as Record<string, unknown>)[name];
-    if (value === undefined || typeof value === 'boolean') continue;
+    if (value === undefined || value === null || typeof value === 'boolean') continue;
     const shown = typeof value === 'string' ? `the string '${value.slice(0, 64)}'` : typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : String(value);
     throw new LakeSoulError('InvalidArgument', `${where}: ${name} must be true or false, got ${shown}`, {
       code: 'INVALID_OPTION_VALUE',
