@@ -1043,7 +1043,7 @@ describe('maintenance', () => {
       renameSync(dir, `${dir}-elsewhere`);
       const err = await t.toArrow().catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'NotFound', code: 'OBJECT_NOT_FOUND', context: { table: 'default.moved' } });
-      expect((err as Error).message).toMatch(new RegExp(`^data file file://.*\\.parquet of table 'default\\.moved' \\(partition -5\\) no longer exists, nor does the table's directory ${t.info.path}: ` +
+      expect((err as Error).message).toMatch(new RegExp(`^data file file://.*\\.parquet of table 'default\\.moved' \\(unpartitioned\\) no longer exists, nor does the table's directory ${t.info.path}: ` +
         'its files were moved or deleted\\. A table dropped with its files \\(a purge\\) while this read ran leaves nothing to read; otherwise the catalog keeps absolute paths \\(as LakeSoul does\\), so a home or warehouse moved after the table was created leaves its tables behind: move the directory back, or point the catalog at the new place \\(`catalog\\.relocateTables\\(oldLocation, newLocation\\)`; CLI: `relocate <old> <new>`\\)$'));
       renameSync(`${dir}-elsewhere`, dir);
       expect((await t.toArrow()).numRows).toBe(2);

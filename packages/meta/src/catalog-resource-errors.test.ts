@@ -93,6 +93,27 @@ describe.each(DRIVERS)('SQLSTATE class 53 on %s', (_label, open) => {
     const rows = await catalog.driver.query<{ n: number }>('SELECT count(*)::int AS n FROM data_commit_info WHERE table_id = $1', [t.tableId]);
     expect(rows.rows[0]!.n, 'no commit row of the failed commit stays').toBe(1);
   });
+
+  // A catalog that cannot be reached before phase 2 (a killed catalog server, a database restarting):
+  // the error said only "catalog database unavailable", naming neither the table nor whether running
+  // the write again would add its rows twice (a hunt of concurrent CLI processes).
+  it.each(['data_commit_info', 'partition_info'])('a commit whose insert into %s meets an unavailable catalog names the table and says nothing was committed', async (target) => {
+    const name = `gone_${target}_${randomUUID().slice(0, 8)}`;
+    const t = await catalog.createTable({ name, path: `file:///tmp/lakesoul-resources/${name}`, schema: new Schema([new Field('id', new Int64(), false)]) });
+    const file = (k: string) => ({ path: `${t.path}/part-${k}.parquet`, op: 'add' as const, size: 10n, existCols: ['id'] });
+    const trigger = `lakesoul_test_gone_${target}`;
+    await catalog.driver.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM lakesoul_test_raise('cannot_connect_now'); RETURN NEW; END $$`);
+    await catalog.driver.query(`CREATE TRIGGER ${trigger} BEFORE INSERT ON ${target} FOR EACH ROW EXECUTE FUNCTION ${trigger}()`);
+    try {
+      const e = await catalog.commit({ tableId: t.tableId, op: 'AppendCommit', maxRetries: 0, partitions: [{ partitionDesc: '-5', files: [file('b')] }] }).then(() => expect.unreachable(), (x: unknown) => x);
+      expect(e).toMatchObject({ kind: 'Catalog', code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: `default.${name}`, op: 'AppendCommit' } });
+      expect((e as Error).message).toMatch(new RegExp(`^commit AppendCommit to table 'default\\.${name}': catalog database unavailable: the server is starting up or shutting down \\(SQLSTATE 57P03\\).*; nothing was committed$`, 's'));
+    } finally {
+      await catalog.driver.query(`DROP TRIGGER ${trigger} ON ${target}`);
+    }
+    expect(await catalog.history(t.tableId)).toEqual([]);
+  });
 });
 
 describe.each(DRIVERS)('commit rows deleted between the phases, and abandoned ones, on %s', (_label, open) => {

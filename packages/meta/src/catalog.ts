@@ -475,6 +475,19 @@ function statementRefusal(e: unknown, qname: string, op: CommitOp): unknown {
   });
 }
 
+/**
+ * A commit's error when the catalog could not be reached (`CATALOG_UNAVAILABLE`, `CATALOG_TIMEOUT`)
+ * at a point where nothing was committed: it names the commit and the table (`table`: `'ns.t'` or
+ * `id <table id>`) and says so ("lost the connection to the catalog server" alone did not say what
+ * failed, nor whether running it again would add the rows twice). Any other error is returned as is.
+ */
+function commitUnreached(e: unknown, table: string, op: CommitOp): unknown {
+  if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT') || e.message.startsWith(`commit ${op} to table`)) return e;
+  return new LakeSoulError(e.kind, `commit ${op} to table ${table}: ${e.message}; nothing was committed`, {
+    code: e.code, retryable: e.retryable, context: { ...e.context, table: table.replace(/^'|'$/g, ''), op }, cause: e,
+  });
+}
+
 /** A bucket count the engines take: a power of two within a 32-bit signed integer (1 to 2^30). */
 function isBucketCount(n: number): boolean {
   // the range first: bitwise operators cut to 32 bits, so alone they took 2^31 and 3 * 2^32 for powers of two
@@ -1381,7 +1394,8 @@ export class Catalog {
    */
   async commit(req: CommitRequest): Promise<CommitResult> {
     const { signal } = req;
-    const table = await this.getTableById(req.tableId, { signal });
+    // before phase 2 nothing can have been committed: a lost catalog says so, naming the table
+    const table = await this.getTableById(req.tableId, { signal }).catch((e: unknown) => { throw commitUnreached(e, `id ${req.tableId}`, req.op); });
     const qname = `${table.namespace}.${table.name}`;
     if (!COMMIT_OPS.includes(req.op)) {
       throw new LakeSoulError('InvalidArgument', `table '${qname}': unknown commit op '${String(req.op)}'`, { context: { table: qname } });
@@ -1401,7 +1415,8 @@ export class Catalog {
 
     // The writer's read point: the version each partition is at now (unless it says what it read),
     // an index lookup per partition (max(version) read every version: 100 ms at 300 per partition)
-    const current = await latestVersions(this.driver, table.tableId, parts.map((p) => p.partitionDesc), signal);
+    const current = await latestVersions(this.driver, table.tableId, parts.map((p) => p.partitionDesc), signal)
+      .catch((e: unknown) => { throw commitUnreached(e, `'${qname}'`, req.op); });
     const base = new Map<string, number>();
     for (const p of parts) base.set(p.partitionDesc, Number(current.get(p.partitionDesc)?.version ?? -1));
     for (const p of parts) if (p.readVersion !== undefined) base.set(p.partitionDesc, p.readVersion);
@@ -1414,7 +1429,7 @@ export class Catalog {
       await insertCommitRows(tx, table, req.op, timestamp, parts.map((p) => ({ partitionDesc: p.partitionDesc, commitId: commitIds.get(p.partitionDesc)!, files: p.files })));
     }, { signal })).catch((e: unknown) => {
       // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
-      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw statementRefusal(e, qname, req.op);
+      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw statementRefusal(commitUnreached(e, `'${qname}'`, req.op), qname, req.op);
       throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost (or its COMMIT got no answer) before the commit was applied; nothing was committed (${e.message})`, {
         code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: qname, op: req.op }, cause: e,
       });
@@ -1464,13 +1479,7 @@ export class Catalog {
       }
     } catch (e) {
       await this.deleteUncommitted(table.tableId, [...commitIds.values()]).catch(() => {});
-      // "catalog database unavailable" alone did not say what failed
-      if (LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT') && !e.message.includes(qname)) {
-        throw new LakeSoulError(e.kind, `commit ${req.op} to table '${qname}': ${e.message}; nothing was committed`, {
-          code: e.code, retryable: e.retryable, context: { ...e.context, table: qname, op: req.op }, cause: e,
-        });
-      }
-      throw statementRefusal(e, qname, req.op);
+      throw statementRefusal(commitUnreached(e, `'${qname}'`, req.op), qname, req.op);
     }
   }
 

@@ -237,9 +237,11 @@ function plannedFileError(e: unknown, path: string, split: Split, mode: ScanPlan
   const err = withFile(e, path);
   if (!LakeSoulError.hasCode(err, 'OBJECT_NOT_FOUND') || (err as LakeSoulError).message.startsWith(`data file ${path} `)) return err;
   const table = `${split.namespace}.${split.tableName}`;
+  // `(partition -5)` named the catalog's marker of a table without range partitions
+  const where = split.partitionDesc === NO_PARTITION_DESC ? 'unpartitioned' : `partition ${split.partitionDesc}`;
   if (localDirectoryMissing(split.tablePath)) {
     // the whole table is gone from where the catalog says it is: moved, not cleaned up
-    return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists, nor does the table's directory ${split.tablePath}: ` +
+    return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (${where}) no longer exists, nor does the table's directory ${split.tablePath}: ` +
       'its files were moved or deleted. A table dropped with its files (a purge) while this read ran leaves nothing to read; otherwise ' +
       'the catalog keeps absolute paths (as LakeSoul does), so a home or warehouse moved after the table was created leaves its tables behind: ' +
       'move the directory back, or point the catalog at the new place (`catalog.relocateTables(oldLocation, newLocation)`; CLI: `relocate <old> <new>`)', {
@@ -250,7 +252,7 @@ function plannedFileError(e: unknown, path: string, split: Split, mode: ScanPlan
   }
   if (mode === 'incremental') {
     // planning the same range again names the same files: the position is older than what cleanup kept
-    return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists: the incremental read's start is older than what cleanup() kept ` +
+    return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (${where}) no longer exists: the incremental read's start is older than what cleanup() kept ` +
       '(its retainSince passed the versions this range starts from, and deleted the files that later versions replaced, e.g. by a compaction or an overwrite). ' +
       'Planning the same range again fails the same way: resync the consumer from a snapshot read (scan() without incremental, or as of a time T) and continue with increments from there (start: T); ' +
       'to keep increments possible, keep cleanup\'s retainSince before the oldest position a consumer may resume from', {
@@ -259,7 +261,7 @@ function plannedFileError(e: unknown, path: string, split: Split, mode: ScanPlan
       context: { file: path, table, partition: split.partitionDesc },
     });
   }
-  return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (partition ${split.partitionDesc}) no longer exists. A scan plan names the files of the versions it was made at, and cleanup() deletes those that newer versions replaced once its retention (retainSince) has passed them: plan the read again (a resumed loader: from a later snapshot), or keep retainSince before the oldest plan you keep. If the plan is of the latest versions, the file was deleted by something else`, {
+  return new LakeSoulError('NotFound', `data file ${path} of table '${table}' (${where}) no longer exists. A scan plan names the files of the versions it was made at, and cleanup() deletes those that newer versions replaced once its retention (retainSince) has passed them: plan the read again (a resumed loader: from a later snapshot), or keep retainSince before the oldest plan you keep. If the plan is of the latest versions, the file was deleted by something else`, {
     code: 'OBJECT_NOT_FOUND',
     cause: e,
     context: { file: path, table, partition: split.partitionDesc },
