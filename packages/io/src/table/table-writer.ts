@@ -475,8 +475,21 @@ export async function commitFiles(
     return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
-    throw rerunnableRebase(e);
+    throw rerunnableRebase(droppedMeanwhile(e, ctx));
   }
+}
+
+/**
+ * The catalog's "table with id … not found" for this write's own table, as the writer can say it: the
+ * table (by name) was dropped while the write ran, and nothing was committed (the id alone did not
+ * tell a person which table). Other errors are returned as they are.
+ */
+function droppedMeanwhile(e: unknown, ctx: TableContext): unknown {
+  if (!LakeSoulError.hasCode(e, 'TABLE_NOT_FOUND') || e.context.table !== ctx.info.tableId) return e;
+  const qname = `${ctx.info.namespace}.${ctx.info.name}`;
+  return new LakeSoulError('NotFound', `table '${qname}' was dropped while this write ran: nothing was committed, and the write's files were deleted`, {
+    code: 'TABLE_NOT_FOUND', context: { table: qname, tableId: ctx.info.tableId }, cause: e,
+  });
 }
 
 /**
