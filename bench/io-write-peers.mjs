@@ -108,7 +108,7 @@ const maintenance = {
     await t.write(base.table);
     for (const l of layers) await t.write(l.table);
     const c = await timed(() => t.compact());
-    const cl = await timed(() => t.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, dryRun: false }));
+    const cl = await timed(() => t.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false }));
     if (cl.r.deleted === 0) throw new Error('cleanup after compaction deleted nothing');
     return { compactMs: c.ms, cleanupMs: cl.ms, files: cl.r.deleted };
   },

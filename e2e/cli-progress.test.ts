@@ -65,7 +65,7 @@ describe('lakesoul-ts progress on a terminal', () => {
     // cleanup --execute: a bar over the files it deletes (the compacted ones), 0% to 100%
     const later = String(Date.now() + 1000);
     await new Promise((r) => setTimeout(r, 1100));
-    const cleaned = onTerminal([...g, 'cleanup', 'events', '--retain-since', later, '--orphan-window', '0', '--execute']);
+    const cleaned = onTerminal([...g, 'cleanup', 'events', '--retain-since', later, '--orphan-window', '0', '--assume-no-writes', '--execute']);
     expect(cleaned.code, cleaned.screen).toBe(0);
     expect(cleaned.screen).toMatch(/cleanup events \S* 0% \| 0 rows \| 0 B \| 0 files/);
     expect(cleaned.screen).toMatch(new RegExp(`cleanup events \\S* 100% \\| 0 rows \\| [\\d.]+ (B|KiB) \\| ${filesBefore} files \\| .* \\| ETA 0s`));

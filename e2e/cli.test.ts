@@ -151,7 +151,7 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     const dryJson = JSON.parse((await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0', '--format', 'json'])).out);
     expect(dryJson.length).toBe(Number(/^(\d+) file/m.exec(dry.out)![1]));
     expect(dryJson[0]).toMatchObject({ action: 'would delete', reason: 'expired' });
-    const exec = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0', '--execute']);
+    const exec = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0', '--assume-no-writes', '--execute']);
     expect(exec.out).toMatch(/file\(s\), .* deleted: \d+ expired/);
     const again = await cli([...g, 'cleanup', 'events', '-n', ns, '--retain-since', now, '--orphan-window', '0']);
     expect(again.out).toMatch(/^0 file\(s\)/m);
@@ -360,7 +360,7 @@ describe.each(backends)('lakesoul-ts on $name', ({ setup }) => {
     // an upsert keeps version 0's files in version 1; compaction replaces them, then cleanup deletes them
     expect((await cli([...g, 'compact', name])).code).toBe(0);
     const later = String(Date.now() + 1);
-    const cleaned = await cli([...g, 'cleanup', name, '--retain-since', later, '--orphan-window', '0', '--execute']);
+    const cleaned = await cli([...g, 'cleanup', name, '--retain-since', later, '--orphan-window', '0', '--assume-no-writes', '--execute']);
     expect(cleaned.out).toMatch(/file\(s\), .* deleted: \d+ expired/);
     const gone = await cli([...g, 'scan', name, '-p', 'date=2024-01-02', '--version', '0']);
     expect(gone.code).toBe(3);

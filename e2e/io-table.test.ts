@@ -281,11 +281,11 @@ describe.each(ENVS)('table engine on %s catalog + %s storage', (catalogKind, sto
     const at = Math.max(...(await t.history()).map((h) => h.timestamp));
     const before = await all(t, { timestamp: at });
     expect(before).toEqual([{ id: 1, v: 'b' }, { id: 2, v: 'c' }]);
-    const report = await t.cleanup({ retainSince: at, orphanSafetyWindowMs: 0, dryRun: false });
+    const report = await t.cleanup({ retainSince: at, orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false });
     expect(report.files).toEqual([]); // the two written files are the version a read at `at` resolves
     expect(await all(t, { timestamp: at })).toEqual(before);
     // a millisecond later the compacted version is in force: the written files go
-    expect((await t.cleanup({ retainSince: at + 1, orphanSafetyWindowMs: 0, dryRun: false })).files.map((f) => f.reason)).toEqual(['expired', 'expired']);
+    expect((await t.cleanup({ retainSince: at + 1, orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false })).files.map((f) => f.reason)).toEqual(['expired', 'expired']);
     expect(await all(t)).toEqual(before);
   });
 
@@ -961,10 +961,10 @@ describe('maintenance', () => {
         return claims(...args);
       };
       try {
-        expect((await t.cleanup({ retainSince: Date.now() + 1000, orphanSafetyWindowMs: 0, dryRun: false })).files).toEqual([]);
+        expect((await t.cleanup({ retainSince: Date.now() + 1000, orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false })).files).toEqual([]);
         expect(reads).toBe(0);
         await t.write(new Table({ id: vectorFromArray([2n], new Int64()) }), { mode: 'overwrite' });
-        const report = await t.cleanup({ retainSince: Date.now() + 1000, orphanSafetyWindowMs: 0, dryRun: false });
+        const report = await t.cleanup({ retainSince: Date.now() + 1000, orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false });
         expect(report.files.map((f) => f.reason)).toEqual(['expired']);
         expect(reads).toBe(1);
       } finally {
@@ -1075,7 +1075,7 @@ describe('maintenance', () => {
       expect((await t.cleanup({ retainSince: Date.now() })).files.filter((f) => f.reason === 'orphan')).toEqual([]);
       // files still present after the dry run
       await store.head(key);
-      const real = await t.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, dryRun: false });
+      const real = await t.cleanup({ retainSince: Date.now(), orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false });
       expect(real.deleted).toBe(3);
       await expect(store.head(key)).rejects.toSatisfy((e: unknown) => LakeSoulError.is(e, 'NotFound'));
       expect(await all(t)).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'B' }]);

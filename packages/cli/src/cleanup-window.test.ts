@@ -2,9 +2,9 @@
  * `cleanup --orphan-window ""` (an unset variable in a script) was 0 minutes: every file of a write in
  * flight an orphan, deleted with --execute. Only digits are minutes.
  */
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliInProcess as cli } from './test-support/run-in-process.js';
 
@@ -21,6 +21,36 @@ it('--orphan-window takes digits only', async () => {
     }
     expect((await cli(dir, ['cleanup', 't', '--orphan-window', '0'])).code).toBe(0);
     expect((await cli(dir, ['cleanup', 't', '--orphan-window', '1.5'])).code).toBe(0);
+    expect((await cli(dir, ['cleanup', 't', '--orphan-window', '1.5', '--execute'])).code).toBe(0);
+  } finally {
+    if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
+    else process.env.LAKESOUL_CATALOG_SERVER = env;
+  }
+});
+
+it('--execute with a window under a minute needs --assume-no-writes (window 0 beside a short import committed a deleted file)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-cleanup-window-'));
+  const env = process.env.LAKESOUL_CATALOG_SERVER;
+  process.env.LAKESOUL_CATALOG_SERVER = 'off';
+  try {
+    writeFileSync(join(dir, 'rows.csv'), 'id\n1\n');
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!'])).code).toBe(0);
+    expect((await cli(dir, ['import', 't', join(dir, 'rows.csv')])).code).toBe(0);
+    const parquet = () => readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet')).sort();
+    const [file] = parquet();
+    // a file no commit names: an orphan, or the file of an import still running
+    copyFileSync(join(dir, file!), join(dir, dirname(file!), 'part-in-flight.parquet'));
+    for (const window of ['0', '0.5']) {
+      const r = await cli(dir, ['cleanup', 't', '--orphan-window', window, '--execute']);
+      expect(r.code, window).toBe(4);
+      expect(r.err).toContain(`cleanup t --execute: an --orphan-window of ${window} minutes is under 1`);
+      expect(r.err).toContain('add --assume-no-writes');
+    }
+    expect(parquet()).toHaveLength(2);
+    const r = await cli(dir, ['cleanup', 't', '--orphan-window', '0', '--execute', '--assume-no-writes', '--format', 'csv']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^deleted,.*part-in-flight\.parquet,orphan,/m);
+    expect(parquet()).toEqual([file]);
   } finally {
     if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
     else process.env.LAKESOUL_CATALOG_SERVER = env;

@@ -1319,15 +1319,21 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .option('--retain-since <time>', 'keep the files of every version in force at or after this time (ISO or epoch ms; default: 7 days ago)')
     .option('--orphan-window <minutes>', 'only delete unreferenced files older than this (they may be a write in flight; default 24 h, as the library)', (v) => (/^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN), 1440)
     .option('--execute', 'really delete (default is a dry run)')
+    .option('--assume-no-writes', 'no write to the table is running anywhere: lets --execute take an --orphan-window under 1 minute')
     .option('--verbose', 'list every file (table format); json/jsonl/csv always list them')
     .addOption(formatOption())
     .action((name: string, o) => withContext(program, io, async (ctx) => {
-      const t = await openTable(ctx, name, o.namespace);
       if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0 (digits, e.g. 1440 for 24 h)`);
+      // the library's MIN_ORPHAN_SAFETY_WINDOW_MS, said in the CLI's words (its flags)
+      if (o.execute && o.orphanWindow < 1 && !o.assumeNoWrites) {
+        throw new LakeSoulError('InvalidArgument', `cleanup ${name} --execute: an --orphan-window of ${o.orphanWindow} minutes is under 1, and would delete the files of writes to the table still running (one under a second would then commit files that are gone). Nothing was deleted. ` +
+          `If no write to the table is running anywhere, add --assume-no-writes; otherwise keep the window above the longest write (default 1440, 24 h)`, { code: 'ORPHAN_WINDOW_TOO_SHORT' });
+      }
+      const t = await openTable(ctx, name, o.namespace);
       const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
       const report = await t.cleanup({
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since', 'down') : undefined,
-        orphanSafetyWindowMs: o.orphanWindow * 60_000, dryRun: !o.execute, onProgress: bars.onProgress,
+        orphanSafetyWindowMs: o.orphanWindow * 60_000, assumeNoWritesInFlight: o.assumeNoWrites === true, dryRun: !o.execute, onProgress: bars.onProgress,
       }).finally(() => bars.stop());
       const abandoned = report.abandonedCommits === 0 ? null
         : `${count(report.abandonedCommits, 'abandoned commit row')} (uncommitted, older than --orphan-window) ${o.execute ? 'deleted from' : 'would be deleted from'} the catalog`;

@@ -55,7 +55,7 @@ it('(A) a copy refuses writes into the original\'s tables, warns on reads, and r
   expect(imp.err).toContain(`relocate ${join(dir, 'h', 'warehouse')} ${join(dir, 'h2', 'warehouse')}`);
   expect(imp.err).toMatch(/^error: import: refused/);
   expect(parquetUnder(join(dir, 'h', 'warehouse'))).toEqual(before); // nothing written into the original
-  for (const args of [['compact', 't'], ['cleanup', 't', '--orphan-window', '0', '--execute'], ['table', 'drop', 't', '--purge'], ['table', 'create', 'u', '--schema', 'id:int64!']]) {
+  for (const args of [['compact', 't'], ['cleanup', 't', '--orphan-window', '0', '--assume-no-writes', '--execute'], ['table', 'drop', 't', '--purge'], ['table', 'create', 'u', '--schema', 'id:int64!']]) {
     const r = await cli('h2', ...args);
     expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(4);
     expect(r.err).toContain(`${args[0] === 'table' ? `table ${args[1]}` : args[0]}: refused`);
@@ -76,7 +76,7 @@ it('(A) a copy refuses writes into the original\'s tables, warns on reads, and r
   expect(imp2.err).not.toContain('warning');
   expect(parquetUnder(join(dir, 'h', 'warehouse'))).toEqual(before);
   // the original's cleanup no longer reaches the copy's acknowledged row
-  expect((await cli('h', 'cleanup', 't', '--orphan-window', '0', '--execute')).code).toBe(0);
+  expect((await cli('h', 'cleanup', 't', '--orphan-window', '0', '--assume-no-writes', '--execute')).code).toBe(0);
   const after = await cli('h2', 'scan', 't', '--format', 'csv');
   expect(after.code, after.err).toBe(0);
   expect(after.out).toContain('101,x1');
@@ -92,7 +92,7 @@ it('(B) a moved home whose old place holds a new home does not delete the new ho
   const dry = await cli('lake-2025', 'cleanup', 't', '--orphan-window', '0');
   expect(dry.code, dry.err).toBe(0);
   expect(dry.err).toMatch(/^warning: the home .*lake-2025 was made at .*\/lake \(/m);
-  const r = await cli('lake-2025', 'cleanup', 't', '--orphan-window', '0', '--execute');
+  const r = await cli('lake-2025', 'cleanup', 't', '--orphan-window', '0', '--assume-no-writes', '--execute');
   expect(r.code).toBe(4);
   expect(r.err).toContain(`relocate ${join(dir, 'lake', 'warehouse')} ${join(dir, 'lake-2025', 'warehouse')}`);
   expect(parquetUnder(join(dir, 'lake', 'warehouse'))).toEqual(files);

@@ -17,7 +17,7 @@ export type { SelectiveReadStats } from './selective-read.js';
 export { DEFAULT_TARGET_FILE_SIZE, DEFAULT_MAX_BUFFERED_BYTES, MAX_UPLOADS_IN_FLIGHT, UPLOAD_BYTES_IN_FLIGHT } from './table-writer.js';
 export type { TableWriteOptions, StagedWrite, WrittenFile, OverwritePlan } from './table-writer.js';
 export type { StageOptions, CommitStagedOptions } from './table-staging.js';
-export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';
+export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS, MIN_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';
 export type { CompactOptions, CleanupOptions, CleanupProgress, CleanupReport, CleanupFile, RewriteResult, RewriteProgress } from './table-maintenance.js';
 export { partitionDirName, nativeDataFileUri, storedLocation } from './data-file-paths.js';
 export { bucketRuleOf } from './bucket-rule.js';

@@ -38,6 +38,7 @@ import {
   compactionPolicy,
   ownedFileFilter,
   DEFAULT_ORPHAN_SAFETY_WINDOW_MS,
+  MIN_ORPHAN_SAFETY_WINDOW_MS,
   DEFAULT_RETENTION_MS,
   tableListings,
   withNativeSpellings,
@@ -702,7 +703,7 @@ export class LakeSoulTable {
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.checkOptions(options, CLEANUP_OPTIONS, 'cleanup of');
     // `dryRun: 'false'` was a dry run, reported as `dryRun: 'false'`
-    refuseNonBooleanOptions(options, ['dryRun'], `cleanup of table '${this.qualifiedName}'`);
+    refuseNonBooleanOptions(options, ['dryRun', 'assumeNoWritesInFlight'], `cleanup of table '${this.qualifiedName}'`);
     const info = this.info;
     const signal = options.signal;
     const dryRun = options.dryRun ?? true;
@@ -714,6 +715,15 @@ export class LakeSoulTable {
       throw new LakeSoulError('InvalidArgument', `cleanup of table '${info.namespace}.${info.name}': orphanSafetyWindowMs must be a number of milliseconds >= 0, got ${shown}`, {
         context: { table: `${info.namespace}.${info.name}`, option: 'orphanSafetyWindowMs' },
       });
+    }
+    // A window of 0 beside a short write in flight deleted its file before its commit, which then
+    // reported success for a version no read could open: deleting that close needs the caller's word.
+    if (!dryRun && window < MIN_ORPHAN_SAFETY_WINDOW_MS && options.assumeNoWritesInFlight !== true) {
+      throw new LakeSoulError('InvalidArgument',
+        `cleanup of table '${info.namespace}.${info.name}': an orphan safety window of ${window} ms (orphanSafetyWindowMs) is under one minute, and would delete the files of writes to the table still running ` +
+        `(a write under a second is not checked before its commit, which would then name deleted files). Nothing was deleted. If no write to the table is running anywhere, pass assumeNoWritesInFlight: true; otherwise keep the window above the longest write (default 24 h)`, {
+          code: 'ORPHAN_WINDOW_TOO_SHORT', context: { table: `${info.namespace}.${info.name}`, option: 'orphanSafetyWindowMs' },
+        });
     }
     // Also under the spelling LakeSoul's native IO reads (the wheel stores raw paths with `?`, `#`,
     // tabs... but writes the files where URL parsing puts them): such live files are not orphans.

@@ -45,7 +45,7 @@ export const SNAPSHOT_OPTIONS = optionNames<SnapshotOptions>({ version: true, ti
 export const COMPACT_OPTIONS = optionNames<CompactOptions>({ partitions: true, bucket: true, signal: true, onProgress: true });
 
 /** Options of `LakeSoulTable.cleanup`. */
-export const CLEANUP_OPTIONS = optionNames<CleanupOptions>({ retainSince: true, orphanSafetyWindowMs: true, dryRun: true, signal: true, onProgress: true });
+export const CLEANUP_OPTIONS = optionNames<CleanupOptions>({ retainSince: true, orphanSafetyWindowMs: true, assumeNoWritesInFlight: true, dryRun: true, signal: true, onProgress: true });
 
 /** The values of `write`'s `mode`. */
 export const WRITE_MODES = ['append', 'upsert', 'overwrite'] as const;

@@ -247,6 +247,15 @@ export interface CleanupOptions {
    * The same window spares abandoned commit rows ({@link CleanupReport.abandonedCommits}). Default 24 h.
    */
   orphanSafetyWindowMs?: number;
+  /**
+   * Says no write to this table is running, anywhere: only then does a cleanup that deletes
+   * (`dryRun: false`) take an `orphanSafetyWindowMs` under {@link MIN_ORPHAN_SAFETY_WINDOW_MS} (one
+   * minute). A shorter window deletes the files of writes in flight: one that ran over a second
+   * fails its commit (`STAGED_FILES_MISSING`), a shorter one is not checked and commits files that
+   * are gone, so every read of its version fails. Dry runs take any window. Default false (as
+   * LanceDB's `delete_unverified` and delta-rs' `enforce_retention_duration`).
+   */
+  assumeNoWritesInFlight?: boolean;
   /** Report only (default true). */
   dryRun?: boolean;
   signal?: AbortSignal;
@@ -301,6 +310,13 @@ export interface CleanupReport {
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 /** Default {@link CleanupOptions.orphanSafetyWindowMs}: 24 hours. */
 export const DEFAULT_ORPHAN_SAFETY_WINDOW_MS = 86_400_000;
+/**
+ * The shortest {@link CleanupOptions.orphanSafetyWindowMs} a deleting cleanup takes without
+ * {@link CleanupOptions.assumeNoWritesInFlight}: one minute. A write checks its files before its
+ * commit only when it ran over a second, so a window under that lets a cleanup delete the files of
+ * a short write in flight unseen.
+ */
+export const MIN_ORPHAN_SAFETY_WINDOW_MS = 60_000;
 
 /**
  * The locations of the paths ({@link locationKey}: `file:/a` and `file:///a` are one), each also as

@@ -2,7 +2,7 @@
 // orphans meanwhile, and still committed their names: the write reported success and every read of
 // the partition then failed OBJECT_NOT_FOUND. Its commit now checks its files first (writes older
 // than a second), fails STAGED_FILES_MISSING, commits nothing and deletes the files it still has.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,7 +34,7 @@ it('a write whose files a cleanup deleted meanwhile fails and commits nothing', 
       // the first files are flushed: a cleanup with no window takes them for orphans
       for (let i = 0; i < 100 && dataFiles(root).length === before.length; i++) await sleep(50);
       await sleep(1100);
-      deleted = (await t.cleanup({ orphanSafetyWindowMs: 0, dryRun: false })).files.length;
+      deleted = (await t.cleanup({ orphanSafetyWindowMs: 0, assumeNoWritesInFlight: true, dryRun: false })).files.length;
       yield batch(3);
     }
     await expect(t.write(slow(), { targetFileSize: 100_000, maxBufferedBytes: 100_000 })).rejects.toMatchObject({
@@ -59,6 +59,34 @@ it('cleanup refuses an orphan window that is not a number of milliseconds (it to
       });
     }
     expect((await t.cleanup({ orphanSafetyWindowMs: 0 })).files).toEqual([]);
+  } finally {
+    await lh.close();
+  }
+});
+
+it('a deleting cleanup takes a window under a minute only with assumeNoWritesInFlight (a write under a second is not checked: window 0 beside it committed a deleted file)', async () => {
+  const lh = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: pathToFileURL(join(dir, 'wh-min')).href });
+  try {
+    const t = await lh.createTable('t', [{ id: 1n }]);
+    const root = fileURLToPath(t.info.path);
+    const [file] = dataFiles(root);
+    // a file no commit names: an orphan to cleanup (or a write in flight)
+    copyFileSync(join(root, file!), join(root, 'part-in-flight.parquet'));
+    for (const window of [0, 1, 59_999]) {
+      await expect(t.cleanup({ orphanSafetyWindowMs: window, dryRun: false }), String(window)).rejects.toMatchObject({
+        kind: 'InvalidArgument', code: 'ORPHAN_WINDOW_TOO_SHORT',
+        message: expect.stringContaining(`cleanup of table 'default.t': an orphan safety window of ${window} ms (orphanSafetyWindowMs) is under one minute`),
+      });
+      await expect(t.cleanup({ orphanSafetyWindowMs: window, dryRun: false, assumeNoWritesInFlight: false })).rejects.toMatchObject({ code: 'ORPHAN_WINDOW_TOO_SHORT' });
+    }
+    await expect(t.cleanup({ orphanSafetyWindowMs: 0, dryRun: false, assumeNoWritesInFlight: 'true' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION_VALUE' });
+    expect(dataFiles(root)).toContain('part-in-flight.parquet');
+    // a dry run reports it; a minute is taken (the file is newer: kept); the caller's word deletes it
+    expect((await t.cleanup({ orphanSafetyWindowMs: 0 })).files.map((f) => f.reason)).toEqual(['orphan']);
+    expect((await t.cleanup({ orphanSafetyWindowMs: 60_000, dryRun: false })).files).toEqual([]);
+    expect((await t.cleanup({ orphanSafetyWindowMs: 0, dryRun: false, assumeNoWritesInFlight: true })).files.map((f) => f.reason)).toEqual(['orphan']);
+    expect(dataFiles(root)).toEqual([file]);
+    expect((await t.toArrow()).numRows).toBe(1);
   } finally {
     await lh.close();
   }
