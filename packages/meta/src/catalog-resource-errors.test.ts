@@ -114,6 +114,19 @@ describe.each(DRIVERS)('SQLSTATE class 53 on %s', (_label, open) => {
     }
     expect(await catalog.history(t.tableId)).toEqual([]);
   });
+
+  it('a commit whose table lookup meets an unavailable catalog names the table by its id, in context.tableId (context.table held "id <id>")', async () => {
+    const id = `table_${randomUUID()}`;
+    const lookup = catalog.getTableById;
+    catalog.getTableById = () => Promise.reject(new LakeSoulError('Catalog', 'lost the connection to the catalog server', { code: 'CATALOG_UNAVAILABLE', retryable: true }));
+    try {
+      const e = await catalog.commit({ tableId: id, op: 'AppendCommit', partitions: [{ partitionDesc: '-5', files: [] }] }).then(() => expect.unreachable(), (x: unknown) => x);
+      expect(e).toMatchObject({ code: 'CATALOG_UNAVAILABLE', retryable: true, context: { tableId: id, op: 'AppendCommit' }, message: `commit AppendCommit to table with id '${id}': lost the connection to the catalog server; nothing was committed` });
+      expect((e as LakeSoulError).context.table).toBeUndefined();
+    } finally {
+      catalog.getTableById = lookup;
+    }
+  });
 });
 
 describe.each(DRIVERS)('commit rows deleted between the phases, and abandoned ones, on %s', (_label, open) => {

@@ -477,14 +477,16 @@ function statementRefusal(e: unknown, qname: string, op: CommitOp): unknown {
 
 /**
  * A commit's error when the catalog could not be reached (`CATALOG_UNAVAILABLE`, `CATALOG_TIMEOUT`)
- * at a point where nothing was committed: it names the commit and the table (`table`: `'ns.t'` or
- * `id <table id>`) and says so ("lost the connection to the catalog server" alone did not say what
- * failed, nor whether running it again would add the rows twice). Any other error is returned as is.
+ * at a point where nothing was committed: it names the commit and the table (by name, `context.table`,
+ * or before the table was looked up by its id, `context.tableId`) and says so ("lost the connection
+ * to the catalog server" alone did not say what failed, nor whether running it again would add the
+ * rows twice). Any other error is returned as is.
  */
-function commitUnreached(e: unknown, table: string, op: CommitOp): unknown {
+function commitUnreached(e: unknown, table: { qname: string } | { tableId: string }, op: CommitOp): unknown {
   if (!LakeSoulError.hasCode(e, 'CATALOG_UNAVAILABLE', 'CATALOG_TIMEOUT') || e.message.startsWith(`commit ${op} to table`)) return e;
-  return new LakeSoulError(e.kind, `commit ${op} to table ${table}: ${e.message}; nothing was committed`, {
-    code: e.code, retryable: e.retryable, context: { ...e.context, table: table.replace(/^'|'$/g, ''), op }, cause: e,
+  const [named, context] = 'qname' in table ? [`'${table.qname}'`, { table: table.qname }] : [`with id '${table.tableId}'`, { tableId: table.tableId }];
+  return new LakeSoulError(e.kind, `commit ${op} to table ${named}: ${e.message}; nothing was committed`, {
+    code: e.code, retryable: e.retryable, context: { ...e.context, ...context, op }, cause: e,
   });
 }
 
@@ -1395,7 +1397,7 @@ export class Catalog {
   async commit(req: CommitRequest): Promise<CommitResult> {
     const { signal } = req;
     // before phase 2 nothing can have been committed: a lost catalog says so, naming the table
-    const table = await this.getTableById(req.tableId, { signal }).catch((e: unknown) => { throw commitUnreached(e, `id ${req.tableId}`, req.op); });
+    const table = await this.getTableById(req.tableId, { signal }).catch((e: unknown) => { throw commitUnreached(e, { tableId: req.tableId }, req.op); });
     const qname = `${table.namespace}.${table.name}`;
     if (!COMMIT_OPS.includes(req.op)) {
       throw new LakeSoulError('InvalidArgument', `table '${qname}': unknown commit op '${String(req.op)}'`, { context: { table: qname } });
@@ -1416,7 +1418,7 @@ export class Catalog {
     // The writer's read point: the version each partition is at now (unless it says what it read),
     // an index lookup per partition (max(version) read every version: 100 ms at 300 per partition)
     const current = await latestVersions(this.driver, table.tableId, parts.map((p) => p.partitionDesc), signal)
-      .catch((e: unknown) => { throw commitUnreached(e, `'${qname}'`, req.op); });
+      .catch((e: unknown) => { throw commitUnreached(e, { qname }, req.op); });
     const base = new Map<string, number>();
     for (const p of parts) base.set(p.partitionDesc, Number(current.get(p.partitionDesc)?.version ?? -1));
     for (const p of parts) if (p.readVersion !== undefined) base.set(p.partitionDesc, p.readVersion);
@@ -1429,7 +1431,7 @@ export class Catalog {
       await insertCommitRows(tx, table, req.op, timestamp, parts.map((p) => ({ partitionDesc: p.partitionDesc, commitId: commitIds.get(p.partitionDesc)!, files: p.files })));
     }, { signal })).catch((e: unknown) => {
       // phase 1 writes only uncommitted rows: whatever became of its transaction, the commit did not land
-      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw statementRefusal(commitUnreached(e, `'${qname}'`, req.op), qname, req.op);
+      if (!LakeSoulError.hasCode(e, 'TRANSACTION_OUTCOME_UNKNOWN')) throw statementRefusal(commitUnreached(e, { qname }, req.op), qname, req.op);
       throw new LakeSoulError('Catalog', `commit ${req.op} to table '${qname}': the catalog connection was lost (or its COMMIT got no answer) before the commit was applied; nothing was committed (${e.message})`, {
         code: 'CATALOG_UNAVAILABLE', retryable: true, context: { table: qname, op: req.op }, cause: e,
       });
@@ -1479,7 +1481,7 @@ export class Catalog {
       }
     } catch (e) {
       await this.deleteUncommitted(table.tableId, [...commitIds.values()]).catch(() => {});
-      throw statementRefusal(commitUnreached(e, `'${qname}'`, req.op), qname, req.op);
+      throw statementRefusal(commitUnreached(e, { qname }, req.op), qname, req.op);
     }
   }
 

@@ -121,6 +121,30 @@ async function deleteKeysBestEffort(store: ObjectStore, keys: string[]): Promise
 }
 
 /**
+ * A commit's error about this table by its id, as the writer can say it, by name (the id alone did not
+ * tell a person which table): the catalog's "table with id … not found" is the table dropped while the
+ * write ran, nothing committed (`files` says what became of the files: "the write's files were
+ * deleted"); a catalog lost before the table was looked up names it. Other errors are returned as they are.
+ */
+export function inTableTerms(e: unknown, ctx: TableContext, files: string): unknown {
+  if (!(e instanceof LakeSoulError)) return e;
+  const { tableId } = ctx.info;
+  const qname = `${ctx.info.namespace}.${ctx.info.name}`;
+  if (LakeSoulError.hasCode(e, 'TABLE_NOT_FOUND') && e.context.table === tableId) {
+    return new LakeSoulError('NotFound', `table '${qname}' was dropped while this write ran: nothing was committed, and ${files}`, {
+      code: 'TABLE_NOT_FOUND', context: { table: qname, tableId }, cause: e,
+    });
+  }
+  const byId = `table with id '${tableId}'`;
+  if (e.context.tableId === tableId && e.context.table === undefined && e.message.includes(byId)) {
+    return new LakeSoulError(e.kind, e.message.replace(byId, `table '${qname}'`), {
+      code: e.code, retryable: e.retryable, context: { ...e.context, table: qname }, cause: e,
+    });
+  }
+  return e;
+}
+
+/**
  * Whether files may be deleted after `e` was thrown by a commit: only when the commit surely did not
  * happen (conflict, validation, abort before the transaction, or the catalog database refusing a
  * statement of the commit, whose transaction rolled back: for want of a resource (disk full, out of

@@ -11,7 +11,7 @@
 import { LakeSoulError, throwIfAborted, type CommitOp, type CommitSchema, type DataFileOp, type PartitionCommit } from '@lakesoul-ts/meta';
 import type { WriteInput, WriteResult } from '../types.js';
 import { overwriteCommits, writeTable, type OverwritePlan, type StagedWrite, type TableWriteOptions } from './table-writer.js';
-import { checkFilesExist, commitSurelyFailed, deleteUrisBestEffort, type TableContext } from './table-context.js';
+import { checkFilesExist, commitSurelyFailed, deleteUrisBestEffort, inTableTerms, type TableContext } from './table-context.js';
 
 export type { StagedWrite, OverwritePlan } from './table-writer.js';
 
@@ -192,9 +192,9 @@ async function commitPartitions(ctx: TableContext, op: CommitOp, partitions: Par
     };
     result = await ctx.catalog.commit({ tableId: info.tableId, op, partitions, signal, schema });
   } catch (e) {
-    if (!(commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted'))) throw e;
+    if (!(commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted'))) throw inTableTerms(e, ctx, 'the staged files were kept');
     await discardStagedWrites(ctx, staged);
-    if (!LakeSoulError.hasCode(e, 'SCHEMA_CHANGED')) throw e;
+    if (!LakeSoulError.hasCode(e, 'SCHEMA_CHANGED')) throw inTableTerms(e, ctx, "the staged writes' files were deleted");
     // the catalog's advice to run it again cannot apply to these files: they are gone
     const le = e as LakeSoulError;
     throw new LakeSoulError(le.kind, `${le.message} (staged writes: their files were deleted with this commit; stage the rows again, then commit those)`, {

@@ -21,6 +21,7 @@ import { NativeParquetPool, sharedParquetPool, poolForSize, type ParquetPool } f
 import {
   checkAborted,
   checkFilesExist,
+  inTableTerms,
   commitSurelyFailed,
   dataFileUri,
   deleteUrisBestEffort,
@@ -475,21 +476,8 @@ export async function commitFiles(
     return await ctx.catalog.commit({ tableId: ctx.info.tableId, op, partitions, signal, schema });
   } catch (e) {
     if (commitSurelyFailed(e) || LakeSoulError.is(e, 'Aborted')) await sink.discard();
-    throw rerunnableRebase(droppedMeanwhile(e, ctx));
+    throw rerunnableRebase(inTableTerms(e, ctx, "the write's files were deleted"));
   }
-}
-
-/**
- * The catalog's "table with id … not found" for this write's own table, as the writer can say it: the
- * table (by name) was dropped while the write ran, and nothing was committed (the id alone did not
- * tell a person which table). Other errors are returned as they are.
- */
-function droppedMeanwhile(e: unknown, ctx: TableContext): unknown {
-  if (!LakeSoulError.hasCode(e, 'TABLE_NOT_FOUND') || e.context.table !== ctx.info.tableId) return e;
-  const qname = `${ctx.info.namespace}.${ctx.info.name}`;
-  return new LakeSoulError('NotFound', `table '${qname}' was dropped while this write ran: nothing was committed, and the write's files were deleted`, {
-    code: 'TABLE_NOT_FOUND', context: { table: qname, tableId: ctx.info.tableId }, cause: e,
-  });
 }
 
 /**
