@@ -102,7 +102,11 @@ function toEpochMs(value: unknown, what: string): number {
 function parseCmd(descriptor: FlightDescriptorMessage, allowed: readonly string[], what: string): Record<string, unknown> {
   const value = parseClientJson(Buffer.from(descriptor.cmd ?? []), `${what} command`, MAX_COMMAND_BYTES, EXAMPLE);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`${what} command must be a JSON object like ${EXAMPLE}`);
-  const obj = value as Record<string, unknown>;
+  return checkCmd(value as Record<string, unknown>, allowed, what);
+}
+
+/** The checks of every command object: no NUL, no unknown key, a table name and namespace. */
+function checkCmd(obj: Record<string, unknown>, allowed: readonly string[], what: string): Record<string, unknown> {
   refuseNul(obj, `${what} command`);
   refuseUnknownKeys(obj, allowed, `${what} command`);
   clientName(obj.table, `"table" of the ${what} command`);
@@ -165,7 +169,18 @@ function filterValue(f: unknown, what: string): Filter {
 export function parseReadCommand(descriptor: FlightDescriptorMessage | null | undefined): FlightReadCommand {
   if (!descriptor) throw bad('missing flight descriptor');
   if (descriptorType(descriptor) === 'PATH') return fromPath(descriptor, 'read');
-  const obj = parseCmd(descriptor, READ_COMMAND_KEYS, 'read');
+  return readCommandOf(parseCmd(descriptor, READ_COMMAND_KEYS, 'read'));
+}
+
+/**
+ * A read command from its object, checked as a JSON read command is (a Flight SQL statement's read,
+ * which has its own size limit: as JSON, a long column list took the plain command's).
+ */
+export function readCommandFromObject(obj: Record<string, unknown>): FlightReadCommand {
+  return readCommandOf(checkCmd(obj, READ_COMMAND_KEYS, 'read'));
+}
+
+function readCommandOf(obj: Record<string, unknown>): FlightReadCommand {
   const cmd: FlightReadCommand = { table: obj.table as string, namespace: (obj.namespace as string | undefined) ?? DEFAULT_NAMESPACE };
   const travel = ['version', 'timestamp', 'incremental'].filter((k) => obj[k] !== undefined && obj[k] !== null);
   if (travel.length > 1) throw bad(`give at most one of version / timestamp / incremental (got ${travel.join(', ')}) for table ${quote(cmd.table)}`);

@@ -94,7 +94,7 @@ describe('GetSqlInfo', () => {
     expect(value(560)).toBe(1n); // SQL_MAX_TABLES_IN_SELECT: no joins
     expect(value(557)).toBe(65536n); // SQL_MAX_STATEMENT_LENGTH: MAX_COMMAND_BYTES
     expect(value(559)).toBe(255n); // SQL_MAX_TABLE_NAME_LENGTH: MAX_NAME_BYTES
-    expect(value(547)).toBe(0n); // SQL_MAX_COLUMNS_IN_SELECT: no limit
+    expect(value(547)).toBe(4096n); // SQL_MAX_COLUMNS_IN_SELECT: MAX_LIST_ENTRIES, the read command's list limit
     expect(value(503)).toBe(0); // SQL_IDENTIFIER_CASE: not folded (no proto value says case-sensitive)
     expect(value(505)).toBe(0); // SQL_QUOTED_IDENTIFIER_CASE
     expect(value(514)).toBe('$');

@@ -12,7 +12,7 @@ import { likeMatcher, loadedArrowVersion, type Lakehouse, type LikeMatcher } fro
 import { MAX_NAME_BYTES, type TableInfo } from '@lakesoul-ts/meta';
 import { schemaToIpcMessage } from '../ipc-framing.js';
 import type { FlightSqlCommand } from './flight-sql-messages.js';
-import { MAX_COMMAND_BYTES } from '../flight-limits.js';
+import { MAX_COMMAND_BYTES, MAX_LIST_ENTRIES } from '../flight-limits.js';
 import { FLIGHT_SQL_CATALOG } from './sql-statement.js';
 
 /** The one table type of a lakehouse. */
@@ -237,7 +237,7 @@ export function sqlInfoValues(): Map<number, SqlInfoValue> {
     [ids.SQL_MAX_COLUMNS_IN_GROUP_BY, noLimit],
     [ids.SQL_MAX_COLUMNS_IN_INDEX, noLimit],
     [ids.SQL_MAX_COLUMNS_IN_ORDER_BY, noLimit],
-    [ids.SQL_MAX_COLUMNS_IN_SELECT, noLimit],
+    [ids.SQL_MAX_COLUMNS_IN_SELECT, { bigint: BigInt(MAX_LIST_ENTRIES) }], // the read command's list limit (SELECT * has none)
     [ids.SQL_MAX_COLUMNS_IN_TABLE, noLimit],
     [ids.SQL_MAX_CONNECTIONS, noLimit],
     [ids.SQL_MAX_CURSOR_NAME_LENGTH, noLimit],

@@ -27,6 +27,33 @@ describe('parseSqlSelect', () => {
     });
   });
 
+  it('takes words with no space next to *, quotes and parentheses, as SQL does (SELECT*FROM t was refused)', () => {
+    expect(parseSqlSelect('SELECT*FROM t')).toEqual({ read: { table: 't', namespace: 'default' } });
+    expect(parseSqlSelect('select "a b"from"t"where(a = 1)limit 2')).toEqual({
+      read: { table: 't', namespace: 'default', columns: ['a b'], filter: '(a = 1)' }, limit: 2,
+    });
+    expect(parseSqlSelect("SELECT * FROM t WHERE v = 'v2'LIMIT 1")).toEqual({ read: { table: 't', namespace: 'default', filter: "v = 'v2'" }, limit: 1 });
+    expect(parseSqlSelect("SELECT * FROM t WHERE (id = 1)FOR VERSION AS OF 2")).toEqual({ read: { table: 't', namespace: 'default', filter: '(id = 1)', version: 2 } });
+    // a word glued to another is one word: these are not SELECT a / FROM t / WHERE / LIMIT
+    for (const sql of ['SELECTa FROM t', 'SELECT a FROMt', 'SELECT * FROM t WHEREa = 1']) {
+      expect(() => parseSqlSelect(sql), sql).toThrow(LakeSoulError);
+    }
+    // a number glued to LIMIT stays in the filter, whose parse refuses it
+    expect(parseSqlSelect('SELECT * FROM t WHERE a = 1LIMIT 2')).toEqual({ read: { table: 't', namespace: 'default', filter: 'a = 1LIMIT 2' } });
+  });
+
+  it('takes every statement under its own limit, however long its read command would be as JSON', () => {
+    // 3,000 columns named by 12 backslashes: 45 KB of SQL, ~81 KB as a JSON read command
+    const name = '\\'.repeat(12);
+    const sql = `SELECT ${Array.from({ length: 3000 }, (_, i) => `"${name}${i}"`).join(',')} FROM t`;
+    expect(Buffer.byteLength(sql)).toBeLessThan(65_536);
+    expect(Buffer.byteLength(JSON.stringify(parseSqlSelect(sql).read))).toBeGreaterThan(65_536);
+    expect(parseSqlSelect(sql).read.columns).toHaveLength(3000);
+    expect(refusal(`SELECT ${Array(33_000).fill('id').join(',')} FROM t`).message).toMatch(/Flight SQL statement \(\d+ bytes\) exceeds the limit of 65536 bytes/);
+    expect(refusal(`SELECT ${Array(5000).fill('id').join(',')} FROM t`).message)
+      .toBe('the column list of a Flight SQL statement (5000 columns) exceeds the limit of 4096 columns (SQL_MAX_COLUMNS_IN_SELECT; SELECT * reads every column)');
+  });
+
   it('keeps keywords inside string literals and quoted names in the filter', () => {
     const r = parseSqlSelect("SELECT a FROM t WHERE label = 'x LIMIT 3 FOR VERSION AS OF 2' AND \"LIMIT\" = 'it''s'");
     expect(r.read.filter).toBe("label = 'x LIMIT 3 FOR VERSION AS OF 2' AND \"LIMIT\" = 'it''s'");

@@ -13,8 +13,8 @@
  * written as literals. Anything else is an `InvalidArgument` error that says what is supported.
  */
 import { LakeSoulError } from '@lakesoul-ts/meta';
-import { DEFAULT_NAMESPACE, parseReadCommand, type FlightReadCommand } from '../flight-command.js';
-import { MAX_COMMAND_BYTES, QUOTE_CHARS, limitError, quote } from '../flight-limits.js';
+import { DEFAULT_NAMESPACE, readCommandFromObject, type FlightReadCommand } from '../flight-command.js';
+import { MAX_COMMAND_BYTES, MAX_LIST_ENTRIES, QUOTE_CHARS, limitError, quote } from '../flight-limits.js';
 
 /** The one catalog this server exposes to Flight SQL clients; namespaces are its schemas. */
 export const FLIGHT_SQL_CATALOG = 'lakesoul';
@@ -31,13 +31,14 @@ export interface SqlSelect {
 const IDENT = String.raw`(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"]*")`;
 const TRAVEL = String.raw`FOR\s+(VERSION|TIMESTAMP)\s+AS\s+OF\s+(\d+|'[^']*')`;
 /**
- * `SELECT ... FROM name [FOR ... AS OF ...]`, anchored at the start. The clauses after it are found by
+ * `SELECT ... FROM name [FOR ... AS OF ...]`, anchored at the start; as in SQL, the space between
+ * words may be left out next to `*` and a quote (`SELECT*FROM t`). The clauses after it are found by
  * {@link tailClauses} without a regular expression: a lazy `WHERE (.+?)` followed by optional clauses
  * and `\s*;?\s*$` backtracks over runs of whitespace (a 7 KB statement took 45 s, in the server's
  * thread).
  */
 const HEAD_RE = new RegExp(
-  String.raw`^\s*SELECT\s+(\*|${IDENT}(?:\s*,\s*${IDENT})*)\s+FROM\s+(${IDENT}(?:\s*\.\s*${IDENT}){0,2})(?:\s+${TRAVEL})?`,
+  String.raw`^\s*SELECT(?:\s+|(?=[*"]))(\*|${IDENT}(?:\s*,\s*${IDENT})*)(?:\s+|(?<=[*"]))FROM(?:\s+|(?="))(${IDENT}(?:\s*\.\s*${IDENT}){0,2})(?:\s+${TRAVEL})?`,
   'isd',
 );
 /** A time-travel clause exactly at `lastIndex`. */
@@ -50,11 +51,13 @@ type Span = readonly [number, number];
 interface TailClauses { where?: Span; travel?: { kind: Span; value: Span }; limit?: Span }
 
 const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+/** Whether a keyword may follow `c` with no space between: SQL words end at a closing quote or parenthesis too. */
+const endsWord = (c: string | undefined): boolean => isSpace(c) || c === ')' || c === "'" || c === '"';
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 
 /**
  * The clauses of `masked` from `from` on: `[WHERE <filter>] [FOR ... AS OF ...] [LIMIT n] [;]`, each
- * after whitespace, taken off the end one by one (every step a scan, so the time is linear); null when
+ * after whitespace (or a closing quote or parenthesis), taken off the end one by one (every step a scan, so the time is linear); null when
  * the rest is not of that form.
  */
 function tailClauses(masked: string, from: number): TailClauses | null {
@@ -70,7 +73,7 @@ function tailClauses(masked: string, from: number): TailClauses | null {
     let keywordEnd = digits;
     while (keywordEnd > from && isSpace(masked[keywordEnd - 1])) keywordEnd--;
     const keyword = keywordEnd - 5;
-    if (keywordEnd < digits && keyword > from && masked.slice(keyword, keywordEnd).toUpperCase() === 'LIMIT' && isSpace(masked[keyword - 1])) {
+    if (keywordEnd < digits && keyword > from && masked.slice(keyword, keywordEnd).toUpperCase() === 'LIMIT' && endsWord(masked[keyword - 1])) {
       out.limit = [digits, end];
       end = keyword;
       trimEnd();
@@ -78,7 +81,7 @@ function tailClauses(masked: string, from: number): TailClauses | null {
   }
   // FOR VERSION|TIMESTAMP AS OF value: its only possible start is the last FOR (quoted text is masked)
   const at = from + masked.slice(from, end).toUpperCase().lastIndexOf('FOR');
-  if (at > from && isSpace(masked[at - 1])) {
+  if (at > from && endsWord(masked[at - 1])) {
     TRAVEL_AT.lastIndex = at;
     const m = TRAVEL_AT.exec(masked);
     if (m && at + m[0].length === end) {
@@ -91,7 +94,7 @@ function tailClauses(masked: string, from: number): TailClauses | null {
   // WHERE <filter>
   let w = from;
   while (w < end && isSpace(masked[w])) w++;
-  if (w === from || masked.slice(w, w + 5).toUpperCase() !== 'WHERE' || !isSpace(masked[w + 5])) return null;
+  if ((w === from && masked[from - 1] !== '"') || masked.slice(w, w + 5).toUpperCase() !== 'WHERE' || !(isSpace(masked[w + 5]) || '("\''.includes(masked[w + 5] ?? 'x'))) return null;
   let filter = w + 5;
   while (filter < end && isSpace(masked[filter])) filter++;
   if (filter === end) return null;
@@ -184,6 +187,9 @@ export function parseSqlSelect(sql: string): SqlSelect {
   const text = (span: Span | undefined) => (span ? sql.slice(span[0], span[1]) : undefined);
   const colsText = groupText(sql, m, 1)!;
   const columns = colsText.trim() === '*' ? undefined : splitOutside(colsText, m[1]!, ',').map(unquoteIdent);
+  if (columns && columns.length > MAX_LIST_ENTRIES) {
+    throw limitError(`the column list of a Flight SQL statement (${columns.length} columns)`, `of ${MAX_LIST_ENTRIES} columns (SQL_MAX_COLUMNS_IN_SELECT; SELECT * reads every column)`);
+  }
   const nameParts = splitOutside(groupText(sql, m, 2)!, m[2]!, '.').map(unquoteIdent);
   if (nameParts.length === 3 && nameParts[0] !== FLIGHT_SQL_CATALOG) {
     throw new LakeSoulError('NotFound', `catalog ${quote(nameParts[0])} does not exist: the only catalog is ${quote(FLIGHT_SQL_CATALOG)} (write namespace.table)`, { code: 'FLIGHT_SQL_NO_CATALOG' });
@@ -212,8 +218,9 @@ export function parseSqlSelect(sql: string): SqlSelect {
     limit = Number(limitText);
     if (!Number.isSafeInteger(limit)) throw unsupported(sql, `LIMIT ${limitText} is not a safe integer`);
   }
-  // The same checks as a JSON read command of plain Flight.
-  const read = parseReadCommand({ type: 'CMD', cmd: Buffer.from(JSON.stringify(cmd), 'utf8'), path: [] });
+  // The same checks as a JSON read command of plain Flight (not its size: as JSON, a statement under
+  // its own limit could exceed it, and was refused as a 'read command' no client sent).
+  const read = readCommandFromObject(cmd);
   return limit === undefined ? { read } : { read, limit };
 }
 
