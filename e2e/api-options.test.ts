@@ -86,10 +86,13 @@ describe('misspelt options are refused, naming the option meant, and change noth
       [{ batchSize: 0 }, "read of table 'default.events': batchSize must be an integer of at least 1 (got 0)"],
       [{ batchSize: 2.5 }, 'batchSize must be an integer of at least 1 (got 2.5)'],
       [{ prefetchBytes: -1 }, 'prefetchBytes must be an integer of at least 0 (got -1)'],
-      [{ version: '1', partitions: { day: 'd1' } }, "invalid version '1' (a string): expected a non-negative integer"],
+      [{ version: '1', partitions: { day: 'd1' } }, "invalid version '1' (a string): expected an integer from 0 to 2147483647"],
+      // PostgreSQL's 'value "2147483648" is out of range for type integer' before, naming no table
+      [{ version: 2 ** 31, partitions: { day: 'd1' } }, "snapshot of table 'default.events': invalid version 2147483648: expected an integer from 0 to 2147483647"],
+      [{ version: 10n, partitions: { day: 'd1' } }, 'invalid version 10n (a bigint: give Number(value))'],
     ] as const) {
       const e = await events.toArrow(opts(options)).then(() => null, (x: unknown) => x);
-      expect(e, JSON.stringify(options)).toBeInstanceOf(LakeSoulError);
+      expect(e, JSON.stringify(options, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toBeInstanceOf(LakeSoulError);
       expect((e as LakeSoulError).kind).toBe('InvalidArgument');
       expect((e as LakeSoulError).message).toContain(said);
     }

@@ -3,8 +3,9 @@
  * rewrites the catalog's absolute paths, on PGlite and on PostgreSQL, and the moved tables read,
  * write and keep their history.
  */
-import { renameSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Field, Int64, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { LakeSoulError } from '@lakesoul-ts/meta';
@@ -60,7 +61,10 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
       // a table may not land on another table's path: nothing changes
       const other = await env.lh.createTable('other', schema);
       const clash = await env.lh.catalog.relocateTables(other.info.path, `${to}/default/plain`).catch((e: unknown) => e);
-      expect(clash).toMatchObject({ kind: 'AlreadyExists', message: `relocate: table 'default.other' would move to ${to}/default/plain, which another table has: nothing was changed` });
+      expect(clash).toMatchObject({
+        kind: 'AlreadyExists', code: 'TABLE_PATH_EXISTS',
+        message: `relocate: table 'default.other' would move to ${to}/default/plain, which is the path of table 'default.plain' (${to}/default/plain); a table's files must not mix with another's: nothing was changed`,
+      });
       expect(LakeSoulError.is(clash)).toBe(true);
       expect((await env.lh.catalog.getTable('other')).path).toBe(other.info.path);
     } finally {
@@ -115,15 +119,93 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
       const s3Done = await env.lh.catalog.relocateTables('s3://bucket/wh', 's3://other/wh');
       expect(s3Done.tables).toEqual([{ name: 'default.s3a_made', from: 's3a://bucket/wh/s3a_made', to: 's3a://other/wh/s3a_made' }]);
       expect((await env.lh.catalog.getTable('s3a_made')).path).toBe('s3a://other/wh/s3a_made');
-      // to the root (normalized as file:///, with its slash): one slash between it and what follows
+      // to the root (normalized as file:///, with its slash): one slash between it and what follows,
+      // each table in its spelling
       const toRoot = await env.lh.catalog.relocateTables(to, '/', { dryRun: true });
-      expect(toRoot.tables.map((x) => x.to).sort()).toEqual(['file:///default/ours', 'file:///default/spark_made']);
+      expect(toRoot.tables.map((x) => x.to).sort()).toEqual(['file:///default/ours', 'file:/default/spark_made']);
       // landing on a table stored in another spelling of the same path is refused
       const clash = await env.lh.catalog.relocateTables(`${to}/default/ours`, `${to}/default/spark_made`).catch((e: unknown) => e);
-      expect(clash).toMatchObject({ kind: 'AlreadyExists', message: `relocate: table 'default.ours' would move to ${to}/default/spark_made, which another table has (stored as ${hadoopTo}/default/spark_made): nothing was changed` });
+      expect(clash).toMatchObject({
+        kind: 'AlreadyExists', code: 'TABLE_PATH_EXISTS',
+        message: `relocate: table 'default.ours' would move to ${to}/default/spark_made, which is the path of table 'default.spark_made' (${hadoopTo}/default/spark_made); a table's files must not mix with another's: nothing was changed`,
+      });
     } finally {
       await env.close();
       rmSync(fileURLToPath(to), { recursive: true, force: true });
+    }
+  });
+
+  // found by a hunt of relocate
+  it('moves each table once when the new location lies inside the old one in another spelling (it moved them twice: sub/sub)', async () => {
+    const env = await openTestLakehouse(kind, 'local');
+    const from = env.warehouse;
+    const dir = fileURLToPath(from);
+    try {
+      const t = await env.lh.createTable('t', schema, { primaryKeys: ['id'], hashBucketNum: 2 });
+      await t.write(batch([1n, 2n], 'a'));
+      const s3 = await env.lh.catalog.createTable({ name: 's3_made', schema: new Schema([new Field('id', new Int64(), false)]), path: 's3://bucket/wh/s3_made' });
+      mkdirSync(join(dir, 'sub'));
+      renameSync(join(dir, 'default'), join(dir, 'sub', 'default'));
+      const localhost = `file://localhost${dir}/sub`;
+      const dry = await env.lh.catalog.relocateTables(from, localhost, { dryRun: true });
+      expect(dry.tables).toEqual([{ name: 'default.t', from: `${from}/default/t`, to: `${localhost}/default/t` }]);
+      const done = await env.lh.catalog.relocateTables(from, localhost);
+      expect(done).toEqual(dry);
+      const moved = await env.lh.table('t');
+      expect(moved.info.path).toBe(`${localhost}/default/t`);
+      for (const p of await env.lh.catalog.getSnapshot(moved.info.tableId)) {
+        for (const f of p.files) expect(f.path.startsWith(`${localhost}/default/t/`), f.path).toBe(true);
+      }
+      expect(sortRows(rowsOf(await moved.toArrow()), ['id'])).toEqual([{ id: 1, day: 'd1', v: 'a' }, { id: 2, day: 'd2', v: 'a' }]);
+      // the same on S3 (catalog only): s3 -> s3a inside it
+      const s3Done = await env.lh.catalog.relocateTables('s3://bucket/wh', 's3a://bucket/wh/sub');
+      expect(s3Done.tables).toEqual([{ name: 'default.s3_made', from: 's3://bucket/wh/s3_made', to: 's3a://bucket/wh/sub/s3_made' }]);
+      expect((await env.lh.catalog.getTableById(s3.tableId)).path).toBe('s3a://bucket/wh/sub/s3_made');
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('checks its options and the new location as a create does, finds tables by the decoded old location and from the root, and refuses overlaps', async () => {
+    const env = await openTestLakehouse(kind, 'local');
+    const from = env.warehouse;
+    const dir = fileURLToPath(from);
+    try {
+      const a = await env.lh.createTable('a', schema);
+      await a.write(batch([1n], 'a'));
+      const b = await env.lh.createTable('b', schema);
+      // a misspelled dryRun relocated for real
+      await expect(env.lh.catalog.relocateTables(from, `${from}-x`, { dryrun: true } as never)).rejects.toMatchObject({ kind: 'InvalidArgument', code: 'UNKNOWN_OPTION' });
+      // a new location LakeSoul's engines would read as another place is refused, as at create
+      for (const bad of [`${dir}-pw%41`, `${dir}-data#1`, `${from}-q?x`]) {
+        await expect(env.lh.catalog.relocateTables(from, bad, { dryRun: true }), bad).rejects.toMatchObject({ kind: 'InvalidArgument', code: 'INVALID_TABLE_PATH', message: expect.stringMatching(/^relocate: the new location '/) });
+      }
+      await expect(env.lh.catalog.relocateTables(`${from}/../x`, `${from}-y`, { dryRun: true })).rejects.toMatchObject({ code: 'INVALID_TABLE_PATH', message: expect.stringMatching(/^relocate: the old location /) });
+      // a file: URL's escapes are decoded (stored raw, new files went to a directory named 'new%20lake')
+      const spaced = `${dir}-new lake`;
+      const viaUrl = await env.lh.catalog.relocateTables(from, pathToFileURL(spaced).href, { dryRun: true });
+      expect(viaUrl.tables.map((x) => x.to).sort()).toEqual([`file://${spaced}/default/a`, `file://${spaced}/default/b`]);
+      // the old location percent-encoded finds the tables stored decoded
+      renameSync(dir, spaced);
+      await env.lh.catalog.relocateTables(from, spaced);
+      expect((await env.lh.catalog.relocateTables(pathToFileURL(spaced).href, from, { dryRun: true })).tables.map((x) => x.name).sort()).toEqual(['default.a', 'default.b']);
+      // from the root: every local table
+      const fromRoot = await env.lh.catalog.relocateTables('/', '/mnt/x', { dryRun: true });
+      expect(fromRoot.tables.map((x) => x.to)).toEqual(expect.arrayContaining([`file:///mnt/x${spaced}/default/a`, `file:///mnt/x${spaced}/default/b`]));
+      // landing around or inside another table's path is refused, nothing changed
+      const around = await env.lh.catalog.relocateTables(`file://${spaced}/default/a`, `file://${spaced}/default`).catch((e: unknown) => e);
+      expect(around).toMatchObject({
+        kind: 'AlreadyExists', code: 'TABLE_PATH_OVERLAP',
+        message: `relocate: table 'default.a' would move to file://${spaced}/default, which contains the path of table 'default.b' (file://${spaced}/default/b); a table's files must not mix with another's: nothing was changed`,
+      });
+      const inside = await env.lh.catalog.relocateTables(`file://${spaced}/default/a`, `file://${spaced}/default/b/a`).catch((e: unknown) => e);
+      expect(inside).toMatchObject({ code: 'TABLE_PATH_OVERLAP', message: expect.stringContaining("which lies inside the path of table 'default.b'") });
+      expect((await env.lh.catalog.getTable('a')).path).toBe(`file://${spaced}/default/a`);
+      expect(b.info.path).toBe(`${from}/default/b`);
+      renameSync(spaced, dir);
+    } finally {
+      await env.close();
+      rmSync(`${dir}-new lake`, { recursive: true, force: true });
     }
   });
 });

@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { RecordBatch } from 'apache-arrow';
 // Arrow's schema module, not the package root, which loads all of Arrow JS (146 files): the metadata commands need no more
 import { Schema } from 'apache-arrow/schema';
-import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, makeDirectory, NO_PARTITION_DESC, catalogServerAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
+import { CATALOG_SERVER_FILE, LakeSoulError, MAX_QUOTED_INPUT, quoteInput, arrowSchemaToJson, decodePartitionValue, flushDirectorySync, locationKey, madeDirectoryEntries, pathWithin, makeDirectory, NO_PARTITION_DESC, catalogServerAlive, readCatalogServerInfo, startingCatalogServer } from '@lakesoul-ts/meta';
 import type { CleanupProgress, ImportImagesResult, LakeSoulTable, ScanOptions } from '@lakesoul-ts/io';
 import { openContext, openCatalogContext, exitCodeOf, messageOf, shareEmbeddedCatalog, ExitCode, SIGNAL_EXIT_CODES, type CliContext, type CatalogContext } from './cli-context.js';
 import { resolveCliConfig, type GlobalFlags } from './cli-config.js';
@@ -876,6 +876,16 @@ Examples:
       }
       // an object store has no directories: each table's new location must hold its files
       if (!local && !o.dryRun) await checkRelocatedFilesPresent(ctx.catalog, from, to);
+      // a table at or around this home's warehouse made every later create there refused (its
+      // default path lay inside that table's)
+      const warehouse = ctx.config.warehouse.replace(/(.)\/+$/, '$1');
+      const planned = await ctx.catalog.relocateTables(from, to, { dryRun: true });
+      const around = planned.tables.find((t) => pathWithin(warehouse.startsWith('/') ? `file://${warehouse}` : warehouse, t.to));
+      if (around) {
+        throw new LakeSoulError('AlreadyExists', `relocate: table '${around.name}' would move to ${around.to}, at or around this home's warehouse ${warehouse}: every table created in it would lie inside that table's path. Move the table's files into a directory of its own below the warehouse (nothing was changed)`, {
+          code: 'TABLE_PATH_OVERLAP', context: { path: around.to },
+        });
+      }
       const r = await ctx.catalog.relocateTables(from, to, { dryRun: o.dryRun });
       if (!o.dryRun) await homeRelocated(ctx.catalog, ctx.config);
       for (const t of r.tables) out(`${t.name}: ${t.from} -> ${t.to}`);

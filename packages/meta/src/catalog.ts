@@ -30,7 +30,7 @@ import type {
   PartitionVersionSummary, SnapshotFile, SnapshotOptions, TableInfo,
 } from './types.js';
 import { optionNames, refuseNonBooleanOptions, refuseUnknownOptions } from './options.js';
-import { nativeLocalPath, percentDecode } from './native-location.js';
+import { keysWithin, locationKey, locationKeys, nativeDataFileUri, nativeLocationKey, nativeLocalPath, pathWithin, percentDecode, storedLocation } from './native-location.js';
 
 /** Advisory lock key serializing table creation (arbitrary constant, 'LSCRT'). */
 const CREATE_TABLE_LOCK = 0x4c53435254;
@@ -308,60 +308,6 @@ export function normalizeTablePath(path: string): string {
   return p;
 }
 
-/**
- * The location a path names (the `file:` scheme and trailing slashes dropped), for comparing
- * paths that other engines may spell differently (`file:///a`, `file:/a`, `file://localhost/a` and `/a`
- * are one directory, as are `s3a://b/a` and `s3://b/a`; a trailing slash changes nothing). This is
- * the raw spelling; `nativeLocationKey` is where LakeSoul's native IO puts it.
- */
-export function locationKey(path: string): string {
-  // s3a:// and s3n:// (Hadoop's spellings, used by Spark-created tables) name the same objects as s3://.
-  let p = path.replace(/^s3[an]:\/\//i, 's3://');
-  // file:///a, file:/a (Hadoop's Path.toString(), in Spark-created tables) and file://localhost/a are /a
-  const local = /^file:(?:\/\/(?:localhost)?)?(\/.*)?$/i.exec(p);
-  if (local !== null) p = local[1] ?? '/';
-  while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
-  return p;
-}
-
-/**
- * The location LakeSoul's native IO reads for a path ({@link locationKey}'s form): a `file:` URI's
- * path is percent-decoded, with its `.` and `..` segments applied (`file:///w/my%20lake` is the
- * directory `/w/my lake`, where the wheel writes a table it stores so). Other schemes (`s3://`) and
- * paths without a scheme are kept as {@link locationKey} gives them.
- */
-export function nativeLocationKey(path: string): string {
-  const local = /^file:(?:\/\/(?:localhost)?)?(\/.*)?$/i.exec(path.trim());
-  return local === null ? locationKey(path) : nativeLocalPath(local[1] ?? '/');
-}
-
-function keyWithin(i: string, o: string): boolean {
-  return i === o || i.startsWith(o.endsWith('/') ? o : `${o}/`);
-}
-
-/**
- * True when `inner` equals `outer` or lies inside it (by path segments), in any pairing of the
- * spelling as written ({@link locationKey}: where a store that takes the path literally puts files)
- * and where LakeSoul's native IO puts them (`nativeLocationKey`): `file:///w/my lake/x.parquet`
- * lies inside `file:///w/my%20lake`, and so does `file:///w/my%2520lake` (the native IO's
- * `/w/my%20lake` is the literal directory of the other).
- */
-export function pathWithin(inner: string, outer: string): boolean {
-  return keysWithin(locationKeys(inner), locationKeys(outer));
-}
-
-/** A path's two spellings: as written ({@link locationKey}) and as LakeSoul's native IO reads it. */
-type LocationKeys = readonly [written: string, native: string];
-
-function locationKeys(path: string): LocationKeys {
-  return [locationKey(path), nativeLocationKey(path)];
-}
-
-/** {@link pathWithin} of paths whose keys are made already. */
-function keysWithin([wi, ni]: LocationKeys, [wo, no]: LocationKeys): boolean {
-  return keyWithin(wi, wo) || keyWithin(ni, no) || keyWithin(wi, no) || keyWithin(ni, wo);
-}
-
 /** What `String.prototype.trim` and the URL parser trim off a path (C0 controls, spaces, Unicode spaces). */
 const CLAIM_TRIM = '\\x01-\\x20\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF';
 const CLAIM_TRIM_RE = new RegExp(`^[${CLAIM_TRIM}]+|[${CLAIM_TRIM}]+$`, 'g');
@@ -585,6 +531,9 @@ const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
   env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, serverTimeouts: true, share: true, lockWaitMs: true, onLockWait: true, signal: true, url: true, username: true, password: true, schema: true,
   dataDir: true, defaultDataDir: true, commitLock: true, maxRetries: true,
 });
+
+/** Options of {@link Catalog.relocateTables}, checked by name. */
+const RELOCATE_OPTIONS = optionNames<RelocateTablesOptions>({ dryRun: true, signal: true });
 
 /** A read bound older than this (ms before now) has no commit in flight dated before it. */
 const SETTLED_AFTER_MS = 60_000;
@@ -1233,15 +1182,39 @@ export class Catalog {
    * are stored ({@link normalizeTablePath}: `file:///dir` or `/dir`, `s3://bucket/prefix`; a trailing
    * slash changes nothing; Hadoop's `file:/dir` is taken as `file:///dir`). Tables and files another
    * engine stored in another spelling of `from` (`file:/dir`, `s3a://`) move too, keeping their
-   * spelling. Move the files first; table objects opened before keep the old paths.
+   * spelling, as do those at the percent-decoded form of `from` (`from` `file:///w/my%20lake` moves
+   * the tables stored at `file:///w/my lake`). `to` is stored as a table path is ({@link storedLocation}: a `file:` URL's
+   * `%XX` escapes decoded; `?`, `#`, `\\` and escapes that LakeSoul's engines would read as another
+   * place refused). Move the files first; table objects opened before keep the old paths.
    *
-   * @throws LakeSoulError `InvalidArgument` for a location that is not one, or the same location twice;
-   *   `AlreadyExists` when a moved table would land on another table's path; `NotFound` when no table is under `from`.
+   * @throws LakeSoulError `InvalidArgument` for a location that is not one, or the same location twice,
+   *   or an unknown option; `AlreadyExists` when a moved table would land on, inside or around another
+   *   table's path (`TABLE_PATH_EXISTS`, `TABLE_PATH_OVERLAP`); `NotFound` when no table is under `from`.
    */
   async relocateTables(from: string, to: string, options: RelocateTablesOptions = {}): Promise<RelocateTablesResult> {
+    // `{ dryrun: true }` relocated for real
+    refuseUnknownOptions(options, RELOCATE_OPTIONS, 'relocateTables');
     refuseNonBooleanOptions(options, ['dryRun'], 'relocateTables');
     const location = (p: string) => normalizeTablePath(p.trim().replace(/^file:\/(?!\/)/i, 'file:///'));
-    return relocateTables(this.driver, location(from), location(to), options);
+    // (normalizeTablePath's refusals say "table path"; these are the command's arguments)
+    const named = <T>(what: string, f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        if (!LakeSoulError.hasCode(e, 'INVALID_TABLE_PATH') || !e.message.startsWith('table path ')) throw e;
+        throw new LakeSoulError(e.kind, `relocate: ${what} ${e.message.slice('table path '.length)}`, { code: e.code, context: e.context, cause: e });
+      }
+    };
+    const source = named('the old location', () => location(from));
+    const target = named('the new location', () => location(storedLocation(typeof to === 'string' ? to.trim().replace(/(.)\/+$/, '$1') : to, 'relocate: the new location', 'INVALID_TABLE_PATH')));
+    // tables another engine stored percent-encoded (or this project decoded) under either spelling
+    let decoded: string | undefined;
+    try {
+      decoded = normalizeTablePath(nativeDataFileUri(source));
+    } catch {
+      decoded = undefined; // a spelling no table can have been stored under
+    }
+    return relocateTables(this.driver, source, target, options, decoded);
   }
 
   /**
@@ -1952,9 +1925,13 @@ export class Catalog {
     } else {
       let rows: PartitionRow[];
       if (options.version !== undefined) {
-        if (!Number.isInteger(options.version) || options.version < 0) {
-          const shown = typeof options.version === 'string' ? `'${String(options.version).slice(0, 64)}' (a string)` : String(options.version);
-          throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid version ${shown}: expected a non-negative integer`, { context: { table: qname } });
+        // (above 2^31 - 1, PostgreSQL's integer refused it in its own words, naming no table)
+        if (!Number.isInteger(options.version) || options.version < 0 || options.version > 2_147_483_647) {
+          const v: unknown = options.version;
+          const shown = typeof v === 'string' ? `'${v.slice(0, 64)}' (a string)` : typeof v === 'bigint' ? `${v}n (a bigint: give Number(value))` : String(v);
+          throw new LakeSoulError('InvalidArgument', `snapshot of table '${qname}': invalid version ${shown}: expected an integer from 0 to 2147483647`, {
+            code: 'INVALID_OPTION_VALUE', context: { table: qname, option: 'version' },
+          });
         }
         rows = await this.partitionRows(table.tableId, 'AND version = $2', [options.version], false, signal, sel);
       } else if (options.timestamp !== undefined) {

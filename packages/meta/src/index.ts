@@ -36,7 +36,7 @@ export {
   NO_PARTITION_DESC, NULL_PARTITION_VALUE, EMPTY_PARTITION_VALUE,
 } from './partition-desc.js';
 export type { PartitionValueInput } from './partition-desc.js';
-export { Catalog, catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS, DEFAULT_COMMIT_RETRIES, PARTITION_LOCKS_PER_COMMIT, normalizeTablePath, pathWithin, locationKey } from './catalog.js';
+export { Catalog, catalogLockWaitMs, DEFAULT_CATALOG_LOCK_WAIT_MS, DEFAULT_COMMIT_RETRIES, PARTITION_LOCKS_PER_COMMIT, normalizeTablePath } from './catalog.js';
 export {
   validateName, validateTableName, validateNamespaceName, nameProblem, quoteInput, NAME_RULE, MAX_NAME_BYTES, MAX_QUOTED_INPUT,
 } from './table-names.js';
@@ -48,4 +48,4 @@ export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, Comm
 export { checkSchemaEvolution, columnNameProblem, mergeSchemas } from './schema-evolution.js';
 export { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowTypeSupport } from './type-support.js';
 export type { ArrowTypeSupport, TypeCapability } from './type-support.js';
-export { percentDecode } from './native-location.js';
+export { locationKey, nativeDataFileUri, pathWithin, percentDecode, storedLocation } from './native-location.js';

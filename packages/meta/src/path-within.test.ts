@@ -3,7 +3,7 @@
 // `/d/x%20y` here and in `/d/x y` for the wheel; one stored as file:///d/x%2520y has the wheel's files
 // in `/d/x%20y`: the first one's purge listed that directory and deleted the second one's files.
 import { describe, expect, it } from 'vitest';
-import { pathWithin } from './catalog.js';
+import { pathWithin } from './native-location.js';
 
 describe('pathWithin', () => {
   it('pairs every spelling of each side', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LakeSoulError } from './errors.js';
 import { MAX_NAME_BYTES, nameProblem, quoteInput, validateNamespaceName, validateTableName } from './table-names.js';
-import { normalizeTablePath, pathWithin } from './catalog.js';
+import { normalizeTablePath } from './catalog.js';
+import { pathWithin } from './native-location.js';
 
 describe('table and namespace names', () => {
   it('accepts letters and digits of any script and _ - . $ @ + = ~, up to 255 UTF-8 bytes', () => {
