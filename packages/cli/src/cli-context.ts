@@ -199,7 +199,8 @@ export function messageOf(e: unknown): string {
         `(comma-separated URIs, e.g. \`${cliName()} table create <table> ... --property lakesoul_blob_roots=file:///data/images\`), ` +
         `or import the folder with \`${cliName()} import <table> <folder> --format images\`, which records it`;
     }
-    const hint = e.kind !== 'NotFound' || !e.context.table || e.message.includes('(see: ') ? ''
+    // (a data file gone is no table to look for: the list of tables, which holds it, did not help)
+    const hint = e.kind !== 'NotFound' || !e.context.table || e.message.includes('(see: ') || e.code === 'OBJECT_NOT_FOUND' ? ''
       : e.code === 'VERSION_NOT_FOUND' ? ` (see: ${cliName()} history ${historyArgs(String(e.context.table), e.context.namespace)})`
         : ` (see: ${cliName()} table list${e.context.namespace ? ' -n ' + shellWord(String(e.context.namespace)) : ''})`;
     return `${e.message}${hint}`;
