@@ -56,6 +56,18 @@ describe('inferType: a type only when the import reads every sample into it', ()
     expect(text(['2024-01-05', '2024-02-29'])).toBe('Date32<DAY>');
     expect(text(['2024-01-05 10:00:00', '2024-01-05T23:59:59Z'])).toMatch(/^Timestamp<MICROSECOND, UTC>$/);
   });
+
+  it('makes numbers written with a leading zero utf8: codes whose zeros a number drops (02134 was imported as 2134)', () => {
+    expect(text(['12345', '02134'])).toBe('Utf8');
+    expect(text(['007'])).toBe('Utf8');
+    expect(text(['-01', '5'])).toBe('Utf8');
+    expect(text(['1.5', '007.5'])).toBe('Utf8');
+    expect(json(['"02134"', '"12345"'])).toBe('Utf8');
+    // a zero alone, or before a decimal point, is a number
+    expect(text(['0', '10', '-0'])).toBe('Int64');
+    expect(text(['0.5', '0', '1e-3'])).toBe('Float64');
+    expect(json(['0', '1'])).toBe('Int64');
+  });
 });
 
 describe('rowsToBatch: a JSON integer that does not fit an integer column', () => {

@@ -182,8 +182,9 @@ function encodes(vals: unknown[], type: DataType, fromText: boolean): boolean {
 
 /**
  * Infer a column type from sample values (text when `fromText`). A type is chosen only when the
- * import's parser for it takes every sample (see {@link rowsToBatch}); integers beyond int64 and
- * anything else no type takes are utf8 (never a float that would round them).
+ * import's parser for it takes every sample (see {@link rowsToBatch}); integers beyond int64, numbers
+ * written with a leading zero (`02134`: a code whose zeros a number drops), and anything else no type
+ * takes are utf8 (never a float that would round them).
  */
 export function inferType(samples: unknown[], fromText: boolean): DataType {
   const vals = samples.filter((v) => v !== null && v !== undefined && !(fromText && v === ''));
@@ -203,6 +204,9 @@ export function inferType(samples: unknown[], fromText: boolean): DataType {
     return encodes(vals, struct, fromText) ? struct : new Utf8();
   }
   if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim())), new Bool())) return new Bool();
+  // codes written with leading zeros (zip codes, account numbers: `02134`, `007`) lose them as numbers
+  const zeroPadded = vals.some((v) => typeof v === 'string' && /^[+-]?0\d/.test(v.trim()));
+  if (zeroPadded) return new Utf8();
   if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)), new Int64())) return new Int64();
   if (!vals.some(isBigIntegerSpelling) && all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))), new Float64())) return new Float64();
   if (all((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim()), new DateDay())) return new DateDay();
