@@ -2,17 +2,13 @@
  * `cleanup --orphan-window ""` (an unset variable in a script) was 0 minutes: every file of a write in
  * flight an orphan, deleted with --execute. Only digits are minutes.
  */
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect, it } from 'vitest';
-import { cliInProcess as cli } from './test-support/run-in-process.js';
+import { cliInProcess as cli, inTempDirNoServer } from './test-support/run-in-process.js';
 
 it('--orphan-window takes digits only', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-cleanup-window-'));
-  const env = process.env.LAKESOUL_CATALOG_SERVER;
-  process.env.LAKESOUL_CATALOG_SERVER = 'off';
-  try {
+  await inTempDirNoServer('lakesoul-cli-cleanup-window-', async (dir) => {
     expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!'])).code).toBe(0);
     for (const bad of ['', ' ', '0x10', '1e3', '-1', 'abc']) {
       const r = await cli(dir, ['cleanup', 't', '--orphan-window', bad, '--execute']);
@@ -22,17 +18,11 @@ it('--orphan-window takes digits only', async () => {
     expect((await cli(dir, ['cleanup', 't', '--orphan-window', '0'])).code).toBe(0);
     expect((await cli(dir, ['cleanup', 't', '--orphan-window', '1.5'])).code).toBe(0);
     expect((await cli(dir, ['cleanup', 't', '--orphan-window', '1.5', '--execute'])).code).toBe(0);
-  } finally {
-    if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
-    else process.env.LAKESOUL_CATALOG_SERVER = env;
-  }
+  });
 });
 
 it('--execute with a window under a minute needs --assume-no-writes (window 0 beside a short import committed a deleted file)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-cleanup-window-'));
-  const env = process.env.LAKESOUL_CATALOG_SERVER;
-  process.env.LAKESOUL_CATALOG_SERVER = 'off';
-  try {
+  await inTempDirNoServer('lakesoul-cli-cleanup-window-', async (dir) => {
     writeFileSync(join(dir, 'rows.csv'), 'id\n1\n');
     expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!'])).code).toBe(0);
     expect((await cli(dir, ['import', 't', join(dir, 'rows.csv')])).code).toBe(0);
@@ -51,8 +41,5 @@ it('--execute with a window under a minute needs --assume-no-writes (window 0 be
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^deleted,.*part-in-flight\.parquet,orphan,/m);
     expect(parquet()).toEqual([file]);
-  } finally {
-    if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
-    else process.env.LAKESOUL_CATALOG_SERVER = env;
-  }
+  });
 });

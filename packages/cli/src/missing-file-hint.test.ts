@@ -3,17 +3,13 @@
  * with "(see: lakesoul-ts table list)": the table exists and is listed there, so the hint sent a
  * person to the wrong place (found by a hunt of time travel). The message itself says what to do.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { cliInProcess as cli } from './test-support/run-in-process.js';
+import { cliInProcess as cli, inTempDirNoServer } from './test-support/run-in-process.js';
 
 it('a missing data file gets no "table list" hint', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-missing-file-'));
-  const env = process.env.LAKESOUL_CATALOG_SERVER;
-  process.env.LAKESOUL_CATALOG_SERVER = 'off';
-  try {
+  await inTempDirNoServer('lakesoul-cli-missing-file-', async (dir) => {
     writeFileSync(join(dir, 'rows.csv'), 'id\n1\n');
     expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!'])).code).toBe(0);
     expect((await cli(dir, ['import', 't', join(dir, 'rows.csv')])).code).toBe(0);
@@ -25,8 +21,5 @@ it('a missing data file gets no "table list" hint', async () => {
     expect(r.err).not.toContain('table list');
     // a table that is not there keeps its hint
     expect((await cli(dir, ['scan', 'u'])).err).toMatch(/\(see: .*table list -n default\)/);
-  } finally {
-    if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
-    else process.env.LAKESOUL_CATALOG_SERVER = env;
-  }
+  });
 });

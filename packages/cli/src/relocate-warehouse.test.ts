@@ -3,17 +3,13 @@
  * `table create` there was refused, its default path lying inside that table's (found by a hunt of
  * relocate). It is refused, naming the table and the warehouse, and nothing changes.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { cliInProcess as cli } from './test-support/run-in-process.js';
+import { cliInProcess as cli, inTempDirNoServer } from './test-support/run-in-process.js';
 
 it('refuses to move a table to or around the warehouse of the home', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lakesoul-cli-relocate-wh-'));
-  const env = process.env.LAKESOUL_CATALOG_SERVER;
-  process.env.LAKESOUL_CATALOG_SERVER = 'off';
-  try {
+  await inTempDirNoServer('lakesoul-cli-relocate-wh-', async (dir) => {
     writeFileSync(join(dir, 'rows.csv'), 'id\n1\n');
     expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!'])).code).toBe(0);
     expect((await cli(dir, ['import', 't', join(dir, 'rows.csv')])).code).toBe(0);
@@ -27,8 +23,5 @@ it('refuses to move a table to or around the warehouse of the home', async () =>
     const listed = await cli(dir, ['table', 'describe', 't', '--format', 'json']);
     expect(listed.out).toContain(`file://${join(wh, 'default', 't')}`);
     expect((await cli(dir, ['table', 'create', 'u', '--schema', 'id:int64!'])).code).toBe(0);
-  } finally {
-    if (env === undefined) delete process.env.LAKESOUL_CATALOG_SERVER;
-    else process.env.LAKESOUL_CATALOG_SERVER = env;
-  }
+  });
 });
