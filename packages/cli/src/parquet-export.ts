@@ -27,11 +27,23 @@ export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, sc
   const iterator = batches[Symbol.asyncIterator]();
   let sawRows = false;
   let done = false;
+  // What the read failed with: parquet-wasm's stream ends the file as if the input had ended when its
+  // source errors, so a read failing halfway (a missing data file, Ctrl-C) wrote a valid file of the
+  // rows read so far, and the export said it had them all
+  let readError: { error: unknown } | null = null;
   const toWasm = (t: Table) => pw.Table.fromIPCStream(tableToIPC(new Table(t.schema, t.batches.map(batchWithKnownNullCounts)), 'stream')).recordBatches();
   const source = new ReadableStream({
     async pull(controller) {
       if (done) return;
-      const next = await iterator.next();
+      let next: IteratorResult<RecordBatch>;
+      try {
+        next = await iterator.next();
+      } catch (e) {
+        readError = { error: e };
+        done = true;
+        controller.error(e);
+        return;
+      }
       if (next.done) {
         done = true;
         // parquet-wasm needs at least one batch to learn the schema; nullColumn builds the child data
@@ -52,8 +64,12 @@ export async function writeParquetStream(batches: AsyncIterable<RecordBatch>, sc
     const encoded = await pw.transformParquetStream(source, props);
     await encoded.pipeThrough(counting).pipeTo(Writable.toWeb(sink as Writable), { preventClose: true });
   } catch (e) {
+    const failed = readError as { error: unknown } | null; // (set in pull: TypeScript sees only the null)
+    if (failed) throw failed.error;
     if (e instanceof LakeSoulError) throw e;
     throw new LakeSoulError('Internal', `could not write Parquet file ${name}: ${(e as Error)?.message ?? e}`, { context: { file: name }, cause: e });
   }
+  const failed = readError as { error: unknown } | null;
+  if (failed) throw failed.error;
   return bytes;
 }

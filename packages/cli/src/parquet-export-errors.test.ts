@@ -1,0 +1,31 @@
+/**
+ * A Parquet export whose read failed partway (a data file gone, an S3 error) wrote a valid file of
+ * the rows read so far and exited 0 saying it had exported them: parquet-wasm's stream ends the file
+ * when its source errors. CSV failed rightly. Found by a hunt of export and import round trips.
+ */
+import { readdirSync, renameSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { cliInProcess as cli, inTempDirNoServer } from './test-support/run-in-process.js';
+
+it('a read failing partway fails a Parquet export, to a file (kept as it was) and to stdout', async () => {
+  await inTempDirNoServer('lakesoul-cli-parquet-export-', async (dir) => {
+    writeFileSync(join(dir, 'a.csv'), 'id,s\n1,a\n2,b\n');
+    writeFileSync(join(dir, 'b.csv'), 'id,s\n3,c\n4,d\n');
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!,s:utf8'])).code).toBe(0);
+    expect((await cli(dir, ['import', 't', 'a.csv'])).code).toBe(0);
+    expect((await cli(dir, ['import', 't', 'b.csv'])).code).toBe(0);
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet'));
+    const newest = files.sort((x, y) => statSync(join(dir, y)).mtimeMs - statSync(join(dir, x)).mtimeMs)[0]!;
+    renameSync(join(dir, newest), join(dir, 'gone.bin'));
+    writeFileSync(join(dir, 'out.parquet'), 'OLD');
+    for (const args of [['export', 't', 'out.parquet'], ['export', 't', '-', '--format', 'parquet'], ['export', 't', 'out.csv']]) {
+      const r = await cli(dir, args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(3);
+      expect(r.err).toMatch(/no longer exists/);
+      expect(r.out + r.err).not.toMatch(/exported \d+ rows?/);
+    }
+    expect(readFileSync(join(dir, 'out.parquet'), 'utf8')).toBe('OLD');
+    expect(readdirSync(dir).filter((f) => f.includes('out.'))).toEqual(['out.parquet']);
+  });
+});
