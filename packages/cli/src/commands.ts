@@ -1108,15 +1108,17 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
     .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension, any case: .parquet/.pq, .csv, .jsonl/.ndjson, .json)').choices(['parquet', 'csv', 'jsonl', 'json']))
     .option('--limit <n>', 'export the first n rows (as scan --limit prints them)')
     .action(async (name: string, output: string, o) => {
-      const { writeOutputFile, withWriteStream, isStandardOutput, partialName, replacesOnCompletion } = await import('./output-file.js');
+      const { writeOutputFile, withWriteStream, isStandardOutput, outputTarget, partialName, replacesOnCompletion } = await import('./output-file.js');
       // '-' or a path that is this process's stdout: the rows go to io.stdout, and the summary to stderr
       const toStdout = output === '-' || isStandardOutput(output);
       // Ctrl-C (SIGTERM, SIGHUP) stops the read, which ends the write: the temporary file is removed,
       // <output> is left as it was, and the command says so and exits 130 (143, 129). A second signal
       // removes the temporary file and exits at once. (It exited 130 silently.)
       const replacing = !toStdout && replacesOnCompletion(output);
-      const existed = replacing && lstatSync(output, { throwIfNoEntry: false }) !== undefined;
-      const stop = new SignalStop(io, `the export of ${name}`, () => { if (replacing) rmSync(partialName(output), { force: true }); });
+      // (the file a symbolic link names is the one replaced, its temporary file beside it)
+      const target = replacing ? outputTarget(output) : output;
+      const existed = replacing && lstatSync(target, { throwIfNoEntry: false }) !== undefined;
+      const stop = new SignalStop(io, `the export of ${name}`, () => { if (replacing) rmSync(partialName(target), { force: true }); });
       let rows = 0;
       const interrupted = (cause?: unknown) => Object.assign(stop.error(name, replacing
         ? `export of ${name} to ${output} interrupted by ${stop.received}: nothing was written to ${output} (${existed ? 'the earlier file is left as it was' : 'it was not created'}; no temporary file is left)`

@@ -3,10 +3,10 @@
  * renamed over it once complete, so a failed or interrupted command leaves the target as it was (an
  * older export stays readable) and never a truncated file under its name.
  */
-import { chmodSync, createWriteStream, fstatSync, lstatSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, fstatSync, lstatSync, readlinkSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LakeSoulError } from '@lakesoul-ts/meta';
 import { SIGNAL_EXIT_CODES } from './cli-context.js';
 
@@ -22,8 +22,28 @@ export function partialName(path: string): string {
  * through).
  */
 export function replacesOnCompletion(path: string): boolean {
-  const existing = lstatSync(path, { throwIfNoEntry: false });
+  const existing = lstatSync(outputTarget(path), { throwIfNoEntry: false });
   return !existing || existing.isFile();
+}
+
+/**
+ * The file `path` names once its symbolic links are followed, when they lead to a regular file or
+ * to nothing yet (a link to an export that is made anew), so that it is replaced there, the links
+ * kept; `path` itself when it is no link, or when a link leads through `/dev` or `/proc`
+ * (`/dev/stdout`, whose target is whatever the shell redirected to, maybe a file appended to) or to
+ * a device or pipe: those are written through. (A link to a regular file was written through, in
+ * place: an interrupted export destroyed the earlier file it pointed to.)
+ */
+export function outputTarget(path: string): string {
+  let at = path;
+  for (let hops = 0; hops < 40; hops++) {
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st?.isSymbolicLink()) return st && !st.isFile() ? path : at;
+    const next = resolve(dirname(at), readlinkSync(at));
+    if (/^\/(dev|proc)(\/|$)/.test(next)) return path;
+    at = next;
+  }
+  return path; // a loop of links: the write fails on it, naming it
 }
 
 /** Options of {@link writeOutputFile}. */
@@ -40,11 +60,13 @@ export interface WriteOutputFileOptions {
  * the process gets SIGINT/SIGTERM/SIGHUP meanwhile, the temporary file is removed and `path` is left
  * as it was. Without `options.signal` a signal removes it and exits the process with 128 + its
  * number; with it, the caller's handler aborts the signal, `write` fails, the temporary file is
- * removed and the error is thrown (the caller says what happened). A `path` that exists and is not a
- * regular file (a symbolic link such as `/dev/stdout`, a device, a named pipe) is written directly; a
- * directory is refused.
+ * removed and the error is thrown (the caller says what happened). A symbolic link to a regular file
+ * (or to none yet) is followed and its target replaced so; a `path` that exists and is not a regular
+ * file (`/dev/stdout` and other links through `/dev` or `/proc`, a device, a named pipe) is written
+ * directly; a directory is refused.
  */
-export async function writeOutputFile<T>(path: string, write: (file: string) => Promise<T>, options: WriteOutputFileOptions = {}): Promise<T> {
+export async function writeOutputFile<T>(named: string, write: (file: string) => Promise<T>, options: WriteOutputFileOptions = {}): Promise<T> {
+  const path = outputTarget(named);
   const existing = lstatSync(path, { throwIfNoEntry: false });
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw new LakeSoulError('InvalidArgument', `${path} is a directory: give the file to write, e.g. ${join(path, 'export.parquet')}`, { context: { file: path } });

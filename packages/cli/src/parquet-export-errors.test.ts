@@ -3,12 +3,12 @@
  * the rows read so far and exited 0 saying it had exported them: parquet-wasm's stream ends the file
  * when its source errors. CSV failed rightly. Found by a hunt of export and import round trips.
  */
-import { readdirSync, renameSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliInProcess as cli, inTempDirNoServer } from './test-support/run-in-process.js';
 
-it('a read failing partway fails a Parquet export, to a file (kept as it was) and to stdout', async () => {
+it('a read failing partway fails a Parquet export, to a file (kept as it was, also through a symbolic link) and to stdout', async () => {
   await inTempDirNoServer('lakesoul-cli-parquet-export-', async (dir) => {
     writeFileSync(join(dir, 'a.csv'), 'id,s\n1,a\n2,b\n');
     writeFileSync(join(dir, 'b.csv'), 'id,s\n3,c\n4,d\n');
@@ -27,5 +27,24 @@ it('a read failing partway fails a Parquet export, to a file (kept as it was) an
     }
     expect(readFileSync(join(dir, 'out.parquet'), 'utf8')).toBe('OLD');
     expect(readdirSync(dir).filter((f) => f.includes('out.'))).toEqual(['out.parquet']);
+
+    // through a symbolic link: its target is replaced once complete, never written in place (a failed
+    // export destroyed the earlier file it pointed to), and the link stays
+    mkdirSync(join(dir, 'keep'));
+    writeFileSync(join(dir, 'keep', 'target.csv'), 'OLD TARGET');
+    symlinkSync(join('keep', 'target.csv'), join(dir, 'link.csv'));
+    symlinkSync(join('keep', 'new.csv'), join(dir, 'dangling.csv'));
+    expect((await cli(dir, ['export', 't', 'link.csv'])).code).toBe(3);
+    expect(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8')).toBe('OLD TARGET');
+    expect(readdirSync(join(dir, 'keep'))).toEqual(['target.csv']);
+    renameSync(join(dir, 'gone.bin'), join(dir, newest));
+    for (const link of ['link.csv', 'dangling.csv']) {
+      const r = await cli(dir, ['export', 't', link]);
+      expect(r.code, r.err).toBe(0);
+      expect(lstatSync(join(dir, link)).isSymbolicLink()).toBe(true);
+    }
+    expect(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8').split('\n').sort()).toEqual(['', '1,a', '2,b', '3,c', '4,d', 'id,s']);
+    expect(readFileSync(join(dir, 'keep', 'new.csv'), 'utf8')).toBe(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8'));
+    expect(readdirSync(join(dir, 'keep')).sort()).toEqual(['new.csv', 'target.csv']);
   });
 });
