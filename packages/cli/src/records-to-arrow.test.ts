@@ -57,6 +57,17 @@ describe('inferType: a type only when the import reads every sample into it', ()
     expect(text(['2024-01-05 10:00:00', '2024-01-05T23:59:59Z'])).toMatch(/^Timestamp<MICROSECOND, UTC>$/);
   });
 
+  it('makes decimals with more digits than a double keeps utf8 (12345678901234567.89 was imported as 12345678901234568)', () => {
+    expect(text(['1', '12345678901234567.89'])).toBe('Utf8');
+    expect(text(['0.12345678901234567890'])).toBe('Utf8');
+    expect(text(['9999999999999999999999999999.9999999999'])).toBe('Utf8');
+    expect(json(['12345678901234567.89', '1.5'])).toBe('Utf8');
+    // what a double holds as written stays float64: trailing zeros, exponents, 17 digits
+    expect(text(['1.50', '0.1', '-2.5e-3', '1e21', '1E+3', '.5', '5.'])).toBe('Float64');
+    expect(text(['0.30000000000000004', '1.7976931348623157e308', '5e-324'])).toBe('Float64');
+    expect(json(['1.5', '0.1'])).toBe('Float64');
+  });
+
   it('makes numbers written with a leading zero utf8: codes whose zeros a number drops (02134 was imported as 2134)', () => {
     expect(text(['12345', '02134'])).toBe('Utf8');
     expect(text(['007'])).toBe('Utf8');

@@ -165,6 +165,32 @@ function isBigIntegerSpelling(v: unknown): boolean {
   return text !== null && /^[+-]?\d+$/.test(text) && !isInt64Text(text);
 }
 
+/** The digits and power of ten of a decimal spelling (`-12.50e3`: `125`, 2), zeros trimmed; null if it is none. */
+function decimalDigits(text: string): { digits: string; exponent: number } | null {
+  const m = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m || (m[1] === '' && (m[2] ?? '') === '')) return null;
+  let digits = m[1]! + (m[2] ?? '');
+  let exponent = Number(m[3] ?? 0) - (m[2] ?? '').length;
+  digits = digits.replace(/^0+/, '');
+  const trailing = /0*$/.exec(digits)![0].length;
+  if (digits.length === trailing) return { digits: '', exponent: 0 };
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += trailing;
+  return { digits, exponent };
+}
+
+/**
+ * Whether a float64 holds the number `text` spells as written: its shortest spelling has the same
+ * digits (`0.1` and `1.50` yes; `12345678901234567.89` and `0.12345678901234567890` no: a double keeps
+ * about 17 significant digits, and the import would round them).
+ */
+function doubleHoldsText(text: string): boolean {
+  const written = decimalDigits(text.trim());
+  if (written === null) return true; // not a decimal spelling (Infinity, NaN): the float parser decides
+  const held = decimalDigits(String(Math.abs(Number(text))));
+  return held !== null && held.digits === written.digits && held.exponent === written.exponent;
+}
+
 /**
  * Whether the import's encoder (io's `encodeColumn`, which {@link rowsToBatch} runs) takes every one
  * of `vals` into a column of `type`: a type is inferred only when the file it is inferred from imports
@@ -182,9 +208,9 @@ function encodes(vals: unknown[], type: DataType, fromText: boolean): boolean {
 
 /**
  * Infer a column type from sample values (text when `fromText`). A type is chosen only when the
- * import's parser for it takes every sample (see {@link rowsToBatch}); integers beyond int64, numbers
- * written with a leading zero (`02134`: a code whose zeros a number drops), and anything else no type
- * takes are utf8 (never a float that would round them).
+ * import's parser for it takes every sample (see {@link rowsToBatch}); integers beyond int64, decimals
+ * with more digits than a double keeps, numbers written with a leading zero (`02134`: a code whose
+ * zeros a number drops), and anything else no type takes are utf8 (never a float that would round them).
  */
 export function inferType(samples: unknown[], fromText: boolean): DataType {
   const vals = samples.filter((v) => v !== null && v !== undefined && !(fromText && v === ''));
@@ -208,7 +234,9 @@ export function inferType(samples: unknown[], fromText: boolean): DataType {
   const zeroPadded = vals.some((v) => typeof v === 'string' && /^[+-]?0\d/.test(v.trim()));
   if (zeroPadded) return new Utf8();
   if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)), new Int64())) return new Int64();
-  if (!vals.some(isBigIntegerSpelling) && all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))), new Float64())) return new Float64();
+  // a number a double does not hold as written (more digits than it keeps) is text, as big integers are
+  const roundsAsDouble = vals.some((v) => (typeof v === 'string' && !doubleHoldsText(v)) || (v instanceof ExactNumber && !doubleHoldsText(v.text)));
+  if (!roundsAsDouble && !vals.some(isBigIntegerSpelling) && all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))), new Float64())) return new Float64();
   if (all((v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.trim()), new DateDay())) return new DateDay();
   if (vals.every((v) => typeof v === 'string' && TS_TEXT.test(v.trim()))) {
     // Nanosecond digits in the sample: keep them (a µs column would refuse them).
