@@ -5,6 +5,7 @@
  * so metadata commands print through it without the table API.
  */
 import type { Schema } from 'apache-arrow';
+import { holdsNegativeZero, jsonText } from '@lakesoul-ts/meta';
 
 /** Output formats of scan/head (and of every printing command). */
 export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv';
@@ -114,9 +115,10 @@ export class RowPrinter {
       this.rows++;
       if (this.format === 'jsonl' || this.format === 'json') {
         let line: string;
-        if (values.some(isNegativeZero)) {
-          // JSON.stringify writes -0 as 0 (an export-import round trip lost the sign): `-0` is valid JSON
-          line = `{${columns.flatMap((c, i) => values[i] === undefined ? [] : [`${JSON.stringify(c)}:${isNegativeZero(values[i]) ? '-0' : JSON.stringify(values[i])}`]).join(',')}}`;
+        if (values.some(holdsNegativeZero)) {
+          // JSON.stringify writes -0 as 0, also in a list or struct (an export-import round trip lost
+          // the sign): `-0` is valid JSON
+          line = `{${columns.flatMap((c, i) => values[i] === undefined ? [] : [`${JSON.stringify(c)}:${jsonText(values[i])}`]).join(',')}}`;
         } else {
           const o: Record<string, unknown> = {};
           for (let i = 0; i < columns.length; i++) o[columns[i]!] = values[i];
@@ -126,10 +128,10 @@ export class RowPrinter {
         else { s += (this.started ? ',\n' : '[\n') + line; this.started = true; }
       } else if (this.format === 'csv') {
         if (!this.started) { s += columns.map(csvEscape).join(',') + '\n'; this.started = true; }
-        s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : isNegativeZero(v) ? '-0' : JSON.stringify(v))).join(',') + '\n';
+        s += values.map((v) => csvEscape(v === null || v === undefined ? '' : typeof v === 'string' ? v : jsonText(v))).join(',') + '\n';
       } else {
         const cells = values.map((v) => {
-          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? tableText(v) : isNegativeZero(v) ? '-0' : JSON.stringify(v);
+          const t = v === null || v === undefined ? 'null' : typeof v === 'string' ? tableText(v) : jsonText(v);
           return displayWidth(t) > this.maxCellWidth ? cutToWidth(t, this.maxCellWidth - 1) + '…' : t;
         });
         if (this.widths) s += this.line(cells) + '\n';
@@ -251,7 +253,3 @@ export function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => CONTROL_NAMES[c] ?? (c.charCodeAt(0) < 0x80 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
-/** -0.0, which JSON.stringify and String() write as 0. */
-function isNegativeZero(v: unknown): boolean {
-  return v === 0 && 1 / (v as number) < 0;
-}

@@ -49,3 +49,4 @@ export { checkSchemaEvolution, columnNameProblem, mergeSchemas } from './schema-
 export { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowTypeSupport } from './type-support.js';
 export type { ArrowTypeSupport, TypeCapability } from './type-support.js';
 export { locationKey, nativeDataFileUri, pathWithin, percentDecode, storedLocation } from './native-location.js';
+export { holdsNegativeZero, jsonText } from './json-text.js';

@@ -25,7 +25,7 @@ import {
   Bool, Data, DataType, Date_, DateUnit, Decimal, Field, FixedSizeList, Float, Float64, Int, Int32, Int64, List,
   RecordBatch, Schema, Struct, Time, TimeUnit, Timestamp, Type, Utf8, Binary, makeData, Null,
 } from 'apache-arrow';
-import { LakeSoulError } from '@lakesoul-ts/meta';
+import { LakeSoulError, jsonText } from '@lakesoul-ts/meta';
 import { boolAt, isValidAt, makeBatch, varRange } from './data-access.js';
 import { decodeDictionary } from './take-rows.js';
 import { DecimalParseError, decimalToString, parseDecimal, writeDecimalWords } from './decimal-codec.js';
@@ -766,8 +766,8 @@ export function jsonSafe(v: unknown): unknown {
 export function plainText(v: unknown): string {
   const j = jsonSafe(v);
   if (j === null) return '';
-  if (j === 0 && 1 / (j as number) < 0) return '-0'; // JSON.stringify writes 0
-  return typeof j === 'string' ? j : JSON.stringify(j);
+  // -0, also inside a list or struct (JSON.stringify writes 0)
+  return typeof j === 'string' ? j : jsonText(j);
 }
 
 /**
