@@ -228,7 +228,9 @@ export async function* readInput(file: string, format: InputFormat, schema: Sche
     const chunks = (async function* () { for await (const c of readTextChunks(file, options.signal)) { bytes += Buffer.byteLength(c); options.onBytes?.(bytes); yield c; } })();
     for await (const rec of parseCsv(chunks, { name: file, delimiter: options.delimiter, signal: options.signal })) {
       if (!header) {
-        header = rec.fields.map((h) => h.trim());
+        // a name as written when the table has it (` x `, which export writes so), else trimmed (`id, v`)
+        const names = new Set(schema.fields.map((f) => f.name));
+        header = rec.fields.map((h) => (names.has(h) ? h : h.trim()));
         const seen = new Set<string>();
         const twice = header.find((h) => seen.size === seen.add(h).size);
         if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `${file}:${rec.line}: the header names column '${twice}' twice`, { context: { file, row: rec.line, column: twice } });
