@@ -1108,7 +1108,7 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
     .addOption(new Option('-f, --format <fmt>', 'output format (default: from the extension, any case: .parquet/.pq, .csv, .jsonl/.ndjson, .json)').choices(['parquet', 'csv', 'jsonl', 'json']))
     .option('--limit <n>', 'export the first n rows (as scan --limit prints them)')
     .action(async (name: string, output: string, o) => {
-      const { writeOutputFile, withWriteStream, isStandardOutput, outputTarget, partialName, replacesOnCompletion } = await import('./output-file.js');
+      const { writeOutputFile, withWriteStream, isStandardOutput, outputTarget, partialName, refuseDirectory, replacesOnCompletion } = await import('./output-file.js');
       // '-' or a path that is this process's stdout: the rows go to io.stdout, and the summary to stderr
       const toStdout = output === '-' || isStandardOutput(output);
       // Ctrl-C (SIGTERM, SIGHUP) stops the read, which ends the write: the temporary file is removed,
@@ -1126,6 +1126,8 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
       return withContext(program, io, async (ctx) => {
         if (stop.signal.aborted) throw interrupted();
         const t = await openTable(ctx, name, o.namespace);
+        // (a directory without an extension was refused as a format not told by the extension)
+        if (!toStdout) refuseDirectory(output);
         const fmt: string | undefined = o.format ?? (output === '-' ? undefined : formatOfExtension(output));
         if (fmt === 'tsv') throw new LakeSoulError('InvalidArgument', `cannot export to ${output}: export writes CSV with commas, not tabs (name the file .csv, or give --format csv)`);
         if (fmt === undefined) {

@@ -105,6 +105,13 @@ describe('readJsonl', () => {
     await expect(read(file('[{"a":1}] x'))).rejects.toThrow(/x\.json:1: not valid JSON \(text after the array's closing '\]'\)/);
     await expect(read(file('[{"a":}]'))).rejects.toThrow(/x\.json:1: not valid JSON \(/);
   });
+
+  it('skips a byte-order mark before JSON lines, as before an array (the first line was not valid JSON)', async () => {
+    expect(await read(file('\uFEFF{"a":1}\n{"a":2}\n'))).toEqual([{ line: 1, value: { a: 1 } }, { line: 2, value: { a: 2 } }]);
+    expect(await read(file('\uFEFF[{"a":1}]'))).toEqual([{ line: 1, value: { a: 1 } }]);
+    // inside a value it is text
+    expect(await read(file('{"s":"\uFEFFx"}'))).toEqual([{ line: 1, value: { s: '\uFEFFx' } }]);
+  });
 });
 
 describe('formatOfExtension', () => {

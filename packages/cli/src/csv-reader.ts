@@ -183,6 +183,8 @@ export async function* readJsonl(path: string, signal?: AbortSignal): AsyncGener
     if (n.done) break;
     head += n.value;
   }
+  // a byte-order mark (Windows tools write one) is no part of the first line's JSON
+  if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
   const text = (async function* () {
     try {
       if (head !== '') yield head;

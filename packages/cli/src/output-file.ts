@@ -46,6 +46,13 @@ export function outputTarget(path: string): string {
   return path; // a loop of links: the write fails on it, naming it
 }
 
+/** Refuses (InvalidArgument, naming it) an output `path` that is a directory. */
+export function refuseDirectory(path: string): void {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new LakeSoulError('InvalidArgument', `${path} is a directory: give the file to write, e.g. ${join(path, 'export.parquet')}`, { context: { file: path } });
+  }
+}
+
 /** Options of {@link writeOutputFile}. */
 export interface WriteOutputFileOptions {
   /**
@@ -68,9 +75,7 @@ export interface WriteOutputFileOptions {
 export async function writeOutputFile<T>(named: string, write: (file: string) => Promise<T>, options: WriteOutputFileOptions = {}): Promise<T> {
   const path = outputTarget(named);
   const existing = lstatSync(path, { throwIfNoEntry: false });
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new LakeSoulError('InvalidArgument', `${path} is a directory: give the file to write, e.g. ${join(path, 'export.parquet')}`, { context: { file: path } });
-  }
+  refuseDirectory(path);
   // a symbolic link (`/dev/stdout`, whose target may be a regular file the shell redirected to) or a
   // device or pipe is written through, never replaced
   if (existing && !existing.isFile()) return write(path);

@@ -18,6 +18,12 @@ it('a read failing partway fails a Parquet export, to a file (kept as it was, al
     const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet'));
     const newest = files.sort((x, y) => statSync(join(dir, y)).mtimeMs - statSync(join(dir, x)).mtimeMs)[0]!;
     renameSync(join(dir, newest), join(dir, 'gone.bin'));
+    // a directory, with or without an extension, is named as one (without, it was refused as a
+    // format the extension does not tell)
+    mkdirSync(join(dir, 'somedir'));
+    const toDir = await cli(dir, ['export', 't', 'somedir']);
+    expect(toDir.code).toBe(4);
+    expect(toDir.err).toContain('somedir is a directory: give the file to write');
     writeFileSync(join(dir, 'out.parquet'), 'OLD');
     for (const args of [['export', 't', 'out.parquet'], ['export', 't', '-', '--format', 'parquet'], ['export', 't', 'out.csv']]) {
       const r = await cli(dir, args);
