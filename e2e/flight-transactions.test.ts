@@ -178,6 +178,29 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
     expect(await stateOf(t)).toEqual(before);
   });
 
+  // Found by a hunt of the Spark source: a Spark task failing with an exception ended its DoPut as if
+  // complete, so the retried attempt's rows came on top of the failed one's and every such write failed
+  it('a writer run again after it failed: the commit takes the streams it names, the failed attempt\'s rows and files go', async () => {
+    const t = await freshTable('txnretry');
+    const r = await py('txn', url, { table: 'txnretry', workers: 2, rows: 400, start: 0, columns: COLUMNS, fail_worker: 1, retry_failed: true, stream_names: true, end: 'commit', expectedRows: 800 });
+    expect(r.puts[1].failed ?? r.puts[1].error).toBeTruthy();
+    expect(r.puts[2]).toMatchObject({ staged: true, rows: 400, stream: 'w1-a1' });
+    expect(r.error, r.message).toBeUndefined();
+    expect(r.commit).toMatchObject({ rows: 800, streams: 2 });
+    const ids = [...(await t.toArrow()).getChild('id')!].map(Number).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 800 }, (_, i) => i));
+    // on disk: the committed files alone (the failed attempt's staged file was deleted)
+    const committed = (await t.scan()).splits.flatMap((s) => s.files.map((f) => fileURLToPath(f.path).slice(tableDir(t).length + 1))).sort();
+    expect(filesUnder(tableDir(t)).filter((f) => f.endsWith('.parquet'))).toEqual(committed);
+    // a name no stream staged under is refused, rolling back; a name given twice refuses the second stream
+    const missing = await py('txn', url, { table: 'txnretry', workers: 1, rows: 10, start: 5000, columns: COLUMNS, stream_names: true, streams: ['w0-a0', 'w9-a0'], end: 'commit' });
+    expect(missing.message).toContain('no stream named "w9-a0" staged in it');
+    const twice = await py('txn', url, { table: 'txnretry', workers: 2, rows: 10, start: 6000, columns: COLUMNS, stream_names: 'same', end: 'commit' });
+    expect(twice.puts.filter((p: any) => p.error).map((p: any) => p.message)).toEqual([expect.stringContaining('has a stream named "w" already')]);
+    expect(twice.commit).toMatchObject({ rows: 10, streams: 1 });
+    expect((await t.toArrow()).numRows).toBe(810);
+  });
+
   it('rollback deletes what was staged; an abandoned transaction expires and its files are reclaimed', async () => {
     const t = await freshTable('txnroll');
     const before = await stateOf(t);

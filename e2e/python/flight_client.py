@@ -193,15 +193,19 @@ def cmd_txn(client, opts, args):
     n = int(args["rows"])
     start = int(args.get("start", 0))
 
-    def worker(k):
+    names = args.get("stream_names")  # true: "w<k>-a<attempt>"; "same": every stream "w"
+
+    def worker(k, attempt=0):
         c = fl.FlightClient(args["url"])
         try:
             part = make_table(args, start + k * n, n)
             cmd = dict(body, transaction=tid)
             if args.get("mode"):
                 cmd["mode"] = args["mode"]
+            if names:
+                cmd["stream"] = "w" if names == "same" else f"w{k}-a{attempt}"
             writer, reader = c.do_put(fl.FlightDescriptor.for_command(json.dumps(cmd).encode()), part.schema, options=opts)
-            if k == args.get("fail_worker"):
+            if k == args.get("fail_worker") and attempt == 0:
                 with writer:
                     writer.write_batch(part.to_batches(max_chunksize=max(1, n // 4))[0])
                     raise RuntimeError("worker failed")
@@ -209,7 +213,7 @@ def cmd_txn(client, opts, args):
             writer.done_writing()
             meta = reader.read()
             writer.close()
-            return json.loads(meta.to_pybytes().decode())
+            return dict(json.loads(meta.to_pybytes().decode()), **({"stream": cmd["stream"]} if names else {}))
         except RuntimeError as e:
             return {"failed": str(e)}
         except (fl.FlightError, pa.ArrowException) as e:
@@ -219,6 +223,9 @@ def cmd_txn(client, opts, args):
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         puts = list(pool.map(worker, range(workers)))
+    # a coordinator running failed writers again (Spark's next task attempt)
+    if args.get("retry_failed"):
+        puts += [worker(k, 1) for k, p in enumerate(puts) if "failed" in p or "error" in p]
     out = {"transaction": tid, "puts": puts}
     end = args.get("end", "commit")
     try:
@@ -226,6 +233,8 @@ def cmd_txn(client, opts, args):
             commit_body = {"transaction": tid}
             if args.get("expectedRows") is not None:
                 commit_body["expectedRows"] = args["expectedRows"]
+            if names:
+                commit_body["streams"] = args.get("streams", [p["stream"] for p in puts if "stream" in p])
             out["commit"] = action_json(client, opts, "commit", commit_body)
         elif end == "rollback":
             out["rollback"] = action_json(client, opts, "rollback", {"transaction": tid})

@@ -1,7 +1,7 @@
 /**
  * Decoding of Flight descriptors into table requests: PATH `[namespace, table]` or `[table]`, or CMD
  * = UTF-8 JSON `{ table, namespace?, partitions?, columns?, filter?, version? | timestamp? |
- * incremental? }` (reads) or `{ table, namespace?, mode?, transaction?, expectedRows? }` (DoPut), and
+ * incremental? }` (reads) or `{ table, namespace?, mode?, transaction?, expectedRows?, stream? }` (DoPut), and
  * the body of DoAction `begin` (`{ table, namespace?, mode?, replacePartitions?, replaceWhere? }`).
  * Every field is checked here, within the limits of flight-limits.ts, before anything reaches the
  * catalog; unknown keys are refused.
@@ -45,12 +45,17 @@ export interface FlightWriteCommand {
   transaction?: string;
   /** The rows the client will send: the stream commits (or stages) only when exactly these arrived. */
   expectedRows?: number;
+  /**
+   * The client's name for this stream of a transaction (a Spark task attempt's): the commit may name
+   * the streams it takes (`streams`), leaving out those of attempts that failed and were run again.
+   */
+  stream?: string;
 }
 
 /** Keys a read command may hold. */
 export const READ_COMMAND_KEYS = ['table', 'namespace', 'partitions', 'columns', 'filter', 'version', 'timestamp', 'incremental'] as const;
 /** Keys a DoPut command may hold. */
-export const WRITE_COMMAND_KEYS = ['table', 'namespace', 'mode', 'transaction', 'expectedRows'] as const;
+export const WRITE_COMMAND_KEYS = ['table', 'namespace', 'mode', 'transaction', 'expectedRows', 'stream'] as const;
 
 /** Largest partition version (the catalog stores it as a PostgreSQL integer). */
 const MAX_VERSION = 2 ** 31 - 1;
@@ -216,7 +221,7 @@ export function scanOptionsOf(cmd: FlightReadCommand, signal?: AbortSignal): Sca
 }
 
 /**
- * Decodes a DoPut descriptor: CMD `{table, namespace?, mode?, transaction?, expectedRows?}`, or PATH
+ * Decodes a DoPut descriptor: CMD `{table, namespace?, mode?, transaction?, expectedRows?, stream?}`, or PATH
  * (the table's default mode). Whether the stream's end is declared is the server's check.
  */
 export function parseWriteCommand(descriptor: FlightDescriptorMessage | null | undefined): FlightWriteCommand {
@@ -236,7 +241,25 @@ export function parseWriteCommand(descriptor: FlightDescriptorMessage | null | u
     if (!Number.isSafeInteger(obj.expectedRows) || (obj.expectedRows as number) < 0) throw bad(`"expectedRows" must be a non-negative integer, got ${quote(obj.expectedRows)}`);
     cmd.expectedRows = obj.expectedRows as number;
   }
+  if (obj.stream !== undefined && obj.stream !== null) {
+    if (cmd.transaction === undefined) throw bad(`"stream" names a stream of a transaction: give "transaction" too (table ${quote(cmd.table)})`);
+    cmd.stream = streamName(obj.stream, '"stream"');
+  }
   return cmd;
+}
+
+/** The longest stream name a DoPut or a commit may give. */
+export const MAX_STREAM_NAME_CHARS = 128;
+
+/**
+ * A stream name of a transaction (a DoPut's `stream`, an entry of a commit's `streams`): a non-empty
+ * string of at most {@link MAX_STREAM_NAME_CHARS} characters.
+ */
+export function streamName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_STREAM_NAME_CHARS) {
+    throw bad(`${what} must be a non-empty string of at most ${MAX_STREAM_NAME_CHARS} characters, got ${quote(value)}`);
+  }
+  return value;
 }
 
 /** The body of DoAction `begin`: the table, and what the transaction's single commit does. */

@@ -30,7 +30,7 @@ import { AUTH_OFF_TOKEN, BearerAuth, type Principal } from './bearer-auth.js';
 import { limitReceivedMessages } from './grpc-receive-limit.js';
 import { limitConnections } from './grpc-connection-limit.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
+import { BEGIN_COMMAND_KEYS, DEFAULT_NAMESPACE, parseBeginCommand, parseReadCommand, parseWriteCommand, scanOptionsOf, streamName, type FlightReadCommand, type FlightWriteCommand } from './flight-command.js';
 import { parseCreateTableRequest } from './create-table-request.js';
 import { jsonBytes, toJsonSafe } from './json-safe.js';
 import { FlightTransactions } from './flight-transactions.js';
@@ -334,7 +334,7 @@ export const FLIGHT_ACTIONS: readonly ActionTypeMessage[] = [
   },
   {
     type: 'commit',
-    description: 'Commit a write transaction as one catalog commit. Body: JSON {transaction, expectedRows?}. Result: JSON {versions, rows, files, streams}. Refused (and rolled back) when one of its DoPut streams failed or expectedRows differs.',
+    description: 'Commit a write transaction as one catalog commit. Body: JSON {transaction, expectedRows?, streams?}. Result: JSON {versions, rows, files, streams}. Refused (and rolled back) when one of its DoPut streams failed or expectedRows differs. streams: the names of the DoPut streams taken (a DoPut\'s "stream"); other named streams are dropped.',
   },
   { type: 'rollback', description: 'Roll back a write transaction, deleting what it staged. Body: JSON {transaction}. Result: JSON {streams, rows}.' },
 ];
@@ -344,7 +344,7 @@ const ACTION_KEYS: Record<string, readonly string[]> = {
   compact: ['table', 'namespace'],
   history: ['table', 'namespace', 'partition', 'commits', 'snapshots'],
   begin: BEGIN_COMMAND_KEYS,
-  commit: ['transaction', 'expectedRows'],
+  commit: ['transaction', 'expectedRows', 'streams'],
   rollback: ['transaction'],
 };
 
@@ -1289,7 +1289,7 @@ export class FlightServer {
       }
     })();
     if (cmd.transaction !== undefined) {
-      const staged = await this.transactions.stageInto(cmd.transaction, table.info, cmd.mode, (o) => table.stage(input, { ...o, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer }));
+      const staged = await this.transactions.stageInto(cmd.transaction, table.info, cmd.mode, (o) => table.stage(input, { ...o, signal, targetFileSize: putBuffer, maxBufferedBytes: putBuffer }), cmd.stream);
       call.write({ app_metadata: jsonBytes({ table: cmd.table, namespace: cmd.namespace, transaction: cmd.transaction, staged: true, rows: staged.rows, files: staged.files.length }) });
       return;
     }
@@ -1367,7 +1367,12 @@ export class FlightServer {
           }
           expectedRows = b.expectedRows as number;
         }
-        const r = await this.transactions.commit(id, { expectedRows, signal });
+        let streams: string[] | undefined;
+        if (b.streams !== undefined && b.streams !== null) {
+          if (!Array.isArray(b.streams)) throw new LakeSoulError('InvalidArgument', `action commit: "streams" must be a list of the stream names the DoPuts gave, got ${quote(b.streams)}`);
+          streams = b.streams.map((x, i) => streamName(x, `action commit: "streams"[${i}]`));
+        }
+        const r = await this.transactions.commit(id, { expectedRows, streams, signal });
         return [jsonBytes({ transaction: id, versions: r.versions, commitIds: r.commitIds, rows: r.rows, files: r.files.length, streams: r.streams })];
       }
       case 'rollback': {

@@ -11,6 +11,11 @@
  *   transaction one of whose writers failed.
  * - `commit` is refused while a DoPut of the transaction is still streaming (retryable): a client
  *   commits after every writer got its PutResult.
+ * - A DoPut may name its stream (`stream`), and the commit the streams it takes (`streams`): staged
+ *   writes of other named streams are deleted, and failures of other named streams do not count. A
+ *   coordinator that runs a failed writer again (a Spark task's next attempt) commits the attempts
+ *   that succeeded; a failed attempt whose stream ended as if complete (an exception before its
+ *   last batch) staged rows the commit would otherwise have taken with the retry's.
  * - A transaction begun with mode overwrite holds the overwrite plan read at `begin` (the partitions it
  *   replaces): its streams stage rows of those partitions only, and the commit is one UpdateCommit
  *   replacing them with everything staged (nothing staged: they are emptied).
@@ -37,10 +42,14 @@ interface Transaction {
   /** Who began it ({@link FlightTransactions.begin}'s `caller`), for the per-caller bound. */
   caller: string;
   staged: StagedWrite[];
+  /** The names DoPut streams gave their staged writes (`stream`). */
+  streamOf: Map<StagedWrite, string>;
+  /** Stream names given so far (each once). */
+  streamNames: Set<string>;
   /** DoPut streams of this transaction still running. */
   active: number;
-  /** Why a DoPut of it failed (the commit is then refused). */
-  failure: string | null;
+  /** Why a DoPut of it failed (the commit is then refused): the first failure of a stream without a name, and of each named one. */
+  failures: Map<string | null, string>;
   /** Mode of `begin`, else of the first DoPut: one commit holds appends, upserts or an overwrite. */
   mode: TransactionMode | null;
   /** The overwrite plan (mode overwrite). */
@@ -145,7 +154,7 @@ export class FlightTransactions {
     }
     const id = randomBytes(16).toString('hex');
     const expiresAt = this.now() + this.ttlMs;
-    this.open.set(id, { id, table, caller, staged: [], active: 0, failure: null, mode, plan, state: 'open', expiresAt });
+    this.open.set(id, { id, table, caller, staged: [], streamOf: new Map(), streamNames: new Set(), active: 0, failures: new Map(), mode, plan, state: 'open', expiresAt });
     return {
       transaction: id, table: table.info.name, namespace: table.info.namespace, expiresAt, ttlMs: this.ttlMs,
       ...(mode ? { mode } : {}),
@@ -170,18 +179,29 @@ export class FlightTransactions {
    * Runs `stage` (a DoPut's staging) under transaction `id`, which must be open and write into the
    * same table, with the stage options the transaction decides: the DoPut's `requested` mode (absent:
    * the transaction's, else the table's default), or the overwrite plan. Its staged write joins the
-   * transaction; its failure marks the transaction failed.
+   * transaction; its failure marks the transaction failed. `stream`: the name the DoPut gave its
+   * stream (once per transaction), which the commit may take or leave out.
    */
   async stageInto(
     id: string,
     table: { tableId: string; name: string; namespace: string; primaryKeys: readonly string[] },
     requested: 'append' | 'upsert' | undefined,
     stage: (options: Pick<StageOptions, 'mode' | 'overwrite'>) => Promise<StagedWrite>,
+    stream?: string,
   ): Promise<StagedWrite> {
     const t = this.get(id, `DoPut into ${table.namespace}.${table.name}`);
     const info = t.table.info;
     if (t.state !== 'open') {
       throw new LakeSoulError('Conflict', `transaction ${id} is being committed: no more DoPut streams`, { code: 'TRANSACTION_BUSY' });
+    }
+    if (stream !== undefined) {
+      // (refused before it counts as a stream of the transaction: the stream of that name is unharmed)
+      if (t.streamNames.has(stream)) {
+        throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${info.namespace}.${info.name} has a stream named ${JSON.stringify(stream)} already: name each DoPut stream once`, {
+          code: 'TRANSACTION_STREAM_TWICE', context: { table: info.name, namespace: info.namespace },
+        });
+      }
+      t.streamNames.add(stream);
     }
     t.active++;
     t.expiresAt = this.now() + this.ttlMs;
@@ -208,10 +228,13 @@ export class FlightTransactions {
         throw new LakeSoulError('Aborted', `transaction ${id} ended while this DoPut was streaming: nothing was staged`, { code: 'TRANSACTION_ENDED' });
       }
       t.staged.push(staged);
+      if (stream !== undefined) t.streamOf.set(staged, stream);
       return staged;
     } catch (e) {
-      // Any stream of the transaction that fails poisons it: its writer's data is incomplete.
-      t.failure ??= e instanceof Error ? e.message.slice(0, 200) : String(e).slice(0, 200);
+      // Any stream of the transaction that fails poisons it (its writer's data is incomplete), unless
+      // it is named and the commit leaves it out (an attempt its coordinator ran again)
+      const key = stream ?? null;
+      if (!t.failures.has(key)) t.failures.set(key, e instanceof Error ? e.message.slice(0, 200) : String(e).slice(0, 200));
       throw e;
     } finally {
       t.active--;
@@ -222,9 +245,11 @@ export class FlightTransactions {
   /**
    * Commits everything staged under `id` as one catalog commit. `expectedRows`, when given, must equal
    * the rows staged. Refused while a DoPut still streams; a failed DoPut or a count mismatch rolls
-   * the transaction back.
+   * the transaction back. `streams`, when given, names the streams taken: the staged writes of other
+   * named streams are deleted and their failures do not count (unnamed streams are always taken); a
+   * name no stream staged under is refused, rolling back.
    */
-  async commit(id: string, options: { expectedRows?: number; signal?: AbortSignal } = {}): Promise<WriteResult & { streams: number }> {
+  async commit(id: string, options: { expectedRows?: number; streams?: readonly string[]; signal?: AbortSignal } = {}): Promise<WriteResult & { streams: number }> {
     const t = this.get(id, 'commit');
     const name = `${t.table.info.namespace}.${t.table.info.name}`;
     if (t.state === 'committing') throw new LakeSoulError('Conflict', `transaction ${id} on ${name} is already being committed`, { code: 'TRANSACTION_BUSY' });
@@ -234,12 +259,31 @@ export class FlightTransactions {
         retryable: true,
       });
     }
-    if (t.failure !== null) {
+    const taken = options.streams === undefined ? null : new Set(options.streams);
+    const failure = [...t.failures].find(([stream]) => stream === null || taken === null || taken.has(stream))?.[1];
+    if (failure !== undefined) {
       await this.end(t);
-      throw new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${t.failure})`, {
+      throw new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${failure})`, {
         code: 'TRANSACTION_FAILED',
         context: { table: t.table.info.name, namespace: t.table.info.namespace },
       });
+    }
+    if (taken !== null) {
+      const staged = new Set(t.streamOf.values());
+      const missing = [...taken].filter((s) => !staged.has(s));
+      if (missing.length > 0) {
+        await this.end(t);
+        throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: no stream named ${missing.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}${missing.length > 3 ? ` (and ${missing.length - 3} more)` : ''} staged in it`, {
+          code: 'TRANSACTION_STREAM_MISSING',
+          context: { table: t.table.info.name, namespace: t.table.info.namespace },
+        });
+      }
+      // the streams of attempts left out: deleted now
+      const left = t.staged.filter((w) => t.streamOf.has(w) && !taken.has(t.streamOf.get(w)!));
+      if (left.length > 0) {
+        t.staged = t.staged.filter((w) => !left.includes(w));
+        await t.table.discardStaged(left);
+      }
     }
     const rows = t.staged.reduce((n, s) => n + s.rows, 0);
     if (options.expectedRows !== undefined && options.expectedRows !== rows) {

@@ -256,6 +256,8 @@ export type LakeSoulErrorCode =
   | 'TRANSACTION_MIXED_MODES'
   | 'TRANSACTION_NOT_FOUND'
   | 'TRANSACTION_ROW_COUNT'
+  | 'TRANSACTION_STREAM_MISSING'
+  | 'TRANSACTION_STREAM_TWICE'
   | 'TRANSACTION_WRONG_TABLE'
   | 'UNKNOWN_KEY'
   // cli: the lakesoul-ts command (docs/errors.md)
