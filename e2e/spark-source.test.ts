@@ -193,6 +193,11 @@ beforeAll(async () => {
     id: makeVector(BigInt64Array.from([1n])), ts: vectorFromArray([noon], timesSchema.fields[1].type), ntz: vectorFromArray([noon], timesSchema.fields[2].type),
   } as any));
   loose = await lake.createTable('loose', schema, { namespace: ns });
+  await lake.createTable('wtimes', timesSchema, { namespace: ns });
+  const nulSchema = new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true)]);
+  await (await lake.createTable('nul', nulSchema, { namespace: ns })).write(new Table(nulSchema, {
+    id: makeVector(BigInt64Array.from([1n, 2n])), s: vectorFromArray(['a\u0000b', 'a'], new Utf8()),
+  } as any));
 
   server = createFlightServer({ lakehouse: lake, ticketSecret: SECRET });
   const port = await server.listen(0, '127.0.0.1');
@@ -260,6 +265,18 @@ beforeAll(async () => {
     { name: 'write-extra', op: 'write', options: looseOpts, input: looseInput, exprs: ['id', 'date', 'label', 'score as scroe', 'payload'] },
     { name: 'write-missing-key', op: 'write', options: looseOpts, input: looseInput, exprs: ['date', 'score'] },
     { name: 'write-loose', op: 'write', options: looseOpts, input: looseInput, exprs: ['id as ID', 'DATE', 'score'] },
+    // Found by a hunt of the Spark source: a literal holding NUL, or an IN list longer than a read
+    // command holds, failed the query when pushed; they stay with Spark.
+    { name: 'nul-literal', op: 'read', options: { uri, table: 'nul', namespace: ns }, where: "s = 'a\\u0000b' and s like 'a\\u0000%'", exprs: ['id'], collect: true },
+    { name: 'long-in', op: 'read', options: nanOpts, where: `id in (${Array.from({ length: 20_000 }, (_, i) => i).join(',')}) and score > 0.5`, exprs: ['id'], collect: true },
+    // Timestamps written across kinds, in a Los Angeles session: as Spark's casts (they were shifted
+    // by the zone's offset: 12:00 LTZ stored as 19:00 wall clock)
+    ...[
+      { name: 'ltz-into-ntz', exprs: ['id', "timestamp'2024-07-01 12:00:00' as ntz"], options: {} },
+      { name: 'ntz-into-ltz', exprs: ['id + 100 as id', "timestamp_ntz'2024-07-01 12:00:00' as ts"], options: {} },
+      { name: 'ntz-into-ltz-zone', exprs: ['id + 200 as id', "timestamp_ntz'2024-07-01 12:00:00' as ts"], options: { timeZone: 'America/Los_Angeles' } },
+      { name: 'bad-zone', exprs: ['id + 300 as id', "timestamp_ntz'2024-07-01 12:00:00' as ts"], options: { timeZone: 'Mars/Olympus' } },
+    ].map((w) => ({ ...w, op: 'write', options: { uri, table: 'wtimes', namespace: ns, ...w.options }, input: looseInput, where: 'id % 100 = 0', tasks: 1, conf: { 'spark.sql.session.timeZone': 'America/Los_Angeles' } })),
     { name: 'docs', op: 'exec', code: docBlock('Spark', 'python').replaceAll('grpc://127.0.0.1:8815', uri).replaceAll('"events"', `"${docTable.info.name}"`) },
   ];
   const answers = await spark(py, steps);
@@ -424,6 +441,25 @@ describe('the lakesoul_ts source follows Spark semantics', () => {
   it('a zone-less timestamp reads as timestamp_ntz, unshifted by the session time zone', () => {
     expect(results['times-schema'].schema).toBe('struct<id:bigint,ts:timestamp,ntz:timestamp_ntz>');
     expect(results.times.rows).toEqual([['2024-05-01 08:00:00', '2024-05-01 12:00:00']]); // America/New_York, EDT
+  });
+
+  it('a pushed literal holding NUL, or an IN list too long for a read command, stays with Spark', () => {
+    expect(results['nul-literal'].rows).toEqual([[1]]);
+    expect(results['long-in'].rows).toEqual([[2], [3], [4], [6]]);
+  });
+
+  it('a timestamp written across kinds is cast as Spark casts it, in the session time zone', async () => {
+    for (const name of ['ltz-into-ntz', 'ntz-into-ltz-zone']) expect(results[name], name).toEqual({ ok: true, bytes: expect.any(Number) });
+    expect(results['ntz-into-ltz'].message).toContain("column 'ts' holds instants (timestamp with time zone UTC) and the DataFrame's is timestamp_ntz");
+    expect(results['bad-zone'].message).toContain('"timeZone" \'Mars/Olympus\' is no time zone');
+    const t = await (await lake.table('wtimes', ns)).toArrow();
+    const at = (id: number, col: string) => {
+      const i = [...t.getChild('id')!].findIndex((v) => v === BigInt(id));
+      return i < 0 ? undefined : new Date(Number(t.getChild(col)!.get(i))).toISOString();
+    };
+    expect(t.numRows).toBe(2);
+    expect(at(0, 'ntz')).toBe('2024-07-01T12:00:00.000Z'); // the wall clock in Los Angeles, as cast(ts as timestamp_ntz)
+    expect(at(200, 'ts')).toBe('2024-07-01T19:00:00.000Z'); // noon in Los Angeles (PDT), an instant
   });
 
   it('reads work with filter pushdown off (session config or the filterPushdown option)', () => {

@@ -117,6 +117,17 @@ def exec_step(spark, step):
 
 
 def write_step(spark, step):
+    # (set first: a timestamp literal of the DataFrame's expressions is read in the session zone)
+    for k, v in step.get("conf", {}).items():
+        spark.conf.set(k, v)
+    try:
+        return _write(spark, step)
+    finally:
+        for k in step.get("conf", {}):
+            spark.conf.unset(k)
+
+
+def _write(spark, step):
     with ipc.open_file(step["input"]) as f:
         table = f.read_all()
     df = spark.createDataFrame(table)

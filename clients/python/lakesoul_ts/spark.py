@@ -57,7 +57,7 @@ FORMAT = "lakesoul_ts"
 OPTIONS = (
     "uri", "table", "namespace", "token", "user", "password", "columns", "filter", "partitions", "filterPushdown",
     "versionAsOf", "timestampAsOf", "startTimestamp", "endTimestamp", "allowResetPartitions", "writeMode", "replaceWhere",
-    "replacePartitions",
+    "replacePartitions", "timeZone",
 )
 
 #: Schema metadata key under which the Flight server lists, for an incremental read, the partitions
@@ -212,7 +212,8 @@ def _literal(value: Any) -> Optional[str]:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else None
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        # the server refuses NUL in a command (its catalog's text cannot hold it): Spark compares those
+        return None if "\x00" in value else "'" + value.replace("'", "''") + "'"
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         return f"DATE '{value.isoformat()}'"
     # datetimes (time zone semantics), decimals, bytes: left to Spark
@@ -220,7 +221,7 @@ def _literal(value: Any) -> Optional[str]:
 
 
 def _like(value: Any, prefix: str, suffix: str) -> Optional[str]:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         return None
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("'", "''")
     return f"like '{prefix}{escaped}{suffix}'"
@@ -360,8 +361,8 @@ class LakeSoulTsReader(DataSourceReader):
         found, unknown, ambiguous = _match_columns(self.columns, target.names)
         if unknown or ambiguous:
             what = "; ".join(([f"no column {', '.join(map(repr, unknown))}"] if unknown else [])
-                             + ([f"{', '.join(map(repr, ambiguous))} matches several columns (names differing in case only)"] if ambiguous else []))
-            raise LakeSoulTsOptionError(f"lakesoul_ts (table {table}): the schema given names {what}; table columns: {', '.join(target.names)}")
+                             + ([f"{', '.join(map(repr, ambiguous))} twice, or a name matching several columns (names differing in case only)"] if ambiguous else []))
+            raise LakeSoulTsOptionError(f"lakesoul_ts (table {table}): the schema given (or the columns option) names {what}; table columns: {', '.join(target.names)}")
         for field in self.schema.fields:
             have = _spark_type(target.field(found[field.name]).type)
             if have.simpleString() != field.dataType.simpleString():
@@ -416,6 +417,11 @@ class LakeSoulTsReader(DataSourceReader):
             client.close()
 
 
+#: The most filter text pushed into one read command: the server takes filters of 16,384 characters
+#: in commands of 64 KiB; what does not fit stays with Spark.
+PUSHED_FILTER_CHARS = 16 * 1024
+
+
 class LakeSoulTsFilteringReader(LakeSoulTsReader):
     """:class:`LakeSoulTsReader` that takes the filters Spark pushes (Spark >= 4.1, with
     ``spark.sql.python.filterPushdown.enabled``): those with an exact translation go into the CMD."""
@@ -426,14 +432,20 @@ class LakeSoulTsFilteringReader(LakeSoulTsReader):
         types = {f.name: f.dataType for f in self.schema.fields}
         names = dict(zip(self.columns, self._table_names()))
         kept = []
+        # (counted as the server counts characters: UTF-16 code units, two for an emoji)
+        units = lambda text: len(text.encode("utf-16-le")) // 2  # noqa: E731
+        room = PUSHED_FILTER_CHARS - sum(units(p) + 9 for p in self.pushed) - units(_opt(self.options, "filter") or "")
         for f in filters:
             attribute = getattr(f, "attribute", ())
             text = None
             if len(attribute) == 1 and attribute[0] in names:
                 text = filter_text(dataclasses.replace(f, attribute=(names[attribute[0]],)), types[attribute[0]])
-            if text is None:
+            # a filter the command has no room for (a long IN list) is Spark's: pushed, the server
+            # refused the read command as over its size limit, failing the query
+            if text is None or units(text) + 9 > room:
                 kept.append(f)
             else:
+                room -= units(text) + 9  # ' and (' + ')'
                 self.pushed.append(text)
         return kept
 
@@ -464,6 +476,9 @@ class StagedCommitMessage(WriterCommitMessage):
 
     rows: int
     streams: int
+    #: The name this task's DoPut gave its stream: the commit takes the streams of the tasks that
+    #: succeeded, so a failed attempt's rows (its stream may have ended as if complete) are dropped.
+    stream: Optional[str] = None
 
 
 class LakeSoulTsWriter(DataSourceArrowWriter):
@@ -487,6 +502,14 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
             raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "replaceWhere" and "replacePartitions" need mode "overwrite"')
         # DoPut streams of an overwrite transaction give no mode: the transaction's commit decides.
         self.mode = mode
+        zone = _opt(self.options, "timeZone")
+        if zone is not None:
+            import pyarrow.compute as pc
+
+            try:
+                pc.assume_timezone(pa.array([0], pa.timestamp("us")), zone)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+                raise LakeSoulTsOptionError(f'lakesoul_ts (table {table}): "timeZone" {zone!r} is no time zone ({e}); give an IANA name such as "Europe/Paris", or "UTC"') from None
         client, call = _connect(self.settings)
         try:
             # The table's schema: each task casts Spark's Arrow types (nullable, Spark's widths) to it.
@@ -504,7 +527,10 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
         first = next(iterator, None)
         if first is None:
             return StagedCommitMessage(rows=0, streams=0)
-        cmd = {"table": self.settings["table"], "namespace": self.settings["namespace"], "transaction": self.transaction}
+        import uuid
+
+        stream = uuid.uuid4().hex  # this attempt's: Spark may run the task again
+        cmd = {"table": self.settings["table"], "namespace": self.settings["namespace"], "transaction": self.transaction, "stream": stream}
         if self.mode:
             cmd["mode"] = self.mode
         client, call = _connect(self.settings)
@@ -513,7 +539,7 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
             writer, reader = client.do_put(_descriptor(cmd), target, call)
             batch: Optional[pa.RecordBatch] = first
             while batch is not None:
-                writer.write_batch(_conform(batch, target, self.table))
+                writer.write_batch(_conform(batch, target, self.table, _opt(self.options, "timeZone")))
                 rows += batch.num_rows
                 batch = next(iterator, None)
             writer.done_writing()
@@ -521,13 +547,16 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
             writer.close()
         finally:
             client.close()
-        return StagedCommitMessage(rows=rows, streams=1)
+        return StagedCommitMessage(rows=rows, streams=1, stream=stream)
 
     def commit(self, messages: List[Optional[WriterCommitMessage]]) -> None:
-        rows = sum(m.rows for m in messages if isinstance(m, StagedCommitMessage))
+        staged = [m for m in messages if isinstance(m, StagedCommitMessage)]
+        rows = sum(m.rows for m in staged)
+        # the streams of the tasks that succeeded: a failed attempt's are left out (and deleted)
+        streams = [m.stream for m in staged if m.stream is not None]
         client, call = _connect(self.settings)
         try:
-            _action(client, call, "commit", {"transaction": self.transaction, "expectedRows": rows})
+            _action(client, call, "commit", {"transaction": self.transaction, "expectedRows": rows, "streams": streams})
         finally:
             client.close()
 
@@ -535,7 +564,7 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
         client, call = _connect(self.settings)
         try:
             _action(client, call, "rollback", {"transaction": self.transaction})
-        except fl.FlightError:
+        except (fl.FlightError, pa.ArrowException):
             pass  # already rolled back (a poisoned commit or the server's expiry): nothing is committed either way
         finally:
             client.close()
@@ -576,18 +605,44 @@ def _write_columns(names: Sequence[str], target: pa.Schema, table: str) -> Dict[
     return by_table
 
 
-def _conform(batch: pa.RecordBatch, target: pa.Schema, table: str = "") -> pa.RecordBatch:
+def _conform(batch: pa.RecordBatch, target: pa.Schema, table: str = "", time_zone: Optional[str] = None) -> pa.RecordBatch:
     """``batch`` with the table's columns, in the table's order and types (see :func:`_write_columns`;
     a missing nullable column is nulls; a value that does not fit the type fails the cast, and so the
-    task and the write)."""
+    task and the write). Timestamps cross kinds as Spark's casts do (:func:`_timestamp_kind`)."""
     by_table = _write_columns(batch.schema.names, target, table)
     arrays = []
     for field in target:
         if field.name in by_table:
-            arrays.append(batch.column(by_table[field.name]).cast(field.type))
+            column = batch.column(by_table[field.name])
+            arrays.append(_timestamp_kind(column, field, table, time_zone).cast(field.type))
         else:
             arrays.append(pa.nulls(batch.num_rows, field.type))
     return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+
+def _timestamp_kind(column: pa.Array, field: pa.Field, table: str, time_zone: Optional[str]) -> pa.Array:
+    """``column`` ready to cast to ``field``'s type when one is a timestamp with a time zone (Spark's
+    ``timestamp``, an instant) and the other without (``timestamp_ntz``, a wall-clock time), as Spark
+    casts between them in the session's time zone: pyarrow's cast keeps the UTC clock, so a Spark
+    ``timestamp`` of 12:00 in Los Angeles was stored in a zone-less column as 19:00, and a
+    ``timestamp_ntz`` of 12:00 in a zoned one as 12:00 UTC. Spark hands a ``timestamp`` over in the
+    session's zone, which gives its wall clock; a ``timestamp_ntz`` into a zoned column needs the zone
+    (the ``timeZone`` option), or is refused."""
+    import pyarrow.compute as pc
+
+    source, wanted = column.type, field.type
+    if not (pa.types.is_timestamp(source) and pa.types.is_timestamp(wanted)) or (source.tz is None) == (wanted.tz is None):
+        return column
+    if source.tz is not None:
+        return pc.local_timestamp(column)
+    if time_zone is None:
+        raise LakeSoulTsOptionError(
+            f"lakesoul_ts (table {table}): column '{field.name}' holds instants (timestamp with time zone {wanted.tz}) and the "
+            "DataFrame's is timestamp_ntz (a wall-clock time): give the time zone it is in, "
+            '.option("timeZone", spark.conf.get("spark.sql.session.timeZone")), or cast it in Spark first '
+            f"(col('{field.name}').cast('timestamp'))")
+    # (a wall-clock time twice in the zone: its first; one the zone skips: the first after the gap)
+    return pc.assume_timezone(column, time_zone, ambiguous="earliest", nonexistent="latest")
 
 
 def _action(client: fl.FlightClient, call: fl.FlightCallOptions, kind: str, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -608,7 +663,10 @@ class LakeSoulTsDataSource(DataSource):
     partitions is refused, naming them, unless ``allowResetPartitions`` is "true": those partitions
     are then read whole as of the end, with a warning), ``filterPushdown`` ("false": push no
     filters; default: as the session's ``spark.sql.python.filterPushdown.enabled``); writes: ``writeMode`` ("append" or "upsert"; default: the table's) with mode append,
-    ``replaceWhere`` or ``replacePartitions`` with mode overwrite."""
+    ``replaceWhere`` or ``replacePartitions`` with mode overwrite, ``timeZone`` (the zone a
+    ``timestamp_ntz`` column's wall-clock times are in, when the table's column holds instants; a
+    ``timestamp`` into a zone-less column is written as its wall clock in the session's zone, as
+    Spark's cast to ``timestamp_ntz``)."""
 
     @classmethod
     def name(cls) -> str:
