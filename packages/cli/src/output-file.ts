@@ -3,7 +3,7 @@
  * renamed over it once complete, so a failed or interrupted command leaves the target as it was (an
  * older export stays readable) and never a truncated file under its name.
  */
-import { chmodSync, createWriteStream, fstatSync, lstatSync, readlinkSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, createWriteStream, fstatSync, lstatSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -29,21 +29,35 @@ export function replacesOnCompletion(path: string): boolean {
 /**
  * The file `path` names once its symbolic links are followed, when they lead to a regular file or
  * to nothing yet (a link to an export that is made anew), so that it is replaced there, the links
- * kept; `path` itself when it is no link, or when a link leads through `/dev` or `/proc`
- * (`/dev/stdout`, whose target is whatever the shell redirected to, maybe a file appended to) or to
- * a device or pipe: those are written through. (A link to a regular file was written through, in
+ * kept; `path` itself when it is no link, when it or a link leads through `/dev` or `/proc`
+ * (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/3`: a descriptor the shell opened, maybe to a file it
+ * appends to), or to a device or pipe: those are written through. Links are followed as the kernel
+ * follows them (relative to the link's real directory). (A link to a regular file was written through, in
  * place: an interrupted export destroyed the earlier file it pointed to.)
  */
 export function outputTarget(path: string): string {
-  let at = path;
+  const special = (p: string) => /^\/(dev|proc)(\/|$)/.test(p);
+  // `/dev/fd/3`, `/proc/self/fd/3`: a descriptor the shell opened (maybe to append), not a file to replace
+  let at = resolve(path);
+  if (special(at) || special(realDirectory(at))) return path;
   for (let hops = 0; hops < 40; hops++) {
     const st = lstatSync(at, { throwIfNoEntry: false });
-    if (!st?.isSymbolicLink()) return st && !st.isFile() ? path : at;
-    const next = resolve(dirname(at), readlinkSync(at));
-    if (/^\/(dev|proc)(\/|$)/.test(next)) return path;
+    if (!st?.isSymbolicLink()) return (st && !st.isFile()) || hops === 0 ? path : at;
+    // relative to where the link really is (its directory may be reached through another link)
+    const next = resolve(realDirectory(at), readlinkSync(at));
+    if (special(next) || special(realDirectory(next))) return path;
     at = next;
   }
   return path; // a loop of links: the write fails on it, naming it
+}
+
+/** The directory of `path` with its symbolic links followed (as written when it does not exist). */
+function realDirectory(path: string): string {
+  try {
+    return realpathSync(dirname(path));
+  } catch {
+    return dirname(path);
+  }
 }
 
 /** Refuses (InvalidArgument, naming it) an output `path` that is a directory. */

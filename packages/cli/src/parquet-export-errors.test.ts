@@ -3,8 +3,8 @@
  * the rows read so far and exited 0 saying it had exported them: parquet-wasm's stream ends the file
  * when its source errors. CSV failed rightly. Found by a hunt of export and import round trips.
  */
-import { lstatSync, mkdirSync, readdirSync, renameSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliInProcess as cli, inTempDirNoServer } from './test-support/run-in-process.js';
 
@@ -52,5 +52,43 @@ it('a read failing partway fails a Parquet export, to a file (kept as it was, al
     expect(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8').split('\n').sort()).toEqual(['', '1,a', '2,b', '3,c', '4,d', 'id,s']);
     expect(readFileSync(join(dir, 'keep', 'new.csv'), 'utf8')).toBe(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8'));
     expect(readdirSync(join(dir, 'keep')).sort()).toEqual(['new.csv', 'target.csv']);
+
+    // a relative link reached through a linked directory names what the kernel resolves (the file
+    // beside the link's real directory), never a file beside the path as written
+    mkdirSync(join(dir, 'real'));
+    mkdirSync(join(dir, 'x'));
+    writeFileSync(join(dir, 'x', 'target.csv'), 'UNRELATED');
+    symlinkSync(join(dir, 'real'), join(dir, 'x', 'dirlink'));
+    symlinkSync(join('..', 'keep', 'target.csv'), join(dir, 'real', 'out.csv'));
+    expect((await cli(dir, ['export', 't', join('x', 'dirlink', 'out.csv')])).code).toBe(0);
+    expect(readFileSync(join(dir, 'x', 'target.csv'), 'utf8')).toBe('UNRELATED');
+    expect(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8')).toBe(readFileSync(join(dir, 'keep', 'new.csv'), 'utf8'));
+    expect(lstatSync(join(dir, 'real', 'out.csv')).isSymbolicLink()).toBe(true);
+  });
+});
+
+// /dev/fd/N and /proc/self/fd/N are descriptors the shell opened: written through (opened anew, as
+// `tee /dev/fd/3` does), never replaced by another file renamed over the one they point to, which the
+// descriptor no longer reaches
+it.runIf(existsSync('/proc/self/fd'))('export to /dev/fd/N or /proc/self/fd/N writes through the descriptor', async () => {
+  await inTempDirNoServer('lakesoul-cli-export-fd-', async (dir) => {
+    writeFileSync(join(dir, 'rows.csv'), 'id\n1\n');
+    expect((await cli(dir, ['table', 'create', 't', '--schema', 'id:int64!'])).code).toBe(0);
+    expect((await cli(dir, ['import', 't', 'rows.csv'])).code).toBe(0);
+    for (const via of ['/dev/fd', '/proc/self/fd']) {
+      const log = join(dir, `log-${basename(via)}.csv`);
+      writeFileSync(log, 'EARLIER LINE\n');
+      const inode = statSync(log).ino;
+      const fd = openSync(log, 'a');
+      try {
+        const r = await cli(dir, ['export', 't', `${via}/${fd}`, '--format', 'csv']);
+        expect(r.code, r.err).toBe(0);
+        expect(fstatSync(fd).nlink, 'the file the descriptor reaches is still the one at its path').toBe(1);
+      } finally {
+        closeSync(fd);
+      }
+      expect(statSync(log).ino).toBe(inode);
+      expect(readFileSync(log, 'utf8')).toBe('id\n1\n');
+    }
   });
 });
