@@ -76,6 +76,10 @@ describe('inferType: a type only when the import reads every sample into it', ()
     expect(json(['"02134"', '"12345"'])).toBe('Utf8');
     // a zero alone, or before a decimal point, is a number
     expect(text(['0', '10', '-0'])).toBe('Int64');
+    // dates and times of years below 1000 are no codes
+    expect(text(['2024-01-01', '0001-01-01'])).toBe('Date32<DAY>');
+    expect(text(['0001-01-01T00:00:00Z', '2024-01-01T00:00:00Z'])).toMatch(/^Timestamp<MICROSECOND, UTC>$/);
+    expect(text(['00', '0012.50', '-05e3'])).toBe('Utf8');
     expect(text(['0.5', '0', '1e-3'])).toBe('Float64');
     expect(json(['0', '1'])).toBe('Int64');
   });

@@ -231,7 +231,8 @@ export function inferType(samples: unknown[], fromText: boolean): DataType {
   }
   if (all((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false)$/i.test(v.trim())), new Bool())) return new Bool();
   // codes written with leading zeros (zip codes, account numbers: `02134`, `007`) lose them as numbers
-  const zeroPadded = vals.some((v) => typeof v === 'string' && /^[+-]?0\d/.test(v.trim()));
+  // (numbers only: 0001-01-01, a date of year 1, is no code)
+  const zeroPadded = vals.some((v) => typeof v === 'string' && /^[+-]?0\d+(\.\d*)?([eE][+-]?\d+)?$/.test(v.trim()));
   if (zeroPadded) return new Utf8();
   if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)), new Int64())) return new Int64();
   // a number a double does not hold as written (more digits than it keeps) is text, as big integers are
