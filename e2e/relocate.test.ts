@@ -16,6 +16,21 @@ const batch = (ids: bigint[], v: string) => new Table({
   id: vectorFromArray(ids, new Int64()), day: vectorFromArray(ids.map((i) => (i % 2n ? 'd1' : 'd2')), new Utf8()), v: vectorFromArray(ids.map(() => v), new Utf8()),
 });
 
+/**
+ * Stores a table's path and its files' paths with the prefix `from` spelled `to`, as another engine
+ * would have stored them (Hadoop's `file:/`, the Python wheel's percent-encoding).
+ */
+async function respell(env: { lh: { catalog: { driver: { query: (sql: string, params: unknown[]) => Promise<unknown> } } } }, tableId: string, from: string, to: string): Promise<void> {
+  const db = env.lh.catalog.driver;
+  const moved = (col: string) => `CASE WHEN left(${col}, length($2)) = $2 THEN $3 || substr(${col}, length($2) + 1) ELSE ${col} END`;
+  await db.query(`UPDATE table_info SET table_path = ${moved('table_path')} WHERE table_id = $1`, [tableId, from, to]);
+  await db.query(`UPDATE table_path_id SET table_path = ${moved('table_path')} WHERE table_id = $1`, [tableId, from, to]);
+  await db.query(`UPDATE data_commit_info d SET file_ops = ARRAY(
+      SELECT ROW(${moved('u.path')}, u.file_op, u.size, u.file_exist_cols)::data_file_op
+        FROM unnest(d.file_ops) WITH ORDINALITY AS u(path, file_op, size, file_exist_cols, n) ORDER BY u.n)
+    WHERE d.table_id = $1`, [tableId, from, to]);
+}
+
 describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
   it('moves every table below a location to another after its files moved; they read, write and keep their history', async () => {
     const env = await openTestLakehouse(kind, 'local');
@@ -78,22 +93,12 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
     const from = env.warehouse;
     const to = `${from}-moved`;
     const db = env.lh.catalog.driver;
-    const respell = async (tableId: string, spell: (p: string) => string) => {
-      const info = await db.query<{ table_path: string }>('SELECT table_path FROM table_info WHERE table_id = $1', [tableId]);
-      const path = spell(info.rows[0]!.table_path);
-      await db.query('UPDATE table_info SET table_path = $2 WHERE table_id = $1', [tableId, path]);
-      await db.query('UPDATE table_path_id SET table_path = $2 WHERE table_id = $1', [tableId, path]);
-      await db.query(`UPDATE data_commit_info d SET file_ops = ARRAY(
-          SELECT ROW(regexp_replace(u.path, '^file:///', 'file:/'), u.file_op, u.size, u.file_exist_cols)::data_file_op
-            FROM unnest(d.file_ops) WITH ORDINALITY AS u(path, file_op, size, file_exist_cols, n) ORDER BY u.n)
-        WHERE d.table_id = $1`, [tableId]);
-    };
     try {
       // as LakeSoul's Spark and Flink store a local table: the table's and its files' paths as file:/dir
       const spark = await env.lh.createTable('spark_made', schema, { primaryKeys: ['id'], hashBucketNum: 2 });
       await spark.write(batch([1n, 2n, 3n], 'a'));
       await spark.write(batch([2n], 'b'), { mode: 'upsert' });
-      await respell(spark.info.tableId, (p) => p.replace(/^file:\/\/\//, 'file:/'));
+      await respell(env, spark.info.tableId, 'file:///', 'file:/');
       const ours = await env.lh.createTable('ours', schema);
       await ours.write(batch([9n], 'x'));
       const before = sortRows(rowsOf(await (await env.lh.table('spark_made')).toArrow()), ['id']);
@@ -163,6 +168,26 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
       expect((await env.lh.catalog.getTableById(s3.tableId)).path).toBe('s3a://bucket/wh/sub/s3_made');
     } finally {
       await env.close();
+    }
+  });
+
+  it('moves a table the wheel stored percent-encoded when the old location is given as written (its next read failed)', async () => {
+    const env = await openTestLakehouse(kind, 'local');
+    const base = fileURLToPath(env.warehouse);
+    const [old, now] = [`${base} my lake`, `${base} new lake`];
+    try {
+      const t = await env.lh.createTable('wheel_made', schema, { path: `file://${old}/wheel_made` });
+      await t.write(batch([1n, 2n], 'a'));
+      await respell(env, t.info.tableId, `file://${old}/`, `${pathToFileURL(old).href}/`);
+      expect((await env.lh.catalog.getTable('wheel_made')).path).toBe(`${pathToFileURL(old).href}/wheel_made`);
+      renameSync(old, now);
+      const done = await env.lh.catalog.relocateTables(old, now);
+      expect(done.tables).toEqual([{ name: 'default.wheel_made', from: `${pathToFileURL(old).href}/wheel_made`, to: `${pathToFileURL(now).href}/wheel_made` }]);
+      expect(rowsOf(await (await env.lh.table('wheel_made')).toArrow()).length).toBe(2);
+    } finally {
+      await env.close();
+      rmSync(now, { recursive: true, force: true });
+      rmSync(old, { recursive: true, force: true });
     }
   });
 

@@ -878,11 +878,15 @@ Examples:
       if (!local && !o.dryRun) await checkRelocatedFilesPresent(ctx.catalog, from, to);
       // a table at or around this home's warehouse made every later create there refused (its
       // default path lay inside that table's)
+      // and so did one at or around a namespace's directory, for the creates in that namespace
       const warehouse = ctx.config.warehouse.replace(/(.)\/+$/, '$1');
+      const root = warehouse.startsWith('/') ? `file://${warehouse}` : warehouse;
       const planned = await ctx.catalog.relocateTables(from, to, { dryRun: true });
-      const around = planned.tables.find((t) => pathWithin(warehouse.startsWith('/') ? `file://${warehouse}` : warehouse, t.to));
-      if (around) {
-        throw new LakeSoulError('AlreadyExists', `relocate: table '${around.name}' would move to ${around.to}, at or around this home's warehouse ${warehouse}: every table created in it would lie inside that table's path. Move the table's files into a directory of its own below the warehouse (nothing was changed)`, {
+      const spaces = (await ctx.catalog.listNamespaces()).map((n) => ({ what: `the directory of namespace '${n.name}'`, path: `${root}/${n.name}` }));
+      for (const dir of [{ what: "this home's warehouse", path: root }, ...spaces]) {
+        const around = planned.tables.find((t) => pathWithin(dir.path, t.to));
+        if (!around) continue;
+        throw new LakeSoulError('AlreadyExists', `relocate: table '${around.name}' would move to ${around.to}, at or around ${dir.what} (${dir.path}): every table created in it would lie inside that table's path. Move the table's files into a directory of its own below it (nothing was changed)`, {
           code: 'TABLE_PATH_OVERLAP', context: { path: around.to },
         });
       }

@@ -3,6 +3,7 @@
  * (lakesoul-protocol.md §1-3), over any {@link SqlDriver}. Every statement is parameterized.
  */
 import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { realpathSync, statSync } from 'node:fs';
 // Arrow's submodules, not its root: see arrow-schema-json.ts.
 import { Type } from 'apache-arrow/enum';
@@ -531,6 +532,35 @@ const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
   env: true, bootstrap: true, maxConnections: true, queryTimeoutMs: true, serverTimeouts: true, share: true, lockWaitMs: true, onLockWait: true, signal: true, url: true, username: true, password: true, schema: true,
   dataDir: true, defaultDataDir: true, commitLock: true, maxRetries: true,
 });
+
+/**
+ * The other spellings a relocation from `source` to `target` moves (`Catalog.relocateTables`): the
+ * tables at `source` percent-decoded (this project stores the raw path: `file:///w/my lake` for
+ * `file:///w/my%20lake` given), and, for a local `source`, percent-encoded as LakeSoul's Python wheel
+ * stores a local path (`file:///w/my%20lake`, as a WHATWG URL or Python's `quote` writes it), each
+ * with `target` spelled the same way. A spelling no table can have is left out.
+ */
+function otherSpellings(source: string, target: string): [string, string][] {
+  const out: [string, string][] = [];
+  const add = (f: () => string, t: () => string) => {
+    try {
+      const pair: [string, string] = [normalizeTablePath(f()), normalizeTablePath(t())];
+      if (pair[0] !== source) out.push(pair);
+    } catch {
+      // a spelling that is no table path: no table is stored under it
+    }
+  };
+  add(() => nativeDataFileUri(source), () => nativeDataFileUri(target));
+  const local = /^file:\/\/(\/.*)$/.exec(source)?.[1];
+  const localTarget = /^file:\/\/(\/.*)$/.exec(target)?.[1];
+  if (local !== undefined) {
+    // WHATWG's path escapes (Node's pathToFileURL) and Python's quote (every byte but letters, digits and _.-~/)
+    const whatwg = (p: string) => pathToFileURL(p).href;
+    const python = (p: string) => `file://${p.split('/').map((seg) => encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/')}`;
+    for (const encode of [whatwg, python]) add(() => encode(local), () => (localTarget === undefined ? target : encode(localTarget)));
+  }
+  return out;
+}
 
 /** Options of {@link Catalog.relocateTables}, checked by name. */
 const RELOCATE_OPTIONS = optionNames<RelocateTablesOptions>({ dryRun: true, signal: true });
@@ -1207,14 +1237,7 @@ export class Catalog {
     };
     const source = named('the old location', () => location(from));
     const target = named('the new location', () => location(storedLocation(typeof to === 'string' ? to.trim().replace(/(.)\/+$/, '$1') : to, 'relocate: the new location', 'INVALID_TABLE_PATH')));
-    // tables another engine stored percent-encoded (or this project decoded) under either spelling
-    let decoded: string | undefined;
-    try {
-      decoded = normalizeTablePath(nativeDataFileUri(source));
-    } catch {
-      decoded = undefined; // a spelling no table can have been stored under
-    }
-    return relocateTables(this.driver, source, target, options, decoded);
+    return relocateTables(this.driver, source, target, options, otherSpellings(source, target));
   }
 
   /**

@@ -68,8 +68,8 @@ function spellings(location: string, to: string): [from: string, to: string][] {
  * Rewrites every table whose path is `from` or below it to the same place below `to`: the tables'
  * paths, their committed files' paths and their discarded files', in one transaction (commits wait
  * for it, then see the new paths). `from` and `to` are table paths as `normalizeTablePath` makes them
- * (`Catalog.relocateTables` passes them so; `alsoFrom` is another spelling of `from` to move, its
- * percent-decoded form); a table or file stored in another engine's spelling of `from` (`file:/a` for
+ * (`Catalog.relocateTables` passes them so; `also` are other spellings of the move, `from`
+ * percent-decoded or percent-encoded as other engines store it, each with `to` spelled alike); a table or file stored in another engine's spelling of `from` (`file:/a` for
  * `file:///a`, `s3a://` for `s3://`) is moved too, keeping its spelling. Paths outside `from` are left
  * as they are (a file another table's write placed elsewhere). Move the files first: nothing is moved
  * on storage.
@@ -77,9 +77,11 @@ function spellings(location: string, to: string): [from: string, to: string][] {
  * @throws LakeSoulError `InvalidArgument` for the same location twice; `AlreadyExists` when a moved
  *   table would land on, inside or around another table's path; `NotFound` when no table is under `from`.
  */
-export async function relocateTables(driver: SqlDriver, from: string, to: string, options: RelocateTablesOptions = {}, alsoFrom?: string): Promise<RelocateTablesResult> {
-  const target = to.length > 1 && to.endsWith('/') && !/^[a-z][a-z0-9+.-]*:\/\/\/?$/i.test(to) ? to.slice(0, -1) : to;
-  const pairs = [...new Map([from, ...(alsoFrom !== undefined && alsoFrom !== from ? [alsoFrom] : [])].flatMap((f) => spellings(f, target))).entries()];
+export async function relocateTables(driver: SqlDriver, from: string, to: string, options: RelocateTablesOptions = {}, also: readonly (readonly [string, string])[] = []): Promise<RelocateTablesResult> {
+  const unslashed = (l: string) => (l.length > 1 && l.endsWith('/') && !/^[a-z][a-z0-9+.-]*:\/\/\/?$/i.test(l) ? l.slice(0, -1) : l);
+  const target = unslashed(to);
+  // (the first spelling of a location wins: the one given before another engine's)
+  const pairs = [...new Map([[from, target] as const, ...also.map(([f, t]) => [f, unslashed(t)] as const)].flatMap(([f, t]) => spellings(f, t)).reverse()).entries()].reverse();
   if (pairs.some(([f]) => f === target)) throw new LakeSoulError('InvalidArgument', `relocate: ${from} and ${to} are the same location`, { context: { from, to } });
   const moves = [pairs.map(([f]) => f), pairs.map(([f]) => slashed(f)), pairs.map(([, t]) => t), pairs.map(([, t]) => slashed(t))];
   return driver.transaction(async (tx) => {
