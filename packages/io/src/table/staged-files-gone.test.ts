@@ -93,6 +93,21 @@ describe('commitStaged of files a cleanup deleted, and of staged writes whose sc
     expect(rows.sort()).toEqual(['1:5', '2:100000']);
   });
 
+  // found by a hunt of schema evolution: the check compared the whole table schema each was staged
+  // under, so s1 (id, x) was said to hold 'a' as Int32 beside s2's Int64
+  it('a merge write adding a column and another widening a column it does not hold commit together', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'staged-schemas-'));
+    const l = lake = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: toFileUri(dir) });
+    const t = await l.createTable('w', new Schema([new Field('id', new Int32(), false), new Field('a', new Int32(), true)]), { primaryKeys: ['id'], hashBucketNum: 1 });
+    await t.write([{ id: 1, a: 1 }]);
+    const s1 = await t.stage(new Table({ id: vectorFromArray([2], new Int32()), x: vectorFromArray([5], new Int8()) }), { schemaMode: 'merge' });
+    const s2 = await t.stage(new Table({ id: vectorFromArray([3], new Int32()), a: vectorFromArray([5_000_000_000n], new Int64()) }), { schemaMode: 'merge' });
+    await t.commitStaged([s1, s2]);
+    const out = await t.toArrow();
+    expect(String(out.schema.fields.find((f) => f.name === 'a')!.type)).toBe('Int64');
+    expect(out.toArray().map((r) => `${r.id}:${r.a}:${r.x}`).sort()).toEqual(['1:1:null', '2:null:5', '3:5000000000:null']);
+  });
+
   it('a staged write whose commit failed on a schema race says its files are gone, and is refused as discarded when committed again', async () => {
     dir = mkdtempSync(join(tmpdir(), 'staged-schemas-'));
     const l = lake = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: toFileUri(dir) });

@@ -947,6 +947,19 @@ function groupRows(partitionOfRow: Int32Array, buckets: Int32Array | null, nb: n
   return { groups, order };
 }
 
+/**
+ * `schema` with its written schemas narrowed to the columns `files` hold (their `existCols`): the
+ * table schema a write was made under names columns a partial write never wrote, and the commit
+ * refused a write adding a column beside another, in the same commit or concurrently, that widened
+ * a column the first did not hold ("written as Int32 but is Int64"). Files naming no columns (none
+ * written) leave it as it is.
+ */
+function heldColumns(schema: CommitSchema, files: readonly WrittenFile[]): CommitSchema {
+  const held = new Set(files.flatMap((f) => f.existCols));
+  if (held.size === 0 || schema.written === undefined) return schema;
+  return { ...schema, written: schema.written.map((w) => new Schema(w.fields.filter((f) => held.has(f.name)), w.metadata)) };
+}
+
 /** {@link writeTable} once the table schema is settled. */
 async function writeConformed(
   ctx: TableContext,
@@ -1109,22 +1122,23 @@ async function writeConformed(
     await sink.discard();
     throw e;
   }
+  const held = heldColumns(commitSchema, sink.files);
   let result: CommitResult;
   if (replace) {
     if (internal.overwrite && internal.stage) {
       // Staged under a plan: only the added files; the commit of the plan adds the deletes.
       if (sink.files.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
-      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: partitionCommits(sink.files), files: [...sink.files], rows, plan: internal.overwrite, schema: commitSchema });
+      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: partitionCommits(sink.files), files: [...sink.files], rows, plan: internal.overwrite, schema: held });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
     const commits = overwriteCommits(replace, sink.files);
     if (commits.length === 0) return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
     if (internal.stage) {
       // Staging (see table-staging.ts): the files stay uploaded and uncommitted; the caller commits them later.
-      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: commits, files: [...sink.files], rows, schema: commitSchema });
+      internal.stage({ tableId: info.tableId, op: 'UpdateCommit', partitions: commits, files: [...sink.files], rows, schema: held });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
-    result = await commitFiles(ctx, sink, 'UpdateCommit', commits, signal, commitSchema);
+    result = await commitFiles(ctx, sink, 'UpdateCommit', commits, signal, held);
   } else {
     if (sink.files.length === 0) {
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows: 0 };
@@ -1132,10 +1146,10 @@ async function writeConformed(
     const op: CommitOp = isPk && mode === 'upsert' ? 'MergeCommit' : 'AppendCommit';
     const partitions = partitionCommits(sink.files);
     if (internal.stage) {
-      internal.stage({ tableId: info.tableId, op, partitions, files: [...sink.files], rows, schema: commitSchema });
+      internal.stage({ tableId: info.tableId, op, partitions, files: [...sink.files], rows, schema: held });
       return { versions: new Map(), commitIds: new Map(), retries: 0, files: [], rows };
     }
-    result = await commitFiles(ctx, sink, op, partitions, signal, commitSchema);
+    result = await commitFiles(ctx, sink, op, partitions, signal, held);
   }
   return {
     ...result,
