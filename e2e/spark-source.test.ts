@@ -276,6 +276,8 @@ beforeAll(async () => {
       { name: 'ntz-into-ltz', exprs: ['id + 100 as id', "timestamp_ntz'2024-07-01 12:00:00' as ts"], options: {} },
       { name: 'ntz-into-ltz-zone', exprs: ['id + 200 as id', "timestamp_ntz'2024-07-01 12:00:00' as ts"], options: { timeZone: 'America/Los_Angeles' } },
       { name: 'bad-zone', exprs: ['id + 300 as id', "timestamp_ntz'2024-07-01 12:00:00' as ts"], options: { timeZone: 'Mars/Olympus' } },
+      // a time the clock skips (2:00 -> 3:00 on 2024-03-10): Spark moves it later by the gap
+      { name: 'ntz-in-gap', exprs: ['id + 400 as id', "timestamp_ntz'2024-03-10 02:30:00' as ts"], options: { timeZone: 'America/Los_Angeles' } },
     ].map((w) => ({ ...w, op: 'write', options: { uri, table: 'wtimes', namespace: ns, ...w.options }, input: looseInput, where: 'id % 100 = 0', tasks: 1, conf: { 'spark.sql.session.timeZone': 'America/Los_Angeles' } })),
     { name: 'docs', op: 'exec', code: docBlock('Spark', 'python').replaceAll('grpc://127.0.0.1:8815', uri).replaceAll('"events"', `"${docTable.info.name}"`) },
   ];
@@ -449,7 +451,7 @@ describe('the lakesoul_ts source follows Spark semantics', () => {
   });
 
   it('a timestamp written across kinds is cast as Spark casts it, in the session time zone', async () => {
-    for (const name of ['ltz-into-ntz', 'ntz-into-ltz-zone']) expect(results[name], name).toEqual({ ok: true, bytes: expect.any(Number) });
+    for (const name of ['ltz-into-ntz', 'ntz-into-ltz-zone', 'ntz-in-gap']) expect(results[name], name).toEqual({ ok: true, bytes: expect.any(Number) });
     expect(results['ntz-into-ltz'].message).toContain("column 'ts' holds instants (timestamp with time zone UTC) and the DataFrame's is timestamp_ntz");
     expect(results['bad-zone'].message).toContain('"timeZone" \'Mars/Olympus\' is no time zone');
     const t = await (await lake.table('wtimes', ns)).toArrow();
@@ -457,9 +459,10 @@ describe('the lakesoul_ts source follows Spark semantics', () => {
       const i = [...t.getChild('id')!].findIndex((v) => v === BigInt(id));
       return i < 0 ? undefined : new Date(Number(t.getChild(col)!.get(i))).toISOString();
     };
-    expect(t.numRows).toBe(2);
+    expect(t.numRows).toBe(3);
     expect(at(0, 'ntz')).toBe('2024-07-01T12:00:00.000Z'); // the wall clock in Los Angeles, as cast(ts as timestamp_ntz)
     expect(at(200, 'ts')).toBe('2024-07-01T19:00:00.000Z'); // noon in Los Angeles (PDT), an instant
+    expect(at(400, 'ts')).toBe('2024-03-10T10:30:00.000Z'); // as Spark's cast(timestamp_ntz'2024-03-10 02:30:00' as timestamp): 03:30 PDT
   });
 
   it('reads work with filter pushdown off (session config or the filterPushdown option)', () => {

@@ -641,8 +641,14 @@ def _timestamp_kind(column: pa.Array, field: pa.Field, table: str, time_zone: Op
             "DataFrame's is timestamp_ntz (a wall-clock time): give the time zone it is in, "
             '.option("timeZone", spark.conf.get("spark.sql.session.timeZone")), or cast it in Spark first '
             f"(col('{field.name}').cast('timestamp'))")
-    # (a wall-clock time twice in the zone: its first; one the zone skips: the first after the gap)
-    return pc.assume_timezone(column, time_zone, ambiguous="earliest", nonexistent="latest")
+    # As Java's LocalDateTime.atZone, which Spark's cast uses: a time twice in the zone (the clock set
+    # back) is its earlier instant; a time the zone skips (the clock set forward) moves later by the
+    # gap, i.e. takes the offset before it (02:30 in Los Angeles on 2024-03-10 is 10:30Z; pyarrow's
+    # choices give 09:59:59.999999Z or 10:00Z). The offset before a gap is that of the earliest
+    # instant pyarrow gives for it.
+    before = pc.assume_timezone(column, time_zone, ambiguous="earliest", nonexistent="earliest")
+    offset = pc.subtract(pc.local_timestamp(before), before.cast(pa.timestamp(source.unit)))
+    return pc.subtract(column, offset).cast(pa.timestamp(source.unit, "UTC"))
 
 
 def _action(client: fl.FlightClient, call: fl.FlightCallOptions, kind: str, body: Dict[str, Any]) -> Dict[str, Any]:
