@@ -184,6 +184,12 @@ describe.each<CatalogKind>(['pglite', 'pg'])('relocateTables on %s', (kind) => {
       const done = await env.lh.catalog.relocateTables(old, now);
       expect(done.tables).toEqual([{ name: 'default.wheel_made', from: `${pathToFileURL(old).href}/wheel_made`, to: `${pathToFileURL(now).href}/wheel_made` }]);
       expect(rowsOf(await (await env.lh.table('wheel_made')).toArrow()).length).toBe(2);
+      // an old location given percent-encoded names the decoded directory, never its encoding again
+      // (file:///w/my%20lake also moved the tables of a directory named my%2520lake)
+      const other = await env.lh.catalog.createTable({ name: 'elsewhere', schema, path: `${pathToFileURL(new URL(pathToFileURL(now).href).pathname).href}/elsewhere` });
+      const encoded = await env.lh.catalog.relocateTables(pathToFileURL(now).href, `${base} moved`, { dryRun: true });
+      expect(encoded.tables.map((x) => x.name)).toEqual(['default.wheel_made']);
+      expect((await env.lh.catalog.getTableById(other.tableId)).path).toContain('%2520new%2520lake');
     } finally {
       await env.close();
       rmSync(now, { recursive: true, force: true });

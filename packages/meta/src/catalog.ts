@@ -534,11 +534,13 @@ const CATALOG_OPEN_OPTIONS = optionNames<CatalogOpenOptions>({
 });
 
 /**
- * The other spellings a relocation from `source` to `target` moves (`Catalog.relocateTables`): the
- * tables at `source` percent-decoded (this project stores the raw path: `file:///w/my lake` for
- * `file:///w/my%20lake` given), and, for a local `source`, percent-encoded as LakeSoul's Python wheel
- * stores a local path (`file:///w/my%20lake`, as a WHATWG URL or Python's `quote` writes it), each
- * with `target` spelled the same way. A spelling no table can have is left out.
+ * The other spellings a relocation from `source` to `target` moves (`Catalog.relocateTables`), each
+ * with `target` spelled the same way. A `source` with `%XX` escapes is a URL: the directory it names
+ * is its percent-decoded form, where this project stores tables (`file:///w/my lake` for
+ * `file:///w/my%20lake` given). One without is the directory as written, which LakeSoul's Python
+ * wheel stores percent-encoded (`file:///w/my%20lake`, as a WHATWG URL or Python's `quote` writes
+ * it). Never both: encoding `file:///w/my%20lake` again named another directory (`my%2520lake`), whose
+ * tables moved with the others. A spelling no table can have is left out.
  */
 function otherSpellings(source: string, target: string): [string, string][] {
   const out: [string, string][] = [];
@@ -550,7 +552,10 @@ function otherSpellings(source: string, target: string): [string, string][] {
       // a spelling that is no table path: no table is stored under it
     }
   };
-  add(() => nativeDataFileUri(source), () => nativeDataFileUri(target));
+  if (/%[0-9A-Fa-f]{2}/.test(source)) {
+    add(() => nativeDataFileUri(source), () => nativeDataFileUri(target));
+    return out;
+  }
   const local = /^file:\/\/(\/.*)$/.exec(source)?.[1];
   const localTarget = /^file:\/\/(\/.*)$/.exec(target)?.[1];
   if (local !== undefined) {
