@@ -38,26 +38,39 @@ export function replacesOnCompletion(path: string): boolean {
 export function outputTarget(path: string): string {
   const special = (p: string) => /^\/(dev|proc)(\/|$)/.test(p);
   // `/dev/fd/3`, `/proc/self/fd/3`: a descriptor the shell opened (maybe to append), not a file to replace
-  let at = resolve(path);
-  if (special(at) || special(realDirectory(at))) return path;
+  let at = followPath(process.cwd(), path);
+  if (special(at) || special(dirname(at))) return path;
   for (let hops = 0; hops < 40; hops++) {
     const st = lstatSync(at, { throwIfNoEntry: false });
     if (!st?.isSymbolicLink()) return (st && !st.isFile()) || hops === 0 ? path : at;
-    // relative to where the link really is (its directory may be reached through another link)
-    const next = resolve(realDirectory(at), readlinkSync(at));
-    if (special(next) || special(realDirectory(next))) return path;
+    const next = followPath(dirname(at), readlinkSync(at));
+    if (special(next) || special(dirname(next))) return path;
     at = next;
   }
   return path; // a loop of links: the write fails on it, naming it
 }
 
-/** The directory of `path` with its symbolic links followed (as written when it does not exist). */
-function realDirectory(path: string): string {
-  try {
-    return realpathSync(dirname(path));
-  } catch {
-    return dirname(path);
-  }
+/**
+ * `text` (a path, or a link's target) from directory `from`, as the kernel resolves it: each directory
+ * on the way where it really is, so `..` leaves a linked directory for its real parent (`lnk/../x`
+ * is beside where `lnk` points, not beside `lnk`; text normalized it to `x`). The last component is
+ * not followed (it may be a link to look at); a part that does not exist stays as written.
+ */
+function followPath(from: string, text: string): string {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  let at = text.startsWith('/') ? '/' : real(resolve(from));
+  const parts = text.split('/').filter((x) => x !== '' && x !== '.');
+  parts.forEach((x, i) => {
+    if (x === '..') at = dirname(real(at));
+    else at = i < parts.length - 1 ? real(join(at, x)) : join(at, x);
+  });
+  return at;
 }
 
 /** Refuses (InvalidArgument, naming it) an output `path` that is a directory. */

@@ -64,6 +64,17 @@ it('a read failing partway fails a Parquet export, to a file (kept as it was, al
     expect(readFileSync(join(dir, 'x', 'target.csv'), 'utf8')).toBe('UNRELATED');
     expect(readFileSync(join(dir, 'keep', 'target.csv'), 'utf8')).toBe(readFileSync(join(dir, 'keep', 'new.csv'), 'utf8'));
     expect(lstatSync(join(dir, 'real', 'out.csv')).isSymbolicLink()).toBe(true);
+
+    // '..' after a linked directory in a link's target leaves where that directory really is
+    mkdirSync(join(dir, 'D'));
+    mkdirSync(join(dir, 'other', 'deep'), { recursive: true });
+    writeFileSync(join(dir, 'D', 'victim.csv'), 'VICTIM');
+    writeFileSync(join(dir, 'other', 'victim.csv'), 'OTHER');
+    symlinkSync(join(dir, 'other', 'deep'), join(dir, 'D', 'lnk'));
+    symlinkSync('lnk/../victim.csv', join(dir, 'D', 'out.csv'));
+    expect((await cli(dir, ['export', 't', join('D', 'out.csv')])).code).toBe(0);
+    expect(readFileSync(join(dir, 'D', 'victim.csv'), 'utf8')).toBe('VICTIM');
+    expect(readFileSync(join(dir, 'other', 'victim.csv'), 'utf8')).toBe(readFileSync(join(dir, 'keep', 'new.csv'), 'utf8'));
   });
 });
 
