@@ -875,13 +875,13 @@ Examples:
         }
       }
       // an object store has no directories: each table's new location must hold its files
-      if (!local && !o.dryRun) await checkRelocatedFilesPresent(ctx.catalog, from, to);
+      const planned = await ctx.catalog.relocateTables(from, to, { dryRun: true });
+      if (!local && !o.dryRun) await checkRelocatedFilesPresent(ctx.catalog, planned);
       // a table at or around this home's warehouse made every later create there refused (its
       // default path lay inside that table's)
       // and so did one at or around a namespace's directory, for the creates in that namespace
       const warehouse = ctx.config.warehouse.replace(/(.)\/+$/, '$1');
       const root = warehouse.startsWith('/') ? `file://${warehouse}` : warehouse;
-      const planned = await ctx.catalog.relocateTables(from, to, { dryRun: true });
       const spaces = (await ctx.catalog.listNamespaces()).map((n) => ({ what: `the directory of namespace '${n.name}'`, path: `${root}/${n.name}` }));
       for (const dir of [{ what: "this home's warehouse", path: root }, ...spaces]) {
         const around = planned.tables.find((t) => pathWithin(dir.path, t.to));
@@ -890,7 +890,7 @@ Examples:
           code: 'TABLE_PATH_OVERLAP', context: { path: around.to },
         });
       }
-      const r = await ctx.catalog.relocateTables(from, to, { dryRun: o.dryRun });
+      const r = o.dryRun ? planned : await ctx.catalog.relocateTables(from, to);
       if (!o.dryRun) await homeRelocated(ctx.catalog, ctx.config);
       for (const t of r.tables) out(`${t.name}: ${t.from} -> ${t.to}`);
       out(`${o.dryRun ? 'would relocate' : 'relocated'} ${r.tables.length} table${r.tables.length === 1 ? '' : 's'} (${r.files} file path${r.files === 1 ? '' : 's'} in ${r.commits} commit${r.commits === 1 ? '' : 's'})`);
@@ -1342,16 +1342,16 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
     .addOption(formatOption())
     .action((name: string, o) => withContext(program, io, async (ctx) => {
       if (!Number.isFinite(o.orphanWindow) || o.orphanWindow < 0) throw new LakeSoulError('InvalidArgument', `--orphan-window must be a number of minutes >= 0 (digits, e.g. 1440 for 24 h)`);
-      // the library's MIN_ORPHAN_SAFETY_WINDOW_MS, said in the CLI's words (its flags)
-      if (o.execute && o.orphanWindow < 1 && !o.assumeNoWrites) {
-        throw new LakeSoulError('InvalidArgument', `cleanup ${name} --execute: an --orphan-window of ${o.orphanWindow} minutes is under 1, and would delete the files of writes to the table still running (one under a second would then commit files that are gone). Nothing was deleted. ` +
-          `If no write to the table is running anywhere, add --assume-no-writes; otherwise keep the window above the longest write (default 1440, 24 h)`, { code: 'ORPHAN_WINDOW_TOO_SHORT' });
-      }
       const t = await openTable(ctx, name, o.namespace);
       const bars = deletionBars(`cleanup ${name}`, o.execute === true, quiet());
       const report = await t.cleanup({
         retainSince: o.retainSince ? parseTime(o.retainSince, '--retain-since', 'down') : undefined,
         orphanSafetyWindowMs: o.orphanWindow * 60_000, assumeNoWritesInFlight: o.assumeNoWrites === true, dryRun: !o.execute, onProgress: bars.onProgress,
+      }).catch((e: unknown) => {
+        // the library's refusal of a short window, said in the CLI's words (its flags)
+        if (!LakeSoulError.hasCode(e, 'ORPHAN_WINDOW_TOO_SHORT')) throw e;
+        throw new LakeSoulError('InvalidArgument', `cleanup ${name} --execute: an --orphan-window of ${o.orphanWindow} minutes is under 1, and would delete the files of writes to the table still running (one under a second would then commit files that are gone). Nothing was deleted. ` +
+          `If no write to the table is running anywhere, add --assume-no-writes; otherwise keep the window above the longest write (default 1440, 24 h)`, { code: 'ORPHAN_WINDOW_TOO_SHORT', cause: e });
       }).finally(() => bars.stop());
       const abandoned = report.abandonedCommits === 0 ? null
         : `${count(report.abandonedCommits, 'abandoned commit row')} (uncommitted, older than --orphan-window) ${o.execute ? 'deleted from' : 'would be deleted from'} the catalog`;

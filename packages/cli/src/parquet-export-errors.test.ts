@@ -80,7 +80,7 @@ it('a read failing partway fails a Parquet export, to a file (kept as it was, al
 
 // /dev/fd/N and /proc/self/fd/N are descriptors the shell opened: written through (opened anew, as
 // `tee /dev/fd/3` does), never replaced by another file renamed over the one they point to, which the
-// descriptor no longer reaches
+// descriptor no longer reaches. Run where /proc exists (Linux, as CI): macOS has /dev/fd but no /proc
 it.runIf(existsSync('/proc/self/fd'))('export to /dev/fd/N or /proc/self/fd/N writes through the descriptor', async () => {
   await inTempDirNoServer('lakesoul-cli-export-fd-', async (dir) => {
     writeFileSync(join(dir, 'rows.csv'), 'id\n1\n');

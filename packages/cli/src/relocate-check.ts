@@ -4,18 +4,17 @@
  * object store has no directories, so each moved table's new location is listed (one object is enough).
  * It exited 0 without looking, and every later read then failed on the first missing file.
  */
-import { LakeSoulError, type Catalog } from '@lakesoul-ts/meta';
+import { LakeSoulError, type Catalog, type RelocateTablesResult } from '@lakesoul-ts/meta';
 import { messageOf } from './cli-context.js';
 
 /** How many tables a refusal names. */
 const NAMED = 3;
 
 /**
- * Refuses (NotFound, nothing changed) when a table `relocate <from> <to>` would move, and that has data
- * files, has no object at or below its new location.
+ * Refuses (NotFound, nothing changed) when a table `relocate <from> <to>` would move (`planned`, its
+ * dry run), and that has data files, has no object at or below its new location.
  */
-export async function checkRelocatedFilesPresent(catalog: Catalog, from: string, to: string): Promise<void> {
-  const planned = await catalog.relocateTables(from, to, { dryRun: true });
+export async function checkRelocatedFilesPresent(catalog: Catalog, planned: RelocateTablesResult): Promise<void> {
   if (planned.tables.length === 0) return;
   const { StoreRegistry } = await import('@lakesoul-ts/io/footers');
   const stores = new StoreRegistry();

@@ -69,8 +69,9 @@ function spellings(location: string, to: string): [from: string, to: string][] {
  * paths, their committed files' paths and their discarded files', in one transaction (commits wait
  * for it, then see the new paths). `from` and `to` are table paths as `normalizeTablePath` makes them
  * (`Catalog.relocateTables` passes them so; `also` are other spellings of the move, `from`
- * percent-decoded or percent-encoded as other engines store it, each with `to` spelled alike); a table or file stored in another engine's spelling of `from` (`file:/a` for
- * `file:///a`, `s3a://` for `s3://`) is moved too, keeping its spelling. Paths outside `from` are left
+ * percent-decoded or percent-encoded as other engines store it, each with `to` spelled alike); a
+ * table or file stored in another engine's spelling of `from` (`file:/a` for `file:///a`, `s3a://`
+ * for `s3://`) is moved too, keeping its spelling. Paths outside `from` are left
  * as they are (a file another table's write placed elsewhere). Move the files first: nothing is moved
  * on storage.
  *
