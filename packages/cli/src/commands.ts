@@ -196,7 +196,7 @@ function positiveSecondsOption(v: string): number {
 function addScanOptions(cmd: Command): Command {
   return cmd
     .option('-p, --partition <col=value>', 'only this range-partition value (repeatable)', collect)
-    .option('-c, --columns <a,b,...>', 'columns to output', list)
+    .option('-c, --columns <a,b,...>', 'columns to output', (v: string) => v.split(','))
     .option('-w, --filter <expr>', `row filter, e.g. "label = 'cat' and score >= 0.5"`)
     .addOption(new Option('--where <expr>', 'the same as --filter (as SQL spells it)').hideHelp())
     .option('--version <n>', 'read the partition version n (time travel)', intOption(0, 2 ** 31 - 1))
@@ -212,13 +212,23 @@ function limitFrom(o: Record<string, unknown>): number | undefined {
   return limit;
 }
 
-function scanOptionsFrom(o: Record<string, unknown>): ScanOptions {
+/**
+ * The names `--columns` gives, each as the table names a column: a name as written when the table has
+ * it (a column may be named with spaces at its ends, as CSV headers and exports keep them), else
+ * without the spaces around it (`--columns 'id, kind'`).
+ */
+function columnNames(given: string[], table: LakeSoulTable): string[] {
+  const names = new Set(table.schema.fields.map((f) => f.name));
+  return given.map((c) => (names.has(c) ? c : c.trim())).filter((c) => c !== '');
+}
+
+function scanOptionsFrom(o: Record<string, unknown>, table: LakeSoulTable): ScanOptions {
   const opts: ScanOptions = {};
   const parts = parsePartitionFlags(o.partition as string[] | undefined);
   if (parts) opts.partitions = parts;
   if (o.columns) {
-    const columns = o.columns as string[];
-    if (columns.length === 0 || columns.some((c) => c === '')) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': name the columns to output, separated by commas`);
+    const columns = columnNames(o.columns as string[], table);
+    if (columns.length === 0) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': name the columns to output, separated by commas`);
     // the table, csv and json outputs would disagree on it (two columns, or one key)
     const twice = columns.find((c, i) => columns.indexOf(c) !== i);
     if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': column '${twice}' is named twice: name each column once`, { context: { column: twice } });
@@ -1138,7 +1148,7 @@ function addExportCommand({ program, io, out, quiet }: Omit<ProgramParts, 'note'
           throw new LakeSoulError('InvalidArgument', output === '-' ? 'to export to stdout (-), give --format parquet|csv|jsonl|json' : `cannot tell the format of ${output} from its extension (.parquet, .pq, .csv, .jsonl, .ndjson, .json): use --format parquet|csv|jsonl|json`);
         }
         const say = toStdout ? (s: string) => io.stderr.write(s + '\n') : out;
-        const scanOpts = scanOptionsFrom(o);
+        const scanOpts = scanOptionsFrom(o, t);
         const limit = limitFrom(o);
         await checkPartitionsExist(t, scanOpts);
         const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
@@ -1195,7 +1205,7 @@ function addScanCommands({ program, io, note, quiet }: ProgramParts): void {
   // ---- scan / head
   const scanAction = (limitDefault?: number) => (name: string, o: Record<string, unknown>) => withContext(program, io, async (ctx) => {
     const t = await openTable(ctx, name, o.namespace as string);
-    const scanOpts = scanOptionsFrom(o);
+    const scanOpts = scanOptionsFrom(o, t);
     await checkPartitionsExist(t, scanOpts);
     const plan = await t.scan(scanOpts).catch((e) => { throw explainFilterError(e, scanOpts.filter); });
     warnResetPartitions(plan, scanOpts.incremental !== undefined, note);

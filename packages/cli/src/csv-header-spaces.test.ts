@@ -23,3 +23,22 @@ it('imports a column named with spaces at its ends by its name as written, other
     expect((await cli(dir, ['scan', 'sp', '-w', 'id = 2', '--format', 'csv'])).out).toBe('id, x ,x\n2,,trimmed\n');
   });
 });
+
+it('selects a column named with spaces at its ends with --columns as written, others trimmed', async () => {
+  await inTempDirNoServer('lakesoul-cli-columns-spaces-', async (dir) => {
+    writeFileSync(join(dir, 'schema.json'), JSON.stringify([{ name: 'id', type: 'int64', nullable: false }, { name: ' x ', type: 'utf8', nullable: true }, { name: 'x', type: 'utf8', nullable: true }]));
+    expect((await cli(dir, ['table', 'create', 'sp', '--schema', '@schema.json', '--primary-key', 'id'])).code).toBe(0);
+    writeFileSync(join(dir, 'sp.csv'), 'id, x ,x\n1,spaced,plain\n');
+    expect((await cli(dir, ['import', 'sp', 'sp.csv'])).code).toBe(0);
+    // --columns ' x ' was trimmed to 'x': the spaced column could not be selected
+    expect((await cli(dir, ['scan', 'sp', '--columns', ' x ', '--format', 'csv'])).out).toBe(' x \nspaced\n');
+    expect((await cli(dir, ['scan', 'sp', '--columns', 'id, x', '--format', 'csv'])).out).toBe('id,x\n1,plain\n');
+    expect((await cli(dir, ['scan', 'sp', '--columns', 'id, x ,', '--format', 'csv'])).out).toBe('id, x \n1,spaced\n');
+    const export1 = await cli(dir, ['export', 'sp', 'out.csv', '--columns', ' x ,id']);
+    expect(export1.code, export1.err).toBe(0);
+    expect(readFileSync(join(dir, 'out.csv'), 'utf8')).toBe(' x ,id\nspaced,1\n');
+    const empty = await cli(dir, ['scan', 'sp', '--columns', ' , ']);
+    expect(empty.code).not.toBe(0);
+    expect(empty.err).toContain('name the columns to output');
+  });
+});

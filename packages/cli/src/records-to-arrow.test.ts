@@ -68,6 +68,14 @@ describe('inferType: a type only when the import reads every sample into it', ()
     expect(json(['1.5', '0.1'])).toBe('Float64');
   });
 
+  it('makes a JSON -0 float64, whose sign an int64 column would drop (-0.0 was inferred int64 and imported as 0)', () => {
+    expect(json(['1', '-0.0', '2'])).toBe('Float64');
+    expect(json(['[1, -0]'])).toBe('List<Float64>');
+    expect(json(['{"f": -0.0}'])).toBe('Struct<{f:Float64}>');
+    // 0 is a whole number
+    expect(json(['1', '0', '2'])).toBe('Int64');
+  });
+
   it('makes numbers written with a leading zero utf8: codes whose zeros a number drops (02134 was imported as 2134)', () => {
     expect(text(['12345', '02134'])).toBe('Utf8');
     expect(text(['007'])).toBe('Utf8');

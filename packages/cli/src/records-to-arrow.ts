@@ -234,7 +234,8 @@ export function inferType(samples: unknown[], fromText: boolean): DataType {
   // (numbers only: 0001-01-01, a date of year 1, is no code)
   const zeroPadded = vals.some((v) => typeof v === 'string' && /^[+-]?0\d+(\.\d*)?([eE][+-]?\d+)?$/.test(v.trim()));
   if (zeroPadded) return new Utf8();
-  if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)), new Int64())) return new Int64();
+  // (-0 is a JSON number whole numbers do not hold: `-0.0` in int64 would lose its sign)
+  if (all((v) => (typeof v === 'number' && Number.isSafeInteger(v) && !Object.is(v, -0)) || typeof v === 'bigint' || (typeof v === 'string' && isInt64Text(v.trim())) || (v instanceof ExactNumber && isInt64Text(v.text)), new Int64())) return new Int64();
   // a number a double does not hold as written (more digits than it keeps) is text, as big integers are
   const roundsAsDouble = vals.some((v) => (typeof v === 'string' && !doubleHoldsText(v)) || (v instanceof ExactNumber && !doubleHoldsText(v.text)));
   if (!roundsAsDouble && !vals.some(isBigIntegerSpelling) && all((v) => typeof v === 'number' || v instanceof ExactNumber || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))), new Float64())) return new Float64();
