@@ -45,7 +45,7 @@ export type { CatalogOptions, CatalogOpenOptions, PartitionFilter, TableFileSets
 export type { RelocateTablesOptions, RelocateTablesResult } from './relocate.js';
 export { checkCommit, formSnapshot, COMMIT_RULES, COMMIT_OPS } from './commit-rules.js';
 export type { CommitVerdict, CommitConflict, CommittedVersion, CommitCheck, CommitRule, CommitRuleInput, SnapshotForm } from './commit-rules.js';
-export { checkSchemaEvolution, columnNameProblem, mergeSchemas } from './schema-evolution.js';
+export { checkSchemaEvolution, columnNameProblem, mergeSchemas, nestedEvolutionProblem } from './schema-evolution.js';
 export { ARROW_TYPE_SUPPORT, TYPE_CAPABILITIES, arrowTypeSupport } from './type-support.js';
 export type { ArrowTypeSupport, TypeCapability } from './type-support.js';
 export { locationKey, nativeDataFileUri, pathWithin, percentDecode, storedLocation } from './native-location.js';

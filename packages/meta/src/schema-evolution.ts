@@ -101,6 +101,53 @@ export function mergeSchemas(current: Schema, incoming: Schema, fixed: readonly 
   return new Schema(fields, current.metadata);
 }
 
+/** The children of a list, struct or map type (a map's entries struct), or none. */
+function nestedChildren(type: DataType): readonly Field[] | null {
+  switch (type.typeId) {
+    case Type.List: case Type.LargeList: case Type.FixedSizeList: case Type.Struct: case Type.Map:
+      return type.children as Field[];
+    default:
+      return null;
+  }
+}
+
+/**
+ * A change inside a nested column that a `schemaMode: 'merge'` write's data asks for and schema
+ * evolution does not make, or null: a struct field the table's column lacks, or a number in a wider
+ * type than the table's (an int64 in a `list<int32>`, a float64 in a `struct<x: float32>`). Evolution
+ * widens and adds top-level columns only; inside a nested column the wider values would be converted
+ * to the narrower type (floats rounded) and a new field refused as an unknown one, so the write is
+ * refused as the evolution it asks for. Other differences (item names, narrower numbers, dictionaries)
+ * are left to the value conversion. `column` is the path, e.g. `st.b` or `v.item`.
+ */
+export function nestedEvolutionProblem(current: Schema, incoming: Schema): { column: string; why: string } | null {
+  const walk = (path: string, from: DataType, to: DataType): { column: string; why: string } | null => {
+    to = valueType(to);
+    const a = nestedChildren(from);
+    const b = nestedChildren(to);
+    if (a === null || b === null || from.typeId !== to.typeId) return null;
+    for (let i = 0; i < b.length; i++) {
+      const g = b[i]!;
+      // a struct's fields by name, a list's item and a map's entries by position
+      const f = from.typeId === Type.Struct ? a.find((x) => x.name === g.name) : a[i];
+      const at = `${path}.${g.name}`;
+      if (!f) return { column: at, why: `is not a field of the table's ${from} (schema evolution adds top-level columns only)` };
+      if (widening(f.type, valueType(g.type))) {
+        return { column: at, why: `is ${valueType(g.type)} in the data but ${f.type} in the table (schema evolution widens top-level columns only; inside a nested column the values would be converted to ${f.type})` };
+      }
+      const inner = walk(at, f.type, g.type);
+      if (inner) return inner;
+    }
+    return null;
+  };
+  for (const g of incoming.fields) {
+    const f = current.fields.find((x) => x.name === g.name);
+    const problem = f && walk(f.name, f.type, g.type);
+    if (problem) return problem;
+  }
+  return null;
+}
+
 /**
  * Why files written under the table schema `written` do not hold what the table's schema `current`
  * says, or null: a column they hold is missing from `current`, or has there another type (another

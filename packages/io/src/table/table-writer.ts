@@ -7,7 +7,7 @@
  * (best effort) and commits nothing.
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
-import { LakeSoulError, inputText, mergeSchemas, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
+import { LakeSoulError, inputText, mergeSchemas, nestedEvolutionProblem, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
 import { checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey, rangeValueKey } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
@@ -894,6 +894,12 @@ async function mergedInput(ctx: TableContext, input: WriteInput): Promise<{ sche
     })();
   }
   if (incoming === null) return { schema: null, batches };
+  const nested = nestedEvolutionProblem(info.schema, incoming);
+  if (nested) {
+    throw new LakeSoulError('SchemaMismatch', `schema change of table '${info.name}' refused: column '${nested.column}' ${nested.why}`, {
+      code: 'SCHEMA_EVOLUTION_REFUSED', context: { table: info.name, column: nested.column },
+    });
+  }
   const merged = mergeSchemas(info.schema, incoming, fixedColumns(ctx));
   const same = merged.fields.length === info.schema.fields.length && merged.fields.every((f, i) => String(f.type) === String(info.schema.fields[i].type));
   return { schema: same ? null : merged, batches };
