@@ -251,6 +251,9 @@ beforeAll(async () => {
     // A user schema: names as Spark matches them (case-insensitively), types the table's.
     { name: 'schema-case', op: 'read', options: nanOpts, schema: 'ID long, SCORE double', where: 'SCORE > 0.5', collect: true },
     { name: 'schema-type', op: 'read', options: nanOpts, schema: 'id int', fails: true },
+    // The columns option matches as a schema does (it was refused: "no column 'ID'").
+    { name: 'columns-case', op: 'read', options: { ...nanOpts, columns: 'ID, Score' }, where: 'score > 0.5', collect: true },
+    { name: 'columns-unknown', op: 'read', options: { ...nanOpts, columns: 'id,nope' }, fails: true },
     // Zone-less timestamps are timestamp_ntz: a session time zone does not shift them.
     { name: 'times', op: 'read', options: { uri, table: 'times', namespace: ns }, conf: { 'spark.sql.session.timeZone': 'America/New_York' },
       exprs: ['cast(ts as string)', 'cast(ntz as string)'], collect: true },
@@ -435,9 +438,11 @@ describe('the lakesoul_ts source follows Spark semantics', () => {
     expect(ids('score in (0.1, 1.0)')).toEqual([1, 4]);
   });
 
-  it('a user schema matches names case-insensitively and must give the table\'s types', () => {
+  it('a user schema and the columns option match names case-insensitively; a schema must give the table\'s types', () => {
     expect(results['schema-case']).toMatchObject({ rows: [[2, 'nan'], [3, '0.9'], [4, '1.0'], [6, 'inf']], schema: 'struct<ID:bigint,SCORE:double>' });
     expect(results['schema-type'].message).toContain("column 'id' is bigint in the table, the schema given says int");
+    expect(results['columns-case']).toMatchObject({ rows: [[2, 'nan'], [3, '0.9'], [4, '1.0'], [6, 'inf']], schema: 'struct<id:bigint,score:double>' });
+    expect(results['columns-unknown'].message).toContain("the columns option names no column 'nope'; table columns: id,");
   });
 
   it('a zone-less timestamp reads as timestamp_ntz, unshifted by the session time zone', () => {

@@ -133,7 +133,8 @@ def _read_command(options: Dict[str, str], settings: Dict[str, Any], columns: Op
                   pushed: Sequence[str] = ()) -> Dict[str, Any]:
     cmd: Dict[str, Any] = {"table": settings["table"], "namespace": settings["namespace"]}
     if columns is None and _opt(options, "columns"):
-        columns = [c.strip() for c in _opt(options, "columns").split(",") if c.strip()]
+        # as written: :func:`_option_columns` matches them with the table's (a name may end in spaces)
+        columns = [c for c in _opt(options, "columns").split(",") if c.strip()]
     if columns is not None:
         cmd["columns"] = columns
     if _opt(options, "partitions") is not None:
@@ -326,6 +327,19 @@ def _match_columns(wanted: Sequence[str], table: Sequence[str]) -> Tuple[Dict[st
             taken[hit[0]] = w
             out[w] = hit[0]
     return out, unknown, ambiguous
+
+
+def _option_columns(wanted: Sequence[str], table: pa.Schema, name: str) -> List[str]:
+    """The table columns the ``columns`` option names, matched as a user schema's names are (as
+    Spark matches names: case-insensitively): a name as written when the table has it, else without
+    the spaces around it. Refuses names matching no column, or several, naming the table's."""
+    given = [w if w in table.names else w.strip() for w in wanted]
+    found, unknown, ambiguous = _match_columns(given, table.names)
+    if unknown or ambiguous:
+        what = "; ".join(([f"no column {', '.join(map(repr, unknown))}"] if unknown else [])
+                         + ([f"{', '.join(map(repr, ambiguous))} twice, or a name matching several columns (names differing in case only)"] if ambiguous else []))
+        raise LakeSoulTsOptionError(f"lakesoul_ts (table {name}): the columns option names {what}; table columns: {', '.join(table.names)}")
+    return [found[w] for w in given]
 
 
 def _spark_type(t: pa.DataType) -> Any:
@@ -685,6 +699,10 @@ class LakeSoulTsDataSource(DataSource):
         client, call = _connect(settings)
         cmd = _read_command(self.options, settings)
         try:
+            if "columns" in cmd:  # matched case-insensitively, as a user schema's names are
+                base = {"table": settings["table"], "namespace": settings["namespace"]}
+                table = client.get_schema(_descriptor(base), call).schema
+                cmd["columns"] = _option_columns(cmd["columns"], table, f'{settings["namespace"]}.{settings["table"]}')
             result = client.get_schema(_descriptor(cmd), call)
         except (fl.FlightError, pa.ArrowException) as e:
             _version_hint(e, cmd, settings)
