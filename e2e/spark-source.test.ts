@@ -193,6 +193,7 @@ beforeAll(async () => {
     id: makeVector(BigInt64Array.from([1n])), ts: vectorFromArray([noon], timesSchema.fields[1].type), ntz: vectorFromArray([noon], timesSchema.fields[2].type),
   } as any));
   loose = await lake.createTable('loose', schema, { namespace: ns });
+  await lake.createTable('flaky', schema, { namespace: ns });
   await lake.createTable('wtimes', timesSchema, { namespace: ns });
   const nulSchema = new Schema([new Field('id', new Int64(), false), new Field('s', new Utf8(), true)]);
   await (await lake.createTable('nul', nulSchema, { namespace: ns })).write(new Table(nulSchema, {
@@ -216,6 +217,7 @@ beforeAll(async () => {
   const base = { uri, table: 'events', namespace: ns };
   const appendInput = writeIpc(rows(Array.from({ length: 3_000 }, (_, i) => 50_000 + i), 'spark'), out('append-input'));
   const upsertInput = writeIpc(rows(Array.from({ length: 300 }, (_, i) => i * 3), 'upserted'), out('upsert-input'));
+  const flakyInput = writeIpc(rows(Array.from({ length: 2_000 }, (_, i) => 40_000 + i), 'flaky'), out('flaky-input'));
   const killInput = writeIpc(rows(Array.from({ length: 2_000 }, (_, i) => 90_000 + i), 'killed'), out('kill-input'));
   const overInput = writeIpc(rows(Array.from({ length: 2_500 }, (_, i) => 70_000 + i), 'over'), out('over-input'));
   const partInput = writeIpc(rows(Array.from({ length: 600 }, (_, i) => i * 3), 'part-new'), out('part-input')); // date 2024-05-01 only
@@ -240,6 +242,8 @@ beforeAll(async () => {
     { name: 'over-back', op: 'read', options: overOpts, out: out('over-back') },
     // The writer's own Python worker dies mid-DoPut, in an overwrite: the table keeps the rows above.
     { name: 'overwrite-killed', op: 'write', format: 'lakesoul_ts_killed', options: overOpts, input: killInput, tasks: 2, mode: 'overwrite' },
+    // The first attempt of one task fails with a Python exception mid-DoPut; Spark runs it again.
+    { name: 'flaky', op: 'write', format: 'lakesoul_ts_flaky', options: { uri, table: 'flaky', namespace: ns }, input: flakyInput, tasks: 2 },
     { name: 'replace-where', op: 'write', options: { ...partOpts, replaceWhere: "date = '2024-05-01'" }, input: partInput, tasks: 2, mode: 'overwrite' },
     { name: 'part-back', op: 'read', options: partOpts, out: out('part-back') },
     // Rows outside the partitions replaced: the write fails and commits nothing.
@@ -384,6 +388,17 @@ describe('Spark (local[2]) reads and writes through the lakesoul_ts data source'
     const deleted = await s3DeletedKeys(prefix);
     expect(deleted.length).toBeGreaterThan(0);
     for (const k of deleted) expect(keys).not.toContain(k);
+  });
+
+  it('a task whose first attempt failed mid-DoPut and that Spark ran again writes its rows once', async () => {
+    // (attempt 0 of partition 1 always fails: the write succeeds only through the retry)
+    expect(results.flaky).toMatchObject({ ok: true });
+    const table = await lake.table('flaky', ns);
+    const back = await table.toArrow();
+    expect(back.numRows).toBe(2_000);
+    expect(canonicalRows(back, ALL)).toEqual(canonicalRows(readIpc(out('flaky-input')), ALL));
+    expect(await wheelRows('flaky')).toEqual(canonicalRows(readIpc(out('flaky-input')), ALL));
+    expect((await table.history()).length).toBe(1);
   });
 
   it('overwrite with replaceWhere replaces only those partitions; rows outside them fail the write', async () => {

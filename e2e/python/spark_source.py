@@ -1,5 +1,5 @@
-"""Drives the lakesoul_ts Spark data source (clients/python) in one local[2] Spark session for
-e2e/spark-source.test.ts.
+"""Drives the lakesoul_ts Spark data source (clients/python) in one local[2,2] Spark session (two
+threads, a failed task run once more) for e2e/spark-source.test.ts.
 
 Usage: python spark_source.py '<json: {"steps": [...], "bytesUrl": url}>'
 Each step is {"op": "read" | "write" | "exec", ...}; the answers are printed as one JSON line (a list, one
@@ -48,6 +48,34 @@ class KilledSource(LakeSoulTsDataSource):
 
     def writer(self, schema, overwrite):
         return KilledWriter(self.options, overwrite)
+
+
+class FlakyWriter(LakeSoulTsWriter):
+    """The source's writer, except that the first attempt of partition 1 fails with a Python exception
+    after its first batch went into its DoPut; Spark runs the task again (the session is local[2,2]),
+    and that attempt writes every row."""
+
+    def write(self, iterator):
+        ctx = TaskContext.get()
+        if ctx.partitionId() != 1 or ctx.attemptNumber() > 0:
+            return super().write(iterator)
+
+        def failing():
+            for b in iterator:
+                yield b
+                raise RuntimeError("flaky task: the first attempt fails")
+        return super().write(failing())
+
+
+class FlakySource(LakeSoulTsDataSource):
+    """Format "lakesoul_ts_flaky": lakesoul_ts with {@link FlakyWriter} (the retry test)."""
+
+    @classmethod
+    def name(cls):
+        return "lakesoul_ts_flaky"
+
+    def writer(self, schema, overwrite):
+        return FlakyWriter(self.options, overwrite, schema)
 
 
 def sent_bytes(url):
@@ -150,12 +178,13 @@ def _write(spark, step):
 
 def main():
     args = json.loads(sys.argv[1])
-    spark = (SparkSession.builder.master("local[2]").appName("lakesoul_ts-e2e")
+    spark = (SparkSession.builder.master("local[2,2]").appName("lakesoul_ts-e2e")
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
              .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     register(spark)
     spark.dataSource.register(KilledSource)
+    spark.dataSource.register(FlakySource)
     out = []
     try:
         for step in args["steps"]:
