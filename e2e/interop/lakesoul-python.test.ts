@@ -568,13 +568,33 @@ for (const storage of ['local', 's3'] as const) {
       // (the wheel reads neither its own `NULL` nor the marker in an int column back: "invalid digit
       // found in string", docs/interop.md)
       await expect(pyScan(name, ns)).rejects.toThrow(/invalid digit found in string/);
-      await table.write(batchOf([4], [null], ['a']), { mode: 'append' });
-      // the protocol's text (docs/interop.md: a table holding both reads both as null)
-      expect((await table.snapshot()).map((p) => p.partitionDesc).sort()).toEqual([...descs, 'k=__L@KE$OUL_NULL__,s=a'].sort());
+      // TS's null goes to the wheel's partition of that value; a null of a new partition is written
+      // with the protocol's marker (docs/interop.md: a table holding both reads both as null)
+      await table.write(batchOf([4, 5], [null, null], ['a', 'b']), { mode: 'append' });
+      expect((await table.snapshot()).map((p) => p.partitionDesc).sort()).toEqual([...descs, 'k=__L@KE$OUL_NULL__,s=b'].sort());
       expect(rows(await table.toArrow({ partitions: { k: null, s: 'a' } }))).toEqual([[2, null, 'a'], [4, null, 'a']]);
-      const all = [[1, 5, 'a'], [2, null, 'a'], [3, null, 'NULL'], [4, null, 'a']];
+      const all = [[1, 5, 'a'], [2, null, 'a'], [3, null, 'NULL'], [4, null, 'a'], [5, null, 'b']];
       expect(rows(await table.toArrow())).toEqual(all);
       expect(rows(await table.toArrow({ filter: 'k IS NULL AND s = \'a\'' }))).toEqual([[2, null, 'a'], [4, null, 'a']]);
+    });
+
+    it('5i. on a primary-key table, TS upserts and deletes by key the rows the wheel wrote in its `k=NULL` partition (a key upserted into the marker partition was live twice, a delete by key found nothing)', async () => {
+      const ns = await npNamespace();
+      const name = tname('pk_null_int_parts');
+      await lakesoulPy(env, 'create', { name, namespace: ns, path: `${warehouse}/${ns}/${name}`, schema: [['id', 'int64'], ['k', 'int32'], ['v', 'string']], partitionBy: ['k'], primaryKeys: ['id'], hashBucketNum: 2 });
+      const schema = new Schema([new Field('id', new Int64(), false), new Field('k', new Int32(), true), new Field('v', new Utf8(), true)]);
+      const batchOf = (ids: number[], ks: (number | null)[], vs: string[]) => new Table(schema, {
+        id: makeVector(BigInt64Array.from(ids, BigInt)), k: vectorFromArray(ks, new Int32()), v: vectorFromArray(vs, new Utf8()),
+      });
+      await lakesoulPy(env, 'write', { name, namespace: ns, input: writeIpc(batchOf([1, 2, 3], [null, null, 7], ['wheel', 'wheel', 'wheel']), join(scratch.dir, `${name}-py.arrow`)) });
+      const table = await lake.table(name, ns);
+      const rows = async () => (await table.toArrow()).toArray().map((r) => [Number(r.id), r.k, r.v]).sort((a, b) => (a[0] as number) - (b[0] as number));
+      await table.write(batchOf([1], [null], ['ts']));
+      expect(await rows()).toEqual([[1, null, 'ts'], [2, null, 'wheel'], [3, 7, 'wheel']]);
+      expect((await table.snapshot()).map((p) => p.partitionDesc).sort()).toEqual(['k=7', 'k=NULL']);
+      const deleted = await table.deleteByKeys([{ id: 2, k: null }]);
+      expect(deleted.rows).toBe(1);
+      expect(await rows()).toEqual([[1, null, 'ts'], [3, 7, 'wheel']]);
     });
 
     it('5g. millisecond timestamp range column (a table TS created): LakeSoul-Python and TS write the same partition_desc text for the same value', async () => {

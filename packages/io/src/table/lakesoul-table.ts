@@ -5,7 +5,11 @@
 import { RecordBatch, Schema, Table, Utf8, type Data, type DataType, type Field, type Vector } from 'apache-arrow';
 import {
   LakeSoulError,
+  decodePartitionDesc,
   encodePartitionDesc,
+  hasRangeTextVariants,
+  isNullRangeText,
+  partitionDescKey,
   locationKey,
   optionNames,
   refuseNonBooleanOptions,
@@ -505,7 +509,7 @@ export class LakeSoulTable {
         // a key named in a partition the table does not have (or dropped: a DeleteCommit) is in no
         // row: its marker made that partition (listed, in the history, and `version` reads then
         // needed a partition), or brought a dropped one back
-        const same = await samePartitionOf(this.ctx, options.signal);
+        const same = await samePartitionOf(this.ctx, options.signal, { nulls: true });
         const partitions = await this.ctx.catalog.listPartitions(info.tableId, undefined, { signal: options.signal });
         const existing = new Set(partitions.filter((p) => p.commitOp !== 'DeleteCommit').map((p) => p.partitionDesc));
         exact = matcher.exactRowsIn((d) => existing.has(same === null ? d : same(d)));
@@ -555,8 +559,20 @@ export class LakeSoulTable {
     for (let i = 0; i < kb.numRows; i++) buckets.add(Number(bk[i]));
     const snap: SnapshotOptions = { signal: options.signal };
     if (info.rangePartitions.length > 0 && !matcher.hasWildcards) {
-      const same = await samePartitionOf(this.ctx, options.signal); // a value's partition another engine named
-      snap.partitions = same === null ? matcher.partitionDescs() : matcher.partitionDescs().map(same);
+      // Each value's partitions: one text per value, or (floats, dates, timestamps, and a null of a
+      // column that is not text: LakeSoul's Python engine writes it `k=NULL`) every partition whose
+      // text names the same values, which another engine may have made beside this project's
+      const typeOf = (c: string) => info.schema.fields.find((f) => f.name === c)?.type;
+      const descs = matcher.partitionDescs();
+      const variants = descs.some((d) => decodePartitionDesc(d).some(([c, v]) => {
+        const type = typeOf(c);
+        return type !== undefined && (hasRangeTextVariants(type) || (v === null && isNullRangeText(type, 'NULL')));
+      }));
+      if (!variants) snap.partitions = descs;
+      else {
+        const wanted = new Set(descs.map((d) => partitionDescKey(d, typeOf)));
+        snap.partitionMatch = (d) => wanted.has(partitionDescKey(d, typeOf));
+      }
     }
     const snapshot = await this.catalog.getSnapshot(info.tableId, sameSchemaSnapshot(info, 'delete', snap));
     const r = await rewritePartitions(this.ctx, 'UpdateCommit', snapshot, {

@@ -8,7 +8,7 @@
  */
 import { DataType, Field, RecordBatch, Schema, Table, Type, Utf8, type Data, type Dictionary, type Float, type Int, type Vector } from 'apache-arrow';
 import { LakeSoulError, inputText, mergeSchemas, nestedEvolutionProblem, type CommitOp, type CommitResult, type CommitSchema, type DataFileOp, type PartitionCommit, type PartitionSnapshot } from '@lakesoul-ts/meta';
-import { checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, partitionDescKey, rangeValueKey } from '@lakesoul-ts/meta';
+import { checkRangePartitionType, decodePartitionDesc, decodePartitionValue, encodePartitionDesc, encodePartitionValue, hasRangeTextVariants, isNullRangeText, partitionDescKey, rangeValueKey } from '@lakesoul-ts/meta';
 import { evaluateFilter, filterColumns, normalizeFilter } from '../filter/index.js';
 import type { WriteInput, WriteOptions, WriteResult } from '../types.js';
 import { concatBatches, gatherData, inferSchema, matchWords, makeBatch, nullColumn, projectBatch, recordsToBatch, sliceBatch, sortIndicesByPk, takeRows, validateAgainstSchema } from '../arrow/index.js';
@@ -741,13 +741,16 @@ function conformBatch(ctx: TableContext, batch: RecordBatch, columns: string[], 
  * Maps a partition_desc made from values to the table's existing partition of the same values when
  * their texts differ (float and timestamp range values: written by another engine, or by lakesoul-ts
  * before it wrote LakeSoul's text, see `hasRangeTextVariants`), so that the rows of one value stay in
- * one partition (a key upserted into a second partition of its value would be live twice). Null when
- * the table has no such range column: then nothing is read.
+ * one partition (a key upserted into a second partition of its value would be live twice). With
+ * `nulls`, also a null of a range column that is not text, which LakeSoul's Python engine writes as
+ * `NULL` where the protocol's marker is `__L@KE$OUL_NULL__` (see `isNullRangeText`). Null when the
+ * table has no such range column: then nothing is read.
  */
-export async function samePartitionOf(ctx: TableContext, signal?: AbortSignal): Promise<((desc: string) => string) | null> {
+export async function samePartitionOf(ctx: TableContext, signal?: AbortSignal, options: { nulls?: boolean } = {}): Promise<((desc: string) => string) | null> {
   const info = ctx.info;
   const typeOf = (c: string) => info.schema.fields.find((f) => f.name === c)?.type;
-  if (!info.rangePartitions.some((c) => { const t = typeOf(c); return t !== undefined && hasRangeTextVariants(t); })) return null;
+  const variants = (t: DataType) => hasRangeTextVariants(t) || (options.nulls === true && isNullRangeText(t, 'NULL'));
+  if (!info.rangePartitions.some((c) => { const t = typeOf(c); return t !== undefined && variants(t); })) return null;
   const texts = new Set<string>();
   const byKey = new Map<string, string>();
   for (const p of await ctx.catalog.listPartitions(info.tableId, undefined, { signal })) {
@@ -756,6 +759,18 @@ export async function samePartitionOf(ctx: TableContext, signal?: AbortSignal): 
     if (!byKey.has(key)) byKey.set(key, p.partitionDesc);
   }
   return (desc) => (texts.has(desc) ? desc : byKey.get(partitionDescKey(desc, typeOf)) ?? desc);
+}
+
+/**
+ * Whether `batch` holds a null in a range column that is not text: its partition may exist as the
+ * Python engine's `k=NULL` (see {@link samePartitionOf}), looked up only then (most writes hold none).
+ */
+function nullOfNonTextRange(info: TableContext['info'], batch: RecordBatch): boolean {
+  return info.rangePartitions.some((c) => {
+    const column = batch.getChild(c);
+    const type = info.schema.fields.find((f) => f.name === c)?.type;
+    return column !== null && column.nullCount > 0 && type !== undefined && isNullRangeText(type, 'NULL');
+  });
 }
 
 /** Per row: the partition_desc of the row (range columns of the table; `same`: see {@link samePartitionOf}). */
@@ -997,7 +1012,8 @@ async function writeConformed(
   }
   // Overwrite: the partitions to replace, as read now (their versions are the commit's readVersion).
   const replace = mode === 'overwrite' ? (internal.overwrite ?? await planOverwrite(ctx, options)) : null;
-  const samePartition = await samePartitionOf(ctx, signal);
+  let samePartition = await samePartitionOf(ctx, signal);
+  let nullsLooked = false;
   const target = options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE;
   const maxBuffered = Math.max(target, options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const sink = new FileSink(ctx, signal, options.rowGroupSize, sharedParquetPool());
@@ -1055,6 +1071,10 @@ async function writeConformed(
       const batch = conformBatch(ctx, input1, cols, rows);
       const dataCols = batch.schema.fields.map((f) => f.name).filter((c) => !info.rangePartitions.includes(c));
       fileCols ??= fileColumnsListed(info, dataCols);
+      if (!nullsLooked && nullOfNonTextRange(info, batch)) {
+        nullsLooked = true;
+        samePartition = await samePartitionOf(ctx, signal, { nulls: true });
+      }
       const { descs, perRow: partitionOfRow } = partitionDescsOf(ctx, batch, samePartition);
       if (replace) {
         for (const d of descs) {
