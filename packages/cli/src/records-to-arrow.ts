@@ -5,7 +5,7 @@
  */
 import { Bool, DataType, DateDay, Field, Float64, Int64, List, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
 import { LakeSoulError, encodePartitionValue } from '@lakesoul-ts/meta';
-import { ExactNumber, encodeColumn, makeBatch, partitionDirName } from '@lakesoul-ts/io';
+import { ExactNumber, encodeColumn, makeBatch, partitionDirName, partitionDirNameLimit } from '@lakesoul-ts/io';
 
 /** Where a record came from, for messages. */
 export interface RecordOrigin {
@@ -21,6 +21,8 @@ export interface ColumnRoles {
   primaryKeys: readonly string[];
   rangePartitions: readonly string[];
   cdcColumn?: string;
+  /** The table's location, which bounds its partition directory names (`partitionDirNameLimit`). */
+  path?: string;
 }
 
 const CDC_WORDS = ['insert', 'update', 'delete'];
@@ -114,8 +116,8 @@ function checkRoleValues(schema: Schema, rows: unknown[][], origins: RecordOrigi
       }
       if (range) {
         try {
-          // the value as partition_desc holds it, and its directory (at most 255 bytes)
-          partitionDirName(field.name, encodePartitionValue(field.name, v));
+          // the value as partition_desc holds it, and its directory (at most 255 bytes on local disk)
+          partitionDirName(field.name, encodePartitionValue(field.name, v), roles.path === undefined ? undefined : partitionDirNameLimit(roles.path));
         } catch (e) {
           if (!(e instanceof LakeSoulError)) throw e;
           throw new LakeSoulError(e.kind, `${where}: ${e.message}`, { code: e.code, context: { ...e.context, file: origins[r]!.file, row: origins[r]!.line }, cause: e });

@@ -27,16 +27,17 @@ const UNSAFE_IN_DIR = /[\u0000-\u001f\u007f%?#\\/~]/gu;
  * name reads back unchanged through LakeSoul's native IO, and distinct values get distinct names. The
  * value itself lives in `partition_desc`; readers never parse it from the path.
  */
-export function partitionDirName(column: string, value: string): string {
+export function partitionDirName(column: string, value: string, maxBytes: number = MAX_DIR_NAME_BYTES): string {
   const name = `${escapeDirText(column)}=${escapeDirText(value)}`;
   const bytes = Buffer.byteLength(name);
-  if (bytes > MAX_DIR_NAME_BYTES) {
+  if (bytes > maxBytes) {
     const short = (text: string) => `${text.slice(0, 60)}${text.length > 60 ? '…' : ''}`;
     const columnBytes = Buffer.byteLength(`${escapeDirText(column)}=`);
-    const what = columnBytes > MAX_DIR_NAME_BYTES / 2
+    const what = columnBytes > maxBytes / 2
       ? `range partition column name '${short(column)}' is too long for a directory: '<name>=' takes ${columnBytes} bytes`
       : `range partition column '${column}' value '${short(value)}' is too long for a directory: '${column}=<value>' takes ${bytes} bytes`;
-    throw new LakeSoulError('InvalidArgument', `${what} (at most ${MAX_DIR_NAME_BYTES} bytes, one directory of the table path; ` +
+    const limit = maxBytes === MAX_DIR_NAME_BYTES ? 'one directory of the table path' : 'an object key of the store holds at most 1024 bytes';
+    throw new LakeSoulError('InvalidArgument', `${what} (at most ${maxBytes} bytes, ${limit}; ` +
       'characters URL parsing changes, such as ? # % / \\ and control characters, are written as 3 bytes ~HH each)', {
       code: 'INVALID_PARTITION_VALUE', context: { column, bytes },
     });
@@ -46,6 +47,18 @@ export function partitionDirName(column: string, value: string): string {
 
 /** The longest directory name file systems take (ext4, xfs, HDFS's default): one partition level. */
 export const MAX_DIR_NAME_BYTES = 255;
+
+/** The longest object key S3 takes: a bound for one partition level of a table on an object store. */
+const MAX_OBJECT_KEY_BYTES = 1024;
+
+/**
+ * The longest partition directory name of a table at `tablePath`: a file system's directory name
+ * limit on local disk (`file:`); on object stores (S3), whose keys have no directories, the key's own
+ * limit. LakeSoul's engines write longer names there, and this project writes into their partitions.
+ */
+export function partitionDirNameLimit(tablePath: string): number {
+  return /^file:/i.test(tablePath) ? MAX_DIR_NAME_BYTES : MAX_OBJECT_KEY_BYTES;
+}
 
 function escapeDirText(text: string): string {
   return text.replace(UNSAFE_IN_DIR, (c) => [...Buffer.from(c, 'utf8')].map((b) => `~${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));

@@ -19,7 +19,7 @@ export type { TableWriteOptions, StagedWrite, WrittenFile, OverwritePlan } from 
 export type { StageOptions, CommitStagedOptions } from './table-staging.js';
 export { DEFAULT_RETENTION_MS, DEFAULT_ORPHAN_SAFETY_WINDOW_MS, MIN_ORPHAN_SAFETY_WINDOW_MS } from './table-maintenance.js';
 export type { CompactOptions, CleanupOptions, CleanupProgress, CleanupReport, CleanupFile, RewriteResult, RewriteProgress } from './table-maintenance.js';
-export { partitionDirName, nativeDataFileUri, storedLocation } from './data-file-paths.js';
+export { partitionDirName, partitionDirNameLimit, nativeDataFileUri, storedLocation } from './data-file-paths.js';
 export { bucketRuleOf } from './bucket-rule.js';
 export { SCAN_OPTIONS, WRITE_OPTIONS } from './option-names.js';
 export { partitionMayMatch, rangeValueTextOfInput } from './partition-values.js';

@@ -8,7 +8,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
 import { isNoAnswerError } from '../store/store-errors.js';
 import type { ObjectStore, PutOptions } from '../types.js';
-import { partitionDirName } from './data-file-paths.js';
+import { partitionDirName, partitionDirNameLimit } from './data-file-paths.js';
 
 /** Internal: the catalog + stores + table entry an operation runs against. */
 export interface TableContext {
@@ -42,20 +42,24 @@ export function randomAlnum16(): string {
  * Relative directory of a partition: `k=v/k2=v2`, empty for the unpartitioned `-5`. Each level is
  * URL-safe ({@link partitionDirName}: `?` is written `~3F`), so LakeSoul's native IO finds the files.
  */
-export function partitionDir(partitionDesc: string, rangePartitions: string[]): string {
+export function partitionDir(partitionDesc: string, rangePartitions: string[], maxBytes?: number): string {
   if (rangePartitions.length === 0 || partitionDesc === '-5') return '';
   return partitionDesc
     .split(',')
     .map((kv) => {
       const eq = kv.indexOf('=');
-      return partitionDirName(kv.slice(0, eq), kv.slice(eq + 1));
+      return partitionDirName(kv.slice(0, eq), kv.slice(eq + 1), maxBytes);
     })
     .join('/');
 }
 
-/** File URI per protocol §4: `<table_path>/<k=v>/.../part-<16 alnum>_<bucket:04>.parquet`. */
+/**
+ * File URI per protocol §4: `<table_path>/<k=v>/.../part-<16 alnum>_<bucket:04>.parquet`.
+ * @throws LakeSoulError `INVALID_PARTITION_VALUE` when a directory name is too long where the table
+ *   is stored ({@link partitionDirNameLimit}).
+ */
 export function dataFileUri(tablePath: string, partitionDesc: string, rangePartitions: string[], bucket: number): string {
-  const dir = partitionDir(partitionDesc, rangePartitions);
+  const dir = partitionDir(partitionDesc, rangePartitions, partitionDirNameLimit(tablePath));
   const name = `part-${randomAlnum16()}_${String(bucket).padStart(4, '0')}.parquet`;
   return dir ? `${tablePath}/${dir}/${name}` : `${tablePath}/${name}`;
 }

@@ -384,7 +384,13 @@ export class FileSink {
     if (this.failure !== undefined) throw this.failure;
     this.firstFileAt ??= Date.now();
     const info = this.ctx.info;
-    const uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
+    let uri: string;
+    try {
+      uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
+    } catch (e) {
+      if (!LakeSoulError.hasCode(e, 'INVALID_PARTITION_VALUE')) throw e;
+      throw new LakeSoulError(e.kind, `write to table '${info.name}': ${e.message}`, { code: e.code, cause: e, context: { ...e.context, table: info.name } });
+    }
     this.uris.push(uri);
     const index = this.files.length;
     this.files.length++;
