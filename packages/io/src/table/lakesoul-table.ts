@@ -409,7 +409,11 @@ export class LakeSoulTable {
     return {
       async *[Symbol.asyncIterator]() {
         const plan = await self.scan(options);
-        yield* plan.read({ batchSize: options.batchSize, prefetchBytes: options.prefetchBytes, signal: options.signal });
+        try {
+          yield* plan.read({ batchSize: options.batchSize, prefetchBytes: options.prefetchBytes, signal: options.signal });
+        } catch (e) {
+          throw await self.droppedDuringRead(e);
+        }
       },
     };
   }
@@ -418,8 +422,32 @@ export class LakeSoulTable {
   async toArrow(options: ScanOptions = {}): Promise<Table> {
     const plan = await this.scan(options);
     const batches: RecordBatch[] = [];
-    for await (const b of plan.read({ batchSize: options.batchSize, prefetchBytes: options.prefetchBytes, signal: options.signal })) batches.push(b);
+    try {
+      for await (const b of plan.read({ batchSize: options.batchSize, prefetchBytes: options.prefetchBytes, signal: options.signal })) batches.push(b);
+    } catch (e) {
+      throw await this.droppedDuringRead(e);
+    }
     return batches.length > 0 ? new Table(batches) : new Table(plan.schema);
+  }
+
+  /**
+   * A data file missing in a read of this table whose catalog row is gone: the table was dropped
+   * with its files while the read ran (the plan's own message, which knows no catalog, sent the
+   * reader to cleanup's retention). Other errors, and a table still there, as they are.
+   */
+  private async droppedDuringRead(e: unknown): Promise<unknown> {
+    if (!LakeSoulError.hasCode(e, 'OBJECT_NOT_FOUND')) return e;
+    const { tableId, namespace, name } = this.info;
+    try {
+      await this.catalog.getTableById(tableId);
+      return e;
+    } catch (lookup) {
+      if (!LakeSoulError.hasCode(lookup, 'TABLE_NOT_FOUND')) return e;
+      const qname = `${namespace}.${name}`;
+      return new LakeSoulError('NotFound', `table '${qname}' was dropped while this read ran (its data file ${String((e as LakeSoulError).context.file ?? '')} was deleted with it): open the table again if it was created anew`, {
+        code: 'TABLE_NOT_FOUND', context: { table: qname, tableId, file: (e as LakeSoulError).context.file }, cause: e,
+      });
+    }
   }
 
   /** The table's commit history (partition versions). */
