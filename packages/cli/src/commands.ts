@@ -364,7 +364,10 @@ function refuseUnreadableCatalogDir(dataDir: string): void {
 
 /** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
 function showPartition(desc: string): string {
-  return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
+  if (desc === NO_PARTITION_DESC) return '(unpartitioned)';
+  // in a line of partitions separated by spaces or commas, a value with spaces, a comma-space or a
+  // quote would run into the next (`p= @0` read as the empty value): such a description is quoted
+  return /[\s"]|, /.test(desc) ? JSON.stringify(desc) : desc;
 }
 
 /**

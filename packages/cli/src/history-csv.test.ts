@@ -33,6 +33,9 @@ it('history --format csv: one line per partition version, partition values with 
   writeFileSync(join(dir, 'r.jsonl'), values.flatMap((p, i) => [JSON.stringify({ id: i, p, v: 'x' }), JSON.stringify({ id: 10 + i, p, v: 'y' })]).join('\n') + '\n');
   let r = await cli(dir, ['import', 't', 'r.jsonl']);
   expect(r.code, r.err).toBe(0);
+  // the text summary quotes a partition whose value holds spaces or quotes (`p=a b@0` ran into the next)
+  const listed = r.out.slice(r.out.indexOf('versions ') + 'versions '.length).trim().split(/ (?=p=|")/).sort();
+  expect(listed).toEqual(['"p=a b"@0', '"p=b@0 c;d"@0', '"p=q\\"uote"@0', 'p=a@0']);
   writeFileSync(join(dir, 's.jsonl'), `${JSON.stringify({ id: 0, p: 'a b', v: 'z' })}\n`);
   r = await cli(dir, ['import', 't', 's.jsonl', '--mode', 'upsert']);
   expect(r.code, r.err).toBe(0);
