@@ -28,6 +28,20 @@ describe('import of JSONL into a schema inferred from it', () => {
   });
 });
 
+describe('table create --from JSON lines', () => {
+  it('infers a column of numbers written 1.0 as float64, so later fractions import (it was int64: 1.5 refused)', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'w.jsonl'), '{"id":1,"w":1.0,"n":[2.0]}\n{"id":2,"w":3.0,"n":[]}\n');
+    expect((await cli(dir, ['table', 'create', 'w', '--from', 'w.jsonl', '--primary-key', 'id'])).code).toBe(0);
+    expect((await cli(dir, ['table', 'describe', 'w', '--format', 'csv'])).out).toBe('column,type,nullable,roles\nid,int64,false,primary key\nw,float64,true,\nn,list<float64>,true,\n');
+    writeFileSync(join(dir, 'more.jsonl'), '{"id":3,"w":1.5,"n":[0.25]}\n');
+    for (const f of ['w.jsonl', 'more.jsonl']) expect((await cli(dir, ['import', 'w', f])).code).toBe(0);
+    expect((await cli(dir, ['scan', 'w', '--format', 'jsonl'])).out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: number }).sort((a, b) => a.id - b.id)).toEqual([
+      { id: 1, w: 1, n: [2] }, { id: 2, w: 3, n: [] }, { id: 3, w: 1.5, n: [0.25] },
+    ]);
+  });
+});
+
 describe('export and import formats', () => {
   it('export tells the format from the extension whatever its case, as import does, and .json round-trips as one JSON array', async () => {
     const dir = scratch();

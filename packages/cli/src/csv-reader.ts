@@ -172,9 +172,10 @@ export interface JsonRecord {
 /**
  * Stream the records of a JSON input as parsed objects with line numbers: JSON lines (one object a
  * line), or, when the first character that is not white space is `[`, one JSON array of objects (what
- * `scan --format json` writes; read as it streams, not whole). Numbers are exact (`parseJsonExact`).
+ * `scan --format json` writes; read as it streams, not whole). Numbers are exact (`parseJsonExact`;
+ * `wholeFloats` as there: schema inference tells `1.0` from `1`).
  */
-export async function* readJsonl(path: string, signal?: AbortSignal): AsyncGenerator<JsonRecord> {
+export async function* readJsonl(path: string, signal?: AbortSignal, options: { wholeFloats?: boolean } = {}): AsyncGenerator<JsonRecord> {
   const chunks = readTextChunks(path, signal);
   let head = '';
   for (;;) {
@@ -195,14 +196,14 @@ export async function* readJsonl(path: string, signal?: AbortSignal): AsyncGener
       }
     } finally { await chunks.return(undefined); }
   })();
-  yield* (/^\s*\[/.test(head) ? jsonArrayRecords(path, text) : jsonLines(path, text));
+  yield* (/^\s*\[/.test(head) ? jsonArrayRecords(path, text, options) : jsonLines(path, text, options));
 }
 
 /** A parsed record, or the error naming the line: invalid JSON, or not an object (`what` it must be). */
-function jsonRecord(path: string, line: number, text: string, what: string): JsonRecord {
+function jsonRecord(path: string, line: number, text: string, what: string, options: { wholeFloats?: boolean }): JsonRecord {
   let value: unknown;
   // Exact numbers: integers beyond 2^53 stay exact (bigint), long decimals keep their digits.
-  try { value = parseJsonExact(text); } catch (e) {
+  try { value = parseJsonExact(text, options); } catch (e) {
     throw new LakeSoulError('InvalidArgument', `${path}:${line}: not valid JSON (${(e as Error).message})`, { context: { file: path, row: line }, cause: e });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -212,11 +213,11 @@ function jsonRecord(path: string, line: number, text: string, what: string): Jso
 }
 
 /** The objects of JSON lines. */
-async function* jsonLines(path: string, chunks: AsyncIterable<string>): AsyncGenerator<JsonRecord> {
+async function* jsonLines(path: string, chunks: AsyncIterable<string>, options: { wholeFloats?: boolean }): AsyncGenerator<JsonRecord> {
   let line = 0;
   const parse = (text: string) => {
     line++;
-    return text.trim() === '' ? null : jsonRecord(path, line, text, 'each line');
+    return text.trim() === '' ? null : jsonRecord(path, line, text, 'each line', options);
   };
   // The unfinished line's pieces, joined once it ends: joining each chunk to it and splitting again
   // rescanned the whole line per chunk (one 128 MB line: 41 s against 11 s as a JSON array).
@@ -239,7 +240,7 @@ async function* jsonLines(path: string, chunks: AsyncIterable<string>): AsyncGen
  * The objects of one JSON array, element by element as the text streams: an element ends at a `,` or
  * the closing `]` outside strings and nested brackets.
  */
-async function* jsonArrayRecords(path: string, chunks: AsyncIterable<string>): AsyncGenerator<JsonRecord> {
+async function* jsonArrayRecords(path: string, chunks: AsyncIterable<string>, options: { wholeFloats?: boolean }): AsyncGenerator<JsonRecord> {
   const fail = (line: number, why: string) => new LakeSoulError('InvalidArgument', `${path}:${line}: not valid JSON (${why})`, { context: { file: path, row: line } });
   let state: 'before' | 'array' | 'after' = 'before';
   let line = 1;
@@ -255,7 +256,7 @@ async function* jsonArrayRecords(path: string, chunks: AsyncIterable<string>): A
     let from = -1; // where the element's text starts in this chunk
     const end = (to: number) => {
       element += chunk.slice(Math.max(from, 0), to);
-      out.push(jsonRecord(path, elementLine, element.trimEnd(), 'each element of the array'));
+      out.push(jsonRecord(path, elementLine, element.trimEnd(), 'each element of the array', options));
       elements++;
       element = ''; elementLine = 0; from = -1;
     };

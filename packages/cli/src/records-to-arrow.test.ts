@@ -68,6 +68,17 @@ describe('inferType: a type only when the import reads every sample into it', ()
     expect(json(['1.5', '0.1'])).toBe('Float64');
   });
 
+  it('makes JSON numbers written with a fraction or an exponent float64, whole or not (1.0 was inferred int64, and a later 1.5 refused)', () => {
+    const spelled = (lines: string[]) => String(inferType(lines.map((l) => parseJsonExact(l, { wholeFloats: true })), false));
+    expect(spelled(['1.0', '2.0'])).toBe('Float64');
+    expect(spelled(['1', '2e3'])).toBe('Float64');
+    expect(spelled(['[1.0, 2]'])).toBe('List<Float64>');
+    expect(spelled(['{"a": 3.0}'])).toBe('Struct<{a:Float64}>');
+    expect(spelled(['1', '2'])).toBe('Int64');
+    expect(spelled(['1e21'])).toBe('Float64');
+    expect(spelled(['12345678901234567.0'])).toBe('Utf8'); // more digits than a double keeps, as before
+  });
+
   it('makes a JSON -0 float64, whose sign an int64 column would drop (-0.0 was inferred int64 and imported as 0)', () => {
     expect(json(['1', '-0.0', '2'])).toBe('Float64');
     expect(json(['[1, -0]'])).toBe('List<Float64>');

@@ -325,7 +325,8 @@ export async function inferFileSchema(file: string, format: InputFormat, sampleR
   }
   const names: string[] = [];
   const objs: Record<string, unknown>[] = [];
-  for await (const { value } of readJsonl(file)) {
+  // (1.0 is a float here, which JSON.parse makes the number 1)
+  for await (const { value } of readJsonl(file, undefined, { wholeFloats: true })) {
     for (const k of Object.keys(value)) if (!names.includes(k)) names.push(k);
     objs.push(value);
     if (objs.length >= sampleRows) break;

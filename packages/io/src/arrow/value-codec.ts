@@ -772,15 +772,22 @@ export function plainText(v: unknown): string {
 
 /**
  * `JSON.parse` that keeps every number exact: integers beyond 2^53 become bigints, other numbers a
- * double cannot hold exactly become {@link ExactNumber}; everything else as `JSON.parse`.
+ * double cannot hold exactly become {@link ExactNumber}; everything else as `JSON.parse`. With
+ * `wholeFloats`, a whole number written with a fraction or an exponent (`1.0`, `2e3`) is an
+ * ExactNumber of its text too, which tells it from an integer (`1`): schema inference takes it for a
+ * float, as pyarrow's and DuckDB's JSON readers do.
  * @throws SyntaxError on invalid JSON.
  */
-export function parseJsonExact(text: string): unknown {
+export function parseJsonExact(text: string, options: { wholeFloats?: boolean } = {}): unknown {
   // Fast path: no number literal that a double would change.
   let risky = false;
   const re = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
   // Scanning strings too only yields false positives (slow path), never wrong results.
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (options.wholeFloats === true && /[.eE]/.test(m[0]) && Number.isInteger(Number(m[0]))) {
+      risky = true;
+      break;
+    }
     // many digits, or an exponent of three digits (`1e400` parsed as Infinity, where a float64 column refuses the text)
     if (m[0].replace(/^-/, '').replace(/\./, '').replace(/[eE].*$/, '').replace(/^0+/, '').length > 15 || /[eE][+-]?\d{3}/.test(m[0])) {
       risky = true;
@@ -860,6 +867,7 @@ export function parseJsonExact(text: string): unknown {
       return Number.isSafeInteger(n) ? n : BigInt(lit);
     }
     const n = Number(lit);
+    if (options.wholeFloats === true && Number.isInteger(n)) return new ExactNumber(lit);
     return exactDouble(lit, n) ? n : new ExactNumber(lit);
   };
   const str = (): string => {
