@@ -40,7 +40,7 @@ export function catalogServerIdleSeconds(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** A positive, finite number of seconds written as a decimal number; undefined otherwise. */
-function parseIdleSeconds(text: string | undefined): number | undefined {
+export function parseIdleSeconds(text: string | undefined): number | undefined {
   if (text === undefined || !/^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)) return undefined;
   const v = Number(text);
   return Number.isFinite(v) && v > 0 ? v : undefined;

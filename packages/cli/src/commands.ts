@@ -19,7 +19,7 @@ import { parseSchemaSpec, formatType, TYPE_NAMES } from './schema-spec.js';
 import { RowPrinter, OUTPUT_FORMATS, claimOutputFailureReport, displayWidth, isOutputFailure, type OutputFormat } from './row-printer.js';
 import { checkPartitionsExist, explainReadError, explainFilterError } from './scan-errors.js';
 import { checkServeExposure } from './serve-exposure.js';
-import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
+import { CATALOG_SERVER_ROLE, catalogServerIdleSeconds, parseIdleSeconds, runCatalogServer, serverFileCorrupt, stopCatalogServer } from './catalog-daemon.js';
 import { restoreCatalogImage } from './catalog-image.js';
 import { checkRelocatedFilesPresent } from './relocate-check.js';
 import { expectCommand, homeRelocated } from './home-location.js';
@@ -280,7 +280,9 @@ async function withCatalog(program: Command, fn: (ctx: CatalogContext) => Promis
 /**
  * A table not found in a namespace that does not exist either: the error says so and points to `ns
  * list` (the hint `table list -n <ns>` it got otherwise failed itself, the namespace not being found).
- * Other errors, and errors that carry their own hint (`(see: …`), are returned as they are.
+ * A table of that name in other namespaces: the error names them and the `-n` to give (the hint
+ * listed the one namespace where the table is not). Other errors, and errors that carry their own
+ * hint (`(see: …`), are returned as they are.
  */
 async function missingNamespace(catalog: CatalogContext['catalog'], e: unknown): Promise<unknown> {
   if (!(e instanceof LakeSoulError) || e.code !== 'TABLE_NOT_FOUND' || e.message.includes('(see: ')) return e;
@@ -291,9 +293,26 @@ async function missingNamespace(catalog: CatalogContext['catalog'], e: unknown):
     if (LakeSoulError.hasCode(n, 'NAMESPACE_NOT_FOUND')) return false;
     return true; // cannot tell: the original error stands
   });
-  if (exists) return e;
+  if (exists) return (await inOtherNamespaces(catalog, e)) ?? e;
   return new LakeSoulError('NotFound', `${e.message}: there is no namespace ${quoteInput(namespace)} (see: ${cliName()} ns list; ${cliName()} table list lists the tables of every namespace)`, {
     code: 'NAMESPACE_NOT_FOUND', context: e.context, cause: e,
+  });
+}
+
+/**
+ * `e` (a table not found in its namespace) naming the other namespaces that have a table of that name
+ * and the `-n` that reaches it; undefined when none has (or the catalog cannot tell).
+ */
+async function inOtherNamespaces(catalog: CatalogContext['catalog'], e: LakeSoulError): Promise<LakeSoulError | undefined> {
+  const { namespace, table } = e.context;
+  if (typeof namespace !== 'string' || typeof table !== 'string' || !table.startsWith(`${namespace}.`)) return undefined;
+  const name = table.slice(namespace.length + 1);
+  const others = await catalog.listTables().then((ts) => ts.filter((t) => t.name === name && t.namespace !== namespace).map((t) => t.namespace), () => []);
+  if (others.length === 0) return undefined;
+  const where = others.length === 1 ? `namespace ${quoteInput(others[0]!)} has a table of that name` : `namespaces ${others.map((n) => quoteInput(n)).join(', ')} have a table of that name`;
+  const first = others[0]!;
+  return new LakeSoulError('NotFound', `table '${table}' not found; ${where}: add \`-n ${shellWord(first)}\` (see: ${cliName()} table list -n ${shellWord(first)})`, {
+    code: 'TABLE_NOT_FOUND', context: { ...e.context, namespaces: others }, cause: e,
   });
 }
 
@@ -1035,8 +1054,11 @@ function addImportExportCommands({ program, io, out, note, quiet }: ProgramParts
         }
         if (stop.received) throw interruptedError(files.includes('-') ? 'standard input' : files.length === 1 ? files[0]! : 'the files');
         await withContext(program, io, async (ctx) => {
-          const t = await openTable(ctx, name, o.namespace).catch((e: unknown) => {
+          const t = await openTable(ctx, name, o.namespace).catch(async (e: unknown) => {
             if (!(e instanceof LakeSoulError && e.code === 'TABLE_NOT_FOUND')) throw e;
+            // the table is in another namespace: importing into a new one here would split the data
+            const elsewhere = await inOtherNamespaces(ctx.lakehouse.catalog, e);
+            if (elsewhere) throw elsewhere;
             // a data file does not say the primary key, partitions or buckets: the table is made first
             const ns = o.namespace === 'default' ? '' : ` -n ${shellWord(o.namespace)}`;
             const fmt = o.format === undefined ? '' : ` --format ${o.format}`;
@@ -1613,7 +1635,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
     }));
 
   program.command('catalog-server').description('keep the embedded catalog open for other commands (they start it in the background; see LAKESOUL_CATALOG_SERVER)')
-    .option('--idle <seconds>', 'stop after this long without a client', (v) => Number(v), catalogServerIdleSeconds())
+    .option('--idle <seconds>', 'stop after this long without a client', (v) => parseIdleSeconds(v) ?? v, catalogServerIdleSeconds())
     .option('--stop', 'stop the running catalog server of this home')
     .option('--status', 'say whether a catalog server runs for this home')
     .action(async (o) => {
@@ -1642,7 +1664,7 @@ function addServerCommands({ program, io, out, note, quiet }: ProgramParts): voi
         out(pid === undefined ? `no catalog server for ${dataDir}` : `stopped the catalog server for ${dataDir} (process ${pid})`);
         return;
       }
-      if (!(o.idle > 0)) throw new LakeSoulError('InvalidArgument', `--idle must be a positive number of seconds (got ${o.idle})`);
+      if (!(typeof o.idle === 'number' && o.idle > 0)) throw new LakeSoulError('InvalidArgument', `--idle must be a positive number of seconds (got ${quoteInput(String(o.idle))})`, { context: { option: '--idle' } });
       restoreCatalogImage(dataDir); // a new home starts from the shipped catalog image, as with any command
       await runCatalogServer(dataDir, { idleSeconds: o.idle, note: quiet() ? () => {} : note });
     });
