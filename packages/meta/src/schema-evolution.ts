@@ -111,29 +111,40 @@ function nestedChildren(type: DataType): readonly Field[] | null {
   }
 }
 
+/** The kind of a nested type as the value conversion sees it: the list types convert into each other. */
+function nestedKind(type: DataType): Type {
+  return type.typeId === Type.LargeList || type.typeId === Type.FixedSizeList ? Type.List : type.typeId;
+}
+
+/** A float in a wider type than the table's (float64 into float32: rounded by the conversion). */
+function floatWidening(from: DataType, to: DataType): boolean {
+  return from.typeId === Type.Float && widening(from, to);
+}
+
 /**
  * A change inside a nested column that a `schemaMode: 'merge'` write's data asks for and schema
- * evolution does not make, or null: a struct field the table's column lacks, or a number in a wider
- * type than the table's (an int64 in a `list<int32>`, a float64 in a `struct<x: float32>`). Evolution
- * widens and adds top-level columns only; inside a nested column the wider values would be converted
- * to the narrower type (floats rounded) and a new field refused as an unknown one, so the write is
- * refused as the evolution it asks for. Other differences (item names, narrower numbers, dictionaries)
- * are left to the value conversion. `column` is the path, e.g. `st.b` or `v.item`.
+ * evolution does not make, or null: a struct field the table's column lacks, or a float in a wider
+ * type than the table's (a float64 in a `list<float32>` or a `struct<x: float32>`). Evolution widens
+ * and adds top-level columns only; inside a nested column the wider floats would be rounded to the
+ * narrower type and a new field refused as an unknown one, so the write is refused as the evolution it
+ * asks for. Other differences (item names, list, large list and fixed-size list into each other,
+ * integers, which the conversion refuses when they do not fit, dictionaries) are left to the value
+ * conversion. `column` is the path, e.g. `st.b` or `v.item`.
  */
 export function nestedEvolutionProblem(current: Schema, incoming: Schema): { column: string; why: string } | null {
   const walk = (path: string, from: DataType, to: DataType): { column: string; why: string } | null => {
     to = valueType(to);
     const a = nestedChildren(from);
     const b = nestedChildren(to);
-    if (a === null || b === null || from.typeId !== to.typeId) return null;
+    if (a === null || b === null || nestedKind(from) !== nestedKind(to)) return null;
     for (let i = 0; i < b.length; i++) {
       const g = b[i]!;
-      // a struct's fields by name, a list's item and a map's entries by position
       const f = from.typeId === Type.Struct ? a.find((x) => x.name === g.name) : a[i];
+      // (a struct's field by name, a list's item, a map's entries by position)
       const at = `${path}.${g.name}`;
       if (!f) return { column: at, why: `is not a field of the table's ${from} (schema evolution adds top-level columns only)` };
-      if (widening(f.type, valueType(g.type))) {
-        return { column: at, why: `is ${valueType(g.type)} in the data but ${f.type} in the table (schema evolution widens top-level columns only; inside a nested column the values would be converted to ${f.type})` };
+      if (floatWidening(f.type, valueType(g.type))) {
+        return { column: at, why: `is ${valueType(g.type)} in the data but ${f.type} in the table (schema evolution widens top-level columns only; inside a nested column the values would be rounded to ${f.type})` };
       }
       const inner = walk(at, f.type, g.type);
       if (inner) return inner;
