@@ -36,7 +36,7 @@ export function partitionDirName(column: string, value: string, maxBytes: number
     const what = columnBytes > maxBytes / 2
       ? `range partition column name '${short(column)}' is too long for a directory: '<name>=' takes ${columnBytes} bytes`
       : `range partition column '${column}' value '${short(value)}' is too long for a directory: '${column}=<value>' takes ${bytes} bytes`;
-    const limit = maxBytes === MAX_DIR_NAME_BYTES ? 'one directory of the table path' : 'an object key of the store holds at most 1024 bytes';
+    const limit = maxBytes === MAX_DIR_NAME_BYTES ? 'one directory of the table path' : `an S3 object key holds at most ${MAX_S3_KEY_BYTES} bytes`;
     throw new LakeSoulError('InvalidArgument', `${what} (at most ${maxBytes} bytes, ${limit}; ` +
       'characters URL parsing changes, such as ? # % / \\ and control characters, are written as 3 bytes ~HH each)', {
       code: 'INVALID_PARTITION_VALUE', context: { column, bytes },
@@ -48,16 +48,38 @@ export function partitionDirName(column: string, value: string, maxBytes: number
 /** The longest directory name file systems take (ext4, xfs, HDFS's default): one partition level. */
 export const MAX_DIR_NAME_BYTES = 255;
 
-/** The longest object key S3 takes: a bound for one partition level of a table on an object store. */
-const MAX_OBJECT_KEY_BYTES = 1024;
+/** The longest object key S3 takes (the whole key: table path, partition levels and file name). */
+export const MAX_S3_KEY_BYTES = 1024;
+
+/** Whether `uri` names an S3 location (`s3://`, `s3a://`, `s3n://`). */
+function isS3(uri: string): boolean {
+  return /^s3[an]?:\/\//i.test(uri);
+}
 
 /**
  * The longest partition directory name of a table at `tablePath`: a file system's directory name
- * limit on local disk (`file:`); on object stores (S3), whose keys have no directories, the key's own
- * limit. LakeSoul's engines write longer names there, and this project writes into their partitions.
+ * limit (255 bytes), except on S3, whose keys have no directories and hold 1024 bytes in all
+ * ({@link checkS3KeyLength} bounds the whole key there). LakeSoul's engines write partition names
+ * over 255 bytes to S3, and this project writes into their partitions.
  */
 export function partitionDirNameLimit(tablePath: string): number {
-  return /^file:/i.test(tablePath) ? MAX_DIR_NAME_BYTES : MAX_OBJECT_KEY_BYTES;
+  return isS3(tablePath) ? MAX_S3_KEY_BYTES : MAX_DIR_NAME_BYTES;
+}
+
+/**
+ * Refuses a data file URI on S3 whose object key (after the bucket) exceeds {@link MAX_S3_KEY_BYTES}:
+ * S3 would refuse its upload with a raw `KeyTooLongError`. Other schemes pass.
+ * @throws LakeSoulError InvalidArgument `PATH_TOO_LONG` naming the partition and the key's length.
+ */
+export function checkS3KeyLength(uri: string, partitionDesc: string): void {
+  if (!isS3(uri)) return;
+  const key = uri.replace(/^s3[an]?:\/\/[^/]*\/+/i, '');
+  const bytes = Buffer.byteLength(key);
+  if (bytes <= MAX_S3_KEY_BYTES) return;
+  const shown = partitionDesc.length > 120 ? `${partitionDesc.slice(0, 120)}…` : partitionDesc;
+  throw new LakeSoulError('InvalidArgument', `the data file of partition '${shown}' would have an S3 object key of ${bytes} bytes (S3 keys hold at most ${MAX_S3_KEY_BYTES} bytes: the table path, every partition level and the file name): use shorter partition values`, {
+    code: 'PATH_TOO_LONG', context: { partition: partitionDesc, bytes },
+  });
 }
 
 function escapeDirText(text: string): string {

@@ -8,7 +8,7 @@ import { LakeSoulError } from '@lakesoul-ts/meta';
 import { deleteObjects, type StoreRegistry } from '../store/index.js';
 import { isNoAnswerError } from '../store/store-errors.js';
 import type { ObjectStore, PutOptions } from '../types.js';
-import { partitionDirName, partitionDirNameLimit } from './data-file-paths.js';
+import { checkS3KeyLength, partitionDirName, partitionDirNameLimit } from './data-file-paths.js';
 
 /** Internal: the catalog + stores + table entry an operation runs against. */
 export interface TableContext {
@@ -56,12 +56,14 @@ export function partitionDir(partitionDesc: string, rangePartitions: string[], m
 /**
  * File URI per protocol §4: `<table_path>/<k=v>/.../part-<16 alnum>_<bucket:04>.parquet`.
  * @throws LakeSoulError `INVALID_PARTITION_VALUE` when a directory name is too long where the table
- *   is stored ({@link partitionDirNameLimit}).
+ *   is stored ({@link partitionDirNameLimit}), `PATH_TOO_LONG` when an S3 key would be ({@link checkS3KeyLength}).
  */
 export function dataFileUri(tablePath: string, partitionDesc: string, rangePartitions: string[], bucket: number): string {
   const dir = partitionDir(partitionDesc, rangePartitions, partitionDirNameLimit(tablePath));
   const name = `part-${randomAlnum16()}_${String(bucket).padStart(4, '0')}.parquet`;
-  return dir ? `${tablePath}/${dir}/${name}` : `${tablePath}/${name}`;
+  const uri = dir ? `${tablePath}/${dir}/${name}` : `${tablePath}/${name}`;
+  checkS3KeyLength(uri, partitionDesc);
+  return uri;
 }
 
 /** Reads one whole object (or a range) by URI. */

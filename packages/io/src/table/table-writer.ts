@@ -388,7 +388,7 @@ export class FileSink {
     try {
       uri = dataFileUri(info.path, partitionDesc, info.rangePartitions, bucket ?? 0);
     } catch (e) {
-      if (!LakeSoulError.hasCode(e, 'INVALID_PARTITION_VALUE')) throw e;
+      if (!LakeSoulError.hasCode(e, 'INVALID_PARTITION_VALUE') && !LakeSoulError.hasCode(e, 'PATH_TOO_LONG')) throw e;
       throw new LakeSoulError(e.kind, `write to table '${info.name}': ${e.message}`, { code: e.code, cause: e, context: { ...e.context, table: info.name } });
     }
     this.uris.push(uri);
