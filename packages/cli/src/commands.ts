@@ -228,7 +228,7 @@ function scanOptionsFrom(o: Record<string, unknown>, table: LakeSoulTable): Scan
   if (parts) opts.partitions = parts;
   if (o.columns) {
     const columns = columnNames(o.columns as string[], table);
-    if (columns.length === 0) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': name the columns to output, separated by commas`);
+    if (columns.length === 0) throw new LakeSoulError('InvalidArgument', `--columns '${(o.columns as string[]).join(',')}': name the columns to output, separated by commas`);
     // the table, csv and json outputs would disagree on it (two columns, or one key)
     const twice = columns.find((c, i) => columns.indexOf(c) !== i);
     if (twice !== undefined) throw new LakeSoulError('InvalidArgument', `--columns '${columns.join(',')}': column '${twice}' is named twice: name each column once`, { context: { column: twice } });

@@ -39,6 +39,6 @@ it('selects a column named with spaces at its ends with --columns as written, ot
     expect(readFileSync(join(dir, 'out.csv'), 'utf8')).toBe(' x ,id\nspaced,1\n');
     const empty = await cli(dir, ['scan', 'sp', '--columns', ' , ']);
     expect(empty.code).not.toBe(0);
-    expect(empty.err).toContain('name the columns to output');
+    expect(empty.err).toContain("--columns ' , ': name the columns to output");
   });
 });
