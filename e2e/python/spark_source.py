@@ -39,15 +39,18 @@ class KilledWriter(LakeSoulTsWriter):
         return super().write(dying())
 
 
-class KilledSource(LakeSoulTsDataSource):
-    """Format "lakesoul_ts_killed": lakesoul_ts with {@link KilledWriter} (the kill test)."""
+def source_with(writer_class, format_name):
+    """A format named `format_name`: lakesoul_ts with `writer_class` as its writer."""
 
-    @classmethod
-    def name(cls):
-        return "lakesoul_ts_killed"
+    class Source(LakeSoulTsDataSource):
+        @classmethod
+        def name(cls):
+            return format_name
 
-    def writer(self, schema, overwrite):
-        return KilledWriter(self.options, overwrite)
+        def writer(self, schema, overwrite):
+            return writer_class(self.options, overwrite, schema)
+
+    return Source
 
 
 class FlakyWriter(LakeSoulTsWriter):
@@ -67,15 +70,9 @@ class FlakyWriter(LakeSoulTsWriter):
         return super().write(failing())
 
 
-class FlakySource(LakeSoulTsDataSource):
-    """Format "lakesoul_ts_flaky": lakesoul_ts with {@link FlakyWriter} (the retry test)."""
-
-    @classmethod
-    def name(cls):
-        return "lakesoul_ts_flaky"
-
-    def writer(self, schema, overwrite):
-        return FlakyWriter(self.options, overwrite, schema)
+#: the kill test's format and the retry test's
+KilledSource = source_with(KilledWriter, "lakesoul_ts_killed")
+FlakySource = source_with(FlakyWriter, "lakesoul_ts_flaky")
 
 
 def sent_bytes(url):
