@@ -58,9 +58,9 @@ function isS3(uri: string): boolean {
 
 /**
  * The longest partition directory name of a table at `tablePath`: a file system's directory name
- * limit (255 bytes), except on S3, whose keys have no directories and hold 1024 bytes in all
- * ({@link checkS3KeyLength} bounds the whole key there). LakeSoul's engines write partition names
- * over 255 bytes to S3, and this project writes into their partitions.
+ * limit (255 bytes), except on S3, whose keys have no directories: there the whole key (table path,
+ * partition levels, file name) holds 1024 bytes, checked as a whole when a file is named. LakeSoul's
+ * engines write partition names over 255 bytes to S3, and this project writes into their partitions.
  */
 export function partitionDirNameLimit(tablePath: string): number {
   return isS3(tablePath) ? MAX_S3_KEY_BYTES : MAX_DIR_NAME_BYTES;

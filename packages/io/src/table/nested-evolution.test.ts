@@ -29,7 +29,7 @@ describe('nestedEvolutionProblem', () => {
     expect(nestedEvolutionProblem(schema, with_('v', new FixedSizeList(2, new Field('item', new Float64(), true))))?.column).toBe('v.item');
     expect(nestedEvolutionProblem(with_('v', new FixedSizeList(2, new Field('item', new Float32(), true))), with_('v', listOf(new Float64())))?.column).toBe('v.item');
     expect(nestedEvolutionProblem(schema, with_('st', new Struct([new Field('x', new Int32(), true), new Field('y', new Utf8(), true)])))?.column).toBe('st.y');
-    const map = (v: Float32 | Float64) => new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', v, true)]), false));
+    const map = (v: Float32 | Float64) => new Map_(new Field('entries', new Struct<{ key: Utf8; value: Float32 | Float64 }>([new Field('key', new Utf8(), false), new Field('value', v, true)]), false));
     expect(nestedEvolutionProblem(new Schema([new Field('m', map(new Float32()), true)]), new Schema([new Field('m', map(new Float64()), true)]))?.column).toBe('m.entries.value');
   });
   it('leaves what the value conversion takes: another item name, integers, narrower numbers, a subset of fields, top-level widening', () => {
