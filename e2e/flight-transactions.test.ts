@@ -246,6 +246,31 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
     }
   });
 
+  it('a transaction whose table was dropped and made again under its name: a stream says so, the commit says the table was dropped (found by a hunt of Flight replicas)', async () => {
+    await freshTable('txnre');
+    const client = await FlightClient.connect(url);
+    try {
+      const { transaction } = await client.doActionJson<any>('begin', { table: 'txnre' });
+      await client.doPut({ cmd: { table: 'txnre', transaction, stream: 'a' } }, rows([1, 2]));
+      await lakehouse.dropTable('txnre', { purge: true });
+      await freshTable('txnre');
+      await expect(client.doPut({ cmd: { table: 'txnre', transaction, stream: 'b' } }, rows([3]))).rejects.toMatchObject({
+        kind: 'InvalidArgument', message: expect.stringMatching(/writes the table default\.txnre that was dropped since it began .*the table of that name now is another one/),
+      });
+      // (it said the staged file was deleted by a cleanup, ABORTED, which a client retries)
+      const transaction2 = (await client.doActionJson<any>('begin', { table: 'txnre' })).transaction;
+      await client.doPut({ cmd: { table: 'txnre', transaction: transaction2, stream: 'a' } }, rows([1]));
+      await lakehouse.dropTable('txnre', { purge: true });
+      await freshTable('txnre');
+      await expect(client.doActionJson('commit', { transaction: transaction2, streams: ['a'] })).rejects.toMatchObject({
+        kind: 'NotFound', message: expect.stringMatching(/table 'default\.txnre' was dropped while this write ran: nothing was committed/),
+      });
+      expect((await (await lakehouse.table('txnre')).toArrow()).numRows).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+
   it('one caller cannot hold every transaction: a per-caller bound (user, or host without auth) leaves room for the others', async () => {
     await freshTable('txncaller');
     const bounded = createFlightServer({ lakehouse, ticketSecret: SECRET, users: { alice: 'pw-a', bob: 'pw-b', 'token 1': 'pw-t' }, tokens: ['team-a', 'team-b'], maxOpenTransactions: 20, maxOpenTransactionsPerCaller: 3 });

@@ -207,7 +207,11 @@ export class FlightTransactions {
     t.expiresAt = this.now() + this.ttlMs;
     try {
       if (info.tableId !== table.tableId) {
-        throw new LakeSoulError('InvalidArgument', `transaction ${id} writes table ${info.namespace}.${info.name}, not ${table.namespace}.${table.name}`, {
+        const same = info.namespace === table.namespace && info.name === table.name;
+        // one name, another table: the transaction's was dropped and a new one created under its name
+        const why = same ? `transaction ${id} writes the table ${info.namespace}.${info.name} that was dropped since it began (id ${info.tableId}); the table of that name now is another one (id ${table.tableId}): begin a new transaction`
+          : `transaction ${id} writes table ${info.namespace}.${info.name}, not ${table.namespace}.${table.name}`;
+        throw new LakeSoulError('InvalidArgument', why, {
           code: 'TRANSACTION_WRONG_TABLE',
           context: { table: info.name, namespace: info.namespace },
         });

@@ -26,6 +26,19 @@ describe('commitStaged of files a cleanup deleted, and of staged writes whose sc
     dir = lake = undefined;
   });
 
+  it('says the table was dropped when its files went with a purge, not that a cleanup took them (found by a hunt of Flight replicas)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'staged-dropped-'));
+    lake = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: toFileUri(dir) });
+    const t = await lake.createTable('dr', [{ id: 1, p: 'a', w: 1 }], { primaryKeys: ['id'], rangePartitions: ['p'] });
+    const staged = await t.stage([{ id: 7, p: 'b', w: 4242 }], { mode: 'upsert' });
+    await lake.dropTable('dr', { purge: true });
+    const again = await lake.createTable('dr', [{ id: 2, p: 'a', w: 2 }], { primaryKeys: ['id'], rangePartitions: ['p'] });
+    const err = await t.commitStaged([staged]).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'NotFound', code: 'TABLE_NOT_FOUND', retryable: false });
+    expect((err as Error).message).toBe("table 'default.dr' was dropped while this write ran: nothing was committed, and its files were deleted with it");
+    expect((await again.toArrow()).numRows).toBe(1);
+  });
+
   it('is refused (STAGED_FILES_MISSING, naming the file), commits nothing, and the table stays readable', async () => {
     dir = mkdtempSync(join(tmpdir(), 'staged-gone-'));
     lake = await Lakehouse.open({ catalog: { dataDir: ':memory:' }, warehouse: toFileUri(dir) });

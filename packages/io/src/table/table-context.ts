@@ -208,6 +208,9 @@ export async function checkFilesExist(ctx: TableContext, files: readonly { path:
         // never check) rather than failing every write that took over a second
         if (LakeSoulError.is(e, 'PermissionDenied')) { next = added.length; return; }
         if (!LakeSoulError.is(e, 'NotFound')) throw e;
+        // the table was dropped with its files (a purge) meanwhile: no cleanup, and no retry helps
+        const dropped = await ctx.catalog.getTableById(ctx.info.tableId, { signal }).then(() => undefined, (x: unknown) => (LakeSoulError.hasCode(x, 'TABLE_NOT_FOUND') ? x : undefined));
+        if (dropped) throw inTableTerms(dropped, ctx, 'its files were deleted with it');
         const whose = what === 'staged' ? 'the staged writes' : 'the write';
         const since = what === 'staged' ? 'the write was staged' : 'the write began';
         throw new LakeSoulError('Conflict', `cannot commit ${whose} of table '${ctx.info.name}': their file ${f.path} (partition ${f.partition}) is gone, ` +
