@@ -156,8 +156,10 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
       const history = await t.history();
       expect(history.length).toBe(2); // two partitions, one commit
       expect((await t.toArrow()).numRows).toBe(1000);
-      // the transaction is over
-      await expect(client.doActionJson('commit', { transaction: r.transaction })).rejects.toMatchObject({ kind: 'NotFound' });
+      // the transaction is over: no stream joins it, and a commit sent again answers the first one's result, committing nothing more
+      await expect(client.doPut({ cmd: { table: 'txn', transaction: r.transaction } }, rows([9_999]))).rejects.toMatchObject({ kind: 'NotFound' });
+      expect(await client.doActionJson<any>('commit', { transaction: r.transaction })).toEqual(committed);
+      expect((await t.history()).length).toBe(2);
     } finally {
       client.close();
     }
@@ -266,6 +268,32 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
         kind: 'NotFound', message: expect.stringMatching(/table 'default\.txnre' was dropped while this write ran: nothing was committed/),
       });
       expect((await (await lakehouse.table('txnre')).toArrow()).numRows).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a commit sent again or by several clients at once answers the first commit\'s outcome (a retry read "not open on this server"; found by a hunt of Flight replicas)', async () => {
+    await freshTable('txnidem');
+    const client = await FlightClient.connect(url);
+    try {
+      const { transaction } = await client.doActionJson<any>('begin', { table: 'txnidem' });
+      await client.doPut({ cmd: { table: 'txnidem', transaction } }, rows([1, 2, 3]));
+      const all = await Promise.all([1, 2, 3].map(() => client.doActionJson<any>('commit', { transaction })));
+      for (const r of all) expect(r).toEqual(all[0]);
+      expect(all[0].rows).toBe(3);
+      expect(await client.doActionJson<any>('commit', { transaction })).toEqual(all[0]);
+      const t = await lakehouse.table('txnidem');
+      expect((await t.toArrow()).numRows).toBe(3);
+      expect(new Set((await t.history()).map((h) => h.snapshot.at(-1))).size).toBe(Object.keys(all[0].commitIds).length);
+      // a commit refused (rows counted wrong): refused again the same way, not retryable
+      const second = (await client.doActionJson<any>('begin', { table: 'txnidem' })).transaction;
+      await client.doPut({ cmd: { table: 'txnidem', transaction: second } }, rows([4]));
+      await expect(client.doActionJson('commit', { transaction: second, expectedRows: 5 })).rejects.toMatchObject({ message: expect.stringMatching(/1 rows were staged, the commit expected 5/) });
+      await expect(client.doActionJson('commit', { transaction: second, expectedRows: 1 })).rejects.toMatchObject({
+        message: expect.stringMatching(/its commit failed, and the transaction is over \(begin a new one to write again\): .*1 rows were staged, the commit expected 5/),
+      });
+      expect((await t.toArrow()).numRows).toBe(3);
     } finally {
       client.close();
     }

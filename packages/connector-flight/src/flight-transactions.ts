@@ -57,7 +57,12 @@ interface Transaction {
   state: State;
   /** Idle deadline (epoch ms), pushed back by every DoPut. */
   expiresAt: number;
+  /** The commit under way (state 'committing'): a second commit of the transaction waits for it. */
+  committing?: Promise<CommitOutcome>;
 }
+
+/** What a transaction's commit gave: its result, or the error it failed with. */
+type CommitOutcome = { result: WriteResult & { streams: number } } | { error: unknown };
 
 /** What one transaction's commit does. */
 export type TransactionMode = 'append' | 'upsert' | 'overwrite';
@@ -101,6 +106,11 @@ export class FlightTransactions {
   private readonly maxOpenPerCaller: number;
   private readonly now: () => number;
   private readonly open = new Map<string, Transaction>();
+  /**
+   * Transactions whose commit ended, for one TTL: a client that retries a commit (its first reply
+   * lost, or it sent it twice) gets the first commit's outcome, not "not open on this server".
+   */
+  private readonly committed = new Map<string, { outcome: CommitOutcome; until: number }>();
   private readonly timer: NodeJS.Timeout;
   /** Rollbacks of expired transactions still deleting files (awaited by close()). */
   private readonly reclaiming = new Set<Promise<void>>();
@@ -254,9 +264,20 @@ export class FlightTransactions {
    * name no stream staged under is refused, rolling back.
    */
   async commit(id: string, options: { expectedRows?: number; streams?: readonly string[]; signal?: AbortSignal } = {}): Promise<WriteResult & { streams: number }> {
+    // a commit sent again (its reply lost) or at once by several clients: the first one's outcome
+    const done = ID_PATTERN.test(id) ? this.committed.get(id) : undefined;
+    const under = this.open.get(id)?.committing;
+    const again = done?.outcome ?? (under ? await under : undefined);
+    if (again !== undefined) {
+      if ('result' in again) return again.result;
+      // over: running this commit again cannot help, whatever the first failure said
+      const e = again.error;
+      throw new LakeSoulError(LakeSoulError.is(e) ? e.kind : 'Aborted', `transaction ${id}: its commit failed, and the transaction is over (begin a new one to write again): ${(e as Error)?.message ?? String(e)}`, {
+        code: 'TRANSACTION_FAILED', retryable: false, cause: e, context: LakeSoulError.is(e) ? e.context : {},
+      });
+    }
     const t = this.get(id, 'commit');
     const name = `${t.table.info.namespace}.${t.table.info.name}`;
-    if (t.state === 'committing') throw new LakeSoulError('Conflict', `transaction ${id} on ${name} is already being committed`, { code: 'TRANSACTION_BUSY' });
     if (t.active > 0) {
       throw new LakeSoulError('Conflict', `transaction ${id} on ${name} has ${t.active} DoPut stream(s) still running: commit after every writer got its PutResult`, {
         code: 'TRANSACTION_BUSY',
@@ -266,21 +287,19 @@ export class FlightTransactions {
     const taken = options.streams === undefined ? null : new Set(options.streams);
     const failure = [...t.failures].find(([stream]) => stream === null || taken === null || taken.has(stream))?.[1];
     if (failure !== undefined) {
-      await this.end(t);
-      throw new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${failure})`, {
+      throw await this.refused(t, new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${failure})`, {
         code: 'TRANSACTION_FAILED',
         context: { table: t.table.info.name, namespace: t.table.info.namespace },
-      });
+      }));
     }
     if (taken !== null) {
       const staged = new Set(t.streamOf.values());
       const missing = [...taken].filter((s) => !staged.has(s));
       if (missing.length > 0) {
-        await this.end(t);
-        throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: no stream named ${missing.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}${missing.length > 3 ? ` (and ${missing.length - 3} more)` : ''} staged in it`, {
+        throw await this.refused(t, new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: no stream named ${missing.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}${missing.length > 3 ? ` (and ${missing.length - 3} more)` : ''} staged in it`, {
           code: 'TRANSACTION_STREAM_MISSING',
           context: { table: t.table.info.name, namespace: t.table.info.namespace },
-        });
+        }));
       }
       // the streams of attempts left out: deleted now
       const left = t.staged.filter((w) => t.streamOf.has(w) && !taken.has(t.streamOf.get(w)!));
@@ -291,22 +310,23 @@ export class FlightTransactions {
     }
     const rows = t.staged.reduce((n, s) => n + s.rows, 0);
     if (options.expectedRows !== undefined && options.expectedRows !== rows) {
-      await this.end(t);
-      throw new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: ${rows} rows were staged, the commit expected ${options.expectedRows}`, {
+      throw await this.refused(t, new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: ${rows} rows were staged, the commit expected ${options.expectedRows}`, {
         code: 'TRANSACTION_ROW_COUNT',
         context: { table: t.table.info.name, namespace: t.table.info.namespace },
-      });
+      }));
     }
     t.state = 'committing';
-    try {
-      const result = await t.table.commitStaged(t.staged, { signal: options.signal, ...(t.plan ? { overwrite: t.plan } : {}) });
-      return { ...result, streams: t.staged.length };
-    } finally {
-      // Committed, or failed (commitStaged deleted the files when the commit surely failed, and left
-      // them for cleanup() when its outcome is unknown): the transaction is over either way.
-      t.state = 'ended';
-      this.open.delete(t.id);
-    }
+    const committing = t.table.commitStaged(t.staged, { signal: options.signal, ...(t.plan ? { overwrite: t.plan } : {}) })
+      .then((result): CommitOutcome => ({ result: { ...result, streams: t.staged.length } }), (error: unknown): CommitOutcome => ({ error }));
+    t.committing = committing;
+    const outcome = await committing;
+    // Committed, or failed (commitStaged deleted the files when the commit surely failed, and left
+    // them for cleanup() when its outcome is unknown): the transaction is over either way.
+    t.state = 'ended';
+    this.open.delete(t.id);
+    this.committed.set(t.id, { outcome, until: this.now() + this.ttlMs });
+    if ('result' in outcome) return outcome.result;
+    throw outcome.error;
   }
 
   /** Rolls back `id`: deletes what its streams staged. Returns the number of streams dropped. */
@@ -316,6 +336,13 @@ export class FlightTransactions {
     const out = { streams: t.staged.length, rows: t.staged.reduce((n, s) => n + s.rows, 0) };
     await this.end(t);
     return out;
+  }
+
+  /** Rolls `t` back at its commit, which `error` refused: a commit sent again is answered the same way. */
+  private async refused(t: Transaction, error: LakeSoulError): Promise<LakeSoulError> {
+    await this.end(t);
+    this.committed.set(t.id, { outcome: { error }, until: this.now() + this.ttlMs });
+    return error;
   }
 
   private async end(t: Transaction): Promise<void> {
@@ -329,6 +356,7 @@ export class FlightTransactions {
   /** Rolls back every transaction idle past its deadline (no DoPut running). */
   sweep(): void {
     const now = this.now();
+    for (const [id, c] of this.committed) if (now >= c.until) this.committed.delete(id);
     for (const t of [...this.open.values()]) {
       if (t.state === 'open' && t.active === 0 && now >= t.expiresAt) {
         const p = this.end(t).catch(() => undefined);
