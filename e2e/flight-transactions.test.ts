@@ -286,6 +286,15 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
       const t = await lakehouse.table('txnidem');
       expect((await t.toArrow()).numRows).toBe(3);
       expect(new Set((await t.history()).map((h) => h.snapshot.at(-1))).size).toBe(Object.keys(all[0].commitIds).length);
+      // commits naming streams (a stream left out is deleted first): one catalog commit, however many are sent at once
+      const named = (await client.doActionJson<any>('begin', { table: 'txnidem' })).transaction;
+      await client.doPut({ cmd: { table: 'txnidem', transaction: named, stream: 'a0' } }, rows([10, 11]));
+      await client.doPut({ cmd: { table: 'txnidem', transaction: named, stream: 'a1' } }, rows([20, 21]));
+      const versions = (await t.history()).length;
+      const both = await Promise.all([1, 2, 3, 4].map(() => client.doActionJson<any>('commit', { transaction: named, streams: ['a1'], expectedRows: 2 })));
+      for (const r of both) expect(r).toEqual(both[0]);
+      expect((await t.history()).length - versions).toBe(Object.keys(both[0].commitIds).length);
+      expect((await t.toArrow()).numRows).toBe(5);
       // a commit refused (rows counted wrong): refused again the same way, not retryable
       const second = (await client.doActionJson<any>('begin', { table: 'txnidem' })).transaction;
       await client.doPut({ cmd: { table: 'txnidem', transaction: second } }, rows([4]));
@@ -293,7 +302,7 @@ describe('DoPut commits only declared, complete streams (pyarrow)', () => {
       await expect(client.doActionJson('commit', { transaction: second, expectedRows: 1 })).rejects.toMatchObject({
         message: expect.stringMatching(/its commit failed, and the transaction is over \(begin a new one to write again\): .*1 rows were staged, the commit expected 5/),
       });
-      expect((await t.toArrow()).numRows).toBe(3);
+      expect((await t.toArrow()).numRows).toBe(5);
     } finally {
       client.close();
     }

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -568,11 +569,21 @@ class LakeSoulTsWriter(DataSourceArrowWriter):
         rows = sum(m.rows for m in staged)
         # the streams of the tasks that succeeded: a failed attempt's are left out (and deleted)
         streams = [m.stream for m in staged if m.stream is not None]
-        client, call = _connect(self.settings)
-        try:
-            _action(client, call, "commit", {"transaction": self.transaction, "expectedRows": rows, "streams": streams})
-        finally:
-            client.close()
+        body = {"transaction": self.transaction, "expectedRows": rows, "streams": streams}
+        # A commit whose reply was lost (the connection broke, the call timed out) is sent again: the
+        # server answers a commit sent twice with the first one's outcome, so the job learns whether
+        # it committed instead of rolling back a committed transaction (and a rerun writing it twice).
+        for attempt in range(COMMIT_ATTEMPTS):
+            client, call = _connect(self.settings)
+            try:
+                _action(client, call, "commit", body)
+                return
+            except (fl.FlightUnavailableError, fl.FlightTimedOutError):
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+            finally:
+                client.close()
 
     def abort(self, messages: List[Optional[WriterCommitMessage]]) -> None:
         client, call = _connect(self.settings)
@@ -663,6 +674,10 @@ def _timestamp_kind(column: pa.Array, field: pa.Field, table: str, time_zone: Op
     before = pc.assume_timezone(column, time_zone, ambiguous="earliest", nonexistent="earliest")
     offset = pc.subtract(pc.local_timestamp(before), before.cast(pa.timestamp(source.unit)))
     return pc.subtract(column, offset).cast(pa.timestamp(source.unit, "UTC"))
+
+
+#: How many times the writer's commit is sent when its reply is lost (the server answers repeats alike).
+COMMIT_ATTEMPTS = 3
 
 
 def _action(client: fl.FlightClient, call: fl.FlightCallOptions, kind: str, body: Dict[str, Any]) -> Dict[str, Any]:

@@ -383,10 +383,15 @@ function refuseUnreadableCatalogDir(dataDir: string): void {
 
 /** A partition as people read it: the unpartitioned marker `-5` is shown as `(unpartitioned)`. */
 function showPartition(desc: string): string {
-  if (desc === NO_PARTITION_DESC) return '(unpartitioned)';
+  const name = partitionName(desc);
   // in a line of partitions separated by spaces or commas, a value with spaces, a comma-space or a
   // quote would run into the next (`p= @0` read as the empty value): such a description is quoted
-  return /[\s"]|, /.test(desc) ? JSON.stringify(desc) : desc;
+  return name !== desc || !/[\s"]|, /.test(desc) ? name : JSON.stringify(desc);
+}
+
+/** A partition description as it is (for JSON and table cells, which quote themselves), `(unpartitioned)` for `-5`. */
+function partitionName(desc: string): string {
+  return desc === NO_PARTITION_DESC ? '(unpartitioned)' : desc;
 }
 
 /**
@@ -400,7 +405,7 @@ function warnResetPartitions(plan: { toJSON(): { resetPartitions?: string[] } },
   const reset = plan.toJSON().resetPartitions ?? [];
   if (reset.length > VERSIONS_SHOWN) {
     // one line naming them all (a consumer needs every one), not the same sentence thousands of times
-    note(`warning: ${reset.length} partitions were rewritten or dropped within the range: their rows here are their whole state at the range's end (none when dropped); replace what you hold of them rather than applying them as changes. They are (JSON): ${JSON.stringify(reset.map(showPartition))}`);
+    note(`warning: ${reset.length} partitions were rewritten or dropped within the range: their rows here are their whole state at the range's end (none when dropped); replace what you hold of them rather than applying them as changes. They are (JSON): ${JSON.stringify(reset.map(partitionName))}`);
     return;
   }
   for (const p of reset) {
@@ -416,9 +421,9 @@ const VERSIONS_SHOWN = 10;
  * {@link VERSIONS_SHOWN} partitions the first ones and `... and N more partitions (versions a..b)`
  * (an import touching 3,000 partitions printed a 40 KB line). The json/jsonl/csv outputs list all.
  */
-function showVersions(versions: Iterable<readonly [partition: string, version: number]>, sep = ' '): string {
+function showVersions(versions: Iterable<readonly [partition: string, version: number]>, sep = ' ', quote = true): string {
   const all = [...versions];
-  const shown = all.slice(0, VERSIONS_SHOWN).map(([p, v]) => `${showPartition(p)}@${v}`).join(sep);
+  const shown = all.slice(0, VERSIONS_SHOWN).map(([p, v]) => `${quote ? showPartition(p) : partitionName(p)}@${v}`).join(sep);
   const rest = all.slice(VERSIONS_SHOWN).map(([, v]) => v);
   if (rest.length === 0) return shown;
   const low = rest.reduce((a, b) => Math.min(a, b));
@@ -1355,7 +1360,7 @@ function addMaintenanceCommands({ program, io, out, note, quiet }: ProgramParts)
           const rows = counted.reduce((n, c) => n + (typeof c.rows === 'number' ? c.rows : 0), 0);
           const versions = format === 'json' || format === 'jsonl'
             ? commit.map((v) => ({ partition: v.partitionDesc, version: v.version }))
-            : showVersions(commit.map((v) => [v.partitionDesc, v.version] as const), ', ');
+            : showVersions(commit.map((v) => [v.partitionDesc, v.version] as const), ', ', false);
           const rowsShown = unknown === undefined ? rows : format === 'json' || format === 'jsonl' ? null : unknown;
           await printer.writeRows(columns, [[time, commit[0]!.commitOp, versions, files, rowsShown]]);
         }

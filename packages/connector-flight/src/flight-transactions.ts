@@ -95,6 +95,9 @@ export interface BegunTransaction {
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
+/** Finished transactions whose commit outcome is kept for a commit sent again (one TTL each, at most). */
+const MAX_FINISHED_KEPT = 10_000;
+
 function short(id: string): string {
   return id.length > 40 ? `${id.slice(0, 40)}...` : id;
 }
@@ -277,28 +280,47 @@ export class FlightTransactions {
       });
     }
     const t = this.get(id, 'commit');
-    const name = `${t.table.info.namespace}.${t.table.info.name}`;
     if (t.active > 0) {
-      throw new LakeSoulError('Conflict', `transaction ${id} on ${name} has ${t.active} DoPut stream(s) still running: commit after every writer got its PutResult`, {
+      throw new LakeSoulError('Conflict', `transaction ${id} on ${t.table.info.namespace}.${t.table.info.name} has ${t.active} DoPut stream(s) still running: commit after every writer got its PutResult`, {
         code: 'TRANSACTION_BUSY',
         retryable: true,
       });
     }
+    // Claimed before the first await: a commit arriving meanwhile waits for this one's outcome (it
+    // could pass the checks while this one deleted left-out streams, and commit the files again).
+    t.state = 'committing';
+    const committing = this.runCommit(t, options).then((result): CommitOutcome => ({ result }), (error: unknown): CommitOutcome => ({ error }));
+    t.committing = committing;
+    const outcome = await committing;
+    // Committed, refused, or failed (commitStaged deleted the files when the commit surely failed,
+    // and left them for cleanup() when its outcome is unknown): the transaction is over either way.
+    t.state = 'ended';
+    this.open.delete(t.id);
+    this.remember(t.id, outcome);
+    if ('result' in outcome) return outcome.result;
+    throw outcome.error;
+  }
+
+  /** The checks and the catalog commit of {@link commit}; a refusal deletes what was staged. */
+  private async runCommit(t: Transaction, options: { expectedRows?: number; streams?: readonly string[]; signal?: AbortSignal }): Promise<WriteResult & { streams: number }> {
+    const { id } = t;
+    const name = `${t.table.info.namespace}.${t.table.info.name}`;
+    const context = { table: t.table.info.name, namespace: t.table.info.namespace };
+    const refuse = async (error: LakeSoulError): Promise<never> => {
+      await this.discard(t);
+      throw error;
+    };
     const taken = options.streams === undefined ? null : new Set(options.streams);
     const failure = [...t.failures].find(([stream]) => stream === null || taken === null || taken.has(stream))?.[1];
     if (failure !== undefined) {
-      throw await this.refused(t, new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${failure})`, {
-        code: 'TRANSACTION_FAILED',
-        context: { table: t.table.info.name, namespace: t.table.info.namespace },
-      }));
+      await refuse(new LakeSoulError('Aborted', `transaction ${id} on ${name} was rolled back, not committed: one of its DoPut streams failed (${failure})`, { code: 'TRANSACTION_FAILED', context }));
     }
     if (taken !== null) {
       const staged = new Set(t.streamOf.values());
       const missing = [...taken].filter((s) => !staged.has(s));
       if (missing.length > 0) {
-        throw await this.refused(t, new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: no stream named ${missing.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}${missing.length > 3 ? ` (and ${missing.length - 3} more)` : ''} staged in it`, {
-          code: 'TRANSACTION_STREAM_MISSING',
-          context: { table: t.table.info.name, namespace: t.table.info.namespace },
+        await refuse(new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: no stream named ${missing.slice(0, 3).map((s) => JSON.stringify(s)).join(', ')}${missing.length > 3 ? ` (and ${missing.length - 3} more)` : ''} staged in it`, {
+          code: 'TRANSACTION_STREAM_MISSING', context,
         }));
       }
       // the streams of attempts left out: deleted now
@@ -310,23 +332,21 @@ export class FlightTransactions {
     }
     const rows = t.staged.reduce((n, s) => n + s.rows, 0);
     if (options.expectedRows !== undefined && options.expectedRows !== rows) {
-      throw await this.refused(t, new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: ${rows} rows were staged, the commit expected ${options.expectedRows}`, {
-        code: 'TRANSACTION_ROW_COUNT',
-        context: { table: t.table.info.name, namespace: t.table.info.namespace },
+      await refuse(new LakeSoulError('InvalidArgument', `transaction ${id} on ${name} was rolled back, not committed: ${rows} rows were staged, the commit expected ${options.expectedRows}`, {
+        code: 'TRANSACTION_ROW_COUNT', context,
       }));
     }
-    t.state = 'committing';
-    const committing = t.table.commitStaged(t.staged, { signal: options.signal, ...(t.plan ? { overwrite: t.plan } : {}) })
-      .then((result): CommitOutcome => ({ result: { ...result, streams: t.staged.length } }), (error: unknown): CommitOutcome => ({ error }));
-    t.committing = committing;
-    const outcome = await committing;
-    // Committed, or failed (commitStaged deleted the files when the commit surely failed, and left
-    // them for cleanup() when its outcome is unknown): the transaction is over either way.
-    t.state = 'ended';
-    this.open.delete(t.id);
-    this.committed.set(t.id, { outcome, until: this.now() + this.ttlMs });
-    if ('result' in outcome) return outcome.result;
-    throw outcome.error;
+    const result = await t.table.commitStaged(t.staged, { signal: options.signal, ...(t.plan ? { overwrite: t.plan } : {}) });
+    return { ...result, streams: t.staged.length };
+  }
+
+  /**
+   * Keeps `id`'s commit outcome for one TTL, for a commit sent again. Entries are kept in the order
+   * they expire (one TTL each), at most {@link MAX_FINISHED_KEPT}: the oldest go first.
+   */
+  private remember(id: string, outcome: CommitOutcome): void {
+    this.committed.set(id, { outcome, until: this.now() + this.ttlMs });
+    if (this.committed.size > MAX_FINISHED_KEPT) this.committed.delete(this.committed.keys().next().value!);
   }
 
   /** Rolls back `id`: deletes what its streams staged. Returns the number of streams dropped. */
@@ -338,16 +358,14 @@ export class FlightTransactions {
     return out;
   }
 
-  /** Rolls `t` back at its commit, which `error` refused: a commit sent again is answered the same way. */
-  private async refused(t: Transaction, error: LakeSoulError): Promise<LakeSoulError> {
-    await this.end(t);
-    this.committed.set(t.id, { outcome: { error }, until: this.now() + this.ttlMs });
-    return error;
-  }
-
   private async end(t: Transaction): Promise<void> {
     t.state = 'ended';
     this.open.delete(t.id);
+    await this.discard(t);
+  }
+
+  /** Deletes what `t`'s streams staged. */
+  private async discard(t: Transaction): Promise<void> {
     const staged = t.staged;
     t.staged = [];
     await t.table.discardStaged(staged);
@@ -356,7 +374,11 @@ export class FlightTransactions {
   /** Rolls back every transaction idle past its deadline (no DoPut running). */
   sweep(): void {
     const now = this.now();
-    for (const [id, c] of this.committed) if (now >= c.until) this.committed.delete(id);
+    // (in the order they expire: the first one not yet due ends the walk)
+    for (const [id, c] of this.committed) {
+      if (now < c.until) break;
+      this.committed.delete(id);
+    }
     for (const t of [...this.open.values()]) {
       if (t.state === 'open' && t.active === 0 && now >= t.expiresAt) {
         const p = this.end(t).catch(() => undefined);
